@@ -1,0 +1,163 @@
+# dicomveil: top-level developer and CI entry points (GNU make).
+#
+#   make deps         install every Debian package the build, tests, fuzzing, demo and benchmarks need (root)
+#   make build        RelWithDebInfo build into build/            (binary: build/dicomveil)
+#   make build-asan   ASan+UBSan build into build-asan/           (-DDV_SANITIZE=ON)
+#   make build-fuzz   clang libFuzzer targets into build-fuzz/    (-DDV_FUZZ=ON)
+#   make tables       regenerate the PS3.6 / PS3.15 tables        (python3 tools/gen_tables.py)
+#   make test         deps + build + ctest + ASan/UBSan ctest (unit + integration) + fuzz-smoke
+#   make fuzz-smoke   each fuzz target ~20 s over its committed corpus + every crash regression once
+#   make fuzz         FUZZ_SECONDS=N (default 60) per target; new inputs go to build-fuzz/corpus-new/
+#   make demo         deps + build + tools/demo.sh (synthetic instances, no real PHI)
+#   make bench        deps + build + bench/run.sh
+#   make clean        remove the build trees
+#
+# CI runs `bash .ci/run`, which is `make test`, in a fresh clone with ../shared beside it.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+.DELETE_ON_ERROR:
+
+JOBS         ?= 2
+BUILD_TYPE   ?= RelWithDebInfo
+CMAKE        ?= cmake
+CTEST        ?= ctest
+# Debian's interpreter: python3-pydicom / python3-numpy are installed for it (a pyenv python3 on PATH is not).
+PYTHON       ?= /usr/bin/python3
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+SMOKE_SECONDS ?= 20
+
+BUILD_DIR  := build
+ASAN_DIR   := build-asan
+FUZZ_DIR   := build-fuzz
+FUZZ_TARGETS := fuzz_reader fuzz_config
+TIMES_FILE := $(BUILD_DIR)/make-test-times.txt
+
+# Sanitizer settings for every sanitized run (ctest under build-asan/, the fuzzers).
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ifneq ($(wildcard /usr/bin/llvm-symbolizer),)
+SAN_ENV += ASAN_SYMBOLIZER_PATH=/usr/bin/llvm-symbolizer
+endif
+
+# Everything the build, the tests (unit, integration, sanitizers), fuzzing, the demo and the benchmarks use.
+#   libclang-rt-14-dev: libFuzzer + the ASan/UBSan runtimes for clang 14 (clang -fsanitize=fuzzer);
+#   llvm: llvm-symbolizer for readable sanitizer stacks;  time: GNU time (peak RSS);
+#   dcmtk / dicom3tools / libgdcm-tools: independent DICOM validators (dcmdump, dciodvfy, gdcminfo);
+#   python3-pydicom (+ numpy): integration checks and the demo's synthetic-instance generator.
+DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev \
+	clang llvm libclang-rt-14-dev \
+	python3 python3-pydicom python3-numpy \
+	dcmtk dicom3tools libgdcm-tools \
+	time hyperfine
+
+.PHONY: all deps build build-asan build-fuzz tables test ctest ctest-asan fuzz-smoke fuzz demo bench clean \
+	distclean help
+
+all: build
+
+help:
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---------------------------------------------------------------------------------------------------------
+# deps: as root, apt-get update + install, skipped (no network needed) when every package is already there.
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  st=$$(dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null || true); \
+	  [ "$$st" = "install ok installed" ] || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+	  echo "deps: all $(words $(DEB_PACKAGES)) Debian packages present"; exit 0; \
+	fi; \
+	echo "deps: missing:$$missing"; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "deps: ERROR: not root, cannot install the missing packages; run 'sudo make deps' or:" >&2; \
+	  echo "      sudo apt-get install -y --no-install-recommends$$missing" >&2; \
+	  exit 1; \
+	fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -q; \
+	apt-get install -y -q --no-install-recommends $(DEB_PACKAGES); \
+	if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' \
+	     | clang -x c - -fsanitize=fuzzer,address,undefined -o /tmp/dv-fuzz-link-check.$$$$ 2>/dev/null; then \
+	  echo "deps: ERROR: clang -fsanitize=fuzzer does not link (libclang-rt-14-dev?)" >&2; exit 1; \
+	fi; \
+	rm -f /tmp/dv-fuzz-link-check.$$$$; \
+	echo "deps: installed"
+
+# ---------------------------------------------------------------------------------------------------------
+# Builds. cmake re-configures quickly, so every call configures (options stay as given here) then builds.
+build:
+	$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	$(CMAKE) --build $(BUILD_DIR) -j$(JOBS)
+	@test -x $(BUILD_DIR)/dicomveil && echo "build: $(BUILD_DIR)/dicomveil" || echo "build: note: $(BUILD_DIR)/dicomveil not built (no CLI sources yet?)"
+
+build-asan:
+	$(CMAKE) -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DDV_SANITIZE=ON
+	$(CMAKE) --build $(ASAN_DIR) -j$(JOBS)
+
+# Only the fuzz targets are built here (the library is instrumented with -fsanitize=fuzzer-no-link).
+build-fuzz:
+	CC=$(FUZZ_CC) $(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DDV_FUZZ=ON -DDV_SANITIZE=ON \
+	  -DDV_TESTS=OFF -DDV_WERROR=OFF
+	$(CMAKE) --build $(FUZZ_DIR) -j$(JOBS) --target $(FUZZ_TARGETS)
+
+tables:
+	$(PYTHON) tools/gen_tables.py
+
+# ---------------------------------------------------------------------------------------------------------
+# Tests. ctest's own summary lines are printed (and kept in <dir>/ctest.log for the final summary).
+ctest: build
+	cd $(BUILD_DIR) && $(CTEST) --output-on-failure -j$(JOBS) 2>&1 | tee ctest.log
+
+ctest-asan: build-asan
+	cd $(ASAN_DIR) && env $(SAN_ENV) $(CTEST) --output-on-failure -j$(JOBS) 2>&1 | tee ctest.log
+
+fuzz-smoke: deps build-fuzz
+	env $(SAN_ENV) bash tools/run_fuzz.sh --dir $(FUZZ_DIR) --seconds $(SMOKE_SECONDS) --regressions $(FUZZ_TARGETS)
+
+fuzz: deps build-fuzz
+	env $(SAN_ENV) bash tools/run_fuzz.sh --dir $(FUZZ_DIR) --seconds $(FUZZ_SECONDS) --regressions $(FUZZ_TARGETS)
+
+# Each phase timed; the timings and both ctest summaries are repeated at the end.
+define timed
+@s=$$(date +%s); $(MAKE) --no-print-directory $(1); echo "$(1) $$(( $$(date +%s) - s ))" >> $(TIMES_FILE)
+endef
+
+test:
+	@mkdir -p $(BUILD_DIR); : > $(TIMES_FILE)
+	$(call timed,deps)
+	$(call timed,build)
+	$(call timed,ctest)
+	$(call timed,build-asan)
+	$(call timed,ctest-asan)
+	$(call timed,fuzz-smoke)
+	@echo; echo "==================== make test summary ===================="; \
+	pass=0; fail=0; \
+	for d in $(BUILD_DIR) $(ASAN_DIR); do \
+	  line=$$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' $$d/ctest.log | tail -1 || true); \
+	  if [ -z "$$line" ]; then line="no tests were found"; \
+	  else \
+	    tot=$$(echo "$$line" | sed -E 's/.*out of ([0-9]+).*/\1/'); \
+	    f=$$(echo "$$line" | sed -E 's/.* ([0-9]+) tests? failed.*/\1/'); \
+	    pass=$$((pass + tot - f)); fail=$$((fail + f)); \
+	  fi; \
+	  printf '%-12s ctest: %s\n' "$$d/" "$$line"; \
+	done; \
+	printf 'phase times (s):'; while read -r n t; do printf ' %s=%s' "$$n" "$$t"; done < $(TIMES_FILE); echo; \
+	fz=$$(cat $(FUZZ_DIR)/fuzz.summary 2>/dev/null || echo "fuzz-smoke: no summary"); echo "$$fz"; \
+	echo "test: $$pass passed, $$fail failed"
+
+# ---------------------------------------------------------------------------------------------------------
+demo: deps build
+	PYTHON=$(PYTHON) bash tools/demo.sh
+
+bench: deps build
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
+
+distclean: clean

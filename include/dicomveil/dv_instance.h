@@ -1,0 +1,65 @@
+/* dicomveil: reading, inspecting and writing one DICOM instance (Part 10 file or raw dataset).
+ *
+ * Reading is streaming: element values larger than dv_limits.inline_threshold (and PixelData always) are
+ * not loaded; the instance keeps their offset in the source and the writer copies them through untouched.
+ * The source must therefore stay valid until the instance is freed. */
+#ifndef DICOMVEIL_DV_INSTANCE_H
+#define DICOMVEIL_DV_INSTANCE_H
+
+#include <stdint.h>
+#include "dv_error.h"
+#include "dv_io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dv_limits {
+    uint32_t max_depth;          /* sequence nesting cap (default 64) */
+    uint64_t max_metadata_bytes; /* in-memory metadata per instance (default 32 MiB) */
+    uint64_t max_inflated_bytes; /* Deflated Explicit VR LE datasets are inflated in memory up to this (64 MiB) */
+    uint32_t inline_threshold;   /* values above this many bytes stay in the source (default 64 KiB) */
+} dv_limits;
+
+void dv_limits_default(dv_limits *lim);
+
+typedef struct dv_instance dv_instance;
+
+/* Parse src. Returns NULL and sets err on failure (DV_ERR_NOT_DICOM, DV_ERR_MALFORMED, DV_ERR_LIMIT ...).
+ * lim may be NULL for defaults. */
+dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_error *err);
+void dv_instance_free(dv_instance *inst);
+
+/* Write a valid Part 10 file: preamble, regenerated file meta (group length, MediaStorageSOPClassUID =
+ * SOPClassUID, MediaStorageSOPInstanceUID = SOPInstanceUID, the input's transfer syntax, our
+ * ImplementationClassUID/VersionName), then the dataset in the input's transfer syntax (re-deflated when the
+ * input was deflated). Returns 0 or -1 with err set. */
+int dv_instance_write(const dv_instance *inst, dv_sink *sink, dv_error *err);
+
+/* Transfer syntax UID of the dataset (never NULL). */
+const char *dv_instance_transfer_syntax(const dv_instance *inst);
+/* 1 when the input was a Media Storage Directory (DICOMDIR), which is not an instance. */
+int dv_instance_is_directory(const dv_instance *inst);
+
+/* Copy the value of a top-level dataset element (group 0002 reads the input's file meta) as a string with
+ * trailing padding (spaces, NULs) removed. Returns the string length, or -1 when absent/bulk/too long. */
+int dv_instance_get_string(const dv_instance *inst, uint32_t tag, char *buf, size_t cap);
+
+/* Visit every element of the dataset depth-first in stored order (file meta excluded).
+ * value is NULL for bulk values (is_bulk = 1) and for sequences. Return non-zero from fn to stop. */
+typedef struct dv_element_view {
+    uint32_t tag;
+    char vr[3];
+    uint32_t depth;          /* 0 = top level */
+    const uint8_t *value;
+    uint64_t length;         /* value length in bytes (0xFFFFFFFF for undefined-length) */
+    int is_bulk;
+    int is_sequence;
+} dv_element_view;
+typedef int (*dv_visit_fn)(const dv_element_view *e, void *user);
+int dv_instance_visit(const dv_instance *inst, dv_visit_fn fn, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,155 @@
+/* dicomveil command-line tool: declarations shared by the files in src/cli/ (internal to the binary).
+ *
+ * One file per job: main.c (dispatch), cmd_deidentify.c (arguments, validation, order of effects),
+ * keyfile.c (the secret), paths.c (path resolution), walk.c (input listing), file_io.c (fd source/sink),
+ * output.c (atomic, never-overwriting output files), pool.c (worker threads), progress.c (stderr),
+ * report.c (JSON run report).
+ *
+ * Logging rule for every file here: stderr never carries a tag value, a key byte or a PHI-bearing path
+ * (source paths are named by their index; the run report, which the user asked for, holds the paths). */
+#ifndef DV_CLI_H
+#define DV_CLI_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "dicomveil/dicomveil.h"
+
+/* Exit codes (DECISIONS.md item 15). */
+#define DVC_EXIT_OK 0
+#define DVC_EXIT_FAILED 1
+#define DVC_EXIT_USAGE 2
+
+/* ---- main.c / cmd_deidentify.c ---- */
+int dvc_cmd_deidentify(int argc, char **argv);
+void dvc_deidentify_usage(FILE *f);
+/* "dicomveil: " + message on stderr. */
+void dvc_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- paths.c ---- */
+/* Absolute form of path with every symlink resolved in its longest existing prefix and the rest normalised
+ * lexically (the rest does not exist, so it holds no symlink). malloc'd; NULL with errno on failure. */
+char *dvc_path_resolve(const char *path);
+/* 1 when resolved path inner equals outer or lies below it (component-wise, not a string prefix). */
+int dvc_path_within(const char *inner, const char *outer);
+/* a + "/" + b (no doubled slash). malloc'd, NULL on ENOMEM. */
+char *dvc_path_join(const char *a, const char *b);
+/* mkdir -p: creates missing components with mode; an existing directory (also one a concurrent process
+ * just made) is fine. 0, or -1 with errno. */
+int dvc_mkdir_p(const char *path, mode_t mode);
+
+/* ---- keyfile.c ---- */
+/* Load the key from key_file, or from (creating it once) the default key path. Refuses a key path inside
+ * dst_resolved. NULL after printing why (the caller exits 2). */
+dv_key *dvc_key_load(const char *key_file, const char *dst_resolved);
+
+/* ---- walk.c ---- */
+typedef struct dvc_input {
+    char *path;   /* as given: the SRC argument joined with the relative names below it */
+    int walk_err; /* errno when this directory could not be listed (the entry then fails with class io) */
+} dvc_input;
+typedef struct dvc_inputs {
+    dvc_input *v;
+    size_t n, cap;
+} dvc_inputs;
+/* Append root (a regular file) or every regular file below root (a directory), sorted by name bytes.
+ * Symlinks below root are not followed (no loops, no escape); root itself is. 0, or -1 on ENOMEM. */
+int dvc_walk(const char *root, dvc_inputs *out);
+void dvc_inputs_free(dvc_inputs *in);
+
+/* ---- file_io.c ---- */
+typedef struct dvc_fsrc {
+    int fd;
+} dvc_fsrc;
+/* A dv_source over a read-only fd (pread; the file is never modified). f must outlive the source. */
+dv_source dvc_source_fd(dvc_fsrc *f, int fd, uint64_t size);
+
+#define DVC_SINK_BUFFER (256u * 1024u)
+typedef struct dvc_fsink {
+    int fd;
+    uint8_t *buf;
+    size_t len, cap;
+    int failed; /* errno of the first failure, sticky */
+} dvc_fsink;
+/* A buffered dv_sink over fd using the caller's buffer (cap bytes); copy_from uses copy_file_range when the
+ * source is a dvc_source_fd. Call dvc_sink_flush at the end. */
+dv_sink dvc_sink_fd(dvc_fsink *s, int fd, uint8_t *buf, size_t cap);
+int dvc_sink_flush(dvc_fsink *s);
+
+/* ---- output.c ---- */
+#define DVC_COMPONENT_MAX 65 /* 64 chars + NUL; also fits "_invalid-" + 16 hex */
+/* Directory/file name component for a UID: the UID itself when it is a well-formed UID (digits and single
+ * dots, <= 64 chars), empty_name when empty, else "_invalid-" + 16 hex of its SHA-256. */
+void dvc_uid_component(const char *uid, size_t cap, const char *empty_name, char out[DVC_COMPONENT_MAX]);
+
+typedef struct dvc_output {
+    int dst_fd;
+    int do_fsync;
+} dvc_output;
+typedef enum dvc_write_result { DVC_WRITTEN = 0, DVC_DUPLICATE = 1, DVC_WRITE_FAILED = -1 } dvc_write_result;
+/* Open DST (already created) and prepare nworkers temp-name slots and the SIGINT/SIGTERM cleanup. */
+int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsync);
+void dvc_output_close(dvc_output *o);
+/* Write inst to DST/<study>/<series>/<sop>.dcm atomically, never overwriting. worker selects the temp slot,
+ * buf/cap is the worker's sink buffer. */
+dvc_write_result dvc_output_write(dvc_output *o, size_t worker, const dv_instance *inst, const dv_result *res,
+                                  uint8_t *buf, size_t cap, dv_error *err);
+
+/* ---- pool.c ---- */
+typedef enum dvc_status {
+    DVC_ST_PENDING = 0,
+    DVC_ST_OK,
+    DVC_ST_FAILED,
+    DVC_ST_SKIPPED,
+    DVC_ST_DUPLICATE
+} dvc_status;
+
+typedef struct dvc_item {
+    const char *path;
+    int walk_err;
+    dvc_status status;
+    dv_code code;       /* DV_OK unless failed, or skipped as not DICOM */
+    const char *reason; /* for skipped: "not_dicom" or "directory"; static string */
+    char *message;      /* engine message (no tag values) for failed/skipped; malloc'd or NULL */
+} dvc_item;
+
+typedef struct dvc_counts {
+    atomic_size_t ok, failed, skipped, duplicate;
+    atomic_uint_least64_t bytes_in;
+} dvc_counts;
+
+typedef struct dvc_run {
+    const dv_plan *plan;
+    const dv_key *key;
+    dv_limits limits;
+    dvc_output *out;
+    dvc_item *items;
+    size_t n;
+    unsigned jobs;
+    dvc_counts counts;
+    atomic_size_t next;
+} dvc_run;
+/* Run every item on run->jobs threads while the calling thread draws progress. 0, or -1 when no thread
+ * could be started. */
+int dvc_pool_run(dvc_run *run);
+const char *dvc_status_name(dvc_status st);
+
+/* ---- progress.c ---- */
+double dvc_now(void); /* monotonic seconds */
+void dvc_progress_start(int enabled, size_t total);
+/* Main thread: redraw the bar (rate-limited to 10 per second). */
+void dvc_progress_update(const dvc_counts *c);
+/* Remove the bar before the summary. */
+void dvc_progress_stop(void);
+/* Any thread: one line on stderr, without tearing the bar. */
+void dvc_progress_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dvc_summary(const dvc_counts *c, double elapsed);
+
+/* ---- report.c ---- */
+/* Write the JSON run report atomically (temp + rename). 0, or -1 after printing why. */
+int dvc_report_write(const char *path, const dvc_run *run, double elapsed);
+
+#endif

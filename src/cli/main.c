@@ -1,0 +1,62 @@
+/* dicomveil: entry point. Global options and subcommand dispatch only; each subcommand lives in its own
+ * file. Usage errors exit 2 (DECISIONS.md item 15). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+void dvc_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dicomveil: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void usage(FILE *f)
+{
+    fputs("Usage: dicomveil <command> [options] [arguments]\n"
+          "       dicomveil --help | --version\n"
+          "\n"
+          "De-identifies DICOM files with a Google Cloud Healthcare API DeidentifyConfig, self-hosted.\n"
+          "\n"
+          "Commands:\n"
+          "  deidentify   De-identify the DICOM files in SRC... into DST (see below)\n"
+          "  serve        HTTP service (not implemented yet; exits 2)\n"
+          "\n"
+          "Global options:\n"
+          "  -h, --help     Show this help and exit\n"
+          "  --version      Print the version and exit\n"
+          "\n",
+          f);
+    dvc_deidentify_usage(f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return DVC_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return DVC_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("dicomveil %s\n", DICOMVEIL_VERSION);
+        return DVC_EXIT_OK;
+    }
+    if (strcmp(cmd, "deidentify") == 0)
+        return dvc_cmd_deidentify(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0) {
+        dvc_errorf("serve: not implemented yet");
+        return DVC_EXIT_USAGE;
+    }
+    /* Not echoed: a mistyped command line may start with a PHI-bearing path. */
+    dvc_errorf("unknown command (try 'dicomveil --help')");
+    return DVC_EXIT_USAGE;
+}

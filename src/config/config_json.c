@@ -1,0 +1,791 @@
+/* Parse and validate the Google Cloud Healthcare API DeidentifyConfig JSON (verbatim wire format) into the
+ * dv_config IR (dv_config_ir.h). See ../shared/spec/gcp-api.md sections 2-4 and 10, DECISIONS.md 1, 2, 8-10.
+ *
+ * Accepted input:
+ *   - a DeidentifyConfig object, or
+ *   - a request body (DeidentifyDatasetRequest / DeidentifyDicomStoreRequest): an object with any of
+ *     `config`, `destinationDataset`, `destinationStore`, `gcsConfigUri`, `filterConfig`. The destination
+ *     names are checked to be strings and otherwise ignored; the DeidentifyConfig is `config`.
+ *
+ * Error messages always begin with the JSON path of the offending value, rooted at `config` for
+ * DeidentifyConfig fields whether or not a request body wrapped it (e.g.
+ * `config.dicomTagConfig.actions[1].queries[0]: unknown DICOM keyword or tag ID "PatentName"`).
+ * Request-body fields are named without a prefix (`gcsConfigUri: ...`). Configuration strings are not PHI, so
+ * they are quoted, sanitised to printable ASCII and shortened.
+ *
+ * proto3 JSON: `null` for any field means the field is absent. Enums are accepted by name only.
+ *
+ * The input never needs a terminating NUL: json_loadb() reads exactly len bytes, rejects invalid UTF-8 and
+ * (without JSON_ALLOW_NUL) any \u0000 inside strings, so every string we see is a proper C string. */
+#include "config/dv_config_ir.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dicom/dv_vr.h"
+#include "dict/dv_dict.h"
+
+/* A configuration larger than 1 MiB is refused before parsing: real configs are a few KiB, and the cap bounds
+ * the memory and time a hostile or mistaken input (e.g. a DICOM file passed as --config) can cost. */
+#define CONFIG_MAX_BYTES ((size_t)1 << 20)
+#define CONFIG_MAX_ACTIONS 10000
+#define CONFIG_MAX_QUERIES 10000
+
+#define PATH_MAX_LEN 256
+#define SHOW_MAX 64 /* bytes of a user string shown in a message */
+
+/* The legacy removeList always adds OverlayData (60xx,3000) because overlays may carry PHI (gcp-api.md 4). */
+#define OVERLAY_DATA_TAG 0x60003000u
+#define OVERLAY_DATA_MASK 0xFF00FFFFu
+
+static const char ACTION_LIST[] =
+    "keepTag, removeTag, deleteTag, resetTag, regenUidTag, recurseTag, cleanTextTag, cleanImageTag";
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* Messages                                                                                                */
+
+/* Copy s into out as printable ASCII: '"' and '\\' escaped, other bytes outside 0x20..0x7E as \xNN, at most
+ * SHOW_MAX input bytes, "..." when shortened. Used for every user-supplied string that reaches a message. */
+static const char *show_n(char *out, size_t cap, const char *s, size_t max)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0, i = 0;
+    if (cap == 0)
+        return out;
+    for (; s && s[i] && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char tmp[4];
+        size_t n = 0;
+        if (c == '"' || c == '\\') {
+            tmp[n++] = '\\';
+            tmp[n++] = (char)c;
+        } else if (c < 0x20 || c > 0x7E) {
+            tmp[n++] = '\\';
+            tmp[n++] = 'x';
+            tmp[n++] = hex[c >> 4];
+            tmp[n++] = hex[c & 15];
+        } else {
+            tmp[n++] = (char)c;
+        }
+        if (o + n + 4 >= cap)
+            break;
+        memcpy(out + o, tmp, n);
+        o += n;
+    }
+    if (s && s[i] && o + 3 < cap) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static const char *show(char *out, size_t cap, const char *s)
+{
+    return show_n(out, cap, s, SHOW_MAX);
+}
+
+/* DV_ERR_CONFIG with "<path>: <message>". */
+static int cfail(dv_error *err, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int cfail(dv_error *err, const char *path, const char *fmt, ...)
+{
+    char msg[DV_ERROR_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return dv_fail(err, DV_ERR_CONFIG, "%s: %s", path, msg);
+}
+
+static int nomem(dv_error *err)
+{
+    return dv_fail(err, DV_ERR_NOMEM, "config: out of memory while parsing the configuration");
+}
+
+/* parent.key, with the key sanitised (keys come from the input). */
+static void path_key(char *out, const char *parent, const char *key)
+{
+    char k[SHOW_MAX * 4 + 8];
+    show(k, sizeof k, key);
+    if (snprintf(out, PATH_MAX_LEN, "%s.%s", parent, k) >= PATH_MAX_LEN)
+        memcpy(out + PATH_MAX_LEN - 4, "...", 4); /* only reachable with absurd keys */
+}
+
+static void path_index(char *out, const char *parent, size_t i)
+{
+    if (snprintf(out, PATH_MAX_LEN, "%s[%zu]", parent, i) >= PATH_MAX_LEN)
+        memcpy(out + PATH_MAX_LEN - 4, "...", 4);
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* JSON helpers                                                                                            */
+
+/* The member, or NULL when absent or JSON null (proto3: null = absent). */
+static json_t *get(const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return (v && !json_is_null(v)) ? v : NULL;
+}
+
+static int in_list(const char *key, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(key, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Every key of obj must be one of list[]; the first that is not is an "unknown field" error. */
+static int check_keys(const json_t *obj, const char *path, const char *const *list, size_t n, dv_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        (void)v;
+        if (!in_list(key, list, n)) {
+            char p[PATH_MAX_LEN];
+            path_key(p, path, key);
+            return cfail(err, p, "unknown field");
+        }
+    }
+    return 0;
+}
+
+typedef struct enum_entry {
+    const char *name;
+    int value;
+    const char *profile_name; /* the name recorded in cfg->profile_name (profile enums only) */
+    int refused;              /* valid in the API, not implemented yet */
+} enum_entry;
+
+static void enum_names(char *out, size_t cap, const enum_entry *tab, size_t n)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && o < cap; i++) {
+        int w = snprintf(out + o, cap - o, "%s%s", i ? ", " : "", tab[i].name);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+}
+
+/* v is non-NULL. Returns the entry, or NULL with err set. */
+static const enum_entry *parse_enum(const json_t *v, const char *path, const enum_entry *tab, size_t n,
+                                    dv_error *err)
+{
+    char names[400];
+    enum_names(names, sizeof names, tab, n);
+    if (!json_is_string(v)) {
+        cfail(err, path, "must be a string, one of %s", names);
+        return NULL;
+    }
+    const char *s = json_string_value(v);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s, tab[i].name) == 0) {
+            if (tab[i].refused) {
+                cfail(err, path, "%s is not implemented yet", tab[i].name);
+                return NULL;
+            }
+            return &tab[i];
+        }
+    }
+    char q[SHOW_MAX * 4 + 8];
+    cfail(err, path, "unknown value \"%s\"; expected one of %s", show(q, sizeof q, s), names);
+    return NULL;
+}
+
+static const enum_entry PROFILE_TYPES[] = {
+    {"PROFILE_TYPE_UNSPECIFIED", DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", 0},
+    {"MINIMAL_KEEP_LIST_PROFILE", DV_PROFILE_MINIMAL_KEEP_LIST, "MINIMAL_KEEP_LIST_PROFILE", 0},
+    {"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", 0},
+    {"KEEP_ALL_PROFILE", DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE", 0},
+    {"DEIDENTIFY_TAG_CONTENTS", DV_PROFILE_DEIDENTIFY_TAG_CONTENTS, "DEIDENTIFY_TAG_CONTENTS", 1},
+};
+
+/* Legacy DicomConfig.filterProfile: unspecified means KEEP_ALL here (not Basic, unlike profileType). */
+static const enum_entry TAG_FILTER_PROFILES[] = {
+    {"TAG_FILTER_PROFILE_UNSPECIFIED", DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE", 0},
+    {"MINIMAL_KEEP_LIST_PROFILE", DV_PROFILE_MINIMAL_KEEP_LIST, "MINIMAL_KEEP_LIST_PROFILE", 0},
+    {"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", 0},
+    {"KEEP_ALL_PROFILE", DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE", 0},
+    {"DEIDENTIFY_TAG_CONTENTS", DV_PROFILE_DEIDENTIFY_TAG_CONTENTS, "DEIDENTIFY_TAG_CONTENTS", 1},
+};
+
+static const enum_entry PRIMARY_IDS[] = {
+    {"PRIMARY_IDS_OPTION_UNSPECIFIED", DV_PRIMARY_UNSPECIFIED, NULL, 0},
+    {"KEEP", DV_PRIMARY_KEEP, NULL, 0},
+    {"REGEN", DV_PRIMARY_REGEN, NULL, 0},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static void set_profile(dv_config *cfg, const enum_entry *e)
+{
+    cfg->profile = (dv_profile_type)e->value;
+    snprintf(cfg->profile_name, sizeof cfg->profile_name, "%s", e->profile_name);
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* Queries (DECISIONS 2)                                                                                   */
+
+static int is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static unsigned hex_val(char c)
+{
+    if (c >= '0' && c <= '9')
+        return (unsigned)(c - '0');
+    if (c >= 'a' && c <= 'f')
+        return (unsigned)(c - 'a' + 10);
+    return (unsigned)(c - 'A' + 10);
+}
+
+static void vr_name(uint16_t vr, char out[3])
+{
+    out[0] = (char)(vr >> 8);
+    out[1] = (char)(vr & 0xFF);
+    out[2] = '\0';
+    if (out[0] < 'A' || out[0] > 'Z' || out[1] < 'A' || out[1] > 'Z')
+        snprintf(out, 3, "??");
+}
+
+typedef enum query_mode {
+    QUERIES_ACTION = 0, /* Action.queries: tag ID, keyword or VR */
+    QUERIES_TAG_FILTER  /* legacy TagFilterList.tags: keyword or tag ID only */
+} query_mode;
+
+/* Resolve one query string. need_vr: 0, or DV_VR_UI / DV_VR_SQ for regenUidTag / recurseTag. */
+static int resolve_query(const char *s, size_t slen, query_mode mode, uint16_t need_vr, const char *action,
+                         const char *path, dv_query *q, dv_error *err)
+{
+    char shown[SHOW_MAX * 4 + 8];
+    const dv_dict_entry *entry = NULL;
+
+    show(shown, sizeof shown, s);
+    memset(q, 0, sizeof *q);
+    if (strlen(s) != slen) /* cannot happen without JSON_ALLOW_NUL; kept as a guard */
+        return cfail(err, path, "query contains a NUL character");
+
+    int all_hex = slen == 8;
+    for (size_t i = 0; all_hex && i < 8; i++)
+        all_hex = is_hex(s[i]);
+
+    if (all_hex) {
+        uint32_t tag = 0;
+        for (size_t i = 0; i < 8; i++)
+            tag = (tag << 4) | hex_val(s[i]);
+        q->kind = DV_QUERY_TAG;
+        q->tag = tag;
+        q->mask = 0xFFFFFFFFu;
+        if ((tag >> 16) != 0xFFFEu)
+            entry = dv_dict_lookup(tag);
+        if ((tag >> 16) & 1u)
+            entry = NULL; /* private: its VR is not known from the dictionary */
+    } else if (slen == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && dv_vr_from_chars(s)) {
+        if (mode == QUERIES_TAG_FILTER)
+            return cfail(err, path,
+                         "\"%s\" is a VR; TagFilterList tags must be DICOM keywords or 8-hex-digit tag IDs",
+                         shown);
+        q->kind = DV_QUERY_VR;
+        q->vr = dv_vr_from_chars(s);
+        if (need_vr && q->vr != need_vr) {
+            char want[3];
+            vr_name(need_vr, want);
+            return cfail(err, path, "%s applies to VR %s only, not to VR \"%s\"", action, want, shown);
+        }
+        return 0;
+    } else {
+        entry = slen ? dv_dict_lookup_keyword(s) : NULL;
+        if (!entry) {
+            if (slen && ((s[0] >= '0' && s[0] <= '9') || s[0] == '('))
+                return cfail(err, path,
+                             "unknown DICOM keyword or tag ID \"%s\" (a tag ID is exactly 8 hex digits, "
+                             "e.g. \"00100010\")",
+                             shown);
+            return cfail(err, path, "unknown DICOM keyword or tag ID \"%s\"", shown);
+        }
+        q->kind = DV_QUERY_TAG;
+        q->tag = entry->tag;
+        q->mask = entry->mask ? entry->mask : 0xFFFFFFFFu;
+    }
+
+    /* Tag queries (by ID or keyword). */
+    if ((q->tag >> 16) == 0xFFFEu)
+        return cfail(err, path, "\"%s\" is an item or delimitation tag (FFFE,%04X), not a data element", shown,
+                     (unsigned)(q->tag & 0xFFFFu));
+    if ((q->tag & 0xFFFFu) == 0)
+        return cfail(err, path,
+                     "\"%s\" is a group length tag (%04X,0000); group lengths are not data to de-identify",
+                     shown, (unsigned)(q->tag >> 16));
+    if (need_vr) {
+        char want[3];
+        vr_name(need_vr, want);
+        if (!entry || entry->vr == 0)
+            return cfail(err, path,
+                         "%s applies to VR %s only, and the VR of \"%s\" (%04X,%04X) cannot be checked: it is a "
+                         "private tag or not in the DICOM dictionary",
+                         action, want, shown, (unsigned)(q->tag >> 16), (unsigned)(q->tag & 0xFFFFu));
+        if (entry->vr != need_vr) {
+            char have[3];
+            vr_name(entry->vr, have);
+            return cfail(err, path, "%s applies to VR %s only, but \"%s\" (%04X,%04X) has VR %s", action, want,
+                         shown, (unsigned)(q->tag >> 16), (unsigned)(q->tag & 0xFFFFu), have);
+        }
+    }
+    return 0;
+}
+
+/* Parse a JSON array of query strings into a fresh array (extra = spare slots left zeroed at the end).
+ * *out is owned by the caller as soon as it is set, even on error. */
+static int parse_queries(const json_t *v, const char *path, query_mode mode, uint16_t need_vr, const char *action,
+                         size_t extra, dv_query **out, size_t *nout, dv_error *err)
+{
+    *out = NULL;
+    *nout = 0;
+    if (!json_is_array(v))
+        return cfail(err, path, mode == QUERIES_ACTION
+                                    ? "must be an array of strings (tag IDs, keywords or VRs)"
+                                    : "must be an array of strings (keywords or tag IDs)");
+    size_t n = json_array_size(v);
+    if (n == 0 && mode == QUERIES_ACTION)
+        return cfail(err, path, "must not be empty");
+    if (n > CONFIG_MAX_QUERIES)
+        return cfail(err, path, "too many queries (%zu; the limit is %d)", n, CONFIG_MAX_QUERIES);
+    if (n + extra == 0)
+        return 0;
+    dv_query *qs = calloc(n + extra, sizeof *qs);
+    if (!qs)
+        return nomem(err);
+    *out = qs;
+    *nout = n;
+    for (size_t i = 0; i < n; i++) {
+        char p[PATH_MAX_LEN];
+        const json_t *s = json_array_get(v, i);
+        path_index(p, path, i);
+        if (!json_is_string(s))
+            return cfail(err, p, "must be a string");
+        if (resolve_query(json_string_value(s), json_string_length(s), mode, need_vr, action, p, &qs[i], err))
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* DicomTagConfig                                                                                          */
+
+static const struct {
+    const char *key;
+    dv_action_kind kind;
+} ACTION_FIELDS[] = {
+    {"keepTag", DV_ACTION_KEEP},          {"removeTag", DV_ACTION_REMOVE},
+    {"deleteTag", DV_ACTION_DELETE},      {"resetTag", DV_ACTION_RESET},
+    {"regenUidTag", DV_ACTION_REGEN_UID}, {"recurseTag", DV_ACTION_RECURSE},
+    {"cleanTextTag", DV_ACTION_CLEAN_TEXT}, {"cleanImageTag", DV_ACTION_CLEAN_IMAGE},
+};
+
+static int parse_action(const json_t *a, const char *path, dv_config_action *act, dv_error *err)
+{
+    static const char *const keys[] = {"queries",     "keepTag",    "removeTag",    "deleteTag",    "resetTag",
+                                       "regenUidTag", "recurseTag", "cleanTextTag", "cleanImageTag"};
+    if (!json_is_object(a))
+        return cfail(err, path, "must be an Action object with \"queries\" and one of %s", ACTION_LIST);
+    if (check_keys(a, path, keys, COUNT(keys), err))
+        return -1;
+
+    size_t found = 0, first = 0, second = 0;
+    for (size_t i = 0; i < COUNT(ACTION_FIELDS); i++) {
+        if (!get(a, ACTION_FIELDS[i].key))
+            continue;
+        if (found == 0)
+            first = i;
+        else if (found == 1)
+            second = i;
+        found++;
+    }
+    if (found == 0)
+        return cfail(err, path, "no action; set exactly one of %s", ACTION_LIST);
+    if (found > 1)
+        return cfail(err, path, "more than one action (%s and %s); set exactly one of %s", ACTION_FIELDS[first].key,
+                     ACTION_FIELDS[second].key, ACTION_LIST);
+
+    const char *name = ACTION_FIELDS[first].key;
+    dv_action_kind kind = ACTION_FIELDS[first].kind;
+    const json_t *body = get(a, name);
+    char p[PATH_MAX_LEN];
+    path_key(p, path, name);
+    if (!json_is_object(body))
+        return cfail(err, p, "must be an object");
+    if (kind == DV_ACTION_CLEAN_IMAGE)
+        return cfail(err, p, "not implemented yet (burned-in text redaction in PixelData)");
+    if (json_object_size(body) != 0)
+        return cfail(err, p, "must be an empty object {}");
+    if (kind == DV_ACTION_CLEAN_TEXT)
+        return cfail(err, p, "not implemented yet (text inspection of tag values)");
+
+    act->kind = kind;
+    uint16_t need = kind == DV_ACTION_REGEN_UID ? DV_VR_UI : kind == DV_ACTION_RECURSE ? DV_VR_SQ : 0;
+    const json_t *queries = get(a, "queries");
+    path_key(p, path, "queries");
+    if (!queries)
+        return cfail(err, p, "required: a non-empty array of tag IDs, keywords or VRs");
+    return parse_queries(queries, p, QUERIES_ACTION, need, name, 0, &act->queries, &act->nqueries, err);
+}
+
+static int parse_actions(const json_t *v, const char *path, dv_config *cfg, dv_error *err)
+{
+    if (!json_is_array(v))
+        return cfail(err, path, "must be an array of Action objects");
+    size_t n = json_array_size(v);
+    if (n > CONFIG_MAX_ACTIONS)
+        return cfail(err, path, "too many actions (%zu; the limit is %d)", n, CONFIG_MAX_ACTIONS);
+    if (n == 0)
+        return 0;
+    cfg->actions = calloc(n, sizeof *cfg->actions);
+    if (!cfg->actions)
+        return nomem(err);
+    cfg->nactions = n; /* zero-filled: dv_config_clear copes with the ones not parsed yet */
+    for (size_t i = 0; i < n; i++) {
+        char p[PATH_MAX_LEN];
+        path_index(p, path, i);
+        if (parse_action(json_array_get(v, i), p, &cfg->actions[i], err))
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_options(const json_t *v, const char *path, dv_config *cfg, dv_error *err)
+{
+    static const char *const keys[] = {"primaryIds", "cleanDescriptors", "cleanImage"};
+    char p[PATH_MAX_LEN];
+    if (!json_is_object(v))
+        return cfail(err, path, "must be an object");
+    if (check_keys(v, path, keys, COUNT(keys), err))
+        return -1;
+    const json_t *x;
+    if ((x = get(v, "primaryIds"))) {
+        path_key(p, path, "primaryIds");
+        const enum_entry *e = parse_enum(x, p, PRIMARY_IDS, COUNT(PRIMARY_IDS), err);
+        if (!e)
+            return -1;
+        cfg->primary_ids = (dv_primary_ids)e->value;
+    }
+    if ((x = get(v, "cleanDescriptors"))) {
+        path_key(p, path, "cleanDescriptors");
+        if (!json_is_object(x))
+            return cfail(err, p, "must be an object");
+        return cfail(err, p, "not implemented yet (Clean Descriptors Option, PS3.15 E.3.5)");
+    }
+    if ((x = get(v, "cleanImage"))) {
+        path_key(p, path, "cleanImage");
+        if (!json_is_object(x))
+            return cfail(err, p, "must be an object");
+        return cfail(err, p, "not implemented yet (burned-in text redaction in PixelData)");
+    }
+    return 0;
+}
+
+static int parse_tag_config(const json_t *v, const char *path, dv_config *cfg, dv_error *err)
+{
+    static const char *const keys[] = {"profileType", "options", "actions"};
+    char p[PATH_MAX_LEN];
+    if (!json_is_object(v))
+        return cfail(err, path, "must be an object");
+    if (check_keys(v, path, keys, COUNT(keys), err))
+        return -1;
+
+    set_profile(cfg, &PROFILE_TYPES[0]); /* unspecified = Basic */
+    const json_t *x;
+    if ((x = get(v, "profileType"))) {
+        path_key(p, path, "profileType");
+        const enum_entry *e = parse_enum(x, p, PROFILE_TYPES, COUNT(PROFILE_TYPES), err);
+        if (!e)
+            return -1;
+        set_profile(cfg, e);
+    }
+    if ((x = get(v, "options"))) {
+        path_key(p, path, "options");
+        if (parse_options(x, p, cfg, err))
+            return -1;
+    }
+    if ((x = get(v, "actions"))) {
+        path_key(p, path, "actions");
+        if (parse_actions(x, p, cfg, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* Legacy DicomConfig (DECISIONS 10)                                                                       */
+
+/* TagFilterList {tags: [...]}: keywords or tag IDs (no VRs); an empty or absent list is allowed. */
+static int parse_tag_filter_list(const json_t *v, const char *path, size_t extra, dv_query **out, size_t *nout,
+                                 dv_error *err)
+{
+    static const char *const keys[] = {"tags"};
+    *out = NULL;
+    *nout = 0;
+    if (!json_is_object(v))
+        return cfail(err, path, "must be an object {\"tags\": [...]}");
+    if (check_keys(v, path, keys, COUNT(keys), err))
+        return -1;
+    const json_t *tags = get(v, "tags");
+    char p[PATH_MAX_LEN];
+    path_key(p, path, "tags");
+    if (!tags) {
+        if (extra == 0)
+            return 0;
+        *out = calloc(extra, sizeof **out);
+        return *out ? 0 : nomem(err);
+    }
+    return parse_queries(tags, p, QUERIES_TAG_FILTER, 0, NULL, extra, out, nout, err);
+}
+
+static int add_action(dv_config *cfg, dv_action_kind kind, dv_query *qs, size_t n, dv_error *err)
+{
+    cfg->actions = calloc(1, sizeof *cfg->actions);
+    if (!cfg->actions) {
+        free(qs);
+        return nomem(err);
+    }
+    cfg->nactions = 1;
+    cfg->actions[0].kind = kind;
+    cfg->actions[0].queries = qs;
+    cfg->actions[0].nqueries = n;
+    return 0;
+}
+
+static int parse_legacy(const json_t *v, const char *path, dv_config *cfg, dv_error *err)
+{
+    static const char *const keys[] = {"filterProfile", "keepList", "removeList", "skipIdRedaction"};
+    char p[PATH_MAX_LEN];
+    if (!json_is_object(v))
+        return cfail(err, path, "must be an object");
+    if (check_keys(v, path, keys, COUNT(keys), err))
+        return -1;
+    cfg->legacy = 1;
+
+    const json_t *fp = get(v, "filterProfile"), *kl = get(v, "keepList"), *rl = get(v, "removeList");
+    const char *set[3];
+    size_t nset = 0;
+    if (fp)
+        set[nset++] = "filterProfile";
+    if (kl)
+        set[nset++] = "keepList";
+    if (rl)
+        set[nset++] = "removeList";
+    if (nset > 1)
+        return cfail(err, path, "only one of filterProfile, keepList and removeList may be set (got %s and %s)",
+                     set[0], set[1]);
+
+    const json_t *skip = get(v, "skipIdRedaction");
+    if (skip) {
+        path_key(p, path, "skipIdRedaction");
+        if (!json_is_boolean(skip))
+            return cfail(err, p, "must be a boolean");
+        cfg->primary_ids = json_is_true(skip) ? DV_PRIMARY_KEEP : DV_PRIMARY_UNSPECIFIED;
+    }
+
+    /* No filter field at all = TAG_FILTER_PROFILE_UNSPECIFIED = KEEP_ALL. */
+    set_profile(cfg, &TAG_FILTER_PROFILES[0]);
+    if (fp) {
+        path_key(p, path, "filterProfile");
+        const enum_entry *e = parse_enum(fp, p, TAG_FILTER_PROFILES, COUNT(TAG_FILTER_PROFILES), err);
+        if (!e)
+            return -1;
+        set_profile(cfg, e);
+    } else if (kl) {
+        /* keepList = MINIMAL_KEEP_LIST_PROFILE + keepTag on the list (the profile supplies the tags required
+         * for a valid instance). An empty list adds no action: every action has at least one query. */
+        dv_query *qs;
+        size_t n;
+        path_key(p, path, "keepList");
+        if (parse_tag_filter_list(kl, p, 0, &qs, &n, err)) {
+            free(qs);
+            return -1;
+        }
+        set_profile(cfg, &TAG_FILTER_PROFILES[1]);
+        if (n && add_action(cfg, DV_ACTION_KEEP, qs, n, err))
+            return -1;
+        if (!n)
+            free(qs);
+    } else if (rl) {
+        /* removeList = KEEP_ALL_PROFILE + removeTag on the list plus OverlayData (60xx,3000). */
+        dv_query *qs;
+        size_t n;
+        path_key(p, path, "removeList");
+        if (parse_tag_filter_list(rl, p, 1, &qs, &n, err)) {
+            free(qs);
+            return -1;
+        }
+        qs[n].kind = DV_QUERY_TAG;
+        qs[n].tag = OVERLAY_DATA_TAG;
+        qs[n].mask = OVERLAY_DATA_MASK;
+        set_profile(cfg, &TAG_FILTER_PROFILES[3]);
+        if (add_action(cfg, DV_ACTION_REMOVE, qs, n + 1, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* DeidentifyConfig and the request body                                                                   */
+
+static int parse_deidentify_config(const json_t *v, dv_config *cfg, dv_error *err)
+{
+    static const char *const keys[] = {"dicomTagConfig", "dicom",      "image",
+                                       "text",           "fhir",       "fhirFieldConfig",
+                                       "operationMetadata", "annotation", "useRegionalDataProcessing"};
+    const char *path = "config";
+    if (check_keys(v, path, keys, COUNT(keys), err))
+        return -1;
+
+    const json_t *urdp = get(v, "useRegionalDataProcessing");
+    /* Accepted without effect: all dicomveil processing is local. */
+    if (urdp && !json_is_boolean(urdp))
+        return cfail(err, "config.useRegionalDataProcessing", "must be a boolean");
+
+    const json_t *tag_cfg = get(v, "dicomTagConfig"), *legacy = get(v, "dicom");
+    /* Conflicts first, so that the user learns the combination is wrong before anything is refused. */
+    if (legacy && tag_cfg)
+        return cfail(err, "config.dicom",
+                     "cannot be combined with config.dicomTagConfig (dicom is the deprecated DicomConfig; use "
+                     "dicomTagConfig alone)");
+    if (get(v, "image") && tag_cfg)
+        return cfail(err, "config.image",
+                     "cannot be combined with config.dicomTagConfig (use "
+                     "config.dicomTagConfig.options.cleanImage instead)");
+
+    if (get(v, "image"))
+        return cfail(err, "config.image", "not implemented yet (burned-in text redaction in PixelData)");
+    if (get(v, "text"))
+        return cfail(err, "config.text", "not implemented yet (TextConfig: text inspection of tag values)");
+    static const char *const fhir_keys[] = {"fhir", "fhirFieldConfig", "operationMetadata"};
+    for (size_t i = 0; i < COUNT(fhir_keys); i++) {
+        if (get(v, fhir_keys[i])) {
+            char p[PATH_MAX_LEN];
+            path_key(p, path, fhir_keys[i]);
+            return cfail(err, p, "not supported: FHIR is not supported; dicomveil de-identifies DICOM only");
+        }
+    }
+    if (get(v, "annotation"))
+        return cfail(err, "config.annotation", "not supported: AnnotationConfig was removed from the API");
+
+    if (tag_cfg)
+        return parse_tag_config(tag_cfg, "config.dicomTagConfig", cfg, err);
+    if (legacy)
+        return parse_legacy(legacy, "config.dicom", cfg, err);
+    /* Neither dicom nor dicomTagConfig: the DicomTagConfig defaults, i.e. the Attribute Confidentiality
+     * Basic Profile with primaryIds unspecified (= REGEN, DECISIONS 8) and no actions. */
+    set_profile(cfg, &PROFILE_TYPES[0]);
+    return 0;
+}
+
+static const char *const REQUEST_KEYS[] = {"config", "destinationDataset", "destinationStore", "gcsConfigUri",
+                                           "filterConfig"};
+
+static int parse_request(const json_t *v, dv_config *cfg, dv_error *err)
+{
+    static const char *const config_keys[] = {"dicomTagConfig", "dicom",      "image",
+                                              "text",           "fhir",       "fhirFieldConfig",
+                                              "operationMetadata", "annotation", "useRegionalDataProcessing"};
+    const char *key;
+    json_t *x;
+    json_object_foreach((json_t *)v, key, x) {
+        (void)x;
+        if (in_list(key, REQUEST_KEYS, COUNT(REQUEST_KEYS)))
+            continue;
+        char k[SHOW_MAX * 4 + 8];
+        show(k, sizeof k, key);
+        if (in_list(key, config_keys, COUNT(config_keys)))
+            return cfail(err, k, "unknown field in a request body (DeidentifyConfig fields go inside \"config\")");
+        return cfail(err, k, "unknown field");
+    }
+    /* The destination names mean nothing locally, but they must still be well-formed. */
+    if ((x = get(v, "destinationDataset")) && !json_is_string(x))
+        return cfail(err, "destinationDataset", "must be a string");
+    if ((x = get(v, "destinationStore")) && !json_is_string(x))
+        return cfail(err, "destinationStore", "must be a string");
+    if (get(v, "gcsConfigUri"))
+        return cfail(err, "gcsConfigUri", "not supported; pass the config inline as \"config\"");
+    if (get(v, "filterConfig"))
+        return cfail(err, "filterConfig",
+                     "DicomFilterConfig (resourcePathsGcsUri) is not supported yet; select the input instances "
+                     "directly");
+    const json_t *c = get(v, "config");
+    if (!c) {
+        json_t *empty = json_object();
+        if (!empty)
+            return nomem(err);
+        int rc = parse_deidentify_config(empty, cfg, err);
+        json_decref(empty);
+        return rc;
+    }
+    if (!json_is_object(c))
+        return cfail(err, "config", "must be an object (a DeidentifyConfig)");
+    return parse_deidentify_config(c, cfg, err);
+}
+
+static int is_request_body(const json_t *v)
+{
+    for (size_t i = 0; i < COUNT(REQUEST_KEYS); i++)
+        if (json_object_get(v, REQUEST_KEYS[i]))
+            return 1;
+    return 0;
+}
+
+int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err)
+{
+    if (!cfg)
+        return dv_fail(err, DV_ERR_USAGE, "dv_config_parse: cfg is NULL");
+    memset(cfg, 0, sizeof *cfg);
+    if (!json && len)
+        return dv_fail(err, DV_ERR_USAGE, "dv_config_parse: json is NULL");
+    if (len > CONFIG_MAX_BYTES)
+        return dv_fail(err, DV_ERR_CONFIG, "config: the configuration is %zu bytes; the limit is 1 MiB (%zu bytes)",
+                       len, CONFIG_MAX_BYTES);
+
+    json_error_t jerr;
+    /* JSON_DECODE_ANY so that a scalar top level gets our "must be an object" message. */
+    json_t *root = json_loadb(json ? json : "", len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!root) {
+        if (json_error_code(&jerr) == json_error_out_of_memory)
+            return nomem(err);
+        char text[sizeof jerr.text * 4];
+        return dv_fail(err, DV_ERR_CONFIG, "config: invalid JSON at line %d, column %d: %s", jerr.line,
+                       jerr.column, show_n(text, sizeof text, jerr.text, sizeof jerr.text));
+    }
+
+    int rc;
+    if (!json_is_object(root))
+        rc = cfail(err, "config",
+                   "the top level must be a JSON object (a DeidentifyConfig, or a request body with \"config\")");
+    else if (is_request_body(root))
+        rc = parse_request(root, cfg, err);
+    else
+        rc = parse_deidentify_config(root, cfg, err);
+    json_decref(root);
+    if (rc) {
+        dv_config_clear(cfg);
+        return -1;
+    }
+    if (err)
+        dv_error_clear(err);
+    return 0;
+}
+
+void dv_config_clear(dv_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; cfg->actions && i < cfg->nactions; i++)
+        free(cfg->actions[i].queries);
+    free(cfg->actions);
+    memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,96 @@
+/* The in-memory dataset tree shared by the reader, the engine and the writer (internal).
+ *
+ * Every node is allocated in the owning instance's arena. A dataset is an ordered singly linked list of
+ * elements (ascending tag order as read; inserts keep the order). Values are either inline (value/length) or
+ * bulk (offset/length in the instance's data source), and bulk values are copied through by the writer. */
+#ifndef DV_DS_H
+#define DV_DS_H
+
+#include <stdint.h>
+#include "dicomveil/dv_instance.h"
+#include "../util/dv_arena.h"
+
+#define DV_UNDEFINED_LENGTH 0xFFFFFFFFu
+
+#define DV_TAG(g, e) ((uint32_t)(((uint32_t)(g) << 16) | (uint32_t)(e)))
+#define DV_TAG_GROUP(t) ((uint16_t)((t) >> 16))
+#define DV_TAG_ELEMENT(t) ((uint16_t)((t) & 0xFFFF))
+#define DV_TAG_IS_PRIVATE(t) ((DV_TAG_GROUP(t) & 1) != 0)
+/* Private creator: odd group, element 0x0010-0x00FF. */
+#define DV_TAG_IS_PRIVATE_CREATOR(t) (DV_TAG_IS_PRIVATE(t) && DV_TAG_ELEMENT(t) >= 0x10 && DV_TAG_ELEMENT(t) <= 0xFF)
+
+#define DV_TAG_ITEM 0xFFFEE000u
+#define DV_TAG_ITEM_DELIM 0xFFFEE00Du
+#define DV_TAG_SEQ_DELIM 0xFFFEE0DDu
+#define DV_TAG_PIXEL_DATA 0x7FE00010u
+
+typedef enum dv_ts_kind {
+    DV_TS_IMPLICIT_LE = 0,
+    DV_TS_EXPLICIT_LE,
+    DV_TS_EXPLICIT_BE,
+    DV_TS_DEFLATED_LE   /* Deflated Explicit VR Little Endian */
+} dv_ts_kind;
+
+typedef struct dv_elem dv_elem;
+typedef struct dv_item dv_item;
+
+typedef struct dv_ds {
+    dv_elem *first, *last;
+} dv_ds;
+
+struct dv_item {
+    dv_ds ds;
+    int undefined_length;   /* written back the way it was read */
+    uint64_t enc_len;       /* scratch for the writer */
+    dv_item *next;
+};
+
+enum {
+    DV_ELEM_BULK = 1u << 0,          /* value is in the data source at offset */
+    DV_ELEM_UNDEF_LEN = 1u << 1,     /* SQ or encapsulated pixel data read with undefined length */
+    DV_ELEM_ENCAPSULATED = 1u << 2,  /* raw encapsulated fragments incl. the sequence delimiter, copied as is */
+    DV_ELEM_SEQUENCE = 1u << 3       /* items are valid (SQ, or UN parsed as SQ per CP-246) */
+};
+
+struct dv_elem {
+    uint32_t tag;
+    uint16_t vr;         /* VR used for writing (explicit) and for decisions; dictionary VR for implicit */
+    uint16_t flags;
+    uint64_t length;     /* value bytes (inline or bulk); for encapsulated: bytes of the raw fragment region */
+    const uint8_t *value;/* inline value (arena), NULL when bulk or sequence */
+    uint64_t offset;     /* bulk: offset in the instance data source */
+    dv_item *items;      /* sequence items, in order */
+    uint32_t nitems;
+    uint64_t enc_len;    /* scratch for the writer (encoded length of a defined-length sequence) */
+    dv_elem *next;
+};
+
+struct dv_instance {
+    dv_arena arena;
+    dv_limits limits;
+    const dv_source *src;      /* caller's source */
+    dv_source data;            /* where bulk offsets point: the caller's source, or the inflated buffer */
+    dv_mem_source inflated_ms; /* backing for data when deflated */
+    uint8_t *inflated;         /* malloc'd inflated dataset (deflated transfer syntax) or NULL */
+    dv_ts_kind ts_kind;
+    char ts_uid[65];
+    int had_meta;              /* input was Part 10 with a file meta group */
+    int is_directory;
+    dv_ds meta;                /* input file meta elements (read-only; regenerated on write) */
+    dv_ds ds;                  /* the dataset */
+};
+
+/* --- tree helpers (dataset.c) --- */
+dv_elem *dv_ds_find(const dv_ds *ds, uint32_t tag);
+/* Insert or replace a top-level inline element keeping ascending tag order. value is copied. */
+dv_elem *dv_ds_put(dv_instance *inst, dv_ds *ds, uint32_t tag, uint16_t vr, const void *value, uint64_t len);
+/* Unlink (delete) the element e from ds. */
+void dv_ds_remove(dv_ds *ds, dv_elem *e);
+/* Replace e's value with an inline copy of value (clears bulk/sequence state). Returns 0 or -1 (arena cap). */
+int dv_elem_set_value(dv_instance *inst, dv_elem *e, const void *value, uint64_t len);
+/* Make e an empty sequence (SQ) or an empty value. */
+void dv_elem_set_empty(dv_elem *e);
+/* Load a value into buf (inline or bulk). Returns 0 or -1. len = e->length must fit in cap. */
+int dv_elem_read_value(const dv_instance *inst, const dv_elem *e, void *buf, uint64_t cap);
+
+#endif

@@ -1,0 +1,488 @@
+/* The streaming DICOM reader: Part 10 files and raw datasets, implicit/explicit LE, explicit BE, deflated.
+ *
+ * Hostile input is normal input: every length is checked against the bytes that remain in its container
+ * (file, sequence or item), nesting is capped, all metadata lives in an arena with a hard cap, and values
+ * larger than the inline threshold (and PixelData always) are never loaded: only their offset is kept. */
+#include "dv_ds.h"
+#include "dv_vr.h"
+#include "dv_reader_internal.h"
+#include "../dict/dv_dict.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RD_WINDOW (64u * 1024u)
+
+typedef struct rd {
+    dv_instance *inst;
+    const dv_source *src;
+    dv_error *err;
+    int explicit_vr;
+    int big_endian;
+    uint8_t *win;        /* read window over src */
+    uint64_t win_off;
+    size_t win_len;
+} rd;
+
+static int rd_read(rd *r, uint64_t off, void *dst, size_t n)
+{
+    if (off > r->src->size || n > r->src->size - off)
+        return -1;
+    if (off >= r->win_off && off + n <= r->win_off + r->win_len) {
+        memcpy(dst, r->win + (off - r->win_off), n);
+        return 0;
+    }
+    if (n > RD_WINDOW)
+        return r->src->read_at(r->src->ctx, off, dst, n);
+    uint64_t avail = r->src->size - off;
+    size_t want = avail < RD_WINDOW ? (size_t)avail : RD_WINDOW;
+    if (r->src->read_at(r->src->ctx, off, r->win, want) != 0) {
+        r->win_len = 0;
+        return -1;
+    }
+    r->win_off = off;
+    r->win_len = want;
+    memcpy(dst, r->win, n);
+    return 0;
+}
+
+static uint16_t get16(const rd *r, const uint8_t *p)
+{
+    return r->big_endian ? (uint16_t)((p[0] << 8) | p[1]) : (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get32(const rd *r, const uint8_t *p)
+{
+    if (r->big_endian)
+        return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+    return p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint32_t get_tag(const rd *r, const uint8_t *p)
+{
+    return ((uint32_t)get16(r, p) << 16) | get16(r, p + 2);
+}
+
+#define TAGF "(%04X,%04X)"
+#define TAGA(t) (unsigned)DV_TAG_GROUP(t), (unsigned)DV_TAG_ELEMENT(t)
+
+static int nomem(rd *r)
+{
+    return dv_fail(r->err, DV_ERR_LIMIT, "metadata exceeds the %llu-byte limit",
+                   (unsigned long long)r->inst->limits.max_metadata_bytes);
+}
+
+static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int until_item_delim, uint32_t depth);
+
+/* Items of a sequence value starting at *pos. seq_end is the end for defined length, or 0 with undefined. */
+static int parse_items(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, int undefined, uint32_t depth)
+{
+    if (depth + 1 > r->inst->limits.max_depth)
+        return dv_fail(r->err, DV_ERR_LIMIT, "sequence " TAGF " nests deeper than %u levels", TAGA(e->tag),
+                       r->inst->limits.max_depth);
+    dv_item *last = NULL;
+    for (;;) {
+        if (!undefined && *pos == limit)
+            return 0;
+        uint8_t h[8];
+        if (limit - *pos < 8 || rd_read(r, *pos, h, 8) != 0)
+            return dv_fail(r->err, DV_ERR_MALFORMED, "sequence " TAGF " truncated at offset %llu", TAGA(e->tag),
+                           (unsigned long long)*pos);
+        uint32_t tag = get_tag(r, h), len = get32(r, h + 4);
+        *pos += 8;
+        if (tag == DV_TAG_SEQ_DELIM && undefined)
+            return 0;
+        if (tag != DV_TAG_ITEM)
+            return dv_fail(r->err, DV_ERR_MALFORMED, "sequence " TAGF " holds tag " TAGF " where an item belongs (offset %llu)",
+                           TAGA(e->tag), TAGA(tag), (unsigned long long)(*pos - 8));
+        dv_item *it = dv_arena_alloc(&r->inst->arena, sizeof *it);
+        if (!it)
+            return nomem(r);
+        if (len == DV_UNDEFINED_LENGTH) {
+            it->undefined_length = 1;
+            if (parse_dataset(r, &it->ds, pos, limit, 1, depth + 1) != 0)
+                return -1;
+        } else {
+            if (len > limit - *pos)
+                return dv_fail(r->err, DV_ERR_MALFORMED, "item of " TAGF " claims %u bytes, only %llu remain",
+                               TAGA(e->tag), len, (unsigned long long)(limit - *pos));
+            uint64_t item_end = *pos + len;
+            if (parse_dataset(r, &it->ds, pos, item_end, 0, depth + 1) != 0)
+                return -1;
+        }
+        if (last)
+            last->next = it;
+        else
+            e->items = it;
+        last = it;
+        e->nitems++;
+    }
+}
+
+/* Encapsulated pixel data: walk the fragment items to find the end; the bytes are copied later untouched. */
+static int skip_fragments(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit)
+{
+    uint64_t start = *pos;
+    for (;;) {
+        uint8_t h[8];
+        if (limit - *pos < 8 || rd_read(r, *pos, h, 8) != 0)
+            return dv_fail(r->err, DV_ERR_MALFORMED, "encapsulated " TAGF " truncated at offset %llu", TAGA(e->tag),
+                           (unsigned long long)*pos);
+        uint32_t tag = get_tag(r, h), len = get32(r, h + 4);
+        *pos += 8;
+        if (tag == DV_TAG_SEQ_DELIM)
+            break;
+        if (tag != DV_TAG_ITEM || len == DV_UNDEFINED_LENGTH)
+            return dv_fail(r->err, DV_ERR_MALFORMED, "encapsulated " TAGF ": bad fragment header at offset %llu",
+                           TAGA(e->tag), (unsigned long long)(*pos - 8));
+        if (len > limit - *pos)
+            return dv_fail(r->err, DV_ERR_MALFORMED, "fragment of " TAGF " claims %u bytes, only %llu remain",
+                           TAGA(e->tag), len, (unsigned long long)(limit - *pos));
+        *pos += len;
+    }
+    e->flags |= DV_ELEM_ENCAPSULATED | DV_ELEM_UNDEF_LEN | DV_ELEM_BULK;
+    e->offset = start;
+    e->length = *pos - start;
+    return 0;
+}
+
+static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_t len, uint32_t depth)
+{
+    const dv_dict_entry *de = NULL;
+    int dict_sq = 0;
+    if (e->vr == DV_VR_UN || !r->explicit_vr) {
+        de = dv_dict_lookup(e->tag);
+        dict_sq = de && de->vr == DV_VR_SQ;
+    }
+    int seq = e->vr == DV_VR_SQ;
+    int as_implicit = 0; /* CP-246: a UN sequence is encoded in implicit VR little endian */
+    if (len == DV_UNDEFINED_LENGTH) {
+        if (!seq && (e->vr == DV_VR_UN || !r->explicit_vr) && e->tag != DV_TAG_PIXEL_DATA) {
+            seq = 1;
+            as_implicit = r->explicit_vr;
+        } else if (!seq) {
+            return skip_fragments(r, e, pos, limit);
+        }
+    } else if (e->vr == DV_VR_UN && r->explicit_vr && dict_sq) {
+        seq = 1;
+        as_implicit = 1;
+    }
+    if (seq) {
+        e->flags |= DV_ELEM_SEQUENCE;
+        if (e->vr == DV_VR_UN)
+            e->vr = DV_VR_SQ;
+        int saved_explicit = r->explicit_vr, saved_be = r->big_endian;
+        if (as_implicit) {
+            r->explicit_vr = 0;
+            r->big_endian = 0;
+        }
+        int rc;
+        if (len == DV_UNDEFINED_LENGTH) {
+            e->flags |= DV_ELEM_UNDEF_LEN;
+            rc = parse_items(r, e, pos, limit, 1, depth);
+        } else {
+            if (len > limit - *pos) {
+                r->explicit_vr = saved_explicit;
+                r->big_endian = saved_be;
+                return dv_fail(r->err, DV_ERR_MALFORMED, "sequence " TAGF " claims %u bytes, only %llu remain",
+                               TAGA(e->tag), len, (unsigned long long)(limit - *pos));
+            }
+            rc = parse_items(r, e, pos, *pos + len, 0, depth);
+        }
+        r->explicit_vr = saved_explicit;
+        r->big_endian = saved_be;
+        return rc;
+    }
+    if (len > limit - *pos)
+        return dv_fail(r->err, DV_ERR_MALFORMED, "element " TAGF " claims %u bytes, only %llu remain", TAGA(e->tag),
+                       len, (unsigned long long)(limit - *pos));
+    e->length = len;
+    if (e->tag == DV_TAG_PIXEL_DATA || len > r->inst->limits.inline_threshold) {
+        e->flags |= DV_ELEM_BULK;
+        e->offset = *pos;
+    } else if (len) {
+        uint8_t *v = dv_arena_alloc(&r->inst->arena, len);
+        if (!v)
+            return nomem(r);
+        if (rd_read(r, *pos, v, len) != 0)
+            return dv_fail(r->err, DV_ERR_IO, "read failed at offset %llu", (unsigned long long)*pos);
+        e->value = v;
+    }
+    *pos += len;
+    return 0;
+}
+
+static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int until_item_delim, uint32_t depth)
+{
+    while (*pos < limit) {
+        uint8_t h[12];
+        if (limit - *pos < 8) {
+            /* A few trailing bytes at the very end of a file: tolerated only when they are padding. */
+            size_t n = (size_t)(limit - *pos);
+            if (depth == 0 && !until_item_delim && rd_read(r, *pos, h, n) == 0) {
+                size_t i = 0;
+                while (i < n && h[i] == 0)
+                    i++;
+                if (i == n) {
+                    *pos = limit;
+                    return 0;
+                }
+            }
+            return dv_fail(r->err, DV_ERR_MALFORMED, "truncated element header at offset %llu", (unsigned long long)*pos);
+        }
+        if (rd_read(r, *pos, h, 8) != 0)
+            return dv_fail(r->err, DV_ERR_IO, "read failed at offset %llu", (unsigned long long)*pos);
+        uint32_t tag = get_tag(r, h);
+        if (tag == DV_TAG_ITEM_DELIM) {
+            if (!until_item_delim)
+                return dv_fail(r->err, DV_ERR_MALFORMED, "unexpected item delimiter at offset %llu", (unsigned long long)*pos);
+            *pos += 8;
+            return 0;
+        }
+        if (DV_TAG_GROUP(tag) == 0xFFFE)
+            return dv_fail(r->err, DV_ERR_MALFORMED, "unexpected " TAGF " at offset %llu", TAGA(tag), (unsigned long long)*pos);
+        uint16_t vr;
+        uint32_t len;
+        uint64_t hdr;
+        if (r->explicit_vr) {
+            char vc[2] = { (char)h[4], (char)h[5] };
+            vr = dv_vr_from_chars(vc);
+            if (!vr)
+                return dv_fail(r->err, DV_ERR_MALFORMED, "invalid VR for " TAGF " at offset %llu", TAGA(tag),
+                               (unsigned long long)*pos);
+            if (dv_vr_has_long_length(vr)) {
+                if (limit - *pos < 12 || rd_read(r, *pos, h, 12) != 0)
+                    return dv_fail(r->err, DV_ERR_MALFORMED, "truncated element header at offset %llu", (unsigned long long)*pos);
+                len = get32(r, h + 8);
+                hdr = 12;
+            } else {
+                len = get16(r, h + 6);
+                hdr = 8;
+            }
+        } else {
+            vr = dv_dict_implicit_vr(tag);
+            len = get32(r, h + 4);
+            hdr = 8;
+        }
+        *pos += hdr;
+        dv_elem *e = dv_arena_alloc(&r->inst->arena, sizeof *e);
+        if (!e)
+            return nomem(r);
+        e->tag = tag;
+        e->vr = vr;
+        if (parse_value(r, e, pos, limit, len, depth) != 0)
+            return -1;
+        if (ds->last)
+            ds->last->next = e;
+        else
+            ds->first = e;
+        ds->last = e;
+    }
+    if (until_item_delim)
+        return dv_fail(r->err, DV_ERR_MALFORMED, "item without delimiter ends at offset %llu", (unsigned long long)*pos);
+    return 0;
+}
+
+static void trim_copy(char *dst, size_t cap, const dv_elem *e)
+{
+    size_t n = 0;
+    if (e && !(e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE)) && e->length < cap) {
+        n = (size_t)e->length;
+        memcpy(dst, e->value, n);
+        while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\0'))
+            n--;
+    }
+    dst[n] = '\0';
+}
+
+static int looks_like_vr(const uint8_t *p)
+{
+    char vc[2] = { (char)p[0], (char)p[1] };
+    return dv_vr_from_chars(vc) != 0;
+}
+
+/* File meta information: always explicit VR little endian in valid files; a few writers use implicit VR. */
+static int parse_meta(rd *r, uint64_t *pos)
+{
+    uint8_t h[8];
+    if (r->src->size - *pos < 8 || rd_read(r, *pos, h, 8) != 0)
+        return dv_fail(r->err, DV_ERR_MALFORMED, "file meta information truncated");
+    r->explicit_vr = looks_like_vr(h + 4);
+    r->big_endian = 0;
+    dv_ds *meta = &r->inst->meta;
+    while (r->src->size - *pos >= 8) {
+        if (rd_read(r, *pos, h, 8) != 0)
+            return dv_fail(r->err, DV_ERR_IO, "read failed at offset %llu", (unsigned long long)*pos);
+        if (get16(r, h) != 0x0002)
+            break;
+        uint64_t p = *pos;
+        uint16_t vr;
+        uint32_t len;
+        uint64_t hdr;
+        uint32_t tag = get_tag(r, h);
+        if (r->explicit_vr) {
+            char vc[2] = { (char)h[4], (char)h[5] };
+            vr = dv_vr_from_chars(vc);
+            if (!vr)
+                return dv_fail(r->err, DV_ERR_MALFORMED, "invalid VR in file meta " TAGF, TAGA(tag));
+            if (dv_vr_has_long_length(vr)) {
+                uint8_t h12[12];
+                if (r->src->size - p < 12 || rd_read(r, p, h12, 12) != 0)
+                    return dv_fail(r->err, DV_ERR_MALFORMED, "file meta information truncated");
+                len = get32(r, h12 + 8);
+                hdr = 12;
+            } else {
+                len = get16(r, h + 6);
+                hdr = 8;
+            }
+        } else {
+            vr = dv_dict_implicit_vr(tag);
+            len = get32(r, h + 4);
+            hdr = 8;
+        }
+        if (len == DV_UNDEFINED_LENGTH || len > 65536 || len > r->src->size - p - hdr)
+            return dv_fail(r->err, DV_ERR_MALFORMED, "file meta element " TAGF " has a bad length", TAGA(tag));
+        p += hdr;
+        uint8_t *v = NULL;
+        if (len) {
+            v = dv_arena_alloc(&r->inst->arena, len);
+            if (!v)
+                return nomem(r);
+            if (rd_read(r, p, v, len) != 0)
+                return dv_fail(r->err, DV_ERR_IO, "read failed at offset %llu", (unsigned long long)p);
+        }
+        dv_elem *e = dv_arena_alloc(&r->inst->arena, sizeof *e);
+        if (!e)
+            return nomem(r);
+        e->tag = tag;
+        e->vr = vr;
+        e->value = v;
+        e->length = len;
+        if (meta->last)
+            meta->last->next = e;
+        else
+            meta->first = e;
+        meta->last = e;
+        *pos = p + len;
+    }
+    return 0;
+}
+
+static void set_ts(dv_instance *inst, const char *uid)
+{
+    snprintf(inst->ts_uid, sizeof inst->ts_uid, "%s", uid);
+    if (!strcmp(uid, "1.2.840.10008.1.2"))
+        inst->ts_kind = DV_TS_IMPLICIT_LE;
+    else if (!strcmp(uid, "1.2.840.10008.1.2.2"))
+        inst->ts_kind = DV_TS_EXPLICIT_BE;
+    else if (!strcmp(uid, "1.2.840.10008.1.2.1.99"))
+        inst->ts_kind = DV_TS_DEFLATED_LE;
+    else
+        inst->ts_kind = DV_TS_EXPLICIT_LE; /* every other transfer syntax: explicit LE + encapsulated pixels */
+}
+
+/* A raw dataset (no preamble): accept it only when the first element is plausible DICOM. */
+static int sniff_raw(rd *r, uint64_t pos)
+{
+    uint8_t h[8];
+    if (r->src->size - pos < 8 || r->src->read_at(r->src->ctx, pos, h, 8) != 0)
+        return -1;
+    uint16_t g_le = (uint16_t)(h[0] | (h[1] << 8));
+    uint16_t g_be = (uint16_t)((h[0] << 8) | h[1]);
+    int ok_le = g_le == 0x0002 || g_le == 0x0008;
+    int ok_be = g_be == 0x0008;
+    if (!ok_le && !ok_be)
+        return -1;
+    if (ok_le) {
+        uint16_t el = (uint16_t)(h[2] | (h[3] << 8));
+        if (el > 0x0100)
+            return -1;
+        if (looks_like_vr(h + 4))
+            return (int)DV_TS_EXPLICIT_LE;
+        uint32_t len = h[4] | ((uint32_t)h[5] << 8) | ((uint32_t)h[6] << 16) | ((uint32_t)h[7] << 24);
+        if (len > 1024 * 1024 && len != DV_UNDEFINED_LENGTH)
+            return -1;
+        return (int)DV_TS_IMPLICIT_LE;
+    }
+    return looks_like_vr(h + 4) ? (int)DV_TS_EXPLICIT_BE : -1;
+}
+
+dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_error *err)
+{
+    dv_error_clear(err);
+    dv_instance *inst = calloc(1, sizeof *inst);
+    if (!inst) {
+        dv_fail(err, DV_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (lim)
+        inst->limits = *lim;
+    else
+        dv_limits_default(&inst->limits);
+    dv_arena_init(&inst->arena, inst->limits.max_metadata_bytes);
+    inst->src = src;
+    inst->data = *src;
+
+    rd r = { .inst = inst, .src = src, .err = err };
+    r.win = malloc(RD_WINDOW);
+    if (!r.win) {
+        dv_fail(err, DV_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    uint64_t pos = 0;
+    uint8_t magic[4];
+    if (src->size >= 132 && src->read_at(src->ctx, 128, magic, 4) == 0 && !memcmp(magic, "DICM", 4))
+        pos = 132;
+    else if (src->size >= 4 && src->read_at(src->ctx, 0, magic, 4) == 0 && !memcmp(magic, "DICM", 4))
+        pos = 4;
+    int ts_guess = -1;
+    if (pos == 0) {
+        ts_guess = sniff_raw(&r, 0);
+        if (ts_guess < 0) {
+            dv_fail(err, DV_ERR_NOT_DICOM, "not a DICOM file (no DICM magic, no plausible dataset)");
+            goto fail;
+        }
+    }
+    /* File meta group (also accepted on a raw dataset that starts with group 0002). */
+    uint8_t g[2];
+    if (src->size - pos >= 2 && src->read_at(src->ctx, pos, g, 2) == 0 && g[0] == 0x02 && g[1] == 0x00) {
+        if (parse_meta(&r, &pos) != 0)
+            goto fail;
+        inst->had_meta = 1;
+    }
+    char ts[65], cls[65];
+    trim_copy(ts, sizeof ts, dv_ds_find(&inst->meta, 0x00020010));
+    trim_copy(cls, sizeof cls, dv_ds_find(&inst->meta, 0x00020002));
+    inst->is_directory = !strcmp(cls, "1.2.840.10008.1.3.10");
+    if (!ts[0]) {
+        int k = sniff_raw(&r, pos);
+        if (k < 0)
+            k = DV_TS_IMPLICIT_LE;
+        set_ts(inst, k == DV_TS_EXPLICIT_LE ? "1.2.840.10008.1.2.1"
+                     : k == DV_TS_EXPLICIT_BE ? "1.2.840.10008.1.2.2" : "1.2.840.10008.1.2");
+    } else {
+        set_ts(inst, ts);
+    }
+    uint64_t limit = src->size;
+    if (inst->ts_kind == DV_TS_DEFLATED_LE) {
+        size_t n = 0;
+        if (dv_inflate_source(src, pos, inst->limits.max_inflated_bytes, &inst->inflated, &n, err) != 0)
+            goto fail;
+        inst->data = dv_source_memory(&inst->inflated_ms, inst->inflated, n);
+        r.src = &inst->data;
+        r.win_len = 0;
+        pos = 0;
+        limit = n;
+    }
+    r.explicit_vr = inst->ts_kind != DV_TS_IMPLICIT_LE;
+    r.big_endian = inst->ts_kind == DV_TS_EXPLICIT_BE;
+    if (parse_dataset(&r, &inst->ds, &pos, limit, 0, 0) != 0)
+        goto fail;
+    free(r.win);
+    return inst;
+fail:
+    free(r.win);
+    dv_instance_free(inst);
+    return NULL;
+}

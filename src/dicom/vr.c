@@ -1,0 +1,105 @@
+/* Value Representation properties (PS3.5 Table 6.2-1, section 7.1.2).
+ *
+ * Every known VR is two upper-case letters, so a 26 x 26 table indexed by the letters answers each
+ * query with one load: these helpers run once per data element. */
+#include "dicom/dv_vr.h"
+
+#include <stddef.h>
+
+enum {
+    P_KNOWN = 0x01,
+    P_LONG = 0x02,  /* explicit VR: 2 reserved bytes + 32-bit length */
+    P_TEXT = 0x04,  /* character string padded with a space */
+    P_SIZE_SHIFT = 4 /* bits 4..7: size of one binary value */
+};
+
+#define VR_IDX(a, b) (((a) - 'A') * 26 + ((b) - 'A'))
+#define SZ(n) ((n) << P_SIZE_SHIFT)
+
+static const uint8_t vr_props[26 * 26] = {
+    [VR_IDX('A', 'E')] = P_KNOWN | P_TEXT,
+    [VR_IDX('A', 'S')] = P_KNOWN | P_TEXT,
+    [VR_IDX('A', 'T')] = P_KNOWN | SZ(4),
+    [VR_IDX('C', 'S')] = P_KNOWN | P_TEXT,
+    [VR_IDX('D', 'A')] = P_KNOWN | P_TEXT,
+    [VR_IDX('D', 'S')] = P_KNOWN | P_TEXT,
+    [VR_IDX('D', 'T')] = P_KNOWN | P_TEXT,
+    [VR_IDX('F', 'L')] = P_KNOWN | SZ(4),
+    [VR_IDX('F', 'D')] = P_KNOWN | SZ(8),
+    [VR_IDX('I', 'S')] = P_KNOWN | P_TEXT,
+    [VR_IDX('L', 'O')] = P_KNOWN | P_TEXT,
+    [VR_IDX('L', 'T')] = P_KNOWN | P_TEXT,
+    [VR_IDX('O', 'B')] = P_KNOWN | P_LONG,
+    [VR_IDX('O', 'D')] = P_KNOWN | P_LONG,
+    [VR_IDX('O', 'F')] = P_KNOWN | P_LONG,
+    [VR_IDX('O', 'L')] = P_KNOWN | P_LONG,
+    [VR_IDX('O', 'V')] = P_KNOWN | P_LONG,
+    [VR_IDX('O', 'W')] = P_KNOWN | P_LONG,
+    [VR_IDX('P', 'N')] = P_KNOWN | P_TEXT,
+    [VR_IDX('S', 'H')] = P_KNOWN | P_TEXT,
+    [VR_IDX('S', 'L')] = P_KNOWN | SZ(4),
+    [VR_IDX('S', 'Q')] = P_KNOWN | P_LONG,
+    [VR_IDX('S', 'S')] = P_KNOWN | SZ(2),
+    [VR_IDX('S', 'T')] = P_KNOWN | P_TEXT,
+    [VR_IDX('S', 'V')] = P_KNOWN | P_LONG | SZ(8),
+    [VR_IDX('T', 'M')] = P_KNOWN | P_TEXT,
+    [VR_IDX('U', 'C')] = P_KNOWN | P_LONG | P_TEXT,
+    [VR_IDX('U', 'I')] = P_KNOWN,
+    [VR_IDX('U', 'L')] = P_KNOWN | SZ(4),
+    [VR_IDX('U', 'N')] = P_KNOWN | P_LONG,
+    [VR_IDX('U', 'R')] = P_KNOWN | P_LONG | P_TEXT,
+    [VR_IDX('U', 'S')] = P_KNOWN | SZ(2),
+    [VR_IDX('U', 'T')] = P_KNOWN | P_LONG | P_TEXT,
+    [VR_IDX('U', 'V')] = P_KNOWN | P_LONG | SZ(8),
+};
+
+static inline unsigned vr_get(uint16_t vr)
+{
+    unsigned a = (unsigned)(vr >> 8) - 'A';
+    unsigned b = (unsigned)(vr & 0xFFu) - 'A';
+    if (a >= 26u || b >= 26u)
+        return 0;
+    return vr_props[a * 26u + b];
+}
+
+int dv_vr_is_known(uint16_t vr)
+{
+    return (vr_get(vr) & P_KNOWN) != 0;
+}
+
+int dv_vr_has_long_length(uint16_t vr)
+{
+    return (vr_get(vr) & P_LONG) != 0;
+}
+
+int dv_vr_is_text(uint16_t vr)
+{
+    return (vr_get(vr) & P_TEXT) != 0;
+}
+
+int dv_vr_binary_size(uint16_t vr)
+{
+    return (int)(vr_get(vr) >> P_SIZE_SHIFT);
+}
+
+uint16_t dv_vr_from_chars(const char *two)
+{
+    if (two == NULL || two[0] == '\0' || two[1] == '\0')
+        return 0;
+    uint16_t vr = DV_VR((unsigned char)two[0], (unsigned char)two[1]);
+    return dv_vr_is_known(vr) ? vr : 0;
+}
+
+/* Writes the two letters of any printable code (known or not, so diagnostics can show what a file
+ * said); "??" when either byte is not printable ASCII, which includes the "no VR" code 0. */
+void dv_vr_to_chars(uint16_t vr, char out[3])
+{
+    unsigned a = vr >> 8, b = vr & 0xFFu;
+    if (a < 0x20 || a > 0x7E || b < 0x20 || b > 0x7E) {
+        a = '?';
+        b = '?';
+    }
+    out[0] = (char)a;
+    out[1] = (char)b;
+    out[2] = '\0';
+}

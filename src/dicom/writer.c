@@ -1,0 +1,292 @@
+/* The writer: a valid Part 10 file with regenerated file meta, the dataset in the input's transfer syntax.
+ * Kept values are written byte for byte (odd lengths get the VR's pad byte); bulk values and encapsulated
+ * pixel data are streamed from the source, never loaded. */
+#include "dv_ds.h"
+#include "dv_vr.h"
+#include "dv_reader_internal.h"
+#include "dicomveil/dicomveil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Our implementation identity (file meta 0002,0012 / 0002,0013): a UUID-derived UID (PS3.5 B.2). */
+#define DV_IMPLEMENTATION_CLASS_UID "2.25.149117742594802342229202323164192353154"
+#define DV_IMPLEMENTATION_VERSION "DICOMVEIL_010"
+
+#define WBUF 8192
+
+typedef struct wr {
+    dv_sink *sink;
+    const dv_instance *inst;
+    dv_error *err;
+    int explicit_vr, big_endian;
+    uint8_t buf[WBUF];
+    size_t n;
+} wr;
+
+static int w_flush(wr *w)
+{
+    if (w->n && w->sink->write(w->sink->ctx, w->buf, w->n) != 0)
+        return dv_fail(w->err, DV_ERR_IO, "write failed");
+    w->n = 0;
+    return 0;
+}
+
+static int w_bytes(wr *w, const void *p, size_t len)
+{
+    if (len > WBUF - w->n) {
+        if (w_flush(w) != 0)
+            return -1;
+        if (len > WBUF)
+            return w->sink->write(w->sink->ctx, p, len) == 0 ? 0 : dv_fail(w->err, DV_ERR_IO, "write failed");
+    }
+    memcpy(w->buf + w->n, p, len);
+    w->n += len;
+    return 0;
+}
+
+static int w_u16(wr *w, uint16_t v)
+{
+    uint8_t b[2];
+    if (w->big_endian) {
+        b[0] = (uint8_t)(v >> 8);
+        b[1] = (uint8_t)v;
+    } else {
+        b[0] = (uint8_t)v;
+        b[1] = (uint8_t)(v >> 8);
+    }
+    return w_bytes(w, b, 2);
+}
+
+static int w_u32(wr *w, uint32_t v)
+{
+    uint8_t b[4];
+    for (int i = 0; i < 4; i++)
+        b[w->big_endian ? 3 - i : i] = (uint8_t)(v >> (8 * i));
+    return w_bytes(w, b, 4);
+}
+
+static int w_tag(wr *w, uint32_t tag)
+{
+    return w_u16(w, DV_TAG_GROUP(tag)) || w_u16(w, DV_TAG_ELEMENT(tag)) ? -1 : 0;
+}
+
+static uint64_t padded(uint64_t len)
+{
+    return len + (len & 1);
+}
+
+/* A short-length VR whose (padded) value does not fit 16 bits is written as UN (long length). */
+static uint16_t write_vr(const dv_elem *e)
+{
+    uint16_t vr = e->vr ? e->vr : DV_VR_UN;
+    if (!dv_vr_has_long_length(vr) && padded(e->length) > 0xFFFF)
+        return DV_VR_UN;
+    return vr;
+}
+
+static uint64_t header_size(const wr *w, const dv_elem *e)
+{
+    if (!w->explicit_vr)
+        return 8;
+    return dv_vr_has_long_length(write_vr(e)) ? 12 : 8;
+}
+
+static uint64_t ds_size(wr *w, const dv_ds *ds);
+
+static uint64_t elem_size(wr *w, dv_elem *e)
+{
+    uint64_t h = header_size(w, e);
+    if (e->flags & DV_ELEM_SEQUENCE) {
+        uint64_t body = 0;
+        for (dv_item *it = e->items; it; it = it->next) {
+            it->enc_len = ds_size(w, &it->ds);
+            body += 8 + it->enc_len + (it->undefined_length || it->enc_len >= DV_UNDEFINED_LENGTH ? 8 : 0);
+        }
+        e->enc_len = body;
+        return h + body + ((e->flags & DV_ELEM_UNDEF_LEN) || body >= DV_UNDEFINED_LENGTH ? 8 : 0);
+    }
+    return h + (e->flags & DV_ELEM_ENCAPSULATED ? e->length : padded(e->length));
+}
+
+static uint64_t ds_size(wr *w, const dv_ds *ds)
+{
+    uint64_t total = 0;
+    for (dv_elem *e = ds->first; e; e = e->next)
+        total += elem_size(w, e);
+    return total;
+}
+
+static int w_header(wr *w, uint32_t tag, uint16_t vr, uint32_t len)
+{
+    if (w_tag(w, tag) != 0)
+        return -1;
+    if (!w->explicit_vr)
+        return w_u32(w, len);
+    char vc[3];
+    dv_vr_to_chars(vr, vc);
+    if (w_bytes(w, vc, 2) != 0)
+        return -1;
+    if (dv_vr_has_long_length(vr))
+        return w_u16(w, 0) || w_u32(w, len) ? -1 : 0;
+    return w_u16(w, (uint16_t)len);
+}
+
+static int w_ds(wr *w, const dv_ds *ds);
+
+static int w_elem(wr *w, const dv_elem *e)
+{
+    uint16_t vr = write_vr(e);
+    if (e->flags & DV_ELEM_SEQUENCE) {
+        int undef = (e->flags & DV_ELEM_UNDEF_LEN) || e->enc_len >= DV_UNDEFINED_LENGTH;
+        if (w_header(w, e->tag, DV_VR_SQ, undef ? DV_UNDEFINED_LENGTH : (uint32_t)e->enc_len) != 0)
+            return -1;
+        for (const dv_item *it = e->items; it; it = it->next) {
+            int iundef = it->undefined_length || it->enc_len >= DV_UNDEFINED_LENGTH;
+            if (w_tag(w, DV_TAG_ITEM) || w_u32(w, iundef ? DV_UNDEFINED_LENGTH : (uint32_t)it->enc_len) || w_ds(w, &it->ds))
+                return -1;
+            if (iundef && (w_tag(w, DV_TAG_ITEM_DELIM) || w_u32(w, 0)))
+                return -1;
+        }
+        if (undef && (w_tag(w, DV_TAG_SEQ_DELIM) || w_u32(w, 0)))
+            return -1;
+        return 0;
+    }
+    if (e->flags & DV_ELEM_ENCAPSULATED) {
+        /* Raw fragments including the sequence delimiter, copied untouched. */
+        if (w_header(w, e->tag, vr, DV_UNDEFINED_LENGTH) != 0 || w_flush(w) != 0)
+            return -1;
+        if (dv_sink_copy(w->sink, &w->inst->data, e->offset, e->length) != 0)
+            return dv_fail(w->err, DV_ERR_IO, "copying " "(%04X,%04X) failed", (unsigned)DV_TAG_GROUP(e->tag),
+                           (unsigned)DV_TAG_ELEMENT(e->tag));
+        return 0;
+    }
+    uint64_t len = padded(e->length);
+    if (len > 0xFFFFFFFEu)
+        return dv_fail(w->err, DV_ERR_INVALID, "element (%04X,%04X) is too long to encode",
+                       (unsigned)DV_TAG_GROUP(e->tag), (unsigned)DV_TAG_ELEMENT(e->tag));
+    if (w_header(w, e->tag, vr, (uint32_t)len) != 0)
+        return -1;
+    if (e->flags & DV_ELEM_BULK) {
+        if (w_flush(w) != 0)
+            return -1;
+        if (dv_sink_copy(w->sink, &w->inst->data, e->offset, e->length) != 0)
+            return dv_fail(w->err, DV_ERR_IO, "copying (%04X,%04X) failed", (unsigned)DV_TAG_GROUP(e->tag),
+                           (unsigned)DV_TAG_ELEMENT(e->tag));
+    } else if (e->length && w_bytes(w, e->value, (size_t)e->length) != 0) {
+        return -1;
+    }
+    if (e->length & 1) {
+        uint8_t pad = dv_vr_is_text(e->vr) ? ' ' : 0;
+        return w_bytes(w, &pad, 1);
+    }
+    return 0;
+}
+
+static int w_ds(wr *w, const dv_ds *ds)
+{
+    for (const dv_elem *e = ds->first; e; e = e->next) {
+        if (DV_TAG_ELEMENT(e->tag) == 0x0000 && DV_TAG_GROUP(e->tag) != 0x0002)
+            continue; /* retired group lengths would be wrong after editing */
+        if (w_elem(w, e) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void trimmed(const dv_elem *e, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (e && !(e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE)) && e->length < cap) {
+        n = (size_t)e->length;
+        memcpy(out, e->value, n);
+        while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\0'))
+            n--;
+    }
+    out[n] = '\0';
+}
+
+/* File meta: explicit VR little endian, always. */
+static int w_meta_elem(wr *w, uint32_t tag, uint16_t vr, const void *v, size_t len, uint8_t pad)
+{
+    size_t plen = len + (len & 1);
+    if (w_header(w, tag, vr, (uint32_t)plen) != 0 || (len && w_bytes(w, v, len) != 0))
+        return -1;
+    return (len & 1) ? w_bytes(w, &pad, 1) : 0;
+}
+
+static size_t meta_elem_size(uint16_t vr, size_t len)
+{
+    return (dv_vr_has_long_length(vr) ? 12 : 8) + len + (len & 1);
+}
+
+int dv_instance_write(const dv_instance *inst, dv_sink *sink, dv_error *err)
+{
+    dv_error_clear(err);
+    char cls[65], sop[65];
+    trimmed(dv_ds_find(&inst->ds, 0x00080016), cls, sizeof cls);
+    if (!cls[0])
+        trimmed(dv_ds_find(&inst->meta, 0x00020002), cls, sizeof cls);
+    trimmed(dv_ds_find(&inst->ds, 0x00080018), sop, sizeof sop);
+    if (!cls[0])
+        return dv_fail(err, DV_ERR_INVALID, "instance has no SOPClassUID");
+    if (!sop[0])
+        return dv_fail(err, DV_ERR_INVALID, "instance has no SOPInstanceUID");
+
+    wr *w = malloc(sizeof *w);
+    if (!w)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory");
+    memset(w, 0, sizeof *w);
+    w->sink = sink;
+    w->inst = inst;
+    w->err = err;
+    w->explicit_vr = 1;
+
+    static const uint8_t version[2] = { 0x00, 0x01 };
+    const char *ts = inst->ts_uid;
+    size_t group_len = meta_elem_size(DV_VR_OB, 2) + meta_elem_size(DV_VR_UI, strlen(cls)) +
+                       meta_elem_size(DV_VR_UI, strlen(sop)) + meta_elem_size(DV_VR_UI, strlen(ts)) +
+                       meta_elem_size(DV_VR_UI, strlen(DV_IMPLEMENTATION_CLASS_UID)) +
+                       meta_elem_size(DV_VR_SH, strlen(DV_IMPLEMENTATION_VERSION));
+    uint8_t preamble[132] = { 0 };
+    memcpy(preamble + 128, "DICM", 4);
+    uint8_t gl[4] = { (uint8_t)group_len, (uint8_t)(group_len >> 8), (uint8_t)(group_len >> 16),
+                      (uint8_t)(group_len >> 24) };
+    int rc = -1;
+    if (w_bytes(w, preamble, sizeof preamble) || w_meta_elem(w, 0x00020000, DV_VR_UL, gl, 4, 0) ||
+        w_meta_elem(w, 0x00020001, DV_VR_OB, version, 2, 0) || w_meta_elem(w, 0x00020002, DV_VR_UI, cls, strlen(cls), 0) ||
+        w_meta_elem(w, 0x00020003, DV_VR_UI, sop, strlen(sop), 0) || w_meta_elem(w, 0x00020010, DV_VR_UI, ts, strlen(ts), 0) ||
+        w_meta_elem(w, 0x00020012, DV_VR_UI, DV_IMPLEMENTATION_CLASS_UID, strlen(DV_IMPLEMENTATION_CLASS_UID), 0) ||
+        w_meta_elem(w, 0x00020013, DV_VR_SH, DV_IMPLEMENTATION_VERSION, strlen(DV_IMPLEMENTATION_VERSION), ' ') ||
+        w_flush(w))
+        goto done;
+
+    w->explicit_vr = inst->ts_kind != DV_TS_IMPLICIT_LE;
+    w->big_endian = inst->ts_kind == DV_TS_EXPLICIT_BE;
+    (void)ds_size(w, &inst->ds); /* fills the defined lengths of sequences and items */
+    if (inst->ts_kind == DV_TS_DEFLATED_LE) {
+        dv_deflate_sink *d = dv_deflate_sink_new(sink);
+        if (!d) {
+            dv_fail(err, DV_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        dv_sink ds = dv_deflate_sink_as_sink(d);
+        w->sink = &ds;
+        if (w_ds(w, &inst->ds) || w_flush(w)) {
+            dv_deflate_sink_abort(d);
+            goto done;
+        }
+        w->sink = sink;
+        if (dv_deflate_sink_finish(d) != 0) {
+            dv_fail(err, DV_ERR_IO, "write failed");
+            goto done;
+        }
+    } else if (w_ds(w, &inst->ds) || w_flush(w)) {
+        goto done;
+    }
+    rc = 0;
+done:
+    free(w);
+    return rc;
+}

@@ -1,0 +1,120 @@
+/* Lookups over the generated PS3.6 dictionary and PS3.15 Table E.1-1 tables (dict_table.c,
+ * profile_table.c, both from tools/gen_tables.py).
+ *
+ * Both tables are laid out the same way: exact entries sorted by tag, then the few repeating-group
+ * (masked) entries. A lookup is a binary search over the exact part and, on a miss, a linear scan of
+ * the masked tail. These functions run once per data element, so private tags (odd groups, which
+ * neither table contains; the generator refuses odd groups) return before any search. */
+#include "dict/dv_dict.h"
+
+#include <string.h>
+
+#include "dicom/dv_vr.h"
+
+#define DV_TAG_EXACT_MASK 0xFFFFFFFFu
+
+static inline int is_odd_group(uint32_t tag)
+{
+    return (tag & 0x00010000u) != 0;
+}
+
+const dv_dict_entry *dv_dict_lookup(uint32_t tag)
+{
+    if (is_odd_group(tag))
+        return NULL;
+
+    size_t lo = 0, hi = dv_dict_exact_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t t = dv_dict_entries[mid].tag;
+        if (t == tag)
+            return &dv_dict_entries[mid];
+        if (t < tag)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = dv_dict_exact_count; i < dv_dict_count; i++) {
+        const dv_dict_entry *e = &dv_dict_entries[i];
+        if ((tag & e->mask) == e->tag)
+            return e;
+    }
+    return NULL;
+}
+
+const dv_dict_entry *dv_dict_lookup_keyword(const char *keyword)
+{
+    if (keyword == NULL || keyword[0] == '\0')
+        return NULL;
+    size_t lo = 0, hi = dv_dict_keyword_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const dv_dict_entry *e = &dv_dict_entries[dv_dict_keyword_index[mid]];
+        int c = strcmp(e->keyword, keyword);
+        if (c == 0)
+            return e;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+uint16_t dv_dict_implicit_vr(uint32_t tag)
+{
+    uint16_t element = (uint16_t)(tag & 0xFFFFu);
+    if (element == 0x0000)
+        return DV_VR_UL; /* group length, standard or private */
+    if (is_odd_group(tag))
+        return (element >= 0x0010 && element <= 0x00FF) ? DV_VR_LO : DV_VR_UN;
+    const dv_dict_entry *e = dv_dict_lookup(tag);
+    /* Entries without a VR (items and delimiters, a few retired slots) parse as UN. */
+    return (e != NULL && e->vr != 0) ? e->vr : DV_VR_UN;
+}
+
+const dv_profile_table *dv_profile_table_default(void)
+{
+    return dv_profile_tables[0];
+}
+
+const dv_profile_table *dv_profile_table_find(const char *edition)
+{
+    if (edition == NULL)
+        return NULL;
+    for (size_t i = 0; dv_profile_tables[i] != NULL; i++) {
+        if (strcmp(dv_profile_tables[i]->edition, edition) == 0)
+            return dv_profile_tables[i];
+    }
+    return NULL;
+}
+
+const dv_profile_entry *dv_profile_lookup(const dv_profile_table *t, uint32_t tag)
+{
+    if (t == NULL || is_odd_group(tag))
+        return NULL;
+
+    const dv_profile_entry *entries = t->entries;
+    /* The masked rows are the tail of the table (3 rows in every edition); find where they start by
+     * walking back from the end. This costs what the masked scan below costs anyway. */
+    size_t n_exact = t->count;
+    while (n_exact > 0 && entries[n_exact - 1].mask != DV_TAG_EXACT_MASK)
+        n_exact--;
+
+    size_t lo = 0, hi = n_exact;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t v = entries[mid].tag;
+        if (v == tag)
+            return &entries[mid];
+        if (v < tag)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = n_exact; i < t->count; i++) {
+        if ((tag & entries[i].mask) == entries[i].tag)
+            return &entries[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,251 @@
+/* dv_apply: walk one instance's dataset and carry out the plan's decisions, in place.
+ *
+ * All state lives on the stack or in the instance (its arena), so any number of threads can apply one plan
+ * with one key to different instances. The walk recurses into sequence items; the reader already capped the
+ * nesting depth, so the recursion is bounded. Error messages name tags, never values. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dicomveil/dicomveil.h"
+#include "engine/dv_plan.h"
+#include "dicom/dv_vr.h"
+
+/* A UI value bigger than this is not a list of UIDs but an attack or a corruption: refuse the instance
+ * rather than keep it (privacy) or read it without bound (memory). */
+#define DV_UI_VALUE_MAX (64u * 1024u)
+
+typedef struct apply_ctx {
+    const dv_plan *plan;
+    const dv_key *key;
+    dv_instance *inst;
+    dv_error *err;
+    int changed;
+} apply_ctx;
+
+#define TAGF "(%04X,%04X)"
+#define TAGA(t) (unsigned)DV_TAG_GROUP(t), (unsigned)DV_TAG_ELEMENT(t)
+
+/* O(1) unlink while walking (we hold the predecessor); dv_ds_remove would search for it again, which makes
+ * deleting most of a large dataset (MINIMAL_KEEP_LIST) quadratic. Same invariant: first/last/next. */
+static void unlink_elem(dv_ds *ds, dv_elem *prev, dv_elem *e)
+{
+    if (prev)
+        prev->next = e->next;
+    else
+        ds->first = e->next;
+    if (ds->last == e)
+        ds->last = prev;
+    e->next = NULL;
+}
+
+static int elem_is_empty(const dv_elem *e)
+{
+    return e->length == 0 && e->nitems == 0 && e->items == NULL &&
+           (e->flags & (DV_ELEM_BULK | DV_ELEM_ENCAPSULATED)) == 0;
+}
+
+static void make_empty(apply_ctx *c, dv_elem *e)
+{
+    if (elem_is_empty(e))
+        return;
+    dv_elem_set_empty(e);
+    c->changed = 1;
+}
+
+/* Replace the value, noting whether anything actually changed (so "keep" outcomes do not add markers). */
+static int replace_value(apply_ctx *c, dv_elem *e, uint16_t vr, const void *v, size_t n)
+{
+    int same = e->vr == vr && (e->flags & (DV_ELEM_BULK | DV_ELEM_ENCAPSULATED | DV_ELEM_SEQUENCE)) == 0 &&
+               e->items == NULL && e->length == n && (n == 0 || (e->value && memcmp(e->value, v, n) == 0));
+    if (same)
+        return 0;
+    if (n == 0) {
+        dv_elem_set_empty(e);
+    } else if (dv_elem_set_value(c->inst, e, v, n) != 0) {
+        return dv_fail(c->err, DV_ERR_LIMIT, "metadata memory limit reached replacing " TAGF, TAGA(e->tag));
+    }
+    e->vr = vr;
+    c->changed = 1;
+    return 0;
+}
+
+/* Load a UI value (inline or bulk) into a malloc'd buffer; *buf is NULL for an empty value. */
+static int load_ui(apply_ctx *c, const dv_elem *e, uint8_t **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    if (e->length == 0)
+        return 0;
+    if (e->length > DV_UI_VALUE_MAX || e->length == DV_UNDEFINED_LENGTH)
+        return dv_fail(c->err, DV_ERR_MALFORMED, "UI value too long at " TAGF, TAGA(e->tag));
+    uint8_t *b = malloc((size_t)e->length);
+    if (!b)
+        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    if ((e->flags & DV_ELEM_BULK) || !e->value) {
+        if (dv_elem_read_value(c->inst, e, b, e->length) != 0) {
+            free(b);
+            return dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
+        }
+    } else {
+        memcpy(b, e->value, (size_t)e->length);
+    }
+    *buf = b;
+    *len = (size_t)e->length;
+    return 0;
+}
+
+static int regen_uid(apply_ctx *c, dv_elem *e)
+{
+    uint8_t *old = NULL, *nv = NULL;
+    size_t oldlen = 0, nlen = 0;
+    if (load_ui(c, e, &old, &oldlen) != 0)
+        return -1;
+    if (oldlen == 0)
+        return 0; /* an empty UI stays empty */
+    if (dv_uid_regenerate_value(c->key, old, oldlen, &nv, &nlen) != 0) {
+        free(old);
+        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory regenerating " TAGF, TAGA(e->tag));
+    }
+    int rc = replace_value(c, e, DV_VR_UI, nv, nlen);
+    free(old);
+    free(nv);
+    return rc;
+}
+
+static int reset_tree(apply_ctx *c, dv_elem *e);
+
+/* resetTag / D: a VR-valid placeholder of the element's effective VR. */
+static int set_dummy(apply_ctx *c, dv_elem *e)
+{
+    if (dv_elem_is_sequence(e))
+        return reset_tree(c, e);
+    uint16_t vr = dv_plan_effective_vr(e);
+    if (vr == DV_VR_UI)
+        return regen_uid(c, e);
+    uint8_t buf[DV_DUMMY_MAX];
+    size_t n = dv_dummy_value(vr, buf);
+    if (n == 0) {
+        make_empty(c, e);
+        return 0;
+    }
+    return replace_value(c, e, vr, buf, n);
+}
+
+/* Every element nested anywhere under e is reset (DECISIONS 4); structure (items, nesting) is kept. */
+static int reset_ds(apply_ctx *c, dv_ds *ds)
+{
+    dv_elem *prev = NULL, *e = ds->first;
+    while (e) {
+        dv_elem *next = e->next;
+        if (DV_TAG_ELEMENT(e->tag) == 0x0000) {
+            unlink_elem(ds, prev, e); /* group length: dropped, not a de-identification change */
+            e = next;
+            continue;
+        }
+        if (set_dummy(c, e) != 0)
+            return -1;
+        prev = e;
+        e = next;
+    }
+    return 0;
+}
+
+static int reset_tree(apply_ctx *c, dv_elem *e)
+{
+    for (dv_item *it = e->items; it; it = it->next)
+        if (reset_ds(c, &it->ds) != 0)
+            return -1;
+    return 0;
+}
+
+static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
+{
+    dv_elem *prev = NULL, *e = ds->first;
+    while (e) {
+        dv_elem *next = e->next;
+        uint32_t tag = e->tag;
+        /* Markers are rewritten after the walk (markers.c); the plan never touches them. */
+        if (depth == 0 && (tag == DV_TAG_PATIENT_IDENTITY_REMOVED || tag == DV_TAG_DEIDENTIFICATION_METHOD ||
+                           tag == DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ)) {
+            prev = e;
+            e = next;
+            continue;
+        }
+        if (DV_TAG_ELEMENT(tag) == 0x0000) {
+            /* Group length: it would be wrong after editing and the writer does not need it. Encoding
+             * housekeeping, so it does not count as a de-identification change. */
+            unlink_elem(ds, prev, e);
+            e = next;
+            continue;
+        }
+        int is_seq = dv_elem_is_sequence(e);
+        dv_decision d = dv_plan_decide(c->plan, tag, dv_plan_effective_vr(e), is_seq);
+        int rc = 0;
+        switch (d) {
+        case DV_DEC_KEEP:
+            break;
+        case DV_DEC_KEEP_RECURSE:
+            for (dv_item *it = e->items; it && rc == 0; it = it->next)
+                rc = apply_ds(c, &it->ds, depth + 1);
+            break;
+        case DV_DEC_EMPTY:
+            make_empty(c, e);
+            break;
+        case DV_DEC_DELETE:
+            unlink_elem(ds, prev, e);
+            c->changed = 1;
+            e = next;
+            continue; /* prev stays */
+        case DV_DEC_DUMMY:
+            rc = set_dummy(c, e);
+            break;
+        case DV_DEC_RESET_TREE:
+            rc = is_seq ? reset_tree(c, e) : set_dummy(c, e);
+            break;
+        case DV_DEC_REGEN_UID:
+            rc = regen_uid(c, e);
+            break;
+        }
+        if (rc != 0)
+            return -1;
+        prev = e;
+        e = next;
+    }
+    return 0;
+}
+
+/* Output UID for dv_result: trailing padding trimmed; "" when absent, bulk or too long to be a UID. */
+static void result_uid(const dv_instance *inst, uint32_t tag, char out[DV_UID_MAX + 1])
+{
+    out[0] = '\0';
+    const dv_elem *e = dv_ds_find(&inst->ds, tag);
+    if (!e || !e->value || (e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE)))
+        return;
+    size_t n = (size_t)e->length;
+    while (n > 0 && (e->value[n - 1] == '\0' || e->value[n - 1] == ' '))
+        n--;
+    if (n > DV_UID_MAX)
+        return;
+    memcpy(out, e->value, n);
+    out[n] = '\0';
+}
+
+int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_error *err)
+{
+    if (res)
+        memset(res, 0, sizeof *res);
+    if (!plan || !key || !inst)
+        return dv_fail(err, DV_ERR_USAGE, "dv_apply: plan, key and instance are required");
+    apply_ctx c = {plan, key, inst, err, 0};
+    if (apply_ds(&c, &inst->ds, 0) != 0)
+        return -1;
+    if (c.changed && dv_markers_write(plan, inst, err) != 0)
+        return -1;
+    if (res) {
+        res->changed = c.changed;
+        result_uid(inst, DV_TAG_STUDY_INSTANCE_UID, res->study_uid);
+        result_uid(inst, DV_TAG_SERIES_INSTANCE_UID, res->series_uid);
+        result_uid(inst, DV_TAG_SOP_INSTANCE_UID, res->sop_uid);
+    }
+    return 0;
+}

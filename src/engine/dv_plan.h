@@ -1,0 +1,108 @@
+/* The compiled de-identification plan and the engine's internal helpers (internal).
+ *
+ * plan.c compiles a dv_config into an immutable dv_plan that answers "what happens to this element?" with a
+ * handful of O(1) lookups; apply.c walks a dataset and carries the decisions out; dummy.c, uid.c and markers.c
+ * each do one job for it. Nothing here holds per-instance state, so one plan serves any number of threads. */
+#ifndef DV_PLAN_H
+#define DV_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dicomveil/dv_engine.h"
+#include "config/dv_config_ir.h"
+#include "dicom/dv_ds.h"
+#include "dict/dv_dict.h"
+
+/* What happens to one element. */
+typedef enum dv_decision {
+    DV_DEC_KEEP = 0,     /* element and its whole subtree untouched */
+    DV_DEC_KEEP_RECURSE, /* keep the element, apply the plan to every item's elements */
+    DV_DEC_EMPTY,        /* zero-length value (an SQ becomes an empty sequence) */
+    DV_DEC_DELETE,       /* element removed */
+    DV_DEC_DUMMY,        /* VR-valid placeholder (dummy.c) */
+    DV_DEC_RESET_TREE,   /* SQ: every nested element reset recursively */
+    DV_DEC_REGEN_UID     /* UI: every value regenerated (uid.c) */
+} dv_decision;
+
+const char *dv_decision_name(dv_decision d);
+
+#define DV_PLAN_NO_ACTION UINT32_MAX
+
+/* Open-addressing slot: one per tag that some action query or profile row names exactly. */
+typedef struct dv_plan_slot {
+    uint32_t tag;
+    uint32_t action;  /* index of the first action with a TAG query for this tag, or DV_PLAN_NO_ACTION */
+    uint8_t pcode;    /* dv_pcode of the profile row (MINIMAL: DV_PC_K for the keep list), DV_PC_NONE if none */
+    uint8_t used;
+} dv_plan_slot;
+
+typedef struct dv_plan_masked {
+    uint32_t tag, mask;
+    uint32_t value;   /* action index (masked queries) or dv_pcode (masked profile rows) */
+} dv_plan_masked;
+
+#define DV_PLAN_VR_SLOTS (26 * 26)
+
+struct dv_plan {
+    dv_profile_type profile;
+    dv_primary_ids primary_ids;
+    int legacy;
+    char profile_name[48];
+    const dv_profile_table *table;   /* PS3.15 edition used by BASIC (the default edition) */
+
+    size_t nactions;
+    dv_action_kind *action_kinds;    /* nactions */
+
+    dv_plan_slot *slots;             /* power-of-two sized, at most half full */
+    size_t slot_mask;
+
+    uint32_t vr_first[DV_PLAN_VR_SLOTS]; /* 'A'..'Z' x 'A'..'Z' -> first action with that VR query */
+
+    dv_plan_masked *mqueries;        /* masked TAG queries (legacy OverlayData (60xx,3000)) */
+    size_t nmqueries;
+    dv_plan_masked *mprofile;        /* masked profile rows ((50xx,xxxx), (60xx,3000), (60xx,4000)) */
+    size_t nmprofile;
+
+    char summary[256];
+};
+
+/* Compile an already parsed config (dv_plan_from_json = dv_config_parse + this). */
+dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err);
+
+/* The VR decisions are made with: the element's VR, except that a UN element read as a sequence is SQ and a
+ * UN element whose dictionary VR is known is treated as that VR (privacy first: a "PN" query must catch a
+ * PN that arrived as UN). */
+uint16_t dv_plan_effective_vr(const dv_elem *e);
+int dv_elem_is_sequence(const dv_elem *e);
+
+/* The decision for one element (tag, effective VR, sequence or not). Pure function of the plan. */
+dv_decision dv_plan_decide(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq);
+
+/* --- dummy.c --- */
+/* Longest dummy value any VR gets (DT "19000101000000"). */
+#define DV_DUMMY_MAX 16
+/* Write the VR-valid placeholder for a non-UI, non-SQ VR into buf (padded to even length). Returns the length
+ * (0 for OB/OD/OF/OL/OV/OW/UN and unknown VRs: those become empty). */
+size_t dv_dummy_value(uint16_t vr, uint8_t buf[DV_DUMMY_MAX]);
+
+/* --- uid.c --- */
+/* Regenerate every backslash-separated value of a UI element value (padding trimmed per value), padding the
+ * result to even length with NUL. *out is malloc'd (caller frees); *out_len may be 0 (empty stays empty).
+ * Returns 0, or -1 on allocation failure. */
+int dv_uid_regenerate_value(const dv_key *key, const uint8_t *value, size_t len, uint8_t **out, size_t *out_len);
+
+/* --- markers.c --- */
+/* Replace (0012,0062), (0012,0063) and (0012,0064) at the top level with the markers for this plan. */
+int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err);
+/* The DeidentificationMethod values, backslash-separated (no padding). Returns the length. */
+size_t dv_markers_method(const dv_plan *plan, char *buf, size_t cap);
+
+#define DV_TAG_PATIENT_IDENTITY_REMOVED 0x00120062u
+#define DV_TAG_DEIDENTIFICATION_METHOD 0x00120063u
+#define DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ 0x00120064u
+#define DV_TAG_STUDY_INSTANCE_UID 0x0020000Du
+#define DV_TAG_SERIES_INSTANCE_UID 0x0020000Eu
+#define DV_TAG_SOP_INSTANCE_UID 0x00080018u
+#define DV_TAG_SOP_CLASS_UID 0x00080016u
+
+#endif

@@ -1,0 +1,163 @@
+/* Keyed, deterministic UID regeneration (DECISIONS 6) and the key that drives it (DECISIONS 7).
+ *
+ * new UID = "2.25." + decimal of the first 128 bits (big-endian) of HMAC-SHA256(key, original UID).
+ * 2.25 is the UUID-derived root of PS3.5 B.2: a 128-bit integer there needs no registered root of our own,
+ * and 44 characters leave room under the 64-character UI limit. Keyed so that nobody without the key can
+ * map an original UID to its replacement (an unkeyed hash of a guessable UID could be reversed by
+ * enumeration); deterministic so that the same key gives the same mapping in every instance, job, process
+ * and rank, which keeps studies, series and every reference (ReferencedSOPInstanceUID ...) consistent. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "dicomveil/dicomveil.h"
+#include "engine/dv_plan.h"
+
+struct dv_key {
+    size_t len;
+    unsigned char bytes[];
+};
+
+#define DV_REGISTRY_ROOT "1.2.840.10008."
+
+dv_key *dv_key_new(const void *bytes, size_t len, dv_error *err)
+{
+    if (!bytes || len < DV_KEY_MIN_BYTES || len > DV_KEY_MAX_BYTES) {
+        dv_fail(err, DV_ERR_USAGE, "key must be %d to %d bytes (got %zu)", DV_KEY_MIN_BYTES, DV_KEY_MAX_BYTES,
+                bytes ? len : (size_t)0);
+        return NULL;
+    }
+    dv_key *k = malloc(sizeof *k + len);
+    if (!k) {
+        dv_fail(err, DV_ERR_NOMEM, "out of memory for the key");
+        return NULL;
+    }
+    k->len = len;
+    memcpy(k->bytes, bytes, len);
+    return k;
+}
+
+void dv_key_free(dv_key *key)
+{
+    if (!key)
+        return;
+    OPENSSL_cleanse(key->bytes, key->len); /* the key should not linger in freed memory */
+    free(key);
+}
+
+static int is_pad(uint8_t c)
+{
+    return c == ' ' || c == '\0';
+}
+
+/* 128-bit big-endian unsigned integer -> decimal, without leading zeros ("0" for zero).
+ * Long division by 10 over four 32-bit limbs: portable, no __int128 needed. */
+static size_t u128_to_decimal(const unsigned char be[16], char out[40])
+{
+    uint32_t limb[4];
+    for (int i = 0; i < 4; i++)
+        limb[i] = (uint32_t)be[4 * i] << 24 | (uint32_t)be[4 * i + 1] << 16 | (uint32_t)be[4 * i + 2] << 8 |
+                  (uint32_t)be[4 * i + 3];
+    char rev[40];
+    size_t n = 0;
+    for (;;) {
+        uint64_t rem = 0;
+        int nonzero = 0;
+        for (int i = 0; i < 4; i++) {
+            uint64_t cur = rem << 32 | limb[i];
+            limb[i] = (uint32_t)(cur / 10);
+            rem = cur % 10;
+            nonzero |= limb[i] != 0;
+        }
+        rev[n++] = (char)('0' + rem);
+        if (!nonzero)
+            break;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = rev[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
+size_t dv_uid_regenerate(const dv_key *key, const char *uid, size_t uid_len, char out[DV_UID_MAX + 1])
+{
+    out[0] = '\0';
+    if (!uid)
+        return 0;
+    /* Padding is not part of the UID: "1.2.3\0" and "1.2.3" are the same UID and must map alike. */
+    while (uid_len > 0 && is_pad((uint8_t)uid[uid_len - 1]))
+        uid_len--;
+    while (uid_len > 0 && is_pad((uint8_t)uid[0])) {
+        uid++;
+        uid_len--;
+    }
+    if (uid_len == 0)
+        return 0; /* empty stays empty */
+    if (uid_len >= sizeof DV_REGISTRY_ROOT - 1 && memcmp(uid, DV_REGISTRY_ROOT, sizeof DV_REGISTRY_ROOT - 1) == 0) {
+        /* SOP classes, transfer syntaxes, coding schemes, well-known frames of reference: not identifying. */
+        size_t n = uid_len > DV_UID_MAX ? DV_UID_MAX : uid_len;
+        memcpy(out, uid, n);
+        out[n] = '\0';
+        return n;
+    }
+    if (!key)
+        return 0;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!HMAC(EVP_sha256(), key->bytes, (int)key->len, (const unsigned char *)uid, uid_len, md, &mdlen) ||
+        mdlen < 16)
+        return 0;
+    char dec[40];
+    size_t n = u128_to_decimal(md, dec);
+    OPENSSL_cleanse(md, sizeof md);
+    memcpy(out, "2.25.", 5);
+    memcpy(out + 5, dec, n + 1);
+    return 5 + n;
+}
+
+int dv_uid_regenerate_value(const dv_key *key, const uint8_t *value, size_t len, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    /* Number of values = backslashes + 1; each regenerated value is at most DV_UID_MAX, plus separators. */
+    size_t nvals = 1;
+    for (size_t i = 0; i < len; i++)
+        nvals += value[i] == '\\';
+    size_t cap = nvals * (DV_UID_MAX + 1) + 2;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return -1;
+    size_t o = 0, start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && value[i] != '\\')
+            continue;
+        if (start > 0)
+            buf[o++] = '\\';
+        char uid[DV_UID_MAX + 1];
+        size_t n = dv_uid_regenerate(key, (const char *)value + start, i - start, uid);
+        memcpy(buf + o, uid, n);
+        o += n;
+        start = i + 1;
+    }
+    /* A value of only empty components ("\\") stays as it was, minus padding; all-empty becomes empty. */
+    int all_empty = 1;
+    for (size_t i = 0; i < o; i++)
+        if (buf[i] != '\\') {
+            all_empty = 0;
+            break;
+        }
+    if (all_empty)
+        o = 0;
+    if (o & 1)
+        buf[o++] = '\0';
+    if (o == 0) {
+        free(buf);
+        return 0;
+    }
+    *out = buf;
+    *out_len = o;
+    return 0;
+}

@@ -1,0 +1,75 @@
+#include "dv_arena.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Chunks grow geometrically so a large dataset needs few mallocs; a single oversized request gets its own
+ * chunk. The cap counts everything handed out, so a hostile file cannot make us allocate without bound. */
+struct dv_arena_chunk {
+    dv_arena_chunk *next;
+    size_t size, used;
+    _Alignas(16) unsigned char data[];
+};
+
+#define DV_ARENA_MIN_CHUNK (16u * 1024u)
+#define DV_ARENA_MAX_CHUNK (1u * 1024u * 1024u)
+
+void dv_arena_init(dv_arena *a, uint64_t cap)
+{
+    a->head = NULL;
+    a->used = 0;
+    a->cap = cap;
+}
+
+void *dv_arena_alloc(dv_arena *a, size_t n)
+{
+    size_t need = (n + 15u) & ~(size_t)15u;
+    if (need < n)
+        return NULL;
+    dv_arena_chunk *c = a->head;
+    if (!c || c->size - c->used < need) {
+        size_t size = c ? c->size * 2 : DV_ARENA_MIN_CHUNK;
+        if (size > DV_ARENA_MAX_CHUNK)
+            size = DV_ARENA_MAX_CHUNK;
+        if (size < need)
+            size = need;
+        if (a->cap && a->used + size + sizeof(dv_arena_chunk) > a->cap) {
+            /* Try the smallest chunk that fits before giving up. */
+            size = need;
+            if (a->used + size + sizeof(dv_arena_chunk) > a->cap)
+                return NULL;
+        }
+        c = malloc(sizeof(dv_arena_chunk) + size);
+        if (!c)
+            return NULL;
+        c->size = size;
+        c->used = 0;
+        c->next = a->head;
+        a->head = c;
+        a->used += size + sizeof(dv_arena_chunk);
+    }
+    void *p = c->data + c->used;
+    c->used += need;
+    memset(p, 0, n);
+    return p;
+}
+
+void *dv_arena_memdup(dv_arena *a, const void *p, size_t n)
+{
+    void *q = dv_arena_alloc(a, n ? n : 1);
+    if (q && n)
+        memcpy(q, p, n);
+    return q;
+}
+
+void dv_arena_free(dv_arena *a)
+{
+    dv_arena_chunk *c = a->head;
+    while (c) {
+        dv_arena_chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    a->head = NULL;
+    a->used = 0;
+}

@@ -1,0 +1,841 @@
+/* Unit tests for src/config/config_json.c (DeidentifyConfig JSON -> dv_config) and src/util/error.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/dv_config_ir.h"
+#include "dicom/dv_vr.h"
+
+#define REQ_PREFIX "{\"destinationDataset\": \"projects/PROJECT_ID/locations/LOC/datasets/DEST\", \"config\": "
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* helpers                                                                                               */
+
+/* Parse from an exactly-sized heap copy (no terminating NUL), so ASan/valgrind catch any read past len. */
+static int parse(const char *json, dv_config *cfg, dv_error *err)
+{
+    size_t len = strlen(json);
+    char *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    memcpy(copy, json, len);
+    memset(cfg, 0xA5, sizeof *cfg); /* the parser must not rely on a zeroed cfg */
+    int rc = dv_config_parse(copy, len, cfg, err);
+    free(copy);
+    return rc;
+}
+
+static void assert_cleared(const dv_config *cfg)
+{
+    assert_null(cfg->actions);
+    assert_int_equal(cfg->nactions, 0);
+    assert_int_equal(cfg->legacy, 0);
+    assert_int_equal(cfg->profile_name[0], '\0');
+}
+
+/* Parse must fail with DV_ERR_CONFIG and a message starting with prefix; cfg must come back cleared. */
+static void expect_error(const char *json, const char *prefix)
+{
+    dv_config cfg;
+    dv_error err;
+    dv_error_clear(&err);
+    int rc = parse(json, &cfg, &err);
+    if (rc != -1 || strncmp(err.message, prefix, strlen(prefix)) != 0)
+        print_error("input:    %s\nexpected: %s...\ngot (rc %d): %s\n", json, prefix, rc, err.message);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, DV_ERR_CONFIG);
+    assert_true(strncmp(err.message, prefix, strlen(prefix)) == 0);
+    assert_cleared(&cfg);
+}
+
+/* Like expect_error and also require a substring somewhere in the message. */
+static void expect_error_with(const char *json, const char *prefix, const char *needle)
+{
+    dv_config cfg;
+    dv_error err;
+    dv_error_clear(&err);
+    int rc = parse(json, &cfg, &err);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, DV_ERR_CONFIG);
+    if (strncmp(err.message, prefix, strlen(prefix)) != 0 || !strstr(err.message, needle))
+        print_error("expected %s... containing %s, got: %s\n", prefix, needle, err.message);
+    assert_true(strncmp(err.message, prefix, strlen(prefix)) == 0);
+    assert_non_null(strstr(err.message, needle));
+    assert_cleared(&cfg);
+}
+
+static void expect_exact_error(const char *json, const char *message)
+{
+    dv_config cfg;
+    dv_error err;
+    dv_error_clear(&err);
+    assert_int_equal(parse(json, &cfg, &err), -1);
+    assert_int_equal(err.code, DV_ERR_CONFIG);
+    assert_string_equal(err.message, message);
+    assert_cleared(&cfg);
+}
+
+static void parse_ok(const char *json, dv_config *cfg)
+{
+    dv_error err;
+    dv_error_clear(&err);
+    int rc = parse(json, cfg, &err);
+    if (rc != 0)
+        print_error("input: %s\nerror: %s\n", json, err.message);
+    assert_int_equal(rc, 0);
+    assert_int_equal(err.code, DV_OK);
+}
+
+static void assert_tag_query(const dv_query *q, uint32_t tag, uint32_t mask)
+{
+    assert_int_equal(q->kind, DV_QUERY_TAG);
+    assert_int_equal(q->tag, tag);
+    assert_int_equal(q->mask, mask);
+}
+
+/* A guide config with one action on PatientName: Basic profile, one action of the given kind. */
+static void check_single_action(const char *action_json, dv_action_kind kind)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             REQ_PREFIX "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"%s\": {}}]}}}",
+             action_json);
+    dv_config cfg;
+    parse_ok(json, &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
+    assert_string_equal(cfg.profile_name, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
+    assert_int_equal(cfg.primary_ids, DV_PRIMARY_UNSPECIFIED);
+    assert_int_equal(cfg.legacy, 0);
+    assert_int_equal(cfg.nactions, 1);
+    assert_int_equal(cfg.actions[0].kind, kind);
+    assert_int_equal(cfg.actions[0].nqueries, 1);
+    assert_tag_query(&cfg.actions[0].queries[0], 0x00100010u, 0xFFFFFFFFu);
+    dv_config_clear(&cfg);
+    assert_cleared(&cfg);
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* the guide's configs                                                                                   */
+
+static void test_guide_keep_tag(void **state)
+{
+    (void)state;
+    check_single_action("keepTag", DV_ACTION_KEEP);
+}
+
+static void test_guide_remove_tag(void **state)
+{
+    (void)state;
+    check_single_action("removeTag", DV_ACTION_REMOVE);
+}
+
+static void test_guide_delete_tag(void **state)
+{
+    (void)state;
+    check_single_action("deleteTag", DV_ACTION_DELETE);
+}
+
+static void test_guide_reset_tag(void **state)
+{
+    (void)state;
+    check_single_action("resetTag", DV_ACTION_RESET);
+}
+
+static void test_guide_regen_uid_tag(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok(REQ_PREFIX "{ \"dicomTagConfig\": { \"options\": { \"primaryIds\": \"KEEP\" }, \"actions\": [ { "
+                        "\"queries\": [ \"00080018\" ], \"regenUidTag\": {} } ], \"profileType\": "
+                        "\"KEEP_ALL_PROFILE\" } } }",
+             &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_KEEP_ALL);
+    assert_string_equal(cfg.profile_name, "KEEP_ALL_PROFILE");
+    assert_int_equal(cfg.primary_ids, DV_PRIMARY_KEEP);
+    assert_int_equal(cfg.nactions, 1);
+    assert_int_equal(cfg.actions[0].kind, DV_ACTION_REGEN_UID);
+    assert_int_equal(cfg.actions[0].nqueries, 1);
+    assert_tag_query(&cfg.actions[0].queries[0], 0x00080018u, 0xFFFFFFFFu);
+    dv_config_clear(&cfg);
+}
+
+static void test_guide_recurse_tag(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok(REQ_PREFIX "{ \"dicomTagConfig\": { \"actions\": [ { \"queries\": [ "
+                        "\"PhysiciansReadingStudyIdentificationSequence\" ], \"recurseTag\": {} } ] } } }",
+             &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
+    assert_int_equal(cfg.nactions, 1);
+    assert_int_equal(cfg.actions[0].kind, DV_ACTION_RECURSE);
+    assert_tag_query(&cfg.actions[0].queries[0], 0x00081062u, 0xFFFFFFFFu);
+    dv_config_clear(&cfg);
+}
+
+static void test_bare_deidentify_config_and_store_request(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    /* The bare DeidentifyConfig (no request wrapper). */
+    parse_ok("{\"dicomTagConfig\": {\"profileType\": \"MINIMAL_KEEP_LIST_PROFILE\", \"options\": {\"primaryIds\": "
+             "\"REGEN\"}}, \"useRegionalDataProcessing\": true}",
+             &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_MINIMAL_KEEP_LIST);
+    assert_string_equal(cfg.profile_name, "MINIMAL_KEEP_LIST_PROFILE");
+    assert_int_equal(cfg.primary_ids, DV_PRIMARY_REGEN);
+    assert_int_equal(cfg.nactions, 0);
+    dv_config_clear(&cfg);
+
+    /* A DeidentifyDicomStoreRequest without config = the defaults. */
+    parse_ok("{\"destinationStore\": \"projects/p/locations/l/datasets/d/dicomStores/s\"}", &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
+    assert_string_equal(cfg.profile_name, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
+    dv_config_clear(&cfg);
+}
+
+static void test_empty_object_is_basic(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok("{}", &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
+    assert_string_equal(cfg.profile_name, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
+    assert_int_equal(cfg.primary_ids, DV_PRIMARY_UNSPECIFIED);
+    assert_int_equal(cfg.legacy, 0);
+    assert_int_equal(cfg.nactions, 0);
+    assert_null(cfg.actions);
+    dv_config_clear(&cfg);
+
+    /* PROFILE_TYPE_UNSPECIFIED records the Basic profile's name. */
+    parse_ok("{\"dicomTagConfig\": {\"profileType\": \"PROFILE_TYPE_UNSPECIFIED\"}}", &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
+    assert_string_equal(cfg.profile_name, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
+    dv_config_clear(&cfg);
+}
+
+static void test_null_means_absent(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok("{\"dicomTagConfig\": {\"profileType\": null, \"options\": {\"primaryIds\": null, \"cleanImage\": null,"
+             " \"cleanDescriptors\": null}, \"actions\": [{\"queries\": [\"PN\"], \"keepTag\": {}, \"removeTag\": "
+             "null}]}, \"image\": null, \"dicom\": null, \"text\": null, \"useRegionalDataProcessing\": null}",
+             &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
+    assert_int_equal(cfg.nactions, 1);
+    assert_int_equal(cfg.actions[0].kind, DV_ACTION_KEEP);
+    assert_int_equal(cfg.actions[0].queries[0].kind, DV_QUERY_VR);
+    assert_int_equal(cfg.actions[0].queries[0].vr, DV_VR_PN);
+    dv_config_clear(&cfg);
+
+    /* {"config": null} is a request body whose config is absent. */
+    parse_ok("{\"config\": null, \"destinationDataset\": null}", &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
+    assert_int_equal(cfg.nactions, 0);
+    dv_config_clear(&cfg);
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* queries                                                                                               */
+
+static void test_query_kinds(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok("{\"dicomTagConfig\": {\"actions\": ["
+             "{\"queries\": [\"0020000d\", \"0020000E\", \"00191010\", \"OverlayData\", \"PN\", \"DA\"], "
+             "\"deleteTag\": {}},"
+             "{\"queries\": [\"UI\", \"SOPInstanceUID\", \"00080016\"], \"regenUidTag\": {}},"
+             "{\"queries\": [\"SQ\", \"60003000\"], \"keepTag\": {}}]}}",
+             &cfg);
+    assert_int_equal(cfg.nactions, 3);
+    const dv_config_action *a = &cfg.actions[0];
+    assert_int_equal(a->kind, DV_ACTION_DELETE);
+    assert_int_equal(a->nqueries, 6);
+    assert_tag_query(&a->queries[0], 0x0020000Du, 0xFFFFFFFFu); /* lower-case hex */
+    assert_tag_query(&a->queries[1], 0x0020000Eu, 0xFFFFFFFFu);
+    assert_tag_query(&a->queries[2], 0x00191010u, 0xFFFFFFFFu); /* private tags are fine outside regen/recurse */
+    assert_tag_query(&a->queries[3], 0x60003000u, 0xFF00FFFFu); /* masked dictionary entry */
+    assert_int_equal(a->queries[4].kind, DV_QUERY_VR);
+    assert_int_equal(a->queries[4].vr, DV_VR_PN);
+    assert_int_equal(a->queries[5].kind, DV_QUERY_VR);
+    assert_int_equal(a->queries[5].vr, DV_VR_DA);
+    a = &cfg.actions[1];
+    assert_int_equal(a->kind, DV_ACTION_REGEN_UID);
+    assert_int_equal(a->nqueries, 3);
+    assert_int_equal(a->queries[0].kind, DV_QUERY_VR);
+    assert_int_equal(a->queries[0].vr, DV_VR_UI);
+    assert_tag_query(&a->queries[1], 0x00080018u, 0xFFFFFFFFu);
+    assert_tag_query(&a->queries[2], 0x00080016u, 0xFFFFFFFFu);
+    a = &cfg.actions[2];
+    assert_int_equal(a->kind, DV_ACTION_KEEP);
+    assert_int_equal(a->queries[0].vr, DV_VR_SQ);
+    assert_tag_query(&a->queries[1], 0x60003000u, 0xFFFFFFFFu); /* a tag ID is always exact */
+    dv_config_clear(&cfg);
+}
+
+static void test_unknown_keyword(void **state)
+{
+    (void)state;
+    expect_exact_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientID\"], \"keepTag\": {}}, "
+                       "{\"queries\": [\"PatentName\"], \"keepTag\": {}}]}}",
+                       "config.dicomTagConfig.actions[1].queries[0]: unknown DICOM keyword or tag ID \"PatentName\"");
+    /* Keywords are case-sensitive, and a lower-case VR is not a VR. */
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"patientName\"], \"keepTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: unknown DICOM keyword", "\"patientName\"");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PN\", \"pn\"], \"keepTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[1]: unknown DICOM keyword", "\"pn\"");
+    /* Two upper-case letters that are not a VR. */
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"XX\"], \"keepTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: unknown DICOM keyword", "\"XX\"");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"\"], \"keepTag\": {}}]}}",
+                 "config.dicomTagConfig.actions[0].queries[0]: unknown DICOM keyword or tag ID \"\"");
+}
+
+static void test_malformed_hex(void **state)
+{
+    (void)state;
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"0010001G\"], \"removeTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: ", "\"0010001G\"");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"0010001\"], \"removeTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: ", "\"0010001\"");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"(0010,0010)\"], \"removeTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: ", "\"(0010,0010)\"");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"001000100\"], \"removeTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: ", "\"001000100\"");
+}
+
+static void test_group_length_and_item_tags(void **state)
+{
+    (void)state;
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"00100000\"], \"deleteTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: ", "group length");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"FileMetaInformationGroupLength\"], "
+                      "\"deleteTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: ", "group length");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"fffee000\"], \"deleteTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: ", "item");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"Item\"], \"deleteTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: ", "item");
+}
+
+static void test_vr_type_checks(void **state)
+{
+    (void)state;
+    /* regenUidTag on a PN keyword. */
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"SOPInstanceUID\", \"PatientName\"], "
+                      "\"regenUidTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[1]: regenUidTag", "\"PatientName\"");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"regenUidTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: ", "UI");
+    /* ... on a PN tag ID, on a VR query, on a private tag (VR cannot be checked). */
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"00100010\"], \"regenUidTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: regenUidTag", "VR UI");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PN\"], \"regenUidTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: regenUidTag", "\"PN\"");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"00091001\"], \"regenUidTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: regenUidTag", "\"00091001\"");
+    /* recurseTag on "UI" and on a non-sequence keyword. */
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"SQ\", \"UI\"], \"recurseTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[1]: recurseTag", "VR SQ");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"StudyDate\"], \"recurseTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].queries[0]: recurseTag", "\"StudyDate\"");
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* actions                                                                                               */
+
+static void test_action_shape(void **state)
+{
+    (void)state;
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"keepTag\": {}, "
+                      "\"removeTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0]: more than one action", "keepTag and removeTag");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PN\"], \"deleteTag\": {}}, "
+                      "{\"queries\": [\"PatientName\"]}]}}",
+                      "config.dicomTagConfig.actions[1]: no action", "keepTag");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"keepTag\": {}, "
+                 "\"replaceTag\": {}}]}}",
+                 "config.dicomTagConfig.actions[0].replaceTag: unknown field");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"keepTag\": true}]}}",
+                 "config.dicomTagConfig.actions[0].keepTag: must be an object");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"resetTag\": {\"x\": 1}}]}}",
+                 "config.dicomTagConfig.actions[0].resetTag: must be an empty object");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"keepTag\": {}}]}}",
+                 "config.dicomTagConfig.actions[0].queries: required");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [], \"keepTag\": {}}]}}",
+                 "config.dicomTagConfig.actions[0].queries: must not be empty");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": \"PatientName\", \"keepTag\": {}}]}}",
+                 "config.dicomTagConfig.actions[0].queries: must be an array");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PN\", 7], \"keepTag\": {}}]}}",
+                 "config.dicomTagConfig.actions[0].queries[1]: must be a string");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [\"keepTag\"]}}",
+                 "config.dicomTagConfig.actions[0]: must be an Action object");
+    expect_error("{\"dicomTagConfig\": {\"actions\": {}}}", "config.dicomTagConfig.actions: must be an array");
+}
+
+static void test_action_caps(void **state)
+{
+    (void)state;
+    const char *item = "{\"queries\":[\"PN\"],\"keepTag\":{}},";
+    size_t n = 10001, cap = 64 + n * strlen(item);
+    char *json = malloc(cap);
+    assert_non_null(json);
+    strcpy(json, "{\"dicomTagConfig\":{\"actions\":[");
+    char *p = json + strlen(json);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, item, strlen(item));
+        p += strlen(item);
+    }
+    strcpy(p - 1, "]}}");
+    expect_error_with(json, "config.dicomTagConfig.actions: too many actions", "10000");
+
+    /* Exactly 10000 is fine. */
+    p = strstr(json, "]}}");
+    p -= strlen(item);
+    strcpy(p, "]}}");
+    dv_config cfg;
+    parse_ok(json, &cfg);
+    assert_int_equal(cfg.nactions, 10000);
+    assert_int_equal(cfg.actions[9999].kind, DV_ACTION_KEEP);
+    dv_config_clear(&cfg);
+
+    /* 10001 queries in one action. */
+    const char *q = "\"PN\",";
+    cap = 64 + n * strlen(q);
+    char *json2 = malloc(cap);
+    assert_non_null(json2);
+    strcpy(json2, "{\"dicomTagConfig\":{\"actions\":[{\"queries\":[");
+    p = json2 + strlen(json2);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, q, strlen(q));
+        p += strlen(q);
+    }
+    strcpy(p - 1, "],\"keepTag\":{}}]}}");
+    expect_error_with(json2, "config.dicomTagConfig.actions[0].queries: too many queries", "10000");
+    free(json2);
+    free(json);
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* refusals, conflicts, unknown fields, enums                                                            */
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"cleanTextTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0].cleanTextTag: ", "not implemented yet");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": "
+                      "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]}}",
+                      "config.dicomTagConfig.actions[0].cleanImageTag: ", "not implemented yet");
+    expect_error_with(REQ_PREFIX "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": "
+                                 "\"REDACT_ALL_TEXT\"}}}}}",
+                      "config.dicomTagConfig.options.cleanImage: ", "not implemented yet");
+    expect_error_with("{\"dicomTagConfig\": {\"options\": {\"cleanDescriptors\": {}}}}",
+                      "config.dicomTagConfig.options.cleanDescriptors: ", "not implemented yet");
+    expect_error_with("{\"dicomTagConfig\": {\"profileType\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
+                      "config.dicomTagConfig.profileType: ", "not implemented yet");
+    expect_error_with("{\"dicom\": {\"filterProfile\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
+                      "config.dicom.filterProfile: ", "not implemented yet");
+    expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", "config.image: ",
+                      "not implemented yet");
+    expect_error_with("{\"text\": {}}", "config.text: ", "not implemented yet");
+    expect_error_with("{\"fhir\": {}}", "config.fhir: ", "DICOM only");
+    expect_error_with("{\"fhirFieldConfig\": {}}", "config.fhirFieldConfig: ", "DICOM only");
+    expect_error_with("{\"operationMetadata\": {}}", "config.operationMetadata: ", "DICOM only");
+    expect_error_with("{\"annotation\": {}}", "config.annotation: ", "removed");
+    expect_error_with("{\"destinationStore\": \"x\", \"gcsConfigUri\": \"gs://b/o\"}", "gcsConfigUri: ",
+                      "\"config\"");
+    expect_error_with("{\"destinationStore\": \"x\", \"filterConfig\": {\"resourcePathsGcsUri\": \"gs://b/f\"}}",
+                      "filterConfig: ", "not supported yet");
+    /* Wrong type in a refused field is still reported at that field. */
+    expect_error("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": 3}}}",
+                 "config.dicomTagConfig.options.cleanImage: must be an object");
+}
+
+static void test_conflicts(void **state)
+{
+    (void)state;
+    /* The conflicts are reported before any "not implemented" refusal (text and image are refused otherwise). */
+    expect_error_with("{\"text\": {}, \"dicomTagConfig\": {}, \"dicom\": {}}", "config.dicom: ",
+                      "config.dicomTagConfig");
+    expect_error_with("{\"text\": {}, \"dicomTagConfig\": {}, \"image\": {}}", "config.image: ",
+                      "config.dicomTagConfig.options.cleanImage");
+    expect_error_with(REQ_PREFIX "{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}, \"dicomTagConfig\": "
+                                 "{\"profileType\": \"DEIDENTIFY_TAG_CONTENTS\"}}}",
+                      "config.image: cannot be combined", "dicomTagConfig");
+    /* Legacy tag filters are a union. */
+    expect_error_with("{\"dicom\": {\"keepList\": {\"tags\": []}, \"removeList\": {\"tags\": []}}}",
+                      "config.dicom: only one of", "keepList and removeList");
+    expect_error_with("{\"dicom\": {\"filterProfile\": \"KEEP_ALL_PROFILE\", \"keepList\": {\"tags\": []}}}",
+                      "config.dicom: only one of", "filterProfile and keepList");
+}
+
+static void test_unknown_fields(void **state)
+{
+    (void)state;
+    expect_error("{\"dicomTagConfig\": {}, \"cryptoKey\": \"abc\"}", "config.cryptoKey: unknown field");
+    expect_error(REQ_PREFIX "{\"dicomTagConfg\": {}}}", "config.dicomTagConfg: unknown field");
+    expect_error("{\"dicomTagConfig\": {\"profile\": \"KEEP_ALL_PROFILE\"}}",
+                 "config.dicomTagConfig.profile: unknown field");
+    expect_error("{\"dicomTagConfig\": {\"options\": {\"primaryId\": \"KEEP\"}}}",
+                 "config.dicomTagConfig.options.primaryId: unknown field");
+    expect_error("{\"dicom\": {\"keepList\": {\"tag\": []}}}", "config.dicom.keepList.tag: unknown field");
+    expect_error("{\"dicom\": {\"skipIdRedactions\": true}}", "config.dicom.skipIdRedactions: unknown field");
+    /* In a request body the DeidentifyConfig fields belong under "config". */
+    expect_error_with("{\"destinationDataset\": \"d\", \"dicomTagConfig\": {}}", "dicomTagConfig: unknown field",
+                      "\"config\"");
+    expect_error("{\"destinationDataset\": \"d\", \"sourceDataset\": \"s\"}", "sourceDataset: unknown field");
+    /* Keys are shown printable. */
+    expect_error("{\"bad\\nkey\\\"\": 1}", "config.bad\\x0Akey\\\": unknown field");
+}
+
+static void test_wrong_types_and_enums(void **state)
+{
+    (void)state;
+    expect_error_with("{\"dicomTagConfig\": {\"profileType\": \"BASIC_PROFILE\"}}",
+                      "config.dicomTagConfig.profileType: unknown value \"BASIC_PROFILE\"",
+                      "PROFILE_TYPE_UNSPECIFIED, MINIMAL_KEEP_LIST_PROFILE, ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE, "
+                      "KEEP_ALL_PROFILE, DEIDENTIFY_TAG_CONTENTS");
+    expect_error_with("{\"dicomTagConfig\": {\"profileType\": 2}}", "config.dicomTagConfig.profileType: must be a string",
+                      "KEEP_ALL_PROFILE");
+    expect_error_with("{\"dicomTagConfig\": {\"options\": {\"primaryIds\": \"keep\"}}}",
+                      "config.dicomTagConfig.options.primaryIds: unknown value \"keep\"",
+                      "PRIMARY_IDS_OPTION_UNSPECIFIED, KEEP, REGEN");
+    expect_error_with("{\"dicom\": {\"filterProfile\": \"PROFILE_TYPE_UNSPECIFIED\"}}",
+                      "config.dicom.filterProfile: unknown value", "TAG_FILTER_PROFILE_UNSPECIFIED");
+    expect_error("{\"useRegionalDataProcessing\": \"false\"}", "config.useRegionalDataProcessing: must be a boolean");
+    expect_error("{\"dicom\": {\"skipIdRedaction\": 1}}", "config.dicom.skipIdRedaction: must be a boolean");
+    expect_error("{\"dicomTagConfig\": []}", "config.dicomTagConfig: must be an object");
+    expect_error("{\"dicomTagConfig\": {\"options\": \"KEEP\"}}", "config.dicomTagConfig.options: must be an object");
+    expect_error("{\"dicom\": true}", "config.dicom: must be an object");
+    expect_error("{\"dicom\": {\"removeList\": [\"PatientName\"]}}", "config.dicom.removeList: must be an object");
+    expect_error("{\"dicom\": {\"removeList\": {\"tags\": \"PatientName\"}}}",
+                 "config.dicom.removeList.tags: must be an array");
+    expect_error("{\"destinationDataset\": 5}", "destinationDataset: must be a string");
+    expect_error("{\"destinationStore\": {}}", "destinationStore: must be a string");
+    expect_error("{\"config\": []}", "config: must be an object");
+    expect_error("[]", "config: the top level must be a JSON object");
+    expect_error("\"dicomTagConfig\"", "config: the top level must be a JSON object");
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* legacy DicomConfig (DECISIONS 10)                                                                     */
+
+static void test_legacy_keep_list(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok("{\"dicom\": {\"keepList\": {\"tags\": [\"PatientID\", \"00100010\", \"StudyDate\"]}}}", &cfg);
+    assert_int_equal(cfg.legacy, 1);
+    assert_int_equal(cfg.profile, DV_PROFILE_MINIMAL_KEEP_LIST);
+    assert_string_equal(cfg.profile_name, "MINIMAL_KEEP_LIST_PROFILE");
+    assert_int_equal(cfg.primary_ids, DV_PRIMARY_UNSPECIFIED);
+    assert_int_equal(cfg.nactions, 1);
+    assert_int_equal(cfg.actions[0].kind, DV_ACTION_KEEP);
+    assert_int_equal(cfg.actions[0].nqueries, 3);
+    assert_tag_query(&cfg.actions[0].queries[0], 0x00100020u, 0xFFFFFFFFu);
+    assert_tag_query(&cfg.actions[0].queries[1], 0x00100010u, 0xFFFFFFFFu);
+    assert_tag_query(&cfg.actions[0].queries[2], 0x00080020u, 0xFFFFFFFFu);
+    dv_config_clear(&cfg);
+
+    /* Google's pathology orchestrator shape: skipIdRedaction + keepList, inside a request body. */
+    parse_ok("{\"destinationStore\": \"s\", \"config\": {\"dicom\": {\"skipIdRedaction\": true, \"keepList\": "
+             "{\"tags\": [\"StudyInstanceUID\"]}}}}",
+             &cfg);
+    assert_int_equal(cfg.legacy, 1);
+    assert_int_equal(cfg.profile, DV_PROFILE_MINIMAL_KEEP_LIST);
+    assert_int_equal(cfg.primary_ids, DV_PRIMARY_KEEP);
+    assert_int_equal(cfg.nactions, 1);
+    assert_tag_query(&cfg.actions[0].queries[0], 0x0020000Du, 0xFFFFFFFFu);
+    dv_config_clear(&cfg);
+
+    /* An empty keepList keeps only the minimal list: no action (every action has at least one query). */
+    parse_ok("{\"dicom\": {\"keepList\": {\"tags\": []}}}", &cfg);
+    assert_int_equal(cfg.legacy, 1);
+    assert_int_equal(cfg.profile, DV_PROFILE_MINIMAL_KEEP_LIST);
+    assert_int_equal(cfg.nactions, 0);
+    dv_config_clear(&cfg);
+}
+
+static void test_legacy_remove_list(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok("{\"dicom\": {\"removeList\": {\"tags\": [\"PatientName\", \"00100030\"]}, \"skipIdRedaction\": false}}",
+             &cfg);
+    assert_int_equal(cfg.legacy, 1);
+    assert_int_equal(cfg.profile, DV_PROFILE_KEEP_ALL);
+    assert_string_equal(cfg.profile_name, "KEEP_ALL_PROFILE");
+    assert_int_equal(cfg.primary_ids, DV_PRIMARY_UNSPECIFIED);
+    assert_int_equal(cfg.nactions, 1);
+    assert_int_equal(cfg.actions[0].kind, DV_ACTION_REMOVE);
+    assert_int_equal(cfg.actions[0].nqueries, 3);
+    assert_tag_query(&cfg.actions[0].queries[0], 0x00100010u, 0xFFFFFFFFu);
+    assert_tag_query(&cfg.actions[0].queries[1], 0x00100030u, 0xFFFFFFFFu);
+    assert_tag_query(&cfg.actions[0].queries[2], 0x60003000u, 0xFF00FFFFu); /* OverlayData, always */
+    dv_config_clear(&cfg);
+
+    /* Empty (or absent) tags: only OverlayData. */
+    parse_ok("{\"dicom\": {\"removeList\": {}}}", &cfg);
+    assert_int_equal(cfg.nactions, 1);
+    assert_int_equal(cfg.actions[0].kind, DV_ACTION_REMOVE);
+    assert_int_equal(cfg.actions[0].nqueries, 1);
+    assert_tag_query(&cfg.actions[0].queries[0], 0x60003000u, 0xFF00FFFFu);
+    dv_config_clear(&cfg);
+}
+
+static void test_legacy_profiles(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    /* No filter field = KEEP_ALL (unlike dicomTagConfig, whose default is Basic). */
+    parse_ok("{\"dicom\": {\"skipIdRedaction\": true}}", &cfg);
+    assert_int_equal(cfg.legacy, 1);
+    assert_int_equal(cfg.profile, DV_PROFILE_KEEP_ALL);
+    assert_string_equal(cfg.profile_name, "KEEP_ALL_PROFILE");
+    assert_int_equal(cfg.primary_ids, DV_PRIMARY_KEEP);
+    assert_int_equal(cfg.nactions, 0);
+    dv_config_clear(&cfg);
+
+    parse_ok("{\"dicom\": {\"filterProfile\": \"TAG_FILTER_PROFILE_UNSPECIFIED\"}}", &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_KEEP_ALL);
+    assert_string_equal(cfg.profile_name, "KEEP_ALL_PROFILE");
+    assert_int_equal(cfg.primary_ids, DV_PRIMARY_UNSPECIFIED);
+    dv_config_clear(&cfg);
+
+    parse_ok("{\"dicom\": {\"filterProfile\": \"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE\"}}", &cfg);
+    assert_int_equal(cfg.legacy, 1);
+    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
+    assert_string_equal(cfg.profile_name, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
+    dv_config_clear(&cfg);
+
+    parse_ok("{\"dicom\": {\"filterProfile\": \"MINIMAL_KEEP_LIST_PROFILE\"}}", &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_MINIMAL_KEEP_LIST);
+    dv_config_clear(&cfg);
+}
+
+static void test_legacy_tag_list_rules(void **state)
+{
+    (void)state;
+    /* TagFilterList takes keywords or tag IDs, not VRs. */
+    expect_error_with("{\"dicom\": {\"removeList\": {\"tags\": [\"PatientName\", \"PN\"]}}}",
+                      "config.dicom.removeList.tags[1]: \"PN\" is a VR", "keywords");
+    expect_exact_error("{\"dicom\": {\"keepList\": {\"tags\": [\"PatientNme\"]}}}",
+                       "config.dicom.keepList.tags[0]: unknown DICOM keyword or tag ID \"PatientNme\"");
+    expect_error("{\"dicom\": {\"keepList\": {\"tags\": [null]}}}", "config.dicom.keepList.tags[0]: must be a string");
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* JSON-level errors and robustness                                                                      */
+
+static void test_invalid_json(void **state)
+{
+    (void)state;
+    expect_error("{\"dicomTagConfig\": {}", "config: invalid JSON at line 1, column ");
+    expect_error("{\n  \"dicomTagConfig\": {\n    \"profileType\": KEEP_ALL_PROFILE\n  }\n}",
+                 "config: invalid JSON at line 3, column ");
+    expect_error("", "config: invalid JSON at line ");
+    expect_error("{} {}", "config: invalid JSON at line 1");
+    expect_error("{\"text\": \"\\u0000\"}", "config: invalid JSON"); /* embedded NUL */
+    expect_error("{\"a\xff\": 1}", "config: invalid JSON");            /* not UTF-8 */
+}
+
+static void test_duplicate_keys(void **state)
+{
+    (void)state;
+    expect_error_with("{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"profileType\": "
+                      "\"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE\"}}",
+                      "config: invalid JSON at line 1, column ", "duplicate");
+    expect_error_with("{\"dicom\": {}, \"dicom\": {}}", "config: invalid JSON", "duplicate");
+}
+
+static void test_size_limit(void **state)
+{
+    (void)state;
+    size_t len = ((size_t)1 << 20) + 1;
+    char *big = malloc(len);
+    assert_non_null(big);
+    memset(big, ' ', len);
+    big[0] = '{';
+    big[len - 1] = '}';
+    dv_config cfg;
+    dv_error err;
+    assert_int_equal(dv_config_parse(big, len, &cfg, &err), -1);
+    assert_int_equal(err.code, DV_ERR_CONFIG);
+    assert_true(strncmp(err.message, "config: ", 8) == 0);
+    assert_non_null(strstr(err.message, "1 MiB"));
+    assert_cleared(&cfg);
+    /* Exactly 1 MiB (whitespace padding) is accepted. */
+    assert_int_equal(dv_config_parse(big, len - 1 - 1, &cfg, &err), -1); /* truncated: no closing brace */
+    big[len - 2] = '}';
+    assert_int_equal(dv_config_parse(big, len - 1, &cfg, &err), 0);
+    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
+    dv_config_clear(&cfg);
+    free(big);
+}
+
+static void test_null_arguments(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    dv_error err;
+    /* NULL err is allowed, on success and on failure. */
+    assert_int_equal(dv_config_parse("{}", 2, &cfg, NULL), 0);
+    dv_config_clear(&cfg);
+    assert_int_equal(dv_config_parse("{\"x\": 1}", 8, &cfg, NULL), -1);
+    assert_cleared(&cfg);
+    assert_int_equal(dv_config_parse("{}", 2, NULL, &err), -1);
+    assert_int_equal(err.code, DV_ERR_USAGE);
+    assert_int_equal(dv_config_parse(NULL, 5, &cfg, &err), -1);
+    assert_int_equal(err.code, DV_ERR_USAGE);
+    assert_int_equal(dv_config_parse(NULL, 0, &cfg, &err), -1);
+    assert_int_equal(err.code, DV_ERR_CONFIG);
+    /* len is honoured: the bytes after it are never parsed. */
+    assert_int_equal(dv_config_parse("{}garbage", 2, &cfg, &err), 0);
+    dv_config_clear(&cfg);
+    dv_config_clear(NULL);
+    dv_config_clear(&cfg); /* twice is fine */
+}
+
+static uint32_t rng_state = 12345u;
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
+}
+
+/* Garbage and mutated configs must never crash or leak (run under ASan or valgrind to make that bite);
+ * every result is either success with a sane cfg or failure with a message and a cleared cfg. */
+static void test_garbage(void **state)
+{
+    (void)state;
+    static const char *const seeds[] = {
+        REQ_PREFIX "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"options\": {\"primaryIds\": "
+                   "\"KEEP\"}, \"actions\": [{\"queries\": [\"00080018\", \"UI\"], \"regenUidTag\": {}}, "
+                   "{\"queries\": [\"SQ\"], \"recurseTag\": {}}, {\"queries\": [\"PatientName\", \"OverlayData\"], "
+                   "\"removeTag\": {}}]}}}",
+        "{\"dicom\": {\"removeList\": {\"tags\": [\"PatientName\", \"00100020\"]}, \"skipIdRedaction\": true}}",
+        "{\"dicom\": {\"keepList\": {\"tags\": [\"StudyDate\"]}}, \"useRegionalDataProcessing\": false}",
+    };
+    int ok = 0, failed = 0;
+    for (int round = 0; round < 20000; round++) {
+        const char *seed = seeds[(size_t)round % (sizeof seeds / sizeof seeds[0])];
+        size_t len = strlen(seed);
+        char *buf = malloc(len + 8);
+        assert_non_null(buf);
+        if (round % 4 == 0) { /* pure noise */
+            len = rnd() % 64;
+            for (size_t i = 0; i < len; i++)
+                buf[i] = (char)rnd();
+        } else { /* flip, insert or cut */
+            memcpy(buf, seed, len);
+            int edits = 1 + (int)(rnd() % 4);
+            for (int e = 0; e < edits && len; e++) {
+                size_t at = rnd() % len;
+                switch (rnd() % 3) {
+                case 0: buf[at] = (char)rnd(); break;
+                case 1: buf[at] = "{}[]\":,0aZ n"[rnd() % 12]; break;
+                default: len = at; break;
+                }
+            }
+        }
+        char *exact = malloc(len ? len : 1);
+        assert_non_null(exact);
+        memcpy(exact, buf, len);
+        free(buf);
+        dv_config cfg;
+        dv_error err;
+        if (dv_config_parse(exact, len, &cfg, &err) == 0) {
+            ok++;
+            assert_true(cfg.profile_name[0] != '\0');
+            for (size_t i = 0; i < cfg.nactions; i++)
+                assert_true(cfg.actions[i].nqueries > 0);
+            dv_config_clear(&cfg);
+        } else {
+            failed++;
+            assert_true(err.message[0] != '\0');
+            assert_true(err.code == DV_ERR_CONFIG);
+            assert_cleared(&cfg);
+            for (const char *c = err.message; *c; c++) /* messages are printable ASCII */
+                assert_true(*c >= 0x20 && *c <= 0x7E);
+        }
+        free(exact);
+    }
+    assert_true(ok > 0);
+    assert_true(failed > 0);
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* dv_error                                                                                              */
+
+static void test_error_helpers(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"ok",           "io",     "not_dicom", "malformed", "limit",
+                                        "unsupported", "config", "nomem",     "invalid",   "usage"};
+    for (int c = DV_OK; c <= DV_ERR_USAGE; c++)
+        assert_string_equal(dv_code_name((dv_code)c), names[c]);
+
+    dv_error err;
+    assert_int_equal(dv_fail(&err, DV_ERR_LIMIT, "depth %d over %s", 65, "cap"), -1);
+    assert_int_equal(err.code, DV_ERR_LIMIT);
+    assert_string_equal(err.message, "depth 65 over cap");
+    assert_int_equal(dv_fail(NULL, DV_ERR_IO, "x"), -1);
+    dv_error_clear(&err);
+    assert_int_equal(err.code, DV_OK);
+    assert_string_equal(err.message, "");
+    dv_error_clear(NULL);
+
+    /* Long messages are truncated, never overflow. */
+    char longs[2 * DV_ERROR_MESSAGE_MAX];
+    memset(longs, 'a', sizeof longs - 1);
+    longs[sizeof longs - 1] = '\0';
+    dv_fail(&err, DV_ERR_MALFORMED, "%s", longs);
+    assert_int_equal(strlen(err.message), DV_ERROR_MESSAGE_MAX - 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_guide_keep_tag),
+        cmocka_unit_test(test_guide_remove_tag),
+        cmocka_unit_test(test_guide_delete_tag),
+        cmocka_unit_test(test_guide_reset_tag),
+        cmocka_unit_test(test_guide_regen_uid_tag),
+        cmocka_unit_test(test_guide_recurse_tag),
+        cmocka_unit_test(test_bare_deidentify_config_and_store_request),
+        cmocka_unit_test(test_empty_object_is_basic),
+        cmocka_unit_test(test_null_means_absent),
+        cmocka_unit_test(test_query_kinds),
+        cmocka_unit_test(test_unknown_keyword),
+        cmocka_unit_test(test_malformed_hex),
+        cmocka_unit_test(test_group_length_and_item_tags),
+        cmocka_unit_test(test_vr_type_checks),
+        cmocka_unit_test(test_action_shape),
+        cmocka_unit_test(test_action_caps),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_conflicts),
+        cmocka_unit_test(test_unknown_fields),
+        cmocka_unit_test(test_wrong_types_and_enums),
+        cmocka_unit_test(test_legacy_keep_list),
+        cmocka_unit_test(test_legacy_remove_list),
+        cmocka_unit_test(test_legacy_profiles),
+        cmocka_unit_test(test_legacy_tag_list_rules),
+        cmocka_unit_test(test_invalid_json),
+        cmocka_unit_test(test_duplicate_keys),
+        cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_null_arguments),
+        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_error_helpers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Run dicomveil's libFuzzer targets (called by `make fuzz-smoke` and `make fuzz`).
+#
+#   tools/run_fuzz.sh [--dir build-fuzz] [--seconds N] [--regressions] TARGET...
+#
+# For each target (fuzz_reader uses tests/fuzz/corpus/reader/, fuzz_config uses tests/fuzz/corpus/config/):
+#   1. with --regressions, every file under tests/fuzz/regressions/<corpus>/ is run once;
+#   2. the target fuzzes for N seconds over the committed corpus. New interesting inputs go to the scratch
+#      corpus DIR/corpus-new/<corpus>/ (listed first, so libFuzzer writes there), never into the committed
+#      corpus; crashes, leaks, timeouts and OOMs are kept as files under DIR/artifacts/<target>/.
+# Exits 1 when any target crashed (after running all of them), printing the stack and the saved input.
+# A per-target summary is printed and written to DIR/fuzz.summary.
+# The caller sets ASAN_OPTIONS / UBSAN_OPTIONS (the Makefile does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dir=build-fuzz
+secs=20
+regress=0
+targets=()
+while (($#)); do
+    case "$1" in
+        --dir) dir=$2; shift 2 ;;
+        --seconds) secs=$2; shift 2 ;;
+        --regressions) regress=1; shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -*) echo "run_fuzz: unknown option $1" >&2; exit 2 ;;
+        *) targets+=("$1"); shift ;;
+    esac
+done
+((${#targets[@]})) || targets=(fuzz_reader fuzz_config)
+
+corpus_of() {
+    case "$1" in
+        fuzz_reader|fuzz_deidentify) echo reader ;;
+        *) echo "${1#fuzz_}" ;;
+    esac
+}
+
+summary_file="$dir/fuzz.summary"
+: > "$summary_file"
+failed=()
+
+for t in "${targets[@]}"; do
+    bin="$dir/$t"
+    if [[ ! -x "$bin" ]]; then
+        echo "run_fuzz: $bin is not built (make build-fuzz)" >&2
+        exit 1
+    fi
+    c=$(corpus_of "$t")
+    seeds="tests/fuzz/corpus/$c"
+    scratch="$dir/corpus-new/$c"
+    artifacts="$dir/artifacts/$t"
+    logs="$dir/logs"
+    mkdir -p "$scratch" "$artifacts" "$logs"
+    extra=()
+    [[ -f "tests/fuzz/$c.dict" ]] && extra+=("-dict=tests/fuzz/$c.dict")
+
+    # 1. crash regressions: each file once.
+    nreg=0
+    if ((regress)) && [[ -d "tests/fuzz/regressions/$c" ]]; then
+        mapfile -t regs < <(find "tests/fuzz/regressions/$c" -type f ! -name 'README*' ! -name '.*' | sort)
+        nreg=${#regs[@]}
+        if ((nreg)); then
+            log="$logs/$t.regressions.log"
+            echo "run_fuzz: $t: replaying $nreg regression input(s) from tests/fuzz/regressions/$c/"
+            if ! "$bin" -timeout=25 "${extra[@]}" "${regs[@]}" > "$log" 2>&1; then
+                echo "run_fuzz: $t: a REGRESSION input fails again:" >&2
+                tail -n 60 "$log" >&2
+                failed+=("$t (regression)")
+                echo "$t: REGRESSION FAILED ($nreg inputs), see $log" >> "$summary_file"
+                continue
+            fi
+        fi
+    fi
+
+    # 2. fuzz.
+    nseed=$(find "$seeds" -type f | wc -l)
+    log="$logs/$t.log"
+    echo "run_fuzz: $t: fuzzing ${secs}s over $nseed seeds ($seeds) + scratch $scratch"
+    rc=0
+    "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$artifacts/" "${extra[@]}" "$scratch" "$seeds" > "$log" 2>&1 || rc=$?
+
+    stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n 1; }
+    execs=$(stat number_of_executed_units); eps=$(stat average_exec_per_sec)
+    newu=$(stat new_units_added); rss=$(stat peak_rss_mb)
+    covline=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -n 1 || true)
+    line="$t: ${execs:-?} execs, ${eps:-?} exec/s, ${secs}s, ${covline:-cov: ?}, new units ${newu:-?}, peak RSS ${rss:-?} MB, regressions replayed $nreg"
+    if ((rc != 0)); then
+        art=$(grep -Eo "Test unit written to [^ ]+" "$log" | tail -n 1 | sed 's/Test unit written to //' || true)
+        echo "run_fuzz: $t: FAILED (exit $rc). Stack and input:" >&2
+        grep -nE '^==[0-9]+==ERROR|SUMMARY:|runtime error|invariant violated|deadly signal|ERROR: libFuzzer' "$log" | head -n 5 >&2 || true
+        tail -n 60 "$log" >&2
+        echo "run_fuzz: input saved as: ${art:-<none>} (full log: $log)" >&2
+        echo "run_fuzz: reproduce: $bin ${art:-ARTIFACT}; minimize: $bin -minimize_crash=1 -runs=100000 ${art:-ARTIFACT}" >&2
+        echo "run_fuzz: then keep it: cp ${art:-ARTIFACT} tests/fuzz/regressions/$c/<short-name> and add a unit test" >&2
+        failed+=("$t")
+        line="$line, FAILED: ${art:-exit $rc}"
+    else
+        line="$line, 0 crashes"
+    fi
+    echo "$line" | tee -a "$summary_file"
+done
+
+if ((${#failed[@]})); then
+    echo "run_fuzz: FAILED: ${failed[*]}" | tee -a "$summary_file" >&2
+    exit 1
+fi
+echo "run_fuzz: all ${#targets[@]} target(s) clean" | tee -a "$summary_file"
