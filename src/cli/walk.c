@@ -107,11 +107,11 @@ static int list_dir(int fd, entry **out, size_t *nout)
     return 0;
 }
 
-/* path is owned by the caller. Listing failures become an entry with walk_err (reported as failed); only
+/* path is owned by the caller; follow is set only for the SRC argument itself. Listing failures become an entry with walk_err (reported as failed); only
  * running out of memory aborts the walk. */
-static int walk_dir(const char *path, dvc_inputs *in)
+static int walk_dir(const char *path, int follow, dvc_inputs *in)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
     entry *v = NULL;
     size_t n = 0;
     if (fd < 0 || list_dir(fd, &v, &n) < 0) {
@@ -132,7 +132,7 @@ static int walk_dir(const char *path, dvc_inputs *in)
             rc = -1;
         if (rc == 0) {
             if (v[i].is_dir) {
-                rc = walk_dir(child, in);
+                rc = walk_dir(child, 0, in);
                 free(child);
             } else if (push(in, child, 0) < 0) {
                 free(child);
@@ -149,7 +149,7 @@ int dvc_walk(const char *root, dvc_inputs *in)
 {
     struct stat st;
     if (stat(root, &st) == 0 && S_ISDIR(st.st_mode))
-        return walk_dir(root, in);
+        return walk_dir(root, 1, in);
     /* A file argument (the caller checked that it exists and is regular) is taken as given. */
     char *copy = strdup(root);
     if (!copy || push(in, copy, 0) < 0) {

@@ -47,9 +47,10 @@ static const char ACTION_LIST[] =
 /* ------------------------------------------------------------------------------------------------------ */
 /* Messages                                                                                                */
 
-/* Copy s into out as printable ASCII: '"' and '\\' escaped, other bytes outside 0x20..0x7E as \xNN, at most
- * SHOW_MAX input bytes, "..." when shortened. Used for every user-supplied string that reaches a message. */
-static const char *show_n(char *out, size_t cap, const char *s, size_t max)
+/* Copy s into out as printable ASCII: bytes outside 0x20..0x7E as \xNN, '"' and '\\' escaped when
+ * escape_quotes, at most max input bytes, "..." when shortened. Every user-supplied string that reaches a
+ * message goes through here. */
+static const char *show_n(char *out, size_t cap, const char *s, size_t max, int escape_quotes)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t o = 0, i = 0;
@@ -59,7 +60,7 @@ static const char *show_n(char *out, size_t cap, const char *s, size_t max)
         unsigned char c = (unsigned char)s[i];
         char tmp[4];
         size_t n = 0;
-        if (c == '"' || c == '\\') {
+        if (escape_quotes && (c == '"' || c == '\\')) {
             tmp[n++] = '\\';
             tmp[n++] = (char)c;
         } else if (c < 0x20 || c > 0x7E) {
@@ -85,7 +86,7 @@ static const char *show_n(char *out, size_t cap, const char *s, size_t max)
 
 static const char *show(char *out, size_t cap, const char *s)
 {
-    return show_n(out, cap, s, SHOW_MAX);
+    return show_n(out, cap, s, SHOW_MAX, 1);
 }
 
 /* DV_ERR_CONFIG with "<path>: <message>". */
@@ -637,13 +638,13 @@ static int parse_legacy(const json_t *v, const char *path, dv_config *cfg, dv_er
 /* ------------------------------------------------------------------------------------------------------ */
 /* DeidentifyConfig and the request body                                                                   */
 
+static const char *const CONFIG_KEYS[] = {"dicomTagConfig", "dicom", "image", "text", "fhir", "fhirFieldConfig",
+                                          "operationMetadata", "annotation", "useRegionalDataProcessing"};
+
 static int parse_deidentify_config(const json_t *v, dv_config *cfg, dv_error *err)
 {
-    static const char *const keys[] = {"dicomTagConfig", "dicom",      "image",
-                                       "text",           "fhir",       "fhirFieldConfig",
-                                       "operationMetadata", "annotation", "useRegionalDataProcessing"};
     const char *path = "config";
-    if (check_keys(v, path, keys, COUNT(keys), err))
+    if (check_keys(v, path, CONFIG_KEYS, COUNT(CONFIG_KEYS), err))
         return -1;
 
     const json_t *urdp = get(v, "useRegionalDataProcessing");
@@ -671,11 +672,11 @@ static int parse_deidentify_config(const json_t *v, dv_config *cfg, dv_error *er
         if (get(v, fhir_keys[i])) {
             char p[PATH_MAX_LEN];
             path_key(p, path, fhir_keys[i]);
-            return cfail(err, p, "not supported: FHIR is not supported; dicomveil de-identifies DICOM only");
+            return cfail(err, p, "not implemented: FHIR is not supported (dicomveil de-identifies DICOM only)");
         }
     }
     if (get(v, "annotation"))
-        return cfail(err, "config.annotation", "not supported: AnnotationConfig was removed from the API");
+        return cfail(err, "config.annotation", "not implemented: AnnotationConfig was removed from the Healthcare API");
 
     if (tag_cfg)
         return parse_tag_config(tag_cfg, "config.dicomTagConfig", cfg, err);
@@ -692,9 +693,6 @@ static const char *const REQUEST_KEYS[] = {"config", "destinationDataset", "dest
 
 static int parse_request(const json_t *v, dv_config *cfg, dv_error *err)
 {
-    static const char *const config_keys[] = {"dicomTagConfig", "dicom",      "image",
-                                              "text",           "fhir",       "fhirFieldConfig",
-                                              "operationMetadata", "annotation", "useRegionalDataProcessing"};
     const char *key;
     json_t *x;
     json_object_foreach((json_t *)v, key, x) {
@@ -703,7 +701,7 @@ static int parse_request(const json_t *v, dv_config *cfg, dv_error *err)
             continue;
         char k[SHOW_MAX * 4 + 8];
         show(k, sizeof k, key);
-        if (in_list(key, config_keys, COUNT(config_keys)))
+        if (in_list(key, CONFIG_KEYS, COUNT(CONFIG_KEYS)))
             return cfail(err, k, "unknown field in a request body (DeidentifyConfig fields go inside \"config\")");
         return cfail(err, k, "unknown field");
     }
@@ -759,7 +757,7 @@ int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err)
             return nomem(err);
         char text[sizeof jerr.text * 4];
         return dv_fail(err, DV_ERR_CONFIG, "config: invalid JSON at line %d, column %d: %s", jerr.line,
-                       jerr.column, show_n(text, sizeof text, jerr.text, sizeof jerr.text));
+                       jerr.column, show_n(text, sizeof text, jerr.text, sizeof jerr.text, 0));
     }
 
     int rc;

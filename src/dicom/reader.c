@@ -289,7 +289,8 @@ static void trim_copy(char *dst, size_t cap, const dv_elem *e)
     size_t n = 0;
     if (e && !(e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE)) && e->length < cap) {
         n = (size_t)e->length;
-        memcpy(dst, e->value, n);
+        if (n)
+            memcpy(dst, e->value, n);
         while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\0'))
             n--;
     }

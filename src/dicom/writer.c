@@ -200,7 +200,8 @@ static void trimmed(const dv_elem *e, char *out, size_t cap)
     size_t n = 0;
     if (e && !(e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE)) && e->length < cap) {
         n = (size_t)e->length;
-        memcpy(out, e->value, n);
+        if (n)
+            memcpy(out, e->value, n);
         while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\0'))
             n--;
     }

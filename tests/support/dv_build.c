@@ -7,7 +7,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#define MAX_NEST 128
+#define MAX_NEST 1024
 
 struct dvb {
     dvb_ts ts;

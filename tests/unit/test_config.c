@@ -503,8 +503,8 @@ static void test_wrong_types_and_enums(void **state)
                       "config.dicomTagConfig.profileType: unknown value \"BASIC_PROFILE\"",
                       "PROFILE_TYPE_UNSPECIFIED, MINIMAL_KEEP_LIST_PROFILE, ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE, "
                       "KEEP_ALL_PROFILE, DEIDENTIFY_TAG_CONTENTS");
-    expect_error_with("{\"dicomTagConfig\": {\"profileType\": 2}}", "config.dicomTagConfig.profileType: must be a string",
-                      "KEEP_ALL_PROFILE");
+    expect_error_with("{\"dicomTagConfig\": {\"profileType\": 2}}",
+                      "config.dicomTagConfig.profileType: must be a string", "KEEP_ALL_PROFILE");
     expect_error_with("{\"dicomTagConfig\": {\"options\": {\"primaryIds\": \"keep\"}}}",
                       "config.dicomTagConfig.options.primaryIds: unknown value \"keep\"",
                       "PRIMARY_IDS_OPTION_UNSPECIFIED, KEEP, REGEN");
@@ -672,8 +672,9 @@ static void test_size_limit(void **state)
     assert_true(strncmp(err.message, "config: ", 8) == 0);
     assert_non_null(strstr(err.message, "1 MiB"));
     assert_cleared(&cfg);
-    /* Exactly 1 MiB (whitespace padding) is accepted. */
-    assert_int_equal(dv_config_parse(big, len - 1 - 1, &cfg, &err), -1); /* truncated: no closing brace */
+    /* len is honoured (no closing brace within it), and exactly 1 MiB is accepted. */
+    assert_int_equal(dv_config_parse(big, len - 2, &cfg, &err), -1);
+    assert_non_null(strstr(err.message, "invalid JSON"));
     big[len - 2] = '}';
     assert_int_equal(dv_config_parse(big, len - 1, &cfg, &err), 0);
     assert_int_equal(cfg.profile, DV_PROFILE_BASIC);

@@ -1,0 +1,155 @@
+/* The engine does no I/O of its own (dv_io.h): this file gives it a source over an input file and a sink
+ * over an output file.
+ *
+ * The source only ever preads from a descriptor opened O_RDONLY, so an input can never be modified.
+ * The sink buffers small writes (the writer emits many small elements) in a 256 KiB worker-owned buffer,
+ * and copies bulk values (pixel data, which the reader leaves in the source) file-to-file with
+ * copy_file_range so they never pass through user space; when the kernel or file system cannot do that
+ * (EXDEV, ENOSYS, EINVAL, EOPNOTSUPP) it falls back to pread + write through the buffer. */
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Below this size a bulk copy goes through the buffer: a flush plus a syscall would cost more. */
+#define DVC_COPY_RANGE_MIN (64u * 1024u)
+/* Largest single read/write/copy request (keeps every count well inside ssize_t). */
+#define DVC_IO_CHUNK ((size_t)1 << 30)
+
+static int fd_read_at(void *ctx, uint64_t offset, void *buf, size_t len)
+{
+    const dvc_fsrc *f = ctx;
+    uint8_t *p = buf;
+    while (len > 0) {
+        if (offset > (uint64_t)INT64_MAX)
+            return -1;
+        size_t want = len < DVC_IO_CHUNK ? len : DVC_IO_CHUNK;
+        ssize_t n = pread(f->fd, p, want, (off_t)offset);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0)
+            return -1; /* short read: the file is shorter than the engine expected */
+        p += n;
+        offset += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+dv_source dvc_source_fd(dvc_fsrc *f, int fd, uint64_t size)
+{
+    f->fd = fd;
+    dv_source s = {.ctx = f, .size = size, .read_at = fd_read_at};
+    return s;
+}
+
+static int write_all(dvc_fsink *s, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        size_t want = len < DVC_IO_CHUNK ? len : DVC_IO_CHUNK;
+        ssize_t n = write(s->fd, p, want);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            s->failed = errno;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int dvc_sink_flush(dvc_fsink *s)
+{
+    if (s->failed) {
+        errno = s->failed;
+        return -1;
+    }
+    if (s->len == 0)
+        return 0;
+    int r = write_all(s, s->buf, s->len);
+    s->len = 0;
+    return r;
+}
+
+static int sink_write(void *ctx, const void *buf, size_t len)
+{
+    dvc_fsink *s = ctx;
+    if (s->failed)
+        return -1;
+    if (len > s->cap - s->len) {
+        if (dvc_sink_flush(s) < 0)
+            return -1;
+        if (len >= s->cap)
+            return write_all(s, buf, len);
+    }
+    memcpy(s->buf + s->len, buf, len);
+    s->len += len;
+    return 0;
+}
+
+/* Set once copy_file_range returned ENOSYS: no point asking again on this kernel. */
+static atomic_int copy_range_unavailable;
+
+static int sink_copy_from(void *ctx, const dv_source *src, uint64_t offset, uint64_t len)
+{
+    dvc_fsink *s = ctx;
+    if (s->failed)
+        return -1;
+    if (src->read_at == fd_read_at && len >= DVC_COPY_RANGE_MIN && !atomic_load(&copy_range_unavailable)) {
+        if (dvc_sink_flush(s) < 0)
+            return -1;
+        int in = ((const dvc_fsrc *)src->ctx)->fd;
+        while (len > 0) {
+            if (offset > (uint64_t)INT64_MAX)
+                return -1;
+            loff_t off = (loff_t)offset;
+            size_t want = len < DVC_IO_CHUNK ? (size_t)len : DVC_IO_CHUNK;
+            ssize_t n = copy_file_range(in, &off, s->fd, NULL, want, 0);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == ENOSYS)
+                    atomic_store(&copy_range_unavailable, 1);
+                if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)
+                    break; /* finish below through the buffer, from where we got to */
+                s->failed = errno;
+                return -1;
+            }
+            if (n == 0)
+                return -1; /* the source ended early */
+            offset += (uint64_t)n;
+            len -= (uint64_t)n;
+        }
+    }
+    while (len > 0) {
+        if (s->len == s->cap && dvc_sink_flush(s) < 0)
+            return -1;
+        size_t room = s->cap - s->len;
+        size_t chunk = len < room ? (size_t)len : room;
+        if (src->read_at(src->ctx, offset, s->buf + s->len, chunk) < 0)
+            return -1;
+        s->len += chunk;
+        offset += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+dv_sink dvc_sink_fd(dvc_fsink *s, int fd, uint8_t *buf, size_t cap)
+{
+    s->fd = fd;
+    s->buf = buf;
+    s->len = 0;
+    s->cap = cap;
+    s->failed = 0;
+    dv_sink k = {.ctx = s, .write = sink_write, .copy_from = sink_copy_from};
+    return k;
+}

@@ -1,0 +1,427 @@
+/* The DICOM reader/writer: round trips in every transfer syntax kind, and hostile inputs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dicomveil/dicomveil.h"
+#include "dv_build.h"
+
+/* A flat textual dump of the dataset, used to compare two instances. */
+typedef struct dump {
+    char *s;
+    size_t len, cap;
+} dump;
+
+static void dump_add(dump *d, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (d->len + (size_t)n + 1 > d->cap) {
+        d->cap = (d->cap + (size_t)n + 1) * 2;
+        d->s = realloc(d->s, d->cap);
+    }
+    memcpy(d->s + d->len, tmp, (size_t)n + 1);
+    d->len += (size_t)n;
+}
+
+static int dump_visit(const dv_element_view *e, void *user)
+{
+    dump *d = user;
+    dump_add(d, "%u:%08X:%s:%d:%d:", e->depth, e->tag, e->vr, e->is_sequence, e->is_bulk);
+    if (e->value) {
+        /* values compare without their trailing pad byte */
+        uint64_t n = e->length;
+        if (n && (e->value[n - 1] == ' ' || e->value[n - 1] == 0))
+            n--;
+        for (uint64_t i = 0; i < n && i < 64; i++)
+            dump_add(d, "%02X", e->value[i]);
+    }
+    dump_add(d, "\n");
+    return 0;
+}
+
+static char *dump_of(const uint8_t *buf, size_t len, dv_error *err)
+{
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, buf, len);
+    dv_instance *inst = dv_instance_read(&src, NULL, err);
+    if (!inst)
+        return NULL;
+    dump d = { 0 };
+    dump_add(&d, "TS %s\n", dv_instance_transfer_syntax(inst));
+    dv_instance_visit(inst, dump_visit, &d);
+    dv_instance_free(inst);
+    return d.s;
+}
+
+static uint8_t *roundtrip(const uint8_t *buf, size_t len, size_t *out_len)
+{
+    dv_error err;
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, buf, len);
+    dv_instance *inst = dv_instance_read(&src, NULL, &err);
+    assert_non_null(inst);
+    dv_mem_sink sink_mem = { 0 };
+    dv_sink sink = dv_sink_memory(&sink_mem);
+    assert_int_equal(dv_instance_write(inst, &sink, &err), 0);
+    dv_instance_free(inst);
+    *out_len = sink_mem.len;
+    return sink_mem.data;
+}
+
+/* A CT-like instance exercising nesting, private tags, odd lengths and pixel data. */
+static uint8_t *sample(dvb_ts ts, int part10, int undefined_seq, size_t *len)
+{
+    dvb *b = dvb_new(ts, part10);
+    dvb_str(b, 0x00080005, "CS", "ISO_IR 100");
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3.4.5.6.7.8.9");
+    dvb_str(b, 0x00080020, "DA", "20240101");
+    dvb_seq_begin(b, 0x00081140, undefined_seq);
+    for (int i = 0; i < 2; i++) {
+        dvb_item_begin(b, undefined_seq);
+        dvb_str(b, 0x00081150, "UI", "1.2.840.10008.5.1.4.1.1.2");
+        dvb_str(b, 0x00081155, "UI", i ? "1.2.3.4.5.6.7.8.10" : "1.2.3.4.5.6.7.8.11");
+        dvb_seq_begin(b, 0x00400555, !undefined_seq);
+        dvb_item_begin(b, !undefined_seq);
+        dvb_str(b, 0x0040A040, "CS", "TEXT");
+        dvb_item_end(b);
+        dvb_seq_end(b);
+        dvb_item_end(b);
+    }
+    dvb_seq_end(b);
+    dvb_str(b, 0x00090010, "LO", "ACME 1.0");
+    dvb_str(b, 0x00091001, "LO", "private value");
+    dvb_str(b, 0x00100010, "PN", "Doe^Jane");
+    dvb_str(b, 0x00100020, "LO", "ID12345");
+    dvb_str(b, 0x0020000D, "UI", "1.2.3.4.5.6.7.1");
+    dvb_str(b, 0x0020000E, "UI", "1.2.3.4.5.6.7.2");
+    dvb_u16(b, 0x00280010, 4);
+    dvb_u16(b, 0x00280011, 4);
+    uint8_t px[32];
+    for (int i = 0; i < 32; i++)
+        px[i] = (uint8_t)(i * 7);
+    if (ts == DVB_JPEG_BASELINE) {
+        const void *frags[2] = { px, px + 8 };
+        const uint32_t lens[2] = { 8, 13 };
+        dvb_encapsulated(b, frags, lens, 2);
+    } else {
+        dvb_bytes(b, 0x7FE00010, "OW", px, sizeof px);
+    }
+    return dvb_finish(b, len);
+}
+
+static void check_roundtrip(dvb_ts ts, int part10, int undef)
+{
+    size_t len, out_len, again_len;
+    uint8_t *in = sample(ts, part10, undef, &len);
+    dv_error err;
+    char *d1 = dump_of(in, len, &err);
+    assert_non_null(d1);
+    uint8_t *out = roundtrip(in, len, &out_len);
+    char *d2 = dump_of(out, out_len, &err);
+    assert_non_null(d2);
+    assert_string_equal(d1, d2);
+    /* Writing is a fixed point: the output of the output is byte-identical. */
+    uint8_t *again = roundtrip(out, out_len, &again_len);
+    assert_int_equal(again_len, out_len);
+    assert_memory_equal(again, out, out_len);
+    assert_memory_equal(out + 128, "DICM", 4);
+    if (part10 && ts != DVB_DEFLATED_LE) {
+        /* Same lengths, same encoding: the dataset after the file meta is byte-identical. */
+        size_t in_ds = 144 + (in[140] | (in[141] << 8)), out_ds = 144 + (out[140] | (out[141] << 8));
+        assert_int_equal(len - in_ds, out_len - out_ds);
+        assert_memory_equal(in + in_ds, out + out_ds, len - in_ds);
+    }
+    free(in);
+    free(out);
+    free(again);
+    free(d1);
+    free(d2);
+}
+
+static void test_roundtrip_explicit_le(void **s) { (void)s; check_roundtrip(DVB_EXPLICIT_LE, 1, 0); check_roundtrip(DVB_EXPLICIT_LE, 1, 1); }
+static void test_roundtrip_implicit_le(void **s) { (void)s; check_roundtrip(DVB_IMPLICIT_LE, 1, 0); check_roundtrip(DVB_IMPLICIT_LE, 1, 1); }
+static void test_roundtrip_explicit_be(void **s) { (void)s; check_roundtrip(DVB_EXPLICIT_BE, 1, 0); check_roundtrip(DVB_EXPLICIT_BE, 1, 1); }
+static void test_roundtrip_deflated(void **s) { (void)s; check_roundtrip(DVB_DEFLATED_LE, 1, 1); }
+static void test_roundtrip_encapsulated(void **s) { (void)s; check_roundtrip(DVB_JPEG_BASELINE, 1, 0); }
+
+static void test_raw_dataset(void **s)
+{
+    (void)s;
+    size_t len;
+    uint8_t *in = sample(DVB_IMPLICIT_LE, 0, 1, &len);
+    dv_error err;
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, in, len);
+    dv_instance *inst = dv_instance_read(&src, NULL, &err);
+    assert_non_null(inst);
+    assert_string_equal(dv_instance_transfer_syntax(inst), "1.2.840.10008.1.2");
+    char v[80];
+    assert_int_equal(dv_instance_get_string(inst, 0x00100010, v, sizeof v), 8);
+    assert_string_equal(v, "Doe^Jane");
+    dv_instance_free(inst);
+    free(in);
+    in = sample(DVB_EXPLICIT_LE, 0, 0, &len);
+    src = dv_source_memory(&ms, in, len);
+    inst = dv_instance_read(&src, NULL, &err);
+    assert_non_null(inst);
+    assert_string_equal(dv_instance_transfer_syntax(inst), "1.2.840.10008.1.2.1");
+    dv_instance_free(inst);
+    free(in);
+}
+
+static void test_not_dicom(void **s)
+{
+    (void)s;
+    const char *text = "hello, this is a plain text file and not DICOM at all\n";
+    dv_error err;
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, text, strlen(text));
+    assert_null(dv_instance_read(&src, NULL, &err));
+    assert_int_equal(err.code, DV_ERR_NOT_DICOM);
+    src = dv_source_memory(&ms, text, 0);
+    assert_null(dv_instance_read(&src, NULL, &err));
+    assert_int_equal(err.code, DV_ERR_NOT_DICOM);
+}
+
+/* Every prefix of a valid file either parses or fails cleanly (run under ASan in CI). */
+static void test_every_truncation(void **s)
+{
+    (void)s;
+    dvb_ts kinds[] = { DVB_EXPLICIT_LE, DVB_IMPLICIT_LE, DVB_EXPLICIT_BE, DVB_JPEG_BASELINE, DVB_DEFLATED_LE };
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        size_t len;
+        uint8_t *in = sample(kinds[k], 1, (int)(k & 1), &len);
+        int failures = 0;
+        for (size_t cut = 0; cut < len; cut++) {
+            dv_error err;
+            dv_mem_source ms;
+            dv_source src = dv_source_memory(&ms, in, cut);
+            dv_instance *inst = dv_instance_read(&src, NULL, &err);
+            if (!inst) {
+                failures++;
+                assert_true(err.code != DV_OK);
+                assert_true(strlen(err.message) > 0);
+            }
+            dv_instance_free(inst);
+        }
+        assert_true(failures > (int)len / 2);
+        free(in);
+    }
+}
+
+/* Flip every byte of the file to hostile values: nothing may crash or leak. */
+static void test_byte_mutations(void **s)
+{
+    (void)s;
+    size_t len;
+    uint8_t *in = sample(DVB_EXPLICIT_LE, 1, 1, &len);
+    uint8_t *m = malloc(len);
+    static const uint8_t vals[] = { 0x00, 0xFF, 0x7F, 0x80, 0xFE };
+    for (size_t i = 0; i < len; i++) {
+        for (size_t v = 0; v < sizeof vals; v++) {
+            memcpy(m, in, len);
+            m[i] = vals[v];
+            dv_error err;
+            dv_mem_source ms;
+            dv_source src = dv_source_memory(&ms, m, len);
+            dv_instance *inst = dv_instance_read(&src, NULL, &err);
+            if (inst) {
+                dv_mem_sink sm = { .max_len = 1 << 20 };
+                dv_sink sink = dv_sink_memory(&sm);
+                (void)dv_instance_write(inst, &sink, &err);
+                dv_mem_sink_free(&sm);
+                dv_instance_free(inst);
+            }
+        }
+    }
+    free(m);
+    free(in);
+}
+
+static void test_lying_length(void **s)
+{
+    (void)s;
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    /* UT claims 4 GB - 2 */
+    uint8_t hdr[12] = { 0x10, 0x00, 0x10, 0x00, 'U', 'T', 0, 0, 0xFE, 0xFF, 0xFF, 0xFF };
+    size_t len;
+    uint8_t *in = dvb_finish(b, &len);
+    in = realloc(in, len + sizeof hdr + 4);
+    memcpy(in + len, hdr, sizeof hdr);
+    memcpy(in + len + sizeof hdr, "abcd", 4);
+    dv_error err;
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, in, len + sizeof hdr + 4);
+    assert_null(dv_instance_read(&src, NULL, &err));
+    assert_int_equal(err.code, DV_ERR_MALFORMED);
+    assert_non_null(strstr(err.message, "(0010,0010)"));
+    free(in);
+}
+
+static void test_depth_limit(void **s)
+{
+    (void)s;
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    for (int i = 0; i < 100; i++) {
+        dvb_seq_begin(b, 0x00400555, 1);
+        dvb_item_begin(b, 1);
+    }
+    for (int i = 0; i < 100; i++) {
+        dvb_item_end(b);
+        dvb_seq_end(b);
+    }
+    size_t len;
+    uint8_t *in = dvb_finish(b, &len);
+    dv_error err;
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, in, len);
+    assert_null(dv_instance_read(&src, NULL, &err));
+    assert_int_equal(err.code, DV_ERR_LIMIT);
+    dv_limits lim;
+    dv_limits_default(&lim);
+    lim.max_depth = 128;
+    dv_instance *inst = dv_instance_read(&src, &lim, &err);
+    assert_non_null(inst);
+    dv_instance_free(inst);
+    free(in);
+}
+
+static void test_metadata_cap(void **s)
+{
+    (void)s;
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    dvb_seq_begin(b, 0x00400555, 1);
+    for (int i = 0; i < 5000; i++) {
+        dvb_item_begin(b, 1);
+        dvb_str(b, 0x0040A040, "CS", "TEXT");
+        dvb_item_end(b);
+    }
+    dvb_seq_end(b);
+    size_t len;
+    uint8_t *in = dvb_finish(b, &len);
+    dv_limits lim;
+    dv_limits_default(&lim);
+    lim.max_metadata_bytes = 64 * 1024;
+    dv_error err;
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, in, len);
+    assert_null(dv_instance_read(&src, &lim, &err));
+    assert_int_equal(err.code, DV_ERR_LIMIT);
+    free(in);
+}
+
+static void test_inflate_bomb(void **s)
+{
+    (void)s;
+    dvb *b = dvb_new(DVB_DEFLATED_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    size_t big = 4u * 1024u * 1024u;
+    uint8_t *zeros = calloc(1, big);
+    dvb_bytes(b, 0x7FE00010, "OB", zeros, (uint32_t)big);
+    free(zeros);
+    size_t len;
+    uint8_t *in = dvb_finish(b, &len);
+    assert_true(len < 64 * 1024); /* 4 MiB of zeros deflate to a few KiB */
+    dv_limits lim;
+    dv_limits_default(&lim);
+    lim.max_inflated_bytes = 1024 * 1024;
+    dv_error err;
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, in, len);
+    assert_null(dv_instance_read(&src, &lim, &err));
+    assert_int_equal(err.code, DV_ERR_LIMIT);
+    dv_instance *inst = dv_instance_read(&src, NULL, &err);
+    assert_non_null(inst);
+    dv_instance_free(inst);
+    free(in);
+}
+
+/* Bulk values stay in the source: a value over the inline threshold is copied through on write. */
+static void test_bulk_streaming(void **s)
+{
+    (void)s;
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    size_t n = 300000;
+    uint8_t *big = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (uint8_t)(i * 31);
+    dvb_bytes(b, 0x00420011, "OB", big, (uint32_t)n);
+    dvb_bytes(b, 0x7FE00010, "OW", big, (uint32_t)n);
+    size_t len, out_len;
+    uint8_t *in = dvb_finish(b, &len);
+    uint8_t *out = roundtrip(in, len, &out_len);
+    assert_true(out_len > 2 * n);
+    assert_memory_equal(out + out_len - n, big, n);
+    assert_memory_equal(out + out_len - 2 * n - 12, big, n); /* (0042,0011) OB value before PixelData's header */
+    free(big);
+    free(in);
+    free(out);
+}
+
+/* CP-246: an undefined-length UN element in explicit VR holds an implicit VR sequence. */
+static void test_un_sequence(void **s)
+{
+    (void)s;
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    size_t len;
+    uint8_t *head = dvb_finish(b, &len);
+    /* (0008,1140) UN undefined: item undefined { (0008,1155) implicit "1.2.9" } */
+    uint8_t seq[] = { 0x08, 0x00, 0x40, 0x11, 'U', 'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+                      0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF,
+                      0x08, 0x00, 0x55, 0x11, 0x06, 0, 0, 0, '1', '.', '2', '.', '9', 0,
+                      0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0,
+                      0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0 };
+    head = realloc(head, len + sizeof seq);
+    memcpy(head + len, seq, sizeof seq);
+    dv_error err;
+    char *d = dump_of(head, len + sizeof seq, &err);
+    assert_non_null(d);
+    assert_non_null(strstr(d, "0:00081140:SQ:1:0:"));
+    assert_non_null(strstr(d, "1:00081155:UI:0:0:312E322E39"));
+    free(d);
+    free(head);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_explicit_le),
+        cmocka_unit_test(test_roundtrip_implicit_le),
+        cmocka_unit_test(test_roundtrip_explicit_be),
+        cmocka_unit_test(test_roundtrip_deflated),
+        cmocka_unit_test(test_roundtrip_encapsulated),
+        cmocka_unit_test(test_raw_dataset),
+        cmocka_unit_test(test_not_dicom),
+        cmocka_unit_test(test_every_truncation),
+        cmocka_unit_test(test_byte_mutations),
+        cmocka_unit_test(test_lying_length),
+        cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_metadata_cap),
+        cmocka_unit_test(test_inflate_bomb),
+        cmocka_unit_test(test_bulk_streaming),
+        cmocka_unit_test(test_un_sequence),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

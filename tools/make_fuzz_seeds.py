@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Regenerate the committed libFuzzer seed corpora (standard library only).
+
+    python3 tools/make_fuzz_seeds.py [--shared ../shared] [--out tests/fuzz/corpus]
+
+tests/fuzz/corpus/reader/  small, diverse DICOM files picked from ../shared/data/dicom (only sources with
+                           permissive licences: MIT / BSD; see NOTICE), large ones cut to their first 16 KiB,
+                           plus hand-made edge cases (deep nesting, lying lengths, truncations ...).
+tests/fuzz/corpus/config/  DeidentifyConfig JSON: every request example of the Healthcare API guide
+                           (../shared/seed/dicom-deidentify-guide.txt), the skeleton in
+                           ../shared/spec/gcp-api.md, and hand-written edge cases.
+
+Budget (kept lean for the repo): reader <= 40 files, each <= 16 KiB, <= 400 KiB in all. The output is
+deterministic: the same shared/ gives byte-identical corpora. Both directories are rewritten from scratch.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import struct
+import sys
+
+MAX_FILE = 16 * 1024
+MAX_FILES = 40
+MAX_TOTAL = 400 * 1024
+
+# (path under shared/data/dicom, why it is here). Files larger than 16 KiB are cut to their first 16 KiB.
+DICOM_PICKS = [
+    ("pydicom/meta_missing_tsyntax.dcm", "file meta without TransferSyntaxUID; private SQ, UN"),
+    ("pydicom/nested_priv_SQ.dcm", "nested private sequences, undefined lengths"),
+    ("pydicom/no_meta_group_length.dcm", "file meta without group length"),
+    ("pydicom/ExplVR_BigEndNoMeta.dcm", "raw dataset, explicit big endian, no preamble/meta"),
+    ("pydicom/charset/chrSQEncoding1.dcm", "ISO 2022 charset inside a sequence"),
+    ("pydicom/UN_sequence.dcm", "sequence encoded as UN, undefined length, depth 3"),
+    ("pydicom/SC_rgb_small_odd_jpeg.dcm", "JPEG baseline, encapsulated pixel data"),
+    ("pydicom/rtplan_truncated.dcm", "truncated inside a sequence"),
+    ("presidio/0_ORIGINAL_no_pixels.dcm", "synthetic-PHI CR header, private + UN, undefined-length SQ"),
+    ("pydicom/rtstruct.dcm", "no preamble/meta, implicit, 10 undefined-length SQ depth 3"),
+    ("pydicom/SC_rgb_rle_2frame.dcm", "RLE, 2 frames"),
+    ("pydicom/reportsi.dcm", "SR, 19 undefined-length SQ depth 4"),
+    ("dicognito/burned_in_yes.dcm", "JPEG 2000, 65 private elements"),
+    ("pydicom/JPEG2000-embedded-sequence-delimiter.dcm", "sequence delimiter bytes inside a fragment"),
+    ("pydicom/dicomdir/DICOMDIR", "media storage directory"),
+    ("pydicom/SC_rgb_jpeg.dcm", "malformed: explicit VR declared, implicit found"),
+    ("pydicom/image_dfl.dcm", "deflated explicit VR LE"),
+    ("dicognito/CT_small_deflated.dcm", "deflated CT (cut: truncated deflate stream)"),
+    ("pydicom-data/liver_deflate.dcm", "Deflated Image Frame Compression, 32 undefined-length SQ"),
+    ("pydicom/badVR.dcm", "invalid VR"),
+    ("pydicom/waveform_ecg.dcm", "ECG waveform, 139 undefined-length SQ (cut)"),
+    ("pydicom-data/eCT_Supplemental.dcm", "enhanced CT, functional groups (cut)"),
+    ("pydicom-data/explicit_VR-UN.dcm", "explicit VR UN elements (cut)"),
+]
+
+# Hand-made reader edge cases come after the picks; together at most MAX_FILES.
+
+
+# ----------------------------------------------------------------------------------------------------------
+# A tiny DICOM encoder for the hand-made cases.
+def tag_bytes(tag, be=False):
+    g, e = tag >> 16, tag & 0xFFFF
+    return struct.pack(">HH" if be else "<HH", g, e)
+
+
+LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+
+
+def el_explicit(tag, vr, value, length=None, be=False):
+    n = len(value) if length is None else length
+    if vr in LONG_VRS:
+        return tag_bytes(tag, be) + vr + b"\0\0" + struct.pack(">I" if be else "<I", n) + value
+    return tag_bytes(tag, be) + vr + struct.pack(">H" if be else "<H", n) + value
+
+
+def el_implicit(tag, value, length=None):
+    n = len(value) if length is None else length
+    return tag_bytes(tag) + struct.pack("<I", n) + value
+
+
+def pad(v, ch=b" "):
+    return v + ch if len(v) % 2 else v
+
+
+ITEM = 0xFFFEE000
+ITEM_DELIM = 0xFFFEE00D
+SEQ_DELIM = 0xFFFEE0DD
+UNDEF = 0xFFFFFFFF
+
+
+def item(body, undefined=False):
+    if undefined:
+        return el_implicit(ITEM, body, UNDEF) + el_implicit(ITEM_DELIM, b"")
+    return el_implicit(ITEM, body)
+
+
+def meta(ts, sop_class=b"1.2.840.10008.5.1.4.1.1.7", sop_inst=b"2.25.1234"):
+    body = (el_explicit(0x00020001, b"OB", b"\0\1")
+            + el_explicit(0x00020002, b"UI", pad(sop_class, b"\0"))
+            + el_explicit(0x00020003, b"UI", pad(sop_inst, b"\0"))
+            + el_explicit(0x00020010, b"UI", pad(ts, b"\0"))
+            + el_explicit(0x00020012, b"UI", pad(b"1.2.3.4", b"\0")))
+    return b"\0" * 128 + b"DICM" + el_explicit(0x00020000, b"UL", struct.pack("<I", len(body))) + body
+
+
+EXPL = b"1.2.840.10008.1.2.1"
+IMPL = b"1.2.840.10008.1.2"
+EXPB = b"1.2.840.10008.1.2.2"
+DEFL = b"1.2.840.10008.1.2.1.99"
+JPEG = b"1.2.840.10008.1.2.4.50"
+
+
+def base_ds():
+    return (el_explicit(0x00080016, b"UI", pad(b"1.2.840.10008.5.1.4.1.1.7", b"\0"))
+            + el_explicit(0x00080018, b"UI", pad(b"2.25.1234", b"\0"))
+            + el_explicit(0x00100010, b"PN", pad(b"FUZZ^SEED"))
+            + el_explicit(0x00100020, b"LO", pad(b"ID-0001")))
+
+
+def nested_undefined(depth):
+    """depth levels of undefined-length sequences/items (ReferencedSeriesSequence), explicit LE."""
+    inner = el_explicit(0x00100010, b"PN", pad(b"DEEP^NAME"))
+    for _ in range(depth):
+        seq = el_explicit(0x00081115, b"SQ", b"", UNDEF)
+        inner = seq + item(inner, undefined=True) + el_implicit(SEQ_DELIM, b"")
+    return inner
+
+
+def nested_defined(depth):
+    inner = el_explicit(0x00100020, b"LO", pad(b"DEEP-ID"))
+    for _ in range(depth):
+        it = item(inner)
+        inner = el_explicit(0x00081115, b"SQ", it)
+    return inner
+
+
+def hand_made_reader_cases():
+    cases = {}
+    cases["edge-empty"] = b""
+    cases["edge-preamble-only"] = b"\0" * 128 + b"DICM"
+    cases["edge-dicm-no-preamble"] = b"DICM" + el_explicit(0x00020010, b"UI", pad(EXPL, b"\0"))
+    # Group length claims far more than the file holds.
+    m = bytearray(meta(EXPL))
+    m[132 + 8:132 + 12] = struct.pack("<I", 0x7FFFFFF0)
+    cases["edge-meta-group-length-lies"] = bytes(m) + base_ds()
+    # Meta says deflated, payload is not a deflate stream.
+    cases["edge-deflate-garbage"] = meta(DEFL) + b"\x78\x9c\xff\xff\x00garbage-not-deflate" * 4
+    # Meta says implicit VR, dataset is explicit.
+    cases["edge-ts-mismatch"] = meta(IMPL) + base_ds()
+    # Deep nesting beyond any sane limit (undefined lengths) and just within (defined lengths).
+    cases["edge-deep-undefined-300"] = meta(EXPL) + base_ds() + nested_undefined(300)
+    cases["edge-deep-defined-15"] = meta(EXPL) + base_ds() + nested_defined(15)
+    # A value length running past the end of the file.
+    cases["edge-length-past-eof"] = meta(EXPL) + base_ds() + el_explicit(0x00181030, b"LO", b"AB", 0xFFF0)
+    # OB with undefined length outside PixelData.
+    cases["edge-ob-undefined-length"] = (meta(EXPL) + base_ds()
+                                         + el_explicit(0x00091010, b"OB", b"", UNDEF) + b"\xfe\xff\xdd\xe0\0\0\0\0")
+    # Unknown VR code, odd length value.
+    cases["edge-unknown-vr-odd"] = meta(EXPL) + base_ds() + el_explicit(0x00181030, b"ZZ", b"ABC")
+    # Stray delimiters at top level.
+    cases["edge-stray-delimiters"] = (meta(EXPL) + base_ds() + el_implicit(ITEM_DELIM, b"")
+                                      + el_implicit(SEQ_DELIM, b"") + el_explicit(0x00200010, b"SH", pad(b"1")))
+    # Items whose defined length overruns the sequence.
+    seq_body = el_implicit(ITEM, el_explicit(0x00100010, b"PN", pad(b"A^B")), 0x200)
+    cases["edge-item-overruns-seq"] = meta(EXPL) + base_ds() + el_explicit(0x00081115, b"SQ", seq_body)
+    # Encapsulated pixel data: fragment of odd length, then no sequence delimiter (truncated).
+    px = (el_explicit(0x7FE00010, b"OB", b"", UNDEF) + el_implicit(ITEM, b"") + el_implicit(ITEM, b"\xff\xd8\xff")
+          + el_implicit(ITEM, b"\xff\xd9", 0x100000))
+    cases["edge-encapsulated-truncated"] = meta(JPEG) + base_ds() + px
+    # Big endian dataset with a private creator and a private SQ of undefined length.
+    be_ds = (el_explicit(0x00080018, b"UI", pad(b"2.25.99", b"\0"), be=True)
+             + el_explicit(0x00090010, b"LO", pad(b"FUZZ CREATOR"), be=True)
+             + el_explicit(0x00091001, b"SQ", b"", UNDEF, be=True)
+             + struct.pack(">HHI", 0xFFFE, 0xE000, UNDEF)
+             + el_explicit(0x00100010, b"PN", pad(b"BIG^ENDIAN"), be=True)
+             + struct.pack(">HHI", 0xFFFE, 0xE00D, 0) + struct.pack(">HHI", 0xFFFE, 0xE0DD, 0))
+    cases["edge-big-endian-private-sq"] = meta(EXPB) + be_ds
+    # Implicit VR: private element with undefined length (must be read as an implicit SQ).
+    impl = (el_implicit(0x00080018, pad(b"2.25.77", b"\0")) + el_implicit(0x00290010, pad(b"SIEMENS CSA HEADER"))
+            + el_implicit(0x00291010, b"", UNDEF) + item(el_implicit(0x00100010, pad(b"IMPL^SQ")), True)
+            + el_implicit(SEQ_DELIM, b""))
+    cases["edge-implicit-private-undefined"] = meta(IMPL) + impl
+    # Tags out of ascending order and a duplicated tag.
+    cases["edge-tags-unordered"] = (meta(EXPL) + el_explicit(0x00100020, b"LO", pad(b"B"))
+                                    + el_explicit(0x00080018, b"UI", pad(b"2.25.5", b"\0"))
+                                    + el_explicit(0x00100020, b"LO", pad(b"C")))
+    return cases
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Config seeds.
+def extract_json_objects(text):
+    """Every JSON object in text that decodes; returns (raw substring, value) pairs, longest first per start."""
+    dec = json.JSONDecoder()
+    out = []
+    i = 0
+    while True:
+        i = text.find("{", i)
+        if i < 0:
+            break
+        try:
+            val, end = dec.raw_decode(text, i)
+        except ValueError:
+            i += 1
+            continue
+        out.append((text[i:end], val))
+        i = end
+    return out
+
+
+def is_config(val):
+    if not isinstance(val, dict):
+        return False
+    keys = set(val)
+    return bool(keys & {"config", "dicomTagConfig", "dicom"})
+
+
+HAND_CONFIGS = {
+    "edge-empty": "",
+    "edge-empty-object": "{}",
+    "edge-null": "null",
+    "edge-array": "[]",
+    "edge-string": '"dicomTagConfig"',
+    "edge-config-null": '{"config": null}',
+    "edge-config-empty": '{"config": {}}',
+    "edge-dicomtag-empty": '{"dicomTagConfig": {}}',
+    "basic-profile": '{"dicomTagConfig": {"profileType": "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}',
+    "keep-all-profile": '{"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}}',
+    "minimal-keep-list": '{"dicomTagConfig": {"profileType": "MINIMAL_KEEP_LIST_PROFILE", '
+                         '"actions": [{"queries": ["PatientSex", "00101010"], "keepTag": {}}]}}',
+    "unspecified-profile": '{"dicomTagConfig": {"profileType": "PROFILE_TYPE_UNSPECIFIED", '
+                           '"options": {"primaryIds": "PRIMARY_IDS_OPTION_UNSPECIFIED"}}}',
+    "tag-contents-refused": '{"dicomTagConfig": {"profileType": "DEIDENTIFY_TAG_CONTENTS"}}',
+    "all-actions": '{"dicomTagConfig": {"options": {"primaryIds": "REGEN"}, "actions": ['
+                   '{"queries": ["PatientName", "00100020", "pn"], "keepTag": {}},'
+                   '{"queries": ["0010ffff"], "removeTag": {}},'
+                   '{"queries": ["OtherPatientIDsSequence"], "recurseTag": {}},'
+                   '{"queries": ["UI"], "regenUidTag": {}},'
+                   '{"queries": ["DA", "TM", "DT"], "resetTag": {}},'
+                   '{"queries": ["InstitutionName"], "deleteTag": {}}]}}',
+    "bad-queries": '{"dicomTagConfig": {"actions": [{"queries": ["NotAKeyword", "0010001", "GGGG0010", "", '
+                   '"001000100", "XX"], "removeTag": {}}]}}',
+    "queries-not-array": '{"dicomTagConfig": {"actions": [{"queries": "PatientName", "removeTag": {}}]}}',
+    "action-two-kinds": '{"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "removeTag": {}, '
+                        '"keepTag": {}}]}}',
+    "action-no-kind": '{"dicomTagConfig": {"actions": [{"queries": ["PatientName"]}]}}',
+    "action-empty-queries": '{"dicomTagConfig": {"actions": [{"queries": [], "deleteTag": {}}]}}',
+    "clean-text-refused": '{"dicomTagConfig": {"actions": [{"queries": ["PN"], "cleanTextTag": {}}], '
+                          '"options": {"cleanDescriptors": {}, "cleanImage": {"textRedactionMode": "REDACT_ALL_TEXT"}}}}',
+    "legacy-keeplist": '{"dicom": {"keepList": {"tags": ["PatientID", "00100010"]}, "skipIdRedaction": true}}',
+    "legacy-removelist": '{"dicom": {"removeList": {"tags": ["PatientName", "StudyDate"]}}}',
+    "legacy-filterprofile": '{"config": {"dicom": {"filterProfile": "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}}',
+    "legacy-union-conflict": '{"dicom": {"keepList": {"tags": ["PatientID"]}, "removeList": {"tags": ["PatientName"]}}}',
+    "legacy-and-tagconfig": '{"dicom": {}, "dicomTagConfig": {}}',
+    "image-and-tagconfig": '{"image": {"textRedactionMode": "REDACT_NO_TEXT"}, "dicomTagConfig": {}}',
+    "fhir-refused": '{"fhir": {"fieldMetadataList": []}}',
+    "wrong-types": '{"dicomTagConfig": {"profileType": 7, "options": [], "actions": {"queries": 1}}}',
+    "unknown-enum": '{"dicomTagConfig": {"profileType": "NOPE", "options": {"primaryIds": "MAYBE"}}}',
+    "duplicate-keys": '{"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE", "profileType": '
+                      '"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}, "dicomTagConfig": {}}',
+    "unicode-escapes": '{"dicomTagConfig": {"actions": [{"queries": ["Patient\\u004eame", "\\ud800", '
+                       '"\\u0000PN"], "removeTag": {}}]}}',
+    "numbers": '{"dicomTagConfig": {"x": 1e999, "y": -0.0, "z": 123456789012345678901234567890}}',
+    "trailing-garbage": '{"dicomTagConfig": {}} {"dicomTagConfig": {}}',
+    "bom": '\ufeff{"dicomTagConfig": {}}',
+    "truncated": '{"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "remov',
+    "deep-arrays": "[" * 3000 + "]" * 3000,
+    "deep-objects": '{"a":' * 1500 + "1" + "}" * 1500,
+}
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    repo = os.path.dirname(here)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shared", default=os.path.join(repo, "..", "shared"))
+    ap.add_argument("--out", default=os.path.join(repo, "tests", "fuzz", "corpus"))
+    args = ap.parse_args()
+    dicom_root = os.path.join(args.shared, "data", "dicom")
+    guide = os.path.join(args.shared, "seed", "dicom-deidentify-guide.txt")
+    gcp = os.path.join(args.shared, "spec", "gcp-api.md")
+
+    rdir = os.path.join(args.out, "reader")
+    cdir = os.path.join(args.out, "config")
+    for d in (rdir, cdir):
+        os.makedirs(d, exist_ok=True)
+        for name in os.listdir(d):
+            os.remove(os.path.join(d, name))
+
+    # Reader: picks from shared/, then hand-made edge cases.
+    seeds = []
+    for rel, _why in DICOM_PICKS:
+        p = os.path.join(dicom_root, rel)
+        if not os.path.isfile(p):
+            print(f"make_fuzz_seeds: skip (missing) {rel}", file=sys.stderr)
+            continue
+        with open(p, "rb") as f:
+            data = f.read(MAX_FILE)
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", rel.replace("/", "-"))
+        if not name.endswith(".dcm"):
+            name += ".dcm"
+        seeds.append((name, data))
+    for name, data in hand_made_reader_cases().items():
+        seeds.append((name + ".dcm", data[:MAX_FILE]))
+    if len(seeds) > MAX_FILES:
+        print(f"make_fuzz_seeds: {len(seeds)} reader seeds, keeping the first {MAX_FILES}", file=sys.stderr)
+        seeds = seeds[:MAX_FILES]
+    total = 0
+    kept = []
+    for name, data in seeds:
+        if total + len(data) > MAX_TOTAL:
+            print(f"make_fuzz_seeds: over the {MAX_TOTAL} byte budget, dropping {name}", file=sys.stderr)
+            continue
+        total += len(data)
+        kept.append(name)
+        write(os.path.join(rdir, name), data)
+
+    # Config: the guide's request examples (whole body and its `config`), the API skeleton, hand-written cases.
+    configs = {}
+    seen = set()
+
+    def add(prefix, raw):
+        key = hashlib.sha1(raw.encode()).hexdigest()
+        if key in seen:
+            return
+        seen.add(key)
+        configs[f"{prefix}-{len([k for k in configs if k.startswith(prefix)]) + 1:02d}"] = raw
+
+    for src, prefix in ((guide, "guide"), (gcp, "gcp-api")):
+        if not os.path.isfile(src):
+            print(f"make_fuzz_seeds: skip (missing) {src}", file=sys.stderr)
+            continue
+        with open(src, encoding="utf-8") as f:
+            text = f.read()
+        for raw, val in extract_json_objects(text):
+            if not is_config(val):
+                continue
+            add(prefix, raw)
+            if isinstance(val.get("config"), dict):
+                add(prefix, json.dumps(val["config"], indent=1))
+    for name, raw in HAND_CONFIGS.items():
+        configs[name] = raw
+    for name, raw in sorted(configs.items()):
+        write(os.path.join(cdir, name + ".json"), raw.encode("utf-8"))
+
+    print(f"make_fuzz_seeds: reader: {len(kept)} files, {total} bytes -> {os.path.relpath(rdir)}")
+    print(f"make_fuzz_seeds: config: {len(configs)} files -> {os.path.relpath(cdir)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
