@@ -186,12 +186,12 @@ def base_dataset(seed, idx, study, series, n_in_series, pat, study_date, sop_cla
     ds.FocalSpots = "0.7"
     ds.ConvolutionKernel = "STANDARD"
     ds.PatientPosition = "FFS"
-    ds.RevolutionTime = "0.5"
-    ds.SingleCollimationWidth = "0.625"
-    ds.TotalCollimationWidth = "40.0"
-    ds.TableSpeed = "39.375"
-    ds.TableFeedPerRotation = "39.375"
-    ds.SpiralPitchFactor = "0.984375"
+    ds.RevolutionTime = 0.5
+    ds.SingleCollimationWidth = 0.625
+    ds.TotalCollimationWidth = 40.0
+    ds.TableSpeed = 39.375
+    ds.TableFeedPerRotation = 39.375
+    ds.SpiralPitchFactor = 0.984375
 
     # Relationship
     ds.StudyInstanceUID = st_uid
@@ -253,26 +253,26 @@ def base_dataset(seed, idx, study, series, n_in_series, pat, study_date, sop_cla
     ds.RequestingPhysician = PHYS[(study + 1) % len(PHYS)]
     ds.RequestingService = "EMERGENCY"
 
-    # Private blocks (GE-like names; values are realistic PHI-ish noise)
-    ds.add_new(0x00090010, "LO", "GEMS_IDEN_01")
+    # Private blocks (fictitious creators; values are realistic PHI-ish noise)
+    ds.add_new(0x00090010, "LO", "ACME_IDEN_01")
     ds.add_new(0x00091001, "LO", "CT_LIGHTSPEED")
     ds.add_new(0x00091002, "SH", f"CT{study:02d}")
     ds.add_new(0x00091004, "SH", "ACME")
-    ds.add_new(0x00190010, "LO", "GEMS_ACQU_01")
+    ds.add_new(0x00190010, "LO", "ACME_ACQU_01")
     ds.add_new(0x0019100F, "DS", "1098.7")
     ds.add_new(0x00191011, "SS", 2)
     ds.add_new(0x00191018, "LO", "DAS TRIGGER")
     ds.add_new(0x0019101A, "FL", [0.5, 1.5])
     ds.add_new(0x00191023, "DS", "39.375")
     ds.add_new(0x00191024, "DS", f"{z:.2f}")
-    ds.add_new(0x00430010, "LO", "GEMS_PARM_01")
+    ds.add_new(0x00430010, "LO", "ACME_PARM_01")
     ds.add_new(0x00431010, "US", 350)
     ds.add_new(0x00431012, "SS", [2, 2, 2])
     ds.add_new(0x00431027, "SH", "/1.0:1")
     ds.add_new(0x0043102B, "SS", [4, 4, 0, 0])
     ds.add_new(0x00431031, "DS", ["-11.2", "26.4"])
     pseq_item = Dataset()
-    pseq_item.add_new(0x00430010, "LO", "GEMS_PARM_01")
+    pseq_item.add_new(0x00430010, "LO", "ACME_PARM_01")
     pseq_item.add_new(0x00431040, "LO", pat["name"])  # PHI hidden in a private sequence
     pseq_item.add_new(0x00431041, "DA", dt)
     ds.add_new(0x00431039, "SQ", Sequence([pseq_item]))

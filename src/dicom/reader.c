@@ -168,6 +168,19 @@ static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_
         seq = 1;
         as_implicit = 1;
     }
+    if (seq && len != DV_UNDEFINED_LENGTH && len >= 4 && (!r->explicit_vr || as_implicit)) {
+        /* Implicit VR gives no VR: a dictionary SQ whose value does not start with an item was written
+         * with another VR (seen in the wild). Keep it as opaque bytes rather than fail the instance. */
+        uint8_t t[4];
+        rd saved = *r;
+        r->big_endian = as_implicit ? 0 : r->big_endian;
+        int item = rd_read(r, *pos, t, 4) == 0 && get_tag(r, t) == DV_TAG_ITEM;
+        r->big_endian = saved.big_endian;
+        if (!item) {
+            seq = 0;
+            e->vr = DV_VR_UN;
+        }
+    }
     if (seq) {
         e->flags |= DV_ELEM_SEQUENCE;
         if (e->vr == DV_VR_UN)
@@ -432,15 +445,19 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
         goto fail;
     }
     uint64_t pos = 0;
-    uint8_t magic[4];
-    if (src->size >= 132 && src->read_at(src->ctx, 128, magic, 4) == 0 && !memcmp(magic, "DICM", 4))
+    uint8_t magic[6];
+    /* "DICM" at 128 followed by a group 0002 element is Part 10. "DICM" followed by anything else may be a
+     * raw dataset whose values happen to contain those bytes (a known false-positive trap): prefer the raw
+     * reading when the file starts like a dataset. */
+    int dicm128 = src->size >= 134 && src->read_at(src->ctx, 128, magic, 6) == 0 && !memcmp(magic, "DICM", 4);
+    if (dicm128 && magic[4] == 0x02 && magic[5] == 0x00)
+        pos = 132;
+    else if (dicm128 && sniff_raw(&r, 0) < 0)
         pos = 132;
     else if (src->size >= 4 && src->read_at(src->ctx, 0, magic, 4) == 0 && !memcmp(magic, "DICM", 4))
         pos = 4;
-    int ts_guess = -1;
     if (pos == 0) {
-        ts_guess = sniff_raw(&r, 0);
-        if (ts_guess < 0) {
+        if (sniff_raw(&r, 0) < 0) {
             dv_fail(err, DV_ERR_NOT_DICOM, "not a DICOM file (no DICM magic, no plausible dataset)");
             goto fail;
         }

@@ -94,6 +94,7 @@ static uint64_t header_size(const wr *w, const dv_elem *e)
 }
 
 static uint64_t ds_size(wr *w, const dv_ds *ds);
+static int skipped_on_write(const dv_elem *e);
 
 static uint64_t elem_size(wr *w, dv_elem *e)
 {
@@ -110,11 +111,18 @@ static uint64_t elem_size(wr *w, dv_elem *e)
     return h + (e->flags & DV_ELEM_ENCAPSULATED ? e->length : padded(e->length));
 }
 
+/* Retired group lengths would be wrong after editing: never written. */
+static int skipped_on_write(const dv_elem *e)
+{
+    return DV_TAG_ELEMENT(e->tag) == 0x0000 && DV_TAG_GROUP(e->tag) != 0x0002;
+}
+
 static uint64_t ds_size(wr *w, const dv_ds *ds)
 {
     uint64_t total = 0;
     for (dv_elem *e = ds->first; e; e = e->next)
-        total += elem_size(w, e);
+        if (!skipped_on_write(e))
+            total += elem_size(w, e);
     return total;
 }
 
@@ -187,8 +195,8 @@ static int w_elem(wr *w, const dv_elem *e)
 static int w_ds(wr *w, const dv_ds *ds)
 {
     for (const dv_elem *e = ds->first; e; e = e->next) {
-        if (DV_TAG_ELEMENT(e->tag) == 0x0000 && DV_TAG_GROUP(e->tag) != 0x0002)
-            continue; /* retired group lengths would be wrong after editing */
+        if (skipped_on_write(e))
+            continue;
         if (w_elem(w, e) != 0)
             return -1;
     }

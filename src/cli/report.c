@@ -1,0 +1,179 @@
+/* The JSON run report (--report FILE): which input got which outcome, in input order.
+ *
+ * It names sources by path (that is what the user needs to find a failed file), so it deliberately holds
+ * nothing about the outputs: no output path and no new UID, because "source path -> de-identified UID" is
+ * exactly the link de-identification removes. It holds no tag value either: error texts are the engine's,
+ * which never contain values (dv_error.h). The file is created 0600 (source paths can hold PHI) and written
+ * to a temp name beside it, then renamed, so a reader never sees half a report. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+/* File names are bytes, JSON strings are UTF-8: an invalid sequence becomes U+FFFD in "source" and the exact
+ * bytes are kept, hex-encoded, in "source_hex" so the file can still be found. */
+static int add_source(json_t *obj, const char *path)
+{
+    size_t n = strlen(path);
+    json_t *s = json_stringn(path, n);
+    if (s)
+        return json_object_set_new(obj, "source", s);
+    char *clean = malloc(n * 3 + 1), *hex = malloc(n * 2 + 1);
+    if (!clean || !hex) {
+        free(clean);
+        free(hex);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        /* Longest valid UTF-8 prefix check, one sequence at a time, via jansson itself. */
+        size_t len = 1;
+        unsigned char c = (unsigned char)path[i];
+        if (c >= 0xF0)
+            len = 4;
+        else if (c >= 0xE0)
+            len = 3;
+        else if (c >= 0xC0)
+            len = 2;
+        json_t *probe = i + len <= n ? json_stringn(path + i, len) : NULL;
+        if (c < 0x80 || probe) {
+            memcpy(clean + k, path + i, len);
+            k += len;
+            i += len;
+        } else {
+            memcpy(clean + k, "\xEF\xBF\xBD", 3);
+            k += 3;
+            i += 1;
+        }
+        json_decref(probe);
+    }
+    for (size_t i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)path[i]);
+    int rc = json_object_set_new(obj, "source", json_stringn(clean, k)) |
+             json_object_set_new(obj, "source_hex", json_string(hex));
+    free(clean);
+    free(hex);
+    return rc;
+}
+
+/* Engine messages are ASCII; anything else is replaced rather than dropping the entry. */
+static json_t *message_or_null(const char *msg)
+{
+    if (!msg)
+        return json_null();
+    json_t *s = json_string(msg);
+    return s ? s : json_string("(message not UTF-8)");
+}
+
+static json_t *build(const dvc_run *run, double elapsed)
+{
+    json_t *root = json_object();
+    json_t *counts = json_object();
+    json_t *list = json_array();
+    if (!root || !counts || !list) {
+        json_decref(root);
+        json_decref(counts);
+        json_decref(list);
+        return NULL;
+    }
+    int rc = 0;
+    rc |= json_object_set_new(root, "tool", json_string("dicomveil"));
+    rc |= json_object_set_new(root, "version", json_string(DICOMVEIL_VERSION));
+    const char *summary = dv_plan_summary(run->plan);
+    rc |= json_object_set_new(root, "config_summary", message_or_null(summary));
+    rc |= json_object_set_new(counts, "total", json_integer((json_int_t)run->n));
+    rc |= json_object_set_new(counts, "ok", json_integer((json_int_t)atomic_load(&run->counts.ok)));
+    rc |= json_object_set_new(counts, "failed", json_integer((json_int_t)atomic_load(&run->counts.failed)));
+    rc |= json_object_set_new(counts, "skipped", json_integer((json_int_t)atomic_load(&run->counts.skipped)));
+    rc |= json_object_set_new(counts, "duplicate", json_integer((json_int_t)atomic_load(&run->counts.duplicate)));
+    rc |= json_object_set_new(counts, "input_bytes",
+                              json_integer((json_int_t)atomic_load(&run->counts.bytes_in)));
+    rc |= json_object_set_new(root, "counts", counts);
+    rc |= json_object_set_new(root, "elapsed_seconds", json_real(elapsed));
+    for (size_t i = 0; i < run->n && rc == 0; i++) {
+        const dvc_item *it = &run->items[i];
+        json_t *e = json_object();
+        if (!e) {
+            rc = -1;
+            break;
+        }
+        rc |= add_source(e, it->path);
+        rc |= json_object_set_new(e, "status", json_string(dvc_status_name(it->status)));
+        int has_class = it->status == DVC_ST_FAILED || (it->status == DVC_ST_SKIPPED && it->code != DV_OK);
+        rc |= json_object_set_new(e, "error_class", has_class ? json_string(dv_code_name(it->code)) : json_null());
+        rc |= json_object_set_new(e, "error", message_or_null(it->message));
+        if (it->reason)
+            rc |= json_object_set_new(e, "reason", json_string(it->reason));
+        rc |= json_array_append_new(list, e);
+    }
+    rc |= json_object_set_new(root, "instances", list);
+    if (rc != 0) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+int dvc_report_write(const char *path, const dvc_run *run, double elapsed)
+{
+    json_t *root = build(run, elapsed);
+    if (!root) {
+        dvc_errorf("report: out of memory while building it");
+        return -1;
+    }
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!text) {
+        dvc_errorf("report: out of memory while encoding it");
+        return -1;
+    }
+
+    /* Temp name in the same directory, so rename() is atomic. */
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) {
+        free(text);
+        dvc_errorf("report: out of memory");
+        return -1;
+    }
+    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
+    int rc = -1;
+    const char *step = "creating the temp file";
+    if (fd >= 0) {
+        size_t len = strlen(text), off = 0;
+        step = "writing";
+        while (off < len) {
+            ssize_t n = write(fd, text + off, len - off);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                break;
+            off += (size_t)n;
+        }
+        if (off == len && write(fd, "\n", 1) == 1) {
+            step = "syncing";
+            if (fsync(fd) == 0) {
+                step = "renaming";
+                rc = 0;
+            }
+        }
+        if (close(fd) < 0 && rc == 0)
+            rc = -1;
+        if (rc == 0 && rename(tmp, path) < 0)
+            rc = -1;
+        if (rc < 0)
+            unlink(tmp);
+    }
+    if (rc < 0)
+        dvc_errorf("report: %s failed: %s", step, strerror(errno));
+    free(tmp);
+    free(text);
+    return rc;
+}

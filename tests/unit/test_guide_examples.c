@@ -1,0 +1,531 @@
+/* The Google "De-identify DICOM data" guide's worked examples (../shared/seed/dicom-deidentify-guide.txt),
+ * run end to end: the guide's sample instance is built in memory, de-identified with the guide's own
+ * `config` objects (as JSON strings), written, re-read and checked against what the guide shows, with the
+ * dicomveil decisions (DECISIONS.md) where the guide's output depends on Google's private UID root. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dicomveil/dicomveil.h"
+#include "dv_build.h"
+
+/* ---- the guide's sample instance (its "Sample metadata", line ~262) ---- */
+#define SOP_CLASS "1.2.840.10008.5.1.4.1.1.7"
+#define SOP_INST "1.2.276.0.7230010.3.1.4.8323329.78.1539083058.523695"
+#define STUDY_UID "2.25.70541616638819138568043293671559322355"
+#define SERIES_UID "1.2.276.0.7230010.3.1.3.8323329.78.1531234558.523694"
+#define TS_JPEG "1.2.840.10008.1.2.4.50"
+
+static const uint8_t frag1[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x11, 0x22};
+static const uint8_t frag2[] = {0x33, 0x44, 0x55, 0x66, 0x77, 0xFF, 0xD9};
+
+static void add_pixels(dvb *b)
+{
+    const void *frags[2] = {frag1, frag2};
+    const uint32_t lens[2] = {sizeof frag1, sizeof frag2};
+    dvb_encapsulated(b, frags, lens, 2);
+}
+
+static uint8_t *build_sample(size_t *len)
+{
+    dvb *b = dvb_new(DVB_JPEG_BASELINE, 1);
+    dvb_str(b, 0x00080005, "CS", "ISO_IR 100");
+    dvb_str(b, 0x00080016, "UI", SOP_CLASS);
+    dvb_str(b, 0x00080018, "UI", SOP_INST);
+    dvb_str(b, 0x00080020, "DA", "20110909");
+    dvb_str(b, 0x00080030, "TM", "110032");
+    dvb_str(b, 0x00080050, "SH", "");
+    dvb_str(b, 0x00080064, "CS", "WSD");
+    dvb_str(b, 0x00080070, "LO", "Manufacturer");
+    dvb_str(b, 0x00080090, "PN", "John Doe");
+    dvb_str(b, 0x00081090, "LO", "ABC1");
+    dvb_str(b, 0x00100010, "PN", "Ann Johnson");
+    dvb_str(b, 0x00100020, "LO", "S1214223-1");
+    dvb_str(b, 0x00100030, "DA", "19880812");
+    dvb_str(b, 0x00100040, "CS", "F");
+    dvb_str(b, 0x0020000D, "UI", STUDY_UID);
+    dvb_str(b, 0x0020000E, "UI", SERIES_UID);
+    dvb_str(b, 0x00200010, "SH", "");
+    dvb_str(b, 0x00200011, "IS", "");
+    dvb_str(b, 0x00200013, "IS", "");
+    dvb_str(b, 0x00200020, "CS", "");
+    dvb_u16(b, 0x00280002, 3);
+    dvb_str(b, 0x00280004, "CS", "YBR_FULL_422");
+    dvb_u16(b, 0x00280006, 0);
+    dvb_u16(b, 0x00280010, 1024);
+    dvb_u16(b, 0x00280011, 1024);
+    dvb_u16(b, 0x00280100, 8);
+    dvb_u16(b, 0x00280101, 8);
+    dvb_u16(b, 0x00280102, 7);
+    dvb_u16(b, 0x00280103, 0);
+    dvb_str(b, 0x00282110, "CS", "01");
+    dvb_str(b, 0x00282114, "CS", "ISO_10918_1");
+    add_pixels(b);
+    return dvb_finish(b, len);
+}
+
+/* The guide's RecurseTag instance (line ~1540): PhysiciansReadingStudyIdentificationSequence with two items,
+ * each holding a PersonIdentificationCodeSequence with CodeValue / CodingSchemeDesignator. */
+static uint8_t *build_nested(size_t *len)
+{
+    dvb *b = dvb_new(DVB_JPEG_BASELINE, 1);
+    dvb_str(b, 0x00080005, "CS", "ISO_IR 192");
+    dvb_str(b, 0x00080016, "UI", "1111111");
+    dvb_str(b, 0x00080018, "UI", "2222222");
+    dvb_seq_begin(b, 0x00081062, 1);
+    for (int i = 1; i <= 2; i++) {
+        char cv[32], csd[32];
+        snprintf(cv, sizeof cv, "CodeValue%d", i);
+        snprintf(csd, sizeof csd, "CodingSchemeDesignator%d", i);
+        dvb_item_begin(b, i == 1); /* one undefined-length item, one defined-length item */
+        dvb_seq_begin(b, 0x00401101, i == 2);
+        dvb_item_begin(b, 0);
+        dvb_str(b, 0x00080100, "SH", cv);
+        dvb_str(b, 0x00080102, "SH", csd);
+        dvb_item_end(b);
+        dvb_seq_end(b);
+        dvb_item_end(b);
+    }
+    dvb_seq_end(b);
+    dvb_str(b, 0x0020000D, "UI", "3333333");
+    dvb_str(b, 0x0020000E, "UI", "4444444");
+    dvb_u16(b, 0x00280002, 3);
+    dvb_str(b, 0x00280004, "CS", "YBR_FULL_422");
+    dvb_u16(b, 0x00280006, 0);
+    dvb_str(b, 0x00280008, "IS", "1");
+    dvb_u16(b, 0x00280010, 1024);
+    dvb_u16(b, 0x00280011, 1024);
+    dvb_u16(b, 0x00280100, 8);
+    dvb_u16(b, 0x00280101, 8);
+    dvb_u16(b, 0x00280102, 7);
+    dvb_u16(b, 0x00280103, 0);
+    add_pixels(b);
+    return dvb_finish(b, len);
+}
+
+/* ---- harness ---- */
+static dv_key *test_key(void)
+{
+    uint8_t k[32];
+    for (int i = 0; i < 32; i++)
+        k[i] = (uint8_t)i;
+    dv_error err;
+    dv_key *key = dv_key_new(k, sizeof k, &err);
+    assert_non_null(key);
+    return key;
+}
+
+typedef struct parsed {
+    dv_mem_source ms;
+    dv_source src;
+    dv_instance *inst;
+} parsed;
+
+static void parse(parsed *p, const uint8_t *data, size_t len)
+{
+    dv_error err;
+    memset(&err, 0, sizeof err);
+    p->src = dv_source_memory(&p->ms, data, len);
+    p->inst = dv_instance_read(&p->src, NULL, &err);
+    if (!p->inst)
+        fail_msg("dv_instance_read: %s", err.message);
+}
+
+typedef struct output {
+    dv_mem_sink sink;
+    dv_result res;
+    parsed p;
+} output;
+
+static void deid(const char *json, const uint8_t *in, size_t inlen, output *o)
+{
+    dv_error err;
+    memset(&err, 0, sizeof err);
+    memset(o, 0, sizeof *o);
+    dv_plan *plan = dv_plan_from_json(json, strlen(json), &err);
+    if (!plan)
+        fail_msg("dv_plan_from_json: %s", err.message);
+    dv_key *key = test_key();
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, in, inlen);
+    dv_sink sink = dv_sink_memory(&o->sink);
+    int rc = dv_deidentify(plan, key, &src, &sink, NULL, &o->res, &err);
+    if (rc != 0)
+        fail_msg("dv_deidentify: %s", err.message);
+    dv_key_free(key);
+    dv_plan_free(plan);
+    parse(&o->p, o->sink.data, o->sink.len);
+}
+
+static void output_free(output *o)
+{
+    dv_instance_free(o->p.inst);
+    dv_mem_sink_free(&o->sink);
+}
+
+/* The value as a string, or NULL when absent. */
+static const char *str(const dv_instance *inst, uint32_t tag, char *buf, size_t cap)
+{
+    return dv_instance_get_string(inst, tag, buf, cap) < 0 ? NULL : buf;
+}
+
+static void assert_str(const dv_instance *inst, uint32_t tag, const char *want)
+{
+    char buf[512];
+    const char *got = str(inst, tag, buf, sizeof buf);
+    if (!got)
+        fail_msg("(%04X,%04X) absent, want \"%s\"", tag >> 16, tag & 0xFFFF, want);
+    if (strcmp(got, want) != 0)
+        fail_msg("(%04X,%04X) = \"%s\", want \"%s\"", tag >> 16, tag & 0xFFFF, got, want);
+}
+
+static void assert_absent(const dv_instance *inst, uint32_t tag)
+{
+    char buf[512];
+    if (dv_instance_get_string(inst, tag, buf, sizeof buf) >= 0)
+        fail_msg("(%04X,%04X) present (\"%s\"), want absent", tag >> 16, tag & 0xFFFF, buf);
+}
+
+static void regen(const char *uid, char out[DV_UID_MAX + 1])
+{
+    dv_key *key = test_key();
+    size_t n = dv_uid_regenerate(key, uid, strlen(uid), out);
+    assert_true(n > 5);
+    dv_key_free(key);
+}
+
+static void assert_regenerated(const dv_instance *inst, uint32_t tag, const char *orig)
+{
+    char want[DV_UID_MAX + 1];
+    regen(orig, want);
+    assert_true(strncmp(want, "2.25.", 5) == 0);
+    assert_string_not_equal(want, orig);
+    assert_str(inst, tag, want);
+}
+
+/* Every element (incl. nested ones) with its raw value, for byte-level comparisons. */
+typedef struct snap_elem {
+    uint32_t tag;
+    char vr[3];
+    uint32_t depth;
+    uint64_t length;
+    int is_bulk, is_seq;
+    uint8_t *value;
+} snap_elem;
+
+typedef struct snap {
+    snap_elem *e;
+    size_t n, cap;
+} snap;
+
+static int snap_fn(const dv_element_view *v, void *user)
+{
+    snap *s = user;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 64;
+        s->e = realloc(s->e, s->cap * sizeof *s->e);
+        assert_non_null(s->e);
+    }
+    snap_elem *e = &s->e[s->n++];
+    memset(e, 0, sizeof *e);
+    e->tag = v->tag;
+    memcpy(e->vr, v->vr, 3);
+    e->depth = v->depth;
+    e->length = v->length;
+    e->is_bulk = v->is_bulk;
+    e->is_seq = v->is_sequence;
+    if (v->value && v->length && v->length != 0xFFFFFFFFu) {
+        e->value = malloc((size_t)v->length);
+        memcpy(e->value, v->value, (size_t)v->length);
+    }
+    return 0;
+}
+
+static void snap_take(snap *s, const dv_instance *inst)
+{
+    memset(s, 0, sizeof *s);
+    assert_int_equal(dv_instance_visit(inst, snap_fn, s), 0);
+}
+
+static void snap_free(snap *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->e[i].value);
+    free(s->e);
+}
+
+static const snap_elem *snap_find(const snap *s, uint32_t tag, uint32_t depth, int nth)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->e[i].tag == tag && s->e[i].depth == depth && nth-- == 0)
+            return &s->e[i];
+    return NULL;
+}
+
+static int has_bytes(const output *o, const void *needle, size_t n)
+{
+    return memmem(o->sink.data, o->sink.len, needle, n) != NULL;
+}
+
+/* ---- the examples ---- */
+
+/* "Keep tags": keepTag PatientName under the default (Basic) profile. */
+static void test_keep_tag(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *in = build_sample(&len);
+    output o;
+    deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"keepTag\": {}}]}}", in, len, &o);
+    const dv_instance *r = o.p.inst;
+    assert_str(r, 0x00100010, "Ann Johnson");
+    /* Basic profile on the rest: PatientID Z/D -> dummy; Z -> present and empty. */
+    assert_str(r, 0x00100020, "PLACEHOLDER");
+    assert_str(r, 0x00100030, "");
+    assert_str(r, 0x00100040, "");
+    assert_str(r, 0x00080090, "");
+    assert_str(r, 0x00080020, "");
+    assert_str(r, 0x00080030, "");
+    assert_str(r, 0x00080050, "");
+    assert_str(r, 0x00200010, "");
+    /* Not in Table E.1-1: kept. */
+    assert_str(r, 0x00080070, "Manufacturer");
+    assert_str(r, 0x00081090, "ABC1");
+    assert_str(r, 0x00280004, "YBR_FULL_422");
+    assert_str(r, 0x00080016, SOP_CLASS);
+    /* The three primary IDs are regenerated (primaryIds unspecified = REGEN). */
+    assert_regenerated(r, 0x0020000D, STUDY_UID);
+    assert_regenerated(r, 0x0020000E, SERIES_UID);
+    assert_regenerated(r, 0x00080018, SOP_INST);
+    assert_regenerated(r, 0x00020003, SOP_INST); /* MediaStorageSOPInstanceUID follows */
+    assert_str(r, 0x00020010, TS_JPEG);
+    assert_int_equal(o.res.changed, 1);
+    char want[DV_UID_MAX + 1];
+    regen(SOP_INST, want);
+    assert_string_equal(o.res.sop_uid, want);
+    regen(STUDY_UID, want);
+    assert_string_equal(o.res.study_uid, want);
+    regen(SERIES_UID, want);
+    assert_string_equal(o.res.series_uid, want);
+    /* The original values are gone from the output bytes, the pixel fragments are still there. */
+    assert_false(has_bytes(&o, "S1214223-1", 10));
+    assert_false(has_bytes(&o, "John Doe", 8));
+    assert_false(has_bytes(&o, SOP_INST, strlen(SOP_INST)));
+    assert_true(has_bytes(&o, frag1, sizeof frag1));
+    assert_true(has_bytes(&o, frag2, sizeof frag2));
+    assert_str(r, 0x00120062, "YES");
+    output_free(&o);
+    free(in);
+}
+
+/* "Remove tags": removeTag PatientName -> present with a zero-length value. */
+static void test_remove_tag(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *in = build_sample(&len);
+    output o;
+    deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"removeTag\": {}}]}}", in, len, &o);
+    snap s;
+    snap_take(&s, o.p.inst);
+    const snap_elem *pn = snap_find(&s, 0x00100010, 0, 0);
+    assert_non_null(pn);
+    assert_int_equal(pn->length, 0);
+    assert_string_equal(pn->vr, "PN");
+    assert_false(has_bytes(&o, "Ann Johnson", 11));
+    assert_regenerated(o.p.inst, 0x00080018, SOP_INST);
+    snap_free(&s);
+    output_free(&o);
+    free(in);
+}
+
+/* "Delete tags": deleteTag PatientName -> absent. */
+static void test_delete_tag(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *in = build_sample(&len);
+    output o;
+    deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"deleteTag\": {}}]}}", in, len, &o);
+    assert_absent(o.p.inst, 0x00100010);
+    assert_str(o.p.inst, 0x00100040, ""); /* the rest still follows the Basic profile */
+    assert_false(has_bytes(&o, "Ann Johnson", 11));
+    output_free(&o);
+    free(in);
+}
+
+/* "Reset tags": resetTag PatientName -> "PLACEHOLDER" (the guide's output, line ~1245). */
+static void test_reset_tag(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *in = build_sample(&len);
+    output o;
+    deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"resetTag\": {}}]}}", in, len, &o);
+    assert_str(o.p.inst, 0x00100010, "PLACEHOLDER");
+    snap s;
+    snap_take(&s, o.p.inst);
+    const snap_elem *pn = snap_find(&s, 0x00100010, 0, 0);
+    assert_non_null(pn);
+    assert_int_equal(pn->length, 12); /* even length: one space of padding */
+    assert_memory_equal(pn->value, "PLACEHOLDER ", 12);
+    snap_free(&s);
+    output_free(&o);
+    free(in);
+}
+
+/* "Regenerate UIDs": KEEP_ALL_PROFILE + primaryIds KEEP + regenUidTag on 00080018: only SOPInstanceUID
+ * changes, every other original element is byte-identical, the markers are additions. */
+static void test_regen_uid_tag(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *in = build_sample(&len);
+    output o;
+    deid("{\"dicomTagConfig\": {\"options\": {\"primaryIds\": \"KEEP\"}, \"actions\": [{\"queries\": [\"00080018\"], "
+         "\"regenUidTag\": {}}], \"profileType\": \"KEEP_ALL_PROFILE\"}}",
+         in, len, &o);
+    const dv_instance *r = o.p.inst;
+    assert_regenerated(r, 0x00080018, SOP_INST);
+    assert_regenerated(r, 0x00020003, SOP_INST);
+    assert_str(r, 0x0020000D, STUDY_UID);
+    assert_str(r, 0x0020000E, SERIES_UID);
+    assert_string_equal(o.res.study_uid, STUDY_UID);
+    assert_string_equal(o.res.series_uid, SERIES_UID);
+    assert_int_equal(o.res.changed, 1);
+
+    parsed orig;
+    parse(&orig, in, len);
+    snap a, b;
+    snap_take(&a, orig.inst);
+    snap_take(&b, r);
+    size_t j = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        const snap_elem *y = &b.e[i];
+        if (y->depth == 0 && (y->tag >> 16) == 0x0012)
+            continue; /* markers: additions */
+        if (j >= a.n)
+            fail_msg("extra element (%04X,%04X) in the output", y->tag >> 16, y->tag & 0xFFFF);
+        const snap_elem *x = &a.e[j++];
+        assert_int_equal(x->tag, y->tag);
+        assert_int_equal(x->depth, y->depth);
+        assert_string_equal(x->vr, y->vr);
+        if (x->tag == 0x00080018)
+            continue;
+        assert_int_equal(x->length, y->length);
+        assert_int_equal(x->is_bulk, y->is_bulk);
+        if (x->value)
+            assert_memory_equal(x->value, y->value, (size_t)x->length);
+    }
+    assert_int_equal(j, a.n);
+    assert_true(has_bytes(&o, frag1, sizeof frag1));
+    assert_true(has_bytes(&o, frag2, sizeof frag2));
+    /* Markers are there (something changed); no Basic-profile code sequence under KEEP_ALL. */
+    assert_str(r, 0x00120062, "YES");
+    assert_null(snap_find(&b, 0x00120064, 0, 0));
+    snap_free(&a);
+    snap_free(&b);
+    dv_instance_free(orig.inst);
+    output_free(&o);
+    free(in);
+}
+
+/* "Recursively de-identify tags in a nested Sequence": recurseTag on
+ * PhysiciansReadingStudyIdentificationSequence. Inside it the Basic profile applies: the
+ * PersonIdentificationCodeSequence is D, so every nested element becomes PLACEHOLDER (guide line ~1700). */
+static void test_recurse_tag(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *in = build_nested(&len);
+    output o;
+    deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PhysiciansReadingStudyIdentificationSequence\"], "
+         "\"recurseTag\": {}}]}}",
+         in, len, &o);
+    snap s;
+    snap_take(&s, o.p.inst);
+    const snap_elem *sq = snap_find(&s, 0x00081062, 0, 0);
+    assert_non_null(sq);
+    assert_true(sq->is_seq);
+    for (int i = 0; i < 2; i++) {
+        const snap_elem *pic = snap_find(&s, 0x00401101, 1, i);
+        assert_non_null(pic);
+        assert_true(pic->is_seq);
+        const snap_elem *cv = snap_find(&s, 0x00080100, 2, i);
+        const snap_elem *csd = snap_find(&s, 0x00080102, 2, i);
+        assert_non_null(cv);
+        assert_non_null(csd);
+        assert_int_equal(cv->length, 12);
+        assert_memory_equal(cv->value, "PLACEHOLDER ", 12);
+        assert_int_equal(csd->length, 12);
+        assert_memory_equal(csd->value, "PLACEHOLDER ", 12);
+        assert_string_equal(cv->vr, "SH");
+    }
+    assert_null(snap_find(&s, 0x00401101, 1, 2)); /* structure kept: exactly two items, nothing added */
+    assert_null(snap_find(&s, 0x00080100, 2, 2));
+    assert_false(has_bytes(&o, "CodeValue1", 10));
+    assert_false(has_bytes(&o, "CodingSchemeDesignator2", 23));
+    assert_regenerated(o.p.inst, 0x00080018, "2222222");
+    assert_regenerated(o.p.inst, 0x0020000D, "3333333");
+    assert_regenerated(o.p.inst, 0x0020000E, "4444444");
+    snap_free(&s);
+    output_free(&o);
+    free(in);
+
+    /* Without recurseTag the Basic profile deletes the sequence (X). */
+    in = build_nested(&len);
+    deid("{}", in, len, &o);
+    snap_take(&s, o.p.inst);
+    assert_null(snap_find(&s, 0x00081062, 0, 0));
+    assert_null(snap_find(&s, 0x00080100, 2, 0));
+    snap_free(&s);
+    output_free(&o);
+    free(in);
+}
+
+/* The default config `{}` (Basic profile) and a whole request body: the three primary UIDs change. */
+static void test_default_profile(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *in = build_sample(&len);
+    static const char *const configs[] = {
+        "{}",
+        "{\"dicomTagConfig\": {}}",
+        "{\"destinationDataset\": \"projects/PROJECT_ID/locations/SOURCE_DATASET_LOCATION/datasets/"
+        "DESTINATION_DATASET_ID\", \"config\": {\"dicomTagConfig\": {}}}",
+    };
+    char first_sop[DV_UID_MAX + 1] = "";
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        output o;
+        deid(configs[i], in, len, &o);
+        assert_regenerated(o.p.inst, 0x0020000D, STUDY_UID);
+        assert_regenerated(o.p.inst, 0x0020000E, SERIES_UID);
+        assert_regenerated(o.p.inst, 0x00080018, SOP_INST);
+        assert_str(o.p.inst, 0x00100010, ""); /* Z */
+        assert_str(o.p.inst, 0x00100020, "PLACEHOLDER");
+        if (i == 0)
+            strcpy(first_sop, o.res.sop_uid);
+        else
+            assert_string_equal(first_sop, o.res.sop_uid); /* deterministic */
+        output_free(&o);
+    }
+    free(in);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keep_tag),      cmocka_unit_test(test_remove_tag),
+        cmocka_unit_test(test_delete_tag),    cmocka_unit_test(test_reset_tag),
+        cmocka_unit_test(test_regen_uid_tag), cmocka_unit_test(test_recurse_tag),
+        cmocka_unit_test(test_default_profile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
