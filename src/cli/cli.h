@@ -10,6 +10,7 @@
 #ifndef DV_CLI_H
 #define DV_CLI_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,7 +91,9 @@ typedef struct dvc_output {
     int do_fsync;
 } dvc_output;
 typedef enum dvc_write_result { DVC_WRITTEN = 0, DVC_DUPLICATE = 1, DVC_WRITE_FAILED = -1 } dvc_write_result;
-/* Open DST (already created) and prepare nworkers temp-name slots and the SIGINT/SIGTERM cleanup. */
+/* The signals whose handler removes temp names (SIGINT, SIGTERM, SIGHUP): block them in worker threads. */
+void dvc_cleanup_signals(sigset_t *set);
+/* Open DST (already created) and prepare nworkers temp-name slots and the SIGINT/SIGTERM/SIGHUP cleanup. */
 int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsync);
 void dvc_output_close(dvc_output *o);
 /* Write inst to DST/<study>/<series>/<sop>.dcm atomically, never overwriting. worker selects the temp slot,

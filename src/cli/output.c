@@ -12,7 +12,8 @@
  * the same instance was already written (by an earlier input, a concurrent worker or an earlier run), and the
  * first one stays ("duplicate"). Where O_TMPFILE is unsupported, a hidden ".dvtmp-<hex>" name in the same
  * directory + link() + unlink() gives the same no-overwrite guarantee; those temp names are registered per
- * worker so SIGINT/SIGTERM can unlink them before the process dies. */
+ * worker so SIGINT/SIGTERM/SIGHUP can unlink them before the process dies (SIGKILL cannot be caught: only
+ * the O_TMPFILE path is immune to it). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -68,25 +69,48 @@ void dvc_uid_component(const char *uid, size_t cap, const char *empty_name, char
         k += snprintf(out + k, (size_t)(DVC_COMPONENT_MAX - k), "%02x", md[i]);
 }
 
-/* ---- temp-name fallback and its signal cleanup ---- */
+/* ---- temp-name fallback and its signal cleanup ----
+ *
+ * Protocol (all atomics sequentially consistent): a worker announces SLOT_CREATING, then checks g_dying, then
+ * creates the file and announces SLOT_CREATED. The handler sets g_dying, then waits out any SLOT_CREATING and
+ * unlinks every SLOT_CREATED. Either the worker sees g_dying (and creates nothing, ever again) or the handler
+ * sees its slot (and waits for the file to exist before unlinking it), so no temp name can appear after the
+ * sweep. The handler may wait on a worker, so it must never run on a worker: pool.c blocks these signals in
+ * every worker thread (dvc_cleanup_signals), and the process delivers them to the main thread. */
+
+enum { SLOT_IDLE = 0, SLOT_CREATING, SLOT_CREATED };
 
 typedef struct tmp_slot {
-    atomic_int active; /* lock-free, so safe to read in a signal handler running on any thread */
+    atomic_int state; /* lock-free, so safe to use in a signal handler */
     int dirfd;
     char name[32];
 } tmp_slot;
 
 static tmp_slot *g_slots;
 static size_t g_nslots;
+static atomic_int g_dying;
 static atomic_int g_tmpfile_unsupported;
+
+void dvc_cleanup_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
 
 static void on_fatal_signal(int sig)
 {
-    /* Only async-signal-safe calls: unlinkat, then die of the same signal (SA_RESETHAND restored the
-     * default action; the signal is delivered again once this handler returns). */
-    for (size_t i = 0; i < g_nslots; i++)
-        if (atomic_load_explicit(&g_slots[i].active, memory_order_acquire))
+    /* Only async-signal-safe calls: nanosleep, unlinkat, raise. SA_RESETHAND restored the default action, so
+     * the raised signal kills the process once this handler returns. */
+    atomic_store(&g_dying, 1);
+    for (size_t i = 0; i < g_nslots; i++) {
+        const struct timespec pause_ms = {.tv_sec = 0, .tv_nsec = 1000 * 1000};
+        for (int spins = 0; atomic_load(&g_slots[i].state) == SLOT_CREATING && spins < 5000; spins++)
+            nanosleep(&pause_ms, NULL); /* a worker is inside openat: microseconds */
+        if (atomic_load(&g_slots[i].state) == SLOT_CREATED)
             unlinkat(g_slots[i].dirfd, g_slots[i].name, 0);
+    }
     raise(sig);
 }
 
@@ -103,14 +127,22 @@ int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsyn
         return -1;
     }
     g_nslots = nworkers;
+    /* Lets tests (and users on odd file systems) exercise the temp-name path on any file system. */
+    const char *force = getenv("DICOMVEIL_NO_O_TMPFILE");
+    if (force && *force && strcmp(force, "0") != 0)
+        atomic_store(&g_tmpfile_unsupported, 1);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal_signal;
     sa.sa_flags = SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        /* A signal ignored on entry stays ignored (nohup, background jobs): it would not have killed us. */
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
+    }
     return 0;
 }
 
@@ -211,11 +243,17 @@ static dvc_write_result write_named_temp(dvc_output *o, size_t worker, int dirfd
         snprintf(slot->name, sizeof slot->name, ".dvtmp-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
                  rnd[4], rnd[5]);
         slot->dirfd = dirfd;
-        /* Registered before it exists: a signal now at worst unlinks nothing. */
-        atomic_store_explicit(&slot->active, 1, memory_order_release);
+        atomic_store(&slot->state, SLOT_CREATING);
+        if (atomic_load(&g_dying)) {
+            atomic_store(&slot->state, SLOT_IDLE);
+            for (;;)
+                pause(); /* the process is being killed by the handler on the main thread */
+        }
         fd = openat(dirfd, slot->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        int e = errno;
+        atomic_store(&slot->state, fd >= 0 ? SLOT_CREATED : SLOT_IDLE);
         if (fd < 0) {
-            atomic_store(&slot->active, 0);
+            errno = e;
             if (errno != EEXIST) {
                 dv_fail(err, DV_ERR_IO, "creating a temp output file failed: %s", strerror(errno));
                 return DVC_WRITE_FAILED;
@@ -235,7 +273,7 @@ static dvc_write_result write_named_temp(dvc_output *o, size_t worker, int dirfd
     }
     close(fd);
     unlinkat(dirfd, slot->name, 0);
-    atomic_store(&slot->active, 0);
+    atomic_store(&slot->state, SLOT_IDLE);
     return r;
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -126,6 +127,12 @@ static void process(worker *w, size_t index)
     close(fd);
 }
 
+/* Workers that have run out of items; the last one wakes the main thread at once instead of at its next
+ * progress tick. */
+static pthread_mutex_t g_done_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_done_cond;
+static size_t g_finished;
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -136,12 +143,11 @@ static void *worker_main(void *arg)
             break;
         process(w, i);
     }
+    pthread_mutex_lock(&g_done_lock);
+    g_finished++;
+    pthread_cond_signal(&g_done_cond);
+    pthread_mutex_unlock(&g_done_lock);
     return NULL;
-}
-
-static size_t done_count(const dvc_counts *c)
-{
-    return atomic_load(&c->ok) + atomic_load(&c->failed) + atomic_load(&c->skipped) + atomic_load(&c->duplicate);
 }
 
 int dvc_pool_run(dvc_run *run)
@@ -152,6 +158,17 @@ int dvc_pool_run(dvc_run *run)
     worker *ws = calloc(jobs, sizeof *ws);
     if (!ws)
         return -1;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_done_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    g_finished = 0;
+    /* Workers inherit a mask blocking the cleanup signals, so their handler always runs on this thread
+     * (output.c explains why it must not run on a worker). */
+    sigset_t block, old_mask;
+    dvc_cleanup_signals(&block);
+    pthread_sigmask(SIG_BLOCK, &block, &old_mask);
     size_t started = 0;
     for (size_t i = 0; i < jobs; i++) {
         ws[i].run = run;
@@ -167,21 +184,34 @@ int dvc_pool_run(dvc_run *run)
         ws[i].started = 1;
         started++;
     }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (started == 0) {
         free(ws);
         return -1;
     }
-    /* The main thread only watches: redraw until every item has an outcome, then join. */
-    const struct timespec tick = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
-    while (done_count(&run->counts) < run->n) {
+    /* The main thread only watches: redraw every 100 ms until every started worker is out of items. */
+    pthread_mutex_lock(&g_done_lock);
+    while (g_finished < started) {
+        pthread_mutex_unlock(&g_done_lock);
         dvc_progress_update(&run->counts);
-        nanosleep(&tick, NULL);
+        pthread_mutex_lock(&g_done_lock);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += 100 * 1000 * 1000;
+        if (until.tv_nsec >= 1000 * 1000 * 1000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000 * 1000 * 1000;
+        }
+        if (g_finished < started)
+            pthread_cond_timedwait(&g_done_cond, &g_done_lock, &until);
     }
+    pthread_mutex_unlock(&g_done_lock);
     for (size_t i = 0; i < jobs; i++) {
         if (ws[i].started)
             pthread_join(ws[i].thread, NULL);
         free(ws[i].buf);
     }
     free(ws);
+    pthread_cond_destroy(&g_done_cond);
     return 0;
 }

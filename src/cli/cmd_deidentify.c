@@ -1,0 +1,348 @@
+/* dicomveil deidentify: arguments, validation and the order of effects.
+ *
+ * The contract (DECISIONS.md items 10 and 15): exit 2 for a usage, config or key error, and then NOTHING has
+ * been written. So everything that can be refused is checked before DST or anything in it is created:
+ * arguments, the config (compiled into a plan), the paths (DST not inside a SRC, no SRC inside DST, report and
+ * key not inside DST), the key. Only then is DST created (mkdir -p) and the pool started. Exit 0 when every
+ * instance succeeded (skipped non-DICOM files and duplicates are not failures), 1 when any failed.
+ *
+ * Source paths are named by argument position in messages, never echoed: they can hold PHI. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define CONFIG_MAX_BYTES (1024u * 1024u)
+#define JOBS_MAX 1024
+
+void dvc_deidentify_usage(FILE *f)
+{
+    fputs("Usage: dicomveil deidentify --config CFG.json [options] [--] SRC... DST\n"
+          "\n"
+          "Reads every DICOM file in SRC... (files, or folders walked recursively; symlinks inside folders are\n"
+          "not followed) and writes the de-identified instances to\n"
+          "  DST/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm\n"
+          "named by the NEW UIDs (source file names are never reused). DST is created when missing; it must not\n"
+          "be inside a SRC, nor a SRC inside it. Sources are never modified. An output that already exists is\n"
+          "never overwritten: the first instance written wins and later ones count as duplicates.\n"
+          "\n"
+          "Options (--opt VALUE and --opt=VALUE are both accepted):\n"
+          "  -c, --config FILE    DeidentifyConfig JSON of the Healthcare API (the config object, or a request\n"
+          "                       body with a \"config\" key), at most 1 MiB. Required.\n"
+          "  -k, --key-file FILE  Secret key: the file's raw bytes, at least 16 (e.g. head -c 32 /dev/urandom).\n"
+          "                       The same key gives the same new UIDs, date shifts and hashes in every run.\n"
+          "                       Default: $XDG_CONFIG_HOME/dicomveil/key (~/.config/dicomveil/key), created\n"
+          "                       once with 32 random bytes, mode 0600. A key inside DST is refused.\n"
+          "  -j, --jobs N         Worker threads, 1-1024 (default: the number of online CPUs).\n"
+          "  -r, --report FILE    Write a JSON run report (mode 0600, atomically): per input its source path,\n"
+          "                       status (ok, failed, skipped, duplicate) and error class, in input order. It\n"
+          "                       never names outputs or new UIDs. Refused inside DST or a SRC.\n"
+          "  -q, --quiet          No progress bar (the final summary line is still printed).\n"
+          "      --fsync          fsync every output file and its directory before counting it as written.\n"
+          "  -h, --help           Show this help and exit.\n"
+          "  --                   End of options: everything after it is SRC... DST.\n"
+          "\n"
+          "stderr: a progress bar when it is a terminal, one line per failed instance as\n"
+          "\"instance #<index>: <error class>: <message>\" (index into the report's \"instances\", from 0;\n"
+          "paths and tag values are never printed), and a final summary line.\n"
+          "\n"
+          "Environment:\n"
+          "  XDG_CONFIG_HOME          Where the default key lives (see --key-file).\n"
+          "  DICOMVEIL_NO_O_TMPFILE=1 Write outputs via hidden .dvtmp-* names + link() instead of O_TMPFILE\n"
+          "                           (automatic where O_TMPFILE is unsupported; SIGINT/SIGTERM remove them).\n"
+          "\n"
+          "Exit status: 0 every instance succeeded (skipped non-DICOM files and duplicates included),\n"
+          "             1 some instance failed (see the report),\n"
+          "             2 usage, config or key error: nothing was written.\n",
+          f);
+}
+
+typedef struct opts {
+    const char *config;
+    const char *key_file;
+    const char *report;
+    unsigned jobs;
+    int quiet;
+    int do_fsync;
+} opts;
+
+enum { OPT_FSYNC = 256 };
+
+static int parse_jobs(const char *s, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > JOBS_MAX)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* Returns -1 to continue, else an exit code. */
+static int parse_args(int argc, char **argv, opts *o)
+{
+    static const struct option longs[] = {
+        {"config", required_argument, NULL, 'c'}, {"key-file", required_argument, NULL, 'k'},
+        {"jobs", required_argument, NULL, 'j'},   {"report", required_argument, NULL, 'r'},
+        {"quiet", no_argument, NULL, 'q'},        {"fsync", no_argument, NULL, OPT_FSYNC},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":c:k:j:r:qh", longs, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 'k': o->key_file = optarg; break;
+        case 'r': o->report = optarg; break;
+        case 'q': o->quiet = 1; break;
+        case OPT_FSYNC: o->do_fsync = 1; break;
+        case 'j':
+            if (parse_jobs(optarg, &o->jobs) < 0) {
+                dvc_errorf("deidentify: --jobs wants a whole number from 1 to %d", JOBS_MAX);
+                return DVC_EXIT_USAGE;
+            }
+            break;
+        case 'h': dvc_deidentify_usage(stdout); return DVC_EXIT_OK;
+        case ':': dvc_errorf("deidentify: an option is missing its value (try --help)"); return DVC_EXIT_USAGE;
+        default:
+            /* Not echoed: a misplaced argument could be a PHI-bearing path starting with '-'. */
+            dvc_errorf("deidentify: unknown option (try --help)");
+            return DVC_EXIT_USAGE;
+        }
+    }
+    if (!o->config) {
+        dvc_errorf("deidentify: --config is required (try --help)");
+        return DVC_EXIT_USAGE;
+    }
+    if (argc - optind < 2) {
+        dvc_errorf("deidentify: need at least one SRC and a DST (try --help)");
+        return DVC_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (argv[i][0] == '\0') {
+            dvc_errorf("deidentify: argument %d is empty", i - optind + 1);
+            return DVC_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+/* Read and compile the config. The config path is not PHI and is named in messages. */
+static dv_plan *load_plan(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        dvc_errorf("config %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(CONFIG_MAX_BYTES + 1);
+    if (!buf) {
+        close(fd);
+        dvc_errorf("out of memory");
+        return NULL;
+    }
+    size_t len = 0;
+    int e = 0;
+    while (len < CONFIG_MAX_BYTES + 1) {
+        ssize_t n = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            e = errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    dv_plan *plan = NULL;
+    if (e) {
+        dvc_errorf("config %s: %s", path, strerror(e));
+    } else if (len > CONFIG_MAX_BYTES) {
+        dvc_errorf("config %s: larger than the 1 MiB limit", path);
+    } else {
+        dv_error err;
+        dv_error_clear(&err);
+        plan = dv_plan_from_json(buf, len, &err);
+        if (!plan)
+            dvc_errorf("config %s: %s", path, err.message[0] ? err.message : "invalid");
+    }
+    free(buf);
+    return plan;
+}
+
+typedef struct paths {
+    char *dst;    /* resolved */
+    char **srcs;  /* resolved, nsrc */
+    size_t nsrc;
+} paths;
+
+static void paths_free(paths *p)
+{
+    for (size_t i = 0; i < p->nsrc; i++)
+        free(p->srcs[i]);
+    free(p->srcs);
+    free(p->dst);
+}
+
+/* Every path check; 0 or an exit code after printing why. Nothing is created here. */
+static int check_paths(char **srcv, size_t nsrc, const char *dst, const char *report, paths *p)
+{
+    struct stat st;
+    if (!(p->dst = dvc_path_resolve(dst))) {
+        dvc_errorf("destination: %s", strerror(errno));
+        return DVC_EXIT_USAGE;
+    }
+    if (stat(dst, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        dvc_errorf("destination exists and is not a directory");
+        return DVC_EXIT_USAGE;
+    }
+    if (!(p->srcs = calloc(nsrc, sizeof *p->srcs)))
+        return DVC_EXIT_USAGE;
+    for (size_t i = 0; i < nsrc; i++) {
+        if (stat(srcv[i], &st) < 0) {
+            dvc_errorf("source argument %zu: %s", i + 1, strerror(errno));
+            return DVC_EXIT_USAGE;
+        }
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+            dvc_errorf("source argument %zu is neither a regular file nor a directory", i + 1);
+            return DVC_EXIT_USAGE;
+        }
+        if (!(p->srcs[i] = dvc_path_resolve(srcv[i]))) {
+            dvc_errorf("source argument %zu: %s", i + 1, strerror(errno));
+            return DVC_EXIT_USAGE;
+        }
+        p->nsrc = i + 1;
+        if (dvc_path_within(p->dst, p->srcs[i])) {
+            dvc_errorf("the destination is inside source argument %zu; choose a DST outside every SRC", i + 1);
+            return DVC_EXIT_USAGE;
+        }
+        if (dvc_path_within(p->srcs[i], p->dst)) {
+            dvc_errorf("source argument %zu is inside the destination; choose a DST outside every SRC", i + 1);
+            return DVC_EXIT_USAGE;
+        }
+    }
+    if (report) {
+        char *r = dvc_path_resolve(report);
+        if (!r) {
+            dvc_errorf("report: %s", strerror(errno));
+            return DVC_EXIT_USAGE;
+        }
+        int bad = dvc_path_within(r, p->dst);
+        for (size_t i = 0; i < nsrc && !bad; i++)
+            bad = dvc_path_within(r, p->srcs[i]);
+        /* The report's directory must exist now, so a typo fails before any work is done. */
+        char *slash = strrchr(r, '/');
+        char *dir = slash == r ? strdup("/") : strndup(r, (size_t)(slash - r));
+        int dir_ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+        int is_dir = stat(r, &st) == 0 && S_ISDIR(st.st_mode);
+        free(dir);
+        free(r);
+        if (bad) {
+            dvc_errorf("refusing --report inside the destination or a source: it lists source paths, which must "
+                       "not travel with the de-identified output or change the sources");
+            return DVC_EXIT_USAGE;
+        }
+        if (!dir_ok || is_dir) {
+            dvc_errorf("report: %s", is_dir ? "is a directory" : "its directory does not exist");
+            return DVC_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static unsigned default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > JOBS_MAX ? JOBS_MAX : (unsigned)n;
+}
+
+int dvc_cmd_deidentify(int argc, char **argv)
+{
+    opts o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    char **srcv = argv + optind;
+    size_t nsrc = (size_t)(argc - optind - 1);
+    const char *dst = argv[argc - 1];
+
+    dv_plan *plan = NULL;
+    dv_key *key = NULL;
+    paths p = {0};
+    dvc_inputs in = {0};
+    dvc_item *items = NULL;
+    dvc_output out = {.dst_fd = -1};
+    rc = DVC_EXIT_USAGE;
+
+    /* 1. Everything that can be refused, before anything is written. */
+    if (!(plan = load_plan(o.config)))
+        goto done;
+    if (check_paths(srcv, nsrc, dst, o.report, &p) != 0)
+        goto done;
+    if (!(key = dvc_key_load(o.key_file, p.dst)))
+        goto done;
+
+    /* 2. The input list (read-only). */
+    for (size_t i = 0; i < nsrc; i++) {
+        if (dvc_walk(srcv[i], &in) < 0) {
+            dvc_errorf("out of memory while listing the sources");
+            rc = DVC_EXIT_FAILED;
+            goto done;
+        }
+    }
+    if (!(items = calloc(in.n ? in.n : 1, sizeof *items))) {
+        dvc_errorf("out of memory");
+        rc = DVC_EXIT_FAILED;
+        goto done;
+    }
+    for (size_t i = 0; i < in.n; i++) {
+        items[i].path = in.v[i].path;
+        items[i].walk_err = in.v[i].walk_err;
+    }
+
+    /* 3. First write: the destination. */
+    unsigned jobs = o.jobs ? o.jobs : default_jobs();
+    if (dvc_mkdir_p(dst, 0755) < 0 || dvc_output_init(&out, dst, jobs, o.do_fsync) < 0) {
+        dvc_errorf("cannot create the destination: %s", strerror(errno));
+        goto done;
+    }
+
+    dvc_run run = {.plan = plan, .key = key, .out = &out, .items = items, .n = in.n, .jobs = jobs};
+    dv_limits_default(&run.limits);
+    double t0 = dvc_now();
+    dvc_progress_start(!o.quiet && isatty(STDERR_FILENO), in.n);
+    if (dvc_pool_run(&run) < 0) {
+        dvc_progress_stop();
+        dvc_errorf("cannot start worker threads: %s", strerror(errno));
+        rc = DVC_EXIT_FAILED;
+        goto done;
+    }
+    double elapsed = dvc_now() - t0;
+    dvc_progress_stop();
+
+    rc = atomic_load(&run.counts.failed) ? DVC_EXIT_FAILED : DVC_EXIT_OK;
+    if (o.report && dvc_report_write(o.report, &run, elapsed) < 0)
+        rc = DVC_EXIT_FAILED;
+    dvc_summary(&run.counts, elapsed);
+
+done:
+    dvc_output_close(&out);
+    for (size_t i = 0; items && i < in.n; i++)
+        free(items[i].message);
+    free(items);
+    dvc_inputs_free(&in);
+    paths_free(&p);
+    dv_key_free(key);
+    dv_plan_free(plan);
+    return rc;
+}

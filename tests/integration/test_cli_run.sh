@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# dicomveil deidentify end to end on real files: output layout with the new UIDs, skipped non-DICOM files and
+# DICOMDIRs, duplicates (first wins, never overwritten), a truncated input failing alone, the run report
+# (input order, no output paths, no tag values), no paths on stderr, sources unchanged, same key -> identical
+# outputs, hostile UIDs confined to DST, and an instance without SOPInstanceUID failing as "invalid".
+set -euo pipefail
+
+: "${DV_BIN:?DV_BIN must name the dicomveil binary}"
+DATA="${DV_SHARED_DATA:-/work/shared/data}/dicom"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export XDG_CONFIG_HOME="$T/xdg" HOME="$T/home"
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+command -v dcmdump >/dev/null || { echo "FAIL: dcmdump (dcmtk) is required" >&2; exit 1; }
+
+# run EXPECTED_RC NAME ARGS... -> stdout/stderr in $T/out, $T/err
+run() {
+    local want=$1 name=$2
+    shift 2
+    local rc=0
+    "$DV_BIN" "$@" >"$T/out" 2>"$T/err" || rc=$?
+    [ "$rc" -eq "$want" ] || fail "$name: exit $rc, expected $want; stderr: $(head -c 400 "$T/err")"
+    # Source paths live under PHI-looking names: stderr and stdout must never show them.
+    if grep -qE 'Smith|Trunc\^' "$T/err" "$T/out"; then fail "$name: a source path was printed"; fi
+}
+tag() { dcmdump -q +P "$2" "$1" 2>/dev/null | sed -nE 's/^[^[]*\[([^]]*)\].*/\1/p' | head -1; }
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+CT="$DATA/pydicom/CT_small.dcm"
+MR="$DATA/pydicom/MR_small.dcm"
+SRC="$T/Smith^Jane_1970"
+mkdir -p "$SRC/sub"
+cp "$CT" "$SRC/CT_small.dcm"
+cp "$MR" "$SRC/MR_small.dcm"
+cp "$CT" "$SRC/sub/same_instance_again.dcm"           # a duplicate under another name
+cp "$DATA/pydicom/dicomdir/DICOMDIR" "$SRC/DICOMDIR" # a directory record, not an instance
+echo "clinic notes, not DICOM" >"$SRC/notes.txt"
+ln -s .. "$SRC/sub/loop"                              # must not be followed (would loop)
+ln -s "$CT" "$SRC/link_to_ct.dcm"                     # symlinks inside a SRC folder are not followed
+head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
+head -c 32 /dev/urandom >"$T/key2" && chmod 600 "$T/key2"
+echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/cfg.json"
+( cd "$SRC" && find . -type f -print0 | sort -z | xargs -0 sha256sum ) >"$T/src.sha256"
+
+# ---- run A: a folder with DICOM, text, DICOMDIR, a duplicate -> exit 0 ----
+run 0 "run A" deidentify --config "$T/cfg.json" --key-file "$T/key" --jobs 1 --report "$T/repA.json" \
+    "$SRC" "$T/dstA"
+summary=$(tail -n 1 "$T/err")
+re='^instances: 2 ok, 0 failed, 2 skipped \(not DICOM\), 1 duplicate; [0-9]+\.[0-9] instances/s, [0-9]+\.[0-9] MB/s \(input bytes\), elapsed [0-9]+\.[0-9]{2}s$'
+[[ "$summary" =~ $re ]] || fail "run A: summary line is '$summary'"
+
+# Layout: exactly DST/2.25.x/2.25.y/2.25.z.dcm, two of them, nothing else (no temp files).
+mapfile -t outs < <(cd "$T/dstA" && find . -type f | sed 's|^\./||' | sort)
+[ "${#outs[@]}" -eq 2 ] || fail "run A: expected 2 output files, found ${#outs[@]}: ${outs[*]:-}"
+for f in "${outs[@]}"; do
+    [[ "$f" =~ ^2\.25\.[0-9]+/2\.25\.[0-9]+/2\.25\.[0-9]+\.dcm$ ]] || { fail "run A: output path '$f'"; continue; }
+    p="$T/dstA/$f"
+    dcmdump -q "$p" >/dev/null 2>&1 || fail "run A: dcmdump cannot read $f"
+    sop=$(tag "$p" SOPInstanceUID)
+    [ "$(basename "$f" .dcm)" = "$sop" ] || fail "run A: file name of $f is not its SOPInstanceUID ($sop)"
+    [ "$(tag "$p" MediaStorageSOPInstanceUID)" = "$sop" ] || fail "run A: MediaStorageSOPInstanceUID != SOP in $f"
+    [ "$(basename "$(dirname "$f")")" = "$(tag "$p" SeriesInstanceUID)" ] || fail "run A: series dir of $f"
+    [ "$(dirname "$(dirname "$f")")" = "$(tag "$p" StudyInstanceUID)" ] || fail "run A: study dir of $f"
+done
+for in_file in "$CT" "$MR"; do
+    old=$(tag "$in_file" SOPInstanceUID)
+    [ -n "$old" ] || fail "could not read the SOPInstanceUID of an input"
+    grep -rqF "$old" "$T/dstA" && fail "run A: an original SOPInstanceUID survives in the output"
+    printf '%s\n' "${outs[@]}" | grep -qF "$old" && fail "run A: an original UID is used in an output path"
+done
+
+# Sources unchanged.
+( cd "$SRC" && sha256sum --quiet -c "$T/src.sha256" ) || fail "sources changed after run A"
+
+# Report: valid JSON, input order, statuses, and nothing that links to the outputs or holds tag values.
+exp_order='./CT_small.dcm ./DICOMDIR ./MR_small.dcm ./notes.txt ./sub/same_instance_again.dcm'
+order=$(json "$T/repA.json" "' '.join('./'+i['source'].split('/Smith^Jane_1970/',1)[1] for i in d['instances'])")
+[ "$order" = "$exp_order" ] || fail "report A: instances order is '$order'"
+statuses=$(json "$T/repA.json" "' '.join(i['status']+':'+str(i['error_class'])+':'+str(i.get('reason')) for i in d['instances'])")
+exp='ok:None:None skipped:None:directory ok:None:None skipped:not_dicom:not_dicom duplicate:None:None'
+[ "$statuses" = "$exp" ] || fail "report A: statuses are '$statuses'"
+[ "$(json "$T/repA.json" "d['tool'], d['counts']['ok'], d['counts']['skipped'], d['counts']['duplicate'], d['counts']['failed']")" \
+    = "dicomveil 2 2 1 0" ] || fail "report A: header/counts wrong"
+json "$T/repA.json" "d['version'], d['config_summary'], d['elapsed_seconds']" >/dev/null || fail "report A: fields missing"
+[ "$(stat -c %a "$T/repA.json")" = 600 ] || fail "report A: mode is not 600"
+for f in "${outs[@]}"; do
+    for uid in $(echo "$f" | tr '/' ' ' | sed 's/\.dcm//'); do
+        grep -qF "$uid" "$T/repA.json" && fail "report A contains an output UID/path component"
+    done
+done
+grep -qF "dstA" "$T/repA.json" && fail "report A names the destination"
+for in_file in "$CT" "$MR"; do
+    for kw in PatientName PatientID; do
+        v=$(tag "$in_file" "$kw")
+        [ -n "$v" ] || { fail "could not read $kw of an input"; continue; }
+        grep -qF "$v" "$T/repA.json" && fail "report A contains the $kw value of an input"
+        grep -qF "$v" "$T/err" && fail "run A stderr contains the $kw value of an input"
+    done
+done
+
+# ---- run B: a truncated file fails alone -> exit 1, the others are still written ----
+TSRC="$T/Trunc^Case"
+mkdir -p "$TSRC"
+cp "$CT" "$TSRC/a.dcm"
+head -c 1000 "$MR" >"$TSRC/b_truncated.dcm"
+cp "$MR" "$TSRC/c.dcm"
+run 1 "run B" deidentify -q --config "$T/cfg.json" --key-file "$T/key" --report "$T/repB.json" "$TSRC" "$T/dstB"
+[ "$(find "$T/dstB" -type f -name '*.dcm' | wc -l)" -eq 2 ] || fail "run B: the two good inputs were not both written"
+[ -z "$(find "$T/dstB" -type f ! -name '*.dcm')" ] || fail "run B: stray non-.dcm files in DST"
+bst=$(json "$T/repB.json" "' '.join(i['status'] for i in d['instances'])")
+[ "$bst" = "ok failed ok" ] || fail "run B: statuses '$bst'"
+bclass=$(json "$T/repB.json" "d['instances'][1]['error_class']")
+case "$bclass" in malformed | io | limit | not_dicom | unsupported | invalid) ;; *) fail "run B: class '$bclass'" ;; esac
+json "$T/repB.json" "d['instances'][1]['source'].endswith('b_truncated.dcm') or sys.exit(1)" >/dev/null ||
+    fail "run B: the failed entry is not the truncated file"
+grep -qE "^instance #1: $bclass: .+" "$T/err" || fail "run B: no 'instance #1: $bclass: ...' line on stderr"
+grep -qF "b_truncated" "$T/err" && fail "run B: stderr names the failed file"
+grep -qE '^instances: 2 ok, 1 failed, 0 skipped' "$T/err" || fail "run B: summary '$(tail -n 1 "$T/err")'"
+
+# ---- determinism: same key -> identical outputs (other job count); other key -> other UIDs ----
+run 0 "run C" deidentify -q --config "$T/cfg.json" --key-file "$T/key" --jobs 4 "$SRC" "$T/dstC"
+( cd "$T/dstC" && find . -type f | sed 's|^\./||' | sort ) >"$T/listC"
+printf '%s\n' "${outs[@]}" | cmp -s - "$T/listC" || fail "run C: a second run with the same key gives other paths"
+for f in "${outs[@]}"; do
+    cmp -s "$T/dstA/$f" "$T/dstC/$f" || fail "run C: $f differs between two runs with the same key"
+done
+run 0 "run D" deidentify -q --config "$T/cfg.json" --key-file "$T/key2" "$SRC" "$T/dstD"
+( cd "$T/dstD" && find . -type f | sed 's|^\./||' | sort ) >"$T/listD"
+[ "$(wc -l <"$T/listD")" -eq 2 ] || fail "run D: expected 2 outputs"
+comm -12 "$T/listC" "$T/listD" | grep -q . && fail "run D: another key gave the same output UIDs"
+
+# ---- re-run into the same DST: everything is a duplicate, nothing is overwritten ----
+for f in "${outs[@]}"; do stat -c '%i %Y' "$T/dstA/$f"; done >"$T/stat_before"
+cp -r "$T/dstA" "$T/dstA_copy"
+run 0 "run A again" deidentify -q --config "$T/cfg.json" --key-file "$T/key" "$SRC" "$T/dstA"
+grep -qE '^instances: 0 ok, 0 failed, 2 skipped \(not DICOM\), 3 duplicate;' "$T/err" ||
+    fail "re-run: summary '$(tail -n 1 "$T/err")'"
+for f in "${outs[@]}"; do stat -c '%i %Y' "$T/dstA/$f"; done | cmp -s - "$T/stat_before" || fail "re-run replaced a file"
+diff -r "$T/dstA" "$T/dstA_copy" >/dev/null || fail "re-run changed DST"
+
+# ---- several SRC arguments: a file then a folder, in argument order ----
+run 0 "run E" deidentify -q --config "$T/cfg.json" --key-file "$T/key" --report "$T/repE.json" \
+    "$SRC/MR_small.dcm" "$SRC/sub" "$T/dstE"
+eorder=$(json "$T/repE.json" "' '.join(i['source'].rsplit('/',1)[1]+':'+i['status'] for i in d['instances'])")
+[ "$eorder" = "MR_small.dcm:ok same_instance_again.dcm:ok" ] || fail "run E: '$eorder'"
+
+# ---- hostile UIDs (kept by primaryIds KEEP) stay inside DST under stable fallback names ----
+HSRC="$T/hostile"
+mkdir -p "$HSRC"
+cp "$MR" "$HSRC/h.dcm" && chmod u+w "$HSRC/h.dcm"
+dcmodify -nb -q -m "(0008,0018)=../../../../evil" -m "(0020,000d)=.." -m "(0020,000e)=" "$HSRC/h.dcm"
+[ "$(tag "$HSRC/h.dcm" SOPInstanceUID)" = "../../../../evil" ] || fail "could not build the hostile input"
+echo '{"dicomTagConfig":{"profileType":"KEEP_ALL_PROFILE","options":{"primaryIds":"KEEP"}}}' >"$T/keep.json"
+mkdir -p "$T/cage"
+run 0 "hostile UIDs" deidentify -q --config "$T/keep.json" --key-file "$T/key" "$HSRC" "$T/cage/dst"
+sop_hash=$(printf '%s' "../../../../evil" | sha256sum | cut -c1-16)
+study_hash=$(printf '%s' ".." | sha256sum | cut -c1-16)
+got=$(cd "$T/cage" && find . -type f | sed 's|^\./||')
+[ "$got" = "dst/_invalid-$study_hash/_noseries/_invalid-$sop_hash.dcm" ] || fail "hostile UIDs: output at '$got'"
+[ -z "$(find "$T" -maxdepth 1 -name 'evil*')" ] || fail "hostile UIDs: a file escaped DST"
+
+# ---- no SOPInstanceUID -> failed, class invalid ----
+NSRC="$T/nosop"
+mkdir -p "$NSRC"
+cp "$MR" "$NSRC/n.dcm" && chmod u+w "$NSRC/n.dcm"
+dcmodify -nb -q -e "(0008,0018)" "$NSRC/n.dcm"
+run 1 "no SOPInstanceUID" deidentify -q --config "$T/cfg.json" --key-file "$T/key" --report "$T/repN.json" \
+    "$NSRC" "$T/dstN"
+[ "$(json "$T/repN.json" "d['instances'][0]['status'], d['instances'][0]['error_class']")" = "failed invalid" ] ||
+    fail "no SOPInstanceUID: not reported as failed/invalid"
+[ -z "$(find "$T/dstN" -type f 2>/dev/null)" ] || fail "no SOPInstanceUID: something was written"
+
+if [ "$fails" -ne 0 ]; then
+    echo "test_cli_run: $fails check(s) failed" >&2
+    exit 1
+fi
+echo "test_cli_run: PASS"
