@@ -460,6 +460,71 @@ static int parse_actions(const json_t *v, const char *path, dv_config *cfg, dv_e
     return 0;
 }
 
+/* ImageConfig (top-level `image`, options.cleanImage). Burned-in text redaction is not built yet, so any
+ * config that asks for it is refused; but REDACT_NO_TEXT / TEXT_REDACTION_MODE_UNSPECIFIED with no infoTypes
+ * asks for nothing (Google's own pathology pipeline sends it), so it is validated and accepted as a no-op. */
+static const enum_entry TEXT_REDACTION_MODES[] = {
+    {"TEXT_REDACTION_MODE_UNSPECIFIED", 0, NULL, 0},
+    {"REDACT_ALL_TEXT", 1, NULL, 0},
+    {"REDACT_SENSITIVE_TEXT", 2, NULL, 0},
+    {"REDACT_NO_TEXT", 3, NULL, 0},
+    {"REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS", 4, NULL, 0},
+};
+
+static int parse_info_type_list(const json_t *x, const char *path, size_t *count, dv_error *err)
+{
+    if (!json_is_array(x))
+        return cfail(err, path, "must be an array of infoType names");
+    for (size_t i = 0; i < json_array_size(x); i++) {
+        if (!json_is_string(json_array_get(x, i))) {
+            char p[PATH_MAX_LEN];
+            path_index(p, path, i);
+            return cfail(err, p, "must be a string");
+        }
+    }
+    *count = json_array_size(x);
+    return 0;
+}
+
+static int parse_image_config(const json_t *v, const char *path, dv_error *err)
+{
+    static const char *const keys[] = {"textRedactionMode", "additionalInfoTypes", "excludeInfoTypes"};
+    char p[PATH_MAX_LEN];
+    if (!json_is_object(v))
+        return cfail(err, path, "must be an object");
+    if (check_keys(v, path, keys, COUNT(keys), err))
+        return -1;
+    int mode = 0;
+    const json_t *x;
+    if ((x = get(v, "textRedactionMode"))) {
+        path_key(p, path, "textRedactionMode");
+        const enum_entry *e = parse_enum(x, p, TEXT_REDACTION_MODES, COUNT(TEXT_REDACTION_MODES), err);
+        if (!e)
+            return -1;
+        mode = e->value;
+    }
+    size_t nadd = 0, nexcl = 0;
+    if ((x = get(v, "additionalInfoTypes"))) {
+        path_key(p, path, "additionalInfoTypes");
+        if (parse_info_type_list(x, p, &nadd, err))
+            return -1;
+        if (nadd && (mode == 1 || mode == 3))
+            return cfail(err, p, "can only be used with REDACT_SENSITIVE_TEXT, "
+                                 "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS or TEXT_REDACTION_MODE_UNSPECIFIED");
+    }
+    if ((x = get(v, "excludeInfoTypes"))) {
+        path_key(p, path, "excludeInfoTypes");
+        if (parse_info_type_list(x, p, &nexcl, err))
+            return -1;
+        if (nexcl && mode != 2 && mode != 4)
+            return cfail(err, p, "can only be used with REDACT_SENSITIVE_TEXT or "
+                                 "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS");
+    }
+    if ((mode == 0 || mode == 3) && nadd == 0)
+        return 0; /* no redaction requested */
+    return cfail(err, path, "not implemented yet (burned-in text redaction in PixelData)");
+}
+
 static int parse_options(const json_t *v, const char *path, dv_config *cfg, dv_error *err)
 {
     static const char *const keys[] = {"primaryIds", "cleanDescriptors", "cleanImage"};
@@ -484,9 +549,8 @@ static int parse_options(const json_t *v, const char *path, dv_config *cfg, dv_e
     }
     if ((x = get(v, "cleanImage"))) {
         path_key(p, path, "cleanImage");
-        if (!json_is_object(x))
-            return cfail(err, p, "must be an object");
-        return cfail(err, p, "not implemented yet (burned-in text redaction in PixelData)");
+        if (parse_image_config(x, p, err))
+            return -1;
     }
     return 0;
 }
@@ -663,8 +727,8 @@ static int parse_deidentify_config(const json_t *v, dv_config *cfg, dv_error *er
                      "cannot be combined with config.dicomTagConfig (use "
                      "config.dicomTagConfig.options.cleanImage instead)");
 
-    if (get(v, "image"))
-        return cfail(err, "config.image", "not implemented yet (burned-in text redaction in PixelData)");
+    if (get(v, "image") && parse_image_config(get(v, "image"), "config.image", err))
+        return -1;
     if (get(v, "text"))
         return cfail(err, "config.text", "not implemented yet (TextConfig: text inspection of tag values)");
     static const char *const fhir_keys[] = {"fhir", "fhirFieldConfig", "operationMetadata"};

@@ -214,6 +214,22 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
     return 0;
 }
 
+/* Some writers put the SOP Class/Instance UIDs only in the file meta. Both are Type 1 in the SOP Common
+ * module and the output meta is derived from the dataset, so copy them into the dataset *before* the walk:
+ * the plan then treats the copied SOPInstanceUID like any other (regenerated unless primaryIds is KEEP). */
+static int repair_sop_identity(dv_instance *inst, dv_error *err)
+{
+    static const uint32_t pairs[2][2] = { { 0x00020002u, 0x00080016u }, { 0x00020003u, 0x00080018u } };
+    for (int i = 0; i < 2; i++) {
+        const dv_elem *m = dv_ds_find(&inst->meta, pairs[i][0]);
+        if (!m || !m->value || !m->length || dv_ds_find(&inst->ds, pairs[i][1]))
+            continue;
+        if (!dv_ds_put(inst, &inst->ds, pairs[i][1], DV_VR_UI, m->value, m->length))
+            return dv_fail(err, DV_ERR_LIMIT, "metadata exceeds the per-instance limit");
+    }
+    return 0;
+}
+
 /* Output UID for dv_result: trailing padding trimmed; "" when absent, bulk or too long to be a UID. */
 static void result_uid(const dv_instance *inst, uint32_t tag, char out[DV_UID_MAX + 1])
 {
@@ -237,6 +253,8 @@ int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_resul
     if (!plan || !key || !inst)
         return dv_fail(err, DV_ERR_USAGE, "dv_apply: plan, key and instance are required");
     apply_ctx c = {plan, key, inst, err, 0};
+    if (repair_sop_identity(inst, err) != 0)
+        return -1;
     if (apply_ds(&c, &inst->ds, 0) != 0)
         return -1;
     if (c.changed && dv_markers_write(plan, inst, err) != 0)

@@ -804,6 +804,30 @@ static void test_error_helpers(void **state)
     assert_int_equal(strlen(err.message), DV_ERROR_MESSAGE_MAX - 1);
 }
 
+/* An ImageConfig that asks for no redaction is accepted (validated, no effect); anything else is refused. */
+static void test_image_noop(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok("{\"dicom\": {\"skipIdRedaction\": true}, \"image\": {\"textRedactionMode\": \"REDACT_NO_TEXT\"}}", &cfg);
+    assert_int_equal(cfg.primary_ids, DV_PRIMARY_KEEP);
+    dv_config_clear(&cfg);
+    parse_ok("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {}}}}", &cfg);
+    dv_config_clear(&cfg);
+    parse_ok("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": "
+             "\"TEXT_REDACTION_MODE_UNSPECIFIED\", \"additionalInfoTypes\": []}}}}", &cfg);
+    dv_config_clear(&cfg);
+    expect_error_with("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"additionalInfoTypes\": "
+                      "[\"PERSON_NAME\"]}}}}", "config.dicomTagConfig.options.cleanImage: ", "not implemented yet");
+    expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_NO_TEXT\", \"excludeInfoTypes\": [\"AGE\"]}}",
+                      "config.image.excludeInfoTypes: ", "can only be used");
+    expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\", \"additionalInfoTypes\": [\"AGE\"]}}",
+                      "config.image.additionalInfoTypes: ", "can only be used");
+    expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_SOME\"}}", "config.image.textRedactionMode: ",
+                      "unknown value");
+    expect_error_with("{\"image\": {\"mode\": 1}}", "config.image.mode: ", "unknown field");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -836,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_image_noop),
         cmocka_unit_test(test_error_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
