@@ -7,7 +7,8 @@
 #   make tables       regenerate the PS3.6 / PS3.15 tables        (python3 tools/gen_tables.py)
 #   make test         deps + build + ctest + ASan/UBSan ctest (unit + integration) + fuzz-smoke
 #   make fuzz-smoke   each fuzz target ~20 s over its committed corpus + every crash regression once
-#   make fuzz         FUZZ_SECONDS=N (default 60) per target; new inputs go to build-fuzz/corpus-new/
+#   make fuzz         FUZZ_SECONDS=N (default 60) per target; new inputs go to build-fuzz/corpus-new/,
+#                     crashes to build-fuzz/artifacts/<target>/ (FUZZ_INVARIANTS=0: memory safety only)
 #   make demo         deps + build + tools/demo.sh (synthetic instances, no real PHI)
 #   make bench        deps + build + bench/run.sh
 #   make clean        remove the build trees
@@ -28,6 +29,8 @@ PYTHON       ?= /usr/bin/python3
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 20
+# FUZZ_INVARIANTS=0: fuzz_reader checks memory safety only (not the writer's re-read/idempotence invariants).
+FUZZ_INVARIANTS ?= 1
 
 BUILD_DIR  := build
 ASAN_DIR   := build-asan
@@ -37,6 +40,9 @@ TIMES_FILE := $(BUILD_DIR)/make-test-times.txt
 
 # Sanitizer settings for every sanitized run (ctest under build-asan/, the fuzzers).
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ifeq ($(FUZZ_INVARIANTS),0)
+SAN_ENV += DV_FUZZ_NO_INVARIANTS=1
+endif
 ifneq ($(wildcard /usr/bin/llvm-symbolizer),)
 SAN_ENV += ASAN_SYMBOLIZER_PATH=/usr/bin/llvm-symbolizer
 endif
@@ -58,7 +64,7 @@ DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libja
 all: build
 
 help:
-	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------------------------------------
 # deps: as root, apt-get update + install, skipped (no network needed) when every package is already there.

@@ -10,7 +10,8 @@
 #      corpus; crashes, leaks, timeouts and OOMs are kept as files under DIR/artifacts/<target>/.
 # Exits 1 when any target crashed (after running all of them), printing the stack and the saved input.
 # A per-target summary is printed and written to DIR/fuzz.summary.
-# The caller sets ASAN_OPTIONS / UBSAN_OPTIONS (the Makefile does).
+# The caller sets ASAN_OPTIONS / UBSAN_OPTIONS (the Makefile does); DV_FUZZ_NO_INVARIANTS=1 limits fuzz_reader
+# to memory safety (no write/re-read invariants), e.g. to keep fuzzing while a known invariant bug is open.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,11 +66,12 @@ for t in "${targets[@]}"; do
             log="$logs/$t.regressions.log"
             echo "run_fuzz: $t: replaying $nreg regression input(s) from tests/fuzz/regressions/$c/"
             if ! "$bin" -timeout=25 "${extra[@]}" "${regs[@]}" > "$log" 2>&1; then
-                echo "run_fuzz: $t: a REGRESSION input fails again:" >&2
-                tail -n 60 "$log" >&2
+                echo "run_fuzz: $t: a REGRESSION input fails again (fuzzing it anyway):" >&2
+                grep -E '^Running: ' "$log" | tail -n 1 >&2 || true
+                tail -n 40 "$log" >&2
                 failed+=("$t (regression)")
-                echo "$t: REGRESSION FAILED ($nreg inputs), see $log" >> "$summary_file"
-                continue
+                echo "$t: REGRESSION FAILED: $(grep -E '^Running: ' "$log" | tail -n 1 | sed 's/^Running: //'), see $log" \
+                    | tee -a "$summary_file"
             fi
         fi
     fi
@@ -79,14 +81,16 @@ for t in "${targets[@]}"; do
     log="$logs/$t.log"
     echo "run_fuzz: $t: fuzzing ${secs}s over $nseed seeds ($seeds) + scratch $scratch"
     rc=0
+    t0=$SECONDS
     "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "${extra[@]}" "$scratch" "$seeds" > "$log" 2>&1 || rc=$?
 
+    took=$((SECONDS - t0))
     stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n 1; }
     execs=$(stat number_of_executed_units); eps=$(stat average_exec_per_sec)
     newu=$(stat new_units_added); rss=$(stat peak_rss_mb)
     covline=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -n 1 || true)
-    line="$t: ${execs:-?} execs, ${eps:-?} exec/s, ${secs}s, ${covline:-cov: ?}, new units ${newu:-?}, peak RSS ${rss:-?} MB, regressions replayed $nreg"
+    line="$t: ${execs:-?} execs, ${eps:-?} exec/s, ${took}s, ${covline:-cov: ?}, new units ${newu:-?}, peak RSS ${rss:-?} MB, regressions replayed $nreg"
     if ((rc != 0)); then
         art=$(grep -Eo "Test unit written to [^ ]+" "$log" | tail -n 1 | sed 's/Test unit written to //' || true)
         echo "run_fuzz: $t: FAILED (exit $rc). Stack and input:" >&2

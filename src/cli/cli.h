@@ -79,6 +79,10 @@ typedef struct dvc_fsink {
  * source is a dvc_source_fd. Call dvc_sink_flush at the end. */
 dv_sink dvc_sink_fd(dvc_fsink *s, int fd, uint8_t *buf, size_t cap);
 int dvc_sink_flush(dvc_fsink *s);
+/* write() all of buf (retrying EINTR and short writes): 0, or -1 with errno. */
+int dvc_write_all(int fd, const void *buf, size_t len);
+/* read() until cap bytes or end of file (any readable fd, pipes included): the length, or -1 with errno. */
+long dvc_read_up_to(int fd, void *buf, size_t cap);
 
 /* ---- output.c ---- */
 #define DVC_COMPONENT_MAX 65 /* 64 chars + NUL; also fits "_invalid-" + 16 hex */

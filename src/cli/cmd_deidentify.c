@@ -55,10 +55,10 @@ void dvc_deidentify_usage(FILE *f)
           "Environment:\n"
           "  XDG_CONFIG_HOME          Where the default key lives (see --key-file).\n"
           "  DICOMVEIL_NO_O_TMPFILE=1 Write outputs via hidden .dvtmp-* names + link() instead of O_TMPFILE\n"
-          "                           (automatic where O_TMPFILE is unsupported; SIGINT/SIGTERM remove them).\n"
+          "                           (automatic without O_TMPFILE; SIGINT/SIGTERM/SIGHUP remove them).\n"
           "\n"
           "Exit status: 0 every instance succeeded (skipped non-DICOM files and duplicates included),\n"
-          "             1 some instance failed (see the report),\n"
+          "             1 some instance failed (see the report), or the report could not be written,\n"
           "             2 usage, config or key error: nothing was written.\n",
           f);
 }
@@ -149,30 +149,18 @@ static dv_plan *load_plan(const char *path)
         dvc_errorf("out of memory");
         return NULL;
     }
-    size_t len = 0;
-    int e = 0;
-    while (len < CONFIG_MAX_BYTES + 1) {
-        ssize_t n = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            e = errno;
-            break;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
+    long len = dvc_read_up_to(fd, buf, CONFIG_MAX_BYTES + 1); /* one more, to tell "too big" */
+    int e = errno;
     close(fd);
     dv_plan *plan = NULL;
-    if (e) {
+    if (len < 0) {
         dvc_errorf("config %s: %s", path, strerror(e));
-    } else if (len > CONFIG_MAX_BYTES) {
+    } else if (len > (long)CONFIG_MAX_BYTES) {
         dvc_errorf("config %s: larger than the 1 MiB limit", path);
     } else {
         dv_error err;
         dv_error_clear(&err);
-        plan = dv_plan_from_json(buf, len, &err);
+        plan = dv_plan_from_json(buf, (size_t)len, &err);
         if (!plan)
             dvc_errorf("config %s: %s", path, err.message[0] ? err.message : "invalid");
     }

@@ -49,19 +49,45 @@ dv_source dvc_source_fd(dvc_fsrc *f, int fd, uint64_t size)
     return s;
 }
 
-static int write_all(dvc_fsink *s, const uint8_t *p, size_t len)
+int dvc_write_all(int fd, const void *buf, size_t len)
 {
+    const uint8_t *p = buf;
     while (len > 0) {
         size_t want = len < DVC_IO_CHUNK ? len : DVC_IO_CHUNK;
-        ssize_t n = write(s->fd, p, want);
+        ssize_t n = write(fd, p, want);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            s->failed = errno;
             return -1;
         }
         p += n;
         len -= (size_t)n;
+    }
+    return 0;
+}
+
+long dvc_read_up_to(int fd, void *buf, size_t cap)
+{
+    uint8_t *p = buf;
+    size_t len = 0;
+    while (len < cap) {
+        ssize_t n = read(fd, p + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    return (long)len;
+}
+
+static int write_all(dvc_fsink *s, const uint8_t *p, size_t len)
+{
+    if (dvc_write_all(s->fd, p, len) < 0) {
+        s->failed = errno;
+        return -1;
     }
     return 0;
 }

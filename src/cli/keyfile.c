@@ -34,22 +34,11 @@ static long read_key(const char *path, unsigned char *buf, size_t cap)
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
         dvc_errorf("warning: key file %s is readable by other users (chmod 600 it)", path);
-    size_t len = 0;
-    while (len < cap) {
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            dvc_errorf("key file %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
+    long len = dvc_read_up_to(fd, buf, cap);
+    if (len < 0)
+        dvc_errorf("key file %s: %s", path, strerror(errno));
     close(fd);
-    return (long)len;
+    return len;
 }
 
 static dv_key *key_from_file(const char *path)

@@ -151,6 +151,9 @@ void dvc_output_close(dvc_output *o)
     if (o->dst_fd >= 0)
         close(o->dst_fd);
     o->dst_fd = -1;
+    g_nslots = 0; /* first, so a late signal handler no longer looks at the slots */
+    free(g_slots);
+    g_slots = NULL;
 }
 
 /* Open (creating when missing) the subdirectory name of parent. Concurrent workers may race to create the

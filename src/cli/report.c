@@ -144,35 +144,23 @@ int dvc_report_write(const char *path, const dvc_run *run, double elapsed)
     }
     snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
     int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
-    int rc = -1;
     const char *step = "creating the temp file";
+    int e = fd < 0 ? errno : 0;
     if (fd >= 0) {
-        size_t len = strlen(text), off = 0;
-        step = "writing";
-        while (off < len) {
-            ssize_t n = write(fd, text + off, len - off);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                break;
-            off += (size_t)n;
-        }
-        if (off == len && write(fd, "\n", 1) == 1) {
-            step = "syncing";
-            if (fsync(fd) == 0) {
-                step = "renaming";
-                rc = 0;
-            }
-        }
-        if (close(fd) < 0 && rc == 0)
-            rc = -1;
-        if (rc == 0 && rename(tmp, path) < 0)
-            rc = -1;
-        if (rc < 0)
+        if (dvc_write_all(fd, text, strlen(text)) < 0 || dvc_write_all(fd, "\n", 1) < 0)
+            step = "writing", e = errno;
+        else if (fsync(fd) < 0)
+            step = "syncing", e = errno;
+        if (close(fd) < 0 && !e)
+            step = "closing", e = errno;
+        if (!e && rename(tmp, path) < 0)
+            step = "renaming", e = errno;
+        if (e)
             unlink(tmp);
     }
+    int rc = e ? -1 : 0;
     if (rc < 0)
-        dvc_errorf("report: %s failed: %s", step, strerror(errno));
+        dvc_errorf("report: %s failed: %s", step, strerror(e));
     free(tmp);
     free(text);
     return rc;

@@ -107,8 +107,8 @@ static int list_dir(int fd, entry **out, size_t *nout)
     return 0;
 }
 
-/* path is owned by the caller; follow is set only for the SRC argument itself. Listing failures become an entry with walk_err (reported as failed); only
- * running out of memory aborts the walk. */
+/* path is owned by the caller; follow is set only for the SRC argument itself. Listing failures become an
+ * entry with walk_err (reported as failed); only running out of memory aborts the walk. */
 static int walk_dir(const char *path, int follow, dvc_inputs *in)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));

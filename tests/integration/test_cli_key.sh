@@ -67,7 +67,7 @@ DEID_ENV=(-u XDG_CONFIG_HOME)
 deid 0 "HOME fallback" "$T/dst6"
 DEID_ENV=()
 [ -f "$HOME/.config/dicomveil/key" ] || fail "no key at ~/.config/dicomveil/key without XDG_CONFIG_HOME"
-[ "$(stat -c %a "$HOME/.config/dicomveil/key" 2>/dev/null)" = 600 ] || fail "~/.config key mode is not 600"
+[ "$(stat -c %a "$HOME/.config/dicomveil/key" 2>/dev/null)" = 600 ] || fail "the \$HOME/.config key mode is not 600"
 pushd "$T" >/dev/null
 XDG_CONFIG_HOME=relative_cfg deid 0 "relative XDG_CONFIG_HOME" "$T/dst7"
 popd >/dev/null

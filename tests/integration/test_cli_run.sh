@@ -161,10 +161,14 @@ got=$(cd "$T/cage" && find . -type f | sed 's|^\./||')
 [ -z "$(find "$T" -maxdepth 1 -name 'evil*')" ] || fail "hostile UIDs: a file escaped DST"
 
 # ---- no SOPInstanceUID -> failed, class invalid ----
+# Written as a bare dataset (-F: no file meta), because the engine rightly takes a missing SOPInstanceUID from
+# the file meta's MediaStorageSOPInstanceUID when there is one.
 NSRC="$T/nosop"
 mkdir -p "$NSRC"
 cp "$MR" "$NSRC/n.dcm" && chmod u+w "$NSRC/n.dcm"
-dcmodify -nb -q -e "(0008,0018)" "$NSRC/n.dcm"
+dcmodify -nb -q -F -e "(0008,0018)" "$NSRC/n.dcm"
+[ -z "$(tag "$NSRC/n.dcm" SOPInstanceUID)$(tag "$NSRC/n.dcm" MediaStorageSOPInstanceUID)" ] ||
+    fail "could not build an input without SOPInstanceUID"
 run 1 "no SOPInstanceUID" deidentify -q --config "$T/cfg.json" --key-file "$T/key" --report "$T/repN.json" \
     "$NSRC" "$T/dstN"
 [ "$(json "$T/repN.json" "d['instances'][0]['status'], d['instances'][0]['error_class']")" = "failed invalid" ] ||
