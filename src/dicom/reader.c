@@ -226,6 +226,49 @@ static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_
     return 0;
 }
 
+/* Tag, VR and length of the element whose first 8 bytes (h) are at pos. */
+typedef struct elem_header {
+    uint32_t tag, len;
+    uint16_t vr;
+    uint64_t size; /* header bytes: 8, or 12 for explicit VRs with a 32-bit length */
+} elem_header;
+
+static int read_header(rd *r, uint64_t pos, uint64_t limit, const uint8_t h[8], elem_header *out)
+{
+    out->tag = get_tag(r, h);
+    if (!r->explicit_vr) {
+        out->vr = dv_dict_implicit_vr(out->tag);
+        out->len = get32(r, h + 4);
+        out->size = 8;
+        return 0;
+    }
+    char vc[2] = { (char)h[4], (char)h[5] };
+    out->vr = dv_vr_from_chars(vc);
+    if (!out->vr)
+        return dv_fail(r->err, DV_ERR_MALFORMED, "invalid VR for " TAGF " at offset %llu", TAGA(out->tag),
+                       (unsigned long long)pos);
+    if (!dv_vr_has_long_length(out->vr)) {
+        out->len = get16(r, h + 6);
+        out->size = 8;
+        return 0;
+    }
+    uint8_t h12[12];
+    if (limit - pos < 12 || rd_read(r, pos, h12, 12) != 0)
+        return dv_fail(r->err, DV_ERR_MALFORMED, "truncated element header at offset %llu", (unsigned long long)pos);
+    out->len = get32(r, h12 + 8);
+    out->size = 12;
+    return 0;
+}
+
+static void append(dv_ds *ds, dv_elem *e)
+{
+    if (ds->last)
+        ds->last->next = e;
+    else
+        ds->first = e;
+    ds->last = e;
+}
+
 static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int until_item_delim, uint32_t depth)
 {
     while (*pos < limit) {
@@ -255,42 +298,18 @@ static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int un
         }
         if (DV_TAG_GROUP(tag) == 0xFFFE)
             return dv_fail(r->err, DV_ERR_MALFORMED, "unexpected " TAGF " at offset %llu", TAGA(tag), (unsigned long long)*pos);
-        uint16_t vr;
-        uint32_t len;
-        uint64_t hdr;
-        if (r->explicit_vr) {
-            char vc[2] = { (char)h[4], (char)h[5] };
-            vr = dv_vr_from_chars(vc);
-            if (!vr)
-                return dv_fail(r->err, DV_ERR_MALFORMED, "invalid VR for " TAGF " at offset %llu", TAGA(tag),
-                               (unsigned long long)*pos);
-            if (dv_vr_has_long_length(vr)) {
-                if (limit - *pos < 12 || rd_read(r, *pos, h, 12) != 0)
-                    return dv_fail(r->err, DV_ERR_MALFORMED, "truncated element header at offset %llu", (unsigned long long)*pos);
-                len = get32(r, h + 8);
-                hdr = 12;
-            } else {
-                len = get16(r, h + 6);
-                hdr = 8;
-            }
-        } else {
-            vr = dv_dict_implicit_vr(tag);
-            len = get32(r, h + 4);
-            hdr = 8;
-        }
-        *pos += hdr;
+        elem_header eh;
+        if (read_header(r, *pos, limit, h, &eh) != 0)
+            return -1;
+        *pos += eh.size;
         dv_elem *e = dv_arena_alloc(&r->inst->arena, sizeof *e);
         if (!e)
             return nomem(r);
-        e->tag = tag;
-        e->vr = vr;
-        if (parse_value(r, e, pos, limit, len, depth) != 0)
+        e->tag = eh.tag;
+        e->vr = eh.vr;
+        if (parse_value(r, e, pos, limit, eh.len, depth) != 0)
             return -1;
-        if (ds->last)
-            ds->last->next = e;
-        else
-            ds->first = e;
-        ds->last = e;
+        append(ds, e);
     }
     if (until_item_delim)
         return dv_fail(r->err, DV_ERR_MALFORMED, "item without delimiter ends at offset %llu", (unsigned long long)*pos);
@@ -331,30 +350,11 @@ static int parse_meta(rd *r, uint64_t *pos)
         if (get16(r, h) != 0x0002)
             break;
         uint64_t p = *pos;
-        uint16_t vr;
-        uint32_t len;
-        uint64_t hdr;
-        uint32_t tag = get_tag(r, h);
-        if (r->explicit_vr) {
-            char vc[2] = { (char)h[4], (char)h[5] };
-            vr = dv_vr_from_chars(vc);
-            if (!vr)
-                return dv_fail(r->err, DV_ERR_MALFORMED, "invalid VR in file meta " TAGF, TAGA(tag));
-            if (dv_vr_has_long_length(vr)) {
-                uint8_t h12[12];
-                if (r->src->size - p < 12 || rd_read(r, p, h12, 12) != 0)
-                    return dv_fail(r->err, DV_ERR_MALFORMED, "file meta information truncated");
-                len = get32(r, h12 + 8);
-                hdr = 12;
-            } else {
-                len = get16(r, h + 6);
-                hdr = 8;
-            }
-        } else {
-            vr = dv_dict_implicit_vr(tag);
-            len = get32(r, h + 4);
-            hdr = 8;
-        }
+        elem_header eh;
+        if (read_header(r, p, r->src->size, h, &eh) != 0)
+            return -1;
+        uint32_t tag = eh.tag, len = eh.len;
+        uint64_t hdr = eh.size;
         if (len == DV_UNDEFINED_LENGTH || len > 65536 || len > r->src->size - p - hdr)
             return dv_fail(r->err, DV_ERR_MALFORMED, "file meta element " TAGF " has a bad length", TAGA(tag));
         p += hdr;
@@ -370,14 +370,10 @@ static int parse_meta(rd *r, uint64_t *pos)
         if (!e)
             return nomem(r);
         e->tag = tag;
-        e->vr = vr;
+        e->vr = eh.vr;
         e->value = v;
         e->length = len;
-        if (meta->last)
-            meta->last->next = e;
-        else
-            meta->first = e;
-        meta->last = e;
+        append(meta, e);
         *pos = p + len;
     }
     return 0;
