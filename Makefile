@@ -35,7 +35,7 @@ FUZZ_INVARIANTS ?= 1
 BUILD_DIR  := build
 ASAN_DIR   := build-asan
 FUZZ_DIR   := build-fuzz
-FUZZ_TARGETS := fuzz_reader fuzz_config
+FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config
 TIMES_FILE := $(BUILD_DIR)/make-test-times.txt
 
 # Sanitizer settings for every sanitized run (ctest under build-asan/, the fuzzers).
@@ -85,7 +85,7 @@ deps:
 	fi; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -q; \
-	apt-get install -y -q --no-install-recommends $(DEB_PACKAGES); \
+	apt-get install -y -q --no-install-recommends $$missing; \
 	if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}' \
 	     | clang -x c - -fsanitize=fuzzer,address,undefined -o /tmp/dv-fuzz-link-check.$$$$ 2>/dev/null; then \
 	  echo "deps: ERROR: clang -fsanitize=fuzzer does not link (libclang-rt-14-dev?)" >&2; exit 1; \

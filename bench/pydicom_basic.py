@@ -197,7 +197,7 @@ def one(args):
 
 def init_worker(table, key):
     global EXACT, MASKED, KEY
-    EXACT, MASKED = load_table(table)
+    EXACT, MASKED = table
     KEY = key
 
 
@@ -210,14 +210,15 @@ def main():
     ap.add_argument("--jobs", type=int, default=1)
     a = ap.parse_args()
     key = open(a.key_file, "rb").read() if a.key_file else b"dicomveil-benchmark-key-0123456789"
+    table = load_table(a.table)  # in the parent: a bad path fails once, loudly
     files = sorted(os.path.join(r, f) for r, _, fs in os.walk(a.src) for f in fs)
     t0 = time.perf_counter()
     work = [(f, a.dst) for f in files]
     if a.jobs > 1:
-        with Pool(a.jobs, initializer=init_worker, initargs=(a.table, key)) as p:
+        with Pool(a.jobs, initializer=init_worker, initargs=(table, key)) as p:
             res = p.map(one, work, chunksize=max(1, len(work) // (a.jobs * 8)))
     else:
-        init_worker(a.table, key)
+        init_worker(table, key)
         res = [one(w) for w in work]
     dt = time.perf_counter() - t0
     counts = {}

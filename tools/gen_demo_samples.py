@@ -16,12 +16,13 @@ import datetime
 import os
 import struct
 import sys
+import uuid
 
 try:
     import pydicom
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import ExplicitVRLittleEndian
 except ImportError:  # pragma: no cover
     sys.exit("gen_demo_samples: needs pydicom (apt-get install python3-pydicom; run with /usr/bin/python3)")
 
@@ -35,7 +36,8 @@ PATIENTS = [
 
 
 def uid(*parts):
-    return generate_uid(prefix=None, entropy_srcs=["dicomveil-demo"] + [str(p) for p in parts])
+    """Deterministic UUID-derived UID (2.25.<uuid5 as decimal>), so re-runs give the same instances."""
+    return "2.25." + str(uuid.uuid5(uuid.NAMESPACE_OID, "dicomveil-demo/" + "/".join(str(p) for p in parts)).int)
 
 
 def code_item(value, scheme, meaning):

@@ -3,7 +3,8 @@
 #
 #   tools/run_fuzz.sh [--dir build-fuzz] [--seconds N] [--regressions] TARGET...
 #
-# For each target (fuzz_reader uses tests/fuzz/corpus/reader/, fuzz_config uses tests/fuzz/corpus/config/):
+# For each target (fuzz_reader and fuzz_deidentify use tests/fuzz/corpus/reader/, fuzz_config uses
+# tests/fuzz/corpus/config/; regressions likewise under tests/fuzz/regressions/<corpus>/):
 #   1. with --regressions, every file under tests/fuzz/regressions/<corpus>/ is run once;
 #   2. the target fuzzes for N seconds over the committed corpus. New interesting inputs go to the scratch
 #      corpus DIR/corpus-new/<corpus>/ (listed first, so libFuzzer writes there), never into the committed
@@ -29,7 +30,7 @@ while (($#)); do
         *) targets+=("$1"); shift ;;
     esac
 done
-((${#targets[@]})) || targets=(fuzz_reader fuzz_config)
+((${#targets[@]})) || targets=(fuzz_reader fuzz_deidentify fuzz_config)
 
 corpus_of() {
     case "$1" in
@@ -64,14 +65,19 @@ for t in "${targets[@]}"; do
         nreg=${#regs[@]}
         if ((nreg)); then
             log="$logs/$t.regressions.log"
+            : > "$log"
             echo "run_fuzz: $t: replaying $nreg regression input(s) from tests/fuzz/regressions/$c/"
-            if ! "$bin" -timeout=25 "${extra[@]}" "${regs[@]}" > "$log" 2>&1; then
-                echo "run_fuzz: $t: a REGRESSION input fails again (fuzzing it anyway):" >&2
-                grep -E '^Running: ' "$log" | tail -n 1 >&2 || true
-                tail -n 40 "$log" >&2
-                failed+=("$t (regression)")
-                echo "$t: REGRESSION FAILED: $(grep -E '^Running: ' "$log" | tail -n 1 | sed 's/^Running: //'), see $log" \
-                    | tee -a "$summary_file"
+            bad=()
+            for r in "${regs[@]}"; do
+                if ! "$bin" -timeout=25 "${extra[@]}" "$r" >> "$log" 2>&1; then
+                    bad+=("$r")
+                    echo "run_fuzz: $t: REGRESSION fails again: $r" >&2
+                    grep -E 'invariant violated|^==[0-9]+==ERROR|runtime error|SUMMARY:' "$log" | tail -n 2 >&2 || true
+                fi
+            done
+            if ((${#bad[@]})); then
+                failed+=("$t (${#bad[@]} regression(s))")
+                echo "$t: ${#bad[@]} of $nreg REGRESSION(S) FAILED: ${bad[*]} (log: $log)" | tee -a "$summary_file"
             fi
         fi
     fi

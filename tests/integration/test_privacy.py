@@ -486,6 +486,8 @@ def _build_corpus(root):
             item.PatientName = g.value(i, "PN", 0x00100010)
             item.add_new(0x00081155, "UI", other_series["sop"])
             item.add_new(0x00080100, "SH", g.marker(i))
+            item.add_new(0x00150010, "LO", "ACME IN TABLE SQ")   # private inside X/Z/D sequences:
+            item.add_new(0x00151001, "LO", g.marker(i))          # deleted, never reset (DECISIONS 3)
             ds.add_new(tag, "SQ", Sequence([item]))
         # X/Z/U* reference sequences: recurse + regenerate
         ri = Dataset()
@@ -510,6 +512,8 @@ def _build_corpus(root):
         c2.RelationshipType, c2.ValueType = "CONTAINS", "PNAME"
         c2.PersonName = g.value(i, "PN", 0x0040A123)
         c2.DateTime = g.value(i, "DT", 0x0040A120)
+        c2.add_new(0x00170010, "LO", "ACME IN CONTENT")
+        c2.add_new(0x00171001, "UN" if not implicit else "LO", g.marker(i).encode() if not implicit else g.marker(i))
         c3 = Dataset()
         c3.RelationshipType, c3.ValueType = "CONTAINS", "IMAGE"
         rs = Dataset()
@@ -891,6 +895,8 @@ def run(tmp):
         f.write(KEY_A)
     with open(kb, "wb") as f:
         f.write(KEY_B)
+    os.chmod(ka, 0o600)
+    os.chmod(kb, 0o600)
     runs = {}
     for name, key, jobs in (("A1", ka, 1), ("A2", ka, 2), ("B", kb, 1)):
         dst = os.path.join(tmp, "out" + name)
