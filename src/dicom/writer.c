@@ -111,10 +111,11 @@ static uint64_t elem_size(wr *w, dv_elem *e)
     return h + (e->flags & DV_ELEM_ENCAPSULATED ? e->length : padded(e->length));
 }
 
-/* Retired group lengths would be wrong after editing: never written. */
+/* Never written from the dataset: group lengths (retired, and wrong after editing) and file meta elements
+ * (group 0002) found in the dataset: the file meta is regenerated, it has no place in the dataset. */
 static int skipped_on_write(const dv_elem *e)
 {
-    return DV_TAG_ELEMENT(e->tag) == 0x0000 && DV_TAG_GROUP(e->tag) != 0x0002;
+    return DV_TAG_ELEMENT(e->tag) == 0x0000 || DV_TAG_GROUP(e->tag) == 0x0002;
 }
 
 static uint64_t ds_size(wr *w, const dv_ds *ds)
@@ -207,10 +208,13 @@ static void trimmed(const dv_elem *e, char *out, size_t cap)
 {
     size_t n = 0;
     if (e && !(e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE)) && e->length < cap) {
-        n = (size_t)e->length;
+        /* A UID ends at its first NUL (its pad byte); trailing spaces are padding too. Cutting at the first
+         * NUL, not the last, keeps writing idempotent for values with embedded NULs. */
+        const void *nul = e->length ? memchr(e->value, '\0', (size_t)e->length) : NULL;
+        n = nul ? (size_t)((const uint8_t *)nul - e->value) : (size_t)e->length;
         if (n)
             memcpy(out, e->value, n);
-        while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\0'))
+        while (n > 0 && out[n - 1] == ' ')
             n--;
     }
     out[n] = '\0';

@@ -142,6 +142,15 @@ static int reset_ds(apply_ctx *c, dv_ds *ds)
             e = next;
             continue;
         }
+        if (DV_TAG_IS_PRIVATE(e->tag) &&
+            dv_plan_decide(c->plan, e->tag, dv_plan_effective_vr(e), dv_elem_is_sequence(e)) == DV_DEC_DELETE) {
+            /* A profile that deletes private elements deletes them inside a reset sequence too: a reset
+             * private element would still be a private element (DECISIONS 3). */
+            unlink_elem(ds, prev, e);
+            c->changed = 1;
+            e = next;
+            continue;
+        }
         if (set_dummy(c, e) != 0)
             return -1;
         prev = e;

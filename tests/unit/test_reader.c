@@ -404,6 +404,43 @@ static void test_un_sequence(void **s)
     free(head);
 }
 
+/* Fuzz regressions (tests/fuzz/regressions/reader/writer-*): file meta elements found inside the dataset
+ * are not written (the meta is regenerated), and a meta UID with an embedded NUL is cut there, so writing
+ * is idempotent. */
+static void test_writer_regressions(void **s)
+{
+    (void)s;
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    size_t len, out_len, again_len;
+    uint8_t *in = dvb_finish(b, &len);
+    uint8_t stray[] = { 0x02, 0x00, 0x00, 0x00, 'U', 'L', 4, 0, 1, 2, 3, 4 }; /* (0002,0000) after the dataset */
+    in = realloc(in, len + sizeof stray);
+    memcpy(in + len, stray, sizeof stray);
+    uint8_t *out = roundtrip(in, len + sizeof stray, &out_len);
+    dv_error err;
+    char *d = dump_of(out, out_len, &err);
+    assert_non_null(d);
+    assert_null(strstr(d, ":00020000:"));
+    free(d);
+    free(out);
+    free(in);
+
+    b = dvb_new(DVB_EXPLICIT_LE, 0);
+    static const char cls[] = "1.2.840.100\x01 \0\0\0\0" "08.1C";
+    dvb_bytes(b, 0x00080016, "UI", cls, sizeof cls - 1 + ((sizeof cls - 1) & 1));
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    in = dvb_finish(b, &len);
+    out = roundtrip(in, len, &out_len);
+    uint8_t *again = roundtrip(out, out_len, &again_len);
+    assert_int_equal(again_len, out_len);
+    assert_memory_equal(again, out, out_len);
+    free(again);
+    free(out);
+    free(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_inflate_bomb),
         cmocka_unit_test(test_bulk_streaming),
         cmocka_unit_test(test_un_sequence),
+        cmocka_unit_test(test_writer_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
