@@ -90,20 +90,29 @@ long dvc_read_up_to(int fd, void *buf, size_t cap);
  * dots, <= 64 chars), empty_name when empty, else "_invalid-" + 16 hex of its SHA-256. */
 void dvc_uid_component(const char *uid, size_t cap, const char *empty_name, char out[DVC_COMPONENT_MAX]);
 
+typedef struct dvc_claims dvc_claims; /* output.c: which input of this run holds each output name */
 typedef struct dvc_output {
     int dst_fd;
     int do_fsync;
+    dvc_claims *claims;
 } dvc_output;
+#define DVC_NO_INDEX SIZE_MAX
 typedef enum dvc_write_result { DVC_WRITTEN = 0, DVC_DUPLICATE = 1, DVC_WRITE_FAILED = -1 } dvc_write_result;
 /* The signals whose handler removes temp names (SIGINT, SIGTERM, SIGHUP): block them in worker threads. */
 void dvc_cleanup_signals(sigset_t *set);
 /* Open DST (already created) and prepare nworkers temp-name slots and the SIGINT/SIGTERM/SIGHUP cleanup. */
 int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsync);
 void dvc_output_close(dvc_output *o);
-/* Write inst to DST/<study>/<series>/<sop>.dcm atomically, never overwriting. worker selects the temp slot,
+/* Write inst (input index) to DST/<study>/<series>/<sop>.dcm atomically. Among this run's inputs with the
+ * same output name the lowest index that is written successfully holds it, whatever --jobs and the timing:
+ * DVC_DUPLICATE when a lower index already holds it (nothing is written, or our file is discarded); when a
+ * higher index of this run had already named it, its file is replaced atomically and *displaced receives that
+ * index (which the caller turns into a duplicate), else *displaced = DVC_NO_INDEX. A name that existed before
+ * this run is never replaced (every input with that name is a duplicate). worker selects the temp slot,
  * buf/cap is the worker's sink buffer. */
-dvc_write_result dvc_output_write(dvc_output *o, size_t worker, const dv_instance *inst, const dv_result *res,
-                                  uint8_t *buf, size_t cap, dv_error *err);
+dvc_write_result dvc_output_write(dvc_output *o, size_t worker, size_t index, const dv_instance *inst,
+                                  const dv_result *res, uint8_t *buf, size_t cap, size_t *displaced,
+                                  dv_error *err);
 
 /* ---- pool.c ---- */
 typedef enum dvc_status {
@@ -121,6 +130,8 @@ typedef struct dvc_item {
     dv_code code;       /* DV_OK unless failed, or skipped as not DICOM */
     const char *reason; /* for skipped: "not_dicom" or "directory"; static string */
     char *message;      /* engine message (no tag values) for failed/skipped; malloc'd or NULL */
+    int displaced;      /* pool.c, under its status lock: a lower index replaced this one's output before its
+                           own worker recorded "ok", which then records "duplicate" instead */
 } dvc_item;
 
 typedef struct dvc_counts {

@@ -8,14 +8,31 @@
  * planted inside DST cannot redirect a write either.
  *
  * Atomicity: the file is written unnamed (O_TMPFILE) and only given its name by linkat once complete, so a
- * killed run (even SIGKILL) never leaves a partial .dcm. linkat never replaces an existing name: EEXIST means
- * the same instance was already written (by an earlier input, a concurrent worker or an earlier run), and the
- * first one stays ("duplicate"). Where O_TMPFILE is unsupported, a hidden ".dvtmp-<hex>" name in the same
- * directory + link() + unlink() gives the same no-overwrite guarantee; those temp names are registered per
- * worker so SIGINT/SIGTERM/SIGHUP can unlink them before the process dies (SIGKILL cannot be caught: only
- * the O_TMPFILE path is immune to it). */
+ * killed run (even SIGKILL) never leaves a partial .dcm. Where O_TMPFILE is unsupported, a hidden
+ * ".dvtmp-<hex>" name in the same directory + link() + unlink() does the same; those temp names are registered
+ * per worker so SIGINT/SIGTERM/SIGHUP can unlink them before the process dies (SIGKILL cannot be caught: only
+ * the O_TMPFILE path is immune to it).
+ *
+ * Same instance twice (DECISIONS.md item 15): the inputs are sorted, and among this run's inputs with the same
+ * output name the LOWEST INDEX that is written successfully keeps it, whatever --jobs and the thread timing,
+ * so a run's DST and report are reproducible. A claims table (one mutex, a hash map from "study/series/sop.dcm"
+ * to the index whose file this run named there) decides: before any work, an input whose name a lower index
+ * already holds is a duplicate at once; once its file is complete, under the lock, it is a duplicate when a
+ * lower index took the name meanwhile, it replaces the file when a higher index of this run holds the name
+ * (atomically: rename over it, from a hidden temp name on the O_TMPFILE path; the higher index is reported
+ * back and becomes the duplicate), and otherwise links as before. A name that exists although no input of
+ * this run named it (an earlier run's output) is never replaced: linkat's EEXIST marks it, and every input
+ * with that name is a duplicate. An input claims a name only by naming its file, so a lower index that fails
+ * (I/O) leaves the name to the next one, as with --jobs 1. Inputs of one name racing each other may each
+ * write a file (the lower one, named later, then replaces the other); distinct names never wait on one
+ * another except for the lock held around linkat/renameat. The replace step's hidden temp name is held in the
+ * worker's slot like the fallback's, so SIGINT/SIGTERM/SIGHUP remove it; only SIGKILL between its linkat and
+ * renameat (microseconds, duplicates only) can leave it, complete and hidden, never as a .dcm. A run killed
+ * before a lower index replaced a higher one leaves the higher one's (complete) file, which a re-run, never
+ * overwriting, keeps. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -114,15 +131,145 @@ static void on_fatal_signal(int sig)
     raise(sig);
 }
 
+/* Pick a fresh random temp name for slot in dirfd and announce SLOT_CREATING; the caller then creates that
+ * name and calls slot_created. Never returns once the process is dying. -1 with errno without random bytes. */
+static int slot_begin(tmp_slot *slot, int dirfd)
+{
+    unsigned char rnd[6];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return -1;
+    snprintf(slot->name, sizeof slot->name, ".dvtmp-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+             rnd[4], rnd[5]);
+    slot->dirfd = dirfd;
+    atomic_store(&slot->state, SLOT_CREATING);
+    if (atomic_load(&g_dying)) {
+        atomic_store(&slot->state, SLOT_IDLE);
+        for (;;)
+            pause(); /* the process is being killed by the handler on the main thread */
+    }
+    return 0;
+}
+
+static void slot_created(tmp_slot *slot, int created)
+{
+    atomic_store(&slot->state, created ? SLOT_CREATED : SLOT_IDLE);
+}
+
+/* ---- claims: which input of this run holds each output name (see the top of this file) ---- */
+
+typedef struct claim {
+    struct claim *next;
+    uint64_t hash;
+    size_t linked;  /* the input index whose file this run named there; DVC_NO_INDEX while none */
+    int preexisted; /* the name existed although no input of this run named it: never replaced */
+    char key[];     /* "study/series/sop.dcm" */
+} claim;
+
+struct dvc_claims {
+    pthread_mutex_t lock;
+    claim **buckets;
+    size_t nbuckets; /* a power of two */
+    size_t count;
+};
+
+static uint64_t key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+static dvc_claims *claims_new(void)
+{
+    dvc_claims *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->nbuckets = 1024;
+    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    if (!c->buckets || pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c->buckets);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void claims_free(dvc_claims *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nbuckets; i++) {
+        for (claim *e = c->buckets[i], *next; e; e = next) {
+            next = e->next;
+            free(e);
+        }
+    }
+    free(c->buckets);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* Lock held. The entry of key, created when missing; entries live until dvc_output_close, so the pointer
+ * stays valid after the lock is released (only their fields need it). NULL on ENOMEM. */
+static claim *claim_get(dvc_claims *c, const char *key)
+{
+    uint64_t h = key_hash(key);
+    for (claim *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->next)
+        if (e->hash == h && strcmp(e->key, key) == 0)
+            return e;
+    if (c->count >= c->nbuckets / 4 * 3) {
+        claim **nb = calloc(c->nbuckets * 2, sizeof *nb);
+        if (nb) { /* without memory to grow, the chains just get longer */
+            size_t nn = c->nbuckets * 2;
+            for (size_t i = 0; i < c->nbuckets; i++) {
+                for (claim *e = c->buckets[i], *next; e; e = next) {
+                    next = e->next;
+                    e->next = nb[e->hash & (nn - 1)];
+                    nb[e->hash & (nn - 1)] = e;
+                }
+            }
+            free(c->buckets);
+            c->buckets = nb;
+            c->nbuckets = nn;
+        }
+    }
+    size_t len = strlen(key);
+    claim *e = malloc(sizeof *e + len + 1);
+    if (!e)
+        return NULL;
+    e->hash = h;
+    e->linked = DVC_NO_INDEX;
+    e->preexisted = 0;
+    memcpy(e->key, key, len + 1);
+    e->next = c->buckets[h & (c->nbuckets - 1)];
+    c->buckets[h & (c->nbuckets - 1)] = e;
+    c->count++;
+    return e;
+}
+
+/* Lock held: the name belongs to a lower index of this run, or to a file this run did not write. */
+static int claim_lost(const claim *e, size_t index)
+{
+    return e->preexisted || (e->linked != DVC_NO_INDEX && e->linked < index);
+}
+
 int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsync)
 {
     o->do_fsync = do_fsync;
+    o->claims = NULL;
     o->dst_fd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (o->dst_fd < 0)
         return -1;
     g_slots = calloc(nworkers ? nworkers : 1, sizeof *g_slots);
-    if (!g_slots) {
+    o->claims = claims_new();
+    if (!g_slots || !o->claims) {
+        free(g_slots);
+        g_slots = NULL;
+        claims_free(o->claims);
+        o->claims = NULL;
         close(o->dst_fd);
+        o->dst_fd = -1;
         errno = ENOMEM;
         return -1;
     }
@@ -154,6 +301,8 @@ void dvc_output_close(dvc_output *o)
     g_nslots = 0; /* first, so a late signal handler no longer looks at the slots */
     free(g_slots);
     g_slots = NULL;
+    claims_free(o->claims);
+    o->claims = NULL;
 }
 
 /* Open (creating when missing) the subdirectory name of parent. Concurrent workers may race to create the
@@ -184,19 +333,105 @@ static int write_instance(int fd, const dv_instance *inst, uint8_t *buf, size_t 
     return 0;
 }
 
-static dvc_write_result link_result(int rc, int e, dv_error *err)
+/* Name the unnamed file fd dirfd/name, never replacing: 0, -1 with errno, or -2 when this system can do it
+ * neither through /proc nor with AT_EMPTY_PATH (the caller falls back to a named temp). */
+static int link_fd(int fd, int dirfd, const char *name)
 {
-    if (rc == 0)
-        return DVC_WRITTEN;
-    if (e == EEXIST)
-        return DVC_DUPLICATE;
-    dv_fail(err, DV_ERR_IO, "naming the output file failed: %s", strerror(e));
-    return DVC_WRITE_FAILED;
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0)
+        return 0;
+    if (errno != ENOENT)
+        return -1;
+    /* No /proc mounted: AT_EMPTY_PATH does the same with CAP_DAC_READ_SEARCH. */
+    if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+        return 0;
+    return errno == ENOENT || errno == EPERM ? -2 : -1;
+}
+
+/* Replace dirfd/final by the unnamed file fd atomically: link fd to a hidden temp name (held in the worker's
+ * slot, so a fatal signal removes it), then rename that over final. 0, -1 with errno, or -2 as link_fd. */
+static int replace_fd(tmp_slot *slot, int fd, int dirfd, const char *final)
+{
+    int rc = -1;
+    for (int attempt = 0; attempt < 16 && rc != 0; attempt++) {
+        if (slot_begin(slot, dirfd) < 0)
+            return -1;
+        rc = link_fd(fd, dirfd, slot->name);
+        int e = errno;
+        slot_created(slot, rc == 0);
+        if (rc != 0 && (rc == -2 || e != EEXIST)) {
+            errno = e;
+            return rc;
+        }
+    }
+    if (rc != 0) {
+        errno = EEXIST; /* 16 random names taken */
+        return -1;
+    }
+    rc = renameat(dirfd, slot->name, dirfd, final);
+    int e = errno;
+    if (rc < 0)
+        unlinkat(dirfd, slot->name, 0);
+    atomic_store(&slot->state, SLOT_IDLE);
+    errno = e;
+    return rc;
+}
+
+/* The file is complete (fd >= 0: the unnamed O_TMPFILE file; fd < 0: slot->name): give it its final name,
+ * deciding under the claims lock (see the top of this file). *displaced receives the index whose file was
+ * replaced. 2 when the unnamed file cannot be linked on this system (the caller falls back), else 0 with *out
+ * set. */
+static int name_output(dvc_output *o, claim *c, size_t index, tmp_slot *slot, int fd, int dirfd,
+                       const char *final, size_t *displaced, dv_error *err, dvc_write_result *out)
+{
+    int rc = 0, e = 0;
+    pthread_mutex_lock(&o->claims->lock);
+    if (claim_lost(c, index)) {
+        *out = DVC_DUPLICATE; /* a lower index named it meanwhile: ours is discarded */
+    } else if (c->linked == DVC_NO_INDEX) {
+        /* link(), unlike rename(), never replaces */
+        rc = fd >= 0 ? link_fd(fd, dirfd, final) : linkat(dirfd, slot->name, dirfd, final, 0);
+        e = errno;
+        if (rc == 0) {
+            c->linked = index;
+            *out = DVC_WRITTEN;
+        } else if (rc == -1 && e == EEXIST) {
+            c->preexisted = 1; /* no input of this run named it (an earlier run did): never replaced */
+            *out = DVC_DUPLICATE;
+        } else if (rc == -1) {
+            dv_fail(err, DV_ERR_IO, "naming the output file failed: %s", strerror(e));
+            *out = DVC_WRITE_FAILED;
+        }
+    } else {
+        /* A higher index of this run named it: ours replaces that file atomically, and that index becomes
+         * the duplicate. */
+        if (fd >= 0) {
+            rc = replace_fd(slot, fd, dirfd, final);
+            e = errno;
+        } else {
+            rc = renameat(dirfd, slot->name, dirfd, final);
+            e = errno;
+            if (rc == 0)
+                atomic_store(&slot->state, SLOT_IDLE); /* the temp name is gone */
+        }
+        if (rc == 0) {
+            *displaced = c->linked;
+            c->linked = index;
+            *out = DVC_WRITTEN;
+        } else if (rc == -1) {
+            dv_fail(err, DV_ERR_IO, "replacing a duplicate's output file failed: %s", strerror(e));
+            *out = DVC_WRITE_FAILED;
+        }
+    }
+    pthread_mutex_unlock(&o->claims->lock);
+    return rc == -2 ? 2 : 0;
 }
 
 /* O_TMPFILE path. Returns 2 when the file system cannot do it (the caller falls back). */
-static int write_tmpfile(dvc_output *o, int dirfd, const char *final, const dv_instance *inst, uint8_t *buf,
-                         size_t cap, dv_error *err, dvc_write_result *out)
+static int write_tmpfile(dvc_output *o, tmp_slot *slot, claim *c, size_t index, int dirfd, const char *final,
+                         const dv_instance *inst, uint8_t *buf, size_t cap, size_t *displaced, dv_error *err,
+                         dvc_write_result *out)
 {
     int fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -209,90 +444,78 @@ static int write_tmpfile(dvc_output *o, int dirfd, const char *final, const dv_i
         return 0;
     }
     if (write_instance(fd, inst, buf, cap, o->do_fsync, err) < 0) {
-        close(fd); /* the unnamed file vanishes with its last descriptor */
+        close(fd); /* the unnamed file vanishes with its last descriptor (also below when it stays unnamed) */
         *out = DVC_WRITE_FAILED;
         return 0;
     }
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    int rc = linkat(AT_FDCWD, proc, dirfd, final, AT_SYMLINK_FOLLOW);
-    int e = errno;
-    if (rc < 0 && e == ENOENT) {
-        /* No /proc mounted: AT_EMPTY_PATH does the same with CAP_DAC_READ_SEARCH. */
-        rc = linkat(fd, "", dirfd, final, AT_EMPTY_PATH);
-        e = errno;
-        if (rc < 0 && (e == ENOENT || e == EPERM)) {
-            close(fd);
-            atomic_store(&g_tmpfile_unsupported, 1);
-            return 2;
-        }
-    }
+    int rc = name_output(o, c, index, slot, fd, dirfd, final, displaced, err, out);
     close(fd);
-    *out = link_result(rc, e, err);
-    return 0;
+    if (rc == 2)
+        atomic_store(&g_tmpfile_unsupported, 1);
+    return rc;
 }
 
-static dvc_write_result write_named_temp(dvc_output *o, size_t worker, int dirfd, const char *final,
-                                         const dv_instance *inst, uint8_t *buf, size_t cap, dv_error *err)
+static dvc_write_result write_named_temp(dvc_output *o, tmp_slot *slot, claim *c, size_t index, int dirfd,
+                                         const char *final, const dv_instance *inst, uint8_t *buf, size_t cap,
+                                         size_t *displaced, dv_error *err)
 {
-    tmp_slot *slot = &g_slots[worker];
     int fd = -1;
     for (int attempt = 0; attempt < 16 && fd < 0; attempt++) {
-        unsigned char rnd[6];
-        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        if (slot_begin(slot, dirfd) < 0) {
             dv_fail(err, DV_ERR_IO, "no random bytes for a temp name: %s", strerror(errno));
             return DVC_WRITE_FAILED;
         }
-        snprintf(slot->name, sizeof slot->name, ".dvtmp-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
-                 rnd[4], rnd[5]);
-        slot->dirfd = dirfd;
-        atomic_store(&slot->state, SLOT_CREATING);
-        if (atomic_load(&g_dying)) {
-            atomic_store(&slot->state, SLOT_IDLE);
-            for (;;)
-                pause(); /* the process is being killed by the handler on the main thread */
-        }
         fd = openat(dirfd, slot->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         int e = errno;
-        atomic_store(&slot->state, fd >= 0 ? SLOT_CREATED : SLOT_IDLE);
-        if (fd < 0) {
-            errno = e;
-            if (errno != EEXIST) {
-                dv_fail(err, DV_ERR_IO, "creating a temp output file failed: %s", strerror(errno));
-                return DVC_WRITE_FAILED;
-            }
+        slot_created(slot, fd >= 0);
+        if (fd < 0 && e != EEXIST) {
+            dv_fail(err, DV_ERR_IO, "creating a temp output file failed: %s", strerror(e));
+            return DVC_WRITE_FAILED;
         }
     }
     if (fd < 0) {
         dv_fail(err, DV_ERR_IO, "no free temp name in the output directory");
         return DVC_WRITE_FAILED;
     }
-    dvc_write_result r;
-    if (write_instance(fd, inst, buf, cap, o->do_fsync, err) < 0) {
-        r = DVC_WRITE_FAILED;
-    } else {
-        int rc = linkat(dirfd, slot->name, dirfd, final, 0); /* link(), unlike rename(), never replaces */
-        r = link_result(rc, errno, err);
-    }
+    dvc_write_result r = DVC_WRITE_FAILED;
+    if (write_instance(fd, inst, buf, cap, o->do_fsync, err) == 0)
+        name_output(o, c, index, slot, -1, dirfd, final, displaced, err, &r); /* never 2 with fd < 0 */
     close(fd);
-    unlinkat(dirfd, slot->name, 0);
+    if (atomic_load(&slot->state) == SLOT_CREATED) /* not renamed over the final name */
+        unlinkat(dirfd, slot->name, 0);
     atomic_store(&slot->state, SLOT_IDLE);
     return r;
 }
 
-dvc_write_result dvc_output_write(dvc_output *o, size_t worker, const dv_instance *inst, const dv_result *res,
-                                  uint8_t *buf, size_t cap, dv_error *err)
+dvc_write_result dvc_output_write(dvc_output *o, size_t worker, size_t index, const dv_instance *inst,
+                                  const dv_result *res, uint8_t *buf, size_t cap, size_t *displaced,
+                                  dv_error *err)
 {
+    *displaced = DVC_NO_INDEX;
     if (res->sop_uid[0] == '\0') {
         dv_fail(err, DV_ERR_INVALID, "the instance has no SOPInstanceUID");
         return DVC_WRITE_FAILED;
     }
     char study[DVC_COMPONENT_MAX], series[DVC_COMPONENT_MAX], sop[DVC_COMPONENT_MAX];
     char final[DVC_COMPONENT_MAX + 4];
+    char key[3 * DVC_COMPONENT_MAX + 8];
     dvc_uid_component(res->study_uid, sizeof res->study_uid, "_nostudy", study);
     dvc_uid_component(res->series_uid, sizeof res->series_uid, "_noseries", series);
     dvc_uid_component(res->sop_uid, sizeof res->sop_uid, "", sop);
     snprintf(final, sizeof final, "%s.dcm", sop);
+    snprintf(key, sizeof key, "%s/%s/%s", study, series, final);
+
+    /* A name a lower index (or an earlier run) already holds: a duplicate, without writing anything. */
+    pthread_mutex_lock(&o->claims->lock);
+    claim *c = claim_get(o->claims, key);
+    int lost = c && claim_lost(c, index);
+    pthread_mutex_unlock(&o->claims->lock);
+    if (!c) {
+        dv_fail(err, DV_ERR_NOMEM, "out of memory for the output name table");
+        return DVC_WRITE_FAILED;
+    }
+    if (lost)
+        return DVC_DUPLICATE;
 
     int study_fd = open_subdir(o->dst_fd, study);
     if (study_fd < 0) {
@@ -307,13 +530,15 @@ dvc_write_result dvc_output_write(dvc_output *o, size_t worker, const dv_instanc
         return DVC_WRITE_FAILED;
     }
 
+    tmp_slot *slot = &g_slots[worker];
     dvc_write_result r = DVC_WRITE_FAILED;
     if (atomic_load(&g_tmpfile_unsupported) ||
-        write_tmpfile(o, series_fd, final, inst, buf, cap, err, &r) == 2)
-        r = write_named_temp(o, worker, series_fd, final, inst, buf, cap, err);
+        write_tmpfile(o, slot, c, index, series_fd, final, inst, buf, cap, displaced, err, &r) == 2)
+        r = write_named_temp(o, slot, c, index, series_fd, final, inst, buf, cap, displaced, err);
     if (r == DVC_WRITTEN && o->do_fsync && fsync(series_fd) < 0) {
+        /* The file is complete and named, but not known to be durable; *displaced still holds. */
         dv_fail(err, DV_ERR_IO, "fsync of the output directory failed: %s", strerror(errno));
-        r = DVC_WRITE_FAILED; /* the file is complete and named, but not known to be durable */
+        r = DVC_WRITE_FAILED;
     }
     close(series_fd);
     return r;

@@ -3,8 +3,13 @@
  * are immutable and shared (dv_engine.h). One bad instance fails alone: every outcome is recorded in its own
  * item slot, and nothing a worker does for one file touches another's.
  *
- * Outcomes: ok; duplicate (same output name already written, first one wins); skipped (not DICOM, or a
- * DICOMDIR, which is not an instance): neither is a failure; failed (with the engine's error class). */
+ * Outcomes: ok; duplicate (same output name as a lower input index, or as a file an earlier run wrote: the
+ * lowest index wins whatever the timing, see output.c); skipped (not DICOM, or a DICOMDIR, which is not an
+ * instance): neither is a failure; failed (with the engine's error class).
+ *
+ * Statuses and counts change under one small lock: a lower index that replaces a higher one's output turns
+ * that index into a duplicate, possibly before that index's own worker has recorded its "ok" (then the
+ * "displaced" flag makes it record "duplicate"); either way every input is counted exactly once. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -37,12 +42,17 @@ typedef struct worker {
     int started;
 } worker;
 
+static pthread_mutex_t g_status_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void record(dvc_run *run, size_t index, dvc_status st, dv_code code, const char *reason, const char *msg)
 {
     dvc_item *it = &run->items[index];
     it->code = code;
     it->reason = reason;
     it->message = msg && *msg ? strdup(msg) : NULL;
+    pthread_mutex_lock(&g_status_lock);
+    if (st == DVC_ST_OK && it->displaced)
+        st = DVC_ST_DUPLICATE; /* a lower index replaced our output already */
     it->status = st;
     switch (st) {
     case DVC_ST_OK: atomic_fetch_add(&run->counts.ok, 1); break;
@@ -51,10 +61,29 @@ static void record(dvc_run *run, size_t index, dvc_status st, dv_code code, cons
     case DVC_ST_FAILED:
     case DVC_ST_PENDING:
         atomic_fetch_add(&run->counts.failed, 1);
-        /* The index, never the path (paths can hold PHI; the report maps index -> path). */
-        dvc_progress_log("instance #%zu: %s: %s", index, dv_code_name(code), msg && *msg ? msg : "(no detail)");
         break;
     }
+    pthread_mutex_unlock(&g_status_lock);
+    if (st == DVC_ST_FAILED || st == DVC_ST_PENDING)
+        /* The index, never the path (paths can hold PHI; the report maps index -> path). */
+        dvc_progress_log("instance #%zu: %s: %s", index, dv_code_name(code), msg && *msg ? msg : "(no detail)");
+}
+
+/* A lower index replaced the output of index: it is a duplicate, not ok. Its worker may not have recorded
+ * yet (then record() converts its "ok"). A "failed" (its directory fsync failed after naming the file) stays
+ * failed. */
+static void mark_displaced(dvc_run *run, size_t index)
+{
+    dvc_item *it = &run->items[index];
+    pthread_mutex_lock(&g_status_lock);
+    if (it->status == DVC_ST_OK) {
+        it->status = DVC_ST_DUPLICATE;
+        atomic_fetch_add(&run->counts.duplicate, 1);
+        atomic_fetch_sub(&run->counts.ok, 1);
+    } else if (it->status == DVC_ST_PENDING) {
+        it->displaced = 1;
+    }
+    pthread_mutex_unlock(&g_status_lock);
 }
 
 static void fail_errno(dvc_run *run, size_t index, const char *what, int e)
@@ -114,7 +143,11 @@ static void process(worker *w, size_t index)
             record(run, index, DVC_ST_FAILED, err.code != DV_OK ? err.code : DV_ERR_INVALID, NULL, err.message);
         } else {
             dv_error_clear(&err);
-            dvc_write_result r = dvc_output_write(run->out, w->id, inst, &res, w->buf, DVC_SINK_BUFFER, &err);
+            size_t displaced = DVC_NO_INDEX;
+            dvc_write_result r =
+                dvc_output_write(run->out, w->id, index, inst, &res, w->buf, DVC_SINK_BUFFER, &displaced, &err);
+            if (displaced != DVC_NO_INDEX)
+                mark_displaced(run, displaced);
             if (r == DVC_WRITTEN)
                 record(run, index, DVC_ST_OK, DV_OK, NULL, NULL);
             else if (r == DVC_DUPLICATE)

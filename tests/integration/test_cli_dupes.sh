@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# dicomveil deidentify with several inputs that are the same instance (DECISIONS.md item 15): the output does
+# not depend on --jobs or thread timing. For each group of same-instance inputs (same UIDs, different bytes:
+# other transfer syntaxes and a Manufacturer naming the copy), the lowest input index is written and reported
+# "ok", every other copy "duplicate"; --jobs 8 runs (O_TMPFILE and named-temp paths) give a DST byte-identical
+# to the --jobs 1 run and the same report; a re-run into a DST never overwrites (all duplicate, files
+# untouched, same inodes), and a file that already existed at an output path before the run is never replaced.
+set -euo pipefail
+
+: "${DV_BIN:?DV_BIN must name the dicomveil binary}"
+DATA="${DV_SHARED_DATA:-/work/shared/data}/dicom"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export XDG_CONFIG_HOME="$T/xdg" HOME="$T/home"
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+for tool in dcmdump dcmconv dcmodify; do
+    command -v "$tool" >/dev/null || { echo "FAIL: $tool (dcmtk) is required" >&2; exit 1; }
+done
+
+G=32       # groups (distinct instances)
+C=4        # copies per group (same instance, different bytes)
+RUNS=5     # --jobs 8 runs per temp-file method
+head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
+echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/cfg.json"
+
+# ---- inputs: g<GG>_<c>.dcm, so the input order is group by group, copy 1 first ----
+# Bases alternate between a CT and an MR; each group gets its own SOPInstanceUID (dataset and file meta).
+# Copy c of group g: Manufacturer "g<GG>c<c>", in the c-th transfer syntax of a per-group rotation, so the
+# lowest-index copy is sometimes the slowest one (deflate) and sometimes the fastest.
+SRC="$T/src"
+mkdir -p "$SRC" "$T/work"
+bases=("$DATA/pydicom/CT_small.dcm" "$DATA/pydicom/MR_small.dcm")
+tss=(+te +ti +tb +td)
+for ((g = 0; g < G; g++)); do
+    gg=$(printf '%02d' "$g")
+    base="$T/work/base$gg.dcm"
+    dcmconv -q +te "${bases[$((g % 2))]}" "$base"
+    dcmodify -nb -q -m "(0008,0018)=1.2.826.0.1.3680043.10.543.7.$g" "$base"
+    for ((c = 1; c <= C; c++)); do
+        tmp="$T/work/g${gg}_$c.dcm"
+        cp "$base" "$tmp"
+        dcmodify -nb -q -m "(0008,0070)=g${gg}c$c" "$tmp"
+        dcmconv -q "${tss[$(((g + c) % 4))]}" "$tmp" "$SRC/g${gg}_$c.dcm"
+    done
+done
+[ "$(find "$SRC" -type f | wc -l)" -eq $((G * C)) ] || { echo "FAIL: could not build the inputs" >&2; exit 1; }
+[ "$(dcmdump -q +P MediaStorageSOPInstanceUID "$SRC/g03_2.dcm" | sed -nE 's/^[^[]*\[([^]]*)\].*/\1/p')" = \
+  "1.2.826.0.1.3680043.10.543.7.3" ] || { echo "FAIL: dcmodify did not update the file meta" >&2; exit 1; }
+
+# run NAME JOBS DST REPORT [ENV...]: one deidentify run, exit 0 expected.
+run() {
+    local name=$1 jobs=$2 dst=$3 rep=$4
+    shift 4
+    local rc=0
+    env "$@" "$DV_BIN" deidentify -q --jobs "$jobs" --config "$T/cfg.json" --key-file "$T/key" \
+        --report "$rep" "$SRC" "$dst" >"$T/out" 2>"$T/err" || rc=$?
+    [ "$rc" -eq 0 ] || fail "$name: exit $rc; stderr: $(head -c 400 "$T/err")"
+}
+# statuses REPORT: "name:status" per input, in report order; counts REPORT: the counts object.
+statuses() {
+    python3 -c "import json,sys,os; d=json.load(open(sys.argv[1]))
+print(' '.join(os.path.basename(i['source'])+':'+i['status'] for i in d['instances']))" "$1"
+}
+counts() {
+    python3 -c "import json,sys; c=json.load(open(sys.argv[1]))['counts']
+print(' '.join('%s=%s' % (k, c[k]) for k in ('total','ok','failed','skipped','duplicate')))" "$1"
+}
+# The expected report: copy 1 of each group ok, the others duplicate.
+expected=$(for ((g = 0; g < G; g++)); do
+    for ((c = 1; c <= C; c++)); do
+        if [ "$c" -eq 1 ]; then s=ok; else s=duplicate; fi
+        printf 'g%02d_%d.dcm:%s\n' "$g" "$c" "$s"
+    done
+done | paste -sd' ')
+exp_counts="total=$((G * C)) ok=$G failed=0 skipped=0 duplicate=$((G * C - G))"
+# check_run NAME DST REPORT: report, counts, exactly G files and no temp names.
+check_run() {
+    local name=$1 dst=$2 rep=$3
+    [ "$(statuses "$rep")" = "$expected" ] || fail "$name: report statuses differ from lowest-index-wins: $(
+        diff <(tr ' ' '\n' <<<"$expected") <(statuses "$rep" | tr ' ' '\n') | grep '^>' | head -5 | paste -sd' ')"
+    [ "$(counts "$rep")" = "$exp_counts" ] || fail "$name: counts are '$(counts "$rep")', expected '$exp_counts'"
+    local nfiles
+    nfiles=$(find "$dst" -type f | wc -l)
+    [ "$nfiles" -eq "$G" ] || fail "$name: $nfiles files in DST, expected $G"
+    [ -z "$(find "$dst" -name '.dvtmp-*')" ] || fail "$name: a temp name was left in DST"
+}
+
+# ---- reference: --jobs 1 ----
+run "jobs 1" 1 "$T/ref" "$T/ref.json"
+check_run "jobs 1" "$T/ref" "$T/ref.json"
+# The written copy of every group is copy 1 (Manufacturer g<GG>c1, and copy 1's transfer syntax).
+got=$(find "$T/ref" -type f -name '*.dcm' -exec dcmdump -q +P Manufacturer {} + |
+    sed -nE 's/^[^[]*\[([^]]*)\].*/\1/p' | sort | paste -sd' ')
+want=$(for ((g = 0; g < G; g++)); do printf 'g%02dc1\n' "$g"; done | paste -sd' ')
+[ "$got" = "$want" ] || fail "jobs 1: written copies are '$got', expected copy 1 of each group"
+n_ts=$(find "$T/ref" -type f -name '*.dcm' -exec dcmdump -q +P TransferSyntaxUID {} + | grep -o '=[A-Za-z]*' |
+    sort -u | wc -l)
+[ "$n_ts" -eq 4 ] || fail "jobs 1: expected outputs in 4 transfer syntaxes, found $n_ts"
+( cd "$T/ref" && find . -type f -print0 | sort -z | xargs -0 sha256sum ) >"$T/ref.sha256"
+
+# ---- --jobs 8, several runs, both temp-file methods: byte-identical to the reference ----
+for method in tmpfile named; do
+    envs=()
+    [ "$method" = named ] && envs=(DICOMVEIL_NO_O_TMPFILE=1)
+    for ((r = 1; r <= RUNS; r++)); do
+        name="jobs 8 $method run $r"
+        dst="$T/dst-$method-$r"
+        run "$name" 8 "$dst" "$T/rep-$method-$r.json" "${envs[@]}"
+        check_run "$name" "$dst" "$T/rep-$method-$r.json"
+        diff -r "$T/ref" "$dst" >/dev/null || fail "$name: DST differs from the --jobs 1 DST"
+    done
+done
+
+# ---- re-run into an existing DST: nothing new, nothing overwritten ----
+snapshot() { ( cd "$1" && find . -printf '%p %i %s %T@\n' | sort ); }
+DST="$T/dst-tmpfile-1"
+snapshot "$DST" >"$T/before"
+for jobs in 8 1; do
+    run "re-run jobs $jobs" "$jobs" "$DST" "$T/rerun.json"
+    [ "$(counts "$T/rerun.json")" = "total=$((G * C)) ok=0 failed=0 skipped=0 duplicate=$((G * C))" ] ||
+        fail "re-run jobs $jobs: counts are '$(counts "$T/rerun.json")', expected all duplicate"
+    snapshot "$DST" >"$T/after"
+    diff -q "$T/before" "$T/after" >/dev/null || fail "re-run jobs $jobs: DST changed (files, inodes or mtimes)"
+    ( cd "$DST" && sha256sum --quiet -c "$T/ref.sha256" ) || fail "re-run jobs $jobs: DST contents changed"
+done
+
+# ---- a file that existed before the run is never replaced, even by the lowest-index copy ----
+# Plant foreign bytes at the output paths of groups 0 and 5; every copy of those groups is a duplicate.
+mapfile -t planted < <(cd "$T/ref" && for f in $(find . -type f -name '*.dcm' | sort); do
+    case "$(dcmdump -q +P Manufacturer "$f")" in *'[g00c1]'* | *'[g05c1]'*) echo "${f#./}" ;; esac
+done)
+[ "${#planted[@]}" -eq 2 ] || fail "pre-existing: could not locate the outputs of groups 00 and 05"
+for method in tmpfile named; do
+    envs=()
+    [ "$method" = named ] && envs=(DICOMVEIL_NO_O_TMPFILE=1)
+    dst="$T/pre-$method"
+    for f in "${planted[@]}"; do
+        mkdir -p "$(dirname "$dst/$f")"
+        echo "not ours" >"$dst/$f"
+    done
+    run "pre-existing $method" 8 "$dst" "$T/pre.json" "${envs[@]}"
+    for f in "${planted[@]}"; do
+        [ "$(cat "$dst/$f")" = "not ours" ] || fail "pre-existing $method: a file that existed before was replaced"
+    done
+    exp_pre=$(tr ' ' '\n' <<<"$expected" | sed -E 's/^(g0[05]_1\.dcm):ok$/\1:duplicate/' | paste -sd' ')
+    [ "$(statuses "$T/pre.json")" = "$exp_pre" ] || fail "pre-existing $method: report statuses"
+    [ "$(counts "$T/pre.json")" = "total=$((G * C)) ok=$((G - 2)) failed=0 skipped=0 duplicate=$((G * C - G + 2))" ] ||
+        fail "pre-existing $method: counts are '$(counts "$T/pre.json")'"
+    for f in "${planted[@]}"; do rm "$dst/$f"; done
+    [ "$(find "$dst" -type f | wc -l)" -eq $((G - 2)) ] || fail "pre-existing $method: wrong number of outputs"
+    for f in $(cd "$dst" && find . -type f); do
+        cmp -s "$T/ref/$f" "$dst/$f" || fail "pre-existing $method: $f differs from the reference"
+    done
+done
+
+if [ "$fails" -ne 0 ]; then
+    echo "test_cli_dupes: $fails check(s) failed" >&2
+    exit 1
+fi
+echo "test_cli_dupes: PASS"
