@@ -162,6 +162,10 @@ run_dcmodify()  { find "$W/work" -type f | sort > "$W/list"; T xargs -a "$W/list
 run_dcmodifyP() { find "$W/work" -type f | sort > "$W/list"; local per=$(( ($(wc -l < "$W/list") + NPROC - 1) / NPROC ));
                   T xargs -a "$W/list" -d '\n' -P "$NPROC" -n "$per" dcmodify "${DCMODIFY_ARGS[@]}" >/dev/null 2>&1; }
 run_gdcm()      { T gdcmanon --dumb -r --continue -i "$1" -o "$W/out" "${GDCM_ARGS[@]}" >/dev/null 2>&1; }
+# gdcmanon -r stops at the first file it cannot write (--continue only skips non-DICOM input): this variant
+# runs one gdcmanon per file (xargs -P), so every file is attempted; it includes one sh + mkdir per file.
+run_gdcmP()     { find "$1" -type f | sort > "$W/list"; export GDCM_SRC=$1 GDCM_DST=$W/out;
+                  T xargs -a "$W/list" -d '\n' -P "$NPROC" -I{} sh -c 'o="$GDCM_DST/${1#"$GDCM_SRC"/}"; mkdir -p "${o%/*}"; shift; exec gdcmanon --dumb -i "$0" -o "$o" "$@"' {} {} "${GDCM_ARGS[@]}" >/dev/null 2>&1; }
 run_py1()       { T $PY "$REPO/bench/pydicom_basic.py" --table "$TABLE" --key-file "$KEYF" --jobs 1 "$1" "$W/out" 2>"$W/py.err"; }
 run_pyN()       { T $PY "$REPO/bench/pydicom_basic.py" --table "$TABLE" --key-file "$KEYF" --jobs "$NPROC" "$1" "$W/out" 2>"$W/py.err"; }
 
@@ -177,7 +181,8 @@ bench_corpus() {
   tail -1 "$W/dv.err" | sed 's/^/      /'
   measure "dcmodify (1 process)"           "$dir" copyprep run_dcmodify
   measure "dcmodify (xargs -P $NPROC)"     "$dir" copyprep run_dcmodifyP
-  measure "gdcmanon --dumb"                "$dir" noprep   run_gdcm
+  measure "gdcmanon --dumb -r"             "$dir" noprep   run_gdcm
+  measure "gdcmanon --dumb (file, -P $NPROC)" "$dir" noprep   run_gdcmP
   measure "pydicom_basic --jobs 1"         "$dir" noprep   run_py1
   tail -1 "$W/py.err" | sed 's/^/      /'
   measure "pydicom_basic --jobs $NPROC"    "$dir" noprep   run_pyN

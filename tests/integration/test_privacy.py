@@ -2,7 +2,7 @@
 """Privacy integration test: the Basic profile (config `{}`) over a corpus generated here with pydicom.
 
 The corpus (written to a temp dir, never committed) has 3 studies / 5 series / 11 instances of 2 patients,
-10 in Explicit VR LE and 1 in Implicit VR LE, each carrying planted PHI in every kind of place:
+8 in Explicit VR LE, 1 Implicit VR LE, 1 Explicit VR BE, 1 Deflated, each with planted PHI in every kind of place:
   * every Basic-profile D/Z/X/U attribute of PS3.15 Table E.1-1 (2025c CSV) whose VR is known (pydicom
     dictionary, else the PS3.6 2024b JSON in the shared data), with a plausible value per VR; text values
     carry unique marker strings (PHI-<instance>-<n>), UIDs live under a private test root;
@@ -406,7 +406,8 @@ def _build_corpus(root):
             insts.append({"idx": len(insts), "pat": pat, "study": st, "series": se, "k": k,
                           "sop": g.uid(91), "study_uid": studies[st], "series_uid": series[se],
                           "for_uid": fors[st]})
-    implicit_idx = 6  # the second instance of series 2 (study 1)
+    # transfer syntaxes: Explicit VR LE, except instance 6 (Implicit VR LE), 9 (Explicit VR BE), 10 (Deflated)
+    ts_of = {6: "1.2.840.10008.1.2", 9: "1.2.840.10008.1.2.2", 10: "1.2.840.10008.1.2.1.99"}
     by_series = defaultdict(list)
     for it in insts:
         by_series[it["series"]].append(it)
@@ -415,8 +416,11 @@ def _build_corpus(root):
     os.makedirs(root, exist_ok=True)
     for it in insts:
         i = it["idx"]
-        implicit = i == implicit_idx
-        it["implicit"] = implicit
+        ts = ts_of.get(i, "1.2.840.10008.1.2.1")
+        implicit = ts == "1.2.840.10008.1.2"
+        big = ts == "1.2.840.10008.1.2.2"
+        un_ok = not implicit and not big  # UN-encoded elements only in explicit little-endian files
+        it["implicit"], it["un_ok"], it["ts"] = implicit, un_ok, ts
         ds = Dataset()
         # Kept attributes (not in the table)
         ds.SpecificCharacterSet = "ISO_IR 100"
@@ -513,7 +517,7 @@ def _build_corpus(root):
         c2.PersonName = g.value(i, "PN", 0x0040A123)
         c2.DateTime = g.value(i, "DT", 0x0040A120)
         c2.add_new(0x00170010, "LO", "ACME IN CONTENT")
-        c2.add_new(0x00171001, "UN" if not implicit else "LO", g.marker(i).encode() if not implicit else g.marker(i))
+        c2.add_new(0x00171001, "UN" if un_ok else "LO", g.marker(i).encode() + b" " if un_ok else g.marker(i))
         c3 = Dataset()
         c3.RelationshipType, c3.ValueType = "CONTAINS", "IMAGE"
         rs = Dataset()
@@ -587,8 +591,8 @@ def _build_corpus(root):
         ds.add_new(0x00091003, "SQ", Sequence([pit]))
         ds.add_new(0x00290010, "LO", "OTHER VENDOR")
         ds.add_new(0x00291010, "OB", g.value(i, "OB", 0))
-        # UN-encoded standard elements (explicit files only)
-        if not implicit:
+        # UN-encoded standard elements (explicit little-endian files only)
+        if un_ok:
             ds.add_new(0x00091004, "UN", g.marker(i).encode() + b" ")
             ds.add_new(0x00180050, "UN", b"1.25")                      # kept (SliceThickness)
             ds[0x00080050] = pydicom.DataElement(0x00080050, "UN", g.marker(i).encode() + b" ")  # Z
@@ -619,10 +623,10 @@ def _build_corpus(root):
         fm = FileMetaDataset()
         fm.MediaStorageSOPClassUID = CT
         fm.MediaStorageSOPInstanceUID = it["sop"]
-        fm.TransferSyntaxUID = "1.2.840.10008.1.2" if implicit else "1.2.840.10008.1.2.1"
+        fm.TransferSyntaxUID = ts
         fm.ImplementationClassUID = "1.2.826.0.1.3680043.10.9999.1"  # not PHI, outside ROOT
         ds.file_meta = fm
-        ds.is_little_endian, ds.is_implicit_VR = True, implicit
+        ds.is_little_endian, ds.is_implicit_VR = not big, implicit
         # nested name under a neutral file name (source names may hold PHI; these don't)
         d = os.path.join(root, f"p{it['pat']}", f"s{it['study']}")
         os.makedirs(d, exist_ok=True)
@@ -883,8 +887,9 @@ def run(tmp):
     print(f"  generated {len(insts)} instances, {len(g.markers)} marker strings, {len(g.uids)} planted UIDs")
     for it in insts:
         assert not MARKER_RE.search(it["pixels"]) and ROOT.encode() not in it["pixels"]
-        if not it["implicit"]:
-            _, ids, _, _ = parse_file(it["path"])
+        _, ids, its, _ = parse_file(it["path"])
+        assert its == it["ts"], f"generator: {it['path']} written as {its}, not {it['ts']}"
+        if it["un_ok"]:
             un = [e for e, _ in walk(ids) if e.vr == "UN" and not (e.tag >> 16 & 1)]
             assert len(un) >= 7 and any(e.un_sq for e in un), f"generator: UN elements not written as UN: {len(un)}"
     cfg = os.path.join(tmp, "config.json")
