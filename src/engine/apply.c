@@ -122,13 +122,21 @@ static int set_dummy(apply_ctx *c, dv_elem *e)
     uint16_t vr = dv_plan_effective_vr(e);
     if (vr == DV_VR_UI)
         return regen_uid(c, e);
-    uint8_t buf[DV_DUMMY_MAX];
-    size_t n = dv_dummy_value(vr, buf);
+    /* Keep the value multiplicity (zeros or placeholders, nothing of the original): a VM-2 attribute stays
+     * valid. Bulk values are not inspected: one value. */
+    const uint8_t *orig = (e->flags & DV_ELEM_BULK) ? NULL : e->value;
+    size_t count = (e->flags & DV_ELEM_BULK) ? 1 : dv_dummy_count(vr, orig, e->length);
+    uint8_t *buf;
+    long n = dv_dummy_values(vr, count, &buf);
+    if (n < 0)
+        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory resetting " TAGF, TAGA(e->tag));
     if (n == 0) {
         make_empty(c, e);
         return 0;
     }
-    return replace_value(c, e, vr, buf, n);
+    int rc = replace_value(c, e, vr, buf, (size_t)n);
+    free(buf);
+    return rc;
 }
 
 /* Every element nested anywhere under e is reset (DECISIONS 4); structure (items, nesting) is kept. */

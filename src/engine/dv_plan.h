@@ -84,6 +84,15 @@ dv_decision dv_plan_decide(const dv_plan *plan, uint32_t tag, uint16_t vr, int i
 /* Write the VR-valid placeholder for a non-UI, non-SQ VR into buf (padded to even length). Returns the length
  * (0 for OB/OD/OF/OL/OV/OW/UN and unknown VRs: those become empty). */
 size_t dv_dummy_value(uint16_t vr, uint8_t buf[DV_DUMMY_MAX]);
+/* The most values a dummy repeats (see dv_dummy_values). */
+#define DV_DUMMY_MAX_VALUES 4096u
+/* How many values the original element holds: binary VRs by length, multi-valued text VRs by backslashes
+ * (LT, ST, UT, UR are single-valued by definition). At least 1, at most DV_DUMMY_MAX_VALUES. */
+size_t dv_dummy_count(uint16_t vr, const uint8_t *value, uint64_t length);
+/* The placeholder repeated count times (text joined with '\'), padded to even length: the dummy keeps the
+ * original value multiplicity, so a VM-2 attribute (e.g. AnchorPoint) stays VM 2 and valid. malloc'd into
+ * *out (NULL when the VR's dummy is empty); returns the length. -1 on allocation failure. */
+long dv_dummy_values(uint16_t vr, size_t count, uint8_t **out);
 
 /* --- uid.c --- */
 /* Regenerate every backslash-separated value of a UI element value (padding trimmed per value), padding the
