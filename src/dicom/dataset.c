@@ -99,6 +99,24 @@ void dv_elem_set_empty(dv_elem *e)
         e->flags |= DV_ELEM_SEQUENCE; /* an empty sequence stays a sequence */
 }
 
+int dv_elem_uid_text(const dv_elem *e, char *out, size_t cap)
+{
+    if (cap)
+        out[0] = '\0';
+    if (!e || cap == 0 || (e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
+        return -1;
+    const void *nul = e->length ? memchr(e->value, '\0', (size_t)e->length) : NULL;
+    size_t n = nul ? (size_t)((const uint8_t *)nul - e->value) : (size_t)e->length;
+    while (n > 0 && e->value[n - 1] == ' ')
+        n--;
+    if (n >= cap)
+        return -1;
+    if (n)
+        memcpy(out, e->value, n);
+    out[n] = '\0';
+    return (int)n;
+}
+
 int dv_elem_read_value(const dv_instance *inst, const dv_elem *e, void *buf, uint64_t cap)
 {
     if (e->length > cap || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))

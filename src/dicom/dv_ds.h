@@ -90,6 +90,10 @@ void dv_ds_remove(dv_ds *ds, dv_elem *e);
 int dv_elem_set_value(dv_instance *inst, dv_elem *e, const void *value, uint64_t len);
 /* Make e an empty sequence (SQ) or an empty value. */
 void dv_elem_set_empty(dv_elem *e);
+/* The UID text of an inline element: up to its first NUL, trailing spaces removed, NUL-terminated in out.
+ * Returns the length, or -1 (out = "") when e is NULL, bulk, a sequence, or the text does not fit cap - 1.
+ * The reader, the writer and the engine all use this one reading, so a rewritten file reads back the same. */
+int dv_elem_uid_text(const dv_elem *e, char *out, size_t cap);
 /* Load a value into buf (inline or bulk). Returns 0 or -1. len = e->length must fit in cap. */
 int dv_elem_read_value(const dv_instance *inst, const dv_elem *e, void *buf, uint64_t cap);
 

@@ -316,18 +316,6 @@ static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int un
     return 0;
 }
 
-static void trim_copy(char *dst, size_t cap, const dv_elem *e)
-{
-    size_t n = 0;
-    if (e && !(e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE)) && e->length < cap) {
-        n = (size_t)e->length;
-        if (n)
-            memcpy(dst, e->value, n);
-        while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\0'))
-            n--;
-    }
-    dst[n] = '\0';
-}
 
 static int looks_like_vr(const uint8_t *p)
 {
@@ -466,8 +454,8 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
         inst->had_meta = 1;
     }
     char ts[65], cls[65];
-    trim_copy(ts, sizeof ts, dv_ds_find(&inst->meta, 0x00020010));
-    trim_copy(cls, sizeof cls, dv_ds_find(&inst->meta, 0x00020002));
+    dv_elem_uid_text(dv_ds_find(&inst->meta, 0x00020010), ts, sizeof ts);
+    dv_elem_uid_text(dv_ds_find(&inst->meta, 0x00020002), cls, sizeof cls);
     inst->is_directory = !strcmp(cls, "1.2.840.10008.1.3.10");
     if (!ts[0]) {
         int k = sniff_raw(&r, pos);

@@ -204,21 +204,6 @@ static int w_ds(wr *w, const dv_ds *ds)
     return 0;
 }
 
-static void trimmed(const dv_elem *e, char *out, size_t cap)
-{
-    size_t n = 0;
-    if (e && !(e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE)) && e->length < cap) {
-        /* A UID ends at its first NUL (its pad byte); trailing spaces are padding too. Cutting at the first
-         * NUL, not the last, keeps writing idempotent for values with embedded NULs. */
-        const void *nul = e->length ? memchr(e->value, '\0', (size_t)e->length) : NULL;
-        n = nul ? (size_t)((const uint8_t *)nul - e->value) : (size_t)e->length;
-        if (n)
-            memcpy(out, e->value, n);
-        while (n > 0 && out[n - 1] == ' ')
-            n--;
-    }
-    out[n] = '\0';
-}
 
 /* File meta: explicit VR little endian, always. */
 static int w_meta_elem(wr *w, uint32_t tag, uint16_t vr, const void *v, size_t len, uint8_t pad)
@@ -238,10 +223,10 @@ int dv_instance_write(const dv_instance *inst, dv_sink *sink, dv_error *err)
 {
     dv_error_clear(err);
     char cls[65], sop[65];
-    trimmed(dv_ds_find(&inst->ds, 0x00080016), cls, sizeof cls);
+    dv_elem_uid_text(dv_ds_find(&inst->ds, 0x00080016), cls, sizeof cls);
     if (!cls[0])
-        trimmed(dv_ds_find(&inst->meta, 0x00020002), cls, sizeof cls);
-    trimmed(dv_ds_find(&inst->ds, 0x00080018), sop, sizeof sop);
+        dv_elem_uid_text(dv_ds_find(&inst->meta, 0x00020002), cls, sizeof cls);
+    dv_elem_uid_text(dv_ds_find(&inst->ds, 0x00080018), sop, sizeof sop);
     if (!cls[0])
         return dv_fail(err, DV_ERR_INVALID, "instance has no SOPClassUID");
     if (!sop[0])

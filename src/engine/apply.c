@@ -250,17 +250,7 @@ static int repair_sop_identity(dv_instance *inst, dv_error *err)
 /* Output UID for dv_result: trailing padding trimmed; "" when absent, bulk or too long to be a UID. */
 static void result_uid(const dv_instance *inst, uint32_t tag, char out[DV_UID_MAX + 1])
 {
-    out[0] = '\0';
-    const dv_elem *e = dv_ds_find(&inst->ds, tag);
-    if (!e || !e->value || (e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE)))
-        return;
-    size_t n = (size_t)e->length;
-    while (n > 0 && (e->value[n - 1] == '\0' || e->value[n - 1] == ' '))
-        n--;
-    if (n > DV_UID_MAX)
-        return;
-    memcpy(out, e->value, n);
-    out[n] = '\0';
+    (void)dv_elem_uid_text(dv_ds_find(&inst->ds, tag), out, DV_UID_MAX + 1); /* "" when absent or too long */
 }
 
 int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_error *err)
