@@ -42,7 +42,8 @@ const char *dv_instance_transfer_syntax(const dv_instance *inst);
 int dv_instance_is_directory(const dv_instance *inst);
 
 /* Copy the value of a top-level dataset element (group 0002 reads the input's file meta) as a string with
- * trailing padding (spaces, NULs) removed. Returns the string length, or -1 when absent/bulk/too long. */
+ * trailing padding (spaces, NULs) removed; a UI value ends at its first NUL. Returns the string length, or -1
+ * when absent/bulk/too long. */
 int dv_instance_get_string(const dv_instance *inst, uint32_t tag, char *buf, size_t cap);
 
 /* Visit every element of the dataset depth-first in stored order (file meta excluded).

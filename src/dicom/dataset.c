@@ -151,6 +151,8 @@ int dv_instance_get_string(const dv_instance *inst, uint32_t tag, char *buf, siz
 {
     const dv_ds *ds = DV_TAG_GROUP(tag) == 0x0002 ? &inst->meta : &inst->ds;
     const dv_elem *e = dv_ds_find(ds, tag);
+    if (e && e->vr == DV_VR_UI)
+        return dv_elem_uid_text(e, buf, cap); /* the one UID reading the writer and the engine use */
     if (!e || cap == 0 || e->length >= cap || (e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
         return -1;
     size_t n = (size_t)e->length;
