@@ -18,7 +18,7 @@ typedef struct dv_limits {
     uint32_t max_depth;          /* sequence nesting cap (default 64) */
     uint64_t max_metadata_bytes; /* in-memory metadata per instance (default 32 MiB) */
     uint64_t max_inflated_bytes; /* Deflated Explicit VR LE datasets are inflated in memory up to this (64 MiB) */
-    uint32_t inline_threshold;   /* values above this many bytes stay in the source (default 64 KiB) */
+    uint32_t inline_threshold;   /* values above this many bytes stay in the source (default 16 KiB) */
 } dv_limits;
 
 void dv_limits_default(dv_limits *lim);
