@@ -488,6 +488,45 @@ static void test_fuzz_regressions(void **s)
     assert_true(files >= 6);
 }
 
+/* An RT-structure-set-like object whose metadata (ContourData) exceeds the in-memory metadata cap still
+ * reads with the default limits: large values stay in the source, only their offsets are kept. */
+static void test_large_metadata_streams(void **s)
+{
+    (void)s;
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.481.3");
+    dvb_str(b, 0x00080018, "UI", "1.2.3.4");
+    size_t vlen = 20000;
+    char *contour = malloc(vlen + 1);
+    for (size_t i = 0; i < vlen; i++)
+        contour[i] = (i % 8 == 7) ? '\\' : (char)('0' + (char)(i % 10));
+    contour[vlen] = 0;
+    dvb_seq_begin(b, 0x30060039, 1); /* ROIContourSequence */
+    dvb_item_begin(b, 1);
+    dvb_seq_begin(b, 0x30060040, 1); /* ContourSequence */
+    for (int i = 0; i < 2000; i++) { /* 2000 x 20 KB = 40 MB of ContourData */
+        dvb_item_begin(b, 1);
+        dvb_str(b, 0x30060050, "DS", contour);
+        dvb_item_end(b);
+    }
+    dvb_seq_end(b);
+    dvb_item_end(b);
+    dvb_seq_end(b);
+    free(contour);
+    size_t len, out_len;
+    uint8_t *in = dvb_finish(b, &len);
+    assert_true(len > 40u * 1000u * 1000u);
+    dv_limits lim;
+    dv_limits_default(&lim);
+    assert_true(len > lim.max_metadata_bytes);
+    uint8_t *out = roundtrip(in, len, &out_len);
+    size_t in_ds = 144 + (in[140] | (in[141] << 8)), out_ds = 144 + (out[140] | (out[141] << 8));
+    assert_int_equal(len - in_ds, out_len - out_ds);
+    assert_memory_equal(in + in_ds, out + out_ds, len - in_ds);
+    free(out);
+    free(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_un_sequence),
         cmocka_unit_test(test_writer_regressions),
         cmocka_unit_test(test_fuzz_regressions),
+        cmocka_unit_test(test_large_metadata_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
