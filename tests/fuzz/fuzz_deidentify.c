@@ -128,7 +128,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 char sop[DV_UID_MAX + 8], msop[DV_UID_MAX + 8];
                 int sl = dv_instance_get_string(again, 0x00080018u, sop, sizeof sop);
                 int ml = dv_instance_get_string(again, 0x00020003u, msop, sizeof msop);
-                if (res.sop_uid[0] != '\0' && (sl < 0 || strcmp(sop, res.sop_uid) != 0))
+                /* sl < 0: the value is over the (fuzzing-small) inline threshold and stays in the source; the
+                 * writer already refused an instance without one, so only a readable value is compared. */
+                if (res.sop_uid[0] != '\0' && sl >= 0 && strcmp(sop, res.sop_uid) != 0)
                     fuzz_fail("SOPInstanceUID in the output differs from dv_result.sop_uid", NULL);
                 if (sl >= 0 && (ml < 0 || strcmp(sop, msop) != 0))
                     fuzz_fail("MediaStorageSOPInstanceUID differs from SOPInstanceUID in the output", NULL);
