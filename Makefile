@@ -121,8 +121,11 @@ ctest: build
 ctest-asan: build-asan
 	cd $(ASAN_DIR) && env $(SAN_ENV) $(CTEST) --output-on-failure -j$(JOBS) 2>&1 | tee ctest.log
 
+# The smoke uses a fixed seed so that make test (and CI) is reproducible: a long random search is `make fuzz`.
+SMOKE_SEED ?= 1
 fuzz-smoke: deps build-fuzz
-	env $(SAN_ENV) bash tools/run_fuzz.sh --dir $(FUZZ_DIR) --seconds $(SMOKE_SECONDS) --regressions $(FUZZ_TARGETS)
+	env $(SAN_ENV) bash tools/run_fuzz.sh --dir $(FUZZ_DIR) --seconds $(SMOKE_SECONDS) --seed $(SMOKE_SEED) \
+	  --regressions $(FUZZ_TARGETS)
 
 fuzz: deps build-fuzz
 	env $(SAN_ENV) bash tools/run_fuzz.sh --dir $(FUZZ_DIR) --seconds $(FUZZ_SECONDS) --regressions $(FUZZ_TARGETS)

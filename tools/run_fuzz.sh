@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run dicomveil's libFuzzer targets (called by `make fuzz-smoke` and `make fuzz`).
 #
-#   tools/run_fuzz.sh [--dir build-fuzz] [--seconds N] [--regressions] TARGET...
+#   tools/run_fuzz.sh [--dir build-fuzz] [--seconds N] [--seed N] [--regressions] TARGET...
 #
 # For each target (fuzz_reader and fuzz_deidentify use tests/fuzz/corpus/reader/, fuzz_config uses
 # tests/fuzz/corpus/config/; regressions likewise under tests/fuzz/regressions/<corpus>/):
@@ -19,12 +19,14 @@ cd "$(dirname "$0")/.."
 dir=build-fuzz
 secs=20
 regress=0
+seed=""
 targets=()
 while (($#)); do
     case "$1" in
         --dir) dir=$2; shift 2 ;;
         --seconds) secs=$2; shift 2 ;;
         --regressions) regress=1; shift ;;
+        --seed) seed=$2; shift 2 ;;  # fixed libFuzzer seed: the smoke in make test/CI is reproducible
         -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         -*) echo "run_fuzz: unknown option $1" >&2; exit 2 ;;
         *) targets+=("$1"); shift ;;
@@ -88,7 +90,9 @@ for t in "${targets[@]}"; do
     echo "run_fuzz: $t: fuzzing ${secs}s over $nseed seeds ($seeds) + scratch $scratch"
     rc=0
     t0=$SECONDS
-    "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    seed_arg=()
+    [ -n "$seed" ] && seed_arg=(-seed="$seed")
+    "$bin" -max_total_time="$secs" "${seed_arg[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "${extra[@]}" "$scratch" "$seeds" > "$log" 2>&1 || rc=$?
 
     took=$((SECONDS - t0))
