@@ -52,20 +52,25 @@ dv_elem *dv_ds_put(dv_instance *inst, dv_ds *ds, uint32_t tag, uint16_t vr, cons
     return e;
 }
 
+void dv_ds_unlink(dv_ds *ds, dv_elem *prev, dv_elem *e)
+{
+    if (prev)
+        prev->next = e->next;
+    else
+        ds->first = e->next;
+    if (ds->last == e)
+        ds->last = prev;
+    e->next = NULL;
+}
+
 void dv_ds_remove(dv_ds *ds, dv_elem *e)
 {
     dv_elem *prev = NULL;
     for (dv_elem *cur = ds->first; cur; prev = cur, cur = cur->next) {
-        if (cur != e)
-            continue;
-        if (prev)
-            prev->next = cur->next;
-        else
-            ds->first = cur->next;
-        if (ds->last == cur)
-            ds->last = prev;
-        cur->next = NULL;
-        return;
+        if (cur == e) {
+            dv_ds_unlink(ds, prev, cur);
+            return;
+        }
     }
 }
 

@@ -84,8 +84,10 @@ struct dv_instance {
 dv_elem *dv_ds_find(const dv_ds *ds, uint32_t tag);
 /* Insert or replace a top-level inline element keeping ascending tag order. value is copied. */
 dv_elem *dv_ds_put(dv_instance *inst, dv_ds *ds, uint32_t tag, uint16_t vr, const void *value, uint64_t len);
-/* Unlink (delete) the element e from ds. */
+/* Unlink (delete) the element e from ds (searches for its predecessor). */
 void dv_ds_remove(dv_ds *ds, dv_elem *e);
+/* O(1) unlink when the caller holds e's predecessor (NULL when e is first): for walks that delete. */
+void dv_ds_unlink(dv_ds *ds, dv_elem *prev, dv_elem *e);
 /* Replace e's value with an inline copy of value (clears bulk/sequence state). Returns 0 or -1 (arena cap). */
 int dv_elem_set_value(dv_instance *inst, dv_elem *e, const void *value, uint64_t len);
 /* Make e an empty sequence (SQ) or an empty value. */

@@ -25,18 +25,6 @@ typedef struct apply_ctx {
 #define TAGF "(%04X,%04X)"
 #define TAGA(t) (unsigned)DV_TAG_GROUP(t), (unsigned)DV_TAG_ELEMENT(t)
 
-/* O(1) unlink while walking (we hold the predecessor); dv_ds_remove would search for it again, which makes
- * deleting most of a large dataset (MINIMAL_KEEP_LIST) quadratic. Same invariant: first/last/next. */
-static void unlink_elem(dv_ds *ds, dv_elem *prev, dv_elem *e)
-{
-    if (prev)
-        prev->next = e->next;
-    else
-        ds->first = e->next;
-    if (ds->last == e)
-        ds->last = prev;
-    e->next = NULL;
-}
 
 static int elem_is_empty(const dv_elem *e)
 {
@@ -146,7 +134,7 @@ static int reset_ds(apply_ctx *c, dv_ds *ds)
     while (e) {
         dv_elem *next = e->next;
         if (DV_TAG_ELEMENT(e->tag) == 0x0000) {
-            unlink_elem(ds, prev, e); /* group length: dropped, not a de-identification change */
+            dv_ds_unlink(ds, prev, e); /* group length: dropped, not a de-identification change */
             e = next;
             continue;
         }
@@ -154,7 +142,7 @@ static int reset_ds(apply_ctx *c, dv_ds *ds)
             dv_plan_decide(c->plan, e->tag, dv_plan_effective_vr(e), dv_elem_is_sequence(e)) == DV_DEC_DELETE) {
             /* A profile that deletes private elements deletes them inside a reset sequence too: a reset
              * private element would still be a private element (DECISIONS 3). */
-            unlink_elem(ds, prev, e);
+            dv_ds_unlink(ds, prev, e);
             c->changed = 1;
             e = next;
             continue;
@@ -191,7 +179,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
         if (DV_TAG_ELEMENT(tag) == 0x0000) {
             /* Group length: it would be wrong after editing and the writer does not need it. Encoding
              * housekeeping, so it does not count as a de-identification change. */
-            unlink_elem(ds, prev, e);
+            dv_ds_unlink(ds, prev, e);
             e = next;
             continue;
         }
@@ -209,7 +197,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
             make_empty(c, e);
             break;
         case DV_DEC_DELETE:
-            unlink_elem(ds, prev, e);
+            dv_ds_unlink(ds, prev, e);
             c->changed = 1;
             e = next;
             continue; /* prev stays */
