@@ -19,6 +19,10 @@
 /* Private creator: odd group, element 0x0010-0x00FF. */
 #define DV_TAG_IS_PRIVATE_CREATOR(t) (DV_TAG_IS_PRIVATE(t) && DV_TAG_ELEMENT(t) >= 0x10 && DV_TAG_ELEMENT(t) <= 0xFF)
 
+/* Messages name tags, never values: printf("element " TAGF, TAGA(tag)) -> "element (0010,0010)". */
+#define TAGF "(%04X,%04X)"
+#define TAGA(t) (unsigned)DV_TAG_GROUP(t), (unsigned)DV_TAG_ELEMENT(t)
+
 #define DV_TAG_ITEM 0xFFFEE000u
 #define DV_TAG_ITEM_DELIM 0xFFFEE00Du
 #define DV_TAG_SEQ_DELIM 0xFFFEE0DDu

@@ -64,9 +64,6 @@ static uint32_t get_tag(const rd *r, const uint8_t *p)
     return ((uint32_t)get16(r, p) << 16) | get16(r, p + 2);
 }
 
-#define TAGF "(%04X,%04X)"
-#define TAGA(t) (unsigned)DV_TAG_GROUP(t), (unsigned)DV_TAG_ELEMENT(t)
-
 static int nomem(rd *r)
 {
     return dv_fail(r->err, DV_ERR_LIMIT, "metadata exceeds the %llu-byte limit",
@@ -315,7 +312,6 @@ static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int un
         return dv_fail(r->err, DV_ERR_MALFORMED, "item without delimiter ends at offset %llu", (unsigned long long)*pos);
     return 0;
 }
-
 
 static int looks_like_vr(const uint8_t *p)
 {

@@ -167,8 +167,7 @@ static int w_elem(wr *w, const dv_elem *e)
         if (w_header(w, e->tag, vr, DV_UNDEFINED_LENGTH) != 0 || w_flush(w) != 0)
             return -1;
         if (dv_sink_copy(w->sink, &w->inst->data, e->offset, e->length) != 0)
-            return dv_fail(w->err, DV_ERR_IO, "copying " "(%04X,%04X) failed", (unsigned)DV_TAG_GROUP(e->tag),
-                           (unsigned)DV_TAG_ELEMENT(e->tag));
+            return dv_fail(w->err, DV_ERR_IO, "copying " TAGF " failed", TAGA(e->tag));
         return 0;
     }
     uint64_t len = padded(e->length);
@@ -181,8 +180,7 @@ static int w_elem(wr *w, const dv_elem *e)
         if (w_flush(w) != 0)
             return -1;
         if (dv_sink_copy(w->sink, &w->inst->data, e->offset, e->length) != 0)
-            return dv_fail(w->err, DV_ERR_IO, "copying (%04X,%04X) failed", (unsigned)DV_TAG_GROUP(e->tag),
-                           (unsigned)DV_TAG_ELEMENT(e->tag));
+            return dv_fail(w->err, DV_ERR_IO, "copying " TAGF " failed", TAGA(e->tag));
     } else if (e->length && w_bytes(w, e->value, (size_t)e->length) != 0) {
         return -1;
     }

@@ -22,10 +22,6 @@ typedef struct apply_ctx {
     int changed;
 } apply_ctx;
 
-#define TAGF "(%04X,%04X)"
-#define TAGA(t) (unsigned)DV_TAG_GROUP(t), (unsigned)DV_TAG_ELEMENT(t)
-
-
 static int elem_is_empty(const dv_elem *e)
 {
     return e->length == 0 && e->nitems == 0 && e->items == NULL &&
