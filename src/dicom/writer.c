@@ -172,8 +172,7 @@ static int w_elem(wr *w, const dv_elem *e)
     }
     uint64_t len = padded(e->length);
     if (len > 0xFFFFFFFEu)
-        return dv_fail(w->err, DV_ERR_INVALID, "element (%04X,%04X) is too long to encode",
-                       (unsigned)DV_TAG_GROUP(e->tag), (unsigned)DV_TAG_ELEMENT(e->tag));
+        return dv_fail(w->err, DV_ERR_INVALID, "element " TAGF " is too long to encode", TAGA(e->tag));
     if (w_header(w, e->tag, vr, (uint32_t)len) != 0)
         return -1;
     if (e->flags & DV_ELEM_BULK) {
