@@ -22,7 +22,6 @@ $DV_SHARED_DATA/dicom folder, then:
 Env (set by ctest): DV_BIN, DV_SHARED_DATA, DV_SOURCE_DIR, DV_BUILD_DIR. Run with /usr/bin/python3.
 """
 import hashlib
-import hmac
 import json
 import os
 import random
@@ -37,6 +36,8 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import pydicom
+
+import dvcheck  # tests/integration/dvcheck.py (the script's folder is on sys.path)
 from pydicom.datadict import dictionary_description, keyword_for_tag
 
 warnings.simplefilter("ignore")
@@ -111,29 +112,12 @@ BY_DESIGN = ("D-reset", "XZ-empty", "X-removed")
 
 
 def hmac_uid(uid):
-    uid = uid.rstrip("\0 ")
-    if uid.startswith("1.2.840.10008."):
-        return uid
-    return "2.25." + str(int.from_bytes(hmac.new(KEY, uid.encode(), hashlib.sha256).digest()[:16], "big"))
+    return dvcheck.hmac_uid(uid, KEY)
 
 
-UID_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
+UID_RE = dvcheck.UID_RE
 
-
-class Checks:
-    def __init__(self):
-        self.count = Counter()
-        self.fail = defaultdict(list)
-        self.info = defaultdict(list)
-
-    def expect(self, name, cond, msg):
-        self.count[name] += 1
-        if not cond:
-            self.fail[name].append(msg)
-        return cond
-
-
-C = Checks()
+C = dvcheck.Checks()
 
 
 def load_table_codes():
@@ -478,27 +462,10 @@ def run(tmp, t0):
 
 
 def summary(t0):
-    print("\n  check                               checked  failed")
     required = ["run.exit-code-1-iff-failures", "report.dicom-ok-or-allowed", "report.status-valid",
                 "outputs.one-per-ok", "outputs.layout", "outputs.dcmdump-clean", "outputs.pydicom-reads",
                 "outputs.sanity", "dciodvfy.no-new-errors"]
-    bad = 0
-    for name in sorted(set(C.count) | set(required)):
-        nf = len(C.fail.get(name, []))
-        print(f"  {name:36s}{C.count[name]:8d}{nf:8d}")
-        if nf:
-            bad += 1
-        elif C.count[name] == 0 and name in required:
-            print(f"    ^ nothing was checked for {name}")
-            bad += 1
-    for name, msgs in sorted(C.fail.items()):
-        print(f"\nFAILED {name} ({len(msgs)}):")
-        for m in msgs[:20]:
-            print(f"  - {m}")
-        if len(msgs) > 20:
-            print(f"  ... {len(msgs) - 20} more")
-    print(f"\ntest_corpus: {'FAIL' if bad else 'PASS'} ({bad} failing checks) in {time.time() - t0:.0f} s")
-    return 1 if bad else 0
+    return C.report("test_corpus", required, 20, f" in {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

@@ -29,8 +29,6 @@ Every check counts what it looked at and fails when it looked at nothing.
 Env (set by ctest): DV_BIN, DV_SHARED_DATA, DV_SOURCE_DIR, DV_BUILD_DIR. Run with /usr/bin/python3.
 """
 import csv
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -44,6 +42,8 @@ import zlib
 from collections import Counter, defaultdict
 
 import pydicom
+
+import dvcheck  # tests/integration/dvcheck.py (the script's folder is on sys.path)
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.datadict import dictionary_VR
 from pydicom.filebase import DicomBytesIO
@@ -71,36 +71,12 @@ BULK = {"OB", "OW", "OD", "OF", "OL", "OV", "UN"}
 DUMMY = {"DA": b"19000101", "TM": b"000000", "DT": b"19000101000000", "AS": b"000Y", "IS": b"0", "DS": b"0"}
 
 
-def hmac_uid(uid, key):
-    uid = uid.rstrip("\0 ")
-    if uid.startswith(REGISTRY):
-        return uid
-    return "2.25." + str(int.from_bytes(hmac.new(key, uid.encode(), hashlib.sha256).digest()[:16], "big"))
+hmac_uid = dvcheck.hmac_uid
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Results
-class Checks:
-    def __init__(self):
-        self.count = Counter()
-        self.fail = defaultdict(list)
-
-    def ok(self, name, n=1):
-        self.count[name] += n
-
-    def bad(self, name, msg):
-        self.count[name] += 1
-        self.fail[name].append(msg)
-
-    def expect(self, name, cond, msg):
-        if cond:
-            self.ok(name)
-        else:
-            self.bad(name, msg)
-        return cond
-
-
-C = Checks()
+C = dvcheck.Checks()
 
 # ------------------------------------------------------------------------------------------------------------
 # Dictionary and table
@@ -846,7 +822,7 @@ def classify(ie, oe, allowed, ctx, w):
                   f"{lvr} {sval(ie)[:40]!r} -> {sval(oe)[:40]!r} is not a {'/'.join(sorted(allowed))} result")
 
 
-UID_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
+UID_RE = dvcheck.UID_RE
 
 
 def uid_valid(u):
@@ -1101,30 +1077,13 @@ def guide_check(tmp):
 
 
 def report_and_exit():
-    print("\n  check                               checked  failed")
-    bad = 0
     required = ["a.X", "a.Z", "a.D", "a.U", "a.nested", "a.d-sequence-reset", "a.private-deleted",
                 "a.no-marker-in-bytes", "a.no-original-uid-in-bytes", "b.kept-identical", "b.kept-nested",
                 "b.kept-sequences", "b.kept-un-identical", "c.pixeldata-identical", "d.grouping",
                 "d.references", "d.hmac-formula", "e.same-key-same-bytes", "e.other-key-other-uids",
                 "f.uid-valid", "g.meta-sop-instance", "g.meta-sop-class", "h.patient-identity-removed",
                 "h.deid-method", "h.deid-method-codes", "i.guide-recurse-sample"]
-    for name in sorted(set(C.count) | set(required)):
-        nf = len(C.fail.get(name, []))
-        print(f"  {name:36s}{C.count[name]:8d}{nf:8d}")
-        if nf:
-            bad += 1
-        elif C.count[name] == 0 and name in required:
-            print(f"    ^ nothing was checked for {name}")
-            bad += 1
-    for name, msgs in sorted(C.fail.items()):
-        print(f"\nFAILED {name} ({len(msgs)}):")
-        for m in msgs[:15]:
-            print(f"  - {m}")
-        if len(msgs) > 15:
-            print(f"  ... {len(msgs) - 15} more")
-    print(f"\ntest_privacy: {'FAIL' if bad else 'PASS'} ({bad} failing checks)")
-    return 1 if bad else 0
+    return C.report("test_privacy", required, 15)
 
 
 if __name__ == "__main__":
