@@ -7,13 +7,8 @@
 # untouched, same inodes), and a file that already existed at an output path before the run is never replaced.
 set -euo pipefail
 
-: "${DV_BIN:?DV_BIN must name the dicomveil binary}"
-DATA="${DV_SHARED_DATA:-/work/shared/data}/dicom"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export XDG_CONFIG_HOME="$T/xdg" HOME="$T/home"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+# shellcheck source=tests/integration/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 for tool in dcmdump dcmconv dcmodify; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool (dcmtk) is required" >&2; exit 1; }
 done
@@ -154,8 +149,4 @@ for method in tmpfile named; do
     done
 done
 
-if [ "$fails" -ne 0 ]; then
-    echo "test_cli_dupes: $fails check(s) failed" >&2
-    exit 1
-fi
-echo "test_cli_dupes: PASS"
+finish test_cli_dupes

@@ -3,14 +3,9 @@
 # key error exits 2 and writes NOTHING (no DST, nothing in an existing DST, no report, no default key).
 set -euo pipefail
 
-: "${DV_BIN:?DV_BIN must name the dicomveil binary}"
-DATA="${DV_SHARED_DATA:-/work/shared/data}/dicom"
+# shellcheck source=tests/integration/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 SRCDIR="${DV_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export XDG_CONFIG_HOME="$T/xdg" HOME="$T/home" # never touch the real default key
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
 # Inputs under a PHI-looking folder name: no message may echo it.
 PHI_DIR="$T/Doe^John_1961"
@@ -150,8 +145,4 @@ head -c 32 /dev/urandom >"$T/dst_k/key"
 run 2 "key file inside DST" deidentify --config "$T/good.json" --key-file "$T/dst_k/key" "$PHI_DIR" "$T/dst_k" || true
 [ "$(ls -A "$T/dst_k")" = "key" ] || fail "key file inside DST: something was written into DST"
 
-if [ "$fails" -ne 0 ]; then
-    echo "test_cli_errors: $fails check(s) failed" >&2
-    exit 1
-fi
-echo "test_cli_errors: PASS"
+finish test_cli_errors

@@ -5,15 +5,10 @@
 # in the report or the output.
 set -euo pipefail
 
-: "${DV_BIN:?DV_BIN must name the dicomveil binary}"
-DATA="${DV_SHARED_DATA:-/work/shared/data}/dicom"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+# shellcheck source=tests/integration/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 unset XDG_CONFIG_HOME
-export HOME="$T/home"
 mkdir -p "$HOME"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
 mkdir -p "$T/src"
 cp "$DATA/pydicom/CT_small.dcm" "$DATA/pydicom/MR_small.dcm" "$T/src/"
@@ -113,8 +108,4 @@ grep -rqF "$keytext" "$T/dst8" && fail "the key text was written into an output"
 grep -q "readable by other users" "$T/err" || fail "no warning for a world-readable key file"
 [ -z "$(find "$T/dst8" -type f ! -name '*.dcm')" ] || fail "something besides .dcm files was written to DST"
 
-if [ "$fails" -ne 0 ]; then
-    echo "test_cli_key: $fails check(s) failed" >&2
-    exit 1
-fi
-echo "test_cli_key: PASS"
+finish test_cli_key

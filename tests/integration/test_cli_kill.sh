@@ -6,18 +6,14 @@
 # re-running into the killed DST must complete it to exactly the reference.
 set -euo pipefail
 
-: "${DV_BIN:?DV_BIN must name the dicomveil binary}"
-DATA="${DV_SHARED_DATA:-/work/shared/data}/dicom"
-T=$(mktemp -d)
+# shellcheck source=tests/integration/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     rm -rf "$T"
 }
 trap cleanup EXIT
-export XDG_CONFIG_HOME="$T/xdg" HOME="$T/home"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 command -v dcmdump >/dev/null || { echo "FAIL: dcmdump (dcmtk) is required" >&2; exit 1; }
 
 N=1000
@@ -110,8 +106,4 @@ grep -qE "^instances: [0-9]+ ok, 0 failed, 0 skipped \(not DICOM\), [1-9][0-9]* 
     fail "resume: summary '$(tail -n 1 "$T/err")'"
 diff -r "$T/ref" "$T/dst_sigkill" >/dev/null || fail "resume: DST differs from the reference"
 
-if [ "$fails" -ne 0 ]; then
-    echo "test_cli_kill: $fails check(s) failed" >&2
-    exit 1
-fi
-echo "test_cli_kill: PASS"
+finish test_cli_kill

@@ -5,13 +5,8 @@
 # outputs, hostile UIDs confined to DST, and an instance without SOPInstanceUID failing as "invalid".
 set -euo pipefail
 
-: "${DV_BIN:?DV_BIN must name the dicomveil binary}"
-DATA="${DV_SHARED_DATA:-/work/shared/data}/dicom"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-export XDG_CONFIG_HOME="$T/xdg" HOME="$T/home"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+# shellcheck source=tests/integration/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
 command -v dcmdump >/dev/null || { echo "FAIL: dcmdump (dcmtk) is required" >&2; exit 1; }
 
 # run EXPECTED_RC NAME ARGS... -> stdout/stderr in $T/out, $T/err
@@ -175,8 +170,4 @@ run 1 "no SOPInstanceUID" deidentify -q --config "$T/cfg.json" --key-file "$T/ke
     fail "no SOPInstanceUID: not reported as failed/invalid"
 [ -z "$(find "$T/dstN" -type f 2>/dev/null)" ] || fail "no SOPInstanceUID: something was written"
 
-if [ "$fails" -ne 0 ]; then
-    echo "test_cli_run: $fails check(s) failed" >&2
-    exit 1
-fi
-echo "test_cli_run: PASS"
+finish test_cli_run
