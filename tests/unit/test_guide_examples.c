@@ -15,6 +15,7 @@
 #include "dicomveil/dicomveil.h"
 #include "dv_build.h"
 #include "dv_snap.h"
+#include "dv_testkit.h"
 
 /* ---- the guide's sample instance (its "Sample metadata", line ~262) ---- */
 #define SOP_CLASS "1.2.840.10008.5.1.4.1.1.7"
@@ -122,53 +123,20 @@ static dv_key *test_key(void)
     return key;
 }
 
-typedef struct parsed {
-    dv_mem_source ms;
-    dv_source src;
-    dv_instance *inst;
-} parsed;
 
-static void parse(parsed *p, const uint8_t *data, size_t len)
-{
-    dv_error err;
-    memset(&err, 0, sizeof err);
-    p->src = dv_source_memory(&p->ms, data, len);
-    p->inst = dv_instance_read(&p->src, NULL, &err);
-    if (!p->inst)
-        fail_msg("dv_instance_read: %s", err.message);
-}
 
-typedef struct output {
-    dv_mem_sink sink;
-    dv_result res;
-    parsed p;
-} output;
 
 static void deid(const char *json, const uint8_t *in, size_t inlen, output *o)
 {
     dv_error err;
     memset(&err, 0, sizeof err);
-    memset(o, 0, sizeof *o);
-    dv_plan *plan = dv_plan_from_json(json, strlen(json), &err);
-    if (!plan)
-        fail_msg("dv_plan_from_json: %s", err.message);
     dv_key *key = test_key();
-    dv_mem_source ms;
-    dv_source src = dv_source_memory(&ms, in, inlen);
-    dv_sink sink = dv_sink_memory(&o->sink);
-    int rc = dv_deidentify(plan, key, &src, &sink, NULL, &o->res, &err);
-    if (rc != 0)
-        fail_msg("dv_deidentify: %s", err.message);
+    int rc = dvt_deidentify(json, key, NULL, in, inlen, o, &err);
     dv_key_free(key);
-    dv_plan_free(plan);
-    parse(&o->p, o->sink.data, o->sink.len);
+    if (rc != 0)
+        fail_msg("%s", err.message);
 }
 
-static void output_free(output *o)
-{
-    dv_instance_free(o->p.inst);
-    dv_mem_sink_free(&o->sink);
-}
 
 /* The value as a string, or NULL when absent. */
 static const char *str(const dv_instance *inst, uint32_t tag, char *buf, size_t cap)
@@ -263,7 +231,7 @@ static void test_keep_tag(void **state)
     assert_true(has_bytes(&o, frag1, sizeof frag1));
     assert_true(has_bytes(&o, frag2, sizeof frag2));
     assert_str(r, 0x00120062, "YES");
-    output_free(&o);
+    dvt_output_free(&o);
     free(in);
 }
 
@@ -284,7 +252,7 @@ static void test_remove_tag(void **state)
     assert_false(has_bytes(&o, "Ann Johnson", 11));
     assert_regenerated(o.p.inst, 0x00080018, SOP_INST);
     snap_free(&s);
-    output_free(&o);
+    dvt_output_free(&o);
     free(in);
 }
 
@@ -299,7 +267,7 @@ static void test_delete_tag(void **state)
     assert_absent(o.p.inst, 0x00100010);
     assert_str(o.p.inst, 0x00100040, ""); /* the rest still follows the Basic profile */
     assert_false(has_bytes(&o, "Ann Johnson", 11));
-    output_free(&o);
+    dvt_output_free(&o);
     free(in);
 }
 
@@ -319,7 +287,7 @@ static void test_reset_tag(void **state)
     assert_int_equal(pn->length, 12); /* even length: one space of padding */
     assert_memory_equal(pn->value, "PLACEHOLDER ", 12);
     snap_free(&s);
-    output_free(&o);
+    dvt_output_free(&o);
     free(in);
 }
 
@@ -344,7 +312,9 @@ static void test_regen_uid_tag(void **state)
     assert_int_equal(o.res.changed, 1);
 
     parsed orig;
-    parse(&orig, in, len);
+    dv_error perr;
+    memset(&perr, 0, sizeof perr);
+    assert_int_equal(dvt_parse(&orig, in, len, &perr), 0);
     snap a, b;
     snap_take(&a, orig.inst);
     snap_take(&b, r);
@@ -375,7 +345,7 @@ static void test_regen_uid_tag(void **state)
     snap_free(&a);
     snap_free(&b);
     dv_instance_free(orig.inst);
-    output_free(&o);
+    dvt_output_free(&o);
     free(in);
 }
 
@@ -418,7 +388,7 @@ static void test_recurse_tag(void **state)
     assert_regenerated(o.p.inst, 0x0020000D, "3333333");
     assert_regenerated(o.p.inst, 0x0020000E, "4444444");
     snap_free(&s);
-    output_free(&o);
+    dvt_output_free(&o);
     free(in);
 
     /* Without recurseTag the Basic profile deletes the sequence (X). */
@@ -428,7 +398,7 @@ static void test_recurse_tag(void **state)
     assert_null(snap_find(&s, 0x00081062, 0, 0));
     assert_null(snap_find(&s, 0x00080100, 2, 0));
     snap_free(&s);
-    output_free(&o);
+    dvt_output_free(&o);
     free(in);
 }
 
@@ -457,7 +427,7 @@ static void test_default_profile(void **state)
             strcpy(first_sop, o.res.sop_uid);
         else
             assert_string_equal(first_sop, o.res.sop_uid); /* deterministic */
-        output_free(&o);
+        dvt_output_free(&o);
     }
     free(in);
 }

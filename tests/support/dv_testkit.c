@@ -1,0 +1,43 @@
+#include "dv_testkit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int dvt_parse(parsed *p, const uint8_t *data, size_t len, dv_error *err)
+{
+    p->src = dv_source_memory(&p->ms, data, len);
+    p->inst = dv_instance_read(&p->src, NULL, err);
+    return p->inst ? 0 : -1;
+}
+
+static int step_failed(dv_error *err, const char *step)
+{
+    char msg[DV_ERROR_MESSAGE_MAX];
+    snprintf(msg, sizeof msg, "%s", err->message);
+    return dv_fail(err, err->code, "%s: %s", step, msg);
+}
+
+int dvt_deidentify(const char *json, const dv_key *key, const dv_limits *lim, const uint8_t *in, size_t inlen,
+                   output *o, dv_error *err)
+{
+    memset(o, 0, sizeof *o);
+    dv_plan *plan = dv_plan_from_json(json, strlen(json), err);
+    if (!plan)
+        return step_failed(err, "dv_plan_from_json");
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, in, inlen);
+    dv_sink sink = dv_sink_memory(&o->sink);
+    int rc = dv_deidentify(plan, key, &src, &sink, lim, &o->res, err);
+    dv_plan_free(plan);
+    if (rc != 0)
+        return step_failed(err, "dv_deidentify");
+    if (dvt_parse(&o->p, o->sink.data, o->sink.len, err) != 0)
+        return step_failed(err, "re-reading the output");
+    return 0;
+}
+
+void dvt_output_free(output *o)
+{
+    dv_instance_free(o->p.inst);
+    dv_mem_sink_free(&o->sink);
+}
