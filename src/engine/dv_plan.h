@@ -12,6 +12,7 @@
 #include "config/dv_config_ir.h"
 #include "dicom/dv_ds.h"
 #include "dict/dv_dict.h"
+#include "dict/dv_tags.h"
 
 /* What happens to one element. */
 typedef enum dv_decision {
@@ -106,12 +107,7 @@ int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err);
 /* The DeidentificationMethod values, backslash-separated (no padding). Returns the length. */
 size_t dv_markers_method(const dv_plan *plan, char *buf, size_t cap);
 
-#define DV_TAG_PATIENT_IDENTITY_REMOVED 0x00120062u
-#define DV_TAG_DEIDENTIFICATION_METHOD 0x00120063u
-#define DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ 0x00120064u
-#define DV_TAG_STUDY_INSTANCE_UID 0x0020000Du
-#define DV_TAG_SERIES_INSTANCE_UID 0x0020000Eu
-#define DV_TAG_SOP_INSTANCE_UID 0x00080018u
-#define DV_TAG_SOP_CLASS_UID 0x00080016u
+/* Tag constants come from the generated dict/dv_tags.h; this short name is kept until the tag sweep. */
+#define DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQUENCE
 
 #endif

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The committed PS3.6 / PS3.15 tables (src/dict/*_table.c) are exactly what tools/gen_tables.py produces from
+# The committed PS3.6 / PS3.15 tables (src/dict/*_table.c) and tag constants (src/dict/dv_tags.h) are exactly what tools/gen_tables.py produces from
 # ../shared/data: nobody edited them by hand and nobody forgot `make tables` after changing the generator.
 set -euo pipefail
 SRC=${DV_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}

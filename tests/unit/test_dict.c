@@ -9,6 +9,7 @@
 
 #include "dicom/dv_vr.h"
 #include "dict/dv_dict.h"
+#include "dict/dv_tags.h"
 
 /* ---- dictionary ---------------------------------------------------------------------------- */
 
@@ -59,6 +60,30 @@ static void test_dict_keywords(void **state)
     assert_null(dv_dict_lookup_keyword(NULL));
     assert_null(dv_dict_lookup_keyword("A"));
     assert_null(dv_dict_lookup_keyword("zzz"));
+}
+
+/* The generated constants (dict/dv_tags.h) carry the tag the dictionary gives the keyword, with the
+ * UPPER_SNAKE spelling tools/gen_tables.py documents (acronyms and digits included). */
+static void test_tag_constants(void **state)
+{
+    (void)state;
+    static const struct { uint32_t value; const char *keyword; } cases[] = {
+        {DV_TAG_SOP_INSTANCE_UID, "SOPInstanceUID"},
+        {DV_TAG_SOP_CLASS_UID, "SOPClassUID"},
+        {DV_TAG_PATIENT_NAME, "PatientName"},
+        {DV_TAG_REFERENCED_SOP_INSTANCE_UID_IN_FILE, "ReferencedSOPInstanceUIDInFile"},
+        {DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQUENCE, "DeidentificationMethodCodeSequence"},
+        {DV_TAG_X_RAY3D_FRAME_TYPE_SEQUENCE, "XRay3DFrameTypeSequence"},
+        {DV_TAG_BLENDING_LUT1_SEQUENCE, "BlendingLUT1Sequence"},
+        {DV_TAG_PIXEL_DATA, "PixelData"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const dv_dict_entry *e = dv_dict_lookup_keyword(cases[i].keyword);
+        assert_non_null(e);
+        assert_int_equal(e->tag, cases[i].value);
+    }
+    assert_int_equal(DV_TAG_PATIENT_NAME, 0x00100010u);
+    assert_int_equal(DV_TAG_STUDY_INSTANCE_UID, 0x0020000Du);
 }
 
 static void test_dict_special_entries(void **state)
@@ -365,6 +390,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dict_patient_name),
         cmocka_unit_test(test_dict_keywords),
+        cmocka_unit_test(test_tag_constants),
         cmocka_unit_test(test_dict_special_entries),
         cmocka_unit_test(test_dict_invariants),
         cmocka_unit_test(test_dict_implicit_vr),
