@@ -123,7 +123,7 @@ void dv_charset_parse(const uint8_t *value, size_t len, dv_charset *cs)
 {
     dv_charset_default(cs);
     cs->nterms = 0;
-    int any2022 = 0;
+    int any2022 = 0, any_iso_ir = 0;
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
         if (i < len && value[i] != '\\')
@@ -150,6 +150,7 @@ void dv_charset_parse(const uint8_t *value, size_t len, dv_charset *cs)
             continue; /* an empty later value adds nothing */
         }
         any2022 |= is2022;
+        any_iso_ir |= b > a && !is2022 && t != DV_CST_UNKNOWN && cs_terms[t].iso2022;
         cs->terms[cs->nterms++] = (uint8_t)t;
     }
     if (cs->nterms == 0)
@@ -164,6 +165,8 @@ void dv_charset_parse(const uint8_t *value, size_t len, dv_charset *cs)
         cs->iso2022 = 0;
         return;
     }
+    if (cs->nterms > 1 && any_iso_ir)
+        cs->flags |= DV_CHARSET_F_NONSTANDARD; /* "ISO_IR 13\\ISO 2022 IR 87": read as ISO 2022 IR 13 */
     for (unsigned i = 1; i < cs->nterms; i++) {
         dv_cs_term t = (dv_cs_term)cs->terms[i];
         if (t == DV_CST_IR192 || t == DV_CST_GB18030 || t == DV_CST_GBK) {
