@@ -2,6 +2,7 @@
  * GB18030/GBK through iconv, or the ISO 2022 machine in charset_iso2022.c) and enforces the output bounds. */
 #include "charset_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <iconv.h>
 #include <string.h>
@@ -96,6 +97,7 @@ static int encode_iconv(dv_charset_ctx *ctx, dv_cs_term term, const uint8_t *s, 
 int dv_charset_decode(dv_charset_ctx *ctx, const dv_charset *cs, uint16_t vr, const uint8_t *in, size_t len,
                       char *out, size_t cap, dv_cs_decoded *res, dv_error *err)
 {
+    assert(ctx && cs && res && (in || len == 0) && (out || cap == 0));
     cs_out o = { (uint8_t *)out, cap, 0, 0 };
     memset(res, 0, sizeof *res);
     int rc = 0;
@@ -121,6 +123,7 @@ int dv_charset_encode(dv_charset_ctx *ctx, const dv_charset *cs, uint16_t vr, co
                       unsigned style, uint8_t *out, size_t cap, size_t *out_len, size_t *bad_offset,
                       dv_error *err)
 {
+    assert(ctx && cs && out_len && (utf8 || len == 0) && (out || cap == 0));
     cs_out o = { out, cap, 0, 0 };
     const uint8_t *s = (const uint8_t *)utf8;
     size_t bad = 0;

@@ -82,7 +82,8 @@ const dv_charset *dv_charset_for_ds(const dv_charset *inherited, const dv_ds *ds
 const dv_charset *dv_charset_for_item(const dv_charset *parent, const dv_item *item, dv_charset *own);
 
 /* Per-worker converter context: lookup tables derived from glibc's iconv on first use of a set, and cached
- * iconv converters for GB18030/GBK. Not thread-safe: one per worker. Free with dv_charset_ctx_free. */
+ * iconv converters for GB18030/GBK. Not thread-safe: one per worker. Every decode/encode call takes a non-NULL
+ * context. Returns NULL when out of memory. Free with dv_charset_ctx_free (NULL is a no-op). */
 typedef struct dv_charset_ctx dv_charset_ctx;
 dv_charset_ctx *dv_charset_ctx_new(void);
 void dv_charset_ctx_free(dv_charset_ctx *ctx);

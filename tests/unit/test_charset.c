@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -429,6 +430,73 @@ static void test_inheritance_corpus(void **state)
     free(buf);
 }
 
+/* A (0008,0005) kept in the source (over the inline threshold, here lowered to 4 bytes) cannot be read
+ * without I/O: the default repertoire is used and flagged, never a guess. */
+static void test_inheritance_unreadable(void **state)
+{
+    (void)state;
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080005, "CS", "ISO_IR 100");
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    dvb_str(b, 0x00080018, "UI", "1.2.3.4");
+    size_t n;
+    uint8_t *buf = dvb_finish(b, &n);
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, buf, n);
+    dv_limits lim;
+    dv_limits_default(&lim);
+    lim.inline_threshold = 4;
+    dv_error err = { 0 };
+    dv_instance *inst = dv_instance_read(&src, &lim, &err);
+    assert_non_null(inst);
+    dv_charset own;
+    const dv_charset *cs = dv_charset_for_ds(NULL, &inst->ds, &own);
+    assert_int_equal(cs->terms[0], DV_CST_DEFAULT);
+    assert_int_equal(cs->flags, DV_CHARSET_F_UNREADABLE);
+    dv_instance_free(inst);
+    free(buf);
+}
+
+/* One context per worker, no shared state: two threads decode and encode every example at once, each
+ * with its own context, and get the same bytes (ASan/UBSan builds run this too). */
+static void *worker(void *arg)
+{
+    int *ok = arg;
+    dv_charset_ctx *ctx = dv_charset_ctx_new();
+    *ok = ctx != NULL;
+    for (int round = 0; round < 20 && *ok; round++) {
+        for (size_t k = 0; k < sizeof examples / sizeof examples[0]; k++) {
+            const example *ex = &examples[k];
+            dv_charset cs = cs_of(ex->cs);
+            char text[1024];
+            uint8_t back[1024];
+            dv_cs_decoded d;
+            dv_error err = { 0 };
+            size_t blen = 0, bad = 0;
+            uint16_t vr = vr_of(ex->vr);
+            if (dv_charset_decode(ctx, &cs, vr, (const uint8_t *)ex->bytes, ex->len, text, sizeof text, &d, &err) != 0 ||
+                dv_charset_encode(ctx, &cs, vr, text, d.len, d.style, back, sizeof back, &blen, &bad, &err) != 0 ||
+                blen != ex->len || memcmp(back, ex->bytes, blen) != 0)
+                *ok = 0;
+        }
+    }
+    dv_charset_ctx_free(ctx);
+    return NULL;
+}
+
+static void test_contexts_per_worker(void **state)
+{
+    (void)state;
+    pthread_t t[2];
+    int ok[2] = { 0, 0 };
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, worker, &ok[i]), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    assert_true(ok[0]);
+    assert_true(ok[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +508,8 @@ int main(void)
         cmocka_unit_test(test_encode_choices),
         cmocka_unit_test(test_inheritance),
         cmocka_unit_test(test_inheritance_corpus),
+        cmocka_unit_test(test_inheritance_unreadable),
+        cmocka_unit_test(test_contexts_per_worker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
