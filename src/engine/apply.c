@@ -143,6 +143,13 @@ static int reset_ds(apply_ctx *c, dv_ds *ds)
             e = next;
             continue;
         }
+        /* A UID that identifies or references a UID the plan keeps stays, so a reset never leaves a reference
+         * pointing nowhere (UID families, docs/decisions.md) [test_reset_keeps_kept_references]. */
+        if (!dv_elem_is_sequence(e) && dv_plan_reset_keeps_uid(c->plan, e->tag, dv_plan_effective_vr(e))) {
+            prev = e;
+            e = next;
+            continue;
+        }
         if (set_dummy(c, e) != 0)
             return -1;
         prev = e;
@@ -180,7 +187,8 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
             continue;
         }
         int is_seq = dv_elem_is_sequence(e);
-        dv_decision d = dv_plan_decide(c->plan, tag, dv_plan_effective_vr(e), is_seq);
+        dv_match m; /* m.kind / m.params: where the pixel and text stages will read their settings */
+        dv_decision d = dv_plan_match(c->plan, tag, dv_plan_effective_vr(e), is_seq, &m);
         int rc = 0;
         switch (d) {
         case DV_DEC_KEEP:

@@ -446,9 +446,7 @@ static void test_refusals(void **state)
     expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", "config.image: ",
                       "not implemented yet");
     expect_error_with("{\"text\": {}}", "config.text: ", "not implemented yet");
-    expect_error_with("{\"fhir\": {}}", "config.fhir: ", "DICOM only");
-    expect_error_with("{\"fhirFieldConfig\": {}}", "config.fhirFieldConfig: ", "DICOM only");
-    expect_error_with("{\"operationMetadata\": {}}", "config.operationMetadata: ", "DICOM only");
+    /* The FHIR-only fields are accepted with a warning since issue 5 item 14 (test_fhir_warnings). */
     expect_error_with("{\"annotation\": {}}", "config.annotation: ", "removed");
     expect_error_with("{\"destinationStore\": \"x\", \"gcsConfigUri\": \"gs://b/o\"}", "gcsConfigUri: ",
                       "\"config\"");
