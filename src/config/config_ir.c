@@ -143,7 +143,7 @@ int dv_config_refuse_unbuilt(const dv_config *cfg, dv_error *err)
         o += snprintf(msg + o, sizeof msg - (size_t)o, "; also not implemented yet:");
         size_t shown = n < sizeof u / sizeof u[0] ? n : sizeof u / sizeof u[0];
         for (size_t i = 1; i < shown && o > 0 && (size_t)o < sizeof msg; i++)
-            o += snprintf(msg + o, sizeof msg - (size_t)o, " %s", u[i].path);
+            o += snprintf(msg + o, sizeof msg - (size_t)o, "%s %s", i > 1 ? "," : "", u[i].path);
         if (shown < n && o > 0 && (size_t)o < sizeof msg)
             snprintf(msg + o, sizeof msg - (size_t)o, " and %zu more", n - shown);
     }
