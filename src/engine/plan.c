@@ -184,18 +184,15 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
         dv_fail(err, DV_ERR_USAGE, "dv_plan_compile: no config");
         return NULL;
     }
-    /* The parser refuses these; refuse again rather than silently keeping what they would have changed. */
-    if (cfg->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS) {
-        dv_fail(err, DV_ERR_CONFIG, "dicomTagConfig.profileType: DEIDENTIFY_TAG_CONTENTS is not supported yet");
+    /* The parser refuses what is not built; refuse again (same home) rather than silently keeping what a config
+     * built in code would have changed. */
+    if (dv_config_refuse_unbuilt(cfg, err) != 0)
         return NULL;
-    }
     if (cfg->profile != DV_PROFILE_BASIC && cfg->profile != DV_PROFILE_KEEP_ALL &&
         cfg->profile != DV_PROFILE_MINIMAL_KEEP_LIST) {
         dv_fail(err, DV_ERR_CONFIG, "dicomTagConfig.profileType: unknown profile");
         return NULL;
     }
-    if (dv_config_refuse_unbuilt(cfg, err) != 0)
-        return NULL;
     for (size_t i = 0; i < cfg->nactions; i++) {
         dv_action_kind k = cfg->actions[i].kind;
         if (k < DV_ACTION_KEEP || k > DV_ACTION_CLEAN_IMAGE || k == DV_ACTION_CLEAN_TEXT) {
