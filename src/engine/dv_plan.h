@@ -35,6 +35,7 @@ typedef struct dv_plan_slot {
     uint32_t follow;  /* UID families: the tag whose decision this one takes (0 = its own; see families.c) */
     uint8_t pcode;    /* dv_pcode of the profile row (MINIMAL: DV_PC_K for the keep list), DV_PC_NONE if none */
     uint8_t family;   /* 1 when the tag is a UID family's head or member (reset subtrees consult the plan) */
+    uint8_t context;  /* 1 when the member follows another head inside some sequence (dv_plan.contexts) */
     uint8_t used;
 } dv_plan_slot;
 
@@ -44,6 +45,13 @@ typedef struct dv_plan_masked {
 } dv_plan_masked;
 
 #define DV_PLAN_VR_SLOTS (26 * 26)
+
+/* A family member that references another head inside one sequence (families.c contexts), kept only when no
+ * TAG query names the member. */
+typedef struct dv_plan_context {
+    uint32_t parent, member, head;
+} dv_plan_context;
+#define DV_PLAN_MAX_CONTEXTS 8
 
 /* One action as the plan keeps it: its kind and its own copy of the parameters. */
 typedef struct dv_plan_action {
@@ -72,6 +80,9 @@ struct dv_plan {
     size_t nmprofile;
 
     char summary[256];
+
+    dv_plan_context contexts[DV_PLAN_MAX_CONTEXTS];
+    size_t ncontexts;
 
     /* Accepted-without-effect notes from the config (dv_plan_warning); texts name JSON paths, never values. */
     char warnings[DV_CONFIG_MAX_WARNINGS][DV_CONFIG_WARNING_MAX];
@@ -107,7 +118,11 @@ typedef struct dv_match {
 } dv_match;
 
 /* The decision for one element (tag, effective VR, sequence or not), with the matched action. Pure function
- * of the plan, O(1): one or two hash probes, one table lookup and a scan of the few masked entries. */
+ * of the plan, O(1): one or two hash probes, one table lookup and a scan of the few masked entries.
+ * parent is the tag of the sequence whose item holds the element (0 at the top level): a few references
+ * name a different UID inside a particular sequence (families.c contexts). dv_plan_match = parent 0. */
+dv_decision dv_plan_match_in(const dv_plan *plan, uint32_t parent, uint32_t tag, uint16_t vr, int is_seq,
+                             dv_match *m);
 dv_decision dv_plan_match(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq, dv_match *m);
 /* dv_plan_match without the details. */
 dv_decision dv_plan_decide(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq);
@@ -115,7 +130,7 @@ dv_decision dv_plan_decide(const dv_plan *plan, uint32_t tag, uint16_t vr, int i
 /* Inside a reset subtree (DECISIONS 4) a UI element of a UID family (families.c) keeps its value when the plan
  * keeps the UID it identifies or references, so a reset never leaves a reference to a UID that still exists
  * under its old value pointing nowhere. 1 = keep, 0 = reset as usual. */
-int dv_plan_reset_keeps_uid(const dv_plan *plan, uint32_t tag, uint16_t vr);
+int dv_plan_reset_keeps_uid(const dv_plan *plan, uint32_t parent, uint32_t tag, uint16_t vr);
 
 /* --- families.c --- */
 /* A UID family (docs/decisions.md "UID families"): the attribute that holds a UID (head) and the attributes
@@ -128,6 +143,12 @@ typedef struct dv_uid_family {
 } dv_uid_family;
 /* The one table of UID families. */
 const dv_uid_family *dv_uid_families(size_t *count);
+/* Members that reference a different head inside one sequence (e.g. ReferencedSOPInstanceUID names the study
+ * inside RTReferencedStudySequence). */
+typedef struct dv_uid_context {
+    uint32_t parent, member, head;
+} dv_uid_context;
+const dv_uid_context *dv_uid_contexts(size_t *count);
 
 /* --- dummy.c --- */
 /* Longest dummy value any VR gets (DT "19000101000000"). */

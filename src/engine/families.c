@@ -26,6 +26,20 @@ static const dv_uid_family families[] = {
     {DV_TAG_SERIES_INSTANCE_UID, "SeriesInstanceUID", NULL, 0},
 };
 
+/* Inside these sequences ReferencedSOPInstanceUID names a study (PS3.3: the Referenced Study Sequence of the
+ * patient/study modules and the RT Referenced Study Sequence of RT Structure Sets reference the study with a
+ * Study-management SOP class), so it takes StudyInstanceUID's decision there. */
+static const dv_uid_context contexts[] = {
+    {0x00081110u, 0x00081155u, DV_TAG_STUDY_INSTANCE_UID}, /* ReferencedStudySequence */
+    {0x30060012u, 0x00081155u, DV_TAG_STUDY_INSTANCE_UID}, /* RTReferencedStudySequence */
+};
+
+const dv_uid_context *dv_uid_contexts(size_t *count)
+{
+    *count = sizeof contexts / sizeof contexts[0];
+    return contexts;
+}
+
 const dv_uid_family *dv_uid_families(size_t *count)
 {
     *count = sizeof families / sizeof families[0];

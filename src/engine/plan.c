@@ -83,6 +83,7 @@ static dv_plan_slot *slot_get(dv_plan *p, uint32_t tag)
             s->action = DV_PLAN_NO_ACTION;
             s->follow = 0;
             s->family = 0;
+            s->context = 0;
             s->pcode = DV_PC_NONE;
             return s;
         }
@@ -166,6 +167,18 @@ static void compile_families(dv_plan *p)
             if (s->action == DV_PLAN_NO_ACTION && !masked_query_names(p, f[i].members[j]))
                 s->follow = f[i].head;
         }
+    }
+    size_t nc;
+    const dv_uid_context *c = dv_uid_contexts(&nc);
+    for (size_t i = 0; i < nc && p->ncontexts < DV_PLAN_MAX_CONTEXTS; i++) {
+        dv_plan_slot *s = slot_get(p, c[i].member);
+        if (!s->follow) /* named by a query: the user's decision holds everywhere */
+            continue;
+        s->context = 1;
+        p->contexts[p->ncontexts].parent = c[i].parent;
+        p->contexts[p->ncontexts].member = c[i].member;
+        p->contexts[p->ncontexts].head = c[i].head;
+        p->ncontexts++;
     }
 }
 
@@ -462,7 +475,8 @@ static dv_decision matched(dv_match *m, dv_match_source src, dv_decision d)
     return m->decision = d;
 }
 
-dv_decision dv_plan_match(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq, dv_match *m)
+dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, uint32_t tag, uint16_t vr, int is_seq,
+                             dv_match *m)
 {
     m->action = DV_PLAN_NO_ACTION;
     m->kind = 0;
@@ -475,7 +489,12 @@ dv_decision dv_plan_match(const dv_plan *p, uint32_t tag, uint16_t vr, int is_se
     const dv_plan_slot *s = slot_find(p, tag);
     /* UID families: a reference not named by a TAG query is decided as the UID it references. */
     if (s && s->follow) {
-        tag = m->decided_tag = s->follow;
+        uint32_t head = s->follow;
+        if (s->context && parent)
+            for (size_t i = 0; i < p->ncontexts; i++)
+                if (p->contexts[i].parent == parent && p->contexts[i].member == tag)
+                    head = p->contexts[i].head;
+        tag = m->decided_tag = head;
         s = slot_find(p, tag);
     }
 
@@ -505,18 +524,24 @@ dv_decision dv_plan_match(const dv_plan *p, uint32_t tag, uint16_t vr, int is_se
     return matched(m, DV_MATCH_PROFILE, profile_decision(p, s, tag, vr, is_seq));
 }
 
+dv_decision dv_plan_match(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq, dv_match *m)
+{
+    return dv_plan_match_in(p, 0, tag, vr, is_seq, m);
+}
+
 dv_decision dv_plan_decide(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq)
 {
     dv_match m;
-    return dv_plan_match(p, tag, vr, is_seq, &m);
+    return dv_plan_match_in(p, 0, tag, vr, is_seq, &m);
 }
 
-int dv_plan_reset_keeps_uid(const dv_plan *p, uint32_t tag, uint16_t vr)
+int dv_plan_reset_keeps_uid(const dv_plan *p, uint32_t parent, uint32_t tag, uint16_t vr)
 {
     if (vr != DV_VR_UI)
         return 0;
     const dv_plan_slot *s = slot_find(p, tag);
     if (!s || !s->family)
         return 0;
-    return dv_plan_decide(p, tag, vr, 0) == DV_DEC_KEEP;
+    dv_match m;
+    return dv_plan_match_in(p, parent, tag, vr, 0, &m) == DV_DEC_KEEP;
 }

@@ -68,6 +68,14 @@ REGEN = {
 }
 FAMILY_OF = {SOP: "sop", SOP_REF: "sop", 0x00041511: "sop", STUDY: "study", SERIES: "series", FOR: "for",
              0x30060024: "for", 0x300600C2: "for"}
+# Inside these sequences ReferencedSOPInstanceUID names a study (docs/decisions.md, families.c contexts).
+STUDY_REF_PARENTS = (0x00081110, 0x30060012)
+
+
+def family(tag, parent):
+    if tag == SOP_REF and parent in STUDY_REF_PARENTS:
+        return "study"
+    return FAMILY_OF[tag]
 
 
 def uid(n):
@@ -158,6 +166,12 @@ def build(src):
     rfor = Dataset()
     rfor.add_new(0x30060024, "UI", f1)  # ReferencedFrameOfReferenceUID
     rfor.add_new(0x300600C0, "SQ", Sequence([rel]))  # FrameOfReferenceRelationshipSequence
+    # RT Structure Set style: RTReferencedStudySequence > ReferencedSOPInstanceUID names the *study*.
+    rt_series = Dataset()
+    rt_series.SeriesInstanceUID = se_a
+    rt_study = ref_item("1.2.840.10008.3.1.2.3.1", st1)  # Detached Study Management SOP Class
+    rt_study.add_new(0x30060014, "SQ", Sequence([rt_series]))  # RTReferencedSeriesSequence
+    rfor.add_new(0x30060012, "SQ", Sequence([rt_study]))  # RTReferencedStudySequence
     sr.add_new(0x30060010, "SQ", Sequence([rfor]))  # ReferencedFrameOfReferenceSequence
     save(sr, os.path.join(src, "sr.dcm"))
 
@@ -182,14 +196,15 @@ def build(src):
 
 
 def refs(ds, path=(), depth=0):
-    """(path, tag, value, depth) of every UI element of a family, nested ones included."""
+    """(path, tag, value, depth, family) of every UI element of a family, nested ones included."""
     out = []
+    parent = int(path[-1][0]) if path else 0
     for el in ds:
         if el.VR == "SQ":
             for i, it in enumerate(el.value):
                 out += refs(it, path + ((el.tag, i),), depth + 1)
         elif el.tag in FAMILY_OF and el.value not in (None, ""):
-            out.append((path, int(el.tag), str(el.value).rstrip("\0 "), depth))
+            out.append((path, int(el.tag), str(el.value).rstrip("\0 "), depth, family(int(el.tag), parent)))
     return out
 
 
@@ -214,8 +229,8 @@ def run_config(name, cfg, src, tmp, checks):
 
     regen = REGEN[name]
 
-    def expected(tag, value):
-        return dvcheck.hmac_uid(value, KEY) if regen[FAMILY_OF[tag]] else value
+    def expected(fam, value):
+        return dvcheck.hmac_uid(value, KEY) if regen[fam] else value
 
     # The UIDs that exist after the run: what each output instance actually is.
     actual = {"sop": set(), "study": set(), "series": set(), "for": set()}
@@ -223,7 +238,7 @@ def run_config(name, cfg, src, tmp, checks):
         for tag in (SOP, STUDY, SERIES, FOR):
             if tag in o:
                 actual[FAMILY_OF[tag]].add(str(o[tag].value))
-    by_new_sop = {expected(SOP, sop): ds for sop, ds in ins.items()}
+    by_new_sop = {expected("sop", sop): ds for sop, ds in ins.items()}
     for o in outs:
         src_ds = by_new_sop.get(str(o.SOPInstanceUID))
         if not checks.expect(f"{name}: output maps to its input", src_ds is not None,
@@ -231,9 +246,8 @@ def run_config(name, cfg, src, tmp, checks):
             continue
         checks.expect(f"{name}: MediaStorageSOPInstanceUID", o.file_meta.MediaStorageSOPInstanceUID == o.SOPInstanceUID,
                       f"{o.SOPInstanceUID}: meta {o.file_meta.MediaStorageSOPInstanceUID}")
-        before = {(p, t): v for p, t, v, _ in refs(src_ds)}
-        for path, tag, value, depth in refs(o):
-            fam = FAMILY_OF[tag]
+        before = {(p, t): v for p, t, v, _, _ in refs(src_ds)}
+        for path, tag, value, depth, fam in refs(o):
             if depth == 0 and tag in (SOP, STUDY, SERIES, FOR):
                 check = f"{name}: own {fam} UID as documented"
             else:
@@ -244,7 +258,7 @@ def run_config(name, cfg, src, tmp, checks):
             orig = before.get((path, tag))
             if checks.expect(f"{name}: element kept in place", orig is not None,
                              f"{pydicom.tag.Tag(tag)} at {path} has no input counterpart"):
-                checks.expect(check, value == expected(tag, orig),
+                checks.expect(check, value == expected(fam, orig),
                               f"{pydicom.tag.Tag(tag)} at depth {depth}: want the {'HMAC' if regen[fam] else 'original'} UID")
 
 
