@@ -940,6 +940,16 @@ static void test_unbuilt_parts_validated(void **state)
                        "config.dicomTagConfig.options.cleanDescriptors: not implemented yet (Clean Descriptors "
                        "Option, PS3.15 E.3.5); also not implemented yet: config.dicomTagConfig.options.cleanImage, "
                        "config.dicomTagConfig.actions[0].cleanTextTag, config.text");
+    /* Many unbuilt parts: the first eight are named, the rest counted. */
+    char many[2048] = "{\"dicomTagConfig\": {\"actions\": [";
+    for (int i = 0; i < 10; i++) {
+        if (i)
+            strcat(many, ", ");
+        strcat(many, "{\"queries\": [\"PN\"], \"cleanTextTag\": {}}");
+    }
+    strcat(many, "]}}");
+    expect_error_with(many, "config.dicomTagConfig.actions[0].cleanTextTag: not implemented yet",
+                      "config.dicomTagConfig.actions[7].cleanTextTag and 2 more");
     expect_exact_error("{\"dicom\": {\"filterProfile\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
                        "config.dicom.filterProfile: DEIDENTIFY_TAG_CONTENTS is not implemented yet (text inspection "
                        "of tag values)");
