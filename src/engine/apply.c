@@ -123,8 +123,9 @@ static int set_dummy(apply_ctx *c, dv_elem *e)
     return rc;
 }
 
-/* Every element nested anywhere under e is reset (DECISIONS 4); structure (items, nesting) is kept. */
-static int reset_ds(apply_ctx *c, dv_ds *ds)
+/* Every element nested anywhere under e is reset (DECISIONS 4); structure (items, nesting) is kept.
+ * parent: the tag of the sequence whose item ds is. */
+static int reset_ds(apply_ctx *c, dv_ds *ds, uint32_t parent)
 {
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
@@ -143,6 +144,14 @@ static int reset_ds(apply_ctx *c, dv_ds *ds)
             e = next;
             continue;
         }
+        /* A UID that identifies or references a UID the plan keeps stays, so a reset never leaves a reference
+         * pointing nowhere (UID families, docs/decisions.md) [test_reset_keeps_kept_references]. */
+        if (!dv_elem_is_sequence(e) &&
+            dv_plan_reset_keeps_uid(c->plan, parent, e->tag, dv_plan_effective_vr(e))) {
+            prev = e;
+            e = next;
+            continue;
+        }
         if (set_dummy(c, e) != 0)
             return -1;
         prev = e;
@@ -154,12 +163,13 @@ static int reset_ds(apply_ctx *c, dv_ds *ds)
 static int reset_tree(apply_ctx *c, dv_elem *e)
 {
     for (dv_item *it = e->items; it; it = it->next)
-        if (reset_ds(c, &it->ds) != 0)
+        if (reset_ds(c, &it->ds, e->tag) != 0)
             return -1;
     return 0;
 }
 
-static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
+/* parent: the tag of the sequence whose item ds is (0 at the top level). */
+static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent)
 {
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
@@ -180,14 +190,15 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
             continue;
         }
         int is_seq = dv_elem_is_sequence(e);
-        dv_decision d = dv_plan_decide(c->plan, tag, dv_plan_effective_vr(e), is_seq);
+        dv_match m; /* m.kind / m.params: where the pixel and text stages will read their settings */
+        dv_decision d = dv_plan_match_in(c->plan, parent, tag, dv_plan_effective_vr(e), is_seq, &m);
         int rc = 0;
         switch (d) {
         case DV_DEC_KEEP:
             break;
         case DV_DEC_KEEP_RECURSE:
             for (dv_item *it = e->items; it && rc == 0; it = it->next)
-                rc = apply_ds(c, &it->ds, depth + 1);
+                rc = apply_ds(c, &it->ds, depth + 1, tag);
             break;
         case DV_DEC_EMPTY:
             make_empty(c, e);
@@ -246,7 +257,7 @@ int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_resul
     apply_ctx c = {plan, key, inst, err, 0};
     if (repair_sop_identity(inst, err) != 0)
         return -1;
-    if (apply_ds(&c, &inst->ds, 0) != 0)
+    if (apply_ds(&c, &inst->ds, 0, 0) != 0)
         return -1;
     if (c.changed && dv_markers_write(plan, inst, err) != 0)
         return -1;
