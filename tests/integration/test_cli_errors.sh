@@ -5,7 +5,6 @@ set -euo pipefail
 
 # shellcheck source=tests/integration/cli_lib.sh
 source "$(dirname "$0")/cli_lib.sh"
-SRCDIR="${DV_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 
 # Inputs under a PHI-looking folder name: no message may echo it.
 PHI_DIR="$T/Doe^John_1961"
