@@ -5,7 +5,8 @@
  *     dvi_check_deidentify (fuzz_deidentify) with the fuzz plan and key, as tools/run_fuzz.sh replays them;
  *   - the target that found a file (its name: deid-* fuzz_deidentify, otherwise fuzz_reader) must take it all
  *     the way: refused cleanly by the reader, or written; a refusal by dv_apply or by the writer fails the test;
- *   - config/ through the parser and the compiler (fuzz_config): a config that parses must compile.
+ *   - config/ (and the config seed corpus) through the parser and the compiler (fuzz_config): a config that
+ *     parses must compile.
  * Besides: the de-identification check itself can fail (it catches PHI nested in a sequence). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,12 +138,12 @@ static void test_deidentify_regressions(void **s)
     assert_int_equal(written, n); /* today every regression input de-identifies */
 }
 
-/* fuzz_config's promise, over the committed config regressions: what parses compiles. */
-static void test_config_regressions(void **s)
+/* fuzz_config's promise, over the committed config regressions and the config seed corpus: what parses
+ * compiles, and what does not parse does not compile. */
+static size_t check_configs(const char *dir, size_t *parsed)
 {
-    (void)s;
     regression *r;
-    size_t n = load_dir(REGRESSIONS "/config", &r);
+    size_t n = load_dir(dir, &r);
     for (size_t i = 0; i < n; i++) {
         dv_config cfg;
         dv_error err;
@@ -154,9 +155,21 @@ static void test_config_regressions(void **s)
             fail_msg("%s: parses but does not compile (%s: %s)", r[i].name, dv_code_name(err.code), err.message);
         if (rc != 0 && plan != NULL)
             fail_msg("%s: compiles although it does not parse", r[i].name);
+        *parsed += rc == 0;
         dv_plan_free(plan);
     }
     free_dir(r, n);
+    return n;
+}
+
+static void test_config_regressions(void **s)
+{
+    (void)s;
+    size_t parsed = 0;
+    (void)check_configs(REGRESSIONS "/config", &parsed);
+    size_t seeds = check_configs(DV_SOURCE_DIR "/tests/fuzz/corpus/config", &parsed);
+    assert_true(seeds >= 50);
+    assert_true(parsed >= 20); /* the guide's examples parse */
 }
 
 /* The de-identification check is not vacuous: a plan that keeps everything leaves PHI nested in a sequence,
