@@ -4,6 +4,8 @@
 Every top-level bullet of docs/decisions.md must end its text with at least one bracketed list of tests,
 e.g. `[test_markers, test_regen_uid_tag; test_cli_errors.sh "config over 1 MiB"]` (items separated by `,` or
 `;`). Each item is checked:
+  - `test_file: test_name` (or `test_file.c test_name`): a cmocka test function of tests/unit/test_file.c;
+  - `integration.test_x`: ctest's name for the script tests/integration/test_x.sh or .py;
   - `test_name`: a cmocka test function `static void test_name(void **...)` in tests/unit/*.c that is also
     registered in a `cmocka_unit_test(test_name)` list (so it runs under ctest);
   - `script.sh` / `script.py` [text]: a file tests/integration/script.* that ctest runs, and, when text
@@ -52,13 +54,25 @@ def main():
     items = decisions(doc)
     failures, named = [], 0
     for first, text in items:
-        brackets = re.findall(r"\[([^\]]+)\]", text)
+        # A bracket is a test list when it starts with a test name; other brackets are prose (`actions[3]`).
+        brackets = [b for b in re.findall(r"\[([^\]]+)\]", text) if re.match(r"\s*(test_|integration\.)", b)]
         tests = [t for b in brackets for t in re.split(r"[;,]", b) if t.strip()]
         if not tests:
             failures.append(f"no test named for: {first[:90]}")
             continue
         for t in tests:
             t = t.strip()
+            # "test_file: test_name" / "test_file.c test_name" name a cmocka test in that file;
+            # "integration.test_x" is ctest's name for tests/integration/test_x.{sh,py}.
+            m = re.fullmatch(r"(test_\w+)(?:\.c)?:? (test_\w+)", t)
+            if m and m.group(1) + ".c" in unit_src:
+                named += 1
+                if not re.search(r"^static void " + m.group(2) + r"\(void \*\*\w*\)", unit_src[m.group(1) + ".c"], re.M):
+                    failures.append(f"{m.group(2)}: no such cmocka test in tests/unit/{m.group(1)}.c ({first[:60]})")
+                continue
+            m = re.fullmatch(r"integration\.(test_\w+)", t)
+            if m:
+                t = next((n for n in scripts if n.rsplit(".", 1)[0] == m.group(1)), t)
             word, _, rest = t.partition(" ")
             named += 1
             if re.fullmatch(r"test_\w+", word):
