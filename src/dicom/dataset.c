@@ -8,9 +8,9 @@
 
 void dv_limits_default(dv_limits *lim)
 {
-    lim->max_depth = 64;
+    lim->max_depth = 128;                          /* dcmtk reads 65+; stack use per level: docs/decisions.md */
     lim->max_metadata_bytes = 32u * 1024u * 1024u;
-    lim->max_inflated_bytes = 64u * 1024u * 1024u;
+    lim->max_inflated_bytes = 4ull * 1024u * 1024u * 1024u; /* bomb defence only: inflation streams */
     lim->inline_threshold = 16u * 1024u; /* large values (ContourData, LUTs...) stay in the source: bounded RSS */
 }
 
