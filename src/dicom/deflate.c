@@ -17,7 +17,8 @@
  * nearest access point at or before the offset. The parser reads forward (and jumps over bulk values via
  * access points); the writer copies bulk values forward: both stay close to one sequential pass each.
  * Memory is bounded whatever the inflated size: at most DV_INFLATE_MAX_POINTS windows (their spacing
- * doubles when the table is full), one input chunk, one output ring and zlib's own state.
+ * doubles when the table is full), one input chunk, one output ring and zlib's own state. A stream that
+ * inflates to at most keep_max bytes is simply kept in memory (the fast path for ordinary files).
  *
  * Allocation points (the run-wide memory budget hooks in here, and only here): inflater_alloc /
  * inflater_free, used for the inflater object, its buffers, the access-point windows, the small-stream
@@ -26,7 +27,6 @@
 #define DV_WSIZE 32768u                  /* deflate window: what an access point must remember */
 #define DV_INFLATE_MAX_POINTS 64u        /* access points kept (their windows: 64 x 32 KiB = 2 MiB at most) */
 #define DV_INFLATE_FIRST_SPAN (1u << 20) /* initial spacing of access points in inflated bytes */
-#define DV_INFLATE_MEMORY_MAX (4u << 20) /* streams up to this size are simply kept in memory (fast path) */
 
 typedef struct access_point {
     uint64_t out;    /* inflated offset */
@@ -41,6 +41,7 @@ struct dv_inflated {
     int wbits;          /* -15 raw deflate (PS3.5 A.5), 15 for writers that wrongly add a zlib header */
     uint64_t size;      /* inflated bytes (known after the validating pass) */
     uint8_t *whole;     /* small streams: all of it (size bytes), else NULL */
+    uint64_t keep_max;  /* streams up to this size are kept whole */
     size_t whole_cap;
     z_stream zs;
     int zs_live;
@@ -194,7 +195,7 @@ static int advance(dv_inflated *z, uint64_t target, uint8_t *dst, uint64_t dst_o
                 return dv_fail(err, DV_ERR_LIMIT, "deflated dataset inflates beyond the %llu-byte limit",
                                (unsigned long long)max_out);
             if (z->whole && got) {
-                if (z->out_pos > DV_INFLATE_MEMORY_MAX) {
+                if (z->out_pos > z->keep_max) {
                     inflater_free(z->whole); /* too big to keep: stream it instead */
                     z->whole = NULL;
                 } else {
@@ -202,6 +203,8 @@ static int advance(dv_inflated *z, uint64_t target, uint8_t *dst, uint64_t dst_o
                         size_t ncap = z->whole_cap * 2;
                         while (ncap < z->out_pos)
                             ncap *= 2;
+                        if (ncap > z->keep_max)
+                            ncap = (size_t)z->keep_max;
                         uint8_t *nb = inflater_alloc(ncap);
                         if (!nb)
                             return dv_fail(err, DV_ERR_NOMEM, "out of memory inflating the dataset");
@@ -276,10 +279,13 @@ static int inflated_build(dv_inflated *z, uint64_t max_out, dv_error *err)
 {
     drop_points(z);
     inflater_free(z->whole);
-    z->whole_cap = 256u * 1024u;
-    z->whole = inflater_alloc(z->whole_cap);
-    if (!z->whole)
-        return dv_fail(err, DV_ERR_NOMEM, "out of memory inflating the dataset");
+    z->whole = NULL;
+    if (z->keep_max) {
+        z->whole_cap = z->keep_max < 64u * 1024u ? (size_t)z->keep_max : 64u * 1024u;
+        z->whole = inflater_alloc(z->whole_cap);
+        if (!z->whole)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory inflating the dataset");
+    }
     if (!z->zs_live) {
         z->zs.zalloc = z_alloc;
         z->zs.zfree = z_free;
@@ -299,7 +305,8 @@ static int inflated_build(dv_inflated *z, uint64_t max_out, dv_error *err)
     return 0;
 }
 
-int dv_inflated_open(const dv_source *src, uint64_t offset, uint64_t max_out, dv_inflated **out, dv_error *err)
+int dv_inflated_open(const dv_source *src, uint64_t offset, uint64_t max_out, uint64_t keep_max, dv_inflated **out,
+                     dv_error *err)
 {
     *out = NULL;
     dv_inflated *z = inflater_alloc(sizeof *z);
@@ -309,6 +316,7 @@ int dv_inflated_open(const dv_source *src, uint64_t offset, uint64_t max_out, dv
     z->src = src;
     z->start = offset;
     z->wbits = -15;
+    z->keep_max = keep_max;
     z->inbuf = inflater_alloc(DV_ZCHUNK);
     z->ring = inflater_alloc(DV_WSIZE);
     if (!z->inbuf || !z->ring) {

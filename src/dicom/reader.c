@@ -15,6 +15,8 @@
 #define RD_WINDOW (64u * 1024u)
 /* File meta values are loaded whole; real ones are UIDs and short strings. */
 #define DV_META_VALUE_MAX 65536u
+/* A deflated dataset that inflates to at most this much is kept in memory rather than streamed. */
+#define DV_INFLATE_KEEP_MAX (4u << 20)
 
 typedef struct rd {
     dv_instance *inst;
@@ -594,7 +596,12 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
     uint64_t limit = src->size;
     if (inst->ts_kind == DV_TS_DEFLATED_LE) {
         /* Streamed, never held whole: bulk values stay offsets into the inflated stream (deflate.c). */
-        if (dv_inflated_open(src, pos, inst->limits.max_inflated_bytes, &inst->inflated, err) != 0)
+        /* Small datasets are kept whole (fast); "small" scales with the inline threshold so the fuzzer,
+         * which lowers it, reaches the streaming path too. */
+        uint64_t keep = (uint64_t)inst->limits.inline_threshold * 256u;
+        if (keep > DV_INFLATE_KEEP_MAX)
+            keep = DV_INFLATE_KEEP_MAX;
+        if (dv_inflated_open(src, pos, inst->limits.max_inflated_bytes, keep, &inst->inflated, err) != 0)
             goto fail;
         inst->data = dv_inflated_source(inst->inflated);
         r.src = &inst->data;

@@ -64,8 +64,6 @@ ALLOWED_FAILURES = {
         "pathological sequence nesting (manifest: DCMTK stack overflow, pydicom RecursionError)",
     "pydicom/MR_truncated.dcm":
         "truncated file: Pixel Data claims more bytes than remain (manifest: DCMTK error)",
-    "pydicom/SC_rgb_jpeg.dcm":
-        "declares explicit VR but is implicit-VR encoded (manifest: DCMTK 'Unknown Tag & Data')",
     "pydicom/rtplan_truncated.dcm":
         "truncated inside a sequence (manifest: DCMTK 'premature end of stream')",
     "pydicom/no_meta.dcm":
