@@ -20,9 +20,9 @@
  * doubles when the table is full), one input chunk, one output ring and zlib's own state. A stream that
  * inflates to at most keep_max bytes is simply kept in memory (the fast path for ordinary files).
  *
- * Allocation points (the run-wide memory budget hooks in here, and only here): inflater_alloc /
- * inflater_free, used for the inflater object, its buffers, the access-point windows, the small-stream
- * buffer, and zlib's internal state (zalloc/zfree). */
+ * Allocation points (the run-wide memory budget hooks in here, and only here): zmem_alloc / zmem_free,
+ * used for the inflater object, its buffers, the access-point windows, the small-stream buffer, the
+ * writer's deflate sink, and zlib's internal state in both directions (zalloc/zfree). */
 
 #define DV_WSIZE 32768u                  /* deflate window: what an access point must remember */
 #define DV_INFLATE_MAX_POINTS 64u        /* access points kept (their windows: 64 x 32 KiB = 2 MiB at most) */
@@ -55,12 +55,12 @@ struct dv_inflated {
     uint64_t span;
 };
 
-static void *inflater_alloc(size_t n)
+static void *zmem_alloc(size_t n)
 {
     return malloc(n);
 }
 
-static void inflater_free(void *p)
+static void zmem_free(void *p)
 {
     free(p);
 }
@@ -70,19 +70,19 @@ static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
     (void)opaque;
     if (size && items > SIZE_MAX / size)
         return Z_NULL;
-    return inflater_alloc((size_t)items * size);
+    return zmem_alloc((size_t)items * size);
 }
 
 static void z_free(voidpf opaque, voidpf p)
 {
     (void)opaque;
-    inflater_free(p);
+    zmem_free(p);
 }
 
 static void drop_points(dv_inflated *z)
 {
     for (unsigned i = 0; i < z->npts; i++)
-        inflater_free(z->pts[i].window);
+        zmem_free(z->pts[i].window);
     z->npts = 0;
 }
 
@@ -128,14 +128,14 @@ static int add_point(dv_inflated *z)
             if (i % 2 == 0)
                 z->pts[k++] = z->pts[i];
             else
-                inflater_free(z->pts[i].window);
+                zmem_free(z->pts[i].window);
         }
         z->npts = k;
         z->span *= 2;
     }
     if (z->out_pos - z->pts[z->npts - 1].out < z->span)
         return 0;
-    uint8_t *w = inflater_alloc(DV_WSIZE);
+    uint8_t *w = zmem_alloc(DV_WSIZE);
     if (!w)
         return -1;
     size_t at = (size_t)(z->out_pos % DV_WSIZE); /* oldest byte of the ring */
@@ -196,7 +196,7 @@ static int advance(dv_inflated *z, uint64_t target, uint8_t *dst, uint64_t dst_o
                                (unsigned long long)max_out);
             if (z->whole && got) {
                 if (z->out_pos > z->keep_max) {
-                    inflater_free(z->whole); /* too big to keep: stream it instead */
+                    zmem_free(z->whole); /* too big to keep: stream it instead */
                     z->whole = NULL;
                 } else {
                     if (z->out_pos > z->whole_cap) {
@@ -205,11 +205,11 @@ static int advance(dv_inflated *z, uint64_t target, uint8_t *dst, uint64_t dst_o
                             ncap *= 2;
                         if (ncap > z->keep_max)
                             ncap = (size_t)z->keep_max;
-                        uint8_t *nb = inflater_alloc(ncap);
+                        uint8_t *nb = zmem_alloc(ncap);
                         if (!nb)
                             return dv_fail(err, DV_ERR_NOMEM, "out of memory inflating the dataset");
                         memcpy(nb, z->whole, (size_t)from);
-                        inflater_free(z->whole);
+                        zmem_free(z->whole);
                         z->whole = nb;
                         z->whole_cap = ncap;
                     }
@@ -268,21 +268,21 @@ void dv_inflated_free(dv_inflated *z)
     if (z->zs_live)
         inflateEnd(&z->zs);
     drop_points(z);
-    inflater_free(z->whole);
-    inflater_free(z->inbuf);
-    inflater_free(z->ring);
-    inflater_free(z);
+    zmem_free(z->whole);
+    zmem_free(z->inbuf);
+    zmem_free(z->ring);
+    zmem_free(z);
 }
 
 /* One validating pass with the given window bits. */
 static int inflated_build(dv_inflated *z, uint64_t max_out, dv_error *err)
 {
     drop_points(z);
-    inflater_free(z->whole);
+    zmem_free(z->whole);
     z->whole = NULL;
     if (z->keep_max) {
         z->whole_cap = z->keep_max < 64u * 1024u ? (size_t)z->keep_max : 64u * 1024u;
-        z->whole = inflater_alloc(z->whole_cap);
+        z->whole = zmem_alloc(z->whole_cap);
         if (!z->whole)
             return dv_fail(err, DV_ERR_NOMEM, "out of memory inflating the dataset");
     }
@@ -309,7 +309,7 @@ int dv_inflated_open(const dv_source *src, uint64_t offset, uint64_t max_out, ui
                      dv_error *err)
 {
     *out = NULL;
-    dv_inflated *z = inflater_alloc(sizeof *z);
+    dv_inflated *z = zmem_alloc(sizeof *z);
     if (!z)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory");
     memset(z, 0, sizeof *z);
@@ -317,8 +317,8 @@ int dv_inflated_open(const dv_source *src, uint64_t offset, uint64_t max_out, ui
     z->start = offset;
     z->wbits = -15;
     z->keep_max = keep_max;
-    z->inbuf = inflater_alloc(DV_ZCHUNK);
-    z->ring = inflater_alloc(DV_WSIZE);
+    z->inbuf = zmem_alloc(DV_ZCHUNK);
+    z->ring = zmem_alloc(DV_WSIZE);
     if (!z->inbuf || !z->ring) {
         dv_inflated_free(z);
         return dv_fail(err, DV_ERR_NOMEM, "out of memory");
@@ -403,11 +403,15 @@ static int deflate_write(void *ctx, const void *buf, size_t len)
 
 dv_deflate_sink *dv_deflate_sink_new(dv_sink *downstream)
 {
-    dv_deflate_sink *d = calloc(1, sizeof *d);
+    dv_deflate_sink *d = zmem_alloc(sizeof *d);
     if (!d)
         return NULL;
+    memset(d, 0, sizeof *d);
+    d->zs.zalloc = z_alloc;
+    d->zs.zfree = z_free;
+    d->zs.opaque = Z_NULL;
     if (deflateInit2(&d->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        free(d);
+        zmem_free(d);
         return NULL;
     }
     d->down = downstream;
@@ -426,12 +430,12 @@ int dv_deflate_sink_finish(dv_deflate_sink *d)
     d->zs.avail_in = 0;
     int rc = pump(d, Z_FINISH);
     deflateEnd(&d->zs);
-    free(d);
+    zmem_free(d);
     return rc;
 }
 
 void dv_deflate_sink_abort(dv_deflate_sink *d)
 {
     deflateEnd(&d->zs);
-    free(d);
+    zmem_free(d);
 }
