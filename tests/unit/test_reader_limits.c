@@ -17,6 +17,7 @@
 #include "dicomveil/dicomveil.h"
 #include "dicom/dv_ds.h"
 #include "dicom/dv_vr.h"
+#include "dicom/dv_reader_internal.h"
 #include "dv_build.h"
 
 #define SOP_CLASS_CT "1.2.840.10008.5.1.4.1.1.2"
@@ -433,6 +434,44 @@ static void test_deflate_random_access(void **s)
     free(in);
 }
 
+/* Under the fuzzer's limits (1 KiB inline threshold, 4 MiB inflate cap) its streaming seed is streamed, not
+ * kept whole: libFuzzer reaches the access points and the ring (tests/fuzz/fuzz_reader.c). With the
+ * defaults, a dataset of a few MiB is kept whole (the fast path). */
+static void test_fuzz_seed_streams(void **s)
+{
+    (void)s;
+    FILE *f = fopen(DV_SOURCE_DIR "/tests/fuzz/corpus/reader/edge-deflate-streaming.dcm", "rb");
+    assert_non_null(f);
+    uint8_t *buf = malloc(1 << 16);
+    size_t len = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    dv_limits lim;
+    dv_limits_default(&lim);
+    lim.max_depth = 16;
+    lim.max_metadata_bytes = 1u << 20;
+    lim.max_inflated_bytes = 4u << 20;
+    lim.inline_threshold = 1024;
+    dv_error err;
+    dv_mem_source ms;
+    dv_source src;
+    dv_instance *inst = read_buf(buf, len, &lim, &err, &ms, &src);
+    if (!inst)
+        fail_msg("streaming seed: %s", err.message);
+    assert_non_null(inst->inflated);
+    assert_true(inst->data.size > (2u << 20));
+    assert_true(dv_inflated_resident_bytes(inst->inflated) < inst->data.size / 4);
+    assert_non_null(dv_ds_find(&inst->ds, 0x00200010)); /* the element after the first bulk value */
+    size_t out_len;
+    uint8_t *out = write_mem(inst, &out_len);
+    free(out);
+    dv_instance_free(inst);
+    inst = read_buf(buf, len, NULL, &err, &ms, &src);
+    assert_non_null(inst);
+    assert_true(dv_inflated_resident_bytes(inst->inflated) >= inst->data.size); /* kept whole */
+    dv_instance_free(inst);
+    free(buf);
+}
+
 /* --- recovered encodings ------------------------------------------------------------------------------ */
 
 /* pydicom's SC_rgb_jpeg.dcm: explicit VR declared, implicit VR encoded. Read (pydicom does), written back
@@ -641,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_meta_cap_is_limit),
         cmocka_unit_test(test_deflate_streams),
         cmocka_unit_test(test_deflate_random_access),
+        cmocka_unit_test(test_fuzz_seed_streams),
         cmocka_unit_test(test_implicit_dataset_labelled_explicit),
         cmocka_unit_test(test_unknown_vr_read_as_un),
         cmocka_unit_test(test_native_pixels_under_encapsulated_ts),
