@@ -224,6 +224,9 @@ static int advance(dv_inflated *z, uint64_t target, uint8_t *dst, uint64_t dst_o
         else if (zr == Z_BUF_ERROR && z->zs.avail_in == 0 && z->in_pos >= z->src->size)
             z->ended = building ? 1 : z->ended;
     }
+    if (!building && z->out_pos < target) /* cannot happen after the validating pass; never hand out garbage */
+        return dv_fail(err, DV_ERR_IO, "deflated dataset ended at inflated offset %llu",
+                       (unsigned long long)z->out_pos);
     return 0;
 }
 
