@@ -18,7 +18,8 @@
  * access points); the writer copies bulk values forward: both stay close to one sequential pass each.
  * Memory is bounded whatever the inflated size: at most DV_INFLATE_MAX_POINTS windows (their spacing
  * doubles when the table is full), one input chunk, one output ring and zlib's own state. A stream that
- * inflates to at most keep_max bytes is simply kept in memory (the fast path for ordinary files).
+ * inflates to at most keep_max bytes is simply kept in memory, inflated straight into one buffer (the fast
+ * path for ordinary files; a larger one costs one extra inflation of its first keep_max bytes).
  *
  * Allocation points (the run-wide memory budget hooks in here, and only here): zmem_alloc / zmem_free,
  * used for the inflater object, its buffers, the access-point windows, the small-stream buffer, the
@@ -194,28 +195,6 @@ static int advance(dv_inflated *z, uint64_t target, uint8_t *dst, uint64_t dst_o
             if (z->out_pos > max_out)
                 return dv_fail(err, DV_ERR_LIMIT, "deflated dataset inflates beyond the %llu-byte limit",
                                (unsigned long long)max_out);
-            if (z->whole && got) {
-                if (z->out_pos > z->keep_max) {
-                    zmem_free(z->whole); /* too big to keep: stream it instead */
-                    z->whole = NULL;
-                } else {
-                    if (z->out_pos > z->whole_cap) {
-                        size_t ncap = z->whole_cap * 2;
-                        while (ncap < z->out_pos)
-                            ncap *= 2;
-                        if (ncap > z->keep_max)
-                            ncap = (size_t)z->keep_max;
-                        uint8_t *nb = zmem_alloc(ncap);
-                        if (!nb)
-                            return dv_fail(err, DV_ERR_NOMEM, "out of memory inflating the dataset");
-                        memcpy(nb, z->whole, (size_t)from);
-                        zmem_free(z->whole);
-                        z->whole = nb;
-                        z->whole_cap = ncap;
-                    }
-                    memcpy(z->whole + from, z->ring + at, got);
-                }
-            }
             if ((z->zs.data_type & 128) && !(z->zs.data_type & 64) && add_point(z) != 0)
                 return dv_fail(err, DV_ERR_NOMEM, "out of memory inflating the dataset");
         }
@@ -277,18 +256,72 @@ void dv_inflated_free(dv_inflated *z)
     zmem_free(z);
 }
 
-/* One validating pass with the given window bits. */
+/* The fast path: inflate straight into one buffer, as long as the stream fits keep_max (and max_out).
+ * Returns 0 (z->whole holds it all), 1 when it is larger (nothing kept: stream it), -1 with err set. */
+static int build_whole(dv_inflated *z, uint64_t max_out, dv_error *err)
+{
+    uint64_t cap_max = z->keep_max < max_out ? z->keep_max : max_out;
+    size_t cap = cap_max < 256u * 1024u ? (size_t)cap_max : 256u * 1024u, len = 0;
+    uint8_t *buf = zmem_alloc(cap ? cap : 1);
+    if (!buf)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory inflating the dataset");
+    int zr = Z_OK;
+    while (zr != Z_STREAM_END) {
+        if (z->zs.avail_in == 0) {
+            if (z->in_pos >= z->src->size)
+                break; /* input ended without a stream end: tolerated if the data parses */
+            uint64_t left = z->src->size - z->in_pos;
+            size_t n = left < DV_ZCHUNK ? (size_t)left : DV_ZCHUNK;
+            if (z->src->read_at(z->src->ctx, z->in_pos, z->inbuf, n) != 0) {
+                zmem_free(buf);
+                return dv_fail(err, DV_ERR_IO, "read failed at offset %llu", (unsigned long long)z->in_pos);
+            }
+            z->in_pos += n;
+            z->zs.next_in = z->inbuf;
+            z->zs.avail_in = (uInt)n;
+        }
+        if (len == cap) {
+            if (cap >= cap_max) { /* more to come: too big to keep (or past the cap) */
+                zmem_free(buf);
+                if (cap_max == max_out && max_out <= z->keep_max)
+                    return dv_fail(err, DV_ERR_LIMIT, "deflated dataset inflates beyond the %llu-byte limit",
+                                   (unsigned long long)max_out);
+                return 1;
+            }
+            size_t ncap = cap * 2 > cap_max ? (size_t)cap_max : cap * 2;
+            uint8_t *nb = zmem_alloc(ncap);
+            if (!nb) {
+                zmem_free(buf);
+                return dv_fail(err, DV_ERR_NOMEM, "out of memory inflating the dataset");
+            }
+            memcpy(nb, buf, len);
+            zmem_free(buf);
+            buf = nb;
+            cap = ncap;
+        }
+        z->zs.next_out = buf + len;
+        z->zs.avail_out = (uInt)(cap - len);
+        zr = inflate(&z->zs, Z_NO_FLUSH);
+        len = cap - z->zs.avail_out;
+        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+            zmem_free(buf);
+            return dv_fail(err, DV_ERR_MALFORMED, "deflated dataset is corrupt (zlib error %d)", zr);
+        }
+        if (zr == Z_BUF_ERROR && z->zs.avail_in == 0 && z->in_pos >= z->src->size)
+            break;
+    }
+    z->whole = buf;
+    z->whole_cap = cap;
+    z->size = len;
+    return 0;
+}
+
+/* One validating pass with the current window bits: kept whole when small, else access points recorded. */
 static int inflated_build(dv_inflated *z, uint64_t max_out, dv_error *err)
 {
     drop_points(z);
     zmem_free(z->whole);
     z->whole = NULL;
-    if (z->keep_max) {
-        z->whole_cap = z->keep_max < 64u * 1024u ? (size_t)z->keep_max : 64u * 1024u;
-        z->whole = zmem_alloc(z->whole_cap);
-        if (!z->whole)
-            return dv_fail(err, DV_ERR_NOMEM, "out of memory inflating the dataset");
-    }
     if (!z->zs_live) {
         z->zs.zalloc = z_alloc;
         z->zs.zfree = z_free;
@@ -300,6 +333,13 @@ static int inflated_build(dv_inflated *z, uint64_t max_out, dv_error *err)
     z->span = DV_INFLATE_FIRST_SPAN;
     z->pts[0] = (access_point){ .out = 0, .in = z->start, .bits = 0, .window = NULL };
     z->npts = 1;
+    if (z->keep_max) {
+        if (resume_at(z, &z->pts[0]) != 0)
+            return dv_fail(err, DV_ERR_NOMEM, "zlib initialisation failed");
+        int rc = build_whole(z, max_out, err);
+        if (rc <= 0)
+            return rc;
+    }
     if (resume_at(z, &z->pts[0]) != 0)
         return dv_fail(err, DV_ERR_NOMEM, "zlib initialisation failed");
     if (advance(z, UINT64_MAX, NULL, 0, 0, max_out, 1, err) != 0)
