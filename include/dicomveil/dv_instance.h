@@ -15,9 +15,9 @@ extern "C" {
 #endif
 
 typedef struct dv_limits {
-    uint32_t max_depth;          /* sequence nesting cap (default 64) */
+    uint32_t max_depth;          /* sequence nesting cap (default 128) */
     uint64_t max_metadata_bytes; /* in-memory metadata per instance (default 32 MiB) */
-    uint64_t max_inflated_bytes; /* Deflated Explicit VR LE datasets are inflated in memory up to this (64 MiB) */
+    uint64_t max_inflated_bytes; /* cap on a deflated dataset's inflated size, streamed (default 4 GiB) */
     uint32_t inline_threshold;   /* values above this many bytes stay in the source (default 16 KiB) */
 } dv_limits;
 

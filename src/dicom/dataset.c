@@ -1,15 +1,16 @@
 /* Tree helpers and the read-only inspection API of an instance. */
 #include "dv_ds.h"
 #include "dv_vr.h"
+#include "dv_reader_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 void dv_limits_default(dv_limits *lim)
 {
-    lim->max_depth = 64;
+    lim->max_depth = 128;                          /* dcmtk reads 65+; stack use per level: docs/decisions.md */
     lim->max_metadata_bytes = 32u * 1024u * 1024u;
-    lim->max_inflated_bytes = 64u * 1024u * 1024u;
+    lim->max_inflated_bytes = 4ull * 1024u * 1024u * 1024u; /* bomb defence only: inflation streams */
     lim->inline_threshold = 16u * 1024u; /* large values (ContourData, LUTs...) stay in the source: bounded RSS */
 }
 
@@ -137,7 +138,7 @@ void dv_instance_free(dv_instance *inst)
 {
     if (!inst)
         return;
-    free(inst->inflated);
+    dv_inflated_free(inst->inflated);
     dv_arena_free(&inst->arena);
     free(inst);
 }

@@ -42,11 +42,14 @@ typedef struct dv_ds {
     dv_elem *first, *last;
 } dv_ds;
 
+/* Items are the one node a file can multiply cheaply (8 bytes each on disk when empty), so they are kept at
+ * 32 bytes, the arena's 16-byte granule x 2: one sequence of 1 million empty items fits the default 32 MiB
+ * metadata cap (test_reader_limits: test_million_empty_items). */
 struct dv_item {
     dv_ds ds;
-    int undefined_length;   /* written back the way it was read */
-    uint64_t enc_len;       /* scratch for the writer */
     dv_item *next;
+    uint32_t enc_len;          /* scratch for the writer: the encoded length (saturates at 0xFFFFFFFF) */
+    uint32_t undefined_length; /* written back the way it was read (0 or 1) */
 };
 
 enum {
@@ -73,9 +76,8 @@ struct dv_instance {
     dv_arena arena;
     dv_limits limits;
     const dv_source *src;      /* caller's source */
-    dv_source data;            /* where bulk offsets point: the caller's source, or the inflated buffer */
-    dv_mem_source inflated_ms; /* backing for data when deflated */
-    uint8_t *inflated;         /* malloc'd inflated dataset (deflated transfer syntax) or NULL */
+    dv_source data;            /* where bulk offsets point: the caller's source, or the inflated stream */
+    struct dv_inflated *inflated; /* the streaming inflater behind data (deflated transfer syntax) or NULL */
     dv_ts_kind ts_kind;
     char ts_uid[65];
     int had_meta;              /* input was Part 10 with a file meta group */

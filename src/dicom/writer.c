@@ -102,8 +102,9 @@ static uint64_t elem_size(wr *w, dv_elem *e)
     if (e->flags & DV_ELEM_SEQUENCE) {
         uint64_t body = 0;
         for (dv_item *it = e->items; it; it = it->next) {
-            it->enc_len = ds_size(w, &it->ds);
-            body += 8 + it->enc_len + (it->undefined_length || it->enc_len >= DV_UNDEFINED_LENGTH ? 8 : 0);
+            uint64_t n = ds_size(w, &it->ds);
+            it->enc_len = n >= DV_UNDEFINED_LENGTH ? DV_UNDEFINED_LENGTH : (uint32_t)n;
+            body += 8 + n + (it->undefined_length || n >= DV_UNDEFINED_LENGTH ? 8 : 0);
         }
         e->enc_len = body;
         return h + body + ((e->flags & DV_ELEM_UNDEF_LEN) || body >= DV_UNDEFINED_LENGTH ? 8 : 0);

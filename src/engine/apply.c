@@ -60,8 +60,9 @@ static int load_ui(apply_ctx *c, const dv_elem *e, uint8_t **buf, size_t *len)
     *len = 0;
     if (e->length == 0)
         return 0;
-    if (e->length > DV_UI_VALUE_MAX || e->length == DV_UNDEFINED_LENGTH)
-        return dv_fail(c->err, DV_ERR_MALFORMED, "UI value too long at " TAGF, TAGA(e->tag));
+    if (e->length > DV_UI_VALUE_MAX || e->length == DV_UNDEFINED_LENGTH) /* a cap is a limit (issue 5 item 12) */
+        return dv_fail(c->err, DV_ERR_LIMIT, "UI value at " TAGF " exceeds the %u-byte limit", TAGA(e->tag),
+                       DV_UI_VALUE_MAX);
     uint8_t *b = malloc((size_t)e->length);
     if (!b)
         return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));

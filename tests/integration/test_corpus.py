@@ -67,8 +67,6 @@ ALLOWED_FAILURES = {
         "pathological sequence nesting (manifest: DCMTK stack overflow, pydicom RecursionError)"),
     "pydicom/MR_truncated.dcm": ("failed", "malformed",
         "truncated file: Pixel Data claims more bytes than remain (manifest: DCMTK error)"),
-    "pydicom/SC_rgb_jpeg.dcm": ("failed", "malformed",
-        "declares explicit VR but is implicit-VR encoded (manifest: DCMTK 'Unknown Tag & Data')"),
     "pydicom/rtplan_truncated.dcm": ("failed", "malformed",
         "truncated inside a sequence (manifest: DCMTK 'premature end of stream')"),
     "pydicom/no_meta.dcm": ("skipped", "not_dicom",

@@ -307,11 +307,11 @@ static void test_depth_limit(void **s)
     dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
     dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
     dvb_str(b, 0x00080018, "UI", "1.2.3");
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 200; i++) {
         dvb_seq_begin(b, 0x00400555, 1);
         dvb_item_begin(b, 1);
     }
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 200; i++) {
         dvb_item_end(b);
         dvb_seq_end(b);
     }
@@ -324,7 +324,7 @@ static void test_depth_limit(void **s)
     assert_int_equal(err.code, DV_ERR_LIMIT);
     dv_limits lim;
     dv_limits_default(&lim);
-    lim.max_depth = 128;
+    lim.max_depth = 256; /* 200 levels: past the default 128 */
     dv_instance *inst = dv_instance_read(&src, &lim, &err);
     assert_non_null(inst);
     dv_instance_free(inst);
