@@ -5,14 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void dv_limits_default(dv_limits *lim)
-{
-    lim->max_depth = 64;
-    lim->max_metadata_bytes = 32u * 1024u * 1024u;
-    lim->max_inflated_bytes = 64u * 1024u * 1024u;
-    lim->inline_threshold = 16u * 1024u; /* large values (ContourData, LUTs...) stay in the source: bounded RSS */
-}
-
 dv_elem *dv_ds_find(const dv_ds *ds, uint32_t tag)
 {
     for (dv_elem *e = ds->first; e; e = e->next) {

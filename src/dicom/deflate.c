@@ -8,8 +8,8 @@
 
 #define DV_ZCHUNK (64u * 1024u)
 
-static int inflate_with(const dv_source *src, uint64_t offset, uint64_t max_out, int window_bits, uint8_t **out,
-                        size_t *out_len, dv_error *err)
+static int inflate_with(const dv_source *src, uint64_t offset, uint64_t max_out, dv_arena *budget,
+                        int window_bits, uint8_t **out, size_t *out_len, dv_error *err)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
@@ -44,6 +44,10 @@ static int inflate_with(const dv_source *src, uint64_t offset, uint64_t max_out,
                 goto done;
             }
             size_t ncap = cap * 2 > max_out ? (size_t)max_out : cap * 2;
+            if (dv_arena_reserve_external(budget, ncap) != 0) { /* run-wide budget: may wait (dv_budget.h) */
+                dv_fail(err, DV_ERR_LIMIT, "deflated dataset exceeds the per-instance memory maximum");
+                goto done;
+            }
             uint8_t *nb = realloc(buf, ncap);
             if (!nb) {
                 dv_fail(err, DV_ERR_NOMEM, "out of memory");
@@ -74,16 +78,16 @@ done:
     return rc;
 }
 
-int dv_inflate_source(const dv_source *src, uint64_t offset, uint64_t max_out, uint8_t **out, size_t *out_len,
-                      dv_error *err)
+int dv_inflate_source(const dv_source *src, uint64_t offset, uint64_t max_out, dv_arena *budget, uint8_t **out,
+                      size_t *out_len, dv_error *err)
 {
-    if (inflate_with(src, offset, max_out, -15, out, out_len, err) == 0)
+    if (inflate_with(src, offset, max_out, budget, -15, out, out_len, err) == 0)
         return 0;
     if (err && err->code == DV_ERR_LIMIT)
         return -1;
     /* Some writers wrongly emit a zlib header; accept that too. */
     dv_error second;
-    if (inflate_with(src, offset, max_out, 15, out, out_len, &second) == 0) {
+    if (inflate_with(src, offset, max_out, budget, 15, out, out_len, &second) == 0) {
         dv_error_clear(err);
         return 0;
     }

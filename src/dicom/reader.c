@@ -6,6 +6,7 @@
 #include "dv_ds.h"
 #include "dv_vr.h"
 #include "dv_reader_internal.h"
+#include "dv_limits_internal.h"
 #include "../dict/dv_dict.h"
 
 #include <stdio.h>
@@ -410,11 +411,12 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
         dv_fail(err, DV_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (lim)
-        inst->limits = *lim;
-    else
-        dv_limits_default(&inst->limits);
+    if (dv_limits_import(&inst->limits, lim, err) != 0) {
+        free(inst);
+        return NULL;
+    }
     dv_arena_init(&inst->arena, inst->limits.max_metadata_bytes);
+    dv_arena_use_budget(&inst->arena, inst->limits.budget, dv_limits_memory_max(&inst->limits));
     inst->src = src;
     inst->data = *src;
 
@@ -465,7 +467,8 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
     uint64_t limit = src->size;
     if (inst->ts_kind == DV_TS_DEFLATED_LE) {
         size_t n = 0;
-        if (dv_inflate_source(src, pos, inst->limits.max_inflated_bytes, &inst->inflated, &n, err) != 0)
+        if (dv_inflate_source(src, pos, inst->limits.max_inflated_bytes, &inst->arena, &inst->inflated, &n,
+                              err) != 0)
             goto fail;
         inst->data = dv_source_memory(&inst->inflated_ms, inst->inflated, n);
         r.src = &inst->data;

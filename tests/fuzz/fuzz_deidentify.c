@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int name_in_len = dv_instance_get_string(inst, 0x00100010u, name_in, sizeof name_in);
 
     dv_result res;
-    memset(&res, 0, sizeof res);
+    dv_result_init(&res);
     if (dv_apply(g_plan, g_key, inst, &res, &err) != 0) {
         dv_instance_free(inst);
         return 0;
