@@ -146,8 +146,6 @@ const dv_limits *dv_run_limits(const dv_run *run)
 /* The crosswalk's "before" half: read before dv_apply changes the instance. */
 static void read_identifiers(const dv_instance *inst, dv_result *res)
 {
-    if (!DV_RESULT_HAS(res, patient_id))
-        return;
     res->has_identifiers = 1;
     if (dv_instance_get_string(inst, 0x0020000Du, res->orig_study_uid, sizeof res->orig_study_uid) < 0)
         res->orig_study_uid[0] = '\0';
@@ -239,14 +237,24 @@ static dv_outcome process(const dv_run *run, const dv_source *src, const dv_outp
         outcome = DV_OUTCOME_SKIPPED;
         goto done;
     }
-    if (run->want_identifiers)
-        read_identifiers(inst, res);
+    dv_result before; /* dv_apply resets res: the originals wait here */
+    if (run->want_identifiers) {
+        dv_result_init(&before);
+        read_identifiers(inst, &before);
+    }
     if (dv_apply(run->plan, run->key, inst, res, err) != 0) {
         outcome = failed(err, DV_ERR_INVALID);
         goto done;
     }
-    if (run->want_identifiers)
+    if (run->want_identifiers && DV_RESULT_HAS(res, patient_id)) {
+        res->has_identifiers = before.has_identifiers;
+        memcpy(res->orig_study_uid, before.orig_study_uid, sizeof res->orig_study_uid);
+        memcpy(res->orig_series_uid, before.orig_series_uid, sizeof res->orig_series_uid);
+        memcpy(res->orig_sop_uid, before.orig_sop_uid, sizeof res->orig_sop_uid);
+        memcpy(res->orig_patient_id, before.orig_patient_id, sizeof res->orig_patient_id);
+        res->patient_id_changed = before.patient_id_changed;
         read_new_patient_id(inst, res);
+    }
 
     /* ---- Stages between apply and write: text PHI cleaning (cleanTextTag, DEIDENTIFY_TAG_CONTENTS) and
      * burned-in pixel redaction (cleanImage) go HERE, on the applied instance, once each exists. None exists
