@@ -59,8 +59,9 @@ void dvc_deidentify_usage(FILE *f)
           "                       Instance UIDs, and original and new PatientID when the config changed it.\n"
           "                       THIS FILE IS PHI: keep it with the source data. Refused inside DST or a SRC.\n"
           "      --memory-budget BYTES  Memory all workers together may hold for instance metadata and\n"
-          "                       inflated datasets (default 512M, raised to fit --max-metadata + 64 MiB + 64M):\n"
-          "                       workers wait for it, so peak memory stays bounded whatever --jobs is.\n"
+          "                       inflated deflated datasets (default 512M, or --max-metadata + 128M when that\n"
+          "                       is more; at least --max-metadata + 65M). Workers wait for it rather than\n"
+          "                       fail, so peak memory stays bounded whatever --jobs is.\n"
           "      --max-depth N    Sequence nesting cap per instance, 1-1024 (default 64).\n"
           "      --max-metadata BYTES  In-memory metadata cap per instance, 1M-64G (default 32M).\n"
           "                       BYTES: a number with an optional K, M or G suffix (powers of 1024).\n"
@@ -78,7 +79,8 @@ void dvc_deidentify_usage(FILE *f)
           "  DICOMVEIL_NO_O_TMPFILE=1 Write outputs via hidden .dvtmp-* names + link() instead of O_TMPFILE\n"
           "                           (automatic without O_TMPFILE; SIGINT/SIGTERM/SIGHUP remove them).\n"
           "\n"
-          "Exit status: 0 every instance succeeded (skipped non-DICOM files and duplicates included),\n"
+          "Exit status: 0 every instance succeeded (skipped non-DICOM files, skipped DICOMDIRs and duplicates\n"
+          "               included),\n"
           "             1 some instance failed (see the report), or the report could not be written,\n"
           "             2 usage, config or key error: nothing was written.\n",
           f);
