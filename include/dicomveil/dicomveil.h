@@ -8,5 +8,7 @@
 #include "dv_io.h"
 #include "dv_instance.h"
 #include "dv_engine.h"
+#include "dv_budget.h"
+#include "dv_run.h"
 
 #endif

@@ -1,18 +1,9 @@
 /* Tree helpers and the read-only inspection API of an instance. */
 #include "dv_ds.h"
 #include "dv_vr.h"
-#include "dv_reader_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-void dv_limits_default(dv_limits *lim)
-{
-    lim->max_depth = 128;                          /* dcmtk reads 65+; stack use per level: docs/decisions.md */
-    lim->max_metadata_bytes = 32u * 1024u * 1024u;
-    lim->max_inflated_bytes = 4ull * 1024u * 1024u * 1024u; /* bomb defence only: inflation streams */
-    lim->inline_threshold = 16u * 1024u; /* large values (ContourData, LUTs...) stay in the source: bounded RSS */
-}
 
 dv_elem *dv_ds_find(const dv_ds *ds, uint32_t tag)
 {
@@ -138,7 +129,7 @@ void dv_instance_free(dv_instance *inst)
 {
     if (!inst)
         return;
-    dv_inflated_free(inst->inflated);
+    free(inst->inflated);
     dv_arena_free(&inst->arena);
     free(inst);
 }

@@ -348,10 +348,23 @@ static int inflated_build(dv_inflated *z, uint64_t max_out, dv_error *err)
     return 0;
 }
 
-int dv_inflated_open(const dv_source *src, uint64_t offset, uint64_t max_out, uint64_t keep_max, dv_inflated **out,
-                     dv_error *err)
+uint64_t dv_inflate_resident_max(void)
+{
+    /* zlib's inflate state is ~7 KiB plus its 32 KiB window; 256 KiB covers it and the object itself. */
+    return 2ull * DV_INFLATE_KEEP_MAX + (uint64_t)DV_INFLATE_MAX_POINTS * DV_WSIZE + DV_ZCHUNK + DV_WSIZE +
+           256u * 1024u;
+}
+
+int dv_inflated_open(const dv_source *src, uint64_t offset, uint64_t max_out, uint64_t keep_max, dv_arena *budget,
+                     dv_inflated **out, dv_error *err)
 {
     *out = NULL;
+    if (keep_max > DV_INFLATE_KEEP_MAX)
+        keep_max = DV_INFLATE_KEEP_MAX;
+    /* The run-wide budget (dv_budget.h) is charged the inflater's bounded maximum once, up front: it may wait
+     * for other instances, never fails an instance that fits its own maximum. */
+    if (dv_arena_reserve_external(budget, dv_inflate_resident_max()) != 0)
+        return dv_fail(err, DV_ERR_LIMIT, "inflating the dataset would exceed the instance's memory maximum");
     dv_inflated *z = zmem_alloc(sizeof *z);
     if (!z)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory");

@@ -6,6 +6,7 @@
 #include "dv_ds.h"
 #include "dv_vr.h"
 #include "dv_reader_internal.h"
+#include "dv_limits_internal.h"
 #include "../dict/dv_dict.h"
 
 #include <stdio.h>
@@ -16,7 +17,6 @@
 /* File meta values are loaded whole; real ones are UIDs and short strings. */
 #define DV_META_VALUE_MAX 65536u
 /* A deflated dataset that inflates to at most this much is kept in memory rather than streamed. */
-#define DV_INFLATE_KEEP_MAX (4u << 20)
 
 typedef struct rd {
     dv_instance *inst;
@@ -540,11 +540,12 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
         dv_fail(err, DV_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (lim)
-        inst->limits = *lim;
-    else
-        dv_limits_default(&inst->limits);
+    if (dv_limits_import(&inst->limits, lim, err) != 0) {
+        free(inst);
+        return NULL;
+    }
     dv_arena_init(&inst->arena, inst->limits.max_metadata_bytes);
+    dv_arena_use_budget(&inst->arena, inst->limits.budget, dv_limits_memory_max(&inst->limits));
     inst->src = src;
     inst->data = *src;
 
@@ -601,7 +602,7 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
         uint64_t keep = (uint64_t)inst->limits.inline_threshold * 256u;
         if (keep > DV_INFLATE_KEEP_MAX)
             keep = DV_INFLATE_KEEP_MAX;
-        if (dv_inflated_open(src, pos, inst->limits.max_inflated_bytes, keep, &inst->inflated, err) != 0)
+        if (dv_inflated_open(src, pos, inst->limits.max_inflated_bytes, keep, &inst->arena, &inst->inflated, err) != 0)
             goto fail;
         inst->data = dv_inflated_source(inst->inflated);
         r.src = &inst->data;

@@ -8,6 +8,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
+#include "engine/dv_result_internal.h"
 #include "dicom/dv_vr.h"
 
 /* A UI value bigger than this is not a list of UIDs but an attack or a corruption: refuse the instance
@@ -251,8 +252,8 @@ static void result_uid(const dv_instance *inst, uint32_t tag, char out[DV_UID_MA
 
 int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_error *err)
 {
-    if (res)
-        memset(res, 0, sizeof *res);
+    if (res && dv_result_reset(res, err) != 0)
+        return -1;
     if (!plan || !key || !inst)
         return dv_fail(err, DV_ERR_USAGE, "dv_apply: plan, key and instance are required");
     apply_ctx c = {plan, key, inst, err, 0};

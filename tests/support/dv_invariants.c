@@ -419,7 +419,7 @@ int dvi_check_deidentify(const dv_plan *plan, const dv_key *key, const uint8_t *
     collect_input(&in, inst, data, size, lim);
     int rc = 0;
     dv_result res;
-    memset(&res, 0, sizeof res);
+    dv_result_init(&res);
     dv_mem_sink out = { 0 };
     if (in.oom) {
         o->stage = DVI_READ_FAILED; /* the check itself ran out of memory: nothing to conclude */
