@@ -129,8 +129,8 @@ static int reset_ds(apply_ctx *c, dv_ds *ds)
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
         dv_elem *next = e->next;
-        if (DV_TAG_ELEMENT(e->tag) == 0x0000) {
-            dv_ds_unlink(ds, prev, e); /* group length: dropped, not a de-identification change */
+        if (dv_tag_is_group_length(e->tag)) {
+            prev = e; /* group length: the writer drops it (dv_ds.h); not a de-identification change */
             e = next;
             continue;
         }
@@ -172,10 +172,9 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
             e = next;
             continue;
         }
-        if (DV_TAG_ELEMENT(tag) == 0x0000) {
-            /* Group length: it would be wrong after editing and the writer does not need it. Encoding
-             * housekeeping, so it does not count as a de-identification change. */
-            dv_ds_unlink(ds, prev, e);
+        if (dv_tag_is_group_length(tag)) {
+            /* Encoding housekeeping, not a de-identification change: the writer drops it (dv_ds.h). */
+            prev = e;
             e = next;
             continue;
         }

@@ -369,8 +369,8 @@ static dv_decision basic_decision(uint8_t pcode, uint16_t vr, int is_seq)
 
 dv_decision dv_plan_decide(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq)
 {
-    /* Group lengths would be wrong after editing; the writer does not need them. */
-    if (DV_TAG_ELEMENT(tag) == 0x0000)
+    /* Group lengths would be wrong after editing; the writer drops them (dv_tag_is_group_length). */
+    if (dv_tag_is_group_length(tag))
         return DV_DEC_DELETE;
 
     const dv_plan_slot *s = slot_find(p, tag);
