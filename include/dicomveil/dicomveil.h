@@ -8,5 +8,6 @@
 #include "dv_io.h"
 #include "dv_instance.h"
 #include "dv_engine.h"
+#include "dv_frames.h"
 
 #endif

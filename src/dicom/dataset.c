@@ -193,7 +193,7 @@ dv_elem *dv_item_put(dv_instance *inst, dv_item *item, uint32_t tag, uint16_t vr
 dv_elem *dv_ds_put_u16(dv_instance *inst, dv_ds *ds, uint32_t tag, uint16_t v)
 {
     uint8_t b[2];
-    int be = inst->ts_changed ? inst->values_big_endian : inst->ts_kind == DV_TS_EXPLICIT_BE;
+    int be = dv_values_big_endian(inst);
     b[be ? 1 : 0] = (uint8_t)v;
     b[be ? 0 : 1] = (uint8_t)(v >> 8);
     return dv_ds_put(inst, ds, tag, DV_VR_US, b, 2);

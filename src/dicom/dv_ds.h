@@ -6,6 +6,7 @@
 #ifndef DV_DS_H
 #define DV_DS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "dicomveil/dv_instance.h"
 #include "../util/dv_arena.h"
@@ -145,7 +146,21 @@ int dv_elem_set_external(dv_instance *inst, dv_elem *e, uint16_t vr, void *data,
 /* e's value becomes len bytes at offset in src (src is copied; its context must outlive the instance). */
 int dv_elem_set_stream(dv_instance *inst, dv_elem *e, uint16_t vr, const dv_source *src, uint64_t offset,
                        uint64_t len, int encapsulated);
-/* Where a bulk, encapsulated or external value's bytes are: the source and the offset in it. */
+/* Where a bulk, encapsulated or external value's bytes are: the source and the offset in it. External values
+ * are little endian (never swapped by the writer); the instance's own values are in the input's order. */
 const dv_source *dv_elem_source(const dv_instance *inst, const dv_elem *e, uint64_t *offset);
+
+/* --- byte order and pixel helpers (frames.c) --- */
+/* 1 when the instance's inline and bulk binary values are stored big endian (read from explicit VR BE). */
+int dv_values_big_endian(const dv_instance *inst);
+/* A US value of ds (stored order). Returns 0, or -1 when absent, not inline or shorter than 2 bytes. */
+int dv_ds_get_u16(const dv_instance *inst, const dv_ds *ds, uint32_t tag, uint16_t *out);
+/* Size of the number a VR's value is made of when its byte order changes (PS3.5 7.3): US/SS/OW/AT 2, UL/SL/FL/
+ * OL/OF 4, FD/SV/UV/OD/OV 8, else 1 (bytes, text, UN). */
+unsigned dv_vr_swap_unit(uint16_t vr);
+/* The same for PixelData px of dataset ds: OW pixels up to 16 bits are 16-bit words (8-bit pixels in OW swap
+ * in pairs, as the standard's OW and dcmtk do); 32/64-bit pixels swap per pixel (as pydicom reads them). */
+unsigned dv_pixel_swap_unit(const dv_instance *inst, const dv_ds *ds, const dv_elem *px);
+void dv_swap_bytes(uint8_t *p, size_t n, unsigned unit);
 
 #endif

@@ -145,47 +145,6 @@ static int w_header(wr *w, uint32_t tag, uint16_t vr, uint32_t len)
 
 static int w_ds(wr *w, const dv_ds *ds);
 
-/* Byte-swap unit of a value when the byte order changes (PS3.5 7.3): the size of one number of the VR; AT is
- * two 16-bit numbers; OB, UN and text are bytes. */
-static unsigned swap_unit(uint16_t vr)
-{
-    switch (vr) {
-    case DV_VR_US: case DV_VR_SS: case DV_VR_OW: case DV_VR_AT:
-        return 2;
-    case DV_VR_UL: case DV_VR_SL: case DV_VR_FL: case DV_VR_OL: case DV_VR_OF:
-        return 4;
-    case DV_VR_FD: case DV_VR_SV: case DV_VR_UV: case DV_VR_OD: case DV_VR_OV:
-        return 8;
-    default:
-        return 1;
-    }
-}
-
-/* PixelData in OW holds pixels of BitsAllocated bits: 16-bit words up to 16 bits (8-bit pixels in OW are
- * swapped in pairs, as dcmtk and the standard's OW definition do), one number per pixel above that (as
- * pydicom reads 32-bit pixels). BitsAllocated is looked up in the same dataset (top level or icon item). */
-static unsigned pixel_swap_unit(const dv_instance *inst, const dv_ds *ds, const dv_elem *e)
-{
-    if (e->vr != DV_VR_OW)
-        return swap_unit(e->vr);
-    const dv_elem *ba = dv_ds_find(ds, 0x00280100u);
-    uint8_t b[2];
-    if (!ba || ba->length != 2 || dv_elem_read_value(inst, ba, b, 2) != 0)
-        return 2;
-    unsigned bits = inst->values_big_endian ? (unsigned)((b[0] << 8) | b[1]) : (unsigned)(b[0] | (b[1] << 8));
-    return bits == 32 || bits == 64 ? bits / 8 : 2;
-}
-
-static void swap_bytes(uint8_t *p, size_t n, unsigned unit)
-{
-    for (size_t i = 0; i + unit <= n; i += unit)
-        for (unsigned a = 0, z = unit - 1; a < z; a++, z--) {
-            uint8_t t = p[i + a];
-            p[i + a] = p[i + z];
-            p[i + z] = t;
-        }
-}
-
 /* A value written in the other byte order: through the write buffer in chunks (bulk values stream). */
 static int w_value_swapped(wr *w, const dv_elem *e, unsigned unit)
 {
@@ -209,7 +168,7 @@ static int w_value_swapped(wr *w, const dv_elem *e, unsigned unit)
         } else {
             memcpy(p, e->value + done, n);
         }
-        swap_bytes(p, n, unit);
+        dv_swap_bytes(p, n, unit);
         w->n += n;
         done += n;
     }
@@ -249,7 +208,9 @@ static int w_elem(wr *w, const dv_ds *ds, const dv_elem *e)
         return dv_fail(w->err, DV_ERR_INVALID, "element " TAGF " is too long to encode", TAGA(e->tag));
     if (w_header(w, e->tag, vr, (uint32_t)len) != 0)
         return -1;
-    unsigned unit = w->swap ? (e->tag == DV_TAG_PIXEL_DATA ? pixel_swap_unit(w->inst, ds, e) : swap_unit(e->vr)) : 1;
+    unsigned unit = 1;
+    if (w->swap && !(e->flags & DV_ELEM_EXTERNAL)) /* only after a transfer syntax change from big endian */
+        unit = e->tag == DV_TAG_PIXEL_DATA ? dv_pixel_swap_unit(w->inst, ds, e) : dv_vr_swap_unit(e->vr);
     if (unit > 1) {
         if (w_value_swapped(w, e, unit) != 0)
             return -1;
