@@ -117,6 +117,23 @@ void dv_elem_set_empty(dv_elem *e)
         e->flags |= DV_ELEM_SEQUENCE; /* an empty sequence stays a sequence */
 }
 
+int dv_elem_is_empty(const dv_elem *e)
+{
+    return e->length == 0 && e->nitems == 0 && e->items == NULL &&
+           (e->flags & (DV_ELEM_BULK | DV_ELEM_ENCAPSULATED | DV_ELEM_EXTERNAL)) == 0;
+}
+
+int dv_elem_value_equals(const dv_elem *e, uint16_t vr, const void *v, uint64_t n)
+{
+    return e->vr == vr && (e->flags & DV_ELEM_VALUE_FLAGS) == 0 && e->items == NULL && e->length == n &&
+           (n == 0 || (e->value && memcmp(e->value, v, (size_t)n) == 0));
+}
+
+const uint8_t *dv_elem_inline_value(const dv_elem *e)
+{
+    return (e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED | DV_ELEM_EXTERNAL)) ? NULL : e->value;
+}
+
 int dv_elem_uid_text(const dv_elem *e, char *out, size_t cap)
 {
     if (cap)

@@ -115,6 +115,12 @@ void dv_ds_unlink(dv_ds *ds, dv_elem *prev, dv_elem *e);
 int dv_elem_set_value(dv_instance *inst, dv_elem *e, const void *value, uint64_t len);
 /* Make e an empty sequence (SQ) or an empty value. */
 void dv_elem_set_empty(dv_elem *e);
+/* 1 when e has no value and no items (an empty value or an empty sequence). */
+int dv_elem_is_empty(const dv_elem *e);
+/* 1 when e is an inline (non-sequence) value of VR vr equal to the n bytes at v. */
+int dv_elem_value_equals(const dv_elem *e, uint16_t vr, const void *v, uint64_t n);
+/* The inline value bytes of e (e->length of them), or NULL when the value is bulk, external or a sequence. */
+const uint8_t *dv_elem_inline_value(const dv_elem *e);
 /* The UID text of an inline element: up to its first NUL, trailing spaces removed, NUL-terminated in out.
  * Returns the length, or -1 (out = "") when e is NULL, bulk, a sequence, or the text does not fit cap - 1.
  * The reader, the writer and the engine all use this one reading, so a rewritten file reads back the same. */
