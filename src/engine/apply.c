@@ -153,13 +153,8 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
     while (e) {
         dv_elem *next = e->next;
         uint32_t tag = e->tag;
-        /* Markers are rewritten after the walk (markers.c); the plan never touches them. */
-        if (depth == 0 && (tag == DV_TAG_PATIENT_IDENTITY_REMOVED || tag == DV_TAG_DEIDENTIFICATION_METHOD ||
-                           tag == DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ)) {
-            prev = e;
-            e = next;
-            continue;
-        }
+        /* Earlier markers get the plan like any element (private elements in an earlier code item go with the
+         * profile); markers.c then adds ours to what is left (issue 5 item 9). */
         if (dv_tag_is_group_length(tag)) {
             /* Encoding housekeeping, not a de-identification change: the writer drops it (dv_ds.h). */
             prev = e;

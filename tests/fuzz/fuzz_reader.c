@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dicomveil/dv_error.h"
+#include "dicomveil/dv_frames.h"
 #include "dicomveil/dv_instance.h"
 #include "dicomveil/dv_io.h"
 
@@ -77,6 +78,30 @@ static void poke_getters(const dv_instance *inst)
     (void)dv_instance_get_string(inst, 0x00080018u, tiny, sizeof tiny);
 }
 
+/* The frame index over hostile pixel data: when it builds, every frame it promises reads (the source is memory,
+ * so a read can only fail if the index points outside the element). Bounded: 64 frames of at most 1 MiB. */
+static void poke_frames(const dv_instance *inst)
+{
+    dv_error err;
+    memset(&err, 0, sizeof err);
+    dv_frames *f = dv_frames_index(inst, &err);
+    check_error(&err);
+    if (!f)
+        return;
+    uint32_t n = dv_frames_count(f);
+    for (uint32_t i = 0; i < n && i < 64; i++) {
+        uint64_t size = dv_frames_size(f, i);
+        if (size > (1u << 20))
+            continue;
+        uint8_t *buf = malloc(size ? (size_t)size : 1);
+        if (buf && dv_frames_read(inst, f, i, buf, size, &err) != 0 && g_check_invariants &&
+            err.code != DV_ERR_NOMEM)
+            fuzz_fail("an indexed frame cannot be read", &err);
+        free(buf);
+    }
+    dv_frames_free(f);
+}
+
 static int write_instance(const dv_instance *inst, dv_mem_sink *ms, dv_error *err)
 {
     memset(ms, 0, sizeof *ms);
@@ -115,6 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)dv_instance_visit(inst, visit_cb, &acc);
     (void)dv_instance_visit(inst, visit_stop_cb, &stop_count);
     poke_getters(inst);
+    poke_frames(inst);
 
     dv_mem_sink out1;
     if (write_instance(inst, &out1, &err) == 0) {

@@ -103,6 +103,10 @@ static uint8_t *build_defaced(size_t *len)
         dvb_str(b, 0x00080100, "SH", codes[i][0]);
         dvb_str(b, 0x00080102, "SH", codes[i][1]);
         dvb_str(b, 0x00080104, "LO", codes[i][2]);
+        if (i == 0) { /* an earlier tool's private element: the profile reaches into earlier markers too */
+            dvb_str(b, 0x00090010, "LO", "ACME 1.0");
+            dvb_str(b, 0x00091001, "LO", "EARLIER-SECRET");
+        }
         dvb_item_end(b);
     }
     dvb_seq_end(b);
@@ -134,6 +138,8 @@ static void test_markers_keep_provenance(void **state)
     code_values(&s, codes, sizeof codes);
     /* 113100 was there already: not added twice; 113110 (Retain UIDs) appended. */
     assert_string_equal(codes, "113101,113102,113100,113110");
+    assert_null(snap_find(&s, 0x00091001, 1, 0)); /* Basic profile: private elements go, at every level */
+    assert_null(snap_find(&s, 0x00090010, 1, 0));
     const snap_elem *cm = snap_find(&s, 0x00080104, 1, 0);
     assert_non_null(cm);
     assert_memory_equal(cm->value, "Clean Pixel Data Option", 23);
@@ -155,6 +161,7 @@ static void test_markers_keep_provenance(void **state)
     snap_take(&s, o.p.inst);
     code_values(&s, codes, sizeof codes);
     assert_string_equal(codes, "113101,113102,113100");
+    assert_non_null(snap_find(&s, 0x00091001, 1, 0)); /* KEEP_ALL keeps private elements (the plan decides) */
     method(o.p.inst, m, sizeof m);
     assert_ptr_equal(strstr(m, "mri_reface 0.3.4\\Per DICOM PS 3.15 AnnexE\\dicomveil "), m);
     assert_non_null(strstr(m, "KEEP_ALL_PROFILE"));
