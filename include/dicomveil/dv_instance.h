@@ -33,7 +33,7 @@ void dv_instance_free(dv_instance *inst);
 /* Write a valid Part 10 file: preamble, regenerated file meta (group length, MediaStorageSOPClassUID =
  * SOPClassUID, MediaStorageSOPInstanceUID = SOPInstanceUID, the input's transfer syntax, our
  * ImplementationClassUID/VersionName), then the dataset in the input's transfer syntax (re-deflated when the
- * input was deflated). Returns 0 or -1 with err set. */
+ * input was deflated) or the one set by dv_instance_set_transfer_syntax. Returns 0 or -1 with err set. */
 int dv_instance_write(const dv_instance *inst, dv_sink *sink, dv_error *err);
 
 /* Write the instance in another transfer syntax (uid): implicit VR LE, explicit VR LE, deflated explicit VR

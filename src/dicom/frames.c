@@ -30,6 +30,8 @@ struct dv_frames {
     uint32_t nfrags;
     uint32_t *first; /* nframes + 1 entries: frame i is fragments [first[i], first[i + 1]) */
     /* native */
+    dv_mem_source inline_ms; /* a small inline value (Float Pixel Data under the inline threshold) */
+    dv_source inline_src;
     uint64_t px_offset;
     uint64_t frame_bits;
     unsigned swap_unit; /* > 1: stored big endian, swapped to little endian on read */
@@ -363,7 +365,13 @@ static int index_native(const dv_instance *inst, dv_frames *f, dv_error *err)
     if (f->px->length > UINT64_MAX / 8 || f->nframes > f->px->length * 8 / f->frame_bits)
         return dv_fail(err, DV_ERR_MALFORMED, "native " TAGF ": %llu bytes hold fewer than %u frames",
                        TAGA(f->px->tag), (unsigned long long)f->px->length, f->nframes);
-    f->src = dv_elem_source(inst, f->px, &f->px_offset);
+    if (f->px->flags & DV_ELEM_BULK) {
+        f->src = dv_elem_source(inst, f->px, &f->px_offset);
+    } else {
+        f->inline_src = dv_source_memory(&f->inline_ms, f->px->value, (size_t)f->px->length);
+        f->src = &f->inline_src;
+        f->px_offset = 0;
+    }
     f->swap_unit = !(f->px->flags & DV_ELEM_EXTERNAL) && dv_values_big_endian(inst)
                        ? dv_pixel_swap_unit(inst, &inst->ds, f->px) : 1;
     f->how = DV_FRAMES_NATIVE;

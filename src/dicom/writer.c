@@ -1,6 +1,7 @@
-/* The writer: a valid Part 10 file with regenerated file meta, the dataset in the input's transfer syntax.
- * Kept values are written byte for byte (odd lengths get the VR's pad byte); bulk values and encapsulated
- * pixel data are streamed from the source, never loaded. */
+/* The writer: a valid Part 10 file with regenerated file meta, the dataset in the input's transfer syntax or
+ * the one set by dv_instance_set_transfer_syntax. Kept values are written byte for byte (odd lengths get the
+ * VR's pad byte), byte-swapped per VR only when a big endian input is written little endian; bulk, external
+ * values and encapsulated pixel data are streamed from their source, never loaded. */
 #include "dv_ds.h"
 #include "dv_vr.h"
 #include "dv_reader_internal.h"
@@ -152,8 +153,6 @@ static int w_value_swapped(wr *w, const dv_elem *e, unsigned unit)
     const dv_source *src = (e->flags & DV_ELEM_BULK) ? dv_elem_source(w->inst, e, &off) : NULL;
     uint64_t done = 0;
     while (done < e->length) {
-        if (w->n == WBUF && w_flush(w) != 0)
-            return -1;
         size_t room = (WBUF - w->n) / 8 * 8;
         if (room == 0) {
             if (w_flush(w) != 0)

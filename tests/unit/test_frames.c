@@ -364,6 +364,16 @@ static void test_native(void **state)
     dv_frames_free(f);
     held_free(&h);
 
+    /* Float Pixel Data (7FE0,0008), small enough to be inline: 2 frames of one 32-bit float. */
+    static const uint8_t fl[8] = {0, 0, 0x80, 0x3F, 0, 0, 0, 0x40}; /* 1.0f, 2.0f */
+    b = image(DVB_EXPLICIT_LE, 1, 1, 1, 32, "2");
+    dvb_bytes(b, 0x7FE00008, "OF", fl, 8);
+    build_parse(&h, b);
+    f = index_ok(h.p.inst);
+    assert_frame(h.p.inst, f, 1, fl + 4, 4);
+    dv_frames_free(f);
+    held_free(&h);
+
     /* Missing Rows. */
     b = dvb_new(DVB_EXPLICIT_LE, 1);
     dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.7");
