@@ -114,6 +114,14 @@ static void rewrite(const dv_instance *inst, held *out)
     parse_ok(out, ms.data, ms.len);
 }
 
+static int released;
+static void count_release(void *user, void *data)
+{
+    (void)user;
+    released++;
+    free(data);
+}
+
 /* --- encapsulated: how frames are told apart --------------------------------------------------------------- */
 
 static const uint8_t soi_a[] = {0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3};
@@ -309,6 +317,59 @@ static void test_number_of_frames_hostile(void **state)
     held_free(&h);
 }
 
+static void test_fragment_cap_and_lying_external(void **state)
+{
+    (void)state;
+    /* 4000 fragments: the fragment table (24 bytes each) passes a 64 KiB metadata cap -> limit, not a crash. */
+    enum { N = 4000 };
+    static const uint8_t two[2] = {0xFF, 0xD8};
+    const void **frags = malloc(N * sizeof *frags);
+    uint32_t *lens = malloc(N * sizeof *lens);
+    for (int i = 0; i < N; i++) {
+        frags[i] = two;
+        lens[i] = 2;
+    }
+    dvb *b = image(DVB_JPEG_BASELINE, 1, 1, 1, 8, NULL);
+    dvb_encapsulated(b, (const void *const *)frags, lens, N);
+    size_t len = 0;
+    uint8_t *data = dvb_finish(b, &len);
+    dv_limits lim;
+    dv_limits_default(&lim);
+    lim.max_metadata_bytes = 64u * 1024u;
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, data, len);
+    dv_error err;
+    dv_instance *inst = dv_instance_read(&src, &lim, &err);
+    assert_non_null(inst);
+    assert_int_equal(index_fails(inst), DV_ERR_LIMIT);
+    dv_instance_free(inst);
+    free(data);
+    free(frags);
+    free(lens);
+
+    /* A caller's encapsulated buffer whose fragment claims more bytes than the buffer has: malformed. */
+    held h;
+    b = image(DVB_EXPLICIT_LE, 1, 1, 1, 8, NULL);
+    uint8_t one = 1;
+    dvb_bytes(b, 0x7FE00010, "OB", &one, 1);
+    build_parse(&h, b);
+    static const uint8_t lying[] = {0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0,            /* empty BOT */
+                                    0xFE, 0xFF, 0x00, 0xE0, 0x00, 0x10, 0, 0, 1, 2, /* claims 4096 bytes */
+                                    0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0};
+    uint8_t *buf = malloc(sizeof lying);
+    memcpy(buf, lying, sizeof lying);
+    dv_elem *px = dv_ds_find(&h.p.inst->ds, DV_TAG_PIXEL_DATA);
+    assert_int_equal(dv_elem_set_external(h.p.inst, px, DV_VR_OB, buf, sizeof lying, 1, count_release, NULL), 0);
+    assert_int_equal(index_fails(h.p.inst), DV_ERR_MALFORMED);
+    /* No offset table item at all (only the delimiter). */
+    static const uint8_t bare[] = {0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0};
+    dv_mem_source bms;
+    dv_source bsrc = dv_source_memory(&bms, bare, sizeof bare);
+    assert_int_equal(dv_elem_set_stream(h.p.inst, px, DV_VR_OB, &bsrc, 0, sizeof bare, 1), 0);
+    assert_int_equal(index_fails(h.p.inst), DV_ERR_MALFORMED);
+    held_free(&h);
+}
+
 /* --- native ------------------------------------------------------------------------------------------------ */
 
 static void test_native(void **state)
@@ -462,14 +523,6 @@ static void test_implicit_to_explicit(void **state)
     dv_frames_free(f);
     held_free(&o);
     held_free(&h);
-}
-
-static int released;
-static void count_release(void *user, void *data)
-{
-    (void)user;
-    released++;
-    free(data);
 }
 
 static void test_encapsulated_to_native_and_back(void **state)
@@ -989,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_eot),
         cmocka_unit_test(test_markers_split),
         cmocka_unit_test(test_number_of_frames_hostile),
+        cmocka_unit_test(test_fragment_cap_and_lying_external),
         cmocka_unit_test(test_native),
         cmocka_unit_test(test_be_to_le),
         cmocka_unit_test(test_implicit_to_explicit),
