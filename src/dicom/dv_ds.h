@@ -156,7 +156,7 @@ int dv_elem_set_stream(dv_instance *inst, dv_elem *e, uint16_t vr, const dv_sour
  * are little endian (never swapped by the writer); the instance's own values are in the input's order. */
 const dv_source *dv_elem_source(const dv_instance *inst, const dv_elem *e, uint64_t *offset);
 
-/* --- byte order and pixel helpers (frames.c) --- */
+/* --- byte order (byteorder.c) --- */
 /* 1 when the instance's inline and bulk binary values are stored big endian (read from explicit VR BE). */
 int dv_values_big_endian(const dv_instance *inst);
 /* A US value of ds (stored order). Returns 0, or -1 when absent, not inline or shorter than 2 bytes. */

@@ -1,11 +1,12 @@
-/* Pixel data as frames: the fragment / offset-table / frame index (PS3.5 A.4), native frame geometry, frame
- * reads, and replacing the pixel data so the writer can emit another transfer syntax (issue 5 item 5).
+/* Pixel data as frames: the fragment / offset-table / frame index (PS3.5 A.4), native frame geometry and frame
+ * reads (issue 5 item 5). Replacing the pixel data is pixeldata.c, byte order byteorder.c.
  *
  * Hostile input is normal input: the index only trusts what it can check against the pixel data element
  * itself. Fragment headers are walked within the element, offset tables must land exactly on fragment starts
  * in ascending order, a frame count must match the fragments (or the native value length), and the fragment
  * table is allocated only after its size was checked against the instance's metadata cap.
- * [test_frames: test_bot, test_eot, test_markers_split, test_hostile, test_corpus_frames] */
+ * [test_frames: test_bot, test_eot, test_markers_split, test_number_of_frames_hostile,
+ *  test_fragment_cap_and_lying_external, test_native, test_corpus] */
 #include "dv_ds.h"
 #include "dv_vr.h"
 #include "dicomveil/dv_frames.h"
@@ -45,57 +46,6 @@ static uint32_t le32(const uint8_t *p)
 static uint64_t le64(const uint8_t *p)
 {
     return le32(p) | ((uint64_t)le32(p + 4) << 32);
-}
-
-int dv_ds_get_u16(const dv_instance *inst, const dv_ds *ds, uint32_t tag, uint16_t *out)
-{
-    const dv_elem *e = dv_ds_find(ds, tag);
-    uint8_t b[2];
-    if (!e || e->length < 2 || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_BULK)) || !e->value)
-        return -1;
-    memcpy(b, e->value, 2);
-    int be = dv_values_big_endian(inst);
-    *out = be ? (uint16_t)((b[0] << 8) | b[1]) : (uint16_t)(b[0] | (b[1] << 8));
-    return 0;
-}
-
-int dv_values_big_endian(const dv_instance *inst)
-{
-    return inst->ts_changed ? inst->values_big_endian : inst->ts_kind == DV_TS_EXPLICIT_BE;
-}
-
-void dv_swap_bytes(uint8_t *p, size_t n, unsigned unit)
-{
-    for (size_t i = 0; i + unit <= n; i += unit)
-        for (unsigned a = 0, z = unit - 1; a < z; a++, z--) {
-            uint8_t t = p[i + a];
-            p[i + a] = p[i + z];
-            p[i + z] = t;
-        }
-}
-
-unsigned dv_vr_swap_unit(uint16_t vr)
-{
-    switch (vr) {
-    case DV_VR_US: case DV_VR_SS: case DV_VR_OW: case DV_VR_AT:
-        return 2;
-    case DV_VR_UL: case DV_VR_SL: case DV_VR_FL: case DV_VR_OL: case DV_VR_OF:
-        return 4;
-    case DV_VR_FD: case DV_VR_SV: case DV_VR_UV: case DV_VR_OD: case DV_VR_OV:
-        return 8;
-    default:
-        return 1;
-    }
-}
-
-unsigned dv_pixel_swap_unit(const dv_instance *inst, const dv_ds *ds, const dv_elem *px)
-{
-    if (px->vr != DV_VR_OW)
-        return dv_vr_swap_unit(px->vr);
-    uint16_t bits = 0;
-    if (dv_ds_get_u16(inst, ds, 0x00280100u, &bits) != 0)
-        return 2;
-    return bits == 32 || bits == 64 ? bits / 8u : 2u;
 }
 
 /* NumberOfFrames (IS): 1 when absent or empty; -1 when it is not a positive integer below 2^31. */
@@ -525,97 +475,5 @@ int dv_frames_read(const dv_instance *inst, const dv_frames *f, uint32_t i, void
             return dv_fail(err, DV_ERR_IO, "cannot read fragment %u", k);
         out += f->frags[k].length;
     }
-    return 0;
-}
-
-/* --- replacing the pixel data --- */
-
-static void drop_eot(dv_instance *inst)
-{
-    dv_elem *e;
-    if ((e = dv_ds_find(&inst->ds, DV_TAG_EXTENDED_OFFSET_TABLE)) != NULL)
-        dv_ds_remove(&inst->ds, e);
-    if ((e = dv_ds_find(&inst->ds, DV_TAG_EXTENDED_OFFSET_TABLE_LENGTHS)) != NULL)
-        dv_ds_remove(&inst->ds, e);
-}
-
-static dv_elem *pixel_target(dv_instance *inst)
-{
-    dv_elem *px = dv_ds_find(&inst->ds, DV_TAG_PIXEL_DATA);
-    return px ? px : dv_ds_put(inst, &inst->ds, DV_TAG_PIXEL_DATA, DV_VR_OB, NULL, 0);
-}
-
-int dv_instance_set_pixel_data_native(dv_instance *inst, int vr_ow, void *data, uint64_t len,
-                                      void (*release)(void *user, void *data), void *user, dv_error *err)
-{
-    dv_error_clear(err);
-    if (len > 0xFFFFFFFEu)
-        return dv_fail(err, DV_ERR_LIMIT, "native pixel data of %llu bytes cannot be encoded", (unsigned long long)len);
-    dv_elem *px = pixel_target(inst);
-    if (!px || dv_elem_set_external(inst, px, vr_ow ? DV_VR_OW : DV_VR_OB, data, len, 0, release, user) != 0)
-        return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached replacing " TAGF, TAGA(DV_TAG_PIXEL_DATA));
-    drop_eot(inst);
-    return 0;
-}
-
-static void put_item(uint8_t *p, uint32_t tag, uint32_t len)
-{
-    uint8_t h[8] = {(uint8_t)(tag >> 16), (uint8_t)(tag >> 24), (uint8_t)tag, (uint8_t)(tag >> 8),
-                    (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
-    memcpy(p, h, 8);
-}
-
-static void release_malloc(void *user, void *data)
-{
-    (void)user;
-    free(data);
-}
-
-int dv_instance_set_pixel_data_frames(dv_instance *inst, const void *const *frames, const uint64_t *lens,
-                                      uint32_t n, dv_error *err)
-{
-    dv_error_clear(err);
-    if (n == 0)
-        return dv_fail(err, DV_ERR_USAGE, "no frames");
-    /* Basic Offset Table item, one padded fragment per frame, sequence delimiter; offsets fit 32 bits. */
-    uint64_t total = 8 + 4 * (uint64_t)n, body = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (lens[i] > 0xFFFFFFFEu || body > 0xFFFFFFFFu)
-            return dv_fail(err, DV_ERR_LIMIT, "encapsulated frames pass 4 GiB (Basic Offset Table)");
-        body += 8 + lens[i] + (lens[i] & 1);
-    }
-    if (body > 0xFFFFFFFFu || total + body + 8 > SIZE_MAX)
-        return dv_fail(err, DV_ERR_LIMIT, "encapsulated frames pass 4 GiB (Basic Offset Table)");
-    total += body + 8;
-    uint8_t *buf = malloc((size_t)total);
-    if (!buf)
-        return dv_fail(err, DV_ERR_NOMEM, "out of memory encapsulating %u frames", n);
-    uint8_t *p = buf;
-    put_item(p, DV_TAG_ITEM, 4 * n);
-    p += 8;
-    uint64_t rel = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t o[4] = {(uint8_t)rel, (uint8_t)(rel >> 8), (uint8_t)(rel >> 16), (uint8_t)(rel >> 24)};
-        memcpy(p, o, 4);
-        p += 4;
-        rel += 8 + lens[i] + (lens[i] & 1);
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t l = lens[i] + (lens[i] & 1);
-        put_item(p, DV_TAG_ITEM, (uint32_t)l);
-        p += 8;
-        if (lens[i])
-            memcpy(p, frames[i], (size_t)lens[i]);
-        if (lens[i] & 1)
-            p[lens[i]] = 0;
-        p += l;
-    }
-    put_item(p, DV_TAG_SEQ_DELIM, 0);
-    dv_elem *px = pixel_target(inst);
-    if (!px || dv_elem_set_external(inst, px, DV_VR_OB, buf, total, 1, release_malloc, NULL) != 0) {
-        free(buf);
-        return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached replacing " TAGF, TAGA(DV_TAG_PIXEL_DATA));
-    }
-    drop_eot(inst);
     return 0;
 }
