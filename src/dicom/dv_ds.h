@@ -1,8 +1,9 @@
 /* The in-memory dataset tree shared by the reader, the engine and the writer (internal).
  *
  * Every node is allocated in the owning instance's arena. A dataset is an ordered singly linked list of
- * elements (ascending tag order as read; inserts keep the order). Values are either inline (value/length) or
- * bulk (offset/length in the instance's data source), and bulk values are copied through by the writer. */
+ * elements (ascending tag order as read; inserts keep the order). Values are either inline (value/length),
+ * bulk (offset/length in the instance's data source) or external (a caller's buffer or another source:
+ * DV_ELEM_EXTERNAL); bulk and external values are streamed through by the writer. */
 #ifndef DV_DS_H
 #define DV_DS_H
 
