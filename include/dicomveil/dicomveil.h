@@ -10,5 +10,6 @@
 #include "dv_engine.h"
 #include "dv_budget.h"
 #include "dv_run.h"
+#include "dv_frames.h"
 
 #endif

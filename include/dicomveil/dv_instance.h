@@ -51,10 +51,18 @@ void dv_instance_free(dv_instance *inst);
 /* Write a valid Part 10 file: preamble, regenerated file meta (group length, MediaStorageSOPClassUID =
  * SOPClassUID, MediaStorageSOPInstanceUID = SOPInstanceUID, the input's transfer syntax, our
  * ImplementationClassUID/VersionName), then the dataset in the input's transfer syntax (re-deflated when the
- * input was deflated). Returns 0 or -1 with err set. */
+ * input was deflated) or the one set by dv_instance_set_transfer_syntax. Returns 0 or -1 with err set. */
 int dv_instance_write(const dv_instance *inst, dv_sink *sink, dv_error *err);
 
-/* Transfer syntax UID of the dataset (never NULL). */
+/* Write the instance in another transfer syntax (uid): implicit VR LE, explicit VR LE, deflated explicit VR
+ * LE, or an encapsulated one (JPEG...). The file meta TransferSyntaxUID follows; values read big endian are
+ * byte-swapped on write per VR (PixelData per BitsAllocated). The pixel data must then match the new syntax
+ * (dv_instance_set_pixel_data_native / _frames in dv_frames.h): dv_instance_write fails with DV_ERR_INVALID
+ * otherwise. Explicit VR big endian (retired) is refused (DV_ERR_UNSUPPORTED), a malformed uid is DV_ERR_USAGE.
+ * Image-pixel attributes (PhotometricInterpretation, ...) are the caller's to set. */
+int dv_instance_set_transfer_syntax(dv_instance *inst, const char *uid, dv_error *err);
+
+/* Transfer syntax UID of the dataset (never NULL): the input's, or the one set above. */
 const char *dv_instance_transfer_syntax(const dv_instance *inst);
 /* 1 when the input was a Media Storage Directory (DICOMDIR), which is not an instance. */
 int dv_instance_is_directory(const dv_instance *inst);

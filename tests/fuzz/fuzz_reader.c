@@ -10,7 +10,7 @@
  *   2. what dv_instance_write produced reads back (unless a resource limit stops the re-read), and
  *   3. writing is idempotent: write(read(write(x))) == write(x), byte for byte.
  * The unit test tests/unit/test_fuzz_regressions.c replays tests/fuzz/regressions/reader/ through the same
- * check. Set DV_FUZZ_NO_INVARIANTS=1 in the environment to check memory safety only. */
+ * check. Every frame the frame index (dv_frames.h) promises must read. Set DV_FUZZ_NO_INVARIANTS=1 in the environment to check memory safety only. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +68,29 @@ static void poke_getters(const dv_instance *inst)
     (void)dv_instance_get_string(inst, 0x00080018u, tiny, sizeof tiny);
 }
 
+/* The frame index over hostile pixel data: when it builds, every frame it promises reads (the source is memory,
+ * so a read can only fail if the index points outside the element). Bounded: 64 frames of at most 1 MiB. */
+static void poke_frames(const dv_instance *inst)
+{
+    dv_error err;
+    memset(&err, 0, sizeof err);
+    dv_frames *f = dv_frames_index(inst, &err);
+    if (!f)
+        return;
+    uint32_t n = dv_frames_count(f);
+    for (uint32_t i = 0; i < n && i < 64; i++) {
+        uint64_t size = dv_frames_size(f, i);
+        if (size > (1u << 20))
+            continue;
+        uint8_t *buf = malloc(size ? (size_t)size : 1);
+        if (buf && dv_frames_read(inst, f, i, buf, size, &err) != 0 && g_check_invariants &&
+            err.code != DV_ERR_NOMEM)
+            fuzz_fail("an indexed frame cannot be read");
+        free(buf);
+    }
+    dv_frames_free(f);
+}
+
 /* Every parsed instance (the input and the re-read output): visit it twice and poke the getters. */
 static void inspect(const dv_instance *inst, void *user)
 {
@@ -77,6 +100,7 @@ static void inspect(const dv_instance *inst, void *user)
     (void)dv_instance_visit(inst, visit_cb, &acc);
     (void)dv_instance_visit(inst, visit_stop_cb, &stop_count);
     poke_getters(inst);
+    poke_frames(inst);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
