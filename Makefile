@@ -10,7 +10,7 @@
 #   make fuzz         FUZZ_SECONDS=N (default 60) per target; new inputs go to build-fuzz/corpus-new/,
 #                     crashes to build-fuzz/artifacts/<target>/ (FUZZ_INVARIANTS=0: memory safety only)
 #   make demo         deps + build + tools/demo.sh (synthetic instances, no real PHI)
-#   make bench        deps + build + bench/run.sh
+#   make bench        deps + build + bench/run.sh (peers, RESULTS.md figures) + bench/ab.sh (A/B vs a reference)
 #   make clean        remove the build trees
 #
 # CI runs `bash .ci/run`, which is `make test`, in a fresh clone with ../shared beside it.
