@@ -96,13 +96,13 @@ static int regen_uid(apply_ctx *c, dv_elem *e)
     return rc;
 }
 
-static int reset_tree(apply_ctx *c, dv_elem *e);
+static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform);
 
 /* resetTag / D: a VR-valid placeholder of the element's effective VR. */
 static int set_dummy(apply_ctx *c, dv_elem *e)
 {
     if (dv_elem_is_sequence(e))
-        return reset_tree(c, e);
+        return reset_tree(c, e, DV_IOD_CTX_UNKNOWN, 0);
     uint16_t vr = dv_plan_effective_vr(e);
     if (vr == DV_VR_UI)
         return regen_uid(c, e);
@@ -123,8 +123,54 @@ static int set_dummy(apply_ctx *c, dv_elem *e)
     return rc;
 }
 
-/* Every element nested anywhere under e is reset (DECISIONS 4); structure (items, nesting) is kept. */
-static int reset_ds(apply_ctx *c, dv_ds *ds)
+/* Values that are codes or counts rather than content (units, styles, types, flags, numbers of points): no
+ * dummy of the VR is one of their enumerated values, and they hold no free text. */
+static int is_coded_vr(uint16_t vr)
+{
+    return vr == DV_VR_CS || vr == DV_VR_US || vr == DV_VR_SS || vr == DV_VR_UL || vr == DV_VR_SL ||
+           vr == DV_VR_UV || vr == DV_VR_SV;
+}
+
+/* One element inside a sequence the Basic profile resets (code D on the sequence: DV_DEC_RESET_CONFORM), at
+ * IOD context ctx. The value goes, and the instance stays valid (docs/decisions.md "Reset sequences keep the
+ * IOD valid"):
+ *   - Type 3 in the IOD here: removed (optional; removing it removes the value);
+ *   - Type 2 / 2C: emptied;
+ *   - otherwise (Type 1 / 1C, or not in the tables): a code or count (is_coded_vr) that the profile itself
+ *     keeps here stays -- PLACEHOLDER is never a valid GraphicAnnotationUnits or ShadowStyle, 0 never a valid
+ *     GraphicDimensions, and a code holds no free text; anything else gets its dummy (DECISIONS 4).
+ * Nested sequences are reset the same way, their items kept. Returns 1 when e was removed, 0, or -1.
+ * [test_engine.c test_reset_conform, test_corpus.py step 4] */
+static int reset_conform(apply_ctx *c, dv_ds *ds, dv_elem *prev, dv_elem *e, dv_iod_ctx ctx)
+{
+    uint16_t vr = dv_plan_effective_vr(e);
+    int is_seq = dv_elem_is_sequence(e);
+    switch (dv_iod_type(ctx, e->tag)) {
+    case DV_ATTR_3:
+        dv_ds_unlink(ds, prev, e);
+        c->changed = 1;
+        return 1;
+    case DV_ATTR_2:
+    case DV_ATTR_2C:
+        if (!is_seq) {
+            make_empty(c, e);
+            return 0;
+        }
+        break;
+    default:
+        break;
+    }
+    if (is_seq)
+        return reset_tree(c, e, dv_iod_item_ctx(ctx, e->tag), 1);
+    if (is_coded_vr(vr) && dv_plan_decide(c->plan, e->tag, vr, 0, ctx) == DV_DEC_KEEP)
+        return 0;
+    return set_dummy(c, e);
+}
+
+/* Every element nested anywhere under e is reset (DECISIONS 4); structure (items, nesting) is kept. conform:
+ * reset under the profile's D, element by element as reset_conform says; ctx is the IOD context of these
+ * items then (DV_IOD_CTX_UNKNOWN for a plain reset, or where the tables do not know the place). */
+static int reset_ds(apply_ctx *c, dv_ds *ds, dv_iod_ctx ctx, int conform)
 {
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
@@ -135,7 +181,7 @@ static int reset_ds(apply_ctx *c, dv_ds *ds)
             continue;
         }
         if (DV_TAG_IS_PRIVATE(e->tag) &&
-            dv_plan_decide(c->plan, e->tag, dv_plan_effective_vr(e), dv_elem_is_sequence(e)) == DV_DEC_DELETE) {
+            dv_plan_decide(c->plan, e->tag, dv_plan_effective_vr(e), dv_elem_is_sequence(e), ctx) == DV_DEC_DELETE) {
             /* A profile that deletes private elements deletes them inside a reset sequence too: a reset
              * private element would still be a private element (DECISIONS 3). */
             dv_ds_unlink(ds, prev, e);
@@ -143,23 +189,26 @@ static int reset_ds(apply_ctx *c, dv_ds *ds)
             e = next;
             continue;
         }
-        if (set_dummy(c, e) != 0)
+        int rc = conform ? reset_conform(c, ds, prev, e, ctx) : set_dummy(c, e);
+        if (rc < 0)
             return -1;
-        prev = e;
+        if (rc == 0)
+            prev = e; /* 1: e was removed, prev stays */
         e = next;
     }
     return 0;
 }
 
-static int reset_tree(apply_ctx *c, dv_elem *e)
+static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform)
 {
     for (dv_item *it = e->items; it; it = it->next)
-        if (reset_ds(c, &it->ds) != 0)
+        if (reset_ds(c, &it->ds, items, conform) != 0)
             return -1;
     return 0;
 }
 
-static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
+/* ctx: the IOD context of ds (DV_IOD_CTX_UNKNOWN when the IOD or this place is not in the tables). */
+static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, dv_iod_ctx ctx)
 {
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
@@ -180,14 +229,14 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
             continue;
         }
         int is_seq = dv_elem_is_sequence(e);
-        dv_decision d = dv_plan_decide(c->plan, tag, dv_plan_effective_vr(e), is_seq);
+        dv_decision d = dv_plan_decide(c->plan, tag, dv_plan_effective_vr(e), is_seq, ctx);
         int rc = 0;
         switch (d) {
         case DV_DEC_KEEP:
             break;
         case DV_DEC_KEEP_RECURSE:
             for (dv_item *it = e->items; it && rc == 0; it = it->next)
-                rc = apply_ds(c, &it->ds, depth + 1);
+                rc = apply_ds(c, &it->ds, depth + 1, dv_iod_item_ctx(ctx, tag));
             break;
         case DV_DEC_EMPTY:
             make_empty(c, e);
@@ -201,7 +250,10 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
             rc = set_dummy(c, e);
             break;
         case DV_DEC_RESET_TREE:
-            rc = is_seq ? reset_tree(c, e) : set_dummy(c, e);
+            rc = is_seq ? reset_tree(c, e, DV_IOD_CTX_UNKNOWN, 0) : set_dummy(c, e);
+            break;
+        case DV_DEC_RESET_CONFORM:
+            rc = is_seq ? reset_tree(c, e, dv_iod_item_ctx(ctx, tag), 1) : set_dummy(c, e);
             break;
         case DV_DEC_REGEN_UID:
             rc = regen_uid(c, e);
@@ -231,6 +283,17 @@ static int repair_sop_identity(dv_instance *inst, dv_error *err)
     return 0;
 }
 
+/* The top-level IOD context of the instance, from its SOPClassUID (once per instance): composite codes are
+ * resolved by the attribute types of that IOD (DECISIONS 3). DV_IOD_CTX_UNKNOWN for a SOP Class the tables do
+ * not map: every decision then takes the fallbacks. */
+static dv_iod_ctx instance_iod_ctx(const dv_instance *inst)
+{
+    char uid[DV_UID_MAX + 1];
+    if (dv_elem_uid_text(dv_ds_find(&inst->ds, DV_TAG_SOP_CLASS_UID), uid, sizeof uid) <= 0)
+        return DV_IOD_CTX_UNKNOWN;
+    return dv_iod_root(dv_iod_for_sop_class(uid, strlen(uid)));
+}
+
 /* Output UID for dv_result: trailing padding trimmed; "" when absent, bulk or too long to be a UID. */
 static void result_uid(const dv_instance *inst, uint32_t tag, char out[DV_UID_MAX + 1])
 {
@@ -246,7 +309,7 @@ int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_resul
     apply_ctx c = {plan, key, inst, err, 0};
     if (repair_sop_identity(inst, err) != 0)
         return -1;
-    if (apply_ds(&c, &inst->ds, 0) != 0)
+    if (apply_ds(&c, &inst->ds, 0, instance_iod_ctx(inst)) != 0)
         return -1;
     if (c.changed && dv_markers_write(plan, inst, err) != 0)
         return -1;

@@ -12,6 +12,7 @@
 #include "config/dv_config_ir.h"
 #include "dicom/dv_ds.h"
 #include "dict/dv_dict.h"
+#include "dict/dv_iod.h"
 #include "dict/dv_tags.h"
 
 /* What happens to one element. */
@@ -22,7 +23,9 @@ typedef enum dv_decision {
     DV_DEC_DELETE,       /* element removed */
     DV_DEC_DUMMY,        /* VR-valid placeholder (dummy.c) */
     DV_DEC_RESET_TREE,   /* SQ: every nested element reset recursively */
-    DV_DEC_REGEN_UID     /* UI: every value regenerated (uid.c) */
+    DV_DEC_REGEN_UID,    /* UI: every value regenerated (uid.c) */
+    DV_DEC_RESET_CONFORM /* SQ under the profile's D: every nested element reset, keeping the IOD valid (Type 3
+                          * removed, Type 2 emptied, codes the profile keeps kept; apply.c reset_conform) */
 } dv_decision;
 
 const char *dv_decision_name(dv_decision d);
@@ -76,8 +79,10 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err);
 uint16_t dv_plan_effective_vr(const dv_elem *e);
 int dv_elem_is_sequence(const dv_elem *e);
 
-/* The decision for one element (tag, effective VR, sequence or not). Pure function of the plan. */
-dv_decision dv_plan_decide(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq);
+/* The decision for one element (tag, effective VR, sequence or not) at a place of the instance's IOD (ctx: the
+ * context of the dataset holding the element, DV_IOD_CTX_UNKNOWN when the IOD or the place is not known: then
+ * the DECISIONS 3 fallbacks apply). Pure function of the plan and the (read-only) IOD tables. */
+dv_decision dv_plan_decide(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq, dv_iod_ctx ctx);
 
 /* --- dummy.c --- */
 /* Longest dummy value any VR gets (DT "19000101000000"). */

@@ -25,6 +25,7 @@ const char *dv_decision_name(dv_decision d)
     case DV_DEC_DUMMY: return "DUMMY";
     case DV_DEC_RESET_TREE: return "RESET_TREE";
     case DV_DEC_REGEN_UID: return "REGEN_UID";
+    case DV_DEC_RESET_CONFORM: return "RESET_CONFORM";
     }
     return "?";
 }
@@ -338,36 +339,88 @@ static dv_decision action_decision(dv_action_kind k, uint16_t vr, int is_seq)
     return is_seq ? DV_DEC_RESET_TREE : DV_DEC_DUMMY;
 }
 
-/* PS3.15 Table E.1-1 Basic Profile code -> decision (DECISIONS 3). We have no IOD tables, so the type of an
- * attribute in the instance's IOD is never known and composite codes take the "unknown" branch. */
-static dv_decision basic_decision(uint8_t pcode, uint16_t vr, int is_seq)
+/* The profile's D: a dummy, or for a sequence every nested element reset, keeping the IOD valid. */
+static dv_decision dummy_decision(int is_seq)
+{
+    return is_seq ? DV_DEC_RESET_CONFORM : DV_DEC_DUMMY;
+}
+
+/* The U treatment of X/Z/U*: recurse into sequences and regenerate UIDs; other VRs get Z. */
+static dv_decision uid_decision(uint16_t vr, int is_seq)
+{
+    if (is_seq)
+        return DV_DEC_KEEP_RECURSE;
+    return vr == DV_VR_UI ? DV_DEC_REGEN_UID : DV_DEC_EMPTY;
+}
+
+/* A composite code resolved by the attribute's type in the instance's IOD (DECISIONS 3): Type 1 -> D (U for
+ * X/Z/U*), Type 2 -> Z, Type 3 -> X. 1C and 2C count as 1 and 2: the element is present, so its condition is
+ * taken to hold, and a dummy / empty value is valid either way. X/Z on a Type 1 attribute (no D in the code)
+ * also gets D: Z would break the IOD and the value is gone either way. [test_engine.c test_decide_by_iod_type] */
+static dv_decision composite_decision(dv_pcode pcode, dv_attr_type type, uint16_t vr, int is_seq)
+{
+    switch (type) {
+    case DV_ATTR_1:
+    case DV_ATTR_1C:
+        if (pcode == DV_PC_XZU && (is_seq || vr == DV_VR_UI))
+            return uid_decision(vr, is_seq);
+        return dummy_decision(is_seq);
+    case DV_ATTR_2:
+    case DV_ATTR_2C:
+        return DV_DEC_EMPTY;
+    case DV_ATTR_3:
+        return DV_DEC_DELETE;
+    case DV_ATTR_UNKNOWN:
+        break;
+    }
+    /* Unknown IOD or attribute: the DECISIONS 3 fallbacks. */
+    switch (pcode) {
+    case DV_PC_XZ: return DV_DEC_EMPTY;
+    case DV_PC_XZU: return uid_decision(vr, is_seq);
+    default: return dummy_decision(is_seq);
+    }
+}
+
+/* PS3.15 Table E.1-1 Basic Profile code -> decision (DECISIONS 3), at a place of the instance's IOD (ctx). The
+ * type is looked up only for the codes it can change: the composites, and X / Z on attributes the IOD requires,
+ * where a careful de-identifier keeps the instance valid and the value is gone either way: X on Type 1/1C -> D,
+ * X on Type 2 -> Z, Z on Type 1/1C -> D. X on Type 2C stays X: its condition is usually about the kind of
+ * subject (ResponsiblePerson: an animal), so removal is what the table asks and rarely breaks the IOD.
+ * [test_engine.c test_decide_by_iod_type] */
+static dv_decision basic_decision(uint8_t pcode, uint16_t vr, int is_seq, dv_iod_ctx ctx, uint32_t tag)
 {
     switch ((dv_pcode)pcode) {
     case DV_PC_NONE: /* not in the table: keep, but the profile still applies inside sequences */
     case DV_PC_K:
         return is_seq ? DV_DEC_KEEP_RECURSE : DV_DEC_KEEP;
-    case DV_PC_X: return DV_DEC_DELETE;
-    case DV_PC_Z: return DV_DEC_EMPTY;
-    case DV_PC_XZ: return DV_DEC_EMPTY;
-    case DV_PC_D:
+    case DV_PC_X:
+        switch (dv_iod_type(ctx, tag)) {
+        case DV_ATTR_1: case DV_ATTR_1C: return dummy_decision(is_seq);
+        case DV_ATTR_2: return DV_DEC_EMPTY;
+        default: return DV_DEC_DELETE;
+        }
+    case DV_PC_Z: {
+        dv_attr_type t = dv_iod_type(ctx, tag);
+        return (t == DV_ATTR_1 || t == DV_ATTR_1C) ? dummy_decision(is_seq) : DV_DEC_EMPTY;
+    }
+    case DV_PC_XZ:
     case DV_PC_XD:
     case DV_PC_ZD:
     case DV_PC_XZD:
+    case DV_PC_XZU:
+        return composite_decision((dv_pcode)pcode, dv_iod_type(ctx, tag), vr, is_seq);
+    case DV_PC_D:
     case DV_PC_C: /* C does not occur in the Basic column; clean = dummy until text cleaning exists */
-        return is_seq ? DV_DEC_RESET_TREE : DV_DEC_DUMMY;
+        return dummy_decision(is_seq);
     case DV_PC_U:
         if (is_seq)
             return DV_DEC_KEEP_RECURSE;
         return vr == DV_VR_UI ? DV_DEC_REGEN_UID : DV_DEC_DUMMY;
-    case DV_PC_XZU: /* recurse into sequences and regenerate UIDs */
-        if (is_seq)
-            return DV_DEC_KEEP_RECURSE;
-        return vr == DV_VR_UI ? DV_DEC_REGEN_UID : DV_DEC_EMPTY;
     }
-    return is_seq ? DV_DEC_RESET_TREE : DV_DEC_DUMMY;
+    return dummy_decision(is_seq);
 }
 
-dv_decision dv_plan_decide(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq)
+dv_decision dv_plan_decide(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq, dv_iod_ctx ctx)
 {
     /* Group lengths would be wrong after editing; the writer does not need them. */
     if (DV_TAG_ELEMENT(tag) == 0x0000)
@@ -411,7 +464,7 @@ dv_decision dv_plan_decide(const dv_plan *p, uint32_t tag, uint16_t vr, int is_s
                     pcode = (uint8_t)p->mprofile[i].value;
                     break;
                 }
-        return basic_decision(pcode, vr, is_seq);
+        return basic_decision(pcode, vr, is_seq, ctx, tag);
     }
     case DV_PROFILE_DEIDENTIFY_TAG_CONTENTS:
         break;
