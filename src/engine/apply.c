@@ -123,12 +123,13 @@ static int set_dummy(apply_ctx *c, dv_elem *e)
     return rc;
 }
 
-/* Values that are codes or counts rather than content (units, styles, types, flags, numbers of points): no
- * dummy of the VR is one of their enumerated values, and they hold no free text. */
+/* Values that are codes, counts or indexes rather than content (units, styles, types, flags, numbers of points,
+ * ReferencedFrameNumber): no dummy of the VR is one of their enumerated values (0 is no frame number), and
+ * they hold no free text. */
 static int is_coded_vr(uint16_t vr)
 {
-    return vr == DV_VR_CS || vr == DV_VR_US || vr == DV_VR_SS || vr == DV_VR_UL || vr == DV_VR_SL ||
-           vr == DV_VR_UV || vr == DV_VR_SV;
+    return vr == DV_VR_CS || vr == DV_VR_IS || vr == DV_VR_US || vr == DV_VR_SS || vr == DV_VR_UL ||
+           vr == DV_VR_SL || vr == DV_VR_UV || vr == DV_VR_SV;
 }
 
 /* One element inside a sequence the Basic profile resets (code D on the sequence: DV_DEC_RESET_CONFORM), at

@@ -384,8 +384,7 @@ static dv_decision composite_decision(dv_pcode pcode, dv_attr_type type, uint16_
 /* PS3.15 Table E.1-1 Basic Profile code -> decision (DECISIONS 3), at a place of the instance's IOD (ctx). The
  * type is looked up only for the codes it can change: the composites, and X / Z on attributes the IOD requires,
  * where a careful de-identifier keeps the instance valid and the value is gone either way: X on Type 1/1C -> D,
- * X on Type 2 -> Z, Z on Type 1/1C -> D. X on Type 2C stays X: its condition is usually about the kind of
- * subject (ResponsiblePerson: an animal), so removal is what the table asks and rarely breaks the IOD.
+ * X on Type 2/2C -> Z (e.g. ResponsiblePerson of an animal), Z on Type 1/1C -> D.
  * [test_engine.c test_decide_by_iod_type] */
 static dv_decision basic_decision(uint8_t pcode, uint16_t vr, int is_seq, dv_iod_ctx ctx, uint32_t tag)
 {
@@ -396,7 +395,7 @@ static dv_decision basic_decision(uint8_t pcode, uint16_t vr, int is_seq, dv_iod
     case DV_PC_X:
         switch (dv_iod_type(ctx, tag)) {
         case DV_ATTR_1: case DV_ATTR_1C: return dummy_decision(is_seq);
-        case DV_ATTR_2: return DV_DEC_EMPTY;
+        case DV_ATTR_2: case DV_ATTR_2C: return DV_DEC_EMPTY;
         default: return DV_DEC_DELETE;
         }
     case DV_PC_Z: {
@@ -456,6 +455,12 @@ dv_decision dv_plan_decide(const dv_plan *p, uint32_t tag, uint16_t vr, int is_s
         return (s && s->pcode == DV_PC_K) ? DV_DEC_KEEP : DV_DEC_DELETE;
     case DV_PROFILE_BASIC: {
         if (DV_TAG_IS_PRIVATE(tag)) /* private elements and their creators */
+            return DV_DEC_DELETE;
+        /* The Overlay Plane module (60xx,eeee) goes with its OverlayData (60xx,3000, code X, Type 1): the module
+         * is optional, an overlay without its data is not. Unless something keeps the data (an action).
+         * [test_engine.c test_decide_basic, test_overlay_module] */
+        if ((tag & 0xFF010000u) == 0x60000000u && DV_TAG_ELEMENT(tag) != 0x3000 &&
+            dv_plan_decide(p, (tag & 0xFFFF0000u) | 0x3000u, DV_VR_OW, 0, ctx) == DV_DEC_DELETE)
             return DV_DEC_DELETE;
         uint8_t pcode = s ? s->pcode : DV_PC_NONE;
         if (pcode == DV_PC_NONE)
