@@ -22,6 +22,11 @@ dv_plan *dv_plan_from_json(const char *json, size_t len, dv_error *err);
 void dv_plan_free(dv_plan *plan);
 /* Human-readable one-line summary of the plan (no secrets). */
 const char *dv_plan_summary(const dv_plan *plan);
+/* Warnings from compiling the config: parts accepted without effect (e.g. the FHIR-only fields). Each names
+ * a JSON path, never a value. dv_plan_warning returns NULL when i >= dv_plan_warning_count. The strings are
+ * owned by the plan. */
+size_t dv_plan_warning_count(const dv_plan *plan);
+const char *dv_plan_warning(const dv_plan *plan, size_t i);
 
 #define DV_KEY_MIN_BYTES 16
 #define DV_KEY_MAX_BYTES 1024

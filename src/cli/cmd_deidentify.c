@@ -164,6 +164,8 @@ static dv_plan *load_plan(const char *path)
         plan = dv_plan_from_json(buf, (size_t)len, &err);
         if (!plan)
             dvc_errorf("config %s: %s", path, err.message[0] ? err.message : "invalid");
+        for (size_t i = 0; i < dv_plan_warning_count(plan); i++) /* parts accepted without effect */
+            dvc_errorf("warning: config %s: %s", path, dv_plan_warning(plan, i));
     }
     free(buf);
     return plan;

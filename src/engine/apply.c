@@ -135,17 +135,19 @@ static int is_coded_vr(uint16_t vr)
 /* One element inside a sequence the Basic profile resets (code D on the sequence: DV_DEC_RESET_CONFORM), at
  * IOD context ctx. The value goes, and the instance stays valid (docs/decisions.md "Reset sequences keep the
  * IOD valid"):
+ *   - a sequence: reset the same way, every item kept (the item count never changes);
  *   - Type 3 in the IOD here: removed (optional; removing it removes the value);
  *   - Type 2 / 2C: emptied;
  *   - otherwise (Type 1 / 1C, or not in the tables): a code or count (is_coded_vr) that the profile itself
  *     keeps here stays -- PLACEHOLDER is never a valid GraphicAnnotationUnits or ShadowStyle, 0 never a valid
  *     GraphicDimensions, and a code holds no free text; anything else gets its dummy (DECISIONS 4).
- * Nested sequences are reset the same way, their items kept. Returns 1 when e was removed, 0, or -1.
+ * Returns 1 when e was removed, 0, or -1.
  * [test_engine.c test_reset_conform, test_corpus.py step 4] */
-static int reset_conform(apply_ctx *c, dv_ds *ds, dv_elem *prev, dv_elem *e, dv_iod_ctx ctx)
+static int reset_conform(apply_ctx *c, dv_ds *ds, dv_elem *prev, dv_elem *e, uint32_t parent, dv_iod_ctx ctx)
 {
+    if (dv_elem_is_sequence(e)) /* every item stays, at every depth (docs/decisions.md) */
+        return reset_tree(c, e, dv_iod_item_ctx(ctx, e->tag), 1);
     uint16_t vr = dv_plan_effective_vr(e);
-    int is_seq = dv_elem_is_sequence(e);
     switch (dv_iod_type(ctx, e->tag)) {
     case DV_ATTR_3:
         dv_ds_unlink(ds, prev, e);
@@ -153,25 +155,22 @@ static int reset_conform(apply_ctx *c, dv_ds *ds, dv_elem *prev, dv_elem *e, dv_
         return 1;
     case DV_ATTR_2:
     case DV_ATTR_2C:
-        if (!is_seq) {
-            make_empty(c, e);
-            return 0;
-        }
-        break;
+        make_empty(c, e);
+        return 0;
     default:
         break;
     }
-    if (is_seq)
-        return reset_tree(c, e, dv_iod_item_ctx(ctx, e->tag), 1);
-    if (is_coded_vr(vr) && dv_plan_decide(c->plan, e->tag, vr, 0, ctx) == DV_DEC_KEEP)
+    dv_match m;
+    if (is_coded_vr(vr) && dv_plan_match_in(c->plan, parent, ctx, e->tag, vr, 0, &m) == DV_DEC_KEEP)
         return 0;
     return set_dummy(c, e);
 }
 
-/* Every element nested anywhere under e is reset (DECISIONS 4); structure (items, nesting) is kept. conform:
- * reset under the profile's D, element by element as reset_conform says; ctx is the IOD context of these
- * items then (DV_IOD_CTX_UNKNOWN for a plain reset, or where the tables do not know the place). */
-static int reset_ds(apply_ctx *c, dv_ds *ds, dv_iod_ctx ctx, int conform)
+/* Every element nested anywhere under e is reset (DECISIONS 4); structure (items, nesting) is kept.
+ * parent: the tag of the sequence whose item ds is. conform: reset under the profile's D, element by element
+ * as reset_conform says; ctx is the IOD context of these items then (DV_IOD_CTX_UNKNOWN for a plain reset, or
+ * where the tables do not know the place). */
+static int reset_ds(apply_ctx *c, dv_ds *ds, uint32_t parent, dv_iod_ctx ctx, int conform)
 {
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
@@ -181,8 +180,9 @@ static int reset_ds(apply_ctx *c, dv_ds *ds, dv_iod_ctx ctx, int conform)
             e = next;
             continue;
         }
-        if (DV_TAG_IS_PRIVATE(e->tag) &&
-            dv_plan_decide(c->plan, e->tag, dv_plan_effective_vr(e), dv_elem_is_sequence(e), ctx) == DV_DEC_DELETE) {
+        dv_match m;
+        if (DV_TAG_IS_PRIVATE(e->tag) && dv_plan_match_in(c->plan, parent, ctx, e->tag, dv_plan_effective_vr(e),
+                                                          dv_elem_is_sequence(e), &m) == DV_DEC_DELETE) {
             /* A profile that deletes private elements deletes them inside a reset sequence too: a reset
              * private element would still be a private element (DECISIONS 3). */
             dv_ds_unlink(ds, prev, e);
@@ -190,7 +190,15 @@ static int reset_ds(apply_ctx *c, dv_ds *ds, dv_iod_ctx ctx, int conform)
             e = next;
             continue;
         }
-        int rc = conform ? reset_conform(c, ds, prev, e, ctx) : set_dummy(c, e);
+        /* A UID that identifies or references a UID the plan keeps stays, so a reset never leaves a reference
+         * pointing nowhere (UID families, docs/decisions.md) [test_reset_keeps_kept_references]. */
+        if (!dv_elem_is_sequence(e) &&
+            dv_plan_reset_keeps_uid(c->plan, parent, e->tag, dv_plan_effective_vr(e))) {
+            prev = e;
+            e = next;
+            continue;
+        }
+        int rc = conform ? reset_conform(c, ds, prev, e, parent, ctx) : set_dummy(c, e);
         if (rc < 0)
             return -1;
         if (rc == 0)
@@ -203,13 +211,14 @@ static int reset_ds(apply_ctx *c, dv_ds *ds, dv_iod_ctx ctx, int conform)
 static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform)
 {
     for (dv_item *it = e->items; it; it = it->next)
-        if (reset_ds(c, &it->ds, items, conform) != 0)
+        if (reset_ds(c, &it->ds, e->tag, items, conform) != 0)
             return -1;
     return 0;
 }
 
-/* ctx: the IOD context of ds (DV_IOD_CTX_UNKNOWN when the IOD or this place is not in the tables). */
-static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, dv_iod_ctx ctx)
+/* parent: the tag of the sequence whose item ds is (0 at the top level); ctx: the IOD context of ds
+ * (DV_IOD_CTX_UNKNOWN when the IOD or this place is not in the tables). */
+static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv_iod_ctx ctx)
 {
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
@@ -230,14 +239,15 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, dv_iod_ctx ctx)
             continue;
         }
         int is_seq = dv_elem_is_sequence(e);
-        dv_decision d = dv_plan_decide(c->plan, tag, dv_plan_effective_vr(e), is_seq, ctx);
+        dv_match m; /* m.kind / m.params: where the pixel and text stages will read their settings */
+        dv_decision d = dv_plan_match_in(c->plan, parent, ctx, tag, dv_plan_effective_vr(e), is_seq, &m);
         int rc = 0;
         switch (d) {
         case DV_DEC_KEEP:
             break;
         case DV_DEC_KEEP_RECURSE:
             for (dv_item *it = e->items; it && rc == 0; it = it->next)
-                rc = apply_ds(c, &it->ds, depth + 1, dv_iod_item_ctx(ctx, tag));
+                rc = apply_ds(c, &it->ds, depth + 1, tag, dv_iod_item_ctx(ctx, tag));
             break;
         case DV_DEC_EMPTY:
             make_empty(c, e);
@@ -310,7 +320,7 @@ int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_resul
     apply_ctx c = {plan, key, inst, err, 0};
     if (repair_sop_identity(inst, err) != 0)
         return -1;
-    if (apply_ds(&c, &inst->ds, 0, instance_iod_ctx(inst)) != 0)
+    if (apply_ds(&c, &inst->ds, 0, 0, instance_iod_ctx(inst)) != 0)
         return -1;
     if (c.changed && dv_markers_write(plan, inst, err) != 0)
         return -1;

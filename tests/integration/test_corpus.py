@@ -358,7 +358,8 @@ def run(tmp, t0):
     def verify(item):
         ts, rel = item
         try:
-            return ts, rel, dciodvfy_errors(os.path.join(CORPUS, rel), tmp), dciodvfy_errors(outs[src_info[rel][1]], tmp)
+            e_in = dciodvfy_errors(os.path.join(CORPUS, rel), tmp)
+            return ts, rel, e_in, dciodvfy_errors(outs[src_info[rel][1]], tmp)
         except (subprocess.SubprocessError, OSError) as e:
             return ts, rel, None, e
 

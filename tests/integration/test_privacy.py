@@ -67,7 +67,8 @@ REGISTRY = "1.2.840.10008."
 ALLOWED_ADDED_TOP = {0x00120062, 0x00120063, 0x00120064, 0x00280303}
 TEXT_VRS = {"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"}
 BIN_NUM = {"US", "SS", "UL", "SL", "FL", "FD", "SV", "UV"}
-CODED_VRS = {"CS", "IS", "US", "SS", "UL", "SL", "UV", "SV"}  # kept inside a profile-D reset when the profile keeps them
+# kept inside a profile-D reset when the profile keeps them (docs/decisions.md "Reset sequences keep the IOD valid")
+CODED_VRS = {"CS", "IS", "US", "SS", "UL", "SL", "UV", "SV"}
 # docs/decisions.md "Composite codes by IOD type": X on an attribute its IOD makes Type 2C is emptied, not removed
 # (the Patient module's ResponsiblePerson / ResponsibleOrganization, required for animals): no value survives.
 X_EMPTIED_BY_IOD = {0x00102297, 0x00102299}
