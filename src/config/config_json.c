@@ -18,6 +18,7 @@
  * The input never needs a terminating NUL: json_loadb() reads exactly len bytes, rejects invalid UTF-8 and
  * (without JSON_ALLOW_NUL) any \u0000 inside strings, so every string we see is a proper C string. */
 #include "config/dv_config_ir.h"
+#include "dicomveil/dv_engine.h" /* DV_CONFIG_MAX_BYTES: the one home of the config size cap */
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -30,7 +31,6 @@
 
 /* A configuration larger than 1 MiB is refused before parsing: real configs are a few KiB, and the cap bounds
  * the memory and time a hostile or mistaken input (e.g. a DICOM file passed as --config) can cost. */
-#define CONFIG_MAX_BYTES ((size_t)1 << 20)
 #define CONFIG_MAX_ACTIONS 10000
 #define CONFIG_MAX_QUERIES 10000
 
@@ -990,9 +990,9 @@ int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err)
     memset(cfg, 0, sizeof *cfg);
     if (!json && len)
         return dv_fail(err, DV_ERR_USAGE, "dv_config_parse: json is NULL");
-    if (len > CONFIG_MAX_BYTES)
+    if (len > DV_CONFIG_MAX_BYTES)
         return dv_fail(err, DV_ERR_CONFIG, "config: the configuration is %zu bytes; the limit is 1 MiB (%zu bytes)",
-                       len, CONFIG_MAX_BYTES);
+                       len, DV_CONFIG_MAX_BYTES);
 
     json_error_t jerr;
     /* JSON_DECODE_ANY so that a scalar top level gets our "must be an object" message. */

@@ -180,7 +180,7 @@ long dv_dummy_values(uint16_t vr, size_t count, uint8_t **out);
 int dv_uid_regenerate_value(const dv_key *key, const uint8_t *value, size_t len, uint8_t **out, size_t *out_len);
 
 /* --- markers.c --- */
-/* Replace (0012,0062), (0012,0063) and (0012,0064) at the top level with the markers for this plan. */
+/* Write (0012,0062) YES and add this plan's values to (0012,0063) and codes to (0012,0064), keeping earlier ones. */
 int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err);
 /* The DeidentificationMethod values, backslash-separated (no padding). Returns the length. */
 size_t dv_markers_method(const dv_plan *plan, char *buf, size_t cap);

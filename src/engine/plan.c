@@ -543,7 +543,7 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, 
     m->params = NULL;
     m->decided_tag = tag;
     /* Group lengths would be wrong after editing; the writer does not need them. */
-    if (DV_TAG_ELEMENT(tag) == 0x0000)
+    if (dv_tag_is_group_length(tag))
         return matched(m, DV_MATCH_RULE, DV_DEC_DELETE);
 
     const dv_plan_slot *s = slot_find(p, tag);
