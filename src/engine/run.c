@@ -14,6 +14,7 @@
 #include "dicomveil/dicomveil.h"
 #include "dicom/dv_limits_internal.h"
 #include "engine/dv_result_internal.h"
+#include "dict/dv_tags.h"
 
 struct dv_run {
     const dv_plan *plan;
@@ -147,13 +148,13 @@ const dv_limits *dv_run_limits(const dv_run *run)
 static void read_identifiers(const dv_instance *inst, dv_result *res)
 {
     res->has_identifiers = 1;
-    if (dv_instance_get_string(inst, 0x0020000Du, res->orig_study_uid, sizeof res->orig_study_uid) < 0)
+    if (dv_instance_get_string(inst, DV_TAG_STUDY_INSTANCE_UID, res->orig_study_uid, sizeof res->orig_study_uid) < 0)
         res->orig_study_uid[0] = '\0';
-    if (dv_instance_get_string(inst, 0x0020000Eu, res->orig_series_uid, sizeof res->orig_series_uid) < 0)
+    if (dv_instance_get_string(inst, DV_TAG_SERIES_INSTANCE_UID, res->orig_series_uid, sizeof res->orig_series_uid) < 0)
         res->orig_series_uid[0] = '\0';
-    if (dv_instance_get_string(inst, 0x00080018u, res->orig_sop_uid, sizeof res->orig_sop_uid) < 0)
+    if (dv_instance_get_string(inst, DV_TAG_SOP_INSTANCE_UID, res->orig_sop_uid, sizeof res->orig_sop_uid) < 0)
         res->orig_sop_uid[0] = '\0';
-    if (dv_instance_get_string(inst, 0x00100020u, res->orig_patient_id, sizeof res->orig_patient_id) < 0) {
+    if (dv_instance_get_string(inst, DV_TAG_PATIENT_ID, res->orig_patient_id, sizeof res->orig_patient_id) < 0) {
         res->orig_patient_id[0] = '\0';
         res->patient_id_changed = -1;
     }
@@ -164,7 +165,7 @@ static void read_new_patient_id(const dv_instance *inst, dv_result *res)
 {
     if (!res->has_identifiers || res->patient_id_changed < 0)
         return;
-    int n = dv_instance_get_string(inst, 0x00100020u, res->patient_id, sizeof res->patient_id);
+    int n = dv_instance_get_string(inst, DV_TAG_PATIENT_ID, res->patient_id, sizeof res->patient_id);
     if (n < 0)
         res->patient_id[0] = '\0'; /* deleted (or made unreadable): a change */
     if (n >= 0 && strcmp(res->patient_id, res->orig_patient_id) == 0) {
