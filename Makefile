@@ -51,10 +51,13 @@ endif
 #   libclang-rt-14-dev: libFuzzer + the ASan/UBSan runtimes for clang 14 (clang -fsanitize=fuzzer);
 #   llvm: llvm-symbolizer for readable sanitizer stacks;  time: GNU time (peak RSS);
 #   dcmtk / dicom3tools / libgdcm-tools: independent DICOM validators (dcmdump, dciodvfy, gdcminfo);
-#   python3-pydicom (+ numpy): integration checks and the demo's synthetic-instance generator.
+#   python3-pydicom (+ numpy): integration checks and the demo's synthetic-instance generator;
+#   libjpeg62-turbo-dev / libcharls-dev / libopenjp2-7-dev: pixel codecs (docs/pixels.md);
+#   python3-gdcm / python3-pil: pydicom's independent JPEG / JPEG-LS / JPEG 2000 decoders (test_image_decode).
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev \
+	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
 	clang llvm libclang-rt-14-dev \
-	python3 python3-pydicom python3-numpy \
+	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
 	dcmtk dicom3tools libgdcm-tools \
 	time hyperfine
 

@@ -1,0 +1,105 @@
+/* JPEG-LS lossless and near-lossless (.4.80 / .4.81) with CharLS 2.4 (C API).
+ *
+ * The frame header CharLS reads must match Rows, Columns and SamplesPerPixel, and its sample precision must
+ * fit BitsAllocated, before CharLS decodes; the destination size is computed by us from the attributes and
+ * checked against CharLS's own figure. Interleave mode "none" arrives planar and is interleaved here.
+ * [fuzz_image_decode, integration.test_image_decode] */
+#include "dv_image.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <charls/charls.h>
+
+static int jls_fail(dv_error *err, charls_jpegls_errc ec, const char *what)
+{
+    return dv_fail(err, DV_ERR_MALFORMED, "JPEG-LS %s: %s", what, charls_get_error_message(ec));
+}
+
+int dv_jpegls_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_frame *out, dv_error *err)
+{
+    if (pa->bits_allocated == 1 || pa->bits_allocated > 16)
+        return dv_fail(err, DV_ERR_MALFORMED, "JPEG-LS with BitsAllocated %u", pa->bits_allocated);
+    if (dv_frame_prepare(pa, out, pa->photometric == DV_PHOTO_YBR_FULL_422 ? DV_PHOTO_YBR_FULL : pa->photometric,
+                         err))
+        return -1;
+    charls_jpegls_decoder *dec = charls_jpegls_decoder_create();
+    if (!dec)
+        return dv_fail(err, DV_ERR_NOMEM, "JPEG-LS decoder");
+    int rc = -1;
+    uint8_t *tmp = NULL;
+    charls_frame_info fi;
+    charls_interleave_mode im;
+    int32_t near = 0;
+    charls_jpegls_errc ec = charls_jpegls_decoder_set_source_buffer(dec, data, len);
+    if (ec == CHARLS_JPEGLS_ERRC_SUCCESS)
+        ec = charls_jpegls_decoder_read_header(dec);
+    if (ec != CHARLS_JPEGLS_ERRC_SUCCESS) {
+        jls_fail(err, ec, "header");
+        goto done;
+    }
+    if ((ec = charls_jpegls_decoder_get_frame_info(dec, &fi)) != CHARLS_JPEGLS_ERRC_SUCCESS ||
+        (ec = charls_jpegls_decoder_get_interleave_mode(dec, &im)) != CHARLS_JPEGLS_ERRC_SUCCESS ||
+        (ec = charls_jpegls_decoder_get_near_lossless(dec, 0, &near)) != CHARLS_JPEGLS_ERRC_SUCCESS) {
+        jls_fail(err, ec, "header");
+        goto done;
+    }
+    if (fi.width != pa->columns || fi.height != pa->rows || fi.component_count != (int32_t)pa->samples_per_pixel) {
+        dv_fail(err, DV_ERR_MALFORMED, "JPEG-LS codestream %ux%u x%d does not match the attributes %ux%u x%u",
+                fi.width, fi.height, fi.component_count, pa->columns, pa->rows, pa->samples_per_pixel);
+        goto done;
+    }
+    if (fi.bits_per_sample < 2 || fi.bits_per_sample > 16 || (uint32_t)fi.bits_per_sample > pa->bits_allocated) {
+        dv_fail(err, DV_ERR_MALFORMED, "JPEG-LS precision %d with BitsAllocated %u", fi.bits_per_sample,
+                pa->bits_allocated);
+        goto done;
+    }
+    out->src.precision = (uint32_t)fi.bits_per_sample;
+    out->src.lossy = near != 0;
+    /* CharLS writes 1 byte per sample up to 8 bits, else 2; its output size is ours to compute. */
+    uint32_t lib_bytes = fi.bits_per_sample <= 8 ? 1u : 2u;
+    size_t nsamples = (size_t)fi.width * fi.height * (size_t)fi.component_count;
+    size_t need = nsamples * lib_bytes, lib_need = 0;
+    if ((ec = charls_jpegls_decoder_get_destination_size(dec, 0, &lib_need)) != CHARLS_JPEGLS_ERRC_SUCCESS) {
+        jls_fail(err, ec, "size");
+        goto done;
+    }
+    if (lib_need != need) {
+        dv_fail(err, DV_ERR_MALFORMED, "JPEG-LS destination %zu bytes, expected %zu", lib_need, need);
+        goto done;
+    }
+    int direct = lib_bytes == out->sample_bytes && (im != CHARLS_INTERLEAVE_MODE_NONE || fi.component_count == 1);
+    uint8_t *dst = out->data;
+    if (!direct) {
+        tmp = malloc(need);
+        if (!tmp) {
+            dv_fail(err, DV_ERR_NOMEM, "JPEG-LS scratch of %zu bytes", need);
+            goto done;
+        }
+        dst = tmp;
+    }
+    if ((ec = charls_jpegls_decoder_decode_to_buffer(dec, dst, need, 0)) != CHARLS_JPEGLS_ERRC_SUCCESS) {
+        jls_fail(err, ec, "decode");
+        goto done;
+    }
+    if (!direct) {
+        size_t npix = (size_t)fi.width * fi.height;
+        uint32_t spp = (uint32_t)fi.component_count;
+        int planar = im == CHARLS_INTERLEAVE_MODE_NONE && spp > 1;
+        for (size_t p = 0; p < npix; p++)
+            for (uint32_t s = 0; s < spp; s++) {
+                size_t si = planar ? (size_t)s * npix + p : p * spp + s;
+                uint32_t v = lib_bytes == 1 ? tmp[si] : ((const uint16_t *)(const void *)tmp)[si];
+                size_t di = p * spp + s;
+                if (out->sample_bytes == 1)
+                    ((uint8_t *)out->data)[di] = (uint8_t)v;
+                else
+                    ((uint16_t *)out->data)[di] = (uint16_t)v;
+            }
+    }
+    dv_frame_normalise(out);
+    rc = 0;
+done:
+    free(tmp);
+    charls_jpegls_decoder_destroy(dec);
+    return rc;
+}

@@ -1,0 +1,117 @@
+/* Test helper (not the product binary): decode frame N of a DICOM file to raw canonical samples.
+ *
+ *   dv_decode_frame FILE FRAME OUT.raw [OUT.rle]
+ *
+ * Prints "rows columns samples sample_bytes signed photometric frames decode_calls" on stdout and writes the
+ * decoded samples (native byte order) to OUT.raw. With OUT.rle, the frame is also encoded with our RLE
+ * encoder into OUT.rle, decoded again, and the helper exits 3 unless the second decode is identical (the
+ * round trip of test_image_decode). Exit 2 with "error <class>: <message>" on stderr when decoding fails. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dv_test_frames.h"
+#include "image/dv_image.h"
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int ok = fwrite(data, 1, len, f) == len;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: dv_decode_frame FILE FRAME OUT.raw [OUT.rle]\n");
+        return 64;
+    }
+    dv_error err = {0};
+    size_t flen = 0;
+    uint8_t *file = slurp(argv[1], &flen);
+    if (!file) {
+        fprintf(stderr, "error io: cannot read input\n");
+        return 2;
+    }
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, file, flen);
+    dv_instance *inst = dv_instance_read(&src, NULL, &err);
+    int rc = 2;
+    dv_image_ctx *ctx = dv_image_ctx_new(NULL);
+    uint8_t *fb = NULL, *pix = NULL, *rle = NULL, *pix2 = NULL;
+    size_t fblen = 0, rlelen = 0;
+    dv_pixel_attrs pa;
+    if (!inst || !ctx || dv_pixel_attrs_read(inst, NULL, &pa, &err))
+        goto fail;
+    uint32_t frame = (uint32_t)strtoul(argv[2], NULL, 10);
+    if (frame >= pa.number_of_frames) {
+        dv_fail(&err, DV_ERR_USAGE, "frame %u of %u", frame, pa.number_of_frames);
+        goto fail;
+    }
+    const char *ts = dv_instance_transfer_syntax(inst);
+    dv_ts_family fam = dv_ts_family_of(ts);
+    size_t cap = dv_image_frame_capacity(&pa, fam, NULL, &err);
+    if (!cap || dv_test_frame_bytes(inst, frame, pa.number_of_frames, &fb, &fblen, &err))
+        goto fail;
+    pix = malloc(cap);
+    dv_frame f = {.data = pix, .cap = cap};
+    if (!pix || dv_image_decode_frame(ctx, ts, &pa, frame, fb, fblen, &f, &err))
+        goto fail;
+    if (write_file(argv[3], pix, dv_frame_bytes(&f))) {
+        dv_fail(&err, DV_ERR_IO, "cannot write output");
+        goto fail;
+    }
+    if (argc == 5) {
+        if (dv_image_encode_rle(ctx, &pa, &f, &rle, &rlelen, &err) || write_file(argv[4], rle, rlelen))
+            goto fail;
+        pix2 = malloc(cap);
+        dv_pixel_attrs pr = pa;
+        pr.number_of_frames = 1;
+        pr.photometric = f.photometric; /* the RLE frame holds the decoded (e.g. upsampled) samples */
+        if (pr.photometric == DV_PHOTO_YBR_FULL_422)
+            pr.photometric = DV_PHOTO_YBR_FULL;
+        dv_frame g = {.data = pix2, .cap = cap};
+        if (!pix2 || dv_image_decode_frame(ctx, "1.2.840.10008.1.2.5", &pr, 0, rle, rlelen, &g, &err))
+            goto fail;
+        if (memcmp(pix, pix2, dv_frame_bytes(&f)) != 0) {
+            fprintf(stderr, "error roundtrip: RLE re-decode differs\n");
+            rc = 3;
+            goto out;
+        }
+    }
+    printf("%u %u %u %u %d %s %u %llu\n", f.height, f.width, f.samples, f.sample_bytes, f.is_signed,
+           dv_photometric_name(f.photometric), pa.number_of_frames,
+           (unsigned long long)dv_image_ctx_decode_calls(ctx));
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "error %s: %s\n", dv_code_name(err.code), err.message);
+out:
+    free(pix2);
+    free(rle);
+    free(pix);
+    free(fb);
+    dv_image_ctx_free(ctx);
+    dv_instance_free(inst);
+    free(file);
+    return rc;
+}
