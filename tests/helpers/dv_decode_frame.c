@@ -2,7 +2,7 @@
  *
  *   dv_decode_frame FILE FRAME OUT.raw [OUT.rle]
  *
- * Prints "rows columns samples sample_bytes signed photometric frames decode_calls" on stdout and writes the
+ * Prints "rows columns samples sample_bytes signed frames decode_calls photometric" on stdout and writes the
  * decoded samples (native byte order) to OUT.raw. With OUT.rle, the frame is also encoded with our RLE
  * encoder into OUT.rle, decoded again, and the helper exits 3 unless the second decode is identical (the
  * round trip of test_image_decode). Exit 2 with "error <class>: <message>" on stderr when decoding fails. */
@@ -98,9 +98,9 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    printf("%u %u %u %u %d %s %u %llu\n", f.height, f.width, f.samples, f.sample_bytes, f.is_signed,
-           dv_photometric_name(f.photometric), pa.number_of_frames,
-           (unsigned long long)dv_image_ctx_decode_calls(ctx));
+    printf("%u %u %u %u %d %u %llu %s\n", f.height, f.width, f.samples, f.sample_bytes, f.is_signed,
+           pa.number_of_frames, (unsigned long long)dv_image_ctx_decode_calls(ctx),
+           dv_photometric_name(f.photometric));
     rc = 0;
     goto out;
 fail:
