@@ -46,6 +46,42 @@ static OPJ_BOOL ms_seek(OPJ_OFF_T n, void *user)
     return OPJ_TRUE;
 }
 
+#define DV_J2K_MAX_TILES 4096u
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Our own look at the SIZ marker before OpenJPEG sees the stream: OpenJPEG sizes its tile structures from
+ * SIZ in opj_read_header, so a SIZ claiming millions of rows or tiles costs seconds and memory before our
+ * header check could refuse it (found by fuzz_image_decode; tests/fuzz/regressions/image_decode/
+ * j2k-siz-huge-height). The SIZ must follow SOC (codestream) or sit within the first 4 KiB (JP2 boxes). */
+static int check_siz(const dv_pixel_attrs *pa, const uint8_t *d, size_t n, dv_error *err)
+{
+    size_t i = 0, lim = n < 4096 ? n : 4096;
+    while (i + 1 < lim && !(d[i] == 0xFF && d[i + 1] == 0x4F && i + 3 < n && d[i + 2] == 0xFF && d[i + 3] == 0x51))
+        i++;
+    if (i + 1 >= lim)
+        return dv_fail(err, DV_ERR_MALFORMED, "JPEG 2000: no SOC+SIZ in the first %zu bytes", lim);
+    const uint8_t *s = d + i + 4; /* Lsiz Rsiz Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz Csiz */
+    if (n - (i + 4) < 38)
+        return dv_fail(err, DV_ERR_MALFORMED, "JPEG 2000: SIZ truncated");
+    uint32_t xs = be32(s + 4), ys = be32(s + 8), xo = be32(s + 12), yo = be32(s + 16);
+    uint32_t xt = be32(s + 20), yt = be32(s + 24), xto = be32(s + 28), yto = be32(s + 32);
+    uint32_t cs = (uint32_t)s[36] << 8 | s[37];
+    if (xs <= xo || ys <= yo || xs - xo != pa->columns || ys - yo != pa->rows || cs != pa->samples_per_pixel)
+        return dv_fail(err, DV_ERR_MALFORMED, "JPEG 2000 SIZ %ux%u x%u does not match the attributes %ux%u x%u",
+                       xs > xo ? xs - xo : 0, ys > yo ? ys - yo : 0, cs, pa->columns, pa->rows, pa->samples_per_pixel);
+    if (xt == 0 || yt == 0 || xto > xo || yto > yo)
+        return dv_fail(err, DV_ERR_MALFORMED, "JPEG 2000 SIZ: bad tile grid");
+    uint64_t tx = ((uint64_t)xs - xto + xt - 1) / xt, ty = ((uint64_t)ys - yto + yt - 1) / yt;
+    if (tx * ty > DV_J2K_MAX_TILES)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: JPEG 2000 frame of %llu tiles exceeds %u",
+                       (unsigned long long)(tx * ty), DV_J2K_MAX_TILES);
+    return 0;
+}
+
 static void quiet(const char *msg, void *user)
 {
     (void)msg;
@@ -77,6 +113,8 @@ int dv_j2k_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_
         return dv_fail(err, DV_ERR_MALFORMED, "JPEG 2000 frame of %zu bytes", len);
     static const uint8_t jp2_sig[12] = {0, 0, 0, 0x0C, 'j', 'P', ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A};
     OPJ_CODEC_FORMAT fmt = memcmp(data, jp2_sig, 12) == 0 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K;
+    if (check_siz(pa, data, len, err))
+        return -1;
 
     memstream ms = {data, len, 0};
     char msg[256] = "";

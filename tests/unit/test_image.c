@@ -17,6 +17,7 @@
 #include "dv_build.h"
 #include "dv_test_frames.h"
 #include "image/dv_image.h"
+#include "../fuzz/fuzz_image_common.h"
 
 /* ---------- helpers ---------- */
 
@@ -656,6 +657,35 @@ static void test_transfer_syntax_families(void **state)
     free(f.data);
 }
 
+/* Every fuzz finding of the image targets replays here in the normal build: it must fail cleanly with the
+ * class it fails with now (tests/fuzz/regressions/README.md). */
+static void test_fuzz_regressions_replay(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        const char *ts; /* NULL: chosen by byte 0 as in fuzz_image_decode */
+        dv_code want;
+    } regs[] = {
+        /* SIZ claiming 2.5 M rows: refused by our SIZ check before OpenJPEG sizes its tiles (was 1.4 s CPU) */
+        {"image_decode/j2k-siz-huge-height", "1.2.840.10008.1.2.4.90", DV_ERR_MALFORMED},
+    };
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/fuzz/regressions/%s", DV_SOURCE_DIR, regs[i].file);
+        FILE *fp = fopen(path, "rb");
+        assert_non_null(fp);
+        uint8_t buf[65536];
+        size_t n = fread(buf, 1, sizeof buf, fp);
+        fclose(fp);
+        dv_pixel_attrs pa;
+        assert_int_equal(fuzz_image_attrs(buf, n, &pa), 0);
+        dv_frame f;
+        assert_int_equal(decode(regs[i].ts, &pa, 0, buf + FUZZ_IMAGE_PREFIX, n - FUZZ_IMAGE_PREFIX, &f), regs[i].want);
+        free(f.data);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_multiframe_same_pixels_every_syntax),
         cmocka_unit_test(test_decoder_call_counter),
         cmocka_unit_test(test_transfer_syntax_families),
+        cmocka_unit_test(test_fuzz_regressions_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
