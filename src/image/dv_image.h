@@ -150,6 +150,13 @@ uint64_t dv_image_ctx_encode_calls(const dv_image_ctx *ctx);
 int dv_image_decode_frame(dv_image_ctx *ctx, const char *ts_uid, const dv_pixel_attrs *pa, uint32_t frame_index,
                           const uint8_t *data, size_t len, dv_frame *out, dv_error *err);
 
+/* Decode one frame given as its own bytes, the way the frame index (src/dicom/frames.c, dv_frames_read)
+ * hands them out: for native families exactly one frame, little endian, a BitsAllocated 1 frame starting
+ * at bit 0; for encapsulated families the frame's fragments concatenated. Same contract as
+ * dv_image_decode_frame otherwise (counted once). */
+int dv_image_decode_frame_bytes(dv_image_ctx *ctx, const char *ts_uid, const dv_pixel_attrs *pa,
+                                const uint8_t *data, size_t len, dv_frame *out, dv_error *err);
+
 /* Encode a decoded frame as RLE Lossless through ctx (counted). See dv_rle_encode. */
 int dv_image_encode_rle(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf,
                         size_t *out_len, dv_error *err);

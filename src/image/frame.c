@@ -214,6 +214,17 @@ int dv_image_decode_frame(dv_image_ctx *ctx, const char *ts_uid, const dv_pixel_
     return rc;
 }
 
+int dv_image_decode_frame_bytes(dv_image_ctx *ctx, const char *ts_uid, const dv_pixel_attrs *pa,
+                                const uint8_t *data, size_t len, dv_frame *out, dv_error *err)
+{
+    if (dv_ts_family_of(ts_uid) != DV_TSF_NATIVE)
+        return dv_image_decode_frame(ctx, ts_uid, pa, 0, data, len, out, err);
+    dv_pixel_attrs one = *pa; /* one little-endian frame at bit 0: frame 0 of a one-frame value */
+    one.number_of_frames = 1;
+    one.big_endian = 0;
+    return dv_image_decode_frame(ctx, ts_uid, &one, 0, data, len, out, err);
+}
+
 int dv_image_encode_rle(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf,
                         size_t *out_len, dv_error *err)
 {

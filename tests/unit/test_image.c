@@ -636,6 +636,11 @@ static void test_decoder_call_counter(void **state)
     assert_int_equal(dv_image_ctx_decode_calls(a), 2);
     assert_int_equal(dv_image_ctx_decode_calls(b), 0); /* per context, no globals */
     assert_int_equal(dv_image_ctx_encode_calls(a), 0);
+    /* one frame handed over as its own bytes (the frame index's dv_frames_read form): frame 1 = px + 4 */
+    out[0] = 0;
+    assert_int_equal(dv_image_decode_frame_bytes(a, TS_EXPLICIT_LE, &pa, px + 4, 4, &f, &err), 0);
+    assert_int_equal(out[0], 5);
+    assert_int_equal(dv_image_ctx_decode_calls(a), 3);
     dv_image_ctx_free(a);
     dv_image_ctx_free(b);
 }
