@@ -15,6 +15,20 @@ static int jls_fail(dv_error *err, charls_jpegls_errc ec, const char *what)
     return dv_fail(err, DV_ERR_MALFORMED, "JPEG-LS %s: %s", what, charls_get_error_message(ec));
 }
 
+/* T.87 streams end with EOI. CharLS 2.4.1 spends 5-7 s of CPU on a scan that runs off the end of its
+ * buffer with no marker (fuzz_image_decode; tests/fuzz/slow/README.md) and fails fast when an EOI follows,
+ * so a frame without EOI (after at most 16 bytes of padding: fragments are padded to even length) is
+ * refused before CharLS sees it (padding: 0x00, or 0xFF as some writers do). [test_fuzz_regressions_replay] */
+static int ends_with_eoi(const uint8_t *d, size_t n)
+{
+    size_t pad = 0;
+    while (n > 2 && pad < 16 && (d[n - 1] == 0x00 || d[n - 1] == 0xFF)) { /* orthanc's .4.80/.4.81 pad with FF */
+        n--;
+        pad++;
+    }
+    return n >= 2 && d[n - 2] == 0xFF && d[n - 1] == 0xD9;
+}
+
 int dv_jpegls_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_frame *out, dv_error *err)
 {
     if (pa->bits_allocated == 1 || pa->bits_allocated > 16)
@@ -22,6 +36,8 @@ int dv_jpegls_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, 
     if (dv_frame_prepare(pa, out, pa->photometric == DV_PHOTO_YBR_FULL_422 ? DV_PHOTO_YBR_FULL : pa->photometric,
                          err))
         return -1;
+    if (!ends_with_eoi(data, len))
+        return dv_fail(err, DV_ERR_MALFORMED, "JPEG-LS frame of %zu bytes does not end with EOI", len);
     charls_jpegls_decoder *dec = charls_jpegls_decoder_create();
     if (!dec)
         return dv_fail(err, DV_ERR_NOMEM, "JPEG-LS decoder");
