@@ -125,6 +125,10 @@ int dv_pixel_attrs_validate(dv_pixel_attrs *pa, const dv_image_limits *lim, dv_e
         return dv_fail(err, DV_ERR_UNSUPPORTED, "HighBit %u with BitsStored %u", pa->high_bit, pa->bits_stored);
     if (pa->pixel_representation > 1)
         return dv_fail(err, DV_ERR_MALFORMED, "PixelRepresentation %u", pa->pixel_representation);
+    /* 1-bit samples are 0 or 1 (segmentations, overlays): signed 1-bit data has no meaning (fuzz_image_decode
+     * finding; tests/fuzz/regressions/image_decode/native-1bit-signed) */
+    if (pa->bits_allocated == 1 && pa->pixel_representation != 0)
+        return dv_fail(err, DV_ERR_MALFORMED, "BitsAllocated 1 with PixelRepresentation 1");
     if (pa->planar_configuration > 1)
         return dv_fail(err, DV_ERR_MALFORMED, "PlanarConfiguration %u", pa->planar_configuration);
     if (pa->samples_per_pixel == 1)

@@ -193,6 +193,10 @@ static void test_attrs_lying_headers(void **state)
     dv_error err = {0};
     assert_int_equal(dv_pixel_attrs_validate(&pa, NULL, &err), -1);
     assert_int_equal(err.code, DV_ERR_LIMIT);
+    pa = attrs(2, 2, 1, 1, 1, 0, DV_PHOTO_MONOCHROME2, 0, 1);
+    pa.pixel_representation = 1; /* signed 1-bit data */
+    assert_int_equal(dv_pixel_attrs_validate(&pa, NULL, &err), -1);
+    assert_int_equal(err.code, DV_ERR_MALFORMED);
     dv_image_limits lim;
     dv_image_limits_default(&lim);
     lim.max_frames = 10;
