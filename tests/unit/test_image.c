@@ -194,7 +194,7 @@ static void test_attrs_lying_headers(void **state)
     assert_int_equal(dv_pixel_attrs_validate(&pa, NULL, &err), -1);
     assert_int_equal(err.code, DV_ERR_LIMIT);
     pa = attrs(2, 2, 1, 1, 1, 0, DV_PHOTO_MONOCHROME2, 0, 1);
-    pa.pixel_representation = 1; /* signed 1-bit data */
+    pa.pixel_representation = 1; /* signed 1-bit data (fuzz regression image_decode/native-1bit-signed) */
     assert_int_equal(dv_pixel_attrs_validate(&pa, NULL, &err), -1);
     assert_int_equal(err.code, DV_ERR_MALFORMED);
     dv_image_limits lim;
