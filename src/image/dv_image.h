@@ -100,6 +100,19 @@ void dv_image_limits_default(dv_image_limits *lim);
  * Never allocates. */
 int dv_pixel_attrs_read(const dv_instance *inst, const dv_image_limits *lim, dv_pixel_attrs *out, dv_error *err);
 
+/* PALETTE COLOR lookup tables of inst (frames keep their indices). lut holds red, then green, then blue,
+ * entries values each, as stored (16-bit words; 8-bit tables keep 0..255). An index i maps to entry
+ * i - first_mapped, clamped to [0, entries-1]. Free with dv_palette_free. Returns 0 or -1 with err
+ * (DV_ERR_MALFORMED for missing/short/inconsistent tables, DV_ERR_UNSUPPORTED for segmented tables). */
+typedef struct dv_palette {
+    uint32_t entries;      /* 1..65536 */
+    uint32_t first_mapped; /* first pixel value mapped */
+    uint32_t bits;         /* 8 or 16 */
+    uint16_t *lut;         /* malloc'd: 3 * entries */
+} dv_palette;
+int dv_palette_read(const dv_instance *inst, dv_palette *out, dv_error *err);
+void dv_palette_free(dv_palette *p);
+
 /* Validate attrs filled by hand (tests, fuzzers, a codec wrapper): the same rules as dv_pixel_attrs_read
  * except the PixelData length check; fills native_frame_bytes/bits. */
 int dv_pixel_attrs_validate(dv_pixel_attrs *pa, const dv_image_limits *lim, dv_error *err);

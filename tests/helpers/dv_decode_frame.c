@@ -3,7 +3,8 @@
  *   dv_decode_frame FILE FRAME OUT.raw [OUT.rle]
  *
  * Prints "rows columns samples sample_bytes signed frames decode_calls photometric" on stdout and writes the
- * decoded samples (native byte order) to OUT.raw. With OUT.rle, the frame is also encoded with our RLE
+ * decoded samples (native byte order) to OUT.raw; PALETTE COLOR frames also get OUT.raw.lut (the red, green
+ * and blue tables as uint16, dv_palette_read). With OUT.rle, the frame is also encoded with our RLE
  * encoder into OUT.rle, decoded again, and the helper exits 3 unless the second decode is identical (the
  * round trip of test_image_decode). Exit 2 with "error <class>: <message>" on stderr when decoding fails. */
 #include <stdio.h>
@@ -79,6 +80,24 @@ int main(int argc, char **argv)
     if (write_file(argv[3], pix, dv_frame_bytes(&f))) {
         dv_fail(&err, DV_ERR_IO, "cannot write output");
         goto fail;
+    }
+    if (f.photometric == DV_PHOTO_PALETTE_COLOR) { /* OUT.raw.lut: red, green, blue uint16 tables */
+        dv_palette pal;
+        char lut_path[4096];
+        snprintf(lut_path, sizeof lut_path, "%s.lut", argv[3]);
+        dv_error perr = {0};
+        int w = 0;
+        if (dv_palette_read(inst, &pal, &perr) == 0) { /* segmented tables: unsupported, no file */
+            w = write_file(lut_path, pal.lut, (size_t)3 * pal.entries * sizeof *pal.lut);
+            dv_palette_free(&pal);
+        } else if (perr.code != DV_ERR_UNSUPPORTED) {
+            err = perr;
+            goto fail;
+        }
+        if (w) {
+            dv_fail(&err, DV_ERR_IO, "cannot write the palette");
+            goto fail;
+        }
     }
     if (argc == 5) {
         if (dv_image_encode_rle(ctx, &pa, &f, &rle, &rlelen, &err) || write_file(argv[4], rle, rlelen))

@@ -17,6 +17,8 @@ its IDCT/upsampling build may differ, so |diff| <= 2 per sample is allowed (and 
 Both sides are compared after the canonical normalisation: bits above BitsStored masked, signed values
 sign-extended (that IS the decoded value; pydicom leaves high bits as stored for some handlers).
 
+PALETTE COLOR files: the three lookup tables our dv_palette_read returns equal pydicom's raw table data
+(segmented tables are refused by dv_palette_read: the helper then writes none and nothing is compared).
 Also, per file and decoded frame (when the frame is RLE-encodable, i.e. BitsAllocated >= 8): our RLE
 encoder's output re-decodes identically with our decoder (the helper checks, exit 3), and decodes to the
 same samples with pydicom's own RLE decoder (RLE round trip of issue 11).
@@ -84,6 +86,8 @@ def normalise(arr, bits_stored, signed, container_bits):
 
 def run_helper(path, frame, tmp, rle=True):
     raw = os.path.join(tmp, "f.raw")
+    if os.path.exists(raw + ".lut"):
+        os.unlink(raw + ".lut")
     rle_out = os.path.join(tmp, "f.rle")
     args = [HELPER, path, str(frame), raw] + ([rle_out] if rle else [])
     p = subprocess.run(args, capture_output=True, text=True, timeout=120)
@@ -166,7 +170,7 @@ def main():
     if not os.access(HELPER, os.X_OK):
         print(f"FAIL: helper not built: {HELPER}")
         return 1
-    failures, checked, per_ts, rle_checked = [], 0, {}, 0
+    failures, checked, per_ts, rle_checked, palettes = [], 0, {}, 0, 0
     tmp = tempfile.mkdtemp(prefix="dv-img-")
     seen_expected = set()
     for root, _, files in os.walk(CORPUS):
@@ -238,6 +242,19 @@ def main():
                     failures.append(f"{rel} frame {fr}: {n} samples differ from {refname} (max {diff}, tolerance {tol})")
                     break
                 checked += 1
+                lut_path = os.path.join(tmp, "f.raw.lut")
+                if info["photo"] == "PALETTE COLOR" and fr == 0 and os.path.exists(lut_path):
+                    lut = np.fromfile(lut_path, dtype=np.uint16)
+                    n = len(lut) // 3
+                    parts = []
+                    for c in ("Red", "Green", "Blue"):
+                        raw = ds[f"{c}PaletteColorLookupTableData"].value
+                        # 8-bit tables written one byte per entry (PS3.3 allows it for OW? pydicom reads them so)
+                        parts.append(np.frombuffer(raw, np.uint8)[:n].astype(np.uint16) if len(raw) < 2 * n
+                                     else np.frombuffer(raw, "<u2")[:n])
+                    if not np.array_equal(lut, np.concatenate(parts)):
+                        failures.append(f"{rel}: palette lookup tables differ from pydicom's")
+                    palettes += 1
                 if info["rle"] is not None and int(ds.BitsAllocated) >= 8:
                     got = pydicom_rle_decode(info["rle"], info["rows"], info["cols"], info["spp"], cont)
                     if not np.array_equal(got.astype(np.uint64), ours.astype(np.uint64)):
@@ -250,7 +267,7 @@ def main():
     for ts, (n, mx) in sorted(per_ts.items()):
         print(f"  {ts:28s} frames {n:4d}  max |diff| {mx}")
     print(f"frames compared: {checked}; RLE re-encodes checked with pydicom: {rle_checked}; "
-          f"expected failures: {len(seen_expected)}")
+          f"expected failures: {len(seen_expected)}; palettes compared: {palettes}")
     for f in failures:
         print("FAIL:", f)
     print("PASS" if not failures else f"{len(failures)} failure(s)")
