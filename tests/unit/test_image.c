@@ -206,6 +206,62 @@ static void test_attrs_lying_headers(void **state)
     assert_int_equal(err.code, DV_ERR_LIMIT);
 }
 
+/* PALETTE COLOR: the tables are read as stored; descriptors that disagree or data shorter than the
+ * descriptor says are malformed, never a read past the value. */
+static held_inst *build_palette(uint16_t entries_g, uint32_t data_bytes_b)
+{
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.5");
+    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
+    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "PALETTE COLOR");
+    dvb_u16(b, DV_TAG_ROWS, 2);
+    dvb_u16(b, DV_TAG_COLUMNS, 2);
+    dvb_u16(b, DV_TAG_BITS_ALLOCATED, 8);
+    dvb_u16(b, DV_TAG_BITS_STORED, 8);
+    dvb_u16(b, DV_TAG_HIGH_BIT, 7);
+    dvb_u16(b, DV_TAG_PIXEL_REPRESENTATION, 0);
+    const uint16_t desc[3][3] = {{4, 0, 16}, {entries_g, 0, 16}, {4, 0, 16}};
+    const uint32_t dtags[3] = {DV_TAG_RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                               DV_TAG_GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+                               DV_TAG_BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR};
+    for (int c = 0; c < 3; c++)
+        dvb_bytes(b, dtags[c], "US", desc[c], 6); /* host LE = the file's LE */
+    const uint16_t lut[4] = {0x0000, 0x1111, 0x2222, 0xFFFF};
+    dvb_bytes(b, DV_TAG_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA, "OW", lut, 8);
+    dvb_bytes(b, DV_TAG_GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA, "OW", lut, 8);
+    dvb_bytes(b, DV_TAG_BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA, "OW", lut, data_bytes_b);
+    const uint8_t px[4] = {0, 1, 2, 3};
+    dvb_bytes(b, DV_TAG_PIXEL_DATA, "OB", px, 4);
+    size_t len = 0;
+    uint8_t *data = dvb_finish(b, &len);
+    return hold(data, len);
+}
+
+static void test_palette_tables(void **state)
+{
+    (void)state;
+    dv_palette pal;
+    dv_error err = {0};
+    held_inst *h = build_palette(4, 8);
+    assert_int_equal(dv_palette_read(h->inst, &pal, &err), 0);
+    assert_int_equal(pal.entries, 4);
+    assert_int_equal(pal.bits, 16);
+    assert_int_equal(pal.lut[1], 0x1111);     /* red[1] */
+    assert_int_equal(pal.lut[4 + 3], 0xFFFF); /* green[3] */
+    dv_palette_free(&pal);
+    release(h);
+    h = build_palette(5, 8); /* green descriptor says 5 entries */
+    assert_int_equal(dv_palette_read(h->inst, &pal, &err), -1);
+    assert_int_equal(err.code, DV_ERR_MALFORMED);
+    assert_null(pal.lut);
+    release(h);
+    h = build_palette(4, 6); /* blue data holds 3 of 4 entries */
+    assert_int_equal(dv_palette_read(h->inst, &pal, &err), -1);
+    assert_int_equal(err.code, DV_ERR_MALFORMED);
+    release(h);
+}
+
 /* ---------- native ---------- */
 
 static void test_native_bits_allocated_1_across_frames(void **state)
@@ -704,6 +760,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attrs_from_instance),
         cmocka_unit_test(test_attrs_lying_headers),
+        cmocka_unit_test(test_palette_tables),
         cmocka_unit_test(test_native_bits_allocated_1_across_frames),
         cmocka_unit_test(test_native_planar_and_big_endian),
         cmocka_unit_test(test_native_ybr_full_422),
