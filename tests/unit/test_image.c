@@ -444,15 +444,22 @@ static void bw_flush(bw *w)
         bw_bits(w, 1, 1);
 }
 
-/* Encode a 16-bit (precision p) single-component image with predictor psv, point transform 0, and a
- * restart interval ri (0 = none) in samples. Returns the length. The prediction follows T.81 H.1.2.1. */
-static size_t jpll_encode(const uint16_t *img, uint32_t w, uint32_t h, int p, int psv, uint32_t ri, uint8_t *out)
+/* Encode ncomp planes of a 16-bit (precision p) image, one scan per component (ncomp 1: the usual single
+ * scan), with predictor psv, point transform 0, and a restart interval ri (0 = none) in samples. Returns the
+ * length. The prediction follows T.81 H.1.2.1. */
+static size_t jpll_encode_planes(const uint16_t *const *planes, int ncomp, uint32_t w, uint32_t h, int p, int psv,
+                                 uint32_t ri, uint8_t *out)
 {
     bw o = {out, 0, 0, 0};
-    const uint8_t hdr[] = {0xFF, 0xD8, 0xFF, 0xC3, 0, 11, (uint8_t)p, (uint8_t)(h >> 8), (uint8_t)h,
-                           (uint8_t)(w >> 8), (uint8_t)w, 1, 1, 0x11, 0};
-    memcpy(out, hdr, sizeof hdr);
-    o.n = sizeof hdr;
+    const uint8_t sof[] = {0xFF, 0xD8, 0xFF, 0xC3, 0, (uint8_t)(8 + 3 * ncomp), (uint8_t)p, (uint8_t)(h >> 8),
+                           (uint8_t)h, (uint8_t)(w >> 8), (uint8_t)w, (uint8_t)ncomp};
+    memcpy(out, sof, sizeof sof);
+    o.n = sizeof sof;
+    for (int c = 0; c < ncomp; c++) {
+        bw_byte(&o, (uint8_t)(c + 1));
+        bw_byte(&o, 0x11);
+        bw_byte(&o, 0);
+    }
     const uint8_t dht[] = {0xFF, 0xC4, 0, 3 + 16 + 17, 0x00, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     memcpy(out + o.n, dht, sizeof dht);
     o.n += sizeof dht;
@@ -463,61 +470,69 @@ static size_t jpll_encode(const uint16_t *img, uint32_t w, uint32_t h, int p, in
         memcpy(out + o.n, dri, sizeof dri);
         o.n += sizeof dri;
     }
-    const uint8_t sos[] = {0xFF, 0xDA, 0, 8, 1, 1, 0x00, (uint8_t)psv, 0, 0};
-    memcpy(out + o.n, sos, sizeof sos);
-    o.n += sizeof sos;
-    uint32_t todo = ri, rst = 0, reset_x = 0;
-    int first_line = 1;
-    for (uint32_t y = 0; y < h; y++) {
-        for (uint32_t x = 0; x < w; x++) {
-            if (ri) {
-                if (todo == 0) {
-                    bw_flush(&o);
-                    bw_byte(&o, 0xFF);
-                    bw_byte(&o, (uint8_t)(0xD0 + (rst++ & 7)));
-                    todo = ri;
-                    first_line = 1;
-                    reset_x = x;
+    for (int c = 0; c < ncomp; c++) {
+        const uint16_t *img = planes[c];
+        const uint8_t sos[] = {0xFF, 0xDA, 0, 8, 1, (uint8_t)(c + 1), 0x00, (uint8_t)psv, 0, 0};
+        memcpy(out + o.n, sos, sizeof sos);
+        o.n += sizeof sos;
+        uint32_t todo = ri, rst = 0, reset_x = 0;
+        int first_line = 1;
+        for (uint32_t y = 0; y < h; y++) {
+            for (uint32_t x = 0; x < w; x++) {
+                if (ri) {
+                    if (todo == 0) {
+                        bw_flush(&o);
+                        bw_byte(&o, 0xFF);
+                        bw_byte(&o, (uint8_t)(0xD0 + (rst++ & 7)));
+                        todo = ri;
+                        first_line = 1;
+                        reset_x = x;
+                    }
+                    todo--;
                 }
-                todo--;
-            }
-            int32_t pred;
-            if (first_line)
-                pred = x == reset_x ? 1 << (p - 1) : img[y * w + x - 1];
-            else if (x == 0)
-                pred = img[(y - 1) * w];
-            else {
-                int32_t ra = img[y * w + x - 1], rb = img[(y - 1) * w + x], rc = img[(y - 1) * w + x - 1];
-                switch (psv) {
-                case 1: pred = ra; break;
-                case 2: pred = rb; break;
-                case 3: pred = rc; break;
-                case 4: pred = ra + rb - rc; break;
-                case 5: pred = ra + ((rb - rc) >> 1); break;
-                case 6: pred = rb + ((ra - rc) >> 1); break;
-                default: pred = (ra + rb) >> 1; break;
+                int32_t pred;
+                if (first_line)
+                    pred = x == reset_x ? 1 << (p - 1) : img[y * w + x - 1];
+                else if (x == 0)
+                    pred = img[(y - 1) * w];
+                else {
+                    int32_t ra = img[y * w + x - 1], rb = img[(y - 1) * w + x], rc = img[(y - 1) * w + x - 1];
+                    switch (psv) {
+                    case 1: pred = ra; break;
+                    case 2: pred = rb; break;
+                    case 3: pred = rc; break;
+                    case 4: pred = ra + rb - rc; break;
+                    case 5: pred = ra + ((rb - rc) >> 1); break;
+                    case 6: pred = rb + ((ra - rc) >> 1); break;
+                    default: pred = (ra + rb) >> 1; break;
+                    }
                 }
+                int32_t d = (int32_t)(int16_t)(uint16_t)(img[y * w + x] - pred); /* modulo 2^16 */
+                uint32_t a = (uint32_t)(d < 0 ? -d : d);
+                int s = 0;
+                while (a >> s)
+                    s++;
+                if (d == -32768) {
+                    bw_bits(&o, 16, 5);
+                    continue;
+                }
+                bw_bits(&o, (uint32_t)s, 5);
+                if (s)
+                    bw_bits(&o, (uint32_t)(d < 0 ? d - 1 : d) & ((1u << s) - 1u), s);
             }
-            int32_t d = (int32_t)(int16_t)(uint16_t)(img[y * w + x] - pred); /* modulo 2^16 */
-            uint32_t a = (uint32_t)(d < 0 ? -d : d);
-            int s = 0;
-            while (a >> s)
-                s++;
-            if (d == -32768) {
-                bw_bits(&o, 16, 5);
-                continue;
-            }
-            bw_bits(&o, (uint32_t)s, 5);
-            if (s)
-                bw_bits(&o, (uint32_t)(d < 0 ? d - 1 : d) & ((1u << s) - 1u), s);
+            first_line = 0;
+            reset_x = 0;
         }
-        first_line = 0;
-        reset_x = 0;
+        bw_flush(&o);
     }
-    bw_flush(&o);
     bw_byte(&o, 0xFF);
     bw_byte(&o, 0xD9);
     return o.n;
+}
+
+static size_t jpll_encode(const uint16_t *img, uint32_t w, uint32_t h, int p, int psv, uint32_t ri, uint8_t *out)
+{
+    return jpll_encode_planes(&img, 1, w, h, p, psv, ri, out);
 }
 
 static void test_jpeg_lossless_predictors_and_restarts(void **state)
@@ -573,6 +588,31 @@ static void test_jpeg_lossless_predictors_and_restarts(void **state)
     assert_int_equal(decode(TS_JPEG_LOSSLESS, &other, 0, buf, n, &f), DV_ERR_MALFORMED);
     free(f.data);
     free(cut);
+
+    /* three components, one scan each (non-interleaved), with restarts: interleaved into RGB samples */
+    uint16_t planes[3][23 * 9];
+    for (int c = 0; c < 3; c++)
+        for (uint32_t i = 0; i < w * h; i++)
+            planes[c][i] = (uint16_t)((img[i] + 97u * (uint32_t)c) & 0x0FFF);
+    const uint16_t *pp[3] = {planes[0], planes[1], planes[2]};
+    n = jpll_encode_planes(pp, 3, w, h, 12, 4, w, buf);
+    dv_pixel_attrs rgb = attrs(h, w, 3, 16, 12, 0, DV_PHOTO_RGB, 0, 1);
+    assert_int_equal(decode(TS_JPEG_LOSSLESS, &rgb, 0, buf, n, &f), DV_OK);
+    const uint16_t *v = f.data;
+    for (uint32_t i = 0; i < w * h; i++)
+        for (int c = 0; c < 3; c++)
+            if (v[i * 3 + (uint32_t)c] != planes[c][i])
+                fail_msg("non-interleaved scan: sample %u of component %d differs", i, c);
+    free(f.data);
+    /* the same stream without its last scan: not every component was coded */
+    size_t last_sos = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (buf[i] == 0xFF && buf[i + 1] == 0xDA)
+            last_sos = i;
+    buf[last_sos] = 0xFF;
+    buf[last_sos + 1] = 0xD9;
+    assert_int_equal(decode(TS_JPEG_LOSSLESS, &rgb, 0, buf, last_sos + 2, &f), DV_ERR_MALFORMED);
+    free(f.data);
     free(buf);
 }
 
