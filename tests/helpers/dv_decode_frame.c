@@ -6,10 +6,11 @@
  * decoded samples (native byte order) to OUT.raw; PALETTE COLOR frames also get OUT.raw.lut (the red, green
  * and blue tables as uint16, dv_palette_read). With OUT.rle, the frame is also encoded with our RLE
  * encoder into OUT.rle, decoded again, and the helper exits 3 unless the second decode is identical (the
- * round trip of test_image_decode). Exit 2 with "error <class>: <message>" on stderr when decoding fails. */
+ * round trip of test_image_decode). DV_DECODE_REPEAT=N times N further decodes (CPU ms per frame on stderr). Exit 2 with "error <class>: <message>" on stderr when decoding fails. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "dv_test_frames.h"
 #include "image/dv_image.h"
 
@@ -77,6 +78,18 @@ int main(int argc, char **argv)
     dv_frame f = {.data = pix, .cap = cap};
     if (!pix || dv_image_decode_frame(ctx, ts, &pa, frame, fb, fblen, &f, &err))
         goto fail;
+    const char *rep = getenv("DV_DECODE_REPEAT"); /* timing: decode N more times, ms per frame on stderr */
+    if (rep && atoi(rep) > 0) {
+        struct timespec t0, t1;
+        int n = atoi(rep);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+        for (int i = 0; i < n; i++)
+            if (dv_image_decode_frame(ctx, ts, &pa, frame, fb, fblen, &f, &err))
+                goto fail;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+        double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / n;
+        fprintf(stderr, "decode: %.2f ms CPU per frame (%d runs)\n", ms, n);
+    }
     if (write_file(argv[3], pix, dv_frame_bytes(&f))) {
         dv_fail(&err, DV_ERR_IO, "cannot write output");
         goto fail;
