@@ -119,3 +119,75 @@ done:
     charls_jpegls_decoder_destroy(dec);
     return rc;
 }
+
+/* Lossless JPEG-LS encode of a canonical frame (so a JPEG-LS Lossless input can keep its syntax, issue 11
+ * item 4). Samples are coded as their stored bit patterns (masked to BitsStored; the decoder sign-extends
+ * them back), precision = BitsStored (2..16), sample-interleaved for 3 samples. */
+int dv_jpegls_encode(const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf, size_t *out_len,
+                     dv_error *err)
+{
+    *out_buf = NULL;
+    *out_len = 0;
+    if (frame->width != pa->columns || frame->height != pa->rows || frame->samples != pa->samples_per_pixel ||
+        frame->sample_bytes != dv_sample_bytes(pa) || frame->sample_bytes > 2)
+        return dv_fail(err, DV_ERR_USAGE, "JPEG-LS encode: frame does not match the pixel attributes");
+    if (pa->bits_stored < 2 || pa->bits_stored > 16)
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "JPEG-LS encode: BitsStored %u (2..16)", pa->bits_stored);
+    size_t nsamples = (size_t)frame->width * frame->height * frame->samples;
+    size_t in_bytes = nsamples * frame->sample_bytes;
+    const void *src = frame->data;
+    void *masked = NULL;
+    if (frame->is_signed && pa->bits_stored < frame->sample_bytes * 8) {
+        masked = malloc(in_bytes);
+        if (!masked)
+            return dv_fail(err, DV_ERR_NOMEM, "JPEG-LS encode scratch");
+        uint32_t mask = (1u << pa->bits_stored) - 1u;
+        if (frame->sample_bytes == 1)
+            for (size_t i = 0; i < nsamples; i++)
+                ((uint8_t *)masked)[i] = (uint8_t)(((const uint8_t *)frame->data)[i] & mask);
+        else
+            for (size_t i = 0; i < nsamples; i++)
+                ((uint16_t *)masked)[i] = (uint16_t)(((const uint16_t *)frame->data)[i] & mask);
+        src = masked;
+    }
+    int rc = -1;
+    uint8_t *buf = NULL;
+    charls_jpegls_encoder *enc = charls_jpegls_encoder_create();
+    if (!enc) {
+        dv_fail(err, DV_ERR_NOMEM, "JPEG-LS encoder");
+        goto done;
+    }
+    charls_frame_info fi = {frame->width, frame->height, (int32_t)pa->bits_stored, (int32_t)frame->samples};
+    size_t cap = 0, written = 0;
+    charls_jpegls_errc ec = charls_jpegls_encoder_set_frame_info(enc, &fi);
+    if (ec == CHARLS_JPEGLS_ERRC_SUCCESS && frame->samples == 3)
+        ec = charls_jpegls_encoder_set_interleave_mode(enc, CHARLS_INTERLEAVE_MODE_SAMPLE);
+    if (ec == CHARLS_JPEGLS_ERRC_SUCCESS)
+        ec = charls_jpegls_encoder_get_estimated_destination_size(enc, &cap);
+    if (ec != CHARLS_JPEGLS_ERRC_SUCCESS) {
+        jls_fail(err, ec, "encode setup");
+        goto done;
+    }
+    buf = malloc(cap + 1);
+    if (!buf) {
+        dv_fail(err, DV_ERR_NOMEM, "JPEG-LS output of %zu bytes", cap);
+        goto done;
+    }
+    if ((ec = charls_jpegls_encoder_set_destination_buffer(enc, buf, cap)) != CHARLS_JPEGLS_ERRC_SUCCESS ||
+        (ec = charls_jpegls_encoder_encode_from_buffer(enc, src, in_bytes, 0)) != CHARLS_JPEGLS_ERRC_SUCCESS ||
+        (ec = charls_jpegls_encoder_get_bytes_written(enc, &written)) != CHARLS_JPEGLS_ERRC_SUCCESS) {
+        jls_fail(err, ec, "encode");
+        goto done;
+    }
+    if (written & 1)
+        buf[written++] = 0x00; /* even fragment length; the decoder skips the padding after EOI */
+    *out_buf = buf;
+    *out_len = written;
+    buf = NULL;
+    rc = 0;
+done:
+    free(buf);
+    free(masked);
+    charls_jpegls_encoder_destroy(enc);
+    return rc;
+}

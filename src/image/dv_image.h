@@ -174,6 +174,11 @@ int dv_image_decode_frame_bytes(dv_image_ctx *ctx, const char *ts_uid, const dv_
 int dv_image_encode_rle(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf,
                         size_t *out_len, dv_error *err);
 
+/* Encode a decoded frame as lossless JPEG-LS (CharLS) through ctx (counted). BitsStored 2..16, containers
+ * of 1 or 2 bytes. *out_buf is malloc'd, even length, owned by the caller. Returns 0 or -1 with err. */
+int dv_image_encode_jpegls(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf,
+                           size_t *out_len, dv_error *err);
+
 /* ---- codecs (one file each; called only through dv_image_decode_frame / dv_image_encode_*) ---- */
 
 /* codec_native.c: frame frame_index out of a native PixelData value of len bytes. */
@@ -194,6 +199,8 @@ int dv_jpeg_lossless_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_
                             dv_error *err);
 /* codec_jpegls.c: CharLS. */
 int dv_jpegls_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_frame *out, dv_error *err);
+int dv_jpegls_encode(const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf, size_t *out_len,
+                     dv_error *err);
 /* codec_j2k.c: OpenJPEG (J2K and HTJ2K codestreams, JP2 boxes tolerated). */
 int dv_j2k_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_frame *out, dv_error *err);
 /* codec_deflate_frame.c: zlib-deflated native frame (Deflated Image Frame Compression). */

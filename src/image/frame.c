@@ -231,3 +231,10 @@ int dv_image_encode_rle(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_fr
     ctx->encode_calls++;
     return dv_rle_encode(pa, frame, out_buf, out_len, err);
 }
+
+int dv_image_encode_jpegls(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf,
+                           size_t *out_len, dv_error *err)
+{
+    ctx->encode_calls++;
+    return dv_jpegls_encode(pa, frame, out_buf, out_len, err);
+}

@@ -6,7 +6,8 @@
  * decoded samples (native byte order) to OUT.raw; PALETTE COLOR frames also get OUT.raw.lut (the red, green
  * and blue tables as uint16, dv_palette_read). With OUT.rle, the frame is also encoded with our RLE
  * encoder into OUT.rle, decoded again, and the helper exits 3 unless the second decode is identical (the
- * round trip of test_image_decode). DV_DECODE_REPEAT=N times N further decodes (CPU ms per frame on stderr). Exit 2 with "error <class>: <message>" on stderr when decoding fails. */
+ * round trip of test_image_decode). DV_DECODE_REPEAT=N times N further decodes (CPU ms per frame on stderr);
+ * DV_ENCODE_JPEGLS=PATH also encodes the frame as lossless JPEG-LS into PATH and checks our re-decode (exit 3). Exit 2 with "error <class>: <message>" on stderr when decoding fails. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,27 @@ int main(int argc, char **argv)
             goto fail;
         if (memcmp(pix, pix2, dv_frame_bytes(&f)) != 0) {
             fprintf(stderr, "error roundtrip: RLE re-decode differs\n");
+            rc = 3;
+            goto out;
+        }
+    }
+    const char *jls_path = getenv("DV_ENCODE_JPEGLS"); /* lossless JPEG-LS encode + our re-decode */
+    if (jls_path && f.sample_bytes <= 2 && pa.bits_stored >= 2) {
+        uint8_t *jls = NULL, *pix3 = NULL;
+        size_t jlen = 0;
+        dv_pixel_attrs pj = pa;
+        pj.number_of_frames = 1;
+        pj.photometric = f.photometric;
+        int ok = dv_image_encode_jpegls(ctx, &pa, &f, &jls, &jlen, &err) == 0 && write_file(jls_path, jls, jlen) == 0;
+        dv_frame g = {.data = pix3 = malloc(cap), .cap = cap};
+        ok = ok && pix3 && dv_image_decode_frame(ctx, "1.2.840.10008.1.2.4.80", &pj, 0, jls, jlen, &g, &err) == 0;
+        int same = ok && memcmp(pix, pix3, dv_frame_bytes(&f)) == 0;
+        free(jls);
+        free(pix3);
+        if (!ok)
+            goto fail;
+        if (!same) {
+            fprintf(stderr, "error roundtrip: JPEG-LS re-decode differs\n");
             rc = 3;
             goto out;
         }

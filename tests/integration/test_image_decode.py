@@ -17,6 +17,8 @@ its IDCT/upsampling build may differ, so |diff| <= 2 per sample is allowed (and 
 Both sides are compared after the canonical normalisation: bits above BitsStored masked, signed values
 sign-extended (that IS the decoded value; pydicom leaves high bits as stored for some handlers).
 
+Every frame (BitsStored 2..16) is also encoded with our lossless JPEG-LS encoder (CharLS): our re-decode is
+identical, and for MONOCHROME/RGB frames GDCM decodes it to the same samples.
 PALETTE COLOR files: the three lookup tables our dv_palette_read returns equal pydicom's raw table data
 (segmented tables are refused by dv_palette_read: the helper then writes none and nothing is compared).
 Also, per file and decoded frame (when the frame is RLE-encodable, i.e. BitsAllocated >= 8): our RLE
@@ -86,11 +88,15 @@ def normalise(arr, bits_stored, signed, container_bits):
 
 def run_helper(path, frame, tmp, rle=True):
     raw = os.path.join(tmp, "f.raw")
+    jls = os.path.join(tmp, "f.jls")
+    if os.path.exists(jls):
+        os.unlink(jls)
     if os.path.exists(raw + ".lut"):
         os.unlink(raw + ".lut")
     rle_out = os.path.join(tmp, "f.rle")
     args = [HELPER, path, str(frame), raw] + ([rle_out] if rle else [])
-    p = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    env = dict(os.environ, DV_ENCODE_JPEGLS=jls)
+    p = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     if p.returncode != 0:
         return None, p.returncode, p.stderr.strip()
     rows, cols, spp, sb, signed, nframes, calls, photo = p.stdout.strip().split(" ", 7)
@@ -99,6 +105,10 @@ def run_helper(path, frame, tmp, rle=True):
     dtype = {1: np.uint8, 2: np.uint16, 4: np.uint32}[info["sb"]]
     with open(raw, "rb") as f:
         info["pixels"] = np.frombuffer(f.read(), dtype=dtype).reshape(info["rows"], info["cols"], info["spp"])
+    info["jls"] = None
+    if os.path.exists(jls):
+        with open(jls, "rb") as f:
+            info["jls"] = f.read()
     info["rle"] = None
     if rle and os.path.exists(rle_out):
         with open(rle_out, "rb") as f:
@@ -166,11 +176,33 @@ def pydicom_rle_decode(data, rows, cols, spp, bits):
     return out.reshape(spp, rows * cols).T.reshape(rows, cols, spp)
 
 
+def gdcm_decode_jls(ds, info):
+    """Our lossless JPEG-LS frame, wrapped in a one-frame copy of the dataset, decoded by pydicom + GDCM."""
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGLSLossless
+    d = pydicom.Dataset()
+    d.file_meta = pydicom.dataset.FileMetaDataset()
+    d.file_meta.TransferSyntaxUID = JPEGLSLossless
+    d.is_little_endian, d.is_implicit_VR = True, False
+    d.Rows, d.Columns, d.SamplesPerPixel = info["rows"], info["cols"], info["spp"]
+    d.BitsAllocated = int(ds.BitsAllocated)
+    d.BitsStored = int(ds.get("BitsStored", ds.BitsAllocated))
+    d.HighBit = d.BitsStored - 1
+    d.PixelRepresentation = info["signed"]
+    d.PhotometricInterpretation = info["photo"]
+    if info["spp"] == 3:
+        d.PlanarConfiguration = 0
+    d.PixelData = encapsulate([info["jls"]])
+    d["PixelData"].VR = "OB"
+    pydicom.config.pixel_data_handlers = [pydicom.pixel_data_handlers.gdcm_handler]
+    return d.pixel_array.reshape(info["rows"], info["cols"], info["spp"])
+
+
 def main():
     if not os.access(HELPER, os.X_OK):
         print(f"FAIL: helper not built: {HELPER}")
         return 1
-    failures, checked, per_ts, rle_checked, palettes = [], 0, {}, 0, 0
+    failures, checked, per_ts, rle_checked, palettes, jls_checked = [], 0, {}, 0, 0, 0
     tmp = tempfile.mkdtemp(prefix="dv-img-")
     seen_expected = set()
     for root, _, files in os.walk(CORPUS):
@@ -198,7 +230,7 @@ def main():
                 info, rc, msg = run_helper(path, fr, tmp, rle=True)
                 if info is None:
                     if rc == 3:
-                        failures.append(f"{rel} frame {fr}: RLE round trip differs")
+                        failures.append(f"{rel} frame {fr}: encode round trip differs ({msg})")
                         break
                     key = rel if rel in EXPECTED_FAILURES else f"{rel}#{fr}"
                     if key in EXPECTED_FAILURES:
@@ -255,6 +287,13 @@ def main():
                     if not np.array_equal(lut, np.concatenate(parts)):
                         failures.append(f"{rel}: palette lookup tables differ from pydicom's")
                     palettes += 1
+                if info["jls"] is not None and info["photo"] in ("MONOCHROME1", "MONOCHROME2", "RGB"):
+                    got = gdcm_decode_jls(ds, info)
+                    ref_j = normalise(got, bs, info["signed"], got.dtype.itemsize * 8)
+                    if not np.array_equal(ref_j, a):
+                        failures.append(f"{rel} frame {fr}: GDCM decodes our JPEG-LS output differently")
+                        break
+                    jls_checked += 1
                 if info["rle"] is not None and int(ds.BitsAllocated) >= 8:
                     got = pydicom_rle_decode(info["rle"], info["rows"], info["cols"], info["spp"], cont)
                     if not np.array_equal(got.astype(np.uint64), ours.astype(np.uint64)):
@@ -267,6 +306,7 @@ def main():
     for ts, (n, mx) in sorted(per_ts.items()):
         print(f"  {ts:28s} frames {n:4d}  max |diff| {mx}")
     print(f"frames compared: {checked}; RLE re-encodes checked with pydicom: {rle_checked}; "
+          f"JPEG-LS re-encodes checked with GDCM: {jls_checked}; "
           f"expected failures: {len(seen_expected)}; palettes compared: {palettes}")
     for f in failures:
         print("FAIL:", f)

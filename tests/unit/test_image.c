@@ -410,6 +410,38 @@ static void test_rle_round_trip(void **state)
     dv_image_ctx_free(ctx);
 }
 
+/* Lossless JPEG-LS encode (CharLS): signed 12-bit data round-trips exactly (coded as stored bit patterns,
+ * sign-extended again on decode); 32-bit containers are refused. */
+static void test_jpegls_encode_round_trip(void **state)
+{
+    (void)state;
+    dv_pixel_attrs pa = attrs(17, 31, 1, 16, 12, 1, DV_PHOTO_MONOCHROME2, 0, 1);
+    int16_t px[17 * 31];
+    for (int i = 0; i < 17 * 31; i++)
+        px[i] = (int16_t)((i * 73) % 4096 - 2048);
+    dv_frame in = {.data = px, .cap = sizeof px, .width = 31, .height = 17, .samples = 1, .sample_bytes = 2,
+                   .bits_stored = 12, .is_signed = 1};
+    dv_image_ctx *ctx = dv_image_ctx_new(NULL);
+    uint8_t *enc = NULL;
+    size_t n = 0;
+    dv_error err = {0};
+    assert_int_equal(dv_image_encode_jpegls(ctx, &pa, &in, &enc, &n, &err), 0);
+    assert_int_equal(n % 2, 0);
+    assert_int_equal(dv_image_ctx_encode_calls(ctx), 1);
+    dv_frame f;
+    assert_int_equal(decode("1.2.840.10008.1.2.4.80", &pa, 0, enc, n, &f), DV_OK);
+    assert_memory_equal(f.data, px, sizeof px);
+    free(f.data);
+    free(enc);
+    dv_pixel_attrs p32 = attrs(2, 2, 1, 32, 32, 0, DV_PHOTO_MONOCHROME2, 0, 1);
+    uint32_t w32[4] = {0};
+    dv_frame in32 = {.data = w32, .cap = sizeof w32, .width = 2, .height = 2, .samples = 1, .sample_bytes = 4,
+                     .bits_stored = 32};
+    assert_int_equal(dv_image_encode_jpegls(ctx, &p32, &in32, &enc, &n, &err), -1);
+    assert_null(enc);
+    dv_image_ctx_free(ctx);
+}
+
 /* ---------- JPEG lossless: a small test encoder (Huffman table of 5-bit codes for categories 0-16) ---------- */
 
 typedef struct bw {
@@ -806,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_native_ybr_full_422),
         cmocka_unit_test(test_rle_hostile_headers),
         cmocka_unit_test(test_rle_round_trip),
+        cmocka_unit_test(test_jpegls_encode_round_trip),
         cmocka_unit_test(test_jpeg_lossless_predictors_and_restarts),
         cmocka_unit_test(test_library_wrappers_fail_closed),
         cmocka_unit_test(test_multiframe_same_pixels_every_syntax),
