@@ -134,20 +134,25 @@ int dv_jpegls_encode(const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **
     if (pa->bits_stored < 2 || pa->bits_stored > 16)
         return dv_fail(err, DV_ERR_UNSUPPORTED, "JPEG-LS encode: BitsStored %u (2..16)", pa->bits_stored);
     size_t nsamples = (size_t)frame->width * frame->height * frame->samples;
-    size_t in_bytes = nsamples * frame->sample_bytes;
+    /* CharLS takes 1 byte per sample up to 8 bits, else 2: a 16-bit container holding <= 8 stored bits is
+     * narrowed (fuzz_image_decode finding), signed samples are masked to their stored bit pattern */
+    uint32_t lib_bytes = pa->bits_stored <= 8 ? 1u : 2u;
+    size_t in_bytes = nsamples * lib_bytes;
     const void *src = frame->data;
     void *masked = NULL;
-    if (frame->is_signed && pa->bits_stored < frame->sample_bytes * 8) {
+    if (lib_bytes != frame->sample_bytes || (frame->is_signed && pa->bits_stored < frame->sample_bytes * 8)) {
         masked = malloc(in_bytes);
         if (!masked)
             return dv_fail(err, DV_ERR_NOMEM, "JPEG-LS encode scratch");
         uint32_t mask = (1u << pa->bits_stored) - 1u;
-        if (frame->sample_bytes == 1)
-            for (size_t i = 0; i < nsamples; i++)
-                ((uint8_t *)masked)[i] = (uint8_t)(((const uint8_t *)frame->data)[i] & mask);
-        else
-            for (size_t i = 0; i < nsamples; i++)
-                ((uint16_t *)masked)[i] = (uint16_t)(((const uint16_t *)frame->data)[i] & mask);
+        for (size_t i = 0; i < nsamples; i++) {
+            uint32_t v = frame->sample_bytes == 1 ? ((const uint8_t *)frame->data)[i]
+                                                  : ((const uint16_t *)frame->data)[i];
+            if (lib_bytes == 1)
+                ((uint8_t *)masked)[i] = (uint8_t)(v & mask);
+            else
+                ((uint16_t *)masked)[i] = (uint16_t)(v & mask);
+        }
         src = masked;
     }
     int rc = -1;

@@ -433,6 +433,17 @@ static void test_jpegls_encode_round_trip(void **state)
     assert_memory_equal(f.data, px, sizeof px);
     free(f.data);
     free(enc);
+    /* a 16-bit container holding 4 stored bits: CharLS wants bytes (fuzz regression
+     * image_decode/jls-encode-16bit-container-4bits) */
+    dv_pixel_attrs p4 = attrs(1, 2, 3, 16, 4, 0, DV_PHOTO_RGB, 0, 1);
+    uint16_t rgb4[6] = {1, 2, 3, 4, 5, 15};
+    dv_frame in4 = {.data = rgb4, .cap = sizeof rgb4, .width = 2, .height = 1, .samples = 3, .sample_bytes = 2,
+                    .bits_stored = 4};
+    assert_int_equal(dv_image_encode_jpegls(ctx, &p4, &in4, &enc, &n, &err), 0);
+    assert_int_equal(decode("1.2.840.10008.1.2.4.80", &p4, 0, enc, n, &f), DV_OK);
+    assert_memory_equal(f.data, rgb4, sizeof rgb4);
+    free(f.data);
+    free(enc);
     dv_pixel_attrs p32 = attrs(2, 2, 1, 32, 32, 0, DV_PHOTO_MONOCHROME2, 0, 1);
     uint32_t w32[4] = {0};
     dv_frame in32 = {.data = w32, .cap = sizeof w32, .width = 2, .height = 2, .samples = 1, .sample_bytes = 4,
