@@ -10,7 +10,7 @@ tests/fuzz/corpus/config/  DeidentifyConfig JSON: every request example of the H
                            (../shared/seed/dicom-deidentify-guide.txt), the skeleton in
                            ../shared/spec/gcp-api.md, and hand-written edge cases.
 
-Budget (kept lean for the repo): reader <= 40 files, each <= 16 KiB, <= 400 KiB in all. The output is
+Budget (kept lean for the repo): reader <= 48 files, each <= 16 KiB, <= 400 KiB in all. The output is
 deterministic: the same shared/ gives byte-identical corpora. Both directories are rewritten from scratch.
 """
 import argparse
@@ -20,9 +20,10 @@ import os
 import re
 import struct
 import sys
+import zlib
 
 MAX_FILE = 16 * 1024
-MAX_FILES = 40
+MAX_FILES = 48
 MAX_TOTAL = 400 * 1024
 
 # (path under shared/data/dicom, why it is here). Files larger than 16 KiB are cut to their first 16 KiB.
@@ -183,6 +184,33 @@ def hand_made_reader_cases():
     cases["edge-tags-unordered"] = (meta(EXPL) + el_explicit(0x00100020, b"LO", pad(b"B"))
                                     + el_explicit(0x00080018, b"UI", pad(b"2.25.5", b"\0"))
                                     + el_explicit(0x00100020, b"LO", pad(b"C")))
+    # Reader recovery and transfer-syntax paths (issue 5 item 12).
+    impl_ds = (el_implicit(0x00080016, pad(b"1.2.840.10008.5.1.4.1.1.7", b"\0"))
+               + el_implicit(0x00080018, pad(b"2.25.1234", b"\0")) + el_implicit(0x00100010, pad(b"MIS^LABELLED")))
+    cases["edge-implicit-labelled-explicit"] = meta(EXPL) + impl_ds
+    cases["edge-unknown-vr-letters"] = (meta(EXPL) + base_ds() + tag_bytes(0x00091010) + b"QQ\0\0"
+                                        + struct.pack("<I", 4) + b"ABCD" + el_explicit(0x00200010, b"SH", pad(b"1")))
+    native_px = el_explicit(0x7FE00010, b"OW", bytes(range(16)))
+    cases["edge-jpegls-native-pixels"] = meta(b"1.2.840.10008.1.2.4.80") + base_ds() + native_px
+    enc_px = (el_explicit(0x7FE00010, b"OB", b"", UNDEF) + el_implicit(ITEM, b"")
+              + el_implicit(ITEM, b"\xff\xd8\xff\xd9") + el_implicit(SEQ_DELIM, b""))
+    cases["edge-unknown-ts-encapsulated"] = meta(b"1.2.826.0.1.3680043.10.1.77") + base_ds() + enc_px
+    cases["edge-unknown-ts-native"] = meta(b"1.2.826.0.1.3680043.10.1.77") + base_ds() + native_px
+    # Deflated datasets that inflate past the fuzzer's keep-whole threshold (256 x its 1 KiB inline
+    # threshold): the streaming inflater, its access points, and elements after a big bulk value.
+    big = bytearray(2 << 20)  # mostly zeros, so 2 MiB deflates to a few KiB (the seed budget is 16 KiB);
+    # with the OB below the dataset stays under the fuzzer's 4 MiB inflate cap
+    for i in range(0, len(big), 65536):
+        big[i:i + 8] = struct.pack("<Q", i * 2654435761 % (1 << 64))
+    big = bytes(big)
+    body = (base_ds() + el_explicit(0x00091010, b"OB", big[: 1 << 19]) + el_explicit(0x00200010, b"SH", pad(b"7"))
+            + el_explicit(0x7FE00010, b"OB", big))
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    cases["edge-deflate-streaming"] = meta(DEFL) + co.compress(body) + co.flush()
+    seq = el_explicit(0x00081115, b"SQ", b"", UNDEF) + item(el_explicit(0x00091011, b"OB", big[:600000]), True) \
+        + el_implicit(SEQ_DELIM, b"")
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    cases["edge-deflate-streaming-sq"] = meta(DEFL) + co.compress(base_ds() + seq) + co.flush()
     return cases
 
 

@@ -8,5 +8,8 @@
 #include "dv_io.h"
 #include "dv_instance.h"
 #include "dv_engine.h"
+#include "dv_budget.h"
+#include "dv_run.h"
+#include "dv_frames.h"
 
 #endif

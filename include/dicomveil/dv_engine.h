@@ -16,12 +16,21 @@ extern "C" {
 typedef struct dv_plan dv_plan;
 typedef struct dv_key dv_key;
 
+/* The largest config text dv_plan_from_json accepts (1 MiB): the one home of this cap, which the CLI uses
+ * to bound its read of --config too. */
+#define DV_CONFIG_MAX_BYTES ((size_t)1 << 20)
+
 /* Parse, validate and compile a DeidentifyConfig JSON (the `config` object, or a whole request body with a
  * `config` key). Returns NULL with err->code = DV_ERR_CONFIG and a message naming the JSON path. */
 dv_plan *dv_plan_from_json(const char *json, size_t len, dv_error *err);
 void dv_plan_free(dv_plan *plan);
 /* Human-readable one-line summary of the plan (no secrets). */
 const char *dv_plan_summary(const dv_plan *plan);
+/* Warnings from compiling the config: parts accepted without effect (e.g. the FHIR-only fields). Each names
+ * a JSON path, never a value. dv_plan_warning returns NULL when i >= dv_plan_warning_count. The strings are
+ * owned by the plan. */
+size_t dv_plan_warning_count(const dv_plan *plan);
+const char *dv_plan_warning(const dv_plan *plan, size_t i);
 
 #define DV_KEY_MIN_BYTES 16
 #define DV_KEY_MAX_BYTES 1024
@@ -35,17 +44,55 @@ void dv_key_free(dv_key *key);
  * Returns the length written. */
 size_t dv_uid_regenerate(const dv_key *key, const char *uid, size_t uid_len, char out[DV_UID_MAX + 1]);
 
+/* Why an input was skipped (not a failure): see dv_run_instance. */
+typedef enum dv_skip {
+    DV_SKIP_NONE = 0,
+    DV_SKIP_NOT_DICOM, /* the input is not DICOM at all */
+    DV_SKIP_DIRECTORY  /* a Media Storage Directory (DICOMDIR): an index of other files, not an instance */
+} dv_skip;
+/* "not_dicom", "directory" (report names); NULL for DV_SKIP_NONE. */
+const char *dv_skip_name(dv_skip s);
+
+#define DV_PATIENT_ID_MAX 256 /* PatientID is LO (64 characters); 256 bytes hold it in any character set */
+
+/* What de-identifying one instance produced. Extensible (issue 5 item 7) like dv_limits: initialise with
+ * dv_result_init before passing it to any function; fields appended later keep their zero value for callers
+ * compiled with an older layout. */
 typedef struct dv_result {
+    uint32_t struct_size;            /* set by dv_result_init */
     char study_uid[DV_UID_MAX + 1];  /* output StudyInstanceUID ("" when absent) */
     char series_uid[DV_UID_MAX + 1]; /* output SeriesInstanceUID ("" when absent) */
     char sop_uid[DV_UID_MAX + 1];    /* output SOPInstanceUID ("" when absent) */
     int changed;                     /* 1 when de-identification changed anything */
+    dv_skip skipped;                 /* dv_run_instance: why the input was skipped */
+    /* Re-identification crosswalk (issue 5 item 13). THESE ARE PHI: never log them. Filled by dv_run_instance
+     * only when the run asked for them (dv_run_want_identifiers), else empty; has_identifiers says which. */
+    int has_identifiers;
+    char orig_study_uid[DV_UID_MAX + 1];  /* input StudyInstanceUID ("" when absent or not a readable UID) */
+    char orig_series_uid[DV_UID_MAX + 1]; /* input SeriesInstanceUID */
+    char orig_sop_uid[DV_UID_MAX + 1];    /* input SOPInstanceUID */
+    /* PatientID before and after: patient_id_changed is 1 when the output's PatientID differs from the
+     * input's (replaced, emptied or deleted), 0 when it is unchanged (then both fields stay ""), -1 when the
+     * input's could not be read as a short string (bulk or longer than DV_PATIENT_ID_MAX). */
+    int patient_id_changed;
+    char orig_patient_id[DV_PATIENT_ID_MAX + 1];
+    char patient_id[DV_PATIENT_ID_MAX + 1];
 } dv_result;
 
-/* Apply the plan to one parsed instance, in place. Fills res (may be NULL). Returns 0 or -1 with err. */
+void dv_result_init_sized(dv_result *res, size_t struct_size);
+static inline void dv_result_init(dv_result *res)
+{
+    dv_result_init_sized(res, sizeof *res);
+}
+
+/* Apply the plan to one parsed instance, in place. Fills res (may be NULL; else initialised with
+ * dv_result_init) with the output UIDs. Returns 0 or -1 with err. */
 int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_error *err);
 
-/* Convenience: read src, apply, write to sink. */
+/* One instance to one fixed sink: the same orchestration as dv_run_instance (dv_run.h), outside any run.
+ * Returns 0, or -1 with err: also for an input that dv_run_instance would skip (DV_ERR_NOT_DICOM for
+ * non-DICOM, DV_ERR_UNSUPPORTED for a DICOMDIR; res->skipped says which). What reached the sink on failure is
+ * the caller's to discard. */
 int dv_deidentify(const dv_plan *plan, const dv_key *key, const dv_source *src, dv_sink *sink,
                   const dv_limits *lim, dv_result *res, dv_error *err);
 

@@ -2,14 +2,17 @@
  *
  * One file per job: main.c (dispatch), cmd_deidentify.c (arguments, validation, order of effects),
  * keyfile.c (the secret), paths.c (path resolution), walk.c (input listing), file_io.c (fd source/sink),
- * output.c (atomic, never-overwriting output files), pool.c (worker threads), progress.c (stderr),
- * report.c (JSON run report).
+ * output.c (atomic, never-overwriting output files: the sink of dv_run_instance), pool.c (worker threads
+ * calling dv_run_instance), progress.c (stderr), report.c (JSON run report), mapping.c (--mapping crosswalk).
+ * The read -> apply -> write path itself is the library's (src/engine/run.c): the CLI only opens inputs and
+ * names outputs.
  *
  * Logging rule for every file here: stderr never carries a tag value, a key byte or a PHI-bearing path
  * (source paths are named by their index; the run report, which the user asked for, holds the paths). */
 #ifndef DV_CLI_H
 #define DV_CLI_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -91,28 +94,48 @@ long dvc_read_up_to(int fd, void *buf, size_t cap);
 void dvc_uid_component(const char *uid, size_t cap, const char *empty_name, char out[DVC_COMPONENT_MAX]);
 
 typedef struct dvc_claims dvc_claims; /* output.c: which input of this run holds each output name */
+typedef struct dvc_tmp_slot dvc_tmp_slot;
+/* One destination of one run: DST's descriptor, its claims table, one temp-name slot per worker. Nothing
+ * about it is process-wide except the registry the fatal-signal handler walks (output.c). */
 typedef struct dvc_output {
     int dst_fd;
     int do_fsync;
     dvc_claims *claims;
+    dvc_tmp_slot *slots; /* one per worker */
+    size_t nslots;
+    atomic_int tmpfile_unsupported; /* O_TMPFILE + linkat cannot work here: hidden temp names instead */
 } dvc_output;
 #define DVC_NO_INDEX SIZE_MAX
-typedef enum dvc_write_result { DVC_WRITTEN = 0, DVC_DUPLICATE = 1, DVC_WRITE_FAILED = -1 } dvc_write_result;
 /* The signals whose handler removes temp names (SIGINT, SIGTERM, SIGHUP): block them in worker threads. */
 void dvc_cleanup_signals(sigset_t *set);
-/* Open DST (already created) and prepare nworkers temp-name slots and the SIGINT/SIGTERM/SIGHUP cleanup. */
+/* Open DST (already created), prepare nworkers temp-name slots, register the output with the (process-wide)
+ * SIGINT/SIGTERM/SIGHUP cleanup. 0, or -1 with errno. */
 int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsync);
 void dvc_output_close(dvc_output *o);
-/* Write inst (input index) to DST/<study>/<series>/<sop>.dcm atomically. Among this run's inputs with the
- * same output name the lowest index that is written successfully holds it, whatever --jobs and the timing:
- * DVC_DUPLICATE when a lower index already holds it (nothing is written, or our file is discarded); when a
- * higher index of this run had already named it, its file is replaced atomically and *displaced receives that
- * index (which the caller turns into a duplicate), else *displaced = DVC_NO_INDEX. A name that existed before
- * this run is never replaced (every input with that name is a duplicate). worker selects the temp slot,
- * buf/cap is the worker's sink buffer. */
-dvc_write_result dvc_output_write(dvc_output *o, size_t worker, size_t index, const dv_instance *inst,
-                                  const dv_result *res, uint8_t *buf, size_t cap, size_t *displaced,
-                                  dv_error *err);
+
+/* The CLI's output for dv_run_instance (dv_run.h): DST/<study>/<series>/<sop>.dcm, atomically. Among this
+ * run's inputs with the same output name the lowest index that is written successfully holds it, whatever
+ * --jobs and the timing: DV_OPEN_DUPLICATE / DV_COMMIT_DUPLICATE when a lower index already holds it (nothing
+ * is written, or our file is discarded); when a higher index of this run had already named it, its file is
+ * replaced atomically and `displaced` receives that index (which the caller turns into a duplicate). A name
+ * that existed before this run is never replaced (every input with that name is a duplicate). */
+extern const dv_output dvc_file_output;
+struct dvc_claim;
+typedef struct dvc_put {
+    /* in */
+    dvc_output *o;
+    size_t worker; /* selects the temp slot */
+    size_t index;  /* input index: the lowest wins a name */
+    uint8_t *buf;  /* the worker's sink buffer, cap bytes */
+    size_t cap;
+    /* out */
+    size_t displaced; /* DVC_NO_INDEX, or the higher index whose output ours replaced */
+    /* output.c's, between open and commit/abort */
+    struct dvc_claim *claim;
+    int series_fd, fd, named;
+    char final[DVC_COMPONENT_MAX + 4];
+    dvc_fsink fs;
+} dvc_put;
 
 /* ---- pool.c ---- */
 typedef enum dvc_status {
@@ -130,25 +153,23 @@ typedef struct dvc_item {
     dv_code code;       /* DV_OK unless failed, or skipped as not DICOM */
     const char *reason; /* for skipped: "not_dicom" or "directory"; static string */
     char *message;      /* engine message (no tag values) for failed/skipped; malloc'd or NULL */
-    int displaced;      /* pool.c, under its status lock: a lower index replaced this one's output before its
+    char *mapping;      /* --mapping only: this input's crosswalk fields (mapping.c), malloc'd; PHI */
+    int displaced;      /* pool.c, under the status lock: a lower index replaced this one's output before its
                            own worker recorded "ok", which then records "duplicate" instead */
 } dvc_item;
 
-typedef struct dvc_counts {
-    atomic_size_t ok, failed, skipped, duplicate;
-    atomic_uint_least64_t bytes_in;
-} dvc_counts;
-
+typedef struct dvc_progress dvc_progress;
 typedef struct dvc_run {
-    const dv_plan *plan;
-    const dv_key *key;
-    dv_limits limits;
+    dv_run *lib;           /* the library run: plan, key, limits, counters */
+    const dv_plan *plan;   /* for the report's summary */
     dvc_output *out;
+    dvc_progress *progress;
     dvc_item *items;
     size_t n;
     unsigned jobs;
-    dvc_counts counts;
+    int mapping;           /* keep each input's crosswalk fields (--mapping) */
     atomic_size_t next;
+    pthread_mutex_t status_lock; /* statuses and the ok -> duplicate moves (pool.c) */
 } dvc_run;
 /* Run every item on run->jobs threads while the calling thread draws progress. 0, or -1 when no thread
  * could be started. */
@@ -157,17 +178,38 @@ const char *dvc_status_name(dvc_status st);
 
 /* ---- progress.c ---- */
 double dvc_now(void); /* monotonic seconds */
-void dvc_progress_start(int enabled, size_t total);
+/* The terminal progress bar and stderr lines of one run (one per run: no process-wide state). */
+struct dvc_progress {
+    pthread_mutex_t lock;
+    int enabled, drawn;
+    size_t total;
+    double start, last_draw;
+};
+void dvc_progress_start(dvc_progress *p, int enabled, size_t total);
 /* Main thread: redraw the bar (rate-limited to 10 per second). */
-void dvc_progress_update(const dvc_counts *c);
+void dvc_progress_update(dvc_progress *p, const dv_run *run);
 /* Remove the bar before the summary. */
-void dvc_progress_stop(void);
+void dvc_progress_stop(dvc_progress *p);
+void dvc_progress_destroy(dvc_progress *p);
 /* Any thread: one line on stderr, without tearing the bar. */
-void dvc_progress_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dvc_summary(const dvc_counts *c, double elapsed);
+void dvc_progress_log(dvc_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dvc_summary(dvc_progress *p, const dv_run *run, double elapsed);
 
 /* ---- report.c ---- */
 /* Write the JSON run report atomically (temp + rename). 0, or -1 after printing why. */
 int dvc_report_write(const char *path, const dvc_run *run, double elapsed);
+
+/* ---- mapping.c ---- */
+/* The crosswalk fields of one de-identified instance (original and new UIDs, PatientID when changed), as CSV
+ * fields; malloc'd, NULL on ENOMEM. PHI: only ever written to the --mapping file. */
+char *dvc_mapping_fields(const dv_result *res);
+/* Write the --mapping CSV (mode 0600, atomically): one row per input whose instance is in DST (ok or
+ * duplicate), in input order. 0, or -1 after printing why. */
+int dvc_mapping_write(const char *path, const dvc_run *run);
+
+/* ---- file_io.c (continued) ---- */
+/* Replace path with text atomically: a mode-0600 temp file beside it, fsync, rename. what names the file in
+ * messages ("report", "mapping"). 0, or -1 after printing why. */
+int dvc_file_replace(const char *path, const char *text, size_t len, const char *what);
 
 #endif

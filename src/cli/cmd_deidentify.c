@@ -18,8 +18,18 @@
 
 #include "cli.h"
 
-#define CONFIG_MAX_BYTES (1024u * 1024u)
 #define JOBS_MAX 1024
+#define MIB (1024ull * 1024ull)
+/* --max-depth / --max-metadata ranges (their defaults are dv_limits_default's: 128 and 32 MiB). Deeper
+ * nesting than 1024 would risk the workers' stacks; 1 MiB of metadata is the least a real instance needs. */
+#define DEPTH_MAX 1024
+#define METADATA_MIN MIB
+#define METADATA_MAX (64ull * 1024ull * MIB)
+/* --memory-budget (docs/decisions.md "Memory budget"): default 512 MiB, raised when the per-instance caps
+ * need more (one instance's maximum + BUDGET_HEADROOM); never below one instance's maximum + one slice. */
+#define BUDGET_DEFAULT (512ull * MIB)
+#define BUDGET_HEADROOM (64ull * MIB)
+#define BUDGET_MAX (1ull << 50)
 
 void dvc_deidentify_usage(FILE *f)
 {
@@ -37,13 +47,24 @@ void dvc_deidentify_usage(FILE *f)
           "  -c, --config FILE    DeidentifyConfig JSON of the Healthcare API (the config object, or a request\n"
           "                       body with a \"config\" key), at most 1 MiB. Required.\n"
           "  -k, --key-file FILE  Secret key: the file's raw bytes, at least 16 (e.g. head -c 32 /dev/urandom).\n"
-          "                       The same key gives the same new UIDs, date shifts and hashes in every run.\n"
+          "                       The same key gives the same new UIDs in every run.\n"
           "                       Default: $XDG_CONFIG_HOME/dicomveil/key (~/.config/dicomveil/key), created\n"
           "                       once with 32 random bytes, mode 0600. A key inside DST is refused.\n"
           "  -j, --jobs N         Worker threads, 1-1024 (default: the number of online CPUs).\n"
           "  -r, --report FILE    Write a JSON run report (mode 0600, atomically): per input its source path,\n"
           "                       status (ok, failed, skipped, duplicate) and error class, in input order. It\n"
           "                       never names outputs or new UIDs. Refused inside DST or a SRC.\n"
+          "  -m, --mapping FILE   Write the re-identification crosswalk (CSV, mode 0600, atomically): per input\n"
+          "                       written (status ok or duplicate) its original and new Study/Series/SOP\n"
+          "                       Instance UIDs, and original and new PatientID when the config changed it.\n"
+          "                       THIS FILE IS PHI: keep it with the source data. Refused inside DST or a SRC.\n"
+          "      --memory-budget BYTES  Memory all workers together may hold for instance metadata and\n"
+          "                       inflated deflated datasets (default 512M, or --max-metadata + 128M when that\n"
+          "                       is more; at least --max-metadata + 12M). Workers wait for it rather than\n"
+          "                       fail, so peak memory stays bounded whatever --jobs is.\n"
+          "      --max-depth N    Sequence nesting cap per instance, 1-1024 (default 128).\n"
+          "      --max-metadata BYTES  In-memory metadata cap per instance, 1M-64G (default 32M).\n"
+          "                       BYTES: a number with an optional K, M or G suffix (powers of 1024).\n"
           "  -q, --quiet          No progress bar (the final summary line is still printed).\n"
           "      --fsync          fsync every output file and its directory before counting it as written.\n"
           "  -h, --help           Show this help and exit.\n"
@@ -58,7 +79,8 @@ void dvc_deidentify_usage(FILE *f)
           "  DICOMVEIL_NO_O_TMPFILE=1 Write outputs via hidden .dvtmp-* names + link() instead of O_TMPFILE\n"
           "                           (automatic without O_TMPFILE; SIGINT/SIGTERM/SIGHUP remove them).\n"
           "\n"
-          "Exit status: 0 every instance succeeded (skipped non-DICOM files and duplicates included),\n"
+          "Exit status: 0 every instance succeeded (skipped non-DICOM files, skipped DICOMDIRs and duplicates\n"
+          "               included),\n"
           "             1 some instance failed (see the report), or the report could not be written,\n"
           "             2 usage, config or key error: nothing was written.\n",
           f);
@@ -68,12 +90,42 @@ typedef struct opts {
     const char *config;
     const char *key_file;
     const char *report;
+    const char *mapping;
     unsigned jobs;
     int quiet;
     int do_fsync;
+    uint64_t memory_budget; /* 0: the default */
+    uint32_t max_depth;     /* 0: the default */
+    uint64_t max_metadata;  /* 0: the default */
 } opts;
 
-enum { OPT_FSYNC = 256 };
+enum { OPT_FSYNC = 256, OPT_MEMORY_BUDGET, OPT_MAX_DEPTH, OPT_MAX_METADATA };
+
+/* A byte count with an optional K/M/G suffix (powers of 1024), within [min, max]. */
+static int parse_bytes(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30, end++;
+    if (*end || v > (max >> shift))
+        return -1;
+    v <<= shift;
+    if (v < min)
+        return -1;
+    *out = v;
+    return 0;
+}
 
 static int parse_jobs(const char *s, unsigned *out)
 {
@@ -93,16 +145,41 @@ static int parse_args(int argc, char **argv, opts *o)
         {"config", required_argument, NULL, 'c'}, {"key-file", required_argument, NULL, 'k'},
         {"jobs", required_argument, NULL, 'j'},   {"report", required_argument, NULL, 'r'},
         {"quiet", no_argument, NULL, 'q'},        {"fsync", no_argument, NULL, OPT_FSYNC},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},         {"mapping", required_argument, NULL, 'm'},
+        {"memory-budget", required_argument, NULL, OPT_MEMORY_BUDGET},
+        {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
+        {"max-metadata", required_argument, NULL, OPT_MAX_METADATA},
+        {NULL, 0, NULL, 0},
     };
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, ":c:k:j:r:qh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:k:j:r:m:qh", longs, NULL)) != -1) {
+        uint64_t v;
         switch (c) {
         case 'c': o->config = optarg; break;
         case 'k': o->key_file = optarg; break;
         case 'r': o->report = optarg; break;
+        case 'm': o->mapping = optarg; break;
+        case OPT_MEMORY_BUDGET:
+            if (parse_bytes(optarg, 1, BUDGET_MAX, &o->memory_budget) < 0) {
+                dvc_errorf("deidentify: --memory-budget wants a byte count such as 512M (try --help)");
+                return DVC_EXIT_USAGE;
+            }
+            break;
+        case OPT_MAX_DEPTH:
+            if (parse_bytes(optarg, 1, DEPTH_MAX, &v) < 0 || optarg[strlen(optarg) - 1] > '9') {
+                dvc_errorf("deidentify: --max-depth wants a whole number from 1 to %d", DEPTH_MAX);
+                return DVC_EXIT_USAGE;
+            }
+            o->max_depth = (uint32_t)v;
+            break;
+        case OPT_MAX_METADATA:
+            if (parse_bytes(optarg, METADATA_MIN, METADATA_MAX, &o->max_metadata) < 0) {
+                dvc_errorf("deidentify: --max-metadata wants a byte count from 1M to 64G");
+                return DVC_EXIT_USAGE;
+            }
+            break;
         case 'q': o->quiet = 1; break;
         case OPT_FSYNC: o->do_fsync = 1; break;
         case 'j':
@@ -144,19 +221,19 @@ static dv_plan *load_plan(const char *path)
         dvc_errorf("config %s: %s", path, strerror(errno));
         return NULL;
     }
-    char *buf = malloc(CONFIG_MAX_BYTES + 1);
+    char *buf = malloc(DV_CONFIG_MAX_BYTES + 1);
     if (!buf) {
         close(fd);
         dvc_errorf("out of memory");
         return NULL;
     }
-    long len = dvc_read_up_to(fd, buf, CONFIG_MAX_BYTES + 1); /* one more, to tell "too big" */
+    long len = dvc_read_up_to(fd, buf, DV_CONFIG_MAX_BYTES + 1); /* one more, to tell "too big" */
     int e = errno;
     close(fd);
     dv_plan *plan = NULL;
     if (len < 0) {
         dvc_errorf("config %s: %s", path, strerror(e));
-    } else if (len > (long)CONFIG_MAX_BYTES) {
+    } else if (len > (long)DV_CONFIG_MAX_BYTES) {
         dvc_errorf("config %s: larger than the 1 MiB limit", path);
     } else {
         dv_error err;
@@ -164,6 +241,8 @@ static dv_plan *load_plan(const char *path)
         plan = dv_plan_from_json(buf, (size_t)len, &err);
         if (!plan)
             dvc_errorf("config %s: %s", path, err.message[0] ? err.message : "invalid");
+        for (size_t i = 0; i < dv_plan_warning_count(plan); i++) /* parts accepted without effect */
+            dvc_errorf("warning: config %s: %s", path, dv_plan_warning(plan, i));
     }
     free(buf);
     return plan;
@@ -183,8 +262,44 @@ static void paths_free(paths *p)
     free(p->dst);
 }
 
+/* A file the run writes beside its output (--report, --mapping): refused inside DST or a SRC (it holds source
+ * paths or original identifiers, which must not travel with the de-identified output or change the sources),
+ * its directory must exist now (a typo fails before any work), and it must not be a directory. *resolved
+ * receives the resolved path (malloc'd). 0, or an exit code after printing why. */
+static int check_side_file(const char *opt, const char *path, const paths *p, char **resolved)
+{
+    struct stat st;
+    char *r = dvc_path_resolve(path);
+    if (!r) {
+        dvc_errorf("%s: %s", opt, strerror(errno));
+        return DVC_EXIT_USAGE;
+    }
+    int bad = dvc_path_within(r, p->dst);
+    for (size_t i = 0; i < p->nsrc && !bad; i++)
+        bad = dvc_path_within(r, p->srcs[i]);
+    char *slash = strrchr(r, '/');
+    char *dir = slash == r ? strdup("/") : strndup(r, (size_t)(slash - r));
+    int dir_ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    int is_dir = stat(r, &st) == 0 && S_ISDIR(st.st_mode);
+    free(dir);
+    if (bad) {
+        dvc_errorf("refusing --%s inside the destination or a source: it holds %s, which must not travel with the "
+                   "de-identified output or change the sources", opt,
+                   strcmp(opt, "mapping") == 0 ? "the original identifiers (PHI)" : "source paths");
+        free(r);
+        return DVC_EXIT_USAGE;
+    }
+    if (!dir_ok || is_dir) {
+        dvc_errorf("%s: %s", opt, is_dir ? "is a directory" : "its directory does not exist");
+        free(r);
+        return DVC_EXIT_USAGE;
+    }
+    *resolved = r;
+    return 0;
+}
+
 /* Every path check; 0 or an exit code after printing why. Nothing is created here. */
-static int check_paths(char **srcv, size_t nsrc, const char *dst, const char *report, paths *p)
+static int check_paths(char **srcv, size_t nsrc, const char *dst, const opts *o, paths *p)
 {
     struct stat st;
     if (!(p->dst = dvc_path_resolve(dst))) {
@@ -220,33 +335,55 @@ static int check_paths(char **srcv, size_t nsrc, const char *dst, const char *re
             return DVC_EXIT_USAGE;
         }
     }
-    if (report) {
-        char *r = dvc_path_resolve(report);
-        if (!r) {
-            dvc_errorf("report: %s", strerror(errno));
-            return DVC_EXIT_USAGE;
+    char *report = NULL, *mapping = NULL;
+    int rc = 0;
+    if (o->report)
+        rc = check_side_file("report", o->report, p, &report);
+    if (rc == 0 && o->mapping)
+        rc = check_side_file("mapping", o->mapping, p, &mapping);
+    if (rc == 0 && mapping) {
+        /* One file must not overwrite another: the report, or the key (which would be lost). */
+        char *key = o->key_file ? dvc_path_resolve(o->key_file) : NULL;
+        if ((report && strcmp(report, mapping) == 0) || (key && strcmp(key, mapping) == 0)) {
+            dvc_errorf("--mapping must name a file of its own (not the report or the key file)");
+            rc = DVC_EXIT_USAGE;
         }
-        int bad = dvc_path_within(r, p->dst);
-        for (size_t i = 0; i < nsrc && !bad; i++)
-            bad = dvc_path_within(r, p->srcs[i]);
-        /* The report's directory must exist now, so a typo fails before any work is done. */
-        char *slash = strrchr(r, '/');
-        char *dir = slash == r ? strdup("/") : strndup(r, (size_t)(slash - r));
-        int dir_ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
-        int is_dir = stat(r, &st) == 0 && S_ISDIR(st.st_mode);
-        free(dir);
-        free(r);
-        if (bad) {
-            dvc_errorf("refusing --report inside the destination or a source: it lists source paths, which must "
-                       "not travel with the de-identified output or change the sources");
-            return DVC_EXIT_USAGE;
-        }
-        if (!dir_ok || is_dir) {
-            dvc_errorf("report: %s", is_dir ? "is a directory" : "its directory does not exist");
-            return DVC_EXIT_USAGE;
-        }
+        free(key);
     }
-    return 0;
+    free(report);
+    free(mapping);
+    return rc;
+}
+
+/* The per-instance caps and the run-wide budget from the options. NULL budget after printing why. */
+static dv_budget *make_limits(const opts *o, dv_limits *lim)
+{
+    dv_limits_default(lim);
+    if (o->max_depth)
+        lim->max_depth = o->max_depth;
+    if (o->max_metadata)
+        lim->max_metadata_bytes = o->max_metadata;
+    uint64_t instance_max = dv_limits_memory_max(lim);
+    uint64_t total = o->memory_budget;
+    if (!total) {
+        total = BUDGET_DEFAULT;
+        if (total < instance_max + BUDGET_HEADROOM)
+            total = instance_max + BUDGET_HEADROOM;
+    }
+    dv_error err;
+    dv_error_clear(&err);
+    dv_budget *b = dv_budget_new(total, instance_max, &err);
+    if (!b) {
+        if (err.code == DV_ERR_USAGE)
+            dvc_errorf("deidentify: --memory-budget must be at least %llu bytes (one instance's maximum, "
+                       "--max-metadata + the ~10 MiB a streaming inflater holds, plus 1 MiB)",
+                       (unsigned long long)(instance_max + DV_BUDGET_SLICE));
+        else
+            dvc_errorf("%s", err.message);
+        return NULL;
+    }
+    lim->budget = b;
+    return b;
 }
 
 static unsigned default_jobs(void)
@@ -267,19 +404,31 @@ int dvc_cmd_deidentify(int argc, char **argv)
 
     dv_plan *plan = NULL;
     dv_key *key = NULL;
+    dv_budget *budget = NULL;
+    dv_run *lib = NULL;
     paths p = {0};
     dvc_inputs in = {0};
     dvc_item *items = NULL;
     dvc_output out = {.dst_fd = -1};
+    dv_limits limits;
     rc = DVC_EXIT_USAGE;
 
     /* 1. Everything that can be refused, before anything is written. */
+    if (!(budget = make_limits(&o, &limits)))
+        goto done;
     if (!(plan = load_plan(o.config)))
         goto done;
-    if (check_paths(srcv, nsrc, dst, o.report, &p) != 0)
+    if (check_paths(srcv, nsrc, dst, &o, &p) != 0)
         goto done;
     if (!(key = dvc_key_load(o.key_file, p.dst)))
         goto done;
+    dv_error err;
+    dv_error_clear(&err);
+    if (!(lib = dv_run_new(plan, key, &limits, &err))) {
+        dvc_errorf("%s", err.message);
+        goto done;
+    }
+    dv_run_want_identifiers(lib, o.mapping != NULL);
 
     /* 2. The input list (read-only). */
     for (size_t i = 0; i < nsrc; i++) {
@@ -306,31 +455,40 @@ int dvc_cmd_deidentify(int argc, char **argv)
         goto done;
     }
 
-    dvc_run run = {.plan = plan, .key = key, .out = &out, .items = items, .n = in.n, .jobs = jobs};
-    dv_limits_default(&run.limits);
+    dvc_progress progress;
+    dvc_run run = {.lib = lib, .plan = plan, .out = &out, .progress = &progress, .items = items, .n = in.n,
+                   .jobs = jobs, .mapping = o.mapping != NULL};
+    pthread_mutex_init(&run.status_lock, NULL);
     double t0 = dvc_now();
-    dvc_progress_start(!o.quiet && isatty(STDERR_FILENO), in.n);
+    dvc_progress_start(&progress, !o.quiet && isatty(STDERR_FILENO), in.n);
     if (dvc_pool_run(&run) < 0) {
-        dvc_progress_stop();
+        dvc_progress_stop(&progress);
         dvc_errorf("cannot start worker threads: %s", strerror(errno));
         rc = DVC_EXIT_FAILED;
-        goto done;
+    } else {
+        double elapsed = dvc_now() - t0;
+        dvc_progress_stop(&progress);
+        rc = dv_run_count(lib, DV_OUTCOME_FAILED) ? DVC_EXIT_FAILED : DVC_EXIT_OK;
+        if (o.report && dvc_report_write(o.report, &run, elapsed) < 0)
+            rc = DVC_EXIT_FAILED;
+        if (o.mapping && dvc_mapping_write(o.mapping, &run) < 0)
+            rc = DVC_EXIT_FAILED;
+        dvc_summary(&progress, lib, elapsed);
     }
-    double elapsed = dvc_now() - t0;
-    dvc_progress_stop();
-
-    rc = atomic_load(&run.counts.failed) ? DVC_EXIT_FAILED : DVC_EXIT_OK;
-    if (o.report && dvc_report_write(o.report, &run, elapsed) < 0)
-        rc = DVC_EXIT_FAILED;
-    dvc_summary(&run.counts, elapsed);
+    dvc_progress_destroy(&progress);
+    pthread_mutex_destroy(&run.status_lock);
 
 done:
     dvc_output_close(&out);
-    for (size_t i = 0; items && i < in.n; i++)
+    for (size_t i = 0; items && i < in.n; i++) {
         free(items[i].message);
+        free(items[i].mapping);
+    }
     free(items);
     dvc_inputs_free(&in);
     paths_free(&p);
+    dv_run_free(lib);
+    dv_budget_free(budget);
     dv_key_free(key);
     dv_plan_free(plan);
     return rc;

@@ -7,6 +7,9 @@
  * copy_file_range so they never pass through user space; when the kernel or file system cannot do that
  * (EXDEV, ENOSYS, EINVAL, EOPNOTSUPP) it falls back to pread + write through the buffer. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -178,4 +181,35 @@ dv_sink dvc_sink_fd(dvc_fsink *s, int fd, uint8_t *buf, size_t cap)
     s->failed = 0;
     dv_sink k = {.ctx = s, .write = sink_write, .copy_from = sink_copy_from};
     return k;
+}
+
+int dvc_file_replace(const char *path, const char *text, size_t len, const char *what)
+{
+    /* Temp name in the same directory, so rename() is atomic; mkostemp creates it 0600. */
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) {
+        dvc_errorf("%s: out of memory", what);
+        return -1;
+    }
+    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    const char *step = "creating the temp file";
+    int e = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+        if (dvc_write_all(fd, text, len) < 0)
+            step = "writing", e = errno;
+        else if (fsync(fd) < 0)
+            step = "syncing", e = errno;
+        if (close(fd) < 0 && !e)
+            step = "closing", e = errno;
+        if (!e && rename(tmp, path) < 0)
+            step = "renaming", e = errno;
+        if (e)
+            unlink(tmp);
+    }
+    if (e)
+        dvc_errorf("%s: %s failed: %s", what, step, strerror(e));
+    free(tmp);
+    return e ? -1 : 0;
 }

@@ -1,5 +1,6 @@
-/* The secret key (DECISIONS.md item 7): it drives UID regeneration, date shifts and hashes, so the same key
- * must give the same outputs run after run, and it must never leak.
+/* The secret key (DECISIONS.md item 7): today it drives UID regeneration (the date shifts and hashes DECISIONS
+ * 7 also gives it do not exist yet), so the same key must give the same outputs run after run, and it must never
+ * leak.
  *
  * --key-file F: the file's raw bytes are the key (>= DV_KEY_MIN_BYTES), so `head -c 32 /dev/urandom` and
  * `openssl rand -base64 32` both make one. Without it: $XDG_CONFIG_HOME/dicomveil/key (default

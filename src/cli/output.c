@@ -28,8 +28,13 @@
  * another except for the lock held around linkat/renameat. The replace step's hidden temp name is held in the
  * worker's slot like the fallback's, so SIGINT/SIGTERM/SIGHUP remove it; only SIGKILL between its linkat and
  * renameat (microseconds, duplicates only) can leave it, complete and hidden, never as a .dcm. A run killed
- * before a lower index replaced a higher one leaves the higher one's (complete) file, which a re-run, never
- * overwriting, keeps. */
+ * before a lower index replaced a higher one's leaves the higher one's (complete) file, which a re-run, never
+ * overwriting, keeps.
+ *
+ * State: everything belongs to one dvc_output (slots, claims, the O_TMPFILE fallback flag), so two outputs in
+ * one process do not interfere. The only process-wide state is what a signal handler needs and cannot get
+ * otherwise: the registry of live outputs (g_live) whose temp names it removes, and the "dying" flag. Both are
+ * the CLI front's (issue 5 item 2), lock-free so the handler may read them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -97,16 +102,17 @@ void dvc_uid_component(const char *uid, size_t cap, const char *empty_name, char
 
 enum { SLOT_IDLE = 0, SLOT_CREATING, SLOT_CREATED };
 
-typedef struct tmp_slot {
+struct dvc_tmp_slot {
     atomic_int state; /* lock-free, so safe to use in a signal handler */
     int dirfd;
     char name[32];
-} tmp_slot;
+};
+typedef struct dvc_tmp_slot tmp_slot;
 
-static tmp_slot *g_slots;
-static size_t g_nslots;
+/* The process-wide registry of live outputs for the signal handler (see the top of this file). */
+#define LIVE_MAX 16
+static dvc_output *_Atomic g_live[LIVE_MAX];
 static atomic_int g_dying;
-static atomic_int g_tmpfile_unsupported;
 
 void dvc_cleanup_signals(sigset_t *set)
 {
@@ -121,12 +127,17 @@ static void on_fatal_signal(int sig)
     /* Only async-signal-safe calls: nanosleep, unlinkat, raise. SA_RESETHAND restored the default action, so
      * the raised signal kills the process once this handler returns. */
     atomic_store(&g_dying, 1);
-    for (size_t i = 0; i < g_nslots; i++) {
-        const struct timespec pause_ms = {.tv_sec = 0, .tv_nsec = 1000 * 1000};
-        for (int spins = 0; atomic_load(&g_slots[i].state) == SLOT_CREATING && spins < 5000; spins++)
-            nanosleep(&pause_ms, NULL); /* a worker is inside openat: microseconds */
-        if (atomic_load(&g_slots[i].state) == SLOT_CREATED)
-            unlinkat(g_slots[i].dirfd, g_slots[i].name, 0);
+    for (size_t k = 0; k < LIVE_MAX; k++) {
+        dvc_output *o = atomic_load(&g_live[k]);
+        if (!o)
+            continue;
+        for (size_t i = 0; i < o->nslots; i++) {
+            const struct timespec pause_ms = {.tv_sec = 0, .tv_nsec = 1000 * 1000};
+            for (int spins = 0; atomic_load(&o->slots[i].state) == SLOT_CREATING && spins < 5000; spins++)
+                nanosleep(&pause_ms, NULL); /* a worker is inside openat: microseconds */
+            if (atomic_load(&o->slots[i].state) == SLOT_CREATED)
+                unlinkat(o->slots[i].dirfd, o->slots[i].name, 0);
+        }
     }
     raise(sig);
 }
@@ -157,8 +168,8 @@ static void slot_created(tmp_slot *slot, int created)
 
 /* ---- claims: which input of this run holds each output name (see the top of this file) ---- */
 
-typedef struct claim {
-    struct claim *next;
+typedef struct dvc_claim {
+    struct dvc_claim *next;
     uint64_t hash;
     size_t linked;  /* the input index whose file this run named there; DVC_NO_INDEX while none */
     int preexisted; /* the name existed although no input of this run named it: never replaced */
@@ -258,14 +269,20 @@ int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsyn
 {
     o->do_fsync = do_fsync;
     o->claims = NULL;
+    o->slots = NULL;
+    o->nslots = 0;
+    atomic_store(&o->tmpfile_unsupported, 0);
     o->dst_fd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (o->dst_fd < 0)
         return -1;
-    g_slots = calloc(nworkers ? nworkers : 1, sizeof *g_slots);
+    o->slots = calloc(nworkers ? nworkers : 1, sizeof *o->slots);
     o->claims = claims_new();
-    if (!g_slots || !o->claims) {
-        free(g_slots);
-        g_slots = NULL;
+    size_t k = 0;
+    while (k < LIVE_MAX && atomic_load(&g_live[k]))
+        k++;
+    if (!o->slots || !o->claims || k == LIVE_MAX) {
+        free(o->slots);
+        o->slots = NULL;
         claims_free(o->claims);
         o->claims = NULL;
         close(o->dst_fd);
@@ -273,11 +290,12 @@ int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsyn
         errno = ENOMEM;
         return -1;
     }
-    g_nslots = nworkers;
+    o->nslots = nworkers;
     /* Lets tests (and users on odd file systems) exercise the temp-name path on any file system. */
     const char *force = getenv("DICOMVEIL_NO_O_TMPFILE");
     if (force && *force && strcmp(force, "0") != 0)
-        atomic_store(&g_tmpfile_unsupported, 1);
+        atomic_store(&o->tmpfile_unsupported, 1);
+    atomic_store(&g_live[k], o); /* the main thread registers and unregisters: no race between outputs */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal_signal;
@@ -295,12 +313,16 @@ int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsyn
 
 void dvc_output_close(dvc_output *o)
 {
+    /* First out of the registry, so a late signal handler no longer looks at the slots. */
+    for (size_t k = 0; k < LIVE_MAX; k++)
+        if (atomic_load(&g_live[k]) == o)
+            atomic_store(&g_live[k], NULL);
     if (o->dst_fd >= 0)
         close(o->dst_fd);
     o->dst_fd = -1;
-    g_nslots = 0; /* first, so a late signal handler no longer looks at the slots */
-    free(g_slots);
-    g_slots = NULL;
+    o->nslots = 0;
+    free(o->slots);
+    o->slots = NULL;
     claims_free(o->claims);
     o->claims = NULL;
 }
@@ -320,18 +342,7 @@ static int open_subdir(int parent, const char *name)
     return -1;
 }
 
-static int write_instance(int fd, const dv_instance *inst, uint8_t *buf, size_t cap, int do_fsync, dv_error *err)
-{
-    dvc_fsink fs;
-    dv_sink sink = dvc_sink_fd(&fs, fd, buf, cap);
-    if (dv_instance_write(inst, &sink, err) < 0)
-        return -1;
-    if (dvc_sink_flush(&fs) < 0)
-        return dv_fail(err, DV_ERR_IO, "writing the output file failed: %s", strerror(errno));
-    if (do_fsync && fsync(fd) < 0)
-        return dv_fail(err, DV_ERR_IO, "fsync of the output file failed: %s", strerror(errno));
-    return 0;
-}
+typedef enum dvc_write_result { DVC_WRITTEN = 0, DVC_DUPLICATE = 1, DVC_WRITE_FAILED = -1 } dvc_write_result;
 
 /* Name the unnamed file fd dirfd/name, never replacing: 0, -1 with errno, or -2 when this system can do it
  * neither through /proc nor with AT_EMPTY_PATH (the caller falls back to a named temp). */
@@ -428,118 +439,136 @@ static int name_output(dvc_output *o, claim *c, size_t index, tmp_slot *slot, in
     return rc == -2 ? 2 : 0;
 }
 
-/* O_TMPFILE path. Returns 2 when the file system cannot do it (the caller falls back). */
-static int write_tmpfile(dvc_output *o, tmp_slot *slot, claim *c, size_t index, int dirfd, const char *final,
-                         const dv_instance *inst, uint8_t *buf, size_t cap, size_t *displaced, dv_error *err,
-                         dvc_write_result *out)
+/* ---- the dv_output callbacks (dv_run.h): open once the new UIDs are known, commit, abort ---- */
+
+/* Close what open left; remove a hidden temp name that was not renamed over the final name. */
+static void put_cleanup(dvc_put *p)
 {
-    int fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
-            atomic_store(&g_tmpfile_unsupported, 1);
-            return 2;
-        }
-        dv_fail(err, DV_ERR_IO, "creating the output file failed: %s", strerror(errno));
-        *out = DVC_WRITE_FAILED;
-        return 0;
-    }
-    if (write_instance(fd, inst, buf, cap, o->do_fsync, err) < 0) {
-        close(fd); /* the unnamed file vanishes with its last descriptor (also below when it stays unnamed) */
-        *out = DVC_WRITE_FAILED;
-        return 0;
-    }
-    int rc = name_output(o, c, index, slot, fd, dirfd, final, displaced, err, out);
-    close(fd);
-    if (rc == 2)
-        atomic_store(&g_tmpfile_unsupported, 1);
-    return rc;
+    tmp_slot *slot = &p->o->slots[p->worker];
+    if (p->fd >= 0)
+        close(p->fd); /* an unnamed O_TMPFILE file vanishes with its last descriptor */
+    p->fd = -1;
+    if (p->named && atomic_load(&slot->state) == SLOT_CREATED)
+        unlinkat(p->series_fd, slot->name, 0);
+    if (p->named)
+        atomic_store(&slot->state, SLOT_IDLE);
+    p->named = 0;
+    if (p->series_fd >= 0)
+        close(p->series_fd);
+    p->series_fd = -1;
 }
 
-static dvc_write_result write_named_temp(dvc_output *o, tmp_slot *slot, claim *c, size_t index, int dirfd,
-                                         const char *final, const dv_instance *inst, uint8_t *buf, size_t cap,
-                                         size_t *displaced, dv_error *err)
+/* The named-temp fallback: a hidden ".dvtmp-<hex>" in the series directory, held in the worker's slot. */
+static int open_named_temp(dvc_put *p, dv_error *err)
 {
-    int fd = -1;
-    for (int attempt = 0; attempt < 16 && fd < 0; attempt++) {
-        if (slot_begin(slot, dirfd) < 0) {
-            dv_fail(err, DV_ERR_IO, "no random bytes for a temp name: %s", strerror(errno));
-            return DVC_WRITE_FAILED;
-        }
-        fd = openat(dirfd, slot->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    tmp_slot *slot = &p->o->slots[p->worker];
+    for (int attempt = 0; attempt < 16 && p->fd < 0; attempt++) {
+        if (slot_begin(slot, p->series_fd) < 0)
+            return dv_fail(err, DV_ERR_IO, "no random bytes for a temp name: %s", strerror(errno));
+        p->fd = openat(p->series_fd, slot->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         int e = errno;
-        slot_created(slot, fd >= 0);
-        if (fd < 0 && e != EEXIST) {
-            dv_fail(err, DV_ERR_IO, "creating a temp output file failed: %s", strerror(e));
-            return DVC_WRITE_FAILED;
-        }
+        slot_created(slot, p->fd >= 0);
+        if (p->fd < 0 && e != EEXIST)
+            return dv_fail(err, DV_ERR_IO, "creating a temp output file failed: %s", strerror(e));
     }
-    if (fd < 0) {
-        dv_fail(err, DV_ERR_IO, "no free temp name in the output directory");
-        return DVC_WRITE_FAILED;
-    }
-    dvc_write_result r = DVC_WRITE_FAILED;
-    if (write_instance(fd, inst, buf, cap, o->do_fsync, err) == 0)
-        name_output(o, c, index, slot, -1, dirfd, final, displaced, err, &r); /* never 2 with fd < 0 */
-    close(fd);
-    if (atomic_load(&slot->state) == SLOT_CREATED) /* not renamed over the final name */
-        unlinkat(dirfd, slot->name, 0);
-    atomic_store(&slot->state, SLOT_IDLE);
-    return r;
+    if (p->fd < 0)
+        return dv_fail(err, DV_ERR_IO, "no free temp name in the output directory");
+    p->named = 1;
+    return 0;
 }
 
-dvc_write_result dvc_output_write(dvc_output *o, size_t worker, size_t index, const dv_instance *inst,
-                                  const dv_result *res, uint8_t *buf, size_t cap, size_t *displaced,
-                                  dv_error *err)
+static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *err)
 {
-    *displaced = DVC_NO_INDEX;
-    if (res->sop_uid[0] == '\0') {
-        dv_fail(err, DV_ERR_INVALID, "the instance has no SOPInstanceUID");
-        return DVC_WRITE_FAILED;
-    }
+    dvc_put *p = arg;
+    dvc_output *o = p->o;
+    p->displaced = DVC_NO_INDEX;
+    p->claim = NULL;
+    p->series_fd = p->fd = -1;
+    p->named = 0;
+    if (res->sop_uid[0] == '\0')
+        return dv_fail(err, DV_ERR_INVALID, "the instance has no SOPInstanceUID");
     char study[DVC_COMPONENT_MAX], series[DVC_COMPONENT_MAX], sop[DVC_COMPONENT_MAX];
-    char final[DVC_COMPONENT_MAX + 4];
     char key[3 * DVC_COMPONENT_MAX + 8];
     dvc_uid_component(res->study_uid, sizeof res->study_uid, "_nostudy", study);
     dvc_uid_component(res->series_uid, sizeof res->series_uid, "_noseries", series);
     dvc_uid_component(res->sop_uid, sizeof res->sop_uid, "", sop);
-    snprintf(final, sizeof final, "%s.dcm", sop);
-    snprintf(key, sizeof key, "%s/%s/%s", study, series, final);
+    snprintf(p->final, sizeof p->final, "%s.dcm", sop);
+    snprintf(key, sizeof key, "%s/%s/%s", study, series, p->final);
 
     /* A name a lower index (or an earlier run) already holds: a duplicate, without writing anything. */
     pthread_mutex_lock(&o->claims->lock);
     claim *c = claim_get(o->claims, key);
-    int lost = c && claim_lost(c, index);
+    int lost = c && claim_lost(c, p->index);
     pthread_mutex_unlock(&o->claims->lock);
-    if (!c) {
-        dv_fail(err, DV_ERR_NOMEM, "out of memory for the output name table");
-        return DVC_WRITE_FAILED;
-    }
+    if (!c)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory for the output name table");
     if (lost)
-        return DVC_DUPLICATE;
+        return DV_OPEN_DUPLICATE;
+    p->claim = c;
 
     int study_fd = open_subdir(o->dst_fd, study);
-    if (study_fd < 0) {
-        dv_fail(err, DV_ERR_IO, "creating the study directory failed: %s", strerror(errno));
-        return DVC_WRITE_FAILED;
-    }
-    int series_fd = open_subdir(study_fd, series);
+    if (study_fd < 0)
+        return dv_fail(err, DV_ERR_IO, "creating the study directory failed: %s", strerror(errno));
+    p->series_fd = open_subdir(study_fd, series);
     int e = errno;
     close(study_fd);
-    if (series_fd < 0) {
-        dv_fail(err, DV_ERR_IO, "creating the series directory failed: %s", strerror(e));
-        return DVC_WRITE_FAILED;
-    }
+    if (p->series_fd < 0)
+        return dv_fail(err, DV_ERR_IO, "creating the series directory failed: %s", strerror(e));
 
-    tmp_slot *slot = &g_slots[worker];
-    dvc_write_result r = DVC_WRITE_FAILED;
-    if (atomic_load(&g_tmpfile_unsupported) ||
-        write_tmpfile(o, slot, c, index, series_fd, final, inst, buf, cap, displaced, err, &r) == 2)
-        r = write_named_temp(o, slot, c, index, series_fd, final, inst, buf, cap, displaced, err);
-    if (r == DVC_WRITTEN && o->do_fsync && fsync(series_fd) < 0) {
-        /* The file is complete and named, but not known to be durable; *displaced still holds. */
-        dv_fail(err, DV_ERR_IO, "fsync of the output directory failed: %s", strerror(errno));
-        r = DVC_WRITE_FAILED;
+    if (!atomic_load(&o->tmpfile_unsupported)) {
+        p->fd = openat(p->series_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+        if (p->fd < 0) {
+            if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+                dv_fail(err, DV_ERR_IO, "creating the output file failed: %s", strerror(errno));
+                put_cleanup(p);
+                return -1;
+            }
+            atomic_store(&o->tmpfile_unsupported, 1);
+        }
     }
-    close(series_fd);
-    return r;
+    if (p->fd < 0 && open_named_temp(p, err) != 0) {
+        put_cleanup(p);
+        return -1;
+    }
+    *sink = dvc_sink_fd(&p->fs, p->fd, p->buf, p->cap);
+    return DV_OPEN_WRITE;
 }
+
+static int file_commit(void *arg, const dv_result *res, dv_error *err)
+{
+    (void)res;
+    dvc_put *p = arg;
+    dvc_output *o = p->o;
+    int rc = -1;
+    if (dvc_sink_flush(&p->fs) < 0) {
+        dv_fail(err, DV_ERR_IO, "writing the output file failed: %s", strerror(errno));
+    } else if (o->do_fsync && fsync(p->fd) < 0) {
+        dv_fail(err, DV_ERR_IO, "fsync of the output file failed: %s", strerror(errno));
+    } else {
+        dvc_write_result r = DVC_WRITE_FAILED;
+        tmp_slot *slot = &o->slots[p->worker];
+        if (name_output(o, p->claim, p->index, slot, p->named ? -1 : p->fd, p->series_fd, p->final,
+                        &p->displaced, err, &r) == 2) {
+            /* This system cannot link an unnamed file: from now on hidden temp names, and this instance is
+             * written again that way. */
+            atomic_store(&o->tmpfile_unsupported, 1);
+            put_cleanup(p);
+            return DV_COMMIT_AGAIN;
+        }
+        if (r == DVC_WRITTEN && o->do_fsync && fsync(p->series_fd) < 0) {
+            /* The file is complete and named, but not known to be durable; displaced still holds. */
+            dv_fail(err, DV_ERR_IO, "fsync of the output directory failed: %s", strerror(errno));
+            r = DVC_WRITE_FAILED;
+        }
+        rc = r == DVC_WRITTEN ? DV_COMMIT_WRITTEN : r == DVC_DUPLICATE ? DV_COMMIT_DUPLICATE : -1;
+    }
+    put_cleanup(p);
+    return rc;
+}
+
+static void file_abort(void *arg)
+{
+    put_cleanup(arg);
+}
+
+const dv_output dvc_file_output = {file_open, file_commit, file_abort};

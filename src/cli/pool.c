@@ -1,13 +1,14 @@
-/* The worker pool: N threads pull the next input index from one atomic counter (no queue, no lock), and each
- * owns everything per file: the descriptor, the parsed instance, the 256 KiB sink buffer. The plan and the key
- * are immutable and shared (dv_engine.h). One bad instance fails alone: every outcome is recorded in its own
- * item slot, and nothing a worker does for one file touches another's.
+/* The worker pool: N threads pull the next input index from one atomic counter (no queue, no lock), open the
+ * file and hand it to the library's one orchestration path, dv_run_instance (src/engine/run.c), with the CLI's
+ * file output (output.c) as its sink. Each worker owns everything per file: the descriptor, the 256 KiB sink
+ * buffer; the parsed instance lives inside dv_run_instance. One bad instance fails alone: every outcome is
+ * recorded in its own item slot, and nothing a worker does for one file touches another's.
  *
  * Outcomes: ok; duplicate (same output name as a lower input index, or as a file an earlier run wrote: the
  * lowest index wins whatever the timing, see output.c); skipped (not DICOM, or a DICOMDIR, which is not an
  * instance): neither is a failure; failed (with the engine's error class).
  *
- * Statuses and counts change under one small lock: a lower index that replaces a higher one's output turns
+ * Counts live in the library run (dv_run_count); statuses change under the run's status lock: a lower index that replaces a higher one's output turns
  * that index into a duplicate, possibly before that index's own worker has recorded its "ok" (then the
  * "displaced" flag makes it record "duplicate"); either way every input is counted exactly once. */
 #include <errno.h>
@@ -42,7 +43,18 @@ typedef struct worker {
     int started;
 } worker;
 
-static pthread_mutex_t g_status_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Workers that have run out of items; the last one wakes the main thread at once instead of at its next
+ * progress tick. Per pool run (no static state). */
+typedef struct pool_done {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    size_t finished;
+} pool_done;
+
+typedef struct pool_worker {
+    worker w;
+    pool_done *done;
+} pool_worker;
 
 static void record(dvc_run *run, size_t index, dvc_status st, dv_code code, const char *reason, const char *msg)
 {
@@ -50,23 +62,17 @@ static void record(dvc_run *run, size_t index, dvc_status st, dv_code code, cons
     it->code = code;
     it->reason = reason;
     it->message = msg && *msg ? strdup(msg) : NULL;
-    pthread_mutex_lock(&g_status_lock);
-    if (st == DVC_ST_OK && it->displaced)
+    pthread_mutex_lock(&run->status_lock);
+    if (st == DVC_ST_OK && it->displaced) {
         st = DVC_ST_DUPLICATE; /* a lower index replaced our output already */
-    it->status = st;
-    switch (st) {
-    case DVC_ST_OK: atomic_fetch_add(&run->counts.ok, 1); break;
-    case DVC_ST_SKIPPED: atomic_fetch_add(&run->counts.skipped, 1); break;
-    case DVC_ST_DUPLICATE: atomic_fetch_add(&run->counts.duplicate, 1); break;
-    case DVC_ST_FAILED:
-    case DVC_ST_PENDING:
-        atomic_fetch_add(&run->counts.failed, 1);
-        break;
+        dv_run_recount(run->lib, DV_OUTCOME_OK, DV_OUTCOME_DUPLICATE);
     }
-    pthread_mutex_unlock(&g_status_lock);
-    if (st == DVC_ST_FAILED || st == DVC_ST_PENDING)
+    it->status = st;
+    pthread_mutex_unlock(&run->status_lock);
+    if (st == DVC_ST_FAILED)
         /* The index, never the path (paths can hold PHI; the report maps index -> path). */
-        dvc_progress_log("instance #%zu: %s: %s", index, dv_code_name(code), msg && *msg ? msg : "(no detail)");
+        dvc_progress_log(run->progress, "instance #%zu: %s: %s", index, dv_code_name(code),
+                         msg && *msg ? msg : "(no detail)");
 }
 
 /* A lower index replaced the output of index: it is a duplicate, not ok. Its worker may not have recorded
@@ -75,21 +81,22 @@ static void record(dvc_run *run, size_t index, dvc_status st, dv_code code, cons
 static void mark_displaced(dvc_run *run, size_t index)
 {
     dvc_item *it = &run->items[index];
-    pthread_mutex_lock(&g_status_lock);
+    pthread_mutex_lock(&run->status_lock);
     if (it->status == DVC_ST_OK) {
         it->status = DVC_ST_DUPLICATE;
-        atomic_fetch_add(&run->counts.duplicate, 1);
-        atomic_fetch_sub(&run->counts.ok, 1);
+        dv_run_recount(run->lib, DV_OUTCOME_OK, DV_OUTCOME_DUPLICATE);
     } else if (it->status == DVC_ST_PENDING) {
         it->displaced = 1;
     }
-    pthread_mutex_unlock(&g_status_lock);
+    pthread_mutex_unlock(&run->status_lock);
 }
 
+/* A failure before the library saw the input (it could not be opened): counted in the run like any other. */
 static void fail_errno(dvc_run *run, size_t index, const char *what, int e)
 {
     char msg[128];
     snprintf(msg, sizeof msg, "%s: %s", what, strerror(e));
+    dv_run_count_outcome(run->lib, DV_OUTCOME_FAILED);
     record(run, index, DVC_ST_FAILED, DV_ERR_IO, NULL, msg);
 }
 
@@ -116,70 +123,54 @@ static void process(worker *w, size_t index)
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
+        dv_run_count_outcome(run->lib, DV_OUTCOME_FAILED);
         record(run, index, DVC_ST_FAILED, DV_ERR_IO, NULL, "input is not a regular file");
         return;
     }
-    atomic_fetch_add(&run->counts.bytes_in, (uint64_t)st.st_size);
 
     dvc_fsrc fsrc;
     dv_source src = dvc_source_fd(&fsrc, fd, (uint64_t)st.st_size);
     dv_error err;
-    dv_error_clear(&err);
-    dv_instance *inst = dv_instance_read(&src, &run->limits, &err);
-    if (!inst) {
-        if (err.code == DV_ERR_NOT_DICOM)
-            record(run, index, DVC_ST_SKIPPED, DV_ERR_NOT_DICOM, "not_dicom", err.message);
-        else
-            record(run, index, DVC_ST_FAILED, err.code != DV_OK ? err.code : DV_ERR_MALFORMED, NULL, err.message);
-        close(fd);
-        return;
-    }
-    if (dv_instance_is_directory(inst)) {
-        record(run, index, DVC_ST_SKIPPED, DV_OK, "directory", "a DICOMDIR is not an instance");
-    } else {
-        dv_result res;
-        memset(&res, 0, sizeof res);
-        if (dv_apply(run->plan, run->key, inst, &res, &err) < 0) {
-            record(run, index, DVC_ST_FAILED, err.code != DV_OK ? err.code : DV_ERR_INVALID, NULL, err.message);
-        } else {
-            dv_error_clear(&err);
-            size_t displaced = DVC_NO_INDEX;
-            dvc_write_result r =
-                dvc_output_write(run->out, w->id, index, inst, &res, w->buf, DVC_SINK_BUFFER, &displaced, &err);
-            if (displaced != DVC_NO_INDEX)
-                mark_displaced(run, displaced);
-            if (r == DVC_WRITTEN)
-                record(run, index, DVC_ST_OK, DV_OK, NULL, NULL);
-            else if (r == DVC_DUPLICATE)
-                record(run, index, DVC_ST_DUPLICATE, DV_OK, NULL, NULL);
-            else
-                record(run, index, DVC_ST_FAILED, err.code != DV_OK ? err.code : DV_ERR_IO, NULL, err.message);
-        }
-    }
-    dv_instance_free(inst); /* before close: the instance reads bulk values from the source */
+    dv_result res;
+    dv_result_init(&res);
+    dvc_put put = {.o = run->out, .worker = w->id, .index = index, .buf = w->buf, .cap = DVC_SINK_BUFFER,
+                   .displaced = DVC_NO_INDEX};
+    dv_outcome oc = dv_run_instance(run->lib, &src, &dvc_file_output, &put, &res, &err);
     close(fd);
+    if (put.displaced != DVC_NO_INDEX)
+        mark_displaced(run, put.displaced);
+    if (run->mapping && (oc == DV_OUTCOME_OK || oc == DV_OUTCOME_DUPLICATE))
+        it->mapping = dvc_mapping_fields(&res); /* NULL on ENOMEM: mapping.c then fails the mapping file */
+    switch (oc) {
+    case DV_OUTCOME_OK: record(run, index, DVC_ST_OK, DV_OK, NULL, NULL); break;
+    case DV_OUTCOME_DUPLICATE: record(run, index, DVC_ST_DUPLICATE, DV_OK, NULL, NULL); break;
+    case DV_OUTCOME_SKIPPED:
+        /* A DICOMDIR is not an error (no class in the report); a non-DICOM file keeps its class. */
+        record(run, index, DVC_ST_SKIPPED, res.skipped == DV_SKIP_NOT_DICOM ? DV_ERR_NOT_DICOM : DV_OK,
+               dv_skip_name(res.skipped), err.message);
+        break;
+    case DV_OUTCOME_FAILED:
+    case DV_OUTCOME_CANCELLED: /* the CLI never cancels a run (a signal ends the process) */
+    case DV_OUTCOME_COUNT:
+        record(run, index, DVC_ST_FAILED, err.code != DV_OK ? err.code : DV_ERR_IO, NULL, err.message);
+        break;
+    }
 }
-
-/* Workers that have run out of items; the last one wakes the main thread at once instead of at its next
- * progress tick. */
-static pthread_mutex_t g_done_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_done_cond;
-static size_t g_finished;
 
 static void *worker_main(void *arg)
 {
-    worker *w = arg;
-    dvc_run *run = w->run;
+    pool_worker *pw = arg;
+    dvc_run *run = pw->w.run;
     for (;;) {
         size_t i = atomic_fetch_add(&run->next, 1);
         if (i >= run->n)
             break;
-        process(w, i);
+        process(&pw->w, i);
     }
-    pthread_mutex_lock(&g_done_lock);
-    g_finished++;
-    pthread_cond_signal(&g_done_cond);
-    pthread_mutex_unlock(&g_done_lock);
+    pthread_mutex_lock(&pw->done->lock);
+    pw->done->finished++;
+    pthread_cond_signal(&pw->done->cond);
+    pthread_mutex_unlock(&pw->done->lock);
     return NULL;
 }
 
@@ -188,15 +179,16 @@ int dvc_pool_run(dvc_run *run)
     size_t jobs = run->jobs ? run->jobs : 1;
     if (jobs > run->n)
         jobs = run->n ? run->n : 1;
-    worker *ws = calloc(jobs, sizeof *ws);
+    pool_worker *ws = calloc(jobs, sizeof *ws);
     if (!ws)
         return -1;
+    pool_done done = {.finished = 0};
+    pthread_mutex_init(&done.lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&g_done_cond, &ca);
+    pthread_cond_init(&done.cond, &ca);
     pthread_condattr_destroy(&ca);
-    g_finished = 0;
     /* Workers inherit a mask blocking the cleanup signals, so their handler always runs on this thread
      * (output.c explains why it must not run on a worker). */
     sigset_t block, old_mask;
@@ -204,30 +196,28 @@ int dvc_pool_run(dvc_run *run)
     pthread_sigmask(SIG_BLOCK, &block, &old_mask);
     size_t started = 0;
     for (size_t i = 0; i < jobs; i++) {
-        ws[i].run = run;
-        ws[i].id = i;
-        ws[i].buf = malloc(DVC_SINK_BUFFER);
-        if (!ws[i].buf)
+        ws[i].w.run = run;
+        ws[i].w.id = i;
+        ws[i].done = &done;
+        ws[i].w.buf = malloc(DVC_SINK_BUFFER);
+        if (!ws[i].w.buf)
             break;
-        if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
-            free(ws[i].buf);
-            ws[i].buf = NULL;
+        if (pthread_create(&ws[i].w.thread, NULL, worker_main, &ws[i]) != 0) {
+            free(ws[i].w.buf);
+            ws[i].w.buf = NULL;
             break;
         }
-        ws[i].started = 1;
+        ws[i].w.started = 1;
         started++;
     }
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-    if (started == 0) {
-        free(ws);
-        return -1;
-    }
+    int rc = started == 0 ? -1 : 0;
     /* The main thread only watches: redraw every 100 ms until every started worker is out of items. */
-    pthread_mutex_lock(&g_done_lock);
-    while (g_finished < started) {
-        pthread_mutex_unlock(&g_done_lock);
-        dvc_progress_update(&run->counts);
-        pthread_mutex_lock(&g_done_lock);
+    pthread_mutex_lock(&done.lock);
+    while (done.finished < started) {
+        pthread_mutex_unlock(&done.lock);
+        dvc_progress_update(run->progress, run->lib);
+        pthread_mutex_lock(&done.lock);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_nsec += 100 * 1000 * 1000;
@@ -235,16 +225,17 @@ int dvc_pool_run(dvc_run *run)
             until.tv_sec++;
             until.tv_nsec -= 1000 * 1000 * 1000;
         }
-        if (g_finished < started)
-            pthread_cond_timedwait(&g_done_cond, &g_done_lock, &until);
+        if (done.finished < started)
+            pthread_cond_timedwait(&done.cond, &done.lock, &until);
     }
-    pthread_mutex_unlock(&g_done_lock);
+    pthread_mutex_unlock(&done.lock);
     for (size_t i = 0; i < jobs; i++) {
-        if (ws[i].started)
-            pthread_join(ws[i].thread, NULL);
-        free(ws[i].buf);
+        if (ws[i].w.started)
+            pthread_join(ws[i].w.thread, NULL);
+        free(ws[i].w.buf);
     }
     free(ws);
-    pthread_cond_destroy(&g_done_cond);
-    return 0;
+    pthread_cond_destroy(&done.cond);
+    pthread_mutex_destroy(&done.lock);
+    return rc;
 }

@@ -4,7 +4,8 @@
  * nothing about the outputs: no output path and no new UID, because "source path -> de-identified UID" is
  * exactly the link de-identification removes. It holds no tag value either: error texts are the engine's,
  * which never contain values (dv_error.h). The file is created 0600 (source paths can hold PHI) and written
- * to a temp name beside it, then renamed, so a reader never sees half a report. */
+ * to a temp name beside it, then renamed, so a reader never sees half a report (dvc_file_replace). The
+ * opposite link, original -> new UIDs, is what --mapping writes, to a separate file (mapping.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -88,12 +89,11 @@ static json_t *build(const dvc_run *run, double elapsed)
     const char *summary = dv_plan_summary(run->plan);
     rc |= json_object_set_new(root, "config_summary", message_or_null(summary));
     rc |= json_object_set_new(counts, "total", json_integer((json_int_t)run->n));
-    rc |= json_object_set_new(counts, "ok", json_integer((json_int_t)atomic_load(&run->counts.ok)));
-    rc |= json_object_set_new(counts, "failed", json_integer((json_int_t)atomic_load(&run->counts.failed)));
-    rc |= json_object_set_new(counts, "skipped", json_integer((json_int_t)atomic_load(&run->counts.skipped)));
-    rc |= json_object_set_new(counts, "duplicate", json_integer((json_int_t)atomic_load(&run->counts.duplicate)));
-    rc |= json_object_set_new(counts, "input_bytes",
-                              json_integer((json_int_t)atomic_load(&run->counts.bytes_in)));
+    static const dv_outcome counted[] = {DV_OUTCOME_OK, DV_OUTCOME_FAILED, DV_OUTCOME_SKIPPED, DV_OUTCOME_DUPLICATE};
+    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++)
+        rc |= json_object_set_new(counts, dv_outcome_name(counted[i]),
+                                  json_integer((json_int_t)dv_run_count(run->lib, counted[i])));
+    rc |= json_object_set_new(counts, "input_bytes", json_integer((json_int_t)dv_run_bytes_in(run->lib)));
     rc |= json_object_set_new(root, "counts", counts);
     rc |= json_object_set_new(root, "elapsed_seconds", json_real(elapsed));
     for (size_t i = 0; i < run->n && rc == 0; i++) {
@@ -134,34 +134,16 @@ int dvc_report_write(const char *path, const dvc_run *run, double elapsed)
         return -1;
     }
 
-    /* Temp name in the same directory, so rename() is atomic. */
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
+    size_t n = strlen(text);
+    char *line = realloc(text, n + 2); /* the file ends with a newline */
+    if (!line) {
         free(text);
         dvc_errorf("report: out of memory");
         return -1;
     }
-    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
-    const char *step = "creating the temp file";
-    int e = fd < 0 ? errno : 0;
-    if (fd >= 0) {
-        if (dvc_write_all(fd, text, strlen(text)) < 0 || dvc_write_all(fd, "\n", 1) < 0)
-            step = "writing", e = errno;
-        else if (fsync(fd) < 0)
-            step = "syncing", e = errno;
-        if (close(fd) < 0 && !e)
-            step = "closing", e = errno;
-        if (!e && rename(tmp, path) < 0)
-            step = "renaming", e = errno;
-        if (e)
-            unlink(tmp);
-    }
-    int rc = e ? -1 : 0;
-    if (rc < 0)
-        dvc_errorf("report: %s failed: %s", step, strerror(e));
-    free(tmp);
-    free(text);
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    int rc = dvc_file_replace(path, line, n + 1, "report");
+    free(line);
     return rc;
 }

@@ -18,6 +18,7 @@
  * The input never needs a terminating NUL: json_loadb() reads exactly len bytes, rejects invalid UTF-8 and
  * (without JSON_ALLOW_NUL) any \u0000 inside strings, so every string we see is a proper C string. */
 #include "config/dv_config_ir.h"
+#include "dicomveil/dv_engine.h" /* DV_CONFIG_MAX_BYTES: the one home of the config size cap */
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -30,7 +31,6 @@
 
 /* A configuration larger than 1 MiB is refused before parsing: real configs are a few KiB, and the cap bounds
  * the memory and time a hostile or mistaken input (e.g. a DICOM file passed as --config) can cost. */
-#define CONFIG_MAX_BYTES ((size_t)1 << 20)
 #define CONFIG_MAX_ACTIONS 10000
 #define CONFIG_MAX_QUERIES 10000
 
@@ -101,6 +101,19 @@ static int cfail(dv_error *err, const char *path, const char *fmt, ...)
     return dv_fail(err, DV_ERR_CONFIG, "%s: %s", path, msg);
 }
 
+/* A warning: a fixed text naming a JSON path (never a value). Warnings past DV_CONFIG_MAX_WARNINGS are
+ * dropped: every warning names a distinct top-level field, so the cap is never reached by a real config. */
+static void add_warning(dv_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_warning(dv_config *cfg, const char *fmt, ...)
+{
+    if (cfg->nwarnings >= DV_CONFIG_MAX_WARNINGS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cfg->warnings[cfg->nwarnings++], DV_CONFIG_WARNING_MAX, fmt, ap);
+    va_end(ap);
+}
+
 static int nomem(dv_error *err)
 {
     return dv_fail(err, DV_ERR_NOMEM, "config: out of memory while parsing the configuration");
@@ -159,7 +172,6 @@ typedef struct enum_entry {
     const char *name;
     int value;
     const char *profile_name; /* the name recorded in cfg->profile_name (profile enums only) */
-    int refused;              /* valid in the API, not implemented yet */
 } enum_entry;
 
 static void enum_names(char *out, size_t cap, const enum_entry *tab, size_t n)
@@ -186,13 +198,8 @@ static const enum_entry *parse_enum(const json_t *v, const char *path, const enu
     }
     const char *s = json_string_value(v);
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(s, tab[i].name) == 0) {
-            if (tab[i].refused) {
-                cfail(err, path, "%s is not implemented yet", tab[i].name);
-                return NULL;
-            }
-            return &tab[i];
-        }
+        if (strcmp(s, tab[i].name) == 0)
+            return &tab[i]; /* values not built yet are refused after validation (dv_config_refuse_unbuilt) */
     }
     char q[SHOW_MAX * 4 + 8];
     cfail(err, path, "unknown value \"%s\"; expected one of %s", show(q, sizeof q, s), names);
@@ -200,26 +207,26 @@ static const enum_entry *parse_enum(const json_t *v, const char *path, const enu
 }
 
 static const enum_entry PROFILE_TYPES[] = {
-    {"PROFILE_TYPE_UNSPECIFIED", DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", 0},
-    {"MINIMAL_KEEP_LIST_PROFILE", DV_PROFILE_MINIMAL_KEEP_LIST, "MINIMAL_KEEP_LIST_PROFILE", 0},
-    {"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", 0},
-    {"KEEP_ALL_PROFILE", DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE", 0},
-    {"DEIDENTIFY_TAG_CONTENTS", DV_PROFILE_DEIDENTIFY_TAG_CONTENTS, "DEIDENTIFY_TAG_CONTENTS", 1},
+    {"PROFILE_TYPE_UNSPECIFIED", DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"},
+    {"MINIMAL_KEEP_LIST_PROFILE", DV_PROFILE_MINIMAL_KEEP_LIST, "MINIMAL_KEEP_LIST_PROFILE"},
+    {"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"},
+    {"KEEP_ALL_PROFILE", DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE"},
+    {"DEIDENTIFY_TAG_CONTENTS", DV_PROFILE_DEIDENTIFY_TAG_CONTENTS, "DEIDENTIFY_TAG_CONTENTS"},
 };
 
 /* Legacy DicomConfig.filterProfile: unspecified means KEEP_ALL here (not Basic, unlike profileType). */
 static const enum_entry TAG_FILTER_PROFILES[] = {
-    {"TAG_FILTER_PROFILE_UNSPECIFIED", DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE", 0},
-    {"MINIMAL_KEEP_LIST_PROFILE", DV_PROFILE_MINIMAL_KEEP_LIST, "MINIMAL_KEEP_LIST_PROFILE", 0},
-    {"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", 0},
-    {"KEEP_ALL_PROFILE", DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE", 0},
-    {"DEIDENTIFY_TAG_CONTENTS", DV_PROFILE_DEIDENTIFY_TAG_CONTENTS, "DEIDENTIFY_TAG_CONTENTS", 1},
+    {"TAG_FILTER_PROFILE_UNSPECIFIED", DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE"},
+    {"MINIMAL_KEEP_LIST_PROFILE", DV_PROFILE_MINIMAL_KEEP_LIST, "MINIMAL_KEEP_LIST_PROFILE"},
+    {"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE", DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"},
+    {"KEEP_ALL_PROFILE", DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE"},
+    {"DEIDENTIFY_TAG_CONTENTS", DV_PROFILE_DEIDENTIFY_TAG_CONTENTS, "DEIDENTIFY_TAG_CONTENTS"},
 };
 
 static const enum_entry PRIMARY_IDS[] = {
-    {"PRIMARY_IDS_OPTION_UNSPECIFIED", DV_PRIMARY_UNSPECIFIED, NULL, 0},
-    {"KEEP", DV_PRIMARY_KEEP, NULL, 0},
-    {"REGEN", DV_PRIMARY_REGEN, NULL, 0},
+    {"PRIMARY_IDS_OPTION_UNSPECIFIED", DV_PRIMARY_UNSPECIFIED, NULL},
+    {"KEEP", DV_PRIMARY_KEEP, NULL},
+    {"REGEN", DV_PRIMARY_REGEN, NULL},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -390,6 +397,8 @@ static const struct {
     {"cleanTextTag", DV_ACTION_CLEAN_TEXT}, {"cleanImageTag", DV_ACTION_CLEAN_IMAGE},
 };
 
+static int parse_image_config(const json_t *v, const char *path, dv_image_config *out, dv_error *err);
+
 static int parse_action(const json_t *a, const char *path, dv_config_action *act, dv_error *err)
 {
     static const char *const keys[] = {"queries",     "keepTag",    "removeTag",    "deleteTag",    "resetTag",
@@ -422,14 +431,16 @@ static int parse_action(const json_t *a, const char *path, dv_config_action *act
     path_key(p, path, name);
     if (!json_is_object(body))
         return cfail(err, p, "must be an object");
-    if (kind == DV_ACTION_CLEAN_IMAGE)
-        return cfail(err, p, "not implemented yet (burned-in text redaction in PixelData)");
-    if (json_object_size(body) != 0)
-        return cfail(err, p, "must be an empty object {}");
-    if (kind == DV_ACTION_CLEAN_TEXT)
-        return cfail(err, p, "not implemented yet (text inspection of tag values)");
-
     act->kind = kind;
+    if (kind == DV_ACTION_CLEAN_IMAGE) {
+        /* cleanImageTag's body is an ImageConfig (gcp-api.md 3.3, 5): validated now, refused after validation
+         * unless it asks for no redaction (dv_config_refuse_unbuilt). */
+        if (parse_image_config(body, p, &act->params.image, err))
+            return -1;
+    } else if (json_object_size(body) != 0) {
+        return cfail(err, p, "must be an empty object {}");
+    }
+
     uint16_t need = kind == DV_ACTION_REGEN_UID ? DV_VR_UI : kind == DV_ACTION_RECURSE ? DV_VR_SQ : 0;
     const json_t *queries = get(a, "queries");
     path_key(p, path, "queries");
@@ -460,33 +471,52 @@ static int parse_actions(const json_t *v, const char *path, dv_config *cfg, dv_e
     return 0;
 }
 
-/* ImageConfig (top-level `image`, options.cleanImage). Burned-in text redaction is not built yet, so any
- * config that asks for it is refused; but REDACT_NO_TEXT / TEXT_REDACTION_MODE_UNSPECIFIED with no infoTypes
- * asks for nothing (Google's own pathology pipeline sends it), so it is validated and accepted as a no-op. */
+/* ImageConfig (cleanImageTag, options.cleanImage, top-level `image`). Burned-in text redaction is not built
+ * yet, so a config that asks for it is refused after validation; but REDACT_NO_TEXT /
+ * TEXT_REDACTION_MODE_UNSPECIFIED with no infoTypes asks for nothing (Google's own pathology pipeline sends
+ * it), so it is accepted as a no-op. */
 static const enum_entry TEXT_REDACTION_MODES[] = {
-    {"TEXT_REDACTION_MODE_UNSPECIFIED", 0, NULL, 0},
-    {"REDACT_ALL_TEXT", 1, NULL, 0},
-    {"REDACT_SENSITIVE_TEXT", 2, NULL, 0},
-    {"REDACT_NO_TEXT", 3, NULL, 0},
-    {"REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS", 4, NULL, 0},
+    {"TEXT_REDACTION_MODE_UNSPECIFIED", DV_TEXT_REDACTION_UNSPECIFIED, NULL},
+    {"REDACT_ALL_TEXT", DV_REDACT_ALL_TEXT, NULL},
+    {"REDACT_SENSITIVE_TEXT", DV_REDACT_SENSITIVE_TEXT, NULL},
+    {"REDACT_NO_TEXT", DV_REDACT_NO_TEXT, NULL},
+    {"REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS", DV_REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS, NULL},
 };
 
-static int parse_info_type_list(const json_t *x, const char *path, size_t *count, dv_error *err)
+/* An array of infoType names, copied into *names (owned by the caller as soon as it is set, even on error).
+ * The names are not checked against a list: the DLP infoType catalogue is open-ended. */
+static int parse_info_type_list(const json_t *x, const char *path, char ***names, size_t *count, dv_error *err)
 {
+    *names = NULL;
+    *count = 0;
     if (!json_is_array(x))
         return cfail(err, path, "must be an array of infoType names");
-    for (size_t i = 0; i < json_array_size(x); i++) {
-        if (!json_is_string(json_array_get(x, i))) {
+    size_t n = json_array_size(x);
+    if (n > CONFIG_MAX_QUERIES)
+        return cfail(err, path, "too many infoTypes (%zu; the limit is %d)", n, CONFIG_MAX_QUERIES);
+    if (n == 0)
+        return 0;
+    if (!(*names = calloc(n, sizeof **names)))
+        return nomem(err);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *s = json_array_get(x, i);
+        if (!json_is_string(s)) {
             char p[PATH_MAX_LEN];
             path_index(p, path, i);
             return cfail(err, p, "must be a string");
         }
+        size_t len = json_string_length(s);
+        if (!((*names)[i] = malloc(len + 1)))
+            return nomem(err);
+        memcpy((*names)[i], json_string_value(s), len + 1);
+        *count = i + 1;
     }
-    *count = json_array_size(x);
     return 0;
 }
 
-static int parse_image_config(const json_t *v, const char *path, dv_error *err)
+/* Validate an ImageConfig (gcp-api.md 5 and 10) into *out (owned by the caller even on error). Whether it can
+ * be carried out is decided later (dv_image_config_is_noop, dv_config_refuse_unbuilt). */
+static int parse_image_config(const json_t *v, const char *path, dv_image_config *out, dv_error *err)
 {
     static const char *const keys[] = {"textRedactionMode", "additionalInfoTypes", "excludeInfoTypes"};
     char p[PATH_MAX_LEN];
@@ -494,6 +524,7 @@ static int parse_image_config(const json_t *v, const char *path, dv_error *err)
         return cfail(err, path, "must be an object");
     if (check_keys(v, path, keys, COUNT(keys), err))
         return -1;
+    memset(out, 0, sizeof *out);
     int mode = 0;
     const json_t *x;
     if ((x = get(v, "textRedactionMode"))) {
@@ -503,26 +534,161 @@ static int parse_image_config(const json_t *v, const char *path, dv_error *err)
             return -1;
         mode = e->value;
     }
+    out->mode = (dv_text_redaction_mode)mode;
     size_t nadd = 0, nexcl = 0;
     if ((x = get(v, "additionalInfoTypes"))) {
         path_key(p, path, "additionalInfoTypes");
-        if (parse_info_type_list(x, p, &nadd, err))
+        int rc = parse_info_type_list(x, p, &out->additional_info_types, &nadd, err);
+        out->nadditional = nadd;
+        if (rc)
             return -1;
-        if (nadd && (mode == 1 || mode == 3))
+        if (nadd && (mode == DV_REDACT_ALL_TEXT || mode == DV_REDACT_NO_TEXT))
             return cfail(err, p, "can only be used with REDACT_SENSITIVE_TEXT, "
                                  "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS or TEXT_REDACTION_MODE_UNSPECIFIED");
     }
     if ((x = get(v, "excludeInfoTypes"))) {
         path_key(p, path, "excludeInfoTypes");
-        if (parse_info_type_list(x, p, &nexcl, err))
+        int rc = parse_info_type_list(x, p, &out->exclude_info_types, &nexcl, err);
+        out->nexclude = nexcl;
+        if (rc)
             return -1;
-        if (nexcl && mode != 2 && mode != 4)
+        if (nexcl && mode != DV_REDACT_SENSITIVE_TEXT && mode != DV_REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS)
             return cfail(err, p, "can only be used with REDACT_SENSITIVE_TEXT or "
                                  "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS");
     }
-    if ((mode == 0 || mode == 3) && nadd == 0)
-        return 0; /* no redaction requested */
-    return cfail(err, path, "not implemented yet (burned-in text redaction in PixelData)");
+    return 0;
+}
+
+/* TextConfig (gcp-api.md 6): shape-checked now so a malformed one is reported at its path; text inspection
+ * is not built yet, so a valid one is then refused (dv_config_refuse_unbuilt). */
+static const enum_entry TEXT_PROFILES[] = {
+    {"PROFILE_TYPE_UNSPECIFIED", 0, NULL}, {"EMPTY", 1, NULL}, {"BASIC", 2, NULL},
+};
+
+static int check_string_array(const json_t *x, const char *path, dv_error *err)
+{
+    char **names;
+    size_t n;
+    int rc = parse_info_type_list(x, path, &names, &n, err);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+static int check_string_member(const json_t *obj, const char *key, const char *path, dv_error *err)
+{
+    const json_t *x = get(obj, key);
+    if (x && !json_is_string(x)) {
+        char p[PATH_MAX_LEN];
+        path_key(p, path, key);
+        return cfail(err, p, "must be a string");
+    }
+    return 0;
+}
+
+/* DateShiftConfig / CryptoHashConfig: {cryptoKey, kmsWrapped {cryptoKey, wrappedKey}}, not both. */
+static int check_key_config(const json_t *v, const char *path, dv_error *err)
+{
+    static const char *const keys[] = {"cryptoKey", "kmsWrapped"};
+    static const char *const kms_keys[] = {"cryptoKey", "wrappedKey"};
+    char p[PATH_MAX_LEN];
+    if (check_keys(v, path, keys, COUNT(keys), err) || check_string_member(v, "cryptoKey", path, err))
+        return -1;
+    const json_t *kms = get(v, "kmsWrapped");
+    if (!kms)
+        return 0;
+    path_key(p, path, "kmsWrapped");
+    if (!json_is_object(kms))
+        return cfail(err, p, "must be an object");
+    if (get(v, "cryptoKey"))
+        return cfail(err, p, "must not be set together with cryptoKey");
+    if (check_keys(kms, p, kms_keys, COUNT(kms_keys), err) || check_string_member(kms, "cryptoKey", p, err) ||
+        check_string_member(kms, "wrappedKey", p, err))
+        return -1;
+    return 0;
+}
+
+static int check_info_type_transformation(const json_t *v, const char *path, dv_error *err)
+{
+    static const char *const configs[] = {"redactConfig", "characterMaskConfig", "replaceWithInfoTypeConfig",
+                                          "dateShiftConfig", "cryptoHashConfig"};
+    static const char *const keys[] = {"infoTypes",       "redactConfig",    "characterMaskConfig",
+                                       "replaceWithInfoTypeConfig", "dateShiftConfig", "cryptoHashConfig"};
+    static const char *const mask_keys[] = {"maskingCharacter"};
+    char p[PATH_MAX_LEN];
+    if (!json_is_object(v))
+        return cfail(err, path, "must be an InfoTypeTransformation object");
+    if (check_keys(v, path, keys, COUNT(keys), err))
+        return -1;
+    const json_t *x;
+    if ((x = get(v, "infoTypes"))) {
+        path_key(p, path, "infoTypes");
+        if (check_string_array(x, p, err))
+            return -1;
+    }
+    const char *set = NULL;
+    for (size_t i = 0; i < COUNT(configs); i++) {
+        if (!(x = get(v, configs[i])))
+            continue;
+        if (set)
+            return cfail(err, path, "more than one transformation (%s and %s); set exactly one", set, configs[i]);
+        set = configs[i];
+        path_key(p, path, configs[i]);
+        if (!json_is_object(x))
+            return cfail(err, p, "must be an object");
+        if (i == 0 || i == 2) {
+            if (json_object_size(x) != 0)
+                return cfail(err, p, "must be an empty object {}");
+        } else if (i == 1) {
+            if (check_keys(x, p, mask_keys, COUNT(mask_keys), err) ||
+                check_string_member(x, "maskingCharacter", p, err))
+                return -1;
+        } else if (check_key_config(x, p, err)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_text_config(const json_t *v, const char *path, dv_error *err)
+{
+    static const char *const keys[] = {"profileType", "additionalTransformations", "excludeInfoTypes",
+                                       "transformations"};
+    char p[PATH_MAX_LEN];
+    if (!json_is_object(v))
+        return cfail(err, path, "must be an object (a TextConfig)");
+    if (check_keys(v, path, keys, COUNT(keys), err))
+        return -1;
+    const json_t *x;
+    if ((x = get(v, "profileType"))) {
+        path_key(p, path, "profileType");
+        if (!parse_enum(x, p, TEXT_PROFILES, COUNT(TEXT_PROFILES), err))
+            return -1;
+    }
+    if ((x = get(v, "excludeInfoTypes"))) {
+        path_key(p, path, "excludeInfoTypes");
+        if (check_string_array(x, p, err))
+            return -1;
+    }
+    static const char *const lists[] = {"additionalTransformations", "transformations"};
+    for (size_t l = 0; l < COUNT(lists); l++) {
+        if (!(x = get(v, lists[l])))
+            continue;
+        path_key(p, path, lists[l]);
+        if (!json_is_array(x))
+            return cfail(err, p, "must be an array of InfoTypeTransformation objects");
+        if (json_array_size(x) > CONFIG_MAX_ACTIONS)
+            return cfail(err, p, "too many transformations (%zu; the limit is %d)", json_array_size(x),
+                         CONFIG_MAX_ACTIONS);
+        for (size_t i = 0; i < json_array_size(x); i++) {
+            char q[PATH_MAX_LEN];
+            path_index(q, p, i);
+            if (check_info_type_transformation(json_array_get(x, i), q, err))
+                return -1;
+        }
+    }
+    return 0;
 }
 
 static int parse_options(const json_t *v, const char *path, dv_config *cfg, dv_error *err)
@@ -545,11 +711,14 @@ static int parse_options(const json_t *v, const char *path, dv_config *cfg, dv_e
         path_key(p, path, "cleanDescriptors");
         if (!json_is_object(x))
             return cfail(err, p, "must be an object");
-        return cfail(err, p, "not implemented yet (Clean Descriptors Option, PS3.15 E.3.5)");
+        if (json_object_size(x) != 0)
+            return cfail(err, p, "must be an empty object {}");
+        cfg->clean_descriptors = 1; /* refused after validation (dv_config_refuse_unbuilt) */
     }
     if ((x = get(v, "cleanImage"))) {
         path_key(p, path, "cleanImage");
-        if (parse_image_config(x, p, err))
+        cfg->has_clean_image = 1;
+        if (parse_image_config(x, p, &cfg->clean_image, err))
             return -1;
     }
     return 0;
@@ -727,17 +896,29 @@ static int parse_deidentify_config(const json_t *v, dv_config *cfg, dv_error *er
                      "cannot be combined with config.dicomTagConfig (use "
                      "config.dicomTagConfig.options.cleanImage instead)");
 
-    if (get(v, "image") && parse_image_config(get(v, "image"), "config.image", err))
-        return -1;
-    if (get(v, "text"))
-        return cfail(err, "config.text", "not implemented yet (TextConfig: text inspection of tag values)");
+    if (get(v, "image")) {
+        cfg->has_image = 1;
+        if (parse_image_config(get(v, "image"), "config.image", &cfg->image, err))
+            return -1;
+    }
+    if (get(v, "text")) {
+        cfg->has_text = 1; /* refused after validation (dv_config_refuse_unbuilt) */
+        if (parse_text_config(get(v, "text"), "config.text", err))
+            return -1;
+    }
+    /* The FHIR-only fields configure FHIR stores, which dicomveil does not have: a config written for Google's
+     * service carries them for its FHIR half (e.g. NCI's MIDI config). Accepted with a warning and no effect;
+     * only their shape is checked. */
     static const char *const fhir_keys[] = {"fhir", "fhirFieldConfig", "operationMetadata"};
     for (size_t i = 0; i < COUNT(fhir_keys); i++) {
-        if (get(v, fhir_keys[i])) {
-            char p[PATH_MAX_LEN];
-            path_key(p, path, fhir_keys[i]);
-            return cfail(err, p, "not implemented: FHIR is not supported (dicomveil de-identifies DICOM only)");
-        }
+        const json_t *x = get(v, fhir_keys[i]);
+        if (!x)
+            continue;
+        char p[PATH_MAX_LEN];
+        path_key(p, path, fhir_keys[i]);
+        if (!json_is_object(x))
+            return cfail(err, p, "must be an object");
+        add_warning(cfg, "%s: ignored: FHIR-only setting (dicomveil de-identifies DICOM only)", p);
     }
     if (get(v, "annotation"))
         return cfail(err, "config.annotation", "not implemented: AnnotationConfig was removed from the Healthcare API");
@@ -809,9 +990,9 @@ int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err)
     memset(cfg, 0, sizeof *cfg);
     if (!json && len)
         return dv_fail(err, DV_ERR_USAGE, "dv_config_parse: json is NULL");
-    if (len > CONFIG_MAX_BYTES)
+    if (len > DV_CONFIG_MAX_BYTES)
         return dv_fail(err, DV_ERR_CONFIG, "config: the configuration is %zu bytes; the limit is 1 MiB (%zu bytes)",
-                       len, CONFIG_MAX_BYTES);
+                       len, DV_CONFIG_MAX_BYTES);
 
     json_error_t jerr;
     /* JSON_DECODE_ANY so that a scalar top level gets our "must be an object" message. */
@@ -833,6 +1014,8 @@ int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err)
     else
         rc = parse_deidentify_config(root, cfg, err);
     json_decref(root);
+    if (rc == 0)
+        rc = dv_config_refuse_unbuilt(cfg, err);
     if (rc) {
         dv_config_clear(cfg);
         return -1;
@@ -846,8 +1029,12 @@ void dv_config_clear(dv_config *cfg)
 {
     if (!cfg)
         return;
-    for (size_t i = 0; cfg->actions && i < cfg->nactions; i++)
+    for (size_t i = 0; cfg->actions && i < cfg->nactions; i++) {
         free(cfg->actions[i].queries);
+        dv_action_params_clear(&cfg->actions[i].params);
+    }
     free(cfg->actions);
+    dv_image_config_clear(&cfg->clean_image);
+    dv_image_config_clear(&cfg->image);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -5,13 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-void dv_limits_default(dv_limits *lim)
-{
-    lim->max_depth = 64;
-    lim->max_metadata_bytes = 32u * 1024u * 1024u;
-    lim->max_inflated_bytes = 64u * 1024u * 1024u;
-    lim->inline_threshold = 16u * 1024u; /* large values (ContourData, LUTs...) stay in the source: bounded RSS */
-}
+/* An external value (DV_ELEM_EXTERNAL): where its bytes are, and how to release them with the instance. */
+struct dv_ext {
+    dv_source src;      /* the bytes: a caller's source, or ms over a caller's buffer */
+    dv_mem_source ms;
+    uint64_t offset;
+    void *data;         /* released with release(user, data) by dv_instance_free */
+    dv_release_fn release;
+    void *user;
+    struct dv_ext *next;
+};
+
+#define DV_ELEM_VALUE_FLAGS (DV_ELEM_BULK | DV_ELEM_UNDEF_LEN | DV_ELEM_ENCAPSULATED | DV_ELEM_SEQUENCE | DV_ELEM_EXTERNAL)
 
 dv_elem *dv_ds_find(const dv_ds *ds, uint32_t tag)
 {
@@ -87,7 +92,7 @@ int dv_elem_set_value(dv_instance *inst, dv_elem *e, const void *value, uint64_t
     e->offset = 0;
     e->items = NULL;
     e->nitems = 0;
-    e->flags &= (uint16_t)~(DV_ELEM_BULK | DV_ELEM_UNDEF_LEN | DV_ELEM_ENCAPSULATED | DV_ELEM_SEQUENCE);
+    e->flags &= (uint16_t)~DV_ELEM_VALUE_FLAGS;
     return 0;
 }
 
@@ -99,9 +104,26 @@ void dv_elem_set_empty(dv_elem *e)
     e->offset = 0;
     e->items = NULL;
     e->nitems = 0;
-    e->flags &= (uint16_t)~(DV_ELEM_BULK | DV_ELEM_ENCAPSULATED);
+    e->flags &= (uint16_t)~(DV_ELEM_BULK | DV_ELEM_ENCAPSULATED | DV_ELEM_EXTERNAL);
     if (seq)
         e->flags |= DV_ELEM_SEQUENCE; /* an empty sequence stays a sequence */
+}
+
+int dv_elem_is_empty(const dv_elem *e)
+{
+    return e->length == 0 && e->nitems == 0 && e->items == NULL &&
+           (e->flags & (DV_ELEM_BULK | DV_ELEM_ENCAPSULATED | DV_ELEM_EXTERNAL)) == 0;
+}
+
+int dv_elem_value_equals(const dv_elem *e, uint16_t vr, const void *v, uint64_t n)
+{
+    return e->vr == vr && (e->flags & DV_ELEM_VALUE_FLAGS) == 0 && e->items == NULL && e->length == n &&
+           (n == 0 || (e->value && memcmp(e->value, v, (size_t)n) == 0));
+}
+
+const uint8_t *dv_elem_inline_value(const dv_elem *e)
+{
+    return (e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED | DV_ELEM_EXTERNAL)) ? NULL : e->value;
 }
 
 int dv_elem_uid_text(const dv_elem *e, char *out, size_t cap)
@@ -126,17 +148,130 @@ int dv_elem_read_value(const dv_instance *inst, const dv_elem *e, void *buf, uin
 {
     if (e->length > cap || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
         return -1;
-    if (e->flags & DV_ELEM_BULK)
-        return inst->data.read_at(inst->data.ctx, e->offset, buf, (size_t)e->length);
+    if (e->flags & DV_ELEM_BULK) {
+        uint64_t off;
+        const dv_source *src = dv_elem_source(inst, e, &off);
+        return e->length ? src->read_at(src->ctx, off, buf, (size_t)e->length) : 0;
+    }
     if (e->length)
         memcpy(buf, e->value, (size_t)e->length);
     return 0;
+}
+
+/* --- tree building --- */
+
+void dv_elem_set_sequence(dv_elem *e)
+{
+    e->vr = DV_VR_SQ;
+    e->value = NULL;
+    e->length = 0;
+    e->offset = 0;
+    e->items = NULL;
+    e->nitems = 0;
+    e->flags = (uint16_t)((e->flags & ~DV_ELEM_VALUE_FLAGS) | DV_ELEM_SEQUENCE); /* defined length on write */
+}
+
+dv_elem *dv_ds_put_sequence(dv_instance *inst, dv_ds *ds, uint32_t tag)
+{
+    dv_elem *e = dv_ds_put(inst, ds, tag, DV_VR_SQ, NULL, 0);
+    if (e)
+        dv_elem_set_sequence(e);
+    return e;
+}
+
+dv_item *dv_seq_append_item(dv_instance *inst, dv_elem *seq)
+{
+    if (!(seq->flags & DV_ELEM_SEQUENCE))
+        return NULL;
+    dv_item *it = dv_arena_alloc(&inst->arena, sizeof *it);
+    if (!it)
+        return NULL;
+    dv_item **link = &seq->items;
+    while (*link)
+        link = &(*link)->next;
+    *link = it;
+    seq->nitems++;
+    return it;
+}
+
+dv_elem *dv_item_put(dv_instance *inst, dv_item *item, uint32_t tag, uint16_t vr, const void *value, uint64_t len)
+{
+    return dv_ds_put(inst, &item->ds, tag, vr, value, len);
+}
+
+dv_elem *dv_ds_put_u16(dv_instance *inst, dv_ds *ds, uint32_t tag, uint16_t v)
+{
+    uint8_t b[2];
+    int be = dv_values_big_endian(inst);
+    b[be ? 1 : 0] = (uint8_t)v;
+    b[be ? 0 : 1] = (uint8_t)(v >> 8);
+    return dv_ds_put(inst, ds, tag, DV_VR_US, b, 2);
+}
+
+static struct dv_ext *ext_new(dv_instance *inst, dv_elem *e, uint16_t vr, uint64_t len, int encapsulated)
+{
+    struct dv_ext *x = dv_arena_alloc(&inst->arena, sizeof *x);
+    if (!x)
+        return NULL;
+    if (dv_elem_set_value(inst, e, NULL, 0) != 0)
+        return NULL;
+    e->vr = vr;
+    e->length = len;
+    e->value = (const uint8_t *)x;
+    e->flags |= DV_ELEM_BULK | DV_ELEM_EXTERNAL;
+    if (encapsulated)
+        e->flags |= DV_ELEM_ENCAPSULATED | DV_ELEM_UNDEF_LEN;
+    return x;
+}
+
+int dv_elem_set_external(dv_instance *inst, dv_elem *e, uint16_t vr, void *data, uint64_t len, int encapsulated,
+                         dv_release_fn release, void *user)
+{
+    if (len > SIZE_MAX)
+        return -1;
+    struct dv_ext *x = ext_new(inst, e, vr, len, encapsulated);
+    if (!x)
+        return -1;
+    x->src = dv_source_memory(&x->ms, data, (size_t)len);
+    x->data = data;
+    x->release = release;
+    x->user = user;
+    x->next = inst->externals;
+    inst->externals = x;
+    return 0;
+}
+
+int dv_elem_set_stream(dv_instance *inst, dv_elem *e, uint16_t vr, const dv_source *src, uint64_t offset,
+                       uint64_t len, int encapsulated)
+{
+    if (offset > src->size || len > src->size - offset)
+        return -1;
+    struct dv_ext *x = ext_new(inst, e, vr, len, encapsulated);
+    if (!x)
+        return -1;
+    x->src = *src;
+    x->offset = offset;
+    return 0;
+}
+
+const dv_source *dv_elem_source(const dv_instance *inst, const dv_elem *e, uint64_t *offset)
+{
+    if (e->flags & DV_ELEM_EXTERNAL) {
+        const struct dv_ext *x = (const struct dv_ext *)(const void *)e->value;
+        *offset = x->offset;
+        return &x->src;
+    }
+    *offset = e->offset;
+    return &inst->data;
 }
 
 void dv_instance_free(dv_instance *inst)
 {
     if (!inst)
         return;
+    for (struct dv_ext *x = inst->externals; x; x = x->next)
+        if (x->release)
+            x->release(x->user, x->data);
     free(inst->inflated);
     dv_arena_free(&inst->arena);
     free(inst);

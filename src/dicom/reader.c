@@ -6,6 +6,7 @@
 #include "dv_ds.h"
 #include "dv_vr.h"
 #include "dv_reader_internal.h"
+#include "dv_limits_internal.h"
 #include "../dict/dv_dict.h"
 
 #include <stdio.h>
@@ -13,6 +14,9 @@
 #include <string.h>
 
 #define RD_WINDOW (64u * 1024u)
+/* File meta values are loaded whole; real ones are UIDs and short strings. */
+#define DV_META_VALUE_MAX 65536u
+/* A deflated dataset that inflates to at most this much is kept in memory rather than streamed. */
 
 typedef struct rd {
     dv_instance *inst;
@@ -20,6 +24,7 @@ typedef struct rd {
     dv_error *err;
     int explicit_vr;
     int big_endian;
+    int strict_vr;       /* unknown transfer syntax: no VR recovery (docs/decisions.md "Transfer syntaxes") */
     uint8_t *win;        /* read window over src */
     uint64_t win_off;
     size_t win_len;
@@ -139,6 +144,8 @@ static int skip_fragments(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit)
         *pos += len;
     }
     e->flags |= DV_ELEM_ENCAPSULATED | DV_ELEM_UNDEF_LEN | DV_ELEM_BULK;
+    if (!r->explicit_vr)
+        e->vr = DV_VR_OB; /* read without a VR: encapsulated values are OB (PS3.5 A.4) */
     e->offset = start;
     e->length = *pos - start;
     return 0;
@@ -241,9 +248,16 @@ static int read_header(rd *r, uint64_t pos, uint64_t limit, const uint8_t h[8], 
     }
     char vc[2] = { (char)h[4], (char)h[5] };
     out->vr = dv_vr_from_chars(vc);
-    if (!out->vr)
-        return dv_fail(r->err, DV_ERR_MALFORMED, "invalid VR for " TAGF " at offset %llu", TAGA(out->tag),
-                       (unsigned long long)pos);
+    if (!out->vr) {
+        /* Two upper-case letters that name no VR of PS3.5 Table 6.2-1: a VR this version does not know.
+         * PS3.5 7.1.2 gives every VR defined since 2013 the 32-bit length form, and so does dcmtk for an
+         * unknown VR: read it that way, as UN (docs/decisions.md "Recovered encodings";
+         * test_reader_limits: test_unknown_vr_read_as_un). Anything else is not a VR: refused. */
+        if (r->strict_vr || h[4] < 'A' || h[4] > 'Z' || h[5] < 'A' || h[5] > 'Z')
+            return dv_fail(r->err, DV_ERR_MALFORMED, "invalid VR for " TAGF " at offset %llu", TAGA(out->tag),
+                           (unsigned long long)pos);
+        out->vr = DV_VR_UN;
+    }
     if (!dv_vr_has_long_length(out->vr)) {
         out->len = get16(r, h + 6);
         out->size = 8;
@@ -339,8 +353,11 @@ static int parse_meta(rd *r, uint64_t *pos)
             return -1;
         uint32_t tag = eh.tag, len = eh.len;
         uint64_t hdr = eh.size;
-        if (len == DV_UNDEFINED_LENGTH || len > 65536 || len > r->src->size - p - hdr)
+        if (len == DV_UNDEFINED_LENGTH || len > r->src->size - p - hdr)
             return dv_fail(r->err, DV_ERR_MALFORMED, "file meta element " TAGF " has a bad length", TAGA(tag));
+        if (len > DV_META_VALUE_MAX) /* a cap is a limit, never "malformed" (issue 5 item 12) */
+            return dv_fail(r->err, DV_ERR_LIMIT, "file meta element " TAGF " exceeds the %u-byte limit", TAGA(tag),
+                           DV_META_VALUE_MAX);
         p += hdr;
         uint8_t *v = NULL;
         if (len) {
@@ -363,17 +380,130 @@ static int parse_meta(rd *r, uint64_t *pos)
     return 0;
 }
 
+/* Transfer syntaxes of PS3.6 Annex A (2025, retired ones included). Every one but the implicit and the big
+ * endian ones encodes the dataset in explicit VR little endian (PS3.5 10, A.4); `encapsulated` says where
+ * PixelData must be encapsulated (PS3.5 A.4). An unknown UID is accepted only under the rules of
+ * docs/decisions.md "Transfer syntaxes" (test_reader_limits: test_unknown_transfer_syntax). */
+typedef struct ts_info {
+    const char *uid;
+    uint8_t kind;         /* dv_ts_kind */
+    uint8_t encapsulated; /* PixelData (7FE0,0010), when present, is encapsulated */
+} ts_info;
+
+static const ts_info ts_table[] = {
+    { "1.2.840.10008.1.2", DV_TS_IMPLICIT_LE, 0 },
+    { "1.2.840.10008.1.2.1", DV_TS_EXPLICIT_LE, 0 },
+    { "1.2.840.10008.1.2.1.98", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.1.99", DV_TS_DEFLATED_LE, 0 },
+    { "1.2.840.10008.1.2.2", DV_TS_EXPLICIT_BE, 0 },
+    { "1.2.840.10008.1.2.4.50", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.51", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.52", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.53", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.54", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.55", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.56", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.57", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.58", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.59", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.60", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.61", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.62", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.63", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.64", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.65", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.66", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.70", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.80", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.81", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.90", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.91", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.92", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.93", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.94", DV_TS_EXPLICIT_LE, 0 },  /* JPIP Referenced: no PixelData */
+    { "1.2.840.10008.1.2.4.95", DV_TS_DEFLATED_LE, 0 },  /* JPIP Referenced Deflate */
+    { "1.2.840.10008.1.2.4.100", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.100.1", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.101", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.101.1", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.102", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.102.1", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.103", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.103.1", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.104", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.104.1", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.105", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.105.1", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.106", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.106.1", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.107", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.108", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.110", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.111", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.112", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.201", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.202", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.203", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.4.204", DV_TS_EXPLICIT_LE, 0 },  /* JPIP HTJ2K Referenced: no PixelData */
+    { "1.2.840.10008.1.2.4.205", DV_TS_DEFLATED_LE, 0 },  /* JPIP HTJ2K Referenced Deflate */
+    { "1.2.840.10008.1.2.5", DV_TS_EXPLICIT_LE, 1 },
+    { "1.2.840.10008.1.2.7.1", DV_TS_EXPLICIT_LE, 0 },    /* SMPTE ST 2110: the essence is not in the dataset */
+    { "1.2.840.10008.1.2.7.2", DV_TS_EXPLICIT_LE, 0 },
+    { "1.2.840.10008.1.2.7.3", DV_TS_EXPLICIT_LE, 0 },
+    { "1.2.840.10008.1.20", DV_TS_IMPLICIT_LE, 0 },       /* Papyrus 3 Implicit VR Little Endian */
+};
+
+/* NULL for a UID this version does not know. */
+static const ts_info *ts_lookup(const char *uid)
+{
+    for (size_t i = 0; i < sizeof ts_table / sizeof ts_table[0]; i++)
+        if (!strcmp(ts_table[i].uid, uid))
+            return &ts_table[i];
+    return NULL;
+}
+
 static void set_ts(dv_instance *inst, const char *uid)
 {
     snprintf(inst->ts_uid, sizeof inst->ts_uid, "%s", uid);
-    if (!strcmp(uid, "1.2.840.10008.1.2"))
-        inst->ts_kind = DV_TS_IMPLICIT_LE;
-    else if (!strcmp(uid, "1.2.840.10008.1.2.2"))
-        inst->ts_kind = DV_TS_EXPLICIT_BE;
-    else if (!strcmp(uid, "1.2.840.10008.1.2.1.99"))
-        inst->ts_kind = DV_TS_DEFLATED_LE;
-    else
-        inst->ts_kind = DV_TS_EXPLICIT_LE; /* every other transfer syntax: explicit LE + encapsulated pixels */
+    const ts_info *t = ts_lookup(uid);
+    inst->ts_kind = t ? (dv_ts_kind)t->kind : DV_TS_EXPLICIT_LE;
+}
+
+/* An explicit-VR transfer syntax whose dataset is implicit VR (seen in the wild: pydicom's
+ * SC_rgb_jpeg.dcm): the first element has no VR where one belongs, but parses as implicit VR. The whole
+ * dataset is then read as implicit VR (with dictionary VRs) and written back in the transfer syntax it
+ * declares, which is the repair (docs/decisions.md "Recovered encodings";
+ * test_reader_limits: test_implicit_dataset_labelled_explicit). */
+static int implicit_mislabelled(rd *r, uint64_t pos, uint64_t limit)
+{
+    uint8_t h[8];
+    if (!r->explicit_vr || r->big_endian || r->strict_vr || limit - pos < 8 || rd_read(r, pos, h, 8) != 0)
+        return 0;
+    if (looks_like_vr(h + 4) || (h[4] >= 'A' && h[4] <= 'Z' && h[5] >= 'A' && h[5] <= 'Z'))
+        return 0;
+    uint16_t group = (uint16_t)(h[0] | (h[1] << 8));
+    uint32_t len = h[4] | ((uint32_t)h[5] << 8) | ((uint32_t)h[6] << 16) | ((uint32_t)h[7] << 24);
+    return group != 0xFFFE && group != 0x0000 && (len == DV_UNDEFINED_LENGTH || len <= limit - pos - 8);
+}
+
+/* The dataset's PixelData agrees with the transfer syntax: a native (defined-length) PixelData under an
+ * encapsulated transfer syntax would be written as it came, and dcmtk rejects such a file: refused
+ * (docs/decisions.md "Transfer syntaxes"; test_reader_limits: test_native_pixels_under_encapsulated_ts). */
+static int check_pixel_data(dv_instance *inst, const ts_info *t, dv_error *err)
+{
+    const dv_elem *px = NULL;
+    for (const dv_elem *e = inst->ds.first; e; e = e->next)
+        if (e->tag == DV_TAG_PIXEL_DATA)
+            px = e;
+    if (!px || (px->flags & DV_ELEM_ENCAPSULATED))
+        return 0;
+    if (!t)
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "unknown transfer syntax (0002,0010) with native PixelData "
+                       TAGF ": the pixel encoding is unknown", TAGA(px->tag));
+    if (t->encapsulated)
+        return dv_fail(err, DV_ERR_MALFORMED, "transfer syntax (0002,0010) is encapsulated but PixelData " TAGF
+                       " is native (defined length %llu)", TAGA(px->tag), (unsigned long long)px->length);
+    return 0;
 }
 
 /* A raw dataset (no preamble): accept it only when the first element is plausible DICOM. */
@@ -410,11 +540,12 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
         dv_fail(err, DV_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (lim)
-        inst->limits = *lim;
-    else
-        dv_limits_default(&inst->limits);
+    if (dv_limits_import(&inst->limits, lim, err) != 0) {
+        free(inst);
+        return NULL;
+    }
     dv_arena_init(&inst->arena, inst->limits.max_metadata_bytes);
+    dv_arena_use_budget(&inst->arena, inst->limits.budget, dv_limits_memory_max(&inst->limits));
     inst->src = src;
     inst->data = *src;
 
@@ -462,20 +593,35 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
     } else {
         set_ts(inst, ts);
     }
+    const ts_info *tsi = ts_lookup(inst->ts_uid);
     uint64_t limit = src->size;
     if (inst->ts_kind == DV_TS_DEFLATED_LE) {
-        size_t n = 0;
-        if (dv_inflate_source(src, pos, inst->limits.max_inflated_bytes, &inst->inflated, &n, err) != 0)
+        /* Streamed, never held whole: bulk values stay offsets into the inflated stream (deflate.c). */
+        /* Small datasets are kept whole (fast); "small" scales with the inline threshold so the fuzzer,
+         * which lowers it, reaches the streaming path too. */
+        uint64_t keep = (uint64_t)inst->limits.inline_threshold * 256u;
+        if (keep > DV_INFLATE_KEEP_MAX)
+            keep = DV_INFLATE_KEEP_MAX;
+        if (dv_inflated_open(src, pos, inst->limits.max_inflated_bytes, keep, &inst->arena, &inst->inflated, err) != 0)
             goto fail;
-        inst->data = dv_source_memory(&inst->inflated_ms, inst->inflated, n);
+        inst->data = dv_inflated_source(inst->inflated);
         r.src = &inst->data;
         r.win_len = 0;
         pos = 0;
-        limit = n;
+        limit = inst->data.size;
     }
     r.explicit_vr = inst->ts_kind != DV_TS_IMPLICIT_LE;
     r.big_endian = inst->ts_kind == DV_TS_EXPLICIT_BE;
-    if (parse_dataset(&r, &inst->ds, &pos, limit, 0, 0) != 0)
+    r.strict_vr = tsi == NULL;
+    if (implicit_mislabelled(&r, pos, limit))
+        r.explicit_vr = 0;
+    if (parse_dataset(&r, &inst->ds, &pos, limit, 0, 0) != 0) {
+        if (!tsi && err && err->code == DV_ERR_MALFORMED)
+            dv_fail(err, DV_ERR_UNSUPPORTED, "unknown transfer syntax (0002,0010) and the dataset does not parse "
+                    "as explicit VR little endian");
+        goto fail;
+    }
+    if (check_pixel_data(inst, tsi, err) != 0)
         goto fail;
     free(r.win);
     return inst;

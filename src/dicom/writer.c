@@ -1,6 +1,7 @@
-/* The writer: a valid Part 10 file with regenerated file meta, the dataset in the input's transfer syntax.
- * Kept values are written byte for byte (odd lengths get the VR's pad byte); bulk values and encapsulated
- * pixel data are streamed from the source, never loaded. */
+/* The writer: a valid Part 10 file with regenerated file meta, the dataset in the input's transfer syntax or
+ * the one set by dv_instance_set_transfer_syntax. Kept values are written byte for byte (odd lengths get the
+ * VR's pad byte), byte-swapped per VR only when a big endian input is written little endian; bulk, external
+ * values and encapsulated pixel data are streamed from their source, never loaded. */
 #include "dv_ds.h"
 #include "dv_vr.h"
 #include "dv_reader_internal.h"
@@ -21,6 +22,7 @@ typedef struct wr {
     const dv_instance *inst;
     dv_error *err;
     int explicit_vr, big_endian;
+    int swap;          /* values are stored in the other byte order than the output's (BE read, LE written) */
     uint8_t buf[WBUF];
     size_t n;
 } wr;
@@ -102,8 +104,9 @@ static uint64_t elem_size(wr *w, dv_elem *e)
     if (e->flags & DV_ELEM_SEQUENCE) {
         uint64_t body = 0;
         for (dv_item *it = e->items; it; it = it->next) {
-            it->enc_len = ds_size(w, &it->ds);
-            body += 8 + it->enc_len + (it->undefined_length || it->enc_len >= DV_UNDEFINED_LENGTH ? 8 : 0);
+            uint64_t n = ds_size(w, &it->ds);
+            it->enc_len = n >= DV_UNDEFINED_LENGTH ? DV_UNDEFINED_LENGTH : (uint32_t)n;
+            body += 8 + n + (it->undefined_length || n >= DV_UNDEFINED_LENGTH ? 8 : 0);
         }
         e->enc_len = body;
         return h + body + ((e->flags & DV_ELEM_UNDEF_LEN) || body >= DV_UNDEFINED_LENGTH ? 8 : 0);
@@ -111,11 +114,11 @@ static uint64_t elem_size(wr *w, dv_elem *e)
     return h + (e->flags & DV_ELEM_ENCAPSULATED ? e->length : padded(e->length));
 }
 
-/* Never written from the dataset: group lengths (retired, and wrong after editing) and file meta elements
- * (group 0002) found in the dataset: the file meta is regenerated, it has no place in the dataset. */
+/* Never written from the dataset: group lengths (dv_tag_is_group_length: the one place they are dropped) and
+ * file meta elements (group 0002) found in the dataset: the file meta is regenerated. */
 static int skipped_on_write(const dv_elem *e)
 {
-    return DV_TAG_ELEMENT(e->tag) == 0x0000 || DV_TAG_GROUP(e->tag) == 0x0002;
+    return dv_tag_is_group_length(e->tag) || DV_TAG_GROUP(e->tag) == 0x0002;
 }
 
 static uint64_t ds_size(wr *w, const dv_ds *ds)
@@ -144,7 +147,35 @@ static int w_header(wr *w, uint32_t tag, uint16_t vr, uint32_t len)
 
 static int w_ds(wr *w, const dv_ds *ds);
 
-static int w_elem(wr *w, const dv_elem *e)
+/* A value written in the other byte order: through the write buffer in chunks (bulk values stream). */
+static int w_value_swapped(wr *w, const dv_elem *e, unsigned unit)
+{
+    uint64_t off;
+    const dv_source *src = (e->flags & DV_ELEM_BULK) ? dv_elem_source(w->inst, e, &off) : NULL;
+    uint64_t done = 0;
+    while (done < e->length) {
+        size_t room = (WBUF - w->n) / 8 * 8;
+        if (room == 0) {
+            if (w_flush(w) != 0)
+                return -1;
+            room = WBUF;
+        }
+        size_t n = e->length - done < room ? (size_t)(e->length - done) : room;
+        uint8_t *p = w->buf + w->n;
+        if (src) {
+            if (src->read_at(src->ctx, off + done, p, n) != 0)
+                return dv_fail(w->err, DV_ERR_IO, "reading " TAGF " failed", TAGA(e->tag));
+        } else {
+            memcpy(p, e->value + done, n);
+        }
+        dv_swap_bytes(p, n, unit);
+        w->n += n;
+        done += n;
+    }
+    return 0;
+}
+
+static int w_elem(wr *w, const dv_ds *ds, const dv_elem *e)
 {
     uint16_t vr = write_vr(e);
     if (e->flags & DV_ELEM_SEQUENCE) {
@@ -166,7 +197,9 @@ static int w_elem(wr *w, const dv_elem *e)
         /* Raw fragments including the sequence delimiter, copied untouched. */
         if (w_header(w, e->tag, vr, DV_UNDEFINED_LENGTH) != 0 || w_flush(w) != 0)
             return -1;
-        if (dv_sink_copy(w->sink, &w->inst->data, e->offset, e->length) != 0)
+        uint64_t off;
+        const dv_source *src = dv_elem_source(w->inst, e, &off);
+        if (dv_sink_copy(w->sink, src, off, e->length) != 0)
             return dv_fail(w->err, DV_ERR_IO, "copying " TAGF " failed", TAGA(e->tag));
         return 0;
     }
@@ -175,10 +208,18 @@ static int w_elem(wr *w, const dv_elem *e)
         return dv_fail(w->err, DV_ERR_INVALID, "element " TAGF " is too long to encode", TAGA(e->tag));
     if (w_header(w, e->tag, vr, (uint32_t)len) != 0)
         return -1;
-    if (e->flags & DV_ELEM_BULK) {
+    unsigned unit = 1;
+    if (w->swap && !(e->flags & DV_ELEM_EXTERNAL)) /* only after a transfer syntax change from big endian */
+        unit = e->tag == DV_TAG_PIXEL_DATA ? dv_pixel_swap_unit(w->inst, ds, e) : dv_vr_swap_unit(e->vr);
+    if (unit > 1) {
+        if (w_value_swapped(w, e, unit) != 0)
+            return -1;
+    } else if (e->flags & DV_ELEM_BULK) {
+        uint64_t off;
+        const dv_source *src = dv_elem_source(w->inst, e, &off);
         if (w_flush(w) != 0)
             return -1;
-        if (dv_sink_copy(w->sink, &w->inst->data, e->offset, e->length) != 0)
+        if (dv_sink_copy(w->sink, src, off, e->length) != 0)
             return dv_fail(w->err, DV_ERR_IO, "copying " TAGF " failed", TAGA(e->tag));
     } else if (e->length && w_bytes(w, e->value, (size_t)e->length) != 0) {
         return -1;
@@ -195,7 +236,7 @@ static int w_ds(wr *w, const dv_ds *ds)
     for (const dv_elem *e = ds->first; e; e = e->next) {
         if (skipped_on_write(e))
             continue;
-        if (w_elem(w, e) != 0)
+        if (w_elem(w, ds, e) != 0)
             return -1;
     }
     return 0;
@@ -216,6 +257,51 @@ static size_t meta_elem_size(uint16_t vr, size_t len)
     return (dv_vr_has_long_length(vr) ? 12 : 8) + len + (len & 1);
 }
 
+/* Transfer syntaxes whose pixel data is native (not encapsulated). */
+static int ts_is_native(dv_ts_kind k, const char *uid)
+{
+    return k != DV_TS_EXPLICIT_LE || !strcmp(uid, "1.2.840.10008.1.2.1");
+}
+
+int dv_instance_set_transfer_syntax(dv_instance *inst, const char *uid, dv_error *err)
+{
+    dv_error_clear(err);
+    size_t n = uid ? strlen(uid) : 0;
+    if (n == 0 || n > 64 || strspn(uid, "0123456789.") != n || uid[0] == '.' || uid[n - 1] == '.' || strstr(uid, ".."))
+        return dv_fail(err, DV_ERR_USAGE, "transfer syntax: not a UID");
+    if (!strcmp(uid, "1.2.840.10008.1.2.2"))
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "transfer syntax: explicit VR big endian is retired; not written");
+    if (!inst->ts_changed) {
+        /* The values keep the byte order they were read in; the writer swaps them (DECISIONS: docs/decisions.md
+         * "transfer syntax change"). */
+        inst->values_big_endian = inst->ts_kind == DV_TS_EXPLICIT_BE;
+        inst->ts_changed = 1;
+    }
+    memcpy(inst->ts_uid, uid, n + 1);
+    if (!strcmp(uid, "1.2.840.10008.1.2"))
+        inst->ts_kind = DV_TS_IMPLICIT_LE;
+    else if (!strcmp(uid, "1.2.840.10008.1.2.1.99"))
+        inst->ts_kind = DV_TS_DEFLATED_LE;
+    else
+        inst->ts_kind = DV_TS_EXPLICIT_LE;
+    return 0;
+}
+
+/* After a transfer syntax change the pixel data must match it: native pixels in a native syntax, fragments in
+ * an encapsulated one (the caller replaces the pixel data when it re-encodes). */
+static int check_pixel_encoding(const dv_instance *inst, dv_error *err)
+{
+    const dv_elem *px = dv_ds_find(&inst->ds, DV_TAG_PIXEL_DATA);
+    if (!px || (px->flags & DV_ELEM_SEQUENCE))
+        return 0;
+    int encapsulated = (px->flags & DV_ELEM_ENCAPSULATED) != 0;
+    if (ts_is_native(inst->ts_kind, inst->ts_uid) && encapsulated)
+        return dv_fail(err, DV_ERR_INVALID, "encapsulated " TAGF " in a native transfer syntax", TAGA(px->tag));
+    if (!ts_is_native(inst->ts_kind, inst->ts_uid) && !encapsulated)
+        return dv_fail(err, DV_ERR_INVALID, "native " TAGF " in an encapsulated transfer syntax", TAGA(px->tag));
+    return 0;
+}
+
 int dv_instance_write(const dv_instance *inst, dv_sink *sink, dv_error *err)
 {
     dv_error_clear(err);
@@ -228,6 +314,8 @@ int dv_instance_write(const dv_instance *inst, dv_sink *sink, dv_error *err)
         return dv_fail(err, DV_ERR_INVALID, "instance has no SOPClassUID");
     if (!sop[0])
         return dv_fail(err, DV_ERR_INVALID, "instance has no SOPInstanceUID");
+    if (inst->ts_changed && check_pixel_encoding(inst, err) != 0)
+        return -1;
 
     wr *w = malloc(sizeof *w);
     if (!w)
@@ -259,6 +347,7 @@ int dv_instance_write(const dv_instance *inst, dv_sink *sink, dv_error *err)
 
     w->explicit_vr = inst->ts_kind != DV_TS_IMPLICIT_LE;
     w->big_endian = inst->ts_kind == DV_TS_EXPLICIT_BE;
+    w->swap = inst->ts_changed && inst->values_big_endian != w->big_endian;
     (void)ds_size(w, &inst->ds); /* fills the defined lengths of sequences and items */
     if (inst->ts_kind == DV_TS_DEFLATED_LE) {
         dv_deflate_sink *d = dv_deflate_sink_new(sink);

@@ -8,6 +8,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
+#include "engine/dv_result_internal.h"
 #include "dicom/dv_vr.h"
 
 /* A UI value bigger than this is not a list of UIDs but an attack or a corruption: refuse the instance
@@ -22,15 +23,9 @@ typedef struct apply_ctx {
     int changed;
 } apply_ctx;
 
-static int elem_is_empty(const dv_elem *e)
-{
-    return e->length == 0 && e->nitems == 0 && e->items == NULL &&
-           (e->flags & (DV_ELEM_BULK | DV_ELEM_ENCAPSULATED)) == 0;
-}
-
 static void make_empty(apply_ctx *c, dv_elem *e)
 {
-    if (elem_is_empty(e))
+    if (dv_elem_is_empty(e))
         return;
     dv_elem_set_empty(e);
     c->changed = 1;
@@ -39,9 +34,7 @@ static void make_empty(apply_ctx *c, dv_elem *e)
 /* Replace the value, noting whether anything actually changed (so "keep" outcomes do not add markers). */
 static int replace_value(apply_ctx *c, dv_elem *e, uint16_t vr, const void *v, size_t n)
 {
-    int same = e->vr == vr && (e->flags & (DV_ELEM_BULK | DV_ELEM_ENCAPSULATED | DV_ELEM_SEQUENCE)) == 0 &&
-               e->items == NULL && e->length == n && (n == 0 || (e->value && memcmp(e->value, v, n) == 0));
-    if (same)
+    if (dv_elem_value_equals(e, vr, v, n))
         return 0;
     if (n == 0) {
         dv_elem_set_empty(e);
@@ -60,18 +53,15 @@ static int load_ui(apply_ctx *c, const dv_elem *e, uint8_t **buf, size_t *len)
     *len = 0;
     if (e->length == 0)
         return 0;
-    if (e->length > DV_UI_VALUE_MAX || e->length == DV_UNDEFINED_LENGTH)
-        return dv_fail(c->err, DV_ERR_MALFORMED, "UI value too long at " TAGF, TAGA(e->tag));
+    if (e->length > DV_UI_VALUE_MAX || e->length == DV_UNDEFINED_LENGTH) /* a cap is a limit (issue 5 item 12) */
+        return dv_fail(c->err, DV_ERR_LIMIT, "UI value at " TAGF " exceeds the %u-byte limit", TAGA(e->tag),
+                       DV_UI_VALUE_MAX);
     uint8_t *b = malloc((size_t)e->length);
     if (!b)
         return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
-    if ((e->flags & DV_ELEM_BULK) || !e->value) {
-        if (dv_elem_read_value(c->inst, e, b, e->length) != 0) {
-            free(b);
-            return dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
-        }
-    } else {
-        memcpy(b, e->value, (size_t)e->length);
+    if (dv_elem_read_value(c->inst, e, b, e->length) != 0) { /* inline, bulk or external */
+        free(b);
+        return dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
     }
     *buf = b;
     *len = (size_t)e->length;
@@ -108,8 +98,8 @@ static int set_dummy(apply_ctx *c, dv_elem *e)
         return regen_uid(c, e);
     /* Keep the value multiplicity (zeros or placeholders, nothing of the original): a VM-2 attribute stays
      * valid. Bulk values are not inspected: one value. */
-    const uint8_t *orig = (e->flags & DV_ELEM_BULK) ? NULL : e->value;
-    size_t count = (e->flags & DV_ELEM_BULK) ? 1 : dv_dummy_count(vr, orig, e->length);
+    const uint8_t *orig = dv_elem_inline_value(e);
+    size_t count = orig ? dv_dummy_count(vr, orig, e->length) : 1; /* bulk: one value, not inspected */
     uint8_t *buf;
     long n = dv_dummy_values(vr, count, &buf);
     if (n < 0)
@@ -123,14 +113,15 @@ static int set_dummy(apply_ctx *c, dv_elem *e)
     return rc;
 }
 
-/* Every element nested anywhere under e is reset (DECISIONS 4); structure (items, nesting) is kept. */
-static int reset_ds(apply_ctx *c, dv_ds *ds)
+/* Every element nested anywhere under e is reset (DECISIONS 4); structure (items, nesting) is kept.
+ * parent: the tag of the sequence whose item ds is. */
+static int reset_ds(apply_ctx *c, dv_ds *ds, uint32_t parent)
 {
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
         dv_elem *next = e->next;
-        if (DV_TAG_ELEMENT(e->tag) == 0x0000) {
-            dv_ds_unlink(ds, prev, e); /* group length: dropped, not a de-identification change */
+        if (dv_tag_is_group_length(e->tag)) {
+            prev = e; /* group length: the writer drops it (dv_ds.h); not a de-identification change */
             e = next;
             continue;
         }
@@ -140,6 +131,14 @@ static int reset_ds(apply_ctx *c, dv_ds *ds)
              * private element would still be a private element (DECISIONS 3). */
             dv_ds_unlink(ds, prev, e);
             c->changed = 1;
+            e = next;
+            continue;
+        }
+        /* A UID that identifies or references a UID the plan keeps stays, so a reset never leaves a reference
+         * pointing nowhere (UID families, docs/decisions.md) [test_reset_keeps_kept_references]. */
+        if (!dv_elem_is_sequence(e) &&
+            dv_plan_reset_keeps_uid(c->plan, parent, e->tag, dv_plan_effective_vr(e))) {
+            prev = e;
             e = next;
             continue;
         }
@@ -154,40 +153,36 @@ static int reset_ds(apply_ctx *c, dv_ds *ds)
 static int reset_tree(apply_ctx *c, dv_elem *e)
 {
     for (dv_item *it = e->items; it; it = it->next)
-        if (reset_ds(c, &it->ds) != 0)
+        if (reset_ds(c, &it->ds, e->tag) != 0)
             return -1;
     return 0;
 }
 
-static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth)
+/* parent: the tag of the sequence whose item ds is (0 at the top level). */
+static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent)
 {
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
         dv_elem *next = e->next;
         uint32_t tag = e->tag;
-        /* Markers are rewritten after the walk (markers.c); the plan never touches them. */
-        if (depth == 0 && (tag == DV_TAG_PATIENT_IDENTITY_REMOVED || tag == DV_TAG_DEIDENTIFICATION_METHOD ||
-                           tag == DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ)) {
+        /* Earlier markers get the plan like any element (private elements in an earlier code item go with the
+         * profile); markers.c then adds ours to what is left (issue 5 item 9). */
+        if (dv_tag_is_group_length(tag)) {
+            /* Encoding housekeeping, not a de-identification change: the writer drops it (dv_ds.h). */
             prev = e;
             e = next;
             continue;
         }
-        if (DV_TAG_ELEMENT(tag) == 0x0000) {
-            /* Group length: it would be wrong after editing and the writer does not need it. Encoding
-             * housekeeping, so it does not count as a de-identification change. */
-            dv_ds_unlink(ds, prev, e);
-            e = next;
-            continue;
-        }
         int is_seq = dv_elem_is_sequence(e);
-        dv_decision d = dv_plan_decide(c->plan, tag, dv_plan_effective_vr(e), is_seq);
+        dv_match m; /* m.kind / m.params: where the pixel and text stages will read their settings */
+        dv_decision d = dv_plan_match_in(c->plan, parent, tag, dv_plan_effective_vr(e), is_seq, &m);
         int rc = 0;
         switch (d) {
         case DV_DEC_KEEP:
             break;
         case DV_DEC_KEEP_RECURSE:
             for (dv_item *it = e->items; it && rc == 0; it = it->next)
-                rc = apply_ds(c, &it->ds, depth + 1);
+                rc = apply_ds(c, &it->ds, depth + 1, tag);
             break;
         case DV_DEC_EMPTY:
             make_empty(c, e);
@@ -239,14 +234,14 @@ static void result_uid(const dv_instance *inst, uint32_t tag, char out[DV_UID_MA
 
 int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_error *err)
 {
-    if (res)
-        memset(res, 0, sizeof *res);
+    if (res && dv_result_reset(res, err) != 0)
+        return -1;
     if (!plan || !key || !inst)
         return dv_fail(err, DV_ERR_USAGE, "dv_apply: plan, key and instance are required");
     apply_ctx c = {plan, key, inst, err, 0};
     if (repair_sop_identity(inst, err) != 0)
         return -1;
-    if (apply_ds(&c, &inst->ds, 0) != 0)
+    if (apply_ds(&c, &inst->ds, 0, 0) != 0)
         return -1;
     if (c.changed && dv_markers_write(plan, inst, err) != 0)
         return -1;

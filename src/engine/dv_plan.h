@@ -29,11 +29,14 @@ const char *dv_decision_name(dv_decision d);
 
 #define DV_PLAN_NO_ACTION UINT32_MAX
 
-/* Open-addressing slot: one per tag that some action query or profile row names exactly. */
+/* Open-addressing slot: one per tag that some action query, profile row or UID family names exactly. */
 typedef struct dv_plan_slot {
     uint32_t tag;
     uint32_t action;  /* index of the first action with a TAG query for this tag, or DV_PLAN_NO_ACTION */
+    uint32_t follow;  /* UID families: the tag whose decision this one takes (0 = its own; see families.c) */
     uint8_t pcode;    /* dv_pcode of the profile row (MINIMAL: DV_PC_K for the keep list), DV_PC_NONE if none */
+    uint8_t family;   /* 1 when the tag is a UID family's head or member (reset subtrees consult the plan) */
+    uint8_t context;  /* 1 when the member follows another head inside some sequence (dv_plan.contexts) */
     uint8_t used;
 } dv_plan_slot;
 
@@ -44,6 +47,19 @@ typedef struct dv_plan_masked {
 
 #define DV_PLAN_VR_SLOTS (26 * 26)
 
+/* A family member that references another head inside one sequence (families.c contexts), kept only when no
+ * TAG query names the member. */
+typedef struct dv_plan_context {
+    uint32_t parent, member, head;
+} dv_plan_context;
+#define DV_PLAN_MAX_CONTEXTS 8
+
+/* One action as the plan keeps it: its kind and its own copy of the parameters. */
+typedef struct dv_plan_action {
+    dv_action_kind kind;
+    dv_action_params params;
+} dv_plan_action;
+
 struct dv_plan {
     dv_profile_type profile;
     dv_primary_ids primary_ids;
@@ -52,7 +68,7 @@ struct dv_plan {
     const dv_profile_table *table;   /* PS3.15 edition used by BASIC (the default edition) */
 
     size_t nactions;
-    dv_action_kind *action_kinds;    /* nactions */
+    dv_plan_action *actions;         /* nactions; each owns its parameters */
 
     dv_plan_slot *slots;             /* power-of-two sized, at most half full */
     size_t slot_mask;
@@ -65,6 +81,13 @@ struct dv_plan {
     size_t nmprofile;
 
     char summary[256];
+
+    dv_plan_context contexts[DV_PLAN_MAX_CONTEXTS];
+    size_t ncontexts;
+
+    /* Accepted-without-effect notes from the config (dv_plan_warning); texts name JSON paths, never values. */
+    char warnings[DV_CONFIG_MAX_WARNINGS][DV_CONFIG_WARNING_MAX];
+    size_t nwarnings;
 };
 
 /* Compile an already parsed config (dv_plan_from_json = dv_config_parse + this). */
@@ -76,8 +99,57 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err);
 uint16_t dv_plan_effective_vr(const dv_elem *e);
 int dv_elem_is_sequence(const dv_elem *e);
 
-/* The decision for one element (tag, effective VR, sequence or not). Pure function of the plan. */
+/* Which rule decided (dv_match.source). */
+typedef enum dv_match_source {
+    DV_MATCH_RULE = 0,    /* a fixed rule: group lengths are always deleted */
+    DV_MATCH_ACTION,      /* dicomTagConfig.actions[action] */
+    DV_MATCH_PRIMARY_IDS, /* options.primaryIds */
+    DV_MATCH_PROFILE      /* profileType */
+} dv_match_source;
+
+/* The full answer for one element: the decision, and the action that made it with its parameters, so a stage
+ * (pixel redaction, text cleaning) reads its settings from the match without a second lookup. */
+typedef struct dv_match {
+    dv_decision decision;
+    dv_match_source source;
+    uint32_t action;                /* action index, DV_PLAN_NO_ACTION unless source == DV_MATCH_ACTION */
+    dv_action_kind kind;            /* the action's kind, 0 unless source == DV_MATCH_ACTION */
+    const dv_action_params *params; /* the action's parameters (owned by the plan), NULL unless an action */
+    uint32_t decided_tag;           /* the element's tag, or the UID family head whose decision it took */
+} dv_match;
+
+/* The decision for one element (tag, effective VR, sequence or not), with the matched action. Pure function
+ * of the plan, O(1): one or two hash probes, one table lookup and a scan of the few masked entries.
+ * parent is the tag of the sequence whose item holds the element (0 at the top level): a few references
+ * name a different UID inside a particular sequence (families.c contexts). dv_plan_match = parent 0. */
+dv_decision dv_plan_match_in(const dv_plan *plan, uint32_t parent, uint32_t tag, uint16_t vr, int is_seq,
+                             dv_match *m);
+dv_decision dv_plan_match(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq, dv_match *m);
+/* dv_plan_match without the details. */
 dv_decision dv_plan_decide(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq);
+
+/* Inside a reset subtree (DECISIONS 4) a UI element of a UID family (families.c) keeps its value when the plan
+ * keeps the UID it identifies or references, so a reset never leaves a reference to a UID that still exists
+ * under its old value pointing nowhere. 1 = keep, 0 = reset as usual. */
+int dv_plan_reset_keeps_uid(const dv_plan *plan, uint32_t parent, uint32_t tag, uint16_t vr);
+
+/* --- families.c --- */
+/* A UID family (docs/decisions.md "UID families"): the attribute that holds a UID (head) and the attributes
+ * that reference it (members). A member not named by a TAG query takes the head's decision. */
+typedef struct dv_uid_family {
+    uint32_t head;
+    const char *name;
+    const uint32_t *members; /* nmembers */
+    size_t nmembers;
+} dv_uid_family;
+/* The one table of UID families. */
+const dv_uid_family *dv_uid_families(size_t *count);
+/* Members that reference a different head inside one sequence (e.g. ReferencedSOPInstanceUID names the study
+ * inside RTReferencedStudySequence). */
+typedef struct dv_uid_context {
+    uint32_t parent, member, head;
+} dv_uid_context;
+const dv_uid_context *dv_uid_contexts(size_t *count);
 
 /* --- dummy.c --- */
 /* Longest dummy value any VR gets (DT "19000101000000"). */
@@ -102,7 +174,7 @@ long dv_dummy_values(uint16_t vr, size_t count, uint8_t **out);
 int dv_uid_regenerate_value(const dv_key *key, const uint8_t *value, size_t len, uint8_t **out, size_t *out_len);
 
 /* --- markers.c --- */
-/* Replace (0012,0062), (0012,0063) and (0012,0064) at the top level with the markers for this plan. */
+/* Write (0012,0062) YES and add this plan's values to (0012,0063) and codes to (0012,0064), keeping earlier ones. */
 int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err);
 /* The DeidentificationMethod values, backslash-separated (no padding). Returns the length. */
 size_t dv_markers_method(const dv_plan *plan, char *buf, size_t cap);

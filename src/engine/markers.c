@@ -3,14 +3,19 @@
  * PatientIdentityRemoved (0012,0062) = YES tells receivers the instance was de-identified;
  * DeidentificationMethod (0012,0063) says how, in words (tool, profile, options: nothing secret, nothing
  * from the instance); DeidentificationMethodCodeSequence (0012,0064) says the same with CID 7050 codes, which
- * only exist for the PS3.15 profiles, so it is written for the Basic profile only. Any existing markers are
- * replaced: a second pass must describe itself, not inherit a description of the first. */
+ * only exist for the PS3.15 profiles, so it is written for the Basic profile only. Markers add, never erase
+ * provenance (issue 5 item 9): an input de-identified before (e.g. defaced: 113101/113102 codes) keeps its
+ * earlier DeidentificationMethod values and code items, ours are appended after them, never twice. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
 #include "dicom/dv_vr.h"
+
+/* An LO value with a 16-bit explicit VR length: the whole (0012,0063) value must stay below 64 KiB. */
+#define DV_MARKERS_METHOD_MAX 0xFFFEu
 
 /* Append one LO value (at most 64 characters by construction) with its separator. */
 static void add_value(char *buf, size_t cap, size_t *len, const char *v)
@@ -62,56 +67,121 @@ static int put_text(dv_instance *inst, dv_ds *ds, uint32_t tag, uint16_t vr, con
     return dv_ds_put(inst, ds, tag, vr, buf, n) ? 0 : -1;
 }
 
-static dv_item *code_item(dv_instance *inst, const char *value, const char *meaning)
+/* Leading and trailing padding (spaces, NULs) off one value: [*b, *e). */
+static void trim(const char *s, size_t n, size_t *b, size_t *e)
 {
-    dv_item *it = dv_arena_alloc(&inst->arena, sizeof *it);
-    if (!it)
-        return NULL;
-    if (put_text(inst, &it->ds, 0x00080100u, DV_VR_SH, value) != 0 ||
+    *b = 0;
+    *e = n;
+    while (*b < *e && (s[*b] == ' ' || s[*b] == '\0'))
+        (*b)++;
+    while (*e > *b && (s[*e - 1] == ' ' || s[*e - 1] == '\0'))
+        (*e)--;
+}
+
+/* 1 when the backslash-separated list (len bytes) already holds the value v (padding ignored). */
+static int list_has(const char *list, size_t len, const char *v, size_t vlen)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && list[i] != '\\')
+            continue;
+        size_t b, e;
+        trim(list + start, i - start, &b, &e);
+        if (e - b == vlen && memcmp(list + start + b, v, vlen) == 0)
+            return 1;
+        start = i + 1;
+    }
+    return 0;
+}
+
+/* DeidentificationMethod (0012,0063), LO, VM 1-n: the earlier values as they were (an earlier tool's
+ * provenance, e.g. a defacer's), then each of our values that is not already there (a second pass with the
+ * same plan adds nothing). Issue 5 item 9 [test_engine: test_markers, test_markers_keep_provenance]. */
+static int write_method(const dv_plan *plan, dv_instance *inst, dv_error *err)
+{
+    char ours[512];
+    size_t olen = dv_markers_method(plan, ours, sizeof ours);
+    dv_elem *old = dv_ds_find(&inst->ds, DV_TAG_DEIDENTIFICATION_METHOD);
+    uint64_t have = old && !dv_elem_is_sequence(old) && !(old->flags & DV_ELEM_ENCAPSULATED) ? old->length : 0;
+    if (have + olen + 2 > DV_MARKERS_METHOD_MAX)
+        return dv_fail(err, DV_ERR_LIMIT, "(0012,0063) would exceed %u bytes with our values",
+                       (unsigned)DV_MARKERS_METHOD_MAX);
+    char *buf = malloc((size_t)have + olen + 2);
+    if (!buf)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory writing (0012,0063)");
+    size_t n = 0;
+    if (have && dv_elem_read_value(inst, old, buf, have) == 0) {
+        size_t b, e;
+        trim(buf, (size_t)have, &b, &e); /* the padding of the whole value, not of inner values */
+        memmove(buf, buf + b, e - b);
+        n = e - b;
+    }
+    size_t start = 0;
+    for (size_t i = 0; i <= olen; i++) {
+        if (i < olen && ours[i] != '\\')
+            continue;
+        size_t vlen = i - start;
+        if (vlen && !list_has(buf, n, ours + start, vlen)) {
+            if (n)
+                buf[n++] = '\\';
+            memcpy(buf + n, ours + start, vlen);
+            n += vlen;
+        }
+        start = i + 1;
+    }
+    if (n & 1)
+        buf[n++] = ' ';
+    dv_elem *e = dv_ds_put(inst, &inst->ds, DV_TAG_DEIDENTIFICATION_METHOD, DV_VR_LO, buf, n);
+    free(buf);
+    return e ? 0 : dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached writing (0012,0063)");
+}
+
+/* 1 when an item of seq already carries the DCM code value. */
+static int has_code(const dv_elem *seq, const char *value)
+{
+    for (const dv_item *it = seq->items; it; it = it->next) {
+        char v[17], scheme[17];
+        const dv_elem *cv = dv_ds_find(&it->ds, 0x00080100u), *cs = dv_ds_find(&it->ds, 0x00080102u);
+        if (!cv || !cs || cv->length >= sizeof v || cs->length >= sizeof scheme || !cv->value || !cs->value ||
+            (cv->flags & DV_ELEM_BULK) || (cs->flags & DV_ELEM_BULK))
+            continue;
+        size_t b, e, sb, se;
+        memcpy(v, cv->value, (size_t)cv->length);
+        memcpy(scheme, cs->value, (size_t)cs->length);
+        trim(v, (size_t)cv->length, &b, &e);
+        trim(scheme, (size_t)cs->length, &sb, &se);
+        if (e - b == strlen(value) && !memcmp(v + b, value, e - b) && se - sb == 3 && !memcmp(scheme + sb, "DCM", 3))
+            return 1;
+    }
+    return 0;
+}
+
+/* Append a CID 7050 code item unless one with the same DCM code is already there. */
+static int add_code(dv_instance *inst, dv_elem *seq, const char *value, const char *meaning)
+{
+    if (has_code(seq, value))
+        return 0;
+    dv_item *it = dv_seq_append_item(inst, seq);
+    if (!it || put_text(inst, &it->ds, 0x00080100u, DV_VR_SH, value) != 0 ||
         put_text(inst, &it->ds, 0x00080102u, DV_VR_SH, "DCM") != 0 ||
         put_text(inst, &it->ds, 0x00080104u, DV_VR_LO, meaning) != 0)
-        return NULL;
-    return it;
+        return -1;
+    return 0;
 }
 
 int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err)
 {
-    static const uint32_t tags[] = {DV_TAG_PATIENT_IDENTITY_REMOVED, DV_TAG_DEIDENTIFICATION_METHOD,
-                                    DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ};
-    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
-        dv_elem *e = dv_ds_find(&inst->ds, tags[i]);
-        if (e)
-            dv_ds_remove(&inst->ds, e);
-    }
-
-    char method[512];
-    dv_markers_method(plan, method, sizeof method);
-    if (put_text(inst, &inst->ds, DV_TAG_PATIENT_IDENTITY_REMOVED, DV_VR_CS, "YES") != 0 ||
-        put_text(inst, &inst->ds, DV_TAG_DEIDENTIFICATION_METHOD, DV_VR_LO, method) != 0)
-        return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached writing (0012,0062)/(0012,0063)");
-
+    if (put_text(inst, &inst->ds, DV_TAG_PATIENT_IDENTITY_REMOVED, DV_VR_CS, "YES") != 0)
+        return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached writing (0012,0062)");
+    if (write_method(plan, inst, err) != 0)
+        return -1;
     if (plan->profile != DV_PROFILE_BASIC)
-        return 0;
-    dv_item *first = code_item(inst, "113100", "Basic Application Confidentiality Profile");
-    dv_item *second = NULL;
-    if (first && plan->primary_ids == DV_PRIMARY_KEEP) {
-        second = code_item(inst, "113110", "Retain UIDs Option");
-        if (!second)
-            first = NULL;
-    }
-    /* dv_ds_put makes an inline element in tag order; turn it into a defined-length sequence. */
-    static const uint8_t none[1] = {0};
-    dv_elem *seq = first ? dv_ds_put(inst, &inst->ds, DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ, DV_VR_SQ, none, 0)
-                         : NULL;
-    if (!seq)
+        return 0; /* CID 7050 names the PS3.15 profiles only; earlier items stay */
+    dv_elem *seq = dv_ds_find(&inst->ds, DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ);
+    if (!seq || !(seq->flags & DV_ELEM_SEQUENCE)) /* absent, or not a readable sequence: a new one */
+        seq = dv_ds_put_sequence(inst, &inst->ds, DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ);
+    if (!seq || add_code(inst, seq, "113100", "Basic Application Confidentiality Profile") != 0 ||
+        (plan->primary_ids == DV_PRIMARY_KEEP && add_code(inst, seq, "113110", "Retain UIDs Option") != 0))
         return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached writing (0012,0064)");
-    first->next = second;
-    seq->vr = DV_VR_SQ;
-    seq->flags = DV_ELEM_SEQUENCE;
-    seq->value = NULL;
-    seq->length = 0;
-    seq->offset = 0;
-    seq->items = first;
-    seq->nitems = second ? 2 : 1;
     return 0;
 }

@@ -6,7 +6,8 @@
  * with the number of actions or the size of the PS3.15 table.
  *
  * Precedence (DECISIONS 1): group lengths are always dropped, then the first action whose queries match
- * decides, then options.primaryIds, then the profile. */
+ * decides, then options.primaryIds, then the profile. A UID family member (families.c) that no TAG query names
+ * is decided as its family head: the slot's `follow` redirects it at compile time, one extra probe. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,9 @@ static dv_plan_slot *slot_get(dv_plan *p, uint32_t tag)
             s->used = 1;
             s->tag = tag;
             s->action = DV_PLAN_NO_ACTION;
+            s->follow = 0;
+            s->family = 0;
+            s->context = 0;
             s->pcode = DV_PC_NONE;
             return s;
         }
@@ -117,7 +121,9 @@ void dv_plan_free(dv_plan *plan)
 {
     if (!plan)
         return;
-    free(plan->action_kinds);
+    for (size_t i = 0; plan->actions && i < plan->nactions; i++)
+        dv_action_params_clear(&plan->actions[i].params);
+    free(plan->actions);
     free(plan->slots);
     free(plan->mqueries);
     free(plan->mprofile);
@@ -129,17 +135,72 @@ const char *dv_plan_summary(const dv_plan *plan)
     return plan ? plan->summary : "";
 }
 
+size_t dv_plan_warning_count(const dv_plan *plan)
+{
+    return plan ? plan->nwarnings : 0;
+}
+
+const char *dv_plan_warning(const dv_plan *plan, size_t i)
+{
+    return plan && i < plan->nwarnings ? plan->warnings[i] : NULL;
+}
+
+/* Does any masked TAG query select this tag? (Then the tag is named by a query, like an exact one.) */
+static int masked_query_names(const dv_plan *p, uint32_t tag)
+{
+    for (size_t i = 0; i < p->nmqueries; i++)
+        if ((tag & p->mqueries[i].mask) == p->mqueries[i].tag)
+            return 1;
+    return 0;
+}
+
+/* UID families (families.c): a member that no TAG query names takes its head's decision. */
+static void compile_families(dv_plan *p)
+{
+    size_t nf;
+    const dv_uid_family *f = dv_uid_families(&nf);
+    for (size_t i = 0; i < nf; i++) {
+        slot_get(p, f[i].head)->family = 1;
+        for (size_t j = 0; j < f[i].nmembers; j++) {
+            dv_plan_slot *s = slot_get(p, f[i].members[j]);
+            s->family = 1;
+            if (s->action == DV_PLAN_NO_ACTION && !masked_query_names(p, f[i].members[j]))
+                s->follow = f[i].head;
+        }
+    }
+    size_t nc;
+    const dv_uid_context *c = dv_uid_contexts(&nc);
+    for (size_t i = 0; i < nc && p->ncontexts < DV_PLAN_MAX_CONTEXTS; i++) {
+        dv_plan_slot *s = slot_get(p, c[i].member);
+        if (!s->follow) /* named by a query: the user's decision holds everywhere */
+            continue;
+        s->context = 1;
+        p->contexts[p->ncontexts].parent = c[i].parent;
+        p->contexts[p->ncontexts].member = c[i].member;
+        p->contexts[p->ncontexts].head = c[i].head;
+        p->ncontexts++;
+    }
+}
+
+static size_t family_tag_count(void)
+{
+    size_t nf, n = 0;
+    const dv_uid_family *f = dv_uid_families(&nf);
+    for (size_t i = 0; i < nf; i++)
+        n += 1 + f[i].nmembers;
+    return n;
+}
+
 dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
 {
     if (!cfg) {
         dv_fail(err, DV_ERR_USAGE, "dv_plan_compile: no config");
         return NULL;
     }
-    /* The parser refuses these; refuse again rather than silently keeping what they would have changed. */
-    if (cfg->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS) {
-        dv_fail(err, DV_ERR_CONFIG, "dicomTagConfig.profileType: DEIDENTIFY_TAG_CONTENTS is not supported yet");
+    /* The parser refuses what is not built; refuse again (same home) rather than silently keeping what a config
+     * built in code would have changed. */
+    if (dv_config_refuse_unbuilt(cfg, err) != 0)
         return NULL;
-    }
     if (cfg->profile != DV_PROFILE_BASIC && cfg->profile != DV_PROFILE_KEEP_ALL &&
         cfg->profile != DV_PROFILE_MINIMAL_KEEP_LIST) {
         dv_fail(err, DV_ERR_CONFIG, "dicomTagConfig.profileType: unknown profile");
@@ -147,7 +208,7 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
     }
     for (size_t i = 0; i < cfg->nactions; i++) {
         dv_action_kind k = cfg->actions[i].kind;
-        if (k < DV_ACTION_KEEP || k > DV_ACTION_RECURSE) {
+        if (k < DV_ACTION_KEEP || k > DV_ACTION_CLEAN_IMAGE || k == DV_ACTION_CLEAN_TEXT) {
             dv_fail(err, DV_ERR_CONFIG, "dicomTagConfig.actions[%zu]: action not supported yet", i);
             return NULL;
         }
@@ -203,16 +264,17 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
     } else if (p->profile == DV_PROFILE_MINIMAL_KEEP_LIST) {
         nexact += MINIMAL_KEEP_COUNT;
     }
+    nexact += family_tag_count();
 
     size_t cap = 16;
     while (cap < 2 * nexact + 2)
         cap <<= 1;
     p->slots = calloc(cap, sizeof *p->slots);
     p->slot_mask = cap - 1;
-    p->action_kinds = calloc(cfg->nactions ? cfg->nactions : 1, sizeof *p->action_kinds);
+    p->actions = calloc(cfg->nactions ? cfg->nactions : 1, sizeof *p->actions);
     p->mqueries = calloc(nmq ? nmq : 1, sizeof *p->mqueries);
     p->mprofile = calloc(nmp ? nmp : 1, sizeof *p->mprofile);
-    if (!p->slots || !p->action_kinds || !p->mqueries || !p->mprofile) {
+    if (!p->slots || !p->actions || !p->mqueries || !p->mprofile) {
         dv_plan_free(p);
         dv_fail(err, DV_ERR_NOMEM, "out of memory compiling the plan");
         return NULL;
@@ -221,7 +283,12 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
     /* Actions: only the first action naming a tag (or VR) matters, later ones never touch it. */
     for (size_t i = 0; i < cfg->nactions; i++) {
         const dv_config_action *a = &cfg->actions[i];
-        p->action_kinds[i] = a->kind;
+        p->actions[i].kind = a->kind;
+        if (dv_action_params_copy(&p->actions[i].params, &a->params) != 0) {
+            dv_plan_free(p);
+            dv_fail(err, DV_ERR_NOMEM, "out of memory compiling the plan");
+            return NULL;
+        }
         for (size_t j = 0; j < a->nqueries; j++) {
             const dv_query *q = &a->queries[j];
             if (q->kind == DV_QUERY_TAG && (q->mask == 0xFFFFFFFFu || q->mask == 0)) {
@@ -277,6 +344,10 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
         }
     }
 
+    compile_families(p);
+    p->nwarnings = cfg->nwarnings < DV_CONFIG_MAX_WARNINGS ? cfg->nwarnings : DV_CONFIG_MAX_WARNINGS;
+    memcpy(p->warnings, cfg->warnings, sizeof p->warnings);
+
     snprintf(p->summary, sizeof p->summary, "profile=%s primaryIds=%s actions=%zu ps3.15=%s%s", p->profile_name,
              primary_name(p->primary_ids), p->nactions, p->table ? p->table->edition : "none",
              p->legacy ? " legacy=dicom" : "");
@@ -330,8 +401,11 @@ static dv_decision action_decision(dv_action_kind k, uint16_t vr, int is_seq)
             return DV_DEC_RESET_TREE;
         return vr == DV_VR_UI ? DV_DEC_REGEN_UID : DV_DEC_DUMMY;
     case DV_ACTION_RECURSE: return is_seq ? DV_DEC_KEEP_RECURSE : DV_DEC_KEEP;
-    case DV_ACTION_CLEAN_TEXT:
     case DV_ACTION_CLEAN_IMAGE:
+        /* Only a no-op ImageConfig compiles (dv_config_refuse_unbuilt): the pixels are kept. The pixel stage
+         * will read the mode from dv_match.params. Nested elements "revert to Keep" (gcp-api.md 3.3). */
+        return DV_DEC_KEEP;
+    case DV_ACTION_CLEAN_TEXT:
         break;
     }
     /* Unreachable: compile refuses other kinds. Privacy first. */
@@ -367,33 +441,9 @@ static dv_decision basic_decision(uint8_t pcode, uint16_t vr, int is_seq)
     return is_seq ? DV_DEC_RESET_TREE : DV_DEC_DUMMY;
 }
 
-dv_decision dv_plan_decide(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq)
+/* Step 3 of the precedence: the profile's decision for a tag no action or option decided. */
+static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uint32_t tag, uint16_t vr, int is_seq)
 {
-    /* Group lengths would be wrong after editing; the writer does not need them. */
-    if (DV_TAG_ELEMENT(tag) == 0x0000)
-        return DV_DEC_DELETE;
-
-    const dv_plan_slot *s = slot_find(p, tag);
-
-    /* 1. actions: the first action (lowest index) whose queries match. */
-    uint32_t first = s ? s->action : DV_PLAN_NO_ACTION;
-    int vi = vr_index(vr);
-    if (vi >= 0 && p->vr_first[vi] < first)
-        first = p->vr_first[vi];
-    for (size_t i = 0; i < p->nmqueries; i++)
-        if ((tag & p->mqueries[i].mask) == p->mqueries[i].tag && p->mqueries[i].value < first)
-            first = p->mqueries[i].value;
-    if (first != DV_PLAN_NO_ACTION)
-        return action_decision(p->action_kinds[first], vr, is_seq);
-
-    /* 2. options.primaryIds, at every nesting level. */
-    if (tag == DV_TAG_STUDY_INSTANCE_UID || tag == DV_TAG_SERIES_INSTANCE_UID || tag == DV_TAG_SOP_INSTANCE_UID) {
-        if (p->primary_ids == DV_PRIMARY_KEEP)
-            return is_seq ? DV_DEC_KEEP_RECURSE : DV_DEC_KEEP;
-        return action_decision(DV_ACTION_REGEN_UID, vr, is_seq);
-    }
-
-    /* 3. the profile. */
     switch (p->profile) {
     case DV_PROFILE_KEEP_ALL:
         return is_seq ? DV_DEC_KEEP_RECURSE : DV_DEC_KEEP;
@@ -417,4 +467,81 @@ dv_decision dv_plan_decide(const dv_plan *p, uint32_t tag, uint16_t vr, int is_s
         break;
     }
     return DV_DEC_DELETE; /* unreachable: compile refuses other profiles */
+}
+
+static dv_decision matched(dv_match *m, dv_match_source src, dv_decision d)
+{
+    m->source = src;
+    return m->decision = d;
+}
+
+dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, uint32_t tag, uint16_t vr, int is_seq,
+                             dv_match *m)
+{
+    m->action = DV_PLAN_NO_ACTION;
+    m->kind = 0;
+    m->params = NULL;
+    m->decided_tag = tag;
+    /* Group lengths would be wrong after editing; the writer does not need them. */
+    if (dv_tag_is_group_length(tag))
+        return matched(m, DV_MATCH_RULE, DV_DEC_DELETE);
+
+    const dv_plan_slot *s = slot_find(p, tag);
+    /* UID families: a reference not named by a TAG query is decided as the UID it references. */
+    if (s && s->follow) {
+        uint32_t head = s->follow;
+        if (s->context && parent)
+            for (size_t i = 0; i < p->ncontexts; i++)
+                if (p->contexts[i].parent == parent && p->contexts[i].member == tag)
+                    head = p->contexts[i].head;
+        tag = m->decided_tag = head;
+        s = slot_find(p, tag);
+    }
+
+    /* 1. actions: the first action (lowest index) whose queries match. */
+    uint32_t first = s ? s->action : DV_PLAN_NO_ACTION;
+    int vi = vr_index(vr);
+    if (vi >= 0 && p->vr_first[vi] < first)
+        first = p->vr_first[vi];
+    for (size_t i = 0; i < p->nmqueries; i++)
+        if ((tag & p->mqueries[i].mask) == p->mqueries[i].tag && p->mqueries[i].value < first)
+            first = p->mqueries[i].value;
+    if (first != DV_PLAN_NO_ACTION) {
+        m->action = first;
+        m->kind = p->actions[first].kind;
+        m->params = &p->actions[first].params;
+        return matched(m, DV_MATCH_ACTION, action_decision(m->kind, vr, is_seq));
+    }
+
+    /* 2. options.primaryIds, at every nesting level. */
+    if (tag == DV_TAG_STUDY_INSTANCE_UID || tag == DV_TAG_SERIES_INSTANCE_UID || tag == DV_TAG_SOP_INSTANCE_UID) {
+        if (p->primary_ids == DV_PRIMARY_KEEP)
+            return matched(m, DV_MATCH_PRIMARY_IDS, is_seq ? DV_DEC_KEEP_RECURSE : DV_DEC_KEEP);
+        return matched(m, DV_MATCH_PRIMARY_IDS, action_decision(DV_ACTION_REGEN_UID, vr, is_seq));
+    }
+
+    /* 3. the profile. */
+    return matched(m, DV_MATCH_PROFILE, profile_decision(p, s, tag, vr, is_seq));
+}
+
+dv_decision dv_plan_match(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq, dv_match *m)
+{
+    return dv_plan_match_in(p, 0, tag, vr, is_seq, m);
+}
+
+dv_decision dv_plan_decide(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq)
+{
+    dv_match m;
+    return dv_plan_match_in(p, 0, tag, vr, is_seq, &m);
+}
+
+int dv_plan_reset_keeps_uid(const dv_plan *p, uint32_t parent, uint32_t tag, uint16_t vr)
+{
+    if (vr != DV_VR_UI)
+        return 0;
+    const dv_plan_slot *s = slot_find(p, tag);
+    if (!s || !s->family)
+        return 0;
+    dv_match m;
+    return dv_plan_match_in(p, parent, tag, vr, 0, &m) == DV_DEC_KEEP;
 }

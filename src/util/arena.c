@@ -19,6 +19,23 @@ void dv_arena_init(dv_arena *a, uint64_t cap)
     a->head = NULL;
     a->used = 0;
     a->cap = cap;
+    dv_lease_init(&a->lease, NULL, UINT64_MAX);
+    a->external = 0;
+}
+
+void dv_arena_use_budget(dv_arena *a, dv_budget *budget, uint64_t max)
+{
+    dv_lease_init(&a->lease, budget, max);
+}
+
+int dv_arena_reserve_external(dv_arena *a, uint64_t total)
+{
+    if (!a || total <= a->external)
+        return 0;
+    if (dv_lease_charge(&a->lease, total - a->external) != 0)
+        return -1;
+    a->external = total;
+    return 0;
 }
 
 void *dv_arena_alloc(dv_arena *a, size_t n)
@@ -39,6 +56,9 @@ void *dv_arena_alloc(dv_arena *a, size_t n)
             if (a->used + size + sizeof(dv_arena_chunk) > a->cap)
                 return NULL;
         }
+        /* The budget is drawn per block, never per allocation (it may wait: dv_budget.h). */
+        if (dv_lease_charge(&a->lease, size + sizeof(dv_arena_chunk)) != 0)
+            return NULL;
         c = malloc(sizeof(dv_arena_chunk) + size);
         if (!c)
             return NULL;
@@ -72,4 +92,6 @@ void dv_arena_free(dv_arena *a)
     }
     a->head = NULL;
     a->used = 0;
+    a->external = 0;
+    dv_lease_end(&a->lease); /* after the blocks are gone: the budget never undercounts */
 }

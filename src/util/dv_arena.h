@@ -6,14 +6,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dv_lease.h"
+
 typedef struct dv_arena_chunk dv_arena_chunk;
 typedef struct dv_arena {
     dv_arena_chunk *head;
     uint64_t used;   /* bytes handed out plus chunk overhead */
     uint64_t cap;    /* hard limit; 0 = unlimited */
+    dv_lease lease;  /* the run-wide budget this arena's blocks (and the instance's external buffers) draw from */
+    uint64_t external; /* bytes of external buffers charged so far (a high-water mark) */
 } dv_arena;
 
 void dv_arena_init(dv_arena *a, uint64_t cap);
+/* Draw the arena's blocks and the instance's external buffers from budget (NULL: none), up to max bytes in
+ * all (dv_limits_memory_max). Call right after dv_arena_init. */
+void dv_arena_use_budget(dv_arena *a, dv_budget *budget, uint64_t max);
+/* An external buffer of the same instance (the inflate buffer) is about to grow to total bytes: charge the
+ * growth to the budget (a high-water mark: a buffer that is freed and grown again is not charged twice),
+ * waiting when the budget is busy. 0, or -1 when the instance would exceed its maximum. */
+int dv_arena_reserve_external(dv_arena *a, uint64_t total);
 /* 16-byte aligned, zero-filled memory, or NULL when the cap would be exceeded or malloc fails. */
 void *dv_arena_alloc(dv_arena *a, size_t n);
 void *dv_arena_memdup(dv_arena *a, const void *p, size_t n);

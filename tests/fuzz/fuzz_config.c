@@ -2,9 +2,11 @@
  *
  * The raw bytes go to dv_config_parse (not NUL-terminated: the parser must honour len); if they parse, the
  * same bytes are compiled with dv_plan_from_json, and the plan's summary is taken. Everything is freed, so
- * LeakSanitizer sees any leak on either the success or the error path. Two consistency checks abort:
- * an error message must be a NUL-terminated string, and dv_config_parse failing must leave the config
- * cleared (dv_config_clear on it stays safe, and is called). */
+ * LeakSanitizer sees any leak on either the success or the error path. Three consistency checks abort:
+ * an error message must be a NUL-terminated string; dv_config_parse failing must leave the config cleared
+ * (dv_config_clear on it stays safe, and is called); and a config that parses must compile: every refusal
+ * belongs to the parser, whose message names the JSON path, so dv_plan_from_json may fail after a successful
+ * parse only for lack of memory (a parse/compile disagreement would reach users as a late, vaguer error). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(&perr, 0, sizeof perr);
         dv_plan *plan = dv_plan_from_json(json, size, &perr);
         check_error(&perr);
+        if (plan == NULL && perr.code != DV_ERR_NOMEM) {
+            fprintf(stderr, "fuzz_config: dv_plan_from_json: %s: %s\n", dv_code_name(perr.code), perr.message);
+            fuzz_fail("a config that dv_config_parse accepts does not compile");
+        }
         if (plan != NULL) {
             const char *summary = dv_plan_summary(plan);
             if (summary != NULL)

@@ -5,7 +5,6 @@ set -euo pipefail
 
 # shellcheck source=tests/integration/cli_lib.sh
 source "$(dirname "$0")/cli_lib.sh"
-SRCDIR="${DV_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 
 # Inputs under a PHI-looking folder name: no message may echo it.
 PHI_DIR="$T/Doe^John_1961"
@@ -91,6 +90,7 @@ cfg_error "image + dicomTagConfig" '{"image":{"textRedactionMode":"REDACT_NO_TEX
 cfg_error "unknown keyword" '{"dicomTagConfig":{"actions":[{"queries":["NoSuchKeyword"],"removeTag":{}}]}}'
 cfg_error "bad profileType" '{"dicomTagConfig":{"profileType":"BOGUS"}}'
 cfg_error "invalid JSON" '{not json'
+cfg_error "not built yet: cleanTextTag" '{"dicomTagConfig":{"actions":[{"queries":["PatientName"],"cleanTextTag":{}}]}}'
 # Over the 1 MiB cap (valid JSON: the size alone must refuse it).
 python3 -c 'import json,sys; sys.stdout.write(json.dumps({"dicomTagConfig":{"profileType":"KEEP_ALL_PROFILE"},"pad":"x"*(1<<20)}))' >"$T/big.json"
 rm -rf "$T/dst_big"

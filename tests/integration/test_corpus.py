@@ -7,8 +7,9 @@ $DV_SHARED_DATA/dicom folder, then:
   2. the report: every corpus file appears once; statuses are ok | duplicate | failed | skipped; a failed
      entry has a non-empty error_class and error; a DICOM file of the corpus (per manifest.json) is ok or
      duplicate unless it is on ALLOWED_FAILURES below (known malformed / not an instance, with a reason);
-     a non-DICOM file (README, JSON answer keys, dcmdump text) is never ok; a duplicate really has the
-     SOPInstanceUID of an instance that was written;
+     every ALLOWED_FAILURES entry gets exactly its pinned status and error class, so a stale entry (the
+     file now passes, or fails another way) fails the test; a non-DICOM file (README, JSON answer keys,
+     dcmdump text) is never ok; a duplicate really has the SOPInstanceUID of an instance that was written;
   3. the outputs: exactly one per ok instance, at DST/<HMAC(study)>/<HMAC(series)>/<HMAC(sop)>.dcm;
      each re-reads with `dcmdump` (exit 0, no "E:" line) and with pydicom (every nested value decoded);
      sanity: no private element anywhere, PatientIdentityRemoved YES, file-meta SOP UIDs == dataset ones,
@@ -54,42 +55,42 @@ STRICT_DCIODVFY = os.environ.get("DV_DCIODVFY_STRICT") == "1"
 
 # Files allowed to fail (or to be skipped). Derived from MANIFEST.md (the "check" column: files DCMTK
 # rejects; the robustness/malformed notes) and from what a run shows: these are not storable instances.
-# Anything else that fails fails the test.  path (relative to dicom/) -> reason
+# Anything else that fails fails the test.  path (relative to dicom/) -> (status, error_class, reason):
+# the run must give exactly that status and error_class (None: the report has no error_class), otherwise
+# the entry is stale and the test fails (check report.allow-list-pinned): fix the entry with the code.
 ALLOWED_FAILURES = {
-    "dcm4che/no_preamble_dicm_in_data":
-        "DICM false-positive trap: raw bytes that are no dataset (DCMTK: element larger than file); no SOP UID",
-    "fo-dicom/GH364.dcm":
-        "malformed item inside a sequence (manifest: DCMTK 'Invalid tag', pydicom NotImplementedError)",
-    "orthanc-tests/2026-05-06-Deeply-Nested-Sequence.dcm":
-        "pathological sequence nesting (manifest: DCMTK stack overflow, pydicom RecursionError)",
-    "pydicom/MR_truncated.dcm":
-        "truncated file: Pixel Data claims more bytes than remain (manifest: DCMTK error)",
-    "pydicom/SC_rgb_jpeg.dcm":
-        "declares explicit VR but is implicit-VR encoded (manifest: DCMTK 'Unknown Tag & Data')",
-    "pydicom/rtplan_truncated.dcm":
-        "truncated inside a sequence (manifest: DCMTK 'premature end of stream')",
-    "pydicom/no_meta.dcm":
-        "stray leading byte: not parseable as a dataset (manifest: strict parsers fail; pydicom negative test)",
-    "pydicom/dicomdir/DICOMDIR":
-        "a DICOMDIR media directory, not a composite instance",
-    "dwv/dwv-test-anonymise.dcm":
-        "synthetic dwv test dataset without SOPClassUID: not a storable instance",
-    "dwv/dwv-test-sequence.dcm":
-        "synthetic dwv test dataset without SOPClassUID: not a storable instance",
-    "dwv/leadtools-8BitsJpegLossyGrayScale.dcm":
-        "SOPInstanceUID present but empty and no MediaStorageSOPInstanceUID: no instance identity",
-    "dwv/sr-ruler.dcm":
-        "no SOPInstanceUID (nor SeriesInstanceUID) in dataset or file meta",
-    "fo-dicom/GH340.dcm":
-        "raw dataset fragment without file meta and without SOPInstanceUID",
-    "pydicom/empty_charset_LEI.dcm":
-        "pydicom test fragment (charset only) without SOPInstanceUID",
-    "pydicom/meta_missing_tsyntax.dcm":
-        "file meta lacks TransferSyntaxUID and there is no SOPInstanceUID",
-    "pydicom/nested_priv_SQ.dcm":
-        "pydicom test fragment (nested private sequences only) without SOPInstanceUID",
-    "pydicom-data/JLSL_RGB_ILV0.dcm":
-        "no SOPInstanceUID in dataset or file meta (codec test file)",
+    "dcm4che/no_preamble_dicm_in_data": ("failed", "invalid",
+        "DICM false-positive trap: raw bytes that are no dataset (DCMTK: element larger than file); no SOP UID"),
+    "fo-dicom/GH364.dcm": ("failed", "malformed",
+        "malformed item inside a sequence (manifest: DCMTK 'Invalid tag', pydicom NotImplementedError)"),
+    "orthanc-tests/2026-05-06-Deeply-Nested-Sequence.dcm": ("failed", "limit",
+        "pathological sequence nesting (manifest: DCMTK stack overflow, pydicom RecursionError)"),
+    "pydicom/MR_truncated.dcm": ("failed", "malformed",
+        "truncated file: Pixel Data claims more bytes than remain (manifest: DCMTK error)"),
+    "pydicom/rtplan_truncated.dcm": ("failed", "malformed",
+        "truncated inside a sequence (manifest: DCMTK 'premature end of stream')"),
+    "pydicom/no_meta.dcm": ("skipped", "not_dicom",
+        "stray leading byte: not parseable as a dataset (manifest: strict parsers fail; pydicom negative test)"),
+    "pydicom/dicomdir/DICOMDIR": ("skipped", None,
+        "a DICOMDIR media directory, not a composite instance"),
+    "dwv/dwv-test-anonymise.dcm": ("failed", "invalid",
+        "synthetic dwv test dataset without SOPClassUID: not a storable instance"),
+    "dwv/dwv-test-sequence.dcm": ("failed", "invalid",
+        "synthetic dwv test dataset without SOPClassUID: not a storable instance"),
+    "dwv/leadtools-8BitsJpegLossyGrayScale.dcm": ("failed", "invalid",
+        "SOPInstanceUID present but empty and no MediaStorageSOPInstanceUID: no instance identity"),
+    "dwv/sr-ruler.dcm": ("failed", "invalid",
+        "no SOPInstanceUID (nor SeriesInstanceUID) in dataset or file meta"),
+    "fo-dicom/GH340.dcm": ("failed", "invalid",
+        "raw dataset fragment without file meta and without SOPInstanceUID"),
+    "pydicom/empty_charset_LEI.dcm": ("failed", "invalid",
+        "pydicom test fragment (charset only) without SOPInstanceUID"),
+    "pydicom/meta_missing_tsyntax.dcm": ("failed", "invalid",
+        "file meta lacks TransferSyntaxUID and there is no SOPInstanceUID"),
+    "pydicom/nested_priv_SQ.dcm": ("failed", "invalid",
+        "pydicom test fragment (nested private sequences only) without SOPInstanceUID"),
+    "pydicom-data/JLSL_RGB_ILV0.dcm": ("failed", "invalid",
+        "no SOPInstanceUID in dataset or file meta (codec test file)"),
 }
 
 # dciodvfy: normalisation applied to every "Error" line before the input/output sets are compared.
@@ -321,14 +322,20 @@ def run(tmp, t0):
     C.expect("run.exit-code-1-iff-failures", (p.returncode == 1) == (nfailed > 0),
              f"exit code {p.returncode} with {nfailed} failed instances")
 
-    failed_allowed, passed_allowed = [], []
+    failed_allowed = []
     for rel in all_files:
         e = by_src.get(rel)
         is_dicom = rel in dicom_files
+        pinned = ALLOWED_FAILURES.get(rel)
         if e is None:
             C.expect("report.lists-every-dicom-file", not is_dicom, f"{rel}: not in the report")
+            C.expect("report.allow-list-pinned", pinned is None, f"{rel}: allow-listed but not in the report")
             continue
         s = e.get("status")
+        if pinned is not None:
+            C.expect("report.allow-list-pinned", (s, e.get("error_class")) == pinned[:2],
+                     f"{rel}: the allow-list pins {pinned[0]} [{pinned[1]}], the run gave {s} "
+                     f"[{e.get('error_class')}] {e.get('error') or ''}: stale entry, update or remove it")
         C.expect("report.status-valid", s in ("ok", "failed", "skipped", "duplicate"), f"{rel}: status {s!r}")
         if s == "failed":
             C.expect("report.failed-has-error", bool(e.get("error_class")) and bool(e.get("error")),
@@ -345,13 +352,9 @@ def run(tmp, t0):
                          f"{rel}: {s} [{e.get('error_class')}] {e.get('error')} - not on the allow-list")
         else:
             C.count["report.dicom-ok-or-allowed"] += 1
-            if rel in ALLOWED_FAILURES:
-                passed_allowed.append(rel)
     print(f"  allow-listed files that failed/skipped ({len(failed_allowed)}):")
     for rel, s, ec, err in failed_allowed:
         print(f"    {s:8s} {rel}: [{ec}] {err}")
-    if passed_allowed:
-        print(f"  note: allow-listed but de-identified fine (entry may be stale): {passed_allowed}")
 
     # Map ok sources to outputs; check duplicates
     outs = {}
@@ -462,7 +465,8 @@ def run(tmp, t0):
 
 
 def summary(t0):
-    required = ["run.exit-code-1-iff-failures", "report.dicom-ok-or-allowed", "report.status-valid",
+    required = ["run.exit-code-1-iff-failures", "report.dicom-ok-or-allowed", "report.allow-list-pinned",
+                "report.status-valid",
                 "outputs.one-per-ok", "outputs.layout", "outputs.dcmdump-clean", "outputs.pydicom-reads",
                 "outputs.sanity", "dciodvfy.no-new-errors"]
     return C.report("test_corpus", required, 20, f" in {time.time() - t0:.0f} s")

@@ -206,6 +206,28 @@ void dvb_encapsulated(dvb *b, const void *const *frags, const uint32_t *lens, si
     put32(b, 0);
 }
 
+void dvb_encapsulated_bot(dvb *b, const void *const *frags, const uint32_t *lens, size_t n, const uint32_t *bot,
+                          size_t nbot)
+{
+    header(b, 0x7FE00010, "OB", 0xFFFFFFFFu);
+    put16(b, 0xFFFE);
+    put16(b, 0xE000);
+    put32(b, (uint32_t)(4 * nbot));
+    for (size_t i = 0; i < nbot; i++)
+        put32(b, bot[i]);
+    for (size_t i = 0; i < n; i++) {
+        put16(b, 0xFFFE);
+        put16(b, 0xE000);
+        put32(b, lens[i] + (lens[i] & 1));
+        put(b, frags[i], lens[i]);
+        if (lens[i] & 1)
+            put(b, "", 1);
+    }
+    put16(b, 0xFFFE);
+    put16(b, 0xE0DD);
+    put32(b, 0);
+}
+
 void dvb_set_meta_sop_instance(dvb *b, const char *uid)
 {
     snprintf(b->meta_sop, sizeof b->meta_sop, "%s", uid);

@@ -33,6 +33,9 @@ void dvb_item_end(dvb *b);
 void dvb_seq_end(dvb *b);
 /* Encapsulated PixelData (7FE0,0010) with an empty basic offset table and the given fragments. */
 void dvb_encapsulated(dvb *b, const void *const *frags, const uint32_t *lens, size_t n);
+/* The same with the given Basic Offset Table entries (any values: tests of lying tables). */
+void dvb_encapsulated_bot(dvb *b, const void *const *frags, const uint32_t *lens, size_t n, const uint32_t *bot,
+                          size_t nbot);
 /* Override the file meta MediaStorageSOPInstanceUID (default: the dataset's SOPInstanceUID). */
 void dvb_set_meta_sop_instance(dvb *b, const char *uid);
 /* Finish and hand over the encoded bytes (malloc'd; caller frees). Frees the builder. */

@@ -21,6 +21,7 @@ int dvt_deidentify(const char *json, const dv_key *key, const dv_limits *lim, co
                    output *o, dv_error *err)
 {
     memset(o, 0, sizeof *o);
+    dv_result_init(&o->res);
     dv_plan *plan = dv_plan_from_json(json, strlen(json), err);
     if (!plan)
         return step_failed(err, "dv_plan_from_json");

@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "config/dv_config_ir.h"
 #include "dicom/dv_vr.h"
+#include "engine/dv_plan.h"
 
 #define REQ_PREFIX "{\"destinationDataset\": \"projects/PROJECT_ID/locations/LOC/datasets/DEST\", \"config\": "
 
@@ -446,9 +449,7 @@ static void test_refusals(void **state)
     expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", "config.image: ",
                       "not implemented yet");
     expect_error_with("{\"text\": {}}", "config.text: ", "not implemented yet");
-    expect_error_with("{\"fhir\": {}}", "config.fhir: ", "DICOM only");
-    expect_error_with("{\"fhirFieldConfig\": {}}", "config.fhirFieldConfig: ", "DICOM only");
-    expect_error_with("{\"operationMetadata\": {}}", "config.operationMetadata: ", "DICOM only");
+    /* The FHIR-only fields are accepted with a warning since issue 5 item 14 (test_fhir_warnings). */
     expect_error_with("{\"annotation\": {}}", "config.annotation: ", "removed");
     expect_error_with("{\"destinationStore\": \"x\", \"gcsConfigUri\": \"gs://b/o\"}", "gcsConfigUri: ",
                       "\"config\"");
@@ -828,6 +829,266 @@ static void test_image_noop(void **state)
     expect_error_with("{\"image\": {\"mode\": 1}}", "config.image.mode: ", "unknown field");
 }
 
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* action parameters, unbuilt parts, warnings (issue 5 items 3 and 14)                                   */
+
+/* cleanImageTag's ImageConfig is parsed into the action's parameters; a no-op one is accepted and carried into
+ * the plan, where dv_plan_match hands it out with the matched action. */
+static void test_clean_image_params(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok("{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"actions\": ["
+             "{\"queries\": [\"PatientName\"], \"removeTag\": {}},"
+             "{\"queries\": [\"PixelData\"], \"cleanImageTag\": {\"textRedactionMode\": \"REDACT_NO_TEXT\"}}]}}",
+             &cfg);
+    assert_int_equal(cfg.nactions, 2);
+    assert_int_equal(cfg.actions[1].kind, DV_ACTION_CLEAN_IMAGE);
+    assert_int_equal(cfg.actions[1].params.image.mode, DV_REDACT_NO_TEXT);
+    assert_int_equal(cfg.actions[1].params.image.nadditional, 0);
+    dv_error err;
+    dv_error_clear(&err);
+    dv_plan *p = dv_plan_compile(&cfg, &err);
+    dv_config_clear(&cfg);
+    assert_non_null(p);
+    dv_match m;
+    assert_int_equal(dv_plan_match(p, 0x7FE00010u, DV_VR_OW, 0, &m), DV_DEC_KEEP);
+    assert_int_equal(m.source, DV_MATCH_ACTION);
+    assert_int_equal(m.action, 1);
+    assert_int_equal(m.kind, DV_ACTION_CLEAN_IMAGE);
+    assert_non_null(m.params);
+    assert_int_equal(m.params->image.mode, DV_REDACT_NO_TEXT);
+    assert_int_equal(dv_plan_match(p, 0x00100010u, DV_VR_PN, 0, &m), DV_DEC_EMPTY);
+    assert_int_equal(m.action, 0);
+    assert_int_equal(m.kind, DV_ACTION_REMOVE);
+    assert_int_equal(dv_plan_match(p, 0x00100020u, DV_VR_LO, 0, &m), DV_DEC_KEEP);
+    assert_int_equal(m.source, DV_MATCH_PROFILE);
+    assert_int_equal(m.action, DV_PLAN_NO_ACTION);
+    assert_null(m.params);
+    dv_plan_free(p);
+
+    /* The infoType lists are kept (validated) even for a mode that is then refused. */
+    parse_ok("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": {}}]}}", &cfg);
+    assert_int_equal(cfg.actions[0].params.image.mode, DV_TEXT_REDACTION_UNSPECIFIED);
+    dv_config_clear(&cfg);
+
+    /* A config built in code is refused by the compiler too (one home: dv_config_refuse_unbuilt). */
+    dv_query q = {.kind = DV_QUERY_TAG, .tag = 0x7FE00010u, .mask = 0xFFFFFFFFu};
+    char name[] = "PERSON_NAME";
+    char *names[] = {name};
+    dv_config_action a = {.kind = DV_ACTION_CLEAN_IMAGE, .queries = &q, .nqueries = 1};
+    a.params.image.mode = DV_REDACT_SENSITIVE_TEXT;
+    a.params.image.additional_info_types = names;
+    a.params.image.nadditional = 1;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.actions = &a;
+    cfg.nactions = 1;
+    dv_error_clear(&err);
+    assert_null(dv_plan_compile(&cfg, &err));
+    assert_int_equal(err.code, DV_ERR_CONFIG);
+    assert_string_equal(err.message, "config.dicomTagConfig.actions[0].cleanImageTag: not implemented yet "
+                                     "(burned-in text redaction in PixelData)");
+    a.kind = DV_ACTION_CLEAN_TEXT;
+    dv_error_clear(&err);
+    assert_null(dv_plan_compile(&cfg, &err));
+    assert_string_equal(err.message, "config.dicomTagConfig.actions[0].cleanTextTag: not implemented yet "
+                                     "(text inspection of tag values)");
+}
+
+/* Unbuilt parts are validated first: a malformed ImageConfig / TextConfig gets its own path before the
+ * "not implemented yet" refusal, and every unbuilt part is named in one message. */
+static void test_unbuilt_parts_validated(void **state)
+{
+    (void)state;
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": "
+                 "{\"textRedactionMode\": \"REDACT_ALL_TEXT\", \"excludeInfoTypes\": [\"AGE\"]}}]}}",
+                 "config.dicomTagConfig.actions[0].cleanImageTag.excludeInfoTypes: can only be used");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": "
+                 "{\"additionalInfoTypes\": [\"AGE\", 3]}}]}}",
+                 "config.dicomTagConfig.actions[0].cleanImageTag.additionalInfoTypes[1]: must be a string");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": "
+                 "{\"mode\": \"REDACT_ALL_TEXT\"}}]}}",
+                 "config.dicomTagConfig.actions[0].cleanImageTag.mode: unknown field");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PN\"], \"cleanTextTag\": {\"x\": 1}}]}}",
+                 "config.dicomTagConfig.actions[0].cleanTextTag: must be an empty object");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatentName\"], \"cleanTextTag\": {}}]}}",
+                 "config.dicomTagConfig.actions[0].queries[0]: unknown DICOM keyword");
+    /* A later malformed action is reported although an earlier one is not built. */
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PN\"], \"cleanTextTag\": {}}, "
+                 "{\"queries\": [\"PN\"], \"keepTag\": {}, \"deleteTag\": {}}]}}",
+                 "config.dicomTagConfig.actions[1]: more than one action");
+    expect_error("{\"dicomTagConfig\": {\"options\": {\"cleanDescriptors\": {\"on\": true}}}}",
+                 "config.dicomTagConfig.options.cleanDescriptors: must be an empty object");
+    /* TextConfig shape. */
+    expect_error("{\"text\": {\"profile\": \"BASIC\"}}", "config.text.profile: unknown field");
+    expect_error("{\"text\": {\"profileType\": \"FULL\"}}", "config.text.profileType: unknown value \"FULL\"");
+    expect_error("{\"text\": {\"additionalTransformations\": [{\"infoTypes\": [\"DATE\"], \"redactConfig\": {}, "
+                 "\"characterMaskConfig\": {}}]}}",
+                 "config.text.additionalTransformations[0]: more than one transformation");
+    expect_error("{\"text\": {\"additionalTransformations\": [{\"dateShiftConfig\": {\"cryptoKey\": \"a\", "
+                 "\"kmsWrapped\": {\"cryptoKey\": \"k\", \"wrappedKey\": \"w\"}}}]}}",
+                 "config.text.additionalTransformations[0].dateShiftConfig.kmsWrapped: must not be set together");
+    expect_error("{\"text\": {\"excludeInfoTypes\": \"AGE\"}}", "config.text.excludeInfoTypes: must be an array");
+    expect_error("{\"text\": {\"transformations\": [{\"characterMaskConfig\": {\"maskingCharacter\": 1}}]}}",
+                 "config.text.transformations[0].characterMaskConfig.maskingCharacter: must be a string");
+    expect_error("{\"text\": []}", "config.text: must be an object");
+    /* Valid but not built: one message names them all, in a fixed order. */
+    expect_exact_error("{\"text\": {\"profileType\": \"BASIC\"}, \"dicomTagConfig\": {\"options\": "
+                       "{\"cleanDescriptors\": {}, \"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}, "
+                       "\"actions\": [{\"queries\": [\"PN\"], \"cleanTextTag\": {}}]}}",
+                       "config.dicomTagConfig.options.cleanDescriptors: not implemented yet (Clean Descriptors "
+                       "Option, PS3.15 E.3.5); also not implemented yet: config.dicomTagConfig.options.cleanImage, "
+                       "config.dicomTagConfig.actions[0].cleanTextTag, config.text");
+    /* Many unbuilt parts: the first eight are named, the rest counted. */
+    char many[2048] = "{\"dicomTagConfig\": {\"actions\": [";
+    for (int i = 0; i < 10; i++) {
+        if (i)
+            strcat(many, ", ");
+        strcat(many, "{\"queries\": [\"PN\"], \"cleanTextTag\": {}}");
+    }
+    strcat(many, "]}}");
+    expect_error_with(many, "config.dicomTagConfig.actions[0].cleanTextTag: not implemented yet",
+                      "config.dicomTagConfig.actions[7].cleanTextTag and 2 more");
+    expect_exact_error("{\"dicom\": {\"filterProfile\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
+                       "config.dicom.filterProfile: DEIDENTIFY_TAG_CONTENTS is not implemented yet (text inspection "
+                       "of tag values)");
+}
+
+/* The FHIR-only fields are accepted with one warning each (naming the path, no value) and no effect. */
+static void test_fhir_warnings(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok("{\"fhir\": {\"fieldMetadataList\": [{\"paths\": [\"Patient.name\"], \"action\": \"TRANSFORM\"}]}, "
+             "\"fhirFieldConfig\": {}, \"operationMetadata\": {\"fhirOutput\": {\"fhirStore\": \"Patient-Doe\"}}}",
+             &cfg);
+    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
+    assert_int_equal(cfg.nactions, 0);
+    assert_int_equal(cfg.nwarnings, 3);
+    size_t seen = 0;
+    for (size_t i = 0; i < cfg.nwarnings; i++) {
+        assert_null(strstr(cfg.warnings[i], "Doe"));
+        assert_null(strstr(cfg.warnings[i], "Patient.name"));
+        assert_non_null(strstr(cfg.warnings[i], ": ignored: FHIR-only setting"));
+        seen += strncmp(cfg.warnings[i], "config.fhir:", 12) == 0;
+        seen += strncmp(cfg.warnings[i], "config.fhirFieldConfig:", 23) == 0;
+        seen += strncmp(cfg.warnings[i], "config.operationMetadata:", 25) == 0;
+    }
+    assert_int_equal(seen, 3);
+    dv_config_clear(&cfg);
+    assert_int_equal(cfg.nwarnings, 0);
+    expect_error("{\"operationMetadata\": []}", "config.operationMetadata: must be an object");
+    expect_error("{\"fhir\": \"x\"}", "config.fhir: must be an object");
+
+    /* The plan carries them (dv_plan_warning), with no effect on the decisions. */
+    const char *json = "{\"operationMetadata\": {\"fhirOutput\": {}}, \"dicomTagConfig\": {}}";
+    dv_error err;
+    dv_error_clear(&err);
+    dv_plan *p = dv_plan_from_json(json, strlen(json), &err);
+    assert_non_null(p);
+    assert_int_equal(dv_plan_warning_count(p), 1);
+    assert_string_equal(dv_plan_warning(p, 0),
+                        "config.operationMetadata: ignored: FHIR-only setting (dicomveil de-identifies DICOM only)");
+    assert_null(dv_plan_warning(p, 1));
+    assert_int_equal(dv_plan_decide(p, 0x00100010u, DV_VR_PN, 0), DV_DEC_EMPTY); /* Basic Z, as without it */
+    dv_plan_free(p);
+    assert_int_equal(dv_plan_warning_count(NULL), 0);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    char *buf = malloc(1 << 20);
+    assert_non_null(buf);
+    *len = fread(buf, 1, 1 << 20, f);
+    fclose(f);
+    return buf;
+}
+
+/* NCI's MIDI config (../shared/data/configs/nci-midi-gcp-deidentify.json), as sent to Google's service. */
+static void test_nci_midi_config(void **state)
+{
+    (void)state;
+    size_t len;
+    char *json = slurp(DV_SHARED_DATA "/configs/nci-midi-gcp-deidentify.json", &len);
+    dv_config cfg;
+    dv_error err;
+    dv_error_clear(&err);
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(dv_config_parse(json, len, &cfg, &err), -1);
+    assert_int_equal(err.code, DV_ERR_CONFIG);
+    assert_string_equal(err.message,
+                        "config.dicomTagConfig.profileType: DEIDENTIFY_TAG_CONTENTS is not implemented yet (text "
+                        "inspection of tag values); also not implemented yet: "
+                        "config.dicomTagConfig.actions[3].cleanTextTag, "
+                        "config.dicomTagConfig.actions[4].cleanImageTag, config.text");
+    assert_cleared(&cfg);
+
+    /* The same config without its unbuilt parts compiles, keeps the FHIR warning, and decides as written. */
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, 0, &jerr);
+    assert_non_null(root);
+    json_t *tc = json_object_get(root, "dicomTagConfig");
+    json_t *actions = json_object_get(tc, "actions");
+    assert_int_equal(json_array_size(actions), 7);
+    assert_non_null(json_object_get(json_array_get(actions, 4), "cleanImageTag"));
+    assert_non_null(json_object_get(json_array_get(actions, 3), "cleanTextTag"));
+    json_array_remove(actions, 4);
+    json_array_remove(actions, 3);
+    json_object_del(tc, "profileType");
+    json_object_del(root, "text");
+    char *variant = json_dumps(root, 0);
+    assert_non_null(variant);
+    parse_ok(variant, &cfg);
+    assert_int_equal(cfg.nactions, 5);
+    assert_int_equal(cfg.nwarnings, 1);
+    assert_string_equal(cfg.warnings[0],
+                        "config.operationMetadata: ignored: FHIR-only setting (dicomveil de-identifies DICOM only)");
+    dv_plan *p = dv_plan_compile(&cfg, &err);
+    dv_config_clear(&cfg);
+    assert_non_null(p);
+    assert_int_equal(dv_plan_warning_count(p), 1);
+    dv_match m;
+    assert_int_equal(dv_plan_match(p, 0x00100010u, DV_VR_PN, 0, &m), DV_DEC_EMPTY); /* removeTag PN */
+    assert_int_equal(m.action, 1);
+    assert_int_equal(dv_plan_match(p, 0x00091008u, DV_VR_LO, 0, &m), DV_DEC_KEEP); /* private keepTag */
+    assert_int_equal(m.action, 0);
+    assert_int_equal(dv_plan_match(p, 0x00120020u, DV_VR_LO, 0, &m), DV_DEC_DUMMY); /* resetTag */
+    assert_int_equal(dv_plan_match(p, 0x00081140u, DV_VR_SQ, 1, &m), DV_DEC_KEEP_RECURSE); /* recurseTag SQ */
+    assert_int_equal(m.kind, DV_ACTION_RECURSE);
+    assert_int_equal(dv_plan_match(p, 0x00080018u, DV_VR_UI, 0, &m), DV_DEC_REGEN_UID); /* regenUidTag UI */
+    assert_int_equal(m.kind, DV_ACTION_REGEN_UID);
+    dv_plan_free(p);
+
+    /* With the cleanImageTag made a no-op (REDACT_NO_TEXT) it compiles too, and PixelData is kept. */
+    json_decref(root);
+    free(variant);
+    root = json_loadb(json, len, 0, &jerr);
+    tc = json_object_get(root, "dicomTagConfig");
+    actions = json_object_get(tc, "actions");
+    json_object_set_new(json_object_get(json_array_get(actions, 4), "cleanImageTag"), "textRedactionMode",
+                        json_string("REDACT_NO_TEXT"));
+    json_array_remove(actions, 3);
+    json_object_del(tc, "profileType");
+    json_object_del(root, "text");
+    variant = json_dumps(root, 0);
+    dv_error_clear(&err);
+    p = dv_plan_from_json(variant, strlen(variant), &err);
+    if (!p)
+        fail_msg("%s", err.message);
+    assert_int_equal(dv_plan_match(p, 0x7FE00010u, DV_VR_OW, 0, &m), DV_DEC_KEEP);
+    assert_int_equal(m.kind, DV_ACTION_CLEAN_IMAGE);
+    assert_int_equal(m.action, 3);
+    assert_int_equal(m.params->image.mode, DV_REDACT_NO_TEXT);
+    dv_plan_free(p);
+    json_decref(root);
+    free(variant);
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -862,6 +1123,10 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_image_noop),
         cmocka_unit_test(test_error_helpers),
+        cmocka_unit_test(test_clean_image_params),
+        cmocka_unit_test(test_unbuilt_parts_validated),
+        cmocka_unit_test(test_fhir_warnings),
+        cmocka_unit_test(test_nci_midi_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,98 @@
+/* dicomveil: one de-identification run, and the one orchestration path every front end uses.
+ *
+ * dv_run_instance is read -> apply -> [later stages] -> write for one source. The output is not a fixed
+ * sink: its name usually depends on the NEW UIDs, so the caller gives an opener (dv_output) that is called
+ * once they are known, and commit/abort callbacks that make the written instance visible or discard it (the
+ * CLI: an O_TMPFILE file linked to DST/<study>/<series>/<sop>.dcm; a server: a store; a test: memory).
+ *
+ * A dv_run holds everything per run: the plan, key and limits it uses, its counters, progress and cancel
+ * callbacks. Nothing is process-wide, so one process can run any number of runs at once (the server) and
+ * report them separately; a run itself is used by any number of threads at once (it is the workers' shared
+ * state). Threads and the input list belong to the front end (CLI pool, server operation, MPI rank). */
+#ifndef DICOMVEIL_DV_RUN_H
+#define DICOMVEIL_DV_RUN_H
+
+#include <stdint.h>
+#include "dv_engine.h"
+#include "dv_error.h"
+#include "dv_instance.h"
+#include "dv_io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dv_run dv_run;
+
+typedef enum dv_outcome {
+    DV_OUTCOME_OK = 0,    /* written and committed */
+    DV_OUTCOME_FAILED,    /* err says why (its code is never DV_OK) */
+    DV_OUTCOME_SKIPPED,   /* not an instance (res->skipped says why): not a failure */
+    DV_OUTCOME_DUPLICATE, /* the output said this instance's output already exists (nothing new written) */
+    DV_OUTCOME_CANCELLED, /* the run was cancelled before this instance was committed */
+    DV_OUTCOME_COUNT
+} dv_outcome;
+/* "ok", "failed", "skipped", "duplicate", "cancelled". */
+const char *dv_outcome_name(dv_outcome o);
+
+/* The output side of dv_run_instance. arg is the caller's per-instance state (dv_run_instance passes it
+ * through), so one dv_output serves every thread. */
+enum { DV_OPEN_WRITE = 0, DV_OPEN_DUPLICATE = 1 };
+enum { DV_COMMIT_WRITTEN = 0, DV_COMMIT_DUPLICATE = 1, DV_COMMIT_AGAIN = 2 };
+typedef struct dv_output {
+    /* The new UIDs are in res. Prepare the destination and set *sink: DV_OPEN_WRITE; or DV_OPEN_DUPLICATE
+     * (nothing is written, the instance counts as a duplicate); or -1 with err set. */
+    int (*open)(void *arg, const dv_result *res, dv_sink *sink, dv_error *err);
+    /* The whole instance reached the sink: make it visible. DV_COMMIT_WRITTEN; DV_COMMIT_DUPLICATE (it is
+     * discarded, another holds the name); DV_COMMIT_AGAIN (discarded, but this output cannot commit that kind
+     * of sink: open and write once more; asked at most once per instance); or -1 with err set. commit
+     * cleans up after itself on every return. */
+    int (*commit)(void *arg, const dv_result *res, dv_error *err);
+    /* Writing failed or the run was cancelled after open: discard what reached the sink. */
+    void (*abort)(void *arg);
+} dv_output;
+
+/* A run over plan and key (both must outlive it), with limits lim (NULL: defaults; lim->budget, when set,
+ * must allow dv_limits_memory_max(lim), else DV_ERR_USAGE). Free with dv_run_free. */
+dv_run *dv_run_new(const dv_plan *plan, const dv_key *key, const dv_limits *lim, dv_error *err);
+void dv_run_free(dv_run *run);
+
+/* Fill the re-identification fields of dv_result (original UIDs, PatientID): off by default, because they
+ * are PHI; turn on only for a crosswalk the data's owner keeps (CLI --mapping). Call before any instance. */
+void dv_run_want_identifiers(dv_run *run, int on);
+
+/* Called after every instance's outcome is counted, on the thread that ran it (so it must be thread-safe);
+ * it must not call dv_run_instance. */
+typedef void (*dv_progress_fn)(const dv_run *run, dv_outcome outcome, void *user);
+void dv_run_set_progress(dv_run *run, dv_progress_fn fn, void *user);
+/* Cancellation: dv_run_cancel (any thread, async-signal-safe) or a callback returning non-zero, checked
+ * before each instance starts and again before its output is opened. Instances already committed stay. */
+typedef int (*dv_cancel_fn)(void *user);
+void dv_run_set_cancel(dv_run *run, dv_cancel_fn fn, void *user);
+void dv_run_cancel(dv_run *run);
+int dv_run_cancelled(const dv_run *run);
+
+/* De-identify one source: read it, skip it when it is not an instance, apply the plan, [text and pixel
+ * stages, once they exist], open the output with the new UIDs, write, commit. Counts the outcome in the run
+ * and returns it; err is set for FAILED (and explains SKIPPED); res (NULL, or initialised with
+ * dv_result_init) receives the new UIDs and, when asked for, the identifiers. The source must stay valid
+ * during the call. Thread-safe for one run from many threads. */
+dv_outcome dv_run_instance(dv_run *run, const dv_source *src, const dv_output *out, void *out_arg,
+                           dv_result *res, dv_error *err);
+
+/* Counters (consistent per counter, read at any time). */
+uint64_t dv_run_count(const dv_run *run, dv_outcome o);
+uint64_t dv_run_done(const dv_run *run); /* sum of every outcome */
+uint64_t dv_run_bytes_in(const dv_run *run);
+/* A front end that learns later that an instance counted as `from` is really `to` (the CLI: a lower input
+ * index took over a higher one's output name, which makes that one a duplicate) moves it between counters. */
+void dv_run_recount(dv_run *run, dv_outcome from, dv_outcome to);
+/* A front end that fails an input before it has a source for it (the CLI: the file cannot be opened) counts
+ * that outcome here, so the run's counters cover every input. The progress callback is called too. */
+void dv_run_count_outcome(dv_run *run, dv_outcome o);
+const dv_limits *dv_run_limits(const dv_run *run);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,215 @@
+/* The per-worker converter context: code tables for the ISO 2022 graphic sets, derived on first use from
+ * glibc's iconv, and cached iconv converters for GB18030 and GBK.
+ *
+ * Why iconv (docs/decisions.md "Character sets"): glibc's converters are part of the C library on Debian
+ * (package libc6, /usr/lib/x86_64-linux-gnu/gconv), maintained against the national standards, and cover every
+ * set DICOM names, including the large CJK sets. We do not commit generated copies of those tables; instead
+ * each 94x94 set is read out of iconv once per context (8836 single-character conversions, a few ms) into a
+ * flat table plus a sorted reverse index, so the hot paths are table lookups. The DICOM-specific parts (terms,
+ * ISO 2022 designations per value, delimiters, JIS X 0201, PN groups) are ours (charset_iso2022.c).
+ * iconv_open is not free and an iconv_t is not thread-safe: both are cached here, per context. */
+#include "charset_internal.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DB94_SIZE (94 * 94)
+
+struct dv_charset_ctx {
+    uint16_t *sb96[GS_COUNT];   /* 96 entries, bytes 0xA0..0xFF */
+    uint16_t *db94[GS_COUNT];   /* DB94_SIZE entries */
+    uint32_t *db94_rev[GS_COUNT]; /* sorted (cp << 16 | code) */
+    size_t db94_nrev[GS_COUNT];
+    iconv_t cv[2][2];           /* [0 GB18030, 1 GBK][0 decode, 1 encode] */
+    uint8_t cv_open[2][2];
+};
+
+dv_charset_ctx *dv_charset_ctx_new(void)
+{
+    return calloc(1, sizeof(dv_charset_ctx));
+}
+
+void dv_charset_ctx_free(dv_charset_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    for (int g = 0; g < GS_COUNT; g++) {
+        free(ctx->sb96[g]);
+        free(ctx->db94[g]);
+        free(ctx->db94_rev[g]);
+    }
+    for (int i = 0; i < 2; i++) {
+        for (int j = 0; j < 2; j++) {
+            if (ctx->cv_open[i][j])
+                iconv_close(ctx->cv[i][j]);
+        }
+    }
+    free(ctx);
+}
+
+static const char *iconv_name(cs_gset g)
+{
+    switch (g) {
+    case GS_8859_1: return "ISO-8859-1";
+    case GS_8859_2: return "ISO-8859-2";
+    case GS_8859_3: return "ISO-8859-3";
+    case GS_8859_4: return "ISO-8859-4";
+    case GS_8859_5: return "ISO-8859-5";
+    case GS_8859_6: return "ISO-8859-6";
+    case GS_8859_7: return "ISO-8859-7";
+    case GS_8859_8: return "ISO-8859-8";
+    case GS_8859_9: return "ISO-8859-9";
+    case GS_8859_15: return "ISO-8859-15";
+    case GS_TIS620: return "TIS-620";
+    case GS_JISX0208: return "EUC-JP";
+    case GS_JISX0212: return "EUC-JP";
+    case GS_KSX1001: return "EUC-KR";
+    case GS_GB2312: return "EUC-CN";
+    default: return NULL;
+    }
+}
+
+/* One character's bytes -> one BMP code point (0 when unassigned or not exactly one BMP character). */
+static uint16_t one_char(iconv_t cd, const uint8_t *bytes, size_t n)
+{
+    uint8_t outb[16];
+    char *in = (char *)bytes, *out = (char *)outb;
+    size_t inleft = n, outleft = sizeof outb;
+    iconv(cd, NULL, NULL, NULL, NULL);
+    if (iconv(cd, &in, &inleft, &out, &outleft) == (size_t)-1 || inleft != 0)
+        return 0;
+    if (sizeof outb - outleft != 4)
+        return 0;
+    uint32_t cp = (uint32_t)outb[0] | (uint32_t)outb[1] << 8 | (uint32_t)outb[2] << 16 | (uint32_t)outb[3] << 24;
+    return cp > 0 && cp < 0x10000 ? (uint16_t)cp : 0;
+}
+
+static iconv_t open_to_ucs4(cs_gset g, dv_error *err)
+{
+    iconv_t cd = iconv_open("UTF-32LE", iconv_name(g));
+    if (cd == (iconv_t)-1)
+        dv_fail(err, errno == EINVAL ? DV_ERR_UNSUPPORTED : DV_ERR_NOMEM,
+                "character set converter %s is not available (glibc gconv)", iconv_name(g));
+    return cd;
+}
+
+const uint16_t *cs_sb96_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
+{
+    if (ctx->sb96[g])
+        return ctx->sb96[g];
+    uint16_t *t = calloc(96, sizeof *t);
+    if (!t) {
+        dv_fail(err, DV_ERR_NOMEM, "character set table");
+        return NULL;
+    }
+    if (g == GS_8859_1) {
+        for (int b = 0xA0; b <= 0xFF; b++)
+            t[b - 0xA0] = (uint16_t)b; /* Latin-1 is the first 256 code points */
+    } else {
+        iconv_t cd = open_to_ucs4(g, err);
+        if (cd == (iconv_t)-1) {
+            free(t);
+            return NULL;
+        }
+        for (int b = 0xA0; b <= 0xFF; b++) {
+            uint8_t byte = (uint8_t)b;
+            t[b - 0xA0] = one_char(cd, &byte, 1);
+        }
+        iconv_close(cd);
+    }
+    ctx->sb96[g] = t;
+    return t;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+const uint16_t *cs_db94_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
+{
+    if (ctx->db94[g])
+        return ctx->db94[g];
+    uint16_t *t = calloc(DB94_SIZE, sizeof *t);
+    uint32_t *rev = calloc(DB94_SIZE, sizeof *rev);
+    if (!t || !rev) {
+        free(t);
+        free(rev);
+        dv_fail(err, DV_ERR_NOMEM, "character set table");
+        return NULL;
+    }
+    iconv_t cd = open_to_ucs4(g, err);
+    if (cd == (iconv_t)-1) {
+        free(t);
+        free(rev);
+        return NULL;
+    }
+    size_t nrev = 0;
+    for (int r = 0x21; r <= 0x7E; r++) {
+        for (int c = 0x21; c <= 0x7E; c++) {
+            /* EUC form: GL bytes with the high bit set; JIS X 0212 behind EUC-JP's SS3 (0x8F). */
+            uint8_t b[3];
+            size_t n = 0;
+            if (g == GS_JISX0212)
+                b[n++] = 0x8F;
+            b[n++] = (uint8_t)(r | 0x80);
+            b[n++] = (uint8_t)(c | 0x80);
+            uint16_t cp = one_char(cd, b, n);
+            if (!cp)
+                continue;
+            t[(r - 0x21) * 94 + (c - 0x21)] = cp;
+            rev[nrev++] = (uint32_t)cp << 16 | (uint32_t)(r << 8 | c);
+        }
+    }
+    iconv_close(cd);
+    qsort(rev, nrev, sizeof *rev, cmp_u32); /* equal code points: the lowest code first */
+    ctx->db94[g] = t;
+    ctx->db94_rev[g] = rev;
+    ctx->db94_nrev[g] = nrev;
+    return t;
+}
+
+int cs_db94_encode(dv_charset_ctx *ctx, cs_gset g, uint32_t cp, uint16_t *code, dv_error *err)
+{
+    if (!cs_db94_table(ctx, g, err))
+        return -1;
+    if (cp == 0 || cp > 0xFFFF)
+        return 0;
+    const uint32_t *rev = ctx->db94_rev[g];
+    size_t lo = 0, hi = ctx->db94_nrev[g];
+    uint32_t key = cp << 16;
+    while (lo < hi) { /* lower bound of key */
+        size_t mid = lo + (hi - lo) / 2;
+        if (rev[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < ctx->db94_nrev[g] && (rev[lo] >> 16) == cp) {
+        *code = (uint16_t)(rev[lo] & 0xFFFF);
+        return 1;
+    }
+    return 0;
+}
+
+void *cs_iconv(dv_charset_ctx *ctx, dv_cs_term term, int encode, dv_error *err)
+{
+    int which = term == DV_CST_GBK;
+    const char *name = which ? "GBK" : "GB18030";
+    if (!ctx->cv_open[which][encode]) {
+        iconv_t cd = encode ? iconv_open(name, "UTF-8") : iconv_open("UTF-8", name);
+        if (cd == (iconv_t)-1) {
+            dv_fail(err, errno == EINVAL ? DV_ERR_UNSUPPORTED : DV_ERR_NOMEM,
+                    "character set converter %s is not available (glibc gconv)", name);
+            return NULL;
+        }
+        ctx->cv[which][encode] = cd;
+        ctx->cv_open[which][encode] = 1;
+    }
+    iconv_t cd = ctx->cv[which][encode];
+    iconv(cd, NULL, NULL, NULL, NULL); /* initial shift state */
+    return (void *)cd;
+}

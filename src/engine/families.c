@@ -1,0 +1,47 @@
+/* UID families: the one home of "which attribute references which UID" (issue 5 item 10, docs/decisions.md
+ * "UID families").
+ *
+ * A reference is only useful if it points at a UID some instance still has. UIDs are regenerated
+ * deterministically (DECISIONS 6), so a reference stays valid exactly when it takes the same decision
+ * (keep or regenerate) as the attribute it references. plan.c resolves each member to its head at compile
+ * time, unless a TAG query names the member itself (the user asked for it). Study and Series Instance UIDs
+ * are referenced by the same attributes wherever they occur (e.g. inside ReferencedSeriesSequence), so they
+ * are heads without separate members. [test_uid_families_decide, tests/integration/test_references.py] */
+#include "engine/dv_plan.h"
+
+static const uint32_t sop_members[] = {
+    0x00081155u, /* ReferencedSOPInstanceUID */
+    0x00041511u, /* ReferencedSOPInstanceUIDInFile (DICOMDIR records; DICOMDIRs are refused, listed for truth) */
+    0x00020003u, /* MediaStorageSOPInstanceUID (file meta; the writer derives it from the output SOPInstanceUID) */
+};
+static const uint32_t for_members[] = {
+    0x30060024u, /* ReferencedFrameOfReferenceUID */
+    0x300600C2u, /* RelatedFrameOfReferenceUID */
+};
+
+static const dv_uid_family families[] = {
+    {DV_TAG_SOP_INSTANCE_UID, "SOPInstanceUID", sop_members, sizeof sop_members / sizeof sop_members[0]},
+    {0x00200052u, "FrameOfReferenceUID", for_members, sizeof for_members / sizeof for_members[0]},
+    {DV_TAG_STUDY_INSTANCE_UID, "StudyInstanceUID", NULL, 0},
+    {DV_TAG_SERIES_INSTANCE_UID, "SeriesInstanceUID", NULL, 0},
+};
+
+/* Inside these sequences ReferencedSOPInstanceUID names a study (PS3.3: the Referenced Study Sequence of the
+ * patient/study modules and the RT Referenced Study Sequence of RT Structure Sets reference the study with a
+ * Study-management SOP class), so it takes StudyInstanceUID's decision there. */
+static const dv_uid_context contexts[] = {
+    {0x00081110u, 0x00081155u, DV_TAG_STUDY_INSTANCE_UID}, /* ReferencedStudySequence */
+    {0x30060012u, 0x00081155u, DV_TAG_STUDY_INSTANCE_UID}, /* RTReferencedStudySequence */
+};
+
+const dv_uid_context *dv_uid_contexts(size_t *count)
+{
+    *count = sizeof contexts / sizeof contexts[0];
+    return contexts;
+}
+
+const dv_uid_family *dv_uid_families(size_t *count)
+{
+    *count = sizeof families / sizeof families[0];
+    return families;
+}

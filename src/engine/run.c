@@ -1,0 +1,346 @@
+/* The one orchestration path (issue 5 item 1): read -> skip what is not an instance -> apply -> [text and
+ * pixel stages] -> open the output with the new UIDs -> write -> commit. The CLI, dv_deidentify, and later the
+ * server's operations and the MPI ranks all come through process(); none has a copy of it.
+ *
+ * Per-run state (issue 5 item 2) lives in dv_run: counters, callbacks, limits; nothing here is static, so
+ * runs are independent. [tests/unit/test_run.c: test_two_runs_at_once, test_cancel, test_progress]
+ *
+ * Performance: nothing is copied; the identifiers for a crosswalk are read only when asked for; the counters
+ * are one relaxed atomic add per instance. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dicomveil/dicomveil.h"
+#include "dicom/dv_limits_internal.h"
+#include "engine/dv_result_internal.h"
+
+struct dv_run {
+    const dv_plan *plan;
+    const dv_key *key;
+    dv_limits limits;
+    int want_identifiers;
+    atomic_uint_least64_t count[DV_OUTCOME_COUNT];
+    atomic_uint_least64_t bytes_in;
+    atomic_int cancelled;
+    dv_cancel_fn cancel_fn;
+    void *cancel_user;
+    dv_progress_fn progress_fn;
+    void *progress_user;
+};
+
+const char *dv_outcome_name(dv_outcome o)
+{
+    switch (o) {
+    case DV_OUTCOME_OK: return "ok";
+    case DV_OUTCOME_FAILED: return "failed";
+    case DV_OUTCOME_SKIPPED: return "skipped";
+    case DV_OUTCOME_DUPLICATE: return "duplicate";
+    case DV_OUTCOME_CANCELLED: return "cancelled";
+    case DV_OUTCOME_COUNT: break;
+    }
+    return "unknown";
+}
+
+dv_run *dv_run_new(const dv_plan *plan, const dv_key *key, const dv_limits *lim, dv_error *err)
+{
+    if (!plan || !key) {
+        dv_fail(err, DV_ERR_USAGE, "dv_run_new: plan and key are required");
+        return NULL;
+    }
+    dv_run *run = calloc(1, sizeof *run);
+    if (!run) {
+        dv_fail(err, DV_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    run->plan = plan;
+    run->key = key;
+    if (dv_limits_import(&run->limits, lim, err) != 0) {
+        free(run);
+        return NULL;
+    }
+    /* Refused here rather than failing instances later: an instance allowed more than the budget's per-instance
+     * maximum would fail with "limit" only because of how the budget was sized. */
+    if (run->limits.budget && dv_limits_memory_max(&run->limits) > dv_budget_instance_max(run->limits.budget)) {
+        dv_fail(err, DV_ERR_USAGE, "the limits allow an instance %llu bytes, more than the memory budget's "
+                "per-instance maximum (%llu)", (unsigned long long)dv_limits_memory_max(&run->limits),
+                (unsigned long long)dv_budget_instance_max(run->limits.budget));
+        free(run);
+        return NULL;
+    }
+    return run;
+}
+
+void dv_run_free(dv_run *run)
+{
+    free(run);
+}
+
+void dv_run_want_identifiers(dv_run *run, int on)
+{
+    run->want_identifiers = on != 0;
+}
+
+void dv_run_set_progress(dv_run *run, dv_progress_fn fn, void *user)
+{
+    run->progress_fn = fn;
+    run->progress_user = user;
+}
+
+void dv_run_set_cancel(dv_run *run, dv_cancel_fn fn, void *user)
+{
+    run->cancel_fn = fn;
+    run->cancel_user = user;
+}
+
+void dv_run_cancel(dv_run *run)
+{
+    atomic_store(&run->cancelled, 1);
+}
+
+int dv_run_cancelled(const dv_run *run)
+{
+    return atomic_load(&run->cancelled) || (run->cancel_fn && run->cancel_fn(run->cancel_user));
+}
+
+uint64_t dv_run_count(const dv_run *run, dv_outcome o)
+{
+    return o < DV_OUTCOME_COUNT ? atomic_load_explicit(&run->count[o], memory_order_relaxed) : 0;
+}
+
+uint64_t dv_run_done(const dv_run *run)
+{
+    uint64_t n = 0;
+    for (int o = 0; o < DV_OUTCOME_COUNT; o++)
+        n += dv_run_count(run, (dv_outcome)o);
+    return n;
+}
+
+uint64_t dv_run_bytes_in(const dv_run *run)
+{
+    return atomic_load_explicit(&run->bytes_in, memory_order_relaxed);
+}
+
+void dv_run_recount(dv_run *run, dv_outcome from, dv_outcome to)
+{
+    if (from >= DV_OUTCOME_COUNT || to >= DV_OUTCOME_COUNT || from == to)
+        return;
+    atomic_fetch_add_explicit(&run->count[to], 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&run->count[from], 1, memory_order_relaxed);
+}
+
+void dv_run_count_outcome(dv_run *run, dv_outcome o)
+{
+    if (o >= DV_OUTCOME_COUNT)
+        return;
+    atomic_fetch_add_explicit(&run->count[o], 1, memory_order_relaxed);
+    if (run->progress_fn)
+        run->progress_fn(run, o, run->progress_user);
+}
+
+const dv_limits *dv_run_limits(const dv_run *run)
+{
+    return &run->limits;
+}
+
+/* The crosswalk's "before" half: read before dv_apply changes the instance. */
+static void read_identifiers(const dv_instance *inst, dv_result *res)
+{
+    res->has_identifiers = 1;
+    if (dv_instance_get_string(inst, 0x0020000Du, res->orig_study_uid, sizeof res->orig_study_uid) < 0)
+        res->orig_study_uid[0] = '\0';
+    if (dv_instance_get_string(inst, 0x0020000Eu, res->orig_series_uid, sizeof res->orig_series_uid) < 0)
+        res->orig_series_uid[0] = '\0';
+    if (dv_instance_get_string(inst, 0x00080018u, res->orig_sop_uid, sizeof res->orig_sop_uid) < 0)
+        res->orig_sop_uid[0] = '\0';
+    if (dv_instance_get_string(inst, 0x00100020u, res->orig_patient_id, sizeof res->orig_patient_id) < 0) {
+        res->orig_patient_id[0] = '\0';
+        res->patient_id_changed = -1;
+    }
+}
+
+/* The "after" half: PatientID is reported only when the config changed it. */
+static void read_new_patient_id(const dv_instance *inst, dv_result *res)
+{
+    if (!res->has_identifiers || res->patient_id_changed < 0)
+        return;
+    int n = dv_instance_get_string(inst, 0x00100020u, res->patient_id, sizeof res->patient_id);
+    if (n < 0)
+        res->patient_id[0] = '\0'; /* deleted (or made unreadable): a change */
+    if (n >= 0 && strcmp(res->patient_id, res->orig_patient_id) == 0) {
+        res->orig_patient_id[0] = res->patient_id[0] = '\0'; /* unchanged: no PHI copied needlessly */
+        res->patient_id_changed = 0;
+    } else {
+        res->patient_id_changed = 1;
+    }
+}
+
+static dv_outcome failed(dv_error *err, dv_code fallback)
+{
+    if (err->code == DV_OK)
+        err->code = fallback;
+    return DV_OUTCOME_FAILED;
+}
+
+/* Open, write, commit. The instance is not changed, so it can be written a second time when the output asks
+ * (DV_COMMIT_AGAIN: e.g. the CLI's file system cannot link an unnamed file and it falls back to a named
+ * temporary file). */
+static dv_outcome write_output(const dv_run *run, const dv_instance *inst, const dv_output *out, void *arg,
+                               const dv_result *res, dv_error *err)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (run && dv_run_cancelled(run))
+            return DV_OUTCOME_CANCELLED;
+        dv_sink sink;
+        memset(&sink, 0, sizeof sink);
+        int o = out->open(arg, res, &sink, err);
+        if (o == DV_OPEN_DUPLICATE)
+            return DV_OUTCOME_DUPLICATE;
+        if (o != DV_OPEN_WRITE)
+            return failed(err, DV_ERR_IO);
+        if (dv_instance_write(inst, &sink, err) != 0) {
+            out->abort(arg);
+            return failed(err, DV_ERR_IO);
+        }
+        int c = out->commit(arg, res, err);
+        if (c == DV_COMMIT_WRITTEN)
+            return DV_OUTCOME_OK;
+        if (c == DV_COMMIT_DUPLICATE)
+            return DV_OUTCOME_DUPLICATE;
+        if (c != DV_COMMIT_AGAIN)
+            return failed(err, DV_ERR_IO);
+        dv_error_clear(err);
+    }
+    dv_fail(err, DV_ERR_IO, "the output asked to write the instance again twice");
+    return DV_OUTCOME_FAILED;
+}
+
+/* The path itself. run may be a stack run (dv_deidentify): only its configuration and cancel flag are used. */
+static dv_outcome process(const dv_run *run, const dv_source *src, const dv_output *out, void *out_arg,
+                          dv_result *res, dv_error *err)
+{
+    dv_instance *inst = dv_instance_read(src, &run->limits, err);
+    if (!inst) {
+        if (err->code == DV_ERR_NOT_DICOM) {
+            res->skipped = DV_SKIP_NOT_DICOM;
+            return DV_OUTCOME_SKIPPED;
+        }
+        return failed(err, DV_ERR_MALFORMED);
+    }
+    dv_outcome outcome;
+    if (dv_instance_is_directory(inst)) {
+        /* The one home of this rule (issue 5 item 6). A DICOMDIR is an index of other files, not an instance:
+         * de-identifying it would break its record offsets and it has no SOPInstanceUID to name an output by.
+         * Skipped, never rewritten. [test_cli_run.sh run A; test_run.c test_skips] */
+        res->skipped = DV_SKIP_DIRECTORY;
+        dv_fail(err, DV_ERR_UNSUPPORTED, "a DICOMDIR is not an instance");
+        outcome = DV_OUTCOME_SKIPPED;
+        goto done;
+    }
+    dv_result before; /* dv_apply resets res: the originals wait here */
+    if (run->want_identifiers) {
+        dv_result_init(&before);
+        read_identifiers(inst, &before);
+    }
+    if (dv_apply(run->plan, run->key, inst, res, err) != 0) {
+        outcome = failed(err, DV_ERR_INVALID);
+        goto done;
+    }
+    if (run->want_identifiers && DV_RESULT_HAS(res, patient_id)) {
+        res->has_identifiers = before.has_identifiers;
+        memcpy(res->orig_study_uid, before.orig_study_uid, sizeof res->orig_study_uid);
+        memcpy(res->orig_series_uid, before.orig_series_uid, sizeof res->orig_series_uid);
+        memcpy(res->orig_sop_uid, before.orig_sop_uid, sizeof res->orig_sop_uid);
+        memcpy(res->orig_patient_id, before.orig_patient_id, sizeof res->orig_patient_id);
+        res->patient_id_changed = before.patient_id_changed;
+        read_new_patient_id(inst, res);
+    }
+
+    /* ---- Stages between apply and write: text PHI cleaning (cleanTextTag, DEIDENTIFY_TAG_CONTENTS) and
+     * burned-in pixel redaction (cleanImage) go HERE, on the applied instance, once each exists. None exists
+     * yet: configs asking for them are refused when the plan is compiled. ---- */
+
+    outcome = write_output(run, inst, out, out_arg, res, err);
+done:
+    dv_instance_free(inst); /* before the caller closes the source: bulk values are read from it */
+    return outcome;
+}
+
+dv_outcome dv_run_instance(dv_run *run, const dv_source *src, const dv_output *out, void *out_arg,
+                           dv_result *res, dv_error *err)
+{
+    dv_error local_err;
+    if (!err)
+        err = &local_err;
+    dv_error_clear(err);
+    dv_result local_res;
+    if (!res) {
+        dv_result_init(&local_res);
+        res = &local_res;
+    } else if (dv_result_reset(res, err) != 0) {
+        return DV_OUTCOME_FAILED; /* a caller bug: not counted */
+    }
+    if (!run || !src || !out || !out->open || !out->commit || !out->abort) {
+        dv_fail(err, DV_ERR_USAGE, "dv_run_instance: run, source and a complete output are required");
+        return DV_OUTCOME_FAILED;
+    }
+    dv_outcome outcome;
+    if (dv_run_cancelled(run)) {
+        outcome = DV_OUTCOME_CANCELLED;
+    } else {
+        atomic_fetch_add_explicit(&run->bytes_in, src->size, memory_order_relaxed);
+        outcome = process(run, src, out, out_arg, res, err);
+    }
+    dv_run_count_outcome(run, outcome);
+    return outcome;
+}
+
+/* ---- dv_deidentify: the same path to one fixed sink ---- */
+
+static int fixed_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *err)
+{
+    (void)res;
+    (void)err;
+    *sink = *(dv_sink *)arg;
+    return DV_OPEN_WRITE;
+}
+
+static int fixed_commit(void *arg, const dv_result *res, dv_error *err)
+{
+    (void)arg;
+    (void)res;
+    (void)err;
+    return DV_COMMIT_WRITTEN;
+}
+
+static void fixed_abort(void *arg)
+{
+    (void)arg; /* what reached the sink is the caller's to discard (dv_engine.h) */
+}
+
+int dv_deidentify(const dv_plan *plan, const dv_key *key, const dv_source *src, dv_sink *sink,
+                  const dv_limits *lim, dv_result *res, dv_error *err)
+{
+    dv_error local_err;
+    if (!err)
+        err = &local_err;
+    dv_error_clear(err);
+    dv_result local_res;
+    if (!res) {
+        dv_result_init(&local_res);
+        res = &local_res;
+    } else if (dv_result_reset(res, err) != 0) {
+        return -1;
+    }
+    if (!plan || !key || !src || !sink)
+        return dv_fail(err, DV_ERR_USAGE, "dv_deidentify: plan, key, source and sink are required");
+    dv_run run;
+    memset(&run, 0, sizeof run);
+    run.plan = plan;
+    run.key = key;
+    if (dv_limits_import(&run.limits, lim, err) != 0)
+        return -1;
+    static const dv_output fixed = {fixed_open, fixed_commit, fixed_abort};
+    dv_outcome o = process(&run, src, &fixed, sink, res, err);
+    return o == DV_OUTCOME_OK ? 0 : -1;
+}

@@ -1,0 +1,25 @@
+/* One instance's draw on a dv_budget (dv_budget.h explains the slice / large-grant protocol). Embedded in
+ * the instance's arena, so it ends when the arena is freed. Not thread-safe: one instance, one thread. */
+#ifndef DV_LEASE_H
+#define DV_LEASE_H
+
+#include <stdint.h>
+
+#include "dicomveil/dv_budget.h"
+
+typedef struct dv_lease {
+    dv_budget *budget; /* NULL: no budget, every charge succeeds */
+    uint64_t max;      /* the most this instance may draw */
+    uint64_t held;     /* granted by the budget: 0, DV_BUDGET_SLICE, or max */
+    uint64_t used;     /* charged so far (never more than held) */
+} dv_lease;
+
+/* max is capped at the budget's instance_max. */
+void dv_lease_init(dv_lease *l, dv_budget *b, uint64_t max);
+/* Draw n more bytes, waiting for the budget when needed (never failing for it). 0, or -1 when the instance
+ * would exceed its maximum (the caller reports DV_ERR_LIMIT). */
+int dv_lease_charge(dv_lease *l, uint64_t n);
+/* Give everything back (idempotent). */
+void dv_lease_end(dv_lease *l);
+
+#endif

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Run-wide memory budget and the settable per-instance caps (issue 5 item 12; docs/decisions.md "Memory budget").
+
+1. 16 deflate bombs with --jobs 16: each is a valid Deflated Explicit VR Little Endian file of ~60 KB whose
+   dataset inflates to ~60 MB (a 60,000,000-byte PixelData of zeros), built here with zlib. Before the budget,
+   16 workers held 16 inflate buffers at once (~1 GB peak RSS). With --memory-budget 256M, GNU time's peak RSS
+   must stay under the budget plus a stated fixed overhead (FIXED_OVERHEAD_MIB: the binary, libraries, and per
+   worker its thread stack, 64 KiB reader window, 256 KiB sink buffer, deflate state and first 256 KiB inflate
+   buffer), and EVERY bomb must still succeed: waiting for the budget never fails an instance.
+2. --max-depth / --max-metadata set dv_limits: a nesting deeper than --max-depth and metadata larger than
+   --max-metadata fail as "limit"; the defaults accept both; out-of-range values exit 2.
+3. --memory-budget below one instance's maximum exits 2 and writes nothing.
+"""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+BIN = os.environ["DV_BIN"]
+BUDGET_MIB = 256
+FIXED_OVERHEAD_MIB = 64
+BOMB_PIXELS = 60_000_000
+fails = []
+
+
+def check(cond, msg):
+    if not cond:
+        fails.append(msg)
+        print("FAIL:", msg, file=sys.stderr)
+
+
+def el(group, elem, vr, value):
+    """One explicit-VR little-endian element."""
+    if vr in ("OB", "OW", "SQ", "UN", "UT"):
+        return struct.pack("<HH2sHI", group, elem, vr.encode(), 0, len(value)) + value
+    return struct.pack("<HH2sH", group, elem, vr.encode(), len(value)) + value
+
+
+def ui(s):
+    b = s.encode()
+    return b + b"\0" if len(b) % 2 else b
+
+
+def text(s):
+    b = s.encode()
+    return b + b" " if len(b) % 2 else b
+
+
+def us(v):
+    return struct.pack("<H", v)
+
+
+SC = "1.2.840.10008.5.1.4.1.1.7"
+
+
+def part10(ts, sop, dataset_bytes):
+    meta_body = (el(2, 1, "OB", b"\0\1") + el(2, 2, "UI", ui(SC)) + el(2, 3, "UI", ui(sop))
+                 + el(2, 0x10, "UI", ui(ts)) + el(2, 0x12, "UI", ui("1.2.826.0.1.3680043.2.1125.1")))
+    meta = el(2, 0, "UL", struct.pack("<I", len(meta_body))) + meta_body
+    return b"\0" * 128 + b"DICM" + meta + dataset_bytes
+
+
+def base_dataset(sop, extra=b""):
+    return (el(8, 0x16, "UI", ui(SC)) + el(8, 0x18, "UI", ui(sop)) + el(0x10, 0x10, "PN", text("Bomb^Test"))
+            + el(0x10, 0x20, "LO", text("PID-BOMB")) + el(0x20, 0xD, "UI", ui("1.2.826.0.1.3680043.2.1125.7.1"))
+            + el(0x20, 0xE, "UI", ui("1.2.826.0.1.3680043.2.1125.7.2")) + extra)
+
+
+def bomb(i):
+    sop = "1.2.826.0.1.3680043.2.1125.7.3.%d" % i
+    image = (el(0x28, 2, "US", us(1)) + el(0x28, 4, "CS", text("MONOCHROME2")) + el(0x28, 0x10, "US", us(5000))
+             + el(0x28, 0x11, "US", us(6000)) + el(0x28, 0x100, "US", us(8)) + el(0x28, 0x101, "US", us(8))
+             + el(0x28, 0x102, "US", us(7)) + el(0x28, 0x103, "US", us(0)))
+    ds = base_dataset(sop, image) + struct.pack("<HH2sHI", 0x7FE0, 0x10, b"OB", 0, BOMB_PIXELS)
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    out = co.compress(ds)
+    zeros = b"\0" * (1 << 20)
+    left = BOMB_PIXELS
+    while left:
+        n = min(left, len(zeros))
+        out += co.compress(zeros[:n])
+        left -= n
+    out += co.flush()
+    return part10("1.2.840.10008.1.2.1.99", sop, out)
+
+
+def nested(depth, sop):
+    """A dataset with `depth` nested sequences (explicit VR LE, undefined lengths)."""
+    inner = el(0x10, 0x20, "LO", text("x"))
+    for _ in range(depth):
+        item = struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF) + inner + struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
+        inner = (struct.pack("<HH2sHI", 0x0040, 0xA730, b"SQ", 0, 0xFFFFFFFF) + item
+                 + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+    return part10("1.2.840.10008.1.2.1", sop, base_dataset(sop, inner))
+
+
+def big_metadata(sop):
+    """~1.5 MiB of metadata: 200 ContentSequence-style items each holding ~8 KiB of inline text."""
+    items = b""
+    for _ in range(200):
+        body = el(0x0040, 0xA160, "UT", text("y" * 8000))
+        items += struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF) + body + struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
+    seq = struct.pack("<HH2sHI", 0x0040, 0xA730, b"SQ", 0, 0xFFFFFFFF) + items + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    return part10("1.2.840.10008.1.2.1", sop, base_dataset(sop, seq))
+
+
+def sanitized():
+    """True when the binary is an AddressSanitizer build (make build-asan)."""
+    p = subprocess.run(["ldd", BIN], capture_output=True, text=True)
+    return "libasan" in p.stdout
+
+
+def run(args, tmp, timed=False):
+    cmd = ([("/usr/bin/time")] + ["-f", "%M", "-o", os.path.join(tmp, "rss")] if timed else []) + [BIN] + args
+    p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, XDG_CONFIG_HOME=tmp))
+    return p
+
+
+def report(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def main():
+    tmp = tempfile.mkdtemp()
+    try:
+        key = os.path.join(tmp, "key")
+        with open(key, "wb") as f:
+            f.write(os.urandom(32))
+        cfg = os.path.join(tmp, "cfg.json")
+        with open(cfg, "w") as f:
+            f.write('{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}')
+
+        # ---- 1. 16 bombs, --jobs 16, bounded peak RSS, every instance ok ----
+        src = os.path.join(tmp, "bombs")
+        os.mkdir(src)
+        for i in range(16):
+            with open(os.path.join(src, "bomb%02d.dcm" % i), "wb") as f:
+                f.write(bomb(i))
+        rep = os.path.join(tmp, "bombs.json")
+        p = run(["deidentify", "-q", "--jobs", "16", "--memory-budget", "%dM" % BUDGET_MIB, "--config", cfg,
+                 "--key-file", key, "--report", rep, src, os.path.join(tmp, "dst")], tmp, timed=True)
+        check(p.returncode == 0, "bombs: exit %d: %s" % (p.returncode, p.stderr[-400:]))
+        if os.path.exists(rep):
+            r = report(rep)
+            check(r["counts"]["ok"] == 16, "bombs: %s ok of 16 (waiting for the budget must never fail one)"
+                  % r["counts"]["ok"])
+        peak_kib = int(open(os.path.join(tmp, "rss")).read().split()[-1])
+        limit_kib = (BUDGET_MIB + FIXED_OVERHEAD_MIB) * 1024
+        print("bombs: peak RSS %d MiB with --memory-budget %dM --jobs 16 (limit %d MiB)"
+              % (peak_kib // 1024, BUDGET_MIB, limit_kib // 1024))
+        if sanitized():
+            # ASan's shadow memory and quarantine are not the program's: the bound is checked in the normal build.
+            print("bombs: peak RSS bound not checked (AddressSanitizer build)")
+        else:
+            check(peak_kib < limit_kib,
+                  "bombs: peak RSS %d KiB exceeds budget + overhead (%d KiB)" % (peak_kib, limit_kib))
+        # Every output holds the full 60 MB of pixels (the bombs really inflated).
+        outs = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(tmp, "dst")) for f in fs]
+        check(len(outs) == 16, "bombs: %d outputs" % len(outs))
+        shutil.rmtree(os.path.join(tmp, "dst"), ignore_errors=True)
+
+        # ---- 2. --max-depth and --max-metadata ----
+        lim = os.path.join(tmp, "lim")
+        os.mkdir(lim)
+        with open(os.path.join(lim, "a_deep.dcm"), "wb") as f:
+            f.write(nested(10, "1.2.826.0.1.3680043.2.1125.7.4.1"))
+        with open(os.path.join(lim, "b_big.dcm"), "wb") as f:
+            f.write(big_metadata("1.2.826.0.1.3680043.2.1125.7.4.2"))
+
+        def statuses(extra, name):
+            rp = os.path.join(tmp, name + ".json")
+            p = run(["deidentify", "-q", "--config", cfg, "--key-file", key, "--report", rp] + extra
+                    + [lim, os.path.join(tmp, name)], tmp)
+            if not os.path.exists(rp):
+                check(False, "%s: no report (exit %d: %s)" % (name, p.returncode, p.stderr[-300:]))
+                return []
+            return [(i["status"], i["error_class"]) for i in report(rp)["instances"]]
+
+        check(statuses([], "defaults") == [("ok", None), ("ok", None)], "defaults: both instances must pass")
+        check(statuses(["--max-depth", "5"], "depth5") == [("failed", "limit"), ("ok", None)],
+              "--max-depth 5: the 10-deep instance must fail as limit")
+        check(statuses(["--max-depth", "10"], "depth10")[0] == ("ok", None), "--max-depth 10 admits depth 10")
+        check(statuses(["--max-metadata", "1M"], "meta1m") == [("ok", None), ("failed", "limit")],
+              "--max-metadata 1M: the 1.5 MiB instance must fail as limit")
+
+        # ---- 3. refusals: exit 2, nothing written ----
+        for args in (["--max-depth", "0"], ["--max-depth", "1025"], ["--max-depth", "5K"], ["--max-metadata", "512K"],
+                     ["--max-metadata", "65G"], ["--max-metadata", "x"], ["--memory-budget", "40M"],
+                     ["--memory-budget", "0"], ["--max-metadata", "1G", "--memory-budget", "1G"]):
+            dst = os.path.join(tmp, "refused")
+            p = run(["deidentify", "--config", cfg, "--key-file", key] + args + [lim, dst], tmp)
+            check(p.returncode == 2, "%s: exit %d, expected 2" % (" ".join(args), p.returncode))
+            check(not os.path.exists(dst), "%s: DST was created" % " ".join(args))
+        # A larger --max-metadata raises the default budget instead of refusing.
+        check(statuses(["--max-metadata", "1G"], "meta1g") == [("ok", None), ("ok", None)],
+              "--max-metadata 1G alone must work (the default budget grows with it)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if fails:
+        print("test_cli_budget: %d check(s) failed" % len(fails), file=sys.stderr)
+        sys.exit(1)
+    print("test_cli_budget: PASS")
+
+
+if __name__ == "__main__":
+    main()

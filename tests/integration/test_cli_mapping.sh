@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# dicomveil deidentify --mapping FILE (issue 5 item 13; docs/decisions.md "Re-identification crosswalk"):
+# the CSV's header and fields, mode 0600, atomicity (written once at the end via a temp name: no partial file,
+# not even when the run is killed), refusal inside DST / inside a SRC / onto the report or key, and rows that
+# match the outputs actually written: ok rows name their file, duplicate rows name the file holding the same
+# instance, failed and skipped inputs have no row; PatientID columns only when the config changed PatientID.
+set -euo pipefail
+
+# shellcheck source=tests/integration/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
+command -v dcmdump >/dev/null || { echo "FAIL: dcmdump (dcmtk) is required" >&2; exit 1; }
+
+run() {
+    local want=$1 name=$2
+    shift 2
+    local rc=0
+    "$DV_BIN" "$@" >"$T/out" 2>"$T/err" || rc=$?
+    [ "$rc" -eq "$want" ] || fail "$name: exit $rc, expected $want; stderr: $(head -c 400 "$T/err")"
+    # The crosswalk is PHI: nothing of it (original UIDs, PatientIDs) may reach stderr.
+    for v in "${PHI_VALUES[@]}"; do
+        grep -qF "$v" "$T/err" "$T/out" && fail "$name: stderr/stdout shows an original identifier"
+    done
+    return 0
+}
+tag() { dcmdump -q +P "$2" "$1" 2>/dev/null | sed -nE 's/^[^[]*\[([^]]*)\].*/\1/p' | head -1; }
+
+CT="$DATA/pydicom/CT_small.dcm"
+MR="$DATA/pydicom/MR_small.dcm"
+SRC="$T/src"
+mkdir -p "$SRC/sub"
+cp "$CT" "$SRC/a_ct.dcm"
+cp "$MR" "$SRC/b_mr.dcm"
+cp "$CT" "$SRC/sub/c_ct_again.dcm"                  # duplicate of a_ct
+head -c 1000 "$MR" >"$SRC/d_truncated.dcm"          # fails
+cp "$DATA/pydicom/dicomdir/DICOMDIR" "$SRC/e_DICOMDIR" # skipped
+echo "not DICOM" >"$SRC/f_notes.txt"                 # skipped
+head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
+echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/basic.json"
+echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE","actions":[{"queries":["PatientID"],"keepTag":{}}]}}' >"$T/keep_pid.json"
+PHI_VALUES=()
+for f in "$CT" "$MR"; do
+    for kw in SOPInstanceUID StudyInstanceUID PatientID; do PHI_VALUES+=("$(tag "$f" "$kw")"); done
+done
+
+# ---- refusals: exit 2 and nothing written (no DST, no mapping) ----
+mkdir -p "$T/existing_dst"
+run 2 "mapping inside DST" deidentify --config "$T/basic.json" --key-file "$T/key" --mapping "$T/existing_dst/m.csv" \
+    "$SRC" "$T/existing_dst"
+[ -z "$(ls -A "$T/existing_dst")" ] || fail "mapping inside DST: something was written into DST"
+grep -q "mapping" "$T/err" || fail "mapping inside DST: the message does not name --mapping"
+run 2 "mapping inside a new DST" deidentify --config "$T/basic.json" --key-file "$T/key" \
+    --mapping "$T/newdst/m.csv" "$SRC" "$T/newdst"
+[ ! -e "$T/newdst" ] || fail "mapping inside a new DST: DST was created"
+run 2 "mapping inside SRC" deidentify --config "$T/basic.json" --key-file "$T/key" --mapping "$SRC/sub/m.csv" \
+    "$SRC" "$T/dst_refused"
+[ ! -e "$SRC/sub/m.csv" ] && [ ! -e "$T/dst_refused" ] || fail "mapping inside SRC: something was written"
+run 2 "mapping = report" deidentify --config "$T/basic.json" --key-file "$T/key" --mapping "$T/same" \
+    --report "$T/same" "$SRC" "$T/dst_refused"
+run 2 "mapping = key" deidentify --config "$T/basic.json" --key-file "$T/key" --mapping "$T/key" "$SRC" "$T/dst_refused"
+[ ! -e "$T/same" ] && [ ! -e "$T/dst_refused" ] || fail "mapping refusals: something was written"
+run 2 "mapping dir missing" deidentify --config "$T/basic.json" --key-file "$T/key" --mapping "$T/nodir/m.csv" \
+    "$SRC" "$T/dst_refused"
+
+# ---- a real run: 2 ok, 1 duplicate, 1 failed, 2 skipped -> exit 1 ----
+echo "stale" >"$T/map.csv" # replaced whole, never appended to
+run 1 "run" deidentify -q --jobs 2 --config "$T/basic.json" --key-file "$T/key" --report "$T/rep.json" \
+    --mapping "$T/map.csv" "$SRC" "$T/dst"
+[ "$(stat -c %a "$T/map.csv")" = 600 ] || fail "mapping mode is $(stat -c %a "$T/map.csv"), not 600"
+ls "$T"/map.csv.tmp-* >/dev/null 2>&1 && fail "a mapping temp file was left behind"
+python3 - "$T/map.csv" "$T/rep.json" "$T/dst" "$SRC" <<'PY' || fail "mapping content (see above)"
+import csv, json, os, subprocess, sys
+mp, rp, dst, src = sys.argv[1:5]
+def tags(path):
+    out = subprocess.run(["dcmdump", "-q", "+P", "StudyInstanceUID", "+P", "SeriesInstanceUID", "+P", "SOPInstanceUID",
+                          "+P", "PatientID", path], capture_output=True, text=True).stdout
+    vals = {}
+    for line in out.splitlines():
+        name = line.split("#")[-1].split()[-1]
+        v = line.split("[", 1)[1].split("]", 1)[0] if "[" in line else ""
+        vals.setdefault(name, v)
+    return vals
+bad = []
+raw = open(mp, newline="").read()
+header = raw.split("\n", 1)[0]
+want = ("instance,status,original_study_uid,original_series_uid,original_sop_uid,study_uid,series_uid,sop_uid,"
+        "original_patient_id,patient_id")
+if header != want: bad.append("header is %r" % header)
+if not raw.endswith("\n"): bad.append("the file does not end with a newline (partial?)")
+rows = list(csv.DictReader(open(mp, newline="")))
+rep = json.load(open(rp))["instances"]
+expected = [str(i) for i, e in enumerate(rep) if e["status"] in ("ok", "duplicate")]
+if [r["instance"] for r in rows] != expected:
+    bad.append("rows %s, expected one per ok/duplicate input %s" % ([r["instance"] for r in rows], expected))
+statuses = [e["status"] for e in rep]
+if sorted(statuses) != sorted(["ok", "ok", "duplicate", "failed", "skipped", "skipped"]):
+    bad.append("unexpected report statuses %s" % statuses)
+for r in rows:
+    e = rep[int(r["instance"])]
+    if r["status"] != e["status"]: bad.append("row %s: status %s, report says %s" % (r["instance"], r["status"], e["status"]))
+    out = os.path.join(dst, r["study_uid"], r["series_uid"], r["sop_uid"] + ".dcm")
+    if not os.path.isfile(out):
+        bad.append("row %s: no output file at its new UIDs" % r["instance"]); continue
+    o, s = tags(out), tags(e["source"])
+    for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"):
+        col = {"StudyInstanceUID": "study_uid", "SeriesInstanceUID": "series_uid", "SOPInstanceUID": "sop_uid"}[k]
+        if o.get(k) != r[col]: bad.append("row %s: %s in the output is not the mapping's" % (r["instance"], k))
+        if s.get(k) != r["original_" + col]: bad.append("row %s: original %s is not the source's" % (r["instance"], k))
+    # Basic profile replaces PatientID: both columns filled, the new one as written.
+    if r["original_patient_id"] != s.get("PatientID"): bad.append("row %s: original PatientID wrong" % r["instance"])
+    if r["patient_id"] != o.get("PatientID", ""): bad.append("row %s: new PatientID is not the output's" % r["instance"])
+    if not r["original_patient_id"] or r["original_patient_id"] == r["patient_id"]:
+        bad.append("row %s: PatientID change not recorded" % r["instance"])
+files = sorted(os.path.relpath(os.path.join(d, f), dst) for d, _, fs in os.walk(dst) for f in fs)
+ok_files = sorted(os.path.join(r["study_uid"], r["series_uid"], r["sop_uid"] + ".dcm") for r in rows if r["status"] == "ok")
+if files != ok_files: bad.append("DST holds %s, the ok rows name %s" % (files, ok_files))
+dups = [r for r in rows if r["status"] == "duplicate"]
+if len(dups) != 1 or dups[0]["sop_uid"] not in [r["sop_uid"] for r in rows if r["status"] == "ok"]:
+    bad.append("the duplicate row does not name the output holding its instance")
+for b in bad: print("FAIL:", b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+
+# The report never holds the crosswalk (the mapping is a separate, opt-in file).
+for v in "${PHI_VALUES[@]}"; do grep -qF "$v" "$T/rep.json" && fail "the report holds an original identifier"; done
+
+# ---- PatientID kept by the config: the PatientID columns stay empty ----
+run 1 "keep PatientID" deidentify -q --config "$T/keep_pid.json" --key-file "$T/key" --mapping "$T/map2.csv" \
+    "$SRC" "$T/dst2"
+python3 - "$T/map2.csv" <<'PY' || fail "keep PatientID: PatientID columns must be empty"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+sys.exit(0 if rows and all(r["original_patient_id"] == "" and r["patient_id"] == "" and r["original_sop_uid"] for r in rows) else 1)
+PY
+
+# ---- a hostile PatientID (comma, quote, newline) round-trips through the CSV quoting ----
+python3 - "$T/hostile.dcm" <<'PY'
+import struct, sys
+def el(g, e, vr, v):
+    return struct.pack("<HH2sH", g, e, vr.encode(), len(v)) + v
+def pad(b, c=b" "): return b + c if len(b) % 2 else b
+sop = b"1.2.826.0.1.3680043.2.1125.60.1"
+ds = (el(8, 0x16, "UI", pad(b"1.2.840.10008.5.1.4.1.1.7", b"\0")) + el(8, 0x18, "UI", pad(sop, b"\0"))
+      + el(0x10, 0x20, "LO", pad(b'A,"B"\nC')) + el(0x20, 0xD, "UI", pad(b"1.2.3.4", b"\0")) + el(0x20, 0xE, "UI", pad(b"1.2.3.5", b"\0")))
+open(sys.argv[1], "wb").write(ds)
+PY
+mkdir -p "$T/hsrc" && mv "$T/hostile.dcm" "$T/hsrc/"
+run 0 "hostile PatientID" deidentify -q --config "$T/basic.json" --key-file "$T/key" --mapping "$T/map3.csv" \
+    "$T/hsrc" "$T/dst3"
+python3 - "$T/map3.csv" <<'PY' || fail "hostile PatientID: CSV quoting"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+sys.exit(0 if len(rows) == 1 and rows[0]["original_patient_id"] == 'A,"B"\nC' and rows[0]["original_study_uid"] == "1.2.3.4" else 1)
+PY
+
+# ---- atomicity: a run killed midway leaves no mapping file and no temp file ----
+mkdir -p "$T/many"
+for i in $(seq 1 300); do cp "$CT" "$T/many/ct_$i.dcm"; cp "$MR" "$T/many/mr_$i.dcm"; done
+"$DV_BIN" deidentify -q --jobs 1 --fsync --config "$T/basic.json" --key-file "$T/key" --mapping "$T/killed.csv" \
+    "$T/many" "$T/dst_killed" 2>/dev/null &
+pid=$!
+for _ in $(seq 1 100); do [ -d "$T/dst_killed" ] && break; sleep 0.02; done
+sleep 0.1
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+if [ -e "$T/killed.csv" ]; then
+    # Only acceptable when the run had finished before the kill: then the file is complete.
+    [ "$(wc -l <"$T/killed.csv")" -eq 601 ] || fail "killed run: a partial mapping file exists"
+fi
+ls "$T"/killed.csv.tmp-* >/dev/null 2>&1 && [ ! -e "$T/killed.csv" ] && [ "$(find "$T/dst_killed" -name '*.dcm' | wc -l)" -lt 600 ] &&
+    fail "killed run: a mapping temp file exists while the run was still de-identifying"
+
+finish test_cli_mapping
