@@ -170,6 +170,14 @@ int dv_image_decode_frame(dv_image_ctx *ctx, const char *ts_uid, const dv_pixel_
 int dv_image_decode_frame_bytes(dv_image_ctx *ctx, const char *ts_uid, const dv_pixel_attrs *pa,
                                 const uint8_t *data, size_t len, dv_frame *out, dv_error *err);
 
+/* Decode frame i of inst. Encapsulated: the bytes come from the frame index (frames = dv_frames_index(inst);
+ * include/dicomveil/dv_frames.h); native: sliced from PixelData here (frames may be NULL). Reads are capped
+ * by the context's max_encoded_bytes first. pa from dv_pixel_attrs_read(inst). Same contract as
+ * dv_image_decode_frame (counted once). */
+typedef struct dv_frames dv_frames;
+int dv_image_decode_instance_frame(dv_image_ctx *ctx, const dv_instance *inst, const dv_frames *frames,
+                                   const dv_pixel_attrs *pa, uint32_t i, dv_frame *out, dv_error *err);
+
 /* Encode a decoded frame as RLE Lossless through ctx (counted). See dv_rle_encode. */
 int dv_image_encode_rle(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf,
                         size_t *out_len, dv_error *err);

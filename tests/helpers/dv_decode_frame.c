@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "dv_test_frames.h"
+#include "dicomveil/dv_frames.h"
 #include "image/dv_image.h"
 
 static int write_file(const char *path, const void *data, size_t len)
@@ -60,8 +60,9 @@ int main(int argc, char **argv)
     dv_instance *inst = dv_instance_read(&src, NULL, &err);
     int rc = 2;
     dv_image_ctx *ctx = dv_image_ctx_new(NULL);
-    uint8_t *fb = NULL, *pix = NULL, *rle = NULL, *pix2 = NULL;
-    size_t fblen = 0, rlelen = 0;
+    uint8_t *pix = NULL, *rle = NULL, *pix2 = NULL;
+    size_t rlelen = 0;
+    dv_frames *frames = NULL;
     dv_pixel_attrs pa;
     if (!inst || !ctx || dv_pixel_attrs_read(inst, NULL, &pa, &err))
         goto fail;
@@ -73,11 +74,11 @@ int main(int argc, char **argv)
     const char *ts = dv_instance_transfer_syntax(inst);
     dv_ts_family fam = dv_ts_family_of(ts);
     size_t cap = dv_image_frame_capacity(&pa, fam, NULL, &err);
-    if (!cap || dv_test_frame_bytes(inst, frame, pa.number_of_frames, &fb, &fblen, &err))
+    if (!cap || (dv_ts_family_encapsulated(fam) && !(frames = dv_frames_index(inst, &err))))
         goto fail;
     pix = malloc(cap);
     dv_frame f = {.data = pix, .cap = cap};
-    if (!pix || dv_image_decode_frame(ctx, ts, &pa, frame, fb, fblen, &f, &err))
+    if (!pix || dv_image_decode_instance_frame(ctx, inst, frames, &pa, frame, &f, &err))
         goto fail;
     const char *rep = getenv("DV_DECODE_REPEAT"); /* timing: decode N more times, ms per frame on stderr */
     if (rep && atoi(rep) > 0) {
@@ -85,7 +86,7 @@ int main(int argc, char **argv)
         int n = atoi(rep);
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
         for (int i = 0; i < n; i++)
-            if (dv_image_decode_frame(ctx, ts, &pa, frame, fb, fblen, &f, &err))
+            if (dv_image_decode_instance_frame(ctx, inst, frames, &pa, frame, &f, &err))
                 goto fail;
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
         double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / n;
@@ -163,7 +164,7 @@ out:
     free(pix2);
     free(rle);
     free(pix);
-    free(fb);
+    dv_frames_free(frames);
     dv_image_ctx_free(ctx);
     dv_instance_free(inst);
     free(file);

@@ -66,7 +66,6 @@ EXPECTED_FAILURES = {
     "fo-dicom/GH340.dcm": ("malformed", "no PhotometricInterpretation / SamplesPerPixel, BitsAllocated 12"),
     "fo-dicom/GH364.dcm": ("malformed", "the reader refuses the dataset (MANIFEST: malformed trap)"),
     "pydicom/MR_truncated.dcm": ("malformed", "PixelData truncated (the reader refuses it)"),
-    "pydicom/SC_rgb_jpeg.dcm": ("malformed", "invalid VR (MANIFEST: malformed trap; the reader refuses it)"),
     "pydicom/badVR.dcm": ("malformed", "NumberOfFrames '1A' is not an IS value"),
     "pydicom/JPEG2000-embedded-sequence-delimiter.dcm":
         ("malformed", "pydicom's fragment-parser test: the 250-byte codestream's SIZ is (FFFE,E0DD) bytes"),

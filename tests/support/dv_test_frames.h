@@ -1,7 +1,5 @@
-/* Test-only: one frame's stored bytes out of an instance's PixelData (native: the whole value; encapsulated:
- * the fragments of frame i concatenated). A stand-in until src/dicom/frames.c (the frame index of the
- * dataset work package) lands; it handles the Basic Offset Table, one fragment per frame, and one frame in
- * many fragments, and refuses anything else. */
+/* Test-only: one frame's stored bytes out of an instance's PixelData (native: the whole value, for the
+ * codec tests that select the frame themselves; encapsulated: frame i from the frame index, dv_frames.h). */
 #ifndef DV_TEST_FRAMES_H
 #define DV_TEST_FRAMES_H
 
