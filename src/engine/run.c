@@ -267,20 +267,28 @@ done:
     return outcome;
 }
 
+/* The entry points' common start: a NULL err or res points at the caller's locals; err is cleared and a
+ * given res reset (an uninitialised one is refused: dv_result_reset). 0, or -1 with *errp set. */
+static int begin_call(dv_error **errp, dv_error *local_err, dv_result **resp, dv_result *local_res)
+{
+    if (!*errp)
+        *errp = local_err;
+    dv_error_clear(*errp);
+    if (!*resp) {
+        dv_result_init(local_res);
+        *resp = local_res;
+        return 0;
+    }
+    return dv_result_reset(*resp, *errp);
+}
+
 dv_outcome dv_run_instance(dv_run *run, const dv_source *src, const dv_output *out, void *out_arg,
                            dv_result *res, dv_error *err)
 {
     dv_error local_err;
-    if (!err)
-        err = &local_err;
-    dv_error_clear(err);
     dv_result local_res;
-    if (!res) {
-        dv_result_init(&local_res);
-        res = &local_res;
-    } else if (dv_result_reset(res, err) != 0) {
+    if (begin_call(&err, &local_err, &res, &local_res) != 0)
         return DV_OUTCOME_FAILED; /* a caller bug: not counted */
-    }
     if (!run || !src || !out || !out->open || !out->commit || !out->abort) {
         dv_fail(err, DV_ERR_USAGE, "dv_run_instance: run, source and a complete output are required");
         return DV_OUTCOME_FAILED;
@@ -323,16 +331,9 @@ int dv_deidentify(const dv_plan *plan, const dv_key *key, const dv_source *src, 
                   const dv_limits *lim, dv_result *res, dv_error *err)
 {
     dv_error local_err;
-    if (!err)
-        err = &local_err;
-    dv_error_clear(err);
     dv_result local_res;
-    if (!res) {
-        dv_result_init(&local_res);
-        res = &local_res;
-    } else if (dv_result_reset(res, err) != 0) {
+    if (begin_call(&err, &local_err, &res, &local_res) != 0)
         return -1;
-    }
     if (!plan || !key || !src || !sink)
         return dv_fail(err, DV_ERR_USAGE, "dv_deidentify: plan, key, source and sink are required");
     dv_run run;
