@@ -35,7 +35,7 @@ FUZZ_INVARIANTS ?= 1
 BUILD_DIR  := build
 ASAN_DIR   := build-asan
 FUZZ_DIR   := build-fuzz
-FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset
+FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_text_detect
 TIMES_FILE := $(BUILD_DIR)/make-test-times.txt
 
 # Sanitizer settings for every sanitized run (ctest under build-asan/, the fuzzers).
@@ -52,7 +52,7 @@ endif
 #   llvm: llvm-symbolizer for readable sanitizer stacks;  time: GNU time (peak RSS);
 #   dcmtk / dicom3tools / libgdcm-tools: independent DICOM validators (dcmdump, dciodvfy, gdcminfo);
 #   python3-pydicom (+ numpy): integration checks and the demo's synthetic-instance generator.
-DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev \
+DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	clang llvm libclang-rt-14-dev \
 	python3 python3-pydicom python3-numpy \
 	dcmtk dicom3tools libgdcm-tools \
