@@ -32,7 +32,7 @@ while (($#)); do
         *) targets+=("$1"); shift ;;
     esac
 done
-((${#targets[@]})) || targets=(fuzz_reader fuzz_deidentify fuzz_config fuzz_charset)
+((${#targets[@]})) || targets=(fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_text_detect)
 
 corpus_of() {
     case "$1" in

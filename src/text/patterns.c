@@ -499,7 +499,7 @@ static const spec specs[] = {
     {DV_IT_TIME, 75, P_DIGIT | P_ALPHA, 0, 0, NULL, WB "(?:1[0-2]|0?[1-9])\\s?[AaPp]\\.?[Mm]\\.?(?![A-Za-z0-9])"},
     /* PHONE_NUMBER */
     {DV_IT_PHONE_NUMBER, 85, P_DIGIT, 0, 0, chk_phone_intl,
-     "(?<![A-Za-z0-9_+])(?:\\+|00)[1-9][0-9]{0,2}(?:[ .-]?\\(0?[0-9]{1,4}\\))?[ .-]?[0-9]{1,5}(?:[ .-]?[0-9]{2,5}){1,5}" NE},
+     "(?<![A-Za-z0-9_+])(?:\\+|(?<![0-9] )00)[1-9][0-9]{0,2}(?:[ .-]?\\(0?[0-9]{1,4}\\))?[ .-]?[0-9]{1,5}(?:[ .-]?[0-9]{2,5}){1,5}" NE},
     {DV_IT_PHONE_NUMBER, 80, P_DIGIT, 0, 0, NULL,
      "(?<![A-Za-z0-9_+.-])(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\)\\s?|[2-9][0-9]{2}[ .-])[0-9]{3}[ .-][0-9]{4}" NE},
     {DV_IT_PHONE_NUMBER, 80, P_DIGIT, 0, 0, NULL, WB "0[1-9](?:([ .])[0-9]{2})(?:\\1[0-9]{2}){3}" NE},
@@ -561,7 +561,7 @@ static const spec specs[] = {
      WB "(?:zip(?:\\s*code)?|postcode|post code|plz|code postal)\\s*[:#]?\\s*([0-9]{5}(?:-[0-9]{4})?|"
         "[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})" WE},
     {DV_IT_STREET_ADDRESS, 70, P_DIGIT | P_UPPER, 0, 0, NULL,
-     "(?<![A-Za-z0-9_.,:/-])(?:[DF]-)?[0-9]{5}(?=\\s+[A-Z\\x{c4}\\x{d6}\\x{dc}][a-z\\x{e4}\\x{f6}\\x{fc}\\x{df}]{2,})"},
+     "(?:(?<=, )|(?<=; )|(?<![A-Za-z0-9_.,:/-])(?:D|F|A|CH)-)[0-9]{5}(?=\\s+[A-Z\\x{c4}\\x{d6}\\x{dc}][a-z\\x{e4}\\x{f6}\\x{fc}\\x{df}]{2,})"},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, NULL, WB "P\\.?\\s?O\\.?\\s?Box\\s+[0-9]{1,6}" WE},
 };
 
