@@ -399,10 +399,8 @@ static int chk_nhs(const match_ctx *m, dv_finding *c)
     char d[16];
     if (digits_of(m->t, c->start, c->end, d, sizeof d) != 10 || !dv_nhs_ok(d, 10))
         return 0;
-    if (ctx_before(m, CTX_NHS, c->start))
-        c->score = 95;
-    else if (!grp_len(m, 2))
-        c->score = 75;
+    /* Without "NHS" before it, ten digits are as likely a phone number: let a phone pattern win. */
+    c->score = ctx_before(m, CTX_NHS, c->start) ? 95 : 75;
     return 1;
 }
 
@@ -528,7 +526,7 @@ static const spec specs[] = {
      "(?<![A-Za-z0-9_.-])[0-9](?:[ -]?[0-9]){11,18}(?![A-Za-z0-9_]|[.-][0-9])"},
     {DV_IT_IBAN_CODE, 95, P_DIGIT | P_UPPER, 0, 0, chk_iban, WB "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}"},
     {DV_IT_US_HEALTHCARE_NPI, 70, P_DIGIT, 0, 0, chk_npi, NB "[12][0-9]{9}" NE},
-    {DV_IT_UK_NATIONAL_HEALTH_SERVICE_NUMBER, 85, P_DIGIT, 0, 0, chk_nhs,
+    {DV_IT_UK_NATIONAL_HEALTH_SERVICE_NUMBER, 75, P_DIGIT, 0, 0, chk_nhs,
      NB "([0-9]{3})([ -]?)([0-9]{3})\\2([0-9]{4})" NE},
     /* MEDICAL_RECORD_NUMBER and other identifiers after a record-number word */
     {DV_IT_MEDICAL_RECORD_NUMBER, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mrn,
@@ -554,7 +552,7 @@ static const spec specs[] = {
     {DV_IT_STREET_ADDRESS, 75, P_DIGIT | P_UPPER, 0, 0, NULL,
      WB "(?:[A-PR-UWYZ][0-9][0-9A-HJKMNPR-Y]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9ABEHMNPRVWXY]?) ?[0-9][ABD-HJLNP-UW-Z]{2}" WE},
     {DV_IT_STREET_ADDRESS, 80, P_DIGIT | P_UPPER, 0, 0, NULL,
-     WB "[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] ?[0-9][ABCEGHJ-NPRSTV-Z][0-9]" WE},
+     WB "[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]" WE},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_UPPER, 0, 0, chk_span1,
      "[A-Z][A-Za-z.'-]+,\\s*" US_STATES "\\s+([0-9]{5}(?:-[0-9]{4})?)" NE},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_span1,

@@ -6,9 +6,28 @@
 
 #include "text/patterns.h"
 
+/* Is position at inside a well-formed multi-byte sequence? A stray continuation byte is not part of a
+ * code point (it is an invalid unit, a separator), so a span may start or end next to it. */
+static int inside_code_point(const uint8_t *d, size_t n, size_t at)
+{
+    for (size_t back = 1; back <= 3 && back <= at; back++) {
+        uint8_t lead = d[at - back];
+        size_t len = lead >= 0xF0 && lead <= 0xF4 ? 4 : lead >= 0xE0 && lead <= 0xEF ? 3 : lead >= 0xC2 && lead <= 0xDF ? 2 : 0;
+        if (!len)
+            continue;
+        if (back >= len || at - back + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++)
+            if ((d[at - back + k] & 0xC0) != 0x80)
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
 static int on_boundary(const uint8_t *d, size_t n, uint32_t at)
 {
-    return at == n || (at < n && (d[at] & 0xC0) != 0x80);
+    return at <= n && (at == n || !inside_code_point(d, n, at));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
