@@ -182,6 +182,32 @@ for _ in range(20):
         f"Lives at {L('STREET_ADDRESS', street())}, transport needed",
         f"Ship films to {L('STREET_ADDRESS', street())}, Boston, MA {L('STREET_ADDRESS', '021' + str(R.randint(10, 99)))}",
         f"UK contact: London {L('STREET_ADDRESS', R.choice(['NW1 6XE', 'SW1A 1AA', 'EC1A 1BB', 'M1 1AE']))}"]))
+
+# Hand-written paragraphs (SR TextValue / histories) mixing several infoTypes in one value.
+HAND = [
+    ("TextValue", "CLINICAL HISTORY: {{AGE|67-year-old}} man, MRN {{MEDICAL_RECORD_NUMBER|A7734120}}, referred by Dr office ({{PHONE_NUMBER|617-555-0142}}) for staging. COMPARISON: CT chest {{DATE|02/11/2021}}. FINDINGS: 12 x 8 mm nodule in the RUL, previously 10 x 7 mm. IMPRESSION: slight growth; PET-CT recommended."),
+    ("TextValue", "Exam performed {{DATE|2023-06-01}} at {{TIME|09:42}}. Contrast: 80 mL iohexol 350 at 3 mL/s. DLP 512 mGy*cm. No complications."),
+    ("TextValue", "Preliminary read phoned to the ED at {{TIME|3:15 pm}} on {{DATE|June 4, 2022}}; final report sent to {{EMAIL_ADDRESS|er.attending@example-hospital.org}}."),
+    ("AdditionalPatientHistory", "{{AGE|54 yo}} F, DOB {{DATE_OF_BIRTH|07/22/1968}}, hx breast ca s/p lumpectomy {{DATE|Mar 2015}}, BI-RADS 3 last year"),
+    ("AdditionalPatientHistory", "pt lives at {{STREET_ADDRESS|48 Willow Lane, Apt 2}}, {{PHONE_NUMBER|+1 (413) 555-0199}}, SSN {{US_SOCIAL_SECURITY_NUMBER|219-09-9999}}"),
+    ("ImageComments", "Outside films from {{URL|https://share.example-imaging.com/s/8842}} (Acc# {{MEDICAL_RECORD_NUMBER|EX-559120}}) reviewed, 3.0 T MR, T2 FLAIR hyperintensity L frontal"),
+    ("ImageComments", "Pt name and DOB {{DATE_OF_BIRTH|1959-10-30}} verified, 2 identifiers, timeout {{TIME|07:58}}"),
+    ("StudyDescription", "MR L-SPINE WO L4-L5 C3-C4 f/u {{DATE|20221109}}"),
+    ("StudyDescription", "CT ANGIO MAY-THURNER EVAL 1:1000 heparin flush"),
+    ("RequestedProcedureDescription", "XR CHEST 2V, ordered {{DATE|11.04.2022}} {{TIME|16:20}}, Fallnummer {{MEDICAL_RECORD_NUMBER|2022-448812}}"),
+    ("TextValue", "Befund vom {{DATE|14.03.2019}}: Patient, geb. {{DATE_OF_BIRTH|02.05.1950}}, wohnhaft {{STREET_ADDRESS|Lindenstra\u00dfe 14}}, {{STREET_ADDRESS|10115}} Berlin, Tel. {{PHONE_NUMBER|030 1234567}}."),
+    ("TextValue", "Examen du {{DATE|12/05/2021}} \u00e0 {{TIME|14h30}}; patient n\u00e9 le {{DATE_OF_BIRTH|03/02/1948}}, {{STREET_ADDRESS|12 rue de la R\u00e9publique}}, {{STREET_ADDRESS|69002}} Lyon, t\u00e9l {{PHONE_NUMBER|06 11 22 33 44}}."),
+    ("PatientComments", "UK referral: NHS No {{UK_NATIONAL_HEALTH_SERVICE_NUMBER|485 777 3457}}, {{STREET_ADDRESS|221 Baker Street}}, London {{STREET_ADDRESS|NW1 6XE}}, {{PHONE_NUMBER|+44 20 7946 0018}}"),
+    ("PatientComments", "billing: IBAN {{IBAN_CODE|DE89 3704 0044 0532 0130 00}}, card on file {{CREDIT_CARD_NUMBER|4111 1111 1111 1111}}"),
+    ("TextValue", "Ordering provider NPI {{US_HEALTHCARE_NPI|1245319599}}; study ID {{MEDICAL_RECORD_NUMBER|ST-20991}}; device {{IP_ADDRESS|172.16.4.21}} MAC {{MAC_ADDRESS|3c:52:82:0a:1b:ff}}"),
+    ("TextValue", "Age {{AGE|81}}. Recurrent falls. CT head: no acute hemorrhage. Chronic small vessel ischemic change. ASPECTS 10."),
+    ("TextValue", "{{AGE|6 month old}} infant, ultrasound hips, alpha angle 62 degrees bilaterally, Graf type I."),
+    ("ImageComments", "Series 4 Im 112 measurement 5.2 cm, ratio 1:3, Se 3 Im 45 comparison"),
+    ("ImageComments", "Reconstructed 1.25 mm, kernel B30f, 120 kVp, 250 mAs, CTDIvol 9.8 mGy"),
+    ("TextValue", "Compared with the prior examination of {{DATE|5 January 2020}} and {{DATE|Dec 2018}}, there is no interval change."),
+]
+for f, t in HAND:
+    ROWS.append((f, t))
 CLIN = ["5 mm", "T2 FLAIR", "L4-L5", "C3-C4", "MAY-THURNER", "3.0 T", "TR 2000 TE 90", "1:1000", "120 kVp",
         "ECG 12-lead", "Se 3 Im 45", "0.5 mSv", "CHEST WALL", "1.2.840.10008.5.1.4.1.1.2",
         "1.2.826.0.1.3680043.2.1125.1.7766554433", "syngo MR E11", "software version 4.5.2.1", "v2.3.1",

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <cmocka.h>
 
@@ -410,6 +411,41 @@ static void test_limits(void **state)
     assert_int_equal(f.n, 0);
 }
 
+/* Every committed fuzz_text_detect regression replays here in the normal (and ASan) build: the spans stay
+ * in bounds and normalise to sorted, disjoint spans. */
+static void test_fuzz_regressions_replay(void **state)
+{
+    (void)state;
+    const char *dir = DV_SOURCE_DIR "/tests/fuzz/regressions/text_detect";
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int files = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        char buf[65536];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        dv_findings fs = {0};
+        dv_error err;
+        assert_int_equal(dv_detect_patterns(P, S, buf, n, ~(dv_infotype_set)0, &fs, &err), 0);
+        for (size_t i = 0; i < fs.n; i++)
+            assert_true(fs.v[i].start < fs.v[i].end && fs.v[i].end <= n);
+        dv_findings_normalise(&fs);
+        for (size_t i = 1; i < fs.n; i++)
+            assert_true(fs.v[i - 1].end <= fs.v[i].start);
+        dv_findings_free(&fs);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 1);
+}
+
 typedef struct {
     int found;
 } worker_arg;
@@ -465,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_clinical_phrases_do_not_fire),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_two_workers_share_patterns),
+        cmocka_unit_test(test_fuzz_regressions_replay),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
