@@ -21,9 +21,15 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 #define WE "(?![A-Za-z0-9_])"
 #define NB "(?<![A-Za-z0-9_]|[0-9][.,:/-])"
 #define NE "(?![A-Za-z0-9_]|[.,:/-][0-9])"
-#define MON "(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|" \
-            "oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-#define FULLMON "(?:january|february|march|april|june|july|august|september|october|november|december)"
+/* Month names: English, German, French (full names and the usual abbreviations; month_of reads them). */
+#define MON "(?:january|janvier|januar|j\\x{e4}nner|janv|jan|february|f\\x{e9}vrier|fevrier|februar|f\\x{e9}vr|febr|feb|" \
+    "march|m\\x{e4}rz|maerz|mars|m\\x{e4}r|mar|april|avril|avr|apr|may|mai|june|juin|juni|jun|july|juillet|juil|juli|jul|" \
+    "august|ao\\x{fb}t|aout|aug|september|septembre|sept|sep|october|octobre|oktober|okt|oct|november|novembre|nov|" \
+    "december|d\\x{e9}cembre|decembre|dezember|d\\x{e9}c|dez|dec)"
+/* Without a year only full names count, and never English "may" (the verb). */
+#define FULLMON "(?:january|janvier|januar|february|f\\x{e9}vrier|februar|march|m\\x{e4}rz|mars|april|avril|mai|june|" \
+    "juin|juni|july|juillet|juli|august|ao\\x{fb}t|september|septembre|october|octobre|oktober|november|novembre|" \
+    "december|d\\x{e9}cembre|dezember)"
 #define SEP_OPT "\\s*[:#=.-]?\\s*"
 
 typedef struct match_ctx match_ctx;
@@ -144,15 +150,40 @@ static size_t digits_of(const char *t, size_t s, size_t e, char *buf, size_t cap
     return n;
 }
 
-static int month_of(const char *w)
+static const struct {
+    const char *name;
+    int month;
+} month_names[] = {
+    {"january", 1}, {"janvier", 1}, {"januar", 1}, {"j\xc3\xa4nner", 1}, {"janv", 1}, {"jan", 1},
+    {"february", 2}, {"f\xc3\xa9vrier", 2}, {"fevrier", 2}, {"februar", 2}, {"f\xc3\xa9vr", 2}, {"febr", 2}, {"feb", 2},
+    {"march", 3}, {"m\xc3\xa4rz", 3}, {"maerz", 3}, {"mars", 3}, {"m\xc3\xa4r", 3}, {"mar", 3},
+    {"april", 4}, {"avril", 4}, {"avr", 4}, {"apr", 4}, {"may", 5}, {"mai", 5},
+    {"june", 6}, {"juin", 6}, {"juni", 6}, {"jun", 6}, {"july", 7}, {"juillet", 7}, {"juil", 7}, {"juli", 7}, {"jul", 7},
+    {"august", 8}, {"ao\xc3\xbbt", 8}, {"aout", 8}, {"aug", 8},
+    {"september", 9}, {"septembre", 9}, {"sept", 9}, {"sep", 9},
+    {"october", 10}, {"octobre", 10}, {"oktober", 10}, {"okt", 10}, {"oct", 10},
+    {"november", 11}, {"novembre", 11}, {"nov", 11},
+    {"december", 12}, {"d\xc3\xa9" "cembre", 12}, {"decembre", 12}, {"dezember", 12}, {"d\xc3\xa9" "c", 12}, {"dez", 12},
+    {"dec", 12},
+};
+
+/* The month of the name w[0, n) as the MON pattern matched it (any case; Latin-1 capitals in UTF-8 too). */
+static int month_of(const char *w, size_t n)
 {
-    static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
-    char l[3];
-    for (int i = 0; i < 3; i++)
-        l[i] = (char)(w[i] | 0x20);
-    for (int i = 0; i < 12; i++)
-        if (!memcmp(names + 3 * i, l, 3))
-            return i + 1;
+    char l[16];
+    if (n >= sizeof l)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)w[i];
+        if (c >= 'A' && c <= 'Z')
+            c |= 0x20;
+        else if (i > 0 && (unsigned char)w[i - 1] == 0xC3 && c >= 0x80 && c <= 0x9E)
+            c += 0x20; /* U+00C0..U+00DE -> U+00E0..U+00FE */
+        l[i] = (char)c;
+    }
+    for (size_t k = 0; k < sizeof month_names / sizeof month_names[0]; k++)
+        if (strlen(month_names[k].name) == n && !memcmp(month_names[k].name, l, n))
+            return month_names[k].month;
     return 0;
 }
 
@@ -218,21 +249,21 @@ static int chk_d_mon_y(const match_ctx *m, dv_finding *c)
 {
     size_t s = 0, e = 0;
     grp(m, 2, &s, &e);
-    return date_result(m, c, grp_int(m, 3), month_of(m->t + s), grp_int(m, 1));
+    return date_result(m, c, grp_int(m, 3), month_of(m->t + s, e - s), grp_int(m, 1));
 }
 
 static int chk_mon_d_y(const match_ctx *m, dv_finding *c)
 {
     size_t s = 0, e = 0;
     grp(m, 1, &s, &e);
-    return date_result(m, c, grp_int(m, 3), month_of(m->t + s), grp_int(m, 2));
+    return date_result(m, c, grp_int(m, 3), month_of(m->t + s, e - s), grp_int(m, 2));
 }
 
 static int chk_mon_y(const match_ctx *m, dv_finding *c)
 {
     size_t s = 0, e = 0;
     grp(m, 1, &s, &e);
-    return date_result(m, c, grp_int(m, 2), month_of(m->t + s), 1);
+    return date_result(m, c, grp_int(m, 2), month_of(m->t + s, e - s), 1);
 }
 
 static int chk_d_mon(const match_ctx *m, dv_finding *c)
@@ -244,7 +275,7 @@ static int chk_d_mon(const match_ctx *m, dv_finding *c)
         grp(m, 3, &s, &e);
         d = grp_int(m, 4);
     }
-    return date_result(m, c, 2000, month_of(m->t + s), d);
+    return date_result(m, c, 2000, month_of(m->t + s, e - s), d);
 }
 
 static int chk_age_value(const match_ctx *m, dv_finding *c, int g)
@@ -474,13 +505,13 @@ static const spec specs[] = {
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_dmy, 4, 2,
      NB "([0-9]{1,2})([-/.])([0-9]{1,2})\\2((?:19|20)[0-9]{2}|[0-9]{2})" NE},
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon_y, 5, 4,
-     WB "([0-9]{1,2})(?:st|nd|rd|th)?[ -]?(" MON ")\\.?,?[ -]?((?:19|20)[0-9]{2})" WE},
+     WB "([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?[ -]?(" MON ")\\.?,?[ -]?((?:19|20)[0-9]{2})" WE},
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_d_y, 5, 4,
      WB "(" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?,?[ -]((?:19|20)[0-9]{2})" WE},
     {DV_IT_DATE, 70, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_y, 4, 4,
      WB "(" MON ")\\.?,?[ -]((?:19|20)[0-9]{2})" WE},
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon, 1, 1,
-     WB "(?:([0-9]{1,2})(?:st|nd|rd|th)?(?: of)? (" FULLMON ")|(" FULLMON ") ([0-9]{1,2})(?:st|nd|rd|th)?)" WE},
+     WB "(?:([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?(?: of)? (" FULLMON ")|(" FULLMON ") ([0-9]{1,2})(?:st|nd|rd|th)?)" WE},
     /* AGE */
     {DV_IT_AGE, 90, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_age_old, 1, 1,
      WB "([0-9]{1,3})[ -]?(?:(?:years?|yrs?|y|months?|mos?|weeks?|days?)[ -]?old|y\\.?\\s?o\\.?|y/o|j\\.? alt|jahre? alt|ans)"

@@ -85,6 +85,12 @@ static void test_date(void **state)
     one("since Mar 2019", DV_IT_DATE, "Mar 2019");
     one("on the 14th of March", DV_IT_DATE, "14th of March");
     one("2020-02-29 leap", DV_IT_DATE, "2020-02-29");
+    /* German and French month names, any case */
+    one("am 14. M\xc3\xa4rz 2019", DV_IT_DATE, "14. M\xc3\xa4rz 2019");
+    one("am 3. M\xc3\x84RZ 2020", DV_IT_DATE, "3. M\xc3\x84RZ 2020");
+    one("le 1er ao\xc3\xbbt 2021", DV_IT_DATE, "1er ao\xc3\xbbt 2021");
+    one("le 5 f\xc3\xa9vr. 2020", DV_IT_DATE, "5 f\xc3\xa9vr. 2020");
+    one("vom 14. Mai", DV_IT_DATE, "14. Mai");
     /* negatives: invalid calendar dates, versions, UIDs, fractions, ratios */
     none("2019-02-29");
     none("31/04/2019");
@@ -109,6 +115,7 @@ static void test_date_of_birth(void **state)
     one("Date of birth 19610304", DV_IT_DATE_OF_BIRTH, "19610304");
     one("birthdate: 4 Mar 1961", DV_IT_DATE_OF_BIRTH, "4 Mar 1961");
     one("n\xc3\xa9" "e le 04/03/1961", DV_IT_DATE_OF_BIRTH, "04/03/1961");
+    one("n\xc3\xa9" "e le 4 mars 1961", DV_IT_DATE_OF_BIRTH, "4 mars 1961");
     one("Geburtsdatum 04.03.1961", DV_IT_DATE_OF_BIRTH, "04.03.1961");
     one("DOB 3/4/61", DV_IT_DATE_OF_BIRTH, "3/4/61");
     one("Pt born 1961-03-04", DV_IT_DATE_OF_BIRTH, "1961-03-04");
