@@ -62,10 +62,13 @@ BITS = [
     ("ORGGENERIC", "curated: an organisation word that identifies nothing on its own"),
     ("STATECODE", "a US state's two-letter code (GeoNames admin1)"),
     ("NOTNAME", "curated: never a name on its own (function words, months)"),
+    ("HONORIFIC", "curated: a CJK honorific after a name (様, 님)"),
+    ("LOCTRIGGER", "curated: a preposition before a place (in, from)"),
+    ("PARTICLE", "curated: a name particle (van, der, Ní)"),
 ]
 BIT = {name: 1 << i for i, (name, _) in enumerate(BITS)}
-FREQ_SHIFT = 16   # 3 bits: name frequency class, floor(log10(count)) capped at 7 (0 = unknown)
-POP_SHIFT = 19    # 3 bits: place population class, floor(log10(population)) - 2, capped at 7
+FREQ_SHIFT = 19   # 2 bits: name frequency class: 0 unknown, 1 count < 1,000, 2 < 100,000, 3 more
+POP_SHIFT = 21    # 3 bits: place population class, floor(log10(population)) - 2, capped at 7
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 SOURCES = [
@@ -191,9 +194,9 @@ class Table:
         if key is None:
             return
         v = self.info.get(key, 0) | bits
-        f = (v >> FREQ_SHIFT) & 7
+        f = (v >> FREQ_SHIFT) & 3
         if freq > f:
-            v = (v & ~(7 << FREQ_SHIFT)) | (freq << FREQ_SHIFT)
+            v = (v & ~(3 << FREQ_SHIFT)) | (freq << FREQ_SHIFT)
         p = (v >> POP_SHIFT) & 7
         if pop > p:
             v = (v & ~(7 << POP_SHIFT)) | (pop << POP_SHIFT)
@@ -204,7 +207,7 @@ class Table:
 
 
 def freq_class(count):
-    return max(1, min(7, int(math.log10(count)))) if count > 0 else 0
+    return 0 if count <= 0 else 1 if count < 1000 else 2 if count < 100000 else 3
 
 
 def pop_class(pop):
@@ -394,7 +397,7 @@ def render(shared, t):
          "#define DV_LEX_FOLD_LO 0x%04X" % FOLD_LO, "#define DV_LEX_FOLD_HI 0x%04X" % FOLD_HI, ""]
     for i, (name, desc) in enumerate(BITS):
         h.append("#define DV_LEX_%-11s (1u << %2d) /* %s */" % (name, i, desc))
-    h += ["#define DV_LEX_FREQ(info) (((info) >> %d) & 7u) /* name frequency class: log10(count), 0 unknown */"
+    h += ["#define DV_LEX_FREQ(info) (((info) >> %d) & 3u) /* name frequency: 0 unknown, 1 <1e3, 2 <1e5, 3 more */"
           % FREQ_SHIFT,
           "#define DV_LEX_POP(info) (((info) >> %d) & 7u)  /* place class: log10(population) - 2 */" % POP_SHIFT,
           "",
