@@ -14,7 +14,8 @@ Cut-offs (documented in docs/text-lexicons.md; they keep the generated source ne
   surnames (Census 2010)       count >= SURNAME_MIN_COUNT
   given names (SSA 1880-2023)  births >= GIVEN_MIN_COUNT (summed over sexes); Census 1990 lists: all
   Faker / sigpwned names       all (they are curated lists of common names)
-  places                       GeoNames cities15000 (name, asciiname), countries, capitals, admin1 names
+  places                       GeoNames cities15000 (name, asciiname; alternate names of cities with
+                               >= ALT_NAMES_MIN_POP people), countries, capitals, admin1 names
   English words                SCOWL lower-case words, kept only where they are also a name, place or
                                organisation word (that is the only question the detector asks of them)
   keys                         at most MAX_KEY bytes after folding; at most 4 words
@@ -89,6 +90,8 @@ SOURCES = [
 
 # ---------------------------------------------------------------------------------------------- folding
 FOLD_LO, FOLD_HI = 0x00C0, 0x024F
+FOLD2_LO, FOLD2_HI = 0x1E00, 0x1EFF  # Latin Extended Additional (Vietnamese: Nguyễn)
+ALT_NAMES_MIN_POP = 1000000           # GeoNames alternate names (München, Москва, 北京) for large cities only
 SPECIAL = {"ß": "SS", "Æ": "AE", "æ": "AE", "Ø": "O", "ø": "O", "Œ": "OE", "œ": "OE", "Ł": "L", "ł": "L",
            "Đ": "D", "đ": "D", "Þ": "TH", "þ": "TH", "Ð": "D", "ð": "D", "ı": "I", "Ħ": "H", "ħ": "H",
            "ĸ": "K", "Ŋ": "N", "ŋ": "N", "ſ": "S", "Ŧ": "T", "ŧ": "T", "Ĳ": "IJ", "ĳ": "IJ"}
@@ -109,14 +112,14 @@ def fold_entry(cp):
     return f, up, True
 
 
-FOLD = {cp: fold_entry(cp) for cp in range(FOLD_LO, FOLD_HI + 1)}
+FOLD = {cp: fold_entry(cp) for cp in list(range(FOLD_LO, FOLD_HI + 1)) + list(range(FOLD2_LO, FOLD2_HI + 1))}
 
 
 def cp_is_word(cp):
     """Must agree with dv_lex_cp_is_word() in src/text/tokens.c."""
     if cp < 0x80:
         return chr(cp).isascii() and chr(cp).isalnum()
-    if FOLD_LO <= cp <= FOLD_HI:
+    if cp in FOLD:
         return FOLD[cp][2]
     if cp < FOLD_LO:
         return cp in (0xAA, 0xB5, 0xBA)
@@ -146,7 +149,7 @@ def fold_word(w):
             continue
         if cp < 0x80:
             out.append(ch.upper())
-        elif FOLD_LO <= cp <= FOLD_HI and FOLD[cp][0]:
+        elif cp in FOLD and FOLD[cp][0]:
             out.append(FOLD[cp][0])
         else:
             out.append(ch)
@@ -266,6 +269,10 @@ def read_all(shared, t):
             pop = pop_class(int(p[14] or 0))
             t.add(p[1], BIT["CITY"], pop=pop)
             t.add(p[2], BIT["CITY"], pop=pop)
+            if int(p[14] or 0) >= ALT_NAMES_MIN_POP:
+                for alt in p[3].split(","):
+                    if len(alt) >= 3 and not any(ch.isdigit() for ch in alt) and not (alt.isascii() and alt.isupper()):
+                        t.add(alt, BIT["CITY"], pop=pop)
     with open(path("places/geonames_countryInfo.txt"), encoding="utf-8") as f:
         for line in f:
             if line.startswith("#"):
@@ -372,19 +379,21 @@ def render(shared, t):
         c.append("    {%s, %du}, /* %d bytes */" % (nm, n, L))
     c.append("};")
     c.append("")
-    c.append("/* U+%04X-U+%04X: folded ASCII (empty: keep the letter as it is), upper-case flag, letter flag. */"
-             % (FOLD_LO, FOLD_HI))
-    c.append("const dv_lex_fold_entry dv_lex_fold_table[DV_LEX_FOLD_HI - DV_LEX_FOLD_LO + 1] = {")
-    row = []
-    for cp in range(FOLD_LO, FOLD_HI + 1):
-        f, up, letter = FOLD[cp]
-        row.append('{"%s", %d, %d}' % (f, int(up), int(letter)))
-        if len(row) == 8:
+    for name, lo, hi, lo_m, hi_m in (("dv_lex_fold_table", FOLD_LO, FOLD_HI, "DV_LEX_FOLD_LO", "DV_LEX_FOLD_HI"),
+                                     ("dv_lex_fold_table2", FOLD2_LO, FOLD2_HI, "DV_LEX_FOLD2_LO", "DV_LEX_FOLD2_HI")):
+        c.append("/* U+%04X-U+%04X: folded ASCII (empty: keep the letter as it is), upper-case flag, letter flag. */"
+                 % (lo, hi))
+        c.append("const dv_lex_fold_entry %s[%s - %s + 1] = {" % (name, hi_m, lo_m))
+        row = []
+        for cp in range(lo, hi + 1):
+            f, up, letter = FOLD[cp]
+            row.append('{"%s", %d, %d}' % (f, int(up), int(letter)))
+            if len(row) == 8:
+                c.append("    " + ", ".join(row) + ",")
+                row = []
+        if row:
             c.append("    " + ", ".join(row) + ",")
-            row = []
-    if row:
-        c.append("    " + ", ".join(row) + ",")
-    c.append("};")
+        c.append("};")
     c.append("")
     c.append("const uint32_t dv_lex_total_keys = %du;" % total)
 
@@ -394,7 +403,8 @@ def render(shared, t):
          "#define DV_LEX_MAX_KEY %d" % MAX_KEY,
          "#define DV_LEX_MAX_WORDS %d" % MAX_WORDS,
          "#define DV_LEX_INFO_CHARS 4 /* base-64 characters after each key: 24 info bits */",
-         "#define DV_LEX_FOLD_LO 0x%04X" % FOLD_LO, "#define DV_LEX_FOLD_HI 0x%04X" % FOLD_HI, ""]
+         "#define DV_LEX_FOLD_LO 0x%04X" % FOLD_LO, "#define DV_LEX_FOLD_HI 0x%04X" % FOLD_HI,
+         "#define DV_LEX_FOLD2_LO 0x%04X" % FOLD2_LO, "#define DV_LEX_FOLD2_HI 0x%04X" % FOLD2_HI, ""]
     for i, (name, desc) in enumerate(BITS):
         h.append("#define DV_LEX_%-11s (1u << %2d) /* %s */" % (name, i, desc))
     h += ["#define DV_LEX_FREQ(info) (((info) >> %d) & 3u) /* name frequency: 0 unknown, 1 <1e3, 2 <1e5, 3 more */"
@@ -407,6 +417,7 @@ def render(shared, t):
           "} dv_lex_fold_entry;", "",
           "extern const dv_lex_bucket dv_lex_buckets[DV_LEX_MAX_KEY + 1];",
           "extern const dv_lex_fold_entry dv_lex_fold_table[DV_LEX_FOLD_HI - DV_LEX_FOLD_LO + 1];",
+          "extern const dv_lex_fold_entry dv_lex_fold_table2[DV_LEX_FOLD2_HI - DV_LEX_FOLD2_LO + 1];",
           "extern const uint32_t dv_lex_total_keys;", "", "#endif", ""]
     return "\n".join(c) + "\n", "\n".join(h), total
 

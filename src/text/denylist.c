@@ -549,12 +549,13 @@ static long part_of(const dm *m, size_t i, int want_name)
     const dv_tok *t = &m->tk->t[i];
     if (t->keylen == 0 || t->script != DV_SCRIPT_OTHER)
         return -1;
-    if (m->mixed && !(t->shape & DV_TOK_CAP))
-        return -1;
+    int lower = m->mixed && !(t->shape & DV_TOK_CAP);
     for (size_t p = 0; p < m->dl->nparts; p++) {
         const dl_part *pt = &m->dl->parts[p];
         if (want_name >= 0 && pt->name != want_name)
             continue;
+        if (lower && !(dv_lex_lookup(pt->key, pt->len) & DV_LEX_PARTICLE))
+            continue; /* only particles (van der Berg) match in lower case */
         if (!pt->cjk && pt->len == t->keylen && memcmp(pt->key, dv_tok_key(m->tk, i), t->keylen) == 0)
             return (long)p;
     }
@@ -606,13 +607,19 @@ static int match_names(dm *m, dv_error *err)
         if (p >= 0) {
             name = m->dl->parts[p].name;
         } else {
-            /* an initial first (A. Johnson): find the name of the next full part */
-            if (i + 1 >= tk->n || !gap_joins(&tk->t[i]))
-                continue;
-            long q = part_of(m, i + 1, -1);
-            if (q < 0 || !initial_of(m, i, m->dl->parts[q].name))
+            /* initials first (A. Johnson, M J Brown): the name of the first full part after them */
+            size_t j = i;
+            while (j + 1 < tk->n && gap_joins(&tk->t[j]) && (tk->t[j].shape & DV_TOK_ONECP) && j - i < 3)
+                j++;
+            long q = j > i ? part_of(m, j, -1) : -1;
+            if (q < 0)
                 continue;
             name = m->dl->parts[q].name;
+            int all = 1;
+            for (size_t k = i; k < j; k++)
+                all &= initial_of(m, k, name);
+            if (!all)
+                continue;
         }
         size_t b = a, fulls = 0, initials = 0;
         long only = -1;

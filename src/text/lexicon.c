@@ -202,6 +202,8 @@ static int continues_name(const lx *c, size_t prev, size_t i)
         return 0;
     if (initial(c, i))
         return 1;
+    if (c->mixed && (T(c, i)->shape & DV_TOK_UPPER) && T(c, i)->keylen > 1 && !(f & NAMEY))
+        return 0; /* an acronym (APC, MD) after a name is not part of it */
     if (f & NAMEY)
         return !(f & DV_LEX_CLINICAL) || !clinical_follows(c, i);
     return !(f & (DV_LEX_ENG | DV_LEX_CLINICAL | PLACE)) && c->mixed;
@@ -321,9 +323,15 @@ static int rule_pair(lx *c, dv_error *err)
             continue;
         if (i > 0 && T(c, i - 1)->gap == DV_GAP_HYPHEN)
             continue;
-        if (T(c, i)->gap != DV_GAP_SPACE && T(c, i)->gap != DV_GAP_HYPHEN)
-            continue;
         size_t k = i + 1;
+        if (T(c, i)->gap == DV_GAP_HYPHEN) {
+            /* a double given name (Hans-Peter, Mary-Kate) followed by a name; not Young-Burgess */
+            if (k + 1 >= n || !(c->info[k] & DV_LEX_FIRST) || !capital(c, k) || T(c, k)->gap != DV_GAP_SPACE)
+                continue;
+            k++;
+        } else if (T(c, i)->gap != DV_GAP_SPACE) {
+            continue;
+        }
         while (k < n && initial(c, k) && (T(c, k)->gap == DV_GAP_SPACE || T(c, k)->gap == DV_GAP_PERIOD))
             k++; /* John F. Kennedy */
         while (k < n && (c->info[k] & DV_LEX_PARTICLE) && T(c, k)->gap == DV_GAP_SPACE)
@@ -497,7 +505,10 @@ static int rule_places(lx *c, dv_error *err)
                             DV_LEX_EPONYM)))
             continue;
         int trig = i > 0 && (c->info[i - 1] & DV_LEX_LOCTRIGGER) && T(c, i - 1)->gap == DV_GAP_SPACE;
-        int listed = (i > 0 && T(c, i - 1)->gap == DV_GAP_COMMA && c->claim[i - 1] == CLAIM_LOC) ||
+        if (b == i && clinical_follows(c, i))
+            continue; /* Bethesda IV: a classification */
+        /* in a list after a name, organisation or place (Dr X, Hospital Y, Milan) */
+        int listed = (i > 0 && T(c, i - 1)->gap == DV_GAP_COMMA && c->claim[i - 1] != CLAIM_NONE) ||
                      (b + 1 < n && T(c, b)->gap == DV_GAP_COMMA &&
                       (c->info[b + 1] & (DV_LEX_STATECODE | DV_LEX_COUNTRY | DV_LEX_REGION)));
         int ok;

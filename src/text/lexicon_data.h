@@ -10,6 +10,8 @@
 #define DV_LEX_INFO_CHARS 4 /* base-64 characters after each key: 24 info bits */
 #define DV_LEX_FOLD_LO 0x00C0
 #define DV_LEX_FOLD_HI 0x024F
+#define DV_LEX_FOLD2_LO 0x1E00
+#define DV_LEX_FOLD2_HI 0x1EFF
 
 #define DV_LEX_FIRST       (1u <<  0) /* a given name */
 #define DV_LEX_LAST        (1u <<  1) /* a family name */
@@ -45,6 +47,7 @@ typedef struct dv_lex_fold_entry {
 
 extern const dv_lex_bucket dv_lex_buckets[DV_LEX_MAX_KEY + 1];
 extern const dv_lex_fold_entry dv_lex_fold_table[DV_LEX_FOLD_HI - DV_LEX_FOLD_LO + 1];
+extern const dv_lex_fold_entry dv_lex_fold_table2[DV_LEX_FOLD2_HI - DV_LEX_FOLD2_LO + 1];
 extern const uint32_t dv_lex_total_keys;
 
 #endif

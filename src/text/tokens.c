@@ -19,6 +19,8 @@ static int cp_is_word(int32_t cp)
         return (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z');
     if (cp >= DV_LEX_FOLD_LO && cp <= DV_LEX_FOLD_HI)
         return dv_lex_fold_table[cp - DV_LEX_FOLD_LO].letter;
+    if (cp >= DV_LEX_FOLD2_LO && cp <= DV_LEX_FOLD2_HI)
+        return dv_lex_fold_table2[cp - DV_LEX_FOLD2_LO].letter;
     if (cp < DV_LEX_FOLD_LO)
         return cp == 0xAA || cp == 0xB5 || cp == 0xBA;
     if ((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFF00 && cp <= 0xFF20) ||
@@ -67,8 +69,17 @@ static size_t fold_cp(int32_t cp, const uint8_t *s, size_t at, size_t end, char 
         key[klen++] = c;
         return klen;
     }
-    if (cp >= DV_LEX_FOLD_LO && cp <= DV_LEX_FOLD_HI) {
-        const dv_lex_fold_entry *e = &dv_lex_fold_table[cp - DV_LEX_FOLD_LO];
+    const dv_lex_fold_entry *e = NULL;
+    if (cp >= DV_LEX_FOLD_LO && cp <= DV_LEX_FOLD_HI)
+        e = &dv_lex_fold_table[cp - DV_LEX_FOLD_LO];
+    else if (cp >= DV_LEX_FOLD2_LO && cp <= DV_LEX_FOLD2_HI)
+        e = &dv_lex_fold_table2[cp - DV_LEX_FOLD2_LO];
+    /* Cyrillic and Greek are not folded (the tables keep them as they are) but their case is a signal */
+    if ((cp >= 0x0400 && cp <= 0x042F) || (cp >= 0x0391 && cp <= 0x03A9))
+        *cased = 1;
+    else if ((cp >= 0x0430 && cp <= 0x045F) || (cp >= 0x03B1 && cp <= 0x03C9))
+        *cased = -1;
+    if (e) {
         *cased = e->upper ? 1 : -1;
         if (e->ascii[0]) {
             for (const char *a = e->ascii; *a; a++)
@@ -127,7 +138,7 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
         int first_case = 0, any_upper = 0, any_lower = 0, cps = 0, digits = 0, letters = 0;
         size_t end = at, k0 = klen;
         size_t cur = at;
-        for (;;) {
+        while (cur < len) {
             size_t cend = cur;
             int32_t c = dv_text_utf8_next(s, len, &cend);
             if (c < 0)
