@@ -271,7 +271,7 @@ def read_all(shared, t):
             t.add(p[2], BIT["CITY"], pop=pop)
             if int(p[14] or 0) >= ALT_NAMES_MIN_POP:
                 for alt in p[3].split(","):
-                    if len(alt) >= 3 and not any(ch.isdigit() for ch in alt) and not (alt.isascii() and alt.isupper()):
+                    if (len(alt) >= 3 or (len(alt) == 2 and not alt.isascii())) and not any(ch.isdigit() for ch in alt) and not (alt.isascii() and alt.isupper()):
                         t.add(alt, BIT["CITY"], pop=pop)
     with open(path("places/geonames_countryInfo.txt"), encoding="utf-8") as f:
         for line in f:

@@ -187,11 +187,15 @@ static int continues_name(const lx *c, size_t prev, size_t i)
     if (!free_tok(c, i) || !alpha(c, i))
         return 0;
     uint32_t f = c->info[i];
-    if (f & (DV_LEX_TITLE | DV_LEX_TRIGGER | DV_LEX_NOTNAME | DV_LEX_ORGHEAD))
+    /* a capitalised function word inside mixed-case text after a name is a name word (Nguyễn Văn An) */
+    int notname_ok = (f & DV_LEX_NOTNAME) && (f & NAMEY) && c->mixed && (T(c, i)->shape & DV_TOK_CAP) &&
+                     !(T(c, i)->shape & DV_TOK_UPPER);
+    if ((f & (DV_LEX_TITLE | DV_LEX_TRIGGER | DV_LEX_ORGHEAD)) || ((f & DV_LEX_NOTNAME) && !notname_ok))
         return 0;
     dv_gap g = (dv_gap)T(c, prev)->gap;
-    if (g == DV_GAP_HYPHEN)
-        return capital(c, i) && !(f & DV_LEX_CLINICAL && !(f & NAMEY));
+    if (g == DV_GAP_HYPHEN) /* Al-Rashid, Smith-Jones; a short lower-case syllable: Ji-woo, Seo-yeon */
+        return (capital(c, i) || (T(c, i)->keylen <= 4 && (c->info[prev] & DV_LEX_FIRST))) &&
+               !(f & DV_LEX_CLINICAL && !(f & NAMEY));
     if (g != DV_GAP_SPACE && g != DV_GAP_PERIOD)
         return 0;
     if (g == DV_GAP_PERIOD && !initial(c, prev) && !(c->info[prev] & DV_LEX_TITLE))
@@ -491,10 +495,42 @@ static size_t place_at(const lx *c, size_t i, uint32_t *info)
     return best;
 }
 
+/* Han text has no spaces (来自北京): places of 2-4 code points anywhere in an unclaimed run. */
+static int han_places(lx *c, size_t i, dv_error *err)
+{
+    const dv_tok *t = T(c, i);
+    const char *k = dv_tok_key(c->tk, i);
+    size_t offs[33];
+    size_t ncp = cp_offsets(k, t->keylen, offs, 32);
+    if (offs[ncp] != t->keylen)
+        return 0; /* longer runs than 32 code points: not scanned */
+    for (size_t a = 0; a < ncp;) {
+        size_t best = 0;
+        for (size_t l = 2; l <= 4 && a + l <= ncp; l++)
+            if (dv_lex_lookup(k + offs[a], offs[a + l] - offs[a]) & (DV_LEX_CITY | DV_LEX_COUNTRY))
+                best = l;
+        if (best) {
+            if ((c->want & DV_IT_BIT(DV_IT_LOCATION)) &&
+                dv_findings_add(c->out, t->start + (uint32_t)offs[a], t->start + (uint32_t)offs[a + best],
+                                DV_IT_LOCATION, DV_DET_LEXICON, 70) < 0)
+                return dv_fail(err, DV_ERR_LIMIT, "findings list full (%u) or out of memory", DV_FINDINGS_MAX);
+            a += best;
+        } else {
+            a++;
+        }
+    }
+    return 0;
+}
+
 static int rule_places(lx *c, dv_error *err)
 {
     const size_t n = c->tk->n;
     for (size_t i = 0; i < n; i++) {
+        if (free_tok(c, i) && T(c, i)->script == DV_SCRIPT_HAN && T(c, i)->keylen > 0) {
+            if (han_places(c, i, err) < 0)
+                return -1;
+            continue;
+        }
         if (!free_tok(c, i) || !capital(c, i) || T(c, i)->keylen < 3)
             continue;
         uint32_t f;
@@ -505,8 +541,9 @@ static int rule_places(lx *c, dv_error *err)
                             DV_LEX_EPONYM)))
             continue;
         int trig = i > 0 && (c->info[i - 1] & DV_LEX_LOCTRIGGER) && T(c, i - 1)->gap == DV_GAP_SPACE;
-        if (b == i && clinical_follows(c, i))
-            continue; /* Bethesda IV: a classification */
+        if (b == i && !trig && b + 1 < n && T(c, b)->gap == DV_GAP_SPACE && is_roman_or_grade(c, b + 1) &&
+            !(T(c, b + 1)->shape & DV_TOK_DIGIT && T(c, b + 1)->keylen == 4))
+            continue; /* Bethesda IV: a classification (but from Vietnam 2015) */
         /* in a list after a name, organisation or place (Dr X, Hospital Y, Milan) */
         int listed = (i > 0 && T(c, i - 1)->gap == DV_GAP_COMMA && c->claim[i - 1] != CLAIM_NONE) ||
                      (b + 1 < n && T(c, b)->gap == DV_GAP_COMMA &&
