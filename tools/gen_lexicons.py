@@ -161,7 +161,7 @@ def fold_key(s):
     words, cur, prev_script = [], [], None
     for ch in s:
         cp = ord(ch)
-        if ch in "'\u2019" and cur:
+        if ch in "'\u2019" and cur and prev_script == 0:
             cur.append(ch)
             continue
         if cp_is_word(cp):

@@ -501,6 +501,16 @@ static int match_phrases(dm *m, dv_error *err)
     return 0;
 }
 
+static int phone_punct(const char *s, uint32_t from, uint32_t to)
+{
+    if (to <= from || to - from > 3)
+        return 0;
+    for (uint32_t i = from; i < to; i++)
+        if (!strchr(" ()+-./", s[i]) || s[i] == 0)
+            return 0;
+    return 1;
+}
+
 /* Phone numbers: runs of digit tokens separated by phone punctuation whose digits equal the value's. */
 static int match_digits(dm *m, dv_error *err)
 {
@@ -529,8 +539,8 @@ static int match_digits(dm *m, dv_error *err)
                 if (t->gap != DV_GAP_SPACE && t->gap != DV_GAP_HYPHEN && t->gap != DV_GAP_PERIOD &&
                     t->gap != DV_GAP_OTHER)
                     break;
-                if (t->gap == DV_GAP_OTHER && j + 1 < tk->n && tk->t[j + 1].start - t->end > 3)
-                    break; /* "(617) 555" has ") " between the groups */
+                if (t->gap == DV_GAP_OTHER && !phone_punct(m->text, t->end, j + 1 < tk->n ? tk->t[j + 1].start : t->end))
+                    break; /* "(617) 555" has ") " between the groups; nothing else joins */
                 j++;
             }
             if (ok) {

@@ -161,7 +161,9 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
                 continue;
             }
             size_t after;
-            if (cps > 0 && is_apostrophe(s, len, cur, &after)) {
+            /* only Latin-script words join over an apostrophe: CJK keys stay byte copies of the text, whose
+             * spans lexicon.c and denylist.c compute from key offsets (fuzz regression cjk-apostrophe) */
+            if (cps > 0 && t->script == DV_SCRIPT_OTHER && is_apostrophe(s, len, cur, &after)) {
                 /* O'Brien joins; Baker's / Graves' is a possessive that ends the token */
                 size_t look = after;
                 int32_t n1 = after < len ? dv_text_utf8_next(s, len, &look) : -1;
