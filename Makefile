@@ -10,7 +10,7 @@
 #   make fuzz         FUZZ_SECONDS=N (default 60) per target; new inputs go to build-fuzz/corpus-new/,
 #                     crashes to build-fuzz/artifacts/<target>/ (FUZZ_INVARIANTS=0: memory safety only)
 #   make demo         deps + build + tools/demo.sh (synthetic instances, no real PHI)
-#   make bench        deps + build + bench/run.sh
+#   make bench        deps + build + bench/run.sh (peers, RESULTS.md figures) + bench/ab.sh (A/B vs a reference)
 #   make clean        remove the build trees
 #
 # CI runs `bash .ci/run`, which is `make test`, in a fresh clone with ../shared beside it.
@@ -56,7 +56,7 @@ DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libja
 	clang llvm libclang-rt-14-dev \
 	python3 python3-pydicom python3-numpy \
 	dcmtk dicom3tools libgdcm-tools \
-	time hyperfine
+	time hyperfine bc
 
 .PHONY: all deps build build-asan build-fuzz tables test ctest ctest-asan fuzz-smoke fuzz demo bench clean \
 	distclean help
@@ -165,6 +165,7 @@ demo: deps build
 
 bench: deps build
 	bash bench/run.sh
+	bash bench/ab.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
