@@ -170,7 +170,8 @@ static int apply_finding(const dv_xform *x, dv_infotype type, const dv_text_inst
     for (size_t i = 0; i <= n; i++) {
         if (i < n && s[i] != '^' && s[i] != '=')
             continue;
-        if (apply_piece(x, type, ti, vr, s + a, i - a, out, err) || (i < n && sb_put(out, s + i, 1, err)))
+        /* an empty component has nothing to transform (a token there would invent a name part) */
+        if ((i > a && apply_piece(x, type, ti, vr, s + a, i - a, out, err)) || (i < n && sb_put(out, s + i, 1, err)))
             return -1;
         a = i + 1;
     }
@@ -195,8 +196,8 @@ static void cut_chars(dv_strbuf *out, size_t from, size_t max)
 static void limit_value(dv_strbuf *out, size_t from, uint16_t vr)
 {
     size_t max = dv_vr_max_chars(vr);
-    if (max == 0)
-        return;
+    if (max == 0 || out->n <= from)
+        return; /* nothing written (out->v may still be NULL) [test_pn_structure: empty first group] */
     if (vr != DV_VR_PN) {
         cut_chars(out, from, max);
         return;
@@ -235,6 +236,9 @@ static size_t trim_len(const char *s, size_t n)
 static int whole_value(const dv_xform table[DV_IT_COUNT], const dv_text_instance *ti, uint16_t vr, const char *s,
                        size_t n, dv_strbuf *out, dv_error *err)
 {
+    const dv_xform *x = &table[vr == DV_VR_AS ? DV_IT_AGE : DV_IT_DATE];
+    if (x->kind == DV_XF_NONE)
+        return sb_put(out, s, n, err); /* untouched: byte for byte, padding included */
     size_t lead = 0;
     while (lead < n && s[lead] == ' ')
         lead++;
@@ -242,9 +246,6 @@ static int whole_value(const dv_xform table[DV_IT_COUNT], const dv_text_instance
     n = trim_len(s, n - lead);
     if (n == 0)
         return 0;
-    const dv_xform *x = &table[vr == DV_VR_AS ? DV_IT_AGE : DV_IT_DATE];
-    if (x->kind == DV_XF_NONE)
-        return sb_put(out, s, n, err);
     if (x->kind != DV_XF_DATE_SHIFT || vr == DV_VR_AS)
         return 0; /* no VR-valid way to hold a token, mask or hash: emptied */
     int days = instance_shift(x, ti);

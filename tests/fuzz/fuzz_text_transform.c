@@ -170,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     fuzz_fail("PN component group too long");
                 gs = ge + 1;
             }
-        } else if (max && chars(o + vs, ve - vs) > max && vr != DV_VR_AS && vr != DV_VR_DT) {
+        } else if (max && chars(o + vs, ve - vs) > max && vr != DV_VR_AS && vr != DV_VR_DT && vr != DV_VR_DA) {
             fuzz_fail("value longer than its VR allows");
         }
         if (vr == DV_VR_DA && changed) {

@@ -189,6 +189,11 @@ static void test_pn_structure(void **state)
            fnd(16, 21, DV_IT_PERSON_NAME));
     table_all(t, DV_XF_REPLACE_INFOTYPE);
     EXPECT(t, "P", DV_VR_PN, "Johnson^Ann", "[PERSON_NAME]^[PERSON_NAME]", fnd(0, 11, DV_IT_PERSON_NAME));
+    /* empty components stay empty (fuzz_text_transform: a token per empty component grew without bound) */
+    EXPECT(t, "P", DV_VR_PN, "Doe^^^Dr=", "[PERSON_NAME]^^^[PERSON_NAME]=", fnd(0, 9, DV_IT_PERSON_NAME));
+    /* an empty first value / component group (fuzz_text_transform found UB on an empty output buffer) */
+    EXPECT(t, "P", DV_VR_PN, "=JJ^AA", "=[PERSON_NAME]^AA", fnd(1, 3, DV_IT_PERSON_NAME));
+    EXPECT(t, "P", DV_VR_PN, "\\=JJ", "\\=[PERSON_NAME]", fnd(3, 5, DV_IT_PERSON_NAME));
     /* crypto hash never adds '=' to a PN */
     table_all(t, DV_XF_CRYPTO_HASH);
     dv_finding f = fnd(0, 7, DV_IT_LAST_NAME);
@@ -313,6 +318,11 @@ static void test_da_dt_as_valid(void **state)
     table_all(t, DV_XF_NONE);
     EXPECT(t, "P1", DV_VR_AS, "045Y", "045Y", fnd(0, 0, DV_IT_AGE));
     EXPECT(t, "P1", DV_VR_DA, "20000228", "20000228", fnd(0, 0, DV_IT_DATE));
+    int ch = 1; /* untouched means byte for byte, padding and all (fuzz_text_transform) */
+    char *r = run(t, "P1", DV_VR_DA, "2000022 ", NULL, 0, &ch);
+    assert_string_equal(r, "2000022 ");
+    assert_int_equal(ch, 0);
+    free(r);
     /* leap years and month ends */
     char o[9] = {0};
     assert_int_equal(dv_shift_da("20000228", 8, 1, o), 0);
