@@ -4,7 +4,7 @@
 #   make build        RelWithDebInfo build into build/            (binary: build/dicomveil)
 #   make build-asan   ASan+UBSan build into build-asan/           (-DDV_SANITIZE=ON)
 #   make build-fuzz   clang libFuzzer targets into build-fuzz/    (-DDV_FUZZ=ON)
-#   make tables       regenerate the PS3.6 / PS3.15 tables        (python3 tools/gen_tables.py)
+#   make tables       regenerate the PS3.6 / PS3.15 / PS3.3 tables (tools/gen_tables.py, tools/gen_iod_tables.py)
 #   make test         deps + build + ctest + ASan/UBSan ctest (unit + integration) + fuzz-smoke
 #   make fuzz-smoke   each fuzz target ~20 s over its committed corpus + every crash regression once
 #   make fuzz         FUZZ_SECONDS=N (default 60) per target; new inputs go to build-fuzz/corpus-new/,
@@ -51,11 +51,12 @@ endif
 #   libclang-rt-14-dev: libFuzzer + the ASan/UBSan runtimes for clang 14 (clang -fsanitize=fuzzer);
 #   llvm: llvm-symbolizer for readable sanitizer stacks;  time: GNU time (peak RSS);
 #   dcmtk / dicom3tools / libgdcm-tools: independent DICOM validators (dcmdump, dciodvfy, gdcminfo);
+#   libgdcm3.0: GDCM's PS3.3 / PS3.4 XML (Part3.xml, Part4.xml), input of tools/gen_iod_tables.py and its test;
 #   python3-pydicom (+ numpy): integration checks and the demo's synthetic-instance generator.
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev \
 	clang llvm libclang-rt-14-dev \
 	python3 python3-pydicom python3-numpy \
-	dcmtk dicom3tools libgdcm-tools \
+	dcmtk dicom3tools libgdcm-tools libgdcm3.0 \
 	time hyperfine bc
 
 .PHONY: all deps build build-asan build-fuzz tables test ctest ctest-asan fuzz-smoke fuzz demo bench clean \
@@ -112,6 +113,7 @@ build-fuzz:
 
 tables:
 	$(PYTHON) tools/gen_tables.py
+	$(PYTHON) tools/gen_iod_tables.py
 
 # ---------------------------------------------------------------------------------------------------------
 # Tests. ctest's own summary lines are printed (and kept in <dir>/ctest.log for the final summary).

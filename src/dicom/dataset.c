@@ -1,7 +1,7 @@
 /* Tree helpers and the read-only inspection API of an instance. */
 #include "dv_ds.h"
-#include "dv_vr.h"
 #include "dv_reader_internal.h"
+#include "dv_vr.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -273,7 +273,7 @@ void dv_instance_free(dv_instance *inst)
     for (struct dv_ext *x = inst->externals; x; x = x->next)
         if (x->release)
             x->release(x->user, x->data);
-    dv_inflated_free(inst->inflated);
+    dv_inflated_free(inst->inflated); /* its buffers too (a plain free leaked them: ASan, test_cli_dupes) */
     dv_arena_free(&inst->arena);
     free(inst);
 }

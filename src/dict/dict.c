@@ -14,17 +14,16 @@
 #define DV_TAG_EXACT_MASK 0xFFFFFFFFu
 
 #include <stddef.h>
-_Static_assert(offsetof(dv_dict_entry, tag) == 0, "find_exact reads the tag at offset 0");
-_Static_assert(offsetof(dv_profile_entry, tag) == 0, "find_exact reads the tag at offset 0");
+_Static_assert(offsetof(dv_dict_entry, tag) == 0, "dv_dict_find_tag reads the tag at offset 0");
+_Static_assert(offsetof(dv_profile_entry, tag) == 0, "dv_dict_find_tag reads the tag at offset 0");
 
 static inline int is_odd_group(uint32_t tag)
 {
     return (tag & 0x00010000u) != 0;
 }
 
-/* Binary search of the exact part of a table (n entries of stride bytes, sorted by tag, the tag being each
- * entry's first member: true of dv_dict_entry and dv_profile_entry). The index, or n when absent. */
-static size_t find_exact(const void *table, size_t n, size_t stride, uint32_t tag)
+/* Declared in dv_dict.h: the one binary search over tag-sorted tables (dictionary, profiles, IOD contexts). */
+size_t dv_dict_find_tag(const void *table, size_t n, size_t stride, uint32_t tag)
 {
     const unsigned char *base = table;
     size_t lo = 0, hi = n;
@@ -47,7 +46,7 @@ const dv_dict_entry *dv_dict_lookup(uint32_t tag)
     if (is_odd_group(tag))
         return NULL;
 
-    size_t i = find_exact(dv_dict_entries, dv_dict_exact_count, sizeof dv_dict_entries[0], tag);
+    size_t i = dv_dict_find_tag(dv_dict_entries, dv_dict_exact_count, sizeof dv_dict_entries[0], tag);
     if (i < dv_dict_exact_count)
         return &dv_dict_entries[i];
     for (i = dv_dict_exact_count; i < dv_dict_count; i++) {
@@ -117,7 +116,7 @@ const dv_profile_entry *dv_profile_lookup(const dv_profile_table *t, uint32_t ta
     while (n_exact > 0 && entries[n_exact - 1].mask != DV_TAG_EXACT_MASK)
         n_exact--;
 
-    size_t i = find_exact(entries, n_exact, sizeof entries[0], tag);
+    size_t i = dv_dict_find_tag(entries, n_exact, sizeof entries[0], tag);
     if (i < n_exact)
         return &entries[i];
     for (i = n_exact; i < t->count; i++) {

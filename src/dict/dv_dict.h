@@ -26,6 +26,10 @@ extern const size_t dv_dict_exact_count;
 extern const uint16_t dv_dict_keyword_index[];
 extern const size_t dv_dict_keyword_count;
 
+/* Binary search of n entries of stride bytes sorted by tag, the uint32_t tag being each entry's first member
+ * (dv_dict_entry, dv_profile_entry, dv_iod_attr). The index, or n when absent. */
+size_t dv_dict_find_tag(const void *table, size_t n, size_t stride, uint32_t tag);
+
 /* Exact match first, then the repeating-group (masked) entries. NULL when unknown. */
 const dv_dict_entry *dv_dict_lookup(uint32_t tag);
 /* Exact keyword match (case-sensitive, PS3.6 spelling). NULL when unknown. */

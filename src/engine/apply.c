@@ -90,13 +90,13 @@ static int regen_uid(apply_ctx *c, dv_elem *e)
     return rc;
 }
 
-static int reset_tree(apply_ctx *c, dv_elem *e);
+static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform);
 
 /* resetTag / D: a VR-valid placeholder of the element's effective VR. */
 static int set_dummy(apply_ctx *c, dv_elem *e)
 {
     if (dv_elem_is_sequence(e))
-        return reset_tree(c, e);
+        return reset_tree(c, e, DV_IOD_CTX_UNKNOWN, 0);
     uint16_t vr = dv_plan_effective_vr(e);
     if (vr == DV_VR_UI)
         return regen_uid(c, e);
@@ -117,9 +117,54 @@ static int set_dummy(apply_ctx *c, dv_elem *e)
     return rc;
 }
 
+/* Values that are codes, counts or indexes rather than content (units, styles, types, flags, numbers of points,
+ * ReferencedFrameNumber): no dummy of the VR is one of their enumerated values (0 is no frame number), and
+ * they hold no free text. */
+static int is_coded_vr(uint16_t vr)
+{
+    return vr == DV_VR_CS || vr == DV_VR_IS || vr == DV_VR_US || vr == DV_VR_SS || vr == DV_VR_UL ||
+           vr == DV_VR_SL || vr == DV_VR_UV || vr == DV_VR_SV;
+}
+
+/* One element inside a sequence the Basic profile resets (code D on the sequence: DV_DEC_RESET_CONFORM), at
+ * IOD context ctx. The value goes, and the instance stays valid (docs/decisions.md "Reset sequences keep the
+ * IOD valid"):
+ *   - a sequence: reset the same way, every item kept (the item count never changes);
+ *   - Type 3 in the IOD here: removed (optional; removing it removes the value);
+ *   - Type 2 / 2C: emptied;
+ *   - otherwise (Type 1 / 1C, or not in the tables): a code or count (is_coded_vr) that the profile itself
+ *     keeps here stays -- PLACEHOLDER is never a valid GraphicAnnotationUnits or ShadowStyle, 0 never a valid
+ *     GraphicDimensions, and a code holds no free text; anything else gets its dummy (DECISIONS 4).
+ * Returns 1 when e was removed, 0, or -1.
+ * [test_engine.c test_reset_conform, test_corpus.py step 4] */
+static int reset_conform(apply_ctx *c, dv_ds *ds, dv_elem *prev, dv_elem *e, uint32_t parent, dv_iod_ctx ctx)
+{
+    if (dv_elem_is_sequence(e)) /* every item stays, at every depth (docs/decisions.md) */
+        return reset_tree(c, e, dv_iod_item_ctx(ctx, e->tag), 1);
+    uint16_t vr = dv_plan_effective_vr(e);
+    switch (dv_iod_type(ctx, e->tag)) {
+    case DV_ATTR_3:
+        dv_ds_unlink(ds, prev, e);
+        c->changed = 1;
+        return 1;
+    case DV_ATTR_2:
+    case DV_ATTR_2C:
+        make_empty(c, e);
+        return 0;
+    default:
+        break;
+    }
+    dv_match m;
+    if (is_coded_vr(vr) && dv_plan_match_in(c->plan, parent, ctx, e->tag, vr, 0, &m) == DV_DEC_KEEP)
+        return 0;
+    return set_dummy(c, e);
+}
+
 /* Every element nested anywhere under e is reset (DECISIONS 4); structure (items, nesting) is kept.
- * parent: the tag of the sequence whose item ds is. */
-static int reset_ds(apply_ctx *c, dv_ds *ds, uint32_t parent)
+ * parent: the tag of the sequence whose item ds is. conform: reset under the profile's D, element by element
+ * as reset_conform says; ctx is the IOD context of these items then (DV_IOD_CTX_UNKNOWN for a plain reset, or
+ * where the tables do not know the place). */
+static int reset_ds(apply_ctx *c, dv_ds *ds, uint32_t parent, dv_iod_ctx ctx, int conform)
 {
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
@@ -129,8 +174,9 @@ static int reset_ds(apply_ctx *c, dv_ds *ds, uint32_t parent)
             e = next;
             continue;
         }
-        if (DV_TAG_IS_PRIVATE(e->tag) &&
-            dv_plan_decide(c->plan, e->tag, dv_plan_effective_vr(e), dv_elem_is_sequence(e)) == DV_DEC_DELETE) {
+        dv_match m;
+        if (DV_TAG_IS_PRIVATE(e->tag) && dv_plan_match_in(c->plan, parent, ctx, e->tag, dv_plan_effective_vr(e),
+                                                          dv_elem_is_sequence(e), &m) == DV_DEC_DELETE) {
             /* A profile that deletes private elements deletes them inside a reset sequence too: a reset
              * private element would still be a private element (DECISIONS 3). */
             dv_ds_unlink(ds, prev, e);
@@ -146,25 +192,28 @@ static int reset_ds(apply_ctx *c, dv_ds *ds, uint32_t parent)
             e = next;
             continue;
         }
-        if (set_dummy(c, e) != 0)
+        int rc = conform ? reset_conform(c, ds, prev, e, parent, ctx) : set_dummy(c, e);
+        if (rc < 0)
             return -1;
-        prev = e;
+        if (rc == 0)
+            prev = e; /* 1: e was removed, prev stays */
         e = next;
     }
     return 0;
 }
 
-static int reset_tree(apply_ctx *c, dv_elem *e)
+static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform)
 {
     for (dv_item *it = e->items; it; it = it->next)
-        if (reset_ds(c, &it->ds, e->tag) != 0)
+        if (reset_ds(c, &it->ds, e->tag, items, conform) != 0)
             return -1;
     return 0;
 }
 
-/* parent: the tag of the sequence whose item ds is (0 at the top level); cs: ds's character set (inherited;
- * NULL when the plan cleans no text and nothing needs it). */
-static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, const dv_charset *cs)
+/* parent: the tag of the sequence whose item ds is (0 at the top level); ctx: the IOD context of ds
+ * (DV_IOD_CTX_UNKNOWN when the IOD or this place is not in the tables); cs: ds's character set (inherited;
+ * NULL when the plan cleans no text). */
+static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv_iod_ctx ctx, const dv_charset *cs)
 {
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
@@ -180,7 +229,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, co
         }
         int is_seq = dv_elem_is_sequence(e);
         dv_match m; /* m.kind / m.params: where the pixel and text stages will read their settings */
-        dv_decision d = dv_plan_match_in(c->plan, parent, tag, dv_plan_effective_vr(e), is_seq, &m);
+        dv_decision d = dv_plan_match_in(c->plan, parent, ctx, tag, dv_plan_effective_vr(e), is_seq, &m);
         int rc = 0;
         switch (d) {
         case DV_DEC_KEEP:
@@ -188,7 +237,8 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, co
         case DV_DEC_KEEP_RECURSE:
             for (dv_item *it = e->items; it && rc == 0; it = it->next) {
                 dv_charset own;
-                rc = apply_ds(c, &it->ds, depth + 1, tag, c->tw ? dv_charset_for_item(cs, it, &own) : NULL);
+                rc = apply_ds(c, &it->ds, depth + 1, tag, dv_iod_item_ctx(ctx, tag),
+                              c->tw ? dv_charset_for_item(cs, it, &own) : NULL);
             }
             break;
         case DV_DEC_CLEAN_TEXT: {
@@ -210,7 +260,10 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, co
             rc = set_dummy(c, e);
             break;
         case DV_DEC_RESET_TREE:
-            rc = is_seq ? reset_tree(c, e) : set_dummy(c, e);
+            rc = is_seq ? reset_tree(c, e, DV_IOD_CTX_UNKNOWN, 0) : set_dummy(c, e);
+            break;
+        case DV_DEC_RESET_CONFORM:
+            rc = is_seq ? reset_tree(c, e, dv_iod_item_ctx(ctx, tag), 1) : set_dummy(c, e);
             break;
         case DV_DEC_REGEN_UID:
             rc = regen_uid(c, e);
@@ -238,6 +291,17 @@ static int repair_sop_identity(dv_instance *inst, dv_error *err)
             return dv_fail(err, DV_ERR_LIMIT, "metadata exceeds the per-instance limit");
     }
     return 0;
+}
+
+/* The top-level IOD context of the instance, from its SOPClassUID (once per instance): composite codes are
+ * resolved by the attribute types of that IOD (DECISIONS 3). DV_IOD_CTX_UNKNOWN for a SOP Class the tables do
+ * not map: every decision then takes the fallbacks. */
+static dv_iod_ctx instance_iod_ctx(const dv_instance *inst)
+{
+    char uid[DV_UID_MAX + 1];
+    if (dv_elem_uid_text(dv_ds_find(&inst->ds, DV_TAG_SOP_CLASS_UID), uid, sizeof uid) <= 0)
+        return DV_IOD_CTX_UNKNOWN;
+    return dv_iod_root(dv_iod_for_sop_class(uid, strlen(uid)));
 }
 
 /* Output UID for dv_result: trailing padding trimmed; "" when absent, bulk or too long to be a UID. */
@@ -283,7 +347,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
         }
         cs = dv_charset_for_ds(NULL, &inst->ds, &top);
     }
-    int rc = apply_ds(&c, &inst->ds, 0, 0, cs);
+    int rc = apply_ds(&c, &inst->ds, 0, 0, instance_iod_ctx(inst), cs);
     if (rc == 0 && res && w && DV_RESULT_HAS(res, text_findings))
         memcpy(res->text_findings, dv_text_worker_counts(w), sizeof(uint32_t) * DV_IT_COUNT);
     dv_text_worker_free(own_worker);

@@ -12,6 +12,7 @@
 #include "config/dv_config_ir.h"
 #include "dicom/dv_ds.h"
 #include "dict/dv_dict.h"
+#include "dict/dv_iod.h"
 #include "dict/dv_tags.h"
 #include "text/dv_transform.h"
 #include "dicom/dv_charset.h"
@@ -25,6 +26,8 @@ typedef enum dv_decision {
     DV_DEC_DUMMY,        /* VR-valid placeholder (dummy.c) */
     DV_DEC_RESET_TREE,   /* SQ: every nested element reset recursively */
     DV_DEC_REGEN_UID,    /* UI: every value regenerated (uid.c) */
+    DV_DEC_RESET_CONFORM, /* SQ under the profile's D: every nested element reset, keeping the IOD valid (Type 3
+                          * removed, Type 2 emptied, codes the profile keeps kept; apply.c reset_conform) */
     DV_DEC_CLEAN_TEXT    /* text VR: findings transformed per the plan's TextConfig (text_stage.c) */
 } dv_decision;
 
@@ -133,11 +136,14 @@ typedef struct dv_match {
 } dv_match;
 
 /* The decision for one element (tag, effective VR, sequence or not), with the matched action. Pure function
- * of the plan, O(1): one or two hash probes, one table lookup and a scan of the few masked entries.
+ * of the plan and the (read-only) IOD tables, O(1): one or two hash probes, one table lookup and a scan of the
+ * few masked entries, plus one binary search in the IOD context for the codes a type can change.
  * parent is the tag of the sequence whose item holds the element (0 at the top level): a few references
- * name a different UID inside a particular sequence (families.c contexts). dv_plan_match = parent 0. */
-dv_decision dv_plan_match_in(const dv_plan *plan, uint32_t parent, uint32_t tag, uint16_t vr, int is_seq,
-                             dv_match *m);
+ * name a different UID inside a particular sequence (families.c contexts). ctx is the element's place in the
+ * instance's IOD (the context of the dataset holding it; DV_IOD_CTX_UNKNOWN when the IOD or the place is not
+ * in the tables: then the DECISIONS 3 fallbacks apply). dv_plan_match = parent 0, ctx unknown. */
+dv_decision dv_plan_match_in(const dv_plan *plan, uint32_t parent, dv_iod_ctx ctx, uint32_t tag, uint16_t vr,
+                             int is_seq, dv_match *m);
 dv_decision dv_plan_match(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq, dv_match *m);
 /* dv_plan_match without the details. */
 dv_decision dv_plan_decide(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq);

@@ -27,6 +27,7 @@ const char *dv_decision_name(dv_decision d)
     case DV_DEC_RESET_TREE: return "RESET_TREE";
     case DV_DEC_REGEN_UID: return "REGEN_UID";
     case DV_DEC_CLEAN_TEXT: return "CLEAN_TEXT";
+    case DV_DEC_RESET_CONFORM: return "RESET_CONFORM";
     }
     return "?";
 }
@@ -437,37 +438,89 @@ static dv_decision action_decision(dv_action_kind k, uint16_t vr, int is_seq)
     return is_seq ? DV_DEC_RESET_TREE : DV_DEC_DUMMY;
 }
 
-/* PS3.15 Table E.1-1 Basic Profile code -> decision (DECISIONS 3). We have no IOD tables, so the type of an
- * attribute in the instance's IOD is never known and composite codes take the "unknown" branch. */
-static dv_decision basic_decision(uint8_t pcode, uint16_t vr, int is_seq)
+/* The profile's D: a dummy, or for a sequence every nested element reset, keeping the IOD valid. */
+static dv_decision dummy_decision(int is_seq)
+{
+    return is_seq ? DV_DEC_RESET_CONFORM : DV_DEC_DUMMY;
+}
+
+/* The U treatment of X/Z/U*: recurse into sequences and regenerate UIDs; other VRs get Z. */
+static dv_decision uid_decision(uint16_t vr, int is_seq)
+{
+    if (is_seq)
+        return DV_DEC_KEEP_RECURSE;
+    return vr == DV_VR_UI ? DV_DEC_REGEN_UID : DV_DEC_EMPTY;
+}
+
+/* A composite code resolved by the attribute's type in the instance's IOD (DECISIONS 3): Type 1 -> D (U for
+ * X/Z/U*), Type 2 -> Z, Type 3 -> X. 1C and 2C count as 1 and 2: the element is present, so its condition is
+ * taken to hold, and a dummy / empty value is valid either way. X/Z on a Type 1 attribute (no D in the code)
+ * also gets D: Z would break the IOD and the value is gone either way. [test_engine.c test_decide_by_iod_type] */
+static dv_decision composite_decision(dv_pcode pcode, dv_attr_type type, uint16_t vr, int is_seq)
+{
+    switch (type) {
+    case DV_ATTR_1:
+    case DV_ATTR_1C:
+        if (pcode == DV_PC_XZU && (is_seq || vr == DV_VR_UI))
+            return uid_decision(vr, is_seq);
+        return dummy_decision(is_seq);
+    case DV_ATTR_2:
+    case DV_ATTR_2C:
+        return DV_DEC_EMPTY;
+    case DV_ATTR_3:
+        return DV_DEC_DELETE;
+    case DV_ATTR_UNKNOWN:
+        break;
+    }
+    /* Unknown IOD or attribute: the DECISIONS 3 fallbacks. */
+    switch (pcode) {
+    case DV_PC_XZ: return DV_DEC_EMPTY;
+    case DV_PC_XZU: return uid_decision(vr, is_seq);
+    default: return dummy_decision(is_seq);
+    }
+}
+
+/* PS3.15 Table E.1-1 Basic Profile code -> decision (DECISIONS 3), at a place of the instance's IOD (ctx). The
+ * type is looked up only for the codes it can change: the composites, and X / Z on attributes the IOD requires,
+ * where a careful de-identifier keeps the instance valid and the value is gone either way: X on Type 1/1C -> D,
+ * X on Type 2/2C -> Z (e.g. ResponsiblePerson of an animal), Z on Type 1/1C -> D.
+ * [test_engine.c test_decide_by_iod_type] */
+static dv_decision basic_decision(uint8_t pcode, uint16_t vr, int is_seq, dv_iod_ctx ctx, uint32_t tag)
 {
     switch ((dv_pcode)pcode) {
     case DV_PC_NONE: /* not in the table: keep, but the profile still applies inside sequences */
     case DV_PC_K:
         return is_seq ? DV_DEC_KEEP_RECURSE : DV_DEC_KEEP;
-    case DV_PC_X: return DV_DEC_DELETE;
-    case DV_PC_Z: return DV_DEC_EMPTY;
-    case DV_PC_XZ: return DV_DEC_EMPTY;
-    case DV_PC_D:
+    case DV_PC_X:
+        switch (dv_iod_type(ctx, tag)) {
+        case DV_ATTR_1: case DV_ATTR_1C: return dummy_decision(is_seq);
+        case DV_ATTR_2: case DV_ATTR_2C: return DV_DEC_EMPTY;
+        default: return DV_DEC_DELETE;
+        }
+    case DV_PC_Z: {
+        dv_attr_type t = dv_iod_type(ctx, tag);
+        return (t == DV_ATTR_1 || t == DV_ATTR_1C) ? dummy_decision(is_seq) : DV_DEC_EMPTY;
+    }
+    case DV_PC_XZ:
     case DV_PC_XD:
     case DV_PC_ZD:
     case DV_PC_XZD:
+    case DV_PC_XZU:
+        return composite_decision((dv_pcode)pcode, dv_iod_type(ctx, tag), vr, is_seq);
+    case DV_PC_D:
     case DV_PC_C: /* C does not occur in the Basic column; clean = dummy until text cleaning exists */
-        return is_seq ? DV_DEC_RESET_TREE : DV_DEC_DUMMY;
+        return dummy_decision(is_seq);
     case DV_PC_U:
         if (is_seq)
             return DV_DEC_KEEP_RECURSE;
         return vr == DV_VR_UI ? DV_DEC_REGEN_UID : DV_DEC_DUMMY;
-    case DV_PC_XZU: /* recurse into sequences and regenerate UIDs */
-        if (is_seq)
-            return DV_DEC_KEEP_RECURSE;
-        return vr == DV_VR_UI ? DV_DEC_REGEN_UID : DV_DEC_EMPTY;
     }
-    return is_seq ? DV_DEC_RESET_TREE : DV_DEC_DUMMY;
+    return dummy_decision(is_seq);
 }
 
-/* Step 3 of the precedence: the profile's decision for a tag no action or option decided. */
-static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uint32_t tag, uint16_t vr, int is_seq)
+/* Step 3 of the precedence: the profile's decision for a tag no action or option decided, at IOD context ctx. */
+static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uint32_t tag, uint16_t vr, int is_seq,
+                                    dv_iod_ctx ctx)
 {
     switch (p->profile) {
     case DV_PROFILE_KEEP_ALL:
@@ -478,6 +531,13 @@ static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uin
         return (s && s->pcode == DV_PC_K) ? DV_DEC_KEEP : DV_DEC_DELETE;
     case DV_PROFILE_BASIC: {
         if (DV_TAG_IS_PRIVATE(tag)) /* private elements and their creators */
+            return DV_DEC_DELETE;
+        /* The Overlay Plane module (60xx,eeee) goes with its OverlayData (60xx,3000, code X, Type 1): the module
+         * is optional, an overlay without its data is not. Unless something keeps the data (an action).
+         * [test_engine.c test_decide_basic, test_overlay_module] */
+        dv_match data;
+        if ((tag & 0xFF010000u) == 0x60000000u && DV_TAG_ELEMENT(tag) != 0x3000 &&
+            dv_plan_match_in(p, 0, ctx, (tag & 0xFFFF0000u) | 0x3000u, DV_VR_OW, 0, &data) == DV_DEC_DELETE)
             return DV_DEC_DELETE;
         uint8_t pcode = s ? s->pcode : DV_PC_NONE;
         if (pcode == DV_PC_NONE)
@@ -490,7 +550,7 @@ static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uin
          * of what the Basic column says (issue 6; test_text_stage: test_clean_descriptors_wall). */
         if (p->clean_descriptors && s && s->cdcode == DV_PC_C && !is_seq && dv_clean_text_vr(vr))
             return DV_DEC_CLEAN_TEXT;
-        return basic_decision(pcode, vr, is_seq);
+        return basic_decision(pcode, vr, is_seq, ctx, tag);
     }
     case DV_PROFILE_DEIDENTIFY_TAG_CONTENTS:
         /* Every element of a text VR, at every level, is cleaned; every other element is kept (issue 6). */
@@ -507,8 +567,8 @@ static dv_decision matched(dv_match *m, dv_match_source src, dv_decision d)
     return m->decision = d;
 }
 
-dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, uint32_t tag, uint16_t vr, int is_seq,
-                             dv_match *m)
+dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, uint32_t tag, uint16_t vr,
+                             int is_seq, dv_match *m)
 {
     m->action = DV_PLAN_NO_ACTION;
     m->kind = 0;
@@ -553,18 +613,18 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, uint32_t tag, ui
     }
 
     /* 3. the profile. */
-    return matched(m, DV_MATCH_PROFILE, profile_decision(p, s, tag, vr, is_seq));
+    return matched(m, DV_MATCH_PROFILE, profile_decision(p, s, tag, vr, is_seq, ctx));
 }
 
 dv_decision dv_plan_match(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq, dv_match *m)
 {
-    return dv_plan_match_in(p, 0, tag, vr, is_seq, m);
+    return dv_plan_match_in(p, 0, DV_IOD_CTX_UNKNOWN, tag, vr, is_seq, m);
 }
 
 dv_decision dv_plan_decide(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq)
 {
     dv_match m;
-    return dv_plan_match_in(p, 0, tag, vr, is_seq, &m);
+    return dv_plan_match_in(p, 0, DV_IOD_CTX_UNKNOWN, tag, vr, is_seq, &m);
 }
 
 int dv_plan_reset_keeps_uid(const dv_plan *p, uint32_t parent, uint32_t tag, uint16_t vr)
@@ -575,5 +635,5 @@ int dv_plan_reset_keeps_uid(const dv_plan *p, uint32_t parent, uint32_t tag, uin
     if (!s || !s->family)
         return 0;
     dv_match m;
-    return dv_plan_match_in(p, parent, tag, vr, 0, &m) == DV_DEC_KEEP;
+    return dv_plan_match_in(p, parent, DV_IOD_CTX_UNKNOWN, tag, vr, 0, &m) == DV_DEC_KEEP;
 }

@@ -67,6 +67,11 @@ REGISTRY = "1.2.840.10008."
 ALLOWED_ADDED_TOP = {0x00120062, 0x00120063, 0x00120064, 0x00280303}
 TEXT_VRS = {"AE", "CS", "LO", "LT", "PN", "SH", "ST", "UC", "UT", "UR"}
 BIN_NUM = {"US", "SS", "UL", "SL", "FL", "FD", "SV", "UV"}
+# kept inside a profile-D reset when the profile keeps them (docs/decisions.md "Reset sequences keep the IOD valid")
+CODED_VRS = {"CS", "IS", "US", "SS", "UL", "SL", "UV", "SV"}
+# docs/decisions.md "Composite codes by IOD type": X on an attribute its IOD makes Type 2C is emptied, not removed
+# (the Patient module's ResponsiblePerson / ResponsibleOrganization, required for animals): no value survives.
+X_EMPTIED_BY_IOD = {0x00102297, 0x00102299}
 BULK = {"OB", "OW", "OD", "OF", "OL", "OV", "UN"}
 DUMMY = {"DA": b"19000101", "TM": b"000000", "DT": b"19000101000000", "AS": b"000Y", "IS": b"0", "DS": b"0"}
 
@@ -717,6 +722,10 @@ def check_reset(ii, oi, ctx, where):
             lvr = ie.lvr
             if lvr == "UI":
                 okv = is_empty(oe) or uid_regen_ok(ie, oe, ctx, w)
+            elif lvr in CODED_VRS and code_of(ie.tag) in (None, "", "K") and oe.value == ie.value:
+                # docs/decisions.md "Reset sequences keep the IOD valid": a code or count the profile itself
+                # keeps (ValueType, units, GraphicDimensions) stays; no dummy would be a valid enumerated value.
+                okv = True
             else:
                 okv = is_empty(oe) or is_dummy_scalar(oe, lvr)
             C.expect("a.d-sequence-reset", okv,
@@ -738,6 +747,10 @@ def compare(ii, oo, ctx, where="", top=False):
         code = code_of(tag)
         if code is None:
             # kept attribute
+            if oe is None and (tag & 0xFF010000) == 0x60000000 and not where:
+                # docs/decisions.md "Overlays": the Overlay Plane module goes with its OverlayData (X, Type 1)
+                C.ok("b.overlay-module-removed")
+                continue
             if oe is None:
                 C.bad("b.kept-identical", f"{ctx.path} {w} ({ie.lvr}) not in the table but deleted")
                 continue
@@ -765,6 +778,8 @@ def compare(ii, oo, ctx, where="", top=False):
                 C.ok("b.kept-nested")
             continue
         allowed = set(code.split("/"))
+        if code == "X" and tag in X_EMPTIED_BY_IOD and not where:
+            allowed.add("Z")
         outcome, why = classify(ie, oe, allowed, ctx, w)
         name = f"a.{code}"
         if outcome in allowed or (outcome == "U" and "U*" in allowed):

@@ -196,8 +196,9 @@ static void test_keep_tag(void **state)
     deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"keepTag\": {}}]}}", in, len, &o);
     const dv_instance *r = o.p.inst;
     assert_str(r, 0x00100010, "Ann Johnson");
-    /* Basic profile on the rest: PatientID Z/D -> dummy; Z -> present and empty. */
-    assert_str(r, 0x00100020, "PLACEHOLDER");
+    /* Basic profile on the rest: PatientID Z/D, Type 2 in the SC Image IOD -> Z (DECISIONS 3); Z -> present
+     * and empty. */
+    assert_str(r, 0x00100020, "");
     assert_str(r, 0x00100030, "");
     assert_str(r, 0x00100040, "");
     assert_str(r, 0x00080090, "");
@@ -422,7 +423,7 @@ static void test_default_profile(void **state)
         assert_regenerated(o.p.inst, 0x0020000E, SERIES_UID);
         assert_regenerated(o.p.inst, 0x00080018, SOP_INST);
         assert_str(o.p.inst, 0x00100010, ""); /* Z */
-        assert_str(o.p.inst, 0x00100020, "PLACEHOLDER");
+        assert_str(o.p.inst, 0x00100020, ""); /* Z/D, Type 2 in the SC Image IOD: Z */
         if (i == 0)
             strcpy(first_sop, o.res.sop_uid);
         else

@@ -505,7 +505,7 @@ static void test_identifiers(void **state)
     assert_string_equal(res.sop_uid, want);
     assert_int_equal(res.patient_id_changed, 1);
     assert_string_equal(res.orig_patient_id, "PID-777");
-    assert_string_equal(res.patient_id, "PLACEHOLDER"); /* PatientID is D in PS3.15 2025c */
+    assert_string_equal(res.patient_id, ""); /* PatientID is Z/D in PS3.15 2025c, Type 2 in SC Image: Z */
     dv_run_free(run);
 
     /* PatientID kept: not reported (no PHI copied needlessly). */
