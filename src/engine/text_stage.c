@@ -32,7 +32,7 @@ struct dv_text_worker {
     dv_text_detect_fn fn;
     void *user;
     dv_text_instance ti;
-    char pid[72], suid[72];
+    char pid[DV_PATIENT_ID_MAX + 1], suid[DV_UID_MAX + 8]; /* PatientID in any character set; a UID */
     uint32_t counts[DV_IT_COUNT];
 };
 
