@@ -35,7 +35,7 @@ FUZZ_INVARIANTS ?= 1
 BUILD_DIR  := build
 ASAN_DIR   := build-asan
 FUZZ_DIR   := build-fuzz
-FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_text_transform
+FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_rle fuzz_jpeg_lossless fuzz_image_decode fuzz_text_detect fuzz_text_transform
 TIMES_FILE := $(BUILD_DIR)/make-test-times.txt
 
 # Sanitizer settings for every sanitized run (ctest under build-asan/, the fuzzers).
@@ -52,10 +52,14 @@ endif
 #   llvm: llvm-symbolizer for readable sanitizer stacks;  time: GNU time (peak RSS);
 #   dcmtk / dicom3tools / libgdcm-tools: independent DICOM validators (dcmdump, dciodvfy, gdcminfo);
 #   libgdcm3.0: GDCM's PS3.3 / PS3.4 XML (Part3.xml, Part4.xml), input of tools/gen_iod_tables.py and its test;
-#   python3-pydicom (+ numpy): integration checks and the demo's synthetic-instance generator.
-DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev \
+#   python3-pydicom (+ numpy): integration checks and the demo's synthetic-instance generator;
+#   libjpeg62-turbo-dev / libcharls-dev / libopenjp2-7-dev: pixel codecs (docs/pixels.md);
+#   python3-gdcm / python3-pil: pydicom's independent JPEG / JPEG-LS / JPEG 2000 decoders (test_image_decode);
+#   libpcre2-dev: the text detectors' patterns (docs/text-detectors.md).
+DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
+	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
 	clang llvm libclang-rt-14-dev \
-	python3 python3-pydicom python3-numpy \
+	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
 	dcmtk dicom3tools libgdcm-tools libgdcm3.0 \
 	time hyperfine bc
 

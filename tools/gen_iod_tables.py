@@ -40,6 +40,9 @@ import hashlib
 import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from genlib import write_if_changed  # noqa: E402
 import xml.etree.ElementTree as ET
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -359,22 +362,6 @@ def emit(iods, sops, nodes, source_desc):
     return "".join(out)
 
 
-def write_if_changed(path, text, check):
-    old = None
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            old = f.read()
-    if old == text:
-        return False
-    if check:
-        print("gen_iod_tables: %s is out of date" % path, file=sys.stderr)
-        return True
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    print("gen_iod_tables: wrote %s" % path)
-    return True
 
 
 def main(argv):
@@ -432,7 +419,7 @@ def main(argv):
         "SOP Class -> IOD map: SOP_CLASS_IOD in the generator (PS3.4 Table B.5-1).",
     ])
     os.makedirs(args.out, exist_ok=True)
-    stale = write_if_changed(os.path.join(args.out, "iod_table.c"), text, args.check)
+    stale = write_if_changed("gen_iod_tables", os.path.join(args.out, "iod_table.c"), text, args.check)
     print("gen_iod_tables: %d SOP classes, %d IODs, %d contexts, %d attribute rows"
           % (len(sops), len(iod_rows), len(nodes), sum(len(n) for n in nodes)))
     return 1 if (args.check and stale) else 0

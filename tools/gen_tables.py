@@ -25,6 +25,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from genlib import write_if_changed  # noqa: E402
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DICT_JSON = "ps36/innolitics_2024b_attributes.json"
@@ -475,22 +478,6 @@ def emit_profiles(tables, source_desc):
 
 # ---------------------------------------------------------------------------------------------
 
-def write_if_changed(path, text, check):
-    old = None
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            old = f.read()
-    if old == text:
-        return False
-    if check:
-        print("gen_tables: %s is out of date" % path, file=sys.stderr)
-        return True
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    print("gen_tables: wrote %s" % path)
-    return True
 
 
 def main(argv):
@@ -543,9 +530,9 @@ def main(argv):
     ])
 
     os.makedirs(args.out, exist_ok=True)
-    stale = write_if_changed(os.path.join(args.out, "dict_table.c"), dict_c, args.check)
-    stale |= write_if_changed(os.path.join(args.out, "profile_table.c"), prof_c, args.check)
-    stale |= write_if_changed(os.path.join(args.out, "dv_tags.h"), tags_h, args.check)
+    stale = write_if_changed("gen_tables", os.path.join(args.out, "dict_table.c"), dict_c, args.check)
+    stale |= write_if_changed("gen_tables", os.path.join(args.out, "profile_table.c"), prof_c, args.check)
+    stale |= write_if_changed("gen_tables", os.path.join(args.out, "dv_tags.h"), tags_h, args.check)
     print("gen_tables: dictionary %d entries (%d exact, %d masked), %d keywords; "
           "%d tag constants; profile 2025c %d rows, 2024b %d rows"
           % (len(entries), exact_count, len(entries) - exact_count, len(kw_index), tag_count, len(rows25),

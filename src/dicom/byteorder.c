@@ -3,6 +3,7 @@
  * [test_frames: test_be_to_le, test_native, test_corpus] */
 #include "dv_ds.h"
 #include "dv_vr.h"
+#include "../dict/dv_tags.h"
 
 #include <string.h>
 
@@ -52,7 +53,7 @@ unsigned dv_pixel_swap_unit(const dv_instance *inst, const dv_ds *ds, const dv_e
     if (px->vr != DV_VR_OW)
         return dv_vr_swap_unit(px->vr);
     uint16_t bits = 0;
-    if (dv_ds_get_u16(inst, ds, 0x00280100u, &bits) != 0)
+    if (dv_ds_get_u16(inst, ds, DV_TAG_BITS_ALLOCATED, &bits) != 0)
         return 2;
     return bits == 32 || bits == 64 ? bits / 8u : 2u;
 }

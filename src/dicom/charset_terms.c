@@ -2,10 +2,9 @@
  * sequence items. Pure functions over constant tables (no allocation, no state). */
 #include "charset_internal.h"
 #include "dv_vr.h"
+#include "../dict/dv_tags.h"
 
 #include <string.h>
-
-#define TAG_SPECIFIC_CHARACTER_SET 0x00080005u
 
 /* PS3.3 Tables C.12-2 .. C.12-5. g0/g1: what the term designates under code extensions. */
 const cs_term_info cs_terms[DV_CST_COUNT] = {
@@ -216,7 +215,7 @@ const char *dv_charset_term_name(const dv_charset *cs, unsigned i)
 
 const dv_charset *dv_charset_for_ds(const dv_charset *inherited, const dv_ds *ds, dv_charset *own)
 {
-    const dv_elem *e = ds ? dv_ds_find(ds, TAG_SPECIFIC_CHARACTER_SET) : NULL;
+    const dv_elem *e = ds ? dv_ds_find(ds, DV_TAG_SPECIFIC_CHARACTER_SET) : NULL;
     if (!e) {
         if (inherited)
             return inherited;

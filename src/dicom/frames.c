@@ -10,6 +10,7 @@
 #include "dv_ds.h"
 #include "dv_vr.h"
 #include "dicomveil/dv_frames.h"
+#include "../dict/dv_tags.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,9 +53,9 @@ static uint64_t le64(const uint8_t *p)
 static long number_of_frames(const dv_instance *inst)
 {
     char buf[32];
-    int n = dv_instance_get_string(inst, 0x00280008u, buf, sizeof buf);
+    int n = dv_instance_get_string(inst, DV_TAG_NUMBER_OF_FRAMES, buf, sizeof buf);
     if (n < 0)
-        return dv_ds_find(&inst->ds, 0x00280008u) ? -1 : 1;
+        return dv_ds_find(&inst->ds, DV_TAG_NUMBER_OF_FRAMES) ? -1 : 1;
     const char *p = buf;
     while (*p == ' ')
         p++;
@@ -75,7 +76,7 @@ static long number_of_frames(const dv_instance *inst)
 
 static const dv_elem *pixel_elem(const dv_instance *inst)
 {
-    static const uint32_t tags[] = {DV_TAG_PIXEL_DATA, 0x7FE00008u, 0x7FE00009u};
+    static const uint32_t tags[] = {DV_TAG_PIXEL_DATA, DV_TAG_FLOAT_PIXEL_DATA, DV_TAG_DOUBLE_FLOAT_PIXEL_DATA};
     for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
         const dv_elem *e = dv_ds_find(&inst->ds, tags[i]);
         if (e && !(e->flags & DV_ELEM_SEQUENCE))
@@ -303,10 +304,10 @@ static int index_encapsulated(const dv_instance *inst, dv_frames *f, dv_error *e
 static int index_native(const dv_instance *inst, dv_frames *f, dv_error *err)
 {
     uint16_t rows = 0, cols = 0, spp = 1, bits = 0;
-    if (dv_ds_get_u16(inst, &inst->ds, 0x00280010u, &rows) || dv_ds_get_u16(inst, &inst->ds, 0x00280011u, &cols) ||
-        dv_ds_get_u16(inst, &inst->ds, 0x00280100u, &bits))
+    if (dv_ds_get_u16(inst, &inst->ds, DV_TAG_ROWS, &rows) || dv_ds_get_u16(inst, &inst->ds, DV_TAG_COLUMNS, &cols) ||
+        dv_ds_get_u16(inst, &inst->ds, DV_TAG_BITS_ALLOCATED, &bits))
         return dv_fail(err, DV_ERR_MALFORMED, "native " TAGF " without Rows, Columns or BitsAllocated", TAGA(f->px->tag));
-    (void)dv_ds_get_u16(inst, &inst->ds, 0x00280002u, &spp);
+    (void)dv_ds_get_u16(inst, &inst->ds, DV_TAG_SAMPLES_PER_PIXEL, &spp);
     if (bits != 1 && (bits == 0 || bits % 8 || bits > 64))
         return dv_fail(err, DV_ERR_UNSUPPORTED, "BitsAllocated %u", (unsigned)bits);
     f->frame_bits = (uint64_t)rows * cols * spp * bits; /* < 2^54: no overflow */

@@ -8,6 +8,7 @@
 #include "dv_reader_internal.h"
 #include "dv_limits_internal.h"
 #include "../dict/dv_dict.h"
+#include "../dict/dv_tags.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -581,8 +582,8 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
         inst->had_meta = 1;
     }
     char ts[65], cls[65];
-    dv_elem_uid_text(dv_ds_find(&inst->meta, 0x00020010), ts, sizeof ts);
-    dv_elem_uid_text(dv_ds_find(&inst->meta, 0x00020002), cls, sizeof cls);
+    dv_elem_uid_text(dv_ds_find(&inst->meta, DV_TAG_TRANSFER_SYNTAX_UID), ts, sizeof ts);
+    dv_elem_uid_text(dv_ds_find(&inst->meta, DV_TAG_MEDIA_STORAGE_SOP_CLASS_UID), cls, sizeof cls);
     inst->is_directory = !strcmp(cls, "1.2.840.10008.1.3.10");
     if (!ts[0]) {
         int k = sniff_raw(&r, pos);

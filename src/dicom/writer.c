@@ -6,6 +6,7 @@
 #include "dv_vr.h"
 #include "dv_reader_internal.h"
 #include "dicomveil/dicomveil.h"
+#include "../dict/dv_tags.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,10 +307,10 @@ int dv_instance_write(const dv_instance *inst, dv_sink *sink, dv_error *err)
 {
     dv_error_clear(err);
     char cls[65], sop[65];
-    dv_elem_uid_text(dv_ds_find(&inst->ds, 0x00080016), cls, sizeof cls);
+    dv_elem_uid_text(dv_ds_find(&inst->ds, DV_TAG_SOP_CLASS_UID), cls, sizeof cls);
     if (!cls[0])
-        dv_elem_uid_text(dv_ds_find(&inst->meta, 0x00020002), cls, sizeof cls);
-    dv_elem_uid_text(dv_ds_find(&inst->ds, 0x00080018), sop, sizeof sop);
+        dv_elem_uid_text(dv_ds_find(&inst->meta, DV_TAG_MEDIA_STORAGE_SOP_CLASS_UID), cls, sizeof cls);
+    dv_elem_uid_text(dv_ds_find(&inst->ds, DV_TAG_SOP_INSTANCE_UID), sop, sizeof sop);
     if (!cls[0])
         return dv_fail(err, DV_ERR_INVALID, "instance has no SOPClassUID");
     if (!sop[0])
@@ -337,11 +338,11 @@ int dv_instance_write(const dv_instance *inst, dv_sink *sink, dv_error *err)
     uint8_t gl[4] = { (uint8_t)group_len, (uint8_t)(group_len >> 8), (uint8_t)(group_len >> 16),
                       (uint8_t)(group_len >> 24) };
     int rc = -1;
-    if (w_bytes(w, preamble, sizeof preamble) || w_meta_elem(w, 0x00020000, DV_VR_UL, gl, 4, 0) ||
-        w_meta_elem(w, 0x00020001, DV_VR_OB, version, 2, 0) || w_meta_elem(w, 0x00020002, DV_VR_UI, cls, strlen(cls), 0) ||
-        w_meta_elem(w, 0x00020003, DV_VR_UI, sop, strlen(sop), 0) || w_meta_elem(w, 0x00020010, DV_VR_UI, ts, strlen(ts), 0) ||
-        w_meta_elem(w, 0x00020012, DV_VR_UI, DV_IMPLEMENTATION_CLASS_UID, strlen(DV_IMPLEMENTATION_CLASS_UID), 0) ||
-        w_meta_elem(w, 0x00020013, DV_VR_SH, DV_IMPLEMENTATION_VERSION, strlen(DV_IMPLEMENTATION_VERSION), ' ') ||
+    if (w_bytes(w, preamble, sizeof preamble) || w_meta_elem(w, DV_TAG_FILE_META_INFORMATION_GROUP_LENGTH, DV_VR_UL, gl, 4, 0) ||
+        w_meta_elem(w, DV_TAG_FILE_META_INFORMATION_VERSION, DV_VR_OB, version, 2, 0) || w_meta_elem(w, DV_TAG_MEDIA_STORAGE_SOP_CLASS_UID, DV_VR_UI, cls, strlen(cls), 0) ||
+        w_meta_elem(w, DV_TAG_MEDIA_STORAGE_SOP_INSTANCE_UID, DV_VR_UI, sop, strlen(sop), 0) || w_meta_elem(w, DV_TAG_TRANSFER_SYNTAX_UID, DV_VR_UI, ts, strlen(ts), 0) ||
+        w_meta_elem(w, DV_TAG_IMPLEMENTATION_CLASS_UID, DV_VR_UI, DV_IMPLEMENTATION_CLASS_UID, strlen(DV_IMPLEMENTATION_CLASS_UID), 0) ||
+        w_meta_elem(w, DV_TAG_IMPLEMENTATION_VERSION_NAME, DV_VR_SH, DV_IMPLEMENTATION_VERSION, strlen(DV_IMPLEMENTATION_VERSION), ' ') ||
         w_flush(w))
         goto done;
 

@@ -10,6 +10,7 @@
 #include "engine/dv_plan.h"
 #include "engine/dv_result_internal.h"
 #include "dicom/dv_vr.h"
+#include "dict/dv_tags.h"
 #include "dicom/dv_charset.h"
 
 /* A UI value bigger than this is not a list of UIDs but an attack or a corruption: refuse the instance
@@ -282,7 +283,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
  * the plan then treats the copied SOPInstanceUID like any other (regenerated unless primaryIds is KEEP). */
 static int repair_sop_identity(dv_instance *inst, dv_error *err)
 {
-    static const uint32_t pairs[2][2] = { { 0x00020002u, 0x00080016u }, { 0x00020003u, 0x00080018u } };
+    static const uint32_t pairs[2][2] = { { DV_TAG_MEDIA_STORAGE_SOP_CLASS_UID, DV_TAG_SOP_CLASS_UID }, { DV_TAG_MEDIA_STORAGE_SOP_INSTANCE_UID, DV_TAG_SOP_INSTANCE_UID } };
     for (int i = 0; i < 2; i++) {
         const dv_elem *m = dv_ds_find(&inst->meta, pairs[i][0]);
         if (!m || !m->value || !m->length || dv_ds_find(&inst->ds, pairs[i][1]))

@@ -229,7 +229,5 @@ int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err);
 /* The DeidentificationMethod values, backslash-separated (no padding). Returns the length. */
 size_t dv_markers_method(const dv_plan *plan, char *buf, size_t cap);
 
-/* Tag constants come from the generated dict/dv_tags.h; this short name is kept until the tag sweep. */
-#define DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQUENCE
 
 #endif

@@ -8,20 +8,21 @@
  * are referenced by the same attributes wherever they occur (e.g. inside ReferencedSeriesSequence), so they
  * are heads without separate members. [test_uid_families_decide, tests/integration/test_references.py] */
 #include "engine/dv_plan.h"
+#include "dict/dv_tags.h"
 
 static const uint32_t sop_members[] = {
-    0x00081155u, /* ReferencedSOPInstanceUID */
-    0x00041511u, /* ReferencedSOPInstanceUIDInFile (DICOMDIR records; DICOMDIRs are refused, listed for truth) */
-    0x00020003u, /* MediaStorageSOPInstanceUID (file meta; the writer derives it from the output SOPInstanceUID) */
+    DV_TAG_REFERENCED_SOP_INSTANCE_UID,
+    DV_TAG_REFERENCED_SOP_INSTANCE_UID_IN_FILE, /* (DICOMDIR records; DICOMDIRs are refused, listed for truth) */
+    DV_TAG_MEDIA_STORAGE_SOP_INSTANCE_UID, /* (file meta; the writer derives it from the output SOPInstanceUID) */
 };
 static const uint32_t for_members[] = {
-    0x30060024u, /* ReferencedFrameOfReferenceUID */
-    0x300600C2u, /* RelatedFrameOfReferenceUID */
+    DV_TAG_REFERENCED_FRAME_OF_REFERENCE_UID,
+    DV_TAG_RELATED_FRAME_OF_REFERENCE_UID,
 };
 
 static const dv_uid_family families[] = {
     {DV_TAG_SOP_INSTANCE_UID, "SOPInstanceUID", sop_members, sizeof sop_members / sizeof sop_members[0]},
-    {0x00200052u, "FrameOfReferenceUID", for_members, sizeof for_members / sizeof for_members[0]},
+    {DV_TAG_FRAME_OF_REFERENCE_UID, "FrameOfReferenceUID", for_members, sizeof for_members / sizeof for_members[0]},
     {DV_TAG_STUDY_INSTANCE_UID, "StudyInstanceUID", NULL, 0},
     {DV_TAG_SERIES_INSTANCE_UID, "SeriesInstanceUID", NULL, 0},
 };
@@ -30,8 +31,8 @@ static const dv_uid_family families[] = {
  * patient/study modules and the RT Referenced Study Sequence of RT Structure Sets reference the study with a
  * Study-management SOP class), so it takes StudyInstanceUID's decision there. */
 static const dv_uid_context contexts[] = {
-    {0x00081110u, 0x00081155u, DV_TAG_STUDY_INSTANCE_UID}, /* ReferencedStudySequence */
-    {0x30060012u, 0x00081155u, DV_TAG_STUDY_INSTANCE_UID}, /* RTReferencedStudySequence */
+    {DV_TAG_REFERENCED_STUDY_SEQUENCE, DV_TAG_REFERENCED_SOP_INSTANCE_UID, DV_TAG_STUDY_INSTANCE_UID},
+    {DV_TAG_RT_REFERENCED_STUDY_SEQUENCE, DV_TAG_REFERENCED_SOP_INSTANCE_UID, DV_TAG_STUDY_INSTANCE_UID},
 };
 
 const dv_uid_context *dv_uid_contexts(size_t *count)

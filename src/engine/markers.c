@@ -13,6 +13,7 @@
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
 #include "dicom/dv_vr.h"
+#include "dict/dv_tags.h"
 
 /* An LO value with a 16-bit explicit VR length: the whole (0012,0063) value must stay below 64 KiB. */
 #define DV_MARKERS_METHOD_MAX 0xFFFEu
@@ -141,7 +142,7 @@ static int has_code(const dv_elem *seq, const char *value)
 {
     for (const dv_item *it = seq->items; it; it = it->next) {
         char v[17], scheme[17];
-        const dv_elem *cv = dv_ds_find(&it->ds, 0x00080100u), *cs = dv_ds_find(&it->ds, 0x00080102u);
+        const dv_elem *cv = dv_ds_find(&it->ds, DV_TAG_CODE_VALUE), *cs = dv_ds_find(&it->ds, DV_TAG_CODING_SCHEME_DESIGNATOR);
         if (!cv || !cs || cv->length >= sizeof v || cs->length >= sizeof scheme || !cv->value || !cs->value ||
             (cv->flags & DV_ELEM_BULK) || (cs->flags & DV_ELEM_BULK))
             continue;
@@ -162,9 +163,9 @@ static int add_code(dv_instance *inst, dv_elem *seq, const char *value, const ch
     if (has_code(seq, value))
         return 0;
     dv_item *it = dv_seq_append_item(inst, seq);
-    if (!it || put_text(inst, &it->ds, 0x00080100u, DV_VR_SH, value) != 0 ||
-        put_text(inst, &it->ds, 0x00080102u, DV_VR_SH, "DCM") != 0 ||
-        put_text(inst, &it->ds, 0x00080104u, DV_VR_LO, meaning) != 0)
+    if (!it || put_text(inst, &it->ds, DV_TAG_CODE_VALUE, DV_VR_SH, value) != 0 ||
+        put_text(inst, &it->ds, DV_TAG_CODING_SCHEME_DESIGNATOR, DV_VR_SH, "DCM") != 0 ||
+        put_text(inst, &it->ds, DV_TAG_CODE_MEANING, DV_VR_LO, meaning) != 0)
         return -1;
     return 0;
 }
@@ -177,9 +178,9 @@ int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err)
         return -1;
     if (plan->profile != DV_PROFILE_BASIC)
         return 0; /* CID 7050 names the PS3.15 profiles only; earlier items stay */
-    dv_elem *seq = dv_ds_find(&inst->ds, DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ);
+    dv_elem *seq = dv_ds_find(&inst->ds, DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQUENCE);
     if (!seq || !(seq->flags & DV_ELEM_SEQUENCE)) /* absent, or not a readable sequence: a new one */
-        seq = dv_ds_put_sequence(inst, &inst->ds, DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQ);
+        seq = dv_ds_put_sequence(inst, &inst->ds, DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQUENCE);
     if (!seq || add_code(inst, seq, "113100", "Basic Application Confidentiality Profile") != 0 ||
         (plan->primary_ids == DV_PRIMARY_KEEP && add_code(inst, seq, "113110", "Retain UIDs Option") != 0))
         return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached writing (0012,0064)");

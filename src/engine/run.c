@@ -16,6 +16,7 @@
 #include "dicom/dv_limits_internal.h"
 #include "engine/dv_plan.h"
 #include "engine/dv_result_internal.h"
+#include "dict/dv_tags.h"
 
 struct dv_run {
     const dv_plan *plan;
@@ -198,13 +199,13 @@ const dv_limits *dv_run_limits(const dv_run *run)
 static void read_identifiers(const dv_instance *inst, dv_result *res)
 {
     res->has_identifiers = 1;
-    if (dv_instance_get_string(inst, 0x0020000Du, res->orig_study_uid, sizeof res->orig_study_uid) < 0)
+    if (dv_instance_get_string(inst, DV_TAG_STUDY_INSTANCE_UID, res->orig_study_uid, sizeof res->orig_study_uid) < 0)
         res->orig_study_uid[0] = '\0';
-    if (dv_instance_get_string(inst, 0x0020000Eu, res->orig_series_uid, sizeof res->orig_series_uid) < 0)
+    if (dv_instance_get_string(inst, DV_TAG_SERIES_INSTANCE_UID, res->orig_series_uid, sizeof res->orig_series_uid) < 0)
         res->orig_series_uid[0] = '\0';
-    if (dv_instance_get_string(inst, 0x00080018u, res->orig_sop_uid, sizeof res->orig_sop_uid) < 0)
+    if (dv_instance_get_string(inst, DV_TAG_SOP_INSTANCE_UID, res->orig_sop_uid, sizeof res->orig_sop_uid) < 0)
         res->orig_sop_uid[0] = '\0';
-    if (dv_instance_get_string(inst, 0x00100020u, res->orig_patient_id, sizeof res->orig_patient_id) < 0) {
+    if (dv_instance_get_string(inst, DV_TAG_PATIENT_ID, res->orig_patient_id, sizeof res->orig_patient_id) < 0) {
         res->orig_patient_id[0] = '\0';
         res->patient_id_changed = -1;
     }
@@ -215,7 +216,7 @@ static void read_new_patient_id(const dv_instance *inst, dv_result *res)
 {
     if (!res->has_identifiers || res->patient_id_changed < 0)
         return;
-    int n = dv_instance_get_string(inst, 0x00100020u, res->patient_id, sizeof res->patient_id);
+    int n = dv_instance_get_string(inst, DV_TAG_PATIENT_ID, res->patient_id, sizeof res->patient_id);
     if (n < 0)
         res->patient_id[0] = '\0'; /* deleted (or made unreadable): a change */
     if (n >= 0 && strcmp(res->patient_id, res->orig_patient_id) == 0) {
@@ -322,20 +323,28 @@ done:
     return outcome;
 }
 
+/* The entry points' common start: a NULL err or res points at the caller's locals; err is cleared and a
+ * given res reset (an uninitialised one is refused: dv_result_reset). 0, or -1 with *errp set. */
+static int begin_call(dv_error **errp, dv_error *local_err, dv_result **resp, dv_result *local_res)
+{
+    if (!*errp)
+        *errp = local_err;
+    dv_error_clear(*errp);
+    if (!*resp) {
+        dv_result_init(local_res);
+        *resp = local_res;
+        return 0;
+    }
+    return dv_result_reset(*resp, *errp);
+}
+
 dv_outcome dv_run_instance(dv_run *run, const dv_source *src, const dv_output *out, void *out_arg,
                            dv_result *res, dv_error *err)
 {
     dv_error local_err;
-    if (!err)
-        err = &local_err;
-    dv_error_clear(err);
     dv_result local_res;
-    if (!res) {
-        dv_result_init(&local_res);
-        res = &local_res;
-    } else if (dv_result_reset(res, err) != 0) {
+    if (begin_call(&err, &local_err, &res, &local_res) != 0)
         return DV_OUTCOME_FAILED; /* a caller bug: not counted */
-    }
     if (!run || !src || !out || !out->open || !out->commit || !out->abort) {
         dv_fail(err, DV_ERR_USAGE, "dv_run_instance: run, source and a complete output are required");
         return DV_OUTCOME_FAILED;
@@ -378,16 +387,9 @@ int dv_deidentify(const dv_plan *plan, const dv_key *key, const dv_source *src, 
                   const dv_limits *lim, dv_result *res, dv_error *err)
 {
     dv_error local_err;
-    if (!err)
-        err = &local_err;
-    dv_error_clear(err);
     dv_result local_res;
-    if (!res) {
-        dv_result_init(&local_res);
-        res = &local_res;
-    } else if (dv_result_reset(res, err) != 0) {
+    if (begin_call(&err, &local_err, &res, &local_res) != 0)
         return -1;
-    }
     if (!plan || !key || !src || !sink)
         return dv_fail(err, DV_ERR_USAGE, "dv_deidentify: plan, key, source and sink are required");
     dv_run run;

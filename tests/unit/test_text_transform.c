@@ -13,19 +13,6 @@
 #include "dicom/dv_vr.h"
 #include "text/dv_transform.h"
 
-#ifndef DV_HAVE_FINDINGS
-/* Test-only stand-in until src/text/findings.c (text-detect) is on main. */
-const char *dv_infotype_name(dv_infotype t)
-{
-    static const char *const n[] = {"PERSON_NAME", "FIRST_NAME", "LAST_NAME", "LOCATION", "ORGANIZATION_NAME",
-                                    "STREET_ADDRESS", "DATE", "DATE_OF_BIRTH", "AGE", "TIME", "PHONE_NUMBER",
-                                    "EMAIL_ADDRESS", "URL", "IP_ADDRESS", "MAC_ADDRESS",
-                                    "US_SOCIAL_SECURITY_NUMBER", "CREDIT_CARD_NUMBER", "IBAN_CODE",
-                                    "US_HEALTHCARE_NPI", "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
-                                    "MEDICAL_RECORD_NUMBER", "CTX"};
-    return (unsigned)t < DV_IT_COUNT ? n[t] : NULL;
-}
-#endif
 
 static const uint8_t KEY[32] = "0123456789abcdef0123456789abcdef";
 

@@ -1,0 +1,838 @@
+/* Pattern detectors (patterns.h; issue 6 item 2; docs/text-detectors.md). Each detector is one PCRE2
+ * pattern (compiled once, JIT) that finds the SHAPE, and a C check that decides: calendar validity,
+ * check digits, context words before the match. A cheap profile of the text (digits? '@'? ':'?) skips every
+ * detector that cannot match, so a value like "CT CHEST WALL" costs one pass over its bytes.
+ * Tests: tests/unit/test_patterns.c; corpus score: tests/text/score_patterns.c. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <arpa/inet.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text/checksums.h"
+#include "text/patterns.h"
+
+/* Text profile bits: a detector runs only when the text has what it needs. */
+enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32, P_ALPHA = 64, P_SLASH = 128, P_H = 256 };
+
+/* Boundaries: WB/WE = not inside an ASCII word; NB/NE also refuse to continue a number chain (so a date is
+ * not cut out of "1.2.840.20190314" or an IP out of a longer dotted run). */
+#define WB "(?<![A-Za-z0-9_])"
+#define WE "(?![A-Za-z0-9_])"
+#define NB "(?<![A-Za-z0-9_]|[0-9][.,:/-])"
+#define NE "(?![A-Za-z0-9_]|[.,:/-][0-9])"
+/* Month names: English, German, French (full names and the usual abbreviations; month_of reads them). */
+#define MON "(?:january|janvier|januar|j\\x{e4}nner|janv|jan|february|f\\x{e9}vrier|fevrier|februar|f\\x{e9}vr|febr|feb|" \
+    "march|m\\x{e4}rz|maerz|mars|m\\x{e4}r|mar|april|avril|avr|apr|may|mai|june|juin|juni|jun|july|juillet|juil|juli|jul|" \
+    "august|ao\\x{fb}t|aout|aug|september|septembre|sept|sep|october|octobre|oktober|okt|oct|november|novembre|nov|" \
+    "december|d\\x{e9}cembre|decembre|dezember|d\\x{e9}c|dez|dec)"
+/* Without a year only full names count, and never English "may" (the verb). */
+#define FULLMON "(?:january|janvier|januar|february|f\\x{e9}vrier|februar|march|m\\x{e4}rz|mars|april|avril|mai|june|" \
+    "juin|juni|july|juillet|juli|august|ao\\x{fb}t|september|septembre|october|octobre|oktober|november|novembre|" \
+    "december|d\\x{e9}cembre|dezember)"
+#define SEP_OPT "\\s*[:#=.-]?\\s*"
+
+typedef struct match_ctx match_ctx;
+typedef int (*check_fn)(const match_ctx *m, dv_finding *c);
+
+typedef struct spec {
+    dv_infotype type;
+    uint8_t score;
+    unsigned need_all, need_any;
+    uint32_t caseless;
+    check_fn check; /* NULL: accept the whole match */
+    uint8_t min_digits, min_run; /* the text must hold this many digits, this many in a row */
+    const char *re;
+} spec;
+
+/* Context patterns: matched against the bytes just before a candidate, anchored at its start (\z). */
+enum { CTX_DOB, CTX_VERSION, CTX_TIME, CTX_RATIO, CTX_SSN, CTX_NPI, CTX_NHS, CTX_DURATION, CTX_COUNT };
+static const char *const ctx_re[CTX_COUNT] = {
+    [CTX_DOB] = "(?:\\bD\\.?O\\.?B\\.?|\\bdate of birth|\\bbirth ?date|\\bbirthday|\\bborn(?: on)?|\\bgeb\\.?|"
+                "\\bgeboren(?: am)?|\\bgeburtsdatum|\\bn\\x{e9}e?(?: le)?|\\bdate de naissance|\\bd\\.?d\\.?n\\.?)"
+                SEP_OPT "(?:on\\s+|am\\s+|le\\s+)?\\z",
+    [CTX_VERSION] = "(?:\\bv|\\bver|\\bversion|\\brelease|\\brel|\\bbuild|\\bsoftware|\\bsw|\\bfirmware|\\bfw|"
+                    "\\bsyngo|\\bupdate|\\bpatch)\\.?\\s*[:=]?\\s*\\z",
+    [CTX_TIME] = "(?:\\bat|@|\\bby|\\bfrom|\\buntil|\\btill|\\bto|\\bum|\\b\\x{e0}|\\bab|\\bsince|\\btime|"
+                 "\\bstarted|\\bbetween|\\band|\\bon|-|\\x{2013})\\s*[:.]?\\s*\\z",
+    [CTX_RATIO] = "(?:\\bratio|\\bdilution|\\btit(?:er|re)|\\bscale|\\bmatrix|\\bx)\\s*[:=]?\\s*\\z",
+    [CTX_SSN] = "(?:\\bSSN|\\bS\\.S\\.N\\.?|\\bsocial security(?: number| no\\.?| #)?|\\bSS ?#|\\bSS no\\.?)"
+                SEP_OPT "\\z",
+    [CTX_NPI] = "\\bNPI\\s*(?:no\\.?|number|#)?" SEP_OPT "\\z",
+    [CTX_NHS] = "\\bNHS\\s*(?:no\\.?|number|#)?" SEP_OPT "\\z",
+    [CTX_DURATION] = "(?:\\bfor|\\bsince|\\bover|\\bafter|\\bpast|\\blast|\\bwithin|\\bin|\\bevery|\\bx|\\bthan|"
+                     "\\bprior|\\bduring|\\bof|\\bnext|\\bapprox\\.?|\\babout|\\bq)\\s+(?:the\\s+)?(?:past\\s+|last\\s+)?\\z",
+};
+
+struct dv_patterns {
+    size_t n;
+    const spec *specs;
+    pcre2_code *code[64];
+    pcre2_code *ctx[CTX_COUNT];
+    pcre2_code *uid;
+    uint32_t max_pairs;
+};
+
+#define MAX_UIDS 64
+/* Enough capture pairs for every pattern (dv_patterns_new checks it). */
+#define SCRATCH_PAIRS 16
+struct dv_text_scratch {
+    pcre2_match_data *md, *md_ctx;
+    pcre2_match_context *mctx;
+    struct {
+        uint32_t s, e;
+    } uid[MAX_UIDS];
+    size_t nuid;
+    int uid_overflow;
+};
+
+struct match_ctx {
+    const dv_patterns *p;
+    dv_text_scratch *s;
+    const char *t;
+    size_t len;
+    const PCRE2_SIZE *ov;
+    int rc;
+    int error; /* set by a context match that failed other than "no match" */
+};
+
+/* ---- helpers for the checks ---- */
+
+static int grp(const match_ctx *m, int i, size_t *s, size_t *e)
+{
+    if (i >= m->rc || m->ov[2 * i] == PCRE2_UNSET)
+        return 0;
+    *s = m->ov[2 * i];
+    *e = m->ov[2 * i + 1];
+    return 1;
+}
+
+static int grp_int(const match_ctx *m, int i)
+{
+    size_t s = 0, e = 0;
+    if (!grp(m, i, &s, &e) || e == s || e - s > 6)
+        return -1;
+    int v = 0;
+    for (size_t k = s; k < e; k++) {
+        if (m->t[k] < '0' || m->t[k] > '9')
+            return -1;
+        v = v * 10 + (m->t[k] - '0');
+    }
+    return v;
+}
+
+static size_t grp_len(const match_ctx *m, int i)
+{
+    size_t s = 0, e = 0;
+    return grp(m, i, &s, &e) ? e - s : 0;
+}
+
+/* Does context pattern k end exactly where the candidate starts (looking back at most 48 bytes)? */
+static int ctx_before(const match_ctx *m, int k, size_t at)
+{
+    size_t from = at > 48 ? at - 48 : 0;
+    while (from < at && ((unsigned char)m->t[from] & 0xC0) == 0x80)
+        from++;
+    int rc = pcre2_match(m->p->ctx[k], (PCRE2_SPTR)(m->t + from), at - from, 0, 0, m->s->md_ctx, m->s->mctx);
+    return rc >= 0;
+}
+
+/* Collect the ASCII digits of [s, e) into buf (at most cap); returns the count or 0 if more. */
+static size_t digits_of(const char *t, size_t s, size_t e, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (size_t k = s; k < e; k++)
+        if (t[k] >= '0' && t[k] <= '9') {
+            if (n == cap)
+                return 0;
+            buf[n++] = t[k];
+        }
+    return n;
+}
+
+static const struct {
+    const char *name;
+    int month;
+} month_names[] = {
+    {"january", 1}, {"janvier", 1}, {"januar", 1}, {"j\xc3\xa4nner", 1}, {"janv", 1}, {"jan", 1},
+    {"february", 2}, {"f\xc3\xa9vrier", 2}, {"fevrier", 2}, {"februar", 2}, {"f\xc3\xa9vr", 2}, {"febr", 2}, {"feb", 2},
+    {"march", 3}, {"m\xc3\xa4rz", 3}, {"maerz", 3}, {"mars", 3}, {"m\xc3\xa4r", 3}, {"mar", 3},
+    {"april", 4}, {"avril", 4}, {"avr", 4}, {"apr", 4}, {"may", 5}, {"mai", 5},
+    {"june", 6}, {"juin", 6}, {"juni", 6}, {"jun", 6}, {"july", 7}, {"juillet", 7}, {"juil", 7}, {"juli", 7}, {"jul", 7},
+    {"august", 8}, {"ao\xc3\xbbt", 8}, {"aout", 8}, {"aug", 8},
+    {"september", 9}, {"septembre", 9}, {"sept", 9}, {"sep", 9},
+    {"october", 10}, {"octobre", 10}, {"oktober", 10}, {"okt", 10}, {"oct", 10},
+    {"november", 11}, {"novembre", 11}, {"nov", 11},
+    {"december", 12}, {"d\xc3\xa9" "cembre", 12}, {"decembre", 12}, {"dezember", 12}, {"d\xc3\xa9" "c", 12}, {"dez", 12},
+    {"dec", 12},
+};
+
+/* The month of the name w[0, n) as the MON pattern matched it (any case; Latin-1 capitals in UTF-8 too). */
+static int month_of(const char *w, size_t n)
+{
+    char l[16];
+    if (n >= sizeof l)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)w[i];
+        if (c >= 'A' && c <= 'Z')
+            c |= 0x20;
+        else if (i > 0 && (unsigned char)w[i - 1] == 0xC3 && c >= 0x80 && c <= 0x9E)
+            c += 0x20; /* U+00C0..U+00DE -> U+00E0..U+00FE */
+        l[i] = (char)c;
+    }
+    for (size_t k = 0; k < sizeof month_names / sizeof month_names[0]; k++)
+        if (strlen(month_names[k].name) == n && !memcmp(month_names[k].name, l, n))
+            return month_names[k].month;
+    return 0;
+}
+
+static int year4(int y, size_t ylen)
+{
+    if (ylen == 4)
+        return y;
+    return y <= 30 ? 2000 + y : 1900 + y; /* two-digit years: only for validity (29 February) */
+}
+
+/* A valid date becomes DATE_OF_BIRTH when a birth context word precedes it. */
+static int date_result(const match_ctx *m, dv_finding *c, int y, int mo, int d)
+{
+    if (!dv_date_ok(y, mo, d))
+        return 0;
+    if (ctx_before(m, CTX_DOB, c->start)) {
+        c->type = DV_IT_DATE_OF_BIRTH;
+        c->score = 90;
+    }
+    return 1;
+}
+
+/* ---- checks, one per detector family ---- */
+
+static int chk_da(const match_ctx *m, dv_finding *c)
+{
+    return date_result(m, c, grp_int(m, 1), grp_int(m, 2), grp_int(m, 3));
+}
+
+static int chk_ymd(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0;
+    grp(m, 2, &s, &e);
+    if (m->t[s] == '.' && ctx_before(m, CTX_VERSION, c->start))
+        return 0;
+    return date_result(m, c, grp_int(m, 1), grp_int(m, 3), grp_int(m, 4));
+}
+
+/* D/M/Y or M/D/Y: valid when either reading is a date (DECISIONS: docs/decisions.md "ambiguous day and
+ * month"); both readings cover the same bytes, so the transformation does not need to know which. */
+static int chk_dmy(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0;
+    grp(m, 2, &s, &e);
+    char sep = m->t[s];
+    size_t ylen = grp_len(m, 4);
+    if (ylen == 2) {
+        if (sep == '-')
+            return 0;
+        if (sep == '.' && (grp_len(m, 1) != 2 || grp_len(m, 3) != 2))
+            return 0;
+        c->score = 75;
+    }
+    if (sep == '.' && ctx_before(m, CTX_VERSION, c->start))
+        return 0;
+    int a = grp_int(m, 1), b = grp_int(m, 3), y = year4(grp_int(m, 4), ylen);
+    if (!dv_date_ok(y, b, a) && !dv_date_ok(y, a, b))
+        return 0;
+    return date_result(m, c, y, dv_date_ok(y, b, a) ? b : a, dv_date_ok(y, b, a) ? a : b);
+}
+
+static int chk_d_mon_y(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0;
+    grp(m, 2, &s, &e);
+    return date_result(m, c, grp_int(m, 3), month_of(m->t + s, e - s), grp_int(m, 1));
+}
+
+static int chk_mon_d_y(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0;
+    grp(m, 1, &s, &e);
+    return date_result(m, c, grp_int(m, 3), month_of(m->t + s, e - s), grp_int(m, 2));
+}
+
+static int chk_mon_y(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0;
+    grp(m, 1, &s, &e);
+    return date_result(m, c, grp_int(m, 2), month_of(m->t + s, e - s), 1);
+}
+
+static int chk_d_mon(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0;
+    int d = grp_int(m, 1);
+    grp(m, 2, &s, &e);
+    if (d < 0) { /* "March 14" form: groups swapped */
+        grp(m, 3, &s, &e);
+        d = grp_int(m, 4);
+    }
+    return date_result(m, c, 2000, month_of(m->t + s, e - s), d);
+}
+
+static int chk_age_value(const match_ctx *m, dv_finding *c, int g)
+{
+    int v = grp_int(m, g);
+    (void)c;
+    return v >= 0 && v <= 125;
+}
+
+static int chk_age_old(const match_ctx *m, dv_finding *c) { return chk_age_value(m, c, 1); }
+
+static int chk_age_ctx(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0;
+    if (!grp(m, 1, &s, &e))
+        return 0;
+    c->start = (uint32_t)s;
+    c->end = (uint32_t)e;
+    return chk_age_value(m, c, 2);
+}
+
+/* "45 years" / "45 y": an age unless a duration word precedes ("for 5 years", "in 2 y"). */
+static int chk_age_bare(const match_ctx *m, dv_finding *c)
+{
+    if (!chk_age_value(m, c, 1) || ctx_before(m, CTX_DURATION, c->start))
+        return 0;
+    if (grp_len(m, 2))
+        c->score = 90; /* "... of age" */
+    return 1;
+}
+
+static int chk_age_as(const match_ctx *m, dv_finding *c)
+{
+    int v = grp_int(m, 1);
+    size_t s = 0, e = 0;
+    grp(m, 2, &s, &e);
+    if (m->t[s] == 'Y')
+        return v <= 150;
+    return m->t[c->start] == '0';
+}
+
+/* H:MM without seconds or am/pm is a time only after a time word: "1:10" alone is as likely a ratio. */
+static int chk_time(const match_ctx *m, dv_finding *c)
+{
+    int h = grp_int(m, 1);
+    size_t s = 0, e = 0;
+    int ampm = grp(m, 5, &s, &e);
+    if (ampm && (h == 0 || h > 12))
+        return 0;
+    if (ctx_before(m, CTX_RATIO, c->start))
+        return 0;
+    grp(m, 2, &s, &e);
+    int colon = m->t[s] == ':';
+    if (colon && grp_len(m, 1) == 1 && !grp_len(m, 4) && !ampm) {
+        if (!ctx_before(m, CTX_TIME, c->start))
+            return 0;
+        c->score = 70;
+    }
+    return 1;
+}
+
+static int chk_phone_digits(const match_ctx *m, dv_finding *c, size_t lo, size_t hi)
+{
+    char d[32];
+    size_t n = digits_of(m->t, c->start, c->end, d, sizeof d);
+    return n >= lo && n <= hi;
+}
+
+static int chk_phone_intl(const match_ctx *m, dv_finding *c) { return chk_phone_digits(m, c, 8, 15); }
+static int chk_phone_nat(const match_ctx *m, dv_finding *c) { return chk_phone_digits(m, c, 9, 12); }
+
+static int chk_phone_ctx(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0;
+    if (!grp(m, 1, &s, &e))
+        return 0;
+    c->start = (uint32_t)s;
+    c->end = (uint32_t)e;
+    return chk_phone_digits(m, c, 6, 15);
+}
+
+static int chk_url(const match_ctx *m, dv_finding *c)
+{
+    while (c->end > c->start && strchr(".,;:!?)]}'\"", m->t[c->end - 1]))
+        c->end--;
+    return c->end - c->start > 7;
+}
+
+static int chk_ipv4(const match_ctx *m, dv_finding *c)
+{
+    return !ctx_before(m, CTX_VERSION, c->start);
+}
+
+static int chk_ipv6(const match_ctx *m, dv_finding *c)
+{
+    while (c->end > c->start && m->t[c->end - 1] == '.')
+        c->end--;
+    size_t n = c->end - c->start, colons = 0;
+    char buf[64];
+    if (n < 3 || n >= sizeof buf)
+        return 0;
+    memcpy(buf, m->t + c->start, n);
+    buf[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        colons += buf[i] == ':';
+    unsigned char addr[16];
+    return colons >= 2 && inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+static int chk_ssn(const match_ctx *m, dv_finding *c)
+{
+    char d[16];
+    if (digits_of(m->t, c->start, c->end, d, sizeof d) != 9 || !dv_ssn_ok(d, 9))
+        return 0;
+    int ctx = ctx_before(m, CTX_SSN, c->start);
+    size_t sep = grp_len(m, 2);
+    if (ctx)
+        c->score = 95;
+    else if (!sep)
+        return 0; /* nine bare digits are an SSN only after "SSN" */
+    else if (m->t[c->start + 3] == ' ')
+        c->score = 70;
+    return 1;
+}
+
+static int chk_card(const match_ctx *m, dv_finding *c)
+{
+    char d[24];
+    char sep = 0;
+    for (size_t k = c->start; k < c->end; k++) {
+        char ch = m->t[k];
+        if (ch == ' ' || ch == '-') {
+            if (sep && sep != ch)
+                return 0; /* mixed separators: two numbers, not one card */
+            sep = ch;
+        }
+    }
+    size_t n = digits_of(m->t, c->start, c->end, d, sizeof d);
+    return n && dv_card_ok(d, n);
+}
+
+static int chk_npi(const match_ctx *m, dv_finding *c)
+{
+    if (!dv_npi_ok(m->t + c->start, 10))
+        return 0;
+    if (ctx_before(m, CTX_NPI, c->start))
+        c->score = 95;
+    return 1;
+}
+
+static int chk_nhs(const match_ctx *m, dv_finding *c)
+{
+    char d[16];
+    if (digits_of(m->t, c->start, c->end, d, sizeof d) != 10 || !dv_nhs_ok(d, 10))
+        return 0;
+    /* Without "NHS" before it, ten digits are as likely a phone number: let a phone pattern win. */
+    c->score = ctx_before(m, CTX_NHS, c->start) ? 95 : 75;
+    return 1;
+}
+
+/* The shape matched up to 30 characters; the country's IBAN length decides where it ends. */
+static int chk_iban(const match_ctx *m, dv_finding *c)
+{
+    int want = dv_iban_length(m->t + c->start);
+    if (!want)
+        return 0;
+    char buf[40];
+    size_t n = 0, k = c->start;
+    for (; k < c->end && n < (size_t)want; k++)
+        if (m->t[k] != ' ')
+            buf[n++] = m->t[k];
+    if (n != (size_t)want)
+        return 0;
+    if (k < m->len && ((m->t[k] >= 'A' && m->t[k] <= 'Z') || (m->t[k] >= '0' && m->t[k] <= '9') ||
+                       (m->t[k] >= 'a' && m->t[k] <= 'z')))
+        return 0;
+    c->end = (uint32_t)k;
+    return dv_iban_ok(buf, n);
+}
+
+/* An identifier after a record-number word: at least one digit, at least 3 characters. */
+static int chk_mrn(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0, ws = 0, we = 0;
+    if (!grp(m, 2, &s, &e) || !grp(m, 1, &ws, &we) || e - s < 3)
+        return 0;
+    int digit = 0;
+    for (size_t k = s; k < e; k++)
+        digit |= m->t[k] >= '0' && m->t[k] <= '9';
+    if (!digit)
+        return 0;
+    /* Weak words ("ID", "No.", "case") say less than "MRN" or "accession". */
+    size_t wl = we - ws;
+    if ((wl <= 3 && strncasecmp(m->t + ws, "MR", 2) != 0 && strncasecmp(m->t + ws, "PID", 3) != 0 &&
+         strncasecmp(m->t + ws, "IPP", 3) != 0) ||
+        (wl >= 4 && !strncasecmp(m->t + ws, "case", 4)))
+        c->score = 75;
+    c->start = (uint32_t)s;
+    c->end = (uint32_t)e;
+    return 1;
+}
+
+static int chk_span1(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0;
+    if (!grp(m, 1, &s, &e))
+        return 0;
+    c->start = (uint32_t)s;
+    c->end = (uint32_t)e;
+    return 1;
+}
+
+#define STREET_SUFFIX "(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|" \
+    "Terrace|Ter|Close|Crescent|Cres|Square|Sq|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Trail|Row|Mews|Gardens|" \
+    "Grove|Walk|Broadway|STREET|AVENUE|ROAD|BOULEVARD|LANE|DRIVE|COURT|PLACE|TERRACE|HIGHWAY)"
+#define US_STATES "(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|" \
+    "NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR)"
+
+/* The detectors. Order does not matter: dv_findings_normalise resolves overlaps by score, then length. */
+static const spec specs[] = {
+    /* DATE (and DATE_OF_BIRTH by context) */
+    {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_da, 8, 8,
+     NB "((?:19|20)[0-9]{2})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])(?:(?:[01][0-9]|2[0-3])(?:[0-5][0-9](?:[0-5]"
+        "[0-9](?:\\.[0-9]{1,6})?)?)?)?(?:[+-][0-9]{4})?" NE},
+    {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_ymd, 6, 4,
+     NB "((?:19|20)[0-9]{2})([-/.])(0?[1-9]|1[0-2])\\2(0?[1-9]|[12][0-9]|3[01])(?!(?!T[0-9])[A-Za-z0-9_]|[.,:/-][0-9])"},
+    {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_dmy, 4, 2,
+     NB "([0-9]{1,2})([-/.])([0-9]{1,2})\\2((?:19|20)[0-9]{2}|[0-9]{2})" NE},
+    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon_y, 5, 4,
+     WB "([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?[ -]?(" MON ")\\.?,?[ -]?((?:19|20)[0-9]{2})" WE},
+    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_d_y, 5, 4,
+     WB "(" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?,?[ -]((?:19|20)[0-9]{2})" WE},
+    {DV_IT_DATE, 70, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_y, 4, 4,
+     WB "(" MON ")\\.?,?[ -]((?:19|20)[0-9]{2})" WE},
+    {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon, 1, 1,
+     WB "(?:([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?(?: of)? (" FULLMON ")|(" FULLMON ") ([0-9]{1,2})(?:st|nd|rd|th)?)" WE},
+    /* AGE */
+    {DV_IT_AGE, 90, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_age_old, 1, 1,
+     WB "([0-9]{1,3})[ -]?(?:(?:years?|yrs?|y|months?|mos?|weeks?|days?)[ -]?old|y\\.?\\s?o\\.?|y/o|j\\.? alt|jahre? alt|ans)"
+        "(?![A-Za-z])"},
+    {DV_IT_AGE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_age_ctx, 1, 1,
+     WB "(?:aged?|alter|\\x{e2}ge|pt age)\\s*[:=]?\\s*(([0-9]{1,3})(?:\\s*(?:years?|yrs?|y|j|ans|jahre))?)" WE},
+    {DV_IT_AGE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_age_bare, 1, 1,
+     WB "([0-9]{1,3})\\s?(?:years?|yrs?|y)( of age)?(?![A-Za-z0-9_])(?!\\s+(?:ago|later|earlier|before|after|"
+        "prior|follow|history|duration|of (?!age)))"},
+    {DV_IT_AGE, 80, P_DIGIT | P_UPPER, 0, 0, chk_age_as, 3, 3, WB "([0-9]{3})([DWMY])" WE},
+    /* TIME */
+    {DV_IT_TIME, 80, P_DIGIT, P_COLON | P_H, 0, chk_time, 3, 1,
+     NB "([01]?[0-9]|2[0-3])([:h])([0-5][0-9])(?::([0-5][0-9])(?:\\.[0-9]{1,6})?)?(?:\\s?([AaPp])\\.?[Mm]\\.?"
+        "(?![A-Za-z]))?" NE},
+    {DV_IT_TIME, 75, P_DIGIT | P_ALPHA, 0, 0, NULL, 1, 1, WB "(?:1[0-2]|0?[1-9])\\s?[AaPp]\\.?[Mm]\\.?(?![A-Za-z0-9])"},
+    /* PHONE_NUMBER */
+    {DV_IT_PHONE_NUMBER, 85, P_DIGIT, 0, 0, chk_phone_intl, 8, 1,
+     "(?<![A-Za-z0-9_+])(?:\\+|(?<![0-9] )00)[1-9][0-9]{0,2}(?:[ .-]?\\(0?[0-9]{1,4}\\))?[ .-]?[0-9]{1,5}(?:[ .-]?[0-9]{2,5}){1,5}" NE},
+    {DV_IT_PHONE_NUMBER, 80, P_DIGIT, 0, 0, NULL, 10, 3,
+     "(?<![A-Za-z0-9_+.-])(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\)\\s?|[2-9][0-9]{2}[ .-])[0-9]{3}[ .-][0-9]{4}" NE},
+    {DV_IT_PHONE_NUMBER, 80, P_DIGIT, 0, 0, NULL, 10, 2, WB "0[1-9](?:([ .])[0-9]{2})(?:\\1[0-9]{2}){3}" NE},
+    {DV_IT_PHONE_NUMBER, 70, P_DIGIT, 0, 0, chk_phone_nat, 9, 2,
+     "(?<![A-Za-z0-9_+.,/-])0[1-9][0-9]{1,4}[ /-][0-9]{3,8}(?:[ -][0-9]{3,5})?" NE},
+    {DV_IT_PHONE_NUMBER, 90, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_phone_ctx, 6, 1,
+     WB "(?:tel(?:ephone)?|phone|fax|mobile|cell|ph|t\\x{e9}l|telefon|pager|bleep|contact)\\.?(?:\\s*(?:no\\.?|number|#))?"
+        "\\s*[:.#]?\\s*(\\+?\\(?[0-9][0-9 ()./-]{4,22}[0-9])" NE},
+    /* EMAIL_ADDRESS, URL, IP_ADDRESS, MAC_ADDRESS */
+    {DV_IT_EMAIL_ADDRESS, 95, P_AT, 0, 0, NULL, 0, 0,
+     "(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+     "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\\.[A-Za-z]{2,24}" WE},
+    {DV_IT_URL, 90, P_ALPHA, P_COLON | P_DOT, PCRE2_CASELESS, chk_url, 0, 0,
+     WB "(?:(?:https?|ftps?|sftp|dicomweb)://|www\\.)[^\\s<>\"'`]+"},
+    {DV_IT_IP_ADDRESS, 85, P_DIGIT | P_DOT, 0, 0, chk_ipv4, 4, 1,
+     "(?<![A-Za-z0-9_.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|"
+     "[1-9]?[0-9])(?::[0-9]{1,5})?(?![A-Za-z0-9_]|\\.[0-9])"},
+    {DV_IT_IP_ADDRESS, 90, P_COLON, 0, 0, chk_ipv6, 0, 0,
+     "(?<![A-Za-z0-9_:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{3,45}(?![A-Za-z0-9_:])"},
+    {DV_IT_MAC_ADDRESS, 90, 0, P_COLON | P_DASH | P_DOT, 0, NULL, 0, 0,
+     "(?<![A-Za-z0-9_:.-])(?:[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\\1[0-9A-Fa-f]{2}){4}|[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}"
+     "\\.[0-9A-Fa-f]{4})(?![A-Za-z0-9_:-]|\\.[0-9A-Fa-f])"},
+    /* Numbers with check digits */
+    {DV_IT_US_SOCIAL_SECURITY_NUMBER, 85, P_DIGIT, 0, 0, chk_ssn, 9, 2, NB "([0-9]{3})([- ]?)([0-9]{2})\\2([0-9]{4})" NE},
+    {DV_IT_CREDIT_CARD_NUMBER, 95, P_DIGIT, 0, 0, chk_card, 12, 1,
+     "(?<![A-Za-z0-9_.-])[0-9](?:[ -]?[0-9]){11,18}(?![A-Za-z0-9_]|[.-][0-9])"},
+    {DV_IT_IBAN_CODE, 95, P_DIGIT | P_UPPER, 0, 0, chk_iban, 8, 2, WB "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}"},
+    {DV_IT_US_HEALTHCARE_NPI, 70, P_DIGIT, 0, 0, chk_npi, 10, 10, NB "[12][0-9]{9}" NE},
+    {DV_IT_UK_NATIONAL_HEALTH_SERVICE_NUMBER, 75, P_DIGIT, 0, 0, chk_nhs, 10, 3,
+     NB "([0-9]{3})([ -]?)([0-9]{3})\\2([0-9]{4})" NE},
+    /* MEDICAL_RECORD_NUMBER and other identifiers after a record-number word */
+    {DV_IT_MEDICAL_RECORD_NUMBER, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mrn, 1, 1,
+     WB "(MRN|MR\\s?#|MR\\s?(?:no|nr)\\.?|med(?:ical)?\\.?\\s*rec(?:ord)?\\.?(?:\\s*(?:no\\.?|number|#|nr\\.?))?|"
+        "(?:patient|pat|pt)\\.?\\s*(?:id|no\\.?|number|#|nr\\.?)|PID|hosp(?:ital)?\\.?\\s*(?:no\\.?|number|id|#)|"
+        "accession(?:\\s*(?:no\\.?|number|#|nr\\.?))?|acc(?:ess)?\\.?\\s*(?:no\\.?|#|nr\\.?)?|case\\s*(?:id|no\\.?|number|#)?|"
+        "study\\s*(?:id|no\\.?|#)|exam(?:ination)?\\s*(?:id|no\\.?|number|#)|order\\s*(?:id|no\\.?|number|#)|"
+        "requisition(?:\\s*(?:id|no\\.?|number|#))?|visit\\s*(?:id|no\\.?|number|#)|encounter\\s*(?:id|no\\.?|number|#)?|"
+        "fallnummer|fall-?nr\\.?|aktenzeichen|dossier|IPP|ID|Nr\\.?|No\\.?)"
+        "\\s*[:#=.]?\\s*(?:is\\s+)?([A-Za-z0-9](?:[A-Za-z0-9/_-]{0,30}[A-Za-z0-9])?)(?![A-Za-z0-9])"},
+    /* STREET_ADDRESS: house number + name + suffix; German, French; postcodes with their context */
+    {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_UPPER, 0, 0, NULL, 1, 1,
+     WB "[0-9]{1,5}[A-Za-z]?(?:-[0-9]{1,5})?,?\\s+(?:(?:[NSEW]\\.?|North|South|East|West)\\s+)?"
+        "(?:[A-Z][A-Za-z'-]*\\.?\\s+){1,4}" STREET_SUFFIX "\\.?(?![A-Za-z])"
+        "(?:,?\\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Room|Rm|APT|SUITE|UNIT|#)\\.?\\s*#?[A-Za-z0-9-]{1,6})?"},
+    {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_UPPER, 0, 0, NULL, 1, 1,
+     "(?<![\\w\\x{80}-\\x{10ffff}])(?:[A-Z\\x{c4}\\x{d6}\\x{dc}][a-z\\x{e4}\\x{f6}\\x{fc}\\x{df}-]+"
+     "(?:stra\\x{df}e|strasse|str\\.|gasse|allee|platz|weg)|(?:[A-Z\\x{c4}\\x{d6}\\x{dc}][a-z\\x{e4}\\x{f6}\\x{fc}\\x{df}-]+\\s)?"
+     "(?:Stra\\x{df}e|Strasse|Str\\.|Gasse|Allee|Platz))\\s+[0-9]{1,4}[a-z]?(?![A-Za-z0-9])"},
+    {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, 0, NULL, 1, 1,
+     WB "[0-9]{1,4}(?:\\s?(?:bis|ter))?,?\\s+(?i:rue|avenue|av\\.|boulevard|bd|place|chemin|all\\x{e9}e|impasse|quai|route|cours)"
+        "\\s+(?:(?:de|du|des|la|le|l'|d')\\s*)*[A-Z\\x{c9}\\x{c8}][^\\s,;]*(?:\\s+(?:(?:de|du|des|la|le)\\s+)?[A-Z\\x{c9}\\x{c8}][^\\s,;]*){0,3}"},
+    {DV_IT_STREET_ADDRESS, 75, P_DIGIT | P_UPPER, 0, 0, NULL, 2, 1,
+     WB "(?:[A-PR-UWYZ][0-9][0-9A-HJKMNPR-Y]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9ABEHMNPRVWXY]?) ?[0-9][ABD-HJLNP-UW-Z]{2}" WE},
+    {DV_IT_STREET_ADDRESS, 80, P_DIGIT | P_UPPER, 0, 0, NULL, 3, 1,
+     WB "[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]" WE},
+    {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_UPPER, 0, 0, chk_span1, 5, 5,
+     "[A-Z][A-Za-z.'-]+,\\s*" US_STATES "\\s+([0-9]{5}(?:-[0-9]{4})?)" NE},
+    {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_span1, 1, 1,
+     WB "(?:zip(?:\\s*code)?|postcode|post code|plz|code postal)\\s*[:#]?\\s*([0-9]{5}(?:-[0-9]{4})?|"
+        "[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})" WE},
+    {DV_IT_STREET_ADDRESS, 70, P_DIGIT | P_UPPER, 0, 0, NULL, 5, 5,
+     "(?:(?<=, )|(?<=; )|(?<![A-Za-z0-9_.,:/-])(?:D|F|A|CH)-)[0-9]{5}(?=\\s+[A-Z\\x{c4}\\x{d6}\\x{dc}][a-z\\x{e4}\\x{f6}\\x{fc}\\x{df}]{2,})"},
+    {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, NULL, 1, 1, WB "P\\.?\\s?O\\.?\\s?Box\\s+[0-9]{1,6}" WE},
+};
+
+#define NSPECS (sizeof specs / sizeof specs[0])
+
+static pcre2_code *compile(const char *re, uint32_t flags, uint32_t *max_pairs, dv_error *err, int idx)
+{
+    int ec;
+    PCRE2_SIZE eo;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+                                  PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | flags, &ec, &eo, NULL);
+    if (!c) {
+        dv_fail(err, DV_ERR_UNSUPPORTED, "text pattern %d does not compile (PCRE2 error %d at offset %zu)", idx, ec,
+                (size_t)eo);
+        return NULL;
+    }
+    pcre2_jit_compile(c, PCRE2_JIT_COMPLETE); /* without JIT, the interpreter gives the same answers */
+    uint32_t caps = 0;
+    pcre2_pattern_info(c, PCRE2_INFO_CAPTURECOUNT, &caps);
+    if (caps + 1 > *max_pairs)
+        *max_pairs = caps + 1;
+    return c;
+}
+
+dv_patterns *dv_patterns_new(dv_error *err)
+{
+    _Static_assert(NSPECS <= 64, "dv_patterns.code holds 64 patterns");
+    dv_patterns *p = calloc(1, sizeof *p);
+    if (!p) {
+        dv_fail(err, DV_ERR_NOMEM, "text patterns: out of memory");
+        return NULL;
+    }
+    p->specs = specs;
+    p->n = NSPECS;
+    p->max_pairs = 1;
+    for (size_t i = 0; i < NSPECS; i++)
+        if (!(p->code[i] = compile(specs[i].re, specs[i].caseless, &p->max_pairs, err, (int)i)))
+            goto fail;
+    for (int k = 0; k < CTX_COUNT; k++)
+        if (!(p->ctx[k] = compile(ctx_re[k], PCRE2_CASELESS, &p->max_pairs, err, 100 + k)))
+            goto fail;
+    /* A DICOM UID or OID: five or more dot-separated numbers. Nothing inside one is PHI by pattern. */
+    if (!(p->uid = compile("(?<![A-Za-z0-9_.])[0-9]+(?:\\.[0-9]+){4,}", 0, &p->max_pairs, err, 200)))
+        goto fail;
+    if (p->max_pairs > SCRATCH_PAIRS) {
+        dv_fail(err, DV_ERR_UNSUPPORTED, "text patterns need %u capture pairs, scratch holds %d", p->max_pairs,
+                SCRATCH_PAIRS);
+        goto fail;
+    }
+    return p;
+fail:
+    dv_patterns_free(p);
+    return NULL;
+}
+
+void dv_patterns_free(dv_patterns *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        pcre2_code_free(p->code[i]);
+    for (int k = 0; k < CTX_COUNT; k++)
+        pcre2_code_free(p->ctx[k]);
+    pcre2_code_free(p->uid);
+    free(p);
+}
+
+
+dv_text_scratch *dv_text_scratch_new(dv_error *err)
+{
+    dv_text_scratch *s = calloc(1, sizeof *s);
+    if (s) {
+        s->md = pcre2_match_data_create(SCRATCH_PAIRS, NULL);
+        s->md_ctx = pcre2_match_data_create(SCRATCH_PAIRS, NULL);
+        s->mctx = pcre2_match_context_create(NULL);
+    }
+    if (!s || !s->md || !s->md_ctx || !s->mctx) {
+        dv_text_scratch_free(s);
+        dv_fail(err, DV_ERR_NOMEM, "text scratch: out of memory");
+        return NULL;
+    }
+    /* Bound the work per match so hostile text cannot make a pattern backtrack for long. */
+    pcre2_set_match_limit(s->mctx, 200000);
+    return s;
+}
+
+void dv_text_scratch_free(dv_text_scratch *s)
+{
+    if (!s)
+        return;
+    pcre2_match_data_free(s->md);
+    pcre2_match_data_free(s->md_ctx);
+    pcre2_match_context_free(s->mctx);
+    free(s);
+}
+
+typedef struct text_profile {
+    unsigned bits;
+    size_t digits, run, dots;
+} text_profile;
+
+static text_profile profile_of(const char *t, size_t len)
+{
+    text_profile pr = {0, 0, 0, 0};
+    unsigned p = 0;
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c >= '0' && c <= '9') {
+            p |= P_DIGIT;
+            pr.digits++;
+            if (++run > pr.run)
+                pr.run = run;
+            continue;
+        }
+        run = 0;
+        if (c == 'h')
+            p |= P_H;
+        if (c >= 'A' && c <= 'Z')
+            p |= P_UPPER | P_ALPHA;
+        else if ((c >= 'a' && c <= 'z') || c >= 0x80)
+            p |= P_ALPHA;
+        else if (c == '@')
+            p |= P_AT;
+        else if (c == ':')
+            p |= P_COLON;
+        else if (c == '.') {
+            p |= P_DOT;
+            pr.dots++;
+        }
+        else if (c == '-')
+            p |= P_DASH;
+        else if (c == '/')
+            p |= P_SLASH;
+    }
+    pr.bits = p;
+    return pr;
+}
+
+static int match_failed(int rc, dv_error *err)
+{
+    if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+        rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        return dv_fail(err, DV_ERR_LIMIT, "text pattern matching hit its work limit (PCRE2 error %d)", rc);
+    if (rc == PCRE2_ERROR_NOMEMORY)
+        return dv_fail(err, DV_ERR_NOMEM, "text pattern matching: out of memory");
+    return dv_fail(err, DV_ERR_MALFORMED, "text pattern matching failed (PCRE2 error %d)", rc);
+}
+
+/* Record the UID-shaped tokens of the text; findings inside one are dropped. */
+static int find_uids(const dv_patterns *p, dv_text_scratch *s, const char *t, size_t len, dv_error *err)
+{
+    s->nuid = 0;
+    s->uid_overflow = 0;
+    size_t off = 0;
+    while (off < len) {
+        int rc = pcre2_match(p->uid, (PCRE2_SPTR)t, len, off, 0, s->md, s->mctx);
+        if (rc == PCRE2_ERROR_NOMATCH)
+            break;
+        if (rc < 0)
+            return match_failed(rc, err);
+        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+        if (s->nuid == MAX_UIDS) {
+            s->uid_overflow = 1; /* so many UIDs: keep the findings rather than guess */
+            break;
+        }
+        s->uid[s->nuid].s = (uint32_t)ov[0];
+        s->uid[s->nuid].e = (uint32_t)ov[1];
+        s->nuid++;
+        off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+    }
+    return 0;
+}
+
+static int inside_uid(const dv_text_scratch *s, uint32_t a, uint32_t b)
+{
+    for (size_t i = 0; i < s->nuid; i++)
+        if (a >= s->uid[i].s && b <= s->uid[i].e)
+            return 1;
+    return 0;
+}
+
+int dv_detect_patterns(const dv_patterns *p, dv_text_scratch *s, const char *utf8, size_t len,
+                       dv_infotype_set want, dv_findings *out, dv_error *err)
+{
+    if (!p || !s || !out || (!utf8 && len))
+        return dv_fail(err, DV_ERR_USAGE, "dv_detect_patterns: missing argument");
+    if (len > DV_PATTERNS_MAX_TEXT)
+        return dv_fail(err, DV_ERR_LIMIT, "text value of %zu bytes exceeds the %u-byte detector limit", len,
+                       DV_PATTERNS_MAX_TEXT);
+    if (len < 3)
+        return 0;
+    text_profile pr = profile_of(utf8, len);
+    unsigned prof = pr.bits;
+    if (!(prof & (P_DIGIT | P_AT)) && !(prof & (P_COLON | P_DOT)))
+        return 0; /* every detector needs a digit, an '@', or a URL's ':' / '.' */
+    /* A value that is one UID (digits and dots, five or more components) holds nothing by pattern. */
+    if (pr.digits + pr.dots == len && pr.dots >= 4 && utf8[0] != '.' && utf8[len - 1] != '.' && !memmem(utf8, len, "..", 2))
+        return 0;
+    /* A birth date is found by the date patterns: asking for either runs them. */
+    dv_infotype_set run = want;
+    if (want & DV_IT_BIT(DV_IT_DATE_OF_BIRTH))
+        run |= DV_IT_BIT(DV_IT_DATE);
+    size_t first = out->n;
+    match_ctx m = {.p = p, .s = s, .t = utf8, .len = len};
+    for (size_t i = 0; i < p->n; i++) {
+        const spec *sp = &p->specs[i];
+        if (!(run & DV_IT_BIT(sp->type)) || (prof & sp->need_all) != sp->need_all ||
+            (sp->need_any && !(prof & sp->need_any)) || pr.digits < sp->min_digits || pr.run < sp->min_run)
+            continue;
+        size_t off = 0;
+        while (off < len) {
+            int rc = pcre2_match(p->code[i], (PCRE2_SPTR)utf8, len, off, 0, s->md, s->mctx);
+            if (rc == PCRE2_ERROR_NOMATCH)
+                break;
+            if (rc < 0)
+                return match_failed(rc, err);
+            m.ov = pcre2_get_ovector_pointer(s->md);
+            m.rc = rc;
+            dv_finding c = {.start = (uint32_t)m.ov[0], .end = (uint32_t)m.ov[1], .type = (uint8_t)sp->type,
+                            .detector = DV_DET_PATTERN, .score = sp->score};
+            size_t next = m.ov[1] > m.ov[0] ? m.ov[1] : m.ov[0] + 1;
+            if ((!sp->check || sp->check(&m, &c)) && c.end > c.start && (want & DV_IT_BIT(c.type))) {
+                if (dv_findings_add(out, c.start, c.end, (dv_infotype)c.type, DV_DET_PATTERN, c.score) != 0)
+                    return dv_fail(err, DV_ERR_LIMIT, "text value has more than %u findings", DV_FINDINGS_MAX);
+            }
+            while (next < len && ((unsigned char)utf8[next] & 0xC0) == 0x80)
+                next++;
+            off = next;
+        }
+    }
+    if (out->n > first && (prof & P_DOT)) {
+        if (find_uids(p, s, utf8, len, err) != 0)
+            return -1;
+        if (s->nuid && !s->uid_overflow) {
+            size_t w = first;
+            for (size_t r = first; r < out->n; r++)
+                if (!inside_uid(s, out->v[r].start, out->v[r].end))
+                    out->v[w++] = out->v[r];
+            out->n = w;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,514 @@
+/* The pattern detectors (src/text/patterns.c, checksums.c; issue 6 item 2; docs/text-detectors.md):
+ * per infoType positives and negatives, check digits, exact byte spans in UTF-8 text, the non-PHI clinical
+ * phrases, and two threads sharing one dv_patterns with their own scratch. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <cmocka.h>
+
+#include "text/checksums.h"
+#include "text/patterns.h"
+
+static dv_patterns *P;
+static dv_text_scratch *S;
+
+static int setup(void **state)
+{
+    (void)state;
+    dv_error err;
+    P = dv_patterns_new(&err);
+    S = dv_text_scratch_new(&err);
+    return P && S ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    dv_text_scratch_free(S);
+    dv_patterns_free(P);
+    return 0;
+}
+
+/* Findings (normalised) of text as "TYPE[covered text]" joined by ' '. */
+static void detect(const char *text, char *out, size_t cap)
+{
+    dv_findings f = {0};
+    dv_error err;
+    assert_int_equal(dv_detect_patterns(P, S, text, strlen(text), ~(dv_infotype_set)0, &f, &err), 0);
+    dv_findings_normalise(&f);
+    out[0] = '\0';
+    for (size_t i = 0; i < f.n; i++) {
+        size_t l = strlen(out);
+        snprintf(out + l, cap - l, "%s%s[%.*s]", l ? " " : "", dv_infotype_name(f.v[i].type),
+                 (int)(f.v[i].end - f.v[i].start), text + f.v[i].start);
+    }
+    dv_findings_free(&f);
+}
+
+/* text must yield exactly one finding: type over the covered substring. */
+static void one(const char *text, dv_infotype type, const char *covered)
+{
+    char got[1024], want[512];
+    detect(text, got, sizeof got);
+    snprintf(want, sizeof want, "%s[%s]", dv_infotype_name(type), covered);
+    if (strcmp(got, want) != 0)
+        fail_msg("\"%s\": want %s, got %s", text, want, got);
+}
+
+static void none(const char *text)
+{
+    char got[1024];
+    detect(text, got, sizeof got);
+    if (got[0])
+        fail_msg("\"%s\": want no finding, got %s", text, got);
+}
+
+static void test_date(void **state)
+{
+    (void)state;
+    one("Exam 20190314", DV_IT_DATE, "20190314");
+    one("DT 20190314142305.123+0100 end", DV_IT_DATE, "20190314142305.123+0100");
+    one("on 2019-03-14.", DV_IT_DATE, "2019-03-14");
+    one("on 14/03/2019", DV_IT_DATE, "14/03/2019");
+    one("on 03/14/2019", DV_IT_DATE, "03/14/2019");
+    one("am 14.03.2019 untersucht", DV_IT_DATE, "14.03.2019");
+    one("seen 3/14/19", DV_IT_DATE, "3/14/19");
+    one("March 14, 2019 CT", DV_IT_DATE, "March 14, 2019");
+    one("scan 14 Mar 2019", DV_IT_DATE, "14 Mar 2019");
+    one("scan 14-MAR-2019", DV_IT_DATE, "14-MAR-2019");
+    one("since Mar 2019", DV_IT_DATE, "Mar 2019");
+    one("on the 14th of March", DV_IT_DATE, "14th of March");
+    one("2020-02-29 leap", DV_IT_DATE, "2020-02-29");
+    /* German and French month names, any case */
+    one("am 14. M\xc3\xa4rz 2019", DV_IT_DATE, "14. M\xc3\xa4rz 2019");
+    one("am 3. M\xc3\x84RZ 2020", DV_IT_DATE, "3. M\xc3\x84RZ 2020");
+    one("le 1er ao\xc3\xbbt 2021", DV_IT_DATE, "1er ao\xc3\xbbt 2021");
+    one("le 5 f\xc3\xa9vr. 2020", DV_IT_DATE, "5 f\xc3\xa9vr. 2020");
+    one("vom 14. Mai", DV_IT_DATE, "14. Mai");
+    /* negatives: invalid calendar dates, versions, UIDs, fractions, ratios */
+    none("2019-02-29");
+    none("31/04/2019");
+    none("13/13/2019");
+    none("20191301");
+    none("20190230");
+    none("version 10.12.14");
+    none("1.2.840.10008.20190314.1");
+    none("Im 1/120 slice 5/24");
+    none("BP 120/80");
+    none("1-2-19");
+    none("May be 5 mm");
+}
+
+static void test_date_of_birth(void **state)
+{
+    (void)state;
+    one("DOB: 14/03/1961", DV_IT_DATE_OF_BIRTH, "14/03/1961");
+    one("D.O.B. 1961-03-14", DV_IT_DATE_OF_BIRTH, "1961-03-14");
+    one("born on March 4, 1961", DV_IT_DATE_OF_BIRTH, "March 4, 1961");
+    one("geb. 04.03.1961", DV_IT_DATE_OF_BIRTH, "04.03.1961");
+    one("Date of birth 19610304", DV_IT_DATE_OF_BIRTH, "19610304");
+    one("birthdate: 4 Mar 1961", DV_IT_DATE_OF_BIRTH, "4 Mar 1961");
+    one("n\xc3\xa9" "e le 04/03/1961", DV_IT_DATE_OF_BIRTH, "04/03/1961");
+    one("n\xc3\xa9" "e le 4 mars 1961", DV_IT_DATE_OF_BIRTH, "4 mars 1961");
+    one("Geburtsdatum 04.03.1961", DV_IT_DATE_OF_BIRTH, "04.03.1961");
+    one("DOB 3/4/61", DV_IT_DATE_OF_BIRTH, "3/4/61");
+    one("Pt born 1961-03-04", DV_IT_DATE_OF_BIRTH, "1961-03-04");
+    /* a date without birth context stays DATE */
+    one("scan 1961-03-04 born", DV_IT_DATE, "1961-03-04");
+    one("DOB unknown, scanned 2019-03-14", DV_IT_DATE, "2019-03-14");
+}
+
+static void test_age(void **state)
+{
+    (void)state;
+    one("45 y male", DV_IT_AGE, "45 y");
+    one("a 45-year-old woman", DV_IT_AGE, "45-year-old");
+    one("45 yo F", DV_IT_AGE, "45 yo");
+    one("45 y/o F", DV_IT_AGE, "45 y/o");
+    one("Patient 045Y", DV_IT_AGE, "045Y");
+    one("age 45", DV_IT_AGE, "45");
+    one("aged 67 years", DV_IT_AGE, "67 years");
+    one("80 years of age", DV_IT_AGE, "80 years of age");
+    one("Alter: 71 J", DV_IT_AGE, "71 J");
+    one("6 month old infant", DV_IT_AGE, "6 month old");
+    none("for 5 years");
+    none("2 years ago");
+    none("follow-up in 6 months");
+    none("Age unknown");
+    none("200 years old");
+    none("120D");
+    none("36 weeks gestation");
+    none("within 2 y");
+    none("ECG 12-lead");
+    none("Se 3 Im 45");
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    one("at 14:23", DV_IT_TIME, "14:23");
+    one("14:23:05 acquired", DV_IT_TIME, "14:23:05");
+    one("injected 2:30 pm", DV_IT_TIME, "2:30 pm");
+    one("at 9:15", DV_IT_TIME, "9:15");
+    one("scan 7 am", DV_IT_TIME, "7 am");
+    one("um 14h30", DV_IT_TIME, "14h30");
+    one("started 08:05:59.123", DV_IT_TIME, "08:05:59.123");
+    one("11 P.M. arrival", DV_IT_TIME, "11 P.M.");
+    one("23:59 end", DV_IT_TIME, "23:59");
+    one("from 9:00", DV_IT_TIME, "9:00");
+    none("1:2");
+    none("1:1000");
+    none("ratio 1:10");
+    none("dilution 12:30");
+    none("24:00");
+    none("9:60");
+    none("13:30 pm");
+    none("mix 1:10 solution");
+    none("C3:C4");
+    none("TR 2000 TE 90");
+}
+
+static void test_phone(void **state)
+{
+    (void)state;
+    one("call +1 (555) 123-4567", DV_IT_PHONE_NUMBER, "+1 (555) 123-4567");
+    one("call 555-123-4567", DV_IT_PHONE_NUMBER, "555-123-4567");
+    one("call (555) 123-4567", DV_IT_PHONE_NUMBER, "(555) 123-4567");
+    one("+44 20 7946 0958", DV_IT_PHONE_NUMBER, "+44 20 7946 0958");
+    one("06 12 34 56 78", DV_IT_PHONE_NUMBER, "06 12 34 56 78");
+    one("020 7946 0958", DV_IT_PHONE_NUMBER, "020 7946 0958");
+    one("Tel 5551234567", DV_IT_PHONE_NUMBER, "5551234567");
+    one("fax: 0171/1234567", DV_IT_PHONE_NUMBER, "0171/1234567");
+    one("0049 30 1234567", DV_IT_PHONE_NUMBER, "0049 30 1234567");
+    one("ph 555.123.4567", DV_IT_PHONE_NUMBER, "555.123.4567");
+    none("5551234567");
+    none("120 kVp");
+    none("TR 2000 TE 90");
+    none("12 x 8 x 7 mm");
+    none("0.5 mSv");
+    none("Series 1234 5678");
+    none("+5 mm");
+    none("Im 45 of 120");
+    none("pitch 0.984");
+    none("tel");
+}
+
+static void test_email_url(void **state)
+{
+    (void)state;
+    one("mail john.doe@example.org.", DV_IT_EMAIL_ADDRESS, "john.doe@example.org");
+    one("<a.b+c@sub.example.co.uk>", DV_IT_EMAIL_ADDRESS, "a.b+c@sub.example.co.uk");
+    one("see https://example.org/x?y=1.", DV_IT_URL, "https://example.org/x?y=1");
+    one("(www.hospital.example.com)", DV_IT_URL, "www.hospital.example.com");
+    one("http://10.0.0.1:8042/dicom-web", DV_IT_URL, "http://10.0.0.1:8042/dicom-web");
+    none("user@localhost");
+    none("@ 5 mm");
+    none("a@b");
+    none("report.pdf");
+    none("http:");
+}
+
+static void test_ip_mac(void **state)
+{
+    (void)state;
+    one("IP 192.168.1.10", DV_IT_IP_ADDRESS, "192.168.1.10");
+    one("host 10.0.0.1:104", DV_IT_IP_ADDRESS, "10.0.0.1:104");
+    one("fe80::1ff:fe23:4567:890a", DV_IT_IP_ADDRESS, "fe80::1ff:fe23:4567:890a");
+    one("addr 2001:db8::1.", DV_IT_IP_ADDRESS, "2001:db8::1");
+    one("MAC 00:1A:2B:3C:4D:5E", DV_IT_MAC_ADDRESS, "00:1A:2B:3C:4D:5E");
+    one("MAC 00-1a-2b-3c-4d-5e", DV_IT_MAC_ADDRESS, "00-1a-2b-3c-4d-5e");
+    one("MAC 001a.2b3c.4d5e", DV_IT_MAC_ADDRESS, "001a.2b3c.4d5e");
+    none("1.2.840.10008.5.1.4.1.1.2");
+    none("1.2.3.4.5");
+    none("256.1.1.1");
+    none("version 4.5.2.1");
+    one("14:23:05", DV_IT_TIME, "14:23:05"); /* a time, not an IPv6 address */
+    none("00:1A:2B:3C:4D");
+    none("1.5.2");
+    none("3.0 T");
+    none("00:1A:2B:3C:4D:5E:6F");
+}
+
+static void test_checksums(void **state)
+{
+    (void)state;
+    assert_true(dv_luhn_ok("79927398713", 11));
+    assert_false(dv_luhn_ok("79927398710", 11));
+    assert_true(dv_card_ok("4111111111111111", 16));
+    assert_false(dv_card_ok("4111111111111112", 16));    /* Luhn */
+    assert_false(dv_card_ok("9111111111111111", 16) && 0); /* unknown IIN */
+    assert_false(dv_card_ok("1111111111111117", 16));    /* IIN 1 unassigned */
+    assert_true(dv_card_ok("378282246310005", 15));
+    assert_false(dv_card_ok("37828224631000", 14));      /* Amex length */
+    assert_true(dv_npi_ok("1234567893", 10));
+    assert_false(dv_npi_ok("1234567890", 10));
+    assert_false(dv_npi_ok("3234567893", 10));           /* first digit 1 or 2 */
+    assert_true(dv_nhs_ok("9434765919", 10));
+    assert_false(dv_nhs_ok("9434765918", 10));
+    assert_false(dv_nhs_ok("0000000000", 10));
+    assert_true(dv_ssn_ok("078051120", 9));
+    assert_false(dv_ssn_ok("000123456", 9));
+    assert_false(dv_ssn_ok("666123456", 9));
+    assert_false(dv_ssn_ok("912123456", 9));
+    assert_false(dv_ssn_ok("123003456", 9));
+    assert_false(dv_ssn_ok("123450000", 9));
+    assert_true(dv_iban_ok("DE89370400440532013000", 22));
+    assert_false(dv_iban_ok("DE89370400440532013001", 22));
+    assert_true(dv_iban_ok("GB82WEST12345698765432", 22));
+    assert_false(dv_iban_ok("GB82WEST1234569876543", 21)); /* length table */
+    assert_false(dv_iban_ok("XX82WEST12345698765432", 22)); /* unknown country */
+    assert_true(dv_date_ok(2000, 2, 29));
+    assert_false(dv_date_ok(1900, 2, 29));
+    assert_false(dv_date_ok(2019, 4, 31));
+    assert_false(dv_date_ok(2019, 0, 1));
+}
+
+static void test_numbers_with_check_digits(void **state)
+{
+    (void)state;
+    one("SSN 078-05-1120", DV_IT_US_SOCIAL_SECURITY_NUMBER, "078-05-1120");
+    one("ssn: 123456789", DV_IT_US_SOCIAL_SECURITY_NUMBER, "123456789");
+    one("id 123-45-6789 x", DV_IT_US_SOCIAL_SECURITY_NUMBER, "123-45-6789");
+    none("000-12-3456");
+    none("666-12-3456");
+    none("923-12-3456");
+    none("123-00-4567");
+    none("123-45-0000");
+    none("123456789");
+    one("card 4111 1111 1111 1111", DV_IT_CREDIT_CARD_NUMBER, "4111 1111 1111 1111");
+    one("card 5500-0000-0000-0004", DV_IT_CREDIT_CARD_NUMBER, "5500-0000-0000-0004");
+    one("amex 378282246310005", DV_IT_CREDIT_CARD_NUMBER, "378282246310005");
+    none("card 4111 1111 1111 1112");
+    none("4111 1111-1111 1111");
+    one("IBAN DE89 3704 0044 0532 0130 00 paid", DV_IT_IBAN_CODE, "DE89 3704 0044 0532 0130 00");
+    one("GB82WEST12345698765432", DV_IT_IBAN_CODE, "GB82WEST12345698765432");
+    none("DE89 3704 0044 0532 0130 01");
+    none("DE89370400440532013000X");
+    one("NPI 1234567893", DV_IT_US_HEALTHCARE_NPI, "1234567893");
+    none("NPI 1234567890");
+    one("NHS 943 476 5919", DV_IT_UK_NATIONAL_HEALTH_SERVICE_NUMBER, "943 476 5919");
+    one("NHS no. 9434765919", DV_IT_UK_NATIONAL_HEALTH_SERVICE_NUMBER, "9434765919");
+    none("NHS 9434765918");
+}
+
+static void test_record_numbers(void **state)
+{
+    (void)state;
+    one("MRN: A1234567", DV_IT_MEDICAL_RECORD_NUMBER, "A1234567");
+    one("MR# 889977", DV_IT_MEDICAL_RECORD_NUMBER, "889977");
+    one("Patient ID: PX-20391", DV_IT_MEDICAL_RECORD_NUMBER, "PX-20391");
+    one("Acc# 4452190", DV_IT_MEDICAL_RECORD_NUMBER, "4452190");
+    one("accession number CT7788", DV_IT_MEDICAL_RECORD_NUMBER, "CT7788");
+    one("case 12345", DV_IT_MEDICAL_RECORD_NUMBER, "12345");
+    one("Study ID 7A2B9", DV_IT_MEDICAL_RECORD_NUMBER, "7A2B9");
+    one("pt id 00451", DV_IT_MEDICAL_RECORD_NUMBER, "00451");
+    one("Fallnummer 4711-0815", DV_IT_MEDICAL_RECORD_NUMBER, "4711-0815");
+    one("ID=X99Z12", DV_IT_MEDICAL_RECORD_NUMBER, "X99Z12");
+    none("MRN pending");
+    none("ID 12");
+    none("case report");
+    none("Patient ID unknown");
+    none("accession");
+    none("Se 3 Im 45");
+    none("ECG 12-lead");
+    none("No contrast");
+    none("ID: ABC");
+    none("T2 FLAIR");
+}
+
+static void test_street_address(void **state)
+{
+    (void)state;
+    one("lives at 221B Baker Street, Flat 3.", DV_IT_STREET_ADDRESS, "221B Baker Street, Flat 3");
+    one("1600 Pennsylvania Avenue NW", DV_IT_STREET_ADDRESS, "1600 Pennsylvania Avenue");
+    one("12 Main St. Apt 4", DV_IT_STREET_ADDRESS, "12 Main St. Apt 4");
+    one("12 rue de la Paix", DV_IT_STREET_ADDRESS, "12 rue de la Paix");
+    one("Hauptstra\xc3\x9f" "e 5", DV_IT_STREET_ADDRESS, "Hauptstra\xc3\x9f" "e 5");
+    one("London NW1 6XE", DV_IT_STREET_ADDRESS, "NW1 6XE");
+    one("Ottawa K1A 0B1", DV_IT_STREET_ADDRESS, "K1A 0B1");
+    one("Boston, MA 02115", DV_IT_STREET_ADDRESS, "02115");
+    one("D-80331 M\xc3\xbcnchen", DV_IT_STREET_ADDRESS, "D-80331");
+    one("PO Box 1234", DV_IT_STREET_ADDRESS, "PO Box 1234");
+    none("12 HEAD CT");
+    none("CHEST WALL");
+    none("L4-L5");
+    none("3 Lesions Noted");
+    none("CT 02115");
+    none("12345 Series");
+    none("Series 12 AXIAL T1 POST");
+    none("5 mm");
+    none("T2 FLAIR");
+    none("C3-C4");
+}
+
+/* Byte offsets are exact inside multi-byte UTF-8 text. */
+static void test_spans_exact_in_utf8(void **state)
+{
+    (void)state;
+    const char *t = "Gr\xc3\xbc\xc3\x9f" "e \xe2\x80\x94 Untersuchung am 14.03.2019 \xe2\x80\x94 Tel. +49 30 1234567";
+    dv_findings f = {0};
+    dv_error err;
+    assert_int_equal(dv_detect_patterns(P, S, t, strlen(t), ~(dv_infotype_set)0, &f, &err), 0);
+    dv_findings_normalise(&f);
+    assert_int_equal(f.n, 2);
+    const char *d = strstr(t, "14.03.2019"), *ph = strstr(t, "+49");
+    assert_int_equal(f.v[0].start, d - t);
+    assert_int_equal(f.v[0].end, d - t + 10);
+    assert_int_equal(f.v[0].type, DV_IT_DATE);
+    assert_int_equal(f.v[1].start, ph - t);
+    assert_int_equal(f.v[1].end, strlen(t));
+    assert_int_equal(f.v[1].type, DV_IT_PHONE_NUMBER);
+    assert_int_equal(f.v[0].detector, DV_DET_PATTERN);
+    /* invalid UTF-8 bytes act as separators */
+    const char bad[] = "\xff" "2019-03-14" "\xc3";
+    dv_findings_clear(&f);
+    assert_int_equal(dv_detect_patterns(P, S, bad, sizeof bad - 1, DV_IT_BIT(DV_IT_DATE), &f, &err), 0);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.v[0].start, 1);
+    assert_int_equal(f.v[0].end, 11);
+    dv_findings_free(&f);
+}
+
+/* Only the infoTypes asked for are reported; DOB asks the date patterns. */
+static void test_want_filters(void **state)
+{
+    (void)state;
+    const char *t = "DOB 14/03/1961 seen 2019-03-14 tel 555-123-4567";
+    dv_findings f = {0};
+    dv_error err;
+    assert_int_equal(dv_detect_patterns(P, S, t, strlen(t), DV_IT_BIT(DV_IT_DATE_OF_BIRTH), &f, &err), 0);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.v[0].type, DV_IT_DATE_OF_BIRTH);
+    dv_findings_clear(&f);
+    assert_int_equal(dv_detect_patterns(P, S, t, strlen(t), 0, &f, &err), 0);
+    assert_int_equal(f.n, 0);
+    dv_findings_free(&f);
+}
+
+static const char *const clinical[] = {
+    "5 mm", "T2 FLAIR", "L4-L5", "C3-C4", "MAY-THURNER", "3.0 T", "TR 2000 TE 90", "1:1000", "120 kVp",
+    "ECG 12-lead", "Se 3 Im 45", "syngo MR E11", "software VE11C", "v2.3.1", "version 4.5.2.1",
+    "1.2.840.10008.5.1.4.1.1.2", "1.2.826.0.1.3680043.2.1125.1.12345678901234567890", "0.5 mSv",
+    "CHEST WALL", "BP 120/80 HR 72 bpm", "matrix 256x256 FOV 240 mm", "Gleason 3+4=7", "PI-RADS 4",
+    "CTDIvol 12.3 mGy DLP 456.7 mGy*cm", "EF 55%", "DWI b=1000", "Im 1/120", "Lesion 12 x 8 x 7 mm",
+    "kV 120 mAs 250 pitch 0.984", "S1 radiculopathy",
+};
+
+static void test_clinical_phrases_do_not_fire(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof clinical / sizeof clinical[0]; i++)
+        none(clinical[i]);
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    dv_findings f = {0};
+    dv_error err;
+    assert_int_equal(dv_detect_patterns(P, S, "x", (size_t)DV_PATTERNS_MAX_TEXT + 1, 1, &f, &err), -1);
+    assert_int_equal(err.code, DV_ERR_LIMIT);
+    assert_int_equal(dv_detect_patterns(P, S, NULL, 0, 1, &f, &err), 0);
+    assert_int_equal(f.n, 0);
+}
+
+/* Every committed fuzz_text_detect regression replays here in the normal (and ASan) build: the spans stay
+ * in bounds and normalise to sorted, disjoint spans. */
+static void test_fuzz_regressions_replay(void **state)
+{
+    (void)state;
+    const char *dir = DV_SOURCE_DIR "/tests/fuzz/regressions/text_detect";
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int files = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        char buf[65536];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        dv_findings fs = {0};
+        dv_error err;
+        assert_int_equal(dv_detect_patterns(P, S, buf, n, ~(dv_infotype_set)0, &fs, &err), 0);
+        for (size_t i = 0; i < fs.n; i++)
+            assert_true(fs.v[i].start < fs.v[i].end && fs.v[i].end <= n);
+        dv_findings_normalise(&fs);
+        for (size_t i = 1; i < fs.n; i++)
+            assert_true(fs.v[i - 1].end <= fs.v[i].start);
+        dv_findings_free(&fs);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 1);
+}
+
+typedef struct {
+    int found;
+} worker_arg;
+
+static void *worker(void *a)
+{
+    worker_arg *w = a;
+    dv_error err;
+    dv_text_scratch *s = dv_text_scratch_new(&err);
+    const char *t = "DOB 14/03/1961 tel +44 20 7946 0958 MRN A1234567 mail a@example.org";
+    for (int i = 0; i < 2000; i++) {
+        dv_findings f = {0};
+        if (dv_detect_patterns(P, s, t, strlen(t), ~(dv_infotype_set)0, &f, &err) == 0) {
+            dv_findings_normalise(&f);
+            if (f.n == 4)
+                w->found++;
+        }
+        dv_findings_free(&f);
+    }
+    dv_text_scratch_free(s);
+    return NULL;
+}
+
+static void test_two_workers_share_patterns(void **state)
+{
+    (void)state;
+    pthread_t t[2];
+    worker_arg a[2] = {{0}, {0}};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, worker, &a[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(a[0].found, 2000);
+    assert_int_equal(a[1].found, 2000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_date),
+        cmocka_unit_test(test_date_of_birth),
+        cmocka_unit_test(test_age),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_phone),
+        cmocka_unit_test(test_email_url),
+        cmocka_unit_test(test_ip_mac),
+        cmocka_unit_test(test_checksums),
+        cmocka_unit_test(test_numbers_with_check_digits),
+        cmocka_unit_test(test_record_numbers),
+        cmocka_unit_test(test_street_address),
+        cmocka_unit_test(test_spans_exact_in_utf8),
+        cmocka_unit_test(test_want_filters),
+        cmocka_unit_test(test_clinical_phrases_do_not_fire),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_two_workers_share_patterns),
+        cmocka_unit_test(test_fuzz_regressions_replay),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
