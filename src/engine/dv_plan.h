@@ -95,6 +95,8 @@ struct dv_plan {
     dv_xform text_xf[DV_IT_COUNT];
     int clean_descriptors;
     int cleans_text;
+    struct dv_patterns *patterns; /* the compiled pattern detectors (text/patterns.h; immutable, shared by every
+                                     worker), when the plan cleans text; owned by the plan */
 
     dv_plan_context contexts[DV_PLAN_MAX_CONTEXTS];
     size_t ncontexts;

@@ -14,6 +14,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
+#include "text/patterns.h"
 #include "dicom/dv_vr.h"
 
 const char *dv_decision_name(dv_decision d)
@@ -129,6 +130,7 @@ void dv_plan_free(dv_plan *plan)
     free(plan->slots);
     free(plan->mqueries);
     free(plan->mprofile);
+    dv_patterns_free(plan->patterns);
     free(plan);
 }
 
@@ -367,6 +369,11 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
     p->cleans_text = p->clean_descriptors || p->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS;
     for (size_t i = 0; i < cfg->nactions; i++)
         p->cleans_text |= cfg->actions[i].kind == DV_ACTION_CLEAN_TEXT;
+    /* Compiled once per plan, only when some element can be cleaned (a metadata-only plan pays nothing). */
+    if (p->cleans_text && !(p->patterns = dv_patterns_new(err))) {
+        dv_plan_free(p);
+        return NULL;
+    }
     p->nwarnings = cfg->nwarnings < DV_CONFIG_MAX_WARNINGS ? cfg->nwarnings : DV_CONFIG_MAX_WARNINGS;
     memcpy(p->warnings, cfg->warnings, sizeof p->warnings);
 

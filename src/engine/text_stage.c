@@ -14,6 +14,7 @@
 #include "dicom/dv_vr.h"
 #include "engine/dv_plan.h"
 #include "text/dv_ctx.h"
+#include "text/patterns.h"
 
 /* One text value bigger than this is refused (a limit), not inspected partially. */
 #define DV_TEXT_VALUE_MAX (16u << 20)
@@ -29,6 +30,7 @@ struct dv_text_worker {
     uint8_t *raw, *enc;
     size_t rawcap, enccap;
     dv_ctx_list *ctx;
+    dv_text_scratch *scratch; /* the pattern detectors' per-worker state (made on first use) */
     dv_text_detect_fn fn;
     void *user;
     dv_text_instance ti;
@@ -56,6 +58,7 @@ void dv_text_worker_free(dv_text_worker *w)
         return;
     dv_charset_ctx_free(w->cs);
     dv_ctx_list_free(w->ctx);
+    dv_text_scratch_free(w->scratch);
     dv_findings_free(&w->f);
     dv_strbuf_free(&w->out);
     free(w->dec);
@@ -263,6 +266,12 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     int whole = vr == DV_VR_DA || vr == DV_VR_DT || vr == DV_VR_AS;
     if (!whole) {
         dv_infotype_set want = wanted(plan);
+        if (plan->patterns && want) {
+            if (!w->scratch && !(w->scratch = dv_text_scratch_new(err)))
+                return -1;
+            if (dv_detect_patterns(plan->patterns, w->scratch, w->dec, n, want, &w->f, err))
+                return -1;
+        }
         if (w->fn && want && w->fn(w->user, w->dec, n, want, &w->f, err))
             return -1;
         if (plan->clean_descriptors && dv_ctx_detect(w->ctx, w->dec, n, &w->f, err))
