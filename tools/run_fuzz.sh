@@ -3,8 +3,8 @@
 #
 #   tools/run_fuzz.sh [--dir build-fuzz] [--seconds N] [--seed N] [--regressions] TARGET...
 #
-# For each target (fuzz_reader and fuzz_deidentify use tests/fuzz/corpus/reader/, fuzz_config, fuzz_charset and fuzz_text_detect use
-# tests/fuzz/corpus/config/, corpus/charset/ and corpus/text_detect/; regressions likewise under tests/fuzz/regressions/<corpus>/):
+# For each target (fuzz_reader and fuzz_deidentify use tests/fuzz/corpus/reader/, the others use
+# tests/fuzz/corpus/<name without fuzz_>/, e.g. fuzz_text_lexicon -> corpus/text_lexicon/; regressions likewise under tests/fuzz/regressions/<corpus>/):
 #   1. with --regressions, every file under tests/fuzz/regressions/<corpus>/ is run once;
 #   2. the target fuzzes for N seconds over the committed corpus. New interesting inputs go to the scratch
 #      corpus DIR/corpus-new/<corpus>/ (listed first, so libFuzzer writes there), never into the committed
@@ -32,7 +32,7 @@ while (($#)); do
         *) targets+=("$1"); shift ;;
     esac
 done
-((${#targets[@]})) || targets=(fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_text_detect)
+((${#targets[@]})) || targets=(fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_text_detect fuzz_text_lexicon)
 
 corpus_of() {
     case "$1" in

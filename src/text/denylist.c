@@ -1,0 +1,738 @@
+/* Per-instance deny-list (denylist.h). Values are stored folded, as word sequences (tokens.h), so one
+ * comparison covers case, accents and separators. Rules (docs/text-lexicons.md "Deny-list"):
+ *   - names: each word of each PN component is a part; a run of adjacent parts of one name (and capital
+ *     initials of its parts) separated by space , . ^ = - is one PERSON_NAME, in any order. A single part
+ *     needs >= 3 letters and must not be a common English, clinical or eponym word or a particle; such
+ *     a "common" part matches alone only in all-capitals text (no case signal: privacy first, the guide's
+ *     CT CHEST WALL example), after a title or trigger word, or capitalised and not next to a clinical
+ *     word (Rose bengal, Young's modulus, Smith fracture stay). Lower-case words never match a name in
+ *     mixed-case text (gray matter).                                      [test_denylist.c]
+ *   - phrases (IDs, institution, address parts): all their words in order; institutions also by a run
+ *     of >= 2 of their words that holds a specific one (LAKESIDE IMAGING).
+ *   - dates: every written form as a word sequence; phones: digit runs equal to the value's digits. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text/denylist.h"
+#include "text/lexicon.h"
+#include "text/lexicon_data.h"
+#include "text/tokens.h"
+
+enum { PH_WORDS = 0, PH_DIGITS, PH_ORG };
+enum { ROLE_FAMILY = 0, ROLE_GIVEN, ROLE_MIDDLE, ROLE_PREFIX, ROLE_SUFFIX };
+
+#define DL_MAX_WORDS 16
+
+typedef struct dl_phrase {
+    char *key;        /* folded words joined by one space (PH_DIGITS: the digits) */
+    uint16_t len;
+    uint8_t nwords;
+    uint8_t kind;     /* PH_* */
+    uint8_t type;     /* dv_infotype */
+    uint16_t woff[DL_MAX_WORDS], wlen[DL_MAX_WORDS];
+} dl_phrase;
+
+typedef struct dl_part {
+    char *key;
+    uint16_t len;
+    uint16_t name; /* which PN value */
+    uint8_t role;
+    uint8_t common; /* may not match alone without context */
+    uint8_t cjk;
+    uint8_t ncp;    /* code points (CJK) */
+} dl_part;
+
+struct dv_denylist {
+    dl_phrase *ph;
+    size_t nph, capph;
+    dl_part *parts;
+    size_t nparts, capparts;
+    uint16_t names;
+};
+
+dv_denylist *dv_denylist_new(void)
+{
+    return calloc(1, sizeof(dv_denylist));
+}
+
+void dv_denylist_free(dv_denylist *dl)
+{
+    if (!dl)
+        return;
+    for (size_t i = 0; i < dl->nph; i++)
+        free(dl->ph[i].key);
+    for (size_t i = 0; i < dl->nparts; i++)
+        free(dl->parts[i].key);
+    free(dl->ph);
+    free(dl->parts);
+    free(dl);
+}
+
+size_t dv_denylist_size(const dv_denylist *dl)
+{
+    return dl ? dl->nph + dl->nparts : 0;
+}
+
+static int full(const dv_denylist *dl, dv_error *err)
+{
+    if (dl->nph + dl->nparts >= DV_DENYLIST_MAX_ENTRIES)
+        return dv_fail(err, DV_ERR_LIMIT, "deny-list over %u entries", DV_DENYLIST_MAX_ENTRIES);
+    return 0;
+}
+
+static char *dup_key(const char *k, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, k, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+/* Store a folded phrase (words separated by one space). */
+static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *key, size_t n, dv_error *err)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < dl->nph; i++) /* the same value twice (PatientID = StudyID) is one entry */
+        if (dl->ph[i].len == n && dl->ph[i].kind == kind && dl->ph[i].type == type && !memcmp(dl->ph[i].key, key, n))
+            return 1;
+    if (full(dl, err) < 0)
+        return -1;
+    if (dl->nph == dl->capph) {
+        size_t cap = dl->capph ? dl->capph * 2 : 16;
+        dl_phrase *p = realloc(dl->ph, cap * sizeof *p);
+        if (!p)
+            return dv_fail(err, DV_ERR_NOMEM, "deny-list growth");
+        dl->ph = p;
+        dl->capph = cap;
+    }
+    dl_phrase *p = &dl->ph[dl->nph];
+    memset(p, 0, sizeof *p);
+    p->key = dup_key(key, n);
+    if (!p->key)
+        return dv_fail(err, DV_ERR_NOMEM, "deny-list entry");
+    p->len = (uint16_t)n;
+    p->kind = (uint8_t)kind;
+    p->type = (uint8_t)type;
+    size_t w = 0, start = 0;
+    for (size_t i = 0; i <= n && w < DL_MAX_WORDS; i++) {
+        if (i == n || key[i] == ' ') {
+            p->woff[w] = (uint16_t)start;
+            p->wlen[w] = (uint16_t)(i - start);
+            w++;
+            start = i + 1;
+        }
+    }
+    p->nwords = (uint8_t)w;
+    dl->nph++;
+    return 1;
+}
+
+static void count_alnum(const char *k, size_t n, size_t *digits, size_t *other)
+{
+    *digits = *other = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k[i] >= '0' && k[i] <= '9')
+            (*digits)++;
+        else if (k[i] != ' ')
+            (*other)++;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ names */
+
+static int common_word(const char *k, size_t n)
+{
+    uint32_t f = dv_lex_lookup(k, n);
+    return (f & (DV_LEX_ENG | DV_LEX_CLINICAL | DV_LEX_EPONYM | DV_LEX_PARTICLE | DV_LEX_NOTNAME |
+                 DV_LEX_TITLE | DV_LEX_TRIGGER)) != 0;
+}
+
+static size_t count_cps(const char *k, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)k[i] & 0xC0) != 0x80;
+    return c;
+}
+
+static int add_part(dv_denylist *dl, const char *key, size_t n, int role, int script, dv_error *err)
+{
+    for (size_t i = 0; i < dl->nparts; i++)
+        if (dl->parts[i].name == dl->names && dl->parts[i].len == n && !memcmp(dl->parts[i].key, key, n))
+            return 0;
+    if (full(dl, err) < 0)
+        return -1;
+    if (dl->nparts == dl->capparts) {
+        size_t cap = dl->capparts ? dl->capparts * 2 : 16;
+        dl_part *p = realloc(dl->parts, cap * sizeof *p);
+        if (!p)
+            return dv_fail(err, DV_ERR_NOMEM, "deny-list growth");
+        dl->parts = p;
+        dl->capparts = cap;
+    }
+    dl_part *p = &dl->parts[dl->nparts];
+    memset(p, 0, sizeof *p);
+    p->key = dup_key(key, n);
+    if (!p->key)
+        return dv_fail(err, DV_ERR_NOMEM, "deny-list entry");
+    p->len = (uint16_t)n;
+    p->name = dl->names;
+    p->role = (uint8_t)role;
+    p->cjk = script != DV_SCRIPT_OTHER;
+    p->ncp = (uint8_t)(count_cps(key, n) > 255 ? 255 : count_cps(key, n));
+    /* minimum lengths: 2-letter parts (Ng, Li) only next to another part; common words need context */
+    p->common = (uint8_t)(p->cjk ? p->ncp < 2 : (n < 3 || common_word(key, n)));
+    dl->nparts++;
+    return 1;
+}
+
+/* German / Scandinavian spellings without the letter: Müller -> Mueller, Nørgaard -> Noergaard. */
+static size_t transliterate(const char *s, size_t len, char *out, size_t cap, int *changed)
+{
+    static const struct { const char *from, *to; } map[] = {
+        {"\xC3\xA4", "ae"}, {"\xC3\xB6", "oe"}, {"\xC3\xBC", "ue"}, {"\xC3\xB8", "oe"}, {"\xC3\xA5", "aa"},
+        {"\xC3\x84", "Ae"}, {"\xC3\x96", "Oe"}, {"\xC3\x9C", "Ue"}, {"\xC3\x98", "Oe"}, {"\xC3\x85", "Aa"}};
+    size_t n = 0;
+    *changed = 0;
+    for (size_t i = 0; i < len;) {
+        size_t m = 0;
+        for (; m < sizeof map / sizeof map[0]; m++)
+            if (i + 1 < len && s[i] == map[m].from[0] && s[i + 1] == map[m].from[1])
+                break;
+        if (m < sizeof map / sizeof map[0]) {
+            if (n + 2 > cap)
+                return 0;
+            out[n++] = map[m].to[0];
+            out[n++] = map[m].to[1];
+            i += 2;
+            *changed = 1;
+        } else {
+            if (n + 1 > cap)
+                return 0;
+            out[n++] = s[i++];
+        }
+    }
+    return n;
+}
+
+static int add_component(dv_denylist *dl, const char *s, size_t len, int role, dv_error *err)
+{
+    int added = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        char alt[DV_DENYLIST_VALUE_MAX * 2];
+        const char *src = s;
+        size_t n = len;
+        if (pass == 1) {
+            int changed;
+            n = transliterate(s, len, alt, sizeof alt, &changed);
+            if (!changed || n == 0)
+                break;
+            src = alt;
+        }
+        dv_toks tk;
+        if (dv_toks_init(&tk, src, n, err) < 0) {
+            dv_toks_free(&tk);
+            return -1;
+        }
+        for (size_t i = 0; i < tk.n; i++) {
+            const dv_tok *t = &tk.t[i];
+            if (t->keylen < 2 || !(t->shape & DV_TOK_ALPHA)) {
+                if (!(t->keylen >= 1 && t->script != DV_SCRIPT_OTHER))
+                    continue; /* initials (the text's initials are matched against parts' first letters) */
+            }
+            int r = add_part(dl, dv_tok_key(&tk, i), t->keylen, role, t->script, err);
+            if (r < 0) {
+                dv_toks_free(&tk);
+                return -1;
+            }
+            added |= r;
+        }
+        dv_toks_free(&tk);
+    }
+    return added;
+}
+
+int dv_denylist_add_person_name(dv_denylist *dl, const char *pn, size_t len, dv_error *err)
+{
+    if (!dl || !pn || len == 0)
+        return 0;
+    if (len > DV_DENYLIST_VALUE_MAX)
+        len = DV_DENYLIST_VALUE_MAX;
+    int added = 0;
+    int role = ROLE_FAMILY;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && pn[i] != '^' && pn[i] != '=')
+            continue;
+        if (i > start && role <= ROLE_SUFFIX) {
+            int r = add_component(dl, pn + start, i - start, role, err);
+            if (r < 0)
+                return -1;
+            added |= r;
+        }
+        if (i < len)
+            role = pn[i] == '=' ? ROLE_FAMILY : role + 1;
+        start = i + 1;
+    }
+    if (added && dl->names < UINT16_MAX)
+        dl->names++;
+    return added;
+}
+
+/* ------------------------------------------------------------------------------------------ dates */
+
+static const char *const months[12] = {"JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY",
+                                       "AUGUST", "SEPTEMBER", "OCTOBER", "NOVEMBER", "DECEMBER"};
+
+int dv_denylist_add_date(dv_denylist *dl, dv_infotype type, const char *da, size_t len, dv_error *err)
+{
+    if (!dl || !da || len < 8)
+        return 0;
+    for (size_t i = 0; i < 8; i++)
+        if (da[i] < '0' || da[i] > '9')
+            return 0;
+    int y = (da[0] - '0') * 1000 + (da[1] - '0') * 100 + (da[2] - '0') * 10 + (da[3] - '0');
+    int m = (da[4] - '0') * 10 + (da[5] - '0');
+    int d = (da[6] - '0') * 10 + (da[7] - '0');
+    if (m < 1 || m > 12 || d < 1 || d > 31 || y < 1000)
+        return 0;
+    const char *mon = months[m - 1];
+    char mon3[5];
+    memcpy(mon3, mon, 3);
+    mon3[3] = 0;
+    const char *sfx = (d % 10 == 1 && d != 11) ? "ST" : (d % 10 == 2 && d != 12) ? "ND"
+                      : (d % 10 == 3 && d != 13) ? "RD" : "TH";
+    char forms[40][48];
+    int nf = 0;
+#define FORM(...) snprintf(forms[nf++], sizeof forms[0], __VA_ARGS__)
+    FORM("%04d%02d%02d", y, m, d);
+    FORM("%04d %02d %02d", y, m, d);
+    FORM("%04d %d %d", y, m, d);
+    FORM("%02d %02d %04d", d, m, y);
+    FORM("%d %d %04d", d, m, y);
+    FORM("%02d %02d %04d", m, d, y);
+    FORM("%d %d %04d", m, d, y);
+    FORM("%02d %02d %02d", d, m, y % 100);
+    FORM("%02d %02d %02d", m, d, y % 100);
+    FORM("%02d%02d%04d", d, m, y);
+    FORM("%02d%02d%04d", m, d, y);
+    FORM("%d %s %04d", d, mon3, y);
+    FORM("%02d %s %04d", d, mon3, y);
+    FORM("%d %s %04d", d, mon, y);
+    FORM("%02d %s %04d", d, mon, y);
+    FORM("%d%s %s %04d", d, sfx, mon, y);
+    FORM("%d%s %s %04d", d, sfx, mon3, y);
+    FORM("%s %d %04d", mon, d, y);
+    FORM("%s %02d %04d", mon, d, y);
+    FORM("%s %d %04d", mon3, d, y);
+    FORM("%s %d%s %04d", mon, d, sfx, y);
+    FORM("%s %d%s %04d", mon3, d, sfx, y);
+    FORM("%d %s %02d", d, mon3, y % 100);
+    FORM("%04d %s %02d", y, mon3, d);
+    if (m == 9) {
+        FORM("%d SEPT %04d", d, y);
+        FORM("SEPT %d %04d", d, y);
+    }
+#undef FORM
+    int added = 0;
+    for (int i = 0; i < nf; i++) {
+        int r = add_phrase(dl, PH_WORDS, type, forms[i], strlen(forms[i]), err);
+        if (r < 0)
+            return -1;
+        added |= r;
+    }
+    return added;
+}
+
+/* ------------------------------------------------------------------------------------------ phrases */
+
+static int add_words(dv_denylist *dl, dv_infotype type, const char *utf8, size_t len, int kind, dv_error *err)
+{
+    char key[DV_DENYLIST_VALUE_MAX + 1];
+    size_t n = dv_fold_phrase(utf8, len, key, sizeof key - 1);
+    if (n == 0)
+        return 0;
+    size_t digits, other;
+    count_alnum(key, n, &digits, &other);
+    if (other == 0 && digits < 4)
+        return 0; /* "12" would match slice numbers */
+    if (digits + other < 3)
+        return 0;
+    int r = add_phrase(dl, kind, type, key, n, err);
+    if (r <= 0 || kind == PH_ORG || type == DV_IT_LOCATION || type == DV_IT_STREET_ADDRESS)
+        return r;
+    /* identifiers also without their separators: 990-12-4471 as 990124471 */
+    if (memchr(key, ' ', n)) {
+        char joined[DV_DENYLIST_VALUE_MAX + 1];
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++)
+            if (key[i] != ' ')
+                joined[j++] = key[i];
+        if (add_phrase(dl, kind, type, joined, j, err) < 0)
+            return -1;
+    }
+    return r;
+}
+
+int dv_denylist_add(dv_denylist *dl, dv_infotype type, const char *utf8, size_t len, dv_error *err)
+{
+    if (!dl || !utf8 || len == 0)
+        return 0;
+    if (len > DV_DENYLIST_VALUE_MAX)
+        len = DV_DENYLIST_VALUE_MAX;
+    switch (type) {
+    case DV_IT_PERSON_NAME:
+    case DV_IT_FIRST_NAME:
+    case DV_IT_LAST_NAME:
+        return dv_denylist_add_person_name(dl, utf8, len, err);
+    case DV_IT_DATE:
+    case DV_IT_DATE_OF_BIRTH:
+        return dv_denylist_add_date(dl, type, utf8, len, err);
+    case DV_IT_PHONE_NUMBER: {
+        char digits[DV_DENYLIST_VALUE_MAX];
+        size_t n = 0;
+        for (size_t i = 0; i < len; i++)
+            if (utf8[i] >= '0' && utf8[i] <= '9')
+                digits[n++] = utf8[i];
+        return n >= 7 ? add_phrase(dl, PH_DIGITS, type, digits, n, err) : 0;
+    }
+    case DV_IT_ORGANIZATION_NAME:
+        return add_words(dl, type, utf8, len, PH_ORG, err);
+    default:
+        if ((int)type < 0 || type >= DV_IT_COUNT)
+            return dv_fail(err, DV_ERR_USAGE, "deny-list: infoType %d out of range", (int)type);
+        return add_words(dl, type, utf8, len, PH_WORDS, err);
+    }
+}
+
+int dv_denylist_add_address(dv_denylist *dl, const char *utf8, size_t len, dv_error *err)
+{
+    if (!dl || !utf8)
+        return 0;
+    if (len > DV_DENYLIST_VALUE_MAX)
+        len = DV_DENYLIST_VALUE_MAX;
+    int added = 0, part = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && utf8[i] != '^' && utf8[i] != ',' && utf8[i] != '\n' && utf8[i] != '\r')
+            continue;
+        if (i > start) {
+            char key[DV_DENYLIST_VALUE_MAX + 1];
+            size_t n = dv_fold_phrase(utf8 + start, i - start, key, sizeof key - 1);
+            size_t digits = 0, other = 0;
+            count_alnum(key, n, &digits, &other);
+            dv_infotype t = part == 0 || other == 0 ? DV_IT_STREET_ADDRESS : DV_IT_LOCATION;
+            if (n > 0) {
+                int r = add_words(dl, t, utf8 + start, i - start, PH_WORDS, err);
+                if (r < 0)
+                    return -1;
+                added |= r;
+                part++;
+            }
+        }
+        start = i + 1;
+    }
+    return added;
+}
+
+/* ------------------------------------------------------------------------------------------ matching */
+
+typedef struct dm {
+    const dv_denylist *dl;
+    const dv_toks *tk;
+    const char *text;
+    dv_findings *out;
+    int mixed;
+} dm;
+
+static int gap_joins(const dv_tok *t)
+{
+    return t->gap != DV_GAP_OTHER && t->gap != DV_GAP_NONE;
+}
+
+static int emit(dm *m, uint32_t start, uint32_t end, dv_infotype type, uint8_t score, dv_error *err)
+{
+    if (dv_findings_add(m->out, start, end, type, DV_DET_DENYLIST, score) < 0)
+        return dv_fail(err, DV_ERR_LIMIT, "findings list full (%u) or out of memory", DV_FINDINGS_MAX);
+    return 0;
+}
+
+static int tok_eq(const dm *m, size_t i, const char *k, size_t n)
+{
+    return m->tk->t[i].keylen == n && memcmp(dv_tok_key(m->tk, i), k, n) == 0;
+}
+
+/* Phrases: every word in order (or, for PH_ORG, >= 2 consecutive words with a specific one). */
+static int match_phrases(dm *m, dv_error *err)
+{
+    const dv_toks *tk = m->tk;
+    for (size_t p = 0; p < m->dl->nph; p++) {
+        const dl_phrase *ph = &m->dl->ph[p];
+        if (ph->kind == PH_DIGITS)
+            continue;
+        for (size_t i = 0; i < tk->n; i++) {
+            for (size_t w0 = 0; w0 < ph->nwords; w0++) {
+                if (ph->kind != PH_ORG && w0 > 0)
+                    break;
+                size_t k = 0;
+                while (w0 + k < ph->nwords && i + k < tk->n &&
+                       tok_eq(m, i + k, ph->key + ph->woff[w0 + k], ph->wlen[w0 + k]) &&
+                       (k == 0 || gap_joins(&tk->t[i + k - 1])))
+                    k++;
+                int ok = k == ph->nwords;
+                if (!ok && ph->kind == PH_ORG && k >= 2) {
+                    for (size_t j = 0; j < k && !ok; j++) {
+                        uint32_t f = dv_lex_lookup(ph->key + ph->woff[w0 + j], ph->wlen[w0 + j]);
+                        ok = !(f & (DV_LEX_ORGGENERIC | DV_LEX_ORGHEAD | DV_LEX_ENG));
+                    }
+                }
+                if (ok) {
+                    if (emit(m, tk->t[i].start, tk->t[i + k - 1].end, (dv_infotype)ph->type, 95, err) < 0)
+                        return -1;
+                    break;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int phone_punct(const char *s, uint32_t from, uint32_t to)
+{
+    if (to <= from || to - from > 3)
+        return 0;
+    for (uint32_t i = from; i < to; i++)
+        if (!strchr(" ()+-./", s[i]) || s[i] == 0)
+            return 0;
+    return 1;
+}
+
+/* Phone numbers: runs of digit tokens separated by phone punctuation whose digits equal the value's. */
+static int match_digits(dm *m, dv_error *err)
+{
+    const dv_toks *tk = m->tk;
+    for (size_t p = 0; p < m->dl->nph; p++) {
+        const dl_phrase *ph = &m->dl->ph[p];
+        if (ph->kind != PH_DIGITS)
+            continue;
+        for (size_t i = 0; i < tk->n; i++) {
+            size_t got = 0, j = i;
+            int ok = 0;
+            while (j < tk->n) {
+                const dv_tok *t = &tk->t[j];
+                const char *k = dv_tok_key(tk, j);
+                int alldig = 1;
+                for (size_t c = 0; c < t->keylen; c++)
+                    alldig &= k[c] >= '0' && k[c] <= '9';
+                if (!alldig || t->keylen == 0 || got + t->keylen > ph->len ||
+                    memcmp(ph->key + got, k, t->keylen) != 0)
+                    break;
+                got += t->keylen;
+                if (got == ph->len) {
+                    ok = 1;
+                    break;
+                }
+                if (t->gap != DV_GAP_SPACE && t->gap != DV_GAP_HYPHEN && t->gap != DV_GAP_PERIOD &&
+                    t->gap != DV_GAP_OTHER)
+                    break;
+                if (t->gap == DV_GAP_OTHER && !phone_punct(m->text, t->end, j + 1 < tk->n ? tk->t[j + 1].start : t->end))
+                    break; /* "(617) 555" has ") " between the groups; nothing else joins */
+                j++;
+            }
+            if (ok) {
+                if (emit(m, tk->t[i].start, tk->t[j].end, (dv_infotype)ph->type, 95, err) < 0)
+                    return -1;
+                i = j;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The name part token i matches (full word), or -1. Lower-case words never match in mixed-case text. */
+static long part_of(const dm *m, size_t i, int want_name)
+{
+    const dv_tok *t = &m->tk->t[i];
+    if (t->keylen == 0 || t->script != DV_SCRIPT_OTHER)
+        return -1;
+    int lower = m->mixed && !(t->shape & DV_TOK_CAP);
+    for (size_t p = 0; p < m->dl->nparts; p++) {
+        const dl_part *pt = &m->dl->parts[p];
+        if (want_name >= 0 && pt->name != want_name)
+            continue;
+        if (lower && !(dv_lex_lookup(pt->key, pt->len) & DV_LEX_PARTICLE))
+            continue; /* only particles (van der Berg) match in lower case */
+        if (!pt->cjk && pt->len == t->keylen && memcmp(pt->key, dv_tok_key(m->tk, i), t->keylen) == 0)
+            return (long)p;
+    }
+    return -1;
+}
+
+/* A capital initial of a part of name `name` (A. for Ann). */
+static int initial_of(const dm *m, size_t i, int name)
+{
+    const dv_tok *t = &m->tk->t[i];
+    if (!(t->shape & DV_TOK_ONECP) || !(t->shape & DV_TOK_ALPHA) || !(t->shape & DV_TOK_CAP) || t->keylen != 1)
+        return 0;
+    char c = dv_tok_key(m->tk, i)[0];
+    for (size_t p = 0; p < m->dl->nparts; p++) {
+        const dl_part *pt = &m->dl->parts[p];
+        if (pt->name == name && !pt->cjk && pt->role != ROLE_PREFIX && pt->role != ROLE_SUFFIX && pt->key[0] == c)
+            return 1;
+    }
+    return 0;
+}
+
+static int context_before(const dm *m, size_t i)
+{
+    if (i == 0 || !gap_joins(&m->tk->t[i - 1]))
+        return 0;
+    uint32_t f = dv_lex_lookup(dv_tok_key(m->tk, i - 1), m->tk->t[i - 1].keylen);
+    return (f & (DV_LEX_TITLE | DV_LEX_TRIGGER)) != 0;
+}
+
+static int clinical_next_to(const dm *m, size_t i)
+{
+    const dv_toks *tk = m->tk;
+    if (i + 1 < tk->n && tk->t[i].gap <= DV_GAP_HYPHEN &&
+        (dv_lex_lookup(dv_tok_key(tk, i + 1), tk->t[i + 1].keylen) & (DV_LEX_CLINICAL)))
+        return 1;
+    if (i > 0 && tk->t[i - 1].gap == DV_GAP_SPACE && !(tk->t[i - 1].shape & DV_TOK_CAP) &&
+        (dv_lex_lookup(dv_tok_key(tk, i - 1), tk->t[i - 1].keylen) & DV_LEX_CLINICAL))
+        return 1;
+    return 0;
+}
+
+static int match_names(dm *m, dv_error *err)
+{
+    const dv_toks *tk = m->tk;
+    for (size_t i = 0; i < tk->n; i++) {
+        long p = part_of(m, i, -1);
+        int name;
+        size_t a = i;
+        if (p >= 0) {
+            name = m->dl->parts[p].name;
+        } else {
+            /* initials first (A. Johnson, M J Brown): the name of the first full part after them */
+            size_t j = i;
+            while (j + 1 < tk->n && gap_joins(&tk->t[j]) && (tk->t[j].shape & DV_TOK_ONECP) && j - i < 3)
+                j++;
+            long q = j > i ? part_of(m, j, -1) : -1;
+            if (q < 0)
+                continue;
+            name = m->dl->parts[q].name;
+            int all = 1;
+            for (size_t k = i; k < j; k++)
+                all &= initial_of(m, k, name);
+            if (!all)
+                continue;
+        }
+        size_t b = a, fulls = 0, initials = 0;
+        long only = -1;
+        for (size_t k = a; k < tk->n; k++) {
+            if (k > a && !gap_joins(&tk->t[k - 1]))
+                break;
+            long q = part_of(m, k, name);
+            if (q >= 0) {
+                fulls++;
+                only = q;
+                b = k;
+            } else if (initial_of(m, k, name)) {
+                initials++;
+                b = k;
+            } else {
+                break;
+            }
+        }
+        /* trailing initials only count when a full part is next to them */
+        int ok = fulls >= 2 || (fulls == 1 && initials >= 1);
+        if (!ok && fulls == 1) {
+            const dl_part *pt = &m->dl->parts[only];
+            size_t at = a;
+            while (at <= b && part_of(m, at, name) < 0)
+                at++;
+            ok = !pt->common || !m->mixed || context_before(m, a) ||
+                 ((tk->t[at].shape & DV_TOK_CAP) && pt->len >= 3 && !clinical_next_to(m, at) &&
+                  !((tk->t[at].shape & DV_TOK_POSS) && at + 1 < tk->n) &&
+                  !(dv_lex_lookup(pt->key, pt->len) & (DV_LEX_EPONYM | DV_LEX_PARTICLE | DV_LEX_CLINICAL)));
+            if (pt->len < 3 && !context_before(m, a))
+                ok = 0;
+        }
+        if (fulls == 0)
+            ok = 0;
+        if (ok) {
+            if (emit(m, tk->t[a].start, tk->t[b].end, DV_IT_PERSON_NAME, fulls >= 2 ? 95 : 90, err) < 0)
+                return -1;
+            i = b;
+        }
+    }
+    /* CJK parts: substrings of CJK runs; a 1-code-point part only next to another part */
+    for (size_t i = 0; i < tk->n; i++) {
+        const dv_tok *t = &tk->t[i];
+        if (t->script == DV_SCRIPT_OTHER || t->keylen == 0)
+            continue;
+        const char *k = dv_tok_key(tk, i);
+        uint32_t s0 = 0, e0 = 0;
+        int strong = 0, have = 0;
+        for (size_t off = 0; off < t->keylen;) {
+            size_t best = 0;
+            int best_strong = 0;
+            for (size_t p = 0; p < m->dl->nparts; p++) {
+                const dl_part *pt = &m->dl->parts[p];
+                if (pt->cjk && pt->len <= t->keylen - off && pt->len > best && !memcmp(k + off, pt->key, pt->len)) {
+                    best = pt->len;
+                    best_strong = !pt->common;
+                }
+            }
+            if (best) {
+                if (have && s0 + (e0 - s0) == t->start + off) {
+                    e0 = t->start + (uint32_t)(off + best);
+                    strong = 1; /* two parts side by side */
+                } else {
+                    if (have && strong && emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) < 0)
+                        return -1;
+                    s0 = t->start + (uint32_t)off;
+                    e0 = s0 + (uint32_t)best;
+                    strong = best_strong;
+                    have = 1;
+                }
+                off += best;
+            } else {
+                off++;
+                while (off < t->keylen && ((unsigned char)k[off] & 0xC0) == 0x80)
+                    off++;
+            }
+        }
+        if (have && strong && emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int dv_detect_denylist(const dv_denylist *dl, const char *utf8, size_t len, dv_findings *out, dv_error *err)
+{
+    if (!dl || len == 0 || (dl->nph == 0 && dl->nparts == 0))
+        return 0;
+    if (!utf8 || !out)
+        return dv_fail(err, DV_ERR_USAGE, "dv_detect_denylist: NULL text or findings");
+    dv_toks tk;
+    if (dv_toks_init(&tk, utf8, len, err) < 0) {
+        dv_toks_free(&tk);
+        return -1;
+    }
+    dm m = {.dl = dl, .tk = &tk, .text = utf8, .out = out, .mixed = 0};
+    for (size_t i = 0; i < tk.n; i++) {
+        uint8_t s = tk.t[i].shape;
+        if ((s & DV_TOK_LOWER) || ((s & DV_TOK_CAP) && !(s & DV_TOK_UPPER)))
+            m.mixed = 1;
+    }
+    int rc = 0;
+    if (match_names(&m, err) < 0 || match_phrases(&m, err) < 0 || match_digits(&m, err) < 0)
+        rc = -1;
+    dv_toks_free(&tk);
+    return rc;
+}

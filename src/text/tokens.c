@@ -1,0 +1,291 @@
+/* Word tokens and folded keys (tokens.h). The letter test, the script split and the folding must agree
+ * with cp_is_word / script_of / fold_word in tools/gen_lexicons.py, or lookups miss: test_lexicon.c
+ * (test_fold_matches_generator) checks a sample of each. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dicom/charset_internal.h" /* cs_utf8_next: the project's one strict UTF-8 decoder */
+#include "text/lexicon_data.h"
+#include "text/tokens.h"
+
+int32_t dv_text_utf8_next(const uint8_t *s, size_t len, size_t *i)
+{
+    return cs_utf8_next(s, len, i);
+}
+
+static int cp_is_word(int32_t cp)
+{
+    if (cp < 0x80)
+        return (cp >= '0' && cp <= '9') || (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z');
+    if (cp >= DV_LEX_FOLD_LO && cp <= DV_LEX_FOLD_HI)
+        return dv_lex_fold_table[cp - DV_LEX_FOLD_LO].letter;
+    if (cp >= DV_LEX_FOLD2_LO && cp <= DV_LEX_FOLD2_HI)
+        return dv_lex_fold_table2[cp - DV_LEX_FOLD2_LO].letter;
+    if (cp < DV_LEX_FOLD_LO)
+        return cp == 0xAA || cp == 0xB5 || cp == 0xBA;
+    if ((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFF00 && cp <= 0xFF20) ||
+        (cp >= 0xFE30 && cp <= 0xFE4F) || cp == 0x30FB || cp == 0xFF65 || cp == 0xFEFF || cp == 0xFFFD)
+        return 0;
+    return 1;
+}
+
+static int script_of(int32_t cp)
+{
+    if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0xF900 && cp <= 0xFAFF))
+        return DV_SCRIPT_HAN;
+    if ((cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x31F0 && cp <= 0x31FF))
+        return DV_SCRIPT_KANA;
+    if ((cp >= 0xAC00 && cp <= 0xD7AF) || (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F))
+        return DV_SCRIPT_HANGUL;
+    return DV_SCRIPT_OTHER;
+}
+
+static int is_apostrophe(const uint8_t *s, size_t len, size_t i, size_t *next)
+{
+    if (s[i] == '\'') {
+        *next = i + 1;
+        return 1;
+    }
+    if (i + 2 < len && s[i] == 0xE2 && s[i + 1] == 0x80 && s[i + 2] == 0x99) { /* U+2019 */
+        *next = i + 3;
+        return 1;
+    }
+    return 0;
+}
+
+/* Append the folded form of one code point (bytes s[at, end)) to key; returns the new length, and sets
+ * the case of the letter (1 upper, -1 lower, 0 uncased). */
+static size_t fold_cp(int32_t cp, const uint8_t *s, size_t at, size_t end, char *key, size_t klen, int *cased)
+{
+    *cased = 0;
+    if (cp < 0x80) {
+        char c = (char)cp;
+        if (c >= 'a' && c <= 'z') {
+            *cased = -1;
+            c = (char)(c - 'a' + 'A');
+        } else if (c >= 'A' && c <= 'Z') {
+            *cased = 1;
+        }
+        key[klen++] = c;
+        return klen;
+    }
+    const dv_lex_fold_entry *e = NULL;
+    if (cp >= DV_LEX_FOLD_LO && cp <= DV_LEX_FOLD_HI)
+        e = &dv_lex_fold_table[cp - DV_LEX_FOLD_LO];
+    else if (cp >= DV_LEX_FOLD2_LO && cp <= DV_LEX_FOLD2_HI)
+        e = &dv_lex_fold_table2[cp - DV_LEX_FOLD2_LO];
+    /* Cyrillic and Greek are not folded (the tables keep them as they are) but their case is a signal */
+    if ((cp >= 0x0400 && cp <= 0x042F) || (cp >= 0x0391 && cp <= 0x03A9))
+        *cased = 1;
+    else if ((cp >= 0x0430 && cp <= 0x045F) || (cp >= 0x03B1 && cp <= 0x03C9))
+        *cased = -1;
+    if (e) {
+        *cased = e->upper ? 1 : -1;
+        if (e->ascii[0]) {
+            for (const char *a = e->ascii; *a; a++)
+                key[klen++] = *a;
+            return klen;
+        }
+    }
+    memcpy(key + klen, s + at, end - at);
+    return klen + (end - at);
+}
+
+static dv_gap classify_gap(const uint8_t *s, size_t from, size_t to)
+{
+    int n = 0;
+    uint8_t c = 0;
+    for (size_t i = from; i < to; i++) {
+        if (s[i] == ' ' || s[i] == '\t')
+            continue;
+        if (s[i] == '^' && c == '^') /* ^^ (empty components) is one caret gap */
+            continue;
+        c = s[i];
+        n++;
+    }
+    if (n == 0)
+        return from == to ? DV_GAP_NONE : DV_GAP_SPACE;
+    if (n > 1)
+        return DV_GAP_OTHER;
+    switch (c) {
+    case '-': return DV_GAP_HYPHEN;
+    case '^': return DV_GAP_CARET;
+    case '=': return DV_GAP_EQUALS;
+    case ',': return DV_GAP_COMMA;
+    case '.': return DV_GAP_PERIOD;
+    case ':': return DV_GAP_COLON;
+    case '/': return DV_GAP_SLASH;
+    default: return DV_GAP_OTHER;
+    }
+}
+
+/* The scan itself; tk->t and tk->keys are large enough (callers size them from len). */
+static void scan(dv_toks *tk, const uint8_t *s, size_t len)
+{
+    size_t i = 0, klen = 0;
+    tk->n = 0;
+    while (i < len) {
+        size_t at = i;
+        int32_t cp = dv_text_utf8_next(s, len, &i);
+        if (cp < 0 || !cp_is_word(cp))
+            continue;
+        /* a token starts at `at` */
+        dv_tok *t = &tk->t[tk->n];
+        memset(t, 0, sizeof *t);
+        t->start = (uint32_t)at;
+        t->key = (uint32_t)klen;
+        t->script = (uint8_t)script_of(cp);
+        int first_case = 0, any_upper = 0, any_lower = 0, cps = 0, digits = 0, letters = 0;
+        size_t end = at, k0 = klen;
+        size_t cur = at;
+        while (cur < len) {
+            size_t cend = cur;
+            int32_t c = dv_text_utf8_next(s, len, &cend);
+            if (c < 0)
+                break;
+            if (cp_is_word(c)) {
+                if (cps > 0 && script_of(c) != t->script)
+                    break; /* 山田 + さん: two tokens with no gap */
+                int cased;
+                klen = fold_cp(c, s, cur, cend, tk->keys, klen, &cased);
+                if (cps == 0)
+                    first_case = cased;
+                any_upper |= cased > 0;
+                any_lower |= cased < 0;
+                if (c < 0x80 && c >= '0' && c <= '9')
+                    digits++;
+                else
+                    letters++;
+                cps++;
+                cur = end = cend;
+                continue;
+            }
+            size_t after;
+            /* only Latin-script words join over an apostrophe: CJK keys stay byte copies of the text, whose
+             * spans lexicon.c and denylist.c compute from key offsets (fuzz regression cjk-apostrophe) */
+            if (cps > 0 && t->script == DV_SCRIPT_OTHER && is_apostrophe(s, len, cur, &after)) {
+                /* O'Brien joins; Baker's / Graves' is a possessive that ends the token */
+                size_t look = after;
+                int32_t n1 = after < len ? dv_text_utf8_next(s, len, &look) : -1;
+                if (n1 == 's' || n1 == 'S') {
+                    size_t look2 = look;
+                    int32_t n2 = look < len ? dv_text_utf8_next(s, len, &look2) : -1;
+                    if (n2 < 0 || !cp_is_word(n2)) {
+                        t->shape |= DV_TOK_POSS;
+                        i = look;
+                        break;
+                    }
+                }
+                if (n1 >= 0 && cp_is_word(n1) && script_of(n1) == t->script) {
+                    cur = after;
+                    continue;
+                }
+                if (n1 < 0 || !cp_is_word(n1))
+                    t->shape |= DV_TOK_POSS; /* Graves' */
+                break;
+            }
+            break;
+        }
+        t->end = (uint32_t)end;
+        if (i < end)
+            i = end;
+        if (klen - k0 > DV_TOK_KEY_MAX) {
+            klen = k0;
+            t->keylen = 0;
+        } else {
+            t->keylen = (uint16_t)(klen - k0);
+        }
+        if (first_case > 0)
+            t->shape |= DV_TOK_CAP;
+        else if (first_case < 0)
+            t->shape |= DV_TOK_LOWER;
+        if (any_upper && !any_lower)
+            t->shape |= DV_TOK_UPPER;
+        if (digits)
+            t->shape |= DV_TOK_DIGIT;
+        if (!digits && letters)
+            t->shape |= DV_TOK_ALPHA;
+        if (cps == 1)
+            t->shape |= DV_TOK_ONECP;
+        tk->n++;
+    }
+    for (size_t k = 0; k < tk->n; k++) {
+        size_t from = tk->t[k].end, to = k + 1 < tk->n ? tk->t[k + 1].start : len;
+        if (tk->t[k].shape & DV_TOK_POSS) {
+            /* skip the 's itself */
+            size_t j = from, nx;
+            if (j < len && is_apostrophe(s, len, j, &nx)) {
+                j = nx;
+                if (j < len && (s[j] == 's' || s[j] == 'S'))
+                    j++;
+            }
+            from = j;
+        }
+        if (k + 1 == tk->n) {
+            tk->t[k].gap = DV_GAP_OTHER;
+            continue;
+        }
+        int newline = 0;
+        for (size_t j = from; j < to; j++)
+            newline |= s[j] == '\n' || s[j] == '\r' || s[j] < 0x20 ? (s[j] != '\t') : 0;
+        tk->t[k].gap = (uint8_t)(newline ? DV_GAP_OTHER : classify_gap(s, from, to));
+    }
+}
+
+int dv_toks_init(dv_toks *tk, const char *utf8, size_t len, dv_error *err)
+{
+    tk->t = tk->small_t;
+    tk->keys = tk->small_keys;
+    tk->n = 0;
+    tk->heap = 0;
+    if (len > DV_TOK_TEXT_MAX)
+        return dv_fail(err, DV_ERR_LIMIT, "text of %zu bytes is over the detectors' limit of %u", len,
+                       DV_TOK_TEXT_MAX);
+    /* Bounds: every token takes at least one byte; a folded key is never longer than its text
+     * (ASCII 1:1, a 2-byte Latin letter folds to at most 2 letters, other code points are copied). */
+    size_t max_toks = len + 1;
+    if (max_toks > sizeof tk->small_t / sizeof tk->small_t[0] || len + 1 > sizeof tk->small_keys) {
+        tk->t = malloc(max_toks * sizeof *tk->t);
+        tk->keys = malloc(len + 1);
+        tk->heap = 1;
+        if (!tk->t || !tk->keys)
+            return dv_fail(err, DV_ERR_NOMEM, "token scratch for %zu bytes of text", len);
+    }
+    scan(tk, (const uint8_t *)utf8, len);
+    return 0;
+}
+
+void dv_toks_free(dv_toks *tk)
+{
+    if (tk->heap) {
+        free(tk->t);
+        free(tk->keys);
+    }
+    tk->t = NULL;
+    tk->keys = NULL;
+    tk->n = 0;
+    tk->heap = 0;
+}
+
+size_t dv_fold_phrase(const char *utf8, size_t len, char *out, size_t cap)
+{
+    dv_toks tk;
+    if (dv_toks_init(&tk, utf8, len, NULL) < 0) {
+        dv_toks_free(&tk);
+        return 0;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < tk.n; i++) {
+        size_t kl = tk.t[i].keylen;
+        if (kl == 0 || n + kl + (n ? 1 : 0) > cap) {
+            dv_toks_free(&tk);
+            return 0;
+        }
+        if (n)
+            out[n++] = ' ';
+        memcpy(out + n, dv_tok_key(&tk, i), kl);
+        n += kl;
+    }
+    dv_toks_free(&tk);
+    return n;
+}

@@ -1,0 +1,81 @@
+/* Word tokens of UTF-8 text for the dictionary detectors and the deny-list (lexicon.c, denylist.c):
+ * each token is a run of letters/digits with its byte span and its folded lookup key (the same folding as
+ * tools/gen_lexicons.py: ASCII upper-cased, Latin letters U+00C0-U+024F reduced to their base letters,
+ * apostrophes inside a word dropped, other scripts unchanged). docs/text-lexicons.md "Tokens". */
+#ifndef DV_TEXT_TOKENS_H
+#define DV_TEXT_TOKENS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dicomveil/dv_error.h"
+
+/* Token shape bits. */
+#define DV_TOK_CAP 0x01     /* the first letter is upper case */
+#define DV_TOK_UPPER 0x02   /* every cased letter is upper case (and there is one) */
+#define DV_TOK_LOWER 0x04   /* the first letter is lower case */
+#define DV_TOK_DIGIT 0x08   /* contains a digit */
+#define DV_TOK_ALPHA 0x10   /* letters only */
+#define DV_TOK_POSS 0x20    /* followed by a possessive 's or ' (not part of the span) */
+#define DV_TOK_ONECP 0x40   /* a single code point (an initial when alphabetic) */
+
+/* What lies between a token and the next one (only spaces/tabs ignored). */
+typedef enum dv_gap {
+    DV_GAP_SPACE = 0, /* spaces only */
+    DV_GAP_HYPHEN,    /* one '-' (maybe with spaces) */
+    DV_GAP_CARET,     /* '^' runs: PN components */
+    DV_GAP_EQUALS,    /* '=': PN component groups */
+    DV_GAP_COMMA,
+    DV_GAP_PERIOD,    /* one '.' (an abbreviation or the end of a sentence) */
+    DV_GAP_COLON,
+    DV_GAP_SLASH,
+    DV_GAP_NONE,      /* nothing: a script change inside a run of letters (山田様 stays one run) */
+    DV_GAP_OTHER,     /* anything else, a line break, or the end of the text */
+} dv_gap;
+
+/* Scripts a token never mixes. */
+enum { DV_SCRIPT_OTHER = 0, DV_SCRIPT_HAN, DV_SCRIPT_KANA, DV_SCRIPT_HANGUL };
+
+typedef struct dv_tok {
+    uint32_t start, end; /* byte span [start, end) in the text, on code point boundaries */
+    uint32_t key;        /* offset of the folded key in dv_toks.keys (not NUL-terminated) */
+    uint16_t keylen;     /* key bytes (a token longer than DV_TOK_KEY_MAX is kept with keylen 0) */
+    uint8_t shape;       /* DV_TOK_* */
+    uint8_t script;      /* DV_SCRIPT_* */
+    uint8_t gap;         /* dv_gap to the next token */
+    uint8_t pad[3];
+} dv_tok;
+
+#define DV_TOK_KEY_MAX 64u
+/* Text longer than this is refused (DV_ERR_LIMIT): DICOM text values are at most 4 GiB (UT), but the
+ * detectors' per-call scratch is proportional to the text. */
+#define DV_TOK_TEXT_MAX (16u << 20)
+
+typedef struct dv_toks {
+    dv_tok *t;
+    size_t n;
+    char *keys;
+    /* small inputs use these (no allocation per element value) */
+    dv_tok small_t[48];
+    char small_keys[384];
+    int heap;
+} dv_toks;
+
+/* Tokenise utf8[0, len). Invalid UTF-8 bytes separate tokens (never inside one). 0, or -1 with err
+ * (DV_ERR_LIMIT over DV_TOK_TEXT_MAX, DV_ERR_NOMEM). The caller frees with dv_toks_free (also after failure). */
+int dv_toks_init(dv_toks *tk, const char *utf8, size_t len, dv_error *err);
+void dv_toks_free(dv_toks *tk);
+
+static inline const char *dv_tok_key(const dv_toks *tk, size_t i)
+{
+    return tk->keys + tk->t[i].key;
+}
+
+/* Fold utf8[0, len) into out (at most cap bytes) like a token key, words joined by one space.
+ * Returns the key length, or 0 when it is empty or does not fit. Used for deny-list values. */
+size_t dv_fold_phrase(const char *utf8, size_t len, char *out, size_t cap);
+
+/* Decode one code point at s[*i] (strict UTF-8); -1 for an invalid byte (then *i advances by one). */
+int32_t dv_text_utf8_next(const uint8_t *s, size_t len, size_t *i);
+
+#endif

@@ -1,0 +1,241 @@
+/* Dictionary detectors (src/text/lexicon.c, tokens.c, generated lexicon_data.c): table lookups, folding
+ * that agrees with tools/gen_lexicons.py, and each context rule with its counter-example. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text/lexicon.h"
+#include "text/lexicon_data.h"
+#include "text/tokens.h"
+
+#define ALL_LEX (DV_IT_BIT(DV_IT_PERSON_NAME) | DV_IT_BIT(DV_IT_LOCATION) | DV_IT_BIT(DV_IT_ORGANIZATION_NAME))
+
+static uint32_t look(const char *k)
+{
+    return dv_lex_lookup(k, strlen(k));
+}
+
+/* The spans of type t found in s, as "a|b|c" (empty when none). */
+static char *spans(const char *s, dv_infotype_set want, dv_infotype t)
+{
+    static char buf[512];
+    dv_findings f = {0};
+    dv_error err;
+    assert_int_equal(dv_detect_names(s, strlen(s), want, &f, &err), 0);
+    buf[0] = 0;
+    for (size_t i = 0; i < f.n; i++) {
+        assert_true(f.v[i].start < f.v[i].end && f.v[i].end <= strlen(s));
+        assert_int_equal(f.v[i].detector, DV_DET_LEXICON);
+        if (f.v[i].type != t)
+            continue;
+        size_t n = strlen(buf);
+        snprintf(buf + n, sizeof buf - n, "%s%.*s", n ? "|" : "", (int)(f.v[i].end - f.v[i].start), s + f.v[i].start);
+    }
+    dv_findings_free(&f);
+    return buf;
+}
+
+static char *names(const char *s)
+{
+    return spans(s, ALL_LEX, DV_IT_PERSON_NAME);
+}
+
+static void test_lookup_tables(void **state)
+{
+    (void)state;
+    assert_true(look("JOHNSON") & DV_LEX_LAST);
+    assert_true(look("ANN") & DV_LEX_FIRST);
+    assert_true(look("WALL") & DV_LEX_ENG);       /* SCOWL: also a common word */
+    assert_true(look("PARKINSON") & DV_LEX_EPONYM); /* curated */
+    assert_true(look("CHEST") & DV_LEX_CLINICAL);
+    assert_true(look("BOSTON") & DV_LEX_CITY);
+    assert_true(look("NEW YORK") & DV_LEX_CITY);  /* multi-word key */
+    assert_true(look("NEW") & DV_LEX_MULTI);
+    assert_true(look("FRANCE") & DV_LEX_COUNTRY);
+    assert_true(look("HOSPITAL") & DV_LEX_ORGHEAD);
+    assert_int_equal(look("XQZZYV"), 0);
+    assert_int_equal(dv_lex_lookup("JOHNSON", 0), 0);
+    assert_true(dv_lex_total_keys > 100000);
+}
+
+/* tokens.c folds like tools/gen_lexicons.py: accents, ß, apostrophes, Vietnamese. */
+static void test_fold_matches_generator(void **state)
+{
+    (void)state;
+    char k[64];
+    size_t n = dv_fold_phrase("Müller", strlen("Müller"), k, sizeof k);
+    assert_int_equal(n, 6);
+    assert_memory_equal(k, "MULLER", 6);
+    n = dv_fold_phrase("O'Brien", 7, k, sizeof k);
+    assert_int_equal(n, 6);
+    assert_memory_equal(k, "OBRIEN", 6);
+    n = dv_fold_phrase("Straße", strlen("Straße"), k, sizeof k);
+    assert_memory_equal(k, "STRASSE", n);
+    n = dv_fold_phrase("Nguyễn  Văn", strlen("Nguyễn  Văn"), k, sizeof k);
+    assert_int_equal(n, 10);
+    assert_memory_equal(k, "NGUYEN VAN", 10);
+    assert_true(look("NGUYEN") & DV_LEX_LAST);
+    assert_true(look("GARCIA") & DV_LEX_LAST); /* García in the source */
+}
+
+static void test_tokens_shapes_and_gaps(void **state)
+{
+    (void)state;
+    const char *s = "Baker's cyst, Smith^John-Paul 山田太郎さん";
+    dv_toks tk;
+    assert_int_equal(dv_toks_init(&tk, s, strlen(s), NULL), 0);
+    assert_int_equal(tk.n, 7);
+    assert_true(tk.t[0].shape & DV_TOK_POSS);
+    assert_int_equal(tk.t[0].end, 5);                /* the 's is not in the span */
+    assert_int_equal(tk.t[1].gap, DV_GAP_COMMA);
+    assert_int_equal(tk.t[2].gap, DV_GAP_CARET);
+    assert_int_equal(tk.t[3].gap, DV_GAP_HYPHEN);
+    assert_int_equal(tk.t[5].script, DV_SCRIPT_HAN); /* 山田太郎 */
+    assert_int_equal(tk.t[5].gap, DV_GAP_NONE);      /* then さん: a script change, no gap */
+    assert_int_equal(tk.t[6].script, DV_SCRIPT_KANA);
+    dv_toks_free(&tk);
+    /* invalid UTF-8 separates tokens and is never inside a span */
+    const char bad[] = "Ann\xff\xfeJohnson\xc3";
+    assert_int_equal(dv_toks_init(&tk, bad, sizeof bad - 1, NULL), 0);
+    assert_int_equal(tk.n, 2);
+    assert_int_equal(tk.t[1].start, 5);
+    assert_int_equal(tk.t[1].end, 12);
+    dv_toks_free(&tk);
+}
+
+static void test_title_makes_name(void **state)
+{
+    (void)state;
+    assert_string_equal(names("Discussed with Dr. Wall today."), "Wall");
+    assert_string_equal(names("Study protocolled by Dr. May."), "May");
+    assert_string_equal(names("Mrs Rose Young declined sedation."), "Rose Young");
+    assert_string_equal(names("Frau Dr. Björk Sigurðardóttir"), "Björk Sigurðardóttir");
+    /* MR is a modality and MS a disease before a clinical word in capitals */
+    assert_string_equal(names("MR BRAIN WO CONTRAST"), "");
+    assert_string_equal(names("MS LESION LOAD"), "");
+}
+
+static void test_trigger_makes_name(void **state)
+{
+    (void)state;
+    assert_string_equal(names("Tech: Maria Lopez"), "Maria Lopez");
+    assert_string_equal(names("Dose check overridden by Mark Hand (physicist)."), "Mark Hand");
+    assert_string_equal(names("Accompanied by his daughter Rose."), "Rose");
+    assert_string_equal(names("Performed by CT technologist."), "");
+}
+
+static void test_pair_makes_name(void **state)
+{
+    (void)state;
+    assert_string_equal(names("Interpreter Ahmed Hassan present."), "Ahmed Hassan");
+    assert_string_equal(names("Eleanor Smith-Jones arrived"), "Eleanor Smith-Jones");
+    assert_string_equal(names("Hans-Peter Müller nüchtern"), "Hans-Peter Müller");
+    /* two common words are not a name without context; neither is a clinical word */
+    assert_string_equal(names("Rose Young"), "");
+    assert_string_equal(names("Young-Burgess APC II"), "");
+}
+
+static void test_pn_in_text(void **state)
+{
+    (void)state;
+    assert_string_equal(names("Operator: SMITH^JOHN^A"), "SMITH^JOHN^A");
+    assert_string_equal(names("Name: Yamada^Taro=山田^太郎"), "Yamada^Taro=山田^太郎");
+    /* Siemens-style descriptions with carets are not names */
+    assert_string_equal(names("Brain^Routine"), "");
+    assert_string_equal(names("Head^Stroke"), "");
+}
+
+static void test_eponyms_stay(void **state)
+{
+    (void)state;
+    const char *clean[] = {"CT CHEST WALL FOLLOW-UP", "MAY-THURNER", "Parkinson disease, falls.", "Baker's cyst",
+                           "Young's modulus", "Hodgkin lymphoma", "Crohn's disease", "Wilms tumor",
+                           "Ewing sarcoma", "Graves' disease", "circle of Willis", "Jones fracture", "Weber B",
+                           "Garden III", "Hill-Sachs lesion", "gray matter", "May represent cyst",
+                           "CT CHEST ROSE FOLLOW UP", "Brown-Sequard syndrome", "Morison's pouch"};
+    for (size_t i = 0; i < sizeof clean / sizeof clean[0]; i++) {
+        if (strcmp(spans(clean[i], DV_LEX_INFOTYPES, DV_IT_PERSON_NAME), "") != 0)
+            fail_msg("a name was found in clinical phrase %zu", i);
+        assert_string_equal(spans(clean[i], ALL_LEX, DV_IT_LOCATION), "");
+    }
+    /* but a lone uncommon surname in a sentence is a name */
+    assert_string_equal(names("Copy mailed to Goldberg yesterday."), "Goldberg");
+}
+
+static void test_cjk_names(void **state)
+{
+    (void)state;
+    assert_string_equal(names("患者 山田太郎 様"), "山田太郎");
+    assert_string_equal(names("山田太郎様"), "山田太郎"); /* the honorific is not in the span */
+    assert_string_equal(names("환자 김민준 님"), "김민준");
+    assert_string_equal(names("頭部CT 単純"), "");
+}
+
+static void test_places_and_orgs(void **state)
+{
+    (void)state;
+    assert_string_equal(spans("Moving to Denver, Colorado, next month.", ALL_LEX, DV_IT_LOCATION), "Denver|Colorado");
+    assert_string_equal(spans("Lives in New York with her son.", ALL_LEX, DV_IT_LOCATION), "New York");
+    assert_string_equal(spans("患者 王伟，来自北京", ALL_LEX, DV_IT_LOCATION), "北京");
+    assert_string_equal(spans("Cork stopper", ALL_LEX, DV_IT_LOCATION), ""); /* common word, no context */
+    assert_string_equal(spans("Bethesda IV", ALL_LEX, DV_IT_LOCATION), "");
+    assert_string_equal(spans("Transferred from Mercy General Hospital today", ALL_LEX, DV_IT_ORGANIZATION_NAME),
+                        "Mercy General Hospital");
+    assert_string_equal(spans("Prior imaging at University of Michigan Hospital.", ALL_LEX,
+                              DV_IT_ORGANIZATION_NAME),
+                        "University of Michigan Hospital");
+    assert_string_equal(spans("Seen at the General Hospital.", ALL_LEX, DV_IT_ORGANIZATION_NAME), "");
+}
+
+static void test_first_last_when_asked(void **state)
+{
+    (void)state;
+    dv_infotype_set fl = DV_IT_BIT(DV_IT_FIRST_NAME) | DV_IT_BIT(DV_IT_LAST_NAME);
+    assert_string_equal(spans("Dr. Emily Young called", fl, DV_IT_FIRST_NAME), "Emily");
+    assert_string_equal(spans("Dr. Emily Young called", fl, DV_IT_LAST_NAME), "Young");
+    assert_string_equal(spans("Operator: SMITH^JOHN", fl, DV_IT_LAST_NAME), "SMITH");
+    assert_string_equal(spans("Dr. Emily Young called", DV_IT_BIT(DV_IT_LOCATION), DV_IT_PERSON_NAME), "");
+}
+
+static void test_limits_and_usage(void **state)
+{
+    (void)state;
+    dv_findings f = {0};
+    dv_error err;
+    assert_int_equal(dv_detect_names("x", 1, 0, &f, &err), 0); /* nothing wanted: nothing done */
+    assert_int_equal(dv_detect_names(NULL, 3, ALL_LEX, &f, &err), -1);
+    assert_int_equal(err.code, DV_ERR_USAGE);
+    size_t big = DV_TOK_TEXT_MAX + 1;
+    char *s = malloc(big);
+    assert_non_null(s);
+    memset(s, 'a', big);
+    assert_int_equal(dv_detect_names(s, big, ALL_LEX, &f, &err), -1);
+    assert_int_equal(err.code, DV_ERR_LIMIT);
+    /* a long text with many tokens (heap scratch) */
+    size_t n = 200000;
+    for (size_t i = 0; i < n; i += 12)
+        memcpy(s + i, "Dr. Wall et ", i + 12 <= n ? 12 : n - i);
+    assert_int_equal(dv_detect_names(s, n, ALL_LEX, &f, &err), 0);
+    assert_true(f.n >= n / 12 - 1);
+    dv_findings_free(&f);
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lookup_tables),      cmocka_unit_test(test_fold_matches_generator),
+        cmocka_unit_test(test_tokens_shapes_and_gaps), cmocka_unit_test(test_title_makes_name),
+        cmocka_unit_test(test_trigger_makes_name), cmocka_unit_test(test_pair_makes_name),
+        cmocka_unit_test(test_pn_in_text),         cmocka_unit_test(test_eponyms_stay),
+        cmocka_unit_test(test_cjk_names),          cmocka_unit_test(test_places_and_orgs),
+        cmocka_unit_test(test_first_last_when_asked), cmocka_unit_test(test_limits_and_usage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
