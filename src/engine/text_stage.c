@@ -262,6 +262,10 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     unsigned style;
     if (decode(w, inst, e, vr, cs, &n, &style, err))
         return -1;
+    /* Trailing padding (space, or the NUL some writers use) is not text: a rewritten value must not carry
+     * a NUL into a text VR (dciodvfy: trailing character invalid); the writer pads again. */
+    while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
+        n--;
     dv_findings_clear(&w->f);
     int whole = vr == DV_VR_DA || vr == DV_VR_DT || vr == DV_VR_AS;
     if (!whole) {
