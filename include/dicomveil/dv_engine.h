@@ -53,6 +53,7 @@ typedef enum dv_skip {
 /* "not_dicom", "directory" (report names); NULL for DV_SKIP_NONE. */
 const char *dv_skip_name(dv_skip s);
 
+#define DV_RESULT_TEXT_TYPES 32 /* room for every infoType dicomveil detects */
 #define DV_PATIENT_ID_MAX 256 /* PatientID is LO (64 characters); 256 bytes hold it in any character set */
 
 /* What de-identifying one instance produced. Extensible (issue 5 item 7) like dv_limits: initialise with
@@ -77,6 +78,9 @@ typedef struct dv_result {
     int patient_id_changed;
     char orig_patient_id[DV_PATIENT_ID_MAX + 1];
     char patient_id[DV_PATIENT_ID_MAX + 1];
+    /* Text stage (issue 6): how many findings were transformed in this instance, by infoType (index = the
+     * infoType's number, named by the CLI report). Counts only: never a value. */
+    uint32_t text_findings[DV_RESULT_TEXT_TYPES];
 } dv_result;
 
 void dv_result_init_sized(dv_result *res, size_t struct_size);

@@ -154,6 +154,8 @@ typedef struct dvc_item {
     const char *reason; /* for skipped: "not_dicom" or "directory"; static string */
     char *message;      /* engine message (no tag values) for failed/skipped; malloc'd or NULL */
     char *mapping;      /* --mapping only: this input's crosswalk fields (mapping.c), malloc'd; PHI */
+    uint32_t *text_findings; /* findings transformed by infoType (DV_RESULT_TEXT_TYPES), malloc'd only when
+                                some count is non-zero; counts, never values */
     int displaced;      /* pool.c, under the status lock: a lower index replaced this one's output before its
                            own worker recorded "ok", which then records "duplicate" instead */
 } dvc_item;

@@ -483,6 +483,7 @@ done:
     for (size_t i = 0; items && i < in.n; i++) {
         free(items[i].message);
         free(items[i].mapping);
+        free(items[i].text_findings);
     }
     free(items);
     dvc_inputs_free(&in);

@@ -139,6 +139,16 @@ static void process(worker *w, size_t index)
     close(fd);
     if (put.displaced != DVC_NO_INDEX)
         mark_displaced(run, put.displaced);
+    if (oc == DV_OUTCOME_OK) {
+        for (int t = 0; t < DV_RESULT_TEXT_TYPES; t++)
+            if (res.text_findings[t]) {
+                /* NULL on ENOMEM: the report then has no counts for this instance (never a wrong count) */
+                it->text_findings = malloc(sizeof res.text_findings);
+                if (it->text_findings)
+                    memcpy(it->text_findings, res.text_findings, sizeof res.text_findings);
+                break;
+            }
+    }
     if (run->mapping && (oc == DV_OUTCOME_OK || oc == DV_OUTCOME_DUPLICATE))
         it->mapping = dvc_mapping_fields(&res); /* NULL on ENOMEM: mapping.c then fails the mapping file */
     switch (oc) {

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "text/dv_text.h"
 
 /* File names are bytes, JSON strings are UTF-8: an invalid sequence becomes U+FFFD in "source" and the exact
  * bytes are kept, hex-encoded, in "source_hex" so the file can still be found. */
@@ -61,6 +62,21 @@ static int add_source(json_t *obj, const char *path)
     free(clean);
     free(hex);
     return rc;
+}
+
+/* "text_findings": {"PERSON_NAME": 2, ...}: only the non-zero counts. */
+static int add_text_findings(json_t *e, const uint32_t *counts)
+{
+    json_t *o = json_object();
+    if (!o)
+        return -1;
+    int rc = 0;
+    for (int t = 0; t < DV_RESULT_TEXT_TYPES; t++) {
+        const char *name = dv_infotype_name((dv_infotype)t);
+        if (counts[t] && name)
+            rc |= json_object_set_new(o, name, json_integer((json_int_t)counts[t]));
+    }
+    return rc | json_object_set_new(e, "text_findings", o);
 }
 
 /* Engine messages are ASCII; anything else is replaced rather than dropping the entry. */
@@ -110,6 +126,8 @@ static json_t *build(const dvc_run *run, double elapsed)
         rc |= json_object_set_new(e, "error", message_or_null(it->message));
         if (it->reason)
             rc |= json_object_set_new(e, "reason", json_string(it->reason));
+        if (it->text_findings) /* issue 6: findings transformed, by infoType name (counts only) */
+            rc |= add_text_findings(e, it->text_findings);
         rc |= json_array_append_new(list, e);
     }
     rc |= json_object_set_new(root, "instances", list);

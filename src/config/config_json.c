@@ -28,10 +28,15 @@
 
 #include "dicom/dv_vr.h"
 #include "dict/dv_dict.h"
+#include "text/dv_text.h"
+#include "text/dv_transform.h"
 
 /* A configuration larger than 1 MiB is refused before parsing: real configs are a few KiB, and the cap bounds
  * the memory and time a hostile or mistaken input (e.g. a DICOM file passed as --config) can cost. */
 #define CONFIG_MAX_ACTIONS 10000
+/* resolve_query's need_vr for cleanTextTag: one of the VRs dv_clean_text_vr accepts (1 is no VR code). */
+#define NEED_CLEAN_TEXT_VR 1
+#define CLEAN_TEXT_VRS "AE, LO, LT, PN, SH, ST, UC, UT, DA, DT, AS"
 #define CONFIG_MAX_QUERIES 10000
 
 #define PATH_MAX_LEN 256
@@ -302,7 +307,9 @@ static int resolve_query(const char *s, size_t slen, query_mode mode, uint16_t n
                          shown);
         q->kind = DV_QUERY_VR;
         q->vr = dv_vr_from_chars(s);
-        if (need_vr && q->vr != need_vr) {
+        if (need_vr == NEED_CLEAN_TEXT_VR && !dv_clean_text_vr(q->vr))
+            return cfail(err, path, "%s applies to VRs %s only, not to VR \"%s\"", action, CLEAN_TEXT_VRS, shown);
+        if (need_vr && need_vr != NEED_CLEAN_TEXT_VR && q->vr != need_vr) {
             char want[3];
             vr_name(need_vr, want);
             return cfail(err, path, "%s applies to VR %s only, not to VR \"%s\"", action, want, shown);
@@ -331,6 +338,19 @@ static int resolve_query(const char *s, size_t slen, query_mode mode, uint16_t n
         return cfail(err, path,
                      "\"%s\" is a group length tag (%04X,0000); group lengths are not data to de-identify",
                      shown, (unsigned)(q->tag >> 16));
+    if (need_vr == NEED_CLEAN_TEXT_VR) {
+        /* A private or unknown tag's VR is only known per instance: checked there (docs/text.md; the NCI
+         * config names private tags). */
+        if (!entry || entry->vr == 0)
+            return 0;
+        if (!dv_clean_text_vr(entry->vr)) {
+            char have[3];
+            vr_name(entry->vr, have);
+            return cfail(err, path, "%s applies to VRs %s only, but \"%s\" (%04X,%04X) has VR %s", action,
+                         CLEAN_TEXT_VRS, shown, (unsigned)(q->tag >> 16), (unsigned)(q->tag & 0xFFFFu), have);
+        }
+        return 0;
+    }
     if (need_vr) {
         char want[3];
         vr_name(need_vr, want);
@@ -441,7 +461,10 @@ static int parse_action(const json_t *a, const char *path, dv_config_action *act
         return cfail(err, p, "must be an empty object {}");
     }
 
-    uint16_t need = kind == DV_ACTION_REGEN_UID ? DV_VR_UI : kind == DV_ACTION_RECURSE ? DV_VR_SQ : 0;
+    uint16_t need = kind == DV_ACTION_REGEN_UID  ? DV_VR_UI
+                    : kind == DV_ACTION_RECURSE  ? DV_VR_SQ
+                    : kind == DV_ACTION_CLEAN_TEXT ? NEED_CLEAN_TEXT_VR
+                                                   : 0;
     const json_t *queries = get(a, "queries");
     path_key(p, path, "queries");
     if (!queries)
@@ -559,19 +582,32 @@ static int parse_image_config(const json_t *v, const char *path, dv_image_config
     return 0;
 }
 
-/* TextConfig (gcp-api.md 6): shape-checked now so a malformed one is reported at its path; text inspection
- * is not built yet, so a valid one is then refused (dv_config_refuse_unbuilt). */
+/* TextConfig (gcp-api.md 6) parsed into cfg->text (dv_text_config, src/text/dv_transform.h). */
 static const enum_entry TEXT_PROFILES[] = {
-    {"PROFILE_TYPE_UNSPECIFIED", 0, NULL}, {"EMPTY", 1, NULL}, {"BASIC", 2, NULL},
+    {"PROFILE_TYPE_UNSPECIFIED", DV_TEXT_PROFILE_UNSPECIFIED, NULL},
+    {"EMPTY", DV_TEXT_PROFILE_EMPTY, NULL},
+    {"BASIC", DV_TEXT_PROFILE_BASIC, NULL},
 };
 
-static int check_string_array(const json_t *x, const char *path, dv_error *err)
+/* An array of infoType names -> a set; an unknown name is an error naming its path. */
+static int parse_info_type_set(const json_t *x, const char *path, dv_infotype_set *set, dv_error *err)
 {
     char **names;
     size_t n;
     int rc = parse_info_type_list(x, path, &names, &n, err);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        int t = rc == 0 ? dv_infotype_from_name(names[i], strlen(names[i])) : 0;
+        if (rc == 0 && (t < 0 || t == DV_IT_CTX)) {
+            char p[PATH_MAX_LEN], shown[SHOW_MAX * 4 + 8];
+            path_index(p, path, i);
+            show(shown, sizeof shown, names[i]);
+            rc = cfail(err, p, "unknown infoType \"%s\" (docs/text.md lists the infoTypes dicomveil detects)",
+                       shown);
+        } else if (rc == 0) {
+            *set |= DV_IT_BIT(t);
+        }
         free(names[i]);
+    }
     free(names);
     return rc;
 }
@@ -587,8 +623,10 @@ static int check_string_member(const json_t *obj, const char *key, const char *p
     return 0;
 }
 
-/* DateShiftConfig / CryptoHashConfig: {cryptoKey, kmsWrapped {cryptoKey, wrappedKey}}, not both. */
-static int check_key_config(const json_t *v, const char *path, dv_error *err)
+/* DateShiftConfig / CryptoHashConfig: {cryptoKey, kmsWrapped {cryptoKey, wrappedKey}}, not both. cryptoKey is
+ * the base64 of a 16-, 24- or 32-byte key; without it the run's key is used (DECISIONS 7). kmsWrapped needs a
+ * Cloud KMS, which an offline tool does not have: refused at its path. */
+static int parse_key_config(const json_t *v, const char *path, dv_xform *xf, dv_error *err)
 {
     static const char *const keys[] = {"cryptoKey", "kmsWrapped"};
     static const char *const kms_keys[] = {"cryptoKey", "wrappedKey"};
@@ -596,27 +634,58 @@ static int check_key_config(const json_t *v, const char *path, dv_error *err)
     if (check_keys(v, path, keys, COUNT(keys), err) || check_string_member(v, "cryptoKey", path, err))
         return -1;
     const json_t *kms = get(v, "kmsWrapped");
-    if (!kms)
-        return 0;
-    path_key(p, path, "kmsWrapped");
-    if (!json_is_object(kms))
-        return cfail(err, p, "must be an object");
-    if (get(v, "cryptoKey"))
-        return cfail(err, p, "must not be set together with cryptoKey");
-    if (check_keys(kms, p, kms_keys, COUNT(kms_keys), err) || check_string_member(kms, "cryptoKey", p, err) ||
-        check_string_member(kms, "wrappedKey", p, err))
-        return -1;
+    if (kms) {
+        path_key(p, path, "kmsWrapped");
+        if (!json_is_object(kms))
+            return cfail(err, p, "must be an object");
+        if (get(v, "cryptoKey"))
+            return cfail(err, p, "must not be set together with cryptoKey");
+        if (check_keys(kms, p, kms_keys, COUNT(kms_keys), err) || check_string_member(kms, "cryptoKey", p, err) ||
+            check_string_member(kms, "wrappedKey", p, err))
+            return -1;
+        return cfail(err, p,
+                     "not supported: dicomveil has no Cloud KMS to unwrap the key; give cryptoKey (base64) or "
+                     "neither (the run's key is used)");
+    }
+    const json_t *k = get(v, "cryptoKey");
+    if (k) {
+        path_key(p, path, "cryptoKey");
+        int n = dv_key_from_base64(json_string_value(k), json_string_length(k), xf->key);
+        if (n < 0)
+            return cfail(err, p, "must be the base64 of a 16-, 24- or 32-byte key (AES 128/192/256)");
+        xf->key_len = (uint8_t)n;
+    }
     return 0;
 }
 
-static int check_info_type_transformation(const json_t *v, const char *path, dv_error *err)
+/* maskingCharacter: exactly one character (code point), printable, and not a DICOM delimiter (\ ^ =), so a
+ * masked value stays valid in every text VR (docs/text.md). */
+static int parse_mask_char(const json_t *x, const char *path, dv_xform *xf, dv_error *err)
+{
+    const unsigned char *s = (const unsigned char *)json_string_value(x);
+    size_t n = json_string_length(x);
+    size_t want = n == 0 ? 0 : s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+                : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || want == 0 || n != want || (n == 1 && (s[0] < 0x20 || s[0] == 0x7F)) ||
+        (n == 1 && strchr("\\^=", s[0])) || (n == 2 && s[0] == 0xC2 && s[1] < 0xA0))
+        return cfail(err, path, "must be exactly one printable character other than \\, ^ and =");
+    memcpy(xf->mask, s, n);
+    xf->mask_len = (uint8_t)n;
+    return 0;
+}
+
+static int parse_info_type_transformation(const json_t *v, const char *path, dv_text_xform_cfg *out,
+                                          dv_error *err)
 {
     static const char *const configs[] = {"redactConfig", "characterMaskConfig", "replaceWithInfoTypeConfig",
                                           "dateShiftConfig", "cryptoHashConfig"};
+    static const dv_xform_kind kinds[] = {DV_XF_REDACT, DV_XF_MASK, DV_XF_REPLACE_INFOTYPE, DV_XF_DATE_SHIFT,
+                                          DV_XF_CRYPTO_HASH};
     static const char *const keys[] = {"infoTypes",       "redactConfig",    "characterMaskConfig",
                                        "replaceWithInfoTypeConfig", "dateShiftConfig", "cryptoHashConfig"};
     static const char *const mask_keys[] = {"maskingCharacter"};
     char p[PATH_MAX_LEN];
+    memset(out, 0, sizeof *out);
     if (!json_is_object(v))
         return cfail(err, path, "must be an InfoTypeTransformation object");
     if (check_keys(v, path, keys, COUNT(keys), err))
@@ -624,7 +693,7 @@ static int check_info_type_transformation(const json_t *v, const char *path, dv_
     const json_t *x;
     if ((x = get(v, "infoTypes"))) {
         path_key(p, path, "infoTypes");
-        if (check_string_array(x, p, err))
+        if (parse_info_type_set(x, p, &out->types, err))
             return -1;
     }
     const char *set = NULL;
@@ -634,6 +703,7 @@ static int check_info_type_transformation(const json_t *v, const char *path, dv_
         if (set)
             return cfail(err, path, "more than one transformation (%s and %s); set exactly one", set, configs[i]);
         set = configs[i];
+        out->xf.kind = kinds[i];
         path_key(p, path, configs[i]);
         if (!json_is_object(x))
             return cfail(err, p, "must be an object");
@@ -644,18 +714,30 @@ static int check_info_type_transformation(const json_t *v, const char *path, dv_
             if (check_keys(x, p, mask_keys, COUNT(mask_keys), err) ||
                 check_string_member(x, "maskingCharacter", p, err))
                 return -1;
-        } else if (check_key_config(x, p, err)) {
+            out->xf.mask[0] = '*'; /* the API's default */
+            out->xf.mask_len = 1;
+            const json_t *mc = get(x, "maskingCharacter");
+            char q[PATH_MAX_LEN];
+            path_key(q, p, "maskingCharacter");
+            if (mc && parse_mask_char(mc, q, &out->xf, err))
+                return -1;
+        } else if (parse_key_config(x, p, &out->xf, err)) {
             return -1;
         }
     }
+    if (!set)
+        return cfail(err, path,
+                     "no transformation; set exactly one of redactConfig, characterMaskConfig, "
+                     "replaceWithInfoTypeConfig, dateShiftConfig, cryptoHashConfig");
     return 0;
 }
 
-static int parse_text_config(const json_t *v, const char *path, dv_error *err)
+static int parse_text_config(const json_t *v, const char *path, dv_text_config *tc, dv_error *err)
 {
     static const char *const keys[] = {"profileType", "additionalTransformations", "excludeInfoTypes",
                                        "transformations"};
     char p[PATH_MAX_LEN];
+    memset(tc, 0, sizeof *tc);
     if (!json_is_object(v))
         return cfail(err, path, "must be an object (a TextConfig)");
     if (check_keys(v, path, keys, COUNT(keys), err))
@@ -663,14 +745,18 @@ static int parse_text_config(const json_t *v, const char *path, dv_error *err)
     const json_t *x;
     if ((x = get(v, "profileType"))) {
         path_key(p, path, "profileType");
-        if (!parse_enum(x, p, TEXT_PROFILES, COUNT(TEXT_PROFILES), err))
+        const enum_entry *e = parse_enum(x, p, TEXT_PROFILES, COUNT(TEXT_PROFILES), err);
+        if (!e)
             return -1;
+        tc->profile = (dv_text_profile)e->value;
     }
     if ((x = get(v, "excludeInfoTypes"))) {
         path_key(p, path, "excludeInfoTypes");
-        if (check_string_array(x, p, err))
+        if (parse_info_type_set(x, p, &tc->exclude, err))
             return -1;
     }
+    /* additionalTransformations first, then the deprecated transformations: the first that lists an infoType
+     * decides it (docs/text.md). */
     static const char *const lists[] = {"additionalTransformations", "transformations"};
     for (size_t l = 0; l < COUNT(lists); l++) {
         if (!(x = get(v, lists[l])))
@@ -678,14 +764,15 @@ static int parse_text_config(const json_t *v, const char *path, dv_error *err)
         path_key(p, path, lists[l]);
         if (!json_is_array(x))
             return cfail(err, p, "must be an array of InfoTypeTransformation objects");
-        if (json_array_size(x) > CONFIG_MAX_ACTIONS)
-            return cfail(err, p, "too many transformations (%zu; the limit is %d)", json_array_size(x),
-                         CONFIG_MAX_ACTIONS);
+        if (tc->nxf + json_array_size(x) > DV_TEXT_MAX_XFORMS)
+            return cfail(err, p, "too many transformations (the limit is %d in one TextConfig)",
+                         DV_TEXT_MAX_XFORMS);
         for (size_t i = 0; i < json_array_size(x); i++) {
             char q[PATH_MAX_LEN];
             path_index(q, p, i);
-            if (check_info_type_transformation(json_array_get(x, i), q, err))
+            if (parse_info_type_transformation(json_array_get(x, i), q, &tc->xf[tc->nxf], err))
                 return -1;
+            tc->nxf++;
         }
     }
     return 0;
@@ -902,8 +989,8 @@ static int parse_deidentify_config(const json_t *v, dv_config *cfg, dv_error *er
             return -1;
     }
     if (get(v, "text")) {
-        cfg->has_text = 1; /* refused after validation (dv_config_refuse_unbuilt) */
-        if (parse_text_config(get(v, "text"), "config.text", err))
+        cfg->has_text = 1;
+        if (parse_text_config(get(v, "text"), "config.text", &cfg->text, err))
             return -1;
     }
     /* The FHIR-only fields configure FHIR stores, which dicomveil does not have: a config written for Google's
@@ -985,6 +1072,17 @@ static int is_request_body(const json_t *v)
 
 int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err)
 {
+    if (dv_config_parse_all(json, len, cfg, err))
+        return -1;
+    if (dv_config_refuse_unbuilt(cfg, err)) {
+        dv_config_clear(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+int dv_config_parse_all(const char *json, size_t len, dv_config *cfg, dv_error *err)
+{
     if (!cfg)
         return dv_fail(err, DV_ERR_USAGE, "dv_config_parse: cfg is NULL");
     memset(cfg, 0, sizeof *cfg);
@@ -1014,8 +1112,6 @@ int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err)
     else
         rc = parse_deidentify_config(root, cfg, err);
     json_decref(root);
-    if (rc == 0)
-        rc = dv_config_refuse_unbuilt(cfg, err);
     if (rc) {
         dv_config_clear(cfg);
         return -1;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "dicomveil/dv_error.h"
+#include "text/dv_transform.h"
 
 typedef enum dv_profile_type {
     DV_PROFILE_BASIC = 0,              /* ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE (and PROFILE_TYPE_UNSPECIFIED) */
@@ -108,6 +109,7 @@ typedef struct dv_config {
     int has_image;                /* top-level `image` (deprecated) present */
     dv_image_config image;        /* top-level `image` */
     int has_text;                 /* top-level `text` (TextConfig) present */
+    dv_text_config text;          /* top-level `text`, parsed (zero = unspecified profile = BASIC) */
 
     /* Accepted without effect, with a warning (e.g. the FHIR-only fields). */
     char warnings[DV_CONFIG_MAX_WARNINGS][DV_CONFIG_WARNING_MAX];
@@ -123,6 +125,10 @@ typedef struct dv_config {
  * a warning in cfg->warnings. Returns 0, or -1 with err set (cfg is left cleared). */
 int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err);
 void dv_config_clear(dv_config *cfg);
+/* dv_config_parse without the refusal of unbuilt parts: the whole config parsed and validated into cfg (for
+ * the text stage's own tests and `inspect`, which must read a TextConfig even while the deidentify path still
+ * refuses it). Returns 0, or -1 with err set (cfg is left cleared). */
+int dv_config_parse_all(const char *json, size_t len, dv_config *cfg, dv_error *err);
 
 /* The refusal of the first part of cfg that is not built yet (see dv_config_parse), or 0 when everything in
  * cfg can be carried out. One home for "what is built": the parser and the plan compiler both call it. */

@@ -11,6 +11,7 @@
 #include "engine/dv_result_internal.h"
 #include "dicom/dv_vr.h"
 #include "dict/dv_tags.h"
+#include "dicom/dv_charset.h"
 
 /* A UI value bigger than this is not a list of UIDs but an attack or a corruption: refuse the instance
  * rather than keep it (privacy) or read it without bound (memory). */
@@ -22,6 +23,9 @@ typedef struct apply_ctx {
     dv_instance *inst;
     dv_error *err;
     int changed;
+    dv_text_worker *tw;  /* the text stage's worker (DV_DEC_CLEAN_TEXT), NULL when the plan cleans no text */
+    int cs_utf8;         /* the instance was switched to ISO_IR 192 by the text stage */
+    dv_charset utf8;
 } apply_ctx;
 
 static void make_empty(apply_ctx *c, dv_elem *e)
@@ -208,8 +212,9 @@ static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform)
 }
 
 /* parent: the tag of the sequence whose item ds is (0 at the top level); ctx: the IOD context of ds
- * (DV_IOD_CTX_UNKNOWN when the IOD or this place is not in the tables). */
-static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv_iod_ctx ctx)
+ * (DV_IOD_CTX_UNKNOWN when the IOD or this place is not in the tables); cs: ds's character set (inherited;
+ * NULL when the plan cleans no text). */
+static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv_iod_ctx ctx, const dv_charset *cs)
 {
     dv_elem *prev = NULL, *e = ds->first;
     while (e) {
@@ -231,9 +236,19 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         case DV_DEC_KEEP:
             break;
         case DV_DEC_KEEP_RECURSE:
-            for (dv_item *it = e->items; it && rc == 0; it = it->next)
-                rc = apply_ds(c, &it->ds, depth + 1, tag, dv_iod_item_ctx(ctx, tag));
+            for (dv_item *it = e->items; it && rc == 0; it = it->next) {
+                dv_charset own;
+                rc = apply_ds(c, &it->ds, depth + 1, tag, dv_iod_item_ctx(ctx, tag),
+                              c->tw ? dv_charset_for_item(cs, it, &own) : NULL);
+            }
             break;
+        case DV_DEC_CLEAN_TEXT: {
+            int ch = 0, sw = 0;
+            rc = dv_text_clean_elem(c->tw, c->plan, c->inst, e, c->cs_utf8 ? &c->utf8 : cs, &ch, &sw, c->err);
+            c->changed |= ch;
+            c->cs_utf8 |= sw;
+            break;
+        }
         case DV_DEC_EMPTY:
             make_empty(c, e);
             break;
@@ -296,16 +311,48 @@ static void result_uid(const dv_instance *inst, uint32_t tag, char out[DV_UID_MA
     (void)dv_elem_uid_text(dv_ds_find(&inst->ds, tag), out, DV_UID_MAX + 1); /* "" when absent or too long */
 }
 
+_Static_assert(DV_IT_COUNT <= DV_RESULT_TEXT_TYPES, "dv_result.text_findings must hold every infoType");
+
 int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_error *err)
+{
+    return dv_apply_text(plan, key, inst, res, NULL, err);
+}
+
+int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_text_worker *w,
+                  dv_error *err)
 {
     if (res && dv_result_reset(res, err) != 0)
         return -1;
     if (!plan || !key || !inst)
         return dv_fail(err, DV_ERR_USAGE, "dv_apply: plan, key and instance are required");
-    apply_ctx c = {plan, key, inst, err, 0};
+    apply_ctx c;
+    memset(&c, 0, sizeof c);
+    c.plan = plan;
+    c.key = key;
+    c.inst = inst;
+    c.err = err;
     if (repair_sop_identity(inst, err) != 0)
         return -1;
-    if (apply_ds(&c, &inst->ds, 0, 0, instance_iod_ctx(inst)) != 0)
+    dv_text_worker *own_worker = NULL;
+    const dv_charset *cs = NULL;
+    dv_charset top;
+    if (plan->cleans_text) {
+        if (!w && !(w = own_worker = dv_text_worker_new()))
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory for the text stage");
+        c.tw = w;
+        dv_charset_parse((const uint8_t *)"ISO_IR 192", 10, &c.utf8);
+        /* The instance's own identifying values, read before the plan changes any of them. */
+        if (dv_text_begin_instance(w, plan, key, inst, err) != 0) {
+            dv_text_worker_free(own_worker);
+            return -1;
+        }
+        cs = dv_charset_for_ds(NULL, &inst->ds, &top);
+    }
+    int rc = apply_ds(&c, &inst->ds, 0, 0, instance_iod_ctx(inst), cs);
+    if (rc == 0 && res && w && DV_RESULT_HAS(res, text_findings))
+        memcpy(res->text_findings, dv_text_worker_counts(w), sizeof(uint32_t) * DV_IT_COUNT);
+    dv_text_worker_free(own_worker);
+    if (rc != 0)
         return -1;
     if (c.changed && dv_markers_write(plan, inst, err) != 0)
         return -1;

@@ -14,6 +14,8 @@
 #include "dict/dv_dict.h"
 #include "dict/dv_iod.h"
 #include "dict/dv_tags.h"
+#include "text/dv_transform.h"
+#include "dicom/dv_charset.h"
 
 /* What happens to one element. */
 typedef enum dv_decision {
@@ -24,8 +26,9 @@ typedef enum dv_decision {
     DV_DEC_DUMMY,        /* VR-valid placeholder (dummy.c) */
     DV_DEC_RESET_TREE,   /* SQ: every nested element reset recursively */
     DV_DEC_REGEN_UID,    /* UI: every value regenerated (uid.c) */
-    DV_DEC_RESET_CONFORM /* SQ under the profile's D: every nested element reset, keeping the IOD valid (Type 3
+    DV_DEC_RESET_CONFORM, /* SQ under the profile's D: every nested element reset, keeping the IOD valid (Type 3
                           * removed, Type 2 emptied, codes the profile keeps kept; apply.c reset_conform) */
+    DV_DEC_CLEAN_TEXT    /* text VR: findings transformed per the plan's TextConfig (text_stage.c) */
 } dv_decision;
 
 const char *dv_decision_name(dv_decision d);
@@ -38,6 +41,7 @@ typedef struct dv_plan_slot {
     uint32_t action;  /* index of the first action with a TAG query for this tag, or DV_PLAN_NO_ACTION */
     uint32_t follow;  /* UID families: the tag whose decision this one takes (0 = its own; see families.c) */
     uint8_t pcode;    /* dv_pcode of the profile row (MINIMAL: DV_PC_K for the keep list), DV_PC_NONE if none */
+    uint8_t cdcode;   /* dv_pcode of the row's Clean Descriptors column (C = cleaned), DV_PC_NONE if none */
     uint8_t family;   /* 1 when the tag is a UID family's head or member (reset subtrees consult the plan) */
     uint8_t context;  /* 1 when the member follows another head inside some sequence (dv_plan.contexts) */
     uint8_t used;
@@ -85,6 +89,15 @@ struct dv_plan {
 
     char summary[256];
 
+    /* Text cleaning (issue 6): the transformation of each infoType (TextConfig resolved, dv_text_resolve),
+     * whether options.cleanDescriptors is on (C rows cleaned, [CTX] phrases), and whether any decision can be
+     * DV_DEC_CLEAN_TEXT at all (so instances of other configs skip the text stage's setup). */
+    dv_xform text_xf[DV_IT_COUNT];
+    int clean_descriptors;
+    int cleans_text;
+    struct dv_patterns *patterns; /* the compiled pattern detectors (text/patterns.h; immutable, shared by every
+                                     worker), when the plan cleans text; owned by the plan */
+
     dv_plan_context contexts[DV_PLAN_MAX_CONTEXTS];
     size_t ncontexts;
 
@@ -95,6 +108,9 @@ struct dv_plan {
 
 /* Compile an already parsed config (dv_plan_from_json = dv_config_parse + this). */
 dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err);
+/* dv_plan_compile without dv_config_refuse_unbuilt: for the text stage's own tests and `inspect` while the
+ * deidentify path still refuses text cleaning (one home of the refusal stays dv_config_refuse_unbuilt). */
+dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err);
 
 /* The VR decisions are made with: the element's VR, except that a UN element read as a sequence is SQ and a
  * UN element whose dictionary VR is known is treated as that VR (privacy first: a "PN" query must catch a
@@ -178,6 +194,36 @@ long dv_dummy_values(uint16_t vr, size_t count, uint8_t **out);
  * result to even length with NUL. *out is malloc'd (caller frees); *out_len may be 0 (empty stays empty).
  * Returns 0, or -1 on allocation failure. */
 int dv_uid_regenerate_value(const dv_key *key, const uint8_t *value, size_t len, uint8_t **out, size_t *out_len);
+
+/* The key's bytes, for the text stage's date shifts and crypto hashes (DECISIONS 7). Owned by the key. */
+const uint8_t *dv_key_bytes(const dv_key *key, size_t *len);
+
+/* --- text_stage.c (issue 6: the text stage, run where the plan decided DV_DEC_CLEAN_TEXT) --- */
+typedef struct dv_text_worker dv_text_worker;
+/* A detector the stage runs over each decoded value, in addition to the Clean Descriptors [CTX] phrases:
+ * appends findings of the infoTypes in want. user is per worker. */
+typedef int (*dv_text_detect_fn)(void *user, const char *utf8, size_t len, dv_infotype_set want,
+                                 dv_findings *out, dv_error *err);
+/* Per-worker state (charset converters, findings, buffers, the instance's [CTX] phrases): one per thread,
+ * reused across instances. NULL when out of memory. */
+dv_text_worker *dv_text_worker_new(void);
+void dv_text_worker_free(dv_text_worker *w);
+void dv_text_worker_set_detector(dv_text_worker *w, dv_text_detect_fn fn, void *user);
+/* Findings transformed in the last instance, by infoType (for the run report; counts only, never values). */
+const uint32_t *dv_text_worker_counts(const dv_text_worker *w);
+/* Before the plan changes anything: the instance's own identifying values (PatientID / StudyInstanceUID for
+ * the date shift, the [CTX] phrases). 0 or -1. */
+int dv_text_begin_instance(dv_text_worker *w, const dv_plan *plan, const dv_key *key, dv_instance *inst,
+                           dv_error *err);
+/* Clean one element (DV_DEC_CLEAN_TEXT) whose values are in cs. *changed = 1 when the value was rewritten (an
+ * unchanged value keeps its bytes). When a rewritten value cannot be encoded in cs, the whole instance is
+ * switched to ISO_IR 192 first (every text value re-encoded) and *cs_switched = 1: the caller then decodes
+ * every later value as UTF-8. 0 or -1. */
+int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
+                       const dv_charset *cs, int *changed, int *cs_switched, dv_error *err);
+/* dv_apply with a text worker (NULL: one is made for this call when the plan cleans text). */
+int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res,
+                  dv_text_worker *w, dv_error *err);
 
 /* --- markers.c --- */
 /* Write (0012,0062) YES and add this plan's values to (0012,0063) and codes to (0012,0064), keeping earlier ones. */

@@ -14,6 +14,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
+#include "text/patterns.h"
 #include "dicom/dv_vr.h"
 
 const char *dv_decision_name(dv_decision d)
@@ -26,6 +27,7 @@ const char *dv_decision_name(dv_decision d)
     case DV_DEC_DUMMY: return "DUMMY";
     case DV_DEC_RESET_TREE: return "RESET_TREE";
     case DV_DEC_REGEN_UID: return "REGEN_UID";
+    case DV_DEC_CLEAN_TEXT: return "CLEAN_TEXT";
     case DV_DEC_RESET_CONFORM: return "RESET_CONFORM";
     }
     return "?";
@@ -128,6 +130,7 @@ void dv_plan_free(dv_plan *plan)
     free(plan->slots);
     free(plan->mqueries);
     free(plan->mprofile);
+    dv_patterns_free(plan->patterns);
     free(plan);
 }
 
@@ -202,14 +205,23 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
      * built in code would have changed. */
     if (dv_config_refuse_unbuilt(cfg, err) != 0)
         return NULL;
+    return dv_plan_compile_all(cfg, err);
+}
+
+dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
+{
+    if (!cfg) {
+        dv_fail(err, DV_ERR_USAGE, "dv_plan_compile: no config");
+        return NULL;
+    }
     if (cfg->profile != DV_PROFILE_BASIC && cfg->profile != DV_PROFILE_KEEP_ALL &&
-        cfg->profile != DV_PROFILE_MINIMAL_KEEP_LIST) {
+        cfg->profile != DV_PROFILE_MINIMAL_KEEP_LIST && cfg->profile != DV_PROFILE_DEIDENTIFY_TAG_CONTENTS) {
         dv_fail(err, DV_ERR_CONFIG, "dicomTagConfig.profileType: unknown profile");
         return NULL;
     }
     for (size_t i = 0; i < cfg->nactions; i++) {
         dv_action_kind k = cfg->actions[i].kind;
-        if (k < DV_ACTION_KEEP || k > DV_ACTION_CLEAN_IMAGE || k == DV_ACTION_CLEAN_TEXT) {
+        if (k < DV_ACTION_KEEP || k > DV_ACTION_CLEAN_IMAGE) {
             dv_fail(err, DV_ERR_CONFIG, "dicomTagConfig.actions[%zu]: action not supported yet", i);
             return NULL;
         }
@@ -323,13 +335,15 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
             const dv_profile_entry *pe = &p->table->entries[i];
             if (pe->mask == 0xFFFFFFFFu) {
                 dv_plan_slot *s = slot_get(p, pe->tag);
-                if (s->pcode == DV_PC_NONE)
+                if (s->pcode == DV_PC_NONE) {
                     s->pcode = pe->basic;
+                    s->cdcode = pe->opt[DV_OPT_CLEAN_DESC];
+                }
             } else {
                 dv_plan_masked *m = &p->mprofile[p->nmprofile++];
                 m->tag = pe->tag & pe->mask;
                 m->mask = pe->mask;
-                m->value = pe->basic;
+                m->value = pe->basic; /* no masked row is C in the Clean Descriptors column */
             }
         }
     } else if (p->profile == DV_PROFILE_MINIMAL_KEEP_LIST) {
@@ -346,6 +360,20 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
     }
 
     compile_families(p);
+    /* Text cleaning: the TextConfig resolved once (gcp-api.md 6.1); absent = the unspecified profile (BASIC). */
+    dv_text_resolve(cfg->has_text ? &cfg->text : NULL, p->text_xf);
+    /* [CTX] phrases are always replaced by the "[CTX]" token (PS3.15 E.3.5; gcp-api.md 5): not configurable. */
+    memset(&p->text_xf[DV_IT_CTX], 0, sizeof p->text_xf[DV_IT_CTX]);
+    p->text_xf[DV_IT_CTX].kind = DV_XF_REPLACE_INFOTYPE;
+    p->clean_descriptors = cfg->clean_descriptors && p->profile == DV_PROFILE_BASIC;
+    p->cleans_text = p->clean_descriptors || p->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS;
+    for (size_t i = 0; i < cfg->nactions; i++)
+        p->cleans_text |= cfg->actions[i].kind == DV_ACTION_CLEAN_TEXT;
+    /* Compiled once per plan, only when some element can be cleaned (a metadata-only plan pays nothing). */
+    if (p->cleans_text && !(p->patterns = dv_patterns_new(err))) {
+        dv_plan_free(p);
+        return NULL;
+    }
     p->nwarnings = cfg->nwarnings < DV_CONFIG_MAX_WARNINGS ? cfg->nwarnings : DV_CONFIG_MAX_WARNINGS;
     memcpy(p->warnings, cfg->warnings, sizeof p->warnings);
 
@@ -407,6 +435,10 @@ static dv_decision action_decision(dv_action_kind k, uint16_t vr, int is_seq)
          * will read the mode from dv_match.params. Nested elements "revert to Keep" (gcp-api.md 3.3). */
         return DV_DEC_KEEP;
     case DV_ACTION_CLEAN_TEXT:
+        /* A text VR is cleaned; a private tag whose VR turns out not to be text (the config could not check
+         * it) degrades towards privacy like the other actions (docs/text.md). */
+        if (dv_clean_text_vr(vr) && !is_seq)
+            return DV_DEC_CLEAN_TEXT;
         break;
     }
     /* Unreachable: compile refuses other kinds. Privacy first. */
@@ -521,10 +553,17 @@ static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uin
                     pcode = (uint8_t)p->mprofile[i].value;
                     break;
                 }
+        /* options.cleanDescriptors: rows coded C in the PS3.15 Clean Descriptors column are cleaned instead
+         * of what the Basic column says (issue 6; test_text_stage: test_clean_descriptors_wall). */
+        if (p->clean_descriptors && s && s->cdcode == DV_PC_C && !is_seq && dv_clean_text_vr(vr))
+            return DV_DEC_CLEAN_TEXT;
         return basic_decision(pcode, vr, is_seq, ctx, tag);
     }
     case DV_PROFILE_DEIDENTIFY_TAG_CONTENTS:
-        break;
+        /* Every element of a text VR, at every level, is cleaned; every other element is kept (issue 6). */
+        if (is_seq)
+            return DV_DEC_KEEP_RECURSE;
+        return dv_clean_text_vr(vr) ? DV_DEC_CLEAN_TEXT : DV_DEC_KEEP;
     }
     return DV_DEC_DELETE; /* unreachable: compile refuses other profiles */
 }

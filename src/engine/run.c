@@ -7,12 +7,14 @@
  *
  * Performance: nothing is copied; the identifiers for a crosswalk are read only when asked for; the counters
  * are one relaxed atomic add per instance. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dicomveil/dicomveil.h"
 #include "dicom/dv_limits_internal.h"
+#include "engine/dv_plan.h"
 #include "engine/dv_result_internal.h"
 #include "dict/dv_tags.h"
 
@@ -28,7 +30,48 @@ struct dv_run {
     void *cancel_user;
     dv_progress_fn progress_fn;
     void *progress_user;
+    /* Text stage workers (charset converters, buffers): one per concurrent worker thread, taken for an
+     * instance and given back, so nothing per-worker is static and nothing is rebuilt per instance. */
+    pthread_mutex_t text_mu;
+    dv_text_worker **text_free;
+    size_t ntext_free, text_cap;
+    int text_mu_ok;
 };
+
+/* A text worker for one instance (NULL when the plan cleans no text, or out of memory: dv_apply_text then
+ * makes its own). */
+static dv_text_worker *text_take(dv_run *run)
+{
+    if (!run->plan->cleans_text || !run->text_mu_ok)
+        return NULL;
+    dv_text_worker *w = NULL;
+    pthread_mutex_lock(&run->text_mu);
+    if (run->ntext_free)
+        w = run->text_free[--run->ntext_free];
+    pthread_mutex_unlock(&run->text_mu);
+    return w ? w : dv_text_worker_new();
+}
+
+static void text_give(dv_run *run, dv_text_worker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&run->text_mu);
+    if (run->ntext_free == run->text_cap) {
+        size_t cap = run->text_cap ? run->text_cap * 2 : 8;
+        dv_text_worker **v = realloc(run->text_free, cap * sizeof *v);
+        if (v) {
+            run->text_free = v;
+            run->text_cap = cap;
+        }
+    }
+    if (run->ntext_free < run->text_cap) {
+        run->text_free[run->ntext_free++] = w;
+        w = NULL;
+    }
+    pthread_mutex_unlock(&run->text_mu);
+    dv_text_worker_free(w);
+}
 
 const char *dv_outcome_name(dv_outcome o)
 {
@@ -60,6 +103,7 @@ dv_run *dv_run_new(const dv_plan *plan, const dv_key *key, const dv_limits *lim,
         free(run);
         return NULL;
     }
+    run->text_mu_ok = pthread_mutex_init(&run->text_mu, NULL) == 0;
     /* Refused here rather than failing instances later: an instance allowed more than the budget's per-instance
      * maximum would fail with "limit" only because of how the budget was sized. */
     if (run->limits.budget && dv_limits_memory_max(&run->limits) > dv_budget_instance_max(run->limits.budget)) {
@@ -74,6 +118,13 @@ dv_run *dv_run_new(const dv_plan *plan, const dv_key *key, const dv_limits *lim,
 
 void dv_run_free(dv_run *run)
 {
+    if (!run)
+        return;
+    for (size_t i = 0; i < run->ntext_free; i++)
+        dv_text_worker_free(run->text_free[i]);
+    free(run->text_free);
+    if (run->text_mu_ok)
+        pthread_mutex_destroy(&run->text_mu);
     free(run);
 }
 
@@ -217,7 +268,7 @@ static dv_outcome write_output(const dv_run *run, const dv_instance *inst, const
 }
 
 /* The path itself. run may be a stack run (dv_deidentify): only its configuration and cancel flag are used. */
-static dv_outcome process(const dv_run *run, const dv_source *src, const dv_output *out, void *out_arg,
+static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *out, void *out_arg,
                           dv_result *res, dv_error *err)
 {
     dv_instance *inst = dv_instance_read(src, &run->limits, err);
@@ -243,7 +294,12 @@ static dv_outcome process(const dv_run *run, const dv_source *src, const dv_outp
         dv_result_init(&before);
         read_identifiers(inst, &before);
     }
-    if (dv_apply(run->plan, run->key, inst, res, err) != 0) {
+    /* The text stage runs inside the walk, where the plan decided DV_DEC_CLEAN_TEXT (dv_apply_text): its
+     * worker comes from the run. */
+    dv_text_worker *tw = text_take(run);
+    int applied = dv_apply_text(run->plan, run->key, inst, res, tw, err);
+    text_give(run, tw);
+    if (applied != 0) {
         outcome = failed(err, DV_ERR_INVALID);
         goto done;
     }
@@ -257,9 +313,9 @@ static dv_outcome process(const dv_run *run, const dv_source *src, const dv_outp
         read_new_patient_id(inst, res);
     }
 
-    /* ---- Stages between apply and write: text PHI cleaning (cleanTextTag, DEIDENTIFY_TAG_CONTENTS) and
-     * burned-in pixel redaction (cleanImage) go HERE, on the applied instance, once each exists. None exists
-     * yet: configs asking for them are refused when the plan is compiled. ---- */
+    /* ---- Stages between apply and write: burned-in pixel redaction (cleanImage) goes HERE, on the applied
+     * instance, once it exists (refused when the plan is compiled until then). Text cleaning happens in the
+     * walk above, element by element, where the plan decided it. ---- */
 
     outcome = write_output(run, inst, out, out_arg, res, err);
 done:

@@ -40,6 +40,12 @@ dv_key *dv_key_new(const void *bytes, size_t len, dv_error *err)
     return k;
 }
 
+const uint8_t *dv_key_bytes(const dv_key *key, size_t *len)
+{
+    *len = key ? key->len : 0;
+    return key ? key->bytes : NULL;
+}
+
 void dv_key_free(dv_key *key)
 {
     if (!key)

@@ -1,0 +1,323 @@
+/* The text stage (issue 6 items 3-4): for an element the plan decided DV_DEC_CLEAN_TEXT, decode its value with
+ * the instance's (inherited) SpecificCharacterSet, find sensitive spans (the detectors, plus the Clean
+ * Descriptors [CTX] phrases gathered from the instance's own original values), transform them per the plan's
+ * TextConfig (src/text/transform.c), re-encode into the original set and write the value back. A value nothing
+ * was found in keeps its bytes exactly. When a rewritten value cannot be encoded in the instance's set, the
+ * instance is switched to ISO_IR 192 and every text value re-encoded, so the instance stays consistent.
+ * The plan decides, this stage acts (ARCHITECTURE.md). Per-worker state lives in dv_text_worker; nothing is
+ * static. Messages name tags, never values. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dicomveil/dicomveil.h"
+#include "dicom/dv_charset.h"
+#include "dicom/dv_vr.h"
+#include "engine/dv_plan.h"
+#include "text/dv_ctx.h"
+#include "text/patterns.h"
+
+/* One text value bigger than this is refused (a limit), not inspected partially. */
+#define DV_TEXT_VALUE_MAX (16u << 20)
+#define DV_TAG_SPECIFIC_CHARACTER_SET_ 0x00080005u
+#define DV_TAG_PATIENT_ID_ 0x00100020u
+
+struct dv_text_worker {
+    dv_charset_ctx *cs;
+    dv_findings f;
+    dv_strbuf out;
+    char *dec;
+    size_t deccap;
+    uint8_t *raw, *enc;
+    size_t rawcap, enccap;
+    dv_ctx_list *ctx;
+    dv_text_scratch *scratch; /* the pattern detectors' per-worker state (made on first use) */
+    dv_text_detect_fn fn;
+    void *user;
+    dv_text_instance ti;
+    char pid[DV_PATIENT_ID_MAX + 1], suid[DV_UID_MAX + 8]; /* PatientID in any character set; a UID */
+    uint32_t counts[DV_IT_COUNT];
+};
+
+dv_text_worker *dv_text_worker_new(void)
+{
+    dv_text_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->cs = dv_charset_ctx_new();
+    w->ctx = dv_ctx_list_new();
+    if (!w->cs || !w->ctx) {
+        dv_text_worker_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void dv_text_worker_free(dv_text_worker *w)
+{
+    if (!w)
+        return;
+    dv_charset_ctx_free(w->cs);
+    dv_ctx_list_free(w->ctx);
+    dv_text_scratch_free(w->scratch);
+    dv_findings_free(&w->f);
+    dv_strbuf_free(&w->out);
+    free(w->dec);
+    free(w->raw);
+    free(w->enc);
+    free(w);
+}
+
+void dv_text_worker_set_detector(dv_text_worker *w, dv_text_detect_fn fn, void *user)
+{
+    w->fn = fn;
+    w->user = user;
+}
+
+const uint32_t *dv_text_worker_counts(const dv_text_worker *w)
+{
+    return w->counts;
+}
+
+static int grow(void **buf, size_t *cap, size_t need, dv_error *err)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 256;
+    while (c < need)
+        c *= 2;
+    void *b = realloc(*buf, c);
+    if (!b)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory in the text stage");
+    *buf = b;
+    *cap = c;
+    return 0;
+}
+
+/* The raw bytes of e (inline, bulk or external) in w->raw. */
+static int load_raw(dv_text_worker *w, const dv_instance *inst, const dv_elem *e, const uint8_t **v, dv_error *err)
+{
+    if (e->length > DV_TEXT_VALUE_MAX || e->length == DV_UNDEFINED_LENGTH)
+        return dv_fail(err, DV_ERR_LIMIT, "text value at " TAGF " exceeds the %u-byte limit", TAGA(e->tag),
+                       DV_TEXT_VALUE_MAX);
+    const uint8_t *in = dv_elem_inline_value(e);
+    if (in) {
+        *v = in;
+        return 0;
+    }
+    if (grow((void **)&w->raw, &w->rawcap, (size_t)e->length + 1, err))
+        return -1;
+    if (dv_elem_read_value(inst, e, w->raw, e->length) != 0)
+        return dv_fail(err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
+    *v = w->raw;
+    return 0;
+}
+
+/* Decode e's value into w->dec; *n its length, *style the ISO 2022 habits to encode back with. */
+static int decode(dv_text_worker *w, const dv_instance *inst, const dv_elem *e, uint16_t vr, const dv_charset *cs,
+                  size_t *n, unsigned *style, dv_error *err)
+{
+    const uint8_t *v;
+    if (load_raw(w, inst, e, &v, err) ||
+        grow((void **)&w->dec, &w->deccap, DV_CHARSET_DECODE_BOUND((size_t)e->length) + 1, err))
+        return -1;
+    dv_charset def;
+    if (!dv_charset_vr_applies(vr)) {
+        dv_charset_default(&def);
+        cs = &def;
+    }
+    dv_cs_decoded d;
+    if (dv_charset_decode(w->cs, cs, vr, v, (size_t)e->length, w->dec, w->deccap, &d, err))
+        return -1;
+    *n = d.len;
+    *style = d.style;
+    return 0;
+}
+
+static int is_removed_code(uint8_t c)
+{
+    return c == DV_PC_D || c == DV_PC_Z || c == DV_PC_X || c == DV_PC_U || c == DV_PC_XZ || c == DV_PC_XD ||
+           c == DV_PC_ZD || c == DV_PC_XZD || c == DV_PC_XZU;
+}
+
+/* [CTX] sources: text values of attributes the Basic Profile marks D, Z, X or U (any composite), except the
+ * descriptors that are themselves cleaned (C in the Clean Descriptors column), at every nesting level. */
+static int gather_ctx(dv_text_worker *w, const dv_plan *plan, const dv_instance *inst, const dv_ds *ds,
+                      const dv_charset *cs, uint32_t depth, dv_error *err)
+{
+    for (const dv_elem *e = ds->first; e; e = e->next) {
+        if (dv_elem_is_sequence(e)) {
+            for (const dv_item *it = e->items; it; it = it->next) {
+                dv_charset own;
+                if (gather_ctx(w, plan, inst, &it->ds, dv_charset_for_item(cs, it, &own), depth + 1, err))
+                    return -1;
+            }
+            continue;
+        }
+        uint16_t vr = dv_plan_effective_vr(e);
+        if (e->length == 0 || DV_TAG_IS_PRIVATE(e->tag) || !dv_clean_text_vr(vr))
+            continue;
+        const dv_profile_entry *pe = dv_profile_lookup(plan->table, e->tag);
+        if (!pe || !is_removed_code(pe->basic) || pe->opt[DV_OPT_CLEAN_DESC] == DV_PC_C)
+            continue;
+        size_t n;
+        unsigned style;
+        if (decode(w, inst, e, vr, cs, &n, &style, err) ||
+            dv_ctx_list_add_value(w->ctx, vr == DV_VR_PN, w->dec, n, err))
+            return -1;
+    }
+    return 0;
+}
+
+int dv_text_begin_instance(dv_text_worker *w, const dv_plan *plan, const dv_key *key, dv_instance *inst,
+                           dv_error *err)
+{
+    memset(w->counts, 0, sizeof w->counts);
+    dv_ctx_list_clear(w->ctx);
+    memset(&w->ti, 0, sizeof w->ti);
+    w->ti.run_key = dv_key_bytes(key, &w->ti.run_key_len);
+    /* The date shift's identity (DECISIONS 12): the original PatientID, else the original StudyInstanceUID. */
+    int n = dv_instance_get_string(inst, DV_TAG_PATIENT_ID_, w->pid, sizeof w->pid);
+    if (n > 0) {
+        w->ti.patient_id = w->pid;
+        w->ti.patient_id_len = strlen(w->pid);
+    }
+    n = dv_instance_get_string(inst, DV_TAG_STUDY_INSTANCE_UID, w->suid, sizeof w->suid);
+    if (n > 0) {
+        w->ti.study_uid = w->suid;
+        w->ti.study_uid_len = strlen(w->suid);
+    }
+    if (!plan->clean_descriptors)
+        return 0;
+    dv_charset own;
+    return gather_ctx(w, plan, inst, &inst->ds, dv_charset_for_ds(NULL, &inst->ds, &own), 0, err);
+}
+
+/* Re-encode every value of the VRs the character set governs, at every level, into UTF-8, and declare
+ * ISO_IR 192 once at the top (nested declarations removed: they would now be wrong). */
+static int to_utf8_ds(dv_text_worker *w, dv_instance *inst, dv_ds *ds, const dv_charset *cs, dv_error *err)
+{
+    dv_elem *prev = NULL, *e = ds->first;
+    while (e) {
+        dv_elem *next = e->next;
+        if (dv_elem_is_sequence(e)) {
+            for (dv_item *it = e->items; it; it = it->next) {
+                dv_charset own;
+                const dv_charset *ics = dv_charset_for_item(cs, it, &own);
+                if (to_utf8_ds(w, inst, &it->ds, ics, err))
+                    return -1;
+                dv_elem *sc = dv_ds_find(&it->ds, DV_TAG_SPECIFIC_CHARACTER_SET_);
+                if (sc)
+                    dv_ds_remove(&it->ds, sc);
+            }
+        } else {
+            uint16_t vr = dv_plan_effective_vr(e);
+            if (e->length && dv_charset_vr_applies(vr) && !dv_charset_is_utf8(cs)) {
+                const uint8_t *v;
+                dv_cs_decoded d;
+                if (load_raw(w, inst, e, &v, err) ||
+                    grow((void **)&w->dec, &w->deccap, DV_CHARSET_DECODE_BOUND((size_t)e->length) + 1, err) ||
+                    dv_charset_to_utf8(w->cs, cs, vr, v, (size_t)e->length, w->dec, w->deccap, &d, err))
+                    return -1;
+                if (!dv_elem_value_equals(e, vr, w->dec, d.len) &&
+                    dv_elem_set_value(inst, e, w->dec, d.len) != 0)
+                    return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached re-encoding " TAGF,
+                                   TAGA(e->tag));
+            }
+        }
+        prev = e;
+        e = next;
+    }
+    (void)prev;
+    return 0;
+}
+
+static int switch_to_utf8(dv_text_worker *w, dv_instance *inst, dv_error *err)
+{
+    dv_charset own;
+    if (to_utf8_ds(w, inst, &inst->ds, dv_charset_for_ds(NULL, &inst->ds, &own), err))
+        return -1;
+    if (!dv_ds_put(inst, &inst->ds, DV_TAG_SPECIFIC_CHARACTER_SET_, DV_VR_CS, "ISO_IR 192", 10))
+        return dv_fail(err, DV_ERR_LIMIT, "metadata exceeds the per-instance limit");
+    return 0;
+}
+
+static dv_infotype_set wanted(const dv_plan *plan)
+{
+    dv_infotype_set want = 0;
+    for (int t = 0; t < DV_IT_COUNT; t++)
+        if (plan->text_xf[t].kind != DV_XF_NONE && t != DV_IT_CTX)
+            want |= DV_IT_BIT(t);
+    return want;
+}
+
+int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
+                       const dv_charset *cs, int *changed, int *cs_switched, dv_error *err)
+{
+    *changed = 0;
+    *cs_switched = 0;
+    if (e->length == 0)
+        return 0;
+    uint16_t vr = dv_plan_effective_vr(e);
+    size_t n;
+    unsigned style;
+    if (decode(w, inst, e, vr, cs, &n, &style, err))
+        return -1;
+    /* Trailing padding (space, or the NUL some writers use) is not text: a rewritten value must not carry
+     * a NUL into a text VR (dciodvfy: trailing character invalid); the writer pads again. */
+    while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
+        n--;
+    dv_findings_clear(&w->f);
+    int whole = vr == DV_VR_DA || vr == DV_VR_DT || vr == DV_VR_AS;
+    if (!whole) {
+        dv_infotype_set want = wanted(plan);
+        if (plan->patterns && want) {
+            if (!w->scratch && !(w->scratch = dv_text_scratch_new(err)))
+                return -1;
+            if (dv_detect_patterns(plan->patterns, w->scratch, w->dec, n, want, &w->f, err))
+                return -1;
+        }
+        if (w->fn && want && w->fn(w->user, w->dec, n, want, &w->f, err))
+            return -1;
+        if (plan->clean_descriptors && dv_ctx_detect(w->ctx, w->dec, n, &w->f, err))
+            return -1;
+        dv_findings_normalise(&w->f);
+    }
+    if (dv_text_transform_value(plan->text_xf, &w->ti, vr, w->dec, n, w->f.v, w->f.n, &w->out, changed, err))
+        return -1;
+    if (!*changed)
+        return 0; /* the original bytes stay exactly */
+    if (whole) {
+        w->counts[vr == DV_VR_AS ? DV_IT_AGE : DV_IT_DATE]++;
+    } else {
+        for (size_t i = 0; i < w->f.n; i++)
+            if (w->f.v[i].type < DV_IT_COUNT && plan->text_xf[w->f.v[i].type].kind != DV_XF_NONE)
+                w->counts[w->f.v[i].type]++;
+    }
+    const uint8_t *bytes = (const uint8_t *)w->out.v;
+    size_t blen = w->out.n;
+    if (dv_charset_vr_applies(vr) && !dv_charset_is_utf8(cs)) {
+        size_t bad = 0, elen = 0;
+        if (grow((void **)&w->enc, &w->enccap, DV_CHARSET_ENCODE_BOUND(blen) + 1, err))
+            return -1;
+        int rc = dv_charset_encode(w->cs, cs, vr, w->out.v, blen, style, w->enc, w->enccap, &elen, &bad, err);
+        if (rc < 0)
+            return -1;
+        if (rc == DV_CHARSET_UNENCODABLE) {
+            /* The replacement needs characters the set lacks (a non-ASCII mask character, U+FFFD of an invalid
+             * byte): the whole instance goes to UTF-8, so every value stays decodable by one rule. */
+            if (switch_to_utf8(w, inst, err))
+                return -1;
+            *cs_switched = 1;
+        } else {
+            bytes = w->enc;
+            blen = elen;
+        }
+    }
+    if (blen == 0) {
+        dv_elem_set_empty(e);
+    } else if (dv_elem_set_value(inst, e, bytes, blen) != 0) {
+        return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached cleaning " TAGF, TAGA(e->tag));
+    }
+    e->vr = vr;
+    return 0;
+}

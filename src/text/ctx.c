@@ -1,0 +1,145 @@
+/* Clean Descriptors [CTX] matching (issue 6 item 4; PS3.15 E.3.5): phrases that equal an ORIGINAL value of an
+ * attribute the Basic Profile removes or replaces (D, Z, X, U and their composites) are found in cleaned text.
+ *
+ * Rules (docs/text.md "[CTX] matching"; test_text_stage: test_ctx_rules):
+ *  - a PN value gives each component (family, given, middle, prefix, suffix) of each component group as its own
+ *    phrase; any other value gives each of its values (`\`) whole, trimmed;
+ *  - a phrase is at least 3 bytes of UTF-8 (so "Li" or an initial is not a phrase, two CJK characters are);
+ *  - matching ignores ASCII case and must start and end at token boundaries (the neighbours are not letters or
+ *    digits; bytes >= 0x80 count as letters), so "WALL" matches in "CHEST WALL" but not in "WALLACE";
+ *  - dates match only as written in the attribute (DA "19800101"); the DATE detector covers other formats. */
+#include "text/dv_ctx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CTX_MIN_BYTES 3
+#define CTX_MAX_PHRASES 4096
+#define CTX_MAX_BYTES (256u * 1024u)
+
+struct dv_ctx_list {
+    char *buf;
+    size_t nbuf, capbuf;
+    uint32_t *off, *len;
+    size_t n, cap;
+};
+
+dv_ctx_list *dv_ctx_list_new(void)
+{
+    return calloc(1, sizeof(dv_ctx_list));
+}
+
+void dv_ctx_list_free(dv_ctx_list *l)
+{
+    if (!l)
+        return;
+    free(l->buf);
+    free(l->off);
+    free(l->len);
+    free(l);
+}
+
+void dv_ctx_list_clear(dv_ctx_list *l)
+{
+    l->nbuf = 0;
+    l->n = 0;
+}
+
+size_t dv_ctx_list_count(const dv_ctx_list *l)
+{
+    return l ? l->n : 0;
+}
+
+static unsigned char lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+static int is_word(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+static int add_phrase(dv_ctx_list *l, const char *s, size_t n, dv_error *err)
+{
+    while (n && (s[0] == ' ' || s[0] == '\0'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\0'))
+        n--;
+    if (n < CTX_MIN_BYTES)
+        return 0;
+    for (size_t i = 0; i < l->n; i++) /* duplicates (a name in several attributes) are kept once */
+        if (l->len[i] == n && memcmp(l->buf + l->off[i], s, n) == 0)
+            return 0;
+    if (l->n >= CTX_MAX_PHRASES || l->nbuf + n > CTX_MAX_BYTES)
+        return dv_fail(err, DV_ERR_LIMIT, "more than %d identifying phrases or %u bytes for Clean Descriptors",
+                       CTX_MAX_PHRASES, CTX_MAX_BYTES);
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        uint32_t *o = realloc(l->off, cap * sizeof *o);
+        if (!o)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory");
+        l->off = o;
+        uint32_t *ln = realloc(l->len, cap * sizeof *ln);
+        if (!ln)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory");
+        l->len = ln;
+        l->cap = cap;
+    }
+    if (l->nbuf + n > l->capbuf) {
+        size_t cap = l->capbuf ? l->capbuf : 512;
+        while (cap < l->nbuf + n)
+            cap *= 2;
+        char *b = realloc(l->buf, cap);
+        if (!b)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory");
+        l->buf = b;
+        l->capbuf = cap;
+    }
+    for (size_t i = 0; i < n; i++)
+        l->buf[l->nbuf + i] = (char)lower((unsigned char)s[i]);
+    l->off[l->n] = (uint32_t)l->nbuf;
+    l->len[l->n] = (uint32_t)n;
+    l->nbuf += n;
+    l->n++;
+    return 0;
+}
+
+int dv_ctx_list_add_value(dv_ctx_list *l, int is_pn, const char *utf8, size_t len, dv_error *err)
+{
+    size_t a = 0;
+    for (size_t i = 0; i <= len; i++) {
+        int delim = i == len || utf8[i] == '\\' || (is_pn && (utf8[i] == '^' || utf8[i] == '='));
+        if (!delim)
+            continue;
+        if (add_phrase(l, utf8 + a, i - a, err))
+            return -1;
+        a = i + 1;
+    }
+    return 0;
+}
+
+int dv_ctx_detect(const dv_ctx_list *l, const char *utf8, size_t len, dv_findings *out, dv_error *err)
+{
+    if (!l || l->n == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && is_word((unsigned char)utf8[i - 1]))
+            continue; /* a match starts at a token boundary */
+        unsigned char c0 = lower((unsigned char)utf8[i]);
+        for (size_t p = 0; p < l->n; p++) {
+            size_t n = l->len[p];
+            const char *ph = l->buf + l->off[p];
+            if ((unsigned char)ph[0] != c0 || n > len - i)
+                continue;
+            size_t k = 1;
+            while (k < n && lower((unsigned char)utf8[i + k]) == (unsigned char)ph[k])
+                k++;
+            if (k != n || (i + n < len && is_word((unsigned char)utf8[i + n])))
+                continue;
+            if (dv_findings_add(out, (uint32_t)i, (uint32_t)(i + n), DV_IT_CTX, DV_DET_CONTEXT, 95))
+                return dv_fail(err, DV_ERR_LIMIT, "too many findings in one value");
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,299 @@
+/* Date shifting (DECISIONS 12): the per-patient shift, DA values, and dates written in free text rewritten in
+ * the format they were found in. Calendar arithmetic is proleptic Gregorian via day numbers (civil <-> days),
+ * so month and leap-year boundaries are exact. docs/text.md "Date shift". */
+#include "text/dv_transform.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Domain label: the UID HMAC (uid.c) is HMAC(key, uid) and its first 128 bits are published as the new UID;
+ * without a label, a patient without PatientID would have its shift readable from the new StudyInstanceUID. */
+static const char SHIFT_LABEL[] = "dicomveil date shift";
+
+int dv_date_shift_days(const uint8_t *key, size_t key_len, const char *id, size_t id_len)
+{
+    if (!key || key_len == 0 || key_len > 1024 || id_len > 65536)
+        return 0;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    unsigned char *msg = malloc(sizeof SHIFT_LABEL + id_len + 1); /* the label with its NUL, then the id */
+    if (!msg)
+        return 0;
+    memcpy(msg, SHIFT_LABEL, sizeof SHIFT_LABEL);
+    if (id && id_len)
+        memcpy(msg + sizeof SHIFT_LABEL, id, id_len);
+    int ok = HMAC(EVP_sha256(), key, (int)key_len, msg, sizeof SHIFT_LABEL + (id ? id_len : 0), md, &mdlen) &&
+             mdlen >= 4;
+    free(msg);
+    if (!ok)
+        return 0;
+    uint32_t v = ((uint32_t)md[0] << 24) | ((uint32_t)md[1] << 16) | ((uint32_t)md[2] << 8) | md[3];
+    int r = (int)(v % 200u); /* 0..199 -> -100..-1, 1..100: never zero */
+    return r < 100 ? -(r + 1) : r - 99;
+}
+
+/* Days since 1970-01-01 of a civil date and back (Howard Hinnant's algorithms, public domain). */
+static long days_from_civil(long y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long)doe - 719468;
+}
+
+static void civil_from_days(long z, long *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long yy = (long)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+static int valid_date(long y, unsigned m, unsigned d)
+{
+    static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return 0;
+    if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 0;
+    return 1;
+}
+
+/* Shift a valid date; 0, or -1 when the result leaves years 1..9999. */
+static int shift(long *y, unsigned *m, unsigned *d, int days)
+{
+    civil_from_days(days_from_civil(*y, *m, *d) + days, y, m, d);
+    return *y >= 1 && *y <= 9999 ? 0 : -1;
+}
+
+static int digits(const char *s, size_t n, long *v)
+{
+    long x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        x = x * 10 + (s[i] - '0');
+    }
+    *v = x;
+    return 0;
+}
+
+int dv_shift_da(const char *in, size_t len, int days, char out[8])
+{
+    long y, m, d;
+    if (len != 8 || digits(in, 4, &y) || digits(in + 4, 2, &m) || digits(in + 6, 2, &d) ||
+        !valid_date(y, (unsigned)m, (unsigned)d))
+        return -1;
+    unsigned um = (unsigned)m, ud = (unsigned)d;
+    if (shift(&y, &um, &ud, days))
+        return -1;
+    char tmp[16];
+    snprintf(tmp, sizeof tmp, "%04ld%02u%02u", y, um, ud);
+    memcpy(out, tmp, 8);
+    return 0;
+}
+
+/* ---- dates written in free text ---- */
+
+static const char *const MONTHS[12] = {"january", "february", "march",     "april",   "may",      "june",
+                                       "july",    "august",   "september", "october", "november", "december"};
+
+/* The month a word names (full name, or an abbreviation of at least 3 letters, e.g. "Sept"), 1..12, or 0. */
+static unsigned month_of(const char *w, size_t n)
+{
+    if (n < 3 || n > 9)
+        return 0;
+    for (unsigned i = 0; i < 12; i++) {
+        size_t ml = strlen(MONTHS[i]);
+        if (n > ml)
+            continue;
+        size_t k = 0;
+        while (k < n && tolower((unsigned char)w[k]) == MONTHS[i][k])
+            k++;
+        if (k == n)
+            return i + 1;
+    }
+    return 0;
+}
+
+typedef enum { TK_NUM, TK_MONTH, TK_ORD, TK_SEP } tok_kind;
+typedef struct tok {
+    tok_kind kind;
+    size_t off, len;
+    long num;
+} tok;
+#define MAX_TOKS 12
+
+static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        if (k == MAX_TOKS)
+            return -1;
+        size_t j = i;
+        if (isdigit((unsigned char)s[i])) {
+            while (j < n && isdigit((unsigned char)s[j]))
+                j++;
+            if (j - i > 8)
+                return -1;
+            t[k].kind = TK_NUM;
+            digits(s + i, j - i, &t[k].num);
+        } else if (isalpha((unsigned char)s[i])) {
+            while (j < n && isalpha((unsigned char)s[j]))
+                j++;
+            int after_num = k > 0 && t[k - 1].kind == TK_NUM && t[k - 1].off + t[k - 1].len == i;
+            if (after_num && j - i == 2) {
+                t[k].kind = TK_ORD; /* 1st, 2nd, 3rd, 4th */
+            } else if ((t[k].num = month_of(s + i, j - i)) != 0) {
+                t[k].kind = TK_MONTH;
+            } else {
+                return -1;
+            }
+        } else if (strchr(" ,-/.", s[i])) {
+            while (j < n && strchr(" ,-/.", s[j]) && s[j])
+                j++;
+            t[k].kind = TK_SEP;
+        } else {
+            return -1;
+        }
+        t[k].off = i;
+        t[k].len = j - i;
+        k++;
+        i = j;
+    }
+    *nt = k;
+    return 0;
+}
+
+static long two_digit_year(long yy)
+{
+    return yy < 50 ? 2000 + yy : 1900 + yy; /* pivot: docs/text.md */
+}
+
+static int put(char *out, size_t cap, size_t *o, const char *s, size_t n)
+{
+    if (*o + n > cap)
+        return -1;
+    memcpy(out + *o, s, n);
+    *o += n;
+    return 0;
+}
+
+static const char *ordinal(unsigned d)
+{
+    if (d % 100 >= 11 && d % 100 <= 13)
+        return "th";
+    return d % 10 == 1 ? "st" : d % 10 == 2 ? "nd" : d % 10 == 3 ? "rd" : "th";
+}
+
+/* Write word w in the letter case of the original orig (ALL CAPS, Capitalised or lower). */
+static void recase(char *w, size_t n, const char *orig, size_t on)
+{
+    int upper = on > 1 && isupper((unsigned char)orig[0]) && isupper((unsigned char)orig[1]);
+    int cap = on > 0 && isupper((unsigned char)orig[0]);
+    for (size_t i = 0; i < n; i++)
+        w[i] = (char)(upper || (cap && i == 0) ? toupper((unsigned char)w[i]) : tolower((unsigned char)w[i]));
+}
+
+int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_t cap)
+{
+    tok t[MAX_TOKS];
+    size_t nt = 0;
+    if (!in || len == 0 || len > 64 || tokenize(in, len, t, &nt))
+        return -1;
+    /* A compact YYYYMMDD block is a DA. */
+    if (nt == 1 && t[0].kind == TK_NUM && t[0].len == 8) {
+        if (cap < 8 || dv_shift_da(in, 8, days, out))
+            return -1;
+        return 8;
+    }
+    /* The value fields in order (numbers and month names); separators and ordinals are kept as written. */
+    int f[3], nf = 0;
+    for (size_t i = 0; i < nt; i++) {
+        if (t[i].kind == TK_NUM || t[i].kind == TK_MONTH) {
+            if (nf == 3)
+                return -1;
+            f[nf++] = (int)i;
+        }
+    }
+    if (nf != 3)
+        return -1;
+    int yi = -1, mi = -1, di = -1;
+    int month_word = -1;
+    for (int k = 0; k < 3; k++)
+        if (t[f[k]].kind == TK_MONTH)
+            month_word = k;
+    if (t[f[0]].kind == TK_NUM && t[f[0]].len == 4) { /* Y M D (ISO order) */
+        yi = f[0], mi = f[1], di = f[2];
+    } else if (month_word >= 0) {
+        mi = f[month_word];
+        int a = f[(month_word + 1) % 3], b = f[(month_word + 2) % 3];
+        if (month_word == 0) { /* March 5, 2020 */
+            di = f[1], yi = f[2];
+        } else if (month_word == 1) { /* 5 March 2020 / 05-Mar-2020 */
+            di = f[0], yi = f[2];
+        } else {
+            (void)a, (void)b;
+            return -1;
+        }
+    } else { /* all numeric, year last: D/M or M/D */
+        yi = f[2];
+        long a = t[f[0]].num, b = t[f[1]].num;
+        char sep = in[t[f[0]].off + t[f[0]].len];
+        if (a > 12 || (b <= 12 && sep == '.'))
+            di = f[0], mi = f[1]; /* 25/12/2020, 05.03.2020: day first */
+        else
+            mi = f[0], di = f[1]; /* 03/05/2020: US order when ambiguous (docs/text.md) */
+    }
+    if (t[yi].kind != TK_NUM || t[di].kind != TK_NUM || (t[yi].len != 4 && t[yi].len != 2) || t[di].len > 2 ||
+        (t[mi].kind == TK_NUM && t[mi].len > 2))
+        return -1;
+    long y = t[yi].len == 2 ? two_digit_year(t[yi].num) : t[yi].num;
+    unsigned m = (unsigned)t[mi].num, d = (unsigned)t[di].num;
+    if (!valid_date(y, m, d) || shift(&y, &m, &d, days))
+        return -1;
+    if (t[yi].len == 2 && (y < 1950 || y > 2049))
+        return -1; /* would not read back as the same century */
+    size_t o = 0;
+    for (size_t i = 0; i < nt; i++) {
+        char buf[16];
+        int n;
+        if ((int)i == yi)
+            n = t[yi].len == 2 ? snprintf(buf, sizeof buf, "%02ld", y % 100) : snprintf(buf, sizeof buf, "%04ld", y);
+        else if ((int)i == di) /* two digits stay two when zero-padded or all-numeric ("05", "12/25/2020") */
+            n = snprintf(buf, sizeof buf,
+                         t[i].len == 2 && (in[t[i].off] == '0' || t[mi].kind == TK_NUM) ? "%02u" : "%u", d);
+        else if ((int)i == mi && t[i].kind == TK_NUM)
+            n = snprintf(buf, sizeof buf, t[i].len == 2 ? "%02u" : "%u", m);
+        else if ((int)i == mi) { /* a month name: full or abbreviated as written, in its letter case */
+            size_t full = strlen(MONTHS[m - 1]);
+            size_t wl = t[i].len == strlen(MONTHS[t[i].num - 1]) ? full : (full < 3 ? full : 3);
+            memcpy(buf, MONTHS[m - 1], wl);
+            recase(buf, wl, in + t[i].off, t[i].len);
+            n = (int)wl;
+        } else if (t[i].kind == TK_ORD) {
+            memcpy(buf, ordinal(d), 2);
+            recase(buf, 2, in + t[i].off, t[i].len);
+            n = 2;
+        } else {
+            if (put(out, cap, &o, in + t[i].off, t[i].len))
+                return -1;
+            continue;
+        }
+        if (n < 0 || put(out, cap, &o, buf, (size_t)n))
+            return -1;
+    }
+    return (int)o;
+}

@@ -1,0 +1,375 @@
+/* TextConfig transformations (src/text/transform.c, dateshift.c, cryptohash.c; issue 6 item 3): resolution
+ * order, the five transformations on sample values, VR validity (lengths, PN structure, DA/DT/AS), date shifts. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dicom/dv_vr.h"
+#include "text/dv_transform.h"
+
+
+static const uint8_t KEY[32] = "0123456789abcdef0123456789abcdef";
+
+static dv_text_instance inst(const char *pid)
+{
+    dv_text_instance ti = {KEY, sizeof KEY, pid, pid ? strlen(pid) : 0, "1.2.3.4", 7};
+    return ti;
+}
+
+static dv_finding fnd(uint32_t s, uint32_t e, dv_infotype t)
+{
+    dv_finding f = {s, e, (uint8_t)t, DV_DET_PATTERN, 90, 0};
+    return f;
+}
+
+/* Run one transformation table over text with findings; returns a malloc'd NUL-terminated result. */
+static char *run(const dv_xform *tab, const char *pid, uint16_t vr, const char *text, const dv_finding *f,
+                 size_t nf, int *changed)
+{
+    dv_text_instance ti = inst(pid);
+    dv_strbuf out = {0};
+    dv_error err = {0};
+    int ch = 0;
+    assert_int_equal(dv_text_transform_value(tab, &ti, vr, text, strlen(text), f, nf, &out, &ch, &err), 0);
+    char *s = malloc(out.n + 1);
+    assert_non_null(s);
+    if (out.n)
+        memcpy(s, out.v, out.n);
+    s[out.n] = '\0';
+    dv_strbuf_free(&out);
+    if (changed)
+        *changed = ch;
+    return s;
+}
+
+static void table_all(dv_xform tab[DV_IT_COUNT], dv_xform_kind k)
+{
+    memset(tab, 0, sizeof(dv_xform) * DV_IT_COUNT);
+    for (int i = 0; i < DV_IT_COUNT; i++) {
+        tab[i].kind = k;
+        tab[i].mask[0] = '*';
+        tab[i].mask_len = 1;
+    }
+}
+
+#define EXPECT(tab, pid, vr, text, want, ...)                                                                   \
+    do {                                                                                                     \
+        dv_finding fs_[] = {__VA_ARGS__};                                                                    \
+        char *got_ = run(tab, pid, vr, text, fs_, sizeof fs_ / sizeof fs_[0], NULL);                         \
+        assert_string_equal(got_, want);                                                                     \
+        free(got_);                                                                                          \
+    } while (0)
+
+static void test_resolution_order(void **state)
+{
+    (void)state;
+    dv_text_config tc = {0};
+    dv_xform t[DV_IT_COUNT];
+    /* unspecified = BASIC: DATE shifted, others replaced */
+    dv_text_resolve(&tc, t);
+    assert_int_equal(t[DV_IT_DATE].kind, DV_XF_DATE_SHIFT);
+    assert_int_equal(t[DV_IT_PERSON_NAME].kind, DV_XF_REPLACE_INFOTYPE);
+    assert_int_equal(t[DV_IT_DATE_OF_BIRTH].kind, DV_XF_REPLACE_INFOTYPE);
+    tc.profile = DV_TEXT_PROFILE_EMPTY;
+    dv_text_resolve(&tc, t);
+    assert_int_equal(t[DV_IT_DATE].kind, DV_XF_NONE);
+    assert_int_equal(t[DV_IT_PERSON_NAME].kind, DV_XF_NONE);
+    /* additional listing a type overrides the profile; a default (no infoTypes) covers the rest, wherever it
+     * stands in the list; exclude beats everything */
+    tc.profile = DV_TEXT_PROFILE_BASIC;
+    tc.nxf = 3;
+    tc.xf[0].types = 0;
+    tc.xf[0].xf.kind = DV_XF_REDACT;
+    tc.xf[1].types = DV_IT_BIT(DV_IT_PERSON_NAME) | DV_IT_BIT(DV_IT_DATE);
+    tc.xf[1].xf.kind = DV_XF_MASK;
+    tc.xf[2].types = DV_IT_BIT(DV_IT_PERSON_NAME) | DV_IT_BIT(DV_IT_AGE);
+    tc.xf[2].xf.kind = DV_XF_CRYPTO_HASH;
+    tc.exclude = DV_IT_BIT(DV_IT_AGE) | DV_IT_BIT(DV_IT_URL);
+    dv_text_resolve(&tc, t);
+    assert_int_equal(t[DV_IT_PERSON_NAME].kind, DV_XF_MASK); /* the first that lists it */
+    assert_int_equal(t[DV_IT_DATE].kind, DV_XF_MASK);
+    assert_int_equal(t[DV_IT_AGE].kind, DV_XF_NONE);          /* excluded although listed */
+    assert_int_equal(t[DV_IT_URL].kind, DV_XF_NONE);          /* excluded although a default exists */
+    assert_int_equal(t[DV_IT_PHONE_NUMBER].kind, DV_XF_REDACT); /* the default */
+    /* EMPTY profile + a listed type only */
+    memset(&tc, 0, sizeof tc);
+    tc.profile = DV_TEXT_PROFILE_EMPTY;
+    tc.nxf = 1;
+    tc.xf[0].types = DV_IT_BIT(DV_IT_EMAIL_ADDRESS);
+    tc.xf[0].xf.kind = DV_XF_REDACT;
+    dv_text_resolve(&tc, t);
+    assert_int_equal(t[DV_IT_EMAIL_ADDRESS].kind, DV_XF_REDACT);
+    assert_int_equal(t[DV_IT_PERSON_NAME].kind, DV_XF_NONE);
+}
+
+static void test_every_transformation(void **state)
+{
+    (void)state;
+    dv_xform t[DV_IT_COUNT];
+    const char *s = "My name is Jane.";
+    table_all(t, DV_XF_REPLACE_INFOTYPE); /* the API's own examples (gcp-api.md 6.2) */
+    EXPECT(t, "P1", DV_VR_LT, s, "My name is [PERSON_NAME].", fnd(11, 15, DV_IT_PERSON_NAME));
+    table_all(t, DV_XF_REDACT);
+    EXPECT(t, "P1", DV_VR_LT, s, "My name is .", fnd(11, 15, DV_IT_PERSON_NAME));
+    table_all(t, DV_XF_MASK);
+    EXPECT(t, "P1", DV_VR_LT, s, "My name is ****.", fnd(11, 15, DV_IT_PERSON_NAME));
+    table_all(t, DV_XF_NONE);
+    int ch = 1;
+    dv_finding f1 = fnd(11, 15, DV_IT_PERSON_NAME);
+    char *r = run(t, "P1", DV_VR_LT, s, &f1, 1, &ch);
+    assert_string_equal(r, s);
+    assert_int_equal(ch, 0);
+    free(r);
+    /* crypto hash: base64 HMAC-SHA256(key, "Jane") (DECISIONS 13) */
+    table_all(t, DV_XF_CRYPTO_HASH);
+    char h[45], want[80];
+    assert_int_equal(dv_crypto_hash_b64(KEY, sizeof KEY, "Jane", 4, h), 0);
+    assert_int_equal(strlen(h), 44);
+    snprintf(want, sizeof want, "My name is %s.", h);
+    EXPECT(t, "P1", DV_VR_LT, s, want, fnd(11, 15, DV_IT_PERSON_NAME));
+    /* its own cryptoKey gives another hash */
+    t[DV_IT_PERSON_NAME].key_len = 16;
+    memcpy(t[DV_IT_PERSON_NAME].key, "fedcba9876543210", 16);
+    dv_finding f2 = fnd(11, 15, DV_IT_PERSON_NAME);
+    r = run(t, "P1", DV_VR_LT, s, &f2, 1, NULL);
+    assert_string_not_equal(r, want);
+    free(r);
+    /* date shift in free text: the same format, the patient's shift */
+    table_all(t, DV_XF_DATE_SHIFT);
+    int days = dv_date_shift_days(KEY, sizeof KEY, "P1", 2);
+    char da[9] = {0};
+    assert_int_equal(dv_shift_da("20200305", 8, days, da), 0);
+    char iso[11];
+    snprintf(iso, sizeof iso, "%.4s-%.2s-%.2s", da, da + 4, da + 6);
+    snprintf(want, sizeof want, "Seen on %s.", iso);
+    EXPECT(t, "P1", DV_VR_LT, "Seen on 2020-03-05.", want, fnd(8, 18, DV_IT_DATE));
+    /* a "date" that is not one is erased, never left */
+    EXPECT(t, "P1", DV_VR_LT, "Seen on 2020-13-45.", "Seen on .", fnd(8, 18, DV_IT_DATE));
+}
+
+static void test_mask_per_character(void **state)
+{
+    (void)state;
+    dv_xform t[DV_IT_COUNT];
+    table_all(t, DV_XF_MASK);
+    /* "Jöhn Müller" in UTF-8: 11 characters, 13 bytes -> 4 + 6 masks */
+    EXPECT(t, "P", DV_VR_LO, "J\xc3\xb6hn M\xc3\xbcller", "**** ******", fnd(0, 5, DV_IT_FIRST_NAME),
+           fnd(6, 13, DV_IT_LAST_NAME));
+    /* a multi-byte masking character */
+    memcpy(t[DV_IT_PERSON_NAME].mask, "\xe2\x80\xa2", 3);
+    t[DV_IT_PERSON_NAME].mask_len = 3;
+    EXPECT(t, "P", DV_VR_LO, "Dr Ann", "Dr \xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2", fnd(3, 6, DV_IT_PERSON_NAME));
+}
+
+static void test_pn_structure(void **state)
+{
+    (void)state;
+    dv_xform t[DV_IT_COUNT];
+    table_all(t, DV_XF_MASK);
+    EXPECT(t, "P", DV_VR_PN, "Johnson^Ann^^Dr=JJ^AA", "*******^***^^Dr=**^**", fnd(0, 11, DV_IT_PERSON_NAME),
+           fnd(16, 21, DV_IT_PERSON_NAME));
+    table_all(t, DV_XF_REPLACE_INFOTYPE);
+    EXPECT(t, "P", DV_VR_PN, "Johnson^Ann", "[PERSON_NAME]^[PERSON_NAME]", fnd(0, 11, DV_IT_PERSON_NAME));
+    /* empty components stay empty (fuzz_text_transform: a token per empty component grew without bound) */
+    EXPECT(t, "P", DV_VR_PN, "Doe^^^Dr=", "[PERSON_NAME]^^^[PERSON_NAME]=", fnd(0, 9, DV_IT_PERSON_NAME));
+    /* an empty first value / component group (fuzz_text_transform found UB on an empty output buffer) */
+    EXPECT(t, "P", DV_VR_PN, "=JJ^AA", "=[PERSON_NAME]^AA", fnd(1, 3, DV_IT_PERSON_NAME));
+    EXPECT(t, "P", DV_VR_PN, "\\=JJ", "\\=[PERSON_NAME]", fnd(2, 4, DV_IT_PERSON_NAME));
+    /* crypto hash never adds '=' to a PN */
+    table_all(t, DV_XF_CRYPTO_HASH);
+    dv_finding f = fnd(0, 7, DV_IT_LAST_NAME);
+    char *r = run(t, "P", DV_VR_PN, "Johnson^Ann", &f, 1, NULL);
+    assert_null(strchr(r, '='));
+    assert_non_null(strstr(r, "^Ann"));
+    free(r);
+}
+
+static void test_length_limits(void **state)
+{
+    (void)state;
+    dv_xform t[DV_IT_COUNT];
+    table_all(t, DV_XF_REPLACE_INFOTYPE);
+    /* SH holds 16 characters: "[ORGANIZATION_NAME]" is cut */
+    EXPECT(t, "P", DV_VR_SH, "ACME", "[ORGANIZATION_NA", fnd(0, 4, DV_IT_ORGANIZATION_NAME));
+    EXPECT(t, "P", DV_VR_AE, "ACME", "[ORGANIZATION_NA", fnd(0, 4, DV_IT_ORGANIZATION_NAME));
+    /* crypto hash (44 characters) cut to SH and LO keeps 44 */
+    table_all(t, DV_XF_CRYPTO_HASH);
+    dv_finding f = fnd(0, 4, DV_IT_MEDICAL_RECORD_NUMBER);
+    char *r = run(t, "P", DV_VR_SH, "1234", &f, 1, NULL);
+    assert_int_equal(strlen(r), 16);
+    free(r);
+    r = run(t, "P", DV_VR_LO, "1234", &f, 1, NULL);
+    assert_int_equal(strlen(r), 44);
+    free(r);
+    /* LO: 64 characters per value, each value on its own; PN: 64 per component group */
+    table_all(t, DV_XF_REPLACE_INFOTYPE);
+    char lo[64];
+    memset(lo, 'a', 60);
+    memcpy(lo + 60, "\\bb", 4);
+    dv_finding f2[] = {fnd(55, 60, DV_IT_PERSON_NAME), fnd(61, 63, DV_IT_PERSON_NAME)};
+    r = run(t, "P", DV_VR_LO, lo, f2, 2, NULL);
+    const char *bs = strchr(r, '\\');
+    assert_non_null(bs);
+    assert_int_equal(bs - r, 64);
+    assert_string_equal(bs + 1, "[PERSON_NAME]");
+    free(r);
+    /* limits count characters, not bytes: 16 two-byte characters fit in an SH */
+    table_all(t, DV_XF_MASK);
+    memcpy(t[DV_IT_PERSON_NAME].mask, "\xc3\xa9", 2);
+    t[DV_IT_PERSON_NAME].mask_len = 2;
+    dv_finding f3 = fnd(0, 20, DV_IT_PERSON_NAME);
+    r = run(t, "P", DV_VR_SH, "abcdefghijklmnopqrst", &f3, 1, NULL);
+    assert_int_equal(strlen(r), 32);
+    free(r);
+    assert_int_equal(dv_vr_max_chars(DV_VR_ST), 1024);
+    assert_int_equal(dv_vr_max_chars(DV_VR_LT), 10240);
+    assert_int_equal(dv_vr_max_chars(DV_VR_UT), 0);
+}
+
+static void test_multi_valued(void **state)
+{
+    (void)state;
+    dv_xform t[DV_IT_COUNT];
+    table_all(t, DV_XF_REPLACE_INFOTYPE);
+    /* a finding that spans the delimiter is cut at it; the delimiter stays */
+    EXPECT(t, "P", DV_VR_LO, "Ann\\Bob\\CT", "[PERSON_NAME]\\[PERSON_NAME]\\CT", fnd(0, 7, DV_IT_PERSON_NAME));
+    /* LT is single-valued: a backslash is text */
+    EXPECT(t, "P", DV_VR_LT, "Ann\\Bob", "[PERSON_NAME]", fnd(0, 7, DV_IT_PERSON_NAME));
+}
+
+static void test_date_shift_range(void **state)
+{
+    (void)state;
+    int seen_neg = 0, seen_pos = 0;
+    for (int i = 0; i < 2000; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "PAT%d", i);
+        int d = dv_date_shift_days(KEY, sizeof KEY, id, strlen(id));
+        assert_true((d >= -100 && d <= -1) || (d >= 1 && d <= 100));
+        assert_int_equal(d, dv_date_shift_days(KEY, sizeof KEY, id, strlen(id))); /* consistent */
+        seen_neg |= d < 0;
+        seen_pos |= d > 0;
+    }
+    assert_true(seen_neg && seen_pos);
+    /* another key, another shift for most patients */
+    int differ = 0;
+    for (int i = 0; i < 50; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "PAT%d", i);
+        differ += dv_date_shift_days(KEY, sizeof KEY, id, strlen(id)) !=
+                  dv_date_shift_days((const uint8_t *)"another key 16by", 16, id, strlen(id));
+    }
+    assert_true(differ > 40);
+    /* PatientID empty: StudyInstanceUID keys the shift */
+    dv_xform t[DV_IT_COUNT];
+    table_all(t, DV_XF_DATE_SHIFT);
+    int ds = dv_date_shift_days(KEY, sizeof KEY, "1.2.3.4", 7);
+    char want[9] = {0};
+    assert_int_equal(dv_shift_da("20200101", 8, ds, want), 0);
+    EXPECT(t, NULL, DV_VR_DA, "20200101", want, fnd(0, 0, DV_IT_DATE));
+}
+
+static void test_da_dt_as_valid(void **state)
+{
+    (void)state;
+    dv_xform t[DV_IT_COUNT];
+    table_all(t, DV_XF_DATE_SHIFT);
+    int d = dv_date_shift_days(KEY, sizeof KEY, "P1", 2);
+    char a[9] = {0}, b[9] = {0}, want[64];
+    assert_int_equal(dv_shift_da("20000228", 8, d, a), 0);
+    assert_int_equal(dv_shift_da("20000301", 8, d, b), 0);
+    /* multi-valued DA, padding dropped; DA range; DT keeps its time and offset */
+    snprintf(want, sizeof want, "%s\\%s", a, b);
+    EXPECT(t, "P1", DV_VR_DA, "20000228\\20000301 ", want, fnd(0, 0, DV_IT_DATE));
+    snprintf(want, sizeof want, "%s-%s", a, b);
+    EXPECT(t, "P1", DV_VR_DA, "20000228-20000301", want, fnd(0, 0, DV_IT_DATE));
+    snprintf(want, sizeof want, "%s123456.78+0100", a);
+    EXPECT(t, "P1", DV_VR_DT, "20000228123456.78+0100", want, fnd(0, 0, DV_IT_DATE));
+    /* unparsable dates are emptied, never left */
+    EXPECT(t, "P1", DV_VR_DA, "2000-02-28", "", fnd(0, 0, DV_IT_DATE));
+    EXPECT(t, "P1", DV_VR_DA, "20000230", "", fnd(0, 0, DV_IT_DATE));
+    EXPECT(t, "P1", DV_VR_DT, "2000", "", fnd(0, 0, DV_IT_DATE));
+    /* a token, mask or hash cannot be a valid DA / AS: emptied */
+    table_all(t, DV_XF_REPLACE_INFOTYPE);
+    EXPECT(t, "P1", DV_VR_DA, "20000228", "", fnd(0, 0, DV_IT_DATE));
+    EXPECT(t, "P1", DV_VR_AS, "045Y", "", fnd(0, 0, DV_IT_AGE));
+    table_all(t, DV_XF_MASK);
+    EXPECT(t, "P1", DV_VR_DT, "20000228", "", fnd(0, 0, DV_IT_DATE));
+    /* excluded / EMPTY: kept */
+    table_all(t, DV_XF_NONE);
+    EXPECT(t, "P1", DV_VR_AS, "045Y", "045Y", fnd(0, 0, DV_IT_AGE));
+    EXPECT(t, "P1", DV_VR_DA, "20000228", "20000228", fnd(0, 0, DV_IT_DATE));
+    int ch = 1; /* untouched means byte for byte, padding and all (fuzz_text_transform) */
+    char *r = run(t, "P1", DV_VR_DA, "2000022 ", NULL, 0, &ch);
+    assert_string_equal(r, "2000022 ");
+    assert_int_equal(ch, 0);
+    free(r);
+    /* leap years and month ends */
+    char o[9] = {0};
+    assert_int_equal(dv_shift_da("20000228", 8, 1, o), 0);
+    assert_string_equal(o, "20000229");
+    assert_int_equal(dv_shift_da("19000228", 8, 1, o), 0);
+    assert_string_equal(o, "19000301");
+    assert_int_equal(dv_shift_da("20201231", 8, 100, o), 0);
+    assert_string_equal(o, "20210410");
+    assert_int_equal(dv_shift_da("20210301", 8, -1, o), 0);
+    assert_string_equal(o, "20210228");
+}
+
+static void test_written_date_formats(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"2020-03-05", "2020-03-15"},   {"2020/03/05", "2020/03/15"},     {"20200305", "20200315"},
+        {"03/05/2020", "03/15/2020"},   {"3/5/2020", "3/15/2020"},        {"25/12/2020", "04/01/2021"},
+        {"05.03.2020", "15.03.2020"},   {"05.03.20", "15.03.20"},         {"5 March 2020", "15 March 2020"},
+        {"March 5, 2020", "March 15, 2020"}, {"05-MAR-2020", "15-MAR-2020"}, {"Mar 25th, 2020", "Apr 4th, 2020"},
+        {"1st Jan 2020", "11th Jan 2020"},   {"Dec 28 2020", "Jan 7 2021"},  {"Sept 30, 2020", "Oct 10, 2020"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[80];
+        int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), 10, out, sizeof out);
+        assert_true(n > 0);
+        out[n] = '\0';
+        assert_string_equal(out, cases[i].out);
+    }
+    static const char *const bad[] = {"March 2020", "13/13/2020", "2020-02-30", "hello", "12:30", "1/2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char out[80];
+        assert_int_equal(dv_shift_written_date(bad[i], strlen(bad[i]), 10, out, sizeof out), -1);
+    }
+}
+
+static void test_key_from_base64(void **state)
+{
+    (void)state;
+    uint8_t k[DV_TEXT_KEY_MAX];
+    /* 16 bytes "0123456789abcdef" */
+    assert_int_equal(dv_key_from_base64("MDEyMzQ1Njc4OWFiY2RlZg==", 24, k), 16);
+    assert_memory_equal(k, "0123456789abcdef", 16);
+    assert_int_equal(dv_key_from_base64("MDEyMzQ1Njc4OWFiY2RlZg", 22, k), 16);
+    assert_int_equal(dv_key_from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3", 32, k), 24);
+    assert_int_equal(dv_key_from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 44, k), 32);
+    assert_int_equal(dv_key_from_base64("MDEy", 4, k), -1);              /* 3 bytes */
+    assert_int_equal(dv_key_from_base64("MDEyMzQ1Njc4OWFiY2Rl!g==", 24, k), -1); /* not base64 */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resolution_order),   cmocka_unit_test(test_every_transformation),
+        cmocka_unit_test(test_mask_per_character), cmocka_unit_test(test_pn_structure),
+        cmocka_unit_test(test_length_limits),      cmocka_unit_test(test_multi_valued),
+        cmocka_unit_test(test_date_shift_range),   cmocka_unit_test(test_da_dt_as_valid),
+        cmocka_unit_test(test_written_date_formats), cmocka_unit_test(test_key_from_base64),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
