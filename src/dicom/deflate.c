@@ -37,7 +37,7 @@ typedef struct access_point {
 } access_point;
 
 struct dv_inflated {
-    const dv_source *src;
+    dv_source src;      /* a copy: the caller's dv_source struct may be a temporary; its ctx must live on */
     uint64_t start;     /* offset of the compressed stream in src */
     int wbits;          /* -15 raw deflate (PS3.5 A.5), 15 for writers that wrongly add a zlib header */
     uint64_t size;      /* inflated bytes (known after the validating pass) */
@@ -100,7 +100,7 @@ static int resume_at(dv_inflated *z, const access_point *p)
             return -1;
         if (p->bits) {
             uint8_t b;
-            if (z->src->read_at(z->src->ctx, p->in - 1, &b, 1) != 0)
+            if (z->src.read_at(z->src.ctx, p->in - 1, &b, 1) != 0)
                 return -1;
             if (inflatePrime(&z->zs, p->bits, b >> (8 - p->bits)) != Z_OK)
                 return -1;
@@ -158,7 +158,7 @@ static int advance(dv_inflated *z, uint64_t target, uint8_t *dst, uint64_t dst_o
 {
     while (z->out_pos < target && !z->ended) {
         if (z->zs.avail_in == 0) {
-            if (z->in_pos >= z->src->size) {
+            if (z->in_pos >= z->src.size) {
                 if (building) {
                     z->ended = 1; /* input ended without a stream end: tolerated if the data parses */
                     break;
@@ -166,9 +166,9 @@ static int advance(dv_inflated *z, uint64_t target, uint8_t *dst, uint64_t dst_o
                 return dv_fail(err, DV_ERR_IO, "deflated dataset: input ended at inflated offset %llu",
                                (unsigned long long)z->out_pos);
             }
-            uint64_t left = z->src->size - z->in_pos;
+            uint64_t left = z->src.size - z->in_pos;
             size_t n = left < DV_ZCHUNK ? (size_t)left : DV_ZCHUNK;
-            if (z->src->read_at(z->src->ctx, z->in_pos, z->inbuf, n) != 0)
+            if (z->src.read_at(z->src.ctx, z->in_pos, z->inbuf, n) != 0)
                 return dv_fail(err, DV_ERR_IO, "read failed at offset %llu", (unsigned long long)z->in_pos);
             z->in_pos += n;
             z->zs.next_in = z->inbuf;
@@ -200,7 +200,7 @@ static int advance(dv_inflated *z, uint64_t target, uint8_t *dst, uint64_t dst_o
         }
         if (zr == Z_STREAM_END)
             z->ended = 1;
-        else if (zr == Z_BUF_ERROR && z->zs.avail_in == 0 && z->in_pos >= z->src->size)
+        else if (zr == Z_BUF_ERROR && z->zs.avail_in == 0 && z->in_pos >= z->src.size)
             z->ended = building ? 1 : z->ended;
     }
     if (!building && z->out_pos < target) /* cannot happen after the validating pass; never hand out garbage */
@@ -268,11 +268,11 @@ static int build_whole(dv_inflated *z, uint64_t max_out, dv_error *err)
     int zr = Z_OK;
     while (zr != Z_STREAM_END) {
         if (z->zs.avail_in == 0) {
-            if (z->in_pos >= z->src->size)
+            if (z->in_pos >= z->src.size)
                 break; /* input ended without a stream end: tolerated if the data parses */
-            uint64_t left = z->src->size - z->in_pos;
+            uint64_t left = z->src.size - z->in_pos;
             size_t n = left < DV_ZCHUNK ? (size_t)left : DV_ZCHUNK;
-            if (z->src->read_at(z->src->ctx, z->in_pos, z->inbuf, n) != 0) {
+            if (z->src.read_at(z->src.ctx, z->in_pos, z->inbuf, n) != 0) {
                 zmem_free(buf);
                 return dv_fail(err, DV_ERR_IO, "read failed at offset %llu", (unsigned long long)z->in_pos);
             }
@@ -307,7 +307,7 @@ static int build_whole(dv_inflated *z, uint64_t max_out, dv_error *err)
             zmem_free(buf);
             return dv_fail(err, DV_ERR_MALFORMED, "deflated dataset is corrupt (zlib error %d)", zr);
         }
-        if (zr == Z_BUF_ERROR && z->zs.avail_in == 0 && z->in_pos >= z->src->size)
+        if (zr == Z_BUF_ERROR && z->zs.avail_in == 0 && z->in_pos >= z->src.size)
             break;
     }
     z->whole = buf;
@@ -369,7 +369,7 @@ int dv_inflated_open(const dv_source *src, uint64_t offset, uint64_t max_out, ui
     if (!z)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory");
     memset(z, 0, sizeof *z);
-    z->src = src;
+    z->src = *src;
     z->start = offset;
     z->wbits = -15;
     z->keep_max = keep_max;

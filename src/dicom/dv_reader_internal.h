@@ -14,7 +14,8 @@ typedef struct dv_inflated dv_inflated;
 /* Open the raw-deflate (RFC 1951) stream that starts at offset in src (a zlib-wrapped stream is accepted
  * too). One validating pass inflates it all: DV_ERR_LIMIT past max_out bytes (decompression bombs),
  * DV_ERR_MALFORMED when corrupt. A stream of at most keep_max inflated bytes is kept in memory, a larger
- * one is streamed. src must outlive the result. Free with dv_inflated_free. */
+ * one is streamed. The dv_source struct is copied; what its ctx points to must outlive the result. Free with
+ * dv_inflated_free. */
 int dv_inflated_open(const dv_source *src, uint64_t offset, uint64_t max_out, uint64_t keep_max, dv_arena *budget,
                      dv_inflated **out, dv_error *err);
 /* Streams of at most this many inflated bytes may be kept whole in memory (the reader's keep_max never exceeds
