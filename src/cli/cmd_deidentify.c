@@ -59,7 +59,7 @@ void dvc_deidentify_usage(FILE *f)
           "                       Instance UIDs, and original and new PatientID when the config changed it.\n"
           "                       THIS FILE IS PHI: keep it with the source data. Refused inside DST or a SRC.\n"
           "      --memory-budget BYTES  Memory all workers together may hold for instance metadata and\n"
-          "                       inflated deflated datasets (default 512M, or --max-metadata + 128M when that\n"
+          "                       inflated deflated datasets (default 512M, or about --max-metadata + 75M when that\n"
           "                       is more; at least --max-metadata + 12M). Workers wait for it rather than\n"
           "                       fail, so peak memory stays bounded whatever --jobs is.\n"
           "      --max-depth N    Sequence nesting cap per instance, 1-1024 (default 128).\n"
