@@ -1,0 +1,101 @@
+/* Burned-in text redaction: the contracts between its parts (internal; issue 11 items 2-4).
+ *
+ * The pixel stage (src/engine/pixel_stage.c) runs, per frame of an instance whose plan cleans PixelData:
+ *
+ *   decode (dv_image.h) -> dv_gray8_from_frame -> dv_textdetect_find (our own text-region detector: one
+ *   box per text line, padded) -> [sensitive modes only: dv_ocr_read per box, then the text detectors of
+ *   src/text over the recognised words, the instance's own identifying values first] -> dv_redact_frame
+ *   (opaque boxes of the darkest value) -> re-encode per the output policy (docs/pixels.md).
+ *
+ * Each part lives in its own file and knows only this header and dv_image.h:
+ *   gray8.c       the 8-bit view of a frame used for detection and OCR,
+ *   boxes.c       box lists (geometry helpers: clip, pad, merge),
+ *   textdetect.c  text-region detection (connected components, stroke width, line grouping),
+ *   ocr.c         Tesseract's C API, one model per worker,
+ *   redact.c      painting boxes into a decoded frame.
+ * Everything per worker (scratch buffers, the OCR model) is in an object the worker owns; nothing static.
+ * Fail closed: every function returns -1 with a dv_error when it cannot do its whole job, and the stage
+ * then fails the instance (it is never written with unchecked pixels). Messages carry sizes and counts,
+ * never recognised text. */
+#ifndef DV_REDACT_H
+#define DV_REDACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dicomveil/dv_error.h"
+#include "image/dv_image.h"
+
+/* ---- gray8.c ---- */
+
+/* One 8-bit, single-channel picture of a frame: what a person would see, for detection and OCR.
+ * px is malloc'd (width * height bytes, row-major, no padding) and owned by the dv_gray8. */
+typedef struct dv_gray8 {
+    uint8_t *px;
+    uint32_t width, height;
+    size_t cap; /* bytes allocated at px (reused across frames of the same size) */
+} dv_gray8;
+
+/* Fill g from a decoded frame: monochrome samples windowed to 8 bits over the frame's actual value range
+ * (MONOCHROME1 inverted, so text is bright on dark as on screen), colour as the brightest of its R, G, B
+ * channels (YBR converted first), PALETTE COLOR through pal (required then, NULL otherwise). Reuses g->px
+ * when large enough. Returns 0 or -1 with err (DV_ERR_NOMEM, DV_ERR_UNSUPPORTED for a photometric it cannot
+ * show). */
+int dv_gray8_from_frame(const dv_frame *f, const dv_palette *pal, dv_gray8 *g, dv_error *err);
+void dv_gray8_free(dv_gray8 *g);
+
+/* ---- boxes.c ---- */
+
+/* An axis-aligned rectangle in frame pixels: columns [x, x + w), rows [y, y + h). */
+typedef struct dv_box {
+    uint32_t x, y, w, h;
+} dv_box;
+
+/* A growable list of boxes owned by the caller (dv_boxes_clear keeps the capacity). */
+typedef struct dv_boxes {
+    dv_box *v;
+    size_t n, cap;
+} dv_boxes;
+
+#define DV_BOXES_MAX 65536u /* more boxes than this in one frame is a DV_ERR_LIMIT */
+int dv_boxes_add(dv_boxes *b, dv_box box, dv_error *err);
+void dv_boxes_clear(dv_boxes *b);
+void dv_boxes_free(dv_boxes *b);
+
+/* ---- textdetect.c ---- */
+
+/* Per-worker detector state (scratch buffers, the previous frame's overlay for cine loops). */
+typedef struct dv_textdetect dv_textdetect;
+dv_textdetect *dv_textdetect_new(void); /* NULL only when out of memory */
+void dv_textdetect_free(dv_textdetect *td);
+/* Forget the previous frame (call at the start of each instance). */
+void dv_textdetect_reset(dv_textdetect *td);
+
+/* Find the text lines of g: appends one box per line (its whole span, padded, clipped to the frame) to
+ * lines. deadline_ms > 0 bounds the work (DV_ERR_LIMIT when exceeded: the stage fails closed). Returns 0 or
+ * -1 with err. */
+int dv_textdetect_find(dv_textdetect *td, const dv_gray8 *g, uint32_t deadline_ms, dv_boxes *lines,
+                       dv_error *err);
+
+/* ---- ocr.c ---- */
+
+/* One Tesseract model, loaded once per worker, single threaded. */
+typedef struct dv_ocr dv_ocr;
+/* NULL with err DV_ERR_UNSUPPORTED when the engine or its English model is missing (fail closed). */
+dv_ocr *dv_ocr_new(dv_error *err);
+void dv_ocr_free(dv_ocr *o);
+
+/* Recognise the text inside box of g (upscaled when small) into *utf8 (malloc'd, NUL-terminated, owned by
+ * the caller; "" when nothing was read). deadline_ms > 0 bounds the call (DV_ERR_LIMIT when exceeded).
+ * Returns 0 or -1 with err (the engine failing is an error, never "no text"). */
+int dv_ocr_read(dv_ocr *o, const dv_gray8 *g, const dv_box *box, uint32_t deadline_ms, char **utf8,
+                size_t *len, dv_error *err);
+
+/* ---- redact.c ---- */
+
+/* Paint every box of boxes into f with the frame's darkest value (monochrome: the minimum representable
+ * value as displayed, i.e. the maximum for MONOCHROME1; colour: black in the frame's colour space;
+ * palette: the index whose colour is darkest, pal required then). Pixels outside the boxes are not touched.
+ * Returns the number of pixels painted. */
+uint64_t dv_redact_frame(dv_frame *f, const dv_palette *pal, const dv_boxes *boxes);
+
+#endif
