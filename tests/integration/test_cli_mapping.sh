@@ -10,20 +10,6 @@ set -euo pipefail
 source "$(dirname "$0")/cli_lib.sh"
 command -v dcmdump >/dev/null || { echo "FAIL: dcmdump (dcmtk) is required" >&2; exit 1; }
 
-run() {
-    local want=$1 name=$2
-    shift 2
-    local rc=0
-    "$DV_BIN" "$@" >"$T/out" 2>"$T/err" || rc=$?
-    [ "$rc" -eq "$want" ] || fail "$name: exit $rc, expected $want; stderr: $(head -c 400 "$T/err")"
-    # The crosswalk is PHI: nothing of it (original UIDs, PatientIDs) may reach stderr.
-    for v in "${PHI_VALUES[@]}"; do
-        grep -qF "$v" "$T/err" "$T/out" && fail "$name: stderr/stdout shows an original identifier"
-    done
-    return 0
-}
-tag() { dcmdump -q +P "$2" "$1" 2>/dev/null | sed -nE 's/^[^[]*\[([^]]*)\].*/\1/p' | head -1; }
-
 CT="$DATA/pydicom/CT_small.dcm"
 MR="$DATA/pydicom/MR_small.dcm"
 SRC="$T/src"
@@ -37,9 +23,9 @@ echo "not DICOM" >"$SRC/f_notes.txt"                 # skipped
 head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
 echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/basic.json"
 echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE","actions":[{"queries":["PatientID"],"keepTag":{}}]}}' >"$T/keep_pid.json"
-PHI_VALUES=()
+# The crosswalk is PHI: nothing of it (original UIDs, PatientIDs) may reach stdout or stderr.
 for f in "$CT" "$MR"; do
-    for kw in SOPInstanceUID StudyInstanceUID PatientID; do PHI_VALUES+=("$(tag "$f" "$kw")"); done
+    for kw in SOPInstanceUID StudyInstanceUID PatientID; do MUST_NOT_PRINT+=("$(tag "$f" "$kw")"); done
 done
 
 # ---- refusals: exit 2 and nothing written (no DST, no mapping) ----
@@ -121,7 +107,7 @@ sys.exit(1 if bad else 0)
 PY
 
 # The report never holds the crosswalk (the mapping is a separate, opt-in file).
-for v in "${PHI_VALUES[@]}"; do grep -qF "$v" "$T/rep.json" && fail "the report holds an original identifier"; done
+for v in "${MUST_NOT_PRINT[@]}"; do grep -qF "$v" "$T/rep.json" && fail "the report holds an original identifier"; done
 
 # ---- PatientID kept by the config: the PatientID columns stay empty ----
 run 1 "keep PatientID" deidentify -q --config "$T/keep_pid.json" --key-file "$T/key" --mapping "$T/map2.csv" \
