@@ -107,7 +107,7 @@ def deidentify(tmp, name, cfg, srcs, root, jobs=None, timeout=900):
         order.append(rel)
     outputs = {}
     if os.path.exists(mp):
-        with open(mp, newline="") as f:
+        with open(mp, newline="", encoding="latin-1") as f:  # original PatientIDs are raw bytes
             for row in csv.DictReader(f):
                 if row["status"] != "ok":
                     continue
