@@ -219,6 +219,20 @@ static size_t transliterate(const char *s, size_t len, char *out, size_t cap, in
     return n;
 }
 
+/* A name part with digits worth matching: letters and digits mixed, or at least four digits. */
+static int alnum_part_ok(const char *k, size_t n)
+{
+    size_t digits = 0, letters = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)k[i];
+        if (c >= '0' && c <= '9')
+            digits++;
+        else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c >= 0x80)
+            letters++;
+    }
+    return letters ? 1 : digits >= 4;
+}
+
 static int add_component(dv_denylist *dl, const char *s, size_t len, int role, dv_error *err)
 {
     int added = 0;
@@ -241,7 +255,11 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
         for (size_t i = 0; i < tk.n; i++) {
             const dv_tok *t = &tk.t[i];
             if (t->keylen < 2 || !(t->shape & DV_TOK_ALPHA)) {
-                if (!(t->keylen >= 1 && t->script != DV_SCRIPT_OTHER))
+                /* A part with digits (JANCT000, Pat12345, 99000) is a pseudonym or an identifier: it is as
+                 * identifying as a name, so it is a part too (privacy first); short ones (A1, 12) would
+                 * match unrelated tokens. [test_denylist: test_alnum_name_parts] */
+                int alnum = (t->shape & DV_TOK_DIGIT) && t->keylen >= 3 && alnum_part_ok(dv_tok_key(&tk, i), t->keylen);
+                if (!alnum && !(t->keylen >= 1 && t->script != DV_SCRIPT_OTHER))
                     continue; /* initials (the text's initials are matched against parts' first letters) */
             }
             int r = add_part(dl, dv_tok_key(&tk, i), t->keylen, role, t->script, err);
