@@ -68,8 +68,14 @@ static int only_fields(json_t *o, const char *const *allowed, dvh_err *e)
             if (strcmp(k, *a) == 0)
                 ok = 1;
         if (!ok) {
-            /* A field name we do not know is client text: named only by position. */
-            return dvh_fail(e, DVH_INVALID_ARGUMENT, "request body: unknown field (allowed: see the API's schema)");
+            /* Named by its JSON path as the config parser does (a field name, not a value), printable ASCII
+             * only and cut to 64 characters. */
+            char name[65];
+            size_t n = 0;
+            for (const char *c = k; *c && n < 64; c++)
+                name[n++] = (*c >= 0x20 && *c < 0x7f && *c != '"') ? *c : '?';
+            name[n] = '\0';
+            return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: unknown field", name);
         }
     }
     return 0;

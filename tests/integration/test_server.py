@@ -91,7 +91,7 @@ class Server:
 def curl(*args, data_file=None):
     """(status, headers text, body bytes) of one curl call."""
     with tempfile.NamedTemporaryFile() as hdr, tempfile.NamedTemporaryFile() as body:
-        cmd = ["curl", "-s", "-S", "--path-as-is", "-D", hdr.name, "-o", body.name, *args]
+        cmd = ["curl", "-s", "-S", "--max-time", "20", "--path-as-is", "-D", hdr.name, "-o", body.name, *args]
         if data_file:
             cmd += ["--data-binary", "@" + data_file]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -170,7 +170,8 @@ def run(tmp, servers):
     st, _, b = curl("-X", "POST", base + "/datasets?datasetId=bad%2Fid", "-d", "{}")
     check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT"), f"datasetId with '/': 400 ({st})")
     st, _, b = curl("-X", "POST", base + "/datasets?datasetId=x", "-d", '{"bogus": 1}')
-    check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT"), f"unknown body field: 400 ({st})")
+    check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT") and json.loads(b)["error"]["message"]
+          == "bogus: unknown field", f"unknown body field: 400 naming its JSON path ({st} {b[:120]})")
     st, _, b = curl("-X", "POST", ds + "/dicomStores?dicomStoreId=st1", "-d", '{"labels": {"k": "v"}}')
     check(st == 200 and json.loads(b) == {"name": "projects/p/locations/us-central1/datasets/ds1/dicomStores/st1",
                                           "labels": {"k": "v"}}, f"dicomStores.create: {st} {b[:200]}")
@@ -413,12 +414,21 @@ def security(tmp, servers):
               ("DELETE", "/datasets/a"), ("GET", "/datasets/a/dicomStores/s:getDICOMStoreMetrics"),
               ("POST", "/datasets/a/dicomStores/s/dicomWeb/studies"), ("GET", "/datasets/a/dicomStores/s/dicomWeb/studies"),
               ("GET", "/no/such/route"), ("GET", "/datasets/../x")]
+    # (http.client here: 36 requests, a curl process each would dominate the test's time)
     for method, path in routes:
-        for auth in [[], ["-H", "Authorization: Bearer wrong-token-0123456789abcdef"],
-                     ["-H", "Authorization: " + secret], ["-H", "Authorization: Bearer " + secret[:-1]]]:
-            st, h, b = curl("-X", method, base + path, *auth)
-            check(st == 401 and api_error(b, 401, "UNAUTHENTICATED") and header(h, "WWW-Authenticate") == "Bearer",
-                  f"{method} {path} {auth[1:] and auth[1][:22]}: 401 ({st})")
+        for auth in [None, "Bearer wrong-token-0123456789abcdef", secret, "Bearer " + secret[:-1],
+                     "Bearer " + secret + "x", "bearer"]:
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=20)
+            c.putrequest(method, "/v1beta1/projects/p/locations/l" + path, skip_accept_encoding=True)
+            if auth is not None:
+                c.putheader("Authorization", auth)
+            c.putheader("Content-Length", "0")
+            c.endheaders()
+            r = c.getresponse()
+            b = r.read()
+            check(r.status == 401 and api_error(b, 401, "UNAUTHENTICATED") and r.getheader("WWW-Authenticate") == "Bearer",
+                  f"{method} {path} {str(auth)[:22]}: 401 ({r.status})")
+            c.close()
     st, _, b = curl(base + "/datasets", "-H", "Authorization: Bearer " + secret)
     check(st == 200 and json.loads(b) == {"datasets": []}, f"the right token: 200 ({st})")
     srv.stop()
@@ -452,7 +462,8 @@ def security(tmp, servers):
     except (ConnectionResetError, socket.timeout):
         data = b""
     waited = time.time() - t0
-    check(data == b"" and waited < 5, f"slowloris dropped after the idle timeout ({waited:.1f} s)")
+    # (idle timeout 1 s; MHD checks timeouts on its poll cycle, and the CI machine is shared: generous bound)
+    check(data == b"" and waited < 8, f"slowloris dropped after the idle timeout ({waited:.1f} s)")
     s.close()
     srv.stop()
 
