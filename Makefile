@@ -35,7 +35,7 @@ FUZZ_INVARIANTS ?= 1
 BUILD_DIR  := build
 ASAN_DIR   := build-asan
 FUZZ_DIR   := build-fuzz
-FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_rle fuzz_jpeg_lossless fuzz_image_decode fuzz_text_detect fuzz_text_lexicon fuzz_text_transform fuzz_text_stage
+FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_rle fuzz_jpeg_lossless fuzz_image_decode fuzz_text_detect fuzz_text_lexicon fuzz_text_transform fuzz_text_stage fuzz_router fuzz_multipart fuzz_qido
 TIMES_FILE := $(BUILD_DIR)/make-test-times.txt
 
 # Sanitizer settings for every sanitized run (ctest under build-asan/, the fuzzers).
@@ -55,9 +55,12 @@ endif
 #   python3-pydicom (+ numpy): integration checks and the demo's synthetic-instance generator;
 #   libjpeg62-turbo-dev / libcharls-dev / libopenjp2-7-dev: pixel codecs (docs/pixels.md);
 #   python3-gdcm / python3-pil: pydicom's independent JPEG / JPEG-LS / JPEG 2000 decoders (test_image_decode);
-#   libpcre2-dev: the text detectors' patterns (docs/text-detectors.md).
+#   libpcre2-dev: the text detectors' patterns (docs/text-detectors.md);
+#   libmicrohttpd-dev (+ libgnutls28-dev, its TLS) / libsqlite3-dev: the server (src/http, src/store);
+#   curl / openssl / python3-googleapi (+ httplib2): the server's end-to-end test (test_server.py).
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
+	curl libgnutls28-dev libmicrohttpd-dev libsqlite3-dev openssl python3-googleapi python3-httplib2 \
 	clang llvm libclang-rt-14-dev \
 	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
 	dcmtk dicom3tools libgdcm-tools libgdcm3.0 \

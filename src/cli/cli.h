@@ -30,6 +30,9 @@
 /* ---- main.c / cmd_deidentify.c ---- */
 int dvc_cmd_deidentify(int argc, char **argv);
 void dvc_deidentify_usage(FILE *f);
+/* ---- cmd_serve.c ---- */
+int dvc_cmd_serve(int argc, char **argv);
+void dvc_serve_usage(FILE *f);
 /* "dicomveil: " + message on stderr. */
 void dvc_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -25,7 +25,7 @@ static void usage(FILE *f)
           "\n"
           "Commands:\n"
           "  deidentify   De-identify the DICOM files in SRC... into DST (see below)\n"
-          "  serve        HTTP service (not implemented yet; exits 2)\n"
+          "  serve        Healthcare API-compatible HTTP service (see 'dicomveil serve --help')\n"
           "\n"
           "Global options:\n"
           "  -h, --help     Show this help and exit\n"
@@ -33,6 +33,8 @@ static void usage(FILE *f)
           "\n",
           f);
     dvc_deidentify_usage(f);
+    fputc('\n', f);
+    dvc_serve_usage(f);
 }
 
 int main(int argc, char **argv)
@@ -52,10 +54,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "deidentify") == 0)
         return dvc_cmd_deidentify(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0) {
-        dvc_errorf("serve: not implemented yet");
-        return DVC_EXIT_USAGE;
-    }
+    if (strcmp(cmd, "serve") == 0)
+        return dvc_cmd_serve(argc - 1, argv + 1);
     /* Not echoed: a mistyped command line may start with a PHI-bearing path. */
     dvc_errorf("unknown command (try 'dicomveil --help')");
     return DVC_EXIT_USAGE;

@@ -25,11 +25,19 @@ run 0 "deidentify -h" deidentify -h
 cmp -s "$T/out" "$T/help_deid" || fail "deidentify -h differs from deidentify --help"
 # Every long option the CLI defines (read from its option tables, so a new option cannot go undocumented),
 # plus the global ones, must appear in both help texts.
-opts=$(grep -ohE '\{"[a-z][a-z-]*", (no|required|optional)_argument' "$SRCDIR"/src/cli/*.c | sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
+# (serve's options live in cmd_serve.c and are checked against serve --help below.)
+opts=$(ls "$SRCDIR"/src/cli/*.c | grep -v cmd_serve.c | xargs grep -ohE '\{"[a-z][a-z-]*", (no|required|optional)_argument' | sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
 [ -n "$opts" ] || fail "could not extract the option table from $SRCDIR/src/cli"
 for o in $opts; do
     grep -qe "$o" "$T/help_main" || fail "--help does not document $o"
     grep -qe "$o" "$T/help_deid" || fail "deidentify --help does not document $o"
+done
+"$DV_BIN" serve --help > "$T/help_serve" || fail "serve --help exits non-zero"
+sopts=$(grep -ohE '\{"[a-z][a-z-]*", (no|required|optional)_argument' "$SRCDIR"/src/cli/cmd_serve.c | sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
+[ -n "$sopts" ] || fail "could not extract serve's option table"
+for o in $sopts; do
+    grep -qe "$o" "$T/help_serve" || fail "serve --help does not document $o"
+    grep -qe "$o" "$T/help_main" || fail "--help does not document serve's $o"
 done
 for o in --config --key-file --jobs --report --quiet --fsync --help --version -- deidentify serve \
     XDG_CONFIG_HOME "Exit status"; do
@@ -41,8 +49,11 @@ grep -qE '^dicomveil [0-9]+\.[0-9]+\.[0-9]+' "$T/out" || fail "--version prints 
 # ---- usage errors: exit 2 ----
 run 2 "no arguments"
 run 2 "unknown command" frobnicate
-run 2 "serve" serve
-grep -q "not implemented yet" "$T/err" || fail "serve does not say 'not implemented yet'"
+# serve exists now (issue 7): without --data it is a usage error naming the option.
+run 2 "serve without --data" serve
+grep -q -- "--data DIR is required" "$T/err" || fail "serve without --data does not name --data"
+run 2 "serve on a non-loopback address without a token" serve --data "$T/srv" --listen 0.0.0.0:0
+grep -q -- "--token-file" "$T/err" || fail "non-loopback serve without a token does not name --token-file"
 run 2 "unknown option" deidentify --config "$T/good.json" --bogus "$PHI_DIR" "$T/dst_u1"
 run 2 "missing --config" deidentify "$PHI_DIR" "$T/dst_u2"
 run 2 "missing DST" deidentify --config "$T/good.json" --key-file "$T/key" "$PHI_DIR"

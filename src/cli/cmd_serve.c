@@ -1,0 +1,206 @@
+/* `dicomveil serve`: options, the token and TLS files, start the server (src/http), wait for SIGTERM/SIGINT,
+ * stop gracefully. Signal handling lives here, as everywhere in the CLI: the server itself has none. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+#include "http/dv_server.h"
+
+#define TOKEN_MAX 4096
+#define PEM_MAX (1u << 20)
+
+void dvc_serve_usage(FILE *f)
+{
+    fputs("Usage: dicomveil serve --data DIR [options]\n"
+          "\n"
+          "Serves a Google Cloud Healthcare API-compatible REST API (v1beta1 paths): datasets, DICOM stores,\n"
+          "DICOMweb STOW-RS / QIDO-RS / WADO-RS. Stops gracefully on SIGTERM or SIGINT.\n"
+          "\n"
+          "  --data DIR              Data directory (index.sqlite, stores/); created when missing\n"
+          "  --listen ADDR:PORT      Address to listen on (default 127.0.0.1:8080; [::1]:PORT for IPv6;\n"
+          "                          port 0 picks a free port). Non-loopback addresses need --token-file\n"
+          "  --token-file F          Require 'Authorization: Bearer <token>' on every request; F holds the\n"
+          "                          token (16-4096 printable characters; a trailing newline is ignored)\n"
+          "  --tls-cert C --tls-key K  Serve HTTPS with this PEM certificate (chain) and key\n"
+          "  --workers N             Request threads (default 4)\n"
+          "  --max-body BYTES        Largest STOW body and instance (default 1073741824)\n"
+          "  --max-connections N     Open connections in total (default 256; a quarter of it per client)\n"
+          "  --idle-timeout S        Close a connection idle for S seconds (default 30)\n"
+          "  --request-timeout S     A request still uploading after S seconds gets 408 (default 600)\n"
+          "  -h, --help              Show this help and exit\n"
+          "  --quiet                 No access log (by default one JSON line per request on stderr,\n"
+          "                          naming the route, never the path or query)\n"
+          "\n"
+          "Not built yet: de-identify operations, import/export, operations, rendered/frames/bulkdata,\n"
+          "DICOMweb DELETE, PostgreSQL (see README).\n",
+          f);
+}
+
+/* The whole file (at most cap bytes) as a NUL-terminated buffer; NULL after printing why. */
+static char *read_small_file(const char *path, size_t cap, size_t *len, const char *what)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        dvc_errorf("serve: cannot open the %s file (errno %d)", what, errno);
+        return NULL;
+    }
+    char *buf = malloc(cap + 2);
+    long n = buf ? dvc_read_up_to(fd, buf, cap + 1) : -1;
+    close(fd);
+    if (n < 0 || (size_t)n > cap) {
+        dvc_errorf("serve: the %s file is unreadable or larger than %zu bytes", what, cap);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return buf;
+}
+
+static int parse_num(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (s[0] == '\0' || s[0] == '-' || *end || errno || v == 0 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int dvc_cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},       {"listen", required_argument, NULL, 'l'},
+        {"token-file", required_argument, NULL, 't'}, {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'},    {"workers", required_argument, NULL, 'w'},
+        {"max-body", required_argument, NULL, 'b'},   {"max-connections", required_argument, NULL, 'm'},
+        {"idle-timeout", required_argument, NULL, 'i'}, {"request-timeout", required_argument, NULL, 'r'},
+        {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    dvh_server_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.log = stderr;
+    const char *token_file = NULL, *cert_file = NULL, *key_file = NULL;
+    unsigned long long v;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': cfg.data_dir = optarg; break;
+        case 'l': cfg.listen = optarg; break;
+        case 't': token_file = optarg; break;
+        case 'c': cert_file = optarg; break;
+        case 'k': key_file = optarg; break;
+        case 'q': cfg.log = NULL; break;
+        case 'h': dvc_serve_usage(stdout); return DVC_EXIT_OK;
+        case 'w':
+        case 'b':
+        case 'm':
+        case 'i':
+        case 'r': {
+            unsigned long long max = c == 'b' ? (1ull << 40) : c == 'w' ? 256 : 1000000;
+            if (parse_num(optarg, max, &v)) {
+                dvc_errorf("serve: --%s: expected a whole number from 1 to %llu",
+                           c == 'w' ? "workers" : c == 'b' ? "max-body" : c == 'm' ? "max-connections"
+                           : c == 'i' ? "idle-timeout" : "request-timeout", max);
+                return DVC_EXIT_USAGE;
+            }
+            if (c == 'w') cfg.workers = (unsigned)v;
+            if (c == 'b') cfg.max_body = v;
+            if (c == 'm') cfg.max_connections = (unsigned)v;
+            if (c == 'i') cfg.idle_timeout_s = (unsigned)v;
+            if (c == 'r') cfg.request_timeout_s = (unsigned)v;
+            break;
+        }
+        default:
+            /* The offending word is not echoed: it may be a path. */
+            dvc_errorf("serve: unknown option or missing argument (try 'dicomveil serve --help')");
+            return DVC_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        dvc_errorf("serve: unexpected argument (try 'dicomveil serve --help')");
+        return DVC_EXIT_USAGE;
+    }
+    if (cfg.data_dir == NULL) {
+        dvc_errorf("serve: --data DIR is required");
+        return DVC_EXIT_USAGE;
+    }
+    if ((cert_file == NULL) != (key_file == NULL)) {
+        dvc_errorf("serve: --tls-cert and --tls-key go together");
+        return DVC_EXIT_USAGE;
+    }
+    int rc = DVC_EXIT_USAGE;
+    char *token = NULL, *cert = NULL, *key = NULL;
+    size_t tlen = 0, n = 0;
+    if (token_file) {
+        token = read_small_file(token_file, TOKEN_MAX, &tlen, "token");
+        if (token == NULL)
+            goto out;
+        while (tlen && (token[tlen - 1] == '\n' || token[tlen - 1] == '\r'))
+            token[--tlen] = '\0';
+        int printable = 1;
+        for (size_t i = 0; i < tlen; i++)
+            if ((unsigned char)token[i] < 0x21 || (unsigned char)token[i] > 0x7e)
+                printable = 0;
+        if (tlen < 16 || !printable) {
+            dvc_errorf("serve: the token must be 16-%d printable characters without spaces", TOKEN_MAX);
+            goto out;
+        }
+        cfg.token = (const uint8_t *)token;
+        cfg.token_len = tlen;
+    }
+    if (cert_file) {
+        cert = read_small_file(cert_file, PEM_MAX, &n, "TLS certificate");
+        key = cert ? read_small_file(key_file, PEM_MAX, &n, "TLS key") : NULL;
+        if (key == NULL)
+            goto out;
+        cfg.tls_cert_pem = cert;
+        cfg.tls_key_pem = key;
+    }
+
+    /* Block the stop signals before any thread starts, so only sigwait below sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    dv_error err = {0};
+    dvh_server *srv = dvh_server_start(&cfg, &err);
+    if (key)
+        OPENSSL_cleanse(key, strlen(key));
+    if (token)
+        OPENSSL_cleanse(token, tlen);
+    if (srv == NULL) {
+        dvc_errorf("serve: %s", err.message);
+        rc = err.code == DV_ERR_USAGE ? DVC_EXIT_USAGE : DVC_EXIT_FAILED;
+        goto out;
+    }
+    fprintf(stderr, "{\"event\":\"listening\",\"port\":%u,\"tls\":%s,\"auth\":%s}\n", dvh_server_port(srv),
+            cert ? "true" : "false", token ? "true" : "false");
+    fflush(stderr);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "{\"event\":\"stopping\",\"signal\":%d}\n", sig);
+    fflush(stderr);
+    dvh_server_stop(srv);
+    fprintf(stderr, "{\"event\":\"stopped\"}\n");
+    rc = DVC_EXIT_OK;
+out:
+    free(token);
+    free(cert);
+    free(key);
+    return rc;
+}

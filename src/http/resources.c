@@ -1,0 +1,404 @@
+/* Datasets and DICOM stores: create / get / list / delete, :getDICOMStoreMetrics (gcp-api.md 9). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/qido.h"
+#include "http/server_internal.h"
+#include "store/dvs_blobs.h"
+
+#define PAGE_DEFAULT 100u
+#define PAGE_MAX 1000u
+#define PARAMS_MAX 64
+
+static int index_fail(const dv_error *err, dvh_err *e)
+{
+    /* The index's message names the operation and SQLite's class of failure, never a value. */
+    return dvh_fail(e, DVH_INTERNAL, "%s", err->message);
+}
+
+int dvh_resolve(dvh_request *rq, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    const dvh_route *r = &rq->route;
+    dv_error err = {0};
+    int rc = s->ix->ops->dataset_get(s->ix, r->project, r->location, r->dataset, &rq->dataset, &err);
+    if (rc < 0)
+        return index_fail(&err, e);
+    if (rc == DVS_NOT_FOUND)
+        return dvh_fail(e, DVH_NOT_FOUND, "dataset not found");
+    if (r->store[0] == '\0' || rq->have_store)
+        return 0;
+    rc = s->ix->ops->store_get(s->ix, rq->dataset.id, r->store, &rq->store, &err);
+    if (rc < 0)
+        return index_fail(&err, e);
+    if (rc == DVS_NOT_FOUND)
+        return dvh_fail(e, DVH_NOT_FOUND, "DICOM store not found");
+    rq->have_store = 1;
+    return 0;
+}
+
+/* The request's JSON body as an object ("" or absent: an empty object). */
+static json_t *body_object(dvh_request *rq, dvh_err *e)
+{
+    if (rq->json_len == 0)
+        return json_object();
+    json_error_t je;
+    json_t *o = json_loadb(rq->json, rq->json_len, JSON_REJECT_DUPLICATES, &je);
+    if (o == NULL) {
+        dvh_fail(e, DVH_INVALID_ARGUMENT, "request body: invalid JSON at line %d column %d", je.line, je.column);
+        return NULL;
+    }
+    if (!json_is_object(o)) {
+        json_decref(o);
+        dvh_fail(e, DVH_INVALID_ARGUMENT, "request body: must be a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+/* Refuse fields outside allowed (a NULL-terminated list): every error names its JSON path. */
+static int only_fields(json_t *o, const char *const *allowed, dvh_err *e)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (strcmp(k, *a) == 0)
+                ok = 1;
+        if (!ok) {
+            /* Named by its JSON path as the config parser does (a field name, not a value), printable ASCII
+             * only and cut to 64 characters. */
+            char name[65];
+            size_t n = 0;
+            for (const char *c = k; *c && n < 64; c++)
+                name[n++] = (*c >= 0x20 && *c < 0x7f && *c != '"') ? *c : '?';
+            name[n] = '\0';
+            return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: unknown field", name);
+        }
+    }
+    return 0;
+}
+
+typedef struct paging {
+    uint32_t size;
+    int64_t after;
+} paging;
+
+static int parse_paging(dvh_request *rq, paging *pg, const char *const *extra, dvh_err *e)
+{
+    dvh_qparam p[PARAMS_MAX];
+    size_t n = dvh_query_params(rq, p, PARAMS_MAX);
+    if (n == PARAMS_MAX)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "too many query parameters");
+    pg->size = PAGE_DEFAULT;
+    pg->after = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = p[i].key, *v = p[i].value;
+        char *end;
+        if (strcmp(k, "pageSize") == 0) {
+            long long x = strtoll(v, &end, 10);
+            if (v[0] == '\0' || *end || x < 0)
+                return dvh_fail(e, DVH_INVALID_ARGUMENT, "pageSize: must be a whole number");
+            pg->size = x == 0 ? PAGE_DEFAULT : x > PAGE_MAX ? PAGE_MAX : (uint32_t)x;
+        } else if (strcmp(k, "pageToken") == 0) {
+            if (v[0] == '\0')
+                continue;
+            long long x = strtoll(v, &end, 10);
+            if (*end || x < 0)
+                return dvh_fail(e, DVH_INVALID_ARGUMENT, "pageToken: not a token this server issued");
+            pg->after = x;
+        } else if (!dvh_param_is_standard(k)) {
+            int ok = 0;
+            for (const char *const *x = extra; x && *x; x++)
+                if (strcmp(k, *x) == 0)
+                    ok = 1;
+            if (!ok)
+                return dvh_fail(e, DVH_INVALID_ARGUMENT, "query parameter %zu: not a parameter of this method", i + 1);
+        }
+    }
+    return 0;
+}
+
+static const char *param(dvh_request *rq, const char *key)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static json_t *dataset_json(const dvs_dataset *d)
+{
+    char name[1024];
+    snprintf(name, sizeof name, "projects/%s/locations/%s/datasets/%s", d->project, d->location, d->name);
+    json_t *o = json_pack("{s:s}", "name", name);
+    if (o && d->time_zone[0])
+        json_object_set_new(o, "timeZone", json_string(d->time_zone));
+    return o;
+}
+
+static json_t *store_json(const dvh_route *r, const dvs_store *st)
+{
+    char name[1200];
+    snprintf(name, sizeof name, "projects/%s/locations/%s/datasets/%s/dicomStores/%s", r->project, r->location,
+             r->dataset, st->name);
+    json_t *labels = json_loads(st->labels_json ? st->labels_json : "{}", 0, NULL);
+    json_t *o = json_pack("{s:s}", "name", name);
+    if (o && labels && json_object_size(labels))
+        json_object_set(o, "labels", labels);
+    json_decref(labels);
+    return o;
+}
+
+/* datasets.create: an Operation that is already done (the API's own shape: the response is the Dataset). */
+static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    const dvh_route *r = &rq->route;
+    const char *id = param(rq, "datasetId");
+    if (id == NULL || !dvh_id_valid(id, strlen(id)))
+        return dvh_fail(e, DVH_INVALID_ARGUMENT,
+                        "datasetId: required, 1-256 characters of [A-Za-z0-9_.-], not '.' or '..'");
+    json_t *body = body_object(rq, e);
+    if (body == NULL)
+        return -1;
+    static const char *const allowed[] = {"name", "timeZone", NULL};
+    dvs_dataset d;
+    memset(&d, 0, sizeof d);
+    json_t *tz = json_object_get(body, "timeZone");
+    int bad = only_fields(body, allowed, e);
+    if (!bad && tz && !json_is_null(tz)) {
+        const char *t = json_string_value(tz);
+        if (t == NULL || strlen(t) >= sizeof d.time_zone ||
+            strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") != strlen(t))
+            bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "timeZone: must be an IANA time zone name");
+        else
+            snprintf(d.time_zone, sizeof d.time_zone, "%s", t);
+    }
+    json_decref(body);
+    if (bad)
+        return -1;
+    snprintf(d.project, sizeof d.project, "%s", r->project);
+    snprintf(d.location, sizeof d.location, "%s", r->location);
+    snprintf(d.name, sizeof d.name, "%s", id);
+    dv_error err = {0};
+    int rc = s->ix->ops->dataset_create(s->ix, &d, &err);
+    if (rc < 0)
+        return index_fail(&err, e);
+    if (rc == DVS_EXISTS)
+        return dvh_fail(e, DVH_ALREADY_EXISTS, "dataset already exists");
+    char opname[1200], now[32];
+    snprintf(opname, sizeof opname, "projects/%s/locations/%s/datasets/%s/operations/%lld", d.project, d.location,
+             d.name, (long long)d.id);
+    dvh_now(now);
+    json_t *result = dataset_json(&d);
+    if (result)
+        json_object_set_new(result, "@type", json_string("type.googleapis.com/google.cloud.healthcare.v1beta1.dataset.Dataset"));
+    json_t *op = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:{}}, s:b, s:o}", "name", opname, "metadata", "@type",
+                           "type.googleapis.com/google.cloud.healthcare.v1beta1.OperationMetadata", "apiMethodName",
+                           "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset", "createTime",
+                           d.create_time, "endTime", now, "counter", "done", 1, "response", result);
+    *resp = dvh_response_json(op);
+    return 0;
+}
+
+static int dataset_list(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    paging pg;
+    static const char *const extra[] = {"filter", NULL};
+    if (parse_paging(rq, &pg, extra, e))
+        return -1;
+    dvs_dataset *v = calloc(pg.size, sizeof *v);
+    if (v == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    size_t n = 0;
+    int64_t next = 0;
+    dv_error err = {0};
+    if (s->ix->ops->dataset_list(s->ix, rq->route.project, rq->route.location, pg.after, pg.size, v, &n, &next,
+                                 &err) < 0) {
+        free(v);
+        return index_fail(&err, e);
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, dataset_json(&v[i]));
+    free(v);
+    json_t *o = json_pack("{s:o}", "datasets", arr);
+    if (o && next) {
+        char tok[32];
+        snprintf(tok, sizeof tok, "%lld", (long long)next);
+        json_object_set_new(o, "nextPageToken", json_string(tok));
+    }
+    *resp = dvh_response_json(o);
+    return 0;
+}
+
+static int dataset_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    dv_error err = {0};
+    int rc = s->ix->ops->dataset_delete(s->ix, rq->dataset.id, &ids, &n, &err);
+    if (rc < 0)
+        return index_fail(&err, e);
+    if (rc == DVS_NOT_FOUND)
+        return dvh_fail(e, DVH_NOT_FOUND, "dataset not found");
+    for (size_t i = 0; i < n; i++)
+        dvs_store_dir_remove(s->data_fd, ids[i]);
+    free(ids);
+    *resp = dvh_response_json(json_object());
+    return 0;
+}
+
+static int store_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    const char *id = param(rq, "dicomStoreId");
+    if (id == NULL || !dvh_id_valid(id, strlen(id)))
+        return dvh_fail(e, DVH_INVALID_ARGUMENT,
+                        "dicomStoreId: required, 1-256 characters of [A-Za-z0-9_.-], not '.' or '..'");
+    json_t *body = body_object(rq, e);
+    if (body == NULL)
+        return -1;
+    static const char *const allowed[] = {"name", "labels", NULL};
+    int bad = only_fields(body, allowed, e);
+    json_t *labels = json_object_get(body, "labels");
+    char *labels_s = NULL;
+    if (!bad && labels && !json_is_null(labels)) {
+        const char *k;
+        json_t *v;
+        if (!json_is_object(labels) || json_object_size(labels) > 64)
+            bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "labels: must be an object of at most 64 string values");
+        json_object_foreach(labels, k, v) {
+            if (!bad && (!json_is_string(v) || strlen(k) > 63 || json_string_length(v) > 63))
+                bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "labels: keys and values are strings of at most 63 bytes");
+        }
+        if (!bad)
+            labels_s = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    json_decref(body);
+    if (bad)
+        return -1;
+    dvs_store st;
+    memset(&st, 0, sizeof st);
+    dv_error err = {0};
+    int rc = s->ix->ops->store_create(s->ix, rq->dataset.id, id, labels_s, &st, &err);
+    free(labels_s);
+    if (rc < 0)
+        return index_fail(&err, e);
+    if (rc == DVS_EXISTS)
+        return dvh_fail(e, DVH_ALREADY_EXISTS, "DICOM store already exists");
+    dvh_route r = rq->route;
+    *resp = dvh_response_json(store_json(&r, &st));
+    dvs_store_clear(&st);
+    return 0;
+}
+
+static int store_list(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    paging pg;
+    static const char *const extra[] = {"filter", NULL};
+    if (parse_paging(rq, &pg, extra, e))
+        return -1;
+    const char *filter = param(rq, "filter");
+    if (filter && filter[0])
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "filter: not supported yet");
+    dvs_store *v = calloc(pg.size, sizeof *v);
+    if (v == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    size_t n = 0;
+    int64_t next = 0;
+    dv_error err = {0};
+    if (s->ix->ops->store_list(s->ix, rq->dataset.id, pg.after, pg.size, v, &n, &next, &err) < 0) {
+        free(v);
+        return index_fail(&err, e);
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, store_json(&rq->route, &v[i]));
+        dvs_store_clear(&v[i]);
+    }
+    free(v);
+    json_t *o = json_pack("{s:o}", "dicomStores", arr);
+    if (o && next) {
+        char tok[32];
+        snprintf(tok, sizeof tok, "%lld", (long long)next);
+        json_object_set_new(o, "nextPageToken", json_string(tok));
+    }
+    *resp = dvh_response_json(o);
+    return 0;
+}
+
+static int store_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    dv_error err = {0};
+    int rc = s->ix->ops->store_delete(s->ix, rq->store.id, &err);
+    if (rc < 0)
+        return index_fail(&err, e);
+    if (rc == DVS_NOT_FOUND)
+        return dvh_fail(e, DVH_NOT_FOUND, "DICOM store not found");
+    dvs_store_dir_remove(s->data_fd, rq->store.id);
+    *resp = dvh_response_json(json_object());
+    return 0;
+}
+
+static int store_metrics(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    dvs_metrics m;
+    dv_error err = {0};
+    if (s->ix->ops->store_metrics(s->ix, rq->store.id, &m, &err) < 0)
+        return index_fail(&err, e);
+    char name[1200], a[24], b[24], c[24], d[24];
+    dvh_store_name(&rq->route, name, sizeof name);
+    snprintf(a, sizeof a, "%llu", (unsigned long long)m.studies);
+    snprintf(b, sizeof b, "%llu", (unsigned long long)m.series);
+    snprintf(c, sizeof c, "%llu", (unsigned long long)m.instances);
+    snprintf(d, sizeof d, "%llu", (unsigned long long)m.bytes);
+    /* int64 fields are JSON strings (gcp-api.md 0.2). Every byte is in one tier here: the instance files
+     * count as structured storage, the blob tier is empty. */
+    *resp = dvh_response_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "studyCount", a,
+                                        "seriesCount", b, "instanceCount", c, "structuredStorageSizeBytes", d,
+                                        "blobStorageSizeBytes", "0"));
+    return 0;
+}
+
+int dvh_handle_resource(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    const dvh_route *r = &rq->route;
+    *status = 200;
+    switch (r->kind) {
+    case DVH_R_DATASETS:
+        return rq->method == DVH_POST ? dataset_create(rq, resp, e) : dataset_list(rq, resp, e);
+    case DVH_R_DATASET:
+        if (dvh_resolve(rq, e))
+            return -1;
+        if (rq->method == DVH_DELETE)
+            return dataset_delete(rq, resp, e);
+        *resp = dvh_response_json(dataset_json(&rq->dataset));
+        return 0;
+    case DVH_R_STORES:
+        if (dvh_resolve(rq, e))
+            return -1;
+        return rq->method == DVH_POST ? store_create(rq, resp, e) : store_list(rq, resp, e);
+    case DVH_R_STORE:
+        if (dvh_resolve(rq, e))
+            return -1;
+        if (rq->method == DVH_DELETE)
+            return store_delete(rq, resp, e);
+        *resp = dvh_response_json(store_json(r, &rq->store));
+        return 0;
+    case DVH_R_STORE_METRICS:
+        if (dvh_resolve(rq, e))
+            return -1;
+        return store_metrics(rq, resp, e);
+    default:
+        /* Operations and the :deidentify / :import / :export methods are the next step (issue 7 item 5). */
+        if (dvh_resolve(rq, e))
+            return -1;
+        return dvh_fail(e, DVH_UNIMPLEMENTED, "%s is not implemented yet", r->name);
+    }
+}

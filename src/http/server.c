@@ -1,0 +1,483 @@
+/* The HTTP server: libmicrohttpd daemon, one request's life (auth, route, limits, body, dispatch), the
+ * access log (see dv_server.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "http/server_internal.h"
+
+#define DEFAULT_WORKERS 4u
+#define DEFAULT_MAX_BODY (1ull << 30)
+#define DEFAULT_MAX_JSON (1ull << 20)
+#define DEFAULT_CONNECTIONS 256u
+#define DEFAULT_IDLE_S 30u
+#define DEFAULT_REQUEST_S 600u
+#define DEFAULT_HEADER_LIMIT (32u << 10)
+
+int dvh_addr_is_loopback(const char *host)
+{
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+        return 1;
+    struct in_addr a;
+    if (inet_pton(AF_INET, host, &a) == 1)
+        return (ntohl(a.s_addr) >> 24) == 127;
+    return 0;
+}
+
+/* "host:port" or "[v6]:port" into a socket address. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sl, char *host, size_t hcap,
+                        dv_error *err)
+{
+    const char *colon;
+    size_t hl;
+    const char *h = listen;
+    if (listen[0] == '[') {
+        const char *rb = strchr(listen, ']');
+        if (rb == NULL || rb[1] != ':')
+            return dv_fail(err, DV_ERR_USAGE, "--listen: expected [ADDRESS]:PORT");
+        h = listen + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (colon == NULL)
+            return dv_fail(err, DV_ERR_USAGE, "--listen: expected ADDRESS:PORT");
+        hl = (size_t)(colon - listen);
+    }
+    if (hl == 0 || hl >= hcap)
+        return dv_fail(err, DV_ERR_USAGE, "--listen: bad address");
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
+        return dv_fail(err, DV_ERR_USAGE, "--listen: bad port");
+    memset(ss, 0, sizeof *ss);
+    const char *lookup = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, lookup, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        *sl = sizeof *v4;
+    } else if (inet_pton(AF_INET6, lookup, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *sl = sizeof *v6;
+    } else {
+        return dv_fail(err, DV_ERR_USAGE, "--listen: the address must be numeric (or localhost)");
+    }
+    return 0;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Access log: one JSON line per request with the route's fixed name, never the path or the query (which
+ * hold dataset names, UIDs and search values). [test_server.py "access log"] */
+static void access_log(dvh_server *s, const dvh_request *rq, enum MHD_RequestTerminationCode toe)
+{
+    if (s->cfg.log == NULL)
+        return;
+    static const char *const methods[] = {"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OTHER"};
+    const char *m = "OTHER";
+    for (unsigned i = 0; i < 7; i++)
+        if (rq->method == (dvh_method)(1u << i))
+            m = methods[i];
+    char ts[32];
+    dvh_now(ts);
+    pthread_mutex_lock(&s->log_mu);
+    fprintf(s->cfg.log,
+            "{\"time\":\"%s\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,\"bytes_in\":%llu,"
+            "\"ms\":%.1f,\"completed\":%s}\n",
+            ts, m, rq->routed ? rq->route.name : "unrouted", rq->status, (unsigned long long)rq->bytes_in,
+            ms_since(&rq->t0), toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "true" : "false");
+    fflush(s->cfg.log);
+    pthread_mutex_unlock(&s->log_mu);
+}
+
+static void request_free(dvh_request *rq)
+{
+    if (rq == NULL)
+        return;
+    free(rq->json);
+    dvh_stow_free(rq->stow);
+    dvs_store_clear(&rq->store);
+    free(rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    dvh_request *rq = *con_cls;
+    if (rq) {
+        access_log(cls, rq, toe);
+        request_free(rq);
+        *con_cls = NULL;
+    }
+}
+
+/* MHD's own messages go through here: the format string only, never its arguments (which may hold a URL or
+ * a client address). */
+static void mhd_logger(void *cls, const char *fm, va_list ap)
+{
+    (void)ap;
+    dvh_server *s = cls;
+    if (s->cfg.log == NULL)
+        return;
+    pthread_mutex_lock(&s->log_mu);
+    fputs("{\"event\":\"http\",\"message\":\"", s->cfg.log);
+    for (const char *p = fm; *p; p++)
+        if (*p != '"' && *p != '\\' && *p != '\n' && (unsigned char)*p >= 0x20)
+            fputc(*p, s->cfg.log);
+    fputs("\"}\n", s->cfg.log);
+    fflush(s->cfg.log);
+    pthread_mutex_unlock(&s->log_mu);
+}
+
+static enum MHD_Result queue(dvh_request *rq, struct MHD_Response *resp, int status)
+{
+    rq->responded = 1;
+    rq->status = status;
+    if (resp == NULL) {
+        rq->status = 500;
+        return MHD_NO;
+    }
+    if (rq->route.allow && status == 405) {
+        char allow[64] = "";
+        static const char *const names[] = {"GET", "POST", "DELETE"};
+        for (unsigned i = 0; i < 3; i++)
+            if (rq->route.allow & (1u << i)) {
+                if (allow[0])
+                    strcat(allow, ", ");
+                strcat(allow, names[i]);
+            }
+        MHD_add_response_header(resp, "Allow", allow);
+    }
+    enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result queue_error(dvh_request *rq, const dvh_err *e)
+{
+    struct MHD_Response *resp = dvh_response_error(e);
+    if (resp && e->status == DVH_UNAUTHENTICATED)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    return queue(rq, resp, dvh_status_http(e->status));
+}
+
+/* Bearer token check in constant time: both sides are hashed first, so neither the comparison's time nor an
+ * early length mismatch tells a client anything about the token. [test_server.py "401"] */
+static int authorized(dvh_request *rq)
+{
+    dvh_server *s = rq->srv;
+    if (!s->has_token)
+        return 1;
+    const char *h = dvh_header(rq, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    const char *tok = h + 7;
+    unsigned char d[32];
+    unsigned int dl = 0;
+    if (EVP_Digest(tok, strlen(tok), d, &dl, EVP_sha256(), NULL) != 1)
+        return 0;
+    return CRYPTO_memcmp(d, s->token_hash, sizeof d) == 0;
+}
+
+static int is_stow(const dvh_request *rq)
+{
+    return rq->route.kind == DVH_R_DICOMWEB && rq->method == DVH_POST && rq->route.web.tail == DVH_TAIL_NONE &&
+           (rq->route.web.collection == DVH_LEVEL_STUDY ||
+            (rq->route.web.collection == DVH_LEVEL_NONE && rq->route.web.series[0] == '\0'));
+}
+
+/* The first call for a request: everything decided from the request line and headers alone. Returns 1 when
+ * a response was queued (an error), 0 to go on reading the body. */
+static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
+{
+    dvh_err e = {0};
+    if (!authorized(rq)) {
+        dvh_fail(&e, DVH_UNAUTHENTICATED, "missing or invalid bearer token");
+        *res = queue_error(rq, &e);
+        return 1;
+    }
+    if (dvh_route_match(rq->method, url, strlen(url), &rq->route, &e) != 0) {
+        rq->routed = rq->route.name != NULL;
+        *res = queue_error(rq, &e);
+        return 1;
+    }
+    rq->routed = 1;
+    const char *cl = dvh_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t limit = is_stow(rq) ? rq->srv->cfg.max_body : rq->srv->cfg.max_json;
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (*end == '\0' && n > limit) {
+            dvh_fail(&e, DVH_TOO_LARGE, "request body over the %llu-byte limit", (unsigned long long)limit);
+            *res = queue_error(rq, &e);
+            return 1;
+        }
+    }
+    if (is_stow(rq)) {
+        if (dvh_resolve(rq, &e) || dvh_stow_begin(rq, &e)) {
+            *res = queue_error(rq, &e);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int body_chunk(dvh_request *rq, const char *data, size_t n, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    rq->bytes_in += n;
+    if (rq->stow)
+        return dvh_stow_feed(rq, data, n, e);
+    /* Chunked uploads have no Content-Length: the cap is enforced as bytes arrive. */
+    if (rq->json_len + n > s->cfg.max_json)
+        return dvh_fail(e, DVH_TOO_LARGE, "request body over the %llu-byte limit",
+                        (unsigned long long)s->cfg.max_json);
+    if (rq->json_len + n + 1 > rq->json_cap) {
+        size_t cap = rq->json_cap ? rq->json_cap : 4096;
+        while (cap < rq->json_len + n + 1)
+            cap *= 2;
+        char *b = realloc(rq->json, cap);
+        if (b == NULL)
+            return dvh_fail(e, DVH_INTERNAL, "out of memory");
+        rq->json = b;
+        rq->json_cap = cap;
+    }
+    memcpy(rq->json + rq->json_len, data, n);
+    rq->json_len += n;
+    rq->json[rq->json_len] = '\0';
+    return 0;
+}
+
+static int dispatch(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    const dvh_route *r = &rq->route;
+    if (r->kind != DVH_R_DICOMWEB)
+        return dvh_handle_resource(rq, resp, status, e);
+    if (rq->stow)
+        return dvh_stow_finish(rq, resp, status, e);
+    if (dvh_resolve(rq, e))
+        return -1;
+    const dvh_web *w = &r->web;
+    if (rq->method == DVH_DELETE)
+        return dvh_fail(e, DVH_UNIMPLEMENTED, "%s is not implemented yet", r->name);
+    if (w->collection != DVH_LEVEL_NONE)
+        return dvh_handle_search(rq, resp, status, e);
+    switch (w->tail) {
+    case DVH_TAIL_NONE: return dvh_handle_retrieve(rq, resp, status, e);
+    case DVH_TAIL_METADATA: return dvh_handle_metadata(rq, resp, status, e);
+    default: return dvh_fail(e, DVH_UNIMPLEMENTED, "%s is not implemented yet", r->name);
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    dvh_server *s = cls;
+    dvh_request *rq = *con_cls;
+    if (rq == NULL) {
+        rq = calloc(1, sizeof *rq);
+        if (rq == NULL)
+            return MHD_NO;
+        rq->srv = s;
+        rq->conn = conn;
+        rq->method = dvh_method_parse(method);
+        clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+        *con_cls = rq;
+        enum MHD_Result res = MHD_YES;
+        if (first_call(rq, url, &res))
+            return res;
+        return MHD_YES;
+    }
+    if (rq->responded) { /* an early answer is queued: the rest of the body is discarded */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (rq->body_failed)
+            return MHD_YES;
+        dvh_err e = {0};
+        if (ms_since(&rq->t0) > (double)s->cfg.request_timeout_s * 1e3) {
+            dvh_fail(&e, DVH_TIMEOUT, "request took longer than %u s", s->cfg.request_timeout_s);
+            return queue_error(rq, &e);
+        }
+        if (body_chunk(rq, upload_data, n, &e)) {
+            /* Over a limit: answer now (the connection closes after it, so the upload stops). Other body
+             * failures are answered once the body is in, so the client reads its error. */
+            if (e.status == DVH_TOO_LARGE)
+                return queue_error(rq, &e);
+            rq->body_failed = 1;
+            rq->body_err = e;
+        }
+        return MHD_YES;
+    }
+    /* The whole request is in. */
+    dvh_err e = {0};
+    if (rq->body_failed)
+        return queue_error(rq, &rq->body_err);
+    struct MHD_Response *resp = NULL;
+    int status = 200;
+    if (dispatch(rq, &resp, &status, &e) != 0)
+        return queue_error(rq, &e);
+    return queue(rq, resp, status);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
+{
+    dvh_server *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->data_fd = -1;
+    pthread_mutex_init(&s->log_mu, NULL);
+    if (!s->cfg.workers)
+        s->cfg.workers = DEFAULT_WORKERS;
+    if (!s->cfg.max_body)
+        s->cfg.max_body = DEFAULT_MAX_BODY;
+    if (!s->cfg.max_json)
+        s->cfg.max_json = DEFAULT_MAX_JSON;
+    if (!s->cfg.max_connections)
+        s->cfg.max_connections = DEFAULT_CONNECTIONS;
+    if (!s->cfg.idle_timeout_s)
+        s->cfg.idle_timeout_s = DEFAULT_IDLE_S;
+    if (!s->cfg.request_timeout_s)
+        s->cfg.request_timeout_s = DEFAULT_REQUEST_S;
+    if (!s->cfg.header_limit)
+        s->cfg.header_limit = DEFAULT_HEADER_LIMIT;
+    s->cfg.data_dir = NULL; /* not kept: the open directory is */
+
+    struct sockaddr_storage ss;
+    socklen_t sl = 0;
+    char host[128];
+    if (parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &ss, &sl, host, sizeof host, err))
+        goto fail;
+    /* Anything but loopback is reachable by others: it needs a token (docs/decisions.md "Server security").
+     * [test_server.py "non-loopback needs a token"] */
+    if (!dvh_addr_is_loopback(host) && (cfg->token == NULL || cfg->token_len == 0)) {
+        dv_fail(err, DV_ERR_USAGE, "listening on a non-loopback address requires --token-file");
+        goto fail;
+    }
+    if (cfg->token && cfg->token_len) {
+        unsigned int dl = 0;
+        EVP_Digest(cfg->token, cfg->token_len, s->token_hash, &dl, EVP_sha256(), NULL);
+        s->has_token = 1;
+        s->cfg.token = NULL; /* the hash is kept, not the token */
+    }
+    if ((cfg->tls_cert_pem == NULL) != (cfg->tls_key_pem == NULL)) {
+        dv_fail(err, DV_ERR_USAGE, "--tls-cert and --tls-key go together");
+        goto fail;
+    }
+    s->tls = cfg->tls_cert_pem != NULL;
+    s->tls_cert = dup_or_null(cfg->tls_cert_pem);
+    s->tls_key = dup_or_null(cfg->tls_key_pem);
+
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        dv_fail(err, DV_ERR_IO, "--data: cannot create the directory (errno %d)", errno);
+        goto fail;
+    }
+    s->data_fd = open(cfg->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->data_fd < 0) {
+        dv_fail(err, DV_ERR_IO, "--data: cannot open the directory (errno %d)", errno);
+        goto fail;
+    }
+    size_t dl = strlen(cfg->data_dir) + sizeof "/index.sqlite";
+    char *dbpath = malloc(dl);
+    if (dbpath == NULL) {
+        dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
+        goto fail;
+    }
+    snprintf(dbpath, dl, "%s/index.sqlite", cfg->data_dir);
+    s->ix = dvs_sqlite_open(dbpath, err);
+    free(dbpath);
+    if (s->ix == NULL)
+        goto fail;
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (s->tls)
+        flags |= MHD_USE_TLS;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    unsigned per_ip = s->cfg.max_connections / 4 ? s->cfg.max_connections / 4 : 1;
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.workers, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)s->cfg.header_limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY, s->tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        dv_fail(err, DV_ERR_IO, "cannot listen on the address (in use, or TLS certificate/key not usable)");
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    if (info && getsockname(info->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
+        s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                    : ((struct sockaddr_in *)&bound)->sin_port);
+    (void)sl;
+    return s;
+fail:
+    dvh_server_stop(s);
+    return NULL;
+}
+
+unsigned dvh_server_port(const dvh_server *s)
+{
+    return s->port;
+}
+
+void dvh_server_stop(dvh_server *s)
+{
+    if (s == NULL)
+        return;
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
+    if (s->ix)
+        s->ix->ops->close(s->ix);
+    if (s->data_fd >= 0)
+        close(s->data_fd);
+    if (s->tls_key)
+        OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
+    free(s->tls_cert);
+    free(s->tls_key);
+    OPENSSL_cleanse(s->token_hash, sizeof s->token_hash);
+    pthread_mutex_destroy(&s->log_mu);
+    free(s);
+}

@@ -1,0 +1,326 @@
+/* STOW-RS (PS3.18 10.5): a multipart/related; type="application/dicom" body, or a single application/dicom
+ * body, streamed part by part into instance files (src/store/blobs.c), parsed with our reader, indexed, and
+ * answered with the PS3.18 response: ReferencedSOPSequence for stored instances, FailedSOPSequence with a
+ * FailureReason for the others. HTTP status per PS3.18 Table 10.5.3-1: 200 all stored, 202 some failed,
+ * 409 none stored.
+ *
+ * Names: the file is named by the SHA-256 of its bytes; the UIDs go to the index only, after our reader
+ * parsed them from the stored bytes (never from a header or the URL). A re-sent SOPInstanceUID is not
+ * stored again and not overwritten: it fails with reason 0x0111 (Duplicate SOP Instance), as the API's import
+ * "ignores the newly-pushed instance" (gcp-api.md 9.1; docs/decisions.md "STOW duplicates").
+ * [test_server.py "STOW duplicate"] */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dicom/dv_charset.h"
+#include "dicom/dv_ds.h"
+#include "dicom/dv_vr.h"
+#include "http/dicom_json.h"
+#include "http/multipart.h"
+#include "http/server_internal.h"
+#include "store/dvs_blobs.h"
+
+/* PS3.18 Table 10.5.3-2 / PS3.4 Annex GG failure reasons. */
+#define FAIL_PROCESSING 0x0110u     /* processing failure */
+#define FAIL_DUPLICATE 0x0111u      /* duplicate SOP instance */
+#define FAIL_RESOURCES 0xA700u      /* out of resources (over the instance size limit) */
+#define FAIL_MISMATCH 0xA900u       /* data set does not match the request (StudyInstanceUID of the URL) */
+#define FAIL_UNDERSTAND 0xC000u     /* cannot understand: not DICOM, malformed, no UIDs */
+
+#define VALUE_CAP (DVS_VALUE_MAX * 3 + 1)
+
+struct dvh_stow {
+    dvh_request *rq;
+    dvh_multipart *mp;      /* NULL for a single application/dicom body */
+    dvs_blob_writer *w;     /* the part being received (NULL: the part is being skipped) */
+    unsigned part_reason;   /* non-zero: the current part already failed with this reason */
+    json_t *referenced, *failed;
+    char base[1400];        /* .../dicomWeb */
+    dv_charset_ctx *cs;
+    char vals[64][VALUE_CAP];
+};
+
+void dvh_stow_free(dvh_stow *s)
+{
+    if (s == NULL)
+        return;
+    dvs_blob_abort(s->w);
+    dvh_mp_free(s->mp);
+    json_decref(s->referenced);
+    json_decref(s->failed);
+    dv_charset_ctx_free(s->cs);
+    free(s);
+}
+
+static void add_failed(dvh_stow *s, const char *cls, const char *sop, unsigned reason)
+{
+    json_t *item = json_object();
+    if (item == NULL)
+        return;
+    if (cls && cls[0])
+        dvh_json_put_text(item, 0x00081150, "UI", cls);
+    if (sop && sop[0])
+        dvh_json_put_text(item, 0x00081155, "UI", sop);
+    dvh_json_put_us(item, 0x00081197, reason);
+    json_array_append_new(s->failed, item);
+}
+
+
+/* The index attributes of inst as UTF-8 text into s->vals / rec->attr. */
+static void extract_attrs(dvh_stow *s, const dv_instance *inst, dvs_instance_rec *rec)
+{
+    char raw[DVS_VALUE_MAX + 1];
+    dv_charset cs;
+    int n = dv_instance_get_string(inst, 0x00080005, raw, sizeof raw);
+    if (n > 0)
+        dv_charset_parse((const uint8_t *)raw, (size_t)n, &cs);
+    else
+        dv_charset_default(&cs);
+    for (size_t i = 0; i < dvs_nattrs && i < 64; i++) {
+        const dvs_attr *a = &dvs_attrs[i];
+        rec->attr[i] = NULL;
+        if (a->column == NULL)
+            continue;
+        if (strcmp(a->vr, "US") == 0) {
+            uint16_t v;
+            if (dv_ds_get_u16(inst, &inst->ds, a->tag, &v) == 0) {
+                snprintf(s->vals[i], VALUE_CAP, "%u", v);
+                rec->attr[i] = s->vals[i];
+            }
+            continue;
+        }
+        n = dv_instance_get_string(inst, a->tag, raw, sizeof raw);
+        if (n <= 0)
+            continue;
+        uint16_t vr = dv_vr_from_chars(a->vr);
+        dv_cs_decoded dec;
+        dv_error derr;
+        if (s->cs && dv_charset_vr_applies(vr) &&
+            dv_charset_decode(s->cs, &cs, vr, (const uint8_t *)raw, (size_t)n, s->vals[i], VALUE_CAP - 1, &dec,
+                              &derr) == 0) {
+            s->vals[i][dec.len] = '\0';
+        } else {
+            for (int k = 0; k < n; k++)
+                s->vals[i][k] = (unsigned char)raw[k] < 0x80 && raw[k] ? raw[k] : '?';
+            s->vals[i][n] = '\0';
+        }
+        rec->attr[i] = s->vals[i];
+    }
+}
+
+/* The part is complete in s->w: parse, name, index, answer. s->w is consumed. */
+static void ingest(dvh_stow *s)
+{
+    dvh_server *srv = s->rq->srv;
+    dvs_blob_writer *w = s->w;
+    s->w = NULL;
+    dvs_instance_rec *rec = calloc(1, sizeof *rec);
+    if (rec == NULL) {
+        dvs_blob_abort(w);
+        add_failed(s, NULL, NULL, FAIL_RESOURCES);
+        return;
+    }
+    dvs_blob_hash(w, rec->blob);
+    rec->size = dvs_blob_size(w);
+    dvs_fd_source f;
+    dv_source src = dvs_source_fd(&f, dvs_blob_fd(w), rec->size);
+    dv_error err = {0};
+    dv_instance *inst = dv_instance_read(&src, NULL, &err);
+    unsigned reason = 0;
+    if (inst == NULL || dv_instance_is_directory(inst)) {
+        reason = FAIL_UNDERSTAND;
+    } else {
+        int a = dv_instance_get_string(inst, 0x0020000D, rec->study_uid, sizeof rec->study_uid);
+        int b = dv_instance_get_string(inst, 0x0020000E, rec->series_uid, sizeof rec->series_uid);
+        int c = dv_instance_get_string(inst, 0x00080018, rec->sop_uid, sizeof rec->sop_uid);
+        int d = dv_instance_get_string(inst, 0x00080016, rec->sop_class_uid, sizeof rec->sop_class_uid);
+        snprintf(rec->transfer_syntax, sizeof rec->transfer_syntax, "%s", dv_instance_transfer_syntax(inst));
+        if (a <= 0 || b <= 0 || c <= 0 || d <= 0 || !dvh_uid_valid(rec->study_uid, (size_t)a) ||
+            !dvh_uid_valid(rec->series_uid, (size_t)b) || !dvh_uid_valid(rec->sop_uid, (size_t)c) ||
+            !dvh_uid_valid(rec->sop_class_uid, (size_t)d))
+            reason = FAIL_UNDERSTAND;
+        else if (s->rq->route.web.study[0] && strcmp(s->rq->route.web.study, rec->study_uid) != 0)
+            reason = FAIL_MISMATCH;
+        else
+            extract_attrs(s, inst, rec);
+    }
+    dv_instance_free(inst);
+    if (reason) {
+        dvs_blob_abort(w);
+        add_failed(s, rec->sop_class_uid, rec->sop_uid, reason);
+        free(rec);
+        return;
+    }
+    /* Named before indexed: a crash in between leaves an unreferenced file, never a row without its file. */
+    if (dvs_blob_commit(w, &err) != 0) {
+        add_failed(s, rec->sop_class_uid, rec->sop_uid, FAIL_PROCESSING);
+        free(rec);
+        return;
+    }
+    char existing[65] = "";
+    int rc = srv->ix->ops->instance_put(srv->ix, s->rq->store.id, rec, existing, &err);
+    if (rc != DVS_OK) {
+        add_failed(s, rec->sop_class_uid, rec->sop_uid, rc == DVS_EXISTS ? FAIL_DUPLICATE : FAIL_PROCESSING);
+        /* Our file is garbage unless another row holds the same bytes. */
+        uint64_t refs = 1;
+        if (strcmp(existing, rec->blob) != 0 &&
+            srv->ix->ops->blob_refs(srv->ix, s->rq->store.id, rec->blob, &refs, &err) == DVS_OK && refs == 0)
+            dvs_blob_remove(srv->data_fd, s->rq->store.id, rec->blob);
+        free(rec);
+        return;
+    }
+    json_t *item = json_object();
+    if (item) {
+        char url[1700];
+        snprintf(url, sizeof url, "%s/studies/%s/series/%s/instances/%s", s->base, rec->study_uid, rec->series_uid,
+                 rec->sop_uid);
+        dvh_json_put_text(item, 0x00081150, "UI", rec->sop_class_uid);
+        dvh_json_put_text(item, 0x00081155, "UI", rec->sop_uid);
+        dvh_json_put_text(item, 0x00081190, "UR", url);
+        json_array_append_new(s->referenced, item);
+    }
+    free(rec);
+}
+
+static int start_part(dvh_stow *s, dvh_err *e)
+{
+    dv_error err = {0};
+    s->part_reason = 0;
+    s->w = dvs_blob_begin(s->rq->srv->data_fd, s->rq->store.id, s->rq->srv->cfg.max_body, &err);
+    if (s->w == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "STOW: %s", err.message);
+    return 0;
+}
+
+static int on_part_begin(void *user, const char *ctype)
+{
+    dvh_stow *s = user;
+    dvh_ctype ct;
+    dvh_err e = {0};
+    /* A part without Content-Type is taken as the body's type (application/dicom); anything else fails. */
+    if (ctype[0] && (dvh_ctype_parse(ctype, &ct, &e) != 0 || strcmp(ct.media, "application/dicom") != 0)) {
+        s->part_reason = FAIL_UNDERSTAND;
+        return 0;
+    }
+    if (start_part(s, dvh_mp_error(s->mp))) {
+        return 1;
+    }
+    return 0;
+}
+
+static int on_part_data(void *user, const uint8_t *data, size_t len)
+{
+    dvh_stow *s = user;
+    if (s->w == NULL)
+        return 0;
+    dv_error err = {0};
+    if (dvs_blob_write(s->w, data, len, &err) != 0) {
+        dvs_blob_abort(s->w);
+        s->w = NULL;
+        s->part_reason = err.code == DV_ERR_LIMIT ? FAIL_RESOURCES : FAIL_PROCESSING;
+    }
+    return 0;
+}
+
+static int on_part_end(void *user)
+{
+    dvh_stow *s = user;
+    if (s->w)
+        ingest(s);
+    else
+        add_failed(s, NULL, NULL, s->part_reason ? s->part_reason : FAIL_PROCESSING);
+    return 0;
+}
+
+static const dvh_mp_callbacks stow_callbacks = {on_part_begin, on_part_data, on_part_end};
+
+int dvh_stow_begin(dvh_request *rq, dvh_err *e)
+{
+    const char *ctv = dvh_header(rq, MHD_HTTP_HEADER_CONTENT_TYPE);
+    dvh_ctype ct;
+    if (ctv == NULL)
+        return dvh_fail(e, DVH_UNSUPPORTED_MEDIA, "Content-Type: required (multipart/related or application/dicom)");
+    if (dvh_ctype_parse(ctv, &ct, e))
+        return -1;
+    int multipart = strcmp(ct.media, "multipart/related") == 0;
+    if (!multipart && strcmp(ct.media, "application/dicom") != 0)
+        return dvh_fail(e, DVH_UNSUPPORTED_MEDIA,
+                        "Content-Type: must be multipart/related; type=\"application/dicom\" or application/dicom");
+    if (multipart && ct.type[0] && strcmp(ct.type, "application/dicom") != 0)
+        return dvh_fail(e, DVH_UNSUPPORTED_MEDIA, "Content-Type: type must be application/dicom");
+    if (multipart && ct.boundary[0] == '\0')
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "Content-Type: boundary parameter required");
+    dvh_stow *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    rq->stow = s;
+    s->rq = rq;
+    s->referenced = json_array();
+    s->failed = json_array();
+    s->cs = dv_charset_ctx_new();
+    char origin[600], store[1200];
+    dvh_base_url(rq, origin, sizeof origin);
+    dvh_store_name(&rq->route, store, sizeof store);
+    snprintf(s->base, sizeof s->base, "%s/v1beta1/%s/dicomWeb", origin, store);
+    if (s->referenced == NULL || s->failed == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    if (multipart) {
+        s->mp = dvh_mp_new(ct.boundary, &stow_callbacks, s);
+        if (s->mp == NULL)
+            return dvh_fail(e, DVH_INTERNAL, "out of memory");
+        return 0;
+    }
+    return start_part(s, e);
+}
+
+int dvh_stow_feed(dvh_request *rq, const char *data, size_t len, dvh_err *e)
+{
+    dvh_stow *s = rq->stow;
+    if (rq->bytes_in > rq->srv->cfg.max_body)
+        return dvh_fail(e, DVH_TOO_LARGE, "request body over the %llu-byte limit",
+                        (unsigned long long)rq->srv->cfg.max_body);
+    if (s->mp)
+        return dvh_mp_feed(s->mp, (const uint8_t *)data, len, e);
+    on_part_data(s, (const uint8_t *)data, len);
+    return 0;
+}
+
+int dvh_stow_finish(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    dvh_stow *s = rq->stow;
+    if (s->mp) {
+        if (dvh_mp_finish(s->mp, e))
+            return -1;
+    } else {
+        on_part_end(s);
+    }
+    size_t nok = json_array_size(s->referenced), nfail = json_array_size(s->failed);
+    if (nok + nfail == 0)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "STOW: the body holds no instance");
+    json_t *o = json_object();
+    if (o == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    if (rq->route.web.study[0]) {
+        char url[1500];
+        snprintf(url, sizeof url, "%s/studies/%s", s->base, rq->route.web.study);
+        dvh_json_put_text(o, 0x00081190, "UR", url);
+    }
+    if (nok) {
+        dvh_json_put_items(o, 0x00081199, s->referenced);
+        s->referenced = NULL;
+    }
+    if (nfail) {
+        dvh_json_put_items(o, 0x00081198, s->failed);
+        s->failed = NULL;
+    }
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (body == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    *status = nfail == 0 ? 200 : nok ? 202 : 409;
+    *resp = dvh_response_bytes("application/dicom+json", body, strlen(body));
+    return 0;
+}

@@ -1,0 +1,291 @@
+/* WADO-RS retrieve (PS3.18 10.4): study / series / instance as multipart/related; type="application/dicom"
+ * (or one instance as a bare application/dicom body), streamed from the stored files byte for byte: no
+ * transcoding, each part says its transfer syntax (docs/decisions.md "WADO transfer syntax"); and metadata
+ * as application/dicom+json, read from the stored files with our reader (dicom_json.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "http/dicom_json.h"
+#include "http/server_internal.h"
+#include "store/dvs_blobs.h"
+
+typedef struct refs {
+    dvs_blob_ref *v;
+    size_t n, cap;
+} refs;
+
+static int collect_ref(const dvs_blob_ref *r, void *user)
+{
+    refs *rs = user;
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? rs->cap * 2 : 16;
+        dvs_blob_ref *v = realloc(rs->v, cap * sizeof *v);
+        if (v == NULL)
+            return 1;
+        rs->v = v;
+        rs->cap = cap;
+    }
+    rs->v[rs->n++] = *r;
+    return 0;
+}
+
+static int find_refs(dvh_request *rq, refs *rs, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    const dvh_web *w = &rq->route.web;
+    dv_error err = {0};
+    int rc = s->ix->ops->blobs(s->ix, rq->store.id, w->study, w->series, w->instance, collect_ref, rs, &err);
+    if (rc == DVS_NOT_FOUND)
+        return dvh_fail(e, DVH_NOT_FOUND, "%s not found", w->instance[0] ? "instance" : w->series[0] ? "series" : "study");
+    if (rc != DVS_OK)
+        return dvh_fail(e, DVH_INTERNAL, "retrieve failed: %s", err.message[0] ? err.message : "out of memory");
+    return 0;
+}
+
+/* --- the multipart stream --- */
+
+typedef struct mp_stream {
+    dvh_server *srv;
+    int64_t store_id;
+    refs rs;
+    size_t cur;         /* part being sent */
+    int fd;             /* its file (-1 before opening) */
+    uint64_t off;       /* bytes of the current part's file sent */
+    char head[256];     /* the current part's header block (or the close delimiter) */
+    size_t head_len, head_off;
+    int phase;          /* 0 head, 1 body, 2 CRLF after the body, 3 closing, 4 done */
+    char boundary[40];
+} mp_stream;
+
+static void part_head(mp_stream *m)
+{
+    if (m->cur < m->rs.n) {
+        m->head_len = (size_t)snprintf(m->head, sizeof m->head,
+                                       "--%s\r\nContent-Type: application/dicom; transfer-syntax=%s\r\n\r\n",
+                                       m->boundary, m->rs.v[m->cur].transfer_syntax);
+    } else {
+        m->head_len = (size_t)snprintf(m->head, sizeof m->head, "--%s--\r\n", m->boundary);
+    }
+    m->head_off = 0;
+}
+
+static uint64_t stream_size(mp_stream *m)
+{
+    uint64_t total = 0;
+    for (m->cur = 0; m->cur <= m->rs.n; m->cur++) {
+        part_head(m);
+        total += m->head_len;
+        if (m->cur < m->rs.n)
+            total += m->rs.v[m->cur].size + 2;
+    }
+    m->cur = 0;
+    part_head(m);
+    return total;
+}
+
+static ssize_t mp_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    mp_stream *m = cls;
+    size_t w = 0;
+    while (w < max) {
+        if (m->phase == 0 || m->phase == 3) {
+            size_t k = m->head_len - m->head_off;
+            if (k > max - w)
+                k = max - w;
+            memcpy(buf + w, m->head + m->head_off, k);
+            m->head_off += k;
+            w += k;
+            if (m->head_off == m->head_len) {
+                if (m->phase == 3) {
+                    m->phase = 4;
+                } else {
+                    m->phase = 1;
+                    dv_error err = {0};
+                    m->fd = dvs_blob_open(m->srv->data_fd, m->store_id, m->rs.v[m->cur].blob, &err);
+                    if (m->fd < 0)
+                        return MHD_CONTENT_READER_END_WITH_ERROR;
+                    m->off = 0;
+                }
+            }
+        } else if (m->phase == 1) {
+            uint64_t left = m->rs.v[m->cur].size - m->off;
+            size_t k = left < max - w ? (size_t)left : max - w;
+            if (k) {
+                ssize_t r = pread(m->fd, buf + w, k, (off_t)m->off);
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0) /* the file shrank under us: the declared length cannot be met */
+                    return MHD_CONTENT_READER_END_WITH_ERROR;
+                m->off += (uint64_t)r;
+                w += (size_t)r;
+            }
+            if (m->off == m->rs.v[m->cur].size) {
+                close(m->fd);
+                m->fd = -1;
+                m->phase = 2;
+                memcpy(m->head, "\r\n", 2);
+                m->head_len = 2;
+                m->head_off = 0;
+            }
+        } else if (m->phase == 2) {
+            size_t k = m->head_len - m->head_off;
+            if (k > max - w)
+                k = max - w;
+            memcpy(buf + w, m->head + m->head_off, k);
+            m->head_off += k;
+            w += k;
+            if (m->head_off == m->head_len) {
+                m->cur++;
+                part_head(m);
+                m->phase = m->cur < m->rs.n ? 0 : 3;
+            }
+        } else {
+            break;
+        }
+    }
+    if (w == 0 && m->phase == 4)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return (ssize_t)w;
+}
+
+static void mp_free(void *cls)
+{
+    mp_stream *m = cls;
+    if (m->fd >= 0)
+        close(m->fd);
+    free(m->rs.v);
+    free(m);
+}
+
+/* What the client accepts: 1 multipart (default), 2 a bare application/dicom instance, 0 neither. */
+static int accepts(dvh_request *rq)
+{
+    const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
+    if (a == NULL || a[0] == '\0' || strstr(a, "multipart/related") || strstr(a, "*/*"))
+        return 1;
+    if (strstr(a, "application/dicom") && rq->route.web.instance[0])
+        return 2;
+    return 0;
+}
+
+int dvh_handle_retrieve(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    int kind = accepts(rq);
+    if (kind == 0)
+        return dvh_fail(e, DVH_NOT_ACCEPTABLE,
+                        "Accept: multipart/related; type=\"application/dicom\" (or application/dicom for an instance)");
+    refs rs = {0};
+    if (find_refs(rq, &rs, e)) {
+        free(rs.v);
+        return -1;
+    }
+    dvh_server *s = rq->srv;
+    *status = 200;
+    if (kind == 2) {
+        dv_error err = {0};
+        int fd = dvs_blob_open(s->data_fd, rq->store.id, rs.v[0].blob, &err);
+        uint64_t size = rs.v[0].size;
+        char ctype[128];
+        snprintf(ctype, sizeof ctype, "application/dicom; transfer-syntax=%s", rs.v[0].transfer_syntax);
+        free(rs.v);
+        if (fd < 0)
+            return dvh_fail(e, DVH_INTERNAL, "retrieve failed: %s", err.message);
+        *resp = MHD_create_response_from_fd(size, fd);
+        if (*resp == NULL) {
+            close(fd);
+            return dvh_fail(e, DVH_INTERNAL, "out of memory");
+        }
+        MHD_add_response_header(*resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+        return 0;
+    }
+    mp_stream *m = calloc(1, sizeof *m);
+    if (m == NULL) {
+        free(rs.v);
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    }
+    m->srv = s;
+    m->store_id = rq->store.id;
+    m->rs = rs;
+    m->fd = -1;
+    /* A random boundary per response: stored bytes are client data, so a fixed boundary could be planted
+     * inside an instance to break the framing of someone else's retrieve. */
+    unsigned char rnd[12];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) {
+        mp_free(m);
+        return dvh_fail(e, DVH_INTERNAL, "no randomness for the multipart boundary");
+    }
+    int bw = snprintf(m->boundary, sizeof m->boundary, "dicomveil-");
+    for (unsigned i = 0; i < sizeof rnd; i++)
+        bw += snprintf(m->boundary + bw, sizeof m->boundary - (size_t)bw, "%02x", rnd[i]);
+    uint64_t total = stream_size(m);
+    char ctype[160];
+    snprintf(ctype, sizeof ctype, "multipart/related; type=\"application/dicom\"; boundary=%s", m->boundary);
+    *resp = MHD_create_response_from_callback(total, 64 * 1024, mp_read, m, mp_free);
+    if (*resp == NULL) {
+        mp_free(m);
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    }
+    MHD_add_response_header(*resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    return 0;
+}
+
+
+int dvh_handle_metadata(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    refs rs = {0};
+    if (find_refs(rq, &rs, e)) {
+        free(rs.v);
+        return -1;
+    }
+    dvh_server *s = rq->srv;
+    json_t *arr = json_array();
+    char origin[600], store[1200];
+    dvh_base_url(rq, origin, sizeof origin);
+    dvh_store_name(&rq->route, store, sizeof store);
+    int rc = arr ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
+    for (size_t i = 0; rc == 0 && i < rs.n; i++) {
+        dv_error err = {0};
+        int fd = dvs_blob_open(s->data_fd, rq->store.id, rs.v[i].blob, &err);
+        if (fd < 0) {
+            rc = dvh_fail(e, DVH_INTERNAL, "metadata: %s", err.message);
+            break;
+        }
+        dvs_fd_source f;
+        dv_source src = dvs_source_fd(&f, fd, rs.v[i].size);
+        dv_instance *inst = dv_instance_read(&src, NULL, &err);
+        if (inst == NULL) {
+            close(fd);
+            rc = dvh_fail(e, DVH_INTERNAL, "metadata: a stored instance no longer reads (%s)", dv_code_name(err.code));
+            break;
+        }
+        char bulk[2600];
+        snprintf(bulk, sizeof bulk, "%s/v1beta1/%s/dicomWeb/studies/%s/series/%s/instances/%s/bulkdata", origin, store,
+                 rs.v[i].study_uid, rs.v[i].series_uid, rs.v[i].sop_uid);
+        json_t *o = dvh_json_instance(inst, bulk, &err);
+        dv_instance_free(inst);
+        close(fd);
+        if (o == NULL) {
+            rc = dvh_fail(e, DVH_INTERNAL, "metadata: %s", err.message);
+            break;
+        }
+        json_array_append_new(arr, o);
+    }
+    free(rs.v);
+    if (rc) {
+        json_decref(arr);
+        return -1;
+    }
+    char *body = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    if (body == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    *status = 200;
+    *resp = dvh_response_bytes("application/dicom+json", body, strlen(body));
+    return 0;
+}

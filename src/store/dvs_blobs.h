@@ -1,0 +1,48 @@
+/* Instance files under the data directory: DATA/stores/<store id>/<sha-256 of the bytes>.dcm.
+ *
+ * Names come only from numbers the index assigned and from content hashes: never from a resource ID, a UID
+ * or any other client text, so nothing a client sends can name a file (docs/decisions.md "Server storage";
+ * [test_store: test_blob_names]). Writes are atomic: the bytes go to an unnamed O_TMPFILE file (or, where the
+ * file system lacks O_TMPFILE, a hidden .tmp-* name) and are linked to their name only once complete and
+ * hashed, so a crash never leaves a partial instance under a real name. Equal bytes get one file. */
+#ifndef DVS_BLOBS_H
+#define DVS_BLOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dicomveil/dv_error.h"
+
+typedef struct dvs_blob_writer dvs_blob_writer;
+
+/* data_fd: the open data directory. Creates stores/<store_id>/ when missing. max: the most bytes the blob
+ * may hold (writes beyond fail with DV_ERR_LIMIT). NULL with err on failure. */
+dvs_blob_writer *dvs_blob_begin(int data_fd, int64_t store_id, uint64_t max, dv_error *err);
+int dvs_blob_write(dvs_blob_writer *w, const void *data, size_t len, dv_error *err);
+/* Bytes written so far, and the descriptor to read them back (valid until commit/abort). */
+uint64_t dvs_blob_size(const dvs_blob_writer *w);
+int dvs_blob_fd(const dvs_blob_writer *w);
+/* The hex SHA-256 of the bytes written (call once, after the last write). */
+void dvs_blob_hash(dvs_blob_writer *w, char hex[65]);
+/* Give the file its name <hex>.dcm (an existing file of that name holds the same bytes: kept as is) and free
+ * w. 0 or -1 with err; w is freed either way. */
+int dvs_blob_commit(dvs_blob_writer *w, dv_error *err);
+/* Discard the bytes and free w (NULL is a no-op). */
+void dvs_blob_abort(dvs_blob_writer *w);
+
+/* Open the blob hex of a store for reading; -1 with err when missing. hex must be 64 hex digits. */
+int dvs_blob_open(int data_fd, int64_t store_id, const char *hex, dv_error *err);
+/* Remove a blob (after its last index row went). */
+int dvs_blob_remove(int data_fd, int64_t store_id, const char *hex);
+/* Remove a store's directory and the files in it (only names this module writes). */
+int dvs_store_dir_remove(int data_fd, int64_t store_id);
+
+/* A dv_source over an open file descriptor (pread; the descriptor stays the caller's). f must outlive the
+ * source. */
+typedef struct dvs_fd_source {
+    int fd;
+} dvs_fd_source;
+#include "dicomveil/dv_io.h"
+dv_source dvs_source_fd(dvs_fd_source *f, int fd, uint64_t size);
+
+#endif

@@ -1,0 +1,158 @@
+/* The QIDO-RS query parser (src/http/qido.c) and the query-string splitter: matching kinds per VR, the
+ * control parameters, and clean refusals that name the key, never the value. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "http/qido.h"
+
+static int parse_qs(dvs_level level, const char *qs, dvs_query *q, dvh_err *e)
+{
+    static char buf[4096];
+    dvh_qparam p[64];
+    size_t n = 0;
+    memset(e, 0, sizeof *e);
+    if (dvh_query_split(qs, strlen(qs), buf, sizeof buf, p, 64, &n, e))
+        return -1;
+    return dvh_qido_parse(level, "", "", p, n, q, e);
+}
+
+static void test_matching_kinds(void **state)
+{
+    (void)state;
+    dvs_query q;
+    dvh_err e;
+    assert_int_equal(parse_qs(DVS_STUDY,
+                              "PatientName=Doe*&00100020=A%3FB&StudyDate=20200101-20201231&StudyInstanceUID=1.2,3.4"
+                              "&AccessionNumber=&StudyTime=-1200&ModalitiesInStudy=CT",
+                              &q, &e),
+                     0);
+    assert_int_equal(q.nmatch, 7);
+    assert_string_equal(q.match[0].attr->keyword, "PatientName");
+    assert_int_equal(q.match[0].kind, DVS_MATCH_WILDCARD);
+    assert_string_equal(q.match[0].value, "Doe*");
+    assert_string_equal(q.match[1].attr->keyword, "PatientID");
+    assert_int_equal(q.match[1].kind, DVS_MATCH_WILDCARD);
+    assert_string_equal(q.match[1].value, "A?B");
+    assert_int_equal(q.match[2].kind, DVS_MATCH_RANGE);
+    assert_string_equal(q.match[2].value, "20200101");
+    assert_string_equal(q.match[2].hi, "20201231");
+    assert_int_equal(q.match[3].kind, DVS_MATCH_LIST);
+    assert_int_equal(q.match[3].nlist, 2);
+    assert_string_equal(q.match[3].list[1], "3.4");
+    assert_int_equal(q.match[4].kind, DVS_MATCH_UNIVERSAL);
+    assert_int_equal(q.match[5].kind, DVS_MATCH_RANGE);
+    assert_string_equal(q.match[5].value, "");
+    assert_string_equal(q.match[5].hi, "1200");
+    assert_int_equal(q.match[6].kind, DVS_MATCH_SINGLE);
+    assert_int_equal(q.limit, DVH_QIDO_LIMIT_DEFAULT);
+}
+
+static void test_controls(void **state)
+{
+    (void)state;
+    dvs_query q;
+    dvh_err e;
+    assert_int_equal(parse_qs(DVS_INSTANCE,
+                              "limit=10&offset=20&fuzzymatching=true&includefield=all&includefield=00080060,"
+                              "SeriesDescription,NotAKeyword&alt=json&prettyPrint=false&SOPInstanceUID=1.2",
+                              &q, &e),
+                     0);
+    assert_int_equal(q.limit, 10);
+    assert_int_equal(q.offset, 20);
+    assert_true(q.fuzzy);
+    assert_true(q.include_all);
+    assert_int_equal(q.ninclude, 2);
+    assert_int_equal(q.nmatch, 1);
+    assert_int_equal(q.match[0].kind, DVS_MATCH_SINGLE);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    dvs_query q;
+    dvh_err e;
+    static const struct {
+        dvs_level level;
+        const char *qs;
+        const char *named; /* what the message must name ("" for nothing in particular) */
+    } bad[] = {
+        {DVS_STUDY, "limit=0", "limit"},
+        {DVS_STUDY, "limit=5001", "limit"},
+        {DVS_STUDY, "limit=1&limit=2", "limit"},
+        {DVS_STUDY, "offset=-1", "offset"},
+        {DVS_STUDY, "fuzzymatching=yes", "fuzzymatching"},
+        {DVS_STUDY, "SecretTag=Smith", "parameter 1"},
+        {DVS_STUDY, "Modality=CT", "Modality"},
+        {DVS_SERIES, "SOPInstanceUID=1.2", "SOPInstanceUID"},
+        {DVS_STUDY, "StudyDate=2020", "StudyDate"},
+        {DVS_STUDY, "StudyDate=2020010a-", "StudyDate"},
+        {DVS_STUDY, "StudyDate=-", "StudyDate"},
+        {DVS_STUDY, "StudyDate=2020*", "StudyDate"},
+        {DVS_STUDY, "StudyInstanceUID=1.2*", "StudyInstanceUID"},
+        {DVS_STUDY, "StudyInstanceUID=1.2,,3", "StudyInstanceUID"},
+        {DVS_INSTANCE, "InstanceNumber=1x", "InstanceNumber"},
+        {DVS_STUDY, "PatientName=a&PatientName=b", "PatientName"},
+        {DVS_STUDY, "NumberOfStudyRelatedSeries=3", "NumberOfStudyRelatedSeries"},
+        {DVS_STUDY, "includefield=a/b", "includefield"},
+        {DVS_STUDY, "PatientName=%zz", "escape"},
+        {DVS_STUDY, "PatientName=%00", "escape"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (parse_qs(bad[i].level, bad[i].qs, &q, &e) != -1)
+            fail_msg("accepted: %s", bad[i].qs);
+        assert_int_equal(e.status, DVH_INVALID_ARGUMENT);
+        if (strstr(e.message, bad[i].named) == NULL)
+            fail_msg("%s: message '%s' does not name %s", bad[i].qs, e.message, bad[i].named);
+        /* Values never appear in messages. */
+        assert_null(strstr(e.message, "Smith"));
+    }
+}
+
+/* An unknown matching key is refused rather than ignored. [dvs_query.h] */
+static void test_unknown_key_refused(void **state)
+{
+    (void)state;
+    dvs_query q;
+    dvh_err e;
+    assert_int_equal(parse_qs(DVS_INSTANCE, "00091010=x", &q, &e), -1);
+    assert_int_equal(e.status, DVH_INVALID_ARGUMENT);
+}
+
+static void test_split(void **state)
+{
+    (void)state;
+    char buf[64];
+    dvh_qparam p[4];
+    size_t n;
+    dvh_err e;
+    assert_int_equal(dvh_query_split("a=1&b&c=x+y%2Bz&=v", 18, buf, sizeof buf, p, 4, &n, &e), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(p[0].key, "a");
+    assert_string_equal(p[0].value, "1");
+    assert_string_equal(p[1].key, "b");
+    assert_string_equal(p[1].value, "");
+    assert_string_equal(p[2].value, "x y+z");
+    assert_string_equal(p[3].key, "");
+    assert_int_equal(dvh_query_split("a&b&c&d&e", 9, buf, sizeof buf, p, 4, &n, &e), -1);
+    assert_int_equal(dvh_query_split("a=0123456789012345678901234567890123456789012345678901234567890123456789", 72, buf,
+                                     sizeof buf, p, 4, &n, &e),
+                     -1);
+    assert_int_equal(dvh_query_split("a=%4", 4, buf, sizeof buf, p, 4, &n, &e), -1);
+    assert_int_equal(dvh_query_split("", 0, buf, sizeof buf, p, 4, &n, &e), 0);
+    assert_int_equal(n, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matching_kinds), cmocka_unit_test(test_controls),
+        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_unknown_key_refused),
+        cmocka_unit_test(test_split),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

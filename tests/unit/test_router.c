@@ -1,0 +1,242 @@
+/* The resource-name router (src/http/router.c): every route of the API we serve maps to its kind and IDs;
+ * IDs follow the discovery document's patterns; no traversal form gets through (400); unknown paths are 404
+ * and wrong methods 405 with the route's allowed methods. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "http/router.h"
+
+#define P "/v1beta1/projects/p1/locations/us-central1/datasets"
+
+static int route(dvh_method m, const char *path, dvh_route *r, dvh_err *e)
+{
+    memset(e, 0, sizeof *e);
+    return dvh_route_match(m, path, strlen(path), r, e);
+}
+
+static void test_resource_routes(void **state)
+{
+    (void)state;
+    dvh_route r;
+    dvh_err e;
+    assert_int_equal(route(DVH_GET, P, &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_DATASETS);
+    assert_string_equal(r.name, "datasets.list");
+    assert_string_equal(r.project, "p1");
+    assert_string_equal(r.location, "us-central1");
+    assert_int_equal(route(DVH_POST, P, &r, &e), 0);
+    assert_string_equal(r.name, "datasets.create");
+    assert_int_equal(route(DVH_GET, P "/my.data_set-1", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_DATASET);
+    assert_string_equal(r.dataset, "my.data_set-1");
+    assert_int_equal(route(DVH_DELETE, P "/d", &r, &e), 0);
+    assert_string_equal(r.name, "datasets.delete");
+    assert_int_equal(route(DVH_POST, P "/d:deidentify", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_DATASET_DEIDENTIFY);
+    assert_string_equal(r.dataset, "d");
+    assert_int_equal(route(DVH_GET, P "/d/operations", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_OPERATIONS);
+    assert_int_equal(route(DVH_GET, P "/d/operations/123", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_OPERATION);
+    assert_string_equal(r.operation, "123");
+    assert_int_equal(route(DVH_POST, P "/d/operations/123:cancel", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_OPERATION_CANCEL);
+    assert_int_equal(route(DVH_POST, P "/d/dicomStores", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_STORES);
+    assert_int_equal(route(DVH_GET, P "/d/dicomStores/s", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_STORE);
+    assert_string_equal(r.store, "s");
+    assert_int_equal(route(DVH_GET, P "/d/dicomStores/s:getDICOMStoreMetrics", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_STORE_METRICS);
+    assert_string_equal(r.store, "s");
+    assert_int_equal(route(DVH_POST, P "/d/dicomStores/s:deidentify", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_STORE_DEIDENTIFY);
+    assert_int_equal(route(DVH_POST, P "/d/dicomStores/s:import", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_STORE_IMPORT);
+    assert_int_equal(route(DVH_POST, P "/d/dicomStores/s:export", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_STORE_EXPORT);
+    /* v1 paths are the same shape. */
+    assert_int_equal(route(DVH_GET, "/v1/projects/p/locations/l/datasets/d", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_DATASET);
+}
+
+static void test_dicomweb_routes(void **state)
+{
+    (void)state;
+    dvh_route r;
+    dvh_err e;
+#define W P "/d/dicomStores/s/dicomWeb"
+    assert_int_equal(route(DVH_GET, W "/studies", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_DICOMWEB);
+    assert_int_equal(r.web.collection, DVH_LEVEL_STUDY);
+    assert_string_equal(r.name, "dicomWeb.searchForStudies");
+    assert_int_equal(route(DVH_POST, W "/studies", &r, &e), 0);
+    assert_string_equal(r.name, "dicomWeb.storeInstances");
+    assert_int_equal(route(DVH_POST, W "/studies/1.2.3", &r, &e), 0);
+    assert_string_equal(r.name, "dicomWeb.storeInstances");
+    assert_string_equal(r.web.study, "1.2.3");
+    assert_int_equal(route(DVH_GET, W "/series", &r, &e), 0);
+    assert_int_equal(r.web.collection, DVH_LEVEL_SERIES);
+    assert_int_equal(route(DVH_GET, W "/instances", &r, &e), 0);
+    assert_int_equal(r.web.collection, DVH_LEVEL_INSTANCE);
+    assert_int_equal(route(DVH_GET, W "/studies/1.2/series", &r, &e), 0);
+    assert_int_equal(r.web.collection, DVH_LEVEL_SERIES);
+    assert_string_equal(r.web.study, "1.2");
+    assert_int_equal(route(DVH_GET, W "/studies/1.2/instances", &r, &e), 0);
+    assert_int_equal(r.web.collection, DVH_LEVEL_INSTANCE);
+    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances", &r, &e), 0);
+    assert_int_equal(r.web.collection, DVH_LEVEL_INSTANCE);
+    assert_string_equal(r.web.series, "3.4");
+    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances/5.6", &r, &e), 0);
+    assert_int_equal(r.web.collection, DVH_LEVEL_NONE);
+    assert_string_equal(r.web.instance, "5.6");
+    assert_string_equal(r.name, "dicomWeb.retrieveInstance");
+    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4", &r, &e), 0);
+    assert_string_equal(r.name, "dicomWeb.retrieveSeries");
+    assert_int_equal(route(DVH_GET, W "/studies/1.2", &r, &e), 0);
+    assert_string_equal(r.name, "dicomWeb.retrieveStudy");
+    assert_int_equal(route(DVH_GET, W "/studies/1.2/metadata", &r, &e), 0);
+    assert_int_equal(r.web.tail, DVH_TAIL_METADATA);
+    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/metadata", &r, &e), 0);
+    assert_int_equal(r.web.tail, DVH_TAIL_METADATA);
+    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/metadata", &r, &e), 0);
+    assert_int_equal(r.web.tail, DVH_TAIL_METADATA);
+    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/frames/1,2", &r, &e), 0);
+    assert_int_equal(r.web.tail, DVH_TAIL_FRAMES);
+    assert_string_equal(r.web.frames, "1,2");
+    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/frames/1/rendered", &r, &e), 0);
+    assert_int_equal(r.web.tail, DVH_TAIL_FRAMES_RENDERED);
+    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/rendered", &r, &e), 0);
+    assert_int_equal(r.web.tail, DVH_TAIL_RENDERED);
+}
+
+static void test_not_found(void **state)
+{
+    (void)state;
+    dvh_route r;
+    dvh_err e;
+    static const char *const paths[] = {
+        "/", "", "/v2/projects/p/locations/l/datasets", "/v1beta1/projects/p/locations/l",
+        "/v1beta1/projects/p/locations/l/datasets/", "/v1beta1/projects/p/locations/l/datasets//x",
+        "/v1beta1/projects/p/locations/l/datasets/d/other", P "/d:frobnicate", P "/d/dicomStores/s:nope",
+        P ":deidentify", P "/d/dicomStores/s/dicomWeb", P "/d/dicomStores/s/dicomWeb/studies/1/x",
+        P "/d/dicomStores/s/dicomWeb/series/1", P "/d:deidentify/dicomStores/s",
+        P "/d/dicomStores/s/dicomWeb/studies/1/series/2/instances/3/frames/1/x",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        if (route(DVH_GET, paths[i], &r, &e) != -1 || e.status != DVH_NOT_FOUND)
+            fail_msg("%s: expected 404, got status %d", paths[i], (int)e.status);
+    }
+}
+
+/* Every ID position refuses a dot-segment, a separator or a byte outside the pattern: 400, and the message
+ * names the field, never the text. [docs/decisions.md "Server resource names"] */
+static void test_traversal_refused(void **state)
+{
+    (void)state;
+    dvh_route r;
+    dvh_err e;
+    static const char *const bad[] = {
+        "/v1beta1/projects/../locations/l/datasets",
+        "/v1beta1/projects/p/locations/../datasets",
+        P "/..",
+        P "/.",
+        P "/../dicomStores",
+        P "/d/dicomStores/..",
+        P "/d/dicomStores/../dicomWeb/studies",
+        P "/d/dicomStores/s/dicomWeb/studies/..",
+        P "/d/dicomStores/s/dicomWeb/studies/1.2/series/../instances",
+        P "/a/../../../etc/dicomStores/s",
+        P "/d%2F..",
+        P "/d\\..\\x",
+        P "/d$x",
+        P "/d x",
+        P "/d/dicomStores/s/dicomWeb/studies/1..2",
+        P "/d/dicomStores/s/dicomWeb/studies/.1",
+        P "/d/dicomStores/s/dicomWeb/studies/1.2a",
+        P "/d/dicomStores/s/dicomWeb/studies/1.2/series/3/instances/4/frames/1;2",
+        P "/d/operations/../x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (route(DVH_GET, bad[i], &r, &e) != -1 || e.status != DVH_INVALID_ARGUMENT)
+            fail_msg("%s: expected 400, got status %d", bad[i], (int)e.status);
+        assert_null(strchr(e.message, '/')); /* the path is never echoed */
+        assert_null(strstr(e.message, "etc"));
+    }
+    /* A NUL inside the path (a %00 decoded by the HTTP library) is refused too. */
+    const char nul[] = P "/d\0/dicomStores";
+    assert_int_equal(dvh_route_match(DVH_GET, nul, sizeof nul - 1, &r, &e), -1);
+    assert_int_equal(e.status, DVH_INVALID_ARGUMENT);
+    /* Length caps: a 257-byte ID is refused, 256 is fine. */
+    char path[600];
+    char id[258];
+    memset(id, 'a', 257);
+    id[257] = '\0';
+    snprintf(path, sizeof path, P "/%s", id);
+    assert_int_equal(route(DVH_GET, path, &r, &e), -1);
+    assert_int_equal(e.status, DVH_INVALID_ARGUMENT);
+    id[256] = '\0';
+    snprintf(path, sizeof path, P "/%s", id);
+    assert_int_equal(route(DVH_GET, path, &r, &e), 0);
+    /* A 65-digit UID is refused. */
+    char uid[66];
+    memset(uid, '1', 65);
+    uid[65] = '\0';
+    snprintf(path, sizeof path, P "/d/dicomStores/s/dicomWeb/studies/%s", uid);
+    assert_int_equal(route(DVH_GET, path, &r, &e), -1);
+    assert_int_equal(e.status, DVH_INVALID_ARGUMENT);
+}
+
+static void test_method_not_allowed(void **state)
+{
+    (void)state;
+    dvh_route r;
+    dvh_err e;
+    assert_int_equal(route(DVH_PUT, P "/d", &r, &e), -1);
+    assert_int_equal(e.status, DVH_METHOD);
+    assert_int_equal(r.allow, DVH_GET | DVH_DELETE);
+    assert_int_equal(route(DVH_DELETE, P, &r, &e), -1);
+    assert_int_equal(e.status, DVH_METHOD);
+    assert_int_equal(route(DVH_GET, P "/d:deidentify", &r, &e), -1);
+    assert_int_equal(e.status, DVH_METHOD);
+    assert_int_equal(route(DVH_POST, P "/d/dicomStores/s/dicomWeb/series", &r, &e), -1);
+    assert_int_equal(e.status, DVH_METHOD);
+    /* HEAD is GET without a body. */
+    assert_int_equal(route(DVH_HEAD, P "/d", &r, &e), 0);
+    assert_int_equal(dvh_method_parse("GET"), DVH_GET);
+    assert_int_equal(dvh_method_parse("get"), DVH_OTHER);
+    assert_int_equal(dvh_method_parse("BREW"), DVH_OTHER);
+}
+
+static void test_id_and_uid_rules(void **state)
+{
+    (void)state;
+    assert_true(dvh_id_valid("a", 1));
+    assert_true(dvh_id_valid("A-b_c.9", 7));
+    assert_true(dvh_id_valid("...", 3));
+    assert_false(dvh_id_valid("..", 2));
+    assert_false(dvh_id_valid(".", 1));
+    assert_false(dvh_id_valid("", 0));
+    assert_false(dvh_id_valid("a/b", 3));
+    assert_false(dvh_id_valid("a:b", 3));
+    assert_false(dvh_id_valid("\xc3\xa9", 2));
+    assert_true(dvh_uid_valid("1.2.840.10008", 13));
+    assert_false(dvh_uid_valid("1.2.", 4));
+    assert_false(dvh_uid_valid("1..2", 4));
+    assert_false(dvh_uid_valid("1.2x", 4));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resource_routes),  cmocka_unit_test(test_dicomweb_routes),
+        cmocka_unit_test(test_not_found),        cmocka_unit_test(test_traversal_refused),
+        cmocka_unit_test(test_method_not_allowed), cmocka_unit_test(test_id_and_uid_rules),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
