@@ -280,6 +280,13 @@ int dv_text_begin_instance(dv_text_worker *w, const dv_plan *plan, const dv_key 
         w->ti.study_uid = w->suid;
         w->ti.study_uid_len = strlen(w->suid);
     }
+    /* The run-key shift once per instance, not once per date (an HMAC each). */
+    for (int t = 0; t < DV_IT_COUNT; t++) {
+        if (plan->text_xf[t].kind == DV_XF_DATE_SHIFT && plan->text_xf[t].key_len == 0) {
+            w->ti.run_shift_days = dv_text_shift_days(&plan->text_xf[t], &w->ti);
+            break;
+        }
+    }
     /* A fresh list per instance: the previous instance's identity must never reach this one. */
     dv_denylist_free(w->dl);
     if (!(w->dl = dv_denylist_new()))
