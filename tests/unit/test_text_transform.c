@@ -66,6 +66,20 @@ static void table_all(dv_xform tab[DV_IT_COUNT], dv_xform_kind k)
         free(got_);                                                                                          \
     } while (0)
 
+/* The default infoType set (docs/decisions.md): no TextConfig, or one naming nothing, transforms every infoType
+ * dicomveil detects - DATE shifted, every other replaced by its name. */
+static void test_default_infotype_set(void **state)
+{
+    (void)state;
+    dv_text_config tc = {0};
+    dv_xform t[DV_IT_COUNT];
+    for (int pass = 0; pass < 2; pass++) {
+        dv_text_resolve(pass ? &tc : NULL, t);
+        for (int i = 0; i < DV_IT_COUNT; i++)
+            assert_int_equal(t[i].kind, i == DV_IT_DATE ? DV_XF_DATE_SHIFT : DV_XF_REPLACE_INFOTYPE);
+    }
+}
+
 static void test_resolution_order(void **state)
 {
     (void)state;
@@ -442,7 +456,8 @@ int main(void)
         cmocka_unit_test(test_mask_per_character), cmocka_unit_test(test_pn_structure), cmocka_unit_test(test_pn_length),
         cmocka_unit_test(test_length_limits),      cmocka_unit_test(test_multi_valued),
         cmocka_unit_test(test_date_shift_range),
-        cmocka_unit_test(test_run_shift_cached),   cmocka_unit_test(test_da_dt_as_valid),
+        cmocka_unit_test(test_run_shift_cached),
+        cmocka_unit_test(test_default_infotype_set),   cmocka_unit_test(test_da_dt_as_valid),
         cmocka_unit_test(test_written_date_formats), cmocka_unit_test(test_key_from_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
