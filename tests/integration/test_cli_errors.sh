@@ -36,15 +36,22 @@ run 0 "deidentify --help" deidentify --help || true
 cp "$T/out" "$T/help_deid"
 run 0 "deidentify -h" deidentify -h || true
 cmp -s "$T/out" "$T/help_deid" || fail "deidentify -h differs from deidentify --help"
-# Every long option the CLI defines (read from its option tables, so a new option cannot go undocumented),
-# plus the global ones, must appear in both help texts.
-opts=$(grep -ohE '\{"[a-z][a-z-]*", (no|required|optional)_argument' "$SRCDIR"/src/cli/*.c | sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
-[ -n "$opts" ] || fail "could not extract the option table from $SRCDIR/src/cli"
-for o in $opts; do
-    grep -qe "$o" "$T/help_main" || fail "--help does not document $o"
-    grep -qe "$o" "$T/help_deid" || fail "deidentify --help does not document $o"
+run 0 "inspect --help" inspect --help || true
+cp "$T/out" "$T/help_insp"
+# Every long option a command defines (read from its option table in src/cli/cmd_<command>.c, so a new option
+# cannot go undocumented) must appear in that command's help and in the global --help.
+for cmd in deidentify inspect; do
+    opts=$(grep -ohE '\{"[a-z][a-z-]*", (no|required|optional)_argument' "$SRCDIR/src/cli/cmd_$cmd.c" |
+           sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
+    [ -n "$opts" ] || fail "could not extract the option table from $SRCDIR/src/cli/cmd_$cmd.c"
+    help=$T/help_deid
+    [ "$cmd" = inspect ] && help=$T/help_insp
+    for o in $opts; do
+        grep -qe "$o" "$T/help_main" || fail "--help does not document $o"
+        grep -qe "$o" "$help" || fail "$cmd --help does not document $o"
+    done
 done
-for o in --config --key-file --jobs --report --quiet --fsync --help --version -- deidentify serve \
+for o in --config --key-file --jobs --report --quiet --fsync --help --version -- deidentify inspect serve \
     XDG_CONFIG_HOME "Exit status"; do
     grep -qe "$o" "$T/help_main" || fail "--help does not mention $o"
 done
