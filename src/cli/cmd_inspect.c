@@ -178,6 +178,8 @@ static void on_finding(void *user, const dv_text_finding_info *f)
  * characters as \xHH (a value must not move the cursor or end the line). */
 static void print_quoted(FILE *out, const char *s)
 {
+    if (!s)
+        s = "";
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\')
@@ -354,10 +356,12 @@ int dvc_cmd_inspect(int argc, char **argv)
         size_t nf = json_array_size(json_object_get(inst, "findings"));
         with += nf > 0;
         nfind += nf;
-        if (!o.json)
-            print_instance_text(stdout, inst, o.show_values);
-        if (json_array_append_new(list, inst) != 0)
+        if (!o.json) {
+            print_instance_text(stdout, inst, o.show_values); /* streamed: memory does not grow with inputs */
+            json_decref(inst);
+        } else if (json_array_append_new(list, inst) != 0) {
             goto oom;
+        }
     }
     json_t *by = json_object();
     for (int t = 0; by && t < DV_IT_COUNT; t++)
