@@ -175,6 +175,7 @@ demo: deps build
 bench: deps build
 	bash bench/run.sh
 	bash bench/ab.sh
+	bash bench/text.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -80,6 +80,42 @@ int dv_run_cancelled(const dv_run *run);
 dv_outcome dv_run_instance(dv_run *run, const dv_source *src, const dv_output *out, void *out_arg,
                            dv_result *res, dv_error *err);
 
+/* ---- Inspection (issue 6 item 5; docs/text.md "inspect"): what the text stage WOULD transform ---- */
+
+/* One finding the text stage transforms, as dv_run_inspect reports it. Every pointer is valid only during the
+ * callback. The element: tag at the end of a path of depth sequence items (seq_tags[i], items[i]: the
+ * sequence's tag and the item's index from 0, outermost first; depth 0 at the top level). */
+typedef struct dv_text_finding_info {
+    uint32_t depth;
+    const uint32_t *seq_tags;
+    const uint32_t *items;
+    uint32_t tag;
+    char vr[3];                 /* "PN", ... */
+    const char *info_type;      /* "PERSON_NAME", ..., "CTX" (Clean Descriptors) */
+    const char *detector;       /* "pattern", "lexicon", "denylist", "context", or "vr": a DA/DT/AS value is
+                                   one DATE/AGE by its VR, whatever the detectors say */
+    const char *transformation; /* "replaceWithInfoTypeConfig", "redactConfig", "characterMaskConfig",
+                                   "dateShiftConfig", "cryptoHashConfig", or "empty" (a DA/DT/AS value that
+                                   cannot be kept valid otherwise is emptied) */
+    uint32_t start, end;        /* code points [start, end) of the value as decoded (trailing padding dropped) */
+    const char *text;           /* the span's UTF-8, text_len bytes. THIS IS PHI: show it only where the data
+                                   may be seen (the CLI's --show-values) */
+    size_t text_len;
+} dv_text_finding_info;
+typedef void (*dv_text_observer_fn)(void *user, const dv_text_finding_info *f);
+
+/* 1 when the run's plan can clean text at all (cleanTextTag, DEIDENTIFY_TAG_CONTENTS, cleanDescriptors). */
+int dv_run_cleans_text(const dv_run *run);
+
+/* Inspect one source: the same read, skip rules and plan as dv_run_instance, applied in memory only: nothing
+ * is opened for output or written, the source is only read. fn (with user; may be NULL) is called, on the
+ * calling thread, for every finding the text stage would transform, in dataset order. Counts the outcome in
+ * the run (OK, SKIPPED or FAILED) and returns it; res (NULL, or initialised) receives the findings' counts by
+ * infoType (res->text_findings); sop_class (NULL, or DV_UID_MAX + 1 bytes) the input's SOPClassUID ("" when
+ * absent), which identifies the kind of instance without PHI. Thread-safe like dv_run_instance. */
+dv_outcome dv_run_inspect(dv_run *run, const dv_source *src, dv_text_observer_fn fn, void *user, dv_result *res,
+                          char *sop_class, dv_error *err);
+
 /* Counters (consistent per counter, read at any time). */
 uint64_t dv_run_count(const dv_run *run, dv_outcome o);
 uint64_t dv_run_done(const dv_run *run); /* sum of every outcome */

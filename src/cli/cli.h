@@ -1,6 +1,7 @@
 /* dicomveil command-line tool: declarations shared by the files in src/cli/ (internal to the binary).
  *
  * One file per job: main.c (dispatch), cmd_deidentify.c (arguments, validation, order of effects),
+ * cmd_inspect.c (what the text stage would transform, nothing written), plan_load.c (the config),
  * keyfile.c (the secret), paths.c (path resolution), walk.c (input listing), file_io.c (fd source/sink),
  * output.c (atomic, never-overwriting output files: the sink of dv_run_instance), pool.c (worker threads
  * calling dv_run_instance), progress.c (stderr), report.c (JSON run report), mapping.c (--mapping crosswalk).
@@ -36,6 +37,15 @@ void dvc_serve_usage(FILE *f);
 /* "dicomveil: " + message on stderr. */
 void dvc_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- plan_load.c ---- */
+/* Read CFG (at most DV_CONFIG_MAX_BYTES) and compile it; prints its warnings. NULL after printing why (the
+ * caller exits 2). The config path is not PHI and is named in messages. */
+dv_plan *dvc_plan_load(const char *path);
+
+/* ---- cmd_inspect.c ---- */
+int dvc_cmd_inspect(int argc, char **argv);
+void dvc_inspect_usage(FILE *f);
+
 /* ---- paths.c ---- */
 /* Absolute form of path with every symlink resolved in its longest existing prefix and the rest normalised
  * lexically (the rest does not exist, so it holds no symlink). malloc'd; NULL with errno on failure. */
@@ -50,7 +60,7 @@ int dvc_mkdir_p(const char *path, mode_t mode);
 
 /* ---- keyfile.c ---- */
 /* Load the key from key_file, or from (creating it once) the default key path. Refuses a key path inside
- * dst_resolved. NULL after printing why (the caller exits 2). */
+ * dst_resolved (NULL: no destination, e.g. inspect). NULL after printing why (the caller exits 2). */
 dv_key *dvc_key_load(const char *key_file, const char *dst_resolved);
 
 /* ---- walk.c ---- */

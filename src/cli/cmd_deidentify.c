@@ -214,41 +214,6 @@ static int parse_args(int argc, char **argv, opts *o)
     return -1;
 }
 
-/* Read and compile the config. The config path is not PHI and is named in messages. */
-static dv_plan *load_plan(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        dvc_errorf("config %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = malloc(DV_CONFIG_MAX_BYTES + 1);
-    if (!buf) {
-        close(fd);
-        dvc_errorf("out of memory");
-        return NULL;
-    }
-    long len = dvc_read_up_to(fd, buf, DV_CONFIG_MAX_BYTES + 1); /* one more, to tell "too big" */
-    int e = errno;
-    close(fd);
-    dv_plan *plan = NULL;
-    if (len < 0) {
-        dvc_errorf("config %s: %s", path, strerror(e));
-    } else if (len > (long)DV_CONFIG_MAX_BYTES) {
-        dvc_errorf("config %s: larger than the 1 MiB limit", path);
-    } else {
-        dv_error err;
-        dv_error_clear(&err);
-        plan = dv_plan_from_json(buf, (size_t)len, &err);
-        if (!plan)
-            dvc_errorf("config %s: %s", path, err.message[0] ? err.message : "invalid");
-        for (size_t i = 0; i < dv_plan_warning_count(plan); i++) /* parts accepted without effect */
-            dvc_errorf("warning: config %s: %s", path, dv_plan_warning(plan, i));
-    }
-    free(buf);
-    return plan;
-}
-
 typedef struct paths {
     char *dst;    /* resolved */
     char **srcs;  /* resolved, nsrc */
@@ -417,7 +382,7 @@ int dvc_cmd_deidentify(int argc, char **argv)
     /* 1. Everything that can be refused, before anything is written. */
     if (!(budget = make_limits(&o, &limits)))
         goto done;
-    if (!(plan = load_plan(o.config)))
+    if (!(plan = dvc_plan_load(o.config)))
         goto done;
     if (check_paths(srcv, nsrc, dst, &o, &p) != 0)
         goto done;

@@ -153,7 +153,7 @@ dv_key *dvc_key_load(const char *key_file, const char *dst_resolved)
         dvc_errorf("out of memory");
     } else if (!resolved) {
         dvc_errorf("key file %s: %s", path, strerror(errno));
-    } else if (dvc_path_within(resolved, dst_resolved)) {
+    } else if (dst_resolved && dvc_path_within(resolved, dst_resolved)) {
         dvc_errorf("refusing key file %s: it is inside the destination, and a key must never be stored with "
                    "de-identified output", path);
     } else if (key_file) {

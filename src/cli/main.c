@@ -25,6 +25,7 @@ static void usage(FILE *f)
           "\n"
           "Commands:\n"
           "  deidentify   De-identify the DICOM files in SRC... into DST (see below)\n"
+          "  inspect      Show what the text stage would transform in SRC..., writing nothing (see below)\n"
           "  serve        Healthcare API-compatible HTTP service (see 'dicomveil serve --help')\n"
           "\n"
           "Global options:\n"
@@ -33,6 +34,8 @@ static void usage(FILE *f)
           "\n",
           f);
     dvc_deidentify_usage(f);
+    fputc('\n', f);
+    dvc_inspect_usage(f);
     fputc('\n', f);
     dvc_serve_usage(f);
 }
@@ -54,6 +57,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "deidentify") == 0)
         return dvc_cmd_deidentify(argc - 1, argv + 1);
+    if (strcmp(cmd, "inspect") == 0)
+        return dvc_cmd_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)
         return dvc_cmd_serve(argc - 1, argv + 1);
     /* Not echoed: a mistyped command line may start with a PHI-bearing path. */

@@ -26,6 +26,7 @@ typedef struct apply_ctx {
     dv_text_worker *tw;  /* the text stage's worker (DV_DEC_CLEAN_TEXT), NULL when the plan cleans no text */
     int cs_utf8;         /* the instance was switched to ISO_IR 192 by the text stage */
     dv_charset utf8;
+    const dv_text_path *path; /* the sequence items above the elements being walked (for inspect) */
 } apply_ctx;
 
 static void make_empty(apply_ctx *c, dv_elem *e)
@@ -235,16 +236,23 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         switch (d) {
         case DV_DEC_KEEP:
             break;
-        case DV_DEC_KEEP_RECURSE:
-            for (dv_item *it = e->items; it && rc == 0; it = it->next) {
+        case DV_DEC_KEEP_RECURSE: {
+            const dv_text_path *up = c->path;
+            uint32_t index = 0;
+            for (dv_item *it = e->items; it && rc == 0; it = it->next, index++) {
                 dv_charset own;
+                dv_text_path here = {up, tag, index, up ? up->depth + 1 : 1};
+                c->path = &here;
                 rc = apply_ds(c, &it->ds, depth + 1, tag, dv_iod_item_ctx(ctx, tag),
                               c->tw ? dv_charset_for_item(cs, it, &own) : NULL);
             }
+            c->path = up;
             break;
+        }
         case DV_DEC_CLEAN_TEXT: {
             int ch = 0, sw = 0;
-            rc = dv_text_clean_elem(c->tw, c->plan, c->inst, e, c->cs_utf8 ? &c->utf8 : cs, &ch, &sw, c->err);
+            rc = dv_text_clean_elem(c->tw, c->plan, c->inst, e, c->cs_utf8 ? &c->utf8 : cs, c->path, &ch, &sw,
+                                    c->err);
             c->changed |= ch;
             c->cs_utf8 |= sw;
             break;

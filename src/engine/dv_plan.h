@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "dicomveil/dv_engine.h"
+#include "dicomveil/dv_run.h"
 #include "config/dv_config_ir.h"
 #include "dicom/dv_ds.h"
 #include "dict/dv_dict.h"
@@ -240,12 +241,24 @@ dv_infotype_set dv_text_plan_infotypes(const dv_plan *plan);
  * 0, or -1 with err (DV_ERR_LIMIT: text over a detector's cap or DV_FINDINGS_MAX findings; DV_ERR_NOMEM). */
 int dv_text_detect(dv_text_worker *w, const dv_plan *plan, const char *utf8, size_t len, dv_infotype_set want,
                    dv_findings *out, dv_error *err);
-/* Clean one element (DV_DEC_CLEAN_TEXT) whose values are in cs. *changed = 1 when the value was rewritten (an
- * unchanged value keeps its bytes). When a rewritten value cannot be encoded in cs, the whole instance is
+/* Where an element sits (for `inspect`): one frame per sequence item on the way down, on the walk's stack
+ * (apply.c); NULL at the top level. */
+typedef struct dv_text_path {
+    const struct dv_text_path *up;
+    uint32_t seq;  /* the sequence's tag */
+    uint32_t item; /* the item's index in it, from 0 */
+    uint32_t depth; /* 1 for an item of a top-level sequence */
+} dv_text_path;
+/* An observer (dv_run_inspect, dv_run.h): told every finding the stage transforms, with its element's path.
+ * NULL (the default) costs one test per cleaned element. */
+void dv_text_worker_set_observer(dv_text_worker *w, dv_text_observer_fn fn, void *user);
+/* Clean one element (DV_DEC_CLEAN_TEXT) whose values are in cs; path is where it sits (for the observer;
+ * NULL at the top level). *changed = 1 when the value was rewritten (an unchanged value keeps its bytes). When a rewritten value cannot be encoded in cs, the whole instance is
  * switched to ISO_IR 192 first (every text value re-encoded) and *cs_switched = 1: the caller then decodes
  * every later value as UTF-8. 0 or -1. */
 int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
-                       const dv_charset *cs, int *changed, int *cs_switched, dv_error *err);
+                       const dv_charset *cs, const dv_text_path *path, int *changed, int *cs_switched,
+                       dv_error *err);
 /* dv_apply with a text worker (NULL: one is made for this call when the plan cleans text). */
 int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res,
                   dv_text_worker *w, dv_error *err);

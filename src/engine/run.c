@@ -267,9 +267,17 @@ static dv_outcome write_output(const dv_run *run, const dv_instance *inst, const
     return DV_OUTCOME_FAILED;
 }
 
-/* The path itself. run may be a stack run (dv_deidentify): only its configuration and cancel flag are used. */
+/* dv_run_inspect's part of process(): no output; an observer on the text worker; the SOP Class. */
+typedef struct inspect_req {
+    dv_text_observer_fn fn;
+    void *user;
+    char *sop_class;
+} inspect_req;
+
+/* The path itself. run may be a stack run (dv_deidentify): only its configuration and cancel flag are used.
+ * With insp (dv_run_inspect) the same path stops after apply: out is not used, nothing is written. */
 static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *out, void *out_arg,
-                          dv_result *res, dv_error *err)
+                          const inspect_req *insp, dv_result *res, dv_error *err)
 {
     dv_instance *inst = dv_instance_read(src, &run->limits, err);
     if (!inst) {
@@ -297,7 +305,20 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
     /* The text stage runs inside the walk, where the plan decided DV_DEC_CLEAN_TEXT (dv_apply_text): its
      * worker comes from the run. */
     dv_text_worker *tw = text_take(run);
+    if (insp) {
+        if (insp->sop_class)
+            (void)dv_elem_uid_text(dv_ds_find(&inst->ds, DV_TAG_SOP_CLASS_UID), insp->sop_class, DV_UID_MAX + 1);
+        if (run->plan->cleans_text && !tw) {
+            dv_fail(err, DV_ERR_NOMEM, "out of memory for the text stage");
+            outcome = DV_OUTCOME_FAILED;
+            goto done;
+        }
+        if (tw)
+            dv_text_worker_set_observer(tw, insp->fn, insp->user);
+    }
     int applied = dv_apply_text(run->plan, run->key, inst, res, tw, err);
+    if (tw)
+        dv_text_worker_set_observer(tw, NULL, NULL);
     text_give(run, tw);
     if (applied != 0) {
         outcome = failed(err, DV_ERR_INVALID);
@@ -317,7 +338,7 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
      * instance, once it exists (refused when the plan is compiled until then). Text cleaning happens in the
      * walk above, element by element, where the plan decided it. ---- */
 
-    outcome = write_output(run, inst, out, out_arg, res, err);
+    outcome = insp ? DV_OUTCOME_OK : write_output(run, inst, out, out_arg, res, err);
 done:
     dv_instance_free(inst); /* before the caller closes the source: bulk values are read from it */
     return outcome;
@@ -354,7 +375,37 @@ dv_outcome dv_run_instance(dv_run *run, const dv_source *src, const dv_output *o
         outcome = DV_OUTCOME_CANCELLED;
     } else {
         atomic_fetch_add_explicit(&run->bytes_in, src->size, memory_order_relaxed);
-        outcome = process(run, src, out, out_arg, res, err);
+        outcome = process(run, src, out, out_arg, NULL, res, err);
+    }
+    dv_run_count_outcome(run, outcome);
+    return outcome;
+}
+
+int dv_run_cleans_text(const dv_run *run)
+{
+    return run && run->plan->cleans_text;
+}
+
+dv_outcome dv_run_inspect(dv_run *run, const dv_source *src, dv_text_observer_fn fn, void *user, dv_result *res,
+                          char *sop_class, dv_error *err)
+{
+    dv_error local_err;
+    dv_result local_res;
+    if (sop_class)
+        sop_class[0] = '\0';
+    if (begin_call(&err, &local_err, &res, &local_res) != 0)
+        return DV_OUTCOME_FAILED; /* a caller bug: not counted */
+    if (!run || !src) {
+        dv_fail(err, DV_ERR_USAGE, "dv_run_inspect: run and source are required");
+        return DV_OUTCOME_FAILED;
+    }
+    inspect_req insp = {fn, user, sop_class};
+    dv_outcome outcome;
+    if (dv_run_cancelled(run)) {
+        outcome = DV_OUTCOME_CANCELLED;
+    } else {
+        atomic_fetch_add_explicit(&run->bytes_in, src->size, memory_order_relaxed);
+        outcome = process(run, src, NULL, NULL, &insp, res, err);
     }
     dv_run_count_outcome(run, outcome);
     return outcome;
@@ -399,6 +450,6 @@ int dv_deidentify(const dv_plan *plan, const dv_key *key, const dv_source *src, 
     if (dv_limits_import(&run.limits, lim, err) != 0)
         return -1;
     static const dv_output fixed = {fixed_open, fixed_commit, fixed_abort};
-    dv_outcome o = process(&run, src, &fixed, sink, res, err);
+    dv_outcome o = process(&run, src, &fixed, sink, NULL, res, err);
     return o == DV_OUTCOME_OK ? 0 : -1;
 }

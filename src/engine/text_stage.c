@@ -36,6 +36,10 @@ struct dv_text_worker {
     dv_denylist *dl;          /* the instance's own identifying values (PHI: memory only, never written) */
     dv_text_detect_fn fn;
     void *user;
+    dv_text_observer_fn obs; /* inspect's observer (NULL: none) and its element-path scratch */
+    void *obs_user;
+    uint32_t *path_tags, *path_items;
+    size_t path_cap;
     dv_text_instance ti;
     char pid[DV_PATIENT_ID_MAX + 1], suid[DV_UID_MAX + 8]; /* PatientID in any character set; a UID */
     uint32_t counts[DV_IT_COUNT];
@@ -68,7 +72,15 @@ void dv_text_worker_free(dv_text_worker *w)
     free(w->dec);
     free(w->raw);
     free(w->enc);
+    free(w->path_tags);
+    free(w->path_items);
     free(w);
+}
+
+void dv_text_worker_set_observer(dv_text_worker *w, dv_text_observer_fn fn, void *user)
+{
+    w->obs = fn;
+    w->obs_user = user;
 }
 
 void dv_text_worker_set_detector(dv_text_worker *w, dv_text_detect_fn fn, void *user)
@@ -268,6 +280,13 @@ int dv_text_begin_instance(dv_text_worker *w, const dv_plan *plan, const dv_key 
         w->ti.study_uid = w->suid;
         w->ti.study_uid_len = strlen(w->suid);
     }
+    /* The run-key shift once per instance, not once per date (an HMAC each). */
+    for (int t = 0; t < DV_IT_COUNT; t++) {
+        if (plan->text_xf[t].kind == DV_XF_DATE_SHIFT && plan->text_xf[t].key_len == 0) {
+            w->ti.run_shift_days = dv_text_shift_days(&plan->text_xf[t], &w->ti);
+            break;
+        }
+    }
     /* A fresh list per instance: the previous instance's identity must never reach this one. */
     dv_denylist_free(w->dl);
     if (!(w->dl = dv_denylist_new()))
@@ -336,6 +355,111 @@ dv_infotype_set dv_text_plan_infotypes(const dv_plan *plan)
     return want;
 }
 
+/* ---- inspect: tell the observer what is transformed (names and code point spans; the text itself only as a
+ * pointer the observer may show or not). ---- */
+
+static const char *xform_name(dv_xform_kind k)
+{
+    switch (k) {
+    case DV_XF_REPLACE_INFOTYPE: return "replaceWithInfoTypeConfig";
+    case DV_XF_REDACT: return "redactConfig";
+    case DV_XF_MASK: return "characterMaskConfig";
+    case DV_XF_DATE_SHIFT: return "dateShiftConfig";
+    case DV_XF_CRYPTO_HASH: return "cryptoHashConfig";
+    case DV_XF_NONE: break;
+    }
+    return "none";
+}
+
+static const char *detector_name(uint8_t d)
+{
+    switch (d) {
+    case DV_DET_PATTERN: return "pattern";
+    case DV_DET_LEXICON: return "lexicon";
+    case DV_DET_DENYLIST: return "denylist";
+    case DV_DET_CONTEXT: return "context";
+    default: return "other";
+    }
+}
+
+/* Code points in s[from, to) (the decoder's output is valid UTF-8: count the bytes that start one). */
+static uint32_t code_points(const char *s, size_t from, size_t to)
+{
+    uint32_t n = 0;
+    for (size_t i = from; i < to; i++)
+        n += ((unsigned char)s[i] & 0xC0u) != 0x80u;
+    return n;
+}
+
+/* Fill f's element part (path unrolled outermost first, tag, VR). */
+static int observe_elem(dv_text_worker *w, const dv_text_path *path, const dv_elem *e, uint16_t vr,
+                        dv_text_finding_info *f, dv_error *err)
+{
+    memset(f, 0, sizeof *f);
+    uint32_t depth = path ? path->depth : 0;
+    if (depth > w->path_cap) {
+        uint32_t *t = realloc(w->path_tags, depth * sizeof *t);
+        if (t)
+            w->path_tags = t;
+        uint32_t *i = realloc(w->path_items, depth * sizeof *i);
+        if (i)
+            w->path_items = i;
+        if (!t || !i)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory in the text stage");
+        w->path_cap = depth;
+    }
+    for (const dv_text_path *p = path; p && p->depth > 0; p = p->up) {
+        w->path_tags[p->depth - 1] = p->seq;
+        w->path_items[p->depth - 1] = p->item;
+    }
+    f->depth = depth;
+    f->seq_tags = w->path_tags;
+    f->items = w->path_items;
+    f->tag = e->tag;
+    f->vr[0] = (char)(vr >> 8);
+    f->vr[1] = (char)(vr & 0xFF);
+    return 0;
+}
+
+/* After a value was transformed: one report per finding that was (or, for DA/DT/AS, the whole value). */
+static int observe(dv_text_worker *w, const dv_plan *plan, const dv_text_path *path, const dv_elem *e,
+                   uint16_t vr, size_t n, int whole, dv_error *err)
+{
+    dv_text_finding_info f;
+    if (observe_elem(w, path, e, vr, &f, err))
+        return -1;
+    if (whole) {
+        dv_infotype t = vr == DV_VR_AS ? DV_IT_AGE : DV_IT_DATE;
+        f.info_type = dv_infotype_name(t);
+        f.detector = "vr";
+        f.transformation = w->out.n == 0 ? "empty" : xform_name(plan->text_xf[t].kind);
+        f.end = code_points(w->dec, 0, n);
+        f.text = w->dec;
+        f.text_len = n;
+        w->obs(w->obs_user, &f);
+        return 0;
+    }
+    size_t at = 0;
+    uint32_t cp = 0;
+    for (size_t i = 0; i < w->f.n; i++) {
+        const dv_finding *x = &w->f.v[i];
+        if (x->type >= DV_IT_COUNT || plan->text_xf[x->type].kind == DV_XF_NONE || x->end > n || x->start < at)
+            continue;
+        cp += code_points(w->dec, at, x->start);
+        f.start = cp;
+        cp += code_points(w->dec, x->start, x->end);
+        f.end = cp;
+        at = x->end;
+        f.info_type = dv_infotype_name((dv_infotype)x->type);
+        f.detector = detector_name(x->detector);
+        f.transformation = xform_name(plan->text_xf[x->type].kind);
+        f.text = w->dec + x->start;
+        f.text_len = x->end - x->start;
+        w->obs(w->obs_user, &f);
+    }
+    return 0;
+}
+
 /* The deny-list reports the instance's own names as PERSON_NAME; a caller that wants only LAST_NAME or
  * FIRST_NAME (an EMPTY profile with one transformation) still gets them, under the type it asked for, since
  * the patient's own name is the PHI that matters most. Other types not wanted are dropped. */
@@ -386,7 +510,8 @@ int dv_text_detect(dv_text_worker *w, const dv_plan *plan, const char *utf8, siz
 }
 
 int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
-                       const dv_charset *cs, int *changed, int *cs_switched, dv_error *err)
+                       const dv_charset *cs, const dv_text_path *path, int *changed, int *cs_switched,
+                       dv_error *err)
 {
     *changed = 0;
     *cs_switched = 0;
@@ -409,6 +534,8 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
         return -1;
     if (!*changed)
         return 0; /* the original bytes stay exactly */
+    if (w->obs && observe(w, plan, path, e, vr, n, whole, err))
+        return -1;
     if (whole) {
         w->counts[vr == DV_VR_AS ? DV_IT_AGE : DV_IT_DATE]++;
     } else {

@@ -70,7 +70,14 @@ typedef struct dv_text_instance {
     size_t patient_id_len;
     const char *study_uid;
     size_t study_uid_len;
+    /* The shift with the run's key for this instance, when the caller computed it once (dv_text_shift_days
+     * with a transformation that has no key of its own); 0 = not computed: each use computes it (one HMAC,
+     * ~60k instructions with OpenSSL 3's EVP_Q_mac: per DA value that was a third of the text stage on the
+     * CT benchmark, bench/RESULTS.md "Text"). */
+    int run_shift_days;
 } dv_text_instance;
+/* The date shift in days x applies for this instance (its own cryptoKey, else the run's key). 0 on failure. */
+int dv_text_shift_days(const dv_xform *x, const dv_text_instance *ti);
 
 /* --- dateshift.c --- */
 /* The date shift in days (DECISIONS 12): a whole number in [-100,-1] U [1,100] from HMAC-SHA256(key,

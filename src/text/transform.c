@@ -109,12 +109,14 @@ static const uint8_t *key_of(const dv_xform *x, const dv_text_instance *ti, size
     return ti ? ti->run_key : NULL;
 }
 
-static int instance_shift(const dv_xform *x, const dv_text_instance *ti)
+int dv_text_shift_days(const dv_xform *x, const dv_text_instance *ti)
 {
     size_t kl;
     const uint8_t *k = key_of(x, ti, &kl);
     if (!ti)
         return 0;
+    if (x->key_len == 0 && ti->run_shift_days)
+        return ti->run_shift_days;
     if (ti->patient_id && ti->patient_id_len)
         return dv_date_shift_days(k, kl, ti->patient_id, ti->patient_id_len);
     return dv_date_shift_days(k, kl, ti->study_uid, ti->study_uid ? ti->study_uid_len : 0);
@@ -142,7 +144,7 @@ static int apply_piece(const dv_xform *x, dv_infotype type, const dv_text_instan
         return 0;
     case DV_XF_DATE_SHIFT: {
         char buf[80];
-        int days = instance_shift(x, ti);
+        int days = dv_text_shift_days(x, ti);
         int w = days ? dv_shift_written_date(s, n, days, buf, sizeof buf) : -1;
         return w < 0 ? 0 : sb_put(out, buf, (size_t)w, err); /* not a date: erased, never left */
     }
@@ -289,7 +291,7 @@ static int whole_value(const dv_xform table[DV_IT_COUNT], const dv_text_instance
         return 0;
     if (x->kind != DV_XF_DATE_SHIFT || vr == DV_VR_AS)
         return 0; /* no VR-valid way to hold a token, mask or hash: emptied */
-    int days = instance_shift(x, ti);
+    int days = dv_text_shift_days(x, ti);
     if (days == 0)
         return 0;
     char d[8];

@@ -23,23 +23,21 @@ run 0 "deidentify --help" deidentify --help
 cp "$T/out" "$T/help_deid"
 run 0 "deidentify -h" deidentify -h
 cmp -s "$T/out" "$T/help_deid" || fail "deidentify -h differs from deidentify --help"
-# Every long option the CLI defines (read from its option tables, so a new option cannot go undocumented),
-# plus the global ones, must appear in both help texts.
-# (serve's options live in cmd_serve.c and are checked against serve --help below.)
-opts=$(ls "$SRCDIR"/src/cli/*.c | grep -v cmd_serve.c | xargs grep -ohE '\{"[a-z][a-z-]*", (no|required|optional)_argument' | sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
-[ -n "$opts" ] || fail "could not extract the option table from $SRCDIR/src/cli"
-for o in $opts; do
-    grep -qe "$o" "$T/help_main" || fail "--help does not document $o"
-    grep -qe "$o" "$T/help_deid" || fail "deidentify --help does not document $o"
+# Every long option a command defines (read from its option table in src/cli/cmd_<command>.c, so a new option
+# or a new command cannot go undocumented) must appear in that command's --help and in the global --help.
+for src in "$SRCDIR"/src/cli/cmd_*.c; do
+    cmd=$(basename "$src" .c)
+    cmd=${cmd#cmd_}
+    "$DV_BIN" "$cmd" --help >"$T/help_$cmd" 2>&1 || fail "$cmd --help exits non-zero"
+    grep -qe "$cmd" "$T/help_main" || fail "--help does not mention the command $cmd"
+    opts=$(grep -ohE '\{"[a-z][a-z-]*", (no|required|optional)_argument' "$src" | sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
+    [ -n "$opts" ] || fail "could not extract the option table from $src"
+    for o in $opts; do
+        grep -qe "$o" "$T/help_main" || fail "--help does not document $cmd's $o"
+        grep -qe "$o" "$T/help_$cmd" || fail "$cmd --help does not document $o"
+    done
 done
-"$DV_BIN" serve --help > "$T/help_serve" || fail "serve --help exits non-zero"
-sopts=$(grep -ohE '\{"[a-z][a-z-]*", (no|required|optional)_argument' "$SRCDIR"/src/cli/cmd_serve.c | sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
-[ -n "$sopts" ] || fail "could not extract serve's option table"
-for o in $sopts; do
-    grep -qe "$o" "$T/help_serve" || fail "serve --help does not document $o"
-    grep -qe "$o" "$T/help_main" || fail "--help does not document serve's $o"
-done
-for o in --config --key-file --jobs --report --quiet --fsync --help --version -- deidentify serve \
+for o in --config --key-file --jobs --report --quiet --fsync --help --version -- deidentify inspect serve \
     XDG_CONFIG_HOME "Exit status"; do
     grep -qe "$o" "$T/help_main" || fail "--help does not mention $o"
 done

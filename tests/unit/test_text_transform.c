@@ -18,7 +18,7 @@ static const uint8_t KEY[32] = "0123456789abcdef0123456789abcdef";
 
 static dv_text_instance inst(const char *pid)
 {
-    dv_text_instance ti = {KEY, sizeof KEY, pid, pid ? strlen(pid) : 0, "1.2.3.4", 7};
+    dv_text_instance ti = {KEY, sizeof KEY, pid, pid ? strlen(pid) : 0, "1.2.3.4", 7, 0};
     return ti;
 }
 
@@ -65,6 +65,20 @@ static void table_all(dv_xform tab[DV_IT_COUNT], dv_xform_kind k)
         assert_string_equal(got_, want);                                                                     \
         free(got_);                                                                                          \
     } while (0)
+
+/* The default infoType set (docs/decisions.md): no TextConfig, or one naming nothing, transforms every infoType
+ * dicomveil detects - DATE shifted, every other replaced by its name. */
+static void test_default_infotype_set(void **state)
+{
+    (void)state;
+    dv_text_config tc = {0};
+    dv_xform t[DV_IT_COUNT];
+    for (int pass = 0; pass < 2; pass++) {
+        dv_text_resolve(pass ? &tc : NULL, t);
+        for (int i = 0; i < DV_IT_COUNT; i++)
+            assert_int_equal(t[i].kind, i == DV_IT_DATE ? DV_XF_DATE_SHIFT : DV_XF_REPLACE_INFOTYPE);
+    }
+}
 
 static void test_resolution_order(void **state)
 {
@@ -321,6 +335,33 @@ static void test_date_shift_range(void **state)
     EXPECT(t, NULL, DV_VR_DA, "20200101", want, fnd(0, 0, DV_IT_DATE));
 }
 
+/* The run-key shift computed once per instance (dv_text_instance.run_shift_days) is the one every date of the
+ * instance gets; a transformation with its own cryptoKey still computes its own. */
+static void test_run_shift_cached(void **state)
+{
+    (void)state;
+    dv_text_instance ti = inst("P1");
+    dv_xform x = {.kind = DV_XF_DATE_SHIFT};
+    int d = dv_text_shift_days(&x, &ti);
+    assert_int_equal(d, dv_date_shift_days(KEY, sizeof KEY, "P1", 2));
+    ti.run_shift_days = d == 7 ? 8 : 7; /* a value the HMAC did not give: proves the cache is read */
+    assert_int_equal(dv_text_shift_days(&x, &ti), ti.run_shift_days);
+    dv_xform own = {.kind = DV_XF_DATE_SHIFT, .key_len = 16};
+    memcpy(own.key, "another key 16by", 16);
+    assert_int_equal(dv_text_shift_days(&own, &ti), dv_date_shift_days(own.key, 16, "P1", 2));
+    dv_xform t[DV_IT_COUNT];
+    table_all(t, DV_XF_DATE_SHIFT);
+    char want[9] = {0};
+    assert_int_equal(dv_shift_da("20200101", 8, ti.run_shift_days, want), 0);
+    dv_strbuf out = {0};
+    int changed = 0;
+    dv_error err = {0};
+    assert_int_equal(dv_text_transform_value(t, &ti, DV_VR_DA, "20200101", 8, NULL, 0, &out, &changed, &err), 0);
+    assert_int_equal(out.n, 8);
+    assert_memory_equal(out.v, want, 8);
+    dv_strbuf_free(&out);
+}
+
 static void test_da_dt_as_valid(void **state)
 {
     (void)state;
@@ -414,7 +455,9 @@ int main(void)
         cmocka_unit_test(test_resolution_order),   cmocka_unit_test(test_every_transformation),
         cmocka_unit_test(test_mask_per_character), cmocka_unit_test(test_pn_structure), cmocka_unit_test(test_pn_length),
         cmocka_unit_test(test_length_limits),      cmocka_unit_test(test_multi_valued),
-        cmocka_unit_test(test_date_shift_range),   cmocka_unit_test(test_da_dt_as_valid),
+        cmocka_unit_test(test_date_shift_range),
+        cmocka_unit_test(test_run_shift_cached),
+        cmocka_unit_test(test_default_infotype_set),   cmocka_unit_test(test_da_dt_as_valid),
         cmocka_unit_test(test_written_date_formats), cmocka_unit_test(test_key_from_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
