@@ -169,9 +169,10 @@ def us_overlay(canvas, rng, frames, mono):
         y += sz + 8
     place(canvas, rng, rng.choice(["L", "R"]), w - 60, h // 4, rng.randint(16, 28), rng.choice(cols), False, False,
           frames)
-    if rng.random() < 0.7:  # a label over the speckle sector (noisy anatomy)
+    if rng.random() < 0.7:  # a label over the speckle sector (noisy anatomy): saturated, or outlined
+        col = rng.choice(["white", "yellow", "green"] if not mono else ["white"])
         place(canvas, rng, rng.choice(["RT KIDNEY", "LIVER LONG", "GB", phi[0]]), w // 2 - 40, h // 2,
-              rng.randint(12, 24), rng.choice(cols), rng.random() < 0.3, rng.random() < 0.5, frames)
+              rng.randint(12, 24), col, rng.random() < 0.3, rng.random() < 0.5, frames)
 
 
 def sc_overlay(canvas, rng, frames, mono, small=False):
@@ -196,12 +197,14 @@ def sc_overlay(canvas, rng, frames, mono, small=False):
         place(canvas, rng, s, 6, y, size, rng.choice(cols), s in phi, outline, frames, fonts)
         y += size + 6
     size = rng.randint(lo, hi)
-    x = w - int(size * 7.5)
+    x = w - int(size * 0.7 * len(phi[1])) - 8
     place(canvas, rng, phi[1], x, h // 3 if small else 60, size, rng.choice(cols), True, outline, frames, fonts)
-    if rng.random() < 0.8:  # over the body (bright anatomy)
+    if rng.random() < 0.8:  # over the body (bright anatomy): near-saturated ink (a grey label on grey
+        # anatomy would be unreadable to a person too), half of the time outlined
         size = rng.randint(lo, hi)
-        place(canvas, rng, phi[0] if rng.random() < 0.5 else "AX T2 FS", w // 3, int(h * 0.45), size,
-              rng.choice(cols), True, outline or rng.random() < 0.5, frames, fonts)
+        s = phi[0] if rng.random() < 0.5 else "AX T2 FS"
+        place(canvas, rng, s, w // 3, int(h * 0.45), size, rng.choice(["white", "yellow", "green"] if not mono else
+              ["white"]), s == phi[0], outline or rng.random() < 0.5, frames, fonts)
 
 
 # ---------------------------------------------------------------- DICOM output

@@ -41,9 +41,10 @@
 #define DET_MAX_PIXELS (4300000u) /* larger frames are max-pooled (a 2140x1760 CR is searched at full size) */
 #define K 11                      /* top-hat square: strokes up to 10 px wide */
 #define T_LOW 40                  /* binarisation of the top-hat */
-#define T_HIGH 120                /* a glyph's peak contrast */
+#define T_HIGH 120                /* a strong glyph's peak contrast */
+#define T_WEAK 60                 /* a weak glyph's (low-contrast letters next to strong ones) */
 #define MIN_H 3                   /* glyph height in working pixels */
-#define MAX_H 96
+#define MAX_H 48                  /* 28-px fonts make glyphs up to ~30 px; presidio's 2140-wide CR has 37 */
 #define TILE 32                   /* cine change tiles */
 #define MARGIN 96                 /* cine window margin, frame pixels */
 
@@ -59,11 +60,15 @@ typedef struct comp {
     uint32_t n, nruns, core, vruns; /* vruns: vertical runs (n - vertically adjacent pairs) */
     uint8_t tmax, dmax;
     uint32_t line; /* union-find over glyphs */
+    int strong;
 } comp;
 
 typedef struct line {
-    uint32_t x0, y0, x1, y1, cnt, only;
-    uint32_t ink_sum; /* sum of the glyphs' brightest values */
+    uint32_t x0, y0, x1, y1, cnt, only; /* span and count of every glyph; only: its strong glyph (ns 1) */
+    uint32_t ns, dref;                  /* strong glyphs, the brightest ink among them */
+    uint32_t gh_max;                    /* tallest glyph */
+    uint32_t nc, tsum, hmin, hmax;      /* strong glyphs whose ink is within 40 of dref ("consistent") */
+    uint64_t core, npx;
 } line;
 
 struct dv_textdetect {
@@ -351,11 +356,12 @@ static int components(dv_textdetect *td, uint32_t w, uint32_t h, size_t *ncomp, 
     return 0;
 }
 
-/* Glyph-shaped? (working pixels) */
+/* Glyph-shaped? 2: a strong glyph (peak contrast T_HIGH), 1: a weak one (T_WEAK: it may lengthen a line
+ * that strong glyphs make, never make one), 0: not a glyph. (working pixels) */
 static int glyph_like(const comp *c)
 {
     uint32_t w = c->x1 - c->x0, h = c->y1 - c->y0;
-    if (h < MIN_H || h > MAX_H || c->tmax < T_HIGH)
+    if (h < MIN_H || h > MAX_H || c->tmax < T_WEAK)
         return 0;
     if (w > 24 * h + 8) /* words whose letters touch are long; bars and rulers are longer still */
         return 0;
@@ -369,7 +375,7 @@ static int glyph_like(const comp *c)
         return 0;
     if ((uint64_t)c->core * 100 < (uint64_t)c->n * 30)
         return 0;
-    return 1;
+    return c->tmax >= T_HIGH ? 2 : 1;
 }
 
 static uint32_t lfind(comp *c, uint32_t i)
@@ -384,6 +390,8 @@ static uint32_t lfind(comp *c, uint32_t i)
 static void link_glyphs(comp *c, uint32_t i, uint32_t j)
 {
     const comp *a = &c[i], *b = &c[j];
+    if (!a->strong && !b->strong) /* weak glyphs lengthen a line by one hop, they never chain on texture */
+        return;
     uint32_t ha = a->y1 - a->y0, hb = b->y1 - b->y0;
     uint32_t hmin = ha < hb ? ha : hb, hmax = ha > hb ? ha : hb;
     if (hmin * 100 < hmax * 35)
@@ -398,6 +406,32 @@ static void link_glyphs(comp *c, uint32_t i, uint32_t j)
     uint32_t ri = lfind(c, i), rj = lfind(c, j);
     if (ri != rj)
         c[ri > rj ? ri : rj].line = ri < rj ? ri : rj;
+}
+
+/* A line of one glyph ("L", "R", a digit): only when it is large enough to read, crisp, and alone on a
+ * plain background (its box widened by half its height holds nothing as bright as its ink, and the
+ * background is dark relative to it): on texture a lone blob is far more often speckle than a letter. */
+static int lone_glyph_ok(const dv_textdetect *td, const comp *g, uint32_t w, uint32_t h)
+{
+    uint32_t gh = g->y1 - g->y0;
+    if (gh < 8 || gh > 36 || g->tmax < 200)
+        return 0;
+    int ink = g->dmax;
+    uint32_t bx0 = g->x0 > gh / 2 ? g->x0 - gh / 2 : 0, bx1 = g->x1 + gh / 2 < w ? g->x1 + gh / 2 : w;
+    uint32_t by0 = g->y0 > gh / 2 ? g->y0 - gh / 2 : 0, by1 = g->y1 + gh / 2 < h ? g->y1 + gh / 2 : h;
+    uint64_t n = 0, sum = 0, bright = 0;
+    for (uint32_t y = by0; y < by1; y++) {
+        const uint8_t *dr = td->d + (size_t)y * w;
+        const uint32_t *lr = td->label + (size_t)y * w;
+        for (uint32_t x = bx0; x < bx1; x++) {
+            if (lr[x])
+                continue;
+            n++;
+            sum += dr[x];
+            bright += dr[x] + 40 >= ink;
+        }
+    }
+    return n == 0 || (bright * 50 <= n && (double)sum <= 0.3 * ink * (double)n);
 }
 
 #define CELL 32u
@@ -419,8 +453,10 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
     size_t ng = 0;
     for (size_t i = 0; i < nc; i++) {
         td->gmap[i] = 0;
-        if (glyph_like(&c[i])) {
+        int gl = glyph_like(&c[i]);
+        if (gl) {
             c[ng] = c[i];
+            c[ng].strong = gl == 2;
             td->gmap[i] = (uint32_t)++ng;
         }
     }
@@ -486,15 +522,13 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
                     link_glyphs(c, (uint32_t)i, j);
                 }
     }
-    /* lines: accumulate every glyph into its root */
+    /* lines: accumulate every glyph into its root, then the strong glyphs whose ink matches the line's */
     if (grow((void **)&td->lines, &td->lines_cap, ng, sizeof(line), err))
         return -1;
     line *ln = td->lines;
-    for (size_t i = 0; i < ng; i++) {
-        ln[i].x0 = ln[i].y0 = UINT32_MAX;
-        ln[i].x1 = ln[i].y1 = ln[i].cnt = ln[i].ink_sum = 0;
-        ln[i].only = (uint32_t)i;
-    }
+    memset(ln, 0, ng * sizeof *ln);
+    for (size_t i = 0; i < ng; i++)
+        ln[i].x0 = ln[i].y0 = ln[i].hmin = UINT32_MAX;
     for (size_t i = 0; i < ng; i++) {
         line *l = &ln[lfind(c, (uint32_t)i)];
         l->x0 = c[i].x0 < l->x0 ? c[i].x0 : l->x0;
@@ -502,74 +536,46 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         l->x1 = c[i].x1 > l->x1 ? c[i].x1 : l->x1;
         l->y1 = c[i].y1 > l->y1 ? c[i].y1 : l->y1;
         l->cnt++;
-        l->ink_sum += c[i].dmax;
-        l->only = (uint32_t)i;
+        l->gh_max = c[i].y1 - c[i].y0 > l->gh_max ? c[i].y1 - c[i].y0 : l->gh_max;
+        if (c[i].strong) {
+            l->ns++;
+            l->only = (uint32_t)i;
+            l->dref = c[i].dmax > l->dref ? c[i].dmax : l->dref;
+        }
+    }
+    for (size_t i = 0; i < ng; i++) {
+        line *l = &ln[c[i].line];
+        if (!c[i].strong || (uint32_t)c[i].dmax + 40 < l->dref)
+            continue;
+        uint32_t gh = c[i].y1 - c[i].y0;
+        l->nc++;
+        l->tsum += c[i].tmax;
+        l->core += c[i].core;
+        l->npx += c[i].n;
+        l->hmin = gh < l->hmin ? gh : l->hmin;
+        l->hmax = gh > l->hmax ? gh : l->hmax;
     }
     for (size_t i = 0; i < ng; i++) {
         const line *l = &ln[i];
-        if (l->cnt == 0)
+        if (l->ns == 0)
             continue;
         uint32_t lh = l->y1 - l->y0;
-        /* line features */
-        uint32_t dmin = 255, dmx = 0, hmin = UINT32_MAX, hmx = 0;
-        uint64_t core = 0, npx = 0, tsum = 0;
-        for (size_t j = 0; j < ng; j++) {
-            if (c[j].line != i)
-                continue;
-            uint32_t gh = c[j].y1 - c[j].y0;
-            dmin = c[j].dmax < dmin ? c[j].dmax : dmin;
-            dmx = c[j].dmax > dmx ? c[j].dmax : dmx;
-            hmin = gh < hmin ? gh : hmin;
-            hmx = gh > hmx ? gh : hmx;
-            core += c[j].core;
-            npx += c[j].n;
-            tsum += c[j].tmax;
-        }
-        int ink = (int)(l->ink_sum / l->cnt);
-        uint32_t bx0 = l->x0 > lh / 2 ? l->x0 - lh / 2 : 0, bx1 = l->x1 + lh / 2 < w ? l->x1 + lh / 2 : w;
-        uint32_t by0 = l->y0 > lh / 4 ? l->y0 - lh / 4 : 0, by1 = l->y1 + lh / 4 < h ? l->y1 + lh / 4 : h;
-        uint64_t foreign = 0, bg_sum = 0, bg_n = 0;
-        for (uint32_t y = by0; y < by1; y++) {
-            const uint8_t *dr = td->d + (size_t)y * w;
-            const uint32_t *lr = td->label + (size_t)y * w;
-            for (uint32_t x = bx0; x < bx1; x++) {
-                if (lr[x])
-                    continue;
-                bg_n++;
-                bg_sum += dr[x];
-                foreign += dr[x] + 40 >= ink;
-            }
-        }
-        /* bands just above and below */
-        uint64_t band_n = 0, band_bright = 0, band_sum = 0;
-        uint32_t bh = lh / 4 + 1;
-        for (int side = 0; side < 2; side++) {
-            uint32_t ya = side ? l->y1 : (l->y0 > bh ? l->y0 - bh : 0), yb = side ? (l->y1 + bh < h ? l->y1 + bh : h) : l->y0;
-            for (uint32_t y = ya; y < yb; y++) {
-                const uint8_t *dr = td->d + (size_t)y * w;
-                for (uint32_t x = l->x0; x < l->x1; x++) {
-                    band_n++;
-                    band_sum += dr[x];
-                    band_bright += dr[x] + 40 >= ink;
-                }
-            }
-        }
-        double bg_mean = bg_n ? (double)bg_sum / (double)bg_n : 0.0;
-        double ffrac = bg_n ? (double)foreign / (double)bg_n : 0.0;
-#ifdef DV_TD_DEBUG
-        fprintf(stderr, "L %u %u %u %u cnt %u lh %u ink %d dspread %u hmin %u hmax %u core %.3f tmean %.1f bg %.1f "
-                "foreign %.3f band %.1f bandbright %.3f f %u\n",
-                l->x0 * f + ox, l->y0 * f + oy, (l->x1 - l->x0) * f, lh * f, l->cnt, lh, ink, dmx - dmin, hmin, hmx,
-                npx ? (double)core / (double)npx : 0.0, (double)tsum / l->cnt, bg_mean, ffrac,
-                band_n ? (double)band_sum / (double)band_n : 0.0, band_n ? (double)band_bright / (double)band_n : 0.0, f);
-#endif
-        double bbr = band_n ? (double)band_bright / (double)band_n : 0.0;
         int ok;
-        double tmean = (double)tsum / l->cnt, corefrac = npx ? (double)core / (double)npx : 0.0;
-        if (l->cnt >= 2)
-            ok = tmean >= 155 && dmx - dmin <= 40 && corefrac >= 0.5;
-        else
-            ok = lh >= 8 && lh <= 36 && tmean >= 200 && ffrac <= 0.02 && bbr <= 0.02 && bg_mean <= 0.3 * ink;
+        if (lh * 5 > l->gh_max * 8) {
+            ok = 0; /* a staircase of glyphs, each overlapping the next by half: texture, not a line */
+        } else if (l->nc >= 2 && l->nc * 2 >= l->ns) {
+            /* two or more glyphs of one ink, high contrast, flat ink cores (tiny text: cores are all edge) */
+            double tmean = (double)l->tsum / l->nc, corefrac = l->npx ? (double)l->core / (double)l->npx : 0.0;
+            ok = tmean >= 155 && (corefrac >= 0.5 || lh <= 7);
+        } else if (l->ns == 1 && l->cnt <= 2) {
+            ok = lone_glyph_ok(td, &c[l->only], w, h);
+        } else {
+            ok = 0;
+        }
+#ifdef DV_TD_DEBUG
+        fprintf(stderr, "L %u %u %u %u cnt %u ns %u nc %u lh %u tmean %.1f ok %d\n", l->x0 * f + ox, l->y0 * f + oy,
+                (l->x1 - l->x0) * f, lh * f, l->cnt, l->ns, l->nc, lh, l->nc ? (double)l->tsum / l->nc : 0.0, ok);
+#endif
         if (!ok)
             continue;
         dv_box bx = {(uint32_t)((uint64_t)l->x0 * f) + ox, (uint32_t)((uint64_t)l->y0 * f) + oy,

@@ -2,14 +2,15 @@
  * build the gray8 view, run dv_textdetect_find, and compare with the answer key.
  *
  *   score_textdetect [--min-recall R] [--max-empty-area A] [--max-ms-mp M] [--deadline MS] [--verbose]
- *                    [--name NAME] DIR...
+ *                    [--dump DIR] [--name NAME] DIR...
  *
  * Answer keys understood (one data set per DIR, all printed together under NAME or the first DIR):
  *   - tools/gen_burned_in.py: FILE.json next to FILE.dcm with "boxes" (frames, x, y, w, h, phi, ink mask);
  *   - ../shared/data/dicom/jsl-burned-in: FILE.json with "annotation" [{key: {bbox}, value: {bbox}}],
  *     bbox [x0, y0, x1, y1] inclusive, frame 0 (boxes outside the frame are counted as unscorable);
  *   - ../shared/data/dicom/presidio: ground_truth.json {"sample_data/N.dcm": [{left, top, width, height}]},
- *     matched to N.dcm or N_compressed.dcm; other .dcm files with pixels are frames without text.
+ *     matched to N.dcm or N_compressed.dcm, shifted by presidio's 25-pixel padding; other .dcm files with
+ *     pixels are frames without text.
  * Real keys carry no ink mask: a box's ink is its pixels at the extremes of the gray8 view (<= 10 or
  * >= 245: those overlays are drawn at the frame's extreme value, white with a black outline or black), or
  * the whole box when it has fewer than 5 such pixels.
@@ -48,6 +49,7 @@ typedef struct tally {
 } tally;
 
 static int verbose;
+static const char *dump_dir; /* --dump DIR: gray8 frames with the detected boxes outlined (PGM) */
 
 static double now_ms(void)
 {
@@ -166,7 +168,10 @@ static int load_presidio(json_t *list, akbox **out, size_t *n)
     json_t *b;
     size_t i;
     json_array_foreach(list, i, b) {
-        if (add_real(out, n, json_integer_value(json_object_get(b, "left")), json_integer_value(json_object_get(b, "top")),
+        /* presidio's DICOM-to-PNG step pads every image by 25 pixels (its padding_width default) before its
+         * boxes are measured: the key's coordinates are 25 more than the frame's */
+        if (add_real(out, n, json_integer_value(json_object_get(b, "left")) - 25,
+                     json_integer_value(json_object_get(b, "top")) - 25,
                      json_integer_value(json_object_get(b, "width")), json_integer_value(json_object_get(b, "height")), 1))
             return -1;
     }
@@ -251,6 +256,31 @@ static void score_frame(const char *file, uint32_t fi, const dv_gray8 *g, const 
     }
 }
 
+static void dump_frame(const char *label, uint32_t fi, const dv_gray8 *g, const dv_boxes *det)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.%u.pgm", dump_dir, label, fi);
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return;
+    size_t n = (size_t)g->width * g->height;
+    uint8_t *px = malloc(n);
+    if (px) {
+        memcpy(px, g->px, n);
+        for (size_t i = 0; i < det->n; i++) {
+            dv_box b = dv_box_clip(det->v[i], g->width, g->height);
+            for (uint32_t x = b.x; x < b.x + b.w; x++)
+                px[(size_t)b.y * g->width + x] = px[(size_t)(b.y + b.h - 1) * g->width + x] = 128;
+            for (uint32_t y = b.y; y < b.y + b.h; y++)
+                px[(size_t)y * g->width + b.x] = px[(size_t)y * g->width + b.x + b.w - 1] = 128;
+        }
+        fprintf(fp, "P5 %u %u 255\n", g->width, g->height);
+        fwrite(px, 1, n, fp);
+        free(px);
+    }
+    fclose(fp);
+}
+
 static int score_file(const char *path, const char *label, akbox *ak, size_t nak, dv_textdetect *td,
                       uint32_t deadline, tally *t)
 {
@@ -302,6 +332,8 @@ static int score_file(const char *path, const char *label, akbox *ak, size_t nak
         if (ms > t->ms_max)
             t->ms_max = ms;
         score_frame(label, i, &g, &det, ak, nak, cov, t);
+        if (dump_dir)
+            dump_frame(label, i, &g, &det);
     }
     t->files++;
     if (pa.number_of_frames > 1 || verbose)
@@ -410,11 +442,13 @@ int main(int argc, char **argv)
             max_ms_mp = atof(argv[++a]);
         else if (a + 1 < argc && !strcmp(argv[a], "--deadline"))
             deadline = (uint32_t)atoi(argv[++a]);
+        else if (a + 1 < argc && !strcmp(argv[a], "--dump"))
+            dump_dir = argv[++a];
         else if (a + 1 < argc && !strcmp(argv[a], "--name"))
             name = argv[++a];
         else {
             fprintf(stderr, "usage: score_textdetect [--min-recall R] [--max-empty-area A] [--max-ms-mp M] "
-                            "[--deadline MS] [--verbose] [--name NAME] DIR...\n");
+                            "[--deadline MS] [--verbose] [--dump DIR] [--name NAME] DIR...\n");
             return 64;
         }
     }
