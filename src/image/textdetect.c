@@ -45,6 +45,7 @@
 #define T_WEAK 60                 /* a weak glyph's (low-contrast letters next to strong ones) */
 #define MIN_H 3                   /* glyph height in working pixels */
 #define MAX_H 48                  /* 28-px fonts make glyphs up to ~30 px; presidio's 2140-wide CR has 37 */
+#define CNR 4.5                   /* contrast over background texture for low-contrast lines */
 #define TILE 32                   /* cine change tiles */
 #define MARGIN 96                 /* cine window margin, frame pixels */
 
@@ -408,18 +409,19 @@ static void link_glyphs(comp *c, uint32_t i, uint32_t j)
         c[ri > rj ? ri : rj].line = ri < rj ? ri : rj;
 }
 
-/* A line of one glyph ("L", "R", a digit): only when it is large enough to read, crisp, and alone on a
- * plain background (its box widened by half its height holds nothing as bright as its ink, and the
- * background is dark relative to it): on texture a lone blob is far more often speckle than a letter. */
-static int lone_glyph_ok(const dv_textdetect *td, const comp *g, uint32_t w, uint32_t h)
+/* Statistics of the pixels around a glyph or line (its box widened by half its height) that belong to no
+ * glyph: mean, standard deviation, and the share as bright as ink - 40. */
+typedef struct bgstat {
+    double mean, var, bright;
+} bgstat;
+
+static bgstat background(const dv_textdetect *td, uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1, int ink,
+                         uint32_t w, uint32_t h)
 {
-    uint32_t gh = g->y1 - g->y0;
-    if (gh < 8 || gh > 36 || g->tmax < 200)
-        return 0;
-    int ink = g->dmax;
-    uint32_t bx0 = g->x0 > gh / 2 ? g->x0 - gh / 2 : 0, bx1 = g->x1 + gh / 2 < w ? g->x1 + gh / 2 : w;
-    uint32_t by0 = g->y0 > gh / 2 ? g->y0 - gh / 2 : 0, by1 = g->y1 + gh / 2 < h ? g->y1 + gh / 2 : h;
-    uint64_t n = 0, sum = 0, bright = 0;
+    uint32_t m = (y1 - y0) / 2;
+    uint32_t bx0 = x0 > m ? x0 - m : 0, bx1 = x1 + m < w ? x1 + m : w;
+    uint32_t by0 = y0 > m ? y0 - m : 0, by1 = y1 + m < h ? y1 + m : h;
+    uint64_t n = 0, sum = 0, sq = 0, bright = 0;
     for (uint32_t y = by0; y < by1; y++) {
         const uint8_t *dr = td->d + (size_t)y * w;
         const uint32_t *lr = td->label + (size_t)y * w;
@@ -428,10 +430,30 @@ static int lone_glyph_ok(const dv_textdetect *td, const comp *g, uint32_t w, uin
                 continue;
             n++;
             sum += dr[x];
+            sq += (uint64_t)dr[x] * dr[x];
             bright += dr[x] + 40 >= ink;
         }
     }
-    return n == 0 || (bright * 50 <= n && (double)sum <= 0.3 * ink * (double)n);
+    bgstat r = {0, 0, 0};
+    if (n) {
+        r.mean = (double)sum / (double)n;
+        double var = (double)sq / (double)n - r.mean * r.mean;
+        r.var = var > 0 ? var : 0;
+        r.bright = (double)bright / (double)n;
+    }
+    return r;
+}
+
+/* A line of one glyph ("L", "R", a digit): only when it is large enough to read, crisp, and alone on a
+ * plain background (its box widened by half its height holds nothing as bright as its ink, and the
+ * background is dark relative to it): on texture a lone blob is far more often speckle than a letter. */
+static int lone_glyph_ok(const dv_textdetect *td, const comp *g, uint32_t w, uint32_t h)
+{
+    uint32_t gh = g->y1 - g->y0;
+    if (gh < 8 || gh > 36 || g->tmax < 150)
+        return 0;
+    bgstat b = background(td, g->x0, g->y0, g->x1, g->y1, g->dmax, w, h);
+    return b.bright <= 0.02 && b.mean <= 0.3 * g->dmax;
 }
 
 #define CELL 32u
@@ -454,6 +476,16 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
     for (size_t i = 0; i < nc; i++) {
         td->gmap[i] = 0;
         int gl = glyph_like(&c[i]);
+#ifdef DV_TD_DEBUG
+        if (getenv("TDC")) {
+            unsigned qx, qy;
+            sscanf(getenv("TDC"), "%u,%u", &qx, &qy);
+            if (c[i].x0 <= qx && qx < c[i].x1 && c[i].y0 <= qy && qy < c[i].y1)
+                fprintf(stderr, "C %u %u %ux%u n %u nruns %u vruns %u core %u tmax %u dmax %u -> %d\n", c[i].x0, c[i].y0,
+                        c[i].x1 - c[i].x0, c[i].y1 - c[i].y0, c[i].n, c[i].nruns, c[i].vruns, c[i].core, c[i].tmax,
+                        c[i].dmax, gl);
+        }
+#endif
         if (gl) {
             c[ng] = c[i];
             c[ng].strong = gl == 2;
@@ -567,6 +599,13 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
             /* two or more glyphs of one ink, high contrast, flat ink cores (tiny text: cores are all edge) */
             double tmean = (double)l->tsum / l->nc, corefrac = l->npx ? (double)l->core / (double)l->npx : 0.0;
             ok = tmean >= 155 && (corefrac >= 0.5 || lh <= 7);
+            if (!ok && tmean >= 48) {
+                /* lower contrast (grey text, JPEG-softened thin strokes): enough on a plain dark background
+                 * that varies far less than the ink stands out (speckle varies as much as its own peaks) */
+                bgstat b = background(td, l->x0, l->y0, l->x1, l->y1, (int)l->dref, w, h);
+                double sd_max = tmean / CNR - 4; /* tmean >= CNR * (sd + 4) without a square root */
+                ok = sd_max > 0 && b.var <= sd_max * sd_max && b.bright <= 0.02 && b.mean <= 0.25 * l->dref;
+            }
         } else if (l->ns == 1 && l->cnt <= 2) {
             ok = lone_glyph_ok(td, &c[l->only], w, h);
         } else {
@@ -580,7 +619,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
             continue;
         dv_box bx = {(uint32_t)((uint64_t)l->x0 * f) + ox, (uint32_t)((uint64_t)l->y0 * f) + oy,
                      (l->x1 - l->x0) * f, lh * f};
-        uint32_t pad_y = (lh / 5 + 2) * f, pad_x = (lh / 2 + 3) * f;
+        uint32_t pad_y = (lh / 4 + 2) * f, pad_x = (lh + 3) * f;
         bx = dv_box_pad(bx, pad_x, pad_y, fw, fh);
         if (dv_boxes_add(&td->found, bx, err))
             return -1;
