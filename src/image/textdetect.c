@@ -722,7 +722,7 @@ static dv_box changed_rect(const dv_textdetect *td, const dv_gray8 *g)
     return dv_box_clip(r, W, H);
 }
 
-static int touches_inner_edge(dv_box b, dv_box win, uint32_t W, uint32_t H, uint32_t slack)
+static int touches_inner_edge(dv_box b, dv_box win, uint32_t W, uint32_t H, uint64_t slack)
 {
     if (win.x > 0 && b.x <= win.x + slack)
         return 1;
@@ -781,8 +781,10 @@ int dv_textdetect_find(dv_textdetect *td, const dv_gray8 *g, uint32_t deadline_m
             if (search_region(td, g, win.x, win.y, win.w, win.h, err))
                 return -1;
             int edge = 0;
+            /* a line within its grouping reach (1.5 x the tallest partner, up to 3 x its own height, plus
+             * padding) of the window's inner edge may continue outside it: search the whole frame then */
             for (size_t i = 0; i < td->found.n && !edge; i++)
-                edge = touches_inner_edge(td->found.v[i], win, W, H, 2 * K);
+                edge = touches_inner_edge(td->found.v[i], win, W, H, 2 * K + 5 * td->found.v[i].h);
             if (!edge) {
                 for (size_t i = 0; i < td->prev_boxes.n; i++)
                     if (!dv_box_intersects(td->prev_boxes.v[i], win) &&
