@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Synthetic burned-in text: DICOM files plus a JSON answer key each (issue 11 benchmark, bench/redact.sh).
 
-    gen_burned_in.py --seed N --out DIR [--set small|full|cine|big]
+    gen_burned_in.py --seed N --out DIR [--set small|full|cine|big] [--limit N]
 
 Deterministic for a seed. Scenes: ultrasound-like (black frame, speckle sector, RGB or MONOCHROME2, top
 bar of PHI, side column of settings, markers, sometimes a label over the sector), secondary-capture-like
@@ -218,13 +218,13 @@ def to_dicom(path, frames_rgb, mono, bits16, jpeg, rng, modality):
     if len(frames_rgb) > 1:
         meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1" if modality == "US" else \
             "1.2.840.10008.5.1.4.1.1.7.4"
-    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[path])
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[os.path.basename(path)])
     meta.TransferSyntaxUID = JPEGBaseline8Bit if jpeg else ExplicitVRLittleEndian
     ds.file_meta = meta
     ds.SOPClassUID = meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=[path, "st"])
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[path, "se"])
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=[os.path.basename(path), "st"])
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[os.path.basename(path), "se"])
     ds.Modality = modality
     ds.PatientName = "SYNTHETIC^BURNEDIN"
     ds.PatientID = "SYN0001"
@@ -322,6 +322,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
     ap.add_argument("--set", default="small", choices=["small", "full", "cine", "big"])
+    ap.add_argument("--limit", type=int, default=0, help="only the first N cases of the set (0: all)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rng = random.Random(a.seed)
@@ -337,6 +338,8 @@ def main():
     n = 14 if a.set == "small" else 60
     scenes = ["us_rgb", "us_mono", "sc_mono", "sc_rgb", "mr_small"]
     for i in range(n):
+        if a.limit and i >= a.limit:
+            break
         scene = scenes[i % len(scenes)]
         text = (i % 6) != 5  # about one file in six carries no text
         jpeg = (scene in ("us_rgb", "us_mono", "sc_rgb") and rng.random() < 0.4) or (scene == "sc_mono" and i % 4 == 3)
