@@ -11,6 +11,7 @@
 #                     crashes to build-fuzz/artifacts/<target>/ (FUZZ_INVARIANTS=0: memory safety only)
 #   make demo         deps + build + tools/demo.sh (synthetic instances, no real PHI)
 #   make bench        deps + build + bench/run.sh (peers, RESULTS.md figures) + bench/ab.sh (A/B vs a reference)
+#                     + bench/redact.sh (text-region detection: recall, area, ms per frame)
 #   make clean        remove the build trees
 #
 # CI runs `bash .ci/run`, which is `make test`, in a fresh clone with ../shared beside it.
@@ -55,11 +56,12 @@ endif
 #   python3-pydicom (+ numpy): integration checks and the demo's synthetic-instance generator;
 #   libjpeg62-turbo-dev / libcharls-dev / libopenjp2-7-dev: pixel codecs (docs/pixels.md);
 #   python3-gdcm / python3-pil: pydicom's independent JPEG / JPEG-LS / JPEG 2000 decoders (test_image_decode);
+#   fonts-dejavu-core: the fonts tools/gen_burned_in.py burns into synthetic images (test_textdetect_score);
 #   libpcre2-dev: the text detectors' patterns (docs/text-detectors.md).
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
 	clang llvm libclang-rt-14-dev \
-	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
+	python3 python3-pydicom python3-numpy python3-gdcm python3-pil fonts-dejavu-core \
 	dcmtk dicom3tools libgdcm-tools libgdcm3.0 \
 	time hyperfine bc
 
@@ -69,7 +71,7 @@ DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libja
 all: build
 
 help:
-	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------------------------------------
 # deps: as root, apt-get update + install, skipped (no network needed) when every package is already there.
@@ -172,6 +174,7 @@ demo: deps build
 bench: deps build
 	bash bench/run.sh
 	bash bench/ab.sh
+	bash bench/redact.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
