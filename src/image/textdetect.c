@@ -9,13 +9,20 @@
  *      DET_MAX_PIXELS (max-pooling keeps a 1-px bright stroke bright; averaging would fade it);
  *   2. white top-hat T = D - opening(D) with a K x K square: structures narrower than K (strokes) stand
  *      out by their contrast to the local background, whatever its level (text over bright anatomy);
- *   3. binarise T >= T_LOW, connected components (8-connected, run based), and keep components shaped like
- *      glyphs: height, width, fill, mean run length (stroke width) relative to height, peak contrast
- *      T_HIGH (hysteresis), and a flat ink core (overlay ink is one value; speckle peaks are not);
- *   4. group glyphs into lines: similar heights, vertical overlap, horizontal gap under ~1.5 heights;
- *      a line is kept with 2+ glyphs, or 1 glyph when it is large and crisp (markers like "L", "R");
- *   5. box = the line's whole span, padded (a box covering part of a line leaves the rest readable:
- *      A.2), scaled back, clipped; overlapping boxes of both polarities merged.
+ *   3. binarise: T >= T_LOW and >= half the strongest T within K/2 (cuts a glyph loose from the weaker
+ *      texture it sits on: text over bright or noisy anatomy); connected components (8-connected, run
+ *      based); glyphs are components shaped like letters: height 3..MAX_H, width, fill, stroke width (the
+ *      thinner of the mean horizontal and vertical runs, against the height), a flat ink core; "strong"
+ *      with peak contrast >= T_HIGH, "weak" (>= T_WEAK) otherwise;
+ *   4. group glyphs into lines: heights within 1:2.9, half a height of vertical overlap, a gap under 1.5
+ *      heights; weak glyphs only attach to strong ones (one hop: they lengthen a line, never make one or
+ *      chain along texture). A line is kept when 2+ strong glyphs share one ink (within 40) with high
+ *      mean contrast (>= 155) and flat cores, or lower contrast on a plain dark background that varies far
+ *      less than the ink stands out (CNR), or when it is one large crisp glyph alone on a plain background
+ *      (markers "L", "R"); a staircase of glyphs (taller than 1.6 glyphs) is texture;
+ *   5. box = the line's whole span, padded (a quarter of its height up and down, one height left and
+ *      right: a box covering part of a line leaves the rest readable, A.2), scaled back, clipped;
+ *      overlapping boxes of both polarities merged.
  *
  * Cine loops: the previous frame (its gray8 view and its line boxes) is kept. A frame identical to the
  * previous one reuses its boxes; otherwise only the bounding rectangle of the changed 32x32 tiles, widened
@@ -35,9 +42,6 @@
 #include <time.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
-#endif
-#ifdef DV_TD_DEBUG
-#include <stdio.h>
 #endif
 
 /* ---- parameters (tuned on generator seed 1, see bench/RESULTS.md) ---- */
@@ -84,8 +88,6 @@ struct dv_textdetect {
     size_t runs_cap;
     uint32_t *root_comp; /* run root -> component index */
     size_t root_cap, nruns;
-    uint32_t *gmap; /* component -> glyph + 1 */
-    size_t gmap_cap;
 
     comp *comps;
     size_t comps_cap;
@@ -123,7 +125,6 @@ void dv_textdetect_free(dv_textdetect *td)
     free(td->row);
     free(td->runs);
     free(td->root_comp);
-    free(td->gmap);
     free(td->comps);
     free(td->lines);
     free(td->grid_head);
@@ -479,45 +480,18 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
     if (components(td, w, h, &nc, err))
         return -1;
     comp *c = td->comps;
-    /* keep glyphs, compacting; gmap: component -> glyph + 1 (0: not a glyph) */
-    if (grow((void **)&td->gmap, &td->gmap_cap, nc ? nc : 1, sizeof(uint32_t), err))
-        return -1;
+    /* keep glyphs, compacting */
     size_t ng = 0;
     for (size_t i = 0; i < nc; i++) {
-        td->gmap[i] = 0;
         int gl = glyph_like(&c[i]);
-#ifdef DV_TD_DEBUG
-        if (getenv("TDC")) {
-            unsigned qx, qy;
-            sscanf(getenv("TDC"), "%u,%u", &qx, &qy);
-            if (c[i].x0 <= qx && qx < c[i].x1 && c[i].y0 <= qy && qy < c[i].y1)
-                fprintf(stderr, "C %u %u %ux%u n %u nruns %u vruns %u core %u tmax %u dmax %u -> %d\n", c[i].x0, c[i].y0,
-                        c[i].x1 - c[i].x0, c[i].y1 - c[i].y0, c[i].n, c[i].nruns, c[i].vruns, c[i].core, c[i].tmax,
-                        c[i].dmax, gl);
-        }
-#endif
         if (gl) {
             c[ng] = c[i];
             c[ng].strong = gl == 2;
-            td->gmap[i] = (uint32_t)++ng;
+            ng++;
         }
     }
     if (ng == 0)
         return 0;
-#ifdef DV_TD_DEBUG
-    {
-        static int dump_no; /* debug builds only */
-        char name[64];
-        snprintf(name, sizeof name, "/tmp/td_%d.pgm", dump_no++);
-        FILE *fp = fopen(name, "wb");
-        if (fp) {
-            fprintf(fp, "P5 %u %u 255\n", w, h);
-            for (size_t i = 0; i < (size_t)w * h; i++)
-                fputc(td->b[i] >= td->m[i] ? 255 : td->d[i] / 8, fp);
-            fclose(fp);
-        }
-    }
-#endif
     for (size_t i = 0; i < ng; i++)
         c[i].line = (uint32_t)i;
     /* grid over glyph origins so that grouping looks only at neighbours */
@@ -609,10 +583,6 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         } else {
             ok = 0;
         }
-#ifdef DV_TD_DEBUG
-        fprintf(stderr, "L %u %u %u %u cnt %u ns %u nc %u lh %u tmean %.1f ok %d\n", l->x0 * f + ox, l->y0 * f + oy,
-                (l->x1 - l->x0) * f, lh * f, l->cnt, l->ns, l->nc, lh, l->nc ? (double)l->tsum / l->nc : 0.0, ok);
-#endif
         if (!ok)
             continue;
         dv_box bx = {(uint32_t)((uint64_t)l->x0 * f) + ox, (uint32_t)((uint64_t)l->y0 * f) + oy,
