@@ -1,6 +1,6 @@
 /* Box lists and their geometry (dv_redact.h): the detector's line boxes, the redaction's rectangles.
  * Coordinates are unsigned and every sum is done in 64 bits, so a box near the 65535-pixel edge of the
- * largest frame cannot wrap. [test_textdetect: test_boxes_*] */
+ * largest frame cannot wrap. [test_textdetect: test_boxes_geometry, test_boxes_merge_and_limit] */
 #include "dv_redact.h"
 
 #include <stdlib.h>

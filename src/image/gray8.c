@@ -7,7 +7,8 @@
  * and white overlays all become bright; luminance would make pure blue or red text dim), YBR converted to
  * RGB first, PALETTE COLOR through its lookup table. No percentiles: an overlay is often the frame's
  * extreme value, which a percentile window would clip together with the anatomy next to it.
- * [test_gray8: test_gray8_*] */
+ * [test_textdetect: test_gray8_mono8_window, test_gray8_monochrome1_inverted, test_gray8_signed_and_16bit,
+ * test_gray8_colour, test_gray8_palette, test_gray8_refusals] */
 #include "dv_redact.h"
 
 #include <stdlib.h>

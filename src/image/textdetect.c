@@ -30,7 +30,7 @@
  * are kept. Detection is local (a pixel's outcome depends on pixels within K/2 + one line's grouping reach,
  * both < MARGIN), so this gives the same boxes as a full search; when a line found in the window reaches
  * the window's edge (inside the frame) the whole frame is searched instead, so a line that grew past the
- * window is never cut. [test_textdetect: test_cine_*]
+ * window is never cut. [test_textdetect: test_cine_reuse_and_redetect; fuzz_textdetect]
  *
  * Time bound: deadline_ms counts this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), not wall time, so a
  * frame's budget does not depend on how loaded the machine is; exceeded -> DV_ERR_LIMIT (the stage fails
