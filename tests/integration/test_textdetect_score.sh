@@ -1,0 +1,32 @@
+#!/bin/bash
+# Scores of the text-region detector (issue 11 item 2a) against floors near what it reaches, so that a
+# change that loses text fails here. The full figures are `make bench` (bench/redact.sh, bench/RESULTS.md).
+#   - a small synthetic set, generator seed 2 (held out: the detector was tuned on seed 1), built here;
+#   - the real answer-keyed files of ../shared/data/dicom/jsl-burned-in (looked at while tuning) and
+#     ../shared/data/dicom/presidio (not tuned on).
+# Recall: a box counts when >= 95 % of its ink is covered; area: share of a frame without text covered.
+set -u
+: "${DV_BUILD_DIR:?DV_BUILD_DIR must name the build tree}"
+SRCDIR="${DV_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+DATA="${DV_SHARED_DATA:-$SRCDIR/../shared/data}/dicom"
+SCORER="$DV_BUILD_DIR/tests/score_textdetect"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+/usr/bin/python3 "$SRCDIR/tools/gen_burned_in.py" --seed 2 --set small --out "$T/gen" || fail "generator"
+"$SCORER" --name generator-seed2-small --min-recall 0.95 --max-empty-area 0.01 "$T/gen" || fail "generator set below its floors"
+"$SCORER" --name jsl-burned-in --min-recall 0.88 "$DATA/jsl-burned-in" || fail "jsl-burned-in below its floor"
+"$SCORER" --name presidio --min-recall 0.99 --max-empty-area 0.01 "$DATA/presidio" || fail "presidio below its floors"
+# the generator is deterministic: the same seed gives the same answer keys
+/usr/bin/python3 "$SRCDIR/tools/gen_burned_in.py" --seed 2 --set small --limit 4 --out "$T/again" || fail "generator (again)"
+[ "$(ls "$T"/again/*.json | wc -l)" -eq 4 ] || fail "generator --limit"
+for k in "$T"/again/*.json "$T"/again/*.dcm; do
+    cmp -s "$k" "$T/gen/$(basename "$k")" || fail "generator not deterministic: $(basename "$k")"
+done
+if [ "$fails" -ne 0 ]; then
+    echo "test_textdetect_score: $fails check(s) failed" >&2
+    exit 1
+fi
+echo "test_textdetect_score: PASS"
