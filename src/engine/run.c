@@ -30,6 +30,8 @@ struct dv_run {
     void *cancel_user;
     dv_progress_fn progress_fn;
     void *progress_user;
+    dv_frame_observer_fn frame_fn; /* pixel stage observer (--preview), NULL when unset */
+    void *frame_user;
     /* Text stage workers (charset converters, buffers): one per concurrent worker thread, taken for an
      * instance and given back, so nothing per-worker is static and nothing is rebuilt per instance. */
     pthread_mutex_t text_mu;
@@ -137,6 +139,12 @@ void dv_run_set_progress(dv_run *run, dv_progress_fn fn, void *user)
 {
     run->progress_fn = fn;
     run->progress_user = user;
+}
+
+void dv_run_set_frame_observer(dv_run *run, dv_frame_observer_fn fn, void *user)
+{
+    run->frame_fn = fn;
+    run->frame_user = user;
 }
 
 void dv_run_set_cancel(dv_run *run, dv_cancel_fn fn, void *user)
