@@ -98,6 +98,14 @@ struct dv_plan {
     struct dv_patterns *patterns; /* the compiled pattern detectors (text/patterns.h; immutable, shared by every
                                      worker), when the plan cleans text; owned by the plan */
 
+    /* Burned-in text (issue 11): options.cleanImage, or the legacy top-level `image` (gcp-api.md 4.1: the same
+     * thing), is the ImageConfig top-level PixelData gets when no action decides PixelData (as if a
+     * cleanImageTag action on PixelData followed the config's own actions; dv_pixel_config_for). cleans_pixels
+     * is 1 when any ImageConfig of the plan asks for redaction: 0 means the pixel stage never runs. */
+    int has_clean_image;
+    dv_image_config clean_image;
+    int cleans_pixels;
+
     dv_plan_context contexts[DV_PLAN_MAX_CONTEXTS];
     size_t ncontexts;
 
