@@ -20,6 +20,7 @@
 #include "dicom/dv_vr.h"
 #include "dict/dv_tags.h"
 #include "engine/dv_result_internal.h"
+#include "image/dv_jpeg_dct.h"
 
 #define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
 #define TS_EXPLICIT_BE "1.2.840.10008.1.2.2"
@@ -134,7 +135,8 @@ typedef enum out_kind {
     OUT_NATIVE_KEEP_TS, /* native in, native out in the same transfer syntax (implicit/explicit/deflated LE) */
     OUT_NATIVE_ELE,     /* anything we cannot re-encode the same way -> Explicit VR Little Endian native */
     OUT_RLE,            /* RLE Lossless kept (our encoder) */
-    OUT_JPEG_LS         /* JPEG-LS Lossless kept (CharLS) */
+    OUT_JPEG_LS,        /* JPEG-LS Lossless kept (CharLS) */
+    OUT_JPEG_DCT        /* JPEG Baseline kept: redacted in the DCT domain (dv_jpeg_dct.h), no generation loss */
 } out_kind;
 
 static out_kind output_kind(const char *ts, dv_ts_family fam, const dv_pixel_attrs *pa)
@@ -150,9 +152,12 @@ static out_kind output_kind(const char *ts, dv_ts_family fam, const dv_pixel_att
             (pa->bits_allocated == 8 || pa->bits_allocated == 16))
             return OUT_JPEG_LS;
         return OUT_NATIVE_ELE;
+    case DV_TSF_JPEG_BASELINE:
+        /* 8-bit Huffman sequential streams are redacted in the DCT domain; a stream that API refuses
+         * (progressive, arithmetic, 12-bit) falls back to native at the first such frame (write_dct). */
+        return pa->bits_allocated == 8 ? OUT_JPEG_DCT : OUT_NATIVE_ELE;
     default:
-        /* JPEG baseline/extended: DCT-domain redaction is the hook (wp-pix-dct, dv_jpeg_dct_redact) and,
-         * until it is merged, native; JPEG lossless (no encoder in Debian's libjpeg-turbo 2.1), JPEG 2000 /
+        /* JPEG lossless (no encoder in Debian's libjpeg-turbo 2.1), JPEG 2000 /
          * HTJ2K (OpenJPEG could encode; not wired), deflated frames: native. */
         return OUT_NATIVE_ELE;
     }
@@ -164,6 +169,7 @@ static const char *output_ts(out_kind k, const char *ts)
     case OUT_NATIVE_KEEP_TS: return ts;
     case OUT_RLE: return TS_RLE;
     case OUT_JPEG_LS: return TS_JPEG_LS_LOSSLESS;
+    case OUT_JPEG_DCT: return ts;
     case OUT_NATIVE_ELE: break;
     }
     return TS_EXPLICIT_LE;
@@ -405,12 +411,87 @@ static int write_encapsulated(stage *s, out_kind k, dv_error *err)
     return rc;
 }
 
+/* Pass 2, JPEG Baseline kept: frames with boxes are redacted in the DCT domain (every block outside the
+ * covered MCUs copied bit for bit), the others keep their bytes. Returns 1 when the stream cannot be
+ * redacted that way (DV_ERR_UNSUPPORTED: progressive, arithmetic ...): the caller then writes native. */
+static int write_dct(stage *s, dv_error *err)
+{
+    uint32_t n = s->pa.number_of_frames;
+    uint8_t **bufs = calloc(n, sizeof *bufs);
+    uint64_t *lens = calloc(n, sizeof *lens);
+    uint8_t *in = NULL;
+    dv_box *covered = NULL;
+    size_t covered_cap = 0;
+    int rc = bufs && lens ? 0 : dv_fail(err, DV_ERR_NOMEM, "out of memory (%u frames)", n);
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        uint64_t len = dv_frames_size(s->frames, i);
+        if (len == 0 || len > SIZE_MAX || !(in = malloc((size_t)len))) {
+            rc = dv_fail(err, DV_ERR_NOMEM, "frame %u of %llu bytes", i, (unsigned long long)len);
+            break;
+        }
+        if ((rc = dv_frames_read(s->inst, s->frames, i, in, len, err)) != 0)
+            break;
+        size_t nb = s->w->start[i + 1] - s->w->start[i];
+        if (nb == 0) {
+            bufs[i] = in; /* nothing found: the frame's original bytes */
+            lens[i] = len;
+            in = NULL;
+            continue;
+        }
+        dv_boxes b = {s->w->all + s->w->start[i], nb, 0};
+        if ((rc = grow((void **)&covered, &covered_cap, nb, sizeof *covered, err)) != 0)
+            break;
+        size_t out_len = 0;
+        rc = dv_jpeg_dct_redact(&s->pa, in, (size_t)len, &b, &bufs[i], &out_len, covered, err);
+        lens[i] = out_len;
+        if (rc == 0 && s->env->observer) {
+            /* before: the decoded original; after: the redacted stream decoded, as a viewer will see it */
+            dv_error e2;
+            dv_pixel_worker *w = s->w;
+            if (decode(s, i, &e2) == 0 &&
+                grow((void **)&w->before, &w->before_cap, dv_frame_bytes(&s->frame), 1, &e2) == 0) {
+                memcpy(w->before, s->frame.data, dv_frame_bytes(&s->frame));
+                dv_frame before = s->frame;
+                before.data = w->before;
+                before.cap = w->before_cap;
+                s->decoded = -1;
+                s->frame.data = w->buf;
+                s->frame.cap = w->buf_cap;
+                if (dv_image_decode_frame_bytes(w->img, s->ts, &s->pa, bufs[i], out_len, &s->frame, &e2) == 0)
+                    observe(s, i, &before, &s->frame, covered, nb);
+            }
+        }
+        free(in);
+        in = NULL;
+    }
+    free(in);
+    free(covered);
+    int fallback = rc != 0 && err->code == DV_ERR_UNSUPPORTED;
+    if (rc == 0)
+        rc = dv_instance_set_pixel_data_frames(s->inst, (const void *const *)bufs, lens, n, err);
+    for (uint32_t i = 0; bufs && i < n; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(lens);
+    if (fallback) {
+        dv_error_clear(err);
+        return 1;
+    }
+    return rc;
+}
+
 /* Pass 2, native output: the whole new PixelData value, then one replacement (the instance owns it). */
 static int write_native(stage *s, out_kind k, dv_error *err)
 {
     const dv_pixel_attrs *pa = &s->pa;
-    uint64_t frame_bits = pa->native_frame_bits;
-    uint64_t total_bits = frame_bits * pa->number_of_frames; /* cannot overflow: dv_pixel_attrs_read capped it */
+    /* The output frame is the DECODED layout (native YBR_FULL_422 is stored with 2 samples per pixel and
+     * written as full YBR_FULL); its size is capped by max_frame_bytes like every decoded frame. */
+    uint64_t frame_bits = (uint64_t)pa->rows * pa->columns * pa->samples_per_pixel * pa->bits_allocated;
+    if (frame_bits / 8 > dv_image_ctx_limits(s->w->img)->max_frame_bytes ||
+        frame_bits > UINT64_MAX / 2 / pa->number_of_frames)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: %u frames of %llu bits", pa->number_of_frames,
+                       (unsigned long long)frame_bits);
+    uint64_t total_bits = frame_bits * pa->number_of_frames;
     uint64_t len = (total_bits + 7) / 8;
     len += len & 1;
     if (len > SIZE_MAX || len > dv_image_ctx_limits(s->w->img)->max_frame_bytes * (uint64_t)pa->number_of_frames)
@@ -467,8 +548,8 @@ static void stage_free(stage *s)
         dv_palette_free(&s->pal);
 }
 
-int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
-                       dv_result *res, dv_error *err)
+static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
+                     dv_result *res, dv_error *err)
 {
     if (dv_image_config_needs_ocr(ic))
         return dv_fail(err, DV_ERR_UNSUPPORTED, "pixels: the sensitive text modes need OCR, which is not built");
@@ -482,18 +563,12 @@ int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instanc
     s.sop_uid = res ? res->sop_uid : "";
     s.ts = dv_instance_transfer_syntax(inst);
     s.fam = dv_ts_family_of(s.ts);
-    if (dv_pixel_attrs_read(inst, dv_image_ctx_limits(w->img), &s.pa, err) != 0) {
-        char msg[DV_ERROR_MESSAGE_MAX];
-        snprintf(msg, sizeof msg, "%s", err->message);
-        return dv_fail(err, err->code, "pixels: %s", msg);
-    }
+    if (dv_pixel_attrs_read(inst, dv_image_ctx_limits(w->img), &s.pa, err) != 0)
+        return -1;
     out_kind k = output_kind(s.ts, s.fam, &s.pa);
     if (dv_ts_family_encapsulated(s.fam) || native_same_layout(&s.pa, k)) {
-        if (!(s.frames = dv_frames_index(inst, err))) {
-            char msg[DV_ERROR_MESSAGE_MAX];
-            snprintf(msg, sizeof msg, "%s", err->message);
-            return dv_fail(err, err->code, "pixels: %s", msg);
-        }
+        if (!(s.frames = dv_frames_index(inst, err)))
+            return -1;
         if (dv_frames_count(s.frames) != s.pa.number_of_frames) {
             stage_free(&s);
             return dv_fail(err, DV_ERR_MALFORMED, "pixels: %u frames indexed, NumberOfFrames says %u",
@@ -511,10 +586,15 @@ int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instanc
     int rc = cap ? grow((void **)&w->buf, &w->buf_cap, cap, 1, err) : -1;
     if (rc == 0)
         rc = find_all(&s, err);
-    if (rc == 0 && w->nall > 0)
-        rc = dv_ts_family_encapsulated(k == OUT_RLE || k == OUT_JPEG_LS ? s.fam : DV_TSF_NATIVE)
-                 ? write_encapsulated(&s, k, err)
-                 : write_native(&s, k, err);
+    if (rc == 0 && w->nall > 0 && k == OUT_JPEG_DCT) {
+        rc = write_dct(&s, err);
+        if (rc == 1) { /* a stream the DCT path refuses: decode, paint, write native */
+            k = OUT_NATIVE_ELE;
+            rc = write_native(&s, k, err);
+        }
+    } else if (rc == 0 && w->nall > 0) {
+        rc = k == OUT_RLE || k == OUT_JPEG_LS ? write_encapsulated(&s, k, err) : write_native(&s, k, err);
+    }
     /* The transfer syntax changes only once the new pixel data is in place. */
     const char *ots = w->nall > 0 ? output_ts(k, s.ts) : s.ts;
     if (rc == 0 && strcmp(ots, s.ts) != 0)
@@ -523,12 +603,8 @@ int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instanc
     if (rc == 0 && ic->mode == DV_REDACT_ALL_TEXT)
         rc = put_cs(inst, DV_TAG_BURNED_IN_ANNOTATION, "NO", err);
     stage_free(&s);
-    if (rc != 0) {
-        /* Say which stage failed; the codec's own text (sizes, markers, frame numbers) follows. */
-        char msg[DV_ERROR_MESSAGE_MAX];
-        snprintf(msg, sizeof msg, "%s", err->message);
-        return dv_fail(err, err->code == DV_OK ? DV_ERR_INVALID : err->code, "pixels: %s", msg);
-    }
+    if (rc != 0)
+        return -1;
     if (res && DV_RESULT_HAS(res, pixel_transfer_syntax)) {
         res->pixel_stage_ran = 1;
         res->pixel_frames = s.pa.number_of_frames;
@@ -538,4 +614,15 @@ int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instanc
             res->changed = 1;
     }
     return 0;
+}
+
+int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
+                       dv_result *res, dv_error *err)
+{
+    if (stage_run(w, ic, inst, env, res, err) == 0)
+        return 0;
+    /* Say which stage failed; the codec's own text (sizes, markers, frame numbers) follows. */
+    char msg[DV_ERROR_MESSAGE_MAX];
+    snprintf(msg, sizeof msg, "%s", err->message);
+    return dv_fail(err, err->code == DV_OK ? DV_ERR_INVALID : err->code, "pixels: %s", msg);
 }
