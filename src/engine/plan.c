@@ -209,6 +209,29 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
     return dv_plan_compile_all(cfg, err);
 }
 
+/* Does some ImageConfig of cfg choose boxes by their text, and does one ask for [CTX] phrases
+ * (dv_plan.image_detects_text / image_ctx; the modes per gcp-api.md 5)? */
+static void image_one(const dv_image_config *ic, int *detects, int *ctx)
+{
+    if (ic->mode == DV_REDACT_SENSITIVE_TEXT || ic->mode == DV_REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS ||
+        (ic->mode == DV_TEXT_REDACTION_UNSPECIFIED && ic->nadditional))
+        *detects = 1;
+    if (ic->mode == DV_REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS)
+        *ctx = 1;
+}
+
+static void image_text_needs(const dv_config *cfg, int *detects, int *ctx)
+{
+    *detects = *ctx = 0;
+    if (cfg->has_clean_image)
+        image_one(&cfg->clean_image, detects, ctx);
+    if (cfg->has_image)
+        image_one(&cfg->image, detects, ctx);
+    for (size_t i = 0; i < cfg->nactions; i++)
+        if (cfg->actions[i].kind == DV_ACTION_CLEAN_IMAGE)
+            image_one(&cfg->actions[i].params.image, detects, ctx);
+}
+
 dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
 {
     if (!cfg) {
@@ -370,8 +393,10 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
     p->cleans_text = p->clean_descriptors || p->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS;
     for (size_t i = 0; i < cfg->nactions; i++)
         p->cleans_text |= cfg->actions[i].kind == DV_ACTION_CLEAN_TEXT;
-    /* Compiled once per plan, only when some element can be cleaned (a metadata-only plan pays nothing). */
-    if (p->cleans_text && !(p->patterns = dv_patterns_new(err))) {
+    image_text_needs(cfg, &p->image_detects_text, &p->image_ctx);
+    /* Compiled once per plan, only when some element can be cleaned or some pixel box is chosen by its text (a
+     * metadata-only plan pays nothing). */
+    if ((p->cleans_text || p->image_detects_text) && !(p->patterns = dv_patterns_new(err))) {
         dv_plan_free(p);
         return NULL;
     }
