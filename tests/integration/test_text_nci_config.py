@@ -49,7 +49,7 @@ warnings.simplefilter("ignore")
 pydicom.config.replace_un_with_known_vr = False
 
 # PIXEL FLIP: the one expectation to change when burned-in text redaction (issue 11) is built.
-PIXEL_REDACTION_BUILT = False
+PIXEL_REDACTION_BUILT = True
 CONFIG = os.path.join(dvtext.SHARED, "configs", "nci-midi-gcp-deidentify.json")
 VR_ERROR = re.compile(r"(?i)value invalid for this VR|exceeds maximum length|bad value length|"
                       r"not a valid|illegal character")
