@@ -145,6 +145,32 @@ def run_cli():
         print(f"cli REDACT_ALL_TEXT: {r['counts']}; stage ran on {ran}; {pixel_failed} failed closed in the stage")
 
 
+def ocr_missing():
+    """REDACT_SENSITIVE_TEXT without an OCR model (TESSDATA_PREFIX at an empty directory): the instance fails
+    closed (unsupported) and nothing is written."""
+    import json
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = os.path.join(tmp, "sens.json")
+        with open(cfg, "w") as f:
+            json.dump({"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_SENSITIVE_TEXT"}}}}, f)
+        key = os.path.join(tmp, "key")
+        with open(key, "wb") as f:
+            f.write(b"k" * 32)
+        os.chmod(key, 0o600)
+        os.mkdir(os.path.join(tmp, "empty"))
+        rep = os.path.join(tmp, "rep.json")
+        env = dict(os.environ, TESSDATA_PREFIX=os.path.join(tmp, "empty"))
+        p = subprocess.run([DV_BIN, "deidentify", "-q", "-c", cfg, "-k", key, "-r", rep,
+                            os.path.join(CORPUS, "presidio", "2_ORIGINAL.dcm"), os.path.join(tmp, "out")],
+                           capture_output=True, text=True, timeout=300, env=env)
+        check(p.returncode == 1, f"ocr missing: exit {p.returncode}, want 1")
+        e = json.load(open(rep))["instances"][0]
+        check(e["status"] == "failed" and e["error_class"] == "unsupported" and "OCR" in (e["error"] or ""),
+              f"ocr missing: {e}")
+        out = os.path.join(tmp, "out")
+        check(not os.path.exists(out) or not any(fs for _, _, fs in os.walk(out)), "ocr missing: an output was written")
+
+
 def main():
     if not os.path.exists(HELPER):
         sys.exit(f"missing helper {HELPER}")
@@ -222,6 +248,7 @@ def main():
         check(ran >= 150, f"the stage ran on only {ran} files")
         check(compared >= 100, f"only {compared} files compared")
     run_cli()
+    ocr_missing()
     if FAILS:
         for f in FAILS[:40]:
             print("FAIL:", f)
