@@ -59,12 +59,14 @@ endif
 #   libpcre2-dev: the text detectors' patterns (docs/text-detectors.md);
 #   libmicrohttpd-dev (+ libgnutls28-dev, its TLS) / libsqlite3-dev: the server (src/http, src/store);
 #   curl / openssl / python3-googleapi (+ httplib2): the server's end-to-end test (test_server.py);
-#   fonts-dejavu-core: the fonts tools/gen_burned_in.py burns into synthetic images (test_textdetect_score).
+#   libtesseract-dev / libleptonica-dev / tesseract-ocr-eng: burned-in text recognition (docs/pixels.md "OCR");
+#   fonts-dejavu-core: the fonts tools/gen_burned_in.py and the OCR tests render overlay text with.
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
 	curl libgnutls28-dev libmicrohttpd-dev libsqlite3-dev openssl python3-googleapi python3-httplib2 \
+	fonts-dejavu-core libleptonica-dev libtesseract-dev tesseract-ocr-eng \
 	clang llvm libclang-rt-14-dev \
-	python3 python3-pydicom python3-numpy python3-gdcm python3-pil fonts-dejavu-core \
+	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
 	dcmtk dicom3tools libgdcm-tools libgdcm3.0 \
 	time hyperfine bc
 

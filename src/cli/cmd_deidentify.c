@@ -53,7 +53,9 @@ void dvc_deidentify_usage(FILE *f)
           "  -j, --jobs N         Worker threads, 1-1024 (default: the number of online CPUs).\n"
           "  -r, --report FILE    Write a JSON run report (mode 0600, atomically): per input its source path,\n"
           "                       status (ok, failed, skipped, duplicate) and error class, in input order,\n"
-          "                       and the text findings transformed per infoType (counts, never values). It\n"
+          "                       the text findings transformed per infoType, and for burned-in text the\n"
+          "                       frames examined, boxes redacted and output transfer syntax (counts,\n"
+          "                       never values or recognised text). It\n"
           "                       never names outputs or new UIDs. Refused inside DST or a SRC.\n"
           "  -m, --mapping FILE   Write the re-identification crosswalk (CSV, mode 0600, atomically): per input\n"
           "                       written (status ok or duplicate) its original and new Study/Series/SOP\n"
@@ -450,6 +452,7 @@ done:
         free(items[i].message);
         free(items[i].mapping);
         free(items[i].text_findings);
+        free(items[i].pixels);
     }
     free(items);
     dvc_inputs_free(&in);

@@ -97,7 +97,23 @@ struct dv_plan {
     int clean_descriptors;
     int cleans_text;
     struct dv_patterns *patterns; /* the compiled pattern detectors (text/patterns.h; immutable, shared by every
-                                     worker), when the plan cleans text; owned by the plan */
+                                     worker), when the plan cleans text or chooses pixel boxes by their text;
+                                     owned by the plan */
+    /* Burned-in text (issue 11, engine/dv_pixel_classify.h): some ImageConfig of the plan chooses boxes by their
+     * recognised text (REDACT_SENSITIVE_TEXT[_CLEAN_DESCRIPTORS], or UNSPECIFIED with additionalInfoTypes), so
+     * the detectors are compiled even when no element is cleaned; image_ctx: one of them is
+     * REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS, so the instance's [CTX] phrases are gathered and detected
+     * (dv_text_begin_instance, dv_text_detect) without options.cleanDescriptors. */
+    int image_detects_text;
+    int image_ctx;
+
+    /* Burned-in text (issue 11): options.cleanImage, or the legacy top-level `image` (gcp-api.md 4.1: the same
+     * thing), is the ImageConfig top-level PixelData gets when no action decides PixelData (as if a
+     * cleanImageTag action on PixelData followed the config's own actions; dv_pixel_config_for). cleans_pixels
+     * is 1 when any ImageConfig of the plan asks for redaction: 0 means the pixel stage never runs. */
+    int has_clean_image;
+    dv_image_config clean_image;
+    int cleans_pixels;
 
     dv_plan_context contexts[DV_PLAN_MAX_CONTEXTS];
     size_t ncontexts;

@@ -243,7 +243,7 @@ static int gather_identity(dv_text_worker *w, const dv_plan *plan, const dv_inst
         const deny_source *src = vr == DV_VR_PN || DV_TAG_IS_PRIVATE(e->tag) ? NULL : deny_source_of(e->tag);
         int deny = vr == DV_VR_PN || src;
         int ctx = 0;
-        if (plan->clean_descriptors && !DV_TAG_IS_PRIVATE(e->tag)) {
+        if ((plan->clean_descriptors || plan->image_ctx) && !DV_TAG_IS_PRIVATE(e->tag)) {
             const dv_profile_entry *pe = dv_profile_lookup(plan->table, e->tag);
             ctx = pe && is_removed_code(pe->basic) && pe->opt[DV_OPT_CLEAN_DESC] != DV_PC_C;
         }
@@ -503,7 +503,9 @@ int dv_text_detect(dv_text_worker *w, const dv_plan *plan, const char *utf8, siz
     }
     if (it && w->fn && w->fn(w->user, utf8, len, it, out, err))
         return -1;
-    if ((want & DV_IT_BIT(DV_IT_CTX)) && plan && plan->clean_descriptors && dv_ctx_detect(w->ctx, utf8, len, out, err))
+    /* [CTX]: options.cleanDescriptors, or a REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS ImageConfig (plan.image_ctx). */
+    if ((want & DV_IT_BIT(DV_IT_CTX)) && plan && (plan->clean_descriptors || plan->image_ctx) &&
+        dv_ctx_detect(w->ctx, utf8, len, out, err))
         return -1;
     dv_findings_normalise(out);
     return 0;

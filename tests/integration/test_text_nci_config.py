@@ -49,7 +49,7 @@ warnings.simplefilter("ignore")
 pydicom.config.replace_un_with_known_vr = False
 
 # PIXEL FLIP: the one expectation to change when burned-in text redaction (issue 11) is built.
-PIXEL_REDACTION_BUILT = False
+PIXEL_REDACTION_BUILT = True
 CONFIG = os.path.join(dvtext.SHARED, "configs", "nci-midi-gcp-deidentify.json")
 VR_ERROR = re.compile(r"(?i)value invalid for this VR|exceeds maximum length|bad value length|"
                       r"not a valid|illegal character")
@@ -141,7 +141,14 @@ def check_sweep(tmp, name, r, basic, root, planted_rel):
     for rel in set(basic.entries) | set(r.entries):
         if rel == planted_rel:
             continue
-        C.expect("stripped.same-status-as-basic", basic.status(rel) == r.status(rel),
+        same = basic.status(rel) == r.status(rel)
+        if not same and name == "full" and PIXEL_REDACTION_BUILT:
+            st, err = r.status(rel), (r.entries.get(rel) or {}).get("error") or ""
+            # fail closed (issue 11): pixels the cleanImageTag cannot check fail the instance, never written
+            same = st[0] == "failed" and err.startswith("pixels:")
+            # one of two inputs of the same SOP failing closed lets the other be the one written
+            same = same or {st[0], basic.status(rel)[0]} == {"ok", "duplicate"}
+        C.expect("stripped.same-status-as-basic", same,
                  f"{name} {rel}: {r.status(rel)} vs Basic {basic.status(rel)}: {(r.entries.get(rel) or {}).get('error')}")
     outs = sorted(rel for rel in r.outputs if rel != planted_rel)
     clean = dvtext.dcmdump_clean_batches([r.outputs[rel] for rel in outs])

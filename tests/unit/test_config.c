@@ -432,14 +432,25 @@ static void test_action_caps(void **state)
 static void test_refusals(void **state)
 {
     (void)state;
-    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": "
-                      "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]}}",
-                      "config.dicomTagConfig.actions[0].cleanImageTag: ", "not implemented yet");
-    expect_error_with(REQ_PREFIX "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": "
-                                 "\"REDACT_ALL_TEXT\"}}}}}",
-                      "config.dicomTagConfig.options.cleanImage: ", "not implemented yet");
-    expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", "config.image: ",
-                      "not implemented yet");
+    /* Burned-in text is built in every mode (issue 11): the three entry points parse and compile. */
+    static const char *const image_ok[] = {
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": "
+        "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}]}}",
+        "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}",
+        "{\"image\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS\"}}",
+        "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"additionalInfoTypes\": [\"PERSON_NAME\"]}}}}",
+    };
+    for (size_t i = 0; i < sizeof image_ok / sizeof image_ok[0]; i++) {
+        dv_config cfg;
+        parse_ok(image_ok[i], &cfg);
+        dv_error err;
+        dv_error_clear(&err);
+        dv_plan *p = dv_plan_compile(&cfg, &err);
+        dv_config_clear(&cfg);
+        assert_non_null(p);
+        assert_true(p->cleans_pixels);
+        dv_plan_free(p);
+    }
     /* Text is built (issue 6): cleanTextTag, cleanDescriptors, DEIDENTIFY_TAG_CONTENTS (legacy filterProfile
      * too) and top-level text parse and compile. */
     static const char *const text_ok[] = {
@@ -469,6 +480,30 @@ static void test_refusals(void **state)
     /* Wrong type in a refused field is still reported at that field. */
     expect_error("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": 3}}}",
                  "config.dicomTagConfig.options.cleanImage: must be an object");
+}
+
+/* Issue 11: REDACT_ALL_TEXT is built (every entry point compiles); cleanImageTag applies to PixelData only:
+ * another tag or a VR query is an error naming the query. */
+static void test_clean_image_tag_pixel_data_only(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"7FE00010\"], \"cleanImageTag\": "
+             "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]}}", &cfg);
+    assert_int_equal(cfg.actions[0].params.image.mode, DV_REDACT_ALL_TEXT);
+    dv_config_clear(&cfg);
+    parse_ok("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}",
+             &cfg);
+    dv_config_clear(&cfg);
+    parse_ok("{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", &cfg);
+    dv_config_clear(&cfg);
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\", \"PatientName\"], "
+                 "\"cleanImageTag\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]}}",
+                 "config.dicomTagConfig.actions[0].queries[1]: cleanImageTag applies to PixelData (7FE00010) only, "
+                 "not to \"PatientName\" (0010,0010)");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"OB\"], \"cleanImageTag\": {}}]}}",
+                 "config.dicomTagConfig.actions[0].queries[0]: cleanImageTag applies to PixelData (7FE00010) only, "
+                 "not to VR \"OB\"");
 }
 
 static void test_conflicts(void **state)
@@ -829,8 +864,10 @@ static void test_image_noop(void **state)
     parse_ok("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": "
              "\"TEXT_REDACTION_MODE_UNSPECIFIED\", \"additionalInfoTypes\": []}}}}", &cfg);
     dv_config_clear(&cfg);
-    expect_error_with("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"additionalInfoTypes\": "
-                      "[\"PERSON_NAME\"]}}}}", "config.dicomTagConfig.options.cleanImage: ", "not implemented yet");
+    /* UNSPECIFIED with additionalInfoTypes redacts just those (issue 11): accepted. */
+    parse_ok("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"additionalInfoTypes\": [\"PERSON_NAME\"]}}}}",
+             &cfg);
+    dv_config_clear(&cfg);
     expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_NO_TEXT\", \"excludeInfoTypes\": [\"AGE\"]}}",
                       "config.image.excludeInfoTypes: ", "can only be used");
     expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\", \"additionalInfoTypes\": [\"AGE\"]}}",
@@ -896,10 +933,10 @@ static void test_clean_image_params(void **state)
     cfg.actions = &a;
     cfg.nactions = 1;
     dv_error_clear(&err);
-    assert_null(dv_plan_compile(&cfg, &err));
-    assert_int_equal(err.code, DV_ERR_CONFIG);
-    assert_string_equal(err.message, "config.dicomTagConfig.actions[0].cleanImageTag: not implemented yet "
-                                     "(burned-in text redaction in PixelData)");
+    dv_plan *pi = dv_plan_compile(&cfg, &err); /* built (issue 11): compiles */
+    assert_non_null(pi);
+    assert_true(pi->cleans_pixels);
+    dv_plan_free(pi);
     a.kind = DV_ACTION_CLEAN_TEXT; /* text is built (issue 6): compiles */
     dv_error_clear(&err);
     dv_plan *pt = dv_plan_compile(&cfg, &err);
@@ -944,23 +981,13 @@ static void test_unbuilt_parts_validated(void **state)
     expect_error("{\"text\": {\"transformations\": [{\"characterMaskConfig\": {\"maskingCharacter\": 1}}]}}",
                  "config.text.transformations[0].characterMaskConfig.maskingCharacter: must be a string");
     expect_error("{\"text\": []}", "config.text: must be an object");
-    /* Valid but not built: one message names them all, in a fixed order (text is built: not named). */
-    expect_exact_error("{\"text\": {\"profileType\": \"BASIC\"}, \"dicomTagConfig\": {\"options\": "
-                       "{\"cleanDescriptors\": {}, \"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}, "
-                       "\"actions\": [{\"queries\": [\"PN\"], \"cleanTextTag\": {}}, {\"queries\": [\"PixelData\"], "
-                       "\"cleanImageTag\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]}}",
-                       "config.dicomTagConfig.options.cleanImage: not implemented yet (burned-in text redaction in "
-                       "PixelData); also not implemented yet: config.dicomTagConfig.actions[1].cleanImageTag");
-    /* Many unbuilt parts: the first eight are named, the rest counted. */
-    char many[2048] = "{\"dicomTagConfig\": {\"actions\": [";
-    for (int i = 0; i < 10; i++) {
-        if (i)
-            strcat(many, ", ");
-        strcat(many, "{\"queries\": [\"PixelData\"], \"cleanImageTag\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}");
-    }
-    strcat(many, "]}}");
-    expect_error_with(many, "config.dicomTagConfig.actions[0].cleanImageTag: not implemented yet",
-                      "config.dicomTagConfig.actions[7].cleanImageTag and 2 more");
+    /* What used to be refused as unbuilt (text, every image mode) parses now. */
+    dv_config cfg;
+    parse_ok("{\"text\": {\"profileType\": \"BASIC\"}, \"dicomTagConfig\": {\"options\": "
+             "{\"cleanDescriptors\": {}, \"cleanImage\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}, "
+             "\"actions\": [{\"queries\": [\"PN\"], \"cleanTextTag\": {}}, {\"queries\": [\"PixelData\"], "
+             "\"cleanImageTag\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}]}}", &cfg);
+    dv_config_clear(&cfg);
 }
 
 /* The FHIR-only fields are accepted with one warning each (naming the path, no value) and no effect. */
@@ -1026,12 +1053,18 @@ static void test_nci_midi_config(void **state)
     dv_error err;
     dv_error_clear(&err);
     memset(&cfg, 0, sizeof cfg);
-    assert_int_equal(dv_config_parse(json, len, &cfg, &err), -1);
-    assert_int_equal(err.code, DV_ERR_CONFIG);
-    /* Text is built (issue 6): only the cleanImageTag action is refused. */
-    assert_string_equal(err.message, "config.dicomTagConfig.actions[4].cleanImageTag: not implemented yet "
-                                     "(burned-in text redaction in PixelData)");
-    assert_cleared(&cfg);
+    /* Text (issue 6) and burned-in text (issue 11) are built: the whole config parses and compiles, its
+     * cleanImageTag (REDACT_SENSITIVE_TEXT) on PixelData carried by the plan. */
+    assert_int_equal(dv_config_parse(json, len, &cfg, &err), 0);
+    dv_plan *full = dv_plan_compile(&cfg, &err);
+    dv_config_clear(&cfg);
+    assert_non_null(full);
+    assert_true(full->cleans_pixels);
+    dv_match fm;
+    dv_plan_match(full, 0x7FE00010u, DV_VR_OB, 0, &fm);
+    assert_int_equal(fm.kind, DV_ACTION_CLEAN_IMAGE);
+    assert_int_equal(fm.params->image.mode, DV_REDACT_SENSITIVE_TEXT);
+    dv_plan_free(full);
 
     /* The same config without its unbuilt parts compiles, keeps the FHIR warning, and decides as written. */
     json_error_t jerr;
@@ -1115,6 +1148,7 @@ int main(void)
         cmocka_unit_test(test_action_shape),
         cmocka_unit_test(test_action_caps),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_clean_image_tag_pixel_data_only),
         cmocka_unit_test(test_conflicts),
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_wrong_types_and_enums),

@@ -1,0 +1,83 @@
+/* libjpeg-turbo glue shared by the JPEG decoder and the DCT-domain redactor (see jpeg_glue.h). */
+#include "jpeg_glue.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <jerror.h>
+
+static void on_error(j_common_ptr cinfo)
+{
+    dv_jpeg_err *e = (dv_jpeg_err *)cinfo->err;
+    switch (e->pub.msg_code) {
+    case JERR_BAD_PRECISION:    /* 12-bit: Debian's 2.1.5 is built 8-bit only (docs/pixels.md) */
+    case JERR_SOF_UNSUPPORTED:  /* lossless / hierarchical SOF in a baseline-family stream */
+    case JERR_ARITH_NOTIMPL:
+    case JERR_NOT_COMPILED:
+        e->code = DV_ERR_UNSUPPORTED;
+        break;
+    case JERR_OUT_OF_MEMORY:
+        e->code = DV_ERR_NOMEM;
+        break;
+    default:
+        e->code = DV_ERR_MALFORMED;
+    }
+    /* libjpeg's messages name markers and sizes, never pixel values. */
+    e->pub.format_message(cinfo, e->msg);
+    longjmp(e->jump, 1);
+}
+
+static void on_message(j_common_ptr cinfo, int level)
+{
+    dv_jpeg_err *e = (dv_jpeg_err *)cinfo->err;
+    /* A stream that ends early would be filled with grey by libjpeg: refuse it (fail closed). Other
+     * warnings (extraneous bytes between markers) are common in DICOM and harmless. */
+    if (level < 0 && e->pub.msg_code == JWRN_JPEG_EOF)
+        dv_jpeg_throw(e, DV_ERR_MALFORMED, "premature end of JPEG data");
+}
+
+static void on_progress(j_common_ptr cinfo)
+{
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    if (d->input_scan_number > DV_JPEG_MAX_SCANS)
+        dv_jpeg_throw((dv_jpeg_err *)cinfo->err, DV_ERR_LIMIT, "limit: more than %d JPEG scans", DV_JPEG_MAX_SCANS);
+}
+
+struct jpeg_error_mgr *dv_jpeg_err_init(dv_jpeg_err *e)
+{
+    memset(e, 0, sizeof *e);
+    jpeg_std_error(&e->pub);
+    e->pub.error_exit = on_error;
+    e->pub.emit_message = on_message;
+    return &e->pub;
+}
+
+void dv_jpeg_watch_scans(j_decompress_ptr d, dv_jpeg_err *e)
+{
+    e->prog.progress_monitor = on_progress;
+    d->progress = &e->prog;
+}
+
+void dv_jpeg_throw(dv_jpeg_err *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    e->code = code;
+    longjmp(e->jump, 1);
+}
+
+void dv_jpeg_check_header(const dv_pixel_attrs *pa, j_decompress_ptr d, dv_jpeg_err *e)
+{
+    if (d->image_width != pa->columns || d->image_height != pa->rows ||
+        (uint32_t)d->num_components != pa->samples_per_pixel)
+        dv_jpeg_throw(e, DV_ERR_MALFORMED, "codestream is %ux%u x%d, the attributes say %ux%u x%u", d->image_width,
+                      d->image_height, d->num_components, pa->columns, pa->rows, pa->samples_per_pixel);
+}
+
+int dv_jpeg_components_are_rgb(const dv_pixel_attrs *pa, j_decompress_ptr d)
+{
+    if (pa->photometric == DV_PHOTO_YBR_FULL || pa->photometric == DV_PHOTO_YBR_FULL_422)
+        return 0;
+    return !d->saw_Adobe_marker || d->Adobe_transform == 0;
+}
