@@ -1,6 +1,7 @@
 /* dicomveil command-line tool: declarations shared by the files in src/cli/ (internal to the binary).
  *
  * One file per job: main.c (dispatch), cmd_deidentify.c (arguments, validation, order of effects),
+ * cmd_render.c (one frame as a PNG),
  * keyfile.c (the secret), paths.c (path resolution), walk.c (input listing), file_io.c (fd source/sink),
  * output.c (atomic, never-overwriting output files: the sink of dv_run_instance), pool.c (worker threads
  * calling dv_run_instance), progress.c (stderr), report.c (JSON run report), mapping.c (--mapping crosswalk).
@@ -30,6 +31,9 @@
 /* ---- main.c / cmd_deidentify.c ---- */
 int dvc_cmd_deidentify(int argc, char **argv);
 void dvc_deidentify_usage(FILE *f);
+/* ---- cmd_render.c ---- */
+int dvc_cmd_render(int argc, char **argv);
+void dvc_render_usage(FILE *f);
 /* "dicomveil: " + message on stderr. */
 void dvc_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

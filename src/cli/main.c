@@ -25,6 +25,7 @@ static void usage(FILE *f)
           "\n"
           "Commands:\n"
           "  deidentify   De-identify the DICOM files in SRC... into DST (see below)\n"
+          "  render       Write one frame of a DICOM file as a windowed PNG (see below)\n"
           "  serve        HTTP service (not implemented yet; exits 2)\n"
           "\n"
           "Global options:\n"
@@ -33,6 +34,8 @@ static void usage(FILE *f)
           "\n",
           f);
     dvc_deidentify_usage(f);
+    fputc('\n', f);
+    dvc_render_usage(f);
 }
 
 int main(int argc, char **argv)
@@ -52,6 +55,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "deidentify") == 0)
         return dvc_cmd_deidentify(argc - 1, argv + 1);
+    if (strcmp(cmd, "render") == 0)
+        return dvc_cmd_render(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) {
         dvc_errorf("serve: not implemented yet");
         return DVC_EXIT_USAGE;
