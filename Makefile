@@ -55,9 +55,12 @@ endif
 #   python3-pydicom (+ numpy): integration checks and the demo's synthetic-instance generator;
 #   libjpeg62-turbo-dev / libcharls-dev / libopenjp2-7-dev: pixel codecs (docs/pixels.md);
 #   python3-gdcm / python3-pil: pydicom's independent JPEG / JPEG-LS / JPEG 2000 decoders (test_image_decode);
-#   libpcre2-dev: the text detectors' patterns (docs/text-detectors.md).
+#   libpcre2-dev: the text detectors' patterns (docs/text-detectors.md);
+#   libtesseract-dev / libleptonica-dev / tesseract-ocr-eng: burned-in text recognition (docs/pixels.md "OCR");
+#   fonts-dejavu-core: fonts the OCR tests render overlay text with (python3-pil).
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
+	fonts-dejavu-core libleptonica-dev libtesseract-dev tesseract-ocr-eng \
 	clang llvm libclang-rt-14-dev \
 	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
 	dcmtk dicom3tools libgdcm-tools libgdcm3.0 \

@@ -81,6 +81,15 @@ typedef struct dv_result {
     /* Text stage (issue 6): how many findings were transformed in this instance, by infoType (index = the
      * infoType's number, named by the CLI report). Counts only: never a value. */
     uint32_t text_findings[DV_RESULT_TEXT_TYPES];
+    /* Pixel stage (issue 11), appended: pixel_stage_ran is 1 when burned-in text redaction ran on this
+     * instance; then frames examined, boxes painted (all frames), and the output transfer syntax. Counts
+     * only: never recognised text. pixel_nested_kept counts PixelData elements nested in sequences (icon
+     * images) that were kept, as the API says cleanImageTag does not apply inside sequences. */
+    int pixel_stage_ran;
+    uint32_t pixel_frames;
+    uint32_t pixel_boxes;
+    uint32_t pixel_nested_kept;
+    char pixel_transfer_syntax[DV_UID_MAX + 1];
 } dv_result;
 
 void dv_result_init_sized(dv_result *res, size_t struct_size);

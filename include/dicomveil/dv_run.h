@@ -12,6 +12,7 @@
 #ifndef DICOMVEIL_DV_RUN_H
 #define DICOMVEIL_DV_RUN_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "dv_engine.h"
 #include "dv_error.h"
@@ -71,6 +72,38 @@ typedef int (*dv_cancel_fn)(void *user);
 void dv_run_set_cancel(dv_run *run, dv_cancel_fn fn, void *user);
 void dv_run_cancel(dv_run *run);
 int dv_run_cancelled(const dv_run *run);
+
+/* Per-frame observer of the pixel stage (issue 11 item 5: `deidentify --preview`). The library does no I/O:
+ * a front end that wants before/after pictures of a run sets an observer and writes them itself.
+ *
+ * Called on the worker thread (so it must be thread-safe) once for EVERY frame the pixel stage examined
+ * (nboxes 0 when nothing was found there: a reviewer may want to see those too), after the frame was
+ * redacted and before the instance is written. before/after point at decoded frames in the canonical layout
+ * of src/image/dv_image.h (struct dv_frame: interleaved samples, one container per sample); after is
+ * before with the boxes painted (the same pointer when nboxes is 0). palette is the instance's PALETTE COLOR
+ * lookup table (struct dv_palette, src/image/dv_image.h) or NULL. Everything is valid only during the call.
+ * sop_uid is the OUTPUT SOPInstanceUID (a de-identified name for files), never an input value. The event
+ * is extensible like dv_result: fields are only appended, struct_size says how many the library filled. */
+struct dv_frame;
+struct dv_palette;
+typedef struct dv_frame_box {
+    uint32_t x, y, w, h; /* columns [x, x + w), rows [y, y + h) of the frame */
+} dv_frame_box;
+typedef struct dv_frame_event {
+    uint32_t struct_size;
+    uint32_t frame_index;          /* 0-based */
+    uint32_t frame_count;          /* NumberOfFrames of the instance */
+    const char *sop_uid;           /* output SOPInstanceUID ("" when absent) */
+    const struct dv_frame *before; /* decoded, before redaction */
+    const struct dv_frame *after;  /* decoded, after redaction */
+    const struct dv_palette *palette;
+    const dv_frame_box *boxes;     /* the boxes painted on this frame */
+    size_t nboxes;
+} dv_frame_event;
+typedef void (*dv_frame_observer_fn)(const dv_frame_event *ev, void *user);
+/* Set (fn NULL: remove) the observer. Call before any instance. Costs nothing when unset; when set, each
+ * examined frame is copied once before painting so before and after can both be shown. */
+void dv_run_set_frame_observer(dv_run *run, dv_frame_observer_fn fn, void *user);
 
 /* De-identify one source: read it, skip it when it is not an instance, apply the plan, [text and pixel
  * stages, once they exist], open the output with the new UIDs, write, commit. Counts the outcome in the run

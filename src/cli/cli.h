@@ -150,6 +150,12 @@ typedef enum dvc_status {
     DVC_ST_DUPLICATE
 } dvc_status;
 
+typedef struct dvc_pixels {
+    uint32_t frames, boxes, nested_kept;
+    int ran;
+    char transfer_syntax[65];
+} dvc_pixels;
+
 typedef struct dvc_item {
     const char *path;
     int walk_err;
@@ -160,6 +166,8 @@ typedef struct dvc_item {
     char *mapping;      /* --mapping only: this input's crosswalk fields (mapping.c), malloc'd; PHI */
     uint32_t *text_findings; /* findings transformed by infoType (DV_RESULT_TEXT_TYPES), malloc'd only when
                                 some count is non-zero; counts, never values */
+    struct dvc_pixels *pixels; /* issue 11: what the pixel stage did (malloc'd only when it ran); counts and the
+                                  output transfer syntax, never recognised text */
     int displaced;      /* pool.c, under the status lock: a lower index replaced this one's output before its
                            own worker recorded "ok", which then records "duplicate" instead */
 } dvc_item;

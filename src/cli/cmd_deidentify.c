@@ -484,6 +484,7 @@ done:
         free(items[i].message);
         free(items[i].mapping);
         free(items[i].text_findings);
+        free(items[i].pixels);
     }
     free(items);
     dvc_inputs_free(&in);

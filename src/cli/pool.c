@@ -148,6 +148,17 @@ static void process(worker *w, size_t index)
                     memcpy(it->text_findings, res.text_findings, sizeof res.text_findings);
                 break;
             }
+        if (res.pixel_stage_ran || res.pixel_nested_kept) {
+            /* NULL on ENOMEM: the report then has no pixel entry for this instance (never a wrong one) */
+            it->pixels = malloc(sizeof *it->pixels);
+            if (it->pixels) {
+                it->pixels->ran = res.pixel_stage_ran;
+                it->pixels->frames = res.pixel_frames;
+                it->pixels->boxes = res.pixel_boxes;
+                it->pixels->nested_kept = res.pixel_nested_kept;
+                memcpy(it->pixels->transfer_syntax, res.pixel_transfer_syntax, sizeof it->pixels->transfer_syntax);
+            }
+        }
     }
     if (run->mapping && (oc == DV_OUTCOME_OK || oc == DV_OUTCOME_DUPLICATE))
         it->mapping = dvc_mapping_fields(&res); /* NULL on ENOMEM: mapping.c then fails the mapping file */

@@ -79,6 +79,23 @@ static int add_text_findings(json_t *e, const uint32_t *counts)
     return rc | json_object_set_new(e, "text_findings", o);
 }
 
+/* "pixels": {"frames_examined": 3, "boxes_redacted": 2, "transfer_syntax": "1.2.840.10008.1.2.5",
+ * "nested_pixel_data_kept": 0} (issue 11 item 4): counts and the output transfer syntax only. */
+static int add_pixels(json_t *e, const dvc_pixels *px)
+{
+    json_t *o = json_object();
+    if (!o)
+        return -1;
+    int rc = 0;
+    if (px->ran) {
+        rc |= json_object_set_new(o, "frames_examined", json_integer((json_int_t)px->frames));
+        rc |= json_object_set_new(o, "boxes_redacted", json_integer((json_int_t)px->boxes));
+        rc |= json_object_set_new(o, "transfer_syntax", json_string(px->transfer_syntax));
+    }
+    rc |= json_object_set_new(o, "nested_pixel_data_kept", json_integer((json_int_t)px->nested_kept));
+    return rc | json_object_set_new(e, "pixels", o);
+}
+
 /* Engine messages are ASCII; anything else is replaced rather than dropping the entry. */
 static json_t *message_or_null(const char *msg)
 {
@@ -128,6 +145,8 @@ static json_t *build(const dvc_run *run, double elapsed)
             rc |= json_object_set_new(e, "reason", json_string(it->reason));
         if (it->text_findings) /* issue 6: findings transformed, by infoType name (counts only) */
             rc |= add_text_findings(e, it->text_findings);
+        if (it->pixels)
+            rc |= add_pixels(e, it->pixels);
         rc |= json_array_append_new(list, e);
     }
     rc |= json_object_set_new(root, "instances", list);

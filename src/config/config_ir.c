@@ -15,6 +15,13 @@ int dv_image_config_is_noop(const dv_image_config *ic)
     return (ic->mode == DV_REDACT_NO_TEXT || ic->mode == DV_TEXT_REDACTION_UNSPECIFIED) && ic->nadditional == 0;
 }
 
+int dv_image_config_needs_ocr(const dv_image_config *ic)
+{
+    if (dv_image_config_is_noop(ic) || ic->mode == DV_REDACT_ALL_TEXT)
+        return 0;
+    return 1; /* the sensitive modes, and UNSPECIFIED with additionalInfoTypes (redact just those) */
+}
+
 static void free_names(char **names, size_t n)
 {
     for (size_t i = 0; names && i < n; i++)
@@ -89,7 +96,12 @@ typedef struct unbuilt {
     const char *why;
 } unbuilt;
 
-#define IMAGE_WHY "not implemented yet (burned-in text redaction in PixelData)"
+/* Burned-in text redaction (issue 11): REDACT_ALL_TEXT works end to end (detection only); the modes that
+ * must READ the text to decide what is sensitive need the OCR part, which is not built yet, so they are
+ * refused here, at the config, rather than failing every instance later.
+ * [test_config.c: test_clean_image_refusals] */
+#define IMAGE_WHY "not implemented yet (recognising which burned-in text is sensitive needs OCR; " \
+                  "REDACT_ALL_TEXT and REDACT_NO_TEXT work)"
 
 /* Collect the unbuilt parts of cfg in a fixed order (profile, options, actions in order, image, text); returns
  * how many there are and fills at most cap of them. */
@@ -110,16 +122,16 @@ static size_t collect_unbuilt(const dv_config *cfg, unbuilt *out, size_t cap)
             cfg->legacy ? "filterProfile" : "profileType");
     if (cfg->clean_descriptors)
         ADD("not implemented yet (Clean Descriptors Option, PS3.15 E.3.5)", "%s.options.cleanDescriptors", root);
-    if (cfg->has_clean_image && !dv_image_config_is_noop(&cfg->clean_image))
+    if (cfg->has_clean_image && dv_image_config_needs_ocr(&cfg->clean_image))
         ADD(IMAGE_WHY, "%s.options.cleanImage", root);
     for (size_t i = 0; i < cfg->nactions; i++) {
         const dv_config_action *a = &cfg->actions[i];
         if (a->kind == DV_ACTION_CLEAN_TEXT)
             ADD("not implemented yet (text inspection of tag values)", "%s.actions[%zu].cleanTextTag", root, i);
-        else if (a->kind == DV_ACTION_CLEAN_IMAGE && !dv_image_config_is_noop(&a->params.image))
+        else if (a->kind == DV_ACTION_CLEAN_IMAGE && dv_image_config_needs_ocr(&a->params.image))
             ADD(IMAGE_WHY, "%s.actions[%zu].cleanImageTag", root, i);
     }
-    if (cfg->has_image && !dv_image_config_is_noop(&cfg->image))
+    if (cfg->has_image && dv_image_config_needs_ocr(&cfg->image))
         ADD(IMAGE_WHY, "config.image");
     if (cfg->has_text)
         ADD("not implemented yet (TextConfig: text inspection of tag values)", "config.text");

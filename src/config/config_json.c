@@ -37,6 +37,10 @@
 /* resolve_query's need_vr for cleanTextTag: one of the VRs dv_clean_text_vr accepts (1 is no VR code). */
 #define NEED_CLEAN_TEXT_VR 1
 #define CLEAN_TEXT_VRS "AE, LO, LT, PN, SH, ST, UC, UT, DA, DT, AS"
+/* resolve_query's need_vr for cleanImageTag: the tag PixelData only ("Supported tags: PixelData", gcp-api.md
+ * 3.3); a VR query or any other tag is a config error naming the query (2 is no VR code either).
+ * [test_config.c: test_clean_image_tag_pixel_data_only] */
+#define NEED_PIXEL_DATA 2
 #define CONFIG_MAX_QUERIES 10000
 
 #define PATH_MAX_LEN 256
@@ -309,6 +313,8 @@ static int resolve_query(const char *s, size_t slen, query_mode mode, uint16_t n
         q->vr = dv_vr_from_chars(s);
         if (need_vr == NEED_CLEAN_TEXT_VR && !dv_clean_text_vr(q->vr))
             return cfail(err, path, "%s applies to VRs %s only, not to VR \"%s\"", action, CLEAN_TEXT_VRS, shown);
+        if (need_vr == NEED_PIXEL_DATA)
+            return cfail(err, path, "%s applies to PixelData (7FE00010) only, not to VR \"%s\"", action, shown);
         if (need_vr && need_vr != NEED_CLEAN_TEXT_VR && q->vr != need_vr) {
             char want[3];
             vr_name(need_vr, want);
@@ -338,6 +344,12 @@ static int resolve_query(const char *s, size_t slen, query_mode mode, uint16_t n
         return cfail(err, path,
                      "\"%s\" is a group length tag (%04X,0000); group lengths are not data to de-identify",
                      shown, (unsigned)(q->tag >> 16));
+    if (need_vr == NEED_PIXEL_DATA) {
+        if (q->tag != 0x7FE00010u || q->mask != 0xFFFFFFFFu)
+            return cfail(err, path, "%s applies to PixelData (7FE00010) only, not to \"%s\" (%04X,%04X)", action,
+                         shown, (unsigned)(q->tag >> 16), (unsigned)(q->tag & 0xFFFFu));
+        return 0;
+    }
     if (need_vr == NEED_CLEAN_TEXT_VR) {
         /* A private or unknown tag's VR is only known per instance: checked there (docs/text.md; the NCI
          * config names private tags). */
@@ -464,6 +476,7 @@ static int parse_action(const json_t *a, const char *path, dv_config_action *act
     uint16_t need = kind == DV_ACTION_REGEN_UID  ? DV_VR_UI
                     : kind == DV_ACTION_RECURSE  ? DV_VR_SQ
                     : kind == DV_ACTION_CLEAN_TEXT ? NEED_CLEAN_TEXT_VR
+                    : kind == DV_ACTION_CLEAN_IMAGE ? NEED_PIXEL_DATA
                                                    : 0;
     const json_t *queries = get(a, "queries");
     path_key(p, path, "queries");

@@ -29,7 +29,7 @@ typedef enum dv_action_kind {
     DV_ACTION_REGEN_UID,    /* VR UI only */
     DV_ACTION_RECURSE,      /* VR SQ only */
     DV_ACTION_CLEAN_TEXT,   /* parsed; refused by dv_config_refuse_unbuilt until text inspection lands */
-    DV_ACTION_CLEAN_IMAGE   /* parsed; only a no-op ImageConfig is accepted (PixelData kept) until redaction lands */
+    DV_ACTION_CLEAN_IMAGE   /* PixelData only; the pixel stage (src/engine/pixel_stage.c) carries it out */
 } dv_action_kind;
 
 typedef enum dv_query_kind { DV_QUERY_TAG = 1, DV_QUERY_VR } dv_query_kind;
@@ -62,8 +62,11 @@ typedef struct dv_image_config {
 } dv_image_config;
 
 /* True when the ImageConfig asks for no pixel redaction at all (REDACT_NO_TEXT, or UNSPECIFIED without
- * additionalInfoTypes): the only ImageConfig dicomveil can honour until burned-in text redaction lands. */
+ * additionalInfoTypes): the pixel stage does not run (nothing is decoded). */
 int dv_image_config_is_noop(const dv_image_config *ic);
+/* True when carrying it out needs the text READ (OCR): the sensitive modes, and UNSPECIFIED with
+ * additionalInfoTypes. REDACT_ALL_TEXT needs only text-region detection. */
+int dv_image_config_needs_ocr(const dv_image_config *ic);
 /* Deep copy (dst is overwritten; on failure dst is left cleared). Returns 0 or -1 (out of memory). */
 int dv_image_config_copy(dv_image_config *dst, const dv_image_config *src);
 void dv_image_config_clear(dv_image_config *ic);

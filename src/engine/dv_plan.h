@@ -96,7 +96,23 @@ struct dv_plan {
     int clean_descriptors;
     int cleans_text;
     struct dv_patterns *patterns; /* the compiled pattern detectors (text/patterns.h; immutable, shared by every
-                                     worker), when the plan cleans text; owned by the plan */
+                                     worker), when the plan cleans text or chooses pixel boxes by their text;
+                                     owned by the plan */
+    /* Burned-in text (issue 11, engine/dv_pixel_classify.h): some ImageConfig of the plan chooses boxes by their
+     * recognised text (REDACT_SENSITIVE_TEXT[_CLEAN_DESCRIPTORS], or UNSPECIFIED with additionalInfoTypes), so
+     * the detectors are compiled even when no element is cleaned; image_ctx: one of them is
+     * REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS, so the instance's [CTX] phrases are gathered and detected
+     * (dv_text_begin_instance, dv_text_detect) without options.cleanDescriptors. */
+    int image_detects_text;
+    int image_ctx;
+
+    /* Burned-in text (issue 11): options.cleanImage, or the legacy top-level `image` (gcp-api.md 4.1: the same
+     * thing), is the ImageConfig top-level PixelData gets when no action decides PixelData (as if a
+     * cleanImageTag action on PixelData followed the config's own actions; dv_pixel_config_for). cleans_pixels
+     * is 1 when any ImageConfig of the plan asks for redaction: 0 means the pixel stage never runs. */
+    int has_clean_image;
+    dv_image_config clean_image;
+    int cleans_pixels;
 
     dv_plan_context contexts[DV_PLAN_MAX_CONTEXTS];
     size_t ncontexts;
@@ -211,10 +227,35 @@ void dv_text_worker_free(dv_text_worker *w);
 void dv_text_worker_set_detector(dv_text_worker *w, dv_text_detect_fn fn, void *user);
 /* Findings transformed in the last instance, by infoType (for the run report; counts only, never values). */
 const uint32_t *dv_text_worker_counts(const dv_text_worker *w);
-/* Before the plan changes anything: the instance's own identifying values (PatientID / StudyInstanceUID for
- * the date shift, the [CTX] phrases). 0 or -1. */
+/* Before the plan changes anything: the instance's own identifying values, read from the ORIGINAL instance at
+ * every nesting level: PatientID / StudyInstanceUID (the date shift's identity), the deny-list (every PN
+ * component, patient and other IDs, accession, study and admission IDs, birth date in every written form,
+ * address and telephone parts, institution and department names; always, whatever the plan) and, with
+ * cleanDescriptors, the [CTX] phrases. They stay in w until the next dv_text_begin_instance (or
+ * dv_text_worker_free): dv_text_detect may be called after dv_apply_text walked and changed the instance.
+ * dv_apply_text calls this when plan->cleans_text; a stage that needs the deny-list for another plan calls it
+ * itself before dv_apply_text changes the instance. 0 or -1 (DV_ERR_LIMIT: over DV_DENYLIST_MAX_ENTRIES or
+ * the [CTX] caps; DV_ERR_NOMEM; a charset error). */
 int dv_text_begin_instance(dv_text_worker *w, const dv_plan *plan, const dv_key *key, dv_instance *inst,
                            dv_error *err);
+/* The infoTypes the plan transforms (TextConfig resolved: every type whose transformation is not NONE), plus
+ * DV_IT_CTX when the plan has cleanDescriptors: the `want` the text stage passes to dv_text_detect. */
+dv_infotype_set dv_text_plan_infotypes(const dv_plan *plan);
+/* THE one home that runs every detector over one UTF-8 string (the text stage, `dicomveil inspect` and the
+ * burned-in pixel classifier all call it; keep this signature stable):
+ *   - the pattern detectors (plan->patterns; skipped when the plan compiled none, i.e. it cleans no text),
+ *   - the dictionaries (dv_detect_names) for the DV_LEX_INFOTYPES in want,
+ *   - the current instance's deny-list (dv_text_begin_instance; the strongest signal: its findings score 90+
+ *     and win overlaps). Its names are PERSON_NAME, or LAST_NAME / FIRST_NAME when only those are wanted;
+ *     findings of types not in want are dropped,
+ *   - the worker's extra detector (dv_text_worker_set_detector), if any,
+ *   - the [CTX] phrases, when want has DV_IT_BIT(DV_IT_CTX) and plan->clean_descriptors.
+ * out is cleared first and left normalised (dv_findings_normalise: sorted by start, disjoint); spans are byte
+ * offsets into utf8 on code point boundaries. want: usually dv_text_plan_infotypes(plan). plan may be NULL
+ * (no patterns, no [CTX]). Reads only w's per-instance state: no value is logged or kept.
+ * 0, or -1 with err (DV_ERR_LIMIT: text over a detector's cap or DV_FINDINGS_MAX findings; DV_ERR_NOMEM). */
+int dv_text_detect(dv_text_worker *w, const dv_plan *plan, const char *utf8, size_t len, dv_infotype_set want,
+                   dv_findings *out, dv_error *err);
 /* Clean one element (DV_DEC_CLEAN_TEXT) whose values are in cs. *changed = 1 when the value was rewritten (an
  * unchanged value keeps its bytes). When a rewritten value cannot be encoded in cs, the whole instance is
  * switched to ISO_IR 192 first (every text value re-encoded) and *cs_switched = 1: the caller then decodes

@@ -131,6 +131,7 @@ void dv_plan_free(dv_plan *plan)
     free(plan->mqueries);
     free(plan->mprofile);
     dv_patterns_free(plan->patterns);
+    dv_image_config_clear(&plan->clean_image);
     free(plan);
 }
 
@@ -206,6 +207,29 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
     if (dv_config_refuse_unbuilt(cfg, err) != 0)
         return NULL;
     return dv_plan_compile_all(cfg, err);
+}
+
+/* Does some ImageConfig of cfg choose boxes by their text, and does one ask for [CTX] phrases
+ * (dv_plan.image_detects_text / image_ctx; the modes per gcp-api.md 5)? */
+static void image_one(const dv_image_config *ic, int *detects, int *ctx)
+{
+    if (ic->mode == DV_REDACT_SENSITIVE_TEXT || ic->mode == DV_REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS ||
+        (ic->mode == DV_TEXT_REDACTION_UNSPECIFIED && ic->nadditional))
+        *detects = 1;
+    if (ic->mode == DV_REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS)
+        *ctx = 1;
+}
+
+static void image_text_needs(const dv_config *cfg, int *detects, int *ctx)
+{
+    *detects = *ctx = 0;
+    if (cfg->has_clean_image)
+        image_one(&cfg->clean_image, detects, ctx);
+    if (cfg->has_image)
+        image_one(&cfg->image, detects, ctx);
+    for (size_t i = 0; i < cfg->nactions; i++)
+        if (cfg->actions[i].kind == DV_ACTION_CLEAN_IMAGE)
+            image_one(&cfg->actions[i].params.image, detects, ctx);
 }
 
 dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
@@ -369,11 +393,27 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
     p->cleans_text = p->clean_descriptors || p->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS;
     for (size_t i = 0; i < cfg->nactions; i++)
         p->cleans_text |= cfg->actions[i].kind == DV_ACTION_CLEAN_TEXT;
-    /* Compiled once per plan, only when some element can be cleaned (a metadata-only plan pays nothing). */
-    if (p->cleans_text && !(p->patterns = dv_patterns_new(err))) {
+    image_text_needs(cfg, &p->image_detects_text, &p->image_ctx);
+    /* Compiled once per plan, only when some element can be cleaned or some pixel box is chosen by its text (a
+     * metadata-only plan pays nothing). */
+    if ((p->cleans_text || p->image_detects_text) && !(p->patterns = dv_patterns_new(err))) {
         dv_plan_free(p);
         return NULL;
     }
+    /* Pixels (issue 11): the options' ImageConfig kept for PixelData; whether any ImageConfig redacts. */
+    const dv_image_config *opt_image = cfg->has_clean_image ? &cfg->clean_image : cfg->has_image ? &cfg->image : NULL;
+    if (opt_image) {
+        if (dv_image_config_copy(&p->clean_image, opt_image) != 0) {
+            dv_plan_free(p);
+            dv_fail(err, DV_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        p->has_clean_image = 1;
+        p->cleans_pixels = !dv_image_config_is_noop(opt_image);
+    }
+    for (size_t i = 0; i < cfg->nactions; i++)
+        p->cleans_pixels |= cfg->actions[i].kind == DV_ACTION_CLEAN_IMAGE &&
+                            !dv_image_config_is_noop(&cfg->actions[i].params.image);
     p->nwarnings = cfg->nwarnings < DV_CONFIG_MAX_WARNINGS ? cfg->nwarnings : DV_CONFIG_MAX_WARNINGS;
     memcpy(p->warnings, cfg->warnings, sizeof p->warnings);
 
@@ -431,8 +471,8 @@ static dv_decision action_decision(dv_action_kind k, uint16_t vr, int is_seq)
         return vr == DV_VR_UI ? DV_DEC_REGEN_UID : DV_DEC_DUMMY;
     case DV_ACTION_RECURSE: return is_seq ? DV_DEC_KEEP_RECURSE : DV_DEC_KEEP;
     case DV_ACTION_CLEAN_IMAGE:
-        /* Only a no-op ImageConfig compiles (dv_config_refuse_unbuilt): the pixels are kept. The pixel stage
-         * will read the mode from dv_match.params. Nested elements "revert to Keep" (gcp-api.md 3.3). */
+        /* The walk keeps the pixels; the pixel stage (pixel_stage.c) reads the mode from dv_match.params for
+         * the top-level PixelData. Nested elements "revert to Keep" (gcp-api.md 3.3). */
         return DV_DEC_KEEP;
     case DV_ACTION_CLEAN_TEXT:
         /* A text VR is cleaned; a private tag whose VR turns out not to be text (the config could not check

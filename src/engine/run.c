@@ -15,8 +15,16 @@
 #include "dicomveil/dicomveil.h"
 #include "dicom/dv_limits_internal.h"
 #include "engine/dv_plan.h"
+#include "engine/dv_pixel_stage.h"
 #include "engine/dv_result_internal.h"
 #include "dict/dv_tags.h"
+
+typedef struct worker_pool {
+    pthread_mutex_t mu;
+    void **free;
+    size_t n, cap;
+    int ok;
+} worker_pool;
 
 struct dv_run {
     const dv_plan *plan;
@@ -30,48 +38,75 @@ struct dv_run {
     void *cancel_user;
     dv_progress_fn progress_fn;
     void *progress_user;
-    /* Text stage workers (charset converters, buffers): one per concurrent worker thread, taken for an
-     * instance and given back, so nothing per-worker is static and nothing is rebuilt per instance. */
-    pthread_mutex_t text_mu;
-    dv_text_worker **text_free;
-    size_t ntext_free, text_cap;
-    int text_mu_ok;
+    dv_frame_observer_fn frame_fn; /* pixel stage observer (--preview), NULL when unset */
+    void *frame_user;
+    /* Stage workers (text: charset converters, buffers; pixels: image context, detector, OCR model, frame
+     * buffers): one per concurrent worker thread, taken for an instance and given back, so nothing
+     * per-worker is static and nothing is rebuilt per instance. */
+    worker_pool text_pool;
+    worker_pool pixel_pool;
+    atomic_uint_least64_t pixel_decodes; /* decoder calls of every pixel worker (dv_run_pixel_decode_calls) */
+    dv_pixel_find_fn pixel_find;         /* test seam (dv_run_set_pixel_test_hooks) */
+    void *pixel_find_user;
+    uint32_t pixel_frame_ms;
 };
 
-/* A text worker for one instance (NULL when the plan cleans no text, or out of memory: dv_apply_text then
- * makes its own). */
-static dv_text_worker *text_take(dv_run *run)
+/* A worker for one instance: a free one of the pool, or a new one (NULL when out of memory). A pool whose
+ * mutex could not be made (or a stack run's zeroed pool) makes one per instance. */
+static void *pool_take(worker_pool *p, void *(*make)(void))
 {
-    if (!run->plan->cleans_text || !run->text_mu_ok)
-        return NULL;
-    dv_text_worker *w = NULL;
-    pthread_mutex_lock(&run->text_mu);
-    if (run->ntext_free)
-        w = run->text_free[--run->ntext_free];
-    pthread_mutex_unlock(&run->text_mu);
-    return w ? w : dv_text_worker_new();
+    void *w = NULL;
+    if (p->ok) {
+        pthread_mutex_lock(&p->mu);
+        if (p->n)
+            w = p->free[--p->n];
+        pthread_mutex_unlock(&p->mu);
+    }
+    return w ? w : make();
 }
 
-static void text_give(dv_run *run, dv_text_worker *w)
+static void pool_give(worker_pool *p, void *w, void (*destroy)(void *))
 {
     if (!w)
         return;
-    pthread_mutex_lock(&run->text_mu);
-    if (run->ntext_free == run->text_cap) {
-        size_t cap = run->text_cap ? run->text_cap * 2 : 8;
-        dv_text_worker **v = realloc(run->text_free, cap * sizeof *v);
-        if (v) {
-            run->text_free = v;
-            run->text_cap = cap;
+    if (p->ok) {
+        pthread_mutex_lock(&p->mu);
+        if (p->n == p->cap) {
+            size_t cap = p->cap ? p->cap * 2 : 8;
+            void **v = realloc(p->free, cap * sizeof *v);
+            if (v) {
+                p->free = v;
+                p->cap = cap;
+            }
         }
+        if (p->n < p->cap) {
+            p->free[p->n++] = w;
+            w = NULL;
+        }
+        pthread_mutex_unlock(&p->mu);
     }
-    if (run->ntext_free < run->text_cap) {
-        run->text_free[run->ntext_free++] = w;
-        w = NULL;
-    }
-    pthread_mutex_unlock(&run->text_mu);
-    dv_text_worker_free(w);
+    if (w)
+        destroy(w);
 }
+
+static void pool_init(worker_pool *p)
+{
+    p->ok = pthread_mutex_init(&p->mu, NULL) == 0;
+}
+
+static void pool_free(worker_pool *p, void (*destroy)(void *))
+{
+    for (size_t i = 0; i < p->n; i++)
+        destroy(p->free[i]);
+    free(p->free);
+    if (p->ok)
+        pthread_mutex_destroy(&p->mu);
+}
+
+static void *text_make(void) { return dv_text_worker_new(); }
+static void text_destroy(void *w) { dv_text_worker_free(w); }
+static void *pixel_make(void) { return dv_pixel_worker_new(); }
+static void pixel_destroy(void *w) { dv_pixel_worker_free(w); }
 
 const char *dv_outcome_name(dv_outcome o)
 {
@@ -103,7 +138,8 @@ dv_run *dv_run_new(const dv_plan *plan, const dv_key *key, const dv_limits *lim,
         free(run);
         return NULL;
     }
-    run->text_mu_ok = pthread_mutex_init(&run->text_mu, NULL) == 0;
+    pool_init(&run->text_pool);
+    pool_init(&run->pixel_pool);
     /* Refused here rather than failing instances later: an instance allowed more than the budget's per-instance
      * maximum would fail with "limit" only because of how the budget was sized. */
     if (run->limits.budget && dv_limits_memory_max(&run->limits) > dv_budget_instance_max(run->limits.budget)) {
@@ -120,11 +156,8 @@ void dv_run_free(dv_run *run)
 {
     if (!run)
         return;
-    for (size_t i = 0; i < run->ntext_free; i++)
-        dv_text_worker_free(run->text_free[i]);
-    free(run->text_free);
-    if (run->text_mu_ok)
-        pthread_mutex_destroy(&run->text_mu);
+    pool_free(&run->text_pool, text_destroy);
+    pool_free(&run->pixel_pool, pixel_destroy);
     free(run);
 }
 
@@ -137,6 +170,12 @@ void dv_run_set_progress(dv_run *run, dv_progress_fn fn, void *user)
 {
     run->progress_fn = fn;
     run->progress_user = user;
+}
+
+void dv_run_set_frame_observer(dv_run *run, dv_frame_observer_fn fn, void *user)
+{
+    run->frame_fn = fn;
+    run->frame_user = user;
 }
 
 void dv_run_set_cancel(dv_run *run, dv_cancel_fn fn, void *user)
@@ -267,6 +306,38 @@ static dv_outcome write_output(const dv_run *run, const dv_instance *inst, const
     return DV_OUTCOME_FAILED;
 }
 
+static int pixel_stage(dv_run *run, dv_instance *inst, dv_result *res, dv_error *err)
+{
+    if (!run->plan->cleans_pixels)
+        return 0;
+    if (DV_RESULT_HAS(res, pixel_nested_kept))
+        res->pixel_nested_kept = dv_pixel_count_nested(inst);
+    const dv_image_config *ic = dv_pixel_config_for(run->plan, inst);
+    if (!ic)
+        return 0;
+    dv_pixel_worker *pw = pool_take(&run->pixel_pool, pixel_make);
+    if (!pw)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory (pixel worker)");
+    uint64_t before = dv_pixel_worker_decode_calls(pw);
+    dv_pixel_env env = {run->frame_fn, run->frame_user, run->pixel_find, run->pixel_find_user, run->pixel_frame_ms};
+    int rc = dv_pixel_stage_run(pw, ic, inst, &env, res, err);
+    atomic_fetch_add_explicit(&run->pixel_decodes, dv_pixel_worker_decode_calls(pw) - before, memory_order_relaxed);
+    pool_give(&run->pixel_pool, pw, pixel_destroy);
+    return rc;
+}
+
+uint64_t dv_run_pixel_decode_calls(const dv_run *run)
+{
+    return atomic_load_explicit(&run->pixel_decodes, memory_order_relaxed);
+}
+
+void dv_run_set_pixel_test_hooks(dv_run *run, dv_pixel_find_fn find, void *user, uint32_t frame_ms)
+{
+    run->pixel_find = find;
+    run->pixel_find_user = user;
+    run->pixel_frame_ms = frame_ms;
+}
+
 /* The path itself. run may be a stack run (dv_deidentify): only its configuration and cancel flag are used. */
 static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *out, void *out_arg,
                           dv_result *res, dv_error *err)
@@ -296,9 +367,9 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
     }
     /* The text stage runs inside the walk, where the plan decided DV_DEC_CLEAN_TEXT (dv_apply_text): its
      * worker comes from the run. */
-    dv_text_worker *tw = text_take(run);
+    dv_text_worker *tw = run->plan->cleans_text ? pool_take(&run->text_pool, text_make) : NULL;
     int applied = dv_apply_text(run->plan, run->key, inst, res, tw, err);
-    text_give(run, tw);
+    pool_give(&run->text_pool, tw, text_destroy);
     if (applied != 0) {
         outcome = failed(err, DV_ERR_INVALID);
         goto done;
@@ -313,9 +384,14 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
         read_new_patient_id(inst, res);
     }
 
-    /* ---- Stages between apply and write: burned-in pixel redaction (cleanImage) goes HERE, on the applied
-     * instance, once it exists (refused when the plan is compiled until then). Text cleaning happens in the
-     * walk above, element by element, where the plan decided it. ---- */
+    /* ---- Burned-in text (issue 11), on the applied instance: only when the plan's ImageConfig for this
+     * instance's top-level PixelData asks for redaction, so a metadata-only config never builds a pixel
+     * worker or decodes anything [test_pixel_stage: test_metadata_only_decodes_nothing]. Fail closed: a
+     * failure here means the instance is not written (DECISIONS 14). ---- */
+    if (pixel_stage(run, inst, res, err) != 0) {
+        outcome = failed(err, DV_ERR_INVALID);
+        goto done;
+    }
 
     outcome = write_output(run, inst, out, out_arg, res, err);
 done:

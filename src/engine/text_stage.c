@@ -13,7 +13,9 @@
 #include "dicom/dv_charset.h"
 #include "dicom/dv_vr.h"
 #include "engine/dv_plan.h"
+#include "text/denylist.h"
 #include "text/dv_ctx.h"
+#include "text/lexicon.h"
 #include "text/patterns.h"
 
 /* One text value bigger than this is refused (a limit), not inspected partially. */
@@ -31,6 +33,7 @@ struct dv_text_worker {
     size_t rawcap, enccap;
     dv_ctx_list *ctx;
     dv_text_scratch *scratch; /* the pattern detectors' per-worker state (made on first use) */
+    dv_denylist *dl;          /* the instance's own identifying values (PHI: memory only, never written) */
     dv_text_detect_fn fn;
     void *user;
     dv_text_instance ti;
@@ -59,6 +62,7 @@ void dv_text_worker_free(dv_text_worker *w)
     dv_charset_ctx_free(w->cs);
     dv_ctx_list_free(w->ctx);
     dv_text_scratch_free(w->scratch);
+    dv_denylist_free(w->dl);
     dv_findings_free(&w->f);
     dv_strbuf_free(&w->out);
     free(w->dec);
@@ -139,30 +143,108 @@ static int is_removed_code(uint8_t c)
            c == DV_PC_ZD || c == DV_PC_XZD || c == DV_PC_XZU;
 }
 
-/* [CTX] sources: text values of attributes the Basic Profile marks D, Z, X or U (any composite), except the
- * descriptors that are themselves cleaned (C in the Clean Descriptors column), at every nesting level. */
-static int gather_ctx(dv_text_worker *w, const dv_plan *plan, const dv_instance *inst, const dv_ds *ds,
-                      const dv_charset *cs, uint32_t depth, dv_error *err)
+/* The deny-list's sources besides every PN element (issue 6 item 2; docs/text.md "Deny-list sources"), at any
+ * nesting level (OtherPatientIDsSequence, the physician and person identification sequences hold them too).
+ * Sorted by tag. */
+enum { DL_DATE = 1, DL_ADDRESS, DL_VALUE };
+typedef struct deny_source {
+    uint32_t tag;
+    uint8_t how;
+    uint8_t type; /* dv_infotype */
+} deny_source;
+static const deny_source DENY_SOURCES[] = {
+    {0x00080050u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* AccessionNumber */
+    {0x00080080u, DL_VALUE, DV_IT_ORGANIZATION_NAME},     /* InstitutionName */
+    {0x00080081u, DL_ADDRESS, 0},                         /* InstitutionAddress */
+    {0x00080092u, DL_ADDRESS, 0},                         /* ReferringPhysicianAddress */
+    {0x00080094u, DL_VALUE, DV_IT_PHONE_NUMBER},          /* ReferringPhysicianTelephoneNumbers */
+    {0x00081040u, DL_VALUE, DV_IT_ORGANIZATION_NAME},     /* InstitutionalDepartmentName */
+    {0x00100020u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* PatientID */
+    {0x00100030u, DL_DATE, DV_IT_DATE_OF_BIRTH},          /* PatientBirthDate */
+    {0x00101000u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* OtherPatientIDs (retired) */
+    {0x00101040u, DL_ADDRESS, 0},                         /* PatientAddress */
+    {0x00102152u, DL_VALUE, DV_IT_LOCATION},              /* RegionOfResidence */
+    {0x00102154u, DL_VALUE, DV_IT_PHONE_NUMBER},          /* PatientTelephoneNumbers */
+    {0x00200010u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* StudyID */
+    {0x00380010u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* AdmissionID */
+    {0x00401102u, DL_ADDRESS, 0},                         /* PersonAddress */
+    {0x00401103u, DL_VALUE, DV_IT_PHONE_NUMBER},          /* PersonTelephoneNumbers */
+};
+
+static const deny_source *deny_source_of(uint32_t tag)
+{
+    size_t lo = 0, hi = sizeof DENY_SOURCES / sizeof DENY_SOURCES[0];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (DENY_SOURCES[mid].tag == tag)
+            return &DENY_SOURCES[mid];
+        if (DENY_SOURCES[mid].tag < tag)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Add each value (`\` separates them) of one source element to the deny-list. */
+static int deny_values(dv_denylist *dl, uint16_t vr, const deny_source *src, const char *s, size_t n, dv_error *err)
+{
+    for (size_t a = 0, i = 0; i <= n; i++) {
+        if (i < n && s[i] != '\\')
+            continue;
+        int rc = 0;
+        size_t vl = i - a;
+        if (vr == DV_VR_PN)
+            rc = dv_denylist_add_person_name(dl, s + a, vl, err);
+        else if (src->how == DL_DATE)
+            rc = dv_denylist_add_date(dl, (dv_infotype)src->type, s + a, vl, err);
+        else if (src->how == DL_ADDRESS)
+            rc = dv_denylist_add_address(dl, s + a, vl, err);
+        else
+            rc = dv_denylist_add(dl, (dv_infotype)src->type, s + a, vl, err);
+        if (rc < 0)
+            return -1;
+        a = i + 1;
+    }
+    return 0;
+}
+
+/* One walk over the ORIGINAL instance, at every nesting level: the deny-list (always: it is the strongest
+ * signal, used by the text stage, `inspect` and the pixel classifier) and, with Clean Descriptors, the [CTX]
+ * phrases: text values of attributes the Basic Profile marks D, Z, X or U (any composite), except the
+ * descriptors that are themselves cleaned (C in the Clean Descriptors column). */
+static int gather_identity(dv_text_worker *w, const dv_plan *plan, const dv_instance *inst, const dv_ds *ds,
+                           const dv_charset *cs, uint32_t depth, dv_error *err)
 {
     for (const dv_elem *e = ds->first; e; e = e->next) {
         if (dv_elem_is_sequence(e)) {
             for (const dv_item *it = e->items; it; it = it->next) {
                 dv_charset own;
-                if (gather_ctx(w, plan, inst, &it->ds, dv_charset_for_item(cs, it, &own), depth + 1, err))
+                if (gather_identity(w, plan, inst, &it->ds, dv_charset_for_item(cs, it, &own), depth + 1, err))
                     return -1;
             }
             continue;
         }
         uint16_t vr = dv_plan_effective_vr(e);
-        if (e->length == 0 || DV_TAG_IS_PRIVATE(e->tag) || !dv_clean_text_vr(vr))
+        if (e->length == 0 || !dv_clean_text_vr(vr))
             continue;
-        const dv_profile_entry *pe = dv_profile_lookup(plan->table, e->tag);
-        if (!pe || !is_removed_code(pe->basic) || pe->opt[DV_OPT_CLEAN_DESC] == DV_PC_C)
+        const deny_source *src = vr == DV_VR_PN || DV_TAG_IS_PRIVATE(e->tag) ? NULL : deny_source_of(e->tag);
+        int deny = vr == DV_VR_PN || src;
+        int ctx = 0;
+        if ((plan->clean_descriptors || plan->image_ctx) && !DV_TAG_IS_PRIVATE(e->tag)) {
+            const dv_profile_entry *pe = dv_profile_lookup(plan->table, e->tag);
+            ctx = pe && is_removed_code(pe->basic) && pe->opt[DV_OPT_CLEAN_DESC] != DV_PC_C;
+        }
+        if (!deny && !ctx)
             continue;
         size_t n;
         unsigned style;
-        if (decode(w, inst, e, vr, cs, &n, &style, err) ||
-            dv_ctx_list_add_value(w->ctx, vr == DV_VR_PN, w->dec, n, err))
+        if (decode(w, inst, e, vr, cs, &n, &style, err))
+            return -1;
+        while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
+            n--;
+        if ((deny && deny_values(w->dl, vr, src, w->dec, n, err)) ||
+            (ctx && dv_ctx_list_add_value(w->ctx, vr == DV_VR_PN, w->dec, n, err)))
             return -1;
     }
     return 0;
@@ -186,10 +268,12 @@ int dv_text_begin_instance(dv_text_worker *w, const dv_plan *plan, const dv_key 
         w->ti.study_uid = w->suid;
         w->ti.study_uid_len = strlen(w->suid);
     }
-    if (!plan->clean_descriptors)
-        return 0;
+    /* A fresh list per instance: the previous instance's identity must never reach this one. */
+    dv_denylist_free(w->dl);
+    if (!(w->dl = dv_denylist_new()))
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory for the deny-list");
     dv_charset own;
-    return gather_ctx(w, plan, inst, &inst->ds, dv_charset_for_ds(NULL, &inst->ds, &own), 0, err);
+    return gather_identity(w, plan, inst, &inst->ds, dv_charset_for_ds(NULL, &inst->ds, &own), 0, err);
 }
 
 /* Re-encode every value of the VRs the character set governs, at every level, into UTF-8, and declare
@@ -241,13 +325,66 @@ static int switch_to_utf8(dv_text_worker *w, dv_instance *inst, dv_error *err)
     return 0;
 }
 
-static dv_infotype_set wanted(const dv_plan *plan)
+dv_infotype_set dv_text_plan_infotypes(const dv_plan *plan)
 {
     dv_infotype_set want = 0;
     for (int t = 0; t < DV_IT_COUNT; t++)
         if (plan->text_xf[t].kind != DV_XF_NONE && t != DV_IT_CTX)
             want |= DV_IT_BIT(t);
+    if (plan->clean_descriptors)
+        want |= DV_IT_BIT(DV_IT_CTX);
     return want;
+}
+
+/* The deny-list reports the instance's own names as PERSON_NAME; a caller that wants only LAST_NAME or
+ * FIRST_NAME (an EMPTY profile with one transformation) still gets them, under the type it asked for, since
+ * the patient's own name is the PHI that matters most. Other types not wanted are dropped. */
+static void keep_wanted(dv_findings *f, size_t from, dv_infotype_set want)
+{
+    size_t o = from;
+    for (size_t i = from; i < f->n; i++) {
+        dv_finding x = f->v[i];
+        if (x.type == DV_IT_PERSON_NAME && !(want & DV_IT_BIT(DV_IT_PERSON_NAME))) {
+            if (want & DV_IT_BIT(DV_IT_LAST_NAME))
+                x.type = DV_IT_LAST_NAME;
+            else if (want & DV_IT_BIT(DV_IT_FIRST_NAME))
+                x.type = DV_IT_FIRST_NAME;
+        }
+        if (x.type < DV_IT_COUNT && (want & DV_IT_BIT(x.type)))
+            f->v[o++] = x;
+    }
+    f->n = o;
+}
+
+int dv_text_detect(dv_text_worker *w, const dv_plan *plan, const char *utf8, size_t len, dv_infotype_set want,
+                   dv_findings *out, dv_error *err)
+{
+    dv_findings_clear(out);
+    if (len == 0 || want == 0)
+        return 0;
+    dv_infotype_set it = want & ~DV_IT_BIT(DV_IT_CTX);
+    if (it && plan && plan->patterns) {
+        if (!w->scratch && !(w->scratch = dv_text_scratch_new(err)))
+            return -1;
+        if (dv_detect_patterns(plan->patterns, w->scratch, utf8, len, it, out, err))
+            return -1;
+    }
+    if ((it & DV_LEX_INFOTYPES) && dv_detect_names(utf8, len, it & DV_LEX_INFOTYPES, out, err))
+        return -1;
+    if (it && w->dl) {
+        size_t from = out->n;
+        if (dv_detect_denylist(w->dl, utf8, len, out, err))
+            return -1;
+        keep_wanted(out, from, it);
+    }
+    if (it && w->fn && w->fn(w->user, utf8, len, it, out, err))
+        return -1;
+    /* [CTX]: options.cleanDescriptors, or a REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS ImageConfig (plan.image_ctx). */
+    if ((want & DV_IT_BIT(DV_IT_CTX)) && plan && (plan->clean_descriptors || plan->image_ctx) &&
+        dv_ctx_detect(w->ctx, utf8, len, out, err))
+        return -1;
+    dv_findings_normalise(out);
+    return 0;
 }
 
 int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
@@ -268,20 +405,8 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
         n--;
     dv_findings_clear(&w->f);
     int whole = vr == DV_VR_DA || vr == DV_VR_DT || vr == DV_VR_AS;
-    if (!whole) {
-        dv_infotype_set want = wanted(plan);
-        if (plan->patterns && want) {
-            if (!w->scratch && !(w->scratch = dv_text_scratch_new(err)))
-                return -1;
-            if (dv_detect_patterns(plan->patterns, w->scratch, w->dec, n, want, &w->f, err))
-                return -1;
-        }
-        if (w->fn && want && w->fn(w->user, w->dec, n, want, &w->f, err))
-            return -1;
-        if (plan->clean_descriptors && dv_ctx_detect(w->ctx, w->dec, n, &w->f, err))
-            return -1;
-        dv_findings_normalise(&w->f);
-    }
+    if (!whole && dv_text_detect(w, plan, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err))
+        return -1;
     if (dv_text_transform_value(plan->text_xf, &w->ti, vr, w->dec, n, w->f.v, w->f.n, &w->out, changed, err))
         return -1;
     if (!*changed)

@@ -82,7 +82,13 @@ int dv_textdetect_find(dv_textdetect *td, const dv_gray8 *g, uint32_t deadline_m
 typedef struct dv_ocr dv_ocr;
 /* NULL with err DV_ERR_UNSUPPORTED when the engine or its English model is missing (fail closed). */
 dv_ocr *dv_ocr_new(dv_error *err);
+/* dv_ocr_new with the model directory given (tessdata: the directory holding eng.traineddata, or its
+ * parent); NULL = TESSDATA_PREFIX when set, else the Debian/upstream install paths. A directory without the
+ * model is DV_ERR_UNSUPPORTED (no fallback to another one). */
+dv_ocr *dv_ocr_new_at(const char *tessdata, dv_error *err);
 void dv_ocr_free(dv_ocr *o);
+/* Tesseract's mean word confidence (0-100) of the last successful dv_ocr_read, -1 when none. */
+int dv_ocr_last_confidence(const dv_ocr *o);
 
 /* Recognise the text inside box of g (upscaled when small) into *utf8 (malloc'd, NUL-terminated, owned by
  * the caller; "" when nothing was read). deadline_ms > 0 bounds the call (DV_ERR_LIMIT when exceeded).

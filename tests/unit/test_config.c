@@ -435,10 +435,10 @@ static void test_refusals(void **state)
     expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"cleanTextTag\": {}}]}}",
                       "config.dicomTagConfig.actions[0].cleanTextTag: ", "not implemented yet");
     expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": "
-                      "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]}}",
+                      "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}]}}",
                       "config.dicomTagConfig.actions[0].cleanImageTag: ", "not implemented yet");
     expect_error_with(REQ_PREFIX "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": "
-                                 "\"REDACT_ALL_TEXT\"}}}}}",
+                                 "\"REDACT_SENSITIVE_TEXT\"}}}}}",
                       "config.dicomTagConfig.options.cleanImage: ", "not implemented yet");
     expect_error_with("{\"dicomTagConfig\": {\"options\": {\"cleanDescriptors\": {}}}}",
                       "config.dicomTagConfig.options.cleanDescriptors: ", "not implemented yet");
@@ -446,7 +446,7 @@ static void test_refusals(void **state)
                       "config.dicomTagConfig.profileType: ", "not implemented yet");
     expect_error_with("{\"dicom\": {\"filterProfile\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
                       "config.dicom.filterProfile: ", "not implemented yet");
-    expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", "config.image: ",
+    expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS\"}}", "config.image: ",
                       "not implemented yet");
     expect_error_with("{\"text\": {}}", "config.text: ", "not implemented yet");
     /* The FHIR-only fields are accepted with a warning since issue 5 item 14 (test_fhir_warnings). */
@@ -458,6 +458,30 @@ static void test_refusals(void **state)
     /* Wrong type in a refused field is still reported at that field. */
     expect_error("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": 3}}}",
                  "config.dicomTagConfig.options.cleanImage: must be an object");
+}
+
+/* Issue 11: REDACT_ALL_TEXT is built (every entry point compiles); cleanImageTag applies to PixelData only:
+ * another tag or a VR query is an error naming the query. */
+static void test_clean_image_tag_pixel_data_only(void **state)
+{
+    (void)state;
+    dv_config cfg;
+    parse_ok("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"7FE00010\"], \"cleanImageTag\": "
+             "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]}}", &cfg);
+    assert_int_equal(cfg.actions[0].params.image.mode, DV_REDACT_ALL_TEXT);
+    dv_config_clear(&cfg);
+    parse_ok("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}",
+             &cfg);
+    dv_config_clear(&cfg);
+    parse_ok("{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", &cfg);
+    dv_config_clear(&cfg);
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\", \"PatientName\"], "
+                 "\"cleanImageTag\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]}}",
+                 "config.dicomTagConfig.actions[0].queries[1]: cleanImageTag applies to PixelData (7FE00010) only, "
+                 "not to \"PatientName\" (0010,0010)");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"OB\"], \"cleanImageTag\": {}}]}}",
+                 "config.dicomTagConfig.actions[0].queries[0]: cleanImageTag applies to PixelData (7FE00010) only, "
+                 "not to VR \"OB\"");
 }
 
 static void test_conflicts(void **state)
@@ -888,7 +912,8 @@ static void test_clean_image_params(void **state)
     assert_null(dv_plan_compile(&cfg, &err));
     assert_int_equal(err.code, DV_ERR_CONFIG);
     assert_string_equal(err.message, "config.dicomTagConfig.actions[0].cleanImageTag: not implemented yet "
-                                     "(burned-in text redaction in PixelData)");
+                                     "(recognising which burned-in text is sensitive needs OCR; REDACT_ALL_TEXT and "
+                                     "REDACT_NO_TEXT work)");
     a.kind = DV_ACTION_CLEAN_TEXT;
     dv_error_clear(&err);
     assert_null(dv_plan_compile(&cfg, &err));
@@ -935,7 +960,7 @@ static void test_unbuilt_parts_validated(void **state)
     expect_error("{\"text\": []}", "config.text: must be an object");
     /* Valid but not built: one message names them all, in a fixed order. */
     expect_exact_error("{\"text\": {\"profileType\": \"BASIC\"}, \"dicomTagConfig\": {\"options\": "
-                       "{\"cleanDescriptors\": {}, \"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}, "
+                       "{\"cleanDescriptors\": {}, \"cleanImage\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}, "
                        "\"actions\": [{\"queries\": [\"PN\"], \"cleanTextTag\": {}}]}}",
                        "config.dicomTagConfig.options.cleanDescriptors: not implemented yet (Clean Descriptors "
                        "Option, PS3.15 E.3.5); also not implemented yet: config.dicomTagConfig.options.cleanImage, "
@@ -1109,6 +1134,7 @@ int main(void)
         cmocka_unit_test(test_action_shape),
         cmocka_unit_test(test_action_caps),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_clean_image_tag_pixel_data_only),
         cmocka_unit_test(test_conflicts),
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_wrong_types_and_enums),

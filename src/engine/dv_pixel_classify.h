@@ -1,0 +1,64 @@
+/* Which burned-in text boxes are sensitive (issue 11 item 3; docs/pixels.md "Sensitive text", decisions in
+ * docs/decisions.md "Pixel data: which boxes are sensitive").
+ *
+ * The pixel stage reads each detected text box with dv_ocr_read (src/image/dv_redact.h) and asks
+ * dv_pixel_classify whether to cover it. The detection itself is the text detectors' one home,
+ * dv_text_detect (src/engine/dv_plan.h: patterns, dictionaries, the instance's own deny-list first, [CTX]);
+ * this file only adds what OCR output needs on top: it also runs the detectors over repaired readings of the
+ * text (O/0, l/1/I, S/5, B/8 confusions undone per token, `^` and `_` as spaces, run-together words split
+ * for the deny-list), a reading the OCR could not make at all is covered (privacy first), and a long digit
+ * run is an identifier in an overlay. Everything per call is in a dv_pixclass the worker owns. */
+#ifndef DV_PIXEL_CLASSIFY_H
+#define DV_PIXEL_CLASSIFY_H
+
+#include <stddef.h>
+
+#include "config/dv_config_ir.h"
+#include "dicomveil/dv_error.h"
+#include "engine/dv_plan.h"
+#include "text/dv_text.h"
+
+/* The infoTypes REDACT_SENSITIVE_TEXT looks for when no additionalInfoTypes / excludeInfoTypes are given:
+ * every infoType dicomveil detects except [CTX] (the API's "default DICOM infoTypes" list is not published;
+ * a box is covered whole, so a wider set costs little area and keeps privacy first; decision in
+ * docs/decisions.md). */
+#define DV_PIXEL_DEFAULT_INFOTYPES (((dv_infotype_set)1u << DV_IT_CTX) - 1u)
+
+/* What one ImageConfig asks of the classifier, resolved once per plan. */
+typedef struct dv_pixel_policy {
+    dv_text_redaction_mode mode;
+    int classify;          /* 1 when boxes are chosen by their text (the sensitive modes, or UNSPECIFIED with
+                              additionalInfoTypes); 0: REDACT_ALL_TEXT covers every box, NO_TEXT none */
+    dv_infotype_set want;  /* the infoTypes that make a box sensitive (DV_IT_CTX for CLEAN_DESCRIPTORS) */
+} dv_pixel_policy;
+
+/* Resolve ic: REDACT_SENSITIVE_TEXT[_CLEAN_DESCRIPTORS] = DV_PIXEL_DEFAULT_INFOTYPES + additionalInfoTypes
+ * - excludeInfoTypes (+ CTX for CLEAN_DESCRIPTORS); TEXT_REDACTION_MODE_UNSPECIFIED with additionalInfoTypes
+ * = only those (gcp-api.md 5: "in addition to" a mode that redacts nothing). An additionalInfoTypes name
+ * dicomveil cannot detect is DV_ERR_CONFIG (it would silently find nothing); an unknown excludeInfoTypes
+ * name excludes nothing and is accepted. 0 or -1 with err. */
+int dv_pixel_policy_make(const dv_image_config *ic, dv_pixel_policy *out, dv_error *err);
+
+/* The verdict on one box. */
+typedef enum dv_pixel_verdict {
+    DV_PIXEL_KEEP = 0,       /* text read, nothing sensitive in it */
+    DV_PIXEL_SENSITIVE,      /* a finding of a wanted infoType (why: its type) */
+    DV_PIXEL_UNREADABLE      /* the OCR read nothing usable: covered, privacy first */
+} dv_pixel_verdict;
+
+/* Per-worker state: findings and the repaired-text buffer, reused across boxes. NULL when out of memory. */
+typedef struct dv_pixclass dv_pixclass;
+dv_pixclass *dv_pixclass_new(void);
+void dv_pixclass_free(dv_pixclass *pc);
+
+/* Decide one box from its recognised text utf8[0, len) (dv_ocr_read's output) and the OCR's confidence
+ * (dv_ocr_last_confidence; -1 when unknown). tw must have begun the instance (dv_text_begin_instance on the
+ * ORIGINAL instance: the deny-list and [CTX] phrases); plan supplies the pattern detectors and the [CTX]
+ * phrases (dv_plan.image_needs_detectors). *why is the infoType of the deciding finding (DV_IT_COUNT when
+ * none). Only pol->classify policies should be asked. Never logs or keeps the text.
+ * 0, or -1 with err (a detector's error: the stage fails the instance, never keeps the box). */
+int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worker *tw, const dv_plan *plan,
+                      const char *utf8, size_t len, int ocr_conf, dv_pixel_verdict *verdict, dv_infotype *why,
+                      dv_error *err);
+
+#endif

@@ -1,0 +1,63 @@
+/* The pixel stage (issue 11): burned-in text redaction of an applied instance, between apply and write
+ * (run.c process()). Internal.
+ *
+ * Per frame: decode -> 8-bit view -> text-region detection -> [sensitive modes: OCR + decision] -> paint
+ * the boxes (redact.c) -> re-encode per the output policy of docs/pixels.md. Everything a worker thread
+ * reuses (image context with its decode counter, detector scratch, OCR model, frame buffers) is in a
+ * dv_pixel_worker the run pools like its text workers; nothing is static. Fail closed: any frame that
+ * cannot be decoded or checked fails the instance (-1 with err), which is then never written. */
+#ifndef DV_PIXEL_STAGE_H
+#define DV_PIXEL_STAGE_H
+
+#include <stdint.h>
+#include "dicomveil/dv_run.h"
+#include "engine/dv_plan.h"
+#include "image/dv_redact.h"
+
+/* The ImageConfig the top-level PixelData of inst (after apply) gets, or NULL when the stage has nothing to
+ * do: the plan cleans no pixels, PixelData is absent or empty (removed by the plan), an earlier action
+ * decided PixelData otherwise, or the config is a no-op. The first action naming PixelData wins; otherwise
+ * options.cleanImage / legacy `image` applies (as an action appended after the config's own would).
+ * [test_pixel_stage: test_config_for] */
+const dv_image_config *dv_pixel_config_for(const dv_plan *plan, const dv_instance *inst);
+
+/* Test seam: replaces text-region detection (and the sensitive decision) for one frame. Appends the boxes to
+ * paint to out; g is the frame's 8-bit view. Return 0 or -1 with err (the stage then fails closed). */
+typedef int (*dv_pixel_find_fn)(void *user, const dv_frame *f, const dv_gray8 *g, uint32_t frame_index,
+                                dv_boxes *out, dv_error *err);
+
+/* What the run gives the stage for one instance. */
+typedef struct dv_pixel_env {
+    dv_frame_observer_fn observer; /* NULL: none */
+    void *observer_user;
+    dv_pixel_find_fn find;         /* NULL: the real detector (textdetect.c) */
+    void *find_user;
+    uint32_t frame_ms;             /* time bound per frame (decode + detection + OCR); 0: the default */
+} dv_pixel_env;
+
+#define DV_PIXEL_FRAME_MS_DEFAULT 30000u /* generous: a guard against pathological frames, not a budget */
+
+typedef struct dv_pixel_worker dv_pixel_worker;
+/* NULL only when out of memory. The OCR model is loaded on first need (sensitive modes). */
+dv_pixel_worker *dv_pixel_worker_new(void);
+void dv_pixel_worker_free(dv_pixel_worker *w);
+/* Decoder calls this worker made so far (dv_image_ctx_decode_calls of its context). */
+uint64_t dv_pixel_worker_decode_calls(const dv_pixel_worker *w);
+
+/* Run the stage over inst with ImageConfig ic (from dv_pixel_config_for). Fills res's pixel fields. 0, or
+ * -1 with err: DV_ERR_MALFORMED / DV_ERR_UNSUPPORTED (pixels that cannot be decoded), DV_ERR_LIMIT (a frame
+ * over its time bound or a size cap), DV_ERR_NOMEM; the message names the frame, never a value. */
+int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
+                       dv_result *res, dv_error *err);
+
+/* PixelData elements nested in sequences (e.g. IconImageSequence): kept as the API says ("Doesn't apply to
+ * elements nested in a sequence, which revert to Keep"), counted for the report. */
+uint32_t dv_pixel_count_nested(const dv_instance *inst);
+
+/* --- run.c: test access to the run's pixel side (tests/unit/test_pixel_stage.c) --- */
+/* Decoder calls made by every pixel worker of the run so far. */
+uint64_t dv_run_pixel_decode_calls(const dv_run *run);
+/* Replace detection (find NULL: the real detector) and the per-frame time bound (0: default). */
+void dv_run_set_pixel_test_hooks(dv_run *run, dv_pixel_find_fn find, void *user, uint32_t frame_ms);
+
+#endif

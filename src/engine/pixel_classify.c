@@ -1,0 +1,499 @@
+/* Which burned-in text boxes are sensitive (dv_pixel_classify.h; issue 11 item 3).
+ *
+ * OCR output is the text detectors' input with noise: the detectors themselves (dv_text_detect, one home)
+ * run over the reading as it came and over repaired readings of it; what is added here is only what is
+ * particular to OCR of overlays (decisions in docs/decisions.md "Pixel data: which boxes are sensitive"):
+ *   - confusions undone per token, in both directions: a mostly-digit token gets O/D/Q->0, I/l/|/!->1,
+ *     Z->2, S/$->5, G/b->6, B->8, g/q->9 (an ID or date read with letters); a mostly-letter token gets
+ *     0->O, 1->I (and a second reading with 1->L), 5->S, 8->B, 6->G, 2->Z, 4->A (a name read with digits);
+ *   - `^`, `_`, `~`, `*` read as spaces, and Tesseract's readings of a burned-in `^` (*, ~, quotes,
+ *     guillemets) between letters restored to `^`, so the dictionaries see a PN (DOE^JOHN);
+ *   - words in capitals capitalised when the reading has two or more (TANAKA, SOFIA -> Tanaka, Sofia), so a
+ *     first + last name pair is recognised as in mixed-case text;
+ *   - a space between letters and digits (DOB01/02/1960, ID12345), and every two-way split of a long
+ *     run-together word (JOHNDOE), the latter for the deny-list only, so a dictionary cannot fire on a
+ *     random fragment;
+ *   - a run of 6 or more digits (after repair) is an identifier (MEDICAL_RECORD_NUMBER): overlays print
+ *     IDs and compact dates, never measurements that long;
+ *   - a field label (NAME, PATIENT, DOB, MRN, ID: ...) or an institution word (HOSPITAL, CLINIC, MEDICAL
+ *     ...) announces PHI in an overlay even when the value is misread;
+ *   - a box whose reading has no letter or digit, or whose characters are mostly not letters or digits,
+ *     or which the OCR itself gives a confidence under 30, is unreadable: covered (privacy first).
+ * The overlay labels that must stay (L, R, 5 cm, TIS 0.4, GAIN 52, FR 30Hz, MI 1.2, probe names) trigger
+ * none of these [test_pixel_classify: test_labels_stay, score_pixel_classify]. */
+#include "engine/dv_pixel_classify.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A box's text longer than this is cut for the repaired readings (an overlay line is < 100 characters; the
+ * raw reading is always checked whole). */
+#define PC_MAX_TEXT 512u
+/* Confidence under which Tesseract's own reading is not trusted (0-100). */
+#define PC_MIN_CONF 30
+/* Digit run that is an identifier in an overlay. */
+#define PC_ID_DIGITS 6
+
+struct dv_pixclass {
+    dv_findings f;
+    char buf[PC_MAX_TEXT + 1];
+    char split[PC_MAX_TEXT * 24]; /* split readings of one token (bounded below) */
+};
+
+dv_pixclass *dv_pixclass_new(void)
+{
+    return calloc(1, sizeof(dv_pixclass));
+}
+
+void dv_pixclass_free(dv_pixclass *pc)
+{
+    if (!pc)
+        return;
+    dv_findings_free(&pc->f);
+    free(pc);
+}
+
+int dv_pixel_policy_make(const dv_image_config *ic, dv_pixel_policy *out, dv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->mode = ic->mode;
+    dv_infotype_set add = 0, excl = 0;
+    for (size_t i = 0; i < ic->nadditional; i++) {
+        const char *s = ic->additional_info_types[i];
+        int t = dv_infotype_from_name(s, strlen(s));
+        if (t < 0 || t == DV_IT_CTX)
+            return dv_fail(err, DV_ERR_CONFIG,
+                           "ImageConfig.additionalInfoTypes[%zu]: an infoType dicomveil does not detect "
+                           "(docs/text.md lists them)", i);
+        add |= DV_IT_BIT(t);
+    }
+    for (size_t i = 0; i < ic->nexclude; i++) {
+        const char *s = ic->exclude_info_types[i];
+        int t = dv_infotype_from_name(s, strlen(s));
+        if (t >= 0 && t != DV_IT_CTX)
+            excl |= DV_IT_BIT(t);
+    }
+    switch (ic->mode) {
+    case DV_REDACT_SENSITIVE_TEXT:
+        out->classify = 1;
+        out->want = (DV_PIXEL_DEFAULT_INFOTYPES | add) & ~excl;
+        break;
+    case DV_REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS:
+        out->classify = 1;
+        out->want = ((DV_PIXEL_DEFAULT_INFOTYPES | add) & ~excl) | DV_IT_BIT(DV_IT_CTX);
+        break;
+    case DV_TEXT_REDACTION_UNSPECIFIED:
+        out->classify = add != 0;
+        out->want = add;
+        break;
+    default: /* REDACT_ALL_TEXT: every box; REDACT_NO_TEXT: none. No text needed. */
+        break;
+    }
+    return 0;
+}
+
+/* ---- repaired readings ---- */
+
+static int is_sep(unsigned char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static char to_digit(char c)
+{
+    switch (c) {
+    case 'O': case 'o': case 'D': case 'Q': return '0';
+    case 'I': case 'l': case '|': case '!': case 'i': case 'L': return '1';
+    case 'Z': case 'z': return '2';
+    case 'S': case 's': case '$': return '5';
+    case 'G': case 'b': return '6';
+    case 'B': return '8';
+    case 'g': case 'q': return '9';
+    default: return 0;
+    }
+}
+
+static char to_letter(char c, int lower, char one)
+{
+    char u;
+    switch (c) {
+    case '0': u = 'O'; break;
+    case '1': u = one; break;
+    case '5': u = 'S'; break;
+    case '8': u = 'B'; break;
+    case '6': u = 'G'; break;
+    case '2': u = 'Z'; break;
+    case '4': u = 'A'; break;
+    case '|': u = one; break;
+    default: return 0;
+    }
+    return lower ? (char)tolower((unsigned char)u) : u;
+}
+
+/* Per token (a run without spaces): mostly digits -> letters read as digits become digits. */
+static void repair_digits(char *s, size_t n)
+{
+    for (size_t a = 0; a < n;) {
+        while (a < n && is_sep((unsigned char)s[a]))
+            a++;
+        size_t b = a;
+        unsigned digits = 0, conf = 0, letters = 0;
+        while (b < n && !is_sep((unsigned char)s[b])) {
+            unsigned char c = (unsigned char)s[b];
+            if (isdigit(c))
+                digits++;
+            else if (to_digit((char)c))
+                conf++;
+            if (isalpha(c))
+                letters++;
+            b++;
+        }
+        /* At least two real digits, and the confusable letters no more than the digits: "2O23", "0l/15",
+         * "MRO21926", never "SOLID" or "Gain". */
+        if (digits >= 2 && conf && conf <= digits && letters - conf <= digits)
+            for (size_t i = a; i < b; i++) {
+                char d = to_digit(s[i]);
+                if (d && !isdigit((unsigned char)s[i]))
+                    s[i] = d;
+            }
+        a = b;
+    }
+}
+
+/* Per token: mostly letters -> digits read for letters become letters (one: the letter 1 becomes). */
+static void repair_letters(char *s, size_t n, char one)
+{
+    for (size_t a = 0; a < n;) {
+        while (a < n && is_sep((unsigned char)s[a]))
+            a++;
+        size_t b = a;
+        unsigned letters = 0, conf = 0, lower = 0, upper = 0;
+        while (b < n && !is_sep((unsigned char)s[b])) {
+            unsigned char c = (unsigned char)s[b];
+            if (isalpha(c)) {
+                letters++;
+                lower += islower(c) != 0;
+                upper += isupper(c) != 0;
+            } else if (to_letter((char)c, 0, one)) {
+                conf++;
+            }
+            b++;
+        }
+        if (letters >= 2 && conf && conf * 2 <= letters) {
+            int lc = lower > upper;
+            for (size_t i = a; i < b; i++) {
+                char l = to_letter(s[i], lc, one);
+                if (l)
+                    s[i] = l;
+            }
+        }
+        a = b;
+    }
+}
+
+/* Letters next to digits get a space between them (DOB01/02/1960 -> DOB 01/02/1960). Writes into out
+ * (cap >= 2n + 1); returns the new length. */
+static size_t space_transitions(const char *s, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && ((isalpha((unsigned char)s[i - 1]) && isdigit((unsigned char)s[i])) ||
+                      (isdigit((unsigned char)s[i - 1]) && isalpha((unsigned char)s[i]))))
+            out[o++] = ' ';
+        out[o++] = s[i];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* Every two-way split of each long letters-only token, one reading per line (JOHNDOE -> J OHNDOE, JO HNDOE,
+ * ...). Tokens of 6-24 letters; returns the length written (0: nothing to split). */
+static size_t splits(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t a = 0; a < n;) {
+        while (a < n && !isalpha((unsigned char)s[a]))
+            a++;
+        size_t b = a;
+        while (b < n && isalpha((unsigned char)s[b]))
+            b++;
+        size_t len = b - a;
+        if (len >= 6 && len <= 24) {
+            for (size_t k = 3; k + 3 <= len; k++) {
+                if (o + len + 2 >= cap)
+                    return o;
+                memcpy(out + o, s + a, k);
+                out[o + k] = ' ';
+                memcpy(out + o + k + 1, s + a + k, len - k);
+                o += len + 1;
+                out[o++] = '\n';
+            }
+        }
+        a = b;
+    }
+    return o;
+}
+
+/* Tesseract reads the PN delimiter `^` of a burned-in name as *, ~, a quote or a guillemet. Between two
+ * letters, a run of those (and spaces) becomes one `^` again, so the dictionaries see a PN (SCHMIDT*LUCIA**
+ * -> SCHMIDT^LUCIA). out has room for n + 1 bytes; returns the new length. */
+static size_t restore_pn(const char *s, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = 0; /* bytes of one look-alike at i */
+        if (c == '^' || c == '*' || c == '~' || c == '"' || c == '_')
+            k = 1;
+        else if (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+                 ((unsigned char)s[i + 2] == 0x9C || (unsigned char)s[i + 2] == 0x9D)) /* “ ” */
+            k = 3;
+        else if (c == 0xC2 && i + 1 < n && ((unsigned char)s[i + 1] == 0xAB || (unsigned char)s[i + 1] == 0xBB))
+            k = 2; /* « » */
+        if (!k) {
+            out[o++] = s[i++];
+            continue;
+        }
+        /* A run of look-alikes and spaces. */
+        size_t j = i;
+        for (;;) {
+            unsigned char d = (unsigned char)s[j];
+            if (j < n && (d == ' ' || d == '^' || d == '*' || d == '~' || d == '"' || d == '_'))
+                j++;
+            else if (j + 2 < n && d == 0xE2 && (unsigned char)s[j + 1] == 0x80 &&
+                     ((unsigned char)s[j + 2] == 0x9C || (unsigned char)s[j + 2] == 0x9D))
+                j += 3;
+            else if (j + 1 < n && d == 0xC2 && ((unsigned char)s[j + 1] == 0xAB || (unsigned char)s[j + 1] == 0xBB))
+                j += 2;
+            else
+                break;
+        }
+        while (o > 0 && out[o - 1] == ' ')
+            o--;
+        if (o > 0 && isalpha((unsigned char)out[o - 1]) && j < n && isalpha((unsigned char)s[j]))
+            out[o++] = '^';
+        else if (o > 0 && j < n)
+            out[o++] = ' ';
+        i = j;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* All-capitals words become capitalised (TANAKA, SOFIA -> Tanaka, Sofia): the dictionaries never take a lone
+ * capitals word for a name, but a capitalised first + last name pair they do. Only for readings with two or
+ * more words of 2+ letters: a lone capitalised word (Thi, Abd) is what the dictionaries are least sure of.
+ * Returns 1 when s was changed. */
+static int capitalise_words(char *s, size_t n)
+{
+    unsigned words = 0, changed = 0;
+    for (size_t a = 0; a < n;) {
+        while (a < n && !isalpha((unsigned char)s[a]))
+            a++;
+        size_t b = a;
+        while (b < n && isalpha((unsigned char)s[b]))
+            b++;
+        words += b - a >= 2;
+        a = b;
+    }
+    if (words < 2)
+        return 0;
+    for (size_t a = 0; a < n;) {
+        while (a < n && !isalpha((unsigned char)s[a]))
+            a++;
+        size_t b = a, lower = 0;
+        while (b < n && isalpha((unsigned char)s[b]))
+            lower += islower((unsigned char)s[b++]) != 0;
+        if (b - a >= 2 && lower == 0) {
+            for (size_t i = a + 1; i < b; i++)
+                s[i] = (char)tolower((unsigned char)s[i]);
+            changed = 1;
+        }
+        a = b;
+    }
+    return (int)changed;
+}
+
+/* ---- overlay rules ---- */
+
+static int digit_run(const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        run = isdigit((unsigned char)s[i]) ? run + 1 : 0;
+        if (run >= PC_ID_DIGITS)
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct cue {
+    const char *word;
+    dv_infotype type;
+} cue;
+
+/* Field labels and institution words that announce PHI on an overlay (whole tokens, any case). */
+static const cue CUES[] = {
+    {"NAME", DV_IT_PERSON_NAME},       {"PATIENT", DV_IT_PERSON_NAME},   {"PAT", DV_IT_PERSON_NAME},
+    {"PT", DV_IT_PERSON_NAME},         {"DOB", DV_IT_DATE_OF_BIRTH},     {"BIRTH", DV_IT_DATE_OF_BIRTH},
+    {"BORN", DV_IT_DATE_OF_BIRTH},     {"BIRTHDATE", DV_IT_DATE_OF_BIRTH}, {"MRN", DV_IT_MEDICAL_RECORD_NUMBER},
+    {"PID", DV_IT_MEDICAL_RECORD_NUMBER}, {"ID", DV_IT_MEDICAL_RECORD_NUMBER},
+    {"ACC", DV_IT_MEDICAL_RECORD_NUMBER}, {"ACCESSION", DV_IT_MEDICAL_RECORD_NUMBER},
+    {"HOSPITAL", DV_IT_ORGANIZATION_NAME}, {"HOSPITALS", DV_IT_ORGANIZATION_NAME},
+    {"CLINIC", DV_IT_ORGANIZATION_NAME}, {"CLINICS", DV_IT_ORGANIZATION_NAME},
+    {"INFIRMARY", DV_IT_ORGANIZATION_NAME}, {"MEDICAL", DV_IT_ORGANIZATION_NAME},
+    {"UNIVERSITY", DV_IT_ORGANIZATION_NAME}, {"IMAGING", DV_IT_ORGANIZATION_NAME},
+    {"RADIOLOGY", DV_IT_ORGANIZATION_NAME}, {"DIAGNOSTIC", DV_IT_ORGANIZATION_NAME},
+    {"DIAGNOSTICS", DV_IT_ORGANIZATION_NAME}, {"HEALTH", DV_IT_ORGANIZATION_NAME},
+    {"HEALTHCARE", DV_IT_ORGANIZATION_NAME}, {"KLINIKUM", DV_IT_ORGANIZATION_NAME},
+    {"HOPITAL", DV_IT_ORGANIZATION_NAME}, {"OSPEDALE", DV_IT_ORGANIZATION_NAME},
+    {"HOSPITAL'S", DV_IT_ORGANIZATION_NAME}, {"CHILDREN'S", DV_IT_ORGANIZATION_NAME},
+};
+
+static int cue_in(const char *s, size_t n, dv_infotype_set want, dv_infotype *why)
+{
+    for (size_t a = 0; a < n;) {
+        while (a < n && !(isalpha((unsigned char)s[a]) || s[a] == '\''))
+            a++;
+        size_t b = a;
+        while (b < n && (isalpha((unsigned char)s[b]) || s[b] == '\''))
+            b++;
+        size_t len = b - a;
+        for (size_t i = 0; len && i < sizeof CUES / sizeof *CUES; i++)
+            if (strlen(CUES[i].word) == len && strncasecmp(CUES[i].word, s + a, len) == 0 &&
+                (want & DV_IT_BIT(CUES[i].type))) {
+                *why = CUES[i].type;
+                return 1;
+            }
+        a = b;
+    }
+    return 0;
+}
+
+/* ---- the decision ---- */
+
+/* Run the detectors over s; 1 when a wanted finding (from detector only_det when non-zero) is found. */
+static int detect(dv_pixclass *pc, dv_text_worker *tw, const dv_plan *plan, dv_infotype_set want,
+                  const char *s, size_t n, int only_det, dv_infotype *why, dv_error *err)
+{
+    if (n == 0)
+        return 0;
+    if (dv_text_detect(tw, plan, s, n, want, &pc->f, err))
+        return -1;
+    for (size_t i = 0; i < pc->f.n; i++) {
+        const dv_finding *x = &pc->f.v[i];
+        if (only_det && x->detector != only_det)
+            continue;
+        if (x->type < DV_IT_COUNT && (want & DV_IT_BIT(x->type))) {
+            *why = (dv_infotype)x->type;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int unreadable(const char *s, size_t n, int conf)
+{
+    size_t alnum = 0, other = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isalnum(c))
+            alnum++;
+        else if (c != ' ')
+            other++;
+    }
+    if (alnum == 0)
+        return 1;
+    if (other > alnum)
+        return 1;
+    return conf >= 0 && conf < PC_MIN_CONF;
+}
+
+int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worker *tw, const dv_plan *plan,
+                      const char *utf8, size_t len, int ocr_conf, dv_pixel_verdict *verdict, dv_infotype *why,
+                      dv_error *err)
+{
+    *verdict = DV_PIXEL_KEEP;
+    *why = DV_IT_COUNT;
+    dv_infotype_set want = pol->want;
+    if (!pol->classify || want == 0)
+        return 0;
+    /* 1. The reading as it came: the deny-list, patterns, dictionaries and [CTX] (dv_text_detect). */
+    int r = detect(pc, tw, plan, want, utf8, len, 0, why, err);
+    if (r)
+        goto done;
+
+    /* The repaired readings work on a bounded ASCII-ish copy (bytes >= 0x80 pass through untouched). */
+    size_t n = len < PC_MAX_TEXT ? len : PC_MAX_TEXT;
+    while (n > 0 && n < len && ((unsigned char)utf8[n] & 0xC0) == 0x80)
+        n--; /* never cut a code point */
+    char *b = pc->buf;
+    /* 2. PN delimiters and look-alike separators as spaces. */
+    memcpy(b, utf8, n);
+    b[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (b[i] == '^' || b[i] == '_' || b[i] == '~' || b[i] == '*')
+            b[i] = ' ';
+    if ((r = detect(pc, tw, plan, want, b, n, 0, why, err)))
+        goto done;
+    /* 2b. The PN delimiter restored, then capitalised words: names in capitals (DOE^JOHN, DOE, JOHN). */
+    {
+        char pn[PC_MAX_TEXT + 1];
+        size_t m = restore_pn(utf8, n, pn);
+        if ((m != n || memcmp(pn, utf8, n) != 0) && (r = detect(pc, tw, plan, want, pn, m, 0, why, err)))
+            goto done;
+        if (capitalise_words(pn, m) && (r = detect(pc, tw, plan, want, pn, m, 0, why, err)))
+            goto done;
+    }
+    /* 3. Overlay cues (field labels, institution words) on the reading with separators. */
+    if (cue_in(b, n, want, why)) {
+        r = 1;
+        goto done;
+    }
+    /* 4. Digits repaired: IDs and dates read with letters; then a long digit run is an identifier. */
+    repair_digits(b, n);
+    if (strncmp(b, utf8, n) != 0 && (r = detect(pc, tw, plan, want, b, n, 0, why, err)))
+        goto done;
+    if ((want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) && digit_run(b, n)) {
+        *why = DV_IT_MEDICAL_RECORD_NUMBER;
+        r = 1;
+        goto done;
+    }
+    /* 5. Letters repaired (1 as I, then as L): names read with digits. */
+    for (int k = 0; k < 2; k++) {
+        memcpy(b, utf8, n);
+        for (size_t i = 0; i < n; i++)
+            if (b[i] == '^' || b[i] == '_' || b[i] == '~' || b[i] == '*')
+                b[i] = ' ';
+        repair_letters(b, n, k ? 'L' : 'I');
+        if (strncmp(b, utf8, n) != 0 && (r = detect(pc, tw, plan, want, b, n, 0, why, err)))
+            goto done;
+    }
+    /* 6. Letters and digits apart (DOB01/02/1960, ID12345678). */
+    {
+        char spaced[2 * PC_MAX_TEXT + 1];
+        memcpy(b, utf8, n);
+        repair_digits(b, n);
+        size_t m = space_transitions(b, n, spaced);
+        if (m != n && (r = detect(pc, tw, plan, want, spaced, m, 0, why, err)))
+            goto done;
+    }
+    /* 7. Run-together words split two ways, for the instance's own values only (JOHNDOE). */
+    memcpy(b, utf8, n);
+    repair_letters(b, n, 'I');
+    size_t m = splits(b, n, pc->split, sizeof pc->split);
+    if (m && (r = detect(pc, tw, plan, want, pc->split, m, DV_DET_DENYLIST, why, err)))
+        goto done;
+    /* 8. Nothing found: a reading the OCR could not make is covered (privacy first). */
+    if (unreadable(utf8, len, ocr_conf)) {
+        *verdict = DV_PIXEL_UNREADABLE;
+        return 0;
+    }
+    return 0;
+done:
+    if (r < 0)
+        return -1;
+    *verdict = DV_PIXEL_SENSITIVE;
+    return 0;
+}

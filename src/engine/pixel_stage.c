@@ -1,0 +1,628 @@
+/* The pixel stage (issue 11; dv_pixel_stage.h): burned-in text redaction of one applied instance.
+ *
+ * Two passes over the frames so memory stays one frame plus the output, whatever the frame count:
+ *   1. decode every frame, find its text boxes (textdetect.c, or the test seam), remember the boxes;
+ *   2. only when some frame has boxes: build the new PixelData per the output policy (docs/pixels.md
+ *      "Output transfer syntax"), frame by frame — a frame with nothing found keeps its original encoded
+ *      bytes whenever the transfer syntax is kept, a redacted frame is painted (redact.c) and re-encoded.
+ * When no frame has a box the PixelData is not touched at all (no re-encoding, no generation loss).
+ * Fail closed (DECISIONS 14): any error returns -1 and process() never writes the instance. */
+#include "engine/dv_pixel_stage.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dicomveil/dv_frames.h"
+#include "dicom/dv_ds.h"
+#include "dicom/dv_vr.h"
+#include "dict/dv_tags.h"
+#include "engine/dv_result_internal.h"
+#include "image/dv_jpeg_dct.h"
+
+#define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
+#define TS_EXPLICIT_BE "1.2.840.10008.1.2.2"
+#define TS_RLE "1.2.840.10008.1.2.5"
+#define TS_JPEG_LS_LOSSLESS "1.2.840.10008.1.2.4.80"
+
+struct dv_pixel_worker {
+    dv_image_ctx *img;
+    dv_textdetect *td;  /* made on first use of the real detector */
+    dv_gray8 gray;
+    dv_boxes boxes;     /* one frame's boxes */
+    uint8_t *buf;       /* decoded frame */
+    size_t buf_cap;
+    uint8_t *before;    /* the observer's copy of a frame before painting */
+    size_t before_cap;
+    dv_box *all;        /* every frame's boxes, frame after frame (pass 1 -> pass 2) */
+    size_t nall, all_cap;
+    size_t *start;      /* frame i's boxes are all[start[i] .. start[i + 1]) */
+    size_t start_cap;
+};
+
+dv_pixel_worker *dv_pixel_worker_new(void)
+{
+    dv_pixel_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    if (!(w->img = dv_image_ctx_new(NULL))) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void dv_pixel_worker_free(dv_pixel_worker *w)
+{
+    if (!w)
+        return;
+    dv_image_ctx_free(w->img);
+    dv_textdetect_free(w->td);
+    dv_gray8_free(&w->gray);
+    dv_boxes_free(&w->boxes);
+    free(w->buf);
+    free(w->before);
+    free(w->all);
+    free(w->start);
+    free(w);
+}
+
+uint64_t dv_pixel_worker_decode_calls(const dv_pixel_worker *w)
+{
+    return w ? dv_image_ctx_decode_calls(w->img) : 0;
+}
+
+const dv_image_config *dv_pixel_config_for(const dv_plan *plan, const dv_instance *inst)
+{
+    if (!plan || !plan->cleans_pixels || !inst)
+        return NULL;
+    const dv_elem *pd = dv_ds_find(&inst->ds, DV_TAG_PIXEL_DATA);
+    if (!pd || dv_elem_is_empty(pd) || dv_elem_is_sequence(pd))
+        return NULL;
+    dv_match m;
+    dv_plan_match(plan, DV_TAG_PIXEL_DATA, dv_plan_effective_vr(pd), 0, &m);
+    const dv_image_config *ic = NULL;
+    if (m.source == DV_MATCH_ACTION)
+        ic = m.kind == DV_ACTION_CLEAN_IMAGE && m.params ? &m.params->image : NULL;
+    else if (plan->has_clean_image)
+        ic = &plan->clean_image;
+    return ic && !dv_image_config_is_noop(ic) ? ic : NULL;
+}
+
+static int count_nested(const dv_element_view *e, void *user)
+{
+    if (e->tag == DV_TAG_PIXEL_DATA && e->depth > 0)
+        (*(uint32_t *)user)++;
+    return 0;
+}
+
+uint32_t dv_pixel_count_nested(const dv_instance *inst)
+{
+    uint32_t n = 0;
+    dv_instance_visit(inst, count_nested, &n);
+    return n;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem, dv_error *err)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n = n > SIZE_MAX / 2 ? need : n * 2;
+    if (n > SIZE_MAX / elem)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: %zu entries", need);
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory (%zu bytes)", n * elem);
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* ---- output policy (docs/pixels.md "Output transfer syntax"; docs/decisions.md) ---- */
+
+typedef enum out_kind {
+    OUT_NATIVE_KEEP_TS, /* native in, native out in the same transfer syntax (implicit/explicit/deflated LE) */
+    OUT_NATIVE_ELE,     /* anything we cannot re-encode the same way -> Explicit VR Little Endian native */
+    OUT_RLE,            /* RLE Lossless kept (our encoder) */
+    OUT_JPEG_LS,        /* JPEG-LS Lossless kept (CharLS) */
+    OUT_JPEG_DCT        /* JPEG Baseline kept: redacted in the DCT domain (dv_jpeg_dct.h), no generation loss */
+} out_kind;
+
+static out_kind output_kind(const char *ts, dv_ts_family fam, const dv_pixel_attrs *pa)
+{
+    switch (fam) {
+    case DV_TSF_NATIVE:
+        return strcmp(ts, TS_EXPLICIT_BE) == 0 ? OUT_NATIVE_ELE : OUT_NATIVE_KEEP_TS;
+    case DV_TSF_RLE:
+        return pa->bits_allocated >= 8 ? OUT_RLE : OUT_NATIVE_ELE;
+    case DV_TSF_JPEG_LS:
+        /* Lossless only (near-lossless input stays lossy history: native), CharLS's range. */
+        if (strcmp(ts, TS_JPEG_LS_LOSSLESS) == 0 && pa->bits_stored >= 2 && pa->bits_stored <= 16 &&
+            (pa->bits_allocated == 8 || pa->bits_allocated == 16))
+            return OUT_JPEG_LS;
+        return OUT_NATIVE_ELE;
+    case DV_TSF_JPEG_BASELINE:
+        /* 8-bit Huffman sequential streams are redacted in the DCT domain; a stream that API refuses
+         * (progressive, arithmetic, 12-bit) falls back to native at the first such frame (write_dct). */
+        return pa->bits_allocated == 8 ? OUT_JPEG_DCT : OUT_NATIVE_ELE;
+    default:
+        /* JPEG lossless (no encoder in Debian's libjpeg-turbo 2.1), JPEG 2000 /
+         * HTJ2K (OpenJPEG could encode; not wired), deflated frames: native. */
+        return OUT_NATIVE_ELE;
+    }
+}
+
+static const char *output_ts(out_kind k, const char *ts)
+{
+    switch (k) {
+    case OUT_NATIVE_KEEP_TS: return ts;
+    case OUT_RLE: return TS_RLE;
+    case OUT_JPEG_LS: return TS_JPEG_LS_LOSSLESS;
+    case OUT_JPEG_DCT: return ts;
+    case OUT_NATIVE_ELE: break;
+    }
+    return TS_EXPLICIT_LE;
+}
+
+/* A native frame whose stored bytes are the canonical layout (interleaved, one container per sample, little
+ * endian, byte-aligned): its original bytes can be painted in place, so every pixel outside the boxes keeps
+ * its exact stored bits. */
+static int native_same_layout(const dv_pixel_attrs *pa, out_kind k)
+{
+    return k == OUT_NATIVE_KEEP_TS && !pa->big_endian && pa->bits_allocated != 1 &&
+           (pa->samples_per_pixel == 1 || pa->planar_configuration == 0) &&
+           pa->photometric != DV_PHOTO_YBR_FULL_422;
+}
+
+/* Canonical frame -> native little-endian bytes at dst (bit offset bit0 for BitsAllocated 1). */
+static void frame_to_native(const dv_frame *f, const dv_pixel_attrs *pa, uint8_t *dst, uint64_t bit0)
+{
+    size_t n = (size_t)f->width * f->height * f->samples;
+    if (pa->bits_allocated == 1) {
+        const uint8_t *s = f->data;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t b = bit0 + i;
+            uint8_t mask = (uint8_t)(1u << (b & 7));
+            if (s[i] & 1)
+                dst[b >> 3] |= mask;
+            else
+                dst[b >> 3] &= (uint8_t)~mask;
+        }
+        return;
+    }
+    memcpy(dst, f->data, n * f->sample_bytes);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    dv_swap_bytes(dst, n * f->sample_bytes, f->sample_bytes);
+#endif
+}
+
+static void release_free(void *user, void *data)
+{
+    (void)user;
+    free(data);
+}
+
+static int put_cs(dv_instance *inst, uint32_t tag, const char *v, dv_error *err)
+{
+    char buf[68];
+    size_t n = strlen(v);
+    memcpy(buf, v, n);
+    if (n & 1)
+        buf[n++] = ' ';
+    if (!dv_ds_put(inst, &inst->ds, tag, DV_VR_CS, buf, n))
+        return dv_fail(err, DV_ERR_LIMIT, "limit: cannot set " TAGF, TAGA(tag));
+    return 0;
+}
+
+/* PS3.3 C.7.6.1.1.5: the method of the lossy compression the pixels went through. */
+static const char *lossy_method(dv_ts_family fam)
+{
+    switch (fam) {
+    case DV_TSF_JPEG_BASELINE: return "ISO_10918_1";
+    case DV_TSF_JPEG_LS: return "ISO_14495_1";
+    case DV_TSF_J2K: return "ISO_15444_1";
+    default: return NULL;
+    }
+}
+
+/* The Image Pixel attributes that follow the new pixel data (PhotometricInterpretation,
+ * PlanarConfiguration, LossyImageCompression and its method), written only when the output is native from
+ * another layout. [test_pixel_stage: test_output_attributes_native] */
+static int fix_attributes(dv_instance *inst, const dv_pixel_attrs *pa, dv_photometric decoded, dv_ts_family fam,
+                          int lossy, dv_error *err)
+{
+    if (decoded != pa->photometric && decoded != DV_PHOTO_UNKNOWN &&
+        put_cs(inst, DV_TAG_PHOTOMETRIC_INTERPRETATION, dv_photometric_name(decoded), err) != 0)
+        return -1;
+    if (pa->samples_per_pixel > 1 && !dv_ds_put_u16(inst, &inst->ds, DV_TAG_PLANAR_CONFIGURATION, 0))
+        return dv_fail(err, DV_ERR_LIMIT, "limit: cannot set " TAGF, TAGA(DV_TAG_PLANAR_CONFIGURATION));
+    if (!lossy)
+        return 0;
+    /* The pixels went through lossy compression once: that history must stay visible (PS3.3 C.7.6.1.1.5). */
+    char have[8];
+    if (dv_instance_get_string(inst, DV_TAG_LOSSY_IMAGE_COMPRESSION, have, sizeof have) < 0 || strcmp(have, "01")) {
+        if (put_cs(inst, DV_TAG_LOSSY_IMAGE_COMPRESSION, "01", err) != 0)
+            return -1;
+    }
+    const char *method = lossy_method(fam);
+    char m[68];
+    if (method && dv_instance_get_string(inst, DV_TAG_LOSSY_IMAGE_COMPRESSION_METHOD, m, sizeof m) < 0 &&
+        put_cs(inst, DV_TAG_LOSSY_IMAGE_COMPRESSION_METHOD, method, err) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- the stage ---- */
+
+typedef struct stage {
+    dv_pixel_worker *w;
+    dv_instance *inst;
+    const dv_pixel_env *env;
+    const char *ts;
+    dv_ts_family fam;
+    dv_pixel_attrs pa;
+    dv_frames *frames;
+    dv_palette pal;
+    int has_pal;
+    dv_frame frame;          /* w->buf, geometry of the last decode */
+    int64_t decoded;         /* index of the frame held unpainted in frame, -1 when none */
+    const char *sop_uid;
+    uint32_t frame_ms;
+} stage;
+
+static int decode(stage *s, uint32_t i, dv_error *err)
+{
+    if (s->decoded == (int64_t)i)
+        return 0;
+    s->frame.data = s->w->buf;
+    s->frame.cap = s->w->buf_cap;
+    s->decoded = -1;
+    if (dv_image_decode_instance_frame(s->w->img, s->inst, s->frames, &s->pa, i, &s->frame, err) != 0)
+        return -1;
+    s->decoded = i;
+    return 0;
+}
+
+static void observe(stage *s, uint32_t i, const dv_frame *before, const dv_frame *after, const dv_box *boxes,
+                    size_t n)
+{
+    if (!s->env->observer)
+        return;
+    dv_frame_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.struct_size = sizeof ev;
+    ev.frame_index = i;
+    ev.frame_count = s->pa.number_of_frames;
+    ev.sop_uid = s->sop_uid;
+    ev.before = before;
+    ev.after = after;
+    ev.palette = s->has_pal ? &s->pal : NULL;
+    ev.boxes = (const dv_frame_box *)(const void *)boxes; /* same layout: x, y, w, h (static check below) */
+    ev.nboxes = n;
+    s->env->observer(&ev, s->env->observer_user);
+}
+_Static_assert(sizeof(dv_box) == sizeof(dv_frame_box) && offsetof(dv_box, h) == offsetof(dv_frame_box, h),
+               "dv_frame_box mirrors dv_box");
+
+/* Pass 1: decode every frame and find its boxes. */
+static int find_all(stage *s, dv_error *err)
+{
+    dv_pixel_worker *w = s->w;
+    w->nall = 0;
+    if (grow((void **)&w->start, &w->start_cap, (size_t)s->pa.number_of_frames + 1, sizeof *w->start, err) != 0)
+        return -1;
+    if (!s->env->find) {
+        if (!w->td && !(w->td = dv_textdetect_new()))
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory (text detector)");
+        dv_textdetect_reset(w->td);
+    }
+    for (uint32_t i = 0; i < s->pa.number_of_frames; i++) {
+        uint64_t t0 = now_ms();
+        w->start[i] = w->nall;
+        if (decode(s, i, err) != 0)
+            return -1;
+        if (dv_gray8_from_frame(&s->frame, s->has_pal ? &s->pal : NULL, &w->gray, err) != 0)
+            return -1;
+        dv_boxes_clear(&w->boxes);
+        int rc = s->env->find ? s->env->find(s->env->find_user, &s->frame, &w->gray, i, &w->boxes, err)
+                              : dv_textdetect_find(w->td, &w->gray, s->frame_ms, &w->boxes, err);
+        if (rc != 0)
+            return -1;
+        uint64_t took = now_ms() - t0;
+        if (took > s->frame_ms)
+            return dv_fail(err, DV_ERR_LIMIT, "limit: frame %u took %llu ms, over its %u ms bound", i,
+                           (unsigned long long)took, s->frame_ms);
+        if (grow((void **)&w->all, &w->all_cap, w->nall + w->boxes.n, sizeof *w->all, err) != 0)
+            return -1;
+        memcpy(w->all + w->nall, w->boxes.v, w->boxes.n * sizeof *w->all);
+        w->nall += w->boxes.n;
+        if (w->boxes.n == 0)
+            observe(s, i, &s->frame, &s->frame, NULL, 0);
+    }
+    w->start[s->pa.number_of_frames] = w->nall;
+    return 0;
+}
+
+/* Paint frame f with frame i's boxes, showing the observer before and after. */
+static void paint(stage *s, uint32_t i, dv_frame *f)
+{
+    dv_pixel_worker *w = s->w;
+    dv_boxes b = {w->all + w->start[i], w->start[i + 1] - w->start[i], 0};
+    dv_frame before = *f;
+    int copied = 0;
+    if (s->env->observer) {
+        size_t n = dv_frame_bytes(f);
+        dv_error ignore;
+        if (grow((void **)&w->before, &w->before_cap, n, 1, &ignore) == 0) {
+            memcpy(w->before, f->data, n);
+            before.data = w->before;
+            before.cap = w->before_cap;
+            copied = 1;
+        }
+    }
+    dv_redact_frame(f, s->has_pal ? &s->pal : NULL, &b);
+    if (copied)
+        observe(s, i, &before, f, b.v, b.n);
+}
+
+/* Pass 2, encapsulated output (RLE, JPEG-LS): every frame's new bytes, then one replacement. */
+static int write_encapsulated(stage *s, out_kind k, dv_error *err)
+{
+    uint32_t n = s->pa.number_of_frames;
+    uint8_t **bufs = calloc(n, sizeof *bufs);
+    uint64_t *lens = calloc(n, sizeof *lens);
+    int rc = bufs && lens ? 0 : dv_fail(err, DV_ERR_NOMEM, "out of memory (%u frames)", n);
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        if (s->w->start[i] == s->w->start[i + 1]) {
+            /* nothing found: the frame's original encoded bytes, untouched */
+            uint64_t len = dv_frames_size(s->frames, i);
+            if (len == 0 || len > SIZE_MAX || !(bufs[i] = malloc((size_t)len)))
+                rc = dv_fail(err, DV_ERR_NOMEM, "frame %u of %llu bytes", i, (unsigned long long)len);
+            else if ((rc = dv_frames_read(s->inst, s->frames, i, bufs[i], len, err)) == 0)
+                lens[i] = len;
+            continue;
+        }
+        if ((rc = decode(s, i, err)) != 0)
+            break;
+        paint(s, i, &s->frame);
+        s->decoded = -1; /* painted */
+        size_t len = 0;
+        rc = k == OUT_RLE ? dv_image_encode_rle(s->w->img, &s->pa, &s->frame, &bufs[i], &len, err)
+                          : dv_image_encode_jpegls(s->w->img, &s->pa, &s->frame, &bufs[i], &len, err);
+        lens[i] = len;
+    }
+    if (rc == 0)
+        rc = dv_instance_set_pixel_data_frames(s->inst, (const void *const *)bufs, lens, n, err);
+    for (uint32_t i = 0; bufs && i < n; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(lens);
+    return rc;
+}
+
+/* Pass 2, JPEG Baseline kept: frames with boxes are redacted in the DCT domain (every block outside the
+ * covered MCUs copied bit for bit), the others keep their bytes. Returns 1 when the stream cannot be
+ * redacted that way (DV_ERR_UNSUPPORTED: progressive, arithmetic ...): the caller then writes native. */
+static int write_dct(stage *s, dv_error *err)
+{
+    uint32_t n = s->pa.number_of_frames;
+    uint8_t **bufs = calloc(n, sizeof *bufs);
+    uint64_t *lens = calloc(n, sizeof *lens);
+    uint8_t *in = NULL;
+    dv_box *covered = NULL;
+    size_t covered_cap = 0;
+    int rc = bufs && lens ? 0 : dv_fail(err, DV_ERR_NOMEM, "out of memory (%u frames)", n);
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        uint64_t len = dv_frames_size(s->frames, i);
+        if (len == 0 || len > SIZE_MAX || !(in = malloc((size_t)len))) {
+            rc = dv_fail(err, DV_ERR_NOMEM, "frame %u of %llu bytes", i, (unsigned long long)len);
+            break;
+        }
+        if ((rc = dv_frames_read(s->inst, s->frames, i, in, len, err)) != 0)
+            break;
+        size_t nb = s->w->start[i + 1] - s->w->start[i];
+        if (nb == 0) {
+            bufs[i] = in; /* nothing found: the frame's original bytes */
+            lens[i] = len;
+            in = NULL;
+            continue;
+        }
+        dv_boxes b = {s->w->all + s->w->start[i], nb, 0};
+        if ((rc = grow((void **)&covered, &covered_cap, nb, sizeof *covered, err)) != 0)
+            break;
+        size_t out_len = 0;
+        rc = dv_jpeg_dct_redact(&s->pa, in, (size_t)len, &b, &bufs[i], &out_len, covered, err);
+        lens[i] = out_len;
+        if (rc == 0 && s->env->observer) {
+            /* before: the decoded original; after: the redacted stream decoded, as a viewer will see it */
+            dv_error e2;
+            dv_pixel_worker *w = s->w;
+            if (decode(s, i, &e2) == 0 &&
+                grow((void **)&w->before, &w->before_cap, dv_frame_bytes(&s->frame), 1, &e2) == 0) {
+                memcpy(w->before, s->frame.data, dv_frame_bytes(&s->frame));
+                dv_frame before = s->frame;
+                before.data = w->before;
+                before.cap = w->before_cap;
+                s->decoded = -1;
+                s->frame.data = w->buf;
+                s->frame.cap = w->buf_cap;
+                if (dv_image_decode_frame_bytes(w->img, s->ts, &s->pa, bufs[i], out_len, &s->frame, &e2) == 0)
+                    observe(s, i, &before, &s->frame, covered, nb);
+            }
+        }
+        free(in);
+        in = NULL;
+    }
+    free(in);
+    free(covered);
+    int fallback = rc != 0 && err->code == DV_ERR_UNSUPPORTED;
+    if (rc == 0)
+        rc = dv_instance_set_pixel_data_frames(s->inst, (const void *const *)bufs, lens, n, err);
+    for (uint32_t i = 0; bufs && i < n; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(lens);
+    if (fallback) {
+        dv_error_clear(err);
+        return 1;
+    }
+    return rc;
+}
+
+/* Pass 2, native output: the whole new PixelData value, then one replacement (the instance owns it). */
+static int write_native(stage *s, out_kind k, dv_error *err)
+{
+    const dv_pixel_attrs *pa = &s->pa;
+    /* The output frame is the DECODED layout (native YBR_FULL_422 is stored with 2 samples per pixel and
+     * written as full YBR_FULL); its size is capped by max_frame_bytes like every decoded frame. */
+    uint64_t frame_bits = (uint64_t)pa->rows * pa->columns * pa->samples_per_pixel * pa->bits_allocated;
+    if (frame_bits / 8 > dv_image_ctx_limits(s->w->img)->max_frame_bytes ||
+        frame_bits > UINT64_MAX / 2 / pa->number_of_frames)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: %u frames of %llu bits", pa->number_of_frames,
+                       (unsigned long long)frame_bits);
+    uint64_t total_bits = frame_bits * pa->number_of_frames;
+    uint64_t len = (total_bits + 7) / 8;
+    len += len & 1;
+    if (len > SIZE_MAX || len > dv_image_ctx_limits(s->w->img)->max_frame_bytes * (uint64_t)pa->number_of_frames)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: %llu bytes of native pixel data", (unsigned long long)len);
+    uint8_t *out = calloc(1, (size_t)len);
+    if (!out)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory (%llu bytes of pixel data)", (unsigned long long)len);
+    int same = native_same_layout(pa, k);
+    for (uint32_t i = 0; i < pa->number_of_frames; i++) {
+        int has_boxes = s->w->start[i] != s->w->start[i + 1];
+        if (same) {
+            /* the stored frame IS the canonical layout: paint its own bytes (bits outside the boxes kept) */
+            uint8_t *slot = out + frame_bits / 8 * i;
+            if (dv_frames_read(s->inst, s->frames, i, slot, pa->native_frame_bytes, err) != 0) {
+                free(out);
+                return -1;
+            }
+            if (has_boxes) {
+                dv_frame view = s->frame; /* geometry of this instance's decoded frames */
+                view.data = slot;
+                view.cap = (size_t)pa->native_frame_bytes;
+                paint(s, i, &view);
+            }
+            continue;
+        }
+        if (decode(s, i, err) != 0) {
+            free(out);
+            return -1;
+        }
+        if (has_boxes) {
+            paint(s, i, &s->frame);
+            s->decoded = -1;
+        }
+        frame_to_native(&s->frame, pa, out + (pa->bits_allocated == 1 ? 0 : frame_bits / 8 * i),
+                        pa->bits_allocated == 1 ? frame_bits * i : 0);
+    }
+    if (!same && fix_attributes(s->inst, pa, s->frame.photometric, s->fam,
+                                s->frame.src.lossy || s->fam == DV_TSF_JPEG_BASELINE, err) != 0) {
+        free(out);
+        return -1;
+    }
+    int vr_ow = pa->bits_allocated > 8;
+    if (dv_instance_set_pixel_data_native(s->inst, vr_ow, out, len, release_free, NULL, err) != 0) {
+        free(out);
+        return -1;
+    }
+    return 0;
+}
+
+static void stage_free(stage *s)
+{
+    dv_frames_free(s->frames);
+    if (s->has_pal)
+        dv_palette_free(&s->pal);
+}
+
+static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
+                     dv_result *res, dv_error *err)
+{
+    if (dv_image_config_needs_ocr(ic))
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "pixels: the sensitive text modes need OCR, which is not built");
+    stage s;
+    memset(&s, 0, sizeof s);
+    s.w = w;
+    s.inst = inst;
+    s.env = env;
+    s.decoded = -1;
+    s.frame_ms = env->frame_ms ? env->frame_ms : DV_PIXEL_FRAME_MS_DEFAULT;
+    s.sop_uid = res ? res->sop_uid : "";
+    s.ts = dv_instance_transfer_syntax(inst);
+    s.fam = dv_ts_family_of(s.ts);
+    if (dv_pixel_attrs_read(inst, dv_image_ctx_limits(w->img), &s.pa, err) != 0)
+        return -1;
+    out_kind k = output_kind(s.ts, s.fam, &s.pa);
+    if (dv_ts_family_encapsulated(s.fam) || native_same_layout(&s.pa, k)) {
+        if (!(s.frames = dv_frames_index(inst, err)))
+            return -1;
+        if (dv_frames_count(s.frames) != s.pa.number_of_frames) {
+            stage_free(&s);
+            return dv_fail(err, DV_ERR_MALFORMED, "pixels: %u frames indexed, NumberOfFrames says %u",
+                           dv_frames_count(s.frames), s.pa.number_of_frames);
+        }
+    }
+    if (s.pa.photometric == DV_PHOTO_PALETTE_COLOR) {
+        if (dv_palette_read(inst, &s.pal, err) != 0) {
+            stage_free(&s);
+            return -1;
+        }
+        s.has_pal = 1;
+    }
+    size_t cap = dv_image_frame_capacity(&s.pa, s.fam, dv_image_ctx_limits(w->img), err);
+    int rc = cap ? grow((void **)&w->buf, &w->buf_cap, cap, 1, err) : -1;
+    if (rc == 0)
+        rc = find_all(&s, err);
+    if (rc == 0 && w->nall > 0 && k == OUT_JPEG_DCT) {
+        rc = write_dct(&s, err);
+        if (rc == 1) { /* a stream the DCT path refuses: decode, paint, write native */
+            k = OUT_NATIVE_ELE;
+            rc = write_native(&s, k, err);
+        }
+    } else if (rc == 0 && w->nall > 0) {
+        rc = k == OUT_RLE || k == OUT_JPEG_LS ? write_encapsulated(&s, k, err) : write_native(&s, k, err);
+    }
+    /* The transfer syntax changes only once the new pixel data is in place. */
+    const char *ots = w->nall > 0 ? output_ts(k, s.ts) : s.ts;
+    if (rc == 0 && strcmp(ots, s.ts) != 0)
+        rc = dv_instance_set_transfer_syntax(inst, ots, err);
+    /* "NO" only when every text region was redacted, i.e. REDACT_ALL_TEXT (issue 11 item 4). */
+    if (rc == 0 && ic->mode == DV_REDACT_ALL_TEXT)
+        rc = put_cs(inst, DV_TAG_BURNED_IN_ANNOTATION, "NO", err);
+    stage_free(&s);
+    if (rc != 0)
+        return -1;
+    if (res && DV_RESULT_HAS(res, pixel_transfer_syntax)) {
+        res->pixel_stage_ran = 1;
+        res->pixel_frames = s.pa.number_of_frames;
+        res->pixel_boxes = w->nall > UINT32_MAX ? UINT32_MAX : (uint32_t)w->nall;
+        snprintf(res->pixel_transfer_syntax, sizeof res->pixel_transfer_syntax, "%s", ots);
+        if (w->nall)
+            res->changed = 1;
+    }
+    return 0;
+}
+
+int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
+                       dv_result *res, dv_error *err)
+{
+    if (stage_run(w, ic, inst, env, res, err) == 0)
+        return 0;
+    /* Say which stage failed; the codec's own text (sizes, markers, frame numbers) follows. */
+    char msg[DV_ERROR_MESSAGE_MAX];
+    snprintf(msg, sizeof msg, "%s", err->message);
+    return dv_fail(err, err->code == DV_OK ? DV_ERR_INVALID : err->code, "pixels: %s", msg);
+}

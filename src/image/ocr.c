@@ -1,0 +1,415 @@
+/* Recognition of one text box with Tesseract's C API (issue 11 item 2b; contract in dv_redact.h,
+ * decisions in docs/decisions.md "Pixel data: recognition", how-to and figures in docs/pixels.md "OCR").
+ *
+ * One dv_ocr per worker: the English LSTM model is loaded once (dv_ocr_new) and reused for every box; two
+ * workers hold two independent TessBaseAPI handles, never shared. Per call we crop the box, make the text
+ * dark on a light background (Tesseract's training data), upscale it so its box is ~36 px high, pad it
+ * with the background, and recognise it as a single line (PSM 7; PSM 6 for a box tall enough to hold
+ * several). The deadline is Tesseract's own monitor (ETEXT_DESC: deadline + cancel callback on our clock)
+ * and our clock again after the call, so an overrun is DV_ERR_LIMIT even when Tesseract returns normally.
+ *
+ * Threads: Debian's libtesseract is built with OpenMP (libgomp) and its LSTM asks for several threads per
+ * call with explicit num_threads clauses, which only OMP_THREAD_LIMIT (read once, when libgomp loads) or a
+ * max-active-levels of 0 can cap. dv_ocr_new sets max-active-levels to 0 through libgomp's API, so every
+ * parallel region runs on the calling thread: one thread per call, parallel by worker
+ * [test_ocr: test_single_threaded]. Nothing here is static: the deadline state lives in the dv_ocr. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <tesseract/capi.h>
+
+#include "image/dv_redact.h"
+
+/* libgomp's API (declared here: clang builds have no omp.h without libomp-dev; the symbol is libgomp's,
+ * which libtesseract already loads). */
+void omp_set_max_active_levels(int levels);
+
+/* Where Debian and upstream install the models, tried in order after TESSDATA_PREFIX. */
+static const char *const TESSDATA_DIRS[] = {
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+};
+
+#define OCR_LANG "eng"
+/* Text boxes are scaled to about this height (px) before recognition: 5-10 px overlay text read unscaled
+ * comes back empty or as noise (research-notes A.2); measured on tests/ocr/render_overlays.py lines, 32-40
+ * px boxes read best (96-99 % exact), 48 px no better and 1.3x slower (docs/pixels.md "OCR"). */
+#define OCR_TARGET_LINE_H 36.0
+#define OCR_MAX_SCALE 6.0
+/* A box larger than this (after scaling) is refused rather than recognised for seconds. */
+#define OCR_MAX_PIXELS (16u * 1024u * 1024u)
+
+struct dv_ocr {
+    TessBaseAPI *api;
+    ETEXT_DESC *monitor;
+    uint8_t *buf; /* the prepared image of the current box */
+    size_t cap;
+    struct timespec start;
+    uint32_t deadline_ms;
+    int timed_out;
+    int last_conf;
+};
+
+static int file_exists(const char *dir, const char *name)
+{
+    char p[4096];
+    int n = snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof p)
+        return 0;
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The tessdata directory holding eng.traineddata: dir itself or dir/tessdata (TESSDATA_PREFIX is either,
+ * depending on who wrote the instructions). Writes it into out; 0 when found. */
+static int tessdata_in(const char *dir, char *out, size_t cap)
+{
+    if (!dir || !*dir)
+        return -1;
+    if (file_exists(dir, OCR_LANG ".traineddata")) {
+        int n = snprintf(out, cap, "%s", dir);
+        return n < 0 || (size_t)n >= cap ? -1 : 0;
+    }
+    int n = snprintf(out, cap, "%s/tessdata", dir);
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    return file_exists(out, OCR_LANG ".traineddata") ? 0 : -1;
+}
+
+dv_ocr *dv_ocr_new_at(const char *tessdata, dv_error *err)
+{
+    char dir[4096];
+    if (tessdata) {
+        if (tessdata_in(tessdata, dir, sizeof dir)) {
+            dv_fail(err, DV_ERR_UNSUPPORTED,
+                    "OCR model missing: no " OCR_LANG ".traineddata in the given tessdata directory "
+                    "(Debian package tesseract-ocr-eng)");
+            return NULL;
+        }
+    } else {
+        const char *env = getenv("TESSDATA_PREFIX");
+        if (env && *env) {
+            if (tessdata_in(env, dir, sizeof dir)) {
+                dv_fail(err, DV_ERR_UNSUPPORTED,
+                        "OCR model missing: no " OCR_LANG ".traineddata under TESSDATA_PREFIX "
+                        "(unset it to use the system models, or install tesseract-ocr-eng)");
+                return NULL;
+            }
+        } else {
+            size_t i = 0;
+            for (; i < sizeof TESSDATA_DIRS / sizeof *TESSDATA_DIRS; i++)
+                if (tessdata_in(TESSDATA_DIRS[i], dir, sizeof dir) == 0)
+                    break;
+            if (i == sizeof TESSDATA_DIRS / sizeof *TESSDATA_DIRS) {
+                dv_fail(err, DV_ERR_UNSUPPORTED,
+                        "OCR model missing: " OCR_LANG ".traineddata not found in /usr/share/tesseract-ocr/"
+                        "{5,4.00}/tessdata or TESSDATA_PREFIX (Debian package tesseract-ocr-eng)");
+                return NULL;
+            }
+        }
+    }
+
+    /* One thread per call (header comment). Process-wide in libgomp, idempotent, and nothing else in
+     * dicomveil uses OpenMP. */
+    omp_set_max_active_levels(0);
+
+    dv_ocr *o = calloc(1, sizeof *o);
+    if (!o) {
+        dv_fail(err, DV_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    o->api = TessBaseAPICreate();
+    o->monitor = TessMonitorCreate();
+    if (!o->api || !o->monitor) {
+        dv_ocr_free(o);
+        dv_fail(err, DV_ERR_NOMEM, "out of memory creating the OCR engine");
+        return NULL;
+    }
+    /* Init-time settings: no dictionary words (IDs, dates and foreign names must come out as printed, not
+     * as the nearest English word), no debug output. */
+    char *names[] = {"load_system_dawg", "load_freq_dawg", "debug_file"};
+    char *values[] = {"0", "0", "/dev/null"};
+    if (TessBaseAPIInit4(o->api, dir, OCR_LANG, OEM_LSTM_ONLY, NULL, 0, names, values, 3, 0) != 0) {
+        dv_ocr_free(o);
+        dv_fail(err, DV_ERR_UNSUPPORTED, "OCR engine failed to load its " OCR_LANG " model");
+        return NULL;
+    }
+    return o;
+}
+
+dv_ocr *dv_ocr_new(dv_error *err)
+{
+    return dv_ocr_new_at(NULL, err);
+}
+
+void dv_ocr_free(dv_ocr *o)
+{
+    if (!o)
+        return;
+    if (o->api) {
+        TessBaseAPIEnd(o->api);
+        TessBaseAPIDelete(o->api);
+    }
+    if (o->monitor)
+        TessMonitorDelete(o->monitor);
+    free(o->buf);
+    free(o);
+}
+
+int dv_ocr_last_confidence(const dv_ocr *o)
+{
+    return o ? o->last_conf : -1;
+}
+
+static uint64_t elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    int64_t ms = (int64_t)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+    return ms < 0 ? 0 : (uint64_t)ms;
+}
+
+/* Tesseract's cancel callback, called between words: our clock decides. */
+static bool cancel_cb(void *user, int words)
+{
+    (void)words;
+    dv_ocr *o = user;
+    if (o->deadline_ms && elapsed_ms(&o->start) >= o->deadline_ms) {
+        o->timed_out = 1;
+        return true;
+    }
+    return false;
+}
+
+/* Otsu's threshold of a histogram of n pixels. */
+static int otsu(const uint32_t hist[256], uint64_t n)
+{
+    double sum = 0;
+    for (int i = 0; i < 256; i++)
+        sum += (double)i * hist[i];
+    double sum_b = 0, best = -1;
+    uint64_t w_b = 0;
+    int t = 127;
+    for (int i = 0; i < 256; i++) {
+        w_b += hist[i];
+        if (w_b == 0)
+            continue;
+        uint64_t w_f = n - w_b;
+        if (w_f == 0)
+            break;
+        sum_b += (double)i * hist[i];
+        double m_b = sum_b / (double)w_b, m_f = (sum - sum_b) / (double)w_f;
+        double between = (double)w_b * (double)w_f * (m_b - m_f) * (m_b - m_f);
+        if (between > best) {
+            best = between;
+            t = i;
+        }
+    }
+    return t;
+}
+
+/* Crop, orient (dark text on light), stretch, upscale and pad box of g into o->buf. */
+static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, uint32_t *pw, uint32_t *ph, int *multi,
+                   dv_error *err)
+{
+    uint32_t bw = b->w, bh = b->h;
+    uint32_t hist[256] = {0};
+    for (uint32_t y = 0; y < bh; y++) {
+        const uint8_t *row = g->px + (size_t)(b->y + y) * g->width + b->x;
+        for (uint32_t x = 0; x < bw; x++)
+            hist[row[x]]++;
+    }
+    uint64_t n = (uint64_t)bw * bh;
+    int t = otsu(hist, n);
+    /* The box is the text's span padded by the detector, so its border is background. The background's
+     * side of Otsu's threshold says the polarity: a dark field means bright text (the usual overlay),
+     * which is inverted, because the LSTM was trained on dark text on white. Counting pixels instead fails
+     * on outlined text, whose dark outline outweighs the bright ink. */
+    uint32_t bh_hist[256] = {0};
+    uint64_t nb = 0;
+    for (uint32_t x = 0; x < bw; x++) {
+        bh_hist[g->px[(size_t)b->y * g->width + b->x + x]]++;
+        bh_hist[g->px[(size_t)(b->y + bh - 1) * g->width + b->x + x]]++;
+        nb += 2;
+    }
+    for (uint32_t y = 0; y < bh; y++) {
+        bh_hist[g->px[(size_t)(b->y + y) * g->width + b->x]]++;
+        bh_hist[g->px[(size_t)(b->y + y) * g->width + b->x + bw - 1]]++;
+        nb += 2;
+    }
+    int bgv = 0;
+    for (uint64_t acc = 0; bgv < 255; bgv++) {
+        acc += bh_hist[bgv];
+        if (acc * 2 >= nb)
+            break;
+    }
+    int invert = bgv <= t;
+    /* In "ink dark" terms: the darkest 2 % of the box is ink (0), the background and anything lighter
+     * (a halo, an outline, lighter noise) is paper (255), so faint grey text reads like black. */
+    uint64_t cut = n / 50, acc = 0;
+    int ink = 0;
+    for (int i = 0; i < 256; i++) {
+        acc += hist[invert ? 255 - i : i];
+        if (acc > cut) {
+            ink = i;
+            break;
+        }
+    }
+    int paper = invert ? 255 - bgv : bgv;
+    if (paper - ink < 24) { /* no contrast between ink and background: keep the whole range */
+        ink = 0;
+        paper = 255;
+    }
+    uint8_t lut[256];
+    for (int i = 0; i < 256; i++) {
+        int v = invert ? 255 - i : i;
+        lut[i] = (uint8_t)(v <= ink ? 0 : v >= paper ? 255 : (v - ink) * 255 / (paper - ink));
+    }
+
+    /* A box more than ~2.2 lines high for its width holds several lines (the detector should not give
+     * one, but the caller may): read it as a block. */
+    *multi = bh > 64 && bh * 2 > bw;
+    double s = OCR_TARGET_LINE_H / (double)bh;
+    if (*multi)
+        s = 1.0;
+    if (s > OCR_MAX_SCALE)
+        s = OCR_MAX_SCALE;
+    if (s < 1.0)
+        s = 1.0;
+    uint32_t sw = (uint32_t)ceil(bw * s), sh = (uint32_t)ceil(bh * s);
+    uint32_t pad = (uint32_t)(sh / 2 + 8);
+    uint64_t W = (uint64_t)sw + 2 * pad, H = (uint64_t)sh + 2 * pad;
+    if (W * H > OCR_MAX_PIXELS)
+        return dv_fail(err, DV_ERR_LIMIT, "OCR box %ux%u too large to recognise", bw, bh);
+    size_t need = (size_t)(W * H);
+    if (need > o->cap) {
+        uint8_t *nb = realloc(o->buf, need);
+        if (!nb)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory for an OCR box of %ux%u", bw, bh);
+        o->buf = nb;
+        o->cap = need;
+    }
+    memset(o->buf, 255, need);
+    /* Bilinear upscale: smooth edges give the LSTM the anti-aliased strokes it was trained on. */
+    for (uint32_t y = 0; y < sh; y++) {
+        double fy = (y + 0.5) / s - 0.5;
+        if (fy < 0)
+            fy = 0;
+        uint32_t y0 = (uint32_t)fy;
+        if (y0 >= bh)
+            y0 = bh - 1;
+        uint32_t y1 = y0 + 1 < bh ? y0 + 1 : y0;
+        double wy = fy - y0;
+        const uint8_t *r0 = g->px + (size_t)(b->y + y0) * g->width + b->x;
+        const uint8_t *r1 = g->px + (size_t)(b->y + y1) * g->width + b->x;
+        uint8_t *out = o->buf + (size_t)(y + pad) * W + pad;
+        for (uint32_t x = 0; x < sw; x++) {
+            double fx = (x + 0.5) / s - 0.5;
+            if (fx < 0)
+                fx = 0;
+            uint32_t x0 = (uint32_t)fx;
+            if (x0 >= bw)
+                x0 = bw - 1;
+            uint32_t x1 = x0 + 1 < bw ? x0 + 1 : x0;
+            double wx = fx - x0;
+            double v = (1 - wy) * ((1 - wx) * lut[r0[x0]] + wx * lut[r0[x1]]) +
+                       wy * ((1 - wx) * lut[r1[x0]] + wx * lut[r1[x1]]);
+            out[x] = (uint8_t)(v + 0.5);
+        }
+    }
+    *pw = (uint32_t)W;
+    *ph = (uint32_t)H;
+    return 0;
+}
+
+/* Drop trailing whitespace and turn line breaks into spaces (one box is one phrase for the detectors). */
+static size_t tidy(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\n' || s[i] == '\r' || s[i] == '\f')
+            s[i] = ' ';
+    while (n > 0 && s[n - 1] == ' ')
+        s[--n] = '\0';
+    size_t i = 0;
+    while (i < n && s[i] == ' ')
+        i++;
+    if (i) {
+        memmove(s, s + i, n - i + 1);
+        n -= i;
+    }
+    return n;
+}
+
+int dv_ocr_read(dv_ocr *o, const dv_gray8 *g, const dv_box *box, uint32_t deadline_ms, char **utf8,
+                size_t *len, dv_error *err)
+{
+    *utf8 = NULL;
+    if (len)
+        *len = 0;
+    if (!o || !g || !g->px || !box)
+        return dv_fail(err, DV_ERR_USAGE, "dv_ocr_read: missing argument");
+    if (box->w == 0 || box->h == 0 || box->x >= g->width || box->y >= g->height ||
+        box->w > g->width - box->x || box->h > g->height - box->y)
+        return dv_fail(err, DV_ERR_USAGE, "OCR box outside the %ux%u frame", g->width, g->height);
+    clock_gettime(CLOCK_MONOTONIC, &o->start);
+    o->deadline_ms = deadline_ms;
+    o->timed_out = 0;
+    o->last_conf = -1;
+
+    uint32_t w, h;
+    int multi;
+    if (prepare(o, g, box, &w, &h, &multi, err))
+        return -1;
+    TessBaseAPIClear(o->api);
+    TessBaseAPISetPageSegMode(o->api, multi ? PSM_SINGLE_BLOCK : PSM_SINGLE_LINE);
+    TessBaseAPISetImage(o->api, o->buf, (int)w, (int)h, 1, (int)w);
+    /* Without a resolution Tesseract warns and guesses; 300 dpi matches its training for ~48 px lines. */
+    TessBaseAPISetSourceResolution(o->api, 300);
+    if (deadline_ms) {
+        TessMonitorSetCancelFunc(o->monitor, cancel_cb);
+        TessMonitorSetCancelThis(o->monitor, o);
+        TessMonitorSetDeadlineMSecs(o->monitor, (int)(deadline_ms > 1000000000u ? 1000000000u : deadline_ms));
+    } else {
+        TessMonitorSetCancelFunc(o->monitor, NULL);
+        TessMonitorSetDeadlineMSecs(o->monitor, 1000000000);
+    }
+    int rc = TessBaseAPIRecognize(o->api, o->monitor);
+    if (o->timed_out || (deadline_ms && elapsed_ms(&o->start) >= deadline_ms)) {
+        TessBaseAPIClear(o->api);
+        return dv_fail(err, DV_ERR_LIMIT, "OCR of a %ux%u box exceeded its %u ms deadline", box->w, box->h,
+                       deadline_ms);
+    }
+    if (rc != 0) {
+        TessBaseAPIClear(o->api);
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "OCR engine failed on a %ux%u box", box->w, box->h);
+    }
+    char *t = TessBaseAPIGetUTF8Text(o->api);
+    if (!t) {
+        TessBaseAPIClear(o->api);
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "OCR engine returned no result for a %ux%u box", box->w,
+                       box->h);
+    }
+    o->last_conf = TessBaseAPIMeanTextConf(o->api);
+    size_t n = tidy(t);
+    char *copy = malloc(n + 1);
+    if (!copy) {
+        TessDeleteText(t);
+        TessBaseAPIClear(o->api);
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory");
+    }
+    memcpy(copy, t, n + 1);
+    TessDeleteText(t);
+    TessBaseAPIClear(o->api);
+    *utf8 = copy;
+    if (len)
+        *len = n;
+    return 0;
+}

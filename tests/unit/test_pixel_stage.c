@@ -1,0 +1,600 @@
+/* The pixel stage (issue 11 items 2-4): which PixelData is cleaned, decoder calls, redaction only inside the
+ * boxes, multi-frame, colour, output attributes, the observer, fail closed. Detection is replaced by a seam
+ * that boxes the pixels holding a marker value, so these tests pin the STAGE, whatever the detector finds
+ * (the detector has its own tests). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "dicomveil/dicomveil.h"
+#include "dicomveil/dv_frames.h"
+#include "dict/dv_tags.h"
+#include "dv_build.h"
+#include "engine/dv_pixel_stage.h"
+#include "image/dv_image.h"
+
+#define ALL_TEXT "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"options\": {\"cleanImage\": " \
+                 "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}"
+#define METADATA_ONLY "{\"dicomTagConfig\": {\"profileType\": \"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE\"}}"
+
+static dv_plan *plan(const char *json)
+{
+    dv_error err;
+    dv_plan *p = dv_plan_from_json(json, strlen(json), &err);
+    if (!p)
+        fprintf(stderr, "plan: %s\n", err.message);
+    assert_non_null(p);
+    return p;
+}
+
+static dv_key *key(void)
+{
+    uint8_t k[32];
+    memset(k, 7, sizeof k);
+    dv_error err;
+    dv_key *kk = dv_key_new(k, sizeof k, &err);
+    assert_non_null(kk);
+    return kk;
+}
+
+/* ---- instances built in the test ---- */
+
+typedef struct img {
+    uint16_t rows, cols, spp, ba, bs, pr, planar;
+    uint32_t frames;
+    const char *photo;
+    dvb_ts ts;
+    const uint8_t *px; /* stored PixelData (native) */
+    uint32_t len;
+    int icon;          /* add an IconImageSequence item with its own PixelData */
+} img;
+
+static uint8_t *build(const img *m, size_t *len)
+{
+    dvb *b = dvb_new(m->ts, 1);
+    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
+    dvb_str(b, DV_TAG_STUDY_INSTANCE_UID, "UI", "1.2.3.4");
+    dvb_str(b, DV_TAG_SERIES_INSTANCE_UID, "UI", "1.2.3.4.1");
+    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, m->spp);
+    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", m->photo);
+    if (m->spp > 1)
+        dvb_u16(b, DV_TAG_PLANAR_CONFIGURATION, m->planar);
+    if (m->frames > 1) {
+        char f[16];
+        snprintf(f, sizeof f, "%u", m->frames);
+        dvb_str(b, DV_TAG_NUMBER_OF_FRAMES, "IS", f);
+    }
+    dvb_u16(b, DV_TAG_ROWS, m->rows);
+    dvb_u16(b, DV_TAG_COLUMNS, m->cols);
+    dvb_u16(b, DV_TAG_BITS_ALLOCATED, m->ba);
+    dvb_u16(b, DV_TAG_BITS_STORED, m->bs);
+    dvb_u16(b, DV_TAG_HIGH_BIT, (uint16_t)(m->bs - 1));
+    dvb_u16(b, DV_TAG_PIXEL_REPRESENTATION, m->pr);
+    if (m->icon) {
+        static const uint8_t icon_px[4] = {255, 255, 255, 255};
+        dvb_seq_begin(b, 0x00880200u, 0); /* IconImageSequence */
+        dvb_item_begin(b, 0);
+        dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
+        dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
+        dvb_u16(b, DV_TAG_ROWS, 2);
+        dvb_u16(b, DV_TAG_COLUMNS, 2);
+        dvb_u16(b, DV_TAG_BITS_ALLOCATED, 8);
+        dvb_u16(b, DV_TAG_BITS_STORED, 8);
+        dvb_u16(b, DV_TAG_HIGH_BIT, 7);
+        dvb_u16(b, DV_TAG_PIXEL_REPRESENTATION, 0);
+        dvb_bytes(b, DV_TAG_PIXEL_DATA, "OB", icon_px, 4);
+        dvb_item_end(b);
+        dvb_seq_end(b);
+    }
+    dvb_bytes(b, DV_TAG_PIXEL_DATA, m->ba > 8 ? "OW" : "OB", m->px, m->len);
+    return dvb_finish(b, len);
+}
+
+/* ---- the detection seam: one box around the pixels whose first sample is the marker ---- */
+
+typedef struct seam {
+    int64_t marker;
+    unsigned sleep_ms;
+    int fail;
+    unsigned calls;
+} seam;
+
+static int64_t sample(const dv_frame *f, size_t i)
+{
+    const uint8_t *p = (const uint8_t *)f->data + i * f->sample_bytes;
+    switch (f->sample_bytes) {
+    case 1: return f->is_signed ? (int64_t)(int8_t)p[0] : p[0];
+    case 2: { uint16_t v; memcpy(&v, p, 2); return f->is_signed ? (int64_t)(int16_t)v : v; }
+    default: { uint32_t v; memcpy(&v, p, 4); return f->is_signed ? (int64_t)(int32_t)v : v; }
+    }
+}
+
+static int seam_find(void *user, const dv_frame *f, const dv_gray8 *g, uint32_t frame_index, dv_boxes *out,
+                     dv_error *err)
+{
+    (void)g;
+    (void)frame_index;
+    seam *s = user;
+    s->calls++;
+    if (s->sleep_ms) {
+        struct timespec ts = {0, (long)s->sleep_ms * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (s->fail)
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "OCR engine missing (simulated)");
+    uint32_t x0 = UINT32_MAX, y0 = UINT32_MAX, x1 = 0, y1 = 0;
+    for (uint32_t y = 0; y < f->height; y++)
+        for (uint32_t x = 0; x < f->width; x++)
+            if (sample(f, ((size_t)y * f->width + x) * f->samples) == s->marker) {
+                x0 = x < x0 ? x : x0;
+                y0 = y < y0 ? y : y0;
+                x1 = x + 1 > x1 ? x + 1 : x1;
+                y1 = y + 1 > y1 ? y + 1 : y1;
+            }
+    if (x0 == UINT32_MAX)
+        return 0;
+    dv_box b = {x0, y0, x1 - x0, y1 - y0};
+    return dv_boxes_add(out, b, err);
+}
+
+/* ---- a memory output holding the last instance written ---- */
+
+typedef struct memout {
+    dv_mem_sink ms;
+    int written;
+} memout;
+
+static int mo_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *err)
+{
+    (void)res;
+    (void)err;
+    memout *o = arg;
+    memset(&o->ms, 0, sizeof o->ms);
+    *sink = dv_sink_memory(&o->ms);
+    return DV_OPEN_WRITE;
+}
+static int mo_commit(void *arg, const dv_result *res, dv_error *err)
+{
+    (void)res;
+    (void)err;
+    ((memout *)arg)->written = 1;
+    return DV_COMMIT_WRITTEN;
+}
+static void mo_abort(void *arg)
+{
+    dv_mem_sink_free(&((memout *)arg)->ms);
+}
+static const dv_output MO = {mo_open, mo_commit, mo_abort};
+
+typedef struct ran {
+    dv_outcome outcome;
+    dv_error err;
+    dv_result res;
+    memout out;
+    uint64_t decodes;
+} ran;
+
+static void run_one(const char *json, const uint8_t *in, size_t len, seam *s, uint32_t frame_ms,
+                    dv_frame_observer_fn obs, void *obs_user, ran *r)
+{
+    memset(r, 0, sizeof *r);
+    dv_plan *p = plan(json);
+    dv_key *k = key();
+    dv_error err;
+    dv_run *run = dv_run_new(p, k, NULL, &err);
+    assert_non_null(run);
+    if (s)
+        dv_run_set_pixel_test_hooks(run, seam_find, s, frame_ms);
+    if (obs)
+        dv_run_set_frame_observer(run, obs, obs_user);
+    dv_mem_source msrc;
+    dv_source src = dv_source_memory(&msrc, in, len);
+    dv_result_init(&r->res);
+    r->outcome = dv_run_instance(run, &src, &MO, &r->out, &r->res, &r->err);
+    r->decodes = dv_run_pixel_decode_calls(run);
+    dv_run_free(run);
+    dv_key_free(k);
+    dv_plan_free(p);
+}
+
+/* The output read back: instance, attrs, and frame i decoded into buf. */
+typedef struct back {
+    dv_mem_source msrc;
+    dv_source src;
+    dv_instance *inst;
+    dv_pixel_attrs pa;
+    dv_image_ctx *ctx;
+    dv_frames *frames;
+    uint8_t *buf;
+    dv_frame f;
+} back;
+
+static void read_back(const ran *r, back *b)
+{
+    assert_true(r->out.written);
+    b->src = dv_source_memory(&b->msrc, r->out.ms.data, r->out.ms.len);
+    dv_error err;
+    b->inst = dv_instance_read(&b->src, NULL, &err);
+    assert_non_null(b->inst);
+    assert_int_equal(dv_pixel_attrs_read(b->inst, NULL, &b->pa, &err), 0);
+    b->ctx = dv_image_ctx_new(NULL);
+    const char *ts = dv_instance_transfer_syntax(b->inst);
+    b->frames = dv_ts_family_encapsulated(dv_ts_family_of(ts)) ? dv_frames_index(b->inst, &err) : NULL;
+    size_t cap = dv_image_frame_capacity(&b->pa, dv_ts_family_of(ts), NULL, &err);
+    b->buf = malloc(cap);
+    b->f.data = b->buf;
+    b->f.cap = cap;
+}
+
+static void back_frame(back *b, uint32_t i)
+{
+    dv_error err;
+    b->f.data = b->buf;
+    assert_int_equal(dv_image_decode_instance_frame(b->ctx, b->inst, b->frames, &b->pa, i, &b->f, &err), 0);
+}
+
+static void back_free(back *b, ran *r)
+{
+    free(b->buf);
+    dv_frames_free(b->frames);
+    dv_image_ctx_free(b->ctx);
+    dv_instance_free(b->inst);
+    dv_mem_sink_free(&r->out.ms);
+}
+
+/* ---- tests ---- */
+
+/* Which ImageConfig top-level PixelData gets: cleanImageTag, options.cleanImage, an earlier action wins. */
+static void test_config_for(void **state)
+{
+    (void)state;
+    uint8_t px[16] = {0};
+    img m = {4, 4, 1, 8, 8, 0, 0, 1, "MONOCHROME2", DVB_EXPLICIT_LE, px, 16, 0};
+    size_t len;
+    uint8_t *in = build(&m, &len);
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, in, len);
+    dv_error err;
+    dv_instance *inst = dv_instance_read(&src, NULL, &err);
+    assert_non_null(inst);
+    struct {
+        const char *json;
+        int want; /* 0 none, else the mode */
+    } cases[] = {
+        {ALL_TEXT, DV_REDACT_ALL_TEXT},
+        {METADATA_ONLY, 0},
+        {"{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": "
+         "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]}}", DV_REDACT_ALL_TEXT},
+        {"{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"keepTag\": {}}], \"options\": "
+         "{\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}", 0},
+        {"{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_NO_TEXT\"}}}}", 0},
+        {"{\"dicom\": {}, \"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", DV_REDACT_ALL_TEXT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dv_plan *p = plan(cases[i].json);
+        const dv_image_config *ic = dv_pixel_config_for(p, inst);
+        if (cases[i].want) {
+            assert_non_null(ic);
+            assert_int_equal(ic->mode, cases[i].want);
+        } else {
+            assert_null(ic);
+        }
+        dv_plan_free(p);
+    }
+    dv_instance_free(inst);
+    free(in);
+}
+
+/* Issue 11 acceptance: a metadata-only config decodes nothing (counted through the run); the same instance
+ * under REDACT_ALL_TEXT decodes each frame. */
+static void test_metadata_only_decodes_nothing(void **state)
+{
+    (void)state;
+    uint8_t px[3 * 16];
+    memset(px, 9, sizeof px);
+    img m = {4, 4, 1, 8, 8, 0, 0, 3, "MONOCHROME2", DVB_EXPLICIT_LE, px, sizeof px, 0};
+    size_t len;
+    uint8_t *in = build(&m, &len);
+    seam s = {255, 0, 0, 0};
+    ran r;
+    run_one(METADATA_ONLY, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    assert_int_equal(r.decodes, 0);
+    assert_int_equal(s.calls, 0);
+    assert_int_equal(r.res.pixel_stage_ran, 0);
+    dv_mem_sink_free(&r.out.ms);
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    assert_int_equal(r.decodes, 3);
+    assert_int_equal(r.res.pixel_frames, 3);
+    dv_mem_sink_free(&r.out.ms);
+    free(in);
+}
+
+/* Nothing found: the pixel data is the input's, byte for byte; BurnedInAnnotation NO (ALL_TEXT). */
+static void test_no_text_keeps_pixels(void **state)
+{
+    (void)state;
+    uint16_t px[6 * 5];
+    for (size_t i = 0; i < 30; i++)
+        px[i] = (uint16_t)(i * 97 & 0x0FFF);
+    img m = {6, 5, 1, 16, 12, 0, 0, 1, "MONOCHROME2", DVB_EXPLICIT_LE, (const uint8_t *)px, sizeof px, 0};
+    size_t len;
+    uint8_t *in = build(&m, &len);
+    seam s = {4095, 0, 0, 0}; /* never present */
+    ran r;
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    assert_int_equal(r.res.pixel_boxes, 0);
+    assert_string_equal(r.res.pixel_transfer_syntax, "1.2.840.10008.1.2.1");
+    back b;
+    read_back(&r, &b);
+    back_frame(&b, 0);
+    assert_memory_equal(b.buf, px, sizeof px);
+    char v[16];
+    assert_true(dv_instance_get_string(b.inst, DV_TAG_BURNED_IN_ANNOTATION, v, sizeof v) >= 0);
+    assert_string_equal(v, "NO");
+    back_free(&b, &r);
+    free(in);
+}
+
+/* A redacted lossless output differs from the input only inside the box, painted with the darkest value
+ * (signed 16-bit MONOCHROME2: the most negative representable value of BitsStored 12). */
+static void test_redact_only_inside(void **state)
+{
+    (void)state;
+    enum { R = 10, C = 12 };
+    int16_t px[R * C];
+    for (size_t i = 0; i < R * C; i++)
+        px[i] = (int16_t)((int)(i * 13 % 1000) - 500);
+    for (int y = 2; y < 4; y++)
+        for (int x = 3; x < 8; x++)
+            px[y * C + x] = 2047; /* the "text" */
+    img m = {R, C, 1, 16, 12, 1, 0, 1, "MONOCHROME2", DVB_IMPLICIT_LE, (const uint8_t *)px, sizeof px, 0};
+    size_t len;
+    uint8_t *in = build(&m, &len);
+    seam s = {2047, 0, 0, 0};
+    ran r;
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    assert_int_equal(r.res.pixel_boxes, 1);
+    assert_string_equal(r.res.pixel_transfer_syntax, "1.2.840.10008.1.2"); /* native implicit LE kept */
+    back b;
+    read_back(&r, &b);
+    back_frame(&b, 0);
+    const int16_t *o = (const int16_t *)b.buf;
+    for (int y = 0; y < R; y++)
+        for (int x = 0; x < C; x++) {
+            int inside = y >= 2 && y < 4 && x >= 3 && x < 8;
+            if (inside)
+                assert_int_equal(o[y * C + x], -2048);
+            else
+                assert_int_equal(o[y * C + x], px[y * C + x]);
+        }
+    back_free(&b, &r);
+    free(in);
+}
+
+/* Multi-frame: every frame showing the text is covered (each where its text is); a frame without text is
+ * untouched. Explicit VR big endian input is written Explicit VR little endian. */
+static void test_multiframe(void **state)
+{
+    (void)state;
+    enum { R = 8, C = 8, F = 3 };
+    uint8_t px[F * R * C];
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)(i % 200);
+    px[0 * R * C + 1 * C + 1] = 250; /* frame 0: (1,1) */
+    px[2 * R * C + 6 * C + 5] = 250; /* frame 2: (5,6) */
+    img m = {R, C, 1, 8, 8, 0, 0, F, "MONOCHROME1", DVB_EXPLICIT_BE, px, sizeof px, 0};
+    size_t len;
+    uint8_t *in = build(&m, &len);
+    seam s = {250, 0, 0, 0};
+    ran r;
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    assert_int_equal(r.res.pixel_frames, F);
+    assert_int_equal(r.res.pixel_boxes, 2);
+    assert_string_equal(r.res.pixel_transfer_syntax, "1.2.840.10008.1.2.1");
+    back b;
+    read_back(&r, &b);
+    assert_string_equal(dv_instance_transfer_syntax(b.inst), "1.2.840.10008.1.2.1");
+    for (uint32_t f = 0; f < F; f++) {
+        back_frame(&b, f);
+        for (size_t i = 0; i < R * C; i++) {
+            size_t at = f * R * C + i;
+            int inside = (f == 0 && i == 1 * C + 1) || (f == 2 && i == 6 * C + 5);
+            assert_int_equal(b.buf[i], inside ? 255 : px[at]); /* MONOCHROME1: darkest is the maximum */
+        }
+    }
+    back_free(&b, &r);
+    free(in);
+}
+
+/* Colour stays colour: planar RGB is written interleaved (PlanarConfiguration 0), the box black. */
+static void test_rgb_stays_rgb(void **state)
+{
+    (void)state;
+    enum { R = 4, C = 5 };
+    uint8_t planes[3 * R * C];
+    for (size_t i = 0; i < sizeof planes; i++)
+        planes[i] = (uint8_t)(10 + i % 90);
+    planes[0 * R * C + 2 * C + 2] = 240; /* red plane marker at (2,2) */
+    img m = {R, C, 3, 8, 8, 0, 1, 1, "RGB", DVB_EXPLICIT_LE, planes, sizeof planes, 0};
+    size_t len;
+    uint8_t *in = build(&m, &len);
+    seam s = {240, 0, 0, 0};
+    ran r;
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    back b;
+    read_back(&r, &b);
+    assert_int_equal(b.pa.samples_per_pixel, 3);
+    assert_int_equal(b.pa.planar_configuration, 0);
+    assert_int_equal(b.pa.photometric, DV_PHOTO_RGB);
+    back_frame(&b, 0);
+    for (size_t p = 0; p < R * C; p++)
+        for (size_t c = 0; c < 3; c++) {
+            uint8_t want = p == 2 * C + 2 ? 0 : planes[c * R * C + p];
+            assert_int_equal(b.buf[p * 3 + c], want);
+        }
+    back_free(&b, &r);
+    free(in);
+}
+
+/* PixelData nested in a sequence (an icon) is kept and counted. */
+static void test_nested_kept(void **state)
+{
+    (void)state;
+    uint8_t px[16];
+    memset(px, 1, sizeof px);
+    img m = {4, 4, 1, 8, 8, 0, 0, 1, "MONOCHROME2", DVB_EXPLICIT_LE, px, sizeof px, 1};
+    size_t len;
+    uint8_t *in = build(&m, &len);
+    seam s = {255, 0, 0, 0}; /* the icon is all 255: it would be boxed if the stage looked at it */
+    ran r;
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    assert_int_equal(r.res.pixel_nested_kept, 1);
+    assert_int_equal(r.res.pixel_boxes, 0);
+    assert_int_equal(s.calls, 1);
+    dv_mem_sink_free(&r.out.ms);
+    free(in);
+}
+
+/* The observer sees every examined frame once: before and after differ exactly on the redacted one. */
+typedef struct seen {
+    unsigned events, with_boxes;
+    int differ;
+    char sop[DV_UID_MAX + 1];
+} seen;
+static void observer(const dv_frame_event *ev, void *user)
+{
+    seen *s = user;
+    s->events++;
+    if (ev->nboxes) {
+        s->with_boxes++;
+        s->differ = memcmp(ev->before->data, ev->after->data, dv_frame_bytes(ev->after)) != 0;
+    }
+    snprintf(s->sop, sizeof s->sop, "%s", ev->sop_uid);
+}
+
+static void test_observer(void **state)
+{
+    (void)state;
+    uint8_t px[2 * 16];
+    memset(px, 3, sizeof px);
+    px[16 + 5] = 200;
+    img m = {4, 4, 1, 8, 8, 0, 0, 2, "MONOCHROME2", DVB_EXPLICIT_LE, px, sizeof px, 0};
+    size_t len;
+    uint8_t *in = build(&m, &len);
+    seam s = {200, 0, 0, 0};
+    seen sn = {0};
+    ran r;
+    run_one(ALL_TEXT, in, len, &s, 0, observer, &sn, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    assert_int_equal(sn.events, 2);
+    assert_int_equal(sn.with_boxes, 1);
+    assert_true(sn.differ);
+    assert_string_equal(sn.sop, r.res.sop_uid); /* the OUTPUT UID, never the input's */
+    assert_string_not_equal(sn.sop, "1.2.3.4.5");
+    dv_mem_sink_free(&r.out.ms);
+    free(in);
+}
+
+/* Fail closed: undecodable pixels, a failing detector/OCR, a frame over its time bound -> failed, nothing
+ * written. */
+static void test_fail_closed(void **state)
+{
+    (void)state;
+    uint8_t px[16];
+    memset(px, 0, sizeof px);
+    /* 16 bytes of PixelData for a 4x4x16-bit frame (32 bytes needed): undecodable */
+    img bad = {4, 4, 1, 16, 16, 0, 0, 1, "MONOCHROME2", DVB_EXPLICIT_LE, px, sizeof px, 0};
+    size_t len;
+    uint8_t *in = build(&bad, &len);
+    seam s = {255, 0, 0, 0};
+    ran r;
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_FAILED);
+    assert_int_equal(r.err.code, DV_ERR_MALFORMED);
+    assert_non_null(strstr(r.err.message, "pixels: "));
+    assert_false(r.out.written);
+    free(in);
+
+    img ok = {4, 4, 1, 8, 8, 0, 0, 1, "MONOCHROME2", DVB_EXPLICIT_LE, px, sizeof px, 0};
+    in = build(&ok, &len);
+    seam failing = {255, 0, 1, 0};
+    run_one(ALL_TEXT, in, len, &failing, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_FAILED);
+    assert_int_equal(r.err.code, DV_ERR_UNSUPPORTED);
+    assert_false(r.out.written);
+
+    seam slow = {255, 30, 0, 0};
+    run_one(ALL_TEXT, in, len, &slow, 5, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_FAILED);
+    assert_int_equal(r.err.code, DV_ERR_LIMIT);
+    assert_false(r.out.written);
+
+    /* the same instance with a generous bound is written: the failures above were the bound's */
+    run_one(ALL_TEXT, in, len, &slow, 5000, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    dv_mem_sink_free(&r.out.ms);
+    free(in);
+}
+
+/* The darkest value per photometric (redact.c). */
+static void test_redact_darkest_values(void **state)
+{
+    (void)state;
+    uint16_t d16[4] = {100, 100, 100, 100};
+    dv_box box = {0, 0, 1, 1};
+    dv_boxes bs = {&box, 1, 1};
+    dv_frame f = {d16, sizeof d16, 2, 2, 1, 2, 10, 0, DV_PHOTO_MONOCHROME1, {0}};
+    assert_int_equal(dv_redact_frame(&f, NULL, &bs), 1);
+    assert_int_equal(d16[0], 1023);
+    assert_int_equal(d16[1], 100);
+    uint8_t ybr[6] = {50, 60, 70, 50, 60, 70};
+    dv_frame y = {ybr, sizeof ybr, 2, 1, 3, 1, 8, 0, DV_PHOTO_YBR_FULL, {0}};
+    dv_redact_frame(&y, NULL, &bs);
+    assert_int_equal(ybr[0], 0);
+    assert_int_equal(ybr[1], 128);
+    assert_int_equal(ybr[2], 128);
+    assert_int_equal(ybr[3], 50);
+    /* palette: the darkest entry's index (entry 2 of first_mapped 10 -> index 12) */
+    uint16_t lut[9] = {200, 90, 5, 200, 90, 5, 200, 90, 5};
+    dv_palette pal = {3, 10, 8, lut};
+    uint8_t idx[2] = {10, 11};
+    dv_frame p = {idx, 2, 2, 1, 1, 1, 8, 0, DV_PHOTO_PALETTE_COLOR, {0}};
+    dv_redact_frame(&p, &pal, &bs);
+    assert_int_equal(idx[0], 12);
+    assert_int_equal(idx[1], 11);
+    /* a box past the frame is clipped */
+    dv_box far = {1, 0, 50, 50};
+    dv_boxes fb = {&far, 1, 1};
+    assert_int_equal(dv_redact_frame(&p, &pal, &fb), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_for),
+        cmocka_unit_test(test_metadata_only_decodes_nothing),
+        cmocka_unit_test(test_no_text_keeps_pixels),
+        cmocka_unit_test(test_redact_only_inside),
+        cmocka_unit_test(test_multiframe),
+        cmocka_unit_test(test_rgb_stays_rgb),
+        cmocka_unit_test(test_nested_kept),
+        cmocka_unit_test(test_observer),
+        cmocka_unit_test(test_fail_closed),
+        cmocka_unit_test(test_redact_darkest_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
