@@ -31,6 +31,11 @@ typedef struct dv_render_window {
  * otherwise; slope 0) mean "no window" (frame min..max) rather than an error. */
 void dv_render_window_read(const dv_instance *inst, dv_render_window *w);
 
+/* The frame's own min..max as an explicit window (LINEAR_EXACT from min to max; has_window 0 when the frame is
+ * flat or not monochrome), so other frames can be shown with the same contrast: --preview renders the frame
+ * after redaction with the window of the frame before it (the black boxes must not change the contrast). */
+void dv_render_window_of_frame(const dv_frame *f, dv_render_window *w);
+
 /* An 8-bit picture: gray (channels 1) or RGB (channels 3), rows of width * channels bytes, no padding. */
 typedef struct dv_picture {
     uint8_t *px; /* malloc'd, owned by the picture (dv_picture_free) */

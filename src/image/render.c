@@ -103,6 +103,27 @@ static int64_t sample(const dv_frame *f, size_t i)
     }
 }
 
+void dv_render_window_of_frame(const dv_frame *f, dv_render_window *w)
+{
+    memset(w, 0, sizeof *w);
+    w->slope = 1;
+    if (f->samples != 1 || (f->photometric != DV_PHOTO_MONOCHROME1 && f->photometric != DV_PHOTO_MONOCHROME2))
+        return;
+    size_t n = (size_t)f->width * f->height;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        int64_t v = sample(f, i);
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    if (n == 0 || hi <= lo)
+        return;
+    w->has_window = 1;
+    w->function = DV_VOI_LINEAR_EXACT;
+    w->center = ((double)lo + (double)hi) / 2;
+    w->width = (double)hi - (double)lo;
+}
+
 static void render_mono(const dv_frame *f, const dv_render_window *w, uint8_t *px, size_t n)
 {
     if (w && w->has_window) {
