@@ -40,8 +40,16 @@ cmp -s "$T/out" "$T/help_deid" || fail "deidentify -h differs from deidentify --
 # plus the global ones, must appear in both help texts.
 opts=$(grep -ohE '\{"[a-z][a-z-]*", (no|required|optional)_argument' "$SRCDIR"/src/cli/*.c | sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
 [ -n "$opts" ] || fail "could not extract the option table from $SRCDIR/src/cli"
+# (render's options, from cmd_render.c, belong in render --help and the main help, not in deidentify's.)
+run 0 "render --help" render --help || true
+cp "$T/out" "$T/help_render"
+render_opts=$(grep -ohE '\{"[a-z][a-z-]*", (no|required|optional)_argument' "$SRCDIR"/src/cli/cmd_render.c | sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
+for o in $render_opts; do
+    grep -qe "$o" "$T/help_render" || fail "render --help does not document $o"
+done
 for o in $opts; do
     grep -qe "$o" "$T/help_main" || fail "--help does not document $o"
+    if grep -qxe "$o" <<<"$render_opts" && [ "$o" != --help ]; then continue; fi
     grep -qe "$o" "$T/help_deid" || fail "deidentify --help does not document $o"
 done
 for o in --config --key-file --jobs --report --quiet --fsync --help --version -- deidentify serve \
