@@ -226,7 +226,9 @@ static int w_elem(wr *w, const dv_ds *ds, const dv_elem *e)
         return -1;
     }
     if (e->length & 1) {
-        uint8_t pad = dv_vr_is_text(e->vr) ? ' ' : 0;
+        /* A private creator is LO whatever VR it arrived with (PS3.5 7.8.1): an odd one read as OB/UN is padded
+         * with a space, not a NUL (dciodvfy: "Trailing character invalid"; test_text_nci_config's sample). */
+        uint8_t pad = dv_vr_is_text(e->vr) || DV_TAG_IS_PRIVATE_CREATOR(e->tag) ? ' ' : 0;
         return w_bytes(w, &pad, 1);
     }
     return 0;

@@ -21,7 +21,8 @@
  * [test_pixel_stage: test_config_for] */
 const dv_image_config *dv_pixel_config_for(const dv_plan *plan, const dv_instance *inst);
 
-/* Test seam: replaces text-region detection (and the sensitive decision) for one frame. Appends the boxes to
+/* Test seam: replaces text-region detection for one frame (the sensitive modes still read and classify
+ * each box it returns). Appends the boxes to
  * paint to out; g is the frame's 8-bit view. Return 0 or -1 with err (the stage then fails closed). */
 typedef int (*dv_pixel_find_fn)(void *user, const dv_frame *f, const dv_gray8 *g, uint32_t frame_index,
                                 dv_boxes *out, dv_error *err);
@@ -33,6 +34,8 @@ typedef struct dv_pixel_env {
     dv_pixel_find_fn find;         /* NULL: the real detector (textdetect.c) */
     void *find_user;
     uint32_t frame_ms;             /* time bound per frame (decode + detection + OCR); 0: the default */
+    const dv_plan *plan;           /* the sensitive modes: the detectors and [CTX] phrases */
+    dv_text_worker *tw;            /* the sensitive modes: begun on the ORIGINAL instance (deny-list) */
 } dv_pixel_env;
 
 #define DV_PIXEL_FRAME_MS_DEFAULT 30000u /* generous: a guard against pathological frames, not a budget */

@@ -20,6 +20,7 @@
 #include "dicom/dv_vr.h"
 #include "dict/dv_tags.h"
 #include "engine/dv_result_internal.h"
+#include "engine/dv_pixel_classify.h"
 #include "image/dv_jpeg_dct.h"
 
 #define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
@@ -30,6 +31,9 @@
 struct dv_pixel_worker {
     dv_image_ctx *img;
     dv_textdetect *td;  /* made on first use of the real detector */
+    dv_ocr *ocr;        /* the sensitive modes: one Tesseract model per worker, loaded on first need */
+    dv_pixclass *pc;    /* the sensitive modes: the box classifier's scratch */
+    dv_boxes lines;     /* one frame's detected lines before classification */
     dv_gray8 gray;
     dv_boxes boxes;     /* one frame's boxes */
     uint8_t *buf;       /* decoded frame */
@@ -60,6 +64,9 @@ void dv_pixel_worker_free(dv_pixel_worker *w)
         return;
     dv_image_ctx_free(w->img);
     dv_textdetect_free(w->td);
+    dv_ocr_free(w->ocr);
+    dv_pixclass_free(w->pc);
+    dv_boxes_free(&w->lines);
     dv_gray8_free(&w->gray);
     dv_boxes_free(&w->boxes);
     free(w->buf);
@@ -279,6 +286,7 @@ typedef struct stage {
     int64_t decoded;         /* index of the frame held unpainted in frame, -1 when none */
     const char *sop_uid;
     uint32_t frame_ms;
+    const dv_pixel_policy *pol; /* NULL: REDACT_ALL_TEXT (every box) */
 } stage;
 
 static int decode(stage *s, uint32_t i, dv_error *err)
@@ -315,6 +323,34 @@ static void observe(stage *s, uint32_t i, const dv_frame *before, const dv_frame
 _Static_assert(sizeof(dv_box) == sizeof(dv_frame_box) && offsetof(dv_box, h) == offsetof(dv_frame_box, h),
                "dv_frame_box mirrors dv_box");
 
+/* The sensitive modes: read each detected line (OCR) and keep the ones the classifier covers (findings of the
+ * wanted infoTypes, the instance's own values first; unreadable lines are covered, privacy first). The OCR
+ * call gets what is left of the frame's time bound. The text is freed at once, never kept or logged. */
+static int classify(stage *s, uint64_t t0, dv_error *err)
+{
+    dv_pixel_worker *w = s->w;
+    for (size_t b = 0; b < w->lines.n; b++) {
+        uint64_t spent = now_ms() - t0;
+        if (spent >= s->frame_ms)
+            return dv_fail(err, DV_ERR_LIMIT, "limit: frame over its %u ms bound while reading its text",
+                           s->frame_ms);
+        char *text = NULL;
+        size_t len = 0;
+        if (dv_ocr_read(w->ocr, &w->gray, &w->lines.v[b], (uint32_t)(s->frame_ms - spent), &text, &len, err) != 0)
+            return -1;
+        dv_pixel_verdict v = DV_PIXEL_KEEP;
+        dv_infotype why;
+        int rc = dv_pixel_classify(w->pc, s->pol, s->env->tw, s->env->plan, text, len,
+                                   dv_ocr_last_confidence(w->ocr), &v, &why, err);
+        free(text);
+        if (rc != 0)
+            return -1;
+        if (v != DV_PIXEL_KEEP && dv_boxes_add(&w->boxes, w->lines.v[b], err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Pass 1: decode every frame and find its boxes. */
 static int find_all(stage *s, dv_error *err)
 {
@@ -335,9 +371,11 @@ static int find_all(stage *s, dv_error *err)
         if (dv_gray8_from_frame(&s->frame, s->has_pal ? &s->pal : NULL, &w->gray, err) != 0)
             return -1;
         dv_boxes_clear(&w->boxes);
-        int rc = s->env->find ? s->env->find(s->env->find_user, &s->frame, &w->gray, i, &w->boxes, err)
-                              : dv_textdetect_find(w->td, &w->gray, s->frame_ms, &w->boxes, err);
-        if (rc != 0)
+        dv_boxes *found = s->pol ? &w->lines : &w->boxes;
+        dv_boxes_clear(found);
+        int rc = s->env->find ? s->env->find(s->env->find_user, &s->frame, &w->gray, i, found, err)
+                              : dv_textdetect_find(w->td, &w->gray, s->frame_ms, found, err);
+        if (rc != 0 || (s->pol && classify(s, t0, err) != 0))
             return -1;
         uint64_t took = now_ms() - t0;
         if (took > s->frame_ms)
@@ -551,10 +589,21 @@ static void stage_free(stage *s)
 static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
                      dv_result *res, dv_error *err)
 {
-    if (dv_image_config_needs_ocr(ic))
-        return dv_fail(err, DV_ERR_UNSUPPORTED, "pixels: the sensitive text modes need OCR, which is not built");
     stage s;
     memset(&s, 0, sizeof s);
+    dv_pixel_policy pol;
+    if (dv_image_config_needs_ocr(ic)) {
+        /* Fail closed: no OCR engine or model, no classifier, no deny-list -> the instance fails. */
+        if (!env->tw || !env->plan)
+            return dv_fail(err, DV_ERR_USAGE, "the sensitive modes need the instance's text worker");
+        if (dv_pixel_policy_make(ic, &pol, err) != 0)
+            return -1;
+        if (!w->ocr && !(w->ocr = dv_ocr_new(err)))
+            return -1;
+        if (!w->pc && !(w->pc = dv_pixclass_new()))
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory (pixel classifier)");
+        s.pol = &pol;
+    }
     s.w = w;
     s.inst = inst;
     s.env = env;

@@ -14,6 +14,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
+#include "engine/dv_pixel_classify.h"
 #include "text/patterns.h"
 #include "dicom/dv_vr.h"
 
@@ -414,6 +415,19 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
     for (size_t i = 0; i < cfg->nactions; i++)
         p->cleans_pixels |= cfg->actions[i].kind == DV_ACTION_CLEAN_IMAGE &&
                             !dv_image_config_is_noop(&cfg->actions[i].params.image);
+    /* A sensitive mode's infoTypes are resolved here once, so a name dicomveil cannot detect is a config error
+     * now rather than a failure of every instance later (dv_pixel_policy_make). [test_pixel_stage:
+     * test_config_for] */
+    for (size_t i = 0; i <= cfg->nactions; i++) {
+        const dv_image_config *ic = i < cfg->nactions ? (cfg->actions[i].kind == DV_ACTION_CLEAN_IMAGE
+                                                             ? &cfg->actions[i].params.image : NULL)
+                                                       : opt_image;
+        dv_pixel_policy pol;
+        if (ic && dv_image_config_needs_ocr(ic) && dv_pixel_policy_make(ic, &pol, err) != 0) {
+            dv_plan_free(p);
+            return NULL;
+        }
+    }
     p->nwarnings = cfg->nwarnings < DV_CONFIG_MAX_WARNINGS ? cfg->nwarnings : DV_CONFIG_MAX_WARNINGS;
     memcpy(p->warnings, cfg->warnings, sizeof p->warnings);
 

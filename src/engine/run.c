@@ -306,7 +306,7 @@ static dv_outcome write_output(const dv_run *run, const dv_instance *inst, const
     return DV_OUTCOME_FAILED;
 }
 
-static int pixel_stage(dv_run *run, dv_instance *inst, dv_result *res, dv_error *err)
+static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, dv_result *res, dv_error *err)
 {
     if (!run->plan->cleans_pixels)
         return 0;
@@ -319,7 +319,8 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_result *res, dv_error 
     if (!pw)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory (pixel worker)");
     uint64_t before = dv_pixel_worker_decode_calls(pw);
-    dv_pixel_env env = {run->frame_fn, run->frame_user, run->pixel_find, run->pixel_find_user, run->pixel_frame_ms};
+    dv_pixel_env env = {run->frame_fn, run->frame_user, run->pixel_find, run->pixel_find_user, run->pixel_frame_ms,
+                        run->plan, tw};
     int rc = dv_pixel_stage_run(pw, ic, inst, &env, res, err);
     atomic_fetch_add_explicit(&run->pixel_decodes, dv_pixel_worker_decode_calls(pw) - before, memory_order_relaxed);
     pool_give(&run->pixel_pool, pw, pixel_destroy);
@@ -351,6 +352,7 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
         return failed(err, DV_ERR_MALFORMED);
     }
     dv_outcome outcome;
+    dv_text_worker *tw = NULL;
     if (dv_instance_is_directory(inst)) {
         /* The one home of this rule (issue 5 item 6). A DICOMDIR is an index of other files, not an instance:
          * de-identifying it would break its record offsets and it has no SOPInstanceUID to name an output by.
@@ -367,9 +369,18 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
     }
     /* The text stage runs inside the walk, where the plan decided DV_DEC_CLEAN_TEXT (dv_apply_text): its
      * worker comes from the run. */
-    dv_text_worker *tw = run->plan->cleans_text ? pool_take(&run->text_pool, text_make) : NULL;
-    int applied = dv_apply_text(run->plan, run->key, inst, res, tw, err);
-    pool_give(&run->text_pool, tw, text_destroy);
+    /* The pixel classifier of the sensitive image modes reads the instance's deny-list from the same worker,
+     * begun on the ORIGINAL instance (dv_apply_text begins it when the plan cleans text). */
+    const dv_plan *plan = run->plan;
+    tw = plan->cleans_text || plan->image_detects_text ? pool_take(&run->text_pool, text_make) : NULL;
+    if (plan->image_detects_text && (!tw || (!plan->cleans_text &&
+                                             dv_text_begin_instance(tw, plan, run->key, inst, err) != 0))) {
+        if (!tw)
+            dv_fail(err, DV_ERR_NOMEM, "out of memory (text worker)");
+        outcome = failed(err, DV_ERR_INVALID);
+        goto done;
+    }
+    int applied = dv_apply_text(plan, run->key, inst, res, tw, err);
     if (applied != 0) {
         outcome = failed(err, DV_ERR_INVALID);
         goto done;
@@ -388,13 +399,14 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
      * instance's top-level PixelData asks for redaction, so a metadata-only config never builds a pixel
      * worker or decodes anything [test_pixel_stage: test_metadata_only_decodes_nothing]. Fail closed: a
      * failure here means the instance is not written (DECISIONS 14). ---- */
-    if (pixel_stage(run, inst, res, err) != 0) {
+    if (pixel_stage(run, inst, tw, res, err) != 0) {
         outcome = failed(err, DV_ERR_INVALID);
         goto done;
     }
 
     outcome = write_output(run, inst, out, out_arg, res, err);
 done:
+    pool_give(&run->text_pool, tw, text_destroy);
     dv_instance_free(inst); /* before the caller closes the source: bulk values are read from it */
     return outcome;
 }

@@ -12,7 +12,12 @@ whatever the detector finds:
         configuration 0 when re-written); BurnedInAnnotation is NO; dciodvfy reports no error on the output
         that it does not report on the input, for one file per output transfer syntax.
 
-Under build-asan (ctest there) the same helper runs with ASan+UBSan: no sanitizer report over the corpus.
+  cli   the real `dicomveil deidentify` with REDACT_ALL_TEXT (our detector) over the whole corpus: exit 0 or 1,
+        no sanitizer report, every failure has an error class, and a failure of the pixel stage (message
+        "pixels: ...") is an instance that was not written; every instance the stage ran on reports frames
+        examined and its output transfer syntax, and nothing in the report is recognised text.
+
+Under build-asan (ctest there) the same helper and CLI run with ASan+UBSan: no sanitizer report.
 Env (set by ctest): DV_BUILD_DIR, DV_SHARED_DATA. Run with /usr/bin/python3.
 """
 import os
@@ -30,6 +35,7 @@ warnings.simplefilter("ignore")
 SRC_DIR = os.environ.get("DV_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("DV_BUILD_DIR") or os.path.join(SRC_DIR, "build")
 HELPER = os.path.join(BUILD, "tests", "dv_pixel_run")
+DV_BIN = os.environ.get("DV_BIN") or os.path.join(BUILD, "dicomveil")
 SHARED = os.path.abspath(os.environ.get("DV_SHARED_DATA") or os.path.join(SRC_DIR, "..", "shared", "data"))
 CORPUS = os.path.join(SHARED, "dicom")
 
@@ -101,6 +107,68 @@ def dciodvfy_errors(path):
     """dciodvfy's error lines with the values (<...>) taken out: a regenerated UID is not a new error."""
     p = subprocess.run(["dciodvfy", path], capture_output=True, text=True, timeout=120)
     return {re.sub(r"<[^>]*>", "<>", l.strip()) for l in (p.stdout + p.stderr).splitlines() if l.startswith("Error")}
+
+
+def run_cli():
+    import json
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = os.path.join(tmp, "all.json")
+        with open(cfg, "w") as f:
+            json.dump({"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_ALL_TEXT"}}}}, f)
+        key = os.path.join(tmp, "key")
+        with open(key, "wb") as f:
+            f.write(b"k" * 32)
+        os.chmod(key, 0o600)
+        rep = os.path.join(tmp, "rep.json")
+        p = subprocess.run([DV_BIN, "deidentify", "-q", "-c", cfg, "-k", key, "-j", "2", "-r", rep, CORPUS,
+                            os.path.join(tmp, "out")], capture_output=True, text=True, timeout=1500)
+        check(p.returncode in (0, 1), f"cli: exit {p.returncode}: {p.stderr[-500:]}")
+        check("ERROR: AddressSanitizer" not in p.stderr and "runtime error:" not in p.stderr,
+              f"cli: sanitizer report: {p.stderr[-1500:]}")
+        r = json.load(open(rep))
+        outputs = sum(len(fs) for _, _, fs in os.walk(os.path.join(tmp, "out")))
+        ran = pixel_failed = 0
+        for e in r["instances"]:
+            if e["status"] == "failed":
+                check(e["error_class"] in ("malformed", "unsupported", "limit", "invalid", "io"),
+                      f"cli: {e['source']}: error class {e['error_class']}")
+                pixel_failed += (e.get("error") or "").startswith("pixels:")
+            px = e.get("pixels")
+            if px and "frames_examined" in px:
+                ran += 1
+                check(px["frames_examined"] >= 1 and px["transfer_syntax"].startswith("1.2.840.10008.1.2"),
+                      f"cli: {e['source']}: pixels entry {px}")
+                check(set(px) <= {"frames_examined", "boxes_redacted", "transfer_syntax", "nested_pixel_data_kept"},
+                      f"cli: pixels entry has more than counts: {sorted(px)}")
+        check(outputs == r["counts"]["ok"], f"cli: {outputs} files written, {r['counts']['ok']} ok")
+        check(ran >= 120, f"cli: the pixel stage ran on {ran} instances only")
+        print(f"cli REDACT_ALL_TEXT: {r['counts']}; stage ran on {ran}; {pixel_failed} failed closed in the stage")
+
+
+def ocr_missing():
+    """REDACT_SENSITIVE_TEXT without an OCR model (TESSDATA_PREFIX at an empty directory): the instance fails
+    closed (unsupported) and nothing is written."""
+    import json
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = os.path.join(tmp, "sens.json")
+        with open(cfg, "w") as f:
+            json.dump({"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_SENSITIVE_TEXT"}}}}, f)
+        key = os.path.join(tmp, "key")
+        with open(key, "wb") as f:
+            f.write(b"k" * 32)
+        os.chmod(key, 0o600)
+        os.mkdir(os.path.join(tmp, "empty"))
+        rep = os.path.join(tmp, "rep.json")
+        env = dict(os.environ, TESSDATA_PREFIX=os.path.join(tmp, "empty"))
+        p = subprocess.run([DV_BIN, "deidentify", "-q", "-c", cfg, "-k", key, "-r", rep,
+                            os.path.join(CORPUS, "presidio", "2_ORIGINAL.dcm"), os.path.join(tmp, "out")],
+                           capture_output=True, text=True, timeout=300, env=env)
+        check(p.returncode == 1, f"ocr missing: exit {p.returncode}, want 1")
+        e = json.load(open(rep))["instances"][0]
+        check(e["status"] == "failed" and e["error_class"] == "unsupported" and "OCR" in (e["error"] or ""),
+              f"ocr missing: {e}")
+        out = os.path.join(tmp, "out")
+        check(not os.path.exists(out) or not any(fs for _, _, fs in os.walk(out)), "ocr missing: an output was written")
 
 
 def main():
@@ -179,6 +247,8 @@ def main():
               f"dciodvfy on {len(vfy_done)} output transfer syntaxes")
         check(ran >= 150, f"the stage ran on only {ran} files")
         check(compared >= 100, f"only {compared} files compared")
+    run_cli()
+    ocr_missing()
     if FAILS:
         for f in FAILS[:40]:
             print("FAIL:", f)

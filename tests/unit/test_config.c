@@ -432,23 +432,45 @@ static void test_action_caps(void **state)
 static void test_refusals(void **state)
 {
     (void)state;
-    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"cleanTextTag\": {}}]}}",
-                      "config.dicomTagConfig.actions[0].cleanTextTag: ", "not implemented yet");
-    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": "
-                      "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}]}}",
-                      "config.dicomTagConfig.actions[0].cleanImageTag: ", "not implemented yet");
-    expect_error_with(REQ_PREFIX "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": "
-                                 "\"REDACT_SENSITIVE_TEXT\"}}}}}",
-                      "config.dicomTagConfig.options.cleanImage: ", "not implemented yet");
-    expect_error_with("{\"dicomTagConfig\": {\"options\": {\"cleanDescriptors\": {}}}}",
-                      "config.dicomTagConfig.options.cleanDescriptors: ", "not implemented yet");
-    expect_error_with("{\"dicomTagConfig\": {\"profileType\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
-                      "config.dicomTagConfig.profileType: ", "not implemented yet");
-    expect_error_with("{\"dicom\": {\"filterProfile\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
-                      "config.dicom.filterProfile: ", "not implemented yet");
-    expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS\"}}", "config.image: ",
-                      "not implemented yet");
-    expect_error_with("{\"text\": {}}", "config.text: ", "not implemented yet");
+    /* Burned-in text is built in every mode (issue 11): the three entry points parse and compile. */
+    static const char *const image_ok[] = {
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": "
+        "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}]}}",
+        "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}",
+        "{\"image\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS\"}}",
+        "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"additionalInfoTypes\": [\"PERSON_NAME\"]}}}}",
+    };
+    for (size_t i = 0; i < sizeof image_ok / sizeof image_ok[0]; i++) {
+        dv_config cfg;
+        parse_ok(image_ok[i], &cfg);
+        dv_error err;
+        dv_error_clear(&err);
+        dv_plan *p = dv_plan_compile(&cfg, &err);
+        dv_config_clear(&cfg);
+        assert_non_null(p);
+        assert_true(p->cleans_pixels);
+        dv_plan_free(p);
+    }
+    /* Text is built (issue 6): cleanTextTag, cleanDescriptors, DEIDENTIFY_TAG_CONTENTS (legacy filterProfile
+     * too) and top-level text parse and compile. */
+    static const char *const text_ok[] = {
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"cleanTextTag\": {}}]}}",
+        "{\"dicomTagConfig\": {\"options\": {\"cleanDescriptors\": {}}}}",
+        "{\"dicomTagConfig\": {\"profileType\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
+        "{\"dicom\": {\"filterProfile\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
+        "{\"text\": {}}",
+        "{\"dicom\": {}, \"text\": {\"profileType\": \"EMPTY\"}}",
+    };
+    for (size_t i = 0; i < sizeof text_ok / sizeof text_ok[0]; i++) {
+        dv_config cfg;
+        parse_ok(text_ok[i], &cfg);
+        dv_error err;
+        dv_error_clear(&err);
+        dv_plan *p = dv_plan_compile(&cfg, &err);
+        dv_config_clear(&cfg);
+        assert_non_null(p);
+        dv_plan_free(p);
+    }
     /* The FHIR-only fields are accepted with a warning since issue 5 item 14 (test_fhir_warnings). */
     expect_error_with("{\"annotation\": {}}", "config.annotation: ", "removed");
     expect_error_with("{\"destinationStore\": \"x\", \"gcsConfigUri\": \"gs://b/o\"}", "gcsConfigUri: ",
@@ -842,8 +864,10 @@ static void test_image_noop(void **state)
     parse_ok("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": "
              "\"TEXT_REDACTION_MODE_UNSPECIFIED\", \"additionalInfoTypes\": []}}}}", &cfg);
     dv_config_clear(&cfg);
-    expect_error_with("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"additionalInfoTypes\": "
-                      "[\"PERSON_NAME\"]}}}}", "config.dicomTagConfig.options.cleanImage: ", "not implemented yet");
+    /* UNSPECIFIED with additionalInfoTypes redacts just those (issue 11): accepted. */
+    parse_ok("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"additionalInfoTypes\": [\"PERSON_NAME\"]}}}}",
+             &cfg);
+    dv_config_clear(&cfg);
     expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_NO_TEXT\", \"excludeInfoTypes\": [\"AGE\"]}}",
                       "config.image.excludeInfoTypes: ", "can only be used");
     expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\", \"additionalInfoTypes\": [\"AGE\"]}}",
@@ -909,16 +933,15 @@ static void test_clean_image_params(void **state)
     cfg.actions = &a;
     cfg.nactions = 1;
     dv_error_clear(&err);
-    assert_null(dv_plan_compile(&cfg, &err));
-    assert_int_equal(err.code, DV_ERR_CONFIG);
-    assert_string_equal(err.message, "config.dicomTagConfig.actions[0].cleanImageTag: not implemented yet "
-                                     "(recognising which burned-in text is sensitive needs OCR; REDACT_ALL_TEXT and "
-                                     "REDACT_NO_TEXT work)");
-    a.kind = DV_ACTION_CLEAN_TEXT;
+    dv_plan *pi = dv_plan_compile(&cfg, &err); /* built (issue 11): compiles */
+    assert_non_null(pi);
+    assert_true(pi->cleans_pixels);
+    dv_plan_free(pi);
+    a.kind = DV_ACTION_CLEAN_TEXT; /* text is built (issue 6): compiles */
     dv_error_clear(&err);
-    assert_null(dv_plan_compile(&cfg, &err));
-    assert_string_equal(err.message, "config.dicomTagConfig.actions[0].cleanTextTag: not implemented yet "
-                                     "(text inspection of tag values)");
+    dv_plan *pt = dv_plan_compile(&cfg, &err);
+    assert_non_null(pt);
+    dv_plan_free(pt);
 }
 
 /* Unbuilt parts are validated first: a malformed ImageConfig / TextConfig gets its own path before the
@@ -958,26 +981,13 @@ static void test_unbuilt_parts_validated(void **state)
     expect_error("{\"text\": {\"transformations\": [{\"characterMaskConfig\": {\"maskingCharacter\": 1}}]}}",
                  "config.text.transformations[0].characterMaskConfig.maskingCharacter: must be a string");
     expect_error("{\"text\": []}", "config.text: must be an object");
-    /* Valid but not built: one message names them all, in a fixed order. */
-    expect_exact_error("{\"text\": {\"profileType\": \"BASIC\"}, \"dicomTagConfig\": {\"options\": "
-                       "{\"cleanDescriptors\": {}, \"cleanImage\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}, "
-                       "\"actions\": [{\"queries\": [\"PN\"], \"cleanTextTag\": {}}]}}",
-                       "config.dicomTagConfig.options.cleanDescriptors: not implemented yet (Clean Descriptors "
-                       "Option, PS3.15 E.3.5); also not implemented yet: config.dicomTagConfig.options.cleanImage, "
-                       "config.dicomTagConfig.actions[0].cleanTextTag, config.text");
-    /* Many unbuilt parts: the first eight are named, the rest counted. */
-    char many[2048] = "{\"dicomTagConfig\": {\"actions\": [";
-    for (int i = 0; i < 10; i++) {
-        if (i)
-            strcat(many, ", ");
-        strcat(many, "{\"queries\": [\"PN\"], \"cleanTextTag\": {}}");
-    }
-    strcat(many, "]}}");
-    expect_error_with(many, "config.dicomTagConfig.actions[0].cleanTextTag: not implemented yet",
-                      "config.dicomTagConfig.actions[7].cleanTextTag and 2 more");
-    expect_exact_error("{\"dicom\": {\"filterProfile\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
-                       "config.dicom.filterProfile: DEIDENTIFY_TAG_CONTENTS is not implemented yet (text inspection "
-                       "of tag values)");
+    /* What used to be refused as unbuilt (text, every image mode) parses now. */
+    dv_config cfg;
+    parse_ok("{\"text\": {\"profileType\": \"BASIC\"}, \"dicomTagConfig\": {\"options\": "
+             "{\"cleanDescriptors\": {}, \"cleanImage\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}, "
+             "\"actions\": [{\"queries\": [\"PN\"], \"cleanTextTag\": {}}, {\"queries\": [\"PixelData\"], "
+             "\"cleanImageTag\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}]}}", &cfg);
+    dv_config_clear(&cfg);
 }
 
 /* The FHIR-only fields are accepted with one warning each (naming the path, no value) and no effect. */
@@ -1043,14 +1053,18 @@ static void test_nci_midi_config(void **state)
     dv_error err;
     dv_error_clear(&err);
     memset(&cfg, 0, sizeof cfg);
-    assert_int_equal(dv_config_parse(json, len, &cfg, &err), -1);
-    assert_int_equal(err.code, DV_ERR_CONFIG);
-    assert_string_equal(err.message,
-                        "config.dicomTagConfig.profileType: DEIDENTIFY_TAG_CONTENTS is not implemented yet (text "
-                        "inspection of tag values); also not implemented yet: "
-                        "config.dicomTagConfig.actions[3].cleanTextTag, "
-                        "config.dicomTagConfig.actions[4].cleanImageTag, config.text");
-    assert_cleared(&cfg);
+    /* Text (issue 6) and burned-in text (issue 11) are built: the whole config parses and compiles, its
+     * cleanImageTag (REDACT_SENSITIVE_TEXT) on PixelData carried by the plan. */
+    assert_int_equal(dv_config_parse(json, len, &cfg, &err), 0);
+    dv_plan *full = dv_plan_compile(&cfg, &err);
+    dv_config_clear(&cfg);
+    assert_non_null(full);
+    assert_true(full->cleans_pixels);
+    dv_match fm;
+    dv_plan_match(full, 0x7FE00010u, DV_VR_OB, 0, &fm);
+    assert_int_equal(fm.kind, DV_ACTION_CLEAN_IMAGE);
+    assert_int_equal(fm.params->image.mode, DV_REDACT_SENSITIVE_TEXT);
+    dv_plan_free(full);
 
     /* The same config without its unbuilt parts compiles, keeps the FHIR warning, and decides as written. */
     json_error_t jerr;

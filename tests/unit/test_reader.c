@@ -471,6 +471,28 @@ static void test_writer_regressions(void **s)
     free(in);
 }
 
+/* A private creator read with VR OB and an odd length is padded with a space (it is LO by definition), not a
+ * NUL: dciodvfy calls a trailing NUL invalid (deid-data/humans_ctbrain1.dcm under NCI's config). */
+static void test_private_creator_pad(void **s)
+{
+    (void)s;
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    dvb_bytes(b, 0x00110010, "OB", "ACME1", 5);
+    size_t len, out_len;
+    uint8_t *in = dvb_finish(b, &len);
+    uint8_t *out = roundtrip(in, len, &out_len);
+    const uint8_t *at = NULL;
+    for (size_t i = 0; i + 5 <= out_len && !at; i++)
+        if (memcmp(out + i, "ACME1", 5) == 0)
+            at = out + i;
+    assert_non_null(at);
+    assert_int_equal(at[5], ' ');
+    free(out);
+    free(in);
+}
+
 /* An RT-structure-set-like object whose metadata (ContourData) exceeds the in-memory metadata cap still
  * reads with the default limits: large values stay in the source, only their offsets are kept. */
 static void test_large_metadata_streams(void **s)
@@ -529,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_bulk_streaming),
         cmocka_unit_test(test_un_sequence),
         cmocka_unit_test(test_writer_regressions),
+        cmocka_unit_test(test_private_creator_pad),
         cmocka_unit_test(test_large_metadata_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
