@@ -12,7 +12,9 @@ MONOCHROME1, RGB (RLE), JPEG Baseline YBR (DCT-domain redaction), a 10-frame mul
     (JPEG: outside the MCU-aligned cover, grown by 2 pixels) after equals before, i.e. only the box changed
     and both use the same window.
 CLI: --preview inside DST or a SRC, or naming a file, is a usage error (exit 2, nothing written); a run whose
-config redacts no pixels creates the directory (0700), writes no picture and says "0 redacted frame(s)".
+config redacts no pixels creates the directory (0700), writes no picture and says "0 redacted frame(s)"; end to
+end with the real detector (REDACT_ALL_TEXT on presidio/2_ORIGINAL.dcm, burned-in name and dates) one pair is
+written, named by the output's SOPInstanceUID, outlined on before only.
 Env (set by ctest): DV_BIN, DV_BUILD_DIR, DV_SHARED_DATA. Run with /usr/bin/python3.
 """
 import os
@@ -158,6 +160,29 @@ def check_cli(tmp, bad):
     if p.returncode != 0 or "0 redacted frame(s) pictured" not in p.stderr or os.listdir(pv) or \
             stat.S_IMODE(os.stat(pv).st_mode) != 0o700:
         bad.append("--preview without pixel redaction: exit %d, stderr %r" % (p.returncode, p.stderr.strip()))
+    # end to end with the real detector: presidio/2_ORIGINAL.dcm carries a burned-in name and dates
+    src2, dst2, pv2 = os.path.join(tmp, "src2"), os.path.join(tmp, "dst2"), os.path.join(tmp, "pv2")
+    os.makedirs(src2)
+    shutil.copy(os.path.join(CORPUS, "presidio", "2_ORIGINAL.dcm"), src2)
+    cfg2 = os.path.join(tmp, "cfg2.json")
+    open(cfg2, "w").write('{"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_ALL_TEXT"}}}}')
+    p = subprocess.run([BIN, "deidentify", "-q", "--config", cfg2, "--key-file", key, "--preview", pv2, src2, dst2],
+                       capture_output=True, text=True, timeout=120)
+    outs = [os.path.join(r, f) for r, _d, fs in os.walk(dst2) for f in fs]
+    names = sorted(os.listdir(pv2)) if os.path.isdir(pv2) else []
+    if p.returncode != 0 or len(outs) != 1 or "1 redacted frame(s) pictured" not in p.stderr:
+        bad.append("end to end: exit %d, %d outputs, stderr %r" % (p.returncode, len(outs), p.stderr.strip()))
+    else:
+        uid = str(pydicom.dcmread(outs[0], stop_before_pixels=True).SOPInstanceUID)
+        want = [uid + "_frame0_after.png", uid + "_frame0_before.png"]
+        if names != want:
+            bad.append("end to end: pictures %s, want %s" % (names, want))
+        else:
+            before = read_png(os.path.join(pv2, want[1]))
+            if not (before == [255, 0, 0]).all(axis=2).any():
+                bad.append("end to end: no outline on the before picture")
+            if (read_png(os.path.join(pv2, want[0])) == [255, 0, 0]).all(axis=2).any():
+                bad.append("end to end: outline on the after picture")
     p = subprocess.run([BIN, "deidentify", "--help"], capture_output=True, text=True)
     if "--preview DIR" not in p.stdout:
         bad.append("deidentify --help does not document --preview")
