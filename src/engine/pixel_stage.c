@@ -383,7 +383,8 @@ static int find_all(stage *s, dv_error *err)
                            (unsigned long long)took, s->frame_ms);
         if (grow((void **)&w->all, &w->all_cap, w->nall + w->boxes.n, sizeof *w->all, err) != 0)
             return -1;
-        memcpy(w->all + w->nall, w->boxes.v, w->boxes.n * sizeof *w->all);
+        if (w->boxes.n)
+            memcpy(w->all + w->nall, w->boxes.v, w->boxes.n * sizeof *w->all);
         w->nall += w->boxes.n;
         if (w->boxes.n == 0)
             observe(s, i, &s->frame, &s->frame, NULL, 0);

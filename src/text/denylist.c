@@ -572,6 +572,47 @@ static long part_of(const dm *m, size_t i, int want_name)
     return -1;
 }
 
+/* Like part_of, whatever the token's case: for runs of two or more parts, which are the name in any case. */
+static long part_any_case(const dm *m, size_t i, int want_name)
+{
+    const dv_tok *t = &m->tk->t[i];
+    if (t->keylen == 0 || t->script != DV_SCRIPT_OTHER)
+        return -1;
+    for (size_t p = 0; p < m->dl->nparts; p++) {
+        const dl_part *pt = &m->dl->parts[p];
+        if ((want_name < 0 || pt->name == want_name) && !pt->cjk && pt->len == t->keylen &&
+            memcmp(pt->key, dv_tok_key(m->tk, i), t->keylen) == 0)
+            return (long)p;
+    }
+    return -1;
+}
+
+/* The last token of a run from i of >= 2 adjacent full parts of one name, at least one not a particle and at
+ * least one in a case part_of refuses; 0 when there is none. Lower case only loses the signal of one word (gray matter); two of the
+ * instance's own name parts side by side are the name (`john smith`, `de la cruz maria`). [test_denylist:
+ * test_lower_case_runs] */
+static size_t any_case_run(const dm *m, size_t i)
+{
+    long p = part_any_case(m, i, -1);
+    if (p < 0)
+        return 0;
+    int name = m->dl->parts[p].name;
+    size_t b = i, n = 0, specific = 0, lower = 0;
+    for (size_t k = i; k < m->tk->n; k++) {
+        if (k > i && !gap_joins(&m->tk->t[k - 1]))
+            break;
+        long q = part_any_case(m, k, name);
+        if (q < 0)
+            break;
+        n++;
+        specific += !(dv_lex_lookup(m->dl->parts[q].key, m->dl->parts[q].len) & DV_LEX_PARTICLE);
+        lower += part_of(m, k, name) < 0;
+        b = k;
+    }
+    /* only where case refused a part: otherwise the rules below match the same run (with its initials) */
+    return n >= 2 && specific > 0 && lower > 0 ? b : 0;
+}
+
 /* A capital initial of a part of name `name` (A. for Ann). */
 static int initial_of(const dm *m, size_t i, int name)
 {
@@ -611,6 +652,13 @@ static int match_names(dm *m, dv_error *err)
 {
     const dv_toks *tk = m->tk;
     for (size_t i = 0; i < tk->n; i++) {
+        size_t run = m->mixed ? any_case_run(m, i) : 0;
+        if (run) {
+            if (emit(m, tk->t[i].start, tk->t[run].end, DV_IT_PERSON_NAME, 95, err) < 0)
+                return -1;
+            i = run;
+            continue;
+        }
         long p = part_of(m, i, -1);
         int name;
         size_t a = i;

@@ -2,8 +2,8 @@
 """Issue 6 acceptance "VR validity after every transformation (checked with dcmtk dcmdump and dicom3tools
 dciodvfy)", through `dicomveil deidentify`.
 
-Three instances built here with pydicom (Latin-1; ISO 2022 IR 87 Japanese with a three-group PN; Latin-1 with
-three long PN groups), holding long and structured values in AE LO LT PN SH ST UC UT DA DT TM AS that are at or
+Four instances built here with pydicom (Latin-1; ISO 2022 IR 87 Japanese with a three-group PN; Latin-1 with
+three long PN groups; Latin-1 with the name typed in lower case), holding long and structured values in AE LO LT PN SH ST UC UT DA DT TM AS that are at or
 near their PS3.5 length limits and full of the instance's own identifying values (surname, given name, IDs:
 the per-instance deny-list) and pattern PHI (phone, email, dates, MRN, address), plus an impossible DA
 (20230230) and a year-only DT (2000). Each goes through 10 configs: the five transformations
@@ -88,6 +88,11 @@ def build(path, kind):
         surname, given = "Yamada", "Tarou"
         ds.PatientName = "Yamada^Tarou=山田^太郎=やまだ^たろう"  # PS3.5 H.3.1
         phi = ["yamada", "山田", "やまだ"]
+    elif kind == "lower":  # typed in lower case: the own name in any case (test_denylist: test_lower_case_runs)
+        ds.SpecificCharacterSet = "ISO_IR 100"
+        surname, given = "johnson", "ann"
+        ds.PatientName = "johnson^ann"
+        phi = ["johnson"]
     else:
         ds.SpecificCharacterSet = "ISO_IR 100"
         surname, given = "Johnson", "Ann"
@@ -128,6 +133,10 @@ def build(path, kind):
         f"Seen by Dr {given} {surname} on 2020-03-05 (DOB 14/03/1961), MRN A1234567, "
         f"call 555-123-4567 or {surname.lower()}@example.org. ", 10240)
     ds.StrainDescription = fill(f"{surname} strain {given} {surname} ", 5000)  # UC
+    if kind == "lower":
+        # A single lower-case part in mixed-case text stays by design (gray matter; docs/text-lexicons.md): the
+        # lower-case instance carries its name as runs of two parts, which must match in any case.
+        ds.StrainDescription = fill(f"strain of {given} {surname} ", 5000)
     ds.StrainAdditionalInformation = fill(f"Owner {given} {surname}, 12 Baker Street. ", 20000)  # UT
     item = Dataset()
     item.ValueType = "TEXT"
@@ -233,7 +242,7 @@ def main():
         src = os.path.join(tmp, "in")
         os.mkdir(src)
         infos = {}
-        for kind in ("latin", "jp", "latin3"):
+        for kind in ("latin", "jp", "latin3", "lower"):
             infos[kind + ".dcm"] = build(os.path.join(src, kind + ".dcm"), kind)
         base_errs = {}
         for f in infos:
