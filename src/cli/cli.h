@@ -2,6 +2,7 @@
  *
  * One file per job: main.c (dispatch), cmd_deidentify.c (arguments, validation, order of effects),
  * cmd_inspect.c (what the text stage would transform, nothing written), plan_load.c (the config),
+ * cmd_render.c (one frame as a PNG), preview.c (deidentify --preview pictures),
  * keyfile.c (the secret), paths.c (path resolution), walk.c (input listing), file_io.c (fd source/sink),
  * output.c (atomic, never-overwriting output files: the sink of dv_run_instance), pool.c (worker threads
  * calling dv_run_instance), progress.c (stderr), report.c (JSON run report), mapping.c (--mapping crosswalk).
@@ -34,6 +35,9 @@ void dvc_deidentify_usage(FILE *f);
 /* ---- cmd_serve.c ---- */
 int dvc_cmd_serve(int argc, char **argv);
 void dvc_serve_usage(FILE *f);
+/* ---- cmd_render.c ---- */
+int dvc_cmd_render(int argc, char **argv);
+void dvc_render_usage(FILE *f);
 /* "dicomveil: " + message on stderr. */
 void dvc_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -229,6 +233,17 @@ char *dvc_mapping_fields(const dv_result *res);
 /* Write the --mapping CSV (mode 0600, atomically): one row per input whose instance is in DST (ok or
  * duplicate), in input order. 0, or -1 after printing why. */
 int dvc_mapping_write(const char *path, const dvc_run *run);
+
+/* ---- preview.c ---- */
+/* deidentify --preview DIR: before/after PNGs of every redacted frame (see preview.c). */
+typedef struct dvc_preview {
+    const char *dir;        /* created (0700) before the run */
+    dvc_progress *progress; /* for messages without tearing the bar */
+    atomic_size_t written;  /* frames whose two pictures were written */
+    atomic_size_t failed;   /* frames whose pictures could not be made or written */
+} dvc_preview;
+/* The dv_frame_observer_fn of dv_run_set_frame_observer; user is the dvc_preview. Thread-safe. */
+void dvc_preview_observe(const dv_frame_event *ev, void *user);
 
 /* ---- file_io.c (continued) ---- */
 /* Replace path with text atomically: a mode-0600 temp file beside it, fsync, rename. what names the file in

@@ -61,6 +61,11 @@ void dvc_deidentify_usage(FILE *f)
           "                       written (status ok or duplicate) its original and new Study/Series/SOP\n"
           "                       Instance UIDs, and original and new PatientID when the config changed it.\n"
           "                       THIS FILE IS PHI: keep it with the source data. Refused inside DST or a SRC.\n"
+          "      --preview DIR    Write before/after PNGs of every frame whose pixels were redacted into DIR\n"
+          "                       (created, mode 0700): DIR/<new SOPInstanceUID>_frame<N>_before.png with the\n"
+          "                       redacted boxes outlined in red, and _after.png as written (N from 0). The\n"
+          "                       before pictures show the burned-in text: THEY ARE PHI. Refused inside DST\n"
+          "                       or a SRC.\n"
           "      --memory-budget BYTES  Memory all workers together may hold for instance metadata and\n"
           "                       inflated deflated datasets (default 512M, or about --max-metadata + 75M when that\n"
           "                       is more; at least --max-metadata + 12M). Workers wait for it rather than\n"
@@ -84,7 +89,8 @@ void dvc_deidentify_usage(FILE *f)
           "\n"
           "Exit status: 0 every instance succeeded (skipped non-DICOM files, skipped DICOMDIRs and duplicates\n"
           "               included),\n"
-          "             1 some instance failed (see the report), or the report could not be written,\n"
+          "             1 some instance failed (see the report), or the report or a --preview picture could\n"
+          "               not be written,\n"
           "             2 usage, config or key error: nothing was written.\n",
           f);
 }
@@ -94,6 +100,7 @@ typedef struct opts {
     const char *key_file;
     const char *report;
     const char *mapping;
+    const char *preview;
     unsigned jobs;
     int quiet;
     int do_fsync;
@@ -102,7 +109,7 @@ typedef struct opts {
     uint64_t max_metadata;  /* 0: the default */
 } opts;
 
-enum { OPT_FSYNC = 256, OPT_MEMORY_BUDGET, OPT_MAX_DEPTH, OPT_MAX_METADATA };
+enum { OPT_FSYNC = 256, OPT_MEMORY_BUDGET, OPT_MAX_DEPTH, OPT_MAX_METADATA, OPT_PREVIEW };
 
 /* A byte count with an optional K/M/G suffix (powers of 1024), within [min, max]. */
 static int parse_bytes(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -152,6 +159,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"memory-budget", required_argument, NULL, OPT_MEMORY_BUDGET},
         {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
         {"max-metadata", required_argument, NULL, OPT_MAX_METADATA},
+        {"preview", required_argument, NULL, OPT_PREVIEW},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
@@ -185,6 +193,7 @@ static int parse_args(int argc, char **argv, opts *o)
             break;
         case 'q': o->quiet = 1; break;
         case OPT_FSYNC: o->do_fsync = 1; break;
+        case OPT_PREVIEW: o->preview = optarg; break;
         case 'j':
             if (parse_jobs(optarg, &o->jobs) < 0) {
                 dvc_errorf("deidentify: --jobs wants a whole number from 1 to %d", JOBS_MAX);
@@ -266,6 +275,33 @@ static int check_side_file(const char *opt, const char *path, const paths *p, ch
     return 0;
 }
 
+/* --preview DIR: its pictures show burned-in text (PHI), so DIR must not be inside DST or a SRC (they would
+ * travel with the de-identified output or change the sources); an existing DIR must be a directory. It is
+ * created (0700) with DST. 0, or an exit code after printing why. [integration.test_cli_preview] */
+static int check_preview_dir(const char *dir, const paths *p)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        dvc_errorf("--preview: exists and is not a directory");
+        return DVC_EXIT_USAGE;
+    }
+    char *r = dvc_path_resolve(dir);
+    if (!r) {
+        dvc_errorf("--preview: %s", strerror(errno));
+        return DVC_EXIT_USAGE;
+    }
+    int bad = dvc_path_within(r, p->dst);
+    for (size_t i = 0; i < p->nsrc && !bad; i++)
+        bad = dvc_path_within(r, p->srcs[i]);
+    free(r);
+    if (bad) {
+        dvc_errorf("refusing --preview inside the destination or a source: its pictures show the burned-in text "
+                   "(PHI), which must not travel with the de-identified output or change the sources");
+        return DVC_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* Every path check; 0 or an exit code after printing why. Nothing is created here. */
 static int check_paths(char **srcv, size_t nsrc, const char *dst, const opts *o, paths *p)
 {
@@ -318,6 +354,8 @@ static int check_paths(char **srcv, size_t nsrc, const char *dst, const opts *o,
         }
         free(key);
     }
+    if (rc == 0 && o->preview)
+        rc = check_preview_dir(o->preview, p);
     free(report);
     free(mapping);
     return rc;
@@ -422,8 +460,15 @@ int dvc_cmd_deidentify(int argc, char **argv)
         dvc_errorf("cannot create the destination: %s", strerror(errno));
         goto done;
     }
+    if (o.preview && dvc_mkdir_p(o.preview, 0700) < 0) {
+        dvc_errorf("cannot create the --preview directory: %s", strerror(errno));
+        goto done;
+    }
 
     dvc_progress progress;
+    dvc_preview preview = {.dir = o.preview, .progress = &progress};
+    if (o.preview)
+        dv_run_set_frame_observer(lib, dvc_preview_observe, &preview);
     dvc_run run = {.lib = lib, .plan = plan, .out = &out, .progress = &progress, .items = items, .n = in.n,
                    .jobs = jobs, .mapping = o.mapping != NULL};
     pthread_mutex_init(&run.status_lock, NULL);
@@ -441,6 +486,15 @@ int dvc_cmd_deidentify(int argc, char **argv)
             rc = DVC_EXIT_FAILED;
         if (o.mapping && dvc_mapping_write(o.mapping, &run) < 0)
             rc = DVC_EXIT_FAILED;
+        if (o.preview) {
+            size_t bad = atomic_load(&preview.failed);
+            fprintf(stderr, "dicomveil: preview: %zu redacted frame(s) pictured", atomic_load(&preview.written));
+            if (bad)
+                fprintf(stderr, ", %zu could not be", bad);
+            fputc('\n', stderr);
+            if (bad)
+                rc = DVC_EXIT_FAILED;
+        }
         dvc_summary(&progress, lib, elapsed);
     }
     dvc_progress_destroy(&progress);

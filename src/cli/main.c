@@ -26,6 +26,7 @@ static void usage(FILE *f)
           "Commands:\n"
           "  deidentify   De-identify the DICOM files in SRC... into DST (see below)\n"
           "  inspect      Show what the text stage would transform in SRC..., writing nothing (see below)\n"
+          "  render       Write one frame of a DICOM file as a windowed PNG (see below)\n"
           "  serve        Healthcare API-compatible HTTP service (see 'dicomveil serve --help')\n"
           "\n"
           "Global options:\n"
@@ -36,6 +37,8 @@ static void usage(FILE *f)
     dvc_deidentify_usage(f);
     fputc('\n', f);
     dvc_inspect_usage(f);
+    fputc('\n', f);
+    dvc_render_usage(f);
     fputc('\n', f);
     dvc_serve_usage(f);
 }
@@ -59,6 +62,8 @@ int main(int argc, char **argv)
         return dvc_cmd_deidentify(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0)
         return dvc_cmd_inspect(argc - 1, argv + 1);
+    if (strcmp(cmd, "render") == 0)
+        return dvc_cmd_render(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)
         return dvc_cmd_serve(argc - 1, argv + 1);
     /* Not echoed: a mistyped command line may start with a PHI-bearing path. */

@@ -91,6 +91,32 @@ static void cover_mcus(dct_job *j, jvirt_barray_ptr *coef, const int *dc, uint32
     }
 }
 
+/* Every coefficient within what an 8-bit sequential Huffman stream can carry (DC -1024..1023 after the flat
+ * DC of -1024, so a DC difference stays within category 11; AC -1023..1023, category 10). A hostile stream
+ * can code larger values (its tables may hold categories up to 15) which libjpeg decodes but its encoder
+ * would write as garbage: copying them would make the output differ from the input outside the boxes.
+ * Found by fuzz_jpeg_dct (tests/fuzz/regressions/jpeg_dct/). */
+static void check_coefficients(dct_job *j, jvirt_barray_ptr *coef)
+{
+    j_decompress_ptr s = &j->src;
+    for (int c = 0; c < s->num_components; c++) {
+        jpeg_component_info *ci = &s->comp_info[c];
+        for (JDIMENSION by = 0; by < ci->height_in_blocks; by++) {
+            JBLOCKARRAY row = (*s->mem->access_virt_barray)((j_common_ptr)s, coef[c], by, 1, FALSE);
+            for (JDIMENSION bx = 0; bx < ci->width_in_blocks; bx++) {
+                const JCOEF *b = row[0][bx];
+                int bad = b[0] < -1024 || b[0] > 1023;
+                for (int k = 1; k < DCTSIZE2; k++)
+                    bad |= b[k] < -1023 || b[k] > 1023;
+                if (bad)
+                    dv_jpeg_throw(&j->je, DV_ERR_MALFORMED,
+                                  "DCT coefficient outside the 8-bit range (component %d, block row %u)", c,
+                                  (unsigned)by);
+            }
+        }
+    }
+}
+
 /* Everything that can longjmp. */
 static void transcode(dct_job *j, const dv_pixel_attrs *pa, const uint8_t *in, size_t len, const dv_boxes *boxes,
                       dv_box *covered)
@@ -112,6 +138,12 @@ static void transcode(dct_job *j, const dv_pixel_attrs *pa, const uint8_t *in, s
     if (s->data_precision != 8) /* libjpeg refuses other precisions already; kept for a 12-bit build */
         dv_jpeg_throw(&j->je, DV_ERR_UNSUPPORTED, "DCT-domain redaction of %d-bit JPEG", s->data_precision);
 
+    /* Sampling factors that do not divide the largest (3:2 ...) are readable as coefficients but libjpeg
+     * cannot decode them (JERR_FRACT_SAMPLE_NOTIMPL): refused here as the decoder refuses them, so no output
+     * is written that our decoder could not check. (fuzz_jpeg_dct) */
+    for (int c = 0; c < s->num_components && s->num_components > 1; c++)
+        if (s->max_h_samp_factor % s->comp_info[c].h_samp_factor || s->max_v_samp_factor % s->comp_info[c].v_samp_factor)
+            dv_jpeg_throw(&j->je, DV_ERR_UNSUPPORTED, "fractional JPEG sampling factors");
     /* The flat DC of each component (before reading the coefficients: a missing table fails early). */
     int rgb = s->num_components == 3 && dv_jpeg_components_are_rgb(pa, s);
     int want_max = pa->photometric == DV_PHOTO_MONOCHROME1;
@@ -125,6 +157,7 @@ static void transcode(dct_job *j, const dv_pixel_attrs *pa, const uint8_t *in, s
         dc[c] = c == 0 || rgb ? flat_dc(qt->quantval[0], want_max) : 0;
     }
     jvirt_barray_ptr *coef = jpeg_read_coefficients(s);
+    check_coefficients(j, coef);
 
     uint32_t W = s->image_width, H = s->image_height;
     uint32_t mcu_w = s->num_components == 1 ? 8 : 8u * (uint32_t)s->max_h_samp_factor;

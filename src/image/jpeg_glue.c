@@ -13,6 +13,7 @@ static void on_error(j_common_ptr cinfo)
     case JERR_SOF_UNSUPPORTED:  /* lossless / hierarchical SOF in a baseline-family stream */
     case JERR_ARITH_NOTIMPL:
     case JERR_NOT_COMPILED:
+    case JERR_FRACT_SAMPLE_NOTIMPL: /* sampling factors that do not divide each other */
         e->code = DV_ERR_UNSUPPORTED;
         break;
     case JERR_OUT_OF_MEMORY:

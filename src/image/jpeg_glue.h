@@ -27,7 +27,7 @@ typedef struct dv_jpeg_err {
 } dv_jpeg_err;
 
 /* Fill e's error manager: errors longjmp to e->jump (BAD_PRECISION, i.e. 12-bit, and SOF types or arithmetic
- * coding this build lacks are DV_ERR_UNSUPPORTED, everything else DV_ERR_MALFORMED); the warning "premature
+ * coding this build lacks, fractional sampling factors are DV_ERR_UNSUPPORTED, everything else DV_ERR_MALFORMED); the warning "premature
  * end of data" is an error too (libjpeg would fill the rest with grey: fail closed); other warnings are
  * ignored. Returns &e->pub for cinfo.err. */
 struct jpeg_error_mgr *dv_jpeg_err_init(dv_jpeg_err *e);

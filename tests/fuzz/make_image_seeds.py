@@ -76,5 +76,26 @@ def main():
     write("image_decode", "native-be-mr16s", prefix(ds, SEL["native_be"]) + ds.PixelData)
 
 
+def dct_seeds():
+    """fuzz_jpeg_dct: tiny JPEGs made here with Pillow (greyscale, YCbCr 4:4:4 / 4:2:2 / 4:2:0) behind the
+    attribute prefix (byte 0: box count) and two boxes (x, y, w, h as LE16)."""
+    import io
+    from PIL import Image
+    for name, mode, sub, photo in [("grey", "L", 0, "MONOCHROME2"), ("ybr444", "RGB", 0, "YBR_FULL"),
+                                   ("ybr422", "RGB", 1, "YBR_FULL_422"), ("ybr420", "RGB", 2, "YBR_FULL_422")]:
+        w, h = 24, 18
+        im = Image.new(mode, (w, h))
+        im.putdata([(x * 9 + y * 5) % 256 if mode == "L" else ((x * 9) % 256, (y * 13) % 256, (x * y) % 256)
+                    for y in range(h) for x in range(w)])
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=75, subsampling=sub)
+        spp = 1 if mode == "L" else 3
+        b5 = (1 if spp == 3 else 0) | BA[8] << 1 | PHOTO.index(photo) << 5
+        pre = struct.pack("<BHHBBB", 2, h - 1, w - 1, b5, 7, 0)
+        boxes = struct.pack("<4H", 3, 2, 5, 4) + struct.pack("<4H", 17, 12, 30, 30)
+        write("jpeg_dct", name, pre + boxes + buf.getvalue())
+
+
 if __name__ == "__main__":
     main()
+    dct_seeds()

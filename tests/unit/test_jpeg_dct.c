@@ -22,6 +22,7 @@
 #include "image/dv_jpeg_dct.h"
 #include "image/dv_redact.h"
 #include "dv_test_frames.h"
+#include "../fuzz/fuzz_image_common.h"
 
 #define TS_BASELINE "1.2.840.10008.1.2.4.50"
 
@@ -442,6 +443,43 @@ static void test_dct_refuses(void **state)
     free(file);
 }
 
+/* fuzz_jpeg_dct findings (tests/fuzz/regressions/jpeg_dct/, layout of fuzz_jpeg_dct.c) and the class each
+ * fails with now: coefficients beyond the 8-bit range (libjpeg's encoder would have written them as garbage,
+ * so blocks outside the boxes changed) and fractional sampling factors (readable as coefficients, not
+ * decodable: the output could not be checked). */
+static void test_dct_fuzz_regressions(void **state)
+{
+    (void)state;
+    const struct {
+        const char *name;
+        dv_code want;
+    } cases[] = {{"coef-out-of-range", DV_ERR_MALFORMED}, {"fractional-sampling", DV_ERR_UNSUPPORTED}};
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/fuzz/regressions/jpeg_dct/%s", DV_SOURCE_DIR, cases[t].name);
+        FILE *fp = fopen(path, "rb");
+        assert_non_null(fp);
+        uint8_t d[65536];
+        size_t size = fread(d, 1, sizeof d, fp);
+        fclose(fp);
+        dv_pixel_attrs pa;
+        assert_int_equal(fuzz_image_attrs(d, size, &pa), 0);
+        size_t nb = d[0] & 7;
+        dv_box bx[8];
+        const uint8_t *p = d + FUZZ_IMAGE_PREFIX;
+        for (size_t i = 0; i < nb; i++, p += 8)
+            bx[i] = (dv_box){(uint32_t)(p[0] | p[1] << 8), (uint32_t)(p[2] | p[3] << 8),
+                             (uint32_t)(p[4] | p[5] << 8), (uint32_t)(p[6] | p[7] << 8)};
+        dv_boxes boxes = {bx, nb, 8};
+        uint8_t *out = NULL;
+        size_t on = 0;
+        dv_error err = {0};
+        assert_int_equal(dv_jpeg_dct_redact(&pa, p, size - (size_t)(p - d), &boxes, &out, &on, NULL, &err), -1);
+        assert_int_equal(err.code, cases[t].want);
+        assert_null(out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_dct_sampling_factors),
         cmocka_unit_test(test_dct_restart_and_markers),
         cmocka_unit_test(test_dct_refuses),
+        cmocka_unit_test(test_dct_fuzz_regressions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,179 @@
+/* dicomveil render: one frame of a DICOM file as a windowed PNG, for a person to look at (issue 11 item 5).
+ *
+ * Decoding is the library's frame interface (src/image/dv_image.h), windowing and PNG encoding are
+ * src/image/render.c and png_write.c (dv_render.h); this file only opens the input and writes the output, which
+ * replaces OUT atomically (temp file beside it, fsync, rename: dvc_file_replace, as for --report). Exit 0 when
+ * the PNG was written, 1 when the input cannot be rendered (not DICOM, no pixel data, frame out of range,
+ * undecodable), 2 for a usage error. The input path is never echoed: it can hold PHI.
+ * [integration.test_cli_render] */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dicomveil/dv_frames.h"
+#include "image/dv_image.h"
+#include "image/dv_render.h"
+
+void dvc_render_usage(FILE *f)
+{
+    fputs("Usage: dicomveil render [--frame N] [--] IN.dcm OUT.png\n"
+          "\n"
+          "Writes one frame of IN.dcm as an 8-bit PNG (greyscale or RGB), shown as a viewer would: monochrome\n"
+          "through the first WindowCenter/WindowWidth pair (after RescaleSlope/Intercept; VOILUTFunction LINEAR,\n"
+          "LINEAR_EXACT or SIGMOID), or the frame's own minimum..maximum when there is none; MONOCHROME1 inverted;\n"
+          "colour as RGB; PALETTE COLOR through its lookup table. Every transfer syntax dicomveil decodes is\n"
+          "accepted. OUT.png is replaced atomically (mode 0600).\n"
+          "\n"
+          "Options:\n"
+          "  -f, --frame N   Frame to render, counted from 0 (default 0).\n"
+          "  -h, --help      Show this help and exit.\n"
+          "\n"
+          "Exit status: 0 written, 1 the input cannot be rendered (the error class and reason are printed; the\n"
+          "path never is), 2 usage error.\n",
+          f);
+}
+
+static int fail(const char *what, const dv_error *err)
+{
+    dvc_errorf("render: %s: %s: %s", what, dv_code_name(err->code), err->message);
+    return DVC_EXIT_FAILED;
+}
+
+/* Decode frame `frame` of the file open at fd and encode it as PNG into *png. Exit code. */
+static int render_fd(int fd, uint64_t size, uint32_t frame, uint8_t **png, size_t *png_len)
+{
+    dv_error err;
+    dv_error_clear(&err);
+    dvc_fsrc fs;
+    dv_source src = dvc_source_fd(&fs, fd, size);
+    dv_instance *inst = dv_instance_read(&src, NULL, &err);
+    dv_image_ctx *ctx = NULL;
+    dv_frames *frames = NULL;
+    dv_palette pal = {0};
+    int have_pal = 0;
+    void *buf = NULL;
+    dv_picture pic = {0};
+    int rc = DVC_EXIT_FAILED;
+    dv_pixel_attrs pa;
+    if (!inst) {
+        rc = fail("input", &err);
+        goto out;
+    }
+    if (dv_pixel_attrs_read(inst, NULL, &pa, &err)) {
+        rc = fail("pixel data", &err);
+        goto out;
+    }
+    if (frame >= pa.number_of_frames) {
+        dvc_errorf("render: --frame %u is out of range: the instance has %u frame%s (counted from 0)", frame,
+                   pa.number_of_frames, pa.number_of_frames == 1 ? "" : "s");
+        goto out;
+    }
+    const char *ts = dv_instance_transfer_syntax(inst);
+    dv_ts_family fam = dv_ts_family_of(ts);
+    if (!(ctx = dv_image_ctx_new(NULL))) {
+        dvc_errorf("render: out of memory");
+        goto out;
+    }
+    size_t cap = dv_image_frame_capacity(&pa, fam, dv_image_ctx_limits(ctx), &err);
+    if (!cap) {
+        rc = fail("frame", &err);
+        goto out;
+    }
+    if (dv_ts_family_encapsulated(fam) && !(frames = dv_frames_index(inst, &err))) {
+        rc = fail("frames", &err);
+        goto out;
+    }
+    if (!(buf = malloc(cap))) {
+        dvc_errorf("render: out of memory for a frame of %zu bytes", cap);
+        goto out;
+    }
+    dv_frame f = {.data = buf, .cap = cap};
+    if (dv_image_decode_instance_frame(ctx, inst, frames, &pa, frame, &f, &err)) {
+        rc = fail("decode", &err);
+        goto out;
+    }
+    if (f.photometric == DV_PHOTO_PALETTE_COLOR) {
+        if (dv_palette_read(inst, &pal, &err)) {
+            rc = fail("palette", &err);
+            goto out;
+        }
+        have_pal = 1;
+    }
+    dv_render_window w;
+    dv_render_window_read(inst, &w);
+    if (dv_render_frame(&f, have_pal ? &pal : NULL, &w, &pic, &err) || dv_png_encode(&pic, png, png_len, &err)) {
+        rc = fail("render", &err);
+        goto out;
+    }
+    rc = DVC_EXIT_OK;
+out:
+    dv_picture_free(&pic);
+    free(buf);
+    if (have_pal)
+        dv_palette_free(&pal);
+    dv_frames_free(frames);
+    dv_image_ctx_free(ctx);
+    dv_instance_free(inst);
+    return rc;
+}
+
+int dvc_cmd_render(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"frame", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    uint32_t frame = 0;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":f:h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'f': {
+            char *end;
+            errno = 0;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] < '0' || optarg[0] > '9' || v > 0xFFFFFFFFul) {
+                dvc_errorf("render: --frame wants a frame number counted from 0");
+                return DVC_EXIT_USAGE;
+            }
+            frame = (uint32_t)v;
+            break;
+        }
+        case 'h': dvc_render_usage(stdout); return DVC_EXIT_OK;
+        case ':': dvc_errorf("render: an option is missing its value (try --help)"); return DVC_EXIT_USAGE;
+        default: dvc_errorf("render: unknown option (try --help)"); return DVC_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2 || !argv[optind][0] || !argv[optind + 1][0]) {
+        dvc_errorf("render: want IN.dcm and OUT.png (try --help)");
+        return DVC_EXIT_USAGE;
+    }
+    const char *in = argv[optind], *outp = argv[optind + 1];
+    int fd = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        dvc_errorf("render: input: %s", fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0)
+            close(fd);
+        return DVC_EXIT_FAILED;
+    }
+    struct stat ost;
+    if (stat(outp, &ost) == 0 && S_ISDIR(ost.st_mode)) {
+        close(fd);
+        dvc_errorf("render: output: is a directory");
+        return DVC_EXIT_USAGE;
+    }
+    uint8_t *png = NULL;
+    size_t len = 0;
+    int rc = render_fd(fd, (uint64_t)st.st_size, frame, &png, &len);
+    close(fd);
+    if (rc == DVC_EXIT_OK && dvc_file_replace(outp, (const char *)png, len, "render: output") < 0)
+        rc = DVC_EXIT_FAILED;
+    free(png);
+    return rc;
+}

@@ -1,0 +1,65 @@
+/* Pictures of decoded frames for people (internal; issue 11 item 5: `dicomveil render`, `deidentify --preview`).
+ *
+ * render.c turns a canonical decoded frame (dv_image.h) into 8-bit samples a PNG viewer shows as a DICOM
+ * viewer would: monochrome through the instance's first VOI window (WindowCenter / WindowWidth after the
+ * Modality rescale, VOILUTFunction LINEAR, LINEAR_EXACT or SIGMOID, PS3.3 C.11.2.1.2) or, without one, the
+ * frame's own minimum..maximum; MONOCHROME1 inverted (high values dark); RGB as is (containers wider than 8
+ * bits scaled down from BitsStored); YBR_FULL converted to RGB (PS3.3 C.7.6.3.1.2); PALETTE COLOR through
+ * its lookup table. png_write.c encodes the result (gray8 or RGB8) as a PNG in memory over zlib. No I/O here:
+ * the command line writes the bytes. [integration.test_cli_render] */
+#ifndef DV_RENDER_H
+#define DV_RENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dicomveil/dv_error.h"
+#include "dicomveil/dv_instance.h"
+#include "image/dv_image.h"
+
+typedef enum dv_voi_function { DV_VOI_LINEAR = 0, DV_VOI_LINEAR_EXACT, DV_VOI_SIGMOID } dv_voi_function;
+
+/* How monochrome samples become 8-bit: a VOI window over rescaled values, or none (frame min..max). */
+typedef struct dv_render_window {
+    int has_window;          /* 0: window by the frame's own min..max */
+    double center, width;    /* the first WindowCenter / WindowWidth pair */
+    dv_voi_function function;
+    double slope, intercept; /* Modality LUT rescale (1, 0 when absent) */
+} dv_render_window;
+
+/* Read the first WindowCenter/WindowWidth pair, VOILUTFunction, RescaleSlope/RescaleIntercept of inst's
+ * top-level dataset. Never fails: absent, unparsable or unusable values (width < 1 for LINEAR, <= 0
+ * otherwise; slope 0) mean "no window" (frame min..max) rather than an error. */
+void dv_render_window_read(const dv_instance *inst, dv_render_window *w);
+
+/* The frame's own min..max as an explicit window (LINEAR_EXACT from min to max; has_window 0 when the frame is
+ * flat or not monochrome), so other frames can be shown with the same contrast: --preview renders the frame
+ * after redaction with the window of the frame before it (the black boxes must not change the contrast). */
+void dv_render_window_of_frame(const dv_frame *f, dv_render_window *w);
+
+/* An 8-bit picture: gray (channels 1) or RGB (channels 3), rows of width * channels bytes, no padding. */
+typedef struct dv_picture {
+    uint8_t *px; /* malloc'd, owned by the picture (dv_picture_free) */
+    uint32_t width, height, channels;
+} dv_picture;
+void dv_picture_free(dv_picture *p);
+
+/* Render f into *out (its px allocated here). w NULL: no window. pal: required for PALETTE COLOR frames.
+ * Returns 0, or -1 with err: DV_ERR_UNSUPPORTED for a photometric that cannot be shown (or PALETTE COLOR
+ * without pal), DV_ERR_NOMEM. */
+int dv_render_frame(const dv_frame *f, const dv_palette *pal, const dv_render_window *w, dv_picture *out,
+                    dv_error *err);
+
+/* A copy of p as RGB (gray replicated), px malloc'd; for drawing coloured outlines. 0 or -1 (DV_ERR_NOMEM). */
+int dv_picture_to_rgb(const dv_picture *p, dv_picture *out, dv_error *err);
+
+/* Draw the outline of rectangle [x, x+w) x [y, y+h) (clipped to the picture) `thick` pixels wide, inside
+ * the rectangle's edge, in colour rgb. p must be RGB. */
+void dv_picture_outline(dv_picture *p, uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t thick,
+                        const uint8_t rgb[3]);
+
+/* png_write.c: encode p (channels 1 or 3) as a PNG (IHDR, IDAT chunks of at most 1 MiB, IEND; 8-bit gray or
+ * truecolour, no interlace, zlib level 6). *out malloc'd, owned by the caller. 0, or -1 with err (DV_ERR_NOMEM,
+ * DV_ERR_LIMIT for pictures over 2^31 - 1 pixels per side, DV_ERR_USAGE for a bad channel count). */
+int dv_png_encode(const dv_picture *p, uint8_t **out, size_t *out_len, dv_error *err);
+
+#endif
