@@ -8,8 +8,9 @@
  *     0->O, 1->I (and a second reading with 1->L), 5->S, 8->B, 6->G, 2->Z, 4->A (a name read with digits);
  *   - `^`, `_`, `~`, `*` read as spaces, and Tesseract's readings of a burned-in `^` (*, ~, quotes,
  *     guillemets) between letters restored to `^`, so the dictionaries see a PN (DOE^JOHN);
- *   - words in capitals capitalised when the reading has two or more (TANAKA, SOFIA -> Tanaka, Sofia), so a
- *     first + last name pair is recognised as in mixed-case text;
+ *   - words in capitals (or all lower case) capitalised when the reading has two or more (TANAKA, SOFIA ->
+ *     Tanaka, Sofia), so a first + last name pair is recognised as in mixed-case text;
+ *   - a space read inside a number dropped (4821 3377);
  *   - a space between letters and digits (DOB01/02/1960, ID12345), and every two-way split of a long
  *     run-together word (JOHNDOE), the latter for the deny-list only, so a dictionary cannot fire on a
  *     random fragment;
@@ -281,8 +282,8 @@ static size_t restore_pn(const char *s, size_t n, char *out)
     return o;
 }
 
-/* All-capitals words become capitalised (TANAKA, SOFIA -> Tanaka, Sofia): the dictionaries never take a lone
- * capitals word for a name, but a capitalised first + last name pair they do. Only for readings with two or
+/* Words all in capitals or all in lower case become capitalised (TANAKA, SOFIA -> Tanaka, Sofia): the
+ * dictionaries and the deny-list never take such a word alone for a name, but a capitalised first + last name pair they do. Only for readings with two or
  * more words of 2+ letters: a lone capitalised word (Thi, Abd) is what the dictionaries are least sure of.
  * Returns 1 when s was changed. */
 static int capitalise_words(char *s, size_t n)
@@ -305,7 +306,8 @@ static int capitalise_words(char *s, size_t n)
         size_t b = a, lower = 0;
         while (b < n && isalpha((unsigned char)s[b]))
             lower += islower((unsigned char)s[b++]) != 0;
-        if (b - a >= 2 && lower == 0) {
+        if (b - a >= 2 && (lower == 0 || lower == b - a)) {
+            s[a] = (char)toupper((unsigned char)s[a]);
             for (size_t i = a + 1; i < b; i++)
                 s[i] = (char)tolower((unsigned char)s[i]);
             changed = 1;
@@ -455,10 +457,21 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
     repair_digits(b, n);
     if (strncmp(b, utf8, n) != 0 && (r = detect(pc, tw, plan, want, b, n, 0, why, err)))
         goto done;
-    if ((want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) && digit_run(b, n)) {
-        *why = DV_IT_MEDICAL_RECORD_NUMBER;
-        r = 1;
-        goto done;
+    /* A space read inside a number is dropped (4821 3377 -> 48213377). */
+    {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!(b[i] == ' ' && m > 0 && isdigit((unsigned char)b[m - 1]) && i + 1 < n &&
+                  isdigit((unsigned char)b[i + 1])))
+                b[m++] = b[i];
+        b[m] = '\0';
+        if (m != n && (r = detect(pc, tw, plan, want, b, m, 0, why, err)))
+            goto done;
+        if ((want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) && digit_run(b, m)) {
+            *why = DV_IT_MEDICAL_RECORD_NUMBER;
+            r = 1;
+            goto done;
+        }
     }
     /* 5. Letters repaired (1 as I, then as L): names read with digits. */
     for (int k = 0; k < 2; k++) {

@@ -43,6 +43,8 @@ static const char *const TESSDATA_DIRS[] = {
  * px boxes read best (96-99 % exact), 48 px no better and 1.3x slower (docs/pixels.md "OCR"). */
 #define OCR_TARGET_LINE_H 36.0
 #define OCR_MAX_SCALE 6.0
+/* Grey levels between a box's darkest and brightest pixel below which it holds no readable stroke. */
+#define OCR_MIN_CONTRAST 16
 /* A box larger than this (after scaling) is refused rather than recognised for seconds. */
 #define OCR_MAX_PIXELS (16u * 1024u * 1024u)
 
@@ -227,6 +229,15 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, uint32_t *pw, 
             hist[row[x]]++;
     }
     uint64_t n = (uint64_t)bw * bh;
+    int lo = 0, hi = 255;
+    while (lo < 255 && !hist[lo])
+        lo++;
+    while (hi > 0 && !hist[hi])
+        hi--;
+    if (hi - lo < OCR_MIN_CONTRAST) { /* a flat box: nothing to read (the caller decides what that means) */
+        *pw = *ph = 0;
+        return 0;
+    }
     int t = otsu(hist, n);
     /* The box is the text's span padded by the detector, so its border is background. The background's
      * side of Otsu's threshold says the polarity: a dark field means bright text (the usual overlay),
@@ -296,7 +307,8 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, uint32_t *pw, 
         o->buf = nb;
         o->cap = need;
     }
-    memset(o->buf, 255, need);
+    /* Padding is the box's own background, so the box's edge is no stroke. */
+    memset(o->buf, lut[bgv], need);
     /* Bilinear upscale: smooth edges give the LSTM the anti-aliased strokes it was trained on. */
     for (uint32_t y = 0; y < sh; y++) {
         double fy = (y + 0.5) / s - 0.5;
@@ -368,6 +380,13 @@ int dv_ocr_read(dv_ocr *o, const dv_gray8 *g, const dv_box *box, uint32_t deadli
     int multi;
     if (prepare(o, g, box, &w, &h, &multi, err))
         return -1;
+    if (w == 0) {
+        char *empty = calloc(1, 1);
+        if (!empty)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory");
+        *utf8 = empty;
+        return 0;
+    }
     TessBaseAPIClear(o->api);
     TessBaseAPISetPageSegMode(o->api, multi ? PSM_SINGLE_BLOCK : PSM_SINGLE_LINE);
     TessBaseAPISetImage(o->api, o->buf, (int)w, (int)h, 1, (int)w);
