@@ -800,7 +800,7 @@ static int parse_options(const json_t *v, const char *path, dv_config *cfg, dv_e
             return cfail(err, p, "must be an object");
         if (json_object_size(x) != 0)
             return cfail(err, p, "must be an empty object {}");
-        cfg->clean_descriptors = 1; /* refused after validation (dv_config_refuse_unbuilt) */
+        cfg->clean_descriptors = 1; /* Clean Descriptors Option (text_stage.c [CTX], plan.c C rows) */
     }
     if ((x = get(v, "cleanImage"))) {
         path_key(p, path, "cleanImage");

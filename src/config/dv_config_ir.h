@@ -28,7 +28,7 @@ typedef enum dv_action_kind {
     DV_ACTION_RESET,        /* VR-valid placeholder */
     DV_ACTION_REGEN_UID,    /* VR UI only */
     DV_ACTION_RECURSE,      /* VR SQ only */
-    DV_ACTION_CLEAN_TEXT,   /* parsed; refused by dv_config_refuse_unbuilt until text inspection lands */
+    DV_ACTION_CLEAN_TEXT,   /* text cleaning (issue 6: src/engine/text_stage.c) */
     DV_ACTION_CLEAN_IMAGE   /* parsed; only a no-op ImageConfig is accepted (PixelData kept) until redaction lands */
 } dv_action_kind;
 
@@ -118,16 +118,14 @@ typedef struct dv_config {
 
 /* Parse and validate. Accepts the DeidentifyConfig object or a request body with a `config` key.
  * The whole config is validated first (a malformed part is reported at its JSON path even when the part is
- * not built yet); then everything not implemented yet (cleanTextTag, cleanImageTag or options.cleanImage or
- * top-level image asking for redaction, cleanDescriptors, top-level text, DEIDENTIFY_TAG_CONTENTS,
- * gcsConfigUri ...) is refused with DV_ERR_CONFIG and a message naming its JSON path (the first in a fixed
+ * not built yet); then everything not implemented yet (cleanImageTag or options.cleanImage or top-level image
+ * asking for redaction, gcsConfigUri ...) is refused with DV_ERR_CONFIG and a message naming its JSON path (the first in a fixed
  * order, then the others). The FHIR-only fields (fhir, fhirFieldConfig, operationMetadata) are accepted with
  * a warning in cfg->warnings. Returns 0, or -1 with err set (cfg is left cleared). */
 int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err);
 void dv_config_clear(dv_config *cfg);
 /* dv_config_parse without the refusal of unbuilt parts: the whole config parsed and validated into cfg (for
- * the text stage's own tests and `inspect`, which must read a TextConfig even while the deidentify path still
- * refuses it). Returns 0, or -1 with err set (cfg is left cleared). */
+ * tests and tools that must read a config whose image part is not built yet). Returns 0, or -1 with err set (cfg is left cleared). */
 int dv_config_parse_all(const char *json, size_t len, dv_config *cfg, dv_error *err);
 
 /* The refusal of the first part of cfg that is not built yet (see dv_config_parse), or 0 when everything in

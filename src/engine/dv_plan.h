@@ -116,8 +116,8 @@ struct dv_plan {
 
 /* Compile an already parsed config (dv_plan_from_json = dv_config_parse + this). */
 dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err);
-/* dv_plan_compile without dv_config_refuse_unbuilt: for the text stage's own tests and `inspect` while the
- * deidentify path still refuses text cleaning (one home of the refusal stays dv_config_refuse_unbuilt). */
+/* dv_plan_compile without dv_config_refuse_unbuilt: for tests and tools that compile a config whose image part
+ * is not built yet (one home of the refusal stays dv_config_refuse_unbuilt). */
 dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err);
 
 /* The VR decisions are made with: the element's VR, except that a UN element read as a sequence is SQ and a

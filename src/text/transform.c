@@ -193,36 +193,77 @@ static void cut_chars(dv_strbuf *out, size_t from, size_t max)
     }
 }
 
+static size_t count_chars(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += !is_cont((unsigned char)s[i]);
+    return c;
+}
+
+/* Byte length of the first max characters of s[0, n). */
+static size_t prefix_bytes(const char *s, size_t n, size_t max)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_cont((unsigned char)s[i]))
+            continue;
+        if (chars == max)
+            return i;
+        chars++;
+    }
+    return n;
+}
+
+/* PN (PS3.5 Table 6.2-1 "64 chars maximum per component group"; DECISIONS "PN length" in docs/decisions.md):
+ * the result must hold for both readings of that limit, per group AND for the whole value, because dciodvfy
+ * and editions before 2013 apply 64 to the whole value (a PN of three replaced groups was 83 long and
+ * rejected). So: the first group is cut to 64 characters, at its last `^` when one lies inside the limit (a
+ * whole component dropped, never a torn token plus the rest); later groups (ideographic, phonetic: other
+ * spellings of the same name) are kept only while the whole value stays within 64 characters, a group that
+ * does not fit is dropped with its `=` and every group after it. Structure stays valid: fewer components
+ * and groups are always allowed. [test_text_transform: test_pn_length] */
+static void limit_pn(dv_strbuf *out, size_t from, size_t max)
+{
+    char *v = out->v + from;
+    size_t n = out->n - from;
+    size_t g0 = 0;
+    while (g0 < n && v[g0] != '=')
+        g0++;
+    if (count_chars(v, g0) > max) {
+        size_t keep = prefix_bytes(v, g0, max);
+        size_t caret = keep;
+        while (caret > 0 && v[caret] != '^')
+            caret--;
+        if (caret > 0 && v[caret] == '^')
+            keep = caret; /* the cut component goes, with its '^' */
+        memmove(v + keep, v + g0, n - g0);
+        n -= g0 - keep;
+        g0 = keep;
+    }
+    size_t total = count_chars(v, g0), end = g0;
+    while (end < n) { /* v[end] == '=' */
+        size_t ge = end + 1;
+        while (ge < n && v[ge] != '=')
+            ge++;
+        size_t c = 1 + count_chars(v + end + 1, ge - end - 1);
+        if (total + c > max)
+            break;
+        total += c;
+        end = ge;
+    }
+    out->n = from + end;
+}
+
 static void limit_value(dv_strbuf *out, size_t from, uint16_t vr)
 {
     size_t max = dv_vr_max_chars(vr);
     if (max == 0 || out->n <= from)
         return; /* nothing written (out->v may still be NULL) [test_pn_structure: empty first group] */
-    if (vr != DV_VR_PN) {
+    if (vr == DV_VR_PN)
+        limit_pn(out, from, max);
+    else
         cut_chars(out, from, max);
-        return;
-    }
-    /* PN: 64 characters per component group; cut each group in place. */
-    size_t w = from, g = from;
-    for (size_t i = from; i <= out->n; i++) {
-        if (i < out->n && out->v[i] != '=')
-            continue;
-        size_t glen = i - g, chars = 0, keep = 0;
-        for (size_t k = 0; k < glen; k++) {
-            if (!is_cont((unsigned char)out->v[g + k])) {
-                if (chars == max)
-                    break;
-                chars++;
-            }
-            keep = k + 1;
-        }
-        memmove(out->v + w, out->v + g, keep);
-        w += keep;
-        if (i < out->n)
-            out->v[w++] = '=';
-        g = i + 1;
-    }
-    out->n = w;
 }
 
 static size_t trim_len(const char *s, size_t n)
@@ -288,6 +329,7 @@ int dv_text_transform_value(const dv_xform table[DV_IT_COUNT], const dv_text_ins
                 return -1;
         } else {
             size_t at = vs;
+            int touched = 0;
             while (fi < nf && f[fi].end <= vs)
                 fi++;
             for (size_t k = fi; k < nf && f[k].start < ve; k++) {
@@ -298,10 +340,12 @@ int dv_text_transform_value(const dv_xform table[DV_IT_COUNT], const dv_text_ins
                     apply_finding(&table[f[k].type], (dv_infotype)f[k].type, ti, vr, utf8 + s, e - s, out, err))
                     return -1;
                 at = e;
+                touched = 1;
             }
             if (sb_put(out, utf8 + at, ve - at, err))
                 return -1;
-            limit_value(out, ob, vr);
+            if (touched)
+                limit_value(out, ob, vr); /* a value nothing was found in stays as it was, even over-long */
         }
         if (ve >= len)
             break;

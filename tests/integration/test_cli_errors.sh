@@ -90,7 +90,7 @@ cfg_error "image + dicomTagConfig" '{"image":{"textRedactionMode":"REDACT_NO_TEX
 cfg_error "unknown keyword" '{"dicomTagConfig":{"actions":[{"queries":["NoSuchKeyword"],"removeTag":{}}]}}'
 cfg_error "bad profileType" '{"dicomTagConfig":{"profileType":"BOGUS"}}'
 cfg_error "invalid JSON" '{not json'
-cfg_error "not built yet: cleanTextTag" '{"dicomTagConfig":{"actions":[{"queries":["PatientName"],"cleanTextTag":{}}]}}'
+cfg_error "not built yet: cleanImageTag" '{"dicomTagConfig":{"actions":[{"queries":["PixelData"],"cleanImageTag":{"textRedactionMode":"REDACT_ALL_TEXT"}}]}}'
 # Over the 1 MiB cap (valid JSON: the size alone must refuse it).
 python3 -c 'import json,sys; sys.stdout.write(json.dumps({"dicomTagConfig":{"profileType":"KEEP_ALL_PROFILE"},"pad":"x"*(1<<20)}))' >"$T/big.json"
 rm -rf "$T/dst_big"

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Text stage over the whole corpus (issue 6 item 4): every file of $DV_SHARED_DATA/dicom through
-DEIDENTIFY_TAG_CONTENTS and through Basic + cleanDescriptors with tests/helpers/dv_text_run (the deidentify CLI
-still refuses both until the detectors are on main), in whichever build ctest runs (normal or ASan+UBSan):
+DEIDENTIFY_TAG_CONTENTS and through Basic + cleanDescriptors with tests/helpers/dv_text_run (the engine path
+without the CLI, so per-file results and ASan reports stay separate), in whichever build ctest runs (normal or ASan+UBSan):
   1. no crash, leak or sanitizer report; every file is ok, skipped as not an instance / malformed, or fails
      with class "invalid" exactly where tests/integration/test_corpus.py's ALLOWED_FAILURES pins "invalid";
   2. every output re-reads with dcmdump (exit 0, no "E:" line) when its input does;
@@ -27,6 +27,7 @@ CONFIGS = {
 }
 VR_ERROR = re.compile(r"(?i)(value invalid|bad value|exceeds maximum length|invalid.*\b(DA|DT|AS|TM)\b|"
                       r"not a valid|illegal character)")
+TAG = re.compile(r"\(0x[0-9a-fA-F]{4},0x[0-9a-fA-F]{4}\)")
 UIDS = re.compile(r"(?<![\w.])[0-9]+(?:\.[0-9]+){2,}(?![\w.])")
 
 
@@ -92,7 +93,11 @@ def main():
                 continue
             random.Random(6).shuffle(changed)
             for path, out, rel in changed[:40]:
-                new = vr_errors(out) - vr_errors(path)
+                before = vr_errors(path)
+                # an element the input already had a VR error on (e.g. an odd-length OB in the private creator
+                # range, which dciodvfy reads as LO) is not the text stage's doing: the writer only pads it
+                bad_tags = {m.group(0) for e in before for m in [TAG.search(e)] if m}
+                new = {e for e in vr_errors(out) - before if not (TAG.search(e) and TAG.search(e).group(0) in bad_tags)}
                 if new:
                     failures.append(f"{name}: dciodvfy VR errors in the output of {rel}: {sorted(new)[:3]}")
     for f in failures:

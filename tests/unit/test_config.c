@@ -432,23 +432,34 @@ static void test_action_caps(void **state)
 static void test_refusals(void **state)
 {
     (void)state;
-    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"cleanTextTag\": {}}]}}",
-                      "config.dicomTagConfig.actions[0].cleanTextTag: ", "not implemented yet");
     expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"cleanImageTag\": "
                       "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]}}",
                       "config.dicomTagConfig.actions[0].cleanImageTag: ", "not implemented yet");
     expect_error_with(REQ_PREFIX "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": "
                                  "\"REDACT_ALL_TEXT\"}}}}}",
                       "config.dicomTagConfig.options.cleanImage: ", "not implemented yet");
-    expect_error_with("{\"dicomTagConfig\": {\"options\": {\"cleanDescriptors\": {}}}}",
-                      "config.dicomTagConfig.options.cleanDescriptors: ", "not implemented yet");
-    expect_error_with("{\"dicomTagConfig\": {\"profileType\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
-                      "config.dicomTagConfig.profileType: ", "not implemented yet");
-    expect_error_with("{\"dicom\": {\"filterProfile\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
-                      "config.dicom.filterProfile: ", "not implemented yet");
     expect_error_with("{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", "config.image: ",
                       "not implemented yet");
-    expect_error_with("{\"text\": {}}", "config.text: ", "not implemented yet");
+    /* Text is built (issue 6): cleanTextTag, cleanDescriptors, DEIDENTIFY_TAG_CONTENTS (legacy filterProfile
+     * too) and top-level text parse and compile. */
+    static const char *const text_ok[] = {
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"cleanTextTag\": {}}]}}",
+        "{\"dicomTagConfig\": {\"options\": {\"cleanDescriptors\": {}}}}",
+        "{\"dicomTagConfig\": {\"profileType\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
+        "{\"dicom\": {\"filterProfile\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
+        "{\"text\": {}}",
+        "{\"dicom\": {}, \"text\": {\"profileType\": \"EMPTY\"}}",
+    };
+    for (size_t i = 0; i < sizeof text_ok / sizeof text_ok[0]; i++) {
+        dv_config cfg;
+        parse_ok(text_ok[i], &cfg);
+        dv_error err;
+        dv_error_clear(&err);
+        dv_plan *p = dv_plan_compile(&cfg, &err);
+        dv_config_clear(&cfg);
+        assert_non_null(p);
+        dv_plan_free(p);
+    }
     /* The FHIR-only fields are accepted with a warning since issue 5 item 14 (test_fhir_warnings). */
     expect_error_with("{\"annotation\": {}}", "config.annotation: ", "removed");
     expect_error_with("{\"destinationStore\": \"x\", \"gcsConfigUri\": \"gs://b/o\"}", "gcsConfigUri: ",
@@ -889,11 +900,11 @@ static void test_clean_image_params(void **state)
     assert_int_equal(err.code, DV_ERR_CONFIG);
     assert_string_equal(err.message, "config.dicomTagConfig.actions[0].cleanImageTag: not implemented yet "
                                      "(burned-in text redaction in PixelData)");
-    a.kind = DV_ACTION_CLEAN_TEXT;
+    a.kind = DV_ACTION_CLEAN_TEXT; /* text is built (issue 6): compiles */
     dv_error_clear(&err);
-    assert_null(dv_plan_compile(&cfg, &err));
-    assert_string_equal(err.message, "config.dicomTagConfig.actions[0].cleanTextTag: not implemented yet "
-                                     "(text inspection of tag values)");
+    dv_plan *pt = dv_plan_compile(&cfg, &err);
+    assert_non_null(pt);
+    dv_plan_free(pt);
 }
 
 /* Unbuilt parts are validated first: a malformed ImageConfig / TextConfig gets its own path before the
@@ -933,26 +944,23 @@ static void test_unbuilt_parts_validated(void **state)
     expect_error("{\"text\": {\"transformations\": [{\"characterMaskConfig\": {\"maskingCharacter\": 1}}]}}",
                  "config.text.transformations[0].characterMaskConfig.maskingCharacter: must be a string");
     expect_error("{\"text\": []}", "config.text: must be an object");
-    /* Valid but not built: one message names them all, in a fixed order. */
+    /* Valid but not built: one message names them all, in a fixed order (text is built: not named). */
     expect_exact_error("{\"text\": {\"profileType\": \"BASIC\"}, \"dicomTagConfig\": {\"options\": "
                        "{\"cleanDescriptors\": {}, \"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}, "
-                       "\"actions\": [{\"queries\": [\"PN\"], \"cleanTextTag\": {}}]}}",
-                       "config.dicomTagConfig.options.cleanDescriptors: not implemented yet (Clean Descriptors "
-                       "Option, PS3.15 E.3.5); also not implemented yet: config.dicomTagConfig.options.cleanImage, "
-                       "config.dicomTagConfig.actions[0].cleanTextTag, config.text");
+                       "\"actions\": [{\"queries\": [\"PN\"], \"cleanTextTag\": {}}, {\"queries\": [\"PixelData\"], "
+                       "\"cleanImageTag\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]}}",
+                       "config.dicomTagConfig.options.cleanImage: not implemented yet (burned-in text redaction in "
+                       "PixelData); also not implemented yet: config.dicomTagConfig.actions[1].cleanImageTag");
     /* Many unbuilt parts: the first eight are named, the rest counted. */
     char many[2048] = "{\"dicomTagConfig\": {\"actions\": [";
     for (int i = 0; i < 10; i++) {
         if (i)
             strcat(many, ", ");
-        strcat(many, "{\"queries\": [\"PN\"], \"cleanTextTag\": {}}");
+        strcat(many, "{\"queries\": [\"PixelData\"], \"cleanImageTag\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}");
     }
     strcat(many, "]}}");
-    expect_error_with(many, "config.dicomTagConfig.actions[0].cleanTextTag: not implemented yet",
-                      "config.dicomTagConfig.actions[7].cleanTextTag and 2 more");
-    expect_exact_error("{\"dicom\": {\"filterProfile\": \"DEIDENTIFY_TAG_CONTENTS\"}}",
-                       "config.dicom.filterProfile: DEIDENTIFY_TAG_CONTENTS is not implemented yet (text inspection "
-                       "of tag values)");
+    expect_error_with(many, "config.dicomTagConfig.actions[0].cleanImageTag: not implemented yet",
+                      "config.dicomTagConfig.actions[7].cleanImageTag and 2 more");
 }
 
 /* The FHIR-only fields are accepted with one warning each (naming the path, no value) and no effect. */
@@ -1020,11 +1028,9 @@ static void test_nci_midi_config(void **state)
     memset(&cfg, 0, sizeof cfg);
     assert_int_equal(dv_config_parse(json, len, &cfg, &err), -1);
     assert_int_equal(err.code, DV_ERR_CONFIG);
-    assert_string_equal(err.message,
-                        "config.dicomTagConfig.profileType: DEIDENTIFY_TAG_CONTENTS is not implemented yet (text "
-                        "inspection of tag values); also not implemented yet: "
-                        "config.dicomTagConfig.actions[3].cleanTextTag, "
-                        "config.dicomTagConfig.actions[4].cleanImageTag, config.text");
+    /* Text is built (issue 6): only the cleanImageTag action is refused. */
+    assert_string_equal(err.message, "config.dicomTagConfig.actions[4].cleanImageTag: not implemented yet "
+                                     "(burned-in text redaction in PixelData)");
     assert_cleared(&cfg);
 
     /* The same config without its unbuilt parts compiles, keeps the FHIR warning, and decides as written. */

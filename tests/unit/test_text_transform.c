@@ -190,6 +190,52 @@ static void test_pn_structure(void **state)
     free(r);
 }
 
+/* PN: 64 characters per component group AND for the whole value (dciodvfy rejected an 83-character PN of
+ * three replaced groups): later groups go while the whole does not fit, the first group loses whole
+ * components before it is torn (transform.c limit_pn). */
+static void test_pn_length(void **state)
+{
+    (void)state;
+    dv_xform t[DV_IT_COUNT];
+    table_all(t, DV_XF_REPLACE_INFOTYPE);
+    /* the corpus case (pydicom chrH31): Yamada^Tarou=<ideographic>^<ideographic>=<phonetic>^<phonetic> */
+    const char *jp = "Yamada^Tarou=\xe5\xb1\xb1\xe7\x94\xb0^\xe5\xa4\xaa\xe9\x83\x8e=\xe3\x82\x84\xe3\x81\xbe"
+                     "\xe3\x81\xa0^\xe3\x81\x9f\xe3\x82\x8d\xe3\x81\x86";
+    EXPECT(t, "P", DV_VR_PN, jp, "[PERSON_NAME]^[PERSON_NAME]=[PERSON_NAME]^[PERSON_NAME]",
+           fnd(0, (uint32_t)strlen(jp), DV_IT_PERSON_NAME));
+    /* five replaced components (69 characters): the suffix goes with its '^' */
+    EXPECT(t, "P", DV_VR_PN, "Doe^John^Q^Dr^Jr", "[PERSON_NAME]^[PERSON_NAME]^[PERSON_NAME]^[PERSON_NAME]",
+           fnd(0, 16, DV_IT_PERSON_NAME));
+    /* a hash (43 characters without '=') per component: the second one does not fit, the first stays whole */
+    table_all(t, DV_XF_CRYPTO_HASH);
+    dv_finding f = fnd(0, 11, DV_IT_PERSON_NAME);
+    char *r = run(t, "P", DV_VR_PN, "Johnson^Ann", &f, 1, NULL);
+    assert_int_equal(strlen(r), 43);
+    assert_null(strchr(r, '^'));
+    free(r);
+    /* one component with no '^' inside the limit is cut at 64 characters */
+    table_all(t, DV_XF_MASK);
+    char big[81];
+    memset(big, 'x', 80);
+    big[80] = '\0';
+    dv_finding fb = fnd(0, 80, DV_IT_PERSON_NAME);
+    r = run(t, "P", DV_VR_PN, big, &fb, 1, NULL);
+    assert_int_equal(strlen(r), 64);
+    free(r);
+    /* every result within 64 characters, whatever the groups */
+    table_all(t, DV_XF_REPLACE_INFOTYPE);
+    r = run(t, "P", DV_VR_PN, "A^B=C^D=E^F", (dv_finding[]){fnd(0, 11, DV_IT_PERSON_NAME)}, 1, NULL);
+    assert_true(strlen(r) <= 64);
+    assert_string_equal(r, "[PERSON_NAME]^[PERSON_NAME]=[PERSON_NAME]^[PERSON_NAME]");
+    free(r);
+    /* a PN nothing was found in keeps even an over-long original (unchanged values keep their bytes) */
+    int changed = 1;
+    r = run(t, "P", DV_VR_PN, big, NULL, 0, &changed);
+    assert_int_equal(strlen(r), 80);
+    assert_int_equal(changed, 0);
+    free(r);
+}
+
 static void test_length_limits(void **state)
 {
     (void)state;
@@ -366,7 +412,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolution_order),   cmocka_unit_test(test_every_transformation),
-        cmocka_unit_test(test_mask_per_character), cmocka_unit_test(test_pn_structure),
+        cmocka_unit_test(test_mask_per_character), cmocka_unit_test(test_pn_structure), cmocka_unit_test(test_pn_length),
         cmocka_unit_test(test_length_limits),      cmocka_unit_test(test_multi_valued),
         cmocka_unit_test(test_date_shift_range),   cmocka_unit_test(test_da_dt_as_valid),
         cmocka_unit_test(test_written_date_formats), cmocka_unit_test(test_key_from_base64),
