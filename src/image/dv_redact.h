@@ -60,6 +60,18 @@ typedef struct dv_boxes {
 int dv_boxes_add(dv_boxes *b, dv_box box, dv_error *err);
 void dv_boxes_clear(dv_boxes *b);
 void dv_boxes_free(dv_boxes *b);
+/* Geometry helpers (boxes.c). A box with w or h 0 is empty. */
+/* box grown by px columns left and right and py rows up and down, clipped to a width x height frame. */
+dv_box dv_box_pad(dv_box box, uint32_t px, uint32_t py, uint32_t width, uint32_t height);
+/* box clipped to a width x height frame (may become empty). */
+dv_box dv_box_clip(dv_box box, uint32_t width, uint32_t height);
+/* 1 when a and b share at least one pixel. */
+int dv_box_intersects(dv_box a, dv_box b);
+/* Smallest box holding a and b (an empty box is ignored). */
+dv_box dv_box_union(dv_box a, dv_box b);
+/* Replace every group of overlapping boxes by their union, until no two boxes overlap; drops empty boxes.
+ * In place, O(n^2) per pass (n is the number of text lines of one frame). */
+void dv_boxes_merge_overlapping(dv_boxes *b);
 
 /* ---- textdetect.c ---- */
 
@@ -75,6 +87,14 @@ void dv_textdetect_reset(dv_textdetect *td);
  * -1 with err. */
 int dv_textdetect_find(dv_textdetect *td, const dv_gray8 *g, uint32_t deadline_ms, dv_boxes *lines,
                        dv_error *err);
+
+/* What dv_textdetect_find did since dv_textdetect_new (for tests and the benchmark): frames searched in
+ * full, frames where only the changed part was searched again (cine), frames whose overlay was unchanged
+ * so the previous frame's lines were reused without a search. */
+typedef struct dv_textdetect_stats {
+    uint64_t full, partial, reused;
+} dv_textdetect_stats;
+void dv_textdetect_get_stats(const dv_textdetect *td, dv_textdetect_stats *out);
 
 /* ---- ocr.c ---- */
 

@@ -1,0 +1,768 @@
+/* Text-region detection of our own (dv_redact.h; issue 11 item 2a; docs/pixels.md "Finding text").
+ *
+ * Why not OCR alone: research-notes A.2 measured plain Tesseract at 0.69 recall at best on burned-in
+ * overlays (5-7 px text, text over bright anatomy, seconds on noisy mammography). Burned-in overlays are
+ * drawn by a machine: thin strokes of one near-saturated value, often with a dark outline, laid out in
+ * horizontal lines. So, per polarity (bright text, then dark text, each as "bright" on a working copy):
+ *
+ *   1. working image D: the gray8 view (or its negative), max-pooled f x f when the frame is larger than
+ *      DET_MAX_PIXELS (max-pooling keeps a 1-px bright stroke bright; averaging would fade it);
+ *   2. white top-hat T = D - opening(D) with a K x K square: structures narrower than K (strokes) stand
+ *      out by their contrast to the local background, whatever its level (text over bright anatomy);
+ *   3. binarise T >= T_LOW, connected components (8-connected, run based), and keep components shaped like
+ *      glyphs: height, width, fill, mean run length (stroke width) relative to height, peak contrast
+ *      T_HIGH (hysteresis), and a flat ink core (overlay ink is one value; speckle peaks are not);
+ *   4. group glyphs into lines: similar heights, vertical overlap, horizontal gap under ~1.5 heights;
+ *      a line is kept with 2+ glyphs, or 1 glyph when it is large and crisp (markers like "L", "R");
+ *   5. box = the line's whole span, padded (a box covering part of a line leaves the rest readable:
+ *      A.2), scaled back, clipped; overlapping boxes of both polarities merged.
+ *
+ * Cine loops: the previous frame (its gray8 view and its line boxes) is kept. A frame identical to the
+ * previous one reuses its boxes; otherwise only the bounding rectangle of the changed 32x32 tiles, widened
+ * by a margin and by every previous box it touches, is searched again, and the previous boxes outside it
+ * are kept. Detection is local (a pixel's outcome depends on pixels within K/2 + one line's grouping reach,
+ * both < MARGIN), so this gives the same boxes as a full search; when a line found in the window reaches
+ * the window's edge (inside the frame) the whole frame is searched instead, so a line that grew past the
+ * window is never cut. [test_textdetect: test_cine_*]
+ *
+ * Time bound: deadline_ms counts this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), not wall time, so a
+ * frame's budget does not depend on how loaded the machine is; exceeded -> DV_ERR_LIMIT (the stage fails
+ * closed). No static state: every buffer is in the dv_textdetect the worker owns. */
+#include "dv_redact.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef DV_TD_DEBUG
+#include <stdio.h>
+#endif
+
+/* ---- parameters (tuned on generator seed 1, see bench/RESULTS.md) ---- */
+#define DET_MAX_PIXELS (4300000u) /* larger frames are max-pooled (a 2140x1760 CR is searched at full size) */
+#define K 11                      /* top-hat square: strokes up to 10 px wide */
+#define T_LOW 40                  /* binarisation of the top-hat */
+#define T_HIGH 120                /* a strong glyph's peak contrast */
+#define T_WEAK 60                 /* a weak glyph's (low-contrast letters next to strong ones) */
+#define MIN_H 3                   /* glyph height in working pixels */
+#define MAX_H 48                  /* 28-px fonts make glyphs up to ~30 px; presidio's 2140-wide CR has 37 */
+#define TILE 32                   /* cine change tiles */
+#define MARGIN 96                 /* cine window margin, frame pixels */
+
+typedef struct run {
+    uint32_t x0, x1, y; /* [x0, x1) on row y */
+    uint32_t parent;    /* union-find over runs */
+    uint32_t vov;       /* pixels of this run with a pixel of the component right above (4-connected) */
+    uint8_t tmax, dmax;
+} run;
+
+typedef struct comp {
+    uint32_t x0, y0, x1, y1; /* inclusive-exclusive */
+    uint32_t n, nruns, core, vruns; /* vruns: vertical runs (n - vertically adjacent pairs) */
+    uint8_t tmax, dmax;
+    uint32_t line; /* union-find over glyphs */
+    int strong;
+} comp;
+
+typedef struct line {
+    uint32_t x0, y0, x1, y1, cnt, only; /* span and count of every glyph; only: its strong glyph (ns 1) */
+    uint32_t ns, dref;                  /* strong glyphs, the brightest ink among them */
+    uint32_t gh_max;                    /* tallest glyph */
+    uint32_t nc, tsum, hmin, hmax;      /* strong glyphs whose ink is within 40 of dref ("consistent") */
+    uint64_t core, npx;
+} line;
+
+struct dv_textdetect {
+    uint8_t *d, *a, *b, *m; /* working image, morphology scratch, top-hat, binarisation threshold */
+    size_t img_cap, a_cap, b_cap, m_cap;
+    uint8_t *row; /* padded row */
+    size_t row_cap;
+    run *runs;
+    size_t runs_cap;
+    uint32_t *root_comp; /* run root -> component index */
+    size_t root_cap, nruns;
+    uint32_t *gmap; /* component -> glyph + 1 */
+    size_t gmap_cap;
+    uint32_t *label; /* working pixel -> glyph + 1 */
+    size_t label_cap;
+    comp *comps;
+    size_t comps_cap;
+    line *lines;
+    size_t lines_cap;
+    uint32_t *grid_head, *grid_next;
+    size_t grid_cap, next_cap;
+    dv_boxes found; /* one search's boxes */
+    /* cine */
+    uint8_t *prev;
+    size_t prev_cap;
+    uint32_t pw, ph;
+    int have_prev;
+    dv_boxes prev_boxes;
+    dv_boxes keep;
+    /* deadline */
+    struct timespec t0;
+    uint32_t deadline_ms;
+    dv_textdetect_stats stats;
+};
+
+dv_textdetect *dv_textdetect_new(void)
+{
+    return calloc(1, sizeof(dv_textdetect));
+}
+
+void dv_textdetect_free(dv_textdetect *td)
+{
+    if (!td)
+        return;
+    free(td->d);
+    free(td->a);
+    free(td->b);
+    free(td->m);
+    free(td->row);
+    free(td->runs);
+    free(td->root_comp);
+    free(td->gmap);
+    free(td->label);
+    free(td->comps);
+    free(td->lines);
+    free(td->grid_head);
+    free(td->grid_next);
+    dv_boxes_free(&td->found);
+    free(td->prev);
+    dv_boxes_free(&td->prev_boxes);
+    dv_boxes_free(&td->keep);
+    free(td);
+}
+
+void dv_textdetect_reset(dv_textdetect *td)
+{
+    if (td) {
+        td->have_prev = 0;
+        dv_boxes_clear(&td->prev_boxes);
+    }
+}
+
+void dv_textdetect_get_stats(const dv_textdetect *td, dv_textdetect_stats *out)
+{
+    *out = td->stats;
+}
+
+/* ---- helpers ---- */
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem, dv_error *err)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = need + need / 4;
+    if (n > SIZE_MAX / elem)
+        return dv_fail(err, DV_ERR_LIMIT, "text detection: %zu elements", need);
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return dv_fail(err, DV_ERR_NOMEM, "text detection: %zu bytes", n * elem);
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static int over_deadline(const dv_textdetect *td)
+{
+    if (td->deadline_ms == 0)
+        return 0;
+    struct timespec now;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    int64_t ms = (int64_t)(now.tv_sec - td->t0.tv_sec) * 1000 + (now.tv_nsec - td->t0.tv_nsec) / 1000000;
+    return ms >= (int64_t)td->deadline_ms;
+}
+
+static int deadline_fail(dv_error *err, const dv_textdetect *td)
+{
+    return dv_fail(err, DV_ERR_LIMIT, "text detection exceeded its %u ms budget", td->deadline_ms);
+}
+
+/* ---- morphology: separable min / max over a K-wide window, borders neutral ---- */
+
+#define R (K / 2)
+
+static void row_minmax(const uint8_t *in, uint8_t *out, uint8_t *pad, uint32_t w, int is_max)
+{
+    uint8_t neutral = is_max ? 0 : 255;
+    memset(pad, neutral, R);
+    memcpy(pad + R, in, w);
+    memset(pad + R + w, neutral, R);
+    memcpy(out, pad, w);
+    for (int d = 1; d < K; d++) {
+        const uint8_t *s = pad + d;
+        if (is_max)
+            for (uint32_t x = 0; x < w; x++)
+                out[x] = out[x] > s[x] ? out[x] : s[x];
+        else
+            for (uint32_t x = 0; x < w; x++)
+                out[x] = out[x] < s[x] ? out[x] : s[x];
+    }
+}
+
+static void col_minmax(const uint8_t *in, uint8_t *out, uint32_t w, uint32_t h, int is_max)
+{
+    for (uint32_t y = 0; y < h; y++) {
+        uint32_t y0 = y >= R ? y - R : 0, y1 = y + R < h ? y + R : h - 1;
+        uint8_t *o = out + (size_t)y * w;
+        memcpy(o, in + (size_t)y0 * w, w);
+        for (uint32_t yy = y0 + 1; yy <= y1; yy++) {
+            const uint8_t *s = in + (size_t)yy * w;
+            if (is_max)
+                for (uint32_t x = 0; x < w; x++)
+                    o[x] = o[x] > s[x] ? o[x] : s[x];
+            else
+                for (uint32_t x = 0; x < w; x++)
+                    o[x] = o[x] < s[x] ? o[x] : s[x];
+        }
+    }
+}
+
+/* b = D - opening(D); a is scratch. */
+static int tophat(dv_textdetect *td, uint32_t w, uint32_t h, dv_error *err)
+{
+    uint8_t *d = td->d, *a = td->a, *b = td->b;
+    for (uint32_t y = 0; y < h; y++)
+        row_minmax(d + (size_t)y * w, a + (size_t)y * w, td->row, w, 0);
+    col_minmax(a, b, w, h, 0); /* b = erosion */
+    if (over_deadline(td))
+        return deadline_fail(err, td);
+    for (uint32_t y = 0; y < h; y++)
+        row_minmax(b + (size_t)y * w, a + (size_t)y * w, td->row, w, 1);
+    col_minmax(a, b, w, h, 1); /* b = opening */
+    size_t n = (size_t)w * h;
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)(d[i] - b[i]); /* opening <= D */
+    /* m = half the local maximum of T (K x K): a pixel counts only when it reaches half the strongest
+     * contrast around it, which cuts a glyph loose from the weaker texture it sits on */
+    for (uint32_t y = 0; y < h; y++)
+        row_minmax(b + (size_t)y * w, a + (size_t)y * w, td->row, w, 1);
+    col_minmax(a, td->m, w, h, 1);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t half = td->m[i] / 2;
+        td->m[i] = half > T_LOW ? half : T_LOW;
+    }
+    if (over_deadline(td))
+        return deadline_fail(err, td);
+    return 0;
+}
+
+/* ---- connected components over T >= T_LOW ---- */
+
+static uint32_t find(run *r, uint32_t i)
+{
+    while (r[i].parent != i) {
+        r[i].parent = r[r[i].parent].parent;
+        i = r[i].parent;
+    }
+    return i;
+}
+
+static void unite(run *r, uint32_t a, uint32_t b)
+{
+    a = find(r, a), b = find(r, b);
+    if (a != b) {
+        if (a < b)
+            r[b].parent = a;
+        else
+            r[a].parent = b;
+    }
+}
+
+static int components(dv_textdetect *td, uint32_t w, uint32_t h, size_t *ncomp, dv_error *err)
+{
+    const uint8_t *t = td->b, *d = td->d, *m = td->m;
+    size_t nr = 0, prev_start = 0, prev_end = 0;
+    for (uint32_t y = 0; y < h; y++) {
+        if ((y & 63) == 0 && over_deadline(td))
+            return deadline_fail(err, td);
+        const uint8_t *tr = t + (size_t)y * w, *dr = d + (size_t)y * w, *mr = m + (size_t)y * w;
+        size_t cur_start = nr;
+        uint32_t x = 0;
+        while (x < w) {
+            while (x < w && tr[x] < mr[x])
+                x++;
+            if (x >= w)
+                break;
+            uint32_t x0 = x;
+            uint8_t tm = 0, dm = 0;
+            while (x < w && tr[x] >= mr[x]) {
+                tm = tr[x] > tm ? tr[x] : tm;
+                dm = dr[x] > dm ? dr[x] : dm;
+                x++;
+            }
+            if (grow((void **)&td->runs, &td->runs_cap, nr + 1, sizeof(run), err))
+                return -1;
+            run *rn = &td->runs[nr];
+            rn->x0 = x0, rn->x1 = x, rn->y = y, rn->parent = (uint32_t)nr, rn->tmax = tm, rn->dmax = dm;
+            rn->vov = 0;
+            nr++;
+        }
+        /* 8-connectivity with the previous row: overlap of [x0-1, x1] */
+        size_t p = prev_start;
+        for (size_t c = cur_start; c < nr; c++) {
+            run *rc = &td->runs[c];
+            while (p < prev_end && td->runs[p].x1 < rc->x0) /* prev ends before cur starts - 1 */
+                p++;
+            for (size_t q = p; q < prev_end && td->runs[q].x0 <= rc->x1; q++) {
+                const run *rq = &td->runs[q];
+                uint32_t a = rq->x0 > rc->x0 ? rq->x0 : rc->x0, b = rq->x1 < rc->x1 ? rq->x1 : rc->x1;
+                if (b > a)
+                    rc->vov += b - a;
+                unite(td->runs, (uint32_t)q, (uint32_t)c);
+            }
+        }
+        prev_start = cur_start;
+        prev_end = nr;
+    }
+    /* one glyph candidate per root */
+    if (grow((void **)&td->root_comp, &td->root_cap, nr ? nr : 1, sizeof(uint32_t), err))
+        return -1;
+    size_t nc = 0;
+    for (size_t i = 0; i < nr; i++) {
+        uint32_t r = find(td->runs, (uint32_t)i);
+        td->runs[i].parent = r;
+        if (r == i) {
+            if (grow((void **)&td->comps, &td->comps_cap, nc + 1, sizeof(comp), err))
+                return -1;
+            comp *c = &td->comps[nc];
+            memset(c, 0, sizeof *c);
+            c->x0 = UINT32_MAX, c->y0 = UINT32_MAX;
+            td->root_comp[i] = (uint32_t)nc++;
+        }
+        comp *c = &td->comps[td->root_comp[r]];
+        const run *rn = &td->runs[i];
+        c->x0 = rn->x0 < c->x0 ? rn->x0 : c->x0;
+        c->x1 = rn->x1 > c->x1 ? rn->x1 : c->x1;
+        c->y0 = rn->y < c->y0 ? rn->y : c->y0;
+        c->y1 = rn->y + 1 > c->y1 ? rn->y + 1 : c->y1;
+        c->n += rn->x1 - rn->x0;
+        c->nruns++;
+        c->vruns += rn->x1 - rn->x0 - rn->vov;
+        c->tmax = rn->tmax > c->tmax ? rn->tmax : c->tmax;
+        c->dmax = rn->dmax > c->dmax ? rn->dmax : c->dmax;
+    }
+    /* flat ink core: pixels within 48 of the glyph's brightest value */
+    for (size_t i = 0; i < nr; i++) {
+        const run *rn = &td->runs[i];
+        comp *c = &td->comps[td->root_comp[rn->parent]];
+        const uint8_t *dr = d + (size_t)rn->y * w;
+        int lim = (int)c->dmax - 48;
+        for (uint32_t x = rn->x0; x < rn->x1; x++)
+            c->core += dr[x] >= lim;
+    }
+    *ncomp = nc;
+    td->nruns = nr;
+    return 0;
+}
+
+/* Glyph-shaped? 2: a strong glyph (peak contrast T_HIGH), 1: a weak one (T_WEAK: it may lengthen a line
+ * that strong glyphs make, never make one), 0: not a glyph. (working pixels) */
+static int glyph_like(const comp *c)
+{
+    uint32_t w = c->x1 - c->x0, h = c->y1 - c->y0;
+    if (h < MIN_H || h > MAX_H || c->tmax < T_WEAK)
+        return 0;
+    if (w > 24 * h + 8) /* words whose letters touch are long; bars and rulers are longer still */
+        return 0;
+    uint64_t box = (uint64_t)w * h;
+    if ((uint64_t)c->n * 100 > box * 90 || (uint64_t)c->n * 100 < box * 8)
+        return 0;
+    /* stroke width: the thinner of the mean horizontal and the mean vertical run must stay thin relative to
+     * the height (a blob is thick both ways; a word whose small letters touch is thick one way only) */
+    uint32_t runs = c->nruns > c->vruns ? c->nruns : c->vruns;
+    if ((uint64_t)c->n * 100 > (uint64_t)runs * (45 * h + 100))
+        return 0;
+    if ((uint64_t)c->core * 100 < (uint64_t)c->n * 30)
+        return 0;
+    return c->tmax >= T_HIGH ? 2 : 1;
+}
+
+static uint32_t lfind(comp *c, uint32_t i)
+{
+    while (c[i].line != i) {
+        c[i].line = c[c[i].line].line;
+        i = c[i].line;
+    }
+    return i;
+}
+
+static void link_glyphs(comp *c, uint32_t i, uint32_t j)
+{
+    const comp *a = &c[i], *b = &c[j];
+    if (!a->strong && !b->strong) /* weak glyphs lengthen a line by one hop, they never chain on texture */
+        return;
+    uint32_t ha = a->y1 - a->y0, hb = b->y1 - b->y0;
+    uint32_t hmin = ha < hb ? ha : hb, hmax = ha > hb ? ha : hb;
+    if (hmin * 100 < hmax * 35)
+        return;
+    uint32_t oy0 = a->y0 > b->y0 ? a->y0 : b->y0, oy1 = a->y1 < b->y1 ? a->y1 : b->y1;
+    if (oy1 <= oy0 || (oy1 - oy0) * 2 < hmin)
+        return;
+    /* gap: b starts at or after a's start (caller's order) */
+    int64_t gap = (int64_t)b->x0 - (int64_t)a->x1;
+    if (gap > (int64_t)(3 * hmax / 2 + 3))
+        return;
+    uint32_t ri = lfind(c, i), rj = lfind(c, j);
+    if (ri != rj)
+        c[ri > rj ? ri : rj].line = ri < rj ? ri : rj;
+}
+
+/* A line of one glyph ("L", "R", a digit): only when it is large enough to read, crisp, and alone on a
+ * plain background (its box widened by half its height holds nothing as bright as its ink, and the
+ * background is dark relative to it): on texture a lone blob is far more often speckle than a letter. */
+static int lone_glyph_ok(const dv_textdetect *td, const comp *g, uint32_t w, uint32_t h)
+{
+    uint32_t gh = g->y1 - g->y0;
+    if (gh < 8 || gh > 36 || g->tmax < 200)
+        return 0;
+    int ink = g->dmax;
+    uint32_t bx0 = g->x0 > gh / 2 ? g->x0 - gh / 2 : 0, bx1 = g->x1 + gh / 2 < w ? g->x1 + gh / 2 : w;
+    uint32_t by0 = g->y0 > gh / 2 ? g->y0 - gh / 2 : 0, by1 = g->y1 + gh / 2 < h ? g->y1 + gh / 2 : h;
+    uint64_t n = 0, sum = 0, bright = 0;
+    for (uint32_t y = by0; y < by1; y++) {
+        const uint8_t *dr = td->d + (size_t)y * w;
+        const uint32_t *lr = td->label + (size_t)y * w;
+        for (uint32_t x = bx0; x < bx1; x++) {
+            if (lr[x])
+                continue;
+            n++;
+            sum += dr[x];
+            bright += dr[x] + 40 >= ink;
+        }
+    }
+    return n == 0 || (bright * 50 <= n && (double)sum <= 0.3 * ink * (double)n);
+}
+
+#define CELL 32u
+
+/* Search one polarity of the working image (w x h, scale f, offset ox/oy in the frame); append padded
+ * frame boxes to td->found. */
+static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_t ox, uint32_t oy,
+                  uint32_t fw, uint32_t fh, dv_error *err)
+{
+    if (tophat(td, w, h, err))
+        return -1;
+    size_t nc = 0;
+    if (components(td, w, h, &nc, err))
+        return -1;
+    comp *c = td->comps;
+    /* keep glyphs, compacting; gmap: component -> glyph + 1 (0: not a glyph) */
+    if (grow((void **)&td->gmap, &td->gmap_cap, nc ? nc : 1, sizeof(uint32_t), err))
+        return -1;
+    size_t ng = 0;
+    for (size_t i = 0; i < nc; i++) {
+        td->gmap[i] = 0;
+        int gl = glyph_like(&c[i]);
+        if (gl) {
+            c[ng] = c[i];
+            c[ng].strong = gl == 2;
+            td->gmap[i] = (uint32_t)++ng;
+        }
+    }
+    if (ng == 0)
+        return 0;
+    /* label image of glyph pixels (glyph + 1), for the line test below */
+    size_t npx = (size_t)w * h;
+    if (grow((void **)&td->label, &td->label_cap, npx, sizeof(uint32_t), err))
+        return -1;
+    memset(td->label, 0, npx * sizeof(uint32_t));
+    for (size_t i = 0; i < td->nruns; i++) {
+        const run *rn = &td->runs[i];
+        uint32_t gl = td->gmap[td->root_comp[rn->parent]];
+        if (gl)
+            for (uint32_t x = rn->x0; x < rn->x1; x++)
+                td->label[(size_t)rn->y * w + x] = gl;
+    }
+#ifdef DV_TD_DEBUG
+    {
+        static int dump_no; /* debug builds only */
+        char name[64];
+        snprintf(name, sizeof name, "/tmp/td_%d.pgm", dump_no++);
+        FILE *fp = fopen(name, "wb");
+        if (fp) {
+            fprintf(fp, "P5 %u %u 255\n", w, h);
+            for (size_t i = 0; i < npx; i++)
+                fputc(td->label[i] ? 255 : td->b[i] >= td->m[i] ? 90 : td->d[i] / 8, fp);
+            fclose(fp);
+        }
+    }
+#endif
+    for (size_t i = 0; i < ng; i++)
+        c[i].line = (uint32_t)i;
+    /* grid over glyph origins so that grouping looks only at neighbours */
+    uint32_t gw = (w + CELL - 1) / CELL, gh = (h + CELL - 1) / CELL;
+    size_t ncell = (size_t)gw * gh;
+    if (grow((void **)&td->grid_head, &td->grid_cap, ncell, sizeof(uint32_t), err) ||
+        grow((void **)&td->grid_next, &td->next_cap, ng, sizeof(uint32_t), err))
+        return -1;
+    for (size_t i = 0; i < ncell; i++)
+        td->grid_head[i] = UINT32_MAX;
+    for (size_t i = ng; i-- > 0;) {
+        size_t cell = (size_t)(c[i].y0 / CELL) * gw + c[i].x0 / CELL;
+        td->grid_next[i] = td->grid_head[cell];
+        td->grid_head[cell] = (uint32_t)i;
+    }
+    for (size_t i = 0; i < ng; i++) {
+        if ((i & 1023) == 0 && over_deadline(td))
+            return deadline_fail(err, td);
+        uint32_t hi = c[i].y1 - c[i].y0;
+        /* partner's x0: up to 1.5 x the taller height (<= hi / 0.35) + 3 past our end */
+        uint64_t xa = c[i].x0, xb = (uint64_t)c[i].x1 + (9 * (uint64_t)hi) / 2 + 3;
+        uint64_t ya = c[i].y0 > 3 * hi ? c[i].y0 - 3 * hi : 0, yb = c[i].y1;      /* partner's y0 range */
+        if (xb >= w)
+            xb = w - 1;
+        if (yb >= h)
+            yb = h - 1;
+        for (uint64_t cy = ya / CELL; cy <= yb / CELL; cy++)
+            for (uint64_t cx = xa / CELL; cx <= xb / CELL; cx++)
+                for (uint32_t j = td->grid_head[cy * gw + cx]; j != UINT32_MAX; j = td->grid_next[j]) {
+                    if (j == i || c[j].x0 < c[i].x0 || (c[j].x0 == c[i].x0 && j < i))
+                        continue;
+                    link_glyphs(c, (uint32_t)i, j);
+                }
+    }
+    /* lines: accumulate every glyph into its root, then the strong glyphs whose ink matches the line's */
+    if (grow((void **)&td->lines, &td->lines_cap, ng, sizeof(line), err))
+        return -1;
+    line *ln = td->lines;
+    memset(ln, 0, ng * sizeof *ln);
+    for (size_t i = 0; i < ng; i++)
+        ln[i].x0 = ln[i].y0 = ln[i].hmin = UINT32_MAX;
+    for (size_t i = 0; i < ng; i++) {
+        line *l = &ln[lfind(c, (uint32_t)i)];
+        l->x0 = c[i].x0 < l->x0 ? c[i].x0 : l->x0;
+        l->y0 = c[i].y0 < l->y0 ? c[i].y0 : l->y0;
+        l->x1 = c[i].x1 > l->x1 ? c[i].x1 : l->x1;
+        l->y1 = c[i].y1 > l->y1 ? c[i].y1 : l->y1;
+        l->cnt++;
+        l->gh_max = c[i].y1 - c[i].y0 > l->gh_max ? c[i].y1 - c[i].y0 : l->gh_max;
+        if (c[i].strong) {
+            l->ns++;
+            l->only = (uint32_t)i;
+            l->dref = c[i].dmax > l->dref ? c[i].dmax : l->dref;
+        }
+    }
+    for (size_t i = 0; i < ng; i++) {
+        line *l = &ln[c[i].line];
+        if (!c[i].strong || (uint32_t)c[i].dmax + 40 < l->dref)
+            continue;
+        uint32_t gh = c[i].y1 - c[i].y0;
+        l->nc++;
+        l->tsum += c[i].tmax;
+        l->core += c[i].core;
+        l->npx += c[i].n;
+        l->hmin = gh < l->hmin ? gh : l->hmin;
+        l->hmax = gh > l->hmax ? gh : l->hmax;
+    }
+    for (size_t i = 0; i < ng; i++) {
+        const line *l = &ln[i];
+        if (l->ns == 0)
+            continue;
+        uint32_t lh = l->y1 - l->y0;
+        int ok;
+        if (lh * 5 > l->gh_max * 8) {
+            ok = 0; /* a staircase of glyphs, each overlapping the next by half: texture, not a line */
+        } else if (l->nc >= 2 && l->nc * 2 >= l->ns) {
+            /* two or more glyphs of one ink, high contrast, flat ink cores (tiny text: cores are all edge) */
+            double tmean = (double)l->tsum / l->nc, corefrac = l->npx ? (double)l->core / (double)l->npx : 0.0;
+            ok = tmean >= 155 && (corefrac >= 0.5 || lh <= 7);
+        } else if (l->ns == 1 && l->cnt <= 2) {
+            ok = lone_glyph_ok(td, &c[l->only], w, h);
+        } else {
+            ok = 0;
+        }
+#ifdef DV_TD_DEBUG
+        fprintf(stderr, "L %u %u %u %u cnt %u ns %u nc %u lh %u tmean %.1f ok %d\n", l->x0 * f + ox, l->y0 * f + oy,
+                (l->x1 - l->x0) * f, lh * f, l->cnt, l->ns, l->nc, lh, l->nc ? (double)l->tsum / l->nc : 0.0, ok);
+#endif
+        if (!ok)
+            continue;
+        dv_box bx = {(uint32_t)((uint64_t)l->x0 * f) + ox, (uint32_t)((uint64_t)l->y0 * f) + oy,
+                     (l->x1 - l->x0) * f, lh * f};
+        uint32_t pad_y = (lh / 5 + 2) * f, pad_x = (lh / 2 + 3) * f;
+        bx = dv_box_pad(bx, pad_x, pad_y, fw, fh);
+        if (dv_boxes_add(&td->found, bx, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* Working image of one polarity from the region (rx, ry, rw, rh) of g, scale f. */
+static void make_working(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint32_t ry, uint32_t rw,
+                         uint32_t rh, uint32_t f, int dark, uint32_t *w_out, uint32_t *h_out)
+{
+    uint32_t w = (rw + f - 1) / f, h = (rh + f - 1) / f;
+    uint8_t flip = dark ? 255 : 0;
+    for (uint32_t y = 0; y < h; y++) {
+        uint8_t *o = td->d + (size_t)y * w;
+        if (f == 1) {
+            const uint8_t *s = g->px + (size_t)(ry + y) * g->width + rx;
+            for (uint32_t x = 0; x < w; x++)
+                o[x] = s[x] ^ flip;
+            continue;
+        }
+        memset(o, 0, w);
+        for (uint32_t yy = y * f; yy < (y + 1) * f && yy < rh; yy++) {
+            const uint8_t *s = g->px + (size_t)(ry + yy) * g->width + rx;
+            for (uint32_t x = 0; x < w; x++) {
+                uint32_t xe = (x + 1) * f < rw ? (x + 1) * f : rw;
+                for (uint32_t xx = x * f; xx < xe; xx++) {
+                    uint8_t v = s[xx] ^ flip;
+                    o[x] = v > o[x] ? v : o[x];
+                }
+            }
+        }
+    }
+    *w_out = w;
+    *h_out = h;
+}
+
+/* Full search of the region; boxes appended to td->found (frame coordinates). */
+static int search_region(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint32_t ry, uint32_t rw, uint32_t rh,
+                         dv_error *err)
+{
+    uint32_t f = 1;
+    while ((uint64_t)((rw + f - 1) / f) * ((rh + f - 1) / f) > DET_MAX_PIXELS)
+        f++;
+    uint32_t w = (rw + f - 1) / f, h = (rh + f - 1) / f;
+    size_t n = (size_t)w * h;
+    if (grow((void **)&td->d, &td->img_cap, n, 1, err))
+        return -1;
+    if (grow((void **)&td->a, &td->a_cap, n, 1, err) || grow((void **)&td->b, &td->b_cap, n, 1, err) ||
+        grow((void **)&td->m, &td->m_cap, n, 1, err))
+        return -1;
+    if (grow((void **)&td->row, &td->row_cap, (size_t)w + K, 1, err))
+        return -1;
+    for (int dark = 0; dark < 2; dark++) {
+        make_working(td, g, rx, ry, rw, rh, f, dark, &w, &h);
+        if (search(td, w, h, f, rx, ry, g->width, g->height, err))
+            return -1;
+    }
+    return 0;
+}
+
+static int save_prev(dv_textdetect *td, const dv_gray8 *g, const dv_boxes *lines, size_t first, dv_error *err)
+{
+    size_t n = (size_t)g->width * g->height;
+    if (grow((void **)&td->prev, &td->prev_cap, n, 1, err))
+        return -1;
+    memcpy(td->prev, g->px, n);
+    td->pw = g->width, td->ph = g->height;
+    dv_boxes_clear(&td->prev_boxes);
+    for (size_t i = first; i < lines->n; i++)
+        if (dv_boxes_add(&td->prev_boxes, lines->v[i], err))
+            return -1;
+    td->have_prev = 1;
+    return 0;
+}
+
+/* Bounding rectangle of the 32x32 tiles where g differs from the previous frame (w 0: none). */
+static dv_box changed_rect(const dv_textdetect *td, const dv_gray8 *g)
+{
+    uint32_t W = g->width, H = g->height;
+    uint32_t tx0 = UINT32_MAX, ty0 = UINT32_MAX, tx1 = 0, ty1 = 0;
+    for (uint32_t y = 0; y < H; y++) {
+        const uint8_t *a = td->prev + (size_t)y * W, *b = g->px + (size_t)y * W;
+        if (memcmp(a, b, W) == 0)
+            continue;
+        for (uint32_t x = 0; x < W; x += TILE) {
+            uint32_t len = W - x < TILE ? W - x : TILE;
+            if (memcmp(a + x, b + x, len) != 0) {
+                uint32_t tx = x / TILE, ty = y / TILE;
+                tx0 = tx < tx0 ? tx : tx0;
+                tx1 = tx + 1 > tx1 ? tx + 1 : tx1;
+                ty0 = ty < ty0 ? ty : ty0;
+                ty1 = ty + 1 > ty1 ? ty + 1 : ty1;
+            }
+        }
+    }
+    dv_box r = {0, 0, 0, 0};
+    if (tx0 == UINT32_MAX)
+        return r;
+    r.x = tx0 * TILE, r.y = ty0 * TILE;
+    r.w = tx1 * TILE - r.x, r.h = ty1 * TILE - r.y;
+    return dv_box_clip(r, W, H);
+}
+
+static int touches_inner_edge(dv_box b, dv_box win, uint32_t W, uint32_t H, uint32_t slack)
+{
+    if (win.x > 0 && b.x <= win.x + slack)
+        return 1;
+    if (win.y > 0 && b.y <= win.y + slack)
+        return 1;
+    if ((uint64_t)win.x + win.w < W && (uint64_t)b.x + b.w + slack >= (uint64_t)win.x + win.w)
+        return 1;
+    if ((uint64_t)win.y + win.h < H && (uint64_t)b.y + b.h + slack >= (uint64_t)win.y + win.h)
+        return 1;
+    return 0;
+}
+
+static int append_found(dv_textdetect *td, dv_boxes *lines, dv_error *err)
+{
+    dv_boxes_merge_overlapping(&td->found);
+    for (size_t i = 0; i < td->found.n; i++)
+        if (dv_boxes_add(lines, td->found.v[i], err))
+            return -1;
+    return 0;
+}
+
+int dv_textdetect_find(dv_textdetect *td, const dv_gray8 *g, uint32_t deadline_ms, dv_boxes *lines,
+                       dv_error *err)
+{
+    if (!td || !g || !lines || !g->px || g->width == 0 || g->height == 0)
+        return dv_fail(err, DV_ERR_USAGE, "text detection: empty picture");
+    td->deadline_ms = deadline_ms;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &td->t0);
+    size_t first = lines->n;
+    uint32_t W = g->width, H = g->height;
+    dv_boxes_clear(&td->found);
+
+    if (td->have_prev && td->pw == W && td->ph == H) {
+        dv_box ch = changed_rect(td, g);
+        if (ch.w == 0) { /* identical frame: identical overlay */
+            for (size_t i = 0; i < td->prev_boxes.n; i++)
+                if (dv_boxes_add(lines, td->prev_boxes.v[i], err))
+                    return -1;
+            td->stats.reused++;
+            return 0;
+        }
+        dv_box win = dv_box_pad(ch, MARGIN, MARGIN, W, H);
+        int grew = 1;
+        while (grew) { /* the window takes in every previous line it touches, with its margin */
+            grew = 0;
+            for (size_t i = 0; i < td->prev_boxes.n; i++) {
+                dv_box pb = td->prev_boxes.v[i];
+                if (dv_box_intersects(pb, win)) {
+                    dv_box u = dv_box_union(win, dv_box_pad(pb, MARGIN, MARGIN, W, H));
+                    if (u.x != win.x || u.y != win.y || u.w != win.w || u.h != win.h)
+                        win = u, grew = 1;
+                }
+            }
+        }
+        if ((uint64_t)win.w * win.h * 2 < (uint64_t)W * H) { /* worth it only when the window is small */
+            if (search_region(td, g, win.x, win.y, win.w, win.h, err))
+                return -1;
+            int edge = 0;
+            for (size_t i = 0; i < td->found.n && !edge; i++)
+                edge = touches_inner_edge(td->found.v[i], win, W, H, 2 * K);
+            if (!edge) {
+                for (size_t i = 0; i < td->prev_boxes.n; i++)
+                    if (!dv_box_intersects(td->prev_boxes.v[i], win) &&
+                        dv_boxes_add(&td->found, td->prev_boxes.v[i], err))
+                        return -1;
+                if (append_found(td, lines, err))
+                    return -1;
+                td->stats.partial++;
+                return save_prev(td, g, lines, first, err);
+            }
+            dv_boxes_clear(&td->found);
+        }
+    }
+    if (search_region(td, g, 0, 0, W, H, err))
+        return -1;
+    if (append_found(td, lines, err))
+        return -1;
+    td->stats.full++;
+    return save_prev(td, g, lines, first, err);
+}
