@@ -139,6 +139,8 @@ static void test_overlay_rules_without_own_values(void **state)
     static const char *const phi[] = {
         "Name: XQWERTZ YUIOP", "Patient: QWERTZ", "ID 7734", "DOB ??", "Acc# 0001", "9153342",
         "SN0084213", "Riverside Medical Center", "Northfield Imaging Centre", "07/04/2019 12:01",
+        "SMITHSON, ANNA", "NAKAMURA^YUKI", "Hartley, Emma J.", "MILLER*JOHN**", "St. Elsewhere General",
+        "SAINT LUKE", "ST. JUDE",
     };
     for (size_t i = 0; i < sizeof phi / sizeof *phi; i++)
         expect(&f, phi[i], DV_PIXEL_SENSITIVE);
@@ -157,7 +159,9 @@ static void test_labels_stay(void **state)
         "Gen", "Res", "F 3.5 MHz", "WL 40 WW 400", "kV 120 mA 250", "Se: 3 Im: 12", "THK 5.0 mm", "Mag 1.0",
         "LOGIQ E9", "ACUSON S2000", "Probe C1-5-D", "ABD 4C", "CF 4.0MHz", "PRF 1.5kHz", "WF 150Hz",
         "Depth 16 cm", "Focus 8 cm", "PORTABLE", "SUPINE", "UPRIGHT", "LAT", "HD Zoom", "Harm", "DYN R 3",
-        "M5S-D", "THI", "CPA", "Color", "PW", "-10.0", "+20.0", "S 1.0", "L^R", "LUTHERAN",
+        "M5S-D", "THI", "CPA", "Color", "PW", "-10.0", "+20.0", "S 1.0", "L^R", "LUTHERAN", "L, R",
+        "CHEST, PA VIEW", "AP, LAT", "W 400 L 40", "10:00:07", "00:01:35", "ST 1.2",
+        "ST seg",
     };
     for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
         expect(&f, keep[i], DV_PIXEL_KEEP);
@@ -213,6 +217,11 @@ static void test_policy(void **state)
     teardown_fx(&f);
     setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
     assert_int_equal(f.pol.want, DV_PIXEL_DEFAULT_INFOTYPES);
+    assert_false(f.pol.want & DV_IT_BIT(DV_IT_TIME));
+    teardown_fx(&f);
+    /* TIME only when asked for: a running clock stays by default. */
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\", \"additionalInfoTypes\": [\"TIME\"]}");
+    expect(&f, "10:00:07", DV_PIXEL_SENSITIVE);
     assert_true(f.plan->image_detects_text);
     assert_false(f.plan->image_ctx);
     teardown_fx(&f);
