@@ -260,9 +260,9 @@ static size_t restore_pn(const char *s, size_t n, char *out)
         }
         /* A run of look-alikes and spaces. */
         size_t j = i;
-        for (;;) {
+        while (j < n) {
             unsigned char d = (unsigned char)s[j];
-            if (j < n && (d == ' ' || d == '^' || d == '*' || d == '~' || d == '"' || d == '_'))
+            if ((d == ' ' || d == '^' || d == '*' || d == '~' || d == '"' || d == '_'))
                 j++;
             else if (j + 2 < n && d == 0xE2 && (unsigned char)s[j + 1] == 0x80 &&
                      ((unsigned char)s[j + 2] == 0x9C || (unsigned char)s[j + 2] == 0x9D))

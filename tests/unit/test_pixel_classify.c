@@ -280,6 +280,46 @@ static void test_hostile_text(void **state)
     teardown_fx(&f);
 }
 
+/* fuzz_pixel_classify's regressions (tests/fuzz/regressions/pixel_classify/), each in a buffer of exactly
+ * its size so ASan sees a read past the reading: restore-pn-run-at-end (a run of PN look-alikes at the end
+ * of the text was scanned one byte past it). */
+static void test_fuzz_regressions_replay(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS\"}");
+    static const char *const files[] = {"restore-pn-run-at-end"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/fuzz/regressions/pixel_classify/%s", DV_SOURCE_DIR, files[i]);
+        FILE *fp = fopen(path, "rb");
+        assert_non_null(fp);
+        uint8_t tmp[4096];
+        size_t n = fread(tmp, 1, sizeof tmp, fp);
+        fclose(fp);
+        assert_true(n >= 1);
+        char *exact = malloc(n - 1 ? n - 1 : 1);
+        assert_non_null(exact);
+        memcpy(exact, tmp + 1, n - 1);
+        dv_error err = {0};
+        dv_pixel_verdict v;
+        dv_infotype why;
+        assert_int_equal(dv_pixel_classify(f.pc, &f.pol, f.tw, f.plan, exact, n - 1, tmp[0], &v, &why, &err), 0);
+        free(exact);
+    }
+    /* The same shape built here: a name whose PN delimiters ran to the end of the reading. */
+    char *t = malloc(17);
+    assert_non_null(t);
+    memcpy(t, "SCHMIDT*LUCIA**~*", 17);
+    dv_pixel_verdict v;
+    dv_infotype why;
+    dv_error err = {0};
+    assert_int_equal(dv_pixel_classify(f.pc, &f.pol, f.tw, f.plan, t, 17, 90, &v, &why, &err), 0);
+    assert_int_equal(v, DV_PIXEL_SENSITIVE);
+    free(t);
+    teardown_fx(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_policy),
         cmocka_unit_test(test_clean_descriptors),
         cmocka_unit_test(test_hostile_text),
+        cmocka_unit_test(test_fuzz_regressions_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
