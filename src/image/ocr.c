@@ -2,7 +2,9 @@
  * decisions in docs/decisions.md "Pixel data: recognition", how-to and figures in docs/pixels.md "OCR").
  *
  * One dv_ocr per worker: the English LSTM model is loaded once (dv_ocr_new) and reused for every box; two
- * workers hold two independent TessBaseAPI handles, never shared. Per call we crop the box, make the text
+ * workers hold two independent TessBaseAPI handles, never shared. Tesseract's `debug_file` (set here to
+ * /dev/null: its statistics dumps go to stdout otherwise) is a process-wide parameter, so models are made
+ * one at a time (dv_redact.h). Per call we crop the box, make the text
  * dark on a light background (Tesseract's training data), upscale it so its box is ~36 px high, pad it
  * with the background, and recognise it as a single line (PSM 7; PSM 6 for a box tall enough to hold
  * several). The deadline is Tesseract's own monitor (ETEXT_DESC: deadline + cancel callback on our clock)

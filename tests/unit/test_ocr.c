@@ -260,6 +260,7 @@ static void test_single_threaded(void **state)
 }
 
 typedef struct worker_arg {
+    dv_ocr *ocr; /* this worker's own model */
     const dvt_lines *lines;
     size_t n;
     char **texts;
@@ -270,17 +271,11 @@ static void *worker(void *p)
 {
     worker_arg *a = p;
     dv_error err = {0};
-    dv_ocr *o = dv_ocr_new(&err); /* this worker's own model */
-    if (!o) {
-        a->failed = 1;
-        return NULL;
-    }
     for (size_t i = 0; i < a->n; i++) {
         size_t len;
-        if (dv_ocr_read(o, &a->lines->v[i].img, &a->lines->v[i].box, 0, &a->texts[i], &len, &err))
+        if (dv_ocr_read(a->ocr, &a->lines->v[i].img, &a->lines->v[i].box, 0, &a->texts[i], &len, &err))
             a->failed = 1;
     }
-    dv_ocr_free(o);
     return NULL;
 }
 
@@ -292,12 +287,19 @@ static void test_two_workers_in_two_threads(void **state)
     char *ref[24], *ta[24] = {0}, *tb[24] = {0};
     for (size_t i = 0; i < n; i++)
         ref[i] = read_line(s->ocr, &s->lines.v[i]);
-    worker_arg a = {&s->lines, n, ta, 0}, b = {&s->lines, n, tb, 0};
+    /* Models are made one after the other (dv_ocr_new sets Tesseract's process-wide settings), then
+     * read at the same time. */
+    dv_error err = {0};
+    worker_arg a = {dv_ocr_new(&err), &s->lines, n, ta, 0}, b = {dv_ocr_new(&err), &s->lines, n, tb, 0};
+    assert_non_null(a.ocr);
+    assert_non_null(b.ocr);
     pthread_t x, y;
     assert_int_equal(pthread_create(&x, NULL, worker, &a), 0);
     assert_int_equal(pthread_create(&y, NULL, worker, &b), 0);
     pthread_join(x, NULL);
     pthread_join(y, NULL);
+    dv_ocr_free(a.ocr);
+    dv_ocr_free(b.ocr);
     assert_false(a.failed);
     assert_false(b.failed);
     for (size_t i = 0; i < n; i++) {
