@@ -3,7 +3,7 @@
 #
 #   tools/run_fuzz.sh [--dir build-fuzz] [--seconds N] [--seed N] [--regressions] TARGET...
 #
-# For each target (fuzz_reader and fuzz_deidentify use tests/fuzz/corpus/reader/, the others use
+# For each target (fuzz_reader, fuzz_deidentify and fuzz_text_stage use tests/fuzz/corpus/reader/, the others use
 # tests/fuzz/corpus/<name without fuzz_>/, e.g. fuzz_text_lexicon -> corpus/text_lexicon/; regressions likewise under tests/fuzz/regressions/<corpus>/):
 #   1. with --regressions, every file under tests/fuzz/regressions/<corpus>/ is run once;
 #   2. the target fuzzes for N seconds over the committed corpus. New interesting inputs go to the scratch
@@ -36,7 +36,7 @@ done
 
 corpus_of() {
     case "$1" in
-        fuzz_reader|fuzz_deidentify) echo reader ;;
+        fuzz_reader|fuzz_deidentify|fuzz_text_stage) echo reader ;;
         *) echo "${1#fuzz_}" ;;
     esac
 }

@@ -222,8 +222,9 @@ const uint32_t *dv_text_worker_counts(const dv_text_worker *w);
 /* Before the plan changes anything: the instance's own identifying values, read from the ORIGINAL instance at
  * every nesting level: PatientID / StudyInstanceUID (the date shift's identity), the deny-list (every PN
  * component, patient and other IDs, accession, study and admission IDs, birth date in every written form,
- * address and telephone parts, institution and department names; always, whatever the plan) and, with
- * cleanDescriptors or a REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS ImageConfig (image_ctx), the [CTX] phrases. They stay in w until the next dv_text_begin_instance (or
+ * address and telephone parts, institution names; always, whatever the plan) and, with cleanDescriptors or a
+ * REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS ImageConfig (plan->image_ctx), the [CTX] phrases. They stay in w until
+ * the next dv_text_begin_instance (or
  * dv_text_worker_free): dv_text_detect may be called after dv_apply_text walked and changed the instance.
  * dv_apply_text calls this when plan->cleans_text; a stage that needs the deny-list for another plan calls it
  * itself before dv_apply_text changes the instance. 0 or -1 (DV_ERR_LIMIT: over DV_DENYLIST_MAX_ENTRIES or

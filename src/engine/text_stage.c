@@ -145,7 +145,8 @@ static int is_removed_code(uint8_t c)
 
 /* The deny-list's sources besides every PN element (issue 6 item 2; docs/text.md "Deny-list sources"), at any
  * nesting level (OtherPatientIDsSequence, the physician and person identification sequences hold them too).
- * Sorted by tag. */
+ * Sorted by tag. InstitutionalDepartmentName is left out on purpose: its values are clinical words
+ * (RADIOLOGY, CARDIOLOGY) that would then vanish from every description. */
 enum { DL_DATE = 1, DL_ADDRESS, DL_VALUE };
 typedef struct deny_source {
     uint32_t tag;
@@ -158,7 +159,6 @@ static const deny_source DENY_SOURCES[] = {
     {0x00080081u, DL_ADDRESS, 0},                         /* InstitutionAddress */
     {0x00080092u, DL_ADDRESS, 0},                         /* ReferringPhysicianAddress */
     {0x00080094u, DL_VALUE, DV_IT_PHONE_NUMBER},          /* ReferringPhysicianTelephoneNumbers */
-    {0x00081040u, DL_VALUE, DV_IT_ORGANIZATION_NAME},     /* InstitutionalDepartmentName */
     {0x00100020u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* PatientID */
     {0x00100030u, DL_DATE, DV_IT_DATE_OF_BIRTH},          /* PatientBirthDate */
     {0x00101000u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* OtherPatientIDs (retired) */

@@ -3,8 +3,8 @@
  * case- and accent-insensitively, on word boundaries, across name orders (Johnson^Ann matches Ann
  * Johnson, A. Johnson, JOHNSON A, Johnson, Ann). The strongest signal in DICOM (issue 6 item 2).
  *
- * Built per instance by the text stage (the caller extracts the values by tag, decoded to UTF-8), used
- * for that instance's values, then freed. It holds folded copies of the values: it is PHI, lives only in
+ * Built per instance by the text stage (dv_text_begin_instance extracts the values by tag, decoded to
+ * UTF-8), used for that instance's values (dv_text_detect), freed when the next instance begins. It holds folded copies of the values: it is PHI, lives only in
  * memory and is never logged or written. Matching rules and minimum lengths: docs/text-lexicons.md
  * "Deny-list"; decisions in docs/decisions.md. */
 #ifndef DV_TEXT_DENYLIST_H

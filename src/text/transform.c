@@ -340,7 +340,7 @@ int dv_text_transform_value(const dv_xform table[DV_IT_COUNT], const dv_text_ins
                     apply_finding(&table[f[k].type], (dv_infotype)f[k].type, ti, vr, utf8 + s, e - s, out, err))
                     return -1;
                 at = e;
-                touched = 1;
+                touched |= table[f[k].type].kind != DV_XF_NONE; /* an untouched finding changes nothing */
             }
             if (sb_put(out, utf8 + at, ve - at, err))
                 return -1;
