@@ -12,6 +12,7 @@
 #   make demo         deps + build + tools/demo.sh (synthetic instances, no real PHI)
 #   make bench        deps + build + bench/run.sh (peers, RESULTS.md figures) + bench/ab.sh (A/B vs a reference)
 #                     + bench/redact.sh (text-region detection: recall, area, ms per frame)
+#                     + bench/pixel_classify.sh (OCR + sensitive-box decision on rendered overlays)
 #   make clean        remove the build trees
 #
 # CI runs `bash .ci/run`, which is `make test`, in a fresh clone with ../shared beside it.
@@ -36,7 +37,7 @@ FUZZ_INVARIANTS ?= 1
 BUILD_DIR  := build
 ASAN_DIR   := build-asan
 FUZZ_DIR   := build-fuzz
-FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_rle fuzz_jpeg_lossless fuzz_image_decode fuzz_text_detect fuzz_text_lexicon fuzz_text_transform fuzz_text_stage fuzz_router fuzz_multipart fuzz_qido fuzz_textdetect fuzz_jpeg_dct
+FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_rle fuzz_jpeg_lossless fuzz_image_decode fuzz_text_detect fuzz_text_lexicon fuzz_text_transform fuzz_text_stage fuzz_router fuzz_multipart fuzz_qido fuzz_textdetect fuzz_jpeg_dct fuzz_pixel_classify
 TIMES_FILE := $(BUILD_DIR)/make-test-times.txt
 
 # Sanitizer settings for every sanitized run (ctest under build-asan/, the fuzzers).
@@ -181,6 +182,7 @@ bench: deps build
 	bash bench/ab.sh
 	bash bench/text.sh
 	bash bench/redact.sh
+	bash bench/pixel_classify.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

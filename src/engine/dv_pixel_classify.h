@@ -19,10 +19,11 @@
 #include "text/dv_text.h"
 
 /* The infoTypes REDACT_SENSITIVE_TEXT looks for when no additionalInfoTypes / excludeInfoTypes are given:
- * every infoType dicomveil detects except [CTX] (the API's "default DICOM infoTypes" list is not published;
- * a box is covered whole, so a wider set costs little area and keeps privacy first; decision in
- * docs/decisions.md). */
-#define DV_PIXEL_DEFAULT_INFOTYPES (((dv_infotype_set)1u << DV_IT_CTX) - 1u)
+ * every infoType dicomveil detects except [CTX] and TIME (the API's "default DICOM infoTypes" list is not
+ * published; a box is covered whole, so a wide set costs little area and keeps privacy first. A time of day
+ * alone identifies no one and is what a cine's running clock shows; next to a date the date covers the box;
+ * additionalInfoTypes: ["TIME"] adds it. Decision in docs/decisions.md). */
+#define DV_PIXEL_DEFAULT_INFOTYPES ((((dv_infotype_set)1u << DV_IT_CTX) - 1u) & ~DV_IT_BIT(DV_IT_TIME))
 
 /* What one ImageConfig asks of the classifier, resolved once per plan. */
 typedef struct dv_pixel_policy {

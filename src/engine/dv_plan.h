@@ -231,8 +231,9 @@ const uint32_t *dv_text_worker_counts(const dv_text_worker *w);
 /* Before the plan changes anything: the instance's own identifying values, read from the ORIGINAL instance at
  * every nesting level: PatientID / StudyInstanceUID (the date shift's identity), the deny-list (every PN
  * component, patient and other IDs, accession, study and admission IDs, birth date in every written form,
- * address and telephone parts, institution names; always, whatever the plan) and, with
- * cleanDescriptors, the [CTX] phrases. They stay in w until the next dv_text_begin_instance (or
+ * address and telephone parts, institution names; always, whatever the plan) and, with cleanDescriptors or a
+ * REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS ImageConfig (plan->image_ctx), the [CTX] phrases. They stay in w until
+ * the next dv_text_begin_instance (or
  * dv_text_worker_free): dv_text_detect may be called after dv_apply_text walked and changed the instance.
  * dv_apply_text calls this when plan->cleans_text; a stage that needs the deny-list for another plan calls it
  * itself before dv_apply_text changes the instance. 0 or -1 (DV_ERR_LIMIT: over DV_DENYLIST_MAX_ENTRIES or
@@ -250,7 +251,7 @@ dv_infotype_set dv_text_plan_infotypes(const dv_plan *plan);
  *     and win overlaps). Its names are PERSON_NAME, or LAST_NAME / FIRST_NAME when only those are wanted;
  *     findings of types not in want are dropped,
  *   - the worker's extra detector (dv_text_worker_set_detector), if any,
- *   - the [CTX] phrases, when want has DV_IT_BIT(DV_IT_CTX) and plan->clean_descriptors.
+ *   - the [CTX] phrases, when want has DV_IT_BIT(DV_IT_CTX) and plan->clean_descriptors or plan->image_ctx.
  * out is cleared first and left normalised (dv_findings_normalise: sorted by start, disjoint); spans are byte
  * offsets into utf8 on code point boundaries. want: usually dv_text_plan_infotypes(plan). plan may be NULL
  * (no patterns, no [CTX]). Reads only w's per-instance state: no value is logged or kept.

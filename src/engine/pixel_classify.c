@@ -4,19 +4,22 @@
  * run over the reading as it came and over repaired readings of it; what is added here is only what is
  * particular to OCR of overlays (decisions in docs/decisions.md "Pixel data: which boxes are sensitive"):
  *   - confusions undone per token, in both directions: a mostly-digit token gets O/D/Q->0, I/l/|/!->1,
- *     Z->2, S/$->5, G/b->6, B->8, g/q->9 (an ID or date read with letters); a mostly-letter token gets
+ *     Z->2, S/$->5, G/b->6, B->8, g/q->9 (never L: W 400 L 40 is a window, not 400140) (an ID or date read with letters); a mostly-letter token gets
  *     0->O, 1->I (and a second reading with 1->L), 5->S, 8->B, 6->G, 2->Z, 4->A (a name read with digits);
  *   - `^`, `_`, `~`, `*` read as spaces, and Tesseract's readings of a burned-in `^` (*, ~, quotes,
  *     guillemets) between letters restored to `^`, so the dictionaries see a PN (DOE^JOHN);
- *   - words in capitals capitalised when the reading has two or more (TANAKA, SOFIA -> Tanaka, Sofia), so a
- *     first + last name pair is recognised as in mixed-case text;
+ *   - words in capitals (or all lower case) capitalised when the reading has two or more (TANAKA, SOFIA ->
+ *     Tanaka, Sofia), so a first + last name pair is recognised as in mixed-case text;
+ *   - a space read inside a number dropped (4821 3377);
  *   - a space between letters and digits (DOB01/02/1960, ID12345), and every two-way split of a long
  *     run-together word (JOHNDOE), the latter for the deny-list only, so a dictionary cannot fire on a
  *     random fragment;
  *   - a run of 6 or more digits (after repair) is an identifier (MEDICAL_RECORD_NUMBER): overlays print
  *     IDs and compact dates, never measurements that long;
- *   - a field label (NAME, PATIENT, DOB, MRN, ID: ...) or an institution word (HOSPITAL, CLINIC, MEDICAL
- *     ...) announces PHI in an overlay even when the value is misread;
+ *   - a reading shaped like a displayed name, two words joined by a comma or `^` (SMITHSON, ANNA), is a
+ *     PERSON_NAME;
+ *   - a field label (NAME, PATIENT, DOB, MRN, ID: ...), an institution word (HOSPITAL, CLINIC, MEDICAL
+ *     ...) or a saint's name (St. Mary, Saint Luke) announces PHI in an overlay even when the value is misread;
  *   - a box whose reading has no letter or digit, or whose characters are mostly not letters or digits,
  *     or which the OCR itself gives a confidence under 30, is unreadable: covered (privacy first).
  * The overlay labels that must stay (L, R, 5 cm, TIS 0.4, GAIN 52, FR 30Hz, MI 1.2, probe names) trigger
@@ -104,7 +107,7 @@ static char to_digit(char c)
 {
     switch (c) {
     case 'O': case 'o': case 'D': case 'Q': return '0';
-    case 'I': case 'l': case '|': case '!': case 'i': case 'L': return '1';
+    case 'I': case 'l': case '|': case '!': case 'i': return '1';
     case 'Z': case 'z': return '2';
     case 'S': case 's': case '$': return '5';
     case 'G': case 'b': return '6';
@@ -257,9 +260,9 @@ static size_t restore_pn(const char *s, size_t n, char *out)
         }
         /* A run of look-alikes and spaces. */
         size_t j = i;
-        for (;;) {
+        while (j < n) {
             unsigned char d = (unsigned char)s[j];
-            if (j < n && (d == ' ' || d == '^' || d == '*' || d == '~' || d == '"' || d == '_'))
+            if ((d == ' ' || d == '^' || d == '*' || d == '~' || d == '"' || d == '_'))
                 j++;
             else if (j + 2 < n && d == 0xE2 && (unsigned char)s[j + 1] == 0x80 &&
                      ((unsigned char)s[j + 2] == 0x9C || (unsigned char)s[j + 2] == 0x9D))
@@ -281,8 +284,8 @@ static size_t restore_pn(const char *s, size_t n, char *out)
     return o;
 }
 
-/* All-capitals words become capitalised (TANAKA, SOFIA -> Tanaka, Sofia): the dictionaries never take a lone
- * capitals word for a name, but a capitalised first + last name pair they do. Only for readings with two or
+/* Words all in capitals or all in lower case become capitalised (TANAKA, SOFIA -> Tanaka, Sofia): the
+ * dictionaries and the deny-list never take such a word alone for a name, but a capitalised first + last name pair they do. Only for readings with two or
  * more words of 2+ letters: a lone capitalised word (Thi, Abd) is what the dictionaries are least sure of.
  * Returns 1 when s was changed. */
 static int capitalise_words(char *s, size_t n)
@@ -305,7 +308,8 @@ static int capitalise_words(char *s, size_t n)
         size_t b = a, lower = 0;
         while (b < n && isalpha((unsigned char)s[b]))
             lower += islower((unsigned char)s[b++]) != 0;
-        if (b - a >= 2 && lower == 0) {
+        if (b - a >= 2 && (lower == 0 || lower == b - a)) {
+            s[a] = (char)toupper((unsigned char)s[a]);
             for (size_t i = a + 1; i < b; i++)
                 s[i] = (char)tolower((unsigned char)s[i]);
             changed = 1;
@@ -351,8 +355,38 @@ static const cue CUES[] = {
     {"HOSPITAL'S", DV_IT_ORGANIZATION_NAME}, {"CHILDREN'S", DV_IT_ORGANIZATION_NAME},
 };
 
+/* "St." / "ST." / "Saint" before a word of 3+ letters: an institution or place named after a saint (St. Mary,
+ * St. Elsewhere General). The dot is required after St, so the ST of an ECG label stays. */
+static int saint_in(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 4 < n; i++) {
+        if (i > 0 && isalpha((unsigned char)s[i - 1]))
+            continue;
+        size_t k = 0;
+        if ((s[i] == 'S' || s[i] == 's') && (s[i + 1] == 't' || s[i + 1] == 'T') && s[i + 2] == '.')
+            k = 3;
+        else if (i + 5 < n && strncasecmp(s + i, "saint", 5) == 0)
+            k = 5;
+        if (!k)
+            continue;
+        size_t j = i + k;
+        while (j < n && s[j] == ' ')
+            j++;
+        size_t w = 0;
+        while (j + w < n && isalpha((unsigned char)s[j + w]))
+            w++;
+        if (w >= 3 && isupper((unsigned char)s[j]))
+            return 1;
+    }
+    return 0;
+}
+
 static int cue_in(const char *s, size_t n, dv_infotype_set want, dv_infotype *why)
 {
+    if ((want & DV_IT_BIT(DV_IT_ORGANIZATION_NAME)) && saint_in(s, n)) {
+        *why = DV_IT_ORGANIZATION_NAME;
+        return 1;
+    }
     for (size_t a = 0; a < n;) {
         while (a < n && !(isalpha((unsigned char)s[a]) || s[a] == '\''))
             a++;
@@ -369,6 +403,48 @@ static int cue_in(const char *s, size_t n, dv_infotype_set want, dv_infotype *wh
         a = b;
     }
     return 0;
+}
+
+/* The shape overlays print a patient's name in: exactly two words of 2+ letters joined by a comma or a PN
+ * `^` (SMITHSON, ANNA / DOE^JOHN, one of 4+ letters, 6+ in all), optionally a trailing initial. Labels
+ * rarely look like that. */
+static int name_shape(const char *s, size_t n)
+{
+    size_t i = 0, longest = 0, letters = 0;
+    unsigned words = 0, joins = 0;
+    while (i < n) {
+        while (i < n && s[i] == ' ')
+            i++;
+        if (i == n)
+            break;
+        size_t a = i;
+        while (i < n && (isalpha((unsigned char)s[i]) || s[i] == '\'' || s[i] == '-'))
+            i++;
+        size_t len = i - a;
+        if (len == 0)
+            return 0;
+        if (len == 1) { /* an initial, only after the two words */
+            if (words < 2)
+                return 0;
+            if (i < n && s[i] == '.')
+                i++;
+        } else if (++words > 2) {
+            return 0;
+        } else {
+            letters += len;
+            longest = len > longest ? len : longest;
+        }
+        while (i < n && s[i] == ' ')
+            i++;
+        if (i < n && (s[i] == ',' || s[i] == '^')) {
+            if (words != 1 || joins)
+                return 0;
+            joins++;
+            i++;
+        }
+    }
+    /* AP, LAT is a view, not a name: one word of 4+ letters and 6+ letters in all. */
+    return words == 2 && joins == 1 && longest >= 4 && letters >= 6;
 }
 
 /* ---- the decision ---- */
@@ -443,6 +519,11 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
         size_t m = restore_pn(utf8, n, pn);
         if ((m != n || memcmp(pn, utf8, n) != 0) && (r = detect(pc, tw, plan, want, pn, m, 0, why, err)))
             goto done;
+        if ((want & DV_IT_BIT(DV_IT_PERSON_NAME)) && name_shape(pn, m)) {
+            *why = DV_IT_PERSON_NAME;
+            r = 1;
+            goto done;
+        }
         if (capitalise_words(pn, m) && (r = detect(pc, tw, plan, want, pn, m, 0, why, err)))
             goto done;
     }
@@ -455,10 +536,21 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
     repair_digits(b, n);
     if (strncmp(b, utf8, n) != 0 && (r = detect(pc, tw, plan, want, b, n, 0, why, err)))
         goto done;
-    if ((want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) && digit_run(b, n)) {
-        *why = DV_IT_MEDICAL_RECORD_NUMBER;
-        r = 1;
-        goto done;
+    /* A space read inside a number is dropped (4821 3377 -> 48213377). */
+    {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!(b[i] == ' ' && m > 0 && isdigit((unsigned char)b[m - 1]) && i + 1 < n &&
+                  isdigit((unsigned char)b[i + 1])))
+                b[m++] = b[i];
+        b[m] = '\0';
+        if (m != n && (r = detect(pc, tw, plan, want, b, m, 0, why, err)))
+            goto done;
+        if ((want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) && digit_run(b, m)) {
+            *why = DV_IT_MEDICAL_RECORD_NUMBER;
+            r = 1;
+            goto done;
+        }
     }
     /* 5. Letters repaired (1 as I, then as L): names read with digits. */
     for (int k = 0; k < 2; k++) {

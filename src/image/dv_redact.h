@@ -98,7 +98,10 @@ void dv_textdetect_get_stats(const dv_textdetect *td, dv_textdetect_stats *out);
 
 /* ---- ocr.c ---- */
 
-/* One Tesseract model, loaded once per worker, single threaded. */
+/* One Tesseract model, loaded once per worker, single threaded. dv_ocr_read calls on different dv_ocr run in
+ * parallel safely; dv_ocr_new / dv_ocr_new_at write Tesseract's process-wide settings (debug output to
+ * /dev/null, libgomp's OpenMP off: docs/pixels.md "OCR"), so make the workers' models one at a time (e.g.
+ * before starting the worker threads). The caller frees with dv_ocr_free. */
 typedef struct dv_ocr dv_ocr;
 /* NULL with err DV_ERR_UNSUPPORTED when the engine or its English model is missing (fail closed). */
 dv_ocr *dv_ocr_new(dv_error *err);

@@ -2,7 +2,9 @@
  * decisions in docs/decisions.md "Pixel data: recognition", how-to and figures in docs/pixels.md "OCR").
  *
  * One dv_ocr per worker: the English LSTM model is loaded once (dv_ocr_new) and reused for every box; two
- * workers hold two independent TessBaseAPI handles, never shared. Per call we crop the box, make the text
+ * workers hold two independent TessBaseAPI handles, never shared. Tesseract's `debug_file` (set here to
+ * /dev/null: its statistics dumps go to stdout otherwise) is a process-wide parameter, so models are made
+ * one at a time (dv_redact.h). Per call we crop the box, make the text
  * dark on a light background (Tesseract's training data), upscale it so its box is ~36 px high, pad it
  * with the background, and recognise it as a single line (PSM 7; PSM 6 for a box tall enough to hold
  * several). The deadline is Tesseract's own monitor (ETEXT_DESC: deadline + cancel callback on our clock)
@@ -43,6 +45,8 @@ static const char *const TESSDATA_DIRS[] = {
  * px boxes read best (96-99 % exact), 48 px no better and 1.3x slower (docs/pixels.md "OCR"). */
 #define OCR_TARGET_LINE_H 36.0
 #define OCR_MAX_SCALE 6.0
+/* Grey levels between a box's darkest and brightest pixel below which it holds no readable stroke. */
+#define OCR_MIN_CONTRAST 16
 /* A box larger than this (after scaling) is refused rather than recognised for seconds. */
 #define OCR_MAX_PIXELS (16u * 1024u * 1024u)
 
@@ -227,6 +231,15 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, uint32_t *pw, 
             hist[row[x]]++;
     }
     uint64_t n = (uint64_t)bw * bh;
+    int lo = 0, hi = 255;
+    while (lo < 255 && !hist[lo])
+        lo++;
+    while (hi > 0 && !hist[hi])
+        hi--;
+    if (hi - lo < OCR_MIN_CONTRAST) { /* a flat box: nothing to read (the caller decides what that means) */
+        *pw = *ph = 0;
+        return 0;
+    }
     int t = otsu(hist, n);
     /* The box is the text's span padded by the detector, so its border is background. The background's
      * side of Otsu's threshold says the polarity: a dark field means bright text (the usual overlay),
@@ -296,7 +309,8 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, uint32_t *pw, 
         o->buf = nb;
         o->cap = need;
     }
-    memset(o->buf, 255, need);
+    /* Padding is the box's own background, so the box's edge is no stroke. */
+    memset(o->buf, lut[bgv], need);
     /* Bilinear upscale: smooth edges give the LSTM the anti-aliased strokes it was trained on. */
     for (uint32_t y = 0; y < sh; y++) {
         double fy = (y + 0.5) / s - 0.5;
@@ -368,6 +382,13 @@ int dv_ocr_read(dv_ocr *o, const dv_gray8 *g, const dv_box *box, uint32_t deadli
     int multi;
     if (prepare(o, g, box, &w, &h, &multi, err))
         return -1;
+    if (w == 0) {
+        char *empty = calloc(1, 1);
+        if (!empty)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory");
+        *utf8 = empty;
+        return 0;
+    }
     TessBaseAPIClear(o->api);
     TessBaseAPISetPageSegMode(o->api, multi ? PSM_SINGLE_BLOCK : PSM_SINGLE_LINE);
     TessBaseAPISetImage(o->api, o->buf, (int)w, (int)h, 1, (int)w);

@@ -1,0 +1,335 @@
+/* Recognition of one text box (src/image/ocr.c, dv_redact.h; issue 11 item 2b). The pictures are rendered
+ * at test time by tests/ocr/render_overlays.py (python3-pil, fonts-dejavu-core): names, IDs, dates and
+ * institutions at 10-28 px in six DejaVu faces, white/yellow/green/grey, plain or outlined, on black,
+ * speckle or a gradient. Nothing binary is committed. */
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "dv_overlay_lines.h"
+#include "image/dv_redact.h"
+
+/* Lines rendered per run: under ASan Tesseract's allocations make each read ~10x slower. */
+#ifdef DV_SANITIZED
+#define OCR_TEST_LINES 60
+#define OCR_MIN_PER_KIND 3
+#else
+#define OCR_TEST_LINES 120
+#define OCR_MIN_PER_KIND 5
+#endif
+
+typedef struct suite {
+    char dir[64];
+    dvt_lines lines;
+    dv_ocr *ocr;
+} suite;
+
+static int setup(void **state)
+{
+    suite *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    snprintf(s->dir, sizeof s->dir, "/tmp/dv_test_ocr_XXXXXX");
+    if (!mkdtemp(s->dir) || dvt_lines_render(DV_SOURCE_DIR, s->dir, OCR_TEST_LINES, 3, &s->lines))
+        return -1;
+    dv_error err = {0};
+    s->ocr = dv_ocr_new(&err);
+    if (!s->ocr) {
+        fprintf(stderr, "dv_ocr_new: %s\n", err.message);
+        return -1;
+    }
+    *state = s;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    suite *s = *state;
+    dv_ocr_free(s->ocr);
+    dvt_lines_free(&s->lines);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+    int rc = system(cmd);
+    free(s);
+    return rc == 0 ? 0 : -1;
+}
+
+static char *read_line(dv_ocr *o, const dvt_line *l)
+{
+    dv_error err = {0};
+    char *t = NULL;
+    size_t n = 99;
+    if (dv_ocr_read(o, &l->img, &l->box, 0, &t, &n, &err))
+        fprintf(stderr, "dv_ocr_read: %s: %s\n", dv_code_name(err.code), err.message);
+    assert_int_equal(err.code, DV_OK);
+    assert_non_null(t);
+    assert_int_equal(strlen(t), n);
+    return t;
+}
+
+/* Names, IDs, dates and institutions read letter for letter (case and punctuation aside) at 10-28 px:
+ * >= 90 % of each kind exactly and >= 97 % within one character; the small sizes (10-13 px) too. */
+static void test_reads_names_ids_dates(void **state)
+{
+    suite *s = *state;
+    static const char *kinds[] = {"name", "id", "date", "institution"};
+    unsigned tot[4] = {0}, exact[4] = {0}, near[4] = {0}, small = 0, small_ok = 0;
+    for (size_t i = 0; i < s->lines.n; i++) {
+        const dvt_line *l = &s->lines.v[i];
+        if (!l->phi)
+            continue;
+        int k = 0;
+        while (k < 3 && strcmp(kinds[k], l->kind))
+            k++;
+        char *t = read_line(s->ocr, l);
+        char want[256], got[256];
+        dvt_fold_alnum(l->text, want, sizeof want);
+        dvt_fold_alnum(t, got, sizeof got);
+        int d = dvt_edit_distance(want, got);
+        tot[k]++;
+        exact[k] += d == 0;
+        near[k] += d <= 1;
+        if (l->size <= 13) {
+            small++;
+            small_ok += d <= 1;
+        }
+        if (d > 1)
+            fprintf(stderr, "  %s %dpx %s %s %s: [%s] -> [%s]\n", l->kind, l->size, l->font, l->colour,
+                    l->background, l->text, t);
+        free(t);
+    }
+    unsigned all = 0, all_near = 0;
+    for (int k = 0; k < 4; k++) {
+        fprintf(stderr, "%-11s %u lines: exact %.3f, within one character %.3f\n", kinds[k], tot[k],
+                tot[k] ? exact[k] / (double)tot[k] : 0, tot[k] ? near[k] / (double)tot[k] : 0);
+        assert_true(tot[k] >= OCR_MIN_PER_KIND);
+        assert_true(exact[k] >= 0.90 * tot[k]);
+        all += tot[k];
+        all_near += near[k];
+    }
+    fprintf(stderr, "10-13 px: %u/%u within one character\n", small_ok, small);
+    assert_true(small >= OCR_MIN_PER_KIND);
+    assert_true(small_ok >= 0.90 * small);
+    assert_true(all_near >= 0.97 * all);
+}
+
+/* A deadline the recognition cannot meet is DV_ERR_LIMIT, never "no text"; a generous one is met. */
+static void test_deadline(void **state)
+{
+    suite *s = *state;
+    const dvt_line *wide = &s->lines.v[0];
+    for (size_t i = 0; i < s->lines.n; i++)
+        if (s->lines.v[i].box.w > wide->box.w)
+            wide = &s->lines.v[i];
+    dv_error err = {0};
+    char *t = (char *)"untouched";
+    size_t n = 7;
+    assert_int_equal(dv_ocr_read(s->ocr, &wide->img, &wide->box, 1, &t, &n, &err), -1);
+    assert_int_equal(err.code, DV_ERR_LIMIT);
+    assert_null(t);
+    assert_int_equal(n, 0);
+    assert_null(strstr(err.message, wide->text)); /* no recognised text in messages */
+    /* The engine is usable again after a timeout. */
+    err.code = DV_OK;
+    assert_int_equal(dv_ocr_read(s->ocr, &wide->img, &wide->box, 60000, &t, &n, &err), 0);
+    assert_true(n > 0);
+    free(t);
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* The deadline interrupts Tesseract itself (its monitor), not only the verdict after it: a page of 30 lines
+ * read as one block stops well before the unbounded read ends. */
+static void test_deadline_interrupts(void **state)
+{
+    suite *s = *state;
+    uint32_t W = 0, H = 0;
+    size_t n = s->lines.n < 30 ? s->lines.n : 30;
+    for (size_t i = 0; i < n; i++) {
+        W = s->lines.v[i].img.width > W ? s->lines.v[i].img.width : W;
+        H += s->lines.v[i].img.height;
+    }
+    dv_gray8 g = {calloc((size_t)W * H, 1), W, H, (size_t)W * H};
+    assert_non_null(g.px);
+    uint32_t y = 0;
+    for (size_t i = 0; i < n; i++) {
+        const dv_gray8 *l = &s->lines.v[i].img;
+        for (uint32_t r = 0; r < l->height; r++)
+            memcpy(g.px + (size_t)(y + r) * W, l->px + (size_t)r * l->width, l->width);
+        y += l->height;
+    }
+    dv_box all = {0, 0, W, H};
+    dv_error err = {0};
+    char *t = NULL;
+    size_t len;
+    double t0 = now_ms();
+    assert_int_equal(dv_ocr_read(s->ocr, &g, &all, 0, &t, &len, &err), 0);
+    double unbounded = now_ms() - t0;
+    free(t);
+    t0 = now_ms();
+    assert_int_equal(dv_ocr_read(s->ocr, &g, &all, 40, &t, &len, &err), -1);
+    double bounded = now_ms() - t0;
+    assert_int_equal(err.code, DV_ERR_LIMIT);
+    fprintf(stderr, "page of %zu lines: %.0f ms unbounded, %.0f ms with a 40 ms deadline\n", n, unbounded, bounded);
+    assert_true(bounded < unbounded / 2);
+    free(g.px);
+}
+
+/* No model where we were told to look: DV_ERR_UNSUPPORTED naming the package, for an explicit directory
+ * and for TESSDATA_PREFIX (no silent fallback to another model). */
+static void test_missing_model(void **state)
+{
+    (void)state;
+    char empty[] = "/tmp/dv_test_ocr_empty_XXXXXX";
+    assert_non_null(mkdtemp(empty));
+    dv_error err = {0};
+    assert_null(dv_ocr_new_at(empty, &err));
+    assert_int_equal(err.code, DV_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "tesseract-ocr-eng"));
+    assert_null(strstr(err.message, empty));
+
+    const char *old = getenv("TESSDATA_PREFIX");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("TESSDATA_PREFIX", empty, 1);
+    err.code = DV_OK;
+    assert_null(dv_ocr_new(&err));
+    assert_int_equal(err.code, DV_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "TESSDATA_PREFIX"));
+    if (saved) {
+        setenv("TESSDATA_PREFIX", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TESSDATA_PREFIX");
+    }
+    rmdir(empty);
+}
+
+/* Boxes outside the picture are the caller's error, not "no text"; a blank box reads as "". */
+static void test_bad_and_blank_boxes(void **state)
+{
+    suite *s = *state;
+    const dvt_line *l = &s->lines.v[0];
+    dv_error err = {0};
+    char *t = NULL;
+    size_t n;
+    dv_box out = {l->img.width - 2, 0, 5, 5}, zero = {0, 0, 0, 4};
+    assert_int_equal(dv_ocr_read(s->ocr, &l->img, &out, 0, &t, &n, &err), -1);
+    assert_int_equal(err.code, DV_ERR_USAGE);
+    assert_null(t);
+    assert_int_equal(dv_ocr_read(s->ocr, &l->img, &zero, 0, &t, &n, &err), -1);
+    uint8_t px[64 * 32];
+    memset(px, 17, sizeof px);
+    dv_gray8 g = {px, 64, 32, sizeof px};
+    dv_box all = {0, 0, 64, 32};
+    err.code = DV_OK;
+    assert_int_equal(dv_ocr_read(s->ocr, &g, &all, 0, &t, &n, &err), 0);
+    assert_string_equal(t, "");
+    assert_int_equal(n, 0);
+    free(t);
+}
+
+static int thread_count(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* One thread per call: Tesseract's OpenMP regions run on the caller (max-active-levels 0), so reading boxes
+ * starts no thread (with OpenMP on, libgomp keeps 3 more per process on 4 CPUs and costs 4x the CPU). */
+static void test_single_threaded(void **state)
+{
+    suite *s = *state;
+    int before = thread_count();
+    assert_true(before >= 1);
+    for (size_t i = 0; i < 8 && i < s->lines.n; i++)
+        free(read_line(s->ocr, &s->lines.v[i]));
+    assert_int_equal(thread_count(), before);
+}
+
+typedef struct worker_arg {
+    dv_ocr *ocr; /* this worker's own model */
+    const dvt_lines *lines;
+    size_t n;
+    char **texts;
+    int failed;
+} worker_arg;
+
+static void *worker(void *p)
+{
+    worker_arg *a = p;
+    dv_error err = {0};
+    for (size_t i = 0; i < a->n; i++) {
+        size_t len;
+        if (dv_ocr_read(a->ocr, &a->lines->v[i].img, &a->lines->v[i].box, 0, &a->texts[i], &len, &err))
+            a->failed = 1;
+    }
+    return NULL;
+}
+
+/* Two workers, two models, two threads at once: each reads what one model alone reads. */
+static void test_two_workers_in_two_threads(void **state)
+{
+    suite *s = *state;
+    size_t n = s->lines.n < 24 ? s->lines.n : 24;
+    char *ref[24], *ta[24] = {0}, *tb[24] = {0};
+    for (size_t i = 0; i < n; i++)
+        ref[i] = read_line(s->ocr, &s->lines.v[i]);
+    /* Models are made one after the other (dv_ocr_new sets Tesseract's process-wide settings), then
+     * read at the same time. */
+    dv_error err = {0};
+    worker_arg a = {dv_ocr_new(&err), &s->lines, n, ta, 0}, b = {dv_ocr_new(&err), &s->lines, n, tb, 0};
+    assert_non_null(a.ocr);
+    assert_non_null(b.ocr);
+    pthread_t x, y;
+    assert_int_equal(pthread_create(&x, NULL, worker, &a), 0);
+    assert_int_equal(pthread_create(&y, NULL, worker, &b), 0);
+    pthread_join(x, NULL);
+    pthread_join(y, NULL);
+    dv_ocr_free(a.ocr);
+    dv_ocr_free(b.ocr);
+    assert_false(a.failed);
+    assert_false(b.failed);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(ta[i], ref[i]);
+        assert_string_equal(tb[i], ref[i]);
+        free(ta[i]);
+        free(tb[i]);
+        free(ref[i]);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reads_names_ids_dates),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_deadline_interrupts),
+        cmocka_unit_test(test_missing_model),
+        cmocka_unit_test(test_bad_and_blank_boxes),
+        cmocka_unit_test(test_single_threaded),
+        cmocka_unit_test(test_two_workers_in_two_threads),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

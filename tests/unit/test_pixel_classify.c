@@ -1,0 +1,336 @@
+/* The sensitive-box decision (engine/dv_pixel_classify.h; issue 11 item 3): recognised box texts, as OCR
+ * returns them, decided against a synthetic instance's own values, the patterns and the dictionaries.
+ * The end-to-end figures (OCR + decision on rendered overlays) are ocr.score_pixel_classify. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config/dv_config_ir.h"
+#include "dicomveil/dicomveil.h"
+#include "dv_build.h"
+#include "dv_testkit.h"
+#include "engine/dv_pixel_classify.h"
+#include "engine/dv_plan.h"
+
+static const uint8_t KEYB[32] = "0123456789abcdef0123456789abcdef";
+
+typedef struct fixture {
+    dv_plan *plan;
+    dv_pixel_policy pol;
+    dv_key *key;
+    dv_text_worker *tw;
+    dv_pixclass *pc;
+    parsed p;
+    uint8_t *data;
+} fixture;
+
+/* The patient every test text is about. */
+static uint8_t *instance(size_t *len)
+{
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.6.1");
+    dvb_str(b, 0x00080018, "UI", "1.2.3.4.5.6");
+    dvb_str(b, 0x00080020, "DA", "20230115");
+    dvb_str(b, 0x00080060, "CS", "US");
+    dvb_str(b, 0x00080080, "LO", "ST MARY HOSPITAL");
+    dvb_str(b, 0x00100010, "PN", "JOHNSON^ANNA");
+    dvb_str(b, 0x00100020, "LO", "48213377");
+    dvb_str(b, 0x00100030, "DA", "19610314");
+    dvb_str(b, 0x001021F0, "LO", "LUTHERAN"); /* Basic profile X, no Clean Descriptors C: a [CTX] phrase */
+    dvb_str(b, 0x0020000D, "UI", "1.2.3.4");
+    dvb_str(b, 0x0020000E, "UI", "1.2.3.4.5");
+    return dvb_finish(b, len);
+}
+
+/* Compile image_json (an ImageConfig body) as options.cleanImage and begin the instance. */
+static void setup_with(fixture *f, const char *image_json)
+{
+    memset(f, 0, sizeof *f);
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"options\": {\"cleanImage\": %s}}}",
+             image_json);
+    dv_error err = {0};
+    dv_config cfg;
+    if (dv_config_parse_all(json, strlen(json), &cfg, &err))
+        fprintf(stderr, "config: %s\n", err.message);
+    assert_int_equal(err.code, DV_OK);
+    f->plan = dv_plan_compile_all(&cfg, &err);
+    assert_non_null(f->plan);
+    assert_int_equal(dv_pixel_policy_make(&cfg.clean_image, &f->pol, &err), 0);
+    dv_config_clear(&cfg);
+    assert_non_null(f->key = dv_key_new(KEYB, sizeof KEYB, &err));
+    assert_non_null(f->tw = dv_text_worker_new());
+    assert_non_null(f->pc = dv_pixclass_new());
+    size_t len;
+    f->data = instance(&len);
+    assert_int_equal(dvt_parse(&f->p, f->data, len, &err), 0);
+    assert_int_equal(dv_text_begin_instance(f->tw, f->plan, f->key, f->p.inst, &err), 0);
+}
+
+static void teardown_fx(fixture *f)
+{
+    dv_instance_free(f->p.inst);
+    free(f->data);
+    dv_pixclass_free(f->pc);
+    dv_text_worker_free(f->tw);
+    dv_key_free(f->key);
+    dv_plan_free(f->plan);
+}
+
+static dv_pixel_verdict decide(fixture *f, const char *text, int conf, dv_infotype *why)
+{
+    dv_error err = {0};
+    dv_pixel_verdict v;
+    dv_infotype w;
+    if (dv_pixel_classify(f->pc, &f->pol, f->tw, f->plan, text, strlen(text), conf, &v, &w, &err))
+        fprintf(stderr, "classify: %s\n", err.message);
+    assert_int_equal(err.code, DV_OK);
+    if (why)
+        *why = w;
+    return v;
+}
+
+static void expect(fixture *f, const char *text, dv_pixel_verdict want)
+{
+    dv_infotype why;
+    dv_pixel_verdict v = decide(f, text, 90, &why);
+    if (v != want)
+        fprintf(stderr, "\"%s\": verdict %d, want %d (%s)\n", text, v, want,
+                why < DV_IT_COUNT ? dv_infotype_name(why) : "-");
+    assert_int_equal(v, want);
+}
+
+/* The instance's own values, as OCR reads them: name orders, PN delimiters read as * or quotes, digits for
+ * letters and letters for digits, run-together words, dates in any written form. */
+static void test_own_values_through_ocr_noise(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    static const char *const phi[] = {
+        "JOHNSON^ANNA", "Anna Johnson", "JOHNSON, ANNA", "JOHNSON*ANNA**", "JOHNSON\xE2\x80\x9C" "ANNA",
+        "J0HNS0N ANNA", "JOHNS0N^ANNA", "JOHNSONANNA", "ANNAJOHNSON", "johnson anna",
+        "48213377", "ID: 48213377", "ID:48213377", "MRN 482l3377", "4821 3377", "PID 48213377",
+        "03/14/1961", "DOB 03/14/1961", "DOB03/14/1961", "1961-03-14", "14-MAR-1961", "14.03.1961",
+        "O3/l4/l961", "March 14, 1961", "19610314",
+        "01/15/2023", "2023-01-15 10:32:11", "15 Jan 2023",
+        "ST MARY HOSPITAL", "St Mary Hospital", "ST MARY H0SPITAL",
+    };
+    for (size_t i = 0; i < sizeof phi / sizeof *phi; i++)
+        expect(&f, phi[i], DV_PIXEL_SENSITIVE);
+    dv_infotype why;
+    assert_int_equal(decide(&f, "JOHNSON^ANNA", 90, &why), DV_PIXEL_SENSITIVE);
+    assert_int_equal(why, DV_IT_PERSON_NAME);
+    teardown_fx(&f);
+}
+
+/* Without the instance's values: field labels, long digit runs and written dates still decide. */
+static void test_overlay_rules_without_own_values(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    static const char *const phi[] = {
+        "Name: XQWERTZ YUIOP", "Patient: QWERTZ", "ID 7734", "DOB ??", "Acc# 0001", "9153342",
+        "SN0084213", "Riverside Medical Center", "Northfield Imaging Centre", "07/04/2019 12:01",
+        "SMITHSON, ANNA", "NAKAMURA^YUKI", "Hartley, Emma J.", "MILLER*JOHN**", "St. Elsewhere General",
+        "SAINT LUKE", "ST. JUDE",
+    };
+    for (size_t i = 0; i < sizeof phi / sizeof *phi; i++)
+        expect(&f, phi[i], DV_PIXEL_SENSITIVE);
+    teardown_fx(&f);
+}
+
+/* Overlay labels that carry no PHI stay (the mode's target is >= 0.85 of them intact). */
+static void test_labels_stay(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    static const char *const keep[] = {
+        "L", "R", "5 cm", "12 cm", "TIS 0.4", "TIB 0.3", "GAIN 52", "Gain 60%", "FR 30Hz", "FR 25 Hz", "MI 1.2",
+        "MI 0.8", "C5-1", "L12-5", "P4-2", "DR 60", "2D", "PWR 100%", "CHEST PA", "AP", "Z 1.0", "HR 72 bpm",
+        "Gen", "Res", "F 3.5 MHz", "WL 40 WW 400", "kV 120 mA 250", "Se: 3 Im: 12", "THK 5.0 mm", "Mag 1.0",
+        "LOGIQ E9", "ACUSON S2000", "Probe C1-5-D", "ABD 4C", "CF 4.0MHz", "PRF 1.5kHz", "WF 150Hz",
+        "Depth 16 cm", "Focus 8 cm", "PORTABLE", "SUPINE", "UPRIGHT", "LAT", "HD Zoom", "Harm", "DYN R 3",
+        "M5S-D", "THI", "CPA", "Color", "PW", "-10.0", "+20.0", "S 1.0", "L^R", "LUTHERAN", "L, R",
+        "CHEST, PA VIEW", "AP, LAT", "W 400 L 40", "10:00:07", "00:01:35", "ST 1.2",
+        "ST seg",
+    };
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        expect(&f, keep[i], DV_PIXEL_KEEP);
+    teardown_fx(&f);
+}
+
+/* A reading the OCR could not make is covered: nothing, only symbols, mostly symbols, or a confidence under
+ * 30. A clean reading at normal confidence is not. */
+static void test_unreadable_is_covered(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    assert_int_equal(decide(&f, "", 90, NULL), DV_PIXEL_UNREADABLE);
+    assert_int_equal(decide(&f, "~ ** .", 90, NULL), DV_PIXEL_UNREADABLE);
+    assert_int_equal(decide(&f, "|;:~ a", 90, NULL), DV_PIXEL_UNREADABLE);
+    assert_int_equal(decide(&f, "xq vb", 12, NULL), DV_PIXEL_UNREADABLE);
+    assert_int_equal(decide(&f, "xq vb", -1, NULL), DV_PIXEL_KEEP); /* confidence unknown */
+    assert_int_equal(decide(&f, "L", 90, NULL), DV_PIXEL_KEEP);
+    teardown_fx(&f);
+}
+
+/* Policies: the default set, additional and exclude, UNSPECIFIED with additionalInfoTypes, ALL/NO text. */
+static void test_policy(void **state)
+{
+    (void)state;
+    fixture f;
+    /* PERSON_NAME and its parts excluded: the patient's name stays, the ID does not. */
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\", \"excludeInfoTypes\": [\"PERSON_NAME\", "
+                   "\"FIRST_NAME\", \"LAST_NAME\", \"NOT_A_TYPE\"]}");
+    assert_true(f.pol.classify);
+    assert_false(f.pol.want & DV_IT_BIT(DV_IT_PERSON_NAME));
+    assert_true(f.pol.want & DV_IT_BIT(DV_IT_DATE));
+    assert_false(f.pol.want & DV_IT_BIT(DV_IT_CTX));
+    expect(&f, "JOHNSON^ANNA", DV_PIXEL_KEEP);
+    expect(&f, "Name: JOHNSON ANNA", DV_PIXEL_KEEP);
+    expect(&f, "ID: 48213377", DV_PIXEL_SENSITIVE);
+    teardown_fx(&f);
+
+    /* UNSPECIFIED + additionalInfoTypes: only those (DATE), so the name stays and the date goes. */
+    setup_with(&f, "{\"additionalInfoTypes\": [\"DATE\"]}");
+    assert_true(f.pol.classify);
+    assert_int_equal(f.pol.want, DV_IT_BIT(DV_IT_DATE));
+    expect(&f, "JOHNSON^ANNA", DV_PIXEL_KEEP);
+    expect(&f, "01/15/2023", DV_PIXEL_SENSITIVE);
+    teardown_fx(&f);
+
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}");
+    assert_false(f.pol.classify);
+    teardown_fx(&f);
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_NO_TEXT\"}");
+    assert_false(f.pol.classify);
+    teardown_fx(&f);
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    assert_int_equal(f.pol.want, DV_PIXEL_DEFAULT_INFOTYPES);
+    assert_false(f.pol.want & DV_IT_BIT(DV_IT_TIME));
+    teardown_fx(&f);
+    /* TIME only when asked for: a running clock stays by default. */
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\", \"additionalInfoTypes\": [\"TIME\"]}");
+    expect(&f, "10:00:07", DV_PIXEL_SENSITIVE);
+    assert_true(f.plan->image_detects_text);
+    assert_false(f.plan->image_ctx);
+    teardown_fx(&f);
+
+    /* An additional infoType dicomveil cannot detect is a config error naming the field. */
+    dv_image_config ic = {0};
+    char *names[] = {"PASSPORT"};
+    ic.mode = DV_REDACT_SENSITIVE_TEXT;
+    ic.additional_info_types = names;
+    ic.nadditional = 1;
+    dv_pixel_policy pol;
+    dv_error err = {0};
+    assert_int_equal(dv_pixel_policy_make(&ic, &pol, &err), -1);
+    assert_int_equal(err.code, DV_ERR_CONFIG);
+    assert_non_null(strstr(err.message, "additionalInfoTypes[0]"));
+}
+
+/* REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS: a phrase of a Basic-profile X attribute ([CTX]) is sensitive too,
+ * without options.cleanDescriptors; REDACT_SENSITIVE_TEXT keeps it. */
+static void test_clean_descriptors(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS\"}");
+    assert_true(f.plan->image_ctx);
+    assert_false(f.plan->clean_descriptors);
+    assert_true(f.pol.want & DV_IT_BIT(DV_IT_CTX));
+    dv_infotype why;
+    assert_int_equal(decide(&f, "LUTHERAN", 90, &why), DV_PIXEL_SENSITIVE);
+    assert_int_equal(why, DV_IT_CTX);
+    expect(&f, "GAIN 52", DV_PIXEL_KEEP);
+    expect(&f, "JOHNSON^ANNA", DV_PIXEL_SENSITIVE);
+    teardown_fx(&f);
+}
+
+/* Hostile readings: long, invalid UTF-8, NULs inside. Decided without error, nothing read out of bounds. */
+static void test_hostile_text(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    size_t n = 100000;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    for (size_t i = 0; i < n; i++)
+        big[i] = "AB1 \xC3\xE2\x80*^O0"[i % 12];
+    big[n] = '\0';
+    dv_error err = {0};
+    dv_pixel_verdict v;
+    dv_infotype why;
+    assert_int_equal(dv_pixel_classify(f.pc, &f.pol, f.tw, f.plan, big, n, 50, &v, &why, &err), 0);
+    memcpy(big, "JOHNSON\0ANNA", 12);
+    assert_int_equal(dv_pixel_classify(f.pc, &f.pol, f.tw, f.plan, big, 12, 50, &v, &why, &err), 0);
+    assert_int_equal(v, DV_PIXEL_SENSITIVE);
+    free(big);
+    teardown_fx(&f);
+}
+
+/* fuzz_pixel_classify's regressions (tests/fuzz/regressions/pixel_classify/), each in a buffer of exactly
+ * its size so ASan sees a read past the reading: restore-pn-run-at-end (a run of PN look-alikes at the end
+ * of the text was scanned one byte past it). */
+static void test_fuzz_regressions_replay(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS\"}");
+    static const char *const files[] = {"restore-pn-run-at-end"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/fuzz/regressions/pixel_classify/%s", DV_SOURCE_DIR, files[i]);
+        FILE *fp = fopen(path, "rb");
+        assert_non_null(fp);
+        uint8_t tmp[4096];
+        size_t n = fread(tmp, 1, sizeof tmp, fp);
+        fclose(fp);
+        assert_true(n >= 1);
+        char *exact = malloc(n - 1 ? n - 1 : 1);
+        assert_non_null(exact);
+        memcpy(exact, tmp + 1, n - 1);
+        dv_error err = {0};
+        dv_pixel_verdict v;
+        dv_infotype why;
+        assert_int_equal(dv_pixel_classify(f.pc, &f.pol, f.tw, f.plan, exact, n - 1, tmp[0], &v, &why, &err), 0);
+        free(exact);
+    }
+    /* The same shape built here: a name whose PN delimiters ran to the end of the reading. */
+    char *t = malloc(17);
+    assert_non_null(t);
+    memcpy(t, "SCHMIDT*LUCIA**~*", 17);
+    dv_pixel_verdict v;
+    dv_infotype why;
+    dv_error err = {0};
+    assert_int_equal(dv_pixel_classify(f.pc, &f.pol, f.tw, f.plan, t, 17, 90, &v, &why, &err), 0);
+    assert_int_equal(v, DV_PIXEL_SENSITIVE);
+    free(t);
+    teardown_fx(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_own_values_through_ocr_noise),
+        cmocka_unit_test(test_overlay_rules_without_own_values),
+        cmocka_unit_test(test_labels_stay),
+        cmocka_unit_test(test_unreadable_is_covered),
+        cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_clean_descriptors),
+        cmocka_unit_test(test_hostile_text),
+        cmocka_unit_test(test_fuzz_regressions_replay),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
