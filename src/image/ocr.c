@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,6 +88,9 @@ static int tessdata_in(const char *dir, char *out, size_t cap)
     return file_exists(out, OCR_LANG ".traineddata") ? 0 : -1;
 }
 
+static pthread_mutex_t ocr_create_lock = PTHREAD_MUTEX_INITIALIZER;
+static dv_ocr *create_locked(const char *dir, dv_error *err);
+
 dv_ocr *dv_ocr_new_at(const char *tessdata, dv_error *err)
 {
     char dir[4096];
@@ -120,6 +124,19 @@ dv_ocr *dv_ocr_new_at(const char *tessdata, dv_error *err)
         }
     }
 
+    /* Creating a model writes process-wide state (libgomp's max-active-levels; Tesseract's global parameters
+     * such as debug_file, set by Init4), so models are created one at a time, whichever run or worker asks:
+     * the workers of a run load theirs lazily, and a server runs several runs at once. This lock guards that
+     * third-party global state only; it holds no state of ours (the library keeps none: runs own theirs).
+     * Reading with different models in parallel is safe. [test_ocr: test_two_workers_in_two_threads] */
+    pthread_mutex_lock(&ocr_create_lock);
+    dv_ocr *o = create_locked(dir, err);
+    pthread_mutex_unlock(&ocr_create_lock);
+    return o;
+}
+
+static dv_ocr *create_locked(const char *dir, dv_error *err)
+{
     /* One thread per call (header comment). Process-wide in libgomp, idempotent, and nothing else in
      * dicomveil uses OpenMP. */
     omp_set_max_active_levels(0);
