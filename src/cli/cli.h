@@ -227,7 +227,7 @@ int dvc_mapping_write(const char *path, const dvc_run *run);
 /* ---- journal.c (--resume; docs/decisions.md "Resumable runs") ---- */
 /* The journal REPORT.journal of this run (config, key, DST and SRCs fingerprinted). Refuses (NULL after
  * printing why: the caller exits 2, nothing written yet) a journal of another run, or one that would overwrite
- * a protect[] path. An existing journal is read, to be restored after the walk. dsync: --fsync (O_DSYNC). */
+ * a protect[] path or a SRC (resolved). An existing journal is read, to be restored after the walk. dsync: --fsync (O_DSYNC). */
 dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_key *key, const char *dst,
                               char *const *srcs, size_t nsrc, const char *const *protect, size_t nprotect,
                               int dsync);

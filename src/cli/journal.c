@@ -83,15 +83,15 @@ static char *slurp(const char *path, size_t cap, size_t *len)
     if (fd < 0)
         return NULL;
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > cap) {
-        int e = errno ? errno : EFBIG;
+    int e = fstat(fd, &st) < 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL : (uint64_t)st.st_size > cap ? EFBIG : 0;
+    if (e) {
         close(fd);
-        errno = S_ISREG(st.st_mode) ? e : EINVAL;
+        errno = e;
         return NULL;
     }
     char *buf = malloc((size_t)st.st_size + 1);
     long n = buf ? dvc_read_up_to(fd, buf, (size_t)st.st_size) : -1;
-    int e = errno;
+    e = errno;
     close(fd);
     if (n < 0) {
         free(buf);
@@ -149,13 +149,13 @@ dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_k
     j->dsync = dsync;
     pthread_mutex_init(&j->lock, NULL);
     char *resolved = dvc_path_resolve(j->path);
-    for (size_t i = 0; resolved && i < nprotect; i++) {
-        char *p = protect[i] ? dvc_path_resolve(protect[i]) : NULL;
+    for (size_t i = 0; resolved && i < nprotect + nsrc; i++) {
+        char *p = i < nprotect ? (protect[i] ? dvc_path_resolve(protect[i]) : NULL) : strdup(srcs[i - nprotect]);
         int same = p && strcmp(p, resolved) == 0;
         free(p);
         if (same) {
-            dvc_errorf("--resume: the journal (the report's name + \".journal\") would overwrite the key or the "
-                       "mapping file; choose another --report name");
+            dvc_errorf("--resume: the journal (the report's name + \".journal\") would overwrite the key, the "
+                       "config or a source; choose another --report name");
             free(resolved);
             dvc_journal_close(j);
             return NULL;
@@ -209,9 +209,10 @@ static void journal_write(dvc_journal *j, const char *line, size_t len)
     pthread_mutex_lock(&j->lock);
     if (j->fd >= 0 && dvc_write_all(j->fd, line, len) < 0) {
         /* The run goes on (its outputs are fine); only a later --resume redoes more. Said once. */
+        int e = errno;
         close(j->fd);
         j->fd = -1;
-        dvc_errorf("warning: journal write failed (%s): a resume would redo the rest", strerror(errno));
+        dvc_errorf("warning: journal write failed (%s): a resume would redo the rest", strerror(e));
     }
     pthread_mutex_unlock(&j->lock);
 }
