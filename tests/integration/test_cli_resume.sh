@@ -18,7 +18,7 @@ cleanup() {
 trap cleanup EXIT
 command -v dcmdump >/dev/null || { echo "FAIL: dcmdump (dcmtk) is required" >&2; exit 1; }
 
-N=400
+N=300
 head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
 head -c 32 /dev/urandom >"$T/key2" && chmod 600 "$T/key2"
 echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/cfg.json"
@@ -76,7 +76,7 @@ same() {
 # ---- the uninterrupted reference ----
 run 1 reference deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key" --report "$T/ref.json" \
     "$T/src" "$T/ref"
-[ "$(json "$T/ref.json" 'd["counts"]["duplicate"] > 40 and d["counts"]["failed"] >= 8 and d["counts"]["skipped"] >= 1')" = True ] ||
+[ "$(json "$T/ref.json" 'd["counts"]["duplicate"] > 40 and d["counts"]["failed"] >= 5 and d["counts"]["skipped"] >= 1')" = True ] ||
     fail "reference: the corpus lacks duplicates or broken files: $(counts "$T/ref.json")"
 
 # ---- killed with SIGKILL three times, then resumed to the end ----
