@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "dicomveil/dicomveil.h"
@@ -114,8 +115,10 @@ typedef struct dvc_claims dvc_claims; /* output.c: which input of this run holds
 typedef struct dvc_tmp_slot dvc_tmp_slot;
 /* One destination of one run: DST's descriptor, its claims table, one temp-name slot per worker. Nothing
  * about it is process-wide except the registry the fatal-signal handler walks (output.c). */
+typedef struct dvc_journal dvc_journal; /* journal.c (--resume) */
 typedef struct dvc_output {
     int dst_fd;
+    dvc_journal *journal; /* --resume: names are announced in it before they are created; NULL otherwise */
     int do_fsync;
     dvc_claims *claims;
     dvc_tmp_slot *slots; /* one per worker */
@@ -123,6 +126,9 @@ typedef struct dvc_output {
     atomic_int tmpfile_unsupported; /* O_TMPFILE + linkat cannot work here: hidden temp names instead */
 } dvc_output;
 #define DVC_NO_INDEX SIZE_MAX
+/* --resume: a name an earlier attempt of this run created, whose writer is redone now (journal.c): higher than
+ * any input index, so the lowest index of this attempt replaces it. Never reported as displaced. */
+#define DVC_OURS_UNKNOWN (SIZE_MAX - 1)
 /* The signals whose handler removes temp names (SIGINT, SIGTERM, SIGHUP): block them in worker threads. */
 void dvc_cleanup_signals(sigset_t *set);
 /* Open DST (already created), prepare nworkers temp-name slots, register the output with the (process-wide)
@@ -137,6 +143,9 @@ void dvc_output_close(dvc_output *o);
  * replaced atomically and `displaced` receives that index (which the caller turns into a duplicate). A name
  * that existed before this run is never replaced (every input with that name is a duplicate). */
 extern const dv_output dvc_file_output;
+/* --resume, before any worker starts: name (as journal.c holds it, "study/series/sop.dcm") is held by index.
+ * 0 when it was free (now held), 1 when a lower index already held it (unchanged), -1 on ENOMEM. */
+int dvc_output_seed(dvc_output *o, const char *name, size_t index);
 struct dvc_claim;
 typedef struct dvc_put {
     /* in */
@@ -147,12 +156,17 @@ typedef struct dvc_put {
     size_t cap;
     /* out */
     size_t displaced; /* DVC_NO_INDEX, or the higher index whose output ours replaced */
+    int hashed;       /* --resume: hash holds the SHA-256 of the committed output bytes */
+    unsigned char hash[32];
     /* output.c's, between open and commit/abort */
     struct dvc_claim *claim;
     int series_fd, fd, named;
     char final[DVC_COMPONENT_MAX + 4];
     dvc_fsink fs;
 } dvc_put;
+
+/* The output name ("study/series/sop.dcm") an open put claimed, NULL when open found a duplicate at once. */
+const char *dvc_put_name(const dvc_put *p);
 
 /* ---- pool.c ---- */
 typedef enum dvc_status {
@@ -195,6 +209,7 @@ typedef struct dvc_run {
     size_t n;
     unsigned jobs;
     int mapping;           /* keep each input's crosswalk fields (--mapping) */
+    dvc_journal *journal;  /* --resume (journal.c), else NULL */
     atomic_size_t next;
     pthread_mutex_t status_lock; /* statuses and the ok -> duplicate moves (pool.c) */
 } dvc_run;
@@ -244,6 +259,23 @@ typedef struct dvc_preview {
 } dvc_preview;
 /* The dv_frame_observer_fn of dv_run_set_frame_observer; user is the dvc_preview. Thread-safe. */
 void dvc_preview_observe(const dv_frame_event *ev, void *user);
+/* ---- journal.c (--resume; docs/decisions.md "Resumable runs") ---- */
+/* The journal REPORT.journal of this run (config, key, DST and SRCs fingerprinted). Refuses (NULL after
+ * printing why: the caller exits 2, nothing written yet) a journal of another run, or one that would overwrite
+ * a protect[] path or a SRC (resolved). An existing journal is read, to be restored after the walk. dsync: --fsync (O_DSYNC). */
+dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_key *key, const char *dst,
+                              char *const *srcs, size_t nsrc, const char *const *protect, size_t nprotect,
+                              int dsync);
+/* After DST is open and before the pool: restore verified entries into run->items (status, counts, findings),
+ * seed the claims table, rewrite the journal compactly and open it for appending. The number restored, or
+ * (size_t)-1 after printing why. */
+size_t dvc_journal_restore(dvc_journal *j, dvc_run *run);
+/* Under the claims lock, before a name that does not exist yet is created. */
+void dvc_journal_claim(dvc_journal *j, size_t index, const char *name);
+/* An input's committed outcome (ok or duplicate); st: the input's fstat; hash NULL for a duplicate. */
+void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const struct stat *st, int dup,
+                      const char *name, const unsigned char *hash, const uint32_t *findings);
+void dvc_journal_close(dvc_journal *j);
 
 /* ---- file_io.c (continued) ---- */
 /* Replace path with text atomically: a mode-0600 temp file beside it, fsync, rename. what names the file in

@@ -268,6 +268,7 @@ static int claim_lost(const claim *e, size_t index)
 int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsync)
 {
     o->do_fsync = do_fsync;
+    o->journal = NULL;
     o->claims = NULL;
     o->slots = NULL;
     o->nslots = 0;
@@ -325,6 +326,22 @@ void dvc_output_close(dvc_output *o)
     o->slots = NULL;
     claims_free(o->claims);
     o->claims = NULL;
+}
+
+int dvc_output_seed(dvc_output *o, const char *name, size_t index)
+{
+    pthread_mutex_lock(&o->claims->lock);
+    claim *c = claim_get(o->claims, name);
+    int rc = !c ? -1 : c->linked != DVC_NO_INDEX && c->linked <= index ? 1 : 0;
+    if (rc == 0)
+        c->linked = index;
+    pthread_mutex_unlock(&o->claims->lock);
+    return rc;
+}
+
+const char *dvc_put_name(const dvc_put *p)
+{
+    return p->claim ? p->claim->key : NULL;
 }
 
 /* Open (creating when missing) the subdirectory name of parent. Concurrent workers may race to create the
@@ -400,7 +417,15 @@ static int name_output(dvc_output *o, claim *c, size_t index, tmp_slot *slot, in
     pthread_mutex_lock(&o->claims->lock);
     if (claim_lost(c, index)) {
         *out = DVC_DUPLICATE; /* a lower index named it meanwhile: ours is discarded */
+    } else if (c->linked == DVC_NO_INDEX && o->journal &&
+               faccessat(dirfd, final, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+        /* --resume: a name this run never created (journal.c seeded every one it did) is never replaced, and
+         * is not announced in the journal either (so a resume will not take it for ours). */
+        c->preexisted = 1;
+        *out = DVC_DUPLICATE;
     } else if (c->linked == DVC_NO_INDEX) {
+        if (o->journal) /* announced before it exists: a resume then knows every name this run created */
+            dvc_journal_claim(o->journal, index, c->key);
         /* link(), unlike rename(), never replaces */
         rc = fd >= 0 ? link_fd(fd, dirfd, final) : linkat(dirfd, slot->name, dirfd, final, 0);
         e = errno;
@@ -465,7 +490,7 @@ static int open_named_temp(dvc_put *p, dv_error *err)
     for (int attempt = 0; attempt < 16 && p->fd < 0; attempt++) {
         if (slot_begin(slot, p->series_fd) < 0)
             return dv_fail(err, DV_ERR_IO, "no random bytes for a temp name: %s", strerror(errno));
-        p->fd = openat(p->series_fd, slot->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        p->fd = openat(p->series_fd, slot->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         int e = errno;
         slot_created(slot, p->fd >= 0);
         if (p->fd < 0 && e != EEXIST)
@@ -482,6 +507,7 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
     dvc_put *p = arg;
     dvc_output *o = p->o;
     p->displaced = DVC_NO_INDEX;
+    p->hashed = 0;
     p->claim = NULL;
     p->series_fd = p->fd = -1;
     p->named = 0;
@@ -516,7 +542,8 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
         return dv_fail(err, DV_ERR_IO, "creating the series directory failed: %s", strerror(e));
 
     if (!atomic_load(&o->tmpfile_unsupported)) {
-        p->fd = openat(p->series_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+        /* O_RDWR: --resume reads the complete file back to hash it (hash_output) */
+        p->fd = openat(p->series_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
         if (p->fd < 0) {
             if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
                 dv_fail(err, DV_ERR_IO, "creating the output file failed: %s", strerror(errno));
@@ -534,6 +561,33 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
     return DV_OPEN_WRITE;
 }
 
+/* --resume: SHA-256 of the complete output (read back from the page cache: the sink may have copied source
+ * bytes with copy_file_range, so they never passed through memory), through the free sink buffer. */
+static int hash_output(dvc_put *p)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned mdlen = 0;
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+    off_t off = 0;
+    while (ok) {
+        ssize_t n = pread(p->fd, p->buf, p->cap, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            ok = n == 0;
+            break;
+        }
+        ok = EVP_DigestUpdate(c, p->buf, (size_t)n) == 1;
+        off += n;
+    }
+    int e = errno;
+    ok = ok && EVP_DigestFinal_ex(c, p->hash, &mdlen) == 1 && mdlen == 32;
+    EVP_MD_CTX_free(c);
+    p->hashed = ok;
+    errno = ok ? 0 : e ? e : EIO;
+    return ok ? 0 : -1;
+}
+
 static int file_commit(void *arg, const dv_result *res, dv_error *err)
 {
     (void)res;
@@ -544,6 +598,8 @@ static int file_commit(void *arg, const dv_result *res, dv_error *err)
         dv_fail(err, DV_ERR_IO, "writing the output file failed: %s", strerror(errno));
     } else if (o->do_fsync && fsync(p->fd) < 0) {
         dv_fail(err, DV_ERR_IO, "fsync of the output file failed: %s", strerror(errno));
+    } else if (o->journal && hash_output(p) < 0) {
+        dv_fail(err, DV_ERR_IO, "reading back the output file for the journal failed: %s", strerror(errno));
     } else {
         dvc_write_result r = DVC_WRITE_FAILED;
         tmp_slot *slot = &o->slots[p->worker];

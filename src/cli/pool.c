@@ -137,7 +137,7 @@ static void process(worker *w, size_t index)
                    .displaced = DVC_NO_INDEX};
     dv_outcome oc = dv_run_instance(run->lib, &src, &dvc_file_output, &put, &res, &err);
     close(fd);
-    if (put.displaced != DVC_NO_INDEX)
+    if (put.displaced < run->n) /* not DVC_NO_INDEX, nor DVC_OURS_UNKNOWN (--resume) */
         mark_displaced(run, put.displaced);
     if (oc == DV_OUTCOME_OK) {
         for (int t = 0; t < DV_RESULT_TEXT_TYPES; t++)
@@ -162,6 +162,10 @@ static void process(worker *w, size_t index)
     }
     if (run->mapping && (oc == DV_OUTCOME_OK || oc == DV_OUTCOME_DUPLICATE))
         it->mapping = dvc_mapping_fields(&res); /* NULL on ENOMEM: mapping.c then fails the mapping file */
+    if (run->journal && (oc == DV_OUTCOME_OK || oc == DV_OUTCOME_DUPLICATE)) /* --resume (journal.c) */
+        dvc_journal_done(run->journal, index, it->path, &st, oc == DV_OUTCOME_DUPLICATE,
+                         oc == DV_OUTCOME_OK ? dvc_put_name(&put) : NULL, put.hashed ? put.hash : NULL,
+                         it->text_findings);
     switch (oc) {
     case DV_OUTCOME_OK: record(run, index, DVC_ST_OK, DV_OK, NULL, NULL); break;
     case DV_OUTCOME_DUPLICATE: record(run, index, DVC_ST_DUPLICATE, DV_OK, NULL, NULL); break;
@@ -186,7 +190,8 @@ static void *worker_main(void *arg)
         size_t i = atomic_fetch_add(&run->next, 1);
         if (i >= run->n)
             break;
-        process(&pw->w, i);
+        if (run->items[i].status == DVC_ST_PENDING) /* not restored by --resume */
+            process(&pw->w, i);
     }
     pthread_mutex_lock(&pw->done->lock);
     pw->done->finished++;

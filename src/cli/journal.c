@@ -1,0 +1,494 @@
+/* --resume: the journal of finished inputs, REPORT.journal beside the run report (docs/decisions.md
+ * "Resumable runs"). [tests/integration/test_cli_resume.sh]
+ *
+ * Where: next to --report (which is refused inside DST and inside every SRC, cmd_deidentify.c), so the journal
+ * is too; it is never in DST. Mode 0600.
+ *
+ * Lines (text, one write() each, O_APPEND; a line without its newline is a torn tail and ignored):
+ *   dicomveil-journal 1 <run id>          first line: SHA-256 of the config bytes, a keyed fingerprint of the
+ *                                         key (the key's new UID for a fixed registry UID, never key bytes),
+ *                                         the resolved DST and SRCs. A journal of another run is refused.
+ *   C <index> <name>                      written under the claims lock BEFORE this run names a file
+ *                                         <name> (= "study/series/sop.dcm", new UIDs) that did not exist:
+ *                                         so every name an attempt ever created is known to be this run's.
+ *   D <index> <path id> <size> <mtime ns> <ok|duplicate> <name|-> <sha256|-> <findings|->
+ *                                         the input's outcome, after it was committed; path id = first 16
+ *                                         bytes of SHA-256 of the source path; sha256 = of the output bytes.
+ * PHI: no source path (only its hash), no original identifier, no tag value. The new UIDs in <name> are in
+ * DST already; unlike the report (source paths) this file links no source to an output by name, only by a
+ * one-way path hash (the data's owner holds the paths). Failed and skipped inputs get no line: redone.
+ *
+ * Durability: a line is in the kernel once write() returns, so it survives the process being killed at any
+ * moment (SIGKILL, OOM); with --fsync the journal is opened O_DSYNC, so each line is on disk before the output
+ * it announces is named (C) or counted (D), which also survives power loss.
+ *
+ * Resume (dvc_journal_restore): a D "ok" entry whose input has the same path, size and mtime, and whose output
+ * file exists with the journaled hash, is restored without work; among restored entries of one name the
+ * lowest index holds it and the others are duplicates (same bytes). A D "duplicate" entry with the same input
+ * is restored as a duplicate (a lower index held its name, and will again). Every other input is redone. The
+ * claims table of output.c is seeded: a verified name with its holder, a name some attempt created (C line)
+ * whose file exists but verifies for no entry with DVC_OURS_UNKNOWN (a higher index than any), so a lower
+ * index redone now replaces it exactly as in one uninterrupted run. Names this run never created keep the
+ * never-overwrite rule. The journal is then rewritten compactly (header, names, restored D lines). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "cli.h"
+
+#define JOURNAL_MAGIC "dicomveil-journal 1 "
+#define JOURNAL_MAX (4ull * 1024 * 1024 * 1024) /* 4 GiB: ~25 million entries */
+#define LINE_MAX_LEN 512
+
+typedef struct jentry {
+    int present;
+    int dup; /* 0 ok, 1 duplicate */
+    char pathid[33];
+    unsigned long long size;
+    long long mtime_ns;
+    char name[3 * DVC_COMPONENT_MAX + 8];
+    char hash[65];
+    const char *line; /* the D line (without newline) inside j->text, for the compact rewrite */
+    size_t line_len;
+} jentry;
+
+struct dvc_journal {
+    char *path;
+    char runid[65];
+    int fd;
+    int dsync;
+    int resume;
+    pthread_mutex_t lock;
+    char *text; /* the old journal (resume) */
+    size_t text_len;
+};
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* The whole file, at most cap bytes: malloc'd (NUL-terminated), *len set; NULL with errno. */
+static char *slurp(const char *path, size_t cap, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    int e = fstat(fd, &st) < 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL : (uint64_t)st.st_size > cap ? EFBIG : 0;
+    if (e) {
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    long n = buf ? dvc_read_up_to(fd, buf, (size_t)st.st_size) : -1;
+    e = errno;
+    close(fd);
+    if (n < 0) {
+        free(buf);
+        errno = e;
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return buf;
+}
+
+static int run_id(const char *config, const dv_key *key, const char *dst, char *const *srcs, size_t nsrc,
+                  char out[65])
+{
+    size_t clen = 0;
+    char *cfg = slurp(config, DV_CONFIG_MAX_BYTES, &clen);
+    if (!cfg)
+        return -1;
+    char keyprint[DV_UID_MAX + 1];
+    dv_uid_regenerate(key, "1.2.3.4.5.6.7.8.9", strlen("1.2.3.4.5.6.7.8.9"), keyprint);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(c, "dicomveil-journal-v1", 21) == 1 && EVP_DigestUpdate(c, cfg, clen + 1) == 1 &&
+             EVP_DigestUpdate(c, keyprint, strlen(keyprint) + 1) == 1 &&
+             EVP_DigestUpdate(c, dst, strlen(dst) + 1) == 1;
+    for (size_t i = 0; ok && i < nsrc; i++)
+        ok = EVP_DigestUpdate(c, srcs[i], strlen(srcs[i]) + 1) == 1;
+    ok = ok && EVP_DigestFinal_ex(c, md, &mdlen) == 1 && mdlen == 32;
+    EVP_MD_CTX_free(c);
+    free(cfg);
+    if (!ok) {
+        errno = ENOMEM;
+        return -1;
+    }
+    hex(md, 32, out);
+    return 0;
+}
+
+dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_key *key, const char *dst,
+                              char *const *srcs, size_t nsrc, const char *const *protect, size_t nprotect,
+                              int dsync)
+{
+    dvc_journal *j = calloc(1, sizeof *j);
+    size_t rlen = strlen(report);
+    if (!j || !(j->path = malloc(rlen + sizeof ".journal"))) {
+        free(j);
+        dvc_errorf("out of memory");
+        return NULL;
+    }
+    memcpy(j->path, report, rlen);
+    memcpy(j->path + rlen, ".journal", sizeof ".journal");
+    j->fd = -1;
+    j->dsync = dsync;
+    pthread_mutex_init(&j->lock, NULL);
+    char *resolved = dvc_path_resolve(j->path);
+    for (size_t i = 0; resolved && i < nprotect + nsrc; i++) {
+        char *p = i < nprotect ? (protect[i] ? dvc_path_resolve(protect[i]) : NULL) : strdup(srcs[i - nprotect]);
+        int same = p && strcmp(p, resolved) == 0;
+        free(p);
+        if (same) {
+            dvc_errorf("--resume: the journal (the report's name + \".journal\") would overwrite the key, the "
+                       "config or a source; choose another --report name");
+            free(resolved);
+            dvc_journal_close(j);
+            return NULL;
+        }
+    }
+    free(resolved);
+    if (run_id(config, key, dst, srcs, nsrc, j->runid) < 0) {
+        dvc_errorf("--resume: cannot fingerprint the run: %s", strerror(errno));
+        dvc_journal_close(j);
+        return NULL;
+    }
+    j->text = slurp(j->path, JOURNAL_MAX, &j->text_len);
+    if (!j->text && errno != ENOENT) {
+        dvc_errorf("--resume: cannot read the journal: %s", strerror(errno));
+        dvc_journal_close(j);
+        return NULL;
+    }
+    if (j->text) {
+        size_t ml = strlen(JOURNAL_MAGIC);
+        if (j->text_len < ml + 65 || memcmp(j->text, JOURNAL_MAGIC, ml) != 0 || j->text[ml + 64] != '\n') {
+            dvc_errorf("--resume: the journal beside the report is not a dicomveil journal; remove it or choose "
+                       "another --report name");
+            dvc_journal_close(j);
+            return NULL;
+        }
+        if (memcmp(j->text + ml, j->runid, 64) != 0) {
+            dvc_errorf("--resume: the journal belongs to a different run (config, key, sources or destination "
+                       "differ); remove it to start over");
+            dvc_journal_close(j);
+            return NULL;
+        }
+        j->resume = 1;
+    }
+    return j;
+}
+
+void dvc_journal_close(dvc_journal *j)
+{
+    if (!j)
+        return;
+    if (j->fd >= 0)
+        close(j->fd);
+    pthread_mutex_destroy(&j->lock);
+    free(j->text);
+    free(j->path);
+    free(j);
+}
+
+static void journal_write(dvc_journal *j, const char *line, size_t len)
+{
+    pthread_mutex_lock(&j->lock);
+    if (j->fd >= 0 && dvc_write_all(j->fd, line, len) < 0) {
+        /* The run goes on (its outputs are fine); only a later --resume redoes more. Said once. */
+        int e = errno;
+        close(j->fd);
+        j->fd = -1;
+        dvc_errorf("warning: journal write failed (%s): a resume would redo the rest", strerror(e));
+    }
+    pthread_mutex_unlock(&j->lock);
+}
+
+void dvc_journal_claim(dvc_journal *j, size_t index, const char *name)
+{
+    char line[LINE_MAX_LEN];
+    int n = snprintf(line, sizeof line, "C %zu %s\n", index, name);
+    if (n > 0 && (size_t)n < sizeof line)
+        journal_write(j, line, (size_t)n);
+}
+
+static void path_id(const char *path, char out[33])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    if (EVP_Digest(path, strlen(path), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
+        memset(md, 0, 16);
+    hex(md, 16, out);
+}
+
+static long long mtime_ns(const struct stat *st)
+{
+    return (long long)st->st_mtim.tv_sec * 1000000000ll + st->st_mtim.tv_nsec;
+}
+
+void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const struct stat *st, int dup,
+                      const char *name, const unsigned char *hash, const uint32_t *findings)
+{
+    char line[LINE_MAX_LEN + 32 * DV_RESULT_TEXT_TYPES], pid[33], hh[65] = "-";
+    path_id(path, pid);
+    if (hash)
+        hex(hash, 32, hh);
+    int n = snprintf(line, sizeof line, "D %zu %s %llu %lld %s %s %s ", index, pid,
+                     (unsigned long long)st->st_size, mtime_ns(st), dup ? "duplicate" : "ok",
+                     name && *name ? name : "-", hh);
+    int any = 0;
+    for (int t = 0; findings && t < DV_RESULT_TEXT_TYPES && n > 0 && (size_t)n < sizeof line; t++)
+        if (findings[t]) {
+            n += snprintf(line + n, sizeof line - (size_t)n, "%s%d:%u", any ? "," : "", t, findings[t]);
+            any = 1;
+        }
+    if (n > 0 && (size_t)n + 3 < sizeof line) {
+        if (!any)
+            line[n++] = '-';
+        line[n++] = '\n';
+        journal_write(j, line, (size_t)n);
+    }
+}
+
+/* A journaled name is used as a path below DST: only what output.c makes (UID digits and dots, "_invalid-"
+ * hex, "_nostudy", "_noseries", ".dcm"), exactly three components, none "." or "..". */
+static int name_ok(const char *s)
+{
+    int slashes = 0;
+    size_t comp = 0;
+    for (const char *c = s;; c++) {
+        if (*c == '/' || *c == '\0') {
+            if (comp == 0 || (comp == 1 && c[-1] == '.') || (comp == 2 && c[-1] == '.' && c[-2] == '.'))
+                return 0;
+            if (*c == '\0')
+                break;
+            slashes++;
+            comp = 0;
+            continue;
+        }
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || *c == '.' || *c == '_' || *c == '-'))
+            return 0;
+        comp++;
+    }
+    return slashes == 2 && strlen(s) < 3 * DVC_COMPONENT_MAX + 8;
+}
+
+/* SHA-256 of the file dst/name as hex; 0, or -1 when it cannot be read. buf: scratch of cap bytes. */
+static int file_hash(int dst_fd, const char *name, uint8_t *buf, size_t cap, char out[65])
+{
+    int fd = openat(dst_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -1;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+    long n;
+    while (ok && (n = dvc_read_up_to(fd, buf, cap)) > 0) {
+        ok = EVP_DigestUpdate(c, buf, (size_t)n) == 1;
+        if ((size_t)n < cap)
+            break;
+    }
+    if (n < 0)
+        ok = 0;
+    ok = ok && EVP_DigestFinal_ex(c, md, &mdlen) == 1 && mdlen == 32;
+    EVP_MD_CTX_free(c);
+    close(fd);
+    if (!ok)
+        return -1;
+    hex(md, 32, out);
+    return 0;
+}
+
+/* Parse "D ..." into e; 0 on success. */
+static int parse_d(const char *line, size_t len, size_t *index, jentry *e)
+{
+    char status[16], findings[LINE_MAX_LEN];
+    unsigned long long idx;
+    char buf[LINE_MAX_LEN + 32 * DV_RESULT_TEXT_TYPES];
+    if (len >= sizeof buf)
+        return -1;
+    memcpy(buf, line, len);
+    buf[len] = '\0';
+    int used = 0;
+    if (sscanf(buf, "D %llu %32s %llu %lld %15s %199s %64s %511s%n", &idx, e->pathid, &e->size, &e->mtime_ns,
+               status, e->name, e->hash, findings, &used) != 8 || (size_t)used != len)
+        return -1;
+    if (strcmp(status, "ok") == 0)
+        e->dup = 0;
+    else if (strcmp(status, "duplicate") == 0)
+        e->dup = 1;
+    else
+        return -1;
+    *index = (size_t)idx;
+    return 0;
+}
+
+/* The findings field of an ok D line back into counts (malloc'd; NULL when none or malformed). */
+static uint32_t *parse_findings(const char *line, size_t len)
+{
+    const char *f = line + len;
+    while (f > line && f[-1] != ' ')
+        f--;
+    if (*f == '-')
+        return NULL;
+    uint32_t *v = calloc(DV_RESULT_TEXT_TYPES, sizeof *v);
+    if (!v)
+        return NULL;
+    while (f < line + len) {
+        char *end;
+        unsigned long t = strtoul(f, &end, 10);
+        if (*end != ':' || t >= DV_RESULT_TEXT_TYPES)
+            break;
+        unsigned long c = strtoul(end + 1, &end, 10);
+        v[t] = (uint32_t)c;
+        f = end + 1;
+    }
+    return v;
+}
+
+typedef struct strbuf {
+    char *s;
+    size_t len, cap;
+} strbuf;
+
+static int sb_add(strbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *ns = realloc(b->s, cap);
+        if (!ns)
+            return -1;
+        b->s = ns;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+    return 0;
+}
+
+size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
+{
+    size_t restored = 0;
+    jentry *es = j->resume ? calloc(run->n ? run->n : 1, sizeof *es) : NULL;
+    strbuf names = {0}, keep = {0};
+    int oom = 0;
+    if (j->resume && !es)
+        oom = 1;
+    /* 1. Parse: the last D line of an index wins; C names collected. */
+    for (size_t off = 0; es && off < j->text_len;) {
+        const char *line = j->text + off;
+        const char *nl = memchr(line, '\n', j->text_len - off);
+        if (!nl)
+            break; /* torn tail */
+        size_t len = (size_t)(nl - line);
+        off += len + 1;
+        if (len > 2 && line[0] == 'C' && line[1] == ' ') {
+            const char *sp = memchr(line + 2, ' ', len - 2);
+            if (sp && (size_t)(line + len - sp - 1) < 3 * DVC_COMPONENT_MAX + 8) {
+                oom |= sb_add(&names, sp + 1, (size_t)(line + len - sp - 1)) | sb_add(&names, "\n", 1);
+            }
+        } else if (len > 2 && line[0] == 'D' && line[1] == ' ') {
+            jentry e = {0};
+            size_t idx;
+            if (parse_d(line, len, &idx, &e) == 0 && idx < run->n && name_ok(e.name) == (e.name[0] != '-')) {
+                e.present = 1;
+                e.line = line;
+                e.line_len = len;
+                es[idx] = e;
+            }
+        }
+    }
+    uint8_t *buf = malloc(DVC_SINK_BUFFER);
+    if (!buf)
+        oom = 1;
+    /* 2. Verify and restore, lowest index first (it holds its name). */
+    for (size_t i = 0; es && buf && i < run->n; i++) {
+        jentry *e = &es[i];
+        dvc_item *it = &run->items[i];
+        if (!e->present || it->walk_err)
+            continue;
+        struct stat st;
+        char pid[33], h[65];
+        path_id(it->path, pid);
+        if (stat(it->path, &st) < 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size != e->size ||
+            mtime_ns(&st) != e->mtime_ns || strcmp(pid, e->pathid) != 0) {
+            e->present = 0; /* the input changed: redo */
+            continue;
+        }
+        dvc_status status = DVC_ST_DUPLICATE;
+        if (!e->dup) {
+            if (!name_ok(e->name) || file_hash(run->out->dst_fd, e->name, buf, DVC_SINK_BUFFER, h) < 0 ||
+                strcmp(h, e->hash) != 0) {
+                e->present = 0; /* the output is gone or not these bytes: redo */
+                continue;
+            }
+            int held = dvc_output_seed(run->out, e->name, i);
+            if (held < 0) {
+                oom = 1;
+                break;
+            }
+            if (held == 0) {
+                status = DVC_ST_OK;
+                it->text_findings = parse_findings(e->line, e->line_len);
+            }
+        }
+        it->status = status;
+        dv_run_count_outcome(run->lib, status == DVC_ST_OK ? DV_OUTCOME_OK : DV_OUTCOME_DUPLICATE);
+        oom |= sb_add(&keep, e->line, e->line_len) | sb_add(&keep, "\n", 1);
+        restored++;
+    }
+    /* 3. Names an attempt created whose file exists but verifies for no restored entry: this run's, held by
+     * an index that is redone now, so any lower index may replace it. */
+    strbuf header = {0};
+    char head[128];
+    int hl = snprintf(head, sizeof head, "%s%s\n", JOURNAL_MAGIC, j->runid);
+    oom |= sb_add(&header, head, (size_t)hl);
+    for (char *s = names.s, *nl; s && (nl = strchr(s, '\n')); s = nl + 1) {
+        *nl = '\0';
+        if (!name_ok(s))
+            continue;
+        struct stat st;
+        if (fstatat(run->out->dst_fd, s, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            dvc_output_seed(run->out, s, DVC_OURS_UNKNOWN) < 0)
+            oom = 1;
+        char line[LINE_MAX_LEN];
+        int n = snprintf(line, sizeof line, "C 0 %s\n", s);
+        oom |= sb_add(&header, line, (size_t)n);
+    }
+    oom |= keep.len ? sb_add(&header, keep.s, keep.len) : 0;
+    free(buf);
+    free(es);
+    free(names.s);
+    free(keep.s);
+    free(j->text);
+    j->text = NULL;
+    /* 4. The compact journal replaces the old one atomically, then lines are appended to it. */
+    if (oom || dvc_file_replace(j->path, header.s, header.len, "journal") < 0 ||
+        (j->fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | (j->dsync ? O_DSYNC : 0))) < 0) {
+        free(header.s);
+        if (oom)
+            dvc_errorf("journal: out of memory");
+        else if (j->fd < 0 && errno)
+            dvc_errorf("journal: %s", strerror(errno));
+        return (size_t)-1;
+    }
+    free(header.s);
+    return restored;
+}

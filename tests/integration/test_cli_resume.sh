@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# dicomveil deidentify --resume (docs/decisions.md "Resumable runs"): a run killed with SIGKILL several times
+# and resumed ends with a DST byte-identical to one uninterrupted run and the same per-input statuses and
+# counts, over several hundred generated instances with duplicates (exact copies, and same-UID copies with
+# other pixel bytes sorting before and after the original) and broken files. Also: the lowest input index wins
+# a name across attempts (a lower index that failed in attempt 1 and succeeds in attempt 2 replaces the higher
+# one's file); a corrupted or deleted output is redone; a journal of another run, --resume without --report or
+# with --mapping are refused with nothing written; the journal holds no source path.
+set -euo pipefail
+
+# shellcheck source=tests/integration/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
+pids=()
+cleanup() {
+    for p in ${pids[@]+"${pids[@]}"}; do kill -9 "$p" 2>/dev/null || true; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+command -v dcmdump >/dev/null || { echo "FAIL: dcmdump (dcmtk) is required" >&2; exit 1; }
+
+N=300
+head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
+head -c 32 /dev/urandom >"$T/key2" && chmod 600 "$T/key2"
+echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/cfg.json"
+
+# gen DIR: N distinct instances ct<i>.dcm (CT_small, SOPInstanceUID varied at equal length), exact copies
+# cp<i>.dcm (sort before "ct": the copy is the lower index), pixel variants aa<i>.dcm (same UIDs, other last
+# byte, lower index) and zz<i>.dcm (higher index), and broken files (truncated, text, empty).
+gen() {
+    python3 - "$DATA/pydicom/CT_small.dcm" "$1" "$N" <<'EOF'
+import re, subprocess, sys
+src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+dump = subprocess.run(["dcmdump", "-q", "+P", "SOPInstanceUID", src], capture_output=True, text=True).stdout
+old = re.search(r"\[([^\]]+)\]", dump).group(1).encode()
+data = open(src, "rb").read()
+assert data.count(old) == 2
+def inst(i):
+    return data.replace(old, old[:-6] + b"%06d" % i)
+for i in range(n):
+    open(f"{out}/ct{i:05d}.dcm", "wb").write(inst(i))
+for i in range(0, n, 13):
+    open(f"{out}/cp{i:05d}.dcm", "wb").write(inst(i))
+for i in range(5, n, 17):
+    d = inst(i)
+    open(f"{out}/aa{i:05d}.dcm", "wb").write(d[:-1] + bytes([d[-1] ^ 0x55]))
+    open(f"{out}/zz{i:05d}.dcm", "wb").write(d[:-1] + bytes([d[-1] ^ 0x33]))
+for i in range(7, n, 50):
+    open(f"{out}/ct{i:05d}_trunc.dcm", "wb").write(inst(i)[:3000])
+open(f"{out}/notes.txt", "wb").write(b"not dicom\n")
+open(f"{out}/empty.dcm", "wb").write(b"")
+EOF
+}
+mkdir -p "$T/src"
+gen "$T/src"
+# PHI-looking source folder name: it must appear neither on stderr nor in the journal.
+MUST_NOT_PRINT=("$T/src")
+
+dv() { "$DV_BIN" deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key" "$@"; }
+statuses() { json "$1" '"\n".join(e["status"] + " " + str(e["error_class"]) for e in d["instances"])'; }
+counts() { json "$1" '" ".join(str(d["counts"][k]) for k in ("total","ok","failed","skipped","duplicate"))'; }
+# same NAME DST REPORT REFDST REFREPORT: byte-identical DST, same statuses, same counts that add up.
+same() {
+    local name=$1 dst=$2 rep=$3 refdst=$4 refrep=$5
+    diff -r "$refdst" "$dst" >/dev/null || fail "$name: DST differs from the uninterrupted run"
+    [ "$(statuses "$rep")" = "$(statuses "$refrep")" ] || fail "$name: statuses differ from the uninterrupted run"
+    [ "$(counts "$rep")" = "$(counts "$refrep")" ] || fail "$name: counts $(counts "$rep") != $(counts "$refrep")"
+    json "$rep" 'd["counts"]["total"] == len(d["instances"]) == d["counts"]["ok"] + d["counts"]["failed"] + d["counts"]["skipped"] + d["counts"]["duplicate"] or sys.exit(1)' >/dev/null ||
+        fail "$name: counts do not add up"
+    local nok ndcm
+    nok=$(json "$rep" 'd["counts"]["ok"]')
+    ndcm=$(find "$dst" -type f -name '*.dcm' | wc -l)
+    [ "$nok" = "$ndcm" ] || fail "$name: $nok ok but $ndcm files in DST"
+    [ -z "$(find "$dst" -name '.dvtmp-*' -print -quit)" ] || fail "$name: temp file left"
+}
+
+# ---- the uninterrupted reference ----
+run 1 reference deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key" --report "$T/ref.json" \
+    "$T/src" "$T/ref"
+[ "$(json "$T/ref.json" 'd["counts"]["duplicate"] > 40 and d["counts"]["failed"] >= 5 and d["counts"]["skipped"] >= 1')" = True ] ||
+    fail "reference: the corpus lacks duplicates or broken files: $(counts "$T/ref.json")"
+
+# ---- killed with SIGKILL three times, then resumed to the end ----
+midway=0
+for attempt in 1 2 3; do
+    env "$DV_BIN" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+        --report "$T/k.json" "$T/src" "$T/dst" 2>"$T/err_k$attempt" &
+    pid=$!
+    pids+=("$pid")
+    want=$((attempt * N / 4))
+    i=0
+    while [ "$(find "$T/dst" -name '*.dcm' 2>/dev/null | wc -l)" -lt "$want" ] && [ $i -lt 2000 ]; do
+        sleep 0.02
+        i=$((i + 1))
+        kill -0 "$pid" 2>/dev/null || break
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    rc=0
+    { wait "$pid"; } 2>/dev/null || rc=$?
+    [ "$rc" -eq 137 ] && midway=$((midway + 1))
+done
+[ "$midway" -ge 2 ] || fail "kill: only $midway of 3 attempts were killed midway: the check proves little"
+[ -s "$T/k.json.journal" ] || fail "kill: no journal beside the report"
+run 1 "resume after kills" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/k.json" "$T/src" "$T/dst"
+grep -qE "resume: [1-9][0-9]* of [0-9]+ inputs restored" "$T/err" || fail "resume: nothing restored: $(cat "$T/err")"
+same kill "$T/dst" "$T/k.json" "$T/ref" "$T/ref.json"
+grep -qF -- "$T/src" "$T/k.json.journal" && fail "journal: holds a source path"
+# Resuming a finished run redoes only what has no output (failed, skipped) and changes nothing.
+run 1 "resume a finished run" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/k.json" "$T/src" "$T/dst"
+same finished "$T/dst" "$T/k.json" "$T/ref" "$T/ref.json"
+
+# ---- a corrupted and a deleted output are redone ----
+victim=$(find "$T/dst" -name '*.dcm' | sort | head -1)
+gone=$(find "$T/dst" -name '*.dcm' | sort | tail -1)
+printf 'X' | dd of="$victim" bs=1 seek=2000 conv=notrunc status=none
+rm "$gone"
+run 1 "resume after corruption" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/k.json" "$T/src" "$T/dst"
+same corrupted "$T/dst" "$T/k.json" "$T/ref" "$T/ref.json"
+
+# ---- the lowest index wins across attempts ----
+# Attempt 1: a.dcm (index 0) is broken, b.dcm (index 1) writes the name. Attempt 2: a.dcm is now the same
+# instance with other pixel bytes: it must replace b's file, and b becomes the duplicate, as in one run.
+mkdir -p "$T/low"
+cp "$T/src/zz00005.dcm" "$T/low/b.dcm"
+head -c 3000 "$T/src/aa00005.dcm" >"$T/low/a.dcm"
+run 1 "low attempt 1" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/low.json" "$T/low" "$T/lowdst"
+cp "$T/src/aa00005.dcm" "$T/low/a.dcm"
+run 0 "low attempt 2" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/low.json" "$T/low" "$T/lowdst"
+run 0 "low reference" deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/lowref.json" "$T/low" "$T/lowref"
+same lowest "$T/lowdst" "$T/low.json" "$T/lowref" "$T/lowref.json"
+[ "$(statuses "$T/low.json" | tr '\n' ' ')" = "ok None duplicate None " ] ||
+    fail "lowest: statuses $(statuses "$T/low.json" | tr '\n' ' ')"
+
+# ---- refusals: exit 2, nothing written ----
+run 2 "resume without report" deidentify -q --resume --config "$T/cfg.json" --key-file "$T/key" "$T/src" "$T/r1"
+run 2 "resume with mapping" deidentify -q --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/r2.json" --mapping "$T/r2.csv" "$T/src" "$T/r2"
+run 2 "resume with another key" deidentify -q --resume --config "$T/cfg.json" --key-file "$T/key2" \
+    --report "$T/k.json" "$T/src" "$T/r3"
+grep -q "different run" "$T/err" || fail "another key: $(cat "$T/err")"
+for d in r1 r2 r3; do [ ! -e "$T/$d" ] || fail "refused run created $d"; done
+
+finish test_cli_resume
