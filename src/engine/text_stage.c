@@ -505,7 +505,7 @@ int dv_text_detect(dv_text_worker *w, const dv_plan *plan, const char *utf8, siz
         return -1;
     if ((want & DV_IT_BIT(DV_IT_CTX)) && plan && plan->clean_descriptors && dv_ctx_detect(w->ctx, utf8, len, out, err))
         return -1;
-    dv_findings_normalise(out);
+    dv_findings_normalise_text(out, utf8, len);
     return 0;
 }
 
@@ -529,7 +529,7 @@ static int own_values_only(dv_text_worker *w, const char *utf8, size_t len, dv_i
     if (dv_detect_denylist(w->dl, utf8, len, out, err))
         return -1;
     keep_wanted(out, 0, it);
-    dv_findings_normalise(out);
+    dv_findings_normalise_text(out, utf8, len);
     return 0;
 }
 
