@@ -136,6 +136,15 @@ static void test_normalise_text_trims_cut_pieces(void **state)
     dv_findings_normalise(&f);
     expect(&f, 0, 0, 4, DV_IT_PERSON_NAME); /* no text: the bytes stay covered */
     dv_findings_free(&f);
+    f = (dv_findings){0};
+    const char *h = "Smith-Jones";
+    add(&f, 0, 11, DV_IT_PERSON_NAME, 60);
+    add(&f, 0, 5, DV_IT_PERSON_NAME, 95);
+    add(&f, 6, 11, DV_IT_PERSON_NAME, 95);
+    dv_findings_normalise_text(&f, h, strlen(h));
+    assert_int_equal(f.n, 3); /* a hyphen inside a name stays covered: masks keep one '*' per character */
+    expect(&f, 1, 5, 6, DV_IT_PERSON_NAME);
+    dv_findings_free(&f);
 }
 
 /* Random lists: output sorted, disjoint, and covering exactly the bytes the input covered. */
