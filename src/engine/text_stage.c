@@ -507,7 +507,31 @@ int dv_text_detect(dv_text_worker *w, const dv_plan *plan, const char *utf8, siz
     if ((want & DV_IT_BIT(DV_IT_CTX)) && plan && (plan->clean_descriptors || plan->image_ctx) &&
         dv_ctx_detect(w->ctx, utf8, len, out, err))
         return -1;
-    dv_findings_normalise(out);
+    dv_findings_normalise_text(out, utf8, len);
+    return 0;
+}
+
+/* The identifiers of a coded entry (PS3.3 8.8: CodeValue, CodingSchemeDesignator, CodingSchemeVersion,
+ * LongCodeValue) name a concept of a coding scheme, not a person: `1.2.3.4`-shaped code values read as
+ * IP_ADDRESS, `MAY` as a name. The pattern and dictionary detectors skip them; the instance's own values
+ * (deny-list) are still matched there, privacy first. docs/decisions.md "Code values".
+ * [test_text_stage: test_code_values_not_detected] */
+static int is_code_identifier(uint32_t tag)
+{
+    return tag == 0x00080100u || tag == 0x00080102u || tag == 0x00080103u || tag == 0x00080119u;
+}
+
+static int own_values_only(dv_text_worker *w, const char *utf8, size_t len, dv_infotype_set want, dv_findings *out,
+                           dv_error *err)
+{
+    dv_findings_clear(out);
+    dv_infotype_set it = want & ~DV_IT_BIT(DV_IT_CTX);
+    if (len == 0 || !it || !w->dl)
+        return 0;
+    if (dv_detect_denylist(w->dl, utf8, len, out, err))
+        return -1;
+    keep_wanted(out, 0, it);
+    dv_findings_normalise_text(out, utf8, len);
     return 0;
 }
 
@@ -530,8 +554,12 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
         n--;
     dv_findings_clear(&w->f);
     int whole = vr == DV_VR_DA || vr == DV_VR_DT || vr == DV_VR_AS;
-    if (!whole && dv_text_detect(w, plan, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err))
+    if (!whole && is_code_identifier(e->tag)) {
+        if (own_values_only(w, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err))
+            return -1;
+    } else if (!whole && dv_text_detect(w, plan, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err)) {
         return -1;
+    }
     if (dv_text_transform_value(plan->text_xf, &w->ti, vr, w->dec, n, w->f.v, w->f.n, &w->out, changed, err))
         return -1;
     if (!*changed)

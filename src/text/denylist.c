@@ -5,8 +5,8 @@
  *     needs >= 3 letters and must not be a common English, clinical or eponym word or a particle; such
  *     a "common" part matches alone only in all-capitals text (no case signal: privacy first, the guide's
  *     CT CHEST WALL example), after a title or trigger word, or capitalised and not next to a clinical
- *     word (Rose bengal, Young's modulus, Smith fracture stay). Lower-case words never match a name in
- *     mixed-case text (gray matter).                                      [test_denylist.c]
+ *     word (Rose bengal, Young's modulus, Smith fracture stay). In mixed-case text a lower-case word
+ *     matches only a part that is no common word (johnson strain: yes; gray matter: no). [test_denylist.c]
  *   - phrases (IDs, institution, address parts): all their words in order; institutions also by a run
  *     of >= 2 of their words that holds a specific one (LAKESIDE IMAGING).
  *   - dates: every written form as a word sequence; phones: digit runs equal to the value's digits. */
@@ -571,7 +571,8 @@ static int match_digits(dm *m, dv_error *err)
     return 0;
 }
 
-/* The name part token i matches (full word), or -1. Lower-case words never match in mixed-case text. */
+/* The name part token i matches (full word), or -1. In mixed-case text a lower-case word matches only a
+ * part that is no common word, or a particle. */
 static long part_of(const dm *m, size_t i, int want_name)
 {
     const dv_tok *t = &m->tk->t[i];
@@ -582,8 +583,11 @@ static long part_of(const dm *m, size_t i, int want_name)
         const dl_part *pt = &m->dl->parts[p];
         if (want_name >= 0 && pt->name != want_name)
             continue;
-        if (lower && !(dv_lex_lookup(pt->key, pt->len) & DV_LEX_PARTICLE))
-            continue; /* only particles (van der Berg) match in lower case */
+        /* lower case loses the case signal: a part that is also a common English / clinical word (gray
+         * matter) matches only as a particle (van der Berg); a part that is no common word (johnson) is
+         * the patient's name in any case (privacy first). [test_denylist: test_lower_case_runs] */
+        if (lower && pt->common && !(dv_lex_lookup(pt->key, pt->len) & DV_LEX_PARTICLE))
+            continue;
         if (!pt->cjk && pt->len == t->keylen && memcmp(pt->key, dv_tok_key(m->tk, i), t->keylen) == 0)
             return (long)p;
     }

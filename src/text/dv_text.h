@@ -77,6 +77,10 @@ void dv_findings_free(dv_findings *f);
 /* Sort by start and resolve overlaps (the higher score wins, then the longer span; a span inside a
  * winning span is dropped), so transformations see disjoint, ordered spans. */
 void dv_findings_normalise(dv_findings *f);
+/* The same, given the text the spans index (len bytes): a piece cut out of a losing span also loses the ASCII
+ * separators (white space, ^ =, , ; : . + ( ) /; never - or ') at its cut sides, and goes when nothing else is left, so a span covers
+ * words only (never a lone `^` between two name parts). Whole findings keep their spans. */
+void dv_findings_normalise_text(dv_findings *f, const char *utf8, size_t len);
 
 /* A set of infoTypes (bit i = dv_infotype i). */
 typedef uint32_t dv_infotype_set;

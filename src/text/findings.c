@@ -170,11 +170,50 @@ static void normalise_in_place(dv_findings *f)
  * normalising never uncovers a byte a detector found: privacy first). At most 2n pieces result. */
 void dv_findings_normalise(dv_findings *f)
 {
+    dv_findings_normalise_text(f, NULL, 0);
+}
+
+/* A byte a cut piece may lose at its cut side: white space, the PN delimiters ^ =, and punctuation between
+ * words. Not a hyphen or an apostrophe: inside a word (Johnson-Wolfeschlegelsteinhausen, O'Brien) they are
+ * part of the name, and a masked surname keeps one '*' per character (integration.test_text_vr_validity). */
+static int separator_byte(unsigned char c)
+{
+    return c != 0 && strchr(" \t\r\n^=,;:.+()/", c) != NULL;
+}
+
+/* Trim the separators at the cut sides of the pieces cut out of a loser (owner[k]: its finding in v) and drop
+ * pieces with nothing else: a lone `^` or `=` between two winning name parts, the space of `Mei ` before a
+ * winning `Zhang`. Those bytes are no part of what any detector found as a word. [test_findings:
+ * test_normalise_text_trims_cut_pieces; test_text_stage: test_cut_pieces_cover_words_only] */
+static size_t trim_cut_pieces(dv_finding *out, size_t on, const size_t *owner, const dv_finding *v,
+                              const char *utf8, size_t len)
+{
+    size_t o = 0;
+    for (size_t k = 0; k < on; k++) {
+        dv_finding p = out[k];
+        const dv_finding *orig = &v[owner[k]];
+        if (p.end <= len) {
+            if (p.start > orig->start)
+                while (p.start < p.end && separator_byte((unsigned char)utf8[p.start]))
+                    p.start++;
+            if (p.end < orig->end)
+                while (p.end > p.start && separator_byte((unsigned char)utf8[p.end - 1]))
+                    p.end--;
+        }
+        if (p.start < p.end)
+            out[o++] = p;
+    }
+    return o;
+}
+
+void dv_findings_normalise_text(dv_findings *f, const char *utf8, size_t len)
+{
     if (!f || f->n == 0)
         return;
     size_t n = f->n;
     qsort(f->v, n, sizeof *f->v, by_start);
-    size_t *heap = malloc(n * sizeof *heap);
+    /* the heap (n) and, after it, each output piece's owner (at most 2n pieces) */
+    size_t *heap = malloc(3 * n * sizeof *heap);
     dv_finding *out = malloc(2 * n * sizeof *out);
     if (!heap || !out) {
         free(heap);
@@ -183,6 +222,7 @@ void dv_findings_normalise(dv_findings *f)
         return;
     }
     const dv_finding *v = f->v;
+    size_t *owner = heap + n;
     size_t hn = 0, i = 0, on = 0, last_owner = (size_t)-1;
     uint32_t pos = 0;
     while (i < n || hn > 0) {
@@ -207,11 +247,14 @@ void dv_findings_normalise(dv_findings *f)
             out[on] = v[w];
             out[on].start = pos;
             out[on].end = next;
+            owner[on] = w;
             on++;
         }
         last_owner = w;
         pos = next;
     }
+    if (utf8)
+        on = trim_cut_pieces(out, on, owner, v, utf8, len);
     free(heap);
     if (on > f->cap) {
         /* Splitting made more pieces than the list holds: hand over the sweep's buffer. */

@@ -111,6 +111,42 @@ static void test_normalise_splits_a_loser_around_a_winner(void **state)
     dv_findings_free(&f);
 }
 
+/* With the text: a piece cut out of a loser loses the separators at its cut sides and goes when only
+ * separators are left; whole findings keep their spans; without the text nothing is trimmed. */
+static void test_normalise_text_trims_cut_pieces(void **state)
+{
+    (void)state;
+    const char *t = "Mei Zhang^Wei=X, (617) 555";
+    dv_findings f = {0};
+    add(&f, 0, 16, DV_IT_PERSON_NAME, 60);  /* "Mei Zhang^Wei=X," */
+    add(&f, 4, 9, DV_IT_PERSON_NAME, 95);   /* "Zhang" */
+    add(&f, 10, 13, DV_IT_PERSON_NAME, 95); /* "Wei" */
+    add(&f, 17, 26, DV_IT_PHONE_NUMBER, 80); /* "(617) 555": a whole finding keeps its "(" */
+    dv_findings_normalise_text(&f, t, strlen(t));
+    assert_int_equal(f.n, 5);
+    expect(&f, 0, 0, 3, DV_IT_PERSON_NAME);   /* "Mei", not "Mei " */
+    expect(&f, 1, 4, 9, DV_IT_PERSON_NAME);
+    expect(&f, 2, 10, 13, DV_IT_PERSON_NAME); /* the lone "^" between them is gone */
+    expect(&f, 3, 14, 16, DV_IT_PERSON_NAME); /* "X,": "=" trimmed; the right end is the loser's own */
+    expect(&f, 4, 17, 26, DV_IT_PHONE_NUMBER);
+    dv_findings_free(&f);
+    f = (dv_findings){0};
+    add(&f, 0, 16, DV_IT_PERSON_NAME, 60);
+    add(&f, 4, 9, DV_IT_PERSON_NAME, 95);
+    dv_findings_normalise(&f);
+    expect(&f, 0, 0, 4, DV_IT_PERSON_NAME); /* no text: the bytes stay covered */
+    dv_findings_free(&f);
+    f = (dv_findings){0};
+    const char *h = "Smith-Jones";
+    add(&f, 0, 11, DV_IT_PERSON_NAME, 60);
+    add(&f, 0, 5, DV_IT_PERSON_NAME, 95);
+    add(&f, 6, 11, DV_IT_PERSON_NAME, 95);
+    dv_findings_normalise_text(&f, h, strlen(h));
+    assert_int_equal(f.n, 3); /* a hyphen inside a name stays covered: masks keep one '*' per character */
+    expect(&f, 1, 5, 6, DV_IT_PERSON_NAME);
+    dv_findings_free(&f);
+}
+
 /* Random lists: output sorted, disjoint, and covering exactly the bytes the input covered. */
 static void test_normalise_random_invariants(void **state)
 {
@@ -149,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_normalise_equal_score_longer_wins),
         cmocka_unit_test(test_normalise_splits_a_loser_around_a_winner),
         cmocka_unit_test(test_normalise_random_invariants),
+        cmocka_unit_test(test_normalise_text_trims_cut_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
