@@ -17,6 +17,7 @@
 #include "text/dv_ctx.h"
 #include "text/lexicon.h"
 #include "text/patterns.h"
+#include "text/tokens.h"
 
 /* One text value bigger than this is refused (a limit), not inspected partially. */
 #define DV_TEXT_VALUE_MAX (16u << 20)
@@ -493,13 +494,22 @@ int dv_text_detect(dv_text_worker *w, const dv_plan *plan, const char *utf8, siz
         if (dv_detect_patterns(plan->patterns, w->scratch, utf8, len, it, out, err))
             return -1;
     }
-    if ((it & DV_LEX_INFOTYPES) && dv_detect_names(utf8, len, it & DV_LEX_INFOTYPES, out, err))
-        return -1;
-    if (it && w->dl) {
-        size_t from = out->n;
-        if (dv_detect_denylist(w->dl, utf8, len, out, err))
+    /* The dictionaries and the deny-list read the same word tokens: tokenise the value once for both. */
+    int lex = (it & DV_LEX_INFOTYPES) != 0, deny = it && w->dl && dv_denylist_size(w->dl) > 0;
+    if (lex || deny) {
+        dv_toks tk;
+        int rc = dv_toks_init(&tk, utf8, len, err);
+        if (rc == 0 && lex)
+            rc = dv_detect_names_toks(&tk, utf8, len, it & DV_LEX_INFOTYPES, out, err);
+        if (rc == 0 && deny) {
+            size_t from = out->n;
+            rc = dv_detect_denylist_toks(w->dl, &tk, utf8, len, out, err);
+            if (rc == 0)
+                keep_wanted(out, from, it);
+        }
+        dv_toks_free(&tk);
+        if (rc)
             return -1;
-        keep_wanted(out, from, it);
     }
     if (it && w->fn && w->fn(w->user, utf8, len, it, out, err))
         return -1;

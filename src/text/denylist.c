@@ -31,6 +31,7 @@ typedef struct dl_phrase {
     uint8_t kind;     /* PH_* */
     uint8_t type;     /* dv_infotype */
     uint16_t woff[DL_MAX_WORDS], wlen[DL_MAX_WORDS];
+    uint32_t whash[DL_MAX_WORDS]; /* key_hash of each word: most token comparisons end at one integer */
 } dl_phrase;
 
 typedef struct dl_part {
@@ -41,15 +42,83 @@ typedef struct dl_part {
     uint8_t common; /* may not match alone without context */
     uint8_t cjk;
     uint8_t ncp;    /* code points (CJK) */
+    uint8_t particle; /* dv_lex_lookup(key) & DV_LEX_PARTICLE, looked up once when added */
+    int32_t next;     /* next part (in insertion order) with the same key, or -1: the index chain */
 } dl_part;
+
+/* Parts are found by key through an open-addressed hash of distinct keys (each slot: the first part with
+ * that key, chained in insertion order through dl_part.next), so matching costs O(tokens), not
+ * O(tokens x parts), and the first part a linear scan would find is still the one found. */
+#define DL_HASH_MIN 64u
 
 struct dv_denylist {
     dl_phrase *ph;
     size_t nph, capph;
     dl_part *parts;
     size_t nparts, capparts;
+    int32_t *slot;   /* hash slots: part index + 1 of a key's first part, 0 = empty */
+    int32_t *tail;   /* per slot: the last part of that key's chain */
+    size_t nslot;    /* power of two, >= 2 x the distinct keys */
+    size_t nkeys;
     uint16_t names;
+    /* dates already added (type << 27 | yyyymmdd): StudyDate, SeriesDate, ContentDate ... are mostly one
+     * date, and writing its ~25 forms again only to find each a duplicate cost more than the rest */
+    uint32_t date_seen[16];
+    size_t ndate_seen;
 };
+
+static uint32_t key_hash(const char *k, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)k[i]) * 16777619u;
+    return h;
+}
+
+/* The slot of key k (its chain, or the empty slot where it would go). */
+static size_t slot_of(const dv_denylist *dl, const char *k, size_t n, uint32_t h)
+{
+    size_t mask = dl->nslot - 1;
+    for (size_t s = h & mask;; s = (s + 1) & mask) {
+        int32_t p = dl->slot[s];
+        if (p == 0)
+            return s;
+        const dl_part *pt = &dl->parts[p - 1];
+        if (pt->len == n && memcmp(pt->key, k, n) == 0)
+            return s;
+    }
+}
+
+/* The first part whose key is k, or -1. */
+static long first_part(const dv_denylist *dl, const char *k, size_t n, uint32_t h)
+{
+    if (!dl->nslot)
+        return -1;
+    return (long)dl->slot[slot_of(dl, k, n, h)] - 1;
+}
+
+static int rehash(dv_denylist *dl, size_t nslot, dv_error *err)
+{
+    int32_t *slot = calloc(nslot, sizeof *slot), *tail = calloc(nslot, sizeof *tail);
+    if (!slot || !tail) {
+        free(slot);
+        free(tail);
+        return dv_fail(err, DV_ERR_NOMEM, "deny-list index");
+    }
+    free(dl->slot);
+    free(dl->tail);
+    dl->slot = slot;
+    dl->tail = tail;
+    dl->nslot = nslot;
+    for (size_t i = 0; i < dl->nparts; i++) { /* chain heads only: the chains themselves stay */
+        const dl_part *pt = &dl->parts[i];
+        size_t s = slot_of(dl, pt->key, pt->len, key_hash(pt->key, pt->len));
+        if (!dl->slot[s])
+            dl->slot[s] = (int32_t)i + 1;
+        dl->tail[s] = (int32_t)i;
+    }
+    return 0;
+}
 
 dv_denylist *dv_denylist_new(void)
 {
@@ -66,6 +135,8 @@ void dv_denylist_free(dv_denylist *dl)
         free(dl->parts[i].key);
     free(dl->ph);
     free(dl->parts);
+    free(dl->slot);
+    free(dl->tail);
     free(dl);
 }
 
@@ -122,6 +193,7 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
         if (i == n || key[i] == ' ') {
             p->woff[w] = (uint16_t)start;
             p->wlen[w] = (uint16_t)(i - start);
+            p->whash[w] = key_hash(key + start, i - start);
             w++;
             start = i + 1;
         }
@@ -161,8 +233,12 @@ static size_t count_cps(const char *k, size_t n)
 
 static int add_part(dv_denylist *dl, const char *key, size_t n, int role, int script, dv_error *err)
 {
-    for (size_t i = 0; i < dl->nparts; i++)
-        if (dl->parts[i].name == dl->names && dl->parts[i].len == n && !memcmp(dl->parts[i].key, key, n))
+    if ((dl->nkeys + 1) * 2 > dl->nslot && rehash(dl, dl->nslot ? dl->nslot * 2 : DL_HASH_MIN, err) < 0)
+        return -1;
+    uint32_t h = key_hash(key, n);
+    size_t s = slot_of(dl, key, n, h);
+    for (long i = (long)dl->slot[s] - 1; i >= 0; i = dl->parts[i].next)
+        if (dl->parts[i].name == dl->names)
             return 0;
     if (full(dl, err) < 0)
         return -1;
@@ -186,6 +262,16 @@ static int add_part(dv_denylist *dl, const char *key, size_t n, int role, int sc
     p->ncp = (uint8_t)(count_cps(key, n) > 255 ? 255 : count_cps(key, n));
     /* minimum lengths: 2-letter parts (Ng, Li) only next to another part; common words need context */
     p->common = (uint8_t)(p->cjk ? p->ncp < 2 : (n < 3 || common_word(key, n)));
+    p->particle = (dv_lex_lookup(key, n) & DV_LEX_PARTICLE) != 0;
+    p->next = -1;
+    int32_t idx = (int32_t)dl->nparts;
+    if (dl->slot[s]) {
+        dl->parts[dl->tail[s]].next = idx;
+    } else {
+        dl->slot[s] = idx + 1;
+        dl->nkeys++;
+    }
+    dl->tail[s] = idx;
     dl->nparts++;
     return 1;
 }
@@ -318,6 +404,10 @@ int dv_denylist_add_date(dv_denylist *dl, dv_infotype type, const char *da, size
     int d = (da[6] - '0') * 10 + (da[7] - '0');
     if (m < 1 || m > 12 || d < 1 || d > 31 || y < 1000)
         return 0;
+    uint32_t seen = (uint32_t)type << 27 | (uint32_t)(y * 10000 + m * 100 + d);
+    for (size_t i = 0; i < dl->ndate_seen; i++)
+        if (dl->date_seen[i] == seen)
+            return 1; /* as add_phrase answers for a value already there */
     const char *mon = months[m - 1];
     char mon3[5];
     memcpy(mon3, mon, 3);
@@ -363,6 +453,8 @@ int dv_denylist_add_date(dv_denylist *dl, dv_infotype type, const char *da, size
             return -1;
         added |= r;
     }
+    if (dl->ndate_seen < sizeof dl->date_seen / sizeof dl->date_seen[0])
+        dl->date_seen[dl->ndate_seen++] = seen;
     return added;
 }
 
@@ -465,7 +557,21 @@ typedef struct dm {
     const char *text;
     dv_findings *out;
     int mixed;
+    const uint32_t *th; /* per token: key_hash of its key */
+    const long *head;   /* per token: the first part with its key, or -1 */
+    uint64_t bloom[16]; /* the tokens' key hashes (bloom_bit): a phrase none of whose words is here is skipped */
 } dm;
+
+static unsigned bloom_bit(uint32_t h)
+{
+    return (h ^ (h >> 16)) & 1023u;
+}
+
+static int bloom_has(const dm *m, uint32_t h)
+{
+    unsigned b = bloom_bit(h);
+    return (m->bloom[b >> 6] >> (b & 63)) & 1;
+}
 
 static int gap_joins(const dv_tok *t)
 {
@@ -479,9 +585,9 @@ static int emit(dm *m, uint32_t start, uint32_t end, dv_infotype type, uint8_t s
     return 0;
 }
 
-static int tok_eq(const dm *m, size_t i, const char *k, size_t n)
+static int tok_eq(const dm *m, size_t i, const char *k, size_t n, uint32_t h)
 {
-    return m->tk->t[i].keylen == n && memcmp(dv_tok_key(m->tk, i), k, n) == 0;
+    return m->th[i] == h && m->tk->t[i].keylen == n && memcmp(dv_tok_key(m->tk, i), k, n) == 0;
 }
 
 /* Phrases: every word in order (or, for PH_ORG, >= 2 consecutive words with a specific one). */
@@ -492,13 +598,19 @@ static int match_phrases(dm *m, dv_error *err)
         const dl_phrase *ph = &m->dl->ph[p];
         if (ph->kind == PH_DIGITS)
             continue;
+        /* a match starts at the phrase's first word (an organisation's: at any of its words) */
+        int maybe = bloom_has(m, ph->whash[0]);
+        for (size_t w = 1; w < ph->nwords && !maybe && ph->kind == PH_ORG; w++)
+            maybe = bloom_has(m, ph->whash[w]);
+        if (!maybe)
+            continue;
         for (size_t i = 0; i < tk->n; i++) {
             for (size_t w0 = 0; w0 < ph->nwords; w0++) {
                 if (ph->kind != PH_ORG && w0 > 0)
                     break;
                 size_t k = 0;
                 while (w0 + k < ph->nwords && i + k < tk->n &&
-                       tok_eq(m, i + k, ph->key + ph->woff[w0 + k], ph->wlen[w0 + k]) &&
+                       tok_eq(m, i + k, ph->key + ph->woff[w0 + k], ph->wlen[w0 + k], ph->whash[w0 + k]) &&
                        (k == 0 || gap_joins(&tk->t[i + k - 1])))
                     k++;
                 int ok = k == ph->nwords;
@@ -579,17 +691,17 @@ static long part_of(const dm *m, size_t i, int want_name)
     if (t->keylen == 0 || t->script != DV_SCRIPT_OTHER)
         return -1;
     int lower = m->mixed && !(t->shape & DV_TOK_CAP);
-    for (size_t p = 0; p < m->dl->nparts; p++) {
+    for (long p = m->head[i]; p >= 0; p = m->dl->parts[p].next) { /* the parts with the token's key */
         const dl_part *pt = &m->dl->parts[p];
         if (want_name >= 0 && pt->name != want_name)
             continue;
         /* lower case loses the case signal: a part that is also a common English / clinical word (gray
          * matter) matches only as a particle (van der Berg); a part that is no common word (johnson) is
          * the patient's name in any case (privacy first). [test_denylist: test_lower_case_runs] */
-        if (lower && pt->common && !(dv_lex_lookup(pt->key, pt->len) & DV_LEX_PARTICLE))
+        if (lower && pt->common && !pt->particle)
             continue;
-        if (!pt->cjk && pt->len == t->keylen && memcmp(pt->key, dv_tok_key(m->tk, i), t->keylen) == 0)
-            return (long)p;
+        if (!pt->cjk)
+            return p; /* the chain holds only parts with the token's key */
     }
     return -1;
 }
@@ -600,11 +712,10 @@ static long part_any_case(const dm *m, size_t i, int want_name)
     const dv_tok *t = &m->tk->t[i];
     if (t->keylen == 0 || t->script != DV_SCRIPT_OTHER)
         return -1;
-    for (size_t p = 0; p < m->dl->nparts; p++) {
+    for (long p = m->head[i]; p >= 0; p = m->dl->parts[p].next) {
         const dl_part *pt = &m->dl->parts[p];
-        if ((want_name < 0 || pt->name == want_name) && !pt->cjk && pt->len == t->keylen &&
-            memcmp(pt->key, dv_tok_key(m->tk, i), t->keylen) == 0)
-            return (long)p;
+        if ((want_name < 0 || pt->name == want_name) && !pt->cjk)
+            return p;
     }
     return -1;
 }
@@ -627,7 +738,7 @@ static size_t any_case_run(const dm *m, size_t i)
         if (q < 0)
             break;
         n++;
-        specific += !(dv_lex_lookup(m->dl->parts[q].key, m->dl->parts[q].len) & DV_LEX_PARTICLE);
+        specific += !m->dl->parts[q].particle;
         lower += part_of(m, k, name) < 0;
         b = k;
     }
@@ -783,6 +894,47 @@ static int match_names(dm *m, dv_error *err)
     return 0;
 }
 
+int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char *utf8, size_t len,
+                            dv_findings *out, dv_error *err)
+{
+    if (!dl || len == 0 || (dl->nph == 0 && dl->nparts == 0))
+        return 0;
+    if (!utf8 || !out || !tk)
+        return dv_fail(err, DV_ERR_USAGE, "dv_detect_denylist: NULL text, tokens or findings");
+    uint32_t small_th[64];
+    long small_head[64];
+    uint32_t *th = small_th;
+    long *head = small_head;
+    if (tk->n > 64) {
+        th = malloc(tk->n * sizeof *th);
+        head = malloc(tk->n * sizeof *head);
+        if (!th || !head) {
+            free(th);
+            free(head);
+            return dv_fail(err, DV_ERR_NOMEM, "deny-list scratch for %zu tokens", tk->n);
+        }
+    }
+    dm m = {.dl = dl, .tk = tk, .text = utf8, .out = out, .mixed = 0, .th = th, .head = head};
+    for (size_t i = 0; i < tk->n; i++) {
+        const dv_tok *t = &tk->t[i];
+        uint8_t s = t->shape;
+        if ((s & DV_TOK_LOWER) || ((s & DV_TOK_CAP) && !(s & DV_TOK_UPPER)))
+            m.mixed = 1;
+        th[i] = key_hash(dv_tok_key(tk, i), t->keylen);
+        unsigned b = bloom_bit(th[i]);
+        m.bloom[b >> 6] |= (uint64_t)1 << (b & 63);
+        head[i] = t->keylen && t->script == DV_SCRIPT_OTHER ? first_part(dl, dv_tok_key(tk, i), t->keylen, th[i]) : -1;
+    }
+    int rc = 0;
+    if (match_names(&m, err) < 0 || match_phrases(&m, err) < 0 || match_digits(&m, err) < 0)
+        rc = -1;
+    if (th != small_th) {
+        free(th);
+        free(head);
+    }
+    return rc;
+}
+
 int dv_detect_denylist(const dv_denylist *dl, const char *utf8, size_t len, dv_findings *out, dv_error *err)
 {
     if (!dl || len == 0 || (dl->nph == 0 && dl->nparts == 0))
@@ -794,15 +946,7 @@ int dv_detect_denylist(const dv_denylist *dl, const char *utf8, size_t len, dv_f
         dv_toks_free(&tk);
         return -1;
     }
-    dm m = {.dl = dl, .tk = &tk, .text = utf8, .out = out, .mixed = 0};
-    for (size_t i = 0; i < tk.n; i++) {
-        uint8_t s = tk.t[i].shape;
-        if ((s & DV_TOK_LOWER) || ((s & DV_TOK_CAP) && !(s & DV_TOK_UPPER)))
-            m.mixed = 1;
-    }
-    int rc = 0;
-    if (match_names(&m, err) < 0 || match_phrases(&m, err) < 0 || match_digits(&m, err) < 0)
-        rc = -1;
+    int rc = dv_detect_denylist_toks(dl, &tk, utf8, len, out, err);
     dv_toks_free(&tk);
     return rc;
 }

@@ -55,5 +55,10 @@ size_t dv_denylist_size(const dv_denylist *dl);
  * PERSON_NAME) in utf8[0, len). Spans are on code point boundaries. 0, or -1 with err (DV_ERR_LIMIT,
  * DV_ERR_NOMEM). An empty list finds nothing. */
 int dv_detect_denylist(const dv_denylist *dl, const char *utf8, size_t len, dv_findings *out, dv_error *err);
+/* The same over the tokens of utf8[0, len) (dv_toks_init of that text), so a caller running several
+ * token-based detectors on one value tokenises it once (text_stage.c). */
+struct dv_toks;
+int dv_detect_denylist_toks(const dv_denylist *dl, const struct dv_toks *tk, const char *utf8, size_t len,
+                            dv_findings *out, dv_error *err);
 
 #endif

@@ -658,24 +658,36 @@ int dv_detect_names(const char *utf8, size_t len, dv_infotype_set want, dv_findi
         dv_toks_free(&tk);
         return -1;
     }
+    int rc = dv_detect_names_toks(&tk, utf8, len, want, out, err);
+    dv_toks_free(&tk);
+    return rc;
+}
+
+int dv_detect_names_toks(const dv_toks *tk, const char *utf8, size_t len, dv_infotype_set want,
+                         dv_findings *out, dv_error *err)
+{
+    if (!(want & DV_LEX_INFOTYPES) || len == 0)
+        return 0;
+    if (!utf8 || !out || !tk)
+        return dv_fail(err, DV_ERR_USAGE, "dv_detect_names: NULL text, tokens or findings");
     int rc = 0;
     uint32_t small_info[48];
     uint8_t small_claim[48];
     uint32_t *info = small_info;
     uint8_t *claim = small_claim;
-    if (tk.n > 48) {
-        info = malloc(tk.n * sizeof *info);
-        claim = malloc(tk.n);
+    if (tk->n > 48) {
+        info = malloc(tk->n * sizeof *info);
+        claim = malloc(tk->n);
         if (!info || !claim) {
-            rc = dv_fail(err, DV_ERR_NOMEM, "lexicon scratch for %zu tokens", tk.n);
+            rc = dv_fail(err, DV_ERR_NOMEM, "lexicon scratch for %zu tokens", tk->n);
             goto done;
         }
     }
-    lx c = {.text = utf8, .tk = &tk, .info = info, .claim = claim, .mixed = 0, .want = want, .out = out};
-    for (size_t i = 0; i < tk.n; i++) {
-        info[i] = dv_lex_lookup(dv_tok_key(&tk, i), tk.t[i].keylen);
+    lx c = {.text = utf8, .tk = tk, .info = info, .claim = claim, .mixed = 0, .want = want, .out = out};
+    for (size_t i = 0; i < tk->n; i++) {
+        info[i] = dv_lex_lookup(dv_tok_key(tk, i), tk->t[i].keylen);
         claim[i] = CLAIM_NONE;
-        uint8_t s = tk.t[i].shape;
+        uint8_t s = tk->t[i].shape;
         if ((s & DV_TOK_LOWER) || ((s & DV_TOK_CAP) && !(s & DV_TOK_UPPER)))
             c.mixed = 1;
     }
@@ -689,6 +701,5 @@ done:
         free(info);
     if (claim != small_claim)
         free(claim);
-    dv_toks_free(&tk);
     return rc;
 }

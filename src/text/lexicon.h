@@ -30,5 +30,9 @@ uint32_t dv_lex_lookup(const char *key, size_t len);
  * 0, or -1 with err: DV_ERR_LIMIT (text over DV_TOK_TEXT_MAX, or the findings list full),
  * DV_ERR_NOMEM. On failure, findings appended before the error stay in out. */
 int dv_detect_names(const char *utf8, size_t len, dv_infotype_set want, dv_findings *out, dv_error *err);
+/* The same over the tokens of utf8[0, len) (dv_toks_init of that text): see dv_detect_denylist_toks. */
+struct dv_toks;
+int dv_detect_names_toks(const struct dv_toks *tk, const char *utf8, size_t len, dv_infotype_set want,
+                         dv_findings *out, dv_error *err);
 
 #endif
