@@ -14,6 +14,7 @@
 #include <time.h>
 #include "dicomveil/dv_frames.h"
 #include "image/dv_image.h"
+#include "dv_testkit.h"
 
 static int write_file(const char *path, const void *data, size_t len)
 {
@@ -24,24 +25,6 @@ static int write_file(const char *path, const void *data, size_t len)
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 4 && argc != 5) {
@@ -50,7 +33,7 @@ int main(int argc, char **argv)
     }
     dv_error err = {0};
     size_t flen = 0;
-    uint8_t *file = slurp(argv[1], &flen);
+    uint8_t *file = dvt_slurp(argv[1], &flen);
     if (!file) {
         fprintf(stderr, "error io: cannot read input\n");
         return 2;

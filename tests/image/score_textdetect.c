@@ -31,6 +31,7 @@
 #include "dicomveil/dv_io.h"
 #include "image/dv_image.h"
 #include "image/dv_redact.h"
+#include "dv_testkit.h"
 
 typedef struct akbox {
     uint32_t x, y, w, h;
@@ -56,24 +57,6 @@ static double now_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
 }
 
 static void free_boxes(akbox *b, size_t n)
@@ -285,7 +268,7 @@ static int score_file(const char *path, const char *label, akbox *ak, size_t nak
                       uint32_t deadline, tally *t)
 {
     size_t flen = 0;
-    uint8_t *file = slurp(path, &flen);
+    uint8_t *file = dvt_slurp(path, &flen);
     if (!file)
         return -1;
     dv_error err = {0};

@@ -22,30 +22,13 @@
 #include "engine/dv_pixel_classify.h"
 #include "engine/dv_plan.h"
 #include "image/dv_redact.h"
+#include "dv_testkit.h"
 
 static double cpu_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
 }
 
 typedef struct tally {
@@ -71,7 +54,7 @@ static int is_sector_label(const char *t)
 static void score_file(ctx *c, const char *dcm, json_t *key, tally *t)
 {
     size_t flen = 0;
-    uint8_t *file = slurp(dcm, &flen);
+    uint8_t *file = dvt_slurp(dcm, &flen);
     dv_error err = {0};
     dv_mem_source ms;
     dv_source src = dv_source_memory(&ms, file, flen);

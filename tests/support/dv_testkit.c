@@ -1,6 +1,7 @@
 #include "dv_testkit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int dvt_parse(parsed *p, const uint8_t *data, size_t len, dv_error *err)
@@ -41,4 +42,22 @@ void dvt_output_free(output *o)
 {
     dv_instance_free(o->p.inst);
     dv_mem_sink_free(&o->sink);
+}
+
+uint8_t *dvt_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return b;
 }
