@@ -301,6 +301,20 @@ static void test_multi_valued(void **state)
     EXPECT(t, "P", DV_VR_LO, "Ann\\Bob\\CT", "[PERSON_NAME]\\[PERSON_NAME]\\CT", fnd(0, 7, DV_IT_PERSON_NAME));
     /* LT is single-valued: a backslash is text */
     EXPECT(t, "P", DV_VR_LT, "Ann\\Bob", "[PERSON_NAME]", fnd(0, 7, DV_IT_PERSON_NAME));
+    /* one finding over several values: each value is its own piece with its own replacement, so a crypto hash
+     * (43 characters) is written once per value and the result may be far longer than the finding (fuzz
+     * regression text_transform/multi_value_hash_pieces) */
+    table_all(t, DV_XF_CRYPTO_HASH);
+    int changed = 0;
+    dv_finding f = fnd(0, 5, DV_IT_PERSON_NAME);
+    char *got = run(t, "P", DV_VR_PN, "A\\B\\C", &f, 1, &changed);
+    assert_true(changed);
+    size_t len = strlen(got);
+    assert_int_equal(len, 3 * 43 + 2);
+    assert_int_equal(got[43], '\\');
+    assert_int_equal(got[87], '\\');
+    assert_memory_not_equal(got, got + 44, 43); /* each value hashed on its own */
+    free(got);
 }
 
 static void test_date_shift_range(void **state)
