@@ -481,8 +481,67 @@ static void keep_wanted(dv_findings *f, size_t from, dv_infotype_set want)
     f->n = o;
 }
 
+/* Attributes whose value is a version designation (PS3.3: "software version", "algorithm version" ...; sorted by
+ * tag). `2.6.3.7` there is a version string, and the IPv4 pattern's shape (four dot-separated numbers 0-255)
+ * would call it IP_ADDRESS (7 corpus files: emri_small*, GH064, KarstenHilbertRF, MarekLatin2, a mammogram's
+ * `PXCM:1.4.0.7`). There, IPv4-shaped findings of the pattern detector are dropped; IPv6 (two or more `:`), every
+ * other detector and the instance's own values still apply, and in free text IPv4 is found as before (unless a
+ * version word precedes it). docs/decisions.md "Version strings are not IP addresses".
+ * [test_text_stage: test_version_strings_not_ip] */
+static const uint32_t VERSION_ATTRIBUTES[] = {
+    0x00144074u, /* ProcedureVersion */
+    0x00181019u, /* SecondaryCaptureDeviceSoftwareVersions */
+    0x0018101Au, /* HardcopyDeviceSoftwareVersion */
+    0x00181020u, /* SoftwareVersions */
+    0x00189525u, /* ApplicationVersion */
+    0x00240307u, /* DataSetVersion */
+    0x00280401u, /* TransformVersionNumber */
+    0x00660031u, /* AlgorithmVersion */
+    0x00686221u, /* ImplantTemplateVersion */
+    0x00760006u, /* ImplantAssemblyTemplateVersion */
+    0x00780024u, /* ImplantTemplateGroupVersion */
+    0x3010001Au, /* ManufacturerModelVersion */
+    0x40101029u, /* ThreatDetectionAlgorithmAndVersion */
+};
+
+static int is_version_attribute(uint32_t tag)
+{
+    for (size_t i = 0; i < sizeof VERSION_ATTRIBUTES / sizeof VERSION_ATTRIBUTES[0]; i++)
+        if (VERSION_ATTRIBUTES[i] == tag)
+            return 1;
+    return 0;
+}
+
+/* Drop the IPv4-shaped IP_ADDRESS pattern findings of out[from, n) (fewer than two ':': IPv6 needs two). */
+static void drop_ipv4(dv_findings *out, size_t from, const char *utf8)
+{
+    size_t o = from;
+    for (size_t i = from; i < out->n; i++) {
+        const dv_finding *x = &out->v[i];
+        if (x->type == DV_IT_IP_ADDRESS && x->detector == DV_DET_PATTERN) {
+            size_t colons = 0;
+            for (uint32_t k = x->start; k < x->end; k++)
+                colons += utf8[k] == ':';
+            if (colons < 2)
+                continue;
+        }
+        out->v[o++] = *x;
+    }
+    out->n = o;
+}
+
+/* dv_text_detect for the element with this tag (0: no element, e.g. the pixel classifier's text). */
+static int detect_in(dv_text_worker *w, const dv_plan *plan, uint32_t tag, const char *utf8, size_t len,
+                     dv_infotype_set want, dv_findings *out, dv_error *err);
+
 int dv_text_detect(dv_text_worker *w, const dv_plan *plan, const char *utf8, size_t len, dv_infotype_set want,
                    dv_findings *out, dv_error *err)
+{
+    return detect_in(w, plan, 0, utf8, len, want, out, err);
+}
+
+static int detect_in(dv_text_worker *w, const dv_plan *plan, uint32_t tag, const char *utf8, size_t len,
+                     dv_infotype_set want, dv_findings *out, dv_error *err)
 {
     dv_findings_clear(out);
     if (len == 0 || want == 0)
@@ -493,6 +552,8 @@ int dv_text_detect(dv_text_worker *w, const dv_plan *plan, const char *utf8, siz
             return -1;
         if (dv_detect_patterns(plan->patterns, w->scratch, utf8, len, it, out, err))
             return -1;
+        if ((it & DV_IT_BIT(DV_IT_IP_ADDRESS)) && tag && is_version_attribute(tag))
+            drop_ipv4(out, 0, utf8);
     }
     /* The dictionaries and the deny-list read the same word tokens: tokenise the value once for both. */
     int lex = (it & DV_LEX_INFOTYPES) != 0, deny = it && w->dl && dv_denylist_size(w->dl) > 0;
@@ -567,7 +628,7 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     if (!whole && is_code_identifier(e->tag)) {
         if (own_values_only(w, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err))
             return -1;
-    } else if (!whole && dv_text_detect(w, plan, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err)) {
+    } else if (!whole && detect_in(w, plan, e->tag, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err)) {
         return -1;
     }
     if (dv_text_transform_value(plan->text_xf, &w->ti, vr, w->dec, n, w->f.v, w->f.n, &w->out, changed, err))
