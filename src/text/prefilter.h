@@ -1,8 +1,9 @@
 /* Pattern pre-filters (internal to src/text/patterns.c; docs/text-detectors.md "Speed"). Before a PCRE2 pattern
  * scans a value, a cheap C test over the value's bytes asks whether the pattern can possibly match anywhere in it:
  * each test is a NECESSARY condition of a match (a superset: it may say "maybe" for text without a match, never
- * "no" for text with one), so skipping a pattern on "no" changes no finding. One pass over the bytes computes the
- * counts most tests read; the rarer tests scan the value lazily, once, when a pattern asks.
+ * "no" for text with one), so skipping a pattern on "no" changes no finding. One pass over the bytes answers the
+ * tests about digit runs and their neighbours (visiting each run once); the word tests share one lazy pass over
+ * the letters, and the hex tests (MAC, IPv6) scan lazily, when a pattern asks.
  * Proven by [test_patterns: test_prefilter_same_findings] (every pattern, with and without the pre-filters, over
  * the labelled corpora and generated strings) and the differential check of fuzz_text_detect. */
 #ifndef DV_TEXT_PREFILTER_H
@@ -52,11 +53,19 @@ typedef enum {
 typedef struct dv_prescan {
     const char *t;
     size_t len;
-    size_t nb_run;      /* the longest digit run that starts at a number boundary */
-    int nonascii;       /* a byte >= 0x80 (the ASCII-only case folding of the word tests does not hold) */
+    size_t nb_run;        /* the longest digit run that starts at a number boundary */
+    int nonascii;         /* a byte >= 0x80 (the ASCII-only case folding of the word tests does not hold) */
+    size_t colons;
     uint32_t after_digit; /* letters (bit c - 'a', any case) right after a digit, or after a digit and one
                            * separator of " -\t\n\v\f\r" */
-    uint64_t known, yes;  /* lazy tests done / their answers (bit = dv_prefilter) */
+    uint64_t yes;         /* answers of the tests computed in the pass (bit = dv_prefilter) */
+    uint64_t known;       /* tests done (their answers are in yes; bit PRE_COUNT: the word pass) */
+    unsigned wordbits;    /* the word pass's groups found (prefilter.c) */
+    /* the digit runs seen last, for the tests that read two or three neighbouring runs */
+    size_t r1s, r1e;      /* the previous run [r1s, r1e) */
+    int have1;
+    unsigned char join1;  /* the one character between the run before it and it (0: not one character) */
+    size_t ipchain, card; /* runs chained by '.' (IPv4); digits chained by single ' '/'-' (cards) */
 } dv_prescan;
 
 /* The pass every value pays (with patterns.c's own profile). */
