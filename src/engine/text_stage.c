@@ -13,6 +13,7 @@
 #include "dicom/dv_charset.h"
 #include "dicom/dv_vr.h"
 #include "engine/dv_plan.h"
+#include "engine/text_memo.h"
 #include "text/denylist.h"
 #include "text/dv_ctx.h"
 #include "text/lexicon.h"
@@ -35,6 +36,21 @@ struct dv_text_worker {
     dv_ctx_list *ctx;
     dv_text_scratch *scratch; /* the pattern detectors' per-worker state (made on first use) */
     dv_denylist *dl;          /* the instance's own identifying values (PHI: memory only, never written) */
+    /* The deny-list's source values of this and of the previous instance (records of deny_record): a list
+     * built from byte-identical sources is the same list, so it is kept (DECISIONS: docs/decisions.md "The
+     * deny-list is rebuilt only when its sources change"). deny_gen changes whenever the list is rebuilt. */
+    uint8_t *src, *prev_src;
+    size_t src_n, src_cap, prev_n, prev_cap;
+    int prev_valid;
+    uint64_t deny_gen;
+    dv_text_memo *memo; /* detector results of values seen before (text_memo.h); NULL: none */
+    /* The last date shift computed with the run's key: its key bytes, identity ('P' PatientID / 'S' study UID +
+     * the value) and days. A series' instances share the identity, and the shift is one HMAC each otherwise. */
+    uint8_t shift_key[64];
+    size_t shift_key_len;
+    char shift_id[DV_PATIENT_ID_MAX + DV_UID_MAX + 16];
+    size_t shift_id_len;
+    int shift_days;
     dv_text_detect_fn fn;
     void *user;
     dv_text_observer_fn obs; /* inspect's observer (NULL: none) and its element-path scratch */
@@ -53,6 +69,7 @@ dv_text_worker *dv_text_worker_new(void)
         return NULL;
     w->cs = dv_charset_ctx_new();
     w->ctx = dv_ctx_list_new();
+    w->memo = dv_text_memo_new(); /* without it nothing is memoised: same results, slower */
     if (!w->cs || !w->ctx) {
         dv_text_worker_free(w);
         return NULL;
@@ -68,6 +85,14 @@ void dv_text_worker_free(dv_text_worker *w)
     dv_ctx_list_free(w->ctx);
     dv_text_scratch_free(w->scratch);
     dv_denylist_free(w->dl);
+    dv_text_memo_free(w->memo);
+    if (w->src)
+        memset(w->src, 0, w->src_cap); /* PHI: not left behind in freed memory */
+    if (w->prev_src)
+        memset(w->prev_src, 0, w->prev_cap);
+    free(w->src);
+    free(w->prev_src);
+    memset(w->shift_key, 0, sizeof w->shift_key);
     dv_findings_free(&w->f);
     dv_strbuf_free(&w->out);
     free(w->dec);
@@ -222,6 +247,36 @@ static int deny_values(dv_denylist *dl, uint16_t vr, const deny_source *src, con
     return 0;
 }
 
+/* One deny-list source value, recorded: [PN flag][source index][length, 4 bytes][bytes]. */
+static int deny_record(dv_text_worker *w, uint16_t vr, const deny_source *src, const char *s, size_t n, dv_error *err)
+{
+    if (grow((void **)&w->src, &w->src_cap, w->src_n + n + 6, err))
+        return -1;
+    uint8_t *r = w->src + w->src_n;
+    r[0] = vr == DV_VR_PN;
+    r[1] = src ? (uint8_t)(src - DENY_SOURCES) : 0xFF;
+    uint32_t l = (uint32_t)n;
+    memcpy(r + 2, &l, 4);
+    memcpy(r + 6, s, n);
+    w->src_n += n + 6;
+    return 0;
+}
+
+/* Build the deny-list from the recorded sources (in walk order, as the values were met). */
+static int deny_build(dv_text_worker *w, dv_error *err)
+{
+    for (size_t at = 0; at < w->src_n;) {
+        const uint8_t *r = w->src + at;
+        uint32_t l;
+        memcpy(&l, r + 2, 4);
+        const deny_source *src = r[1] == 0xFF ? NULL : &DENY_SOURCES[r[1]];
+        if (deny_values(w->dl, r[0] ? DV_VR_PN : 0, src, (const char *)r + 6, l, err))
+            return -1;
+        at += 6 + (size_t)l;
+    }
+    return 0;
+}
+
 /* One walk over the ORIGINAL instance, at every nesting level: the deny-list (always: it is the strongest
  * signal, used by the text stage, `inspect` and the pixel classifier) and, with Clean Descriptors, the [CTX]
  * phrases: text values of attributes the Basic Profile marks D, Z, X or U (any composite), except the
@@ -256,7 +311,7 @@ static int gather_identity(dv_text_worker *w, const dv_plan *plan, const dv_inst
             return -1;
         while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
             n--;
-        if ((deny && deny_values(w->dl, vr, src, w->dec, n, err)) ||
+        if ((deny && deny_record(w, vr, src, w->dec, n, err)) ||
             (ctx && dv_ctx_list_add_value(w->ctx, vr == DV_VR_PN, w->dec, n, err)))
             return -1;
     }
@@ -281,19 +336,67 @@ int dv_text_begin_instance(dv_text_worker *w, const dv_plan *plan, const dv_key 
         w->ti.study_uid = w->suid;
         w->ti.study_uid_len = strlen(w->suid);
     }
-    /* The run-key shift once per instance, not once per date (an HMAC each). */
+    /* The run-key shift once per instance, not once per date (an HMAC each), and not again for the next
+     * instance of the same identity with the same key (the last one is kept). */
     for (int t = 0; t < DV_IT_COUNT; t++) {
         if (plan->text_xf[t].kind == DV_XF_DATE_SHIFT && plan->text_xf[t].key_len == 0) {
-            w->ti.run_shift_days = dv_text_shift_days(&plan->text_xf[t], &w->ti);
+            char id[sizeof w->shift_id];
+            size_t idn = 0;
+            const char *v = w->ti.patient_id_len ? w->ti.patient_id : w->ti.study_uid;
+            size_t vl = w->ti.patient_id_len ? w->ti.patient_id_len : w->ti.study_uid_len;
+            if (v && vl + 1 <= sizeof id) {
+                id[0] = w->ti.patient_id_len ? 'P' : 'S';
+                memcpy(id + 1, v, vl);
+                idn = vl + 1;
+            }
+            if (idn && w->shift_days && idn == w->shift_id_len && !memcmp(id, w->shift_id, idn) &&
+                w->ti.run_key_len == w->shift_key_len && w->ti.run_key_len <= sizeof w->shift_key &&
+                !memcmp(w->ti.run_key, w->shift_key, w->ti.run_key_len)) {
+                w->ti.run_shift_days = w->shift_days;
+            } else {
+                w->ti.run_shift_days = dv_text_shift_days(&plan->text_xf[t], &w->ti);
+                w->shift_days = 0;
+                if (idn && w->ti.run_key_len <= sizeof w->shift_key) {
+                    memcpy(w->shift_id, id, idn);
+                    w->shift_id_len = idn;
+                    memcpy(w->shift_key, w->ti.run_key, w->ti.run_key_len);
+                    w->shift_key_len = w->ti.run_key_len;
+                    w->shift_days = w->ti.run_shift_days;
+                }
+            }
             break;
         }
     }
-    /* A fresh list per instance: the previous instance's identity must never reach this one. */
+    /* The deny-list's sources are recorded during the walk; the list is built from them unless they are the
+     * previous instance's, byte for byte (then the previous list IS this instance's list). Either way no other
+     * instance's identity is in it. */
+    uint8_t *t = w->prev_src;
+    size_t tc = w->prev_cap;
+    w->prev_src = w->src;
+    w->prev_cap = w->src_cap;
+    w->prev_n = w->src_n;
+    w->src = t;
+    w->src_cap = tc;
+    w->src_n = 0;
+    dv_charset own;
+    if (gather_identity(w, plan, inst, &inst->ds, dv_charset_for_ds(NULL, &inst->ds, &own), 0, err)) {
+        w->prev_valid = 0;
+        dv_denylist_free(w->dl); /* a partial walk: no list rather than a wrong one */
+        w->dl = NULL;
+        w->deny_gen++;
+        return -1;
+    }
+    if (w->dl && w->prev_valid && w->src_n == w->prev_n && (w->src_n == 0 || !memcmp(w->src, w->prev_src, w->src_n)))
+        return 0;
+    w->prev_valid = 0;
+    w->deny_gen++;
     dv_denylist_free(w->dl);
     if (!(w->dl = dv_denylist_new()))
         return dv_fail(err, DV_ERR_NOMEM, "out of memory for the deny-list");
-    dv_charset own;
-    return gather_identity(w, plan, inst, &inst->ds, dv_charset_for_ds(NULL, &inst->ds, &own), 0, err);
+    if (deny_build(w, err))
+        return -1;
+    w->prev_valid = 1;
+    return 0;
 }
 
 /* Re-encode every value of the VRs the character set governs, at every level, into UTF-8, and declare
@@ -481,36 +584,107 @@ static void keep_wanted(dv_findings *f, size_t from, dv_infotype_set want)
     f->n = o;
 }
 
+/* Attributes whose value is a version designation (PS3.3: "software version", "algorithm version" ...; sorted by
+ * tag). `2.6.3.7` there is a version string, and the IPv4 pattern's shape (four dot-separated numbers 0-255)
+ * would call it IP_ADDRESS (7 corpus files: emri_small*, GH064, KarstenHilbertRF, MarekLatin2, a mammogram's
+ * `PXCM:1.4.0.7`). There, IPv4-shaped findings of the pattern detector are dropped; IPv6 (two or more `:`), every
+ * other detector and the instance's own values still apply, and in free text IPv4 is found as before (unless a
+ * version word precedes it). docs/decisions.md "Version strings are not IP addresses".
+ * [test_text_stage: test_version_strings_not_ip] */
+static const uint32_t VERSION_ATTRIBUTES[] = {
+    0x00144074u, /* ProcedureVersion */
+    0x00181019u, /* SecondaryCaptureDeviceSoftwareVersions */
+    0x0018101Au, /* HardcopyDeviceSoftwareVersion */
+    0x00181020u, /* SoftwareVersions */
+    0x00189525u, /* ApplicationVersion */
+    0x00240307u, /* DataSetVersion */
+    0x00280401u, /* TransformVersionNumber */
+    0x00660031u, /* AlgorithmVersion */
+    0x00686221u, /* ImplantTemplateVersion */
+    0x00760006u, /* ImplantAssemblyTemplateVersion */
+    0x00780024u, /* ImplantTemplateGroupVersion */
+    0x3010001Au, /* ManufacturerModelVersion */
+    0x40101029u, /* ThreatDetectionAlgorithmAndVersion */
+};
+
+static int is_version_attribute(uint32_t tag)
+{
+    for (size_t i = 0; i < sizeof VERSION_ATTRIBUTES / sizeof VERSION_ATTRIBUTES[0]; i++)
+        if (VERSION_ATTRIBUTES[i] == tag)
+            return 1;
+    return 0;
+}
+
+/* Drop the IPv4-shaped IP_ADDRESS pattern findings of out[from, n) (fewer than two ':': IPv6 needs two). */
+static void drop_ipv4(dv_findings *out, size_t from, const char *utf8)
+{
+    size_t o = from;
+    for (size_t i = from; i < out->n; i++) {
+        const dv_finding *x = &out->v[i];
+        if (x->type == DV_IT_IP_ADDRESS && x->detector == DV_DET_PATTERN) {
+            size_t colons = 0;
+            for (uint32_t k = x->start; k < x->end; k++)
+                colons += utf8[k] == ':';
+            if (colons < 2)
+                continue;
+        }
+        out->v[o++] = *x;
+    }
+    out->n = o;
+}
+
+/* dv_text_detect for the element with this tag (0: no element, e.g. the pixel classifier's text). */
+static int detect_in(dv_text_worker *w, const dv_plan *plan, uint32_t tag, const char *utf8, size_t len,
+                     dv_infotype_set want, dv_findings *out, dv_error *err);
+
 int dv_text_detect(dv_text_worker *w, const dv_plan *plan, const char *utf8, size_t len, dv_infotype_set want,
                    dv_findings *out, dv_error *err)
+{
+    return detect_in(w, plan, 0, utf8, len, want, out, err);
+}
+
+static int detect_in(dv_text_worker *w, const dv_plan *plan, uint32_t tag, const char *utf8, size_t len,
+                     dv_infotype_set want, dv_findings *out, dv_error *err)
 {
     dv_findings_clear(out);
     if (len == 0 || want == 0)
         return 0;
     dv_infotype_set it = want & ~DV_IT_BIT(DV_IT_CTX);
-    if (it && plan && plan->patterns) {
+    int pats = it && plan && plan->patterns;
+    int lex = (it & DV_LEX_INFOTYPES) != 0, deny = it && w->dl && dv_denylist_size(w->dl) > 0;
+    /* A value this worker met before with the same patterns, infoTypes (and deny-list) gets the findings it got
+     * then (text_memo.h). */
+    dv_memo_key mk = {pats ? (const void *)plan->patterns : NULL, it, w->deny_gen};
+    int deny_hit = 0, hit = 0;
+    if ((pats || lex || deny) && (hit = dv_text_memo_get(w->memo, &mk, utf8, len, out, &deny_hit, err)) < 0)
+        return -1;
+    if (!hit && pats) {
         if (!w->scratch && !(w->scratch = dv_text_scratch_new(err)))
             return -1;
         if (dv_detect_patterns(plan->patterns, w->scratch, utf8, len, it, out, err))
             return -1;
     }
     /* The dictionaries and the deny-list read the same word tokens: tokenise the value once for both. */
-    int lex = (it & DV_LEX_INFOTYPES) != 0, deny = it && w->dl && dv_denylist_size(w->dl) > 0;
-    if (lex || deny) {
+    size_t nbase = hit && deny_hit ? 0 : out->n; /* on a full hit, out already holds the deny-list's findings */
+    if ((!hit && lex) || (deny && !deny_hit)) {
         dv_toks tk;
         int rc = dv_toks_init(&tk, utf8, len, err);
-        if (rc == 0 && lex)
+        if (rc == 0 && lex && !hit)
             rc = dv_detect_names_toks(&tk, utf8, len, it & DV_LEX_INFOTYPES, out, err);
+        nbase = out->n;
         if (rc == 0 && deny) {
-            size_t from = out->n;
             rc = dv_detect_denylist_toks(w->dl, &tk, utf8, len, out, err);
             if (rc == 0)
-                keep_wanted(out, from, it);
+                keep_wanted(out, nbase, it);
         }
         dv_toks_free(&tk);
         if (rc)
             return -1;
     }
+    if ((pats || lex || deny) && !(hit && deny_hit))
+        dv_text_memo_put(w->memo, &mk, utf8, len, out, nbase);
+    if ((it & DV_IT_BIT(DV_IT_IP_ADDRESS)) && tag && is_version_attribute(tag))
+        drop_ipv4(out, 0, utf8);
     if (it && w->fn && w->fn(w->user, utf8, len, it, out, err))
         return -1;
     /* [CTX]: options.cleanDescriptors, or a REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS ImageConfig (plan.image_ctx). */
@@ -567,7 +741,7 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     if (!whole && is_code_identifier(e->tag)) {
         if (own_values_only(w, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err))
             return -1;
-    } else if (!whole && dv_text_detect(w, plan, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err)) {
+    } else if (!whole && detect_in(w, plan, e->tag, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err)) {
         return -1;
     }
     if (dv_text_transform_value(plan->text_xf, &w->ti, vr, w->dec, n, w->f.v, w->f.n, &w->out, changed, err))

@@ -11,6 +11,7 @@
 
 #include "text/checksums.h"
 #include "text/patterns.h"
+#include "text/prefilter.h"
 
 /* Text profile bits: a detector runs only when the text has what it needs. */
 enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32, P_ALPHA = 64, P_SLASH = 128, P_H = 256 };
@@ -43,6 +44,7 @@ typedef struct spec {
     check_fn check; /* NULL: accept the whole match */
     uint8_t min_digits, min_run; /* the text must hold this many digits, this many in a row */
     const char *re;
+    uint8_t pre; /* dv_prefilter: a C test every match implies (prefilter.h) */
 } spec;
 
 /* Context patterns: matched against the bytes just before a candidate, anchored at its start (\z). */
@@ -84,6 +86,7 @@ struct dv_text_scratch {
     } uid[MAX_UIDS];
     size_t nuid;
     int uid_overflow;
+    int exhaustive; /* tests only: run every pattern, pre-filters off (dv_text_scratch_set_exhaustive) */
 };
 
 struct match_ctx {
@@ -499,67 +502,67 @@ static const spec specs[] = {
     /* DATE (and DATE_OF_BIRTH by context) */
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_da, 8, 8,
      NB "((?:19|20)[0-9]{2})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])(?:(?:[01][0-9]|2[0-3])(?:[0-5][0-9](?:[0-5]"
-        "[0-9](?:\\.[0-9]{1,6})?)?)?)?(?:[+-][0-9]{4})?" NE},
+        "[0-9](?:\\.[0-9]{1,6})?)?)?)?(?:[+-][0-9]{4})?" NE, PRE_NB_RUN8},
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_ymd, 6, 4,
-     NB "((?:19|20)[0-9]{2})([-/.])(0?[1-9]|1[0-2])\\2(0?[1-9]|[12][0-9]|3[01])(?!(?!T[0-9])[A-Za-z0-9_]|[.,:/-][0-9])"},
+     NB "((?:19|20)[0-9]{2})([-/.])(0?[1-9]|1[0-2])\\2(0?[1-9]|[12][0-9]|3[01])(?!(?!T[0-9])[A-Za-z0-9_]|[.,:/-][0-9])", PRE_NB_RUN4},
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_dmy, 4, 2,
-     NB "([0-9]{1,2})([-/.])([0-9]{1,2})\\2((?:19|20)[0-9]{2}|[0-9]{2})" NE},
+     NB "([0-9]{1,2})([-/.])([0-9]{1,2})\\2((?:19|20)[0-9]{2}|[0-9]{2})" NE, PRE_DSEP2},
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon_y, 5, 4,
-     WB "([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?[ -]?(" MON ")\\.?,?[ -]?((?:19|20)[0-9]{2})" WE},
+     WB "([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?[ -]?(" MON ")\\.?,?[ -]?((?:19|20)[0-9]{2})" WE, PRE_MONTH},
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_d_y, 5, 4,
-     WB "(" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?,?[ -]((?:19|20)[0-9]{2})" WE},
+     WB "(" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?,?[ -]((?:19|20)[0-9]{2})" WE, PRE_MONTH},
     {DV_IT_DATE, 70, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_y, 4, 4,
-     WB "(" MON ")\\.?,?[ -]((?:19|20)[0-9]{2})" WE},
+     WB "(" MON ")\\.?,?[ -]((?:19|20)[0-9]{2})" WE, PRE_MONTH},
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon, 1, 1,
-     WB "(?:([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?(?: of)? (" FULLMON ")|(" FULLMON ") ([0-9]{1,2})(?:st|nd|rd|th)?)" WE},
+     WB "(?:([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?(?: of)? (" FULLMON ")|(" FULLMON ") ([0-9]{1,2})(?:st|nd|rd|th)?)" WE, PRE_MONTH},
     /* AGE */
     {DV_IT_AGE, 90, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_age_old, 1, 1,
      WB "([0-9]{1,3})[ -]?(?:(?:years?|yrs?|y|months?|mos?|weeks?|days?)[ -]?old|y\\.?\\s?o\\.?|y/o|j\\.? alt|jahre? alt|ans)"
-        "(?![A-Za-z])"},
+        "(?![A-Za-z])", PRE_AGE_OLD},
     {DV_IT_AGE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_age_ctx, 1, 1,
-     WB "(?:aged?|alter|\\x{e2}ge|pt age)\\s*[:=]?\\s*(([0-9]{1,3})(?:\\s*(?:years?|yrs?|y|j|ans|jahre))?)" WE},
+     WB "(?:aged?|alter|\\x{e2}ge|pt age)\\s*[:=]?\\s*(([0-9]{1,3})(?:\\s*(?:years?|yrs?|y|j|ans|jahre))?)" WE, PRE_AGE_WORD},
     {DV_IT_AGE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_age_bare, 1, 1,
      WB "([0-9]{1,3})\\s?(?:years?|yrs?|y)( of age)?(?![A-Za-z0-9_])(?!\\s+(?:ago|later|earlier|before|after|"
-        "prior|follow|history|duration|of (?!age)))"},
-    {DV_IT_AGE, 80, P_DIGIT | P_UPPER, 0, 0, chk_age_as, 3, 3, WB "([0-9]{3})([DWMY])" WE},
+        "prior|follow|history|duration|of (?!age)))", PRE_AGE_Y},
+    {DV_IT_AGE, 80, P_DIGIT | P_UPPER, 0, 0, chk_age_as, 3, 3, WB "([0-9]{3})([DWMY])" WE, PRE_AS},
     /* TIME */
     {DV_IT_TIME, 80, P_DIGIT, P_COLON | P_H, 0, chk_time, 3, 1,
      NB "([01]?[0-9]|2[0-3])([:h])([0-5][0-9])(?::([0-5][0-9])(?:\\.[0-9]{1,6})?)?(?:\\s?([AaPp])\\.?[Mm]\\.?"
-        "(?![A-Za-z]))?" NE},
-    {DV_IT_TIME, 75, P_DIGIT | P_ALPHA, 0, 0, NULL, 1, 1, WB "(?:1[0-2]|0?[1-9])\\s?[AaPp]\\.?[Mm]\\.?(?![A-Za-z0-9])"},
+        "(?![A-Za-z]))?" NE, PRE_TIME},
+    {DV_IT_TIME, 75, P_DIGIT | P_ALPHA, 0, 0, NULL, 1, 1, WB "(?:1[0-2]|0?[1-9])\\s?[AaPp]\\.?[Mm]\\.?(?![A-Za-z0-9])", PRE_AMPM},
     /* PHONE_NUMBER */
     {DV_IT_PHONE_NUMBER, 85, P_DIGIT, 0, 0, chk_phone_intl, 8, 1,
-     "(?<![A-Za-z0-9_+])(?:\\+|(?<![0-9] )00)[1-9][0-9]{0,2}(?:[ .-]?\\(0?[0-9]{1,4}\\))?[ .-]?[0-9]{1,5}(?:[ .-]?[0-9]{2,5}){1,5}" NE},
+     "(?<![A-Za-z0-9_+])(?:\\+|(?<![0-9] )00)[1-9][0-9]{0,2}(?:[ .-]?\\(0?[0-9]{1,4}\\))?[ .-]?[0-9]{1,5}(?:[ .-]?[0-9]{2,5}){1,5}" NE, PRE_PHONE_INTL},
     {DV_IT_PHONE_NUMBER, 80, P_DIGIT, 0, 0, NULL, 10, 3,
-     "(?<![A-Za-z0-9_+.-])(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\)\\s?|[2-9][0-9]{2}[ .-])[0-9]{3}[ .-][0-9]{4}" NE},
-    {DV_IT_PHONE_NUMBER, 80, P_DIGIT, 0, 0, NULL, 10, 2, WB "0[1-9](?:([ .])[0-9]{2})(?:\\1[0-9]{2}){3}" NE},
+     "(?<![A-Za-z0-9_+.-])(?:\\+?1[ .-]?)?(?:\\([2-9][0-9]{2}\\)\\s?|[2-9][0-9]{2}[ .-])[0-9]{3}[ .-][0-9]{4}" NE, PRE_PHONE_NANP},
+    {DV_IT_PHONE_NUMBER, 80, P_DIGIT, 0, 0, NULL, 10, 2, WB "0[1-9](?:([ .])[0-9]{2})(?:\\1[0-9]{2}){3}" NE, PRE_PHONE_FR},
     {DV_IT_PHONE_NUMBER, 70, P_DIGIT, 0, 0, chk_phone_nat, 9, 2,
-     "(?<![A-Za-z0-9_+.,/-])0[1-9][0-9]{1,4}[ /-][0-9]{3,8}(?:[ -][0-9]{3,5})?" NE},
+     "(?<![A-Za-z0-9_+.,/-])0[1-9][0-9]{1,4}[ /-][0-9]{3,8}(?:[ -][0-9]{3,5})?" NE, PRE_PHONE_NAT},
     {DV_IT_PHONE_NUMBER, 90, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_phone_ctx, 6, 1,
      WB "(?:tel(?:ephone)?|phone|fax|mobile|cell|ph|t\\x{e9}l|telefon|pager|bleep|contact)\\.?(?:\\s*(?:no\\.?|number|#))?"
-        "\\s*[:.#]?\\s*(\\+?\\(?[0-9][0-9 ()./-]{4,22}[0-9])" NE},
+        "\\s*[:.#]?\\s*(\\+?\\(?[0-9][0-9 ()./-]{4,22}[0-9])" NE, PRE_PHONE_WORD},
     /* EMAIL_ADDRESS, URL, IP_ADDRESS, MAC_ADDRESS */
     {DV_IT_EMAIL_ADDRESS, 95, P_AT, 0, 0, NULL, 0, 0,
      "(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
-     "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\\.[A-Za-z]{2,24}" WE},
+     "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\\.[A-Za-z]{2,24}" WE, PRE_NONE},
     {DV_IT_URL, 90, P_ALPHA, P_COLON | P_DOT, PCRE2_CASELESS, chk_url, 0, 0,
-     WB "(?:(?:https?|ftps?|sftp|dicomweb)://|www\\.)[^\\s<>\"'`]+"},
+     WB "(?:(?:https?|ftps?|sftp|dicomweb)://|www\\.)[^\\s<>\"'`]+", PRE_URL},
     {DV_IT_IP_ADDRESS, 85, P_DIGIT | P_DOT, 0, 0, chk_ipv4, 4, 1,
      "(?<![A-Za-z0-9_.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|"
-     "[1-9]?[0-9])(?::[0-9]{1,5})?(?![A-Za-z0-9_]|\\.[0-9])"},
+     "[1-9]?[0-9])(?::[0-9]{1,5})?(?![A-Za-z0-9_]|\\.[0-9])", PRE_IPV4},
     {DV_IT_IP_ADDRESS, 90, P_COLON, 0, 0, chk_ipv6, 0, 0,
-     "(?<![A-Za-z0-9_:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{3,45}(?![A-Za-z0-9_:])"},
+     "(?<![A-Za-z0-9_:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{3,45}(?![A-Za-z0-9_:])", PRE_IPV6},
     {DV_IT_MAC_ADDRESS, 90, 0, P_COLON | P_DASH | P_DOT, 0, NULL, 0, 0,
      "(?<![A-Za-z0-9_:.-])(?:[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\\1[0-9A-Fa-f]{2}){4}|[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}"
-     "\\.[0-9A-Fa-f]{4})(?![A-Za-z0-9_:-]|\\.[0-9A-Fa-f])"},
+     "\\.[0-9A-Fa-f]{4})(?![A-Za-z0-9_:-]|\\.[0-9A-Fa-f])", PRE_MAC},
     /* Numbers with check digits */
-    {DV_IT_US_SOCIAL_SECURITY_NUMBER, 85, P_DIGIT, 0, 0, chk_ssn, 9, 2, NB "([0-9]{3})([- ]?)([0-9]{2})\\2([0-9]{4})" NE},
+    {DV_IT_US_SOCIAL_SECURITY_NUMBER, 85, P_DIGIT, 0, 0, chk_ssn, 9, 2, NB "([0-9]{3})([- ]?)([0-9]{2})\\2([0-9]{4})" NE, PRE_NB_RUN3},
     {DV_IT_CREDIT_CARD_NUMBER, 95, P_DIGIT, 0, 0, chk_card, 12, 1,
-     "(?<![A-Za-z0-9_.-])[0-9](?:[ -]?[0-9]){11,18}(?![A-Za-z0-9_]|[.-][0-9])"},
-    {DV_IT_IBAN_CODE, 95, P_DIGIT | P_UPPER, 0, 0, chk_iban, 8, 2, WB "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}"},
-    {DV_IT_US_HEALTHCARE_NPI, 70, P_DIGIT, 0, 0, chk_npi, 10, 10, NB "[12][0-9]{9}" NE},
+     "(?<![A-Za-z0-9_.-])[0-9](?:[ -]?[0-9]){11,18}(?![A-Za-z0-9_]|[.-][0-9])", PRE_CARD},
+    {DV_IT_IBAN_CODE, 95, P_DIGIT | P_UPPER, 0, 0, chk_iban, 8, 2, WB "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}", PRE_IBAN},
+    {DV_IT_US_HEALTHCARE_NPI, 70, P_DIGIT, 0, 0, chk_npi, 10, 10, NB "[12][0-9]{9}" NE, PRE_NB_RUN10},
     {DV_IT_UK_NATIONAL_HEALTH_SERVICE_NUMBER, 75, P_DIGIT, 0, 0, chk_nhs, 10, 3,
-     NB "([0-9]{3})([ -]?)([0-9]{3})\\2([0-9]{4})" NE},
+     NB "([0-9]{3})([ -]?)([0-9]{3})\\2([0-9]{4})" NE, PRE_NB_RUN3},
     /* MEDICAL_RECORD_NUMBER and other identifiers after a record-number word */
     {DV_IT_MEDICAL_RECORD_NUMBER, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mrn, 1, 1,
      WB "(MRN|MR\\s?#|MR\\s?(?:no|nr)\\.?|med(?:ical)?\\.?\\s*rec(?:ord)?\\.?(?:\\s*(?:no\\.?|number|#|nr\\.?))?|"
@@ -568,31 +571,31 @@ static const spec specs[] = {
         "study\\s*(?:id|no\\.?|#)|exam(?:ination)?\\s*(?:id|no\\.?|number|#)|order\\s*(?:id|no\\.?|number|#)|"
         "requisition(?:\\s*(?:id|no\\.?|number|#))?|visit\\s*(?:id|no\\.?|number|#)|encounter\\s*(?:id|no\\.?|number|#)?|"
         "fallnummer|fall-?nr\\.?|aktenzeichen|dossier|IPP|ID|Nr\\.?|No\\.?)"
-        "\\s*[:#=.]?\\s*(?:is\\s+)?([A-Za-z0-9](?:[A-Za-z0-9/_-]{0,30}[A-Za-z0-9])?)(?![A-Za-z0-9])"},
+        "\\s*[:#=.]?\\s*(?:is\\s+)?([A-Za-z0-9](?:[A-Za-z0-9/_-]{0,30}[A-Za-z0-9])?)(?![A-Za-z0-9])", PRE_NONE},
     /* STREET_ADDRESS: house number + name + suffix; German, French; postcodes with their context */
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_UPPER, 0, 0, NULL, 1, 1,
      WB "[0-9]{1,5}[A-Za-z]?(?:-[0-9]{1,5})?,?\\s+(?:(?:[NSEW]\\.?|North|South|East|West)\\s+)?"
         "(?:[A-Z][A-Za-z'-]*\\.?\\s+){1,4}" STREET_SUFFIX "\\.?(?![A-Za-z])"
-        "(?:,?\\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Room|Rm|APT|SUITE|UNIT|#)\\.?\\s*#?[A-Za-z0-9-]{1,6})?"},
+        "(?:,?\\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Room|Rm|APT|SUITE|UNIT|#)\\.?\\s*#?[A-Za-z0-9-]{1,6})?", PRE_STREET},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_UPPER, 0, 0, NULL, 1, 1,
      "(?<![\\w\\x{80}-\\x{10ffff}])(?:[A-Z\\x{c4}\\x{d6}\\x{dc}][a-z\\x{e4}\\x{f6}\\x{fc}\\x{df}-]+"
      "(?:stra\\x{df}e|strasse|str\\.|gasse|allee|platz|weg)|(?:[A-Z\\x{c4}\\x{d6}\\x{dc}][a-z\\x{e4}\\x{f6}\\x{fc}\\x{df}-]+\\s)?"
-     "(?:Stra\\x{df}e|Strasse|Str\\.|Gasse|Allee|Platz))\\s+[0-9]{1,4}[a-z]?(?![A-Za-z0-9])"},
+     "(?:Stra\\x{df}e|Strasse|Str\\.|Gasse|Allee|Platz))\\s+[0-9]{1,4}[a-z]?(?![A-Za-z0-9])", PRE_STREET_DE},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, 0, NULL, 1, 1,
      WB "[0-9]{1,4}(?:\\s?(?:bis|ter))?,?\\s+(?i:rue|avenue|av\\.|boulevard|bd|place|chemin|all\\x{e9}e|impasse|quai|route|cours)"
-        "\\s+(?:(?:de|du|des|la|le|l'|d')\\s*)*[A-Z\\x{c9}\\x{c8}][^\\s,;]*(?:\\s+(?:(?:de|du|des|la|le)\\s+)?[A-Z\\x{c9}\\x{c8}][^\\s,;]*){0,3}"},
+        "\\s+(?:(?:de|du|des|la|le|l'|d')\\s*)*[A-Z\\x{c9}\\x{c8}][^\\s,;]*(?:\\s+(?:(?:de|du|des|la|le)\\s+)?[A-Z\\x{c9}\\x{c8}][^\\s,;]*){0,3}", PRE_STREET_FR},
     {DV_IT_STREET_ADDRESS, 75, P_DIGIT | P_UPPER, 0, 0, NULL, 2, 1,
-     WB "(?:[A-PR-UWYZ][0-9][0-9A-HJKMNPR-Y]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9ABEHMNPRVWXY]?) ?[0-9][ABD-HJLNP-UW-Z]{2}" WE},
+     WB "(?:[A-PR-UWYZ][0-9][0-9A-HJKMNPR-Y]?|[A-PR-UWYZ][A-HK-Y][0-9][0-9ABEHMNPRVWXY]?) ?[0-9][ABD-HJLNP-UW-Z]{2}" WE, PRE_POST_UK},
     {DV_IT_STREET_ADDRESS, 80, P_DIGIT | P_UPPER, 0, 0, NULL, 3, 1,
-     WB "[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]" WE},
+     WB "[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]" WE, PRE_POST_CA},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_UPPER, 0, 0, chk_span1, 5, 5,
-     "[A-Z][A-Za-z.'-]+,\\s*" US_STATES "\\s+([0-9]{5}(?:-[0-9]{4})?)" NE},
+     "[A-Z][A-Za-z.'-]+,\\s*" US_STATES "\\s+([0-9]{5}(?:-[0-9]{4})?)" NE, PRE_ZIP_STATE},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_span1, 1, 1,
      WB "(?:zip(?:\\s*code)?|postcode|post code|plz|code postal)\\s*[:#]?\\s*([0-9]{5}(?:-[0-9]{4})?|"
-        "[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})" WE},
+        "[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})" WE, PRE_ZIP_WORD},
     {DV_IT_STREET_ADDRESS, 70, P_DIGIT | P_UPPER, 0, 0, NULL, 5, 5,
-     "(?:(?<=, )|(?<=; )|(?<![A-Za-z0-9_.,:/-])(?:D|F|A|CH)-)[0-9]{5}(?=\\s+[A-Z\\x{c4}\\x{d6}\\x{dc}][a-z\\x{e4}\\x{f6}\\x{fc}\\x{df}]{2,})"},
-    {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, NULL, 1, 1, WB "P\\.?\\s?O\\.?\\s?Box\\s+[0-9]{1,6}" WE},
+     "(?:(?<=, )|(?<=; )|(?<![A-Za-z0-9_.,:/-])(?:D|F|A|CH)-)[0-9]{5}(?=\\s+[A-Z\\x{c4}\\x{d6}\\x{dc}][a-z\\x{e4}\\x{f6}\\x{fc}\\x{df}]{2,})", PRE_PLZ},
+    {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, NULL, 1, 1, WB "P\\.?\\s?O\\.?\\s?Box\\s+[0-9]{1,6}" WE, PRE_BOX},
 };
 
 #define NSPECS (sizeof specs / sizeof specs[0])
@@ -676,6 +679,11 @@ dv_text_scratch *dv_text_scratch_new(dv_error *err)
     /* Bound the work per match so hostile text cannot make a pattern backtrack for long. */
     pcre2_set_match_limit(s->mctx, 200000);
     return s;
+}
+
+void dv_text_scratch_set_exhaustive(dv_text_scratch *s, int on)
+{
+    s->exhaustive = on != 0;
 }
 
 void dv_text_scratch_free(dv_text_scratch *s)
@@ -797,10 +805,15 @@ int dv_detect_patterns(const dv_patterns *p, dv_text_scratch *s, const char *utf
         run |= DV_IT_BIT(DV_IT_DATE);
     size_t first = out->n;
     match_ctx m = {.p = p, .s = s, .t = utf8, .len = len};
+    dv_prescan ps;
+    dv_prescan_init(&ps, utf8, len);
     for (size_t i = 0; i < p->n; i++) {
         const spec *sp = &p->specs[i];
         if (!(run & DV_IT_BIT(sp->type)) || (prof & sp->need_all) != sp->need_all ||
             (sp->need_any && !(prof & sp->need_any)) || pr.digits < sp->min_digits || pr.run < sp->min_run)
+            continue;
+        /* A pattern whose necessary condition the text lacks cannot match: skip its scan (prefilter.h). */
+        if (!s->exhaustive && !dv_prescan_may_match(&ps, (dv_prefilter)sp->pre))
             continue;
         size_t off = 0;
         while (off < len) {

@@ -19,6 +19,9 @@ void dv_patterns_free(dv_patterns *p);
 /* A worker's scratch, usable with any dv_patterns. NULL with err set on allocation failure. */
 dv_text_scratch *dv_text_scratch_new(dv_error *err);
 void dv_text_scratch_free(dv_text_scratch *s);
+/* Tests only: with on, every pattern scans every value (the pre-filters of prefilter.h are not consulted), so a
+ * test can compare the findings with and without them. [test_patterns: test_prefilter_same_findings] */
+void dv_text_scratch_set_exhaustive(dv_text_scratch *s, int on);
 
 /* Append to out the findings of the infoTypes in want found in utf8[0, len). Invalid UTF-8 bytes never
  * match (they act as separators). Spans lie on code point boundaries. out is NOT normalised (other

@@ -35,11 +35,30 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Findings (normalised) of text as "TYPE[covered text]" joined by ' '. */
+/* The findings of text[0, n) with the pre-filters (prefilter.h) must be exactly those of every pattern run on
+ * it (same spans, types, scores, order): a pre-filter only skips a pattern that cannot match. */
+static void same_with_and_without_prefilters(const char *text, size_t n, dv_infotype_set want)
+{
+    dv_findings a = {0}, b = {0};
+    dv_error err;
+    int ra = dv_detect_patterns(P, S, text, n, want, &a, &err);
+    dv_text_scratch_set_exhaustive(S, 1);
+    int rb = dv_detect_patterns(P, S, text, n, want, &b, &err);
+    dv_text_scratch_set_exhaustive(S, 0);
+    assert_int_equal(ra, rb);
+    if (a.n != b.n || (a.n && memcmp(a.v, b.v, a.n * sizeof a.v[0]) != 0))
+        fail_msg("pre-filters changed the findings of \"%.*s\": %zu vs %zu", (int)(n > 200 ? 200 : n), text, a.n, b.n);
+    dv_findings_free(&a);
+    dv_findings_free(&b);
+}
+
+/* Findings (normalised) of text as "TYPE[covered text]" joined by ' '. Every text a test looks at is also
+ * checked with and without the pre-filters. */
 static void detect(const char *text, char *out, size_t cap)
 {
     dv_findings f = {0};
     dv_error err;
+    same_with_and_without_prefilters(text, strlen(text), ~(dv_infotype_set)0);
     assert_int_equal(dv_detect_patterns(P, S, text, strlen(text), ~(dv_infotype_set)0, &f, &err), 0);
     dv_findings_normalise(&f);
     out[0] = '\0';
@@ -453,6 +472,76 @@ static void test_fuzz_regressions_replay(void **state)
     assert_true(files >= 1);
 }
 
+/* The pre-filters (src/text/prefilter.c) never change a finding: every line of the labelled corpora (as written
+ * and with its {{TYPE|...}} marks removed) and many generated strings built from the pieces the patterns and
+ * their pre-filters look at (digits, separators, month names, context words, postcodes, hex groups) give the
+ * same findings with and without them. */
+static void check_file_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[8192], plain[8192];
+    int lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strcspn(line, "\n");
+        line[n] = 0;
+        same_with_and_without_prefilters(line, n, ~(dv_infotype_set)0);
+        size_t o = 0; /* {{TYPE|text}} -> text */
+        for (size_t i = 0; i < n;) {
+            if (line[i] == '{' && line[i + 1] == '{') {
+                const char *bar = strchr(line + i, '|');
+                if (bar) {
+                    i = (size_t)(bar - line) + 1;
+                    continue;
+                }
+            }
+            if (line[i] == '}' && line[i + 1] == '}') {
+                i += 2;
+                continue;
+            }
+            plain[o++] = line[i++];
+        }
+        same_with_and_without_prefilters(plain, o, ~(dv_infotype_set)0);
+        same_with_and_without_prefilters(plain, o, DV_IT_BIT(DV_IT_DATE_OF_BIRTH));
+        lines++;
+    }
+    fclose(f);
+    assert_true(lines > 300);
+}
+
+static void test_prefilter_same_findings(void **state)
+{
+    (void)state;
+    check_file_lines(DV_SOURCE_DIR "/tests/text/corpus/patterns.tsv");
+    check_file_lines(DV_SOURCE_DIR "/tests/text/corpus/names.tsv");
+    static const char *const pieces[] = {
+        "0", "1", "2", "9", "00", "07", "12", "19", "20", "31", "123", "555", "1234", "2019", "1961", "0171", "99999",
+        "4111", "12345", "1234567890", "0.0007475704769603908", " ", "  ", "-", "/", ".", ":", ",", ", ", "; ", "+",
+        "(", ")", "#", "@", "h", "\t", "\n", "Jan", "march", "MAY", "mai", "Sept", "okt", "ao\xc3\xbbt", "M\xc3\xa4rz",
+        "of ", "th", "y", "yo", " years", " y/o", "months old", "age", "Alter ", "am", "PM", "p.m.", "tel", "Phone:",
+        "fax", "contact", "www.", "http://", "x.org", "a@b.de", "AB", "GB82", "WEST", "SW1A", "1AA", "K1A", "0B1",
+        "NY", "Springfield, IL", "zip", "PLZ", "D-", "Berlin", "Hauptstra\xc3\x9f" "e", "Str.", "weg", "rue",
+        "Avenue", "bis", "Baker", "Street", "St", "Apt", "PO Box", "MRN", "ID", "NHS", "NPI", "SSN", "ab", "cd",
+        "EF", "1a", "2b", "fe80", "::", "version", "v", "DOB", "born", "\xc3\xa9", "\xc5\xbf", "\xe2\x84\xaa", "\xff",
+    };
+    const size_t np = sizeof pieces / sizeof pieces[0];
+    uint32_t r = 12345;
+    char buf[512];
+    for (int k = 0; k < 20000; k++) {
+        size_t n = 0, parts = 1 + k % 12;
+        for (size_t i = 0; i < parts; i++) {
+            r = r * 1103515245u + 12345u;
+            const char *pc = pieces[(r >> 8) % np];
+            size_t l = strlen(pc);
+            if (n + l >= sizeof buf)
+                break;
+            memcpy(buf + n, pc, l);
+            n += l;
+        }
+        same_with_and_without_prefilters(buf, n, ~(dv_infotype_set)0);
+    }
+}
+
 typedef struct {
     int found;
 } worker_arg;
@@ -509,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_two_workers_share_patterns),
         cmocka_unit_test(test_fuzz_regressions_replay),
+        cmocka_unit_test(test_prefilter_same_findings),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
