@@ -388,6 +388,9 @@ static int find_all(stage *s, dv_error *err)
                               : dv_textdetect_find(w->td, &w->gray, s->frame_ms, found, err);
         if (rc != 0 || (s->pol && classify(s, t0, err) != 0))
             return -1;
+        /* the detector gives one box per line (close lines' padding may overlap); paint their union
+         * rectangles, as REDACT_ALL_TEXT was measured (docs/pixels.md "Scores") */
+        dv_boxes_merge_overlapping(&w->boxes);
         uint64_t took = now_ms() - t0;
         if (took > s->frame_ms)
             return dv_fail(err, DV_ERR_LIMIT, "limit: frame %u took %llu ms, over its %u ms bound", i,

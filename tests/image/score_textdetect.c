@@ -336,6 +336,7 @@ static int score_file(const char *path, const char *label, akbox *ak, size_t nak
         dv_boxes_clear(&det);
         if (dv_gray8_from_frame(&f, pal.lut ? &pal : NULL, &g, &err) || dv_textdetect_find(td, &g, deadline, &det, &err))
             goto out;
+        dv_boxes_merge_overlapping(&det); /* what the stage paints under REDACT_ALL_TEXT */
         double ms = now_ms() - t0;
         file_ms += ms;
         t->ms_sum += ms;

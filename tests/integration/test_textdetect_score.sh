@@ -22,7 +22,7 @@ fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 # REDACT_SENSITIVE_TEXT end to end (the pixel stage: detected boxes, OCR, the sensitive-box decision, painting):
 # PHI boxes >= 95 % of their ink covered, non-PHI boxes intact (<= 5 % covered). Floors at what it reaches
 # (issue 11 targets: 0.98 / 0.85; docs/pixels.md "REDACT_SENSITIVE_TEXT end to end").
-"$SCORER" --mode sensitive --name sensitive-generator-seed2-small --min-phi-recall 0.95 --min-intact 0.88 \
+"$SCORER" --mode sensitive --name sensitive-generator-seed2-small --min-phi-recall 0.95 --min-intact 0.90 \
     --max-empty-area 0.01 "$T/gen" || fail "REDACT_SENSITIVE_TEXT on the generator set below its floors"
 "$SCORER" --mode sensitive --name sensitive-presidio --min-phi-recall 0.99 "$DATA/presidio" ||
     fail "REDACT_SENSITIVE_TEXT on presidio below its floor"
