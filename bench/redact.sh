@@ -33,7 +33,7 @@ gen 1 full seed1-tuned
 gen 2 full seed2-heldout
 gen 3 cine cine100
 gen 3 big big1024
-score() { # name dir...
+score() { # name [options] dir...
   local name=$1; shift
   echo
   /usr/bin/time -f "  peak RSS %M KB" "$SCORER" --name "$name" "$@" 2>&1 | grep -v '^  file .*: 1 frames'
@@ -44,7 +44,14 @@ score "jsl-burned-in (real; looked at while tuning)" "$SHARED/dicom/jsl-burned-i
 score "presidio (real; held out)" "$SHARED/dicom/presidio"
 score "100-frame 640x480 cine (seed 3)" "$OUT/cine100"
 score "1024x1024 frames (seed 3)" --verbose "$OUT/big1024" | grep -v '^  miss'
+# REDACT_SENSITIVE_TEXT end to end: the pixel stage over each instance (detected boxes, OCR, decision, paint);
+# PHI recall on the boxes painted, non-PHI boxes intact (<= 5 % of their ink covered), CPU per frame.
+score "SENSITIVE generator seed 1 (tuned on)" --mode sensitive "$OUT/seed1-tuned"
+score "SENSITIVE generator seed 2 (held out)" --mode sensitive "$OUT/seed2-heldout"
+score "SENSITIVE jsl-burned-in (real)" --mode sensitive "$SHARED/dicom/jsl-burned-in"
+score "SENSITIVE presidio (real)" --mode sensitive "$SHARED/dicom/presidio"
 echo
 echo "TARGETS (issue 11): recall >= 0.99 with <= 1 % of the area covered on frames without text;"
-echo "  <= 150 ms per 1024x1024 frame; 100-frame 640x480 cine <= 2 s (compare the figures above)."
+echo "  <= 150 ms per 1024x1024 frame; 100-frame 640x480 cine <= 2 s; REDACT_SENSITIVE_TEXT PHI recall >= 0.98"
+echo "  with >= 0.85 of non-PHI boxes intact (compare the figures above)."
 [ "$KEEP" = 1 ] || rm -rf "$OUT"

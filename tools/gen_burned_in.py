@@ -171,8 +171,11 @@ def us_overlay(canvas, rng, frames, mono):
           frames)
     if rng.random() < 0.7:  # a label over the speckle sector (noisy anatomy): saturated, or outlined
         col = rng.choice(["white", "yellow", "green"] if not mono else ["white"])
-        place(canvas, rng, rng.choice(["RT KIDNEY", "LIVER LONG", "GB", phi[0]]), w // 2 - 40, h // 2,
-              rng.randint(12, 24), col, rng.random() < 0.3, rng.random() < 0.5, frames)
+        s = rng.choice(["RT KIDNEY", "LIVER LONG", "GB", phi[0]])
+        size = rng.randint(12, 24)
+        rng.random()  # was a random PHI flag; drawn still so every seed keeps its pictures
+        # PHI only when the label is the patient's name: RT KIDNEY / LIVER LONG / GB are anatomy labels
+        place(canvas, rng, s, w // 2 - 40, h // 2, size, col, s == phi[0], rng.random() < 0.5, frames)
 
 
 def sc_overlay(canvas, rng, frames, mono, small=False):

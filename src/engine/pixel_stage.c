@@ -27,6 +27,7 @@
 #define TS_EXPLICIT_BE "1.2.840.10008.1.2.2"
 #define TS_RLE "1.2.840.10008.1.2.5"
 #define TS_JPEG_LS_LOSSLESS "1.2.840.10008.1.2.4.80"
+#define TS_J2K_LOSSLESS "1.2.840.10008.1.2.4.90"
 
 struct dv_pixel_worker {
     dv_image_ctx *img;
@@ -143,6 +144,7 @@ typedef enum out_kind {
     OUT_NATIVE_ELE,     /* anything we cannot re-encode the same way -> Explicit VR Little Endian native */
     OUT_RLE,            /* RLE Lossless kept (our encoder) */
     OUT_JPEG_LS,        /* JPEG-LS Lossless kept (CharLS) */
+    OUT_J2K,            /* JPEG 2000 Lossless kept (OpenJPEG, reversible 5/3) */
     OUT_JPEG_DCT        /* JPEG Baseline kept: redacted in the DCT domain (dv_jpeg_dct.h), no generation loss */
 } out_kind;
 
@@ -163,9 +165,17 @@ static out_kind output_kind(const char *ts, dv_ts_family fam, const dv_pixel_att
         /* 8-bit Huffman sequential streams are redacted in the DCT domain; a stream that API refuses
          * (progressive, arithmetic, 12-bit) falls back to native at the first such frame (write_dct). */
         return pa->bits_allocated == 8 ? OUT_JPEG_DCT : OUT_NATIVE_ELE;
+    case DV_TSF_J2K:
+        /* JPEG 2000 Lossless only: a .4.91 stream may be lossy (the syntax allows both; the codestream does
+         * not say whether layers were dropped), so it keeps its lossy history as native; Part 2 (.4.92/.4.93)
+         * and HTJ2K (OpenJPEG has no HT encoder; Debian's OpenJPH encodes only through C++) -> native.
+         * YBR_ICT is irreversible by definition. (docs/decisions.md "JPEG 2000 output") */
+        if (strcmp(ts, TS_J2K_LOSSLESS) == 0 && pa->bits_stored >= 1 && pa->bits_stored <= 16 &&
+            (pa->bits_allocated == 8 || pa->bits_allocated == 16) && pa->photometric != DV_PHOTO_YBR_ICT)
+            return OUT_J2K;
+        return OUT_NATIVE_ELE;
     default:
-        /* JPEG lossless (no encoder in Debian's libjpeg-turbo 2.1), JPEG 2000 /
-         * HTJ2K (OpenJPEG could encode; not wired), deflated frames: native. */
+        /* JPEG lossless (no encoder in Debian's libjpeg-turbo 2.1), deflated frames: native. */
         return OUT_NATIVE_ELE;
     }
 }
@@ -176,6 +186,7 @@ static const char *output_ts(out_kind k, const char *ts)
     case OUT_NATIVE_KEEP_TS: return ts;
     case OUT_RLE: return TS_RLE;
     case OUT_JPEG_LS: return TS_JPEG_LS_LOSSLESS;
+    case OUT_J2K: return TS_J2K_LOSSLESS;
     case OUT_JPEG_DCT: return ts;
     case OUT_NATIVE_ELE: break;
     }
@@ -377,6 +388,9 @@ static int find_all(stage *s, dv_error *err)
                               : dv_textdetect_find(w->td, &w->gray, s->frame_ms, found, err);
         if (rc != 0 || (s->pol && classify(s, t0, err) != 0))
             return -1;
+        /* the detector gives one box per line (close lines' padding may overlap); paint their union
+         * rectangles, as REDACT_ALL_TEXT was measured (docs/pixels.md "Scores") */
+        dv_boxes_merge_overlapping(&w->boxes);
         uint64_t took = now_ms() - t0;
         if (took > s->frame_ms)
             return dv_fail(err, DV_ERR_LIMIT, "limit: frame %u took %llu ms, over its %u ms bound", i,
@@ -415,7 +429,7 @@ static void paint(stage *s, uint32_t i, dv_frame *f)
         observe(s, i, &before, f, b.v, b.n);
 }
 
-/* Pass 2, encapsulated output (RLE, JPEG-LS): every frame's new bytes, then one replacement. */
+/* Pass 2, encapsulated output (RLE, JPEG-LS, JPEG 2000): every frame's new bytes, then one replacement. */
 static int write_encapsulated(stage *s, out_kind k, dv_error *err)
 {
     uint32_t n = s->pa.number_of_frames;
@@ -437,8 +451,9 @@ static int write_encapsulated(stage *s, out_kind k, dv_error *err)
         paint(s, i, &s->frame);
         s->decoded = -1; /* painted */
         size_t len = 0;
-        rc = k == OUT_RLE ? dv_image_encode_rle(s->w->img, &s->pa, &s->frame, &bufs[i], &len, err)
-                          : dv_image_encode_jpegls(s->w->img, &s->pa, &s->frame, &bufs[i], &len, err);
+        rc = k == OUT_RLE      ? dv_image_encode_rle(s->w->img, &s->pa, &s->frame, &bufs[i], &len, err)
+             : k == OUT_JPEG_LS ? dv_image_encode_jpegls(s->w->img, &s->pa, &s->frame, &bufs[i], &len, err)
+                                : dv_image_encode_j2k(s->w->img, &s->pa, &s->frame, &bufs[i], &len, err);
         lens[i] = len;
     }
     if (rc == 0)
@@ -643,7 +658,8 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
             rc = write_native(&s, k, err);
         }
     } else if (rc == 0 && w->nall > 0) {
-        rc = k == OUT_RLE || k == OUT_JPEG_LS ? write_encapsulated(&s, k, err) : write_native(&s, k, err);
+        rc = k == OUT_RLE || k == OUT_JPEG_LS || k == OUT_J2K ? write_encapsulated(&s, k, err)
+                                                               : write_native(&s, k, err);
     }
     /* The transfer syntax changes only once the new pixel data is in place. */
     const char *ots = w->nall > 0 ? output_ts(k, s.ts) : s.ts;

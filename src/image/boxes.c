@@ -115,3 +115,40 @@ void dv_boxes_merge_overlapping(dv_boxes *b)
         }
     }
 }
+
+/* Two padded line boxes belong to one line when they overlap and share at least half the height of the
+ * lower one; the boxes of the lines above and below only touch through their padding. */
+static int same_line(dv_box a, dv_box b)
+{
+    if (!dv_box_intersects(a, b))
+        return 0;
+    uint64_t top = a.y > b.y ? a.y : b.y;
+    uint64_t ae = (uint64_t)a.y + a.h, be = (uint64_t)b.y + b.h;
+    uint64_t bot = ae < be ? ae : be;
+    uint64_t lower = a.h < b.h ? a.h : b.h;
+    return bot > top && (bot - top) * 2 >= lower;
+}
+
+void dv_boxes_merge_lines(dv_boxes *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->n; i++) /* drop empty boxes */
+        if (b->v[i].w && b->v[i].h)
+            b->v[n++] = b->v[i];
+    b->n = n;
+    int changed = 1;
+    while (changed) {
+        changed = 0;
+        for (size_t i = 0; i < b->n; i++) {
+            for (size_t j = i + 1; j < b->n;) {
+                if (same_line(b->v[i], b->v[j])) {
+                    b->v[i] = dv_box_union(b->v[i], b->v[j]);
+                    b->v[j] = b->v[--b->n];
+                    changed = 1;
+                } else {
+                    j++;
+                }
+            }
+        }
+    }
+}

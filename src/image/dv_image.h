@@ -187,6 +187,13 @@ int dv_image_encode_rle(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_fr
 int dv_image_encode_jpegls(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf,
                            size_t *out_len, dv_error *err);
 
+/* Encode a decoded frame as lossless JPEG 2000 (reversible 5/3, raw codestream; OpenJPEG) through ctx
+ * (counted). BitsStored 1..16, containers of 1 or 2 bytes, 1 or 3 samples; RCT on only for YBR_RCT. The
+ * output is capped by the context's max_encoded_bytes (and 2x the raw frame + 64 KiB): DV_ERR_LIMIT.
+ * *out_buf is malloc'd, even length, owned by the caller. Returns 0 or -1 with err. */
+int dv_image_encode_j2k(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf,
+                        size_t *out_len, dv_error *err);
+
 /* ---- codecs (one file each; called only through dv_image_decode_frame / dv_image_encode_*) ---- */
 
 /* codec_native.c: frame frame_index out of a native PixelData value of len bytes. */
@@ -211,6 +218,9 @@ int dv_jpegls_encode(const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **
                      dv_error *err);
 /* codec_j2k.c: OpenJPEG (J2K and HTJ2K codestreams, JP2 boxes tolerated). */
 int dv_j2k_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_frame *out, dv_error *err);
+/* codec_j2k_encode.c: lossless J2K codestream of a canonical frame; max_bytes 0: only the 2x raw cap. */
+int dv_j2k_encode(const dv_pixel_attrs *pa, const dv_frame *frame, uint64_t max_bytes, uint8_t **out_buf,
+                  size_t *out_len, dv_error *err);
 /* codec_deflate_frame.c: zlib-deflated native frame (Deflated Image Frame Compression). */
 int dv_deflate_frame_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_frame *out,
                             dv_error *err);

@@ -72,6 +72,10 @@ dv_box dv_box_union(dv_box a, dv_box b);
 /* Replace every group of overlapping boxes by their union, until no two boxes overlap; drops empty boxes.
  * In place, O(n^2) per pass (n is the number of text lines of one frame). */
 void dv_boxes_merge_overlapping(dv_boxes *b);
+/* The same for the boxes of one text line only: overlapping boxes sharing at least half the lower one's
+ * height are merged; the boxes of neighbouring lines may overlap through their padding and stay apart (the
+ * sensitive modes read one line per box). [test_textdetect: test_merge_lines] */
+void dv_boxes_merge_lines(dv_boxes *b);
 
 /* ---- textdetect.c ---- */
 
@@ -83,7 +87,8 @@ void dv_textdetect_free(dv_textdetect *td);
 void dv_textdetect_reset(dv_textdetect *td);
 
 /* Find the text lines of g: appends one box per line (its whole span, padded, clipped to the frame) to
- * lines. deadline_ms > 0 bounds the work (DV_ERR_LIMIT when exceeded: the stage fails closed). Returns 0 or
+ * lines. The boxes of close lines may overlap through their padding (dv_boxes_merge_lines): REDACT_ALL_TEXT
+ * paints their dv_boxes_merge_overlapping union, the sensitive modes read and decide each line alone. deadline_ms > 0 bounds the work (DV_ERR_LIMIT when exceeded: the stage fails closed). Returns 0 or
  * -1 with err. */
 int dv_textdetect_find(dv_textdetect *td, const dv_gray8 *g, uint32_t deadline_ms, dv_boxes *lines,
                        dv_error *err);

@@ -238,3 +238,10 @@ int dv_image_encode_jpegls(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv
     ctx->encode_calls++;
     return dv_jpegls_encode(pa, frame, out_buf, out_len, err);
 }
+
+int dv_image_encode_j2k(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf,
+                        size_t *out_len, dv_error *err)
+{
+    ctx->encode_calls++;
+    return dv_j2k_encode(pa, frame, ctx->limits.max_encoded_bytes, out_buf, out_len, err);
+}

@@ -304,11 +304,37 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, uint32_t *pw, 
     }
 
     /* A box more than ~2.2 lines high for its width holds several lines (the detector should not give
-     * one, but the caller may): read it as a block. */
+     * one, but the caller may): read it as a block. So does a box whose ink lies in two or more bands of
+     * rows with blank rows between them: the detector's padded line boxes overlap when lines are close and
+     * are merged, and a two-line box read as one line (PSM 7) comes out as noise — which the sensitive-box
+     * decision may keep (measured: the institution + date block of a secondary capture was kept on 4 of 6
+     * cine frames; score_textdetect --mode sensitive). Such a box is scaled by its tallest band. */
     *multi = bh > 64 && bh * 2 > bw;
+    uint32_t bands = 0, band_max = 0, run = 0;
+    for (uint32_t y = 0; y <= bh; y++) {
+        uint32_t inked = 0;
+        if (y < bh) {
+            const uint8_t *row = g->px + (size_t)(b->y + y) * g->width + b->x;
+            for (uint32_t x = 0; x < bw && inked < 2; x++)
+                inked += lut[row[x]] < 128;
+        }
+        if (inked >= 2) {
+            run++;
+            continue;
+        }
+        if (run >= 3) { /* a band of at least 3 rows: text, not a stray speck */
+            bands++;
+            band_max = run > band_max ? run : band_max;
+        }
+        run = 0;
+    }
     double s = OCR_TARGET_LINE_H / (double)bh;
-    if (*multi)
+    if (bands >= 2 && !*multi) {
+        *multi = 1;
+        s = OCR_TARGET_LINE_H / (1.5 * band_max);
+    } else if (*multi) {
         s = 1.0;
+    }
     if (s > OCR_MAX_SCALE)
         s = OCR_MAX_SCALE;
     if (s < 1.0)

@@ -22,7 +22,8 @@
  *      (markers "L", "R"); a staircase of glyphs (taller than 1.6 glyphs) is texture;
  *   5. box = the line's whole span, padded (a quarter of its height up and down, one height left and
  *      right: a box covering part of a line leaves the rest readable, A.2), scaled back, clipped;
- *      overlapping boxes of both polarities merged.
+ *      boxes of one line (both polarities, pieces) merged; the padded boxes of close lines may overlap
+ *      and stay apart (dv_boxes_merge_lines: OCR reads one line per box; the stage paints the union).
  *
  * Cine loops: the previous frame (its gray8 view and its line boxes) is kept. A frame identical to the
  * previous one reuses its boxes; otherwise only the bounding rectangle of the changed 32x32 tiles, widened
@@ -707,7 +708,9 @@ static int touches_inner_edge(dv_box b, dv_box win, uint32_t W, uint32_t H, uint
 
 static int append_found(dv_textdetect *td, dv_boxes *lines, dv_error *err)
 {
-    dv_boxes_merge_overlapping(&td->found);
+    /* one box per line even where the padding of close lines overlaps: OCR reads one line at a time (a
+     * two-line box read as a line is noise); the caller merges what it paints */
+    dv_boxes_merge_lines(&td->found);
     for (size_t i = 0; i < td->found.n; i++)
         if (dv_boxes_add(lines, td->found.v[i], err))
             return -1;

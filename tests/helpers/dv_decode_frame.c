@@ -7,7 +7,9 @@
  * and blue tables as uint16, dv_palette_read). With OUT.rle, the frame is also encoded with our RLE
  * encoder into OUT.rle, decoded again, and the helper exits 3 unless the second decode is identical (the
  * round trip of test_image_decode). DV_DECODE_REPEAT=N times N further decodes (CPU ms per frame on stderr);
- * DV_ENCODE_JPEGLS=PATH also encodes the frame as lossless JPEG-LS into PATH and checks our re-decode (exit 3). Exit 2 with "error <class>: <message>" on stderr when decoding fails. */
+ * DV_ENCODE_JPEGLS=PATH also encodes the frame as lossless JPEG-LS into PATH and checks our re-decode (exit 3);
+ * DV_ENCODE_J2K=PATH the same with lossless JPEG 2000 (the decoded photometric: YBR_RCT frames come out RGB).
+ * Exit 2 with "error <class>: <message>" on stderr when decoding fails. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +134,27 @@ int main(int argc, char **argv)
             goto fail;
         if (!same) {
             fprintf(stderr, "error roundtrip: JPEG-LS re-decode differs\n");
+            rc = 3;
+            goto out;
+        }
+    }
+    const char *j2k_path = getenv("DV_ENCODE_J2K"); /* lossless JPEG 2000 encode + our re-decode */
+    if (j2k_path && (pa.bits_allocated == 8 || pa.bits_allocated == 16)) {
+        uint8_t *j2k = NULL, *pix4 = NULL;
+        size_t jlen = 0;
+        dv_pixel_attrs pj = pa;
+        pj.number_of_frames = 1;
+        pj.photometric = f.photometric;
+        int ok = dv_image_encode_j2k(ctx, &pj, &f, &j2k, &jlen, &err) == 0 && write_file(j2k_path, j2k, jlen) == 0;
+        dv_frame g = {.data = pix4 = malloc(cap), .cap = cap};
+        ok = ok && pix4 && dv_image_decode_frame(ctx, "1.2.840.10008.1.2.4.90", &pj, 0, j2k, jlen, &g, &err) == 0;
+        int same = ok && memcmp(pix, pix4, dv_frame_bytes(&f)) == 0;
+        free(j2k);
+        free(pix4);
+        if (!ok)
+            goto fail;
+        if (!same) {
+            fprintf(stderr, "error roundtrip: JPEG 2000 re-decode differs\n");
             rc = 3;
             goto out;
         }

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dicomveil/dicomveil.h"
 #include "dicomveil/dv_frames.h"
 #include "dicomveil/dv_io.h"
 #include "image/dv_image.h"
@@ -43,6 +44,7 @@ typedef struct akbox {
 
 typedef struct tally {
     uint64_t boxes, found, found_area, phi, phi_found, unscorable;
+    uint64_t non, non_intact, non_attached; /* non-PHI boxes; left intact; next to a PHI box on its line */
     uint64_t empty_frames, text_frames, frames;
     double empty_area_sum, empty_area_max, text_area_sum;
     double ms_sum, mp_sum, ms_max;
@@ -50,6 +52,7 @@ typedef struct tally {
 } tally;
 
 static int verbose;
+static int sensitive_mode; /* --mode sensitive: misses are PHI misses, over-covers are non-PHI covered */
 static const char *dump_dir; /* --dump DIR: gray8 frames with the detected boxes outlined (PGM) */
 
 static double now_ms(void)
@@ -214,6 +217,29 @@ static void score_frame(const char *file, uint32_t fi, const dv_gray8 *g, const 
             ink_cov = area_cov;
         }
         int ok = ink == 0 || ink_cov * 100 >= ink * 95;
+        if (!a->phi) {
+            /* intact: at most 5 % of its ink covered (it stays readable). A label on the same line as a PHI
+             * value (JSL's "Patient Name:" keys) goes with its value: counted apart, not scored. */
+            int attached = 0;
+            for (size_t j = 0; j < nak && !attached; j++) {
+                const akbox *p = &ak[j];
+                if (!p->phi || !box_in_frame(p, fi))
+                    continue;
+                int64_t reach = a->h > p->h ? a->h : p->h;
+                attached = (int64_t)p->y < (int64_t)a->y + a->h && (int64_t)a->y < (int64_t)p->y + p->h &&
+                           (int64_t)p->x < (int64_t)a->x + a->w + 2 * reach &&
+                           (int64_t)a->x < (int64_t)p->x + p->w + 2 * reach;
+            }
+            if (attached)
+                t->non_attached++;
+            else {
+                t->non++;
+                t->non_intact += ink == 0 || ink_cov * 100 <= ink * 5;
+                if (verbose && sensitive_mode && !(ink == 0 || ink_cov * 100 <= ink * 5))
+                    printf("  over-cover %s frame %u box %zu at %u,%u %ux%u covered %.2f\n", file, fi, k, a->x, a->y,
+                           a->w, a->h, ink ? (double)ink_cov / (double)ink : 0.0);
+            }
+        }
         t->boxes++;
         t->found += ok;
         t->found_area += area_cov * 100 >= (uint64_t)w * h * 95;
@@ -221,7 +247,7 @@ static void score_frame(const char *file, uint32_t fi, const dv_gray8 *g, const 
             t->phi++;
             t->phi_found += ok;
         }
-        if (!ok && verbose)
+        if (!ok && verbose && (a->phi || !sensitive_mode))
             printf("  miss %s frame %u box %zu at %u,%u %ux%u ink %llu covered %.2f\n", file, fi, k, a->x, a->y, a->w, a->h,
                    (unsigned long long)ink, ink ? (double)ink_cov / (double)ink : 0.0);
     }
@@ -310,6 +336,7 @@ static int score_file(const char *path, const char *label, akbox *ak, size_t nak
         dv_boxes_clear(&det);
         if (dv_gray8_from_frame(&f, pal.lut ? &pal : NULL, &g, &err) || dv_textdetect_find(td, &g, deadline, &det, &err))
             goto out;
+        dv_boxes_merge_overlapping(&det); /* what the stage paints under REDACT_ALL_TEXT */
         double ms = now_ms() - t0;
         file_ms += ms;
         t->ms_sum += ms;
@@ -341,6 +368,102 @@ out:
     return rc;
 }
 
+/* --mode sensitive: the whole pixel stage (dv_run_instance with REDACT_SENSITIVE_TEXT: decode, detection, OCR,
+ * the sensitive-box decision with the instance's own values, painting) over the instance; every examined frame
+ * comes back through the frame observer with the boxes actually painted, and is scored like a detection. */
+typedef struct observed {
+    const char *label;
+    akbox *ak;
+    size_t nak;
+    uint8_t *cov;
+    size_t cov_cap;
+    dv_gray8 g;
+    tally *t;
+    int failed;
+} observed;
+
+static void on_frame(const dv_frame_event *ev, void *user)
+{
+    observed *o = user;
+    dv_error err = {0};
+    const dv_frame *f = ev->before;
+    size_t need = (size_t)f->width * f->height;
+    if (need > o->cov_cap) {
+        uint8_t *c = realloc(o->cov, need);
+        if (!c) {
+            o->failed = 1;
+            return;
+        }
+        o->cov = c;
+        o->cov_cap = need;
+    }
+    if (dv_gray8_from_frame(f, ev->palette, &o->g, &err)) {
+        o->failed = 1;
+        return;
+    }
+    dv_boxes det = {(dv_box *)(void *)ev->boxes, ev->nboxes, ev->nboxes}; /* same layout (dv_run.h) */
+    for (size_t i = 0; verbose > 1 && i < det.n; i++)
+        fprintf(stderr, "  painted %s frame %u: %u,%u %ux%u\n", o->label, ev->frame_index, det.v[i].x, det.v[i].y,
+                det.v[i].w, det.v[i].h);
+    score_frame(o->label, ev->frame_index, &o->g, &det, o->ak, o->nak, o->cov, o->t);
+    if (dump_dir)
+        dump_frame(o->label, ev->frame_index, &o->g, &det);
+}
+
+static int open_nothing(void *arg, const dv_result *res, dv_sink *sink, dv_error *err)
+{
+    (void)arg, (void)res, (void)sink, (void)err;
+    return DV_OPEN_DUPLICATE; /* scored through the observer; nothing is written */
+}
+static int commit_nothing(void *arg, const dv_result *res, dv_error *err)
+{
+    (void)arg, (void)res, (void)err;
+    return DV_COMMIT_DUPLICATE;
+}
+static void abort_nothing(void *arg)
+{
+    (void)arg;
+}
+
+static int score_file_run(dv_run *run, const char *path, const char *label, akbox *ak, size_t nak, tally *t)
+{
+    size_t flen = 0;
+    uint8_t *file = dvt_slurp(path, &flen);
+    if (!file)
+        return -1;
+    observed o = {label, ak, nak, NULL, 0, {0}, t, 0};
+    dv_run_set_frame_observer(run, on_frame, &o);
+    dv_mem_source msrc;
+    dv_source src = dv_source_memory(&msrc, file, flen);
+    dv_result res;
+    dv_result_init(&res);
+    dv_error err = {0};
+    static const dv_output none = {open_nothing, commit_nothing, abort_nothing};
+    uint64_t frames0 = t->frames;
+    double t0 = now_ms();
+    dv_outcome oc = dv_run_instance(run, &src, &none, NULL, &res, &err);
+    double ms = now_ms() - t0;
+    uint64_t nf = t->frames - frames0;
+    int rc = (oc == DV_OUTCOME_OK || oc == DV_OUTCOME_DUPLICATE) && !o.failed && nf > 0 ? 0 : -1;
+    if (rc == 0) {
+        t->ms_sum += ms;
+        t->mp_sum += (double)o.g.width * o.g.height * (double)nf / 1e6;
+        if (ms / (double)nf > t->ms_max)
+            t->ms_max = ms / (double)nf;
+        t->files++;
+        if (nf > 1 || verbose)
+            printf("  file %s: %llu frames, whole stage %.1f ms CPU (%.2f ms per frame)\n", label,
+                   (unsigned long long)nf, ms, ms / (double)nf);
+    } else {
+        printf("  file %s: outcome %d, error %s: %s\n", label, (int)oc, dv_code_name(err.code), err.message);
+    }
+    dv_run_set_frame_observer(run, NULL, NULL);
+    dv_gray8_free(&o.g);
+    free(o.cov);
+    free(file);
+    return rc;
+}
+
 static int has_suffix(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
@@ -352,7 +475,7 @@ static int cmpstr(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int score_dir(const char *dir, dv_textdetect *td, uint32_t deadline, tally *t)
+static int score_dir(const char *dir, dv_textdetect *td, dv_run *run, uint32_t deadline, tally *t)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -398,7 +521,7 @@ static int score_dir(const char *dir, dv_textdetect *td, uint32_t deadline, tall
             json_decref(root);
         }
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (score_file(path, names[i], ak, nak, td, deadline, t)) {
+        if (run ? score_file_run(run, path, names[i], ak, nak, t) : score_file(path, names[i], ak, nak, td, deadline, t)) {
             /* a presidio file without pixels is not a frame */
             if (!(presidio && strstr(names[i], "no_pixels")))
                 errors++;
@@ -413,7 +536,8 @@ static int score_dir(const char *dir, dv_textdetect *td, uint32_t deadline, tall
 
 int main(int argc, char **argv)
 {
-    double min_recall = -1, max_empty = -1, max_ms_mp = -1;
+    double min_recall = -1, max_empty = -1, max_ms_mp = -1, min_phi = -1, min_intact = -1;
+    int sensitive = 0;
     uint32_t deadline = 0;
     const char *name = NULL;
     int a = 1;
@@ -432,9 +556,16 @@ int main(int argc, char **argv)
             dump_dir = argv[++a];
         else if (a + 1 < argc && !strcmp(argv[a], "--name"))
             name = argv[++a];
+        else if (a + 1 < argc && !strcmp(argv[a], "--mode") && !strcmp(argv[a + 1], "sensitive"))
+            sensitive = sensitive_mode = 1, a++;
+        else if (a + 1 < argc && !strcmp(argv[a], "--min-phi-recall"))
+            min_phi = atof(argv[++a]);
+        else if (a + 1 < argc && !strcmp(argv[a], "--min-intact"))
+            min_intact = atof(argv[++a]);
         else {
-            fprintf(stderr, "usage: score_textdetect [--min-recall R] [--max-empty-area A] [--max-ms-mp M] "
-                            "[--deadline MS] [--verbose] [--dump DIR] [--name NAME] DIR...\n");
+            fprintf(stderr, "usage: score_textdetect [--mode sensitive] [--min-recall R] [--min-phi-recall R] "
+                            "[--min-intact R] [--max-empty-area A] [--max-ms-mp M] [--deadline MS] [--verbose] "
+                            "[--dump DIR] [--name NAME] DIR...\n");
             return 64;
         }
     }
@@ -443,10 +574,27 @@ int main(int argc, char **argv)
         return 64;
     }
     dv_textdetect *td = dv_textdetect_new();
+    dv_plan *plan = NULL;
+    dv_key *key = NULL;
+    dv_run *run = NULL;
+    if (sensitive) {
+        static const char json[] = "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"options\": "
+                                   "{\"cleanImage\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}}}";
+        static const uint8_t kb[32] = "0123456789abcdef0123456789abcdef";
+        dv_error err = {0};
+        if (!(plan = dv_plan_from_json(json, sizeof json - 1, &err)) || !(key = dv_key_new(kb, sizeof kb, &err)) ||
+            !(run = dv_run_new(plan, key, NULL, &err))) {
+            fprintf(stderr, "score_textdetect: setup: %s\n", err.message);
+            return 2;
+        }
+    }
     tally t = {0};
     int errors = 0;
     for (int i = a; i < argc; i++)
-        errors += score_dir(argv[i], td, deadline, &t) != 0;
+        errors += score_dir(argv[i], td, run, deadline, &t) != 0;
+    dv_run_free(run);
+    dv_key_free(key);
+    dv_plan_free(plan);
     dv_textdetect_stats st;
     dv_textdetect_get_stats(td, &st);
     dv_textdetect_free(td);
@@ -463,15 +611,31 @@ int main(int argc, char **argv)
            recall, (unsigned long long)t.found, (unsigned long long)t.boxes,
            t.phi ? (double)t.phi_found / (double)t.phi : 1.0, (unsigned long long)t.phi_found, (unsigned long long)t.phi,
            t.boxes ? (double)t.found_area / (double)t.boxes : 1.0, (unsigned long long)t.unscorable);
+    double phi_recall = t.phi ? (double)t.phi_found / (double)t.phi : 1.0;
+    double intact = t.non ? (double)t.non_intact / (double)t.non : 1.0;
+    if (sensitive)
+        printf("  REDACT_SENSITIVE_TEXT (detected boxes, OCR, decision): PHI recall %.4f (%llu/%llu); non-PHI "
+               "intact (<= 5%% of ink covered) %.4f (%llu/%llu); %llu labels on a PHI line not scored\n",
+               phi_recall, (unsigned long long)t.phi_found, (unsigned long long)t.phi, intact,
+               (unsigned long long)t.non_intact, (unsigned long long)t.non, (unsigned long long)t.non_attached);
     printf("  area covered: frames without text mean %.3f %% max %.3f %%; frames with text mean %.3f %%\n",
            empty_mean * 100, t.empty_area_max * 100, t.text_frames ? t.text_area_sum / (double)t.text_frames * 100 : 0.0);
-    printf("  CPU (gray8 + detection): %.2f ms per frame mean, %.2f max, %.2f ms per megapixel\n",
+    printf("  CPU (%s): %.2f ms per frame mean, %.2f max, %.2f ms per megapixel\n",
+           sensitive ? "whole stage: decode, detection, OCR, decision, paint" : "gray8 + detection",
            t.frames ? t.ms_sum / (double)t.frames : 0.0, t.ms_max, ms_mp);
     int fail = errors != 0;
     if (errors)
         printf("  FAIL: %d director%s had files that could not be scored\n", errors, errors == 1 ? "y" : "ies");
     if (min_recall >= 0 && recall < min_recall) {
         printf("  FAIL: recall %.4f < floor %.4f\n", recall, min_recall);
+        fail = 1;
+    }
+    if (min_phi >= 0 && phi_recall < min_phi) {
+        printf("  FAIL: PHI recall %.4f < floor %.4f\n", phi_recall, min_phi);
+        fail = 1;
+    }
+    if (min_intact >= 0 && intact < min_intact) {
+        printf("  FAIL: non-PHI intact %.4f < floor %.4f\n", intact, min_intact);
         fail = 1;
     }
     if (max_empty >= 0 && t.empty_area_max > max_empty) {

@@ -18,7 +18,8 @@ Both sides are compared after the canonical normalisation: bits above BitsStored
 sign-extended (that IS the decoded value; pydicom leaves high bits as stored for some handlers).
 
 Every frame (BitsStored 2..16) is also encoded with our lossless JPEG-LS encoder (CharLS): our re-decode is
-identical, and for MONOCHROME/RGB frames GDCM decodes it to the same samples.
+identical, and for MONOCHROME/RGB frames GDCM decodes it to the same samples; the same for our lossless
+JPEG 2000 encoder (OpenJPEG, reversible 5/3; BitsAllocated 8/16).
 PALETTE COLOR files: the three lookup tables our dv_palette_read returns equal pydicom's raw table data
 (segmented tables are refused by dv_palette_read: the helper then writes none and nothing is compared).
 Also, per file and decoded frame (when the frame is RLE-encodable, i.e. BitsAllocated >= 8): our RLE
@@ -88,13 +89,15 @@ def normalise(arr, bits_stored, signed, container_bits):
 def run_helper(path, frame, tmp, rle=True):
     raw = os.path.join(tmp, "f.raw")
     jls = os.path.join(tmp, "f.jls")
-    if os.path.exists(jls):
-        os.unlink(jls)
+    j2k = os.path.join(tmp, "f.j2k")
+    for old in (jls, j2k):
+        if os.path.exists(old):
+            os.unlink(old)
     if os.path.exists(raw + ".lut"):
         os.unlink(raw + ".lut")
     rle_out = os.path.join(tmp, "f.rle")
     args = [HELPER, path, str(frame), raw] + ([rle_out] if rle else [])
-    env = dict(os.environ, DV_ENCODE_JPEGLS=jls)
+    env = dict(os.environ, DV_ENCODE_JPEGLS=jls, DV_ENCODE_J2K=j2k)
     p = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     if p.returncode != 0:
         return None, p.returncode, p.stderr.strip()
@@ -108,6 +111,10 @@ def run_helper(path, frame, tmp, rle=True):
     if os.path.exists(jls):
         with open(jls, "rb") as f:
             info["jls"] = f.read()
+    info["j2k"] = None
+    if os.path.exists(j2k):
+        with open(j2k, "rb") as f:
+            info["j2k"] = f.read()
     info["rle"] = None
     if rle and os.path.exists(rle_out):
         with open(rle_out, "rb") as f:
@@ -175,13 +182,13 @@ def pydicom_rle_decode(data, rows, cols, spp, bits):
     return out.reshape(spp, rows * cols).T.reshape(rows, cols, spp)
 
 
-def gdcm_decode_jls(ds, info):
-    """Our lossless JPEG-LS frame, wrapped in a one-frame copy of the dataset, decoded by pydicom + GDCM."""
+def gdcm_decode_jls(ds, info, key="jls", ts="1.2.840.10008.1.2.4.80"):
+    """Our lossless JPEG-LS (or, key "j2k", JPEG 2000) frame, wrapped in a one-frame copy of the dataset,
+    decoded by pydicom + GDCM."""
     from pydicom.encaps import encapsulate
-    from pydicom.uid import JPEGLSLossless
     d = pydicom.Dataset()
     d.file_meta = pydicom.dataset.FileMetaDataset()
-    d.file_meta.TransferSyntaxUID = JPEGLSLossless
+    d.file_meta.TransferSyntaxUID = ts
     d.is_little_endian, d.is_implicit_VR = True, False
     d.Rows, d.Columns, d.SamplesPerPixel = info["rows"], info["cols"], info["spp"]
     d.BitsAllocated = int(ds.BitsAllocated)
@@ -191,7 +198,7 @@ def gdcm_decode_jls(ds, info):
     d.PhotometricInterpretation = info["photo"]
     if info["spp"] == 3:
         d.PlanarConfiguration = 0
-    d.PixelData = encapsulate([info["jls"]])
+    d.PixelData = encapsulate([info[key]])
     d["PixelData"].VR = "OB"
     pydicom.config.pixel_data_handlers = [pydicom.pixel_data_handlers.gdcm_handler]
     return d.pixel_array.reshape(info["rows"], info["cols"], info["spp"])
@@ -202,6 +209,7 @@ def main():
         print(f"FAIL: helper not built: {HELPER}")
         return 1
     failures, checked, per_ts, rle_checked, palettes, jls_checked = [], 0, {}, 0, 0, 0
+    j2k_checked = 0
     tmp = tempfile.mkdtemp(prefix="dv-img-")
     seen_expected = set()
     for root, _, files in os.walk(CORPUS):
@@ -293,19 +301,28 @@ def main():
                         failures.append(f"{rel} frame {fr}: GDCM decodes our JPEG-LS output differently")
                         break
                     jls_checked += 1
+                if info["j2k"] is not None and info["photo"] in ("MONOCHROME1", "MONOCHROME2", "RGB"):
+                    got = gdcm_decode_jls(ds, info, "j2k", "1.2.840.10008.1.2.4.90")
+                    ref_k = normalise(got, bs, info["signed"], got.dtype.itemsize * 8)
+                    if not np.array_equal(ref_k, a):
+                        failures.append(f"{rel} frame {fr}: GDCM decodes our JPEG 2000 output differently")
+                        break
+                    j2k_checked += 1
                 if info["rle"] is not None and int(ds.BitsAllocated) >= 8:
                     got = pydicom_rle_decode(info["rle"], info["rows"], info["cols"], info["spp"], cont)
                     if not np.array_equal(got.astype(np.uint64), ours.astype(np.uint64)):
                         failures.append(f"{rel} frame {fr}: pydicom decodes our RLE output differently")
                         break
                     rle_checked += 1
+    if j2k_checked < 150:
+        failures.append(f"only {j2k_checked} JPEG 2000 re-encodes checked with GDCM (>= 150 expected)")
     for rel in sorted(set(EXPECTED_FAILURES) - seen_expected):
         if os.path.exists(os.path.join(CORPUS, rel.split("#")[0])):
             failures.append(f"{rel}: expected failure entry not exercised")
     for ts, (n, mx) in sorted(per_ts.items()):
         print(f"  {ts:28s} frames {n:4d}  max |diff| {mx}")
     print(f"frames compared: {checked}; RLE re-encodes checked with pydicom: {rle_checked}; "
-          f"JPEG-LS re-encodes checked with GDCM: {jls_checked}; "
+          f"JPEG-LS re-encodes checked with GDCM: {jls_checked}; JPEG 2000 re-encodes: {j2k_checked}; "
           f"expected failures: {len(seen_expected)}; palettes compared: {palettes}")
     for f in failures:
         print("FAIL:", f)

@@ -6,9 +6,9 @@
  *
  *   keys_pixel_classify DIR...
  *
- * Prints PHI recall, non-PHI intact and CPU ms per box. The generator marks the sector labels RT KIDNEY,
- * LIVER LONG and GB as PHI (tools/gen_burned_in.py: the label's phi flag is True whatever was chosen);
- * they are counted as non-PHI here and the count of such corrections is printed. Not a ctest. */
+ * Prints PHI recall, non-PHI intact and CPU ms per box. (The generator marks a sector label PHI only when it
+ * is the patient's name: RT KIDNEY / LIVER LONG / GB are not.) Not a ctest; score_textdetect --mode
+ * sensitive scores the same decision on the DETECTED boxes, end to end. */
 #include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -32,7 +32,7 @@ static double cpu_ms(void)
 }
 
 typedef struct tally {
-    unsigned phi, phi_hit, non, non_kept, corrected, errors, boxes;
+    unsigned phi, phi_hit, non, non_kept, errors, boxes;
     double ms;
 } tally;
 
@@ -45,11 +45,6 @@ typedef struct ctx {
     dv_pixclass *pc;
     int verbose;
 } ctx;
-
-static int is_sector_label(const char *t)
-{
-    return !strcmp(t, "RT KIDNEY") || !strcmp(t, "LIVER LONG") || !strcmp(t, "GB");
-}
 
 static void score_file(ctx *c, const char *dcm, json_t *key, tally *t)
 {
@@ -89,10 +84,6 @@ static void score_file(ctx *c, const char *dcm, json_t *key, tally *t)
         int64_t w = json_integer_value(json_object_get(b, "w")), h = json_integer_value(json_object_get(b, "h"));
         const char *text = json_string_value(json_object_get(b, "text"));
         int phi = json_is_true(json_object_get(b, "phi"));
-        if (phi && text && is_sector_label(text)) {
-            phi = 0;
-            t->corrected++;
-        }
         int64_t x0 = x - 3 < 0 ? 0 : x - 3, y0 = y - 3 < 0 ? 0 : y - 3;
         int64_t x1 = x + w + 3 > g.width ? g.width : x + w + 3, y1 = y + h + 3 > g.height ? g.height : y + h + 3;
         if (x1 <= x0 || y1 <= y0)
@@ -199,7 +190,7 @@ int main(int argc, char **argv)
         free(names);
     }
     printf("gen_burned_in answer keys, REDACT_SENSITIVE_TEXT on the key boxes (no deny-list values): %u boxes, "
-           "%u errors, %u sector labels counted as non-PHI\n", t.boxes, t.errors, t.corrected);
+           "%u errors\n", t.boxes, t.errors);
     printf("PHI recall %.3f (%u)  non-PHI intact %.3f (%u)  %.1f ms CPU per box (OCR + decision)\n",
            t.phi ? t.phi_hit / (double)t.phi : 1.0, t.phi, t.non ? t.non_kept / (double)t.non : 1.0, t.non,
            t.boxes ? t.ms / t.boxes : 0.0);

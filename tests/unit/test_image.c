@@ -454,6 +454,93 @@ static void test_jpegls_encode_round_trip(void **state)
     dv_image_ctx_free(ctx);
 }
 
+/* Lossless JPEG 2000 encode (OpenJPEG, reversible 5/3): decode(encode(pixels)) == pixels for every bit depth
+ * and photometric the corpus has — 8-bit and 12-of-16-bit unsigned, signed 16 and 12-of-16 bit, 8-bit RGB
+ * (no MCT) and YBR_RCT (MCT on: our decoder hands back RGB), PALETTE COLOR indices, 1-pixel frames —,
+ * even-length output, the encode counter, a raw codestream (SOC first), the output cap and 32-bit refusal. */
+static void test_j2k_encode_round_trip(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t rows, cols, spp, ba, bs, pr;
+        dv_photometric photo;
+    } cases[] = {
+        {37, 53, 1, 8, 8, 0, DV_PHOTO_MONOCHROME2},   {64, 64, 1, 16, 12, 0, DV_PHOTO_MONOCHROME2},
+        {33, 20, 1, 16, 16, 1, DV_PHOTO_MONOCHROME2}, {17, 31, 1, 16, 12, 1, DV_PHOTO_MONOCHROME1},
+        {25, 40, 3, 8, 8, 0, DV_PHOTO_RGB},           {25, 40, 3, 8, 8, 0, DV_PHOTO_YBR_RCT},
+        {19, 23, 1, 8, 8, 0, DV_PHOTO_PALETTE_COLOR}, {1, 1, 1, 16, 16, 0, DV_PHOTO_MONOCHROME2},
+        {1, 300, 3, 8, 8, 0, DV_PHOTO_RGB},           {40, 30, 1, 8, 5, 0, DV_PHOTO_MONOCHROME2},
+    };
+    dv_image_ctx *ctx = dv_image_ctx_new(NULL);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        dv_pixel_attrs pa = attrs(cases[k].rows, cases[k].cols, cases[k].spp, cases[k].ba, cases[k].bs,
+                                  cases[k].pr, cases[k].photo, 0, 1);
+        uint32_t sb = cases[k].ba / 8, n = cases[k].rows * cases[k].cols * cases[k].spp, bs = cases[k].bs;
+        uint8_t *px = malloc((size_t)n * sb);
+        assert_non_null(px);
+        uint32_t seed = 12345u + (uint32_t)k;
+        for (uint32_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* a gradient with noise: both the smooth and the random paths of the coder */
+            uint32_t v = ((i * 7u) + ((seed >> 16) & 0xFFu)) & ((1u << bs) - 1u);
+            if (cases[k].pr && (v & (1u << (bs - 1))))
+                v |= ~((1u << bs) - 1u); /* sign-extended, as decoded frames are */
+            if (sb == 1)
+                px[i] = (uint8_t)v;
+            else
+                ((uint16_t *)(void *)px)[i] = (uint16_t)v;
+        }
+        dv_photometric decoded = cases[k].photo == DV_PHOTO_YBR_RCT ? DV_PHOTO_RGB : cases[k].photo;
+        dv_frame in = {.data = px, .cap = (size_t)n * sb, .width = cases[k].cols, .height = cases[k].rows,
+                       .samples = cases[k].spp, .sample_bytes = sb, .bits_stored = bs, .is_signed = (int)cases[k].pr,
+                       .photometric = decoded};
+        uint8_t *enc = NULL;
+        size_t len = 0;
+        dv_error err = {0};
+        assert_int_equal(dv_image_encode_j2k(ctx, &pa, &in, &enc, &len, &err), 0);
+        assert_int_equal(len % 2, 0);
+        assert_true(len > 4 && enc[0] == 0xFF && enc[1] == 0x4F && enc[2] == 0xFF && enc[3] == 0x51);
+        dv_frame f;
+        assert_int_equal(decode("1.2.840.10008.1.2.4.90", &pa, 0, enc, len, &f), DV_OK);
+        assert_int_equal(f.photometric, decoded);
+        assert_memory_equal(f.data, px, (size_t)n * sb);
+        free(f.data);
+        free(enc);
+        free(px);
+    }
+    assert_int_equal(dv_image_ctx_encode_calls(ctx), sizeof cases / sizeof cases[0]);
+    dv_image_ctx_free(ctx);
+
+    /* the output cap: a noisy frame does not fit in 1 KiB -> limit, nothing returned */
+    dv_image_limits lim;
+    dv_image_limits_default(&lim);
+    lim.max_encoded_bytes = 1024;
+    ctx = dv_image_ctx_new(&lim);
+    dv_pixel_attrs pn = attrs(64, 64, 1, 16, 16, 0, DV_PHOTO_MONOCHROME2, 0, 1);
+    uint16_t noise[64 * 64];
+    uint32_t seed = 7;
+    for (int i = 0; i < 64 * 64; i++) {
+        seed = seed * 1103515245u + 12345u;
+        noise[i] = (uint16_t)(seed >> 8);
+    }
+    dv_frame fn = {.data = noise, .cap = sizeof noise, .width = 64, .height = 64, .samples = 1, .sample_bytes = 2,
+                   .bits_stored = 16, .photometric = DV_PHOTO_MONOCHROME2};
+    uint8_t *enc = NULL;
+    size_t len = 0;
+    dv_error err = {0};
+    assert_int_equal(dv_image_encode_j2k(ctx, &pn, &fn, &enc, &len, &err), -1);
+    assert_int_equal(err.code, DV_ERR_LIMIT);
+    assert_null(enc);
+    /* 32-bit containers are refused */
+    dv_pixel_attrs p32 = attrs(2, 2, 1, 32, 32, 0, DV_PHOTO_MONOCHROME2, 0, 1);
+    uint32_t w32[4] = {0};
+    dv_frame in32 = {.data = w32, .cap = sizeof w32, .width = 2, .height = 2, .samples = 1, .sample_bytes = 4,
+                     .bits_stored = 32};
+    assert_int_equal(dv_image_encode_j2k(ctx, &p32, &in32, &enc, &len, &err), -1);
+    assert_null(enc);
+    dv_image_ctx_free(ctx);
+}
+
 /* ---------- JPEG lossless: a small test encoder (Huffman table of 5-bit codes for categories 0-16) ---------- */
 
 typedef struct bw {
@@ -856,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_rle_hostile_headers),
         cmocka_unit_test(test_rle_round_trip),
         cmocka_unit_test(test_jpegls_encode_round_trip),
+        cmocka_unit_test(test_j2k_encode_round_trip),
         cmocka_unit_test(test_jpeg_lossless_predictors_and_restarts),
         cmocka_unit_test(test_library_wrappers_fail_closed),
         cmocka_unit_test(test_multiframe_same_pixels_every_syntax),

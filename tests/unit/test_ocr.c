@@ -123,6 +123,52 @@ static void test_reads_names_ids_dates(void **state)
     assert_true(all_near >= 0.97 * all);
 }
 
+/* Two lines in one box (the detector merges the padded boxes of close lines): read as a block, both lines
+ * come out (letters and digits within 2 edits of the two texts); read as one line (PSM 7) a two-line box
+ * came out as noise. Pairs of lines on a black background, 12 px and larger, stacked 3 px apart. */
+static void test_two_line_box(void **state)
+{
+    suite *s = *state;
+    size_t pairs = 0, good = 0;
+    const dvt_line *prev = NULL;
+    for (size_t i = 0; i < s->lines.n && pairs < 6; i++) {
+        const dvt_line *l = &s->lines.v[i];
+        if (strcmp(l->background, "black") || l->size < 12 || !l->phi)
+            continue;
+        if (!prev) {
+            prev = l;
+            continue;
+        }
+        const dvt_line *a = prev, *b = l;
+        prev = NULL;
+        uint32_t w = (a->box.w > b->box.w ? a->box.w : b->box.w) + 8, h = a->box.h + b->box.h + 3 + 8;
+        dv_gray8 g = {calloc((size_t)w * h, 1), w, h, (size_t)w * h};
+        assert_non_null(g.px);
+        for (uint32_t y = 0; y < a->box.h; y++)
+            memcpy(g.px + (size_t)(4 + y) * w + 4, a->img.px + (size_t)(a->box.y + y) * a->img.width + a->box.x,
+                   a->box.w);
+        for (uint32_t y = 0; y < b->box.h; y++)
+            memcpy(g.px + (size_t)(4 + a->box.h + 3 + y) * w + 4,
+                   b->img.px + (size_t)(b->box.y + y) * b->img.width + b->box.x, b->box.w);
+        dv_box box = {0, 0, w, h};
+        dv_error err = {0};
+        char *t = NULL;
+        size_t n = 0;
+        assert_int_equal(dv_ocr_read(s->ocr, &g, &box, 0, &t, &n, &err), 0);
+        char want[300], fa[128], fb[128], got[300];
+        dvt_fold_alnum(a->text, fa, sizeof fa);
+        dvt_fold_alnum(b->text, fb, sizeof fb);
+        snprintf(want, sizeof want, "%s%s", fa, fb);
+        dvt_fold_alnum(t, got, sizeof got);
+        good += dvt_edit_distance(want, got) <= 2;
+        pairs++;
+        free(t);
+        free(g.px);
+    }
+    assert_true(pairs >= 3);
+    assert_true(good * 10 >= pairs * 8); /* >= 80 % of the pairs read in full */
+}
+
 /* A deadline the recognition cannot meet is DV_ERR_LIMIT, never "no text"; a generous one is met. */
 static void test_deadline(void **state)
 {
@@ -325,6 +371,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_names_ids_dates),
+        cmocka_unit_test(test_two_line_box),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_deadline_interrupts),
         cmocka_unit_test(test_missing_model),

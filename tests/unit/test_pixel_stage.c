@@ -55,7 +55,8 @@ typedef struct img {
     int icon;          /* add an IconImageSequence item with its own PixelData */
 } img;
 
-static uint8_t *build(const img *m, size_t *len)
+/* frags: encapsulated PixelData, one fragment per frame (m->px unused); NULL: native m->px. */
+static uint8_t *build_frags(const img *m, const void *const *frags, const uint32_t *flens, size_t *len)
 {
     dvb *b = dvb_new(m->ts, 1);
     dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
@@ -93,8 +94,16 @@ static uint8_t *build(const img *m, size_t *len)
         dvb_item_end(b);
         dvb_seq_end(b);
     }
-    dvb_bytes(b, DV_TAG_PIXEL_DATA, m->ba > 8 ? "OW" : "OB", m->px, m->len);
+    if (frags)
+        dvb_encapsulated(b, frags, flens, m->frames);
+    else
+        dvb_bytes(b, DV_TAG_PIXEL_DATA, m->ba > 8 ? "OW" : "OB", m->px, m->len);
     return dvb_finish(b, len);
+}
+
+static uint8_t *build(const img *m, size_t *len)
+{
+    return build_frags(m, NULL, NULL, len);
 }
 
 /* ---- the detection seam: one box around the pixels whose first sample is the marker ---- */
@@ -582,6 +591,112 @@ static void test_redact_darkest_values(void **state)
     assert_int_equal(dv_redact_frame(&p, &pal, &fb), 1);
 }
 
+/* JPEG 2000 Lossless in, JPEG 2000 Lossless out (OpenJPEG, reversible): a redacted frame is re-encoded and
+ * differs from the input only inside the box (colour YBR_RCT: PhotometricInterpretation kept, the codestream
+ * uses the RCT again; signed 16-bit monochrome), a frame without text keeps its fragment byte for byte, one
+ * fragment per frame, no LossyImageCompression written. */
+static void j2k_case(uint16_t spp, uint16_t ba, uint16_t pr, const char *photo, dv_photometric stored,
+                     dv_photometric decoded_photo)
+{
+    enum { R = 12, C = 10, F = 2 };
+    dv_pixel_attrs pa;
+    memset(&pa, 0, sizeof pa);
+    pa.rows = R;
+    pa.columns = C;
+    pa.samples_per_pixel = spp;
+    pa.bits_allocated = ba;
+    pa.bits_stored = ba;
+    pa.high_bit = ba - 1u;
+    pa.pixel_representation = pr;
+    pa.photometric = stored;
+    pa.number_of_frames = 1;
+    size_t n = (size_t)R * C * spp, sb = ba / 8u;
+    uint8_t *px[F];
+    uint8_t *enc[F];
+    uint32_t elen[F];
+    dv_image_ctx *ctx = dv_image_ctx_new(NULL);
+    for (int f = 0; f < F; f++) {
+        px[f] = malloc(n * sb);
+        assert_non_null(px[f]);
+        for (size_t i = 0; i < n; i++) {
+            int v = (int)((i * 13 + (size_t)f * 7) % 180) - (pr ? 90 : 0);
+            if (sb == 1)
+                px[f][i] = (uint8_t)v;
+            else {
+                int16_t w = (int16_t)(v * 150);
+                memcpy(px[f] + i * 2, &w, 2);
+            }
+        }
+        if (f == 0) { /* the marker the seam boxes: first sample of pixel (3,2) */
+            size_t at = (2 * C + 3) * spp * sb;
+            if (sb == 1)
+                px[0][at] = 250;
+            else {
+                int16_t w = 30000;
+                memcpy(px[0] + at, &w, 2);
+            }
+        }
+        dv_frame in = {.data = px[f], .cap = n * sb, .width = C, .height = R, .samples = spp,
+                       .sample_bytes = (uint32_t)sb, .bits_stored = ba, .is_signed = pr, .photometric = decoded_photo};
+        size_t l = 0;
+        dv_error err;
+        assert_int_equal(dv_image_encode_j2k(ctx, &pa, &in, &enc[f], &l, &err), 0);
+        elen[f] = (uint32_t)l;
+    }
+    dv_image_ctx_free(ctx);
+    const void *frags[F] = {enc[0], enc[1]};
+    img m = {R, C, spp, ba, ba, pr, 0, F, photo, DVB_J2K_LOSSLESS, NULL, 0, 0};
+    size_t len;
+    uint8_t *in = build_frags(&m, frags, elen, &len);
+    seam s = {sb == 1 ? 250 : 30000, 0, 0, 0};
+    ran r;
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    assert_int_equal(r.res.pixel_boxes, 1);
+    assert_string_equal(r.res.pixel_transfer_syntax, "1.2.840.10008.1.2.4.90");
+    back b;
+    read_back(&r, &b);
+    assert_string_equal(dv_instance_transfer_syntax(b.inst), "1.2.840.10008.1.2.4.90");
+    assert_int_equal(b.pa.photometric, stored);
+    char lossy[8];
+    assert_true(dv_instance_get_string(b.inst, DV_TAG_LOSSY_IMAGE_COMPRESSION, lossy, sizeof lossy) < 0);
+    assert_int_equal(dv_frames_count(b.frames), F);
+    /* frame 1: nothing found, its fragment kept byte for byte */
+    dv_error err;
+    assert_int_equal(dv_frames_size(b.frames, 1), elen[1]);
+    uint8_t *kept = malloc(elen[1]);
+    assert_int_equal(dv_frames_read(b.inst, b.frames, 1, kept, elen[1], &err), 0);
+    assert_memory_equal(kept, enc[1], elen[1]);
+    free(kept);
+    /* frame 0: only the box differs, and it is the darkest value */
+    back_frame(&b, 0);
+    assert_int_equal(b.f.photometric, decoded_photo);
+    for (size_t p = 0; p < (size_t)R * C; p++)
+        for (size_t c = 0; c < spp; c++) {
+            size_t i = p * spp + c;
+            if (p == 2 * C + 3) {
+                int64_t v = sample(&b.f, i);
+                assert_true(v == (pr ? (sb == 1 ? -128 : -32768) : 0));
+            } else {
+                assert_memory_equal(b.buf + i * sb, px[0] + i * sb, sb);
+            }
+        }
+    back_free(&b, &r);
+    free(in);
+    for (int f = 0; f < F; f++) {
+        free(px[f]);
+        free(enc[f]);
+    }
+}
+
+static void test_j2k_lossless_kept(void **state)
+{
+    (void)state;
+    j2k_case(3, 8, 0, "YBR_RCT", DV_PHOTO_YBR_RCT, DV_PHOTO_RGB);
+    j2k_case(3, 8, 0, "RGB", DV_PHOTO_RGB, DV_PHOTO_RGB);
+    j2k_case(1, 16, 1, "MONOCHROME2", DV_PHOTO_MONOCHROME2, DV_PHOTO_MONOCHROME2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -595,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_observer),
         cmocka_unit_test(test_fail_closed),
         cmocka_unit_test(test_redact_darkest_values),
+        cmocka_unit_test(test_j2k_lossless_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -341,6 +341,32 @@ static void test_detect_lines_whole_span(void **s)
     free(g.px);
 }
 
+/* One box per text line: the padded boxes of two close lines overlap but stay apart (the sensitive modes
+ * read one line at a time); pieces of one line are merged; dv_boxes_merge_overlapping then gives what
+ * REDACT_ALL_TEXT paints (one rectangle over both lines). The effect end to end is in
+ * integration.test_textdetect_score (REDACT_SENSITIVE_TEXT floors). */
+static void test_merge_lines(void **s)
+{
+    (void)s;
+    dv_boxes b = {0};
+    assert_int_equal(dv_boxes_add(&b, (dv_box){0, 0, 100, 20}, NULL), 0);  /* line 1 */
+    assert_int_equal(dv_boxes_add(&b, (dv_box){0, 16, 80, 20}, NULL), 0);  /* line 2: 4 rows of padding shared */
+    assert_int_equal(dv_boxes_add(&b, (dv_box){90, 2, 60, 18}, NULL), 0);  /* a piece of line 1 */
+    assert_int_equal(dv_boxes_add(&b, (dv_box){5, 5, 0, 3}, NULL), 0);     /* empty: dropped */
+    dv_boxes_merge_lines(&b);
+    assert_int_equal(b.n, 2);
+    int line1 = 0, line2 = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        line1 += b.v[i].x == 0 && b.v[i].y == 0 && b.v[i].w == 150 && b.v[i].h == 20;
+        line2 += b.v[i].x == 0 && b.v[i].y == 16 && b.v[i].w == 80 && b.v[i].h == 20;
+    }
+    assert_int_equal(line1, 1);
+    assert_int_equal(line2, 1);
+    dv_boxes_merge_overlapping(&b);
+    assert_int_equal(b.n, 1);
+    dv_boxes_free(&b);
+}
+
 static void test_detect_dark_text_and_over_texture(void **s)
 {
     (void)s;
@@ -536,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_gray8_refusals),
         cmocka_unit_test(test_boxes_geometry),
         cmocka_unit_test(test_boxes_merge_and_limit),
+        cmocka_unit_test(test_merge_lines),
         cmocka_unit_test(test_detect_lines_whole_span),
         cmocka_unit_test(test_detect_dark_text_and_over_texture),
         cmocka_unit_test(test_detect_nothing_without_text),
