@@ -12,6 +12,7 @@
 #include "http/api_error.h"
 #include "http/dv_server.h"
 #include "http/router.h"
+#include "store/dvs_blobs.h"
 #include "store/dvs_index.h"
 
 struct dvh_server {
@@ -81,6 +82,26 @@ int dvh_stow_begin(dvh_request *rq, dvh_err *e);
 int dvh_stow_feed(dvh_request *rq, const char *data, size_t len, dvh_err *e);
 int dvh_stow_finish(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 void dvh_stow_free(dvh_stow *s);
+
+/* --- store_put.c: the store's put path (STOW, de-identify, import) --- */
+/* PS3.18 Table 10.5.3-2 / PS3.4 Annex GG failure reasons. */
+#define DVH_FAIL_PROCESSING 0x0110u /* processing failure */
+#define DVH_FAIL_DUPLICATE 0x0111u  /* duplicate SOP instance */
+#define DVH_FAIL_RESOURCES 0xA700u  /* out of resources (over the instance size limit) */
+#define DVH_FAIL_MISMATCH 0xA900u   /* data set does not match the request (StudyInstanceUID of the URL) */
+#define DVH_FAIL_UNDERSTAND 0xC000u /* cannot understand: not DICOM, malformed, no UIDs */
+typedef struct dvh_putter dvh_putter; /* per thread: the charset decoder and value buffers (~50 KiB) */
+dvh_putter *dvh_putter_new(dvh_server *srv); /* NULL on ENOMEM; free with dvh_putter_free */
+void dvh_putter_free(dvh_putter *p);
+typedef struct dvh_put_result {
+    unsigned reason;  /* 0: stored; else the failure reason (DVH_FAIL_*) */
+    int same_blob;    /* reason DVH_FAIL_DUPLICATE: the stored instance has exactly these bytes */
+    char study_uid[65], series_uid[65], sop_uid[65], sop_class_uid[65]; /* as read ("" when unreadable) */
+    char blob[65];
+} dvh_put_result;
+/* Store the instance in w (complete; w is consumed whatever happens) into store_id. study: when non-empty,
+ * the instance must belong to it (STOW on /studies/{study}). */
+void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study, dvh_put_result *out);
 
 /* --- search.c (QIDO) and wado.c --- */
 int dvh_handle_search(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
