@@ -86,10 +86,24 @@ def build_instance(path, study, series, sop, patient="Ann Johnson", rows=8, numb
 
 
 def jreq(method, url, body=None):
-    args = ["-X", method, url]
-    if body is not None:
-        args += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
-    st, _, b = curl(*args)
+    """(status, JSON answer) of one API call over http.client (in-process: polling with a curl process
+    per call would dominate the test's time); the walk-through calls use curl."""
+    m = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
+    c = http.client.HTTPConnection(m.group(1), int(m.group(2)), timeout=30)
+    data = json.dumps(body).encode() if body is not None else None
+    c.request(method, m.group(3), body=data, headers={"Content-Type": "application/json"} if data else {})
+    r = c.getresponse()
+    b = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(b) if b else {}
+    except ValueError:
+        return r.status, {}
+
+
+def curl_json(method, url, body):
+    """(status, JSON answer) of one call made with curl."""
+    st, _, b = curl("-X", method, url, "-H", "Content-Type: application/json", "-d", json.dumps(body))
     try:
         return st, json.loads(b) if b else {}
     except ValueError:
@@ -136,8 +150,8 @@ def cli_deid(cfg, key, srcs, dst, tmp):
 
 def retrieve_store(port, store_name):
     """Every instance of a store (QIDO, then WADO as application/dicom): {SOPInstanceUID: bytes}."""
-    st, _, b = curl("http://127.0.0.1:%d/v1beta1/%s/dicomWeb/instances?limit=5000" % (port, store_name))
-    rows = json.loads(b) if st == 200 else []
+    st, rows = jreq("GET", "http://127.0.0.1:%d/v1beta1/%s/dicomWeb/instances?limit=5000" % (port, store_name))
+    rows = rows if st == 200 else []
     out = {}
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     for r in rows:
@@ -205,8 +219,8 @@ def run(tmp, servers):
     keys_before = set()  # DATA/keys/ appears with the first de-identification
     ops = []
     for i, cfg in enumerate(configs):
-        st, op = jreq("POST", base + "/datasets/src:deidentify",
-                      {"destinationDataset": loc + "/datasets/out%d" % i, "config": cfg})
+        st, op = curl_json("POST", base + "/datasets/src:deidentify",
+                           {"destinationDataset": loc + "/datasets/out%d" % i, "config": cfg})
         check(st == 200 and op.get("name", "").startswith(loc + "/datasets/src/operations/") and op.get("done") is False
               and op["metadata"]["@type"] == "type.googleapis.com/google.cloud.healthcare.v1beta1.OperationMetadata"
               and op["metadata"]["apiMethodName"]
@@ -277,9 +291,9 @@ def run(tmp, servers):
     cfgfile = os.path.join(root_dir, "cfg.json")
     store_cfg = configs[2]
     open(cfgfile, "w").write(json.dumps(store_cfg))
-    st, op = jreq("POST", base + "/datasets/src/dicomStores/a:deidentify",
-                  {"destinationStore": loc + "/datasets/sink/dicomStores/dst", "gcsConfigUri": "file://" + cfgfile,
-                   "filterConfig": {"resourcePathsGcsUri": "file://" + filt}})
+    st, op = curl_json("POST", base + "/datasets/src/dicomStores/a:deidentify",
+                       {"destinationStore": loc + "/datasets/sink/dicomStores/dst", "gcsConfigUri": "file://" + cfgfile,
+                        "filterConfig": {"resourcePathsGcsUri": "file://" + filt}})
     check(st == 200 and op["metadata"]["apiMethodName"]
           == "google.cloud.healthcare.v1beta1.deidentify.DeidentifyService.DeidentifyDicomStore",
           f"dicomStores.deidentify with a filter: {st}")
@@ -454,10 +468,11 @@ def crash(tmp, servers, srv, data, root_dir):
     op = poll(f"http://127.0.0.1:{srv.port}", name)
     check(op.get("done") and "response" in op and counter(op) == (CRASH_N, 0, 0),
           f"after SIGTERM and kill -9 the operation completes: counter {counter(op)}")
-    st, _, b = curl(f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets/crash/dicomStores/s:getDICOMStoreMetrics")
-    mt = json.loads(b) if st == 200 else {}
-    st, _, b = curl(f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets/crash/dicomStores/s/dicomWeb/instances?limit=5000")
-    sops = [r["00080018"]["Value"][0] for r in json.loads(b)] if st == 200 else []
+    st, mt = jreq("GET", f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets/crash/dicomStores/s"
+                  ":getDICOMStoreMetrics")
+    st, rows = jreq("GET", f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets/crash/dicomStores/s"
+                    "/dicomWeb/instances?limit=5000")
+    sops = [r["00080018"]["Value"][0] for r in rows] if st == 200 else []
     check(mt.get("instanceCount") == str(CRASH_N) and len(sops) == CRASH_N and set(sops) == expect,
           f"the destination holds each instance once: {mt.get('instanceCount')} instances, "
           f"{len(set(sops))} distinct SOP UIDs, {len(set(sops) & expect)} the CLI's")
