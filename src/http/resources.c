@@ -6,6 +6,7 @@
 #include "http/qido.h"
 #include "http/server_internal.h"
 #include "store/dvs_blobs.h"
+#include "store/dvs_keys.h"
 
 #define PAGE_DEFAULT 100u
 #define PAGE_MAX 1000u
@@ -39,7 +40,7 @@ int dvh_resolve(dvh_request *rq, dvh_err *e)
 }
 
 /* The request's JSON body as an object ("" or absent: an empty object). */
-static json_t *body_object(dvh_request *rq, dvh_err *e)
+json_t *dvh_body_object(dvh_request *rq, dvh_err *e)
 {
     if (rq->json_len == 0)
         return json_object();
@@ -58,7 +59,7 @@ static json_t *body_object(dvh_request *rq, dvh_err *e)
 }
 
 /* Refuse fields outside allowed (a NULL-terminated list): every error names its JSON path. */
-static int only_fields(json_t *o, const char *const *allowed, dvh_err *e)
+int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e)
 {
     const char *k;
     json_t *v;
@@ -158,14 +159,14 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     if (id == NULL || !dvh_id_valid(id, strlen(id)))
         return dvh_fail(e, DVH_INVALID_ARGUMENT,
                         "datasetId: required, 1-256 characters of [A-Za-z0-9_.-], not '.' or '..'");
-    json_t *body = body_object(rq, e);
+    json_t *body = dvh_body_object(rq, e);
     if (body == NULL)
         return -1;
     static const char *const allowed[] = {"name", "timeZone", NULL};
     dvs_dataset d;
     memset(&d, 0, sizeof d);
     json_t *tz = json_object_get(body, "timeZone");
-    int bad = only_fields(body, allowed, e);
+    int bad = dvh_only_fields(body, allowed, e);
     if (!bad && tz && !json_is_null(tz)) {
         const char *t = json_string_value(tz);
         if (t == NULL || strlen(t) >= sizeof d.time_zone ||
@@ -186,18 +187,31 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
         return index_fail(&err, e);
     if (rc == DVS_EXISTS)
         return dvh_fail(e, DVH_ALREADY_EXISTS, "dataset already exists");
-    char opname[1200], now[32];
-    snprintf(opname, sizeof opname, "projects/%s/locations/%s/datasets/%s/operations/%lld", d.project, d.location,
-             d.name, (long long)d.id);
-    dvh_now(now);
+    /* An Operation that is already done, persisted like every other (operations.get finds it; its id is
+     * never another operation's). The response is the Dataset. */
     json_t *result = dataset_json(&d);
     if (result)
         json_object_set_new(result, "@type", json_string("type.googleapis.com/google.cloud.healthcare.v1beta1.dataset.Dataset"));
-    json_t *op = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:{}}, s:b, s:o}", "name", opname, "metadata", "@type",
-                           "type.googleapis.com/google.cloud.healthcare.v1beta1.OperationMetadata", "apiMethodName",
-                           "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset", "createTime",
-                           d.create_time, "endTime", now, "counter", "done", 1, "response", result);
-    *resp = dvh_response_json(op);
+    json_t *wrapped = json_pack("{s:o}", "response", result);
+    char *text = wrapped ? json_dumps(wrapped, JSON_COMPACT) : NULL;
+    json_decref(wrapped);
+    dvs_operation op;
+    memset(&op, 0, sizeof op);
+    op.dataset_id = d.id;
+    snprintf(op.api_method, sizeof op.api_method, "%s", "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset");
+    rc = text ? s->ix->ops->op_create(s->ix, &op, &err) : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
+    if (rc == DVS_OK)
+        rc = s->ix->ops->op_finish(s->ix, op.id, text, &err);
+    free(text);
+    if (rc == DVS_OK)
+        rc = s->ix->ops->op_get(s->ix, d.id, op.id, &op, &err);
+    if (rc != DVS_OK)
+        return index_fail(&err, e);
+    dvh_request named = *rq; /* the Operation is named under the new dataset */
+    snprintf(named.route.dataset, sizeof named.route.dataset, "%s", d.name);
+    json_t *o = dvh_operation_json(&named, &op);
+    dvs_operation_clear(&op);
+    *resp = dvh_response_json(o);
     return 0;
 }
 
@@ -247,6 +261,7 @@ static int dataset_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     for (size_t i = 0; i < n; i++)
         dvs_store_dir_remove(s->data_fd, ids[i]);
     free(ids);
+    dvs_dataset_key_remove(s->data_fd, rq->dataset.id); /* its key goes with it (docs/server.md) */
     *resp = dvh_response_json(json_object());
     return 0;
 }
@@ -258,11 +273,11 @@ static int store_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
     if (id == NULL || !dvh_id_valid(id, strlen(id)))
         return dvh_fail(e, DVH_INVALID_ARGUMENT,
                         "dicomStoreId: required, 1-256 characters of [A-Za-z0-9_.-], not '.' or '..'");
-    json_t *body = body_object(rq, e);
+    json_t *body = dvh_body_object(rq, e);
     if (body == NULL)
         return -1;
     static const char *const allowed[] = {"name", "labels", NULL};
-    int bad = only_fields(body, allowed, e);
+    int bad = dvh_only_fields(body, allowed, e);
     json_t *labels = json_object_get(body, "labels");
     char *labels_s = NULL;
     if (!bad && labels && !json_is_null(labels)) {
