@@ -61,7 +61,8 @@ endif
 #   libmicrohttpd-dev (+ libgnutls28-dev, its TLS) / libsqlite3-dev: the server (src/http, src/store);
 #   curl / openssl / python3-googleapi (+ httplib2): the server's end-to-end test (test_server.py);
 #   libtesseract-dev / libleptonica-dev / tesseract-ocr-eng: burned-in text recognition (docs/pixels.md "OCR");
-#   fonts-dejavu-core: the fonts tools/gen_burned_in.py and the OCR tests render overlay text with.
+#   fonts-dejavu-core: the fonts tools/gen_burned_in.py and the OCR tests render overlay text with;
+#   libopenmpi-dev / openmpi-bin: deidentify --mpi and its test (test_cli_mpi.sh, mpirun).
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
 	curl libgnutls28-dev libmicrohttpd-dev libsqlite3-dev openssl python3-googleapi python3-httplib2 \
@@ -69,7 +70,8 @@ DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libja
 	clang llvm libclang-rt-14-dev \
 	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
 	dcmtk dicom3tools libgdcm-tools libgdcm3.0 \
-	time hyperfine bc
+	time hyperfine bc \
+	libopenmpi-dev openmpi-bin
 
 .PHONY: all deps build build-asan build-fuzz tables test ctest ctest-asan fuzz-smoke fuzz demo bench clean \
 	distclean help

@@ -159,6 +159,9 @@ void dv_run_recount(dv_run *run, dv_outcome from, dv_outcome to);
 /* A front end that fails an input before it has a source for it (the CLI: the file cannot be opened) counts
  * that outcome here, so the run's counters cover every input. The progress callback is called too. */
 void dv_run_count_outcome(dv_run *run, dv_outcome o);
+/* A front end that gathers the outcomes of other processes into one run (deidentify --mpi: rank 0) adds the
+ * input bytes they read, so dv_run_bytes_in covers the whole run. */
+void dv_run_count_bytes_in(dv_run *run, uint64_t bytes);
 const dv_limits *dv_run_limits(const dv_run *run);
 
 #ifdef __cplusplus

@@ -76,6 +76,10 @@ typedef struct dvc_input {
 typedef struct dvc_inputs {
     dvc_input *v;
     size_t n, cap;
+    /* Streaming (mpi_coord.c): when set, every input goes to emit instead of v, in the same order, as soon as
+     * its directory is read; emit takes the path (malloc'd) on success (0), else the walk stops (-1). */
+    int (*emit)(void *user, char *path, int walk_err);
+    void *emit_user;
 } dvc_inputs;
 /* Append root (a regular file) or every regular file below root (a directory), sorted by name bytes.
  * Symlinks below root are not followed (no loops, no escape); root itself is. 0, or -1 on ENOMEM. */
@@ -116,6 +120,20 @@ typedef struct dvc_tmp_slot dvc_tmp_slot;
 /* One destination of one run: DST's descriptor, its claims table, one temp-name slot per worker. Nothing
  * about it is process-wide except the registry the fatal-signal handler walks (output.c). */
 typedef struct dvc_journal dvc_journal; /* journal.c (--resume) */
+/* Claims decided by another process (deidentify --mpi: rank 0 holds the run's one claims table, mpi_coord.c;
+ * docs/decisions.md "MPI batch mode"). output.c asks at open (begin, not waiting), waits for the answer only
+ * when the file is complete (decide), names the file accordingly and reports what it did (finish) when the put
+ * ends, on every path. Between decide and finish the name is locked run-wide (FREE and HIGHER), so the decision
+ * and the link/rename on the shared file system are one step for every other process. */
+enum { DVC_NAME_FREE = 0, DVC_NAME_LOST = 1, DVC_NAME_HIGHER = 2 };
+enum { DVC_NAMED_NONE = 0, DVC_NAMED_LINKED = 1, DVC_NAMED_REPLACED = 2, DVC_NAMED_PREEXISTED = 3 };
+typedef struct dvc_remote_claims {
+    void (*begin)(void *user, size_t worker, const char *name, size_t index);
+    int (*decide)(void *user, size_t worker); /* waits; DVC_NAME_* */
+    void (*finish)(void *user, size_t worker, const char *name, size_t index, int named); /* DVC_NAMED_* */
+    int (*seed)(void *user, const char *name, size_t index); /* dvc_output_seed's answer */
+    void *user;
+} dvc_remote_claims;
 typedef struct dvc_output {
     int dst_fd;
     dvc_journal *journal; /* --resume: names are announced in it before they are created; NULL otherwise */
@@ -124,6 +142,8 @@ typedef struct dvc_output {
     dvc_tmp_slot *slots; /* one per worker */
     size_t nslots;
     atomic_int tmpfile_unsupported; /* O_TMPFILE + linkat cannot work here: hidden temp names instead */
+    const dvc_remote_claims *remote; /* --mpi: the run-wide claims (NULL: this output's own table) */
+    int hash_outputs;                /* --mpi --resume: hash every output (the journal is rank 0's) */
 } dvc_output;
 #define DVC_NO_INDEX SIZE_MAX
 /* --resume: a name an earlier attempt of this run created, whose writer is redone now (journal.c): higher than
@@ -161,6 +181,7 @@ typedef struct dvc_put {
     /* output.c's, between open and commit/abort */
     struct dvc_claim *claim;
     int series_fd, fd, named;
+    int remote_begun, remote_named; /* --mpi: begin was called; DVC_NAMED_* for finish */
     char final[DVC_COMPONENT_MAX + 4];
     dvc_fsink fs;
 } dvc_put;
@@ -200,7 +221,25 @@ typedef struct dvc_item {
 } dvc_item;
 
 typedef struct dvc_progress dvc_progress;
-typedef struct dvc_run {
+typedef struct dvc_run dvc_run;
+/* What a worker learnt about one input, for a front end that collects outcomes itself (dvc_pool_hooks). */
+typedef struct dvc_done {
+    int ran;             /* the library read the input: st is its fstat */
+    struct stat st;
+    const char *name;    /* ok: the output name it holds ("study/series/sop.dcm"), else NULL */
+    int hashed;          /* ok and hashing on: hash is the SHA-256 of the output bytes */
+    unsigned char hash[32];
+} dvc_done;
+/* pool.c without its own input list (deidentify --mpi, mpi_rank.c): take gives a worker its next item (its
+ * slot in run->items and its input index, which the duplicate rule uses), or -1 when there is no more work
+ * (it may wait); done is called after the item's outcome was recorded. NULL: the local CLI (every index of
+ * run->items, in order). */
+typedef struct dvc_pool_hooks {
+    int (*take)(dvc_run *run, size_t *slot, size_t *index);
+    void (*done)(dvc_run *run, size_t slot, const dvc_done *d);
+    void *user;
+} dvc_pool_hooks;
+struct dvc_run {
     dv_run *lib;           /* the library run: plan, key, limits, counters */
     const dv_plan *plan;   /* for the report's summary */
     dvc_output *out;
@@ -212,7 +251,8 @@ typedef struct dvc_run {
     dvc_journal *journal;  /* --resume (journal.c), else NULL */
     atomic_size_t next;
     pthread_mutex_t status_lock; /* statuses and the ok -> duplicate moves (pool.c) */
-} dvc_run;
+    const dvc_pool_hooks *hooks; /* --mpi (mpi_rank.c), else NULL */
+};
 /* Run every item on run->jobs threads while the calling thread draws progress. 0, or -1 when no thread
  * could be started. */
 int dvc_pool_run(dvc_run *run);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_mpi.h"
 
 #define JOBS_MAX 1024
 #define MIB (1024ull * 1024ull)
@@ -80,6 +81,11 @@ void dvc_deidentify_usage(FILE *f)
           "                       still exists with the journaled SHA-256; redo the rest. Use it on the first\n"
           "                       run too. A run killed at any moment and resumed any number of times ends\n"
           "                       with the same DST and report as one uninterrupted run. Not with --mapping.\n"
+          "      --mpi            Run as one rank of an MPI job (mpirun -np N / srun dicomveil deidentify --mpi\n"
+          "                       ...; DST on a file system every rank sees): rank 0 lists the sources and\n"
+          "                       deals them in chunks, every rank de-identifies with --jobs threads, and DST,\n"
+          "                       the report and the journal are those of a single-process run. Needs\n"
+          "                       --key-file; not with --mapping or --preview. Only when built with MPI.\n"
           "  -h, --help           Show this help and exit.\n"
           "  --                   End of options: everything after it is SRC... DST.\n"
           "\n"
@@ -110,12 +116,13 @@ typedef struct opts {
     int quiet;
     int do_fsync;
     int resume;
+    int mpi;
     uint64_t memory_budget; /* 0: the default */
     uint32_t max_depth;     /* 0: the default */
     uint64_t max_metadata;  /* 0: the default */
 } opts;
 
-enum { OPT_FSYNC = 256, OPT_MEMORY_BUDGET, OPT_MAX_DEPTH, OPT_MAX_METADATA, OPT_PREVIEW, OPT_RESUME };
+enum { OPT_FSYNC = 256, OPT_MEMORY_BUDGET, OPT_MAX_DEPTH, OPT_MAX_METADATA, OPT_PREVIEW, OPT_RESUME, OPT_MPI };
 
 /* A byte count with an optional K/M/G suffix (powers of 1024), within [min, max]. */
 static int parse_bytes(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -167,6 +174,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"max-metadata", required_argument, NULL, OPT_MAX_METADATA},
         {"preview", required_argument, NULL, OPT_PREVIEW},
         {"resume", no_argument, NULL, OPT_RESUME},
+        {"mpi", no_argument, NULL, OPT_MPI},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
@@ -202,6 +210,7 @@ static int parse_args(int argc, char **argv, opts *o)
         case OPT_FSYNC: o->do_fsync = 1; break;
         case OPT_PREVIEW: o->preview = optarg; break;
         case OPT_RESUME: o->resume = 1; break;
+        case OPT_MPI: o->mpi = 1; break;
         case 'j':
             if (parse_jobs(optarg, &o->jobs) < 0) {
                 dvc_errorf("deidentify: --jobs wants a whole number from 1 to %d", JOBS_MAX);
@@ -225,6 +234,12 @@ static int parse_args(int argc, char **argv, opts *o)
          * restored inputs could not be rebuilt (docs/decisions.md "Resumable runs"). */
         dvc_errorf("deidentify: --resume needs --report (its journal lives beside it) and cannot be used with "
                    "--mapping");
+        return DVC_EXIT_USAGE;
+    }
+    if (o->mpi && (!o->key_file || o->mapping || o->preview)) {
+        /* Every rank must read one key (a default key created by racing ranks could differ); the crosswalk and
+         * the pictures are not gathered to rank 0 (docs/decisions.md "MPI batch mode"). */
+        dvc_errorf("deidentify: --mpi needs --key-file and cannot be used with --mapping or --preview");
         return DVC_EXIT_USAGE;
     }
     if (argc - optind < 2) {
@@ -433,6 +448,10 @@ int dvc_cmd_deidentify(int argc, char **argv)
     dvc_output out = {.dst_fd = -1};
     dvc_journal *journal = NULL;
     dv_limits limits;
+    int mpi_rank = 0, mpi_size = 1, mpi_agreed = 0;
+    if (o.mpi && dvc_mpi_init(&mpi_rank, &mpi_size) < 0)
+        return DVC_EXIT_USAGE;
+    (void)mpi_size;
     rc = DVC_EXIT_USAGE;
 
     /* 1. Everything that can be refused, before anything is written. */
@@ -451,10 +470,23 @@ int dvc_cmd_deidentify(int argc, char **argv)
         goto done;
     }
     dv_run_want_identifiers(lib, o.mapping != NULL);
-    if (o.resume) {
+    if (o.resume && mpi_rank == 0) { /* --mpi: rank 0 alone keeps the journal */
         const char *protect[] = {o.key_file, o.config};
         if (!(journal = dvc_journal_open(o.report, o.config, key, p.dst, p.srcs, p.nsrc, protect, 2, o.do_fsync)))
             goto done;
+    }
+
+    if (o.mpi) { /* the rest is mpi_run.c's, once every rank got this far */
+        mpi_agreed = 1;
+        if (!dvc_mpi_agree(1)) {
+            dvc_errorf("deidentify: --mpi: another rank refused the run (see its message); nothing was written");
+            goto done;
+        }
+        dvm_args a = {.plan = plan, .key = key, .limits = &limits, .lib = lib, .journal = journal, .srcv = srcv,
+                      .nsrc = nsrc, .dst = dst, .report = o.report, .jobs = o.jobs ? o.jobs : default_jobs(),
+                      .quiet = o.quiet, .do_fsync = o.do_fsync, .resume = o.resume};
+        rc = dvc_mpi_deidentify(&a);
+        goto done;
     }
 
     /* 2. The input list (read-only). */
@@ -532,6 +564,11 @@ int dvc_cmd_deidentify(int argc, char **argv)
     pthread_mutex_destroy(&run.status_lock);
 
 done:
+    if (o.mpi) {
+        if (!mpi_agreed)
+            dvc_mpi_agree(0); /* this rank refused: every rank stops before writing */
+        dvc_mpi_finalize();
+    }
     dvc_output_close(&out);
     dvc_journal_close(journal);
     for (size_t i = 0; items && i < in.n; i++) {

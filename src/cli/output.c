@@ -272,6 +272,8 @@ int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsyn
     o->claims = NULL;
     o->slots = NULL;
     o->nslots = 0;
+    o->remote = NULL;
+    o->hash_outputs = 0;
     atomic_store(&o->tmpfile_unsupported, 0);
     o->dst_fd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (o->dst_fd < 0)
@@ -330,6 +332,8 @@ void dvc_output_close(dvc_output *o)
 
 int dvc_output_seed(dvc_output *o, const char *name, size_t index)
 {
+    if (o->remote) /* --mpi: rank 0's run-wide table */
+        return o->remote->seed(o->remote->user, name, index);
     pthread_mutex_lock(&o->claims->lock);
     claim *c = claim_get(o->claims, name);
     int rc = !c ? -1 : c->linked != DVC_NO_INDEX && c->linked <= index ? 1 : 0;
@@ -464,6 +468,58 @@ static int name_output(dvc_output *o, claim *c, size_t index, tmp_slot *slot, in
     return rc == -2 ? 2 : 0;
 }
 
+/* --mpi (docs/decisions.md "MPI batch mode"): the same three cases as name_output, decided by rank 0's
+ * run-wide table (mpi_coord.c), which keeps the name locked until finish, so the link/rename here is atomic with
+ * the decision for every rank. Rank 0 marks a displaced index itself; the journal's C line and the --resume
+ * existence check are rank 0's too. This output's own table only caches names known lost (a holder only ever
+ * gets lower), so a later input of the same name can be a duplicate without asking. */
+static int name_remote(dvc_put *p, tmp_slot *slot, int fd, dv_error *err, dvc_write_result *out)
+{
+    dvc_output *o = p->o;
+    int decision = o->remote->decide(o->remote->user, p->worker);
+    int rc = 0, e = 0;
+    *out = DVC_DUPLICATE;
+    if (decision == DVC_NAME_FREE) {
+        rc = fd >= 0 ? link_fd(fd, p->series_fd, p->final) : linkat(p->series_fd, slot->name, p->series_fd, p->final, 0);
+        e = errno;
+        if (rc == 0) {
+            p->remote_named = DVC_NAMED_LINKED;
+            *out = DVC_WRITTEN;
+        } else if (rc == -1 && e == EEXIST) {
+            p->remote_named = DVC_NAMED_PREEXISTED; /* no input of this run named it: never replaced */
+        } else if (rc == -1) {
+            dv_fail(err, DV_ERR_IO, "naming the output file failed: %s", strerror(e));
+            *out = DVC_WRITE_FAILED;
+        }
+    } else if (decision == DVC_NAME_HIGHER) {
+        if (fd >= 0) {
+            rc = replace_fd(slot, fd, p->series_fd, p->final);
+            e = errno;
+        } else {
+            rc = renameat(p->series_fd, slot->name, p->series_fd, p->final);
+            e = errno;
+            if (rc == 0)
+                atomic_store(&slot->state, SLOT_IDLE);
+        }
+        if (rc == 0) {
+            p->remote_named = DVC_NAMED_REPLACED;
+            *out = DVC_WRITTEN;
+        } else if (rc == -1) {
+            dv_fail(err, DV_ERR_IO, "replacing a duplicate's output file failed: %s", strerror(e));
+            *out = DVC_WRITE_FAILED;
+        }
+    }
+    if (p->remote_named != DVC_NAMED_NONE) {
+        pthread_mutex_lock(&o->claims->lock);
+        if (p->remote_named == DVC_NAMED_PREEXISTED)
+            p->claim->preexisted = 1;
+        else if (p->claim->linked == DVC_NO_INDEX || p->claim->linked > p->index)
+            p->claim->linked = p->index;
+        pthread_mutex_unlock(&o->claims->lock);
+    }
+    return rc == -2 ? 2 : 0;
+}
+
 /* ---- the dv_output callbacks (dv_run.h): open once the new UIDs are known, commit, abort ---- */
 
 /* Close what open left; remove a hidden temp name that was not renamed over the final name. */
@@ -473,6 +529,10 @@ static void put_cleanup(dvc_put *p)
     if (p->fd >= 0)
         close(p->fd); /* an unnamed O_TMPFILE file vanishes with its last descriptor */
     p->fd = -1;
+    if (p->remote_begun) { /* --mpi: what this put did to its name, which unlocks it run-wide */
+        p->remote_begun = 0;
+        p->o->remote->finish(p->o->remote->user, p->worker, p->claim->key, p->index, p->remote_named);
+    }
     if (p->named && atomic_load(&slot->state) == SLOT_CREATED)
         unlinkat(p->series_fd, slot->name, 0);
     if (p->named)
@@ -511,6 +571,8 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
     p->claim = NULL;
     p->series_fd = p->fd = -1;
     p->named = 0;
+    p->remote_begun = 0;
+    p->remote_named = DVC_NAMED_NONE;
     if (res->sop_uid[0] == '\0')
         return dv_fail(err, DV_ERR_INVALID, "the instance has no SOPInstanceUID");
     char study[DVC_COMPONENT_MAX], series[DVC_COMPONENT_MAX], sop[DVC_COMPONENT_MAX];
@@ -557,6 +619,10 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
         put_cleanup(p);
         return -1;
     }
+    if (o->remote) { /* asked now, answered while the instance is written (name_remote waits for it) */
+        o->remote->begin(o->remote->user, p->worker, key, p->index);
+        p->remote_begun = 1;
+    }
     *sink = dvc_sink_fd(&p->fs, p->fd, p->buf, p->cap);
     return DV_OPEN_WRITE;
 }
@@ -598,13 +664,15 @@ static int file_commit(void *arg, const dv_result *res, dv_error *err)
         dv_fail(err, DV_ERR_IO, "writing the output file failed: %s", strerror(errno));
     } else if (o->do_fsync && fsync(p->fd) < 0) {
         dv_fail(err, DV_ERR_IO, "fsync of the output file failed: %s", strerror(errno));
-    } else if (o->journal && hash_output(p) < 0) {
+    } else if ((o->journal || o->hash_outputs) && hash_output(p) < 0) {
         dv_fail(err, DV_ERR_IO, "reading back the output file for the journal failed: %s", strerror(errno));
     } else {
         dvc_write_result r = DVC_WRITE_FAILED;
         tmp_slot *slot = &o->slots[p->worker];
-        if (name_output(o, p->claim, p->index, slot, p->named ? -1 : p->fd, p->series_fd, p->final,
-                        &p->displaced, err, &r) == 2) {
+        int named = o->remote ? name_remote(p, slot, p->named ? -1 : p->fd, err, &r)
+                              : name_output(o, p->claim, p->index, slot, p->named ? -1 : p->fd, p->series_fd,
+                                            p->final, &p->displaced, err, &r);
+        if (named == 2) {
             /* This system cannot link an unnamed file: from now on hidden temp names, and this instance is
              * written again that way. */
             atomic_store(&o->tmpfile_unsupported, 1);

@@ -56,9 +56,11 @@ typedef struct pool_worker {
     pool_done *done;
 } pool_worker;
 
-static void record(dvc_run *run, size_t index, dvc_status st, dv_code code, const char *reason, const char *msg)
+/* slot: the item's place in run->items; index: the input's (they differ under --mpi, pool hooks). */
+static void record(dvc_run *run, size_t slot, size_t index, dvc_status st, dv_code code, const char *reason,
+                   const char *msg)
 {
-    dvc_item *it = &run->items[index];
+    dvc_item *it = &run->items[slot];
     it->code = code;
     it->reason = reason;
     it->message = msg && *msg ? strdup(msg) : NULL;
@@ -92,39 +94,40 @@ static void mark_displaced(dvc_run *run, size_t index)
 }
 
 /* A failure before the library saw the input (it could not be opened): counted in the run like any other. */
-static void fail_errno(dvc_run *run, size_t index, const char *what, int e)
+static void fail_errno(dvc_run *run, size_t slot, size_t index, const char *what, int e)
 {
     char msg[128];
     snprintf(msg, sizeof msg, "%s: %s", what, strerror(e));
     dv_run_count_outcome(run->lib, DV_OUTCOME_FAILED);
-    record(run, index, DVC_ST_FAILED, DV_ERR_IO, NULL, msg);
+    record(run, slot, index, DVC_ST_FAILED, DV_ERR_IO, NULL, msg);
 }
 
-static void process(worker *w, size_t index)
+/* done: filled for the pool hooks (--mpi). */
+static void process(worker *w, size_t slot, size_t index, dvc_done *done)
 {
     dvc_run *run = w->run;
-    dvc_item *it = &run->items[index];
+    dvc_item *it = &run->items[slot];
     if (it->walk_err) {
-        fail_errno(run, index, "cannot list directory", it->walk_err);
+        fail_errno(run, slot, index, "cannot list directory", it->walk_err);
         return;
     }
     /* O_NONBLOCK: a FIFO named on the command line must not hang the worker; no effect on regular files. */
     int fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
-        fail_errno(run, index, "cannot open input", errno);
+        fail_errno(run, slot, index, "cannot open input", errno);
         return;
     }
     struct stat st;
     if (fstat(fd, &st) < 0) {
         int e = errno;
         close(fd);
-        fail_errno(run, index, "cannot stat input", e);
+        fail_errno(run, slot, index, "cannot stat input", e);
         return;
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
         dv_run_count_outcome(run->lib, DV_OUTCOME_FAILED);
-        record(run, index, DVC_ST_FAILED, DV_ERR_IO, NULL, "input is not a regular file");
+        record(run, slot, index, DVC_ST_FAILED, DV_ERR_IO, NULL, "input is not a regular file");
         return;
     }
 
@@ -137,8 +140,14 @@ static void process(worker *w, size_t index)
                    .displaced = DVC_NO_INDEX};
     dv_outcome oc = dv_run_instance(run->lib, &src, &dvc_file_output, &put, &res, &err);
     close(fd);
-    if (put.displaced < run->n) /* not DVC_NO_INDEX, nor DVC_OURS_UNKNOWN (--resume) */
+    if (!run->hooks && put.displaced < run->n) /* not DVC_NO_INDEX, nor DVC_OURS_UNKNOWN (--resume); --mpi:
+                                                  rank 0 marks it (mpi_coord.c) */
         mark_displaced(run, put.displaced);
+    done->ran = 1;
+    done->st = st;
+    done->name = oc == DV_OUTCOME_OK ? dvc_put_name(&put) : NULL;
+    done->hashed = put.hashed;
+    memcpy(done->hash, put.hash, sizeof done->hash);
     if (oc == DV_OUTCOME_OK) {
         for (int t = 0; t < DV_RESULT_TEXT_TYPES; t++)
             if (res.text_findings[t]) {
@@ -167,17 +176,17 @@ static void process(worker *w, size_t index)
                          oc == DV_OUTCOME_OK ? dvc_put_name(&put) : NULL, put.hashed ? put.hash : NULL,
                          it->text_findings);
     switch (oc) {
-    case DV_OUTCOME_OK: record(run, index, DVC_ST_OK, DV_OK, NULL, NULL); break;
-    case DV_OUTCOME_DUPLICATE: record(run, index, DVC_ST_DUPLICATE, DV_OK, NULL, NULL); break;
+    case DV_OUTCOME_OK: record(run, slot, index, DVC_ST_OK, DV_OK, NULL, NULL); break;
+    case DV_OUTCOME_DUPLICATE: record(run, slot, index, DVC_ST_DUPLICATE, DV_OK, NULL, NULL); break;
     case DV_OUTCOME_SKIPPED:
         /* A DICOMDIR is not an error (no class in the report); a non-DICOM file keeps its class. */
-        record(run, index, DVC_ST_SKIPPED, res.skipped == DV_SKIP_NOT_DICOM ? DV_ERR_NOT_DICOM : DV_OK,
+        record(run, slot, index, DVC_ST_SKIPPED, res.skipped == DV_SKIP_NOT_DICOM ? DV_ERR_NOT_DICOM : DV_OK,
                dv_skip_name(res.skipped), err.message);
         break;
     case DV_OUTCOME_FAILED:
     case DV_OUTCOME_CANCELLED: /* the CLI never cancels a run (a signal ends the process) */
     case DV_OUTCOME_COUNT:
-        record(run, index, DVC_ST_FAILED, err.code != DV_OK ? err.code : DV_ERR_IO, NULL, err.message);
+        record(run, slot, index, DVC_ST_FAILED, err.code != DV_OK ? err.code : DV_ERR_IO, NULL, err.message);
         break;
     }
 }
@@ -187,11 +196,21 @@ static void *worker_main(void *arg)
     pool_worker *pw = arg;
     dvc_run *run = pw->w.run;
     for (;;) {
-        size_t i = atomic_fetch_add(&run->next, 1);
-        if (i >= run->n)
-            break;
-        if (run->items[i].status == DVC_ST_PENDING) /* not restored by --resume */
-            process(&pw->w, i);
+        size_t slot, index;
+        if (run->hooks) { /* --mpi: items come in chunks from rank 0 (mpi_rank.c) */
+            if (run->hooks->take(run, &slot, &index) < 0)
+                break;
+        } else {
+            slot = index = atomic_fetch_add(&run->next, 1);
+            if (slot >= run->n)
+                break;
+            if (run->items[slot].status != DVC_ST_PENDING) /* restored by --resume */
+                continue;
+        }
+        dvc_done done = {.ran = 0};
+        process(&pw->w, slot, index, &done);
+        if (run->hooks)
+            run->hooks->done(run, slot, &done);
     }
     pthread_mutex_lock(&pw->done->lock);
     pw->done->finished++;
@@ -235,6 +254,7 @@ int dvc_pool_run(dvc_run *run)
         }
         ws[i].w.started = 1;
         started++;
+        pthread_setname_np(ws[i].w.thread, "dv-worker"); /* top -H, and test_cli_mpi.sh finds a rank's pool */
     }
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     int rc = started == 0 ? -1 : 0;

@@ -229,6 +229,11 @@ void dv_run_count_outcome(dv_run *run, dv_outcome o)
         run->progress_fn(run, o, run->progress_user);
 }
 
+void dv_run_count_bytes_in(dv_run *run, uint64_t bytes)
+{
+    atomic_fetch_add_explicit(&run->bytes_in, bytes, memory_order_relaxed);
+}
+
 const dv_limits *dv_run_limits(const dv_run *run)
 {
     return &run->limits;

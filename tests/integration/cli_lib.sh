@@ -27,6 +27,8 @@ finish() {
 # MUST_NOT_PRINT: fixed strings (the PHI of a test's inputs, PHI-looking source folder names) that no stdout or
 # stderr of the binary may contain; a test fills it before calling run.
 MUST_NOT_PRINT=()
+# DV_LAUNCH: a command run() puts before $DV_BIN (test_cli_mpi.sh: mpirun -np 2 ...); empty by default.
+DV_LAUNCH=()
 # run EXPECTED_RC NAME ARGS...: runs $DV_BIN ARGS with stdout/stderr in $T/out, $T/err. Counts a failure when
 # the exit status differs (then RUN_OK=0, so a caller can skip the checks that follow: `[ "$RUN_OK" = 1 ] ||
 # return 0`) and one when any MUST_NOT_PRINT string appears. Always returns 0 (the scripts run under set -e).
@@ -36,7 +38,7 @@ run() {
     shift 2
     local rc=0
     RUN_OK=1
-    "$DV_BIN" "$@" >"$T/out" 2>"$T/err" || rc=$?
+    ${DV_LAUNCH[@]+"${DV_LAUNCH[@]}"} "$DV_BIN" "$@" >"$T/out" 2>"$T/err" || rc=$?
     if [ "$rc" -ne "$want" ]; then
         fail "$name: exit $rc, expected $want; stderr: $(head -c 400 "$T/err")"
         RUN_OK=0
@@ -52,3 +54,51 @@ run() {
 tag() { dcmdump -q +P "$2" "$1" 2>/dev/null | sed -nE 's/^[^[]*\[([^]]*)\].*/\1/p' | head -1; }
 # json FILE EXPR: print the Python expression EXPR over the parsed JSON document d of FILE.
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+# The corpus of the resume and MPI tests (test_cli_resume.sh, test_cli_mpi.sh); needs dcmdump.
+# gen_duplicates DIR N: N distinct instances ct<i>.dcm (CT_small, SOPInstanceUID varied at equal length), exact copies
+# cp<i>.dcm (sort before "ct": the copy is the lower index), pixel variants aa<i>.dcm (same UIDs, other last
+# byte, lower index) and zz<i>.dcm (higher index), and broken files (truncated, text, empty).
+gen_duplicates() {
+    python3 - "$DATA/pydicom/CT_small.dcm" "$1" "$2" <<'EOF'
+import re, subprocess, sys
+src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+dump = subprocess.run(["dcmdump", "-q", "+P", "SOPInstanceUID", src], capture_output=True, text=True).stdout
+old = re.search(r"\[([^\]]+)\]", dump).group(1).encode()
+data = open(src, "rb").read()
+assert data.count(old) == 2
+def inst(i):
+    return data.replace(old, old[:-6] + b"%06d" % i)
+for i in range(n):
+    open(f"{out}/ct{i:05d}.dcm", "wb").write(inst(i))
+for i in range(0, n, 13):
+    open(f"{out}/cp{i:05d}.dcm", "wb").write(inst(i))
+for i in range(5, n, 17):
+    d = inst(i)
+    open(f"{out}/aa{i:05d}.dcm", "wb").write(d[:-1] + bytes([d[-1] ^ 0x55]))
+    open(f"{out}/zz{i:05d}.dcm", "wb").write(d[:-1] + bytes([d[-1] ^ 0x33]))
+for i in range(7, n, 50):
+    open(f"{out}/ct{i:05d}_trunc.dcm", "wb").write(inst(i)[:3000])
+open(f"{out}/notes.txt", "wb").write(b"not dicom\n")
+open(f"{out}/empty.dcm", "wb").write(b"")
+EOF
+}
+
+# Comparing a run with its reference (test_cli_resume.sh, test_cli_mpi.sh).
+# statuses REPORT / counts REPORT: per-input "status error_class" lines / "total ok failed skipped duplicate".
+statuses() { json "$1" '"\n".join(e["status"] + " " + str(e["error_class"]) for e in d["instances"])'; }
+counts() { json "$1" '" ".join(str(d["counts"][k]) for k in ("total","ok","failed","skipped","duplicate"))'; }
+# same NAME DST REPORT REFDST REFREPORT: byte-identical DST, same statuses, same counts that add up.
+same() {
+    local name=$1 dst=$2 rep=$3 refdst=$4 refrep=$5
+    diff -r "$refdst" "$dst" >/dev/null || fail "$name: DST differs from the uninterrupted run"
+    [ "$(statuses "$rep")" = "$(statuses "$refrep")" ] || fail "$name: statuses differ from the uninterrupted run"
+    [ "$(counts "$rep")" = "$(counts "$refrep")" ] || fail "$name: counts $(counts "$rep") != $(counts "$refrep")"
+    json "$rep" 'd["counts"]["total"] == len(d["instances"]) == d["counts"]["ok"] + d["counts"]["failed"] + d["counts"]["skipped"] + d["counts"]["duplicate"] or sys.exit(1)' >/dev/null ||
+        fail "$name: counts do not add up"
+    local nok ndcm
+    nok=$(json "$rep" 'd["counts"]["ok"]')
+    ndcm=$(find "$dst" -type f -name '*.dcm' | wc -l)
+    [ "$nok" = "$ndcm" ] || fail "$name: $nok ok but $ndcm files in DST"
+    [ -z "$(find "$dst" -name '.dvtmp-*' -print -quit)" ] || fail "$name: temp file left"
+}

@@ -23,56 +23,12 @@ head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
 head -c 32 /dev/urandom >"$T/key2" && chmod 600 "$T/key2"
 echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/cfg.json"
 
-# gen DIR: N distinct instances ct<i>.dcm (CT_small, SOPInstanceUID varied at equal length), exact copies
-# cp<i>.dcm (sort before "ct": the copy is the lower index), pixel variants aa<i>.dcm (same UIDs, other last
-# byte, lower index) and zz<i>.dcm (higher index), and broken files (truncated, text, empty).
-gen() {
-    python3 - "$DATA/pydicom/CT_small.dcm" "$1" "$N" <<'EOF'
-import re, subprocess, sys
-src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-dump = subprocess.run(["dcmdump", "-q", "+P", "SOPInstanceUID", src], capture_output=True, text=True).stdout
-old = re.search(r"\[([^\]]+)\]", dump).group(1).encode()
-data = open(src, "rb").read()
-assert data.count(old) == 2
-def inst(i):
-    return data.replace(old, old[:-6] + b"%06d" % i)
-for i in range(n):
-    open(f"{out}/ct{i:05d}.dcm", "wb").write(inst(i))
-for i in range(0, n, 13):
-    open(f"{out}/cp{i:05d}.dcm", "wb").write(inst(i))
-for i in range(5, n, 17):
-    d = inst(i)
-    open(f"{out}/aa{i:05d}.dcm", "wb").write(d[:-1] + bytes([d[-1] ^ 0x55]))
-    open(f"{out}/zz{i:05d}.dcm", "wb").write(d[:-1] + bytes([d[-1] ^ 0x33]))
-for i in range(7, n, 50):
-    open(f"{out}/ct{i:05d}_trunc.dcm", "wb").write(inst(i)[:3000])
-open(f"{out}/notes.txt", "wb").write(b"not dicom\n")
-open(f"{out}/empty.dcm", "wb").write(b"")
-EOF
-}
 mkdir -p "$T/src"
-gen "$T/src"
+gen_duplicates "$T/src" "$N"
 # PHI-looking source folder name: it must appear neither on stderr nor in the journal.
 MUST_NOT_PRINT=("$T/src")
 
 dv() { "$DV_BIN" deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key" "$@"; }
-statuses() { json "$1" '"\n".join(e["status"] + " " + str(e["error_class"]) for e in d["instances"])'; }
-counts() { json "$1" '" ".join(str(d["counts"][k]) for k in ("total","ok","failed","skipped","duplicate"))'; }
-# same NAME DST REPORT REFDST REFREPORT: byte-identical DST, same statuses, same counts that add up.
-same() {
-    local name=$1 dst=$2 rep=$3 refdst=$4 refrep=$5
-    diff -r "$refdst" "$dst" >/dev/null || fail "$name: DST differs from the uninterrupted run"
-    [ "$(statuses "$rep")" = "$(statuses "$refrep")" ] || fail "$name: statuses differ from the uninterrupted run"
-    [ "$(counts "$rep")" = "$(counts "$refrep")" ] || fail "$name: counts $(counts "$rep") != $(counts "$refrep")"
-    json "$rep" 'd["counts"]["total"] == len(d["instances"]) == d["counts"]["ok"] + d["counts"]["failed"] + d["counts"]["skipped"] + d["counts"]["duplicate"] or sys.exit(1)' >/dev/null ||
-        fail "$name: counts do not add up"
-    local nok ndcm
-    nok=$(json "$rep" 'd["counts"]["ok"]')
-    ndcm=$(find "$dst" -type f -name '*.dcm' | wc -l)
-    [ "$nok" = "$ndcm" ] || fail "$name: $nok ok but $ndcm files in DST"
-    [ -z "$(find "$dst" -name '.dvtmp-*' -print -quit)" ] || fail "$name: temp file left"
-}
-
 # ---- the uninterrupted reference ----
 run 1 reference deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key" --report "$T/ref.json" \
     "$T/src" "$T/ref"

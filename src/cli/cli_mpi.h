@@ -1,0 +1,129 @@
+/* deidentify --mpi (docs/decisions.md "MPI batch mode"; docs/SCALING.md): declarations shared by mpi_wire.c
+ * (the message format), mpi_rank.c (every rank: feeds its worker pool, asks rank 0 for names), mpi_coord.c
+ * (rank 0: lists, deals, decides names, gathers outcomes, journal) and mpi_run.c (the only file that calls MPI:
+ * start-up, the message loop, the report). mpi_rank.c and mpi_coord.c exchange byte batches through mpi_run.c
+ * and know nothing of MPI, so the build without MPI compiles them too.
+ *
+ * Threads: on every rank the main thread alone talks MPI (MPI_THREAD_FUNNELED) and alone touches the
+ * coordinator; workers talk to it through the rank's mailbox (mpi_rank.c, one mutex). Messages never block a
+ * sender (MPI_Isend of owned buffers) and are polled (MPI_Iprobe), so no rank can deadlock another and no idle
+ * rank spins a core. */
+#ifndef DV_CLI_MPI_H
+#define DV_CLI_MPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+/* ---- mpi_wire.c: records in a byte batch (little-endian integers, NUL-terminated strings) ---- */
+typedef struct dvm_buf {
+    uint8_t *p;
+    size_t len, cap;
+    int oom; /* sticky: an append failed */
+} dvm_buf;
+void dvm_u8(dvm_buf *b, uint8_t v);
+void dvm_u32(dvm_buf *b, uint32_t v);
+void dvm_u64(dvm_buf *b, uint64_t v);
+void dvm_str(dvm_buf *b, const char *s); /* NULL is sent as "" */
+void dvm_raw(dvm_buf *b, const void *p, size_t n);
+void dvm_buf_free(dvm_buf *b);
+
+typedef struct dvm_rd {
+    const uint8_t *p;
+    size_t len, off;
+    int bad; /* sticky: a read ran past the end or a string was not terminated */
+} dvm_rd;
+uint8_t dvm_get_u8(dvm_rd *r);
+uint32_t dvm_get_u32(dvm_rd *r);
+uint64_t dvm_get_u64(dvm_rd *r);
+const char *dvm_get_str(dvm_rd *r); /* points into the batch; "" once bad */
+const uint8_t *dvm_get_raw(dvm_rd *r, size_t n);
+
+/* Record types. Up: a rank to rank 0. Down: rank 0 to a rank. */
+enum {
+    DVM_UP_WANT = 1, /* one more chunk, please */
+    DVM_UP_ACQUIRE,  /* u32 worker, u64 index, str name */
+    DVM_UP_RELEASE,  /* u32 worker, u64 index, str name, u8 held, u8 named (DVC_NAMED_*) */
+    DVM_UP_RESULT,   /* one input's outcome, see mpi_rank.c pack_result */
+    DVM_UP_DONE,     /* this rank has sent every result and wants no more */
+    DVM_DOWN_CHUNK = 64, /* u32 count, then per input: u64 index, u32 walk_err, str path */
+    DVM_DOWN_END,        /* no more chunks (the answer to a WANT when the list is used up) */
+    DVM_DOWN_GRANT,      /* u32 worker, u8 decision (DVC_NAME_*), u64 holder */
+    DVM_DOWN_FINAL       /* u32 exit code: everything is done */
+};
+
+/* ---- mpi_rank.c ---- */
+#define DVM_SLOTS 2 /* chunk slots per rank: one being worked, one on its way (a dying rank loses these) */
+typedef struct dvm_rank dvm_rank;
+typedef struct dvm_coord dvm_coord;
+/* Prepare run (lib, plan, out, progress, jobs set by the caller) to be fed by rank 0: its items become
+ * nchunks * chunk_max slots, its hooks and out->remote this rank's. coord: rank 0's coordinator (it answers
+ * dvc_output_seed), else NULL. NULL on ENOMEM. Free with dvm_rank_free after the pool has stopped. */
+dvm_rank *dvm_rank_new(dvc_run *run, size_t chunk_max, size_t nchunks, dvm_coord *coord);
+void dvm_rank_free(dvm_rank *r);
+/* Main thread: append to up everything this rank has to say (requests of its workers, results of finished
+ * chunks, wants for free chunk slots, DONE once). */
+void dvm_rank_collect(dvm_rank *r, dvm_buf *up);
+/* Main thread: a batch from rank 0. 0, or -1 when it is malformed. */
+int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len);
+/* Main thread: wait until a worker has something to send, at most seconds. */
+void dvm_rank_wait(dvm_rank *r, double seconds);
+/* 1 once FINAL arrived (*rc: the run's exit code). */
+int dvm_rank_final(dvm_rank *r, int *rc);
+/* 1 while a worker waits for an answer from rank 0 (the main thread then polls fast). */
+int dvm_rank_waiting(dvm_rank *r);
+
+/* ---- mpi_coord.c (rank 0) ---- */
+/* nranks ranks, chunks of at most chunk_max inputs; tally counts every outcome of the run (the report's
+ * counters); journal (--resume) or NULL; dst_fd: DST (the --resume existence check); progress: rank 0's bar. */
+dvm_coord *dvm_coord_new(int nranks, size_t chunk_max, dv_run *tally, dvc_journal *journal, int dst_fd,
+                         dvc_progress *progress);
+void dvm_coord_free(dvm_coord *c);
+/* Start listing the SRC arguments on a thread of its own; inputs are dealt as soon as they are listed. */
+int dvm_coord_list(dvm_coord *c, char **srcv, size_t nsrc);
+/* Wait until the listing is complete (--resume restores from the whole list before dealing). 0, or -1 when it
+ * failed (out of memory). */
+int dvm_coord_list_wait(dvm_coord *c);
+/* The inputs listed so far (the report's items, in input order). */
+dvc_item *dvm_coord_items(dvm_coord *c, size_t *n);
+/* The journal's seeding of the run-wide claims (dvc_output_seed's contract). */
+int dvm_coord_seed(dvm_coord *c, const char *name, size_t index);
+/* A batch from rank from. 0, or -1 when it is malformed. */
+int dvm_coord_handle(dvm_coord *c, int from, const uint8_t *p, size_t len);
+/* Take newly listed inputs and answer the wants they allow. -1 when the listing failed. */
+int dvm_coord_step(dvm_coord *c);
+/* What is to be sent to rank r (the caller sends and empties it). */
+dvm_buf *dvm_coord_out(dvm_coord *c, int r);
+/* 1 when every input is listed, dealt and its outcome gathered, and every rank said DONE. */
+int dvm_coord_finished(const dvm_coord *c);
+/* Inputs dealt to rank r so far (the summary). */
+size_t dvm_coord_dealt(const dvm_coord *c, int r);
+/* Seconds the listing took (from dvm_coord_list to its end), for the summary. */
+double dvm_coord_list_seconds(const dvm_coord *c);
+
+/* ---- mpi_run.c ---- */
+/* Everything cmd_deidentify.c prepared (arguments checked, plan, key, limits, library run, journal on rank 0),
+ * handed to the MPI run. */
+typedef struct dvm_args {
+    const dv_plan *plan;
+    const dv_key *key;
+    const dv_limits *limits;
+    dv_run *lib;
+    dvc_journal *journal; /* rank 0 with --resume, else NULL */
+    char **srcv;
+    size_t nsrc;
+    const char *dst;
+    const char *report;
+    unsigned jobs;
+    int quiet, do_fsync, resume;
+} dvm_args;
+/* MPI_Init_thread: 0 with *rank and *size set, or -1 after printing why (no MPI in this build). */
+int dvc_mpi_init(int *rank, int *size);
+/* All ranks agree that every one got ready (ok: this rank's verdict): 1 when all did. Collective. */
+int dvc_mpi_agree(int ok);
+/* Rank 0 and the others: the run itself, after dvc_mpi_agree. The exit code (the same on every rank). */
+int dvc_mpi_deidentify(const dvm_args *a);
+void dvc_mpi_finalize(void);
+
+#endif

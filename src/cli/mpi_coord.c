@@ -1,0 +1,569 @@
+/* deidentify --mpi, rank 0's coordinator (main thread only; the lister is its one helper thread): it lists the
+ * sources, deals them in chunks, holds the run's one table of output names, gathers every outcome, counts the
+ * run and writes the --resume journal. [integration.test_cli_mpi]
+ *
+ * Listing is streamed: a thread walks the SRC arguments exactly as the local CLI does (walk.c, same sorted
+ * order, so the same input indexes) and hands every input on as soon as its directory is read; chunks are
+ * dealt from it at once, so ranks work while a million-file tree is still being read. Chunks are dealt to
+ * whichever rank asks (each asks when a chunk slot is free), in input order; once the list is complete their
+ * size shrinks with what is left (remaining / (2 * ranks * slots), guided self-scheduling), so the ranks end
+ * together.
+ *
+ * Names (docs/decisions.md "MPI batch mode"): the rule is output.c's, "among this run's inputs with one output
+ * name the lowest index that is written successfully holds it", and this table decides it for every rank:
+ * ACQUIRE gets LOST when a lower index holds the name or the name existed before the run (no lock: both are
+ * final, a holder only ever gets lower), FREE when no input holds it, HIGHER (with the holder) when a higher
+ * index holds it. FREE and HIGHER lock the name until the rank's RELEASE says what it did on the shared file
+ * system (linked, replaced, found a file the run did not write, nothing), so a higher index finishing first on
+ * another rank is replaced exactly as one process would; requests for a locked name wait in order. A replaced
+ * holder becomes a duplicate here (its result may arrive before or after: the displaced flag, as in pool.c).
+ * With --resume the journal's C line is written before FREE is granted and a name that exists but was never
+ * announced is LOST, as output.c does in one process. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_mpi.h"
+
+typedef struct waiter {
+    struct waiter *next;
+    int rank;
+    uint32_t worker;
+    size_t index;
+} waiter;
+
+typedef struct centry {
+    struct centry *next;
+    uint64_t hash;
+    size_t holder;  /* the index whose file the run named there; DVC_NO_INDEX while none */
+    int preexisted; /* the name existed although no input of this run named it */
+    int locked;     /* granted FREE or HIGHER, RELEASE not yet in */
+    waiter *head, *tail;
+    char key[];
+} centry;
+
+struct dvm_coord {
+    int nranks;
+    size_t chunk_max;
+    dv_run *tally;
+    dvc_journal *journal;
+    int dst_fd;
+    dvc_progress *progress;
+    /* inputs: main thread */
+    dvc_item *items;
+    size_t n, cap, cursor, outstanding;
+    int listed_all;
+    /* the lister's hand-over, under list_lock */
+    pthread_mutex_t list_lock;
+    pthread_cond_t list_cond;
+    dvc_input *pend;
+    size_t npend, cappend;
+    int list_done, list_failed;
+    pthread_t lister;
+    int lister_started;
+    char **srcv;
+    size_t nsrc;
+    double list_t0, list_t1;
+    /* wants not yet answered, oldest first */
+    int *wants;
+    size_t wants_head, nwants, capwants;
+    /* the names */
+    centry **buckets;
+    size_t nbuckets, count;
+    dvm_buf *out;    /* nranks */
+    size_t *dealt;   /* nranks: inputs dealt to each rank (the summary) */
+    int ranks_done;
+};
+
+/* ---- the names table ---- */
+
+static uint64_t key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+static centry *centry_get(dvm_coord *c, const char *key, int create)
+{
+    uint64_t h = key_hash(key);
+    for (centry *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->next)
+        if (e->hash == h && strcmp(e->key, key) == 0)
+            return e;
+    if (!create)
+        return NULL;
+    if (c->count >= c->nbuckets) { /* load factor 1: double */
+        size_t nn = c->nbuckets * 2;
+        centry **nb = calloc(nn, sizeof *nb);
+        if (!nb)
+            return NULL;
+        for (size_t i = 0; i < c->nbuckets; i++)
+            for (centry *e = c->buckets[i], *next; e; e = next) {
+                next = e->next;
+                e->next = nb[e->hash & (nn - 1)];
+                nb[e->hash & (nn - 1)] = e;
+            }
+        free(c->buckets);
+        c->buckets = nb;
+        c->nbuckets = nn;
+    }
+    size_t len = strlen(key);
+    centry *e = calloc(1, sizeof *e + len + 1);
+    if (!e)
+        return NULL;
+    e->hash = h;
+    e->holder = DVC_NO_INDEX;
+    memcpy(e->key, key, len + 1);
+    e->next = c->buckets[h & (c->nbuckets - 1)];
+    c->buckets[h & (c->nbuckets - 1)] = e;
+    c->count++;
+    return e;
+}
+
+int dvm_coord_seed(dvm_coord *c, const char *name, size_t index)
+{
+    centry *e = centry_get(c, name, 1);
+    if (!e)
+        return -1;
+    if (e->holder != DVC_NO_INDEX && e->holder <= index)
+        return 1;
+    e->holder = index;
+    return 0;
+}
+
+static void grant(dvm_coord *c, centry *e, int rank, uint32_t worker, size_t index)
+{
+    int d;
+    if (e->preexisted || (e->holder != DVC_NO_INDEX && e->holder < index)) {
+        d = DVC_NAME_LOST;
+    } else if (e->holder == DVC_NO_INDEX) {
+        if (c->journal && faccessat(c->dst_fd, e->key, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+            /* --resume: a name no attempt of this run announced is never replaced (output.c name_output) */
+            e->preexisted = 1;
+            d = DVC_NAME_LOST;
+        } else {
+            if (c->journal) /* announced before it exists (journal.c) */
+                dvc_journal_claim(c->journal, index, e->key);
+            d = DVC_NAME_FREE;
+        }
+    } else {
+        d = DVC_NAME_HIGHER;
+    }
+    e->locked = d != DVC_NAME_LOST;
+    dvm_buf *b = &c->out[rank];
+    dvm_u8(b, DVM_DOWN_GRANT);
+    dvm_u32(b, worker);
+    dvm_u8(b, (uint8_t)d);
+    dvm_u64(b, e->holder);
+}
+
+/* A lower index replaced index's output: index is a duplicate (pool.c mark_displaced, across ranks). */
+static void mark_displaced(dvm_coord *c, size_t index)
+{
+    if (index >= c->n)
+        return; /* DVC_OURS_UNKNOWN: an earlier attempt's file (--resume) */
+    dvc_item *it = &c->items[index];
+    if (it->status == DVC_ST_OK) {
+        it->status = DVC_ST_DUPLICATE;
+        dv_run_recount(c->tally, DV_OUTCOME_OK, DV_OUTCOME_DUPLICATE);
+    } else if (it->status == DVC_ST_PENDING) {
+        it->displaced = 1;
+    }
+}
+
+static int on_acquire(dvm_coord *c, int from, dvm_rd *rd)
+{
+    uint32_t worker = dvm_get_u32(rd);
+    size_t index = (size_t)dvm_get_u64(rd);
+    const char *name = dvm_get_str(rd);
+    if (rd->bad || index >= c->n)
+        return -1;
+    centry *e = centry_get(c, name, 1);
+    if (!e)
+        return -1;
+    if (!e->locked) {
+        grant(c, e, from, worker, index);
+        return 0;
+    }
+    waiter *w = malloc(sizeof *w);
+    if (!w)
+        return -1;
+    *w = (waiter){.rank = from, .worker = worker, .index = index};
+    if (e->tail)
+        e->tail->next = w;
+    else
+        e->head = w;
+    e->tail = w;
+    return 0;
+}
+
+static int on_release(dvm_coord *c, dvm_rd *rd)
+{
+    (void)dvm_get_u32(rd); /* the worker: names the request, the name identifies the lock */
+    size_t index = (size_t)dvm_get_u64(rd);
+    const char *name = dvm_get_str(rd);
+    uint8_t held = dvm_get_u8(rd), named = dvm_get_u8(rd);
+    centry *e = rd->bad ? NULL : centry_get(c, name, 0);
+    if (!e || !e->locked || !held)
+        return -1;
+    if (named == DVC_NAMED_LINKED) {
+        e->holder = index;
+    } else if (named == DVC_NAMED_REPLACED) {
+        size_t old = e->holder;
+        e->holder = index;
+        mark_displaced(c, old);
+    } else if (named == DVC_NAMED_PREEXISTED) {
+        e->preexisted = 1;
+    } else if (named != DVC_NAMED_NONE) {
+        return -1;
+    }
+    e->locked = 0;
+    while (!e->locked && e->head) {
+        waiter *w = e->head;
+        e->head = w->next;
+        if (!e->head)
+            e->tail = NULL;
+        grant(c, e, w->rank, w->worker, w->index);
+        free(w);
+    }
+    return 0;
+}
+
+static const char *reason_static(const char *s)
+{
+    for (int k = DV_SKIP_NOT_DICOM; k <= DV_SKIP_DIRECTORY; k++) {
+        const char *name = dv_skip_name((dv_skip)k);
+        if (name && strcmp(name, s) == 0)
+            return name;
+    }
+    return NULL;
+}
+
+static int on_result(dvm_coord *c, dvm_rd *rd)
+{
+    size_t index = (size_t)dvm_get_u64(rd);
+    uint8_t status = dvm_get_u8(rd);
+    uint32_t code = dvm_get_u32(rd);
+    const char *reason = dvm_get_str(rd);
+    const char *message = dvm_get_str(rd);
+    uint32_t findings[DV_RESULT_TEXT_TYPES];
+    int has_findings = dvm_get_u8(rd);
+    for (int t = 0; has_findings && t < DV_RESULT_TEXT_TYPES; t++)
+        findings[t] = dvm_get_u32(rd);
+    dvc_pixels px = {0};
+    int has_pixels = dvm_get_u8(rd);
+    if (has_pixels) {
+        px.ran = dvm_get_u8(rd);
+        px.frames = dvm_get_u32(rd);
+        px.boxes = dvm_get_u32(rd);
+        px.nested_kept = dvm_get_u32(rd);
+        snprintf(px.transfer_syntax, sizeof px.transfer_syntax, "%s", dvm_get_str(rd));
+    }
+    int ran = dvm_get_u8(rd);
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    st.st_size = (off_t)dvm_get_u64(rd);
+    int64_t mtime = (int64_t)dvm_get_u64(rd);
+    st.st_mtim.tv_sec = (time_t)(mtime / 1000000000ll);
+    st.st_mtim.tv_nsec = (long)(mtime % 1000000000ll);
+    const char *name = dvm_get_str(rd);
+    int hashed = dvm_get_u8(rd);
+    const uint8_t *hash = hashed ? dvm_get_raw(rd, 32) : NULL;
+    if (rd->bad || index >= c->n || c->items[index].status != DVC_ST_PENDING || status == DVC_ST_PENDING ||
+        status > DVC_ST_DUPLICATE)
+        return -1;
+    dvc_item *it = &c->items[index];
+    it->code = (dv_code)code;
+    it->reason = reason_static(reason);
+    it->message = *message ? strdup(message) : NULL;
+    if (has_findings && (it->text_findings = malloc(sizeof findings)))
+        memcpy(it->text_findings, findings, sizeof findings);
+    if (has_pixels && (it->pixels = malloc(sizeof px)))
+        *it->pixels = px;
+    static const dv_outcome outcome_of[] = {
+        [DVC_ST_OK] = DV_OUTCOME_OK, [DVC_ST_FAILED] = DV_OUTCOME_FAILED, [DVC_ST_SKIPPED] = DV_OUTCOME_SKIPPED,
+        [DVC_ST_DUPLICATE] = DV_OUTCOME_DUPLICATE};
+    dvc_status final = status;
+    if (final == DVC_ST_OK && it->displaced)
+        final = DVC_ST_DUPLICATE; /* a lower index replaced its output before this result came in */
+    it->status = final;
+    dv_run_count_outcome(c->tally, outcome_of[final]);
+    if (ran)
+        dv_run_count_bytes_in(c->tally, (uint64_t)st.st_size);
+    if (c->journal && (status == DVC_ST_OK || status == DVC_ST_DUPLICATE))
+        dvc_journal_done(c->journal, index, it->path, &st, status == DVC_ST_DUPLICATE, *name ? name : NULL,
+                         hash, it->text_findings);
+    c->outstanding--;
+    return 0;
+}
+
+int dvm_coord_handle(dvm_coord *c, int from, const uint8_t *p, size_t len)
+{
+    dvm_rd rd = {.p = p, .len = len};
+    int rc = 0;
+    while (rc == 0 && rd.off < rd.len) {
+        uint8_t type = dvm_get_u8(&rd);
+        switch (type) {
+        case DVM_UP_WANT:
+            if (c->nwants == c->capwants) { /* a ring: grow and unroll */
+                size_t cap = c->capwants ? c->capwants * 2 : 64;
+                int *nw = malloc(cap * sizeof *nw);
+                if (!nw)
+                    return -1;
+                for (size_t i = 0; i < c->nwants; i++)
+                    nw[i] = c->wants[(c->wants_head + i) % c->capwants];
+                free(c->wants);
+                c->wants = nw;
+                c->capwants = cap;
+                c->wants_head = 0;
+            }
+            c->wants[(c->wants_head + c->nwants++) % c->capwants] = from;
+            break;
+        case DVM_UP_ACQUIRE: rc = on_acquire(c, from, &rd); break;
+        case DVM_UP_RELEASE: rc = on_release(c, &rd); break;
+        case DVM_UP_RESULT: rc = on_result(c, &rd); break;
+        case DVM_UP_DONE: c->ranks_done++; break;
+        default: rc = -1;
+        }
+    }
+    return rc || rd.bad ? -1 : 0;
+}
+
+/* ---- listing ---- */
+
+static int emit(void *user, char *path, int walk_err)
+{
+    dvm_coord *c = user;
+    pthread_mutex_lock(&c->list_lock);
+    int rc = 0;
+    if (c->npend == c->cappend) {
+        size_t cap = c->cappend ? c->cappend * 2 : 1024;
+        dvc_input *np = realloc(c->pend, cap * sizeof *np);
+        if (np) {
+            c->pend = np;
+            c->cappend = cap;
+        } else {
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        c->pend[c->npend++] = (dvc_input){.path = path, .walk_err = walk_err};
+    pthread_mutex_unlock(&c->list_lock);
+    return rc;
+}
+
+static void *lister_main(void *arg)
+{
+    dvm_coord *c = arg;
+    int failed = 0;
+    for (size_t i = 0; i < c->nsrc && !failed; i++) {
+        dvc_inputs in = {.emit = emit, .emit_user = c};
+        failed = dvc_walk(c->srcv[i], &in) < 0;
+    }
+    pthread_mutex_lock(&c->list_lock);
+    c->list_done = 1;
+    c->list_failed = failed;
+    c->list_t1 = dvc_now();
+    pthread_cond_broadcast(&c->list_cond);
+    pthread_mutex_unlock(&c->list_lock);
+    return NULL;
+}
+
+int dvm_coord_list(dvm_coord *c, char **srcv, size_t nsrc)
+{
+    c->srcv = srcv;
+    c->nsrc = nsrc;
+    c->list_t0 = dvc_now();
+    if (pthread_create(&c->lister, NULL, lister_main, c) != 0)
+        return -1;
+    c->lister_started = 1;
+    return 0;
+}
+
+/* Move what the lister found into items. -1 when it ran out of memory. */
+static int take_listed(dvm_coord *c)
+{
+    pthread_mutex_lock(&c->list_lock);
+    dvc_input *v = c->pend;
+    size_t n = c->npend;
+    int done = c->list_done, failed = c->list_failed;
+    c->pend = NULL;
+    c->npend = c->cappend = 0;
+    pthread_mutex_unlock(&c->list_lock);
+    int rc = failed ? -1 : 0;
+    if (n && c->n + n > c->cap) {
+        size_t cap = c->cap ? c->cap : 1024;
+        while (cap < c->n + n)
+            cap *= 2;
+        dvc_item *ni = realloc(c->items, cap * sizeof *ni);
+        if (!ni) {
+            for (size_t i = 0; i < n; i++)
+                free(v[i].path);
+            free(v);
+            return -1;
+        }
+        c->items = ni;
+        c->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++)
+        c->items[c->n++] = (dvc_item){.path = v[i].path, .walk_err = v[i].walk_err};
+    free(v);
+    c->listed_all = done;
+    if (c->progress)
+        c->progress->total = c->n;
+    return rc;
+}
+
+int dvm_coord_list_wait(dvm_coord *c)
+{
+    pthread_mutex_lock(&c->list_lock);
+    while (!c->list_done)
+        pthread_cond_wait(&c->list_cond, &c->list_lock);
+    pthread_mutex_unlock(&c->list_lock);
+    return take_listed(c);
+}
+
+dvc_item *dvm_coord_items(dvm_coord *c, size_t *n)
+{
+    *n = c->n;
+    return c->items;
+}
+
+size_t dvm_coord_dealt(const dvm_coord *c, int r)
+{
+    return c->dealt[r];
+}
+
+double dvm_coord_list_seconds(const dvm_coord *c)
+{
+    return c->listed_all ? c->list_t1 - c->list_t0 : 0;
+}
+
+/* ---- dealing ---- */
+
+int dvm_coord_step(dvm_coord *c)
+{
+    if (!c->listed_all && take_listed(c) < 0)
+        return -1;
+    while (c->nwants) {
+        while (c->cursor < c->n && c->items[c->cursor].status != DVC_ST_PENDING)
+            c->cursor++; /* restored by --resume */
+        size_t left = c->n - c->cursor;
+        size_t size = c->chunk_max;
+        if (c->listed_all) {
+            size_t guided = left / (2 * (size_t)c->nranks * DVM_SLOTS);
+            size = guided < 1 ? 1 : guided < size ? guided : size;
+        } else if (left < size) {
+            break; /* wait for a full chunk while the lister works */
+        }
+        int to = c->wants[c->wants_head];
+        dvm_buf *b = &c->out[to];
+        if (left == 0) {
+            if (!c->listed_all)
+                break;
+            dvm_u8(b, DVM_DOWN_END);
+        } else {
+            size_t count_at = b->len + 1;
+            dvm_u8(b, DVM_DOWN_CHUNK);
+            dvm_u32(b, 0); /* patched below */
+            uint32_t k = 0;
+            while (k < size && c->cursor < c->n) {
+                dvc_item *it = &c->items[c->cursor];
+                if (it->status == DVC_ST_PENDING) {
+                    dvm_u64(b, c->cursor);
+                    dvm_u32(b, (uint32_t)it->walk_err);
+                    dvm_str(b, it->path);
+                    k++;
+                }
+                c->cursor++;
+            }
+            if (b->oom)
+                return -1;
+            for (int i = 0; i < 4; i++)
+                b->p[count_at + (size_t)i] = (uint8_t)(k >> (8 * i));
+            c->outstanding += k;
+            c->dealt[to] += k;
+        }
+        c->wants_head = (c->wants_head + 1) % c->capwants;
+        c->nwants--;
+    }
+    return 0;
+}
+
+dvm_buf *dvm_coord_out(dvm_coord *c, int r)
+{
+    return &c->out[r];
+}
+
+int dvm_coord_finished(const dvm_coord *c)
+{
+    return c->listed_all && c->ranks_done == c->nranks && c->outstanding == 0;
+}
+
+/* ---- life ---- */
+
+dvm_coord *dvm_coord_new(int nranks, size_t chunk_max, dv_run *tally, dvc_journal *journal, int dst_fd,
+                         dvc_progress *progress)
+{
+    dvm_coord *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->nranks = nranks;
+    c->chunk_max = chunk_max;
+    c->tally = tally;
+    c->journal = journal;
+    c->dst_fd = dst_fd;
+    c->progress = progress;
+    c->nbuckets = 1024;
+    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    c->out = calloc((size_t)nranks, sizeof *c->out);
+    c->dealt = calloc((size_t)nranks, sizeof *c->dealt);
+    pthread_mutex_init(&c->list_lock, NULL);
+    pthread_cond_init(&c->list_cond, NULL);
+    if (!c->buckets || !c->out || !c->dealt) {
+        dvm_coord_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void dvm_coord_free(dvm_coord *c)
+{
+    if (!c)
+        return;
+    if (c->lister_started)
+        pthread_join(c->lister, NULL);
+    c->progress = NULL;
+    take_listed(c); /* what the lister found after the last step, so it is freed below */
+    for (size_t i = 0; i < c->n; i++) {
+        free((char *)c->items[i].path);
+        free(c->items[i].message);
+        free(c->items[i].mapping);
+        free(c->items[i].text_findings);
+        free(c->items[i].pixels);
+    }
+    free(c->items);
+    for (size_t i = 0; c->buckets && i < c->nbuckets; i++)
+        for (centry *e = c->buckets[i], *next; e; e = next) {
+            next = e->next;
+            for (waiter *w = e->head, *wn; w; w = wn) {
+                wn = w->next;
+                free(w);
+            }
+            free(e);
+        }
+    free(c->buckets);
+    for (int r = 0; c->out && r < c->nranks; r++)
+        dvm_buf_free(&c->out[r]);
+    free(c->out);
+    free(c->dealt);
+    free(c->wants);
+    pthread_cond_destroy(&c->list_cond);
+    pthread_mutex_destroy(&c->list_lock);
+    free(c);
+}

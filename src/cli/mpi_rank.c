@@ -1,0 +1,411 @@
+/* deidentify --mpi, every rank (rank 0 too): the rank's worker pool (pool.c, unchanged threads) is fed with
+ * chunks of inputs dealt by rank 0, and its output (output.c) asks rank 0 for every name, through this rank's
+ * mailbox. Only the main thread sends and receives (mpi_run.c); workers append requests to the outbox and wait
+ * on a condition for answers. [integration.test_cli_mpi]
+ *
+ * Chunks: nchunks slots of chunk_max items each (run->items is nchunks * chunk_max slots). A free slot is asked
+ * for (WANT), filled when rank 0 deals (CHUNK), handed out item by item to whichever worker is free (oldest
+ * chunk first), and once every item in it is recorded its results go to rank 0 in one batch and the slot is
+ * free again. So a slow rank holds at most nchunks chunks, and a rank that dies loses those (the journal of a
+ * --resume run, which rank 0 writes as results arrive, has everything else). END answers a WANT when the list
+ * is used up; DONE tells rank 0 that every result of this rank was sent.
+ *
+ * Names (docs/decisions.md "MPI batch mode"): a worker's put sends ACQUIRE when the output is opened and waits
+ * for the GRANT only when the file is complete, so the round trip to rank 0 overlaps the write; it sends
+ * RELEASE with what it did to the name when the put ends (output.c put_cleanup). One outstanding request per
+ * worker, so grants are matched by worker id. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli_mpi.h"
+
+#define NAME_CAP (3 * DVC_COMPONENT_MAX + 8)
+
+typedef struct extra {
+    int ran, hashed;
+    uint64_t size;
+    int64_t mtime_ns;
+    char name[NAME_CAP];
+    unsigned char hash[32];
+} extra;
+
+enum { CH_FREE = 0, CH_WANTED, CH_ACTIVE, CH_COMPLETE };
+typedef struct chunk {
+    int state;
+    uint64_t seq; /* arrival order: the oldest chunk is worked first */
+    size_t count, next, remaining;
+    size_t *index; /* chunk_max input indexes */
+    extra *x;      /* chunk_max */
+} chunk;
+
+enum { G_NONE = 0, G_WAITING, G_GRANTED };
+typedef struct grant {
+    int state, decision;
+} grant;
+
+struct dvm_rank {
+    pthread_mutex_t lock;
+    pthread_cond_t main_cond, work_cond;
+    dvc_run *run;
+    dvm_coord *coord;
+    dvc_pool_hooks hooks;
+    dvc_remote_claims remote;
+    dvm_buf outbox; /* workers' ACQUIRE / RELEASE records, in order */
+    size_t chunk_max, nchunks;
+    chunk *chunks;
+    grant *grants;
+    size_t ngrants, waiting;
+    uint64_t seq;
+    int end, done_sent, final, final_rc, poked;
+};
+
+/* ---- worker side (any worker thread) ---- */
+
+static int take(dvc_run *run, size_t *slot, size_t *index)
+{
+    dvm_rank *r = run->hooks->user;
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        chunk *best = NULL;
+        size_t bi = 0;
+        for (size_t i = 0; i < r->nchunks; i++) {
+            chunk *c = &r->chunks[i];
+            if (c->state == CH_ACTIVE && c->next < c->count && (!best || c->seq < best->seq)) {
+                best = c;
+                bi = i;
+            }
+        }
+        if (best) {
+            size_t k = best->next++;
+            *slot = bi * r->chunk_max + k;
+            *index = best->index[k];
+            pthread_mutex_unlock(&r->lock);
+            return 0;
+        }
+        /* After END no chunk can follow (rank 0 answers wants in order, and END only when nothing is left). */
+        if (r->end) {
+            pthread_mutex_unlock(&r->lock);
+            return -1;
+        }
+        pthread_cond_wait(&r->work_cond, &r->lock);
+    }
+}
+
+static void poke_locked(dvm_rank *r)
+{
+    r->poked = 1;
+    pthread_cond_signal(&r->main_cond);
+}
+
+static void done(dvc_run *run, size_t slot, const dvc_done *d)
+{
+    dvm_rank *r = run->hooks->user;
+    pthread_mutex_lock(&r->lock);
+    chunk *c = &r->chunks[slot / r->chunk_max];
+    extra *x = &c->x[slot % r->chunk_max];
+    x->ran = d->ran;
+    x->size = d->ran ? (uint64_t)d->st.st_size : 0;
+    x->mtime_ns = d->ran ? (int64_t)d->st.st_mtim.tv_sec * 1000000000ll + d->st.st_mtim.tv_nsec : 0;
+    snprintf(x->name, sizeof x->name, "%s", d->name ? d->name : "");
+    x->hashed = d->hashed;
+    memcpy(x->hash, d->hash, sizeof x->hash);
+    if (--c->remaining == 0) {
+        c->state = CH_COMPLETE;
+        poke_locked(r);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void claim_begin(void *user, size_t worker, const char *name, size_t index)
+{
+    dvm_rank *r = user;
+    pthread_mutex_lock(&r->lock);
+    dvm_u8(&r->outbox, DVM_UP_ACQUIRE);
+    dvm_u32(&r->outbox, (uint32_t)worker);
+    dvm_u64(&r->outbox, index);
+    dvm_str(&r->outbox, name);
+    r->grants[worker].state = G_WAITING;
+    r->waiting++;
+    poke_locked(r);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static int wait_grant_locked(dvm_rank *r, size_t worker)
+{
+    while (r->grants[worker].state == G_WAITING)
+        pthread_cond_wait(&r->work_cond, &r->lock);
+    return r->grants[worker].decision;
+}
+
+static int claim_decide(void *user, size_t worker)
+{
+    dvm_rank *r = user;
+    pthread_mutex_lock(&r->lock);
+    int d = wait_grant_locked(r, worker);
+    pthread_mutex_unlock(&r->lock);
+    return d;
+}
+
+static void claim_finish(void *user, size_t worker, const char *name, size_t index, int named)
+{
+    dvm_rank *r = user;
+    pthread_mutex_lock(&r->lock);
+    /* A put that ends before its file is complete still waits for its grant: a FREE or HIGHER one locked the
+     * name run-wide and must be given back. A LOST one locked nothing. */
+    if (wait_grant_locked(r, worker) != DVC_NAME_LOST) {
+        dvm_u8(&r->outbox, DVM_UP_RELEASE);
+        dvm_u32(&r->outbox, (uint32_t)worker);
+        dvm_u64(&r->outbox, index);
+        dvm_str(&r->outbox, name);
+        dvm_u8(&r->outbox, 1);
+        dvm_u8(&r->outbox, (uint8_t)named);
+        poke_locked(r);
+    }
+    r->grants[worker].state = G_NONE;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static int claim_seed(void *user, const char *name, size_t index)
+{
+    dvm_rank *r = user;
+    return r->coord ? dvm_coord_seed(r->coord, name, index) : -1;
+}
+
+/* ---- set-up ---- */
+
+dvm_rank *dvm_rank_new(dvc_run *run, size_t chunk_max, size_t nchunks, dvm_coord *coord)
+{
+    dvm_rank *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->run = run;
+    r->coord = coord;
+    r->chunk_max = chunk_max;
+    r->nchunks = nchunks;
+    r->ngrants = run->jobs ? run->jobs : 1;
+    r->chunks = calloc(nchunks, sizeof *r->chunks);
+    r->grants = calloc(r->ngrants, sizeof *r->grants);
+    run->items = calloc(nchunks * chunk_max, sizeof *run->items);
+    int ok = r->chunks && r->grants && run->items;
+    for (size_t i = 0; ok && i < nchunks; i++) {
+        r->chunks[i].index = calloc(chunk_max, sizeof *r->chunks[i].index);
+        r->chunks[i].x = calloc(chunk_max, sizeof *r->chunks[i].x);
+        ok = r->chunks[i].index && r->chunks[i].x;
+    }
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->main_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&r->work_cond, NULL);
+    if (!ok) {
+        dvm_rank_free(r);
+        return NULL;
+    }
+    run->n = nchunks * chunk_max;
+    r->hooks = (dvc_pool_hooks){.take = take, .done = done, .user = r};
+    run->hooks = &r->hooks;
+    r->remote = (dvc_remote_claims){.begin = claim_begin, .decide = claim_decide, .finish = claim_finish,
+                                    .seed = claim_seed, .user = r};
+    run->out->remote = &r->remote;
+    return r;
+}
+
+static void item_reset(dvc_item *it)
+{
+    free((char *)it->path);
+    free(it->message);
+    free(it->mapping);
+    free(it->text_findings);
+    free(it->pixels);
+    memset(it, 0, sizeof *it);
+}
+
+void dvm_rank_free(dvm_rank *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; r->run->items && i < r->nchunks * r->chunk_max; i++)
+        item_reset(&r->run->items[i]);
+    free(r->run->items);
+    r->run->items = NULL;
+    r->run->n = 0;
+    for (size_t i = 0; r->chunks && i < r->nchunks; i++) {
+        free(r->chunks[i].index);
+        free(r->chunks[i].x);
+    }
+    free(r->chunks);
+    free(r->grants);
+    dvm_buf_free(&r->outbox);
+    pthread_cond_destroy(&r->main_cond);
+    pthread_cond_destroy(&r->work_cond);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+/* ---- main thread ---- */
+
+/* One input's outcome for rank 0: what the report, the counters and the journal need (never a tag value). */
+static void pack_result(dvm_buf *b, const dvc_item *it, size_t index, const extra *x)
+{
+    dvm_u8(b, DVM_UP_RESULT);
+    dvm_u64(b, index);
+    dvm_u8(b, (uint8_t)it->status);
+    dvm_u32(b, (uint32_t)it->code);
+    dvm_str(b, it->reason);
+    dvm_str(b, it->message);
+    dvm_u8(b, it->text_findings != NULL);
+    for (int t = 0; it->text_findings && t < DV_RESULT_TEXT_TYPES; t++)
+        dvm_u32(b, it->text_findings[t]);
+    dvm_u8(b, it->pixels != NULL);
+    if (it->pixels) {
+        dvm_u8(b, (uint8_t)it->pixels->ran);
+        dvm_u32(b, it->pixels->frames);
+        dvm_u32(b, it->pixels->boxes);
+        dvm_u32(b, it->pixels->nested_kept);
+        dvm_str(b, it->pixels->transfer_syntax);
+    }
+    dvm_u8(b, (uint8_t)x->ran);
+    dvm_u64(b, x->size);
+    dvm_u64(b, (uint64_t)x->mtime_ns);
+    dvm_str(b, x->name);
+    dvm_u8(b, (uint8_t)x->hashed);
+    if (x->hashed)
+        dvm_raw(b, x->hash, sizeof x->hash);
+}
+
+void dvm_rank_collect(dvm_rank *r, dvm_buf *up)
+{
+    pthread_mutex_lock(&r->lock);
+    r->poked = 0;
+    /* The workers' requests first: a RELEASE goes before the RESULT of its input. */
+    dvm_raw(up, r->outbox.p, r->outbox.len);
+    r->outbox.len = 0;
+    int busy = 0;
+    for (size_t i = 0; i < r->nchunks; i++) {
+        chunk *c = &r->chunks[i];
+        if (c->state == CH_COMPLETE) {
+            for (size_t k = 0; k < c->count; k++) {
+                dvc_item *it = &r->run->items[i * r->chunk_max + k];
+                pack_result(up, it, c->index[k], &c->x[k]);
+                item_reset(it);
+            }
+            c->state = CH_FREE;
+        }
+        if (c->state == CH_FREE && !r->end) {
+            dvm_u8(up, DVM_UP_WANT);
+            c->state = CH_WANTED;
+        }
+        busy |= c->state == CH_ACTIVE || c->state == CH_COMPLETE;
+    }
+    if (r->end && !busy && !r->done_sent) {
+        dvm_u8(up, DVM_UP_DONE);
+        r->done_sent = 1;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+static chunk *wanted_locked(dvm_rank *r)
+{
+    for (size_t i = 0; i < r->nchunks; i++)
+        if (r->chunks[i].state == CH_WANTED)
+            return &r->chunks[i];
+    return NULL;
+}
+
+int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
+{
+    dvm_rd rd = {.p = p, .len = len};
+    pthread_mutex_lock(&r->lock);
+    while (!rd.bad && rd.off < rd.len) {
+        uint8_t type = dvm_get_u8(&rd);
+        if (type == DVM_DOWN_CHUNK) {
+            uint32_t n = dvm_get_u32(&rd);
+            chunk *c = wanted_locked(r);
+            if (!c || n == 0 || n > r->chunk_max) {
+                rd.bad = 1;
+                break;
+            }
+            size_t ci = (size_t)(c - r->chunks);
+            for (uint32_t k = 0; k < n && !rd.bad; k++) {
+                dvc_item *it = &r->run->items[ci * r->chunk_max + k];
+                c->index[k] = (size_t)dvm_get_u64(&rd);
+                it->walk_err = (int)dvm_get_u32(&rd);
+                it->path = strdup(dvm_get_str(&rd));
+                memset(&c->x[k], 0, sizeof c->x[k]);
+                if (!it->path)
+                    rd.bad = 1;
+            }
+            c->count = c->remaining = n;
+            c->next = 0;
+            c->seq = r->seq++;
+            c->state = CH_ACTIVE;
+            pthread_cond_broadcast(&r->work_cond);
+        } else if (type == DVM_DOWN_END) {
+            chunk *c = wanted_locked(r);
+            if (c)
+                c->state = CH_FREE;
+            r->end = 1;
+            pthread_cond_broadcast(&r->work_cond);
+        } else if (type == DVM_DOWN_GRANT) {
+            uint32_t w = dvm_get_u32(&rd);
+            uint8_t d = dvm_get_u8(&rd);
+            (void)dvm_get_u64(&rd); /* the holder: rank 0 marks it displaced itself */
+            if (rd.bad || w >= r->ngrants || r->grants[w].state != G_WAITING || d > DVC_NAME_HIGHER) {
+                rd.bad = 1;
+                break;
+            }
+            r->grants[w].decision = d;
+            r->grants[w].state = G_GRANTED;
+            r->waiting--;
+            pthread_cond_broadcast(&r->work_cond);
+        } else if (type == DVM_DOWN_FINAL) {
+            r->final_rc = (int)dvm_get_u32(&rd);
+            r->final = !rd.bad;
+        } else {
+            rd.bad = 1;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rd.bad ? -1 : 0;
+}
+
+void dvm_rank_wait(dvm_rank *r, double seconds)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    long ns = (long)(seconds * 1e9);
+    until.tv_sec += ns / 1000000000l;
+    until.tv_nsec += ns % 1000000000l;
+    if (until.tv_nsec >= 1000000000l) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000l;
+    }
+    pthread_mutex_lock(&r->lock);
+    while (!r->poked) {
+        if (pthread_cond_timedwait(&r->main_cond, &r->lock, &until) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+int dvm_rank_final(dvm_rank *r, int *rc)
+{
+    pthread_mutex_lock(&r->lock);
+    int f = r->final;
+    *rc = r->final_rc;
+    pthread_mutex_unlock(&r->lock);
+    return f;
+}
+
+int dvm_rank_waiting(dvm_rank *r)
+{
+    pthread_mutex_lock(&r->lock);
+    int w = r->waiting > 0;
+    pthread_mutex_unlock(&r->lock);
+    return w;
+}

@@ -1,0 +1,357 @@
+/* deidentify --mpi: the one file that calls MPI (docs/decisions.md "MPI batch mode", docs/SCALING.md).
+ * [integration.test_cli_mpi]
+ *
+ *   mpirun -np N dicomveil deidentify --mpi --config CFG --key-file K [--jobs T] [--report R [--resume]] SRC... DST
+ *
+ * Every rank has checked the arguments, loaded the plan and the key (cmd_deidentify.c) and runs its own worker
+ * pool (pool.c) over chunks that rank 0 deals; rank 0 also lists, decides output names and gathers outcomes
+ * (mpi_coord.c). With one key every rank makes the same new UIDs and date shifts, and with one table of names
+ * on rank 0 the duplicate rule holds across ranks, so DST is byte for byte a single process's. Only rank 0
+ * writes the report and the journal; DST must be on a file system every rank sees.
+ *
+ * The loop (every rank's main thread, MPI_THREAD_FUNNELED): hand the rank's batch to rank 0 (rank 0: to its
+ * coordinator directly), receive with MPI_Iprobe, send with MPI_Isend of buffers owned until complete (no
+ * send ever blocks, so two ranks sending to each other cannot deadlock), then sleep on the mailbox for at most
+ * 100 us (rank 0, or a rank whose worker waits for a name) to 1 ms, instead of spinning in a blocking MPI call
+ * on a core the workers need. A malformed batch is a bug, not input: MPI_Abort. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_mpi.h"
+
+#ifndef DV_WITH_MPI
+
+int dvc_mpi_init(int *rank, int *size)
+{
+    *rank = 0;
+    *size = 1;
+    dvc_errorf("deidentify: --mpi: this dicomveil was built without MPI (install Open MPI, e.g. Debian's "
+               "libopenmpi-dev, and rebuild)");
+    return -1;
+}
+
+int dvc_mpi_agree(int ok)
+{
+    return ok;
+}
+
+int dvc_mpi_deidentify(const dvm_args *a)
+{
+    (void)a;
+    return DVC_EXIT_FAILED;
+}
+
+void dvc_mpi_finalize(void)
+{
+}
+
+#else
+
+#include <mpi.h>
+
+#define TAG_UP 1
+#define TAG_DOWN 2
+#define CHUNK_DEFAULT 64
+#define CHUNK_MAX 4096
+
+int dvc_mpi_init(int *rank, int *size)
+{
+    int provided = 0;
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        dvc_errorf("deidentify: --mpi: MPI_Init_thread failed");
+        return -1;
+    }
+    if (provided < MPI_THREAD_FUNNELED) {
+        dvc_errorf("deidentify: --mpi: this MPI cannot run worker threads beside MPI (no MPI_THREAD_FUNNELED)");
+        MPI_Finalize();
+        return -1;
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, rank);
+    MPI_Comm_size(MPI_COMM_WORLD, size);
+    return 0;
+}
+
+int dvc_mpi_agree(int ok)
+{
+    int all = 0;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return all;
+}
+
+void dvc_mpi_finalize(void)
+{
+    MPI_Finalize();
+}
+
+/* Sends in flight, each with the buffer MPI reads from until it completes. */
+typedef struct send {
+    MPI_Request req;
+    uint8_t *buf;
+} send;
+typedef struct sends {
+    send *v;
+    size_t n, cap;
+} sends;
+
+/* Send b's bytes to rank `to`, taking its memory (b is left empty). -1 on ENOMEM. */
+static int send_buf(sends *s, int to, int tag, dvm_buf *b)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        send *nv = realloc(s->v, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        s->v = nv;
+        s->cap = cap;
+    }
+    send *e = &s->v[s->n];
+    if (MPI_Isend(b->p, (int)b->len, MPI_BYTE, to, tag, MPI_COMM_WORLD, &e->req) != MPI_SUCCESS)
+        return -1;
+    e->buf = b->p;
+    s->n++;
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return 0;
+}
+
+static void sends_test(sends *s)
+{
+    for (size_t i = 0; i < s->n;) {
+        int flag = 0;
+        MPI_Test(&s->v[i].req, &flag, MPI_STATUS_IGNORE);
+        if (flag) {
+            free(s->v[i].buf);
+            s->v[i] = s->v[--s->n];
+        } else {
+            i++;
+        }
+    }
+}
+
+/* Receive every batch waiting from src with tag; handle(from, bytes). -1 when one was refused. */
+typedef struct sink_ctx {
+    dvm_coord *coord;
+    dvm_rank *rank;
+} sink_ctx;
+static int recv_all(int src, int tag, sink_ctx *k)
+{
+    for (;;) {
+        int flag = 0, n = 0;
+        MPI_Status st;
+        MPI_Iprobe(src, tag, MPI_COMM_WORLD, &flag, &st);
+        if (!flag)
+            return 0;
+        MPI_Get_count(&st, MPI_BYTE, &n);
+        uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+        if (!buf)
+            return -1;
+        MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        int rc = tag == TAG_UP ? dvm_coord_handle(k->coord, st.MPI_SOURCE, buf, (size_t)n)
+                               : dvm_rank_deliver(k->rank, buf, (size_t)n);
+        free(buf);
+        if (rc < 0)
+            return -1;
+    }
+}
+
+static void *pool_main(void *arg)
+{
+    dvc_run *run = arg;
+    if (dvc_pool_run(run) < 0)
+        dvc_errorf("cannot start worker threads: %s", strerror(errno));
+    return NULL;
+}
+
+static size_t chunk_size(void)
+{
+    /* DICOMVEIL_MPI_CHUNK: the test's small chunks (so a killed rank provably loses only its own) and bench */
+    const char *s = getenv("DICOMVEIL_MPI_CHUNK");
+    long v = s ? strtol(s, NULL, 10) : 0;
+    return v >= 1 && v <= CHUNK_MAX ? (size_t)v : CHUNK_DEFAULT;
+}
+
+static int journal_exists(const char *report)
+{
+    size_t n = strlen(report);
+    char *p = malloc(n + sizeof ".journal");
+    if (!p)
+        return 0;
+    memcpy(p, report, n);
+    memcpy(p + n, ".journal", sizeof ".journal");
+    int e = access(p, F_OK) == 0;
+    free(p);
+    return e;
+}
+
+/* Rank 0: listing, and the journal restored from the whole list (--resume over an existing journal) before any
+ * input is dealt. 0, or -1 after printing why. */
+static int rank0_start(const dvm_args *a, dvm_coord *coord, dv_run *tally, dvc_output *out)
+{
+    int resuming = a->journal && journal_exists(a->report);
+    if (dvm_coord_list(coord, a->srcv, a->nsrc) < 0) {
+        dvc_errorf("cannot start the listing thread: %s", strerror(errno));
+        return -1;
+    }
+    if (!a->journal)
+        return 0;
+    if (resuming && dvm_coord_list_wait(coord) < 0) {
+        dvc_errorf("out of memory while listing the sources");
+        return -1;
+    }
+    size_t n = 0;
+    dvc_item *items = dvm_coord_items(coord, &n);
+    dvc_run rr = {.lib = tally, .plan = a->plan, .out = out, .items = items, .n = resuming ? n : 0};
+    size_t restored = dvc_journal_restore(a->journal, &rr);
+    if (restored == (size_t)-1)
+        return -1;
+    if (resuming)
+        dvc_errorf("resume: %zu of %zu inputs restored from the journal", restored, n);
+    return 0;
+}
+
+/* Rank 0, once everything is gathered: the report and the summary. The run's exit code. */
+static int rank0_finish(const dvm_args *a, dvm_coord *coord, dv_run *tally, dvc_progress *bar, double elapsed,
+                        int nranks, double coord_seconds)
+{
+    dvc_progress_stop(bar);
+    int rc = dv_run_count(tally, DV_OUTCOME_FAILED) ? DVC_EXIT_FAILED : DVC_EXIT_OK;
+    size_t n = 0;
+    dvc_item *items = dvm_coord_items(coord, &n);
+    dvc_run rep = {.lib = tally, .plan = a->plan, .items = items, .n = n};
+    if (a->report && dvc_report_write(a->report, &rep, elapsed) < 0)
+        rc = DVC_EXIT_FAILED;
+    dvc_summary(bar, tally, elapsed);
+    fprintf(stderr,
+            "dicomveil: mpi: %d ranks x %u threads; %zu inputs listed in %.3fs (streamed); rank 0 coordinated "
+            "for %.3fs; inputs dealt per rank:",
+            nranks, a->jobs, n, dvm_coord_list_seconds(coord), coord_seconds);
+    for (int r = 0; r < nranks; r++)
+        fprintf(stderr, " %zu", dvm_coord_dealt(coord, r));
+    fputc('\n', stderr);
+    return rc;
+}
+
+int dvc_mpi_deidentify(const dvm_args *a)
+{
+    int me = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &me);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    dvc_output out = {.dst_fd = -1};
+    int ok = dvc_mkdir_p(a->dst, 0755) == 0 && dvc_output_init(&out, a->dst, a->jobs, a->do_fsync) == 0;
+    if (!ok)
+        dvc_errorf("cannot create the destination: %s", strerror(errno));
+    if (!dvc_mpi_agree(ok)) {
+        dvc_output_close(&out);
+        return DVC_EXIT_FAILED;
+    }
+    out.hash_outputs = a->resume; /* rank 0 journals every output's hash */
+    size_t chunk_max = chunk_size();
+
+    dv_run *tally = NULL;
+    dvm_coord *coord = NULL;
+    dvc_progress bar, quiet;
+    dvc_progress_start(&quiet, 0, 0); /* a rank's own lines (failed instances); rank 0 draws the bar */
+    dvc_progress_start(&bar, me == 0 && !a->quiet && isatty(STDERR_FILENO), 0);
+    if (me == 0) {
+        dv_error err;
+        dv_error_clear(&err);
+        tally = dv_run_new(a->plan, a->key, a->limits, &err);
+        coord = tally ? dvm_coord_new(size, chunk_max, tally, a->journal, out.dst_fd, &bar) : NULL;
+    }
+    dvc_run run = {.lib = a->lib, .plan = a->plan, .out = &out, .progress = &quiet, .jobs = a->jobs};
+    pthread_mutex_init(&run.status_lock, NULL);
+    dvm_rank *rk = dvm_rank_new(&run, chunk_max, DVM_SLOTS, coord);
+    ok = rk && (me != 0 || coord);
+    if (!ok)
+        dvc_errorf("out of memory");
+    double t0 = dvc_now();
+    if (ok && me == 0 && rank0_start(a, coord, tally, &out) < 0)
+        ok = 0;
+    int rc = DVC_EXIT_FAILED;
+    pthread_t pool;
+    int pool_started = 0;
+    if (dvc_mpi_agree(ok)) {
+        /* Workers block the cleanup signals (output.c): they are handled on this thread. */
+        sigset_t block, old;
+        dvc_cleanup_signals(&block);
+        pthread_sigmask(SIG_BLOCK, &block, &old);
+        pool_started = pthread_create(&pool, NULL, pool_main, &run) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (!pool_started) {
+            dvc_errorf("cannot start the worker pool: %s", strerror(errno));
+            MPI_Abort(MPI_COMM_WORLD, DVC_EXIT_FAILED);
+        }
+        sends s = {0};
+        dvm_buf up = {0};
+        sink_ctx k = {coord, rk};
+        int final_sent = 0, broken = 0;
+        double coord_seconds = 0;
+        while (!broken) {
+            dvm_rank_collect(rk, &up);
+            broken |= up.oom;
+            if (up.len && me == 0) {
+                double c0 = dvc_now();
+                broken |= dvm_coord_handle(coord, 0, up.p, up.len) < 0;
+                coord_seconds += dvc_now() - c0;
+                up.len = 0;
+            } else if (up.len) {
+                broken |= send_buf(&s, 0, TAG_UP, &up) < 0;
+            }
+            if (me == 0) {
+                double c0 = dvc_now();
+                broken |= recv_all(MPI_ANY_SOURCE, TAG_UP, &k) < 0;
+                broken |= dvm_coord_step(coord) < 0;
+                coord_seconds += dvc_now() - c0;
+                if (!final_sent && !broken && dvm_coord_finished(coord)) {
+                    rc = rank0_finish(a, coord, tally, &bar, dvc_now() - t0, size, coord_seconds);
+                    for (int r = 0; r < size; r++) {
+                        dvm_u8(dvm_coord_out(coord, r), DVM_DOWN_FINAL);
+                        dvm_u32(dvm_coord_out(coord, r), (uint32_t)rc);
+                    }
+                    final_sent = 1;
+                }
+                for (int r = 0; r < size && !broken; r++) {
+                    dvm_buf *b = dvm_coord_out(coord, r);
+                    broken |= b->oom;
+                    if (b->len && r == 0) {
+                        broken |= dvm_rank_deliver(rk, b->p, b->len) < 0;
+                        b->len = 0;
+                    } else if (b->len) {
+                        broken |= send_buf(&s, r, TAG_DOWN, b) < 0;
+                    }
+                }
+                dvc_progress_update(&bar, tally);
+            } else {
+                broken |= recv_all(0, TAG_DOWN, &k) < 0;
+            }
+            sends_test(&s);
+            int frc = 0;
+            if (dvm_rank_final(rk, &frc) && s.n == 0) {
+                rc = frc;
+                break;
+            }
+            dvm_rank_wait(rk, size == 1 ? 0.002 : me == 0 || dvm_rank_waiting(rk) ? 0.0001 : 0.001);
+        }
+        if (broken) {
+            dvc_errorf("mpi: a message between ranks was malformed or memory ran out; aborting the job");
+            MPI_Abort(MPI_COMM_WORLD, DVC_EXIT_FAILED);
+        }
+        pthread_join(pool, NULL);
+        dvm_buf_free(&up);
+        free(s.v);
+    }
+    dvm_rank_free(rk);
+    dvm_coord_free(coord);
+    dv_run_free(tally);
+    dvc_progress_destroy(&bar);
+    dvc_progress_destroy(&quiet);
+    pthread_mutex_destroy(&run.status_lock);
+    dvc_output_close(&out);
+    return rc;
+}
+
+#endif

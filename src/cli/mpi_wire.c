@@ -1,0 +1,117 @@
+/* deidentify --mpi: the byte format of the batches ranks exchange (cli_mpi.h). Every read is bounds-checked
+ * and a malformed batch is refused as a whole (the reader's sticky "bad"), never trusted halfway. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_mpi.h"
+
+static int grow(dvm_buf *b, size_t n)
+{
+    if (b->oom)
+        return -1;
+    if (b->len + n <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void dvm_raw(dvm_buf *b, const void *p, size_t n)
+{
+    if (n && grow(b, n) == 0) {
+        memcpy(b->p + b->len, p, n);
+        b->len += n;
+    }
+}
+
+void dvm_u8(dvm_buf *b, uint8_t v)
+{
+    dvm_raw(b, &v, 1);
+}
+
+void dvm_u32(dvm_buf *b, uint32_t v)
+{
+    uint8_t x[4];
+    for (int i = 0; i < 4; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
+    dvm_raw(b, x, 4);
+}
+
+void dvm_u64(dvm_buf *b, uint64_t v)
+{
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
+    dvm_raw(b, x, 8);
+}
+
+void dvm_str(dvm_buf *b, const char *s)
+{
+    if (!s)
+        s = "";
+    size_t n = strlen(s) + 1;
+    dvm_u32(b, (uint32_t)n);
+    dvm_raw(b, s, n);
+}
+
+void dvm_buf_free(dvm_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+    b->oom = 0;
+}
+
+const uint8_t *dvm_get_raw(dvm_rd *r, size_t n)
+{
+    if (r->bad || n > r->len - r->off) {
+        r->bad = 1;
+        return NULL;
+    }
+    const uint8_t *p = r->p + r->off;
+    r->off += n;
+    return p;
+}
+
+uint8_t dvm_get_u8(dvm_rd *r)
+{
+    const uint8_t *p = dvm_get_raw(r, 1);
+    return p ? p[0] : 0;
+}
+
+uint32_t dvm_get_u32(dvm_rd *r)
+{
+    const uint8_t *p = dvm_get_raw(r, 4);
+    uint32_t v = 0;
+    for (int i = 0; p && i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+uint64_t dvm_get_u64(dvm_rd *r)
+{
+    const uint8_t *p = dvm_get_raw(r, 8);
+    uint64_t v = 0;
+    for (int i = 0; p && i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+const char *dvm_get_str(dvm_rd *r)
+{
+    uint32_t n = dvm_get_u32(r);
+    const uint8_t *p = n ? dvm_get_raw(r, n) : NULL;
+    if (!p || p[n - 1] != '\0' || memchr(p, '\0', n - 1)) {
+        r->bad = 1;
+        return "";
+    }
+    return (const char *)p;
+}

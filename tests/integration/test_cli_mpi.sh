@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# dicomveil deidentify --mpi (docs/decisions.md "MPI batch mode"): `mpirun -np 2` over several hundred
+# generated instances with duplicates (exact copies, and same-UID copies with other pixel bytes sorting before
+# and after the original) and broken files gives DST byte for byte equal to the single-process run with the
+# same key, the same report (but its elapsed time) whose counts add up; a rank killed mid-way (the job then
+# ends) and, separately, the whole job killed mid-way, then `--resume` under mpirun, end with each instance
+# exactly once and DST and report identical to the uninterrupted run, and a killed rank loses at most its chunks
+# in flight. --mpi without --key-file is refused with nothing written. Fails when mpirun is missing.
+set -euo pipefail
+
+# shellcheck source=tests/integration/cli_lib.sh
+source "$(dirname "$0")/cli_lib.sh"
+pids=()
+cleanup() {
+    local p
+    for p in ${pids[@]+"${pids[@]}"}; do
+        # shellcheck disable=SC2046
+        kill -9 $(pgrep -P "$p") "$p" 2>/dev/null || true
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+command -v dcmdump >/dev/null || { echo "FAIL: dcmdump (dcmtk) is required" >&2; exit 1; }
+command -v mpirun >/dev/null || { echo "FAIL: mpirun is required (Debian openmpi-bin; make deps)" >&2; exit 1; }
+
+# Open MPI as root in a container without a network: root allowed, shared memory and self transports only
+# (no TCP probing), no ssh (one node), no single-copy kernel mechanism (CMA needs ptrace rights containers
+# often lack), two ranks on however many cores.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader \
+    OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_plm=isolated OMPI_MCA_rmaps_base_oversubscribe=1 \
+    OMPI_MCA_btl_base_warn_component_unused=0 OMPI_MCA_mpi_warn_on_fork=0
+# Small chunks, so the job is dealt in many pieces and a kill lands between them.
+CHUNK=4
+export DICOMVEIL_MPI_CHUNK=$CHUNK
+MPIRUN=(mpirun -np 2 --oversubscribe)
+
+N=300
+head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
+echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/cfg.json"
+mkdir -p "$T/src"
+gen_duplicates "$T/src" "$N"
+MUST_NOT_PRINT=("$T/src")
+
+# reports_equal A B [resumed]: the same report but for elapsed_seconds (instances in input order, counts, input
+# bytes; not those after a resume, which reads only what it redoes, as the local --resume).
+reports_equal() {
+    python3 - "$1" "$2" "${3:-}" <<'EOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for d in (a, b):
+    d.pop("elapsed_seconds")
+    if sys.argv[3]:
+        d["counts"].pop("input_bytes")
+sys.exit(0 if a == b else 1)
+EOF
+}
+
+# ---- the single-process reference ----
+run 1 reference deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key" --report "$T/ref.json" \
+    "$T/src" "$T/ref"
+[ "$(json "$T/ref.json" 'd["counts"]["duplicate"] > 40 and d["counts"]["failed"] >= 5 and d["counts"]["skipped"] >= 1')" = True ] ||
+    fail "reference: the corpus lacks duplicates or broken files: $(counts "$T/ref.json")"
+
+# ---- two ranks, one thread each: byte for byte the reference ----
+DV_LAUNCH=("${MPIRUN[@]}")
+run 1 "mpi" deidentify --mpi -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" --report "$T/m.json" \
+    "$T/src" "$T/m"
+grep -q "mpi: 2 ranks x 1 threads; $(json "$T/ref.json" 'd["counts"]["total"]') inputs listed" "$T/err" ||
+    fail "mpi: no summary of 2 ranks: $(head -c 400 "$T/err")"
+same mpi "$T/m" "$T/m.json" "$T/ref" "$T/ref.json"
+reports_equal "$T/m.json" "$T/ref.json" || fail "mpi: the report differs from the single-process one"
+# Both ranks worked, and every failed instance is named once on stderr (by the rank that ran it).
+grep -qE "inputs dealt per rank: [1-9][0-9]* [1-9][0-9]*$" "$T/err" ||
+    fail "mpi: the work was not shared by both ranks: $(grep 'dealt' "$T/err")"
+[ "$(grep -c 'instance #' "$T/err")" = "$(json "$T/ref.json" 'd["counts"]["failed"]')" ] ||
+    fail "mpi: each failed instance should be named once on stderr"
+# Two ranks x two threads, two SRC arguments (the list continues across them), --resume from the start.
+mkdir -p "$T/src2"
+mv "$T/src/zz"* "$T/src2/"
+DV_LAUNCH=()
+run 1 "reference 2" deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key" --report "$T/ref2.json" \
+    "$T/src" "$T/src2" "$T/ref2"
+DV_LAUNCH=("${MPIRUN[@]}")
+run 1 "mpi 2" deidentify --mpi -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/m2.json" "$T/src" "$T/src2" "$T/m2"
+same "mpi 2" "$T/m2" "$T/m2.json" "$T/ref2" "$T/ref2.json"
+reports_equal "$T/m2.json" "$T/ref2.json" || fail "mpi 2: the report differs from the single-process one"
+mv "$T/src2/"* "$T/src/"
+rmdir "$T/src2"
+
+# ---- kills, then --resume under mpirun ----
+# start_job NAME DST: the MPI job in the background; JOB is mpirun's pid (Open MPI starts each rank in a process
+# group of its own, so the job is mpirun and its children).
+start_job() {
+    "${MPIRUN[@]}" "$DV_BIN" deidentify --mpi -q --jobs 1 --resume --config "$T/cfg.json" \
+        --key-file "$T/key" --report "$T/$1.json" "$T/src" "$T/$2" >"$T/out_$1" 2>"$T/err_$1" &
+    JOB=$!
+    pids+=("$JOB")
+}
+# wait_files DST COUNT: until DST holds COUNT outputs (or the job ended).
+wait_files() {
+    local i=0
+    while [ "$(find "$T/$1" -name '*.dcm' 2>/dev/null | wc -l)" -lt "$2" ]; do
+        kill -0 "$JOB" 2>/dev/null && [ $i -lt 2000 ] || return 1
+        sleep 0.01
+        i=$((i + 1))
+    done
+}
+# rank_pid R: the pid of rank R of the job (Open MPI puts OMPI_COMM_WORLD_RANK in each rank's environment).
+rank_pid() {
+    local p
+    for p in $(pgrep -P "$JOB"); do
+        if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" &&
+            [ "$(cat "/proc/$p/comm" 2>/dev/null)" = dicomveil ]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+# kill_job: SIGKILL to the ranks and mpirun at once.
+kill_job() {
+    # shellcheck disable=SC2046
+    kill -9 $(pgrep -P "$JOB") "$JOB" 2>/dev/null
+}
+# job_end: wait for mpirun (at most ~20 s), then make sure nothing of the job is left.
+job_end() {
+    local i=0
+    while kill -0 "$JOB" 2>/dev/null && [ $i -lt 1000 ]; do sleep 0.02; i=$((i + 1)); done
+    kill_job || true
+    wait "$JOB" 2>/dev/null || true
+}
+total=$(json "$T/ref.json" 'd["counts"]["total"]')
+
+# Mid-way, however fast the machine: rank 1 is stopped (SIGSTOP) as soon as its worker pool runs (its threads are
+# named dv-worker; every rank is then past MPI's start and the ranks' agreement), so the job cannot end (rank 0
+# deals on and works alone, then waits for rank 1's chunks); the kill comes once rank 0 has written more.
+# stop_rank1: 0 when rank 1 was found and stopped.
+stop_rank1() {
+    local i=0 p
+    while [ $i -lt 3000 ]; do
+        if p=$(rank_pid 1) && grep -qx dv-worker "/proc/$p/task/"*/comm 2>/dev/null; then
+            kill -STOP "$p"
+            return
+        fi
+        kill -0 "$JOB" 2>/dev/null || return 1
+        sleep 0.005
+        i=$((i + 1))
+    done
+    return 1
+}
+outputs() { find "$T/$1" -name '*.dcm' 2>/dev/null | wc -l; }
+
+# One rank (rank 1) killed with SIGKILL: mpirun then ends the job.
+start_job rk rk
+if stop_rank1 && wait_files rk $((N / 3)) && victim=$(rank_pid 1); then
+    kill -9 "$victim"
+    job_end
+    files=$(outputs rk)
+    journaled=$(grep -c '^D .* ok ' "$T/rk.json.journal" || true)
+    [ ! -e "$T/rk.json" ] || fail "rank kill: the job had finished before the kill: the check proves little"
+    # Every output whose result reached rank 0 is journaled; only the chunks in flight (2 slots per rank, 2
+    # ranks) can have outputs without a line.
+    [ $((files - journaled)) -le $((2 * 2 * CHUNK)) ] ||
+        fail "rank kill: $files outputs but only $journaled journaled: more than the chunks in flight lost"
+    run 1 "resume after a rank kill" deidentify --mpi -q --jobs 1 --resume --config "$T/cfg.json" \
+        --key-file "$T/key" --report "$T/rk.json" "$T/src" "$T/rk"
+    grep -qE "resume: [1-9][0-9]* of $total inputs restored" "$T/err" ||
+        fail "rank kill: nothing restored: $(head -c 400 "$T/err")"
+    same "rank kill" "$T/rk" "$T/rk.json" "$T/ref" "$T/ref.json"
+    reports_equal "$T/rk.json" "$T/ref.json" resumed || fail "rank kill: the report differs from the uninterrupted one"
+else
+    job_end
+    fail "rank kill: rank 1 was not found, or the job did not get a third of the way"
+fi
+
+# The whole job (mpirun and both ranks) killed with SIGKILL, twice, then resumed to the end.
+killed=0
+for attempt in 1 2; do
+    before=$(outputs all)
+    start_job all all
+    if stop_rank1 && wait_files all $((before + (N - before) / 3 + 1)); then
+        kill_job && killed=$((killed + 1))
+    fi
+    job_end
+done
+[ "$killed" -eq 2 ] || fail "job kill: only $killed of 2 attempts were killed mid-way: the check proves little"
+run 1 "resume after job kills" deidentify --mpi -q --jobs 1 --resume --config "$T/cfg.json" \
+    --key-file "$T/key" --report "$T/all.json" "$T/src" "$T/all"
+same "job kill" "$T/all" "$T/all.json" "$T/ref" "$T/ref.json"
+reports_equal "$T/all.json" "$T/ref.json" resumed || fail "job kill: the report differs from the uninterrupted one"
+grep -qF -- "$T/src" "$T/all.json.journal" && fail "journal: holds a source path"
+
+# ---- refusals: exit 2, nothing written ----
+DV_LAUNCH=()
+run 2 "mpi without a key file" deidentify --mpi -q --config "$T/cfg.json" "$T/src" "$T/r1"
+run 2 "mpi with mapping" deidentify --mpi -q --config "$T/cfg.json" --key-file "$T/key" --mapping "$T/r2.csv" \
+    "$T/src" "$T/r2"
+for d in r1 r2; do [ ! -e "$T/$d" ] || fail "refused run created $d"; done
+# A rank that refuses (here every rank: the config is missing) stops every rank before anything is written.
+DV_LAUNCH=("${MPIRUN[@]}")
+run 2 "mpi with a missing config" deidentify --mpi -q --config "$T/nope.json" --key-file "$T/key" "$T/src" "$T/r3"
+[ ! -e "$T/r3" ] || fail "refused mpi run created its DST"
+
+finish test_cli_mpi
