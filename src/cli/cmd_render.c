@@ -50,8 +50,8 @@ static int render_fd(int fd, uint64_t size, uint32_t frame, uint8_t **png, size_
 {
     dv_error err;
     dv_error_clear(&err);
-    dvc_fsrc fs;
-    dv_source src = dvc_source_fd(&fs, fd, size);
+    dv_fd_source fs;
+    dv_source src = dv_source_fd(&fs, fd, size);
     dv_instance *inst = dv_instance_read(&src, NULL, &err);
     dv_image_ctx *ctx = NULL;
     dv_frames *frames = NULL;

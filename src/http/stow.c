@@ -125,8 +125,8 @@ static void ingest(dvh_stow *s)
     }
     dvs_blob_hash(w, rec->blob);
     rec->size = dvs_blob_size(w);
-    dvs_fd_source f;
-    dv_source src = dvs_source_fd(&f, dvs_blob_fd(w), rec->size);
+    dv_fd_source f;
+    dv_source src = dv_source_fd(&f, dvs_blob_fd(w), rec->size);
     dv_error err = {0};
     dv_instance *inst = dv_instance_read(&src, NULL, &err);
     unsigned reason = 0;

@@ -256,8 +256,8 @@ int dvh_handle_metadata(dvh_request *rq, struct MHD_Response **resp, int *status
             rc = dvh_fail(e, DVH_INTERNAL, "metadata: %s", err.message);
             break;
         }
-        dvs_fd_source f;
-        dv_source src = dvs_source_fd(&f, fd, rs.v[i].size);
+        dv_fd_source f;
+        dv_source src = dv_source_fd(&f, fd, rs.v[i].size);
         dv_instance *inst = dv_instance_read(&src, NULL, &err);
         if (inst == NULL) {
             close(fd);
