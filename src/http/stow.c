@@ -10,6 +10,7 @@
  * "ignores the newly-pushed instance" (gcp-api.md 9.1; docs/decisions.md "STOW duplicates").
  * [test_server.py "STOW duplicate"] */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,8 +155,19 @@ static void ingest(dvh_stow *s)
         free(rec);
         return;
     }
-    /* Named before indexed: a crash in between leaves an unreferenced file, never a row without its file. */
+    /* Durable first, unlocked (the slow part); dvs_blob_commit's own fsync then finds nothing to write. */
+    if (fsync(dvs_blob_fd(w)) != 0) {
+        dvs_blob_abort(w);
+        add_failed(s, rec->sop_class_uid, rec->sop_uid, FAIL_PROCESSING);
+        free(rec);
+        return;
+    }
+    /* Name, index (and clean up) under blob_mu, so a concurrent DELETE cannot unlink the file between the
+     * name and the row (server_internal.h). Named before indexed: a crash in between leaves an unreferenced
+     * file, never a row without its file. */
+    pthread_mutex_lock(&srv->blob_mu);
     if (dvs_blob_commit(w, &err) != 0) {
+        pthread_mutex_unlock(&srv->blob_mu);
         add_failed(s, rec->sop_class_uid, rec->sop_uid, FAIL_PROCESSING);
         free(rec);
         return;
@@ -163,15 +175,17 @@ static void ingest(dvh_stow *s)
     char existing[65] = "";
     int rc = srv->ix->ops->instance_put(srv->ix, s->rq->store.id, rec, existing, &err);
     if (rc != DVS_OK) {
-        add_failed(s, rec->sop_class_uid, rec->sop_uid, rc == DVS_EXISTS ? FAIL_DUPLICATE : FAIL_PROCESSING);
         /* Our file is garbage unless another row holds the same bytes. */
         uint64_t refs = 1;
         if (strcmp(existing, rec->blob) != 0 &&
             srv->ix->ops->blob_refs(srv->ix, s->rq->store.id, rec->blob, &refs, &err) == DVS_OK && refs == 0)
             dvs_blob_remove(srv->data_fd, s->rq->store.id, rec->blob);
+        pthread_mutex_unlock(&srv->blob_mu);
+        add_failed(s, rec->sop_class_uid, rec->sop_uid, rc == DVS_EXISTS ? FAIL_DUPLICATE : FAIL_PROCESSING);
         free(rec);
         return;
     }
+    pthread_mutex_unlock(&srv->blob_mu);
     json_t *item = json_object();
     if (item) {
         char url[1700];

@@ -102,6 +102,12 @@ typedef struct dvs_index_ops {
      * DVS_NOT_FOUND when there is none. */
     int (*blobs)(dvs_index *ix, int64_t store_id, const char *study, const char *series, const char *sop,
                  dvs_blob_fn fn, void *user, dv_error *err);
+    /* DICOMweb DELETE: remove the instances under study [/series [/instance]] (as for blobs) in one
+     * transaction, with the series and studies it leaves empty; then fn receives each removed instance (its
+     * blob may still be referenced by another row: ask blob_refs before removing the file). DVS_NOT_FOUND
+     * when there is none (nothing changes). [test_store: test_instances_delete] */
+    int (*instances_delete)(dvs_index *ix, int64_t store_id, const char *study, const char *series, const char *sop,
+                            dvs_blob_fn fn, void *user, dv_error *err);
 } dvs_index_ops;
 
 struct dvs_index {
