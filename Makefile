@@ -13,6 +13,7 @@
 #   make bench        deps + build + bench/run.sh (peers, RESULTS.md figures) + bench/ab.sh (A/B vs a reference)
 #                     + bench/redact.sh (text-region detection: recall, area, ms per frame)
 #                     + bench/pixel_classify.sh (OCR + sensitive-box decision on rendered overlays)
+#                     + bench/server_load.sh (serve: concurrent STOW vs the CLI, QIDO p50/p99 at 100k, RSS)
 #   make clean        remove the build trees
 #
 # CI runs `bash .ci/run`, which is `make test`, in a fresh clone with ../shared beside it.
@@ -184,6 +185,7 @@ bench: deps build
 	bash bench/text.sh
 	bash bench/redact.sh
 	bash bench/pixel_classify.sh
+	bash bench/server_load.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
