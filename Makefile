@@ -79,7 +79,7 @@ DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libja
 all: build
 
 help:
-	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------------------------------------
 # deps: as root, apt-get update + install, skipped (no network needed) when every package is already there.
