@@ -22,10 +22,10 @@
 #include "dicom/dv_ds.h"
 #include "dicomveil/dv_frames.h"
 #include "http/server_internal.h"
+#include "http/wado_params.h"
 
 /* The most a frames or bulkdata answer holds in memory. */
 #define FRAMES_BODY_MAX ((uint64_t)256 << 20)
-#define FRAME_LIST_MAX 64
 
 /* PS3.18 Table 8.7.3-5: the media type of an encapsulated transfer syntax's frames. */
 static const char *frame_media(const char *ts)
@@ -77,30 +77,6 @@ static int accepts_parts(dvh_request *rq, const char *media)
             return 1;
     }
     return 0;
-}
-
-/* "1,3,3" into 1-based numbers; 0 or -1 with e (400). */
-static int parse_frame_list(const char *list, uint32_t *out, size_t *n, dvh_err *e)
-{
-    *n = 0;
-    const char *p = list;
-    for (;;) {
-        size_t len = strspn(p, "0123456789");
-        if (len == 0 || len > 9)
-            return dvh_fail(e, DVH_INVALID_ARGUMENT, "frame list: 1-based frame numbers separated by commas");
-        unsigned long v = strtoul(p, NULL, 10);
-        if (v == 0)
-            return dvh_fail(e, DVH_INVALID_ARGUMENT, "frame list: frame numbers start at 1");
-        if (*n == FRAME_LIST_MAX)
-            return dvh_fail(e, DVH_INVALID_ARGUMENT, "frame list: at most %d frames", FRAME_LIST_MAX);
-        out[(*n)++] = (uint32_t)v;
-        p += len;
-        if (*p == '\0')
-            return 0;
-        if (*p != ',')
-            return dvh_fail(e, DVH_INVALID_ARGUMENT, "frame list: 1-based frame numbers separated by commas");
-        p++;
-    }
 }
 
 typedef struct body {
@@ -198,9 +174,9 @@ static int frames_answer(dvh_request *rq, dvh_loaded *l, const uint32_t *list, s
 
 int dvh_handle_frames(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
-    uint32_t list[FRAME_LIST_MAX];
+    uint32_t list[DVH_FRAME_LIST_MAX];
     size_t n;
-    if (parse_frame_list(rq->route.web.frames, list, &n, e))
+    if (dvh_frame_list_parse(rq->route.web.frames, list, &n, e))
         return -1;
     dvh_loaded *l = dvh_load_instance(rq, e);
     if (l == NULL)

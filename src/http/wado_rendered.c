@@ -17,95 +17,11 @@
 #include <string.h>
 
 #include "http/qido.h"
+#include "http/wado_params.h"
 #include "http/server_internal.h"
 #include "image/dv_render.h"
 
 #define PARAMS_MAX 16
-#define VIEWPORT_MAX 4096u
-
-typedef struct render_opts {
-    int has_window;
-    double center, width;
-    dv_voi_function function;
-    uint32_t vw, vh;
-    int quality;
-} render_opts;
-
-/* Comma-separated numbers of s into v (at most max); their count, or -1 when one is not a number. */
-static int numbers(const char *s, double *v, int max)
-{
-    int n = 0;
-    const char *p = s;
-    while (n < max) {
-        char *end;
-        v[n] = strtod(p, &end);
-        if (end == p || !(v[n] == v[n]) || v[n] > 1e12 || v[n] < -1e12)
-            return -1;
-        n++;
-        if (*end == '\0')
-            return n;
-        if (*end != ',')
-            return -1;
-        p = end + 1;
-    }
-    return -1;
-}
-
-static int parse_opts(dvh_request *rq, render_opts *o, dvh_err *e)
-{
-    memset(o, 0, sizeof *o);
-    o->quality = 90;
-    dvh_qparam p[PARAMS_MAX];
-    size_t n = dvh_query_params(rq, p, PARAMS_MAX);
-    for (size_t i = 0; i < n; i++) {
-        const char *k = p[i].key, *v = p[i].value;
-        if (strcmp(k, "window") == 0) {
-            char num[128];
-            const char *fn = NULL;
-            snprintf(num, sizeof num, "%s", v);
-            /* center,width[,function]: the function is a word, so split it off before the numbers */
-            char *c2 = strchr(num, ',');
-            char *c3 = c2 ? strchr(c2 + 1, ',') : NULL;
-            if (c3) {
-                *c3 = '\0';
-                fn = c3 + 1;
-            }
-            double cw[2];
-            if (numbers(num, cw, 2) != 2)
-                return dvh_fail(e, DVH_INVALID_ARGUMENT, "window: center,width[,function] expected");
-            o->function = DV_VOI_LINEAR;
-            if (fn && strcmp(fn, "linear-exact") == 0)
-                o->function = DV_VOI_LINEAR_EXACT;
-            else if (fn && strcmp(fn, "sigmoid") == 0)
-                o->function = DV_VOI_SIGMOID;
-            else if (fn && strcmp(fn, "linear") != 0)
-                return dvh_fail(e, DVH_INVALID_ARGUMENT, "window: function is linear, linear-exact or sigmoid");
-            if (o->function == DV_VOI_LINEAR ? cw[1] < 1 : cw[1] <= 0)
-                return dvh_fail(e, DVH_INVALID_ARGUMENT, "window: width must be at least 1 (linear) or above 0");
-            o->has_window = 1;
-            o->center = cw[0];
-            o->width = cw[1];
-        } else if (strcmp(k, "viewport") == 0) {
-            double vp[6];
-            int c = numbers(v, vp, 6);
-            if (c == 6)
-                return dvh_fail(e, DVH_INVALID_ARGUMENT, "viewport: only vw,vh is supported (no cropping)");
-            if (c != 2 || vp[0] < 1 || vp[1] < 1 || vp[0] > VIEWPORT_MAX || vp[1] > VIEWPORT_MAX ||
-                vp[0] != (uint32_t)vp[0] || vp[1] != (uint32_t)vp[1])
-                return dvh_fail(e, DVH_INVALID_ARGUMENT, "viewport: vw,vh whole numbers of 1-%u", VIEWPORT_MAX);
-            o->vw = (uint32_t)vp[0];
-            o->vh = (uint32_t)vp[1];
-        } else if (strcmp(k, "quality") == 0) {
-            double q;
-            if (numbers(v, &q, 1) != 1 || q < 1 || q > 100 || q != (int)q)
-                return dvh_fail(e, DVH_INVALID_ARGUMENT, "quality: a whole number of 1-100");
-            o->quality = (int)q;
-        } else if (strcmp(k, "annotation") != 0 && strcmp(k, "iccprofile") != 0) {
-            return dvh_fail(e, DVH_INVALID_ARGUMENT, "unknown rendered parameter (window, viewport, quality)");
-        }
-    }
-    return 0;
-}
 
 /* 1 PNG, 2 JPEG, 0 neither. */
 static int media(dvh_request *rq)
@@ -136,8 +52,10 @@ int dvh_handle_rendered(dvh_request *rq, struct MHD_Response **resp, int *status
     int kind = media(rq);
     if (kind == 0)
         return dvh_fail(e, DVH_NOT_ACCEPTABLE, "rendered: Accept image/png or image/jpeg");
-    render_opts o;
-    if (parse_opts(rq, &o, e))
+    dvh_render_opts o;
+    dvh_qparam qp[PARAMS_MAX];
+    size_t nq = dvh_query_params(rq, qp, PARAMS_MAX);
+    if (dvh_render_opts_parse(qp, nq, &o, e))
         return -1;
     dvh_loaded *l = dvh_load_instance(rq, e);
     if (l == NULL)
