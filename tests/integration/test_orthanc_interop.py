@@ -14,9 +14,11 @@ uploaded to Orthanc over its REST API; Orthanc pushes it to our STOW-RS endpoint
 WADO-RS (/dicom-web/servers/dicomveil/retrieve); every file Orthanc then holds must be byte-identical to the
 original. Both servers are stopped at the end, also on failure (Orthanc is killed if SIGTERM is not enough).
 """
+import ctypes
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -75,7 +77,10 @@ def start_orthanc(tmp, port, dicomweb_url):
     with open(path, "w") as f:
         json.dump(cfg, f)
     log = open(os.path.join(tmp, "orthanc.log"), "w")
-    proc = subprocess.Popen([ORTHANC, path], stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+    # PR_SET_PDEATHSIG: Orthanc dies with this test even if the test itself is killed (a ctest timeout).
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    proc = subprocess.Popen([ORTHANC, path], stdout=log, stderr=subprocess.STDOUT, cwd=tmp,
+                            preexec_fn=lambda: libc.prctl(1, signal.SIGKILL))
     for _ in range(200):
         st, _ = orthanc(port, "GET", "/system", timeout=2)
         if st == 200 or proc.poll() is not None:
