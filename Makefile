@@ -13,6 +13,7 @@
 #   make bench        deps + build + bench/run.sh (peers, RESULTS.md figures) + bench/ab.sh (A/B vs a reference)
 #                     + bench/redact.sh (text-region detection: recall, area, ms per frame)
 #                     + bench/pixel_classify.sh (OCR + sensitive-box decision on rendered overlays)
+#                     + bench/server_load.sh (serve: concurrent STOW vs the CLI, QIDO p50/p99 at 100k, RSS)
 #   make clean        remove the build trees
 #
 # CI runs `bash .ci/run`, which is `make test`, in a fresh clone with ../shared beside it.
@@ -37,7 +38,7 @@ FUZZ_INVARIANTS ?= 1
 BUILD_DIR  := build
 ASAN_DIR   := build-asan
 FUZZ_DIR   := build-fuzz
-FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_rle fuzz_jpeg_lossless fuzz_image_decode fuzz_text_detect fuzz_text_lexicon fuzz_text_transform fuzz_text_stage fuzz_router fuzz_multipart fuzz_qido fuzz_filter_file fuzz_textdetect fuzz_jpeg_dct fuzz_pixel_classify
+FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_rle fuzz_jpeg_lossless fuzz_image_decode fuzz_text_detect fuzz_text_lexicon fuzz_text_transform fuzz_text_stage fuzz_router fuzz_multipart fuzz_qido fuzz_filter_file fuzz_textdetect fuzz_jpeg_dct fuzz_pixel_classify fuzz_wado_params
 TIMES_FILE := $(BUILD_DIR)/make-test-times.txt
 
 # Sanitizer settings for every sanitized run (ctest under build-asan/, the fuzzers).
@@ -60,12 +61,13 @@ endif
 #   libpcre2-dev: the text detectors' patterns (docs/text-detectors.md);
 #   libmicrohttpd-dev (+ libgnutls28-dev, its TLS) / libsqlite3-dev: the server (src/http, src/store);
 #   curl / openssl / python3-googleapi (+ httplib2): the server's end-to-end test (test_server.py);
+#   orthanc / orthanc-dicomweb: a second real DICOMweb client of the server (test_orthanc_interop.py);
 #   libtesseract-dev / libleptonica-dev / tesseract-ocr-eng: burned-in text recognition (docs/pixels.md "OCR");
 #   fonts-dejavu-core: the fonts tools/gen_burned_in.py and the OCR tests render overlay text with;
 #   libopenmpi-dev / openmpi-bin: deidentify --mpi and its test (test_cli_mpi.sh, mpirun).
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
-	curl libgnutls28-dev libmicrohttpd-dev libsqlite3-dev openssl python3-googleapi python3-httplib2 \
+	curl libgnutls28-dev libmicrohttpd-dev libsqlite3-dev openssl orthanc orthanc-dicomweb python3-googleapi python3-httplib2 \
 	fonts-dejavu-core libleptonica-dev libtesseract-dev tesseract-ocr-eng \
 	clang llvm libclang-rt-14-dev \
 	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
@@ -79,7 +81,7 @@ DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libja
 all: build
 
 help:
-	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------------------------------------
 # deps: as root, apt-get update + install, skipped (no network needed) when every package is already there.
@@ -185,6 +187,7 @@ bench: deps build
 	bash bench/text.sh
 	bash bench/redact.sh
 	bash bench/pixel_classify.sh
+	bash bench/server_load.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include "dicomveil/dicomveil.h"
+#include "util/dv_fd_source.h"
 
 /* Exit codes (DECISIONS.md item 15). */
 #define DVC_EXIT_OK 0
@@ -87,11 +88,7 @@ int dvc_walk(const char *root, dvc_inputs *out);
 void dvc_inputs_free(dvc_inputs *in);
 
 /* ---- file_io.c ---- */
-typedef struct dvc_fsrc {
-    int fd;
-} dvc_fsrc;
-/* A dv_source over a read-only fd (pread; the file is never modified). f must outlive the source. */
-dv_source dvc_source_fd(dvc_fsrc *f, int fd, uint64_t size);
+/* Sources over input files: dv_source_fd (src/util/dv_fd_source.h, shared with the server's store). */
 
 #define DVC_SINK_BUFFER (256u * 1024u)
 typedef struct dvc_fsink {
@@ -101,7 +98,7 @@ typedef struct dvc_fsink {
     int failed; /* errno of the first failure, sticky */
 } dvc_fsink;
 /* A buffered dv_sink over fd using the caller's buffer (cap bytes); copy_from uses copy_file_range when the
- * source is a dvc_source_fd. Call dvc_sink_flush at the end. */
+ * source is a dv_source_fd. Call dvc_sink_flush at the end. */
 dv_sink dvc_sink_fd(dvc_fsink *s, int fd, uint8_t *buf, size_t cap);
 int dvc_sink_flush(dvc_fsink *s);
 /* write() all of buf (retrying EINTR and short writes): 0, or -1 with errno. */

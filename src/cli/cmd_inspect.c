@@ -260,8 +260,8 @@ static json_t *inspect_one(dv_run *run, const dvc_input *in, size_t i, int show_
         dv_fail(&err, DV_ERR_IO, "cannot open the input: %s", strerror(in->walk_err ? in->walk_err : errno));
         dv_run_count_outcome(run, DV_OUTCOME_FAILED);
     } else {
-        dvc_fsrc fs;
-        dv_source src = dvc_source_fd(&fs, fd, (uint64_t)st.st_size);
+        dv_fd_source fs;
+        dv_source src = dv_source_fd(&fs, fd, (uint64_t)st.st_size);
         o = dv_run_inspect(run, &src, on_finding, &c, &res, sop, &err);
     }
     if (fd >= 0)

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "dicomveil/dv_frames.h"
 #include "image/dv_image.h"
 #include "image/dv_render.h"
 
@@ -45,80 +44,33 @@ static int fail(const char *what, const dv_error *err)
     return DVC_EXIT_FAILED;
 }
 
-/* Decode frame `frame` of the file open at fd and encode it as PNG into *png. Exit code. */
+/* Decode frame `frame` of the file open at fd and encode it as PNG into *png (the decode path is the
+ * library's dv_render_instance_frame, shared with the server's WADO-RS rendered). Exit code. */
 static int render_fd(int fd, uint64_t size, uint32_t frame, uint8_t **png, size_t *png_len)
 {
     dv_error err;
     dv_error_clear(&err);
-    dvc_fsrc fs;
-    dv_source src = dvc_source_fd(&fs, fd, size);
+    dv_fd_source fs;
+    dv_source src = dv_source_fd(&fs, fd, size);
     dv_instance *inst = dv_instance_read(&src, NULL, &err);
-    dv_image_ctx *ctx = NULL;
-    dv_frames *frames = NULL;
-    dv_palette pal = {0};
-    int have_pal = 0;
-    void *buf = NULL;
+    if (!inst)
+        return fail("input", &err);
     dv_picture pic = {0};
-    int rc = DVC_EXIT_FAILED;
-    dv_pixel_attrs pa;
-    if (!inst) {
-        rc = fail("input", &err);
-        goto out;
-    }
-    if (dv_pixel_attrs_read(inst, NULL, &pa, &err)) {
-        rc = fail("pixel data", &err);
-        goto out;
-    }
-    if (frame >= pa.number_of_frames) {
-        dvc_errorf("render: --frame %u is out of range: the instance has %u frame%s (counted from 0)", frame,
-                   pa.number_of_frames, pa.number_of_frames == 1 ? "" : "s");
-        goto out;
-    }
-    const char *ts = dv_instance_transfer_syntax(inst);
-    dv_ts_family fam = dv_ts_family_of(ts);
-    if (!(ctx = dv_image_ctx_new(NULL))) {
-        dvc_errorf("render: out of memory");
-        goto out;
-    }
-    size_t cap = dv_image_frame_capacity(&pa, fam, dv_image_ctx_limits(ctx), &err);
-    if (!cap) {
-        rc = fail("frame", &err);
-        goto out;
-    }
-    if (dv_ts_family_encapsulated(fam) && !(frames = dv_frames_index(inst, &err))) {
-        rc = fail("frames", &err);
-        goto out;
-    }
-    if (!(buf = malloc(cap))) {
-        dvc_errorf("render: out of memory for a frame of %zu bytes", cap);
-        goto out;
-    }
-    dv_frame f = {.data = buf, .cap = cap};
-    if (dv_image_decode_instance_frame(ctx, inst, frames, &pa, frame, &f, &err)) {
-        rc = fail("decode", &err);
-        goto out;
-    }
-    if (f.photometric == DV_PHOTO_PALETTE_COLOR) {
-        if (dv_palette_read(inst, &pal, &err)) {
-            rc = fail("palette", &err);
-            goto out;
+    const char *stage = "render";
+    uint32_t nframes = 0;
+    int rc = DVC_EXIT_OK;
+    if (dv_render_instance_frame(inst, frame, NULL, NULL, &pic, &nframes, &stage, &err)) {
+        if (err.code == DV_ERR_USAGE) {
+            dvc_errorf("render: --frame %u is out of range: the instance has %u frame%s (counted from 0)", frame,
+                       nframes, nframes == 1 ? "" : "s");
+            rc = DVC_EXIT_FAILED;
+        } else {
+            rc = fail(stage, &err);
         }
-        have_pal = 1;
-    }
-    dv_render_window w;
-    dv_render_window_read(inst, &w);
-    if (dv_render_frame(&f, have_pal ? &pal : NULL, &w, &pic, &err) || dv_png_encode(&pic, png, png_len, &err)) {
+    } else if (dv_png_encode(&pic, png, png_len, &err)) {
         rc = fail("render", &err);
-        goto out;
     }
-    rc = DVC_EXIT_OK;
-out:
     dv_picture_free(&pic);
-    free(buf);
-    if (have_pal)
-        dv_palette_free(&pal);
-    dv_frames_free(frames);
-    dv_image_ctx_free(ctx);
     dv_instance_free(inst);
     return rc;
 }

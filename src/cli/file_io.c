@@ -22,36 +22,6 @@
 /* Largest single read/write/copy request (keeps every count well inside ssize_t). */
 #define DVC_IO_CHUNK ((size_t)1 << 30)
 
-static int fd_read_at(void *ctx, uint64_t offset, void *buf, size_t len)
-{
-    const dvc_fsrc *f = ctx;
-    uint8_t *p = buf;
-    while (len > 0) {
-        if (offset > (uint64_t)INT64_MAX)
-            return -1;
-        size_t want = len < DVC_IO_CHUNK ? len : DVC_IO_CHUNK;
-        ssize_t n = pread(f->fd, p, want, (off_t)offset);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (n == 0)
-            return -1; /* short read: the file is shorter than the engine expected */
-        p += n;
-        offset += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-dv_source dvc_source_fd(dvc_fsrc *f, int fd, uint64_t size)
-{
-    f->fd = fd;
-    dv_source s = {.ctx = f, .size = size, .read_at = fd_read_at};
-    return s;
-}
-
 int dvc_write_all(int fd, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
@@ -132,10 +102,10 @@ static int sink_copy_from(void *ctx, const dv_source *src, uint64_t offset, uint
     dvc_fsink *s = ctx;
     if (s->failed)
         return -1;
-    if (src->read_at == fd_read_at && len >= DVC_COPY_RANGE_MIN && !atomic_load(&copy_range_unavailable)) {
+    int in = dv_source_fd_of(src);
+    if (in >= 0 && len >= DVC_COPY_RANGE_MIN && !atomic_load(&copy_range_unavailable)) {
         if (dvc_sink_flush(s) < 0)
             return -1;
-        int in = ((const dvc_fsrc *)src->ctx)->fd;
         while (len > 0) {
             if (offset > (uint64_t)INT64_MAX)
                 return -1;

@@ -131,8 +131,8 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
         return;
     }
 
-    dvc_fsrc fsrc;
-    dv_source src = dvc_source_fd(&fsrc, fd, (uint64_t)st.st_size);
+    dv_fd_source fsrc;
+    dv_source src = dv_source_fd(&fsrc, fd, (uint64_t)st.st_size);
     dv_error err;
     dv_result res;
     dv_result_init(&res);

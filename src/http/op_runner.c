@@ -30,6 +30,7 @@
 #include "http/server_internal.h"
 #include "jobs/dvj_pool.h"
 #include "store/dvs_keys.h"
+#include "util/dv_fd_source.h"
 
 #define CHUNK 32               /* items per chunk job */
 #define PLAN_BATCH 512         /* items per op_items_add transaction */
@@ -522,8 +523,8 @@ static int do_deidentify(op_ctx *c, dvh_putter *put, const dvs_op_item *it, int 
         *cls = "io";
         return ITEM_DONE;
     }
-    dvs_fd_source fs;
-    dv_source src = dvs_source_fd(&fs, fd, (uint64_t)st.st_size);
+    dv_fd_source fs;
+    dv_source src = dv_source_fd(&fs, fd, (uint64_t)st.st_size);
     deid_out o = {.c = c, .put = put, .dst = it->dst_store_id};
     dv_result res;
     dv_result_init(&res);

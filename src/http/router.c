@@ -95,6 +95,35 @@ static int not_found(dvh_err *e)
     return dvh_fail(e, DVH_NOT_FOUND, "no such resource path");
 }
 
+/* The tag path of a bulkdata URI (dicom_json.c writes it): TAG[/INDEX/TAG]..., TAG 8 hex digits, INDEX
+ * decimal (at most 6 digits). [test_router: test_bulkdata_paths] */
+static int route_bulk(const seg *b, size_t n, dvh_web *web, dvh_err *e)
+{
+    size_t w = 0;
+    if (n % 2 == 0)
+        return not_found(e);
+    for (size_t k = 0; k < n; k++) {
+        int tag = k % 2 == 0;
+        size_t len = b[k].n;
+        int ok = tag ? len == 8 : (len >= 1 && len <= 6);
+        for (size_t i = 0; ok && i < len; i++) {
+            char c = b[k].p[i];
+            ok = (c >= '0' && c <= '9') || (tag && ((c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f')));
+        }
+        if (!ok)
+            return dvh_fail(e, DVH_INVALID_ARGUMENT, "bulkdata path: tags of 8 hex digits and item numbers");
+        if (w + len + 2 > sizeof web->bulk)
+            return dvh_fail(e, DVH_INVALID_ARGUMENT, "bulkdata path longer than %zu bytes", sizeof web->bulk - 1);
+        if (k)
+            web->bulk[w++] = '/';
+        memcpy(web->bulk + w, b[k].p, len);
+        w += len;
+    }
+    web->bulk[w] = '\0';
+    web->tail = DVH_TAIL_BULKDATA;
+    return 0;
+}
+
 static int route_web(const seg *w, size_t n, dvh_route *r, dvh_err *e)
 {
     dvh_web *web = &r->web;
@@ -171,10 +200,8 @@ static int route_web(const seg *w, size_t n, dvh_route *r, dvh_err *e)
         web->tail = DVH_TAIL_RENDERED;
         return 0;
     }
-    if (n >= 8 && seg_is(&w[6], "bulkdata")) {
-        web->tail = DVH_TAIL_BULKDATA;
-        return 0;
-    }
+    if (n >= 8 && seg_is(&w[6], "bulkdata"))
+        return route_bulk(w + 7, n - 7, web, e);
     if (!seg_is(&w[6], "frames") || n < 8 || n > 9)
         return not_found(e);
     if (n == 9 && !seg_is(&w[8], "rendered"))

@@ -68,6 +68,8 @@ typedef struct dvh_web {
     char study[DVH_UID_MAX + 1], series[DVH_UID_MAX + 1], instance[DVH_UID_MAX + 1]; /* "" when absent */
     dvh_web_tail tail;
     char frames[128]; /* the frame list ("1,2,3"), digits and commas */
+    char bulk[160];   /* bulkdata: the tag path after ".../bulkdata/" ("7FE00010", "00540016/0/00181072"):
+                       * 8 hex digits, then item index and tag pairs, as metadata's BulkDataURIs write it */
 } dvh_web;
 
 typedef struct dvh_route {

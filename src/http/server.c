@@ -291,14 +291,18 @@ static int dispatch(dvh_request *rq, struct MHD_Response **resp, int *status, dv
         return -1;
     const dvh_web *w = &r->web;
     if (rq->method == DVH_DELETE)
-        return dvh_fail(e, DVH_UNIMPLEMENTED, "%s is not implemented yet", r->name);
+        return dvh_handle_delete(rq, resp, status, e);
     if (w->collection != DVH_LEVEL_NONE)
         return dvh_handle_search(rq, resp, status, e);
     switch (w->tail) {
     case DVH_TAIL_NONE: return dvh_handle_retrieve(rq, resp, status, e);
     case DVH_TAIL_METADATA: return dvh_handle_metadata(rq, resp, status, e);
-    default: return dvh_fail(e, DVH_UNIMPLEMENTED, "%s is not implemented yet", r->name);
+    case DVH_TAIL_FRAMES: return dvh_handle_frames(rq, resp, status, e);
+    case DVH_TAIL_RENDERED:
+    case DVH_TAIL_FRAMES_RENDERED: return dvh_handle_rendered(rq, resp, status, e);
+    case DVH_TAIL_BULKDATA: return dvh_handle_bulkdata(rq, resp, status, e);
     }
+    return dvh_fail(e, DVH_INTERNAL, "unrouted DICOMweb tail");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -372,6 +376,7 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     s->cfg = *cfg;
     s->data_fd = -1;
     pthread_mutex_init(&s->log_mu, NULL);
+    pthread_mutex_init(&s->blob_mu, NULL);
     if (!s->cfg.workers)
         s->cfg.workers = DEFAULT_WORKERS;
     if (!s->cfg.max_body)
@@ -513,5 +518,6 @@ void dvh_server_stop(dvh_server *s)
     free(s->tls_key);
     OPENSSL_cleanse(s->token_hash, sizeof s->token_hash);
     pthread_mutex_destroy(&s->log_mu);
+    pthread_mutex_destroy(&s->blob_mu);
     free(s);
 }

@@ -12,6 +12,7 @@
 #include "http/api_error.h"
 #include "http/dv_server.h"
 #include "http/router.h"
+#include "image/dv_image.h"
 #include "store/dvs_blobs.h"
 #include "store/dvs_index.h"
 
@@ -31,6 +32,10 @@ struct dvh_server {
     char **roots;             /* --allow-root folders, resolved (realpath), owned */
     size_t nroots;
     dvh_ops *ops;             /* the operation runner (op_runner.c) */
+    /* Held while a STOW names its file and indexes it, and while a DELETE removes rows and then the files no
+     * row references: so a DELETE never unlinks a file a concurrent STOW of the same bytes has just counted
+     * on (delete.c; docs/decisions.md "DICOMweb DELETE"). The fsync of a STOW happens before, unlocked. */
+    pthread_mutex_t blob_mu;
 };
 
 typedef struct dvh_stow dvh_stow; /* stow.c */
@@ -139,5 +144,37 @@ int dvh_handle_op_start(dvh_request *rq, struct MHD_Response **resp, int *status
 int dvh_handle_search(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 int dvh_handle_retrieve(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 int dvh_handle_metadata(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
+
+/* --- wado_instance.c: one stored instance, read with our reader (for frames, rendered, bulkdata) --- */
+typedef struct dvh_loaded {
+    dvs_blob_ref ref;
+    int fd;
+    dv_fd_source fs;
+    dv_source src;
+    dv_instance *inst;
+} dvh_loaded;
+/* The route's instance (route.web.instance set), or NULL with e (404 when not in the store). Free with
+ * dvh_loaded_free (NULL-safe). Heap-allocated because the instance keeps a pointer to src. */
+dvh_loaded *dvh_load_instance(dvh_request *rq, dvh_err *e);
+void dvh_loaded_free(dvh_loaded *l);
+/* A library error of the pixel path as an API error: DV_ERR_LIMIT 413, DV_ERR_UNSUPPORTED 406 (this server
+ * cannot produce the representation), DV_ERR_INVALID (no pixel data) 400, anything else 500; the message
+ * names the step and the class, never a value. */
+int dvh_pixel_fail(dvh_err *e, const char *what, const dv_error *err);
+/* The decode caps of the server's pixel endpoints (frames, rendered): sizes, so a hostile instance cannot
+ * make one request decode for long or allocate much. */
+void dvh_pixel_limits(dv_image_limits *lim);
+/* A random multipart boundary ("dicomveil-" + 24 hex digits) into out (at least 40 bytes); 0 or -1. */
+int dvh_random_boundary(char *out, size_t cap);
+
+/* --- wado_frames.c: frames and bulkdata --- */
+int dvh_handle_frames(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
+int dvh_handle_bulkdata(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
+
+/* --- wado_rendered.c --- */
+int dvh_handle_rendered(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
+
+/* --- delete.c: DICOMweb DELETE of a study, series or instance --- */
+int dvh_handle_delete(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 
 #endif

@@ -8,15 +8,18 @@
  * without its file). A SOPInstanceUID the store already holds is not stored again (0x0111); same_blob then
  * says whether the stored instance has exactly these bytes, which is how a resumed operation recognises
  * its own output (docs/server.md "Resume without duplicates or losses"). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dicom/dv_charset.h"
 #include "dicom/dv_ds.h"
 #include "dicom/dv_vr.h"
 #include "http/server_internal.h"
 #include "store/dvs_blobs.h"
+#include "util/dv_fd_source.h"
 
 #define VALUE_CAP (DVS_VALUE_MAX * 3 + 1)
 
@@ -95,8 +98,8 @@ void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const ch
     memset(rec, 0, sizeof *rec);
     dvs_blob_hash(w, rec->blob);
     rec->size = dvs_blob_size(w);
-    dvs_fd_source f;
-    dv_source src = dvs_source_fd(&f, dvs_blob_fd(w), rec->size);
+    dv_fd_source f;
+    dv_source src = dv_source_fd(&f, dvs_blob_fd(w), rec->size);
     dv_error err = {0};
     dv_instance *inst = dv_instance_read(&src, NULL, &err);
     unsigned reason = 0;
@@ -128,8 +131,18 @@ void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const ch
         out->reason = reason;
         return;
     }
-    /* Named before indexed: a crash in between leaves an unreferenced file, never a row without its file. */
+    /* Durable first, unlocked (the slow part); dvs_blob_commit's own fsync then finds nothing to write. */
+    if (fsync(dvs_blob_fd(w)) != 0) {
+        dvs_blob_abort(w);
+        out->reason = DVH_FAIL_PROCESSING;
+        return;
+    }
+    /* Name, index (and clean up) under blob_mu, so a concurrent DELETE cannot unlink the file between the
+     * name and the row (server_internal.h). Named before indexed: a crash in between leaves an unreferenced
+     * file, never a row without its file. */
+    pthread_mutex_lock(&srv->blob_mu);
     if (dvs_blob_commit(w, &err) != 0) {
+        pthread_mutex_unlock(&srv->blob_mu);
         out->reason = DVH_FAIL_PROCESSING;
         return;
     }
@@ -144,4 +157,5 @@ void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const ch
             srv->ix->ops->blob_refs(srv->ix, store_id, rec->blob, &refs, &err) == DVS_OK && refs == 0)
             dvs_blob_remove(srv->data_fd, store_id, rec->blob);
     }
+    pthread_mutex_unlock(&srv->blob_mu);
 }

@@ -8,8 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "http/dicom_json.h"
 #include "http/server_internal.h"
 #include "store/dvs_blobs.h"
@@ -215,14 +213,10 @@ int dvh_handle_retrieve(dvh_request *rq, struct MHD_Response **resp, int *status
     m->fd = -1;
     /* A random boundary per response: stored bytes are client data, so a fixed boundary could be planted
      * inside an instance to break the framing of someone else's retrieve. */
-    unsigned char rnd[12];
-    if (RAND_bytes(rnd, sizeof rnd) != 1) {
+    if (dvh_random_boundary(m->boundary, sizeof m->boundary)) {
         mp_free(m);
         return dvh_fail(e, DVH_INTERNAL, "no randomness for the multipart boundary");
     }
-    int bw = snprintf(m->boundary, sizeof m->boundary, "dicomveil-");
-    for (unsigned i = 0; i < sizeof rnd; i++)
-        bw += snprintf(m->boundary + bw, sizeof m->boundary - (size_t)bw, "%02x", rnd[i]);
     uint64_t total = stream_size(m);
     char ctype[160];
     snprintf(ctype, sizeof ctype, "multipart/related; type=\"application/dicom\"; boundary=%s", m->boundary);
@@ -256,8 +250,8 @@ int dvh_handle_metadata(dvh_request *rq, struct MHD_Response **resp, int *status
             rc = dvh_fail(e, DVH_INTERNAL, "metadata: %s", err.message);
             break;
         }
-        dvs_fd_source f;
-        dv_source src = dvs_source_fd(&f, fd, rs.v[i].size);
+        dv_fd_source f;
+        dv_source src = dv_source_fd(&f, fd, rs.v[i].size);
         dv_instance *inst = dv_instance_read(&src, NULL, &err);
         if (inst == NULL) {
             close(fd);

@@ -62,4 +62,27 @@ void dv_picture_outline(dv_picture *p, uint32_t x, uint32_t y, uint32_t w, uint3
  * DV_ERR_LIMIT for pictures over 2^31 - 1 pixels per side, DV_ERR_USAGE for a bad channel count). */
 int dv_png_encode(const dv_picture *p, uint8_t **out, size_t *out_len, dv_error *err);
 
+/* render_instance.c: the whole path from a stored instance to a picture, shared by `dicomveil render` and the
+ * server's WADO-RS `rendered` (src/http/wado_rendered.c): pixel attributes (capped by lim, NULL: defaults),
+ * the frame index when encapsulated, decode of frame `frame` (counted from 0) through a context of lim, the
+ * palette for PALETTE COLOR, then dv_render_frame with window (NULL: the instance's own VOI attributes,
+ * dv_render_window_read). On failure *stage names the step that failed ("pixel data", "frames", "frame",
+ * "decode", "palette", "render") and err its class: DV_ERR_USAGE when frame is out of range (*nframes then
+ * holds the count), DV_ERR_LIMIT at a cap of lim, DV_ERR_UNSUPPORTED, DV_ERR_MALFORMED, DV_ERR_NOMEM.
+ * nframes may be NULL. 0 or -1. */
+int dv_render_instance_frame(const dv_instance *inst, uint32_t frame, const dv_render_window *window,
+                             const dv_image_limits *lim, dv_picture *out, uint32_t *nframes, const char **stage,
+                             dv_error *err);
+
+/* jpeg_write.c: encode p (channels 1 or 3) as a baseline JPEG (libjpeg-turbo, quality 1-100, 4:4:4 for RGB)
+ * for WADO-RS `rendered` with Accept: image/jpeg. *out malloc'd, owned by the caller; at most max_len bytes
+ * (DV_ERR_LIMIT beyond). 0, or -1 with err (DV_ERR_USAGE for a bad channel count or quality, DV_ERR_LIMIT for
+ * pictures over 65500 pixels per side, which JPEG cannot hold, DV_ERR_NOMEM). */
+int dv_jpeg_encode(const dv_picture *p, int quality, size_t max_len, uint8_t **out, size_t *out_len, dv_error *err);
+
+/* Scale p to fit inside vw x vh keeping its aspect ratio (nearest neighbour; a picture already inside is
+ * enlarged to fit too, as PS3.18 8.3.5.1.3 "viewport" asks). Replaces p->px. 0, or -1 with err (DV_ERR_USAGE
+ * for a 0 size, DV_ERR_NOMEM). */
+int dv_picture_fit(dv_picture *p, uint32_t vw, uint32_t vh, dv_error *err);
+
 #endif

@@ -209,27 +209,3 @@ int dvs_store_dir_remove(int data_fd, int64_t store_id)
     snprintf(name, sizeof name, "stores/%lld", (long long)store_id);
     return unlinkat(data_fd, name, AT_REMOVEDIR);
 }
-
-static int fd_read_at(void *ctx, uint64_t off, void *buf, size_t len)
-{
-    const dvs_fd_source *f = ctx;
-    uint8_t *p = buf;
-    while (len) {
-        ssize_t k = pread(f->fd, p, len, (off_t)off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        off += (uint64_t)k;
-        len -= (size_t)k;
-    }
-    return 0;
-}
-
-dv_source dvs_source_fd(dvs_fd_source *f, int fd, uint64_t size)
-{
-    f->fd = fd;
-    dv_source s = {.ctx = f, .size = size, .read_at = fd_read_at};
-    return s;
-}

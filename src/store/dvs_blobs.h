@@ -37,12 +37,7 @@ int dvs_blob_remove(int data_fd, int64_t store_id, const char *hex);
 /* Remove a store's directory and the files in it (only names this module writes). */
 int dvs_store_dir_remove(int data_fd, int64_t store_id);
 
-/* A dv_source over an open file descriptor (pread; the descriptor stays the caller's). f must outlive the
- * source. */
-typedef struct dvs_fd_source {
-    int fd;
-} dvs_fd_source;
-#include "dicomveil/dv_io.h"
-dv_source dvs_source_fd(dvs_fd_source *f, int fd, uint64_t size);
+/* Read a blob through dv_source_fd (src/util/dv_fd_source.h, shared with the command line). */
+#include "util/dv_fd_source.h"
 
 #endif

@@ -186,6 +186,12 @@ typedef struct dvs_index_ops {
      * returned when more follow, else 0). */
     int (*op_errors)(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out, size_t *n,
                      int64_t *next, dv_error *err);
+    /* DICOMweb DELETE: remove the instances under study [/series [/instance]] (as for blobs) in one
+     * transaction, with the series and studies it leaves empty; then fn receives each removed instance (its
+     * blob may still be referenced by another row: ask blob_refs before removing the file). DVS_NOT_FOUND
+     * when there is none (nothing changes). [test_store: test_instances_delete] */
+    int (*instances_delete)(dvs_index *ix, int64_t store_id, const char *study, const char *series, const char *sop,
+                            dvs_blob_fn fn, void *user, dv_error *err);
 } dvs_index_ops;
 
 struct dvs_index {

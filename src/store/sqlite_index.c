@@ -836,10 +836,10 @@ done:
     return rc;
 }
 
-static int sx_blobs(dvs_index *ix, int64_t store_id, const char *study, const char *series, const char *sop,
-                    dvs_blob_fn fn, void *user, dv_error *err)
+/* The instances under study [/series [/sop]]: collected in order (caller holds s->mu). */
+static int collect_blobs(sqlite_index *s, int64_t store_id, const char *study, const char *series, const char *sop,
+                         dvs_blob_ref **out, size_t *nout, dv_error *err)
 {
-    sqlite_index *s = SX(ix);
     char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT st.study_uid, se.series_uid, i.sop_uid, i.sop_class_uid, i.transfer_syntax, i.blob, i.size"
@@ -847,17 +847,11 @@ static int sx_blobs(dvs_index *ix, int64_t store_id, const char *study, const ch
              " WHERE i.store_id=?%s%s%s ORDER BY st.id, se.id, i.id",
              study && study[0] ? " AND st.study_uid=?" : "", series && series[0] ? " AND se.series_uid=?" : "",
              sop && sop[0] ? " AND i.sop_uid=?" : "");
-    /* The rows are collected first and the callback runs unlocked: it reads files and writes to a client. */
     dvs_blob_ref *refs = NULL;
     size_t n = 0, cap = 0;
-    int rc = -1;
-    pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        dvs_sx_fail(s, err, "blobs");
-        pthread_mutex_unlock(&s->mu);
-        return -1;
-    }
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return dvs_sx_fail(s, err, "blobs");
     int p = 1;
     sqlite3_bind_int64(st, p++, store_id);
     if (study && study[0])
@@ -872,9 +866,9 @@ static int sx_blobs(dvs_index *ix, int64_t store_id, const char *study, const ch
             cap = cap ? cap * 2 : 16;
             dvs_blob_ref *v = realloc(refs, cap * sizeof *v);
             if (v == NULL) {
-                dv_fail(err, DV_ERR_NOMEM, "index: blobs");
-                r = SQLITE_NOMEM;
-                break;
+                sqlite3_finalize(st);
+                free(refs);
+                return dv_fail(err, DV_ERR_NOMEM, "index: blobs");
             }
             refs = v;
         }
@@ -887,14 +881,96 @@ static int sx_blobs(dvs_index *ix, int64_t store_id, const char *study, const ch
         dvs_sx_copy_col(f->blob, sizeof f->blob, st, 5);
         f->size = (uint64_t)sqlite3_column_int64(st, 6);
     }
-    if (r == SQLITE_DONE)
-        rc = DVS_OK;
-    else if (r != SQLITE_NOMEM)
-        dvs_sx_fail(s, err, "blobs");
     sqlite3_finalize(st);
+    if (r != SQLITE_DONE) {
+        free(refs);
+        return dvs_sx_fail(s, err, "blobs");
+    }
+    *out = refs;
+    *nout = n;
+    return 0;
+}
+
+static int sx_blobs(dvs_index *ix, int64_t store_id, const char *study, const char *series, const char *sop,
+                    dvs_blob_fn fn, void *user, dv_error *err)
+{
+    sqlite_index *s = SX(ix);
+    /* The rows are collected first and the callback runs unlocked: it reads files and writes to a client. */
+    dvs_blob_ref *refs = NULL;
+    size_t n = 0;
+    pthread_mutex_lock(&s->mu);
+    int rc = collect_blobs(s, store_id, study, series, sop, &refs, &n, err) ? -1 : DVS_OK;
     pthread_mutex_unlock(&s->mu);
     if (rc == DVS_OK && n == 0)
         rc = DVS_NOT_FOUND;
+    for (size_t k = 0; rc == DVS_OK && k < n; k++)
+        if (fn(&refs[k], user))
+            rc = -1;
+    free(refs);
+    return rc;
+}
+
+static int exec_bound(sqlite_index *s, const char *sql, int64_t store_id, const char *study, const char *series,
+                      const char *sop, dv_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return dvs_sx_fail(s, err, "instances delete");
+    int p = 1;
+    sqlite3_bind_int64(st, p++, store_id);
+    if (study && study[0] && sqlite3_bind_parameter_count(st) >= p)
+        sqlite3_bind_text(st, p++, study, -1, SQLITE_STATIC);
+    if (series && series[0] && sqlite3_bind_parameter_count(st) >= p)
+        sqlite3_bind_text(st, p++, series, -1, SQLITE_STATIC);
+    if (sop && sop[0] && sqlite3_bind_parameter_count(st) >= p)
+        sqlite3_bind_text(st, p++, sop, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? 0 : dvs_sx_fail(s, err, "instances delete");
+}
+
+static int sx_instances_delete(dvs_index *ix, int64_t store_id, const char *study, const char *series,
+                               const char *sop, dvs_blob_fn fn, void *user, dv_error *err)
+{
+    sqlite_index *s = SX(ix);
+    dvs_blob_ref *refs = NULL;
+    size_t n = 0;
+    int rc = -1;
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM instances WHERE id IN (SELECT i.id FROM instances i JOIN series se ON i.series_id=se.id"
+             " JOIN studies st ON se.study_id=st.id WHERE i.store_id=?%s%s%s)",
+             study && study[0] ? " AND st.study_uid=?" : "", series && series[0] ? " AND se.series_uid=?" : "",
+             sop && sop[0] ? " AND i.sop_uid=?" : "");
+    pthread_mutex_lock(&s->mu);
+    /* One transaction: a concurrent STOW (serialised by s->mu and SQLite's write lock) sees the instances
+     * either all there or all gone, never a study without its series. */
+    if (exec(s, "BEGIN IMMEDIATE", err))
+        goto out;
+    if (collect_blobs(s, store_id, study, series, sop, &refs, &n, err))
+        goto rollback;
+    if (n == 0) {
+        rc = DVS_NOT_FOUND;
+        goto rollback;
+    }
+    if (exec_bound(s, sql, store_id, study, series, sop, err) ||
+        exec_bound(s,
+                   "DELETE FROM series WHERE study_id IN (SELECT id FROM studies WHERE store_id=?)"
+                   " AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.series_id=series.id)",
+                   store_id, NULL, NULL, NULL, err) ||
+        exec_bound(s,
+                   "DELETE FROM studies WHERE store_id=?"
+                   " AND NOT EXISTS (SELECT 1 FROM series se WHERE se.study_id=studies.id)",
+                   store_id, NULL, NULL, NULL, err))
+        goto rollback;
+    if (exec(s, "COMMIT", err))
+        goto rollback;
+    rc = DVS_OK;
+    goto out;
+rollback:
+    exec(s, "ROLLBACK", NULL);
+out:
+    pthread_mutex_unlock(&s->mu);
     for (size_t k = 0; rc == DVS_OK && k < n; k++)
         if (fn(&refs[k], user))
             rc = -1;
@@ -928,6 +1004,7 @@ static const dvs_index_ops sqlite_ops = {
     .op_items_pending = dvs_sx_op_items_pending,
     .op_item_finish = dvs_sx_op_item_finish,
     .op_errors = dvs_sx_op_errors,
+    .instances_delete = sx_instances_delete,
 };
 
 dvs_index *dvs_sqlite_open(const char *path, dv_error *err)

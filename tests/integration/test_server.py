@@ -314,8 +314,8 @@ def run(tmp, servers):
     check(st == 404 and api_error(b, 404, "NOT_FOUND"), "WADO unknown study: 404")
     st, _, b = curl(web + inst, "-H", "Accept: image/png")
     check(st == 406, f"WADO unacceptable Accept: 406 ({st})")
-    st, _, b = curl(web + inst + "/rendered")
-    check(st == 501 and api_error(b, 501, "UNIMPLEMENTED"), "rendered: 501 not implemented yet")
+    st, h, b = curl(web + inst + "/rendered")
+    check(st == 200 and b[:8] == b"\x89PNG\r\n\x1a\n", f"rendered: a PNG ({st}; test_server_web.py tests it)")
 
     # ---- metrics ----
     st, _, b = curl(store + ":getDICOMStoreMetrics")

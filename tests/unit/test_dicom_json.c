@@ -58,8 +58,8 @@ static void test_corpus_instance(void **state)
     assert_true(fd >= 0);
     struct stat st;
     assert_int_equal(fstat(fd, &st), 0);
-    dvs_fd_source fs;
-    dv_source src = dvs_source_fd(&fs, fd, (uint64_t)st.st_size);
+    dv_fd_source fs;
+    dv_source src = dv_source_fd(&fs, fd, (uint64_t)st.st_size);
     dv_error err;
     dv_instance *inst = dv_instance_read(&src, NULL, &err);
     assert_non_null(inst);

@@ -179,11 +179,19 @@ static void test_content_type(void **state)
     assert_int_equal(dvh_ctype_parse("application/dicom; transfer-syntax=1.2.840.10008.1.2.1", &ct, &e), 0);
     assert_string_equal(ct.transfer_syntax, "1.2.840.10008.1.2.1");
     assert_int_equal(dvh_ctype_parse("application/dicom;", &ct, &e), 0);
+    /* Orthanc's DICOMweb plugin (1.7) sends 73-character boundaries, past RFC 2046's 70: accepted. */
+    assert_int_equal(dvh_ctype_parse("multipart/related; type=\"application/dicom\"; boundary="
+                                     "d1023af6-10af-49c0-8e5f-d208f77d355b-d1023af6-10af-49c0-8e5f-d208f77d355b",
+                                     &ct, &e), 0);
+    assert_int_equal(strlen(ct.boundary), 73);
     static const char *const bad[] = {
         "", "application", "/x", "a/b/c", "a/b; =x", "a/b; boundary=\"unterminated",
         "multipart/related; boundary=\"\"", "multipart/related; boundary=\"ends with space \"",
         "multipart/related; boundary=bad\x01", "multipart/related; boundary=a\"b",
-        "multipart/related; boundary=12345678901234567890123456789012345678901234567890123456789012345678901",
+        /* 201 characters: past DVH_MP_BOUNDARY_MAX */
+        "multipart/related; boundary=1234567890123456789012345678901234567890123456789012345678901234567890"
+        "1234567890123456789012345678901234567890123456789012345678901234567890"
+        "1234567890123456789012345678901234567890123456789012345678901",
         "a/b junk",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

@@ -231,10 +231,33 @@ static void test_id_and_uid_rules(void **state)
     assert_false(dvh_uid_valid("1.2x", 4));
 }
 
+static void test_bulkdata_paths(void **state)
+{
+    (void)state;
+    dvh_route r;
+    dvh_err e;
+#define I P "/d/dicomStores/s/dicomWeb/studies/1.2/series/1.3/instances/1.4/bulkdata"
+    assert_int_equal(route(DVH_GET, I "/7FE00010", &r, &e), 0);
+    assert_int_equal(r.web.tail, DVH_TAIL_BULKDATA);
+    assert_string_equal(r.web.bulk, "7FE00010");
+    assert_string_equal(r.name, "dicomWeb.retrieveBulkdata");
+    assert_int_equal(route(DVH_GET, I "/00540016/0/00181072", &r, &e), 0);
+    assert_string_equal(r.web.bulk, "00540016/0/00181072");
+    assert_int_equal(route(DVH_GET, I "/00540016/0", &r, &e), -1); /* ends in an item: not a value */
+    assert_int_equal(e.status, DVH_NOT_FOUND);
+    assert_int_equal(route(DVH_GET, I "/7FE0001", &r, &e), -1);
+    assert_int_equal(e.status, DVH_INVALID_ARGUMENT);
+    assert_int_equal(route(DVH_GET, I "/00540016/x/00181072", &r, &e), -1);
+    assert_int_equal(e.status, DVH_INVALID_ARGUMENT);
+    assert_int_equal(route(DVH_DELETE, I "/7FE00010", &r, &e), -1);
+    assert_int_equal(e.status, DVH_METHOD);
+#undef I
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resource_routes),  cmocka_unit_test(test_dicomweb_routes),
+        cmocka_unit_test(test_resource_routes), cmocka_unit_test(test_bulkdata_paths),  cmocka_unit_test(test_dicomweb_routes),
         cmocka_unit_test(test_not_found),        cmocka_unit_test(test_traversal_refused),
         cmocka_unit_test(test_method_not_allowed), cmocka_unit_test(test_id_and_uid_rules),
     };

@@ -424,6 +424,72 @@ static void test_operation_items(void **state)
     ix->ops->close(ix);
 }
 
+static int count_ref(const dvs_blob_ref *r, void *user)
+{
+    (void)r;
+    (*(int *)user)++;
+    return 0;
+}
+
+/* instances_delete: one instance, a series, a study; emptied series and studies go with them; nothing to
+ * delete is DVS_NOT_FOUND; another store's rows are untouched. */
+static void test_instances_delete(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/index-del.sqlite", tmpdir);
+    dv_error err;
+    dvs_index *ix = dvs_sqlite_open(path, &err);
+    assert_non_null(ix);
+    dvs_dataset d;
+    memset(&d, 0, sizeof d);
+    strcpy(d.project, "p");
+    strcpy(d.location, "l");
+    strcpy(d.name, "d");
+    assert_int_equal(ix->ops->dataset_create(ix, &d, &err), DVS_OK);
+    dvs_store a, b;
+    assert_int_equal(ix->ops->store_create(ix, d.id, "a", NULL, &a, &err), DVS_OK);
+    assert_int_equal(ix->ops->store_create(ix, d.id, "b", NULL, &b, &err), DVS_OK);
+    dvs_store_clear(&a);
+    dvs_store_clear(&b);
+    put(ix, a.id, "1.1", "1.1.1", "1.1.1.1", "P", "20200101", "CT", DVS_OK);
+    put(ix, a.id, "1.1", "1.1.1", "1.1.1.2", "P", "20200101", "CT", DVS_OK);
+    put(ix, a.id, "1.1", "1.1.2", "1.1.2.1", "P", "20200101", "MR", DVS_OK);
+    put(ix, a.id, "1.2", "1.2.1", "1.2.1.1", "Q", "20200101", "CT", DVS_OK);
+    put(ix, b.id, "1.1", "1.1.1", "1.1.1.1", "P", "20200101", "CT", DVS_OK);
+    int n = 0;
+    assert_int_equal(ix->ops->instances_delete(ix, a.id, "1.1", "1.1.1", "1.1.1.1", count_ref, &n, &err), DVS_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(ix->ops->instances_delete(ix, a.id, "1.1", "1.1.1", "1.1.1.1", count_ref, &n, &err),
+                     DVS_NOT_FOUND);
+    assert_int_equal(n, 0);
+    uint64_t refs = 9;
+    char blob[65];
+    memset(blob, 'a', 64);
+    blob[64] = '\0';
+    assert_int_equal(ix->ops->blob_refs(ix, a.id, blob, &refs, &err), DVS_OK);
+    assert_int_equal(refs, 3);
+    assert_int_equal(ix->ops->instances_delete(ix, a.id, "1.1", "1.1.2", NULL, count_ref, &n, &err), DVS_OK);
+    assert_int_equal(n, 1);
+    dvs_metrics m;
+    assert_int_equal(ix->ops->store_metrics(ix, a.id, &m, &err), DVS_OK);
+    assert_int_equal(m.instances, 2);
+    assert_int_equal(m.series, 2); /* 1.1.2 went with its last instance */
+    n = 0;
+    assert_int_equal(ix->ops->instances_delete(ix, a.id, "1.1", NULL, NULL, count_ref, &n, &err), DVS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ix->ops->store_metrics(ix, a.id, &m, &err), DVS_OK);
+    assert_int_equal(m.studies, 1);
+    assert_int_equal(m.series, 1);
+    assert_int_equal(m.instances, 1);
+    assert_int_equal(ix->ops->store_metrics(ix, b.id, &m, &err), DVS_OK);
+    assert_int_equal(m.instances, 1); /* the other store kept its copy */
+    assert_int_equal(ix->ops->blob_refs(ix, b.id, blob, &refs, &err), DVS_OK);
+    assert_int_equal(refs, 1);
+    ix->ops->close(ix);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -445,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_operations),
         cmocka_unit_test(test_operation_items),
+        cmocka_unit_test(test_instances_delete),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,76 @@
+/* libFuzzer target: the WADO-RS parameter parsers (src/http/wado_params.c).
+ *
+ * The input is "<frame list>\n<query string>": the frame list goes to dvh_frame_list_parse, the query string
+ * through dvh_query_split to dvh_render_opts_parse. Checks: a parsed list has 1..DVH_FRAME_LIST_MAX numbers,
+ * each >= 1; parsed options respect their ranges (quality 1-100, viewport 1..DVH_VIEWPORT_MAX or none, a
+ * window width >= 1 for linear and > 0 otherwise); errors are INVALID_ARGUMENT with a NUL-terminated
+ * message. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/wado_params.h"
+
+static void fuzz_fail(const char *what)
+{
+    fprintf(stderr, "fuzz_wado_params: invariant violated: %s\n", what);
+    abort();
+}
+
+static void check_err(const dvh_err *e)
+{
+    if (e->status != DVH_INVALID_ARGUMENT || memchr(e->message, '\0', sizeof e->message) == NULL)
+        fuzz_fail("bad error");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *nl = memchr(data, '\n', size);
+    size_t flen = nl ? (size_t)(nl - data) : size;
+    char *list = malloc(flen + 1);
+    size_t qlen = nl ? size - flen - 1 : 0;
+    char *buf = malloc(qlen + 64);
+    if (list == NULL || buf == NULL) {
+        free(list);
+        free(buf);
+        return 0;
+    }
+    memcpy(list, data, flen);
+    list[flen] = '\0';
+    uint32_t frames[DVH_FRAME_LIST_MAX];
+    size_t n = 0;
+    dvh_err e;
+    memset(&e, 0, sizeof e);
+    if (dvh_frame_list_parse(list, frames, &n, &e) == 0) {
+        if (n == 0 || n > DVH_FRAME_LIST_MAX)
+            fuzz_fail("frame count out of range");
+        for (size_t i = 0; i < n; i++)
+            if (frames[i] == 0)
+                fuzz_fail("frame 0 accepted");
+    } else {
+        check_err(&e);
+    }
+    if (nl) {
+        dvh_qparam p[32];
+        size_t np = 0;
+        memset(&e, 0, sizeof e);
+        if (dvh_query_split((const char *)nl + 1, qlen, buf, qlen + 64, p, 32, &np, &e) == 0) {
+            dvh_render_opts o;
+            memset(&e, 0, sizeof e);
+            if (dvh_render_opts_parse(p, np, &o, &e) == 0) {
+                if (o.quality < 1 || o.quality > 100)
+                    fuzz_fail("quality out of range");
+                if ((o.vw == 0) != (o.vh == 0) || o.vw > DVH_VIEWPORT_MAX || o.vh > DVH_VIEWPORT_MAX)
+                    fuzz_fail("viewport out of range");
+                if (o.has_window && (o.function == DV_VOI_LINEAR ? !(o.width >= 1) : !(o.width > 0)))
+                    fuzz_fail("window width out of range");
+            } else {
+                check_err(&e);
+            }
+        }
+    }
+    free(list);
+    free(buf);
+    return 0;
+}

@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""`dicomveil serve`: the WADO-RS endpoints that look inside an instance and DICOMweb DELETE (issue 7 item 4).
+
+Helpers (Server, curl, multipart parsing) come from test_server.py. One server on a free loopback port with a
+temporary data directory:
+
+* test_frames: frames of a multi-frame native file (pydicom-data/emri_small.dcm, and its big endian twin in
+  a store of its own, whose frames must come out little endian) and of encapsulated files (RLE
+  pydicom/SC_rgb_rle_2frame.dcm, JPEG Baseline pydicom/examples_ybr_color.dcm) equal pydicom's frames; part
+  media types; bad lists 400, frame past the end 404, unacceptable Accept 406;
+* test_rendered: PNG (default) and JPEG decode with PIL to the frame's size; window= changes the picture;
+  viewport= scales it; bad parameters 400; frame past the end 404;
+* test_bulkdata: every BulkDataURI metadata emits resolves (PixelData native: the value bytes; encapsulated:
+  its frames);
+* test_delete: DELETE instance ({}), series and study (done Operations); a second DELETE is 404; QIDO and
+  metrics no longer see them; the file goes; the same bytes kept in another store stay; a re-STOW after the
+  delete works (no stale file).
+"""
+import io
+import json
+import os
+import sys
+import tempfile
+import shutil
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_server import Server, curl, check, fails, multipart_related, split_multipart, header, api_error, SHARED  # noqa: E402
+sys.path.insert(0, "/usr/lib/python3/dist-packages")
+import pydicom  # noqa: E402
+from pydicom.encaps import generate_pixel_data_frame  # noqa: E402
+from PIL import Image  # noqa: E402
+
+D = os.path.join(SHARED, "dicom")
+NATIVE = os.path.join(D, "pydicom-data", "emri_small.dcm")
+NATIVE_BE = os.path.join(D, "pydicom-data", "emri_small_big_endian.dcm")
+RLE = os.path.join(D, "pydicom", "SC_rgb_rle_2frame.dcm")
+JPEG = os.path.join(D, "pydicom", "examples_ybr_color.dcm")
+FILES = [NATIVE, RLE, JPEG]  # store st; NATIVE_BE (same UIDs as NATIVE) goes to store stbe
+
+
+def frames_of(path):
+    """The stored frames per pydicom: native slices (little endian), or encapsulated fragments per frame."""
+    ds = pydicom.dcmread(path)
+    n = int(getattr(ds, "NumberOfFrames", 1))
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
+        return [bytes(f) for f in generate_pixel_data_frame(ds.PixelData, n)]
+    arr = ds.pixel_array.astype(ds.pixel_array.dtype.newbyteorder("<"))
+    size = len(arr.tobytes()) // n
+    raw = arr.tobytes()
+    return [raw[i * size:(i + 1) * size] for i in range(n)]
+
+
+def inst_url(web, path):
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    return f"{web}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}", ds
+
+
+def stow(web, files):
+    body, ctype = multipart_related(files)
+    with tempfile.NamedTemporaryFile() as t:
+        t.write(body)
+        t.flush()
+        st, _, b = curl("-X", "POST", web + "/studies", "-H", "Content-Type: " + ctype, data_file=t.name)
+    return st, b
+
+
+def test_frames(web, webbe):
+    for path, media in ((NATIVE, "application/octet-stream"), (NATIVE_BE, "application/octet-stream"),
+                        (RLE, "image/dicom-rle"), (JPEG, "image/jpeg")):
+        name = os.path.basename(path)
+        url, ds = inst_url(webbe if path == NATIVE_BE else web, path)
+        want = frames_of(path)
+        asked = [1, len(want), (len(want) + 1) // 2 + 1, 1]  # repeats allowed, in the order asked
+        st, h, b = curl(url + "/frames/" + ",".join(map(str, asked)))
+        ct = header(h, "Content-Type") or ""
+        parts = split_multipart(b, ct) if st == 200 else []
+        check(st == 200 and f'type="{media}"' in ct, f"frames {name}: 200 multipart of {media} ({st} {ct})")
+        check([p[1] for p in parts] == [want[i - 1] for i in asked],
+              f"frames {name}: parts equal pydicom's frames {asked} ({[len(p[1]) for p in parts]})")
+        ts = "1.2.840.10008.1.2.1" if media == "application/octet-stream" else ds.file_meta.TransferSyntaxUID
+        check(all(f"Content-Type: {media}; transfer-syntax={ts}" in p[0] for p in parts),
+              f"frames {name}: part headers name {media} and the transfer syntax")
+        st, _, b = curl(url + f"/frames/{len(want) + 1}")
+        check(st == 404 and api_error(b, 404, "NOT_FOUND"), f"frames {name}: frame past the end 404 ({st})")
+    url, _ = inst_url(web, NATIVE)
+    for bad in ("0", "1,,2", ",1", "1,"):
+        st, _, b = curl(url + "/frames/" + bad)
+        check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT"), f"frames '{bad}': 400 ({st})")
+    st, _, _ = curl(url + "/frames/1", "-H", 'Accept: multipart/related; type="image/jpeg"')
+    check(st == 406, f"frames: Accept of another media type (no transcoding) 406 ({st})")
+    st, _, _ = curl(url + "/frames/1", "-H", 'Accept: multipart/related; type="application/octet-stream"')
+    check(st == 200, f"frames: Accept naming the stored media type 200 ({st})")
+
+
+def png_or_jpeg(b):
+    try:
+        im = Image.open(io.BytesIO(b))
+        im.load()
+        return im
+    except Exception:  # noqa: BLE001 - any decode failure is a test failure
+        return None
+
+
+def test_rendered(web):
+    url, ds = inst_url(web, NATIVE)
+    st, h, b = curl(url + "/rendered")
+    im = png_or_jpeg(b) if st == 200 else None
+    check(im is not None and im.format == "PNG" and im.size == (64, 64) and header(h, "Content-Type") == "image/png",
+          f"rendered instance: a 64x64 PNG ({st} {im and (im.format, im.size)})")
+    st, h, b = curl(url + "/frames/3/rendered", "-H", "Accept: image/jpeg")
+    im = png_or_jpeg(b) if st == 200 else None
+    check(im is not None and im.format == "JPEG" and im.size == (64, 64) and header(h, "Content-Type") == "image/jpeg",
+          f"rendered frame 3 as JPEG: 64x64 ({st})")
+    st, _, b1 = curl(url + "/frames/3/rendered")
+    st2, _, b2 = curl(url + "/frames/3/rendered?window=100,50,linear")
+    check(st == 200 and st2 == 200 and b1 != b2 and png_or_jpeg(b2) is not None, "rendered: window= changes the picture")
+    st, _, b = curl(url + "/rendered?viewport=32,16")
+    im = png_or_jpeg(b) if st == 200 else None
+    check(im is not None and im.size == (16, 16), f"rendered viewport=32,16 of 64x64: 16x16 ({im and im.size})")
+    url2, _ = inst_url(web, JPEG)
+    st, _, b = curl(url2 + "/frames/30/rendered")
+    im = png_or_jpeg(b) if st == 200 else None
+    check(im is not None and im.size == (320, 240) and im.mode == "RGB",
+          f"rendered JPEG Baseline YBR frame 30: 320x240 RGB ({st} {im and (im.size, im.mode)})")
+    for q in ("window=1", "window=10,0", "window=1,2,cubic", "viewport=1,2,3,4,5,6", "viewport=0,5", "quality=101",
+              "colour=1"):
+        st, _, b = curl(url + "/rendered?" + q)
+        check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT"), f"rendered ?{q}: 400 ({st})")
+    st, _, _ = curl(url + "/frames/11/rendered")
+    check(st == 404, f"rendered frame past the end: 404 ({st})")
+    st, _, _ = curl(url + "/frames/1,2/rendered")
+    check(st == 400, f"rendered of two frames: 400 ({st})")
+    st, _, _ = curl(url + "/rendered", "-H", "Accept: image/gif")
+    check(st == 406, f"rendered as image/gif: 406 ({st})")
+
+
+def bulk_uris(node, out):
+    if isinstance(node, dict):
+        if "BulkDataURI" in node:
+            out.append(node["BulkDataURI"])
+        for v in node.values():
+            bulk_uris(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            bulk_uris(v, out)
+    return out
+
+
+def test_bulkdata(web):
+    for path in (NATIVE, RLE):
+        url, ds = inst_url(web, path)
+        st, _, b = curl(url + "/metadata")
+        uris = bulk_uris(json.loads(b), []) if st == 200 else []
+        check(len(uris) >= 1, f"metadata of {os.path.basename(path)} names bulk data")
+        for u in uris:
+            st, h, b = curl(u)
+            check(st == 200, f"BulkDataURI resolves: {u.rsplit('/bulkdata/', 1)[-1]} ({st})")
+        px = [u for u in uris if u.endswith("/7FE00010")]
+        st, h, b = curl(px[0]) if px else (None, "", b"")
+        parts = split_multipart(b, header(h, "Content-Type") or "") if st == 200 else []
+        if ds.file_meta.TransferSyntaxUID.is_compressed:
+            check([p[1] for p in parts] == frames_of(path), "bulkdata PixelData (encapsulated): its frames")
+        else:
+            full = pydicom.dcmread(path)
+            check(len(parts) == 1 and parts[0][1] == full.PixelData, "bulkdata PixelData (native): the value bytes")
+            st, h, b = curl(px[0], "-H", "Accept: application/octet-stream")
+            check(st == 200 and b == full.PixelData, "bulkdata as a bare application/octet-stream body")
+    url, _ = inst_url(web, NATIVE)
+    st, _, _ = curl(url + "/bulkdata/00991000")
+    check(st == 404, f"bulkdata of an absent tag: 404 ({st})")
+    st, _, _ = curl(url + "/bulkdata/7FE0")
+    check(st == 400, f"bulkdata malformed tag path: 400 ({st})")
+
+
+def blob_files(data):
+    out = []
+    for dirpath, _, names in os.walk(os.path.join(data, "stores")):
+        out += [os.path.join(dirpath, n) for n in names if n.endswith(".dcm")]
+    return out
+
+
+def test_delete(base, web, web2, data):
+    # another store holds the same bytes: its file must survive the deletes in the first
+    st, _ = stow(web2, [NATIVE])
+    check(st == 200, "STOW into the second store")
+    files_before = len(blob_files(data))
+    url, ds = inst_url(web, NATIVE)
+    st, _, b = curl("-X", "DELETE", url)
+    check(st == 200 and json.loads(b) == {}, f"DELETE instance: 200 {{}} ({st} {b[:80]})")
+    st, _, b = curl("-X", "DELETE", url)
+    check(st == 404 and api_error(b, 404, "NOT_FOUND"), f"second DELETE instance: 404 ({st})")
+    st, _, _ = curl(url)
+    check(st == 404, "deleted instance: WADO 404")
+    st, _, b = curl(f"{web}/instances?SOPInstanceUID={ds.SOPInstanceUID}")
+    check(st in (200, 204) and (not b or json.loads(b) == []), "deleted instance: QIDO finds nothing")
+    check(len(blob_files(data)) == files_before - 1, "DELETE instance removed its file")
+    url2, _ = inst_url(web2, NATIVE)
+    st, _, b = curl(url2, "-H", "Accept: application/dicom")
+    check(st == 200 and b == open(NATIVE, "rb").read(), "the same bytes in another store are kept")
+    # re-STOW after the delete: stored again, readable (no stale row, no missing file)
+    st, _ = stow(web, [NATIVE])
+    st2, _, b = curl(url, "-H", "Accept: application/dicom")
+    check(st == 200 and st2 == 200 and b == open(NATIVE, "rb").read(), f"re-STOW after DELETE ({st} {st2})")
+    # series, then study: done Operations
+    _, jds = inst_url(web, JPEG)
+    st, _, b = curl("-X", "DELETE", f"{web}/studies/{jds.StudyInstanceUID}/series/{jds.SeriesInstanceUID}")
+    op = json.loads(b) if st == 200 else {}
+    check(st == 200 and op.get("done") is True and op.get("metadata", {}).get("counter", {}).get("success") == "1"
+          and op.get("metadata", {}).get("apiMethodName", "").endswith("DeleteSeries") and "error" not in op,
+          f"DELETE series: a done Operation ({st} {b[:200]})")
+    st, _, _ = curl("-X", "DELETE", f"{web}/studies/{jds.StudyInstanceUID}/series/{jds.SeriesInstanceUID}")
+    check(st == 404, f"second DELETE series: 404 ({st})")
+    st, _, b = curl(f"{web}/studies?StudyInstanceUID={jds.StudyInstanceUID}")
+    check(not b or json.loads(b) == [], "the study left empty by DELETE series is gone from QIDO")
+    remaining = {pydicom.dcmread(f, stop_before_pixels=True).StudyInstanceUID for f in (NATIVE, RLE)}
+    total = 0
+    for study in sorted(remaining):
+        st, _, b = curl("-X", "DELETE", f"{web}/studies/{study}")
+        op = json.loads(b) if st == 200 else {}
+        check(st == 200 and op.get("done") is True and op.get("metadata", {}).get("apiMethodName", "").endswith("DeleteStudy"),
+              f"DELETE study: a done Operation ({st})")
+        total += int(op.get("metadata", {}).get("counter", {}).get("success", "0"))
+        st, _, _ = curl("-X", "DELETE", f"{web}/studies/{study}")
+        check(st == 404, f"second DELETE study: 404 ({st})")
+    check(total == 2, f"DELETE study counted every instance ({total})")
+    st, _, b = curl(base + "/datasets/ds/dicomStores/st:getDICOMStoreMetrics")
+    mt = json.loads(b) if st == 200 else {}
+    check(mt.get("instanceCount") == "0" and mt.get("studyCount") == "0", f"metrics after the deletes: {mt}")
+    check(len(blob_files(data)) == 2, f"only the other stores' files are left ({len(blob_files(data))})")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="dv-server-web-")
+    srv = None
+    try:
+        data = os.path.join(tmp, "data")
+        srv = Server(data)
+        base = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l"
+        curl("-X", "POST", base + "/datasets?datasetId=ds", "-d", "{}")
+        for s in ("st", "st2", "stbe"):
+            curl("-X", "POST", base + f"/datasets/ds/dicomStores?dicomStoreId={s}", "-d", "{}")
+        web = base + "/datasets/ds/dicomStores/st/dicomWeb"
+        web2 = base + "/datasets/ds/dicomStores/st2/dicomWeb"
+        webbe = base + "/datasets/ds/dicomStores/stbe/dicomWeb"
+        st, b = stow(web, FILES)
+        check(st == 200, f"STOW of the test files: 200 ({st} {b[:200]})")
+        st, b = stow(webbe, [NATIVE_BE])
+        check(st == 200, f"STOW of the big endian file: 200 ({st})")
+        test_frames(web, webbe)
+        test_rendered(web)
+        test_bulkdata(web)
+        test_delete(base, web, web2, data)
+        log = "".join(srv.lines)
+        uids = {u for f in FILES + [NATIVE_BE] for u in (lambda d: (d.StudyInstanceUID, d.SeriesInstanceUID,
+                d.SOPInstanceUID, str(d.PatientName), d.PatientID))(pydicom.dcmread(f, stop_before_pixels=True))
+                if len(u) >= 6}  # short IDs ("204") would match numbers of the log's own
+        check(len(srv.lines) > 20 and not any(u in log for u in uids),
+              "the server's log holds no UID or patient value of the test files")
+    finally:
+        if srv:
+            srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if fails:
+        print(f"{len(fails)} check(s) failed", file=sys.stderr)
+        return 1
+    print("test_server_web: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
