@@ -945,7 +945,7 @@ static int sx_instances_delete(dvs_index *ix, int64_t store_id, const char *stud
     pthread_mutex_lock(&s->mu);
     /* One transaction: a concurrent STOW (serialised by s->mu and SQLite's write lock) sees the instances
      * either all there or all gone, never a study without its series. */
-    if (exec(s, "BEGIN IMMEDIATE", err))
+    if (dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
         goto out;
     if (collect_blobs(s, store_id, study, series, sop, &refs, &n, err))
         goto rollback;
@@ -963,12 +963,12 @@ static int sx_instances_delete(dvs_index *ix, int64_t store_id, const char *stud
                    " AND NOT EXISTS (SELECT 1 FROM series se WHERE se.study_id=studies.id)",
                    store_id, NULL, NULL, NULL, err))
         goto rollback;
-    if (exec(s, "COMMIT", err))
+    if (dvs_sx_exec(s, "COMMIT", err))
         goto rollback;
     rc = DVS_OK;
     goto out;
 rollback:
-    exec(s, "ROLLBACK", NULL);
+    dvs_sx_exec(s, "ROLLBACK", NULL);
 out:
     pthread_mutex_unlock(&s->mu);
     for (size_t k = 0; rc == DVS_OK && k < n; k++)
