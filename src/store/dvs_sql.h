@@ -98,5 +98,10 @@ void dvs_rfc3339_now(char out[32]);
     " (SELECT COALESCE(SUM(size),0) FROM instances WHERE store_id=$1)"
 #define DVS_SQL_INSTANCE_BLOB "SELECT blob FROM instances WHERE store_id=$1 AND sop_uid=$2"
 #define DVS_SQL_BLOB_REFS "SELECT COUNT(*) FROM instances WHERE store_id=$1 AND blob=$2"
+/* The columns of an operation and of a work item, in the order both backends read them. */
+#define DVS_SQL_OP_COLS                                                                                           \
+    "id, dataset_id, api_method, create_time, end_time, done, cancel_requested, planned, success, failure, "      \
+    "pending, result"
+#define DVS_SQL_ITEM_COLS "seq, src_store, dst_store, study_uid, series_uid, sop_uid, blob, path, state, error_class"
 
 #endif

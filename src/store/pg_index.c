@@ -22,30 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
-#include "store/dvs_index.h"
 #include "store/dvs_sql.h"
+#include "store/pg_internal.h"
 
-#define PG_POOL_MAX 16
 /* Any fixed key: the schema step of open() holds this transaction-level advisory lock, so processes that
  * start together do not race on CREATE TABLE IF NOT EXISTS. */
 #define PG_SCHEMA_LOCK 0x64766978 /* "dvix" */
 /* Index schema versions (table dvs_schema); open() applies the missing steps in order. */
 #define PG_SCHEMA_VERSION 1
-/* A transaction that lost a deadlock or a serialization check is run again, at most this many times. */
-#define PG_TX_TRIES 4
-
-typedef struct pg_index {
-    dvs_index base;
-    char *conninfo;
-    pthread_mutex_t mu;
-    pthread_cond_t freed;
-    PGconn *idle[PG_POOL_MAX];
-    size_t nidle, nopen;
-} pg_index;
-
-#define PX(ix) ((pg_index *)(ix))
 
 static int conn_fail(PGconn *c, dv_error *err, const char *what)
 {
@@ -65,7 +49,7 @@ static int res_fail(PGconn *c, const PGresult *r, dv_error *err, const char *wha
     return dv_fail(err, DV_ERR_IO, "index: %s: PostgreSQL error SQLSTATE %s", what, state);
 }
 
-static int retryable(const PGresult *r)
+int dvs_pg_retryable(const PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
@@ -99,7 +83,7 @@ static PGconn *connect_one(pg_index *p, dv_error *err)
     return c;
 }
 
-static PGconn *acquire(pg_index *p, dv_error *err)
+PGconn *dvs_pg_acquire(pg_index *p, dv_error *err)
 {
     pthread_mutex_lock(&p->mu);
     while (p->nidle == 0 && p->nopen >= PG_POOL_MAX)
@@ -122,7 +106,7 @@ static PGconn *acquire(pg_index *p, dv_error *err)
     return c;
 }
 
-static void release(pg_index *p, PGconn *c)
+void dvs_pg_release(pg_index *p, PGconn *c)
 {
     if (c == NULL)
         return;
@@ -143,7 +127,7 @@ static void release(pg_index *p, PGconn *c)
 
 /* Run sql with n text parameters (NULL: SQL NULL). The result (caller PQclear's it) or NULL with err set;
  * *failed (optional) receives the failed result for a retry decision instead of clearing it. */
-static PGresult *run(PGconn *c, const char *sql, int n, const char *const *vals, const char *what, dv_error *err,
+PGresult *dvs_pg_run(PGconn *c, const char *sql, int n, const char *const *vals, const char *what, dv_error *err,
                      PGresult **failed)
 {
     PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
@@ -159,14 +143,14 @@ static PGresult *run(PGconn *c, const char *sql, int n, const char *const *vals,
 }
 
 /* A command without parameters or rows (BEGIN, COMMIT, ROLLBACK). */
-static int command(PGconn *c, const char *sql, dv_error *err, PGresult **failed)
+int dvs_pg_command(PGconn *c, const char *sql, dv_error *err, PGresult **failed)
 {
-    PGresult *r = run(c, sql, 0, NULL, sql, err, failed);
+    PGresult *r = dvs_pg_run(c, sql, 0, NULL, sql, err, failed);
     PQclear(r);
     return r ? 0 : -1;
 }
 
-static void rollback(PGconn *c)
+void dvs_pg_rollback(PGconn *c)
 {
     PQclear(PQexec(c, "ROLLBACK"));
 }
@@ -194,23 +178,23 @@ static PGresult *run_built(PGconn *c, const dvs_sql *b, const char *what, dv_err
             vals[k] = b->param[k].text;
         }
     }
-    PGresult *r = run(c, b->text, (int)b->nparam, vals, what, err, failed);
+    PGresult *r = dvs_pg_run(c, b->text, (int)b->nparam, vals, what, err, failed);
     free(vals);
     free(num);
     return r;
 }
 
-static void i64(char buf[24], int64_t v)
+void dvs_pg_i64(char buf[24], int64_t v)
 {
     snprintf(buf, 24, "%lld", (long long)v);
 }
 
-static int64_t get_i64(const PGresult *r, int row, int col)
+int64_t dvs_pg_get_i64(const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-static void get_text(char *dst, size_t cap, const PGresult *r, int row, int col)
+void dvs_pg_get_text(char *dst, size_t cap, const PGresult *r, int row, int col)
 {
     snprintf(dst, cap, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
@@ -227,12 +211,12 @@ static int create_schema(PGconn *c, dv_error *err)
         dv_fail(err, DV_ERR_LIMIT, "index: schema too large");
         goto out;
     }
-    if (command(c, "BEGIN", err, NULL))
+    if (dvs_pg_command(c, "BEGIN", err, NULL))
         goto out;
     char key[24];
-    i64(key, PG_SCHEMA_LOCK);
+    dvs_pg_i64(key, PG_SCHEMA_LOCK);
     const char *v[1] = {key};
-    PGresult *r = run(c, "SELECT pg_advisory_xact_lock($1::bigint)", 1, v, "schema lock", err, NULL);
+    PGresult *r = dvs_pg_run(c, "SELECT pg_advisory_xact_lock($1::bigint)", 1, v, "schema lock", err, NULL);
     if (r == NULL)
         goto rollback;
     PQclear(r);
@@ -244,13 +228,13 @@ static int create_schema(PGconn *c, dv_error *err)
         goto rollback;
     }
     PQclear(r);
-    if ((r = run(c, "CREATE TABLE IF NOT EXISTS dvs_schema(version BIGINT NOT NULL)", 0, NULL, "schema", err,
+    if ((r = dvs_pg_run(c, "CREATE TABLE IF NOT EXISTS dvs_schema(version BIGINT NOT NULL)", 0, NULL, "schema", err,
                  NULL)) == NULL)
         goto rollback;
     PQclear(r);
-    if ((r = run(c, "SELECT max(version) FROM dvs_schema", 0, NULL, "schema", err, NULL)) == NULL)
+    if ((r = dvs_pg_run(c, "SELECT max(version) FROM dvs_schema", 0, NULL, "schema", err, NULL)) == NULL)
         goto rollback;
-    int64_t have = PQntuples(r) ? get_i64(r, 0, 0) : 0;
+    int64_t have = PQntuples(r) ? dvs_pg_get_i64(r, 0, 0) : 0;
     PQclear(r);
     if (have > PG_SCHEMA_VERSION) {
         dv_fail(err, DV_ERR_UNSUPPORTED, "index: the PostgreSQL schema is version %lld, newer than this "
@@ -260,17 +244,17 @@ static int create_schema(PGconn *c, dv_error *err)
     /* Version 1 is the schema above. Later versions add their ALTER steps here, each followed by its row. */
     if (have < PG_SCHEMA_VERSION) {
         char ver[24];
-        i64(ver, PG_SCHEMA_VERSION);
+        dvs_pg_i64(ver, PG_SCHEMA_VERSION);
         const char *vv[1] = {ver};
-        if ((r = run(c, "INSERT INTO dvs_schema(version) VALUES($1::bigint)", 1, vv, "schema", err, NULL)) == NULL)
+        if ((r = dvs_pg_run(c, "INSERT INTO dvs_schema(version) VALUES($1::bigint)", 1, vv, "schema", err, NULL)) == NULL)
             goto rollback;
         PQclear(r);
     }
-    if (command(c, "COMMIT", err, NULL) == 0)
+    if (dvs_pg_command(c, "COMMIT", err, NULL) == 0)
         rc = 0;
     goto out;
 rollback:
-    rollback(c);
+    dvs_pg_rollback(c);
 out:
     free(ddl);
     return rc;
@@ -297,41 +281,41 @@ static int pg_dataset_create(dvs_index *ix, dvs_dataset *d, dv_error *err)
 {
     pg_index *p = PX(ix);
     dvs_rfc3339_now(d->create_time);
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     if (c == NULL)
         return -1;
     const char *v[5] = {d->project, d->location, d->name, d->time_zone, d->create_time};
-    PGresult *r = run(c, DVS_SQL_DATASET_INSERT, 5, v, "dataset create", err, NULL);
+    PGresult *r = dvs_pg_run(c, DVS_SQL_DATASET_INSERT, 5, v, "dataset create", err, NULL);
     int rc = -1;
     if (r) {
         rc = PQntuples(r) ? DVS_OK : DVS_EXISTS;
         if (rc == DVS_OK)
-            d->id = get_i64(r, 0, 0);
+            d->id = dvs_pg_get_i64(r, 0, 0);
     }
     PQclear(r);
-    release(p, c);
+    dvs_pg_release(p, c);
     return rc;
 }
 
 static void read_dataset(const PGresult *r, int row, dvs_dataset *d)
 {
-    d->id = get_i64(r, row, 0);
-    get_text(d->project, sizeof d->project, r, row, 1);
-    get_text(d->location, sizeof d->location, r, row, 2);
-    get_text(d->name, sizeof d->name, r, row, 3);
-    get_text(d->time_zone, sizeof d->time_zone, r, row, 4);
-    get_text(d->create_time, sizeof d->create_time, r, row, 5);
+    d->id = dvs_pg_get_i64(r, row, 0);
+    dvs_pg_get_text(d->project, sizeof d->project, r, row, 1);
+    dvs_pg_get_text(d->location, sizeof d->location, r, row, 2);
+    dvs_pg_get_text(d->name, sizeof d->name, r, row, 3);
+    dvs_pg_get_text(d->time_zone, sizeof d->time_zone, r, row, 4);
+    dvs_pg_get_text(d->create_time, sizeof d->create_time, r, row, 5);
 }
 
 static int pg_dataset_get(dvs_index *ix, const char *project, const char *location, const char *name,
                           dvs_dataset *out, dv_error *err)
 {
     pg_index *p = PX(ix);
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     if (c == NULL)
         return -1;
     const char *v[3] = {project, location, name};
-    PGresult *r = run(c, DVS_SQL_DATASET_GET, 3, v, "dataset get", err, NULL);
+    PGresult *r = dvs_pg_run(c, DVS_SQL_DATASET_GET, 3, v, "dataset get", err, NULL);
     int rc = -1;
     if (r) {
         rc = PQntuples(r) ? DVS_OK : DVS_NOT_FOUND;
@@ -339,7 +323,7 @@ static int pg_dataset_get(dvs_index *ix, const char *project, const char *locati
             read_dataset(r, 0, out);
     }
     PQclear(r);
-    release(p, c);
+    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -349,14 +333,14 @@ static int pg_dataset_list(dvs_index *ix, const char *project, const char *locat
     pg_index *p = PX(ix);
     *n = 0;
     *next = 0;
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     if (c == NULL)
         return -1;
     char a[24], l[24];
-    i64(a, after);
-    i64(l, (int64_t)limit + 1);
+    dvs_pg_i64(a, after);
+    dvs_pg_i64(l, (int64_t)limit + 1);
     const char *v[4] = {project, location, a, l};
-    PGresult *r = run(c, DVS_SQL_DATASET_LIST, 4, v, "dataset list", err, NULL);
+    PGresult *r = dvs_pg_run(c, DVS_SQL_DATASET_LIST, 4, v, "dataset list", err, NULL);
     int rc = -1;
     if (r) {
         int rows = PQntuples(r);
@@ -370,7 +354,7 @@ static int pg_dataset_list(dvs_index *ix, const char *project, const char *locat
         rc = DVS_OK;
     }
     PQclear(r);
-    release(p, c);
+    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -381,20 +365,20 @@ static int dataset_delete_tx(PGconn *c, int64_t dataset_id, int64_t **store_ids,
                              PGresult **failed)
 {
     char id[24];
-    i64(id, dataset_id);
+    dvs_pg_i64(id, dataset_id);
     const char *v[1] = {id};
-    if (command(c, "BEGIN", err, failed))
+    if (dvs_pg_command(c, "BEGIN", err, failed))
         return -1;
-    PGresult *r = run(c, "SELECT id FROM datasets WHERE id=$1 FOR UPDATE", 1, v, "dataset delete", err, failed);
+    PGresult *r = dvs_pg_run(c, "SELECT id FROM datasets WHERE id=$1 FOR UPDATE", 1, v, "dataset delete", err, failed);
     if (r == NULL)
         goto rollback;
     int found = PQntuples(r) > 0;
     PQclear(r);
     if (!found) {
-        rollback(c);
+        dvs_pg_rollback(c);
         return DVS_NOT_FOUND;
     }
-    if ((r = run(c, DVS_SQL_DATASET_STORES, 1, v, "dataset delete", err, failed)) == NULL)
+    if ((r = dvs_pg_run(c, DVS_SQL_DATASET_STORES, 1, v, "dataset delete", err, failed)) == NULL)
         goto rollback;
     int rows = PQntuples(r);
     if (rows) {
@@ -405,17 +389,17 @@ static int dataset_delete_tx(PGconn *c, int64_t dataset_id, int64_t **store_ids,
             goto rollback;
         }
         for (int i = 0; i < rows; i++)
-            (*store_ids)[i] = get_i64(r, i, 0);
+            (*store_ids)[i] = dvs_pg_get_i64(r, i, 0);
         *nstores = (size_t)rows;
     }
     PQclear(r);
-    if ((r = run(c, DVS_SQL_DATASET_DELETE, 1, v, "dataset delete", err, failed)) == NULL)
+    if ((r = dvs_pg_run(c, DVS_SQL_DATASET_DELETE, 1, v, "dataset delete", err, failed)) == NULL)
         goto rollback;
     PQclear(r);
-    if (command(c, "COMMIT", err, failed) == 0)
+    if (dvs_pg_command(c, "COMMIT", err, failed) == 0)
         return DVS_OK;
 rollback:
-    rollback(c);
+    dvs_pg_rollback(c);
     free(*store_ids);
     *store_ids = NULL;
     *nstores = 0;
@@ -427,19 +411,19 @@ static int pg_dataset_delete(dvs_index *ix, int64_t dataset_id, int64_t **store_
     pg_index *p = PX(ix);
     *store_ids = NULL;
     *nstores = 0;
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     if (c == NULL)
         return -1;
     int rc = -1;
     for (int t = 0; t < PG_TX_TRIES; t++) {
         PGresult *failed = NULL;
         rc = dataset_delete_tx(c, dataset_id, store_ids, nstores, err, &failed);
-        int again = rc < 0 && retryable(failed);
+        int again = rc < 0 && dvs_pg_retryable(failed);
         PQclear(failed);
         if (!again)
             break;
     }
-    release(p, c);
+    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -447,9 +431,9 @@ static int pg_dataset_delete(dvs_index *ix, int64_t dataset_id, int64_t **store_
 
 static int read_store(const PGresult *r, int row, dvs_store *out)
 {
-    out->id = get_i64(r, row, 0);
-    out->dataset_id = get_i64(r, row, 1);
-    get_text(out->name, sizeof out->name, r, row, 2);
+    out->id = dvs_pg_get_i64(r, row, 0);
+    out->dataset_id = dvs_pg_get_i64(r, row, 1);
+    dvs_pg_get_text(out->name, sizeof out->name, r, row, 2);
     out->labels_json = strdup(PQgetisnull(r, row, 3) ? "{}" : PQgetvalue(r, row, 3));
     return out->labels_json ? 0 : -1;
 }
@@ -458,45 +442,45 @@ static int pg_store_create(dvs_index *ix, int64_t dataset_id, const char *name, 
                            dvs_store *out, dv_error *err)
 {
     pg_index *p = PX(ix);
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     if (c == NULL)
         return -1;
     char ds[24];
-    i64(ds, dataset_id);
+    dvs_pg_i64(ds, dataset_id);
     const char *v[3] = {ds, name, labels_json ? labels_json : "{}"};
-    PGresult *r = run(c, DVS_SQL_STORE_INSERT, 3, v, "store create", err, NULL);
+    PGresult *r = dvs_pg_run(c, DVS_SQL_STORE_INSERT, 3, v, "store create", err, NULL);
     int rc = -1;
     if (r && PQntuples(r) == 0) {
         rc = DVS_EXISTS;
     } else if (r) {
-        out->id = get_i64(r, 0, 0);
+        out->id = dvs_pg_get_i64(r, 0, 0);
         out->dataset_id = dataset_id;
         snprintf(out->name, sizeof out->name, "%s", name);
         out->labels_json = strdup(v[2]);
         rc = out->labels_json ? DVS_OK : dv_fail(err, DV_ERR_NOMEM, "index: store create");
     }
     PQclear(r);
-    release(p, c);
+    dvs_pg_release(p, c);
     return rc;
 }
 
 static int pg_store_get(dvs_index *ix, int64_t dataset_id, const char *name, dvs_store *out, dv_error *err)
 {
     pg_index *p = PX(ix);
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     if (c == NULL)
         return -1;
     char ds[24];
-    i64(ds, dataset_id);
+    dvs_pg_i64(ds, dataset_id);
     const char *v[2] = {ds, name};
-    PGresult *r = run(c, DVS_SQL_STORE_GET, 2, v, "store get", err, NULL);
+    PGresult *r = dvs_pg_run(c, DVS_SQL_STORE_GET, 2, v, "store get", err, NULL);
     int rc = -1;
     if (r && PQntuples(r) == 0)
         rc = DVS_NOT_FOUND;
     else if (r)
         rc = read_store(r, 0, out) ? dv_fail(err, DV_ERR_NOMEM, "index: store get") : DVS_OK;
     PQclear(r);
-    release(p, c);
+    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -506,15 +490,15 @@ static int pg_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint3
     pg_index *p = PX(ix);
     *n = 0;
     *next = 0;
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     if (c == NULL)
         return -1;
     char ds[24], a[24], l[24];
-    i64(ds, dataset_id);
-    i64(a, after);
-    i64(l, (int64_t)limit + 1);
+    dvs_pg_i64(ds, dataset_id);
+    dvs_pg_i64(a, after);
+    dvs_pg_i64(l, (int64_t)limit + 1);
     const char *v[3] = {ds, a, l};
-    PGresult *r = run(c, DVS_SQL_STORE_LIST, 3, v, "store list", err, NULL);
+    PGresult *r = dvs_pg_run(c, DVS_SQL_STORE_LIST, 3, v, "store list", err, NULL);
     int rc = -1;
     if (r) {
         rc = DVS_OK;
@@ -535,25 +519,25 @@ static int pg_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint3
         }
     }
     PQclear(r);
-    release(p, c);
+    dvs_pg_release(p, c);
     return rc;
 }
 
 static int pg_store_delete(dvs_index *ix, int64_t store_id, dv_error *err)
 {
     pg_index *p = PX(ix);
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     if (c == NULL)
         return -1;
     char id[24];
-    i64(id, store_id);
+    dvs_pg_i64(id, store_id);
     const char *v[1] = {id};
-    PGresult *r = run(c, DVS_SQL_STORE_DELETE, 1, v, "store delete", err, NULL);
+    PGresult *r = dvs_pg_run(c, DVS_SQL_STORE_DELETE, 1, v, "store delete", err, NULL);
     int rc = -1;
     if (r)
         rc = strcmp(PQcmdTuples(r), "0") == 0 ? DVS_NOT_FOUND : DVS_OK;
     PQclear(r);
-    release(p, c);
+    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -561,25 +545,25 @@ static int pg_store_metrics(dvs_index *ix, int64_t store_id, dvs_metrics *m, dv_
 {
     pg_index *p = PX(ix);
     memset(m, 0, sizeof *m);
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     if (c == NULL)
         return -1;
     char id[24];
-    i64(id, store_id);
+    dvs_pg_i64(id, store_id);
     const char *v[1] = {id};
-    PGresult *r = run(c, DVS_SQL_STORE_METRICS, 1, v, "store metrics", err, NULL);
+    PGresult *r = dvs_pg_run(c, DVS_SQL_STORE_METRICS, 1, v, "store metrics", err, NULL);
     int rc = -1;
     if (r && PQntuples(r) == 1) {
-        m->studies = (uint64_t)get_i64(r, 0, 0);
-        m->series = (uint64_t)get_i64(r, 0, 1);
-        m->instances = (uint64_t)get_i64(r, 0, 2);
-        m->bytes = (uint64_t)get_i64(r, 0, 3);
+        m->studies = (uint64_t)dvs_pg_get_i64(r, 0, 0);
+        m->series = (uint64_t)dvs_pg_get_i64(r, 0, 1);
+        m->instances = (uint64_t)dvs_pg_get_i64(r, 0, 2);
+        m->bytes = (uint64_t)dvs_pg_get_i64(r, 0, 3);
         rc = DVS_OK;
     } else if (r) {
         dv_fail(err, DV_ERR_IO, "index: store metrics: no row");
     }
     PQclear(r);
-    release(p, c);
+    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -589,12 +573,12 @@ static int existing_blob_of(PGconn *c, const char *store, const char *sop, char 
                             PGresult **failed)
 {
     const char *v[2] = {store, sop};
-    PGresult *r = run(c, DVS_SQL_INSTANCE_BLOB, 2, v, "instance put", err, failed);
+    PGresult *r = dvs_pg_run(c, DVS_SQL_INSTANCE_BLOB, 2, v, "instance put", err, failed);
     if (r == NULL)
         return -1;
     *found = PQntuples(r) > 0;
     if (*found)
-        get_text(out, 65, r, 0, 0);
+        dvs_pg_get_text(out, 65, r, 0, 0);
     PQclear(r);
     return 0;
 }
@@ -614,7 +598,7 @@ static int level_id(PGconn *c, dvs_sql *b, dvs_level level, int64_t parent, cons
         return -1;
     int ok = PQntuples(r) == 1;
     if (ok)
-        *id = get_i64(r, 0, 0);
+        *id = dvs_pg_get_i64(r, 0, 0);
     PQclear(r);
     return ok ? 0 : dv_fail(err, DV_ERR_IO, "index: instance put: level row missing");
 }
@@ -623,14 +607,14 @@ static int instance_put_tx(PGconn *c, dvs_sql *b, int64_t store_id, const dvs_in
                            char existing_blob[65], dv_error *err, PGresult **failed)
 {
     char store[24];
-    i64(store, store_id);
+    dvs_pg_i64(store, store_id);
     int found = 0;
-    if (command(c, "BEGIN", err, failed))
+    if (dvs_pg_command(c, "BEGIN", err, failed))
         return -1;
     if (existing_blob_of(c, store, rec->sop_uid, existing_blob, &found, err, failed))
         goto rollback;
     if (found) {
-        rollback(c);
+        dvs_pg_rollback(c);
         return DVS_EXISTS;
     }
     int64_t study_id, series_id;
@@ -649,13 +633,13 @@ static int instance_put_tx(PGconn *c, dvs_sql *b, int64_t store_id, const dvs_in
          * insert waited): a duplicate, and its blob is now visible to a new statement. */
         if (existing_blob_of(c, store, rec->sop_uid, existing_blob, &found, err, failed))
             goto rollback;
-        rollback(c);
+        dvs_pg_rollback(c);
         return DVS_EXISTS;
     }
-    if (command(c, "COMMIT", err, failed) == 0)
+    if (dvs_pg_command(c, "COMMIT", err, failed) == 0)
         return DVS_OK;
 rollback:
-    rollback(c);
+    dvs_pg_rollback(c);
     return -1;
 }
 
@@ -666,17 +650,17 @@ static int pg_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_r
     dvs_sql *b = malloc(sizeof *b);
     if (b == NULL)
         return dv_fail(err, DV_ERR_NOMEM, "index: instance put");
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     int rc = -1;
     for (int t = 0; c && t < PG_TX_TRIES; t++) {
         PGresult *failed = NULL;
         rc = instance_put_tx(c, b, store_id, rec, existing_blob, err, &failed);
-        int again = rc < 0 && retryable(failed);
+        int again = rc < 0 && dvs_pg_retryable(failed);
         PQclear(failed);
         if (!again)
             break;
     }
-    release(p, c);
+    dvs_pg_release(p, c);
     free(b);
     return rc;
 }
@@ -684,22 +668,22 @@ static int pg_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_r
 static int pg_blob_refs(dvs_index *ix, int64_t store_id, const char *blob, uint64_t *count, dv_error *err)
 {
     pg_index *p = PX(ix);
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     if (c == NULL)
         return -1;
     char id[24];
-    i64(id, store_id);
+    dvs_pg_i64(id, store_id);
     const char *v[2] = {id, blob};
-    PGresult *r = run(c, DVS_SQL_BLOB_REFS, 2, v, "blob refs", err, NULL);
+    PGresult *r = dvs_pg_run(c, DVS_SQL_BLOB_REFS, 2, v, "blob refs", err, NULL);
     int rc = -1;
     if (r && PQntuples(r) == 1) {
-        *count = (uint64_t)get_i64(r, 0, 0);
+        *count = (uint64_t)dvs_pg_get_i64(r, 0, 0);
         rc = DVS_OK;
     } else if (r) {
         dv_fail(err, DV_ERR_IO, "index: blob refs: no row");
     }
     PQclear(r);
-    release(p, c);
+    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -713,10 +697,10 @@ static int pg_query(dvs_index *ix, int64_t store_id, const dvs_query *q, dvs_row
         return dv_fail(err, DV_ERR_NOMEM, "index: query");
     dvs_sql_init(b, DVS_DIALECT_PG);
     dvs_sql_query(b, store_id, q);
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     PGresult *r = c ? run_built(c, b, "query", err, NULL) : NULL;
     /* The rows are in r: the connection goes back before the callback writes to a client. */
-    release(p, c);
+    dvs_pg_release(p, c);
     int rc = r ? DVS_OK : -1;
     int rows = r ? PQntuples(r) : 0;
     size_t ncol = b->ncol;
@@ -725,8 +709,8 @@ static int pg_query(dvs_index *ix, int64_t store_id, const dvs_query *q, dvs_row
         memset(&row, 0, sizeof row);
         for (size_t k = 0; k < ncol; k++)
             row.attr[b->colattr[k]] = PQgetisnull(r, i, (int)k) ? NULL : PQgetvalue(r, i, (int)k);
-        row.nseries = (uint64_t)get_i64(r, i, (int)ncol);
-        row.ninstances = (uint64_t)get_i64(r, i, (int)ncol + 1);
+        row.nseries = (uint64_t)dvs_pg_get_i64(r, i, (int)ncol);
+        row.ninstances = (uint64_t)dvs_pg_get_i64(r, i, (int)ncol + 1);
         row.modalities = PQgetisnull(r, i, (int)ncol + 2) ? "" : PQgetvalue(r, i, (int)ncol + 2);
         if (fn(&row, user))
             rc = -1;
@@ -745,9 +729,9 @@ static int pg_blobs(dvs_index *ix, int64_t store_id, const char *study, const ch
         return dv_fail(err, DV_ERR_NOMEM, "index: blobs");
     dvs_sql_init(b, DVS_DIALECT_PG);
     dvs_sql_blobs(b, store_id, study, series, sop);
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     PGresult *r = c ? run_built(c, b, "blobs", err, NULL) : NULL;
-    release(p, c);
+    dvs_pg_release(p, c);
     free(b);
     if (r == NULL)
         return -1;
@@ -755,13 +739,13 @@ static int pg_blobs(dvs_index *ix, int64_t store_id, const char *study, const ch
     int rc = rows ? DVS_OK : DVS_NOT_FOUND;
     for (int i = 0; rc == DVS_OK && i < rows; i++) {
         dvs_blob_ref f;
-        get_text(f.study_uid, sizeof f.study_uid, r, i, 0);
-        get_text(f.series_uid, sizeof f.series_uid, r, i, 1);
-        get_text(f.sop_uid, sizeof f.sop_uid, r, i, 2);
-        get_text(f.sop_class_uid, sizeof f.sop_class_uid, r, i, 3);
-        get_text(f.transfer_syntax, sizeof f.transfer_syntax, r, i, 4);
-        get_text(f.blob, sizeof f.blob, r, i, 5);
-        f.size = (uint64_t)get_i64(r, i, 6);
+        dvs_pg_get_text(f.study_uid, sizeof f.study_uid, r, i, 0);
+        dvs_pg_get_text(f.series_uid, sizeof f.series_uid, r, i, 1);
+        dvs_pg_get_text(f.sop_uid, sizeof f.sop_uid, r, i, 2);
+        dvs_pg_get_text(f.sop_class_uid, sizeof f.sop_class_uid, r, i, 3);
+        dvs_pg_get_text(f.transfer_syntax, sizeof f.transfer_syntax, r, i, 4);
+        dvs_pg_get_text(f.blob, sizeof f.blob, r, i, 5);
+        f.size = (uint64_t)dvs_pg_get_i64(r, i, 6);
         if (fn(&f, user))
             rc = -1;
     }
@@ -784,6 +768,17 @@ static const dvs_index_ops pg_ops = {
     .blob_refs = pg_blob_refs,
     .query = pg_query,
     .blobs = pg_blobs,
+    .op_create = dvs_pg_op_create,
+    .op_get = dvs_pg_op_get,
+    .op_list = dvs_pg_op_list,
+    .op_cancel = dvs_pg_op_cancel,
+    .op_finish = dvs_pg_op_finish,
+    .op_items_add = dvs_pg_op_items_add,
+    .op_planned = dvs_pg_op_planned,
+    .op_items_reset = dvs_pg_op_items_reset,
+    .op_items_pending = dvs_pg_op_items_pending,
+    .op_item_finish = dvs_pg_op_item_finish,
+    .op_errors = dvs_pg_op_errors,
 };
 
 dvs_index *dvs_pg_open(const char *url, dv_error *err)
@@ -797,7 +792,7 @@ dvs_index *dvs_pg_open(const char *url, dv_error *err)
     p->base.ops = &pg_ops;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->freed, NULL);
-    PGconn *c = acquire(p, err);
+    PGconn *c = dvs_pg_acquire(p, err);
     if (c == NULL) {
         pg_close(&p->base);
         return NULL;
@@ -815,6 +810,6 @@ dvs_index *dvs_pg_open(const char *url, dv_error *err)
         pg_close(&p->base);
         return NULL;
     }
-    release(p, c);
+    dvs_pg_release(p, c);
     return &p->base;
 }

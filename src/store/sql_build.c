@@ -108,14 +108,21 @@ static const char schema_template[] =
     "CREATE INDEX IF NOT EXISTS series_uid ON series(series_uid);"
     "CREATE INDEX IF NOT EXISTS instances_series ON instances(series_id);"
     "CREATE INDEX IF NOT EXISTS instances_blob ON instances(store_id, blob);"
-    /* Long-running operations (de-identify, import, export). state: RUNNING, DONE; request and result are
-     * the API's JSON; counters as in OperationMetadata.counter. */
+    /* Long-running operations and their work items (dvs_index.h "Long-running operations"). result is the
+     * Operation's {"response"} or {"error"} JSON once done. */
     "CREATE TABLE IF NOT EXISTS operations(id @PK@,"
     " dataset_id @I@ NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,"
-    " api_method @T@ NOT NULL, state @T@ NOT NULL, create_time @T@ NOT NULL, end_time @T@,"
-    " request @T@, response @T@, error @T@, cancel_requested @I@ NOT NULL DEFAULT 0,"
-    " success @I@ NOT NULL DEFAULT 0, failure @I@ NOT NULL DEFAULT 0,"
-    " pending @I@ NOT NULL DEFAULT 0);";
+    " api_method @T@ NOT NULL, create_time @T@ NOT NULL, end_time @T@ NOT NULL DEFAULT '',"
+    " done @I@ NOT NULL DEFAULT 0, cancel_requested @I@ NOT NULL DEFAULT 0,"
+    " planned @I@ NOT NULL DEFAULT 0, success @I@ NOT NULL DEFAULT 0,"
+    " failure @I@ NOT NULL DEFAULT 0, pending @I@ NOT NULL DEFAULT 0, request @T@, result @T@);"
+    "CREATE INDEX IF NOT EXISTS operations_dataset ON operations(dataset_id, id);"
+    "CREATE TABLE IF NOT EXISTS op_items(op_id @I@ NOT NULL REFERENCES operations(id) ON DELETE CASCADE,"
+    " seq @I@ NOT NULL, src_store @I@ NOT NULL, dst_store @I@ NOT NULL,"
+    " study_uid @T@ NOT NULL, series_uid @T@ NOT NULL, sop_uid @T@ NOT NULL, blob @T@ NOT NULL,"
+    " path @T@ NOT NULL, state @I@ NOT NULL DEFAULT 0, error_class @T@ NOT NULL DEFAULT '',"
+    " PRIMARY KEY(op_id, seq));"
+    "CREATE INDEX IF NOT EXISTS op_items_state ON op_items(op_id, state, seq);";
 
 /* ", col TYPE" for the stored attributes of a level (the uid column is in the template). */
 static int attr_columns(dvs_level level, const char *type, char *out, size_t cap)

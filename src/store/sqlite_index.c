@@ -11,39 +11,16 @@
 
 #include <sqlite3.h>
 
-#include "store/dvs_index.h"
 #include "store/dvs_sql.h"
+#include "store/sqlite_internal.h"
 
-/* Prepared statements are kept per connection, keyed by their text (fixed statements always hit; a QIDO
- * statement's text depends only on the query's shape, not its values), so a request does not parse SQL.
- * The least recently used one is finalized when the cache is full. [bench/RESULTS.md "QIDO statement
- * cache"] */
-#define STMT_CACHE 48
-
-typedef struct cached_stmt {
-    uint64_t hash;
-    char *sql;
-    sqlite3_stmt *st;
-    uint64_t used;
-} cached_stmt;
-
-typedef struct sqlite_index {
-    dvs_index base;
-    sqlite3 *db;
-    pthread_mutex_t mu;
-    cached_stmt cache[STMT_CACHE];
-    uint64_t tick;
-} sqlite_index;
-
-#define SX(ix) ((sqlite_index *)(ix))
-
-static int db_fail(sqlite_index *s, dv_error *err, const char *what)
+int dvs_sx_fail(sqlite_index *s, dv_error *err, const char *what)
 {
     /* SQLite's message names the statement's problem (a constraint, a lock), never a bound value. */
     return dv_fail(err, DV_ERR_IO, "index: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-static int exec(sqlite_index *s, const char *sql, dv_error *err)
+int dvs_sx_exec(sqlite_index *s, const char *sql, dv_error *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -54,6 +31,17 @@ static int exec(sqlite_index *s, const char *sql, dv_error *err)
     return 0;
 }
 
+void dvs_sx_now(char out[32])
+{
+    dvs_rfc3339_now(out);
+}
+
+void dvs_sx_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
 static uint64_t fnv1a(const char *t)
 {
     uint64_t h = 1469598103934665603ull;
@@ -62,15 +50,12 @@ static uint64_t fnv1a(const char *t)
     return h;
 }
 
-/* The prepared statement for sql (written with $k placeholders, dvs_sql.h), from the cache or prepared
- * now; reset, with its bindings cleared. The caller holds s->mu and resets it when done with it (a
- * statement left mid-walk would keep its read snapshot). NULL with err set on failure. */
-static sqlite3_stmt *stmt(sqlite_index *s, const char *sql, const char *what, dv_error *err)
+sqlite3_stmt *dvs_sx_stmt(sqlite_index *s, const char *sql, const char *what, dv_error *err)
 {
     uint64_t h = fnv1a(sql);
-    cached_stmt *slot = &s->cache[0];
-    for (size_t i = 0; i < STMT_CACHE; i++) {
-        cached_stmt *c = &s->cache[i];
+    dvs_sx_cached_stmt *slot = &s->cache[0];
+    for (size_t i = 0; i < DVS_SX_STMT_CACHE; i++) {
+        dvs_sx_cached_stmt *c = &s->cache[i];
         if (c->st && c->hash == h && strcmp(c->sql, sql) == 0) {
             c->used = ++s->tick;
             sqlite3_reset(c->st);
@@ -90,7 +75,7 @@ static sqlite3_stmt *stmt(sqlite_index *s, const char *sql, const char *what, dv
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(s->db, text, (int)n, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         free(text);
-        db_fail(s, err, what);
+        dvs_sx_fail(s, err, what);
         return NULL;
     }
     memcpy(text, sql, n + 1); /* the key is the text as the caller wrote it */
@@ -120,12 +105,12 @@ static void bind_params(sqlite3_stmt *st, const dvs_sql *b)
 /* A statement without parameters or rows (BEGIN, COMMIT, ROLLBACK), through the cache. */
 static int run(sqlite_index *s, const char *sql, dv_error *err)
 {
-    sqlite3_stmt *st = stmt(s, sql, sql, err);
+    sqlite3_stmt *st = dvs_sx_stmt(s, sql, sql, err);
     if (st == NULL)
         return -1;
     int r = sqlite3_step(st);
     sqlite3_reset(st);
-    return r == SQLITE_DONE ? 0 : db_fail(s, err, sql);
+    return r == SQLITE_DONE ? 0 : dvs_sx_fail(s, err, sql);
 }
 
 static int create_schema(sqlite_index *s, dv_error *err)
@@ -133,7 +118,7 @@ static int create_schema(sqlite_index *s, dv_error *err)
     char sql[8192];
     if (dvs_sql_schema(DVS_DIALECT_SQLITE, sql, sizeof sql))
         return dv_fail(err, DV_ERR_LIMIT, "index: schema too large");
-    return exec(s, sql, err);
+    return dvs_sx_exec(s, sql, err);
 }
 
 static void sx_close(dvs_index *ix)
@@ -141,7 +126,7 @@ static void sx_close(dvs_index *ix)
     sqlite_index *s = SX(ix);
     if (s == NULL)
         return;
-    for (size_t i = 0; i < STMT_CACHE; i++) {
+    for (size_t i = 0; i < DVS_SX_STMT_CACHE; i++) {
         sqlite3_finalize(s->cache[i].st);
         free(s->cache[i].sql);
     }
@@ -150,19 +135,13 @@ static void sx_close(dvs_index *ix)
     free(s);
 }
 
-static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, cap, "%s", t ? (const char *)t : "");
-}
-
 static int sx_dataset_create(dvs_index *ix, dvs_dataset *d, dv_error *err)
 {
     sqlite_index *s = SX(ix);
     dvs_rfc3339_now(d->create_time);
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    sqlite3_stmt *st = stmt(s, DVS_SQL_DATASET_INSERT, "dataset create", err);
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_DATASET_INSERT, "dataset create", err);
     if (st == NULL)
         goto out;
     sqlite3_bind_text(st, 1, d->project, -1, SQLITE_STATIC);
@@ -177,7 +156,7 @@ static int sx_dataset_create(dvs_index *ix, dvs_dataset *d, dv_error *err)
     } else if (r == SQLITE_DONE) {
         rc = DVS_EXISTS; /* ON CONFLICT DO NOTHING: the name is taken */
     } else {
-        db_fail(s, err, "dataset create");
+        dvs_sx_fail(s, err, "dataset create");
     }
     sqlite3_reset(st);
 out:
@@ -188,11 +167,11 @@ out:
 static void read_dataset(sqlite3_stmt *st, dvs_dataset *d)
 {
     d->id = sqlite3_column_int64(st, 0);
-    copy_col(d->project, sizeof d->project, st, 1);
-    copy_col(d->location, sizeof d->location, st, 2);
-    copy_col(d->name, sizeof d->name, st, 3);
-    copy_col(d->time_zone, sizeof d->time_zone, st, 4);
-    copy_col(d->create_time, sizeof d->create_time, st, 5);
+    dvs_sx_copy_col(d->project, sizeof d->project, st, 1);
+    dvs_sx_copy_col(d->location, sizeof d->location, st, 2);
+    dvs_sx_copy_col(d->name, sizeof d->name, st, 3);
+    dvs_sx_copy_col(d->time_zone, sizeof d->time_zone, st, 4);
+    dvs_sx_copy_col(d->create_time, sizeof d->create_time, st, 5);
 }
 
 static int sx_dataset_get(dvs_index *ix, const char *project, const char *location, const char *name,
@@ -201,7 +180,7 @@ static int sx_dataset_get(dvs_index *ix, const char *project, const char *locati
     sqlite_index *s = SX(ix);
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    sqlite3_stmt *st = stmt(s, DVS_SQL_DATASET_GET, "dataset get", err);
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_DATASET_GET, "dataset get", err);
     if (st == NULL)
         goto out;
     sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
@@ -214,7 +193,7 @@ static int sx_dataset_get(dvs_index *ix, const char *project, const char *locati
     } else if (r == SQLITE_DONE) {
         rc = DVS_NOT_FOUND;
     } else {
-        db_fail(s, err, "dataset get");
+        dvs_sx_fail(s, err, "dataset get");
     }
     sqlite3_reset(st);
 out:
@@ -230,7 +209,7 @@ static int sx_dataset_list(dvs_index *ix, const char *project, const char *locat
     *next = 0;
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    sqlite3_stmt *st = stmt(s, DVS_SQL_DATASET_LIST, "dataset list", err);
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_DATASET_LIST, "dataset list", err);
     if (st == NULL)
         goto out;
     sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
@@ -246,7 +225,7 @@ static int sx_dataset_list(dvs_index *ix, const char *project, const char *locat
         read_dataset(st, &out[(*n)++]);
     }
     if (r != SQLITE_ROW && r != SQLITE_DONE)
-        db_fail(s, err, "dataset list");
+        dvs_sx_fail(s, err, "dataset list");
     else
         rc = DVS_OK;
     sqlite3_reset(st);
@@ -266,7 +245,7 @@ static int sx_dataset_delete(dvs_index *ix, int64_t dataset_id, int64_t **store_
     size_t cap = 0;
     if (run(s, "BEGIN IMMEDIATE", err))
         goto out;
-    if ((st = stmt(s, DVS_SQL_DATASET_STORES, "dataset delete", err)) == NULL)
+    if ((st = dvs_sx_stmt(s, DVS_SQL_DATASET_STORES, "dataset delete", err)) == NULL)
         goto rollback;
     sqlite3_bind_int64(st, 1, dataset_id);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -282,11 +261,11 @@ static int sx_dataset_delete(dvs_index *ix, int64_t dataset_id, int64_t **store_
         (*store_ids)[(*nstores)++] = sqlite3_column_int64(st, 0);
     }
     sqlite3_reset(st);
-    if ((st = stmt(s, DVS_SQL_DATASET_DELETE, "dataset delete", err)) == NULL)
+    if ((st = dvs_sx_stmt(s, DVS_SQL_DATASET_DELETE, "dataset delete", err)) == NULL)
         goto rollback;
     sqlite3_bind_int64(st, 1, dataset_id);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        db_fail(s, err, "dataset delete");
+        dvs_sx_fail(s, err, "dataset delete");
         goto rollback;
     }
     rc = sqlite3_changes(s->db) ? DVS_OK : DVS_NOT_FOUND;
@@ -321,7 +300,7 @@ static int read_store(sqlite3_stmt *st, dvs_store *out)
 {
     out->id = sqlite3_column_int64(st, 0);
     out->dataset_id = sqlite3_column_int64(st, 1);
-    copy_col(out->name, sizeof out->name, st, 2);
+    dvs_sx_copy_col(out->name, sizeof out->name, st, 2);
     const unsigned char *l = sqlite3_column_text(st, 3);
     out->labels_json = strdup(l ? (const char *)l : "{}");
     return out->labels_json ? 0 : -1;
@@ -333,7 +312,7 @@ static int sx_store_create(dvs_index *ix, int64_t dataset_id, const char *name, 
     sqlite_index *s = SX(ix);
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    sqlite3_stmt *st = stmt(s, DVS_SQL_STORE_INSERT, "store create", err);
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_STORE_INSERT, "store create", err);
     if (st == NULL)
         goto out;
     sqlite3_bind_int64(st, 1, dataset_id);
@@ -343,7 +322,7 @@ static int sx_store_create(dvs_index *ix, int64_t dataset_id, const char *name, 
     if (r == SQLITE_DONE) {
         rc = DVS_EXISTS;
     } else if (r != SQLITE_ROW) {
-        db_fail(s, err, "store create");
+        dvs_sx_fail(s, err, "store create");
     } else {
         out->id = sqlite3_column_int64(st, 0);
         out->dataset_id = dataset_id;
@@ -362,7 +341,7 @@ static int sx_store_get(dvs_index *ix, int64_t dataset_id, const char *name, dvs
     sqlite_index *s = SX(ix);
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    sqlite3_stmt *st = stmt(s, DVS_SQL_STORE_GET, "store get", err);
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_STORE_GET, "store get", err);
     if (st == NULL)
         goto out;
     sqlite3_bind_int64(st, 1, dataset_id);
@@ -373,7 +352,7 @@ static int sx_store_get(dvs_index *ix, int64_t dataset_id, const char *name, dvs
     else if (r == SQLITE_DONE)
         rc = DVS_NOT_FOUND;
     else
-        db_fail(s, err, "store get");
+        dvs_sx_fail(s, err, "store get");
     sqlite3_reset(st);
 out:
     pthread_mutex_unlock(&s->mu);
@@ -388,7 +367,7 @@ static int sx_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint3
     *next = 0;
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    sqlite3_stmt *st = stmt(s, DVS_SQL_STORE_LIST, "store list", err);
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_STORE_LIST, "store list", err);
     if (st == NULL)
         goto out;
     sqlite3_bind_int64(st, 1, dataset_id);
@@ -407,7 +386,7 @@ static int sx_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint3
         (*n)++;
     }
     if (r != SQLITE_ROW && r != SQLITE_DONE)
-        db_fail(s, err, "store list");
+        dvs_sx_fail(s, err, "store list");
     else
         rc = DVS_OK;
 out:
@@ -426,12 +405,12 @@ static int sx_store_delete(dvs_index *ix, int64_t store_id, dv_error *err)
     sqlite_index *s = SX(ix);
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    sqlite3_stmt *st = stmt(s, DVS_SQL_STORE_DELETE, "store delete", err);
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_STORE_DELETE, "store delete", err);
     if (st == NULL)
         goto out;
     sqlite3_bind_int64(st, 1, store_id);
     if (sqlite3_step(st) != SQLITE_DONE)
-        db_fail(s, err, "store delete");
+        dvs_sx_fail(s, err, "store delete");
     else
         rc = sqlite3_changes(s->db) ? DVS_OK : DVS_NOT_FOUND;
     sqlite3_reset(st);
@@ -446,12 +425,12 @@ static int sx_store_metrics(dvs_index *ix, int64_t store_id, dvs_metrics *m, dv_
     memset(m, 0, sizeof *m);
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    sqlite3_stmt *st = stmt(s, DVS_SQL_STORE_METRICS, "store metrics", err);
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_STORE_METRICS, "store metrics", err);
     if (st == NULL)
         goto out;
     sqlite3_bind_int64(st, 1, store_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        db_fail(s, err, "store metrics");
+        dvs_sx_fail(s, err, "store metrics");
     } else {
         m->studies = (uint64_t)sqlite3_column_int64(st, 0);
         m->series = (uint64_t)sqlite3_column_int64(st, 1);
@@ -472,7 +451,7 @@ static sqlite3_stmt *built(sqlite_index *s, dvs_sql *b, const char *what, dv_err
         dv_fail(err, DV_ERR_LIMIT, "index: %s: statement too large", what);
         return NULL;
     }
-    sqlite3_stmt *st = stmt(s, b->text, what, err);
+    sqlite3_stmt *st = dvs_sx_stmt(s, b->text, what, err);
     if (st)
         bind_params(st, b);
     return st;
@@ -491,7 +470,7 @@ static int upsert_level(sqlite_index *s, dvs_sql *b, dvs_level level, int64_t pa
     int r = sqlite3_step(st);
     sqlite3_reset(st);
     if (r != SQLITE_DONE)
-        return db_fail(s, err, "instance put");
+        return dvs_sx_fail(s, err, "instance put");
     dvs_sql_init(b, DVS_DIALECT_SQLITE);
     dvs_sql_level_id(b, level, parent, uid);
     if ((st = built(s, b, "instance put", err)) == NULL)
@@ -500,7 +479,7 @@ static int upsert_level(sqlite_index *s, dvs_sql *b, dvs_level level, int64_t pa
     if (r == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-    return r == SQLITE_ROW ? 0 : db_fail(s, err, "instance put");
+    return r == SQLITE_ROW ? 0 : dvs_sx_fail(s, err, "instance put");
 }
 
 static int sx_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_rec *rec, char existing_blob[65],
@@ -515,13 +494,13 @@ static int sx_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_r
     int rc = -1;
     if (run(s, "BEGIN IMMEDIATE", err))
         goto out;
-    if ((st = stmt(s, DVS_SQL_INSTANCE_BLOB, "instance put", err)) == NULL)
+    if ((st = dvs_sx_stmt(s, DVS_SQL_INSTANCE_BLOB, "instance put", err)) == NULL)
         goto rollback;
     sqlite3_bind_int64(st, 1, store_id);
     sqlite3_bind_text(st, 2, rec->sop_uid, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        copy_col(existing_blob, 65, st, 0);
+        dvs_sx_copy_col(existing_blob, 65, st, 0);
         rc = DVS_EXISTS;
         goto rollback;
     }
@@ -536,7 +515,7 @@ static int sx_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_r
     if ((st = built(s, b, "instance put", err)) == NULL)
         goto rollback;
     if (sqlite3_step(st) != SQLITE_ROW) {
-        db_fail(s, err, "instance put");
+        dvs_sx_fail(s, err, "instance put");
         goto rollback;
     }
     sqlite3_reset(st);
@@ -559,7 +538,7 @@ static int sx_blob_refs(dvs_index *ix, int64_t store_id, const char *blob, uint6
     sqlite_index *s = SX(ix);
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    sqlite3_stmt *st = stmt(s, DVS_SQL_BLOB_REFS, "blob refs", err);
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_BLOB_REFS, "blob refs", err);
     if (st != NULL) {
         sqlite3_bind_int64(st, 1, store_id);
         sqlite3_bind_text(st, 2, blob, -1, SQLITE_STATIC);
@@ -567,7 +546,7 @@ static int sx_blob_refs(dvs_index *ix, int64_t store_id, const char *blob, uint6
             *count = (uint64_t)sqlite3_column_int64(st, 0);
             rc = DVS_OK;
         } else {
-            db_fail(s, err, "blob refs");
+            dvs_sx_fail(s, err, "blob refs");
         }
         sqlite3_reset(st);
     }
@@ -606,7 +585,7 @@ static int sx_query(dvs_index *ix, int64_t store_id, const dvs_query *q, dvs_row
         }
     }
     if (rc == DVS_OK && r != SQLITE_DONE)
-        rc = db_fail(s, err, "query");
+        rc = dvs_sx_fail(s, err, "query");
     sqlite3_reset(st);
 out:
     pthread_mutex_unlock(&s->mu);
@@ -647,18 +626,18 @@ static int sx_blobs(dvs_index *ix, int64_t store_id, const char *study, const ch
             refs = v;
         }
         dvs_blob_ref *f = &refs[n++];
-        copy_col(f->study_uid, sizeof f->study_uid, st, 0);
-        copy_col(f->series_uid, sizeof f->series_uid, st, 1);
-        copy_col(f->sop_uid, sizeof f->sop_uid, st, 2);
-        copy_col(f->sop_class_uid, sizeof f->sop_class_uid, st, 3);
-        copy_col(f->transfer_syntax, sizeof f->transfer_syntax, st, 4);
-        copy_col(f->blob, sizeof f->blob, st, 5);
+        dvs_sx_copy_col(f->study_uid, sizeof f->study_uid, st, 0);
+        dvs_sx_copy_col(f->series_uid, sizeof f->series_uid, st, 1);
+        dvs_sx_copy_col(f->sop_uid, sizeof f->sop_uid, st, 2);
+        dvs_sx_copy_col(f->sop_class_uid, sizeof f->sop_class_uid, st, 3);
+        dvs_sx_copy_col(f->transfer_syntax, sizeof f->transfer_syntax, st, 4);
+        dvs_sx_copy_col(f->blob, sizeof f->blob, st, 5);
         f->size = (uint64_t)sqlite3_column_int64(st, 6);
     }
     if (r == SQLITE_DONE)
         rc = DVS_OK;
     else if (r != SQLITE_NOMEM)
-        db_fail(s, err, "blobs");
+        dvs_sx_fail(s, err, "blobs");
     sqlite3_reset(st);
     pthread_mutex_unlock(&s->mu);
     free(b);
@@ -686,6 +665,17 @@ static const dvs_index_ops sqlite_ops = {
     .blob_refs = sx_blob_refs,
     .query = sx_query,
     .blobs = sx_blobs,
+    .op_create = dvs_sx_op_create,
+    .op_get = dvs_sx_op_get,
+    .op_list = dvs_sx_op_list,
+    .op_cancel = dvs_sx_op_cancel,
+    .op_finish = dvs_sx_op_finish,
+    .op_items_add = dvs_sx_op_items_add,
+    .op_planned = dvs_sx_op_planned,
+    .op_items_reset = dvs_sx_op_items_reset,
+    .op_items_pending = dvs_sx_op_items_pending,
+    .op_item_finish = dvs_sx_op_item_finish,
+    .op_errors = dvs_sx_op_errors,
 };
 
 dvs_index *dvs_sqlite_open(const char *path, dv_error *err)
@@ -706,7 +696,7 @@ dvs_index *dvs_sqlite_open(const char *path, dv_error *err)
     sqlite3_busy_timeout(s->db, 5000);
     /* WAL: readers never block the writer; synchronous=NORMAL is durable across a process crash (WAL
      * checkpoints are atomic), which is what kill -9 tests ask of us. */
-    if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) ||
+    if (dvs_sx_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) ||
         create_schema(s, err)) {
         sx_close(&s->base);
         return NULL;

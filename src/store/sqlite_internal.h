@@ -1,0 +1,62 @@
+/* Internal to the SQLite backend of dvs_index (sqlite_index.c: datasets, stores, instances, QIDO;
+ * sqlite_ops.c: long-running operations and their work items). */
+#ifndef DVS_SQLITE_INTERNAL_H
+#define DVS_SQLITE_INTERNAL_H
+
+#include <pthread.h>
+
+#include <sqlite3.h>
+
+#include "store/dvs_index.h"
+
+/* Prepared statements are kept per connection, keyed by their text (fixed statements always hit; a QIDO
+ * statement's text depends only on the query's shape, not its values), so a request does not parse SQL.
+ * The least recently used one is finalized when the cache is full. [bench/RESULTS.md "QIDO statement
+ * cache"] */
+#define DVS_SX_STMT_CACHE 48
+
+typedef struct dvs_sx_cached_stmt {
+    uint64_t hash;
+    char *sql;
+    sqlite3_stmt *st;
+    uint64_t used;
+} dvs_sx_cached_stmt;
+
+/* One connection behind a mutex (sqlite_index.c says why), with its statement cache. */
+typedef struct sqlite_index {
+    dvs_index base;
+    sqlite3 *db;
+    pthread_mutex_t mu;
+    dvs_sx_cached_stmt cache[DVS_SX_STMT_CACHE];
+    uint64_t tick;
+} sqlite_index;
+
+#define SX(ix) ((sqlite_index *)(ix))
+
+/* -1 with err DV_ERR_IO naming what failed and SQLite's class of failure (never a bound value). */
+int dvs_sx_fail(sqlite_index *s, dv_error *err, const char *what);
+int dvs_sx_exec(sqlite_index *s, const char *sql, dv_error *err);
+void dvs_sx_now(char out[32]); /* RFC 3339 UTC, microseconds */
+void dvs_sx_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col); /* "" for NULL */
+/* The prepared statement for sql (written with $k placeholders, dvs_sql.h), from the connection's cache or
+ * prepared now; reset, with its bindings cleared. Never finalize it. The caller holds s->mu and resets it
+ * when done (a statement left mid-walk would keep its read snapshot). NULL with err set on failure. */
+sqlite3_stmt *dvs_sx_stmt(sqlite_index *s, const char *sql, const char *what, dv_error *err);
+
+int dvs_sx_op_create(dvs_index *ix, dvs_operation *op, dv_error *err);
+int dvs_sx_op_get(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *out, dv_error *err);
+int dvs_sx_op_list(dvs_index *ix, int64_t dataset_id, int done, int64_t after, uint32_t limit, dvs_operation *out,
+                   size_t *n, int64_t *next, dv_error *err);
+int dvs_sx_op_cancel(dvs_index *ix, int64_t id, dv_error *err);
+int dvs_sx_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_error *err);
+int dvs_sx_op_items_add(dvs_index *ix, int64_t op_id, const dvs_op_item *items, size_t n, dv_error *err);
+int dvs_sx_op_planned(dvs_index *ix, int64_t op_id, dv_error *err);
+int dvs_sx_op_items_reset(dvs_index *ix, int64_t op_id, dv_error *err);
+int dvs_sx_op_items_pending(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out,
+                            size_t *n, dv_error *err);
+int dvs_sx_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, const char *error_class,
+                          dv_error *err);
+int dvs_sx_op_errors(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out, size_t *n,
+                     int64_t *next, dv_error *err);
+
+#endif
