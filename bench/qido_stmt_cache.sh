@@ -13,9 +13,7 @@ git show "$before:src/store/sqlite_index.c" > "$out/before/store/sqlite_index.c"
 cflags=(-O2 -g -std=c11 -D_GNU_SOURCE -Iinclude -Isrc)
 libs=(-lsqlite3 -lpthread)
 gcc "${cflags[@]}" -o "$out/qido_before" bench/qido_index.c "$out/before/store/sqlite_index.c" \
-    src/store/query_attrs.c src/util/error.c "${libs[@]}" 2>/dev/null ||
-    gcc "${cflags[@]}" -Wl,--unresolved-symbols=ignore-all -o "$out/qido_before" bench/qido_index.c \
-        "$out/before/store/sqlite_index.c" src/store/query_attrs.c src/util/error.c "${libs[@]}"
+    src/store/query_attrs.c src/util/error.c "${libs[@]}"
 extra=()
 [[ -f src/store/sqlite_ops.c ]] && extra+=(src/store/sqlite_ops.c)
 gcc "${cflags[@]}" -o "$out/qido_after" bench/qido_index.c src/store/sqlite_index.c src/store/sql_build.c \

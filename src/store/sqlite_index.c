@@ -2,8 +2,10 @@
  *
  * One connection in WAL mode behind a mutex: SQLite serialises writers anyway, and a QIDO answer is a few
  * indexed lookups, so one connection keeps the code simple; readers on their own connections are the step to
- * take when the QIDO benchmark asks for it (issue 7's bench). The level tables' attribute columns come from
- * dvs_attrs (query_attrs.c): one home for "which attributes the index keeps". */
+ * take when the QIDO benchmark asks for it (issue 7's bench). Statements come from the SQL shared with the
+ * PostgreSQL backend (dvs_sql.h, sql_build.c: schema, inserts, QIDO) and are prepared once per connection
+ * (dvs_sx_stmt's cache). The level tables' attribute columns come from dvs_attrs (query_attrs.c): one home
+ * for "which attributes the index keeps". */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * The rule that makes resuming safe lives here: op_item_finish moves an item from pending to ok/failed and
  * the operation's counters in ONE transaction, and only when the item is still pending. So an item done
  * twice (a crash between storing its output and finishing it, or two processes resuming one operation) is
- * counted once. [test_store: test_operations, test_operation_items] */
+ * counted once. [test_store: test_operations_sqlite, test_operation_items_sqlite] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
