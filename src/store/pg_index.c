@@ -246,7 +246,8 @@ static int create_schema(PGconn *c, dv_error *err)
         char ver[24];
         dvs_pg_i64(ver, PG_SCHEMA_VERSION);
         const char *vv[1] = {ver};
-        if ((r = dvs_pg_run(c, "INSERT INTO dvs_schema(version) VALUES($1::bigint)", 1, vv, "schema", err, NULL)) == NULL)
+        r = dvs_pg_run(c, "INSERT INTO dvs_schema(version) VALUES($1::bigint)", 1, vv, "schema", err, NULL);
+        if (r == NULL)
             goto rollback;
         PQclear(r);
     }

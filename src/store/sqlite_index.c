@@ -55,7 +55,7 @@ static uint64_t fnv1a(const char *t)
 sqlite3_stmt *dvs_sx_stmt(sqlite_index *s, const char *sql, const char *what, dv_error *err)
 {
     uint64_t h = fnv1a(sql);
-    dvs_sx_cached_stmt *slot = &s->cache[0];
+    dvs_sx_cached_stmt *slot = NULL;
     for (size_t i = 0; i < DVS_SX_STMT_CACHE; i++) {
         dvs_sx_cached_stmt *c = &s->cache[i];
         if (c->st && c->hash == h && strcmp(c->sql, sql) == 0) {
@@ -64,8 +64,13 @@ sqlite3_stmt *dvs_sx_stmt(sqlite_index *s, const char *sql, const char *what, dv
             sqlite3_clear_bindings(c->st);
             return c->st;
         }
-        if (c->used < slot->used)
+        /* A statement a caller is still walking (stepped, not reset) is never the one evicted. */
+        if ((slot == NULL || c->used < slot->used) && !(c->st && sqlite3_stmt_busy(c->st)))
             slot = c;
+    }
+    if (slot == NULL) {
+        dv_fail(err, DV_ERR_LIMIT, "index: %s: every cached statement is in use", what);
+        return NULL;
     }
     size_t n = strlen(sql);
     char *text = malloc(n + 1);

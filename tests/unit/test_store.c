@@ -1,7 +1,7 @@
 /* The store (src/store): instance files named by content hash only and written atomically, and the index
  * behind the dvs_index interface (datasets, stores, instances, duplicates, QIDO queries, metrics, cascading
- * deletes, concurrent duplicate STOWs, long-running operations and their work items). Every index check runs against both backends: SQLite, and
- * PostgreSQL on the throw-away cluster of the ctest fixture "pg" (tests/support/pg_cluster.sh; its state
+ * deletes, concurrent duplicate STOWs, long-running operations and their work items). Every index check
+ * runs against both backends: SQLite, and PostgreSQL on the throw-away cluster of the ctest fixture "pg" (tests/support/pg_cluster.sh; its state
  * file is $DV_TEST_PG_STATE). Without that cluster the PostgreSQL tests fail: they never skip. */
 #include <stdarg.h>
 #include <stddef.h>
