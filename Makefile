@@ -60,6 +60,7 @@ endif
 #   python3-gdcm / python3-pil: pydicom's independent JPEG / JPEG-LS / JPEG 2000 decoders (test_image_decode);
 #   libpcre2-dev: the text detectors' patterns (docs/text-detectors.md);
 #   libmicrohttpd-dev (+ libgnutls28-dev, its TLS) / libsqlite3-dev: the server (src/http, src/store);
+#   libpq-dev / postgresql: the shared PostgreSQL index and its tests (initdb, pg_ctl; docs/server.md);
 #   curl / openssl / python3-googleapi (+ httplib2): the server's end-to-end test (test_server.py);
 #   orthanc / orthanc-dicomweb: a second real DICOMweb client of the server (test_orthanc_interop.py);
 #   libtesseract-dev / libleptonica-dev / tesseract-ocr-eng: burned-in text recognition (docs/pixels.md "OCR");
@@ -67,7 +68,7 @@ endif
 #   libopenmpi-dev / openmpi-bin: deidentify --mpi and its test (test_cli_mpi.sh, mpirun).
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
-	curl libgnutls28-dev libmicrohttpd-dev libsqlite3-dev openssl orthanc orthanc-dicomweb python3-googleapi python3-httplib2 \
+	curl libgnutls28-dev libmicrohttpd-dev libpq-dev libsqlite3-dev openssl orthanc orthanc-dicomweb postgresql python3-googleapi python3-httplib2 \
 	fonts-dejavu-core libleptonica-dev libtesseract-dev tesseract-ocr-eng \
 	clang llvm libclang-rt-14-dev \
 	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \

@@ -28,6 +28,9 @@ void dvc_serve_usage(FILE *f)
           "SIGTERM or SIGINT (running operations checkpoint and resume at the next start).\n"
           "\n"
           "  --data DIR              Data directory (index.sqlite, stores/); created when missing\n"
+          "  --index URL             Keep the index in PostgreSQL (postgresql://user@host:port/db?...) instead\n"
+          "                          of DATA/index.sqlite, so several servers can share it (their --data must\n"
+          "                          then be one shared directory)\n"
           "  --listen ADDR:PORT      Address to listen on (default 127.0.0.1:8080; [::1]:PORT for IPv6;\n"
           "                          port 0 picks a free port). Non-loopback addresses need --token-file\n"
           "  --token-file F          Require 'Authorization: Bearer <token>' on every request; F holds the\n"
@@ -47,7 +50,7 @@ void dvc_serve_usage(FILE *f)
           "                          naming the route, never the path or query)\n"
           "\n"
           "Each dataset's key (UIDs, date shifts, hashes of its de-identifications) is DATA/keys/<n>.key.\n"
-          "Not built yet: rendered/frames/bulkdata, DICOMweb DELETE, PostgreSQL (see README).\n",
+          "Not built yet: rendered/frames/bulkdata, DICOMweb DELETE (see README).\n",
           f);
 }
 
@@ -93,6 +96,7 @@ int dvc_cmd_serve(int argc, char **argv)
         {"idle-timeout", required_argument, NULL, 'i'}, {"request-timeout", required_argument, NULL, 'r'},
         {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
         {"allow-root", required_argument, NULL, 'a'}, {"op-workers", required_argument, NULL, 'o'},
+        {"index", required_argument, NULL, 'x'},
         {NULL, 0, NULL, 0}};
     dvh_server_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -107,6 +111,7 @@ int dvc_cmd_serve(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': cfg.data_dir = optarg; break;
+        case 'x': cfg.index_url = optarg; break;
         case 'l': cfg.listen = optarg; break;
         case 't': token_file = optarg; break;
         case 'c': cert_file = optarg; break;

@@ -17,6 +17,7 @@
 
 typedef struct dvh_server_config {
     const char *data_dir;         /* created when missing; holds index.sqlite and stores/ */
+    const char *index_url;        /* NULL: SQLite in data_dir; "postgresql://...": a shared PostgreSQL index */
     const char *listen;           /* "127.0.0.1:8080", "[::1]:0", "0.0.0.0:8443" (port 0: any free port) */
     const uint8_t *token;         /* bearer token bytes (NULL: no authentication; loopback only) */
     size_t token_len;

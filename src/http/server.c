@@ -427,15 +427,7 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         dv_fail(err, DV_ERR_IO, "--data: cannot open the directory (errno %d)", errno);
         goto fail;
     }
-    size_t dl = strlen(cfg->data_dir) + sizeof "/index.sqlite";
-    char *dbpath = malloc(dl);
-    if (dbpath == NULL) {
-        dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
-        goto fail;
-    }
-    snprintf(dbpath, dl, "%s/index.sqlite", cfg->data_dir);
-    s->ix = dvs_sqlite_open(dbpath, err);
-    free(dbpath);
+    s->ix = dvs_index_open(cfg->index_url, cfg->data_dir, err);
     if (s->ix == NULL)
         goto fail;
     /* Allowed roots, resolved once: a file URI must resolve inside one of them (roots.c). */

@@ -200,5 +200,11 @@ struct dvs_index {
 
 /* The SQLite backend: path is the database file (created with the schema when new; WAL mode). */
 dvs_index *dvs_sqlite_open(const char *path, dv_error *err);
+/* The PostgreSQL backend: url is a libpq connection URI ("postgresql://user@host:port/db?..."); the schema
+ * is created or migrated on open. The database must use UTF8. */
+dvs_index *dvs_pg_open(const char *url, dv_error *err);
+/* The index a server uses: url NULL or "" is SQLite in data_dir/index.sqlite; "postgresql://" or
+ * "postgres://" is PostgreSQL; anything else is DV_ERR_USAGE. */
+dvs_index *dvs_index_open(const char *url, const char *data_dir, dv_error *err);
 
 #endif

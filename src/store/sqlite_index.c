@@ -2,16 +2,18 @@
  *
  * One connection in WAL mode behind a mutex: SQLite serialises writers anyway, and a QIDO answer is a few
  * indexed lookups, so one connection keeps the code simple; readers on their own connections are the step to
- * take when the QIDO benchmark asks for it (issue 7's bench). The level tables' attribute columns come from
- * dvs_attrs (query_attrs.c): one home for "which attributes the index keeps". */
+ * take when the QIDO benchmark asks for it (issue 7's bench). Statements come from the SQL shared with the
+ * PostgreSQL backend (dvs_sql.h, sql_build.c: schema, inserts, QIDO) and are prepared once per connection
+ * (dvs_sx_stmt's cache). The level tables' attribute columns come from dvs_attrs (query_attrs.c): one home
+ * for "which attributes the index keeps". */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
+#include "store/dvs_sql.h"
 #include "store/sqlite_internal.h"
 
 int dvs_sx_fail(sqlite_index *s, dv_error *err, const char *what)
@@ -33,13 +35,7 @@ int dvs_sx_exec(sqlite_index *s, const char *sql, dv_error *err)
 
 void dvs_sx_now(char out[32])
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char head[24];
-    strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 32, "%.19s.%06dZ", head, (int)((ts.tv_nsec / 1000) % 1000000));
+    dvs_rfc3339_now(out);
 }
 
 void dvs_sx_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
@@ -48,72 +44,87 @@ void dvs_sx_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
     snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
-static const char *level_alias(dvs_level l)
+static uint64_t fnv1a(const char *t)
 {
-    return l == DVS_STUDY ? "st" : l == DVS_SERIES ? "se" : "i";
+    uint64_t h = 1469598103934665603ull;
+    for (; *t; t++)
+        h = (h ^ (unsigned char)*t) * 1099511628211ull;
+    return h;
 }
 
-/* "col1 TEXT, col2 TEXT" for the stored attributes of a level. */
-static void attr_columns(dvs_level level, char *out, size_t cap)
+sqlite3_stmt *dvs_sx_stmt(sqlite_index *s, const char *sql, const char *what, dv_error *err)
 {
-    size_t w = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < dvs_nattrs; i++) {
-        const dvs_attr *a = &dvs_attrs[i];
-        if (a->level != level || a->column == NULL || strcmp(a->column, "study_uid") == 0 ||
-            strcmp(a->column, "series_uid") == 0 || strcmp(a->column, "sop_uid") == 0)
-            continue;
-        w += (size_t)snprintf(out + w, cap - w, ", %s TEXT", a->column);
+    uint64_t h = fnv1a(sql);
+    dvs_sx_cached_stmt *slot = NULL;
+    for (size_t i = 0; i < DVS_SX_STMT_CACHE; i++) {
+        dvs_sx_cached_stmt *c = &s->cache[i];
+        if (c->st && c->hash == h && strcmp(c->sql, sql) == 0) {
+            c->used = ++s->tick;
+            sqlite3_reset(c->st);
+            sqlite3_clear_bindings(c->st);
+            return c->st;
+        }
+        /* A statement a caller is still walking (stepped, not reset) is never the one evicted. */
+        if ((slot == NULL || c->used < slot->used) && !(c->st && sqlite3_stmt_busy(c->st)))
+            slot = c;
     }
+    if (slot == NULL) {
+        dv_fail(err, DV_ERR_LIMIT, "index: %s: every cached statement is in use", what);
+        return NULL;
+    }
+    size_t n = strlen(sql);
+    char *text = malloc(n + 1);
+    if (text == NULL || dvs_sql_sqlite_placeholders(sql, text, n + 1)) {
+        free(text);
+        dv_fail(err, DV_ERR_NOMEM, "index: %s", what);
+        return NULL;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(s->db, text, (int)n, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        free(text);
+        dvs_sx_fail(s, err, what);
+        return NULL;
+    }
+    memcpy(text, sql, n + 1); /* the key is the text as the caller wrote it */
+    sqlite3_finalize(slot->st);
+    free(slot->sql);
+    slot->hash = h;
+    slot->sql = text;
+    slot->st = st;
+    slot->used = ++s->tick;
+    return st;
+}
+
+/* Bind a built statement's parameters (dvs_sql.h) to st, in order. */
+static void bind_params(sqlite3_stmt *st, const dvs_sql *b)
+{
+    for (size_t k = 0; k < b->nparam; k++) {
+        const dvs_sql_param *p = &b->param[k];
+        if (p->is_int)
+            sqlite3_bind_int64(st, (int)k + 1, p->i);
+        else if (p->text)
+            sqlite3_bind_text(st, (int)k + 1, p->text, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, (int)k + 1);
+    }
+}
+
+/* A statement without parameters or rows (BEGIN, COMMIT, ROLLBACK), through the cache. */
+static int run(sqlite_index *s, const char *sql, dv_error *err)
+{
+    sqlite3_stmt *st = dvs_sx_stmt(s, sql, sql, err);
+    if (st == NULL)
+        return -1;
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_DONE ? 0 : dvs_sx_fail(s, err, sql);
 }
 
 static int create_schema(sqlite_index *s, dv_error *err)
 {
-    char st[1024], se[1024], in[1024];
-    attr_columns(DVS_STUDY, st, sizeof st);
-    attr_columns(DVS_SERIES, se, sizeof se);
-    attr_columns(DVS_INSTANCE, in, sizeof in);
     char sql[8192];
-    snprintf(sql, sizeof sql,
-             "CREATE TABLE IF NOT EXISTS datasets(id INTEGER PRIMARY KEY AUTOINCREMENT, project TEXT NOT NULL,"
-             " location TEXT NOT NULL, name TEXT NOT NULL, time_zone TEXT NOT NULL DEFAULT '',"
-             " create_time TEXT NOT NULL, UNIQUE(project, location, name));"
-             "CREATE TABLE IF NOT EXISTS stores(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-             " dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE, name TEXT NOT NULL,"
-             " labels TEXT NOT NULL DEFAULT '{}', UNIQUE(dataset_id, name));"
-             "CREATE TABLE IF NOT EXISTS studies(id INTEGER PRIMARY KEY,"
-             " store_id INTEGER NOT NULL REFERENCES stores(id) ON DELETE CASCADE, study_uid TEXT NOT NULL%s,"
-             " UNIQUE(store_id, study_uid));"
-             "CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY,"
-             " study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE, series_uid TEXT NOT NULL%s,"
-             " UNIQUE(study_id, series_uid));"
-             "CREATE TABLE IF NOT EXISTS instances(id INTEGER PRIMARY KEY,"
-             " series_id INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,"
-             " store_id INTEGER NOT NULL, sop_uid TEXT NOT NULL%s, transfer_syntax TEXT NOT NULL,"
-             " blob TEXT NOT NULL, size INTEGER NOT NULL, UNIQUE(store_id, sop_uid));"
-             "CREATE INDEX IF NOT EXISTS studies_patient_id ON studies(store_id, patient_id);"
-             "CREATE INDEX IF NOT EXISTS studies_patient_name ON studies(store_id, patient_name);"
-             "CREATE INDEX IF NOT EXISTS studies_date ON studies(store_id, study_date);"
-             "CREATE INDEX IF NOT EXISTS studies_accession ON studies(store_id, accession_number);"
-             "CREATE INDEX IF NOT EXISTS series_uid ON series(series_uid);"
-             "CREATE INDEX IF NOT EXISTS instances_series ON instances(series_id);"
-             "CREATE INDEX IF NOT EXISTS instances_blob ON instances(store_id, blob);"
-             /* Long-running operations and their work items (dvs_index.h "Long-running operations"). result
-              * is the Operation's {"response"} or {"error"} JSON once done. */
-             "CREATE TABLE IF NOT EXISTS operations(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-             " dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,"
-             " api_method TEXT NOT NULL, create_time TEXT NOT NULL, end_time TEXT NOT NULL DEFAULT '',"
-             " done INTEGER NOT NULL DEFAULT 0, cancel_requested INTEGER NOT NULL DEFAULT 0,"
-             " planned INTEGER NOT NULL DEFAULT 0, success INTEGER NOT NULL DEFAULT 0,"
-             " failure INTEGER NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0, request TEXT, result TEXT);"
-             "CREATE INDEX IF NOT EXISTS operations_dataset ON operations(dataset_id, id);"
-             "CREATE TABLE IF NOT EXISTS op_items(op_id INTEGER NOT NULL REFERENCES operations(id) ON DELETE CASCADE,"
-             " seq INTEGER NOT NULL, src_store INTEGER NOT NULL, dst_store INTEGER NOT NULL,"
-             " study_uid TEXT NOT NULL, series_uid TEXT NOT NULL, sop_uid TEXT NOT NULL, blob TEXT NOT NULL,"
-             " path TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0, error_class TEXT NOT NULL DEFAULT '',"
-             " PRIMARY KEY(op_id, seq));"
-             "CREATE INDEX IF NOT EXISTS op_items_state ON op_items(op_id, state, seq);",
-             st, se, in);
+    if (dvs_sql_schema(DVS_DIALECT_SQLITE, sql, sizeof sql))
+        return dv_fail(err, DV_ERR_LIMIT, "index: schema too large");
     return dvs_sx_exec(s, sql, err);
 }
 
@@ -122,42 +133,40 @@ static void sx_close(dvs_index *ix)
     sqlite_index *s = SX(ix);
     if (s == NULL)
         return;
+    for (size_t i = 0; i < DVS_SX_STMT_CACHE; i++) {
+        sqlite3_finalize(s->cache[i].st);
+        free(s->cache[i].sql);
+    }
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
-
 static int sx_dataset_create(dvs_index *ix, dvs_dataset *d, dv_error *err)
 {
     sqlite_index *s = SX(ix);
-    dvs_sx_now(d->create_time);
+    dvs_rfc3339_now(d->create_time);
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO datasets(project, location, name, time_zone, create_time) "
-                           "VALUES(?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dvs_sx_fail(s, err, "dataset create");
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_DATASET_INSERT, "dataset create", err);
+    if (st == NULL)
         goto out;
-    }
     sqlite3_bind_text(st, 1, d->project, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, d->location, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, d->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, d->time_zone, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, d->create_time, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
-    if (r == SQLITE_CONSTRAINT) {
-        rc = DVS_EXISTS;
-    } else if (r != SQLITE_DONE) {
-        dvs_sx_fail(s, err, "dataset create");
-    } else {
-        d->id = sqlite3_last_insert_rowid(s->db);
+    if (r == SQLITE_ROW) {
+        d->id = sqlite3_column_int64(st, 0);
         rc = DVS_OK;
+    } else if (r == SQLITE_DONE) {
+        rc = DVS_EXISTS; /* ON CONFLICT DO NOTHING: the name is taken */
+    } else {
+        dvs_sx_fail(s, err, "dataset create");
     }
+    sqlite3_reset(st);
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -177,15 +186,10 @@ static int sx_dataset_get(dvs_index *ix, const char *project, const char *locati
 {
     sqlite_index *s = SX(ix);
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, project, location, name, time_zone, create_time FROM datasets "
-                           "WHERE project=? AND location=? AND name=?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dvs_sx_fail(s, err, "dataset get");
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_DATASET_GET, "dataset get", err);
+    if (st == NULL)
         goto out;
-    }
     sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, location, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
@@ -198,8 +202,8 @@ static int sx_dataset_get(dvs_index *ix, const char *project, const char *locati
     } else {
         dvs_sx_fail(s, err, "dataset get");
     }
+    sqlite3_reset(st);
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -211,15 +215,10 @@ static int sx_dataset_list(dvs_index *ix, const char *project, const char *locat
     *n = 0;
     *next = 0;
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, project, location, name, time_zone, create_time FROM datasets "
-                           "WHERE project=? AND location=? AND id>? ORDER BY id LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dvs_sx_fail(s, err, "dataset list");
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_DATASET_LIST, "dataset list", err);
+    if (st == NULL)
         goto out;
-    }
     sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, location, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, after);
@@ -236,8 +235,8 @@ static int sx_dataset_list(dvs_index *ix, const char *project, const char *locat
         dvs_sx_fail(s, err, "dataset list");
     else
         rc = DVS_OK;
+    sqlite3_reset(st);
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -251,12 +250,10 @@ static int sx_dataset_delete(dvs_index *ix, int64_t dataset_id, int64_t **store_
     sqlite3_stmt *st = NULL;
     int rc = -1;
     size_t cap = 0;
-    if (dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
+    if (run(s, "BEGIN IMMEDIATE", err))
         goto out;
-    if (sqlite3_prepare_v2(s->db, "SELECT id FROM stores WHERE dataset_id=?", -1, &st, NULL) != SQLITE_OK) {
-        dvs_sx_fail(s, err, "dataset delete");
+    if ((st = dvs_sx_stmt(s, DVS_SQL_DATASET_STORES, "dataset delete", err)) == NULL)
         goto rollback;
-    }
     sqlite3_bind_int64(st, 1, dataset_id);
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (*nstores == cap) {
@@ -270,34 +267,30 @@ static int sx_dataset_delete(dvs_index *ix, int64_t dataset_id, int64_t **store_
         }
         (*store_ids)[(*nstores)++] = sqlite3_column_int64(st, 0);
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(s->db, "DELETE FROM datasets WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
-        dvs_sx_fail(s, err, "dataset delete");
+    sqlite3_reset(st);
+    if ((st = dvs_sx_stmt(s, DVS_SQL_DATASET_DELETE, "dataset delete", err)) == NULL)
         goto rollback;
-    }
     sqlite3_bind_int64(st, 1, dataset_id);
     if (sqlite3_step(st) != SQLITE_DONE) {
         dvs_sx_fail(s, err, "dataset delete");
         goto rollback;
     }
     rc = sqlite3_changes(s->db) ? DVS_OK : DVS_NOT_FOUND;
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     st = NULL;
-    if (dvs_sx_exec(s, "COMMIT", err)) {
+    if (run(s, "COMMIT", err)) {
         rc = -1;
         goto rollback;
     }
     goto out;
 rollback:
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     st = NULL;
-    dvs_sx_exec(s, "ROLLBACK", NULL);
+    run(s, "ROLLBACK", NULL);
     free(*store_ids);
     *store_ids = NULL;
     *nstores = 0;
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -325,30 +318,27 @@ static int sx_store_create(dvs_index *ix, int64_t dataset_id, const char *name, 
 {
     sqlite_index *s = SX(ix);
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO stores(dataset_id, name, labels) VALUES(?,?,?)", -1, &st, NULL) !=
-        SQLITE_OK) {
-        dvs_sx_fail(s, err, "store create");
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_STORE_INSERT, "store create", err);
+    if (st == NULL)
         goto out;
-    }
     sqlite3_bind_int64(st, 1, dataset_id);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, labels_json ? labels_json : "{}", -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
-    if (r == SQLITE_CONSTRAINT) {
+    if (r == SQLITE_DONE) {
         rc = DVS_EXISTS;
-    } else if (r != SQLITE_DONE) {
+    } else if (r != SQLITE_ROW) {
         dvs_sx_fail(s, err, "store create");
     } else {
-        out->id = sqlite3_last_insert_rowid(s->db);
+        out->id = sqlite3_column_int64(st, 0);
         out->dataset_id = dataset_id;
         snprintf(out->name, sizeof out->name, "%s", name);
         out->labels_json = strdup(labels_json ? labels_json : "{}");
         rc = out->labels_json ? DVS_OK : dv_fail(err, DV_ERR_NOMEM, "index: store create");
     }
+    sqlite3_reset(st);
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -357,13 +347,10 @@ static int sx_store_get(dvs_index *ix, int64_t dataset_id, const char *name, dvs
 {
     sqlite_index *s = SX(ix);
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db, "SELECT id, dataset_id, name, labels FROM stores WHERE dataset_id=? AND name=?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dvs_sx_fail(s, err, "store get");
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_STORE_GET, "store get", err);
+    if (st == NULL)
         goto out;
-    }
     sqlite3_bind_int64(st, 1, dataset_id);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
@@ -373,8 +360,8 @@ static int sx_store_get(dvs_index *ix, int64_t dataset_id, const char *name, dvs
         rc = DVS_NOT_FOUND;
     else
         dvs_sx_fail(s, err, "store get");
+    sqlite3_reset(st);
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -386,15 +373,10 @@ static int sx_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint3
     *n = 0;
     *next = 0;
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, dataset_id, name, labels FROM stores WHERE dataset_id=? AND id>? "
-                           "ORDER BY id LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dvs_sx_fail(s, err, "store list");
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_STORE_LIST, "store list", err);
+    if (st == NULL)
         goto out;
-    }
     sqlite3_bind_int64(st, 1, dataset_id);
     sqlite3_bind_int64(st, 2, after);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)limit + 1);
@@ -420,7 +402,7 @@ out:
             dvs_store_clear(&out[i]);
         *n = 0;
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -429,19 +411,17 @@ static int sx_store_delete(dvs_index *ix, int64_t store_id, dv_error *err)
 {
     sqlite_index *s = SX(ix);
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db, "DELETE FROM stores WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
-        dvs_sx_fail(s, err, "store delete");
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_STORE_DELETE, "store delete", err);
+    if (st == NULL)
         goto out;
-    }
     sqlite3_bind_int64(st, 1, store_id);
     if (sqlite3_step(st) != SQLITE_DONE)
         dvs_sx_fail(s, err, "store delete");
     else
         rc = sqlite3_changes(s->db) ? DVS_OK : DVS_NOT_FOUND;
+    sqlite3_reset(st);
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -451,82 +431,61 @@ static int sx_store_metrics(dvs_index *ix, int64_t store_id, dvs_metrics *m, dv_
     sqlite_index *s = SX(ix);
     memset(m, 0, sizeof *m);
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT (SELECT COUNT(*) FROM studies WHERE store_id=?1),"
-                           " (SELECT COUNT(*) FROM series se JOIN studies st ON se.study_id=st.id"
-                           "  WHERE st.store_id=?1),"
-                           " (SELECT COUNT(*) FROM instances WHERE store_id=?1),"
-                           " (SELECT COALESCE(SUM(size),0) FROM instances WHERE store_id=?1)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        dvs_sx_fail(s, err, "store metrics");
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_STORE_METRICS, "store metrics", err);
+    if (st == NULL)
         goto out;
-    }
     sqlite3_bind_int64(st, 1, store_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
         dvs_sx_fail(s, err, "store metrics");
-        goto out;
+    } else {
+        m->studies = (uint64_t)sqlite3_column_int64(st, 0);
+        m->series = (uint64_t)sqlite3_column_int64(st, 1);
+        m->instances = (uint64_t)sqlite3_column_int64(st, 2);
+        m->bytes = (uint64_t)sqlite3_column_int64(st, 3);
+        rc = DVS_OK;
     }
-    m->studies = (uint64_t)sqlite3_column_int64(st, 0);
-    m->series = (uint64_t)sqlite3_column_int64(st, 1);
-    m->instances = (uint64_t)sqlite3_column_int64(st, 2);
-    m->bytes = (uint64_t)sqlite3_column_int64(st, 3);
-    rc = DVS_OK;
+    sqlite3_reset(st);
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
-/* INSERT of one level's row: "INSERT INTO t(parent_col, uid_col, c1, c2...) VALUES(?,?,?...) ON CONFLICT DO
- * NOTHING", then the row id by (parent, uid). The first instance of a study/series decides its attributes. */
-static int upsert_level(sqlite_index *s, dvs_level level, int64_t parent, const char *uid,
+/* Prepare (cached) and bind a built statement; NULL with err set. */
+static sqlite3_stmt *built(sqlite_index *s, dvs_sql *b, const char *what, dv_error *err)
+{
+    if (b->overflow) {
+        dv_fail(err, DV_ERR_LIMIT, "index: %s: statement too large", what);
+        return NULL;
+    }
+    sqlite3_stmt *st = dvs_sx_stmt(s, b->text, what, err);
+    if (st)
+        bind_params(st, b);
+    return st;
+}
+
+/* The row of one level (study under the store, series under the study): inserted unless it exists (the
+ * first instance decides its attributes), then its id. */
+static int upsert_level(sqlite_index *s, dvs_sql *b, dvs_level level, int64_t parent, const char *uid,
                         const dvs_instance_rec *rec, int64_t *id, dv_error *err)
 {
-    const char *table = level == DVS_STUDY ? "studies" : "series";
-    const char *pcol = level == DVS_STUDY ? "store_id" : "study_id";
-    const char *ucol = level == DVS_STUDY ? "study_uid" : "series_uid";
-    char cols[1024], qs[256];
-    size_t cw = 0, qw = 0;
-    size_t idx[64], nidx = 0;
-    cols[0] = qs[0] = '\0';
-    for (size_t i = 0; i < dvs_nattrs; i++) {
-        const dvs_attr *a = &dvs_attrs[i];
-        if (a->level != level || a->column == NULL || strcmp(a->column, ucol) == 0)
-            continue;
-        cw += (size_t)snprintf(cols + cw, sizeof cols - cw, ", %s", a->column);
-        qw += (size_t)snprintf(qs + qw, sizeof qs - qw, ",?");
-        idx[nidx++] = i;
-    }
-    char sql[2048];
-    snprintf(sql, sizeof sql, "INSERT INTO %s(%s, %s%s) VALUES(?,?%s) ON CONFLICT DO NOTHING", table, pcol, ucol,
-             cols, qs);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return dvs_sx_fail(s, err, "instance put");
-    sqlite3_bind_int64(st, 1, parent);
-    sqlite3_bind_text(st, 2, uid, -1, SQLITE_STATIC);
-    for (size_t k = 0; k < nidx; k++) {
-        const char *v = rec->attr[idx[k]];
-        if (v)
-            sqlite3_bind_text(st, (int)k + 3, v, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, (int)k + 3);
-    }
+    dvs_sql_init(b, DVS_DIALECT_SQLITE);
+    dvs_sql_level_insert(b, level, parent, uid, rec);
+    sqlite3_stmt *st = built(s, b, "instance put", err);
+    if (st == NULL)
+        return -1;
     int r = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (r != SQLITE_DONE)
         return dvs_sx_fail(s, err, "instance put");
-    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE %s=? AND %s=?", table, pcol, ucol);
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return dvs_sx_fail(s, err, "instance put");
-    sqlite3_bind_int64(st, 1, parent);
-    sqlite3_bind_text(st, 2, uid, -1, SQLITE_STATIC);
+    dvs_sql_init(b, DVS_DIALECT_SQLITE);
+    dvs_sql_level_id(b, level, parent, uid);
+    if ((st = built(s, b, "instance put", err)) == NULL)
+        return -1;
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return r == SQLITE_ROW ? 0 : dvs_sx_fail(s, err, "instance put");
 }
 
@@ -534,16 +493,16 @@ static int sx_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_r
                            dv_error *err)
 {
     sqlite_index *s = SX(ix);
+    dvs_sql *b = malloc(sizeof *b);
+    if (b == NULL)
+        return dv_fail(err, DV_ERR_NOMEM, "index: instance put");
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
+    if (run(s, "BEGIN IMMEDIATE", err))
         goto out;
-    if (sqlite3_prepare_v2(s->db, "SELECT blob FROM instances WHERE store_id=? AND sop_uid=?", -1, &st, NULL) !=
-        SQLITE_OK) {
-        dvs_sx_fail(s, err, "instance put");
+    if ((st = dvs_sx_stmt(s, DVS_SQL_INSTANCE_BLOB, "instance put", err)) == NULL)
         goto rollback;
-    }
     sqlite3_bind_int64(st, 1, store_id);
     sqlite3_bind_text(st, 2, rec->sop_uid, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
@@ -552,61 +511,32 @@ static int sx_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_r
         rc = DVS_EXISTS;
         goto rollback;
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     st = NULL;
     int64_t study_id, series_id;
-    if (upsert_level(s, DVS_STUDY, store_id, rec->study_uid, rec, &study_id, err) ||
-        upsert_level(s, DVS_SERIES, study_id, rec->series_uid, rec, &series_id, err))
+    if (upsert_level(s, b, DVS_STUDY, store_id, rec->study_uid, rec, &study_id, err) ||
+        upsert_level(s, b, DVS_SERIES, study_id, rec->series_uid, rec, &series_id, err))
         goto rollback;
-    char cols[1024], qs[256];
-    size_t cw = 0, qw = 0, idx[64], nidx = 0;
-    cols[0] = qs[0] = '\0';
-    for (size_t i = 0; i < dvs_nattrs; i++) {
-        const dvs_attr *a = &dvs_attrs[i];
-        if (a->level != DVS_INSTANCE || a->column == NULL || strcmp(a->column, "sop_uid") == 0)
-            continue;
-        cw += (size_t)snprintf(cols + cw, sizeof cols - cw, ", %s", a->column);
-        qw += (size_t)snprintf(qs + qw, sizeof qs - qw, ",?");
-        idx[nidx++] = i;
-    }
-    char sql[2048];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO instances(series_id, store_id, sop_uid, transfer_syntax, blob, size%s) "
-             "VALUES(?,?,?,?,?,?%s)",
-             cols, qs);
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    dvs_sql_init(b, DVS_DIALECT_SQLITE);
+    dvs_sql_instance_insert(b, series_id, store_id, rec);
+    if ((st = built(s, b, "instance put", err)) == NULL)
+        goto rollback;
+    if (sqlite3_step(st) != SQLITE_ROW) {
         dvs_sx_fail(s, err, "instance put");
         goto rollback;
     }
-    sqlite3_bind_int64(st, 1, series_id);
-    sqlite3_bind_int64(st, 2, store_id);
-    sqlite3_bind_text(st, 3, rec->sop_uid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, rec->transfer_syntax, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, rec->blob, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)rec->size);
-    for (size_t k = 0; k < nidx; k++) {
-        const char *v = idx[k] < 64 ? rec->attr[idx[k]] : NULL;
-        if (v)
-            sqlite3_bind_text(st, (int)k + 7, v, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, (int)k + 7);
-    }
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        dvs_sx_fail(s, err, "instance put");
-        goto rollback;
-    }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     st = NULL;
-    if (dvs_sx_exec(s, "COMMIT", err))
+    if (run(s, "COMMIT", err))
         goto rollback;
     rc = DVS_OK;
     goto out;
 rollback:
-    sqlite3_finalize(st);
-    st = NULL;
-    dvs_sx_exec(s, "ROLLBACK", NULL);
+    sqlite3_reset(st);
+    run(s, "ROLLBACK", NULL);
 out:
     pthread_mutex_unlock(&s->mu);
+    free(b);
     return rc;
 }
 
@@ -614,209 +544,44 @@ static int sx_blob_refs(dvs_index *ix, int64_t store_id, const char *blob, uint6
 {
     sqlite_index *s = SX(ix);
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db, "SELECT COUNT(*) FROM instances WHERE store_id=? AND blob=?", -1, &st, NULL) ==
-        SQLITE_OK) {
+    sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_BLOB_REFS, "blob refs", err);
+    if (st != NULL) {
         sqlite3_bind_int64(st, 1, store_id);
         sqlite3_bind_text(st, 2, blob, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
             *count = (uint64_t)sqlite3_column_int64(st, 0);
             rc = DVS_OK;
+        } else {
+            dvs_sx_fail(s, err, "blob refs");
         }
+        sqlite3_reset(st);
     }
-    if (rc < 0)
-        dvs_sx_fail(s, err, "blob refs");
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
-}
-
-/* --- QIDO --- */
-
-typedef struct sqlbuf {
-    char s[16384];
-    size_t n;
-    int overflow;
-    const char *bind[DVS_MATCH_MAX * DVS_LIST_MAX + 8];
-    size_t nbind;
-} sqlbuf;
-
-static void sb_add(sqlbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#include <stdarg.h>
-static void sb_add(sqlbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(b->s + b->n, sizeof b->s - b->n, fmt, ap);
-    va_end(ap);
-    if (k < 0 || (size_t)k >= sizeof b->s - b->n)
-        b->overflow = 1;
-    else
-        b->n += (size_t)k;
-}
-
-static void sb_bind(sqlbuf *b, const char *v)
-{
-    if (b->nbind < sizeof b->bind / sizeof b->bind[0])
-        b->bind[b->nbind++] = v;
-    else
-        b->overflow = 1;
-}
-
-/* Wildcard values become GLOB patterns: '*' and '?' keep their meaning, '[' is escaped as "[[]". The
- * pattern lives in pat (one per match). */
-static void glob_pattern(const char *v, char *pat, size_t cap)
-{
-    size_t w = 0;
-    for (; *v && w + 4 < cap; v++) {
-        if (*v == '[') {
-            memcpy(pat + w, "[[]", 3);
-            w += 3;
-        } else {
-            pat[w++] = *v;
-        }
-    }
-    pat[w] = '\0';
-}
-
-typedef struct qido_scratch {
-    char pat[DVS_MATCH_MAX][DVS_VALUE_MAX * 3 + 1];
-    char limit[16], offset[16], hilen[DVS_MATCH_MAX][8];
-} qido_scratch;
-
-static void add_match(sqlbuf *b, const dvs_match *m, int fuzzy, qido_scratch *sc, size_t k)
-{
-    const dvs_attr *a = m->attr;
-    if (m->kind == DVS_MATCH_UNIVERSAL)
-        return;
-    if (a->tag == 0x00080061) { /* ModalitiesInStudy: any series of the study has the modality */
-        sb_add(b, " AND EXISTS (SELECT 1 FROM series ms WHERE ms.study_id=st.id AND ms.modality %s ?)",
-               m->kind == DVS_MATCH_WILDCARD ? "GLOB" : "=");
-        if (m->kind == DVS_MATCH_WILDCARD) {
-            glob_pattern(m->value, sc->pat[k], sizeof sc->pat[k]);
-            sb_bind(b, sc->pat[k]);
-        } else {
-            sb_bind(b, m->value);
-        }
-        return;
-    }
-    const char *al = level_alias(a->level);
-    int ci = fuzzy && strcmp(a->vr, "PN") == 0; /* fuzzymatching=true: PN compares case-insensitively */
-    switch (m->kind) {
-    case DVS_MATCH_SINGLE:
-        sb_add(b, " AND %s.%s = ?%s", al, a->column, ci ? " COLLATE NOCASE" : "");
-        sb_bind(b, m->value);
-        break;
-    case DVS_MATCH_WILDCARD:
-        glob_pattern(m->value, sc->pat[k], sizeof sc->pat[k]);
-        if (ci)
-            sb_add(b, " AND lower(%s.%s) GLOB lower(?)", al, a->column);
-        else
-            sb_add(b, " AND %s.%s GLOB ?", al, a->column);
-        sb_bind(b, sc->pat[k]);
-        break;
-    case DVS_MATCH_RANGE:
-        /* Ends compare as strings (same digit layout); the upper end compares the value's prefix of its own
-         * length, so "-12" on TM includes 12:59:59. */
-        if (m->value[0]) {
-            sb_add(b, " AND %s.%s >= ?", al, a->column);
-            sb_bind(b, m->value);
-        }
-        if (m->hi[0]) {
-            snprintf(sc->hilen[k], sizeof sc->hilen[k], "%zu", strlen(m->hi));
-            sb_add(b, " AND substr(%s.%s, 1, CAST(? AS INTEGER)) <= ?", al, a->column);
-            sb_bind(b, sc->hilen[k]);
-            sb_bind(b, m->hi);
-        }
-        break;
-    case DVS_MATCH_LIST:
-        sb_add(b, " AND %s.%s IN (", al, a->column);
-        for (size_t i = 0; i < m->nlist; i++) {
-            sb_add(b, i ? ",?" : "?");
-            sb_bind(b, m->list[i]);
-        }
-        sb_add(b, ")");
-        break;
-    case DVS_MATCH_UNIVERSAL:
-        break;
-    }
 }
 
 static int sx_query(dvs_index *ix, int64_t store_id, const dvs_query *q, dvs_row_fn fn, void *user, dv_error *err)
 {
     sqlite_index *s = SX(ix);
-    sqlbuf *b = calloc(1, sizeof *b);
-    qido_scratch *sc = calloc(1, sizeof *sc);
-    if (b == NULL || sc == NULL) {
-        free(b);
-        free(sc);
+    dvs_sql *b = malloc(sizeof *b);
+    if (b == NULL)
         return dv_fail(err, DV_ERR_NOMEM, "index: query");
-    }
-    /* Columns: every stored attribute of the levels up to q->level, in dvs_attrs order. */
-    size_t colattr[64], ncol = 0;
-    sb_add(b, "SELECT ");
-    for (size_t i = 0; i < dvs_nattrs; i++) {
-        const dvs_attr *a = &dvs_attrs[i];
-        if (a->level > q->level || a->column == NULL)
-            continue;
-        sb_add(b, "%s%s.%s", ncol ? ", " : "", level_alias(a->level), a->column);
-        colattr[ncol++] = i;
-    }
-    if (q->level == DVS_STUDY)
-        sb_add(b, ", (SELECT COUNT(*) FROM series x WHERE x.study_id=st.id),"
-                  " (SELECT COUNT(*) FROM instances y JOIN series x ON y.series_id=x.id WHERE x.study_id=st.id)");
-    else if (q->level == DVS_SERIES)
-        sb_add(b, ", 0, (SELECT COUNT(*) FROM instances y WHERE y.series_id=se.id)");
-    else
-        sb_add(b, ", 0, 0");
-    sb_add(b, ", (SELECT group_concat(m, '\\') FROM (SELECT DISTINCT x.modality AS m FROM series x"
-              " WHERE x.study_id=st.id AND x.modality IS NOT NULL ORDER BY x.modality))");
-    if (q->level == DVS_STUDY)
-        sb_add(b, " FROM studies st WHERE st.store_id=?");
-    else if (q->level == DVS_SERIES)
-        sb_add(b, " FROM series se JOIN studies st ON se.study_id=st.id WHERE st.store_id=?");
-    else
-        sb_add(b, " FROM instances i JOIN series se ON i.series_id=se.id JOIN studies st ON se.study_id=st.id"
-                  " WHERE i.store_id=?");
-    if (q->study[0]) {
-        sb_add(b, " AND st.study_uid=?");
-        sb_bind(b, q->study);
-    }
-    if (q->series[0]) {
-        sb_add(b, " AND se.series_uid=?");
-        sb_bind(b, q->series);
-    }
-    for (size_t k = 0; k < q->nmatch; k++)
-        add_match(b, &q->match[k], q->fuzzy, sc, k);
-    sb_add(b, " ORDER BY %s.id LIMIT ? OFFSET ?", level_alias(q->level));
-    snprintf(sc->limit, sizeof sc->limit, "%u", q->limit);
-    snprintf(sc->offset, sizeof sc->offset, "%u", q->offset);
+    dvs_sql_init(b, DVS_DIALECT_SQLITE);
+    dvs_sql_query(b, store_id, q);
     int rc = -1;
-    if (b->overflow) {
-        dv_fail(err, DV_ERR_LIMIT, "index: query too large");
-        goto done;
-    }
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, b->s, (int)b->n, &st, NULL) != SQLITE_OK) {
-        dvs_sx_fail(s, err, "query");
-        pthread_mutex_unlock(&s->mu);
-        goto done;
-    }
-    int p = 1;
-    sqlite3_bind_int64(st, p++, store_id);
-    for (size_t k = 0; k < b->nbind; k++)
-        sqlite3_bind_text(st, p++, b->bind[k], -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, p++, q->limit);
-    sqlite3_bind_int64(st, p++, q->offset);
+    sqlite3_stmt *st = built(s, b, "query", err);
+    if (st == NULL)
+        goto out;
+    size_t ncol = b->ncol;
     int r;
     rc = DVS_OK;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         dvs_row row;
         memset(&row, 0, sizeof row);
         for (size_t c = 0; c < ncol; c++)
-            row.attr[colattr[c]] = (const char *)sqlite3_column_text(st, (int)c);
+            row.attr[b->colattr[c]] = (const char *)sqlite3_column_text(st, (int)c);
         row.nseries = (uint64_t)sqlite3_column_int64(st, (int)ncol);
         row.ninstances = (uint64_t)sqlite3_column_int64(st, (int)ncol + 1);
         const unsigned char *mods = sqlite3_column_text(st, (int)ncol + 2);
@@ -828,47 +593,40 @@ static int sx_query(dvs_index *ix, int64_t store_id, const dvs_query *q, dvs_row
     }
     if (rc == DVS_OK && r != SQLITE_DONE)
         rc = dvs_sx_fail(s, err, "query");
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+out:
     pthread_mutex_unlock(&s->mu);
-done:
     free(b);
-    free(sc);
     return rc;
 }
 
-/* The instances under study [/series [/sop]]: collected in order (caller holds s->mu). */
+/* The instances under study [/series [/sop]], collected in order (the caller holds s->mu). */
 static int collect_blobs(sqlite_index *s, int64_t store_id, const char *study, const char *series, const char *sop,
                          dvs_blob_ref **out, size_t *nout, dv_error *err)
 {
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "SELECT st.study_uid, se.series_uid, i.sop_uid, i.sop_class_uid, i.transfer_syntax, i.blob, i.size"
-             " FROM instances i JOIN series se ON i.series_id=se.id JOIN studies st ON se.study_id=st.id"
-             " WHERE i.store_id=?%s%s%s ORDER BY st.id, se.id, i.id",
-             study && study[0] ? " AND st.study_uid=?" : "", series && series[0] ? " AND se.series_uid=?" : "",
-             sop && sop[0] ? " AND i.sop_uid=?" : "");
+    *out = NULL;
+    *nout = 0;
+    dvs_sql *b = malloc(sizeof *b);
+    if (b == NULL)
+        return dv_fail(err, DV_ERR_NOMEM, "index: blobs");
+    dvs_sql_init(b, DVS_DIALECT_SQLITE);
+    dvs_sql_blobs(b, store_id, study, series, sop);
+    sqlite3_stmt *st = built(s, b, "blobs", err);
+    if (st == NULL) {
+        free(b);
+        return -1;
+    }
     dvs_blob_ref *refs = NULL;
     size_t n = 0, cap = 0;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return dvs_sx_fail(s, err, "blobs");
-    int p = 1;
-    sqlite3_bind_int64(st, p++, store_id);
-    if (study && study[0])
-        sqlite3_bind_text(st, p++, study, -1, SQLITE_STATIC);
-    if (series && series[0])
-        sqlite3_bind_text(st, p++, series, -1, SQLITE_STATIC);
-    if (sop && sop[0])
-        sqlite3_bind_text(st, p++, sop, -1, SQLITE_STATIC);
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             dvs_blob_ref *v = realloc(refs, cap * sizeof *v);
             if (v == NULL) {
-                sqlite3_finalize(st);
-                free(refs);
-                return dv_fail(err, DV_ERR_NOMEM, "index: blobs");
+                dv_fail(err, DV_ERR_NOMEM, "index: blobs");
+                r = SQLITE_NOMEM;
+                break;
             }
             refs = v;
         }
@@ -881,10 +639,13 @@ static int collect_blobs(sqlite_index *s, int64_t store_id, const char *study, c
         dvs_sx_copy_col(f->blob, sizeof f->blob, st, 5);
         f->size = (uint64_t)sqlite3_column_int64(st, 6);
     }
-    sqlite3_finalize(st);
+    if (r != SQLITE_DONE && r != SQLITE_NOMEM)
+        dvs_sx_fail(s, err, "blobs");
+    sqlite3_reset(st);
+    free(b);
     if (r != SQLITE_DONE) {
         free(refs);
-        return dvs_sx_fail(s, err, "blobs");
+        return -1;
     }
     *out = refs;
     *nout = n;
@@ -910,22 +671,14 @@ static int sx_blobs(dvs_index *ix, int64_t store_id, const char *study, const ch
     return rc;
 }
 
-static int exec_bound(sqlite_index *s, const char *sql, int64_t store_id, const char *study, const char *series,
-                      const char *sop, dv_error *err)
+/* One statement of the delete (caller holds s->mu, inside the transaction). */
+static int delete_step(sqlite_index *s, dvs_sql *b, dv_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return dvs_sx_fail(s, err, "instances delete");
-    int p = 1;
-    sqlite3_bind_int64(st, p++, store_id);
-    if (study && study[0] && sqlite3_bind_parameter_count(st) >= p)
-        sqlite3_bind_text(st, p++, study, -1, SQLITE_STATIC);
-    if (series && series[0] && sqlite3_bind_parameter_count(st) >= p)
-        sqlite3_bind_text(st, p++, series, -1, SQLITE_STATIC);
-    if (sop && sop[0] && sqlite3_bind_parameter_count(st) >= p)
-        sqlite3_bind_text(st, p++, sop, -1, SQLITE_STATIC);
+    sqlite3_stmt *st = built(s, b, "instances delete", err);
+    if (st == NULL)
+        return -1;
     int r = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return r == SQLITE_DONE ? 0 : dvs_sx_fail(s, err, "instances delete");
 }
 
@@ -936,12 +689,9 @@ static int sx_instances_delete(dvs_index *ix, int64_t store_id, const char *stud
     dvs_blob_ref *refs = NULL;
     size_t n = 0;
     int rc = -1;
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "DELETE FROM instances WHERE id IN (SELECT i.id FROM instances i JOIN series se ON i.series_id=se.id"
-             " JOIN studies st ON se.study_id=st.id WHERE i.store_id=?%s%s%s)",
-             study && study[0] ? " AND st.study_uid=?" : "", series && series[0] ? " AND se.series_uid=?" : "",
-             sop && sop[0] ? " AND i.sop_uid=?" : "");
+    dvs_sql *b = malloc(sizeof *b);
+    if (b == NULL)
+        return dv_fail(err, DV_ERR_NOMEM, "index: instances delete");
     pthread_mutex_lock(&s->mu);
     /* One transaction: a concurrent STOW (serialised by s->mu and SQLite's write lock) sees the instances
      * either all there or all gone, never a study without its series. */
@@ -953,16 +703,12 @@ static int sx_instances_delete(dvs_index *ix, int64_t store_id, const char *stud
         rc = DVS_NOT_FOUND;
         goto rollback;
     }
-    if (exec_bound(s, sql, store_id, study, series, sop, err) ||
-        exec_bound(s,
-                   "DELETE FROM series WHERE study_id IN (SELECT id FROM studies WHERE store_id=?)"
-                   " AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.series_id=series.id)",
-                   store_id, NULL, NULL, NULL, err) ||
-        exec_bound(s,
-                   "DELETE FROM studies WHERE store_id=?"
-                   " AND NOT EXISTS (SELECT 1 FROM series se WHERE se.study_id=studies.id)",
-                   store_id, NULL, NULL, NULL, err))
-        goto rollback;
+    for (int step = 0; step < 3; step++) {
+        dvs_sql_init(b, DVS_DIALECT_SQLITE);
+        dvs_sql_instances_delete(b, step, store_id, study, series, sop);
+        if (delete_step(s, b, err))
+            goto rollback;
+    }
     if (dvs_sx_exec(s, "COMMIT", err))
         goto rollback;
     rc = DVS_OK;
@@ -971,6 +717,7 @@ rollback:
     dvs_sx_exec(s, "ROLLBACK", NULL);
 out:
     pthread_mutex_unlock(&s->mu);
+    free(b);
     for (size_t k = 0; rc == DVS_OK && k < n; k++)
         if (fn(&refs[k], user))
             rc = -1;
@@ -993,6 +740,7 @@ static const dvs_index_ops sqlite_ops = {
     .blob_refs = sx_blob_refs,
     .query = sx_query,
     .blobs = sx_blobs,
+    .instances_delete = sx_instances_delete,
     .op_create = dvs_sx_op_create,
     .op_get = dvs_sx_op_get,
     .op_list = dvs_sx_op_list,
@@ -1004,7 +752,6 @@ static const dvs_index_ops sqlite_ops = {
     .op_items_pending = dvs_sx_op_items_pending,
     .op_item_finish = dvs_sx_op_item_finish,
     .op_errors = dvs_sx_op_errors,
-    .instances_delete = sx_instances_delete,
 };
 
 dvs_index *dvs_sqlite_open(const char *path, dv_error *err)

@@ -3,11 +3,13 @@
  * The rule that makes resuming safe lives here: op_item_finish moves an item from pending to ok/failed and
  * the operation's counters in ONE transaction, and only when the item is still pending. So an item done
  * twice (a crash between storing its output and finishing it, or two processes resuming one operation) is
- * counted once. [test_store: test_operations, test_operation_items] */
+ * counted once. Statements come from the connection's cache (dvs_sx_stmt): reset after use, never finalized.
+ * [test_store: test_operations_sqlite, test_operation_items_sqlite] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/dvs_sql.h"
 #include "store/sqlite_internal.h"
 
 void dvs_operation_clear(dvs_operation *op)
@@ -25,9 +27,7 @@ static char *dup_col(sqlite3_stmt *st, int col)
     return t ? strdup((const char *)t) : NULL;
 }
 
-#define OP_COLS                                                                                                    \
-    "id, dataset_id, api_method, create_time, end_time, done, cancel_requested, planned, success, failure, "      \
-    "pending, result"
+#define OP_COLS DVS_SQL_OP_COLS
 
 /* Columns of OP_COLS (and request at col 12 when with_request) into out. -1 on ENOMEM. */
 static int read_op(sqlite3_stmt *st, dvs_operation *out, int with_request)
@@ -63,8 +63,8 @@ int dvs_sx_op_create(dvs_index *ix, dvs_operation *op, dv_error *err)
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO operations(dataset_id, api_method, create_time, request) VALUES(?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if ((st = dvs_sx_stmt(s, "INSERT INTO operations(dataset_id, api_method, create_time, request) VALUES(?,?,?,?)",
+            "operations", err)) == NULL) {
         dvs_sx_fail(s, err, "operation create");
         goto out;
     }
@@ -82,7 +82,7 @@ int dvs_sx_op_create(dvs_index *ix, dvs_operation *op, dv_error *err)
     op->id = sqlite3_last_insert_rowid(s->db);
     rc = DVS_OK;
 out:
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -93,8 +93,8 @@ int dvs_sx_op_get(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db, "SELECT " OP_COLS ", request FROM operations WHERE id=?1 AND (?2=0 OR dataset_id=?2)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if ((st = dvs_sx_stmt(s, "SELECT " OP_COLS ", request FROM operations WHERE id=?1 AND (?2=0 OR dataset_id=?2)",
+            "operations", err)) == NULL) {
         dvs_sx_fail(s, err, "operation get");
         goto out;
     }
@@ -108,7 +108,7 @@ int dvs_sx_op_get(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *
     else
         dvs_sx_fail(s, err, "operation get");
 out:
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -122,10 +122,8 @@ int dvs_sx_op_list(dvs_index *ix, int64_t dataset_id, int done, int64_t after, u
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT " OP_COLS " FROM operations WHERE (?1=0 OR dataset_id=?1) AND (?2<0 OR done=?2)"
-                           " AND id>?3 ORDER BY id LIMIT ?4",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if ((st = dvs_sx_stmt(s, "SELECT " OP_COLS " FROM operations WHERE (?1=0 OR dataset_id=?1) AND (?2<0 OR done=?2)"
+                           " AND id>?3 ORDER BY id LIMIT ?4", "operations", err)) == NULL) {
         dvs_sx_fail(s, err, "operation list");
         goto out;
     }
@@ -156,7 +154,7 @@ out:
         *n = 0;
         *next = 0;
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -165,11 +163,11 @@ out:
 static int update_id(sqlite_index *s, const char *sql, int64_t id, const char *what, dv_error *err)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if ((st = dvs_sx_stmt(s, sql, "operations", err)) == NULL)
         return dvs_sx_fail(s, err, what);
     sqlite3_bind_int64(st, 1, id);
     int r = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (r != SQLITE_DONE)
         return dvs_sx_fail(s, err, what);
     return sqlite3_changes(s->db) ? DVS_OK : DVS_NOT_FOUND;
@@ -178,13 +176,13 @@ static int update_id(sqlite_index *s, const char *sql, int64_t id, const char *w
 static int op_exists(sqlite_index *s, int64_t id, int *done, const char *what, dv_error *err)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT done FROM operations WHERE id=?", -1, &st, NULL) != SQLITE_OK)
+    if ((st = dvs_sx_stmt(s, "SELECT done FROM operations WHERE id=?", "operations", err)) == NULL)
         return dvs_sx_fail(s, err, what);
     sqlite3_bind_int64(st, 1, id);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         *done = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (r == SQLITE_ROW)
         return DVS_OK;
     return r == SQLITE_DONE ? DVS_NOT_FOUND : dvs_sx_fail(s, err, what);
@@ -216,8 +214,8 @@ int dvs_sx_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
         rc = DVS_EXISTS;
     if (rc == DVS_OK) {
         sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(s->db, "UPDATE operations SET done=1, end_time=?, result=? WHERE id=? AND done=0", -1,
-                               &st, NULL) != SQLITE_OK) {
+        if ((st = dvs_sx_stmt(s, "UPDATE operations SET done=1, end_time=?, result=? WHERE id=? AND done=0",
+                "operations", err)) == NULL) {
             rc = dvs_sx_fail(s, err, "operation finish");
         } else {
             sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
@@ -231,7 +229,7 @@ int dvs_sx_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
             else if (sqlite3_changes(s->db) == 0)
                 rc = DVS_EXISTS;
         }
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -245,10 +243,8 @@ int dvs_sx_op_items_add(dvs_index *ix, int64_t op_id, const dvs_op_item *items, 
     int rc = -1;
     if (dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
         goto out;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO op_items(op_id, seq, src_store, dst_store, study_uid, series_uid, sop_uid,"
-                           " blob, path) VALUES(?,?,?,?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if ((st = dvs_sx_stmt(s, "INSERT INTO op_items(op_id, seq, src_store, dst_store, study_uid, series_uid, sop_uid,"
+                           " blob, path) VALUES(?,?,?,?,?,?,?,?,?)", "operations", err)) == NULL) {
         dvs_sx_fail(s, err, "operation items add");
         goto rollback;
     }
@@ -278,14 +274,14 @@ int dvs_sx_op_items_add(dvs_index *ix, int64_t op_id, const dvs_op_item *items, 
             goto rollback;
         }
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     st = NULL;
     if (dvs_sx_exec(s, "COMMIT", err))
         goto rollback;
     rc = DVS_OK;
     goto out;
 rollback:
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     st = NULL;
     dvs_sx_exec(s, "ROLLBACK", NULL);
 out:
@@ -325,7 +321,7 @@ out:
     return rc;
 }
 
-#define ITEM_COLS "seq, src_store, dst_store, study_uid, series_uid, sop_uid, blob, path, state, error_class"
+#define ITEM_COLS DVS_SQL_ITEM_COLS
 
 static void read_item(sqlite3_stmt *st, dvs_op_item *it)
 {
@@ -349,9 +345,9 @@ static int items_page(sqlite_index *s, int64_t op_id, int state, int64_t after, 
     if (next)
         *next = 0;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT " ITEM_COLS " FROM op_items WHERE op_id=? AND state=? AND seq>? ORDER BY seq LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK)
+    if ((st = dvs_sx_stmt(s,
+                          "SELECT " ITEM_COLS " FROM op_items WHERE op_id=? AND state=? AND seq>? ORDER BY seq LIMIT ?",
+                          "operations", err)) == NULL)
         return dvs_sx_fail(s, err, what);
     sqlite3_bind_int64(st, 1, op_id);
     sqlite3_bind_int(st, 2, state);
@@ -366,7 +362,7 @@ static int items_page(sqlite_index *s, int64_t op_id, int state, int64_t after, 
         }
         read_item(st, &out[(*n)++]);
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (r != SQLITE_ROW && r != SQLITE_DONE) {
         *n = 0;
         return dvs_sx_fail(s, err, what);
@@ -405,8 +401,8 @@ int dvs_sx_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, 
     int rc = -1;
     if (dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
         goto out;
-    if (sqlite3_prepare_v2(s->db, "UPDATE op_items SET state=?, error_class=? WHERE op_id=? AND seq=? AND state=0", -1,
-                           &st, NULL) != SQLITE_OK) {
+    if ((st = dvs_sx_stmt(s, "UPDATE op_items SET state=?, error_class=? WHERE op_id=? AND seq=? AND state=0",
+            "operations", err)) == NULL) {
         dvs_sx_fail(s, err, "operation item finish");
         goto rollback;
     }
@@ -418,11 +414,11 @@ int dvs_sx_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, 
         dvs_sx_fail(s, err, "operation item finish");
         goto rollback;
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     st = NULL;
     if (sqlite3_changes(s->db) == 0) {
         /* Already finished (counted then), or no such item. */
-        if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM op_items WHERE op_id=? AND seq=?", -1, &st, NULL) != SQLITE_OK) {
+        if ((st = dvs_sx_stmt(s, "SELECT 1 FROM op_items WHERE op_id=? AND seq=?", "operations", err)) == NULL) {
             dvs_sx_fail(s, err, "operation item finish");
             goto rollback;
         }
@@ -436,11 +432,10 @@ int dvs_sx_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, 
         rc = r == SQLITE_ROW ? DVS_EXISTS : DVS_NOT_FOUND;
         goto rollback;
     }
-    if (sqlite3_prepare_v2(s->db,
-                           state == DVS_ITEM_OK
+    if ((st = dvs_sx_stmt(s, state == DVS_ITEM_OK
                                ? "UPDATE operations SET success=success+1, pending=MAX(pending-1,0) WHERE id=?"
                                : "UPDATE operations SET failure=failure+1, pending=MAX(pending-1,0) WHERE id=?",
-                           -1, &st, NULL) != SQLITE_OK) {
+                                       "operations", err)) == NULL) {
         dvs_sx_fail(s, err, "operation item finish");
         goto rollback;
     }
@@ -449,14 +444,14 @@ int dvs_sx_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, 
         dvs_sx_fail(s, err, "operation item finish");
         goto rollback;
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     st = NULL;
     if (dvs_sx_exec(s, "COMMIT", err))
         goto rollback;
     rc = DVS_OK;
     goto out;
 rollback:
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     st = NULL;
     dvs_sx_exec(s, "ROLLBACK", NULL);
 out:

@@ -1,6 +1,8 @@
-/* The store (src/store): instance files named by content hash only and written atomically, and the SQLite
- * index behind the dvs_index interface (datasets, stores, instances, duplicates, QIDO queries, metrics,
- * cascading deletes, long-running operations and their work items). */
+/* The store (src/store): instance files named by content hash only and written atomically, and the index
+ * behind the dvs_index interface (datasets, stores, instances, duplicates, QIDO queries, metrics, cascading
+ * deletes, concurrent duplicate STOWs, long-running operations and their work items). Every index check
+ * runs against both backends: SQLite, and PostgreSQL on the throw-away cluster of the ctest fixture "pg" (tests/support/pg_cluster.sh; its state
+ * file is $DV_TEST_PG_STATE). Without that cluster the PostgreSQL tests fail: they never skip. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "store/dvs_blobs.h"
 #include "store/dvs_index.h"
@@ -75,6 +79,13 @@ static void test_blob_names(void **state)
     close(dfd);
 }
 
+static int collect_blob(const dvs_blob_ref *ref, void *user)
+{
+    strcat((char *)user, ref->sop_uid);
+    strcat((char *)user, ";");
+    return 0;
+}
+
 static int collect_uid(const dvs_row *row, void *user)
 {
     char *out = user;
@@ -86,8 +97,8 @@ static int collect_uid(const dvs_row *row, void *user)
     return 0;
 }
 
-static void put(dvs_index *ix, int64_t store, const char *study, const char *series, const char *sop,
-                const char *patient_id, const char *date, const char *modality, int expect)
+static void put_named(dvs_index *ix, int64_t store, const char *study, const char *series, const char *sop,
+                      const char *patient_id, const char *name, const char *date, const char *modality, int expect)
 {
     dvs_instance_rec rec;
     memset(&rec, 0, sizeof rec);
@@ -107,10 +118,20 @@ static void put(dvs_index *ix, int64_t store, const char *study, const char *ser
             rec.attr[i] = modality;
         if (dvs_attrs[i].tag == 0x00080016)
             rec.attr[i] = rec.sop_class_uid;
+        if (dvs_attrs[i].tag == 0x00100010)
+            rec.attr[i] = name;
     }
     char existing[65];
     dv_error err;
     assert_int_equal(ix->ops->instance_put(ix, store, &rec, existing, &err), expect);
+    if (expect == DVS_EXISTS)
+        assert_string_equal(existing, rec.blob);
+}
+
+static void put(dvs_index *ix, int64_t store, const char *study, const char *series, const char *sop,
+                const char *patient_id, const char *date, const char *modality, int expect)
+{
+    put_named(ix, store, study, series, sop, patient_id, NULL, date, modality, expect);
 }
 
 static const dvs_attr *attr(const char *kw)
@@ -120,14 +141,118 @@ static const dvs_attr *attr(const char *kw)
     return a;
 }
 
-static void test_index(void **state)
+/* ---- the two backends ---- */
+
+/* The fixture cluster's URL, from the state file pg_cluster.sh wrote ($DV_TEST_PG_STATE). */
+static void pg_url(char *out, size_t cap)
 {
-    (void)state;
+    const char *state = getenv("DV_TEST_PG_STATE");
+    if (state == NULL)
+        fail_msg("DV_TEST_PG_STATE is not set: run through ctest (fixture 'pg' starts PostgreSQL)");
+    FILE *f = fopen(state, "r");
+    if (f == NULL)
+        fail_msg("no PostgreSQL fixture state file: did the 'pg' fixture (tests/support/pg_cluster.sh) fail?");
+    char line[1024];
+    out[0] = '\0';
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "URL=", 4) == 0) {
+            /* printf %q escaped '?' and '&' with a backslash */
+            size_t w = 0;
+            for (const char *c = line + 4; *c && *c != '\n' && w + 1 < cap; c++)
+                if (*c != '\\')
+                    out[w++] = *c;
+            out[w] = '\0';
+        }
+    fclose(f);
+    assert_true(strncmp(out, "postgresql://", 13) == 0);
+}
+
+/* A fresh PostgreSQL index: the public schema dropped and made again, then opened (which creates the
+ * tables). */
+static dvs_index *open_pg(void)
+{
+    char url[1024];
+    pg_url(url, sizeof url);
+    PGconn *c = PQconnectdb(url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, "SET client_min_messages=warning;"
+                            " DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
+    dv_error err = {0};
+    dvs_index *ix = dvs_index_open(url, tmpdir, &err);
+    if (ix == NULL)
+        fail_msg("dvs_index_open(postgresql): %s", err.message);
+    return ix;
+}
+
+static dvs_index *open_sqlite(const char *file)
+{
     char path[256];
-    snprintf(path, sizeof path, "%s/index.sqlite", tmpdir);
-    dv_error err;
+    snprintf(path, sizeof path, "%s/%s", tmpdir, file);
+    unlink(path);
+    dv_error err = {0};
     dvs_index *ix = dvs_sqlite_open(path, &err);
     assert_non_null(ix);
+    return ix;
+}
+
+static char *collect_attr(const dvs_row *row, char *out, uint32_t tag)
+{
+    for (size_t i = 0; i < dvs_nattrs; i++)
+        if (dvs_attrs[i].tag == tag) {
+            strcat(out, row->attr[i] ? row->attr[i] : "-");
+            strcat(out, ";");
+        }
+    return out;
+}
+
+static int collect_study(const dvs_row *row, void *user)
+{
+    char *out = user;
+    collect_attr(row, out, 0x0020000D);
+    char counts[96];
+    snprintf(counts, sizeof counts, "%llu/%llu/%s;", (unsigned long long)row->nseries,
+             (unsigned long long)row->ninstances, row->modalities);
+    strcat(out, counts);
+    return 0;
+}
+
+static void query_study(dvs_index *ix, int64_t sid, const char *kw, dvs_match_kind kind, const char *v, int fuzzy,
+                        const char *expect)
+{
+    dvs_query q;
+    memset(&q, 0, sizeof q);
+    q.level = DVS_STUDY;
+    q.limit = 10;
+    q.fuzzy = fuzzy;
+    q.nmatch = 1;
+    q.match[0].attr = attr(kw);
+    q.match[0].kind = kind;
+    if (kind == DVS_MATCH_LIST) {
+        char tmp[256];
+        snprintf(tmp, sizeof tmp, "%s", v);
+        for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            snprintf(q.match[0].list[q.match[0].nlist++], 65, "%s", t);
+    } else if (kind == DVS_MATCH_RANGE) {
+        const char *dash = strchr(v, '-');
+        snprintf(q.match[0].value, sizeof q.match[0].value, "%.*s", (int)(dash - v), v);
+        snprintf(q.match[0].hi, sizeof q.match[0].hi, "%s", dash + 1);
+    } else {
+        snprintf(q.match[0].value, sizeof q.match[0].value, "%s", v);
+    }
+    char out[1024] = "";
+    dv_error err;
+    assert_int_equal(ix->ops->query(ix, sid, &q, collect_study, out, &err), DVS_OK);
+    assert_string_equal(out, expect);
+}
+
+/* Every check of the index interface, on a fresh index of either backend: both must give the same answers
+ * (same rows, same order, same counts). */
+static void index_checks(dvs_index *ix)
+{
+    dv_error err;
     dvs_dataset d;
     memset(&d, 0, sizeof d);
     strcpy(d.project, "p");
@@ -213,33 +338,228 @@ static void test_index(void **state)
     free(ids);
     assert_int_equal(ix->ops->store_metrics(ix, sid, &m, &err), DVS_OK);
     assert_int_equal(m.instances, 0);
+    assert_int_equal(ix->ops->dataset_get(ix, "p", "l", "d", &got, &err), DVS_NOT_FOUND);
+    assert_int_equal(ix->ops->dataset_delete(ix, d.id, &ids, &n, &err), DVS_NOT_FOUND);
+
+    /* QIDO matching: the same answers on both backends (sql_build.c builds both dialects). */
+    assert_int_equal(ix->ops->dataset_create(ix, &d, &err), DVS_OK);
+    assert_int_equal(ix->ops->store_create(ix, d.id, "q", "{\"k\":\"v\"}", &st, &err), DVS_OK);
+    sid = st.id;
+    dvs_store_clear(&st);
+    put_named(ix, sid, "3.1", "3.1.1", "3.1.1.1", "ID_1", "Doe^John", "20200101", "CT", DVS_OK);
+    put_named(ix, sid, "3.1", "3.1.2", "3.1.2.1", "ID_1", "Doe^John", "20200101", "SR", DVS_OK);
+    put_named(ix, sid, "3.2", "3.2.1", "3.2.1.1", "100%", "DOE^JANE", "20200615", "MR", DVS_OK);
+    put_named(ix, sid, "3.3", "3.3.1", "3.3.1.1", "IDX1", "Roe^Ann", "20211231", "CT", DVS_OK);
+    put_named(ix, sid, "3.3", "3.3.1", "3.3.1.2", "IDX1", "Roe^Ann", "20211231", "CT", DVS_OK);
+    /* exact (case-sensitive), fuzzy PN (ASCII case-insensitive), wildcards */
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "doe^john", 0, "");
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "doe^john", 1, "3.1;2/2/CT\\SR;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "doe*", 1, "3.1;2/2/CT\\SR;3.2;1/1/MR;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "Doe*", 0, "3.1;2/2/CT\\SR;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "?oe^J*", 0, "3.1;2/2/CT\\SR;");
+    /* a wildcard's other characters are literal: '_' and '%' (LIKE's own wildcards) and '[' (GLOB's) */
+    query_study(ix, sid, "PatientID", DVS_MATCH_WILDCARD, "ID_*", 0, "3.1;2/2/CT\\SR;");
+    query_study(ix, sid, "PatientID", DVS_MATCH_WILDCARD, "1*%", 0, "3.2;1/1/MR;");
+    query_study(ix, sid, "PatientID", DVS_MATCH_WILDCARD, "%*", 0, "");
+    query_study(ix, sid, "PatientID", DVS_MATCH_WILDCARD, "[I]*", 0, "");
+    /* ranges: closed, open on either side, the upper end as a prefix */
+    query_study(ix, sid, "StudyDate", DVS_MATCH_RANGE, "20200101-20200615", 0, "3.1;2/2/CT\\SR;3.2;1/1/MR;");
+    query_study(ix, sid, "StudyDate", DVS_MATCH_RANGE, "20200102-", 0, "3.2;1/1/MR;3.3;1/2/CT;");
+    query_study(ix, sid, "StudyDate", DVS_MATCH_RANGE, "-2021", 0, "3.1;2/2/CT\\SR;3.2;1/1/MR;3.3;1/2/CT;");
+    /* UID lists, ModalitiesInStudy (exact and wildcard) */
+    query_study(ix, sid, "StudyInstanceUID", DVS_MATCH_LIST, "3.3,3.1,9.9", 0, "3.1;2/2/CT\\SR;3.3;1/2/CT;");
+    query_study(ix, sid, "ModalitiesInStudy", DVS_MATCH_SINGLE, "SR", 0, "3.1;2/2/CT\\SR;");
+    query_study(ix, sid, "ModalitiesInStudy", DVS_MATCH_WILDCARD, "?R", 0, "3.1;2/2/CT\\SR;3.2;1/1/MR;");
+    /* paging order: by level id, offset then limit */
+    dvs_query q2;
+    memset(&q2, 0, sizeof q2);
+    q2.level = DVS_SERIES;
+    q2.limit = 2;
+    q2.offset = 1;
+    char out[512] = "";
+    assert_int_equal(ix->ops->query(ix, sid, &q2, collect_study, out, &err), DVS_OK);
+    assert_string_equal(out, "3.1;0/1/CT\\SR;3.2;0/1/MR;");
+    /* store list paging and labels */
+    assert_int_equal(ix->ops->store_create(ix, d.id, "q2", NULL, &st, &err), DVS_OK);
+    dvs_store_clear(&st);
+    dvs_store sl[2];
+    int64_t next = 0;
+    assert_int_equal(ix->ops->store_list(ix, d.id, 0, 1, sl, &n, &next, &err), DVS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(sl[0].labels_json, "{\"k\":\"v\"}");
+    assert_int_equal(next, sl[0].id);
+    dvs_store_clear(&sl[0]);
+    assert_int_equal(ix->ops->store_list(ix, d.id, next, 1, sl, &n, &next, &err), DVS_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(sl[0].name, "q2");
+    assert_int_equal(next, 0);
+    assert_int_equal(ix->ops->store_delete(ix, sl[0].id, &err), DVS_OK);
+    assert_int_equal(ix->ops->store_delete(ix, sl[0].id, &err), DVS_NOT_FOUND);
+    dvs_store_clear(&sl[0]);
+    /* WADO's instance list, and blob reference counts */
+    char blobs[512] = "";
+    assert_int_equal(ix->ops->blobs(ix, sid, "3.3", NULL, NULL, collect_blob, blobs, &err), DVS_OK);
+    assert_string_equal(blobs, "3.3.1.1;3.3.1.2;");
+    assert_int_equal(ix->ops->blobs(ix, sid, "3.3", "3.3.1", "3.3.1.9", collect_blob, blobs, &err), DVS_NOT_FOUND);
+    char blob[65];
+    memset(blob, 'a', 64);
+    blob[64] = '\0';
+    uint64_t refs = 0;
+    assert_int_equal(ix->ops->blob_refs(ix, sid, blob, &refs, &err), DVS_OK);
+    assert_int_equal(refs, 5);
+    dvs_dataset list[4];
+    assert_int_equal(ix->ops->dataset_list(ix, "p", "l", 0, 4, list, &n, &next, &err), DVS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(next, 0);
     ix->ops->close(ix);
 }
 
-static dvs_index *open_ops_index(const char *name, int64_t *dataset_id)
+static void test_index_sqlite(void **state)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    (void)state;
+    index_checks(open_sqlite("index.sqlite"));
+}
+
+static void test_index_postgresql(void **state)
+{
+    (void)state;
+    index_checks(open_pg());
+}
+
+/* ---- concurrent duplicate STOWs ---- */
+
+#define RACE_SOPS 40
+#define RACE_THREADS 4
+
+typedef struct race_arg {
+    dvs_index *ix;
+    int64_t store;
+    int ok, exists, failed;
+} race_arg;
+
+static void *race_thread(void *p)
+{
+    race_arg *a = p;
+    for (int k = 0; k < RACE_SOPS; k++) {
+        dvs_instance_rec rec;
+        memset(&rec, 0, sizeof rec);
+        snprintf(rec.study_uid, sizeof rec.study_uid, "5.%d", k % 3);
+        snprintf(rec.series_uid, sizeof rec.series_uid, "5.%d.%d", k % 3, k % 5);
+        snprintf(rec.sop_uid, sizeof rec.sop_uid, "5.%d.%d.%d", k % 3, k % 5, k);
+        snprintf(rec.transfer_syntax, sizeof rec.transfer_syntax, "1.2.840.10008.1.2.1");
+        memset(rec.blob, 'b', 64);
+        rec.size = 10;
+        char existing[65];
+        dv_error err;
+        int rc = a->ix->ops->instance_put(a->ix, a->store, &rec, existing, &err);
+        if (rc == DVS_OK)
+            a->ok++;
+        else if (rc == DVS_EXISTS && strcmp(existing, rec.blob) == 0)
+            a->exists++;
+        else
+            a->failed++;
+    }
+    return NULL;
+}
+
+/* Two index handles on one index (two server processes: separate connections, as across processes), each
+ * used by two threads, all storing the same instances at once: each instance is stored exactly once and
+ * every other attempt is a duplicate (DVS_EXISTS with the stored blob), never an error. */
+static void race_checks(dvs_index *a, dvs_index *b)
+{
     dv_error err;
-    dvs_index *ix = dvs_sqlite_open(path, &err);
-    assert_non_null(ix);
+    dvs_dataset d;
+    memset(&d, 0, sizeof d);
+    strcpy(d.project, "p");
+    strcpy(d.location, "l");
+    strcpy(d.name, "race");
+    assert_int_equal(a->ops->dataset_create(a, &d, &err), DVS_OK);
+    dvs_store st;
+    assert_int_equal(a->ops->store_create(a, d.id, "s", NULL, &st, &err), DVS_OK);
+    dvs_store_clear(&st);
+    race_arg arg[RACE_THREADS];
+    pthread_t th[RACE_THREADS];
+    for (int t = 0; t < RACE_THREADS; t++) {
+        arg[t] = (race_arg){.ix = t % 2 ? b : a, .store = st.id};
+        assert_int_equal(pthread_create(&th[t], NULL, race_thread, &arg[t]), 0);
+    }
+    int ok = 0, exists = 0, failed = 0;
+    for (int t = 0; t < RACE_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        ok += arg[t].ok;
+        exists += arg[t].exists;
+        failed += arg[t].failed;
+    }
+    assert_int_equal(failed, 0);
+    assert_int_equal(ok, RACE_SOPS);
+    assert_int_equal(exists, RACE_SOPS * (RACE_THREADS - 1));
+    dvs_metrics m;
+    assert_int_equal(b->ops->store_metrics(b, st.id, &m, &err), DVS_OK);
+    assert_int_equal(m.instances, RACE_SOPS);
+    assert_int_equal(m.studies, 3);
+    assert_int_equal(m.series, 15);
+    a->ops->close(a);
+    b->ops->close(b);
+}
+
+static void test_race_sqlite(void **state)
+{
+    (void)state;
+    dvs_index *a = open_sqlite("race.sqlite");
+    char path[256];
+    snprintf(path, sizeof path, "%s/race.sqlite", tmpdir);
+    dv_error err;
+    dvs_index *b = dvs_sqlite_open(path, &err);
+    assert_non_null(b);
+    race_checks(a, b);
+}
+
+static void test_race_postgresql(void **state)
+{
+    (void)state;
+    dvs_index *a = open_pg();
+    char url[1024];
+    pg_url(url, sizeof url);
+    dv_error err;
+    dvs_index *b = dvs_pg_open(url, &err);
+    assert_non_null(b);
+    race_checks(a, b);
+}
+
+/* --index: only PostgreSQL URLs; a server that cannot be reached is an I/O error whose message does not
+ * repeat the URL's password. */
+static void test_index_open_errors(void **state)
+{
+    (void)state;
+    dv_error err = {0};
+    assert_null(dvs_index_open("mysql://u:pw@h/db", tmpdir, &err));
+    assert_int_equal(err.code, DV_ERR_USAGE);
+    assert_null(strstr(err.message, "pw"));
+    char url[256];
+    snprintf(url, sizeof url, "postgresql://u:hunter2secret@/db?host=%s/nowhere&connect_timeout=2", tmpdir);
+    assert_null(dvs_index_open(url, tmpdir, &err));
+    assert_int_equal(err.code, DV_ERR_IO);
+    assert_null(strstr(err.message, "hunter2secret"));
+}
+
+/* A dataset for the operation checks. */
+static int64_t ops_dataset(dvs_index *ix)
+{
+    dv_error err;
     dvs_dataset d;
     memset(&d, 0, sizeof d);
     strcpy(d.project, "p");
     strcpy(d.location, "l");
     strcpy(d.name, "d");
     assert_int_equal(ix->ops->dataset_create(ix, &d, &err), DVS_OK);
-    *dataset_id = d.id;
-    return ix;
+    return d.id;
 }
 
 /* Operations: create, get (by dataset or any), list filtered on done and paged, cancel, finish once; the
  * request is kept for the runner, a list never carries it. [docs/server.md "Operations"] */
-static void test_operations(void **state)
+static void operations_checks(dvs_index *ix)
 {
-    (void)state;
-    int64_t ds;
-    dvs_index *ix = open_ops_index("ops.sqlite", &ds);
+    int64_t ds = ops_dataset(ix);
     dv_error err;
     int64_t ids[5];
     for (int i = 0; i < 5; i++) {
@@ -334,11 +654,9 @@ static void test_operations(void **state)
  * one count once (a second finish of the same item, as after a crash, counts nothing); pending items page
  * in seq order; failed ones are the error log; the state survives closing and reopening the index; a reset
  * drops an interrupted planning. [docs/server.md "Operations"] */
-static void test_operation_items(void **state)
+static void operation_items_checks(dvs_index *ix, dvs_index *(*reopen)(void))
 {
-    (void)state;
-    int64_t ds;
-    dvs_index *ix = open_ops_index("items.sqlite", &ds);
+    int64_t ds = ops_dataset(ix);
     dv_error err;
     dvs_operation op;
     memset(&op, 0, sizeof op);
@@ -379,10 +697,7 @@ static void test_operation_items(void **state)
 
     /* Closed and opened again (a restart): the same state. */
     ix->ops->close(ix);
-    char path[256];
-    snprintf(path, sizeof path, "%s/items.sqlite", tmpdir);
-    ix = dvs_sqlite_open(path, &err);
-    assert_non_null(ix);
+    ix = reopen();
     assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
     assert_int_equal(got.success, 2);
     assert_int_equal(got.failure, 1);
@@ -424,6 +739,136 @@ static void test_operation_items(void **state)
     ix->ops->close(ix);
 }
 
+static void test_operations_sqlite(void **state)
+{
+    (void)state;
+    operations_checks(open_sqlite("ops.sqlite"));
+}
+
+static void test_operations_postgresql(void **state)
+{
+    (void)state;
+    operations_checks(open_pg());
+}
+
+/* The same index opened again (a restart): the file, or the PostgreSQL database without dropping it. */
+static dvs_index *reopen_sqlite(void)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/items.sqlite", tmpdir);
+    dv_error err;
+    dvs_index *ix = dvs_sqlite_open(path, &err);
+    assert_non_null(ix);
+    return ix;
+}
+
+static dvs_index *reopen_pg(void)
+{
+    char url[1024];
+    pg_url(url, sizeof url);
+    dv_error err;
+    dvs_index *ix = dvs_pg_open(url, &err);
+    assert_non_null(ix);
+    return ix;
+}
+
+static void test_operation_items_sqlite(void **state)
+{
+    (void)state;
+    operation_items_checks(open_sqlite("items.sqlite"), reopen_sqlite);
+}
+
+static void test_operation_items_postgresql(void **state)
+{
+    (void)state;
+    operation_items_checks(open_pg(), reopen_pg);
+}
+
+/* Two handles (two processes) and four threads finish every item of one operation at once, as when two
+ * servers resume the same operation: each item is counted exactly once. */
+#define FINISH_ITEMS 30
+
+typedef struct finish_arg {
+    dvs_index *ix;
+    int64_t op;
+    int ok, again, failed;
+} finish_arg;
+
+static void *finish_thread(void *p)
+{
+    finish_arg *a = p;
+    for (int k = 1; k <= FINISH_ITEMS; k++) {
+        dv_error err;
+        int rc = a->ix->ops->op_item_finish(a->ix, a->op, k, k % 7 ? DVS_ITEM_OK : DVS_ITEM_FAILED, "IO", &err);
+        if (rc == DVS_OK)
+            a->ok++;
+        else if (rc == DVS_EXISTS)
+            a->again++;
+        else
+            a->failed++;
+    }
+    return NULL;
+}
+
+static void item_finish_race_checks(dvs_index *a, dvs_index *b)
+{
+    int64_t ds = ops_dataset(a);
+    dv_error err;
+    dvs_operation op;
+    memset(&op, 0, sizeof op);
+    op.dataset_id = ds;
+    strcpy(op.api_method, "race");
+    assert_int_equal(a->ops->op_create(a, &op, &err), DVS_OK);
+    dvs_op_item *items = calloc(FINISH_ITEMS, sizeof *items);
+    assert_non_null(items);
+    for (int i = 0; i < FINISH_ITEMS; i++)
+        items[i].seq = i + 1;
+    assert_int_equal(a->ops->op_items_add(a, op.id, items, FINISH_ITEMS, &err), DVS_OK);
+    free(items);
+    assert_int_equal(b->ops->op_planned(b, op.id, &err), DVS_OK);
+    finish_arg arg[4];
+    pthread_t th[4];
+    for (int t = 0; t < 4; t++) {
+        arg[t] = (finish_arg){.ix = t % 2 ? b : a, .op = op.id};
+        assert_int_equal(pthread_create(&th[t], NULL, finish_thread, &arg[t]), 0);
+    }
+    int ok = 0, again = 0, failed = 0;
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        ok += arg[t].ok;
+        again += arg[t].again;
+        failed += arg[t].failed;
+    }
+    assert_int_equal(failed, 0);
+    assert_int_equal(ok, FINISH_ITEMS);
+    assert_int_equal(again, 3 * FINISH_ITEMS);
+    dvs_operation got;
+    assert_int_equal(a->ops->op_get(a, ds, op.id, &got, &err), DVS_OK);
+    assert_int_equal(got.success, FINISH_ITEMS - FINISH_ITEMS / 7);
+    assert_int_equal(got.failure, FINISH_ITEMS / 7);
+    assert_int_equal(got.pending, 0);
+    dvs_operation_clear(&got);
+    /* a finish after another process's finish: counted once */
+    assert_int_equal(b->ops->op_finish(b, op.id, "{}", &err), DVS_OK);
+    assert_int_equal(a->ops->op_finish(a, op.id, "{}", &err), DVS_EXISTS);
+    a->ops->close(a);
+    b->ops->close(b);
+}
+
+static void test_item_finish_race_sqlite(void **state)
+{
+    (void)state;
+    dvs_index *a = open_sqlite("items.sqlite");
+    item_finish_race_checks(a, reopen_sqlite());
+}
+
+static void test_item_finish_race_postgresql(void **state)
+{
+    (void)state;
+    dvs_index *a = open_pg();
+    item_finish_race_checks(a, reopen_pg());
+}
+
 static int count_ref(const dvs_blob_ref *r, void *user)
 {
     (void)r;
@@ -432,15 +877,10 @@ static int count_ref(const dvs_blob_ref *r, void *user)
 }
 
 /* instances_delete: one instance, a series, a study; emptied series and studies go with them; nothing to
- * delete is DVS_NOT_FOUND; another store's rows are untouched. */
-static void test_instances_delete(void **state)
+ * delete is DVS_NOT_FOUND; another store's rows are untouched. The same on both backends. */
+static void instances_delete_checks(dvs_index *ix)
 {
-    (void)state;
-    char path[256];
-    snprintf(path, sizeof path, "%s/index-del.sqlite", tmpdir);
     dv_error err;
-    dvs_index *ix = dvs_sqlite_open(path, &err);
-    assert_non_null(ix);
     dvs_dataset d;
     memset(&d, 0, sizeof d);
     strcpy(d.project, "p");
@@ -490,6 +930,19 @@ static void test_instances_delete(void **state)
     ix->ops->close(ix);
 }
 
+
+static void test_instances_delete_sqlite(void **state)
+{
+    (void)state;
+    instances_delete_checks(open_sqlite("index-del.sqlite"));
+}
+
+static void test_instances_delete_postgresql(void **state)
+{
+    (void)state;
+    instances_delete_checks(open_pg());
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -508,10 +961,19 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blob_names),
-        cmocka_unit_test(test_index),
-        cmocka_unit_test(test_operations),
-        cmocka_unit_test(test_operation_items),
-        cmocka_unit_test(test_instances_delete),
+        cmocka_unit_test(test_index_sqlite),
+        cmocka_unit_test(test_index_postgresql),
+        cmocka_unit_test(test_race_sqlite),
+        cmocka_unit_test(test_race_postgresql),
+        cmocka_unit_test(test_index_open_errors),
+        cmocka_unit_test(test_instances_delete_sqlite),
+        cmocka_unit_test(test_instances_delete_postgresql),
+        cmocka_unit_test(test_operations_sqlite),
+        cmocka_unit_test(test_operations_postgresql),
+        cmocka_unit_test(test_operation_items_sqlite),
+        cmocka_unit_test(test_operation_items_postgresql),
+        cmocka_unit_test(test_item_finish_race_sqlite),
+        cmocka_unit_test(test_item_finish_race_postgresql),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,113 @@
+/* SQL shared by the index backends (sqlite_index.c, pg_index.c): the schema, the inserts of an instance's
+ * levels, and the QIDO-RS statement built from a dvs_query. One home for "what the SQL says", so both
+ * backends answer the same QIDO query with the same rows in the same order; each backend only executes.
+ *
+ * Every client value is a bound parameter, never text in the statement (docs/decisions.md "Server index
+ * backends"). Statements are written with PostgreSQL's numbered placeholders ($1, $2, ...); the SQLite
+ * backend prepares them as ?1, ?2 (dvs_sql_sqlite_placeholders), which binds the same numbers. */
+#ifndef DVS_SQL_H
+#define DVS_SQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/dvs_index.h"
+#include "store/dvs_query.h"
+
+typedef enum dvs_dialect { DVS_DIALECT_SQLITE = 0, DVS_DIALECT_PG = 1 } dvs_dialect;
+
+/* One bound parameter: text (may be NULL: SQL NULL) or a 64-bit integer. Text points into the query, the
+ * record or the builder's scratch: valid as long as those. */
+typedef struct dvs_sql_param {
+    int is_int;
+    const char *text;
+    int64_t i;
+} dvs_sql_param;
+
+#define DVS_SQL_TEXT_MAX 16384
+#define DVS_SQL_PARAMS_MAX (DVS_MATCH_MAX * DVS_LIST_MAX + 16)
+
+/* A statement under construction with its parameters. Large (~60 KiB): allocate it, do not put it on a
+ * request thread's stack. */
+typedef struct dvs_sql {
+    dvs_dialect dialect;
+    char text[DVS_SQL_TEXT_MAX];
+    size_t n;
+    int overflow; /* the statement or its parameters did not fit: a DV_ERR_LIMIT for the caller */
+    dvs_sql_param param[DVS_SQL_PARAMS_MAX];
+    size_t nparam;
+    /* QIDO: which dvs_attrs entry each leading result column is (then nseries, ninstances, modalities). */
+    size_t colattr[64];
+    size_t ncol;
+    /* Scratch the text parameters of wildcard matches point into. */
+    char pat[DVS_MATCH_MAX][DVS_VALUE_MAX * 3 + 1];
+} dvs_sql;
+
+void dvs_sql_init(dvs_sql *b, dvs_dialect dialect);
+void dvs_sql_add(dvs_sql *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append the next placeholder ($k) bound to a text value (NULL: SQL NULL) or an integer. */
+void dvs_sql_text(dvs_sql *b, const char *v);
+void dvs_sql_int(dvs_sql *b, int64_t v);
+
+/* The whole schema as statements separated by ';' (CREATE ... IF NOT EXISTS: safe on an existing index). */
+int dvs_sql_schema(dvs_dialect dialect, char *out, size_t cap);
+
+/* "INSERT INTO studies|series(parent, uid, attrs...) VALUES(...) ON CONFLICT DO NOTHING": the first
+ * instance of a study or series decides its attributes. */
+void dvs_sql_level_insert(dvs_sql *b, dvs_level level, int64_t parent, const char *uid, const dvs_instance_rec *rec);
+/* "SELECT id FROM studies|series WHERE parent=$1 AND uid=$2". */
+void dvs_sql_level_id(dvs_sql *b, dvs_level level, int64_t parent, const char *uid);
+/* "INSERT INTO instances(...) VALUES(...) ON CONFLICT DO NOTHING RETURNING id": no row means the store
+ * already holds the SOPInstanceUID (the unique constraint decides, also across processes). */
+void dvs_sql_instance_insert(dvs_sql *b, int64_t series_id, int64_t store_id, const dvs_instance_rec *rec);
+/* The QIDO statement of q over store_id: columns colattr[0..ncol), then NumberOf... counts (2) and the
+ * ModalitiesInStudy text; rows in study, series, instance id order. */
+void dvs_sql_query(dvs_sql *b, int64_t store_id, const dvs_query *q);
+/* The instances under study [/series [/sop]] (NULL or "" for a wider scope), in order: study_uid,
+ * series_uid, sop_uid, sop_class_uid, transfer_syntax, blob, size. */
+void dvs_sql_blobs(dvs_sql *b, int64_t store_id, const char *study, const char *series, const char *sop);
+
+/* DICOMweb DELETE, in three steps run in one transaction: 0 the instances under study [/series [/sop]]
+ * (as dvs_sql_blobs selects them), 1 the series of the store left without instances, 2 the studies left
+ * without series. */
+void dvs_sql_instances_delete(dvs_sql *b, int step, int64_t store_id, const char *study, const char *series,
+                              const char *sop);
+
+/* SQLite: rewrite "$k" placeholders as "?k" into out (same length). -1 when it does not fit. */
+int dvs_sql_sqlite_placeholders(const char *sql, char *out, size_t cap);
+
+/* RFC 3339 UTC "now" with microseconds (create and end times of datasets and operations). */
+void dvs_rfc3339_now(char out[32]);
+
+/* The fixed statements, the same text for both backends. */
+#define DVS_SQL_DATASET_COLS "id, project, location, name, time_zone, create_time"
+#define DVS_SQL_DATASET_INSERT                                                                                    \
+    "INSERT INTO datasets(project, location, name, time_zone, create_time) VALUES($1,$2,$3,$4,$5)"             \
+    " ON CONFLICT DO NOTHING RETURNING id"
+#define DVS_SQL_DATASET_GET                                                                                       \
+    "SELECT " DVS_SQL_DATASET_COLS " FROM datasets WHERE project=$1 AND location=$2 AND name=$3"
+#define DVS_SQL_DATASET_LIST                                                                                      \
+    "SELECT " DVS_SQL_DATASET_COLS " FROM datasets WHERE project=$1 AND location=$2 AND id>$3 ORDER BY id LIMIT $4"
+#define DVS_SQL_DATASET_STORES "SELECT id FROM stores WHERE dataset_id=$1 ORDER BY id"
+#define DVS_SQL_DATASET_DELETE "DELETE FROM datasets WHERE id=$1"
+#define DVS_SQL_STORE_COLS "id, dataset_id, name, labels"
+#define DVS_SQL_STORE_INSERT                                                                                      \
+    "INSERT INTO stores(dataset_id, name, labels) VALUES($1,$2,$3) ON CONFLICT DO NOTHING RETURNING id"
+#define DVS_SQL_STORE_GET "SELECT " DVS_SQL_STORE_COLS " FROM stores WHERE dataset_id=$1 AND name=$2"
+#define DVS_SQL_STORE_LIST                                                                                        \
+    "SELECT " DVS_SQL_STORE_COLS " FROM stores WHERE dataset_id=$1 AND id>$2 ORDER BY id LIMIT $3"
+#define DVS_SQL_STORE_DELETE "DELETE FROM stores WHERE id=$1"
+#define DVS_SQL_STORE_METRICS                                                                                     \
+    "SELECT (SELECT COUNT(*) FROM studies WHERE store_id=$1),"                                                    \
+    " (SELECT COUNT(*) FROM series se JOIN studies st ON se.study_id=st.id WHERE st.store_id=$1),"               \
+    " (SELECT COUNT(*) FROM instances WHERE store_id=$1),"                                                        \
+    " (SELECT COALESCE(SUM(size),0) FROM instances WHERE store_id=$1)"
+#define DVS_SQL_INSTANCE_BLOB "SELECT blob FROM instances WHERE store_id=$1 AND sop_uid=$2"
+#define DVS_SQL_BLOB_REFS "SELECT COUNT(*) FROM instances WHERE store_id=$1 AND blob=$2"
+/* The columns of an operation and of a work item, in the order both backends read them. */
+#define DVS_SQL_OP_COLS                                                                                           \
+    "id, dataset_id, api_method, create_time, end_time, done, cancel_requested, planned, success, failure, "      \
+    "pending, result"
+#define DVS_SQL_ITEM_COLS "seq, src_store, dst_store, study_uid, series_uid, sop_uid, blob, path, state, error_class"
+
+#endif

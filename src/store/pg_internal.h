@@ -1,0 +1,60 @@
+/* Internal to the PostgreSQL backend of dvs_index (pg_index.c: the pool, statements, datasets, stores,
+ * instances, QIDO; pg_ops.c: long-running operations and their work items). */
+#ifndef DVS_PG_INTERNAL_H
+#define DVS_PG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "store/dvs_index.h"
+
+#define PG_POOL_MAX 16
+/* A transaction that lost a deadlock or a serialization check is run again, at most this many times. */
+#define PG_TX_TRIES 4
+
+/* A pool of connections (pg_index.c says why): idle ones, and how many exist in all. */
+typedef struct pg_index {
+    dvs_index base;
+    char *conninfo; /* the URL (may hold a password: wiped on close) */
+    pthread_mutex_t mu;
+    pthread_cond_t freed;
+    PGconn *idle[PG_POOL_MAX];
+    size_t nidle, nopen;
+} pg_index;
+
+#define PX(ix) ((pg_index *)(ix))
+
+/* Check a connection out (waiting while PG_POOL_MAX are in use) and give it back. NULL with err set when
+ * no connection can be made. release(NULL) is a no-op. */
+PGconn *dvs_pg_acquire(pg_index *p, dv_error *err);
+void dvs_pg_release(pg_index *p, PGconn *c);
+/* Run sql with n text parameters (NULL: SQL NULL). The result (PQclear it) or NULL with err set (the
+ * operation and the SQLSTATE, never PostgreSQL's text); *failed (optional) receives the failed result. */
+PGresult *dvs_pg_run(PGconn *c, const char *sql, int n, const char *const *vals, const char *what, dv_error *err,
+                     PGresult **failed);
+int dvs_pg_command(PGconn *c, const char *sql, dv_error *err, PGresult **failed); /* BEGIN, COMMIT */
+void dvs_pg_rollback(PGconn *c);
+int dvs_pg_retryable(const PGresult *failed); /* a deadlock or serialization failure: run it again */
+void dvs_pg_i64(char buf[24], int64_t v);     /* decimal text of v, for a parameter */
+int64_t dvs_pg_get_i64(const PGresult *r, int row, int col);
+void dvs_pg_get_text(char *dst, size_t cap, const PGresult *r, int row, int col); /* "" for NULL */
+
+int dvs_pg_op_create(dvs_index *ix, dvs_operation *op, dv_error *err);
+int dvs_pg_op_get(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *out, dv_error *err);
+int dvs_pg_op_list(dvs_index *ix, int64_t dataset_id, int done, int64_t after, uint32_t limit, dvs_operation *out,
+                   size_t *n, int64_t *next, dv_error *err);
+int dvs_pg_op_cancel(dvs_index *ix, int64_t id, dv_error *err);
+int dvs_pg_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_error *err);
+int dvs_pg_op_items_add(dvs_index *ix, int64_t op_id, const dvs_op_item *items, size_t n, dv_error *err);
+int dvs_pg_op_planned(dvs_index *ix, int64_t op_id, dv_error *err);
+int dvs_pg_op_items_reset(dvs_index *ix, int64_t op_id, dv_error *err);
+int dvs_pg_op_items_pending(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out,
+                            size_t *n, dv_error *err);
+int dvs_pg_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, const char *error_class,
+                          dv_error *err);
+int dvs_pg_op_errors(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out, size_t *n,
+                     int64_t *next, dv_error *err);
+
+#endif

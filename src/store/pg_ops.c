@@ -1,0 +1,398 @@
+/* The PostgreSQL backend's long-running operations and work items (dvs_index.h "Long-running operations"),
+ * with the same rules as the SQLite one (sqlite_ops.c).
+ *
+ * Several processes may resume one operation at once, so every "only once" rule is one UPDATE guarded by
+ * the row's state: PostgreSQL's row lock makes a second UPDATE of the same row wait, re-read the row, and
+ * then find the guard false (READ COMMITTED). op_item_finish moves an item from pending to ok/failed and
+ * the counters in one transaction; op_finish records a result once. [test_store:
+ * test_operation_items_postgresql, test_item_finish_race_postgresql] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/dvs_sql.h"
+#include "store/pg_internal.h"
+
+static char *dup_val(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col));
+}
+
+/* Columns of DVS_SQL_OP_COLS (and request at col 12 when with_request) into out. -1 on ENOMEM. */
+static int read_op(const PGresult *r, int row, dvs_operation *out, int with_request)
+{
+    memset(out, 0, sizeof *out);
+    out->id = dvs_pg_get_i64(r, row, 0);
+    out->dataset_id = dvs_pg_get_i64(r, row, 1);
+    dvs_pg_get_text(out->api_method, sizeof out->api_method, r, row, 2);
+    dvs_pg_get_text(out->create_time, sizeof out->create_time, r, row, 3);
+    dvs_pg_get_text(out->end_time, sizeof out->end_time, r, row, 4);
+    out->done = (int)dvs_pg_get_i64(r, row, 5);
+    out->cancel_requested = (int)dvs_pg_get_i64(r, row, 6);
+    out->planned = (int)dvs_pg_get_i64(r, row, 7);
+    out->success = (uint64_t)dvs_pg_get_i64(r, row, 8);
+    out->failure = (uint64_t)dvs_pg_get_i64(r, row, 9);
+    out->pending = (uint64_t)dvs_pg_get_i64(r, row, 10);
+    if (!PQgetisnull(r, row, 11) && (out->result_json = dup_val(r, row, 11)) == NULL)
+        return -1;
+    if (with_request && !PQgetisnull(r, row, 12) && (out->request_json = dup_val(r, row, 12)) == NULL) {
+        dvs_operation_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* One statement on a pooled connection: its result (PQclear it), or NULL with err set. */
+static PGresult *one(pg_index *p, const char *sql, int n, const char *const *v, const char *what, dv_error *err)
+{
+    PGconn *c = dvs_pg_acquire(p, err);
+    if (c == NULL)
+        return NULL;
+    PGresult *r = dvs_pg_run(c, sql, n, v, what, err, NULL);
+    dvs_pg_release(p, c);
+    return r;
+}
+
+static int changed(const PGresult *r)
+{
+    return strcmp(PQcmdTuples((PGresult *)r), "0") != 0;
+}
+
+int dvs_pg_op_create(dvs_index *ix, dvs_operation *op, dv_error *err)
+{
+    dvs_rfc3339_now(op->create_time);
+    op->end_time[0] = '\0';
+    op->done = op->cancel_requested = op->planned = 0;
+    op->success = op->failure = op->pending = 0;
+    char ds[24];
+    dvs_pg_i64(ds, op->dataset_id);
+    const char *v[4] = {ds, op->api_method, op->create_time, op->request_json};
+    PGresult *r = one(PX(ix),
+                      "INSERT INTO operations(dataset_id, api_method, create_time, request) VALUES($1,$2,$3,$4)"
+                      " RETURNING id",
+                      4, v, "operation create", err);
+    if (r == NULL)
+        return -1;
+    op->id = dvs_pg_get_i64(r, 0, 0);
+    PQclear(r);
+    return DVS_OK;
+}
+
+int dvs_pg_op_get(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *out, dv_error *err)
+{
+    char a[24], b[24];
+    dvs_pg_i64(a, id);
+    dvs_pg_i64(b, dataset_id);
+    const char *v[2] = {a, b};
+    PGresult *r = one(PX(ix),
+                      "SELECT " DVS_SQL_OP_COLS ", request FROM operations WHERE id=$1"
+                      " AND ($2::bigint=0 OR dataset_id=$2::bigint)",
+                      2, v, "operation get", err);
+    if (r == NULL)
+        return -1;
+    int rc = DVS_NOT_FOUND;
+    if (PQntuples(r))
+        rc = read_op(r, 0, out, 1) ? dv_fail(err, DV_ERR_NOMEM, "index: operation get") : DVS_OK;
+    PQclear(r);
+    return rc;
+}
+
+int dvs_pg_op_list(dvs_index *ix, int64_t dataset_id, int done, int64_t after, uint32_t limit, dvs_operation *out,
+                   size_t *n, int64_t *next, dv_error *err)
+{
+    *n = 0;
+    *next = 0;
+    char a[24], b[24], c[24], d[24];
+    dvs_pg_i64(a, dataset_id);
+    dvs_pg_i64(b, done < 0 ? -1 : done ? 1 : 0);
+    dvs_pg_i64(c, after);
+    dvs_pg_i64(d, (int64_t)limit + 1);
+    const char *v[4] = {a, b, c, d};
+    PGresult *r = one(PX(ix),
+                      "SELECT " DVS_SQL_OP_COLS " FROM operations WHERE ($1::bigint=0 OR dataset_id=$1::bigint)"
+                      " AND ($2::bigint<0 OR done=$2::bigint) AND id>$3 ORDER BY id LIMIT $4",
+                      4, v, "operation list", err);
+    if (r == NULL)
+        return -1;
+    int rc = DVS_OK, rows = PQntuples(r);
+    for (int i = 0; i < rows; i++) {
+        if (*n == limit) {
+            *next = out[*n - 1].id;
+            break;
+        }
+        if (read_op(r, i, &out[*n], 0)) {
+            rc = dv_fail(err, DV_ERR_NOMEM, "index: operation list");
+            for (size_t k = 0; k < *n; k++)
+                dvs_operation_clear(&out[k]);
+            *n = 0;
+            *next = 0;
+            break;
+        }
+        (*n)++;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int dvs_pg_op_cancel(dvs_index *ix, int64_t id, dv_error *err)
+{
+    char a[24];
+    dvs_pg_i64(a, id);
+    const char *v[1] = {a};
+    /* One statement: a finished operation keeps its flag (nothing to cancel), a missing one changes no row. */
+    PGresult *r = one(PX(ix),
+                      "UPDATE operations SET cancel_requested=CASE WHEN done=0 THEN 1 ELSE cancel_requested END"
+                      " WHERE id=$1",
+                      1, v, "operation cancel", err);
+    if (r == NULL)
+        return -1;
+    int rc = changed(r) ? DVS_OK : DVS_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+int dvs_pg_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_error *err)
+{
+    char now[32], a[24];
+    dvs_rfc3339_now(now);
+    dvs_pg_i64(a, id);
+    const char *v[3] = {now, result_json, a};
+    PGresult *r = one(PX(ix), "UPDATE operations SET done=1, end_time=$1, result=$2 WHERE id=$3 AND done=0", 3, v,
+                      "operation finish", err);
+    if (r == NULL)
+        return -1;
+    int ok = changed(r);
+    PQclear(r);
+    if (ok)
+        return DVS_OK;
+    /* Already done (its result stays), or no such operation. */
+    if ((r = one(PX(ix), "SELECT 1 FROM operations WHERE id=$1", 1, v + 2, "operation finish", err)) == NULL)
+        return -1;
+    int rc = PQntuples(r) ? DVS_EXISTS : DVS_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+/* One try of op_items_add's transaction. The operation row is share-locked first: it cannot be deleted
+ * meanwhile, and a missing one is DVS_NOT_FOUND rather than a foreign-key error. */
+static int items_add_tx(PGconn *c, int64_t op_id, const dvs_op_item *items, size_t n, dv_error *err,
+                        PGresult **failed)
+{
+    char op[24];
+    dvs_pg_i64(op, op_id);
+    if (dvs_pg_command(c, "BEGIN", err, failed))
+        return -1;
+    const char *v1[1] = {op};
+    PGresult *r = dvs_pg_run(c, "SELECT 1 FROM operations WHERE id=$1 FOR SHARE", 1, v1, "operation items add", err,
+                             failed);
+    if (r == NULL)
+        goto rollback;
+    int found = PQntuples(r) > 0;
+    PQclear(r);
+    if (!found) {
+        dvs_pg_rollback(c);
+        return DVS_NOT_FOUND;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const dvs_op_item *it = &items[i];
+        char seq[24], src[24], dst[24];
+        dvs_pg_i64(seq, it->seq);
+        dvs_pg_i64(src, it->src_store_id);
+        dvs_pg_i64(dst, it->dst_store_id);
+        const char *v[9] = {op, seq, src, dst, it->study_uid, it->series_uid, it->sop_uid, it->blob, it->path};
+        r = dvs_pg_run(c,
+                       "INSERT INTO op_items(op_id, seq, src_store, dst_store, study_uid, series_uid, sop_uid, blob,"
+                       " path) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
+                       9, v, "operation items add", err, failed);
+        if (r == NULL)
+            goto rollback;
+        int added = changed(r);
+        PQclear(r);
+        if (!added) { /* a taken seq: nothing of this call is added */
+            dvs_pg_rollback(c);
+            return DVS_EXISTS;
+        }
+    }
+    if (dvs_pg_command(c, "COMMIT", err, failed) == 0)
+        return DVS_OK;
+rollback:
+    dvs_pg_rollback(c);
+    return -1;
+}
+
+int dvs_pg_op_items_add(dvs_index *ix, int64_t op_id, const dvs_op_item *items, size_t n, dv_error *err)
+{
+    pg_index *p = PX(ix);
+    PGconn *c = dvs_pg_acquire(p, err);
+    int rc = -1;
+    for (int t = 0; c && t < PG_TX_TRIES; t++) {
+        PGresult *failed = NULL;
+        rc = items_add_tx(c, op_id, items, n, err, &failed);
+        int again = rc < 0 && dvs_pg_retryable(failed);
+        PQclear(failed);
+        if (!again)
+            break;
+    }
+    dvs_pg_release(p, c);
+    return rc;
+}
+
+int dvs_pg_op_planned(dvs_index *ix, int64_t op_id, dv_error *err)
+{
+    char a[24];
+    dvs_pg_i64(a, op_id);
+    const char *v[1] = {a};
+    PGresult *r = one(PX(ix),
+                      "UPDATE operations SET planned=1, pending=(SELECT COUNT(*) FROM op_items WHERE op_id=$1 AND"
+                      " state=0) WHERE id=$1",
+                      1, v, "operation planned", err);
+    if (r == NULL)
+        return -1;
+    int rc = changed(r) ? DVS_OK : DVS_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
+int dvs_pg_op_items_reset(dvs_index *ix, int64_t op_id, dv_error *err)
+{
+    pg_index *p = PX(ix);
+    PGconn *c = dvs_pg_acquire(p, err);
+    if (c == NULL)
+        return -1;
+    char a[24];
+    dvs_pg_i64(a, op_id);
+    const char *v[1] = {a};
+    int rc = -1;
+    PGresult *r = NULL;
+    if (dvs_pg_command(c, "BEGIN", err, NULL) == 0 &&
+        (r = dvs_pg_run(c, "DELETE FROM op_items WHERE op_id=$1", 1, v, "operation items reset", err, NULL))) {
+        PQclear(r);
+        r = dvs_pg_run(c, "UPDATE operations SET planned=0, success=0, failure=0, pending=0 WHERE id=$1", 1, v,
+                       "operation items reset", err, NULL);
+        if (r)
+            rc = changed(r) ? DVS_OK : DVS_NOT_FOUND;
+        PQclear(r);
+    }
+    if (rc < 0 || dvs_pg_command(c, "COMMIT", err, NULL)) {
+        dvs_pg_rollback(c);
+        rc = -1;
+    }
+    dvs_pg_release(p, c);
+    return rc;
+}
+
+/* Items of op_id in state with seq > after, at most limit (+1 to tell whether more follow). */
+static int items_page(pg_index *p, int64_t op_id, int state, int64_t after, uint32_t limit, dvs_op_item *out,
+                      size_t *n, int64_t *next, const char *what, dv_error *err)
+{
+    *n = 0;
+    if (next)
+        *next = 0;
+    char a[24], b[24], c[24], d[24];
+    dvs_pg_i64(a, op_id);
+    dvs_pg_i64(b, state);
+    dvs_pg_i64(c, after);
+    dvs_pg_i64(d, (int64_t)limit + 1);
+    const char *v[4] = {a, b, c, d};
+    PGresult *r = one(p,
+                      "SELECT " DVS_SQL_ITEM_COLS " FROM op_items WHERE op_id=$1 AND state=$2 AND seq>$3"
+                      " ORDER BY seq LIMIT $4",
+                      4, v, what, err);
+    if (r == NULL)
+        return -1;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows; i++) {
+        if (*n == limit) {
+            if (next)
+                *next = out[*n - 1].seq;
+            break;
+        }
+        dvs_op_item *it = &out[(*n)++];
+        it->seq = dvs_pg_get_i64(r, i, 0);
+        it->src_store_id = dvs_pg_get_i64(r, i, 1);
+        it->dst_store_id = dvs_pg_get_i64(r, i, 2);
+        dvs_pg_get_text(it->study_uid, sizeof it->study_uid, r, i, 3);
+        dvs_pg_get_text(it->series_uid, sizeof it->series_uid, r, i, 4);
+        dvs_pg_get_text(it->sop_uid, sizeof it->sop_uid, r, i, 5);
+        dvs_pg_get_text(it->blob, sizeof it->blob, r, i, 6);
+        dvs_pg_get_text(it->path, sizeof it->path, r, i, 7);
+        it->state = (int)dvs_pg_get_i64(r, i, 8);
+        dvs_pg_get_text(it->error_class, sizeof it->error_class, r, i, 9);
+    }
+    PQclear(r);
+    return DVS_OK;
+}
+
+int dvs_pg_op_items_pending(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out,
+                            size_t *n, dv_error *err)
+{
+    return items_page(PX(ix), op_id, DVS_ITEM_PENDING, after, limit, out, n, NULL, "operation items", err);
+}
+
+int dvs_pg_op_errors(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out, size_t *n,
+                     int64_t *next, dv_error *err)
+{
+    return items_page(PX(ix), op_id, DVS_ITEM_FAILED, after, limit, out, n, next, "operation errors", err);
+}
+
+static int item_finish_tx(PGconn *c, int64_t op_id, int64_t seq, int state, const char *error_class, dv_error *err,
+                          PGresult **failed)
+{
+    char op[24], sq[24], st[24];
+    dvs_pg_i64(op, op_id);
+    dvs_pg_i64(sq, seq);
+    dvs_pg_i64(st, state);
+    if (dvs_pg_command(c, "BEGIN", err, failed))
+        return -1;
+    const char *v[4] = {st, state == DVS_ITEM_FAILED && error_class ? error_class : "", op, sq};
+    PGresult *r = dvs_pg_run(c, "UPDATE op_items SET state=$1, error_class=$2 WHERE op_id=$3 AND seq=$4 AND state=0",
+                             4, v, "operation item finish", err, failed);
+    if (r == NULL)
+        goto rollback;
+    int moved = changed(r);
+    PQclear(r);
+    if (!moved) {
+        /* Already finished (counted then), or no such item. */
+        r = dvs_pg_run(c, "SELECT 1 FROM op_items WHERE op_id=$1 AND seq=$2", 2, v + 2, "operation item finish", err,
+                       failed);
+        if (r == NULL)
+            goto rollback;
+        int rc = PQntuples(r) ? DVS_EXISTS : DVS_NOT_FOUND;
+        PQclear(r);
+        dvs_pg_rollback(c);
+        return rc;
+    }
+    r = dvs_pg_run(c,
+                   state == DVS_ITEM_OK
+                       ? "UPDATE operations SET success=success+1, pending=GREATEST(pending-1,0) WHERE id=$1"
+                       : "UPDATE operations SET failure=failure+1, pending=GREATEST(pending-1,0) WHERE id=$1",
+                   1, v + 2, "operation item finish", err, failed);
+    if (r == NULL)
+        goto rollback;
+    PQclear(r);
+    if (dvs_pg_command(c, "COMMIT", err, failed) == 0)
+        return DVS_OK;
+rollback:
+    dvs_pg_rollback(c);
+    return -1;
+}
+
+int dvs_pg_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, const char *error_class,
+                          dv_error *err)
+{
+    if (state != DVS_ITEM_OK && state != DVS_ITEM_FAILED)
+        return dv_fail(err, DV_ERR_USAGE, "index: item state must be ok or failed");
+    pg_index *p = PX(ix);
+    PGconn *c = dvs_pg_acquire(p, err);
+    int rc = -1;
+    for (int t = 0; c && t < PG_TX_TRIES; t++) {
+        PGresult *failed = NULL;
+        rc = item_finish_tx(c, op_id, seq, state, error_class, err, &failed);
+        int again = rc < 0 && dvs_pg_retryable(failed);
+        PQclear(failed);
+        if (!again)
+            break;
+    }
+    dvs_pg_release(p, c);
+    return rc;
+}
