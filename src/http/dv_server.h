@@ -29,6 +29,7 @@ typedef struct dvh_server_config {
     unsigned idle_timeout_s;      /* a connection idle this long is closed (0: 30 s) */
     unsigned request_timeout_s;   /* a request still uploading after this long gets 408 (0: 600 s) */
     size_t header_limit;          /* memory per connection for the request line and headers (0: 32 KiB) */
+    const char *console_dir;      /* the web console's files, served at /console/ (NULL or missing: 404) */
     FILE *log;                    /* access log (JSON lines, no PHI); NULL: none */
 } dvh_server_config;
 

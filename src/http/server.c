@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "http/console_static.h"
 #include "http/server_internal.h"
 
 #define DEFAULT_WORKERS 4u
@@ -213,6 +214,16 @@ static int is_stow(const dvh_request *rq)
 static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
 {
     dvh_err e = {0};
+    /* The console's static files are the one thing served without the token: they are the same for everyone
+     * and hold no data (docs/console.md). [test_console.py "console without token"] */
+    if (dvh_console_is_path(url, strlen(url))) {
+        rq->route.name = "console.static";
+        rq->routed = 1;
+        struct MHD_Response *resp = NULL;
+        int status = 200;
+        *res = dvh_handle_console(rq, url, &resp, &status, &e) ? queue_error(rq, &e) : queue(rq, resp, status);
+        return 1;
+    }
     if (!authorized(rq)) {
         dvh_fail(&e, DVH_UNAUTHENTICATED, "missing or invalid bearer token");
         *res = queue_error(rq, &e);
@@ -361,6 +372,7 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     }
     s->cfg = *cfg;
     s->data_fd = -1;
+    s->console_fd = -1;
     pthread_mutex_init(&s->log_mu, NULL);
     if (!s->cfg.workers)
         s->cfg.workers = DEFAULT_WORKERS;
@@ -412,6 +424,9 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         dv_fail(err, DV_ERR_IO, "--data: cannot open the directory (errno %d)", errno);
         goto fail;
     }
+    if (cfg->console_dir)
+        s->console_fd = open(cfg->console_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    s->cfg.console_dir = NULL; /* not kept: the open directory is */
     size_t dl = strlen(cfg->data_dir) + sizeof "/index.sqlite";
     char *dbpath = malloc(dl);
     if (dbpath == NULL) {
@@ -473,6 +488,8 @@ void dvh_server_stop(dvh_server *s)
         s->ix->ops->close(s->ix);
     if (s->data_fd >= 0)
         close(s->data_fd);
+    if (s->console_fd >= 0)
+        close(s->console_fd);
     if (s->tls_key)
         OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
     free(s->tls_cert);

@@ -19,6 +19,7 @@ struct dvh_server {
     struct MHD_Daemon *daemon;
     dvs_index *ix;
     int data_fd;
+    int console_fd;       /* the console's directory (-1: none found; /console/ answers 404) */
     unsigned port;
     int tls;
     int has_token;
@@ -81,6 +82,9 @@ int dvh_stow_begin(dvh_request *rq, dvh_err *e);
 int dvh_stow_feed(dvh_request *rq, const char *data, size_t len, dvh_err *e);
 int dvh_stow_finish(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 void dvh_stow_free(dvh_stow *s);
+
+/* --- console_static.c: GET /console/... (before authentication; see console_static.h) --- */
+int dvh_handle_console(dvh_request *rq, const char *url, struct MHD_Response **resp, int *status, dvh_err *e);
 
 /* --- search.c (QIDO) and wado.c --- */
 int dvh_handle_search(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
