@@ -59,9 +59,18 @@ export async function upload(d, s, files, progress) {
 const REASONS = {"0x0111": "already in the store", "0xC000": "not DICOM", "0xA900": "other study",
                  "0xA700": "too large", "0x0110": "processing failure"};
 
+// The last upload's summary per store, shown again after the view refreshes to list the new studies.
+const lastSummary = new Map();
+
 export function uploadZone({d, s, onDone}) {
   const input = el("input", {type: "file", id: "upload-input", multiple: true, class: "visually-hidden"});
   const status = el("p", {id: "upload-status", "aria-live": "polite"});
+  const key = `${d}/${s}`;
+  if (lastSummary.has(key)) {
+    status.textContent = lastSummary.get(key);
+    status.dataset.done = "true";
+    lastSummary.delete(key);
+  }
   const zone = el("section", {class: "dropzone", id: "dropzone", "aria-labelledby": "upload-title"},
     el("h2", {id: "upload-title", text: "Upload"}),
     el("p", {}, "Drop DICOM Part 10 files here, or ",
@@ -70,14 +79,19 @@ export function uploadZone({d, s, onDone}) {
   const run = async (files) => {
     if (!files.length) return;
     zone.classList.add("busy");
+    delete status.dataset.done;
     try {
       const r = await upload(d, s, files, (done, total, stored, failed) => {
         status.textContent = `Uploading: ${done} of ${total} files sent, ${stored} stored, ${failed} failed`;
       });
       const why = [...r.reasons].map(([k, n]) => `${n} ${REASONS[k] || k}`).join(", ");
       status.textContent = `Upload finished: ${r.stored} stored, ${r.failed} failed${why ? ` (${why})` : ""}.`;
-      status.dataset.done = "true";
-      if (r.stored && onDone) setTimeout(onDone, 0);
+      if (r.stored && onDone) {
+        lastSummary.set(key, status.textContent);
+        setTimeout(onDone, 0);
+      } else {
+        status.dataset.done = "true";
+      }
     } catch (e) {
       status.textContent = "Upload failed.";
       showError(e);
