@@ -16,13 +16,16 @@
 
 #define TOKEN_MAX 4096
 #define PEM_MAX (1u << 20)
+#define MAX_ROOTS 64
 
 void dvc_serve_usage(FILE *f)
 {
     fputs("Usage: dicomveil serve --data DIR [options]\n"
           "\n"
           "Serves a Google Cloud Healthcare API-compatible REST API (v1beta1 paths): datasets, DICOM stores,\n"
-          "DICOMweb STOW-RS / QIDO-RS / WADO-RS. Stops gracefully on SIGTERM or SIGINT.\n"
+          "DICOMweb STOW-RS / QIDO-RS / WADO-RS, and long-running operations: datasets and dicomStores\n"
+          ":deidentify, dicomStores :import / :export, operations get / list / cancel. Stops gracefully on\n"
+          "SIGTERM or SIGINT (running operations checkpoint and resume at the next start).\n"
           "\n"
           "  --data DIR              Data directory (index.sqlite, stores/); created when missing\n"
           "  --listen ADDR:PORT      Address to listen on (default 127.0.0.1:8080; [::1]:PORT for IPv6;\n"
@@ -37,12 +40,16 @@ void dvc_serve_usage(FILE *f)
           "  --max-connections N     Open connections in total (default 256; a quarter of it per client)\n"
           "  --idle-timeout S        Close a connection idle for S seconds (default 30)\n"
           "  --request-timeout S     A request still uploading after S seconds gets 408 (default 600)\n"
+          "  --allow-root DIR        A folder whose files a request may name by file:// URI or absolute path\n"
+          "                          (gcsConfigUri, filter files, import and export folders); repeatable.\n"
+          "                          Without it every file URI is refused\n"
+          "  --op-workers N          Threads running operations (default 2)\n"
           "  -h, --help              Show this help and exit\n"
           "  --quiet                 No access log (by default one JSON line per request on stderr,\n"
           "                          naming the route, never the path or query)\n"
           "\n"
-          "Not built yet: de-identify operations, import/export, operations, rendered/frames/bulkdata,\n"
-          "DICOMweb DELETE, PostgreSQL (see README).\n",
+          "Each dataset's key (UIDs, date shifts, hashes of its de-identifications) is DATA/keys/<n>.key.\n"
+          "Not built yet: rendered/frames/bulkdata, DICOMweb DELETE, PostgreSQL (see README).\n",
           f);
 }
 
@@ -113,12 +120,16 @@ int dvc_cmd_serve(int argc, char **argv)
         {"tls-key", required_argument, NULL, 'k'},    {"workers", required_argument, NULL, 'w'},
         {"max-body", required_argument, NULL, 'b'},   {"max-connections", required_argument, NULL, 'm'},
         {"idle-timeout", required_argument, NULL, 'i'}, {"request-timeout", required_argument, NULL, 'r'},
-        {"quiet", no_argument, NULL, 'q'},            {"console-dir", required_argument, NULL, 'C'},            {"help", no_argument, NULL, 'h'},
+        {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
+        {"allow-root", required_argument, NULL, 'a'}, {"op-workers", required_argument, NULL, 'o'},
+        {"console-dir", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     dvh_server_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.log = stderr;
     const char *token_file = NULL, *cert_file = NULL, *key_file = NULL;
+    const char *roots[MAX_ROOTS];
+    size_t nroots = 0;
     unsigned long long v;
     optind = 1;
     opterr = 0;
@@ -132,20 +143,29 @@ int dvc_cmd_serve(int argc, char **argv)
         case 'k': key_file = optarg; break;
         case 'q': cfg.log = NULL; break;
         case 'C': cfg.console_dir = optarg; break;
+        case 'a':
+            if (nroots == MAX_ROOTS) {
+                dvc_errorf("serve: at most %d --allow-root folders", MAX_ROOTS);
+                return DVC_EXIT_USAGE;
+            }
+            roots[nroots++] = optarg;
+            break;
         case 'h': dvc_serve_usage(stdout); return DVC_EXIT_OK;
         case 'w':
+        case 'o':
         case 'b':
         case 'm':
         case 'i':
         case 'r': {
-            unsigned long long max = c == 'b' ? (1ull << 40) : c == 'w' ? 256 : 1000000;
+            unsigned long long max = c == 'b' ? (1ull << 40) : c == 'w' || c == 'o' ? 256 : 1000000;
             if (parse_num(optarg, max, &v)) {
                 dvc_errorf("serve: --%s: expected a whole number from 1 to %llu",
-                           c == 'w' ? "workers" : c == 'b' ? "max-body" : c == 'm' ? "max-connections"
+                           c == 'w' ? "workers" : c == 'o' ? "op-workers" : c == 'b' ? "max-body" : c == 'm' ? "max-connections"
                            : c == 'i' ? "idle-timeout" : "request-timeout", max);
                 return DVC_EXIT_USAGE;
             }
             if (c == 'w') cfg.workers = (unsigned)v;
+            if (c == 'o') cfg.op_workers = (unsigned)v;
             if (c == 'b') cfg.max_body = v;
             if (c == 'm') cfg.max_connections = (unsigned)v;
             if (c == 'i') cfg.idle_timeout_s = (unsigned)v;
@@ -162,6 +182,8 @@ int dvc_cmd_serve(int argc, char **argv)
         dvc_errorf("serve: unexpected argument (try 'dicomveil serve --help')");
         return DVC_EXIT_USAGE;
     }
+    cfg.allow_roots = roots;
+    cfg.nallow_roots = nroots;
     if (cfg.data_dir == NULL) {
         dvc_errorf("serve: --data DIR is required");
         return DVC_EXIT_USAGE;

@@ -31,6 +31,9 @@ typedef struct dvh_server_config {
     size_t header_limit;          /* memory per connection for the request line and headers (0: 32 KiB) */
     const char *console_dir;      /* the web console's files, served at /console/ (NULL or missing: 404) */
     FILE *log;                    /* access log (JSON lines, no PHI); NULL: none */
+    const char *const *allow_roots; /* folders a file:// URI may name (configs, filters, import, export) */
+    size_t nallow_roots;
+    unsigned op_workers;          /* operation threads (0: 2) */
 } dvh_server_config;
 
 typedef struct dvh_server dvh_server;

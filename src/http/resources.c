@@ -6,6 +6,7 @@
 #include "http/qido.h"
 #include "http/server_internal.h"
 #include "store/dvs_blobs.h"
+#include "store/dvs_keys.h"
 
 #define PAGE_DEFAULT 100u
 #define PAGE_MAX 1000u
@@ -39,7 +40,7 @@ int dvh_resolve(dvh_request *rq, dvh_err *e)
 }
 
 /* The request's JSON body as an object ("" or absent: an empty object). */
-static json_t *body_object(dvh_request *rq, dvh_err *e)
+json_t *dvh_body_object(dvh_request *rq, dvh_err *e)
 {
     if (rq->json_len == 0)
         return json_object();
@@ -58,7 +59,7 @@ static json_t *body_object(dvh_request *rq, dvh_err *e)
 }
 
 /* Refuse fields outside allowed (a NULL-terminated list): every error names its JSON path. */
-static int only_fields(json_t *o, const char *const *allowed, dvh_err *e)
+int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e)
 {
     const char *k;
     json_t *v;
@@ -158,14 +159,14 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     if (id == NULL || !dvh_id_valid(id, strlen(id)))
         return dvh_fail(e, DVH_INVALID_ARGUMENT,
                         "datasetId: required, 1-256 characters of [A-Za-z0-9_.-], not '.' or '..'");
-    json_t *body = body_object(rq, e);
+    json_t *body = dvh_body_object(rq, e);
     if (body == NULL)
         return -1;
     static const char *const allowed[] = {"name", "timeZone", NULL};
     dvs_dataset d;
     memset(&d, 0, sizeof d);
     json_t *tz = json_object_get(body, "timeZone");
-    int bad = only_fields(body, allowed, e);
+    int bad = dvh_only_fields(body, allowed, e);
     if (!bad && tz && !json_is_null(tz)) {
         const char *t = json_string_value(tz);
         if (t == NULL || strlen(t) >= sizeof d.time_zone ||
@@ -247,6 +248,7 @@ static int dataset_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     for (size_t i = 0; i < n; i++)
         dvs_store_dir_remove(s->data_fd, ids[i]);
     free(ids);
+    dvs_dataset_key_remove(s->data_fd, rq->dataset.id); /* its key goes with it (docs/server.md) */
     *resp = dvh_response_json(json_object());
     return 0;
 }
@@ -258,11 +260,11 @@ static int store_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
     if (id == NULL || !dvh_id_valid(id, strlen(id)))
         return dvh_fail(e, DVH_INVALID_ARGUMENT,
                         "dicomStoreId: required, 1-256 characters of [A-Za-z0-9_.-], not '.' or '..'");
-    json_t *body = body_object(rq, e);
+    json_t *body = dvh_body_object(rq, e);
     if (body == NULL)
         return -1;
     static const char *const allowed[] = {"name", "labels", NULL};
-    int bad = only_fields(body, allowed, e);
+    int bad = dvh_only_fields(body, allowed, e);
     json_t *labels = json_object_get(body, "labels");
     char *labels_s = NULL;
     if (!bad && labels && !json_is_null(labels)) {

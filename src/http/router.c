@@ -202,6 +202,7 @@ static const char *route_name(const dvh_route *r, dvh_method m)
     case DVH_R_OPERATIONS: return "operations.list";
     case DVH_R_OPERATION: return "operations.get";
     case DVH_R_OPERATION_CANCEL: return "operations.cancel";
+    case DVH_R_OPERATION_ERRORS: return "operations.errors";
     case DVH_R_STORES: return m == DVH_POST ? "dicomStores.create" : "dicomStores.list";
     case DVH_R_STORE: return m == DVH_DELETE ? "dicomStores.delete" : "dicomStores.get";
     case DVH_R_STORE_METRICS: return "dicomStores.getDICOMStoreMetrics";
@@ -325,6 +326,14 @@ static int route_parse(const char *path, size_t len, dvh_route *r, dvh_err *e)
             if (has_verb)
                 return not_found(e);
             r->kind = DVH_R_OPERATIONS;
+            r->allow = DVH_GET;
+            return 0;
+        }
+        /* .../operations/{o}/errors: the operation's error log (our own; its logsUrl). */
+        if (n == 10 && !has_verb && seg_is(&s[9], "errors")) {
+            if (copy_id(r->operation, &s[8], "operationId", e))
+                return -1;
+            r->kind = DVH_R_OPERATION_ERRORS;
             r->allow = DVH_GET;
             return 0;
         }

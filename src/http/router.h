@@ -35,17 +35,18 @@ dvh_method dvh_method_parse(const char *m);
 typedef enum dvh_route_kind {
     DVH_R_DATASETS = 1,        /* .../locations/l/datasets                 GET list, POST create */
     DVH_R_DATASET,             /* .../datasets/d                           GET, DELETE */
-    DVH_R_DATASET_DEIDENTIFY,  /* .../datasets/d:deidentify                POST (not built yet) */
+    DVH_R_DATASET_DEIDENTIFY,  /* .../datasets/d:deidentify                POST */
     DVH_R_OPERATIONS,          /* .../datasets/d/operations                GET list */
     DVH_R_OPERATION,           /* .../datasets/d/operations/o              GET */
-    DVH_R_OPERATION_CANCEL,    /* .../datasets/d/operations/o:cancel       POST (not built yet) */
+    DVH_R_OPERATION_CANCEL,    /* .../datasets/d/operations/o:cancel       POST */
     DVH_R_STORES,              /* .../datasets/d/dicomStores               GET list, POST create */
     DVH_R_STORE,               /* .../dicomStores/s                        GET, DELETE */
     DVH_R_STORE_METRICS,       /* .../dicomStores/s:getDICOMStoreMetrics   GET */
-    DVH_R_STORE_DEIDENTIFY,    /* .../dicomStores/s:deidentify             POST (not built yet) */
-    DVH_R_STORE_IMPORT,        /* .../dicomStores/s:import                 POST (not built yet) */
-    DVH_R_STORE_EXPORT,        /* .../dicomStores/s:export                 POST (not built yet) */
-    DVH_R_DICOMWEB             /* .../dicomStores/s/dicomWeb/...           see dvh_web */
+    DVH_R_STORE_DEIDENTIFY,    /* .../dicomStores/s:deidentify             POST */
+    DVH_R_STORE_IMPORT,        /* .../dicomStores/s:import                 POST */
+    DVH_R_STORE_EXPORT,        /* .../dicomStores/s:export                 POST */
+    DVH_R_DICOMWEB,            /* .../dicomStores/s/dicomWeb/...           see dvh_web */
+    DVH_R_OPERATION_ERRORS     /* .../datasets/d/operations/o/errors       GET: the error log (logsUrl) */
 } dvh_route_kind;
 
 typedef enum dvh_level { DVH_LEVEL_NONE = 0, DVH_LEVEL_STUDY, DVH_LEVEL_SERIES, DVH_LEVEL_INSTANCE } dvh_level;

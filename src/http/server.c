@@ -284,8 +284,18 @@ static int body_chunk(dvh_request *rq, const char *data, size_t n, dvh_err *e)
 static int dispatch(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
     const dvh_route *r = &rq->route;
-    if (r->kind != DVH_R_DICOMWEB)
-        return dvh_handle_resource(rq, resp, status, e);
+    switch (r->kind) {
+    case DVH_R_OPERATIONS:
+    case DVH_R_OPERATION:
+    case DVH_R_OPERATION_CANCEL:
+    case DVH_R_OPERATION_ERRORS: return dvh_handle_operation(rq, resp, status, e);
+    case DVH_R_DATASET_DEIDENTIFY:
+    case DVH_R_STORE_DEIDENTIFY:
+    case DVH_R_STORE_IMPORT:
+    case DVH_R_STORE_EXPORT: return dvh_handle_op_start(rq, resp, status, e);
+    case DVH_R_DICOMWEB: break;
+    default: return dvh_handle_resource(rq, resp, status, e);
+    }
     if (rq->stow)
         return dvh_stow_finish(rq, resp, status, e);
     if (dvh_resolve(rq, e))
@@ -438,6 +448,25 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     free(dbpath);
     if (s->ix == NULL)
         goto fail;
+    /* Allowed roots, resolved once: a file URI must resolve inside one of them (roots.c). */
+    if (cfg->nallow_roots) {
+        s->roots = calloc(cfg->nallow_roots, sizeof *s->roots);
+        if (s->roots == NULL) {
+            dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < cfg->nallow_roots; i++) {
+            struct stat rst;
+            s->roots[s->nroots++] = realpath(cfg->allow_roots[i], NULL);
+            if (s->roots[i] == NULL || stat(s->roots[i], &rst) != 0 || !S_ISDIR(rst.st_mode)) {
+                dv_fail(err, DV_ERR_USAGE, "--allow-root %zu: not an existing folder", i + 1);
+                goto fail;
+            }
+        }
+    }
+    s->cfg.allow_roots = NULL; /* not kept: the resolved copies are */
+    if (dvh_ops_start(s, cfg->op_workers, err) != 0)
+        goto fail;
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (s->tls)
@@ -484,6 +513,11 @@ void dvh_server_stop(dvh_server *s)
         return;
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    /* After the requests (none can start an operation now), before the index closes. */
+    dvh_ops_stop(s);
+    for (size_t i = 0; i < s->nroots; i++)
+        free(s->roots[i]);
+    free(s->roots);
     if (s->ix)
         s->ix->ops->close(s->ix);
     if (s->data_fd >= 0)

@@ -12,7 +12,10 @@
 #include "http/api_error.h"
 #include "http/dv_server.h"
 #include "http/router.h"
+#include "store/dvs_blobs.h"
 #include "store/dvs_index.h"
+
+typedef struct dvh_ops dvh_ops; /* op_runner.c */
 
 struct dvh_server {
     dvh_server_config cfg;
@@ -26,6 +29,9 @@ struct dvh_server {
     uint8_t token_hash[32];
     char *tls_cert, *tls_key; /* owned copies (MHD keeps pointers) */
     pthread_mutex_t log_mu;
+    char **roots;             /* --allow-root folders, resolved (realpath), owned */
+    size_t nroots;
+    dvh_ops *ops;             /* the operation runner (op_runner.c) */
 };
 
 typedef struct dvh_stow dvh_stow; /* stow.c */
@@ -75,6 +81,10 @@ void dvh_now(char out[32]);
 /* Resolve route's dataset (and store when the route has one) into rq; NOT_FOUND when absent. */
 int dvh_resolve(dvh_request *rq, dvh_err *e);
 int dvh_handle_resource(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
+/* The request's JSON body as an object (an empty body: {}); NULL with e (400) otherwise. */
+json_t *dvh_body_object(dvh_request *rq, dvh_err *e);
+/* -1 with e (400 naming the field) when o has a field outside allowed (NULL-terminated). */
+int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e);
 
 /* --- stow.c --- */
 /* Begin a STOW on a resolved store: checks Content-Type; then feed body bytes; then finish. */
@@ -85,6 +95,49 @@ void dvh_stow_free(dvh_stow *s);
 
 /* --- console_static.c: GET /console/... (before authentication; see console_static.h) --- */
 int dvh_handle_console(dvh_request *rq, const char *url, struct MHD_Response **resp, int *status, dvh_err *e);
+
+/* --- store_put.c: the store's put path (STOW, de-identify, import) --- */
+/* PS3.18 Table 10.5.3-2 / PS3.4 Annex GG failure reasons. */
+#define DVH_FAIL_PROCESSING 0x0110u /* processing failure */
+#define DVH_FAIL_DUPLICATE 0x0111u  /* duplicate SOP instance */
+#define DVH_FAIL_RESOURCES 0xA700u  /* out of resources (over the instance size limit) */
+#define DVH_FAIL_MISMATCH 0xA900u   /* data set does not match the request (StudyInstanceUID of the URL) */
+#define DVH_FAIL_UNDERSTAND 0xC000u /* cannot understand: not DICOM, malformed, no UIDs */
+typedef struct dvh_putter dvh_putter; /* per thread: the charset decoder and value buffers (~50 KiB) */
+dvh_putter *dvh_putter_new(dvh_server *srv); /* NULL on ENOMEM; free with dvh_putter_free */
+void dvh_putter_free(dvh_putter *p);
+typedef struct dvh_put_result {
+    unsigned reason;  /* 0: stored; else the failure reason (DVH_FAIL_*) */
+    int same_blob;    /* reason DVH_FAIL_DUPLICATE: the stored instance has exactly these bytes */
+    char study_uid[65], series_uid[65], sop_uid[65], sop_class_uid[65]; /* as read ("" when unreadable) */
+    char blob[65];
+} dvh_put_result;
+/* Store the instance in w (complete; w is consumed whatever happens) into store_id. study: when non-empty,
+ * the instance must belong to it (STOW on /studies/{study}). */
+void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study, dvh_put_result *out);
+
+/* --- roots.c: the local files a client may name --- */
+/* Resolve ref (an absolute path or file:// URI) to a real path inside an allowed root that is a folder
+ * (want_dir) or a regular file; 0 with *out (malloc'd, caller frees), or -1 with e (400 naming field). */
+int dvh_root_resolve(const dvh_server *s, const char *ref, const char *field, int want_dir, char **out, dvh_err *e);
+
+/* --- op_runner.c: running operations on the operation pool --- */
+/* Start the pool and resume every unfinished operation of the index. */
+int dvh_ops_start(dvh_server *s, unsigned workers, dv_error *err);
+/* Stop: running items finish or are cancelled before their output opens, the rest stays pending. */
+void dvh_ops_stop(dvh_server *s);
+/* Run the persisted operation op_id (after its row and request are in the index). */
+int dvh_ops_launch(dvh_server *s, int64_t op_id, dv_error *err);
+/* The operation's cancel flag is set in the index: tell its runner when it runs here. */
+void dvh_ops_cancel(dvh_server *s, int64_t op_id);
+
+/* --- operations.c: operations.get / list / cancel, the error log --- */
+/* The Operation JSON of op, listed under the route's dataset. NULL on ENOMEM. */
+json_t *dvh_operation_json(dvh_request *rq, const dvs_operation *op);
+int dvh_handle_operation(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
+
+/* --- op_start.c: :deidentify (dataset and store), :import, :export --- */
+int dvh_handle_op_start(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 
 /* --- search.c (QIDO) and wado.c --- */
 int dvh_handle_search(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);

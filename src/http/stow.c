@@ -4,8 +4,9 @@
  * FailureReason for the others. HTTP status per PS3.18 Table 10.5.3-1: 200 all stored, 202 some failed,
  * 409 none stored.
  *
- * Names: the file is named by the SHA-256 of its bytes; the UIDs go to the index only, after our reader
- * parsed them from the stored bytes (never from a header or the URL). A re-sent SOPInstanceUID is not
+ * Storing an instance is the store's put path (store_put.c, shared with the operations): the file is named
+ * by the SHA-256 of its bytes; the UIDs go to the index only, after our reader parsed them from the stored
+ * bytes (never from a header or the URL). A re-sent SOPInstanceUID is not
  * stored again and not overwritten: it fails with reason 0x0111 (Duplicate SOP Instance), as the API's import
  * "ignores the newly-pushed instance" (gcp-api.md 9.1; docs/decisions.md "STOW duplicates").
  * [test_server.py "STOW duplicate"] */
@@ -23,14 +24,6 @@
 #include "http/server_internal.h"
 #include "store/dvs_blobs.h"
 
-/* PS3.18 Table 10.5.3-2 / PS3.4 Annex GG failure reasons. */
-#define FAIL_PROCESSING 0x0110u     /* processing failure */
-#define FAIL_DUPLICATE 0x0111u      /* duplicate SOP instance */
-#define FAIL_RESOURCES 0xA700u      /* out of resources (over the instance size limit) */
-#define FAIL_MISMATCH 0xA900u       /* data set does not match the request (StudyInstanceUID of the URL) */
-#define FAIL_UNDERSTAND 0xC000u     /* cannot understand: not DICOM, malformed, no UIDs */
-
-#define VALUE_CAP (DVS_VALUE_MAX * 3 + 1)
 
 struct dvh_stow {
     dvh_request *rq;
@@ -39,8 +32,7 @@ struct dvh_stow {
     unsigned part_reason;   /* non-zero: the current part already failed with this reason */
     json_t *referenced, *failed;
     char base[1400];        /* .../dicomWeb */
-    dv_charset_ctx *cs;
-    char vals[64][VALUE_CAP];
+    dvh_putter *put;        /* the store's put path (store_put.c) */
 };
 
 void dvh_stow_free(dvh_stow *s)
@@ -51,7 +43,7 @@ void dvh_stow_free(dvh_stow *s)
     dvh_mp_free(s->mp);
     json_decref(s->referenced);
     json_decref(s->failed);
-    dv_charset_ctx_free(s->cs);
+    dvh_putter_free(s->put);
     free(s);
 }
 
@@ -69,120 +61,27 @@ static void add_failed(dvh_stow *s, const char *cls, const char *sop, unsigned r
 }
 
 
-/* The index attributes of inst as UTF-8 text into s->vals / rec->attr. */
-static void extract_attrs(dvh_stow *s, const dv_instance *inst, dvs_instance_rec *rec)
-{
-    char raw[DVS_VALUE_MAX + 1];
-    dv_charset cs;
-    int n = dv_instance_get_string(inst, 0x00080005, raw, sizeof raw);
-    if (n > 0)
-        dv_charset_parse((const uint8_t *)raw, (size_t)n, &cs);
-    else
-        dv_charset_default(&cs);
-    for (size_t i = 0; i < dvs_nattrs && i < 64; i++) {
-        const dvs_attr *a = &dvs_attrs[i];
-        rec->attr[i] = NULL;
-        if (a->column == NULL)
-            continue;
-        if (strcmp(a->vr, "US") == 0) {
-            uint16_t v;
-            if (dv_ds_get_u16(inst, &inst->ds, a->tag, &v) == 0) {
-                snprintf(s->vals[i], VALUE_CAP, "%u", v);
-                rec->attr[i] = s->vals[i];
-            }
-            continue;
-        }
-        n = dv_instance_get_string(inst, a->tag, raw, sizeof raw);
-        if (n <= 0)
-            continue;
-        uint16_t vr = dv_vr_from_chars(a->vr);
-        dv_cs_decoded dec;
-        dv_error derr;
-        if (s->cs && dv_charset_vr_applies(vr) &&
-            dv_charset_decode(s->cs, &cs, vr, (const uint8_t *)raw, (size_t)n, s->vals[i], VALUE_CAP - 1, &dec,
-                              &derr) == 0) {
-            s->vals[i][dec.len] = '\0';
-        } else {
-            for (int k = 0; k < n; k++)
-                s->vals[i][k] = (unsigned char)raw[k] < 0x80 && raw[k] ? raw[k] : '?';
-            s->vals[i][n] = '\0';
-        }
-        rec->attr[i] = s->vals[i];
-    }
-}
-
-/* The part is complete in s->w: parse, name, index, answer. s->w is consumed. */
+/* The part is complete in s->w: stored through the store's put path, answered. s->w is consumed. */
 static void ingest(dvh_stow *s)
 {
-    dvh_server *srv = s->rq->srv;
     dvs_blob_writer *w = s->w;
     s->w = NULL;
-    dvs_instance_rec *rec = calloc(1, sizeof *rec);
-    if (rec == NULL) {
-        dvs_blob_abort(w);
-        add_failed(s, NULL, NULL, FAIL_RESOURCES);
-        return;
-    }
-    dvs_blob_hash(w, rec->blob);
-    rec->size = dvs_blob_size(w);
-    dvs_fd_source f;
-    dv_source src = dvs_source_fd(&f, dvs_blob_fd(w), rec->size);
-    dv_error err = {0};
-    dv_instance *inst = dv_instance_read(&src, NULL, &err);
-    unsigned reason = 0;
-    if (inst == NULL || dv_instance_is_directory(inst)) {
-        reason = FAIL_UNDERSTAND;
-    } else {
-        int a = dv_instance_get_string(inst, 0x0020000D, rec->study_uid, sizeof rec->study_uid);
-        int b = dv_instance_get_string(inst, 0x0020000E, rec->series_uid, sizeof rec->series_uid);
-        int c = dv_instance_get_string(inst, 0x00080018, rec->sop_uid, sizeof rec->sop_uid);
-        int d = dv_instance_get_string(inst, 0x00080016, rec->sop_class_uid, sizeof rec->sop_class_uid);
-        snprintf(rec->transfer_syntax, sizeof rec->transfer_syntax, "%s", dv_instance_transfer_syntax(inst));
-        if (a <= 0 || b <= 0 || c <= 0 || d <= 0 || !dvh_uid_valid(rec->study_uid, (size_t)a) ||
-            !dvh_uid_valid(rec->series_uid, (size_t)b) || !dvh_uid_valid(rec->sop_uid, (size_t)c) ||
-            !dvh_uid_valid(rec->sop_class_uid, (size_t)d))
-            reason = FAIL_UNDERSTAND;
-        else if (s->rq->route.web.study[0] && strcmp(s->rq->route.web.study, rec->study_uid) != 0)
-            reason = FAIL_MISMATCH;
-        else
-            extract_attrs(s, inst, rec);
-    }
-    dv_instance_free(inst);
-    if (reason) {
-        dvs_blob_abort(w);
-        add_failed(s, rec->sop_class_uid, rec->sop_uid, reason);
-        free(rec);
-        return;
-    }
-    /* Named before indexed: a crash in between leaves an unreferenced file, never a row without its file. */
-    if (dvs_blob_commit(w, &err) != 0) {
-        add_failed(s, rec->sop_class_uid, rec->sop_uid, FAIL_PROCESSING);
-        free(rec);
-        return;
-    }
-    char existing[65] = "";
-    int rc = srv->ix->ops->instance_put(srv->ix, s->rq->store.id, rec, existing, &err);
-    if (rc != DVS_OK) {
-        add_failed(s, rec->sop_class_uid, rec->sop_uid, rc == DVS_EXISTS ? FAIL_DUPLICATE : FAIL_PROCESSING);
-        /* Our file is garbage unless another row holds the same bytes. */
-        uint64_t refs = 1;
-        if (strcmp(existing, rec->blob) != 0 &&
-            srv->ix->ops->blob_refs(srv->ix, s->rq->store.id, rec->blob, &refs, &err) == DVS_OK && refs == 0)
-            dvs_blob_remove(srv->data_fd, s->rq->store.id, rec->blob);
-        free(rec);
+    dvh_put_result pr;
+    dvh_store_put(s->put, s->rq->store.id, w, s->rq->route.web.study, &pr);
+    if (pr.reason) {
+        add_failed(s, pr.sop_class_uid, pr.sop_uid, pr.reason);
         return;
     }
     json_t *item = json_object();
     if (item) {
         char url[1700];
-        snprintf(url, sizeof url, "%s/studies/%s/series/%s/instances/%s", s->base, rec->study_uid, rec->series_uid,
-                 rec->sop_uid);
-        dvh_json_put_text(item, 0x00081150, "UI", rec->sop_class_uid);
-        dvh_json_put_text(item, 0x00081155, "UI", rec->sop_uid);
+        snprintf(url, sizeof url, "%s/studies/%s/series/%s/instances/%s", s->base, pr.study_uid, pr.series_uid,
+                 pr.sop_uid);
+        dvh_json_put_text(item, 0x00081150, "UI", pr.sop_class_uid);
+        dvh_json_put_text(item, 0x00081155, "UI", pr.sop_uid);
         dvh_json_put_text(item, 0x00081190, "UR", url);
         json_array_append_new(s->referenced, item);
     }
-    free(rec);
 }
 
 static int start_part(dvh_stow *s, dvh_err *e)
@@ -202,7 +101,7 @@ static int on_part_begin(void *user, const char *ctype)
     dvh_err e = {0};
     /* A part without Content-Type is taken as the body's type (application/dicom); anything else fails. */
     if (ctype[0] && (dvh_ctype_parse(ctype, &ct, &e) != 0 || strcmp(ct.media, "application/dicom") != 0)) {
-        s->part_reason = FAIL_UNDERSTAND;
+        s->part_reason = DVH_FAIL_UNDERSTAND;
         return 0;
     }
     if (start_part(s, dvh_mp_error(s->mp))) {
@@ -220,7 +119,7 @@ static int on_part_data(void *user, const uint8_t *data, size_t len)
     if (dvs_blob_write(s->w, data, len, &err) != 0) {
         dvs_blob_abort(s->w);
         s->w = NULL;
-        s->part_reason = err.code == DV_ERR_LIMIT ? FAIL_RESOURCES : FAIL_PROCESSING;
+        s->part_reason = err.code == DV_ERR_LIMIT ? DVH_FAIL_RESOURCES : DVH_FAIL_PROCESSING;
     }
     return 0;
 }
@@ -231,7 +130,7 @@ static int on_part_end(void *user)
     if (s->w)
         ingest(s);
     else
-        add_failed(s, NULL, NULL, s->part_reason ? s->part_reason : FAIL_PROCESSING);
+        add_failed(s, NULL, NULL, s->part_reason ? s->part_reason : DVH_FAIL_PROCESSING);
     return 0;
 }
 
@@ -260,12 +159,12 @@ int dvh_stow_begin(dvh_request *rq, dvh_err *e)
     s->rq = rq;
     s->referenced = json_array();
     s->failed = json_array();
-    s->cs = dv_charset_ctx_new();
+    s->put = dvh_putter_new(rq->srv);
     char origin[600], store[1200];
     dvh_base_url(rq, origin, sizeof origin);
     dvh_store_name(&rq->route, store, sizeof store);
     snprintf(s->base, sizeof s->base, "%s/v1beta1/%s/dicomWeb", origin, store);
-    if (s->referenced == NULL || s->failed == NULL)
+    if (s->referenced == NULL || s->failed == NULL || s->put == NULL)
         return dvh_fail(e, DVH_INTERNAL, "out of memory");
     if (multipart) {
         s->mp = dvh_mp_new(ct.boundary, &stow_callbacks, s);

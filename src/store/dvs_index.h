@@ -1,5 +1,5 @@
 /* The index behind the server: datasets, DICOM stores, the QIDO attributes of studies / series / instances,
- * and (for the next step, de-identify operations) the operations table.
+ * and the long-running operations (de-identify, import, export) with their work items.
  *
  * One interface, several backends: every operation goes through the ops vtable, so a PostgreSQL backend can
  * follow the SQLite one (sqlite_index.c, the embedded default) without touching the HTTP layer. A backend is
@@ -66,6 +66,52 @@ typedef struct dvs_blob_ref {
 } dvs_blob_ref;
 typedef int (*dvs_blob_fn)(const dvs_blob_ref *ref, void *user);
 
+/* ---- Long-running operations (docs/server.md "Operations"; issue 7 items 4, 5) ----
+ *
+ * An operation is a row (its API method, the request that started it, counters, cancel flag, result) and a
+ * list of work items, one per instance to process, written once before any instance is processed
+ * ("planning", closed by op_planned). A runner then takes the pending items in seq order and finishes each
+ * one (op_item_finish) after its output is stored. Resuming after a crash or a restart is taking the pending
+ * items again: op_item_finish counts an item only on its first finish (pending -> ok/failed), and the
+ * outputs are stored by SOPInstanceUID, so an item processed again after a crash between "stored" and
+ * "finished" finds its own output (same bytes) and is counted once. An interrupted planning (planned 0) is
+ * redone from scratch (op_items_reset). Failed items are the operation's error log (op_errors): the
+ * source resource path and an error class, nothing else. Several processes sharing one index may both
+ * resume an operation: work can be done twice, never counted or stored twice. */
+
+/* Items: states and the work one item names. */
+enum { DVS_ITEM_PENDING = 0, DVS_ITEM_OK = 1, DVS_ITEM_FAILED = 2 };
+#define DVS_ITEM_PATH_MAX 1024
+#define DVS_METHOD_MAX 128
+#define DVS_CLASS_MAX 32
+
+typedef struct dvs_op_item {
+    int64_t seq;                  /* 1, 2, ... within the operation, in planning order (the caller's) */
+    int64_t src_store_id;         /* source store (0 for an import: the source is path) */
+    int64_t dst_store_id;         /* destination store (0 for an export: the destination is a folder) */
+    char study_uid[65], series_uid[65], sop_uid[65]; /* the source instance ("" for an import) */
+    char blob[65];                /* the source instance's file in src_store_id ("" for an import) */
+    char path[DVS_ITEM_PATH_MAX]; /* import: the file, relative to the import folder; "" otherwise */
+    int state;                    /* DVS_ITEM_* */
+    char error_class[DVS_CLASS_MAX]; /* FAILED: a class name (dv_code_name, "ALREADY_EXISTS"...), never text
+                                        from the instance */
+} dvs_op_item;
+
+typedef struct dvs_operation {
+    int64_t id;                   /* the {operation} of the resource name, in decimal */
+    int64_t dataset_id;           /* the dataset it is listed under (the source's) */
+    char api_method[DVS_METHOD_MAX]; /* OperationMetadata.apiMethodName */
+    char create_time[32], end_time[32]; /* RFC 3339 UTC; end_time "" until done */
+    int done;                     /* 1 once op_finish recorded its result */
+    int cancel_requested;
+    int planned;                  /* 1 once every work item is in the index */
+    uint64_t success, failure, pending; /* OperationMetadata.counter (pending: items not finished) */
+    char *request_json;           /* what the runner needs to run it (owned; NULL from op_list) */
+    char *result_json;            /* once done: {"response": {...}} or {"error": {...}} (owned; NULL before) */
+} dvs_operation;
+/* Free the strings of op (not op itself); NULL is a no-op. */
+void dvs_operation_clear(dvs_operation *op);
+
 typedef struct dvs_index dvs_index;
 typedef struct dvs_index_ops {
     void (*close)(dvs_index *ix);
@@ -102,6 +148,44 @@ typedef struct dvs_index_ops {
      * DVS_NOT_FOUND when there is none. */
     int (*blobs)(dvs_index *ix, int64_t store_id, const char *study, const char *series, const char *sop,
                  dvs_blob_fn fn, void *user, dv_error *err);
+
+    /* ---- Operations (see above). op ids are unique across datasets. ---- */
+    /* In: op->dataset_id, api_method, request_json (may be NULL). Out: op->id, create_time; the row starts
+     * running, not planned, counters 0. */
+    int (*op_create)(dvs_index *ix, dvs_operation *op, dv_error *err);
+    /* The operation id listed under dataset_id (0: under any dataset); DVS_NOT_FOUND when there is none.
+     * Fills every field (out's strings are the caller's: dvs_operation_clear). */
+    int (*op_get)(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *out, dv_error *err);
+    /* Operations of dataset_id (0: of every dataset), done: -1 any, 0 running only, 1 done only; paged by id
+     * like dataset_list (id > after, at most limit, *next = last id when more follow, else 0). request_json
+     * stays NULL (a list never carries configs); result_json is filled. */
+    int (*op_list)(dvs_index *ix, int64_t dataset_id, int done, int64_t after, uint32_t limit, dvs_operation *out,
+                   size_t *n, int64_t *next, dv_error *err);
+    /* Set cancel_requested (a runner sees it at its next item). DVS_OK also when already done (nothing
+     * changes then); DVS_NOT_FOUND. */
+    int (*op_cancel)(dvs_index *ix, int64_t id, dv_error *err);
+    /* Record the result and end_time, done = 1. DVS_EXISTS when it was already done (nothing changes). */
+    int (*op_finish)(dvs_index *ix, int64_t id, const char *result_json, dv_error *err);
+
+    /* Planning: add n items (one transaction; seq unique per operation, DVS_EXISTS if one is taken and
+     * then nothing is added); op_planned closes the list (planned = 1, pending = the number of items);
+     * op_items_reset drops every item and reopens it (planned 0, counters 0) to redo a planning that was
+     * interrupted. */
+    int (*op_items_add)(dvs_index *ix, int64_t op_id, const dvs_op_item *items, size_t n, dv_error *err);
+    int (*op_planned)(dvs_index *ix, int64_t op_id, dv_error *err);
+    int (*op_items_reset)(dvs_index *ix, int64_t op_id, dv_error *err);
+    /* Pending items with seq > after, in seq order, at most limit, into out (*n of them). */
+    int (*op_items_pending)(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out,
+                            size_t *n, dv_error *err);
+    /* Finish item seq with state DVS_ITEM_OK or DVS_ITEM_FAILED (error_class: FAILED only, else NULL) and
+     * move one count from pending to success / failure, in one transaction. DVS_EXISTS when the item was
+     * already finished (nothing is counted again); DVS_NOT_FOUND when there is no such item. */
+    int (*op_item_finish)(dvs_index *ix, int64_t op_id, int64_t seq, int state, const char *error_class,
+                          dv_error *err);
+    /* The error log: failed items with seq > after, in seq order, paged like op_list (*next: last seq
+     * returned when more follow, else 0). */
+    int (*op_errors)(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out, size_t *n,
+                     int64_t *next, dv_error *err);
 } dvs_index_ops;
 
 struct dvs_index {

@@ -12,23 +12,15 @@
 
 #include <sqlite3.h>
 
-#include "store/dvs_index.h"
+#include "store/sqlite_internal.h"
 
-typedef struct sqlite_index {
-    dvs_index base;
-    sqlite3 *db;
-    pthread_mutex_t mu;
-} sqlite_index;
-
-#define SX(ix) ((sqlite_index *)(ix))
-
-static int db_fail(sqlite_index *s, dv_error *err, const char *what)
+int dvs_sx_fail(sqlite_index *s, dv_error *err, const char *what)
 {
     /* SQLite's message names the statement's problem (a constraint, a lock), never a bound value. */
     return dv_fail(err, DV_ERR_IO, "index: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-static int exec(sqlite_index *s, const char *sql, dv_error *err)
+int dvs_sx_exec(sqlite_index *s, const char *sql, dv_error *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -39,7 +31,7 @@ static int exec(sqlite_index *s, const char *sql, dv_error *err)
     return 0;
 }
 
-static void rfc3339_now(char out[32])
+void dvs_sx_now(char out[32])
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -48,6 +40,12 @@ static void rfc3339_now(char out[32])
     char head[24];
     strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out, 32, "%.19s.%06dZ", head, (int)((ts.tv_nsec / 1000) % 1000000));
+}
+
+void dvs_sx_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
 static const char *level_alias(dvs_level l)
@@ -100,16 +98,23 @@ static int create_schema(sqlite_index *s, dv_error *err)
              "CREATE INDEX IF NOT EXISTS series_uid ON series(series_uid);"
              "CREATE INDEX IF NOT EXISTS instances_series ON instances(series_id);"
              "CREATE INDEX IF NOT EXISTS instances_blob ON instances(store_id, blob);"
-             /* Long-running operations (de-identify, import, export: the next step). state: RUNNING, DONE;
-              * request and result are the API's JSON; counters as in OperationMetadata.counter. */
+             /* Long-running operations and their work items (dvs_index.h "Long-running operations"). result
+              * is the Operation's {"response"} or {"error"} JSON once done. */
              "CREATE TABLE IF NOT EXISTS operations(id INTEGER PRIMARY KEY AUTOINCREMENT,"
              " dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,"
-             " api_method TEXT NOT NULL, state TEXT NOT NULL, create_time TEXT NOT NULL, end_time TEXT,"
-             " request TEXT, response TEXT, error TEXT, cancel_requested INTEGER NOT NULL DEFAULT 0,"
-             " success INTEGER NOT NULL DEFAULT 0, failure INTEGER NOT NULL DEFAULT 0,"
-             " pending INTEGER NOT NULL DEFAULT 0);",
+             " api_method TEXT NOT NULL, create_time TEXT NOT NULL, end_time TEXT NOT NULL DEFAULT '',"
+             " done INTEGER NOT NULL DEFAULT 0, cancel_requested INTEGER NOT NULL DEFAULT 0,"
+             " planned INTEGER NOT NULL DEFAULT 0, success INTEGER NOT NULL DEFAULT 0,"
+             " failure INTEGER NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0, request TEXT, result TEXT);"
+             "CREATE INDEX IF NOT EXISTS operations_dataset ON operations(dataset_id, id);"
+             "CREATE TABLE IF NOT EXISTS op_items(op_id INTEGER NOT NULL REFERENCES operations(id) ON DELETE CASCADE,"
+             " seq INTEGER NOT NULL, src_store INTEGER NOT NULL, dst_store INTEGER NOT NULL,"
+             " study_uid TEXT NOT NULL, series_uid TEXT NOT NULL, sop_uid TEXT NOT NULL, blob TEXT NOT NULL,"
+             " path TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0, error_class TEXT NOT NULL DEFAULT '',"
+             " PRIMARY KEY(op_id, seq));"
+             "CREATE INDEX IF NOT EXISTS op_items_state ON op_items(op_id, state, seq);",
              st, se, in);
-    return exec(s, sql, err);
+    return dvs_sx_exec(s, sql, err);
 }
 
 static void sx_close(dvs_index *ix)
@@ -122,16 +127,11 @@ static void sx_close(dvs_index *ix)
     free(s);
 }
 
-static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, cap, "%s", t ? (const char *)t : "");
-}
 
 static int sx_dataset_create(dvs_index *ix, dvs_dataset *d, dv_error *err)
 {
     sqlite_index *s = SX(ix);
-    rfc3339_now(d->create_time);
+    dvs_sx_now(d->create_time);
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     int rc = -1;
@@ -139,7 +139,7 @@ static int sx_dataset_create(dvs_index *ix, dvs_dataset *d, dv_error *err)
                            "INSERT INTO datasets(project, location, name, time_zone, create_time) "
                            "VALUES(?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "dataset create");
+        dvs_sx_fail(s, err, "dataset create");
         goto out;
     }
     sqlite3_bind_text(st, 1, d->project, -1, SQLITE_STATIC);
@@ -151,7 +151,7 @@ static int sx_dataset_create(dvs_index *ix, dvs_dataset *d, dv_error *err)
     if (r == SQLITE_CONSTRAINT) {
         rc = DVS_EXISTS;
     } else if (r != SQLITE_DONE) {
-        db_fail(s, err, "dataset create");
+        dvs_sx_fail(s, err, "dataset create");
     } else {
         d->id = sqlite3_last_insert_rowid(s->db);
         rc = DVS_OK;
@@ -165,11 +165,11 @@ out:
 static void read_dataset(sqlite3_stmt *st, dvs_dataset *d)
 {
     d->id = sqlite3_column_int64(st, 0);
-    copy_col(d->project, sizeof d->project, st, 1);
-    copy_col(d->location, sizeof d->location, st, 2);
-    copy_col(d->name, sizeof d->name, st, 3);
-    copy_col(d->time_zone, sizeof d->time_zone, st, 4);
-    copy_col(d->create_time, sizeof d->create_time, st, 5);
+    dvs_sx_copy_col(d->project, sizeof d->project, st, 1);
+    dvs_sx_copy_col(d->location, sizeof d->location, st, 2);
+    dvs_sx_copy_col(d->name, sizeof d->name, st, 3);
+    dvs_sx_copy_col(d->time_zone, sizeof d->time_zone, st, 4);
+    dvs_sx_copy_col(d->create_time, sizeof d->create_time, st, 5);
 }
 
 static int sx_dataset_get(dvs_index *ix, const char *project, const char *location, const char *name,
@@ -183,7 +183,7 @@ static int sx_dataset_get(dvs_index *ix, const char *project, const char *locati
                            "SELECT id, project, location, name, time_zone, create_time FROM datasets "
                            "WHERE project=? AND location=? AND name=?",
                            -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "dataset get");
+        dvs_sx_fail(s, err, "dataset get");
         goto out;
     }
     sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
@@ -196,7 +196,7 @@ static int sx_dataset_get(dvs_index *ix, const char *project, const char *locati
     } else if (r == SQLITE_DONE) {
         rc = DVS_NOT_FOUND;
     } else {
-        db_fail(s, err, "dataset get");
+        dvs_sx_fail(s, err, "dataset get");
     }
 out:
     sqlite3_finalize(st);
@@ -217,7 +217,7 @@ static int sx_dataset_list(dvs_index *ix, const char *project, const char *locat
                            "SELECT id, project, location, name, time_zone, create_time FROM datasets "
                            "WHERE project=? AND location=? AND id>? ORDER BY id LIMIT ?",
                            -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "dataset list");
+        dvs_sx_fail(s, err, "dataset list");
         goto out;
     }
     sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
@@ -233,7 +233,7 @@ static int sx_dataset_list(dvs_index *ix, const char *project, const char *locat
         read_dataset(st, &out[(*n)++]);
     }
     if (r != SQLITE_ROW && r != SQLITE_DONE)
-        db_fail(s, err, "dataset list");
+        dvs_sx_fail(s, err, "dataset list");
     else
         rc = DVS_OK;
 out:
@@ -251,10 +251,10 @@ static int sx_dataset_delete(dvs_index *ix, int64_t dataset_id, int64_t **store_
     sqlite3_stmt *st = NULL;
     int rc = -1;
     size_t cap = 0;
-    if (exec(s, "BEGIN IMMEDIATE", err))
+    if (dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
         goto out;
     if (sqlite3_prepare_v2(s->db, "SELECT id FROM stores WHERE dataset_id=?", -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "dataset delete");
+        dvs_sx_fail(s, err, "dataset delete");
         goto rollback;
     }
     sqlite3_bind_int64(st, 1, dataset_id);
@@ -273,18 +273,18 @@ static int sx_dataset_delete(dvs_index *ix, int64_t dataset_id, int64_t **store_
     sqlite3_finalize(st);
     st = NULL;
     if (sqlite3_prepare_v2(s->db, "DELETE FROM datasets WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "dataset delete");
+        dvs_sx_fail(s, err, "dataset delete");
         goto rollback;
     }
     sqlite3_bind_int64(st, 1, dataset_id);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        db_fail(s, err, "dataset delete");
+        dvs_sx_fail(s, err, "dataset delete");
         goto rollback;
     }
     rc = sqlite3_changes(s->db) ? DVS_OK : DVS_NOT_FOUND;
     sqlite3_finalize(st);
     st = NULL;
-    if (exec(s, "COMMIT", err)) {
+    if (dvs_sx_exec(s, "COMMIT", err)) {
         rc = -1;
         goto rollback;
     }
@@ -292,7 +292,7 @@ static int sx_dataset_delete(dvs_index *ix, int64_t dataset_id, int64_t **store_
 rollback:
     sqlite3_finalize(st);
     st = NULL;
-    exec(s, "ROLLBACK", NULL);
+    dvs_sx_exec(s, "ROLLBACK", NULL);
     free(*store_ids);
     *store_ids = NULL;
     *nstores = 0;
@@ -314,7 +314,7 @@ static int read_store(sqlite3_stmt *st, dvs_store *out)
 {
     out->id = sqlite3_column_int64(st, 0);
     out->dataset_id = sqlite3_column_int64(st, 1);
-    copy_col(out->name, sizeof out->name, st, 2);
+    dvs_sx_copy_col(out->name, sizeof out->name, st, 2);
     const unsigned char *l = sqlite3_column_text(st, 3);
     out->labels_json = strdup(l ? (const char *)l : "{}");
     return out->labels_json ? 0 : -1;
@@ -329,7 +329,7 @@ static int sx_store_create(dvs_index *ix, int64_t dataset_id, const char *name, 
     int rc = -1;
     if (sqlite3_prepare_v2(s->db, "INSERT INTO stores(dataset_id, name, labels) VALUES(?,?,?)", -1, &st, NULL) !=
         SQLITE_OK) {
-        db_fail(s, err, "store create");
+        dvs_sx_fail(s, err, "store create");
         goto out;
     }
     sqlite3_bind_int64(st, 1, dataset_id);
@@ -339,7 +339,7 @@ static int sx_store_create(dvs_index *ix, int64_t dataset_id, const char *name, 
     if (r == SQLITE_CONSTRAINT) {
         rc = DVS_EXISTS;
     } else if (r != SQLITE_DONE) {
-        db_fail(s, err, "store create");
+        dvs_sx_fail(s, err, "store create");
     } else {
         out->id = sqlite3_last_insert_rowid(s->db);
         out->dataset_id = dataset_id;
@@ -361,7 +361,7 @@ static int sx_store_get(dvs_index *ix, int64_t dataset_id, const char *name, dvs
     int rc = -1;
     if (sqlite3_prepare_v2(s->db, "SELECT id, dataset_id, name, labels FROM stores WHERE dataset_id=? AND name=?",
                            -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "store get");
+        dvs_sx_fail(s, err, "store get");
         goto out;
     }
     sqlite3_bind_int64(st, 1, dataset_id);
@@ -372,7 +372,7 @@ static int sx_store_get(dvs_index *ix, int64_t dataset_id, const char *name, dvs
     else if (r == SQLITE_DONE)
         rc = DVS_NOT_FOUND;
     else
-        db_fail(s, err, "store get");
+        dvs_sx_fail(s, err, "store get");
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
@@ -392,7 +392,7 @@ static int sx_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint3
                            "SELECT id, dataset_id, name, labels FROM stores WHERE dataset_id=? AND id>? "
                            "ORDER BY id LIMIT ?",
                            -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "store list");
+        dvs_sx_fail(s, err, "store list");
         goto out;
     }
     sqlite3_bind_int64(st, 1, dataset_id);
@@ -411,7 +411,7 @@ static int sx_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint3
         (*n)++;
     }
     if (r != SQLITE_ROW && r != SQLITE_DONE)
-        db_fail(s, err, "store list");
+        dvs_sx_fail(s, err, "store list");
     else
         rc = DVS_OK;
 out:
@@ -432,12 +432,12 @@ static int sx_store_delete(dvs_index *ix, int64_t store_id, dv_error *err)
     sqlite3_stmt *st = NULL;
     int rc = -1;
     if (sqlite3_prepare_v2(s->db, "DELETE FROM stores WHERE id=?", -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "store delete");
+        dvs_sx_fail(s, err, "store delete");
         goto out;
     }
     sqlite3_bind_int64(st, 1, store_id);
     if (sqlite3_step(st) != SQLITE_DONE)
-        db_fail(s, err, "store delete");
+        dvs_sx_fail(s, err, "store delete");
     else
         rc = sqlite3_changes(s->db) ? DVS_OK : DVS_NOT_FOUND;
 out:
@@ -460,12 +460,12 @@ static int sx_store_metrics(dvs_index *ix, int64_t store_id, dvs_metrics *m, dv_
                            " (SELECT COUNT(*) FROM instances WHERE store_id=?1),"
                            " (SELECT COALESCE(SUM(size),0) FROM instances WHERE store_id=?1)",
                            -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "store metrics");
+        dvs_sx_fail(s, err, "store metrics");
         goto out;
     }
     sqlite3_bind_int64(st, 1, store_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        db_fail(s, err, "store metrics");
+        dvs_sx_fail(s, err, "store metrics");
         goto out;
     }
     m->studies = (uint64_t)sqlite3_column_int64(st, 0);
@@ -504,7 +504,7 @@ static int upsert_level(sqlite_index *s, dvs_level level, int64_t parent, const 
              cols, qs);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(s, err, "instance put");
+        return dvs_sx_fail(s, err, "instance put");
     sqlite3_bind_int64(st, 1, parent);
     sqlite3_bind_text(st, 2, uid, -1, SQLITE_STATIC);
     for (size_t k = 0; k < nidx; k++) {
@@ -517,17 +517,17 @@ static int upsert_level(sqlite_index *s, dvs_level level, int64_t parent, const 
     int r = sqlite3_step(st);
     sqlite3_finalize(st);
     if (r != SQLITE_DONE)
-        return db_fail(s, err, "instance put");
+        return dvs_sx_fail(s, err, "instance put");
     snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE %s=? AND %s=?", table, pcol, ucol);
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(s, err, "instance put");
+        return dvs_sx_fail(s, err, "instance put");
     sqlite3_bind_int64(st, 1, parent);
     sqlite3_bind_text(st, 2, uid, -1, SQLITE_STATIC);
     r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    return r == SQLITE_ROW ? 0 : db_fail(s, err, "instance put");
+    return r == SQLITE_ROW ? 0 : dvs_sx_fail(s, err, "instance put");
 }
 
 static int sx_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_rec *rec, char existing_blob[65],
@@ -537,18 +537,18 @@ static int sx_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_r
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (exec(s, "BEGIN IMMEDIATE", err))
+    if (dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
         goto out;
     if (sqlite3_prepare_v2(s->db, "SELECT blob FROM instances WHERE store_id=? AND sop_uid=?", -1, &st, NULL) !=
         SQLITE_OK) {
-        db_fail(s, err, "instance put");
+        dvs_sx_fail(s, err, "instance put");
         goto rollback;
     }
     sqlite3_bind_int64(st, 1, store_id);
     sqlite3_bind_text(st, 2, rec->sop_uid, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
-        copy_col(existing_blob, 65, st, 0);
+        dvs_sx_copy_col(existing_blob, 65, st, 0);
         rc = DVS_EXISTS;
         goto rollback;
     }
@@ -575,7 +575,7 @@ static int sx_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_r
              "VALUES(?,?,?,?,?,?%s)",
              cols, qs);
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "instance put");
+        dvs_sx_fail(s, err, "instance put");
         goto rollback;
     }
     sqlite3_bind_int64(st, 1, series_id);
@@ -592,19 +592,19 @@ static int sx_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_r
             sqlite3_bind_null(st, (int)k + 7);
     }
     if (sqlite3_step(st) != SQLITE_DONE) {
-        db_fail(s, err, "instance put");
+        dvs_sx_fail(s, err, "instance put");
         goto rollback;
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (exec(s, "COMMIT", err))
+    if (dvs_sx_exec(s, "COMMIT", err))
         goto rollback;
     rc = DVS_OK;
     goto out;
 rollback:
     sqlite3_finalize(st);
     st = NULL;
-    exec(s, "ROLLBACK", NULL);
+    dvs_sx_exec(s, "ROLLBACK", NULL);
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -626,7 +626,7 @@ static int sx_blob_refs(dvs_index *ix, int64_t store_id, const char *blob, uint6
         }
     }
     if (rc < 0)
-        db_fail(s, err, "blob refs");
+        dvs_sx_fail(s, err, "blob refs");
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -800,7 +800,7 @@ static int sx_query(dvs_index *ix, int64_t store_id, const dvs_query *q, dvs_row
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, b->s, (int)b->n, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "query");
+        dvs_sx_fail(s, err, "query");
         pthread_mutex_unlock(&s->mu);
         goto done;
     }
@@ -827,7 +827,7 @@ static int sx_query(dvs_index *ix, int64_t store_id, const dvs_query *q, dvs_row
         }
     }
     if (rc == DVS_OK && r != SQLITE_DONE)
-        rc = db_fail(s, err, "query");
+        rc = dvs_sx_fail(s, err, "query");
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
 done:
@@ -854,7 +854,7 @@ static int sx_blobs(dvs_index *ix, int64_t store_id, const char *study, const ch
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, err, "blobs");
+        dvs_sx_fail(s, err, "blobs");
         pthread_mutex_unlock(&s->mu);
         return -1;
     }
@@ -879,18 +879,18 @@ static int sx_blobs(dvs_index *ix, int64_t store_id, const char *study, const ch
             refs = v;
         }
         dvs_blob_ref *f = &refs[n++];
-        copy_col(f->study_uid, sizeof f->study_uid, st, 0);
-        copy_col(f->series_uid, sizeof f->series_uid, st, 1);
-        copy_col(f->sop_uid, sizeof f->sop_uid, st, 2);
-        copy_col(f->sop_class_uid, sizeof f->sop_class_uid, st, 3);
-        copy_col(f->transfer_syntax, sizeof f->transfer_syntax, st, 4);
-        copy_col(f->blob, sizeof f->blob, st, 5);
+        dvs_sx_copy_col(f->study_uid, sizeof f->study_uid, st, 0);
+        dvs_sx_copy_col(f->series_uid, sizeof f->series_uid, st, 1);
+        dvs_sx_copy_col(f->sop_uid, sizeof f->sop_uid, st, 2);
+        dvs_sx_copy_col(f->sop_class_uid, sizeof f->sop_class_uid, st, 3);
+        dvs_sx_copy_col(f->transfer_syntax, sizeof f->transfer_syntax, st, 4);
+        dvs_sx_copy_col(f->blob, sizeof f->blob, st, 5);
         f->size = (uint64_t)sqlite3_column_int64(st, 6);
     }
     if (r == SQLITE_DONE)
         rc = DVS_OK;
     else if (r != SQLITE_NOMEM)
-        db_fail(s, err, "blobs");
+        dvs_sx_fail(s, err, "blobs");
     sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     if (rc == DVS_OK && n == 0)
@@ -917,6 +917,17 @@ static const dvs_index_ops sqlite_ops = {
     .blob_refs = sx_blob_refs,
     .query = sx_query,
     .blobs = sx_blobs,
+    .op_create = dvs_sx_op_create,
+    .op_get = dvs_sx_op_get,
+    .op_list = dvs_sx_op_list,
+    .op_cancel = dvs_sx_op_cancel,
+    .op_finish = dvs_sx_op_finish,
+    .op_items_add = dvs_sx_op_items_add,
+    .op_planned = dvs_sx_op_planned,
+    .op_items_reset = dvs_sx_op_items_reset,
+    .op_items_pending = dvs_sx_op_items_pending,
+    .op_item_finish = dvs_sx_op_item_finish,
+    .op_errors = dvs_sx_op_errors,
 };
 
 dvs_index *dvs_sqlite_open(const char *path, dv_error *err)
@@ -937,7 +948,7 @@ dvs_index *dvs_sqlite_open(const char *path, dv_error *err)
     sqlite3_busy_timeout(s->db, 5000);
     /* WAL: readers never block the writer; synchronous=NORMAL is durable across a process crash (WAL
      * checkpoints are atomic), which is what kill -9 tests ask of us. */
-    if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) ||
+    if (dvs_sx_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err) ||
         create_schema(s, err)) {
         sx_close(&s->base);
         return NULL;

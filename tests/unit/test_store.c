@@ -1,6 +1,6 @@
 /* The store (src/store): instance files named by content hash only and written atomically, and the SQLite
  * index behind the dvs_index interface (datasets, stores, instances, duplicates, QIDO queries, metrics,
- * cascading deletes). */
+ * cascading deletes, long-running operations and their work items). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -216,6 +216,214 @@ static void test_index(void **state)
     ix->ops->close(ix);
 }
 
+static dvs_index *open_ops_index(const char *name, int64_t *dataset_id)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    dv_error err;
+    dvs_index *ix = dvs_sqlite_open(path, &err);
+    assert_non_null(ix);
+    dvs_dataset d;
+    memset(&d, 0, sizeof d);
+    strcpy(d.project, "p");
+    strcpy(d.location, "l");
+    strcpy(d.name, "d");
+    assert_int_equal(ix->ops->dataset_create(ix, &d, &err), DVS_OK);
+    *dataset_id = d.id;
+    return ix;
+}
+
+/* Operations: create, get (by dataset or any), list filtered on done and paged, cancel, finish once; the
+ * request is kept for the runner, a list never carries it. [docs/server.md "Operations"] */
+static void test_operations(void **state)
+{
+    (void)state;
+    int64_t ds;
+    dvs_index *ix = open_ops_index("ops.sqlite", &ds);
+    dv_error err;
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++) {
+        dvs_operation op;
+        memset(&op, 0, sizeof op);
+        op.dataset_id = ds;
+        snprintf(op.api_method, sizeof op.api_method, "m%d", i);
+        op.request_json = (char *)"{\"k\":1}";
+        assert_int_equal(ix->ops->op_create(ix, &op, &err), DVS_OK);
+        assert_true(op.id > 0);
+        assert_int_equal(strlen(op.create_time), 27);
+        ids[i] = op.id;
+    }
+    dvs_operation got;
+    assert_int_equal(ix->ops->op_get(ix, ds, ids[2], &got, &err), DVS_OK);
+    assert_string_equal(got.api_method, "m2");
+    assert_string_equal(got.request_json, "{\"k\":1}");
+    assert_null(got.result_json);
+    assert_int_equal(got.done, 0);
+    assert_string_equal(got.end_time, "");
+    dvs_operation_clear(&got);
+    assert_int_equal(ix->ops->op_get(ix, 0, ids[2], &got, &err), DVS_OK);
+    dvs_operation_clear(&got);
+    assert_int_equal(ix->ops->op_get(ix, ds + 1, ids[2], &got, &err), DVS_NOT_FOUND);
+    assert_int_equal(ix->ops->op_get(ix, ds, 9999, &got, &err), DVS_NOT_FOUND);
+
+    /* Finish 1 and 3; a second finish changes nothing. */
+    assert_int_equal(ix->ops->op_finish(ix, ids[1], "{\"response\":{}}", &err), DVS_OK);
+    assert_int_equal(ix->ops->op_finish(ix, ids[3], "{\"error\":{\"code\":1}}", &err), DVS_OK);
+    assert_int_equal(ix->ops->op_finish(ix, ids[3], "{\"response\":{}}", &err), DVS_EXISTS);
+    assert_int_equal(ix->ops->op_finish(ix, 9999, "{}", &err), DVS_NOT_FOUND);
+    assert_int_equal(ix->ops->op_get(ix, ds, ids[3], &got, &err), DVS_OK);
+    assert_int_equal(got.done, 1);
+    assert_string_equal(got.result_json, "{\"error\":{\"code\":1}}");
+    assert_int_equal(strlen(got.end_time), 27);
+    dvs_operation_clear(&got);
+
+    /* List: done=1 gives 1 and 3; done=0 pages 2 at a time over 0, 2, 4. */
+    dvs_operation v[3];
+    size_t n;
+    int64_t next;
+    assert_int_equal(ix->ops->op_list(ix, ds, 1, 0, 10, v, &n, &next, &err), DVS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(next, 0);
+    assert_int_equal(v[0].id, ids[1]);
+    assert_int_equal(v[1].id, ids[3]);
+    assert_null(v[0].request_json);
+    assert_non_null(v[0].result_json);
+    for (size_t i = 0; i < n; i++)
+        dvs_operation_clear(&v[i]);
+    assert_int_equal(ix->ops->op_list(ix, ds, 0, 0, 2, v, &n, &next, &err), DVS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].id, ids[0]);
+    assert_int_equal(v[1].id, ids[2]);
+    assert_int_equal(next, ids[2]);
+    for (size_t i = 0; i < n; i++)
+        dvs_operation_clear(&v[i]);
+    assert_int_equal(ix->ops->op_list(ix, ds, 0, next, 2, v, &n, &next, &err), DVS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].id, ids[4]);
+    assert_int_equal(next, 0);
+    dvs_operation_clear(&v[0]);
+    assert_int_equal(ix->ops->op_list(ix, 0, -1, 0, 3, v, &n, &next, &err), DVS_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(next, ids[2]);
+    for (size_t i = 0; i < n; i++)
+        dvs_operation_clear(&v[i]);
+    assert_int_equal(ix->ops->op_list(ix, ds + 1, -1, 0, 3, v, &n, &next, &err), DVS_OK);
+    assert_int_equal(n, 0);
+
+    /* Cancel: sets the flag on a running one, a no-op on a finished one, 404 on none. */
+    assert_int_equal(ix->ops->op_cancel(ix, ids[0], &err), DVS_OK);
+    assert_int_equal(ix->ops->op_cancel(ix, ids[1], &err), DVS_OK);
+    assert_int_equal(ix->ops->op_cancel(ix, 9999, &err), DVS_NOT_FOUND);
+    assert_int_equal(ix->ops->op_get(ix, ds, ids[0], &got, &err), DVS_OK);
+    assert_int_equal(got.cancel_requested, 1);
+    dvs_operation_clear(&got);
+    assert_int_equal(ix->ops->op_get(ix, ds, ids[1], &got, &err), DVS_OK);
+    assert_int_equal(got.cancel_requested, 0);
+    dvs_operation_clear(&got);
+
+    /* Deleting the dataset deletes its operations. */
+    int64_t *stores = NULL;
+    size_t ns = 0;
+    assert_int_equal(ix->ops->dataset_delete(ix, ds, &stores, &ns, &err), DVS_OK);
+    free(stores);
+    assert_int_equal(ix->ops->op_get(ix, 0, ids[0], &got, &err), DVS_NOT_FOUND);
+    ix->ops->close(ix);
+}
+
+/* Work items: planning adds them (a taken seq refused whole), planned counts them pending; a finish moves
+ * one count once (a second finish of the same item, as after a crash, counts nothing); pending items page
+ * in seq order; failed ones are the error log; the state survives closing and reopening the index; a reset
+ * drops an interrupted planning. [docs/server.md "Operations"] */
+static void test_operation_items(void **state)
+{
+    (void)state;
+    int64_t ds;
+    dvs_index *ix = open_ops_index("items.sqlite", &ds);
+    dv_error err;
+    dvs_operation op;
+    memset(&op, 0, sizeof op);
+    op.dataset_id = ds;
+    strcpy(op.api_method, "deid");
+    assert_int_equal(ix->ops->op_create(ix, &op, &err), DVS_OK);
+    dvs_op_item *items = calloc(10, sizeof *items);
+    assert_non_null(items);
+    for (int i = 0; i < 10; i++) {
+        items[i].seq = i + 1;
+        items[i].src_store_id = 7;
+        items[i].dst_store_id = 8;
+        snprintf(items[i].study_uid, sizeof items[i].study_uid, "1.2");
+        snprintf(items[i].series_uid, sizeof items[i].series_uid, "1.2.3");
+        snprintf(items[i].sop_uid, sizeof items[i].sop_uid, "1.2.3.%d", i + 1);
+        memset(items[i].blob, 'a' + i, 64);
+    }
+    assert_int_equal(ix->ops->op_items_add(ix, op.id, items, 6, &err), DVS_OK);
+    /* items 5..10: 5 and 6 are taken, so none of them is added */
+    assert_int_equal(ix->ops->op_items_add(ix, op.id, items + 4, 6, &err), DVS_EXISTS);
+    assert_int_equal(ix->ops->op_items_add(ix, op.id, items + 6, 4, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_items_add(ix, 9999, items, 1, &err), DVS_NOT_FOUND);
+    assert_int_equal(ix->ops->op_planned(ix, op.id, &err), DVS_OK);
+    dvs_operation got;
+    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
+    assert_int_equal(got.planned, 1);
+    assert_int_equal(got.pending, 10);
+    dvs_operation_clear(&got);
+
+    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 1, DVS_ITEM_OK, NULL, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 1, DVS_ITEM_OK, NULL, &err), DVS_EXISTS);
+    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 3, DVS_ITEM_FAILED, "NOT_DICOM", &err), DVS_OK);
+    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 3, DVS_ITEM_OK, NULL, &err), DVS_EXISTS);
+    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 4, DVS_ITEM_OK, NULL, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 99, DVS_ITEM_OK, NULL, &err), DVS_NOT_FOUND);
+    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 5, DVS_ITEM_PENDING, NULL, &err), -1);
+    assert_int_equal(err.code, DV_ERR_USAGE);
+
+    /* Closed and opened again (a restart): the same state. */
+    ix->ops->close(ix);
+    char path[256];
+    snprintf(path, sizeof path, "%s/items.sqlite", tmpdir);
+    ix = dvs_sqlite_open(path, &err);
+    assert_non_null(ix);
+    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
+    assert_int_equal(got.success, 2);
+    assert_int_equal(got.failure, 1);
+    assert_int_equal(got.pending, 7);
+    dvs_operation_clear(&got);
+    dvs_op_item page[4];
+    size_t n;
+    assert_int_equal(ix->ops->op_items_pending(ix, op.id, 0, 4, page, &n, &err), DVS_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(page[0].seq, 2);
+    assert_int_equal(page[1].seq, 5);
+    assert_int_equal(page[3].seq, 7);
+    assert_string_equal(page[1].sop_uid, "1.2.3.5");
+    assert_int_equal(page[1].src_store_id, 7);
+    assert_int_equal(page[1].dst_store_id, 8);
+    assert_int_equal(strlen(page[1].blob), 64);
+    assert_int_equal(page[1].state, DVS_ITEM_PENDING);
+    assert_int_equal(ix->ops->op_items_pending(ix, op.id, 7, 4, page, &n, &err), DVS_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(page[0].seq, 8);
+    int64_t next;
+    assert_int_equal(ix->ops->op_errors(ix, op.id, 0, 4, page, &n, &next, &err), DVS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(next, 0);
+    assert_int_equal(page[0].seq, 3);
+    assert_string_equal(page[0].error_class, "NOT_DICOM");
+    assert_int_equal(page[0].state, DVS_ITEM_FAILED);
+
+    /* An interrupted planning is redone from nothing. */
+    assert_int_equal(ix->ops->op_items_reset(ix, op.id, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
+    assert_int_equal(got.planned, 0);
+    assert_int_equal(got.success + got.failure + got.pending, 0);
+    dvs_operation_clear(&got);
+    assert_int_equal(ix->ops->op_items_pending(ix, op.id, 0, 4, page, &n, &err), DVS_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(ix->ops->op_items_add(ix, op.id, items, 10, &err), DVS_OK);
+    free(items);
+    ix->ops->close(ix);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -235,6 +443,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blob_names),
         cmocka_unit_test(test_index),
+        cmocka_unit_test(test_operations),
+        cmocka_unit_test(test_operation_items),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,443 @@
+/* Starting operations: datasets.deidentify, dicomStores.deidentify, dicomStores.import, dicomStores.export
+ * (gcp-api.md 1, 8; docs/server.md "Operations").
+ *
+ * Everything a client can get wrong is checked here, before anything is persisted, so it is answered at once
+ * in the API's error JSON: unknown fields, names, the config (compiled with the CLI's parser: its message
+ * names the JSON path), file URIs (allowed roots), the filter file (line numbers), an existing destination
+ * dataset (409). Then the destination resources are created, the operation row is written with a normalised
+ * request (config text, store ids, resolved folder, parsed filter) that is all the runner needs, even after
+ * a restart, and the runner is started. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "dicomveil/dicomveil.h"
+#include "http/filter_file.h"
+#include "http/server_internal.h"
+#include "store/dvs_keys.h"
+
+#define API_DEID_DATASET "google.cloud.healthcare.v1beta1.dataset.DatasetService.DeidentifyDataset"
+#define API_DEID_STORE "google.cloud.healthcare.v1beta1.deidentify.DeidentifyService.DeidentifyDicomStore"
+#define API_IMPORT "google.cloud.healthcare.v1beta1.dicom.DicomService.ImportDicomData"
+#define API_EXPORT "google.cloud.healthcare.v1beta1.dicom.DicomService.ExportDicomData"
+
+static int index_fail(const dv_error *err, dvh_err *e)
+{
+    return dvh_fail(e, DVH_INTERNAL, "%s", err->message);
+}
+
+/* A whole small file (at most cap bytes) read from a resolved path; NULL with e. */
+static char *read_file(const char *path, size_t cap, size_t *len, const char *field, dvh_err *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: cannot read the file", field);
+        return NULL;
+    }
+    char *buf = malloc(cap + 2);
+    size_t got = 0;
+    while (buf && got <= cap) {
+        ssize_t n = read(fd, buf + got, cap + 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (buf == NULL) {
+        dvh_fail(e, DVH_INTERNAL, "out of memory");
+        return NULL;
+    }
+    if (got > cap) {
+        free(buf);
+        dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: the file is larger than %zu bytes", field, cap);
+        return NULL;
+    }
+    buf[got] = '\0';
+    *len = got;
+    return buf;
+}
+
+/* The DeidentifyConfig text of the request: `config` (re-serialised) or the file of `gcsConfigUri`, neither:
+ * "{}" (the API's default). Compiled once here so a bad config is a 400 naming its JSON path. */
+static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
+{
+    json_t *cfg = json_object_get(body, "config");
+    json_t *uri = json_object_get(body, "gcsConfigUri");
+    if (cfg && json_is_null(cfg))
+        cfg = NULL;
+    if (uri && json_is_null(uri))
+        uri = NULL;
+    if (cfg && uri) {
+        dvh_fail(e, DVH_INVALID_ARGUMENT, "config: only one of config and gcsConfigUri can be specified");
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    const char *field = uri ? "gcsConfigUri" : "config";
+    if (uri) {
+        char *path = NULL;
+        if (!json_is_string(uri)) {
+            dvh_fail(e, DVH_INVALID_ARGUMENT, "gcsConfigUri: must be a string");
+            return NULL;
+        }
+        if (dvh_root_resolve(rq->srv, json_string_value(uri), "gcsConfigUri", 0, &path, e))
+            return NULL;
+        text = read_file(path, DV_CONFIG_MAX_BYTES, &len, "gcsConfigUri", e);
+        free(path);
+        if (text == NULL)
+            return NULL;
+    } else if (cfg) {
+        if (!json_is_object(cfg)) {
+            dvh_fail(e, DVH_INVALID_ARGUMENT, "config: must be an object");
+            return NULL;
+        }
+        text = json_dumps(cfg, JSON_COMPACT);
+    } else {
+        text = strdup("{}");
+    }
+    if (text == NULL) {
+        dvh_fail(e, DVH_INTERNAL, "out of memory");
+        return NULL;
+    }
+    len = strlen(text);
+    dv_error err = {0};
+    dv_plan *plan = dv_plan_from_json(text, len, &err);
+    if (plan == NULL) {
+        free(text);
+        dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: %s", field, err.message[0] ? err.message : "invalid");
+        return NULL;
+    }
+    dv_plan_free(plan);
+    return text;
+}
+
+/* filterConfig.resourcePathsGcsUri as a JSON array of [study, series, instance]; *out NULL when absent. */
+static int filter_paths(dvh_request *rq, json_t *body, json_t **out, dvh_err *e)
+{
+    *out = NULL;
+    json_t *fc = json_object_get(body, "filterConfig");
+    if (fc == NULL || json_is_null(fc))
+        return 0;
+    static const char *const allowed[] = {"resourcePathsGcsUri", NULL};
+    if (!json_is_object(fc))
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "filterConfig: must be an object");
+    if (dvh_only_fields(fc, allowed, e)) {
+        char m[DVH_MESSAGE_MAX];
+        snprintf(m, sizeof m, "filterConfig.%s", e->message);
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s", m);
+    }
+    json_t *uri = json_object_get(fc, "resourcePathsGcsUri");
+    if (uri == NULL || json_is_null(uri))
+        return 0;
+    const char *field = "filterConfig.resourcePathsGcsUri";
+    if (!json_is_string(uri))
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: must be a string", field);
+    char *path = NULL;
+    if (dvh_root_resolve(rq->srv, json_string_value(uri), field, 0, &path, e))
+        return -1;
+    size_t len = 0;
+    char *text = read_file(path, DVH_FILTER_MAX_BYTES, &len, field, e);
+    free(path);
+    if (text == NULL)
+        return -1;
+    dvh_filter_path *p = NULL;
+    size_t n = 0;
+    int rc = dvh_filter_parse(text, len, field, &p, &n, e);
+    free(text);
+    if (rc)
+        return -1;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        if (json_array_append_new(arr, json_pack("[s,s,s]", p[i].study, p[i].series, p[i].instance))) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    free(p);
+    if (arr == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    *out = arr;
+    return 0;
+}
+
+/* A full resource name "projects/p/locations/l/datasets/d[/dicomStores/s]" in the source's project and
+ * location (the API: de-identification across locations is not supported). */
+static int parse_name(const dvh_request *rq, const char *v, int with_store, char dataset[DVH_ID_MAX + 1],
+                      char store[DVH_ID_MAX + 1], const char *field, dvh_err *e)
+{
+    char path[DVH_PATH_MAX + 16];
+    if (v == NULL || strlen(v) > DVH_PATH_MAX)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: required", field);
+    /* The router validates names: route the name as a GET of the resource it names. */
+    snprintf(path, sizeof path, "/v1beta1/%s", v);
+    dvh_route r;
+    dvh_err re;
+    if (dvh_route_match(DVH_GET, path, strlen(path), &r, &re) != 0 ||
+        r.kind != (with_store ? DVH_R_STORE : DVH_R_DATASET))
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: must be projects/{p}/locations/{l}/datasets/{d}%s", field,
+                        with_store ? "/dicomStores/{s}" : "");
+    if (strcmp(r.project, rq->route.project) != 0 || strcmp(r.location, rq->route.location) != 0)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: must be in the source's project and location", field);
+    memcpy(dataset, r.dataset, sizeof r.dataset);
+    if (store)
+        memcpy(store, r.store, sizeof r.store);
+    return 0;
+}
+
+/* Persist the operation and start it; the answer is the Operation as it stands. */
+static int start(dvh_request *rq, const char *api, json_t *req, struct MHD_Response **resp, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    char *text = json_dumps(req, JSON_COMPACT);
+    if (text == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    dvs_operation op;
+    memset(&op, 0, sizeof op);
+    op.dataset_id = rq->dataset.id;
+    snprintf(op.api_method, sizeof op.api_method, "%s", api);
+    op.request_json = text;
+    dv_error err = {0};
+    int rc = s->ix->ops->op_create(s->ix, &op, &err);
+    free(text);
+    op.request_json = NULL;
+    if (rc < 0)
+        return index_fail(&err, e);
+    if (dvh_ops_launch(s, op.id, &err) != 0)
+        /* Persisted: it runs at the next start if it cannot be queued now. */
+        fprintf(stderr, "{\"event\":\"operation not queued\",\"operation\":%lld}\n", (long long)op.id);
+    *resp = dvh_response_json(dvh_operation_json(rq, &op));
+    return 0;
+}
+
+/* {"src": id, "dst": id, "name": "<source store name>"} */
+static json_t *store_pair(const dvh_request *rq, int64_t src, int64_t dst, const char *store)
+{
+    char name[1200];
+    snprintf(name, sizeof name, "projects/%s/locations/%s/datasets/%s/dicomStores/%s", rq->route.project,
+             rq->route.location, rq->route.dataset, store);
+    return json_pack("{s:I, s:I, s:s}", "src", (json_int_t)src, "dst", (json_int_t)dst, "name", name);
+}
+
+static int deidentify_dataset(dvh_request *rq, json_t *body, struct MHD_Response **resp, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    static const char *const allowed[] = {"destinationDataset", "config", "gcsConfigUri", NULL};
+    if (dvh_only_fields(body, allowed, e))
+        return -1;
+    char dst[DVH_ID_MAX + 1];
+    if (parse_name(rq, json_string_value(json_object_get(body, "destinationDataset")), 0, dst, NULL,
+                   "destinationDataset", e))
+        return -1;
+    char *cfg = config_text(rq, body, e);
+    if (cfg == NULL)
+        return -1;
+    dv_error err = {0};
+    dv_key *key = dvs_dataset_key(s->data_fd, rq->dataset.id, &err); /* created now: its errors answer now */
+    if (key == NULL) {
+        free(cfg);
+        return dvh_fail(e, DVH_INTERNAL, "%s", err.message);
+    }
+    dv_key_free(key);
+    dvs_dataset d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.project, sizeof d.project, "%s", rq->route.project);
+    snprintf(d.location, sizeof d.location, "%s", rq->route.location);
+    snprintf(d.name, sizeof d.name, "%s", dst);
+    snprintf(d.time_zone, sizeof d.time_zone, "%s", rq->dataset.time_zone);
+    int rc = s->ix->ops->dataset_create(s->ix, &d, &err);
+    if (rc != DVS_OK) {
+        free(cfg);
+        return rc == DVS_EXISTS ? dvh_fail(e, DVH_ALREADY_EXISTS, "destinationDataset: already exists")
+                                : index_fail(&err, e);
+    }
+    /* Every store of the source, recreated with the same ID (and labels) under the new dataset. */
+    json_t *stores = json_array();
+    int64_t after = 0;
+    int bad = stores == NULL ? dvh_fail(e, DVH_INTERNAL, "out of memory") : 0;
+    while (!bad) {
+        dvs_store v[64];
+        size_t n = 0;
+        int64_t next = 0;
+        if (s->ix->ops->store_list(s->ix, rq->dataset.id, after, 64, v, &n, &next, &err) < 0) {
+            bad = index_fail(&err, e);
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            dvs_store made;
+            memset(&made, 0, sizeof made);
+            if (!bad && s->ix->ops->store_create(s->ix, d.id, v[i].name, v[i].labels_json, &made, &err) != DVS_OK)
+                bad = index_fail(&err, e);
+            if (!bad)
+                json_array_append_new(stores, store_pair(rq, v[i].id, made.id, v[i].name));
+            dvs_store_clear(&made);
+            dvs_store_clear(&v[i]);
+        }
+        if (next == 0)
+            break;
+        after = next;
+    }
+    json_t *req = bad ? NULL
+                      : json_pack("{s:s, s:s, s:I, s:O}", "kind", "deidentify", "config", cfg, "keyDataset",
+                                  (json_int_t)rq->dataset.id, "stores", stores);
+    free(cfg);
+    json_decref(stores);
+    if (!bad && req == NULL)
+        bad = dvh_fail(e, DVH_INTERNAL, "out of memory");
+    if (bad) {
+        int64_t *ids = NULL;
+        size_t nids = 0;
+        s->ix->ops->dataset_delete(s->ix, d.id, &ids, &nids, &err);
+        free(ids);
+        json_decref(req);
+        return -1;
+    }
+    rc = start(rq, API_DEID_DATASET, req, resp, e);
+    json_decref(req);
+    return rc;
+}
+
+static int deidentify_store(dvh_request *rq, json_t *body, struct MHD_Response **resp, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    static const char *const allowed[] = {"destinationStore", "config", "gcsConfigUri", "filterConfig", NULL};
+    if (dvh_only_fields(body, allowed, e))
+        return -1;
+    char dds[DVH_ID_MAX + 1], dst[DVH_ID_MAX + 1];
+    if (parse_name(rq, json_string_value(json_object_get(body, "destinationStore")), 1, dds, dst,
+                   "destinationStore", e))
+        return -1;
+    dv_error err = {0};
+    dvs_dataset d;
+    dvs_store ds;
+    memset(&ds, 0, sizeof ds);
+    /* The destination dataset and store must exist (the API since 2026, gcp-api.md 0.1). */
+    int rc = s->ix->ops->dataset_get(s->ix, rq->route.project, rq->route.location, dds, &d, &err);
+    if (rc == DVS_OK)
+        rc = s->ix->ops->store_get(s->ix, d.id, dst, &ds, &err);
+    if (rc < 0)
+        return index_fail(&err, e);
+    if (rc == DVS_NOT_FOUND)
+        return dvh_fail(e, DVH_NOT_FOUND, "destinationStore: not found (the destination store must exist)");
+    int64_t dst_id = ds.id;
+    dvs_store_clear(&ds);
+    if (dst_id == rq->store.id)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "destinationStore: must not be the source store");
+    char *cfg = config_text(rq, body, e);
+    if (cfg == NULL)
+        return -1;
+    json_t *filter = NULL;
+    if (filter_paths(rq, body, &filter, e)) {
+        free(cfg);
+        return -1;
+    }
+    dv_key *key = dvs_dataset_key(s->data_fd, rq->dataset.id, &err);
+    if (key == NULL) {
+        free(cfg);
+        json_decref(filter);
+        return dvh_fail(e, DVH_INTERNAL, "%s", err.message);
+    }
+    dv_key_free(key);
+    json_t *req = json_pack("{s:s, s:s, s:[o]}", "kind", "deidentify", "config", cfg,
+                            "stores", store_pair(rq, rq->store.id, dst_id, rq->route.store));
+    free(cfg);
+    if (req && filter)
+        json_object_set(req, "filter", filter);
+    json_decref(filter);
+    if (req == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    json_object_set_new(req, "keyDataset", json_integer((json_int_t)rq->dataset.id));
+    rc = start(rq, API_DEID_STORE, req, resp, e);
+    json_decref(req);
+    return rc;
+}
+
+/* A folder URI, optionally ending in a GCS wildcard ("/" then one or two asterisks): every file below. */
+static int folder(dvh_request *rq, json_t *uri, const char *field, char **out, dvh_err *e)
+{
+    if (!json_is_string(uri))
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: required, a file:// URI of a folder under an allowed root",
+                        field);
+    char buf[DVH_PATH_MAX + 1];
+    const char *v = json_string_value(uri);
+    size_t n = strlen(v);
+    if (n > DVH_PATH_MAX)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: longer than %d bytes", field, DVH_PATH_MAX);
+    memcpy(buf, v, n + 1);
+    if (n >= 3 && strcmp(buf + n - 3, "/**") == 0)
+        buf[n - 3] = '\0';
+    else if (n >= 2 && strcmp(buf + n - 2, "/*") == 0)
+        buf[n - 2] = '\0';
+    return dvh_root_resolve(rq->srv, buf, field, 1, out, e);
+}
+
+static int import_data(dvh_request *rq, json_t *body, struct MHD_Response **resp, dvh_err *e)
+{
+    static const char *const allowed[] = {"gcsSource", "blobStorageSettings", NULL};
+    if (dvh_only_fields(body, allowed, e))
+        return -1;
+    char *dir = NULL;
+    json_t *src = json_object_get(body, "gcsSource");
+    if (folder(rq, json_is_object(src) ? json_object_get(src, "uri") : NULL, "gcsSource.uri", &dir, e))
+        return -1;
+    json_t *req = json_pack("{s:s, s:I, s:s}", "kind", "import", "dst", (json_int_t)rq->store.id, "folder", dir);
+    free(dir);
+    if (req == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    int rc = start(rq, API_IMPORT, req, resp, e);
+    json_decref(req);
+    return rc;
+}
+
+static int export_data(dvh_request *rq, json_t *body, struct MHD_Response **resp, dvh_err *e)
+{
+    static const char *const allowed[] = {"gcsDestination", "filterConfig", "bigqueryDestination", NULL};
+    if (dvh_only_fields(body, allowed, e))
+        return -1;
+    if (json_object_get(body, "bigqueryDestination"))
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "bigqueryDestination: not supported (use gcsDestination)");
+    json_t *dst = json_object_get(body, "gcsDestination");
+    json_t *mime = json_is_object(dst) ? json_object_get(dst, "mimeType") : NULL;
+    if (mime && !json_is_null(mime) && !(json_is_string(mime) && (strcmp(json_string_value(mime), "") == 0 ||
+                                                                     strcmp(json_string_value(mime), "application/dicom") == 0)))
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "gcsDestination.mimeType: only application/dicom is supported");
+    char *dir = NULL;
+    if (folder(rq, json_is_object(dst) ? json_object_get(dst, "uriPrefix") : NULL, "gcsDestination.uriPrefix", &dir, e))
+        return -1;
+    json_t *filter = NULL;
+    if (filter_paths(rq, body, &filter, e)) {
+        free(dir);
+        return -1;
+    }
+    json_t *req = json_pack("{s:s, s:[o], s:s}", "kind", "export", "stores",
+                            store_pair(rq, rq->store.id, 0, rq->route.store), "folder", dir);
+    free(dir);
+    if (req && filter)
+        json_object_set(req, "filter", filter);
+    json_decref(filter);
+    if (req == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    int rc = start(rq, API_EXPORT, req, resp, e);
+    json_decref(req);
+    return rc;
+}
+
+int dvh_handle_op_start(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    *status = 200;
+    if (dvh_resolve(rq, e))
+        return -1;
+    json_t *body = dvh_body_object(rq, e);
+    if (body == NULL)
+        return -1;
+    int rc;
+    switch (rq->route.kind) {
+    case DVH_R_DATASET_DEIDENTIFY: rc = deidentify_dataset(rq, body, resp, e); break;
+    case DVH_R_STORE_DEIDENTIFY: rc = deidentify_store(rq, body, resp, e); break;
+    case DVH_R_STORE_IMPORT: rc = import_data(rq, body, resp, e); break;
+    case DVH_R_STORE_EXPORT: rc = export_data(rq, body, resp, e); break;
+    default: rc = dvh_fail(e, DVH_NOT_FOUND, "no such method");
+    }
+    json_decref(body);
+    return rc;
+}

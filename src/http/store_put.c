@@ -1,0 +1,147 @@
+/* The store's put path: one complete instance file (a blob writer holding its bytes) becomes a stored,
+ * indexed instance of a DICOM store, or a failure with its PS3.18 reason. STOW-RS (stow.c), the
+ * de-identify operations and :import (op_*.c) all store through here, so an instance is stored the same way
+ * whoever brings it (docs/server.md "Storage", "Operations").
+ *
+ * The UIDs and the QIDO attributes come from the stored bytes, read with our reader; the file is named by
+ * the SHA-256 of its bytes before it is indexed (a crash in between leaves an unreferenced file, never a row
+ * without its file). A SOPInstanceUID the store already holds is not stored again (0x0111); same_blob then
+ * says whether the stored instance has exactly these bytes, which is how a resumed operation recognises
+ * its own output (docs/server.md "Resume without duplicates or losses"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dicom/dv_charset.h"
+#include "dicom/dv_ds.h"
+#include "dicom/dv_vr.h"
+#include "http/server_internal.h"
+#include "store/dvs_blobs.h"
+
+#define VALUE_CAP (DVS_VALUE_MAX * 3 + 1)
+
+struct dvh_putter {
+    dvh_server *srv;
+    dv_charset_ctx *cs;
+    dvs_instance_rec rec;
+    char vals[64][VALUE_CAP];
+};
+
+dvh_putter *dvh_putter_new(dvh_server *srv)
+{
+    dvh_putter *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->srv = srv;
+    p->cs = dv_charset_ctx_new();
+    return p;
+}
+
+void dvh_putter_free(dvh_putter *p)
+{
+    if (p == NULL)
+        return;
+    dv_charset_ctx_free(p->cs);
+    free(p);
+}
+
+/* The index attributes of inst as UTF-8 text into p->vals / rec->attr. */
+static void extract_attrs(dvh_putter *p, const dv_instance *inst, dvs_instance_rec *rec)
+{
+    char raw[DVS_VALUE_MAX + 1];
+    dv_charset cs;
+    int n = dv_instance_get_string(inst, 0x00080005, raw, sizeof raw);
+    if (n > 0)
+        dv_charset_parse((const uint8_t *)raw, (size_t)n, &cs);
+    else
+        dv_charset_default(&cs);
+    for (size_t i = 0; i < dvs_nattrs && i < 64; i++) {
+        const dvs_attr *a = &dvs_attrs[i];
+        rec->attr[i] = NULL;
+        if (a->column == NULL)
+            continue;
+        if (strcmp(a->vr, "US") == 0) {
+            uint16_t v;
+            if (dv_ds_get_u16(inst, &inst->ds, a->tag, &v) == 0) {
+                snprintf(p->vals[i], VALUE_CAP, "%u", v);
+                rec->attr[i] = p->vals[i];
+            }
+            continue;
+        }
+        n = dv_instance_get_string(inst, a->tag, raw, sizeof raw);
+        if (n <= 0)
+            continue;
+        uint16_t vr = dv_vr_from_chars(a->vr);
+        dv_cs_decoded dec;
+        dv_error derr;
+        if (p->cs && dv_charset_vr_applies(vr) &&
+            dv_charset_decode(p->cs, &cs, vr, (const uint8_t *)raw, (size_t)n, p->vals[i], VALUE_CAP - 1, &dec,
+                              &derr) == 0) {
+            p->vals[i][dec.len] = '\0';
+        } else {
+            for (int k = 0; k < n; k++)
+                p->vals[i][k] = (unsigned char)raw[k] < 0x80 && raw[k] ? raw[k] : '?';
+            p->vals[i][n] = '\0';
+        }
+        rec->attr[i] = p->vals[i];
+    }
+}
+
+void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study, dvh_put_result *out)
+{
+    dvh_server *srv = p->srv;
+    memset(out, 0, sizeof *out);
+    dvs_instance_rec *rec = &p->rec;
+    memset(rec, 0, sizeof *rec);
+    dvs_blob_hash(w, rec->blob);
+    rec->size = dvs_blob_size(w);
+    dvs_fd_source f;
+    dv_source src = dvs_source_fd(&f, dvs_blob_fd(w), rec->size);
+    dv_error err = {0};
+    dv_instance *inst = dv_instance_read(&src, NULL, &err);
+    unsigned reason = 0;
+    if (inst == NULL || dv_instance_is_directory(inst)) {
+        reason = DVH_FAIL_UNDERSTAND;
+    } else {
+        int a = dv_instance_get_string(inst, 0x0020000D, rec->study_uid, sizeof rec->study_uid);
+        int b = dv_instance_get_string(inst, 0x0020000E, rec->series_uid, sizeof rec->series_uid);
+        int c = dv_instance_get_string(inst, 0x00080018, rec->sop_uid, sizeof rec->sop_uid);
+        int d = dv_instance_get_string(inst, 0x00080016, rec->sop_class_uid, sizeof rec->sop_class_uid);
+        snprintf(rec->transfer_syntax, sizeof rec->transfer_syntax, "%s", dv_instance_transfer_syntax(inst));
+        if (a <= 0 || b <= 0 || c <= 0 || d <= 0 || !dvh_uid_valid(rec->study_uid, (size_t)a) ||
+            !dvh_uid_valid(rec->series_uid, (size_t)b) || !dvh_uid_valid(rec->sop_uid, (size_t)c) ||
+            !dvh_uid_valid(rec->sop_class_uid, (size_t)d))
+            reason = DVH_FAIL_UNDERSTAND;
+        else if (study && study[0] && strcmp(study, rec->study_uid) != 0)
+            reason = DVH_FAIL_MISMATCH;
+        else
+            extract_attrs(p, inst, rec);
+    }
+    dv_instance_free(inst);
+    memcpy(out->study_uid, rec->study_uid, sizeof out->study_uid);
+    memcpy(out->series_uid, rec->series_uid, sizeof out->series_uid);
+    memcpy(out->sop_uid, rec->sop_uid, sizeof out->sop_uid);
+    memcpy(out->sop_class_uid, rec->sop_class_uid, sizeof out->sop_class_uid);
+    memcpy(out->blob, rec->blob, sizeof out->blob);
+    if (reason) {
+        dvs_blob_abort(w);
+        out->reason = reason;
+        return;
+    }
+    /* Named before indexed: a crash in between leaves an unreferenced file, never a row without its file. */
+    if (dvs_blob_commit(w, &err) != 0) {
+        out->reason = DVH_FAIL_PROCESSING;
+        return;
+    }
+    char existing[65] = "";
+    int rc = srv->ix->ops->instance_put(srv->ix, store_id, rec, existing, &err);
+    if (rc != DVS_OK) {
+        out->reason = rc == DVS_EXISTS ? DVH_FAIL_DUPLICATE : DVH_FAIL_PROCESSING;
+        out->same_blob = rc == DVS_EXISTS && strcmp(existing, rec->blob) == 0;
+        /* Our file is garbage unless another row holds the same bytes. */
+        uint64_t refs = 1;
+        if (strcmp(existing, rec->blob) != 0 &&
+            srv->ix->ops->blob_refs(srv->ix, store_id, rec->blob, &refs, &err) == DVS_OK && refs == 0)
+            dvs_blob_remove(srv->data_fd, store_id, rec->blob);
+    }
+}

@@ -1,0 +1,18 @@
+/* One secret key per dataset (DECISIONS 7; docs/server.md "The dataset key"): DATA/keys/<dataset row id>.key,
+ * 32 random bytes, directory 0700 and file 0600, created atomically on first use (an O_EXCL temporary file
+ * linked to its name; link never replaces, so two first uses racing end with one key). Named by the
+ * dataset's row id, never by its client-given name. [test_store: test_dataset_key] */
+#ifndef DVS_KEYS_H
+#define DVS_KEYS_H
+
+#include <stdint.h>
+
+#include "dicomveil/dv_engine.h"
+#include "dicomveil/dv_error.h"
+
+/* The dataset's key (created when missing). NULL with err (DV_ERR_IO, or the key's own error). */
+dv_key *dvs_dataset_key(int data_fd, int64_t dataset_id, dv_error *err);
+/* Remove the dataset's key (its dataset was deleted); missing is fine. */
+void dvs_dataset_key_remove(int data_fd, int64_t dataset_id);
+
+#endif
