@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "http/console_static.h"
+#include "http/ext_endpoints.h"
 #include "http/server_internal.h"
 
 #define DEFAULT_WORKERS 4u
@@ -229,7 +230,18 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
         *res = queue_error(rq, &e);
         return 1;
     }
-    if (dvh_route_match(rq->method, url, strlen(url), &rq->route, &e) != 0) {
+    rq->ext = (int)dvh_ext_match(url, strlen(url));
+    if (rq->ext != DVH_EXT_NONE) {
+        /* An extension endpoint (ext_endpoints.h): POST with a JSON/text body, read like any JSON body. */
+        rq->route.name = dvh_ext_name((dvh_ext_kind)rq->ext);
+        rq->route.allow = DVH_POST;
+        rq->routed = 1;
+        if (rq->method != DVH_POST) {
+            dvh_fail(&e, DVH_METHOD, "method not allowed on %s", rq->route.name);
+            *res = queue_error(rq, &e);
+            return 1;
+        }
+    } else if (dvh_route_match(rq->method, url, strlen(url), &rq->route, &e) != 0) {
         rq->routed = rq->route.name != NULL;
         *res = queue_error(rq, &e);
         return 1;
@@ -284,6 +296,8 @@ static int body_chunk(dvh_request *rq, const char *data, size_t n, dvh_err *e)
 static int dispatch(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
     const dvh_route *r = &rq->route;
+    if (rq->ext)
+        return dvh_handle_ext(rq, resp, status, e);
     switch (r->kind) {
     case DVH_R_OPERATIONS:
     case DVH_R_OPERATION:
@@ -465,6 +479,8 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         }
     }
     s->cfg.allow_roots = NULL; /* not kept: the resolved copies are */
+    if (dvh_ext_filters_init(s, cfg->data_dir, err) != 0)
+        goto fail;
     if (dvh_ops_start(s, cfg->op_workers, err) != 0)
         goto fail;
 
@@ -518,6 +534,7 @@ void dvh_server_stop(dvh_server *s)
     for (size_t i = 0; i < s->nroots; i++)
         free(s->roots[i]);
     free(s->roots);
+    free(s->filters_dir);
     if (s->ix)
         s->ix->ops->close(s->ix);
     if (s->data_fd >= 0)
