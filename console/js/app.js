@@ -3,6 +3,9 @@
 import * as api from "./api.js";
 import {el, showError, clearMessage} from "./ui.js";
 import * as browse from "./browse.js";
+import {wizard} from "./deid.js";
+import {operations} from "./operations.js";
+import {review} from "./review.js";
 
 const views = {
   datasets: browse.datasets,
@@ -11,6 +14,9 @@ const views = {
   series: browse.series,
   instances: browse.instances,
   instance: browse.instance,
+  deidentify: wizard,
+  operations,
+  review,
 };
 
 let current = {view: "datasets"};
@@ -33,6 +39,17 @@ export function replace(state) {
 function crumbs(s) {
   const nav = document.getElementById("crumbs");
   nav.replaceChildren();
+  if (["deidentify", "operations", "review"].includes(s.view)) {
+    const ol = el("ol");
+    const items = [["Datasets", {view: "datasets"}], ["Operations", {view: "operations", d: s.d}]];
+    if (s.view === "deidentify") items.push(["De-identify", null]);
+    if (s.view === "review") items.push(["Review", null]);
+    items.forEach(([label, target], i) => ol.append(el("li", {}, i === items.length - 1 || !target
+      ? el("span", {"aria-current": "page", text: label})
+      : el("button", {type: "button", class: "link", onclick: () => go(target)}, label))));
+    nav.append(ol);
+    return;
+  }
   const items = [["Datasets", {view: "datasets"}]];
   if (s.d) items.push([`Dataset ${s.d}`, {view: "stores", d: s.d}]);
   if (s.s) items.push([`Store ${s.s}`, {view: "studies", d: s.d, s: s.s}]);
@@ -106,6 +123,9 @@ document.getElementById("signin-form").addEventListener("submit", async (ev) => 
   hideSignIn();
   render();
 });
+
+document.getElementById("nav-deidentify").addEventListener("click", () => go({view: "deidentify", d: current.d, s: current.s}));
+document.getElementById("nav-operations").addEventListener("click", () => go({view: "operations", d: current.d}));
 
 document.getElementById("signout").addEventListener("click", () => {
   api.setToken("");

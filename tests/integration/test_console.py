@@ -320,6 +320,8 @@ def part1(tmp, drv):
                   "a sequence opens to its items' attributes")
         p.shot("instance")
 
+        part_deid(p, srv)
+
         # --- what is kept where ----------------------------------------------------------------------
         check(drv.current_url == srv.url + "/console/", "the URL stays /console/ (no UID, no name, no token)")
         check(p.js("return localStorage.length") == 0, "nothing in localStorage")
@@ -327,8 +329,7 @@ def part1(tmp, drv):
         p.css("#signout").click()
         p.visible("#signin")
         check(p.js("return sessionStorage.getItem('dicomveil.token')") is None, "sign out forgets the token")
-        errors = [e for e in drv.get_log("browser") if e.get("level") == "SEVERE" and "401" not in e.get("message", "")
-                  and "409" not in e.get("message", "") and "rendered" not in e.get("message", "")]
+        errors = [e for e in drv.get_log("browser") if e.get("level") == "SEVERE" and e.get("source") != "network"]
         check(not errors, "no script errors in the browser console: %r" % errors[:3])
     finally:
         srv.stop()
@@ -336,6 +337,125 @@ def part1(tmp, drv):
     check(TOKEN not in log and "dwv^patientName" not in log and "CompressedSamples" not in log and "2004" not in log,
           "access log holds no token, name or search value")
     check('"route":"console.static"' in log, "console requests are logged by route name")
+
+
+def op_row_state(p, state, timeout=90):
+    """Wait until the newest operation row (the first) reaches state; its cells."""
+    def done():
+        r = p.all("#operations tbody tr[data-op]")
+        return r and r[0].get_attribute("data-state") == state and r[0]
+    row = p.wait(done, timeout, "operation " + state)
+    return [c.text for c in row.find_elements("css selector", "td")]
+
+
+def part_deid(p, srv):
+    """The wizard (presets, live validation, filter), operations, review."""
+    from selenium.webdriver.support.ui import Select
+    drv = p.d
+    # Every preset is a config the server accepts (the dry-run extension endpoint).
+    presets = drv.execute_async_script("import('/console/js/presets.js').then(m => arguments[0](m.PRESETS))")
+    bad = []
+    for pr in presets:
+        st, _, body = http(srv.url + "/dicomveil/v1/deidentifyConfig:validate", "POST",
+                           {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"},
+                           json.dumps({"config": pr["config"]}).encode())
+        if st != 200:
+            bad.append((pr["id"], body[:200]))
+    check(len(presets) >= 11 and not bad, "all %d presets validate on the server: %r" % (len(presets), bad))
+
+    p.css("#nav-deidentify").click()
+    p.view("deidentify")
+    Select(p.css("#src-dataset")).select_by_value("research")
+    p.wait(lambda: p.css("#src-store"), what="store select")
+    Select(p.css("#src-store")).select_by_value("incoming")
+    p.wait(lambda: p.css("#dst-new-store") and p.all("#filter-tree li"), what="destination and filter tree")
+    # A bad config: the server's error at its JSON path.
+    ed = p.css("#config-editor")
+    p.js("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))", ed,
+         json.dumps({"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "removeTag": {}},
+                                                    {"queries": ["NoSuchKeyword"], "deleteTag": {}}]}}, indent=2))
+    path = p.wait(lambda: p.css("#config-status").get_attribute("data-path"), what="config error path")
+    check(path == "config.dicomTagConfig.actions[1].queries[0]" and "At config.dicomTagConfig.actions[1].queries[0]"
+          in p.css("#config-status").text, "a bad config shows the server's error at its JSON path: %r" % path)
+    check(ed.get_attribute("aria-invalid") == "true", "the editor is marked invalid")
+    p.shot("config-error")
+    p.js("arguments[0].value = '{\"dicomTagConfig\": '; arguments[0].dispatchEvent(new Event('input'))", ed)
+    p.wait(lambda: "Not JSON" in p.css("#config-status").text, what="JSON syntax error")
+    check(True, "a JSON syntax error is shown before anything is sent")
+    # The guide's deleteTag preset, the whole store, into a new store.
+    Select(p.css("#preset")).select_by_value("delete-name")
+    p.wait(lambda: "accepts" in p.css("#config-status").text, what="preset valid")
+    p.css("#dst-new-store").send_keys("deid-all")
+    p.shot("deidentify")
+    p.css("#deid-start").click()
+    p.view("operations")
+    cells = op_row_state(p, "done")
+    check(int(cells[3]) + int(cells[4]) == len(UPLOAD) + 1 and int(cells[5]) == 0,
+          "the operation reaches done with every instance counted: %r" % cells)
+    check(cells[1] == "DeidentifyDicomStore" or "eidentify" in cells[1], "operation method shown: %r" % cells[1])
+    p.shot("operations")
+    p.all("#operations tbody tr")[0].find_element("css selector", "button[data-action=errors]").click()
+    p.wait(lambda: "Error log" in p.css("#ops-detail").text, what="error log")
+    check(True, "the error log opens")
+
+    # Review: the CT study, its instance, PatientName removed, frames.
+    p.all("#operations tbody tr")[0].find_element("css selector", "button[data-action=review]").click()
+    p.view("review")
+    p.wait(lambda: len(p.all("#review-study option")) >= 5, what="review studies")
+    opt = [o for o in p.all("#review-study option") if "CT1" in o.text]
+    Select(p.css("#review-study")).select_by_value(opt[0].get_attribute("value"))
+    p.css("#review-by-study").click()
+    p.wait(lambda: p.all("#review-pairs tbody tr"), what="review pairs")
+    p.all("#review-pairs tbody tr")[0].send_keys("\n")
+    row = p.wait(lambda: p.css('#diff tr[data-path="(0010,0010)"]'), what="diff PatientName")
+    check(row.get_attribute("data-status") == "removed", "review: PatientName shows as removed (%s)" % row.get_attribute("data-status"))
+    uid = p.css('#diff tr[data-path="(0008,0018)"]').get_attribute("data-status")
+    check(uid == "regenerated", "review: SOPInstanceUID shows as regenerated (%s)" % uid)
+    nested = p.all('#diff tr[data-path*=" › "]')
+    check(len(nested) > 0, "review: nested attributes are in the diff (%d rows)" % len(nested))
+
+    def frames_state():
+        out = []
+        for fid in ("frame-original", "frame-deid"):
+            img = p.css("#" + fid)
+            status = img.find_element("xpath", "../figcaption/p").text
+            if img.get_attribute("data-loaded") == "true":
+                out.append("loaded")
+            elif "No rendered frame" in status:
+                out.append(status)
+            else:
+                return None
+        return out
+    fs = p.wait(frames_state, 30, "rendered frames")
+    if all("501 UNIMPLEMENTED" in f for f in fs):
+        # This server has no rendered endpoint yet (wp-srv-web not merged here): the console must say so, in
+        # the API's words, on both sides; the moment the endpoint exists, the branch below is what is checked.
+        print("NOTE: rendered frames are 501 on this server: image loading not checked")
+        check(all("retrieveRendered" in f for f in fs), "review: a server without rendered frames is reported: %r" % fs)
+    else:
+        loaded = fs == ["loaded", "loaded"] and p.js("return document.getElementById('frame-deid').naturalWidth") > 0
+        check(loaded, "review: the original's and the de-identified rendered frames load: %r" % fs)
+    p.shot("review")
+
+    # A filter built by ticking one study: only its instances are de-identified.
+    p.css("#nav-deidentify").click()
+    p.view("deidentify")
+    Select(p.css("#src-dataset")).select_by_value("research")
+    p.wait(lambda: p.css("#src-store"), what="store select")
+    Select(p.css("#src-store")).select_by_value("incoming")
+    p.wait(lambda: p.all("#filter-tree li"), what="filter tree")
+    labels = [l for l in p.all("#filter-tree > li > label") if "CT1" in l.text]
+    labels[0].click()
+    Select(p.css("#preset")).select_by_value("basic")
+    p.wait(lambda: "accepts" in p.css("#config-status").text, what="preset valid")
+    p.css("#dst-new-store").send_keys("deid-ct")
+    p.css("#deid-start").click()
+    p.view("operations")
+    cells = op_row_state(p, "done")
+    check(cells[3] == "1" and cells[4] == "0", "a filtered operation de-identifies only the ticked study: %r" % cells)
+    st, _, body = http(srv.url + "/v1beta1/projects/local/locations/local/datasets/research/dicomStores/deid-ct:"
+                       "getDICOMStoreMetrics", headers={"Authorization": "Bearer " + TOKEN})
+    check(st == 200 and json.loads(body).get("instanceCount") == "1", "the filtered destination holds 1 instance")
 
 
 def token_file(tmp):
