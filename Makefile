@@ -13,6 +13,7 @@
 #   make bench        deps + build + bench/run.sh (peers, RESULTS.md figures) + bench/ab.sh (A/B vs a reference)
 #                     + bench/redact.sh (text-region detection: recall, area, ms per frame)
 #                     + bench/pixel_classify.sh (OCR + sensitive-box decision on rendered overlays)
+#   make screenshots  build + the console's browser test, writing the README's screenshots to docs/img/
 #   make clean        remove the build trees
 #
 # CI runs `bash .ci/run`, which is `make test`, in a fresh clone with ../shared beside it.
@@ -61,7 +62,8 @@ endif
 #   libmicrohttpd-dev (+ libgnutls28-dev, its TLS) / libsqlite3-dev: the server (src/http, src/store);
 #   curl / openssl / python3-googleapi (+ httplib2): the server's end-to-end test (test_server.py);
 #   libtesseract-dev / libleptonica-dev / tesseract-ocr-eng: burned-in text recognition (docs/pixels.md "OCR");
-#   fonts-dejavu-core: the fonts tools/gen_burned_in.py and the OCR tests render overlay text with.
+#   fonts-dejavu-core: the fonts tools/gen_burned_in.py and the OCR tests render overlay text with;
+#   chromium / chromium-driver / python3-selenium: the web console's browser test (test_console.py).
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
 	curl libgnutls28-dev libmicrohttpd-dev libsqlite3-dev openssl python3-googleapi python3-httplib2 \
@@ -69,9 +71,10 @@ DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libja
 	clang llvm libclang-rt-14-dev \
 	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
 	dcmtk dicom3tools libgdcm-tools libgdcm3.0 \
-	time hyperfine bc
+	time hyperfine bc \
+	chromium chromium-driver python3-selenium
 
-.PHONY: all deps build build-asan build-fuzz tables test ctest ctest-asan fuzz-smoke fuzz demo bench clean \
+.PHONY: all deps build build-asan build-fuzz tables test ctest ctest-asan fuzz-smoke fuzz demo bench clean screenshots \
 	distclean help
 
 all: build
@@ -131,6 +134,10 @@ tables:
 # Tests. ctest's own summary lines are printed (and kept in <dir>/ctest.log for the final summary).
 ctest: build
 	cd $(BUILD_DIR) && $(CTEST) --output-on-failure -j$(JOBS) 2>&1 | tee ctest.log
+
+# The README's console screenshots (docs/img/console-*.png, small palette PNGs) from the browser test.
+screenshots: deps build
+	cd $(BUILD_DIR) && env DV_SCREENSHOTS_DIR=$(CURDIR)/docs/img $(CTEST) -R 'integration\.test_console$$' --output-on-failure
 
 ctest-asan: build-asan
 	cd $(ASAN_DIR) && env $(SAN_ENV) $(CTEST) --output-on-failure -j$(JOBS) 2>&1 | tee ctest.log

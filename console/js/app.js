@@ -79,6 +79,7 @@ async function render() {
     if (seq !== renderSeq) return;
     main.replaceChildren(node);
     main.dataset.view = current.view;
+    main.dataset.render = String(seq); // a new number per finished render (tests wait on it)
     const h = main.querySelector("h1");
     if (h) { h.tabIndex = -1; h.focus({preventScroll: true}); }
   } catch (e) {

@@ -78,7 +78,7 @@ export async function operations(ctx) {
           onclick: () => ctx.go({view: "review", d: dd, op: op.name})}, "Review"));
       }
       body.append(el("tr", {"data-op": id, "data-state": st, class: op.name === ctx.state.focus ? "focus" : ""},
-        el("td", {class: "mono", text: id}), el("td", {text: md.apiMethodName || ""}),
+        el("td", {class: "mono", text: id}), el("td", {text: (md.apiMethodName || "").split(".").pop(), title: md.apiMethodName || ""}),
         el("td", {}, el("span", {class: `badge ${st}`, text: st})),
         el("td", {class: "num", text: String(n(c.success))}), el("td", {class: "num", text: String(n(c.failure))}),
         el("td", {class: "num", text: String(n(c.pending))}), el("td", {class: "num", text: fmtSecs(secs)}),

@@ -14,6 +14,8 @@ Part 2 (100k instances): a store whose index holds 100,000 generated instances (
 index by this test: the documented test-only bulk path, docs/console.md) — the study list's first page must
 render in <= 1 s in this browser.
 
+Under ASan (make ctest-asan) only part 1 runs: the timing is the normal build's.
+
 Screenshots of each page go to build/console-screenshots/ (and, with DV_SCREENSHOTS_DIR set, the README's
 small copies: `make screenshots`). Chromium missing is a FAILURE, never a skip (`make deps` installs it).
 """
@@ -162,10 +164,17 @@ class Page:
             "const m=document.getElementById('main');return m.dataset.view===arguments[0]&&!m.hasAttribute('aria-busy')",
             name), timeout, "view " + name)
 
+    def rerender(self, action, name):
+        """Run action (a click that re-renders) and wait for the new render of view name."""
+        before = self.css("#main").get_attribute("data-render")
+        action()
+        self.wait(lambda: self.css("#main").get_attribute("data-render") != before, 20, "re-render")
+        return self.view(name)
+
     def shot(self, name):
         os.makedirs(SHOTS, exist_ok=True)
         self.d.save_screenshot(os.path.join(SHOTS, name + ".png"))
-        if README_SHOTS:
+        if README_SHOTS and name != "failure":
             small_copy(os.path.join(SHOTS, name + ".png"), os.path.join(README_SHOTS, "console-%s.png" % name))
 
     def js(self, script, *args):
@@ -271,16 +280,14 @@ def part1(tmp, drv):
 
         # --- search: patient, modality, date range; paging -----------------------------------------------
         def search(**fields):
-            p.css("#search-clear").click()
-            p.view("studies")
+            p.rerender(lambda: p.css("#search-clear").click(), "studies")
             for k, v in fields.items():
                 el = p.css("#" + k)
                 if el.get_attribute("type") == "date":
                     p.js("arguments[0].value = arguments[1]", el, v)
                 else:
                     el.send_keys(v)
-            p.css("#search-go").click()
-            p.view("studies")
+            p.rerender(lambda: p.css("#search-go").click(), "studies")
             return [r.find_elements("css selector", "td") for r in rows(p, "studies")]
 
         got = search(patient="compressedsamples^mr")
@@ -297,8 +304,7 @@ def part1(tmp, drv):
         from selenium.webdriver.support.ui import Select
         Select(p.css("#pageSize")).select_by_value("25")
         _ = sel
-        p.css("#search-go").click()
-        p.view("studies")
+        p.rerender(lambda: p.css("#search-go").click(), "studies")
         check(p.css("#page-prev").get_attribute("disabled") is not None, "first page: Previous disabled")
 
         # --- study -> series -> instance with the keyboard ----------------------------------------------
@@ -520,23 +526,38 @@ def part2(tmp, drv):
         rows(p, "datasets")[0].click()
         p.view("stores")
         p.wait(lambda: p.all("#stores tbody td")[3].text.replace(",", "") == str(BULK_INSTANCES), what="100k metrics")
-        # Time from the click on the store to the study list's first page painted.
-        p.js("window.__t0 = performance.now();"
-             "window.__seen = new Promise(res => new MutationObserver((m, o) => {"
-             "  if (document.querySelector('#studies tbody tr.openable')) { o.disconnect();"
-             "    requestAnimationFrame(() => res(performance.now() - window.__t0)); } })"
-             ".observe(document.getElementById('main'), {childList: true, subtree: true}));")
-        rows(p, "stores")[0].click()
-        ms = drv.execute_async_script("const done = arguments[0]; window.__seen.then(done);")
-        n = len(rows(p, "studies"))
-        print("100k store: first page of %d studies in %.0f ms" % (n, ms))
-        check(n == 50 and ms <= 1000, "100k instances: the study list's first page renders in <= 1 s (%.0f ms)" % ms)
-        p.css("#page-next").click()
-        p.view("studies")
+        # Time from the click on the store to the study list's first page painted; three times (back to the
+        # store list in between), the median asserted: the machine's 2 cores are shared with other builds.
+        times = []
+        for _ in range(3):
+            # The click is dispatched in the page, so the time is the console's (request, QIDO, DOM, paint),
+            # not the WebDriver round trip's.
+            p.js("window.__seen = new Promise(res => new MutationObserver((m, o) => {"
+                 "  if (document.querySelector('#studies tbody tr.openable')) { o.disconnect();"
+                 "    requestAnimationFrame(() => res(performance.now() - window.__t0)); } })"
+                 ".observe(document.getElementById('main'), {childList: true, subtree: true}));"
+                 "window.__t0 = performance.now(); document.querySelector('#stores tbody tr.openable').click();")
+            times.append(drv.execute_async_script("const done = arguments[0]; window.__seen.then(done);"))
+            p.view("studies")
+            n = len(rows(p, "studies"))
+            if len(times) < 3:
+                drv.back()
+                p.view("stores")
+        ms = sorted(times)[1]
+        print("100k store: first page of %d studies in %s ms (median %.0f)" % (n, ", ".join("%.0f" % t for t in times), ms))
+        check(n == 50 and ms <= 1000, "100k instances: the study list's first page renders in <= 1 s (median %.0f ms)" % ms)
+        p.rerender(lambda: p.css("#page-next").click(), "studies")
         check(len(rows(p, "studies")) == 50 and "51–100" in p.css(".pager .range").text, "the next page is served by offset")
         p.shot("studies-100k")
     finally:
         srv.stop()
+
+
+def sanitized():
+    """The ASan/UBSan build (make ctest-asan) links libasan: its run checks the server under the browser flows
+    (part 1); the 1 s timing (part 2) is a property of the normal build."""
+    r = subprocess.run(["ldd", BIN], capture_output=True, text=True)
+    return "libasan" in r.stdout
 
 
 def main():
@@ -548,10 +569,15 @@ def main():
         t = time.time()
         part1(tmp, drv)
         print("part 1: %.1f s" % (time.time() - t))
-        t = time.time()
-        part2(tmp, drv)
-        print("part 2: %.1f s" % (time.time() - t))
+        if sanitized():
+            print("part 2 (100k timing) runs in the normal build only: this binary is sanitized")
+        else:
+            t = time.time()
+            part2(tmp, drv)
+            print("part 2: %.1f s" % (time.time() - t))
     except Exception as e:  # a wait that timed out, an element missing: a failure with a screenshot
+        import traceback
+        traceback.print_exc()
         check(False, "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
         try:
             Page(drv).shot("failure")
