@@ -1,6 +1,7 @@
 // Review of a finished de-identification: original and de-identified instance side by side — rendered frames
 // and a metadata diff that marks every attribute (nested ones included) removed / emptied / replaced /
-// regenerated / kept / added.
+// regenerated / kept / added. A reviewer can mark an instance "needs attention"; the marks are kept with the
+// operation by the server and listed here.
 //
 // Pairing: the output's UIDs are keyed hashes the browser cannot compute, so an original is paired with the
 // output instance that agrees on the most attributes no profile changes (SOP class, instance and series
@@ -96,6 +97,26 @@ export async function review(ctx) {
   const studySel = el("select", {id: "review-study"});
   const studyBtn = el("button", {type: "button", id: "review-by-study", class: "secondary"}, "Instances of this study");
 
+  // Reviewer marks ("needs attention"), kept with the operation by the server (/dicomveil/v1/reviewMarks),
+  // keyed by the original instance's resource path (as the operation's error log is).
+  const marksBox = el("section", {id: "review-marks", "aria-live": "polite"});
+  let marks = [];
+  function showMarks() {
+    marksBox.replaceChildren(el("h2", {text: `Needs attention (${marks.length})`}),
+      marks.length ? el("ul", {class: "marks"}, marks.map((m) => el("li", {class: "mono", text: m})))
+                   : el("p", {class: "hint", text: "No instance marked yet."}));
+  }
+  async function loadMarks() {
+    if (!op) return;
+    marks = (await api.json(`/dicomveil/v1/reviewMarks${api.qs({operation: op})}`)).marks || [];
+    showMarks();
+  }
+  async function setMark(path, on) {
+    marks = (await api.json("/dicomveil/v1/reviewMarks", {method: "POST",
+      body: {operation: op, instance: path, needsAttention: on}})).marks || [];
+    showMarks();
+  }
+
   let dstInstances = null;
   async function destination() {
     if (dstInstances === null) {
@@ -160,8 +181,20 @@ export async function review(ctx) {
         el("td", {text: keyword(r.tag)}), el("td", {text: r.before}), el("td", {text: r.after}),
         el("td", {}, el("span", {class: `badge ${r.status.replace(/ /g, "-")}`, text: r.status}))))));
     onlyChanged.addEventListener("change", () => table.classList.toggle("changed-only", onlyChanged.checked));
+    const srcPath = `/studies/${first(p.src, T.StudyInstanceUID)}/series/${first(p.src, T.SeriesInstanceUID)}/instances/${first(p.src, T.SOPInstanceUID)}`;
+    const markBtn = el("button", {type: "button", id: "mark-attention", class: "secondary",
+                                  "aria-pressed": marks.includes(srcPath) ? "true" : "false"},
+                       marks.includes(srcPath) ? "Marked: needs attention (click to clear)" : "Mark: needs attention");
+    markBtn.addEventListener("click", async () => {
+      const on = markBtn.getAttribute("aria-pressed") !== "true";
+      try {
+        await setMark(srcPath, on);
+        markBtn.setAttribute("aria-pressed", on ? "true" : "false");
+        markBtn.textContent = on ? "Marked: needs attention (click to clear)" : "Mark: needs attention";
+      } catch (e) { showError(e); }
+    });
     compare.replaceChildren(
-      el("h2", {text: "Original and de-identified"}),
+      el("h2", {text: "Original and de-identified"}), markBtn,
       el("div", {class: "two-col"},
         el("div", {}, el("h3", {text: "Original"}), viewer(a, frames, {id: "frame-original", label: "Original frame"})),
         el("div", {}, el("h3", {text: "De-identified"}), viewer(b, frames, {id: "frame-deid", label: "De-identified frame"}))),
@@ -189,10 +222,11 @@ export async function review(ctx) {
   src.node.addEventListener("change", refetch);
   dst.node.addEventListener("change", () => { dstInstances = null; });
   await loadStudies().catch(showError);
+  await loadMarks().catch(showError);
 
   return el("section", {class: "review"},
     el("h1", {text: `Review operation ${lastId(op || "")}`}),
     el("div", {class: "review-stores"}, src.node, dst.node),
     el("div", {class: "review-pick"}, sampleBtn, el("label", {for: "review-study", class: "inline", text: "or a study: "}), studySel, studyBtn),
-    listBox, compare);
+    marksBox, listBox, compare);
 }

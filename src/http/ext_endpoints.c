@@ -21,7 +21,8 @@ dvh_ext_kind dvh_ext_match(const char *path, size_t len)
         const char *path;
         dvh_ext_kind k;
     } t[] = {{DVH_EXT_PREFIX "deidentifyConfig:validate", DVH_EXT_VALIDATE_CONFIG},
-             {DVH_EXT_PREFIX "filterFiles", DVH_EXT_FILTER_FILE}};
+             {DVH_EXT_PREFIX "filterFiles", DVH_EXT_FILTER_FILE},
+             {DVH_EXT_PREFIX "reviewMarks", DVH_EXT_REVIEW_MARKS}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (strlen(t[i].path) == len && memcmp(path, t[i].path, len) == 0)
             return t[i].k;
@@ -32,6 +33,7 @@ const char *dvh_ext_name(dvh_ext_kind k)
 {
     return k == DVH_EXT_VALIDATE_CONFIG ? "dicomveil.validateDeidentifyConfig"
            : k == DVH_EXT_FILTER_FILE   ? "dicomveil.createFilterFile"
+           : k == DVH_EXT_REVIEW_MARKS  ? "dicomveil.reviewMarks"
                                         : "unrouted";
 }
 
@@ -134,11 +136,170 @@ static int filter_file(dvh_request *rq, struct MHD_Response **resp, int *status,
     return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
 }
 
+/* The operation a name designates (the router checks every ID of it), its row id; 404 when absent. */
+static int mark_operation(dvh_request *rq, const char *name, int64_t *op_id, dvh_err *e)
+{
+    if (name == NULL || strlen(name) > DVH_PATH_MAX - 16)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "operation: required, an operation name");
+    char path[DVH_PATH_MAX];
+    snprintf(path, sizeof path, "/v1beta1/%s", name);
+    dvh_route r;
+    dvh_err re = {0};
+    if (dvh_route_match(DVH_GET, path, strlen(path), &r, &re) != 0 || r.kind != DVH_R_OPERATION)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT,
+                        "operation: must be projects/{p}/locations/{l}/datasets/{d}/operations/{o}");
+    size_t n = strlen(r.operation);
+    if (n == 0 || n > 18 || strspn(r.operation, "0123456789") != n)
+        return dvh_fail(e, DVH_NOT_FOUND, "operation not found");
+    dvh_server *s = rq->srv;
+    dv_error err = {0};
+    dvs_dataset ds;
+    int rc = s->ix->ops->dataset_get(s->ix, r.project, r.location, r.dataset, &ds, &err);
+    if (rc < 0)
+        return dvh_fail(e, DVH_INTERNAL, "index error");
+    if (rc == DVS_NOT_FOUND)
+        return dvh_fail(e, DVH_NOT_FOUND, "operation not found");
+    dvs_operation op;
+    memset(&op, 0, sizeof op);
+    rc = s->ix->ops->op_get(s->ix, ds.id, strtoll(r.operation, NULL, 10), &op, &err);
+    if (rc == 0)
+        *op_id = op.id;
+    dvs_operation_clear(&op);
+    if (rc < 0)
+        return dvh_fail(e, DVH_INTERNAL, "index error");
+    return rc == DVS_NOT_FOUND ? dvh_fail(e, DVH_NOT_FOUND, "operation not found") : 0;
+}
+
+static int marks_path(dvh_server *s, int64_t op_id, char *out, size_t cap)
+{
+    int w = snprintf(out, cap, "%s/%lld.json", s->marks_dir, (long long)op_id);
+    return w > 0 && (size_t)w < cap ? 0 : -1;
+}
+
+/* The marks file as a JSON array (an empty array when there is none yet). */
+static json_t *marks_load(const char *path)
+{
+    json_error_t je;
+    json_t *a = json_load_file(path, 0, &je);
+    if (!json_is_array(a)) {
+        json_decref(a);
+        a = json_array();
+    }
+    return a;
+}
+
+static int marks_answer(json_t *marks, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    *resp = dvh_response_json(json_pack("{s:o}", "marks", marks));
+    *status = 200;
+    return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+static int review_marks(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    if (s->marks_dir == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "review marks are not available (data directory)");
+    int64_t op_id = 0;
+    char path[4096];
+    if (rq->method == DVH_GET || rq->method == DVH_HEAD) {
+        const char *name = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "operation");
+        if (mark_operation(rq, name, &op_id, e) || marks_path(s, op_id, path, sizeof path))
+            return -1;
+        pthread_mutex_lock(&s->marks_mu);
+        json_t *m = marks_load(path);
+        pthread_mutex_unlock(&s->marks_mu);
+        return marks_answer(m, resp, status, e);
+    }
+    json_error_t je;
+    json_t *body = json_loadb(rq->json ? rq->json : "", rq->json_len, 0, &je);
+    static const char *const allowed[] = {"operation", "instance", "needsAttention", NULL};
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "request body: not a JSON object");
+    }
+    if (dvh_only_fields(body, allowed, e)) {
+        json_decref(body);
+        return -1;
+    }
+    const char *inst = json_string_value(json_object_get(body, "instance"));
+    json_t *flag = json_object_get(body, "needsAttention");
+    dvh_filter_path *fp = NULL;
+    size_t n = 0;
+    int bad = mark_operation(rq, json_string_value(json_object_get(body, "operation")), &op_id, e) ||
+              marks_path(s, op_id, path, sizeof path);
+    if (!bad && !json_is_boolean(flag))
+        bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "needsAttention: must be true or false");
+    /* The instance path is checked by the filter-file parser: UIDs only, and here all three levels. */
+    if (!bad && inst == NULL)
+        bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "instance: required");
+    else if (!bad && dvh_filter_parse(inst, strlen(inst), "instance", &fp, &n, e) != 0)
+        bad = -1;
+    else if (!bad && (n != 1 || fp[0].instance[0] == '\0'))
+        bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "instance: must be /studies/{uid}/series/{uid}/instances/{uid}");
+    char key[3 * (DVH_UID_MAX + 16)];
+    if (!bad)
+        snprintf(key, sizeof key, "/studies/%s/series/%s/instances/%s", fp[0].study, fp[0].series, fp[0].instance);
+    free(fp);
+    int set = !bad && json_is_true(flag);
+    json_decref(body);
+    if (bad)
+        return -1;
+    pthread_mutex_lock(&s->marks_mu);
+    json_t *m = marks_load(path);
+    size_t i, found = (size_t)-1;
+    json_t *v;
+    json_array_foreach(m, i, v) if (json_is_string(v) && strcmp(json_string_value(v), key) == 0) found = i;
+    int rc = 0;
+    if (set && found == (size_t)-1) {
+        if (json_array_size(m) >= DVH_MARKS_MAX)
+            rc = dvh_fail(e, DVH_TOO_LARGE, "at most %u review marks per operation", DVH_MARKS_MAX);
+        else
+            json_array_append_new(m, json_string(key));
+    } else if (!set && found != (size_t)-1) {
+        json_array_remove(m, found);
+    }
+    if (rc == 0) {
+        /* Sorted, then written to a temporary name and renamed over: a crash leaves the old list or the new. */
+        size_t cnt = json_array_size(m);
+        json_t **items = malloc((cnt ? cnt : 1) * sizeof *items);
+        json_t *sorted = json_array();
+        if (items && sorted) {
+            for (i = 0; i < cnt; i++)
+                items[i] = json_array_get(m, i);
+            qsort(items, cnt, sizeof *items, cmp_str);
+            for (i = 0; i < cnt; i++)
+                json_array_append(sorted, items[i]);
+        }
+        free(items);
+        json_decref(m);
+        m = sorted;
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        if (m == NULL || json_dump_file(m, tmp, JSON_COMPACT) != 0 || rename(tmp, path) != 0) {
+            unlink(tmp);
+            rc = dvh_fail(e, DVH_INTERNAL, "cannot write the review marks (errno %d)", errno);
+        }
+    }
+    pthread_mutex_unlock(&s->marks_mu);
+    if (rc) {
+        json_decref(m);
+        return -1;
+    }
+    return marks_answer(m, resp, status, e);
+}
+
 int dvh_handle_ext(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
     switch (rq->ext) {
     case DVH_EXT_VALIDATE_CONFIG: return validate_config(rq, resp, status, e);
     case DVH_EXT_FILTER_FILE: return filter_file(rq, resp, status, e);
+    case DVH_EXT_REVIEW_MARKS: return review_marks(rq, resp, status, e);
     case DVH_EXT_NONE: break;
     }
     return dvh_fail(e, DVH_NOT_FOUND, "no such resource path");
@@ -156,7 +317,15 @@ int dvh_ext_filters_init(dvh_server *s, const char *data_dir, dv_error *err)
         return dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
     }
     snprintf(s->filters_dir, l, "%s/filters", real);
+    l = strlen(real) + sizeof "/marks";
+    s->marks_dir = malloc(l);
+    if (s->marks_dir)
+        snprintf(s->marks_dir, l, "%s/marks", real);
     free(real);
+    if (s->marks_dir == NULL)
+        return dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
+    if (mkdir(s->marks_dir, 0700) != 0 && errno != EEXIST)
+        return dv_fail(err, DV_ERR_IO, "--data: cannot create marks/ (errno %d)", errno);
     if (mkdir(s->filters_dir, 0700) != 0 && errno != EEXIST)
         return dv_fail(err, DV_ERR_IO, "--data: cannot create filters/ (errno %d)", errno);
     /* filters/ is an allowed root of its own: filterConfig.resourcePathsGcsUri may name what was handed over

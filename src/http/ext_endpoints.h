@@ -12,7 +12,15 @@
  *        root of its own), for filterConfig.resourcePathsGcsUri. A browser cannot write a file on the
  *        server's disk; this is how it hands one over. Named by content: the same list is the same file.
  *
- * [test_console.py "validate", "filter"; test_ext_endpoints] */
+ *   GET  /dicomveil/v1/reviewMarks?operation=<operation name>
+ *        200 {"marks": ["/studies/…/series/…/instances/…", …]}: the instances a reviewer marked "needs
+ *        attention" in the review of that operation (sorted).
+ *   POST /dicomveil/v1/reviewMarks   body {"operation": NAME, "instance": "/studies/…/series/…/instances/…",
+ *        "needsAttention": true|false}: set or clear one mark; answers the list like GET.
+ *        Kept with the operation: DATA/marks/<operation row id>.json, written atomically; only resource
+ *        paths (UIDs) are kept, no free text. The operation must exist (404 otherwise).
+ *
+ * [test_console.py "a bad config shows", "a filtered operation", "review marks"] */
 #ifndef DVH_EXT_ENDPOINTS_H
 #define DVH_EXT_ENDPOINTS_H
 
@@ -20,7 +28,14 @@
 
 #define DVH_EXT_PREFIX "/dicomveil/v1/"
 
-typedef enum dvh_ext_kind { DVH_EXT_NONE = 0, DVH_EXT_VALIDATE_CONFIG, DVH_EXT_FILTER_FILE } dvh_ext_kind;
+typedef enum dvh_ext_kind {
+    DVH_EXT_NONE = 0,
+    DVH_EXT_VALIDATE_CONFIG,
+    DVH_EXT_FILTER_FILE,
+    DVH_EXT_REVIEW_MARKS
+} dvh_ext_kind;
+
+#define DVH_MARKS_MAX 10000u /* marks per operation */
 
 /* The extension a URL path names (exact match), DVH_EXT_NONE for any other path. Pure. */
 dvh_ext_kind dvh_ext_match(const char *path, size_t len);

@@ -234,9 +234,9 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
     if (rq->ext != DVH_EXT_NONE) {
         /* An extension endpoint (ext_endpoints.h): POST with a JSON/text body, read like any JSON body. */
         rq->route.name = dvh_ext_name((dvh_ext_kind)rq->ext);
-        rq->route.allow = DVH_POST;
+        rq->route.allow = rq->ext == DVH_EXT_REVIEW_MARKS ? (DVH_GET | DVH_POST) : DVH_POST;
         rq->routed = 1;
-        if (rq->method != DVH_POST) {
+        if ((rq->route.allow & (rq->method == DVH_HEAD ? DVH_GET : rq->method)) == 0) {
             dvh_fail(&e, DVH_METHOD, "method not allowed on %s", rq->route.name);
             *res = queue_error(rq, &e);
             return 1;
@@ -398,6 +398,7 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     s->data_fd = -1;
     s->console_fd = -1;
     pthread_mutex_init(&s->log_mu, NULL);
+    pthread_mutex_init(&s->marks_mu, NULL);
     if (!s->cfg.workers)
         s->cfg.workers = DEFAULT_WORKERS;
     if (!s->cfg.max_body)
@@ -535,6 +536,8 @@ void dvh_server_stop(dvh_server *s)
         free(s->roots[i]);
     free(s->roots);
     free(s->filters_dir);
+    free(s->marks_dir);
+    pthread_mutex_destroy(&s->marks_mu);
     if (s->ix)
         s->ix->ops->close(s->ix);
     if (s->data_fd >= 0)

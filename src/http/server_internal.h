@@ -32,6 +32,8 @@ struct dvh_server {
     char **roots;             /* --allow-root folders, resolved (realpath), owned */
     size_t nroots;
     char *filters_dir;        /* DATA/filters (ext_endpoints.c): an allowed root for handed-over filter files */
+    char *marks_dir;          /* DATA/marks (ext_endpoints.c): review marks, one file per operation */
+    pthread_mutex_t marks_mu; /* serialises read-modify-write of a marks file */
     dvh_ops *ops;             /* the operation runner (op_runner.c) */
 };
 
@@ -97,7 +99,7 @@ void dvh_stow_free(dvh_stow *s);
 
 /* --- ext_endpoints.c: /dicomveil/v1/ extension endpoints (ext_endpoints.h) --- */
 int dvh_handle_ext(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
-/* Create DATA/filters and add it to the allowed roots. */
+/* Create DATA/filters (added to the allowed roots) and DATA/marks. */
 int dvh_ext_filters_init(dvh_server *s, const char *data_dir, dv_error *err);
 
 /* --- console_static.c: GET /console/... (before authentication; see console_static.h) --- */
