@@ -102,6 +102,11 @@ static int filter_file(dvh_request *rq, struct MHD_Response **resp, int *status,
         return dvh_fail(e, DVH_INTERNAL, "out of memory");
     }
     snprintf(path, pl, "%s/%s", s->filters_dir, name);
+    if (mkdir(s->filters_dir, 0700) != 0 && errno != EEXIST) {
+        free(path);
+        free(tmp);
+        return dvh_fail(e, DVH_INTERNAL, "cannot create the filters folder (errno %d)", errno);
+    }
     snprintf(tmp, pl + 8, "%s/.%.8s", s->filters_dir, name);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int bad = fd < 0;
@@ -251,6 +256,10 @@ static int review_marks(dvh_request *rq, struct MHD_Response **resp, int *status
     if (bad)
         return -1;
     pthread_mutex_lock(&s->marks_mu);
+    if (mkdir(s->marks_dir, 0700) != 0 && errno != EEXIST) {
+        pthread_mutex_unlock(&s->marks_mu);
+        return dvh_fail(e, DVH_INTERNAL, "cannot create the marks folder (errno %d)", errno);
+    }
     json_t *m = marks_load(path);
     size_t i, found = (size_t)-1;
     json_t *v;
@@ -324,10 +333,8 @@ int dvh_ext_filters_init(dvh_server *s, const char *data_dir, dv_error *err)
     free(real);
     if (s->marks_dir == NULL)
         return dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
-    if (mkdir(s->marks_dir, 0700) != 0 && errno != EEXIST)
-        return dv_fail(err, DV_ERR_IO, "--data: cannot create marks/ (errno %d)", errno);
-    if (mkdir(s->filters_dir, 0700) != 0 && errno != EEXIST)
-        return dv_fail(err, DV_ERR_IO, "--data: cannot create filters/ (errno %d)", errno);
+
+    /* filters/ and marks/ are created on first use: a server nobody used holds only its index. */
     /* filters/ is an allowed root of its own: filterConfig.resourcePathsGcsUri may name what was handed over
      * here, and nothing else of the data directory. */
     char **r = realloc(s->roots, (s->nroots + 1) * sizeof *r);
