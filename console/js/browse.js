@@ -1,7 +1,7 @@
 // Browse: datasets -> DICOM stores (metrics) -> studies (QIDO search, server-side paging) -> series ->
 // instances -> one instance (rendered frame, metadata). Each view is async (ctx) -> Node.
 import * as api from "./api.js";
-import {el, dataTable, pager, showError, showInfo, fmtBytes, fmtDate} from "./ui.js";
+import {el, dataTable, pager, showError, fmtBytes, fmtDate} from "./ui.js";
 import {first, metadataTable, T} from "./dicom.js";
 import {uploadZone} from "./upload.js";
 
@@ -268,4 +268,3 @@ export async function instance(ctx) {
       el("div", {class: "meta-wrap"}, el("h2", {text: "Metadata"}), metadataTable(obj))));
 }
 
-export {showInfo};

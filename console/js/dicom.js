@@ -1,5 +1,6 @@
 // DICOM JSON (PS3.18 F.2) for people: attribute values as text, a metadata table with expandable sequences.
 import {lookup} from "./dict.js";
+import {el} from "./ui.js";
 
 /** The first value of tag in a DICOM JSON object, as text ("" when absent). */
 export function first(obj, tag) {
@@ -34,15 +35,6 @@ export function keyword(tag) {
   const group = parseInt(tag.slice(0, 4), 16);
   return group % 2 === 1 ? (parseInt(tag.slice(4, 6), 16) === 0 ? "Private Creator" : "Private") : "";
 }
-
-const el = (name, props = {}, ...kids) => {
-  const n = document.createElement(name);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "class") n.className = v; else if (k === "text") n.textContent = v; else n.setAttribute(k, v);
-  }
-  for (const k of kids) if (k) n.append(k);
-  return n;
-};
 
 /** A <table> of one DICOM JSON object; sequences are <details> rows holding one nested table per item.
  *  rowHook(tag, attr, tr, path) lets a caller mark rows (the review's diff). */

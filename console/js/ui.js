@@ -23,13 +23,6 @@ export function showError(e) {
   box.hidden = false;
 }
 
-export function showInfo(text) {
-  const box = msgBox();
-  box.className = "message info";
-  box.textContent = text;
-  box.hidden = false;
-}
-
 export function clearMessage() {
   const box = msgBox();
   box.hidden = true;
