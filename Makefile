@@ -14,6 +14,7 @@
 #                     + bench/redact.sh (text-region detection: recall, area, ms per frame)
 #                     + bench/pixel_classify.sh (OCR + sensitive-box decision on rendered overlays)
 #                     + bench/server_load.sh (serve: concurrent STOW vs the CLI, QIDO p50/p99 at 100k, RSS)
+#   make screenshots  build + the console's browser test, writing the README's screenshots to docs/img/
 #   make clean        remove the build trees
 #
 # CI runs `bash .ci/run`, which is `make test`, in a fresh clone with ../shared beside it.
@@ -38,7 +39,7 @@ FUZZ_INVARIANTS ?= 1
 BUILD_DIR  := build
 ASAN_DIR   := build-asan
 FUZZ_DIR   := build-fuzz
-FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_rle fuzz_jpeg_lossless fuzz_image_decode fuzz_text_detect fuzz_text_lexicon fuzz_text_transform fuzz_text_stage fuzz_router fuzz_multipart fuzz_qido fuzz_filter_file fuzz_textdetect fuzz_jpeg_dct fuzz_pixel_classify fuzz_wado_params
+FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_rle fuzz_jpeg_lossless fuzz_image_decode fuzz_text_detect fuzz_text_lexicon fuzz_text_transform fuzz_text_stage fuzz_router fuzz_multipart fuzz_qido fuzz_filter_file fuzz_textdetect fuzz_jpeg_dct fuzz_pixel_classify fuzz_wado_params fuzz_console_path
 TIMES_FILE := $(BUILD_DIR)/make-test-times.txt
 
 # Sanitizer settings for every sanitized run (ctest under build-asan/, the fuzzers).
@@ -66,6 +67,7 @@ endif
 #   libtesseract-dev / libleptonica-dev / tesseract-ocr-eng: burned-in text recognition (docs/pixels.md "OCR");
 #   fonts-dejavu-core: the fonts tools/gen_burned_in.py and the OCR tests render overlay text with;
 #   libopenmpi-dev / openmpi-bin: deidentify --mpi and its test (test_cli_mpi.sh, mpirun).
+#   chromium / chromium-driver / python3-selenium: the web console's browser test (test_console.py).
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
 	curl libgnutls28-dev libmicrohttpd-dev libpq-dev libsqlite3-dev openssl orthanc orthanc-dicomweb postgresql python3-googleapi python3-httplib2 \
@@ -75,8 +77,9 @@ DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libja
 	dcmtk dicom3tools libgdcm-tools libgdcm3.0 \
 	time hyperfine bc \
 	libopenmpi-dev openmpi-bin
+	chromium chromium-driver python3-selenium
 
-.PHONY: all deps build build-asan build-fuzz tables test ctest ctest-asan fuzz-smoke fuzz demo bench clean \
+.PHONY: all deps build build-asan build-fuzz tables test ctest ctest-asan fuzz-smoke fuzz demo bench clean screenshots \
 	distclean help
 
 all: build
@@ -136,6 +139,10 @@ tables:
 # Tests. ctest's own summary lines are printed (and kept in <dir>/ctest.log for the final summary).
 ctest: build
 	cd $(BUILD_DIR) && $(CTEST) --output-on-failure -j$(JOBS) 2>&1 | tee ctest.log
+
+# The README's console screenshots (docs/img/console-*.png, small palette PNGs) from the browser test.
+screenshots: deps build
+	cd $(BUILD_DIR) && env DV_SCREENSHOTS_DIR=$(CURDIR)/docs/img $(CTEST) -R 'integration\.test_console$$' --output-on-failure
 
 ctest-asan: build-asan
 	cd $(ASAN_DIR) && env $(SAN_ENV) $(CTEST) --output-on-failure -j$(JOBS) 2>&1 | tee ctest.log

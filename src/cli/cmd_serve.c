@@ -36,6 +36,8 @@ void dvc_serve_usage(FILE *f)
           "  --token-file F          Require 'Authorization: Bearer <token>' on every request; F holds the\n"
           "                          token (16-4096 printable characters; a trailing newline is ignored)\n"
           "  --tls-cert C --tls-key K  Serve HTTPS with this PEM certificate (chain) and key\n"
+          "  --console-dir DIR       The web console's files, served at /console/ (default: the installed\n"
+          "                          <bin>/../share/dicomveil/console, else the source tree's console/)\n"
           "  --workers N             Request threads (default 4)\n"
           "  --max-body BYTES        Largest STOW body and instance (default 1073741824)\n"
           "  --max-connections N     Open connections in total (default 256; a quarter of it per client)\n"
@@ -75,6 +77,33 @@ static char *read_small_file(const char *path, size_t cap, size_t *len, const ch
     return buf;
 }
 
+/* The console's directory when --console-dir is not given: the install layout first (the packages put
+ * console/ in <prefix>/share/dicomveil/console next to <prefix>/bin/dicomveil), then the source tree's
+ * console/ (a build-tree run). NULL when neither holds an index.html. [test_console.py] */
+static const char *find_console_dir(char *buf, size_t cap)
+{
+    char exe[2048];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            int w = snprintf(buf, cap, "%s/../share/dicomveil/console/index.html", exe);
+            if (w > 0 && (size_t)w < cap && access(buf, R_OK) == 0) {
+                buf[strlen(buf) - sizeof "/index.html" + 1] = '\0';
+                return buf;
+            }
+        }
+    }
+#ifdef DV_CONSOLE_SOURCE_DIR
+    snprintf(buf, cap, "%s/index.html", DV_CONSOLE_SOURCE_DIR);
+    if (access(buf, R_OK) == 0)
+        return DV_CONSOLE_SOURCE_DIR;
+#endif
+    return NULL;
+}
+
 static int parse_num(const char *s, unsigned long long max, unsigned long long *out)
 {
     char *end;
@@ -97,6 +126,7 @@ int dvc_cmd_serve(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
         {"allow-root", required_argument, NULL, 'a'}, {"op-workers", required_argument, NULL, 'o'},
         {"index", required_argument, NULL, 'x'},
+        {"console-dir", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     dvh_server_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -117,6 +147,7 @@ int dvc_cmd_serve(int argc, char **argv)
         case 'c': cert_file = optarg; break;
         case 'k': key_file = optarg; break;
         case 'q': cfg.log = NULL; break;
+        case 'C': cfg.console_dir = optarg; break;
         case 'a':
             if (nroots == MAX_ROOTS) {
                 dvc_errorf("serve: at most %d --allow-root folders", MAX_ROOTS);
@@ -166,6 +197,9 @@ int dvc_cmd_serve(int argc, char **argv)
         dvc_errorf("serve: --tls-cert and --tls-key go together");
         return DVC_EXIT_USAGE;
     }
+    char console_buf[4096];
+    if (cfg.console_dir == NULL)
+        cfg.console_dir = find_console_dir(console_buf, sizeof console_buf);
     int rc = DVC_EXIT_USAGE;
     char *token = NULL, *cert = NULL, *key = NULL;
     size_t tlen = 0, n = 0;

@@ -30,6 +30,7 @@ typedef struct dvh_server_config {
     unsigned idle_timeout_s;      /* a connection idle this long is closed (0: 30 s) */
     unsigned request_timeout_s;   /* a request still uploading after this long gets 408 (0: 600 s) */
     size_t header_limit;          /* memory per connection for the request line and headers (0: 32 KiB) */
+    const char *console_dir;      /* the web console's files, served at /console/ (NULL or missing: 404) */
     FILE *log;                    /* access log (JSON lines, no PHI); NULL: none */
     const char *const *allow_roots; /* folders a file:// URI may name (configs, filters, import, export) */
     size_t nallow_roots;

@@ -16,6 +16,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "http/console_static.h"
+#include "http/ext_endpoints.h"
 #include "http/server_internal.h"
 
 #define DEFAULT_WORKERS 4u
@@ -213,12 +215,33 @@ static int is_stow(const dvh_request *rq)
 static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
 {
     dvh_err e = {0};
+    /* The console's static files are the one thing served without the token: they are the same for everyone
+     * and hold no data (docs/console.md). [test_console.py "console without token"] */
+    if (dvh_console_is_path(url, strlen(url))) {
+        rq->route.name = "console.static";
+        rq->routed = 1;
+        struct MHD_Response *resp = NULL;
+        int status = 200;
+        *res = dvh_handle_console(rq, url, &resp, &status, &e) ? queue_error(rq, &e) : queue(rq, resp, status);
+        return 1;
+    }
     if (!authorized(rq)) {
         dvh_fail(&e, DVH_UNAUTHENTICATED, "missing or invalid bearer token");
         *res = queue_error(rq, &e);
         return 1;
     }
-    if (dvh_route_match(rq->method, url, strlen(url), &rq->route, &e) != 0) {
+    rq->ext = (int)dvh_ext_match(url, strlen(url));
+    if (rq->ext != DVH_EXT_NONE) {
+        /* An extension endpoint (ext_endpoints.h): POST with a JSON/text body, read like any JSON body. */
+        rq->route.name = dvh_ext_name((dvh_ext_kind)rq->ext);
+        rq->route.allow = rq->ext == DVH_EXT_REVIEW_MARKS ? (DVH_GET | DVH_POST) : DVH_POST;
+        rq->routed = 1;
+        if ((rq->route.allow & (rq->method == DVH_HEAD ? DVH_GET : rq->method)) == 0) {
+            dvh_fail(&e, DVH_METHOD, "method not allowed on %s", rq->route.name);
+            *res = queue_error(rq, &e);
+            return 1;
+        }
+    } else if (dvh_route_match(rq->method, url, strlen(url), &rq->route, &e) != 0) {
         rq->routed = rq->route.name != NULL;
         *res = queue_error(rq, &e);
         return 1;
@@ -273,6 +296,8 @@ static int body_chunk(dvh_request *rq, const char *data, size_t n, dvh_err *e)
 static int dispatch(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
     const dvh_route *r = &rq->route;
+    if (rq->ext)
+        return dvh_handle_ext(rq, resp, status, e);
     switch (r->kind) {
     case DVH_R_OPERATIONS:
     case DVH_R_OPERATION:
@@ -375,8 +400,10 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     }
     s->cfg = *cfg;
     s->data_fd = -1;
+    s->console_fd = -1;
     pthread_mutex_init(&s->log_mu, NULL);
     pthread_mutex_init(&s->blob_mu, NULL);
+    pthread_mutex_init(&s->marks_mu, NULL);
     if (!s->cfg.workers)
         s->cfg.workers = DEFAULT_WORKERS;
     if (!s->cfg.max_body)
@@ -427,6 +454,9 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         dv_fail(err, DV_ERR_IO, "--data: cannot open the directory (errno %d)", errno);
         goto fail;
     }
+    if (cfg->console_dir)
+        s->console_fd = open(cfg->console_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    s->cfg.console_dir = NULL; /* not kept: the open directory is */
     s->ix = dvs_index_open(cfg->index_url, cfg->data_dir, err);
     if (s->ix == NULL)
         goto fail;
@@ -447,6 +477,8 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         }
     }
     s->cfg.allow_roots = NULL; /* not kept: the resolved copies are */
+    if (dvh_ext_filters_init(s, cfg->data_dir, err) != 0)
+        goto fail;
     if (dvh_ops_start(s, cfg->op_workers, err) != 0)
         goto fail;
 
@@ -500,10 +532,15 @@ void dvh_server_stop(dvh_server *s)
     for (size_t i = 0; i < s->nroots; i++)
         free(s->roots[i]);
     free(s->roots);
+    free(s->filters_dir);
+    free(s->marks_dir);
+    pthread_mutex_destroy(&s->marks_mu);
     if (s->ix)
         s->ix->ops->close(s->ix);
     if (s->data_fd >= 0)
         close(s->data_fd);
+    if (s->console_fd >= 0)
+        close(s->console_fd);
     if (s->tls_key)
         OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
     free(s->tls_cert);

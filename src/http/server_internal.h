@@ -23,6 +23,7 @@ struct dvh_server {
     struct MHD_Daemon *daemon;
     dvs_index *ix;
     int data_fd;
+    int console_fd;       /* the console's directory (-1: none found; /console/ answers 404) */
     unsigned port;
     int tls;
     int has_token;
@@ -31,6 +32,9 @@ struct dvh_server {
     pthread_mutex_t log_mu;
     char **roots;             /* --allow-root folders, resolved (realpath), owned */
     size_t nroots;
+    char *filters_dir;        /* DATA/filters (ext_endpoints.c): an allowed root for handed-over filter files */
+    char *marks_dir;          /* DATA/marks (ext_endpoints.c): review marks, one file per operation */
+    pthread_mutex_t marks_mu; /* serialises read-modify-write of a marks file */
     dvh_ops *ops;             /* the operation runner (op_runner.c) */
     /* Held while a STOW names its file and indexes it, and while a DELETE removes rows and then the files no
      * row references: so a DELETE never unlinks a file a concurrent STOW of the same bytes has just counted
@@ -54,6 +58,7 @@ typedef struct dvh_request {
     char *json;
     size_t json_len, json_cap;
     dvh_stow *stow;
+    int ext;              /* dvh_ext_kind of an extension endpoint (ext_endpoints.h), 0 for API routes */
     dvh_err body_err;     /* a failure while receiving the body, answered at the end */
     int body_failed;
     /* Resources resolved before the body is read (404s answer early). */
@@ -96,6 +101,14 @@ int dvh_stow_begin(dvh_request *rq, dvh_err *e);
 int dvh_stow_feed(dvh_request *rq, const char *data, size_t len, dvh_err *e);
 int dvh_stow_finish(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 void dvh_stow_free(dvh_stow *s);
+
+/* --- ext_endpoints.c: /dicomveil/v1/ extension endpoints (ext_endpoints.h) --- */
+int dvh_handle_ext(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
+/* Create DATA/filters (added to the allowed roots) and DATA/marks. */
+int dvh_ext_filters_init(dvh_server *s, const char *data_dir, dv_error *err);
+
+/* --- console_static.c: GET /console/... (before authentication; see console_static.h) --- */
+int dvh_handle_console(dvh_request *rq, const char *url, struct MHD_Response **resp, int *status, dvh_err *e);
 
 /* --- store_put.c: the store's put path (STOW, de-identify, import) --- */
 /* PS3.18 Table 10.5.3-2 / PS3.4 Annex GG failure reasons. */

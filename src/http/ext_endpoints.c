@@ -1,0 +1,349 @@
+/* The extension endpoints (ext_endpoints.h). */
+#include "http/ext_endpoints.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "dicomveil/dv_engine.h"
+#include "http/filter_file.h"
+#include "http/server_internal.h"
+
+dvh_ext_kind dvh_ext_match(const char *path, size_t len)
+{
+    static const struct {
+        const char *path;
+        dvh_ext_kind k;
+    } t[] = {{DVH_EXT_PREFIX "deidentifyConfig:validate", DVH_EXT_VALIDATE_CONFIG},
+             {DVH_EXT_PREFIX "filterFiles", DVH_EXT_FILTER_FILE},
+             {DVH_EXT_PREFIX "reviewMarks", DVH_EXT_REVIEW_MARKS}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strlen(t[i].path) == len && memcmp(path, t[i].path, len) == 0)
+            return t[i].k;
+    return DVH_EXT_NONE;
+}
+
+const char *dvh_ext_name(dvh_ext_kind k)
+{
+    return k == DVH_EXT_VALIDATE_CONFIG ? "dicomveil.validateDeidentifyConfig"
+           : k == DVH_EXT_FILTER_FILE   ? "dicomveil.createFilterFile"
+           : k == DVH_EXT_REVIEW_MARKS  ? "dicomveil.reviewMarks"
+                                        : "unrouted";
+}
+
+static int validate_config(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    json_error_t je;
+    json_t *body = json_loadb(rq->json ? rq->json : "", rq->json_len, 0, &je);
+    if (body == NULL || !json_is_object(body)) {
+        json_decref(body);
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "request body: not a JSON object");
+    }
+    static const char *const allowed[] = {"config", NULL};
+    json_t *cfg = json_object_get(body, "config");
+    if (dvh_only_fields(body, allowed, e)) {
+        json_decref(body);
+        return -1;
+    }
+    if (cfg != NULL && !json_is_object(cfg)) {
+        json_decref(body);
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "config: must be an object");
+    }
+    char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : strdup("{}");
+    json_decref(body);
+    if (text == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    /* The compile :deidentify runs (op_start.c config_text), and its message: the JSON path and the rule. */
+    dv_error err = {0};
+    dv_plan *plan = dv_plan_from_json(text, strlen(text), &err);
+    free(text);
+    if (plan == NULL)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "config: %s", err.message[0] ? err.message : "invalid");
+    dv_plan_free(plan);
+    *resp = dvh_response_json(json_pack("{s:b}", "valid", 1));
+    *status = 200;
+    return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
+}
+
+static int filter_file(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    const char *text = rq->json ? rq->json : "";
+    size_t len = rq->json_len;
+    dvh_filter_path *paths = NULL;
+    size_t n = 0;
+    if (dvh_filter_parse(text, len, "filter", &paths, &n, e))
+        return -1;
+    free(paths);
+    if (n == 0)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "filter: no resource path");
+    if (s->filters_dir == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "filter files are not available (data directory)");
+    unsigned char d[32];
+    unsigned int dl = 0;
+    if (EVP_Digest(text, len, d, &dl, EVP_sha256(), NULL) != 1)
+        return dvh_fail(e, DVH_INTERNAL, "hash failed");
+    char name[80];
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(name + 2 * i, 3, "%02x", d[i]);
+    strcat(name, ".txt");
+    /* Content-named: written to a temporary name, then renamed over (the same list is the same file). */
+    size_t pl = strlen(s->filters_dir) + 1 + strlen(name) + 1;
+    char *path = malloc(pl), *tmp = malloc(pl + 8);
+    if (path == NULL || tmp == NULL) {
+        free(path);
+        free(tmp);
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    }
+    snprintf(path, pl, "%s/%s", s->filters_dir, name);
+    if (mkdir(s->filters_dir, 0700) != 0 && errno != EEXIST) {
+        free(path);
+        free(tmp);
+        return dvh_fail(e, DVH_INTERNAL, "cannot create the filters folder (errno %d)", errno);
+    }
+    snprintf(tmp, pl + 8, "%s/.%.8s", s->filters_dir, name);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int bad = fd < 0;
+    for (size_t off = 0; !bad && off < len;) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w <= 0)
+            bad = 1;
+        else
+            off += (size_t)w;
+    }
+    if (fd >= 0 && (fsync(fd) != 0 || close(fd) != 0))
+        bad = 1;
+    if (!bad && rename(tmp, path) != 0)
+        bad = 1;
+    if (bad)
+        unlink(tmp);
+    free(tmp);
+    if (bad) {
+        free(path);
+        return dvh_fail(e, DVH_INTERNAL, "cannot write the filter file (errno %d)", errno);
+    }
+    size_t ul = strlen(path) + sizeof "file://";
+    char *uri = malloc(ul);
+    if (uri)
+        snprintf(uri, ul, "file://%s", path);
+    free(path);
+    if (uri == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    *resp = dvh_response_json(json_pack("{s:s, s:I}", "resourcePathsGcsUri", uri, "paths", (json_int_t)n));
+    free(uri);
+    *status = 200;
+    return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
+}
+
+/* The operation a name designates (the router checks every ID of it), its row id; 404 when absent. */
+static int mark_operation(dvh_request *rq, const char *name, int64_t *op_id, dvh_err *e)
+{
+    if (name == NULL || strlen(name) > DVH_PATH_MAX - 16)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "operation: required, an operation name");
+    char path[DVH_PATH_MAX];
+    snprintf(path, sizeof path, "/v1beta1/%s", name);
+    dvh_route r;
+    dvh_err re = {0};
+    if (dvh_route_match(DVH_GET, path, strlen(path), &r, &re) != 0 || r.kind != DVH_R_OPERATION)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT,
+                        "operation: must be projects/{p}/locations/{l}/datasets/{d}/operations/{o}");
+    size_t n = strlen(r.operation);
+    if (n == 0 || n > 18 || strspn(r.operation, "0123456789") != n)
+        return dvh_fail(e, DVH_NOT_FOUND, "operation not found");
+    dvh_server *s = rq->srv;
+    dv_error err = {0};
+    dvs_dataset ds;
+    int rc = s->ix->ops->dataset_get(s->ix, r.project, r.location, r.dataset, &ds, &err);
+    if (rc < 0)
+        return dvh_fail(e, DVH_INTERNAL, "index error");
+    if (rc == DVS_NOT_FOUND)
+        return dvh_fail(e, DVH_NOT_FOUND, "operation not found");
+    dvs_operation op;
+    memset(&op, 0, sizeof op);
+    rc = s->ix->ops->op_get(s->ix, ds.id, strtoll(r.operation, NULL, 10), &op, &err);
+    if (rc == 0)
+        *op_id = op.id;
+    dvs_operation_clear(&op);
+    if (rc < 0)
+        return dvh_fail(e, DVH_INTERNAL, "index error");
+    return rc == DVS_NOT_FOUND ? dvh_fail(e, DVH_NOT_FOUND, "operation not found") : 0;
+}
+
+static int marks_path(dvh_server *s, int64_t op_id, char *out, size_t cap)
+{
+    int w = snprintf(out, cap, "%s/%lld.json", s->marks_dir, (long long)op_id);
+    return w > 0 && (size_t)w < cap ? 0 : -1;
+}
+
+/* The marks file as a JSON array (an empty array when there is none yet). */
+static json_t *marks_load(const char *path)
+{
+    json_error_t je;
+    json_t *a = json_load_file(path, 0, &je);
+    if (!json_is_array(a)) {
+        json_decref(a);
+        a = json_array();
+    }
+    return a;
+}
+
+static int marks_answer(json_t *marks, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    *resp = dvh_response_json(json_pack("{s:o}", "marks", marks));
+    *status = 200;
+    return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+static int review_marks(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    if (s->marks_dir == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "review marks are not available (data directory)");
+    int64_t op_id = 0;
+    char path[4096];
+    if (rq->method == DVH_GET || rq->method == DVH_HEAD) {
+        const char *name = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "operation");
+        if (mark_operation(rq, name, &op_id, e) || marks_path(s, op_id, path, sizeof path))
+            return -1;
+        pthread_mutex_lock(&s->marks_mu);
+        json_t *m = marks_load(path);
+        pthread_mutex_unlock(&s->marks_mu);
+        return marks_answer(m, resp, status, e);
+    }
+    json_error_t je;
+    json_t *body = json_loadb(rq->json ? rq->json : "", rq->json_len, 0, &je);
+    static const char *const allowed[] = {"operation", "instance", "needsAttention", NULL};
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "request body: not a JSON object");
+    }
+    if (dvh_only_fields(body, allowed, e)) {
+        json_decref(body);
+        return -1;
+    }
+    const char *inst = json_string_value(json_object_get(body, "instance"));
+    json_t *flag = json_object_get(body, "needsAttention");
+    dvh_filter_path *fp = NULL;
+    size_t n = 0;
+    int bad = mark_operation(rq, json_string_value(json_object_get(body, "operation")), &op_id, e) ||
+              marks_path(s, op_id, path, sizeof path);
+    if (!bad && !json_is_boolean(flag))
+        bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "needsAttention: must be true or false");
+    /* The instance path is checked by the filter-file parser: UIDs only, and here all three levels. */
+    if (!bad && inst == NULL)
+        bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "instance: required");
+    else if (!bad && dvh_filter_parse(inst, strlen(inst), "instance", &fp, &n, e) != 0)
+        bad = -1;
+    else if (!bad && (n != 1 || fp[0].instance[0] == '\0'))
+        bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "instance: must be /studies/{uid}/series/{uid}/instances/{uid}");
+    char key[3 * (DVH_UID_MAX + 16)];
+    if (!bad)
+        snprintf(key, sizeof key, "/studies/%s/series/%s/instances/%s", fp[0].study, fp[0].series, fp[0].instance);
+    free(fp);
+    int set = !bad && json_is_true(flag);
+    json_decref(body);
+    if (bad)
+        return -1;
+    pthread_mutex_lock(&s->marks_mu);
+    if (mkdir(s->marks_dir, 0700) != 0 && errno != EEXIST) {
+        pthread_mutex_unlock(&s->marks_mu);
+        return dvh_fail(e, DVH_INTERNAL, "cannot create the marks folder (errno %d)", errno);
+    }
+    json_t *m = marks_load(path);
+    size_t i, found = (size_t)-1;
+    json_t *v;
+    json_array_foreach(m, i, v) if (json_is_string(v) && strcmp(json_string_value(v), key) == 0) found = i;
+    int rc = 0;
+    if (set && found == (size_t)-1) {
+        if (json_array_size(m) >= DVH_MARKS_MAX)
+            rc = dvh_fail(e, DVH_TOO_LARGE, "at most %u review marks per operation", DVH_MARKS_MAX);
+        else
+            json_array_append_new(m, json_string(key));
+    } else if (!set && found != (size_t)-1) {
+        json_array_remove(m, found);
+    }
+    if (rc == 0) {
+        /* Sorted, then written to a temporary name and renamed over: a crash leaves the old list or the new. */
+        size_t cnt = json_array_size(m);
+        json_t **items = malloc((cnt ? cnt : 1) * sizeof *items);
+        json_t *sorted = json_array();
+        if (items && sorted) {
+            for (i = 0; i < cnt; i++)
+                items[i] = json_array_get(m, i);
+            qsort(items, cnt, sizeof *items, cmp_str);
+            for (i = 0; i < cnt; i++)
+                json_array_append(sorted, items[i]);
+        }
+        free(items);
+        json_decref(m);
+        m = sorted;
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        if (m == NULL || json_dump_file(m, tmp, JSON_COMPACT) != 0 || rename(tmp, path) != 0) {
+            unlink(tmp);
+            rc = dvh_fail(e, DVH_INTERNAL, "cannot write the review marks (errno %d)", errno);
+        }
+    }
+    pthread_mutex_unlock(&s->marks_mu);
+    if (rc) {
+        json_decref(m);
+        return -1;
+    }
+    return marks_answer(m, resp, status, e);
+}
+
+int dvh_handle_ext(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    switch (rq->ext) {
+    case DVH_EXT_VALIDATE_CONFIG: return validate_config(rq, resp, status, e);
+    case DVH_EXT_FILTER_FILE: return filter_file(rq, resp, status, e);
+    case DVH_EXT_REVIEW_MARKS: return review_marks(rq, resp, status, e);
+    case DVH_EXT_NONE: break;
+    }
+    return dvh_fail(e, DVH_NOT_FOUND, "no such resource path");
+}
+
+int dvh_ext_filters_init(dvh_server *s, const char *data_dir, dv_error *err)
+{
+    char *real = realpath(data_dir, NULL);
+    if (real == NULL)
+        return dv_fail(err, DV_ERR_IO, "--data: cannot resolve the directory (errno %d)", errno);
+    size_t l = strlen(real) + sizeof "/filters";
+    s->filters_dir = malloc(l);
+    if (s->filters_dir == NULL) {
+        free(real);
+        return dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
+    }
+    snprintf(s->filters_dir, l, "%s/filters", real);
+    l = strlen(real) + sizeof "/marks";
+    s->marks_dir = malloc(l);
+    if (s->marks_dir)
+        snprintf(s->marks_dir, l, "%s/marks", real);
+    free(real);
+    if (s->marks_dir == NULL)
+        return dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
+
+    /* filters/ and marks/ are created on first use: a server nobody used holds only its index. */
+    /* filters/ is an allowed root of its own: filterConfig.resourcePathsGcsUri may name what was handed over
+     * here, and nothing else of the data directory. */
+    char **r = realloc(s->roots, (s->nroots + 1) * sizeof *r);
+    if (r == NULL)
+        return dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
+    s->roots = r;
+    s->roots[s->nroots] = strdup(s->filters_dir);
+    if (s->roots[s->nroots] == NULL)
+        return dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
+    s->nroots++;
+    return 0;
+}
