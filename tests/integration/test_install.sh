@@ -12,7 +12,8 @@ set -euo pipefail
 source "$(dirname "$0")/cli_lib.sh"
 : "${DV_BUILD_DIR:?DV_BUILD_DIR must name the build tree}"
 
-P="$T/prefix with space"
+# No space in the prefix: pkg-config output is split on white space by every build system that uses it.
+P="$T/prefix"
 cmake --install "$DV_BUILD_DIR" --prefix "$P" >"$T/install.log" 2>&1 || { cat "$T/install.log" >&2; fail "cmake --install failed"; finish test_install; }
 # The manifest of THIS install (the build tree's install_manifest.txt is rewritten by every install).
 cp "$DV_BUILD_DIR/install_manifest.txt" "$T/manifest"
@@ -50,19 +51,25 @@ fi
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 [ "$(pkg-config --modversion dicomveil)" = "$version" ] || fail "pkg-config --modversion is not $version"
 # The .pc file finds its prefix from where it lies: the include dir must be the installed one.
-pkg-config --cflags dicomveil | grep -qF -- "-I$P/include" || fail "pkg-config --cflags does not name $P/include"
+inc=$(pkg-config --variable=includedir dicomveil)
+[ "$(realpath "$inc")" = "$(realpath "$P/include")" ] || fail "dicomveil.pc's includedir is $inc, not $P/include"
 # shellcheck disable=SC2086 # word splitting of the flags is intended
 {
     cc -std=c11 -Wall -Wextra -Werror ${DV_CLIENT_FLAGS:-} $(pkg-config --cflags dicomveil) \
         "$SRCDIR/tests/integration/install_client.c" -o "$T/client_shared" $(pkg-config --libs dicomveil) \
         2>"$T/cc_shared.err" || fail "client does not build against libdicomveil.so: $(head -c 600 "$T/cc_shared.err")"
-    static_libs=$(pkg-config --static --libs dicomveil | sed 's/-ldicomveil\b/-l:libdicomveil.a/')
+    # libdicomveil.a, and what the .pc says it needs: each Requires.private module (linked as the system has
+    # it) and Libs.private. (pkg-config --static would also ask for the private dependencies of those modules,
+    # e.g. Leptonica's static image libraries, which a shared link of them does not need.)
+    reqs=$(pkg-config --print-requires-private dicomveil | awk '{print $1}')
+    [ -n "$reqs" ] || fail "dicomveil.pc has no Requires.private"
+    static_libs="-L$libdir -l:libdicomveil.a $(pkg-config --libs $reqs) $(sed -n 's/^Libs.private: //p' "$libdir/pkgconfig/dicomveil.pc")"
     cc -std=c11 -Wall -Wextra -Werror ${DV_CLIENT_FLAGS:-} $(pkg-config --cflags dicomveil) \
         "$SRCDIR/tests/integration/install_client.c" -o "$T/client_static" $static_libs \
         2>"$T/cc_static.err" || fail "client does not build against libdicomveil.a: $(head -c 600 "$T/cc_static.err")"
 }
 # An instance built here (pydicom), with identifying values the Basic profile must remove.
-python3 - "$T/in.dcm" <<'PY'
+/usr/bin/python3 - "$T/in.dcm" <<'PY'
 import sys
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
@@ -79,11 +86,13 @@ ds.SeriesInstanceUID = "1.2.826.0.1.3680043.10.1.3"
 ds.PatientName = "Installclient^Jane"
 ds.PatientID = "PID-INSTALL-42"
 ds.Modality = "OT"
-ds.save_as(sys.argv[1], enforce_file_format=True)
+ds.is_little_endian, ds.is_implicit_VR = True, False
+ds.preamble = b"\0" * 128
+ds.save_as(sys.argv[1], write_like_original=False)
 PY
 echo '{"dicomTagConfig": {"profileType": "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/basic.json"
 check_output() { # NAME OUT.dcm STDOUT
-    python3 - "$2" <<'PY' || fail "$1: the output still holds the patient's name or ID, or kept the SOP UID"
+    /usr/bin/python3 - "$2" <<'PY' || fail "$1: the output still holds the patient's name or ID, or kept the SOP UID"
 import sys, pydicom
 d = pydicom.dcmread(sys.argv[1])
 assert "Installclient" not in str(d.get("PatientName", "")), "name"
@@ -96,12 +105,13 @@ if [ -x "$T/client_shared" ]; then
     LD_LIBRARY_PATH="$libdir" "$T/client_shared" "$T/basic.json" "$T/in.dcm" "$T/out_shared.dcm" >"$T/shared.out" \
         2>"$T/shared.err" || fail "shared client failed: $(cat "$T/shared.err")"
     # It really ran against the installed shared library.
-    LD_LIBRARY_PATH="$libdir" ldd "$T/client_shared" | grep -qF "$libdir/$soname" \
-        || fail "the shared client does not load $libdir/$soname"
+    deps=$(LD_LIBRARY_PATH="$libdir" ldd "$T/client_shared")
+    grep -qF "$libdir/$soname" <<<"$deps" || fail "the shared client does not load $libdir/$soname"
     check_output "shared client" "$T/out_shared.dcm" "$T/shared.out"
 fi
 if [ -x "$T/client_static" ]; then
-    ldd "$T/client_static" | grep -q libdicomveil && fail "the static client loads libdicomveil.so"
+    deps=$(ldd "$T/client_static")
+    grep -q libdicomveil <<<"$deps" && fail "the static client loads libdicomveil.so"
     "$T/client_static" "$T/basic.json" "$T/in.dcm" "$T/out_static.dcm" >"$T/static.out" 2>"$T/static.err" \
         || fail "static client failed: $(cat "$T/static.err")"
     check_output "static client" "$T/out_static.dcm" "$T/static.out"
