@@ -38,7 +38,7 @@ date=$(sed -nE "s/^## \[$version\] - ([0-9-]+).*/\1/p" "$src/CHANGELOG.md" | hea
 {
     echo "dicomveil ($version) unstable; urgency=medium"
     echo
-    echo "  * Release $version; user-visible changes in /usr/share/doc/dicomveil/CHANGELOG.md."
+    echo "  * Release $version: user-visible changes in CHANGELOG.md."
     echo
     echo " -- dicomveil developers <dicomveil@example.org>  $(date -u -R -d "$date 12:00:00")"
 } | gzip -9n >"$stage/usr/share/doc/dicomveil/changelog.gz"
