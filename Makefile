@@ -191,9 +191,12 @@ DESTDIR ?=
 install: build
 	DESTDIR="$(DESTDIR)" $(CMAKE) --install $(BUILD_DIR) --prefix "$(PREFIX)"
 	cp $(BUILD_DIR)/install_manifest.txt $(BUILD_DIR)/install_manifest.make.txt
+	@# The dynamic linker's cache must learn libdicomveil.so.X (e.g. in /usr/local/lib) for programs to run.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 uninstall:
 	bash tools/uninstall.sh $(BUILD_DIR)/install_manifest.make.txt
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 deb: build
 	bash packaging/deb/build.sh $(BUILD_DIR) $(BUILD_DIR)/deb
