@@ -50,10 +50,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/CHANGELOG.md
 # read from disk for them. The web console's assets (console/, when the tree has it) go to
 # <prefix>/share/dicomveil/console, which the binary finds as <dir of the executable>/../share/dicomveil/console.
 # The OCR model (eng.traineddata) is Tesseract's own package (tesseract-ocr-eng), not ours.
-if(EXISTS ${PROJECT_SOURCE_DIR}/console)
-  install(DIRECTORY ${PROJECT_SOURCE_DIR}/console/ DESTINATION ${CMAKE_INSTALL_DATADIR}/dicomveil/console
-    COMPONENT cli)
-endif()
+# OPTIONAL: decided at install time, so a console/ that appears after configuring (a merge) is installed too.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/console/ DESTINATION ${CMAKE_INSTALL_DATADIR}/dicomveil/console
+  COMPONENT cli OPTIONAL)
 
 # `cmake --build build --target uninstall` (`make uninstall`): removes what the last install into this build
 # tree's manifest recorded (tools/uninstall.sh; the Makefile keeps its own copy of the manifest).

@@ -23,6 +23,7 @@ cleanup() {
 trap cleanup EXIT
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+phase() { echo "test-deb: $1 at $(($(date +%s) - start)) s"; }
 summary() { echo "test-deb: $1 ($(($(date +%s) - start)) s)" | tee "$DEB_DIR/test-deb.summary"; }
 
 if [ "$(id -u)" != 0 ]; then
@@ -40,6 +41,7 @@ lintian --tag-display-limit 0 "$deb" >"$T/lintian" 2>&1 &
 lintian_pid=$!
 
 # ---- contents before installing ----
+phase contents
 dpkg-deb -c "$deb" >"$T/contents"
 for f in ./usr/bin/dicomveil ./lib/systemd/system/dicomveil.service ./etc/default/dicomveil \
     ./usr/share/man/man1/dicomveil.1.gz ./usr/share/man/man5/dicomveil-config.5.gz \
@@ -56,6 +58,7 @@ for d in libc6 libjansson4 libtesseract5 libmicrohttpd12 libsqlite3-0 adduser te
 done
 
 # ---- install ----
+phase install
 if dpkg-query -W -f='${Status}' dicomveil 2>/dev/null | grep -q 'install ok installed'; then
     "${APT[@]}" purge dicomveil >/dev/null
 fi
@@ -68,6 +71,7 @@ getent passwd dicomveil >/dev/null || fail "postinst did not create the user dic
 [ "$(stat -c %U:%G:%a /etc/dicomveil 2>/dev/null)" = root:dicomveil:750 ] || fail "/etc/dicomveil is not root:dicomveil 0750"
 
 # ---- the packaged binary on sample data ----
+phase deidentify
 head -c 32 /dev/urandom >"$T/key"
 echo '{"dicomTagConfig": {"profileType": "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/basic.json"
 mkdir "$T/in"
@@ -85,6 +89,7 @@ done
 man -w dicomveil-deidentify >/dev/null 2>&1 || fail "man dicomveil-deidentify is not found"
 
 # ---- the service unit ----
+phase service
 unit=/lib/systemd/system/dicomveil.service
 for k in 'User=dicomveil' 'ProtectSystem=strict' 'ReadWritePaths=/var/lib/dicomveil' 'NoNewPrivileges=yes' \
     'PrivateTmp=yes' 'ProtectHome=yes' 'CapabilityBoundingSet=' 'ConditionPathExists=/etc/dicomveil/token'; do
@@ -134,6 +139,7 @@ wait "$server_pid" || fail "the service did not stop cleanly on SIGTERM (exit $?
 server_pid=
 
 # ---- purge ----
+phase purge
 "${APT[@]}" purge dicomveil >"$T/apt-purge" 2>&1 || { cat "$T/apt-purge" >&2; fail "apt purge failed"; }
 dpkg-query -W -f='${Status}' dicomveil 2>/dev/null | grep -q 'installed' && fail "dicomveil is still installed"
 while IFS= read -r f; do
@@ -144,6 +150,7 @@ for d in /var/lib/dicomveil /etc/dicomveil /usr/share/doc/dicomveil /etc/default
     [ -e "$d" ] && fail "purge left $d"
 done
 
+phase "lintian wait"
 lrc=0
 wait "$lintian_pid" || lrc=$?
 cat "$T/lintian"
