@@ -15,6 +15,12 @@
 #                     + bench/pixel_classify.sh (OCR + sensitive-box decision on rendered overlays)
 #                     + bench/server_load.sh (serve: concurrent STOW vs the CLI, QIDO p50/p99 at 100k, RSS)
 #   make screenshots  build + the console's browser test, writing the README's screenshots to docs/img/
+#   make install      build + install into PREFIX (default /usr/local; DESTDIR honoured): binary, library
+#                     (static + shared), headers, dicomveil.pc, man pages, bash completion, docs
+#   make uninstall    remove what the last `make install` installed (its manifest; nothing of ours is left)
+#   make deb          build + build/deb/dicomveil_<version>_<arch>.deb (dpkg-deb; packaging/deb/build.sh)
+#   make test-deb     deb + tests/integration/test_deb.sh (lintian, apt install, run, service command, purge;
+#                     root): the last phase of make test
 #   make clean        remove the build trees
 #
 # CI runs `bash .ci/run`, which is `make test`, in a fresh clone with ../shared beside it.
@@ -68,6 +74,7 @@ endif
 #   fonts-dejavu-core: the fonts tools/gen_burned_in.py and the OCR tests render overlay text with;
 #   libopenmpi-dev / openmpi-bin: deidentify --mpi and its test (test_cli_mpi.sh, mpirun).
 #   chromium / chromium-driver / python3-selenium: the web console's browser test (test_console.py).
+#   bash-completion / dpkg-dev / lintian / man-db: packaging (completion test, make deb, man -l).
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
 	curl libgnutls28-dev libmicrohttpd-dev libpq-dev libsqlite3-dev openssl orthanc orthanc-dicomweb postgresql python3-googleapi python3-httplib2 \
@@ -76,16 +83,17 @@ DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libja
 	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
 	dcmtk dicom3tools libgdcm-tools libgdcm3.0 \
 	time hyperfine bc \
-	libopenmpi-dev openmpi-bin
-	chromium chromium-driver python3-selenium
+	libopenmpi-dev openmpi-bin \
+	chromium chromium-driver python3-selenium \
+	bash-completion dpkg-dev lintian man-db
 
-.PHONY: all deps build build-asan build-fuzz tables test ctest ctest-asan fuzz-smoke fuzz demo bench clean screenshots \
-	distclean help
+.PHONY: all deps build build-asan build-fuzz tables test ctest ctest-asan fuzz-smoke fuzz demo bench clean \
+	distclean help install uninstall deb test-deb screenshots
 
 all: build
 
 help:
-	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'
+	@awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' Makefile
 
 # ---------------------------------------------------------------------------------------------------------
 # deps: as root, apt-get update + install, skipped (no network needed) when every package is already there.
@@ -169,6 +177,7 @@ test:
 	$(call timed,build-asan)
 	$(call timed,ctest-asan)
 	$(call timed,fuzz-smoke)
+	$(call timed,test-deb)
 	@echo; echo "==================== make test summary ===================="; \
 	pass=0; fail=0; \
 	for d in $(BUILD_DIR) $(ASAN_DIR); do \
@@ -183,7 +192,31 @@ test:
 	done; \
 	printf 'phase times (s):'; while read -r n t; do printf ' %s=%s' "$$n" "$$t"; done < $(TIMES_FILE); echo; \
 	fz=$$(cat $(FUZZ_DIR)/fuzz.summary 2>/dev/null || echo "fuzz-smoke: no summary"); echo "$$fz"; \
+	cat $(BUILD_DIR)/deb/test-deb.summary 2>/dev/null || echo "test-deb: no summary"; \
 	echo "test: $$pass passed, $$fail failed"
+
+# ---------------------------------------------------------------------------------------------------------
+# Install from source (packaging/install.cmake). The manifest is kept as install_manifest.make.txt because
+# every `cmake --install` of the tree (test_install does one) rewrites install_manifest.txt.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: build
+	DESTDIR="$(DESTDIR)" $(CMAKE) --install $(BUILD_DIR) --prefix "$(PREFIX)"
+	cp $(BUILD_DIR)/install_manifest.txt $(BUILD_DIR)/install_manifest.make.txt
+	@# The dynamic linker's cache must learn libdicomveil.so.X (e.g. in /usr/local/lib) for programs to run.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+uninstall:
+	bash tools/uninstall.sh $(BUILD_DIR)/install_manifest.make.txt
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+deb: build
+	bash packaging/deb/build.sh $(BUILD_DIR) $(BUILD_DIR)/deb
+
+# Installs the package on this machine and purges it again (root; waits for the dpkg lock). Not a ctest:
+# the normal and ASan ctest runs would install it twice at once.
+test-deb: deb
+	DV_SOURCE_DIR=$(CURDIR) DV_DEB_DIR=$(BUILD_DIR)/deb bash tests/integration/test_deb.sh
 
 # ---------------------------------------------------------------------------------------------------------
 demo: deps build

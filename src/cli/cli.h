@@ -34,6 +34,8 @@
 /* ---- main.c / cmd_deidentify.c ---- */
 int dvc_cmd_deidentify(int argc, char **argv);
 void dvc_deidentify_usage(FILE *f);
+/* `dicomveil --version`: version, git commit, linked library versions (src/cli/version.c). */
+void dvc_print_version(FILE *f);
 /* ---- cmd_serve.c ---- */
 int dvc_cmd_serve(int argc, char **argv);
 void dvc_serve_usage(FILE *f);

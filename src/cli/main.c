@@ -31,7 +31,7 @@ static void usage(FILE *f)
           "\n"
           "Global options:\n"
           "  -h, --help     Show this help and exit\n"
-          "  --version      Print the version and exit\n"
+          "  --version      Print the version, the git commit and the linked libraries' versions, and exit\n"
           "\n",
           f);
     dvc_deidentify_usage(f);
@@ -55,7 +55,7 @@ int main(int argc, char **argv)
         return DVC_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("dicomveil %s\n", DICOMVEIL_VERSION);
+        dvc_print_version(stdout);
         return DVC_EXIT_OK;
     }
     if (strcmp(cmd, "deidentify") == 0)

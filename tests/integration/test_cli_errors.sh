@@ -43,6 +43,18 @@ for o in --config --key-file --jobs --report --quiet --fsync --help --version --
 done
 run 0 "--version" --version
 grep -qE '^dicomveil [0-9]+\.[0-9]+\.[0-9]+' "$T/out" || fail "--version prints '$(cat "$T/out")'"
+# --version names the git commit it was built from and the run-time version of every library the binary links
+# (src/cli/version.c): each linked shared library of these families (ldd) must have its line.
+head=$(git -C "$SRCDIR" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+grep -qE "^commit $head(-dirty)?\$" "$T/out" || fail "--version names commit '$(sed -n 's/^commit //p' "$T/out")', not $head"
+linked=$(ldd "$DV_BIN")
+for pair in libz.so:zlib libcrypto.so:OpenSSL libjansson.so:jansson libpcre2-8.so:PCRE2 libjpeg.so:libjpeg-turbo \
+    libopenjp2.so:OpenJPEG libcharls.so:CharLS libtesseract.so:Tesseract liblept.so:Leptonica \
+    libleptonica.so:Leptonica libmicrohttpd.so:libmicrohttpd libsqlite3.so:SQLite libpq.so:PostgreSQL; do
+    so=${pair%%:*} label=${pair#*:}
+    grep -qF "$so" <<<"$linked" || continue
+    grep -qE "^  $label [0-9]" "$T/out" || fail "--version names no $label version although the binary links $so"
+done
 
 # ---- usage errors: exit 2 ----
 run 2 "no arguments"
