@@ -8,6 +8,7 @@
 
 #include <charls/charls.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <leptonica/allheaders.h>
 #include <microhttpd.h>
 #include <openjpeg.h>
@@ -54,4 +55,6 @@ void dvc_print_version(FILE *f)
     lept_free(lept);
     fprintf(f, "  libmicrohttpd %s\n", MHD_get_version());
     fprintf(f, "  SQLite %s\n", sqlite3_libversion());
+    int pq = PQlibVersion(); /* major * 10000 + minor since PostgreSQL 10 */
+    fprintf(f, "  PostgreSQL %d.%d (libpq)\n", pq / 10000, pq % 10000);
 }

@@ -437,8 +437,12 @@ def crash(tmp, servers, srv, data, root_dir):
     check(st == 200 and r == {}, f"operations.cancel: 200 {{}} ({st})")
     op = poll(f"http://127.0.0.1:{srv.port}", op["name"])
     ok, failed, pending = counter(op)
+    # The cancel lands while the operation plans (no item listed yet: counter 0/0/0) or while it runs (every
+    # item listed, some left pending); on a loaded machine either happens.
+    planned = ok + failed + pending == CRASH_N and pending > 0
+    before_planning = ok + failed + pending == 0
     check(op.get("done") and op.get("error", {}).get("code") == 1 and op["metadata"].get("cancelRequested") is True
-          and ok + failed + pending == CRASH_N and pending > 0, f"cancelled: error code 1, counter {ok}/{failed}/{pending}")
+          and (planned or before_planning), f"cancelled: error code 1, counter {ok}/{failed}/{pending}")
 
     expect = set(cli_deid({}, key, [gen], os.path.join(tmp, "cli-big"), tmp))
     check(len(expect) == CRASH_N, f"the CLI's run of the generated instances: {len(expect)}")
