@@ -39,8 +39,8 @@ void dvc_serve_usage(FILE *f)
           "  --quiet                 No access log (by default one JSON line per request on stderr,\n"
           "                          naming the route, never the path or query)\n"
           "\n"
-          "Not built yet: de-identify operations, import/export, operations, rendered/frames/bulkdata,\n"
-          "DICOMweb DELETE, PostgreSQL (see README).\n",
+          "DICOMweb: STOW-RS, QIDO-RS, WADO-RS (retrieve, metadata, frames, rendered, bulkdata), DELETE.\n"
+          "Not built yet: de-identify operations, import/export, operations, PostgreSQL (see README).\n",
           f);
 }
 
