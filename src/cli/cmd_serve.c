@@ -52,7 +52,7 @@ void dvc_serve_usage(FILE *f)
           "                          naming the route, never the path or query)\n"
           "\n"
           "Each dataset's key (UIDs, date shifts, hashes of its de-identifications) is DATA/keys/<n>.key.\n"
-          "Not built yet: rendered/frames/bulkdata, DICOMweb DELETE (see README).\n",
+          "DICOMweb: STOW-RS, QIDO-RS, WADO-RS (retrieve, metadata, frames, rendered, bulkdata), DELETE.\n",
           f);
 }
 

@@ -63,7 +63,7 @@ int dvh_handle_delete(dvh_request *rq, struct MHD_Response **resp, int *status, 
     dvh_now(start);
     removed rm = {0};
     dv_error err = {0};
-    pthread_mutex_lock(&s->blob_mu);
+    dvh_blob_lock(s);
     int rc = s->ix->ops->instances_delete(s->ix, rq->store.id, w->study, w->series, w->instance, collect, &rm, &err);
     if (rc == DVS_OK) {
         for (size_t i = 0; i < rm.n; i++) {
@@ -73,7 +73,7 @@ int dvh_handle_delete(dvh_request *rq, struct MHD_Response **resp, int *status, 
                 dvs_blob_remove(s->data_fd, rq->store.id, rm.v[i].blob);
         }
     }
-    pthread_mutex_unlock(&s->blob_mu);
+    dvh_blob_unlock(s);
     size_t count = rm.n;
     free(rm.v);
     const char *what = w->instance[0] ? "instance" : w->series[0] ? "series" : "study";

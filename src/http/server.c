@@ -401,6 +401,7 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     s->cfg = *cfg;
     s->data_fd = -1;
     s->console_fd = -1;
+    s->blob_lock_fd = -1;
     pthread_mutex_init(&s->log_mu, NULL);
     pthread_mutex_init(&s->blob_mu, NULL);
     pthread_mutex_init(&s->marks_mu, NULL);
@@ -452,6 +453,12 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     s->data_fd = open(cfg->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s->data_fd < 0) {
         dv_fail(err, DV_ERR_IO, "--data: cannot open the directory (errno %d)", errno);
+        goto fail;
+    }
+    /* The blob lock's file (blob_lock.c): servers sharing DATA order their STOWs and DELETEs on it. */
+    s->blob_lock_fd = openat(s->data_fd, "blob.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->blob_lock_fd < 0) {
+        dv_fail(err, DV_ERR_IO, "--data: cannot open DATA/blob.lock (errno %d)", errno);
         goto fail;
     }
     if (cfg->console_dir)
@@ -541,6 +548,8 @@ void dvh_server_stop(dvh_server *s)
         close(s->data_fd);
     if (s->console_fd >= 0)
         close(s->console_fd);
+    if (s->blob_lock_fd >= 0)
+        close(s->blob_lock_fd);
     if (s->tls_key)
         OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
     free(s->tls_cert);

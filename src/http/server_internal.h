@@ -36,10 +36,13 @@ struct dvh_server {
     char *marks_dir;          /* DATA/marks (ext_endpoints.c): review marks, one file per operation */
     pthread_mutex_t marks_mu; /* serialises read-modify-write of a marks file */
     dvh_ops *ops;             /* the operation runner (op_runner.c) */
-    /* Held while a STOW names its file and indexes it, and while a DELETE removes rows and then the files no
-     * row references: so a DELETE never unlinks a file a concurrent STOW of the same bytes has just counted
-     * on (delete.c; docs/decisions.md "DICOMweb DELETE"). The fsync of a STOW happens before, unlocked. */
+    /* Held (dvh_blob_lock) while a STOW names its file and indexes it, and while a DELETE removes rows and then
+     * the files no row references: so a DELETE never unlinks a file a concurrent STOW of the same bytes has
+     * just counted on (delete.c; docs/decisions.md "DICOMweb DELETE"). The fsync of a STOW happens before,
+     * unlocked. blob_mu orders this process's threads; an flock on DATA/blob.lock (blob_lock_fd) orders the
+     * processes that share one DATA and one PostgreSQL index. */
     pthread_mutex_t blob_mu;
+    int blob_lock_fd;
 };
 
 typedef struct dvh_stow dvh_stow; /* stow.c */
@@ -189,5 +192,9 @@ int dvh_handle_rendered(dvh_request *rq, struct MHD_Response **resp, int *status
 
 /* --- delete.c: DICOMweb DELETE of a study, series or instance --- */
 int dvh_handle_delete(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
+
+/* The store-wide blob lock above (blob_lock.c): across threads and across server processes sharing DATA. */
+void dvh_blob_lock(dvh_server *s);
+void dvh_blob_unlock(dvh_server *s);
 
 #endif

@@ -140,9 +140,9 @@ void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const ch
     /* Name, index (and clean up) under blob_mu, so a concurrent DELETE cannot unlink the file between the
      * name and the row (server_internal.h). Named before indexed: a crash in between leaves an unreferenced
      * file, never a row without its file. */
-    pthread_mutex_lock(&srv->blob_mu);
+    dvh_blob_lock(srv);
     if (dvs_blob_commit(w, &err) != 0) {
-        pthread_mutex_unlock(&srv->blob_mu);
+        dvh_blob_unlock(srv);
         out->reason = DVH_FAIL_PROCESSING;
         return;
     }
@@ -157,5 +157,5 @@ void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const ch
             srv->ix->ops->blob_refs(srv->ix, store_id, rec->blob, &refs, &err) == DVS_OK && refs == 0)
             dvs_blob_remove(srv->data_fd, store_id, rec->blob);
     }
-    pthread_mutex_unlock(&srv->blob_mu);
+    dvh_blob_unlock(srv);
 }

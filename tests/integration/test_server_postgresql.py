@@ -181,6 +181,45 @@ def run(tmp, pg, servers):
                         "SELECT count(*) FROM instances; SELECT count(*) FROM operations WHERE done=1"],
                        capture_output=True, text=True)
     check(r.returncode == 0 and r.stdout.split() == [str(2 * n), "2"], f"psql sees the rows: {r.stdout.split()}")
+    # ---- DELETE through one server while the other STOWs the same bytes (src/http/blob_lock.c) ----
+    # The two servers order "name the file, index the row" against "remove the rows, unlink unreferenced files"
+    # with an flock on DATA/blob.lock: whatever the interleaving, an indexed instance has its file and a
+    # file left behind belongs to an indexed instance.
+    st, _, _ = curl("-X", "POST", base_a + "/datasets/ds/dicomStores?dicomStoreId=dr", "-d", "{}")
+    check(st == 200, f"dicomStores.create dr through A ({st})")
+    f = ts.CORPUS[0]
+    m = meta[f]
+    inst = f"/studies/{m.StudyInstanceUID}/series/{m.SeriesInstanceUID}/instances/{m.SOPInstanceUID}"
+    web_dr_a = base_a + "/datasets/ds/dicomStores/dr/dicomWeb"
+    web_dr_b = base_b + "/datasets/ds/dicomStores/dr/dicomWeb"
+    original = open(f, "rb").read()
+    for _ in range(12):
+        go = threading.Barrier(2)
+        codes = [None, None]
+
+        def stow_b():
+            go.wait()
+            codes[0] = curl("-X", "POST", web_dr_b + "/studies", "-H", "Content-Type: application/dicom",
+                            data_file=f)[0]
+
+        def delete_a():
+            go.wait()
+            codes[1] = curl("-X", "DELETE", web_dr_a + inst)[0]
+
+        th = [threading.Thread(target=stow_b), threading.Thread(target=delete_a)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join()
+        check(codes[0] in (200, 409) and codes[1] in (200, 404), f"STOW / DELETE race answers {codes}")
+        st, _, out = curl(web_dr_a + "/instances?limit=10")
+        indexed = st == 200 and len(json.loads(out or b"[]")) == 1
+        st, _, got = curl(web_dr_b + inst, "-H", "Accept: application/dicom")
+        if indexed:
+            check(st == 200 and got == original, f"an indexed instance has its file after the race ({st})")
+        else:
+            check(st == 404, f"no instance indexed: WADO 404 ({st})")
+
     # ---- the logs hold no URL (it may carry a password) and no UID ----
     logs = "".join(a.lines + b.lines)
     check(pg["PGDIR"] not in logs and study not in logs, "the access logs name neither the index URL nor a UID")

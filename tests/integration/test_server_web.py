@@ -256,6 +256,10 @@ def main():
                 if len(u) >= 6}  # short IDs ("204") would match numbers of the log's own
         check(len(srv.lines) > 20 and not any(u in log for u in uids),
               "the server's log holds no UID or patient value of the test files")
+        rc = srv.stop()
+        check(rc == 0, f"the server exits 0 on SIGTERM (under ASan: no leak or error report) ({rc})")
+        if rc != 0:
+            print("".join(srv.lines[-60:]), file=sys.stderr)
     finally:
         if srv:
             srv.stop()
