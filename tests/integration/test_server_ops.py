@@ -252,6 +252,10 @@ def run(tmp, servers):
             check(st == 200 and len(log.get("entries", [])) == failed
                   and all(e["resource"].startswith(loc + "/datasets/src/dicomStores/") for e in log["entries"]),
                   f"config {i}: the error log lists the {failed} failures ({log})")
+    src_a, _ = retrieve_store(srv.port, loc + "/datasets/src/dicomStores/a")
+    originals = {pydicom.dcmread(os.path.join(inputs, "a", f), stop_before_pixels=True).SOPInstanceUID:
+                 open(os.path.join(inputs, "a", f), "rb").read() for f in os.listdir(os.path.join(inputs, "a"))}
+    check(src_a == originals, "the source store is unchanged by its de-identifications")
     st, op = jreq("POST", base + "/datasets/src:deidentify", {"destinationDataset": loc + "/datasets/out0"})
     check(st == 409 and op.get("error", {}).get("status") == "ALREADY_EXISTS", f"existing destination: 409 ({st})")
     st, _ = jreq("GET", base + "/datasets/out0/dicomStores/a")
@@ -480,6 +484,8 @@ def crash(tmp, servers, srv, data, root_dir):
     check('"event":"operation resumed"' in log, "the restarted server resumed the operation")
     for secret in ["Doe^", "1.2.826.0.1.3680043.10.1187.9", "Ann Johnson"]:
         check(secret not in log, f"the server's log holds '{secret}'")
+    rc = srv.stop()  # (under ASan a leak makes the exit status non-zero)
+    check(rc == 0 and "Sanitizer" not in "".join(srv.lines), f"the last server stops cleanly ({rc})")
 
 
 if __name__ == "__main__":
