@@ -826,6 +826,7 @@ int dvh_ops_launch(dvh_server *s, int64_t op_id, dv_error *err)
     if (dvj_pool_submit(o->pool, &job, err) != 0) {
         unregister(c);
         ctx_free(c);
+        log_event(o, "operation not queued", op_id);
         return -1;
     }
     return 0;

@@ -240,13 +240,24 @@ def run(tmp, servers):
               and "endTime" in op["metadata"] and pending == 0 and ok + failed == n_src,
               f"config {i}: done with a DeidentifySummary, counter {ok}/{failed}/{pending}")
         expect = cli_deid(cfg, key, [os.path.join(inputs, "a"), os.path.join(inputs, "b")], cli_dir, tmp)
-        got = {}
+        got, where = {}, {}
         for s in ("a", "b"):
             g, _ = retrieve_store(srv.port, loc + "/datasets/out%d/dicomStores/%s" % (i, s))
             got.update(g)
+            where.update({k: s for k in g})
         check(len(got) == ok and len(expect) == ok and got == expect,
               f"config {i}: {len(got)} instances retrieved, byte-identical to the CLI's {len(expect)} "
               f"({sum(1 for k in got if got[k] == expect.get(k))} equal)")
+        # metadata of every output: SOPInstanceUID and PatientName as the CLI's bytes hold them
+        same_md = 0
+        for sop, blob in got.items():
+            d = pydicom.dcmread(__import__("io").BytesIO(blob), stop_before_pixels=True)
+            st, md = jreq("GET", base + "/datasets/out%d/dicomStores/%s/dicomWeb/studies/%s/series/%s/instances/%s/"
+                          "metadata" % (i, where[sop], d.StudyInstanceUID, d.SeriesInstanceUID, sop))
+            pn = (md[0].get("00100010", {}).get("Value") or [{}])[0].get("Alphabetic") if st == 200 and md else "?"
+            want = str(d.PatientName) if "PatientName" in d and str(d.PatientName) else None
+            same_md += st == 200 and md[0]["00080018"]["Value"] == [sop] and pn == want
+        check(same_md == len(got) > 0, f"config {i}: metadata of the outputs as the CLI wrote them ({same_md})")
         if failed:
             st, log = jreq("GET", op["metadata"]["logsUrl"])
             check(st == 200 and len(log.get("entries", [])) == failed
