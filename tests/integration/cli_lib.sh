@@ -51,7 +51,7 @@ run() {
     return 0
 }
 # tag FILE KEYWORD: the first value dcmdump prints for KEYWORD (top level or nested), or "".
-tag() { dcmdump -q +P "$2" "$1" 2>/dev/null | sed -nE 's/^[^[]*\[([^]]*)\].*/\1/p' | head -1; }
+tag() { dcmdump -q +P "$2" "$1" 2>/dev/null | sed -nE 's/^[^[]*\[([^]]*)\].*/\1/p' | sed -n 1p; }
 # json FILE EXPR: print the Python expression EXPR over the parsed JSON document d of FILE.
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 

@@ -67,7 +67,7 @@ run 1 "resume a finished run" deidentify -q --jobs 2 --resume --config "$T/cfg.j
 same finished "$T/dst" "$T/k.json" "$T/ref" "$T/ref.json"
 
 # ---- a corrupted and a deleted output are redone ----
-victim=$(find "$T/dst" -name '*.dcm' | sort | head -1)
+victim=$(find "$T/dst" -name '*.dcm' | sort | sed -n 1p)
 gone=$(find "$T/dst" -name '*.dcm' | sort | tail -1)
 printf 'X' | dd of="$victim" bs=1 seek=2000 conv=notrunc status=none
 rm "$gone"

@@ -26,7 +26,7 @@ major=${version%%.*}
 rest=${version#*.}
 minor=${rest%%.*}
 if [ "$major" = 0 ]; then soname="libdicomveil.so.$major.$minor"; else soname="libdicomveil.so.$major"; fi
-libdir=$(dirname "$(find "$P" -name "libdicomveil.so.$version" -type f | head -1)")
+libdir=$(dirname "$(find "$P" -name "libdicomveil.so.$version" -type f | sed -n 1p)")
 [ -f "$libdir/libdicomveil.so.$version" ] || fail "no libdicomveil.so.$version installed"
 [ "$(readlink "$libdir/$soname")" = "libdicomveil.so.$version" ] || fail "$soname is not a link to libdicomveil.so.$version"
 [ "$(readlink "$libdir/libdicomveil.so")" = "$soname" ] || fail "libdicomveil.so is not a link to $soname"
