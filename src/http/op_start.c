@@ -206,9 +206,8 @@ static int start(dvh_request *rq, const char *api, json_t *req, struct MHD_Respo
     op.request_json = NULL;
     if (rc < 0)
         return index_fail(&err, e);
-    if (dvh_ops_launch(s, op.id, &err) != 0)
-        /* Persisted: it runs at the next start if it cannot be queued now. */
-        fprintf(stderr, "{\"event\":\"operation not queued\",\"operation\":%lld}\n", (long long)op.id);
+    /* Persisted: when it cannot be queued now (the runner logs why), it runs at the next start. */
+    dvh_ops_launch(s, op.id, &err);
     *resp = dvh_response_json(dvh_operation_json(rq, &op));
     return 0;
 }

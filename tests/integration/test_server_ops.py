@@ -240,18 +240,33 @@ def run(tmp, servers):
               and "endTime" in op["metadata"] and pending == 0 and ok + failed == n_src,
               f"config {i}: done with a DeidentifySummary, counter {ok}/{failed}/{pending}")
         expect = cli_deid(cfg, key, [os.path.join(inputs, "a"), os.path.join(inputs, "b")], cli_dir, tmp)
-        got = {}
+        got, where = {}, {}
         for s in ("a", "b"):
             g, _ = retrieve_store(srv.port, loc + "/datasets/out%d/dicomStores/%s" % (i, s))
             got.update(g)
+            where.update({k: s for k in g})
         check(len(got) == ok and len(expect) == ok and got == expect,
               f"config {i}: {len(got)} instances retrieved, byte-identical to the CLI's {len(expect)} "
               f"({sum(1 for k in got if got[k] == expect.get(k))} equal)")
+        # metadata of every output: SOPInstanceUID and PatientName as the CLI's bytes hold them
+        same_md = 0
+        for sop, blob in got.items():
+            d = pydicom.dcmread(__import__("io").BytesIO(blob), stop_before_pixels=True)
+            st, md = jreq("GET", base + "/datasets/out%d/dicomStores/%s/dicomWeb/studies/%s/series/%s/instances/%s/"
+                          "metadata" % (i, where[sop], d.StudyInstanceUID, d.SeriesInstanceUID, sop))
+            pn = (md[0].get("00100010", {}).get("Value") or [{}])[0].get("Alphabetic") if st == 200 and md else "?"
+            want = str(d.PatientName) if "PatientName" in d and str(d.PatientName) else None
+            same_md += st == 200 and md[0]["00080018"]["Value"] == [sop] and pn == want
+        check(same_md == len(got) > 0, f"config {i}: metadata of the outputs as the CLI wrote them ({same_md})")
         if failed:
             st, log = jreq("GET", op["metadata"]["logsUrl"])
             check(st == 200 and len(log.get("entries", [])) == failed
                   and all(e["resource"].startswith(loc + "/datasets/src/dicomStores/") for e in log["entries"]),
                   f"config {i}: the error log lists the {failed} failures ({log})")
+    src_a, _ = retrieve_store(srv.port, loc + "/datasets/src/dicomStores/a")
+    originals = {pydicom.dcmread(os.path.join(inputs, "a", f), stop_before_pixels=True).SOPInstanceUID:
+                 open(os.path.join(inputs, "a", f), "rb").read() for f in os.listdir(os.path.join(inputs, "a"))}
+    check(src_a == originals, "the source store is unchanged by its de-identifications")
     st, op = jreq("POST", base + "/datasets/src:deidentify", {"destinationDataset": loc + "/datasets/out0"})
     check(st == 409 and op.get("error", {}).get("status") == "ALREADY_EXISTS", f"existing destination: 409 ({st})")
     st, _ = jreq("GET", base + "/datasets/out0/dicomStores/a")
@@ -480,6 +495,8 @@ def crash(tmp, servers, srv, data, root_dir):
     check('"event":"operation resumed"' in log, "the restarted server resumed the operation")
     for secret in ["Doe^", "1.2.826.0.1.3680043.10.1187.9", "Ann Johnson"]:
         check(secret not in log, f"the server's log holds '{secret}'")
+    rc = srv.stop()  # (under ASan a leak makes the exit status non-zero)
+    check(rc == 0 and "Sanitizer" not in "".join(srv.lines), f"the last server stops cleanly ({rc})")
 
 
 if __name__ == "__main__":
