@@ -5,7 +5,8 @@
  * gives it back, so no PGconn is ever used by two threads at once and no lock is held while PostgreSQL
  * works: request threads (libmicrohttpd's pool) and job workers run their statements in parallel, up to
  * PG_POOL_MAX connections (then a caller waits for a free one). A connection found broken is dropped when
- * it is returned; the next checkout opens a fresh one. [test_store: test_index_postgresql_threads]
+ * it is returned; the next checkout opens a fresh one. [test_store: test_race_postgresql: two handles, two
+ * threads each]
  *
  * Statements: every client value is a parameter of PQexecParams (text format); the statements themselves
  * are the shared ones of dvs_sql.h, so QIDO answers are the same rows in the same order as with SQLite.
@@ -13,7 +14,7 @@
  * Concurrency between processes: the unique constraints decide. An instance is inserted with ON CONFLICT DO
  * NOTHING, and in READ COMMITTED a conflicting insert of another transaction makes ours wait for it, then
  * do nothing: of two processes storing the same SOP instance at once, exactly one stores it and the other
- * reports the duplicate. [test_store: test_index_postgresql_race, test_server_postgresql.py]
+ * reports the duplicate. [test_store: test_race_postgresql; test_server_postgresql.py]
  *
  * Errors name the operation and the SQLSTATE only: PostgreSQL's messages can quote a key or a value (a
  * UID), which must not reach a log. */

@@ -261,7 +261,7 @@ static const char *level_alias(dvs_level l)
 
 /* A DICOM wildcard value ('*' any run, '?' one character) as the dialect's pattern: SQLite GLOB (its '['
  * escaped as "[[]"), PostgreSQL LIKE ('%', '_' and the escape '\' escaped). lower: ASCII lower case, for
- * fuzzy PN matching against lower(column). [test_store: test_index_* "[P]*", "100%"] */
+ * fuzzy PN matching against lower(column). [test_store: test_index_sqlite, test_index_postgresql: "[I]*", "1*%", "ID_*"] */
 static void wildcard_pattern(dvs_dialect d, const char *v, int lower, char *pat, size_t cap)
 {
     size_t w = 0;
