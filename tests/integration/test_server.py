@@ -193,9 +193,9 @@ def run(tmp, servers):
         check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT"), f"traversal {path}: 400 ({st})")
     st, _, b = curl("http://127.0.0.1:%d/v1beta1/projects/../locations/l/datasets" % srv.port)
     check(st == 400, f"traversal in the project: 400 ({st})")
-    check(sorted(os.listdir(os.path.join(tmp, "data"))) in (["index.sqlite", "index.sqlite-shm", "index.sqlite-wal"],
-                                                            ["index.sqlite"]),
-          "the data directory holds only the index before any STOW")
+    check(sorted(os.listdir(os.path.join(tmp, "data"))) in (["blob.lock", "index.sqlite", "index.sqlite-shm",
+                                                             "index.sqlite-wal"], ["blob.lock", "index.sqlite"]),
+          "the data directory holds only the index and the blob lock before any STOW")
 
     # ---- STOW-RS: a single application/dicom body, then multipart/related with the rest ----
     st, h, b = curl("-X", "POST", web + "/studies", "-H", "Content-Type: application/dicom", data_file=CORPUS[0])
