@@ -826,6 +826,7 @@ int dvh_ops_launch(dvh_server *s, int64_t op_id, dv_error *err)
     if (dvj_pool_submit(o->pool, &job, err) != 0) {
         unregister(c);
         ctx_free(c);
+        log_event(o, "operation not queued", op_id);
         return -1;
     }
     return 0;
@@ -838,11 +839,8 @@ void dvh_ops_cancel(dvh_server *s, int64_t op_id)
         return;
     pthread_mutex_lock(&o->mu);
     for (op_ctx *c = o->running; c; c = c->next)
-        if (c->id == op_id) {
-            atomic_store(&c->cancel, 1);
-            if (c->run)
-                dv_run_cancel(c->run);
-        }
+        if (c->id == op_id)
+            atomic_store(&c->cancel, 1); /* the run's cancel callback (run_cancelled) reads it */
     pthread_mutex_unlock(&o->mu);
 }
 

@@ -75,7 +75,6 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
     }
     char *text = NULL;
     size_t len = 0;
-    const char *field = uri ? "gcsConfigUri" : "config";
     if (uri) {
         char *path = NULL;
         if (!json_is_string(uri)) {
@@ -106,7 +105,11 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
     dv_plan *plan = dv_plan_from_json(text, len, &err);
     if (plan == NULL) {
         free(text);
-        dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: %s", field, err.message[0] ? err.message : "invalid");
+        /* The parser's message names the JSON path from "config." on; a file's gets its field first. */
+        if (uri)
+            dvh_fail(e, DVH_INVALID_ARGUMENT, "gcsConfigUri: %s", err.message[0] ? err.message : "invalid");
+        else
+            dvh_fail(e, DVH_INVALID_ARGUMENT, "%s", err.message[0] ? err.message : "config: invalid");
         return NULL;
     }
     dv_plan_free(plan);
@@ -203,9 +206,8 @@ static int start(dvh_request *rq, const char *api, json_t *req, struct MHD_Respo
     op.request_json = NULL;
     if (rc < 0)
         return index_fail(&err, e);
-    if (dvh_ops_launch(s, op.id, &err) != 0)
-        /* Persisted: it runs at the next start if it cannot be queued now. */
-        fprintf(stderr, "{\"event\":\"operation not queued\",\"operation\":%lld}\n", (long long)op.id);
+    /* Persisted: when it cannot be queued now (the runner logs why), it runs at the next start. */
+    dvh_ops_launch(s, op.id, &err);
     *resp = dvh_response_json(dvh_operation_json(rq, &op));
     return 0;
 }

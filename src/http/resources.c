@@ -187,18 +187,31 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
         return index_fail(&err, e);
     if (rc == DVS_EXISTS)
         return dvh_fail(e, DVH_ALREADY_EXISTS, "dataset already exists");
-    char opname[1200], now[32];
-    snprintf(opname, sizeof opname, "projects/%s/locations/%s/datasets/%s/operations/%lld", d.project, d.location,
-             d.name, (long long)d.id);
-    dvh_now(now);
+    /* An Operation that is already done, persisted like every other (operations.get finds it; its id is
+     * never another operation's). The response is the Dataset. */
     json_t *result = dataset_json(&d);
     if (result)
         json_object_set_new(result, "@type", json_string("type.googleapis.com/google.cloud.healthcare.v1beta1.dataset.Dataset"));
-    json_t *op = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:{}}, s:b, s:o}", "name", opname, "metadata", "@type",
-                           "type.googleapis.com/google.cloud.healthcare.v1beta1.OperationMetadata", "apiMethodName",
-                           "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset", "createTime",
-                           d.create_time, "endTime", now, "counter", "done", 1, "response", result);
-    *resp = dvh_response_json(op);
+    json_t *wrapped = json_pack("{s:o}", "response", result);
+    char *text = wrapped ? json_dumps(wrapped, JSON_COMPACT) : NULL;
+    json_decref(wrapped);
+    dvs_operation op;
+    memset(&op, 0, sizeof op);
+    op.dataset_id = d.id;
+    snprintf(op.api_method, sizeof op.api_method, "%s", "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset");
+    rc = text ? s->ix->ops->op_create(s->ix, &op, &err) : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
+    if (rc == DVS_OK)
+        rc = s->ix->ops->op_finish(s->ix, op.id, text, &err);
+    free(text);
+    if (rc == DVS_OK)
+        rc = s->ix->ops->op_get(s->ix, d.id, op.id, &op, &err);
+    if (rc != DVS_OK)
+        return index_fail(&err, e);
+    dvh_request named = *rq; /* the Operation is named under the new dataset */
+    snprintf(named.route.dataset, sizeof named.route.dataset, "%s", d.name);
+    json_t *o = dvh_operation_json(&named, &op);
+    dvs_operation_clear(&op);
+    *resp = dvh_response_json(o);
     return 0;
 }
 

@@ -46,6 +46,19 @@ static void test_resource_routes(void **state)
     assert_string_equal(r.operation, "123");
     assert_int_equal(route(DVH_POST, P "/d/operations/123:cancel", &r, &e), 0);
     assert_int_equal(r.kind, DVH_R_OPERATION_CANCEL);
+    /* our error log (an operation's logsUrl) */
+    assert_int_equal(route(DVH_GET, P "/d/operations/123/errors", &r, &e), 0);
+    assert_int_equal(r.kind, DVH_R_OPERATION_ERRORS);
+    assert_string_equal(r.operation, "123");
+    assert_string_equal(r.name, "operations.errors");
+    assert_int_equal(route(DVH_POST, P "/d/operations/123/errors", &r, &e), -1);
+    assert_int_equal(e.status, DVH_METHOD);
+    assert_int_equal(route(DVH_GET, P "/d/operations/123/logs", &r, &e), -1);
+    assert_int_equal(e.status, DVH_NOT_FOUND);
+    assert_int_equal(route(DVH_GET, P "/d/operations/123/errors:x", &r, &e), -1);
+    assert_int_equal(e.status, DVH_NOT_FOUND);
+    assert_int_equal(route(DVH_GET, P "/d/operations/../errors", &r, &e), -1);
+    assert_int_equal(e.status, DVH_INVALID_ARGUMENT);
     assert_int_equal(route(DVH_POST, P "/d/dicomStores", &r, &e), 0);
     assert_int_equal(r.kind, DVH_R_STORES);
     assert_int_equal(route(DVH_GET, P "/d/dicomStores/s", &r, &e), 0);

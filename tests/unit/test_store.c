@@ -14,8 +14,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "dicomveil/dv_engine.h"
 #include "store/dvs_blobs.h"
 #include "store/dvs_index.h"
+#include "store/dvs_keys.h"
 
 static char tmpdir[] = "/tmp/dv-test-store-XXXXXX";
 
@@ -424,6 +426,48 @@ static void test_operation_items(void **state)
     ix->ops->close(ix);
 }
 
+/* A dataset's key: created once (0600 in a 0700 DATA/keys), the same key at every later use (same UIDs),
+ * one per dataset, gone with its dataset. [docs/server.md "The dataset key"] */
+static void test_dataset_key(void **state)
+{
+    (void)state;
+    int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    dv_error err = {0};
+    dv_key *a = dvs_dataset_key(dfd, 5, &err);
+    assert_non_null(a);
+    dv_key *b = dvs_dataset_key(dfd, 5, &err);
+    assert_non_null(b);
+    dv_key *c = dvs_dataset_key(dfd, 6, &err);
+    assert_non_null(c);
+    char ua[DV_UID_MAX + 1], ub[DV_UID_MAX + 1], uc[DV_UID_MAX + 1];
+    dv_uid_regenerate(a, "1.2.3", 5, ua);
+    dv_uid_regenerate(b, "1.2.3", 5, ub);
+    dv_uid_regenerate(c, "1.2.3", 5, uc);
+    assert_string_equal(ua, ub);
+    assert_string_not_equal(ua, uc);
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/keys/5.key", tmpdir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 32);
+    snprintf(path, sizeof path, "%s/keys", tmpdir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(count_files(path), 2);
+    dvs_dataset_key_remove(dfd, 5);
+    assert_int_equal(count_files(path), 1);
+    dv_key *d = dvs_dataset_key(dfd, 5, &err); /* a new dataset with that row id gets a new key */
+    dv_uid_regenerate(d, "1.2.3", 5, ub);
+    assert_string_not_equal(ua, ub);
+    dv_key_free(a);
+    dv_key_free(b);
+    dv_key_free(c);
+    dv_key_free(d);
+    close(dfd);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -445,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_operations),
         cmocka_unit_test(test_operation_items),
+        cmocka_unit_test(test_dataset_key),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

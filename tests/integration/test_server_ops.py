@@ -1,0 +1,503 @@
+#!/usr/bin/env python3
+"""`dicomveil serve` long-running operations (issue 7 items 1, 4, 5), end to end, with the helpers of
+test_server.py (Server, curl, api_error, multipart_related, check: imported, not copied):
+
+* datasets.deidentify with each worked example config of the Google guide (../shared/seed/
+  dicom-deidentify-guide.txt), over the guide's sample instance (built here) and corpus files, driven with curl
+  and with Debian's python3-googleapi (build_from_document); every operation polled to done; the destination
+  found with QIDO; every instance retrieved and compared with `dicomveil deidentify` of the same files with the
+  same config and the dataset's key (--key-file DATA/keys/<n>.key): identical bytes;
+* dicomStores.deidentify into an existing store with a filter file and a gcsConfigUri file;
+* operations.list (done filter, paging), operations.cancel, the error log (logsUrl);
+* refusals: existing destination 409, config errors naming the JSON path, file URIs outside --allow-root,
+  malformed / traversing filter lines naming the line;
+* :export to a folder and :import of a folder;
+* crash safety: SIGTERM during a de-identification of 520 generated instances checkpoints it, kill -9 during
+  it loses nothing either; after each restart the operation completes with each instance stored exactly
+  once and counter.success = 520, the same SOP UIDs as the CLI's run.
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_server as ts  # noqa: E402  (the server helpers: one home)
+from test_server import Server, api_error, check, curl, multipart_related  # noqa: E402
+
+import pydicom  # noqa: E402  (test_server put Debian's dist-packages first)
+from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
+from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
+
+BIN = ts.BIN
+GUIDE = os.path.join(ts.SRC_DIR, "..", "shared", "seed", "dicom-deidentify-guide.txt")
+if not os.path.exists(GUIDE):
+    GUIDE = os.path.join(os.path.dirname(ts.SHARED), "seed", "dicom-deidentify-guide.txt")
+CORPUS = sorted(os.path.join(ts.SHARED, "dicom", "dcm_qa_ts", f)
+                for f in os.listdir(os.path.join(ts.SHARED, "dicom", "dcm_qa_ts")))[:3] + [
+    os.path.join(ts.SHARED, "dicom", "dicognito", "p01_s01_s01_i01.dcm")]
+CRASH_N = 520
+
+
+def guide_configs():
+    """The `config` of every distinct request body the guide shows (dataset and store level)."""
+    seen, out = set(), []
+    for line in open(GUIDE, encoding="utf-8"):
+        line = line.strip()
+        if not (line.startswith('{ "destinationDataset"') or line.startswith('{ "destinationStore"')):
+            continue
+        cfg = json.loads(line)["config"]
+        key = json.dumps(cfg, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(cfg)
+    return out
+
+
+def build_instance(path, study, series, sop, patient="Ann Johnson", rows=8, number=1):
+    """A small secondary-capture instance (the guide's sample metadata, uncompressed 8-bit pixels)."""
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.SOPInstanceUID = sop
+    ds.StudyDate, ds.StudyTime, ds.AccessionNumber = "20110909", "110032", ""
+    ds.Modality, ds.Manufacturer = "OT", "Manufacturer"
+    ds.ReferringPhysicianName, ds.StationName = "John Doe", "ABC1"
+    ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = patient, "S1214223-1", "19880812", "F"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+    ds.StudyID, ds.SeriesNumber, ds.InstanceNumber = "", "1", str(number)
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.Rows = ds.Columns = rows
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = bytes((i * 7 + number) % 256 for i in range(rows * rows))
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = sop
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta = meta
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    ds.save_as(path, write_like_original=False)
+
+
+def jreq(method, url, body=None):
+    """(status, JSON answer) of one API call over http.client (in-process: polling with a curl process
+    per call would dominate the test's time); the walk-through calls use curl."""
+    m = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
+    c = http.client.HTTPConnection(m.group(1), int(m.group(2)), timeout=30)
+    data = json.dumps(body).encode() if body is not None else None
+    c.request(method, m.group(3), body=data, headers={"Content-Type": "application/json"} if data else {})
+    r = c.getresponse()
+    b = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(b) if b else {}
+    except ValueError:
+        return r.status, {}
+
+
+def curl_json(method, url, body):
+    """(status, JSON answer) of one call made with curl."""
+    st, _, b = curl("-X", method, url, "-H", "Content-Type: application/json", "-d", json.dumps(body))
+    try:
+        return st, json.loads(b) if b else {}
+    except ValueError:
+        return st, {}
+
+
+def stow(web, files, tmp):
+    body, ctype = multipart_related(files)
+    bf = os.path.join(tmp, "stow-body.bin")
+    open(bf, "wb").write(body)
+    st, _, _ = curl("-X", "POST", web + "/studies", "-H", "Content-Type: " + ctype, data_file=bf)
+    return st
+
+
+def poll(root, name, timeout=120):
+    """GET the operation until done; returns it (or the last answer)."""
+    t0, op = time.time(), {}
+    while time.time() - t0 < timeout:
+        st, op = jreq("GET", root + "/v1beta1/" + name)
+        if st == 200 and op.get("done"):
+            return op
+        time.sleep(0.05)
+    return op
+
+
+def counter(op):
+    c = op.get("metadata", {}).get("counter", {})
+    return int(c.get("success", "0")), int(c.get("failure", "0")), int(c.get("pending", "0"))
+
+
+def cli_deid(cfg, key, srcs, dst, tmp):
+    """`dicomveil deidentify` of srcs with cfg and key: {SOPInstanceUID: bytes} of its outputs."""
+    cf = os.path.join(tmp, "cli-cfg.json")
+    open(cf, "w").write(json.dumps(cfg))
+    shutil.rmtree(dst, ignore_errors=True)
+    subprocess.run([BIN, "deidentify", "--config", cf, "--key-file", key, "--jobs", "2", "--", *srcs, dst],
+                   capture_output=True, timeout=300)
+    out = {}
+    for dirpath, _, files in os.walk(dst):
+        for f in files:
+            out[f[:-4]] = open(os.path.join(dirpath, f), "rb").read()
+    return out
+
+
+def retrieve_store(port, store_name):
+    """Every instance of a store (QIDO, then WADO as application/dicom): {SOPInstanceUID: bytes}."""
+    st, rows = jreq("GET", "http://127.0.0.1:%d/v1beta1/%s/dicomWeb/instances?limit=5000" % (port, store_name))
+    rows = rows if st == 200 else []
+    out = {}
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for r in rows:
+        path = "/v1beta1/%s/dicomWeb/studies/%s/series/%s/instances/%s" % (
+            store_name, r["0020000D"]["Value"][0], r["0020000E"]["Value"][0], r["00080018"]["Value"][0])
+        c.request("GET", path, headers={"Accept": "application/dicom"})
+        resp = c.getresponse()
+        out[r["00080018"]["Value"][0]] = resp.read() if resp.status == 200 else None
+    c.close()
+    return out, len(rows)
+
+
+def new_key(data, before):
+    keys = set(os.listdir(os.path.join(data, "keys"))) - before
+    return os.path.join(data, "keys", keys.pop()) if len(keys) == 1 else None
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="dv-server-ops-")
+    servers = []
+    try:
+        run(tmp, servers)
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if ts.fails:
+        print(f"test_server_ops: {len(ts.fails)} check(s) failed", file=sys.stderr)
+        return 1
+    print("test_server_ops: all checks passed")
+    return 0
+
+
+def run(tmp, servers):
+    root_dir = os.path.join(tmp, "root")  # the one --allow-root
+    os.makedirs(root_dir)
+    data = os.path.join(tmp, "data")
+    srv = Server(data, "--allow-root", root_dir, "--op-workers", "2")
+    servers.append(srv)
+    root = f"http://127.0.0.1:{srv.port}"
+    loc = "projects/p/locations/l"
+    base = root + "/v1beta1/" + loc
+
+    # ---- the source: dataset src with stores a (the guide's sample + corpus files) and b (one file) ----
+    inputs = os.path.join(tmp, "inputs")
+    os.makedirs(os.path.join(inputs, "a"))
+    os.makedirs(os.path.join(inputs, "b"))
+    sample = os.path.join(inputs, "a", "sample.dcm")
+    build_instance(sample, "2.25.70541616638819138568043293671559322355",
+                   "1.2.276.0.7230010.3.1.3.8323329.78.1531234558.523694",
+                   "1.2.276.0.7230010.3.1.4.8323329.78.1539083058.523695")
+    for f in CORPUS[:-1]:
+        shutil.copy(f, os.path.join(inputs, "a"))
+    shutil.copy(CORPUS[-1], os.path.join(inputs, "b"))
+    jreq("POST", base + "/datasets?datasetId=src", {})
+    for s in ("a", "b"):
+        jreq("POST", base + "/datasets/src/dicomStores?dicomStoreId=" + s, {})
+        files = sorted(os.path.join(inputs, s, f) for f in os.listdir(os.path.join(inputs, s)))
+        check(stow(base + "/datasets/src/dicomStores/%s/dicomWeb" % s, files, tmp) == 200, f"STOW into {s}")
+    n_src = len(CORPUS) + 1
+
+    # ---- datasets.deidentify with every worked example of the guide ----
+    configs = guide_configs()
+    check(len(configs) >= 9, f"the guide's worked examples: {len(configs)} configs")
+    keys_before = set()  # DATA/keys/ appears with the first de-identification
+    ops = []
+    for i, cfg in enumerate(configs):
+        st, op = curl_json("POST", base + "/datasets/src:deidentify",
+                           {"destinationDataset": loc + "/datasets/out%d" % i, "config": cfg})
+        check(st == 200 and op.get("name", "").startswith(loc + "/datasets/src/operations/") and op.get("done") is False
+              and op["metadata"]["@type"] == "type.googleapis.com/google.cloud.healthcare.v1beta1.OperationMetadata"
+              and op["metadata"]["apiMethodName"]
+              == "google.cloud.healthcare.v1beta1.dataset.DatasetService.DeidentifyDataset",
+              f"datasets.deidentify {i}: {st} {str(op)[:200]}")
+        ops.append(op.get("name", ""))
+    key = new_key(data, keys_before)
+    check(key is not None and (os.stat(key).st_mode & 0o777) == 0o600
+          and (os.stat(os.path.dirname(key)).st_mode & 0o777) == 0o700,
+          "one key for the dataset, DATA/keys/<n>.key, mode 0600 in a 0700 directory")
+    cli_dir = os.path.join(tmp, "cli")
+    for i, (cfg, name) in enumerate(zip(configs, ops)):
+        op = poll(root, name)
+        ok, failed, pending = counter(op)
+        check(op.get("done") is True and "response" in op and op["response"]["@type"]
+              == "type.googleapis.com/google.cloud.healthcare.v1beta1.deidentify.DeidentifySummary"
+              and "endTime" in op["metadata"] and pending == 0 and ok + failed == n_src,
+              f"config {i}: done with a DeidentifySummary, counter {ok}/{failed}/{pending}")
+        expect = cli_deid(cfg, key, [os.path.join(inputs, "a"), os.path.join(inputs, "b")], cli_dir, tmp)
+        got, where = {}, {}
+        for s in ("a", "b"):
+            g, _ = retrieve_store(srv.port, loc + "/datasets/out%d/dicomStores/%s" % (i, s))
+            got.update(g)
+            where.update({k: s for k in g})
+        check(len(got) == ok and len(expect) == ok and got == expect,
+              f"config {i}: {len(got)} instances retrieved, byte-identical to the CLI's {len(expect)} "
+              f"({sum(1 for k in got if got[k] == expect.get(k))} equal)")
+        # metadata of every output: SOPInstanceUID and PatientName as the CLI's bytes hold them
+        same_md = 0
+        for sop, blob in got.items():
+            d = pydicom.dcmread(__import__("io").BytesIO(blob), stop_before_pixels=True)
+            st, md = jreq("GET", base + "/datasets/out%d/dicomStores/%s/dicomWeb/studies/%s/series/%s/instances/%s/"
+                          "metadata" % (i, where[sop], d.StudyInstanceUID, d.SeriesInstanceUID, sop))
+            pn = (md[0].get("00100010", {}).get("Value") or [{}])[0].get("Alphabetic") if st == 200 and md else "?"
+            want = str(d.PatientName) if "PatientName" in d and str(d.PatientName) else None
+            same_md += st == 200 and md[0]["00080018"]["Value"] == [sop] and pn == want
+        check(same_md == len(got) > 0, f"config {i}: metadata of the outputs as the CLI wrote them ({same_md})")
+        if failed:
+            st, log = jreq("GET", op["metadata"]["logsUrl"])
+            check(st == 200 and len(log.get("entries", [])) == failed
+                  and all(e["resource"].startswith(loc + "/datasets/src/dicomStores/") for e in log["entries"]),
+                  f"config {i}: the error log lists the {failed} failures ({log})")
+    src_a, _ = retrieve_store(srv.port, loc + "/datasets/src/dicomStores/a")
+    originals = {pydicom.dcmread(os.path.join(inputs, "a", f), stop_before_pixels=True).SOPInstanceUID:
+                 open(os.path.join(inputs, "a", f), "rb").read() for f in os.listdir(os.path.join(inputs, "a"))}
+    check(src_a == originals, "the source store is unchanged by its de-identifications")
+    st, op = jreq("POST", base + "/datasets/src:deidentify", {"destinationDataset": loc + "/datasets/out0"})
+    check(st == 409 and op.get("error", {}).get("status") == "ALREADY_EXISTS", f"existing destination: 409 ({st})")
+    st, _ = jreq("GET", base + "/datasets/out0/dicomStores/a")
+    check(st == 200, "the destination dataset holds the source's stores under the same IDs")
+
+    # ---- operations.list: done filter and paging ----
+    st, lst = jreq("GET", base + "/datasets/src/operations?filter=done%3Dtrue&pageSize=4")
+    st2, rest = jreq("GET", base + "/datasets/src/operations?filter=done%3Dtrue&pageSize=100&pageToken="
+                     + lst.get("nextPageToken", "x"))
+    names = [o["name"] for o in lst.get("operations", []) + rest.get("operations", [])]
+    creates = [n for n in names if n not in ops]  # datasets.create's own operation, done at once
+    check(st == 200 and st2 == 200 and len(lst.get("operations", [])) == 4 and set(ops) <= set(names)
+          and len(names) == len(set(names)) == len(ops) + 1 and len(creates) == 1,
+          f"operations.list done=true, 4 per page: {len(names)} operations")
+    st, op = jreq("GET", root + "/v1beta1/" + creates[0] if creates else base)
+    check(st == 200 and op.get("done") is True and op["response"]["name"] == loc + "/datasets/src"
+          and op["metadata"]["apiMethodName"] == "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset",
+          f"operations.get of datasets.create's operation: {st} {str(op)[:160]}")
+    st, lst = jreq("GET", base + "/datasets/src/operations?filter=done%3Dfalse")
+    check(st == 200 and lst.get("operations", []) == [], "operations.list done=false: none running")
+    st, lst = jreq("GET", base + "/datasets/src/operations?filter=name%3Dx")
+    check(st == 400, f"operations.list with another filter: 400 ({st})")
+    st, _ = jreq("GET", base + "/datasets/src/operations/99999")
+    check(st == 404, "operations.get of an unknown operation: 404")
+
+    # ---- dicomStores.deidentify: filter file, gcsConfigUri, into an existing store ----
+    jreq("POST", base + "/datasets?datasetId=sink", {})
+    jreq("POST", base + "/datasets/sink/dicomStores?dicomStoreId=dst", {})
+    m = [pydicom.dcmread(f, stop_before_pixels=True) for f in CORPUS[:3]]
+    qa = m[0]
+    filt = os.path.join(root_dir, "filter.txt")
+    lines = ["/studies/2.25.70541616638819138568043293671559322355",
+             "/studies/%s/series/%s/instances/%s" % (qa.StudyInstanceUID, qa.SeriesInstanceUID, m[1].SOPInstanceUID),
+             "/studies/%s/series/%s/instances/%s" % (qa.StudyInstanceUID, qa.SeriesInstanceUID, m[2].SOPInstanceUID),
+             "/studies/%s/series/%s/instances/%s" % (qa.StudyInstanceUID, qa.SeriesInstanceUID, m[2].SOPInstanceUID)]
+    open(filt, "w", newline="").write("\r\n".join(lines) + "\n")
+    cfgfile = os.path.join(root_dir, "cfg.json")
+    store_cfg = configs[2]
+    open(cfgfile, "w").write(json.dumps(store_cfg))
+    st, op = curl_json("POST", base + "/datasets/src/dicomStores/a:deidentify",
+                       {"destinationStore": loc + "/datasets/sink/dicomStores/dst", "gcsConfigUri": "file://" + cfgfile,
+                        "filterConfig": {"resourcePathsGcsUri": "file://" + filt}})
+    check(st == 200 and op["metadata"]["apiMethodName"]
+          == "google.cloud.healthcare.v1beta1.deidentify.DeidentifyService.DeidentifyDicomStore",
+          f"dicomStores.deidentify with a filter: {st}")
+    op = poll(root, op.get("name", ""))
+    check(op.get("done") and counter(op) == (3, 0, 0) and op["response"]["@type"]
+          == "type.googleapis.com/google.cloud.healthcare.v1beta1.deidentify.DeidentifyDicomStoreSummary",
+          f"filtered store deidentify: 3 instances once each ({counter(op)})")
+    picked = os.path.join(tmp, "picked")
+    os.makedirs(picked)
+    for f in [sample] + CORPUS[1:3]:
+        shutil.copy(f, picked)
+    expect = cli_deid(store_cfg, key, [picked], cli_dir, tmp)
+    got, nrows = retrieve_store(srv.port, loc + "/datasets/sink/dicomStores/dst")
+    check(nrows == 3 and got == expect, f"filtered output: {nrows} instances, byte-identical to the CLI's")
+
+    # ---- refusals ----
+    dst = {"destinationStore": loc + "/datasets/sink/dicomStores/dst"}
+    bad = [
+        ({**dst, "config": {"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "bogusTag": {}}]}}},
+         400, "config.dicomTagConfig.actions[0].bogusTag: unknown field"),
+        ({**dst, "config": {}, "gcsConfigUri": "file://" + cfgfile}, 400, "only one of"),
+        ({**dst, "gcsConfigUri": "file:///etc/passwd"}, 400, "gcsConfigUri: not under an allowed root"),
+        ({**dst, "gcsConfigUri": "file://" + root_dir + "/../../../etc/passwd"}, 400, "gcsConfigUri"),
+        ({**dst, "gcsConfigUri": "gs://bucket/cfg.json"}, 400, "gcsConfigUri"),
+        ({**dst, "gcsConfigUri": "cfg.json"}, 400, "gcsConfigUri"),
+        ({**dst, "filterConfig": {"resourcePathsGcsUri": "file:///etc/hosts"}}, 400, "not under an allowed root"),
+        ({"destinationStore": loc + "/datasets/sink/dicomStores/nope"}, 404, "destinationStore"),
+        ({"destinationStore": loc + "/datasets/../dicomStores/dst"}, 400, "destinationStore"),
+        ({"destinationStore": "projects/q/locations/l/datasets/sink/dicomStores/dst"}, 400, "project and location"),
+        ({**dst, "unknown": 1}, 400, "unknown: unknown field"),
+    ]
+    os.symlink("/etc", os.path.join(root_dir, "etc-link"))
+    bad.append(({**dst, "gcsConfigUri": "file://" + root_dir + "/etc-link/passwd"}, 400, "not under an allowed root"))
+    for i, (content, where) in enumerate([("/studies/1.2\n/studies/1.2/series/../../../etc\n", "line 2"),
+                                           ("/studies/1.2\r\n\r\n/studies/1.2/series/3/frames/1\r\n", "line 3"),
+                                           ("/studies/%2e%2e\n", "line 1")]):
+        ff = os.path.join(root_dir, "bad-filter-%d.txt" % i)
+        open(ff, "w", newline="").write(content)
+        bad.append(({**dst, "filterConfig": {"resourcePathsGcsUri": "file://" + ff}}, 400,
+                    "filterConfig.resourcePathsGcsUri: " + where + ":"))
+    for body, code, text in bad:
+        st, r = jreq("POST", base + "/datasets/src/dicomStores/a:deidentify", body)
+        msg = r.get("error", {}).get("message", "")
+        check(st == code and text in msg and "passwd" not in msg and "etc" not in msg.replace("etc-link", ""),
+              f"refused {str(body)[:90]}: {st} {msg}")
+    st, r = jreq("POST", base + "/datasets/src:deidentify",
+                 {"destinationDataset": loc + "/datasets/x1", "config": {"dicomTagConfig": {"profileType": "NOPE"}}})
+    check(st == 400 and r["error"]["message"].startswith("config.dicomTagConfig.profileType"),
+          f"a bad config names its JSON path: {r}")
+    st, _ = jreq("GET", base + "/datasets/x1")
+    check(st == 404, "a refused dataset de-identification creates nothing")
+
+    # ---- the googleapi client: datasets.deidentify, operations.get / list, searchForInstances ----
+    googleapi(root, loc, configs)
+
+    # ---- export to a folder, import it back ----
+    exp = os.path.join(root_dir, "export")
+    os.makedirs(exp)
+    st, op = jreq("POST", base + "/datasets/src/dicomStores/a:export",
+                  {"gcsDestination": {"uriPrefix": "file://" + exp}})
+    op = poll(root, op.get("name", ""))
+    files = {}
+    for dirpath, _, fs in os.walk(exp):
+        for f in fs:
+            files[f[:-4]] = open(os.path.join(dirpath, f), "rb").read()
+    src_a, _ = retrieve_store(srv.port, loc + "/datasets/src/dicomStores/a")
+    check(op.get("done") and counter(op) == (len(src_a), 0, 0) and files == src_a
+          and op["response"]["@type"] == "type.googleapis.com/google.cloud.healthcare.v1beta1.dicom.ExportDicomDataResponse",
+          f"export: {len(files)} files byte-identical to the store ({counter(op)})")
+    st, r = jreq("POST", base + "/datasets/src/dicomStores/a:export", {"gcsDestination": {"uriPrefix": "file:///tmp"}})
+    check(st == 400 and "not under an allowed root" in r.get("error", {}).get("message", ""), f"export outside: {st}")
+    open(os.path.join(exp, "zz-not-dicom.txt"), "w").write("hello")
+    jreq("POST", base + "/datasets/src/dicomStores?dicomStoreId=imp", {})
+    for attempt in range(2):  # the second import finds every instance stored already: counted, not stored twice
+        st, op = jreq("POST", base + "/datasets/src/dicomStores/imp:import", {"gcsSource": {"uri": "file://" + exp + "/**"}})
+        op = poll(root, op.get("name", ""))
+        got, nrows = retrieve_store(srv.port, loc + "/datasets/src/dicomStores/imp")
+        st, log = jreq("GET", op.get("metadata", {}).get("logsUrl", root))
+        n = len(src_a)
+        check(op.get("done") and counter(op) == (n, 1, 0) and got == src_a and nrows == n
+              and log.get("entries") == [{"resource": "file #%d" % (n + 1), "errorClass": "not_dicom"}],
+              f"import {attempt + 1}: {nrows} instances, counter {counter(op)}, log {log}")
+    st, r = jreq("POST", base + "/datasets/src/dicomStores/imp:import", {"gcsSource": {"uri": "file:///etc"}})
+    check(st == 400, f"import outside the roots: 400 ({st})")
+
+    crash(tmp, servers, srv, data, root_dir)
+
+
+def googleapi(root, loc, configs):
+    import httplib2
+    from googleapiclient.discovery import build_from_document
+
+    doc = json.load(open(ts.DISCOVERY))
+    doc["rootUrl"] = doc["baseUrl"] = root + "/"
+    svc = build_from_document(doc, http=httplib2.Http(timeout=20))
+    ds = svc.projects().locations().datasets()
+    op = ds.deidentify(sourceDataset=loc + "/datasets/src",
+                       body={"destinationDataset": loc + "/datasets/gout", "config": configs[3]}).execute()
+    opsvc = ds.operations()
+    t0 = time.time()
+    while not op.get("done") and time.time() - t0 < 60:
+        time.sleep(0.05)
+        op = opsvc.get(name=op["name"]).execute()
+    check(op.get("done") and int(op["metadata"]["counter"]["success"]) == len(CORPUS) + 1,
+          f"googleapi datasets.deidentify polled with operations.get: {op.get('metadata', {}).get('counter')}")
+    listed = opsvc.list(name=loc + "/datasets/src", filter="done=true", pageSize=1000).execute()
+    check(op["name"] in [o["name"] for o in listed.get("operations", [])], "googleapi operations.list")
+    found = ds.dicomStores().searchForInstances(parent=loc + "/datasets/gout/dicomStores/a",
+                                                dicomWebPath="instances").execute()
+    check(isinstance(found, list) and len(found) == len(CORPUS), f"googleapi QIDO of the destination: {len(found)}")
+    op = ds.dicomStores().deidentify(sourceStore=loc + "/datasets/src/dicomStores/b",
+                                     body={"destinationStore": loc + "/datasets/sink/dicomStores/dst",
+                                           "config": configs[0]}).execute()
+    while not op.get("done") and time.time() - t0 < 60:
+        time.sleep(0.05)
+        op = opsvc.get(name=op["name"]).execute()
+    check(op.get("done") and op["metadata"]["counter"]["success"] == "1", "googleapi dicomStores.deidentify")
+
+
+def crash(tmp, servers, srv, data, root_dir):
+    """SIGTERM, then kill -9, during a de-identification of CRASH_N instances; each restart completes it."""
+    gen = os.path.join(tmp, "gen")
+    os.makedirs(gen)
+    files = []
+    for i in range(CRASH_N):
+        f = os.path.join(gen, "%04d.dcm" % i)
+        build_instance(f, "1.2.826.0.1.3680043.10.1187.9.%d" % (i // 40), "1.2.826.0.1.3680043.10.1187.9.%d.1" % (i // 40),
+                       "1.2.826.0.1.3680043.10.1187.9.%d.1.%d" % (i // 40, i), patient="Doe^%d" % i, number=i)
+        files.append(f)
+    base = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l"
+    jreq("POST", base + "/datasets?datasetId=big", {})
+    jreq("POST", base + "/datasets/big/dicomStores?dicomStoreId=s", {})
+    for k in range(0, CRASH_N, 130):
+        check(stow(base + "/datasets/big/dicomStores/s/dicomWeb", files[k:k + 130], tmp) == 200, "STOW the generated")
+
+    # cancel: a running operation stops, finished with CANCELLED; what was stored stays
+    keys_before = set(os.listdir(os.path.join(data, "keys")))
+    st, op = jreq("POST", base + "/datasets/big:deidentify", {"destinationDataset": "projects/p/locations/l/datasets/c1"})
+    key = new_key(data, keys_before)
+    st, r = jreq("POST", f"http://127.0.0.1:{srv.port}/v1beta1/" + op["name"] + ":cancel", {})
+    check(st == 200 and r == {}, f"operations.cancel: 200 {{}} ({st})")
+    op = poll(f"http://127.0.0.1:{srv.port}", op["name"])
+    ok, failed, pending = counter(op)
+    check(op.get("done") and op.get("error", {}).get("code") == 1 and op["metadata"].get("cancelRequested") is True
+          and ok + failed + pending == CRASH_N and pending > 0, f"cancelled: error code 1, counter {ok}/{failed}/{pending}")
+
+    expect = set(cli_deid({}, key, [gen], os.path.join(tmp, "cli-big"), tmp))
+    check(len(expect) == CRASH_N, f"the CLI's run of the generated instances: {len(expect)}")
+    name = None
+    for how in ("SIGTERM", "SIGKILL"):
+        port = srv.port
+        if name is None:
+            st, op = jreq("POST", f"http://127.0.0.1:{port}/v1beta1/projects/p/locations/l/datasets/big:deidentify",
+                          {"destinationDataset": "projects/p/locations/l/datasets/crash"})
+            name = op.get("name", "")
+        t0, done_before = time.time(), 0
+        while time.time() - t0 < 30:
+            st, op = jreq("GET", f"http://127.0.0.1:{port}/v1beta1/" + name)
+            done_before = counter(op)[0]
+            if done_before >= (60 if how == "SIGTERM" else 200) or op.get("done"):
+                break
+            time.sleep(0.01)
+        check(not op.get("done"), f"{how} arrives during the operation ({done_before} of {CRASH_N} done)")
+        if how == "SIGTERM":
+            rc = srv.stop()
+            check(rc == 0 and '"event":"operation checkpointed"' in "".join(srv.lines), f"SIGTERM: checkpointed, exit {rc}")
+        else:
+            srv.proc.send_signal(signal.SIGKILL)
+            srv.proc.wait()
+        srv = Server(data, "--allow-root", root_dir, "--op-workers", "2")
+        servers.append(srv)
+    op = poll(f"http://127.0.0.1:{srv.port}", name)
+    check(op.get("done") and "response" in op and counter(op) == (CRASH_N, 0, 0),
+          f"after SIGTERM and kill -9 the operation completes: counter {counter(op)}")
+    st, mt = jreq("GET", f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets/crash/dicomStores/s"
+                  ":getDICOMStoreMetrics")
+    st, rows = jreq("GET", f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets/crash/dicomStores/s"
+                    "/dicomWeb/instances?limit=5000")
+    sops = [r["00080018"]["Value"][0] for r in rows] if st == 200 else []
+    check(mt.get("instanceCount") == str(CRASH_N) and len(sops) == CRASH_N and set(sops) == expect,
+          f"the destination holds each instance once: {mt.get('instanceCount')} instances, "
+          f"{len(set(sops))} distinct SOP UIDs, {len(set(sops) & expect)} the CLI's")
+    log = "".join(srv.lines)
+    check('"event":"operation resumed"' in log, "the restarted server resumed the operation")
+    for secret in ["Doe^", "1.2.826.0.1.3680043.10.1187.9", "Ann Johnson"]:
+        check(secret not in log, f"the server's log holds '{secret}'")
+    rc = srv.stop()  # (under ASan a leak makes the exit status non-zero)
+    check(rc == 0 and "Sanitizer" not in "".join(srv.lines), f"the last server stops cleanly ({rc})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
