@@ -49,6 +49,7 @@ UPLOAD = [os.path.join(DICOM, p) for p in (
     "dwv/gdcm-CR-MONO1-10-chest.dcm")]
 DROPPED = os.path.join(DICOM, "dcm_qa_ts/3.dcm")  # the one file sent by a drop event
 BULK_INSTANCES = 100_000
+README_PAGES = ("studies", "instance", "deidentify", "config-error", "operations", "review")  # README "Console"
 
 fails = []
 
@@ -174,7 +175,7 @@ class Page:
     def shot(self, name):
         os.makedirs(SHOTS, exist_ok=True)
         self.d.save_screenshot(os.path.join(SHOTS, name + ".png"))
-        if README_SHOTS and name != "failure":
+        if README_SHOTS and name in README_PAGES:
             small_copy(os.path.join(SHOTS, name + ".png"), os.path.join(README_SHOTS, "console-%s.png" % name))
 
     def js(self, script, *args):
@@ -343,6 +344,8 @@ def part1(tmp, drv):
     check(TOKEN not in log and "dwv^patientName" not in log and "CompressedSamples" not in log and "2004" not in log,
           "access log holds no token, name or search value")
     check('"route":"console.static"' in log, "console requests are logged by route name")
+    check("Sanitizer" not in log and srv.proc.returncode == 0,
+          "the server stopped cleanly (exit %s, no sanitizer report)" % srv.proc.returncode)
 
 
 def op_row_state(p, state, timeout=90):
