@@ -13,6 +13,14 @@ int32_t dv_text_utf8_next(const uint8_t *s, size_t len, size_t *i)
     return cs_utf8_next(s, len, i);
 }
 
+/* cs_utf8_next with its ASCII case inline: the scan below calls it per code point, and most text is ASCII. */
+static inline int32_t next_cp(const uint8_t *s, size_t len, size_t *i)
+{
+    if (s[*i] < 0x80)
+        return s[(*i)++];
+    return cs_utf8_next(s, len, i);
+}
+
 static int cp_is_word(int32_t cp)
 {
     if (cp < 0x80)
@@ -126,7 +134,7 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
     tk->n = 0;
     while (i < len) {
         size_t at = i;
-        int32_t cp = dv_text_utf8_next(s, len, &i);
+        int32_t cp = next_cp(s, len, &i);
         if (cp < 0 || !cp_is_word(cp))
             continue;
         /* a token starts at `at` */
@@ -140,7 +148,7 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
         size_t cur = at;
         while (cur < len) {
             size_t cend = cur;
-            int32_t c = dv_text_utf8_next(s, len, &cend);
+            int32_t c = next_cp(s, len, &cend);
             if (c < 0)
                 break;
             if (cp_is_word(c)) {
@@ -166,10 +174,10 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
             if (cps > 0 && t->script == DV_SCRIPT_OTHER && is_apostrophe(s, len, cur, &after)) {
                 /* O'Brien joins; Baker's / Graves' is a possessive that ends the token */
                 size_t look = after;
-                int32_t n1 = after < len ? dv_text_utf8_next(s, len, &look) : -1;
+                int32_t n1 = after < len ? next_cp(s, len, &look) : -1;
                 if (n1 == 's' || n1 == 'S') {
                     size_t look2 = look;
-                    int32_t n2 = look < len ? dv_text_utf8_next(s, len, &look2) : -1;
+                    int32_t n2 = look < len ? next_cp(s, len, &look2) : -1;
                     if (n2 < 0 || !cp_is_word(n2)) {
                         t->shape |= DV_TOK_POSS;
                         i = look;
