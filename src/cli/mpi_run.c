@@ -241,7 +241,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
     MPI_Comm_rank(MPI_COMM_WORLD, &me);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     dvc_output out = {.dst_fd = -1};
-    int ok = dvc_mkdir_p(a->dst, 0755) == 0 && dvc_output_init(&out, a->dst, a->jobs, a->do_fsync) == 0;
+    int ok = dvc_mkdir_p(a->dst, 0755) == 0 && dvc_output_init(&out, a->dst, (size_t)a->jobs + 1, a->do_fsync) == 0;
     if (!ok)
         dvc_errorf("cannot create the destination: %s", strerror(errno));
     if (!dvc_mpi_agree(ok)) {
