@@ -185,6 +185,7 @@ bench: deps build
 	bash bench/text.sh
 	bash bench/redact.sh
 	bash bench/pixel_classify.sh
+	bash bench/mpi.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
