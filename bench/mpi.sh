@@ -53,7 +53,7 @@ one() {
         rm -rf "$W/dst" "$W/r.json"
         ${launch[@]+"${launch[@]}"} "$DV_BIN" deidentify -q --config "$W/cfg.json" --key-file "$W/key" \
             --report "$W/r.json" "$@" "$W/dst" 2>"$W/$name.err" || true
-        times+=("$(python3 -c 'import json,sys; print(f"{json.load(open(sys.argv[1]))[\"elapsed_seconds\"]:.3f}")' "$W/r.json")")
+        times+=("$(python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["elapsed_seconds"])' "$W/r.json")")
     done
     printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
