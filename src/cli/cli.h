@@ -120,16 +120,21 @@ typedef struct dvc_tmp_slot dvc_tmp_slot;
  * about it is process-wide except the registry the fatal-signal handler walks (output.c). */
 typedef struct dvc_journal dvc_journal; /* journal.c (--resume) */
 /* Claims decided by another process (deidentify --mpi: rank 0 holds the run's one claims table, mpi_coord.c;
- * docs/decisions.md "MPI batch mode"). output.c asks at open (begin, not waiting), waits for the answer only
- * when the file is complete (decide), names the file accordingly and reports what it did (finish) when the put
- * ends, on every path. Between decide and finish the name is locked run-wide (FREE and HIGHER), so the decision
- * and the link/rename on the shared file system are one step for every other process. */
+ * docs/decisions.md "MPI batch mode"). output.c asks at open (begin, not waiting: the answer comes while the
+ * instance is written), and when the file is complete either waits for the answer (decide) or, when it has not
+ * come yet, hands the complete unnamed file to the rank (defer), whose main thread names it once the answer
+ * comes (dvc_put_settle), so a worker never waits for a round trip to rank 0. What the put did to the name is
+ * reported when it ends, on every path (finish). From the answer to finish the name is locked run-wide (FREE
+ * and HIGHER), so the decision and the link/rename on the shared file system are one step for every process. */
 enum { DVC_NAME_FREE = 0, DVC_NAME_LOST = 1, DVC_NAME_HIGHER = 2 };
 enum { DVC_NAMED_NONE = 0, DVC_NAMED_LINKED = 1, DVC_NAMED_REPLACED = 2, DVC_NAMED_PREEXISTED = 3 };
+struct dvc_put;
 typedef struct dvc_remote_claims {
-    void (*begin)(void *user, size_t worker, const char *name, size_t index);
-    int (*decide)(void *user, size_t worker); /* waits; DVC_NAME_* */
-    void (*finish)(void *user, size_t worker, const char *name, size_t index, int named); /* DVC_NAMED_* */
+    uint32_t (*begin)(void *user, const char *name, size_t index); /* the request's id */
+    int (*decide)(void *user, uint32_t req);                        /* waits; DVC_NAME_* */
+    /* The answer has not come: 1 when the rank took p (a malloc'd copy, now the rank's), 0 to decide now. */
+    int (*defer)(void *user, uint32_t req, struct dvc_put *p);
+    void (*finish)(void *user, uint32_t req, const char *name, size_t index, int named); /* DVC_NAMED_* */
     int (*seed)(void *user, const char *name, size_t index); /* dvc_output_seed's answer */
     void *user;
 } dvc_remote_claims;
@@ -141,8 +146,10 @@ typedef struct dvc_output {
     dvc_tmp_slot *slots; /* one per worker */
     size_t nslots;
     atomic_int tmpfile_unsupported; /* O_TMPFILE + linkat cannot work here: hidden temp names instead */
-    const dvc_remote_claims *remote; /* --mpi: the run-wide claims (NULL: this output's own table) */
+    const dvc_remote_claims *remote; /* --mpi: the run-wide claims (NULL: this output's own table); then the
+                                        last slot is the rank's main thread's (dvc_put_settle) */
     int hash_outputs;                /* --mpi --resume: hash every output (the journal is rank 0's) */
+    atomic_int unnamed_linked;       /* an unnamed file was linked here once: a deferred one can be too */
 } dvc_output;
 #define DVC_NO_INDEX SIZE_MAX
 /* --resume: a name an earlier attempt of this run created, whose writer is redone now (journal.c): higher than
@@ -181,10 +188,15 @@ typedef struct dvc_put {
     struct dvc_claim *claim;
     int series_fd, fd, named;
     int remote_begun, remote_named; /* --mpi: begin was called; DVC_NAMED_* for finish */
+    uint32_t remote_req;            /* --mpi: the request's id (begin) */
     char final[DVC_COMPONENT_MAX + 4];
     dvc_fsink fs;
 } dvc_put;
 
+/* --mpi, the rank's main thread: name the complete file of a deferred put (dvc_remote_claims.defer) as
+ * decision says, report it (finish) and close it; p is then done with (the caller frees it). 0 written, 1 a
+ * duplicate, -1 failed (err set). */
+int dvc_put_settle(dvc_put *p, int decision, dv_error *err);
 /* The output name ("study/series/sop.dcm") an open put claimed, NULL when open found a duplicate at once. */
 const char *dvc_put_name(const dvc_put *p);
 

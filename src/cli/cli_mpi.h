@@ -99,6 +99,8 @@ dvm_buf *dvm_coord_out(dvm_coord *c, int r);
 int dvm_coord_finished(const dvm_coord *c);
 /* Inputs dealt to rank r so far (the summary). */
 size_t dvm_coord_dealt(const dvm_coord *c, int r);
+/* CPU seconds of the listing thread. */
+double dvm_coord_list_cpu(const dvm_coord *c);
 /* Seconds the listing took (from dvm_coord_list to its end), for the summary. */
 double dvm_coord_list_seconds(const dvm_coord *c);
 

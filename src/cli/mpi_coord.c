@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli_mpi.h"
@@ -67,7 +68,7 @@ struct dvm_coord {
     int lister_started;
     char **srcv;
     size_t nsrc;
-    double list_t0, list_t1;
+    double list_t0, list_t1, list_cpu;
     /* wants not yet answered, oldest first */
     int *wants;
     size_t wants_head, nwants, capwants;
@@ -365,10 +366,13 @@ static void *lister_main(void *arg)
         dvc_inputs in = {.emit = emit, .emit_user = c};
         failed = dvc_walk(c->srcv[i], &in) < 0;
     }
+    struct timespec cpu;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
     pthread_mutex_lock(&c->list_lock);
     c->list_done = 1;
     c->list_failed = failed;
     c->list_t1 = dvc_now();
+    c->list_cpu = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
     pthread_cond_broadcast(&c->list_cond);
     pthread_mutex_unlock(&c->list_lock);
     return NULL;
@@ -437,6 +441,11 @@ dvc_item *dvm_coord_items(dvm_coord *c, size_t *n)
 size_t dvm_coord_dealt(const dvm_coord *c, int r)
 {
     return c->dealt[r];
+}
+
+double dvm_coord_list_cpu(const dvm_coord *c)
+{
+    return c->listed_all ? c->list_cpu : 0;
 }
 
 double dvm_coord_list_seconds(const dvm_coord *c)

@@ -10,10 +10,13 @@
  * --resume run, which rank 0 writes as results arrive, has everything else). END answers a WANT when the list
  * is used up; DONE tells rank 0 that every result of this rank was sent.
  *
- * Names (docs/decisions.md "MPI batch mode"): a worker's put sends ACQUIRE when the output is opened and waits
- * for the GRANT only when the file is complete, so the round trip to rank 0 overlaps the write; it sends
- * RELEASE with what it did to the name when the put ends (output.c put_cleanup). One outstanding request per
- * worker, so grants are matched by worker id. */
+ * Names (docs/decisions.md "MPI batch mode"): a worker's put sends ACQUIRE when the output is opened; when the
+ * file is complete and the GRANT is here it names the file itself, else it hands the complete unnamed file to
+ * this rank (defer) and goes on: the main thread names it when the GRANT comes (dvc_put_settle), so no worker
+ * ever waits for a round trip (on a loaded machine one takes milliseconds). Its chunk is complete only once
+ * every deferred name is settled, and a deferred input that turned out a duplicate or failed is corrected
+ * before its result leaves. The put sends RELEASE with what it did to the name when it ends (output.c
+ * put_cleanup). Requests carry an id of their own (a worker has a new one while an old one is deferred). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,6 +29,8 @@
 
 typedef struct extra {
     int ran, hashed;
+    int settled;   /* a deferred name: 0 named as counted, 1 a duplicate after all, -1 failed (message) */
+    char *message; /* settled -1: why (no tag value) */
     uint64_t size;
     int64_t mtime_ns;
     char name[NAME_CAP];
@@ -42,9 +47,12 @@ typedef struct chunk {
 } chunk;
 
 enum { G_NONE = 0, G_WAITING, G_GRANTED };
-typedef struct grant {
+typedef struct request {
     int state, decision;
-} grant;
+    dvc_put *deferred; /* the put whose naming waits for this grant (the rank's main thread settles it) */
+    size_t index;
+    struct request *next_ready;
+} request;
 
 struct dvm_rank {
     pthread_mutex_t lock;
@@ -56,8 +64,9 @@ struct dvm_rank {
     dvm_buf outbox; /* workers' ACQUIRE / RELEASE records, in order */
     size_t chunk_max, nchunks;
     chunk *chunks;
-    grant *grants;
-    size_t ngrants, waiting;
+    request *reqs;  /* nreqs: every put in flight (one per worker) plus every deferred one (one per item) */
+    uint32_t *free_ids;
+    size_t nreqs, nfree, waiting;
     uint64_t seq;
     int end, done_sent, final, final_rc, poked;
 };
@@ -119,52 +128,86 @@ static void done(dvc_run *run, size_t slot, const dvc_done *d)
     pthread_mutex_unlock(&r->lock);
 }
 
-static void claim_begin(void *user, size_t worker, const char *name, size_t index)
+static uint32_t claim_begin(void *user, const char *name, size_t index)
 {
     dvm_rank *r = user;
     pthread_mutex_lock(&r->lock);
+    uint32_t id = r->free_ids[--r->nfree]; /* never empty: nreqs covers every put that can be in flight */
+    r->reqs[id] = (request){.state = G_WAITING, .index = index};
     dvm_u8(&r->outbox, DVM_UP_ACQUIRE);
-    dvm_u32(&r->outbox, (uint32_t)worker);
+    dvm_u32(&r->outbox, id);
     dvm_u64(&r->outbox, index);
     dvm_str(&r->outbox, name);
-    r->grants[worker].state = G_WAITING;
     r->waiting++;
     poke_locked(r);
     pthread_mutex_unlock(&r->lock);
+    return id;
 }
 
-static int wait_grant_locked(dvm_rank *r, size_t worker)
+static int wait_grant_locked(dvm_rank *r, uint32_t id)
 {
-    while (r->grants[worker].state == G_WAITING)
+    while (r->reqs[id].state == G_WAITING)
         pthread_cond_wait(&r->work_cond, &r->lock);
-    return r->grants[worker].decision;
+    return r->reqs[id].decision;
 }
 
-static int claim_decide(void *user, size_t worker)
+static int claim_decide(void *user, uint32_t id)
 {
     dvm_rank *r = user;
     pthread_mutex_lock(&r->lock);
-    int d = wait_grant_locked(r, worker);
+    int d = wait_grant_locked(r, id);
     pthread_mutex_unlock(&r->lock);
     return d;
 }
 
-static void claim_finish(void *user, size_t worker, const char *name, size_t index, int named)
+/* Lock held: the chunk slot and item of input index (in a chunk that is being worked). */
+static chunk *chunk_of_locked(dvm_rank *r, size_t index, size_t *k)
+{
+    for (size_t i = 0; i < r->nchunks; i++) {
+        chunk *c = &r->chunks[i];
+        if (c->state != CH_ACTIVE)
+            continue;
+        for (size_t j = 0; j < c->count; j++)
+            if (c->index[j] == index) {
+                *k = j;
+                return c;
+            }
+    }
+    return NULL;
+}
+
+static int claim_defer(void *user, uint32_t id, dvc_put *p)
+{
+    dvm_rank *r = user;
+    size_t k = 0;
+    pthread_mutex_lock(&r->lock);
+    chunk *c = r->reqs[id].state == G_WAITING ? chunk_of_locked(r, p->index, &k) : NULL;
+    if (c) {
+        r->reqs[id].deferred = p;
+        c->remaining++; /* the chunk waits for the settling too */
+        c->x[k].settled = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return c != NULL;
+}
+
+static void claim_finish(void *user, uint32_t id, const char *name, size_t index, int named)
 {
     dvm_rank *r = user;
     pthread_mutex_lock(&r->lock);
     /* A put that ends before its file is complete still waits for its grant: a FREE or HIGHER one locked the
      * name run-wide and must be given back. A LOST one locked nothing. */
-    if (wait_grant_locked(r, worker) != DVC_NAME_LOST) {
+    if (wait_grant_locked(r, id) != DVC_NAME_LOST) {
         dvm_u8(&r->outbox, DVM_UP_RELEASE);
-        dvm_u32(&r->outbox, (uint32_t)worker);
+        dvm_u32(&r->outbox, id);
         dvm_u64(&r->outbox, index);
         dvm_str(&r->outbox, name);
         dvm_u8(&r->outbox, 1);
         dvm_u8(&r->outbox, (uint8_t)named);
         poke_locked(r);
     }
-    r->grants[worker].state = G_NONE;
+    r->reqs[id].state = G_NONE;
+    r->free_ids[r->nfree++] = id;
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -185,11 +228,14 @@ dvm_rank *dvm_rank_new(dvc_run *run, size_t chunk_max, size_t nchunks, dvm_coord
     r->coord = coord;
     r->chunk_max = chunk_max;
     r->nchunks = nchunks;
-    r->ngrants = run->jobs ? run->jobs : 1;
+    r->nreqs = (run->jobs ? run->jobs : 1) + nchunks * chunk_max;
     r->chunks = calloc(nchunks, sizeof *r->chunks);
-    r->grants = calloc(r->ngrants, sizeof *r->grants);
+    r->reqs = calloc(r->nreqs, sizeof *r->reqs);
+    r->free_ids = calloc(r->nreqs, sizeof *r->free_ids);
     run->items = calloc(nchunks * chunk_max, sizeof *run->items);
-    int ok = r->chunks && r->grants && run->items;
+    int ok = r->chunks && r->reqs && r->free_ids && run->items;
+    for (size_t i = 0; ok && i < r->nreqs; i++)
+        r->free_ids[r->nfree++] = (uint32_t)(r->nreqs - 1 - i);
     for (size_t i = 0; ok && i < nchunks; i++) {
         r->chunks[i].index = calloc(chunk_max, sizeof *r->chunks[i].index);
         r->chunks[i].x = calloc(chunk_max, sizeof *r->chunks[i].x);
@@ -209,8 +255,8 @@ dvm_rank *dvm_rank_new(dvc_run *run, size_t chunk_max, size_t nchunks, dvm_coord
     run->n = nchunks * chunk_max;
     r->hooks = (dvc_pool_hooks){.take = take, .done = done, .user = r};
     run->hooks = &r->hooks;
-    r->remote = (dvc_remote_claims){.begin = claim_begin, .decide = claim_decide, .finish = claim_finish,
-                                    .seed = claim_seed, .user = r};
+    r->remote = (dvc_remote_claims){.begin = claim_begin, .decide = claim_decide, .defer = claim_defer,
+                                    .finish = claim_finish, .seed = claim_seed, .user = r};
     run->out->remote = &r->remote;
     return r;
 }
@@ -235,11 +281,16 @@ void dvm_rank_free(dvm_rank *r)
     r->run->items = NULL;
     r->run->n = 0;
     for (size_t i = 0; r->chunks && i < r->nchunks; i++) {
+        for (size_t k = 0; r->chunks[i].x && k < r->chunk_max; k++)
+            free(r->chunks[i].x[k].message);
         free(r->chunks[i].index);
         free(r->chunks[i].x);
     }
+    for (size_t i = 0; r->reqs && i < r->nreqs; i++)
+        free(r->reqs[i].deferred); /* only after an abort: settled ones are freed at once */
     free(r->chunks);
-    free(r->grants);
+    free(r->reqs);
+    free(r->free_ids);
     dvm_buf_free(&r->outbox);
     pthread_cond_destroy(&r->main_cond);
     pthread_cond_destroy(&r->work_cond);
@@ -291,8 +342,20 @@ void dvm_rank_collect(dvm_rank *r, dvm_buf *up)
         if (c->state == CH_COMPLETE) {
             for (size_t k = 0; k < c->count; k++) {
                 dvc_item *it = &r->run->items[i * r->chunk_max + k];
-                pack_result(up, it, c->index[k], &c->x[k]);
+                extra *x = &c->x[k];
+                if (x->settled && it->status == DVC_ST_OK) { /* a deferred name came out otherwise */
+                    it->status = x->settled > 0 ? DVC_ST_DUPLICATE : DVC_ST_FAILED;
+                    it->code = x->settled > 0 ? DV_OK : DV_ERR_IO;
+                    free(it->message);
+                    it->message = x->message;
+                    x->message = NULL;
+                    x->name[0] = '\0';
+                    x->hashed = 0;
+                }
+                pack_result(up, it, c->index[k], x);
                 item_reset(it);
+                free(x->message);
+                memset(x, 0, sizeof *x);
             }
             c->state = CH_FREE;
         }
@@ -317,9 +380,37 @@ static chunk *wanted_locked(dvm_rank *r)
     return NULL;
 }
 
+/* The rank's main thread, without the lock: name a deferred put's file, then complete its item. */
+static void settle(dvm_rank *r, request *q)
+{
+    dvc_put *p = q->deferred;
+    q->deferred = NULL;
+    dv_error err;
+    dv_error_clear(&err);
+    size_t index = p->index;
+    int rc = dvc_put_settle(p, q->decision, &err); /* finish() frees q's id: q is not used after this */
+    free(p);
+    if (rc < 0)
+        dvc_progress_log(r->run->progress, "instance #%zu: %s: %s", index, dv_code_name(err.code), err.message);
+    pthread_mutex_lock(&r->lock);
+    size_t k = 0;
+    chunk *c = chunk_of_locked(r, index, &k);
+    if (c) {
+        c->x[k].settled = rc;
+        if (rc < 0)
+            c->x[k].message = strdup(err.message);
+        if (--c->remaining == 0) {
+            c->state = CH_COMPLETE;
+            poke_locked(r);
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
 int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
 {
     dvm_rd rd = {.p = p, .len = len};
+    request *ready = NULL;
     pthread_mutex_lock(&r->lock);
     while (!rd.bad && rd.off < rd.len) {
         uint8_t type = dvm_get_u8(&rd);
@@ -352,16 +443,20 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
             r->end = 1;
             pthread_cond_broadcast(&r->work_cond);
         } else if (type == DVM_DOWN_GRANT) {
-            uint32_t w = dvm_get_u32(&rd);
+            uint32_t id = dvm_get_u32(&rd);
             uint8_t d = dvm_get_u8(&rd);
             (void)dvm_get_u64(&rd); /* the holder: rank 0 marks it displaced itself */
-            if (rd.bad || w >= r->ngrants || r->grants[w].state != G_WAITING || d > DVC_NAME_HIGHER) {
+            if (rd.bad || id >= r->nreqs || r->reqs[id].state != G_WAITING || d > DVC_NAME_HIGHER) {
                 rd.bad = 1;
                 break;
             }
-            r->grants[w].decision = d;
-            r->grants[w].state = G_GRANTED;
+            r->reqs[id].decision = d;
+            r->reqs[id].state = G_GRANTED;
             r->waiting--;
+            if (r->reqs[id].deferred) {
+                r->reqs[id].next_ready = ready;
+                ready = &r->reqs[id];
+            }
             pthread_cond_broadcast(&r->work_cond);
         } else if (type == DVM_DOWN_FINAL) {
             r->final_rc = (int)dvm_get_u32(&rd);
@@ -371,6 +466,11 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
         }
     }
     pthread_mutex_unlock(&r->lock);
+    while (ready) {
+        request *q = ready;
+        ready = q->next_ready;
+        settle(r, q);
+    }
     return rd.bad ? -1 : 0;
 }
 

@@ -274,6 +274,7 @@ int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsyn
     o->nslots = 0;
     o->remote = NULL;
     o->hash_outputs = 0;
+    atomic_store(&o->unnamed_linked, 0);
     atomic_store(&o->tmpfile_unsupported, 0);
     o->dst_fd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (o->dst_fd < 0)
@@ -473,10 +474,9 @@ static int name_output(dvc_output *o, claim *c, size_t index, tmp_slot *slot, in
  * the decision for every rank. Rank 0 marks a displaced index itself; the journal's C line and the --resume
  * existence check are rank 0's too. This output's own table only caches names known lost (a holder only ever
  * gets lower), so a later input of the same name can be a duplicate without asking. */
-static int name_remote(dvc_put *p, tmp_slot *slot, int fd, dv_error *err, dvc_write_result *out)
+static int name_remote(dvc_put *p, tmp_slot *slot, int fd, int decision, dv_error *err, dvc_write_result *out)
 {
     dvc_output *o = p->o;
-    int decision = o->remote->decide(o->remote->user, p->worker);
     int rc = 0, e = 0;
     *out = DVC_DUPLICATE;
     if (decision == DVC_NAME_FREE) {
@@ -485,6 +485,8 @@ static int name_remote(dvc_put *p, tmp_slot *slot, int fd, dv_error *err, dvc_wr
         if (rc == 0) {
             p->remote_named = DVC_NAMED_LINKED;
             *out = DVC_WRITTEN;
+            if (fd >= 0)
+                atomic_store(&o->unnamed_linked, 1);
         } else if (rc == -1 && e == EEXIST) {
             p->remote_named = DVC_NAMED_PREEXISTED; /* no input of this run named it: never replaced */
         } else if (rc == -1) {
@@ -531,7 +533,7 @@ static void put_cleanup(dvc_put *p)
     p->fd = -1;
     if (p->remote_begun) { /* --mpi: what this put did to its name, which unlocks it run-wide */
         p->remote_begun = 0;
-        p->o->remote->finish(p->o->remote->user, p->worker, p->claim->key, p->index, p->remote_named);
+        p->o->remote->finish(p->o->remote->user, p->remote_req, p->claim->key, p->index, p->remote_named);
     }
     if (p->named && atomic_load(&slot->state) == SLOT_CREATED)
         unlinkat(p->series_fd, slot->name, 0);
@@ -619,8 +621,8 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
         put_cleanup(p);
         return -1;
     }
-    if (o->remote) { /* asked now, answered while the instance is written (name_remote waits for it) */
-        o->remote->begin(o->remote->user, p->worker, key, p->index);
+    if (o->remote) { /* asked now, answered while the instance is written (file_commit) */
+        p->remote_req = o->remote->begin(o->remote->user, key, p->index);
         p->remote_begun = 1;
     }
     *sink = dvc_sink_fd(&p->fs, p->fd, p->buf, p->cap);
@@ -669,7 +671,24 @@ static int file_commit(void *arg, const dv_result *res, dv_error *err)
     } else {
         dvc_write_result r = DVC_WRITE_FAILED;
         tmp_slot *slot = &o->slots[p->worker];
-        int named = o->remote ? name_remote(p, slot, p->named ? -1 : p->fd, err, &r)
+        if (o->remote && !p->named && atomic_load(&o->unnamed_linked)) {
+            /* --mpi: rank 0's answer has not come yet: the rank's main thread names the complete unnamed file
+             * when it comes (dvc_put_settle), and this worker goes on. Counted as written meanwhile; the rank
+             * corrects that before its result leaves (mpi_rank.c). */
+            dvc_put *later = malloc(sizeof *later);
+            if (later) {
+                *later = *p;
+                later->worker = o->nslots - 1;
+                if (o->remote->defer(o->remote->user, p->remote_req, later)) {
+                    p->fd = p->series_fd = -1;
+                    p->remote_begun = 0;
+                    return DV_COMMIT_WRITTEN;
+                }
+                free(later);
+            }
+        }
+        int named = o->remote ? name_remote(p, slot, p->named ? -1 : p->fd,
+                                            o->remote->decide(o->remote->user, p->remote_req), err, &r)
                               : name_output(o, p->claim, p->index, slot, p->named ? -1 : p->fd, p->series_fd,
                                             p->final, &p->displaced, err, &r);
         if (named == 2) {
@@ -688,6 +707,20 @@ static int file_commit(void *arg, const dv_result *res, dv_error *err)
     }
     put_cleanup(p);
     return rc;
+}
+
+int dvc_put_settle(dvc_put *p, int decision, dv_error *err)
+{
+    dvc_output *o = p->o;
+    dvc_write_result r = DVC_WRITE_FAILED;
+    if (name_remote(p, &o->slots[p->worker], p->fd, decision, err, &r) == 2) /* linked once before: unlikely */
+        dv_fail(err, DV_ERR_IO, "naming the output file failed: an unnamed file cannot be linked here");
+    if (r == DVC_WRITTEN && o->do_fsync && fsync(p->series_fd) < 0) {
+        dv_fail(err, DV_ERR_IO, "fsync of the output directory failed: %s", strerror(errno));
+        r = DVC_WRITE_FAILED;
+    }
+    put_cleanup(p);
+    return r == DVC_WRITTEN ? 0 : r == DVC_DUPLICATE ? 1 : -1;
 }
 
 static void file_abort(void *arg)
