@@ -228,7 +228,8 @@ bench: deps build
 	bash bench/text.sh
 	bash bench/redact.sh
 	bash bench/pixel_classify.sh
-	bash bench/mpi.sh bench/server_load.sh
+	bash bench/server_load.sh
+	bash bench/mpi.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
