@@ -25,8 +25,9 @@ void dvc_render_usage(FILE *f)
     fputs("Usage: dicomveil render [--frame N] [--] IN.dcm OUT.png\n"
           "\n"
           "Writes one frame of IN.dcm as an 8-bit PNG (greyscale or RGB), shown as a viewer would: monochrome\n"
-          "through the first WindowCenter/WindowWidth pair (after RescaleSlope/Intercept; VOILUTFunction LINEAR,\n"
-          "LINEAR_EXACT or SIGMOID), or the frame's own minimum..maximum when there is none; MONOCHROME1 inverted;\n"
+          "through the first VOI LUT Sequence item, else the first WindowCenter/WindowWidth pair (both after\n"
+          "RescaleSlope/Intercept; VOILUTFunction LINEAR, LINEAR_EXACT or SIGMOID), else the frame's own\n"
+          "minimum..maximum; MONOCHROME1 inverted;\n"
           "colour as RGB; PALETTE COLOR through its lookup table. Every transfer syntax dicomveil decodes is\n"
           "accepted. OUT.png is replaced atomically (mode 0600).\n"
           "\n"
@@ -107,7 +108,9 @@ static int render_fd(int fd, uint64_t size, uint32_t frame, uint8_t **png, size_
     }
     dv_render_window w;
     dv_render_window_read(inst, &w);
-    if (dv_render_frame(&f, have_pal ? &pal : NULL, &w, &pic, &err) || dv_png_encode(&pic, png, png_len, &err)) {
+    int failed = dv_render_frame(&f, have_pal ? &pal : NULL, &w, &pic, &err) || dv_png_encode(&pic, png, png_len, &err);
+    dv_render_window_free(&w);
+    if (failed) {
         rc = fail("render", &err);
         goto out;
     }
