@@ -104,6 +104,11 @@ typedef void (*dv_frame_observer_fn)(const dv_frame_event *ev, void *user);
 /* Set (fn NULL: remove) the observer. Call before any instance. Costs nothing when unset; when set, each
  * examined frame is copied once before painting so before and after can both be shown. */
 void dv_run_set_frame_observer(dv_run *run, dv_frame_observer_fn fn, void *user);
+/* The pixel stage's time bound per frame (decode + text detection + OCR), in ms (monotonic clock)
+ * (0: the default, 30000). A frame over it fails its instance with DV_ERR_LIMIT (fail closed: not written).
+ * Call before any instance. The CLI's --pixel-frame-ms. [integration.test_cli_pixel_frame_ms] */
+#define DV_RUN_PIXEL_FRAME_MS_MAX 3600000u
+void dv_run_set_pixel_frame_ms(dv_run *run, uint32_t ms);
 
 /* De-identify one source: read it, skip it when it is not an instance, apply the plan, [text and pixel
  * stages, once they exist], open the output with the new UIDs, write, commit. Counts the outcome in the run

@@ -73,6 +73,9 @@ void dvc_deidentify_usage(FILE *f)
           "                       fail, so peak memory stays bounded whatever --jobs is.\n"
           "      --max-depth N    Sequence nesting cap per instance, 1-1024 (default 128).\n"
           "      --max-metadata BYTES  In-memory metadata cap per instance, 1M-64G (default 32M).\n"
+          "      --pixel-frame-ms MS  Time bound per frame of burned-in text redaction (decode, text detection,\n"
+          "                       OCR), milliseconds, 1-3600000 (default 30000). A frame over it fails its\n"
+          "                       instance (error class limit; nothing written).\n"
           "                       BYTES: a number with an optional K, M or G suffix (powers of 1024).\n"
           "  -q, --quiet          No progress bar (the final summary line is still printed).\n"
           "      --fsync          fsync every output file and its directory before counting it as written.\n"
@@ -120,9 +123,19 @@ typedef struct opts {
     uint64_t memory_budget; /* 0: the default */
     uint32_t max_depth;     /* 0: the default */
     uint64_t max_metadata;  /* 0: the default */
+    uint32_t pixel_frame_ms; /* 0: the default */
 } opts;
 
-enum { OPT_FSYNC = 256, OPT_MEMORY_BUDGET, OPT_MAX_DEPTH, OPT_MAX_METADATA, OPT_PREVIEW, OPT_RESUME, OPT_MPI };
+enum {
+    OPT_FSYNC = 256,
+    OPT_MEMORY_BUDGET,
+    OPT_MAX_DEPTH,
+    OPT_MAX_METADATA,
+    OPT_PREVIEW,
+    OPT_RESUME,
+    OPT_MPI,
+    OPT_PIXEL_FRAME_MS
+};
 
 /* A byte count with an optional K/M/G suffix (powers of 1024), within [min, max]. */
 static int parse_bytes(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -175,6 +188,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"preview", required_argument, NULL, OPT_PREVIEW},
         {"resume", no_argument, NULL, OPT_RESUME},
         {"mpi", no_argument, NULL, OPT_MPI},
+        {"pixel-frame-ms", required_argument, NULL, OPT_PIXEL_FRAME_MS},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
@@ -205,6 +219,13 @@ static int parse_args(int argc, char **argv, opts *o)
                 dvc_errorf("deidentify: --max-metadata wants a byte count from 1M to 64G");
                 return DVC_EXIT_USAGE;
             }
+            break;
+        case OPT_PIXEL_FRAME_MS:
+            if (parse_bytes(optarg, 1, DV_RUN_PIXEL_FRAME_MS_MAX, &v) < 0 || optarg[strlen(optarg) - 1] > '9') {
+                dvc_errorf("deidentify: --pixel-frame-ms wants a whole number from 1 to %u", DV_RUN_PIXEL_FRAME_MS_MAX);
+                return DVC_EXIT_USAGE;
+            }
+            o->pixel_frame_ms = (uint32_t)v;
             break;
         case 'q': o->quiet = 1; break;
         case OPT_FSYNC: o->do_fsync = 1; break;
@@ -522,6 +543,8 @@ int dvc_cmd_deidentify(int argc, char **argv)
     dvc_preview preview = {.dir = o.preview, .progress = &progress};
     if (o.preview)
         dv_run_set_frame_observer(lib, dvc_preview_observe, &preview);
+    if (o.pixel_frame_ms)
+        dv_run_set_pixel_frame_ms(lib, o.pixel_frame_ms);
     dvc_run run = {.lib = lib, .plan = plan, .out = &out, .progress = &progress, .items = items, .n = in.n,
                    .jobs = jobs, .mapping = o.mapping != NULL};
     pthread_mutex_init(&run.status_lock, NULL);

@@ -345,6 +345,11 @@ uint64_t dv_run_pixel_decode_calls(const dv_run *run)
     return atomic_load_explicit(&run->pixel_decodes, memory_order_relaxed);
 }
 
+void dv_run_set_pixel_frame_ms(dv_run *run, uint32_t ms)
+{
+    run->pixel_frame_ms = ms > DV_RUN_PIXEL_FRAME_MS_MAX ? DV_RUN_PIXEL_FRAME_MS_MAX : ms;
+}
+
 void dv_run_set_pixel_test_hooks(dv_run *run, dv_pixel_find_fn find, void *user, uint32_t frame_ms)
 {
     run->pixel_find = find;

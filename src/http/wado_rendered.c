@@ -65,6 +65,7 @@ int dvh_handle_rendered(dvh_request *rq, struct MHD_Response **resp, int *status
     dv_render_window win;
     dv_render_window_read(l->inst, &win); /* keeps the instance's rescale */
     if (o.has_window) {
+        dv_render_window_free(&win); /* the client's window replaces the instance's VOI LUT too */
         win.has_window = 1;
         win.center = o.center;
         win.width = o.width;
@@ -90,6 +91,7 @@ int dvh_handle_rendered(dvh_request *rq, struct MHD_Response **resp, int *status
         rc = dvh_pixel_fail(e, kind == 2 ? "jpeg" : "png", &err);
     }
     dv_picture_free(&pic);
+    dv_render_window_free(&win);
     dvh_loaded_free(l);
     if (rc)
         return -1;

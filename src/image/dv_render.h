@@ -18,18 +18,27 @@
 
 typedef enum dv_voi_function { DV_VOI_LINEAR = 0, DV_VOI_LINEAR_EXACT, DV_VOI_SIGMOID } dv_voi_function;
 
-/* How monochrome samples become 8-bit: a VOI window over rescaled values, or none (frame min..max). */
+/* How monochrome samples become 8-bit: a VOI LUT or window over rescaled values, or none (frame min..max). */
 typedef struct dv_render_window {
     int has_window;          /* 0: window by the frame's own min..max */
     double center, width;    /* the first WindowCenter / WindowWidth pair */
     dv_voi_function function;
     double slope, intercept; /* Modality LUT rescale (1, 0 when absent) */
+    /* The first item of the VOI LUT Sequence (0028,3010), preferred over the window when usable (as
+     * pydicom's apply_voi_lut does): rescaled value v -> lut[clamp(v - lut_first, 0, lut_entries - 1)],
+     * scaled from lut_bits to 8 bits. lut is malloc'd (dv_render_window_free); NULL: none. */
+    uint16_t *lut;
+    uint32_t lut_entries, lut_bits;
+    int32_t lut_first;
 } dv_render_window;
 
-/* Read the first WindowCenter/WindowWidth pair, VOILUTFunction, RescaleSlope/RescaleIntercept of inst's
- * top-level dataset. Never fails: absent, unparsable or unusable values (width < 1 for LINEAR, <= 0
- * otherwise; slope 0) mean "no window" (frame min..max) rather than an error. */
+/* Read the first WindowCenter/WindowWidth pair, VOILUTFunction, RescaleSlope/RescaleIntercept and the first
+ * VOI LUT Sequence item of inst's top-level dataset. Never fails: absent, unparsable or unusable values (width
+ * < 1 for LINEAR, <= 0 otherwise; slope 0; a LUT whose descriptor or data do not agree, 8 or 16 bits per
+ * entry only) mean "no window" / "no LUT" rather than an error. Free with dv_render_window_free.
+ * [integration.test_cli_render "VOI LUT"] */
 void dv_render_window_read(const dv_instance *inst, dv_render_window *w);
+void dv_render_window_free(dv_render_window *w);
 
 /* The frame's own min..max as an explicit window (LINEAR_EXACT from min to max; has_window 0 when the frame is
  * flat or not monochrome), so other frames can be shown with the same contrast: --preview renders the frame

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dicom/dv_ds.h"
+#include "dicom/dv_vr.h"
 #include "dict/dv_tags.h"
 
 /* The first value of a multi-valued DS/IS string as a double; 0 when absent or not a number. */
@@ -27,6 +29,57 @@ static int first_number(const dv_instance *inst, uint32_t tag, double *out)
         return 0;
     *out = v;
     return 1;
+}
+
+static uint16_t rd16(const uint8_t *p, int be)
+{
+    return be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
+}
+
+/* PS3.3 C.11.2.1.1: LUT Descriptor (entries, 0 = 65536; first input value mapped, signed when the
+ * descriptor is SS or the pixels are signed; bits per entry) and LUT Data of the first VOI LUT item. */
+static void read_voi_lut(const dv_instance *inst, dv_render_window *w)
+{
+    const dv_elem *sq = dv_ds_find(&inst->ds, DV_TAG_VOILUT_SEQUENCE);
+    if (!sq || !(sq->flags & DV_ELEM_SEQUENCE) || !sq->items)
+        return;
+    const dv_ds *item = &sq->items->ds;
+    const dv_elem *d = dv_ds_find(item, DV_TAG_LUT_DESCRIPTOR), *e = dv_ds_find(item, DV_TAG_LUT_DATA);
+    const uint8_t *dv = d ? dv_elem_inline_value(d) : NULL;
+    if (!dv || d->length < 6 || !e || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
+        return;
+    int be = dv_values_big_endian(inst);
+    uint32_t n = rd16(dv, be), bits = rd16(dv + 4, be);
+    uint16_t first = rd16(dv + 2, be), pr = 0;
+    if (n == 0)
+        n = 65536;
+    if (bits < 8 || bits > 16)
+        return;
+    int is_signed = d->vr == DV_VR_SS || (dv_ds_get_u16(inst, &inst->ds, DV_TAG_PIXEL_REPRESENTATION, &pr) == 0 && pr);
+    /* 16-bit words, or (8-bit entries) one byte per entry, padded to even length */
+    int bytes = bits == 8 && e->length == ((uint64_t)n + 1) / 2 * 2 && e->length < (uint64_t)n * 2;
+    if (e->length < (uint64_t)n * 2 && !bytes)
+        return;
+    uint8_t *raw = malloc((size_t)e->length ? (size_t)e->length : 1);
+    uint16_t *lut = malloc((size_t)n * sizeof *lut);
+    if (!raw || !lut || dv_elem_read_value(inst, e, raw, e->length)) {
+        free(raw);
+        free(lut);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        lut[i] = bytes ? raw[i] : rd16(raw + 2 * (size_t)i, be && e->vr != DV_VR_OB);
+    free(raw);
+    w->lut = lut;
+    w->lut_entries = n;
+    w->lut_bits = bits;
+    w->lut_first = is_signed ? (int32_t)(int16_t)first : (int32_t)first;
+}
+
+void dv_render_window_free(dv_render_window *w)
+{
+    free(w->lut);
+    w->lut = NULL;
 }
 
 void dv_render_window_read(const dv_instance *inst, dv_render_window *w)
@@ -55,6 +108,7 @@ void dv_render_window_read(const dv_instance *inst, dv_render_window *w)
         w->center = c;
         w->width = wd;
     }
+    read_voi_lut(inst, w);
 }
 
 void dv_picture_free(dv_picture *p)
@@ -126,7 +180,15 @@ void dv_render_window_of_frame(const dv_frame *f, dv_render_window *w)
 
 static void render_mono(const dv_frame *f, const dv_render_window *w, uint8_t *px, size_t n)
 {
-    if (w && w->has_window) {
+    if (w && w->lut) {
+        /* the VOI LUT: index by the rescaled value (floor), clamped to the table, scaled to 8 bits */
+        double top = (double)((1u << w->lut_bits) - 1u);
+        for (size_t i = 0; i < n; i++) {
+            double v = floor((double)sample(f, i) * w->slope + w->intercept) - (double)w->lut_first;
+            size_t k = !(v > 0) ? 0 : v >= (double)(w->lut_entries - 1) ? w->lut_entries - 1 : (size_t)v;
+            px[i] = clamp8((double)w->lut[k] * 255.0 / top);
+        }
+    } else if (w && w->has_window) {
         for (size_t i = 0; i < n; i++)
             px[i] = voi(w, (double)sample(f, i) * w->slope + w->intercept);
     } else {

@@ -58,13 +58,15 @@ int dv_render_instance_frame(const dv_instance *inst, uint32_t frame, const dv_r
             goto done;
         have_pal = 1;
     }
-    dv_render_window own;
+    dv_render_window own = {0};
     if (window == NULL) {
         dv_render_window_read(inst, &own);
         window = &own;
     }
     *stage = "render";
-    if (dv_render_frame(&f, have_pal ? &pal : NULL, window, out, err))
+    int failed = dv_render_frame(&f, have_pal ? &pal : NULL, window, out, err);
+    dv_render_window_free(&own);
+    if (failed)
         goto done;
     rc = 0;
 done:

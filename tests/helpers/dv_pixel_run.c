@@ -14,34 +14,10 @@
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_pixel_stage.h"
+#include "dv_testkit.h"
 
 #define CONFIG "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"options\": {\"cleanImage\": " \
                "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}"
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            uint8_t *b = realloc(buf, cap);
-            if (!b)
-                break;
-            buf = b;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
 
 static int find_box(void *user, const dv_frame *f, const dv_gray8 *g, uint32_t frame_index, dv_boxes *out,
                     dv_error *err)
@@ -116,7 +92,7 @@ int main(int argc, char **argv)
     for (unsigned n = 0; fgets(line, sizeof line, stdin); n++) {
         line[strcspn(line, "\n")] = '\0';
         size_t len = 0;
-        uint8_t *data = slurp(line, &len);
+        uint8_t *data = dvt_slurp(line, &len);
         if (!data) {
             printf("%u fail io\n", n);
             continue;

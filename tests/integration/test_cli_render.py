@@ -8,6 +8,7 @@ inverted; RGB as is; YBR (pydicom keeps JPEG YBR as YCbCr) through pydicom's con
 COLOR through pydicom's apply_color_lut (16-bit entries: top byte). Monochrome must match exactly (windowed
 values within 1: float rounding), colour within 1. Each PNG is re-read chunk by chunk with struct + zlib
 (signature, IHDR, CRC of every chunk, IDAT concatenation, IEND last, filter bytes undone) and with Pillow.
+The VOI LUT Sequence is preferred over the window when present (pydicom's apply_voi_lut, voi_lut_cases).
 Also: --frame on a multi-frame file, a frame out of range, a non-DICOM input, an undecodable (12-bit JPEG)
 input, usage errors, atomic replacement (no temp file left; a failed render leaves an existing OUT as it was)
 and that no message names the input path.
@@ -126,6 +127,48 @@ def expected(ds, frame):
     return arr.astype(np.int64), 0
 
 
+def voi_lut_cases(tmp):
+    """VOI LUT Sequence (0028,3010): corpus files given a first item (a gamma curve of 16-bit entries over part
+    of the value range, so values below and above it clamp), rendered through it in preference to their
+    window; the reference is pydicom's apply_modality_lut + apply_voi_lut (prefer_lut), scaled to 8 bits.
+    Without the sequence the same file renders through its window (the first loop), so a render that ignores
+    the LUT fails here."""
+    from pydicom.dataelem import DataElement
+    from pydicom.pixel_data_handlers.util import apply_modality_lut, apply_voi_lut
+    bad = []
+    for rel, first_q, signed_desc in (("pydicom/CT_small.dcm", 0.2, True), ("pydicom/MR_small.dcm", 0.1, False)):
+        ds = pydicom.dcmread(os.path.join(CORPUS, rel))
+        mod = apply_modality_lut(ds.pixel_array, ds).astype(np.float64)
+        first_v = int(np.quantile(mod, first_q))
+        n = int(np.quantile(mod, 1 - first_q)) - first_v + 1  # the top first_q of the values clamp
+        lut = np.round(65535 * (np.arange(n) / (n - 1)) ** 0.5).astype(np.uint16)
+        item = pydicom.Dataset()
+        item.add(DataElement(0x00283002, "SS" if signed_desc else "US", [n, first_v, 16]))
+        item.add(DataElement(0x00283006, "OW", lut.tobytes()))
+        item.LUTExplanation = "TEST GAMMA"
+        ds.VOILUTSequence = pydicom.Sequence([item])
+        path = os.path.join(tmp, "voilut.dcm")
+        ds.save_as(path, write_like_original=False)
+        out = os.path.join(tmp, "f.png")
+        p = run("render", path, out)
+        os.unlink(path)
+        if p.returncode != 0:
+            bad.append("VOI LUT %s: exit %d: %s" % (rel, p.returncode, p.stderr.strip()))
+            continue
+        got = read_png(out).astype(np.int64)[..., 0]
+        voi = apply_voi_lut(apply_modality_lut(ds.pixel_array, ds), ds, prefer_lut=True).astype(np.float64)
+        want = np.clip(np.floor(voi * 255 / 65535 + 0.5), 0, 255).astype(np.int64)
+        if str(ds.PhotometricInterpretation).strip() == "MONOCHROME1":
+            want = 255 - want
+        d = int(np.abs(want - got).max())
+        print("%s VOI LUT %s (%d entries from %d): max |diff| %d" % ("ok  " if d <= 1 else "FAIL", rel, n, first_v, d))
+        if d > 1:
+            bad.append("VOI LUT %s: max |diff| %d > 1" % (rel, d))
+        if int(want.min()) != 0 or int(want.max()) != 255:
+            bad.append("VOI LUT %s: the test LUT does not clamp at both ends" % rel)
+    return bad
+
+
 def run(*args):
     return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=120)
 
@@ -153,6 +196,7 @@ def main():
             print("%s %s frame %d: %s max |diff| %d" % ("ok  " if d <= tol else "FAIL", rel, frame, got.shape, d))
             if d > tol:
                 bad.append("%s: max |diff| %d > %d" % (rel, d, tol))
+        bad += voi_lut_cases(tmp)
         leftovers = [f for f in os.listdir(tmp) if f != "f.png"]
         if leftovers:
             bad.append("temp files left: %s" % leftovers)

@@ -49,9 +49,13 @@ uint8_t *dvt_slurp(const char *path, size_t *len)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        n = ftell(f);
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) { /* not a regular file (a directory, a pipe) */
+        fclose(f);
+        return NULL;
+    }
     uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
     if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
         free(b);

@@ -14,6 +14,7 @@
 #include "config/dv_config_ir.h"
 #include "dicom/dv_vr.h"
 #include "engine/dv_plan.h"
+#include "dv_testkit.h"
 
 #define REQ_PREFIX "{\"destinationDataset\": \"projects/PROJECT_ID/locations/LOC/datasets/DEST\", \"config\": "
 
@@ -1031,24 +1032,13 @@ static void test_fhir_warnings(void **state)
     assert_int_equal(dv_plan_warning_count(NULL), 0);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    char *buf = malloc(1 << 20);
-    assert_non_null(buf);
-    *len = fread(buf, 1, 1 << 20, f);
-    fclose(f);
-    return buf;
-}
-
 /* NCI's MIDI config (../shared/data/configs/nci-midi-gcp-deidentify.json), as sent to Google's service. */
 static void test_nci_midi_config(void **state)
 {
     (void)state;
     size_t len;
-    char *json = slurp(DV_SHARED_DATA "/configs/nci-midi-gcp-deidentify.json", &len);
+    char *json = (char *)dvt_slurp(DV_SHARED_DATA "/configs/nci-midi-gcp-deidentify.json", &len);
+    assert_non_null(json);
     dv_config cfg;
     dv_error err;
     dv_error_clear(&err);

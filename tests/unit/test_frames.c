@@ -20,7 +20,6 @@
 
 #define JPEG_TS "1.2.840.10008.1.2.4.50"
 
-
 /* SOP identity + image pixel basics (explicit/implicit/BE per ts). nframes NULL: no NumberOfFrames. */
 static dvb *image(dvb_ts ts, uint16_t rows, uint16_t cols, uint16_t spp, uint16_t bits, const char *nframes)
 {
@@ -680,24 +679,6 @@ typedef struct corpus_stats {
     char failed[4096];
 } corpus_stats;
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = n > 0 ? malloc((size_t)n) : NULL;
-    if (d && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return d;
-}
-
 static int ts_prefix(const char *ts, const char *p)
 {
     return !strncmp(ts, p, strlen(p));
@@ -794,9 +775,11 @@ static int same_as_le_sibling(const char *rel, const dv_instance *out, const dv_
         char path[1024];
         snprintf(path, sizeof path, "%s/dicom/%s", DV_SHARED_DATA, pairs[k][1]);
         size_t len = 0;
-        uint8_t *data = slurp(path, &len);
-        if (!data)
+        uint8_t *data = dvt_slurp(path, &len);
+        if (!data || len == 0) {
+            free(data);
             return 1;
+        }
         parsed p;
         memset(&p, 0, sizeof p);
         dv_error err;
@@ -865,9 +848,11 @@ static void add_pydicom_pair(corpus_stats *st, const char *path, const dv_mem_si
 static void corpus_file(const char *path, const char *rel, corpus_stats *st)
 {
     size_t len = 0;
-    uint8_t *data = slurp(path, &len);
-    if (!data)
+    uint8_t *data = dvt_slurp(path, &len);
+    if (!data || len == 0) { /* unreadable or empty: not a corpus instance */
+        free(data);
         return;
+    }
     parsed p;
     dv_error err;
     memset(&err, 0, sizeof err);

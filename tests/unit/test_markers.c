@@ -200,30 +200,12 @@ static void test_markers_method_cap(void **state)
     free(big);
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc((size_t)n + 1);
-    if (d && fread(d, 1, (size_t)n, f) != (size_t)n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return d;
-}
-
 /* A real defaced file (mri_reface): its 2 method values and 5 code items survive, ours follow. */
 static void test_markers_corpus_defaced(void **state)
 {
     (void)state;
     size_t len = 0;
-    uint8_t *in = slurp(DV_SHARED_DATA "/dicom/dcm_qa_deident/00001.dcm", &len);
+    uint8_t *in = dvt_slurp(DV_SHARED_DATA "/dicom/dcm_qa_deident/00001.dcm", &len);
     if (!in)
         skip();
     parsed p;
