@@ -313,8 +313,19 @@ class Gen:
         self.uids.add(u)
         return u
 
+    # VRs whose values are numbered, not marked: each one takes the next number n (so no two are equal).
+    NUMBERED = {
+        "DA": lambda n: f"19{50 + n % 40:02d}{1 + n % 12:02d}{1 + n % 28:02d}",
+        "TM": lambda n: f"{n % 24:02d}{n % 60:02d}{(n * 7) % 60:02d}",
+        "DT": lambda n: f"19{50 + n % 40:02d}{1 + n % 12:02d}{1 + n % 28:02d}{n % 24:02d}{n % 60:02d}17",
+        "AS": lambda n: f"{1 + n % 99:03d}Y",
+        "IS": lambda n: str(100 + n),
+        "DS": lambda n: f"{100 + n}.5",
+        **{vr: (lambda n: 1 + n % 200) for vr in ("US", "UL", "SS", "SL", "SV", "UV")},
+        **{vr: (lambda n: 1.5 + n) for vr in ("FL", "FD")},
+    }
+
     def value(self, inst, vr, tag):
-        n = self.n
         if vr in ("AE", "SH"):
             return self.marker(inst)
         if vr == "CS":
@@ -325,30 +336,11 @@ class Gen:
             return f"{self.marker(inst)}^JOHN^Q"
         if vr == "UR":
             return f"http://example.org/{self.marker(inst)}"
-        if vr == "DA":
+        numbered = self.NUMBERED.get(vr)
+        if numbered:
+            n = self.n
             self.n += 1
-            return f"19{50 + n % 40:02d}{1 + n % 12:02d}{1 + n % 28:02d}"
-        if vr == "TM":
-            self.n += 1
-            return f"{n % 24:02d}{n % 60:02d}{(n * 7) % 60:02d}"
-        if vr == "DT":
-            self.n += 1
-            return f"19{50 + n % 40:02d}{1 + n % 12:02d}{1 + n % 28:02d}{n % 24:02d}{n % 60:02d}17"
-        if vr == "AS":
-            self.n += 1
-            return f"{1 + n % 99:03d}Y"
-        if vr == "IS":
-            self.n += 1
-            return str(100 + n)
-        if vr == "DS":
-            self.n += 1
-            return f"{100 + n}.5"
-        if vr in ("US", "UL", "SS", "SL", "SV", "UV"):
-            self.n += 1
-            return 1 + n % 200
-        if vr in ("FL", "FD"):
-            self.n += 1
-            return 1.5 + n
+            return numbered(n)
         if vr in ("OB", "OW", "OD", "OF", "OL", "OV", "UN"):
             m = self.marker(inst).encode()
             return m + b"\0" * ((8 - len(m) % 8) % 8)

@@ -76,6 +76,29 @@ static const example examples[] = {
     { "Default repertoire", "", "LO", "PLAIN TEXT", 10, "PLAIN TEXT", 0 },
 };
 
+/* One example decoded, and the decoded text encoded back with the decoded style (only when decoding
+ * succeeded: encode_rc is -1 otherwise). Shared by the round-trip test and the per-worker threads. */
+typedef struct round_trip {
+    char text[1024];
+    uint8_t back[1024];
+    dv_cs_decoded d;
+    size_t blen, bad;
+    int decode_rc, encode_rc;
+} round_trip;
+
+static void run_round_trip(dv_charset_ctx *ctx, const example *ex, round_trip *rt)
+{
+    dv_charset cs = cs_of(ex->cs);
+    uint16_t vr = vr_of(ex->vr);
+    dv_error err = { 0 };
+    memset(rt, 0, sizeof *rt);
+    rt->decode_rc = dv_charset_decode(ctx, &cs, vr, (const uint8_t *)ex->bytes, ex->len, rt->text, sizeof rt->text,
+                                      &rt->d, &err);
+    rt->encode_rc = rt->decode_rc != 0 ? -1
+                                        : dv_charset_encode(ctx, &cs, vr, rt->text, rt->d.len, rt->d.style, rt->back,
+                                                            sizeof rt->back, &rt->blen, &rt->bad, &err);
+}
+
 /* Decode gives the expected text, flags 0 and the expected style; encoding that text back with that style
  * gives the original bytes exactly. */
 static void test_annex_round_trips(void **state)
@@ -85,26 +108,19 @@ static void test_annex_round_trips(void **state)
     assert_non_null(ctx);
     for (size_t k = 0; k < sizeof examples / sizeof examples[0]; k++) {
         const example *ex = &examples[k];
-        dv_charset cs = cs_of(ex->cs);
-        char text[1024];
-        uint8_t back[1024];
-        dv_cs_decoded d;
-        dv_error err = { 0 };
-        uint16_t vr = vr_of(ex->vr);
+        round_trip rt;
         print_message("example: %s\n", ex->name);
-        assert_int_equal(dv_charset_decode(ctx, &cs, vr, (const uint8_t *)ex->bytes, ex->len, text, sizeof text,
-                                           &d, &err), 0);
-        assert_int_equal(d.flags, 0);
-        assert_int_equal(d.style, ex->style);
-        assert_int_equal(d.len, strlen(ex->utf8));
-        assert_memory_equal(text, ex->utf8, d.len);
-        assert_true(d.len <= DV_CHARSET_DECODE_BOUND(ex->len));
-        size_t blen = 0, bad = 0;
-        assert_int_equal(dv_charset_encode(ctx, &cs, vr, text, d.len, d.style, back, sizeof back, &blen, &bad, &err),
-                         DV_CHARSET_OK);
-        assert_int_equal(blen, ex->len);
-        assert_memory_equal(back, ex->bytes, blen);
-        assert_true(blen <= DV_CHARSET_ENCODE_BOUND(d.len));
+        run_round_trip(ctx, ex, &rt);
+        assert_int_equal(rt.decode_rc, 0);
+        assert_int_equal(rt.d.flags, 0);
+        assert_int_equal(rt.d.style, ex->style);
+        assert_int_equal(rt.d.len, strlen(ex->utf8));
+        assert_memory_equal(rt.text, ex->utf8, rt.d.len);
+        assert_true(rt.d.len <= DV_CHARSET_DECODE_BOUND(ex->len));
+        assert_int_equal(rt.encode_rc, DV_CHARSET_OK);
+        assert_int_equal(rt.blen, ex->len);
+        assert_memory_equal(rt.back, ex->bytes, rt.blen);
+        assert_true(rt.blen <= DV_CHARSET_ENCODE_BOUND(rt.d.len));
     }
     dv_charset_ctx_free(ctx);
 }
@@ -466,17 +482,10 @@ static void *worker(void *arg)
     *ok = ctx != NULL;
     for (int round = 0; round < 20 && *ok; round++) {
         for (size_t k = 0; k < sizeof examples / sizeof examples[0]; k++) {
-            const example *ex = &examples[k];
-            dv_charset cs = cs_of(ex->cs);
-            char text[1024];
-            uint8_t back[1024];
-            dv_cs_decoded d;
-            dv_error err = { 0 };
-            size_t blen = 0, bad = 0;
-            uint16_t vr = vr_of(ex->vr);
-            if (dv_charset_decode(ctx, &cs, vr, (const uint8_t *)ex->bytes, ex->len, text, sizeof text, &d, &err) != 0 ||
-                dv_charset_encode(ctx, &cs, vr, text, d.len, d.style, back, sizeof back, &blen, &bad, &err) != 0 ||
-                blen != ex->len || memcmp(back, ex->bytes, blen) != 0)
+            round_trip rt;
+            run_round_trip(ctx, &examples[k], &rt);
+            if (rt.decode_rc != 0 || rt.encode_rc != 0 || rt.blen != examples[k].len ||
+                memcmp(rt.back, examples[k].bytes, rt.blen) != 0)
                 *ok = 0;
         }
     }

@@ -123,9 +123,6 @@ static dv_key *test_key(void)
     return key;
 }
 
-
-
-
 static void deid(const char *json, const uint8_t *in, size_t inlen, output *o)
 {
     dv_error err;
@@ -184,17 +181,78 @@ static int has_bytes(const output *o, const void *needle, size_t n)
     return memmem(o->sink.data, o->sink.len, needle, n) != NULL;
 }
 
+/* One guide example: the built input and its de-identified, re-read output. The caller frees it with
+ * example_free. */
+typedef struct example {
+    uint8_t *in;
+    size_t len;
+    output o;
+} example;
+
+static void run_example(example *ex, uint8_t *(*build)(size_t *len), const char *json)
+{
+    ex->in = build(&ex->len);
+    deid(json, ex->in, ex->len, &ex->o);
+}
+
+static void example_free(example *ex)
+{
+    dvt_output_free(&ex->o);
+    free(ex->in);
+}
+
+/* The nth element with this tag at this depth is there, with exactly these value bytes (padding included). */
+static const snap_elem *assert_value_at(const snap *s, uint32_t tag, uint32_t depth, int nth, const char *bytes,
+                                        size_t n)
+{
+    const snap_elem *e = snap_find(s, tag, depth, nth);
+    if (!e)
+        fail_msg("(%04X,%04X) at depth %u item %d absent", tag >> 16, tag & 0xFFFF, depth, nth);
+    assert_int_equal(e->length, n);
+    if (n)
+        assert_memory_equal(e->value, bytes, n);
+    return e;
+}
+
+/* The guide's PLACEHOLDER as written: even length, one space of padding. */
+#define PLACEHOLDER "PLACEHOLDER "
+
+/* Every element of before is in after, in order, with the same tag, depth and VR, and the same length and value
+ * bytes except for the one tag allowed to change; after's only extra elements are the markers (group 0012 at
+ * depth 0), which are additions. */
+static void assert_same_but(const snap *before, const snap *after, uint32_t changed_tag)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < after->n; i++) {
+        const snap_elem *y = &after->e[i];
+        if (y->depth == 0 && (y->tag >> 16) == 0x0012)
+            continue; /* markers: additions */
+        if (j >= before->n)
+            fail_msg("extra element (%04X,%04X) in the output", y->tag >> 16, y->tag & 0xFFFF);
+        const snap_elem *x = &before->e[j++];
+        assert_int_equal(x->tag, y->tag);
+        assert_int_equal(x->depth, y->depth);
+        assert_string_equal(x->vr, y->vr);
+        if (x->tag == changed_tag)
+            continue;
+        assert_int_equal(x->length, y->length);
+        assert_int_equal(x->is_bulk, y->is_bulk);
+        if (x->value)
+            assert_memory_equal(x->value, y->value, (size_t)x->length);
+    }
+    assert_int_equal(j, before->n);
+}
+
 /* ---- the examples ---- */
 
 /* "Keep tags": keepTag PatientName under the default (Basic) profile. */
 static void test_keep_tag(void **state)
 {
     (void)state;
-    size_t len;
-    uint8_t *in = build_sample(&len);
-    output o;
-    deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"keepTag\": {}}]}}", in, len, &o);
-    const dv_instance *r = o.p.inst;
+    example ex;
+    run_example(&ex, build_sample,
+                "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"keepTag\": {}}]}}");
+    const dv_instance *r = ex.o.p.inst;
     assert_str(r, 0x00100010, "Ann Johnson");
     /* Basic profile on the rest: PatientID Z/D, Type 2 in the SC Image IOD -> Z (DECISIONS 3); Z -> present
      * and empty. */
@@ -217,79 +275,66 @@ static void test_keep_tag(void **state)
     assert_regenerated(r, 0x00080018, SOP_INST);
     assert_regenerated(r, 0x00020003, SOP_INST); /* MediaStorageSOPInstanceUID follows */
     assert_str(r, 0x00020010, TS_JPEG);
-    assert_int_equal(o.res.changed, 1);
+    assert_int_equal(ex.o.res.changed, 1);
     char want[DV_UID_MAX + 1];
     regen(SOP_INST, want);
-    assert_string_equal(o.res.sop_uid, want);
+    assert_string_equal(ex.o.res.sop_uid, want);
     regen(STUDY_UID, want);
-    assert_string_equal(o.res.study_uid, want);
+    assert_string_equal(ex.o.res.study_uid, want);
     regen(SERIES_UID, want);
-    assert_string_equal(o.res.series_uid, want);
+    assert_string_equal(ex.o.res.series_uid, want);
     /* The original values are gone from the output bytes, the pixel fragments are still there. */
-    assert_false(has_bytes(&o, "S1214223-1", 10));
-    assert_false(has_bytes(&o, "John Doe", 8));
-    assert_false(has_bytes(&o, SOP_INST, strlen(SOP_INST)));
-    assert_true(has_bytes(&o, frag1, sizeof frag1));
-    assert_true(has_bytes(&o, frag2, sizeof frag2));
+    assert_false(has_bytes(&ex.o, "S1214223-1", 10));
+    assert_false(has_bytes(&ex.o, "John Doe", 8));
+    assert_false(has_bytes(&ex.o, SOP_INST, strlen(SOP_INST)));
+    assert_true(has_bytes(&ex.o, frag1, sizeof frag1));
+    assert_true(has_bytes(&ex.o, frag2, sizeof frag2));
     assert_str(r, 0x00120062, "YES");
-    dvt_output_free(&o);
-    free(in);
+    example_free(&ex);
 }
 
 /* "Remove tags": removeTag PatientName -> present with a zero-length value. */
 static void test_remove_tag(void **state)
 {
     (void)state;
-    size_t len;
-    uint8_t *in = build_sample(&len);
-    output o;
-    deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"removeTag\": {}}]}}", in, len, &o);
+    example ex;
+    run_example(&ex, build_sample,
+                "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"removeTag\": {}}]}}");
     snap s;
-    snap_take(&s, o.p.inst);
-    const snap_elem *pn = snap_find(&s, 0x00100010, 0, 0);
-    assert_non_null(pn);
-    assert_int_equal(pn->length, 0);
-    assert_string_equal(pn->vr, "PN");
-    assert_false(has_bytes(&o, "Ann Johnson", 11));
-    assert_regenerated(o.p.inst, 0x00080018, SOP_INST);
+    snap_take(&s, ex.o.p.inst);
+    assert_string_equal(assert_value_at(&s, 0x00100010, 0, 0, "", 0)->vr, "PN");
+    assert_false(has_bytes(&ex.o, "Ann Johnson", 11));
+    assert_regenerated(ex.o.p.inst, 0x00080018, SOP_INST);
     snap_free(&s);
-    dvt_output_free(&o);
-    free(in);
+    example_free(&ex);
 }
 
 /* "Delete tags": deleteTag PatientName -> absent. */
 static void test_delete_tag(void **state)
 {
     (void)state;
-    size_t len;
-    uint8_t *in = build_sample(&len);
-    output o;
-    deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"deleteTag\": {}}]}}", in, len, &o);
-    assert_absent(o.p.inst, 0x00100010);
-    assert_str(o.p.inst, 0x00100040, ""); /* the rest still follows the Basic profile */
-    assert_false(has_bytes(&o, "Ann Johnson", 11));
-    dvt_output_free(&o);
-    free(in);
+    example ex;
+    run_example(&ex, build_sample,
+                "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"deleteTag\": {}}]}}");
+    assert_absent(ex.o.p.inst, 0x00100010);
+    assert_str(ex.o.p.inst, 0x00100040, ""); /* the rest still follows the Basic profile */
+    assert_false(has_bytes(&ex.o, "Ann Johnson", 11));
+    example_free(&ex);
 }
 
 /* "Reset tags": resetTag PatientName -> "PLACEHOLDER" (the guide's output, line ~1245). */
 static void test_reset_tag(void **state)
 {
     (void)state;
-    size_t len;
-    uint8_t *in = build_sample(&len);
-    output o;
-    deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"resetTag\": {}}]}}", in, len, &o);
-    assert_str(o.p.inst, 0x00100010, "PLACEHOLDER");
+    example ex;
+    run_example(&ex, build_sample,
+                "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"resetTag\": {}}]}}");
+    assert_str(ex.o.p.inst, 0x00100010, "PLACEHOLDER");
     snap s;
-    snap_take(&s, o.p.inst);
-    const snap_elem *pn = snap_find(&s, 0x00100010, 0, 0);
-    assert_non_null(pn);
-    assert_int_equal(pn->length, 12); /* even length: one space of padding */
-    assert_memory_equal(pn->value, "PLACEHOLDER ", 12);
+    snap_take(&s, ex.o.p.inst);
+    assert_value_at(&s, 0x00100010, 0, 0, PLACEHOLDER, 12);
     snap_free(&s);
-    dvt_output_free(&o);
-    free(in);
+    example_free(&ex);
 }
 
 /* "Regenerate UIDs": KEEP_ALL_PROFILE + primaryIds KEEP + regenUidTag on 00080018: only SOPInstanceUID
@@ -297,57 +342,37 @@ static void test_reset_tag(void **state)
 static void test_regen_uid_tag(void **state)
 {
     (void)state;
-    size_t len;
-    uint8_t *in = build_sample(&len);
-    output o;
-    deid("{\"dicomTagConfig\": {\"options\": {\"primaryIds\": \"KEEP\"}, \"actions\": [{\"queries\": [\"00080018\"], "
-         "\"regenUidTag\": {}}], \"profileType\": \"KEEP_ALL_PROFILE\"}}",
-         in, len, &o);
-    const dv_instance *r = o.p.inst;
+    example ex;
+    run_example(&ex, build_sample,
+                "{\"dicomTagConfig\": {\"options\": {\"primaryIds\": \"KEEP\"}, "
+                "\"actions\": [{\"queries\": [\"00080018\"], \"regenUidTag\": {}}], "
+                "\"profileType\": \"KEEP_ALL_PROFILE\"}}");
+    const dv_instance *r = ex.o.p.inst;
     assert_regenerated(r, 0x00080018, SOP_INST);
     assert_regenerated(r, 0x00020003, SOP_INST);
     assert_str(r, 0x0020000D, STUDY_UID);
     assert_str(r, 0x0020000E, SERIES_UID);
-    assert_string_equal(o.res.study_uid, STUDY_UID);
-    assert_string_equal(o.res.series_uid, SERIES_UID);
-    assert_int_equal(o.res.changed, 1);
+    assert_string_equal(ex.o.res.study_uid, STUDY_UID);
+    assert_string_equal(ex.o.res.series_uid, SERIES_UID);
+    assert_int_equal(ex.o.res.changed, 1);
 
     parsed orig;
     dv_error perr;
     memset(&perr, 0, sizeof perr);
-    assert_int_equal(dvt_parse(&orig, in, len, &perr), 0);
+    assert_int_equal(dvt_parse(&orig, ex.in, ex.len, &perr), 0);
     snap a, b;
     snap_take(&a, orig.inst);
     snap_take(&b, r);
-    size_t j = 0;
-    for (size_t i = 0; i < b.n; i++) {
-        const snap_elem *y = &b.e[i];
-        if (y->depth == 0 && (y->tag >> 16) == 0x0012)
-            continue; /* markers: additions */
-        if (j >= a.n)
-            fail_msg("extra element (%04X,%04X) in the output", y->tag >> 16, y->tag & 0xFFFF);
-        const snap_elem *x = &a.e[j++];
-        assert_int_equal(x->tag, y->tag);
-        assert_int_equal(x->depth, y->depth);
-        assert_string_equal(x->vr, y->vr);
-        if (x->tag == 0x00080018)
-            continue;
-        assert_int_equal(x->length, y->length);
-        assert_int_equal(x->is_bulk, y->is_bulk);
-        if (x->value)
-            assert_memory_equal(x->value, y->value, (size_t)x->length);
-    }
-    assert_int_equal(j, a.n);
-    assert_true(has_bytes(&o, frag1, sizeof frag1));
-    assert_true(has_bytes(&o, frag2, sizeof frag2));
+    assert_same_but(&a, &b, 0x00080018);
+    assert_true(has_bytes(&ex.o, frag1, sizeof frag1));
+    assert_true(has_bytes(&ex.o, frag2, sizeof frag2));
     /* Markers are there (something changed); no Basic-profile code sequence under KEEP_ALL. */
     assert_str(r, 0x00120062, "YES");
     assert_null(snap_find(&b, 0x00120064, 0, 0));
     snap_free(&a);
     snap_free(&b);
     dv_instance_free(orig.inst);
-    dvt_output_free(&o);
-    free(in);
+    example_free(&ex);
 }
 
 /* "Recursively de-identify tags in a nested Sequence": recurseTag on
@@ -356,14 +381,12 @@ static void test_regen_uid_tag(void **state)
 static void test_recurse_tag(void **state)
 {
     (void)state;
-    size_t len;
-    uint8_t *in = build_nested(&len);
-    output o;
-    deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PhysiciansReadingStudyIdentificationSequence\"], "
-         "\"recurseTag\": {}}]}}",
-         in, len, &o);
+    example ex;
+    run_example(&ex, build_nested,
+                "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PhysiciansReadingStudyIdentificationSequence\"], "
+                "\"recurseTag\": {}}]}}");
     snap s;
-    snap_take(&s, o.p.inst);
+    snap_take(&s, ex.o.p.inst);
     const snap_elem *sq = snap_find(&s, 0x00081062, 0, 0);
     assert_non_null(sq);
     assert_true(sq->is_seq);
@@ -371,36 +394,27 @@ static void test_recurse_tag(void **state)
         const snap_elem *pic = snap_find(&s, 0x00401101, 1, i);
         assert_non_null(pic);
         assert_true(pic->is_seq);
-        const snap_elem *cv = snap_find(&s, 0x00080100, 2, i);
-        const snap_elem *csd = snap_find(&s, 0x00080102, 2, i);
-        assert_non_null(cv);
-        assert_non_null(csd);
-        assert_int_equal(cv->length, 12);
-        assert_memory_equal(cv->value, "PLACEHOLDER ", 12);
-        assert_int_equal(csd->length, 12);
-        assert_memory_equal(csd->value, "PLACEHOLDER ", 12);
+        const snap_elem *cv = assert_value_at(&s, 0x00080100, 2, i, PLACEHOLDER, 12);
+        assert_value_at(&s, 0x00080102, 2, i, PLACEHOLDER, 12);
         assert_string_equal(cv->vr, "SH");
     }
     assert_null(snap_find(&s, 0x00401101, 1, 2)); /* structure kept: exactly two items, nothing added */
     assert_null(snap_find(&s, 0x00080100, 2, 2));
-    assert_false(has_bytes(&o, "CodeValue1", 10));
-    assert_false(has_bytes(&o, "CodingSchemeDesignator2", 23));
-    assert_regenerated(o.p.inst, 0x00080018, "2222222");
-    assert_regenerated(o.p.inst, 0x0020000D, "3333333");
-    assert_regenerated(o.p.inst, 0x0020000E, "4444444");
+    assert_false(has_bytes(&ex.o, "CodeValue1", 10));
+    assert_false(has_bytes(&ex.o, "CodingSchemeDesignator2", 23));
+    assert_regenerated(ex.o.p.inst, 0x00080018, "2222222");
+    assert_regenerated(ex.o.p.inst, 0x0020000D, "3333333");
+    assert_regenerated(ex.o.p.inst, 0x0020000E, "4444444");
     snap_free(&s);
-    dvt_output_free(&o);
-    free(in);
+    example_free(&ex);
 
     /* Without recurseTag the Basic profile deletes the sequence (X). */
-    in = build_nested(&len);
-    deid("{}", in, len, &o);
-    snap_take(&s, o.p.inst);
+    run_example(&ex, build_nested, "{}");
+    snap_take(&s, ex.o.p.inst);
     assert_null(snap_find(&s, 0x00081062, 0, 0));
     assert_null(snap_find(&s, 0x00080100, 2, 0));
     snap_free(&s);
-    dvt_output_free(&o);
-    free(in);
+    example_free(&ex);
 }
 
 /* The default config `{}` (Basic profile) and a whole request body: the three primary UIDs change. */

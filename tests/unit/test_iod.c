@@ -53,26 +53,44 @@ static void test_sop_class_to_iod(void **state)
     assert_null(dv_iod_for_sop_class(long_uid, sizeof long_uid));
 }
 
+/* One expected lookup: the tag and the type it must have in the context being checked. */
+typedef struct type_case {
+    uint32_t tag;
+    dv_attr_type want;
+} type_case;
+
+/* Checks every case in one context (iod + parent path); a mismatch names the tag and both types. */
+static void assert_types(const dv_iod *iod, const uint32_t *path, size_t depth, const type_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        dv_attr_type got = dv_iod_attr_type(iod, path, depth, cases[i].tag);
+        if (got != cases[i].want)
+            fail_msg("(%04X,%04X) at depth %zu: type %s, want %s", cases[i].tag >> 16, cases[i].tag & 0xFFFF, depth,
+                     dv_attr_type_name(got), dv_attr_type_name(cases[i].want));
+    }
+}
+
+#define ASSERT_TYPES(iod, path, depth, ...)                                                                     \
+    do {                                                                                                        \
+        const type_case cases_[] = {__VA_ARGS__};                                                               \
+        assert_types((iod), (path), (depth), cases_, sizeof cases_ / sizeof cases_[0]);                          \
+    } while (0)
+
 /* CT Image IOD (PS3.3 A.3-1): Patient, General Study, Image Plane, CT Image, SOP Common modules. */
 static void test_ct_image_types(void **state)
 {
     (void)state;
     const dv_iod *ct = iod_of(CT_IMAGE);
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_PATIENT_NAME), DV_ATTR_2);
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_PATIENT_ID), DV_ATTR_2);
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_STUDY_INSTANCE_UID), DV_ATTR_1);
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_SOP_CLASS_UID), DV_ATTR_1);
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_ACCESSION_NUMBER), DV_ATTR_2);
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_STUDY_DATE), DV_ATTR_2);
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_STUDY_DESCRIPTION), DV_ATTR_3);
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_REFERENCED_STUDY_SEQUENCE), DV_ATTR_3);
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_SLICE_THICKNESS), DV_ATTR_2);
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_KVP), DV_ATTR_2);
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_FRAME_OF_REFERENCE_UID), DV_ATTR_1);
-    /* Not in any CT Image module (MR Image module): unknown, so the engine falls back. */
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_ECHO_TIME), DV_ATTR_UNKNOWN);
-    /* Private tags are never in the tables. */
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, 0x00091001u), DV_ATTR_UNKNOWN);
+    ASSERT_TYPES(ct, NULL, 0, {DV_TAG_PATIENT_NAME, DV_ATTR_2}, {DV_TAG_PATIENT_ID, DV_ATTR_2},
+                 {DV_TAG_STUDY_INSTANCE_UID, DV_ATTR_1}, {DV_TAG_SOP_CLASS_UID, DV_ATTR_1},
+                 {DV_TAG_ACCESSION_NUMBER, DV_ATTR_2}, {DV_TAG_STUDY_DATE, DV_ATTR_2},
+                 {DV_TAG_STUDY_DESCRIPTION, DV_ATTR_3}, {DV_TAG_REFERENCED_STUDY_SEQUENCE, DV_ATTR_3},
+                 {DV_TAG_SLICE_THICKNESS, DV_ATTR_2}, {DV_TAG_KVP, DV_ATTR_2},
+                 {DV_TAG_FRAME_OF_REFERENCE_UID, DV_ATTR_1},
+                 /* Not in any CT Image module (MR Image module): unknown, so the engine falls back. */
+                 {DV_TAG_ECHO_TIME, DV_ATTR_UNKNOWN},
+                 /* Private tags are never in the tables. */
+                 {0x00091001u, DV_ATTR_UNKNOWN});
 }
 
 /* Nested attributes are looked up in the context of their parent sequence. */
@@ -80,36 +98,34 @@ static void test_nested_types(void **state)
 {
     (void)state;
     const dv_iod *ct = iod_of(CT_IMAGE);
-    /* ReferencedStudySequence > SOP Instance Reference Macro (10-11): both UIDs Type 1. */
+    /* ReferencedStudySequence > SOP Instance Reference Macro (10-11): both UIDs Type 1 ... */
     uint32_t rss[] = {DV_TAG_REFERENCED_STUDY_SEQUENCE};
-    assert_int_equal(dv_iod_attr_type(ct, rss, 1, DV_TAG_REFERENCED_SOP_CLASS_UID), DV_ATTR_1);
-    assert_int_equal(dv_iod_attr_type(ct, rss, 1, DV_TAG_REFERENCED_SOP_INSTANCE_UID), DV_ATTR_1);
-    /* ... but PatientName is not an attribute of those items. */
-    assert_int_equal(dv_iod_attr_type(ct, rss, 1, DV_TAG_PATIENT_NAME), DV_ATTR_UNKNOWN);
+    ASSERT_TYPES(ct, rss, 1, {DV_TAG_REFERENCED_SOP_CLASS_UID, DV_ATTR_1},
+                 {DV_TAG_REFERENCED_SOP_INSTANCE_UID, DV_ATTR_1},
+                 /* ... but PatientName is not an attribute of those items. */
+                 {DV_TAG_PATIENT_NAME, DV_ATTR_UNKNOWN});
     /* A Type 3 code sequence includes the Code Sequence Macro (8.8-1). */
     uint32_t pcs[] = {DV_TAG_PROCEDURE_CODE_SEQUENCE};
-    assert_int_equal(dv_iod_attr_type(ct, NULL, 0, DV_TAG_PROCEDURE_CODE_SEQUENCE), DV_ATTR_3);
-    assert_int_equal(dv_iod_attr_type(ct, pcs, 1, DV_TAG_CODE_VALUE), DV_ATTR_1);
-    assert_int_equal(dv_iod_attr_type(ct, pcs, 1, DV_TAG_CODING_SCHEME_DESIGNATOR), DV_ATTR_1);
-    assert_int_equal(dv_iod_attr_type(ct, pcs, 1, DV_TAG_CODING_SCHEME_VERSION), DV_ATTR_1C);
+    ASSERT_TYPES(ct, NULL, 0, {DV_TAG_PROCEDURE_CODE_SEQUENCE, DV_ATTR_3});
+    ASSERT_TYPES(ct, pcs, 1, {DV_TAG_CODE_VALUE, DV_ATTR_1}, {DV_TAG_CODING_SCHEME_DESIGNATOR, DV_ATTR_1},
+                 {DV_TAG_CODING_SCHEME_VERSION, DV_ATTR_1C});
     /* A path through a non-sequence, or an unknown step, is unknown. */
     uint32_t bad[] = {DV_TAG_PATIENT_NAME};
-    assert_int_equal(dv_iod_attr_type(ct, bad, 1, DV_TAG_CODE_VALUE), DV_ATTR_UNKNOWN);
-    assert_int_equal(dv_iod_attr_type(NULL, NULL, 0, DV_TAG_PATIENT_NAME), DV_ATTR_UNKNOWN);
+    ASSERT_TYPES(ct, bad, 1, {DV_TAG_CODE_VALUE, DV_ATTR_UNKNOWN});
+    ASSERT_TYPES(NULL, NULL, 0, {DV_TAG_PATIENT_NAME, DV_ATTR_UNKNOWN});
 
     /* Presentation state: Graphic Annotation module (C.10-5), three levels. */
     const dv_iod *ps = iod_of(GSPS);
-    assert_int_equal(dv_iod_attr_type(ps, NULL, 0, DV_TAG_PRESENTATION_CREATION_DATE), DV_ATTR_1);
-    assert_int_equal(dv_iod_attr_type(ps, NULL, 0, DV_TAG_GRAPHIC_ANNOTATION_SEQUENCE), DV_ATTR_1);
+    ASSERT_TYPES(ps, NULL, 0, {DV_TAG_PRESENTATION_CREATION_DATE, DV_ATTR_1},
+                 {DV_TAG_GRAPHIC_ANNOTATION_SEQUENCE, DV_ATTR_1});
     uint32_t text[] = {DV_TAG_GRAPHIC_ANNOTATION_SEQUENCE, DV_TAG_TEXT_OBJECT_SEQUENCE};
     uint32_t graphic[] = {DV_TAG_GRAPHIC_ANNOTATION_SEQUENCE, DV_TAG_GRAPHIC_OBJECT_SEQUENCE};
-    assert_int_equal(dv_iod_attr_type(ps, text, 1, DV_TAG_TEXT_OBJECT_SEQUENCE), DV_ATTR_1C);
-    assert_int_equal(dv_iod_attr_type(ps, text, 2, DV_TAG_BOUNDING_BOX_ANNOTATION_UNITS), DV_ATTR_1C);
-    assert_int_equal(dv_iod_attr_type(ps, text, 2, DV_TAG_UNFORMATTED_TEXT_VALUE), DV_ATTR_1);
-    assert_int_equal(dv_iod_attr_type(ps, graphic, 2, DV_TAG_GRAPHIC_DIMENSIONS), DV_ATTR_1);
-    assert_int_equal(dv_iod_attr_type(ps, graphic, 2, DV_TAG_GRAPHIC_TYPE), DV_ATTR_1);
-    /* Same tag, other parent: the text object's units are not a graphic object's. */
-    assert_int_equal(dv_iod_attr_type(ps, graphic, 2, DV_TAG_BOUNDING_BOX_ANNOTATION_UNITS), DV_ATTR_UNKNOWN);
+    ASSERT_TYPES(ps, text, 1, {DV_TAG_TEXT_OBJECT_SEQUENCE, DV_ATTR_1C});
+    ASSERT_TYPES(ps, text, 2, {DV_TAG_BOUNDING_BOX_ANNOTATION_UNITS, DV_ATTR_1C},
+                 {DV_TAG_UNFORMATTED_TEXT_VALUE, DV_ATTR_1});
+    ASSERT_TYPES(ps, graphic, 2, {DV_TAG_GRAPHIC_DIMENSIONS, DV_ATTR_1}, {DV_TAG_GRAPHIC_TYPE, DV_ATTR_1},
+                 /* Same tag, other parent: the text object's units are not a graphic object's. */
+                 {DV_TAG_BOUNDING_BOX_ANNOTATION_UNITS, DV_ATTR_UNKNOWN});
 
     /* The step-wise API gives the same answers as the path API. */
     dv_iod_ctx c = dv_iod_item_ctx(dv_iod_item_ctx(dv_iod_root(ps), text[0]), text[1]);
@@ -128,12 +144,9 @@ static void test_sr_content_tree(void **state)
     uint32_t path[8];
     for (size_t i = 0; i < 8; i++)
         path[i] = DV_TAG_CONTENT_SEQUENCE;
-    assert_int_equal(dv_iod_attr_type(sr, path, 0, DV_TAG_VALUE_TYPE), DV_ATTR_1);
-    assert_int_equal(dv_iod_attr_type(sr, path, 0, DV_TAG_CONTENT_SEQUENCE), DV_ATTR_1C);
-    for (size_t d = 1; d <= 6; d++) {
-        assert_int_equal(dv_iod_attr_type(sr, path, d, DV_TAG_VALUE_TYPE), DV_ATTR_1);
-        assert_int_equal(dv_iod_attr_type(sr, path, d, DV_TAG_RELATIONSHIP_TYPE), DV_ATTR_1);
-    }
+    ASSERT_TYPES(sr, path, 0, {DV_TAG_VALUE_TYPE, DV_ATTR_1}, {DV_TAG_CONTENT_SEQUENCE, DV_ATTR_1C});
+    for (size_t d = 1; d <= 6; d++)
+        ASSERT_TYPES(sr, path, d, {DV_TAG_VALUE_TYPE, DV_ATTR_1}, {DV_TAG_RELATIONSHIP_TYPE, DV_ATTR_1});
 }
 
 /* Structural invariants the lookups rely on. */
