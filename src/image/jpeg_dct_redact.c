@@ -14,49 +14,12 @@
 
 #include "jpeg_glue.h"
 
-typedef struct out_buf {
-    struct jpeg_destination_mgr pub;
-    uint8_t *buf;
-    size_t cap, len, max;
-    dv_jpeg_err *je;
-} out_buf;
-
 typedef struct dct_job {
     struct jpeg_decompress_struct src;
     struct jpeg_compress_struct dst;
     dv_jpeg_err je;
-    out_buf ob;
+    dv_jpeg_dest ob;
 } dct_job;
-
-static void ob_init(j_compress_ptr c)
-{
-    out_buf *o = (out_buf *)c->dest;
-    o->pub.next_output_byte = o->buf;
-    o->pub.free_in_buffer = o->cap;
-}
-
-static boolean ob_grow(j_compress_ptr c)
-{
-    out_buf *o = (out_buf *)c->dest;
-    /* libjpeg calls this only when the buffer is full (free_in_buffer 0): the whole of it is data. */
-    if (o->cap >= o->max)
-        dv_jpeg_throw(o->je, DV_ERR_LIMIT, "limit: redacted JPEG frame larger than %zu bytes", o->max);
-    size_t ncap = o->cap > o->max / 2 ? o->max : o->cap * 2;
-    uint8_t *nb = realloc(o->buf, ncap);
-    if (!nb)
-        dv_jpeg_throw(o->je, DV_ERR_NOMEM, "output buffer of %zu bytes", ncap);
-    o->buf = nb;
-    o->pub.next_output_byte = nb + o->cap;
-    o->pub.free_in_buffer = ncap - o->cap;
-    o->cap = ncap;
-    return TRUE;
-}
-
-static void ob_term(j_compress_ptr c)
-{
-    out_buf *o = (out_buf *)c->dest;
-    o->len = o->cap - o->pub.free_in_buffer;
-}
 
 /* Quantised DC of a flat block that decodes to the darkest (want_max 0: 0) or brightest (255) 8-bit sample:
  * a flat block's samples are DC * Q0 / 8 + 128, clamped, so DC * Q0 must reach -1024 (or +1016). Rounded away
@@ -191,10 +154,7 @@ static void transcode(dct_job *j, const dv_pixel_attrs *pa, const uint8_t *in, s
     d->write_JFIF_header = FALSE; /* the input's own APP0/APP14 are copied below, as they were */
     d->write_Adobe_marker = FALSE;
     d->restart_interval = s->restart_interval;
-    j->ob.pub.init_destination = ob_init;
-    j->ob.pub.empty_output_buffer = ob_grow;
-    j->ob.pub.term_destination = ob_term;
-    d->dest = &j->ob.pub;
+    dv_jpeg_dest_attach(d, &j->ob);
     jpeg_write_coefficients(d, coef);
     for (jpeg_saved_marker_ptr m = s->marker_list; m; m = m->next)
         jpeg_write_marker(d, m->marker, m->data, m->data_length);
@@ -229,6 +189,7 @@ int dv_jpeg_dct_redact(const dv_pixel_attrs *pa, const uint8_t *in, size_t len, 
     /* The output is about the input's size (same coefficients, standard tables); start there, grow by
      * doubling up to the encoded-frame cap. */
     j->ob.je = &j->je;
+    j->ob.what = "redacted JPEG frame";
     j->ob.max = (size_t)lim.max_encoded_bytes;
     j->ob.cap = len + 4096 < j->ob.max ? len + 4096 : j->ob.max;
     if (!(j->ob.buf = malloc(j->ob.cap))) {

@@ -2,6 +2,7 @@
 #include "jpeg_glue.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <jerror.h>
 
@@ -81,4 +82,42 @@ int dv_jpeg_components_are_rgb(const dv_pixel_attrs *pa, j_decompress_ptr d)
     if (pa->photometric == DV_PHOTO_YBR_FULL || pa->photometric == DV_PHOTO_YBR_FULL_422)
         return 0;
     return !d->saw_Adobe_marker || d->Adobe_transform == 0;
+}
+
+static void dest_init(j_compress_ptr c)
+{
+    dv_jpeg_dest *o = (dv_jpeg_dest *)c->dest;
+    o->pub.next_output_byte = o->buf;
+    o->pub.free_in_buffer = o->cap;
+}
+
+static boolean dest_grow(j_compress_ptr c)
+{
+    dv_jpeg_dest *o = (dv_jpeg_dest *)c->dest;
+    /* libjpeg calls this only when the buffer is full (free_in_buffer 0): the whole of it is data. */
+    if (o->cap >= o->max)
+        dv_jpeg_throw(o->je, DV_ERR_LIMIT, "limit: %s larger than %zu bytes", o->what, o->max);
+    size_t ncap = o->cap > o->max / 2 ? o->max : o->cap * 2;
+    uint8_t *nb = realloc(o->buf, ncap);
+    if (!nb)
+        dv_jpeg_throw(o->je, DV_ERR_NOMEM, "output buffer of %zu bytes", ncap);
+    o->buf = nb;
+    o->pub.next_output_byte = nb + o->cap;
+    o->pub.free_in_buffer = ncap - o->cap;
+    o->cap = ncap;
+    return TRUE;
+}
+
+static void dest_term(j_compress_ptr c)
+{
+    dv_jpeg_dest *o = (dv_jpeg_dest *)c->dest;
+    o->len = o->cap - o->pub.free_in_buffer;
+}
+
+void dv_jpeg_dest_attach(j_compress_ptr c, dv_jpeg_dest *d)
+{
+    d->pub.init_destination = dest_init;
+    d->pub.empty_output_buffer = dest_grow;
+    d->pub.term_destination = dest_term;
+    c->dest = &d->pub;
 }

@@ -49,4 +49,18 @@ void dv_jpeg_check_header(const dv_pixel_attrs *pa, j_decompress_ptr d, dv_jpeg_
  * apply (docs/pixels.md). */
 int dv_jpeg_components_are_rgb(const dv_pixel_attrs *pa, j_decompress_ptr d);
 
+/* A libjpeg destination that writes into one malloc'd buffer, grown by doubling up to max bytes (then
+ * dv_jpeg_throw DV_ERR_LIMIT naming what). Set buf (malloc'd, cap bytes), max, je and what, then
+ * dv_jpeg_dest_attach; after jpeg_finish_compress / jpeg_write_coefficients + finish, buf holds len bytes
+ * (the caller owns buf, also on the error path). Used by the rendered-JPEG encoder (jpeg_write.c) and the
+ * DCT-domain redactor (jpeg_dct_redact.c). */
+typedef struct dv_jpeg_dest {
+    struct jpeg_destination_mgr pub;
+    uint8_t *buf;
+    size_t cap, len, max;
+    dv_jpeg_err *je;
+    const char *what; /* "rendered JPEG", "redacted JPEG frame": for the limit message */
+} dv_jpeg_dest;
+void dv_jpeg_dest_attach(j_compress_ptr c, dv_jpeg_dest *d);
+
 #endif

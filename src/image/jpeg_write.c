@@ -7,46 +7,10 @@
 #include "dv_render.h"
 #include "jpeg_glue.h"
 
-typedef struct jw_dest {
-    struct jpeg_destination_mgr pub;
-    uint8_t *buf;
-    size_t cap, len, max;
-    dv_jpeg_err *je;
-} jw_dest;
-
-static void jw_init(j_compress_ptr c)
-{
-    jw_dest *o = (jw_dest *)c->dest;
-    o->pub.next_output_byte = o->buf;
-    o->pub.free_in_buffer = o->cap;
-}
-
-static boolean jw_grow(j_compress_ptr c)
-{
-    jw_dest *o = (jw_dest *)c->dest;
-    if (o->cap >= o->max)
-        dv_jpeg_throw(o->je, DV_ERR_LIMIT, "limit: rendered JPEG larger than %zu bytes", o->max);
-    size_t ncap = o->cap > o->max / 2 ? o->max : o->cap * 2;
-    uint8_t *nb = realloc(o->buf, ncap);
-    if (!nb)
-        dv_jpeg_throw(o->je, DV_ERR_NOMEM, "output buffer of %zu bytes", ncap);
-    o->buf = nb;
-    o->pub.next_output_byte = nb + o->cap;
-    o->pub.free_in_buffer = ncap - o->cap;
-    o->cap = ncap;
-    return TRUE;
-}
-
-static void jw_term(j_compress_ptr c)
-{
-    jw_dest *o = (jw_dest *)c->dest;
-    o->len = o->cap - o->pub.free_in_buffer;
-}
-
 typedef struct jw_job {
     struct jpeg_compress_struct c;
     dv_jpeg_err je;
-    jw_dest d;
+    dv_jpeg_dest d;
 } jw_job;
 
 int dv_jpeg_encode(const dv_picture *p, int quality, size_t max_len, uint8_t **out, size_t *out_len, dv_error *err)
@@ -69,6 +33,7 @@ int dv_jpeg_encode(const dv_picture *p, int quality, size_t max_len, uint8_t **o
     j->d.cap = max_len < 65536 ? max_len : 65536;
     j->d.buf = malloc(j->d.cap);
     j->d.je = &j->je;
+    j->d.what = "rendered JPEG";
     if (j->d.buf == NULL) {
         free(j);
         return dv_fail(err, DV_ERR_NOMEM, "jpeg: output buffer");
@@ -82,10 +47,7 @@ int dv_jpeg_encode(const dv_picture *p, int quality, size_t max_len, uint8_t **o
         return -1;
     }
     jpeg_create_compress(&j->c);
-    j->d.pub.init_destination = jw_init;
-    j->d.pub.empty_output_buffer = jw_grow;
-    j->d.pub.term_destination = jw_term;
-    j->c.dest = &j->d.pub;
+    dv_jpeg_dest_attach(&j->c, &j->d);
     j->c.image_width = p->width;
     j->c.image_height = p->height;
     j->c.input_components = (int)p->channels;

@@ -410,12 +410,10 @@ void dvs_sql_query(dvs_sql *b, int64_t store_id, const dvs_query *q)
     dvs_sql_int(b, q->offset);
 }
 
-void dvs_sql_blobs(dvs_sql *b, int64_t store_id, const char *study, const char *series, const char *sop)
+/* " AND <level>=$k" for each of study / series / sop given (NULL or "": that level unrestricted), over the
+ * aliases st, se, i of the blobs and delete statements. */
+static void add_scope(dvs_sql *b, const char *study, const char *series, const char *sop)
 {
-    dvs_sql_add(b, "SELECT st.study_uid, se.series_uid, i.sop_uid, i.sop_class_uid, i.transfer_syntax, i.blob, i.size"
-                   " FROM instances i JOIN series se ON i.series_id=se.id JOIN studies st ON se.study_id=st.id"
-                   " WHERE i.store_id=");
-    dvs_sql_int(b, store_id);
     if (study && study[0]) {
         dvs_sql_add(b, " AND st.study_uid=");
         dvs_sql_text(b, study);
@@ -428,6 +426,15 @@ void dvs_sql_blobs(dvs_sql *b, int64_t store_id, const char *study, const char *
         dvs_sql_add(b, " AND i.sop_uid=");
         dvs_sql_text(b, sop);
     }
+}
+
+void dvs_sql_blobs(dvs_sql *b, int64_t store_id, const char *study, const char *series, const char *sop)
+{
+    dvs_sql_add(b, "SELECT st.study_uid, se.series_uid, i.sop_uid, i.sop_class_uid, i.transfer_syntax, i.blob, i.size"
+                   " FROM instances i JOIN series se ON i.series_id=se.id JOIN studies st ON se.study_id=st.id"
+                   " WHERE i.store_id=");
+    dvs_sql_int(b, store_id);
+    add_scope(b, study, series, sop);
     dvs_sql_add(b, " ORDER BY st.id, se.id, i.id");
 }
 
@@ -449,17 +456,6 @@ void dvs_sql_instances_delete(dvs_sql *b, int step, int64_t store_id, const char
     dvs_sql_add(b, "DELETE FROM instances WHERE id IN (SELECT i.id FROM instances i JOIN series se ON"
                    " i.series_id=se.id JOIN studies st ON se.study_id=st.id WHERE i.store_id=");
     dvs_sql_int(b, store_id);
-    if (study && study[0]) {
-        dvs_sql_add(b, " AND st.study_uid=");
-        dvs_sql_text(b, study);
-    }
-    if (series && series[0]) {
-        dvs_sql_add(b, " AND se.series_uid=");
-        dvs_sql_text(b, series);
-    }
-    if (sop && sop[0]) {
-        dvs_sql_add(b, " AND i.sop_uid=");
-        dvs_sql_text(b, sop);
-    }
+    add_scope(b, study, series, sop);
     dvs_sql_add(b, ")");
 }
