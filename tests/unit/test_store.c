@@ -932,7 +932,6 @@ static void instances_delete_checks(dvs_index *ix)
     ix->ops->close(ix);
 }
 
-
 static void test_instances_delete_sqlite(void **state)
 {
     (void)state;
