@@ -6,7 +6,7 @@
 #   make build-fuzz   clang libFuzzer targets into build-fuzz/    (-DDV_FUZZ=ON)
 #   make tables       regenerate the PS3.6 / PS3.15 / PS3.3 tables (tools/gen_tables.py, tools/gen_iod_tables.py)
 #   make test         deps + build + ctest + ASan/UBSan ctest (unit + integration) + fuzz-smoke
-#   make fuzz-smoke   each fuzz target ~6 s over its committed corpus + every crash regression once
+#   make fuzz-smoke   each fuzz target ~6 s over its committed corpus + every crash regression once, JOBS at a time
 #   make fuzz         FUZZ_SECONDS=N (default 60) per target; new inputs go to build-fuzz/corpus-new/,
 #                     crashes to build-fuzz/artifacts/<target>/ (FUZZ_INVARIANTS=0: memory safety only)
 #   make demo         deps + build + tools/demo.sh (synthetic instances, no real PHI)
@@ -159,7 +159,7 @@ ctest-asan: build-asan
 # The smoke uses a fixed seed so that make test (and CI) is reproducible: a long random search is `make fuzz`.
 SMOKE_SEED ?= 1
 fuzz-smoke: deps build-fuzz
-	env $(SAN_ENV) bash tools/run_fuzz.sh --dir $(FUZZ_DIR) --seconds $(SMOKE_SECONDS) --seed $(SMOKE_SEED) \
+	env $(SAN_ENV) bash tools/run_fuzz.sh --dir $(FUZZ_DIR) --seconds $(SMOKE_SECONDS) --seed $(SMOKE_SEED) --jobs $(JOBS) \
 	  --regressions $(FUZZ_TARGETS)
 
 fuzz: deps build-fuzz

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run dicomveil's libFuzzer targets (called by `make fuzz-smoke` and `make fuzz`).
 #
-#   tools/run_fuzz.sh [--dir build-fuzz] [--seconds N] [--seed N] [--regressions] TARGET...
+#   tools/run_fuzz.sh [--dir build-fuzz] [--seconds N] [--seed N] [--jobs N] [--regressions] TARGET...
 #
 # For each target (fuzz_reader, fuzz_deidentify and fuzz_text_stage use tests/fuzz/corpus/reader/, the others use
 # tests/fuzz/corpus/<name without fuzz_>/, e.g. fuzz_text_lexicon -> corpus/text_lexicon/; regressions likewise under tests/fuzz/regressions/<corpus>/):
@@ -10,7 +10,10 @@
 #      corpus DIR/corpus-new/<corpus>/ (listed first, so libFuzzer writes there), never into the committed
 #      corpus; crashes, leaks, timeouts and OOMs are kept as files under DIR/artifacts/<target>/.
 # Exits 1 when any target crashed (after running all of them), printing the stack and the saved input.
-# A per-target summary is printed and written to DIR/fuzz.summary.
+# A per-target summary is printed and written to DIR/fuzz.summary (in the order the targets were given).
+# --jobs N runs up to N targets at once (each libFuzzer process is single-threaded, so make fuzz-smoke uses one
+# per core). Targets that share a corpus never run at the same time, and keep their given order: each one
+# starts from the scratch units the previous one added, exactly as in a one-at-a-time run.
 # The caller sets ASAN_OPTIONS / UBSAN_OPTIONS (the Makefile does); DV_FUZZ_NO_INVARIANTS=1 limits fuzz_reader
 # to memory safety (no write/re-read invariants), e.g. to keep fuzzing while a known invariant bug is open.
 set -euo pipefail
@@ -20,6 +23,7 @@ dir=build-fuzz
 secs=20
 regress=0
 seed=""
+jobs=1
 targets=()
 while (($#)); do
     case "$1" in
@@ -27,7 +31,8 @@ while (($#)); do
         --seconds) secs=$2; shift 2 ;;
         --regressions) regress=1; shift ;;
         --seed) seed=$2; shift 2 ;;  # fixed libFuzzer seed: the smoke in make test/CI is reproducible
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --jobs) jobs=$2; shift 2 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         -*) echo "run_fuzz: unknown option $1" >&2; exit 2 ;;
         *) targets+=("$1"); shift ;;
     esac
@@ -41,16 +46,25 @@ corpus_of() {
     esac
 }
 
-summary_file="$dir/fuzz.summary"
-: > "$summary_file"
-failed=()
-
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "run_fuzz: --jobs wants a positive number" >&2; exit 2; }
 for t in "${targets[@]}"; do
-    bin="$dir/$t"
-    if [[ ! -x "$bin" ]]; then
-        echo "run_fuzz: $bin is not built (make build-fuzz)" >&2
+    if [[ ! -x "$dir/$t" ]]; then
+        echo "run_fuzz: $dir/$t is not built (make build-fuzz)" >&2
         exit 1
     fi
+done
+
+summary_file="$dir/fuzz.summary"
+: > "$summary_file"
+mkdir -p "$dir/logs"
+
+# run_target T: regressions + fuzzing of one target; its summary line goes to DIR/logs/T.summary, and it exits
+# non-zero when the target failed (the caller collects both, in target order).
+run_target() {
+    local t=$1
+    local bin="$dir/$t"
+    local failed=()
+    local c
     c=$(corpus_of "$t")
     seeds="tests/fuzz/corpus/$c"
     scratch="$dir/corpus-new/$c"
@@ -79,7 +93,7 @@ for t in "${targets[@]}"; do
             done
             if ((${#bad[@]})); then
                 failed+=("$t (${#bad[@]} regression(s))")
-                echo "$t: ${#bad[@]} of $nreg REGRESSION(S) FAILED: ${bad[*]} (log: $log)" | tee -a "$summary_file"
+                echo "$t: ${#bad[@]} of $nreg REGRESSION(S) FAILED: ${bad[*]} (log: $log)" | tee -a "$dir/logs/$t.summary"
             fi
         fi
     fi
@@ -114,7 +128,49 @@ for t in "${targets[@]}"; do
     else
         line="$line, 0 crashes"
     fi
-    echo "$line" | tee -a "$summary_file"
+    echo "$line" | tee -a "$dir/logs/$t.summary"
+    ((${#failed[@]} == 0))
+}
+
+# Up to $jobs targets at once: the next one started is the first pending target whose corpus is not in use, so
+# targets of one corpus keep their order and never overlap, and the others fill the free slots meanwhile.
+declare -A running=()   # pid -> corpus
+declare -A status=()    # target -> exit status
+declare -A target_of=() # pid -> target
+corpus_busy() {
+    local p
+    for p in "${!running[@]}"; do [[ "${running[$p]}" == "$1" ]] && return 0; done
+    return 1
+}
+reap_one() {
+    local p rc=0
+    wait -n -p p "${!running[@]}" || rc=$?
+    status[${target_of[$p]}]=$rc
+    unset "running[$p]"
+}
+pending=("${targets[@]}")
+while ((${#pending[@]})); do
+    next=-1
+    if ((${#running[@]} < jobs)); then
+        for i in "${!pending[@]}"; do
+            if ! corpus_busy "$(corpus_of "${pending[$i]}")"; then next=$i; break; fi
+        done
+    fi
+    if ((next < 0)); then reap_one; continue; fi
+    t=${pending[$next]}
+    unset "pending[$next]"
+    pending=(${pending[@]+"${pending[@]}"})
+    rm -f "$dir/logs/$t.summary"
+    run_target "$t" &
+    running[$!]=$(corpus_of "$t")
+    target_of[$!]=$t
+done
+while ((${#running[@]})); do reap_one; done
+
+failed=()
+for t in "${targets[@]}"; do
+    cat "$dir/logs/$t.summary" >> "$summary_file" 2>/dev/null || echo "$t: no summary (the runner died)" >> "$summary_file"
+    ((${status[$t]:-1} == 0)) || failed+=("$t")
 done
 
 if ((${#failed[@]})); then
