@@ -11,6 +11,10 @@ if [ ! -d "$DATA" ]; then
     echo "FAIL: no DICOM corpus at $DATA (set DV_SHARED_DATA, or put shared/ beside the repository)" >&2
     exit 1
 fi
+# Every python3 of these scripts is Debian's interpreter (the Makefile's PYTHON, the ctest runner of the .py
+# tests): a pyenv shim first on PATH costs ~0.6 CPU-s per start where /usr/bin/python3 costs ~0.07 (the dupes,
+# resume, kill and mapping tests start dozens), and its python may lack python3-pydicom / numpy.
+python3() { /usr/bin/python3 "$@"; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export XDG_CONFIG_HOME="$T/xdg" HOME="$T/home"
