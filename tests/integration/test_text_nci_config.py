@@ -71,10 +71,12 @@ def stripped(cfg):
     return c
 
 
-def check_refusal(tmp, cfg):
+def check_refusal(tmp, cfg, srcs):
+    """The full config over srcs: refused (exit 2, nothing written) until pixel redaction is built; once it is,
+    the Run, which main() sweeps like the stripped one (one corpus run serves both checks)."""
     paths = image_paths(cfg)
     C.expect("refusal", len(paths) == 1, f"the config has {len(paths)} cleanImageTag actions (SOURCES.md: one)")
-    r = dvtext.deidentify(tmp, "full", cfg, [dvtext.CORPUS], dvtext.CORPUS)
+    r = dvtext.deidentify(tmp, "full", cfg, srcs, dvtext.CORPUS)
     if PIXEL_REDACTION_BUILT:
         C.expect("refusal", isinstance(r, dvtext.Run), "the full config is still refused")
         return r if isinstance(r, dvtext.Run) else None
@@ -199,17 +201,17 @@ def main():
     base = os.environ.get("DV_BUILD_DIR")
     tmp = tempfile.mkdtemp(prefix="dv_textnci_", dir=base if base and os.path.isdir(base) else None)
     try:
-        full = check_refusal(tmp, cfg)
         planted_dir = os.path.join(tmp, "planted")
         os.mkdir(planted_dir)
         build_planted(os.path.join(planted_dir, "planted.dcm"))
         root = dvtext.CORPUS
+        full = check_refusal(tmp, cfg, [root, planted_dir])
         # The planted file is a second source: its report path is relative to the corpus root ("../...").
         planted_rel = os.path.relpath(os.path.join(planted_dir, "planted.dcm"), root)
         basic = dvtext.deidentify(tmp, "basic", {}, [root], root)
         runs = {"stripped": dvtext.deidentify(tmp, "stripped", stripped(cfg), [root, planted_dir], root)}
         if full is not None:
-            runs["full"] = dvtext.deidentify(tmp, "full2", cfg, [root, planted_dir], root)
+            runs["full"] = full
         for name, r in runs.items():
             if not isinstance(r, dvtext.Run) or not isinstance(basic, dvtext.Run):
                 C.bad("stripped.runs", f"{name}: refused: {getattr(r, 'stderr', '').strip()[:400]}")
