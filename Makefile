@@ -5,7 +5,8 @@
 #   make build-asan   ASan+UBSan build into build-asan/           (-DDV_SANITIZE=ON)
 #   make build-fuzz   clang libFuzzer targets into build-fuzz/    (-DDV_FUZZ=ON)
 #   make tables       regenerate the PS3.6 / PS3.15 / PS3.3 tables (tools/gen_tables.py, tools/gen_iod_tables.py)
-#   make test         deps + build + ctest + ASan/UBSan ctest (unit + integration) + fuzz-smoke
+#   make test         deps + build + ctest + ASan/UBSan ctest (unit + integration) + fuzz-smoke + test-deb
+#                     (build-asan / build-fuzz compile at idle priority beside the ctest phase before theirs)
 #   make fuzz-smoke   each fuzz target ~6 s over its committed corpus + every crash regression once, JOBS at a time
 #   make fuzz         FUZZ_SECONDS=N (default 60) per target; new inputs go to build-fuzz/corpus-new/,
 #                     crashes to build-fuzz/artifacts/<target>/ (FUZZ_INVARIANTS=0: memory safety only)
@@ -170,15 +171,43 @@ define timed
 @s=$$(date +%s); $(MAKE) --no-print-directory $(1); echo "$(1) $$(( $$(date +%s) - s ))" >> $(TIMES_FILE)
 endef
 
+# The next phase's build starts in the background beside each ctest phase (build-asan beside ctest, build-fuzz
+# beside ctest-asan) at idle priority (nice 19), and is joined after it: it only takes the cycles the tests leave
+# (waits on servers, the browser, initdb, mpirun; a last long test alone on one core), so it does not slow the
+# tests, and most of its compile is done when its turn comes. At the join it gets its normal priority back (its
+# process tree is reniced to 0: root, as in CI; otherwise it finishes at nice 19). Its output goes to
+# BUILD_DIR/<target>.log, shown at the join (whole, and make test stops, when it failed); the times file gets
+# "<target>-bg" (its own run, overlapped) and "<target>" (what the join waited). flock: one build per tree.
+define start_bg
+@rm -f $(BUILD_DIR)/$(1).done; ( s=$$(date +%s); rc=0; \
+  nice -n 19 flock $(BUILD_DIR)/$(1).lock $(MAKE) --no-print-directory $(1) > $(BUILD_DIR)/$(1).log 2>&1 || rc=$$?; \
+  echo "$$rc $$(( $$(date +%s) - s ))" > $(BUILD_DIR)/$(1).done.tmp && mv $(BUILD_DIR)/$(1).done.tmp $(BUILD_DIR)/$(1).done ) & \
+echo $$! > $(BUILD_DIR)/$(1).pid
+endef
+define join_bg
+@s=$$(date +%s); \
+renice_tree() { renice -n 0 -p "$$1" >/dev/null 2>&1 || true; local c; \
+  for c in $$(cat /proc/"$$1"/task/*/children 2>/dev/null); do renice_tree "$$c"; done; }; \
+[ -f $(BUILD_DIR)/$(1).done ] || renice_tree "$$(cat $(BUILD_DIR)/$(1).pid)"; \
+while [ ! -f $(BUILD_DIR)/$(1).done ]; do sleep 1; done; read -r rc took < $(BUILD_DIR)/$(1).done; \
+echo "$(1)-bg $$took" >> $(TIMES_FILE); echo "$(1) $$(( $$(date +%s) - s ))" >> $(TIMES_FILE); \
+if [ "$$rc" != 0 ]; then cat $(BUILD_DIR)/$(1).log; echo "$(1): FAILED (exit $$rc; log $(BUILD_DIR)/$(1).log)" >&2; exit 1; fi; \
+echo "$(1) (background, $$took s): $$(tail -n 1 $(BUILD_DIR)/$(1).log)"
+endef
+
 test:
-	@mkdir -p $(BUILD_DIR); : > $(TIMES_FILE)
+	@mkdir -p $(BUILD_DIR); : > $(TIMES_FILE); date +%s > $(BUILD_DIR)/make-test.start
 	$(call timed,deps)
 	$(call timed,build)
+	$(call start_bg,build-asan)
 	$(call timed,ctest)
-	$(call timed,build-asan)
+	$(call join_bg,build-asan)
+	$(call start_bg,build-fuzz)
 	$(call timed,ctest-asan)
+	$(call join_bg,build-fuzz)
 	$(call timed,fuzz-smoke)
 	$(call timed,test-deb)
+	@echo "total $$(( $$(date +%s) - $$(cat $(BUILD_DIR)/make-test.start) ))" >> $(TIMES_FILE)
 	@echo; echo "==================== make test summary ===================="; \
 	pass=0; fail=0; \
 	for d in $(BUILD_DIR) $(ASAN_DIR); do \
