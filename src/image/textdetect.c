@@ -53,6 +53,8 @@
 #define T_WEAK 60                 /* a weak glyph's (low-contrast letters next to strong ones) */
 #define MIN_H 3                   /* glyph height in working pixels */
 #define MAX_H 48                  /* 28-px fonts make glyphs up to ~30 px; presidio's 2140-wide CR has 37 */
+#define TWIN_SAT 248                /* twin lines: near-saturated ink (overlays are drawn at the extreme) */
+#define TWIN_INK 10                 /* twins' inks differ by at most this */
 #define CNR 4.5                   /* contrast over background texture for low-contrast lines */
 #define TILE 32                   /* cine change tiles */
 #define MARGIN 96                 /* cine window margin, frame pixels */
@@ -77,6 +79,8 @@ typedef struct line {
     uint32_t ns, dref;                  /* strong glyphs, the brightest ink among them */
     uint32_t gh_max;                    /* tallest glyph */
     uint32_t nc, tsum, hmin, hmax;      /* strong glyphs whose ink is within 40 of dref ("consistent") */
+    uint32_t cy0, cy1;                  /* rows spanned by the consistent glyphs */
+    uint32_t dall, nt, ttsum;           /* brightest ink of any glyph; flat glyphs of that ink, their contrast */
     uint64_t core, npx;
 } line;
 
@@ -391,6 +395,19 @@ static int glyph_like(const comp *c)
     return c->tmax >= T_HIGH ? 2 : 1;
 }
 
+/* Flat: nearly every pixel in the ink core (a drawn glyph is one value; texture blobs peak and fade). */
+static int flat(const comp *g)
+{
+    return (uint64_t)g->core * 100 >= (uint64_t)g->n * 75;
+}
+
+static int twins(const comp *a, const comp *b)
+{
+    int dd = (int)a->dmax - (int)b->dmax;
+    int top = (int)a->y0 - (int)b->y0, bot = (int)a->y1 - (int)b->y1;
+    return flat(a) && flat(b) && dd >= -TWIN_INK && dd <= TWIN_INK && ((top >= -1 && top <= 1) || (bot >= -1 && bot <= 1));
+}
+
 static uint32_t lfind(comp *c, uint32_t i)
 {
     while (c[i].line != i) {
@@ -403,7 +420,9 @@ static uint32_t lfind(comp *c, uint32_t i)
 static void link_glyphs(comp *c, uint32_t i, uint32_t j)
 {
     const comp *a = &c[i], *b = &c[j];
-    if (!a->strong && !b->strong) /* weak glyphs lengthen a line by one hop, they never chain on texture */
+    /* weak glyphs lengthen a line by one hop, they never chain on texture; except twins: two flat glyphs of
+     * the same ink aligned on their top or bottom row (text over bright anatomy, where every glyph is weak) */
+    if (!a->strong && !b->strong && !twins(a, b))
         return;
     uint32_t ha = a->y1 - a->y0, hb = b->y1 - b->y0;
     uint32_t hmin = ha < hb ? ha : hb, hmax = ha > hb ? ha : hb;
@@ -533,7 +552,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
     line *ln = td->lines;
     memset(ln, 0, ng * sizeof *ln);
     for (size_t i = 0; i < ng; i++)
-        ln[i].x0 = ln[i].y0 = ln[i].hmin = UINT32_MAX;
+        ln[i].x0 = ln[i].y0 = ln[i].hmin = ln[i].cy0 = UINT32_MAX;
     for (size_t i = 0; i < ng; i++) {
         line *l = &ln[lfind(c, (uint32_t)i)];
         l->x0 = c[i].x0 < l->x0 ? c[i].x0 : l->x0;
@@ -542,6 +561,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         l->y1 = c[i].y1 > l->y1 ? c[i].y1 : l->y1;
         l->cnt++;
         l->gh_max = c[i].y1 - c[i].y0 > l->gh_max ? c[i].y1 - c[i].y0 : l->gh_max;
+        l->dall = c[i].dmax > l->dall ? c[i].dmax : l->dall;
         if (c[i].strong) {
             l->ns++;
             l->only = (uint32_t)i;
@@ -550,6 +570,10 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
     }
     for (size_t i = 0; i < ng; i++) {
         line *l = &ln[c[i].line];
+        if (flat(&c[i]) && (uint32_t)c[i].dmax + TWIN_INK >= l->dall) {
+            l->nt++;
+            l->ttsum += c[i].tmax;
+        }
         if (!c[i].strong || (uint32_t)c[i].dmax + 40 < l->dref)
             continue;
         uint32_t gh = c[i].y1 - c[i].y0;
@@ -559,14 +583,19 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         l->npx += c[i].n;
         l->hmin = gh < l->hmin ? gh : l->hmin;
         l->hmax = gh > l->hmax ? gh : l->hmax;
+        l->cy0 = c[i].y0 < l->cy0 ? c[i].y0 : l->cy0;
+        l->cy1 = c[i].y1 > l->cy1 ? c[i].y1 : l->cy1;
     }
     for (size_t i = 0; i < ng; i++) {
         const line *l = &ln[i];
-        if (l->ns == 0)
+        if (l->cnt == 0 || (l->ns == 0 && l->nt < 3))
             continue;
         uint32_t lh = l->y1 - l->y0;
         int ok;
-        if (lh * 5 > l->gh_max * 8) {
+        /* the staircase test looks at the glyphs of the line's ink only: texture blobs that attach above or
+         * below a line of text over speckle (ultrasound labels) make the whole line taller, not a staircase */
+        uint32_t ch = l->nc ? l->cy1 - l->cy0 : lh;
+        if (ch * 5 > l->hmax * 8 && (l->nc || lh * 5 > l->gh_max * 8)) {
             ok = 0; /* a staircase of glyphs, each overlapping the next by half: texture, not a line */
         } else if (l->nc >= 2 && l->nc * 2 >= l->ns) {
             /* two or more glyphs of one ink, high contrast, flat ink cores (tiny text: cores are all edge) */
@@ -583,6 +612,13 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
             ok = lone_glyph_ok(td, &c[l->only], w, h);
         } else {
             ok = 0;
+        }
+        if (!ok && l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && l->dall >= TWIN_SAT && lh * 5 <= l->gh_max * 8) {
+            /* three or more flat glyphs of one ink (text over bright anatomy: every glyph weak), the ink the
+             * brightest thing around, on a background that varies less than half the contrast */
+            double tmean = (double)l->ttsum / l->nt;
+            bgstat b = background(td, l->x0, l->y0, l->x1, l->y1, (int)l->dall, w, h);
+            ok = b.bright <= 0.03 && 4 * b.var <= tmean * tmean;
         }
         if (!ok)
             continue;
