@@ -81,6 +81,7 @@ typedef struct line {
     uint32_t nc, tsum, hmin, hmax;      /* strong glyphs whose ink is within 40 of dref ("consistent") */
     uint32_t cy0, cy1;                  /* rows spanned by the consistent glyphs */
     uint32_t dall, nt, ttsum;           /* brightest ink of any glyph; flat glyphs of that ink, their contrast */
+    int ok;                             /* accepted as text */
     uint64_t core, npx;
 } line;
 
@@ -98,6 +99,8 @@ struct dv_textdetect {
     size_t comps_cap;
     line *lines;
     size_t lines_cap;
+    uint32_t *acc; /* accepted lines of one search */
+    size_t acc_cap;
     uint32_t *grid_head, *grid_next;
     size_t grid_cap, next_cap;
     dv_boxes found; /* one search's boxes */
@@ -132,6 +135,7 @@ void dv_textdetect_free(dv_textdetect *td)
     free(td->root_comp);
     free(td->comps);
     free(td->lines);
+    free(td->acc);
     free(td->grid_head);
     free(td->grid_next);
     dv_boxes_free(&td->found);
@@ -489,6 +493,58 @@ static int lone_glyph_ok(const dv_textdetect *td, const comp *g, uint32_t w, uin
 
 #define CELL 32u
 
+/* Pieces of an accepted line: a line the tests above refused (its glyphs weak: the rest of a grey label
+ * where it runs over anatomy, a word after a wide space) joins an accepted line when its glyphs are mostly
+ * flat and of the accepted line's ink (within TWIN_INK), about as tall, on the same rows, and it starts
+ * within 2.5 text heights of the accepted line's end. Repeated while pieces join (a piece extends the line
+ * for the next one). Returns -1 past the deadline. */
+static int extend_lines(dv_textdetect *td, line *ln, size_t ng, size_t nacc, uint32_t w, uint32_t h)
+{
+    (void)w, (void)h;
+    for (int round = 0, grew = 1; grew && round < 8; round++) {
+        grew = 0;
+        if (over_deadline(td))
+            return -1;
+        for (size_t i = 0; i < ng; i++) {
+            line *p = &ln[i];
+            if (p->ok || p->cnt == 0)
+                continue;
+            int twin_piece = p->nt > 0 && p->nt * 3 >= p->cnt * 2;
+            uint32_t ph = p->y1 - p->y0;
+            for (size_t k = 0; k < nacc; k++) {
+                line *a = &ln[td->acc[k]];
+                uint32_t ink = a->ns ? a->dref : a->dall, ah = a->y1 - a->y0;
+                uint32_t ahg = a->hmax ? a->hmax : a->gh_max;
+                int d = (int)p->dall - (int)ink;
+                /* a piece within the line's own rows (a glyph broken by JPEG, a dot): ink within 32 */
+                int inside = p->y0 + 1 >= a->y0 && p->y1 <= a->y1 + 1 && d >= -32 && d <= 32;
+                if (!inside) {
+                    if (!twin_piece || d < -TWIN_INK || d > TWIN_INK)
+                        continue;
+                    if (p->gh_max * 2 < ahg || p->gh_max * 10 > ahg * 13 + 20)
+                        continue;
+                    uint32_t oy0 = p->y0 > a->y0 ? p->y0 : a->y0, oy1 = p->y1 < a->y1 ? p->y1 : a->y1;
+                    uint32_t hmin = ph < ah ? ph : ah;
+                    if (oy1 <= oy0 || (oy1 - oy0) * 2 < hmin)
+                        continue;
+                }
+                int64_t gap = p->x0 >= a->x1 ? (int64_t)p->x0 - a->x1 : (int64_t)a->x0 - p->x1;
+                if (gap > (int64_t)(5 * ahg / 2 + 3))
+                    continue;
+                /* join: a takes p's span (p stays refused: a's tests were its own) */
+                a->x0 = p->x0 < a->x0 ? p->x0 : a->x0;
+                a->x1 = p->x1 > a->x1 ? p->x1 : a->x1;
+                a->y0 = p->y0 < a->y0 ? p->y0 : a->y0;
+                a->y1 = p->y1 > a->y1 ? p->y1 : a->y1;
+                p->cnt = 0;
+                grew = 1;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Search one polarity of the working image (w x h, scale f, offset ox/oy in the frame); append padded
  * frame boxes to td->found. */
 static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_t ox, uint32_t oy,
@@ -547,7 +603,8 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
                 }
     }
     /* lines: accumulate every glyph into its root, then the strong glyphs whose ink matches the line's */
-    if (grow((void **)&td->lines, &td->lines_cap, ng, sizeof(line), err))
+    if (grow((void **)&td->lines, &td->lines_cap, ng, sizeof(line), err) ||
+        grow((void **)&td->acc, &td->acc_cap, ng, sizeof(uint32_t), err))
         return -1;
     line *ln = td->lines;
     memset(ln, 0, ng * sizeof *ln);
@@ -586,8 +643,9 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         l->cy0 = c[i].y0 < l->cy0 ? c[i].y0 : l->cy0;
         l->cy1 = c[i].y1 > l->cy1 ? c[i].y1 : l->cy1;
     }
+    size_t nacc = 0;
     for (size_t i = 0; i < ng; i++) {
-        const line *l = &ln[i];
+        line *l = &ln[i];
         if (l->cnt == 0 || (l->ns == 0 && l->nt < 3))
             continue;
         uint32_t lh = l->y1 - l->y0;
@@ -622,6 +680,16 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         }
         if (!ok)
             continue;
+        l->ok = 1;
+        td->acc[nacc++] = (uint32_t)i;
+    }
+    if (extend_lines(td, ln, ng, nacc, w, h))
+        return deadline_fail(err, td);
+    for (size_t i = 0; i < ng; i++) {
+        const line *l = &ln[i];
+        if (!l->ok)
+            continue;
+        uint32_t lh = l->y1 - l->y0;
         dv_box bx = {(uint32_t)((uint64_t)l->x0 * f) + ox, (uint32_t)((uint64_t)l->y0 * f) + oy,
                      (l->x1 - l->x0) * f, lh * f};
         uint32_t pad_y = (lh / 4 + 2) * f, pad_x = (lh + 3) * f;
