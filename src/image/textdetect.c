@@ -54,6 +54,7 @@
 #define MIN_H 3                   /* glyph height in working pixels */
 #define MAX_H 48                  /* 28-px fonts make glyphs up to ~30 px; presidio's 2140-wide CR has 37 */
 #define TWIN_SAT 248                /* twin lines: near-saturated ink (overlays are drawn at the extreme) */
+#define TWIN_CNR 7.0               /* unsaturated twin lines: contrast over the background's sd */
 #define TWIN_INK 10                 /* twins' inks differ by at most this */
 #define CNR 4.5                   /* contrast over background texture for low-contrast lines */
 #define TILE 32                   /* cine change tiles */
@@ -671,12 +672,16 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         } else {
             ok = 0;
         }
-        if (!ok && l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && l->dall >= TWIN_SAT && lh * 5 <= l->gh_max * 8) {
+        if (!ok && l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 &&
+            (l->dall >= TWIN_SAT || l->nt >= 4)) {
             /* three or more flat glyphs of one ink (text over bright anatomy: every glyph weak), the ink the
-             * brightest thing around, on a background that varies less than half the contrast */
+             * brightest thing around, on a background that varies less than half the contrast; ink below
+             * saturation (green text: 230) needs four glyphs standing out TWIN_CNR times the background's
+             * variation (speckle's flat blobs of one value reach about 5) */
             double tmean = (double)l->ttsum / l->nt;
             bgstat b = background(td, l->x0, l->y0, l->x1, l->y1, (int)l->dall, w, h);
-            ok = b.bright <= 0.03 && 4 * b.var <= tmean * tmean;
+            double sd_max = l->dall >= TWIN_SAT ? tmean / 2 : tmean / TWIN_CNR - 2;
+            ok = b.bright <= 0.03 && sd_max > 0 && b.var <= sd_max * sd_max;
         }
         if (!ok)
             continue;
