@@ -53,9 +53,11 @@
 #define T_WEAK 60                 /* a weak glyph's (low-contrast letters next to strong ones) */
 #define MIN_H 3                   /* glyph height in working pixels */
 #define MAX_H 48                  /* 28-px fonts make glyphs up to ~30 px; presidio's 2140-wide CR has 37 */
-#define TWIN_SAT 248                /* twin lines: near-saturated ink (overlays are drawn at the extreme) */
-#define TWIN_CNR 7.0               /* unsaturated twin lines: contrast over the background's sd */
-#define TWIN_INK 10                 /* twins' inks differ by at most this */
+#define TWIN_SAT 248              /* twin lines: near-saturated ink (overlays are drawn at the extreme) */
+#define SAT_INK 250               /* saturated pass: ink at the extreme value */
+#define SAT_GAP 25                /* ... the surroundings' mean at least this far below it */
+#define TWIN_CNR 7.0              /* unsaturated twin lines: contrast over the background's sd */
+#define TWIN_INK 10               /* twins' inks differ by at most this */
 #define CNR 4.5                   /* contrast over background texture for low-contrast lines */
 #define TILE 32                   /* cine change tiles */
 #define MARGIN 96                 /* cine window margin, frame pixels */
@@ -494,6 +496,32 @@ static int lone_glyph_ok(const dv_textdetect *td, const comp *g, uint32_t w, uin
 
 #define CELL 32u
 
+/* Saturated pass (dark text only: black print over dark noisy MR or textured mammography, where the
+ * top-hat's contrast is too low or the glyphs merge with the texture): a line of glyphs at the extreme
+ * value is text when little else around it is (its box widened by its height holds at most 4x its glyphs'
+ * saturated pixels: the texture's own extremes touch the print) and the rest of the surroundings lie
+ * SAT_GAP below the ink. Bright saturation is left out: ultrasound's clipped reflectors make lines of
+ * saturated blobs with as many more around them (seed 1: 5.7 % of an empty frame covered). */
+static int sat_alone(const dv_textdetect *td, const line *l, uint32_t w, uint32_t h)
+{
+    uint32_t m = l->y1 - l->y0;
+    uint32_t bx0 = l->x0 > m ? l->x0 - m : 0, bx1 = l->x1 + m < w ? l->x1 + m : w;
+    uint32_t by0 = l->y0 > m ? l->y0 - m : 0, by1 = l->y1 + m < h ? l->y1 + m : h;
+    uint64_t nsat = 0, n = 0, sum = 0;
+    for (uint32_t y = by0; y < by1; y++) {
+        const uint8_t *dr = td->d + (size_t)y * w;
+        for (uint32_t x = bx0; x < bx1; x++) {
+            if (dr[x] >= SAT_INK) {
+                nsat++;
+            } else {
+                n++;
+                sum += dr[x];
+            }
+        }
+    }
+    return n && nsat <= l->npx * 4 && sum <= n * (uint64_t)(SAT_INK - SAT_GAP);
+}
+
 /* Pieces of an accepted line: a line the tests above refused (its glyphs weak: the rest of a grey label
  * where it runs over anatomy, a word after a wide space) joins an accepted line when its glyphs are mostly
  * flat and of the accepted line's ink (within TWIN_INK), about as tall, on the same rows, and it starts
@@ -549,10 +577,15 @@ static int extend_lines(dv_textdetect *td, line *ln, size_t ng, size_t nacc, uin
 /* Search one polarity of the working image (w x h, scale f, offset ox/oy in the frame); append padded
  * frame boxes to td->found. */
 static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_t ox, uint32_t oy,
-                  uint32_t fw, uint32_t fh, dv_error *err)
+                  uint32_t fw, uint32_t fh, int sat, dv_error *err)
 {
-    if (tophat(td, w, h, err))
+    if (sat) { /* the saturated pass: ink is what sits at the extreme value, whatever surrounds it */
+        size_t n = (size_t)w * h;
+        memcpy(td->b, td->d, n);
+        memset(td->m, SAT_INK, n);
+    } else if (tophat(td, w, h, err)) {
         return -1;
+    }
     size_t nc = 0;
     if (components(td, w, h, &nc, err))
         return -1;
@@ -654,7 +687,10 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         /* the staircase test looks at the glyphs of the line's ink only: texture blobs that attach above or
          * below a line of text over speckle (ultrasound labels) make the whole line taller, not a staircase */
         uint32_t ch = l->nc ? l->cy1 - l->cy0 : lh;
-        if (ch * 5 > l->hmax * 8 && (l->nc || lh * 5 > l->gh_max * 8)) {
+        if (sat) {
+            ok = l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 && l->gh_max >= 4 &&
+                 sat_alone(td, l, w, h);
+        } else if (ch * 5 > l->hmax * 8 && (l->nc || lh * 5 > l->gh_max * 8)) {
             ok = 0; /* a staircase of glyphs, each overlapping the next by half: texture, not a line */
         } else if (l->nc >= 2 && l->nc * 2 >= l->ns) {
             /* two or more glyphs of one ink, high contrast, flat ink cores (tiny text: cores are all edge) */
@@ -672,7 +708,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         } else {
             ok = 0;
         }
-        if (!ok && l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 &&
+        if (!ok && !sat && l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 &&
             (l->dall >= TWIN_SAT || l->nt >= 4)) {
             /* three or more flat glyphs of one ink (text over bright anatomy: every glyph weak), the ink the
              * brightest thing around, on a background that varies less than half the contrast; ink below
@@ -753,7 +789,8 @@ static int search_region(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint
         return -1;
     for (int dark = 0; dark < 2; dark++) {
         make_working(td, g, rx, ry, rw, rh, f, dark, &w, &h);
-        if (search(td, w, h, f, rx, ry, g->width, g->height, err))
+        if (search(td, w, h, f, rx, ry, g->width, g->height, 0, err) ||
+            (dark && search(td, w, h, f, rx, ry, g->width, g->height, 1, err)))
             return -1;
     }
     return 0;
