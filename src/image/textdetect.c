@@ -397,7 +397,9 @@ static int glyph_like(const comp *c)
     uint32_t runs = c->nruns > c->vruns ? c->nruns : c->vruns;
     if ((uint64_t)c->n * 100 > (uint64_t)runs * (45 * h + 100))
         return 0;
-    if ((uint64_t)c->core * 100 < (uint64_t)c->n * 30)
+    /* a flat ink core; tiny glyphs (7 px or less: 8-px fonts on small MR frames) are almost all edge, their
+     * antialiased strokes rarely within 48 of the peak */
+    if ((uint64_t)c->core * 100 < (uint64_t)c->n * (h <= 7 ? 12 : 30))
         return 0;
     return c->tmax >= T_HIGH ? 2 : 1;
 }
