@@ -16,10 +16,17 @@
  *      with peak contrast >= T_HIGH, "weak" (>= T_WEAK) otherwise;
  *   4. group glyphs into lines: heights within 1:2.9, half a height of vertical overlap, a gap under 1.5
  *      heights; weak glyphs only attach to strong ones (one hop: they lengthen a line, never make one or
- *      chain along texture). A line is kept when 2+ strong glyphs share one ink (within 40) with high
- *      mean contrast (>= 155) and flat cores, or lower contrast on a plain dark background that varies far
- *      less than the ink stands out (CNR), or when it is one large crisp glyph alone on a plain background
- *      (markers "L", "R"); a staircase of glyphs (taller than 1.6 glyphs) is texture;
+ *      chain along texture), except twins (two flat glyphs of one ink aligned on their top or bottom row).
+ *      A line is kept when 2+ strong glyphs share one ink (within 40) with high mean contrast (>= 155) and
+ *      flat cores, or lower contrast on a plain dark background that varies far less than the ink stands
+ *      out (CNR), or when it is one large crisp glyph alone on a plain background (markers "L", "R"), or
+ *      when 3+ flat glyphs of one near-saturated ink (4+ below saturation, TWIN_CNR) stand out from a
+ *      background that varies less (text over bright anatomy, where every glyph is weak); a staircase of
+ *      the line's own-ink glyphs (taller than 1.6 glyphs) is texture (speckle blobs attached to a label
+ *      do not make it one). Refused pieces of an accepted line (flat, same ink, same rows, within 2.5
+ *      heights) join it (extend_lines: a grey label running from a black corner over anatomy, a glyph
+ *      broken by JPEG). The dark polarity has a third pass over its saturated pixels alone (sat_alone:
+ *      black print over textured mammography or dark noisy MR);
  *   5. box = the line's whole span, padded (a quarter of its height up and down, one height left and
  *      right: a box covering part of a line leaves the rest readable, A.2), scaled back, clipped;
  *      boxes of one line (both polarities, pieces) merged; the padded boxes of close lines may overlap
@@ -45,7 +52,7 @@
 #include <emmintrin.h>
 #endif
 
-/* ---- parameters (tuned on generator seed 1, see bench/RESULTS.md) ---- */
+/* ---- parameters (tuned on generator seed 1 + the JSL files; seed 2 looked at; see bench/RESULTS.md) ---- */
 #define DET_MAX_PIXELS (4300000u) /* larger frames are max-pooled (a 2140x1760 CR is searched at full size) */
 #define K 11                      /* top-hat square: strokes up to 10 px wide */
 #define T_LOW 40                  /* binarisation of the top-hat */
