@@ -417,11 +417,13 @@ static int flat(const comp *g)
     return (uint64_t)g->core * 100 >= (uint64_t)g->n * 75;
 }
 
+/* Twins: two flat glyphs of one ink (within TWIN_INK) aligned on their top or bottom row. */
 static int twins(const comp *a, const comp *b)
 {
     int dd = (int)a->dmax - (int)b->dmax;
     int top = (int)a->y0 - (int)b->y0, bot = (int)a->y1 - (int)b->y1;
-    return flat(a) && flat(b) && dd >= -TWIN_INK && dd <= TWIN_INK && ((top >= -1 && top <= 1) || (bot >= -1 && bot <= 1));
+    int aligned = (top >= -1 && top <= 1) || (bot >= -1 && bot <= 1);
+    return flat(a) && flat(b) && dd >= -TWIN_INK && dd <= TWIN_INK && aligned;
 }
 
 static uint32_t lfind(comp *c, uint32_t i)
@@ -536,9 +538,8 @@ static int sat_alone(const dv_textdetect *td, const line *l, uint32_t w, uint32_
  * flat and of the accepted line's ink (within TWIN_INK), about as tall, on the same rows, and it starts
  * within 2.5 text heights of the accepted line's end. Repeated while pieces join (a piece extends the line
  * for the next one). Returns -1 past the deadline. */
-static int extend_lines(dv_textdetect *td, line *ln, size_t ng, size_t nacc, uint32_t w, uint32_t h)
+static int extend_lines(dv_textdetect *td, line *ln, size_t ng, size_t nacc)
 {
-    (void)w, (void)h;
     for (int round = 0, grew = 1; grew && round < 8; round++) {
         grew = 0;
         if (over_deadline(td))
@@ -733,7 +734,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         l->ok = 1;
         td->acc[nacc++] = (uint32_t)i;
     }
-    if (extend_lines(td, ln, ng, nacc, w, h))
+    if (extend_lines(td, ln, ng, nacc))
         return deadline_fail(err, td);
     for (size_t i = 0; i < ng; i++) {
         const line *l = &ln[i];
