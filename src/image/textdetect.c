@@ -16,10 +16,17 @@
  *      with peak contrast >= T_HIGH, "weak" (>= T_WEAK) otherwise;
  *   4. group glyphs into lines: heights within 1:2.9, half a height of vertical overlap, a gap under 1.5
  *      heights; weak glyphs only attach to strong ones (one hop: they lengthen a line, never make one or
- *      chain along texture). A line is kept when 2+ strong glyphs share one ink (within 40) with high
- *      mean contrast (>= 155) and flat cores, or lower contrast on a plain dark background that varies far
- *      less than the ink stands out (CNR), or when it is one large crisp glyph alone on a plain background
- *      (markers "L", "R"); a staircase of glyphs (taller than 1.6 glyphs) is texture;
+ *      chain along texture), except twins (two flat glyphs of one ink aligned on their top or bottom row).
+ *      A line is kept when 2+ strong glyphs share one ink (within 40) with high mean contrast (>= 155) and
+ *      flat cores, or lower contrast on a plain dark background that varies far less than the ink stands
+ *      out (CNR), or when it is one large crisp glyph alone on a plain background (markers "L", "R"), or
+ *      when 3+ flat glyphs of one near-saturated ink (4+ below saturation, TWIN_CNR) stand out from a
+ *      background that varies less (text over bright anatomy, where every glyph is weak); a staircase of
+ *      the line's own-ink glyphs (taller than 1.6 glyphs) is texture (speckle blobs attached to a label
+ *      do not make it one). Refused pieces of an accepted line (flat, same ink, same rows, within 2.5
+ *      heights) join it (extend_lines: a grey label running from a black corner over anatomy, a glyph
+ *      broken by JPEG). The dark polarity has a third pass over its saturated pixels alone (sat_alone:
+ *      black print over textured mammography or dark noisy MR);
  *   5. box = the line's whole span, padded (a quarter of its height up and down, one height left and
  *      right: a box covering part of a line leaves the rest readable, A.2), scaled back, clipped;
  *      boxes of one line (both polarities, pieces) merged; the padded boxes of close lines may overlap
@@ -45,7 +52,7 @@
 #include <emmintrin.h>
 #endif
 
-/* ---- parameters (tuned on generator seed 1, see bench/RESULTS.md) ---- */
+/* ---- parameters (tuned on generator seed 1 + the JSL files; seed 2 looked at; see bench/RESULTS.md) ---- */
 #define DET_MAX_PIXELS (4300000u) /* larger frames are max-pooled (a 2140x1760 CR is searched at full size) */
 #define K 11                      /* top-hat square: strokes up to 10 px wide */
 #define T_LOW 40                  /* binarisation of the top-hat */
@@ -53,6 +60,11 @@
 #define T_WEAK 60                 /* a weak glyph's (low-contrast letters next to strong ones) */
 #define MIN_H 3                   /* glyph height in working pixels */
 #define MAX_H 48                  /* 28-px fonts make glyphs up to ~30 px; presidio's 2140-wide CR has 37 */
+#define TWIN_SAT 248              /* twin lines: near-saturated ink (overlays are drawn at the extreme) */
+#define SAT_INK 250               /* saturated pass: ink at the extreme value */
+#define SAT_GAP 25                /* ... the surroundings' mean at least this far below it */
+#define TWIN_CNR 7.0              /* unsaturated twin lines: contrast over the background's sd */
+#define TWIN_INK 10               /* twins' inks differ by at most this */
 #define CNR 4.5                   /* contrast over background texture for low-contrast lines */
 #define TILE 32                   /* cine change tiles */
 #define MARGIN 96                 /* cine window margin, frame pixels */
@@ -77,6 +89,9 @@ typedef struct line {
     uint32_t ns, dref;                  /* strong glyphs, the brightest ink among them */
     uint32_t gh_max;                    /* tallest glyph */
     uint32_t nc, tsum, hmin, hmax;      /* strong glyphs whose ink is within 40 of dref ("consistent") */
+    uint32_t cy0, cy1;                  /* rows spanned by the consistent glyphs */
+    uint32_t dall, nt, ttsum;           /* brightest ink of any glyph; flat glyphs of that ink, their contrast */
+    int ok;                             /* accepted as text */
     uint64_t core, npx;
 } line;
 
@@ -94,6 +109,8 @@ struct dv_textdetect {
     size_t comps_cap;
     line *lines;
     size_t lines_cap;
+    uint32_t *acc; /* accepted lines of one search */
+    size_t acc_cap;
     uint32_t *grid_head, *grid_next;
     size_t grid_cap, next_cap;
     dv_boxes found; /* one search's boxes */
@@ -128,6 +145,7 @@ void dv_textdetect_free(dv_textdetect *td)
     free(td->root_comp);
     free(td->comps);
     free(td->lines);
+    free(td->acc);
     free(td->grid_head);
     free(td->grid_next);
     dv_boxes_free(&td->found);
@@ -386,9 +404,26 @@ static int glyph_like(const comp *c)
     uint32_t runs = c->nruns > c->vruns ? c->nruns : c->vruns;
     if ((uint64_t)c->n * 100 > (uint64_t)runs * (45 * h + 100))
         return 0;
-    if ((uint64_t)c->core * 100 < (uint64_t)c->n * 30)
+    /* a flat ink core; tiny glyphs (7 px or less: 8-px fonts on small MR frames) are almost all edge, their
+     * antialiased strokes rarely within 48 of the peak */
+    if ((uint64_t)c->core * 100 < (uint64_t)c->n * (h <= 7 ? 12 : 30))
         return 0;
     return c->tmax >= T_HIGH ? 2 : 1;
+}
+
+/* Flat: nearly every pixel in the ink core (a drawn glyph is one value; texture blobs peak and fade). */
+static int flat(const comp *g)
+{
+    return (uint64_t)g->core * 100 >= (uint64_t)g->n * 75;
+}
+
+/* Twins: two flat glyphs of one ink (within TWIN_INK) aligned on their top or bottom row. */
+static int twins(const comp *a, const comp *b)
+{
+    int dd = (int)a->dmax - (int)b->dmax;
+    int top = (int)a->y0 - (int)b->y0, bot = (int)a->y1 - (int)b->y1;
+    int aligned = (top >= -1 && top <= 1) || (bot >= -1 && bot <= 1);
+    return flat(a) && flat(b) && dd >= -TWIN_INK && dd <= TWIN_INK && aligned;
 }
 
 static uint32_t lfind(comp *c, uint32_t i)
@@ -403,7 +438,9 @@ static uint32_t lfind(comp *c, uint32_t i)
 static void link_glyphs(comp *c, uint32_t i, uint32_t j)
 {
     const comp *a = &c[i], *b = &c[j];
-    if (!a->strong && !b->strong) /* weak glyphs lengthen a line by one hop, they never chain on texture */
+    /* weak glyphs lengthen a line by one hop, they never chain on texture; except twins: two flat glyphs of
+     * the same ink aligned on their top or bottom row (text over bright anatomy, where every glyph is weak) */
+    if (!a->strong && !b->strong && !twins(a, b))
         return;
     uint32_t ha = a->y1 - a->y0, hb = b->y1 - b->y0;
     uint32_t hmin = ha < hb ? ha : hb, hmax = ha > hb ? ha : hb;
@@ -470,13 +507,95 @@ static int lone_glyph_ok(const dv_textdetect *td, const comp *g, uint32_t w, uin
 
 #define CELL 32u
 
+/* Saturated pass (dark text only: black print over dark noisy MR or textured mammography, where the
+ * top-hat's contrast is too low or the glyphs merge with the texture): a line of glyphs at the extreme
+ * value is text when little else around it is (its box widened by its height holds at most 4x its glyphs'
+ * saturated pixels: the texture's own extremes touch the print) and the rest of the surroundings lie
+ * SAT_GAP below the ink. Bright saturation is left out: ultrasound's clipped reflectors make lines of
+ * saturated blobs with as many more around them (seed 1: 5.7 % of an empty frame covered). */
+static int sat_alone(const dv_textdetect *td, const line *l, uint32_t w, uint32_t h)
+{
+    uint32_t m = l->y1 - l->y0;
+    uint32_t bx0 = l->x0 > m ? l->x0 - m : 0, bx1 = l->x1 + m < w ? l->x1 + m : w;
+    uint32_t by0 = l->y0 > m ? l->y0 - m : 0, by1 = l->y1 + m < h ? l->y1 + m : h;
+    uint64_t nsat = 0, n = 0, sum = 0;
+    for (uint32_t y = by0; y < by1; y++) {
+        const uint8_t *dr = td->d + (size_t)y * w;
+        for (uint32_t x = bx0; x < bx1; x++) {
+            if (dr[x] >= SAT_INK) {
+                nsat++;
+            } else {
+                n++;
+                sum += dr[x];
+            }
+        }
+    }
+    return n && nsat <= l->npx * 4 && sum <= n * (uint64_t)(SAT_INK - SAT_GAP);
+}
+
+/* Pieces of an accepted line: a line the tests above refused (its glyphs weak: the rest of a grey label
+ * where it runs over anatomy, a word after a wide space) joins an accepted line when its glyphs are mostly
+ * flat and of the accepted line's ink (within TWIN_INK), about as tall, on the same rows, and it starts
+ * within 2.5 text heights of the accepted line's end. Repeated while pieces join (a piece extends the line
+ * for the next one). Returns -1 past the deadline. */
+static int extend_lines(dv_textdetect *td, line *ln, size_t ng, size_t nacc)
+{
+    for (int round = 0, grew = 1; grew && round < 8; round++) {
+        grew = 0;
+        if (over_deadline(td))
+            return -1;
+        for (size_t i = 0; i < ng; i++) {
+            line *p = &ln[i];
+            if (p->ok || p->cnt == 0)
+                continue;
+            int twin_piece = p->nt > 0 && p->nt * 3 >= p->cnt * 2;
+            uint32_t ph = p->y1 - p->y0;
+            for (size_t k = 0; k < nacc; k++) {
+                line *a = &ln[td->acc[k]];
+                uint32_t ink = a->ns ? a->dref : a->dall, ah = a->y1 - a->y0;
+                uint32_t ahg = a->hmax ? a->hmax : a->gh_max;
+                int d = (int)p->dall - (int)ink;
+                /* a piece within the line's own rows (a glyph broken by JPEG, a dot): ink within 32 */
+                int inside = p->y0 + 1 >= a->y0 && p->y1 <= a->y1 + 1 && d >= -32 && d <= 32;
+                if (!inside) {
+                    if (!twin_piece || d < -TWIN_INK || d > TWIN_INK)
+                        continue;
+                    if (p->gh_max * 2 < ahg || p->gh_max * 10 > ahg * 13 + 20)
+                        continue;
+                    uint32_t oy0 = p->y0 > a->y0 ? p->y0 : a->y0, oy1 = p->y1 < a->y1 ? p->y1 : a->y1;
+                    uint32_t hmin = ph < ah ? ph : ah;
+                    if (oy1 <= oy0 || (oy1 - oy0) * 2 < hmin)
+                        continue;
+                }
+                int64_t gap = p->x0 >= a->x1 ? (int64_t)p->x0 - a->x1 : (int64_t)a->x0 - p->x1;
+                if (gap > (int64_t)(5 * ahg / 2 + 3))
+                    continue;
+                /* join: a takes p's span (p stays refused: a's tests were its own) */
+                a->x0 = p->x0 < a->x0 ? p->x0 : a->x0;
+                a->x1 = p->x1 > a->x1 ? p->x1 : a->x1;
+                a->y0 = p->y0 < a->y0 ? p->y0 : a->y0;
+                a->y1 = p->y1 > a->y1 ? p->y1 : a->y1;
+                p->cnt = 0;
+                grew = 1;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Search one polarity of the working image (w x h, scale f, offset ox/oy in the frame); append padded
  * frame boxes to td->found. */
 static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_t ox, uint32_t oy,
-                  uint32_t fw, uint32_t fh, dv_error *err)
+                  uint32_t fw, uint32_t fh, int sat, dv_error *err)
 {
-    if (tophat(td, w, h, err))
+    if (sat) { /* the saturated pass: ink is what sits at the extreme value, whatever surrounds it */
+        size_t n = (size_t)w * h;
+        memcpy(td->b, td->d, n);
+        memset(td->m, SAT_INK, n);
+    } else if (tophat(td, w, h, err)) {
         return -1;
+    }
     size_t nc = 0;
     if (components(td, w, h, &nc, err))
         return -1;
@@ -528,12 +647,13 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
                 }
     }
     /* lines: accumulate every glyph into its root, then the strong glyphs whose ink matches the line's */
-    if (grow((void **)&td->lines, &td->lines_cap, ng, sizeof(line), err))
+    if (grow((void **)&td->lines, &td->lines_cap, ng, sizeof(line), err) ||
+        grow((void **)&td->acc, &td->acc_cap, ng, sizeof(uint32_t), err))
         return -1;
     line *ln = td->lines;
     memset(ln, 0, ng * sizeof *ln);
     for (size_t i = 0; i < ng; i++)
-        ln[i].x0 = ln[i].y0 = ln[i].hmin = UINT32_MAX;
+        ln[i].x0 = ln[i].y0 = ln[i].hmin = ln[i].cy0 = UINT32_MAX;
     for (size_t i = 0; i < ng; i++) {
         line *l = &ln[lfind(c, (uint32_t)i)];
         l->x0 = c[i].x0 < l->x0 ? c[i].x0 : l->x0;
@@ -542,6 +662,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         l->y1 = c[i].y1 > l->y1 ? c[i].y1 : l->y1;
         l->cnt++;
         l->gh_max = c[i].y1 - c[i].y0 > l->gh_max ? c[i].y1 - c[i].y0 : l->gh_max;
+        l->dall = c[i].dmax > l->dall ? c[i].dmax : l->dall;
         if (c[i].strong) {
             l->ns++;
             l->only = (uint32_t)i;
@@ -550,6 +671,10 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
     }
     for (size_t i = 0; i < ng; i++) {
         line *l = &ln[c[i].line];
+        if (flat(&c[i]) && (uint32_t)c[i].dmax + TWIN_INK >= l->dall) {
+            l->nt++;
+            l->ttsum += c[i].tmax;
+        }
         if (!c[i].strong || (uint32_t)c[i].dmax + 40 < l->dref)
             continue;
         uint32_t gh = c[i].y1 - c[i].y0;
@@ -559,14 +684,23 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         l->npx += c[i].n;
         l->hmin = gh < l->hmin ? gh : l->hmin;
         l->hmax = gh > l->hmax ? gh : l->hmax;
+        l->cy0 = c[i].y0 < l->cy0 ? c[i].y0 : l->cy0;
+        l->cy1 = c[i].y1 > l->cy1 ? c[i].y1 : l->cy1;
     }
+    size_t nacc = 0;
     for (size_t i = 0; i < ng; i++) {
-        const line *l = &ln[i];
-        if (l->ns == 0)
+        line *l = &ln[i];
+        if (l->cnt == 0 || (l->ns == 0 && l->nt < 3))
             continue;
         uint32_t lh = l->y1 - l->y0;
         int ok;
-        if (lh * 5 > l->gh_max * 8) {
+        /* the staircase test looks at the glyphs of the line's ink only: texture blobs that attach above or
+         * below a line of text over speckle (ultrasound labels) make the whole line taller, not a staircase */
+        uint32_t ch = l->nc ? l->cy1 - l->cy0 : lh;
+        if (sat) {
+            ok = l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 && l->gh_max >= 4 &&
+                 sat_alone(td, l, w, h);
+        } else if (ch * 5 > l->hmax * 8 && (l->nc || lh * 5 > l->gh_max * 8)) {
             ok = 0; /* a staircase of glyphs, each overlapping the next by half: texture, not a line */
         } else if (l->nc >= 2 && l->nc * 2 >= l->ns) {
             /* two or more glyphs of one ink, high contrast, flat ink cores (tiny text: cores are all edge) */
@@ -584,8 +718,29 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         } else {
             ok = 0;
         }
+        if (!ok && !sat && l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 &&
+            (l->dall >= TWIN_SAT || l->nt >= 4)) {
+            /* three or more flat glyphs of one ink (text over bright anatomy: every glyph weak), the ink the
+             * brightest thing around, on a background that varies less than half the contrast; ink below
+             * saturation (green text: 230) needs four glyphs standing out TWIN_CNR times the background's
+             * variation (speckle's flat blobs of one value reach about 5) */
+            double tmean = (double)l->ttsum / l->nt;
+            bgstat b = background(td, l->x0, l->y0, l->x1, l->y1, (int)l->dall, w, h);
+            double sd_max = l->dall >= TWIN_SAT ? tmean / 2 : tmean / TWIN_CNR - 2;
+            ok = b.bright <= 0.03 && sd_max > 0 && b.var <= sd_max * sd_max;
+        }
         if (!ok)
             continue;
+        l->ok = 1;
+        td->acc[nacc++] = (uint32_t)i;
+    }
+    if (extend_lines(td, ln, ng, nacc))
+        return deadline_fail(err, td);
+    for (size_t i = 0; i < ng; i++) {
+        const line *l = &ln[i];
+        if (!l->ok)
+            continue;
+        uint32_t lh = l->y1 - l->y0;
         dv_box bx = {(uint32_t)((uint64_t)l->x0 * f) + ox, (uint32_t)((uint64_t)l->y0 * f) + oy,
                      (l->x1 - l->x0) * f, lh * f};
         uint32_t pad_y = (lh / 4 + 2) * f, pad_x = (lh + 3) * f;
@@ -644,7 +799,8 @@ static int search_region(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint
         return -1;
     for (int dark = 0; dark < 2; dark++) {
         make_working(td, g, rx, ry, rw, rh, f, dark, &w, &h);
-        if (search(td, w, h, f, rx, ry, g->width, g->height, err))
+        if (search(td, w, h, f, rx, ry, g->width, g->height, 0, err) ||
+            (dark && search(td, w, h, f, rx, ry, g->width, g->height, 1, err)))
             return -1;
     }
     return 0;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Scores of the text-region detector (issue 11 item 2a), and of REDACT_SENSITIVE_TEXT end to end, against floors near what it reaches, so that a
 # change that loses text fails here. The full figures are `make bench` (bench/redact.sh, bench/RESULTS.md).
-#   - a small synthetic set, generator seed 2 (held out: the detector was tuned on seed 1), built here;
+#   - a small synthetic set, generator seed 2 (held out until wp-pix-recall looked at its full set's misses;
+#     the held-out figures are now seed 3's, bench/redact.sh), built here;
 #   - the real answer-keyed files of ../shared/data/dicom/jsl-burned-in (looked at while tuning) and
 #     ../shared/data/dicom/presidio (not tuned on).
 # Recall: a box counts when >= 95 % of its ink is covered; area: share of a frame without text covered.
@@ -16,13 +17,14 @@ fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
 /usr/bin/python3 "$SRCDIR/tools/gen_burned_in.py" --seed 2 --set small --out "$T/gen" || fail "generator"
-"$SCORER" --name generator-seed2-small --min-recall 0.95 --max-empty-area 0.01 "$T/gen" || fail "generator set below its floors"
-"$SCORER" --name jsl-burned-in --min-recall 0.88 "$DATA/jsl-burned-in" || fail "jsl-burned-in below its floor"
+# floors: the figures of wp-pix-recall (seed 2 small 0.984, JSL 0.968) minus a margin of one or two boxes
+"$SCORER" --name generator-seed2-small --min-recall 0.97 --max-empty-area 0.01 "$T/gen" || fail "generator set below its floors"
+"$SCORER" --name jsl-burned-in --min-recall 0.95 "$DATA/jsl-burned-in" || fail "jsl-burned-in below its floor"
 "$SCORER" --name presidio --min-recall 0.99 --max-empty-area 0.01 "$DATA/presidio" || fail "presidio below its floors"
 # REDACT_SENSITIVE_TEXT end to end (the pixel stage: detected boxes, OCR, the sensitive-box decision, painting):
-# PHI boxes >= 95 % of their ink covered, non-PHI boxes intact (<= 5 % covered). Floors at what it reaches
-# (issue 11 targets: 0.98 / 0.85; docs/pixels.md "REDACT_SENSITIVE_TEXT end to end").
-"$SCORER" --mode sensitive --name sensitive-generator-seed2-small --min-phi-recall 0.95 --min-intact 0.90 \
+# PHI boxes >= 95 % of their ink covered, non-PHI boxes intact (<= 5 % covered). Floors near what it reaches
+# (0.979 / 0.915; issue 11 targets: 0.98 / 0.85; docs/pixels.md "REDACT_SENSITIVE_TEXT end to end").
+"$SCORER" --mode sensitive --name sensitive-generator-seed2-small --min-phi-recall 0.96 --min-intact 0.90 \
     --max-empty-area 0.01 "$T/gen" || fail "REDACT_SENSITIVE_TEXT on the generator set below its floors"
 "$SCORER" --mode sensitive --name sensitive-presidio --min-phi-recall 0.99 "$DATA/presidio" ||
     fail "REDACT_SENSITIVE_TEXT on presidio below its floor"

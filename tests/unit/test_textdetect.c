@@ -385,6 +385,33 @@ static void test_detect_dark_text_and_over_texture(void **s)
     free(g.px);
 }
 
+/* Low-contrast text (wp-pix-recall, docs/pixels.md "Finding text"): (1) saturated text over a bright smooth
+ * organ, where every glyph stands out by only ~70 levels (weak): flat twins of one ink make the line; (2) a
+ * grey label whose second word, after a wide space, runs over anatomy: the piece joins the line found on
+ * the black corner (extend_lines), so the whole label is covered, not only its first word. */
+static void test_detect_low_contrast_lines(void **s)
+{
+    (void)s;
+    dv_gray8 g = picture(400, 300, 0);
+    noise(&g, 200, 0, 200, 300, 178, 192, 5);              /* a bright, smooth organ */
+    dv_box organ = text_line(&g, 230, 40, 14, 7, 255);     /* saturated text over it */
+    noise(&g, 80, 150, 320, 150, 90, 130, 9);              /* anatomy */
+    dv_box word1 = text_line(&g, 20, 200, 10, 5, 170);     /* grey, on black */
+    dv_box word2 = text_line(&g, 84, 200, 10, 5, 170);     /* 2.2 heights on, over the anatomy */
+    dv_textdetect *td = dv_textdetect_new();
+    dv_boxes b = {0};
+    assert_int_equal(dv_textdetect_find(td, &g, 0, &b, NULL), 0);
+    dv_boxes_merge_overlapping(&b); /* what REDACT_ALL_TEXT paints */
+    assert_inside(&b, g.width, g.height);
+    assert_true(covered(&b, organ));
+    assert_true(covered(&b, word1));
+    assert_true(covered(&b, word2));
+    assert_true(area(&b) < (uint64_t)g.width * g.height / 8);
+    dv_boxes_free(&b);
+    dv_textdetect_free(td);
+    free(g.px);
+}
+
 static void test_detect_nothing_without_text(void **s)
 {
     (void)s;
@@ -565,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_merge_lines),
         cmocka_unit_test(test_detect_lines_whole_span),
         cmocka_unit_test(test_detect_dark_text_and_over_texture),
+        cmocka_unit_test(test_detect_low_contrast_lines),
         cmocka_unit_test(test_detect_nothing_without_text),
         cmocka_unit_test(test_detect_edge_cases),
         cmocka_unit_test(test_detect_huge_frame_deadline),
