@@ -109,6 +109,7 @@ class Bench:
                                          "--cache", os.path.join(REPO, "build", "bench", "cache")],
                                         check=True, capture_output=True, text=True).stdout.split("\n")[:-1]
         self.out = os.path.join(work, "out")
+        self.per_file = False
         self.wk = os.path.join(work, "work")
 
     # ---- tools: each returns (argv, env extra, prep) ---------------------------------------------------------
@@ -121,6 +122,8 @@ class Bench:
 
     def tools(self, corpus, sweep):
         n = NPROC
+        self.per_file = corpus == "shared"
+        gd = f"1 process per file, -P {n}" if self.per_file else "-r"
         t = [
             ("cp", "cp -r (the limit)", lambda s: ["cp", "-r", s, self.out], None),
             ("dv1", "dicomveil --jobs 1", lambda s: self.dv(s, 1), None),
@@ -131,14 +134,14 @@ class Bench:
             t.append(("mpi1", "dicomveil mpirun -np 1 --mpi --jobs 1", lambda s: self.dv(s, 1, 1), None))
         t += [
             ("dcmodify", "dcmodify, 1 process (in place on a copy)", self.dcmodify1, "copy"),
-            ("gdcm_e", "gdcmanon -e (its Basic profile, RSA cert) -r", self.gdcm_e, None),
+            ("gdcm_e", f"gdcmanon -e (its Basic profile, RSA cert) {gd}", self.gdcm_e, None),
             ("py1", "pydicom_basic.py --jobs 1", lambda s: self.py(s, 1), None),
             ("orthanc", f"Orthanc /anonymize, {n} connections", self.orthanc, None),
         ]
         if not sweep:
             t += [
                 ("dcmodifyP", f"dcmodify, xargs -P {n}", self.dcmodifyP, "copy"),
-                ("gdcm_dumb", "gdcmanon --dumb (table tags) -r", self.gdcm_dumb, None),
+                ("gdcm_dumb", f"gdcmanon --dumb (table tags) {gd}", self.gdcm_dumb, None),
                 ("pyN", f"pydicom_basic.py --jobs {n}", lambda s: self.py(s, n), None),
             ]
         return t
@@ -157,11 +160,22 @@ class Bench:
         per = max(1, -(-len(files_of(self.wk)) // NPROC))
         return ["xargs", "-a", lst, "-d", "\n", "-P", str(NPROC), "-n", str(per), "dcmodify"] + self.dcmodify_args
 
+    def gdcm(self, s, mode_args, per_file):
+        if not per_file:
+            return ["gdcmanon"] + mode_args + ["-r", "--continue", "-i", s, "-o", self.out]
+        # gdcmanon -r stops at the first file it cannot write (--continue only skips non-DICOM input): on the
+        # shared corpus one gdcmanon per file (xargs -P NPROC, plus one sh + mkdir per file), so every file is
+        # attempted, as in bench/run.sh.
+        script = ('S=$1; D=$2; shift 2; export S D; find "$S" -type f | sort | xargs -d "\\n" -P %d -I{} '
+                  'sh -c \'o="$D/${1#"$S"/}"; mkdir -p "${o%%/*}"; shift; exec gdcmanon "$@" -i "$0" -o "$o"\' '
+                  '{} {} "$@"' % NPROC)
+        return ["sh", "-c", script, "sh", s, self.out] + mode_args
+
     def gdcm_e(self, s):
-        return ["gdcmanon", "-e", "-c", self.cert, "-r", "--continue", "-i", s, "-o", self.out]
+        return self.gdcm(s, ["-e", "-c", self.cert], self.per_file)
 
     def gdcm_dumb(self, s):
-        return ["gdcmanon", "--dumb", "-r", "--continue", "-i", s, "-o", self.out] + self.gdcm_args
+        return self.gdcm(s, ["--dumb"] + self.gdcm_args, self.per_file)
 
     def py(self, s, jobs):
         return [PY, os.path.join(REPO, "bench", "pydicom_basic.py"), "--table", self.table, "--key-file", self.key,
@@ -172,10 +186,13 @@ class Bench:
 
     # ---- measuring ---------------------------------------------------------------------------------------------
     def measure(self, corpus, src, tid, label, argv_of, prep, nfiles, nbytes):
-        times, rsss, notes, rc = [], [], "", 0
+        times, rsss, elapsed, notes, rc = [], [], [], "", 0
+        report = os.path.join(self.w, "report.json")
         for _ in range(self.runs):
             rmtree(self.out)
             rmtree(self.wk)
+            if os.path.exists(report):
+                os.remove(report)
             if prep == "copy":
                 subprocess.run(["cp", "-r", src, self.wk], check=True)
                 subprocess.run(["chmod", "-R", "u+rwX", self.wk], check=True)
@@ -197,10 +214,9 @@ class Bench:
                              f"upload; {j['instances']} anonymized")
                 except (ValueError, IndexError, KeyError):
                     rc = rc or 99
-            elif tid.startswith("mpi"):
-                try:
-                    el = json.load(open(os.path.join(self.w, "report.json")))["elapsed_seconds"]
-                    notes = f"report elapsed {el:.3f} s (without MPI start-up)"
+            elif tid.startswith(("dv", "mpi")):
+                try:  # the run's own clock: without process (and MPI) start-up
+                    elapsed.append(json.load(open(report))["elapsed_seconds"])
                 except (OSError, ValueError, KeyError):
                     pass
             times.append(dt)
@@ -208,7 +224,8 @@ class Bench:
         outs = "in place" if prep == "copy" else str(len(files_of(self.out))) if os.path.isdir(self.out) else "0"
         med = statistics.median(times)
         row = {"corpus": corpus, "tool": tid, "label": label, "files": nfiles, "bytes": nbytes, "seconds": med,
-               "runs": [round(x, 4) for x in times], "rss_kb": max(rsss), "rc": rc, "outputs": outs, "note": notes}
+               "runs": [round(x, 4) for x in times], "rss_kb": max(rsss), "rc": rc, "outputs": outs, "note": notes,
+               "elapsed": round(statistics.median(elapsed), 4) if elapsed else ""}
         self.rows.append(row)
         log(f"   {label:44s} {med:8.3f} s  {nfiles / med:9.1f} inst/s  RSS {max(rsss) / 1024:7.1f} MB  rc {rc}"
             f"  outputs {outs}")
@@ -287,7 +304,8 @@ def main():
         meta["loads"] = b.loads
         meta["seconds"] = round(time.time() - t_start, 1)
         with open(os.path.join(res_dir, "results.tsv"), "w") as f:
-            cols = ["corpus", "tool", "label", "files", "bytes", "seconds", "rss_kb", "rc", "outputs", "note", "runs"]
+            cols = ["corpus", "tool", "label", "files", "bytes", "seconds", "rss_kb", "rc", "outputs", "note", "runs",
+                    "elapsed"]
             f.write("\t".join(cols) + "\n")
             for r in b.rows:
                 f.write("\t".join(str(r[c]) if c != "runs" else " ".join(map(str, r[c])) for c in cols) + "\n")

@@ -29,7 +29,7 @@ then ok "bench/*.py compile"; else bad "a bench/*.py does not compile"; fi
 R=$T/res
 mkdir -p "$R"
 {
-  printf 'corpus\ttool\tlabel\tfiles\tbytes\tseconds\trss_kb\trc\toutputs\tnote\truns\n'
+  printf 'corpus\ttool\tlabel\tfiles\tbytes\tseconds\trss_kb\trc\toutputs\tnote\truns\telapsed\n'
   for c in ct-10 ct-20 mr us shared; do
     files=20; [ "$c" = ct-10 ] && files=10
     for row in "cp:cp -r (the limit):0.5" "dv1:dicomveil --jobs 1:1" "dvN:dicomveil --jobs 2:0.6" \
@@ -39,8 +39,9 @@ mkdir -p "$R"
       IFS=: read -r tid label per <<<"$row"
       secs=$(awk -v f="$files" -v p="$per" 'BEGIN{printf "%.4f", f * p / 1000}')
       rc=0; [ "$c" = shared ] && [ "$tid" = dv1 ] && rc=1
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$tid" "$label" "$files" $((files * 500000)) \
-        "$secs" 6000 "$rc" "$files" "" "$secs"
+      el=""; case $tid in dv*|mpi*) el=$(awk -v s="$secs" 'BEGIN{printf "%.4f", s / 2}') ;; esac
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$tid" "$label" "$files" $((files * 500000)) \
+        "$secs" 6000 "$rc" "$files" "" "$secs" "$el"
     done
   done
 } > "$R/results.tsv"
@@ -87,10 +88,12 @@ grep -q '| ct-20 | per-core rate ≥ cp -r (single process) | 0.50× | \*\*NOT M
   && ok "cp target computed (0.50x, NOT MET)" || bad "cp target row"
 grep -q 'Loaded machine: the 1-minute load average reached 8.0 on 2 CPUs' "$MD" && ok "loaded-machine warning" \
   || bad "no loaded-machine warning"
-grep -q '| \*\*dicomveil --jobs 1\*\* | 1000.0 | 500.0 | 5.9 | 0.50 | 1.00× | 1.67× | 20 | exit 1 |' "$MD" \
+grep -q '| \*\*dicomveil --jobs 1\*\* | 1000.0 | 500.0 | 5.9 | 0.50 | 1.00× | 1.67× | 20 | run clock 0.010 s; exit 1 |' "$MD" \
   && ok "a row's figures (rate, MB/s, RSS, ratios, exit code)" || bad "row figures"
 grep -q '^| 10 | 2000.0 | 1000.0 | 1666.7 | 1428.6 | 80.0 | 333.3 | 111.1 | 250.0 |$' "$MD" \
   && ok "size sweep row" || bad "size sweep row"
+# workers: 1 thread 1000/s, 2 threads 1666.7/s, 1 rank 833.3/s, 2 ranks 1428.6/s; the run clock twice as fast
+grep -q '^| 2 | 1666.7 | 1428.6 | 3333.3 | 2857.1 |$' "$MD" && ok "threads / ranks row" || bad "threads / ranks row"
 for p in peers_size peers_workers; do
   if [ "$(head -c 4 "$T/img/$p.png" 2>/dev/null | od -An -c | tr -d ' ')" = '211PNG' ]; then ok "$p.png is a PNG"
   else bad "$p.png missing or not a PNG"; fi
