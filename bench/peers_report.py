@@ -223,6 +223,33 @@ def section(rows, meta):
     else:
         L += [f"Load average stayed at or below {peak:.1f} on {meta['nproc']} CPUs (idle machine).", ""]
     L += ["![throughput against corpus size](img/peers_size.png) ![threads and MPI ranks](img/peers_workers.png)", ""]
+    L += ["What each row does (all from the same input files; \"÷ cp\" = the tool's rate over cp's; the two "
+          "dicomveil columns = dicomveil's rate over the tool's):", "",
+          "- **cp -r**: one process copying the folder: the I/O limit of one core.",
+          "- **dicomveil**: `deidentify --config {}` (the Basic profile: dummies, keyed HMAC UIDs, recursion into "
+          "sequences, private tags deleted, markers, `<study>/<series>/<sop>` output) with `--jobs 1`, `--jobs` = "
+          "all CPUs, and under `mpirun -np 1|2 --mpi --jobs 1` (as bench/mpi.sh). Wall time of the whole command; "
+          "the notes give the run's own clock (report `elapsed_seconds`, without process and MPI start-up).",
+          f"- **dcmodify** (DCMTK): {meta.get('dcmodify_args', '?')} arguments from the PS3.15 table "
+          "(bench/basic_args.py: `-ea` for X, `-ma (g,e)=` for non-SQ Z/D/U, `-ep -gst -gse -gin`), in place on a "
+          "fresh untimed copy; one process (xargs), and xargs -P CPUs. It blanks instead of writing dummies and "
+          "cannot recurse conditionally: less work than dicomveil.",
+          "- **gdcmanon -e** (GDCM): its own PS3.15 Basic profile (E.1.1 de-identify). That mode refuses to run "
+          "without a certificate (it encrypts the original values into the Encrypted Attributes Sequence), so it "
+          "gets a throwaway self-signed RSA-2048 certificate; it keeps private tags. **gdcmanon --dumb**: "
+          f"`--remove`/`--empty` for the {meta.get('gdcm_tags', '?')} table tags it accepts, top level only, no "
+          "UID regeneration. Both `-r` over the folder, except on the shared corpus: one process per file (xargs -P "
+          "CPUs, one `sh` + `mkdir` per file), because `-r` stops at the first file it cannot write.",
+          "- **pydicom_basic.py**: the same semantics as dicomveil in plain pydicom, 1 process or a pool of CPUs.",
+          "- **Orthanc** (Debian, loopback, temporary configuration, tools/orthanc_local.py): every file uploaded "
+          "first (not timed; files it rejects and duplicate SOP Instance UIDs are not anonymized), then only "
+          "`POST /instances/{id}/anonymize` (body `{}`: Orthanc's Basic profile) is timed, from as many keep-alive "
+          "client connections as CPUs, the answers written to disk. Peak RSS: Orthanc's VmHWM during that phase. "
+          "Client and server share the CPUs.",
+          "- The shared corpus leaves out `orthanc-tests/2026-05-06-Deeply-Nested-Sequence.dcm` for every tool: it "
+          "crashes dcmodify and gdcmanon (stack overflow) and Orthanc; dicomveil rejects it cleanly (class "
+          "`limit`). Rates there count every input file, including non-DICOM, broken and duplicate ones "
+          "(`outputs` says how many files each tool wrote; a non-zero exit is noted).", ""]
     for name in names:
         L += table(name, corp[name], meta) + [""]
     tools, srows = sweep_data(corp, meta)
