@@ -19,7 +19,8 @@ phase). The load average is recorded before and after each corpus.
 Writes build/bench/peers/results.tsv and meta.json, then bench/peers_report.py writes the section of
 bench/RESULTS.md between its markers and the plots bench/img/peers_*.png.
 
-Sizes (BENCH_SIZE or --size): small (~3 min: CT 20/50/100, MR 8, US 24, RUNS 1) or full (CT 100/300/1000,
+Sizes (BENCH_SIZE or --size): small (~3 min on an idle machine: CT 20/50/100, MR 8, US 24, RUNS 1, the
+second variant of each peer (dcmodify -P, gdcmanon --dumb, pydicom pool) on the CT corpus only) or full (CT 100/300/1000,
 MR 50, US 200, RUNS 3). Env: DV_BIN (build/dicomveil), DV_SHARED_DATA (../shared/data), RUNS.
 """
 import argparse
@@ -76,6 +77,16 @@ def cached_corpus(cache, name, gen_cmd):
         subprocess.run(gen_cmd + [d], check=True)
         open(d + ".done", "w").close()
     return d
+
+
+def subset(src, dst, n):
+    os.makedirs(dst)
+    for f in files_of(src)[:n]:
+        try:
+            os.link(f, os.path.join(dst, os.path.basename(f)))
+        except OSError:
+            shutil.copy(f, dst)
+    return dst
 
 
 class Bench:
@@ -138,7 +149,9 @@ class Bench:
             ("py1", "pydicom_basic.py --jobs 1", lambda s: self.py(s, 1), None),
             ("orthanc", f"Orthanc /anonymize, {n} connections", self.orthanc, None),
         ]
-        if not sweep:
+        if not sweep and (self.size == "full" or corpus.startswith("ct")):
+            # the second variant of each peer; in the small size only on the CT corpus (one process per file
+            # of gdcmanon on the shared corpus alone takes minutes on a loaded machine)
             t += [
                 ("dcmodifyP", f"dcmodify, xargs -P {n}", self.dcmodifyP, "copy"),
                 ("gdcm_dumb", f"gdcmanon --dumb (table tags) {gd}", self.gdcm_dumb, None),
@@ -285,9 +298,12 @@ def main():
         gen_ct = os.path.join(REPO, "bench", "gen_ct_corpus.py")
         gen_pc = os.path.join(REPO, "bench", "gen_peer_corpora.py")
         corpora = []
+        big_n = max(sz["ct"])
+        big = cached_corpus(cache, f"peers_ct_{big_n}", [PY, gen_ct, "-n", str(big_n)])
         for n in sz["ct"]:
-            corpora.append((f"ct-{n}", cached_corpus(cache, f"peers_ct_{n}", [PY, gen_ct, "-n", str(n)]),
-                            n != max(sz["ct"])))
+            # the smaller sizes are the first N files of the largest (hard links): generated once
+            corpora.append((f"ct-{n}", big if n == big_n else subset(big, os.path.join(work, f"ct_{n}"), n),
+                            n != big_n))
         corpora.append(("mr", cached_corpus(cache, f"peers_mr_{sz['mr']}_f{MR_FRAMES}",
                                             [PY, gen_pc, "mr", "-n", str(sz["mr"]), "--frames", str(MR_FRAMES), ]),
                         False))
@@ -296,7 +312,8 @@ def main():
         sh = os.path.join(work, "shared_in")
         shutil.copytree(os.path.join(b.shared, "dicom"), sh)
         subprocess.run(["chmod", "-R", "u+rwX", sh], check=True)
-        os.remove(os.path.join(sh, SHARED_EXCLUDE))
+        if os.path.exists(os.path.join(sh, SHARED_EXCLUDE)):
+            os.remove(os.path.join(sh, SHARED_EXCLUDE))
         corpora.append(("shared", sh, False))
         # gen_cmd puts OUT last: gen_ct_corpus.py / gen_peer_corpora.py take it as a positional argument
         for name, src, sweep in corpora:
