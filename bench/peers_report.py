@@ -7,7 +7,7 @@
 DIR holds results.tsv (one row per measurement: corpus, tool, label, files, bytes, seconds (median),
 rss_kb, rc, outputs, note, runs) and meta.json (date, commit, machine, versions, load averages per corpus).
 The section between the markers PEERS_BEGIN / PEERS_END in the markdown file is replaced (appended when the
-markers are missing); --stdout prints it instead. Plots (gnuplot, png terminal, 640x400): img/peers_size.png
+markers are missing); --stdout prints it instead. Plots (gnuplot, png terminal, 640x440): img/peers_size.png
 (throughput against corpus size, CT corpus) and img/peers_workers.png (against worker threads / MPI ranks).
 tests/integration/test_bench_scripts.sh runs this on a tiny fixture so the record cannot silently rot.
 """
@@ -176,18 +176,20 @@ def plot(corp, meta, img):
         ct = "ct-%d" % max(meta["ct_sizes"])
         title = f"{meta['date']}, {meta['nproc']} CPUs, load {meta.get('loads', {}).get(ct, ['?'])[0]}"
         script = f"""
-set terminal png size 640,400 font ",9"
-set key outside right top
+set terminal png size 640,440 font ",9"
+set key below horizontal
 set grid
 set datafile missing "NaN"
 set output "{os.path.join(img, 'peers_size.png')}"
 set title "CT-like 512x512: throughput against corpus size\\n{title}"
-set xlabel "instances in the corpus"
+set xlabel "instances in the corpus (log)"
+set xrange [{rows[0][0] * 0.8 if rows else 1}:{rows[-1][0] * 1.25 if rows else 10}]
 set ylabel "instances/s (log)"
-set logscale y
+set logscale xy
 set xtics ({', '.join(str(r[0]) for r in rows)})
 plot for [i=2:{len(tools) + 1}] "{size_dat}" using 1:i with linespoints lw 2 title columnheader(i)
-unset logscale y
+unset logscale xy
+set autoscale x
 set output "{os.path.join(img, 'peers_workers.png')}"
 set title "dicomveil on CT-like {max(meta['ct_sizes'])}: threads and MPI ranks\\n{title}"
 set xlabel "workers (threads or ranks)"
