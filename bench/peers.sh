@@ -4,7 +4,7 @@
 # Orthanc's /instances/{id}/anonymize side by side on the same generated corpora and ../shared/data/dicom, then
 # regenerates its section of bench/RESULTS.md and the plots bench/img/peers_*.png (bench/peers_report.py).
 #
-#   BENCH_SIZE=small bench/peers.sh     # ~3 minutes: CT 20/50/100, MR 8, US 24, 1 run per measurement
+#   BENCH_SIZE=small bench/peers.sh     # ~3 min idle (~8 at load 20): CT 20/50/100, MR 8, US 24, 1 run each
 #   bench/peers.sh                      # full (default): CT 100/300/1000, MR 50, US 200, 3 runs (< ~15 min)
 #
 # Env: BENCH_SIZE (full), RUNS, DV_BIN (build/dicomveil), DV_SHARED_DATA (../shared/data). Extra arguments are

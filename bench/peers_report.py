@@ -109,7 +109,7 @@ def targets(corp, names):
         dv1, dcm, cp = d.get("dv1"), d.get("dcmodify"), d.get("cp")
         if dv1 and dcm:
             x = ratio(dv1["rate"], dcm["rate"])
-            out.append(f"| {name} | per-core rate ≥ 10× dcmodify (1 process) | {x:.1f}× | "
+            out.append(f"| {name} | per-core rate ≥ 10× dcmodify (1 process) | {x:.2f}× | "
                        f"{'**MET**' if x >= 10 else '**NOT MET**'} |")
         if dv1 and cp:
             x = ratio(dv1["rate"], cp["rate"])
@@ -119,7 +119,7 @@ def targets(corp, names):
         if rc1 == rc1 and dcm and cp:
             x, y = ratio(rc1, dcm["rate"]), ratio(rc1, cp["rate"])
             out.append(f"| {name} | the same two by dicomveil's run clock (no process start-up; the peers' times keep "
-                       f"theirs) | {x:.1f}× dcmodify, {y:.2f}× cp | {'met' if x >= 10 else 'not met'}, "
+                       f"theirs) | {x:.2f}× dcmodify, {y:.2f}× cp | {'met' if x >= 10 else 'not met'}, "
                        f"{'met' if y >= 1 else 'not met'} |")
         rec = [t for t in ("orthanc", "gdcm_e", "gdcm_dumb") if t in d and d[t]["seconds"] > 0]
         out.append(f"| {name} | Orthanc and gdcmanon recorded beside dicomveil | {', '.join(SHORT[t] for t in rec)} | "

@@ -82,7 +82,7 @@ for t in tables:
         assert row.count("|") == w, row
         assert "nan" not in row.lower(), row
 EOF
-grep -q '| ct-20 | per-core rate ≥ 10× dcmodify (1 process) | 12.5× | \*\*MET\*\* |' "$MD" \
+grep -q '| ct-20 | per-core rate ≥ 10× dcmodify (1 process) | 12.50× | \*\*MET\*\* |' "$MD" \
   && ok "10x dcmodify target computed (12.5x, MET)" || bad "dcmodify target row"
 grep -q '| ct-20 | per-core rate ≥ cp -r (single process) | 0.50× | \*\*NOT MET\*\* |' "$MD" \
   && ok "cp target computed (0.50x, NOT MET)" || bad "cp target row"
