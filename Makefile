@@ -12,6 +12,8 @@
 #                     crashes to build-fuzz/artifacts/<target>/ (FUZZ_INVARIANTS=0: memory safety only)
 #   make demo         deps + build + tools/demo.sh (synthetic instances, no real PHI)
 #   make bench        deps + build + bench/run.sh (peers, RESULTS.md figures) + bench/ab.sh (A/B vs a reference)
+#                     + bench/peers.sh (side by side with every peer on 4 corpora: RESULTS.md section, img/*.png;
+#                       BENCH_SIZE=small for a ~3 min run)
 #                     + bench/redact.sh (text-region detection: recall, area, ms per frame)
 #                     + bench/pixel_classify.sh (OCR + sensitive-box decision on rendered overlays)
 #                     + bench/server_load.sh (serve: concurrent STOW vs the CLI, QIDO p50/p99 at 100k, RSS)
@@ -77,13 +79,14 @@ endif
 #   libopenmpi-dev / openmpi-bin: deidentify --mpi and its test (test_cli_mpi.sh, mpirun).
 #   chromium / chromium-driver / python3-selenium: the web console's browser test (test_console.py).
 #   bash-completion / dpkg-dev / lintian / man-db: packaging (completion test, make deb, man -l).
+#   gnuplot-nox: the benchmark plots bench/img/peers_*.png (bench/peers_report.py, test_bench_scripts.sh).
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
 	curl libgnutls28-dev libmicrohttpd-dev libpq-dev libsqlite3-dev openssl orthanc orthanc-dicomweb postgresql python3-googleapi python3-httplib2 \
 	fonts-dejavu-core libleptonica-dev libtesseract-dev tesseract-ocr-eng \
 	clang llvm libclang-rt-14-dev \
 	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
-	dcmtk dicom3tools libgdcm-tools libgdcm3.0 \
+	dcmtk dicom3tools gnuplot-nox libgdcm-tools libgdcm3.0 \
 	time hyperfine bc \
 	libopenmpi-dev openmpi-bin \
 	chromium chromium-driver python3-selenium \
@@ -254,6 +257,7 @@ demo: deps build
 
 bench: deps build
 	bash bench/run.sh
+	bash bench/peers.sh
 	bash bench/ab.sh
 	bash bench/text.sh
 	bash bench/redact.sh

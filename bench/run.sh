@@ -57,65 +57,13 @@ echo "   peers: $(dcmodify --version 2>&1 | head -1 | tr -d '$'); $(gdcmanon --v
 echo "   runs per measurement: $RUNS (median)"
 
 # ---------------------------------------------------------------------------------------------------------
-# Argument lists from the PS3.15 table (Basic Profile column). Composite codes use the DECISIONS.md fallback.
-# dcmodify: X -> -ea "(g,e)"; Z/D/U (non-SQ) -> -ma "(g,e)=" (blank; dcmodify cannot make dummies or HMAC
-# UIDs); -gst/-gse/-gin for the three primary UIDs; -ep erases private data. Sequences: X -> -ea; others
-# are left alone (dcmodify cannot recurse conditionally).
-# gdcmanon --dumb: X -> --remove g,e; Z/D/U -> --empty g,e (top level only; no UID regeneration, private
-# data untouched: gdcmanon's dumb mode has no "all private" switch).
-table_args() { $PY - "$TABLE" "$1" <<'EOF'
-import csv, sys
-from pydicom.datadict import dictionary_VR
-fall = {"X/Z": "Z", "X/D": "D", "Z/D": "D", "X/Z/D": "D", "X/Z/U*": "U"}
-primary = {"0020000D", "0020000E", "00080018"}
-tool = sys.argv[2]
-out = []
-for row in csv.DictReader(open(sys.argv[1], newline="")):
-    code = fall.get(row["Basic Prof."].strip(), row["Basic Prof."].strip())
-    g, e = row["Tag"].strip().strip("()").split(",")
-    if "gggg" in g or code not in ("X", "Z", "D", "U"):
-        continue
-    if "x" in g.lower() or "x" in e.lower():
-        if e.lower() == "xxxx":
-            continue                       # curve groups: no single tag
-        g = g.lower().replace("x", "0")     # (60xx,....) -> group 6000
-    g, e = g.upper(), e.upper()
-    if g in ("0000", "0002", "FFFC") or g + e in primary:
-        continue
-    try:
-        vr = dictionary_VR(int(g + e, 16))
-    except KeyError:
-        vr = "??"
-    if tool == "dcmodify":
-        if code == "X":
-            out += ["-ea", f"({g},{e})"]
-        elif vr != "SQ":
-            out += ["-ma", f"({g},{e})="]
-    else:
-        if code == "X":
-            out += ["--remove", f"{int(g,16):x},{int(e,16):x}"]
-        elif vr != "SQ" or code in ("Z", "D"):
-            out += ["--empty", f"{int(g,16):x},{int(e,16):x}"]
-print("\n".join(out))
-EOF
-}
-mapfile -t DCMODIFY_ARGS < <(table_args dcmodify)
-mapfile -t GDCM_RAW < <(table_args gdcm)
-# gdcmanon refuses (exit 1, nothing written) --empty on sequences and on tags missing from its dictionary:
-# keep only the tags it accepts, probed once on a generated file and cached per table checksum.
-GDCM_CACHE=$REPO/build/bench/cache/gdcm_args.$(cksum < "$TABLE" | cut -d' ' -f1).txt
-if [ ! -s "$GDCM_CACHE" ]; then
-  probe_dir=$W/probe; $PY "$REPO/bench/gen_ct_corpus.py" "$probe_dir" -n 1 2>/dev/null
-  : > "$GDCM_CACHE.tmp"
-  for ((i = 0; i < ${#GDCM_RAW[@]}; i += 2)); do
-    rm -f "$W/probe.dcm"
-    if gdcmanon --dumb -i "$probe_dir/ct_00000.dcm" -o "$W/probe.dcm" "${GDCM_RAW[i]}" "${GDCM_RAW[i+1]}" >/dev/null 2>&1; then
-      printf '%s\n%s\n' "${GDCM_RAW[i]}" "${GDCM_RAW[i+1]}" >> "$GDCM_CACHE.tmp"
-    fi
-  done
-  mv "$GDCM_CACHE.tmp" "$GDCM_CACHE"
-fi
-mapfile -t GDCM_ARGS < "$GDCM_CACHE"
+# Argument lists from the PS3.15 table (Basic Profile column): bench/basic_args.py (shared with bench/peers.py)
+# says how each code maps to dcmodify / gdcmanon --dumb options and probes the tags gdcmanon accepts (cached).
+mapfile -t DCMODIFY_ARGS < <($PY "$REPO/bench/basic_args.py" dcmodify "$TABLE")
+mapfile -t GDCM_RAW < <($PY "$REPO/bench/basic_args.py" gdcm "$TABLE")
+probe_dir=$W/probe; $PY "$REPO/bench/gen_ct_corpus.py" "$probe_dir" -n 1 2>/dev/null
+mapfile -t GDCM_ARGS < <($PY "$REPO/bench/basic_args.py" gdcm "$TABLE" --probe "$probe_dir/ct_00000.dcm" \
+  --cache "$REPO/build/bench/cache")
 DCMODIFY_ARGS=(-nb -q -imt -ie -ep -gst -gse -gin "${DCMODIFY_ARGS[@]}")
 echo "   dcmodify: ${#DCMODIFY_ARGS[@]} arguments; gdcmanon: $(( ${#GDCM_ARGS[@]} / 2 )) of $(( ${#GDCM_RAW[@]} / 2 )) tags (it refuses the rest) (from $(basename "$TABLE"))"
 

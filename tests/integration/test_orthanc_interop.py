@@ -14,90 +14,35 @@ uploaded to Orthanc over its REST API; Orthanc pushes it to our STOW-RS endpoint
 WADO-RS (/dicom-web/servers/dicomveil/retrieve); every file Orthanc then holds must be byte-identical to the
 original. Both servers are stopped at the end, also on failure (Orthanc is killed if SIGTERM is not enough).
 """
-import ctypes
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 from test_server import Server, curl, check, fails, SHARED  # noqa: E402
+import orthanc_local  # noqa: E402  (one home for starting Orthanc: tools/orthanc_local.py, also bench/)
+from orthanc_local import ORTHANC, free_port, stop  # noqa: E402
 
-ORTHANC = "/usr/sbin/Orthanc"
 PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 STUDY_DIR = os.path.join(SHARED, "dicom", "dcm_qa_ts")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def orthanc(port, method, path, body=None, ctype="application/json", timeout=30):
-    """(status, body bytes) of one call to Orthanc's REST API."""
-    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method,
-                                 headers={"Content-Type": ctype} if data is not None else {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-    except (urllib.error.URLError, OSError) as e:
-        return None, str(e).encode()
+    return orthanc_local.call(port, method, path, body, ctype, timeout)
 
 
 def start_orthanc(tmp, port, dicomweb_url):
-    cfg = {
-        "Name": "dicomveil-interop",
-        "StorageDirectory": os.path.join(tmp, "orthanc-storage"),
-        "IndexDirectory": os.path.join(tmp, "orthanc-index"),
-        "HttpPort": port,
-        "RemoteAccessAllowed": False,
-        "AuthenticationEnabled": False,
-        "DicomServerEnabled": False,
-        "HttpServerEnabled": True,
-        "OrthancExplorerEnabled": False,
-        "StorageCompression": False,
-        "OverwriteInstances": True,
+    return orthanc_local.start(tmp, port, "dicomveil-interop", {
         "ConcurrentJobs": 1,
         "HttpThreadsCount": 4,
         "Plugins": [PLUGIN],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False,
                      "Servers": {"dicomveil": [dicomweb_url]}},
-    }
-    path = os.path.join(tmp, "orthanc.json")
-    with open(path, "w") as f:
-        json.dump(cfg, f)
-    log = open(os.path.join(tmp, "orthanc.log"), "w")
-    # PR_SET_PDEATHSIG: Orthanc dies with this test even if the test itself is killed (a ctest timeout).
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    proc = subprocess.Popen([ORTHANC, path], stdout=log, stderr=subprocess.STDOUT, cwd=tmp,
-                            preexec_fn=lambda: libc.prctl(1, signal.SIGKILL))
-    for _ in range(200):
-        st, _ = orthanc(port, "GET", "/system", timeout=2)
-        if st == 200 or proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    return proc
-
-
-def stop(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    })
 
 
 def main():
