@@ -96,11 +96,18 @@ void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const ch
     memset(out, 0, sizeof *out);
     dvs_instance_rec *rec = &p->rec;
     memset(rec, 0, sizeof *rec);
-    dvs_blob_hash(w, rec->blob);
-    rec->size = dvs_blob_size(w);
-    dv_fd_source f;
-    dv_source src = dv_source_fd(&f, dvs_blob_fd(w), rec->size);
     dv_error err = {0};
+    if (dvs_blob_hash(w, rec->blob, &err) != 0) {
+        dvs_blob_abort(w);
+        out->reason = DVH_FAIL_PROCESSING;
+        return;
+    }
+    rec->size = dvs_blob_size(w);
+    /* Parsed from memory when the writer still holds the whole instance (up to 1 MiB), else read back. */
+    dv_fd_source f;
+    dv_mem_source m;
+    const void *bytes = dvs_blob_bytes(w);
+    dv_source src = bytes ? dv_source_memory(&m, bytes, (size_t)rec->size) : dv_source_fd(&f, dvs_blob_fd(w), rec->size);
     dv_instance *inst = dv_instance_read(&src, NULL, &err);
     unsigned reason = 0;
     if (inst == NULL || dv_instance_is_directory(inst)) {
@@ -131,31 +138,36 @@ void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const ch
         out->reason = reason;
         return;
     }
-    /* Durable first, unlocked (the slow part); dvs_blob_commit's own fsync then finds nothing to write. */
-    if (fsync(dvs_blob_fd(w)) != 0) {
+    /* Durable first, unlocked and in parallel with the other threads (the slow part). */
+    if (dvs_blob_sync(w, &err) != 0) {
         dvs_blob_abort(w);
         out->reason = DVH_FAIL_PROCESSING;
         return;
     }
-    /* Name, index (and clean up) under blob_mu, so a concurrent DELETE cannot unlink the file between the
-     * name and the row (server_internal.h). Named before indexed: a crash in between leaves an unreferenced
-     * file, never a row without its file. */
-    dvh_blob_lock(srv);
+    /* Name, index (and clean up) under the blob lock, shared with the other STOWs, so a concurrent DELETE
+     * (exclusive) cannot unlink the file between the name and the row (server_internal.h). Named before
+     * indexed: a crash in between leaves an unreferenced file, never a row without its file. The row is
+     * committed together with the other instances named meanwhile (put_batch.c), after the fsync of their
+     * directory: durable when this returns. */
+    dvh_blob_lock_shared(srv);
     if (dvs_blob_commit(w, &err) != 0) {
-        dvh_blob_unlock(srv);
+        dvh_blob_unlock_shared(srv);
         out->reason = DVH_FAIL_PROCESSING;
         return;
     }
     char existing[65] = "";
-    int rc = srv->ix->ops->instance_put(srv->ix, store_id, rec, existing, &err);
+    int rc = dvh_batch_put(srv, store_id, rec, existing, &err);
     if (rc != DVS_OK) {
         out->reason = rc == DVS_EXISTS ? DVH_FAIL_DUPLICATE : DVH_FAIL_PROCESSING;
         out->same_blob = rc == DVS_EXISTS && strcmp(existing, rec->blob) == 0;
-        /* Our file is garbage unless another row holds the same bytes. */
+        /* A duplicate with other bytes: our file is garbage unless another row holds the same bytes (a
+         * concurrent STOW of these same bytes has this SOPInstanceUID too, so it is a duplicate as well, or
+         * it is the row counted here). After any other failure the file stays (an orphan, never a hole: the
+         * failure may be a whole batch whose other instances share the file). */
         uint64_t refs = 1;
-        if (strcmp(existing, rec->blob) != 0 &&
+        if (rc == DVS_EXISTS && strcmp(existing, rec->blob) != 0 &&
             srv->ix->ops->blob_refs(srv->ix, store_id, rec->blob, &refs, &err) == DVS_OK && refs == 0)
             dvs_blob_remove(srv->data_fd, store_id, rec->blob);
     }
-    dvh_blob_unlock(srv);
+    dvh_blob_unlock_shared(srv);
 }
