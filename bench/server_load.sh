@@ -112,7 +112,7 @@ echo "-- de-identify operation: $OP_OK ok, $OP_FAILED failed"
 LOST=$(( $(field "$R1" "['lost'] + json.loads(sys.argv[1])['failed']") + $(field "$R2" "['lost'] + json.loads(sys.argv[1])['failed']") \
   + $(field "$R3" "['failed'] + json.loads(sys.argv[1])['stow_under_load']['failed']") + OP_FAILED + N_CT - OP_OK - OP_FAILED ))
 STOW_RATE=$(printf '%.1f' "$STOW_RATE")
-FILL_RATE=$(field "$R2" "round(json.loads(sys.argv[1])['ok'] / json.loads(sys.argv[1])['seconds'], 1)")
+FILL_RATE=$($PY -c "import json,sys; j=json.loads(sys.argv[1]); print(round(j['ok'] / j['seconds'], 1))" "$R2")
 P50=$(field "$R3" "['p50_ms']")
 P99=$(field "$R3" "['p99_ms']")
 pct() { echo "scale=0; 100 * $1 / $2" | bc; }
