@@ -8,7 +8,7 @@ and the read connections of the SQLite index, seen from a client.
   DATA/stores/<id>/<sha-256 of the bytes>.dcm with exactly the bytes sent;
 * consistency: 2 threads QIDO the store's studies and instances all along; an instance acknowledged before a
   query started is in that query's answer, no query fails, and each study's NumberOfStudyRelatedInstances never
-  shrinks from one query to the next;
+  shrinks from one query of a thread to its next;
 * at the end every instance is listed once (QIDO and getDICOMStoreMetrics).
 The instances are built here (pydicom, 8x8 pixels); the whole test takes a few seconds.
 """
@@ -117,10 +117,10 @@ def run(port, data):
             if not path or not os.path.exists(path) or open(path, "rb").read() != b:
                 problems.append("acknowledged instance %d: its file is missing or differs" % n)
 
-    seen_counts = {}
     queries = [0]
 
     def querier():
+        seen_counts = {}  # per thread: its own queries are in order, the other thread's are not
         while not stop.is_set():
             with mu:
                 before = set(sop for sop, _ in acked.items())
@@ -140,7 +140,8 @@ def run(port, data):
                     seen_counts[uid] = n
             elif st != 204:
                 problems.append("QIDO studies answered %s" % st)
-            queries[0] += 1
+            with mu:
+                queries[0] += 1
 
     qs = [threading.Thread(target=querier) for _ in range(2)]
     ws = [threading.Thread(target=stower, args=(t,)) for t in range(THREADS)]
