@@ -8,6 +8,9 @@
 # Environment: DV_BIN (default build/dicomveil), N_CT (20), N_TINY (400), CLIENTS (8), KEEP (a folder that
 # receives the callgrind and strace outputs for callgrind_annotate; default: none).
 set -euo pipefail
+for t in valgrind callgrind_control strace; do
+  command -v "$t" > /dev/null || { echo "server_profile.sh: needs $t (Debian: apt-get install valgrind strace)" >&2; exit 2; }
+done
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${DV_BIN:-$REPO/build/dicomveil}
 PY=/usr/bin/python3
