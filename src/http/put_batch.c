@@ -101,43 +101,57 @@ static void commit_batch(dvh_server *srv, dvh_batcher *b, put_req **reqs, size_t
     }
 }
 
-int dvh_batch_put(dvh_server *srv, int64_t store_id, const dvs_instance_rec *rec, char existing[65], dv_error *err)
+void dvh_batch_put_many(dvh_server *srv, size_t n, const int64_t *store_ids, const dvs_instance_rec *const *recs,
+                        char (*existing)[65], int *rcs)
 {
     dvh_batcher *b = srv->batch;
-    put_req me = {.store_id = store_id, .rec = rec, .rc = -1};
+    put_req *mine = calloc(n, sizeof *mine);
+    if (mine == NULL) {
+        for (size_t k = 0; k < n; k++)
+            rcs[k] = -1;
+        return;
+    }
     pthread_mutex_lock(&b->mu);
-    if (b->tail)
-        b->tail->next = &me;
-    else
-        b->head = &me;
-    b->tail = &me;
-    while (!me.done) {
+    for (size_t k = 0; k < n; k++) {
+        mine[k] = (put_req){.store_id = store_ids[k], .rec = recs[k], .rc = -1};
+        if (b->tail)
+            b->tail->next = &mine[k];
+        else
+            b->head = &mine[k];
+        b->tail = &mine[k];
+    }
+    size_t waiting = n;
+    while (waiting) {
         if (b->leading) {
             pthread_cond_wait(&b->cv, &b->mu);
-            continue;
+        } else {
+            /* Lead: take the queue (up to BATCH_MAX; the rest waits for the next leader). */
+            b->leading = 1;
+            put_req *reqs[BATCH_MAX];
+            size_t m = 0;
+            while (b->head && m < BATCH_MAX) {
+                reqs[m++] = b->head;
+                b->head = b->head->next;
+            }
+            if (b->head == NULL)
+                b->tail = NULL;
+            pthread_mutex_unlock(&b->mu);
+            commit_batch(srv, b, reqs, m);
+            pthread_mutex_lock(&b->mu);
+            for (size_t k = 0; k < m; k++)
+                reqs[k]->done = 1;
+            b->leading = 0;
+            pthread_cond_broadcast(&b->cv);
         }
-        /* Lead: take the queue (up to BATCH_MAX; the rest waits for the next leader). */
-        b->leading = 1;
-        put_req *reqs[BATCH_MAX];
-        size_t n = 0;
-        while (b->head && n < BATCH_MAX) {
-            reqs[n++] = b->head;
-            b->head = b->head->next;
-        }
-        if (b->head == NULL)
-            b->tail = NULL;
-        pthread_mutex_unlock(&b->mu);
-        commit_batch(srv, b, reqs, n);
-        pthread_mutex_lock(&b->mu);
+        waiting = 0;
         for (size_t k = 0; k < n; k++)
-            reqs[k]->done = 1;
-        b->leading = 0;
-        pthread_cond_broadcast(&b->cv);
+            waiting += !mine[k].done;
     }
     pthread_mutex_unlock(&b->mu);
-    if (me.rc == DVS_EXISTS)
-        memcpy(existing, me.existing, 65);
-    if (me.rc < 0 && err)
-        *err = me.err;
-    return me.rc;
+    for (size_t k = 0; k < n; k++) {
+        rcs[k] = mine[k].rc;
+        if (mine[k].rc == DVS_EXISTS)
+            memcpy(existing[k], mine[k].existing, 65);
+    }
+    free(mine);
 }

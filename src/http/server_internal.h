@@ -138,6 +138,15 @@ typedef struct dvh_put_result {
 /* Store the instance in w (complete; w is consumed whatever happens) into store_id. study: when non-empty,
  * the instance must belong to it (STOW on /studies/{study}). */
 void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study, dvh_put_result *out);
+/* The same in two phases, so that several instances (the parts of one STOW request) share one fsync round and
+ * one group commit: prepare parses one instance (NULL when it already failed: out->reason set, w consumed;
+ * out must stay valid until commit), commit stores every prepared one, results in their outs. The prepared
+ * stay the caller's: free each with dvh_prepared_free (NULL-safe) after commit. */
+typedef struct dvh_prepared dvh_prepared;
+dvh_prepared *dvh_store_prepare(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study,
+                                dvh_put_result *out);
+void dvh_store_commit(dvh_server *srv, dvh_prepared **pp, size_t n);
+void dvh_prepared_free(dvh_prepared *pp);
 
 /* --- roots.c: the local files a client may name --- */
 /* Resolve ref (an absolute path or file:// URI) to a real path inside an allowed root that is a folder
@@ -215,5 +224,9 @@ void dvh_batcher_free(dvh_batcher *b);
  * fsync per store and one index commit for all of them); returns once rec's row is committed: as
  * instance_put (DVS_OK, DVS_EXISTS with existing set, -1 with err). The file must be fsync'ed and named. */
 int dvh_batch_put(dvh_server *srv, int64_t store_id, const dvs_instance_rec *rec, char existing[65], dv_error *err);
+/* The same for n instances of one caller (the parts of one STOW request), queued together so they share one
+ * commit: rcs[k] as instance_put's result (-1 on any failure). */
+void dvh_batch_put_many(dvh_server *srv, size_t n, const int64_t *store_ids, const dvs_instance_rec *const *recs,
+                        char (*existing)[65], int *rcs);
 
 #endif

@@ -145,6 +145,15 @@ int dvs_blob_write(dvs_blob_writer *w, const void *data, size_t len, dv_error *e
     return 0;
 }
 
+void dvs_blob_release(dvs_blob_writer *w)
+{
+    /* dvs_blob_hash wrote every byte to the file already: only the copy goes */
+    free(w->buf);
+    w->buf = NULL;
+    w->blen = w->bcap = 0;
+    w->flushed = 1;
+}
+
 const void *dvs_blob_bytes(const dvs_blob_writer *w)
 {
     return !w->flushed && w->size == w->blen && w->size ? w->buf : NULL;

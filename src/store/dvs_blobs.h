@@ -29,6 +29,8 @@ int dvs_blob_hash(dvs_blob_writer *w, char hex[65], dv_error *err);
 /* After dvs_blob_hash: the whole instance in memory (owned by w, valid until commit/abort) when it was small
  * enough to stay buffered, else NULL (read it from dvs_blob_fd). */
 const void *dvs_blob_bytes(const dvs_blob_writer *w);
+/* After dvs_blob_hash: free the in-memory copy (dvs_blob_bytes is NULL from then on). */
+void dvs_blob_release(dvs_blob_writer *w);
 /* fsync the bytes written (before commit, outside any lock: the slow part); commit then does not again. */
 int dvs_blob_sync(dvs_blob_writer *w, dv_error *err);
 /* Give the file its name <hex>.dcm (an existing file of that name holds the same bytes: kept as is) and free

@@ -9,7 +9,10 @@ and the read connections of the SQLite index, seen from a client.
 * consistency: 2 threads QIDO the store's studies and instances all along; an instance acknowledged before a
   query started is in that query's answer, no query fails, and each study's NumberOfStudyRelatedInstances never
   shrinks from one query of a thread to its next;
-* at the end every instance is listed once (QIDO and getDICOMStoreMetrics).
+* at the end every instance is listed once (QIDO and getDICOMStoreMetrics);
+* one request's parts are committed together (in rounds of 32): a 40-part multipart STOW with a part that is
+  not DICOM and a part repeating an earlier one answers 202 with the 38 others referenced in the parts' order
+  and the two failures (0xC000, 0x0111), and all 38 are listed.
 The instances are built here (pydicom, 8x8 pixels); the whole test takes a few seconds.
 """
 import hashlib
@@ -163,6 +166,25 @@ def run(port, data):
     m = json.loads(body) if st == 200 else {}
     check(m.get("instanceCount") == str(total) and m.get("studyCount") == str(STUDIES),
           "metrics: %s instances, %s studies" % (m.get("instanceCount"), m.get("studyCount")))
+
+    # One request, 40 parts: committed in rounds of 32, answered in the parts' order.
+    ns = list(range(1000, 1038))
+    parts = [instance(n) for n in ns]
+    parts.insert(5, b"not DICOM at all")
+    parts.insert(36, parts[0])
+    bnd = "dvperf0123"
+    body = b"".join(b"--" + bnd.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n" for p in parts)
+    body += b"--" + bnd.encode() + b"--\r\n"
+    st, resp = request(port, "POST", web + "/studies", body,
+                       {"Content-Type": 'multipart/related; type="application/dicom"; boundary=' + bnd})
+    r = json.loads(resp) if resp else {}
+    refd = [x["00081155"]["Value"][0] for x in r.get("00081199", {}).get("Value", [])]
+    failed = [x["00081197"]["Value"][0] for x in r.get("00081198", {}).get("Value", [])]
+    check(st == 202 and refd == [ROOT + "3.%d" % n for n in ns] and sorted(failed) == [0x0111, 0xC000],
+          "40-part STOW: %s, %d referenced in order, failures %s" % (st, len(refd), failed))
+    st, body = request(port, "GET", web + "/instances?limit=5000", headers={"Accept": "application/dicom+json"})
+    listed = set(x["00080018"]["Value"][0] for x in json.loads(body)) if st == 200 else set()
+    check(set(refd) <= listed and len(listed) == total + len(ns), "40-part STOW: every stored part listed")
 
 
 if __name__ == "__main__":
