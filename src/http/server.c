@@ -403,7 +403,12 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     s->console_fd = -1;
     s->blob_lock_fd = -1;
     pthread_mutex_init(&s->log_mu, NULL);
-    pthread_mutex_init(&s->blob_mu, NULL);
+    if (dvh_blob_lock_init(s) != 0) {
+        pthread_mutex_destroy(&s->log_mu);
+        free(s);
+        dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
+        return NULL;
+    }
     pthread_mutex_init(&s->marks_mu, NULL);
     if (!s->cfg.workers)
         s->cfg.workers = DEFAULT_WORKERS;
@@ -467,6 +472,11 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     s->ix = dvs_index_open(cfg->index_url, cfg->data_dir, err);
     if (s->ix == NULL)
         goto fail;
+    s->batch = dvh_batcher_new();
+    if (s->batch == NULL) {
+        dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
+        goto fail;
+    }
     /* Allowed roots, resolved once: a file URI must resolve inside one of them (roots.c). */
     if (cfg->nallow_roots) {
         s->roots = calloc(cfg->nallow_roots, sizeof *s->roots);
@@ -556,6 +566,7 @@ void dvh_server_stop(dvh_server *s)
     free(s->tls_key);
     OPENSSL_cleanse(s->token_hash, sizeof s->token_hash);
     pthread_mutex_destroy(&s->log_mu);
-    pthread_mutex_destroy(&s->blob_mu);
+    dvh_blob_lock_destroy(s);
+    dvh_batcher_free(s->batch);
     free(s);
 }

@@ -17,6 +17,7 @@
 #include "store/dvs_index.h"
 
 typedef struct dvh_ops dvh_ops; /* op_runner.c */
+typedef struct dvh_batcher dvh_batcher; /* put_batch.c */
 
 struct dvh_server {
     dvh_server_config cfg;
@@ -36,13 +37,18 @@ struct dvh_server {
     char *marks_dir;          /* DATA/marks (ext_endpoints.c): review marks, one file per operation */
     pthread_mutex_t marks_mu; /* serialises read-modify-write of a marks file */
     dvh_ops *ops;             /* the operation runner (op_runner.c) */
-    /* Held (dvh_blob_lock) while a STOW names its file and indexes it, and while a DELETE removes rows and then
-     * the files no row references: so a DELETE never unlinks a file a concurrent STOW of the same bytes has
-     * just counted on (delete.c; docs/decisions.md "DICOMweb DELETE"). The fsync of a STOW happens before,
-     * unlocked. blob_mu orders this process's threads; an flock on DATA/blob.lock (blob_lock_fd) orders the
-     * processes that share one DATA and one PostgreSQL index. */
-    pthread_mutex_t blob_mu;
+    /* The blob lock (blob_lock.c): held shared (dvh_blob_lock_shared) while a STOW names its file and indexes
+     * it, exclusive (dvh_blob_lock) while a DELETE removes rows and then the files no row references: so a
+     * DELETE never unlinks a file a concurrent STOW of the same bytes has just counted on (delete.c;
+     * docs/decisions.md "DICOMweb DELETE"), while STOWs run together (their group commit needs that). The
+     * fsync of a STOW's file happens before, unlocked. blob_rw orders this process's threads; an flock on
+     * DATA/blob.lock (blob_lock_fd; LOCK_SH while any STOW of this process holds it, LOCK_EX for a DELETE)
+     * orders the processes that share one DATA and one PostgreSQL index. */
+    pthread_rwlock_t blob_rw;
+    pthread_mutex_t blob_sh_mu; /* guards blob_sh, the number of shared holders in this process */
+    unsigned blob_sh;
     int blob_lock_fd;
+    dvh_batcher *batch; /* group commit of the put path (put_batch.c) */
 };
 
 typedef struct dvh_stow dvh_stow; /* stow.c */
@@ -132,6 +138,15 @@ typedef struct dvh_put_result {
 /* Store the instance in w (complete; w is consumed whatever happens) into store_id. study: when non-empty,
  * the instance must belong to it (STOW on /studies/{study}). */
 void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study, dvh_put_result *out);
+/* The same in two phases, so that several instances (the parts of one STOW request) share one fsync round and
+ * one group commit: prepare parses one instance (NULL when it already failed: out->reason set, w consumed;
+ * out must stay valid until commit), commit stores every prepared one, results in their outs. The prepared
+ * stay the caller's: free each with dvh_prepared_free (NULL-safe) after commit. */
+typedef struct dvh_prepared dvh_prepared;
+dvh_prepared *dvh_store_prepare(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study,
+                                dvh_put_result *out);
+void dvh_store_commit(dvh_server *srv, dvh_prepared **pp, size_t n);
+void dvh_prepared_free(dvh_prepared *pp);
 
 /* --- roots.c: the local files a client may name --- */
 /* Resolve ref (an absolute path or file:// URI) to a real path inside an allowed root that is a folder
@@ -193,8 +208,25 @@ int dvh_handle_rendered(dvh_request *rq, struct MHD_Response **resp, int *status
 /* --- delete.c: DICOMweb DELETE of a study, series or instance --- */
 int dvh_handle_delete(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 
-/* The store-wide blob lock above (blob_lock.c): across threads and across server processes sharing DATA. */
+/* The store-wide blob lock above (blob_lock.c): across threads and across server processes sharing DATA.
+ * Exclusive (DELETE) and shared (STOW, the put path). */
+int dvh_blob_lock_init(dvh_server *s); /* 0 or -1 */
+void dvh_blob_lock_destroy(dvh_server *s);
 void dvh_blob_lock(dvh_server *s);
 void dvh_blob_unlock(dvh_server *s);
+void dvh_blob_lock_shared(dvh_server *s);
+void dvh_blob_unlock_shared(dvh_server *s);
+
+/* --- put_batch.c: group commit of the put path --- */
+dvh_batcher *dvh_batcher_new(void); /* NULL on ENOMEM; free with dvh_batcher_free */
+void dvh_batcher_free(dvh_batcher *b);
+/* Index rec into store_id together with the instances other threads put at the same time (one directory
+ * fsync per store and one index commit for all of them); returns once rec's row is committed: as
+ * instance_put (DVS_OK, DVS_EXISTS with existing set, -1 with err). The file must be fsync'ed and named. */
+int dvh_batch_put(dvh_server *srv, int64_t store_id, const dvs_instance_rec *rec, char existing[65], dv_error *err);
+/* The same for n instances of one caller (the parts of one STOW request), queued together so they share one
+ * commit: rcs[k] as instance_put's result (-1 on any failure). */
+void dvh_batch_put_many(dvh_server *srv, size_t n, const int64_t *store_ids, const dvs_instance_rec *const *recs,
+                        char (*existing)[65], int *rcs);
 
 #endif

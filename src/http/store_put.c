@@ -90,17 +90,43 @@ static void extract_attrs(dvh_putter *p, const dv_instance *inst, dvs_instance_r
     }
 }
 
-void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study, dvh_put_result *out)
+struct dvh_prepared {
+    dvs_blob_writer *w;
+    int64_t store_id;
+    dvs_instance_rec rec;
+    char *vals;               /* the attribute values rec.attr points into (one allocation) */
+    dvh_put_result *out;      /* the caller's, filled as the instance goes */
+};
+
+void dvh_prepared_free(dvh_prepared *pp)
 {
-    dvh_server *srv = p->srv;
+    if (pp == NULL)
+        return;
+    dvs_blob_abort(pp->w);
+    free(pp->vals);
+    free(pp);
+}
+
+/* Phase 1 of a put: hash, parse, check and extract the index attributes. NULL when the instance already
+ * failed (out->reason set, w consumed). */
+dvh_prepared *dvh_store_prepare(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study,
+                                dvh_put_result *out)
+{
     memset(out, 0, sizeof *out);
     dvs_instance_rec *rec = &p->rec;
     memset(rec, 0, sizeof *rec);
-    dvs_blob_hash(w, rec->blob);
-    rec->size = dvs_blob_size(w);
-    dv_fd_source f;
-    dv_source src = dv_source_fd(&f, dvs_blob_fd(w), rec->size);
     dv_error err = {0};
+    if (dvs_blob_hash(w, rec->blob, &err) != 0) {
+        dvs_blob_abort(w);
+        out->reason = DVH_FAIL_PROCESSING;
+        return NULL;
+    }
+    rec->size = dvs_blob_size(w);
+    /* Parsed from memory when the writer still holds the whole instance (up to 1 MiB), else read back. */
+    dv_fd_source f;
+    dv_mem_source m;
+    const void *bytes = dvs_blob_bytes(w);
+    dv_source src = bytes ? dv_source_memory(&m, bytes, (size_t)rec->size) : dv_source_fd(&f, dvs_blob_fd(w), rec->size);
     dv_instance *inst = dv_instance_read(&src, NULL, &err);
     unsigned reason = 0;
     if (inst == NULL || dv_instance_is_directory(inst)) {
@@ -129,33 +155,115 @@ void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const ch
     if (reason) {
         dvs_blob_abort(w);
         out->reason = reason;
-        return;
+        return NULL;
     }
-    /* Durable first, unlocked (the slow part); dvs_blob_commit's own fsync then finds nothing to write. */
-    if (fsync(dvs_blob_fd(w)) != 0) {
+    /* The record and its values move out of the putter (reused by the next part). */
+    dvh_prepared *pp = calloc(1, sizeof *pp);
+    size_t total = 0;
+    for (size_t i = 0; i < 64; i++)
+        if (rec->attr[i])
+            total += strlen(rec->attr[i]) + 1;
+    if (pp)
+        pp->vals = malloc(total ? total : 1);
+    if (pp == NULL || pp->vals == NULL) {
+        free(pp);
         dvs_blob_abort(w);
         out->reason = DVH_FAIL_PROCESSING;
-        return;
+        return NULL;
     }
-    /* Name, index (and clean up) under blob_mu, so a concurrent DELETE cannot unlink the file between the
-     * name and the row (server_internal.h). Named before indexed: a crash in between leaves an unreferenced
-     * file, never a row without its file. */
-    dvh_blob_lock(srv);
-    if (dvs_blob_commit(w, &err) != 0) {
-        dvh_blob_unlock(srv);
-        out->reason = DVH_FAIL_PROCESSING;
-        return;
+    pp->rec = *rec;
+    size_t at = 0;
+    for (size_t i = 0; i < 64; i++)
+        if (rec->attr[i]) {
+            size_t n = strlen(rec->attr[i]) + 1;
+            memcpy(pp->vals + at, rec->attr[i], n);
+            pp->rec.attr[i] = pp->vals + at;
+            at += n;
+        }
+    pp->w = w;
+    pp->store_id = store_id;
+    pp->out = out;
+    dvs_blob_release(w); /* the parse is done: the write buffer is not needed any more */
+    return pp;
+}
+
+/* Phase 2: every prepared instance fsync'ed, named and indexed in one group commit. Results go to each
+ * pp's out; the pp stay the caller's (dvh_prepared_free), their writers are consumed. */
+void dvh_store_commit(dvh_server *srv, dvh_prepared **pp, size_t n)
+{
+    dv_error err = {0};
+    int64_t *ids = malloc(n * sizeof *ids);
+    const dvs_instance_rec **recs = malloc(n * sizeof *recs);
+    char (*existing)[65] = malloc(n * sizeof *existing);
+    int *rcs = malloc(n * sizeof *rcs);
+    size_t *at = malloc(n * sizeof *at);
+    if (ids == NULL || recs == NULL || existing == NULL || rcs == NULL || at == NULL) {
+        for (size_t i = 0; i < n; i++) {
+            dvs_blob_abort(pp[i]->w);
+            pp[i]->w = NULL;
+            pp[i]->out->reason = DVH_FAIL_PROCESSING;
+        }
+        goto out;
     }
-    char existing[65] = "";
-    int rc = srv->ix->ops->instance_put(srv->ix, store_id, rec, existing, &err);
-    if (rc != DVS_OK) {
-        out->reason = rc == DVS_EXISTS ? DVH_FAIL_DUPLICATE : DVH_FAIL_PROCESSING;
-        out->same_blob = rc == DVS_EXISTS && strcmp(existing, rec->blob) == 0;
-        /* Our file is garbage unless another row holds the same bytes. */
+    /* Durable first, unlocked (the slow part; consecutive fsyncs share the file system's journal commit). */
+    for (size_t i = 0; i < n; i++)
+        if (dvs_blob_sync(pp[i]->w, &err) != 0) {
+            dvs_blob_abort(pp[i]->w);
+            pp[i]->w = NULL;
+            pp[i]->out->reason = DVH_FAIL_PROCESSING;
+        }
+    /* Name, index (and clean up) under the blob lock, shared with the other STOWs, so a concurrent DELETE
+     * (exclusive) cannot unlink a file between its name and its row (server_internal.h). Named before
+     * indexed: a crash in between leaves an unreferenced file, never a row without its file. The rows are
+     * committed together with the instances other requests named meanwhile (put_batch.c), after the fsync of
+     * their directories: durable when this returns. */
+    dvh_blob_lock_shared(srv);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (pp[i]->w == NULL)
+            continue;
+        int c = dvs_blob_commit(pp[i]->w, &err);
+        pp[i]->w = NULL;
+        if (c != 0) {
+            pp[i]->out->reason = DVH_FAIL_PROCESSING;
+            continue;
+        }
+        ids[k] = pp[i]->store_id;
+        recs[k] = &pp[i]->rec;
+        at[k++] = i;
+    }
+    if (k)
+        dvh_batch_put_many(srv, k, ids, recs, existing, rcs);
+    for (size_t j = 0; j < k; j++) {
+        dvh_prepared *q = pp[at[j]];
+        int rc = rcs[j];
+        if (rc == DVS_OK)
+            continue;
+        q->out->reason = rc == DVS_EXISTS ? DVH_FAIL_DUPLICATE : DVH_FAIL_PROCESSING;
+        q->out->same_blob = rc == DVS_EXISTS && strcmp(existing[j], q->rec.blob) == 0;
+        /* A duplicate with other bytes: our file is garbage unless another row holds the same bytes (a
+         * concurrent STOW of these same bytes has this SOPInstanceUID too, so it is a duplicate as well, or it
+         * is the row counted here). After any other failure the file stays (an orphan, never a hole: the
+         * failure may be a whole batch whose other instances share the file). */
         uint64_t refs = 1;
-        if (strcmp(existing, rec->blob) != 0 &&
-            srv->ix->ops->blob_refs(srv->ix, store_id, rec->blob, &refs, &err) == DVS_OK && refs == 0)
-            dvs_blob_remove(srv->data_fd, store_id, rec->blob);
+        if (rc == DVS_EXISTS && strcmp(existing[j], q->rec.blob) != 0 &&
+            srv->ix->ops->blob_refs(srv->ix, q->store_id, q->rec.blob, &refs, &err) == DVS_OK && refs == 0)
+            dvs_blob_remove(srv->data_fd, q->store_id, q->rec.blob);
     }
-    dvh_blob_unlock(srv);
+    dvh_blob_unlock_shared(srv);
+out:
+    free(ids);
+    free(recs);
+    free(existing);
+    free(rcs);
+    free(at);
+}
+
+void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study, dvh_put_result *out)
+{
+    dvh_prepared *pp = dvh_store_prepare(p, store_id, w, study, out);
+    if (pp == NULL)
+        return;
+    dvh_store_commit(p->srv, &pp, 1);
+    dvh_prepared_free(pp);
 }

@@ -25,6 +25,15 @@
 #include "store/dvs_blobs.h"
 
 
+/* The parts of one request are committed together (store_put.c dvh_store_commit: one fsync round, one group
+ * commit) when PENDING_MAX have arrived and at the end of the body; their answers keep the parts' order. */
+#define PENDING_MAX 32
+
+typedef struct stow_pending {
+    dvh_prepared *pp;   /* NULL: the part failed already (res.reason) */
+    dvh_put_result res;
+} stow_pending;
+
 struct dvh_stow {
     dvh_request *rq;
     dvh_multipart *mp;      /* NULL for a single application/dicom body */
@@ -33,6 +42,8 @@ struct dvh_stow {
     json_t *referenced, *failed;
     char base[1400];        /* .../dicomWeb */
     dvh_putter *put;        /* the store's put path (store_put.c) */
+    stow_pending pending[PENDING_MAX];
+    size_t npending;
 };
 
 void dvh_stow_free(dvh_stow *s)
@@ -40,6 +51,8 @@ void dvh_stow_free(dvh_stow *s)
     if (s == NULL)
         return;
     dvs_blob_abort(s->w);
+    for (size_t i = 0; i < s->npending; i++)
+        dvh_prepared_free(s->pending[i].pp);
     dvh_mp_free(s->mp);
     json_decref(s->referenced);
     json_decref(s->failed);
@@ -61,27 +74,54 @@ static void add_failed(dvh_stow *s, const char *cls, const char *sop, unsigned r
 }
 
 
-/* The part is complete in s->w: stored through the store's put path, answered. s->w is consumed. */
-static void ingest(dvh_stow *s)
+/* Store the pending parts (one commit for all of them) and answer each, in the parts' order. */
+static void flush_pending(dvh_stow *s)
 {
-    dvs_blob_writer *w = s->w;
-    s->w = NULL;
-    dvh_put_result pr;
-    dvh_store_put(s->put, s->rq->store.id, w, s->rq->route.web.study, &pr);
-    if (pr.reason) {
-        add_failed(s, pr.sop_class_uid, pr.sop_uid, pr.reason);
+    dvh_prepared *pp[PENDING_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < s->npending; i++)
+        if (s->pending[i].pp)
+            pp[n++] = s->pending[i].pp;
+    if (n)
+        dvh_store_commit(s->rq->srv, pp, n);
+    for (size_t i = 0; i < s->npending; i++) {
+        stow_pending *p = &s->pending[i];
+        dvh_prepared_free(p->pp);
+        p->pp = NULL;
+        const dvh_put_result *pr = &p->res;
+        if (pr->reason) {
+            add_failed(s, pr->sop_class_uid, pr->sop_uid, pr->reason);
+            continue;
+        }
+        json_t *item = json_object();
+        if (item) {
+            char url[1700];
+            snprintf(url, sizeof url, "%s/studies/%s/series/%s/instances/%s", s->base, pr->study_uid, pr->series_uid,
+                     pr->sop_uid);
+            dvh_json_put_text(item, 0x00081150, "UI", pr->sop_class_uid);
+            dvh_json_put_text(item, 0x00081155, "UI", pr->sop_uid);
+            dvh_json_put_text(item, 0x00081190, "UR", url);
+            json_array_append_new(s->referenced, item);
+        }
+    }
+    s->npending = 0;
+}
+
+/* A part is complete: parsed now (s->w consumed), stored with the request's other parts by flush_pending. */
+static void ingest(dvh_stow *s, unsigned reason)
+{
+    if (s->npending == PENDING_MAX)
+        flush_pending(s);
+    stow_pending *p = &s->pending[s->npending++];
+    p->pp = NULL;
+    memset(&p->res, 0, sizeof p->res);
+    if (s->w == NULL) {
+        p->res.reason = reason ? reason : DVH_FAIL_PROCESSING;
         return;
     }
-    json_t *item = json_object();
-    if (item) {
-        char url[1700];
-        snprintf(url, sizeof url, "%s/studies/%s/series/%s/instances/%s", s->base, pr.study_uid, pr.series_uid,
-                 pr.sop_uid);
-        dvh_json_put_text(item, 0x00081150, "UI", pr.sop_class_uid);
-        dvh_json_put_text(item, 0x00081155, "UI", pr.sop_uid);
-        dvh_json_put_text(item, 0x00081190, "UR", url);
-        json_array_append_new(s->referenced, item);
-    }
+    dvs_blob_writer *w = s->w;
+    s->w = NULL;
+    p->pp = dvh_store_prepare(s->put, s->rq->store.id, w, s->rq->route.web.study, &p->res);
 }
 
 static int start_part(dvh_stow *s, dvh_err *e)
@@ -127,10 +167,7 @@ static int on_part_data(void *user, const uint8_t *data, size_t len)
 static int on_part_end(void *user)
 {
     dvh_stow *s = user;
-    if (s->w)
-        ingest(s);
-    else
-        add_failed(s, NULL, NULL, s->part_reason ? s->part_reason : DVH_FAIL_PROCESSING);
+    ingest(s, s->part_reason);
     return 0;
 }
 
@@ -196,6 +233,7 @@ int dvh_stow_finish(dvh_request *rq, struct MHD_Response **resp, int *status, dv
     } else {
         on_part_end(s);
     }
+    flush_pending(s);
     size_t nok = json_array_size(s->referenced), nfail = json_array_size(s->failed);
     if (nok + nfail == 0)
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "STOW: the body holds no instance");

@@ -18,6 +18,13 @@ struct dvs_blob_writer {
     char tmpname[40]; /* "" on the O_TMPFILE path */
     EVP_MD_CTX *md;
     uint64_t size, max;
+    /* Bytes not yet written to fd (write() per network chunk would be ~180 syscalls for a 0.5 MB instance);
+     * while nothing has been flushed, buf holds the whole instance, which dvs_blob_bytes hands to the
+     * reader instead of reading the file back. */
+    unsigned char *buf;
+    size_t blen, bcap;
+    int flushed; /* some bytes left buf for fd before the end */
+    int synced; /* dvs_blob_sync ran: commit has nothing left to flush */
     char hex[65];
 };
 
@@ -80,12 +87,11 @@ dvs_blob_writer *dvs_blob_begin(int data_fd, int64_t store_id, uint64_t max, dv_
     return w;
 }
 
-int dvs_blob_write(dvs_blob_writer *w, const void *data, size_t len, dv_error *err)
+#define BUF_FIRST (64u << 10)
+#define BUF_MAX (1u << 20) /* instances up to this size are written with one write() and parsed from memory */
+
+static int write_all(dvs_blob_writer *w, const unsigned char *p, size_t left, dv_error *err)
 {
-    if (len > w->max - w->size)
-        return dv_fail(err, DV_ERR_LIMIT, "store: instance over the %llu-byte limit", (unsigned long long)w->max);
-    const unsigned char *p = data;
-    size_t left = len;
     while (left) {
         ssize_t k = write(w->fd, p, left);
         if (k < 0) {
@@ -96,9 +102,61 @@ int dvs_blob_write(dvs_blob_writer *w, const void *data, size_t len, dv_error *e
         p += k;
         left -= (size_t)k;
     }
+    return 0;
+}
+
+static int flush(dvs_blob_writer *w, dv_error *err)
+{
+    if (w->blen == 0)
+        return 0;
+    int rc = write_all(w, w->buf, w->blen, err);
+    w->blen = 0;
+    return rc;
+}
+
+int dvs_blob_write(dvs_blob_writer *w, const void *data, size_t len, dv_error *err)
+{
+    if (len > w->max - w->size)
+        return dv_fail(err, DV_ERR_LIMIT, "store: instance over the %llu-byte limit", (unsigned long long)w->max);
     EVP_DigestUpdate(w->md, data, len);
     w->size += len;
+    if (w->blen + len > w->bcap && w->bcap < BUF_MAX && !w->flushed) {
+        size_t cap = w->bcap ? w->bcap : BUF_FIRST;
+        while (cap < w->blen + len && cap < BUF_MAX)
+            cap *= 2;
+        unsigned char *nb = realloc(w->buf, cap);
+        if (nb) {
+            w->buf = nb;
+            w->bcap = cap;
+        }
+    }
+    if (w->blen + len <= w->bcap) {
+        memcpy(w->buf + w->blen, data, len);
+        w->blen += len;
+        return 0;
+    }
+    w->flushed = 1;
+    if (flush(w, err))
+        return -1;
+    if (len >= w->bcap)
+        return write_all(w, data, len, err);
+    memcpy(w->buf, data, len);
+    w->blen = len;
     return 0;
+}
+
+void dvs_blob_release(dvs_blob_writer *w)
+{
+    /* dvs_blob_hash wrote every byte to the file already: only the copy goes */
+    free(w->buf);
+    w->buf = NULL;
+    w->blen = w->bcap = 0;
+    w->flushed = 1;
+}
+
+const void *dvs_blob_bytes(const dvs_blob_writer *w)
+{
+    return !w->flushed && w->size == w->blen && w->size ? w->buf : NULL;
 }
 
 uint64_t dvs_blob_size(const dvs_blob_writer *w)
@@ -111,14 +169,18 @@ int dvs_blob_fd(const dvs_blob_writer *w)
     return w->fd;
 }
 
-void dvs_blob_hash(dvs_blob_writer *w, char hex[65])
+int dvs_blob_hash(dvs_blob_writer *w, char hex[65], dv_error *err)
 {
+    /* The buffered tail goes to the file; buf keeps it (dvs_blob_bytes). */
+    if (w->blen && write_all(w, w->buf, w->blen, err))
+        return -1;
     unsigned char d[32];
     unsigned int dl = 0;
     EVP_DigestFinal_ex(w->md, d, &dl);
     for (unsigned i = 0; i < 32; i++)
         snprintf(w->hex + 2 * i, 3, "%02x", d[i]);
     memcpy(hex, w->hex, 65);
+    return 0;
 }
 
 static void writer_free(dvs_blob_writer *w)
@@ -128,7 +190,26 @@ static void writer_free(dvs_blob_writer *w)
     if (w->dir_fd >= 0)
         close(w->dir_fd);
     EVP_MD_CTX_free(w->md);
+    free(w->buf);
     free(w);
+}
+
+int dvs_blob_sync(dvs_blob_writer *w, dv_error *err)
+{
+    if (fsync(w->fd) != 0)
+        return dv_fail(err, DV_ERR_IO, "store: fsync failed (errno %d)", errno);
+    w->synced = 1;
+    return 0;
+}
+
+int dvs_store_dir_sync(int data_fd, int64_t store_id, dv_error *err)
+{
+    int fd = store_dir(data_fd, store_id, 0, err);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd) == 0 ? 0 : dv_fail(err, DV_ERR_IO, "store: directory fsync failed (errno %d)", errno);
+    close(fd);
+    return rc;
 }
 
 int dvs_blob_commit(dvs_blob_writer *w, dv_error *err)
@@ -137,7 +218,7 @@ int dvs_blob_commit(dvs_blob_writer *w, dv_error *err)
     snprintf(name, sizeof name, "%s.dcm", w->hex);
     int rc = 0;
     /* Durable before named: a name never points at bytes the disk has not got. */
-    if (fsync(w->fd) != 0) {
+    if (!w->synced && fsync(w->fd) != 0) {
         rc = dv_fail(err, DV_ERR_IO, "store: fsync failed (errno %d)", errno);
     } else if (w->tmpname[0] == '\0') {
         char proc[64];

@@ -4,7 +4,8 @@
  * or any other client text, so nothing a client sends can name a file (docs/decisions.md "Server storage";
  * [test_store: test_blob_names]). Writes are atomic: the bytes go to an unnamed O_TMPFILE file (or, where the
  * file system lacks O_TMPFILE, a hidden .tmp-* name) and are linked to their name only once complete and
- * hashed, so a crash never leaves a partial instance under a real name. Equal bytes get one file. */
+ * hashed, so a crash never leaves a partial instance under a real name. The name is durable once the store's
+ * directory is fsync'ed (dvs_store_dir_sync). Equal bytes get one file. */
 #ifndef DVS_BLOBS_H
 #define DVS_BLOBS_H
 
@@ -19,16 +20,28 @@ typedef struct dvs_blob_writer dvs_blob_writer;
  * may hold (writes beyond fail with DV_ERR_LIMIT). NULL with err on failure. */
 dvs_blob_writer *dvs_blob_begin(int data_fd, int64_t store_id, uint64_t max, dv_error *err);
 int dvs_blob_write(dvs_blob_writer *w, const void *data, size_t len, dv_error *err);
-/* Bytes written so far, and the descriptor to read them back (valid until commit/abort). */
+/* Bytes written so far, and the descriptor to read them back after dvs_blob_hash (valid until commit/abort). */
 uint64_t dvs_blob_size(const dvs_blob_writer *w);
 int dvs_blob_fd(const dvs_blob_writer *w);
-/* The hex SHA-256 of the bytes written (call once, after the last write). */
-void dvs_blob_hash(dvs_blob_writer *w, char hex[65]);
+/* The hex SHA-256 of the bytes written (call once, after the last write: it also writes the bytes still
+ * buffered to the file, so 0 or -1 with err). */
+int dvs_blob_hash(dvs_blob_writer *w, char hex[65], dv_error *err);
+/* After dvs_blob_hash: the whole instance in memory (owned by w, valid until commit/abort) when it was small
+ * enough to stay buffered, else NULL (read it from dvs_blob_fd). */
+const void *dvs_blob_bytes(const dvs_blob_writer *w);
+/* After dvs_blob_hash: free the in-memory copy (dvs_blob_bytes is NULL from then on). */
+void dvs_blob_release(dvs_blob_writer *w);
+/* fsync the bytes written (before commit, outside any lock: the slow part); commit then does not again. */
+int dvs_blob_sync(dvs_blob_writer *w, dv_error *err);
 /* Give the file its name <hex>.dcm (an existing file of that name holds the same bytes: kept as is) and free
  * w. 0 or -1 with err; w is freed either way. */
 int dvs_blob_commit(dvs_blob_writer *w, dv_error *err);
 /* Discard the bytes and free w (NULL is a no-op). */
 void dvs_blob_abort(dvs_blob_writer *w);
+
+/* fsync a store's directory: the names dvs_blob_commit linked in it become durable (the group commit does
+ * this once per batch, before the rows that name the files commit: src/http/put_batch.c). */
+int dvs_store_dir_sync(int data_fd, int64_t store_id, dv_error *err);
 
 /* Open the blob hex of a store for reading; -1 with err when missing. hex must be 64 hex digits. */
 int dvs_blob_open(int data_fd, int64_t store_id, const char *hex, dv_error *err);

@@ -192,6 +192,13 @@ typedef struct dvs_index_ops {
      * when there is none (nothing changes). [test_store: test_instances_delete] */
     int (*instances_delete)(dvs_index *ix, int64_t store_id, const char *study, const char *series, const char *sop,
                             dvs_blob_fn fn, void *user, dv_error *err);
+    /* Group commit (optional: NULL in a backend without it; callers then call instance_put per instance). n
+     * instances, instance k into store_ids[k], in ONE transaction: rcs[k] is DVS_OK, DVS_EXISTS (existing[k]
+     * receives the stored blob; nothing written for it) or -1 (that instance alone is not stored). 0 when the
+     * transaction committed (the DVS_OK ones are then as durable as one instance_put), -1 with err when it did
+     * not (nothing stored, every rcs[k] -1). [test_store: test_put_batch_sqlite] */
+    int (*instance_put_batch)(dvs_index *ix, size_t n, const int64_t *store_ids, const dvs_instance_rec *const *recs,
+                              char (*existing)[65], int *rcs, dv_error *err);
 } dvs_index_ops;
 
 struct dvs_index {

@@ -106,6 +106,7 @@ static const char schema_template[] =
     "CREATE INDEX IF NOT EXISTS studies_date ON studies(store_id, study_date);"
     "CREATE INDEX IF NOT EXISTS studies_accession ON studies(store_id, accession_number);"
     "CREATE INDEX IF NOT EXISTS series_uid ON series(series_uid);"
+    "CREATE INDEX IF NOT EXISTS series_modality ON series(modality, study_id);"
     "CREATE INDEX IF NOT EXISTS instances_series ON instances(series_id);"
     "CREATE INDEX IF NOT EXISTS instances_blob ON instances(store_id, blob);"
     /* Long-running operations and their work items (dvs_index.h "Long-running operations"). result is the
@@ -295,8 +296,11 @@ static void add_match(dvs_sql *b, const dvs_match *m, int fuzzy, size_t k)
     const dvs_attr *a = m->attr;
     if (m->kind == DVS_MATCH_UNIVERSAL)
         return;
-    if (a->tag == 0x00080061) { /* ModalitiesInStudy: any series of the study has the modality */
-        dvs_sql_add(b, " AND EXISTS (SELECT 1 FROM series ms WHERE ms.study_id=st.id AND ms.modality %s ",
+    if (a->tag == 0x00080061) {
+        /* ModalitiesInStudy: any series of the study has the modality. As an IN over series_modality (one
+         * pass over the series of that modality), not a correlated EXISTS per study of the store.
+         * [test_store: test_qido_plans_sqlite] */
+        dvs_sql_add(b, " AND st.id IN (SELECT ms.study_id FROM series ms WHERE ms.modality %s ",
                     m->kind == DVS_MATCH_WILDCARD ? wildcard_op(b) : "=");
         if (m->kind == DVS_MATCH_WILDCARD) {
             wildcard_pattern(b->dialect, m->value, 0, b->pat[k], sizeof b->pat[k]);
@@ -390,6 +394,9 @@ void dvs_sql_query(dvs_sql *b, int64_t store_id, const dvs_query *q)
         dvs_sql_add(b, " FROM studies st WHERE st.store_id=");
     else if (q->level == DVS_SERIES)
         dvs_sql_add(b, " FROM series se JOIN studies st ON se.study_id=st.id WHERE st.store_id=");
+    else if (q->study[0]) /* (store, study) is unique: one study, then its series and their instances */
+        dvs_sql_add(b, " FROM instances i JOIN series se ON i.series_id=se.id JOIN studies st ON se.study_id=st.id"
+                       " WHERE st.store_id=");
     else
         dvs_sql_add(b, " FROM instances i JOIN series se ON i.series_id=se.id JOIN studies st ON se.study_id=st.id"
                        " WHERE i.store_id=");

@@ -22,26 +22,48 @@ typedef struct dvs_sx_cached_stmt {
     uint64_t used;
 } dvs_sx_cached_stmt;
 
-/* One connection behind a mutex (sqlite_index.c says why), with its statement cache. */
-typedef struct sqlite_index {
-    dvs_index base;
+/* One connection with its statement cache, used by one thread at a time (mu). */
+typedef struct dvs_sx_conn {
     sqlite3 *db;
     pthread_mutex_t mu;
     dvs_sx_cached_stmt cache[DVS_SX_STMT_CACHE];
     uint64_t tick;
+} dvs_sx_conn;
+
+/* Read connections opened on demand, at most DVS_SX_READERS (sqlite_index.c says why). */
+#define DVS_SX_READERS 8
+
+/* The writer connection (every write, and the reads a write depends on) and a pool of read-only connections
+ * for the reads of requests (QIDO, WADO, resource gets, operation polls): in WAL mode a reader sees the last
+ * commit and never waits for a writer, so a QIDO never queues behind STOW inserts. [test_store:
+ * test_readers_during_writes] */
+typedef struct sqlite_index {
+    dvs_index base;
+    dvs_sx_conn w;
+    char *path;
+    pthread_mutex_t rmu; /* guards the pool below */
+    pthread_cond_t rfree;
+    dvs_sx_conn *readers[DVS_SX_READERS];
+    int rbusy[DVS_SX_READERS];
+    size_t nreaders;
 } sqlite_index;
 
 #define SX(ix) ((sqlite_index *)(ix))
 
 /* -1 with err DV_ERR_IO naming what failed and SQLite's class of failure (never a bound value). */
-int dvs_sx_fail(sqlite_index *s, dv_error *err, const char *what);
-int dvs_sx_exec(sqlite_index *s, const char *sql, dv_error *err);
+int dvs_sx_fail(dvs_sx_conn *s, dv_error *err, const char *what);
+int dvs_sx_exec(dvs_sx_conn *s, const char *sql, dv_error *err);
 void dvs_sx_now(char out[32]); /* RFC 3339 UTC, microseconds */
 void dvs_sx_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col); /* "" for NULL */
 /* The prepared statement for sql (written with $k placeholders, dvs_sql.h), from the connection's cache or
- * prepared now; reset, with its bindings cleared. Never finalize it. The caller holds s->mu and resets it
+ * prepared now; reset, with its bindings cleared. Never finalize it. The caller holds the connection (s->mu, or a reader it got) and resets it
  * when done (a statement left mid-walk would keep its read snapshot). NULL with err set on failure. */
-sqlite3_stmt *dvs_sx_stmt(sqlite_index *s, const char *sql, const char *what, dv_error *err);
+sqlite3_stmt *dvs_sx_stmt(dvs_sx_conn *s, const char *sql, const char *what, dv_error *err);
+/* A read connection of the pool, for the caller alone until dvs_sx_reader_put (waits while all are in use);
+ * NULL with err when none can be opened. Reads that must see the caller's own uncommitted writes, or that
+ * decide a write, use s->w instead. */
+dvs_sx_conn *dvs_sx_reader_get(sqlite_index *s, dv_error *err);
+void dvs_sx_reader_put(sqlite_index *s, dvs_sx_conn *c);
 
 int dvs_sx_op_create(dvs_index *ix, dvs_operation *op, dv_error *err);
 int dvs_sx_op_get(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *out, dv_error *err);

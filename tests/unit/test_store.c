@@ -22,6 +22,8 @@
 #include "store/dvs_blobs.h"
 #include "store/dvs_index.h"
 #include "store/dvs_keys.h"
+#include "store/dvs_sql.h"
+#include "store/sqlite_internal.h"
 
 static char tmpdir[] = "/tmp/dv-test-store-XXXXXX";
 
@@ -52,7 +54,7 @@ static void test_blob_names(void **state)
         dvs_blob_writer *w = dvs_blob_begin(dfd, 7, 1000, &err);
         assert_non_null(w);
         assert_int_equal(dvs_blob_write(w, "abc", 3, &err), 0);
-        dvs_blob_hash(w, hex);
+        assert_int_equal(dvs_blob_hash(w, hex, &err), 0);
         assert_int_equal(dvs_blob_commit(w, &err), 0);
     }
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
@@ -416,6 +418,57 @@ static void index_checks(dvs_index *ix)
     ix->ops->close(ix);
 }
 
+/* Blob writes are buffered (one write() for an instance up to 1 MiB, which the put path then parses from
+ * memory); a larger one streams through the buffer. Either way the file holds exactly the bytes written, in
+ * order, and its name is their hash. */
+static void test_blob_buffered(void **state)
+{
+    (void)state;
+    int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    dv_error err;
+    size_t sizes[] = {70000, 3u << 20};
+    for (int k = 0; k < 2; k++) {
+        size_t n = sizes[k];
+        unsigned char *data = malloc(n);
+        assert_non_null(data);
+        for (size_t i = 0; i < n; i++)
+            data[i] = (unsigned char)(i * 7 + i / 4099);
+        dvs_blob_writer *w = dvs_blob_begin(dfd, 8, 8u << 20, &err);
+        assert_non_null(w);
+        /* Uneven chunks, as a multipart parser hands them over. */
+        for (size_t off = 0, step = 1; off < n; off += step, step = step * 3 % 50000 + 1)
+            assert_int_equal(dvs_blob_write(w, data + off, off + step > n ? n - off : step, &err), 0);
+        char hex[65];
+        assert_int_equal(dvs_blob_hash(w, hex, &err), 0);
+        const unsigned char *mem = dvs_blob_bytes(w);
+        if (k == 0) {
+            assert_non_null(mem);
+            assert_memory_equal(mem, data, n);
+        } else {
+            assert_null(mem);
+        }
+        assert_int_equal(dvs_blob_sync(w, &err), 0);
+        assert_int_equal(dvs_blob_commit(w, &err), 0);
+        assert_int_equal(dvs_store_dir_sync(dfd, 8, &err), 0);
+        int fd = dvs_blob_open(dfd, 8, hex, &err);
+        assert_true(fd >= 0);
+        unsigned char *back = malloc(n + 1);
+        assert_non_null(back);
+        size_t got = 0;
+        ssize_t r;
+        while ((r = read(fd, back + got, n + 1 - got)) > 0)
+            got += (size_t)r;
+        close(fd);
+        assert_int_equal(got, n);
+        assert_memory_equal(back, data, n);
+        free(back);
+        free(data);
+    }
+    assert_int_equal(dvs_store_dir_remove(dfd, 8), 0);
+    close(dfd);
+}
+
 static void test_index_sqlite(void **state)
 {
     (void)state;
@@ -530,6 +583,317 @@ static void test_race_postgresql(void **state)
 
 /* --index: only PostgreSQL URLs; a server that cannot be reached is an I/O error whose message does not
  * repeat the URL's password. */
+/* ---- group commit, read connections, query plans (SQLite) ---- */
+
+static void rec_fill(dvs_instance_rec *rec, const char *study, const char *series, const char *sop, char blobc)
+{
+    memset(rec, 0, sizeof *rec);
+    snprintf(rec->study_uid, sizeof rec->study_uid, "%s", study);
+    snprintf(rec->series_uid, sizeof rec->series_uid, "%s", series);
+    snprintf(rec->sop_uid, sizeof rec->sop_uid, "%s", sop);
+    snprintf(rec->sop_class_uid, sizeof rec->sop_class_uid, "1.2.840.10008.5.1.4.1.1.7");
+    snprintf(rec->transfer_syntax, sizeof rec->transfer_syntax, "1.2.840.10008.1.2.1");
+    memset(rec->blob, blobc, 64);
+    rec->size = 10;
+}
+
+static int64_t new_store(dvs_index *ix, const char *dataset, const char *name)
+{
+    dv_error err;
+    dvs_dataset d;
+    memset(&d, 0, sizeof d);
+    strcpy(d.project, "p");
+    strcpy(d.location, "l");
+    snprintf(d.name, sizeof d.name, "%s", dataset);
+    int rc = ix->ops->dataset_create(ix, &d, &err);
+    if (rc == DVS_EXISTS)
+        assert_int_equal(ix->ops->dataset_get(ix, "p", "l", dataset, &d, &err), DVS_OK);
+    dvs_store st;
+    assert_int_equal(ix->ops->store_create(ix, d.id, name, NULL, &st, &err), DVS_OK);
+    dvs_store_clear(&st);
+    return st.id;
+}
+
+/* instance_put_batch: one transaction for instances of several stores; each instance is decided alone (a
+ * SOPInstanceUID already stored, or twice in the batch, is DVS_EXISTS with the stored blob; the others are
+ * stored), and everything committed is listed. [docs/server.md "Durability"] */
+static void test_put_batch_sqlite(void **state)
+{
+    (void)state;
+    dvs_index *ix = open_sqlite("batch.sqlite");
+    assert_non_null(ix->ops->instance_put_batch);
+    int64_t s1 = new_store(ix, "b", "one"), s2 = new_store(ix, "b", "two");
+    put(ix, s1, "7.1", "7.1.1", "7.1.1.0", "P", "20200101", "OT", DVS_OK); /* blob 'a' */
+    dvs_instance_rec r[5];
+    rec_fill(&r[0], "7.1", "7.1.1", "7.1.1.1", 'b');
+    rec_fill(&r[1], "7.2", "7.2.1", "7.2.1.1", 'c');
+    rec_fill(&r[2], "7.1", "7.1.1", "7.1.1.1", 'd'); /* same SOP as r[0], other bytes */
+    rec_fill(&r[3], "7.1", "7.1.1", "7.1.1.0", 'e'); /* stored before the batch */
+    rec_fill(&r[4], "7.1", "7.1.1", "7.1.1.1", 'f'); /* same SOP as r[0], but in the other store */
+    const dvs_instance_rec *recs[5] = {&r[0], &r[1], &r[2], &r[3], &r[4]};
+    int64_t ids[5] = {s1, s1, s1, s1, s2};
+    char existing[5][65];
+    int rcs[5];
+    dv_error err;
+    assert_int_equal(ix->ops->instance_put_batch(ix, 5, ids, recs, existing, rcs, &err), 0);
+    assert_int_equal(rcs[0], DVS_OK);
+    assert_int_equal(rcs[1], DVS_OK);
+    assert_int_equal(rcs[2], DVS_EXISTS);
+    assert_memory_equal(existing[2], r[0].blob, 64);
+    assert_int_equal(rcs[3], DVS_EXISTS);
+    assert_memory_equal(existing[3], "aaaa", 4);
+    assert_int_equal(rcs[4], DVS_OK);
+    dvs_metrics m;
+    assert_int_equal(ix->ops->store_metrics(ix, s1, &m, &err), DVS_OK);
+    assert_int_equal(m.instances, 3);
+    assert_int_equal(m.studies, 2);
+    assert_int_equal(ix->ops->store_metrics(ix, s2, &m, &err), DVS_OK);
+    assert_int_equal(m.instances, 1);
+    ix->ops->close(ix);
+}
+
+#define RW_BATCHES 30
+#define RW_BATCH 10
+
+typedef struct rw_arg {
+    dvs_index *ix;
+    int64_t store;
+    int writer;   /* index of the writer thread (its study) */
+    int done;     /* set by the writers when all are stored */
+    int bad;      /* a reader saw a partial batch, a count going down, or an error */
+    int queries;
+} rw_arg;
+
+static void *rw_writer(void *p)
+{
+    rw_arg *a = p;
+    for (int b = 0; b < RW_BATCHES; b++) {
+        dvs_instance_rec r[RW_BATCH];
+        const dvs_instance_rec *recs[RW_BATCH];
+        int64_t ids[RW_BATCH];
+        char existing[RW_BATCH][65];
+        int rcs[RW_BATCH];
+        char study[32], series[32], sop[48];
+        snprintf(study, sizeof study, "8.%d", a->writer);
+        snprintf(series, sizeof series, "8.%d.%d", a->writer, b % 3);
+        for (int k = 0; k < RW_BATCH; k++) {
+            snprintf(sop, sizeof sop, "8.%d.%d.%d", a->writer, b, k);
+            rec_fill(&r[k], study, series, sop, 'a');
+            recs[k] = &r[k];
+            ids[k] = a->store;
+        }
+        dv_error err;
+        if (a->ix->ops->instance_put_batch(a->ix, RW_BATCH, ids, recs, existing, rcs, &err) != 0)
+            a->bad++;
+        for (int k = 0; k < RW_BATCH; k++)
+            a->bad += rcs[k] != DVS_OK;
+    }
+    return NULL;
+}
+
+typedef struct rw_seen {
+    uint64_t last[2];
+    int bad;
+} rw_seen;
+
+static int rw_row(const dvs_row *row, void *user)
+{
+    rw_seen *v = user;
+    const char *uid = NULL;
+    for (size_t i = 0; i < dvs_nattrs; i++)
+        if (dvs_attrs[i].tag == 0x0020000D)
+            uid = row->attr[i];
+    int w = uid && strlen(uid) > 2 ? uid[2] - '0' : -1;
+    if (w == 9) /* the study stored before the writers started */
+        return 0;
+    if (w < 0 || w > 1 || row->ninstances % RW_BATCH != 0 || row->ninstances < v->last[w])
+        v->bad++;
+    else
+        v->last[w] = row->ninstances;
+    return 0;
+}
+
+static void *rw_reader(void *p)
+{
+    rw_arg *a = p;
+    rw_seen v = {{0, 0}, 0};
+    while (!__atomic_load_n(&a->done, __ATOMIC_ACQUIRE)) {
+        dvs_query q;
+        memset(&q, 0, sizeof q);
+        q.level = DVS_STUDY;
+        q.limit = 100;
+        dv_error err;
+        if (a->ix->ops->query(a->ix, a->store, &q, rw_row, &v, &err) != DVS_OK)
+            v.bad++;
+        a->queries++;
+    }
+    a->bad += v.bad;
+    return NULL;
+}
+
+typedef struct held_arg {
+    dvs_index *ix;
+    int64_t store;
+    int rc;
+} held_arg;
+
+static void *held_reader(void *p)
+{
+    held_arg *a = p;
+    dvs_query q;
+    memset(&q, 0, sizeof q);
+    q.level = DVS_INSTANCE;
+    q.limit = 10;
+    dv_error err;
+    char out[256] = "";
+    dvs_store st;
+    a->rc = a->ix->ops->query(a->ix, a->store, &q, collect_uid, out, &err);
+    if (a->rc == DVS_OK)
+        a->rc = a->ix->ops->store_get(a->ix, 1, "rw", &st, &err);
+    if (a->rc == DVS_OK)
+        dvs_store_clear(&st);
+    return NULL;
+}
+
+/* QIDO runs on its own read connections: it answers while the writer connection is held (it never waits
+ * behind inserts), and it sees whole transactions only: with two threads committing batches of 10 instances
+ * of one study each, every NumberOfStudyRelatedInstances a reader sees is a multiple of 10 and never shrinks.
+ * [docs/server.md "Durability"; test_server_perf.py] */
+static void test_readers_during_writes(void **state)
+{
+    (void)state;
+    dvs_index *ix = open_sqlite("rw.sqlite");
+    int64_t store = new_store(ix, "rw", "rw");
+    put(ix, store, "8.9", "8.9.1", "8.9.1.1", "P", "20200101", "OT", DVS_OK);
+    /* The writer connection held (as by a long commit): a query and a store get still answer. */
+    sqlite_index *sx = (sqlite_index *)ix;
+    pthread_mutex_lock(&sx->w.mu);
+    held_arg h = {ix, store, -1};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, held_reader, &h), 0);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 20;
+    int joined = pthread_timedjoin_np(th, NULL, &dl);
+    pthread_mutex_unlock(&sx->w.mu);
+    if (joined != 0)
+        pthread_join(th, NULL);
+    assert_int_equal(joined, 0);
+    assert_int_equal(h.rc, DVS_OK);
+    /* Readers during group commits. */
+    rw_arg w[2], r[2];
+    pthread_t wt[2], rt[2];
+    for (int t = 0; t < 2; t++) {
+        w[t] = (rw_arg){.ix = ix, .store = store, .writer = t};
+        r[t] = (rw_arg){.ix = ix, .store = store};
+        assert_int_equal(pthread_create(&rt[t], NULL, rw_reader, &r[t]), 0);
+    }
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&wt[t], NULL, rw_writer, &w[t]), 0);
+    for (int t = 0; t < 2; t++)
+        pthread_join(wt[t], NULL);
+    for (int t = 0; t < 2; t++)
+        __atomic_store_n(&r[t].done, 1, __ATOMIC_RELEASE);
+    for (int t = 0; t < 2; t++)
+        pthread_join(rt[t], NULL);
+    assert_int_equal(w[0].bad + w[1].bad, 0);
+    assert_int_equal(r[0].bad + r[1].bad, 0);
+    assert_true(r[0].queries + r[1].queries > 0);
+    dvs_metrics m;
+    dv_error err;
+    assert_int_equal(ix->ops->store_metrics(ix, store, &m, &err), DVS_OK);
+    assert_int_equal(m.instances, 1 + 2 * RW_BATCHES * RW_BATCH);
+    ix->ops->close(ix);
+}
+
+/* The plan of q's statement on the writer connection, its lines joined by " | " into out. */
+static void plan_of(dvs_index *ix, const dvs_query *q, char *out, size_t cap)
+{
+    dvs_sql *b = malloc(sizeof *b);
+    assert_non_null(b);
+    dvs_sql_init(b, DVS_DIALECT_SQLITE);
+    dvs_sql_query(b, 1, q);
+    assert_false(b->overflow);
+    char *sql = malloc(DVS_SQL_TEXT_MAX + 32);
+    assert_non_null(sql);
+    strcpy(sql, "EXPLAIN QUERY PLAN ");
+    assert_int_equal(dvs_sql_sqlite_placeholders(b->text, sql + strlen(sql), DVS_SQL_TEXT_MAX), 0);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(((sqlite_index *)ix)->w.db, sql, -1, &st, NULL), SQLITE_OK);
+    for (size_t k = 0; k < b->nparam; k++) {
+        if (b->param[k].is_int)
+            sqlite3_bind_int64(st, (int)k + 1, b->param[k].i);
+        else
+            sqlite3_bind_text(st, (int)k + 1, b->param[k].text, -1, SQLITE_STATIC);
+    }
+    out[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        strncat(out, (const char *)sqlite3_column_text(st, 3), cap - strlen(out) - 1);
+        strncat(out, " | ", cap - strlen(out) - 1);
+    }
+    sqlite3_finalize(st);
+    free(sql);
+    free(b);
+}
+
+/* The standard QIDO filters reach their rows through an index, never by scanning a level table (SQLite's
+ * planner without ANALYZE decides from the schema, not the row counts, so the plan found here is the plan at
+ * 100k instances: bench/server_load.sh measures its latency). [bench/RESULTS.md "Server load"] */
+static void test_qido_plans_sqlite(void **state)
+{
+    (void)state;
+    dvs_index *ix = open_sqlite("plans.sqlite");
+    new_store(ix, "plans", "s");
+    struct {
+        dvs_level level;
+        const char *kw;
+        dvs_match_kind kind;
+        const char *v, *hi;
+        const char *study, *series;
+        uint32_t offset;
+        const char *expect; /* the main table's access */
+    } c[] = {
+        {DVS_STUDY, "PatientName", DVS_MATCH_WILDCARD, "NAME^0001*", "", "", "", 0, "SEARCH st USING INDEX studies_patient_name"},
+        {DVS_STUDY, "StudyDate", DVS_MATCH_RANGE, "20200101", "20200131", "", "", 0, "SEARCH st USING INDEX studies_date"},
+        {DVS_STUDY, "AccessionNumber", DVS_MATCH_SINGLE, "A1", "", "", "", 0, "SEARCH st USING INDEX studies_accession"},
+        {DVS_STUDY, "PatientID", DVS_MATCH_SINGLE, "PID1", "", "", "", 200, "SEARCH st USING INDEX studies_patient_id"},
+        {DVS_STUDY, "StudyInstanceUID", DVS_MATCH_LIST, "1.2.3", "", "", "", 0, "SEARCH st USING INDEX sqlite_autoindex_studies_1"},
+        {DVS_STUDY, "ModalitiesInStudy", DVS_MATCH_SINGLE, "CT", "", "", "", 100, "SEARCH ms USING COVERING INDEX series_modality"},
+        {DVS_SERIES, NULL, DVS_MATCH_UNIVERSAL, "", "", "1.2.3", "", 0, "SEARCH st USING INDEX sqlite_autoindex_studies_1"},
+        {DVS_INSTANCE, NULL, DVS_MATCH_UNIVERSAL, "", "", "1.2.3", "1.2.3.4", 0, "SEARCH st USING INDEX sqlite_autoindex_studies_1"},
+        {DVS_INSTANCE, "SOPInstanceUID", DVS_MATCH_SINGLE, "1.2.3.4.5", "", "", "", 0, "SEARCH i USING INDEX sqlite_autoindex_instances_1"},
+    };
+    char plan[4096];
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        dvs_query q;
+        memset(&q, 0, sizeof q);
+        q.level = c[k].level;
+        q.limit = 100;
+        q.offset = c[k].offset;
+        snprintf(q.study, sizeof q.study, "%s", c[k].study);
+        snprintf(q.series, sizeof q.series, "%s", c[k].series);
+        if (c[k].kw) {
+            q.nmatch = 1;
+            q.match[0].attr = dvs_attr_by_name(c[k].kw);
+            q.match[0].kind = c[k].kind;
+            snprintf(q.match[0].value, sizeof q.match[0].value, "%s", c[k].v);
+            snprintf(q.match[0].hi, sizeof q.match[0].hi, "%s", c[k].hi);
+            if (c[k].kind == DVS_MATCH_LIST) {
+                q.match[0].nlist = 2;
+                snprintf(q.match[0].list[0], sizeof q.match[0].list[0], "1.2.3");
+                snprintf(q.match[0].list[1], sizeof q.match[0].list[1], "1.2.4");
+            }
+        }
+        plan_of(ix, &q, plan, sizeof plan);
+        print_message("plan %zu: %s\n", k, plan);
+        assert_non_null(strstr(plan, c[k].expect));
+        assert_null(strstr(plan, "SCAN st"));
+        assert_null(strstr(plan, "SCAN se"));
+        assert_null(strstr(plan, "SCAN i"));
+    }
+    ix->ops->close(ix);
+}
+
 static void test_index_open_errors(void **state)
 {
     (void)state;
@@ -1004,12 +1368,16 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blob_names),
+        cmocka_unit_test(test_blob_buffered),
         cmocka_unit_test(test_dataset_key),
         cmocka_unit_test(test_index_sqlite),
         cmocka_unit_test(test_index_postgresql),
         cmocka_unit_test(test_race_sqlite),
         cmocka_unit_test(test_race_postgresql),
         cmocka_unit_test(test_index_open_errors),
+        cmocka_unit_test(test_put_batch_sqlite),
+        cmocka_unit_test(test_readers_during_writes),
+        cmocka_unit_test(test_qido_plans_sqlite),
         cmocka_unit_test(test_instances_delete_sqlite),
         cmocka_unit_test(test_instances_delete_postgresql),
         cmocka_unit_test(test_operations_sqlite),

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Where a STOW's cost goes, in counts that do not depend on how busy the machine is (bench/RESULTS.md "Server
+# load"): `dicomveil serve` under callgrind (instructions of the whole server, zeroed after start-up) and under
+# strace -c (syscalls), while bench/server_load_client.py STOWs N_CT generated CT instances and N_TINY tiny
+# ones with CLIENTS clients; the CLI `deidentify --jobs 1` of the same CT files under callgrind for comparison.
+# Prints instructions and syscalls per instance. Small sizes: callgrind runs ~50x slower.
+#
+# Environment: DV_BIN (default build/dicomveil), N_CT (20), N_TINY (400), CLIENTS (8), KEEP (a folder that
+# receives the callgrind and strace outputs for callgrind_annotate; default: none).
+set -euo pipefail
+for t in valgrind callgrind_control strace; do
+  command -v "$t" > /dev/null || { echo "server_profile.sh: needs $t (Debian: apt-get install valgrind strace)" >&2; exit 2; }
+done
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${DV_BIN:-$REPO/build/dicomveil}
+PY=/usr/bin/python3
+N_CT=${N_CT:-20}
+N_TINY=${N_TINY:-400}
+CLIENTS=${CLIENTS:-8}
+CLIENT="$PY $REPO/bench/server_load_client.py"
+W=$(mktemp -d /tmp/dv-server-profile-XXXXXX)
+SRV_PID=
+cleanup() {
+  if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then kill -TERM "$SRV_PID"; wait "$SRV_PID" || true; fi
+  rm -rf "$W"
+}
+trap cleanup EXIT
+CT=$REPO/build/bench/cache/ct_n${N_CT}_seed1
+if [ ! -d "$CT" ]; then mkdir -p "$(dirname "$CT")"; $PY "$REPO/bench/gen_ct_corpus.py" "$CT" -n "$N_CT" > /dev/null; fi
+head -c 32 /dev/urandom > "$W/key"; chmod 600 "$W/key"; echo '{}' > "$W/config.json"
+
+# start WRAPPER...: the server under a tool; sets SRV_PID (the tool's process: valgrind and strace exec in
+# place or stay the parent) and WEB.
+start() {
+  rm -rf "$W/data"
+  "$@" "$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --workers 8 --max-connections 512 2>"$W/server.log" &
+  SRV_PID=$!
+  for _ in $(seq 600); do grep -q '"event":"listening"' "$W/server.log" 2>/dev/null && break; sleep 0.1; done
+  local port
+  port=$(grep -o '"port":[0-9]*' "$W/server.log" | head -1 | cut -d: -f2)
+  local b=http://127.0.0.1:$port/v1beta1/projects/p/locations/l
+  curl -sf -X POST "$b/datasets?datasetId=ds" -d '{}' > /dev/null
+  for s in ct idx; do curl -sf -X POST "$b/datasets/ds/dicomStores?dicomStoreId=$s" -d '{}' > /dev/null; done
+  WEB=$b/datasets/ds/dicomStores
+}
+# The server itself gets SIGTERM (under strace, it is the tracer's child) and the tool then ends.
+stop() {
+  local kids
+  kids=$(cat "/proc/$SRV_PID/task/$SRV_PID/children" 2>/dev/null || true)
+  if [ -n "$kids" ]; then kill -TERM $kids; else kill -TERM "$SRV_PID"; fi
+  wait "$SRV_PID" || true
+  SRV_PID=
+}
+total() { awk '/^(summary|totals):/ {print $2; exit}' "$1"; }
+
+echo "== server profile: N_CT=$N_CT N_TINY=$N_TINY CLIENTS=$CLIENTS; load $(cut -d' ' -f1-3 /proc/loadavg)"
+# --- instructions ---
+start valgrind --tool=callgrind --callgrind-out-file="$W/cg.%p" --dump-instr=no
+callgrind_control -z "$SRV_PID" > /dev/null
+$CLIENT stow-files "$WEB/ct/dicomWeb" "$CT" --clients "$CLIENTS" --batch 10 > "$W/r1"
+callgrind_control -d ct "$SRV_PID" > /dev/null
+callgrind_control -z "$SRV_PID" > /dev/null
+$CLIENT fill "$WEB/idx/dicomWeb" --count "$N_TINY" --clients "$CLIENTS" --batch 10 > "$W/r2"
+callgrind_control -d tiny "$SRV_PID" > /dev/null
+stop
+CT_I=$(total "$(ls "$W"/cg.*.1 | head -1)")
+TINY_I=$(total "$(ls "$W"/cg.*.2 | head -1)")
+valgrind --tool=callgrind --callgrind-out-file="$W/cli.cg" "$BIN" deidentify --config "$W/config.json" \
+  --key-file "$W/key" --jobs 1 --quiet "$CT" "$W/cli-out" 2> /dev/null
+CLI_I=$(total "$W/cli.cg")
+# --- syscalls ---
+start strace -f -c -o "$W/strace.txt"
+$CLIENT stow-files "$WEB/ct/dicomWeb" "$CT" --clients "$CLIENTS" --batch 10 > /dev/null
+$CLIENT fill "$WEB/idx/dicomWeb" --count "$N_TINY" --clients "$CLIENTS" --batch 10 > /dev/null
+stop
+per() { echo "scale=0; $1 / $2" | bc; }
+printf '%-46s %s\n' "server instructions per CT instance STOWed" "$(per "$CT_I" "$N_CT")"
+printf '%-46s %s\n' "CLI deidentify instructions per CT instance" "$(per "$CLI_I" "$N_CT")"
+printf '%-46s %s\n' "server instructions per tiny instance STOWed" "$(per "$TINY_I" "$N_TINY")"
+echo "server syscalls per instance ($((N_CT + N_TINY)) instances, batches of 10), top 12:"
+awk -v n=$((N_CT + N_TINY)) 'NR > 2 && $NF != "total" && $4 ~ /^[0-9]+$/ {printf "  %-16s %8.2f\n", $NF, $4 / n}' \
+  "$W/strace.txt" | sort -k2 -nr | head -12
+awk -v n=$((N_CT + N_TINY)) '$NF == "total" {printf "  %-16s %8.2f\n", "all", $4 / n}' "$W/strace.txt"
+if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$W"/cg.* "$W/cli.cg" "$W/strace.txt" "$KEEP/"; fi

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Concurrent STOW and QIDO on one store (issue 7's load bullet; docs/server.md "Durability"): the group commit
+and the read connections of the SQLite index, seen from a client.
+
+* group commit: 8 threads each STOW 12 tiny instances, one instance per request (so the requests meet in the
+  server's put path and share commits); every STOW is acknowledged with 200, and right after each
+  acknowledgement the instance is found by QIDO (a new connection of the client) and its file is present under
+  DATA/stores/<id>/<sha-256 of the bytes>.dcm with exactly the bytes sent;
+* consistency: 2 threads QIDO the store's studies and instances all along; an instance acknowledged before a
+  query started is in that query's answer, no query fails, and each study's NumberOfStudyRelatedInstances never
+  shrinks from one query of a thread to its next;
+* at the end every instance is listed once (QIDO and getDICOMStoreMetrics);
+* one request's parts are committed together (in rounds of 32): a 40-part multipart STOW with a part that is
+  not DICOM and a part repeating an earlier one answers 202 with the 38 others referenced in the parts' order
+  and the two failures (0xC000, 0x0111), and all 38 are listed.
+The instances are built here (pydicom, 8x8 pixels); the whole test takes a few seconds.
+"""
+import hashlib
+import http.client
+import io
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, "/usr/lib/python3/dist-packages")
+import pydicom  # noqa: E402
+from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
+from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
+
+import test_server as ts  # noqa: E402  (its Server helper; its checks are not run)
+from test_server import check  # noqa: E402
+
+THREADS, PER_THREAD, STUDIES = 8, 12, 4
+ROOT = "1.2.826.0.1.3680043.9.7433.77."
+
+
+def instance(n):
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.SOPInstanceUID = ROOT + "3.%d" % n
+    ds.StudyInstanceUID = ROOT + "1.%d" % (n % STUDIES)
+    ds.SeriesInstanceUID = ROOT + "2.%d" % (n % STUDIES)
+    ds.PatientName, ds.PatientID, ds.Modality = "Perf^Test", "PERF%d" % (n % STUDIES), "OT"
+    ds.StudyDate, ds.InstanceNumber = "20200101", n
+    ds.Rows = ds.Columns = 8
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = bytes((n + i) % 256 for i in range(64))
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta = meta
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    buf = io.BytesIO()
+    pydicom.dcmwrite(buf, ds, write_like_original=False)
+    return buf.getvalue()
+
+
+def request(port, method, path, body=None, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data")
+        srv = ts.Server(data, "--workers", "8")
+        try:
+            run(srv.port, data)
+        finally:
+            srv.stop()
+    if ts.fails:
+        print(f"test_server_perf: {len(ts.fails)} check(s) failed", file=sys.stderr)
+        return 1
+    print("test_server_perf: all checks passed")
+    return 0
+
+
+def run(port, data):
+    base = "/v1beta1/projects/p/locations/l/datasets"
+    check(request(port, "POST", base + "?datasetId=d", b"{}")[0] == 200, "dataset created")
+    st, body = request(port, "POST", base + "/d/dicomStores?dicomStoreId=s", b"{}")
+    check(st == 200, "store created")
+    web = base + "/d/dicomStores/s/dicomWeb"
+
+    acked = {}            # sop -> time of its acknowledgement
+    mu = threading.Lock()
+    problems = []
+    stop = threading.Event()
+
+    def stower(t):
+        for k in range(PER_THREAD):
+            n = t * PER_THREAD + k
+            b = instance(n)
+            st, resp = request(port, "POST", web + "/studies", b, {"Content-Type": "application/dicom"})
+            sop = ROOT + "3.%d" % n
+            if st != 200:
+                problems.append("STOW %d answered %s" % (n, st))
+                continue
+            with mu:
+                acked[sop] = time.monotonic()
+            # Acknowledged: indexed (found by a new connection) and its file present with these bytes.
+            st, found = request(port, "GET", web + "/instances?SOPInstanceUID=" + sop,
+                                headers={"Accept": "application/dicom+json"})
+            rows = json.loads(found) if st == 200 else []
+            if len(rows) != 1:
+                problems.append("acknowledged instance %d not found by QIDO (%s, %d rows)" % (n, st, len(rows)))
+            h = hashlib.sha256(b).hexdigest()
+            dirs = os.listdir(os.path.join(data, "stores"))
+            path = os.path.join(data, "stores", dirs[0], h + ".dcm") if len(dirs) == 1 else ""
+            if not path or not os.path.exists(path) or open(path, "rb").read() != b:
+                problems.append("acknowledged instance %d: its file is missing or differs" % n)
+
+    queries = [0]
+
+    def querier():
+        seen_counts = {}  # per thread: its own queries are in order, the other thread's are not
+        while not stop.is_set():
+            with mu:
+                before = set(sop for sop, _ in acked.items())
+            st, body = request(port, "GET", web + "/instances?limit=5000", headers={"Accept": "application/dicom+json"})
+            if st not in (200, 204):
+                problems.append("QIDO instances answered %s" % st)
+                continue
+            listed = set(r["00080018"]["Value"][0] for r in json.loads(body)) if st == 200 else set()
+            if not before <= listed:
+                problems.append("QIDO missed %d acknowledged instance(s)" % len(before - listed))
+            st, body = request(port, "GET", web + "/studies", headers={"Accept": "application/dicom+json"})
+            if st == 200:
+                for r in json.loads(body):
+                    uid, n = r["0020000D"]["Value"][0], int(r["00201208"]["Value"][0])
+                    if n < seen_counts.get(uid, 0):
+                        problems.append("NumberOfStudyRelatedInstances shrank")
+                    seen_counts[uid] = n
+            elif st != 204:
+                problems.append("QIDO studies answered %s" % st)
+            with mu:
+                queries[0] += 1
+
+    qs = [threading.Thread(target=querier) for _ in range(2)]
+    ws = [threading.Thread(target=stower, args=(t,)) for t in range(THREADS)]
+    for t in qs + ws:
+        t.start()
+    for t in ws:
+        t.join()
+    stop.set()
+    for t in qs:
+        t.join()
+    check(not problems, "group commit: %d problems: %s" % (len(problems), "; ".join(problems[:5])))
+    total = THREADS * PER_THREAD
+    check(len(acked) == total, "group commit: all %d concurrent STOWs acknowledged (%d)" % (total, len(acked)))
+    check(queries[0] > 0, "QIDO ran during the STOWs")
+    st, body = request(port, "GET", web + "/instances?limit=5000", headers={"Accept": "application/dicom+json"})
+    listed = [r["00080018"]["Value"][0] for r in json.loads(body)] if st == 200 else []
+    check(len(listed) == total and set(listed) == set(acked), "every acknowledged instance listed once (%d)" % len(listed))
+    st, body = request(port, "GET", base + "/d/dicomStores/s:getDICOMStoreMetrics")
+    m = json.loads(body) if st == 200 else {}
+    check(m.get("instanceCount") == str(total) and m.get("studyCount") == str(STUDIES),
+          "metrics: %s instances, %s studies" % (m.get("instanceCount"), m.get("studyCount")))
+
+    # One request, 40 parts: committed in rounds of 32, answered in the parts' order.
+    ns = list(range(1000, 1038))
+    parts = [instance(n) for n in ns]
+    parts.insert(5, b"not DICOM at all")
+    parts.insert(36, parts[0])
+    bnd = "dvperf0123"
+    body = b"".join(b"--" + bnd.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n" for p in parts)
+    body += b"--" + bnd.encode() + b"--\r\n"
+    st, resp = request(port, "POST", web + "/studies", body,
+                       {"Content-Type": 'multipart/related; type="application/dicom"; boundary=' + bnd})
+    r = json.loads(resp) if resp else {}
+    refd = [x["00081155"]["Value"][0] for x in r.get("00081199", {}).get("Value", [])]
+    failed = [x["00081197"]["Value"][0] for x in r.get("00081198", {}).get("Value", [])]
+    check(st == 202 and refd == [ROOT + "3.%d" % n for n in ns] and sorted(failed) == [0x0111, 0xC000],
+          "40-part STOW: %s, %d referenced in order, failures %s" % (st, len(refd), failed))
+    st, body = request(port, "GET", web + "/instances?limit=5000", headers={"Accept": "application/dicom+json"})
+    listed = set(x["00080018"]["Value"][0] for x in json.loads(body)) if st == 200 else set()
+    check(set(refd) <= listed and len(listed) == total + len(ns), "40-part STOW: every stored part listed")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
