@@ -16,7 +16,7 @@
 #include "store/dvs_blobs.h"
 #include "store/dvs_index.h"
 
-typedef struct dvh_ops dvh_ops; /* op_runner.c */
+typedef struct dvh_ops dvh_ops; /* op_internal.h (the operation runner) */
 
 struct dvh_server {
     dvh_server_config cfg;
