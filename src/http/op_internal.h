@@ -81,6 +81,9 @@ enum { DVH_ITEM_DONE = 0, DVH_ITEM_LEAVE = 1 }; /* LEAVE: stays pending (cancel,
 /* Each sets *state (DVS_ITEM_OK / DVS_ITEM_FAILED) and, when failed, *cls (a static error class) and
  * returns DVH_ITEM_DONE, or returns DVH_ITEM_LEAVE. buf: DVH_OP_COPY_BUF bytes of the chunk job. */
 int dvh_op_item_deidentify(dvh_op_ctx *c, dvh_putter *put, const dvs_op_item *it, int *state, const char **cls);
+/* Give the de-identification's run the box observer that files each painted box with its item (op_boxes.h:
+ * recorded with the operation for the console's review). */
+void dvh_op_item_deid_watch_boxes(dv_run *run);
 int dvh_op_item_import(dvh_op_ctx *c, dvh_putter *put, uint8_t *buf, const dvs_op_item *it, int *state,
                        const char **cls);
 int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *state, const char **cls);

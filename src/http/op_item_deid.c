@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http/op_boxes.h"
 #include "http/op_internal.h"
 #include "util/dv_fd_source.h"
 
@@ -15,7 +16,20 @@ typedef struct deid_out {
     int64_t dst;
     dvs_blob_writer *w;
     const char *cls; /* the failure class when commit fails */
+    dvh_boxes *boxes; /* the boxes painted on this instance (NULL: out of memory, not recorded) */
 } deid_out;
+
+/* The run's box observer: the event's instance_arg is the item's deid_out. */
+static void on_frame(const dv_frame_event *ev, void *user)
+{
+    (void)user;
+    dvh_boxes_add(((deid_out *)ev->instance_arg)->boxes, ev);
+}
+
+void dvh_op_item_deid_watch_boxes(dv_run *run)
+{
+    dv_run_set_box_observer(run, on_frame, NULL);
+}
 
 static int blob_sink_write(void *ctx, const void *buf, size_t len)
 {
@@ -74,11 +88,17 @@ int dvh_op_item_deidentify(dvh_op_ctx *c, dvh_putter *put, const dvs_op_item *it
     }
     dv_fd_source fs;
     dv_source src = dv_source_fd(&fs, fd, (uint64_t)st.st_size);
-    deid_out o = {.c = c, .put = put, .dst = it->dst_store_id};
+    deid_out o = {.c = c, .put = put, .dst = it->dst_store_id, .boxes = dvh_boxes_new()};
     dv_result res;
     dv_result_init(&res);
     dv_outcome oc = dv_run_instance(c->run, &src, &deid_output, &o, &res, &err);
     close(fd);
+    /* Stored: its boxes go with the operation, keyed by the output's UIDs. Not recorded is no failure of the
+     * item (the output is right); the console then says it has no record. */
+    if (oc == DV_OUTCOME_OK && res.pixel_stage_ran &&
+        (o.boxes == NULL || dvh_boxes_save(o.boxes, s->data_fd, c->id, &res, &err) != 0))
+        dvh_op_log(c->ops, "redaction boxes not recorded", c->id);
+    dvh_boxes_free(o.boxes);
     switch (oc) {
     case DV_OUTCOME_OK: *state = DVS_ITEM_OK; return DVH_ITEM_DONE;
     case DV_OUTCOME_CANCELLED: return DVH_ITEM_LEAVE;
