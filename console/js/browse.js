@@ -229,8 +229,9 @@ export async function loadRendered(img, base, frame, win, signal) {
   img.dataset.loaded = "true";
 }
 
-/** The rendered frame with its slider and window presets. */
-export function viewer(base, frames, {id = "frame", label = "Rendered frame"} = {}) {
+/** The rendered frame with its slider and window presets. overlay (boxes.js boxOverlay, optional): drawn
+ *  over the picture, told each frame once it is shown. */
+export function viewer(base, frames, {id = "frame", label = "Rendered frame", overlay = null} = {}) {
   const img = el("img", {id, alt: label, class: "frame"});
   const status = el("p", {class: "viewer-status", "aria-live": "polite"});
   let frame = 1, win = null, ctrl = null;
@@ -238,7 +239,11 @@ export function viewer(base, frames, {id = "frame", label = "Rendered frame"} = 
     if (ctrl) ctrl.abort();
     ctrl = new AbortController();
     status.textContent = "Loading…";
-    loadRendered(img, base, frame, win, ctrl.signal).then(() => { status.textContent = frames > 1 ? `Frame ${frame} of ${frames}` : ""; })
+    const shown = frame;
+    loadRendered(img, base, frame, win, ctrl.signal).then(() => {
+      status.textContent = frames > 1 ? `Frame ${frame} of ${frames}` : "";
+      if (overlay) overlay.show(shown, img);
+    })
       .catch((e) => { if (e.name !== "AbortError") { img.removeAttribute("src"); status.textContent = `No rendered frame: ${e.describe ? e.describe() : e.message}`; } });
   };
   const controls = el("div", {class: "viewer-controls"});
@@ -251,7 +256,9 @@ export function viewer(base, frames, {id = "frame", label = "Rendered frame"} = 
   sel.addEventListener("change", () => { win = WINDOWS[Number(sel.value)][1]; load(); });
   controls.append(el("label", {for: `${id}-window`, text: "Window"}), sel);
   load();
-  return el("figure", {class: "viewer"}, img, el("figcaption", {}, controls, status));
+  // The overlay is laid over the img by position in the figure (a positioned box: .viewer is sticky).
+  return el("figure", {class: "viewer"}, img, overlay ? overlay.node : null,
+            el("figcaption", {}, controls, status, overlay ? overlay.legend : null));
 }
 
 export async function instance(ctx) {

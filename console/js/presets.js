@@ -22,7 +22,10 @@ export const PRESETS = [
                              actions: [{queries: ["00080018"], regenUidTag: {}}]}}},
   {id: "recurse", label: "Guide: recurseTag PhysiciansReadingStudyIdentificationSequence",
    config: {dicomTagConfig: {actions: [{queries: ["PhysiciansReadingStudyIdentificationSequence"], recurseTag: {}}]}}},
-  {id: "clean-image", label: "Basic profile + redact burned-in text (image)",
+  {id: "clean-image-all", label: "Basic profile + redact all burned-in text (image)",
+   config: {dicomTagConfig: {profileType: "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE",
+                             options: {cleanImage: {textRedactionMode: "REDACT_ALL_TEXT"}}}}},
+  {id: "clean-image", label: "Basic profile + redact sensitive burned-in text (image)",
    config: {dicomTagConfig: {profileType: "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE",
                              options: {cleanImage: {textRedactionMode: "REDACT_SENSITIVE_TEXT"}}}}},
 ];

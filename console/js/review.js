@@ -11,6 +11,7 @@ import {el, showError} from "./ui.js";
 import {first, text, keyword, tagLabel, T} from "./dicom.js";
 import {viewer, instancePath} from "./browse.js";
 import {started} from "./deid.js";
+import {fetchBoxes, boxOverlay, describeRecord} from "./boxes.js";
 
 const lastId = (name) => name.split("/").pop();
 const PAIR_KEYS = [T.SOPClassUID, T.InstanceNumber, T.SeriesNumber, T.Modality, T.Rows, T.Columns, T.NumberOfFrames,
@@ -167,9 +168,13 @@ export async function review(ctx) {
     const {d: sd, s: ss} = src.get(), {d: dd, s: ds} = dst.get();
     const a = instancePath(sd, ss, first(p.src, T.StudyInstanceUID), first(p.src, T.SeriesInstanceUID), first(p.src, T.SOPInstanceUID));
     const b = instancePath(dd, ds, first(p.dst, T.StudyInstanceUID), first(p.dst, T.SeriesInstanceUID), first(p.dst, T.SOPInstanceUID));
-    const [ma, mb] = await Promise.all([api.json(`${a}/metadata`), api.json(`${b}/metadata`)]);
+    // The boxes the operation painted are kept by the OUTPUT instance's UIDs (op_boxes.h).
+    const outPath = `/studies/${first(p.dst, T.StudyInstanceUID)}/series/${first(p.dst, T.SeriesInstanceUID)}/instances/${first(p.dst, T.SOPInstanceUID)}`;
+    const [ma, mb, rec] = await Promise.all([api.json(`${a}/metadata`), api.json(`${b}/metadata`),
+                                             op ? fetchBoxes(op, outPath) : null]);
     const A = ma[0] || {}, B = mb[0] || {};
     const frames = Number(first(A, T.NumberOfFrames) || 1);
+    const size = [Number(first(B, T.Columns)), Number(first(B, T.Rows))];
     const rows = diff(A, B);
     const counts = {};
     for (const r of rows) counts[r.status] = (counts[r.status] || 0) + 1;
@@ -193,14 +198,23 @@ export async function review(ctx) {
         markBtn.textContent = on ? "Marked: needs attention (click to clear)" : "Mark: needs attention";
       } catch (e) { showError(e); }
     });
-    compare.replaceChildren(
+    // Outlines of the redacted boxes: solid on the output, dashed on the original; a checkbox (keyboard:
+    // Tab to it, Space) hides them to see the pixels underneath.
+    const outlines = el("input", {type: "checkbox", id: "review-outlines", checked: true, "aria-controls": "review-frames"});
+    const frameBox = el("div", {class: "two-col", id: "review-frames"},
+      el("div", {}, el("h3", {text: "Original"}), viewer(a, frames, {id: "frame-original", label: "Original frame",
+        overlay: boxOverlay(rec, {id: "frame-original", dashed: true, size})})),
+      el("div", {}, el("h3", {text: "De-identified"}), viewer(b, frames, {id: "frame-deid", label: "De-identified frame",
+        overlay: boxOverlay(rec, {id: "frame-deid", size})})));
+    outlines.addEventListener("change", () => frameBox.classList.toggle("outlines-hidden", !outlines.checked));
+    compare.replaceChildren(...[
       el("h2", {text: "Original and de-identified"}), markBtn,
-      el("div", {class: "two-col"},
-        el("div", {}, el("h3", {text: "Original"}), viewer(a, frames, {id: "frame-original", label: "Original frame"})),
-        el("div", {}, el("h3", {text: "De-identified"}), viewer(b, frames, {id: "frame-deid", label: "De-identified frame"}))),
+      el("p", {id: "review-boxes", class: "hint", "data-recorded": rec ? "true" : "false", text: describeRecord(rec)}),
+      rec && rec.boxCount ? el("div", {}, outlines, el("label", {for: "review-outlines", class: "inline", text: " Outline the redacted boxes"})) : null,
+      frameBox,
       el("p", {class: "summary", id: "diff-summary", text: Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(" · ")}),
       el("div", {}, onlyChanged, el("label", {for: "diff-changed-only", class: "inline", text: " Changed attributes only"})),
-      el("div", {class: "meta-wrap"}, table));
+      el("div", {class: "meta-wrap"}, table)].filter(Boolean));
     compare.querySelector("h2").focus?.();
   }
 

@@ -99,11 +99,19 @@ typedef struct dv_frame_event {
     const struct dv_palette *palette;
     const dv_frame_box *boxes;     /* the boxes painted on this frame */
     size_t nboxes;
+    /* Appended: the out_arg the caller gave dv_run_instance for this instance, so an observer shared by many
+     * threads files each frame with its instance without a lookup. */
+    void *instance_arg;
 } dv_frame_event;
 typedef void (*dv_frame_observer_fn)(const dv_frame_event *ev, void *user);
 /* Set (fn NULL: remove) the observer. Call before any instance. Costs nothing when unset; when set, each
  * examined frame is copied once before painting so before and after can both be shown. */
 void dv_run_set_frame_observer(dv_run *run, dv_frame_observer_fn fn, void *user);
+/* The same events with before and after NULL: for a front end that keeps only the boxes (the server records
+ * them for its console's review, docs/console.md "Redaction boxes"), no frame is copied or decoded again for
+ * the observer, so the stage costs what it costs without one. Replaces any observer set before (fn NULL:
+ * none). Call before any instance. [test_pixel_stage: test_box_observer] */
+void dv_run_set_box_observer(dv_run *run, dv_frame_observer_fn fn, void *user);
 /* The pixel stage's time bound per frame (decode + text detection + OCR), in ms (monotonic clock)
  * (0: the default, 30000). A frame over it fails its instance with DV_ERR_LIMIT (fail closed: not written).
  * Call before any instance. The CLI's --pixel-frame-ms. [integration.test_cli_pixel_frame_ms] */

@@ -36,6 +36,8 @@ typedef struct dv_pixel_env {
     uint32_t frame_ms;             /* time bound per frame (decode + detection + OCR); 0: the default */
     const dv_plan *plan;           /* the sensitive modes: the detectors and [CTX] phrases */
     dv_text_worker *tw;            /* the sensitive modes: begun on the ORIGINAL instance (deny-list) */
+    void *instance_arg;            /* the observer event's instance_arg (dv_run_instance's out_arg) */
+    int boxes_only;                /* the observer wants boxes only (dv_run_set_box_observer): no copies */
 } dv_pixel_env;
 
 #define DV_PIXEL_FRAME_MS_DEFAULT 30000u /* generous: a guard against pathological frames, not a budget */

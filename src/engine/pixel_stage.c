@@ -324,11 +324,12 @@ static void observe(stage *s, uint32_t i, const dv_frame *before, const dv_frame
     ev.frame_index = i;
     ev.frame_count = s->pa.number_of_frames;
     ev.sop_uid = s->sop_uid;
-    ev.before = before;
-    ev.after = after;
+    ev.before = s->env->boxes_only ? NULL : before;
+    ev.after = s->env->boxes_only ? NULL : after;
     ev.palette = s->has_pal ? &s->pal : NULL;
     ev.boxes = (const dv_frame_box *)(const void *)boxes; /* same layout: x, y, w, h (static check below) */
     ev.nboxes = n;
+    ev.instance_arg = s->env->instance_arg;
     s->env->observer(&ev, s->env->observer_user);
 }
 _Static_assert(sizeof(dv_box) == sizeof(dv_frame_box) && offsetof(dv_box, h) == offsetof(dv_frame_box, h),
@@ -414,7 +415,7 @@ static void paint(stage *s, uint32_t i, dv_frame *f)
     dv_boxes b = {w->all + w->start[i], w->start[i + 1] - w->start[i], 0};
     dv_frame before = *f;
     int copied = 0;
-    if (s->env->observer) {
+    if (s->env->observer && !s->env->boxes_only) {
         size_t n = dv_frame_bytes(f);
         dv_error ignore;
         if (grow((void **)&w->before, &w->before_cap, n, 1, &ignore) == 0) {
@@ -425,7 +426,7 @@ static void paint(stage *s, uint32_t i, dv_frame *f)
         }
     }
     dv_redact_frame(f, s->has_pal ? &s->pal : NULL, &b);
-    if (copied)
+    if (copied || s->env->boxes_only)
         observe(s, i, &before, f, b.v, b.n);
 }
 
@@ -498,7 +499,9 @@ static int write_dct(stage *s, dv_error *err)
         size_t out_len = 0;
         rc = dv_jpeg_dct_redact(&s->pa, in, (size_t)len, &b, &bufs[i], &out_len, covered, err);
         lens[i] = out_len;
-        if (rc == 0 && s->env->observer) {
+        if (rc == 0 && s->env->boxes_only) {
+            observe(s, i, NULL, NULL, covered, nb); /* the covered MCUs, as painted; no picture wanted */
+        } else if (rc == 0 && s->env->observer) {
             /* before: the decoded original; after: the redacted stream decoded, as a viewer will see it */
             dv_error e2;
             dv_pixel_worker *w = s->w;

@@ -40,6 +40,7 @@ struct dv_run {
     void *progress_user;
     dv_frame_observer_fn frame_fn; /* pixel stage observer (--preview), NULL when unset */
     void *frame_user;
+    int frame_boxes_only;          /* set by dv_run_set_box_observer (the server's review boxes) */
     /* Stage workers (text: charset converters, buffers; pixels: image context, detector, OCR model, frame
      * buffers): one per concurrent worker thread, taken for an instance and given back, so nothing
      * per-worker is static and nothing is rebuilt per instance. */
@@ -176,6 +177,14 @@ void dv_run_set_frame_observer(dv_run *run, dv_frame_observer_fn fn, void *user)
 {
     run->frame_fn = fn;
     run->frame_user = user;
+    run->frame_boxes_only = 0;
+}
+
+void dv_run_set_box_observer(dv_run *run, dv_frame_observer_fn fn, void *user)
+{
+    run->frame_fn = fn;
+    run->frame_user = user;
+    run->frame_boxes_only = 1;
 }
 
 void dv_run_set_cancel(dv_run *run, dv_cancel_fn fn, void *user)
@@ -319,7 +328,8 @@ typedef struct inspect_req {
 } inspect_req;
 
 
-static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, dv_result *res, dv_error *err)
+static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void *out_arg, dv_result *res,
+                       dv_error *err)
 {
     if (!run->plan->cleans_pixels)
         return 0;
@@ -333,7 +343,7 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, dv_re
         return dv_fail(err, DV_ERR_NOMEM, "out of memory (pixel worker)");
     uint64_t before = dv_pixel_worker_decode_calls(pw);
     dv_pixel_env env = {run->frame_fn, run->frame_user, run->pixel_find, run->pixel_find_user, run->pixel_frame_ms,
-                        run->plan, tw};
+                        run->plan, tw, out_arg, run->frame_boxes_only};
     int rc = dv_pixel_stage_run(pw, ic, inst, &env, res, err);
     atomic_fetch_add_explicit(&run->pixel_decodes, dv_pixel_worker_decode_calls(pw) - before, memory_order_relaxed);
     pool_give(&run->pixel_pool, pw, pixel_destroy);
@@ -431,7 +441,7 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
      * instance's top-level PixelData asks for redaction, so a metadata-only config never builds a pixel
      * worker or decodes anything [test_pixel_stage: test_metadata_only_decodes_nothing]. Fail closed: a
      * failure here means the instance is not written (DECISIONS 14). ---- */
-    if (!insp && pixel_stage(run, inst, tw, res, err) != 0) {
+    if (!insp && pixel_stage(run, inst, tw, out_arg, res, err) != 0) {
         outcome = failed(err, DV_ERR_INVALID);
         goto done;
     }

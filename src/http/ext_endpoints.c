@@ -22,7 +22,8 @@ dvh_ext_kind dvh_ext_match(const char *path, size_t len)
         dvh_ext_kind k;
     } t[] = {{DVH_EXT_PREFIX "deidentifyConfig:validate", DVH_EXT_VALIDATE_CONFIG},
              {DVH_EXT_PREFIX "filterFiles", DVH_EXT_FILTER_FILE},
-             {DVH_EXT_PREFIX "reviewMarks", DVH_EXT_REVIEW_MARKS}};
+             {DVH_EXT_PREFIX "reviewMarks", DVH_EXT_REVIEW_MARKS},
+             {DVH_EXT_PREFIX "redactionBoxes", DVH_EXT_REDACTION_BOXES}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (strlen(t[i].path) == len && memcmp(path, t[i].path, len) == 0)
             return t[i].k;
@@ -34,7 +35,13 @@ const char *dvh_ext_name(dvh_ext_kind k)
     return k == DVH_EXT_VALIDATE_CONFIG ? "dicomveil.validateDeidentifyConfig"
            : k == DVH_EXT_FILTER_FILE   ? "dicomveil.createFilterFile"
            : k == DVH_EXT_REVIEW_MARKS  ? "dicomveil.reviewMarks"
-                                        : "unrouted";
+           : k == DVH_EXT_REDACTION_BOXES ? "dicomveil.redactionBoxes"
+                                          : "unrouted";
+}
+
+unsigned dvh_ext_methods(dvh_ext_kind k)
+{
+    return k == DVH_EXT_REVIEW_MARKS ? (DVH_GET | DVH_POST) : k == DVH_EXT_REDACTION_BOXES ? DVH_GET : DVH_POST;
 }
 
 static int validate_config(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
@@ -141,8 +148,7 @@ static int filter_file(dvh_request *rq, struct MHD_Response **resp, int *status,
     return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
 }
 
-/* The operation a name designates (the router checks every ID of it), its row id; 404 when absent. */
-static int mark_operation(dvh_request *rq, const char *name, int64_t *op_id, dvh_err *e)
+int dvh_ext_operation(dvh_request *rq, const char *name, int64_t *op_id, dvh_err *e)
 {
     if (name == NULL || strlen(name) > DVH_PATH_MAX - 16)
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "operation: required, an operation name");
@@ -173,6 +179,24 @@ static int mark_operation(dvh_request *rq, const char *name, int64_t *op_id, dvh
     if (rc < 0)
         return dvh_fail(e, DVH_INTERNAL, "index error");
     return rc == DVS_NOT_FOUND ? dvh_fail(e, DVH_NOT_FOUND, "operation not found") : 0;
+}
+
+int dvh_ext_instance_key(const char *inst, const char *field, char key[DVH_EXT_INSTANCE_KEY_MAX], dvh_err *e)
+{
+    if (inst == NULL)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: required", field);
+    /* The filter-file parser checks it: UIDs only (no traversal, no other character), here all three levels. */
+    dvh_filter_path *fp = NULL;
+    size_t n = 0;
+    if (dvh_filter_parse(inst, strlen(inst), field, &fp, &n, e) != 0)
+        return -1;
+    int bad = n != 1 || fp[0].instance[0] == '\0';
+    if (!bad)
+        snprintf(key, DVH_EXT_INSTANCE_KEY_MAX, "/studies/%s/series/%s/instances/%s", fp[0].study, fp[0].series,
+                 fp[0].instance);
+    free(fp);
+    return bad ? dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: must be /studies/{uid}/series/{uid}/instances/{uid}", field)
+               : 0;
 }
 
 static int marks_path(dvh_server *s, int64_t op_id, char *out, size_t cap)
@@ -214,7 +238,7 @@ static int review_marks(dvh_request *rq, struct MHD_Response **resp, int *status
     char path[4096];
     if (rq->method == DVH_GET || rq->method == DVH_HEAD) {
         const char *name = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "operation");
-        if (mark_operation(rq, name, &op_id, e) || marks_path(s, op_id, path, sizeof path))
+        if (dvh_ext_operation(rq, name, &op_id, e) || marks_path(s, op_id, path, sizeof path))
             return -1;
         pthread_mutex_lock(&s->marks_mu);
         json_t *m = marks_load(path);
@@ -234,23 +258,13 @@ static int review_marks(dvh_request *rq, struct MHD_Response **resp, int *status
     }
     const char *inst = json_string_value(json_object_get(body, "instance"));
     json_t *flag = json_object_get(body, "needsAttention");
-    dvh_filter_path *fp = NULL;
-    size_t n = 0;
-    int bad = mark_operation(rq, json_string_value(json_object_get(body, "operation")), &op_id, e) ||
+    int bad = dvh_ext_operation(rq, json_string_value(json_object_get(body, "operation")), &op_id, e) ||
               marks_path(s, op_id, path, sizeof path);
     if (!bad && !json_is_boolean(flag))
         bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "needsAttention: must be true or false");
-    /* The instance path is checked by the filter-file parser: UIDs only, and here all three levels. */
-    if (!bad && inst == NULL)
-        bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "instance: required");
-    else if (!bad && dvh_filter_parse(inst, strlen(inst), "instance", &fp, &n, e) != 0)
-        bad = -1;
-    else if (!bad && (n != 1 || fp[0].instance[0] == '\0'))
-        bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "instance: must be /studies/{uid}/series/{uid}/instances/{uid}");
-    char key[3 * (DVH_UID_MAX + 16)];
+    char key[DVH_EXT_INSTANCE_KEY_MAX];
     if (!bad)
-        snprintf(key, sizeof key, "/studies/%s/series/%s/instances/%s", fp[0].study, fp[0].series, fp[0].instance);
-    free(fp);
+        bad = dvh_ext_instance_key(inst, "instance", key, e);
     int set = !bad && json_is_true(flag);
     json_decref(body);
     if (bad)
@@ -309,6 +323,7 @@ int dvh_handle_ext(dvh_request *rq, struct MHD_Response **resp, int *status, dvh
     case DVH_EXT_VALIDATE_CONFIG: return validate_config(rq, resp, status, e);
     case DVH_EXT_FILTER_FILE: return filter_file(rq, resp, status, e);
     case DVH_EXT_REVIEW_MARKS: return review_marks(rq, resp, status, e);
+    case DVH_EXT_REDACTION_BOXES: return dvh_ext_redaction_boxes(rq, resp, status, e);
     case DVH_EXT_NONE: break;
     }
     return dvh_fail(e, DVH_NOT_FOUND, "no such resource path");

@@ -1,4 +1,4 @@
-/* dicomveil's extension endpoints (docs/console.md "Extension endpoints"): two things an API client such as
+/* dicomveil's extension endpoints (docs/console.md "Extension endpoints"): things an API client such as
  * the web console needs that the Healthcare API has no method for. They live under their own prefix,
  * /dicomveil/v1/, so no Google path is ever shadowed, and they pass the same bearer-token check, limits and
  * access log as every other route.
@@ -20,7 +20,14 @@
  *        Kept with the operation: DATA/marks/<operation row id>.json, written atomically; only resource
  *        paths (UIDs) are kept, no free text. The operation must exist (404 otherwise).
  *
- * [test_console.py "a bad config shows", "a filtered operation", "review marks"] */
+ *
+ *   GET  /dicomveil/v1/redactionBoxes?operation=<operation name>&instance=/studies/…/series/…/instances/…
+ *        200 the boxes the operation's pixel stage painted on that OUTPUT instance (op_boxes.h: frame, x, y,
+ *        w, h; frames examined; an empty list when it found nothing), 404 when the operation does not exist
+ *        or recorded nothing for that instance (its config cleans no pixels of it). ext_boxes.c.
+ *
+ * [test_console.py "a bad config shows", "a filtered operation", "review marks", "redaction boxes";
+ *  test_server_boxes.py] */
 #ifndef DVH_EXT_ENDPOINTS_H
 #define DVH_EXT_ENDPOINTS_H
 
@@ -32,7 +39,8 @@ typedef enum dvh_ext_kind {
     DVH_EXT_NONE = 0,
     DVH_EXT_VALIDATE_CONFIG,
     DVH_EXT_FILTER_FILE,
-    DVH_EXT_REVIEW_MARKS
+    DVH_EXT_REVIEW_MARKS,
+    DVH_EXT_REDACTION_BOXES
 } dvh_ext_kind;
 
 #define DVH_MARKS_MAX 10000u /* marks per operation */
@@ -41,5 +49,7 @@ typedef enum dvh_ext_kind {
 dvh_ext_kind dvh_ext_match(const char *path, size_t len);
 /* Its stable route name for the access log. */
 const char *dvh_ext_name(dvh_ext_kind k);
+/* The methods it answers (DVH_GET, DVH_POST of router.h; HEAD goes with GET). */
+unsigned dvh_ext_methods(dvh_ext_kind k);
 
 #endif

@@ -234,7 +234,7 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
     if (rq->ext != DVH_EXT_NONE) {
         /* An extension endpoint (ext_endpoints.h): POST with a JSON/text body, read like any JSON body. */
         rq->route.name = dvh_ext_name((dvh_ext_kind)rq->ext);
-        rq->route.allow = rq->ext == DVH_EXT_REVIEW_MARKS ? (DVH_GET | DVH_POST) : DVH_POST;
+        rq->route.allow = dvh_ext_methods((dvh_ext_kind)rq->ext);
         rq->routed = 1;
         if ((rq->route.allow & (rq->method == DVH_HEAD ? DVH_GET : rq->method)) == 0) {
             dvh_fail(&e, DVH_METHOD, "method not allowed on %s", rq->route.name);

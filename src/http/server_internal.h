@@ -16,7 +16,7 @@
 #include "store/dvs_blobs.h"
 #include "store/dvs_index.h"
 
-typedef struct dvh_ops dvh_ops; /* op_runner.c */
+typedef struct dvh_ops dvh_ops; /* op_internal.h (the operation runner) */
 typedef struct dvh_batcher dvh_batcher; /* put_batch.c */
 
 struct dvh_server {
@@ -115,6 +115,15 @@ void dvh_stow_free(dvh_stow *s);
 int dvh_handle_ext(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 /* Create DATA/filters (added to the allowed roots) and DATA/marks. */
 int dvh_ext_filters_init(dvh_server *s, const char *data_dir, dv_error *err);
+/* The operation a full operation name designates (every ID of it checked by the router): its row id; 400 when
+ * the name is malformed, 404 when no such operation exists. */
+int dvh_ext_operation(dvh_request *rq, const char *name, int64_t *op_id, dvh_err *e);
+/* An instance resource path "/studies/{uid}/series/{uid}/instances/{uid}" (field names it in the 400) checked
+ * by the filter-file parser (UIDs only: no traversal) and rewritten canonically into key. */
+#define DVH_EXT_INSTANCE_KEY_MAX (3 * (DVH_UID_MAX + 16))
+int dvh_ext_instance_key(const char *inst, const char *field, char key[DVH_EXT_INSTANCE_KEY_MAX], dvh_err *e);
+/* --- ext_boxes.c: GET /dicomveil/v1/redactionBoxes (ext_endpoints.h, op_boxes.h) --- */
+int dvh_ext_redaction_boxes(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 
 /* --- console_static.c: GET /console/... (before authentication; see console_static.h) --- */
 int dvh_handle_console(dvh_request *rq, const char *url, struct MHD_Response **resp, int *status, dvh_err *e);

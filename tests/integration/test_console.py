@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, "/usr/lib/python3/dist-packages")  # Debian's selenium (not a pyenv's)
@@ -48,6 +49,9 @@ UPLOAD = [os.path.join(DICOM, p) for p in (
     "dicognito/global_patient_id_implicit_vr.dcm", "dicognito/burned_in_yes.dcm", "dwv/sr-rectangle.dcm",
     "dwv/gdcm-CR-MONO1-10-chest.dcm")]
 DROPPED = os.path.join(DICOM, "dcm_qa_ts/3.dcm")  # the one file sent by a drop event
+# A burned-in corpus file for the review's redaction boxes (an ultrasound frame, JPEG Baseline: redacted in
+# the DCT domain, 12 boxes; no patient's text).
+BURNED = os.path.join(DICOM, "orthanc-tests/TransferSyntaxes_1.2.840.10008.1.2.4.50.dcm")
 BULK_INSTANCES = 100_000
 README_PAGES = ("studies", "instance", "deidentify", "config-error", "operations", "review")  # README "Console"
 
@@ -328,6 +332,9 @@ def part1(tmp, drv):
         p.shot("instance")
 
         part_deid(p, srv)
+        t = time.time()
+        part_boxes(p, srv)
+        print("redaction boxes: %.1f s" % (time.time() - t))
 
         # --- what is kept where ----------------------------------------------------------------------
         check(drv.current_url == srv.url + "/console/", "the URL stays /console/ (no UID, no name, no token)")
@@ -454,7 +461,7 @@ def part_deid(p, srv):
     marks = json.loads(body).get("marks", []) if st == 200 else []
     check(len(marks) == 1 and marks[0].startswith("/studies/") and "/instances/" in marks[0],
           "review marks: the mark is kept with the operation on the server")
-    p.shot("review")
+    p.shot("review-diff")
     drv.refresh()
     p.view("review")
     check("Needs attention (1)" in p.css("#review-marks").text and marks and marks[0] in p.css("#review-marks").text,
@@ -479,6 +486,92 @@ def part_deid(p, srv):
     st, _, body = http(srv.url + "/v1beta1/projects/local/locations/local/datasets/research/dicomStores/deid-ct:"
                        "getDICOMStoreMetrics", headers={"Authorization": "Bearer " + TOKEN})
     check(st == 200 and json.loads(body).get("instanceCount") == "1", "the filtered destination holds 1 instance")
+
+
+def part_boxes(p, srv):
+    """The review's redaction boxes: a cleanImage (REDACT_ALL_TEXT) de-identification of one burned-in
+    instance, its review with the boxes the operation recorded outlined over both frames."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+    drv = p.d
+    auth = {"Authorization": "Bearer " + TOKEN}
+    base = srv.url + "/v1beta1/projects/local/locations/local/datasets/research/dicomStores"
+    st, _, _ = http(base + "?dicomStoreId=burned", "POST", {**auth, "Content-Type": "application/json"}, b"{}")
+    st2, _, _ = http(base + "/burned/dicomWeb/studies", "POST", {**auth, "Content-Type": "application/dicom"},
+                     open(BURNED, "rb").read())
+    check(st == 200 and st2 == 200, "a burned-in instance stored (%s, %s)" % (st, st2))
+    p.css("#nav-deidentify").click()
+    p.view("deidentify")
+    Select(p.css("#src-dataset")).select_by_value("research")
+    p.wait(lambda: p.css("#src-store"), what="store select")
+    Select(p.css("#src-store")).select_by_value("burned")
+    p.wait(lambda: p.all("#filter-tree li"), what="filter tree")
+    Select(p.css("#preset")).select_by_value("clean-image-all")
+    p.wait(lambda: "accepts" in p.css("#config-status").text, what="preset valid")
+    p.css("#dst-new-store").send_keys("burned-deid")
+    p.css("#deid-start").click()
+    p.view("operations")
+    cells = op_row_state(p, "done")
+    check(cells[3] == "1" and cells[4] == "0", "the cleanImage operation de-identified the instance: %r" % cells)
+    p.all("#operations tbody tr")[0].find_element("css selector", "button[data-action=review]").click()
+    p.view("review")
+    p.css("#review-sample").click()
+    p.wait(lambda: p.all("#review-pairs tbody tr"), what="review pair")
+    p.all("#review-pairs tbody tr")[0].send_keys("\n")
+
+    def shown():
+        ok = p.js("const a = document.getElementById('frame-original'), b = document.getElementById('frame-deid');"
+                  "return a && b && a.dataset.loaded === 'true' && b.dataset.loaded === 'true' &&"
+                  " a.naturalWidth > 0 && b.naturalWidth > 0")
+        return ok and p.css("#frame-deid-boxes").get_attribute("data-boxes") is not None and \
+            p.css("#frame-original-boxes").get_attribute("data-boxes") is not None
+    p.wait(shown, 30, "both frames loaded with their outlines")
+    check(True, "redaction boxes: both rendered frames load (naturalWidth > 0)")
+    n_deid = len(p.all("#frame-deid-boxes rect.box"))
+    n_orig = len(p.all("#frame-original-boxes rect.box"))
+    check(n_deid >= 1 and n_orig == n_deid, "redaction boxes: %d outlined on the output, %d on the original" % (n_deid, n_orig))
+    check("dashed" in p.css("#frame-original-boxes").get_attribute("class"), "the original's outlines are dashed")
+    legend = p.css("#frame-deid-legend").text
+    check(legend.startswith("%d box" % n_deid) and "redacted on this frame" in legend, "legend: %r" % legend)
+    check("redacted" in p.css("#review-boxes").text, "summary: %r" % p.css("#review-boxes").text)
+    # The overlay covers the picture as displayed (scaled), not the frame's own size.
+    geo = p.js("const i = document.getElementById('frame-deid'), s = document.getElementById('frame-deid-boxes');"
+               "const a = i.getBoundingClientRect(), b = s.getBoundingClientRect();"
+               "return [a.left, a.top, a.width, a.height, b.left, b.top, b.width, b.height, i.naturalWidth];")
+    check(all(abs(geo[k] - geo[k + 4]) < 1.5 for k in range(4)) and geo[2] > 0,
+          "the overlay lies exactly over the displayed image: %r" % geo)
+    # Keyboard: the outline toggle is a labelled checkbox; Space hides the outlines and shows them again.
+    box = p.css("#review-outlines")
+    box.send_keys(Keys.SPACE)
+    p.wait(lambda: not p.css("#frame-deid-boxes").is_displayed(), what="outlines hidden")
+    check(box.get_attribute("aria-controls") == "review-frames", "the outline toggle hides the outlines (keyboard)")
+    box.send_keys(Keys.SPACE)
+    p.wait(lambda: p.css("#frame-deid-boxes").is_displayed(), what="outlines shown")
+    p.js("document.getElementById('review-boxes').scrollIntoView()")
+    p.shot("review")
+    # The boxes the page drew are the server's record for that output instance.
+    op_name = p.js("return history.state.op")
+    st, _, body = http(base + "/burned-deid/dicomWeb/instances", headers=auth)
+    r = json.loads(body)[0] if st == 200 else {}
+    inst = "/studies/%s/series/%s/instances/%s" % tuple(r.get(t, {}).get("Value", [""])[0]
+                                                        for t in ("0020000D", "0020000E", "00080018"))
+    st, _, body = http(srv.url + "/dicomveil/v1/redactionBoxes?" + urllib.parse.urlencode(
+        {"operation": op_name, "instance": inst}), headers=auth)
+    rec = json.loads(body) if st == 200 else {}
+    check(rec.get("boxCount") == n_deid and len(rec.get("boxes", [])) == n_deid,
+          "the outlines are the server's record of that output instance (%s boxes)" % rec.get("boxCount"))
+    # An instance without redaction says so: the CT of the first (metadata-only) operation's review.
+    p.css("#nav-operations").click()
+    p.view("operations")
+    reviewable = [b for b in p.all("#operations tbody tr[data-op] button[data-action=review]")]
+    reviewable[-1].click()  # the oldest de-identification: the guide's deleteTag, no cleanImage
+    p.view("review")
+    p.css("#review-sample").click()
+    p.wait(lambda: p.all("#review-pairs tbody tr"), what="review pairs")
+    p.all("#review-pairs tbody tr")[0].send_keys("\n")
+    p.wait(lambda: p.css("#review-boxes").get_attribute("data-recorded") == "false", what="no record")
+    check("No burned-in text redaction" in p.css("#review-boxes").text and not p.all("#review-outlines"),
+          "an instance without redaction says so: %r" % p.css("#review-boxes").text)
 
 
 def token_file(tmp):

@@ -518,6 +518,73 @@ static void test_observer(void **state)
     free(in);
 }
 
+/* The box observer (dv_run_set_box_observer, the server's review boxes): the same events with the boxes
+ * painted and the instance's out_arg, no pictures; the output is the same as with no observer. */
+typedef struct boxes_seen {
+    unsigned events, with_boxes, pictures;
+    void *arg;
+    dv_frame_box box;
+} boxes_seen;
+static void box_observer(const dv_frame_event *ev, void *user)
+{
+    boxes_seen *s = user;
+    s->events++;
+    s->pictures += ev->before != NULL || ev->after != NULL;
+    s->arg = ev->instance_arg;
+    if (ev->nboxes) {
+        s->with_boxes++;
+        s->box = ev->boxes[0];
+    }
+}
+
+static void test_box_observer(void **state)
+{
+    (void)state;
+    uint8_t px[2 * 16];
+    memset(px, 3, sizeof px);
+    px[16 + 4 * 2 + 1] = 200; /* frame 1, row 2, column 1 */
+    img m = {4, 4, 1, 8, 8, 0, 0, 2, "MONOCHROME2", DVB_EXPLICIT_LE, px, sizeof px, 0};
+    size_t len;
+    uint8_t *in = build(&m, &len);
+    seam s = {200, 0, 0, 0};
+    ran plain;
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &plain);
+    assert_int_equal(plain.outcome, DV_OUTCOME_OK);
+
+    dv_plan *p = plan(ALL_TEXT);
+    dv_key *k = key();
+    dv_error err;
+    dv_run *run = dv_run_new(p, k, NULL, &err);
+    assert_non_null(run);
+    dv_run_set_pixel_test_hooks(run, seam_find, &s, 0);
+    boxes_seen bs = {0};
+    dv_run_set_box_observer(run, box_observer, &bs);
+    dv_mem_source msrc;
+    dv_source src = dv_source_memory(&msrc, in, len);
+    ran r;
+    memset(&r, 0, sizeof r);
+    dv_result_init(&r.res);
+    r.outcome = dv_run_instance(run, &src, &MO, &r.out, &r.res, &r.err);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    assert_int_equal(bs.events, 2);
+    assert_int_equal(bs.with_boxes, 1);
+    assert_int_equal(bs.pictures, 0);          /* boxes only: no frame copied for the observer */
+    assert_ptr_equal(bs.arg, &r.out);          /* the instance's out_arg */
+    assert_int_equal(bs.box.x, 1);
+    assert_int_equal(bs.box.y, 2);
+    assert_int_equal(bs.box.w, 1);
+    assert_int_equal(bs.box.h, 1);
+    assert_int_equal(r.res.pixel_boxes, 1);
+    assert_int_equal(r.out.ms.len, plain.out.ms.len); /* observing changes nothing written */
+    assert_memory_equal(r.out.ms.data, plain.out.ms.data, plain.out.ms.len);
+    dv_run_free(run);
+    dv_key_free(k);
+    dv_plan_free(p);
+    dv_mem_sink_free(&r.out.ms);
+    dv_mem_sink_free(&plain.out.ms);
+    free(in);
+}
+
 /* Fail closed: undecodable pixels, a failing detector/OCR, a frame over its time bound -> failed, nothing
  * written. */
 static void test_fail_closed(void **state)
@@ -708,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_rgb_stays_rgb),
         cmocka_unit_test(test_nested_kept),
         cmocka_unit_test(test_observer),
+        cmocka_unit_test(test_box_observer),
         cmocka_unit_test(test_fail_closed),
         cmocka_unit_test(test_redact_darkest_values),
         cmocka_unit_test(test_j2k_lossless_kept),

@@ -1,0 +1,118 @@
+/* The end of an operation: the last job of an operation to end writes its result (a response when every
+ * item is finished, even when some failed; CANCELLED when a cancel was asked) or leaves it unfinished as a
+ * checkpoint (shutdown, an index failure: it resumes at the next start with only its pending items), then
+ * frees the op_ctx. Why a file: the reference count, the result JSON and the server log of an operation's
+ * life are one decision, taken in one place. [test_server_ops.py "kill -9"] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/op_internal.h"
+
+void dvh_op_log(dvh_ops *o, const char *event, int64_t id)
+{
+    dvh_server *s = o->srv;
+    if (s->cfg.log == NULL)
+        return;
+    pthread_mutex_lock(&s->log_mu);
+    fprintf(s->cfg.log, "{\"event\":\"%s\",\"operation\":%lld}\n", event, (long long)id);
+    fflush(s->cfg.log);
+    pthread_mutex_unlock(&s->log_mu);
+}
+
+/* ---- the life of an dvh_op_ctx ---- */
+
+void dvh_op_ctx_free(dvh_op_ctx *c)
+{
+    dv_run_free(c->run);
+    dv_key_free(c->key);
+    dv_plan_free(c->plan);
+    json_decref(c->filter);
+    free(c->pairs);
+    free(c->folder);
+    free(c);
+}
+
+void dvh_op_unregister(dvh_op_ctx *c)
+{
+    dvh_ops *o = c->ops;
+    pthread_mutex_lock(&o->mu);
+    for (dvh_op_ctx **p = &o->running; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    pthread_mutex_unlock(&o->mu);
+}
+
+static void finish(dvh_op_ctx *c, const char *result_json)
+{
+    dvs_index *ix = c->ops->srv->ix;
+    dv_error err = {0};
+    if (ix->ops->op_finish(ix, c->id, result_json, &err) < 0)
+        dvh_op_log(c->ops, "operation not finished: index failure", c->id);
+    else
+        dvh_op_log(c->ops, "operation finished", c->id);
+}
+
+void dvh_op_finish_error(dvh_op_ctx *c, int code, const char *status, const char *message)
+{
+    json_t *r = json_pack("{s:{s:i, s:s, s:s}}", "error", "code", code, "status", status, "message", message);
+    char *t = r ? json_dumps(r, JSON_COMPACT) : NULL;
+    json_decref(r);
+    finish(c, t ? t : "{\"error\":{\"code\":13,\"message\":\"out of memory\"}}");
+    free(t);
+}
+
+static const char *response_type(dvh_op_kind k, int dataset_level)
+{
+    switch (k) {
+    case DVH_OP_DEIDENTIFY:
+        return dataset_level ? "type.googleapis.com/google.cloud.healthcare.v1beta1.deidentify.DeidentifySummary"
+                             : "type.googleapis.com/google.cloud.healthcare.v1beta1.deidentify.DeidentifyDicomStoreSummary";
+    case DVH_OP_IMPORT: return "type.googleapis.com/google.cloud.healthcare.v1beta1.dicom.ImportDicomDataResponse";
+    case DVH_OP_EXPORT: return "type.googleapis.com/google.cloud.healthcare.v1beta1.dicom.ExportDicomDataResponse";
+    }
+    return "";
+}
+
+/* The last job of an operation ended. */
+static void finalise(dvh_op_ctx *c)
+{
+    dvh_ops *o = c->ops;
+    if (atomic_load(&c->cancel)) {
+        dvh_op_finish_error(c, 1, "CANCELLED", "Operation cancelled: instances already stored stay, the rest stays pending");
+    } else if (atomic_load(&c->incomplete)) {
+        dvh_op_log(o, dvj_pool_stopping(o->pool) ? "operation checkpointed" : "operation interrupted", c->id);
+    } else {
+        /* Every item finished: a response, even when some failed (the API: "the LRO result may still be
+         * successful if de-identification fails for some resources"; the counts are in the counter). */
+        dvs_operation op;
+        dv_error err = {0};
+        int dataset_level = 0;
+        if (o->srv->ix->ops->op_get(o->srv->ix, 0, c->id, &op, &err) == DVS_OK) {
+            dataset_level = strstr(op.api_method, "DeidentifyDataset") != NULL;
+            dvs_operation_clear(&op);
+        }
+        json_t *r = json_pack("{s:{s:s}}", "response", "@type", response_type(c->kind, dataset_level));
+        char *t = r ? json_dumps(r, JSON_COMPACT) : NULL;
+        json_decref(r);
+        if (t)
+            finish(c, t);
+        free(t);
+    }
+    dvh_op_unregister(c);
+    dvh_op_ctx_free(c);
+}
+
+void dvh_op_release(dvh_op_ctx *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) == 1)
+        finalise(c);
+}
+
+int dvh_op_run_cancelled(void *user)
+{
+    dvh_op_ctx *c = user;
+    return atomic_load(&c->cancel) || dvj_pool_stopping(c->ops->pool);
+}

@@ -1,0 +1,102 @@
+/* Internal to the operation runner (op_runner.c, op_jobs.c, op_request.c, op_plan.c, op_item_deid.c,
+ * op_item_files.c, op_put_outcome.c, op_finish.c): the in-memory state of one running operation and the
+ * functions the runner's files call in each other. Why a header of its own: server_internal.h is what every
+ * handler sees; nothing outside the runner needs an op_ctx, so its layout stays here.
+ * docs/server.md "Operations" has the design. */
+#ifndef DVH_OP_INTERNAL_H
+#define DVH_OP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "dicomveil/dicomveil.h"
+#include "http/server_internal.h"
+#include "jobs/dvj_pool.h"
+
+#define DVH_OP_CHUNK 32           /* items per chunk job */
+#define DVH_OP_COPY_BUF (256u << 10) /* the import / export copy buffer of a chunk job */
+
+typedef enum dvh_op_kind { DVH_OP_DEIDENTIFY = 1, DVH_OP_IMPORT, DVH_OP_EXPORT } dvh_op_kind;
+
+typedef struct dvh_op_pair {
+    int64_t src, dst;
+} dvh_op_pair;
+
+/* One operation running in this process. Owned by its jobs: refs counts the jobs still to end (main +
+ * chunks); the last one to end finalises and frees it (dvh_op_release). */
+typedef struct dvh_op_ctx {
+    dvh_ops *ops;
+    int64_t id;
+    dvh_op_kind kind;
+    dvh_op_pair *pairs;
+    size_t npairs;
+    json_t *filter;  /* [[study, series, instance], ...] or NULL: everything */
+    char *folder;    /* import / export */
+    dv_plan *plan;
+    dv_key *key;
+    dv_run *run;
+    atomic_int cancel;     /* operations.cancel reached us */
+    atomic_int incomplete; /* an item could not be finished: do not finalise */
+    atomic_size_t refs;    /* jobs still to end (main + chunks) */
+    struct dvh_op_ctx *next; /* in ops->running */
+} dvh_op_ctx;
+
+struct dvh_ops {
+    dvh_server *srv;
+    dvj_pool *pool;
+    dv_budget *budget;
+    dv_limits lim;
+    pthread_mutex_t mu;
+    dvh_op_ctx *running;
+};
+
+/* --- op_finish.c: the end of an operation and of its op_ctx --- */
+/* One line {"event", "operation"} in the server's log (no PHI: an event name and the operation id). */
+void dvh_op_log(dvh_ops *o, const char *event, int64_t id);
+/* Store the operation's result (done) as an error {code, status, message}. */
+void dvh_op_finish_error(dvh_op_ctx *c, int code, const char *status, const char *message);
+/* A job of c ended: the last one finalises c (response, CANCELLED or checkpoint) and frees it. */
+void dvh_op_release(dvh_op_ctx *c);
+/* Take c out of ops->running; free it (after dvh_op_unregister, or before it was queued). */
+void dvh_op_unregister(dvh_op_ctx *c);
+void dvh_op_ctx_free(dvh_op_ctx *c);
+/* dv_run's cancel callback (user: the op_ctx): a cancel or a server stop. */
+int dvh_op_run_cancelled(void *user);
+
+/* --- op_request.c: the request as op_start.c stored it --- */
+/* Fill c's kind, pairs, filter and folder from text; *config and *key_dataset point into *keep (the parsed
+ * request, caller decrefs, set even on failure). 0, or -1 when the request is unreadable. */
+int dvh_op_load_request(dvh_op_ctx *c, const char *text, int64_t *key_dataset, const char **config, json_t **keep);
+
+/* --- op_plan.c: the operation's work items, written to the index --- */
+/* De-identify and export: the source stores' instances the filter selects. Import: the folder's files. */
+int dvh_op_plan_instances(dvh_op_ctx *c, dv_error *err);
+int dvh_op_plan_files(dvh_op_ctx *c, dv_error *err);
+
+/* --- op_item_deid.c, op_item_files.c: one work item --- */
+enum { DVH_ITEM_DONE = 0, DVH_ITEM_LEAVE = 1 }; /* LEAVE: stays pending (cancel, shutdown) */
+/* Each sets *state (DVS_ITEM_OK / DVS_ITEM_FAILED) and, when failed, *cls (a static error class) and
+ * returns DVH_ITEM_DONE, or returns DVH_ITEM_LEAVE. buf: DVH_OP_COPY_BUF bytes of the chunk job. */
+int dvh_op_item_deidentify(dvh_op_ctx *c, dvh_putter *put, const dvs_op_item *it, int *state, const char **cls);
+/* Give the de-identification's run the box observer that files each painted box with its item (op_boxes.h:
+ * recorded with the operation for the console's review). */
+void dvh_op_item_deid_watch_boxes(dv_run *run);
+int dvh_op_item_import(dvh_op_ctx *c, dvh_putter *put, uint8_t *buf, const dvs_op_item *it, int *state,
+                       const char **cls);
+int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *state, const char **cls);
+
+/* --- op_put_outcome.c: a put's answer for a work item --- */
+/* 1 when the instance counts as stored: stored now, or our own output stored before a crash (same bytes). */
+int dvh_op_put_stored(const dvh_put_result *pr);
+/* The error class of a refused put (the put path's failure reason), for the error log. */
+const char *dvh_op_put_class(const dvh_put_result *pr);
+
+/* --- op_jobs.c: the pool jobs --- */
+/* The main job of an operation (arg: its op_ctx): load, plan, queue the chunk jobs. */
+void dvh_op_main_run(dvj_pool *pool, void *arg);
+void dvh_op_main_discard(void *arg);
+
+#endif
