@@ -11,12 +11,13 @@
  *
  * The loop (every rank's main thread, MPI_THREAD_FUNNELED): hand the rank's batch to rank 0 (rank 0: to its
  * coordinator directly), receive with MPI_Iprobe, send with MPI_Isend of buffers owned until complete (no
- * send ever blocks, so two ranks sending to each other cannot deadlock), then sleep on the mailbox for at most
- * 100 us (rank 0, or a rank whose worker waits for a name) to 1 ms, instead of spinning in a blocking MPI call
- * on a core the workers need. A malformed batch is a bug, not input: MPI_Abort. */
+ * send ever blocks, so two ranks sending to each other cannot deadlock), then sleep on the mailbox for one turn
+ * (TURN below) unless a worker pokes, instead of spinning in a blocking MPI call on a core the workers need
+ * (Open MPI's blocking calls busy-poll). A malformed batch is a bug, not input: MPI_Abort. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,14 @@ void dvc_mpi_finalize(void)
 #define TAG_DOWN 2
 #define CHUNK_DEFAULT 64
 #define CHUNK_MAX 4096
+/* The main thread's turn: it sleeps on the rank's mailbox this long unless a worker pokes it (a chunk complete,
+ * a worker blocked on a name). Messages of the workers wait for the next turn instead of waking it per
+ * instance: on 2 cores every wake-up takes the core from a worker, and 100 us polling cost a third of a worker's
+ * CPU (bench/MPI.md). 1 ms is far below a chunk's time, and no worker waits for a name (deferred, mpi_rank.c),
+ * so the turn bounds only the latency nobody waits for. [test_cli_mpi.sh "mpi", bench/mpi.sh] */
+#define TURN 0.001
+#define TURN_ALONE 0.002   /* one rank: nothing comes from another rank */
+#define TURN_BLOCKED 0.0001 /* a worker waits for rank 0's answer */
 
 int dvc_mpi_init(int *rank, int *size)
 {
@@ -165,6 +174,35 @@ static double thread_cpu(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of the whole process (every thread, Open MPI's too). */
+static double process_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Every rank, after its pool ended: what its threads cost during the run, gathered to rank 0, which prints one
+ * line per rank. CPU seconds, not wall time, so bench/mpi.sh gives a figure on a machine shared with other
+ * work: process = workers + main (MPI loop, rank 0's coordinator, deferred names) + lister + other (the pool's
+ * watcher, Open MPI's own threads). MPI_Gather may poll, but only at the very end, when every rank is there. */
+enum { CPU_PROCESS, CPU_WORKERS, CPU_MAIN, CPU_LISTER, CPU_N };
+static void report_cpu(int me, int size, const double mine[CPU_N])
+{
+    double *all = me == 0 ? calloc((size_t)size * CPU_N, sizeof *all) : NULL;
+    MPI_Gather(mine, CPU_N, MPI_DOUBLE, all, CPU_N, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    for (int r = 0; all && r < size; r++) {
+        const double *c = all + (size_t)r * CPU_N;
+        fprintf(stderr,
+                "dicomveil: mpi: rank %d CPU seconds during the run: process %.3f = workers %.3f + main %.3f + "
+                "lister %.3f + other %.3f\n",
+                r, c[CPU_PROCESS], c[CPU_WORKERS], c[CPU_MAIN], c[CPU_LISTER],
+                c[CPU_PROCESS] - c[CPU_WORKERS] - c[CPU_MAIN] - c[CPU_LISTER]);
+    }
+    free(all);
 }
 
 static void *pool_main(void *arg)
@@ -277,7 +315,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
     ok = rk && (me != 0 || coord);
     if (!ok)
         dvc_errorf("out of memory");
-    double t0 = dvc_now();
+    double t0 = dvc_now(), cpu0 = process_cpu(), main0 = thread_cpu();
     if (ok && me == 0 && rank0_start(a, coord, tally, &out) < 0)
         ok = 0;
     int rc = DVC_EXIT_FAILED;
@@ -343,13 +381,18 @@ int dvc_mpi_deidentify(const dvm_args *a)
                 rc = frc;
                 break;
             }
-            dvm_rank_wait(rk, size == 1 ? 0.002 : me == 0 || dvm_rank_waiting(rk) ? 0.0001 : 0.001);
+            dvm_rank_wait(rk, dvm_rank_blocked(rk) ? TURN_BLOCKED : size == 1 ? TURN_ALONE : TURN);
         }
         if (broken) {
             dvc_errorf("mpi: a message between ranks was malformed or memory ran out; aborting the job");
             MPI_Abort(MPI_COMM_WORLD, DVC_EXIT_FAILED);
         }
         pthread_join(pool, NULL);
+        double cpu[CPU_N] = {[CPU_PROCESS] = process_cpu() - cpu0,
+                             [CPU_WORKERS] = (double)atomic_load(&run.worker_cpu_ns) / 1e9,
+                             [CPU_MAIN] = thread_cpu() - main0,
+                             [CPU_LISTER] = me == 0 ? dvm_coord_list_cpu(coord) : 0};
+        report_cpu(me, size, cpu);
         dvm_buf_free(&up);
         free(s.v);
     }
