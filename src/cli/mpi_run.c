@@ -57,7 +57,7 @@ void dvc_mpi_finalize(void)
 
 #define TAG_UP 1
 #define TAG_DOWN 2
-#define CHUNK_DEFAULT 64
+#define CHUNK_DEFAULT 128 /* 64 small files were gone in about the time a chunk takes to arrive (bench/MPI.md) */
 #define CHUNK_MAX 4096
 /* The main thread's turn: it sleeps on the rank's mailbox this long unless a worker pokes it (a chunk complete,
  * a worker blocked on a name). Messages of the workers wait for the next turn instead of waking it per
@@ -66,7 +66,8 @@ void dvc_mpi_finalize(void)
  * so the turn bounds only the latency nobody waits for. [test_cli_mpi.sh "mpi", bench/mpi.sh] */
 #define TURN 0.001
 #define TURN_ALONE 0.002   /* one rank: nothing comes from another rank */
-#define TURN_BLOCKED 0.0001 /* a worker waits for rank 0's answer */
+#define TURN_BLOCKED 0.0001 /* a worker waits for rank 0's answer, or a batch over the eager limit is in
+                             * flight (it moves on the turns of both ends: recv_all) */
 
 int dvc_mpi_init(int *rank, int *size)
 {
@@ -142,30 +143,75 @@ static void sends_test(sends *s)
     }
 }
 
-/* Receive every batch waiting from src with tag; handle(from, bytes). -1 when one was refused. */
+/* Receives in flight, in arrival order. A batch over Open MPI's eager limit (a chunk of paths, a chunk's results:
+ * a few KB) needs the sender's progress to arrive, which it makes only on its own turns, so a blocking MPI_Recv
+ * busy-polled for up to a turn per batch (a third of a small-file run's main-thread CPU). So a probed message is
+ * received with MPI_Imrecv and tested on later turns; batches of one sender are handled in order (a RELEASE
+ * before its RESULT). [test_cli_mpi.sh "mpi"] */
+typedef struct recv {
+    MPI_Request req;
+    uint8_t *buf;
+    int n, from;
+} recv;
+typedef struct recvs {
+    recv *v;
+    size_t n, cap;
+    int tag;
+    int *stalled; /* per rank, this turn: an earlier batch of that rank is not complete yet */
+} recvs;
 typedef struct sink_ctx {
     dvm_coord *coord;
     dvm_rank *rank;
 } sink_ctx;
-static int recv_all(int src, int tag, sink_ctx *k)
+
+/* Post a receive for every message waiting from src, then handle, in order per sender, every batch that has
+ * arrived. -1 when one was refused or memory ran out. */
+static int recv_all(recvs *q, int src, int nranks, sink_ctx *k)
 {
     for (;;) {
         int flag = 0, n = 0;
+        MPI_Message msg;
         MPI_Status st;
-        MPI_Iprobe(src, tag, MPI_COMM_WORLD, &flag, &st);
+        MPI_Improbe(src, q->tag, MPI_COMM_WORLD, &flag, &msg, &st);
         if (!flag)
-            return 0;
+            break;
         MPI_Get_count(&st, MPI_BYTE, &n);
-        uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-        if (!buf)
+        if (q->n == q->cap) {
+            size_t cap = q->cap ? q->cap * 2 : 8;
+            recv *nv = realloc(q->v, cap * sizeof *nv);
+            if (!nv)
+                return -1;
+            q->v = nv;
+            q->cap = cap;
+        }
+        recv *r = &q->v[q->n];
+        r->buf = malloc(n > 0 ? (size_t)n : 1);
+        if (!r->buf)
             return -1;
-        MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        int rc = tag == TAG_UP ? dvm_coord_handle(k->coord, st.MPI_SOURCE, buf, (size_t)n)
-                               : dvm_rank_deliver(k->rank, buf, (size_t)n);
-        free(buf);
-        if (rc < 0)
-            return -1;
+        r->n = n;
+        r->from = st.MPI_SOURCE;
+        MPI_Imrecv(r->buf, n, MPI_BYTE, &msg, &r->req);
+        q->n++;
     }
+    memset(q->stalled, 0, (size_t)nranks * sizeof *q->stalled);
+    size_t keep = 0;
+    int rc = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        recv *r = &q->v[i];
+        int done = 0;
+        if (!q->stalled[r->from])
+            MPI_Test(&r->req, &done, MPI_STATUS_IGNORE);
+        if (!done || rc < 0) {
+            q->stalled[r->from] = 1;
+            q->v[keep++] = *r;
+            continue;
+        }
+        rc = q->tag == TAG_UP ? dvm_coord_handle(k->coord, r->from, r->buf, (size_t)r->n)
+                              : dvm_rank_deliver(k->rank, r->buf, (size_t)r->n);
+        free(r->buf);
+    }
+    q->n = keep;
+    return rc;
 }
 
 /* CPU seconds of the calling thread: rank 0's coordination cost, whatever else runs on the machine. */
@@ -335,7 +381,8 @@ int dvc_mpi_deidentify(const dvm_args *a)
         sends s = {0};
         dvm_buf up = {0};
         sink_ctx k = {coord, rk};
-        int final_sent = 0, broken = 0;
+        recvs rq = {.tag = me == 0 ? TAG_UP : TAG_DOWN, .stalled = calloc((size_t)size, sizeof(int))};
+        int final_sent = 0, broken = !rq.stalled;
         double coord_seconds = 0;
         while (!broken) {
             dvm_rank_collect(rk, &up);
@@ -350,7 +397,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
             }
             if (me == 0) {
                 double c0 = thread_cpu();
-                broken |= recv_all(MPI_ANY_SOURCE, TAG_UP, &k) < 0;
+                broken |= recv_all(&rq, MPI_ANY_SOURCE, size, &k) < 0;
                 broken |= dvm_coord_step(coord) < 0;
                 coord_seconds += thread_cpu() - c0;
                 if (!final_sent && !broken && dvm_coord_finished(coord)) {
@@ -373,7 +420,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
                 }
                 dvc_progress_update(&bar, tally);
             } else {
-                broken |= recv_all(0, TAG_DOWN, &k) < 0;
+                broken |= recv_all(&rq, 0, size, &k) < 0;
             }
             sends_test(&s);
             int frc = 0;
@@ -381,7 +428,8 @@ int dvc_mpi_deidentify(const dvm_args *a)
                 rc = frc;
                 break;
             }
-            dvm_rank_wait(rk, dvm_rank_blocked(rk) ? TURN_BLOCKED : size == 1 ? TURN_ALONE : TURN);
+            int hurry = dvm_rank_blocked(rk) || s.n || rq.n; /* a worker waits, or a batch is half-way */
+            dvm_rank_wait(rk, hurry ? TURN_BLOCKED : size == 1 ? TURN_ALONE : TURN);
         }
         if (broken) {
             dvc_errorf("mpi: a message between ranks was malformed or memory ran out; aborting the job");
@@ -395,6 +443,10 @@ int dvc_mpi_deidentify(const dvm_args *a)
         report_cpu(me, size, cpu);
         dvm_buf_free(&up);
         free(s.v);
+        for (size_t i = 0; i < rq.n; i++) /* none after FINAL: nothing is sent to a rank after it */
+            free(rq.v[i].buf);
+        free(rq.v);
+        free(rq.stalled);
     }
     dvm_rank_free(rk);
     dvm_coord_free(coord);
