@@ -1,33 +1,56 @@
 #!/usr/bin/env bash
-# deidentify --mpi benchmark (issue 8 targets; docs/SCALING.md), part of `make bench`, writes bench/MPI.md:
+# deidentify --mpi benchmark (issue 8 targets; docs/SCALING.md), part of `make bench`, writes bench/MPI.md.
+# Runs standalone after `make build` (bash bench/mpi.sh: a few minutes at the default sizes).
 #  1. 2 ranks x 1 thread vs 1 rank x 1 thread (and the plain CLI at --jobs 1) on the generated CT corpus
-#     (bench/gen_ct_corpus.py): target >= 1.8x on a 2-core machine;
-#  2. listing and dealing overhead on 50,000 small files (distinct 2 KB instances in 50 folders): rank 0's
-#     listing time (streamed, on a thread of its own) and its coordination time against the run: target <= 5 %.
-# The run time is the report's elapsed_seconds (MPI start-up excluded); the median of RUNS runs. The machine's
-# load average is recorded beside the figures: on a shared machine they are only indicative.
-# Env: DV_BIN (default build/dicomveil), RUNS (3), N_CT (200), N_SMALL (50000), OUT (bench/MPI.md).
+#     (bench/gen_ct_corpus.py, N_CT instances, large enough that start-up does not dominate): target >= 1.8x;
+#  2. listing and dealing overhead on N_SMALL small files (distinct 2 KB instances, 1000 per folder): rank 0's
+#     lister thread and its coordinator (dealing, names, results) against the run: target <= 5 %;
+#  3. per-core metadata rate on N_META of those small files: dicomveil --jobs 1 against dcmodify (one process
+#     over all files) and cp -r, in instances per CPU second: targets >= 10x dcmodify and >= cp.
+# Every figure is given twice: wall clock (the report's elapsed_seconds, MPI start-up excluded) and CPU seconds
+# (the per-rank lines deidentify --mpi prints: process = workers + main + lister + other; getrusage of the
+# children for the tools without them). On a machine shared with other work the wall clock measures the
+# scheduler; CPU seconds still say what the run cost. CPU speedup: the 1-rank run's process CPU against half of
+# both ranks' CPU (rank 0 deals on demand, so on idle cores the ranks end together): what 2 ranks on 2 idle
+# cores would take. Runs of 1 and 2 ranks alternate, so load
+# that drifts hits both; medians of RUNS. DST is on tmpfs (/dev/shm) when there is one: the figures are the
+# engine's and the protocol's, not ext4's inode allocator (deleting the previous run's outputs just before
+# made every new inode scan the recently deleted ones: up to 2x the CPU on the next run).
+# Env: DV_BIN (build/dicomveil), RUNS (3), N_CT (1000), N_SMALL (50000), N_META (2000), OUT (bench/MPI.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DV_BIN=${DV_BIN:-build/dicomveil}
 RUNS=${RUNS:-3}
-N_CT=${N_CT:-200}
+N_CT=${N_CT:-1000}
 N_SMALL=${N_SMALL:-50000}
+N_META=${N_META:-2000}
 OUT=${OUT:-bench/MPI.md}
 CACHE=build/bench/cache
-command -v mpirun >/dev/null || { echo "bench/mpi.sh: mpirun is required (make deps)" >&2; exit 1; }
+for t in mpirun dcmodify /usr/bin/time; do
+    command -v "$t" >/dev/null || { echo "bench/mpi.sh: $t is required (make deps)" >&2; exit 1; }
+done
+[ -x "$DV_BIN" ] || { echo "bench/mpi.sh: $DV_BIN is missing (make build)" >&2; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader \
-    OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_plm=isolated OMPI_MCA_rmaps_base_oversubscribe=1
+    OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_plm=isolated OMPI_MCA_rmaps_base_oversubscribe=1 \
+    OMPI_MCA_btl_base_warn_component_unused=0
 W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then D=$(mktemp -d -p /dev/shm dv-mpi-bench.XXXXXX); else D=$(mktemp -d); fi
+trap 'rm -rf "$W" "$D"' EXIT
 head -c 32 /dev/urandom >"$W/key" && chmod 600 "$W/key"
 echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$W/cfg.json"
+: >"$W/parts"
+T_PART=$SECONDS
+part() { echo "$1	$((SECONDS - T_PART))" >>"$W/parts"; T_PART=$SECONDS; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "load $(load)" >"$W/loads"
 
+mkdir -p "$CACHE"
 CT="$CACHE/ct_n${N_CT}_seed1"
-[ -d "$CT" ] || /usr/bin/python3 bench/gen_ct_corpus.py "$CT" -n "$N_CT"
+[ -d "$CT" ] || /usr/bin/python3 bench/gen_ct_corpus.py "$CT" -n "$N_CT" >/dev/null
+part "generate the CT corpus ($N_CT instances; cached in $CACHE)"
 SMALL="$CACHE/small_${N_SMALL}"
 if [ ! -d "$SMALL" ]; then
-    /usr/bin/python3 - "../shared/data/dicom/pydicom/rtdose_1frame.dcm" "$SMALL" "$N_SMALL" <<'EOF'
+    /usr/bin/python3 - "../shared/data/dicom/pydicom/rtdose_1frame.dcm" "$SMALL.tmp" "$N_SMALL" <<'EOF'
 import os, re, subprocess, sys
 src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 dump = subprocess.run(["dcmdump", "-q", "+P", "SOPInstanceUID", src], capture_output=True, text=True).stdout
@@ -39,71 +62,224 @@ for i in range(n):
         os.makedirs(d, exist_ok=True)
     open(f"{d}/f{i:06d}.dcm", "wb").write(data.replace(old, old[:-6] + b"%06d" % i))
 EOF
+    mv "$SMALL.tmp" "$SMALL"
 fi
+part "generate the small-file corpus ($N_SMALL files; cached)"
 
-# one NAME LAUNCH... -- ARGS: RUNS runs; prints the median elapsed seconds; keeps the last stderr in $W/NAME.err
-one() {
+# once NAME LAUNCH... -- ARGS: one run into $D/dst; appends "elapsed<TAB>rank<TAB>process<TAB>workers<TAB>main
+# <TAB>lister" lines (one per rank; rank -1 and /usr/bin/time's CPU for a run without --mpi) to $W/NAME.tsv and
+# keeps its stderr in $W/NAME.err.
+once() {
     local name=$1
     shift
     local launch=()
     while [ "$1" != -- ]; do launch+=("$1"); shift; done
     shift
-    local i times=()
-    for i in $(seq "$RUNS"); do
-        rm -rf "$W/dst" "$W/r.json"
-        ${launch[@]+"${launch[@]}"} "$DV_BIN" deidentify -q --config "$W/cfg.json" --key-file "$W/key" \
-            --report "$W/r.json" "$@" "$W/dst" 2>"$W/$name.err" || true
-        times+=("$(python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["elapsed_seconds"])' "$W/r.json")")
-    done
-    printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+    rm -rf "$D/dst" "$W/r.json"
+    /usr/bin/time -f "TIME %U %S" -o "$W/time" ${launch[@]+"${launch[@]}"} "$DV_BIN" deidentify -q \
+        --config "$W/cfg.json" --key-file "$W/key" --report "$W/r.json" "$@" "$D/dst" 2>"$W/$name.err" || true
+    [ -s "$W/r.json" ] || { echo "bench/mpi.sh: the $name run failed: $(head -c 600 "$W/$name.err")" >&2; exit 1; }
+    python3 - "$W/r.json" "$W/$name.err" "$W/time" >>"$W/$name.tsv" <<'EOF'
+import json, re, sys
+el = json.load(open(sys.argv[1]))["elapsed_seconds"]
+rows = re.findall(r"rank (\d+) CPU seconds during the run: process ([\d.]+) = workers ([\d.]+) \+ main ([\d.]+) "
+                  r"\+ lister ([\d.]+)", open(sys.argv[2]).read())
+if not rows:
+    u, s = open(sys.argv[3]).read().split("TIME ")[-1].split()
+    rows = [("-1", str(float(u) + float(s)), "0", "0", "0")]
+for r in rows:
+    print("\t".join([str(el), *r]))
+EOF
 }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-L0=$(load)
-t_cli=$(one cli -- --jobs 1 "$CT")
-t_r1=$(one r1 mpirun -np 1 -- --mpi --jobs 1 "$CT")
-t_r2=$(one r2 mpirun -np 2 --oversubscribe -- --mpi --jobs 1 "$CT")
-dealt=$(sed -nE 's/.*inputs dealt per rank: (.*)$/\1/p' "$W/r2.err")
-L1=$(load)
-t_small=$(one small mpirun -np 2 --oversubscribe -- --mpi --jobs 1 "$SMALL")
-small_line=$(grep 'mpi:' "$W/small.err")
-list_s=$(echo "$small_line" | sed -nE 's/.*listed in ([0-9.]+)s.*/\1/p')
-list_cpu=$(echo "$small_line" | sed -nE 's/.*streamed, ([0-9.]+)s CPU.*/\1/p')
-coord_s=$(echo "$small_line" | sed -nE 's/.*coordinated for ([0-9.]+)s CPU.*/\1/p')
-L2=$(load)
+for i in $(seq "$RUNS"); do
+    once cli -- --jobs 1 "$CT"
+    once r1 mpirun -np 1 -- --mpi --jobs 1 "$CT"
+    once r2 mpirun -np 2 --oversubscribe -- --mpi --jobs 1 "$CT"
+done
+echo "load $(load)" >>"$W/loads"
+part "2 ranks vs 1 rank: $RUNS x (plain CLI, 1 rank, 2 ranks) on $N_CT CT instances"
+for i in $(seq "$RUNS"); do
+    once small mpirun -np 2 --oversubscribe -- --mpi --jobs 1 "$SMALL"
+done
+small_line=$(grep 'mpi: 2 ranks' "$W/small.err")
+echo "load $(load)" >>"$W/loads"
+part "listing and dealing: $RUNS runs of 2 ranks on $N_SMALL small files"
 
-ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
-pct() { python3 -c "import sys; print(f'{100 * float(sys.argv[1]) / float(sys.argv[2]):.1f}')" "$1" "$2"; }
-rate() { python3 -c "import sys; print(f'{int(sys.argv[1]) / float(sys.argv[2]):.0f}')" "$1" "$2"; }
-speedup=$(ratio "$t_r1" "$t_r2")
-{
-    echo "# deidentify --mpi benchmark"
-    echo
-    echo "Generated by \`bench/mpi.sh\` (part of \`make bench\`) on $(date -u '+%Y-%m-%d %H:%M UTC'), commit"
-    echo "\`$(git rev-parse --short HEAD)\`, $(nproc) cores, Open MPI $(mpirun --version | sed -nE 's/.*\) ([0-9.]+).*/\1/p' | head -1)."
-    echo "Run time: the report's elapsed_seconds (MPI start-up excluded), median of $RUNS runs."
-    echo "**Load average (1/5/15 min) during the runs: $L0 / $L1 / $L2.** On a machine shared with other work"
-    echo "these figures are indicative only: re-run \`bench/mpi.sh\` on an idle machine before quoting them."
-    echo
-    echo "## 2 ranks vs 1 rank, one worker thread each: CT corpus, $N_CT instances 512x512x16-bit"
-    echo
-    echo "| run | seconds | instances/s | vs 1 rank |"
-    echo "|---|---:|---:|---:|"
-    echo "| plain CLI, --jobs 1 | $t_cli | $(rate "$N_CT" "$t_cli") | $(ratio "$t_r1" "$t_cli")x |"
-    echo "| mpirun -np 1 --mpi --jobs 1 | $t_r1 | $(rate "$N_CT" "$t_r1") | 1.00x |"
-    echo "| mpirun -np 2 --mpi --jobs 1 | $t_r2 | $(rate "$N_CT" "$t_r2") | **${speedup}x** (inputs dealt per rank: $dealt) |"
-    echo
-    echo "Target: >= 1.8x. Result: **${speedup}x**."
-    echo
-    echo "## Listing and dealing: $N_SMALL small files (2 KB instances, 50 folders), 2 ranks x 1 thread"
-    echo
-    echo "| run seconds | listing: wall (streamed) / CPU seconds | rank 0 coordination CPU seconds | (listing CPU + coordination CPU) / run |"
-    echo "|---:|---:|---:|---:|"
-    echo "| $t_small | $list_s / $list_cpu | $coord_s | $(python3 -c "import sys; print(f'{100 * (float(sys.argv[1]) + float(sys.argv[2])) / float(sys.argv[3]):.1f}')" "$list_cpu" "$coord_s" "$t_small") % |"
-    echo
-    echo "Target: listing and dealing <= 5 % of the run. CPU seconds of rank 0's lister thread and of its main"
-    echo "thread inside the coordinator (answering names, dealing, gathering results, its MPI receives), against"
-    echo "the run's wall time: the share of one core they take from the workers. The listing overlaps the work"
-    echo "(chunks are dealt while it goes on)."
-} >"$OUT"
+# Per-core metadata rate: the first N_META small files, CPU seconds of each tool (user + sys, children too).
+python3 - "$SMALL" "$D/meta_src" "$N_META" <<'EOF2'
+import os, shutil, sys
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+files = sorted(os.path.join(d, f) for d, _, fs in os.walk(src) for f in fs)[:n]
+for f in files:
+    os.makedirs(os.path.join(dst, os.path.basename(os.path.dirname(f))), exist_ok=True)
+    shutil.copyfile(f, os.path.join(dst, os.path.basename(os.path.dirname(f)), os.path.basename(f)))
+EOF2
+# dcmodify: the Basic profile's patient, study and equipment attributes blanked or removed, new study, series
+# and instance UIDs, private data erased: far fewer edits than dicomveil's whole profile, so the ratio is a
+# lower bound.
+DCMODIFY_ARGS=(-nb -ie -gst -gse -gin -ep -ma "(0010,0010)=" -ma "(0010,0020)=" -ma "(0010,0030)=" -ea "(0010,1000)"
+    -ma "(0008,0050)=" -ma "(0008,0090)=" -ma "(0020,0010)=" -ea "(0008,0080)" -ea "(0008,0081)" -ea "(0008,1010)"
+    -ea "(0008,1030)" -ea "(0008,103E)" -ea "(0018,1000)" -ea "(0010,2160)" -ea "(0032,1060)")
+cpu_of() { # FILE COMMAND...: run COMMAND (output discarded); append its CPU seconds (user + sys, children too)
+    python3 - "$@" >>"$1" <<'EOF2'
+import resource, subprocess, sys
+subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(r.ru_utime + r.ru_stime)
+EOF2
+}
+mkdir -p "$D/meta_one/d000"
+cp "$(find "$D/meta_src" -type f | sort | head -n 1)" "$D/meta_one/d000/"
+for i in $(seq "$RUNS"); do
+    rm -rf "$D/meta_dst"
+    cpu_of "$W/meta_startup" "$DV_BIN" deidentify -q --jobs 1 --config "$W/cfg.json" --key-file "$W/key" \
+        "$D/meta_one" "$D/meta_dst"
+    for c in ct small; do
+        src=$CT
+        [ $c = ct ] || src=$D/meta_src
+        rm -rf "$D/meta_dst" "$D/meta_cp" "$D/meta_dcm"
+        cpu_of "$W/meta_${c}_dicomveil" "$DV_BIN" deidentify -q --jobs 1 --config "$W/cfg.json" \
+            --key-file "$W/key" "$src" "$D/meta_dst"
+        cpu_of "$W/meta_${c}_cp" cp -r "$src" "$D/meta_cp"
+        cp -r "$src" "$D/meta_dcm" # dcmodify works in place: on a copy, not timed
+        find "$D/meta_dcm" -type f | sort >"$W/list"
+        cpu_of "$W/meta_${c}_dcmodify" xargs -a "$W/list" -d '\n' dcmodify "${DCMODIFY_ARGS[@]}"
+    done
+done
+echo "load $(load)" >>"$W/loads"
+part "per-core metadata rate: $RUNS x (dicomveil --jobs 1, cp -r, dcmodify) on $N_CT CT instances and $N_META small files"
+
+python3 - "$W" "$OUT" "$N_CT" "$N_SMALL" "$N_META" "$RUNS" "$(git rev-parse --short HEAD)" "$(nproc)" \
+    "$(mpirun --version | sed -nE 's/.*\) ([0-9.]+).*/\1/p' | head -1)" "$(dcmodify --version 2>&1 | head -1 | tr -d '$')" \
+    "$small_line" "$([ "${D#/dev/shm}" != "$D" ] && echo tmpfs || echo "the temp directory")" <<'EOF'
+import datetime, re, statistics, sys
+w, out, n_ct, n_small, n_meta, runs, commit, ncpu, ompi, dcmodify, small_line, dst_fs = sys.argv[1:13]
+n_ct, n_small, n_meta, ncpu = int(n_ct), int(n_small), int(n_meta), int(ncpu)
+med = statistics.median
+
+def runs_of(name):
+    """[(elapsed, {rank: (process, workers, main, lister)})] in run order."""
+    out, cur = [], None
+    for line in open(f"{w}/{name}.tsv"):
+        el, rank, p, wk, mn, ls = line.split("\t")
+        rank = int(rank)
+        if cur is None or rank in cur[1] or rank == -1 or rank == 0:
+            cur = (float(el), {})
+            out.append(cur)
+        cur[1][rank] = tuple(float(x) for x in (p, wk, mn, ls))
+    return out
+
+cli, r1, r2, small = (runs_of(n) for n in ("cli", "r1", "r2", "small"))
+wall = {k: med([e for e, _ in v]) for k, v in (("cli", cli), ("r1", r1), ("r2", r2), ("small", small))}
+cpu_cli = med([c[-1][0] for _, c in cli])
+cpu_r1 = med([c[0][0] for _, c in r1])
+work_r1 = med([c[0][1] for _, c in r1])
+# what 2 ranks take on 2 idle cores: half of both ranks' CPU. Rank 0 deals on demand, so on idle cores the
+# ranks end together; under load the scheduler decides which rank gets more inputs, so the busier rank's CPU
+# measures the load, not dicomveil (it is shown per run below).
+cpu_r2 = med([sum(v[0] for v in c.values()) / 2 for _, c in r2])
+cpu_r2_sum = med([sum(v[0] for v in c.values()) for _, c in r2])
+work_r2 = med([sum(v[1] for v in c.values()) for _, c in r2])
+main_r2 = med([sum(v[2] for v in c.values()) for _, c in r2])
+per_rank = [" / ".join(f"{v[0]:.3f}" for _, v in sorted(c.items())) for _, c in r2]
+speed_wall, speed_cpu = wall["r1"] / wall["r2"], cpu_r1 / cpu_r2
+
+m = re.search(r"listed in ([\d.]+)s \(streamed, ([\d.]+)s CPU\); rank 0 coordinated for ([\d.]+)s CPU", small_line)
+list_wall, list_cpu, coord_cpu = (float(x) for x in m.groups()) if m else (0.0, 0.0, 0.0)
+small_last = small[-1][1]
+small_sum = sum(v[0] for v in small_last.values())
+over_wall = 100 * (list_cpu + coord_cpu) / small[-1][0]
+over_cpu = 100 * (list_cpu + coord_cpu) / small_sum    # the share of all the CPU the run used
+over_core = 200 * (list_cpu + coord_cpu) / small_sum   # the share of one core over the run on 2 idle cores
+main0 = small_last[0][2]
+
+meta, rate = {}, {}
+startup = med([float(x) for x in open(f"{w}/meta_startup")])
+for c, n in (("ct", n_ct), ("small", n_meta)):
+    for k in ("dicomveil", "cp", "dcmodify"):
+        meta[c, k] = med([float(x) for x in open(f"{w}/meta_{c}_{k}")])
+        rate[c, k] = n / meta[c, k] if meta[c, k] > 0 else float("inf")
+    # dicomveil's start-up (the plan compiled, tables loaded) once per run, not per instance
+    meta[c, "net"] = max(meta[c, "dicomveil"] - startup, 1e-6)
+    rate[c, "net"] = n / meta[c, "net"]
+loads = [l.split(" ", 1)[1].strip() for l in open(f"{w}/loads")]
+parts = [l.rstrip("\n").split("\t") for l in open(f"{w}/parts")]
+
+def verdict(ok):
+    return "**PASS**" if ok else "**FAIL**"
+
+L = []
+p = L.append
+p("# deidentify --mpi benchmark")
+p("")
+p(f"Generated by `bench/mpi.sh` (part of `make bench`; runs alone after `make build`) on "
+  f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, commit `{commit}`, {ncpu} cores, Open MPI {ompi}; DST on "
+  f"{dst_fs}; medians of {runs} runs, 1-rank and 2-rank runs alternating.")
+p(f"**Load average (1/5/15 min) before / after each part: {' -> '.join(loads)}.** Wall-clock figures on a "
+  "machine shared with other work measure the scheduler as much as dicomveil; the CPU figures (CPU seconds "
+  "the run's threads used, from the per-rank lines `deidentify --mpi` prints) hold under load, but caches and "
+  "preemption still inflate them somewhat. Re-run `bash bench/mpi.sh` on an idle machine before quoting wall "
+  "clock.")
+p("")
+p("| target | wall clock | CPU | |")
+p("|---|---:|---:|---|")
+p(f"| 2 ranks >= 1.8x 1 rank (1 thread each) | {speed_wall:.2f}x | {speed_cpu:.2f}x | wall {verdict(speed_wall >= 1.8)}, CPU {verdict(speed_cpu >= 1.8)} |")
+p(f"| listing + dealing <= 5 % of the run ({n_small} files) | {over_wall:.1f} % of one core | {over_cpu:.1f} % of the run's CPU ({over_core:.1f} % of one core on idle cores) | wall {verdict(over_wall <= 5)}, CPU {verdict(over_cpu <= 5)} |")
+for c, what in (("ct", f"CT, {n_ct} instances"), ("small", f"small files, {n_meta}")):
+    x = rate[c, "net"] / rate[c, "dcmodify"]
+    p(f"| per-core metadata rate >= 10x dcmodify ({what}; a 16-edit dcmodify, start-up excluded) | | {x:.1f}x | CPU {verdict(x >= 10)} |")
+    x = rate[c, "net"] / rate[c, "cp"]
+    p(f"| per-core metadata rate >= cp ({what}; start-up excluded) | | {100 * x:.0f} % of cp | CPU {verdict(x >= 1)} |")
+p("")
+p(f"## 2 ranks vs 1 rank, one worker thread each: CT corpus, {n_ct} instances 512x512x16-bit")
+p("")
+p("| run | wall seconds | instances/s | wall vs 1 rank | CPU seconds | CPU vs 1 rank |")
+p("|---|---:|---:|---:|---:|---:|")
+p(f"| plain CLI, --jobs 1 | {wall['cli']:.3f} | {n_ct / wall['cli']:.0f} | {wall['r1'] / wall['cli']:.2f}x | {cpu_cli:.3f} (process, start-up included) | {cpu_r1 / cpu_cli:.2f}x |")
+p(f"| mpirun -np 1 --mpi --jobs 1 | {wall['r1']:.3f} | {n_ct / wall['r1']:.0f} | 1.00x | {cpu_r1:.3f} (workers {work_r1:.3f}) | 1.00x |")
+p(f"| mpirun -np 2 --mpi --jobs 1 | {wall['r2']:.3f} | {n_ct / wall['r2']:.0f} | **{speed_wall:.2f}x** | {cpu_r2:.3f} (half of both ranks' {cpu_r2_sum:.3f}: workers {work_r2:.3f}, main threads {main_r2:.3f}) | **{speed_cpu:.2f}x** |")
+p("")
+p(f"Process CPU seconds per rank (rank 0 / rank 1), each run: {'; '.join(per_rank)}. Inputs dealt per rank in "
+  f"the last run: {open(w + '/r2.err').read().split('inputs dealt per rank: ')[-1].splitlines()[0]}.")
+p("")
+p(f"## Listing and dealing: {n_small} small files (2 KB instances, 1000 per folder), 2 ranks x 1 thread")
+p("")
+p("| run wall seconds | listing wall (streamed) / CPU | rank 0 coordinator CPU | rank 0 main thread CPU (all of it) | both ranks' CPU | overhead / wall | overhead / the run's CPU | overhead / one core on idle cores |")
+p("|---:|---:|---:|---:|---:|---:|---:|---:|")
+p(f"| {small[-1][0]:.3f} | {list_wall:.3f} / {list_cpu:.3f} | {coord_cpu:.3f} | {main0:.3f} | {small_sum:.3f} | {over_wall:.1f} % | {over_cpu:.1f} % | {over_core:.1f} % |")
+p("")
+p("Overhead: CPU seconds of rank 0's lister thread plus its coordinator (dealing, the table of names, gathering "
+  "results), last run; against the wall clock (the share of one core they take from the workers), against all "
+  "the CPU the run used (both ranks, every thread: the target's figure), and against one core over the time the "
+  "run would take on 2 idle cores (half of that CPU). Rank 0's whole main thread "
+  "also names the outputs whose answer came after the file was complete (real work moved from its worker) "
+  "and sleeps in 1 ms turns.")
+p("")
+p(f"## Per-core metadata rate: instances per CPU second (user + sys), one process on one core")
+p("")
+p("| corpus | tool | CPU seconds | instances per CPU second | dicomveil is |")
+p("|---|---|---:|---:|---:|")
+for c, what in (("ct", f"CT, {n_ct} x 512 KB"), ("small", f"small, {n_meta} x 2 KB")):
+    d = rate[c, "dicomveil"]
+    p(f"| {what} | dicomveil deidentify --jobs 1 (Basic profile), start-up included | {meta[c, 'dicomveil']:.3f} | {d:.0f} | {d / rate[c, 'dcmodify']:.1f}x dcmodify, {100 * d / rate[c, 'cp']:.0f} % of cp |")
+    d = rate[c, "net"]
+    p(f"| {what} | dicomveil, start-up ({startup:.3f} s, one file) excluded | {meta[c, 'net']:.3f} | {d:.0f} | |")
+    p(f"| {what} | cp -r | {meta[c, 'cp']:.3f} | {rate[c, 'cp']:.0f} | {100 * d / rate[c, 'cp']:.0f} % of cp |")
+    p(f"| {what} | dcmodify, one process over all files | {meta[c, 'dcmodify']:.3f} | {rate[c, 'dcmodify']:.0f} | {d / rate[c, 'dcmodify']:.1f}x |")
+p("")
+p(f"Start-up: dicomveil compiles its plan and loads its tables once per run ({startup:.3f} CPU seconds here); "
+  "the per-core rate of a long run is the rate without it. ")
+p(f"dcmodify ({dcmodify}) makes 16 edits, new study/series/instance UIDs and erases private data: far fewer "
+  "edits than dicomveil's whole Basic profile, so the ratio to it is a lower bound. ")
+p("The full peer comparison (wall clock, every peer) is bench/RESULTS.md (bench/run.sh).")
+p("")
+p("## Seconds per part of this benchmark")
+p("")
+p("| part | seconds |")
+p("|---|---:|")
+for name, s in parts:
+    p(f"| {name} | {s} |")
+open(out, "w").write("\n".join(L) + "\n")
+EOF
 cat "$OUT"

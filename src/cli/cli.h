@@ -263,6 +263,7 @@ struct dvc_run {
     atomic_size_t next;
     pthread_mutex_t status_lock; /* statuses and the ok -> duplicate moves (pool.c) */
     const dvc_pool_hooks *hooks; /* --mpi (mpi_rank.c), else NULL */
+    atomic_uint_least64_t worker_cpu_ns; /* CPU time of the workers that ended (--mpi summary, bench/mpi.sh) */
 };
 /* Run every item on run->jobs threads while the calling thread draws progress. 0, or -1 when no thread
  * could be started. */

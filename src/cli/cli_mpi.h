@@ -71,8 +71,8 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len);
 void dvm_rank_wait(dvm_rank *r, double seconds);
 /* 1 once FINAL arrived (*rc: the run's exit code). */
 int dvm_rank_final(dvm_rank *r, int *rc);
-/* 1 while a worker waits for an answer from rank 0 (the main thread then polls fast). */
-int dvm_rank_waiting(dvm_rank *r);
+/* 1 while a worker is blocked until rank 0 answers its name request (the main thread then polls fast). */
+int dvm_rank_blocked(dvm_rank *r);
 
 /* ---- mpi_coord.c (rank 0) ---- */
 /* nranks ranks, chunks of at most chunk_max inputs; tally counts every outcome of the run (the report's

@@ -89,6 +89,8 @@ void dvc_deidentify_usage(FILE *f)
           "                       deals them in chunks, every rank de-identifies with --jobs threads, and DST,\n"
           "                       the report and the journal are those of a single-process run. Needs\n"
           "                       --key-file; not with --mapping or --preview. Only when built with MPI.\n"
+          "                       Rank 0's stderr adds a line on listing and dealing and one line of CPU\n"
+          "                       seconds per rank (workers, main thread, lister, other).\n"
           "  -h, --help           Show this help and exit.\n"
           "  --                   End of options: everything after it is SRC... DST.\n"
           "\n"

@@ -66,7 +66,7 @@ struct dvm_rank {
     chunk *chunks;
     request *reqs;  /* nreqs: every put in flight (one per worker) plus every deferred one (one per item) */
     uint32_t *free_ids;
-    size_t nreqs, nfree, waiting;
+    size_t nreqs, nfree, blocked; /* blocked: workers waiting in wait_grant_locked */
     uint64_t seq;
     int end, done_sent, final, final_rc, poked;
 };
@@ -138,16 +138,24 @@ static uint32_t claim_begin(void *user, const char *name, size_t index)
     dvm_u32(&r->outbox, id);
     dvm_u64(&r->outbox, index);
     dvm_str(&r->outbox, name);
-    r->waiting++;
-    poke_locked(r);
+    /* No poke: the main thread takes the request on its next turn (at most 1 ms later, mpi_run.c). A poke per
+     * request woke it once per instance and took CPU from the workers on a 2-core machine; nobody waits for
+     * this answer unless wait_grant_locked says so (docs/decisions.md "MPI batch mode"). */
     pthread_mutex_unlock(&r->lock);
     return id;
 }
 
+/* A worker that must have the answer before it goes on (the rank's first name, a put that fails before its file
+ * is complete): the main thread is woken to send the request now and polls briefly until it is answered. */
 static int wait_grant_locked(dvm_rank *r, uint32_t id)
 {
-    while (r->reqs[id].state == G_WAITING)
-        pthread_cond_wait(&r->work_cond, &r->lock);
+    if (r->reqs[id].state == G_WAITING) {
+        r->blocked++;
+        poke_locked(r);
+        while (r->reqs[id].state == G_WAITING)
+            pthread_cond_wait(&r->work_cond, &r->lock);
+        r->blocked--;
+    }
     return r->reqs[id].decision;
 }
 
@@ -203,8 +211,7 @@ static void claim_finish(void *user, uint32_t id, const char *name, size_t index
         dvm_u64(&r->outbox, index);
         dvm_str(&r->outbox, name);
         dvm_u8(&r->outbox, 1);
-        dvm_u8(&r->outbox, (uint8_t)named);
-        poke_locked(r);
+        dvm_u8(&r->outbox, (uint8_t)named); /* sent on the main thread's next turn (no poke: claim_begin) */
     }
     r->reqs[id].state = G_NONE;
     r->free_ids[r->nfree++] = id;
@@ -452,7 +459,6 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
             }
             r->reqs[id].decision = d;
             r->reqs[id].state = G_GRANTED;
-            r->waiting--;
             if (r->reqs[id].deferred) {
                 r->reqs[id].next_ready = ready;
                 ready = &r->reqs[id];
@@ -502,10 +508,10 @@ int dvm_rank_final(dvm_rank *r, int *rc)
     return f;
 }
 
-int dvm_rank_waiting(dvm_rank *r)
+int dvm_rank_blocked(dvm_rank *r)
 {
     pthread_mutex_lock(&r->lock);
-    int w = r->waiting > 0;
+    int w = r->blocked > 0;
     pthread_mutex_unlock(&r->lock);
     return w;
 }

@@ -11,12 +11,13 @@
  *
  * The loop (every rank's main thread, MPI_THREAD_FUNNELED): hand the rank's batch to rank 0 (rank 0: to its
  * coordinator directly), receive with MPI_Iprobe, send with MPI_Isend of buffers owned until complete (no
- * send ever blocks, so two ranks sending to each other cannot deadlock), then sleep on the mailbox for at most
- * 100 us (rank 0, or a rank whose worker waits for a name) to 1 ms, instead of spinning in a blocking MPI call
- * on a core the workers need. A malformed batch is a bug, not input: MPI_Abort. */
+ * send ever blocks, so two ranks sending to each other cannot deadlock), then sleep on the mailbox for one turn
+ * (TURN below) unless a worker pokes, instead of spinning in a blocking MPI call on a core the workers need
+ * (Open MPI's blocking calls busy-poll). A malformed batch is a bug, not input: MPI_Abort. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +57,17 @@ void dvc_mpi_finalize(void)
 
 #define TAG_UP 1
 #define TAG_DOWN 2
-#define CHUNK_DEFAULT 64
+#define CHUNK_DEFAULT 128 /* 64 small files were gone in about the time a chunk takes to arrive (bench/MPI.md) */
 #define CHUNK_MAX 4096
+/* The main thread's turn: it sleeps on the rank's mailbox this long unless a worker pokes it (a chunk complete,
+ * a worker blocked on a name). Messages of the workers wait for the next turn instead of waking it per
+ * instance: on 2 cores every wake-up takes the core from a worker, and 100 us polling cost a third of a worker's
+ * CPU (bench/MPI.md). 1 ms is far below a chunk's time, and no worker waits for a name (deferred, mpi_rank.c),
+ * so the turn bounds only the latency nobody waits for. [test_cli_mpi.sh "mpi", bench/mpi.sh] */
+#define TURN 0.001
+#define TURN_ALONE 0.002   /* one rank: nothing comes from another rank */
+#define TURN_BLOCKED 0.0001 /* a worker waits for rank 0's answer, or a batch over the eager limit is in
+                             * flight (it moves on the turns of both ends: recv_all) */
 
 int dvc_mpi_init(int *rank, int *size)
 {
@@ -133,30 +143,75 @@ static void sends_test(sends *s)
     }
 }
 
-/* Receive every batch waiting from src with tag; handle(from, bytes). -1 when one was refused. */
+/* Receives in flight, in arrival order. A batch over Open MPI's eager limit (a chunk of paths, a chunk's results:
+ * a few KB) needs the sender's progress to arrive, which it makes only on its own turns, so a blocking MPI_Recv
+ * busy-polled for up to a turn per batch (a third of a small-file run's main-thread CPU). So a probed message is
+ * received with MPI_Imrecv and tested on later turns; batches of one sender are handled in order (a RELEASE
+ * before its RESULT). [test_cli_mpi.sh "mpi"] */
+typedef struct recv {
+    MPI_Request req;
+    uint8_t *buf;
+    int n, from;
+} recv;
+typedef struct recvs {
+    recv *v;
+    size_t n, cap;
+    int tag;
+    int *stalled; /* per rank, this turn: an earlier batch of that rank is not complete yet */
+} recvs;
 typedef struct sink_ctx {
     dvm_coord *coord;
     dvm_rank *rank;
 } sink_ctx;
-static int recv_all(int src, int tag, sink_ctx *k)
+
+/* Post a receive for every message waiting from src, then handle, in order per sender, every batch that has
+ * arrived. -1 when one was refused or memory ran out. */
+static int recv_all(recvs *q, int src, int nranks, sink_ctx *k)
 {
     for (;;) {
         int flag = 0, n = 0;
+        MPI_Message msg;
         MPI_Status st;
-        MPI_Iprobe(src, tag, MPI_COMM_WORLD, &flag, &st);
+        MPI_Improbe(src, q->tag, MPI_COMM_WORLD, &flag, &msg, &st);
         if (!flag)
-            return 0;
+            break;
         MPI_Get_count(&st, MPI_BYTE, &n);
-        uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-        if (!buf)
+        if (q->n == q->cap) {
+            size_t cap = q->cap ? q->cap * 2 : 8;
+            recv *nv = realloc(q->v, cap * sizeof *nv);
+            if (!nv)
+                return -1;
+            q->v = nv;
+            q->cap = cap;
+        }
+        recv *r = &q->v[q->n];
+        r->buf = malloc(n > 0 ? (size_t)n : 1);
+        if (!r->buf)
             return -1;
-        MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        int rc = tag == TAG_UP ? dvm_coord_handle(k->coord, st.MPI_SOURCE, buf, (size_t)n)
-                               : dvm_rank_deliver(k->rank, buf, (size_t)n);
-        free(buf);
-        if (rc < 0)
-            return -1;
+        r->n = n;
+        r->from = st.MPI_SOURCE;
+        MPI_Imrecv(r->buf, n, MPI_BYTE, &msg, &r->req);
+        q->n++;
     }
+    memset(q->stalled, 0, (size_t)nranks * sizeof *q->stalled);
+    size_t keep = 0;
+    int rc = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        recv *r = &q->v[i];
+        int done = 0;
+        if (!q->stalled[r->from])
+            MPI_Test(&r->req, &done, MPI_STATUS_IGNORE);
+        if (!done || rc < 0) {
+            q->stalled[r->from] = 1;
+            q->v[keep++] = *r;
+            continue;
+        }
+        rc = q->tag == TAG_UP ? dvm_coord_handle(k->coord, r->from, r->buf, (size_t)r->n)
+                              : dvm_rank_deliver(k->rank, r->buf, (size_t)r->n);
+        free(r->buf);
+    }
+    q->n = keep;
+    return rc;
 }
 
 /* CPU seconds of the calling thread: rank 0's coordination cost, whatever else runs on the machine. */
@@ -165,6 +220,35 @@ static double thread_cpu(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of the whole process (every thread, Open MPI's too). */
+static double process_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Every rank, after its pool ended: what its threads cost during the run, gathered to rank 0, which prints one
+ * line per rank. CPU seconds, not wall time, so bench/mpi.sh gives a figure on a machine shared with other
+ * work: process = workers + main (MPI loop, rank 0's coordinator, deferred names) + lister + other (the pool's
+ * watcher, Open MPI's own threads). MPI_Gather may poll, but only at the very end, when every rank is there. */
+enum { CPU_PROCESS, CPU_WORKERS, CPU_MAIN, CPU_LISTER, CPU_N };
+static void report_cpu(int me, int size, const double mine[CPU_N])
+{
+    double *all = me == 0 ? calloc((size_t)size * CPU_N, sizeof *all) : NULL;
+    MPI_Gather(mine, CPU_N, MPI_DOUBLE, all, CPU_N, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    for (int r = 0; all && r < size; r++) {
+        const double *c = all + (size_t)r * CPU_N;
+        fprintf(stderr,
+                "dicomveil: mpi: rank %d CPU seconds during the run: process %.3f = workers %.3f + main %.3f + "
+                "lister %.3f + other %.3f\n",
+                r, c[CPU_PROCESS], c[CPU_WORKERS], c[CPU_MAIN], c[CPU_LISTER],
+                c[CPU_PROCESS] - c[CPU_WORKERS] - c[CPU_MAIN] - c[CPU_LISTER]);
+    }
+    free(all);
 }
 
 static void *pool_main(void *arg)
@@ -277,7 +361,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
     ok = rk && (me != 0 || coord);
     if (!ok)
         dvc_errorf("out of memory");
-    double t0 = dvc_now();
+    double t0 = dvc_now(), cpu0 = process_cpu(), main0 = thread_cpu();
     if (ok && me == 0 && rank0_start(a, coord, tally, &out) < 0)
         ok = 0;
     int rc = DVC_EXIT_FAILED;
@@ -297,7 +381,8 @@ int dvc_mpi_deidentify(const dvm_args *a)
         sends s = {0};
         dvm_buf up = {0};
         sink_ctx k = {coord, rk};
-        int final_sent = 0, broken = 0;
+        recvs rq = {.tag = me == 0 ? TAG_UP : TAG_DOWN, .stalled = calloc((size_t)size, sizeof(int))};
+        int final_sent = 0, broken = !rq.stalled;
         double coord_seconds = 0;
         while (!broken) {
             dvm_rank_collect(rk, &up);
@@ -312,7 +397,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
             }
             if (me == 0) {
                 double c0 = thread_cpu();
-                broken |= recv_all(MPI_ANY_SOURCE, TAG_UP, &k) < 0;
+                broken |= recv_all(&rq, MPI_ANY_SOURCE, size, &k) < 0;
                 broken |= dvm_coord_step(coord) < 0;
                 coord_seconds += thread_cpu() - c0;
                 if (!final_sent && !broken && dvm_coord_finished(coord)) {
@@ -335,7 +420,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
                 }
                 dvc_progress_update(&bar, tally);
             } else {
-                broken |= recv_all(0, TAG_DOWN, &k) < 0;
+                broken |= recv_all(&rq, 0, size, &k) < 0;
             }
             sends_test(&s);
             int frc = 0;
@@ -343,15 +428,25 @@ int dvc_mpi_deidentify(const dvm_args *a)
                 rc = frc;
                 break;
             }
-            dvm_rank_wait(rk, size == 1 ? 0.002 : me == 0 || dvm_rank_waiting(rk) ? 0.0001 : 0.001);
+            int hurry = dvm_rank_blocked(rk) || s.n || rq.n; /* a worker waits, or a batch is half-way */
+            dvm_rank_wait(rk, hurry ? TURN_BLOCKED : size == 1 ? TURN_ALONE : TURN);
         }
         if (broken) {
             dvc_errorf("mpi: a message between ranks was malformed or memory ran out; aborting the job");
             MPI_Abort(MPI_COMM_WORLD, DVC_EXIT_FAILED);
         }
         pthread_join(pool, NULL);
+        double cpu[CPU_N] = {[CPU_PROCESS] = process_cpu() - cpu0,
+                             [CPU_WORKERS] = (double)atomic_load(&run.worker_cpu_ns) / 1e9,
+                             [CPU_MAIN] = thread_cpu() - main0,
+                             [CPU_LISTER] = me == 0 ? dvm_coord_list_cpu(coord) : 0};
+        report_cpu(me, size, cpu);
         dvm_buf_free(&up);
         free(s.v);
+        for (size_t i = 0; i < rq.n; i++) /* none after FINAL: nothing is sent to a rank after it */
+            free(rq.v[i].buf);
+        free(rq.v);
+        free(rq.stalled);
     }
     dvm_rank_free(rk);
     dvm_coord_free(coord);

@@ -77,6 +77,16 @@ reports_equal "$T/m.json" "$T/ref.json" || fail "mpi: the report differs from th
 # Both ranks worked, and every failed instance is named once on stderr (by the rank that ran it).
 grep -qE "inputs dealt per rank: [1-9][0-9]* [1-9][0-9]*$" "$T/err" ||
     fail "mpi: the work was not shared by both ranks: $(grep 'dealt' "$T/err")"
+# Each rank's CPU seconds (bench/mpi.sh reads them): one line per rank, the parts within the process total.
+python3 - "$T/err" <<'EOF' || fail "mpi: no CPU seconds per rank: $(grep 'CPU seconds' "$T/err" | head -c 400)"
+import re, sys
+rows = re.findall(r"rank (\d) CPU seconds during the run: process ([\d.]+) = workers ([\d.]+) \+ main ([\d.]+) "
+                  r"\+ lister ([\d.]+) \+ other (-?[\d.]+)", open(sys.argv[1]).read())
+ok = sorted(r[0] for r in rows) == ["0", "1"]
+for _, p, w, m, l, o in rows:
+    ok = ok and float(w) > 0 and float(p) + 0.002 >= float(w) + float(m) + float(l)
+sys.exit(0 if ok else 1)
+EOF
 [ "$(grep -c 'instance #' "$T/err")" = "$(json "$T/ref.json" 'd["counts"]["failed"]')" ] ||
     fail "mpi: each failed instance should be named once on stderr"
 # Two ranks x two threads, two SRC arguments (the list continues across them), --resume from the start.
