@@ -196,16 +196,11 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     char *text = wrapped ? json_dumps(wrapped, JSON_COMPACT) : NULL;
     json_decref(wrapped);
     dvs_operation op;
-    memset(&op, 0, sizeof op);
-    op.dataset_id = d.id;
-    snprintf(op.api_method, sizeof op.api_method, "%s", "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset");
-    rc = text ? s->ix->ops->op_create(s->ix, &op, &err) : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
-    if (rc == DVS_OK)
-        rc = s->ix->ops->op_finish(s->ix, op.id, text, &err);
+    rc = text ? dvh_op_record_done(s, d.id, "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset", 0,
+                                   NULL, 0, text, &op, &err)
+              : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
     free(text);
-    if (rc == DVS_OK)
-        rc = s->ix->ops->op_get(s->ix, d.id, op.id, &op, &err);
-    if (rc != DVS_OK)
+    if (rc != 0)
         return index_fail(&err, e);
     dvh_request named = *rq; /* the Operation is named under the new dataset */
     snprintf(named.route.dataset, sizeof named.route.dataset, "%s", d.name);

@@ -153,6 +153,13 @@ void dvh_ops_cancel(dvh_server *s, int64_t op_id);
 json_t *dvh_operation_json(dvh_request *rq, const dvs_operation *op);
 int dvh_handle_operation(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 
+/* --- op_record.c: operations a request carries out itself (datasets.create, DeleteStudy, DeleteSeries) --- */
+/* Persist under dataset_id a done operation: api_method, one item per instance handled (refs[0..n) of
+ * store_id, each counted in counter.success; n may be 0) and result_json ({"response": {...}}). 0 with *out
+ * the stored row (dvs_operation_clear), or -1 with err (an unfinished row is left to the runner). */
+int dvh_op_record_done(dvh_server *s, int64_t dataset_id, const char *api_method, int64_t store_id,
+                       const dvs_blob_ref *refs, size_t n, const char *result_json, dvs_operation *out, dv_error *err);
+
 /* --- op_start.c: :deidentify (dataset and store), :import, :export --- */
 int dvh_handle_op_start(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 
