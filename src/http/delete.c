@@ -42,8 +42,11 @@ static int delete_operation(dvh_request *rq, const char *method, const removed *
     dvh_server *s = rq->srv;
     dvs_operation op;
     dv_error err = {0};
-    if (dvh_op_record_done(s, rq->dataset.id, method, rq->store.id, rm->v, rm->n,
-                           "{\"response\":{\"@type\":\"type.googleapis.com/google.protobuf.Empty\"}}", &op, &err) != 0)
+    char *result = dvh_operation_response("type.googleapis.com/google.protobuf.Empty", NULL);
+    int rc = result ? dvh_op_record_done(s, rq->dataset.id, method, rq->store.id, rm->v, rm->n, result, &op, &err)
+                    : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
+    free(result);
+    if (rc != 0)
         return dvh_fail(e, DVH_INTERNAL, "deleted, but its operation was not recorded: %s",
                         err.message[0] ? err.message : "out of memory");
     *resp = dvh_response_json(dvh_operation_json(rq, &op));

@@ -98,9 +98,7 @@ static void finalise(dvh_op_ctx *c)
             dataset_level = strstr(op.api_method, "DeidentifyDataset") != NULL;
             dvs_operation_clear(&op);
         }
-        json_t *r = json_pack("{s:{s:s}}", "response", "@type", response_type(c->kind, dataset_level));
-        char *t = r ? json_dumps(r, JSON_COMPACT) : NULL;
-        json_decref(r);
+        char *t = dvh_operation_response(response_type(c->kind, dataset_level), NULL);
         if (t)
             finish(c, t);
         free(t);

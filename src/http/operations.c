@@ -60,6 +60,19 @@ json_t *dvh_operation_json(dvh_request *rq, const dvs_operation *op)
     return o;
 }
 
+char *dvh_operation_response(const char *type, json_t *fields)
+{
+    json_t *body = fields ? fields : json_object();
+    if (body == NULL || json_object_set_new(body, "@type", json_string(type)) != 0) {
+        json_decref(body);
+        return NULL;
+    }
+    json_t *r = json_pack("{s:o}", "response", body);
+    char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+    json_decref(r);
+    return text;
+}
+
 /* The {operation} of the route as a row id: digits only (other IDs name no operation of ours). */
 static int op_id(const dvh_route *r, int64_t *id, dvh_err *e)
 {

@@ -189,12 +189,10 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
         return dvh_fail(e, DVH_ALREADY_EXISTS, "dataset already exists");
     /* An Operation that is already done, persisted like every other (operations.get finds it; its id is
      * never another operation's). The response is the Dataset. */
-    json_t *result = dataset_json(&d);
-    if (result)
-        json_object_set_new(result, "@type", json_string("type.googleapis.com/google.cloud.healthcare.v1beta1.dataset.Dataset"));
-    json_t *wrapped = json_pack("{s:o}", "response", result);
-    char *text = wrapped ? json_dumps(wrapped, JSON_COMPACT) : NULL;
-    json_decref(wrapped);
+    json_t *dataset = dataset_json(&d);
+    char *text = dataset ? dvh_operation_response("type.googleapis.com/google.cloud.healthcare.v1beta1.dataset.Dataset",
+                                                  dataset)
+                         : NULL;
     dvs_operation op;
     rc = text ? dvh_op_record_done(s, d.id, "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset", 0,
                                    NULL, 0, text, &op, &err)

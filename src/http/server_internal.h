@@ -151,6 +151,9 @@ void dvh_ops_cancel(dvh_server *s, int64_t op_id);
 /* --- operations.c: operations.get / list / cancel, the error log --- */
 /* The Operation JSON of op, listed under the route's dataset. NULL on ENOMEM. */
 json_t *dvh_operation_json(dvh_request *rq, const dvs_operation *op);
+/* The result an operation stores when it succeeds: {"response": {"@type": type, ...fields}} as compact text
+ * (malloc'd, caller frees), NULL on ENOMEM. fields (an object or NULL) is stolen. */
+char *dvh_operation_response(const char *type, json_t *fields);
 int dvh_handle_operation(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 
 /* --- op_record.c: operations a request carries out itself (datasets.create, DeleteStudy, DeleteSeries) --- */
