@@ -88,6 +88,19 @@ const char *dvh_header(dvh_request *rq, const char *name); /* request header or 
 size_t dvh_query_params(dvh_request *rq, void *p, size_t max);
 /* RFC 3339 UTC now. */
 void dvh_now(char out[32]);
+/* An index failure (err from dvs_index) as a 500; returns -1. */
+int dvh_index_fail(const dv_error *err, dvh_err *e);
+
+/* --- paging.c: the list methods' pageSize / pageToken and nextPageToken --- */
+typedef struct dvh_paging {
+    uint32_t size; /* rows per page: pageSize, 0 or absent 100, at most 1000 */
+    int64_t after; /* pageToken: rows after this id (0: from the start) */
+} dvh_paging;
+/* Parse pageSize and pageToken; a parameter that is neither, nor a standard one, nor in extra
+ * (NULL-terminated, may be NULL: the caller reads those), is a 400. 0 or -1 with e. */
+int dvh_parse_paging(dvh_request *rq, dvh_paging *pg, const char *const *extra, dvh_err *e);
+/* {field: items, "nextPageToken": next (when non-zero)}; steals items; NULL on ENOMEM. */
+json_t *dvh_page_json(const char *field, json_t *items, int64_t next);
 
 /* --- resources.c --- */
 /* Resolve route's dataset (and store when the route has one) into rq; NOT_FOUND when absent. */
