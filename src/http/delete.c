@@ -6,12 +6,11 @@
  *
  * Answers as the discovery document says: DeleteInstance returns Empty ({}); DeleteStudy and DeleteSeries
  * return an Operation, here already done (the delete is synchronous) with counter.success the number of
- * instances removed. Nothing matches: 404. [integration.test_server_web: test_delete] */
+ * instances removed and response google.protobuf.Empty, persisted (op_record.c): operations.get and
+ * operations.list know it. Nothing matches: 404. [integration.test_server_web: test_delete] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/rand.h>
 
 #include "http/server_internal.h"
 
@@ -35,32 +34,30 @@ static int collect(const dvs_blob_ref *r, void *user)
     return 0;
 }
 
-/* The done Operation of a DeleteStudy / DeleteSeries. Its name is not kept: operations.get does not know it
- * (the operations store is issue 7 item 5's). */
-static json_t *done_operation(dvh_request *rq, const char *method, size_t count, const char *start)
+/* The Operation of a DeleteStudy / DeleteSeries: done (the delete above was synchronous), persisted like
+ * every other (op_record.c) so operations.get / list find it, one item per instance removed. */
+static int delete_operation(dvh_request *rq, const char *method, const removed *rm, struct MHD_Response **resp,
+                            dvh_err *e)
 {
-    char name[1400], ds[1200], now[32], id[32], n[24];
-    unsigned char rnd[8];
-    if (RAND_bytes(rnd, sizeof rnd) != 1)
-        return NULL;
-    snprintf(id, sizeof id, "%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
-             rnd[6], rnd[7]);
-    dvh_dataset_name(&rq->route, ds, sizeof ds);
-    snprintf(name, sizeof name, "%s/operations/%s", ds, id);
-    snprintf(n, sizeof n, "%zu", count);
-    dvh_now(now);
-    return json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:{s:s}}, s:b, s:{s:s}}", "name", name, "metadata", "@type",
-                     "type.googleapis.com/google.cloud.healthcare.v1beta1.OperationMetadata", "apiMethodName",
-                     method, "createTime", start, "endTime", now, "counter", "success", n, "done", 1, "response",
-                     "@type", "type.googleapis.com/google.protobuf.Empty");
+    dvh_server *s = rq->srv;
+    dvs_operation op;
+    dv_error err = {0};
+    char *result = dvh_operation_response("type.googleapis.com/google.protobuf.Empty", NULL);
+    int rc = result ? dvh_op_record_done(s, rq->dataset.id, method, rq->store.id, rm->v, rm->n, result, &op, &err)
+                    : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
+    free(result);
+    if (rc != 0)
+        return dvh_fail(e, DVH_INTERNAL, "deleted, but its operation was not recorded: %s",
+                        err.message[0] ? err.message : "out of memory");
+    *resp = dvh_response_json(dvh_operation_json(rq, &op));
+    dvs_operation_clear(&op);
+    return 0;
 }
 
 int dvh_handle_delete(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
     dvh_server *s = rq->srv;
     const dvh_web *w = &rq->route.web;
-    char start[32];
-    dvh_now(start);
     removed rm = {0};
     dv_error err = {0};
     dvh_blob_lock(s);
@@ -74,20 +71,21 @@ int dvh_handle_delete(dvh_request *rq, struct MHD_Response **resp, int *status, 
         }
     }
     dvh_blob_unlock(s);
-    size_t count = rm.n;
-    free(rm.v);
     const char *what = w->instance[0] ? "instance" : w->series[0] ? "series" : "study";
-    if (rc == DVS_NOT_FOUND)
-        return dvh_fail(e, DVH_NOT_FOUND, "%s not found", what);
-    if (rc != DVS_OK)
-        return dvh_fail(e, DVH_INTERNAL, "delete failed: %s", err.message[0] ? err.message : "out of memory");
+    int fail = rc == DVS_NOT_FOUND ? dvh_fail(e, DVH_NOT_FOUND, "%s not found", what)
+               : rc != DVS_OK     ? dvh_fail(e, DVH_INTERNAL, "delete failed: %s",
+                                             err.message[0] ? err.message : "out of memory")
+                                  : 0;
     *status = 200;
-    if (w->instance[0]) {
+    if (fail == 0 && w->instance[0])
         *resp = dvh_response_json(json_object());
-    } else {
-        const char *method = w->series[0] ? "google.cloud.healthcare.v1beta1.dicomweb.DicomWebService.DeleteSeries"
-                                          : "google.cloud.healthcare.v1beta1.dicomweb.DicomWebService.DeleteStudy";
-        *resp = dvh_response_json(done_operation(rq, method, count, start));
-    }
+    else if (fail == 0)
+        fail = delete_operation(rq,
+                                w->series[0] ? "google.cloud.healthcare.v1beta1.dicomweb.DicomWebService.DeleteSeries"
+                                             : "google.cloud.healthcare.v1beta1.dicomweb.DicomWebService.DeleteStudy",
+                                &rm, resp, e);
+    free(rm.v);
+    if (fail)
+        return -1;
     return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
 }

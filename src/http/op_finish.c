@@ -28,6 +28,7 @@ void dvh_op_ctx_free(dvh_op_ctx *c)
     dv_key_free(c->key);
     dv_plan_free(c->plan);
     json_decref(c->filter);
+    free(c->result);
     free(c->pairs);
     free(c->folder);
     free(c);
@@ -72,6 +73,7 @@ static const char *response_type(dvh_op_kind k, int dataset_level)
                              : "type.googleapis.com/google.cloud.healthcare.v1beta1.deidentify.DeidentifyDicomStoreSummary";
     case DVH_OP_IMPORT: return "type.googleapis.com/google.cloud.healthcare.v1beta1.dicom.ImportDicomDataResponse";
     case DVH_OP_EXPORT: return "type.googleapis.com/google.cloud.healthcare.v1beta1.dicom.ExportDicomDataResponse";
+    case DVH_OP_RECORDED: break; /* its result is the recorded one (finalise) */
     }
     return "";
 }
@@ -84,6 +86,8 @@ static void finalise(dvh_op_ctx *c)
         dvh_op_finish_error(c, 1, "CANCELLED", "Operation cancelled: instances already stored stay, the rest stays pending");
     } else if (atomic_load(&c->incomplete)) {
         dvh_op_log(o, dvj_pool_stopping(o->pool) ? "operation checkpointed" : "operation interrupted", c->id);
+    } else if (c->kind == DVH_OP_RECORDED) {
+        finish(c, c->result);
     } else {
         /* Every item finished: a response, even when some failed (the API: "the LRO result may still be
          * successful if de-identification fails for some resources"; the counts are in the counter). */
@@ -94,9 +98,7 @@ static void finalise(dvh_op_ctx *c)
             dataset_level = strstr(op.api_method, "DeidentifyDataset") != NULL;
             dvs_operation_clear(&op);
         }
-        json_t *r = json_pack("{s:{s:s}}", "response", "@type", response_type(c->kind, dataset_level));
-        char *t = r ? json_dumps(r, JSON_COMPACT) : NULL;
-        json_decref(r);
+        char *t = dvh_operation_response(response_type(c->kind, dataset_level), NULL);
         if (t)
             finish(c, t);
         free(t);

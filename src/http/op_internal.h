@@ -19,7 +19,9 @@
 #define DVH_OP_CHUNK 32           /* items per chunk job */
 #define DVH_OP_COPY_BUF (256u << 10) /* the import / export copy buffer of a chunk job */
 
-typedef enum dvh_op_kind { DVH_OP_DEIDENTIFY = 1, DVH_OP_IMPORT, DVH_OP_EXPORT } dvh_op_kind;
+/* DVH_OP_RECORDED: an operation a request carried out itself (op_record.c), run here only when the process
+ * stopped before the request had recorded it whole: its items count as done, its result is the stored one. */
+typedef enum dvh_op_kind { DVH_OP_DEIDENTIFY = 1, DVH_OP_IMPORT, DVH_OP_EXPORT, DVH_OP_RECORDED } dvh_op_kind;
 
 typedef struct dvh_op_pair {
     int64_t src, dst;
@@ -35,6 +37,7 @@ typedef struct dvh_op_ctx {
     size_t npairs;
     json_t *filter;  /* [[study, series, instance], ...] or NULL: everything */
     char *folder;    /* import / export */
+    char *result;    /* recorded: the result to store ({"response": ...}) */
     dv_plan *plan;
     dv_key *key;
     dv_run *run;
@@ -76,7 +79,7 @@ int dvh_op_load_request(dvh_op_ctx *c, const char *text, int64_t *key_dataset, c
 int dvh_op_plan_instances(dvh_op_ctx *c, dv_error *err);
 int dvh_op_plan_files(dvh_op_ctx *c, dv_error *err);
 
-/* --- op_item_deid.c, op_item_files.c: one work item --- */
+/* --- op_item_deid.c, op_item_files.c: one work item (a recorded operation's items are done: op_jobs.c) --- */
 enum { DVH_ITEM_DONE = 0, DVH_ITEM_LEAVE = 1 }; /* LEAVE: stays pending (cancel, shutdown) */
 /* Each sets *state (DVS_ITEM_OK / DVS_ITEM_FAILED) and, when failed, *cls (a static error class) and
  * returns DVH_ITEM_DONE, or returns DVH_ITEM_LEAVE. buf: DVH_OP_COPY_BUF bytes of the chunk job. */

@@ -47,12 +47,16 @@ static void chunk_run(dvj_pool *pool, void *arg)
         int state = DVS_ITEM_FAILED;
         const char *cls = NULL;
         int r;
-        if (c->kind == DVH_OP_DEIDENTIFY)
+        if (c->kind == DVH_OP_RECORDED) { /* the request did it before the process stopped */
+            state = DVS_ITEM_OK;
+            r = DVH_ITEM_DONE;
+        } else if (c->kind == DVH_OP_DEIDENTIFY) {
             r = dvh_op_item_deidentify(c, put, &items[i], &state, &cls);
-        else if (c->kind == DVH_OP_IMPORT)
+        } else if (c->kind == DVH_OP_IMPORT) {
             r = dvh_op_item_import(c, put, buf, &items[i], &state, &cls);
-        else
+        } else {
             r = dvh_op_item_export(c, buf, &items[i], &state, &cls);
+        }
         if (r == DVH_ITEM_LEAVE) {
             if (!atomic_load(&c->cancel))
                 atomic_store(&c->incomplete, 1);
@@ -116,9 +120,14 @@ void dvh_op_main_run(dvj_pool *pool, void *arg)
         }
     }
     if (!bad && !atomic_load(&c->cancel) && !op.planned) {
-        int prc = ix->ops->op_items_reset(ix, c->id, &err);
-        if (prc >= 0)
-            prc = c->kind == DVH_OP_IMPORT ? dvh_op_plan_files(c, &err) : dvh_op_plan_instances(c, &err);
+        /* A recorded operation's items went in with one op_items_add (op_record.c): all or none, nothing to
+         * redo; the others' interrupted planning is dropped and redone. */
+        int prc = 0;
+        if (c->kind != DVH_OP_RECORDED) {
+            prc = ix->ops->op_items_reset(ix, c->id, &err);
+            if (prc >= 0)
+                prc = c->kind == DVH_OP_IMPORT ? dvh_op_plan_files(c, &err) : dvh_op_plan_instances(c, &err);
+        }
         if (prc >= 0)
             prc = ix->ops->op_planned(ix, c->id, &err);
         if (prc < 0) {

@@ -16,9 +16,14 @@ int dvh_op_load_request(dvh_op_ctx *c, const char *text, int64_t *key_dataset, c
     c->kind = kind == NULL ? 0 : strcmp(kind, "deidentify") == 0 ? DVH_OP_DEIDENTIFY
                                  : strcmp(kind, "import") == 0   ? DVH_OP_IMPORT
                                  : strcmp(kind, "export") == 0   ? DVH_OP_EXPORT
+                                 : strcmp(kind, "recorded") == 0 ? DVH_OP_RECORDED
                                                                  : 0;
     if (c->kind == 0)
         return -1;
+    if (c->kind == DVH_OP_RECORDED) {
+        json_t *res = json_object_get(r, "result");
+        return json_is_object(res) && (c->result = json_dumps(res, JSON_COMPACT)) != NULL ? 0 : -1;
+    }
     json_t *f = json_object_get(r, "filter");
     if (json_is_array(f))
         c->filter = json_incref(f);

@@ -23,11 +23,6 @@
 #define API_IMPORT "google.cloud.healthcare.v1beta1.dicom.DicomService.ImportDicomData"
 #define API_EXPORT "google.cloud.healthcare.v1beta1.dicom.DicomService.ExportDicomData"
 
-static int index_fail(const dv_error *err, dvh_err *e)
-{
-    return dvh_fail(e, DVH_INTERNAL, "%s", err->message);
-}
-
 /* A whole small file (at most cap bytes) read from a resolved path; NULL with e. */
 static char *read_file(const char *path, size_t cap, size_t *len, const char *field, dvh_err *e)
 {
@@ -205,7 +200,7 @@ static int start(dvh_request *rq, const char *api, json_t *req, struct MHD_Respo
     free(text);
     op.request_json = NULL;
     if (rc < 0)
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     /* Persisted: when it cannot be queued now (the runner logs why), it runs at the next start. */
     dvh_ops_launch(s, op.id, &err);
     *resp = dvh_response_json(dvh_operation_json(rq, &op));
@@ -251,7 +246,7 @@ static int deidentify_dataset(dvh_request *rq, json_t *body, struct MHD_Response
     if (rc != DVS_OK) {
         free(cfg);
         return rc == DVS_EXISTS ? dvh_fail(e, DVH_ALREADY_EXISTS, "destinationDataset: already exists")
-                                : index_fail(&err, e);
+                                : dvh_index_fail(&err, e);
     }
     /* Every store of the source, recreated with the same ID (and labels) under the new dataset. */
     json_t *stores = json_array();
@@ -262,14 +257,14 @@ static int deidentify_dataset(dvh_request *rq, json_t *body, struct MHD_Response
         size_t n = 0;
         int64_t next = 0;
         if (s->ix->ops->store_list(s->ix, rq->dataset.id, after, 64, v, &n, &next, &err) < 0) {
-            bad = index_fail(&err, e);
+            bad = dvh_index_fail(&err, e);
             break;
         }
         for (size_t i = 0; i < n; i++) {
             dvs_store made;
             memset(&made, 0, sizeof made);
             if (!bad && s->ix->ops->store_create(s->ix, d.id, v[i].name, v[i].labels_json, &made, &err) != DVS_OK)
-                bad = index_fail(&err, e);
+                bad = dvh_index_fail(&err, e);
             if (!bad)
                 json_array_append_new(stores, store_pair(rq, v[i].id, made.id, v[i].name));
             dvs_store_clear(&made);
@@ -318,7 +313,7 @@ static int deidentify_store(dvh_request *rq, json_t *body, struct MHD_Response *
     if (rc == DVS_OK)
         rc = s->ix->ops->store_get(s->ix, d.id, dst, &ds, &err);
     if (rc < 0)
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
         return dvh_fail(e, DVH_NOT_FOUND, "destinationStore: not found (the destination store must exist)");
     int64_t dst_id = ds.id;

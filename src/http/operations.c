@@ -7,17 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/qido.h"
 #include "http/server_internal.h"
-
-#define PAGE_DEFAULT 100u
-#define PAGE_MAX 1000u
-#define PARAMS_MAX 64
-
-static int index_fail(const dv_error *err, dvh_err *e)
-{
-    return dvh_fail(e, DVH_INTERNAL, "%s", err->message);
-}
 
 static void u64s(char out[24], uint64_t v)
 {
@@ -60,6 +50,19 @@ json_t *dvh_operation_json(dvh_request *rq, const dvs_operation *op)
     return o;
 }
 
+char *dvh_operation_response(const char *type, json_t *fields)
+{
+    json_t *body = fields ? fields : json_object();
+    if (body == NULL || json_object_set_new(body, "@type", json_string(type)) != 0) {
+        json_decref(body);
+        return NULL;
+    }
+    json_t *r = json_pack("{s:o}", "response", body);
+    char *text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+    json_decref(r);
+    return text;
+}
+
 /* The {operation} of the route as a row id: digits only (other IDs name no operation of ours). */
 static int op_id(const dvh_route *r, int64_t *id, dvh_err *e)
 {
@@ -77,17 +80,11 @@ static int get_op(dvh_request *rq, int64_t id, dvs_operation *op, dvh_err *e)
     dv_error err = {0};
     int rc = s->ix->ops->op_get(s->ix, rq->dataset.id, id, op, &err);
     if (rc < 0)
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
         return dvh_fail(e, DVH_NOT_FOUND, "operation not found");
     return 0;
 }
-
-typedef struct list_params {
-    uint32_t size;
-    int64_t after;
-    int done; /* -1 any */
-} list_params;
 
 /* "done=true", "done = false" (the standard list filter, restricted to the one field an Operation list
  * filters on here). */
@@ -111,45 +108,19 @@ static int parse_filter(const char *v, int *done, dvh_err *e)
     return 0;
 }
 
-static int parse_list(dvh_request *rq, list_params *lp, int with_filter, dvh_err *e)
+/* operations.list's filter (the one field an Operation list filters on here). */
+static int parse_done_filter(dvh_request *rq, int *done, dvh_err *e)
 {
-    dvh_qparam p[PARAMS_MAX];
-    size_t n = dvh_query_params(rq, p, PARAMS_MAX);
-    if (n == PARAMS_MAX)
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "too many query parameters");
-    lp->size = PAGE_DEFAULT;
-    lp->after = 0;
-    lp->done = -1;
-    for (size_t i = 0; i < n; i++) {
-        const char *k = p[i].key, *v = p[i].value;
-        char *end;
-        if (strcmp(k, "pageSize") == 0) {
-            long long x = strtoll(v, &end, 10);
-            if (v[0] == '\0' || *end || x < 0)
-                return dvh_fail(e, DVH_INVALID_ARGUMENT, "pageSize: must be a whole number");
-            lp->size = x == 0 ? PAGE_DEFAULT : x > PAGE_MAX ? PAGE_MAX : (uint32_t)x;
-        } else if (strcmp(k, "pageToken") == 0) {
-            if (v[0] == '\0')
-                continue;
-            long long x = strtoll(v, &end, 10);
-            if (*end || x < 0)
-                return dvh_fail(e, DVH_INVALID_ARGUMENT, "pageToken: not a token this server issued");
-            lp->after = x;
-        } else if (with_filter && strcmp(k, "filter") == 0) {
-            if (parse_filter(v, &lp->done, e))
-                return -1;
-        } else if (!dvh_param_is_standard(k)) {
-            return dvh_fail(e, DVH_INVALID_ARGUMENT, "query parameter %zu: not a parameter of this method", i + 1);
-        }
-    }
-    return 0;
+    return parse_filter(MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "filter"), done, e);
 }
 
 static int op_list(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
-    list_params lp;
-    if (parse_list(rq, &lp, 1, e))
+    static const char *const extra[] = {"filter", NULL};
+    dvh_paging lp;
+    int done;
+    if (dvh_parse_paging(rq, &lp, extra, e) || parse_done_filter(rq, &done, e))
         return -1;
     dvs_operation *v = calloc(lp.size, sizeof *v);
     if (v == NULL)
@@ -157,9 +128,9 @@ static int op_list(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
     size_t n = 0;
     int64_t next = 0;
     dv_error err = {0};
-    if (s->ix->ops->op_list(s->ix, rq->dataset.id, lp.done, lp.after, lp.size, v, &n, &next, &err) < 0) {
+    if (s->ix->ops->op_list(s->ix, rq->dataset.id, done, lp.after, lp.size, v, &n, &next, &err) < 0) {
         free(v);
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -167,13 +138,7 @@ static int op_list(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
         dvs_operation_clear(&v[i]);
     }
     free(v);
-    json_t *o = json_pack("{s:o}", "operations", arr);
-    if (o && next) {
-        char tok[24];
-        snprintf(tok, sizeof tok, "%lld", (long long)next);
-        json_object_set_new(o, "nextPageToken", json_string(tok));
-    }
-    *resp = dvh_response_json(o);
+    *resp = dvh_response_json(dvh_page_json("operations", arr, next));
     return 0;
 }
 
@@ -193,8 +158,8 @@ static const char *store_name_of(json_t *req, int64_t id)
 static int op_errors(dvh_request *rq, int64_t id, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
-    list_params lp;
-    if (parse_list(rq, &lp, 0, e))
+    dvh_paging lp;
+    if (dvh_parse_paging(rq, &lp, NULL, e))
         return -1;
     dvs_operation op;
     if (get_op(rq, id, &op, e))
@@ -212,7 +177,7 @@ static int op_errors(dvh_request *rq, int64_t id, struct MHD_Response **resp, dv
     if (s->ix->ops->op_errors(s->ix, id, lp.after, lp.size, v, &n, &next, &err) < 0) {
         free(v);
         json_decref(req);
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -227,13 +192,7 @@ static int op_errors(dvh_request *rq, int64_t id, struct MHD_Response **resp, dv
     }
     free(v);
     json_decref(req);
-    json_t *o = json_pack("{s:o}", "entries", arr);
-    if (o && next) {
-        char tok[24];
-        snprintf(tok, sizeof tok, "%lld", (long long)next);
-        json_object_set_new(o, "nextPageToken", json_string(tok));
-    }
-    *resp = dvh_response_json(o);
+    *resp = dvh_response_json(dvh_page_json("entries", arr, next));
     return 0;
 }
 
@@ -258,7 +217,7 @@ int dvh_handle_operation(dvh_request *rq, struct MHD_Response **resp, int *statu
         dv_error err = {0};
         int rc = s->ix->ops->op_cancel(s->ix, id, &err);
         if (rc < 0)
-            return index_fail(&err, e);
+            return dvh_index_fail(&err, e);
         if (rc == DVS_NOT_FOUND)
             return dvh_fail(e, DVH_NOT_FOUND, "operation not found");
         dvh_ops_cancel(s, id);

@@ -3,20 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/qido.h"
 #include "http/server_internal.h"
 #include "store/dvs_blobs.h"
 #include "store/dvs_keys.h"
-
-#define PAGE_DEFAULT 100u
-#define PAGE_MAX 1000u
-#define PARAMS_MAX 64
-
-static int index_fail(const dv_error *err, dvh_err *e)
-{
-    /* The index's message names the operation and SQLite's class of failure, never a value. */
-    return dvh_fail(e, DVH_INTERNAL, "%s", err->message);
-}
 
 int dvh_resolve(dvh_request *rq, dvh_err *e)
 {
@@ -25,14 +14,14 @@ int dvh_resolve(dvh_request *rq, dvh_err *e)
     dv_error err = {0};
     int rc = s->ix->ops->dataset_get(s->ix, r->project, r->location, r->dataset, &rq->dataset, &err);
     if (rc < 0)
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
         return dvh_fail(e, DVH_NOT_FOUND, "dataset not found");
     if (r->store[0] == '\0' || rq->have_store)
         return 0;
     rc = s->ix->ops->store_get(s->ix, rq->dataset.id, r->store, &rq->store, &err);
     if (rc < 0)
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
         return dvh_fail(e, DVH_NOT_FOUND, "DICOM store not found");
     rq->have_store = 1;
@@ -77,46 +66,6 @@ int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e)
                 name[n++] = (*c >= 0x20 && *c < 0x7f && *c != '"') ? *c : '?';
             name[n] = '\0';
             return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: unknown field", name);
-        }
-    }
-    return 0;
-}
-
-typedef struct paging {
-    uint32_t size;
-    int64_t after;
-} paging;
-
-static int parse_paging(dvh_request *rq, paging *pg, const char *const *extra, dvh_err *e)
-{
-    dvh_qparam p[PARAMS_MAX];
-    size_t n = dvh_query_params(rq, p, PARAMS_MAX);
-    if (n == PARAMS_MAX)
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "too many query parameters");
-    pg->size = PAGE_DEFAULT;
-    pg->after = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *k = p[i].key, *v = p[i].value;
-        char *end;
-        if (strcmp(k, "pageSize") == 0) {
-            long long x = strtoll(v, &end, 10);
-            if (v[0] == '\0' || *end || x < 0)
-                return dvh_fail(e, DVH_INVALID_ARGUMENT, "pageSize: must be a whole number");
-            pg->size = x == 0 ? PAGE_DEFAULT : x > PAGE_MAX ? PAGE_MAX : (uint32_t)x;
-        } else if (strcmp(k, "pageToken") == 0) {
-            if (v[0] == '\0')
-                continue;
-            long long x = strtoll(v, &end, 10);
-            if (*end || x < 0)
-                return dvh_fail(e, DVH_INVALID_ARGUMENT, "pageToken: not a token this server issued");
-            pg->after = x;
-        } else if (!dvh_param_is_standard(k)) {
-            int ok = 0;
-            for (const char *const *x = extra; x && *x; x++)
-                if (strcmp(k, *x) == 0)
-                    ok = 1;
-            if (!ok)
-                return dvh_fail(e, DVH_INVALID_ARGUMENT, "query parameter %zu: not a parameter of this method", i + 1);
         }
     }
     return 0;
@@ -184,29 +133,22 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     dv_error err = {0};
     int rc = s->ix->ops->dataset_create(s->ix, &d, &err);
     if (rc < 0)
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     if (rc == DVS_EXISTS)
         return dvh_fail(e, DVH_ALREADY_EXISTS, "dataset already exists");
     /* An Operation that is already done, persisted like every other (operations.get finds it; its id is
      * never another operation's). The response is the Dataset. */
-    json_t *result = dataset_json(&d);
-    if (result)
-        json_object_set_new(result, "@type", json_string("type.googleapis.com/google.cloud.healthcare.v1beta1.dataset.Dataset"));
-    json_t *wrapped = json_pack("{s:o}", "response", result);
-    char *text = wrapped ? json_dumps(wrapped, JSON_COMPACT) : NULL;
-    json_decref(wrapped);
+    json_t *dataset = dataset_json(&d);
+    char *text = dataset ? dvh_operation_response("type.googleapis.com/google.cloud.healthcare.v1beta1.dataset.Dataset",
+                                                  dataset)
+                         : NULL;
     dvs_operation op;
-    memset(&op, 0, sizeof op);
-    op.dataset_id = d.id;
-    snprintf(op.api_method, sizeof op.api_method, "%s", "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset");
-    rc = text ? s->ix->ops->op_create(s->ix, &op, &err) : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
-    if (rc == DVS_OK)
-        rc = s->ix->ops->op_finish(s->ix, op.id, text, &err);
+    rc = text ? dvh_op_record_done(s, d.id, "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset", 0,
+                                   NULL, 0, text, &op, &err)
+              : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
     free(text);
-    if (rc == DVS_OK)
-        rc = s->ix->ops->op_get(s->ix, d.id, op.id, &op, &err);
-    if (rc != DVS_OK)
-        return index_fail(&err, e);
+    if (rc != 0)
+        return dvh_index_fail(&err, e);
     dvh_request named = *rq; /* the Operation is named under the new dataset */
     snprintf(named.route.dataset, sizeof named.route.dataset, "%s", d.name);
     json_t *o = dvh_operation_json(&named, &op);
@@ -218,9 +160,9 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
 static int dataset_list(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
-    paging pg;
+    dvh_paging pg;
     static const char *const extra[] = {"filter", NULL};
-    if (parse_paging(rq, &pg, extra, e))
+    if (dvh_parse_paging(rq, &pg, extra, e))
         return -1;
     dvs_dataset *v = calloc(pg.size, sizeof *v);
     if (v == NULL)
@@ -231,19 +173,13 @@ static int dataset_list(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
     if (s->ix->ops->dataset_list(s->ix, rq->route.project, rq->route.location, pg.after, pg.size, v, &n, &next,
                                  &err) < 0) {
         free(v);
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, dataset_json(&v[i]));
     free(v);
-    json_t *o = json_pack("{s:o}", "datasets", arr);
-    if (o && next) {
-        char tok[32];
-        snprintf(tok, sizeof tok, "%lld", (long long)next);
-        json_object_set_new(o, "nextPageToken", json_string(tok));
-    }
-    *resp = dvh_response_json(o);
+    *resp = dvh_response_json(dvh_page_json("datasets", arr, next));
     return 0;
 }
 
@@ -255,7 +191,7 @@ static int dataset_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     dv_error err = {0};
     int rc = s->ix->ops->dataset_delete(s->ix, rq->dataset.id, &ids, &n, &err);
     if (rc < 0)
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
         return dvh_fail(e, DVH_NOT_FOUND, "dataset not found");
     for (size_t i = 0; i < n; i++)
@@ -301,7 +237,7 @@ static int store_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
     int rc = s->ix->ops->store_create(s->ix, rq->dataset.id, id, labels_s, &st, &err);
     free(labels_s);
     if (rc < 0)
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     if (rc == DVS_EXISTS)
         return dvh_fail(e, DVH_ALREADY_EXISTS, "DICOM store already exists");
     dvh_route r = rq->route;
@@ -313,9 +249,9 @@ static int store_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 static int store_list(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
-    paging pg;
+    dvh_paging pg;
     static const char *const extra[] = {"filter", NULL};
-    if (parse_paging(rq, &pg, extra, e))
+    if (dvh_parse_paging(rq, &pg, extra, e))
         return -1;
     const char *filter = param(rq, "filter");
     if (filter && filter[0])
@@ -328,7 +264,7 @@ static int store_list(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
     dv_error err = {0};
     if (s->ix->ops->store_list(s->ix, rq->dataset.id, pg.after, pg.size, v, &n, &next, &err) < 0) {
         free(v);
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
@@ -336,13 +272,7 @@ static int store_list(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
         dvs_store_clear(&v[i]);
     }
     free(v);
-    json_t *o = json_pack("{s:o}", "dicomStores", arr);
-    if (o && next) {
-        char tok[32];
-        snprintf(tok, sizeof tok, "%lld", (long long)next);
-        json_object_set_new(o, "nextPageToken", json_string(tok));
-    }
-    *resp = dvh_response_json(o);
+    *resp = dvh_response_json(dvh_page_json("dicomStores", arr, next));
     return 0;
 }
 
@@ -352,7 +282,7 @@ static int store_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
     dv_error err = {0};
     int rc = s->ix->ops->store_delete(s->ix, rq->store.id, &err);
     if (rc < 0)
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
         return dvh_fail(e, DVH_NOT_FOUND, "DICOM store not found");
     dvs_store_dir_remove(s->data_fd, rq->store.id);
@@ -366,7 +296,7 @@ static int store_metrics(dvh_request *rq, struct MHD_Response **resp, dvh_err *e
     dvs_metrics m;
     dv_error err = {0};
     if (s->ix->ops->store_metrics(s->ix, rq->store.id, &m, &err) < 0)
-        return index_fail(&err, e);
+        return dvh_index_fail(&err, e);
     char name[1200], a[24], b[24], c[24], d[24];
     dvh_store_name(&rq->route, name, sizeof name);
     snprintf(a, sizeof a, "%llu", (unsigned long long)m.studies);

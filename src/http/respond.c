@@ -7,6 +7,12 @@
 #include "http/qido.h"
 #include "http/server_internal.h"
 
+int dvh_index_fail(const dv_error *err, dvh_err *e)
+{
+    /* The index's message names the operation and the database's class of failure, never a value. */
+    return dvh_fail(e, DVH_INTERNAL, "%s", err->message);
+}
+
 struct MHD_Response *dvh_response_bytes(const char *ctype, char *data, size_t len)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);

@@ -94,6 +94,19 @@ const char *dvh_header(dvh_request *rq, const char *name); /* request header or 
 size_t dvh_query_params(dvh_request *rq, void *p, size_t max);
 /* RFC 3339 UTC now. */
 void dvh_now(char out[32]);
+/* An index failure (err from dvs_index) as a 500; returns -1. */
+int dvh_index_fail(const dv_error *err, dvh_err *e);
+
+/* --- paging.c: the list methods' pageSize / pageToken and nextPageToken --- */
+typedef struct dvh_paging {
+    uint32_t size; /* rows per page: pageSize, 0 or absent 100, at most 1000 */
+    int64_t after; /* pageToken: rows after this id (0: from the start) */
+} dvh_paging;
+/* Parse pageSize and pageToken; a parameter that is neither, nor a standard one, nor in extra
+ * (NULL-terminated, may be NULL: the caller reads those), is a 400. 0 or -1 with e. */
+int dvh_parse_paging(dvh_request *rq, dvh_paging *pg, const char *const *extra, dvh_err *e);
+/* {field: items, "nextPageToken": next (when non-zero)}; steals items; NULL on ENOMEM. */
+json_t *dvh_page_json(const char *field, json_t *items, int64_t next);
 
 /* --- resources.c --- */
 /* Resolve route's dataset (and store when the route has one) into rq; NOT_FOUND when absent. */
@@ -175,7 +188,17 @@ void dvh_ops_cancel(dvh_server *s, int64_t op_id);
 /* --- operations.c: operations.get / list / cancel, the error log --- */
 /* The Operation JSON of op, listed under the route's dataset. NULL on ENOMEM. */
 json_t *dvh_operation_json(dvh_request *rq, const dvs_operation *op);
+/* The result an operation stores when it succeeds: {"response": {"@type": type, ...fields}} as compact text
+ * (malloc'd, caller frees), NULL on ENOMEM. fields (an object or NULL) is stolen. */
+char *dvh_operation_response(const char *type, json_t *fields);
 int dvh_handle_operation(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
+
+/* --- op_record.c: operations a request carries out itself (datasets.create, DeleteStudy, DeleteSeries) --- */
+/* Persist under dataset_id a done operation: api_method, one item per instance handled (refs[0..n) of
+ * store_id, each counted in counter.success; n may be 0) and result_json ({"response": {...}}). 0 with *out
+ * the stored row (dvs_operation_clear), or -1 with err (an unfinished row is left to the runner). */
+int dvh_op_record_done(dvh_server *s, int64_t dataset_id, const char *api_method, int64_t store_id,
+                       const dvs_blob_ref *refs, size_t n, const char *result_json, dvs_operation *out, dv_error *err);
 
 /* --- op_start.c: :deidentify (dataset and store), :import, :export --- */
 int dvh_handle_op_start(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);

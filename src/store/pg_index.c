@@ -185,6 +185,15 @@ static PGresult *run_built(PGconn *c, const dvs_sql *b, const char *what, dv_err
     return r;
 }
 
+/* One built statement on a pooled connection (dvs_pg_one for dvs_sql). */
+static PGresult *one_built(pg_index *p, const dvs_sql *b, const char *what, dv_error *err)
+{
+    PGconn *c = dvs_pg_acquire(p, err);
+    PGresult *r = c ? run_built(c, b, what, err, NULL) : NULL;
+    dvs_pg_release(p, c);
+    return r;
+}
+
 void dvs_pg_i64(char buf[24], int64_t v)
 {
     snprintf(buf, 24, "%lld", (long long)v);
@@ -202,62 +211,56 @@ void dvs_pg_get_text(char *dst, size_t cap, const PGresult *r, int row, int col)
 
 /* ---- schema ---- */
 
-static int create_schema(PGconn *c, dv_error *err)
+/* The schema's transaction (arg: the DDL text). An advisory lock serialises the servers that start together. */
+static int schema_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
 {
-    char *ddl = malloc(16384);
-    if (ddl == NULL)
-        return dv_fail(err, DV_ERR_NOMEM, "index: schema");
-    int rc = -1;
-    if (dvs_sql_schema(DVS_DIALECT_PG, ddl, 16384)) {
-        dv_fail(err, DV_ERR_LIMIT, "index: schema too large");
-        goto out;
-    }
-    if (dvs_pg_command(c, "BEGIN", err, NULL))
-        goto out;
+    const char *ddl = arg;
     char key[24];
     dvs_pg_i64(key, PG_SCHEMA_LOCK);
     const char *v[1] = {key};
-    PGresult *r = dvs_pg_run(c, "SELECT pg_advisory_xact_lock($1::bigint)", 1, v, "schema lock", err, NULL);
+    PGresult *r = dvs_pg_run(c, "SELECT pg_advisory_xact_lock($1::bigint)", 1, v, "schema lock", err, failed);
     if (r == NULL)
-        goto rollback;
+        return -1;
     PQclear(r);
     /* The schema statements hold no client value: one simple-protocol string. */
     r = PQexec(c, ddl);
     if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
         res_fail(c, r, err, "schema");
-        PQclear(r);
-        goto rollback;
+        *failed = r;
+        return -1;
     }
     PQclear(r);
     if ((r = dvs_pg_run(c, "CREATE TABLE IF NOT EXISTS dvs_schema(version BIGINT NOT NULL)", 0, NULL, "schema", err,
-                 NULL)) == NULL)
-        goto rollback;
+                        failed)) == NULL)
+        return -1;
     PQclear(r);
-    if ((r = dvs_pg_run(c, "SELECT max(version) FROM dvs_schema", 0, NULL, "schema", err, NULL)) == NULL)
-        goto rollback;
+    if ((r = dvs_pg_run(c, "SELECT max(version) FROM dvs_schema", 0, NULL, "schema", err, failed)) == NULL)
+        return -1;
     int64_t have = PQntuples(r) ? dvs_pg_get_i64(r, 0, 0) : 0;
     PQclear(r);
-    if (have > PG_SCHEMA_VERSION) {
-        dv_fail(err, DV_ERR_UNSUPPORTED, "index: the PostgreSQL schema is version %lld, newer than this "
-                "dicomveil's %d", (long long)have, PG_SCHEMA_VERSION);
-        goto rollback;
-    }
+    if (have > PG_SCHEMA_VERSION)
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "index: the PostgreSQL schema is version %lld, newer than this "
+                       "dicomveil's %d", (long long)have, PG_SCHEMA_VERSION);
     /* Version 1 is the schema above. Later versions add their ALTER steps here, each followed by its row. */
     if (have < PG_SCHEMA_VERSION) {
         char ver[24];
         dvs_pg_i64(ver, PG_SCHEMA_VERSION);
         const char *vv[1] = {ver};
-        r = dvs_pg_run(c, "INSERT INTO dvs_schema(version) VALUES($1::bigint)", 1, vv, "schema", err, NULL);
+        r = dvs_pg_run(c, "INSERT INTO dvs_schema(version) VALUES($1::bigint)", 1, vv, "schema", err, failed);
         if (r == NULL)
-            goto rollback;
+            return -1;
         PQclear(r);
     }
-    if (dvs_pg_command(c, "COMMIT", err, NULL) == 0)
-        rc = 0;
-    goto out;
-rollback:
-    dvs_pg_rollback(c);
-out:
+    return DVS_OK;
+}
+
+static int create_schema(pg_index *p, dv_error *err)
+{
+    char *ddl = malloc(16384);
+    if (ddl == NULL)
+        return dv_fail(err, DV_ERR_NOMEM, "index: schema");
+    int rc = dvs_sql_schema(DVS_DIALECT_PG, ddl, 16384) ? dv_fail(err, DV_ERR_LIMIT, "index: schema too large")
+                                                        : dvs_pg_transaction(p, "BEGIN", schema_tx, ddl, err);
     free(ddl);
     return rc;
 }
@@ -283,11 +286,8 @@ static int pg_dataset_create(dvs_index *ix, dvs_dataset *d, dv_error *err)
 {
     pg_index *p = PX(ix);
     dvs_rfc3339_now(d->create_time);
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return -1;
     const char *v[5] = {d->project, d->location, d->name, d->time_zone, d->create_time};
-    PGresult *r = dvs_pg_run(c, DVS_SQL_DATASET_INSERT, 5, v, "dataset create", err, NULL);
+    PGresult *r = dvs_pg_one(p, DVS_SQL_DATASET_INSERT, 5, v, "dataset create", err);
     int rc = -1;
     if (r) {
         rc = PQntuples(r) ? DVS_OK : DVS_EXISTS;
@@ -295,7 +295,6 @@ static int pg_dataset_create(dvs_index *ix, dvs_dataset *d, dv_error *err)
             d->id = dvs_pg_get_i64(r, 0, 0);
     }
     PQclear(r);
-    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -313,11 +312,8 @@ static int pg_dataset_get(dvs_index *ix, const char *project, const char *locati
                           dvs_dataset *out, dv_error *err)
 {
     pg_index *p = PX(ix);
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return -1;
     const char *v[3] = {project, location, name};
-    PGresult *r = dvs_pg_run(c, DVS_SQL_DATASET_GET, 3, v, "dataset get", err, NULL);
+    PGresult *r = dvs_pg_one(p, DVS_SQL_DATASET_GET, 3, v, "dataset get", err);
     int rc = -1;
     if (r) {
         rc = PQntuples(r) ? DVS_OK : DVS_NOT_FOUND;
@@ -325,7 +321,6 @@ static int pg_dataset_get(dvs_index *ix, const char *project, const char *locati
             read_dataset(r, 0, out);
     }
     PQclear(r);
-    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -335,14 +330,11 @@ static int pg_dataset_list(dvs_index *ix, const char *project, const char *locat
     pg_index *p = PX(ix);
     *n = 0;
     *next = 0;
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return -1;
     char a[24], l[24];
     dvs_pg_i64(a, after);
     dvs_pg_i64(l, (int64_t)limit + 1);
     const char *v[4] = {project, location, a, l};
-    PGresult *r = dvs_pg_run(c, DVS_SQL_DATASET_LIST, 4, v, "dataset list", err, NULL);
+    PGresult *r = dvs_pg_one(p, DVS_SQL_DATASET_LIST, 4, v, "dataset list", err);
     int rc = -1;
     if (r) {
         int rows = PQntuples(r);
@@ -356,76 +348,64 @@ static int pg_dataset_list(dvs_index *ix, const char *project, const char *locat
         rc = DVS_OK;
     }
     PQclear(r);
-    dvs_pg_release(p, c);
     return rc;
 }
 
-/* One try of dataset_delete's transaction. The dataset row is locked first (FOR UPDATE conflicts with the
- * key-share lock a concurrent store_create takes on it), so the store ids listed are all the cascade will
- * delete. */
-static int dataset_delete_tx(PGconn *c, int64_t dataset_id, int64_t **store_ids, size_t *nstores, dv_error *err,
-                             PGresult **failed)
+typedef struct dataset_delete_arg {
+    int64_t dataset_id;
+    int64_t **store_ids;
+    size_t *nstores;
+} dataset_delete_arg;
+
+/* dataset_delete's transaction. The dataset row is locked first (FOR UPDATE conflicts with the key-share lock a
+ * concurrent store_create takes on it), so the store ids listed are all the cascade will delete. */
+static int dataset_delete_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
 {
+    const dataset_delete_arg *a = arg;
+    free(*a->store_ids); /* a failed try's list */
+    *a->store_ids = NULL;
+    *a->nstores = 0;
     char id[24];
-    dvs_pg_i64(id, dataset_id);
+    dvs_pg_i64(id, a->dataset_id);
     const char *v[1] = {id};
-    if (dvs_pg_command(c, "BEGIN", err, failed))
-        return -1;
     PGresult *r = dvs_pg_run(c, "SELECT id FROM datasets WHERE id=$1 FOR UPDATE", 1, v, "dataset delete", err, failed);
     if (r == NULL)
-        goto rollback;
+        return -1;
     int found = PQntuples(r) > 0;
     PQclear(r);
-    if (!found) {
-        dvs_pg_rollback(c);
+    if (!found)
         return DVS_NOT_FOUND;
-    }
     if ((r = dvs_pg_run(c, DVS_SQL_DATASET_STORES, 1, v, "dataset delete", err, failed)) == NULL)
-        goto rollback;
+        return -1;
     int rows = PQntuples(r);
     if (rows) {
-        *store_ids = malloc((size_t)rows * sizeof **store_ids);
-        if (*store_ids == NULL) {
+        *a->store_ids = malloc((size_t)rows * sizeof **a->store_ids);
+        if (*a->store_ids == NULL) {
             PQclear(r);
-            dv_fail(err, DV_ERR_NOMEM, "index: dataset delete");
-            goto rollback;
+            return dv_fail(err, DV_ERR_NOMEM, "index: dataset delete");
         }
         for (int i = 0; i < rows; i++)
-            (*store_ids)[i] = dvs_pg_get_i64(r, i, 0);
-        *nstores = (size_t)rows;
+            (*a->store_ids)[i] = dvs_pg_get_i64(r, i, 0);
+        *a->nstores = (size_t)rows;
     }
     PQclear(r);
     if ((r = dvs_pg_run(c, DVS_SQL_DATASET_DELETE, 1, v, "dataset delete", err, failed)) == NULL)
-        goto rollback;
+        return -1;
     PQclear(r);
-    if (dvs_pg_command(c, "COMMIT", err, failed) == 0)
-        return DVS_OK;
-rollback:
-    dvs_pg_rollback(c);
-    free(*store_ids);
-    *store_ids = NULL;
-    *nstores = 0;
-    return -1;
+    return DVS_OK;
 }
 
 static int pg_dataset_delete(dvs_index *ix, int64_t dataset_id, int64_t **store_ids, size_t *nstores, dv_error *err)
 {
-    pg_index *p = PX(ix);
     *store_ids = NULL;
     *nstores = 0;
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return -1;
-    int rc = -1;
-    for (int t = 0; t < PG_TX_TRIES; t++) {
-        PGresult *failed = NULL;
-        rc = dataset_delete_tx(c, dataset_id, store_ids, nstores, err, &failed);
-        int again = rc < 0 && dvs_pg_retryable(failed);
-        PQclear(failed);
-        if (!again)
-            break;
+    dataset_delete_arg a = {dataset_id, store_ids, nstores};
+    int rc = dvs_pg_transaction(PX(ix), "BEGIN", dataset_delete_tx, &a, err);
+    if (rc != DVS_OK) {
+        free(*store_ids);
+        *store_ids = NULL;
+        *nstores = 0;
     }
-    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -444,13 +424,10 @@ static int pg_store_create(dvs_index *ix, int64_t dataset_id, const char *name, 
                            dvs_store *out, dv_error *err)
 {
     pg_index *p = PX(ix);
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return -1;
     char ds[24];
     dvs_pg_i64(ds, dataset_id);
     const char *v[3] = {ds, name, labels_json ? labels_json : "{}"};
-    PGresult *r = dvs_pg_run(c, DVS_SQL_STORE_INSERT, 3, v, "store create", err, NULL);
+    PGresult *r = dvs_pg_one(p, DVS_SQL_STORE_INSERT, 3, v, "store create", err);
     int rc = -1;
     if (r && PQntuples(r) == 0) {
         rc = DVS_EXISTS;
@@ -462,27 +439,22 @@ static int pg_store_create(dvs_index *ix, int64_t dataset_id, const char *name, 
         rc = out->labels_json ? DVS_OK : dv_fail(err, DV_ERR_NOMEM, "index: store create");
     }
     PQclear(r);
-    dvs_pg_release(p, c);
     return rc;
 }
 
 static int pg_store_get(dvs_index *ix, int64_t dataset_id, const char *name, dvs_store *out, dv_error *err)
 {
     pg_index *p = PX(ix);
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return -1;
     char ds[24];
     dvs_pg_i64(ds, dataset_id);
     const char *v[2] = {ds, name};
-    PGresult *r = dvs_pg_run(c, DVS_SQL_STORE_GET, 2, v, "store get", err, NULL);
+    PGresult *r = dvs_pg_one(p, DVS_SQL_STORE_GET, 2, v, "store get", err);
     int rc = -1;
     if (r && PQntuples(r) == 0)
         rc = DVS_NOT_FOUND;
     else if (r)
         rc = read_store(r, 0, out) ? dv_fail(err, DV_ERR_NOMEM, "index: store get") : DVS_OK;
     PQclear(r);
-    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -492,15 +464,12 @@ static int pg_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint3
     pg_index *p = PX(ix);
     *n = 0;
     *next = 0;
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return -1;
     char ds[24], a[24], l[24];
     dvs_pg_i64(ds, dataset_id);
     dvs_pg_i64(a, after);
     dvs_pg_i64(l, (int64_t)limit + 1);
     const char *v[3] = {ds, a, l};
-    PGresult *r = dvs_pg_run(c, DVS_SQL_STORE_LIST, 3, v, "store list", err, NULL);
+    PGresult *r = dvs_pg_one(p, DVS_SQL_STORE_LIST, 3, v, "store list", err);
     int rc = -1;
     if (r) {
         rc = DVS_OK;
@@ -521,25 +490,20 @@ static int pg_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint3
         }
     }
     PQclear(r);
-    dvs_pg_release(p, c);
     return rc;
 }
 
 static int pg_store_delete(dvs_index *ix, int64_t store_id, dv_error *err)
 {
     pg_index *p = PX(ix);
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return -1;
     char id[24];
     dvs_pg_i64(id, store_id);
     const char *v[1] = {id};
-    PGresult *r = dvs_pg_run(c, DVS_SQL_STORE_DELETE, 1, v, "store delete", err, NULL);
+    PGresult *r = dvs_pg_one(p, DVS_SQL_STORE_DELETE, 1, v, "store delete", err);
     int rc = -1;
     if (r)
         rc = strcmp(PQcmdTuples(r), "0") == 0 ? DVS_NOT_FOUND : DVS_OK;
     PQclear(r);
-    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -547,13 +511,10 @@ static int pg_store_metrics(dvs_index *ix, int64_t store_id, dvs_metrics *m, dv_
 {
     pg_index *p = PX(ix);
     memset(m, 0, sizeof *m);
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return -1;
     char id[24];
     dvs_pg_i64(id, store_id);
     const char *v[1] = {id};
-    PGresult *r = dvs_pg_run(c, DVS_SQL_STORE_METRICS, 1, v, "store metrics", err, NULL);
+    PGresult *r = dvs_pg_one(p, DVS_SQL_STORE_METRICS, 1, v, "store metrics", err);
     int rc = -1;
     if (r && PQntuples(r) == 1) {
         m->studies = (uint64_t)dvs_pg_get_i64(r, 0, 0);
@@ -565,7 +526,6 @@ static int pg_store_metrics(dvs_index *ix, int64_t store_id, dvs_metrics *m, dv_
         dv_fail(err, DV_ERR_IO, "index: store metrics: no row");
     }
     PQclear(r);
-    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -605,64 +565,54 @@ static int level_id(PGconn *c, dvs_sql *b, dvs_level level, int64_t parent, cons
     return ok ? 0 : dv_fail(err, DV_ERR_IO, "index: instance put: level row missing");
 }
 
-static int instance_put_tx(PGconn *c, dvs_sql *b, int64_t store_id, const dvs_instance_rec *rec,
-                           char existing_blob[65], dv_error *err, PGresult **failed)
+typedef struct instance_put_arg {
+    dvs_sql *b;
+    int64_t store_id;
+    const dvs_instance_rec *rec;
+    char *existing_blob;
+} instance_put_arg;
+
+static int instance_put_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
 {
+    const instance_put_arg *a = arg;
+    dvs_sql *b = a->b;
+    const dvs_instance_rec *rec = a->rec;
     char store[24];
-    dvs_pg_i64(store, store_id);
+    dvs_pg_i64(store, a->store_id);
     int found = 0;
-    if (dvs_pg_command(c, "BEGIN", err, failed))
+    if (existing_blob_of(c, store, rec->sop_uid, a->existing_blob, &found, err, failed))
         return -1;
-    if (existing_blob_of(c, store, rec->sop_uid, existing_blob, &found, err, failed))
-        goto rollback;
-    if (found) {
-        dvs_pg_rollback(c);
+    if (found)
         return DVS_EXISTS;
-    }
     int64_t study_id, series_id;
-    if (level_id(c, b, DVS_STUDY, store_id, rec->study_uid, rec, &study_id, err, failed) ||
+    if (level_id(c, b, DVS_STUDY, a->store_id, rec->study_uid, rec, &study_id, err, failed) ||
         level_id(c, b, DVS_SERIES, study_id, rec->series_uid, rec, &series_id, err, failed))
-        goto rollback;
+        return -1;
     dvs_sql_init(b, DVS_DIALECT_PG);
-    dvs_sql_instance_insert(b, series_id, store_id, rec);
+    dvs_sql_instance_insert(b, series_id, a->store_id, rec);
     PGresult *r = run_built(c, b, "instance put", err, failed);
     if (r == NULL)
-        goto rollback;
+        return -1;
     int inserted = PQntuples(r) == 1;
     PQclear(r);
     if (!inserted) {
         /* Another transaction stored the same SOP instance since our first look (it committed while our
          * insert waited): a duplicate, and its blob is now visible to a new statement. */
-        if (existing_blob_of(c, store, rec->sop_uid, existing_blob, &found, err, failed))
-            goto rollback;
-        dvs_pg_rollback(c);
+        if (existing_blob_of(c, store, rec->sop_uid, a->existing_blob, &found, err, failed))
+            return -1;
         return DVS_EXISTS;
     }
-    if (dvs_pg_command(c, "COMMIT", err, failed) == 0)
-        return DVS_OK;
-rollback:
-    dvs_pg_rollback(c);
-    return -1;
+    return DVS_OK;
 }
 
 static int pg_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_rec *rec, char existing_blob[65],
                            dv_error *err)
 {
-    pg_index *p = PX(ix);
     dvs_sql *b = malloc(sizeof *b);
     if (b == NULL)
         return dv_fail(err, DV_ERR_NOMEM, "index: instance put");
-    PGconn *c = dvs_pg_acquire(p, err);
-    int rc = -1;
-    for (int t = 0; c && t < PG_TX_TRIES; t++) {
-        PGresult *failed = NULL;
-        rc = instance_put_tx(c, b, store_id, rec, existing_blob, err, &failed);
-        int again = rc < 0 && dvs_pg_retryable(failed);
-        PQclear(failed);
-        if (!again)
-            break;
-    }
-    dvs_pg_release(p, c);
+    instance_put_arg a = {b, store_id, rec, existing_blob};
+    int rc = dvs_pg_transaction(PX(ix), "BEGIN", instance_put_tx, &a, err);
     free(b);
     return rc;
 }
@@ -670,13 +620,10 @@ static int pg_instance_put(dvs_index *ix, int64_t store_id, const dvs_instance_r
 static int pg_blob_refs(dvs_index *ix, int64_t store_id, const char *blob, uint64_t *count, dv_error *err)
 {
     pg_index *p = PX(ix);
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return -1;
     char id[24];
     dvs_pg_i64(id, store_id);
     const char *v[2] = {id, blob};
-    PGresult *r = dvs_pg_run(c, DVS_SQL_BLOB_REFS, 2, v, "blob refs", err, NULL);
+    PGresult *r = dvs_pg_one(p, DVS_SQL_BLOB_REFS, 2, v, "blob refs", err);
     int rc = -1;
     if (r && PQntuples(r) == 1) {
         *count = (uint64_t)dvs_pg_get_i64(r, 0, 0);
@@ -685,7 +632,6 @@ static int pg_blob_refs(dvs_index *ix, int64_t store_id, const char *blob, uint6
         dv_fail(err, DV_ERR_IO, "index: blob refs: no row");
     }
     PQclear(r);
-    dvs_pg_release(p, c);
     return rc;
 }
 
@@ -699,10 +645,8 @@ static int pg_query(dvs_index *ix, int64_t store_id, const dvs_query *q, dvs_row
         return dv_fail(err, DV_ERR_NOMEM, "index: query");
     dvs_sql_init(b, DVS_DIALECT_PG);
     dvs_sql_query(b, store_id, q);
-    PGconn *c = dvs_pg_acquire(p, err);
-    PGresult *r = c ? run_built(c, b, "query", err, NULL) : NULL;
     /* The rows are in r: the connection goes back before the callback writes to a client. */
-    dvs_pg_release(p, c);
+    PGresult *r = one_built(p, b, "query", err);
     int rc = r ? DVS_OK : -1;
     int rows = r ? PQntuples(r) : 0;
     size_t ncol = b->ncol;
@@ -731,9 +675,7 @@ static int pg_blobs(dvs_index *ix, int64_t store_id, const char *study, const ch
         return dv_fail(err, DV_ERR_NOMEM, "index: blobs");
     dvs_sql_init(b, DVS_DIALECT_PG);
     dvs_sql_blobs(b, store_id, study, series, sop);
-    PGconn *c = dvs_pg_acquire(p, err);
-    PGresult *r = c ? run_built(c, b, "blobs", err, NULL) : NULL;
-    dvs_pg_release(p, c);
+    PGresult *r = one_built(p, b, "blobs", err);
     free(b);
     if (r == NULL)
         return -1;
@@ -755,30 +697,38 @@ static int pg_blobs(dvs_index *ix, int64_t store_id, const char *study, const ch
     return rc;
 }
 
-/* One try of instances_delete's transaction. REPEATABLE READ: the rows listed are exactly the rows deleted (a
- * concurrent change to one of them is a serialization failure, retried; an instance stored meanwhile is not
- * in the snapshot and stays). The refs are read in the transaction and handed to fn after it commits. */
-static int instances_delete_tx(PGconn *c, dvs_sql *b, int64_t store_id, const char *study, const char *series,
-                               const char *sop, dvs_blob_ref **out, size_t *nout, dv_error *err, PGresult **failed)
+typedef struct instances_delete_arg {
+    dvs_sql *b;
+    int64_t store_id;
+    const char *study, *series, *sop;
+    dvs_blob_ref *refs; /* the rows deleted (malloc'd) */
+    size_t n;
+} instances_delete_arg;
+
+/* instances_delete's transaction. REPEATABLE READ: the rows listed are exactly the rows deleted (a concurrent
+ * change to one of them is a serialization failure, retried; an instance stored meanwhile is not in the
+ * snapshot and stays). The refs are read in the transaction and handed to fn after it commits. */
+static int instances_delete_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
 {
-    if (dvs_pg_command(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", err, failed))
-        return -1;
+    instances_delete_arg *a = arg;
+    dvs_sql *b = a->b;
+    free(a->refs); /* a failed try's list */
+    a->refs = NULL;
+    a->n = 0;
     dvs_sql_init(b, DVS_DIALECT_PG);
-    dvs_sql_blobs(b, store_id, study, series, sop);
+    dvs_sql_blobs(b, a->store_id, a->study, a->series, a->sop);
     PGresult *r = run_built(c, b, "instances delete", err, failed);
     if (r == NULL)
-        goto rollback;
+        return -1;
     int rows = PQntuples(r);
     if (rows == 0) {
         PQclear(r);
-        dvs_pg_rollback(c);
         return DVS_NOT_FOUND;
     }
     dvs_blob_ref *refs = calloc((size_t)rows, sizeof *refs);
     if (refs == NULL) {
         PQclear(r);
-        dv_fail(err, DV_ERR_NOMEM, "index: instances delete");
-        goto rollback;
+        return dv_fail(err, DV_ERR_NOMEM, "index: instances delete");
     }
     for (int i = 0; i < rows; i++) {
         dvs_blob_ref *f = &refs[i];
@@ -791,52 +741,31 @@ static int instances_delete_tx(PGconn *c, dvs_sql *b, int64_t store_id, const ch
         f->size = (uint64_t)dvs_pg_get_i64(r, i, 6);
     }
     PQclear(r);
+    a->refs = refs;
     for (int step = 0; step < 3; step++) {
         dvs_sql_init(b, DVS_DIALECT_PG);
-        dvs_sql_instances_delete(b, step, store_id, study, series, sop);
-        if ((r = run_built(c, b, "instances delete", err, failed)) == NULL) {
-            free(refs);
-            goto rollback;
-        }
+        dvs_sql_instances_delete(b, step, a->store_id, a->study, a->series, a->sop);
+        if ((r = run_built(c, b, "instances delete", err, failed)) == NULL)
+            return -1;
         PQclear(r);
     }
-    if (dvs_pg_command(c, "COMMIT", err, failed)) {
-        free(refs);
-        goto rollback;
-    }
-    *out = refs;
-    *nout = (size_t)rows;
+    a->n = (size_t)rows;
     return DVS_OK;
-rollback:
-    dvs_pg_rollback(c);
-    return -1;
 }
 
 static int pg_instances_delete(dvs_index *ix, int64_t store_id, const char *study, const char *series,
                                const char *sop, dvs_blob_fn fn, void *user, dv_error *err)
 {
-    pg_index *p = PX(ix);
     dvs_sql *b = malloc(sizeof *b);
     if (b == NULL)
         return dv_fail(err, DV_ERR_NOMEM, "index: instances delete");
-    PGconn *c = dvs_pg_acquire(p, err);
-    dvs_blob_ref *refs = NULL;
-    size_t n = 0;
-    int rc = -1;
-    for (int t = 0; c && t < PG_TX_TRIES; t++) {
-        PGresult *failed = NULL;
-        rc = instances_delete_tx(c, b, store_id, study, series, sop, &refs, &n, err, &failed);
-        int again = rc < 0 && dvs_pg_retryable(failed);
-        PQclear(failed);
-        if (!again)
-            break;
-    }
-    dvs_pg_release(p, c);
+    instances_delete_arg a = {b, store_id, study, series, sop, NULL, 0};
+    int rc = dvs_pg_transaction(PX(ix), "BEGIN ISOLATION LEVEL REPEATABLE READ", instances_delete_tx, &a, err);
     free(b);
-    for (size_t k = 0; rc == DVS_OK && k < n; k++)
-        if (fn(&refs[k], user))
+    for (size_t k = 0; rc == DVS_OK && k < a.n; k++)
+        if (fn(&a.refs[k], user))
             rc = -1;
-    free(refs);
+    free(a.refs);
     return rc;
 }
 
@@ -893,11 +822,10 @@ dvs_index *dvs_pg_open(const char *url, dv_error *err)
         pg_close(&p->base);
         return NULL;
     }
-    if (create_schema(c, err)) {
-        PQfinish(c);
+    dvs_pg_release(p, c);
+    if (create_schema(p, err)) {
         pg_close(&p->base);
         return NULL;
     }
-    dvs_pg_release(p, c);
     return &p->base;
 }

@@ -1,5 +1,6 @@
 /* Internal to the PostgreSQL backend of dvs_index (pg_index.c: the pool, statements, datasets, stores,
- * instances, QIDO; pg_ops.c: long-running operations and their work items). */
+ * instances, QIDO; pg_ops.c: long-running operations and their work items; pg_tx.c: one statement or one
+ * retried transaction on a pooled connection). */
 #ifndef DVS_PG_INTERNAL_H
 #define DVS_PG_INTERNAL_H
 
@@ -37,6 +38,20 @@ PGresult *dvs_pg_run(PGconn *c, const char *sql, int n, const char *const *vals,
 int dvs_pg_command(PGconn *c, const char *sql, dv_error *err, PGresult **failed); /* BEGIN, COMMIT */
 void dvs_pg_rollback(PGconn *c);
 int dvs_pg_retryable(const PGresult *failed); /* a deadlock or serialization failure: run it again */
+
+/* --- pg_tx.c: a statement or a transaction on a pooled connection --- */
+/* One statement (acquire, run, release): the result (PQclear it) or NULL with err set. */
+PGresult *dvs_pg_one(pg_index *p, const char *sql, int n, const char *const *v, const char *what, dv_error *err);
+/* The statements of one transaction, run on c between the BEGIN and the COMMIT dvs_pg_transaction issues.
+ * Returns DVS_OK (committed), DVS_NOT_FOUND / DVS_EXISTS (rolled back, returned as they are) or -1 with err
+ * (rolled back). Pass failed as dvs_pg_run's last argument: a statement's failure lands there, so the helper
+ * can tell a deadlock or serialization failure. The body may run up to PG_TX_TRIES times: it must start
+ * each try from scratch (free what a failed try left in its outputs). */
+typedef int (*dvs_pg_tx_body)(PGconn *c, void *arg, dv_error *err, PGresult **failed);
+/* Acquire a connection, run begin ("BEGIN" or "BEGIN ISOLATION LEVEL ..."), body, COMMIT or ROLLBACK, release;
+ * the whole is run again (at most PG_TX_TRIES times) after a deadlock or serialization failure. Returns body's
+ * value, or -1 with err. */
+int dvs_pg_transaction(pg_index *p, const char *begin, dvs_pg_tx_body body, void *arg, dv_error *err);
 void dvs_pg_i64(char buf[24], int64_t v);     /* decimal text of v, for a parameter */
 int64_t dvs_pg_get_i64(const PGresult *r, int row, int col);
 void dvs_pg_get_text(char *dst, size_t cap, const PGresult *r, int row, int col); /* "" for NULL */

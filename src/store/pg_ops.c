@@ -42,17 +42,6 @@ static int read_op(const PGresult *r, int row, dvs_operation *out, int with_requ
     return 0;
 }
 
-/* One statement on a pooled connection: its result (PQclear it), or NULL with err set. */
-static PGresult *one(pg_index *p, const char *sql, int n, const char *const *v, const char *what, dv_error *err)
-{
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return NULL;
-    PGresult *r = dvs_pg_run(c, sql, n, v, what, err, NULL);
-    dvs_pg_release(p, c);
-    return r;
-}
-
 static int changed(const PGresult *r)
 {
     return strcmp(PQcmdTuples((PGresult *)r), "0") != 0;
@@ -67,7 +56,7 @@ int dvs_pg_op_create(dvs_index *ix, dvs_operation *op, dv_error *err)
     char ds[24];
     dvs_pg_i64(ds, op->dataset_id);
     const char *v[4] = {ds, op->api_method, op->create_time, op->request_json};
-    PGresult *r = one(PX(ix),
+    PGresult *r = dvs_pg_one(PX(ix),
                       "INSERT INTO operations(dataset_id, api_method, create_time, request) VALUES($1,$2,$3,$4)"
                       " RETURNING id",
                       4, v, "operation create", err);
@@ -84,7 +73,7 @@ int dvs_pg_op_get(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *
     dvs_pg_i64(a, id);
     dvs_pg_i64(b, dataset_id);
     const char *v[2] = {a, b};
-    PGresult *r = one(PX(ix),
+    PGresult *r = dvs_pg_one(PX(ix),
                       "SELECT " DVS_SQL_OP_COLS ", request FROM operations WHERE id=$1"
                       " AND ($2::bigint=0 OR dataset_id=$2::bigint)",
                       2, v, "operation get", err);
@@ -108,7 +97,7 @@ int dvs_pg_op_list(dvs_index *ix, int64_t dataset_id, int done, int64_t after, u
     dvs_pg_i64(c, after);
     dvs_pg_i64(d, (int64_t)limit + 1);
     const char *v[4] = {a, b, c, d};
-    PGresult *r = one(PX(ix),
+    PGresult *r = dvs_pg_one(PX(ix),
                       "SELECT " DVS_SQL_OP_COLS " FROM operations WHERE ($1::bigint=0 OR dataset_id=$1::bigint)"
                       " AND ($2::bigint<0 OR done=$2::bigint) AND id>$3 ORDER BY id LIMIT $4",
                       4, v, "operation list", err);
@@ -140,7 +129,7 @@ int dvs_pg_op_cancel(dvs_index *ix, int64_t id, dv_error *err)
     dvs_pg_i64(a, id);
     const char *v[1] = {a};
     /* One statement: a finished operation keeps its flag (nothing to cancel), a missing one changes no row. */
-    PGresult *r = one(PX(ix),
+    PGresult *r = dvs_pg_one(PX(ix),
                       "UPDATE operations SET cancel_requested=CASE WHEN done=0 THEN 1 ELSE cancel_requested END"
                       " WHERE id=$1",
                       1, v, "operation cancel", err);
@@ -157,7 +146,7 @@ int dvs_pg_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
     dvs_rfc3339_now(now);
     dvs_pg_i64(a, id);
     const char *v[3] = {now, result_json, a};
-    PGresult *r = one(PX(ix), "UPDATE operations SET done=1, end_time=$1, result=$2 WHERE id=$3 AND done=0", 3, v,
+    PGresult *r = dvs_pg_one(PX(ix), "UPDATE operations SET done=1, end_time=$1, result=$2 WHERE id=$3 AND done=0", 3, v,
                       "operation finish", err);
     if (r == NULL)
         return -1;
@@ -166,35 +155,37 @@ int dvs_pg_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
     if (ok)
         return DVS_OK;
     /* Already done (its result stays), or no such operation. */
-    if ((r = one(PX(ix), "SELECT 1 FROM operations WHERE id=$1", 1, v + 2, "operation finish", err)) == NULL)
+    if ((r = dvs_pg_one(PX(ix), "SELECT 1 FROM operations WHERE id=$1", 1, v + 2, "operation finish", err)) == NULL)
         return -1;
     int rc = PQntuples(r) ? DVS_EXISTS : DVS_NOT_FOUND;
     PQclear(r);
     return rc;
 }
 
-/* One try of op_items_add's transaction. The operation row is share-locked first: it cannot be deleted
- * meanwhile, and a missing one is DVS_NOT_FOUND rather than a foreign-key error. */
-static int items_add_tx(PGconn *c, int64_t op_id, const dvs_op_item *items, size_t n, dv_error *err,
-                        PGresult **failed)
+typedef struct items_add_arg {
+    int64_t op_id;
+    const dvs_op_item *items;
+    size_t n;
+} items_add_arg;
+
+/* op_items_add's transaction. The operation row is share-locked first: it cannot be deleted meanwhile, and a
+ * missing one is DVS_NOT_FOUND rather than a foreign-key error. */
+static int items_add_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
 {
+    const items_add_arg *a = arg;
     char op[24];
-    dvs_pg_i64(op, op_id);
-    if (dvs_pg_command(c, "BEGIN", err, failed))
-        return -1;
+    dvs_pg_i64(op, a->op_id);
     const char *v1[1] = {op};
     PGresult *r = dvs_pg_run(c, "SELECT 1 FROM operations WHERE id=$1 FOR SHARE", 1, v1, "operation items add", err,
                              failed);
     if (r == NULL)
-        goto rollback;
+        return -1;
     int found = PQntuples(r) > 0;
     PQclear(r);
-    if (!found) {
-        dvs_pg_rollback(c);
+    if (!found)
         return DVS_NOT_FOUND;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const dvs_op_item *it = &items[i];
+    for (size_t i = 0; i < a->n; i++) {
+        const dvs_op_item *it = &a->items[i];
         char seq[24], src[24], dst[24];
         dvs_pg_i64(seq, it->seq);
         dvs_pg_i64(src, it->src_store_id);
@@ -205,36 +196,19 @@ static int items_add_tx(PGconn *c, int64_t op_id, const dvs_op_item *items, size
                        " path) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
                        9, v, "operation items add", err, failed);
         if (r == NULL)
-            goto rollback;
+            return -1;
         int added = changed(r);
         PQclear(r);
-        if (!added) { /* a taken seq: nothing of this call is added */
-            dvs_pg_rollback(c);
+        if (!added) /* a taken seq: nothing of this call is added */
             return DVS_EXISTS;
-        }
     }
-    if (dvs_pg_command(c, "COMMIT", err, failed) == 0)
-        return DVS_OK;
-rollback:
-    dvs_pg_rollback(c);
-    return -1;
+    return DVS_OK;
 }
 
 int dvs_pg_op_items_add(dvs_index *ix, int64_t op_id, const dvs_op_item *items, size_t n, dv_error *err)
 {
-    pg_index *p = PX(ix);
-    PGconn *c = dvs_pg_acquire(p, err);
-    int rc = -1;
-    for (int t = 0; c && t < PG_TX_TRIES; t++) {
-        PGresult *failed = NULL;
-        rc = items_add_tx(c, op_id, items, n, err, &failed);
-        int again = rc < 0 && dvs_pg_retryable(failed);
-        PQclear(failed);
-        if (!again)
-            break;
-    }
-    dvs_pg_release(p, c);
-    return rc;
+    items_add_arg a = {op_id, items, n};
+    return dvs_pg_transaction(PX(ix), "BEGIN", items_add_tx, &a, err);
 }
 
 int dvs_pg_op_planned(dvs_index *ix, int64_t op_id, dv_error *err)
@@ -242,7 +216,7 @@ int dvs_pg_op_planned(dvs_index *ix, int64_t op_id, dv_error *err)
     char a[24];
     dvs_pg_i64(a, op_id);
     const char *v[1] = {a};
-    PGresult *r = one(PX(ix),
+    PGresult *r = dvs_pg_one(PX(ix),
                       "UPDATE operations SET planned=1, pending=(SELECT COUNT(*) FROM op_items WHERE op_id=$1 AND"
                       " state=0) WHERE id=$1",
                       1, v, "operation planned", err);
@@ -253,32 +227,27 @@ int dvs_pg_op_planned(dvs_index *ix, int64_t op_id, dv_error *err)
     return rc;
 }
 
+static int items_reset_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
+{
+    char a[24];
+    dvs_pg_i64(a, *(const int64_t *)arg);
+    const char *v[1] = {a};
+    PGresult *r = dvs_pg_run(c, "DELETE FROM op_items WHERE op_id=$1", 1, v, "operation items reset", err, failed);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    r = dvs_pg_run(c, "UPDATE operations SET planned=0, success=0, failure=0, pending=0 WHERE id=$1", 1, v,
+                   "operation items reset", err, failed);
+    if (r == NULL)
+        return -1;
+    int rc = changed(r) ? DVS_OK : DVS_NOT_FOUND;
+    PQclear(r);
+    return rc;
+}
+
 int dvs_pg_op_items_reset(dvs_index *ix, int64_t op_id, dv_error *err)
 {
-    pg_index *p = PX(ix);
-    PGconn *c = dvs_pg_acquire(p, err);
-    if (c == NULL)
-        return -1;
-    char a[24];
-    dvs_pg_i64(a, op_id);
-    const char *v[1] = {a};
-    int rc = -1;
-    PGresult *r = NULL;
-    if (dvs_pg_command(c, "BEGIN", err, NULL) == 0 &&
-        (r = dvs_pg_run(c, "DELETE FROM op_items WHERE op_id=$1", 1, v, "operation items reset", err, NULL))) {
-        PQclear(r);
-        r = dvs_pg_run(c, "UPDATE operations SET planned=0, success=0, failure=0, pending=0 WHERE id=$1", 1, v,
-                       "operation items reset", err, NULL);
-        if (r)
-            rc = changed(r) ? DVS_OK : DVS_NOT_FOUND;
-        PQclear(r);
-    }
-    if (rc < 0 || dvs_pg_command(c, "COMMIT", err, NULL)) {
-        dvs_pg_rollback(c);
-        rc = -1;
-    }
-    dvs_pg_release(p, c);
-    return rc;
+    return dvs_pg_transaction(PX(ix), "BEGIN", items_reset_tx, &op_id, err);
 }
 
 /* Items of op_id in state with seq > after, at most limit (+1 to tell whether more follow). */
@@ -294,7 +263,7 @@ static int items_page(pg_index *p, int64_t op_id, int state, int64_t after, uint
     dvs_pg_i64(c, after);
     dvs_pg_i64(d, (int64_t)limit + 1);
     const char *v[4] = {a, b, c, d};
-    PGresult *r = one(p,
+    PGresult *r = dvs_pg_one(p,
                       "SELECT " DVS_SQL_ITEM_COLS " FROM op_items WHERE op_id=$1 AND state=$2 AND seq>$3"
                       " ORDER BY seq LIMIT $4",
                       4, v, what, err);
@@ -335,20 +304,24 @@ int dvs_pg_op_errors(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit
     return items_page(PX(ix), op_id, DVS_ITEM_FAILED, after, limit, out, n, next, "operation errors", err);
 }
 
-static int item_finish_tx(PGconn *c, int64_t op_id, int64_t seq, int state, const char *error_class, dv_error *err,
-                          PGresult **failed)
+typedef struct item_finish_arg {
+    int64_t op_id, seq;
+    int state;
+    const char *error_class;
+} item_finish_arg;
+
+static int item_finish_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
 {
+    const item_finish_arg *a = arg;
     char op[24], sq[24], st[24];
-    dvs_pg_i64(op, op_id);
-    dvs_pg_i64(sq, seq);
-    dvs_pg_i64(st, state);
-    if (dvs_pg_command(c, "BEGIN", err, failed))
-        return -1;
-    const char *v[4] = {st, state == DVS_ITEM_FAILED && error_class ? error_class : "", op, sq};
+    dvs_pg_i64(op, a->op_id);
+    dvs_pg_i64(sq, a->seq);
+    dvs_pg_i64(st, a->state);
+    const char *v[4] = {st, a->state == DVS_ITEM_FAILED && a->error_class ? a->error_class : "", op, sq};
     PGresult *r = dvs_pg_run(c, "UPDATE op_items SET state=$1, error_class=$2 WHERE op_id=$3 AND seq=$4 AND state=0",
                              4, v, "operation item finish", err, failed);
     if (r == NULL)
-        goto rollback;
+        return -1;
     int moved = changed(r);
     PQclear(r);
     if (!moved) {
@@ -356,25 +329,20 @@ static int item_finish_tx(PGconn *c, int64_t op_id, int64_t seq, int state, cons
         r = dvs_pg_run(c, "SELECT 1 FROM op_items WHERE op_id=$1 AND seq=$2", 2, v + 2, "operation item finish", err,
                        failed);
         if (r == NULL)
-            goto rollback;
+            return -1;
         int rc = PQntuples(r) ? DVS_EXISTS : DVS_NOT_FOUND;
         PQclear(r);
-        dvs_pg_rollback(c);
         return rc;
     }
     r = dvs_pg_run(c,
-                   state == DVS_ITEM_OK
+                   a->state == DVS_ITEM_OK
                        ? "UPDATE operations SET success=success+1, pending=GREATEST(pending-1,0) WHERE id=$1"
                        : "UPDATE operations SET failure=failure+1, pending=GREATEST(pending-1,0) WHERE id=$1",
                    1, v + 2, "operation item finish", err, failed);
     if (r == NULL)
-        goto rollback;
+        return -1;
     PQclear(r);
-    if (dvs_pg_command(c, "COMMIT", err, failed) == 0)
-        return DVS_OK;
-rollback:
-    dvs_pg_rollback(c);
-    return -1;
+    return DVS_OK;
 }
 
 int dvs_pg_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, const char *error_class,
@@ -382,17 +350,6 @@ int dvs_pg_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, 
 {
     if (state != DVS_ITEM_OK && state != DVS_ITEM_FAILED)
         return dv_fail(err, DV_ERR_USAGE, "index: item state must be ok or failed");
-    pg_index *p = PX(ix);
-    PGconn *c = dvs_pg_acquire(p, err);
-    int rc = -1;
-    for (int t = 0; c && t < PG_TX_TRIES; t++) {
-        PGresult *failed = NULL;
-        rc = item_finish_tx(c, op_id, seq, state, error_class, err, &failed);
-        int again = rc < 0 && dvs_pg_retryable(failed);
-        PQclear(failed);
-        if (!again)
-            break;
-    }
-    dvs_pg_release(p, c);
-    return rc;
+    item_finish_arg a = {op_id, seq, state, error_class};
+    return dvs_pg_transaction(PX(ix), "BEGIN", item_finish_tx, &a, err);
 }

@@ -12,9 +12,11 @@ temporary data directory:
   viewport= scales it; bad parameters 400; frame past the end 404;
 * test_bulkdata: every BulkDataURI metadata emits resolves (PixelData native: the value bytes; encapsulated:
   its frames);
-* test_delete: DELETE instance ({}), series and study (done Operations); a second DELETE is 404; QIDO and
-  metrics no longer see them; the file goes; the same bytes kept in another store stay; a re-STOW after the
-  delete works (no stale file).
+* test_delete: DELETE instance ({}), series and study (done Operations, persisted: operations.get answers the
+  same JSON, operations.list holds it); a second DELETE is 404; QIDO and metrics no longer see them; the file
+  goes; the same bytes kept in another store stay; a re-STOW after the delete works (no stale file);
+* test_recorded_resume: a recorded operation left unfinished in the index (the process stopped between its
+  steps) is finished at the next start with its recorded response and every item counted.
 """
 import io
 import json
@@ -22,6 +24,7 @@ import os
 import sys
 import tempfile
 import shutil
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_server import Server, curl, check, fails, multipart_related, split_multipart, header, api_error, SHARED  # noqa: E402
@@ -179,6 +182,59 @@ def blob_files(data):
     return out
 
 
+def check_persisted(base, op, what):
+    """The Operation a DELETE answered is persisted: operations.get answers the same JSON, operations.list
+    (filter done=true) holds it, its error log is empty."""
+    root = base[:base.index("/v1beta1/")]
+    name = op.get("name", "")
+    st, _, b = curl(f"{root}/v1beta1/{name}")
+    check(st == 200 and json.loads(b) == op, f"{what}: operations.get answers the persisted Operation ({st} {b[:200]})")
+    st, _, b = curl(f"{base}/datasets/ds/operations?filter=done%3Dtrue&pageSize=1000")
+    listed = [o for o in json.loads(b).get("operations", []) if o.get("name") == name] if st == 200 else []
+    check(listed == [op], f"{what}: operations.list (done=true) holds it ({st})")
+    st, _, b = curl(f"{root}/v1beta1/{name}/errors")
+    check(st == 200 and json.loads(b).get("entries") == [], f"{what}: its error log is empty ({st} {b[:100]})")
+
+
+def test_recorded_resume(tmp):
+    """A recorded operation (op_record.c) the process did not finish recording (killed between its steps):
+    the next start finishes it, every item it holds counted a success, the recorded response stored."""
+    import sqlite3
+    data = os.path.join(tmp, "data-resume")
+    srv = Server(data)
+    base = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l"
+    curl("-X", "POST", base + "/datasets?datasetId=ds", "-d", "{}")
+    check(srv.stop() == 0, "recorded resume: first server exits 0")
+    db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+    ds_id = db.execute("SELECT id FROM datasets WHERE name='ds'").fetchone()[0]
+    req = json.dumps({"kind": "recorded", "result": {"response": {"@type": "type.googleapis.com/google.protobuf.Empty"}}})
+    cur = db.execute("INSERT INTO operations(dataset_id, api_method, create_time, request) VALUES(?,?,?,?)",
+                     (ds_id, "google.cloud.healthcare.v1beta1.dicomweb.DicomWebService.DeleteStudy",
+                      "2026-01-01T00:00:00Z", req))
+    op_id = cur.lastrowid
+    for seq in (1, 2, 3):  # three instances recorded, none counted yet; the planning was not closed
+        db.execute("INSERT INTO op_items(op_id, seq, src_store, dst_store, study_uid, series_uid, sop_uid, blob, path)"
+                   " VALUES(?,?,0,0,'1.2','1.2.3',?,'','')", (op_id, seq, "1.2.3.%d" % seq))
+    db.commit()
+    db.close()
+    srv = Server(data)
+    try:
+        url = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets/ds/operations/{op_id}"
+        op = {}
+        for _ in range(100):
+            st, _, b = curl(url)
+            op = json.loads(b) if st == 200 else {}
+            if op.get("done"):
+                break
+            time.sleep(0.1)
+        md = op.get("metadata", {})
+        check(op.get("done") is True and op.get("response") == {"@type": "type.googleapis.com/google.protobuf.Empty"}
+              and md.get("counter", {}).get("success") == "3" and md.get("counter", {}).get("pending") == "0",
+              f"recorded operation resumed: done, its recorded response, counter.success 3 ({str(op)[:300]})")
+    finally:
+        check(srv.stop() == 0, "recorded resume: second server exits 0")
+
+
 def test_delete(base, web, web2, data):
     # another store holds the same bytes: its file must survive the deletes in the first
     st, _ = stow(web2, [NATIVE])
@@ -208,6 +264,9 @@ def test_delete(base, web, web2, data):
     check(st == 200 and op.get("done") is True and op.get("metadata", {}).get("counter", {}).get("success") == "1"
           and op.get("metadata", {}).get("apiMethodName", "").endswith("DeleteSeries") and "error" not in op,
           f"DELETE series: a done Operation ({st} {b[:200]})")
+    check(op.get("response") == {"@type": "type.googleapis.com/google.protobuf.Empty"}
+          and "endTime" in op.get("metadata", {}), f"DELETE series: response Empty, endTime ({b[:300]})")
+    check_persisted(base, op, "DELETE series")
     st, _, _ = curl("-X", "DELETE", f"{web}/studies/{jds.StudyInstanceUID}/series/{jds.SeriesInstanceUID}")
     check(st == 404, f"second DELETE series: 404 ({st})")
     st, _, b = curl(f"{web}/studies?StudyInstanceUID={jds.StudyInstanceUID}")
@@ -220,6 +279,7 @@ def test_delete(base, web, web2, data):
         check(st == 200 and op.get("done") is True and op.get("metadata", {}).get("apiMethodName", "").endswith("DeleteStudy"),
               f"DELETE study: a done Operation ({st})")
         total += int(op.get("metadata", {}).get("counter", {}).get("success", "0"))
+        check_persisted(base, op, "DELETE study")
         st, _, _ = curl("-X", "DELETE", f"{web}/studies/{study}")
         check(st == 404, f"second DELETE study: 404 ({st})")
     check(total == 2, f"DELETE study counted every instance ({total})")
@@ -260,6 +320,7 @@ def main():
         check(rc == 0, f"the server exits 0 on SIGTERM (under ASan: no leak or error report) ({rc})")
         if rc != 0:
             print("".join(srv.lines[-60:]), file=sys.stderr)
+        test_recorded_resume(tmp)
     finally:
         if srv:
             srv.stop()

@@ -14,6 +14,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "dv_build.h"
+#include "dv_checks.h"
 #include "dv_snap.h"
 #include "dv_testkit.h"
 
@@ -111,68 +112,14 @@ static uint8_t *build_nested(size_t *len)
     return dvb_finish(b, len);
 }
 
-/* ---- harness ---- */
-static dv_key *test_key(void)
-{
-    uint8_t k[32];
-    for (int i = 0; i < 32; i++)
-        k[i] = (uint8_t)i;
-    dv_error err;
-    dv_key *key = dv_key_new(k, sizeof k, &err);
-    assert_non_null(key);
-    return key;
-}
-
-static void deid(const char *json, const uint8_t *in, size_t inlen, output *o)
-{
-    dv_error err;
-    memset(&err, 0, sizeof err);
-    dv_key *key = test_key();
-    int rc = dvt_deidentify(json, key, NULL, in, inlen, o, &err);
-    dv_key_free(key);
-    if (rc != 0)
-        fail_msg("%s", err.message);
-}
-
-
-/* The value as a string, or NULL when absent. */
-static const char *str(const dv_instance *inst, uint32_t tag, char *buf, size_t cap)
-{
-    return dv_instance_get_string(inst, tag, buf, cap) < 0 ? NULL : buf;
-}
-
-static void assert_str(const dv_instance *inst, uint32_t tag, const char *want)
-{
-    char buf[512];
-    const char *got = str(inst, tag, buf, sizeof buf);
-    if (!got)
-        fail_msg("(%04X,%04X) absent, want \"%s\"", tag >> 16, tag & 0xFFFF, want);
-    if (strcmp(got, want) != 0)
-        fail_msg("(%04X,%04X) = \"%s\", want \"%s\"", tag >> 16, tag & 0xFFFF, got, want);
-}
-
-static void assert_absent(const dv_instance *inst, uint32_t tag)
-{
-    char buf[512];
-    if (dv_instance_get_string(inst, tag, buf, sizeof buf) >= 0)
-        fail_msg("(%04X,%04X) present (\"%s\"), want absent", tag >> 16, tag & 0xFFFF, buf);
-}
-
-static void regen(const char *uid, char out[DV_UID_MAX + 1])
-{
-    dv_key *key = test_key();
-    size_t n = dv_uid_regenerate(key, uid, strlen(uid), out);
-    assert_true(n > 5);
-    dv_key_free(key);
-}
-
+/* ---- harness (tests/support/dv_checks.h: the test key, dvt_deid, dvt_assert_str, ...) ---- */
 static void assert_regenerated(const dv_instance *inst, uint32_t tag, const char *orig)
 {
     char want[DV_UID_MAX + 1];
-    regen(orig, want);
+    dvt_regen_test_key(orig, want);
     assert_true(strncmp(want, "2.25.", 5) == 0);
     assert_string_not_equal(want, orig);
-    assert_str(inst, tag, want);
+    dvt_assert_str(inst, tag, want);
 }
 
 
@@ -192,7 +139,7 @@ typedef struct example {
 static void run_example(example *ex, uint8_t *(*build)(size_t *len), const char *json)
 {
     ex->in = build(&ex->len);
-    deid(json, ex->in, ex->len, &ex->o);
+    dvt_deid(json, ex->in, ex->len, &ex->o);
 }
 
 static void example_free(example *ex)
@@ -253,35 +200,35 @@ static void test_keep_tag(void **state)
     run_example(&ex, build_sample,
                 "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"keepTag\": {}}]}}");
     const dv_instance *r = ex.o.p.inst;
-    assert_str(r, 0x00100010, "Ann Johnson");
+    dvt_assert_str(r, 0x00100010, "Ann Johnson");
     /* Basic profile on the rest: PatientID Z/D, Type 2 in the SC Image IOD -> Z (DECISIONS 3); Z -> present
      * and empty. */
-    assert_str(r, 0x00100020, "");
-    assert_str(r, 0x00100030, "");
-    assert_str(r, 0x00100040, "");
-    assert_str(r, 0x00080090, "");
-    assert_str(r, 0x00080020, "");
-    assert_str(r, 0x00080030, "");
-    assert_str(r, 0x00080050, "");
-    assert_str(r, 0x00200010, "");
+    dvt_assert_str(r, 0x00100020, "");
+    dvt_assert_str(r, 0x00100030, "");
+    dvt_assert_str(r, 0x00100040, "");
+    dvt_assert_str(r, 0x00080090, "");
+    dvt_assert_str(r, 0x00080020, "");
+    dvt_assert_str(r, 0x00080030, "");
+    dvt_assert_str(r, 0x00080050, "");
+    dvt_assert_str(r, 0x00200010, "");
     /* Not in Table E.1-1: kept. */
-    assert_str(r, 0x00080070, "Manufacturer");
-    assert_str(r, 0x00081090, "ABC1");
-    assert_str(r, 0x00280004, "YBR_FULL_422");
-    assert_str(r, 0x00080016, SOP_CLASS);
+    dvt_assert_str(r, 0x00080070, "Manufacturer");
+    dvt_assert_str(r, 0x00081090, "ABC1");
+    dvt_assert_str(r, 0x00280004, "YBR_FULL_422");
+    dvt_assert_str(r, 0x00080016, SOP_CLASS);
     /* The three primary IDs are regenerated (primaryIds unspecified = REGEN). */
     assert_regenerated(r, 0x0020000D, STUDY_UID);
     assert_regenerated(r, 0x0020000E, SERIES_UID);
     assert_regenerated(r, 0x00080018, SOP_INST);
     assert_regenerated(r, 0x00020003, SOP_INST); /* MediaStorageSOPInstanceUID follows */
-    assert_str(r, 0x00020010, TS_JPEG);
+    dvt_assert_str(r, 0x00020010, TS_JPEG);
     assert_int_equal(ex.o.res.changed, 1);
     char want[DV_UID_MAX + 1];
-    regen(SOP_INST, want);
+    dvt_regen_test_key(SOP_INST, want);
     assert_string_equal(ex.o.res.sop_uid, want);
-    regen(STUDY_UID, want);
+    dvt_regen_test_key(STUDY_UID, want);
     assert_string_equal(ex.o.res.study_uid, want);
-    regen(SERIES_UID, want);
+    dvt_regen_test_key(SERIES_UID, want);
     assert_string_equal(ex.o.res.series_uid, want);
     /* The original values are gone from the output bytes, the pixel fragments are still there. */
     assert_false(has_bytes(&ex.o, "S1214223-1", 10));
@@ -289,7 +236,7 @@ static void test_keep_tag(void **state)
     assert_false(has_bytes(&ex.o, SOP_INST, strlen(SOP_INST)));
     assert_true(has_bytes(&ex.o, frag1, sizeof frag1));
     assert_true(has_bytes(&ex.o, frag2, sizeof frag2));
-    assert_str(r, 0x00120062, "YES");
+    dvt_assert_str(r, 0x00120062, "YES");
     example_free(&ex);
 }
 
@@ -316,8 +263,8 @@ static void test_delete_tag(void **state)
     example ex;
     run_example(&ex, build_sample,
                 "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"deleteTag\": {}}]}}");
-    assert_absent(ex.o.p.inst, 0x00100010);
-    assert_str(ex.o.p.inst, 0x00100040, ""); /* the rest still follows the Basic profile */
+    dvt_assert_absent(ex.o.p.inst, 0x00100010);
+    dvt_assert_str(ex.o.p.inst, 0x00100040, ""); /* the rest still follows the Basic profile */
     assert_false(has_bytes(&ex.o, "Ann Johnson", 11));
     example_free(&ex);
 }
@@ -329,7 +276,7 @@ static void test_reset_tag(void **state)
     example ex;
     run_example(&ex, build_sample,
                 "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"resetTag\": {}}]}}");
-    assert_str(ex.o.p.inst, 0x00100010, "PLACEHOLDER");
+    dvt_assert_str(ex.o.p.inst, 0x00100010, "PLACEHOLDER");
     snap s;
     snap_take(&s, ex.o.p.inst);
     assert_value_at(&s, 0x00100010, 0, 0, PLACEHOLDER, 12);
@@ -350,8 +297,8 @@ static void test_regen_uid_tag(void **state)
     const dv_instance *r = ex.o.p.inst;
     assert_regenerated(r, 0x00080018, SOP_INST);
     assert_regenerated(r, 0x00020003, SOP_INST);
-    assert_str(r, 0x0020000D, STUDY_UID);
-    assert_str(r, 0x0020000E, SERIES_UID);
+    dvt_assert_str(r, 0x0020000D, STUDY_UID);
+    dvt_assert_str(r, 0x0020000E, SERIES_UID);
     assert_string_equal(ex.o.res.study_uid, STUDY_UID);
     assert_string_equal(ex.o.res.series_uid, SERIES_UID);
     assert_int_equal(ex.o.res.changed, 1);
@@ -367,7 +314,7 @@ static void test_regen_uid_tag(void **state)
     assert_true(has_bytes(&ex.o, frag1, sizeof frag1));
     assert_true(has_bytes(&ex.o, frag2, sizeof frag2));
     /* Markers are there (something changed); no Basic-profile code sequence under KEEP_ALL. */
-    assert_str(r, 0x00120062, "YES");
+    dvt_assert_str(r, 0x00120062, "YES");
     assert_null(snap_find(&b, 0x00120064, 0, 0));
     snap_free(&a);
     snap_free(&b);
@@ -432,12 +379,12 @@ static void test_default_profile(void **state)
     char first_sop[DV_UID_MAX + 1] = "";
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
         output o;
-        deid(configs[i], in, len, &o);
+        dvt_deid(configs[i], in, len, &o);
         assert_regenerated(o.p.inst, 0x0020000D, STUDY_UID);
         assert_regenerated(o.p.inst, 0x0020000E, SERIES_UID);
         assert_regenerated(o.p.inst, 0x00080018, SOP_INST);
-        assert_str(o.p.inst, 0x00100010, ""); /* Z */
-        assert_str(o.p.inst, 0x00100020, ""); /* Z/D, Type 2 in the SC Image IOD: Z */
+        dvt_assert_str(o.p.inst, 0x00100010, ""); /* Z */
+        dvt_assert_str(o.p.inst, 0x00100020, ""); /* Z/D, Type 2 in the SC Image IOD: Z */
         if (i == 0)
             strcpy(first_sop, o.res.sop_uid);
         else
