@@ -16,12 +16,12 @@
 # that drifts hits both; medians of RUNS. DST is on tmpfs (/dev/shm) when there is one: the figures are the
 # engine's and the protocol's, not ext4's inode allocator (deleting the previous run's outputs just before
 # made every new inode scan the recently deleted ones: up to 2x the CPU on the next run).
-# Env: DV_BIN (build/dicomveil), RUNS (3), N_CT (1000), N_SMALL (50000), N_META (2000), OUT (bench/MPI.md).
+# Env: DV_BIN (build/dicomveil), RUNS (3), N_CT (4000: a 1-rank run of ~1.2 s; at 1000 the 0.2-0.3 s runs left the wall ratio to timer and scheduling noise), N_SMALL (50000), N_META (2000), OUT (bench/MPI.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DV_BIN=${DV_BIN:-build/dicomveil}
 RUNS=${RUNS:-3}
-N_CT=${N_CT:-1000}
+N_CT=${N_CT:-4000}
 N_SMALL=${N_SMALL:-50000}
 N_META=${N_META:-2000}
 OUT=${OUT:-bench/MPI.md}
