@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Where a STOW's cost goes, in counts that do not depend on how busy the machine is (bench/RESULTS.md "Server
 # load"): `dicomveil serve` under callgrind (instructions of the whole server, zeroed after start-up) and under
-# strace -c (syscalls), while bench/server_load_client.py STOWs N_CT generated CT instances and N_TINY tiny
-# ones with CLIENTS clients; the CLI `deidentify --jobs 1` of the same CT files under callgrind for comparison.
-# Prints instructions and syscalls per instance. Small sizes: callgrind runs ~50x slower.
+# strace -c (syscalls), while bench/load_client.c STOWs N_CT generated CT instances and N_TINY tiny ones with
+# CLIENTS clients; the CLI `deidentify --jobs 1` of the same CT files under callgrind for comparison. Then,
+# natively (SHA-256 on the CPU's SHA-NI, which valgrind cannot emulate), the server's CPU per CT instance from
+# its /proc stat and, when perf can sample, perf record's top symbols of the server during the CT STOW.
+# Prints instructions, syscalls and CPU ms per instance. Small sizes: callgrind runs ~50x slower.
 #
-# Environment: DV_BIN (default build/dicomveil), N_CT (20), N_TINY (400), CLIENTS (8), KEEP (a folder that
-# receives the callgrind and strace outputs for callgrind_annotate; default: none).
+# Environment: DV_BIN (default build/dicomveil), N_CT (20), N_TINY (400), CLIENTS (8), N_PERF (CT instances of
+# the native phase, 200), KEEP (a folder that receives the callgrind, strace and perf outputs; default: none).
 set -euo pipefail
 for t in valgrind callgrind_control strace; do
   command -v "$t" > /dev/null || { echo "server_profile.sh: needs $t (Debian: apt-get install valgrind strace)" >&2; exit 2; }
@@ -17,40 +19,26 @@ PY=/usr/bin/python3
 N_CT=${N_CT:-20}
 N_TINY=${N_TINY:-400}
 CLIENTS=${CLIENTS:-8}
-CLIENT="$PY $REPO/bench/server_load_client.py"
+N_PERF=${N_PERF:-200}
 W=$(mktemp -d /tmp/dv-server-profile-XXXXXX)
+. "$REPO/bench/lib_server.sh"
+CLIENT=$(dv_load_client_path)
 SRV_PID=
 cleanup() {
-  if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then kill -TERM "$SRV_PID"; wait "$SRV_PID" || true; fi
+  dv_server_stop
   rm -rf "$W"
 }
 trap cleanup EXIT
-CT=$REPO/build/bench/cache/ct_n${N_CT}_seed1
-if [ ! -d "$CT" ]; then mkdir -p "$(dirname "$CT")"; $PY "$REPO/bench/gen_ct_corpus.py" "$CT" -n "$N_CT" > /dev/null; fi
+corpus() {
+  local d=$REPO/build/bench/cache/ct_n${1}_seed1
+  if [ ! -d "$d" ]; then mkdir -p "$(dirname "$d")"; $PY "$REPO/bench/gen_ct_corpus.py" "$d" -n "$1" > /dev/null; fi
+  echo "$d"
+}
+CT=$(corpus "$N_CT")
 head -c 32 /dev/urandom > "$W/key"; chmod 600 "$W/key"; echo '{}' > "$W/config.json"
 
-# start WRAPPER...: the server under a tool; sets SRV_PID (the tool's process: valgrind and strace exec in
-# place or stay the parent) and WEB.
-start() {
-  rm -rf "$W/data"
-  "$@" "$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --workers 8 --max-connections 512 2>"$W/server.log" &
-  SRV_PID=$!
-  for _ in $(seq 600); do grep -q '"event":"listening"' "$W/server.log" 2>/dev/null && break; sleep 0.1; done
-  local port
-  port=$(grep -o '"port":[0-9]*' "$W/server.log" | head -1 | cut -d: -f2)
-  local b=http://127.0.0.1:$port/v1beta1/projects/p/locations/l
-  curl -sf -X POST "$b/datasets?datasetId=ds" -d '{}' > /dev/null
-  for s in ct idx; do curl -sf -X POST "$b/datasets/ds/dicomStores?dicomStoreId=$s" -d '{}' > /dev/null; done
-  WEB=$b/datasets/ds/dicomStores
-}
-# The server itself gets SIGTERM (under strace, it is the tracer's child) and the tool then ends.
-stop() {
-  local kids
-  kids=$(cat "/proc/$SRV_PID/task/$SRV_PID/children" 2>/dev/null || true)
-  if [ -n "$kids" ]; then kill -TERM $kids; else kill -TERM "$SRV_PID"; fi
-  wait "$SRV_PID" || true
-  SRV_PID=
-}
+start() { dv_server_start "$@"; dv_server_stores ct idx; }
+stop() { dv_server_stop; }
 total() { awk '/^(summary|totals):/ {print $2; exit}' "$1"; }
 
 echo "== server profile: N_CT=$N_CT N_TINY=$N_TINY CLIENTS=$CLIENTS; load $(cut -d' ' -f1-3 /proc/loadavg)"

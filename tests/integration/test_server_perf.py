@@ -12,7 +12,10 @@ and the read connections of the SQLite index, seen from a client.
 * at the end every instance is listed once (QIDO and getDICOMStoreMetrics);
 * one request's parts are committed together (in rounds of 32): a 40-part multipart STOW with a part that is
   not DICOM and a part repeating an earlier one answers 202 with the 38 others referenced in the parts' order
-  and the two failures (0xC000, 0x0111), and all 38 are listed.
+  and the two failures (0xC000, 0x0111), and all 38 are listed;
+* load client (bench/load_client.c, the client of bench/server_load.sh): `fill` STOWs 60 generated instances in
+  uneven batches (60 ok, 3 studies of 20 of patients 0-2, all found by the bench's PatientName wildcard), `stow-files` STOWs a
+  folder of 5 files, `qido` queries under STOW load without a failure and reports p50/p99.
 The instances are built here (pydicom, 8x8 pixels); the whole test takes a few seconds.
 """
 import hashlib
@@ -20,6 +23,7 @@ import http.client
 import io
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -76,6 +80,7 @@ def main():
         srv = ts.Server(data, "--workers", "8")
         try:
             run(srv.port, data)
+            load_client(srv.port, tmp)
         finally:
             srv.stop()
     if ts.fails:
@@ -185,6 +190,54 @@ def run(port, data):
     st, body = request(port, "GET", web + "/instances?limit=5000", headers={"Accept": "application/dicom+json"})
     listed = set(x["00080018"]["Value"][0] for x in json.loads(body)) if st == 200 else set()
     check(set(refd) <= listed and len(listed) == total + len(ns), "40-part STOW: every stored part listed")
+
+
+def load_client(port, tmp):
+    """The bench's C load client against this server: its counts agree with what the server holds."""
+    exe = os.path.join(os.environ.get("DV_BUILD_DIR", ""), "dv_load_client")
+    if not os.access(exe, os.X_OK):
+        check(False, "load client: %s is built" % exe)
+        return
+    base = "/v1beta1/projects/p/locations/l/datasets"
+    for sid in ("lc", "lf"):
+        check(request(port, "POST", base + "/d/dicomStores?dicomStoreId=" + sid, b"{}")[0] == 200, "store " + sid)
+    url = "http://127.0.0.1:%d%s/d/dicomStores/lc/dicomWeb" % (port, base)
+
+    def run_client(*args):
+        r = subprocess.run([exe, args[0], url] + list(args[1:]), capture_output=True, text=True, timeout=60)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return {"rc": r.returncode, "stderr": r.stderr[-300:]}
+
+    j = run_client("fill", "--count", "60", "--clients", "4", "--batch", "7")
+    check(j.get("ok") == 60 and j.get("failed") == 0 and j.get("lost") == 0 and j.get("requests") == 9,
+          "load client fill: 60 ok in 9 requests (%s)" % j)
+    st, body = request(port, "GET", url.split(str(port), 1)[1] + "/studies", headers={"Accept": "application/dicom+json"})
+    studies = json.loads(body) if st == 200 else []
+    counts = sorted(x["00201208"]["Value"][0] for x in studies)
+    check(counts == [20, 20, 20], "load client fill: 3 studies of 20 instances (%s)" % counts)
+    st, body = request(port, "GET", url.split(str(port), 1)[1] + "/studies?PatientName=NAME%5E000000%2A")
+    names = [x["00100010"]["Value"][0]["Alphabetic"] for x in json.loads(body)] if st == 200 else []
+    check(sorted(names) == ["NAME^0000000%d" % p for p in range(3)],
+          "load client fill: the PatientName wildcard NAME^000000* finds the 3 patients (%s)" % names)
+    j = run_client("qido", "--indexed", "60", "--first", "60", "--clients", "1", "--load-clients", "1",
+                   "--batch", "5", "--seconds", "0.5")
+    check(j.get("failed") == 0 and j.get("queries", 0) > 0 and j.get("p50_ms") is not None
+          and j.get("stow_under_load", {}).get("failed") == 0 and j["stow_under_load"]["ok"] > 0,
+          "load client qido: queries and STOWs under load, none failed (%s)" % j)
+    folder = os.path.join(tmp, "files")
+    os.mkdir(folder)
+    for n in range(5):
+        with open(os.path.join(folder, "f%d.dcm" % n), "wb") as f:
+            f.write(instance(5000 + n))
+    url = url.replace("/lc/", "/lf/")
+    j = run_client("stow-files", folder, "--clients", "2", "--batch", "2")
+    check(j.get("ok") == 5 and j.get("failed") == 0 and j.get("requests") == 3 and j.get("bytes") ==
+          sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder)),
+          "load client stow-files: 5 files in 3 requests (%s)" % j)
+    st, body = request(port, "GET", base + "/d/dicomStores/lf:getDICOMStoreMetrics")
+    check(st == 200 and json.loads(body).get("instanceCount") == "5", "load client stow-files: 5 stored")
 
 
 if __name__ == "__main__":

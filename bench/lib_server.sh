@@ -1,0 +1,56 @@
+# Sourced by bench/server_load.sh and bench/server_profile.sh: `dicomveil serve` on a free loopback port with a
+# dataset "ds" and stores, for a benchmark client (bench/load_client.c). Expects BIN (the dicomveil binary) and
+# W (the run's scratch folder, removed by the caller); sets SRV_PID, PORT, B (the location's base URL) and WEB
+# (the dicomStores URL). The caller's EXIT trap calls dv_server_stop.
+
+# dv_server_start [WRAPPER...]: the server (under a tool such as valgrind or strace when given: SRV_PID is then
+# the tool's process, which execs in place or stays the parent), on port 0 (the kernel picks a free one,
+# printed in the server's "listening" log line), over a fresh $W/data.
+dv_server_start() {
+  rm -rf "$W/data"
+  "$@" "$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --workers "${WORKERS:-8}" --max-connections 512 \
+    2>"$W/server.log" &
+  SRV_PID=$!
+  local _
+  for _ in $(seq 600); do grep -q '"event":"listening"' "$W/server.log" 2>/dev/null && break; sleep 0.1; done
+  PORT=$(grep -o '"port":[0-9]*' "$W/server.log" | head -1 | cut -d: -f2)
+  [ -n "$PORT" ] || { echo "lib_server.sh: the server did not start" >&2; return 1; }
+  B=http://127.0.0.1:$PORT/v1beta1/projects/p/locations/l
+  WEB=$B/datasets/ds/dicomStores
+  curl -sf -X POST "$B/datasets?datasetId=ds" -d '{}' > /dev/null
+}
+
+# dv_server_stores ID...: a DICOM store per ID in dataset ds.
+dv_server_stores() {
+  local s
+  for s in "$@"; do curl -sf -X POST "$WEB?dicomStoreId=$s" -d '{}' > /dev/null; done
+}
+
+# dv_server_pid: the server process itself (under strace, the tracer's child; else SRV_PID).
+dv_server_pid() {
+  local kids
+  kids=$(cat "/proc/$SRV_PID/task/$SRV_PID/children" 2>/dev/null || true)
+  echo "${kids:-$SRV_PID}"
+}
+
+# dv_server_cpu: the server's user+system CPU seconds so far (/proc/PID/stat, clock ticks).
+dv_server_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f\n", ($14 + $15) / hz}' "/proc/$(dv_server_pid)/stat"
+}
+
+# dv_server_stop: SIGTERM to the server itself (a tool around it then ends), and wait.
+dv_server_stop() {
+  [ -n "${SRV_PID:-}" ] || return 0
+  if kill -0 "$SRV_PID" 2>/dev/null; then
+    kill -TERM "$(dv_server_pid)" 2>/dev/null || true
+    wait "$SRV_PID" || true
+  fi
+  SRV_PID=
+}
+
+# dv_load_client_path: the C load client, built with the server (CMake target dv_load_client).
+dv_load_client_path() {
+  local c=${DV_LOAD_CLIENT:-$(dirname "$BIN")/dv_load_client}
+  [ -x "$c" ] || { echo "lib_server.sh: no $c (make build)" >&2; return 1; }
+  echo "$c"
+}
