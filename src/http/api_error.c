@@ -22,6 +22,7 @@ static const struct {
     [DVH_ALREADY_EXISTS] = {409, "ALREADY_EXISTS"},
     /* A request over a size limit: RESOURCE_EXHAUSTED is google.rpc's class for a cap. [test_server.py "413"] */
     [DVH_TOO_LARGE] = {413, "RESOURCE_EXHAUSTED"},
+    [DVH_HEADERS_TOO_LARGE] = {431, "RESOURCE_EXHAUSTED"},
     [DVH_UNSUPPORTED_MEDIA] = {415, "INVALID_ARGUMENT"},
     [DVH_NOT_ACCEPTABLE] = {406, "INVALID_ARGUMENT"},
     [DVH_TIMEOUT] = {408, "DEADLINE_EXCEEDED"},

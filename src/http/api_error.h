@@ -21,6 +21,7 @@ typedef enum dvh_status {
     DVH_TIMEOUT,          /* 408 */
     DVH_INTERNAL,         /* 500 */
     DVH_UNIMPLEMENTED,    /* 501 */
+    DVH_HEADERS_TOO_LARGE,/* 431: the request line and headers over the header limit */
     DVH_STATUS_COUNT
 } dvh_status;
 

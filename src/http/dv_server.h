@@ -29,7 +29,7 @@ typedef struct dvh_server_config {
     unsigned max_connections;     /* in total (0: 256); per client address a quarter of it */
     unsigned idle_timeout_s;      /* a connection idle this long is closed (0: 30 s) */
     unsigned request_timeout_s;   /* a request still uploading after this long gets 408 (0: 600 s) */
-    size_t header_limit;          /* memory per connection for the request line and headers (0: 32 KiB) */
+    size_t header_limit;          /* bytes of the request line and headers (0: 32 KiB); over it: 431 */
     const char *console_dir;      /* the web console's files, served at /console/ (NULL or missing: 404) */
     FILE *log;                    /* access log (JSON lines, no PHI); NULL: none */
     const char *const *allow_roots; /* folders a file:// URI may name (configs, filters, import, export) */

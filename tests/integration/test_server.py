@@ -452,6 +452,13 @@ def security(tmp, servers):
     check(rss < 100_000, f"server RSS after the refused uploads: {rss} kB")
     st, _, _ = curl(base + "/datasets")
     check(st == 200, "the server still answers after 413s")
+    # ---- header limit (32 KiB, below MHD's 256 KiB connection memory: the server checks it) ----
+    st, _, b = curl(base + "/datasets", "-H", "X-Pad: " + "a" * 40_000)
+    check(st == 431 and api_error(b, 431, "RESOURCE_EXHAUSTED"), f"header limit: 40 KB of headers, 431 ({st})")
+    st, _, b = curl(base + "/datasets?pageSize=1&x=" + "b" * 40_000)
+    check(st == 431, f"header limit: a 40 KB query string, 431 ({st})")
+    st, _, _ = curl(base + "/datasets", "-H", "X-Pad: " + "a" * 20_000)
+    check(st == 200, f"header limit: 20 KB of headers pass ({st})")
 
     # ---- slowloris: a client that never finishes its headers is dropped after the idle timeout ----
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
