@@ -120,6 +120,13 @@ int dvs_blob_write(dvs_blob_writer *w, const void *data, size_t len, dv_error *e
         return dv_fail(err, DV_ERR_LIMIT, "store: instance over the %llu-byte limit", (unsigned long long)w->max);
     EVP_DigestUpdate(w->md, data, len);
     w->size += len;
+    /* A large chunk (the server reads bodies in up to 256 KiB, server.c CONNECTION_MEMORY) goes straight to
+     * the file: copying it into buf costs more than the one write() it saves, and the parse then reads the
+     * header region back from the page cache (store_put.c). [test_store: test_blob_large_chunks] */
+    if (len >= BUF_FIRST) {
+        w->flushed = 1;
+        return flush(w, err) ? -1 : write_all(w, data, len, err);
+    }
     if (w->blen + len > w->bcap && w->bcap < BUF_MAX && !w->flushed) {
         size_t cap = w->bcap ? w->bcap : BUF_FIRST;
         while (cap < w->blen + len && cap < BUF_MAX)

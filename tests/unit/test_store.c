@@ -421,14 +421,13 @@ static void index_checks(dvs_index *ix)
 /* Blob writes are buffered (one write() for an instance up to 1 MiB, which the put path then parses from
  * memory); a larger one streams through the buffer. Either way the file holds exactly the bytes written, in
  * order, and its name is their hash. */
-static void test_blob_buffered(void **state)
+static void blob_roundtrip(const size_t *sizes, int nsizes, int large_chunks)
 {
-    (void)state;
     int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
     assert_true(dfd >= 0);
     dv_error err;
-    size_t sizes[] = {70000, 3u << 20};
-    for (int k = 0; k < 2; k++) {
+    static const size_t big_steps[] = {1000, 131072, 7, 200000, 65536, 3};
+    for (int k = 0; k < nsizes; k++) {
         size_t n = sizes[k];
         unsigned char *data = malloc(n);
         assert_non_null(data);
@@ -437,12 +436,19 @@ static void test_blob_buffered(void **state)
         dvs_blob_writer *w = dvs_blob_begin(dfd, 8, 8u << 20, &err);
         assert_non_null(w);
         /* Uneven chunks, as a multipart parser hands them over. */
-        for (size_t off = 0, step = 1; off < n; off += step, step = step * 3 % 50000 + 1)
-            assert_int_equal(dvs_blob_write(w, data + off, off + step > n ? n - off : step, &err), 0);
+        if (large_chunks) { /* mixed with chunks of 64 KiB and more, as the server reads bodies */
+            for (size_t off = 0, i = 0, step; off < n; off += step, i++) {
+                step = big_steps[i % 6] < n - off ? big_steps[i % 6] : n - off;
+                assert_int_equal(dvs_blob_write(w, data + off, step, &err), 0);
+            }
+        } else {
+            for (size_t off = 0, step = 1; off < n; off += step, step = step * 3 % 50000 + 1)
+                assert_int_equal(dvs_blob_write(w, data + off, off + step > n ? n - off : step, &err), 0);
+        }
         char hex[65];
         assert_int_equal(dvs_blob_hash(w, hex, &err), 0);
         const unsigned char *mem = dvs_blob_bytes(w);
-        if (k == 0) {
+        if (k == 0 && !large_chunks) {
             assert_non_null(mem);
             assert_memory_equal(mem, data, n);
         } else {
@@ -467,6 +473,22 @@ static void test_blob_buffered(void **state)
     }
     assert_int_equal(dvs_store_dir_remove(dfd, 8), 0);
     close(dfd);
+}
+
+static void test_blob_buffered(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {70000, 3u << 20};
+    blob_roundtrip(sizes, 2, 0);
+}
+
+/* A chunk of 64 KiB or more goes straight to the file, after what is buffered (blobs.c): the bytes stay in
+ * order and the writer holds no whole copy (the put path reads the header region back). */
+static void test_blob_large_chunks(void **state)
+{
+    (void)state;
+    const size_t sizes[] = {600000, 3u << 20, 70000};
+    blob_roundtrip(sizes, 3, 1);
 }
 
 static void test_index_sqlite(void **state)
@@ -1369,6 +1391,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blob_names),
         cmocka_unit_test(test_blob_buffered),
+        cmocka_unit_test(test_blob_large_chunks),
         cmocka_unit_test(test_dataset_key),
         cmocka_unit_test(test_index_sqlite),
         cmocka_unit_test(test_index_postgresql),
