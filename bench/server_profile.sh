@@ -31,7 +31,7 @@ cleanup() {
 trap cleanup EXIT
 corpus() {
   local d=$REPO/build/bench/cache/ct_n${1}_seed1
-  if [ ! -d "$d" ]; then mkdir -p "$(dirname "$d")"; $PY "$REPO/bench/gen_ct_corpus.py" "$d" -n "$1" > /dev/null; fi
+  if [ ! -d "$d" ]; then mkdir -p "$(dirname "$d")"; $PY "$REPO/bench/gen_ct_corpus.py" "$d" -n "$1" > /dev/null 2>&1; fi
   echo "$d"
 }
 CT=$(corpus "$N_CT")
@@ -69,4 +69,29 @@ echo "server syscalls per instance ($((N_CT + N_TINY)) instances, batches of 10)
 awk -v n=$((N_CT + N_TINY)) 'NR > 2 && $NF != "total" && $4 ~ /^[0-9]+$/ {printf "  %-16s %8.2f\n", $NF, $4 / n}' \
   "$W/strace.txt" | sort -k2 -nr | head -12
 awk -v n=$((N_CT + N_TINY)) '$NF == "total" {printf "  %-16s %8.2f\n", "all", $4 / n}' "$W/strace.txt"
-if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$W"/cg.* "$W/cli.cg" "$W/strace.txt" "$KEEP/"; fi
+# --- native CPU per CT instance (and where it goes, when perf can sample) ---
+CTP=$(corpus "$N_PERF")
+find "$CTP" -type f -print0 | xargs -0 cat > /dev/null
+start
+c0=$(dv_server_cpu)
+PERF_PID=
+if command -v perf > /dev/null && perf record -o "$W/probe.data" -- true > /dev/null 2>&1; then
+  perf record -g -o "$W/perf.data" -p "$(dv_server_pid)" > /dev/null 2>&1 &
+  PERF_PID=$!
+  sleep 0.5
+fi
+R=$($CLIENT stow-files "$WEB/ct/dicomWeb" "$CTP" --clients "$CLIENTS" --batch 10)
+c1=$(dv_server_cpu)
+if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
+stop
+echo "native, $N_PERF CT instances, $CLIENTS clients: $R"
+printf '%-46s %s\n' "server CPU ms per CT instance STOWed" "$(echo "scale=2; 1000 * ($c1 - $c0) / $N_PERF" | bc)"
+printf '%-46s %s\n' "client CPU ms per CT instance" \
+  "$($PY -c "import json,sys; print(round(1000 * json.loads(sys.argv[1])['client_cpu_s'] / $N_PERF, 2))" "$R")"
+if [ -n "$PERF_PID" ]; then
+  echo "server CPU by symbol (perf, self, top 15):"
+  { perf report -i "$W/perf.data" --stdio --no-children --sort symbol 2>/dev/null || true; } | grep -E '^ +[0-9.]+%' | head -15 || true
+fi
+if [ -n "${KEEP:-}" ]; then
+  mkdir -p "$KEEP"; cp "$W"/cg.* "$W/cli.cg" "$W/strace.txt" "$KEEP/"; [ ! -f "$W/perf.data" ] || cp "$W/perf.data" "$KEEP/"
+fi
