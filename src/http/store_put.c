@@ -122,7 +122,8 @@ dvh_prepared *dvh_store_prepare(dvh_putter *p, int64_t store_id, dvs_blob_writer
         return NULL;
     }
     rec->size = dvs_blob_size(w);
-    /* Parsed from memory when the writer still holds the whole instance (up to 1 MiB), else read back. */
+    /* Parsed from memory when the writer still holds the whole instance (up to 1 MiB, in small chunks), else
+     * read back (only the window the reader needs: bulk values stay offsets). */
     dv_fd_source f;
     dv_mem_source m;
     const void *bytes = dvs_blob_bytes(w);

@@ -27,7 +27,7 @@ int dvs_blob_fd(const dvs_blob_writer *w);
  * buffered to the file, so 0 or -1 with err). */
 int dvs_blob_hash(dvs_blob_writer *w, char hex[65], dv_error *err);
 /* After dvs_blob_hash: the whole instance in memory (owned by w, valid until commit/abort) when it was small
- * enough to stay buffered, else NULL (read it from dvs_blob_fd). */
+ * enough to stay buffered and came in chunks under 64 KiB, else NULL (read it from dvs_blob_fd). */
 const void *dvs_blob_bytes(const dvs_blob_writer *w);
 /* After dvs_blob_hash: free the in-memory copy (dvs_blob_bytes is NULL from then on). */
 void dvs_blob_release(dvs_blob_writer *w);
