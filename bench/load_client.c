@@ -263,7 +263,8 @@ static int request(conn *c, const char *method, const char *path, const char *ct
             return -1;
         struct iovec iov[2 + 4 * MAX_BATCH];
         iov[0] = (struct iovec){head, (size_t)hn};
-        memcpy(iov + 1, body, (size_t)nbody * sizeof *body);
+        if (nbody)
+            memcpy(iov + 1, body, (size_t)nbody * sizeof *body);
         int st = write_all(c->fd, iov, 1 + nbody) == 0 ? read_response(c) : -1;
         if (st >= 0)
             return st;
@@ -579,13 +580,19 @@ static int cmd_stow_files(const opts *o, shared *s)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 256;
-            names = realloc(names, cap * sizeof *names);
+            char **nn = realloc(names, cap * sizeof *names);
+            if (nn == NULL)
+                exit(2);
+            names = nn;
         }
-        names[n++] = strdup(de->d_name);
+        if ((names[n++] = strdup(de->d_name)) == NULL)
+            exit(2);
     }
     closedir(d);
     qsort(names, n, sizeof *names, cmp_name);
     s->files = calloc(n ? n : 1, sizeof *s->files);
+    if (s->files == NULL)
+        exit(2);
     long long bytes = 0;
     for (size_t i = 0; i < n; i++) {
         int dfd = open(o->dir, O_RDONLY | O_DIRECTORY);
@@ -611,6 +618,9 @@ static int cmd_stow_files(const opts *o, shared *s)
            "\"requests\": %ld, \"seconds\": %.3f, \"bytes\": %lld, \"client_cpu_s\": %.3f}\n",
            atomic_load(&s->stow.sent), atomic_load(&s->stow.ok), atomic_load(&s->stow.failed),
            s->nfiles - atomic_load(&s->stow.sent), atomic_load(&s->stow.requests), sec, bytes, cpu_seconds() - cpu0);
+    for (long i = 0; i < s->nfiles; i++)
+        munmap(s->files[i].iov_base, s->files[i].iov_len);
+    free(s->files);
     return 0;
 }
 
