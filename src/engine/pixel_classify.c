@@ -447,6 +447,136 @@ static int name_shape(const char *s, size_t n)
     return words == 2 && joins == 1 && longest >= 4 && letters >= 6;
 }
 
+/* The vocabulary of overlay labels that are never PHI (issue 11's non-PHI text: L, R, 5 cm, TIS 0.4, GAIN 52,
+ * FR 30Hz; settings, units, sequence and view names, ultrasound body-part labels). Case-insensitive whole
+ * tokens. A reading made only of these, numbers and probe names is kept whatever the OCR's confidence or a
+ * dictionary says (`Abd` is a given name to the dictionaries; `MI 1.1` often comes with confidence 0):
+ * only the instance's own values (the deny-list) can still make it sensitive.
+ * [test_pixel_classify: test_vocabulary_stays] */
+static const char *const VOCAB[] = {
+    "L", "R", "LT", "RT", "LEFT", "RIGHT", "AP", "PA", "LAT", "LATERAL", "OBL", "AX", "AXIAL", "SAG", "COR",
+    "CORONAL", "TRANS", "TRV", "LONG", "LS", "TS", "MID", "PROX", "DIST", "UPPER", "LOWER", "SUP", "INF",
+    "ANT", "POST", "MED",
+    "CM", "MM", "M", "S", "MS", "HZ", "KHZ", "MHZ", "DB", "KV", "KVP", "MA", "MAS", "FPS", "BPM", "DEG",
+    "TIS", "TIB", "TIC", "MI", "GAIN", "FR", "DR", "DEPTH", "FOCUS", "PWR", "POWER", "PRF", "WF", "DYN",
+    "CF", "PW", "CW", "HR", "FREQ", "HAR", "THI", "ZOOM", "2D", "3D", "4D", "M-MODE", "B-MODE",
+    "W", "WL", "WW", "C", "WC", "SE", "IM", "SL", "ST", "TR", "TE", "TI", "FA", "FOV", "NEX", "ET", "SER",
+    "IMG", "SLICE", "THK", "SPACING", "MAT", "MATRIX", "T1", "T2", "PD", "FS", "FLAIR", "DWI", "ADC", "STIR",
+    "GRE", "SWI", "TOF", "MRA", "PRE", "POST", "GAD", "CONTRAST", "SCOUT", "LOC", "TOPO",
+    "ABD", "ABDOMEN", "LIVER", "KIDNEY", "SPLEEN", "GB", "CBD", "BLADDER", "THYROID", "PANC", "PANCREAS",
+    "AORTA", "IVC", "PV", "RUQ", "LUQ", "RLQ", "LLQ", "PELVIS", "UTERUS", "OVARY", "TESTIS", "BREAST",
+    "HEART", "LV", "RV", "LA", "RA", "MV", "AV", "TV", "CAROTID", "ICA", "ECA", "CCA", "VEIN", "ART",
+    "SECTOR", "PROBE", "GEN", "RES", "PEN", "ON", "OFF", "AUTO", "MAN", "HD",
+};
+
+/* A token of a label line: 2 for a vocabulary word, a number with a unit (30Hz, 5cm, -3.5dB) or a probe /
+ * transducer name (C5-1, L12-5, P4-2: letters then digits and a dash); 1 for a bare number (5, 0.4, 10:00);
+ * 0 otherwise. At most 4 digits: a longer run is an ID or a date, never a label. */
+static int label_token(const char *t, size_t n)
+{
+    while (n > 0 && (t[n - 1] == ',' || t[n - 1] == ';' || t[n - 1] == ')' || t[n - 1] == ']'))
+        n--;
+    while (n > 0 && (t[0] == '(' || t[0] == '['))
+        t++, n--;
+    if (n == 0 || n > 16)
+        return n == 0 ? 1 : 0;
+    size_t digits = 0;
+    for (size_t i = 0; i < n; i++)
+        digits += isdigit((unsigned char)t[i]) != 0;
+    if (digits > 4)
+        return 0;
+    for (size_t i = 0; i < sizeof VOCAB / sizeof *VOCAB; i++)
+        if (strlen(VOCAB[i]) == n && strncasecmp(VOCAB[i], t, n) == 0)
+            return 2;
+    size_t i = 0;
+    /* probe: 1-2 letters, digits, '-', digits */
+    while (i < n && isalpha((unsigned char)t[i]))
+        i++;
+    if (i >= 1 && i <= 2 && i < n && isdigit((unsigned char)t[i])) {
+        size_t j = i;
+        while (j < n && isdigit((unsigned char)t[j]))
+            j++;
+        if (j < n && t[j] == '-' && j + 1 < n) {
+            size_t k = j + 1;
+            while (k < n && isdigit((unsigned char)t[k]))
+                k++;
+            if (k == n)
+                return 2;
+        }
+    }
+    /* number with an optional unit from the vocabulary: [+-]digits[.:,digits]*unit? */
+    i = 0;
+    if (t[0] == '-' || t[0] == '+')
+        i++;
+    if (i >= n || !isdigit((unsigned char)t[i]))
+        return 0;
+    while (i < n && (isdigit((unsigned char)t[i]) || ((t[i] == '.' || t[i] == ':' || t[i] == ',') && i + 1 < n &&
+                                                      isdigit((unsigned char)t[i + 1]))))
+        i++;
+    if (i == n || (i + 1 == n && t[i] == '%'))
+        return 1;
+    for (size_t v = 0; v < sizeof VOCAB / sizeof *VOCAB; v++)
+        if (strlen(VOCAB[v]) == n - i && strncasecmp(VOCAB[v], t + i, n - i) == 0)
+            return 2;
+    return 0;
+}
+
+/* 1 when every token of s is a label token and one at least is a word (a bare number keeps the usual
+ * rules: a misread ID can come out as "6"). */
+static int label_line(const char *s, size_t n)
+{
+    size_t tokens = 0;
+    for (size_t a = 0; a < n;) {
+        while (a < n && is_sep((unsigned char)s[a]))
+            a++;
+        size_t b = a;
+        while (b < n && !is_sep((unsigned char)s[b]))
+            b++;
+        if (b > a) {
+            int k = label_token(s + a, b - a);
+            if (!k)
+                return 0;
+            tokens += k == 2;
+        }
+        a = b;
+    }
+    return tokens > 0;
+}
+
+/* A token shaped like a date whatever its values (12/13/1330, 61/22/1941 — a digit misread makes it an
+ * impossible date the patterns refuse): 6-8 digits in three groups split by the same '/', '.' or '-', or
+ * with one stray character among the digits (04.11.198F4). Overlays print nothing else in that shape.
+ * [test_pixel_classify: test_date_shape] */
+static int date_shape(const char *s, size_t n)
+{
+    for (size_t a = 0; a < n;) {
+        while (a < n && is_sep((unsigned char)s[a]))
+            a++;
+        size_t b = a;
+        while (b < n && !is_sep((unsigned char)s[b]))
+            b++;
+        size_t digits = 0, other = 0, seps = 0;
+        char sep = 0;
+        int mixed = 0;
+        for (size_t i = a; i < b; i++) {
+            char c = s[i];
+            if (isdigit((unsigned char)c))
+                digits++;
+            else if (c == '/' || c == '.' || c == '-') {
+                if (sep && c != sep)
+                    mixed = 1;
+                sep = c;
+                seps++;
+            } else
+                other++;
+        }
+        if (digits >= 6 && digits <= 8 && seps == 2 && !mixed && other <= 1 && b - a <= 12)
+            return 1;
+        a = b;
+    }
+    return 0;
+}
+
 /* ---- the decision ---- */
 
 /* Run the detectors over s; 1 when a wanted finding (from detector only_det when non-zero) is found. */
@@ -495,6 +625,16 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
     dv_infotype_set want = pol->want;
     if (!pol->classify || want == 0)
         return 0;
+    /* 0. A line of overlay labels (L, R, 5 cm, TIS 0.4, GAIN 52 ...): only the instance's own values can
+     * make it sensitive; never unreadable. */
+    if (len <= PC_MAX_TEXT && label_line(utf8, len)) {
+        int r0 = detect(pc, tw, plan, want, utf8, len, DV_DET_DENYLIST, why, err);
+        if (r0 < 0)
+            return -1;
+        if (r0)
+            *verdict = DV_PIXEL_SENSITIVE;
+        return 0;
+    }
     /* 1. The reading as it came: the deny-list, patterns, dictionaries and [CTX] (dv_text_detect). */
     int r = detect(pc, tw, plan, want, utf8, len, 0, why, err);
     if (r)
@@ -548,6 +688,11 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
             goto done;
         if ((want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) && digit_run(b, m)) {
             *why = DV_IT_MEDICAL_RECORD_NUMBER;
+            r = 1;
+            goto done;
+        }
+        if ((want & DV_IT_BIT(DV_IT_DATE)) && date_shape(b, m)) {
+            *why = DV_IT_DATE;
             r = 1;
             goto done;
         }
