@@ -238,7 +238,7 @@ static size_t splits(const char *s, size_t n, char *out, size_t cap)
     return o;
 }
 
-/* Tesseract reads the PN delimiter `^` of a burned-in name as *, ~, a quote or a guillemet. Between two
+/* Tesseract reads the PN delimiter `^` of a burned-in name as *, ~, a quote, a guillemet, ® or °. Between two
  * letters, a run of those (and spaces) becomes one `^` again, so the dictionaries see a PN (SCHMIDT*LUCIA**
  * -> SCHMIDT^LUCIA). out has room for n + 1 bytes; returns the new length. */
 static size_t restore_pn(const char *s, size_t n, char *out)
@@ -252,8 +252,10 @@ static size_t restore_pn(const char *s, size_t n, char *out)
         else if (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
                  ((unsigned char)s[i + 2] == 0x9C || (unsigned char)s[i + 2] == 0x9D)) /* “ ” */
             k = 3;
-        else if (c == 0xC2 && i + 1 < n && ((unsigned char)s[i + 1] == 0xAB || (unsigned char)s[i + 1] == 0xBB))
-            k = 2; /* « » */
+        else if (c == 0xC2 && i + 1 < n &&
+                 ((unsigned char)s[i + 1] == 0xAB || (unsigned char)s[i + 1] == 0xBB ||
+                  (unsigned char)s[i + 1] == 0xAE || (unsigned char)s[i + 1] == 0xB0))
+            k = 2; /* « » ® ° */
         if (!k) {
             out[o++] = s[i++];
             continue;
@@ -267,7 +269,9 @@ static size_t restore_pn(const char *s, size_t n, char *out)
             else if (j + 2 < n && d == 0xE2 && (unsigned char)s[j + 1] == 0x80 &&
                      ((unsigned char)s[j + 2] == 0x9C || (unsigned char)s[j + 2] == 0x9D))
                 j += 3;
-            else if (j + 1 < n && d == 0xC2 && ((unsigned char)s[j + 1] == 0xAB || (unsigned char)s[j + 1] == 0xBB))
+            else if (j + 1 < n && d == 0xC2 &&
+                     ((unsigned char)s[j + 1] == 0xAB || (unsigned char)s[j + 1] == 0xBB ||
+                      (unsigned char)s[j + 1] == 0xAE || (unsigned char)s[j + 1] == 0xB0))
                 j += 2;
             else
                 break;
@@ -579,9 +583,10 @@ static int date_shape(const char *s, size_t n)
 
 /* ---- the decision ---- */
 
-/* Run the detectors over s; 1 when a wanted finding (from detector only_det when non-zero) is found. */
+/* Run the detectors over s; 1 when a wanted finding (from the detectors of the mask only_dets, bits
+ * 1 << DV_DET_x, when non-zero) is found. */
 static int detect(dv_pixclass *pc, dv_text_worker *tw, const dv_plan *plan, dv_infotype_set want,
-                  const char *s, size_t n, int only_det, dv_infotype *why, dv_error *err)
+                  const char *s, size_t n, unsigned only_dets, dv_infotype *why, dv_error *err)
 {
     if (n == 0)
         return 0;
@@ -589,7 +594,7 @@ static int detect(dv_pixclass *pc, dv_text_worker *tw, const dv_plan *plan, dv_i
         return -1;
     for (size_t i = 0; i < pc->f.n; i++) {
         const dv_finding *x = &pc->f.v[i];
-        if (only_det && x->detector != only_det)
+        if (only_dets && !(only_dets & (1u << x->detector)))
             continue;
         if (x->type < DV_IT_COUNT && (want & DV_IT_BIT(x->type))) {
             *why = (dv_infotype)x->type;
@@ -625,10 +630,10 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
     dv_infotype_set want = pol->want;
     if (!pol->classify || want == 0)
         return 0;
-    /* 0. A line of overlay labels (L, R, 5 cm, TIS 0.4, GAIN 52 ...): only the instance's own values can
-     * make it sensitive; never unreadable. */
+    /* 0. A line of overlay labels (L, R, 5 cm, TIS 0.4, GAIN 52 ...): only the instance's own values (and
+     * the [CTX] phrases of CLEAN_DESCRIPTORS) can make it sensitive; never unreadable. */
     if (len <= PC_MAX_TEXT && label_line(utf8, len)) {
-        int r0 = detect(pc, tw, plan, want, utf8, len, DV_DET_DENYLIST, why, err);
+        int r0 = detect(pc, tw, plan, want, utf8, len, (1u << DV_DET_DENYLIST) | (1u << DV_DET_CONTEXT), why, err);
         if (r0 < 0)
             return -1;
         if (r0)
@@ -720,7 +725,7 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
     memcpy(b, utf8, n);
     repair_letters(b, n, 'I');
     size_t m = splits(b, n, pc->split, sizeof pc->split);
-    if (m && (r = detect(pc, tw, plan, want, pc->split, m, DV_DET_DENYLIST, why, err)))
+    if (m && (r = detect(pc, tw, plan, want, pc->split, m, 1u << DV_DET_DENYLIST, why, err)))
         goto done;
     /* 8. Nothing found: a reading the OCR could not make is covered (privacy first). */
     if (unreadable(utf8, len, ocr_conf)) {
@@ -733,4 +738,84 @@ done:
         return -1;
     *verdict = DV_PIXEL_SENSITIVE;
     return 0;
+}
+
+/* ---- one frame's lines together ---- */
+
+/* Area of a inside b, over a's area, >= 9/10. */
+static int mostly_inside(const dv_box *a, const dv_box *b)
+{
+    uint64_t x0 = a->x > b->x ? a->x : b->x, y0 = a->y > b->y ? a->y : b->y;
+    uint64_t x1 = (uint64_t)a->x + a->w < (uint64_t)b->x + b->w ? (uint64_t)a->x + a->w : (uint64_t)b->x + b->w;
+    uint64_t y1 = (uint64_t)a->y + a->h < (uint64_t)b->y + b->h ? (uint64_t)a->y + a->h : (uint64_t)b->y + b->h;
+    if (x1 <= x0 || y1 <= y0)
+        return 0;
+    return (x1 - x0) * (y1 - y0) * 10 >= (uint64_t)a->w * a->h * 9;
+}
+
+static int overlap(const dv_box *a, const dv_box *b)
+{
+    return (uint64_t)a->x < (uint64_t)b->x + b->w && (uint64_t)b->x < (uint64_t)a->x + a->w &&
+           (uint64_t)a->y < (uint64_t)b->y + b->h && (uint64_t)b->y < (uint64_t)a->y + a->h;
+}
+
+/* An unreadable line is covered (privacy first) when it overlaps a sensitive line, and otherwise unless the
+ * detector's own lines show it is not a line of text of its own: it holds a line that was read (the
+ * detector grouped texture — speckle, anatomy — with labels, and a box 150 px high reads as noise: the lines
+ * inside decide for themselves), or it lies inside a line that was read and found nothing (the same text,
+ * read whole). */
+static int unreadable_covered(const dv_box *v, size_t n, const uint8_t *verdict, size_t i)
+{
+    for (size_t j = 0; j < n; j++)
+        if (j != i && (verdict[j] & 0x7Fu) == DV_PIXEL_SENSITIVE && overlap(&v[i], &v[j]))
+            return 1;
+    for (size_t j = 0; j < n; j++) {
+        if (j == i || (verdict[j] & 0x7Fu) == DV_PIXEL_UNREADABLE)
+            continue;
+        if (mostly_inside(&v[j], &v[i]))
+            return 0;
+        if ((verdict[j] & 0x7Fu) == DV_PIXEL_KEEP && mostly_inside(&v[i], &v[j]))
+            return 0;
+    }
+    return 1;
+}
+
+/* The detector may cut one line in two (a gap between words over anatomy): a piece in the same row as a
+ * sensitive box, about as high (within 3:2), sharing three quarters of the lower one's rows and closer to
+ * it than that height, is the rest of that line and is covered with it, privacy first (generator seed 1:
+ * `Nort` + `field Clinic`). A label on the same line as a PHI value goes with it (the scorer does not count
+ * such labels either). */
+static int same_line_as_sensitive(const dv_box *v, size_t n, const uint8_t *verdict, size_t i)
+{
+    const dv_box *a = &v[i];
+    for (size_t j = 0; j < n; j++) {
+        if (j == i || (verdict[j] & 0x7Fu) != DV_PIXEL_SENSITIVE)
+            continue;
+        const dv_box *b = &v[j];
+        uint64_t hmin = a->h < b->h ? a->h : b->h, hmax = a->h < b->h ? b->h : a->h;
+        if (hmax * 2 > hmin * 3)
+            continue;
+        uint64_t y0 = a->y > b->y ? a->y : b->y;
+        uint64_t y1 = (uint64_t)a->y + a->h < (uint64_t)b->y + b->h ? (uint64_t)a->y + a->h : (uint64_t)b->y + b->h;
+        if (y1 <= y0 || (y1 - y0) * 4 < hmin * 3)
+            continue;
+        uint64_t ax1 = (uint64_t)a->x + a->w, bx1 = (uint64_t)b->x + b->w;
+        uint64_t gap = ax1 <= b->x ? b->x - ax1 : bx1 <= a->x ? a->x - bx1 : 0;
+        if (gap <= hmin)
+            return 1;
+    }
+    return 0;
+}
+
+void dv_pixel_lines_cover(const dv_box *lines, size_t n, uint8_t *verdicts)
+{
+    /* decided on the verdicts as read (the low bits), the outcome kept in bit 7 until all are decided: no
+     * decision depends on another's outcome */
+    for (size_t i = 0; i < n; i++) {
+        int cover = verdicts[i] == DV_PIXEL_SENSITIVE || same_line_as_sensitive(lines, n, verdicts, i) ||
+                    (verdicts[i] == DV_PIXEL_UNREADABLE && unreadable_covered(lines, n, verdicts, i));
+        verdicts[i] = (uint8_t)(verdicts[i] | (cover ? 0x80u : 0u));
+    }
+    for (size_t i = 0; i < n; i++)
+        verdicts[i] = (verdicts[i] & 0x80u) ? 1 : 0;
 }
