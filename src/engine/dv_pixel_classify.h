@@ -71,5 +71,10 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
  * KEEP. Decided on the verdicts as read (no
  * order dependence). [test_pixel_classify: test_lines_cover] */
 void dv_pixel_lines_cover(const dv_box *lines, size_t n, uint8_t *verdicts);
+/* 1 when a and b look like two pieces of one text line the detector cut (a gap between words over
+ * anatomy): same row (three quarters of the lower one's rows shared), heights within 3:2, closer than the
+ * lower height. The stage covers the gap between two such covered pieces too. [test_pixel_classify:
+ * test_lines_cover] */
+int dv_pixel_same_line(const dv_box *a, const dv_box *b);
 
 #endif

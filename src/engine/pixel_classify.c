@@ -785,25 +785,25 @@ static int unreadable_covered(const dv_box *v, size_t n, const uint8_t *verdict,
  * it than that height, is the rest of that line and is covered with it, privacy first (generator seed 1:
  * `Nort` + `field Clinic`). A label on the same line as a PHI value goes with it (the scorer does not count
  * such labels either). */
+int dv_pixel_same_line(const dv_box *a, const dv_box *b)
+{
+    uint64_t hmin = a->h < b->h ? a->h : b->h, hmax = a->h < b->h ? b->h : a->h;
+    if (hmax * 2 > hmin * 3)
+        return 0;
+    uint64_t y0 = a->y > b->y ? a->y : b->y;
+    uint64_t y1 = (uint64_t)a->y + a->h < (uint64_t)b->y + b->h ? (uint64_t)a->y + a->h : (uint64_t)b->y + b->h;
+    if (y1 <= y0 || (y1 - y0) * 4 < hmin * 3)
+        return 0;
+    uint64_t ax1 = (uint64_t)a->x + a->w, bx1 = (uint64_t)b->x + b->w;
+    uint64_t gap = ax1 <= b->x ? b->x - ax1 : bx1 <= a->x ? a->x - bx1 : 0;
+    return gap <= hmin;
+}
+
 static int same_line_as_sensitive(const dv_box *v, size_t n, const uint8_t *verdict, size_t i)
 {
-    const dv_box *a = &v[i];
-    for (size_t j = 0; j < n; j++) {
-        if (j == i || (verdict[j] & 0x7Fu) != DV_PIXEL_SENSITIVE)
-            continue;
-        const dv_box *b = &v[j];
-        uint64_t hmin = a->h < b->h ? a->h : b->h, hmax = a->h < b->h ? b->h : a->h;
-        if (hmax * 2 > hmin * 3)
-            continue;
-        uint64_t y0 = a->y > b->y ? a->y : b->y;
-        uint64_t y1 = (uint64_t)a->y + a->h < (uint64_t)b->y + b->h ? (uint64_t)a->y + a->h : (uint64_t)b->y + b->h;
-        if (y1 <= y0 || (y1 - y0) * 4 < hmin * 3)
-            continue;
-        uint64_t ax1 = (uint64_t)a->x + a->w, bx1 = (uint64_t)b->x + b->w;
-        uint64_t gap = ax1 <= b->x ? b->x - ax1 : bx1 <= a->x ? a->x - bx1 : 0;
-        if (gap <= hmin)
+    for (size_t j = 0; j < n; j++)
+        if (j != i && (verdict[j] & 0x7Fu) == DV_PIXEL_SENSITIVE && dv_pixel_same_line(&v[i], &v[j]))
             return 1;
-    }
     return 0;
 }
 

@@ -391,9 +391,23 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
     }
     /* which lines to cover, each line's verdict seen with its neighbours' (dv_pixel_lines_cover) */
     dv_pixel_lines_cover(w->lines.v, w->lines.n, w->verdicts);
-    for (size_t b = 0; b < w->lines.n; b++)
-        if (w->verdicts[b] && dv_boxes_add(&w->boxes, w->lines.v[b], err) != 0)
+    for (size_t b = 0; b < w->lines.n; b++) {
+        if (!w->verdicts[b])
+            continue;
+        if (dv_boxes_add(&w->boxes, w->lines.v[b], err) != 0)
             return -1;
+        /* two covered pieces of one cut line: the gap between them too (the letters the cut fell on) */
+        for (size_t c = b + 1; c < w->lines.n; c++) {
+            const dv_box *p = &w->lines.v[b], *q = &w->lines.v[c];
+            if (!w->verdicts[c] || !dv_pixel_same_line(p, q))
+                continue;
+            uint32_t x0 = p->x < q->x ? p->x : q->x, y0 = p->y < q->y ? p->y : q->y;
+            uint32_t x1 = p->x + p->w > q->x + q->w ? p->x + p->w : q->x + q->w;
+            uint32_t y1 = p->y + p->h > q->y + q->h ? p->y + p->h : q->y + q->h;
+            if (dv_boxes_add(&w->boxes, (dv_box){x0, y0, x1 - x0, y1 - y0}, err) != 0)
+                return -1;
+        }
+    }
     return 0;
 }
 

@@ -289,6 +289,13 @@ static void test_lines_cover(void **state)
         assert_int_equal(v[2], 0);
     }
     dv_pixel_lines_cover(NULL, 0, NULL); /* no lines */
+    /* pieces of one line: symmetric; not across rows, not far apart, not 2:1 in height */
+    dv_box p = {8, 3, 43, 18}, q = {55, 2, 87, 19}, far = {200, 3, 40, 18}, below = {8, 30, 43, 18}, tall = {55, 0, 40, 40};
+    assert_true(dv_pixel_same_line(&p, &q));
+    assert_true(dv_pixel_same_line(&q, &p));
+    assert_false(dv_pixel_same_line(&p, &far));
+    assert_false(dv_pixel_same_line(&p, &below));
+    assert_false(dv_pixel_same_line(&p, &tall));
 }
 
 /* Policies: the default set, additional and exclude, UNSPECIFIED with additionalInfoTypes, ALL/NO text. */
