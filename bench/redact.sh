@@ -4,8 +4,10 @@
 #   bench/redact.sh [--keep]
 #
 # Builds the answer-keyed sets with tools/gen_burned_in.py into build/bench/redact/ (seed 1: the seed the
-# detector was tuned on; seed 2: held out until wp-pix-recall looked at its misses; seed 3: held out — its
-# full set never looked at —, plus a 100-frame 640x480 cine and four 1024x1024 frames) and
+# detector and the sensitive decision were tuned on; seed 2: held out until wp-pix-recall looked at its
+# misses; seed 3: the detector's held-out set, its small set's sensitive misses looked at by wp-pixsens;
+# seed 4: the sensitive decision's held-out set (wp-pixsens), never looked at; plus a 100-frame 640x480
+# cine and four 1024x1024 frames) and
 # scores build/tests/score_textdetect on each, then on the real answer-keyed files of
 # ../shared/data/dicom/jsl-burned-in (looked at while tuning) and ../shared/data/dicom/presidio (not).
 # Printed per set: recall (a box counts when >= 95 % of its ink is covered; PHI boxes apart), the share of
@@ -33,6 +35,7 @@ echo "== generating (cached in $OUT)"
 gen 1 full seed1-tuned
 gen 2 full seed2-looked-at
 gen 3 full seed3-heldout
+gen 4 full seed4-heldout
 gen 3 cine cine100
 gen 3 big big1024
 score() { # name [options] dir...
@@ -51,7 +54,9 @@ score "1024x1024 frames (seed 3)" --verbose "$OUT/big1024" | grep -v '^  miss'
 # PHI recall on the boxes painted, non-PHI boxes intact (<= 5 % of their ink covered), CPU per frame.
 score "SENSITIVE generator seed 1 (tuned on)" --mode sensitive "$OUT/seed1-tuned"
 score "SENSITIVE generator seed 2 (looked at)" --mode sensitive "$OUT/seed2-looked-at"
-score "SENSITIVE generator seed 3 (held out)" --mode sensitive "$OUT/seed3-heldout"
+score "SENSITIVE generator seed 3 (small set looked at)" --mode sensitive "$OUT/seed3-heldout"
+score "SENSITIVE generator seed 4 (held out)" --mode sensitive "$OUT/seed4-heldout"
+score "SENSITIVE 1024x1024 frames (seed 3)" --mode sensitive "$OUT/big1024"
 score "SENSITIVE jsl-burned-in (real)" --mode sensitive "$SHARED/dicom/jsl-burned-in"
 score "SENSITIVE presidio (real)" --mode sensitive "$SHARED/dicom/presidio"
 echo

@@ -16,6 +16,7 @@
 #include "config/dv_config_ir.h"
 #include "dicomveil/dv_error.h"
 #include "engine/dv_plan.h"
+#include "image/dv_redact.h"
 #include "text/dv_text.h"
 
 /* The infoTypes REDACT_SENSITIVE_TEXT looks for when no additionalInfoTypes / excludeInfoTypes are given:
@@ -61,5 +62,19 @@ void dv_pixclass_free(dv_pixclass *pc);
 int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worker *tw, const dv_plan *plan,
                       const char *utf8, size_t len, int ocr_conf, dv_pixel_verdict *verdict, dv_infotype *why,
                       dv_error *err);
+
+/* One frame's lines decided together (the pixel stage, after reading each line): verdicts[i] is line i's
+ * dv_pixel_verdict on entry and 1 (cover) or 0 (keep) on return. Covered: a SENSITIVE line; a piece of the
+ * same text line as a sensitive one (the detector cut the line: same row, about as high, closer than its
+ * height); an UNREADABLE line, privacy first, when it overlaps a sensitive line, else unless it holds a
+ * line that was read (texture grouped with labels: the lines inside decide) or lies inside a line read as
+ * KEEP. Decided on the verdicts as read (no
+ * order dependence). [test_pixel_classify: test_lines_cover] */
+void dv_pixel_lines_cover(const dv_box *lines, size_t n, uint8_t *verdicts);
+/* 1 when a and b look like two pieces of one text line the detector cut (a gap between words over
+ * anatomy): same row (three quarters of the lower one's rows shared), heights within 3:2, closer than the
+ * lower height. The stage covers the gap between two such covered pieces too. [test_pixel_classify:
+ * test_lines_cover] */
+int dv_pixel_same_line(const dv_box *a, const dv_box *b);
 
 #endif

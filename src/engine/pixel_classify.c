@@ -238,7 +238,7 @@ static size_t splits(const char *s, size_t n, char *out, size_t cap)
     return o;
 }
 
-/* Tesseract reads the PN delimiter `^` of a burned-in name as *, ~, a quote or a guillemet. Between two
+/* Tesseract reads the PN delimiter `^` of a burned-in name as *, ~, a quote, a guillemet, ® or °. Between two
  * letters, a run of those (and spaces) becomes one `^` again, so the dictionaries see a PN (SCHMIDT*LUCIA**
  * -> SCHMIDT^LUCIA). out has room for n + 1 bytes; returns the new length. */
 static size_t restore_pn(const char *s, size_t n, char *out)
@@ -252,8 +252,10 @@ static size_t restore_pn(const char *s, size_t n, char *out)
         else if (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
                  ((unsigned char)s[i + 2] == 0x9C || (unsigned char)s[i + 2] == 0x9D)) /* “ ” */
             k = 3;
-        else if (c == 0xC2 && i + 1 < n && ((unsigned char)s[i + 1] == 0xAB || (unsigned char)s[i + 1] == 0xBB))
-            k = 2; /* « » */
+        else if (c == 0xC2 && i + 1 < n &&
+                 ((unsigned char)s[i + 1] == 0xAB || (unsigned char)s[i + 1] == 0xBB ||
+                  (unsigned char)s[i + 1] == 0xAE || (unsigned char)s[i + 1] == 0xB0))
+            k = 2; /* « » ® ° */
         if (!k) {
             out[o++] = s[i++];
             continue;
@@ -267,7 +269,9 @@ static size_t restore_pn(const char *s, size_t n, char *out)
             else if (j + 2 < n && d == 0xE2 && (unsigned char)s[j + 1] == 0x80 &&
                      ((unsigned char)s[j + 2] == 0x9C || (unsigned char)s[j + 2] == 0x9D))
                 j += 3;
-            else if (j + 1 < n && d == 0xC2 && ((unsigned char)s[j + 1] == 0xAB || (unsigned char)s[j + 1] == 0xBB))
+            else if (j + 1 < n && d == 0xC2 &&
+                     ((unsigned char)s[j + 1] == 0xAB || (unsigned char)s[j + 1] == 0xBB ||
+                      (unsigned char)s[j + 1] == 0xAE || (unsigned char)s[j + 1] == 0xB0))
                 j += 2;
             else
                 break;
@@ -447,11 +451,142 @@ static int name_shape(const char *s, size_t n)
     return words == 2 && joins == 1 && longest >= 4 && letters >= 6;
 }
 
+/* The vocabulary of overlay labels that are never PHI (issue 11's non-PHI text: L, R, 5 cm, TIS 0.4, GAIN 52,
+ * FR 30Hz; settings, units, sequence and view names, ultrasound body-part labels). Case-insensitive whole
+ * tokens. A reading made only of these, numbers and probe names is kept whatever the OCR's confidence or a
+ * dictionary says (`Abd` is a given name to the dictionaries; `MI 1.1` often comes with confidence 0):
+ * only the instance's own values (the deny-list) can still make it sensitive.
+ * [test_pixel_classify: test_vocabulary_stays] */
+static const char *const VOCAB[] = {
+    "L", "R", "LT", "RT", "LEFT", "RIGHT", "AP", "PA", "LAT", "LATERAL", "OBL", "AX", "AXIAL", "SAG", "COR",
+    "CORONAL", "TRANS", "TRV", "LONG", "LS", "TS", "MID", "PROX", "DIST", "UPPER", "LOWER", "SUP", "INF",
+    "ANT", "POST", "MED",
+    "CM", "MM", "M", "S", "MS", "HZ", "KHZ", "MHZ", "DB", "KV", "KVP", "MA", "MAS", "FPS", "BPM", "DEG",
+    "TIS", "TIB", "TIC", "MI", "GAIN", "FR", "DR", "DEPTH", "FOCUS", "PWR", "POWER", "PRF", "WF", "DYN",
+    "CF", "PW", "CW", "HR", "FREQ", "HAR", "THI", "ZOOM", "2D", "3D", "4D", "M-MODE", "B-MODE",
+    "W", "WL", "WW", "C", "WC", "SE", "IM", "SL", "ST", "TR", "TE", "TI", "FA", "FOV", "NEX", "ET", "SER",
+    "IMG", "SLICE", "THK", "SPACING", "MAT", "MATRIX", "T1", "T2", "PD", "FS", "FLAIR", "DWI", "ADC", "STIR",
+    "GRE", "SWI", "TOF", "MRA", "PRE", "POST", "GAD", "CONTRAST", "SCOUT", "LOC", "TOPO",
+    "ABD", "ABDOMEN", "LIVER", "KIDNEY", "SPLEEN", "GB", "CBD", "BLADDER", "THYROID", "PANC", "PANCREAS",
+    "AORTA", "IVC", "PV", "RUQ", "LUQ", "RLQ", "LLQ", "PELVIS", "UTERUS", "OVARY", "TESTIS", "BREAST",
+    "HEART", "LV", "RV", "LA", "RA", "MV", "AV", "TV", "CAROTID", "ICA", "ECA", "CCA", "VEIN", "ART",
+    "SECTOR", "PROBE", "GEN", "RES", "PEN", "ON", "OFF", "AUTO", "MAN", "HD",
+};
+
+/* A token of a label line: 2 for a vocabulary word, a number with a unit (30Hz, 5cm, -3.5dB) or a probe /
+ * transducer name (C5-1, L12-5, P4-2: letters then digits and a dash); 1 for a bare number (5, 0.4, 10:00);
+ * 0 otherwise. At most 4 digits: a longer run is an ID or a date, never a label. */
+static int label_token(const char *t, size_t n)
+{
+    while (n > 0 && (t[n - 1] == ',' || t[n - 1] == ';' || t[n - 1] == ')' || t[n - 1] == ']'))
+        n--;
+    while (n > 0 && (t[0] == '(' || t[0] == '['))
+        t++, n--;
+    if (n == 0 || n > 16)
+        return n == 0 ? 1 : 0;
+    size_t digits = 0;
+    for (size_t i = 0; i < n; i++)
+        digits += isdigit((unsigned char)t[i]) != 0;
+    if (digits > 4)
+        return 0;
+    for (size_t i = 0; i < sizeof VOCAB / sizeof *VOCAB; i++)
+        if (strlen(VOCAB[i]) == n && strncasecmp(VOCAB[i], t, n) == 0)
+            return 2;
+    size_t i = 0;
+    /* probe: 1-2 letters, digits, '-', digits */
+    while (i < n && isalpha((unsigned char)t[i]))
+        i++;
+    if (i >= 1 && i <= 2 && i < n && isdigit((unsigned char)t[i])) {
+        size_t j = i;
+        while (j < n && isdigit((unsigned char)t[j]))
+            j++;
+        if (j < n && t[j] == '-' && j + 1 < n) {
+            size_t k = j + 1;
+            while (k < n && isdigit((unsigned char)t[k]))
+                k++;
+            if (k == n)
+                return 2;
+        }
+    }
+    /* number with an optional unit from the vocabulary: [+-]digits[.:,digits]*unit? */
+    i = 0;
+    if (t[0] == '-' || t[0] == '+')
+        i++;
+    if (i >= n || !isdigit((unsigned char)t[i]))
+        return 0;
+    while (i < n && (isdigit((unsigned char)t[i]) || ((t[i] == '.' || t[i] == ':' || t[i] == ',') && i + 1 < n &&
+                                                      isdigit((unsigned char)t[i + 1]))))
+        i++;
+    if (i == n || (i + 1 == n && t[i] == '%'))
+        return 1;
+    for (size_t v = 0; v < sizeof VOCAB / sizeof *VOCAB; v++)
+        if (strlen(VOCAB[v]) == n - i && strncasecmp(VOCAB[v], t + i, n - i) == 0)
+            return 2;
+    return 0;
+}
+
+/* 1 when every token of s is a label token and one at least is a word (a bare number keeps the usual
+ * rules: a misread ID can come out as "6"). */
+static int label_line(const char *s, size_t n)
+{
+    size_t tokens = 0;
+    for (size_t a = 0; a < n;) {
+        while (a < n && is_sep((unsigned char)s[a]))
+            a++;
+        size_t b = a;
+        while (b < n && !is_sep((unsigned char)s[b]))
+            b++;
+        if (b > a) {
+            int k = label_token(s + a, b - a);
+            if (!k)
+                return 0;
+            tokens += k == 2;
+        }
+        a = b;
+    }
+    return tokens > 0;
+}
+
+/* A token shaped like a date whatever its values (12/13/1330, 61/22/1941 — a digit misread makes it an
+ * impossible date the patterns refuse): 6-8 digits in three groups split by the same '/', '.' or '-', or
+ * with one stray character among the digits (04.11.198F4). Overlays print nothing else in that shape.
+ * [test_pixel_classify: test_date_shape] */
+static int date_shape(const char *s, size_t n)
+{
+    for (size_t a = 0; a < n;) {
+        while (a < n && is_sep((unsigned char)s[a]))
+            a++;
+        size_t b = a;
+        while (b < n && !is_sep((unsigned char)s[b]))
+            b++;
+        size_t digits = 0, other = 0, seps = 0;
+        char sep = 0;
+        int mixed = 0;
+        for (size_t i = a; i < b; i++) {
+            char c = s[i];
+            if (isdigit((unsigned char)c))
+                digits++;
+            else if (c == '/' || c == '.' || c == '-') {
+                if (sep && c != sep)
+                    mixed = 1;
+                sep = c;
+                seps++;
+            } else
+                other++;
+        }
+        if (digits >= 6 && digits <= 8 && seps == 2 && !mixed && other <= 1 && b - a <= 12)
+            return 1;
+        a = b;
+    }
+    return 0;
+}
+
 /* ---- the decision ---- */
 
-/* Run the detectors over s; 1 when a wanted finding (from detector only_det when non-zero) is found. */
+/* Run the detectors over s; 1 when a wanted finding (from the detectors of the mask only_dets, bits
+ * 1 << DV_DET_x, when non-zero) is found. */
 static int detect(dv_pixclass *pc, dv_text_worker *tw, const dv_plan *plan, dv_infotype_set want,
-                  const char *s, size_t n, int only_det, dv_infotype *why, dv_error *err)
+                  const char *s, size_t n, unsigned only_dets, dv_infotype *why, dv_error *err)
 {
     if (n == 0)
         return 0;
@@ -459,7 +594,7 @@ static int detect(dv_pixclass *pc, dv_text_worker *tw, const dv_plan *plan, dv_i
         return -1;
     for (size_t i = 0; i < pc->f.n; i++) {
         const dv_finding *x = &pc->f.v[i];
-        if (only_det && x->detector != only_det)
+        if (only_dets && !(only_dets & (1u << x->detector)))
             continue;
         if (x->type < DV_IT_COUNT && (want & DV_IT_BIT(x->type))) {
             *why = (dv_infotype)x->type;
@@ -495,6 +630,16 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
     dv_infotype_set want = pol->want;
     if (!pol->classify || want == 0)
         return 0;
+    /* 0. A line of overlay labels (L, R, 5 cm, TIS 0.4, GAIN 52 ...): only the instance's own values (and
+     * the [CTX] phrases of CLEAN_DESCRIPTORS) can make it sensitive; never unreadable. */
+    if (len <= PC_MAX_TEXT && label_line(utf8, len)) {
+        int r0 = detect(pc, tw, plan, want, utf8, len, (1u << DV_DET_DENYLIST) | (1u << DV_DET_CONTEXT), why, err);
+        if (r0 < 0)
+            return -1;
+        if (r0)
+            *verdict = DV_PIXEL_SENSITIVE;
+        return 0;
+    }
     /* 1. The reading as it came: the deny-list, patterns, dictionaries and [CTX] (dv_text_detect). */
     int r = detect(pc, tw, plan, want, utf8, len, 0, why, err);
     if (r)
@@ -551,6 +696,11 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
             r = 1;
             goto done;
         }
+        if ((want & DV_IT_BIT(DV_IT_DATE)) && date_shape(b, m)) {
+            *why = DV_IT_DATE;
+            r = 1;
+            goto done;
+        }
     }
     /* 5. Letters repaired (1 as I, then as L): names read with digits. */
     for (int k = 0; k < 2; k++) {
@@ -575,7 +725,7 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
     memcpy(b, utf8, n);
     repair_letters(b, n, 'I');
     size_t m = splits(b, n, pc->split, sizeof pc->split);
-    if (m && (r = detect(pc, tw, plan, want, pc->split, m, DV_DET_DENYLIST, why, err)))
+    if (m && (r = detect(pc, tw, plan, want, pc->split, m, 1u << DV_DET_DENYLIST, why, err)))
         goto done;
     /* 8. Nothing found: a reading the OCR could not make is covered (privacy first). */
     if (unreadable(utf8, len, ocr_conf)) {
@@ -588,4 +738,84 @@ done:
         return -1;
     *verdict = DV_PIXEL_SENSITIVE;
     return 0;
+}
+
+/* ---- one frame's lines together ---- */
+
+/* Area of a inside b, over a's area, >= 9/10. */
+static int mostly_inside(const dv_box *a, const dv_box *b)
+{
+    uint64_t x0 = a->x > b->x ? a->x : b->x, y0 = a->y > b->y ? a->y : b->y;
+    uint64_t x1 = (uint64_t)a->x + a->w < (uint64_t)b->x + b->w ? (uint64_t)a->x + a->w : (uint64_t)b->x + b->w;
+    uint64_t y1 = (uint64_t)a->y + a->h < (uint64_t)b->y + b->h ? (uint64_t)a->y + a->h : (uint64_t)b->y + b->h;
+    if (x1 <= x0 || y1 <= y0)
+        return 0;
+    return (x1 - x0) * (y1 - y0) * 10 >= (uint64_t)a->w * a->h * 9;
+}
+
+static int overlap(const dv_box *a, const dv_box *b)
+{
+    return (uint64_t)a->x < (uint64_t)b->x + b->w && (uint64_t)b->x < (uint64_t)a->x + a->w &&
+           (uint64_t)a->y < (uint64_t)b->y + b->h && (uint64_t)b->y < (uint64_t)a->y + a->h;
+}
+
+/* An unreadable line is covered (privacy first) when it overlaps a sensitive line, and otherwise unless the
+ * detector's own lines show it is not a line of text of its own: it holds a line that was read (the
+ * detector grouped texture — speckle, anatomy — with labels, and a box 150 px high reads as noise: the lines
+ * inside decide for themselves), or it lies inside a line that was read and found nothing (the same text,
+ * read whole). */
+static int unreadable_covered(const dv_box *v, size_t n, const uint8_t *verdict, size_t i)
+{
+    for (size_t j = 0; j < n; j++)
+        if (j != i && (verdict[j] & 0x7Fu) == DV_PIXEL_SENSITIVE && overlap(&v[i], &v[j]))
+            return 1;
+    for (size_t j = 0; j < n; j++) {
+        if (j == i || (verdict[j] & 0x7Fu) == DV_PIXEL_UNREADABLE)
+            continue;
+        if (mostly_inside(&v[j], &v[i]))
+            return 0;
+        if ((verdict[j] & 0x7Fu) == DV_PIXEL_KEEP && mostly_inside(&v[i], &v[j]))
+            return 0;
+    }
+    return 1;
+}
+
+/* The detector may cut one line in two (a gap between words over anatomy): a piece in the same row as a
+ * sensitive box, about as high (within 3:2), sharing three quarters of the lower one's rows and closer to
+ * it than that height, is the rest of that line and is covered with it, privacy first (generator seed 1:
+ * `Nort` + `field Clinic`). A label on the same line as a PHI value goes with it (the scorer does not count
+ * such labels either). */
+int dv_pixel_same_line(const dv_box *a, const dv_box *b)
+{
+    uint64_t hmin = a->h < b->h ? a->h : b->h, hmax = a->h < b->h ? b->h : a->h;
+    if (hmax * 2 > hmin * 3)
+        return 0;
+    uint64_t y0 = a->y > b->y ? a->y : b->y;
+    uint64_t y1 = (uint64_t)a->y + a->h < (uint64_t)b->y + b->h ? (uint64_t)a->y + a->h : (uint64_t)b->y + b->h;
+    if (y1 <= y0 || (y1 - y0) * 4 < hmin * 3)
+        return 0;
+    uint64_t ax1 = (uint64_t)a->x + a->w, bx1 = (uint64_t)b->x + b->w;
+    uint64_t gap = ax1 <= b->x ? b->x - ax1 : bx1 <= a->x ? a->x - bx1 : 0;
+    return gap <= hmin;
+}
+
+static int same_line_as_sensitive(const dv_box *v, size_t n, const uint8_t *verdict, size_t i)
+{
+    for (size_t j = 0; j < n; j++)
+        if (j != i && (verdict[j] & 0x7Fu) == DV_PIXEL_SENSITIVE && dv_pixel_same_line(&v[i], &v[j]))
+            return 1;
+    return 0;
+}
+
+void dv_pixel_lines_cover(const dv_box *lines, size_t n, uint8_t *verdicts)
+{
+    /* decided on the verdicts as read (the low bits), the outcome kept in bit 7 until all are decided: no
+     * decision depends on another's outcome */
+    for (size_t i = 0; i < n; i++) {
+        int cover = verdicts[i] == DV_PIXEL_SENSITIVE || same_line_as_sensitive(lines, n, verdicts, i) ||
+                    (verdicts[i] == DV_PIXEL_UNREADABLE && unreadable_covered(lines, n, verdicts, i));
+        verdicts[i] = (uint8_t)(verdicts[i] | (cover ? 0x80u : 0u));
+    }
+    for (size_t i = 0; i < n; i++)
+        verdicts[i] = (verdicts[i] & 0x80u) ? 1 : 0;
 }

@@ -123,6 +123,16 @@ int dv_ocr_last_confidence(const dv_ocr *o);
  * Returns 0 or -1 with err (the engine failing is an error, never "no text"). */
 int dv_ocr_read(dv_ocr *o, const dv_gray8 *g, const dv_box *box, uint32_t deadline_ms, char **utf8,
                 size_t *len, dv_error *err);
+/* How a box is made into ink and paper before recognition (docs/pixels.md "OCR"). STRETCH (dv_ocr_read):
+ * the text's polarity is the one the box's border says (a dark border: bright text), its darkest 2 % in
+ * that polarity is ink, the border's level paper. FLIP: the same with the other polarity — the pixel
+ * stage's second reading of a box the first did not find sensitive (a white label that starts on a black
+ * bar and runs on over bright anatomy has a bright border: read as dark text, only the part on the bar
+ * comes out). */
+typedef enum dv_ocr_prep { DV_OCR_PREP_STRETCH = 0, DV_OCR_PREP_FLIP = 1 } dv_ocr_prep;
+/* dv_ocr_read with the preparation chosen. */
+int dv_ocr_read_prep(dv_ocr *o, const dv_gray8 *g, const dv_box *box, dv_ocr_prep prep, uint32_t deadline_ms,
+                     char **utf8, size_t *len, dv_error *err);
 
 /* ---- redact.c ---- */
 

@@ -236,9 +236,10 @@ static int otsu(const uint32_t hist[256], uint64_t n)
     return t;
 }
 
-/* Crop, orient (dark text on light), stretch, upscale and pad box of g into o->buf. */
-static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, uint32_t *pw, uint32_t *ph, int *multi,
-                   dv_error *err)
+/* Crop, orient (dark text on light), stretch, upscale and pad box of g into o->buf. prep DV_OCR_PREP_FLIP
+ * takes the polarity opposite to the one the box's border says (dv_redact.h). */
+static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, dv_ocr_prep prep, uint32_t *pw, uint32_t *ph,
+                   int *multi, dv_error *err)
 {
     uint32_t bw = b->w, bh = b->h;
     uint32_t hist[256] = {0};
@@ -281,6 +282,13 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, uint32_t *pw, 
             break;
     }
     int invert = bgv <= t;
+    /* The border can mislead: a label that starts on a black bar and runs on over bright anatomy has a
+     * bright border, so its white letters are taken for paper and only the part on the bar is read. The
+     * pixel stage reads such boxes a second time with the other polarity. */
+    if (prep == DV_OCR_PREP_FLIP)
+        invert = !invert;
+    const uint8_t *src = g->px + (size_t)b->y * g->width + b->x;
+    size_t stride = g->width;
     /* In "ink dark" terms: the darkest 2 % of the box is ink (0), the background and anything lighter
      * (a halo, an outline, lighter noise) is paper (255), so faint grey text reads like black. */
     uint64_t cut = n / 50, acc = 0;
@@ -314,7 +322,7 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, uint32_t *pw, 
     for (uint32_t y = 0; y <= bh; y++) {
         uint32_t inked = 0;
         if (y < bh) {
-            const uint8_t *row = g->px + (size_t)(b->y + y) * g->width + b->x;
+            const uint8_t *row = src + (size_t)y * stride;
             for (uint32_t x = 0; x < bw && inked < 2; x++)
                 inked += lut[row[x]] < 128;
         }
@@ -346,10 +354,10 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, uint32_t *pw, 
         return dv_fail(err, DV_ERR_LIMIT, "OCR box %ux%u too large to recognise", bw, bh);
     size_t need = (size_t)(W * H);
     if (need > o->cap) {
-        uint8_t *nb = realloc(o->buf, need);
-        if (!nb)
+        uint8_t *nbuf = realloc(o->buf, need);
+        if (!nbuf)
             return dv_fail(err, DV_ERR_NOMEM, "out of memory for an OCR box of %ux%u", bw, bh);
-        o->buf = nb;
+        o->buf = nbuf;
         o->cap = need;
     }
     /* Padding is the box's own background, so the box's edge is no stroke. */
@@ -364,8 +372,8 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, uint32_t *pw, 
             y0 = bh - 1;
         uint32_t y1 = y0 + 1 < bh ? y0 + 1 : y0;
         double wy = fy - y0;
-        const uint8_t *r0 = g->px + (size_t)(b->y + y0) * g->width + b->x;
-        const uint8_t *r1 = g->px + (size_t)(b->y + y1) * g->width + b->x;
+        const uint8_t *r0 = src + (size_t)y0 * stride;
+        const uint8_t *r1 = src + (size_t)y1 * stride;
         uint8_t *out = o->buf + (size_t)(y + pad) * W + pad;
         for (uint32_t x = 0; x < sw; x++) {
             double fx = (x + 0.5) / s - 0.5;
@@ -408,6 +416,12 @@ static size_t tidy(char *s)
 int dv_ocr_read(dv_ocr *o, const dv_gray8 *g, const dv_box *box, uint32_t deadline_ms, char **utf8,
                 size_t *len, dv_error *err)
 {
+    return dv_ocr_read_prep(o, g, box, DV_OCR_PREP_STRETCH, deadline_ms, utf8, len, err);
+}
+
+int dv_ocr_read_prep(dv_ocr *o, const dv_gray8 *g, const dv_box *box, dv_ocr_prep prep, uint32_t deadline_ms,
+                     char **utf8, size_t *len, dv_error *err)
+{
     *utf8 = NULL;
     if (len)
         *len = 0;
@@ -421,9 +435,9 @@ int dv_ocr_read(dv_ocr *o, const dv_gray8 *g, const dv_box *box, uint32_t deadli
     o->timed_out = 0;
     o->last_conf = -1;
 
-    uint32_t w, h;
-    int multi;
-    if (prepare(o, g, box, &w, &h, &multi, err))
+    uint32_t w = 0, h = 0;
+    int multi = 0;
+    if (prepare(o, g, box, prep, &w, &h, &multi, err))
         return -1;
     if (w == 0) {
         char *empty = calloc(1, 1);

@@ -123,6 +123,55 @@ static void test_reads_names_ids_dates(void **state)
     assert_true(all_near >= 0.97 * all);
 }
 
+/* A label that starts on a black bar and runs on over a bright background (anatomy): the box's border is
+ * mostly bright, so the first reading takes the text for dark and the black bar for its ink; the flipped
+ * reading (DV_OCR_PREP_FLIP, the pixel stage's second reading) reads the white letters over both. Lines on
+ * black, 14 px and larger, white / yellow / green (255 in the grey view), not outlined: their background
+ * right of the first 40 % of the box turned to a flat 190. */
+static void test_flipped_reading(void **state)
+{
+    suite *s = *state;
+    unsigned n = 0, flip_ok = 0, first_ok = 0;
+    for (size_t i = 0; i < s->lines.n && n < 12; i++) {
+        const dvt_line *l = &s->lines.v[i];
+        if (!l->phi || l->size < 14 || strcmp(l->background, "black") || strstr(l->colour, "outline") ||
+            !strcmp(l->colour, "grey"))
+            continue;
+        n++;
+        dv_gray8 g = l->img;
+        g.px = malloc((size_t)g.width * g.height);
+        assert_non_null(g.px);
+        memcpy(g.px, l->img.px, (size_t)g.width * g.height);
+        uint32_t x0 = l->box.x + l->box.w * 2 / 5;
+        for (uint32_t y = 0; y < g.height; y++)
+            for (uint32_t x = x0; x < g.width; x++)
+                if (g.px[(size_t)y * g.width + x] < 100)
+                    g.px[(size_t)y * g.width + x] = 190;
+        char want[256], got[256];
+        dvt_fold_alnum(l->text, want, sizeof want);
+        for (int prep = 0; prep < 2; prep++) {
+            dv_error err = {0};
+            char *t = NULL;
+            size_t len = 0;
+            assert_int_equal(dv_ocr_read_prep(s->ocr, &g, &l->box, prep ? DV_OCR_PREP_FLIP : DV_OCR_PREP_STRETCH,
+                                              0, &t, &len, &err), 0);
+            dvt_fold_alnum(t, got, sizeof got);
+            int d = dvt_edit_distance(want, got);
+            if (prep)
+                flip_ok += d <= 2;
+            else
+                first_ok += d <= 2;
+            free(t);
+        }
+        free(g.px);
+    }
+    fprintf(stderr, "half on a bright background: %u lines, first reading %u, flipped %u within 2 edits\n", n,
+            first_ok, flip_ok);
+    assert_true(n >= 3);
+    assert_true(flip_ok * 10 >= n * 8);
+    assert_true(flip_ok > first_ok);
+}
+
 /* Two lines in one box (the detector merges the padded boxes of close lines): read as a block, both lines
  * come out (letters and digits within 2 edits of the two texts); read as one line (PSM 7) a two-line box
  * came out as noise. Pairs of lines on a black background, 12 px and larger, stacked 3 px apart. */
@@ -372,6 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_names_ids_dates),
         cmocka_unit_test(test_two_line_box),
+        cmocka_unit_test(test_flipped_reading),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_deadline_interrupts),
         cmocka_unit_test(test_missing_model),

@@ -140,7 +140,7 @@ static void test_overlay_rules_without_own_values(void **state)
         "Name: XQWERTZ YUIOP", "Patient: QWERTZ", "ID 7734", "DOB ??", "Acc# 0001", "9153342",
         "SN0084213", "Riverside Medical Center", "Northfield Imaging Centre", "07/04/2019 12:01",
         "SMITHSON, ANNA", "NAKAMURA^YUKI", "Hartley, Emma J.", "MILLER*JOHN**", "St. Elsewhere General",
-        "SAINT LUKE", "ST. JUDE",
+        "SAINT LUKE", "ST. JUDE", "OKAFOR\xC2\xAE CARLOS", "OKAFOR\xC2\xB0" "CARLOS",
     };
     for (size_t i = 0; i < sizeof phi / sizeof *phi; i++)
         expect(&f, phi[i], DV_PIXEL_SENSITIVE);
@@ -182,6 +182,120 @@ static void test_unreadable_is_covered(void **state)
     assert_int_equal(decide(&f, "xq vb", -1, NULL), DV_PIXEL_KEEP); /* confidence unknown */
     assert_int_equal(decide(&f, "L", 90, NULL), DV_PIXEL_KEEP);
     teardown_fx(&f);
+}
+
+/* Lines made only of overlay vocabulary (labels, units, numbers, probe names) stay whatever the OCR's
+ * confidence and whatever a dictionary says (Abd is a given name to it); a bare number keeps the usual rules
+ * (a misread ID can come out as "6"); a word outside the vocabulary keeps them too. */
+static void test_vocabulary_stays(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    static const char *const keep[] = {"Abd", "DR 60 Abd", "MI 1.1", "AX T2 FS", "RT KIDNEY", "LIVER LONG", "GB",
+                                       "TIS 0.4 MI 1.1", "FR 30Hz", "5 cm", "C5-1", "L12-5 GAIN 52", "(R)"};
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) {
+        assert_int_equal(decide(&f, keep[i], 0, NULL), DV_PIXEL_KEEP);
+        assert_int_equal(decide(&f, keep[i], 90, NULL), DV_PIXEL_KEEP);
+    }
+    assert_int_equal(decide(&f, "6", 10, NULL), DV_PIXEL_UNREADABLE);      /* a bare number: usual rules */
+    assert_int_equal(decide(&f, "GAIN 52 Xq", 10, NULL), DV_PIXEL_UNREADABLE); /* not all vocabulary */
+    assert_int_equal(decide(&f, "MRN 4821", 90, NULL), DV_PIXEL_SENSITIVE); /* a field label is no vocabulary */
+    assert_int_equal(decide(&f, "R 48213377", 90, NULL), DV_PIXEL_SENSITIVE); /* > 4 digits: an ID, not a label */
+    teardown_fx(&f);
+}
+
+/* A token in the shape of a date is a date even when a misread digit makes it impossible (month 22, year
+ * 1330) or a letter slipped in; times, decimals and versions are not. */
+static void test_date_shape(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    static const char *const dates[] = {"12/13/1330", "61/22/1941", "04.11.198F4", "1955-19-42", "DOB 31/31/31"};
+    for (size_t i = 0; i < sizeof dates / sizeof *dates; i++) {
+        dv_infotype why;
+        assert_int_equal(decide(&f, dates[i], 90, &why), DV_PIXEL_SENSITIVE);
+    }
+    dv_infotype why;
+    assert_int_equal(decide(&f, "61/22/1941", 90, &why), DV_PIXEL_SENSITIVE);
+    assert_int_equal(why, DV_IT_DATE);
+    static const char *const keep[] = {"10:00:14", "0.4", "1.2.3", "12/13", "5.0 mm", "W 400 L 40", "ST 1.2"};
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        expect(&f, keep[i], DV_PIXEL_KEEP);
+    teardown_fx(&f);
+    /* only when dates are wanted */
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\", \"excludeInfoTypes\": [\"DATE\", "
+                   "\"DATE_OF_BIRTH\"]}");
+    expect(&f, "61/22/1941", DV_PIXEL_KEEP);
+    teardown_fx(&f);
+}
+
+/* One frame's lines decided together (dv_pixel_lines_cover). */
+static void test_lines_cover(void **state)
+{
+    (void)state;
+    enum { K = DV_PIXEL_KEEP, S = DV_PIXEL_SENSITIVE, U = DV_PIXEL_UNREADABLE };
+    /* the usual: sensitive covered, kept kept, an unreadable line on its own covered (privacy first) */
+    {
+        dv_box b[] = {{0, 0, 100, 20}, {0, 100, 60, 20}, {300, 300, 80, 20}};
+        uint8_t v[] = {S, K, U};
+        dv_pixel_lines_cover(b, 3, v);
+        assert_int_equal(v[0], 1);
+        assert_int_equal(v[1], 0);
+        assert_int_equal(v[2], 1);
+    }
+    /* a line cut in two: the piece next to a sensitive box on its row is covered; a box on another row, a
+     * box far along the row, or a much taller one, is not */
+    {
+        dv_box b[] = {{8, 3, 43, 18}, {55, 2, 87, 19}, {400, 3, 60, 18}, {8, 40, 60, 18}, {0, 0, 52, 60}};
+        uint8_t v[] = {K, S, K, K, K};
+        dv_pixel_lines_cover(b, 5, v);
+        assert_int_equal(v[0], 1);
+        assert_int_equal(v[1], 1);
+        assert_int_equal(v[2], 0);
+        assert_int_equal(v[3], 0);
+        assert_int_equal(v[4], 0);
+    }
+    /* an unreadable box holding lines that were read (texture grouped with labels) is not covered; the lines
+     * inside decide; one inside a line read as KEEP is not covered; one next to nothing read is */
+    {
+        dv_box b[] = {{0, 178, 581, 146}, {0, 178, 62, 22}, {0, 202, 93, 22}, {58, 416, 582, 64},
+                      {423, 437, 200, 40}, {0, 400, 40, 30}};
+        uint8_t v[] = {U, K, K, K, U, U};
+        dv_pixel_lines_cover(b, 6, v);
+        assert_int_equal(v[0], 0);
+        assert_int_equal(v[1], 0);
+        assert_int_equal(v[2], 0);
+        assert_int_equal(v[3], 0);
+        assert_int_equal(v[4], 0);
+        assert_int_equal(v[5], 1);
+    }
+    /* an unreadable box holding only unreadable boxes stays covered, and so do they */
+    {
+        dv_box b[] = {{0, 0, 400, 100}, {10, 10, 50, 20}};
+        uint8_t v[] = {U, U};
+        dv_pixel_lines_cover(b, 2, v);
+        assert_int_equal(v[0], 1);
+        assert_int_equal(v[1], 1);
+    }
+    /* overlapping a sensitive line, an unreadable box is covered whatever else it holds (privacy first) */
+    {
+        dv_box b[] = {{0, 0, 400, 150}, {100, 50, 150, 20}, {0, 0, 60, 20}};
+        uint8_t v[] = {U, S, K};
+        dv_pixel_lines_cover(b, 3, v);
+        assert_int_equal(v[0], 1);
+        assert_int_equal(v[1], 1);
+        assert_int_equal(v[2], 0);
+    }
+    dv_pixel_lines_cover(NULL, 0, NULL); /* no lines */
+    /* pieces of one line: symmetric; not across rows, not far apart, not 2:1 in height */
+    dv_box p = {8, 3, 43, 18}, q = {55, 2, 87, 19}, far = {200, 3, 40, 18}, below = {8, 30, 43, 18}, tall = {55, 0, 40, 40};
+    assert_true(dv_pixel_same_line(&p, &q));
+    assert_true(dv_pixel_same_line(&q, &p));
+    assert_false(dv_pixel_same_line(&p, &far));
+    assert_false(dv_pixel_same_line(&p, &below));
+    assert_false(dv_pixel_same_line(&p, &tall));
 }
 
 /* Policies: the default set, additional and exclude, UNSPECIFIED with additionalInfoTypes, ALL/NO text. */
@@ -327,6 +441,9 @@ int main(void)
         cmocka_unit_test(test_overlay_rules_without_own_values),
         cmocka_unit_test(test_labels_stay),
         cmocka_unit_test(test_unreadable_is_covered),
+        cmocka_unit_test(test_vocabulary_stays),
+        cmocka_unit_test(test_date_shape),
+        cmocka_unit_test(test_lines_cover),
         cmocka_unit_test(test_policy),
         cmocka_unit_test(test_clean_descriptors),
         cmocka_unit_test(test_hostile_text),
