@@ -65,6 +65,9 @@
 #define SAT_GAP 25                /* ... the surroundings' mean at least this far below it */
 #define TWIN_CNR 7.0              /* unsaturated twin lines: contrast over the background's sd */
 #define TWIN_INK 10               /* twins' inks differ by at most this */
+#define SUB_INK 245               /* labels over speckle: saturated ink ... */
+#define SUB_T 180                 /* ... standing out this much (mean peak top-hat) */
+#define TINY_T 135                /* tiny saturated text: mean peak top-hat */
 #define CNR 4.5                   /* contrast over background texture for low-contrast lines */
 #define TILE 32                   /* cine change tiles */
 #define MARGIN 96                 /* cine window margin, frame pixels */
@@ -89,7 +92,7 @@ typedef struct line {
     uint32_t ns, dref;                  /* strong glyphs, the brightest ink among them */
     uint32_t gh_max;                    /* tallest glyph */
     uint32_t nc, tsum, hmin, hmax;      /* strong glyphs whose ink is within 40 of dref ("consistent") */
-    uint32_t cy0, cy1;                  /* rows spanned by the consistent glyphs */
+    uint32_t cx0, cy0, cx1, cy1;        /* span of the consistent glyphs */
     uint32_t dall, nt, ttsum;           /* brightest ink of any glyph; flat glyphs of that ink, their contrast */
     int ok;                             /* accepted as text */
     uint64_t core, npx;
@@ -653,7 +656,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
     line *ln = td->lines;
     memset(ln, 0, ng * sizeof *ln);
     for (size_t i = 0; i < ng; i++)
-        ln[i].x0 = ln[i].y0 = ln[i].hmin = ln[i].cy0 = UINT32_MAX;
+        ln[i].x0 = ln[i].y0 = ln[i].hmin = ln[i].cy0 = ln[i].cx0 = UINT32_MAX;
     for (size_t i = 0; i < ng; i++) {
         line *l = &ln[lfind(c, (uint32_t)i)];
         l->x0 = c[i].x0 < l->x0 ? c[i].x0 : l->x0;
@@ -686,6 +689,8 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         l->hmax = gh > l->hmax ? gh : l->hmax;
         l->cy0 = c[i].y0 < l->cy0 ? c[i].y0 : l->cy0;
         l->cy1 = c[i].y1 > l->cy1 ? c[i].y1 : l->cy1;
+        l->cx0 = c[i].x0 < l->cx0 ? c[i].x0 : l->cx0;
+        l->cx1 = c[i].x1 > l->cx1 ? c[i].x1 : l->cx1;
     }
     size_t nacc = 0;
     for (size_t i = 0; i < ng; i++) {
@@ -705,7 +710,10 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         } else if (l->nc >= 2 && l->nc * 2 >= l->ns) {
             /* two or more glyphs of one ink, high contrast, flat ink cores (tiny text: cores are all edge) */
             double tmean = (double)l->tsum / l->nc, corefrac = l->npx ? (double)l->core / (double)l->npx : 0.0;
-            ok = tmean >= 155 && (corefrac >= 0.5 || lh <= 7);
+            /* tiny text (7 px or less) at the saturated ink: antialiasing leaves its thin strokes short of
+             * their full contrast (8-px fonts on small MR over the body: 148-152) */
+            int tiny_sat = lh <= 7 && l->dref >= SUB_INK;
+            ok = tmean >= (tiny_sat ? TINY_T : 155) && (corefrac >= 0.5 || lh <= 7);
             if (!ok && tmean >= 48) {
                 /* lower contrast (grey text, JPEG-softened thin strokes): enough on a plain dark background
                  * that varies far less than the ink stands out (speckle varies as much as its own peaks) */
@@ -713,6 +721,14 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
                 double sd_max = tmean / CNR - 4; /* tmean >= CNR * (sd + 4) without a square root */
                 ok = sd_max > 0 && b.var <= sd_max * sd_max && b.bright <= 0.02 && b.mean <= 0.25 * l->dref;
             }
+        } else if (l->nc >= 2 && l->dref >= SUB_INK && (double)l->tsum / l->nc >= SUB_T &&
+                   (l->cy1 - l->cy0) * 10 <= l->hmax * 13 && l->hmin * 10 >= l->hmax * 7 &&
+                   l->cx1 - l->cx0 <= l->nc * 2 * l->hmax) {
+            /* a label over speckle: its glyphs share one saturated ink, aligned, at letter pitch, while the
+             * speckle blobs attached to them outnumber them (nc * 2 < ns); the line is the label's glyphs
+             * alone (the speckle around it is not text) */
+            ok = 1;
+            l->x0 = l->cx0, l->x1 = l->cx1, l->y0 = l->cy0, l->y1 = l->cy1;
         } else if (l->ns == 1 && l->cnt <= 2) {
             ok = lone_glyph_ok(td, &c[l->only], w, h);
         } else {
