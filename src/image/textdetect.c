@@ -68,6 +68,11 @@
 #define SUB_INK 245               /* labels over speckle: saturated ink ... */
 #define SUB_T 180                 /* ... standing out this much (mean peak top-hat) */
 #define TINY_T 135                /* tiny saturated text: mean peak top-hat */
+#define DIM_GAIN 8u               /* dim pass: the lowest 32 levels stretched over 256 */
+#define DIM_T 150                 /* ... a word's peak top-hat */
+#define DIM_MAX_H 8               /* ... tiny print only (larger dark print has its letters' shapes) */
+enum { PASS_TOPHAT, PASS_SAT, PASS_DIM };
+#define DIM_MAX_PIXELS (512u * 512u)
 #define CNR 4.5                   /* contrast over background texture for low-contrast lines */
 #define TILE 32                   /* cine change tiles */
 #define MARGIN 96                 /* cine window margin, frame pixels */
@@ -414,6 +419,17 @@ static int glyph_like(const comp *c)
     return c->tmax >= T_HIGH ? 2 : 1;
 }
 
+/* A word of tiny dark print in the dim pass (make_dim): its letters blur into one component 3-8 rows
+ * tall and at least 1.5 heights long, standing out strongly (the letters' own shapes are lost at 5 px). */
+static int word_like(const comp *c)
+{
+    uint32_t w = c->x1 - c->x0, h = c->y1 - c->y0;
+    if (h < MIN_H || h > DIM_MAX_H || w * 2 < h * 3 || w > 24 * h + 8 || c->tmax < DIM_T)
+        return 0;
+    uint64_t box = (uint64_t)w * h;
+    return (uint64_t)c->n * 100 >= box * 30 && (uint64_t)c->n * 100 <= box * 90 ? 2 : 0;
+}
+
 /* Flat: nearly every pixel in the ink core (a drawn glyph is one value; texture blobs peak and fade). */
 static int flat(const comp *g)
 {
@@ -590,8 +606,9 @@ static int extend_lines(dv_textdetect *td, line *ln, size_t ng, size_t nacc)
 /* Search one polarity of the working image (w x h, scale f, offset ox/oy in the frame); append padded
  * frame boxes to td->found. */
 static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_t ox, uint32_t oy,
-                  uint32_t fw, uint32_t fh, int sat, dv_error *err)
+                  uint32_t fw, uint32_t fh, int pass, dv_error *err)
 {
+    int sat = pass == PASS_SAT, dim = pass == PASS_DIM;
     if (sat) { /* the saturated pass: ink is what sits at the extreme value, whatever surrounds it */
         size_t n = (size_t)w * h;
         memcpy(td->b, td->d, n);
@@ -606,7 +623,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
     /* keep glyphs, compacting */
     size_t ng = 0;
     for (size_t i = 0; i < nc; i++) {
-        int gl = glyph_like(&c[i]);
+        int gl = dim ? word_like(&c[i]) : glyph_like(&c[i]);
         if (gl) {
             c[ng] = c[i];
             c[ng].strong = gl == 2;
@@ -702,7 +719,11 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         /* the staircase test looks at the glyphs of the line's ink only: texture blobs that attach above or
          * below a line of text over speckle (ultrasound labels) make the whole line taller, not a staircase */
         uint32_t ch = l->nc ? l->cy1 - l->cy0 : lh;
-        if (sat) {
+        if (dim) {
+            /* two or more words of tiny print on one row, about as tall, standing out strongly */
+            ok = l->ns >= 2 && l->hmin * 10 >= l->hmax * 6 && lh * 5 <= l->gh_max * 7 &&
+                 l->nc * 2 > l->ns && l->tsum >= l->nc * DIM_T;
+        } else if (sat) {
             ok = l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 && l->gh_max >= 4 &&
                  sat_alone(td, l, w, h);
         } else if (ch * 5 > l->hmax * 8 && (l->nc || lh * 5 > l->gh_max * 8)) {
@@ -734,7 +755,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         } else {
             ok = 0;
         }
-        if (!ok && !sat && l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 &&
+        if (!ok && !sat && !dim && l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 &&
             (l->dall >= TWIN_SAT || l->nt >= 4)) {
             /* three or more flat glyphs of one ink (text over bright anatomy: every glyph weak), the ink the
              * brightest thing around, on a background that varies less than half the contrast; ink below
@@ -797,6 +818,25 @@ static void make_working(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint
     *h_out = h;
 }
 
+/* Dark print over a dark noisy background (5-px black labels over dark MR): the region's 3x3 mean,
+ * negated and stretched DIM_GAIN times, so that the lowest 256 / DIM_GAIN levels span the whole range and
+ * anything brighter is 0. */
+static void make_dim(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint32_t ry, uint32_t rw, uint32_t rh)
+{
+    for (uint32_t y = 0; y < rh; y++) {
+        uint8_t *o = td->d + (size_t)y * rw;
+        uint32_t ya = y ? y - 1 : 0, yb = y + 1 < rh ? y + 1 : rh - 1;
+        for (uint32_t x = 0; x < rw; x++) {
+            uint32_t xa = x ? x - 1 : 0, xb = x + 1 < rw ? x + 1 : rw - 1, sum = 0, n = 0;
+            for (uint32_t yy = ya; yy <= yb; yy++)
+                for (uint32_t xx = xa; xx <= xb; xx++)
+                    sum += g->px[(size_t)(ry + yy) * g->width + rx + xx], n++;
+            int v = 255 - (int)(DIM_GAIN * sum / n);
+            o[x] = (uint8_t)(v > 0 ? v : 0);
+        }
+    }
+}
+
 /* Full search of the region; boxes appended to td->found (frame coordinates). */
 static int search_region(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint32_t ry, uint32_t rw, uint32_t rh,
                          dv_error *err)
@@ -815,8 +855,13 @@ static int search_region(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint
         return -1;
     for (int dark = 0; dark < 2; dark++) {
         make_working(td, g, rx, ry, rw, rh, f, dark, &w, &h);
-        if (search(td, w, h, f, rx, ry, g->width, g->height, 0, err) ||
-            (dark && search(td, w, h, f, rx, ry, g->width, g->height, 1, err)))
+        if (search(td, w, h, f, rx, ry, g->width, g->height, PASS_TOPHAT, err) ||
+            (dark && search(td, w, h, f, rx, ry, g->width, g->height, PASS_SAT, err)))
+            return -1;
+    }
+    if (f == 1 && (uint64_t)rw * rh <= DIM_MAX_PIXELS) {
+        make_dim(td, g, rx, ry, rw, rh);
+        if (search(td, rw, rh, 1, rx, ry, g->width, g->height, PASS_DIM, err))
             return -1;
     }
     return 0;
