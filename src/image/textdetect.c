@@ -720,9 +720,15 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
          * below a line of text over speckle (ultrasound labels) make the whole line taller, not a staircase */
         uint32_t ch = l->nc ? l->cy1 - l->cy0 : lh;
         if (dim) {
-            /* two or more words of tiny print on one row, about as tall, standing out strongly */
-            ok = l->ns >= 2 && l->hmin * 10 >= l->hmax * 6 && lh * 5 <= l->gh_max * 7 &&
-                 l->nc * 2 > l->ns && l->tsum >= l->nc * DIM_T;
+            /* two or more words of tiny print on one row, their tops and bottoms aligned within a pixel (printed
+             * words; the dark gaps between echoes in ultrasound tissue make blobs of any height), standing
+             * out strongly */
+            ok = l->ns >= 2 && l->hmin + 1 >= l->hmax && lh <= l->gh_max + 1 && l->nc * 2 > l->ns &&
+                 l->tsum >= l->nc * DIM_T;
+            if (ok) { /* on a background with nothing as dark as the print (echoes' gaps border black) */
+                bgstat b = background(td, l->x0, l->y0, l->x1, l->y1, (int)l->dref, w, h);
+                ok = b.bright <= 0.02;
+            }
         } else if (sat) {
             ok = l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 && l->gh_max >= 4 &&
                  sat_alone(td, l, w, h);
@@ -733,7 +739,8 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
             double tmean = (double)l->tsum / l->nc, corefrac = l->npx ? (double)l->core / (double)l->npx : 0.0;
             /* tiny text (7 px or less) at the saturated ink: antialiasing leaves its thin strokes short of
              * their full contrast (8-px fonts on small MR over the body: 148-152) */
-            int tiny_sat = lh <= 7 && l->dref >= SUB_INK;
+            int tiny_sat = lh <= 7 && l->dref >= SUB_INK && l->nc >= 3 && l->cy1 - l->cy0 <= l->hmax + 1 &&
+                           l->hmin * 10 >= l->hmax * 7; /* 3+ letters of one height on one row (not glitter) */
             ok = tmean >= (tiny_sat ? TINY_T : 155) && (corefrac >= 0.5 || lh <= 7);
             if (!ok && tmean >= 48) {
                 /* lower contrast (grey text, JPEG-softened thin strokes): enough on a plain dark background
@@ -743,7 +750,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
                 ok = sd_max > 0 && b.var <= sd_max * sd_max && b.bright <= 0.02 && b.mean <= 0.25 * l->dref;
             }
         } else if (l->nc >= 2 && l->dref >= SUB_INK && (double)l->tsum / l->nc >= SUB_T &&
-                   (l->cy1 - l->cy0) * 10 <= l->hmax * 13 && l->hmin * 10 >= l->hmax * 7 &&
+                   l->cy1 - l->cy0 <= l->hmax + 1 && l->hmin * 10 >= l->hmax * 7 &&
                    l->cx1 - l->cx0 <= l->nc * 2 * l->hmax) {
             /* a label over speckle: its glyphs share one saturated ink, aligned, at letter pitch, while the
              * speckle blobs attached to them outnumber them (nc * 2 < ns); the line is the label's glyphs
