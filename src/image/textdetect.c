@@ -26,7 +26,14 @@
  *      do not make it one). Refused pieces of an accepted line (flat, same ink, same rows, within 2.5
  *      heights) join it (extend_lines: a grey label running from a black corner over anatomy, a glyph
  *      broken by JPEG). The dark polarity has a third pass over its saturated pixels alone (sat_alone:
- *      black print over textured mammography or dark noisy MR);
+ *      black print over textured mammography or dark noisy MR). Two rules for text bound to texture: a
+ *      label over ultrasound speckle, whose attached speckle blobs outnumber its letters, is the line of
+ *      its own saturated, row-aligned glyphs at letter pitch (SUB_INK, SUB_T); tiny saturated text (7 px
+ *      or less, 3+ letters of one height on one row) needs less contrast (TINY_T: antialiasing);
+ *   4b. frames up to DIM_MAX_PIXELS get a dim pass (make_dim): the 3x3 mean, negated, its lowest 32 levels
+ *      stretched over 256, searched for words of tiny dark print (word_like: 4-5 px black labels over dark
+ *      noisy MR, whose letters the noise breaks up), 2+ words aligned on one row with nothing as dark
+ *      around;
  *   5. box = the line's whole span, padded (a quarter of its height up and down, one height left and
  *      right: a box covering part of a line leaves the rest readable, A.2), scaled back, clipped;
  *      boxes of one line (both polarities, pieces) merged; the padded boxes of close lines may overlap
@@ -52,7 +59,8 @@
 #include <emmintrin.h>
 #endif
 
-/* ---- parameters (tuned on generator seed 1 + the JSL files; seed 2 looked at; see bench/RESULTS.md) ---- */
+/* ---- parameters (tuned on generator seed 1 + the JSL files; seeds 2 and 3 looked at, seed 4 held out; see
+ * docs/pixels.md "Finding text") ---- */
 #define DET_MAX_PIXELS (4300000u) /* larger frames are max-pooled (a 2140x1760 CR is searched at full size) */
 #define K 11                      /* top-hat square: strokes up to 10 px wide */
 #define T_LOW 40                  /* binarisation of the top-hat */
