@@ -838,14 +838,15 @@ static void make_working(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint
  * anything brighter is 0. */
 static void make_dim(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint32_t ry, uint32_t rw, uint32_t rh)
 {
+    uint32_t W = g->width, H = g->height; /* the mean takes the frame's neighbours, also past the region's edge */
     for (uint32_t y = 0; y < rh; y++) {
         uint8_t *o = td->d + (size_t)y * rw;
-        uint32_t ya = y ? y - 1 : 0, yb = y + 1 < rh ? y + 1 : rh - 1;
+        uint32_t fy = ry + y, ya = fy ? fy - 1 : 0, yb = fy + 1 < H ? fy + 1 : H - 1;
         for (uint32_t x = 0; x < rw; x++) {
-            uint32_t xa = x ? x - 1 : 0, xb = x + 1 < rw ? x + 1 : rw - 1, sum = 0, n = 0;
+            uint32_t fx = rx + x, xa = fx ? fx - 1 : 0, xb = fx + 1 < W ? fx + 1 : W - 1, sum = 0, n = 0;
             for (uint32_t yy = ya; yy <= yb; yy++)
                 for (uint32_t xx = xa; xx <= xb; xx++)
-                    sum += g->px[(size_t)(ry + yy) * g->width + rx + xx], n++;
+                    sum += g->px[(size_t)yy * W + xx], n++;
             int v = 255 - (int)(DIM_GAIN * sum / n);
             o[x] = (uint8_t)(v > 0 ? v : 0);
         }
@@ -874,7 +875,8 @@ static int search_region(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint
             (dark && search(td, w, h, f, rx, ry, g->width, g->height, PASS_SAT, err)))
             return -1;
     }
-    if (f == 1 && (uint64_t)rw * rh <= DIM_MAX_PIXELS) {
+    /* by the frame's size, not the region's: a cine window searches as the whole frame would */
+    if ((uint64_t)g->width * g->height <= DIM_MAX_PIXELS) {
         make_dim(td, g, rx, ry, rw, rh);
         if (search(td, rw, rh, 1, rx, ry, g->width, g->height, PASS_DIM, err))
             return -1;
