@@ -5,9 +5,9 @@
 #
 # Builds the answer-keyed sets with tools/gen_burned_in.py into build/bench/redact/ (seed 1: the seed the
 # detector and the sensitive decision were tuned on; seed 2: held out until wp-pix-recall looked at its
-# misses; seed 3: the detector's held-out set, its small set's sensitive misses looked at by wp-pixsens;
-# seed 4: the sensitive decision's held-out set (wp-pixsens), never looked at; plus a 100-frame 640x480
-# cine and four 1024x1024 frames) and
+# misses; seed 3: held out until wp-pixall scored it (the detector's misses never looked at; its small
+# set's sensitive misses looked at by wp-pixsens); seed 4: held out for both — never looked at or tuned
+# on —, plus a 100-frame 640x480 cine and four 1024x1024 frames of seeds 3 and 4) and
 # scores build/tests/score_textdetect on each, then on the real answer-keyed files of
 # ../shared/data/dicom/jsl-burned-in (looked at while tuning) and ../shared/data/dicom/presidio (not).
 # Printed per set: recall (a box counts when >= 95 % of its ink is covered; PHI boxes apart), the share of
@@ -34,10 +34,12 @@ gen() { # seed set dir
 echo "== generating (cached in $OUT)"
 gen 1 full seed1-tuned
 gen 2 full seed2-looked-at
-gen 3 full seed3-heldout
+gen 3 full seed3-scored
 gen 4 full seed4-heldout
 gen 3 cine cine100
+gen 4 cine cine100-seed4
 gen 3 big big1024
+gen 4 big big1024-seed4
 score() { # name [options] dir...
   local name=$1; shift
   echo
@@ -45,16 +47,19 @@ score() { # name [options] dir...
 }
 score "generator seed 1 (tuned on)" "$OUT/seed1-tuned"
 score "generator seed 2 (looked at)" "$OUT/seed2-looked-at"
-score "generator seed 3 (held out)" "$OUT/seed3-heldout"
+score "generator seed 3 (scored, misses not looked at)" "$OUT/seed3-scored"
+score "generator seed 4 (held out)" "$OUT/seed4-heldout"
 score "jsl-burned-in (real; looked at while tuning)" "$SHARED/dicom/jsl-burned-in"
 score "presidio (real; held out)" "$SHARED/dicom/presidio"
 score "100-frame 640x480 cine (seed 3)" "$OUT/cine100"
+score "100-frame 640x480 cine (seed 4)" "$OUT/cine100-seed4"
 score "1024x1024 frames (seed 3)" --verbose "$OUT/big1024" | grep -v '^  miss'
+score "1024x1024 frames (seed 4)" --verbose "$OUT/big1024-seed4" | grep -v '^  miss'
 # REDACT_SENSITIVE_TEXT end to end: the pixel stage over each instance (detected boxes, OCR, decision, paint);
 # PHI recall on the boxes painted, non-PHI boxes intact (<= 5 % of their ink covered), CPU per frame.
 score "SENSITIVE generator seed 1 (tuned on)" --mode sensitive "$OUT/seed1-tuned"
 score "SENSITIVE generator seed 2 (looked at)" --mode sensitive "$OUT/seed2-looked-at"
-score "SENSITIVE generator seed 3 (small set looked at)" --mode sensitive "$OUT/seed3-heldout"
+score "SENSITIVE generator seed 3 (small set looked at)" --mode sensitive "$OUT/seed3-scored"
 score "SENSITIVE generator seed 4 (held out)" --mode sensitive "$OUT/seed4-heldout"
 score "SENSITIVE 1024x1024 frames (seed 3)" --mode sensitive "$OUT/big1024"
 score "SENSITIVE jsl-burned-in (real)" --mode sensitive "$SHARED/dicom/jsl-burned-in"

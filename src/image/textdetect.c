@@ -26,7 +26,14 @@
  *      do not make it one). Refused pieces of an accepted line (flat, same ink, same rows, within 2.5
  *      heights) join it (extend_lines: a grey label running from a black corner over anatomy, a glyph
  *      broken by JPEG). The dark polarity has a third pass over its saturated pixels alone (sat_alone:
- *      black print over textured mammography or dark noisy MR);
+ *      black print over textured mammography or dark noisy MR). Two rules for text bound to texture: a
+ *      label over ultrasound speckle, whose attached speckle blobs outnumber its letters, is the line of
+ *      its own saturated, row-aligned glyphs at letter pitch (SUB_INK, SUB_T); tiny saturated text (7 px
+ *      or less, 3+ letters of one height on one row) needs less contrast (TINY_T: antialiasing);
+ *   4b. frames up to DIM_MAX_PIXELS get a dim pass (make_dim): the 3x3 mean, negated, its lowest 32 levels
+ *      stretched over 256, searched for words of tiny dark print (word_like: 4-5 px black labels over dark
+ *      noisy MR, whose letters the noise breaks up), 2+ words aligned on one row with nothing as dark
+ *      around;
  *   5. box = the line's whole span, padded (a quarter of its height up and down, one height left and
  *      right: a box covering part of a line leaves the rest readable, A.2), scaled back, clipped;
  *      boxes of one line (both polarities, pieces) merged; the padded boxes of close lines may overlap
@@ -52,7 +59,8 @@
 #include <emmintrin.h>
 #endif
 
-/* ---- parameters (tuned on generator seed 1 + the JSL files; seed 2 looked at; see bench/RESULTS.md) ---- */
+/* ---- parameters (tuned on generator seed 1 + the JSL files; seeds 2 and 3 looked at, seed 4 held out; see
+ * docs/pixels.md "Finding text") ---- */
 #define DET_MAX_PIXELS (4300000u) /* larger frames are max-pooled (a 2140x1760 CR is searched at full size) */
 #define K 11                      /* top-hat square: strokes up to 10 px wide */
 #define T_LOW 40                  /* binarisation of the top-hat */
@@ -65,6 +73,14 @@
 #define SAT_GAP 25                /* ... the surroundings' mean at least this far below it */
 #define TWIN_CNR 7.0              /* unsaturated twin lines: contrast over the background's sd */
 #define TWIN_INK 10               /* twins' inks differ by at most this */
+#define SUB_INK 245               /* labels over speckle: saturated ink ... */
+#define SUB_T 180                 /* ... standing out this much (mean peak top-hat) */
+#define TINY_T 135                /* tiny saturated text: mean peak top-hat */
+#define DIM_GAIN 8u               /* dim pass: the lowest 32 levels stretched over 256 */
+#define DIM_T 150                 /* ... a word's peak top-hat */
+#define DIM_MAX_H 8               /* ... tiny print only (larger dark print has its letters' shapes) */
+enum { PASS_TOPHAT, PASS_SAT, PASS_DIM };
+#define DIM_MAX_PIXELS (512u * 512u)
 #define CNR 4.5                   /* contrast over background texture for low-contrast lines */
 #define TILE 32                   /* cine change tiles */
 #define MARGIN 96                 /* cine window margin, frame pixels */
@@ -89,7 +105,7 @@ typedef struct line {
     uint32_t ns, dref;                  /* strong glyphs, the brightest ink among them */
     uint32_t gh_max;                    /* tallest glyph */
     uint32_t nc, tsum, hmin, hmax;      /* strong glyphs whose ink is within 40 of dref ("consistent") */
-    uint32_t cy0, cy1;                  /* rows spanned by the consistent glyphs */
+    uint32_t cx0, cy0, cx1, cy1;        /* span of the consistent glyphs */
     uint32_t dall, nt, ttsum;           /* brightest ink of any glyph; flat glyphs of that ink, their contrast */
     int ok;                             /* accepted as text */
     uint64_t core, npx;
@@ -411,6 +427,17 @@ static int glyph_like(const comp *c)
     return c->tmax >= T_HIGH ? 2 : 1;
 }
 
+/* A word of tiny dark print in the dim pass (make_dim): its letters blur into one component 3-8 rows
+ * tall and at least 1.5 heights long, standing out strongly (the letters' own shapes are lost at 5 px). */
+static int word_like(const comp *c)
+{
+    uint32_t w = c->x1 - c->x0, h = c->y1 - c->y0;
+    if (h < MIN_H || h > DIM_MAX_H || w * 2 < h * 3 || w > 24 * h + 8 || c->tmax < DIM_T)
+        return 0;
+    uint64_t box = (uint64_t)w * h;
+    return (uint64_t)c->n * 100 >= box * 30 && (uint64_t)c->n * 100 <= box * 90 ? 2 : 0;
+}
+
 /* Flat: nearly every pixel in the ink core (a drawn glyph is one value; texture blobs peak and fade). */
 static int flat(const comp *g)
 {
@@ -587,8 +614,9 @@ static int extend_lines(dv_textdetect *td, line *ln, size_t ng, size_t nacc)
 /* Search one polarity of the working image (w x h, scale f, offset ox/oy in the frame); append padded
  * frame boxes to td->found. */
 static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_t ox, uint32_t oy,
-                  uint32_t fw, uint32_t fh, int sat, dv_error *err)
+                  uint32_t fw, uint32_t fh, int pass, dv_error *err)
 {
+    int sat = pass == PASS_SAT, dim = pass == PASS_DIM;
     if (sat) { /* the saturated pass: ink is what sits at the extreme value, whatever surrounds it */
         size_t n = (size_t)w * h;
         memcpy(td->b, td->d, n);
@@ -603,7 +631,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
     /* keep glyphs, compacting */
     size_t ng = 0;
     for (size_t i = 0; i < nc; i++) {
-        int gl = glyph_like(&c[i]);
+        int gl = dim ? word_like(&c[i]) : glyph_like(&c[i]);
         if (gl) {
             c[ng] = c[i];
             c[ng].strong = gl == 2;
@@ -653,7 +681,7 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
     line *ln = td->lines;
     memset(ln, 0, ng * sizeof *ln);
     for (size_t i = 0; i < ng; i++)
-        ln[i].x0 = ln[i].y0 = ln[i].hmin = ln[i].cy0 = UINT32_MAX;
+        ln[i].x0 = ln[i].y0 = ln[i].hmin = ln[i].cy0 = ln[i].cx0 = UINT32_MAX;
     for (size_t i = 0; i < ng; i++) {
         line *l = &ln[lfind(c, (uint32_t)i)];
         l->x0 = c[i].x0 < l->x0 ? c[i].x0 : l->x0;
@@ -686,6 +714,8 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         l->hmax = gh > l->hmax ? gh : l->hmax;
         l->cy0 = c[i].y0 < l->cy0 ? c[i].y0 : l->cy0;
         l->cy1 = c[i].y1 > l->cy1 ? c[i].y1 : l->cy1;
+        l->cx0 = c[i].x0 < l->cx0 ? c[i].x0 : l->cx0;
+        l->cx1 = c[i].x1 > l->cx1 ? c[i].x1 : l->cx1;
     }
     size_t nacc = 0;
     for (size_t i = 0; i < ng; i++) {
@@ -697,7 +727,17 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         /* the staircase test looks at the glyphs of the line's ink only: texture blobs that attach above or
          * below a line of text over speckle (ultrasound labels) make the whole line taller, not a staircase */
         uint32_t ch = l->nc ? l->cy1 - l->cy0 : lh;
-        if (sat) {
+        if (dim) {
+            /* two or more words of tiny print on one row, their tops and bottoms aligned within a pixel (printed
+             * words; the dark gaps between echoes in ultrasound tissue make blobs of any height), standing
+             * out strongly */
+            ok = l->ns >= 2 && l->hmin + 1 >= l->hmax && lh <= l->gh_max + 1 && l->nc * 2 > l->ns &&
+                 l->tsum >= l->nc * DIM_T;
+            if (ok) { /* on a background with nothing as dark as the print (echoes' gaps border black) */
+                bgstat b = background(td, l->x0, l->y0, l->x1, l->y1, (int)l->dref, w, h);
+                ok = b.bright <= 0.02;
+            }
+        } else if (sat) {
             ok = l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 && l->gh_max >= 4 &&
                  sat_alone(td, l, w, h);
         } else if (ch * 5 > l->hmax * 8 && (l->nc || lh * 5 > l->gh_max * 8)) {
@@ -705,7 +745,11 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
         } else if (l->nc >= 2 && l->nc * 2 >= l->ns) {
             /* two or more glyphs of one ink, high contrast, flat ink cores (tiny text: cores are all edge) */
             double tmean = (double)l->tsum / l->nc, corefrac = l->npx ? (double)l->core / (double)l->npx : 0.0;
-            ok = tmean >= 155 && (corefrac >= 0.5 || lh <= 7);
+            /* tiny text (7 px or less) at the saturated ink: antialiasing leaves its thin strokes short of
+             * their full contrast (8-px fonts on small MR over the body: 148-152) */
+            int tiny_sat = lh <= 7 && l->dref >= SUB_INK && l->nc >= 3 && l->cy1 - l->cy0 <= l->hmax + 1 &&
+                           l->hmin * 10 >= l->hmax * 7; /* 3+ letters of one height on one row (not glitter) */
+            ok = tmean >= (tiny_sat ? TINY_T : 155) && (corefrac >= 0.5 || lh <= 7);
             if (!ok && tmean >= 48) {
                 /* lower contrast (grey text, JPEG-softened thin strokes): enough on a plain dark background
                  * that varies far less than the ink stands out (speckle varies as much as its own peaks) */
@@ -713,12 +757,20 @@ static int search(dv_textdetect *td, uint32_t w, uint32_t h, uint32_t f, uint32_
                 double sd_max = tmean / CNR - 4; /* tmean >= CNR * (sd + 4) without a square root */
                 ok = sd_max > 0 && b.var <= sd_max * sd_max && b.bright <= 0.02 && b.mean <= 0.25 * l->dref;
             }
+        } else if (l->nc >= 2 && l->dref >= SUB_INK && (double)l->tsum / l->nc >= SUB_T &&
+                   l->cy1 - l->cy0 <= l->hmax + 1 && l->hmin * 10 >= l->hmax * 7 &&
+                   l->cx1 - l->cx0 <= l->nc * 2 * l->hmax) {
+            /* a label over speckle: its glyphs share one saturated ink, aligned, at letter pitch, while the
+             * speckle blobs attached to them outnumber them (nc * 2 < ns); the line is the label's glyphs
+             * alone (the speckle around it is not text) */
+            ok = 1;
+            l->x0 = l->cx0, l->x1 = l->cx1, l->y0 = l->cy0, l->y1 = l->cy1;
         } else if (l->ns == 1 && l->cnt <= 2) {
             ok = lone_glyph_ok(td, &c[l->only], w, h);
         } else {
             ok = 0;
         }
-        if (!ok && !sat && l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 &&
+        if (!ok && !sat && !dim && l->nt >= 3 && l->nt * 3 >= l->cnt * 2 && lh * 5 <= l->gh_max * 8 &&
             (l->dall >= TWIN_SAT || l->nt >= 4)) {
             /* three or more flat glyphs of one ink (text over bright anatomy: every glyph weak), the ink the
              * brightest thing around, on a background that varies less than half the contrast; ink below
@@ -781,6 +833,26 @@ static void make_working(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint
     *h_out = h;
 }
 
+/* Dark print over a dark noisy background (5-px black labels over dark MR): the region's 3x3 mean,
+ * negated and stretched DIM_GAIN times, so that the lowest 256 / DIM_GAIN levels span the whole range and
+ * anything brighter is 0. */
+static void make_dim(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint32_t ry, uint32_t rw, uint32_t rh)
+{
+    uint32_t W = g->width, H = g->height; /* the mean takes the frame's neighbours, also past the region's edge */
+    for (uint32_t y = 0; y < rh; y++) {
+        uint8_t *o = td->d + (size_t)y * rw;
+        uint32_t fy = ry + y, ya = fy ? fy - 1 : 0, yb = fy + 1 < H ? fy + 1 : H - 1;
+        for (uint32_t x = 0; x < rw; x++) {
+            uint32_t fx = rx + x, xa = fx ? fx - 1 : 0, xb = fx + 1 < W ? fx + 1 : W - 1, sum = 0, n = 0;
+            for (uint32_t yy = ya; yy <= yb; yy++)
+                for (uint32_t xx = xa; xx <= xb; xx++)
+                    sum += g->px[(size_t)yy * W + xx], n++;
+            int v = 255 - (int)(DIM_GAIN * sum / n);
+            o[x] = (uint8_t)(v > 0 ? v : 0);
+        }
+    }
+}
+
 /* Full search of the region; boxes appended to td->found (frame coordinates). */
 static int search_region(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint32_t ry, uint32_t rw, uint32_t rh,
                          dv_error *err)
@@ -799,8 +871,14 @@ static int search_region(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint
         return -1;
     for (int dark = 0; dark < 2; dark++) {
         make_working(td, g, rx, ry, rw, rh, f, dark, &w, &h);
-        if (search(td, w, h, f, rx, ry, g->width, g->height, 0, err) ||
-            (dark && search(td, w, h, f, rx, ry, g->width, g->height, 1, err)))
+        if (search(td, w, h, f, rx, ry, g->width, g->height, PASS_TOPHAT, err) ||
+            (dark && search(td, w, h, f, rx, ry, g->width, g->height, PASS_SAT, err)))
+            return -1;
+    }
+    /* by the frame's size, not the region's: a cine window searches as the whole frame would */
+    if ((uint64_t)g->width * g->height <= DIM_MAX_PIXELS) {
+        make_dim(td, g, rx, ry, rw, rh);
+        if (search(td, rw, rh, 1, rx, ry, g->width, g->height, PASS_DIM, err))
             return -1;
     }
     return 0;

@@ -412,6 +412,63 @@ static void test_detect_low_contrast_lines(void **s)
     free(g.px);
 }
 
+/* Texture-bound text (wp-pixall, docs/pixels.md "Finding text"): (a) 6-px antialiased saturated text over
+ * a bright body, standing out by only ~140 levels, its glyphs not flat (tiny saturated text, TINY_T);
+ * (b) 4-px bold black print, itself noisy, over a dark noisy background (the dim pass: 3x3 mean, negated,
+ * stretched). Each fails on the detector without its rule. Labels over ultrasound speckle (the label's own
+ * glyphs make the line) are held by integration.test_textdetect_score: block letters over synthetic blobs
+ * did not reproduce the case. */
+static void test_detect_text_on_texture(void **s)
+{
+    (void)s;
+    dv_textdetect *td = dv_textdetect_new();
+    dv_boxes b = {0};
+    dv_gray8 g;
+    /* (a) tiny saturated text over a bright body */
+    g = picture(256, 256, 0);
+    noise(&g, 40, 40, 180, 180, 100, 140, 4);
+    dv_box tiny = text_line(&g, 90, 120, 6, 5, 255);
+    for (uint32_t y = 120; y < 126; y++) /* antialiased: a softer column right of every stroke */
+        for (uint32_t x = 130; x-- > 90;)
+            if (g.px[y * 256 + x] == 255 && g.px[y * 256 + x + 1] < 185)
+                g.px[y * 256 + x + 1] = 185;
+    tiny.w++;
+    dv_boxes_clear(&b);
+    dv_textdetect_reset(td);
+    assert_int_equal(dv_textdetect_find(td, &g, 0, &b, NULL), 0);
+    dv_boxes_merge_overlapping(&b);
+    assert_true(covered(&b, tiny));
+    free(g.px);
+    /* (b) 4-px bold black print, itself noisy, over dark noise */
+    g = picture(256, 256, 255);
+    noise(&g, 0, 20, 256, 60, 10, 45, 7);
+    /* printed words: bold 2x4 letters one pixel apart (at this size a bold letter is nearly a block), words
+     * two letters apart */
+    for (uint32_t i = 0; i < 9; i++)
+        rect(&g, 60 + 3 * i, 40, 2, 4, 0);
+    for (uint32_t i = 0; i < 7; i++)
+        rect(&g, 92 + 3 * i, 40, 2, 4, 0);
+    dv_box print1 = {60, 40, 26, 4}, print2 = {92, 40, 20, 4};
+    uint32_t st = 99;
+    for (uint32_t y = 40; y < 45; y++)
+        for (uint32_t x = 60; x < 160; x++) {
+            st ^= st << 13, st ^= st >> 17, st ^= st << 5;
+            if (g.px[y * 256 + x] == 0)
+                g.px[y * 256 + x] = (uint8_t)(st % 6);
+        }
+    dv_boxes_clear(&b);
+    dv_textdetect_reset(td);
+    assert_int_equal(dv_textdetect_find(td, &g, 0, &b, NULL), 0);
+    dv_boxes_merge_overlapping(&b);
+    assert_inside(&b, g.width, g.height);
+    assert_true(covered(&b, print1));
+    assert_true(covered(&b, print2));
+    assert_true(area(&b) < (uint64_t)g.width * g.height / 20);
+    dv_boxes_free(&b);
+    dv_textdetect_free(td);
+    free(g.px);
+}
+
 static void test_detect_nothing_without_text(void **s)
 {
     (void)s;
@@ -593,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_detect_lines_whole_span),
         cmocka_unit_test(test_detect_dark_text_and_over_texture),
         cmocka_unit_test(test_detect_low_contrast_lines),
+        cmocka_unit_test(test_detect_text_on_texture),
         cmocka_unit_test(test_detect_nothing_without_text),
         cmocka_unit_test(test_detect_edge_cases),
         cmocka_unit_test(test_detect_huge_frame_deadline),
