@@ -83,6 +83,47 @@ static void test_blob_names(void **state)
     close(dfd);
 }
 
+/* One durability point for many writers (a de-identify operation's chunk, src/http/op_batch.c): one syncfs,
+ * then each commits without an fsync of its own and holds exactly its bytes, in whichever store it was begun;
+ * an empty batch is a no-op. [docs/decisions.md "Operation throughput"] */
+static void test_blob_sync_many(void **state)
+{
+    (void)state;
+    int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    dv_error err;
+    assert_int_equal(dvs_blob_sync_many(NULL, 0), 0);
+    const char *texts[3] = {"first", "second instance", "third"};
+    int64_t stores[3] = {11, 12, 11};
+    dvs_blob_writer *w[3];
+    char hex[3][65];
+    for (int i = 0; i < 3; i++) {
+        w[i] = dvs_blob_begin(dfd, stores[i], 1000, &err);
+        assert_non_null(w[i]);
+        assert_int_equal(dvs_blob_write(w[i], texts[i], strlen(texts[i]), &err), 0);
+        assert_int_equal(dvs_blob_hash(w[i], hex[i], &err), 0);
+    }
+    assert_int_equal(dvs_blob_sync_many(w, 3), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(dvs_blob_sync(w[i], &err), 0); /* already durable: nothing left to do */
+        assert_int_equal(dvs_blob_commit(w[i], &err), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        int fd = dvs_blob_open(dfd, stores[i], hex[i], &err);
+        assert_true(fd >= 0);
+        char back[32] = {0};
+        assert_int_equal(read(fd, back, sizeof back), (ssize_t)strlen(texts[i]));
+        assert_string_equal(back, texts[i]);
+        close(fd);
+    }
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/stores/11", tmpdir);
+    assert_int_equal(count_files(dir), 2);
+    assert_int_equal(dvs_store_dir_remove(dfd, 11), 0);
+    assert_int_equal(dvs_store_dir_remove(dfd, 12), 0);
+    close(dfd);
+}
+
 static int collect_blob(const dvs_blob_ref *ref, void *user)
 {
     strcat((char *)user, ref->sop_uid);
@@ -1369,6 +1410,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blob_names),
         cmocka_unit_test(test_blob_buffered),
+        cmocka_unit_test(test_blob_sync_many),
         cmocka_unit_test(test_dataset_key),
         cmocka_unit_test(test_index_sqlite),
         cmocka_unit_test(test_index_postgresql),
