@@ -77,10 +77,20 @@ static void chunk_run(dvj_pool *pool, void *arg)
     if (nstaged) {
         int states[DVH_OP_CHUNK];
         const char *classes[DVH_OP_CHUNK];
+        int64_t seqs[DVH_OP_CHUNK];
+        int rcs[DVH_OP_CHUNK];
         dvh_op_batch_store(c, staged, nstaged, states, classes);
         for (size_t k = 0; k < nstaged; k++)
-            if (ix->ops->op_item_finish(ix, c->id, staged[k].seq, states[k], classes[k], &err) < 0)
+            seqs[k] = staged[k].seq;
+        /* One index transaction for the chunk where the backend has it, else one per item. */
+        if (ix->ops->op_items_finish) {
+            if (ix->ops->op_items_finish(ix, c->id, nstaged, seqs, states, classes, rcs, &err) < 0)
                 atomic_store(&c->incomplete, 1);
+        } else {
+            for (size_t k = 0; k < nstaged; k++)
+                if (ix->ops->op_item_finish(ix, c->id, seqs[k], states[k], classes[k], &err) < 0)
+                    atomic_store(&c->incomplete, 1);
+        }
     }
     free(staged);
     free(buf);
