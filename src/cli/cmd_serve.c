@@ -47,7 +47,7 @@ void dvc_serve_usage(FILE *f)
           "  --allow-root DIR        A folder whose files a request may name by file:// URI or absolute path\n"
           "                          (gcsConfigUri, filter files, import and export folders); repeatable.\n"
           "                          Without it every file URI is refused\n"
-          "  --op-workers N          Threads running operations (default 2)\n"
+          "  --op-workers N          Threads running operations (default: one per CPU)\n"
           "  -h, --help              Show this help and exit\n"
           "  --quiet                 No access log (by default one JSON line per request on stderr,\n"
           "                          naming the route, never the path or query)\n"

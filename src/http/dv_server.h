@@ -34,7 +34,7 @@ typedef struct dvh_server_config {
     FILE *log;                    /* access log (JSON lines, no PHI); NULL: none */
     const char *const *allow_roots; /* folders a file:// URI may name (configs, filters, import, export) */
     size_t nallow_roots;
-    unsigned op_workers;          /* operation threads (0: 2) */
+    unsigned op_workers;          /* operation threads (0: one per CPU) */
 } dvh_server_config;
 
 typedef struct dvh_server dvh_server;

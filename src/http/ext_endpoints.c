@@ -205,6 +205,16 @@ static int marks_path(dvh_server *s, int64_t op_id, char *out, size_t cap)
     return w > 0 && (size_t)w < cap ? 0 : -1;
 }
 
+void dvh_ext_marks_remove(dvh_server *s, int64_t op_id)
+{
+    char path[4096];
+    if (s->marks_dir == NULL || marks_path(s, op_id, path, sizeof path))
+        return;
+    pthread_mutex_lock(&s->marks_mu);
+    unlink(path);
+    pthread_mutex_unlock(&s->marks_mu);
+}
+
 /* The marks file as a JSON array (an empty array when there is none yet). */
 static json_t *marks_load(const char *path)
 {

@@ -1,6 +1,7 @@
 /* Redaction boxes of de-identify operations (op_boxes.h). */
 #include "http/op_boxes.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -181,4 +182,25 @@ int dvh_boxes_load(int data_fd, int64_t op_id, const char *key, json_t **out, dv
     }
     *out = rec;
     return 1;
+}
+
+void dvh_boxes_remove(int data_fd, int64_t op_id)
+{
+    char dir[48];
+    snprintf(dir, sizeof dir, "boxes/%" PRId64, op_id);
+    int fd = openat(data_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return; /* no record (its config cleaned no pixels), or removed already */
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return;
+    }
+    /* Only this module writes here: the records and their temporary names. */
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            unlinkat(dirfd(d), de->d_name, 0);
+    closedir(d);
+    unlinkat(data_fd, dir, AT_REMOVEDIR);
 }

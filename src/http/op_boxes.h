@@ -49,4 +49,8 @@ int dvh_boxes_save(dvh_boxes *b, int data_fd, int64_t op_id, const dv_result *re
  * operation op_id: 1 with *out (caller decrefs), 0 when there is none, -1 with err (unreadable, too large). */
 int dvh_boxes_load(int data_fd, int64_t op_id, const char *key, json_t **out, dv_error *err);
 
+/* Remove every record of operation op_id (DATA/boxes/<op_id>/ and what this module wrote in it; none is
+ * fine): its dataset was deleted (resources.c). [test_server_boxes.py "deleting the dataset"] */
+void dvh_boxes_remove(int data_fd, int64_t op_id);
+
 #endif

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "dicomveil/dicomveil.h"
+#include "http/op_boxes.h"
 #include "http/server_internal.h"
 #include "jobs/dvj_pool.h"
 
@@ -81,15 +82,36 @@ int dvh_op_plan_files(dvh_op_ctx *c, dv_error *err);
 
 /* --- op_item_deid.c, op_item_files.c: one work item (a recorded operation's items are done: op_jobs.c) --- */
 enum { DVH_ITEM_DONE = 0, DVH_ITEM_LEAVE = 1 }; /* LEAVE: stays pending (cancel, shutdown) */
+
+/* A de-identified output waiting for its chunk's durability point (op_batch.c): written, hashed and parsed
+ * (dvh_store_prepare) but neither durable nor indexed yet, so its item is not finished yet. */
+typedef struct dvh_op_staged {
+    int64_t seq;           /* the item */
+    dvh_prepared *pp;      /* the prepared put (owned; NULL when nothing is staged) */
+    dvs_blob_writer *w;    /* pp's writer (pp owns it until dvh_store_commit): for dvs_blob_sync_many */
+    dvh_put_result pr;     /* prepare's answer, then commit's (pp points at it: the staged entry must not move) */
+    dvh_boxes *boxes;      /* the boxes painted on it (op_boxes.h; NULL: not recorded), saved once stored */
+    dv_result res;         /* the output's UIDs, for the boxes' key */
+} dvh_op_staged;
+
 /* Each sets *state (DVS_ITEM_OK / DVS_ITEM_FAILED) and, when failed, *cls (a static error class) and
- * returns DVH_ITEM_DONE, or returns DVH_ITEM_LEAVE. buf: DVH_OP_COPY_BUF bytes of the chunk job. */
-int dvh_op_item_deidentify(dvh_op_ctx *c, dvh_putter *put, const dvs_op_item *it, int *state, const char **cls);
+ * returns DVH_ITEM_DONE, or returns DVH_ITEM_LEAVE. buf: DVH_OP_COPY_BUF bytes of the chunk job.
+ * deidentify: an OK item is only staged (st->pp set): op_batch.c stores it and decides its final state. */
+int dvh_op_item_deidentify(dvh_op_ctx *c, dvh_putter *put, const dvs_op_item *it, dvh_op_staged *st, int *state,
+                           const char **cls);
 /* Give the de-identification's run the box observer that files each painted box with its item (op_boxes.h:
  * recorded with the operation for the console's review). */
 void dvh_op_item_deid_watch_boxes(dv_run *run);
 int dvh_op_item_import(dvh_op_ctx *c, dvh_putter *put, uint8_t *buf, const dvs_op_item *it, int *state,
                        const char **cls);
 int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *state, const char **cls);
+
+/* --- op_batch.c: one durability point for a chunk's de-identified outputs --- */
+/* Store st[0..n) (staged by dvh_op_item_deidentify): one syncfs for every file, one group commit for every
+ * row (put_batch.c), then each one's state and class; boxes saved for the stored ones; every st[i] is
+ * emptied (pp NULL, boxes freed). Finishing the items in the index is the caller's, after this returns: an
+ * item is finished only once its output is durable. [test_server_ops.py "kill -9"] */
+void dvh_op_batch_store(dvh_op_ctx *c, dvh_op_staged *st, size_t n, int *states, const char **classes);
 
 /* --- op_put_outcome.c: a put's answer for a work item --- */
 /* 1 when the instance counts as stored: stored now, or our own output stored before a crash (same bytes). */

@@ -1,6 +1,9 @@
 /* One de-identify work item: the source instance's blob through the engine (dv_run_instance, the same path as
  * the CLI) into the destination store's put path. Why a file: this is where an operation meets the engine; the
- * rest of the runner only sees a state and an error class. */
+ * rest of the runner only sees a state and an error class (and, for an output, a staged put that op_batch.c
+ * stores with the rest of its chunk). */
+#include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,22 +11,22 @@
 #include "http/op_internal.h"
 #include "util/dv_fd_source.h"
 
-/* The per-instance output of a de-identification: a blob writer in the destination store, stored through
- * the store's put path on commit. */
+/* The per-instance output of a de-identification: a blob writer in the destination store, prepared for the
+ * store's put path on commit and stored with its chunk (op_batch.c). */
 typedef struct deid_out {
     dvh_op_ctx *c;
     dvh_putter *put;
     int64_t dst;
     dvs_blob_writer *w;
     const char *cls; /* the failure class when commit fails */
-    dvh_boxes *boxes; /* the boxes painted on this instance (NULL: out of memory, not recorded) */
+    dvh_op_staged *st; /* where the prepared put goes */
 } deid_out;
 
 /* The run's box observer: the event's instance_arg is the item's deid_out. */
 static void on_frame(const dv_frame_event *ev, void *user)
 {
     (void)user;
-    dvh_boxes_add(((deid_out *)ev->instance_arg)->boxes, ev);
+    dvh_boxes_add(((deid_out *)ev->instance_arg)->st->boxes, ev);
 }
 
 void dvh_op_item_deid_watch_boxes(dv_run *run)
@@ -51,16 +54,22 @@ static int out_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *er
     return DV_OPEN_WRITE;
 }
 
+/* Whole: hash and parse it now (a malformed output fails its item here); durable and indexed with its chunk. */
 static int out_commit(void *arg, const dv_result *res, dv_error *err)
 {
     (void)res;
     deid_out *o = arg;
-    dvh_put_result pr;
-    dvh_store_put(o->put, o->dst, o->w, NULL, &pr);
+    dvs_blob_writer *w = o->w;
     o->w = NULL;
-    if (dvh_op_put_stored(&pr))
+    o->st->pp = dvh_store_prepare(o->put, o->dst, w, NULL, &o->st->pr);
+    if (o->st->pp != NULL) {
+        o->st->w = w;
+        /* Start writing it to disk now, while the next items compute: the chunk's syncfs then waits for less.
+         * A hint only (its failure changes nothing: the syncfs or the fsync decides). */
+        (void)sync_file_range(dvs_blob_fd(w), 0, 0, SYNC_FILE_RANGE_WRITE);
         return DV_COMMIT_WRITTEN;
-    o->cls = dvh_op_put_class(&pr);
+    }
+    o->cls = dvh_op_put_class(&o->st->pr);
     return dv_fail(err, DV_ERR_IO, "the destination store refused the instance (%s)", o->cls);
 }
 
@@ -73,13 +82,16 @@ static void out_abort(void *arg)
 
 static const dv_output deid_output = {out_open, out_commit, out_abort};
 
-int dvh_op_item_deidentify(dvh_op_ctx *c, dvh_putter *put, const dvs_op_item *it, int *state, const char **cls)
+int dvh_op_item_deidentify(dvh_op_ctx *c, dvh_putter *put, const dvs_op_item *it, dvh_op_staged *st, int *state,
+                           const char **cls)
 {
     dvh_server *s = c->ops->srv;
     dv_error err = {0};
+    memset(st, 0, sizeof *st);
+    st->seq = it->seq;
     int fd = dvs_blob_open(s->data_fd, it->src_store_id, it->blob, &err);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
         if (fd >= 0)
             close(fd);
         *state = DVS_ITEM_FAILED;
@@ -87,24 +99,24 @@ int dvh_op_item_deidentify(dvh_op_ctx *c, dvh_putter *put, const dvs_op_item *it
         return DVH_ITEM_DONE;
     }
     dv_fd_source fs;
-    dv_source src = dv_source_fd(&fs, fd, (uint64_t)st.st_size);
-    deid_out o = {.c = c, .put = put, .dst = it->dst_store_id, .boxes = dvh_boxes_new()};
-    dv_result res;
-    dv_result_init(&res);
-    dv_outcome oc = dv_run_instance(c->run, &src, &deid_output, &o, &res, &err);
+    dv_source src = dv_source_fd(&fs, fd, (uint64_t)sb.st_size);
+    st->boxes = dvh_boxes_new();
+    deid_out o = {.c = c, .put = put, .dst = it->dst_store_id, .st = st};
+    dv_result_init(&st->res);
+    dv_outcome oc = dv_run_instance(c->run, &src, &deid_output, &o, &st->res, &err);
     close(fd);
-    /* Stored: its boxes go with the operation, keyed by the output's UIDs. Not recorded is no failure of the
-     * item (the output is right); the console then says it has no record. */
-    if (oc == DV_OUTCOME_OK && res.pixel_stage_ran &&
-        (o.boxes == NULL || dvh_boxes_save(o.boxes, s->data_fd, c->id, &res, &err) != 0))
-        dvh_op_log(c->ops, "redaction boxes not recorded", c->id);
-    dvh_boxes_free(o.boxes);
+    if (oc != DV_OUTCOME_OK) {
+        dvh_prepared_free(st->pp); /* prepared, then the run failed after all: nothing stored */
+        st->pp = NULL;
+        dvh_boxes_free(st->boxes);
+        st->boxes = NULL;
+    }
     switch (oc) {
-    case DV_OUTCOME_OK: *state = DVS_ITEM_OK; return DVH_ITEM_DONE;
+    case DV_OUTCOME_OK: *state = DVS_ITEM_OK; return DVH_ITEM_DONE; /* staged: op_batch.c stores it */
     case DV_OUTCOME_CANCELLED: return DVH_ITEM_LEAVE;
     case DV_OUTCOME_SKIPPED:
         *state = DVS_ITEM_FAILED;
-        *cls = res.skipped == DV_SKIP_DIRECTORY ? "directory" : "not_dicom";
+        *cls = st->res.skipped == DV_SKIP_DIRECTORY ? "directory" : "not_dicom";
         return DVH_ITEM_DONE;
     default:
         *state = DVS_ITEM_FAILED;

@@ -1,7 +1,8 @@
 /* The pool jobs of an operation. The main job loads the operation, builds what it needs (the compiled config
  * and the dataset key for a de-identification), plans its items when that was not finished, then queues
  * chunk jobs of DVH_OP_CHUNK items each (by seq range) so one operation spreads over every pool thread. A
- * chunk job claims its pending items from the index, runs each (op_item_*.c) and marks it finished.
+ * chunk job claims its pending items from the index, runs each (op_item_*.c) and marks it finished; a
+ * de-identified output is stored with the rest of its chunk first (op_batch.c: one durability point).
  * Why a file: how work is claimed and iterated, apart from what one item does. */
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,12 @@ static void chunk_run(dvj_pool *pool, void *arg)
     dvs_op_item *items = calloc(DVH_OP_CHUNK, sizeof *items);
     dvh_putter *put = dvh_putter_new(s);
     uint8_t *buf = malloc(DVH_OP_COPY_BUF);
+    /* De-identified outputs waiting for the chunk's one durability point (op_batch.c). */
+    dvh_op_staged *staged = c->kind == DVH_OP_DEIDENTIFY ? calloc(DVH_OP_CHUNK, sizeof *staged) : NULL;
+    size_t nstaged = 0;
     dv_error err = {0};
     size_t n = 0;
-    if (items == NULL || put == NULL || buf == NULL ||
+    if (items == NULL || put == NULL || buf == NULL || (c->kind == DVH_OP_DEIDENTIFY && staged == NULL) ||
         ix->ops->op_items_pending(ix, c->id, j->lo - 1, DVH_OP_CHUNK, items, &n, &err) < 0) {
         atomic_store(&c->incomplete, 1);
         n = 0;
@@ -51,7 +55,11 @@ static void chunk_run(dvj_pool *pool, void *arg)
             state = DVS_ITEM_OK;
             r = DVH_ITEM_DONE;
         } else if (c->kind == DVH_OP_DEIDENTIFY) {
-            r = dvh_op_item_deidentify(c, put, &items[i], &state, &cls);
+            r = dvh_op_item_deidentify(c, put, &items[i], &staged[nstaged], &state, &cls);
+            if (r == DVH_ITEM_DONE && staged[nstaged].pp) {
+                nstaged++; /* finished below, once stored */
+                continue;
+            }
         } else if (c->kind == DVH_OP_IMPORT) {
             r = dvh_op_item_import(c, put, buf, &items[i], &state, &cls);
         } else {
@@ -65,6 +73,26 @@ static void chunk_run(dvj_pool *pool, void *arg)
         if (ix->ops->op_item_finish(ix, c->id, items[i].seq, state, state == DVS_ITEM_FAILED ? cls : NULL, &err) < 0)
             atomic_store(&c->incomplete, 1);
     }
+    /* Also after a cancel or a stop: what was written is stored and counted (it is done work). */
+    if (nstaged) {
+        int states[DVH_OP_CHUNK];
+        const char *classes[DVH_OP_CHUNK];
+        int64_t seqs[DVH_OP_CHUNK];
+        int rcs[DVH_OP_CHUNK];
+        dvh_op_batch_store(c, staged, nstaged, states, classes);
+        for (size_t k = 0; k < nstaged; k++)
+            seqs[k] = staged[k].seq;
+        /* One index transaction for the chunk where the backend has it, else one per item. */
+        if (ix->ops->op_items_finish) {
+            if (ix->ops->op_items_finish(ix, c->id, nstaged, seqs, states, classes, rcs, &err) < 0)
+                atomic_store(&c->incomplete, 1);
+        } else {
+            for (size_t k = 0; k < nstaged; k++)
+                if (ix->ops->op_item_finish(ix, c->id, seqs[k], states[k], classes[k], &err) < 0)
+                    atomic_store(&c->incomplete, 1);
+        }
+    }
+    free(staged);
     free(buf);
     dvh_putter_free(put);
     free(items);

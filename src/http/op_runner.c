@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "http/op_internal.h"
 
@@ -79,7 +80,13 @@ int dvh_ops_start(dvh_server *s, unsigned workers, dv_error *err)
         total = instance_max + ((uint64_t)64 << 20);
     o->budget = dv_budget_new(total, instance_max, err);
     o->lim.budget = o->budget;
-    o->pool = o->budget ? dvj_pool_new(workers ? workers : 2, QUEUE_MAX, err) : NULL;
+    /* Default: one thread per CPU. An item is mostly CPU (the engine, the hash, the copy into the page cache);
+     * its chunk's one durability point waits on the disk while the other threads keep computing. */
+    if (workers == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned)cpus;
+    }
+    o->pool = o->budget ? dvj_pool_new(workers, QUEUE_MAX, err) : NULL;
     if (o->pool == NULL) {
         dv_budget_free(o->budget);
         pthread_mutex_destroy(&o->mu);

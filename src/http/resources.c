@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/op_boxes.h"
 #include "http/server_internal.h"
 #include "store/dvs_blobs.h"
 #include "store/dvs_keys.h"
@@ -183,13 +184,54 @@ static int dataset_list(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
     return 0;
 }
 
+/* The ids of the operations listed under dataset_id (malloc'd into *ids, caller frees): their rows go with
+ * the dataset (ON DELETE CASCADE), so their files must be named before. 0, or -1 with err. */
+static int dataset_operations(dvh_server *s, int64_t dataset_id, int64_t **ids, size_t *n, dv_error *err)
+{
+    *ids = NULL;
+    *n = 0;
+    size_t cap = 0;
+    int64_t after = 0;
+    for (;;) {
+        dvs_operation v[64];
+        size_t got = 0;
+        int64_t next = 0;
+        if (s->ix->ops->op_list(s->ix, dataset_id, -1, after, 64, v, &got, &next, err) < 0)
+            return -1;
+        int nomem = 0;
+        for (size_t i = 0; i < got; i++) {
+            if (*n == cap && !nomem) {
+                int64_t *g = realloc(*ids, (cap ? cap * 2 : 64) * sizeof *g);
+                if (g == NULL)
+                    nomem = 1;
+                else
+                    *ids = g, cap = cap ? cap * 2 : 64;
+            }
+            if (!nomem)
+                (*ids)[(*n)++] = v[i].id;
+            dvs_operation_clear(&v[i]);
+        }
+        if (nomem)
+            return dv_fail(err, DV_ERR_NOMEM, "dataset delete: out of memory");
+        if (next == 0)
+            return 0;
+        after = next;
+    }
+}
+
 static int dataset_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
-    int64_t *ids = NULL;
-    size_t n = 0;
+    int64_t *ids = NULL, *ops = NULL;
+    size_t n = 0, nops = 0;
     dv_error err = {0};
+    if (dataset_operations(s, rq->dataset.id, &ops, &nops, &err) < 0) {
+        free(ops);
+        return dvh_index_fail(&err, e);
+    }
     int rc = s->ix->ops->dataset_delete(s->ix, rq->dataset.id, &ids, &n, &err);
+    if (rc < 0 || rc == DVS_NOT_FOUND)
+        free(ops);
     if (rc < 0)
         return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
@@ -198,6 +240,13 @@ static int dataset_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *
         dvs_store_dir_remove(s->data_fd, ids[i]);
     free(ids);
     dvs_dataset_key_remove(s->data_fd, rq->dataset.id); /* its key goes with it (docs/server.md) */
+    /* Its operations' review records go with them: the redaction boxes and the review marks (the console's,
+     * issue 9). [test_server_boxes.py "deleting the dataset"] */
+    for (size_t i = 0; i < nops; i++) {
+        dvh_boxes_remove(s->data_fd, ops[i]);
+        dvh_ext_marks_remove(s, ops[i]);
+    }
+    free(ops);
     *resp = dvh_response_json(json_object());
     return 0;
 }

@@ -135,6 +135,8 @@ int dvh_ext_operation(dvh_request *rq, const char *name, int64_t *op_id, dvh_err
  * by the filter-file parser (UIDs only: no traversal) and rewritten canonically into key. */
 #define DVH_EXT_INSTANCE_KEY_MAX (3 * (DVH_UID_MAX + 16))
 int dvh_ext_instance_key(const char *inst, const char *field, char key[DVH_EXT_INSTANCE_KEY_MAX], dvh_err *e);
+/* Remove operation op_id's review marks (DATA/marks/<op_id>.json; none is fine): its dataset was deleted. */
+void dvh_ext_marks_remove(dvh_server *s, int64_t op_id);
 /* --- ext_boxes.c: GET /dicomveil/v1/redactionBoxes (ext_endpoints.h, op_boxes.h) --- */
 int dvh_ext_redaction_boxes(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 

@@ -203,9 +203,25 @@ static void writer_free(dvs_blob_writer *w)
 
 int dvs_blob_sync(dvs_blob_writer *w, dv_error *err)
 {
+    if (w->synced) /* durable already (dvs_blob_sync_many) */
+        return 0;
     if (fsync(w->fd) != 0)
         return dv_fail(err, DV_ERR_IO, "store: fsync failed (errno %d)", errno);
     w->synced = 1;
+    return 0;
+}
+
+int dvs_blob_sync_many(dvs_blob_writer *const *w, size_t n)
+{
+    if (n == 0)
+        return 0;
+    /* One syncfs writes every file's data and inode in one pass; an fsync per file costs one synchronous
+     * inode write each (bench/RESULTS.md "De-identify operation": ~1 ms against 4-9 ms per 0.5 MB file
+     * here). Since Linux 5.8 syncfs reports a writeback error of the file system. */
+    if (syncfs(w[0]->fd) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        w[i]->synced = 1;
     return 0;
 }
 

@@ -31,8 +31,15 @@ int dvs_blob_hash(dvs_blob_writer *w, char hex[65], dv_error *err);
 const void *dvs_blob_bytes(const dvs_blob_writer *w);
 /* After dvs_blob_hash: free the in-memory copy (dvs_blob_bytes is NULL from then on). */
 void dvs_blob_release(dvs_blob_writer *w);
-/* fsync the bytes written (before commit, outside any lock: the slow part); commit then does not again. */
+/* fsync the bytes written (before commit, outside any lock: the slow part); commit then does not again.
+ * Nothing to do (0) when dvs_blob_sync_many made w durable already. */
 int dvs_blob_sync(dvs_blob_writer *w, dv_error *err);
+/* Make n writers' bytes durable at once (each after its dvs_blob_hash): one syncfs of the file system that
+ * holds them (they are all under one data directory) instead of one fsync each; dvs_blob_sync and commit
+ * then skip them. 0, or -1 when syncfs failed: nothing is marked, each still needs its own dvs_blob_sync.
+ * Used by a de-identify operation for a chunk of outputs (src/http/op_batch.c). [test_store:
+ * test_blob_sync_many] */
+int dvs_blob_sync_many(dvs_blob_writer *const *w, size_t n);
 /* Give the file its name <hex>.dcm (an existing file of that name holds the same bytes: kept as is) and free
  * w. 0 or -1 with err; w is freed either way. */
 int dvs_blob_commit(dvs_blob_writer *w, dv_error *err);

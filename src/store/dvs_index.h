@@ -199,6 +199,13 @@ typedef struct dvs_index_ops {
      * not (nothing stored, every rcs[k] -1). [test_store: test_put_batch_sqlite] */
     int (*instance_put_batch)(dvs_index *ix, size_t n, const int64_t *store_ids, const dvs_instance_rec *const *recs,
                               char (*existing)[65], int *rcs, dv_error *err);
+    /* Batched op_item_finish (optional: NULL in a backend without it; callers then call op_item_finish per
+     * item): items seqs[k] finished with states[k] (classes[k] for a FAILED one; classes may be NULL), counted,
+     * in ONE transaction; rcs[k] is what op_item_finish would answer for it. 0 when it committed, -1 with err
+     * when not (nothing finished). A de-identify operation finishes its chunk with it (src/http/op_jobs.c).
+     * [test_store: test_op_items_finish_batch] */
+    int (*op_items_finish)(dvs_index *ix, int64_t op_id, size_t n, const int64_t *seqs, const int *states,
+                           const char *const *classes, int *rcs, dv_error *err);
 } dvs_index_ops;
 
 struct dvs_index {

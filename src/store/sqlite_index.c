@@ -871,6 +871,7 @@ static const dvs_index_ops sqlite_ops = {
     .blobs = sx_blobs,
     .instances_delete = sx_instances_delete,
     .instance_put_batch = sx_instance_put_batch,
+    .op_items_finish = dvs_sx_op_items_finish,
     .op_create = dvs_sx_op_create,
     .op_get = dvs_sx_op_get,
     .op_list = dvs_sx_op_list,

@@ -396,14 +396,53 @@ int dvs_sx_op_errors(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit
     return rc;
 }
 
-int dvs_sx_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, const char *error_class,
-                          dv_error *err)
+/* Inside the writer's open transaction: finish item seq and count it. DVS_OK; DVS_EXISTS (already finished)
+ * or DVS_NOT_FOUND, both without a change; -1 with err (the caller rolls back). */
+static int finish_one(dvs_sx_conn *s, int64_t op_id, int64_t seq, int state, const char *error_class, dv_error *err)
 {
     if (state != DVS_ITEM_OK && state != DVS_ITEM_FAILED)
         return dv_fail(err, DV_ERR_USAGE, "index: item state must be ok or failed");
+    sqlite3_stmt *st = dvs_sx_stmt(s, "UPDATE op_items SET state=?, error_class=? WHERE op_id=? AND seq=? AND state=0",
+                                   "operations", err);
+    if (st == NULL)
+        return dvs_sx_fail(s, err, "operation item finish");
+    sqlite3_bind_int(st, 1, state);
+    sqlite3_bind_text(st, 2, state == DVS_ITEM_FAILED && error_class ? error_class : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, op_id);
+    sqlite3_bind_int64(st, 4, seq);
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE)
+        return dvs_sx_fail(s, err, "operation item finish");
+    if (sqlite3_changes(s->db) == 0) {
+        /* Already finished (counted then), or no such item. */
+        if ((st = dvs_sx_stmt(s, "SELECT 1 FROM op_items WHERE op_id=? AND seq=?", "operations", err)) == NULL)
+            return dvs_sx_fail(s, err, "operation item finish");
+        sqlite3_bind_int64(st, 1, op_id);
+        sqlite3_bind_int64(st, 2, seq);
+        r = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (r != SQLITE_ROW && r != SQLITE_DONE)
+            return dvs_sx_fail(s, err, "operation item finish");
+        return r == SQLITE_ROW ? DVS_EXISTS : DVS_NOT_FOUND;
+    }
+    if ((st = dvs_sx_stmt(s, state == DVS_ITEM_OK
+                               ? "UPDATE operations SET success=success+1, pending=MAX(pending-1,0) WHERE id=?"
+                               : "UPDATE operations SET failure=failure+1, pending=MAX(pending-1,0) WHERE id=?",
+                          "operations", err)) == NULL)
+        return dvs_sx_fail(s, err, "operation item finish");
+    sqlite3_bind_int64(st, 1, op_id);
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_DONE ? DVS_OK : dvs_sx_fail(s, err, "operation item finish");
+}
+
+/* n items (n == 1: op_item_finish) in one transaction; rcs[k] each one's answer. */
+static int finish_items(dvs_index *ix, int64_t op_id, size_t n, const int64_t *seqs, const int *states,
+                        const char *const *classes, int *rcs, dv_error *err)
+{
     dvs_sx_conn *s = &SX(ix)->w;
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
     /* This commit alone does not fsync the WAL (synchronous=NORMAL; the next FULL commit's fsync covers it):
      * an item finish lost to a power cut is redone at resume, finds its output stored with the same bytes
@@ -414,61 +453,30 @@ int dvs_sx_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, 
         goto out;
     if (dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
         goto out;
-    if ((st = dvs_sx_stmt(s, "UPDATE op_items SET state=?, error_class=? WHERE op_id=? AND seq=? AND state=0",
-            "operations", err)) == NULL) {
-        dvs_sx_fail(s, err, "operation item finish");
-        goto rollback;
-    }
-    sqlite3_bind_int(st, 1, state);
-    sqlite3_bind_text(st, 2, state == DVS_ITEM_FAILED && error_class ? error_class : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, op_id);
-    sqlite3_bind_int64(st, 4, seq);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        dvs_sx_fail(s, err, "operation item finish");
-        goto rollback;
-    }
-    sqlite3_reset(st);
-    st = NULL;
-    if (sqlite3_changes(s->db) == 0) {
-        /* Already finished (counted then), or no such item. */
-        if ((st = dvs_sx_stmt(s, "SELECT 1 FROM op_items WHERE op_id=? AND seq=?", "operations", err)) == NULL) {
-            dvs_sx_fail(s, err, "operation item finish");
+    for (size_t k = 0; k < n; k++)
+        if ((rcs[k] = finish_one(s, op_id, seqs[k], states[k], classes ? classes[k] : NULL, err)) < 0)
             goto rollback;
-        }
-        sqlite3_bind_int64(st, 1, op_id);
-        sqlite3_bind_int64(st, 2, seq);
-        int r = sqlite3_step(st);
-        if (r != SQLITE_ROW && r != SQLITE_DONE) {
-            dvs_sx_fail(s, err, "operation item finish");
-            goto rollback;
-        }
-        rc = r == SQLITE_ROW ? DVS_EXISTS : DVS_NOT_FOUND;
-        goto rollback;
-    }
-    if ((st = dvs_sx_stmt(s, state == DVS_ITEM_OK
-                               ? "UPDATE operations SET success=success+1, pending=MAX(pending-1,0) WHERE id=?"
-                               : "UPDATE operations SET failure=failure+1, pending=MAX(pending-1,0) WHERE id=?",
-                                       "operations", err)) == NULL) {
-        dvs_sx_fail(s, err, "operation item finish");
-        goto rollback;
-    }
-    sqlite3_bind_int64(st, 1, op_id);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        dvs_sx_fail(s, err, "operation item finish");
-        goto rollback;
-    }
-    sqlite3_reset(st);
-    st = NULL;
     if (dvs_sx_exec(s, "COMMIT", err))
         goto rollback;
-    rc = DVS_OK;
+    rc = 0;
     goto out;
 rollback:
-    sqlite3_reset(st);
-    st = NULL;
     dvs_sx_exec(s, "ROLLBACK", NULL);
 out:
     dvs_sx_exec(s, "PRAGMA synchronous=FULL", NULL);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+int dvs_sx_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, const char *error_class,
+                          dv_error *err)
+{
+    int rc = -1;
+    return finish_items(ix, op_id, 1, &seq, &state, &error_class, &rc, err) < 0 ? -1 : rc;
+}
+
+int dvs_sx_op_items_finish(dvs_index *ix, int64_t op_id, size_t n, const int64_t *seqs, const int *states,
+                           const char *const *classes, int *rcs, dv_error *err)
+{
+    return finish_items(ix, op_id, n, seqs, states, classes, rcs, err);
 }

@@ -9,6 +9,7 @@ redaction: the covered MCUs) both. An instance examined with nothing found has a
 pixel stage never saw (an SR) is 404; so are an unknown operation and the original's path (the record is
 keyed by the destination instance). The operation and instance are checked like every ID (400 for a
 traversal), the token like every route (401), the method (405). The records hold coordinates and counts only.
+Deleting the dataset the operation is listed under deletes its boxes and its review marks.
 """
 import json
 import os
@@ -196,6 +197,20 @@ def run(srv, data, tmp):
     check(len(recs) == 3 and words <= {"instance", "framesExamined", "boxCount", "truncated", "false", "boxes",
                                        "frame", "x", "y", "w", "h"},
           "records hold coordinates and counts only (%d files, words %s)" % (len(recs), sorted(words)))
+    # Deleting the dataset the operation is listed under deletes its review records with it: the boxes
+    # (DATA/boxes/<operation>/) and the review marks (DATA/marks/<operation>.json).
+    st, _ = req("POST", root + "/dicomveil/v1/reviewMarks", {"operation": name, "instance": some,
+                                                             "needsAttention": True})
+    op_row = name.rsplit("/", 1)[1]
+    marks = os.path.join(data, "marks", op_row + ".json")
+    box_dir = os.path.join(data, "boxes", op_row)
+    check(st == 200 and os.path.exists(marks) and os.path.isdir(box_dir), "a review mark and the boxes are kept (%s)" % st)
+    st, _ = req("DELETE", base + "/datasets/src")
+    check(st == 200 and not os.path.exists(marks) and not os.path.exists(box_dir)
+          and os.listdir(os.path.join(data, "boxes")) == [],
+          "deleting the dataset removes its operations' boxes and review marks (%s)" % st)
+    st, _ = boxes(some)
+    check(st == 404, "the deleted dataset's operation has no boxes: 404 (%s)" % st)
     log = "".join(srv.lines)
     check('"route":"dicomveil.redactionBoxes"' in log and "redaction boxes not recorded" not in log,
           "the access log names the route; every record was written")

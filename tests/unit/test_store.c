@@ -83,6 +83,47 @@ static void test_blob_names(void **state)
     close(dfd);
 }
 
+/* One durability point for many writers (a de-identify operation's chunk, src/http/op_batch.c): one syncfs,
+ * then each commits without an fsync of its own and holds exactly its bytes, in whichever store it was begun;
+ * an empty batch is a no-op. [docs/decisions.md "Operation throughput"] */
+static void test_blob_sync_many(void **state)
+{
+    (void)state;
+    int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    dv_error err;
+    assert_int_equal(dvs_blob_sync_many(NULL, 0), 0);
+    const char *texts[3] = {"first", "second instance", "third"};
+    int64_t stores[3] = {11, 12, 11};
+    dvs_blob_writer *w[3];
+    char hex[3][65];
+    for (int i = 0; i < 3; i++) {
+        w[i] = dvs_blob_begin(dfd, stores[i], 1000, &err);
+        assert_non_null(w[i]);
+        assert_int_equal(dvs_blob_write(w[i], texts[i], strlen(texts[i]), &err), 0);
+        assert_int_equal(dvs_blob_hash(w[i], hex[i], &err), 0);
+    }
+    assert_int_equal(dvs_blob_sync_many(w, 3), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(dvs_blob_sync(w[i], &err), 0); /* already durable: nothing left to do */
+        assert_int_equal(dvs_blob_commit(w[i], &err), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        int fd = dvs_blob_open(dfd, stores[i], hex[i], &err);
+        assert_true(fd >= 0);
+        char back[32] = {0};
+        assert_int_equal(read(fd, back, sizeof back), (ssize_t)strlen(texts[i]));
+        assert_string_equal(back, texts[i]);
+        close(fd);
+    }
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/stores/11", tmpdir);
+    assert_int_equal(count_files(dir), 2);
+    assert_int_equal(dvs_store_dir_remove(dfd, 11), 0);
+    assert_int_equal(dvs_store_dir_remove(dfd, 12), 0);
+    close(dfd);
+}
+
 static int collect_blob(const dvs_blob_ref *ref, void *user)
 {
     strcat((char *)user, ref->sop_uid);
@@ -1172,6 +1213,65 @@ static void test_operation_items_postgresql(void **state)
     operation_items_checks(open_pg(), reopen_pg);
 }
 
+/* The batched finish (a de-identify operation's chunk): one transaction, each item answered as op_item_finish
+ * would (already finished: counted nothing; unknown: not found), counters moved once per newly finished
+ * item; a bad state anywhere rolls the whole batch back. [docs/decisions.md "Operation throughput"] */
+static void test_op_items_finish_batch(void **state)
+{
+    (void)state;
+    dvs_index *ix = open_sqlite("finish-batch.sqlite");
+    assert_non_null(ix->ops->op_items_finish);
+    int64_t ds = ops_dataset(ix);
+    dv_error err;
+    dvs_operation op;
+    memset(&op, 0, sizeof op);
+    op.dataset_id = ds;
+    strcpy(op.api_method, "deid");
+    assert_int_equal(ix->ops->op_create(ix, &op, &err), DVS_OK);
+    dvs_op_item items[5];
+    memset(items, 0, sizeof items);
+    for (int i = 0; i < 5; i++) {
+        items[i].seq = i + 1;
+        items[i].src_store_id = 1;
+        items[i].dst_store_id = 2;
+        memset(items[i].blob, 'a' + i, 64);
+    }
+    assert_int_equal(ix->ops->op_items_add(ix, op.id, items, 5, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_planned(ix, op.id, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 2, DVS_ITEM_OK, NULL, &err), DVS_OK);
+    /* A bad state in the batch: nothing of it is finished. */
+    int64_t bad_seqs[2] = {1, 3};
+    int bad_states[2] = {DVS_ITEM_OK, DVS_ITEM_PENDING};
+    int rcs[4];
+    assert_int_equal(ix->ops->op_items_finish(ix, op.id, 2, bad_seqs, bad_states, NULL, rcs, &err), -1);
+    dvs_operation got;
+    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
+    assert_int_equal(got.success, 1);
+    assert_int_equal(got.pending, 4);
+    dvs_operation_clear(&got);
+    int64_t seqs[4] = {1, 2, 3, 99};
+    int states[4] = {DVS_ITEM_OK, DVS_ITEM_OK, DVS_ITEM_FAILED, DVS_ITEM_OK};
+    const char *classes[4] = {NULL, NULL, "invalid", NULL};
+    assert_int_equal(ix->ops->op_items_finish(ix, op.id, 4, seqs, states, classes, rcs, &err), 0);
+    assert_int_equal(rcs[0], DVS_OK);
+    assert_int_equal(rcs[1], DVS_EXISTS);
+    assert_int_equal(rcs[2], DVS_OK);
+    assert_int_equal(rcs[3], DVS_NOT_FOUND);
+    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
+    assert_int_equal(got.success, 2);
+    assert_int_equal(got.failure, 1);
+    assert_int_equal(got.pending, 2);
+    dvs_operation_clear(&got);
+    dvs_op_item page[4];
+    size_t n;
+    int64_t next;
+    assert_int_equal(ix->ops->op_errors(ix, op.id, 0, 4, page, &n, &next, &err), DVS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(page[0].seq, 3);
+    assert_string_equal(page[0].error_class, "invalid");
+    ix->ops->close(ix);
+}
+
 /* Two handles (two processes) and four threads finish every item of one operation at once, as when two
  * servers resume the same operation: each item is counted exactly once. */
 #define FINISH_ITEMS 30
@@ -1392,6 +1492,8 @@ int main(void)
         cmocka_unit_test(test_blob_names),
         cmocka_unit_test(test_blob_buffered),
         cmocka_unit_test(test_blob_large_chunks),
+        cmocka_unit_test(test_blob_sync_many),
+        cmocka_unit_test(test_op_items_finish_batch),
         cmocka_unit_test(test_dataset_key),
         cmocka_unit_test(test_index_sqlite),
         cmocka_unit_test(test_index_postgresql),
