@@ -382,6 +382,16 @@ static int open_subdir(int parent, const char *name)
     return -1;
 }
 
+/* Close the slot's cached directories (series_dir opens them again). */
+static void forget_dirs(tmp_slot *s)
+{
+    if (s->series_fd >= 0)
+        close(s->series_fd);
+    if (s->study_fd >= 0)
+        close(s->study_fd);
+    s->series_fd = s->study_fd = -1;
+}
+
 /* The series directory DST/study/series for the worker of slot, created when missing: the slot's cached
  * descriptor when it is the same directory as last time (the slot keeps it: the caller must not close it),
  * else opened now and cached in place of the previous one. -1 with errno; *step names what failed. */
@@ -659,6 +669,15 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
     if (!atomic_load(&o->tmpfile_unsupported)) {
         /* O_RDWR: --resume reads the complete file back to hash it (hash_output) */
         p->fd = openat(p->series_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+        if (p->fd < 0 && errno == ENOENT) {
+            /* The cached series directory was removed since the last file (someone cleaned DST meanwhile): made
+             * again, as a fresh open would. */
+            forget_dirs(&o->slots[p->worker]);
+            p->series_fd = series_dir(o, &o->slots[p->worker], study, series, &step);
+            if (p->series_fd < 0)
+                return dv_fail(err, DV_ERR_IO, "%s failed: %s", step, strerror(errno));
+            p->fd = openat(p->series_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+        }
         if (p->fd < 0) {
             if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
                 dv_fail(err, DV_ERR_IO, "creating the output file failed: %s", strerror(errno));
