@@ -669,9 +669,9 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
     if (!atomic_load(&o->tmpfile_unsupported)) {
         /* O_RDWR: --resume reads the complete file back to hash it (hash_output) */
         p->fd = openat(p->series_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
-        if (p->fd < 0 && errno == ENOENT) {
-            /* The cached series directory was removed since the last file (someone cleaned DST meanwhile): made
-             * again, as a fresh open would. */
+        if (p->fd < 0 && (errno == ENOENT || errno == EPERM)) {
+            /* The cached series directory was removed since the last file (someone cleaned DST meanwhile; ext4
+             * answers EPERM for a removed directory): made again, as a fresh open would. */
             forget_dirs(&o->slots[p->worker]);
             p->series_fd = series_dir(o, &o->slots[p->worker], study, series, &step);
             if (p->series_fd < 0)

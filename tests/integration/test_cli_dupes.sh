@@ -157,6 +157,29 @@ if command -v strace >/dev/null; then
     done
 fi
 
+# ---- a worker's cached series directory removed during the run (DST cleaned meanwhile): the next file of
+# that series makes it again (output.c forget_dirs), as when every file opened its directories afresh. strace
+# holds the run after its first link until the test has removed what it wrote. ----
+if command -v strace >/dev/null; then
+    name="series directory removed during the run"
+    mkdir -p "$T/two" && cp "$SRC/g00_1.dcm" "$SRC/g02_1.dcm" "$T/two/" # one series (the CT base), two SOPs
+    rm -rf "$T/dst-rm"
+    strace -f -qq -e trace=linkat -e inject=linkat:delay_exit=3000000 -o /dev/null "$DV_BIN" deidentify -q \
+        --jobs 1 --config "$T/cfg.json" --key-file "$T/key" "$T/two" "$T/dst-rm" >"$T/out" 2>"$T/err" &
+    pid=$!
+    for ((i = 0; i < 200; i++)); do
+        [ -n "$(find "$T/dst-rm" -type f -name '*.dcm' 2>/dev/null)" ] && break
+        sleep 0.1
+    done
+    [ -n "$(find "$T/dst-rm" -type f -name '*.dcm' 2>/dev/null)" ] || fail "$name: the first output never appeared"
+    find "$T/dst-rm" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 0 ] || fail "$name: exit $rc; stderr: $(head -c 300 "$T/err")"
+    [ "$(find "$T/dst-rm" -type f -name '*.dcm' | wc -l)" -eq 1 ] ||
+        fail "$name: expected the second file written into the re-made directory"
+fi
+
 # ---- re-run into an existing DST: nothing new, nothing overwritten ----
 snapshot() { ( cd "$1" && find . -printf '%p %i %s %T@\n' | sort ); }
 DST="$T/dst-tmpfile-1"
