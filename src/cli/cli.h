@@ -146,6 +146,7 @@ typedef struct dvc_output {
     dvc_tmp_slot *slots; /* one per worker */
     size_t nslots;
     atomic_int tmpfile_unsupported; /* O_TMPFILE + linkat cannot work here: hidden temp names instead */
+    atomic_int empty_path_denied;   /* linkat(AT_EMPTY_PATH) refused (no CAP_DAC_READ_SEARCH): /proc/self/fd */
     const dvc_remote_claims *remote; /* --mpi: the run-wide claims (NULL: this output's own table); then the
                                         last slot is the rank's main thread's (dvc_put_settle) */
     int hash_outputs;                /* --mpi --resume: hash every output (the journal is rank 0's) */
@@ -187,6 +188,7 @@ typedef struct dvc_put {
     /* output.c's, between open and commit/abort */
     struct dvc_claim *claim;
     int series_fd, fd, named;
+    int series_owned; /* series_fd is this put's to close (a deferred --mpi put's); else the worker slot's */
     int remote_begun, remote_named; /* --mpi: begin was called; DVC_NAMED_* for finish */
     uint32_t remote_req;            /* --mpi: the request's id (begin) */
     char final[DVC_COMPONENT_MAX + 4];

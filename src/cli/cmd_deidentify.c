@@ -102,6 +102,8 @@ void dvc_deidentify_usage(FILE *f)
           "  XDG_CONFIG_HOME          Where the default key lives (see --key-file).\n"
           "  DICOMVEIL_NO_O_TMPFILE=1 Write outputs via hidden .dvtmp-* names + link() instead of O_TMPFILE\n"
           "                           (automatic without O_TMPFILE; SIGINT/SIGTERM/SIGHUP remove them).\n"
+          "  DICOMVEIL_LINK_VIA_PROC=1 Name O_TMPFILE outputs through /proc/self/fd instead of\n"
+          "                           linkat(AT_EMPTY_PATH) (automatic where that is refused).\n"
           "\n"
           "Exit status: 0 every instance succeeded (skipped non-DICOM files, skipped DICOMDIRs and duplicates\n"
           "               included),\n"

@@ -42,6 +42,7 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "util/dv_grow.h"
 
 #define JOURNAL_MAGIC "dicomveil-journal 1 "
 #define JOURNAL_MAX (4ull * 1024 * 1024 * 1024) /* 4 GiB: ~25 million entries */
@@ -367,16 +368,8 @@ typedef struct strbuf {
 
 static int sb_add(strbuf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns)
-            return -1;
-        b->s = ns;
-        b->cap = cap;
-    }
+    if (dv_grow(&b->s, &b->cap, b->len + n + 1, 1, 4096) < 0)
+        return -1;
     memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cli_mpi.h"
+#include "util/dv_grow.h"
 
 typedef struct waiter {
     struct waiter *next;
@@ -342,16 +343,8 @@ static int emit(void *user, char *path, int walk_err)
     dvm_coord *c = user;
     pthread_mutex_lock(&c->list_lock);
     int rc = 0;
-    if (c->npend == c->cappend) {
-        size_t cap = c->cappend ? c->cappend * 2 : 1024;
-        dvc_input *np = realloc(c->pend, cap * sizeof *np);
-        if (np) {
-            c->pend = np;
-            c->cappend = cap;
-        } else {
-            rc = -1;
-        }
-    }
+    if (dv_grow(&c->pend, &c->cappend, c->npend + 1, sizeof *c->pend, 1024) < 0)
+        rc = -1;
     if (rc == 0)
         c->pend[c->npend++] = (dvc_input){.path = path, .walk_err = walk_err};
     pthread_mutex_unlock(&c->list_lock);
@@ -400,19 +393,11 @@ static int take_listed(dvm_coord *c)
     c->npend = c->cappend = 0;
     pthread_mutex_unlock(&c->list_lock);
     int rc = failed ? -1 : 0;
-    if (n && c->n + n > c->cap) {
-        size_t cap = c->cap ? c->cap : 1024;
-        while (cap < c->n + n)
-            cap *= 2;
-        dvc_item *ni = realloc(c->items, cap * sizeof *ni);
-        if (!ni) {
-            for (size_t i = 0; i < n; i++)
-                free(v[i].path);
-            free(v);
-            return -1;
-        }
-        c->items = ni;
-        c->cap = cap;
+    if (n && dv_grow(&c->items, &c->cap, c->n + n, sizeof *c->items, 1024) < 0) {
+        for (size_t i = 0; i < n; i++)
+            free(v[i].path);
+        free(v);
+        return -1;
     }
     for (size_t i = 0; i < n; i++)
         c->items[c->n++] = (dvc_item){.path = v[i].path, .walk_err = v[i].walk_err};

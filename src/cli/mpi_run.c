@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli_mpi.h"
+#include "util/dv_grow.h"
 
 #ifndef DV_WITH_MPI
 
@@ -111,14 +112,8 @@ typedef struct sends {
 /* Send b's bytes to rank `to`, taking its memory (b is left empty). -1 on ENOMEM. */
 static int send_buf(sends *s, int to, int tag, dvm_buf *b)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        send *nv = realloc(s->v, cap * sizeof *nv);
-        if (!nv)
-            return -1;
-        s->v = nv;
-        s->cap = cap;
-    }
+    if (dv_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v, 16) < 0)
+        return -1;
     send *e = &s->v[s->n];
     if (MPI_Isend(b->p, (int)b->len, MPI_BYTE, to, tag, MPI_COMM_WORLD, &e->req) != MPI_SUCCESS)
         return -1;
@@ -176,14 +171,8 @@ static int recv_all(recvs *q, int src, int nranks, sink_ctx *k)
         if (!flag)
             break;
         MPI_Get_count(&st, MPI_BYTE, &n);
-        if (q->n == q->cap) {
-            size_t cap = q->cap ? q->cap * 2 : 8;
-            recv *nv = realloc(q->v, cap * sizeof *nv);
-            if (!nv)
-                return -1;
-            q->v = nv;
-            q->cap = cap;
-        }
+        if (dv_grow(&q->v, &q->cap, q->n + 1, sizeof *q->v, 8) < 0)
+            return -1;
         recv *r = &q->v[q->n];
         r->buf = malloc(n > 0 ? (size_t)n : 1);
         if (!r->buf)

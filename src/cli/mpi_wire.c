@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli_mpi.h"
+#include "util/dv_grow.h"
 
 static int grow(dvm_buf *b, size_t n)
 {
@@ -11,16 +12,10 @@ static int grow(dvm_buf *b, size_t n)
         return -1;
     if (b->len + n <= b->cap)
         return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n)
-        cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
-    if (!p) {
+    if (dv_grow(&b->p, &b->cap, b->len + n, 1, 4096) < 0) {
         b->oom = 1;
         return -1;
     }
-    b->p = p;
-    b->cap = cap;
     return 0;
 }
 

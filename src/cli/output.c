@@ -106,6 +106,11 @@ struct dvc_tmp_slot {
     atomic_int state; /* lock-free, so safe to use in a signal handler */
     int dirfd;
     char name[32];
+    /* The worker's last output directories, touched only by the worker that owns the slot (never by the signal
+     * handler): the sorted walk makes the inputs of one series consecutive, so they reuse these descriptors
+     * instead of two openat + two close each (bench/RESULTS.md "Per-file cost"). -1 when none. */
+    int study_fd, series_fd;
+    char study[DVC_COMPONENT_MAX], series[DVC_COMPONENT_MAX];
 };
 typedef struct dvc_tmp_slot tmp_slot;
 
@@ -276,6 +281,7 @@ int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsyn
     o->hash_outputs = 0;
     atomic_store(&o->unnamed_linked, 0);
     atomic_store(&o->tmpfile_unsupported, 0);
+    atomic_store(&o->empty_path_denied, 0);
     o->dst_fd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (o->dst_fd < 0)
         return -1;
@@ -295,10 +301,16 @@ int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsyn
         return -1;
     }
     o->nslots = nworkers;
+    for (size_t i = 0; i < nworkers; i++)
+        o->slots[i].study_fd = o->slots[i].series_fd = -1;
     /* Lets tests (and users on odd file systems) exercise the temp-name path on any file system. */
     const char *force = getenv("DICOMVEIL_NO_O_TMPFILE");
     if (force && *force && strcmp(force, "0") != 0)
         atomic_store(&o->tmpfile_unsupported, 1);
+    /* ... and the /proc/self/fd naming of the unnamed files, taken where AT_EMPTY_PATH is refused (link_fd). */
+    const char *via_proc = getenv("DICOMVEIL_LINK_VIA_PROC");
+    if (via_proc && *via_proc && strcmp(via_proc, "0") != 0)
+        atomic_store(&o->empty_path_denied, 1);
     atomic_store(&g_live[k], o); /* the main thread registers and unregisters: no race between outputs */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -324,6 +336,12 @@ void dvc_output_close(dvc_output *o)
     if (o->dst_fd >= 0)
         close(o->dst_fd);
     o->dst_fd = -1;
+    for (size_t i = 0; i < o->nslots; i++) {
+        if (o->slots[i].series_fd >= 0)
+            close(o->slots[i].series_fd);
+        if (o->slots[i].study_fd >= 0)
+            close(o->slots[i].study_fd);
+    }
     o->nslots = 0;
     free(o->slots);
     o->slots = NULL;
@@ -364,33 +382,78 @@ static int open_subdir(int parent, const char *name)
     return -1;
 }
 
+/* Close the slot's cached directories (series_dir opens them again). */
+static void forget_dirs(tmp_slot *s)
+{
+    if (s->series_fd >= 0)
+        close(s->series_fd);
+    if (s->study_fd >= 0)
+        close(s->study_fd);
+    s->series_fd = s->study_fd = -1;
+}
+
+/* The series directory DST/study/series for the worker of slot, created when missing: the slot's cached
+ * descriptor when it is the same directory as last time (the slot keeps it: the caller must not close it),
+ * else opened now and cached in place of the previous one. -1 with errno; *step names what failed. */
+static int series_dir(dvc_output *o, tmp_slot *s, const char *study, const char *series, const char **step)
+{
+    if (s->series_fd >= 0 && strcmp(s->series, series) == 0 && strcmp(s->study, study) == 0)
+        return s->series_fd;
+    if (s->series_fd >= 0)
+        close(s->series_fd);
+    s->series_fd = -1;
+    if (s->study_fd < 0 || strcmp(s->study, study) != 0) {
+        if (s->study_fd >= 0)
+            close(s->study_fd);
+        s->study_fd = open_subdir(o->dst_fd, study);
+        if (s->study_fd < 0) {
+            *step = "creating the study directory";
+            return -1;
+        }
+        snprintf(s->study, sizeof s->study, "%s", study);
+    }
+    s->series_fd = open_subdir(s->study_fd, series);
+    if (s->series_fd < 0) {
+        *step = "creating the series directory";
+        return -1;
+    }
+    snprintf(s->series, sizeof s->series, "%s", series);
+    return s->series_fd;
+}
+
 typedef enum dvc_write_result { DVC_WRITTEN = 0, DVC_DUPLICATE = 1, DVC_WRITE_FAILED = -1 } dvc_write_result;
 
 /* Name the unnamed file fd dirfd/name, never replacing: 0, -1 with errno, or -2 when this system can do it
- * neither through /proc nor with AT_EMPTY_PATH (the caller falls back to a named temp). */
-static int link_fd(int fd, int dirfd, const char *name)
+ * neither with AT_EMPTY_PATH nor through /proc (the caller falls back to a named temp).
+ * AT_EMPTY_PATH first: it needs CAP_DAC_READ_SEARCH (the kernel answers ENOENT without it), but where it works
+ * it skips resolving "/proc/self/fd/N" (~5-9 us of a ~300 us file: bench/RESULTS.md "Per-file cost"); the
+ * first refusal is remembered in the output, so a run without the capability asks once, not per file.
+ * [test_cli_dupes.sh "without CAP_DAC_READ_SEARCH"] */
+static int link_fd(dvc_output *o, int fd, int dirfd, const char *name)
 {
+    if (!atomic_load_explicit(&o->empty_path_denied, memory_order_relaxed)) {
+        if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+            return 0;
+        if (errno != ENOENT && errno != EPERM)
+            return -1;
+        atomic_store_explicit(&o->empty_path_denied, 1, memory_order_relaxed);
+    }
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
     if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0)
         return 0;
-    if (errno != ENOENT)
-        return -1;
-    /* No /proc mounted: AT_EMPTY_PATH does the same with CAP_DAC_READ_SEARCH. */
-    if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
-        return 0;
-    return errno == ENOENT || errno == EPERM ? -2 : -1;
+    return errno == ENOENT ? -2 : -1; /* ENOENT: no /proc mounted either */
 }
 
 /* Replace dirfd/final by the unnamed file fd atomically: link fd to a hidden temp name (held in the worker's
  * slot, so a fatal signal removes it), then rename that over final. 0, -1 with errno, or -2 as link_fd. */
-static int replace_fd(tmp_slot *slot, int fd, int dirfd, const char *final)
+static int replace_fd(dvc_output *o, tmp_slot *slot, int fd, int dirfd, const char *final)
 {
     int rc = -1;
     for (int attempt = 0; attempt < 16 && rc != 0; attempt++) {
         if (slot_begin(slot, dirfd) < 0)
             return -1;
-        rc = link_fd(fd, dirfd, slot->name);
+        rc = link_fd(o, fd, dirfd, slot->name);
         int e = errno;
         slot_created(slot, rc == 0);
         if (rc != 0 && (rc == -2 || e != EEXIST)) {
@@ -432,7 +495,7 @@ static int name_output(dvc_output *o, claim *c, size_t index, tmp_slot *slot, in
         if (o->journal) /* announced before it exists: a resume then knows every name this run created */
             dvc_journal_claim(o->journal, index, c->key);
         /* link(), unlike rename(), never replaces */
-        rc = fd >= 0 ? link_fd(fd, dirfd, final) : linkat(dirfd, slot->name, dirfd, final, 0);
+        rc = fd >= 0 ? link_fd(o, fd, dirfd, final) : linkat(dirfd, slot->name, dirfd, final, 0);
         e = errno;
         if (rc == 0) {
             c->linked = index;
@@ -448,7 +511,7 @@ static int name_output(dvc_output *o, claim *c, size_t index, tmp_slot *slot, in
         /* A higher index of this run named it: ours replaces that file atomically, and that index becomes
          * the duplicate. */
         if (fd >= 0) {
-            rc = replace_fd(slot, fd, dirfd, final);
+            rc = replace_fd(o, slot, fd, dirfd, final);
             e = errno;
         } else {
             rc = renameat(dirfd, slot->name, dirfd, final);
@@ -480,7 +543,7 @@ static int name_remote(dvc_put *p, tmp_slot *slot, int fd, int decision, dv_erro
     int rc = 0, e = 0;
     *out = DVC_DUPLICATE;
     if (decision == DVC_NAME_FREE) {
-        rc = fd >= 0 ? link_fd(fd, p->series_fd, p->final) : linkat(p->series_fd, slot->name, p->series_fd, p->final, 0);
+        rc = fd >= 0 ? link_fd(o, fd, p->series_fd, p->final) : linkat(p->series_fd, slot->name, p->series_fd, p->final, 0);
         e = errno;
         if (rc == 0) {
             p->remote_named = DVC_NAMED_LINKED;
@@ -495,7 +558,7 @@ static int name_remote(dvc_put *p, tmp_slot *slot, int fd, int decision, dv_erro
         }
     } else if (decision == DVC_NAME_HIGHER) {
         if (fd >= 0) {
-            rc = replace_fd(slot, fd, p->series_fd, p->final);
+            rc = replace_fd(o, slot, fd, p->series_fd, p->final);
             e = errno;
         } else {
             rc = renameat(p->series_fd, slot->name, p->series_fd, p->final);
@@ -540,9 +603,10 @@ static void put_cleanup(dvc_put *p)
     if (p->named)
         atomic_store(&slot->state, SLOT_IDLE);
     p->named = 0;
-    if (p->series_fd >= 0)
+    if (p->series_fd >= 0 && p->series_owned) /* else the worker's slot keeps it (series_dir) */
         close(p->series_fd);
     p->series_fd = -1;
+    p->series_owned = 0;
 }
 
 /* The named-temp fallback: a hidden ".dvtmp-<hex>" in the series directory, held in the worker's slot. */
@@ -572,6 +636,7 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
     p->hashed = 0;
     p->claim = NULL;
     p->series_fd = p->fd = -1;
+    p->series_owned = 0;
     p->named = 0;
     p->remote_begun = 0;
     p->remote_named = DVC_NAMED_NONE;
@@ -596,18 +661,23 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
         return DV_OPEN_DUPLICATE;
     p->claim = c;
 
-    int study_fd = open_subdir(o->dst_fd, study);
-    if (study_fd < 0)
-        return dv_fail(err, DV_ERR_IO, "creating the study directory failed: %s", strerror(errno));
-    p->series_fd = open_subdir(study_fd, series);
-    int e = errno;
-    close(study_fd);
+    const char *step = NULL;
+    p->series_fd = series_dir(o, &o->slots[p->worker], study, series, &step); /* the slot's: not closed here */
     if (p->series_fd < 0)
-        return dv_fail(err, DV_ERR_IO, "creating the series directory failed: %s", strerror(e));
+        return dv_fail(err, DV_ERR_IO, "%s failed: %s", step, strerror(errno));
 
     if (!atomic_load(&o->tmpfile_unsupported)) {
         /* O_RDWR: --resume reads the complete file back to hash it (hash_output) */
         p->fd = openat(p->series_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+        if (p->fd < 0 && (errno == ENOENT || errno == EPERM)) {
+            /* The cached series directory was removed since the last file (someone cleaned DST meanwhile; ext4
+             * answers EPERM for a removed directory): made again, as a fresh open would. */
+            forget_dirs(&o->slots[p->worker]);
+            p->series_fd = series_dir(o, &o->slots[p->worker], study, series, &step);
+            if (p->series_fd < 0)
+                return dv_fail(err, DV_ERR_IO, "%s failed: %s", step, strerror(errno));
+            p->fd = openat(p->series_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+        }
         if (p->fd < 0) {
             if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
                 dv_fail(err, DV_ERR_IO, "creating the output file failed: %s", strerror(errno));
@@ -679,11 +749,17 @@ static int file_commit(void *arg, const dv_result *res, dv_error *err)
             if (later) {
                 *later = *p;
                 later->worker = o->nslots - 1;
-                if (o->remote->defer(o->remote->user, p->remote_req, later)) {
+                /* its own descriptor of the series directory: the worker's slot may close its cached one
+                   before the rank's main thread names the file */
+                later->series_fd = fcntl(p->series_fd, F_DUPFD_CLOEXEC, 0);
+                later->series_owned = 1;
+                if (later->series_fd >= 0 && o->remote->defer(o->remote->user, p->remote_req, later)) {
                     p->fd = p->series_fd = -1;
                     p->remote_begun = 0;
                     return DV_COMMIT_WRITTEN;
                 }
+                if (later->series_fd >= 0)
+                    close(later->series_fd);
                 free(later);
             }
         }

@@ -14,19 +14,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/dv_grow.h"
 
 static int push(dvc_inputs *in, char *path, int walk_err)
 {
     if (in->emit) /* streamed (deidentify --mpi): the same order, handed on at once */
         return in->emit(in->emit_user, path, walk_err);
-    if (in->n == in->cap) {
-        size_t cap = in->cap ? in->cap * 2 : 256;
-        dvc_input *v = realloc(in->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        in->v = v;
-        in->cap = cap;
-    }
+    if (dv_grow(&in->v, &in->cap, in->n + 1, sizeof *in->v, 256) < 0)
+        return -1;
     in->v[in->n].path = path;
     in->v[in->n].walk_err = walk_err;
     in->n++;
@@ -74,15 +69,9 @@ static int list_dir(int fd, entry **out, size_t *nout)
         } else {
             continue; /* symlink, fifo, socket, device */
         }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            entry *nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                rc = -1;
-                errno = ENOMEM;
-                break;
-            }
-            v = nv;
+        if (dv_grow(&v, &cap, n + 1, sizeof *v, 64) < 0) {
+            rc = -1;
+            break;
         }
         if (!(v[n].name = strdup(de->d_name))) {
             rc = -1;

@@ -15,6 +15,10 @@
 #include <string.h>
 
 #define RD_WINDOW (64u * 1024u)
+/* The first fill is smaller: a typical header (the CT corpus: ~4 KiB) fits, and the bytes after it are the
+ * pixel data the reader skips, which a 64 KiB fill would copy out of the page cache for nothing (~1.5 % of a
+ * metadata-only run: bench/RESULTS.md "Per-file cost"). Larger headers continue in 64 KiB fills. */
+#define RD_FIRST_FILL (16u * 1024u)
 /* File meta values are loaded whole; real ones are UIDs and short strings. */
 #define DV_META_VALUE_MAX 65536u
 /* A deflated dataset that inflates to at most this much is kept in memory rather than streamed. */
@@ -29,6 +33,7 @@ typedef struct rd {
     uint8_t *win;        /* read window over src */
     uint64_t win_off;
     size_t win_len;
+    int filled; /* the window was filled once: later fills take RD_WINDOW */
 } rd;
 
 static int rd_read(rd *r, uint64_t off, void *dst, size_t n)
@@ -42,7 +47,9 @@ static int rd_read(rd *r, uint64_t off, void *dst, size_t n)
     if (n > RD_WINDOW)
         return r->src->read_at(r->src->ctx, off, dst, n);
     uint64_t avail = r->src->size - off;
-    size_t want = avail < RD_WINDOW ? (size_t)avail : RD_WINDOW;
+    size_t fill = r->filled || n > RD_FIRST_FILL ? RD_WINDOW : RD_FIRST_FILL;
+    size_t want = avail < fill ? (size_t)avail : fill;
+    r->filled = 1;
     if (r->src->read_at(r->src->ctx, off, r->win, want) != 0) {
         r->win_len = 0;
         return -1;
@@ -511,7 +518,7 @@ static int check_pixel_data(dv_instance *inst, const ts_info *t, dv_error *err)
 static int sniff_raw(rd *r, uint64_t pos)
 {
     uint8_t h[8];
-    if (r->src->size - pos < 8 || r->src->read_at(r->src->ctx, pos, h, 8) != 0)
+    if (r->src->size - pos < 8 || rd_read(r, pos, h, 8) != 0)
         return -1;
     uint16_t g_le = (uint16_t)(h[0] | (h[1] << 8));
     uint16_t g_be = (uint16_t)((h[0] << 8) | h[1]);
@@ -561,12 +568,15 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
     /* "DICM" at 128 followed by a group 0002 element is Part 10. "DICM" followed by anything else may be a
      * raw dataset whose values happen to contain those bytes (a known false-positive trap): prefer the raw
      * reading when the file starts like a dataset. */
-    int dicm128 = src->size >= 134 && src->read_at(src->ctx, 128, magic, 6) == 0 && !memcmp(magic, "DICM", 4);
+    /* Every read below goes through the reader's window: the first (at 128) fills it, so the magic, the file
+     * meta group and the start of the dataset (all of it, for a typical header) cost one pread instead of one
+     * per probe (bench/RESULTS.md "Per-file cost"). */
+    int dicm128 = src->size >= 134 && rd_read(&r, 128, magic, 6) == 0 && !memcmp(magic, "DICM", 4);
     if (dicm128 && magic[4] == 0x02 && magic[5] == 0x00)
         pos = 132;
     else if (dicm128 && sniff_raw(&r, 0) < 0)
         pos = 132;
-    else if (src->size >= 4 && src->read_at(src->ctx, 0, magic, 4) == 0 && !memcmp(magic, "DICM", 4))
+    else if (src->size >= 4 && rd_read(&r, 0, magic, 4) == 0 && !memcmp(magic, "DICM", 4))
         pos = 4;
     if (pos == 0) {
         if (sniff_raw(&r, 0) < 0) {
@@ -576,7 +586,7 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
     }
     /* File meta group (also accepted on a raw dataset that starts with group 0002). */
     uint8_t g[2];
-    if (src->size - pos >= 2 && src->read_at(src->ctx, pos, g, 2) == 0 && g[0] == 0x02 && g[1] == 0x00) {
+    if (src->size - pos >= 2 && rd_read(&r, pos, g, 2) == 0 && g[0] == 0x02 && g[1] == 0x00) {
         if (parse_meta(&r, &pos) != 0)
             goto fail;
         inst->had_meta = 1;

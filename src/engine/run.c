@@ -18,6 +18,7 @@
 #include "engine/dv_pixel_stage.h"
 #include "engine/dv_result_internal.h"
 #include "dict/dv_tags.h"
+#include "util/dv_grow.h"
 
 typedef struct worker_pool {
     pthread_mutex_t mu;
@@ -72,14 +73,7 @@ static void pool_give(worker_pool *p, void *w, void (*destroy)(void *))
         return;
     if (p->ok) {
         pthread_mutex_lock(&p->mu);
-        if (p->n == p->cap) {
-            size_t cap = p->cap ? p->cap * 2 : 8;
-            void **v = realloc(p->free, cap * sizeof *v);
-            if (v) {
-                p->free = v;
-                p->cap = cap;
-            }
-        }
+        (void)dv_grow(&p->free, &p->cap, p->n + 1, sizeof *p->free, 8); /* without room, w is destroyed */
         if (p->n < p->cap) {
             p->free[p->n++] = w;
             w = NULL;

@@ -18,6 +18,7 @@
 #include "text/lexicon.h"
 #include "text/lexicon_data.h"
 #include "text/tokens.h"
+#include "util/dv_grow.h"
 
 enum { PH_WORDS = 0, PH_DIGITS, PH_ORG };
 enum { ROLE_FAMILY = 0, ROLE_GIVEN, ROLE_MIDDLE, ROLE_PREFIX, ROLE_SUFFIX };
@@ -172,14 +173,8 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
             return 1;
     if (full(dl, err) < 0)
         return -1;
-    if (dl->nph == dl->capph) {
-        size_t cap = dl->capph ? dl->capph * 2 : 16;
-        dl_phrase *p = realloc(dl->ph, cap * sizeof *p);
-        if (!p)
-            return dv_fail(err, DV_ERR_NOMEM, "deny-list growth");
-        dl->ph = p;
-        dl->capph = cap;
-    }
+    if (dv_grow(&dl->ph, &dl->capph, dl->nph + 1, sizeof *dl->ph, 16) < 0)
+        return dv_fail(err, DV_ERR_NOMEM, "deny-list growth");
     dl_phrase *p = &dl->ph[dl->nph];
     memset(p, 0, sizeof *p);
     p->key = dup_key(key, n);
@@ -242,14 +237,8 @@ static int add_part(dv_denylist *dl, const char *key, size_t n, int role, int sc
             return 0;
     if (full(dl, err) < 0)
         return -1;
-    if (dl->nparts == dl->capparts) {
-        size_t cap = dl->capparts ? dl->capparts * 2 : 16;
-        dl_part *p = realloc(dl->parts, cap * sizeof *p);
-        if (!p)
-            return dv_fail(err, DV_ERR_NOMEM, "deny-list growth");
-        dl->parts = p;
-        dl->capparts = cap;
-    }
+    if (dv_grow(&dl->parts, &dl->capparts, dl->nparts + 1, sizeof *dl->parts, 16) < 0)
+        return dv_fail(err, DV_ERR_NOMEM, "deny-list growth");
     dl_part *p = &dl->parts[dl->nparts];
     memset(p, 0, sizeof *p);
     p->key = dup_key(key, n);

@@ -1,0 +1,137 @@
+/* The keyed UID's HMAC (src/engine/uid.c key_hmac): the pre-keyed SHA-256 contexts give exactly OpenSSL's
+ * one-shot HMAC-SHA256 for every key length (shorter than, equal to and longer than the 64-byte block, which
+ * RFC 2104 hashes first), and two fixed vectors (computed with Python's hmac module) pin the mapping, so a
+ * faster HMAC can never change a UID. Workers share one key: concurrent use gives the same UIDs. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "dicomveil/dicomveil.h"
+#include "engine/dv_plan.h"
+
+/* "2.25." + the decimal of the first 128 bits of OpenSSL's HMAC(), the mapping uid.c documents. */
+static void reference_uid(const unsigned char *key, size_t klen, const char *uid, char out[DV_UID_MAX + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    assert_non_null(HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)uid, strlen(uid), md, &n));
+    unsigned __int128 v = 0;
+    for (int i = 0; i < 16; i++)
+        v = v << 8 | md[i];
+    char rev[48];
+    size_t k = 0;
+    do {
+        rev[k++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v);
+    memcpy(out, "2.25.", 5);
+    for (size_t i = 0; i < k; i++)
+        out[5 + i] = rev[k - 1 - i];
+    out[5 + k] = '\0';
+}
+
+static void test_uid_hmac_matches_openssl(void **state)
+{
+    (void)state;
+    static const size_t klens[] = {DV_KEY_MIN_BYTES, 32, 63, 64, 65, 100, 200, DV_KEY_MAX_BYTES};
+    static const char *const uids[] = {"1.2.3", "1.2.826.0.1.3680043.2.1125.1",
+                                       "1.3.6.1.4.1.5962.99.1.2280943358.716200484.1363785608958.3.0",
+                                       "2.25.310907030169266062882277935074492234999"};
+    unsigned char key[DV_KEY_MAX_BYTES];
+    for (size_t i = 0; i < sizeof key; i++)
+        key[i] = (unsigned char)(i * 131 + 7);
+    for (size_t a = 0; a < sizeof klens / sizeof klens[0]; a++) {
+        dv_key *k = dv_key_new(key, klens[a], NULL);
+        assert_non_null(k);
+        for (size_t b = 0; b < sizeof uids / sizeof uids[0]; b++) {
+            char got[DV_UID_MAX + 1], want[DV_UID_MAX + 1];
+            reference_uid(key, klens[a], uids[b], want);
+            assert_int_equal(dv_uid_regenerate(k, uids[b], strlen(uids[b]), got), strlen(want));
+            assert_string_equal(got, want);
+        }
+        dv_key_free(k);
+    }
+}
+
+static void test_uid_hmac_fixed_vectors(void **state)
+{
+    (void)state;
+    const char *uid = "1.2.826.0.1.3680043.2.1125.1";
+    unsigned char k32[32], k100[100];
+    for (size_t i = 0; i < sizeof k32; i++)
+        k32[i] = (unsigned char)i;
+    for (size_t i = 0; i < sizeof k100; i++)
+        k100[i] = (unsigned char)((i * 7) & 255);
+    char got[DV_UID_MAX + 1];
+    dv_key *k = dv_key_new(k32, sizeof k32, NULL);
+    assert_non_null(k);
+    dv_uid_regenerate(k, uid, strlen(uid), got);
+    assert_string_equal(got, "2.25.310907030169266062882277935074492234999");
+    dv_key_free(k);
+    k = dv_key_new(k100, sizeof k100, NULL); /* longer than the block: hashed first */
+    assert_non_null(k);
+    dv_uid_regenerate(k, uid, strlen(uid), got);
+    assert_string_equal(got, "2.25.22856142580334384723357685666514907411");
+    dv_key_free(k);
+}
+
+typedef struct shared_key {
+    const dv_key *key;
+    int mismatches;
+} shared_key;
+
+static void *regen_many(void *arg)
+{
+    shared_key *s = arg;
+    for (int i = 0; i < 2000; i++) {
+        char uid[32], a[DV_UID_MAX + 1], b[DV_UID_MAX + 1];
+        snprintf(uid, sizeof uid, "1.2.3.%d", i % 50);
+        dv_uid_regenerate(s->key, uid, strlen(uid), a);
+        dv_uid_regenerate(s->key, uid, strlen(uid), b);
+        if (strcmp(a, b) != 0 || strncmp(a, "2.25.", 5) != 0)
+            s->mismatches++;
+    }
+    return NULL;
+}
+
+static void test_uid_hmac_shared_key(void **state)
+{
+    (void)state;
+    unsigned char kb[32];
+    memset(kb, 0x5a, sizeof kb);
+    dv_key *k = dv_key_new(kb, sizeof kb, NULL);
+    assert_non_null(k);
+    shared_key s[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        s[i] = (shared_key){k, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, regen_many, &s[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(s[i].mismatches, 0);
+    }
+    char want[DV_UID_MAX + 1], got[DV_UID_MAX + 1];
+    reference_uid(kb, sizeof kb, "1.2.3.7", want);
+    dv_uid_regenerate(k, "1.2.3.7", 7, got);
+    assert_string_equal(got, want);
+    dv_key_free(k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_uid_hmac_matches_openssl),
+        cmocka_unit_test(test_uid_hmac_fixed_vectors),
+        cmocka_unit_test(test_uid_hmac_shared_key),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
