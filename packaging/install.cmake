@@ -7,6 +7,8 @@
 # [integration.test_install; test_deb.sh "dpkg-deb --build"]
 
 install(TARGETS dicomveil_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT cli)
+# The binary's internal modules (server.so, mpi.so), where it looks for them: <bin>/../<libdir>/dicomveil.
+install(TARGETS ${DV_MODULES} LIBRARY DESTINATION ${DV_MODULE_INSTALL_DIR} COMPONENT cli)
 install(TARGETS dicomveil ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
 if(TARGET dicomveil_shared)
   install(TARGETS dicomveil_shared

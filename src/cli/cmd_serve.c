@@ -1,5 +1,6 @@
-/* `dicomveil serve`: options, the token and TLS files, start the server (src/http), wait for SIGTERM/SIGINT,
- * stop gracefully. Signal handling lives here, as everywhere in the CLI: the server itself has none. */
+/* `dicomveil serve`: options, the token and TLS files, start the server (src/http, in the server module:
+ * src/modules/dv_module.h, loaded here only), wait for SIGTERM/SIGINT, stop gracefully. Signal handling lives
+ * here, as everywhere in the CLI: the server itself has none. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,7 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
-#include "http/dv_server.h"
+#include "cli_module.h"
 
 #define TOKEN_MAX 4096
 #define PEM_MAX (1u << 20)
@@ -198,6 +199,14 @@ int dvc_cmd_serve(int argc, char **argv)
         dvc_errorf("serve: --tls-cert and --tls-key go together");
         return DVC_EXIT_USAGE;
     }
+    /* The server's libraries (libmicrohttpd, GnuTLS, SQLite, libpq) are mapped now, not at every start of the
+     * binary (docs/decisions.md "Heavy libraries loaded on demand"). */
+    char why[512];
+    const dv_server_module *srv_mod = dvc_server_module(why, sizeof why);
+    if (!srv_mod) {
+        dvc_errorf("serve: %s", why);
+        return DVC_EXIT_FAILED;
+    }
     char console_buf[4096];
     if (cfg.console_dir == NULL)
         cfg.console_dir = find_console_dir(console_buf, sizeof console_buf);
@@ -248,7 +257,7 @@ int dvc_cmd_serve(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 32 << 20);
 
     dv_error err = {0};
-    dvh_server *srv = dvh_server_start(&cfg, &err);
+    dvh_server *srv = srv_mod->start(&cfg, &err);
     if (key)
         OPENSSL_cleanse(key, strlen(key));
     if (token)
@@ -258,14 +267,14 @@ int dvc_cmd_serve(int argc, char **argv)
         rc = err.code == DV_ERR_USAGE ? DVC_EXIT_USAGE : DVC_EXIT_FAILED;
         goto out;
     }
-    fprintf(stderr, "{\"event\":\"listening\",\"port\":%u,\"tls\":%s,\"auth\":%s}\n", dvh_server_port(srv),
+    fprintf(stderr, "{\"event\":\"listening\",\"port\":%u,\"tls\":%s,\"auth\":%s}\n", srv_mod->port(srv),
             cert ? "true" : "false", token ? "true" : "false");
     fflush(stderr);
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr, "{\"event\":\"stopping\",\"signal\":%d}\n", sig);
     fflush(stderr);
-    dvh_server_stop(srv);
+    srv_mod->stop(srv);
     fprintf(stderr, "{\"event\":\"stopped\"}\n");
     rc = DVC_EXIT_OK;
 out:

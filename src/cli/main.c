@@ -31,7 +31,7 @@ static void usage(FILE *f)
           "\n"
           "Global options:\n"
           "  -h, --help     Show this help and exit\n"
-          "  --version      Print the version, the git commit and the linked libraries' versions, and exit\n"
+          "  --version      Print the version, the git commit and the versions of the libraries it uses, and exit\n"
           "\n",
           f);
     dvc_deidentify_usage(f);

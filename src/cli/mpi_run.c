@@ -1,5 +1,6 @@
-/* deidentify --mpi: the one file that calls MPI (docs/decisions.md "MPI batch mode", docs/SCALING.md).
- * [integration.test_cli_mpi]
+/* deidentify --mpi: the one file that calls MPI (docs/decisions.md "MPI batch mode", docs/SCALING.md), through
+ * the MPI module (src/modules/mpi_module.c, loaded by dvc_mpi_init only: no other command maps Open MPI;
+ * docs/decisions.md "Heavy libraries loaded on demand"). [integration.test_cli_mpi]
  *
  *   mpirun -np N dicomveil deidentify --mpi --config CFG --key-file K [--jobs T] [--report R [--resume]] SRC... DST
  *
@@ -23,38 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_module.h"
 #include "cli_mpi.h"
 #include "util/dv_grow.h"
-
-#ifndef DV_WITH_MPI
-
-int dvc_mpi_init(int *rank, int *size)
-{
-    *rank = 0;
-    *size = 1;
-    dvc_errorf("deidentify: --mpi: this dicomveil was built without MPI (install Open MPI, e.g. Debian's "
-               "libopenmpi-dev, and rebuild)");
-    return -1;
-}
-
-int dvc_mpi_agree(int ok)
-{
-    return ok;
-}
-
-int dvc_mpi_deidentify(const dvm_args *a)
-{
-    (void)a;
-    return DVC_EXIT_FAILED;
-}
-
-void dvc_mpi_finalize(void)
-{
-}
-
-#else
-
-#include <mpi.h>
 
 #define TAG_UP 1
 #define TAG_DOWN 2
@@ -70,38 +42,52 @@ void dvc_mpi_finalize(void)
 #define TURN_BLOCKED 0.0001 /* a worker waits for rank 0's answer, or a batch over the eager limit is in
                              * flight (it moves on the turns of both ends: recv_all) */
 
+/* The MPI module's table, set by dvc_mpi_init (one MPI job per process; src/cli may keep process state). */
+static const dv_mpi_module *mpi;
+
 int dvc_mpi_init(int *rank, int *size)
 {
-    int provided = 0;
-    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-        dvc_errorf("deidentify: --mpi: MPI_Init_thread failed");
+    *rank = 0;
+    *size = 1;
+#ifndef DV_WITH_MPI
+    dvc_errorf("deidentify: --mpi: this dicomveil was built without MPI (install Open MPI, e.g. Debian's "
+               "libopenmpi-dev, and rebuild)");
+    return -1;
+#else
+    char why[512];
+    if (!(mpi = dvc_mpi_module(why, sizeof why))) {
+        dvc_errorf("deidentify: --mpi: %s", why);
         return -1;
     }
-    if (provided < MPI_THREAD_FUNNELED) {
+    switch (mpi->init(rank, size)) {
+    case DV_MPI_INIT_OK:
+        return 0;
+    case DV_MPI_INIT_NO_FUNNELED:
         dvc_errorf("deidentify: --mpi: this MPI cannot run worker threads beside MPI (no MPI_THREAD_FUNNELED)");
-        MPI_Finalize();
-        return -1;
+        break;
+    default:
+        dvc_errorf("deidentify: --mpi: MPI_Init_thread failed");
+        break;
     }
-    MPI_Comm_rank(MPI_COMM_WORLD, rank);
-    MPI_Comm_size(MPI_COMM_WORLD, size);
-    return 0;
+    mpi = NULL;
+    return -1;
+#endif
 }
 
 int dvc_mpi_agree(int ok)
 {
-    int all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    return all;
+    return mpi ? mpi->allreduce_min(ok) : ok;
 }
 
 void dvc_mpi_finalize(void)
 {
-    MPI_Finalize();
+    if (mpi)
+        mpi->finalize();
 }
 
 /* Sends in flight, each with the buffer MPI reads from until it completes. */
 typedef struct send {
-    MPI_Request req;
+    dv_mpi_handle req;
     uint8_t *buf;
 } send;
 typedef struct sends {
@@ -115,7 +101,7 @@ static int send_buf(sends *s, int to, int tag, dvm_buf *b)
     if (dv_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v, 16) < 0)
         return -1;
     send *e = &s->v[s->n];
-    if (MPI_Isend(b->p, (int)b->len, MPI_BYTE, to, tag, MPI_COMM_WORLD, &e->req) != MPI_SUCCESS)
+    if (mpi->isend(b->p, (int)b->len, to, tag, &e->req) != 0)
         return -1;
     e->buf = b->p;
     s->n++;
@@ -127,9 +113,7 @@ static int send_buf(sends *s, int to, int tag, dvm_buf *b)
 static void sends_test(sends *s)
 {
     for (size_t i = 0; i < s->n;) {
-        int flag = 0;
-        MPI_Test(&s->v[i].req, &flag, MPI_STATUS_IGNORE);
-        if (flag) {
+        if (mpi->test(&s->v[i].req)) {
             free(s->v[i].buf);
             s->v[i] = s->v[--s->n];
         } else {
@@ -144,7 +128,7 @@ static void sends_test(sends *s)
  * received with MPI_Imrecv and tested on later turns; batches of one sender are handled in order (a RELEASE
  * before its RESULT). [test_cli_mpi.sh "mpi"] */
 typedef struct recv {
-    MPI_Request req;
+    dv_mpi_handle req;
     uint8_t *buf;
     int n, from;
 } recv;
@@ -164,13 +148,10 @@ typedef struct sink_ctx {
 static int recv_all(recvs *q, int src, int nranks, sink_ctx *k)
 {
     for (;;) {
-        int flag = 0, n = 0;
-        MPI_Message msg;
-        MPI_Status st;
-        MPI_Improbe(src, q->tag, MPI_COMM_WORLD, &flag, &msg, &st);
-        if (!flag)
+        int n = 0, from = 0;
+        dv_mpi_handle msg;
+        if (!mpi->improbe(src, q->tag, &from, &n, &msg))
             break;
-        MPI_Get_count(&st, MPI_BYTE, &n);
         if (dv_grow(&q->v, &q->cap, q->n + 1, sizeof *q->v, 8) < 0)
             return -1;
         recv *r = &q->v[q->n];
@@ -178,8 +159,8 @@ static int recv_all(recvs *q, int src, int nranks, sink_ctx *k)
         if (!r->buf)
             return -1;
         r->n = n;
-        r->from = st.MPI_SOURCE;
-        MPI_Imrecv(r->buf, n, MPI_BYTE, &msg, &r->req);
+        r->from = from;
+        mpi->imrecv(r->buf, n, &msg, &r->req);
         q->n++;
     }
     memset(q->stalled, 0, (size_t)nranks * sizeof *q->stalled);
@@ -189,7 +170,7 @@ static int recv_all(recvs *q, int src, int nranks, sink_ctx *k)
         recv *r = &q->v[i];
         int done = 0;
         if (!q->stalled[r->from])
-            MPI_Test(&r->req, &done, MPI_STATUS_IGNORE);
+            done = mpi->test(&r->req);
         if (!done || rc < 0) {
             q->stalled[r->from] = 1;
             q->v[keep++] = *r;
@@ -228,7 +209,7 @@ enum { CPU_PROCESS, CPU_WORKERS, CPU_MAIN, CPU_LISTER, CPU_N };
 static void report_cpu(int me, int size, const double mine[CPU_N])
 {
     double *all = me == 0 ? calloc((size_t)size * CPU_N, sizeof *all) : NULL;
-    MPI_Gather(mine, CPU_N, MPI_DOUBLE, all, CPU_N, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    mpi->gather_doubles(mine, CPU_N, all);
     for (int r = 0; all && r < size; r++) {
         const double *c = all + (size_t)r * CPU_N;
         fprintf(stderr,
@@ -319,9 +300,9 @@ static int rank0_finish(const dvm_args *a, dvm_coord *coord, dv_run *tally, dvc_
 
 int dvc_mpi_deidentify(const dvm_args *a)
 {
-    int me = 0, size = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &me);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (!mpi) /* dvc_mpi_init failed: cmd_deidentify.c does not get here */
+        return DVC_EXIT_FAILED;
+    int me = mpi->rank(), size = mpi->size();
     dvc_output out = {.dst_fd = -1};
     int ok = dvc_mkdir_p(a->dst, 0755) == 0 && dvc_output_init(&out, a->dst, (size_t)a->jobs + 1, a->do_fsync) == 0;
     if (!ok)
@@ -365,7 +346,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (!pool_started) {
             dvc_errorf("cannot start the worker pool: %s", strerror(errno));
-            MPI_Abort(MPI_COMM_WORLD, DVC_EXIT_FAILED);
+            mpi->abort(DVC_EXIT_FAILED);
         }
         sends s = {0};
         dvm_buf up = {0};
@@ -386,7 +367,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
             }
             if (me == 0) {
                 double c0 = thread_cpu();
-                broken |= recv_all(&rq, MPI_ANY_SOURCE, size, &k) < 0;
+                broken |= recv_all(&rq, DV_MPI_ANY_SOURCE, size, &k) < 0;
                 broken |= dvm_coord_step(coord) < 0;
                 coord_seconds += thread_cpu() - c0;
                 if (!final_sent && !broken && dvm_coord_finished(coord)) {
@@ -422,7 +403,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
         }
         if (broken) {
             dvc_errorf("mpi: a message between ranks was malformed or memory ran out; aborting the job");
-            MPI_Abort(MPI_COMM_WORLD, DVC_EXIT_FAILED);
+            mpi->abort(DVC_EXIT_FAILED);
         }
         pthread_join(pool, NULL);
         double cpu[CPU_N] = {[CPU_PROCESS] = process_cpu() - cpu0,
@@ -446,5 +427,3 @@ int dvc_mpi_deidentify(const dvm_args *a)
     dvc_output_close(&out);
     return rc;
 }
-
-#endif

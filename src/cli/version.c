@@ -1,19 +1,18 @@
 /* `dicomveil --version`: the version, the git commit the binary was built from (tools/build_info.cmake;
- * "unknown" outside git, "-dirty" with uncommitted changes) and the version of every library it links, asked
+ * "unknown" outside git, "-dirty" with uncommitted changes) and the version of every library it uses, asked
  * of each library at run time, so a bug report names what actually ran (issue 10 item 4). libjpeg-turbo has no
- * run-time version call: its compile-time version is printed and marked so.
- * [test_cli_errors.sh "--version names"] */
+ * run-time version call: its compile-time version is printed and marked so. The libraries loaded on demand
+ * (docs/decisions.md "Heavy libraries loaded on demand") are loaded here to be asked: Tesseract and Leptonica
+ * through src/image/ocr_lazy.c, libmicrohttpd, SQLite and libpq through the server module; "unavailable" when
+ * one cannot be loaded. [test_cli_errors.sh "--version names"] */
 #include <stdio.h>
 #include <string.h>
 
 #include <charls/charls.h>
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <leptonica/allheaders.h>
-#include <microhttpd.h>
 #include <openjpeg.h>
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 #include <tesseract/capi.h>
 #include <zlib.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -22,6 +21,7 @@
 #include <jpeglib.h>
 
 #include "cli.h"
+#include "cli_module.h"
 #include "dv_build_info.h"
 
 #define DVC_STR_(x) #x
@@ -53,8 +53,14 @@ void dvc_print_version(FILE *f)
         lv += 10;
     fprintf(f, "  Leptonica %s\n", lv);
     lept_free(lept);
-    fprintf(f, "  libmicrohttpd %s\n", MHD_get_version());
-    fprintf(f, "  SQLite %s\n", sqlite3_libversion());
-    int pq = PQlibVersion(); /* major * 10000 + minor since PostgreSQL 10 */
-    fprintf(f, "  PostgreSQL %d.%d (libpq)\n", pq / 10000, pq % 10000);
+    char why[512];
+    const dv_server_module *srv = dvc_server_module(why, sizeof why);
+    if (srv) {
+        fprintf(f, "  libmicrohttpd %s\n", srv->mhd_version());
+        fprintf(f, "  SQLite %s\n", srv->sqlite_version());
+        int pq = srv->pq_version(); /* major * 10000 + minor since PostgreSQL 10 */
+        fprintf(f, "  PostgreSQL %d.%d (libpq)\n", pq / 10000, pq % 10000);
+    } else {
+        fprintf(f, "  libmicrohttpd, SQLite, PostgreSQL (libpq): unavailable (%s)\n", why);
+    }
 }

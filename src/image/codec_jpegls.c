@@ -38,6 +38,8 @@ int dv_jpegls_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, 
         return -1;
     if (!ends_with_eoi(data, len))
         return dv_fail(err, DV_ERR_MALFORMED, "JPEG-LS frame of %zu bytes does not end with EOI", len);
+    if (dv_jpegls_codec_load(err) != 0) /* CharLS is loaded on first use (jpegls_lazy.c) */
+        return -1;
     charls_jpegls_decoder *dec = charls_jpegls_decoder_create();
     if (!dec)
         return dv_fail(err, DV_ERR_NOMEM, "JPEG-LS decoder");
@@ -157,7 +159,10 @@ int dv_jpegls_encode(const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **
     }
     int rc = -1;
     uint8_t *buf = NULL;
-    charls_jpegls_encoder *enc = charls_jpegls_encoder_create();
+    charls_jpegls_encoder *enc = NULL;
+    if (dv_jpegls_codec_load(err) != 0) /* CharLS is loaded on first use (jpegls_lazy.c) */
+        goto done;
+    enc = charls_jpegls_encoder_create();
     if (!enc) {
         dv_fail(err, DV_ERR_NOMEM, "JPEG-LS encoder");
         goto done;

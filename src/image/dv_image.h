@@ -213,6 +213,9 @@ int dv_jpeg_baseline_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_
 int dv_jpeg_lossless_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_frame *out,
                             dv_error *err);
 /* codec_jpegls.c: CharLS. */
+/* jpegls_lazy.c: load CharLS now, once per process (it is not linked); 0, or -1 with err DV_ERR_UNSUPPORTED
+ * naming the library. The codec calls it first; nothing else needs to. */
+int dv_jpegls_codec_load(dv_error *err);
 int dv_jpegls_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_frame *out, dv_error *err);
 int dv_jpegls_encode(const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out_buf, size_t *out_len,
                      dv_error *err);

@@ -115,6 +115,9 @@ dv_ocr *dv_ocr_new(dv_error *err);
  * model is DV_ERR_UNSUPPORTED (no fallback to another one). */
 dv_ocr *dv_ocr_new_at(const char *tessdata, dv_error *err);
 void dv_ocr_free(dv_ocr *o);
+/* ocr_lazy.c: load the OCR engine (Tesseract) now, once per process; 0, or -1 with err DV_ERR_UNSUPPORTED
+ * naming the library when it cannot be loaded. dv_ocr_new calls it first; nothing else needs to. */
+int dv_ocr_engine_load(dv_error *err);
 /* Tesseract's mean word confidence (0-100) of the last successful dv_ocr_read, -1 when none. */
 int dv_ocr_last_confidence(const dv_ocr *o);
 

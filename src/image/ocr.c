@@ -93,6 +93,9 @@ static dv_ocr *create_locked(const char *dir, dv_error *err);
 
 dv_ocr *dv_ocr_new_at(const char *tessdata, dv_error *err)
 {
+    /* The engine is loaded on first use (ocr_lazy.c); without it, the same refusal as without a model. */
+    if (dv_ocr_engine_load(err) != 0)
+        return NULL;
     char dir[4096];
     if (tessdata) {
         if (tessdata_in(tessdata, dir, sizeof dir)) {

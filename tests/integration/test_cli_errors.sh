@@ -55,6 +55,11 @@ for pair in libz.so:zlib libcrypto.so:OpenSSL libjansson.so:jansson libpcre2-8.s
     grep -qF "$so" <<<"$linked" || continue
     grep -qE "^  $label [0-9]" "$T/out" || fail "--version names no $label version although the binary links $so"
 done
+# The libraries loaded on demand (OCR engine, server module: docs/decisions.md "Heavy libraries loaded on demand")
+# are not in ldd's list: --version loads them to ask, so their lines are always there.
+for label in Tesseract Leptonica libmicrohttpd SQLite PostgreSQL; do
+    grep -qE "^  $label [0-9]" "$T/out" || fail "--version names no $label version"
+done
 
 # ---- usage errors: exit 2 ----
 run 2 "no arguments"

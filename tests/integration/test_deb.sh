@@ -3,7 +3,9 @@
 # phase of `make test` (not by ctest: it installs a package on this machine). As root:
 #   - the .deb that `make deb` built (DV_DEB_DIR) passes lintian with no E: line;
 #   - `apt install ./dicomveil_*.deb` installs it (its Depends are met from the system's packages);
-#   - the packaged /usr/bin/dicomveil de-identifies sample data; the man pages and completion are in place;
+#   - the packaged /usr/bin/dicomveil de-identifies sample data, and runs OCR (REDACT_SENSITIVE_TEXT: Tesseract is
+#     loaded on first use, not linked, so this proves the package depends on it); its internal modules are in
+#     /usr/lib/dicomveil (the service below runs the server module); the man pages and completion are in place;
 #   - the service unit: hardened as promised, disabled (no enablement link), and its ExecStart command line,
 #     run by hand as the unit would (user dicomveil, the unit's environment with a loopback port), serves a route
 #     with the token and refuses one without it;
@@ -43,7 +45,8 @@ lintian_pid=$!
 # ---- contents before installing ----
 phase contents
 dpkg-deb -c "$deb" >"$T/contents"
-for f in ./usr/bin/dicomveil ./lib/systemd/system/dicomveil.service ./etc/default/dicomveil \
+for f in ./usr/bin/dicomveil ./usr/lib/dicomveil/server.so ./usr/lib/dicomveil/mpi.so \
+    ./lib/systemd/system/dicomveil.service ./etc/default/dicomveil \
     ./usr/share/man/man1/dicomveil.1.gz ./usr/share/man/man5/dicomveil-config.5.gz \
     ./usr/share/bash-completion/completions/dicomveil ./usr/share/doc/dicomveil/copyright; do
     grep -qF " $f" "$T/contents" || fail "the package lacks $f"
@@ -53,7 +56,8 @@ if [ -f "$SRCDIR/console/index.html" ]; then
     grep -qF " ./usr/share/dicomveil/console/index.html" "$T/contents" || fail "the package lacks the console assets"
 fi
 depends=$(dpkg-deb -f "$deb" Depends)
-for d in libc6 libjansson4 libtesseract5 libmicrohttpd12 libsqlite3-0 adduser tesseract-ocr-eng; do
+for d in libc6 libjansson4 libtesseract5 libcharls2 libmicrohttpd12 libsqlite3-0 libpq5 libopenmpi3 adduser \
+    tesseract-ocr-eng; do
     grep -qE "(^|, )$d( |,|$)" <<<"$depends" || fail "Depends lacks $d: $depends"
 done
 
@@ -86,6 +90,12 @@ for f in $(find "$T/out" -name '*.dcm'); do
 done
 /usr/bin/dicomveil --version | head -1 | grep -qx "dicomveil $(dpkg-deb -f "$deb" Version)" \
     || fail "--version does not match the package version"
+# One OCR: burned-in text read and its box redacted by the packaged binary (Tesseract loaded on first use).
+echo '{"dicomTagConfig":{"options":{"cleanImage":{"textRedactionMode":"REDACT_SENSITIVE_TEXT"}}}}' >"$T/ocr.json"
+/usr/bin/dicomveil deidentify -q --config "$T/ocr.json" --key-file "$T/key" --report "$T/ocr-report.json" \
+    "$DATA/presidio/2_ORIGINAL.dcm" "$T/ocr-out" 2>"$T/ocr.err" || fail "packaged OCR deidentify failed: $(cat "$T/ocr.err")"
+boxes=$(/usr/bin/python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["instances"][0]; print(e["status"], (e.get("pixels") or {}).get("boxes_redacted"))' "$T/ocr-report.json" 2>/dev/null || true)
+[ "$boxes" = "ok 1" ] || fail "packaged OCR deidentify: want status ok with 1 box redacted, got '$boxes'"
 man -w dicomveil-deidentify >/dev/null 2>&1 || fail "man dicomveil-deidentify is not found"
 
 # ---- the service unit ----
@@ -162,4 +172,4 @@ if [ "$fails" -ne 0 ]; then
     summary "FAIL: $fails check(s) failed"
     exit 1
 fi
-summary "PASS: lintian (no errors), apt install, deidentify, service command line, purge"
+summary "PASS: lintian (no errors), apt install, deidentify, OCR, service command line, purge"

@@ -1,0 +1,126 @@
+/* mpi.so: the MPI calls of `deidentify --mpi` as an internal module (src/modules/dv_module.h), so that only
+ * --mpi maps Open MPI (libmpi, libopen-pal, hwloc, libevent, PMIx...). The message loop, chunk dealing and
+ * report stay in src/cli/mpi_run.c, which calls MPI only through this table; this is the only file of dicomveil
+ * that includes mpi.h. [test_cli_mpi.sh "mpi"] */
+#include <string.h>
+
+#include <mpi.h>
+
+#include "dicomveil/dicomveil.h"
+#include "modules/dv_module.h"
+
+/* MPI's handles travel in dv_mpi_handle's opaque slots (memcpy: their types differ between MPI libraries). */
+_Static_assert(sizeof(MPI_Request) <= sizeof(dv_mpi_handle), "MPI_Request does not fit a dv_mpi_handle");
+_Static_assert(sizeof(MPI_Message) <= sizeof(dv_mpi_handle), "MPI_Message does not fit a dv_mpi_handle");
+
+static int init(int *rank, int *size)
+{
+    int provided = 0;
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return DV_MPI_INIT_FAILED;
+    if (provided < MPI_THREAD_FUNNELED) {
+        MPI_Finalize();
+        return DV_MPI_INIT_NO_FUNNELED;
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, rank);
+    MPI_Comm_size(MPI_COMM_WORLD, size);
+    return DV_MPI_INIT_OK;
+}
+
+static void finalize(void)
+{
+    MPI_Finalize();
+}
+
+static void abort_job(int code)
+{
+    MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+static int rank(void)
+{
+    int r = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
+}
+
+static int size(void)
+{
+    int s = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &s);
+    return s;
+}
+
+static int allreduce_min(int v)
+{
+    int all = 0;
+    MPI_Allreduce(&v, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return all;
+}
+
+static void gather_doubles(const double *mine, int n, double *all)
+{
+    MPI_Gather(mine, n, MPI_DOUBLE, all, n, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+}
+
+static int isend(const void *buf, int len, int to, int tag, dv_mpi_handle *req)
+{
+    MPI_Request r;
+    if (MPI_Isend(buf, len, MPI_BYTE, to, tag, MPI_COMM_WORLD, &r) != MPI_SUCCESS)
+        return -1;
+    memcpy(req->opaque, &r, sizeof r);
+    return 0;
+}
+
+static int test(dv_mpi_handle *req)
+{
+    MPI_Request r;
+    memcpy(&r, req->opaque, sizeof r);
+    int flag = 0;
+    MPI_Test(&r, &flag, MPI_STATUS_IGNORE);
+    memcpy(req->opaque, &r, sizeof r); /* MPI_Test sets a completed request to MPI_REQUEST_NULL */
+    return flag;
+}
+
+static int improbe(int src, int tag, int *from, int *len, dv_mpi_handle *msg)
+{
+    int flag = 0;
+    MPI_Message m;
+    MPI_Status st;
+    MPI_Improbe(src == DV_MPI_ANY_SOURCE ? MPI_ANY_SOURCE : src, tag, MPI_COMM_WORLD, &flag, &m, &st);
+    if (!flag)
+        return 0;
+    MPI_Get_count(&st, MPI_BYTE, len);
+    *from = st.MPI_SOURCE;
+    memcpy(msg->opaque, &m, sizeof m);
+    return 1;
+}
+
+static void imrecv(void *buf, int len, dv_mpi_handle *msg, dv_mpi_handle *req)
+{
+    MPI_Message m;
+    MPI_Request r;
+    memcpy(&m, msg->opaque, sizeof m);
+    MPI_Imrecv(buf, len, MPI_BYTE, &m, &r);
+    memcpy(req->opaque, &r, sizeof r);
+}
+
+static const dv_mpi_module table = {
+    .head = {.abi = DV_MODULE_ABI, .version = DICOMVEIL_VERSION, .table_size = sizeof(dv_mpi_module)},
+    .init = init,
+    .finalize = finalize,
+    .abort = abort_job,
+    .rank = rank,
+    .size = size,
+    .allreduce_min = allreduce_min,
+    .gather_doubles = gather_doubles,
+    .isend = isend,
+    .test = test,
+    .improbe = improbe,
+    .imrecv = imrecv,
+};
+
+__attribute__((visibility("default"))) const dv_mpi_module *dv_module_mpi(void)
+{
+    return &table;
+}
