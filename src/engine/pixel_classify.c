@@ -103,6 +103,21 @@ static int is_sep(unsigned char c)
     return c == ' ' || c == '\t';
 }
 
+/* The next token (a run without spaces or tabs) after the previous one ending at *b: [*a, *b). 0 when none
+ * is left. Iterate with `for (size_t a = 0, b = 0; next_token(s, n, &a, &b);)`. */
+static int next_token(const char *s, size_t n, size_t *a, size_t *b)
+{
+    size_t i = *b;
+    while (i < n && is_sep((unsigned char)s[i]))
+        i++;
+    size_t j = i;
+    while (j < n && !is_sep((unsigned char)s[j]))
+        j++;
+    *a = i;
+    *b = j;
+    return i < n;
+}
+
 static char to_digit(char c)
 {
     switch (c) {
@@ -137,20 +152,16 @@ static char to_letter(char c, int lower, char one)
 /* Per token (a run without spaces): mostly digits -> letters read as digits become digits. */
 static void repair_digits(char *s, size_t n)
 {
-    for (size_t a = 0; a < n;) {
-        while (a < n && is_sep((unsigned char)s[a]))
-            a++;
-        size_t b = a;
+    for (size_t a = 0, b = 0; next_token(s, n, &a, &b);) {
         unsigned digits = 0, conf = 0, letters = 0;
-        while (b < n && !is_sep((unsigned char)s[b])) {
-            unsigned char c = (unsigned char)s[b];
+        for (size_t i = a; i < b; i++) {
+            unsigned char c = (unsigned char)s[i];
             if (isdigit(c))
                 digits++;
             else if (to_digit((char)c))
                 conf++;
             if (isalpha(c))
                 letters++;
-            b++;
         }
         /* At least two real digits, and the confusable letters no more than the digits: "2O23", "0l/15",
          * "MRO21926", never "SOLID" or "Gain". */
@@ -160,20 +171,16 @@ static void repair_digits(char *s, size_t n)
                 if (d && !isdigit((unsigned char)s[i]))
                     s[i] = d;
             }
-        a = b;
     }
 }
 
 /* Per token: mostly letters -> digits read for letters become letters (one: the letter 1 becomes). */
 static void repair_letters(char *s, size_t n, char one)
 {
-    for (size_t a = 0; a < n;) {
-        while (a < n && is_sep((unsigned char)s[a]))
-            a++;
-        size_t b = a;
+    for (size_t a = 0, b = 0; next_token(s, n, &a, &b);) {
         unsigned letters = 0, conf = 0, lower = 0, upper = 0;
-        while (b < n && !is_sep((unsigned char)s[b])) {
-            unsigned char c = (unsigned char)s[b];
+        for (size_t i = a; i < b; i++) {
+            unsigned char c = (unsigned char)s[i];
             if (isalpha(c)) {
                 letters++;
                 lower += islower(c) != 0;
@@ -181,7 +188,6 @@ static void repair_letters(char *s, size_t n, char one)
             } else if (to_letter((char)c, 0, one)) {
                 conf++;
             }
-            b++;
         }
         if (letters >= 2 && conf && conf * 2 <= letters) {
             int lc = lower > upper;
@@ -191,7 +197,6 @@ static void repair_letters(char *s, size_t n, char one)
                     s[i] = l;
             }
         }
-        a = b;
     }
 }
 
@@ -530,19 +535,11 @@ static int label_token(const char *t, size_t n)
 static int label_line(const char *s, size_t n)
 {
     size_t tokens = 0;
-    for (size_t a = 0; a < n;) {
-        while (a < n && is_sep((unsigned char)s[a]))
-            a++;
-        size_t b = a;
-        while (b < n && !is_sep((unsigned char)s[b]))
-            b++;
-        if (b > a) {
-            int k = label_token(s + a, b - a);
-            if (!k)
-                return 0;
-            tokens += k == 2;
-        }
-        a = b;
+    for (size_t a = 0, b = 0; next_token(s, n, &a, &b);) {
+        int k = label_token(s + a, b - a);
+        if (!k)
+            return 0;
+        tokens += k == 2;
     }
     return tokens > 0;
 }
@@ -553,12 +550,7 @@ static int label_line(const char *s, size_t n)
  * [test_pixel_classify: test_date_shape] */
 static int date_shape(const char *s, size_t n)
 {
-    for (size_t a = 0; a < n;) {
-        while (a < n && is_sep((unsigned char)s[a]))
-            a++;
-        size_t b = a;
-        while (b < n && !is_sep((unsigned char)s[b]))
-            b++;
+    for (size_t a = 0, b = 0; next_token(s, n, &a, &b);) {
         size_t digits = 0, other = 0, seps = 0;
         char sep = 0;
         int mixed = 0;
@@ -576,7 +568,6 @@ static int date_shape(const char *s, size_t n)
         }
         if (digits >= 6 && digits <= 8 && seps == 2 && !mixed && other <= 1 && b - a <= 12)
             return 1;
-        a = b;
     }
     return 0;
 }
