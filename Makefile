@@ -264,6 +264,7 @@ bench: deps build
 	bash bench/pixel_classify.sh
 	bash bench/server_load.sh
 	bash bench/mpi.sh
+	bash bench/startup.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
