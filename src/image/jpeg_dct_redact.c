@@ -111,16 +111,27 @@ static void transcode(dct_job *j, const dv_pixel_attrs *pa, const uint8_t *in, s
     int rgb = s->num_components == 3 && dv_jpeg_components_are_rgb(pa, s);
     int want_max = pa->photometric == DV_PHOTO_MONOCHROME1;
     int dc[MAX_COMPONENTS] = {0};
+    UINT16 tables[MAX_COMPONENTS][DCTSIZE2];
     for (int c = 0; c < s->num_components; c++) {
         int q = s->comp_info[c].quant_tbl_no;
         JQUANT_TBL *qt = q >= 0 && q < NUM_QUANT_TBLS ? s->quant_tbl_ptrs[q] : NULL;
         if (!qt || qt->quantval[0] == 0)
             dv_jpeg_throw(&j->je, DV_ERR_MALFORMED, "component %d has no usable quantisation table", c);
+        memcpy(tables[c], qt->quantval, sizeof tables[c]);
         /* Y (or greyscale, or each of R, G, B) dark; Cb, Cr neutral (DC 0 decodes to 128). */
         dc[c] = c == 0 || rgb ? flat_dc(qt->quantval[0], want_max) : 0;
     }
     jvirt_barray_ptr *coef = jpeg_read_coefficients(s);
     check_coefficients(j, coef);
+    /* The output carries the tables as they stand after the last scan. A DQT between scans that redefines a
+     * table is refused: the flat DC above was computed from the first definition, and libjpeg only checks the
+     * redefinition for components that appeared in a scan (a component in no scan slipped through: its output
+     * table was unusable, fuzz_jpeg_dct "table-redefined"). */
+    for (int c = 0; c < s->num_components; c++) {
+        JQUANT_TBL *qt = s->quant_tbl_ptrs[s->comp_info[c].quant_tbl_no];
+        if (!qt || memcmp(qt->quantval, tables[c], sizeof tables[c]) != 0)
+            dv_jpeg_throw(&j->je, DV_ERR_MALFORMED, "quantisation table of component %d redefined between scans", c);
+    }
 
     uint32_t W = s->image_width, H = s->image_height;
     uint32_t mcu_w = s->num_components == 1 ? 8 : 8u * (uint32_t)s->max_h_samp_factor;
