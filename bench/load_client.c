@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "dv_build.h"
+#include "util/dv_grow.h"
 
 #define UID_ROOT "1.2.826.0.1.3680043.9.7433.1." /* + 12 digits (10^11 + n: no leading zero) */
 #define PER_STUDY 20
@@ -155,14 +156,8 @@ static int read_line(conn *c, char *out, size_t cap)
 
 static int read_body(conn *c, size_t n)
 {
-    if (c->blen + n + 1 > c->bcap) {
-        size_t cap = (c->blen + n + 1) * 2;
-        char *nb = realloc(c->body, cap);
-        if (nb == NULL)
-            return -1;
-        c->body = nb;
-        c->bcap = cap;
-    }
+    if (dv_grow(&c->body, &c->bcap, c->blen + n + 1, 1, 4096) < 0)
+        return -1;
     while (n) {
         if (c->at == c->have && fill_buf(c))
             return -1;
@@ -519,15 +514,7 @@ static void *query_worker(void *arg)
         }
         atomic_fetch_add(&s->qok, 1);
         pthread_mutex_lock(&s->mu);
-        if (s->nlat == s->caplat) {
-            size_t cap = s->caplat ? s->caplat * 2 : 4096;
-            double *nl = realloc(s->lat, cap * sizeof *nl);
-            if (nl) {
-                s->lat = nl;
-                s->caplat = cap;
-            }
-        }
-        if (s->nlat < s->caplat)
+        if (dv_grow(&s->lat, &s->caplat, s->nlat + 1, sizeof *s->lat, 4096) == 0)
             s->lat[s->nlat++] = dt;
         pthread_mutex_unlock(&s->mu);
     }
@@ -578,13 +565,8 @@ static int cmd_stow_files(const opts *o, shared *s)
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            char **nn = realloc(names, cap * sizeof *names);
-            if (nn == NULL)
-                exit(2);
-            names = nn;
-        }
+        if (dv_grow(&names, &cap, n + 1, sizeof *names, 256) < 0)
+            exit(2);
         if ((names[n++] = strdup(de->d_name)) == NULL)
             exit(2);
     }
