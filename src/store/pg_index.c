@@ -209,6 +209,34 @@ void dvs_pg_get_text(char *dst, size_t cap, const PGresult *r, int row, int col)
     snprintf(dst, cap, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
 
+typedef struct pg_rows {
+    const PGresult *r;
+    int row, rows;
+    dvs_pg_read_fn read;
+} pg_rows;
+
+/* The whole answer is in r: a step cannot fail. */
+static int pg_rows_step(void *src, dv_error *err)
+{
+    (void)err;
+    pg_rows *x = src;
+    return ++x->row < x->rows;
+}
+
+static int pg_rows_read(void *src, void *elem)
+{
+    pg_rows *x = src;
+    return x->read(x->r, x->row, elem);
+}
+
+int dvs_pg_page(const PGresult *r, dvs_pg_read_fn read, const dvs_page_kind *kind, void *out, uint32_t limit,
+                size_t *n, int64_t *next, const char *what, dv_error *err)
+{
+    pg_rows x = {r, -1, PQntuples(r), read};
+    dvs_page_rows rows = {pg_rows_step, pg_rows_read, &x};
+    return dvs_page_fill(kind, &rows, out, limit, n, next, what, err);
+}
+
 /* ---- schema ---- */
 
 /* The schema's transaction (arg: the DDL text). An advisory lock serialises the servers that start together. */
@@ -324,6 +352,12 @@ static int pg_dataset_get(dvs_index *ix, const char *project, const char *locati
     return rc;
 }
 
+static int page_dataset(const PGresult *r, int row, void *elem)
+{
+    read_dataset(r, row, elem);
+    return 0;
+}
+
 static int pg_dataset_list(dvs_index *ix, const char *project, const char *location, int64_t after, uint32_t limit,
                            dvs_dataset *out, size_t *n, int64_t *next, dv_error *err)
 {
@@ -335,18 +369,9 @@ static int pg_dataset_list(dvs_index *ix, const char *project, const char *locat
     dvs_pg_i64(l, (int64_t)limit + 1);
     const char *v[4] = {project, location, a, l};
     PGresult *r = dvs_pg_one(p, DVS_SQL_DATASET_LIST, 4, v, "dataset list", err);
-    int rc = -1;
-    if (r) {
-        int rows = PQntuples(r);
-        for (int i = 0; i < rows; i++) {
-            if (*n == limit) {
-                *next = out[*n - 1].id;
-                break;
-            }
-            read_dataset(r, i, &out[(*n)++]);
-        }
-        rc = DVS_OK;
-    }
+    if (r == NULL)
+        return -1;
+    int rc = dvs_pg_page(r, page_dataset, &dvs_page_datasets, out, limit, n, next, "dataset list", err);
     PQclear(r);
     return rc;
 }
@@ -458,6 +483,11 @@ static int pg_store_get(dvs_index *ix, int64_t dataset_id, const char *name, dvs
     return rc;
 }
 
+static int page_store(const PGresult *r, int row, void *elem)
+{
+    return read_store(r, row, elem);
+}
+
 static int pg_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint32_t limit, dvs_store *out,
                          size_t *n, int64_t *next, dv_error *err)
 {
@@ -470,25 +500,9 @@ static int pg_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint3
     dvs_pg_i64(l, (int64_t)limit + 1);
     const char *v[3] = {ds, a, l};
     PGresult *r = dvs_pg_one(p, DVS_SQL_STORE_LIST, 3, v, "store list", err);
-    int rc = -1;
-    if (r) {
-        rc = DVS_OK;
-        int rows = PQntuples(r);
-        for (int i = 0; i < rows; i++) {
-            if (*n == limit) {
-                *next = out[*n - 1].id;
-                break;
-            }
-            if (read_store(r, i, &out[*n])) {
-                rc = dv_fail(err, DV_ERR_NOMEM, "index: store list");
-                for (size_t k = 0; k < *n; k++)
-                    dvs_store_clear(&out[k]);
-                *n = 0;
-                break;
-            }
-            (*n)++;
-        }
-    }
+    if (r == NULL)
+        return -1;
+    int rc = dvs_pg_page(r, page_store, &dvs_page_stores, out, limit, n, next, "store list", err);
     PQclear(r);
     return rc;
 }

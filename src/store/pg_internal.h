@@ -10,6 +10,7 @@
 #include <libpq-fe.h>
 
 #include "store/dvs_index.h"
+#include "store/dvs_page.h"
 
 #define PG_POOL_MAX 16
 /* A transaction that lost a deadlock or a serialization check is run again, at most this many times. */
@@ -55,6 +56,11 @@ int dvs_pg_transaction(pg_index *p, const char *begin, dvs_pg_tx_body body, void
 void dvs_pg_i64(char buf[24], int64_t v);     /* decimal text of v, for a parameter */
 int64_t dvs_pg_get_i64(const PGresult *r, int row, int col);
 void dvs_pg_get_text(char *dst, size_t cap, const PGresult *r, int row, int col); /* "" for NULL */
+/* One page of a list (dvs_page.h) from r, a result asked for limit + 1 rows: read copies row into an element
+ * of kind (non-zero: out of memory). */
+typedef int (*dvs_pg_read_fn)(const PGresult *r, int row, void *elem);
+int dvs_pg_page(const PGresult *r, dvs_pg_read_fn read, const dvs_page_kind *kind, void *out, uint32_t limit,
+                size_t *n, int64_t *next, const char *what, dv_error *err);
 
 int dvs_pg_op_create(dvs_index *ix, dvs_operation *op, dv_error *err);
 int dvs_pg_op_get(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *out, dv_error *err);

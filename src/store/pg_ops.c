@@ -86,6 +86,11 @@ int dvs_pg_op_get(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *
     return rc;
 }
 
+static int page_op(const PGresult *r, int row, void *elem)
+{
+    return read_op(r, row, elem, 0);
+}
+
 int dvs_pg_op_list(dvs_index *ix, int64_t dataset_id, int done, int64_t after, uint32_t limit, dvs_operation *out,
                    size_t *n, int64_t *next, dv_error *err)
 {
@@ -103,22 +108,7 @@ int dvs_pg_op_list(dvs_index *ix, int64_t dataset_id, int done, int64_t after, u
                       4, v, "operation list", err);
     if (r == NULL)
         return -1;
-    int rc = DVS_OK, rows = PQntuples(r);
-    for (int i = 0; i < rows; i++) {
-        if (*n == limit) {
-            *next = out[*n - 1].id;
-            break;
-        }
-        if (read_op(r, i, &out[*n], 0)) {
-            rc = dv_fail(err, DV_ERR_NOMEM, "index: operation list");
-            for (size_t k = 0; k < *n; k++)
-                dvs_operation_clear(&out[k]);
-            *n = 0;
-            *next = 0;
-            break;
-        }
-        (*n)++;
-    }
+    int rc = dvs_pg_page(r, page_op, &dvs_page_operations, out, limit, n, next, "operation list", err);
     PQclear(r);
     return rc;
 }
@@ -250,6 +240,23 @@ int dvs_pg_op_items_reset(dvs_index *ix, int64_t op_id, dv_error *err)
     return dvs_pg_transaction(PX(ix), "BEGIN", items_reset_tx, &op_id, err);
 }
 
+/* A row of DVS_SQL_ITEM_COLS into elem (a dvs_op_item): a dvs_pg_read_fn. */
+static int page_item(const PGresult *r, int i, void *elem)
+{
+    dvs_op_item *it = elem;
+    it->seq = dvs_pg_get_i64(r, i, 0);
+    it->src_store_id = dvs_pg_get_i64(r, i, 1);
+    it->dst_store_id = dvs_pg_get_i64(r, i, 2);
+    dvs_pg_get_text(it->study_uid, sizeof it->study_uid, r, i, 3);
+    dvs_pg_get_text(it->series_uid, sizeof it->series_uid, r, i, 4);
+    dvs_pg_get_text(it->sop_uid, sizeof it->sop_uid, r, i, 5);
+    dvs_pg_get_text(it->blob, sizeof it->blob, r, i, 6);
+    dvs_pg_get_text(it->path, sizeof it->path, r, i, 7);
+    it->state = (int)dvs_pg_get_i64(r, i, 8);
+    dvs_pg_get_text(it->error_class, sizeof it->error_class, r, i, 9);
+    return 0;
+}
+
 /* Items of op_id in state with seq > after, at most limit (+1 to tell whether more follow). */
 static int items_page(pg_index *p, int64_t op_id, int state, int64_t after, uint32_t limit, dvs_op_item *out,
                       size_t *n, int64_t *next, const char *what, dv_error *err)
@@ -269,27 +276,9 @@ static int items_page(pg_index *p, int64_t op_id, int state, int64_t after, uint
                       4, v, what, err);
     if (r == NULL)
         return -1;
-    int rows = PQntuples(r);
-    for (int i = 0; i < rows; i++) {
-        if (*n == limit) {
-            if (next)
-                *next = out[*n - 1].seq;
-            break;
-        }
-        dvs_op_item *it = &out[(*n)++];
-        it->seq = dvs_pg_get_i64(r, i, 0);
-        it->src_store_id = dvs_pg_get_i64(r, i, 1);
-        it->dst_store_id = dvs_pg_get_i64(r, i, 2);
-        dvs_pg_get_text(it->study_uid, sizeof it->study_uid, r, i, 3);
-        dvs_pg_get_text(it->series_uid, sizeof it->series_uid, r, i, 4);
-        dvs_pg_get_text(it->sop_uid, sizeof it->sop_uid, r, i, 5);
-        dvs_pg_get_text(it->blob, sizeof it->blob, r, i, 6);
-        dvs_pg_get_text(it->path, sizeof it->path, r, i, 7);
-        it->state = (int)dvs_pg_get_i64(r, i, 8);
-        dvs_pg_get_text(it->error_class, sizeof it->error_class, r, i, 9);
-    }
+    int rc = dvs_pg_page(r, page_item, &dvs_page_items, out, limit, n, next, what, err);
     PQclear(r);
-    return DVS_OK;
+    return rc;
 }
 
 int dvs_pg_op_items_pending(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out,

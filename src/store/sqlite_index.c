@@ -234,6 +234,36 @@ void dvs_sx_reader_put(sqlite_index *s, dvs_sx_conn *c)
     pthread_mutex_unlock(&s->rmu);
 }
 
+typedef struct sx_rows {
+    dvs_sx_conn *s;
+    sqlite3_stmt *st;
+    dvs_sx_read_fn read;
+    const char *what;
+} sx_rows;
+
+static int sx_rows_step(void *src, dv_error *err)
+{
+    sx_rows *x = src;
+    int r = sqlite3_step(x->st);
+    if (r == SQLITE_ROW)
+        return 1;
+    return r == SQLITE_DONE ? 0 : dvs_sx_fail(x->s, err, x->what);
+}
+
+static int sx_rows_read(void *src, void *elem)
+{
+    sx_rows *x = src;
+    return x->read(x->st, elem);
+}
+
+int dvs_sx_page(dvs_sx_conn *s, sqlite3_stmt *st, dvs_sx_read_fn read, const dvs_page_kind *kind, void *out,
+                uint32_t limit, size_t *n, int64_t *next, const char *what, dv_error *err)
+{
+    sx_rows x = {s, st, read, what};
+    dvs_page_rows rows = {sx_rows_step, sx_rows_read, &x};
+    return dvs_page_fill(kind, &rows, out, limit, n, next, what, err);
+}
+
 static int sx_dataset_create(dvs_index *ix, dvs_dataset *d, dv_error *err)
 {
     dvs_sx_conn *s = &SX(ix)->w;
@@ -302,6 +332,12 @@ out:
     return rc;
 }
 
+static int page_dataset(sqlite3_stmt *st, void *elem)
+{
+    read_dataset(st, elem);
+    return 0;
+}
+
 static int sx_dataset_list(dvs_index *ix, const char *project, const char *location, int64_t after, uint32_t limit,
                            dvs_dataset *out, size_t *n, int64_t *next, dv_error *err)
 {
@@ -319,18 +355,7 @@ static int sx_dataset_list(dvs_index *ix, const char *project, const char *locat
     sqlite3_bind_text(st, 2, location, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, after);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)limit + 1);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == limit) {
-            *next = out[*n - 1].id;
-            break;
-        }
-        read_dataset(st, &out[(*n)++]);
-    }
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        dvs_sx_fail(s, err, "dataset list");
-    else
-        rc = DVS_OK;
+    rc = dvs_sx_page(s, st, page_dataset, &dvs_page_datasets, out, limit, n, next, "dataset list", err);
     sqlite3_reset(st);
 out:
     dvs_sx_reader_put(x, s);
@@ -464,6 +489,11 @@ out:
     return rc;
 }
 
+static int page_store(sqlite3_stmt *st, void *elem)
+{
+    return read_store(st, elem);
+}
+
 static int sx_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint32_t limit, dvs_store *out,
                          size_t *n, int64_t *next, dv_error *err)
 {
@@ -480,29 +510,9 @@ static int sx_store_list(dvs_index *ix, int64_t dataset_id, int64_t after, uint3
     sqlite3_bind_int64(st, 1, dataset_id);
     sqlite3_bind_int64(st, 2, after);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)limit + 1);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == limit) {
-            *next = out[*n - 1].id;
-            break;
-        }
-        if (read_store(st, &out[*n])) {
-            dv_fail(err, DV_ERR_NOMEM, "index: store list");
-            goto out;
-        }
-        (*n)++;
-    }
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        dvs_sx_fail(s, err, "store list");
-    else
-        rc = DVS_OK;
-out:
-    if (rc < 0) {
-        for (size_t i = 0; i < *n; i++)
-            dvs_store_clear(&out[i]);
-        *n = 0;
-    }
+    rc = dvs_sx_page(s, st, page_store, &dvs_page_stores, out, limit, n, next, "store list", err);
     sqlite3_reset(st);
+out:
     dvs_sx_reader_put(x, s);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "store/dvs_index.h"
+#include "store/dvs_page.h"
 
 /* Prepared statements are kept per connection, keyed by their text (fixed statements always hit; a QIDO
  * statement's text depends only on the query's shape, not its values), so a request does not parse SQL.
@@ -64,6 +65,12 @@ sqlite3_stmt *dvs_sx_stmt(dvs_sx_conn *s, const char *sql, const char *what, dv_
  * decide a write, use s->w instead. */
 dvs_sx_conn *dvs_sx_reader_get(sqlite_index *s, dv_error *err);
 void dvs_sx_reader_put(sqlite_index *s, dvs_sx_conn *c);
+/* One page of a list (dvs_page.h) from st, bound to ask for limit + 1 rows: read copies the current row into
+ * an element of kind (non-zero: out of memory); a failed step is dvs_sx_fail(s, err, what). The caller resets
+ * st. */
+typedef int (*dvs_sx_read_fn)(sqlite3_stmt *st, void *elem);
+int dvs_sx_page(dvs_sx_conn *s, sqlite3_stmt *st, dvs_sx_read_fn read, const dvs_page_kind *kind, void *out,
+                uint32_t limit, size_t *n, int64_t *next, const char *what, dv_error *err);
 
 int dvs_sx_op_create(dvs_index *ix, dvs_operation *op, dv_error *err);
 int dvs_sx_op_get(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *out, dv_error *err);

@@ -115,6 +115,11 @@ out:
     return rc;
 }
 
+static int page_op(sqlite3_stmt *st, void *elem)
+{
+    return read_op(st, elem, 0);
+}
+
 int dvs_sx_op_list(dvs_index *ix, int64_t dataset_id, int done, int64_t after, uint32_t limit, dvs_operation *out,
                    size_t *n, int64_t *next, dv_error *err)
 {
@@ -135,29 +140,8 @@ int dvs_sx_op_list(dvs_index *ix, int64_t dataset_id, int done, int64_t after, u
     sqlite3_bind_int(st, 2, done < 0 ? -1 : done ? 1 : 0);
     sqlite3_bind_int64(st, 3, after);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)limit + 1);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == limit) {
-            *next = out[*n - 1].id;
-            break;
-        }
-        if (read_op(st, &out[*n], 0)) {
-            dv_fail(err, DV_ERR_NOMEM, "index: operation list");
-            goto out;
-        }
-        (*n)++;
-    }
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        dvs_sx_fail(s, err, "operation list");
-    else
-        rc = DVS_OK;
+    rc = dvs_sx_page(s, st, page_op, &dvs_page_operations, out, limit, n, next, "operation list", err);
 out:
-    if (rc < 0) {
-        for (size_t i = 0; i < *n; i++)
-            dvs_operation_clear(&out[i]);
-        *n = 0;
-        *next = 0;
-    }
     sqlite3_reset(st);
     dvs_sx_reader_put(x, s);
     return rc;
@@ -327,8 +311,10 @@ out:
 
 #define ITEM_COLS DVS_SQL_ITEM_COLS
 
-static void read_item(sqlite3_stmt *st, dvs_op_item *it)
+/* A row of ITEM_COLS into elem (a dvs_op_item): a dvs_sx_read_fn. */
+static int page_item(sqlite3_stmt *st, void *elem)
 {
+    dvs_op_item *it = elem;
     it->seq = sqlite3_column_int64(st, 0);
     it->src_store_id = sqlite3_column_int64(st, 1);
     it->dst_store_id = sqlite3_column_int64(st, 2);
@@ -339,6 +325,7 @@ static void read_item(sqlite3_stmt *st, dvs_op_item *it)
     dvs_sx_copy_col(it->path, sizeof it->path, st, 7);
     it->state = sqlite3_column_int(st, 8);
     dvs_sx_copy_col(it->error_class, sizeof it->error_class, st, 9);
+    return 0;
 }
 
 /* Items of op_id in state with seq > after, at most limit (+1 to tell whether more follow). */
@@ -357,21 +344,9 @@ static int items_page(dvs_sx_conn *s, int64_t op_id, int state, int64_t after, u
     sqlite3_bind_int(st, 2, state);
     sqlite3_bind_int64(st, 3, after);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)limit + 1);
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == limit) {
-            if (next)
-                *next = out[*n - 1].seq;
-            break;
-        }
-        read_item(st, &out[(*n)++]);
-    }
+    int rc = dvs_sx_page(s, st, page_item, &dvs_page_items, out, limit, n, next, what, err);
     sqlite3_reset(st);
-    if (r != SQLITE_ROW && r != SQLITE_DONE) {
-        *n = 0;
-        return dvs_sx_fail(s, err, what);
-    }
-    return DVS_OK;
+    return rc;
 }
 
 int dvs_sx_op_items_pending(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out,

@@ -22,6 +22,7 @@
 #include "store/dvs_blobs.h"
 #include "store/dvs_index.h"
 #include "store/dvs_keys.h"
+#include "store/dvs_page.h"
 #include "store/dvs_sql.h"
 #include "store/sqlite_internal.h"
 
@@ -1472,6 +1473,75 @@ static void test_dataset_key(void **state)
     close(dfd);
 }
 
+/* A row source over an array of ids for dvs_page_fill: fail_at (1-based) makes that read fail (out of
+ * memory), step_fail_at that step fail. */
+typedef struct fake_rows {
+    const int64_t *ids;
+    int n, at, fail_at, step_fail_at;
+} fake_rows;
+
+static int fake_step(void *src, dv_error *err)
+{
+    fake_rows *f = src;
+    if (++f->at == f->step_fail_at)
+        return dv_fail(err, DV_ERR_IO, "index: fake step");
+    return f->at <= f->n;
+}
+
+static int fake_read(void *src, void *elem)
+{
+    fake_rows *f = src;
+    if (f->at == f->fail_at)
+        return -1;
+    dvs_store *st = elem;
+    memset(st, 0, sizeof *st);
+    st->id = f->ids[f->at - 1];
+    st->labels_json = strdup("{}");
+    return st->labels_json == NULL;
+}
+
+/* The one paging walk of every backend (src/store/page.c): limit rows kept and *next the last one's cursor
+ * when a further row came; on a failed read or step, what was read is freed (ASan: no leak) and *n, *next
+ * are 0. */
+static void test_page_fill(void **state)
+{
+    (void)state;
+    const int64_t ids[3] = {4, 7, 9};
+    dvs_store out[2];
+    size_t n = 99;
+    int64_t next = 99;
+    dv_error err = {0};
+    fake_rows f = {ids, 3, 0, 0, 0};
+    dvs_page_rows rows = {fake_step, fake_read, &f};
+    assert_int_equal(dvs_page_fill(&dvs_page_stores, &rows, out, 2, &n, &next, "store list", &err), DVS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(out[1].id, 7);
+    assert_int_equal(next, 7);
+    for (size_t i = 0; i < n; i++)
+        dvs_store_clear(&out[i]);
+
+    f = (fake_rows){ids, 2, 0, 0, 0}; /* exactly limit rows: no next page */
+    assert_int_equal(dvs_page_fill(&dvs_page_stores, &rows, out, 2, &n, &next, "store list", &err), DVS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(next, 0);
+    for (size_t i = 0; i < n; i++)
+        dvs_store_clear(&out[i]);
+
+    f = (fake_rows){ids, 3, 0, 2, 0}; /* the second read runs out of memory */
+    assert_int_equal(dvs_page_fill(&dvs_page_stores, &rows, out, 2, &n, &next, "store list", &err), -1);
+    assert_int_equal(err.code, DV_ERR_NOMEM);
+    assert_string_equal(err.message, "index: store list");
+    assert_int_equal(n, 0);
+    assert_int_equal(next, 0);
+
+    f = (fake_rows){ids, 3, 0, 0, 2}; /* the second step fails */
+    memset(&err, 0, sizeof err);
+    assert_int_equal(dvs_page_fill(&dvs_page_stores, &rows, out, 1, &n, NULL, "store list", &err), -1);
+    assert_int_equal(err.code, DV_ERR_IO);
+    assert_int_equal(n, 0);
+}
+
+
 static int setup(void **state)
 {
     (void)state;
@@ -1495,6 +1565,7 @@ int main(void)
         cmocka_unit_test(test_blob_sync_many),
         cmocka_unit_test(test_op_items_finish_batch),
         cmocka_unit_test(test_dataset_key),
+        cmocka_unit_test(test_page_fill),
         cmocka_unit_test(test_index_sqlite),
         cmocka_unit_test(test_index_postgresql),
         cmocka_unit_test(test_race_sqlite),
