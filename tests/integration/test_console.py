@@ -24,17 +24,17 @@ import json
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
 
 sys.path.insert(0, "/usr/lib/python3/dist-packages")  # Debian's selenium (not a pyenv's)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_server as ts  # noqa: E402  (the server helpers: one home)
 
 BIN = os.environ["DV_BIN"]
 SHARED = os.environ["DV_SHARED_DATA"]
@@ -80,38 +80,10 @@ def need_browser():
         sys.exit(1)
 
 
-class Server:
-    """dicomveil serve on 127.0.0.1:0 with the source tree's console (as installed: --console-dir)."""
-
-    def __init__(self, data, *extra):
-        self.proc = subprocess.Popen([BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", "--workers", "4",
-                                      "--console-dir", os.path.join(SRC_DIR, "console"), *extra],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self.lines, self.port = [], None
-        ready = threading.Event()
-
-        def pump():
-            for line in self.proc.stderr:
-                self.lines.append(line)
-                if '"event":"listening"' in line:
-                    self.port = json.loads(line)["port"]
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not ready.wait(15) or self.port is None:
-            self.stop()
-            raise RuntimeError("server did not start: " + "".join(self.lines))
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def Server(data, *extra):
+    """dicomveil serve (test_server.Server, the one home of the server helper) with 4 workers and the source
+    tree's console (as installed: --console-dir)."""
+    return ts.Server(data, "--workers", "4", "--console-dir", os.path.join(SRC_DIR, "console"), *extra, wait_s=15)
 
 
 def http(url, method="GET", headers=None, body=None):

@@ -54,9 +54,11 @@ def check(cond, msg):
 
 
 class Server:
-    """dicomveil serve on 127.0.0.1:0; the port is read from its 'listening' line; stderr is kept."""
+    """dicomveil serve on 127.0.0.1:0; the port is read from its 'listening' line; stderr is kept. wait_s bounds
+    the start and the stop (test_console.py's browser runs want longer)."""
 
-    def __init__(self, data, *extra):
+    def __init__(self, data, *extra, wait_s=10):
+        self.wait_s = wait_s
         self.proc = subprocess.Popen([BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", "--workers", "2",
                                       *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.lines = []
@@ -72,15 +74,16 @@ class Server:
             ready.set()
 
         threading.Thread(target=pump, daemon=True).start()
-        if not ready.wait(10) or self.port is None:
+        if not ready.wait(wait_s) or self.port is None:
             self.stop()
             raise RuntimeError("server did not start: " + "".join(self.lines))
+        self.url = "http://127.0.0.1:%d" % self.port
 
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                return self.proc.wait(10)
+                return self.proc.wait(self.wait_s)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
