@@ -313,12 +313,7 @@ static void make_template(tiny *t)
     dvb_str(b, 0x00200013, "IS", "1");
     dvb_u16(b, 0x00280002, 1);
     dvb_str(b, 0x00280004, "CS", "MONOCHROME2");
-    dvb_u16(b, 0x00280010, 8);
-    dvb_u16(b, 0x00280011, 8);
-    dvb_u16(b, 0x00280100, 8);
-    dvb_u16(b, 0x00280101, 8);
-    dvb_u16(b, 0x00280102, 7);
-    dvb_u16(b, 0x00280103, 0);
+    dvb_pixel_geometry(b, 8, 8, 8);
     uint8_t px[64];
     for (int i = 0; i < 64; i++)
         px[i] = (uint8_t)i;

@@ -135,6 +135,16 @@ void dvb_u16(dvb *b, uint32_t tag, uint16_t v)
     put16(b, v);
 }
 
+void dvb_pixel_geometry(dvb *b, uint16_t rows, uint16_t cols, uint16_t bits)
+{
+    dvb_u16(b, 0x00280010, rows);
+    dvb_u16(b, 0x00280011, cols);
+    dvb_u16(b, 0x00280100, bits);
+    dvb_u16(b, 0x00280101, bits);
+    dvb_u16(b, 0x00280102, (uint16_t)(bits - 1));
+    dvb_u16(b, 0x00280103, 0);
+}
+
 void dvb_u32(dvb *b, uint32_t tag, uint32_t v)
 {
     header(b, tag, "UL", 4);

@@ -27,6 +27,9 @@ void dvb_str(dvb *b, uint32_t tag, const char vr[2], const char *value);   /* pa
 void dvb_bytes(dvb *b, uint32_t tag, const char vr[2], const void *value, uint32_t len); /* raw, no padding */
 void dvb_u16(dvb *b, uint32_t tag, uint16_t v);   /* VR US */
 void dvb_u32(dvb *b, uint32_t tag, uint32_t v);   /* VR UL */
+/* The Image Pixel module's geometry, in tag order: Rows, Columns, BitsAllocated = BitsStored = bits,
+ * HighBit = bits - 1, PixelRepresentation 0 (unsigned). */
+void dvb_pixel_geometry(dvb *b, uint16_t rows, uint16_t cols, uint16_t bits);
 /* Sequences: undefined = 1 writes undefined lengths with delimiters, 0 writes defined lengths. */
 void dvb_seq_begin(dvb *b, uint32_t tag, int undefined);
 void dvb_item_begin(dvb *b, int undefined);

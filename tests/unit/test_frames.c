@@ -30,12 +30,7 @@ static dvb *image(dvb_ts ts, uint16_t rows, uint16_t cols, uint16_t spp, uint16_
     dvb_str(b, 0x00280004, "CS", spp == 3 ? "RGB" : "MONOCHROME2");
     if (nframes)
         dvb_str(b, 0x00280008, "IS", nframes);
-    dvb_u16(b, 0x00280010, rows);
-    dvb_u16(b, 0x00280011, cols);
-    dvb_u16(b, 0x00280100, bits);
-    dvb_u16(b, 0x00280101, bits);
-    dvb_u16(b, 0x00280102, (uint16_t)(bits - 1));
-    dvb_u16(b, 0x00280103, 0);
+    dvb_pixel_geometry(b, rows, cols, bits);
     return b;
 }
 

@@ -61,12 +61,7 @@ static uint8_t *build_sample(size_t *len)
     dvb_u16(b, 0x00280002, 3);
     dvb_str(b, 0x00280004, "CS", "YBR_FULL_422");
     dvb_u16(b, 0x00280006, 0);
-    dvb_u16(b, 0x00280010, 1024);
-    dvb_u16(b, 0x00280011, 1024);
-    dvb_u16(b, 0x00280100, 8);
-    dvb_u16(b, 0x00280101, 8);
-    dvb_u16(b, 0x00280102, 7);
-    dvb_u16(b, 0x00280103, 0);
+    dvb_pixel_geometry(b, 1024, 1024, 8);
     dvb_str(b, 0x00282110, "CS", "01");
     dvb_str(b, 0x00282114, "CS", "ISO_10918_1");
     add_pixels(b);
@@ -102,12 +97,7 @@ static uint8_t *build_nested(size_t *len)
     dvb_str(b, 0x00280004, "CS", "YBR_FULL_422");
     dvb_u16(b, 0x00280006, 0);
     dvb_str(b, 0x00280008, "IS", "1");
-    dvb_u16(b, 0x00280010, 1024);
-    dvb_u16(b, 0x00280011, 1024);
-    dvb_u16(b, 0x00280100, 8);
-    dvb_u16(b, 0x00280101, 8);
-    dvb_u16(b, 0x00280102, 7);
-    dvb_u16(b, 0x00280103, 0);
+    dvb_pixel_geometry(b, 1024, 1024, 8);
     add_pixels(b);
     return dvb_finish(b, len);
 }
