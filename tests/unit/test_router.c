@@ -84,48 +84,55 @@ static void test_dicomweb_routes(void **state)
     dvh_route r;
     dvh_err e;
 #define W P "/d/dicomStores/s/dicomWeb"
-    assert_int_equal(route(DVH_GET, W "/studies", &r, &e), 0);
-    assert_int_equal(r.kind, DVH_R_DICOMWEB);
-    assert_int_equal(r.web.collection, DVH_LEVEL_STUDY);
-    assert_string_equal(r.name, "dicomWeb.searchForStudies");
-    assert_int_equal(route(DVH_POST, W "/studies", &r, &e), 0);
-    assert_string_equal(r.name, "dicomWeb.storeInstances");
-    assert_int_equal(route(DVH_POST, W "/studies/1.2.3", &r, &e), 0);
-    assert_string_equal(r.name, "dicomWeb.storeInstances");
-    assert_string_equal(r.web.study, "1.2.3");
-    assert_int_equal(route(DVH_GET, W "/series", &r, &e), 0);
-    assert_int_equal(r.web.collection, DVH_LEVEL_SERIES);
-    assert_int_equal(route(DVH_GET, W "/instances", &r, &e), 0);
-    assert_int_equal(r.web.collection, DVH_LEVEL_INSTANCE);
-    assert_int_equal(route(DVH_GET, W "/studies/1.2/series", &r, &e), 0);
-    assert_int_equal(r.web.collection, DVH_LEVEL_SERIES);
-    assert_string_equal(r.web.study, "1.2");
-    assert_int_equal(route(DVH_GET, W "/studies/1.2/instances", &r, &e), 0);
-    assert_int_equal(r.web.collection, DVH_LEVEL_INSTANCE);
-    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances", &r, &e), 0);
-    assert_int_equal(r.web.collection, DVH_LEVEL_INSTANCE);
-    assert_string_equal(r.web.series, "3.4");
-    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances/5.6", &r, &e), 0);
-    assert_int_equal(r.web.collection, DVH_LEVEL_NONE);
-    assert_string_equal(r.web.instance, "5.6");
-    assert_string_equal(r.name, "dicomWeb.retrieveInstance");
-    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4", &r, &e), 0);
-    assert_string_equal(r.name, "dicomWeb.retrieveSeries");
-    assert_int_equal(route(DVH_GET, W "/studies/1.2", &r, &e), 0);
-    assert_string_equal(r.name, "dicomWeb.retrieveStudy");
-    assert_int_equal(route(DVH_GET, W "/studies/1.2/metadata", &r, &e), 0);
-    assert_int_equal(r.web.tail, DVH_TAIL_METADATA);
-    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/metadata", &r, &e), 0);
-    assert_int_equal(r.web.tail, DVH_TAIL_METADATA);
-    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/metadata", &r, &e), 0);
-    assert_int_equal(r.web.tail, DVH_TAIL_METADATA);
-    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/frames/1,2", &r, &e), 0);
-    assert_int_equal(r.web.tail, DVH_TAIL_FRAMES);
-    assert_string_equal(r.web.frames, "1,2");
-    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/frames/1/rendered", &r, &e), 0);
-    assert_int_equal(r.web.tail, DVH_TAIL_FRAMES_RENDERED);
-    assert_int_equal(route(DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/rendered", &r, &e), 0);
-    assert_int_equal(r.web.tail, DVH_TAIL_RENDERED);
+    /* Each row: the route, then what it must give (ANY / NULL: not looked at). */
+    enum { ANY = -1 };
+    static const struct {
+        dvh_method m;
+        const char *path;
+        int collection, tail;
+        const char *name, *study, *series, *instance, *frames;
+    } cases[] = {
+        {DVH_GET, W "/studies", DVH_LEVEL_STUDY, ANY, "dicomWeb.searchForStudies", NULL, NULL, NULL, NULL},
+        {DVH_POST, W "/studies", ANY, ANY, "dicomWeb.storeInstances", NULL, NULL, NULL, NULL},
+        {DVH_POST, W "/studies/1.2.3", ANY, ANY, "dicomWeb.storeInstances", "1.2.3", NULL, NULL, NULL},
+        {DVH_GET, W "/series", DVH_LEVEL_SERIES, ANY, NULL, NULL, NULL, NULL, NULL},
+        {DVH_GET, W "/instances", DVH_LEVEL_INSTANCE, ANY, NULL, NULL, NULL, NULL, NULL},
+        {DVH_GET, W "/studies/1.2/series", DVH_LEVEL_SERIES, ANY, NULL, "1.2", NULL, NULL, NULL},
+        {DVH_GET, W "/studies/1.2/instances", DVH_LEVEL_INSTANCE, ANY, NULL, NULL, NULL, NULL, NULL},
+        {DVH_GET, W "/studies/1.2/series/3.4/instances", DVH_LEVEL_INSTANCE, ANY, NULL, NULL, "3.4", NULL, NULL},
+        {DVH_GET, W "/studies/1.2/series/3.4/instances/5.6", DVH_LEVEL_NONE, ANY, "dicomWeb.retrieveInstance", NULL,
+         NULL, "5.6", NULL},
+        {DVH_GET, W "/studies/1.2/series/3.4", ANY, ANY, "dicomWeb.retrieveSeries", NULL, NULL, NULL, NULL},
+        {DVH_GET, W "/studies/1.2", ANY, ANY, "dicomWeb.retrieveStudy", NULL, NULL, NULL, NULL},
+        {DVH_GET, W "/studies/1.2/metadata", ANY, DVH_TAIL_METADATA, NULL, NULL, NULL, NULL, NULL},
+        {DVH_GET, W "/studies/1.2/series/3.4/metadata", ANY, DVH_TAIL_METADATA, NULL, NULL, NULL, NULL, NULL},
+        {DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/metadata", ANY, DVH_TAIL_METADATA, NULL, NULL, NULL, NULL,
+         NULL},
+        {DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/frames/1,2", ANY, DVH_TAIL_FRAMES, NULL, NULL, NULL, NULL,
+         "1,2"},
+        {DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/frames/1/rendered", ANY, DVH_TAIL_FRAMES_RENDERED, NULL,
+         NULL, NULL, NULL, NULL},
+        {DVH_GET, W "/studies/1.2/series/3.4/instances/5.6/rendered", ANY, DVH_TAIL_RENDERED, NULL, NULL, NULL, NULL,
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(route(cases[i].m, cases[i].path, &r, &e), 0);
+        assert_int_equal(r.kind, DVH_R_DICOMWEB);
+        if (cases[i].collection != ANY)
+            assert_int_equal(r.web.collection, cases[i].collection);
+        if (cases[i].tail != ANY)
+            assert_int_equal(r.web.tail, cases[i].tail);
+        if (cases[i].name)
+            assert_string_equal(r.name, cases[i].name);
+        if (cases[i].study)
+            assert_string_equal(r.web.study, cases[i].study);
+        if (cases[i].series)
+            assert_string_equal(r.web.series, cases[i].series);
+        if (cases[i].instance)
+            assert_string_equal(r.web.instance, cases[i].instance);
+        if (cases[i].frames)
+            assert_string_equal(r.web.frames, cases[i].frames);
+    }
 }
 
 static void test_not_found(void **state)
