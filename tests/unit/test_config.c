@@ -126,29 +126,24 @@ static void check_single_action(const char *action_json, dv_action_kind kind)
 /* ---------------------------------------------------------------------------------------------------- */
 /* the guide's configs                                                                                   */
 
-static void test_guide_keep_tag(void **state)
+/* The guide's one-action configs: one test body, run once per action under the test name each had. */
+typedef struct single_action_case {
+    const char *action_json;
+    dv_action_kind kind;
+} single_action_case;
+
+static const single_action_case keep_tag = {"keepTag", DV_ACTION_KEEP};
+static const single_action_case remove_tag = {"removeTag", DV_ACTION_REMOVE};
+static const single_action_case delete_tag = {"deleteTag", DV_ACTION_DELETE};
+static const single_action_case reset_tag = {"resetTag", DV_ACTION_RESET};
+
+static void test_guide_single_action(void **state)
 {
-    (void)state;
-    check_single_action("keepTag", DV_ACTION_KEEP);
+    const single_action_case *c = *state;
+    check_single_action(c->action_json, c->kind);
 }
 
-static void test_guide_remove_tag(void **state)
-{
-    (void)state;
-    check_single_action("removeTag", DV_ACTION_REMOVE);
-}
-
-static void test_guide_delete_tag(void **state)
-{
-    (void)state;
-    check_single_action("deleteTag", DV_ACTION_DELETE);
-}
-
-static void test_guide_reset_tag(void **state)
-{
-    (void)state;
-    check_single_action("resetTag", DV_ACTION_RESET);
-}
+#define SINGLE_ACTION_TEST(name, c) {name, test_guide_single_action, NULL, NULL, (void *)&(c)}
 
 static void test_guide_regen_uid_tag(void **state)
 {
@@ -1121,10 +1116,10 @@ static void test_nci_midi_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_guide_keep_tag),
-        cmocka_unit_test(test_guide_remove_tag),
-        cmocka_unit_test(test_guide_delete_tag),
-        cmocka_unit_test(test_guide_reset_tag),
+        SINGLE_ACTION_TEST("test_guide_keep_tag", keep_tag),
+        SINGLE_ACTION_TEST("test_guide_remove_tag", remove_tag),
+        SINGLE_ACTION_TEST("test_guide_delete_tag", delete_tag),
+        SINGLE_ACTION_TEST("test_guide_reset_tag", reset_tag),
         cmocka_unit_test(test_guide_regen_uid_tag),
         cmocka_unit_test(test_guide_recurse_tag),
         cmocka_unit_test(test_bare_deidentify_config_and_store_request),
