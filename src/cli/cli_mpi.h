@@ -71,8 +71,10 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len);
 void dvm_rank_wait(dvm_rank *r, double seconds);
 /* 1 once FINAL arrived (*rc: the run's exit code). */
 int dvm_rank_final(dvm_rank *r, int *rc);
-/* 1 while a worker is blocked until rank 0 answers its name request (the main thread then polls fast). */
-int dvm_rank_blocked(dvm_rank *r);
+/* 1 while somebody on this rank waits for a message: a worker blocked until rank 0 answers its name request, or
+ * every dealt input is taken and more were asked for (the workers are about to run dry); the main thread then
+ * takes short turns (mpi_run.c). */
+int dvm_rank_urgent(dvm_rank *r);
 
 /* ---- mpi_coord.c (rank 0) ---- */
 /* nranks ranks, chunks of at most chunk_max inputs; tally counts every outcome of the run (the report's
@@ -95,6 +97,9 @@ int dvm_coord_handle(dvm_coord *c, int from, const uint8_t *p, size_t len);
 int dvm_coord_step(dvm_coord *c);
 /* What is to be sent to rank r (the caller sends and empties it). */
 dvm_buf *dvm_coord_out(dvm_coord *c, int r);
+/* How soon rank 0 must look again: 2 when a want waits for the lister, 1 while the tail's small chunks are
+ * dealt (a rank may run dry within milliseconds), else 0. */
+int dvm_coord_urgency(const dvm_coord *c);
 /* 1 when every input is listed, dealt and its outcome gathered, and every rank said DONE. */
 int dvm_coord_finished(const dvm_coord *c);
 /* Inputs dealt to rank r so far (the summary). */

@@ -12,8 +12,10 @@
  *
  * Names (docs/decisions.md "MPI batch mode"): a worker's put sends ACQUIRE when the output is opened; when the
  * file is complete and the GRANT is here it names the file itself, else it hands the complete unnamed file to
- * this rank (defer) and goes on: the main thread names it when the GRANT comes (dvc_put_settle), so no worker
- * ever waits for a round trip (on a loaded machine one takes milliseconds). Its chunk is complete only once
+ * this rank (defer) and goes on: when the GRANT comes, the next worker between two inputs names it (take,
+ * dvc_put_settle), so no worker ever waits for a round trip (on a loaded machine one takes milliseconds) and
+ * the naming stays on the workers (the main thread only moves messages: on 2 cores its every CPU second is
+ * taken from a worker, bench/MPI.md). Its chunk is complete only once
  * every deferred name is settled, and a deferred input that turned out a duplicate or failed is corrected
  * before its result leaves. The put sends RELEASE with what it did to the name when it ends (output.c
  * put_cleanup). Requests carry an id of their own (a worker has a new one while an old one is deferred). */
@@ -49,7 +51,7 @@ typedef struct chunk {
 enum { G_NONE = 0, G_WAITING, G_GRANTED };
 typedef struct request {
     int state, decision;
-    dvc_put *deferred; /* the put whose naming waits for this grant (the rank's main thread settles it) */
+    dvc_put *deferred; /* the put whose naming waits for this grant (a worker settles it, take) */
     size_t index;
     struct request *next_ready;
 } request;
@@ -67,17 +69,31 @@ struct dvm_rank {
     request *reqs;  /* nreqs: every put in flight (one per worker) plus every deferred one (one per item) */
     uint32_t *free_ids;
     size_t nreqs, nfree, blocked; /* blocked: workers waiting in wait_grant_locked */
+    request *ready;   /* granted deferred puts, for the next worker in take to name */
+    size_t ndeferred; /* deferred puts not yet named: no worker leaves while there are any */
     uint64_t seq;
     int end, done_sent, final, final_rc, poked;
 };
 
 /* ---- worker side (any worker thread) ---- */
 
-static int take(dvc_run *run, size_t *slot, size_t *index)
+static void settle(dvm_rank *r, request *q, size_t worker);
+static int urgent_locked(dvm_rank *r);
+static void poke_locked(dvm_rank *r);
+
+static int take(dvc_run *run, size_t worker, size_t *slot, size_t *index)
 {
     dvm_rank *r = run->hooks->user;
     pthread_mutex_lock(&r->lock);
     for (;;) {
+        if (r->ready) { /* a deferred name was answered: name it first (it completes a chunk) */
+            request *q = r->ready;
+            r->ready = q->next_ready;
+            pthread_mutex_unlock(&r->lock);
+            settle(r, q, worker);
+            pthread_mutex_lock(&r->lock);
+            continue;
+        }
         chunk *best = NULL;
         size_t bi = 0;
         for (size_t i = 0; i < r->nchunks; i++) {
@@ -91,11 +107,14 @@ static int take(dvc_run *run, size_t *slot, size_t *index)
             size_t k = best->next++;
             *slot = bi * r->chunk_max + k;
             *index = best->index[k];
+            if (best->next == best->count && urgent_locked(r))
+                poke_locked(r); /* the last dealt input is taken: the main thread takes short turns now */
             pthread_mutex_unlock(&r->lock);
             return 0;
         }
-        /* After END no chunk can follow (rank 0 answers wants in order, and END only when nothing is left). */
-        if (r->end) {
+        /* After END no chunk can follow (rank 0 answers wants in order, and END only when nothing is left); the
+         * workers stay while a deferred name waits for its answer (a GRANT wakes them). */
+        if (r->end && r->ndeferred == 0) {
             pthread_mutex_unlock(&r->lock);
             return -1;
         }
@@ -192,6 +211,7 @@ static int claim_defer(void *user, uint32_t id, dvc_put *p)
     chunk *c = r->reqs[id].state == G_WAITING ? chunk_of_locked(r, p->index, &k) : NULL;
     if (c) {
         r->reqs[id].deferred = p;
+        r->ndeferred++;
         c->remaining++; /* the chunk waits for the settling too */
         c->x[k].settled = 0;
     }
@@ -387,11 +407,13 @@ static chunk *wanted_locked(dvm_rank *r)
     return NULL;
 }
 
-/* The rank's main thread, without the lock: name a deferred put's file, then complete its item. */
-static void settle(dvm_rank *r, request *q)
+/* A worker between two inputs (take), without the lock: name a deferred put's file in the worker's own
+ * temp-name slot (it holds no put now), then complete its item. */
+static void settle(dvm_rank *r, request *q, size_t worker)
 {
     dvc_put *p = q->deferred;
     q->deferred = NULL;
+    p->worker = worker;
     dv_error err;
     dv_error_clear(&err);
     size_t index = p->index;
@@ -400,6 +422,8 @@ static void settle(dvm_rank *r, request *q)
     if (rc < 0)
         dvc_progress_log(r->run->progress, "instance #%zu: %s: %s", index, dv_code_name(err.code), err.message);
     pthread_mutex_lock(&r->lock);
+    if (--r->ndeferred == 0 && r->end)
+        pthread_cond_broadcast(&r->work_cond); /* idle workers may leave now */
     size_t k = 0;
     chunk *c = chunk_of_locked(r, index, &k);
     if (c) {
@@ -417,7 +441,6 @@ static void settle(dvm_rank *r, request *q)
 int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
 {
     dvm_rd rd = {.p = p, .len = len};
-    request *ready = NULL;
     pthread_mutex_lock(&r->lock);
     while (!rd.bad && rd.off < rd.len) {
         uint8_t type = dvm_get_u8(&rd);
@@ -460,8 +483,8 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
             r->reqs[id].decision = d;
             r->reqs[id].state = G_GRANTED;
             if (r->reqs[id].deferred) {
-                r->reqs[id].next_ready = ready;
-                ready = &r->reqs[id];
+                r->reqs[id].next_ready = r->ready;
+                r->ready = &r->reqs[id];
             }
             pthread_cond_broadcast(&r->work_cond);
         } else if (type == DVM_DOWN_FINAL) {
@@ -472,11 +495,6 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
         }
     }
     pthread_mutex_unlock(&r->lock);
-    while (ready) {
-        request *q = ready;
-        ready = q->next_ready;
-        settle(r, q);
-    }
     return rd.bad ? -1 : 0;
 }
 
@@ -508,10 +526,21 @@ int dvm_rank_final(dvm_rank *r, int *rc)
     return f;
 }
 
-int dvm_rank_blocked(dvm_rank *r)
+/* Lock held: a worker waits for a name, or every dealt input is taken while a chunk is asked for. */
+static int urgent_locked(dvm_rank *r)
+{
+    int untaken = 0, wanted = 0;
+    for (size_t i = 0; i < r->nchunks; i++) {
+        untaken |= r->chunks[i].state == CH_ACTIVE && r->chunks[i].next < r->chunks[i].count;
+        wanted |= r->chunks[i].state == CH_WANTED;
+    }
+    return r->blocked > 0 || (wanted && !untaken);
+}
+
+int dvm_rank_urgent(dvm_rank *r)
 {
     pthread_mutex_lock(&r->lock);
-    int w = r->blocked > 0;
+    int w = urgent_locked(r);
     pthread_mutex_unlock(&r->lock);
     return w;
 }
