@@ -47,7 +47,8 @@ enum {
     DVM_UP_RELEASE,  /* u32 worker, u64 index, str name, u8 held, u8 named (DVC_NAMED_*) */
     DVM_UP_RESULT,   /* one input's outcome, see mpi_rank.c pack_result */
     DVM_UP_DONE,     /* this rank has sent every result and wants no more */
-    DVM_DOWN_CHUNK = 64, /* u32 count, then per input: u64 index, u32 walk_err, str path */
+    DVM_DOWN_CHUNK = 64, /* u32 count, then per input: u64 index, u32 walk_err, u32 bytes of the previous path
+                          * in this chunk that begin this one, str the rest of the path */
     DVM_DOWN_END,        /* no more chunks (the answer to a WANT when the list is used up) */
     DVM_DOWN_GRANT,      /* u32 worker, u8 decision (DVC_NAME_*), u64 holder */
     DVM_DOWN_FINAL       /* u32 exit code: everything is done */

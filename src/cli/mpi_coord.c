@@ -514,12 +514,20 @@ int dvm_coord_step(dvm_coord *c)
             dvm_u8(b, DVM_DOWN_CHUNK);
             dvm_u32(b, 0); /* patched below */
             uint32_t k = 0;
+            const char *prev = "";
             while (k < size && c->cursor < c->n) {
                 dvc_item *it = &c->items[c->cursor];
                 if (it->status == DVC_ST_PENDING) {
+                    /* the path as the bytes it shares with the previous one and the rest: the sorted walk makes
+                     * neighbours share their folders, so a chunk stays under the eager limit (mpi_run.c TURN) */
+                    uint32_t same = 0;
+                    while (prev[same] && prev[same] == it->path[same])
+                        same++;
                     dvm_u64(b, c->cursor);
                     dvm_u32(b, (uint32_t)it->walk_err);
-                    dvm_str(b, it->path);
+                    dvm_u32(b, same);
+                    dvm_str(b, it->path + same);
+                    prev = it->path;
                     k++;
                 }
                 c->cursor++;

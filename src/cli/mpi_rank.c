@@ -452,14 +452,25 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
                 break;
             }
             size_t ci = (size_t)(c - r->chunks);
+            const char *prev = "";
             for (uint32_t k = 0; k < n && !rd.bad; k++) {
                 dvc_item *it = &r->run->items[ci * r->chunk_max + k];
                 c->index[k] = (size_t)dvm_get_u64(&rd);
                 it->walk_err = (int)dvm_get_u32(&rd);
-                it->path = strdup(dvm_get_str(&rd));
+                size_t same = dvm_get_u32(&rd);
+                const char *rest = dvm_get_str(&rd);
+                size_t prev_len = strlen(prev), rest_len = strlen(rest);
+                char *path = same <= prev_len ? malloc(same + rest_len + 1) : NULL;
+                if (path) { /* the previous path's first `same` bytes, then the rest (DVM_DOWN_CHUNK) */
+                    memcpy(path, prev, same);
+                    memcpy(path + same, rest, rest_len + 1);
+                }
+                it->path = path;
                 memset(&c->x[k], 0, sizeof c->x[k]);
                 if (!it->path)
                     rd.bad = 1;
+                else
+                    prev = it->path;
             }
             c->count = c->remaining = n;
             c->next = 0;

@@ -33,15 +33,17 @@
 #define CHUNK_DEFAULT 512 /* a message pair per 512 inputs; the guided tail (mpi_coord.c) makes the last ones small */
 #define CHUNK_MAX 4096
 /* The main thread's turn: it sleeps on the rank's mailbox this long unless a worker pokes it (a chunk complete,
- * a worker blocked on a name, the rank's work about to run out). On 2 cores every wake-up takes the core from a
+ * a worker blocked on a name, the rank's dealt work all taken). On 2 cores every wake-up takes the core from a
  * worker (100 us polling cost a third of a worker's CPU, 1 ms turns still 5-9 % of a core per rank: bench/MPI.md),
- * so the turn is a latency budget, not a poll rate: nothing anybody waits for moves on the 4 ms turn (name
- * requests and answers: no worker waits for them, mpi_rank.c defers the naming; results; wants while the rank
- * still holds a dealt chunk), and the short turn is taken only while somebody waits: a worker blocked on a name,
- * a rank whose dealt work is all taken (dvm_rank_urgent), rank 0 dealing the small chunks of the tail or waiting
- * for the lister (dvm_coord_urgent), a batch over the eager limit half-way (it moves on the turns of both ends:
- * recv_all). No blocking MPI call: Open MPI's busy-poll (docs/SCALING.md "Open MPI settings").
- * [test_cli_mpi.sh "mpi", bench/mpi.sh] */
+ * so the turn is a latency budget, not a poll rate: what nobody waits for moves on the 4 ms turn (name requests
+ * and answers: no worker waits for them, mpi_rank.c defers the naming; results; wants while the rank still holds
+ * a dealt chunk; the sender's side of a batch), and a short turn is taken only while somebody waits: a worker
+ * blocked on a name or a rank whose dealt work is all taken (dvm_rank_urgent), rank 0 dealing the tail's small
+ * chunks or waiting for the lister (dvm_coord_urgency), a receive half-way (recv_all). Batches stay under the
+ * eager limit that the MPI module sets (mpi_module.c: 32 KB; chunks' paths are prefix-compressed, mpi_coord.c),
+ * so nearly every batch arrives whole at the receiver's next turn, with no fragments that need both ends'
+ * progress. No blocking MPI call during the run: Open MPI's blocking calls busy-poll a core (docs/SCALING.md
+ * "Open MPI settings"). [test_cli_mpi.sh "mpi", bench/mpi.sh] */
 #define TURN 0.004
 #define TURN_TAIL 0.001     /* rank 0 while dealing the tail's small chunks: a rank may run dry within a few ms */
 #define TURN_URGENT 0.0001
@@ -93,17 +95,12 @@ void dvc_mpi_finalize(void)
 typedef struct send {
     dv_mpi_handle req;
     uint8_t *buf;
-    size_t len;
 } send;
 typedef struct sends {
     send *v;
     size_t n, cap;
 } sends;
-/* A batch up to Open MPI's shared-memory eager limit (btl_vader_eager_limit, 4 KB by default) is copied out at
- * once and its send completes when the receiver has read it, on the receiver's own turn: nobody waits for it.
- * A larger one (a chunk of paths, a chunk's results) moves in fragments on the turns of both ends, so while one
- * is in flight both ends take short turns. Waiting on every small send instead made 9 of 10 turns short. */
-#define SEND_EAGER 4096
+
 
 /* Send b's bytes to rank `to`, taking its memory (b is left empty). -1 on ENOMEM. */
 static int send_buf(sends *s, int to, int tag, dvm_buf *b)
@@ -114,19 +111,9 @@ static int send_buf(sends *s, int to, int tag, dvm_buf *b)
     if (mpi->isend(b->p, (int)b->len, to, tag, &e->req) != 0)
         return -1;
     e->buf = b->p;
-    e->len = b->len;
     s->n++;
     b->p = NULL;
     b->len = b->cap = 0;
-    return 0;
-}
-
-/* 1 when a batch over the eager limit is in flight (see SEND_EAGER). */
-static int sends_large(const sends *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i].len > SEND_EAGER)
-            return 1;
     return 0;
 }
 
@@ -142,8 +129,8 @@ static void sends_test(sends *s)
     }
 }
 
-/* Receives in flight, in arrival order. A batch over Open MPI's eager limit (a chunk of paths, a chunk's results:
- * a few KB) needs the sender's progress to arrive, which it makes only on its own turns, so a blocking MPI_Recv
+/* Receives in flight, in arrival order. A batch over Open MPI's eager limit (rare, see TURN) needs the sender's
+ * progress to arrive, which it makes only on its own turns, so a blocking MPI_Recv
  * busy-polled for up to a turn per batch (a third of a small-file run's main-thread CPU). So a probed message is
  * received with MPI_Imrecv and tested on later turns; batches of one sender are handled in order (a RELEASE
  * before its RESULT). [test_cli_mpi.sh "mpi"] */
@@ -421,7 +408,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
                 break;
             }
             int coord_urgency = me == 0 ? dvm_coord_urgency(coord) : 0;
-            double turn = dvm_rank_urgent(rk) || sends_large(&s) || rq.n || coord_urgency > 1 ? TURN_URGENT
+            double turn = dvm_rank_urgent(rk) || rq.n || coord_urgency > 1 ? TURN_URGENT
                           : coord_urgency ? TURN_TAIL : TURN;
             short_turns += turn < TURN;
             dvm_rank_wait(rk, turn);
