@@ -39,7 +39,9 @@ typedef struct extra {
     unsigned char hash[32];
 } extra;
 
-enum { CH_FREE = 0, CH_WANTED, CH_ACTIVE, CH_COMPLETE };
+/* CH_WANTED and CH_PACKING belong to the main thread alone (no worker looks at them), so it fills and empties
+ * them without the lock: a worker that finishes an input never waits behind 512 results being packed. */
+enum { CH_FREE = 0, CH_WANTED, CH_ACTIVE, CH_COMPLETE, CH_PACKING };
 typedef struct chunk {
     int state;
     uint64_t seq; /* arrival order: the oldest chunk is worked first */
@@ -358,34 +360,45 @@ static void pack_result(dvm_buf *b, const dvc_item *it, size_t index, const extr
 
 void dvm_rank_collect(dvm_rank *r, dvm_buf *up)
 {
+    size_t packing[DVM_SLOTS > 0 ? DVM_SLOTS : 1], npacking = 0;
     pthread_mutex_lock(&r->lock);
     r->poked = 0;
     /* The workers' requests first: a RELEASE goes before the RESULT of its input. */
     dvm_raw(up, r->outbox.p, r->outbox.len);
     r->outbox.len = 0;
+    for (size_t i = 0; i < r->nchunks && npacking < DVM_SLOTS; i++)
+        if (r->chunks[i].state == CH_COMPLETE) {
+            r->chunks[i].state = CH_PACKING;
+            packing[npacking++] = i;
+        }
+    pthread_mutex_unlock(&r->lock);
+    for (size_t j = 0; j < npacking; j++) {
+        size_t i = packing[j];
+        chunk *c = &r->chunks[i];
+        for (size_t k = 0; k < c->count; k++) {
+            dvc_item *it = &r->run->items[i * r->chunk_max + k];
+            extra *x = &c->x[k];
+            if (x->settled && it->status == DVC_ST_OK) { /* a deferred name came out otherwise */
+                it->status = x->settled > 0 ? DVC_ST_DUPLICATE : DVC_ST_FAILED;
+                it->code = x->settled > 0 ? DV_OK : DV_ERR_IO;
+                free(it->message);
+                it->message = x->message;
+                x->message = NULL;
+                x->name[0] = '\0';
+                x->hashed = 0;
+            }
+            pack_result(up, it, c->index[k], x);
+            item_reset(it);
+            free(x->message);
+            memset(x, 0, sizeof *x);
+        }
+    }
+    pthread_mutex_lock(&r->lock);
+    for (size_t j = 0; j < npacking; j++)
+        r->chunks[packing[j]].state = CH_FREE;
     int busy = 0;
     for (size_t i = 0; i < r->nchunks; i++) {
         chunk *c = &r->chunks[i];
-        if (c->state == CH_COMPLETE) {
-            for (size_t k = 0; k < c->count; k++) {
-                dvc_item *it = &r->run->items[i * r->chunk_max + k];
-                extra *x = &c->x[k];
-                if (x->settled && it->status == DVC_ST_OK) { /* a deferred name came out otherwise */
-                    it->status = x->settled > 0 ? DVC_ST_DUPLICATE : DVC_ST_FAILED;
-                    it->code = x->settled > 0 ? DV_OK : DV_ERR_IO;
-                    free(it->message);
-                    it->message = x->message;
-                    x->message = NULL;
-                    x->name[0] = '\0';
-                    x->hashed = 0;
-                }
-                pack_result(up, it, c->index[k], x);
-                item_reset(it);
-                free(x->message);
-                memset(x, 0, sizeof *x);
-            }
-            c->state = CH_FREE;
-        }
         if (c->state == CH_FREE && !r->end) {
             dvm_u8(up, DVM_UP_WANT);
             c->state = CH_WANTED;
@@ -451,6 +464,7 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
                 rd.bad = 1;
                 break;
             }
+            pthread_mutex_unlock(&r->lock); /* a WANTED chunk is the main thread's alone (CH_PACKING) */
             size_t ci = (size_t)(c - r->chunks);
             const char *prev = "";
             for (uint32_t k = 0; k < n && !rd.bad; k++) {
@@ -472,6 +486,7 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
                 else
                     prev = it->path;
             }
+            pthread_mutex_lock(&r->lock);
             c->count = c->remaining = n;
             c->next = 0;
             c->seq = r->seq++;
