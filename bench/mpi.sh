@@ -5,8 +5,10 @@
 #     (bench/gen_ct_corpus.py, N_CT instances, large enough that start-up does not dominate): target >= 1.8x;
 #  2. listing and dealing overhead on N_SMALL small files (distinct 2 KB instances, 1000 per folder): rank 0's
 #     lister thread and its coordinator (dealing, names, results) against the run: target <= 5 %;
-#  3. per-core metadata rate on N_META of those small files: dicomveil --jobs 1 against dcmodify (one process
-#     over all files) and cp -r, in instances per CPU second: targets >= 10x dcmodify and >= cp.
+#  3. per-core metadata rate on N_META_CT CT instances and N_META of those small files, by bench/peers.py's
+#     method (on disk, a fresh output directory per run, deleted after the series): dicomveil --jobs 1 against
+#     dcmodify (one process over all files) and cp -r, per CPU second and per wall second: targets >= 10x
+#     dcmodify and >= cp.
 # Every figure is given twice: wall clock (the report's elapsed_seconds, MPI start-up excluded) and CPU seconds
 # (the per-rank lines deidentify --mpi prints: process = workers + main + lister + other; getrusage of the
 # children for the tools without them). On a machine shared with other work the wall clock measures the
@@ -16,7 +18,7 @@
 # that drifts hits both; medians of RUNS. DST is on tmpfs (/dev/shm) when there is one: the figures are the
 # engine's and the protocol's, not ext4's inode allocator (deleting the previous run's outputs just before
 # made every new inode scan the recently deleted ones: up to 2x the CPU on the next run).
-# Env: DV_BIN (build/dicomveil), RUNS (3), N_CT (4000: a 1-rank run of ~1.2 s; at 1000 the 0.2-0.3 s runs left the wall ratio to timer and scheduling noise), N_SMALL (50000), N_META (2000), OUT (bench/MPI.md).
+# Env: DV_BIN (build/dicomveil), RUNS (3), N_CT (4000: a 1-rank run of ~1.2 s; at 1000 the 0.2-0.3 s runs left the wall ratio to timer and scheduling noise), N_SMALL (50000), N_META (2000), N_META_CT (1000), OUT (bench/MPI.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DV_BIN=${DV_BIN:-build/dicomveil}
@@ -24,6 +26,7 @@ RUNS=${RUNS:-3}
 N_CT=${N_CT:-4000}
 N_SMALL=${N_SMALL:-50000}
 N_META=${N_META:-2000}
+N_META_CT=${N_META_CT:-1000}
 OUT=${OUT:-bench/MPI.md}
 CACHE=build/bench/cache
 for t in mpirun dcmodify /usr/bin/time; do
@@ -67,7 +70,7 @@ fi
 part "generate the small-file corpus ($N_SMALL files; cached)"
 
 # once NAME LAUNCH... -- ARGS: one run into $D/dst; appends "elapsed<TAB>rank<TAB>process<TAB>workers<TAB>main
-# <TAB>lister" lines (one per rank; rank -1 and /usr/bin/time's CPU for a run without --mpi) to $W/NAME.tsv and
+# <TAB>lister<TAB>turns" lines (one per rank; rank -1 and /usr/bin/time's CPU for a run without --mpi) to $W/NAME.tsv and
 # keeps its stderr in $W/NAME.err.
 once() {
     local name=$1
@@ -83,10 +86,10 @@ once() {
 import json, re, sys
 el = json.load(open(sys.argv[1]))["elapsed_seconds"]
 rows = re.findall(r"rank (\d+) CPU seconds during the run: process ([\d.]+) = workers ([\d.]+) \+ main ([\d.]+) "
-                  r"\+ lister ([\d.]+)", open(sys.argv[2]).read())
+                  r"\+ lister ([\d.]+) \+ other [\d.-]+; main thread turns (\d+)", open(sys.argv[2]).read())
 if not rows:
     u, s = open(sys.argv[3]).read().split("TIME ")[-1].split()
-    rows = [("-1", str(float(u) + float(s)), "0", "0", "0")]
+    rows = [("-1", str(float(u) + float(s)), "0", "0", "0", "0")]
 for r in rows:
     print("\t".join([str(el), *r]))
 EOF
@@ -106,14 +109,25 @@ small_line=$(grep 'mpi: 2 ranks' "$W/small.err")
 echo "load $(load)" >>"$W/loads"
 part "listing and dealing: $RUNS runs of 2 ranks on $N_SMALL small files"
 
-# Per-core metadata rate: the first N_META small files, CPU seconds of each tool (user + sys, children too).
-python3 - "$SMALL" "$D/meta_src" "$N_META" <<'EOF2'
+# Per-core metadata rate, by bench/peers.py's method (bench/RESULTS.md "Why >= cp does not hold"): the same files
+# (the first N_META_CT CT instances, as peers.py's CT-1000, and the first N_META small files), read with a warm
+# page cache and written to the same disk as peers.py's (build/bench, not tmpfs: on tmpfs cp -r itself cost 3-4x
+# dicomveil's CPU, a figure of no file system anyone archives on); every run writes to a directory of its own and
+# the outputs are deleted only after the series, so no run pays for the last one's deletions (this journal-less
+# ext4 probes every recently deleted inode before reusing it: 12-79 % of cp's CPU when each run's output was
+# deleted right before the next). CPU seconds (user + sys of the tool and its children, as a difference of
+# getrusage around the one command: the interpreter's own start-up, e.g. a pyenv shim's, is not counted) and wall
+# seconds, medians of RUNS, tools alternating.
+M=$(mktemp -d -p build/bench mpi-meta.XXXXXX)
+trap 'rm -rf "$W" "$D" "$M"' EXIT
+/usr/bin/python3 - "$CT" "$M/ct_src" "$N_META_CT" "$SMALL" "$M/small_src" "$N_META" <<'EOF2'
 import os, shutil, sys
-src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-files = sorted(os.path.join(d, f) for d, _, fs in os.walk(src) for f in fs)[:n]
-for f in files:
-    os.makedirs(os.path.join(dst, os.path.basename(os.path.dirname(f))), exist_ok=True)
-    shutil.copyfile(f, os.path.join(dst, os.path.basename(os.path.dirname(f)), os.path.basename(f)))
+for src, dst, n in ((sys.argv[1], sys.argv[2], int(sys.argv[3])), (sys.argv[4], sys.argv[5], int(sys.argv[6]))):
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(src) for f in fs)[:n]
+    for f in files:
+        rel = os.path.relpath(f, src)
+        os.makedirs(os.path.join(dst, os.path.dirname(rel)), exist_ok=True)
+        shutil.copyfile(f, os.path.join(dst, rel))
 EOF2
 # dcmodify: the Basic profile's patient, study and equipment attributes blanked or removed, new study, series
 # and instance UIDs, private data erased: far fewer edits than dicomveil's whole profile, so the ratio is a
@@ -121,53 +135,61 @@ EOF2
 DCMODIFY_ARGS=(-nb -ie -gst -gse -gin -ep -ma "(0010,0010)=" -ma "(0010,0020)=" -ma "(0010,0030)=" -ea "(0010,1000)"
     -ma "(0008,0050)=" -ma "(0008,0090)=" -ma "(0020,0010)=" -ea "(0008,0080)" -ea "(0008,0081)" -ea "(0008,1010)"
     -ea "(0008,1030)" -ea "(0008,103E)" -ea "(0018,1000)" -ea "(0010,2160)" -ea "(0032,1060)")
-cpu_of() { # FILE COMMAND...: run COMMAND (output discarded); append its CPU seconds (user + sys, children too)
-    python3 - "$@" >>"$1" <<'EOF2'
-import resource, subprocess, sys
+cpu_of() { # FILE COMMAND...: run COMMAND (output discarded); append "CPU<TAB>wall" seconds (CPU: user + sys,
+           # children too, the difference around this one command)
+    /usr/bin/python3 - "$@" >>"$1" <<'EOF2'
+import resource, subprocess, sys, time
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+c0, t0 = cpu(), time.perf_counter()
 subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(r.ru_utime + r.ru_stime)
+print(f"{cpu() - c0:.4f}\t{time.perf_counter() - t0:.4f}")
 EOF2
 }
-mkdir -p "$D/meta_one/d000"
-cp "$(find "$D/meta_src" -type f | sort | head -n 1)" "$D/meta_one/d000/"
+mkdir -p "$M/one/d000"
+cp "$(find "$M/small_src" -type f | sort | head -n 1)" "$M/one/d000/"
+for c in ct small; do
+    cat $(find "$M/${c}_src" -type f | sort) >/dev/null # a warm page cache, as peers.py
+done
 for i in $(seq "$RUNS"); do
-    rm -rf "$D/meta_dst"
+    # start-up as bench/startup.sh measures it: one small file, a fresh DST
     cpu_of "$W/meta_startup" "$DV_BIN" deidentify -q --jobs 1 --config "$W/cfg.json" --key-file "$W/key" \
-        "$D/meta_one" "$D/meta_dst"
+        "$M/one" "$M/startup_$i"
     for c in ct small; do
-        src=$CT
-        [ $c = ct ] || src=$D/meta_src
-        rm -rf "$D/meta_dst" "$D/meta_cp" "$D/meta_dcm"
+        src=$M/${c}_src
         cpu_of "$W/meta_${c}_dicomveil" "$DV_BIN" deidentify -q --jobs 1 --config "$W/cfg.json" \
-            --key-file "$W/key" "$src" "$D/meta_dst"
-        cpu_of "$W/meta_${c}_cp" cp -r "$src" "$D/meta_cp"
-        cp -r "$src" "$D/meta_dcm" # dcmodify works in place: on a copy, not timed
-        find "$D/meta_dcm" -type f | sort >"$W/list"
+            --key-file "$W/key" "$src" "$M/${c}_dv_$i"
+        cpu_of "$W/meta_${c}_cp" cp -r "$src" "$M/${c}_cp_$i"
+        cp -r "$src" "$M/${c}_dcm_$i" # dcmodify works in place: on a copy, not timed
+        find "$M/${c}_dcm_$i" -type f | sort >"$W/list"
         cpu_of "$W/meta_${c}_dcmodify" xargs -a "$W/list" -d '\n' dcmodify "${DCMODIFY_ARGS[@]}"
     done
 done
+rm -rf "$M" # the series' outputs, only now
 echo "load $(load)" >>"$W/loads"
-part "per-core metadata rate: $RUNS x (dicomveil --jobs 1, cp -r, dcmodify) on $N_CT CT instances and $N_META small files"
+part "per-core metadata rate: $RUNS x (dicomveil --jobs 1, cp -r, dcmodify) on $N_META_CT CT instances and $N_META small files, on disk"
 
-python3 - "$W" "$OUT" "$N_CT" "$N_SMALL" "$N_META" "$RUNS" "$(git rev-parse --short HEAD)" "$(nproc)" \
+/usr/bin/python3 - "$W" "$OUT" "$N_CT" "$N_SMALL" "$N_META" "$RUNS" "$(git rev-parse --short HEAD)" "$(nproc)" \
     "$(mpirun --version | sed -nE 's/.*\) ([0-9.]+).*/\1/p' | head -1)" "$(dcmodify --version 2>&1 | head -1 | tr -d '$')" \
-    "$small_line" "$([ "${D#/dev/shm}" != "$D" ] && echo tmpfs || echo "the temp directory")" <<'EOF'
+    "$small_line" "$([ "${D#/dev/shm}" != "$D" ] && echo tmpfs || echo "the temp directory")" "$N_META_CT" \
+    "$(df -PT build/bench | awk 'NR == 2 {print $2}')" <<'EOF'
 import datetime, re, statistics, sys
-w, out, n_ct, n_small, n_meta, runs, commit, ncpu, ompi, dcmodify, small_line, dst_fs = sys.argv[1:13]
-n_ct, n_small, n_meta, ncpu = int(n_ct), int(n_small), int(n_meta), int(ncpu)
+w, out, n_ct, n_small, n_meta, runs, commit, ncpu, ompi, dcmodify, small_line, dst_fs, n_meta_ct, meta_fs = \
+    sys.argv[1:15]
+n_ct, n_small, n_meta, n_meta_ct, ncpu = int(n_ct), int(n_small), int(n_meta), int(n_meta_ct), int(ncpu)
 med = statistics.median
 
 def runs_of(name):
-    """[(elapsed, {rank: (process, workers, main, lister)})] in run order."""
+    """[(elapsed, {rank: (process, workers, main, lister, turns)})] in run order."""
     out, cur = [], None
     for line in open(f"{w}/{name}.tsv"):
-        el, rank, p, wk, mn, ls = line.split("\t")
+        el, rank, p, wk, mn, ls, tn = line.split("\t")
         rank = int(rank)
         if cur is None or rank in cur[1] or rank == -1 or rank == 0:
             cur = (float(el), {})
             out.append(cur)
-        cur[1][rank] = tuple(float(x) for x in (p, wk, mn, ls))
+        cur[1][rank] = tuple(float(x) for x in (p, wk, mn, ls, tn))
     return out
 
 cli, r1, r2, small = (runs_of(n) for n in ("cli", "r1", "r2", "small"))
@@ -194,15 +216,21 @@ over_cpu = 100 * (list_cpu + coord_cpu) / small_sum    # the share of all the CP
 over_core = 200 * (list_cpu + coord_cpu) / small_sum   # the share of one core over the run on 2 idle cores
 main0 = small_last[0][2]
 
-meta, rate = {}, {}
-startup = med([float(x) for x in open(f"{w}/meta_startup")])
-for c, n in (("ct", n_ct), ("small", n_meta)):
+meta, rate, wallm, wrate = {}, {}, {}, {}
+def cpu_wall(name):
+    rows = [l.split("\t") for l in open(f"{w}/{name}")]
+    return med([float(c) for c, _ in rows]), med([float(t) for _, t in rows])
+startup, startup_wall = cpu_wall("meta_startup")
+for c, n in (("ct", n_meta_ct), ("small", n_meta)):
     for k in ("dicomveil", "cp", "dcmodify"):
-        meta[c, k] = med([float(x) for x in open(f"{w}/meta_{c}_{k}")])
+        meta[c, k], wallm[c, k] = cpu_wall(f"meta_{c}_{k}")
         rate[c, k] = n / meta[c, k] if meta[c, k] > 0 else float("inf")
+        wrate[c, k] = n / wallm[c, k]
     # dicomveil's start-up (the plan compiled, tables loaded) once per run, not per instance
     meta[c, "net"] = max(meta[c, "dicomveil"] - startup, 1e-6)
     rate[c, "net"] = n / meta[c, "net"]
+    wallm[c, "net"] = max(wallm[c, "dicomveil"] - startup_wall, 1e-6)
+    wrate[c, "net"] = n / wallm[c, "net"]
 loads = [l.split(" ", 1)[1].strip() for l in open(f"{w}/loads")]
 parts = [l.rstrip("\n").split("\t") for l in open(f"{w}/parts")]
 
@@ -214,8 +242,9 @@ p = L.append
 p("# deidentify --mpi benchmark")
 p("")
 p(f"Generated by `bench/mpi.sh` (part of `make bench`; runs alone after `make build`) on "
-  f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, commit `{commit}`, {ncpu} cores, Open MPI {ompi}; DST on "
-  f"{dst_fs}; medians of {runs} runs, 1-rank and 2-rank runs alternating.")
+  f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, commit `{commit}`, {ncpu} cores, Open MPI {ompi}; DST of the MPI runs on "
+  f"{dst_fs}, of the per-core runs on {meta_fs} (as bench/peers.py); medians of {runs} runs, 1-rank and 2-rank "
+  "runs alternating.")
 p(f"**Load average (1/5/15 min) before / after each part: {' -> '.join(loads)}.** Wall-clock figures on a "
   "machine shared with other work measure the scheduler as much as dicomveil; the CPU figures (CPU seconds "
   "the run's threads used, from the per-rank lines `deidentify --mpi` prints) hold under load, but caches and "
@@ -226,11 +255,12 @@ p("| target | wall clock | CPU | |")
 p("|---|---:|---:|---|")
 p(f"| 2 ranks >= 1.8x 1 rank (1 thread each) | {speed_wall:.2f}x | {speed_cpu:.2f}x | wall {verdict(speed_wall >= 1.8)}, CPU {verdict(speed_cpu >= 1.8)} |")
 p(f"| listing + dealing <= 5 % of the run ({n_small} files) | {over_wall:.1f} % of one core | {over_cpu:.1f} % of the run's CPU ({over_core:.1f} % of one core on idle cores) | wall {verdict(over_wall <= 5)}, CPU {verdict(over_cpu <= 5)} |")
-for c, what in (("ct", f"CT, {n_ct} instances"), ("small", f"small files, {n_meta}")):
-    x = rate[c, "net"] / rate[c, "dcmodify"]
-    p(f"| per-core metadata rate >= 10x dcmodify ({what}; a 16-edit dcmodify, start-up excluded) | | {x:.1f}x | CPU {verdict(x >= 10)} |")
-    x = rate[c, "net"] / rate[c, "cp"]
-    p(f"| per-core metadata rate >= cp ({what}; start-up excluded) | | {100 * x:.0f} % of cp | CPU {verdict(x >= 1)} |")
+for c, what in (("ct", f"CT, {n_meta_ct} instances"), ("small", f"small files, {n_meta}")):
+    for tool, target in (("dcmodify", 10), ("cp", 1)):
+        x, xw = rate[c, "net"] / rate[c, tool], wrate[c, "net"] / wrate[c, tool]
+        name = "10x dcmodify (a 16-edit dcmodify" if tool == "dcmodify" else "cp -r (one process"
+        p(f"| per-core metadata rate >= {name}; {what}; start-up excluded) | {xw:.2f}x | {x:.2f}x | "
+          f"wall {verdict(xw >= target)}, CPU {verdict(x >= target)} |")
 p("")
 p(f"## 2 ranks vs 1 rank, one worker thread each: CT corpus, {n_ct} instances 512x512x16-bit")
 p("")
@@ -240,6 +270,8 @@ p(f"| plain CLI, --jobs 1 | {wall['cli']:.3f} | {n_ct / wall['cli']:.0f} | {wall
 p(f"| mpirun -np 1 --mpi --jobs 1 | {wall['r1']:.3f} | {n_ct / wall['r1']:.0f} | 1.00x | {cpu_r1:.3f} (workers {work_r1:.3f}) | 1.00x |")
 p(f"| mpirun -np 2 --mpi --jobs 1 | {wall['r2']:.3f} | {n_ct / wall['r2']:.0f} | **{speed_wall:.2f}x** | {cpu_r2:.3f} (half of both ranks' {cpu_r2_sum:.3f}: workers {work_r2:.3f}, main threads {main_r2:.3f}) | **{speed_cpu:.2f}x** |")
 p("")
+turns_r2 = [" / ".join(f"{v[4]:.0f}" for _, v in sorted(c.items())) for _, c in r2]
+p(f"Main-thread turns per rank (rank 0 / rank 1), each run: {'; '.join(turns_r2)}. ")
 p(f"Process CPU seconds per rank (rank 0 / rank 1), each run: {'; '.join(per_rank)}. Inputs dealt per rank in "
   f"the last run: {open(w + '/r2.err').read().split('inputs dealt per rank: ')[-1].splitlines()[0]}.")
 p("")
@@ -252,24 +284,31 @@ p("")
 p("Overhead: CPU seconds of rank 0's lister thread plus its coordinator (dealing, the table of names, gathering "
   "results), last run; against the wall clock (the share of one core they take from the workers), against all "
   "the CPU the run used (both ranks, every thread: the target's figure), and against one core over the time the "
-  "run would take on 2 idle cores (half of that CPU). Rank 0's whole main thread "
-  "also names the outputs whose answer came after the file was complete (real work moved from its worker) "
-  "and sleeps in 1 ms turns.")
+  "run would take on 2 idle cores (half of that CPU). Rank 0's whole main thread also moves the messages of its "
+  f"own workers and takes turns (the main threads' turns in this run, rank 0 / rank 1: "
+  f"{' / '.join(f'{v[4]:.0f}' for _, v in sorted(small_last.items()))}).")
 p("")
-p(f"## Per-core metadata rate: instances per CPU second (user + sys), one process on one core")
+p(f"## Per-core metadata rate: one process on one core, on {meta_fs} (build/bench), by bench/peers.py's method")
 p("")
-p("| corpus | tool | CPU seconds | instances per CPU second | dicomveil is |")
-p("|---|---|---:|---:|---:|")
-for c, what in (("ct", f"CT, {n_ct} x 512 KB"), ("small", f"small, {n_meta} x 2 KB")):
-    d = rate[c, "dicomveil"]
-    p(f"| {what} | dicomveil deidentify --jobs 1 (Basic profile), start-up included | {meta[c, 'dicomveil']:.3f} | {d:.0f} | {d / rate[c, 'dcmodify']:.1f}x dcmodify, {100 * d / rate[c, 'cp']:.0f} % of cp |")
-    d = rate[c, "net"]
-    p(f"| {what} | dicomveil, start-up ({startup:.3f} s, one file) excluded | {meta[c, 'net']:.3f} | {d:.0f} | |")
-    p(f"| {what} | cp -r | {meta[c, 'cp']:.3f} | {rate[c, 'cp']:.0f} | {100 * d / rate[c, 'cp']:.0f} % of cp |")
-    p(f"| {what} | dcmodify, one process over all files | {meta[c, 'dcmodify']:.3f} | {rate[c, 'dcmodify']:.0f} | {d / rate[c, 'dcmodify']:.1f}x |")
+p("Every run writes to a directory of its own; the outputs are deleted only after the series (so no run pays for "
+  "the previous run's deletions); warm page cache; medians of the runs. CPU = user + sys of the tool and its "
+  "children. The last two columns are dicomveil's rate (start-up excluded) over the row's tool's rate: the "
+  "figures the targets above use.")
 p("")
-p(f"Start-up: dicomveil compiles its plan and loads its tables once per run ({startup:.3f} CPU seconds here); "
-  "the per-core rate of a long run is the rate without it. ")
+p("| corpus | tool | CPU seconds | wall seconds | instances per CPU second | instances/s (wall) | dicomveil ÷ tool, CPU | dicomveil ÷ tool, wall |")
+p("|---|---|---:|---:|---:|---:|---:|---:|")
+for c, what in (("ct", f"CT, {n_meta_ct} x 512 KB"), ("small", f"small, {n_meta} x 2 KB")):
+    d, dw = rate[c, "net"], wrate[c, "net"]
+    for k, label in (("dicomveil", "dicomveil deidentify --jobs 1 (Basic profile), start-up included"),
+                     ("net", f"dicomveil, start-up ({1000 * startup:.0f} ms CPU, {1000 * startup_wall:.0f} ms wall: one file) excluded"),
+                     ("cp", "cp -r"), ("dcmodify", "dcmodify, one process over all files")):
+        ratio = (f"{d / rate[c, k]:.2f}x", f"{dw / wrate[c, k]:.2f}x") if k in ("cp", "dcmodify") else ("", "")
+        p(f"| {what} | {label} | {meta[c, k]:.3f} | {wallm[c, k]:.3f} | {rate[c, k]:.0f} | {wrate[c, k]:.0f} | "
+          f"{ratio[0]} | {ratio[1]} |")
+p("")
+p(f"Start-up: dicomveil compiles its plan and loads its tables once per run ({1000 * startup:.0f} ms CPU here: a "
+  "one-file deidentify as bench/startup.sh measures it, the difference of getrusage around that one process); the "
+  "per-core rate of a long run is the rate without it. ")
 p(f"dcmodify ({dcmodify}) makes 16 edits, new study/series/instance UIDs and erases private data: far fewer "
   "edits than dicomveil's whole Basic profile, so the ratio to it is a lower bound. ")
 p("The full peer comparison (wall clock, every peer) is bench/RESULTS.md (bench/run.sh).")

@@ -122,8 +122,8 @@ typedef struct dvc_journal dvc_journal; /* journal.c (--resume) */
 /* Claims decided by another process (deidentify --mpi: rank 0 holds the run's one claims table, mpi_coord.c;
  * docs/decisions.md "MPI batch mode"). output.c asks at open (begin, not waiting: the answer comes while the
  * instance is written), and when the file is complete either waits for the answer (decide) or, when it has not
- * come yet, hands the complete unnamed file to the rank (defer), whose main thread names it once the answer
- * comes (dvc_put_settle), so a worker never waits for a round trip to rank 0. What the put did to the name is
+ * come yet, hands the complete unnamed file to the rank (defer), whose next free worker names it once the
+ * answer comes (dvc_put_settle), so a worker never waits for a round trip to rank 0. What the put did to the name is
  * reported when it ends, on every path (finish). From the answer to finish the name is locked run-wide (FREE
  * and HIGHER), so the decision and the link/rename on the shared file system are one step for every process. */
 enum { DVC_NAME_FREE = 0, DVC_NAME_LOST = 1, DVC_NAME_HIGHER = 2 };
@@ -147,8 +147,7 @@ typedef struct dvc_output {
     size_t nslots;
     atomic_int tmpfile_unsupported; /* O_TMPFILE + linkat cannot work here: hidden temp names instead */
     atomic_int empty_path_denied;   /* linkat(AT_EMPTY_PATH) refused (no CAP_DAC_READ_SEARCH): /proc/self/fd */
-    const dvc_remote_claims *remote; /* --mpi: the run-wide claims (NULL: this output's own table); then the
-                                        last slot is the rank's main thread's (dvc_put_settle) */
+    const dvc_remote_claims *remote; /* --mpi: the run-wide claims (NULL: this output's own table) */
     int hash_outputs;                /* --mpi --resume: hash every output (the journal is rank 0's) */
     atomic_int unnamed_linked;       /* an unnamed file was linked here once: a deferred one can be too */
 } dvc_output;
@@ -195,9 +194,9 @@ typedef struct dvc_put {
     dvc_fsink fs;
 } dvc_put;
 
-/* --mpi, the rank's main thread: name the complete file of a deferred put (dvc_remote_claims.defer) as
- * decision says, report it (finish) and close it; p is then done with (the caller frees it). 0 written, 1 a
- * duplicate, -1 failed (err set). */
+/* --mpi, a worker of the rank between two inputs (mpi_rank.c take; p->worker set to its own temp-name slot):
+ * name the complete file of a deferred put (dvc_remote_claims.defer) as decision says, report it (finish) and
+ * close it; p is then done with (the caller frees it). 0 written, 1 a duplicate, -1 failed (err set). */
 int dvc_put_settle(dvc_put *p, int decision, dv_error *err);
 /* The output name ("study/series/sop.dcm") an open put claimed, NULL when open found a duplicate at once. */
 const char *dvc_put_name(const dvc_put *p);
@@ -243,12 +242,13 @@ typedef struct dvc_done {
     int hashed;          /* ok and hashing on: hash is the SHA-256 of the output bytes */
     unsigned char hash[32];
 } dvc_done;
-/* pool.c without its own input list (deidentify --mpi, mpi_rank.c): take gives a worker its next item (its
- * slot in run->items and its input index, which the duplicate rule uses), or -1 when there is no more work
- * (it may wait); done is called after the item's outcome was recorded. NULL: the local CLI (every index of
- * run->items, in order). */
+/* pool.c without its own input list (deidentify --mpi, mpi_rank.c): take gives worker (its id, which selects
+ * its temp-name slot in the output: take may name a finished output on that worker's behalf, dvc_put_settle)
+ * its next item (its slot in run->items and its input index, which the duplicate rule uses), or -1 when there
+ * is no more work (it may wait); done is called after the item's outcome was recorded. NULL: the local CLI
+ * (every index of run->items, in order). */
 typedef struct dvc_pool_hooks {
-    int (*take)(dvc_run *run, size_t *slot, size_t *index);
+    int (*take)(dvc_run *run, size_t worker, size_t *slot, size_t *index);
     void (*done)(dvc_run *run, size_t slot, const dvc_done *d);
     void *user;
 } dvc_pool_hooks;

@@ -47,7 +47,8 @@ enum {
     DVM_UP_RELEASE,  /* u32 worker, u64 index, str name, u8 held, u8 named (DVC_NAMED_*) */
     DVM_UP_RESULT,   /* one input's outcome, see mpi_rank.c pack_result */
     DVM_UP_DONE,     /* this rank has sent every result and wants no more */
-    DVM_DOWN_CHUNK = 64, /* u32 count, then per input: u64 index, u32 walk_err, str path */
+    DVM_DOWN_CHUNK = 64, /* u32 count, then per input: u64 index, u32 walk_err, u32 bytes of the previous path
+                          * in this chunk that begin this one, str the rest of the path */
     DVM_DOWN_END,        /* no more chunks (the answer to a WANT when the list is used up) */
     DVM_DOWN_GRANT,      /* u32 worker, u8 decision (DVC_NAME_*), u64 holder */
     DVM_DOWN_FINAL       /* u32 exit code: everything is done */
@@ -71,8 +72,10 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len);
 void dvm_rank_wait(dvm_rank *r, double seconds);
 /* 1 once FINAL arrived (*rc: the run's exit code). */
 int dvm_rank_final(dvm_rank *r, int *rc);
-/* 1 while a worker is blocked until rank 0 answers its name request (the main thread then polls fast). */
-int dvm_rank_blocked(dvm_rank *r);
+/* 1 while somebody on this rank waits for a message: a worker blocked until rank 0 answers its name request, or
+ * every dealt input is taken and more were asked for (the workers are about to run dry); the main thread then
+ * takes short turns (mpi_run.c). */
+int dvm_rank_urgent(dvm_rank *r);
 
 /* ---- mpi_coord.c (rank 0) ---- */
 /* nranks ranks, chunks of at most chunk_max inputs; tally counts every outcome of the run (the report's
@@ -95,6 +98,9 @@ int dvm_coord_handle(dvm_coord *c, int from, const uint8_t *p, size_t len);
 int dvm_coord_step(dvm_coord *c);
 /* What is to be sent to rank r (the caller sends and empties it). */
 dvm_buf *dvm_coord_out(dvm_coord *c, int r);
+/* How soon rank 0 must look again: 2 when a want waits for the lister, 1 while the tail's small chunks are
+ * dealt (a rank may run dry within milliseconds), else 0. */
+int dvm_coord_urgency(const dvm_coord *c);
 /* 1 when every input is listed, dealt and its outcome gathered, and every rank said DONE. */
 int dvm_coord_finished(const dvm_coord *c);
 /* Inputs dealt to rank r so far (the summary). */

@@ -6,8 +6,8 @@
  * order, so the same input indexes) and hands every input on as soon as its directory is read; chunks are
  * dealt from it at once, so ranks work while a million-file tree is still being read. Chunks are dealt to
  * whichever rank asks (each asks when a chunk slot is free), in input order; once the list is complete their
- * size shrinks with what is left (remaining / (2 * ranks * slots), guided self-scheduling), so the ranks end
- * together.
+ * size shrinks with what is left (remaining / (2 * ranks * slots), guided self-scheduling, down to chunk_floor),
+ * so the ranks end together.
  *
  * Names (docs/decisions.md "MPI batch mode"): the rule is output.c's, "among this run's inputs with one output
  * name the lowest index that is written successfully holds it", and this table decides it for every rank:
@@ -64,6 +64,8 @@ struct dvm_coord {
     pthread_cond_t list_cond;
     dvc_input *pend;
     size_t npend, cappend;
+    dvc_input *batch; /* the lister's own: names found since its last hand-over (LIST_BATCH) */
+    size_t nbatch, capbatch;
     int list_done, list_failed;
     pthread_t lister;
     int lister_started;
@@ -338,17 +340,46 @@ int dvm_coord_handle(dvm_coord *c, int from, const uint8_t *p, size_t len)
 
 /* ---- listing ---- */
 
+/* The lister hands names over LIST_BATCH at a time (and at its end): one lock and, mostly, a pointer swap per
+ * batch instead of a lock and a copy per name; a batch is far below a chunk, so dealing does not wait on it. */
+#define LIST_BATCH 256
+
+/* Lister: move its batch to pend. -1 on ENOMEM. */
+static int hand_over(dvm_coord *c)
+{
+    int rc = 0;
+    pthread_mutex_lock(&c->list_lock);
+    if (c->npend == 0) { /* taken since the last hand-over: swap the arrays */
+        dvc_input *v = c->pend;
+        size_t cap = c->cappend;
+        c->pend = c->batch;
+        c->cappend = c->capbatch;
+        c->npend = c->nbatch;
+        c->batch = v;
+        c->capbatch = cap;
+    } else if (dv_grow(&c->pend, &c->cappend, c->npend + c->nbatch, sizeof *c->pend, 1024) < 0) {
+        rc = -1;
+    } else {
+        memcpy(c->pend + c->npend, c->batch, c->nbatch * sizeof *c->batch);
+        c->npend += c->nbatch;
+    }
+    pthread_mutex_unlock(&c->list_lock);
+    if (rc == 0)
+        c->nbatch = 0;
+    return rc;
+}
+
 static int emit(void *user, char *path, int walk_err)
 {
     dvm_coord *c = user;
-    pthread_mutex_lock(&c->list_lock);
-    int rc = 0;
-    if (dv_grow(&c->pend, &c->cappend, c->npend + 1, sizeof *c->pend, 1024) < 0)
-        rc = -1;
-    if (rc == 0)
-        c->pend[c->npend++] = (dvc_input){.path = path, .walk_err = walk_err};
-    pthread_mutex_unlock(&c->list_lock);
-    return rc;
+    if (dv_grow(&c->batch, &c->capbatch, c->nbatch + 1, sizeof *c->batch, LIST_BATCH) < 0)
+        return -1;
+    c->batch[c->nbatch++] = (dvc_input){.path = path, .walk_err = walk_err};
+    if (c->nbatch >= LIST_BATCH && hand_over(c) < 0) {
+        c->nbatch--; /* path stays the walk's to free (-1) */
+        return -1;
+    }
+    return 0;
 }
 
 static void *lister_main(void *arg)
@@ -359,6 +390,8 @@ static void *lister_main(void *arg)
         dvc_inputs in = {.emit = emit, .emit_user = c};
         failed = dvc_walk(c->srcv[i], &in) < 0;
     }
+    if (c->nbatch && hand_over(c) < 0)
+        failed = 1;
     struct timespec cpu;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
     pthread_mutex_lock(&c->list_lock);
@@ -440,6 +473,21 @@ double dvm_coord_list_seconds(const dvm_coord *c)
 
 /* ---- dealing ---- */
 
+/* The tail's smallest chunk: 1/32 of a full one (at 512: 16 inputs, milliseconds of work), so the last chunks
+ * still take longer than rank 0's short turn and the ranks end within one small chunk of each other. */
+static size_t chunk_floor(const dvm_coord *c)
+{
+    return c->chunk_max / 32 ? c->chunk_max / 32 : 1;
+}
+
+int dvm_coord_urgency(const dvm_coord *c)
+{
+    if (!c->listed_all)
+        return c->nwants ? 2 : 0;
+    size_t left = c->n - c->cursor;
+    return left / (2 * (size_t)c->nranks * DVM_SLOTS) < c->chunk_max / 4 ? 1 : 0;
+}
+
 int dvm_coord_step(dvm_coord *c)
 {
     if (!c->listed_all && take_listed(c) < 0)
@@ -450,8 +498,8 @@ int dvm_coord_step(dvm_coord *c)
         size_t left = c->n - c->cursor;
         size_t size = c->chunk_max;
         if (c->listed_all) {
-            size_t guided = left / (2 * (size_t)c->nranks * DVM_SLOTS);
-            size = guided < 1 ? 1 : guided < size ? guided : size;
+            size_t guided = left / (2 * (size_t)c->nranks * DVM_SLOTS), floor = chunk_floor(c);
+            size = guided < floor ? floor : guided < size ? guided : size;
         } else if (left < size) {
             break; /* wait for a full chunk while the lister works */
         }
@@ -466,12 +514,20 @@ int dvm_coord_step(dvm_coord *c)
             dvm_u8(b, DVM_DOWN_CHUNK);
             dvm_u32(b, 0); /* patched below */
             uint32_t k = 0;
+            const char *prev = "";
             while (k < size && c->cursor < c->n) {
                 dvc_item *it = &c->items[c->cursor];
                 if (it->status == DVC_ST_PENDING) {
+                    /* the path as the bytes it shares with the previous one and the rest: the sorted walk makes
+                     * neighbours share their folders, so a chunk stays under the eager limit (mpi_run.c TURN) */
+                    uint32_t same = 0;
+                    while (prev[same] && prev[same] == it->path[same])
+                        same++;
                     dvm_u64(b, c->cursor);
                     dvm_u32(b, (uint32_t)it->walk_err);
-                    dvm_str(b, it->path);
+                    dvm_u32(b, same);
+                    dvm_str(b, it->path + same);
+                    prev = it->path;
                     k++;
                 }
                 c->cursor++;
@@ -557,6 +613,9 @@ void dvm_coord_free(dvm_coord *c)
     free(c->out);
     free(c->dealt);
     free(c->wants);
+    for (size_t i = 0; i < c->nbatch; i++) /* a failed hand-over's names */
+        free(c->batch[i].path);
+    free(c->batch);
     pthread_cond_destroy(&c->list_cond);
     pthread_mutex_destroy(&c->list_lock);
     free(c);

@@ -12,8 +12,10 @@
  *
  * Names (docs/decisions.md "MPI batch mode"): a worker's put sends ACQUIRE when the output is opened; when the
  * file is complete and the GRANT is here it names the file itself, else it hands the complete unnamed file to
- * this rank (defer) and goes on: the main thread names it when the GRANT comes (dvc_put_settle), so no worker
- * ever waits for a round trip (on a loaded machine one takes milliseconds). Its chunk is complete only once
+ * this rank (defer) and goes on: when the GRANT comes, the next worker between two inputs names it (take,
+ * dvc_put_settle), so no worker ever waits for a round trip (on a loaded machine one takes milliseconds) and
+ * the naming stays on the workers (the main thread only moves messages: on 2 cores its every CPU second is
+ * taken from a worker, bench/MPI.md). Its chunk is complete only once
  * every deferred name is settled, and a deferred input that turned out a duplicate or failed is corrected
  * before its result leaves. The put sends RELEASE with what it did to the name when it ends (output.c
  * put_cleanup). Requests carry an id of their own (a worker has a new one while an old one is deferred). */
@@ -37,7 +39,9 @@ typedef struct extra {
     unsigned char hash[32];
 } extra;
 
-enum { CH_FREE = 0, CH_WANTED, CH_ACTIVE, CH_COMPLETE };
+/* CH_WANTED and CH_PACKING belong to the main thread alone (no worker looks at them), so it fills and empties
+ * them without the lock: a worker that finishes an input never waits behind 512 results being packed. */
+enum { CH_FREE = 0, CH_WANTED, CH_ACTIVE, CH_COMPLETE, CH_PACKING };
 typedef struct chunk {
     int state;
     uint64_t seq; /* arrival order: the oldest chunk is worked first */
@@ -49,7 +53,7 @@ typedef struct chunk {
 enum { G_NONE = 0, G_WAITING, G_GRANTED };
 typedef struct request {
     int state, decision;
-    dvc_put *deferred; /* the put whose naming waits for this grant (the rank's main thread settles it) */
+    dvc_put *deferred; /* the put whose naming waits for this grant (a worker settles it, take) */
     size_t index;
     struct request *next_ready;
 } request;
@@ -67,17 +71,31 @@ struct dvm_rank {
     request *reqs;  /* nreqs: every put in flight (one per worker) plus every deferred one (one per item) */
     uint32_t *free_ids;
     size_t nreqs, nfree, blocked; /* blocked: workers waiting in wait_grant_locked */
+    request *ready;   /* granted deferred puts, for the next worker in take to name */
+    size_t ndeferred; /* deferred puts not yet named: no worker leaves while there are any */
     uint64_t seq;
     int end, done_sent, final, final_rc, poked;
 };
 
 /* ---- worker side (any worker thread) ---- */
 
-static int take(dvc_run *run, size_t *slot, size_t *index)
+static void settle(dvm_rank *r, request *q, size_t worker);
+static int urgent_locked(dvm_rank *r);
+static void poke_locked(dvm_rank *r);
+
+static int take(dvc_run *run, size_t worker, size_t *slot, size_t *index)
 {
     dvm_rank *r = run->hooks->user;
     pthread_mutex_lock(&r->lock);
     for (;;) {
+        if (r->ready) { /* a deferred name was answered: name it first (it completes a chunk) */
+            request *q = r->ready;
+            r->ready = q->next_ready;
+            pthread_mutex_unlock(&r->lock);
+            settle(r, q, worker);
+            pthread_mutex_lock(&r->lock);
+            continue;
+        }
         chunk *best = NULL;
         size_t bi = 0;
         for (size_t i = 0; i < r->nchunks; i++) {
@@ -91,11 +109,14 @@ static int take(dvc_run *run, size_t *slot, size_t *index)
             size_t k = best->next++;
             *slot = bi * r->chunk_max + k;
             *index = best->index[k];
+            if (best->next == best->count && urgent_locked(r))
+                poke_locked(r); /* the last dealt input is taken: the main thread takes short turns now */
             pthread_mutex_unlock(&r->lock);
             return 0;
         }
-        /* After END no chunk can follow (rank 0 answers wants in order, and END only when nothing is left). */
-        if (r->end) {
+        /* After END no chunk can follow (rank 0 answers wants in order, and END only when nothing is left); the
+         * workers stay while a deferred name waits for its answer (a GRANT wakes them). */
+        if (r->end && r->ndeferred == 0) {
             pthread_mutex_unlock(&r->lock);
             return -1;
         }
@@ -192,6 +213,7 @@ static int claim_defer(void *user, uint32_t id, dvc_put *p)
     chunk *c = r->reqs[id].state == G_WAITING ? chunk_of_locked(r, p->index, &k) : NULL;
     if (c) {
         r->reqs[id].deferred = p;
+        r->ndeferred++;
         c->remaining++; /* the chunk waits for the settling too */
         c->x[k].settled = 0;
     }
@@ -338,34 +360,45 @@ static void pack_result(dvm_buf *b, const dvc_item *it, size_t index, const extr
 
 void dvm_rank_collect(dvm_rank *r, dvm_buf *up)
 {
+    size_t packing[DVM_SLOTS > 0 ? DVM_SLOTS : 1], npacking = 0;
     pthread_mutex_lock(&r->lock);
     r->poked = 0;
     /* The workers' requests first: a RELEASE goes before the RESULT of its input. */
     dvm_raw(up, r->outbox.p, r->outbox.len);
     r->outbox.len = 0;
+    for (size_t i = 0; i < r->nchunks && npacking < DVM_SLOTS; i++)
+        if (r->chunks[i].state == CH_COMPLETE) {
+            r->chunks[i].state = CH_PACKING;
+            packing[npacking++] = i;
+        }
+    pthread_mutex_unlock(&r->lock);
+    for (size_t j = 0; j < npacking; j++) {
+        size_t i = packing[j];
+        chunk *c = &r->chunks[i];
+        for (size_t k = 0; k < c->count; k++) {
+            dvc_item *it = &r->run->items[i * r->chunk_max + k];
+            extra *x = &c->x[k];
+            if (x->settled && it->status == DVC_ST_OK) { /* a deferred name came out otherwise */
+                it->status = x->settled > 0 ? DVC_ST_DUPLICATE : DVC_ST_FAILED;
+                it->code = x->settled > 0 ? DV_OK : DV_ERR_IO;
+                free(it->message);
+                it->message = x->message;
+                x->message = NULL;
+                x->name[0] = '\0';
+                x->hashed = 0;
+            }
+            pack_result(up, it, c->index[k], x);
+            item_reset(it);
+            free(x->message);
+            memset(x, 0, sizeof *x);
+        }
+    }
+    pthread_mutex_lock(&r->lock);
+    for (size_t j = 0; j < npacking; j++)
+        r->chunks[packing[j]].state = CH_FREE;
     int busy = 0;
     for (size_t i = 0; i < r->nchunks; i++) {
         chunk *c = &r->chunks[i];
-        if (c->state == CH_COMPLETE) {
-            for (size_t k = 0; k < c->count; k++) {
-                dvc_item *it = &r->run->items[i * r->chunk_max + k];
-                extra *x = &c->x[k];
-                if (x->settled && it->status == DVC_ST_OK) { /* a deferred name came out otherwise */
-                    it->status = x->settled > 0 ? DVC_ST_DUPLICATE : DVC_ST_FAILED;
-                    it->code = x->settled > 0 ? DV_OK : DV_ERR_IO;
-                    free(it->message);
-                    it->message = x->message;
-                    x->message = NULL;
-                    x->name[0] = '\0';
-                    x->hashed = 0;
-                }
-                pack_result(up, it, c->index[k], x);
-                item_reset(it);
-                free(x->message);
-                memset(x, 0, sizeof *x);
-            }
-            c->state = CH_FREE;
-        }
         if (c->state == CH_FREE && !r->end) {
             dvm_u8(up, DVM_UP_WANT);
             c->state = CH_WANTED;
@@ -387,11 +420,13 @@ static chunk *wanted_locked(dvm_rank *r)
     return NULL;
 }
 
-/* The rank's main thread, without the lock: name a deferred put's file, then complete its item. */
-static void settle(dvm_rank *r, request *q)
+/* A worker between two inputs (take), without the lock: name a deferred put's file in the worker's own
+ * temp-name slot (it holds no put now), then complete its item. */
+static void settle(dvm_rank *r, request *q, size_t worker)
 {
     dvc_put *p = q->deferred;
     q->deferred = NULL;
+    p->worker = worker;
     dv_error err;
     dv_error_clear(&err);
     size_t index = p->index;
@@ -400,6 +435,8 @@ static void settle(dvm_rank *r, request *q)
     if (rc < 0)
         dvc_progress_log(r->run->progress, "instance #%zu: %s: %s", index, dv_code_name(err.code), err.message);
     pthread_mutex_lock(&r->lock);
+    if (--r->ndeferred == 0 && r->end)
+        pthread_cond_broadcast(&r->work_cond); /* idle workers may leave now */
     size_t k = 0;
     chunk *c = chunk_of_locked(r, index, &k);
     if (c) {
@@ -417,7 +454,6 @@ static void settle(dvm_rank *r, request *q)
 int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
 {
     dvm_rd rd = {.p = p, .len = len};
-    request *ready = NULL;
     pthread_mutex_lock(&r->lock);
     while (!rd.bad && rd.off < rd.len) {
         uint8_t type = dvm_get_u8(&rd);
@@ -428,16 +464,29 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
                 rd.bad = 1;
                 break;
             }
+            pthread_mutex_unlock(&r->lock); /* a WANTED chunk is the main thread's alone (CH_PACKING) */
             size_t ci = (size_t)(c - r->chunks);
+            const char *prev = "";
             for (uint32_t k = 0; k < n && !rd.bad; k++) {
                 dvc_item *it = &r->run->items[ci * r->chunk_max + k];
                 c->index[k] = (size_t)dvm_get_u64(&rd);
                 it->walk_err = (int)dvm_get_u32(&rd);
-                it->path = strdup(dvm_get_str(&rd));
+                size_t same = dvm_get_u32(&rd);
+                const char *rest = dvm_get_str(&rd);
+                size_t prev_len = strlen(prev), rest_len = strlen(rest);
+                char *path = same <= prev_len ? malloc(same + rest_len + 1) : NULL;
+                if (path) { /* the previous path's first `same` bytes, then the rest (DVM_DOWN_CHUNK) */
+                    memcpy(path, prev, same);
+                    memcpy(path + same, rest, rest_len + 1);
+                }
+                it->path = path;
                 memset(&c->x[k], 0, sizeof c->x[k]);
                 if (!it->path)
                     rd.bad = 1;
+                else
+                    prev = it->path;
             }
+            pthread_mutex_lock(&r->lock);
             c->count = c->remaining = n;
             c->next = 0;
             c->seq = r->seq++;
@@ -460,8 +509,8 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
             r->reqs[id].decision = d;
             r->reqs[id].state = G_GRANTED;
             if (r->reqs[id].deferred) {
-                r->reqs[id].next_ready = ready;
-                ready = &r->reqs[id];
+                r->reqs[id].next_ready = r->ready;
+                r->ready = &r->reqs[id];
             }
             pthread_cond_broadcast(&r->work_cond);
         } else if (type == DVM_DOWN_FINAL) {
@@ -472,11 +521,6 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
         }
     }
     pthread_mutex_unlock(&r->lock);
-    while (ready) {
-        request *q = ready;
-        ready = q->next_ready;
-        settle(r, q);
-    }
     return rd.bad ? -1 : 0;
 }
 
@@ -508,10 +552,21 @@ int dvm_rank_final(dvm_rank *r, int *rc)
     return f;
 }
 
-int dvm_rank_blocked(dvm_rank *r)
+/* Lock held: a worker waits for a name, or every dealt input is taken while a chunk is asked for. */
+static int urgent_locked(dvm_rank *r)
+{
+    int untaken = 0, wanted = 0;
+    for (size_t i = 0; i < r->nchunks; i++) {
+        untaken |= r->chunks[i].state == CH_ACTIVE && r->chunks[i].next < r->chunks[i].count;
+        wanted |= r->chunks[i].state == CH_WANTED;
+    }
+    return r->blocked > 0 || (wanted && !untaken);
+}
+
+int dvm_rank_urgent(dvm_rank *r)
 {
     pthread_mutex_lock(&r->lock);
-    int w = r->blocked > 0;
+    int w = urgent_locked(r);
     pthread_mutex_unlock(&r->lock);
     return w;
 }

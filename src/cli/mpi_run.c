@@ -30,17 +30,23 @@
 
 #define TAG_UP 1
 #define TAG_DOWN 2
-#define CHUNK_DEFAULT 128 /* 64 small files were gone in about the time a chunk takes to arrive (bench/MPI.md) */
+#define CHUNK_DEFAULT 512 /* a message pair per 512 inputs; the guided tail (mpi_coord.c) makes the last ones small */
 #define CHUNK_MAX 4096
 /* The main thread's turn: it sleeps on the rank's mailbox this long unless a worker pokes it (a chunk complete,
- * a worker blocked on a name). Messages of the workers wait for the next turn instead of waking it per
- * instance: on 2 cores every wake-up takes the core from a worker, and 100 us polling cost a third of a worker's
- * CPU (bench/MPI.md). 1 ms is far below a chunk's time, and no worker waits for a name (deferred, mpi_rank.c),
- * so the turn bounds only the latency nobody waits for. [test_cli_mpi.sh "mpi", bench/mpi.sh] */
-#define TURN 0.001
-#define TURN_ALONE 0.002   /* one rank: nothing comes from another rank */
-#define TURN_BLOCKED 0.0001 /* a worker waits for rank 0's answer, or a batch over the eager limit is in
-                             * flight (it moves on the turns of both ends: recv_all) */
+ * a worker blocked on a name, the rank's dealt work all taken). On 2 cores every wake-up takes the core from a
+ * worker (100 us polling cost a third of a worker's CPU, 1 ms turns still 5-9 % of a core per rank: bench/MPI.md),
+ * so the turn is a latency budget, not a poll rate: what nobody waits for moves on the 4 ms turn (name requests
+ * and answers: no worker waits for them, mpi_rank.c defers the naming; results; wants while the rank still holds
+ * a dealt chunk; the sender's side of a batch), and a short turn is taken only while somebody waits: a worker
+ * blocked on a name or a rank whose dealt work is all taken (dvm_rank_urgent), rank 0 dealing the tail's small
+ * chunks or waiting for the lister (dvm_coord_urgency), a receive half-way (recv_all). Batches stay under the
+ * eager limit that the MPI module sets (mpi_module.c: 32 KB; chunks' paths are prefix-compressed, mpi_coord.c),
+ * so nearly every batch arrives whole at the receiver's next turn, with no fragments that need both ends'
+ * progress. No blocking MPI call during the run: Open MPI's blocking calls busy-poll a core (docs/SCALING.md
+ * "Open MPI settings"). [test_cli_mpi.sh "mpi", bench/mpi.sh] */
+#define TURN 0.004
+#define TURN_TAIL 0.001     /* rank 0 while dealing the tail's small chunks: a rank may run dry within a few ms */
+#define TURN_URGENT 0.0001
 
 /* The MPI module's table, set by dvc_mpi_init (one MPI job per process; src/cli may keep process state). */
 static const dv_mpi_module *mpi;
@@ -95,6 +101,7 @@ typedef struct sends {
     size_t n, cap;
 } sends;
 
+
 /* Send b's bytes to rank `to`, taking its memory (b is left empty). -1 on ENOMEM. */
 static int send_buf(sends *s, int to, int tag, dvm_buf *b)
 {
@@ -122,8 +129,8 @@ static void sends_test(sends *s)
     }
 }
 
-/* Receives in flight, in arrival order. A batch over Open MPI's eager limit (a chunk of paths, a chunk's results:
- * a few KB) needs the sender's progress to arrive, which it makes only on its own turns, so a blocking MPI_Recv
+/* Receives in flight, in arrival order. A batch over Open MPI's eager limit (rare, see TURN) needs the sender's
+ * progress to arrive, which it makes only on its own turns, so a blocking MPI_Recv
  * busy-polled for up to a turn per batch (a third of a small-file run's main-thread CPU). So a probed message is
  * received with MPI_Imrecv and tested on later turns; batches of one sender are handled in order (a RELEASE
  * before its RESULT). [test_cli_mpi.sh "mpi"] */
@@ -205,7 +212,7 @@ static double process_cpu(void)
  * line per rank. CPU seconds, not wall time, so bench/mpi.sh gives a figure on a machine shared with other
  * work: process = workers + main (MPI loop, rank 0's coordinator, deferred names) + lister + other (the pool's
  * watcher, Open MPI's own threads). MPI_Gather may poll, but only at the very end, when every rank is there. */
-enum { CPU_PROCESS, CPU_WORKERS, CPU_MAIN, CPU_LISTER, CPU_N };
+enum { CPU_PROCESS, CPU_WORKERS, CPU_MAIN, CPU_LISTER, CPU_TURNS, CPU_SHORT, CPU_N };
 static void report_cpu(int me, int size, const double mine[CPU_N])
 {
     double *all = me == 0 ? calloc((size_t)size * CPU_N, sizeof *all) : NULL;
@@ -214,9 +221,9 @@ static void report_cpu(int me, int size, const double mine[CPU_N])
         const double *c = all + (size_t)r * CPU_N;
         fprintf(stderr,
                 "dicomveil: mpi: rank %d CPU seconds during the run: process %.3f = workers %.3f + main %.3f + "
-                "lister %.3f + other %.3f\n",
+                "lister %.3f + other %.3f; main thread turns %.0f (%.0f short)\n",
                 r, c[CPU_PROCESS], c[CPU_WORKERS], c[CPU_MAIN], c[CPU_LISTER],
-                c[CPU_PROCESS] - c[CPU_WORKERS] - c[CPU_MAIN] - c[CPU_LISTER]);
+                c[CPU_PROCESS] - c[CPU_WORKERS] - c[CPU_MAIN] - c[CPU_LISTER], c[CPU_TURNS], c[CPU_SHORT]);
     }
     free(all);
 }
@@ -304,7 +311,8 @@ int dvc_mpi_deidentify(const dvm_args *a)
         return DVC_EXIT_FAILED;
     int me = mpi->rank(), size = mpi->size();
     dvc_output out = {.dst_fd = -1};
-    int ok = dvc_mkdir_p(a->dst, 0755) == 0 && dvc_output_init(&out, a->dst, (size_t)a->jobs + 1, a->do_fsync) == 0;
+    int ok = dvc_mkdir_p(a->dst, 0755) == 0 && 
+             dvc_output_init(&out, a->dst, a->jobs ? a->jobs : 1, a->do_fsync) == 0;
     if (!ok)
         dvc_errorf("cannot create the destination: %s", strerror(errno));
     if (!dvc_mpi_agree(ok)) {
@@ -353,8 +361,9 @@ int dvc_mpi_deidentify(const dvm_args *a)
         sink_ctx k = {coord, rk};
         recvs rq = {.tag = me == 0 ? TAG_UP : TAG_DOWN, .stalled = calloc((size_t)size, sizeof(int))};
         int final_sent = 0, broken = !rq.stalled;
-        double coord_seconds = 0;
+        double coord_seconds = 0, turns = 0, short_turns = 0;
         while (!broken) {
+            turns++;
             dvm_rank_collect(rk, &up);
             broken |= up.oom;
             if (up.len && me == 0) {
@@ -398,8 +407,11 @@ int dvc_mpi_deidentify(const dvm_args *a)
                 rc = frc;
                 break;
             }
-            int hurry = dvm_rank_blocked(rk) || s.n || rq.n; /* a worker waits, or a batch is half-way */
-            dvm_rank_wait(rk, hurry ? TURN_BLOCKED : size == 1 ? TURN_ALONE : TURN);
+            int coord_urgency = me == 0 ? dvm_coord_urgency(coord) : 0;
+            double turn = dvm_rank_urgent(rk) || rq.n || coord_urgency > 1 ? TURN_URGENT
+                          : coord_urgency ? TURN_TAIL : TURN;
+            short_turns += turn < TURN;
+            dvm_rank_wait(rk, turn);
         }
         if (broken) {
             dvc_errorf("mpi: a message between ranks was malformed or memory ran out; aborting the job");
@@ -409,7 +421,9 @@ int dvc_mpi_deidentify(const dvm_args *a)
         double cpu[CPU_N] = {[CPU_PROCESS] = process_cpu() - cpu0,
                              [CPU_WORKERS] = (double)atomic_load(&run.worker_cpu_ns) / 1e9,
                              [CPU_MAIN] = thread_cpu() - main0,
-                             [CPU_LISTER] = me == 0 ? dvm_coord_list_cpu(coord) : 0};
+                             [CPU_LISTER] = me == 0 ? dvm_coord_list_cpu(coord) : 0,
+                             [CPU_TURNS] = turns,
+                             [CPU_SHORT] = short_turns};
         report_cpu(me, size, cpu);
         dvm_buf_free(&up);
         free(s.v);

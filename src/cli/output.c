@@ -742,15 +742,14 @@ static int file_commit(void *arg, const dv_result *res, dv_error *err)
         dvc_write_result r = DVC_WRITE_FAILED;
         tmp_slot *slot = &o->slots[p->worker];
         if (o->remote && !p->named && atomic_load(&o->unnamed_linked)) {
-            /* --mpi: rank 0's answer has not come yet: the rank's main thread names the complete unnamed file
-             * when it comes (dvc_put_settle), and this worker goes on. Counted as written meanwhile; the rank
+            /* --mpi: rank 0's answer has not come yet: a worker of the rank names the complete unnamed file
+             * between two inputs once it comes (dvc_put_settle, mpi_rank.c take), and this worker goes on. Counted as written meanwhile; the rank
              * corrects that before its result leaves (mpi_rank.c). */
             dvc_put *later = malloc(sizeof *later);
             if (later) {
                 *later = *p;
-                later->worker = o->nslots - 1;
                 /* its own descriptor of the series directory: the worker's slot may close its cached one
-                   before the rank's main thread names the file */
+                   before the file is named (the settling worker sets later->worker to its own slot) */
                 later->series_fd = fcntl(p->series_fd, F_DUPFD_CLOEXEC, 0);
                 later->series_owned = 1;
                 if (later->series_fd >= 0 && o->remote->defer(o->remote->user, p->remote_req, later)) {

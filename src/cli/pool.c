@@ -198,7 +198,7 @@ static void *worker_main(void *arg)
     for (;;) {
         size_t slot, index;
         if (run->hooks) { /* --mpi: items come in chunks from rank 0 (mpi_rank.c) */
-            if (run->hooks->take(run, &slot, &index) < 0)
+            if (run->hooks->take(run, pw->w.id, &slot, &index) < 0)
                 break;
         } else {
             slot = index = atomic_fetch_add(&run->next, 1);

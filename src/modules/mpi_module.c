@@ -2,6 +2,7 @@
  * --mpi maps Open MPI (libmpi, libopen-pal, hwloc, libevent, PMIx...). The message loop, chunk dealing and
  * report stay in src/cli/mpi_run.c, which calls MPI only through this table; this is the only file of dicomveil
  * that includes mpi.h. [test_cli_mpi.sh "mpi"] */
+#include <stdlib.h>
 #include <string.h>
 
 #include <mpi.h>
@@ -13,8 +14,23 @@
 _Static_assert(sizeof(MPI_Request) <= sizeof(dv_mpi_handle), "MPI_Request does not fit a dv_mpi_handle");
 _Static_assert(sizeof(MPI_Message) <= sizeof(dv_mpi_handle), "MPI_Message does not fit a dv_mpi_handle");
 
+/* Open MPI settings the product relies on, set before MPI_Init unless the user set them (docs/SCALING.md "Open
+ * MPI settings"): batches between ranks are a few KB to ~30 KB, and one over the shared-memory eager limit (4 KB by
+ * default) arrives in fragments that need both ranks' progress, i.e. several turns of the main threads; 32 KB
+ * lets nearly every batch arrive whole (bench/MPI.md). Blocking calls (MPI_Allreduce at start-up while rank 0
+ * lists for --resume, MPI_Gather and MPI_Finalize at the end) busy-poll; yield_when_idle lets a waiting rank give
+ * its core to the workers of another. Both the vader (Open MPI 4) and sm (Open MPI 5) names; an unknown one is
+ * ignored. */
+static void mca_defaults(void)
+{
+    setenv("OMPI_MCA_btl_vader_eager_limit", "32768", 0);
+    setenv("OMPI_MCA_btl_sm_eager_limit", "32768", 0);
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
+}
+
 static int init(int *rank, int *size)
 {
+    mca_defaults();
     int provided = 0;
     if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
         return DV_MPI_INIT_FAILED;

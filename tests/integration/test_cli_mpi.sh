@@ -81,10 +81,12 @@ grep -qE "inputs dealt per rank: [1-9][0-9]* [1-9][0-9]*$" "$T/err" ||
 python3 - "$T/err" <<'EOF' || fail "mpi: no CPU seconds per rank: $(grep 'CPU seconds' "$T/err" | head -c 400)"
 import re, sys
 rows = re.findall(r"rank (\d) CPU seconds during the run: process ([\d.]+) = workers ([\d.]+) \+ main ([\d.]+) "
-                  r"\+ lister ([\d.]+) \+ other (-?[\d.]+)", open(sys.argv[1]).read())
+                  r"\+ lister ([\d.]+) \+ other (-?[\d.]+); main thread turns (\d+) \((\d+) short\)",
+                  open(sys.argv[1]).read())
 ok = sorted(r[0] for r in rows) == ["0", "1"]
-for _, p, w, m, l, o in rows:
+for _, p, w, m, l, o, turns, short in rows:
     ok = ok and float(w) > 0 and float(p) + 0.002 >= float(w) + float(m) + float(l)
+    ok = ok and 0 < int(turns) and int(short) <= int(turns)
 sys.exit(0 if ok else 1)
 EOF
 [ "$(grep -c 'instance #' "$T/err")" = "$(json "$T/ref.json" 'd["counts"]["failed"]')" ] ||
@@ -96,7 +98,9 @@ DV_LAUNCH=()
 run 1 "reference 2" deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key" --report "$T/ref2.json" \
     "$T/src" "$T/src2" "$T/ref2"
 DV_LAUNCH=("${MPIRUN[@]}")
-run 1 "mpi 2" deidentify --mpi -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+# The default chunk size here (DICOMVEIL_MPI_CHUNK empty): chunks of up to 512, the guided tail down to its floor
+# of 16 (mpi_coord.c chunk_floor), paths prefix-compressed across a whole folder (mpi_coord.c dvm_coord_step).
+DICOMVEIL_MPI_CHUNK= run 1 "mpi 2" deidentify --mpi -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
     --report "$T/m2.json" "$T/src" "$T/src2" "$T/m2"
 same "mpi 2" "$T/m2" "$T/m2.json" "$T/ref2" "$T/ref2.json"
 reports_equal "$T/m2.json" "$T/ref2.json" || fail "mpi 2: the report differs from the single-process one"
