@@ -3,8 +3,9 @@
 # load"): `dicomveil serve` under callgrind (instructions of the whole server, zeroed after start-up) and under
 # strace -c (syscalls), while bench/load_client.c STOWs N_CT generated CT instances and N_TINY tiny ones with
 # CLIENTS clients; the CLI `deidentify --jobs 1` of the same CT files under callgrind for comparison. Then,
-# natively (SHA-256 on the CPU's SHA-NI, which valgrind cannot emulate), the server's CPU per CT instance from
-# its /proc stat and, when perf can sample, perf record's top symbols of the server during the CT STOW.
+# natively (instructions are not time: the kernel's share is not in callgrind's counts), the server's CPU per
+# CT instance from its /proc stat and, when perf can sample, perf record's top symbols of the server during
+# the CT STOW.
 # Prints instructions, syscalls and CPU ms per instance. Small sizes: callgrind runs ~50x slower.
 #
 # Environment: DV_BIN (default build/dicomveil), N_CT (20), N_TINY (400), CLIENTS (8), N_PERF (CT instances of

@@ -54,6 +54,7 @@ void dvc_serve_usage(FILE *f)
           "                          naming the route, never the path or query)\n"
           "\n"
           "Each dataset's key (UIDs, date shifts, hashes of its de-identifications) is DATA/keys/<n>.key.\n"
+          "Instance files are DATA/stores/<n>/<keyed hash of store and SOPInstanceUID>.dcm (DATA/keys/naming.key).\n"
           "DICOMweb: STOW-RS, QIDO-RS, WADO-RS (retrieve, metadata, frames, rendered, bulkdata), DELETE.\n",
           f);
 }

@@ -214,6 +214,10 @@ int dv_uid_regenerate_value(const dv_key *key, const uint8_t *value, size_t len,
 
 /* The key's bytes, for the text stage's date shifts and crypto hashes (DECISIONS 7). Owned by the key. */
 const uint8_t *dv_key_bytes(const dv_key *key, size_t *len);
+/* HMAC-SHA256(key, msg) into md (32 bytes) with the key's pre-keyed contexts (the UIDs' hash; also the
+ * server's instance file names, src/store/blobs.c). Thread-safe on a shared key. 0, or -1 (out of memory,
+ * or the digest failed). */
+int dv_key_hmac(const dv_key *key, const void *msg, size_t len, unsigned char md[32]);
 
 /* --- text_stage.c (issue 6: the text stage, run where the plan decided DV_DEC_CLEAN_TEXT) --- */
 typedef struct dv_text_worker dv_text_worker;

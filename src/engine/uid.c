@@ -53,8 +53,7 @@ static int key_contexts(dv_key *k)
     return ok ? 0 : -1;
 }
 
-/* HMAC-SHA256(key, msg) into md (32 bytes). 0, or -1 (out of memory, or the digest failed). */
-static int key_hmac(const dv_key *key, const void *msg, size_t len, unsigned char md[32])
+int dv_key_hmac(const dv_key *key, const void *msg, size_t len, unsigned char md[32])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     unsigned char ih[32];
@@ -165,7 +164,7 @@ size_t dv_uid_regenerate(const dv_key *key, const char *uid, size_t uid_len, cha
     if (!key)
         return 0;
     unsigned char md[32];
-    if (key_hmac(key, uid, uid_len, md) != 0)
+    if (dv_key_hmac(key, uid, uid_len, md) != 0)
         return 0;
     char dec[40];
     size_t n = u128_to_decimal(md, dec);

@@ -54,7 +54,7 @@ static int out_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *er
     return DV_OPEN_WRITE;
 }
 
-/* Whole: hash and parse it now (a malformed output fails its item here); durable and indexed with its chunk. */
+/* Whole: parse and name it now (a malformed output fails its item here); durable and indexed with its chunk. */
 static int out_commit(void *arg, const dv_result *res, dv_error *err)
 {
     (void)res;

@@ -19,6 +19,7 @@
 #include "http/console_static.h"
 #include "http/ext_endpoints.h"
 #include "http/server_internal.h"
+#include "store/dvs_keys.h"
 
 #define DEFAULT_WORKERS 4u
 #define DEFAULT_MAX_BODY (1ull << 30)
@@ -495,6 +496,10 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         dv_fail(err, DV_ERR_IO, "--data: cannot open DATA/blob.lock (errno %d)", errno);
         goto fail;
     }
+    /* The key of the instance file names (src/store/dvs_blobs.h), created on the first start. */
+    s->naming_key = dvs_naming_key(s->data_fd, err);
+    if (s->naming_key == NULL)
+        goto fail;
     if (cfg->console_dir)
         s->console_fd = open(cfg->console_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     s->cfg.console_dir = NULL; /* not kept: the open directory is */
@@ -598,5 +603,6 @@ void dvh_server_stop(dvh_server *s)
     pthread_mutex_destroy(&s->log_mu);
     dvh_blob_lock_destroy(s);
     dvh_batcher_free(s->batch);
+    dv_key_free(s->naming_key);
     free(s);
 }

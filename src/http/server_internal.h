@@ -49,6 +49,7 @@ struct dvh_server {
     unsigned blob_sh;
     int blob_lock_fd;
     dvh_batcher *batch; /* group commit of the put path (put_batch.c) */
+    dv_key *naming_key; /* DATA/keys/naming.key: names the instance files (dvs_blob_name; store_put.c) */
 };
 
 typedef struct dvh_stow dvh_stow; /* stow.c */

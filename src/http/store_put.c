@@ -4,10 +4,17 @@
  * whoever brings it (docs/server.md "Storage", "Operations").
  *
  * The UIDs and the QIDO attributes come from the stored bytes, read with our reader; the file is named by
- * the SHA-256 of its bytes before it is indexed (a crash in between leaves an unreferenced file, never a row
- * without its file). A SOPInstanceUID the store already holds is not stored again (0x0111); same_blob then
- * says whether the stored instance has exactly these bytes, which is how a resumed operation recognises
- * its own output (docs/server.md "Resume without duplicates or losses"). */
+ * dvs_blob_name (a keyed hash of the store id and the SOPInstanceUID: src/store/dvs_blobs.h) before it is
+ * indexed (a crash in between leaves an unreferenced file, never a row without its file). A SOPInstanceUID
+ * the store already holds is not stored again (0x0111); same_blob then says whether the stored instance has
+ * exactly these bytes, which is how a resumed operation recognises its own output (docs/server.md "Resume
+ * without duplicates or losses").
+ *
+ * A name is deterministic, so it can be taken before its row exists: by a leftover file (a failed batch, a
+ * crash between link and commit), or by a concurrent put of the same SOPInstanceUID. Each put claims its
+ * names (dvs_blob_claim, across threads and processes) from before its link until its rows are committed;
+ * holding the claim, a taken name is either indexed (a duplicate: the file is left alone) or a leftover (no
+ * row names it: replaced atomically). [test_server.py "instance names"] */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +114,7 @@ void dvh_prepared_free(dvh_prepared *pp)
     free(pp);
 }
 
-/* Phase 1 of a put: hash, parse, check and extract the index attributes. NULL when the instance already
+/* Phase 1 of a put: parse, check, extract the index attributes and name the file. NULL when the instance already
  * failed (out->reason set, w consumed). */
 dvh_prepared *dvh_store_prepare(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study,
                                 dvh_put_result *out)
@@ -116,7 +123,7 @@ dvh_prepared *dvh_store_prepare(dvh_putter *p, int64_t store_id, dvs_blob_writer
     dvs_instance_rec *rec = &p->rec;
     memset(rec, 0, sizeof *rec);
     dv_error err = {0};
-    if (dvs_blob_hash(w, rec->blob, &err) != 0) {
+    if (dvs_blob_finish(w, &err) != 0) {
         dvs_blob_abort(w);
         out->reason = DVH_FAIL_PROCESSING;
         return NULL;
@@ -144,6 +151,8 @@ dvh_prepared *dvh_store_prepare(dvh_putter *p, int64_t store_id, dvs_blob_writer
             reason = DVH_FAIL_UNDERSTAND;
         else if (study && study[0] && strcmp(study, rec->study_uid) != 0)
             reason = DVH_FAIL_MISMATCH;
+        else if (dvs_blob_name(p->srv->naming_key, store_id, rec->sop_uid, rec->blob) != 0)
+            reason = DVH_FAIL_PROCESSING;
         else
             extract_attrs(p, inst, rec);
     }
@@ -188,6 +197,39 @@ dvh_prepared *dvh_store_prepare(dvh_putter *p, int64_t store_id, dvs_blob_writer
     return pp;
 }
 
+/* Name pp's file, its name claimed: 0 named (ours), 1 the name is an indexed instance's (a duplicate: left
+ * alone), -1 failed. */
+static int name_file(dvh_server *srv, dvh_prepared *pp, dv_error *err)
+{
+    int rc = dvs_blob_link(pp->w, pp->rec.blob, 0, err);
+    if (rc != DVS_BLOB_TAKEN)
+        return rc;
+    uint64_t refs = 0;
+    if (srv->ix->ops->blob_refs(srv->ix, pp->store_id, pp->rec.blob, &refs, err) != DVS_OK)
+        return -1;
+    if (refs)
+        return 1;
+    /* No row names it and nobody else can (the claim): a leftover of a failed batch or of a crash between link
+     * and commit. Its bytes may be anything, so ours replace them. [test_server.py "instance names"] */
+    return dvs_blob_link(pp->w, pp->rec.blob, 1, err);
+}
+
+/* Claims are taken in ascending name order (no two puts can wait for each other's); equal names end up side by
+ * side. Names of different stores compare as names: a claim is a byte per name, whatever the store. */
+static int by_name(const void *a, const void *b)
+{
+    const dvh_prepared *x = *(dvh_prepared *const *)a, *y = *(dvh_prepared *const *)b;
+    int c = strcmp(x->rec.blob, y->rec.blob);
+    return c ? c : (x->store_id > y->store_id) - (x->store_id < y->store_id);
+}
+
+static void fail_put(dvh_prepared *pp, unsigned reason)
+{
+    dvs_blob_abort(pp->w);
+    pp->w = NULL;
+    pp->out->reason = reason;
+}
+
 /* Phase 2: every prepared instance fsync'ed, named and indexed in one group commit. Results go to each
  * pp's out; the pp stay the caller's (dvh_prepared_free), their writers are consumed. */
 void dvh_store_commit(dvh_server *srv, dvh_prepared **pp, size_t n)
@@ -198,59 +240,73 @@ void dvh_store_commit(dvh_server *srv, dvh_prepared **pp, size_t n)
     char (*existing)[65] = malloc(n * sizeof *existing);
     int *rcs = malloc(n * sizeof *rcs);
     size_t *at = malloc(n * sizeof *at);
-    if (ids == NULL || recs == NULL || existing == NULL || rcs == NULL || at == NULL) {
-        for (size_t i = 0; i < n; i++) {
-            dvs_blob_abort(pp[i]->w);
-            pp[i]->w = NULL;
-            pp[i]->out->reason = DVH_FAIL_PROCESSING;
-        }
+    dvh_prepared **order = malloc(n * sizeof *order);
+    if (ids == NULL || recs == NULL || existing == NULL || rcs == NULL || at == NULL || order == NULL) {
+        for (size_t i = 0; i < n; i++)
+            fail_put(pp[i], DVH_FAIL_PROCESSING);
         goto out;
     }
     /* Durable first, unlocked (the slow part; consecutive fsyncs share the file system's journal commit). */
     for (size_t i = 0; i < n; i++)
-        if (dvs_blob_sync(pp[i]->w, &err) != 0) {
-            dvs_blob_abort(pp[i]->w);
-            pp[i]->w = NULL;
-            pp[i]->out->reason = DVH_FAIL_PROCESSING;
-        }
+        if (dvs_blob_sync(pp[i]->w, &err) != 0)
+            fail_put(pp[i], DVH_FAIL_PROCESSING);
     /* Name, index (and clean up) under the blob lock, shared with the other STOWs, so a concurrent DELETE
-     * (exclusive) cannot unlink a file between its name and its row (server_internal.h). Named before
-     * indexed: a crash in between leaves an unreferenced file, never a row without its file. The rows are
-     * committed together with the instances other requests named meanwhile (put_batch.c), after the fsync of
-     * their directories: durable when this returns. */
+     * (exclusive) cannot unlink a file between its name and its row (server_internal.h), and with each name
+     * claimed (see the top). Named before indexed: a crash in between leaves an unreferenced file, never a row
+     * without its file. The rows are committed together with the instances other requests named meanwhile
+     * (put_batch.c), after the fsync of their directories: durable when this returns. */
     dvh_blob_lock_shared(srv);
+    int claims = dvs_blob_claims_open(srv->data_fd, &err);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (pp[i]->w)
+            order[m++] = pp[i];
+    qsort(order, m, sizeof *order, by_name);
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (pp[i]->w == NULL)
-            continue;
-        int c = dvs_blob_commit(pp[i]->w, &err);
-        pp[i]->w = NULL;
-        if (c != 0) {
-            pp[i]->out->reason = DVH_FAIL_PROCESSING;
+    for (size_t j = 0; j < m; j++) {
+        dvh_prepared *q = order[j];
+        /* The same instance twice in one request: the first is stored, the others are its duplicates. */
+        if (j > 0 && by_name(&order[j - 1], &order[j]) == 0) {
+            fail_put(q, DVH_FAIL_DUPLICATE);
             continue;
         }
-        ids[k] = pp[i]->store_id;
-        recs[k] = &pp[i]->rec;
-        at[k++] = i;
+        if (claims < 0 || dvs_blob_claim(claims, q->rec.blob, &err) != 0) {
+            fail_put(q, DVH_FAIL_PROCESSING);
+            continue;
+        }
+        int c = name_file(srv, q, &err);
+        if (c != 0) {
+            if (c == 1)
+                q->out->same_blob = dvs_blob_same(q->w, q->rec.blob);
+            fail_put(q, c == 1 ? DVH_FAIL_DUPLICATE : DVH_FAIL_PROCESSING);
+            continue;
+        }
+        ids[k] = q->store_id;
+        recs[k] = &q->rec;
+        at[k++] = j;
     }
     if (k)
         dvh_batch_put_many(srv, k, ids, recs, existing, rcs);
     for (size_t j = 0; j < k; j++) {
-        dvh_prepared *q = pp[at[j]];
+        dvh_prepared *q = order[at[j]];
         int rc = rcs[j];
-        if (rc == DVS_OK)
-            continue;
-        q->out->reason = rc == DVS_EXISTS ? DVH_FAIL_DUPLICATE : DVH_FAIL_PROCESSING;
-        q->out->same_blob = rc == DVS_EXISTS && strcmp(existing[j], q->rec.blob) == 0;
-        /* A duplicate with other bytes: our file is garbage unless another row holds the same bytes (a
-         * concurrent STOW of these same bytes has this SOPInstanceUID too, so it is a duplicate as well, or it
-         * is the row counted here). After any other failure the file stays (an orphan, never a hole: the
-         * failure may be a whole batch whose other instances share the file). */
-        uint64_t refs = 1;
-        if (rc == DVS_EXISTS && strcmp(existing[j], q->rec.blob) != 0 &&
-            srv->ix->ops->blob_refs(srv->ix, q->store_id, q->rec.blob, &refs, &err) == DVS_OK && refs == 0)
-            dvs_blob_remove(srv->data_fd, q->store_id, q->rec.blob);
+        if (rc != DVS_OK) {
+            q->out->reason = rc == DVS_EXISTS ? DVH_FAIL_DUPLICATE : DVH_FAIL_PROCESSING;
+            /* A row of this SOPInstanceUID under another name: a file named by the rule before this one (the
+             * SHA-256 of its bytes). Ours is garbage, unless (never, short of a hash collision) a row names it.
+             * After any other failure the file stays: an orphan the next put of the instance replaces. */
+            uint64_t refs = 1;
+            if (rc == DVS_EXISTS && strcmp(existing[j], q->rec.blob) != 0) {
+                q->out->same_blob = dvs_blob_same(q->w, existing[j]);
+                if (srv->ix->ops->blob_refs(srv->ix, q->store_id, q->rec.blob, &refs, &err) == DVS_OK && refs == 0)
+                    dvs_blob_remove(srv->data_fd, q->store_id, q->rec.blob);
+            }
+        }
+        dvs_blob_abort(q->w); /* named (or removed): only the writer goes */
+        q->w = NULL;
     }
+    if (claims >= 0)
+        close(claims); /* the claims go once the rows are committed */
     dvh_blob_unlock_shared(srv);
 out:
     free(ids);
@@ -258,6 +314,7 @@ out:
     free(existing);
     free(rcs);
     free(at);
+    free(order);
 }
 
 void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study, dvh_put_result *out)

@@ -5,8 +5,8 @@
  * 409 none stored.
  *
  * Storing an instance is the store's put path (store_put.c, shared with the operations): the file is named
- * by the SHA-256 of its bytes; the UIDs go to the index only, after our reader parsed them from the stored
- * bytes (never from a header or the URL). A re-sent SOPInstanceUID is not
+ * by a keyed hash of the store id and the SOPInstanceUID (src/store/dvs_blobs.h); the UIDs go to the index
+ * only, after our reader parsed them from the stored bytes (never from a header or the URL). A re-sent SOPInstanceUID is not
  * stored again and not overwritten: it fails with reason 0x0111 (Duplicate SOP Instance), as the API's import
  * "ignores the newly-pushed instance" (gcp-api.md 9.1; docs/decisions.md "STOW duplicates").
  * [test_server.py "STOW duplicate"] */

@@ -7,16 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include "engine/dv_plan.h"
 
 struct dvs_blob_writer {
     int dir_fd;
     int fd;
-    char tmpname[40]; /* "" on the O_TMPFILE path */
-    EVP_MD_CTX *md;
+    char tmpname[40]; /* "" on the O_TMPFILE path, and once linked */
     uint64_t size, max;
     /* Bytes not yet written to fd (write() per network chunk would be ~180 syscalls for a 0.5 MB instance);
      * while nothing has been flushed, buf holds the whole instance, which dvs_blob_bytes hands to the
@@ -24,8 +24,8 @@ struct dvs_blob_writer {
     unsigned char *buf;
     size_t blen, bcap;
     int flushed; /* some bytes left buf for fd before the end */
-    int synced; /* dvs_blob_sync ran: commit has nothing left to flush */
-    char hex[65];
+    int synced; /* dvs_blob_sync ran: link has nothing left to flush */
+    int linked; /* the bytes have their name: abort only frees */
 };
 
 static int store_dir(int data_fd, int64_t store_id, int create, dv_error *err)
@@ -42,6 +42,16 @@ static int store_dir(int data_fd, int64_t store_id, int create, dv_error *err)
     return fd;
 }
 
+/* A hidden temporary name ".tmp-<16 random hex>" (dvs_store_dir_remove removes any leftover). 0 or -1. */
+static int tmp_name(char *name, size_t cap)
+{
+    unsigned char r[8];
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        return -1;
+    snprintf(name, cap, ".tmp-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+    return 0;
+}
+
 dvs_blob_writer *dvs_blob_begin(int data_fd, int64_t store_id, uint64_t max, dv_error *err)
 {
     dvs_blob_writer *w = calloc(1, sizeof *w);
@@ -56,25 +66,12 @@ dvs_blob_writer *dvs_blob_begin(int data_fd, int64_t store_id, uint64_t max, dv_
         free(w);
         return NULL;
     }
-    w->md = EVP_MD_CTX_new();
-    if (w->md == NULL || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
-        dv_fail(err, DV_ERR_NOMEM, "store: blob hash");
-        dvs_blob_abort(w);
-        return NULL;
-    }
     w->fd = openat(w->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (w->fd < 0) {
         /* No O_TMPFILE here (some file systems): a hidden temporary name, removed on abort. */
         for (int tries = 0; tries < 16 && w->fd < 0; tries++) {
-            unsigned char r[8];
-            FILE *u = fopen("/dev/urandom", "rb");
-            size_t got = u ? fread(r, 1, sizeof r, u) : 0;
-            if (u)
-                fclose(u);
-            if (got != sizeof r)
+            if (tmp_name(w->tmpname, sizeof w->tmpname) != 0)
                 break;
-            snprintf(w->tmpname, sizeof w->tmpname, ".tmp-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
-                     r[3], r[4], r[5], r[6], r[7]);
             w->fd = openat(w->dir_fd, w->tmpname, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
         }
         if (w->fd < 0) {
@@ -118,7 +115,6 @@ int dvs_blob_write(dvs_blob_writer *w, const void *data, size_t len, dv_error *e
 {
     if (len > w->max - w->size)
         return dv_fail(err, DV_ERR_LIMIT, "store: instance over the %llu-byte limit", (unsigned long long)w->max);
-    EVP_DigestUpdate(w->md, data, len);
     w->size += len;
     /* A large chunk (the server reads bodies in up to 256 KiB, server.c CONNECTION_MEMORY) goes straight to
      * the file: copying it into buf costs more than the one write() it saves, and the parse then reads the
@@ -154,7 +150,7 @@ int dvs_blob_write(dvs_blob_writer *w, const void *data, size_t len, dv_error *e
 
 void dvs_blob_release(dvs_blob_writer *w)
 {
-    /* dvs_blob_hash wrote every byte to the file already: only the copy goes */
+    /* dvs_blob_finish wrote every byte to the file already: only the copy goes */
     free(w->buf);
     w->buf = NULL;
     w->blen = w->bcap = 0;
@@ -176,17 +172,22 @@ int dvs_blob_fd(const dvs_blob_writer *w)
     return w->fd;
 }
 
-int dvs_blob_hash(dvs_blob_writer *w, char hex[65], dv_error *err)
+int dvs_blob_finish(dvs_blob_writer *w, dv_error *err)
 {
     /* The buffered tail goes to the file; buf keeps it (dvs_blob_bytes). */
-    if (w->blen && write_all(w, w->buf, w->blen, err))
+    return w->blen && write_all(w, w->buf, w->blen, err) ? -1 : 0;
+}
+
+int dvs_blob_name(const dv_key *naming, int64_t store_id, const char *sop_uid, char hex[65])
+{
+    /* "<store id>/<SOPInstanceUID>": a decimal and digits-and-dots, so the '/' cannot be ambiguous. */
+    char msg[96];
+    int n = snprintf(msg, sizeof msg, "%lld/%s", (long long)store_id, sop_uid);
+    unsigned char md[32];
+    if (n < 0 || (size_t)n >= sizeof msg || dv_key_hmac(naming, msg, (size_t)n, md) != 0)
         return -1;
-    unsigned char d[32];
-    unsigned int dl = 0;
-    EVP_DigestFinal_ex(w->md, d, &dl);
     for (unsigned i = 0; i < 32; i++)
-        snprintf(w->hex + 2 * i, 3, "%02x", d[i]);
-    memcpy(hex, w->hex, 65);
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
     return 0;
 }
 
@@ -196,7 +197,6 @@ static void writer_free(dvs_blob_writer *w)
         close(w->fd);
     if (w->dir_fd >= 0)
         close(w->dir_fd);
-    EVP_MD_CTX_free(w->md);
     free(w->buf);
     free(w);
 }
@@ -235,33 +235,117 @@ int dvs_store_dir_sync(int data_fd, int64_t store_id, dv_error *err)
     return rc;
 }
 
-int dvs_blob_commit(dvs_blob_writer *w, dv_error *err)
+/* Link the file to name, or (replace) to a fresh temporary name renamed over name: rename replaces the
+ * directory entry atomically, so a reader sees the old file or the new one, never a mix or a hole. */
+static int link_as(dvs_blob_writer *w, const char *name, int replace)
 {
-    char name[80];
-    snprintf(name, sizeof name, "%s.dcm", w->hex);
-    int rc = 0;
-    /* Durable before named: a name never points at bytes the disk has not got. */
-    if (!w->synced && fsync(w->fd) != 0) {
-        rc = dv_fail(err, DV_ERR_IO, "store: fsync failed (errno %d)", errno);
-    } else if (w->tmpname[0] == '\0') {
+    char tmp[40];
+    const char *to = name;
+    if (replace && w->tmpname[0]) { /* the hidden name it already has is the temporary name */
+        if (renameat(w->dir_fd, w->tmpname, w->dir_fd, name) != 0)
+            return -1;
+        w->tmpname[0] = '\0';
+        return 0;
+    }
+    if (replace) {
+        if (tmp_name(tmp, sizeof tmp) != 0)
+            return -1;
+        to = tmp;
+    }
+    int rc;
+    if (w->tmpname[0] == '\0') {
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", w->fd);
-        if (linkat(AT_FDCWD, proc, w->dir_fd, name, AT_SYMLINK_FOLLOW) != 0 && errno != EEXIST)
-            rc = dv_fail(err, DV_ERR_IO, "store: cannot name the instance file (errno %d)", errno);
+        rc = linkat(AT_FDCWD, proc, w->dir_fd, to, AT_SYMLINK_FOLLOW);
     } else {
-        if (linkat(w->dir_fd, w->tmpname, w->dir_fd, name, 0) != 0 && errno != EEXIST)
-            rc = dv_fail(err, DV_ERR_IO, "store: cannot name the instance file (errno %d)", errno);
-        unlinkat(w->dir_fd, w->tmpname, 0);
+        rc = linkat(w->dir_fd, w->tmpname, w->dir_fd, to, 0);
     }
-    writer_free(w);
+    if (rc == 0 && replace && renameat(w->dir_fd, to, w->dir_fd, name) != 0) {
+        int e = errno;
+        unlinkat(w->dir_fd, to, 0);
+        errno = e;
+        return -1;
+    }
     return rc;
+}
+
+int dvs_blob_link(dvs_blob_writer *w, const char *hex, int replace, dv_error *err)
+{
+    if (w->linked)
+        return dv_fail(err, DV_ERR_USAGE, "store: the instance file is named already");
+    char name[80];
+    snprintf(name, sizeof name, "%s.dcm", hex);
+    /* Durable before named: a name never points at bytes the disk has not got. */
+    if (!w->synced && fsync(w->fd) != 0)
+        return dv_fail(err, DV_ERR_IO, "store: fsync failed (errno %d)", errno);
+    w->synced = 1;
+    if (link_as(w, name, replace) != 0) {
+        if (errno == EEXIST && !replace)
+            return DVS_BLOB_TAKEN;
+        return dv_fail(err, DV_ERR_IO, "store: cannot name the instance file (errno %d)", errno);
+    }
+    if (w->tmpname[0]) { /* linked beside its hidden name: that one goes */
+        unlinkat(w->dir_fd, w->tmpname, 0);
+        w->tmpname[0] = '\0';
+    }
+    w->linked = 1;
+    return 0;
+}
+
+int dvs_blob_same(const dvs_blob_writer *w, const char *hex)
+{
+    char name[80];
+    snprintf(name, sizeof name, "%s.dcm", hex);
+    int fd = openat(w->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (fd < 0)
+        return 0;
+    int same = fstat(fd, &st) == 0 && (uint64_t)st.st_size == w->size;
+    enum { CHUNK = 64 << 10 };
+    unsigned char *a = same ? malloc(2 * CHUNK) : NULL;
+    same = same && a != NULL;
+    for (uint64_t off = 0; same && off < w->size;) {
+        size_t want = w->size - off < CHUNK ? (size_t)(w->size - off) : CHUNK;
+        ssize_t x = pread(fd, a, want, (off_t)off), y = pread(w->fd, a + CHUNK, want, (off_t)off);
+        same = x == (ssize_t)want && y == (ssize_t)want && memcmp(a, a + CHUNK, want) == 0;
+        off += want;
+    }
+    free(a);
+    close(fd);
+    return same;
+}
+
+int dvs_blob_claims_open(int data_fd, dv_error *err)
+{
+    int fd = openat(data_fd, "names.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return dv_fail(err, DV_ERR_IO, "store: cannot open DATA/names.lock (errno %d)", errno);
+    return fd;
+}
+
+int dvs_blob_claim(int claims_fd, const char *hex, dv_error *err)
+{
+    /* One byte of names.lock per name (its first 60 bits as the offset): an open file description's lock
+     * (OFD), so two threads of one process exclude each other as two processes do, and it goes when the
+     * descriptor is closed or its process dies (a crash leaves no stale claim). Two names on one byte only
+     * wait for each other. */
+    uint64_t off = 0;
+    for (int i = 0; i < 15; i++) {
+        char c = hex[i];
+        off = off << 4 | (uint64_t)(c >= 'a' ? c - 'a' + 10 : c - '0');
+    }
+    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)off, .l_len = 1};
+    while (fcntl(claims_fd, F_OFD_SETLKW, &l) != 0)
+        if (errno != EINTR)
+            return dv_fail(err, DV_ERR_IO, "store: cannot claim an instance name (errno %d)", errno);
+    return 0;
 }
 
 void dvs_blob_abort(dvs_blob_writer *w)
 {
     if (w == NULL)
         return;
-    if (w->tmpname[0] && w->dir_fd >= 0)
+    if (w->tmpname[0] && w->dir_fd >= 0) /* never named: its hidden name goes (O_TMPFILE: nothing to do) */
         unlinkat(w->dir_fd, w->tmpname, 0);
     writer_free(w);
 }

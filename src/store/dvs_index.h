@@ -44,7 +44,7 @@ typedef struct dvs_metrics {
  * when absent), indexed by position in dvs_attrs (computed attributes stay NULL). */
 typedef struct dvs_instance_rec {
     char study_uid[65], series_uid[65], sop_uid[65], sop_class_uid[65], transfer_syntax[65];
-    char blob[65]; /* sha-256 hex of the file's bytes: its file name */
+    char blob[65]; /* the file's name (64 hex: dvs_blob_name, or the SHA-256 of the bytes before it) */
     uint64_t size;
     const char *attr[64];
 } dvs_instance_rec;

@@ -15,4 +15,9 @@ dv_key *dvs_dataset_key(int data_fd, int64_t dataset_id, dv_error *err);
 /* Remove the dataset's key (its dataset was deleted); missing is fine. */
 void dvs_dataset_key_remove(int data_fd, int64_t dataset_id);
 
+/* The server's naming key, DATA/keys/naming.key (32 random bytes, created the same way on the first start):
+ * the key of the instance file names (dvs_blob_name, src/store/blobs.c; docs/decisions.md "Server storage").
+ * It never leaves DATA and names nothing but files. NULL with err. [test_store: test_blob_names] */
+dv_key *dvs_naming_key(int data_fd, dv_error *err);
+
 #endif

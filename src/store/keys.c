@@ -1,4 +1,4 @@
-/* Dataset keys (see dvs_keys.h). Neither the key nor any byte of it is ever logged or returned. */
+/* Dataset keys and the naming key (see dvs_keys.h). Neither the key nor any byte of it is ever logged or returned. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,7 +39,7 @@ static int create_key(int dir, const char *name, dv_error *err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return dv_fail(err, DV_ERR_IO, "dataset key: no random bytes (errno %d)", errno);
+            return dv_fail(err, DV_ERR_IO, "key: no random bytes (errno %d)", errno);
         got += (size_t)n;
     }
     char tmp[64];
@@ -67,34 +67,33 @@ static int create_key(int dir, const char *name, dv_error *err)
         break;
     }
     explicit_bzero(key, sizeof key);
-    return rc == 0 ? 0 : dv_fail(err, DV_ERR_IO, "dataset key: cannot create the key file");
+    return rc == 0 ? 0 : dv_fail(err, DV_ERR_IO, "key: cannot create the key file");
 }
 
-dv_key *dvs_dataset_key(int data_fd, int64_t dataset_id, dv_error *err)
+/* The key in DATA/keys/<name>, created when missing (both the dataset keys and the naming key). */
+static dv_key *load_key(int data_fd, const char *name, dv_error *err)
 {
     if (mkdirat(data_fd, "keys", 0700) != 0 && errno != EEXIST) {
-        dv_fail(err, DV_ERR_IO, "dataset key: cannot create DATA/keys (errno %d)", errno);
+        dv_fail(err, DV_ERR_IO, "key: cannot create DATA/keys (errno %d)", errno);
         return NULL;
     }
     int dir = openat(data_fd, "keys", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (dir < 0) {
-        dv_fail(err, DV_ERR_IO, "dataset key: cannot open DATA/keys (errno %d)", errno);
+        dv_fail(err, DV_ERR_IO, "key: cannot open DATA/keys (errno %d)", errno);
         return NULL;
     }
-    char name[32];
-    snprintf(name, sizeof name, "%lld.key", (long long)dataset_id);
     unsigned char buf[DV_KEY_MAX_BYTES + 1];
     size_t len = 0;
     dv_key *key = NULL;
     if (read_key(dir, name, buf, sizeof buf, &len) != 0) {
         if (errno != ENOENT || create_key(dir, name, err) != 0 || read_key(dir, name, buf, sizeof buf, &len) != 0) {
             if (err->code == DV_OK)
-                dv_fail(err, DV_ERR_IO, "dataset key: cannot read the key file");
+                dv_fail(err, DV_ERR_IO, "key: cannot read the key file");
             goto out;
         }
     }
     if (len < DV_KEY_MIN_BYTES || len > DV_KEY_MAX_BYTES)
-        dv_fail(err, DV_ERR_IO, "dataset key: the key file holds %zu bytes (%d-%d expected)", len, DV_KEY_MIN_BYTES,
+        dv_fail(err, DV_ERR_IO, "key: the key file holds %zu bytes (%d-%d expected)", len, DV_KEY_MIN_BYTES,
                 DV_KEY_MAX_BYTES);
     else
         key = dv_key_new(buf, len, err);
@@ -102,6 +101,18 @@ out:
     explicit_bzero(buf, sizeof buf);
     close(dir);
     return key;
+}
+
+dv_key *dvs_dataset_key(int data_fd, int64_t dataset_id, dv_error *err)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%lld.key", (long long)dataset_id);
+    return load_key(data_fd, name, err);
+}
+
+dv_key *dvs_naming_key(int data_fd, dv_error *err)
+{
+    return load_key(data_fd, "naming.key", err);
 }
 
 void dvs_dataset_key_remove(int data_fd, int64_t dataset_id)

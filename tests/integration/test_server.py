@@ -15,6 +15,8 @@ token), TLS with a certificate made here by the openssl CLI, the JSON and STOW b
 timeout dropping a slowloris client, and SIGTERM stopping the server gracefully. The access log must hold no
 UID and no query value. Everything started here is stopped here; the whole test runs in a few seconds.
 """
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -131,6 +133,12 @@ def split_multipart(body, ctype):
     return parts
 
 
+def instance_name(key, store_id, sop_uid):
+    """An instance file's name (src/store/dvs_blobs.h dvs_blob_name): hex HMAC-SHA-256(naming key,
+    "<store id>/<SOPInstanceUID>") + ".dcm"."""
+    return hmac.new(key, f"{store_id}/{sop_uid}".encode(), hashlib.sha256).hexdigest() + ".dcm"
+
+
 def header(h, name):
     m = re.search(r"^" + name + r":\s*(.*?)\r?$", h, re.I | re.M)
     return m.group(1) if m else None
@@ -197,8 +205,9 @@ def run(tmp, servers):
     st, _, b = curl("http://127.0.0.1:%d/v1beta1/projects/../locations/l/datasets" % srv.port)
     check(st == 400, f"traversal in the project: 400 ({st})")
     check(sorted(os.listdir(os.path.join(tmp, "data"))) in (["blob.lock", "index.sqlite", "index.sqlite-shm",
-                                                             "index.sqlite-wal"], ["blob.lock", "index.sqlite"]),
-          "the data directory holds only the index and the blob lock before any STOW")
+                                                             "index.sqlite-wal", "keys"],
+                                                            ["blob.lock", "index.sqlite", "keys"]),
+          "the data directory holds only the index, the blob lock and the keys before any STOW")
 
     # ---- STOW-RS: a single application/dicom body, then multipart/related with the rest ----
     st, h, b = curl("-X", "POST", web + "/studies", "-H", "Content-Type: application/dicom", data_file=CORPUS[0])
@@ -243,12 +252,18 @@ def run(tmp, servers):
     st, _, b = curl("-X", "POST", web + "/studies", "-H", 'Content-Type: multipart/related; boundary=zz',
                     "--data-binary", "--zz\r\n\r\nabc")
     check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT"), f"STOW truncated multipart: 400 ({st})")
-    # Files are named by content hash only.
+    # Files are named by the keyed hash of the store id and the SOPInstanceUID only (docs/decisions.md "Server
+    # storage"): the names computed here from DATA/keys/naming.key (0600) are exactly the files present.
     names = []
     for dirpath, _, files in os.walk(os.path.join(tmp, "data", "stores")):
-        names += files
-    check(len(names) == len(CORPUS) and all(re.fullmatch(r"[0-9a-f]{64}\.dcm", n) for n in names),
-          f"instance files named by SHA-256 only ({len(names)} files)")
+        names += [(os.path.basename(dirpath), n) for n in files]
+    key_path = os.path.join(tmp, "data", "keys", "naming.key")
+    key = open(key_path, "rb").read()
+    sid = os.listdir(os.path.join(tmp, "data", "stores"))[0]  # the one store so far
+    want = sorted((sid, instance_name(key, sid, meta[f].SOPInstanceUID)) for f in CORPUS)
+    check(len(key) == 32 and os.stat(key_path).st_mode & 0o777 == 0o600 and sorted(names) == want
+          and not any(meta[f].SOPInstanceUID in n for _, n in names for f in CORPUS),
+          f"instance files named by the keyed hash of store id and SOPInstanceUID only ({len(names)} files)")
 
     # ---- QIDO-RS ----
     def qido(path):

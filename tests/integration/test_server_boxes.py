@@ -119,7 +119,7 @@ def run(srv, data, tmp):
     op = jbody(op)
     check(op.get("done") and op.get("metadata", {}).get("counter", {}).get("success") == str(len(FILES)),
           "the cleanImage operation is done with every instance: %s" % op.get("metadata", {}).get("counter"))
-    keys = os.listdir(os.path.join(data, "keys"))
+    keys = [k for k in os.listdir(os.path.join(data, "keys")) if k != "naming.key"]  # the dataset's key
     key = os.path.join(data, "keys", keys[0]) if len(keys) == 1 else ""
 
     def boxes(instance, operation=name, headers=AUTH, method="GET"):

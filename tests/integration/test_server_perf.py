@@ -5,7 +5,7 @@ and the read connections of the SQLite index, seen from a client.
 * group commit: 8 threads each STOW 12 tiny instances, one instance per request (so the requests meet in the
   server's put path and share commits); every STOW is acknowledged with 200, and right after each
   acknowledgement the instance is found by QIDO (a new connection of the client) and its file is present under
-  DATA/stores/<id>/<sha-256 of the bytes>.dcm with exactly the bytes sent;
+  DATA/stores/<id>/<keyed hash of the store id and SOPInstanceUID>.dcm with exactly the bytes sent;
 * consistency: 2 threads QIDO the store's studies and instances all along; an instance acknowledged before a
   query started is in that query's answer, no query fails, and each study's NumberOfStudyRelatedInstances never
   shrinks from one query of a thread to its next;
@@ -18,7 +18,6 @@ and the read connections of the SQLite index, seen from a client.
   folder of 5 files, `qido` queries under STOW load without a failure and reports p50/p99.
 The instances are built here (pydicom, 8x8 pixels); the whole test takes a few seconds.
 """
-import hashlib
 import http.client
 import io
 import json
@@ -119,9 +118,9 @@ def run(port, data):
             rows = json.loads(found) if st == 200 else []
             if len(rows) != 1:
                 problems.append("acknowledged instance %d not found by QIDO (%s, %d rows)" % (n, st, len(rows)))
-            h = hashlib.sha256(b).hexdigest()
             dirs = os.listdir(os.path.join(data, "stores"))
-            path = os.path.join(data, "stores", dirs[0], h + ".dcm") if len(dirs) == 1 else ""
+            key = open(os.path.join(data, "keys", "naming.key"), "rb").read()
+            path = os.path.join(data, "stores", dirs[0], ts.instance_name(key, dirs[0], sop)) if len(dirs) == 1 else ""
             if not path or not os.path.exists(path) or open(path, "rb").read() != b:
                 problems.append("acknowledged instance %d: its file is missing or differs" % n)
 

@@ -1,4 +1,5 @@
-/* The store (src/store): instance files named by content hash only and written atomically, and the index
+/* The store (src/store): instance files named by a keyed hash of store id and SOPInstanceUID only, claimed,
+ * written atomically and replaced atomically, and the index
  * behind the dvs_index interface (datasets, stores, instances, duplicates, QIDO queries, metrics, cascading
  * deletes, concurrent duplicate STOWs, long-running operations and their work items). Every index check
  * runs against both backends: SQLite, and PostgreSQL on the throw-away cluster of the ctest fixture "pg" (tests/support/pg_cluster.sh; its state
@@ -17,6 +18,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "dicomveil/dv_engine.h"
 #include "store/dvs_blobs.h"
@@ -42,32 +45,98 @@ static int count_files(const char *dir)
     return n;
 }
 
-/* A blob's name is the SHA-256 of its bytes (never anything a client sent); the same bytes twice are one
- * file; an aborted or over-limit write leaves nothing. [docs/decisions.md "Server storage"] */
+/* A name for a test blob: 64 hex digits from n (the put path's names come from dvs_blob_name). */
+static void test_name(unsigned n, char hex[65])
+{
+    snprintf(hex, 65, "%064x", n);
+}
+
+/* One writer holding text, finished (its bytes all in the file). */
+static dvs_blob_writer *writer_of(int dfd, int64_t store, const char *text)
+{
+    dv_error err;
+    dvs_blob_writer *w = dvs_blob_begin(dfd, store, 1000, &err);
+    assert_non_null(w);
+    assert_int_equal(dvs_blob_write(w, text, strlen(text), &err), 0);
+    assert_int_equal(dvs_blob_finish(w, &err), 0);
+    return w;
+}
+
+static void assert_file(const char *dir, const char *hex, const char *text)
+{
+    char path[256], back[64] = {0};
+    snprintf(path, sizeof path, "%s/%s.dcm", dir, hex);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, back, sizeof back - 1), (ssize_t)strlen(text));
+    close(fd);
+    assert_string_equal(back, text);
+}
+
+/* A blob's name is the hex HMAC-SHA-256 of "<store id>/<SOPInstanceUID>" under the naming key DATA/keys/
+ * naming.key (32 random bytes, 0600, the same at every start): exactly OpenSSL's HMAC of that text, other
+ * for another store or UID, no trace of the UID. A name already taken is left alone (DVS_BLOB_TAKEN) and
+ * dvs_blob_same tells whose bytes it holds; an aborted or over-limit write leaves nothing; a name of the rule
+ * before (the SHA-256 of the bytes) opens and is removed alike. [docs/decisions.md "Server storage"] */
 static void test_blob_names(void **state)
 {
     (void)state;
     int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
     assert_true(dfd >= 0);
-    dv_error err;
-    char hex[65];
-    for (int round = 0; round < 2; round++) {
-        dvs_blob_writer *w = dvs_blob_begin(dfd, 7, 1000, &err);
-        assert_non_null(w);
-        assert_int_equal(dvs_blob_write(w, "abc", 3, &err), 0);
-        assert_int_equal(dvs_blob_hash(w, hex, &err), 0);
-        assert_int_equal(dvs_blob_commit(w, &err), 0);
-    }
-    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    char dir[128], path[256];
-    snprintf(dir, sizeof dir, "%s/stores/7", tmpdir);
-    assert_int_equal(count_files(dir), 1);
-    snprintf(path, sizeof path, "%s/%s.dcm", dir, hex);
+    dv_error err = {0};
+    dv_key *key = dvs_naming_key(dfd, &err);
+    assert_non_null(key);
+    dv_key *again = dvs_naming_key(dfd, &err);
+    assert_non_null(again);
+    char kpath[256];
+    snprintf(kpath, sizeof kpath, "%s/keys/naming.key", tmpdir);
     struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    assert_int_equal(st.st_size, 3);
+    assert_int_equal(stat(kpath, &st), 0);
+    assert_int_equal(st.st_size, 32);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    unsigned char kb[32];
+    int kfd = open(kpath, O_RDONLY);
+    assert_int_equal(read(kfd, kb, sizeof kb), 32);
+    close(kfd);
+    const char *sop = "1.2.826.0.1.3680043.9.7433.5.42";
+    char hex[65], hex2[65], other[65], want[65];
+    assert_int_equal(dvs_blob_name(key, 7, sop, hex), 0);
+    assert_int_equal(dvs_blob_name(again, 7, sop, hex2), 0);
+    assert_string_equal(hex, hex2); /* deterministic, and the key file is read back the same */
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    char msg[96];
+    snprintf(msg, sizeof msg, "7/%s", sop);
+    assert_non_null(HMAC(EVP_sha256(), kb, 32, (const unsigned char *)msg, strlen(msg), md, &mdlen));
+    for (int i = 0; i < 32; i++)
+        snprintf(want + 2 * i, 3, "%02x", md[i]);
+    assert_string_equal(hex, want);
+    assert_int_equal(strspn(hex, "0123456789abcdef"), 64);
+    assert_null(strstr(hex, "3680043"));
+    assert_int_equal(dvs_blob_name(key, 8, sop, other), 0);
+    assert_string_not_equal(hex, other);
+    assert_int_equal(dvs_blob_name(key, 7, "1.2.826.0.1.3680043.9.7433.5.43", other), 0);
+    assert_string_not_equal(hex, other);
+    dv_key_free(again);
+
+    /* Named once; a second writer finds the name taken and changes nothing. */
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/stores/7", tmpdir);
+    dvs_blob_writer *w = writer_of(dfd, 7, "abc");
+    assert_int_equal(dvs_blob_link(w, hex, 0, &err), 0);
+    dvs_blob_abort(w); /* named: the file stays */
+    w = writer_of(dfd, 7, "xyz");
+    assert_int_equal(dvs_blob_link(w, hex, 0, &err), DVS_BLOB_TAKEN);
+    assert_int_equal(dvs_blob_same(w, hex), 0);
+    dvs_blob_abort(w);
+    w = writer_of(dfd, 7, "abc");
+    assert_int_equal(dvs_blob_same(w, hex), 1);
+    assert_int_equal(dvs_blob_same(w, other), 0); /* missing */
+    dvs_blob_abort(w);
+    assert_file(dir, hex, "abc");
+    assert_int_equal(count_files(dir), 1);
     /* Over the limit: DV_ERR_LIMIT, and aborting leaves no file behind. */
-    dvs_blob_writer *w = dvs_blob_begin(dfd, 7, 4, &err);
+    w = dvs_blob_begin(dfd, 7, 4, &err);
     assert_non_null(w);
     assert_int_equal(dvs_blob_write(w, "abcd", 4, &err), 0);
     assert_int_equal(dvs_blob_write(w, "e", 1, &err), -1);
@@ -79,13 +148,112 @@ static void test_blob_names(void **state)
     assert_true(fd >= 0);
     close(fd);
     assert_int_equal(dvs_blob_open(dfd, 7, "../../etc/passwd", &err), -1);
+    /* A file of an older data directory, named by the SHA-256 of its bytes, opens and goes alike. */
+    const char *sha_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    char old[256];
+    snprintf(old, sizeof old, "%s/%s.dcm", dir, sha_abc);
+    fd = open(old, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_int_equal(write(fd, "abc", 3), 3);
+    close(fd);
+    fd = dvs_blob_open(dfd, 7, sha_abc, &err);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(dvs_blob_remove(dfd, 7, sha_abc), 0);
+    assert_int_equal(count_files(dir), 1);
     assert_int_equal(dvs_store_dir_remove(dfd, 7), 0);
     assert_int_equal(count_files(dir), -1);
+    dv_key_free(key);
+    assert_int_equal(unlink(kpath), 0); /* test_dataset_key counts the keys directory */
+    close(dfd);
+}
+
+/* A leftover under a name (a failed batch, a crash between link and commit) is replaced whole by link with
+ * replace: the new bytes, one file, no temporary name left; replacing again works too. [docs/decisions.md
+ * "Server storage"] */
+static void test_blob_replace(void **state)
+{
+    (void)state;
+    int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    dv_error err = {0};
+    char hex[65], dir[128];
+    test_name(5, hex);
+    snprintf(dir, sizeof dir, "%s/stores/9", tmpdir);
+    dvs_blob_writer *w = writer_of(dfd, 9, "a leftover, longer than what replaces it");
+    assert_int_equal(dvs_blob_link(w, hex, 0, &err), 0);
+    dvs_blob_abort(w);
+    w = writer_of(dfd, 9, "instance");
+    assert_int_equal(dvs_blob_link(w, hex, 0, &err), DVS_BLOB_TAKEN);
+    assert_int_equal(dvs_blob_link(w, hex, 1, &err), 0);
+    assert_int_equal(dvs_blob_link(w, hex, 1, &err), -1); /* named already */
+    dvs_blob_abort(w);
+    assert_file(dir, hex, "instance");
+    w = writer_of(dfd, 9, "again");
+    assert_int_equal(dvs_blob_link(w, hex, 1, &err), 0);
+    dvs_blob_abort(w);
+    assert_file(dir, hex, "again");
+    assert_int_equal(count_files(dir), 1); /* count_files counts hidden names too */
+    assert_int_equal(dvs_store_dir_remove(dfd, 9), 0);
+    close(dfd);
+}
+
+typedef struct claim_arg {
+    int dfd;
+    const char *hex;
+    int got; /* set once the claim is held */
+    pthread_mutex_t mu;
+} claim_arg;
+
+static void *claim_thread(void *p)
+{
+    claim_arg *a = p;
+    dv_error err = {0};
+    int fd = dvs_blob_claims_open(a->dfd, &err);
+    assert_true(fd >= 0);
+    assert_int_equal(dvs_blob_claim(fd, a->hex, &err), 0);
+    pthread_mutex_lock(&a->mu);
+    a->got = 1;
+    pthread_mutex_unlock(&a->mu);
+    close(fd);
+    return NULL;
+}
+
+/* A claimed name waits for its claim to go (across threads: one lock per open descriptor), another name does
+ * not; closing the descriptor releases every claim it holds. [docs/decisions.md "Server storage"] */
+static void test_blob_claims(void **state)
+{
+    (void)state;
+    int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    dv_error err = {0};
+    char a[65], b[65];
+    test_name(0x111, a);
+    test_name(0x222, b);
+    memcpy(b, "f", 1); /* another byte of names.lock */
+    int fd = dvs_blob_claims_open(dfd, &err);
+    assert_true(fd >= 0);
+    assert_int_equal(dvs_blob_claim(fd, a, &err), 0);
+    assert_int_equal(dvs_blob_claim(fd, a, &err), 0); /* the holder's own claim again: no wait */
+    claim_arg other = {.dfd = dfd, .hex = b, .mu = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, claim_thread, &other), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(other.got, 1);
+    claim_arg same = {.dfd = dfd, .hex = a, .mu = PTHREAD_MUTEX_INITIALIZER};
+    assert_int_equal(pthread_create(&t, NULL, claim_thread, &same), 0);
+    usleep(100000);
+    pthread_mutex_lock(&same.mu);
+    int early = same.got;
+    pthread_mutex_unlock(&same.mu);
+    assert_int_equal(early, 0); /* still waiting */
+    close(fd);
+    pthread_join(t, NULL);
+    assert_int_equal(same.got, 1);
     close(dfd);
 }
 
 /* One durability point for many writers (a de-identify operation's chunk, src/http/op_batch.c): one syncfs,
- * then each commits without an fsync of its own and holds exactly its bytes, in whichever store it was begun;
+ * then each is linked without an fsync of its own and holds exactly its bytes, in whichever store it was begun;
  * an empty batch is a no-op. [docs/decisions.md "Operation throughput"] */
 static void test_blob_sync_many(void **state)
 {
@@ -102,12 +270,14 @@ static void test_blob_sync_many(void **state)
         w[i] = dvs_blob_begin(dfd, stores[i], 1000, &err);
         assert_non_null(w[i]);
         assert_int_equal(dvs_blob_write(w[i], texts[i], strlen(texts[i]), &err), 0);
-        assert_int_equal(dvs_blob_hash(w[i], hex[i], &err), 0);
+        assert_int_equal(dvs_blob_finish(w[i], &err), 0);
+        test_name((unsigned)i, hex[i]);
     }
     assert_int_equal(dvs_blob_sync_many(w, 3), 0);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(dvs_blob_sync(w[i], &err), 0); /* already durable: nothing left to do */
-        assert_int_equal(dvs_blob_commit(w[i], &err), 0);
+        assert_int_equal(dvs_blob_link(w[i], hex[i], 0, &err), 0);
+        dvs_blob_abort(w[i]);
     }
     for (int i = 0; i < 3; i++) {
         int fd = dvs_blob_open(dfd, stores[i], hex[i], &err);
@@ -488,7 +658,8 @@ static void blob_roundtrip(const size_t *sizes, int nsizes, int large_chunks)
                 assert_int_equal(dvs_blob_write(w, data + off, off + step > n ? n - off : step, &err), 0);
         }
         char hex[65];
-        assert_int_equal(dvs_blob_hash(w, hex, &err), 0);
+        assert_int_equal(dvs_blob_finish(w, &err), 0);
+        test_name((unsigned)(100 * large_chunks + k), hex);
         const unsigned char *mem = dvs_blob_bytes(w);
         if (k == 0 && !large_chunks) {
             assert_non_null(mem);
@@ -497,7 +668,8 @@ static void blob_roundtrip(const size_t *sizes, int nsizes, int large_chunks)
             assert_null(mem);
         }
         assert_int_equal(dvs_blob_sync(w, &err), 0);
-        assert_int_equal(dvs_blob_commit(w, &err), 0);
+        assert_int_equal(dvs_blob_link(w, hex, 0, &err), 0);
+        dvs_blob_abort(w);
         assert_int_equal(dvs_store_dir_sync(dfd, 8, &err), 0);
         int fd = dvs_blob_open(dfd, 8, hex, &err);
         assert_true(fd >= 0);
@@ -1560,6 +1732,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blob_names),
+        cmocka_unit_test(test_blob_replace),
+        cmocka_unit_test(test_blob_claims),
         cmocka_unit_test(test_blob_buffered),
         cmocka_unit_test(test_blob_large_chunks),
         cmocka_unit_test(test_blob_sync_many),

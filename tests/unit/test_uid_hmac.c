@@ -1,4 +1,4 @@
-/* The keyed UID's HMAC (src/engine/uid.c key_hmac): the pre-keyed SHA-256 contexts give exactly OpenSSL's
+/* The keyed UID's HMAC (src/engine/uid.c dv_key_hmac): the pre-keyed SHA-256 contexts give exactly OpenSSL's
  * one-shot HMAC-SHA256 for every key length (shorter than, equal to and longer than the 64-byte block, which
  * RFC 2104 hashes first), and two fixed vectors (computed with Python's hmac module) pin the mapping, so a
  * faster HMAC can never change a UID. Workers share one key: concurrent use gives the same UIDs. */

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Instance file names (docs/decisions.md "Server storage"; src/store/dvs_blobs.h): a file is named by the keyed
+hash of its store id and SOPInstanceUID, so a name is known before the instance is indexed and can be taken
+by something else. The cases that brings, each seen from a client and from the data directory:
+
+* a leftover file under the name of an instance the index does not hold (a failed batch, a crash between
+  link and commit) is replaced by the next STOW of that instance, whatever it held;
+* two concurrent STOWs of the same SOPInstanceUID with different bytes: one is stored (200), the other is a
+  duplicate (409, 0x0111), and the file holds exactly the stored one's bytes, in every round;
+* an instance whose file has the name of the rule before this one (the SHA-256 of its bytes: a data directory
+  written by an older server) is still retrieved, refused as a duplicate (no file of the new rule left behind)
+  and deleted with its file.
+(A DELETE then a re-STOW of the same instance: test_server_web.py "re-STOW after DELETE"; the operation redone
+after kill -9: test_server_ops.py "kill -9".) The instances are built here (pydicom, 8x8 pixels); a few seconds.
+"""
+import hashlib
+import http.client
+import io
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, "/usr/lib/python3/dist-packages")
+import pydicom  # noqa: E402
+from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
+from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
+
+import test_server as ts  # noqa: E402  (its Server helper and curl; its checks are not run)
+from test_server import check, curl  # noqa: E402
+
+ROOT = "1.2.826.0.1.3680043.9.7433.78."
+ROUNDS = 12
+
+
+def instance(n, variant=0):
+    """Instance n as Part 10 bytes; variants differ in PatientName only (same UIDs, other bytes)."""
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.SOPInstanceUID = ROOT + "3.%d" % n
+    ds.StudyInstanceUID = ROOT + "1.1"
+    ds.SeriesInstanceUID = ROOT + "2.1"
+    ds.PatientName, ds.PatientID, ds.Modality = "Names^Variant%d" % variant, "NAMES", "OT"
+    ds.Rows = ds.Columns = 8
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = bytes((n + i) % 256 for i in range(64))
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta = meta
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    buf = io.BytesIO()
+    pydicom.dcmwrite(buf, ds, write_like_original=False)
+    return buf.getvalue()
+
+
+def stow(port, path, body):
+    """(status, failure reasons) of one single-instance STOW."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    c.request("POST", path, body=body, headers={"Content-Type": "application/dicom"})
+    r = c.getresponse()
+    b = r.read()
+    c.close()
+    reasons = []
+    if b:
+        for item in json.loads(b).get("00081198", {}).get("Value", []):
+            reasons += item.get("00081197", {}).get("Value", [])
+    return r.status, reasons
+
+
+def retrieve(web, n):
+    st, _, b = curl(f"{web}/studies/{ROOT}1.1/series/{ROOT}2.1/instances/{ROOT}3.{n}", "-H",
+                    "Accept: application/dicom")
+    return b if st == 200 else None
+
+
+def run(tmp):
+    data = os.path.join(tmp, "data")
+    srv = ts.Server(data)
+    try:
+        base = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l"
+        curl("-X", "POST", base + "/datasets?datasetId=ds", "-d", "{}")
+        curl("-X", "POST", base + "/datasets/ds/dicomStores?dicomStoreId=st", "-d", "{}")
+        path = "/v1beta1/projects/p/locations/l/datasets/ds/dicomStores/st/dicomWeb/studies"
+        web = base + "/datasets/ds/dicomStores/st/dicomWeb"
+        check(stow(srv.port, path, instance(0))[0] == 200, "STOW of a first instance")
+        sid = os.listdir(os.path.join(data, "stores"))[0]
+        sdir = os.path.join(data, "stores", sid)
+        key = open(os.path.join(data, "keys", "naming.key"), "rb").read()
+
+        def file_of(n):
+            p = os.path.join(sdir, ts.instance_name(key, sid, ROOT + "3.%d" % n))
+            return open(p, "rb").read() if os.path.exists(p) else None
+
+        # A leftover under the name of an instance not indexed: replaced, not refused and not kept.
+        with open(os.path.join(sdir, ts.instance_name(key, sid, ROOT + "3.1")), "wb") as f:
+            f.write(b"leftover of a failed batch")
+        one = instance(1)
+        st, reasons = stow(srv.port, path, one)
+        check(st == 200 and file_of(1) == one and retrieve(web, 1) == one,
+              f"a leftover file under the instance's name is replaced by its STOW ({st} {reasons})")
+
+        # Concurrent STOWs of one SOPInstanceUID with different bytes: one stored, one 0x0111, the file whole.
+        bad = []
+        for r in range(ROUNDS):
+            n = 100 + r
+            bodies = [instance(n, 1), instance(n, 2)]
+            out = [None, None]
+            go = threading.Barrier(2)
+
+            def send(i):
+                go.wait()
+                out[i] = stow(srv.port, path, bodies[i])
+
+            threads = [threading.Thread(target=send, args=(i,)) for i in (0, 1)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            won = [i for i in (0, 1) if out[i][0] == 200]
+            lost = [i for i in (0, 1) if out[i] == (409, [0x0111])]
+            if len(won) != 1 or len(lost) != 1 or file_of(n) != bodies[won[0]] or retrieve(web, n) != bodies[won[0]]:
+                bad.append((r, out))
+        check(not bad, f"concurrent STOWs of one SOPInstanceUID: one stored, one 0x0111, its bytes on disk ({bad[:3]})")
+        check(not [f for f in os.listdir(sdir) if not f.endswith(".dcm")], "no temporary file left in the store")
+
+        # An instance stored under the SHA-256 name of the rule before: read, refused again, deleted.
+        old = instance(2)
+        check(stow(srv.port, path, old)[0] == 200, "STOW of the instance to rename")
+    finally:
+        check(srv.stop() == 0, "first server exits 0")
+    new_name = ts.instance_name(key, sid, ROOT + "3.2")
+    old_name = hashlib.sha256(old).hexdigest() + ".dcm"
+    os.rename(os.path.join(sdir, new_name), os.path.join(sdir, old_name))
+    db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+    db.execute("UPDATE instances SET blob=? WHERE sop_uid=?", (old_name[:-4], ROOT + "3.2"))
+    db.commit()
+    db.close()
+    srv = ts.Server(data)
+    try:
+        web = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets/ds/dicomStores/st/dicomWeb"
+        check(retrieve(web, 2) == old, "an instance file under its old SHA-256 name is retrieved")
+        st, reasons = stow(srv.port, path, old)
+        check((st, reasons) == (409, [0x0111]) and not os.path.exists(os.path.join(sdir, new_name))
+              and os.path.exists(os.path.join(sdir, old_name)),
+              f"its re-STOW is a duplicate and leaves no file of the new rule ({st} {reasons})")
+        st, _, _ = curl("-X", "DELETE", f"{web}/studies/{ROOT}1.1/series/{ROOT}2.1/instances/{ROOT}3.2")
+        check(st == 200 and not os.path.exists(os.path.join(sdir, old_name)), f"DELETE removes the old-named file ({st})")
+    finally:
+        check(srv.stop() == 0, "second server exits 0")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="dv-server-names-")
+    try:
+        run(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if ts.fails:
+        print(f"test_server_names: {len(ts.fails)} check(s) failed", file=sys.stderr)
+        return 1
+    print("test_server_names: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
