@@ -29,7 +29,11 @@
  *      black print over textured mammography or dark noisy MR). Two rules for text bound to texture: a
  *      label over ultrasound speckle, whose attached speckle blobs outnumber its letters, is the line of
  *      its own saturated, row-aligned glyphs at letter pitch (SUB_INK, SUB_T); tiny saturated text (7 px
- *      or less, 3+ letters of one height on one row) needs less contrast (TINY_T: antialiasing);
+ *      or less, 3+ letters of one height on one row) needs less contrast (TINY_T: antialiasing). Three
+ *      more (wp-pixall2, seed 4's misses): an outlined label of unsaturated ink (green) over speckle is the
+ *      line of its outlined glyphs (contrast ~ ink: black all round); TWIN_MANY flat glyphs of one ink on
+ *      one row band need only the CNR of low-contrast lines; components refused as glyphs but of glyph
+ *      size and high contrast inside an accepted line's rows join it (join_pieces: a JPEG-softened "1");
  *   4b. frames up to DIM_MAX_PIXELS get a dim pass (make_dim): the 3x3 mean, negated, its lowest 32 levels
  *      stretched over 256, searched for words of tiny dark print (word_like: 4-5 px black labels over dark
  *      noisy MR, whose letters the noise breaks up), 2+ words aligned on one row with nothing as dark
@@ -59,7 +63,7 @@
 #include <emmintrin.h>
 #endif
 
-/* ---- parameters (tuned on generator seed 1 + the JSL files; seeds 2 and 3 looked at, seed 4 held out; see
+/* ---- parameters (tuned on generator seed 1 + the JSL files; seeds 2, 3 and 4 looked at, 5 and 6 held out; see
  * docs/pixels.md "Finding text") ---- */
 #define DET_MAX_PIXELS (4300000u) /* larger frames are max-pooled (a 2140x1760 CR is searched at full size) */
 #define K 11                      /* top-hat square: strokes up to 10 px wide */
