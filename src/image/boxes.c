@@ -92,19 +92,22 @@ dv_box dv_box_union(dv_box a, dv_box b)
     return from_edges(x0, y0, ax1 > bx1 ? ax1 : bx1, ay1 > by1 ? ay1 : by1);
 }
 
-void dv_boxes_merge_overlapping(dv_boxes *b)
+/* Drop the empty boxes, then replace every pair that `joins` by its union until none joins: a union can
+ * reach a box an earlier pass had already passed, so repeat until stable. The one loop behind both merges
+ * (duplicate pair D19). */
+static void merge_while(dv_boxes *b, int (*joins)(dv_box, dv_box))
 {
     size_t n = 0;
-    for (size_t i = 0; i < b->n; i++) /* drop empty boxes */
+    for (size_t i = 0; i < b->n; i++)
         if (b->v[i].w && b->v[i].h)
             b->v[n++] = b->v[i];
     b->n = n;
     int changed = 1;
-    while (changed) { /* a union can reach a box an earlier pass had already passed: repeat until stable */
+    while (changed) {
         changed = 0;
         for (size_t i = 0; i < b->n; i++) {
             for (size_t j = i + 1; j < b->n;) {
-                if (dv_box_intersects(b->v[i], b->v[j])) {
+                if (joins(b->v[i], b->v[j])) {
                     b->v[i] = dv_box_union(b->v[i], b->v[j]);
                     b->v[j] = b->v[--b->n];
                     changed = 1;
@@ -114,6 +117,11 @@ void dv_boxes_merge_overlapping(dv_boxes *b)
             }
         }
     }
+}
+
+void dv_boxes_merge_overlapping(dv_boxes *b)
+{
+    merge_while(b, dv_box_intersects);
 }
 
 /* Two padded line boxes belong to one line when they overlap and share at least half the height of the
@@ -131,24 +139,5 @@ static int same_line(dv_box a, dv_box b)
 
 void dv_boxes_merge_lines(dv_boxes *b)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < b->n; i++) /* drop empty boxes */
-        if (b->v[i].w && b->v[i].h)
-            b->v[n++] = b->v[i];
-    b->n = n;
-    int changed = 1;
-    while (changed) {
-        changed = 0;
-        for (size_t i = 0; i < b->n; i++) {
-            for (size_t j = i + 1; j < b->n;) {
-                if (same_line(b->v[i], b->v[j])) {
-                    b->v[i] = dv_box_union(b->v[i], b->v[j]);
-                    b->v[j] = b->v[--b->n];
-                    changed = 1;
-                } else {
-                    j++;
-                }
-            }
-        }
-    }
+    merge_while(b, same_line);
 }

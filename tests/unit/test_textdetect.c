@@ -469,6 +469,76 @@ static void test_detect_text_on_texture(void **s)
     free(g.px);
 }
 
+/* wp-pixall2 (seed 4's misses, docs/pixels.md "Finding text"): (a) pieces refused as glyphs (1-px bars
+ * filling their box, like a thin "1" or "I") inside an accepted line's rows join it (join_pieces): the
+ * line "H 1 1 1" is covered to its last bar, not only the "H" and its padding; (b) 10 flat glyphs of one
+ * unsaturated ink (230) over a noisy body whose variation (sd ~15) is more than the twin rule's 1/7 of
+ * their contrast: eight or more on one row band need only the CNR of low-contrast lines
+ * (TWIN_MANY); (c) an outlined label of unsaturated ink (230, a black ring) over speckle whose blobs
+ * attach to it: the outlined glyphs make the line. Each fails on the detector without its rule. */
+static void test_detect_line_pieces(void **s)
+{
+    (void)s;
+    dv_gray8 g = picture(200, 100, 0);
+    glyph(&g, 20, 40, 12, 0, 255); /* "H": a lone glyph line, padded by 15 px */
+    for (uint32_t i = 0; i < 3; i++)
+        rect(&g, 38 + 12 * i, 40, 1, 12, 255); /* bars after it, the last past the padding */
+    dv_box bars = {38, 40, 25, 12};
+    dv_textdetect *td = dv_textdetect_new();
+    dv_boxes b = {0};
+    assert_int_equal(dv_textdetect_find(td, &g, 0, &b, NULL), 0);
+    dv_boxes_merge_overlapping(&b);
+    assert_true(covered(&b, bars));
+    assert_true(area(&b) < (uint64_t)g.width * g.height / 5);
+    dv_boxes_free(&b);
+    dv_textdetect_free(td);
+    free(g.px);
+}
+
+static void test_detect_many_twins_on_texture(void **s)
+{
+    (void)s;
+    dv_gray8 g = picture(400, 200, 0);
+    noise(&g, 20, 20, 360, 160, 130, 182, 11); /* a bright noisy body, sd ~15 */
+    dv_box name = text_line(&g, 60, 90, 12, 10, 230);
+    dv_textdetect *td = dv_textdetect_new();
+    dv_boxes b = {0};
+    assert_int_equal(dv_textdetect_find(td, &g, 0, &b, NULL), 0);
+    dv_boxes_merge_overlapping(&b);
+    assert_true(covered(&b, name));
+    assert_true(area(&b) < (uint64_t)g.width * g.height / 8);
+    /* the body alone: nothing */
+    noise(&g, 20, 20, 360, 160, 130, 182, 11);
+    dv_boxes_clear(&b);
+    dv_textdetect_reset(td);
+    assert_int_equal(dv_textdetect_find(td, &g, 0, &b, NULL), 0);
+    assert_true(area(&b) * 100 <= (uint64_t)g.width * g.height);
+    dv_boxes_free(&b);
+    dv_textdetect_free(td);
+    free(g.px);
+}
+
+static void test_detect_outlined_label_on_speckle(void **s)
+{
+    (void)s;
+    dv_gray8 g = picture(300, 200, 0);
+    noise(&g, 10, 10, 280, 180, 0, 80, 13); /* dark speckle */
+    rect(&g, 97, 77, 31, 22, 0);              /* the outline: black around the letters */
+    dv_box label = text_line(&g, 100, 80, 16, 2, 230);
+    /* speckle blobs attached to the label (letter-sized, 50 below its ink): they outnumber its letters */
+    glyph(&g, 131, 84, 12, 1, 180);
+    glyph(&g, 145, 88, 12, 3, 180);
+    glyph(&g, 78, 86, 12, 4, 180);
+    dv_textdetect *td = dv_textdetect_new();
+    dv_boxes b = {0};
+    assert_int_equal(dv_textdetect_find(td, &g, 0, &b, NULL), 0);
+    dv_boxes_merge_overlapping(&b);
+    assert_true(covered(&b, label));
+    dv_boxes_free(&b);
+    dv_textdetect_free(td);
+    free(g.px);
+}
+
 static void test_detect_nothing_without_text(void **s)
 {
     (void)s;
@@ -651,6 +721,9 @@ int main(void)
         cmocka_unit_test(test_detect_dark_text_and_over_texture),
         cmocka_unit_test(test_detect_low_contrast_lines),
         cmocka_unit_test(test_detect_text_on_texture),
+        cmocka_unit_test(test_detect_line_pieces),
+        cmocka_unit_test(test_detect_many_twins_on_texture),
+        cmocka_unit_test(test_detect_outlined_label_on_speckle),
         cmocka_unit_test(test_detect_nothing_without_text),
         cmocka_unit_test(test_detect_edge_cases),
         cmocka_unit_test(test_detect_huge_frame_deadline),
