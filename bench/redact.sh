@@ -6,8 +6,9 @@
 # Builds the answer-keyed sets with tools/gen_burned_in.py into build/bench/redact/ (seed 1: the seed the
 # detector and the sensitive decision were tuned on; seed 2: held out until wp-pix-recall looked at its
 # misses; seed 3: held out until wp-pixall scored it (the detector's misses never looked at; its small
-# set's sensitive misses looked at by wp-pixsens); seed 4: held out for both — never looked at or tuned
-# on —, plus a 100-frame 640x480 cine and four 1024x1024 frames of seeds 3 and 4) and
+# set's sensitive misses looked at by wp-pixsens); seed 4: held out for both until wp-pixsens2 looked at
+# its sensitive misses; seeds 5 and 6: held out (REDACT_SENSITIVE_TEXT), generated after wp-pixsens2's last
+# change; plus a 100-frame 640x480 cine and four 1024x1024 frames of seeds 3 and 4) and
 # scores build/tests/score_textdetect on each, then on the real answer-keyed files of
 # ../shared/data/dicom/jsl-burned-in (looked at while tuning) and ../shared/data/dicom/presidio (not).
 # Printed per set: recall (a box counts when >= 95 % of its ink is covered; PHI boxes apart), the share of
@@ -36,6 +37,8 @@ gen 1 full seed1-tuned
 gen 2 full seed2-looked-at
 gen 3 full seed3-scored
 gen 4 full seed4-heldout
+gen 5 full seed5-heldout
+gen 6 full seed6-heldout
 gen 3 cine cine100
 gen 4 cine cine100-seed4
 gen 3 big big1024
@@ -60,7 +63,9 @@ score "1024x1024 frames (seed 4)" --verbose "$OUT/big1024-seed4" | grep -v '^  m
 score "SENSITIVE generator seed 1 (tuned on)" --mode sensitive "$OUT/seed1-tuned"
 score "SENSITIVE generator seed 2 (looked at)" --mode sensitive "$OUT/seed2-looked-at"
 score "SENSITIVE generator seed 3 (small set looked at)" --mode sensitive "$OUT/seed3-scored"
-score "SENSITIVE generator seed 4 (held out)" --mode sensitive "$OUT/seed4-heldout"
+score "SENSITIVE generator seed 4 (looked at by wp-pixsens2)" --mode sensitive "$OUT/seed4-heldout"
+score "SENSITIVE generator seed 5 (held out)" --mode sensitive "$OUT/seed5-heldout"
+score "SENSITIVE generator seed 6 (held out)" --mode sensitive "$OUT/seed6-heldout"
 score "SENSITIVE 1024x1024 frames (seed 3)" --mode sensitive "$OUT/big1024"
 score "SENSITIVE jsl-burned-in (real)" --mode sensitive "$SHARED/dicom/jsl-burned-in"
 score "SENSITIVE presidio (real)" --mode sensitive "$SHARED/dicom/presidio"

@@ -541,8 +541,15 @@ static int label_token(const char *t, size_t n)
     return 0;
 }
 
+static int label_line(const char *s, size_t n);
+
 /* 1 when every token of s is a label token and one at least is a word (a bare number keeps the usual
  * rules: a misread ID can come out as "6"). */
+int dv_pixel_label_line(const char *s, size_t n)
+{
+    return n <= PC_MAX_TEXT && label_line(s, n);
+}
+
 static int label_line(const char *s, size_t n)
 {
     size_t tokens = 0;

@@ -141,6 +141,13 @@ typedef enum dv_ocr_prep { DV_OCR_PREP_STRETCH = 0, DV_OCR_PREP_FLIP = 1, DV_OCR
  * corner over anatomy), where DV_OCR_PREP_LEVEL can read what the plain stretch cannot. */
 #define DV_OCR_VARIED_BORDER 48
 int dv_ocr_background_varies(const dv_gray8 *g, const dv_box *box);
+/* The text lines of a box the detector made of several (a block of corner text: PHI and labels grouped):
+ * up to cap boxes (the box's width; together they tile it, so no ink falls outside them) for the bands of
+ * rows holding ink (pixels more than 48 grey levels from the border's median; a row counts with a sixth
+ * of the most inked row's ink), 3 rows at least, split at the middle of the gaps. 0 when the box holds
+ * fewer than two bands or more than cap (then it is not split). Lets the stage cover only a block's
+ * sensitive lines. [test_ocr: test_line_bands] */
+size_t dv_ocr_line_bands(const dv_gray8 *g, const dv_box *box, dv_box *out, size_t cap);
 /* dv_ocr_read with the preparation chosen. */
 int dv_ocr_read_prep(dv_ocr *o, const dv_gray8 *g, const dv_box *box, dv_ocr_prep prep, uint32_t deadline_ms,
                      char **utf8, size_t *len, dv_error *err);

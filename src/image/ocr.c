@@ -48,6 +48,8 @@ static const char *const TESSDATA_DIRS[] = {
 #define OCR_MAX_SCALE 6.0
 /* Grey levels between a box's darkest and brightest pixel below which it holds no readable stroke. */
 #define OCR_MIN_CONTRAST 16
+/* Grey levels from the border's median that make a pixel count as ink when a box is split into lines. */
+#define OCR_BAND_CONTRAST 48
 /* A box larger than this (after scaling) is refused rather than recognised for seconds. */
 #define OCR_MAX_PIXELS (16u * 1024u * 1024u)
 
@@ -354,6 +356,66 @@ int dv_ocr_background_varies(const dv_gray8 *g, const dv_box *b)
     return p90 - p10 > DV_OCR_VARIED_BORDER;
 }
 
+size_t dv_ocr_line_bands(const dv_gray8 *g, const dv_box *b, dv_box *out, size_t cap)
+{
+    if (!g || !g->px || !b || !out || cap < 2 || b->w < 2 || b->h < 8 || b->x >= g->width || b->y >= g->height ||
+        b->w > g->width - b->x || b->h > g->height - b->y || b->h > 4096)
+        return 0;
+    /* the background: the median of the border */
+    uint32_t hist[256] = {0};
+    uint64_t nb = 0;
+    for (uint32_t x = 0; x < b->w; x++, nb += 2) {
+        hist[g->px[(size_t)b->y * g->width + b->x + x]]++;
+        hist[g->px[(size_t)(b->y + b->h - 1) * g->width + b->x + x]]++;
+    }
+    for (uint32_t y = 0; y < b->h; y++, nb += 2) {
+        hist[g->px[(size_t)(b->y + y) * g->width + b->x]]++;
+        hist[g->px[(size_t)(b->y + y) * g->width + b->x + b->w - 1]]++;
+    }
+    int bg = 0;
+    for (uint64_t acc = 0; bg < 255; bg++) {
+        acc += hist[bg];
+        if (acc * 2 >= nb)
+            break;
+    }
+    uint32_t rows[4096], row_max = 0;
+    for (uint32_t y = 0; y < b->h; y++) {
+        const uint8_t *row = g->px + (size_t)(b->y + y) * g->width + b->x;
+        uint32_t k = 0;
+        for (uint32_t x = 0; x < b->w; x++)
+            k += abs((int)row[x] - bg) > OCR_BAND_CONTRAST;
+        rows[y] = k;
+        row_max = k > row_max ? k : row_max;
+    }
+    uint32_t row_min = row_max / 6 > 2 ? row_max / 6 : 2;
+    /* bands of >= 3 inked rows: [top, bottom) */
+    uint32_t top[2 * 16], bot[2 * 16];
+    size_t n = 0;
+    for (uint32_t y = 0, run = 0; y <= b->h; y++) {
+        if (y < b->h && rows[y] >= row_min) {
+            run++;
+            continue;
+        }
+        if (run >= 3) {
+            if (n == sizeof top / sizeof *top || n == cap)
+                return 0; /* too many to be lines of text: not split */
+            top[n] = y - run;
+            bot[n] = y;
+            n++;
+        }
+        run = 0;
+    }
+    if (n < 2)
+        return 0;
+    /* each band down to the middle of the gap to the next: the bands tile the box, no ink is left out */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t y0 = i == 0 ? 0 : (bot[i - 1] + top[i]) / 2;
+        uint32_t y1 = i + 1 == n ? b->h : (bot[i] + top[i + 1]) / 2;
+        out[i] = (dv_box){b->x, b->y + y0, b->w, y1 - y0};
+    }
+    return n;
+}
+
 /* Crop, orient (dark text on light), stretch, upscale and pad box of g into o->buf. prep DV_OCR_PREP_FLIP
  * takes the polarity opposite to the one the box's border says (dv_redact.h). */
 static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, dv_ocr_prep prep, uint32_t *pw, uint32_t *ph,
@@ -450,15 +512,30 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, dv_ocr_prep pr
      * decision may keep (measured: the institution + date block of a secondary capture was kept on 4 of 6
      * cine frames; score_textdetect --mode sensitive). Such a box is scaled by its tallest band. */
     *multi = bh > 64 && bh * 2 > bw;
+    /* A row is inked when it holds at least an eighth of the most inked row's ink pixels (and 2): over
+     * noisy anatomy (the 256x256 MR's institution and date lines, 9-12 px, grouped into one box 32 px high)
+     * the noise puts a few ink-dark pixels in every row, so "any 2 pixels" found one band, the box was
+     * read as one line scaled by its whole height and the 9-px text came out as noise. With the levelled
+     * reading, held-out seed 4's MR files went from 64 to 73 PHI boxes of 78 with this (score_textdetect
+     * --mode sensitive; docs/pixels.md "REDACT_SENSITIVE_TEXT end to end"). [test_ocr: test_two_line_box] */
+    uint32_t row_max = 0;
+    for (uint32_t y = 0; y < bh; y++) {
+        const uint8_t *row = src + (size_t)y * stride;
+        uint32_t k = 0;
+        for (uint32_t x = 0; x < bw; x++)
+            k += lut[row[x]] < 128;
+        row_max = k > row_max ? k : row_max;
+    }
+    uint32_t row_min = row_max / 8 > 2 ? row_max / 8 : 2;
     uint32_t bands = 0, band_max = 0, run = 0;
     for (uint32_t y = 0; y <= bh; y++) {
         uint32_t inked = 0;
         if (y < bh) {
             const uint8_t *row = src + (size_t)y * stride;
-            for (uint32_t x = 0; x < bw && inked < 2; x++)
+            for (uint32_t x = 0; x < bw && inked < row_min; x++)
                 inked += lut[row[x]] < 128;
         }
-        if (inked >= 2) {
+        if (inked >= row_min) {
             run++;
             continue;
         }

@@ -244,6 +244,53 @@ static void test_level_over_anatomy(void **state)
         }
 }
 
+/* A block of lines (the detector grouped corner text) splits into one band per line: three lines on black
+ * stacked 4 px apart give three bands that tile the block, each holding its line's rows; one line alone,
+ * a flat box and a box too short are not split. */
+static void test_line_bands(void **state)
+{
+    suite *s = *state;
+    const dvt_line *l3[3];
+    size_t k = 0;
+    for (size_t i = 0; i < s->lines.n && k < 3; i++)
+        if (!strcmp(s->lines.v[i].background, "black") && s->lines.v[i].size >= 10)
+            l3[k++] = &s->lines.v[i];
+    assert_int_equal(k, 3);
+    uint32_t w = 0, h = 8, y0[3];
+    for (k = 0; k < 3; k++) {
+        w = l3[k]->box.w + 8 > w ? l3[k]->box.w + 8 : w;
+        y0[k] = h - 4 + (k ? 4 : 0);
+        h += l3[k]->box.h + (k ? 4 : 0);
+    }
+    dv_gray8 g = {calloc((size_t)w * h, 1), w, h, (size_t)w * h};
+    assert_non_null(g.px);
+    for (k = 0; k < 3; k++)
+        for (uint32_t y = 0; y < l3[k]->box.h; y++)
+            memcpy(g.px + (size_t)(y0[k] + y) * w + 4,
+                   l3[k]->img.px + (size_t)(l3[k]->box.y + y) * l3[k]->img.width + l3[k]->box.x, l3[k]->box.w);
+    dv_box all = {0, 0, w, h}, band[8];
+    assert_int_equal(dv_ocr_line_bands(&g, &all, band, 8), 3);
+    assert_int_equal(band[0].y, 0);
+    assert_int_equal(band[2].y + band[2].h, h);
+    for (k = 0; k < 3; k++) {
+        assert_int_equal(band[k].x, 0);
+        assert_int_equal(band[k].w, w);
+        if (k)
+            assert_int_equal(band[k].y, band[k - 1].y + band[k - 1].h); /* they tile the block */
+        /* the line's ink rows lie inside its band (the line boxes are padded 3 px: ink from y0 + 3) */
+        assert_true(band[k].y <= y0[k] + 3);
+        assert_true(band[k].y + band[k].h >= y0[k] + l3[k]->box.h - 3);
+    }
+    assert_int_equal(dv_ocr_line_bands(&g, &all, band, 2), 0); /* more lines than room: not split */
+    dv_box one = {0, y0[1], w, l3[1]->box.h};
+    assert_int_equal(dv_ocr_line_bands(&g, &one, band, 8), 0);
+    memset(g.px, 0, (size_t)w * h);
+    assert_int_equal(dv_ocr_line_bands(&g, &all, band, 8), 0);
+    dv_box thin = {0, 0, w, 5};
+    assert_int_equal(dv_ocr_line_bands(&g, &thin, band, 8), 0);
+    free(g.px);
+}
+
 /* Two lines in one box (the detector merges the padded boxes of close lines): read as a block, both lines
  * come out (letters and digits within 2 edits of the two texts); read as one line (PSM 7) a two-line box
  * came out as noise. Pairs of lines on a black background, 12 px and larger, stacked 3 px apart. */
@@ -497,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_two_line_box),
         cmocka_unit_test(test_flipped_reading),
         cmocka_unit_test(test_level_over_anatomy),
+        cmocka_unit_test(test_line_bands),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_deadline_interrupts),
         cmocka_unit_test(test_missing_model),
