@@ -428,11 +428,13 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
         /* A sensitive block of several lines (the detector grouped corner text: an institution, a date,
          * `W 400 L 40`, `5 mm`): each line read alone, and the lines read as overlay vocabulary only
          * (dv_pixel_label_line, first reading) left uncovered — the whole block when no line alone is
-         * sensitive (the finding spanned lines). A line misread as something else stays covered. Held-out seed 4: 12
-         * labels covered with their block (docs/pixels.md). [test_ocr: test_line_bands;
+         * sensitive (the finding spanned lines). A line misread as something else stays covered. Seed 4:
+         * 12 labels were covered with their block (docs/pixels.md). [test_ocr: test_line_bands;
          * integration.test_textdetect_score] */
         dv_box band[BLOCK_LINES_MAX];
-        size_t nb = v == DV_PIXEL_SENSITIVE ? dv_ocr_line_bands(&w->gray, &w->lines.v[b], band, BLOCK_LINES_MAX) : 0;
+        size_t nb = 0;
+        if (v == DV_PIXEL_SENSITIVE)
+            nb = dv_ocr_line_bands(&w->gray, &w->lines.v[b], band, BLOCK_LINES_MAX);
         size_t first = w->parts.n;
         int any = 0;
         for (size_t k = 0; k < nb; k++) {
