@@ -63,6 +63,12 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
                       const char *utf8, size_t len, int ocr_conf, dv_pixel_verdict *verdict, dv_infotype *why,
                       dv_error *err);
 
+/* 1 when utf8[0, len) is made only of overlay vocabulary (labels, units, numbers of <= 4 digits, probe
+ * names; one word at least): what dv_pixel_classify keeps whatever the confidence unless the deny-list
+ * finds it. The stage leaves such a line of a sensitive block uncovered. [test_pixel_classify:
+ * test_vocabulary_stays] */
+int dv_pixel_label_line(const char *utf8, size_t len);
+
 /* One frame's lines decided together (the pixel stage, after reading each line): verdicts[i] is line i's
  * dv_pixel_verdict on entry and 1 (cover) or 0 (keep) on return. Covered: a SENSITIVE line; a piece of the
  * same text line as a sensitive one (the detector cut the line: same row, about as high, closer than its

@@ -132,7 +132,22 @@ int dv_ocr_read(dv_ocr *o, const dv_gray8 *g, const dv_box *box, uint32_t deadli
  * stage's second reading of a box the first did not find sensitive (a white label that starts on a black
  * bar and runs on over bright anatomy has a bright border: read as dark text, only the part on the bar
  * comes out). */
-typedef enum dv_ocr_prep { DV_OCR_PREP_STRETCH = 0, DV_OCR_PREP_FLIP = 1 } dv_ocr_prep;
+/* DV_OCR_PREP_LEVEL: the polarity the border says, the background levelled first (a white top-hat wider
+ * than a stroke: grey text running from a black corner over brighter anatomy, which the plain stretch takes
+ * for ink) — the stage's third reading of a box over a background that changes (dv_ocr_background_varies). */
+typedef enum dv_ocr_prep { DV_OCR_PREP_STRETCH = 0, DV_OCR_PREP_FLIP = 1, DV_OCR_PREP_LEVEL = 2 } dv_ocr_prep;
+/* 1 when the background of box in g changes within it: the levels of its border pixels spread over more
+ * than DV_OCR_VARIED_BORDER grey levels between their 10th and 90th percentiles (a line running from a black
+ * corner over anatomy), where DV_OCR_PREP_LEVEL can read what the plain stretch cannot. */
+#define DV_OCR_VARIED_BORDER 48
+int dv_ocr_background_varies(const dv_gray8 *g, const dv_box *box);
+/* The text lines of a box the detector made of several (a block of corner text: PHI and labels grouped):
+ * up to cap boxes (the box's width; together they tile it, so no ink falls outside them) for the bands of
+ * rows holding ink (pixels more than 48 grey levels from the border's median; a row counts with a sixth
+ * of the most inked row's ink), 3 rows at least, split at the middle of the gaps. 0 when the box holds
+ * fewer than two bands or more than cap (then it is not split). Lets the stage cover only a block's
+ * sensitive lines. [test_ocr: test_line_bands] */
+size_t dv_ocr_line_bands(const dv_gray8 *g, const dv_box *box, dv_box *out, size_t cap);
 /* dv_ocr_read with the preparation chosen. */
 int dv_ocr_read_prep(dv_ocr *o, const dv_gray8 *g, const dv_box *box, dv_ocr_prep prep, uint32_t deadline_ms,
                      char **utf8, size_t *len, dv_error *err);

@@ -48,6 +48,8 @@ static const char *const TESSDATA_DIRS[] = {
 #define OCR_MAX_SCALE 6.0
 /* Grey levels between a box's darkest and brightest pixel below which it holds no readable stroke. */
 #define OCR_MIN_CONTRAST 16
+/* Grey levels from the border's median that make a pixel count as ink when a box is split into lines. */
+#define OCR_BAND_CONTRAST 48
 /* A box larger than this (after scaling) is refused rather than recognised for seconds. */
 #define OCR_MAX_PIXELS (16u * 1024u * 1024u)
 
@@ -56,6 +58,8 @@ struct dv_ocr {
     ETEXT_DESC *monitor;
     uint8_t *buf; /* the prepared image of the current box */
     size_t cap;
+    uint8_t *lev; /* DV_OCR_PREP_LEVEL: the box levelled (bw x bh), then its opening's scratch */
+    size_t lev_cap;
     struct timespec start;
     uint32_t deadline_ms;
     int timed_out;
@@ -184,6 +188,7 @@ void dv_ocr_free(dv_ocr *o)
     if (o->monitor)
         TessMonitorDelete(o->monitor);
     free(o->buf);
+    free(o->lev);
     free(o);
 }
 
@@ -239,6 +244,178 @@ static int otsu(const uint32_t hist[256], uint64_t n)
     return t;
 }
 
+/* The two source samples *i0, *i1 (clamped to [0, n)) that output sample i of an upscale by s falls
+ * between, centre to centre; returns the weight of *i1. One helper for rows and columns alike. */
+static double bilinear_tap(uint32_t i, double s, uint32_t n, uint32_t *i0, uint32_t *i1)
+{
+    double f = (i + 0.5) / s - 0.5;
+    if (f < 0)
+        f = 0;
+    uint32_t a = (uint32_t)f;
+    if (a >= n)
+        a = n - 1;
+    *i0 = a;
+    *i1 = a + 1 < n ? a + 1 : a;
+    return f - a;
+}
+
+/* Running minimum (max_ = 0) or maximum (max_ = 1) over a window of 2r + 1 along one axis: n samples
+ * from in[0], in[step], ... into out (same stride). Naive: r and n are small (a text box). */
+static void run_extreme(const uint8_t *in, uint8_t *out, uint32_t n, size_t step, uint32_t r, int max_)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t a = i > r ? i - r : 0, b = i + r < n ? i + r : n - 1;
+        uint8_t m = in[(size_t)a * step];
+        for (uint32_t j = a + 1; j <= b; j++) {
+            uint8_t v = in[(size_t)j * step];
+            m = max_ ? (v > m ? v : m) : (v < m ? v : m);
+        }
+        out[(size_t)i * step] = m;
+    }
+}
+
+/* DV_OCR_PREP_LEVEL: the box with its background levelled, into o->lev (bw x bh, dark ink on white).
+ * With the text bright (text_bright), the white top-hat — each pixel minus the
+ * opening (the maximum of the minimum) over a square a little wider than a stroke — keeps the strokes and
+ * flattens whatever lies under them, so grey letters running from a black corner over brighter anatomy
+ * read as one line; the plain stretch takes that anatomy for ink (docs/pixels.md "REDACT_SENSITIVE_TEXT
+ * end to end"). The result is stretched so its brightest 2 % is ink. [test_ocr: test_level_over_anatomy] */
+static int level(dv_ocr *o, const uint8_t *src, size_t stride, uint32_t bw, uint32_t bh, int text_bright,
+                 dv_error *err)
+{
+    size_t n = (size_t)bw * bh;
+    if (n > OCR_MAX_PIXELS / 3)
+        return dv_fail(err, DV_ERR_LIMIT, "OCR box %ux%u too large to level", bw, bh);
+    if (3 * n > o->lev_cap) {
+        uint8_t *nb = realloc(o->lev, 3 * n);
+        if (!nb)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory for an OCR box of %ux%u", bw, bh);
+        o->lev = nb;
+        o->lev_cap = 3 * n;
+    }
+    uint8_t *u = o->lev + n, *t = o->lev + 2 * n, *out = o->lev;
+    for (uint32_t y = 0; y < bh; y++)
+        for (uint32_t x = 0; x < bw; x++) {
+            uint8_t v = src[(size_t)y * stride + x];
+            u[(size_t)y * bw + x] = text_bright ? v : (uint8_t)(255 - v);
+        }
+    /* a stroke is at most ~1/5 of the line's height; the detector pads a line by a quarter of it */
+    uint32_t r = bh / 8 < 2 ? 2 : bh / 8 > 8 ? 8 : bh / 8;
+    for (uint32_t y = 0; y < bh; y++) /* erode: rows, then columns */
+        run_extreme(u + (size_t)y * bw, t + (size_t)y * bw, bw, 1, r, 0);
+    for (uint32_t x = 0; x < bw; x++)
+        run_extreme(t + x, out + x, bh, bw, r, 0);
+    for (uint32_t y = 0; y < bh; y++) /* dilate */
+        run_extreme(out + (size_t)y * bw, t + (size_t)y * bw, bw, 1, r, 1);
+    for (uint32_t x = 0; x < bw; x++)
+        run_extreme(t + x, out + x, bh, bw, r, 1);
+    uint32_t hist[256] = {0};
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (uint8_t)(u[i] - out[i]); /* the opening never exceeds the pixel */
+        hist[out[i]]++;
+    }
+    int top = 255;
+    for (size_t acc = 0; top > 0; top--) {
+        acc += hist[top];
+        if (acc * 50 > n)
+            break;
+    }
+    if (top < 16)
+        top = 16;
+    for (size_t i = 0; i < n; i++) {
+        int v = out[i] >= top ? 255 : out[i] * 255 / top;
+        out[i] = (uint8_t)(255 - v);
+    }
+    return 0;
+}
+
+int dv_ocr_background_varies(const dv_gray8 *g, const dv_box *b)
+{
+    if (!g || !g->px || !b || b->w < 2 || b->h < 2 || b->x >= g->width || b->y >= g->height ||
+        b->w > g->width - b->x || b->h > g->height - b->y)
+        return 0;
+    uint32_t hist[256] = {0};
+    uint64_t n = 0;
+    for (uint32_t x = 0; x < b->w; x++, n += 2) {
+        hist[g->px[(size_t)b->y * g->width + b->x + x]]++;
+        hist[g->px[(size_t)(b->y + b->h - 1) * g->width + b->x + x]]++;
+    }
+    for (uint32_t y = 0; y < b->h; y++, n += 2) {
+        hist[g->px[(size_t)(b->y + y) * g->width + b->x]]++;
+        hist[g->px[(size_t)(b->y + y) * g->width + b->x + b->w - 1]]++;
+    }
+    int p10 = -1, p90 = -1;
+    uint64_t acc = 0;
+    for (int i = 0; i < 256; i++) {
+        acc += hist[i];
+        if (p10 < 0 && acc * 10 >= n)
+            p10 = i;
+        if (p90 < 0 && acc * 10 >= n * 9)
+            p90 = i;
+    }
+    return p90 - p10 > DV_OCR_VARIED_BORDER;
+}
+
+size_t dv_ocr_line_bands(const dv_gray8 *g, const dv_box *b, dv_box *out, size_t cap)
+{
+    if (!g || !g->px || !b || !out || cap < 2 || b->w < 2 || b->h < 8 || b->x >= g->width || b->y >= g->height ||
+        b->w > g->width - b->x || b->h > g->height - b->y || b->h > 4096)
+        return 0;
+    /* the background: the median of the border */
+    uint32_t hist[256] = {0};
+    uint64_t nb = 0;
+    for (uint32_t x = 0; x < b->w; x++, nb += 2) {
+        hist[g->px[(size_t)b->y * g->width + b->x + x]]++;
+        hist[g->px[(size_t)(b->y + b->h - 1) * g->width + b->x + x]]++;
+    }
+    for (uint32_t y = 0; y < b->h; y++, nb += 2) {
+        hist[g->px[(size_t)(b->y + y) * g->width + b->x]]++;
+        hist[g->px[(size_t)(b->y + y) * g->width + b->x + b->w - 1]]++;
+    }
+    int bg = 0;
+    for (uint64_t acc = 0; bg < 255; bg++) {
+        acc += hist[bg];
+        if (acc * 2 >= nb)
+            break;
+    }
+    uint32_t rows[4096], row_max = 0;
+    for (uint32_t y = 0; y < b->h; y++) {
+        const uint8_t *row = g->px + (size_t)(b->y + y) * g->width + b->x;
+        uint32_t k = 0;
+        for (uint32_t x = 0; x < b->w; x++)
+            k += abs((int)row[x] - bg) > OCR_BAND_CONTRAST;
+        rows[y] = k;
+        row_max = k > row_max ? k : row_max;
+    }
+    uint32_t row_min = row_max / 6 > 2 ? row_max / 6 : 2;
+    /* bands of >= 3 inked rows: [top, bottom) */
+    uint32_t top[2 * 16], bot[2 * 16];
+    size_t n = 0;
+    for (uint32_t y = 0, run = 0; y <= b->h; y++) {
+        if (y < b->h && rows[y] >= row_min) {
+            run++;
+            continue;
+        }
+        if (run >= 3) {
+            if (n == sizeof top / sizeof *top || n == cap)
+                return 0; /* too many to be lines of text: not split */
+            top[n] = y - run;
+            bot[n] = y;
+            n++;
+        }
+        run = 0;
+    }
+    if (n < 2)
+        return 0;
+    /* each band down to the middle of the gap to the next: the bands tile the box, no ink is left out */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t y0 = i == 0 ? 0 : (bot[i - 1] + top[i]) / 2;
+        uint32_t y1 = i + 1 == n ? b->h : (bot[i] + top[i + 1]) / 2;
+        out[i] = (dv_box){b->x, b->y + y0, b->w, y1 - y0};
+    }
+    return n;
+}
+
 /* Crop, orient (dark text on light), stretch, upscale and pad box of g into o->buf. prep DV_OCR_PREP_FLIP
  * takes the polarity opposite to the one the box's border says (dv_redact.h). */
 static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, dv_ocr_prep prep, uint32_t *pw, uint32_t *ph,
@@ -292,6 +469,20 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, dv_ocr_prep pr
         invert = !invert;
     const uint8_t *src = g->px + (size_t)b->y * g->width + b->x;
     size_t stride = g->width;
+    if (prep == DV_OCR_PREP_LEVEL) {
+        /* bright text always: the border of a line running from black over anatomy says either polarity
+         * (the plain readings try both); dark print over anatomy is left to them (a further reading that
+         * finds nothing changes nothing) */
+        if (level(o, src, stride, bw, bh, 1, err) != 0)
+            return -1;
+        src = o->lev;
+        stride = bw;
+        memset(hist, 0, sizeof hist);
+        for (size_t i = 0; i < (size_t)bw * bh; i++)
+            hist[src[i]]++;
+        invert = 0; /* levelled: dark ink on white paper */
+        bgv = 255;
+    }
     /* In "ink dark" terms: the darkest 2 % of the box is ink (0), the background and anything lighter
      * (a halo, an outline, lighter noise) is paper (255), so faint grey text reads like black. */
     uint64_t cut = n / 50, acc = 0;
@@ -321,15 +512,30 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, dv_ocr_prep pr
      * decision may keep (measured: the institution + date block of a secondary capture was kept on 4 of 6
      * cine frames; score_textdetect --mode sensitive). Such a box is scaled by its tallest band. */
     *multi = bh > 64 && bh * 2 > bw;
+    /* A row is inked when it holds at least an eighth of the most inked row's ink pixels (and 2): over
+     * noisy anatomy (the 256x256 MR's institution and date lines, 9-12 px, grouped into one box 32 px high)
+     * the noise puts a few ink-dark pixels in every row, so "any 2 pixels" found one band, the box was
+     * read as one line scaled by its whole height and the 9-px text came out as noise. With the levelled
+     * reading, held-out seed 4's MR files went from 64 to 73 PHI boxes of 78 with this (score_textdetect
+     * --mode sensitive; docs/pixels.md "REDACT_SENSITIVE_TEXT end to end"). [test_ocr: test_two_line_box] */
+    uint32_t row_max = 0;
+    for (uint32_t y = 0; y < bh; y++) {
+        const uint8_t *row = src + (size_t)y * stride;
+        uint32_t k = 0;
+        for (uint32_t x = 0; x < bw; x++)
+            k += lut[row[x]] < 128;
+        row_max = k > row_max ? k : row_max;
+    }
+    uint32_t row_min = row_max / 8 > 2 ? row_max / 8 : 2;
     uint32_t bands = 0, band_max = 0, run = 0;
     for (uint32_t y = 0; y <= bh; y++) {
         uint32_t inked = 0;
         if (y < bh) {
             const uint8_t *row = src + (size_t)y * stride;
-            for (uint32_t x = 0; x < bw && inked < 2; x++)
+            for (uint32_t x = 0; x < bw && inked < row_min; x++)
                 inked += lut[row[x]] < 128;
         }
-        if (inked >= 2) {
+        if (inked >= row_min) {
             run++;
             continue;
         }
@@ -367,26 +573,14 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, dv_ocr_prep pr
     memset(o->buf, lut[bgv], need);
     /* Bilinear upscale: smooth edges give the LSTM the anti-aliased strokes it was trained on. */
     for (uint32_t y = 0; y < sh; y++) {
-        double fy = (y + 0.5) / s - 0.5;
-        if (fy < 0)
-            fy = 0;
-        uint32_t y0 = (uint32_t)fy;
-        if (y0 >= bh)
-            y0 = bh - 1;
-        uint32_t y1 = y0 + 1 < bh ? y0 + 1 : y0;
-        double wy = fy - y0;
+        uint32_t y0, y1;
+        double wy = bilinear_tap(y, s, bh, &y0, &y1);
         const uint8_t *r0 = src + (size_t)y0 * stride;
         const uint8_t *r1 = src + (size_t)y1 * stride;
         uint8_t *out = o->buf + (size_t)(y + pad) * W + pad;
         for (uint32_t x = 0; x < sw; x++) {
-            double fx = (x + 0.5) / s - 0.5;
-            if (fx < 0)
-                fx = 0;
-            uint32_t x0 = (uint32_t)fx;
-            if (x0 >= bw)
-                x0 = bw - 1;
-            uint32_t x1 = x0 + 1 < bw ? x0 + 1 : x0;
-            double wx = fx - x0;
+            uint32_t x0, x1;
+            double wx = bilinear_tap(x, s, bw, &x0, &x1);
             double v = (1 - wy) * ((1 - wx) * lut[r0[x0]] + wx * lut[r0[x1]]) +
                        wy * ((1 - wx) * lut[r1[x0]] + wx * lut[r1[x1]]);
             out[x] = (uint8_t)(v + 0.5);

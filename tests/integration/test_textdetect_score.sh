@@ -25,9 +25,10 @@ fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 "$SCORER" --name presidio --min-recall 0.99 --max-empty-area 0.01 "$DATA/presidio" || fail "presidio below its floors"
 # REDACT_SENSITIVE_TEXT end to end (the pixel stage: detected boxes, OCR, the sensitive-box decision, painting):
 # PHI boxes >= 95 % of their ink covered, non-PHI boxes intact (<= 5 % covered). Floors near what it reaches
-# (wp-pixsens: 0.979 / 0.947, i.e. 93/95 and 89/94; a margin of one box (PHI) and two (intact); issue 11 targets:
-# 0.98 / 0.85; docs/pixels.md "REDACT_SENSITIVE_TEXT end to end").
-"$SCORER" --mode sensitive --name sensitive-generator-seed2-small --min-phi-recall 0.965 --min-intact 0.92 \
+# (wp-pixsens2: 0.989 / 0.936, i.e. 94/95 and 88/94; a margin of one box (PHI: 93/95 = 0.979 passes) and two
+# (intact: 86/94 = 0.915 fails); wp-pixsens reached 0.979 / 0.947; issue 11 targets: 0.98 / 0.85;
+# docs/pixels.md "REDACT_SENSITIVE_TEXT end to end").
+"$SCORER" --mode sensitive --name sensitive-generator-seed2-small --min-phi-recall 0.975 --min-intact 0.92 \
     --max-empty-area 0.01 "$T/gen" || fail "REDACT_SENSITIVE_TEXT on the generator set below its floors"
 "$SCORER" --mode sensitive --name sensitive-presidio --min-phi-recall 0.99 "$DATA/presidio" ||
     fail "REDACT_SENSITIVE_TEXT on presidio below its floor"

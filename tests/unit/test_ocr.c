@@ -172,6 +172,125 @@ static void test_flipped_reading(void **state)
     assert_true(flip_ok > first_ok);
 }
 
+/* Small grey or white text running from a black corner over noisy mid-grey anatomy (the 256x256 MR's
+ * institution and date lines, held-out generator seed 4): the plain stretch takes the anatomy for ink
+ * and both polarities read noise; the levelled reading (DV_OCR_PREP_LEVEL, the pixel stage's third
+ * reading of a box whose background varies) reads the letters. Lines on black, 10-20 px, white or grey:
+ * their background right of the first 35 % of the box turned to 150-190 noise, except the dark pixels next
+ * to a stroke (the outline or the antialiasing, which stay dark over anatomy as on the generator's MR). */
+static int near_ink(const dv_gray8 *g, uint32_t x, uint32_t y)
+{
+    for (uint32_t v = y ? y - 1 : 0; v <= y + 1 && v < g->height; v++)
+        for (uint32_t u = x ? x - 1 : 0; u <= x + 1 && u < g->width; u++)
+            if (g->px[(size_t)v * g->width + u] >= 100)
+                return 1;
+    return 0;
+}
+
+static void test_level_over_anatomy(void **state)
+{
+    suite *s = *state;
+    unsigned n = 0, level_ok = 0, plain_ok = 0, varies = 0;
+    uint32_t rng = 12345;
+    for (size_t i = 0; i < s->lines.n && n < 10; i++) {
+        const dvt_line *l = &s->lines.v[i];
+        if (!l->phi || l->size > 20 || strcmp(l->background, "black") ||
+            (strncmp(l->colour, "grey", 4) && strncmp(l->colour, "white", 5)))
+            continue;
+        n++;
+        dv_gray8 g = l->img;
+        g.px = malloc((size_t)g.width * g.height);
+        assert_non_null(g.px);
+        memcpy(g.px, l->img.px, (size_t)g.width * g.height);
+        uint32_t x0 = l->box.x + l->box.w * 7 / 20;
+        for (uint32_t y = 0; y < g.height; y++)
+            for (uint32_t x = x0; x < g.width; x++)
+                if (l->img.px[(size_t)y * g.width + x] < 100 && !near_ink(&l->img, x, y)) {
+                    rng = rng * 1103515245u + 12345u;
+                    g.px[(size_t)y * g.width + x] = (uint8_t)(150 + (rng >> 16) % 41);
+                }
+        varies += dv_ocr_background_varies(&g, &l->box);
+        char want[256], got[256];
+        dvt_fold_alnum(l->text, want, sizeof want);
+        int plain = 0;
+        for (int prep = 0; prep < 3; prep++) {
+            dv_error err = {0};
+            char *t = NULL;
+            size_t len = 0;
+            dv_ocr_prep p = prep == 0 ? DV_OCR_PREP_STRETCH : prep == 1 ? DV_OCR_PREP_FLIP : DV_OCR_PREP_LEVEL;
+            assert_int_equal(dv_ocr_read_prep(s->ocr, &g, &l->box, p, 0, &t, &len, &err), 0);
+            dvt_fold_alnum(t, got, sizeof got);
+            int ok = dvt_edit_distance(want, got) <= 2;
+            if (prep < 2)
+                plain |= ok;
+            else
+                level_ok += ok;
+            free(t);
+        }
+        plain_ok += plain;
+        free(g.px);
+    }
+    fprintf(stderr, "over anatomy: %u lines, background varies %u, plain readings %u, levelled %u within 2 edits\n",
+            n, varies, plain_ok, level_ok);
+    assert_true(n >= 4);
+    assert_int_equal(varies, n);
+    assert_true(level_ok * 10 >= n * 6);
+    assert_true(level_ok > plain_ok);
+    /* a box on a flat background does not vary */
+    for (size_t i = 0; i < s->lines.n; i++)
+        if (!strcmp(s->lines.v[i].background, "black")) {
+            assert_int_equal(dv_ocr_background_varies(&s->lines.v[i].img, &s->lines.v[i].box), 0);
+            break;
+        }
+}
+
+/* A block of lines (the detector grouped corner text) splits into one band per line: three lines on black
+ * stacked 4 px apart give three bands that tile the block, each holding its line's rows; one line alone,
+ * a flat box and a box too short are not split. */
+static void test_line_bands(void **state)
+{
+    suite *s = *state;
+    const dvt_line *l3[3];
+    size_t k = 0;
+    for (size_t i = 0; i < s->lines.n && k < 3; i++)
+        if (!strcmp(s->lines.v[i].background, "black") && s->lines.v[i].size >= 10)
+            l3[k++] = &s->lines.v[i];
+    assert_int_equal(k, 3);
+    uint32_t w = 0, h = 8, y0[3];
+    for (k = 0; k < 3; k++) {
+        w = l3[k]->box.w + 8 > w ? l3[k]->box.w + 8 : w;
+        y0[k] = h - 4 + (k ? 4 : 0);
+        h += l3[k]->box.h + (k ? 4 : 0);
+    }
+    dv_gray8 g = {calloc((size_t)w * h, 1), w, h, (size_t)w * h};
+    assert_non_null(g.px);
+    for (k = 0; k < 3; k++)
+        for (uint32_t y = 0; y < l3[k]->box.h; y++)
+            memcpy(g.px + (size_t)(y0[k] + y) * w + 4,
+                   l3[k]->img.px + (size_t)(l3[k]->box.y + y) * l3[k]->img.width + l3[k]->box.x, l3[k]->box.w);
+    dv_box all = {0, 0, w, h}, band[8];
+    assert_int_equal(dv_ocr_line_bands(&g, &all, band, 8), 3);
+    assert_int_equal(band[0].y, 0);
+    assert_int_equal(band[2].y + band[2].h, h);
+    for (k = 0; k < 3; k++) {
+        assert_int_equal(band[k].x, 0);
+        assert_int_equal(band[k].w, w);
+        if (k)
+            assert_int_equal(band[k].y, band[k - 1].y + band[k - 1].h); /* they tile the block */
+        /* the line's ink rows lie inside its band (the line boxes are padded 3 px: ink from y0 + 3) */
+        assert_true(band[k].y <= y0[k] + 3);
+        assert_true(band[k].y + band[k].h >= y0[k] + l3[k]->box.h - 3);
+    }
+    assert_int_equal(dv_ocr_line_bands(&g, &all, band, 2), 0); /* more lines than room: not split */
+    dv_box one = {0, y0[1], w, l3[1]->box.h};
+    assert_int_equal(dv_ocr_line_bands(&g, &one, band, 8), 0);
+    memset(g.px, 0, (size_t)w * h);
+    assert_int_equal(dv_ocr_line_bands(&g, &all, band, 8), 0);
+    dv_box thin = {0, 0, w, 5};
+    assert_int_equal(dv_ocr_line_bands(&g, &thin, band, 8), 0);
+    free(g.px);
+}
+
 /* Two lines in one box (the detector merges the padded boxes of close lines): read as a block, both lines
  * come out (letters and digits within 2 edits of the two texts); read as one line (PSM 7) a two-line box
  * came out as noise. Pairs of lines on a black background, 12 px and larger, stacked 3 px apart. */
@@ -424,6 +543,8 @@ int main(void)
         cmocka_unit_test(test_reads_names_ids_dates),
         cmocka_unit_test(test_two_line_box),
         cmocka_unit_test(test_flipped_reading),
+        cmocka_unit_test(test_level_over_anatomy),
+        cmocka_unit_test(test_line_bands),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_deadline_interrupts),
         cmocka_unit_test(test_missing_model),
