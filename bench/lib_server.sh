@@ -5,11 +5,11 @@
 
 # dv_server_start [WRAPPER...]: the server (under a tool such as valgrind or strace when given: SRV_PID is then
 # the tool's process, which execs in place or stays the parent), on port 0 (the kernel picks a free one,
-# printed in the server's "listening" log line), over a fresh $W/data.
+# printed in the server's "listening" log line), over a fresh $W/data; OP_WORKERS, when set, is its --op-workers.
 dv_server_start() {
   rm -rf "$W/data"
   "$@" "$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --workers "${WORKERS:-8}" --max-connections 512 \
-    2>"$W/server.log" &
+    ${OP_WORKERS:+--op-workers "$OP_WORKERS"} 2>"$W/server.log" &
   SRV_PID=$!
   local _
   for _ in $(seq 600); do grep -q '"event":"listening"' "$W/server.log" 2>/dev/null && break; sleep 0.1; done
