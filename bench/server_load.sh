@@ -66,39 +66,23 @@ find "$CT" -type f -print0 | xargs -0 cat > /dev/null   # page cache warm for bo
 # bench"). Printed beside it: the CLI until it exits (its outputs then only in the page cache: with 23 GB of
 # RAM and dirty_ratio 20 it never waits for the disk, and the same files gave 3,272 and 1,207 inst/s minutes
 # apart) and the CLI with --fsync (one fsync per output and its directory). A `sync` before each timed run
-# so no run pays the writeback of the phase before it.
+# so no run pays the writeback of the phase before it (dv_cli_run, bench/lib_server.sh).
 head -c 32 /dev/urandom > "$W/key"; chmod 600 "$W/key"; echo '{}' > "$W/config.json"
-TIMEFORMAT='%U %S'
-# cli_run [OPTION...]: one CLI run over the CT files into $W/cli-out (removed after); prints "EXIT DISK CPU_MS":
-# the seconds until it exits, the seconds until its outputs are on disk, its user+sys ms per instance.
-cli_run() {
-  local t0 t1 t2
-  rm -rf "$W/cli-out"
-  sync
-  t0=$(date +%s.%N)
-  { time "$BIN" deidentify --config "$W/config.json" --key-file "$W/key" --jobs 2 --quiet "$@" "$CT" "$W/cli-out" \
-      2>"$W/cli.err"; } 2>"$W/cli.time"
-  t1=$(date +%s.%N)
-  sync -f "$W/cli-out"
-  t2=$(date +%s.%N)
-  rm -rf "$W/cli-out"
-  awk -v a="$t0" -v b="$t1" -v c="$t2" -v n="$N_CT" '{printf "%.4f %.4f %.3f\n", b - a, c - a, ($1 + $2) * 1000 / n}' \
-    "$W/cli.time"
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 rate() { echo "scale=1; $N_CT / $1" | bc; }
 CLI_EXIT_S=(); CLI_DISK_S=(); CLI_CPU=(); CLI_FSYNC_S=(); CLI_FSYNC_CPU=()
 for _ in $(seq "$CLI_RUNS"); do
-  read -r e d c < <(cli_run)
+  read -r e d c < <(dv_cli_run "$CT" "$N_CT" || true)
+  [ -n "${c:-}" ] || { echo "server_load.sh: the CLI reference run failed ($W/cli.err)" >&2; exit 1; }
   CLI_EXIT_S+=("$e"); CLI_DISK_S+=("$d"); CLI_CPU+=("$c")
-  read -r e d c < <(cli_run --fsync)
+  read -r e d c < <(dv_cli_run "$CT" "$N_CT" --fsync || true)
+  [ -n "${c:-}" ] || { echo "server_load.sh: the CLI --fsync run failed ($W/cli.err)" >&2; exit 1; }
   CLI_FSYNC_S+=("$e"); CLI_FSYNC_CPU+=("$c")
 done
-CLI_RATE=$(rate "$(median "${CLI_DISK_S[@]}")")       # the reference of the verdicts
-CLI_EXIT_RATE=$(rate "$(median "${CLI_EXIT_S[@]}")")
-CLI_FSYNC_RATE=$(rate "$(median "${CLI_FSYNC_S[@]}")")
-CLI_CPU_MS=$(median "${CLI_CPU[@]}")
-CLI_FSYNC_CPU_MS=$(median "${CLI_FSYNC_CPU[@]}")
+CLI_RATE=$(rate "$(dv_median "${CLI_DISK_S[@]}")")       # the reference of the verdicts
+CLI_EXIT_RATE=$(rate "$(dv_median "${CLI_EXIT_S[@]}")")
+CLI_FSYNC_RATE=$(rate "$(dv_median "${CLI_FSYNC_S[@]}")")
+CLI_CPU_MS=$(dv_median "${CLI_CPU[@]}")
+CLI_FSYNC_CPU_MS=$(dv_median "${CLI_FSYNC_CPU[@]}")
 runs() { local r= x; for x in "$@"; do r="$r${r:+, }$(rate "$x")"; done; echo "$r"; }
 echo "-- CLI runs (inst/s): until on disk $(runs "${CLI_DISK_S[@]}"); until exit $(runs "${CLI_EXIT_S[@]}"); --fsync $(runs "${CLI_FSYNC_S[@]}")"
 
