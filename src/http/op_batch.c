@@ -12,7 +12,7 @@
  * The crash guarantee is unchanged: an item is finished only after its output is durable, so a crash before
  * step 3 leaves the items pending; redone at resume, each finds its own output stored with the same bytes
  * (a duplicate with same_blob) and is counted once. [test_server_ops.py "kill -9"]
- * bench/RESULTS.md "De-identify operation" and "Operation pipeline" have the figures. */
+ * bench/RESULTS.md "De-identify operation" and "Equal durability" have the figures. */
 #include <stdlib.h>
 
 #include "http/op_internal.h"

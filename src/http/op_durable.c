@@ -1,7 +1,7 @@
 /* The durability stage of de-identify operations: one thread per server (the committer) makes the chunks'
  * outputs durable while the pool threads keep de-identifying. Why a file: before, the pool thread that
  * computed a chunk also waited for its syncfs, directory fsync and index commits, so with one pool thread per
- * CPU a CPU idled during every wait (bench/RESULTS.md "Operation pipeline"). Now a chunk job hands its staged
+ * CPU a CPU idled during every wait (bench/RESULTS.md "Equal durability"). Now a chunk job hands its staged
  * outputs over (dvh_op_durable_submit) and takes its next chunk; the committer takes every chunk handed over
  * since its last round, makes all their files durable with ONE syncfs (dvs_blob_sync_many), then per chunk
  * names and indexes them (one group commit) and finishes the items (op_batch.c dvh_op_batch_finish).
