@@ -5,11 +5,11 @@
 
 # dv_server_start [WRAPPER...]: the server (under a tool such as valgrind or strace when given: SRV_PID is then
 # the tool's process, which execs in place or stays the parent), on port 0 (the kernel picks a free one,
-# printed in the server's "listening" log line), over a fresh $W/data.
+# printed in the server's "listening" log line), over a fresh $W/data; OP_WORKERS, when set, is its --op-workers.
 dv_server_start() {
   rm -rf "$W/data"
   "$@" "$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --workers "${WORKERS:-8}" --max-connections 512 \
-    2>"$W/server.log" &
+    ${OP_WORKERS:+--op-workers "$OP_WORKERS"} 2>"$W/server.log" &
   SRV_PID=$!
   local _
   for _ in $(seq 600); do grep -q '"event":"listening"' "$W/server.log" 2>/dev/null && break; sleep 0.1; done
@@ -54,3 +54,28 @@ dv_load_client_path() {
   [ -x "$c" ] || { echo "lib_server.sh: no $c (make build)" >&2; return 1; }
   echo "$c"
 }
+
+# dv_cli_run SRC N [OPTION...]: one run of the CLI reference, `deidentify --config $W/config.json --key-file
+# $W/key --jobs 2` over the N files of SRC into $W/cli-out (removed after); prints "EXIT DISK CPU_MS": the
+# seconds until the CLI exits, the seconds until its outputs are on disk (the run plus `sync -f` of the
+# output's file system right after it exits, timed together: the durability a STOW's 200 promises), and its
+# user+sys ms per instance. A `sync` first: the writeback of what ran before is not this run's.
+# (docs/decisions.md "CLI reference of the server bench")
+dv_cli_run() {
+  local src=$1 n=$2 t0 t1 t2
+  shift 2
+  rm -rf "$W/cli-out"
+  sync
+  t0=$(date +%s.%N)
+  /usr/bin/time -f '%U %S' -o "$W/cli.time" "$BIN" deidentify --config "$W/config.json" --key-file "$W/key" \
+    --jobs 2 --quiet "$@" "$src" "$W/cli-out" 2>"$W/cli.err"
+  t1=$(date +%s.%N)
+  sync -f "$W/cli-out"
+  t2=$(date +%s.%N)
+  rm -rf "$W/cli-out"
+  awk -v a="$t0" -v b="$t1" -v c="$t2" -v n="$n" '{printf "%.4f %.4f %.3f\n", b - a, c - a, ($1 + $2) * 1000 / n}' \
+    "$W/cli.time"
+}
+
+# dv_median X...: the median of the numbers (the middle one; the upper middle of an even count).
+dv_median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int(NR / 2) + 1]}'; }

@@ -85,7 +85,7 @@ static void finalise(dvh_op_ctx *c)
     if (atomic_load(&c->cancel)) {
         dvh_op_finish_error(c, 1, "CANCELLED", "Operation cancelled: instances already stored stay, the rest stays pending");
     } else if (atomic_load(&c->incomplete)) {
-        dvh_op_log(o, dvj_pool_stopping(o->pool) ? "operation checkpointed" : "operation interrupted", c->id);
+        dvh_op_log(o, atomic_load(&o->stopping) ? "operation checkpointed" : "operation interrupted", c->id);
     } else if (c->kind == DVH_OP_RECORDED) {
         finish(c, c->result);
     } else {
@@ -116,5 +116,5 @@ void dvh_op_release(dvh_op_ctx *c)
 int dvh_op_run_cancelled(void *user)
 {
     dvh_op_ctx *c = user;
-    return atomic_load(&c->cancel) || dvj_pool_stopping(c->ops->pool);
+    return atomic_load(&c->cancel) || atomic_load(&c->ops->stopping);
 }

@@ -48,9 +48,13 @@ typedef struct dvh_op_ctx {
     struct dvh_op_ctx *next; /* in ops->running */
 } dvh_op_ctx;
 
+typedef struct dvh_op_durable dvh_op_durable;
+
 struct dvh_ops {
     dvh_server *srv;
     dvj_pool *pool;
+    dvh_op_durable *durable; /* op_durable.c: makes the chunks' outputs durable off the pool's threads */
+    atomic_int stopping;     /* dvh_ops_stop began (read instead of the pool, which may be gone by then) */
     dv_budget *budget;
     dv_limits lim;
     pthread_mutex_t mu;
@@ -106,12 +110,28 @@ int dvh_op_item_import(dvh_op_ctx *c, dvh_putter *put, uint8_t *buf, const dvs_o
                        const char **cls);
 int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *state, const char **cls);
 
-/* --- op_batch.c: one durability point for a chunk's de-identified outputs --- */
-/* Store st[0..n) (staged by dvh_op_item_deidentify): one syncfs for every file, one group commit for every
- * row (put_batch.c), then each one's state and class; boxes saved for the stored ones; every st[i] is
- * emptied (pp NULL, boxes freed). Finishing the items in the index is the caller's, after this returns: an
- * item is finished only once its output is durable. [test_server_ops.py "kill -9"] */
-void dvh_op_batch_store(dvh_op_ctx *c, dvh_op_staged *st, size_t n, int *states, const char **classes);
+/* --- op_batch.c: one durability point for de-identified outputs --- */
+/* One syncfs for the files of st[0..n) (staged by dvh_op_item_deidentify; at most DVH_OP_CHUNK): 0, or -1
+ * when it failed (nothing marked durable: dvh_op_batch_finish then fsyncs each file). */
+int dvh_op_batch_sync(dvh_op_staged *st, size_t n);
+/* Store st[0..n) (n <= DVH_OP_CHUNK) after dvh_op_batch_sync: one group commit for every row (put_batch.c),
+ * each one's state and class, boxes saved for the stored ones, then the items finished in the index (one
+ * transaction where the backend has op_items_finish; an index failure marks c incomplete); every st[i] is
+ * emptied (pp NULL, boxes freed), st itself stays the caller's. An item is finished only once its output
+ * is durable. [test_server_ops.py "kill -9"] */
+void dvh_op_batch_finish(dvh_op_ctx *c, dvh_op_staged *st, size_t n);
+
+/* --- op_durable.c: the durability stage (one committer thread per server) --- */
+/* Start it; max: chunks that may wait for it (a submit waits for room beyond). NULL with err. */
+dvh_op_durable *dvh_op_durable_start(size_t max, dv_error *err);
+/* Hand over staged[0..n) of operation c (a chunk job's, malloc'd: the stage frees it; n <= DVH_OP_CHUNK):
+ * it takes a reference on c, makes the outputs durable with those handed over meanwhile (one syncfs),
+ * stores them and finishes their items (dvh_op_batch_finish), then releases c. Waits while the stage is
+ * full. Thread-safe. */
+void dvh_op_durable_submit(dvh_op_durable *d, dvh_op_ctx *c, dvh_op_staged *staged, size_t n);
+/* Store and finish everything handed over, end the thread, free d (NULL: no-op). Call after the pool's
+ * shutdown: no submit may come after. */
+void dvh_op_durable_stop(dvh_op_durable *d);
 
 /* --- op_put_outcome.c: a put's answer for a work item --- */
 /* 1 when the instance counts as stored: stored now, or our own output stored before a crash (same bytes). */

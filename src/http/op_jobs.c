@@ -2,7 +2,8 @@
  * and the dataset key for a de-identification), plans its items when that was not finished, then queues
  * chunk jobs of DVH_OP_CHUNK items each (by seq range) so one operation spreads over every pool thread. A
  * chunk job claims its pending items from the index, runs each (op_item_*.c) and marks it finished; a
- * de-identified output is stored with the rest of its chunk first (op_batch.c: one durability point).
+ * de-identified output is handed with the rest of its chunk to the durability stage (op_durable.c), which
+ * stores it and finishes its item once it is durable.
  * Why a file: how work is claimed and iterated, apart from what one item does. */
 #include <stdlib.h>
 #include <string.h>
@@ -73,24 +74,12 @@ static void chunk_run(dvj_pool *pool, void *arg)
         if (ix->ops->op_item_finish(ix, c->id, items[i].seq, state, state == DVS_ITEM_FAILED ? cls : NULL, &err) < 0)
             atomic_store(&c->incomplete, 1);
     }
-    /* Also after a cancel or a stop: what was written is stored and counted (it is done work). */
+    /* Also after a cancel or a stop: what was written is stored and counted (it is done work). The
+     * durability stage takes the staged outputs (and frees them) and finishes their items once they are
+     * durable, while this thread takes its next chunk (op_durable.c). */
     if (nstaged) {
-        int states[DVH_OP_CHUNK];
-        const char *classes[DVH_OP_CHUNK];
-        int64_t seqs[DVH_OP_CHUNK];
-        int rcs[DVH_OP_CHUNK];
-        dvh_op_batch_store(c, staged, nstaged, states, classes);
-        for (size_t k = 0; k < nstaged; k++)
-            seqs[k] = staged[k].seq;
-        /* One index transaction for the chunk where the backend has it, else one per item. */
-        if (ix->ops->op_items_finish) {
-            if (ix->ops->op_items_finish(ix, c->id, nstaged, seqs, states, classes, rcs, &err) < 0)
-                atomic_store(&c->incomplete, 1);
-        } else {
-            for (size_t k = 0; k < nstaged; k++)
-                if (ix->ops->op_item_finish(ix, c->id, seqs[k], states[k], classes[k], &err) < 0)
-                    atomic_store(&c->incomplete, 1);
-        }
+        dvh_op_durable_submit(c->ops->durable, c, staged, nstaged);
+        staged = NULL;
     }
     free(staged);
     free(buf);

@@ -6,7 +6,8 @@
  *   planning is dropped and redone), then queues "chunk" jobs of DVH_OP_CHUNK items each (by seq range), so the
  *   instances of one operation spread over every pool thread;
  * - a chunk takes its pending items from the index, processes each (de-identify through dv_run_instance into
- *   the destination store's put path, import a file, export an instance) and finishes it in the index;
+ *   the destination store's put path, import a file, export an instance) and finishes it in the index (a
+ *   de-identified output: the durability stage, op_durable.c, finishes it once it is durable);
  * - the last job of an operation to end finalises it: response when every item is finished, CANCELLED when a
  *   cancel was asked, nothing when it was interrupted (shutdown, an index failure): it stays unfinished and
  *   resumes at the next start, with only its pending items.
@@ -81,13 +82,17 @@ int dvh_ops_start(dvh_server *s, unsigned workers, dv_error *err)
     o->budget = dv_budget_new(total, instance_max, err);
     o->lim.budget = o->budget;
     /* Default: one thread per CPU. An item is mostly CPU (the engine, the hash, the copy into the page cache);
-     * its chunk's one durability point waits on the disk while the other threads keep computing. */
+     * its chunk's durability is the committer's (op_durable.c), so a pool thread does not wait for the disk. */
     if (workers == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         workers = cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned)cpus;
     }
     o->pool = o->budget ? dvj_pool_new(workers, QUEUE_MAX, err) : NULL;
-    if (o->pool == NULL) {
+    /* The chunks' durability off the pool's threads (op_durable.c); as many chunks may wait for it as there
+     * are pool threads, so each thread can hand one over and compute the next. */
+    o->durable = o->pool ? dvh_op_durable_start(workers, err) : NULL;
+    if (o->durable == NULL) {
+        dvj_pool_shutdown(o->pool);
         dv_budget_free(o->budget);
         pthread_mutex_destroy(&o->mu);
         free(o);
@@ -121,7 +126,11 @@ void dvh_ops_stop(dvh_server *s)
         return;
     /* Running items finish or are cancelled before their output opens; queued jobs are discarded; each
      * operation's last job leaves it unfinished (pending items resume at the next start). */
+    atomic_store(&o->stopping, 1);
     dvj_pool_shutdown(o->pool);
+    /* After the pool: its last chunks hand their outputs over, then the stage stores and finishes them all
+     * (an operation's last reference may end here: finalise reads o->stopping, not the pool). */
+    dvh_op_durable_stop(o->durable);
     dv_budget_free(o->budget);
     pthread_mutex_destroy(&o->mu);
     free(o);

@@ -202,8 +202,9 @@ typedef struct dvs_index_ops {
     /* Batched op_item_finish (optional: NULL in a backend without it; callers then call op_item_finish per
      * item): items seqs[k] finished with states[k] (classes[k] for a FAILED one; classes may be NULL), counted,
      * in ONE transaction; rcs[k] is what op_item_finish would answer for it. 0 when it committed, -1 with err
-     * when not (nothing finished). A de-identify operation finishes its chunk with it (src/http/op_jobs.c).
-     * [test_store: test_op_items_finish_batch] */
+     * when not (nothing finished). A seq given twice: the second answers as a second op_item_finish would.
+     * A de-identify operation finishes its chunk with it (src/http/op_batch.c). Both backends have it.
+     * [test_store: test_op_items_finish_batch, test_op_items_finish_batch_postgresql] */
     int (*op_items_finish)(dvs_index *ix, int64_t op_id, size_t n, const int64_t *seqs, const int *states,
                            const char *const *classes, int *rcs, dv_error *err);
 } dvs_index_ops;

@@ -809,6 +809,7 @@ static const dvs_index_ops pg_ops = {
     .op_items_reset = dvs_pg_op_items_reset,
     .op_items_pending = dvs_pg_op_items_pending,
     .op_item_finish = dvs_pg_op_item_finish,
+    .op_items_finish = dvs_pg_op_items_finish,
     .op_errors = dvs_pg_op_errors,
 };
 

@@ -75,6 +75,8 @@ int dvs_pg_op_items_pending(dvs_index *ix, int64_t op_id, int64_t after, uint32_
                             size_t *n, dv_error *err);
 int dvs_pg_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, const char *error_class,
                           dv_error *err);
+int dvs_pg_op_items_finish(dvs_index *ix, int64_t op_id, size_t n, const int64_t *seqs, const int *states,
+                           const char *const *classes, int *rcs, dv_error *err);
 int dvs_pg_op_errors(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out, size_t *n,
                      int64_t *next, dv_error *err);
 

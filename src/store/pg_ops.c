@@ -342,3 +342,132 @@ int dvs_pg_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, 
     item_finish_arg a = {op_id, seq, state, error_class};
     return dvs_pg_transaction(PX(ix), "BEGIN", item_finish_tx, &a, err);
 }
+
+/* ---- op_items_finish: a chunk of items in one statement ----
+ * The SQLite backend finishes a de-identify operation's chunk (up to 32 items) in one transaction; here the
+ * whole chunk is ONE statement in one transaction (not one transaction of three round trips per item): the
+ * guarded UPDATE of the items (pending -> ok/failed, only from pending: the row lock makes a concurrent
+ * finish of the same item wait, re-read it and find it finished), the counters moved by what that UPDATE
+ * moved, and per item whether it moved or exists at all. [test_store: test_op_items_finish_batch_postgresql] */
+
+#define PG_FINISH_MAX 4096 /* items per call: bounds the statement (a chunk is DVH_OP_CHUNK) */
+
+typedef struct items_finish_arg {
+    int64_t op_id;
+    size_t n;                 /* distinct items */
+    const char *seqs, *states, *classes; /* array literals */
+    const int64_t *seq;       /* [n] */
+    int *rc;                  /* [n]: the answer of each distinct item */
+} items_finish_arg;
+
+static int items_finish_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
+{
+    const items_finish_arg *a = arg;
+    char op[24], ok[24], bad[24];
+    dvs_pg_i64(op, a->op_id);
+    dvs_pg_i64(ok, DVS_ITEM_OK);
+    dvs_pg_i64(bad, DVS_ITEM_FAILED);
+    const char *v[6] = {op, a->seqs, a->states, a->classes, ok, bad};
+    PGresult *r = dvs_pg_run(
+        c,
+        "WITH v(seq, state, cls) AS (SELECT * FROM unnest($2::bigint[], $3::int[], $4::text[])),"
+        " moved AS (UPDATE op_items i SET state=v.state, error_class=v.cls FROM v"
+        "   WHERE i.op_id=$1 AND i.seq=v.seq AND i.state=0 RETURNING i.seq, i.state),"
+        " counted AS (UPDATE operations SET"
+        "   success=success+(SELECT count(*) FROM moved WHERE state=$5::int),"
+        "   failure=failure+(SELECT count(*) FROM moved WHERE state=$6::int),"
+        "   pending=GREATEST(pending-(SELECT count(*) FROM moved),0)"
+        "   WHERE id=$1 AND EXISTS(SELECT 1 FROM moved))"
+        " SELECT v.seq, m.seq IS NOT NULL, EXISTS(SELECT 1 FROM op_items x WHERE x.op_id=$1 AND x.seq=v.seq)"
+        " FROM v LEFT JOIN moved m ON m.seq=v.seq",
+        6, v, "operation items finish", err, failed);
+    if (r == NULL)
+        return -1;
+    int rows = PQntuples(r);
+    for (size_t k = 0; k < a->n; k++)
+        a->rc[k] = DVS_NOT_FOUND;
+    for (int i = 0; i < rows; i++) {
+        int64_t seq = dvs_pg_get_i64(r, i, 0);
+        int moved = PQgetvalue(r, i, 1)[0] == 't', known = PQgetvalue(r, i, 2)[0] == 't';
+        for (size_t k = 0; k < a->n; k++)
+            if (a->seq[k] == seq)
+                a->rc[k] = moved ? DVS_OK : known ? DVS_EXISTS : DVS_NOT_FOUND;
+    }
+    PQclear(r);
+    return DVS_OK;
+}
+
+/* Appends s to the text-array literal at *p as one quoted element ("" for NULL). */
+static char *array_text(char *p, const char *s)
+{
+    *p++ = '"';
+    for (; s && *s; s++) {
+        if (*s == '"' || *s == '\\')
+            *p++ = '\\';
+        *p++ = *s;
+    }
+    *p++ = '"';
+    return p;
+}
+
+int dvs_pg_op_items_finish(dvs_index *ix, int64_t op_id, size_t n, const int64_t *seqs, const int *states,
+                           const char *const *classes, int *rcs, dv_error *err)
+{
+    for (size_t k = 0; k < n; k++)
+        if (states[k] != DVS_ITEM_OK && states[k] != DVS_ITEM_FAILED)
+            return dv_fail(err, DV_ERR_USAGE, "index: item state must be ok or failed");
+    if (n == 0)
+        return 0;
+    if (n > PG_FINISH_MAX)
+        return dv_fail(err, DV_ERR_LIMIT, "index: more than %d items finished at once", PG_FINISH_MAX);
+    /* A seq given twice is finished by its first occurrence (op_item_finish called twice: the second finds
+     * it finished), so only the first goes into the statement. */
+    size_t cls_len = 0;
+    for (size_t k = 0; k < n; k++)
+        cls_len += 2 * (classes && classes[k] ? strlen(classes[k]) : 0) + 3;
+    int64_t *seq = malloc(n * sizeof *seq);
+    size_t *first = malloc(n * sizeof *first); /* item k's index among the distinct ones */
+    char *dup = malloc(n);                       /* item k repeats an earlier one */
+    int *rc = malloc(n * sizeof *rc);
+    char *sq = malloc(n * 22 + 3), *st = malloc(n * 3 + 3), *cl = malloc(cls_len + 3);
+    int r = -1;
+    if (seq == NULL || first == NULL || dup == NULL || rc == NULL || sq == NULL || st == NULL || cl == NULL) {
+        dv_fail(err, DV_ERR_NOMEM, "index: out of memory");
+        goto out;
+    }
+    size_t m = 0;
+    char *ps = sq, *pt = st, *pc = cl;
+    *ps++ = *pt++ = *pc++ = '{';
+    for (size_t k = 0; k < n; k++) {
+        size_t j = 0;
+        while (j < m && seq[j] != seqs[k])
+            j++;
+        first[k] = j;
+        dup[k] = j < m;
+        if (dup[k])
+            continue;
+        if (m)
+            *ps++ = *pt++ = *pc++ = ',';
+        seq[m++] = seqs[k];
+        ps += snprintf(ps, 22, "%lld", (long long)seqs[k]);
+        *pt++ = (char)('0' + states[k]);
+        pc = array_text(pc, states[k] == DVS_ITEM_FAILED && classes ? classes[k] : NULL);
+    }
+    *ps++ = *pt++ = *pc++ = '}';
+    *ps = *pt = *pc = '\0';
+    items_finish_arg a = {op_id, m, sq, st, cl, seq, rc};
+    r = dvs_pg_transaction(PX(ix), "BEGIN", items_finish_tx, &a, err);
+    if (r == DVS_OK)
+        for (size_t k = 0; k < n; k++)
+            rcs[k] = !dup[k] ? rc[first[k]] : rc[first[k]] == DVS_NOT_FOUND ? DVS_NOT_FOUND : DVS_EXISTS;
+    r = r == DVS_OK ? 0 : -1;
+out:
+    free(seq);
+    free(first);
+    free(dup);
+    free(rc);
+    free(sq);
+    free(st);
+    free(cl);
+    return r;
+}

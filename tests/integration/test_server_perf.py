@@ -15,13 +15,18 @@ and the read connections of the SQLite index, seen from a client.
   and the two failures (0xC000, 0x0111), and all 38 are listed;
 * load client (bench/load_client.c, the client of bench/server_load.sh): `fill` STOWs 60 generated instances in
   uneven batches (60 ok, 3 studies of 20 of patients 0-2, all found by the bench's PatientName wildcard), `stow-files` STOWs a
-  folder of 5 files, `qido` queries under STOW load without a failure and reports p50/p99.
+  folder of 5 files, `qido` queries under STOW load without a failure and reports p50/p99;
+* the bench's CLI reference (bench/lib_server.sh dv_cli_run, docs/decisions.md "CLI reference of the server
+  bench"): one run over 4 files prints the seconds until the CLI exits, until its outputs are on disk (at
+  least the former: the sync is timed with the run) and its CPU per instance, removes its output, and
+  bench/server_load.sh's STOW and operation verdicts compare against the disk-to-disk median.
 The instances are built here (pydicom, 8x8 pixels); the whole test takes a few seconds.
 """
 import http.client
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -80,6 +85,7 @@ def main():
         try:
             run(srv.port, data)
             load_client(srv.port, tmp)
+            cli_reference(tmp)
         finally:
             srv.stop()
     if ts.fails:
@@ -239,5 +245,43 @@ def load_client(port, tmp):
     check(st == 200 and json.loads(body).get("instanceCount") == "5", "load client stow-files: 5 stored")
 
 
+def cli_reference(tmp):
+    """bench/server_load.sh's CLI reference: disk-to-disk = the run plus the sync of its outputs."""
+    src, w = os.path.join(tmp, "ref-src"), os.path.join(tmp, "ref-w")
+    os.makedirs(src)
+    os.makedirs(w)
+    for n in range(4):
+        with open(os.path.join(src, "f%d.dcm" % n), "wb") as f:
+            f.write(instance(1000 + n))
+    with open(os.path.join(w, "key"), "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(os.path.join(w, "key"), 0o600)
+    with open(os.path.join(w, "config.json"), "w") as f:
+        f.write("{}")
+    lib = os.path.join(ts.SRC_DIR, "bench", "lib_server.sh")
+    script = ('set -euo pipefail; W="$1"; BIN="$2"; . "$3"; dv_cli_run "$4" 4; dv_cli_run "$4" 4 --fsync; '
+              'dv_median 3 1 2; dv_median 4 1 3 2; test ! -e "$W/cli-out"')
+    r = subprocess.run(["bash", "-c", script, "ref", w, ts.BIN, lib, src], capture_output=True, text=True,
+                       timeout=120)
+    lines = r.stdout.split("\n")
+    try:
+        runs = [[float(x) for x in lines[i].split()] for i in (0, 1)]
+    except (ValueError, IndexError):
+        runs = []
+    check(r.returncode == 0 and len(runs) == 2 and all(len(t) == 3 and 0 < t[0] <= t[1] and t[2] >= 0 for t in runs),
+          "disk-to-disk: the CLI reference times exit <= on disk, output removed (%r %r)" % (r.stdout, r.stderr[-300:]))
+    check(lines[2:4] == ["2", "3"], "disk-to-disk: dv_median of 3 and of 4 numbers (%r)" % lines[2:4])
+    with open(lib) as f:
+        check(re.search(r'deidentify .*\n.*"\$W/cli-out".*\n\s*t1=.*\n\s*sync -f "\$W/cli-out"\n\s*t2=', f.read())
+              is not None, "disk-to-disk: dv_cli_run times the sync -f of the output right after the CLI")
+    with open(os.path.join(ts.SRC_DIR, "bench", "server_load.sh")) as f:
+        bench = f.read()
+    check('CLI_RATE=$(rate "$(dv_median "${CLI_DISK_S[@]}")")' in bench
+          and 'V_STOW=$(verdict "$STOW_RATE >= 0.8 * $CLI_RATE")' in bench
+          and 'V_OP=$(verdict "$OP_RATE >= 0.9 * $CLI_RATE")' in bench,
+          "disk-to-disk: server_load.sh's STOW and operation verdicts use the disk-to-disk median")
+
+
 if __name__ == "__main__":
     sys.exit(main())
+

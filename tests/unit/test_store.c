@@ -1387,12 +1387,12 @@ static void test_operation_items_postgresql(void **state)
 }
 
 /* The batched finish (a de-identify operation's chunk): one transaction, each item answered as op_item_finish
- * would (already finished: counted nothing; unknown: not found), counters moved once per newly finished
- * item; a bad state anywhere rolls the whole batch back. [docs/decisions.md "Operation throughput"] */
-static void test_op_items_finish_batch(void **state)
+ * would (already finished: counted nothing; unknown: not found; given twice: the second finds it finished),
+ * counters moved once per newly finished item; a bad state anywhere rolls the whole batch back; an error
+ * class is kept as it is (a quote and a backslash: PostgreSQL's array text). Both backends.
+ * [docs/decisions.md "Operation throughput"] */
+static void op_items_finish_batch_checks(dvs_index *ix)
 {
-    (void)state;
-    dvs_index *ix = open_sqlite("finish-batch.sqlite");
     assert_non_null(ix->ops->op_items_finish);
     int64_t ds = ops_dataset(ix);
     dv_error err;
@@ -1415,21 +1415,23 @@ static void test_op_items_finish_batch(void **state)
     /* A bad state in the batch: nothing of it is finished. */
     int64_t bad_seqs[2] = {1, 3};
     int bad_states[2] = {DVS_ITEM_OK, DVS_ITEM_PENDING};
-    int rcs[4];
+    int rcs[6];
     assert_int_equal(ix->ops->op_items_finish(ix, op.id, 2, bad_seqs, bad_states, NULL, rcs, &err), -1);
     dvs_operation got;
     assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
     assert_int_equal(got.success, 1);
     assert_int_equal(got.pending, 4);
     dvs_operation_clear(&got);
-    int64_t seqs[4] = {1, 2, 3, 99};
-    int states[4] = {DVS_ITEM_OK, DVS_ITEM_OK, DVS_ITEM_FAILED, DVS_ITEM_OK};
-    const char *classes[4] = {NULL, NULL, "invalid", NULL};
-    assert_int_equal(ix->ops->op_items_finish(ix, op.id, 4, seqs, states, classes, rcs, &err), 0);
+    int64_t seqs[6] = {1, 2, 3, 99, 1, 99};
+    int states[6] = {DVS_ITEM_OK, DVS_ITEM_OK, DVS_ITEM_FAILED, DVS_ITEM_OK, DVS_ITEM_FAILED, DVS_ITEM_OK};
+    const char *classes[6] = {NULL, NULL, "in\"va\\lid", NULL, "io", NULL};
+    assert_int_equal(ix->ops->op_items_finish(ix, op.id, 6, seqs, states, classes, rcs, &err), 0);
     assert_int_equal(rcs[0], DVS_OK);
     assert_int_equal(rcs[1], DVS_EXISTS);
     assert_int_equal(rcs[2], DVS_OK);
     assert_int_equal(rcs[3], DVS_NOT_FOUND);
+    assert_int_equal(rcs[4], DVS_EXISTS);
+    assert_int_equal(rcs[5], DVS_NOT_FOUND);
     assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
     assert_int_equal(got.success, 2);
     assert_int_equal(got.failure, 1);
@@ -1441,8 +1443,33 @@ static void test_op_items_finish_batch(void **state)
     assert_int_equal(ix->ops->op_errors(ix, op.id, 0, 4, page, &n, &next, &err), DVS_OK);
     assert_int_equal(n, 1);
     assert_int_equal(page[0].seq, 3);
-    assert_string_equal(page[0].error_class, "invalid");
+    assert_string_equal(page[0].error_class, "in\"va\\lid");
+    /* The rest, then nothing is pending. */
+    int64_t rest[2] = {4, 5};
+    int rest_states[2] = {DVS_ITEM_FAILED, DVS_ITEM_OK};
+    assert_int_equal(ix->ops->op_items_finish(ix, op.id, 2, rest, rest_states, NULL, rcs, &err), 0);
+    assert_int_equal(rcs[0], DVS_OK);
+    assert_int_equal(rcs[1], DVS_OK);
+    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
+    assert_int_equal(got.success, 3);
+    assert_int_equal(got.failure, 2);
+    assert_int_equal(got.pending, 0);
+    dvs_operation_clear(&got);
+    assert_int_equal(ix->ops->op_items_pending(ix, op.id, 0, 4, page, &n, &err), DVS_OK);
+    assert_int_equal(n, 0);
     ix->ops->close(ix);
+}
+
+static void test_op_items_finish_batch(void **state)
+{
+    (void)state;
+    op_items_finish_batch_checks(open_sqlite("finish-batch.sqlite"));
+}
+
+static void test_op_items_finish_batch_postgresql(void **state)
+{
+    (void)state;
+    op_items_finish_batch_checks(open_pg());
 }
 
 /* Two handles (two processes) and four threads finish every item of one operation at once, as when two
@@ -1738,6 +1765,7 @@ int main(void)
         cmocka_unit_test(test_blob_large_chunks),
         cmocka_unit_test(test_blob_sync_many),
         cmocka_unit_test(test_op_items_finish_batch),
+        cmocka_unit_test(test_op_items_finish_batch_postgresql),
         cmocka_unit_test(test_dataset_key),
         cmocka_unit_test(test_page_fill),
         cmocka_unit_test(test_index_sqlite),
