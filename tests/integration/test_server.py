@@ -18,6 +18,7 @@ UID and no query value. Everything started here is stopped here; the whole test 
 import hashlib
 import hmac
 import http.client
+import io
 import json
 import os
 import re
@@ -32,6 +33,8 @@ import time
 
 sys.path.insert(0, "/usr/lib/python3/dist-packages")  # Debian's pydicom / googleapiclient (not a pyenv's)
 import pydicom  # noqa: E402
+from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
+from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 
 BIN = os.environ["DV_BIN"]
 SHARED = os.environ["DV_SHARED_DATA"]
@@ -137,6 +140,32 @@ def instance_name(key, store_id, sop_uid):
     """An instance file's name (src/store/dvs_blobs.h dvs_blob_name): hex HMAC-SHA-256(naming key,
     "<store id>/<SOPInstanceUID>") + ".dcm"."""
     return hmac.new(key, f"{store_id}/{sop_uid}".encode(), hashlib.sha256).hexdigest() + ".dcm"
+
+
+def tiny_instance(root, n, study, series, patient_name, patient_id, **attrs):
+    """The server tests' small instance as Part 10 bytes (Explicit VR LE): an 8x8 8-bit Secondary Capture,
+    SOPInstanceUID root + "3.n", study and series UIDs root + "1.study" / root + "2.series", pixels that
+    differ with n; attrs (keyword=value) are set on top, e.g. StudyDate or InstanceNumber."""
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.SOPInstanceUID = root + "3.%d" % n
+    ds.StudyInstanceUID = root + "1.%d" % study
+    ds.SeriesInstanceUID = root + "2.%d" % series
+    ds.PatientName, ds.PatientID, ds.Modality = patient_name, patient_id, "OT"
+    for k, v in attrs.items():
+        setattr(ds, k, v)
+    ds.Rows = ds.Columns = 8
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+    ds.PixelData = bytes((n + i) % 256 for i in range(64))
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta = meta
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    buf = io.BytesIO()
+    pydicom.dcmwrite(buf, ds, write_like_original=False)
+    return buf.getvalue()
 
 
 def header(h, name):

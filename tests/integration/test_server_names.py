@@ -15,7 +15,6 @@ after kill -9: test_server_ops.py "kill -9".) The instances are built here (pydi
 """
 import hashlib
 import http.client
-import io
 import json
 import os
 import shutil
@@ -26,9 +25,6 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
-import pydicom  # noqa: E402
-from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
-from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 
 import test_server as ts  # noqa: E402  (its Server helper and curl; its checks are not run)
 from test_server import check, curl  # noqa: E402
@@ -39,24 +35,7 @@ ROUNDS = 12
 
 def instance(n, variant=0):
     """Instance n as Part 10 bytes; variants differ in PatientName only (same UIDs, other bytes)."""
-    ds = Dataset()
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-    ds.SOPInstanceUID = ROOT + "3.%d" % n
-    ds.StudyInstanceUID = ROOT + "1.1"
-    ds.SeriesInstanceUID = ROOT + "2.1"
-    ds.PatientName, ds.PatientID, ds.Modality = "Names^Variant%d" % variant, "NAMES", "OT"
-    ds.Rows = ds.Columns = 8
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.PixelData = bytes((n + i) % 256 for i in range(64))
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta = meta
-    ds.is_little_endian, ds.is_implicit_VR = True, False
-    buf = io.BytesIO()
-    pydicom.dcmwrite(buf, ds, write_like_original=False)
-    return buf.getvalue()
+    return ts.tiny_instance(ROOT, n, 1, 1, "Names^Variant%d" % variant, "NAMES")
 
 
 def stow(port, path, body):

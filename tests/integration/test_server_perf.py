@@ -23,7 +23,6 @@ and the read connections of the SQLite index, seen from a client.
 The instances are built here (pydicom, 8x8 pixels); the whole test takes a few seconds.
 """
 import http.client
-import io
 import json
 import os
 import re
@@ -35,9 +34,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
-import pydicom  # noqa: E402
-from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
-from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 
 import test_server as ts  # noqa: E402  (its Server helper; its checks are not run)
 from test_server import check  # noqa: E402
@@ -47,25 +43,8 @@ ROOT = "1.2.826.0.1.3680043.9.7433.77."
 
 
 def instance(n):
-    ds = Dataset()
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-    ds.SOPInstanceUID = ROOT + "3.%d" % n
-    ds.StudyInstanceUID = ROOT + "1.%d" % (n % STUDIES)
-    ds.SeriesInstanceUID = ROOT + "2.%d" % (n % STUDIES)
-    ds.PatientName, ds.PatientID, ds.Modality = "Perf^Test", "PERF%d" % (n % STUDIES), "OT"
-    ds.StudyDate, ds.InstanceNumber = "20200101", n
-    ds.Rows = ds.Columns = 8
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    ds.PixelData = bytes((n + i) % 256 for i in range(64))
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta = meta
-    ds.is_little_endian, ds.is_implicit_VR = True, False
-    buf = io.BytesIO()
-    pydicom.dcmwrite(buf, ds, write_like_original=False)
-    return buf.getvalue()
+    return ts.tiny_instance(ROOT, n, n % STUDIES, n % STUDIES, "Perf^Test", "PERF%d" % (n % STUDIES),
+                            StudyDate="20200101", InstanceNumber=n)
 
 
 def request(port, method, path, body=None, headers=None):
