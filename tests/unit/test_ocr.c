@@ -128,6 +128,16 @@ static void test_reads_names_ids_dates(void **state)
  * reading (DV_OCR_PREP_FLIP, the pixel stage's second reading) reads the white letters over both. Lines on
  * black, 14 px and larger, white / yellow / green (255 in the grey view), not outlined: their background
  * right of the first 40 % of the box turned to a flat 190. */
+/* A private copy of a line's image to draw on; the caller frees its px. */
+static dv_gray8 copy_image(const dv_gray8 *src)
+{
+    dv_gray8 g = *src;
+    g.px = malloc((size_t)g.width * g.height);
+    assert_non_null(g.px);
+    memcpy(g.px, src->px, (size_t)g.width * g.height);
+    return g;
+}
+
 static void test_flipped_reading(void **state)
 {
     suite *s = *state;
@@ -138,10 +148,7 @@ static void test_flipped_reading(void **state)
             !strcmp(l->colour, "grey"))
             continue;
         n++;
-        dv_gray8 g = l->img;
-        g.px = malloc((size_t)g.width * g.height);
-        assert_non_null(g.px);
-        memcpy(g.px, l->img.px, (size_t)g.width * g.height);
+        dv_gray8 g = copy_image(&l->img);
         uint32_t x0 = l->box.x + l->box.w * 2 / 5;
         for (uint32_t y = 0; y < g.height; y++)
             for (uint32_t x = x0; x < g.width; x++)
@@ -198,10 +205,7 @@ static void test_level_over_anatomy(void **state)
             (strncmp(l->colour, "grey", 4) && strncmp(l->colour, "white", 5)))
             continue;
         n++;
-        dv_gray8 g = l->img;
-        g.px = malloc((size_t)g.width * g.height);
-        assert_non_null(g.px);
-        memcpy(g.px, l->img.px, (size_t)g.width * g.height);
+        dv_gray8 g = copy_image(&l->img);
         uint32_t x0 = l->box.x + l->box.w * 7 / 20;
         for (uint32_t y = 0; y < g.height; y++)
             for (uint32_t x = x0; x < g.width; x++)
