@@ -218,6 +218,35 @@ static bool cancel_cb(void *user, int words)
 }
 
 /* Otsu's threshold of a histogram of n pixels. */
+/* The histogram of a box's border (top and bottom rows, left and right columns; corners counted twice), the box
+ * inside g (the callers check it); returns how many pixels it counted. A detector's box is the text's span
+ * padded, so its border is the background: its median is the background level, its spread says whether that
+ * background varies. */
+static uint64_t border_hist(const dv_gray8 *g, const dv_box *b, uint32_t hist[256])
+{
+    for (uint32_t x = 0; x < b->w; x++) {
+        hist[g->px[(size_t)b->y * g->width + b->x + x]]++;
+        hist[g->px[(size_t)(b->y + b->h - 1) * g->width + b->x + x]]++;
+    }
+    for (uint32_t y = 0; y < b->h; y++) {
+        hist[g->px[(size_t)(b->y + y) * g->width + b->x]]++;
+        hist[g->px[(size_t)(b->y + y) * g->width + b->x + b->w - 1]]++;
+    }
+    return 2 * (uint64_t)b->w + 2 * (uint64_t)b->h;
+}
+
+/* The lowest level at which a histogram of n pixels has num/den of them (255 if none below). */
+static int hist_quantile(const uint32_t hist[256], uint64_t n, unsigned num, unsigned den)
+{
+    uint64_t acc = 0;
+    for (int i = 0; i < 255; i++) {
+        acc += hist[i];
+        if (acc * den >= n * num)
+            return i;
+    }
+    return 255;
+}
+
 static int otsu(const uint32_t hist[256], uint64_t n)
 {
     double sum = 0;
@@ -335,25 +364,8 @@ int dv_ocr_background_varies(const dv_gray8 *g, const dv_box *b)
         b->w > g->width - b->x || b->h > g->height - b->y)
         return 0;
     uint32_t hist[256] = {0};
-    uint64_t n = 0;
-    for (uint32_t x = 0; x < b->w; x++, n += 2) {
-        hist[g->px[(size_t)b->y * g->width + b->x + x]]++;
-        hist[g->px[(size_t)(b->y + b->h - 1) * g->width + b->x + x]]++;
-    }
-    for (uint32_t y = 0; y < b->h; y++, n += 2) {
-        hist[g->px[(size_t)(b->y + y) * g->width + b->x]]++;
-        hist[g->px[(size_t)(b->y + y) * g->width + b->x + b->w - 1]]++;
-    }
-    int p10 = -1, p90 = -1;
-    uint64_t acc = 0;
-    for (int i = 0; i < 256; i++) {
-        acc += hist[i];
-        if (p10 < 0 && acc * 10 >= n)
-            p10 = i;
-        if (p90 < 0 && acc * 10 >= n * 9)
-            p90 = i;
-    }
-    return p90 - p10 > DV_OCR_VARIED_BORDER;
+    uint64_t n = border_hist(g, b, hist);
+    return hist_quantile(hist, n, 9, 10) - hist_quantile(hist, n, 1, 10) > DV_OCR_VARIED_BORDER;
 }
 
 size_t dv_ocr_line_bands(const dv_gray8 *g, const dv_box *b, dv_box *out, size_t cap)
@@ -363,21 +375,7 @@ size_t dv_ocr_line_bands(const dv_gray8 *g, const dv_box *b, dv_box *out, size_t
         return 0;
     /* the background: the median of the border */
     uint32_t hist[256] = {0};
-    uint64_t nb = 0;
-    for (uint32_t x = 0; x < b->w; x++, nb += 2) {
-        hist[g->px[(size_t)b->y * g->width + b->x + x]]++;
-        hist[g->px[(size_t)(b->y + b->h - 1) * g->width + b->x + x]]++;
-    }
-    for (uint32_t y = 0; y < b->h; y++, nb += 2) {
-        hist[g->px[(size_t)(b->y + y) * g->width + b->x]]++;
-        hist[g->px[(size_t)(b->y + y) * g->width + b->x + b->w - 1]]++;
-    }
-    int bg = 0;
-    for (uint64_t acc = 0; bg < 255; bg++) {
-        acc += hist[bg];
-        if (acc * 2 >= nb)
-            break;
-    }
+    int bg = hist_quantile(hist, border_hist(g, b, hist), 1, 2);
     uint32_t rows[4096], row_max = 0;
     for (uint32_t y = 0; y < b->h; y++) {
         const uint8_t *row = g->px + (size_t)(b->y + y) * g->width + b->x;
@@ -444,23 +442,7 @@ static int prepare(dv_ocr *o, const dv_gray8 *g, const dv_box *b, dv_ocr_prep pr
      * which is inverted, because the LSTM was trained on dark text on white. Counting pixels instead fails
      * on outlined text, whose dark outline outweighs the bright ink. */
     uint32_t bh_hist[256] = {0};
-    uint64_t nb = 0;
-    for (uint32_t x = 0; x < bw; x++) {
-        bh_hist[g->px[(size_t)b->y * g->width + b->x + x]]++;
-        bh_hist[g->px[(size_t)(b->y + bh - 1) * g->width + b->x + x]]++;
-        nb += 2;
-    }
-    for (uint32_t y = 0; y < bh; y++) {
-        bh_hist[g->px[(size_t)(b->y + y) * g->width + b->x]]++;
-        bh_hist[g->px[(size_t)(b->y + y) * g->width + b->x + bw - 1]]++;
-        nb += 2;
-    }
-    int bgv = 0;
-    for (uint64_t acc = 0; bgv < 255; bgv++) {
-        acc += bh_hist[bgv];
-        if (acc * 2 >= nb)
-            break;
-    }
+    int bgv = hist_quantile(bh_hist, border_hist(g, b, bh_hist), 1, 2);
     int invert = bgv <= t;
     /* The border can mislead: a label that starts on a black bar and runs on over bright anatomy has a
      * bright border, so its white letters are taken for paper and only the part on the bar is read. The
