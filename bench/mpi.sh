@@ -5,10 +5,10 @@
 #     (bench/gen_ct_corpus.py, N_CT instances, large enough that start-up does not dominate): target >= 1.8x;
 #  2. listing and dealing overhead on N_SMALL small files (distinct 2 KB instances, 1000 per folder): rank 0's
 #     lister thread and its coordinator (dealing, names, results) against the run: target <= 5 %;
-#  3. per-core metadata rate on N_META_CT CT instances and N_META of those small files, by bench/peers.py's
-#     method (on disk, a fresh output directory per run, deleted after the series): dicomveil --jobs 1 against
-#     dcmodify (one process over all files) and cp -r, per CPU second and per wall second: targets >= 10x
-#     dcmodify and >= cp.
+#  3. per-core metadata rate on N_META_CT CT instances and N_META of those small files, by bench/percore.py
+#     (the one home of the method, shared with bench/peers.py: a fresh ext4 per run, PERCORE_RUNS (5)
+#     interleaved rounds, median and spread): dicomveil --jobs 1 against dcmodify (one process over all files)
+#     and cp -r, per CPU second and per wall second: targets >= 10x dcmodify and >= cp.
 # Every figure is given twice: wall clock (the report's elapsed_seconds, MPI start-up excluded) and CPU seconds
 # (the per-rank lines deidentify --mpi prints: process = workers + main + lister + other; getrusage of the
 # children for the tools without them). On a machine shared with other work the wall clock measures the
@@ -18,7 +18,7 @@
 # that drifts hits both; medians of RUNS. DST is on tmpfs (/dev/shm) when there is one: the figures are the
 # engine's and the protocol's, not ext4's inode allocator (deleting the previous run's outputs just before
 # made every new inode scan the recently deleted ones: up to 2x the CPU on the next run).
-# Env: DV_BIN (build/dicomveil), RUNS (3), N_CT (4000: a 1-rank run of ~1.2 s; at 1000 the 0.2-0.3 s runs left the wall ratio to timer and scheduling noise), N_SMALL (50000), N_META (2000), N_META_CT (1000), OUT (bench/MPI.md).
+# Env: DV_BIN (build/dicomveil), RUNS (3), N_CT (4000: a 1-rank run of ~1.2 s; at 1000 the 0.2-0.3 s runs left the wall ratio to timer and scheduling noise), N_SMALL (50000), N_META (2000), N_META_CT (1000), PERCORE_RUNS (5), OUT (bench/MPI.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DV_BIN=${DV_BIN:-build/dicomveil}
@@ -109,15 +109,11 @@ small_line=$(grep 'mpi: 2 ranks' "$W/small.err")
 echo "load $(load)" >>"$W/loads"
 part "listing and dealing: $RUNS runs of 2 ranks on $N_SMALL small files"
 
-# Per-core metadata rate, by bench/peers.py's method (bench/RESULTS.md "Why >= cp does not hold"): the same files
-# (the first N_META_CT CT instances, as peers.py's CT-1000, and the first N_META small files), read with a warm
-# page cache and written to the same disk as peers.py's (build/bench, not tmpfs: on tmpfs cp -r itself cost 3-4x
-# dicomveil's CPU, a figure of no file system anyone archives on); every run writes to a directory of its own and
-# the outputs are deleted only after the series, so no run pays for the last one's deletions (this journal-less
-# ext4 probes every recently deleted inode before reusing it: 12-79 % of cp's CPU when each run's output was
-# deleted right before the next). CPU seconds (user + sys of the tool and its children, as a difference of
-# getrusage around the one command: the interpreter's own start-up, e.g. a pyenv shim's, is not counted) and wall
-# seconds, medians of RUNS, tools alternating.
+# Per-core metadata rate: bench/percore.py, the one home of the method (docs/decisions.md "Per-core rates are
+# measured on a fresh file system per run"; bench/peers.py's targets rows use it too): the first N_META_CT CT
+# instances and the first N_META small files, each tool's run writing into an ext4 made for that run alone (no
+# run sees another's deleted inodes), interleaved rounds, CPU and wall, median and spread; it falls back with a
+# printed warning to a fresh directory per run where loop mounts are refused.
 M=$(mktemp -d -p build/bench mpi-meta.XXXXXX)
 trap 'rm -rf "$W" "$D" "$M"' EXIT
 /usr/bin/python3 - "$CT" "$M/ct_src" "$N_META_CT" "$SMALL" "$M/small_src" "$N_META" <<'EOF2'
@@ -129,47 +125,11 @@ for src, dst, n in ((sys.argv[1], sys.argv[2], int(sys.argv[3])), (sys.argv[4], 
         os.makedirs(os.path.join(dst, os.path.dirname(rel)), exist_ok=True)
         shutil.copyfile(f, os.path.join(dst, rel))
 EOF2
-# dcmodify: the Basic profile as bench/peers.py asks it (bench/basic_args.py, the one home of the peers'
-# arguments: every X attribute erased, every Z/D/U one blanked, new study/series/instance UIDs, private data
-# erased), so this table and the peers record compare the same job.
-SHARED_DATA=${DV_SHARED_DATA:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data}
-mapfile -t DCMODIFY_ARGS < <(printf '%s\n' -nb -q -imt -ie -ep -gst -gse -gin;
-    /usr/bin/python3 "$(dirname "$0")/basic_args.py" dcmodify "$SHARED_DATA/ps315/bsc_2025c_dicom_part15_table_E1-1.csv")
-[ "${#DCMODIFY_ARGS[@]}" -gt 100 ] || { echo "mpi.sh: basic_args.py gave ${#DCMODIFY_ARGS[@]} dcmodify arguments" >&2; exit 1; }
-cpu_of() { # FILE COMMAND...: run COMMAND (output discarded); append "CPU<TAB>wall" seconds (CPU: user + sys,
-           # children too, the difference around this one command)
-    /usr/bin/python3 - "$@" >>"$1" <<'EOF2'
-import resource, subprocess, sys, time
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-c0, t0 = cpu(), time.perf_counter()
-subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-print(f"{cpu() - c0:.4f}\t{time.perf_counter() - t0:.4f}")
-EOF2
-}
-mkdir -p "$M/one/d000"
-cp "$(find "$M/small_src" -type f | sort | head -n 1)" "$M/one/d000/"
-for c in ct small; do
-    cat $(find "$M/${c}_src" -type f | sort) >/dev/null # a warm page cache, as peers.py
-done
-for i in $(seq "$RUNS"); do
-    # start-up as bench/startup.sh measures it: one small file, a fresh DST
-    cpu_of "$W/meta_startup" "$DV_BIN" deidentify -q --jobs 1 --config "$W/cfg.json" --key-file "$W/key" \
-        "$M/one" "$M/startup_$i"
-    for c in ct small; do
-        src=$M/${c}_src
-        cpu_of "$W/meta_${c}_dicomveil" "$DV_BIN" deidentify -q --jobs 1 --config "$W/cfg.json" \
-            --key-file "$W/key" "$src" "$M/${c}_dv_$i"
-        cpu_of "$W/meta_${c}_cp" cp -r "$src" "$M/${c}_cp_$i"
-        cp -r "$src" "$M/${c}_dcm_$i" # dcmodify works in place: on a copy, not timed
-        find "$M/${c}_dcm_$i" -type f | sort >"$W/list"
-        cpu_of "$W/meta_${c}_dcmodify" xargs -a "$W/list" -d '\n' dcmodify "${DCMODIFY_ARGS[@]}"
-    done
-done
-rm -rf "$M" # the series' outputs, only now
+DV_BIN="$DV_BIN" /usr/bin/python3 bench/percore.py --runs "${PERCORE_RUNS:-5}" --corpus "ct=$M/ct_src" \
+    --corpus "small=$M/small_src" --json "$W/percore.json" --markdown "$W/percore.md" >/dev/null
+rm -rf "$M"
 echo "load $(load)" >>"$W/loads"
-part "per-core metadata rate: $RUNS x (dicomveil --jobs 1, cp -r, dcmodify) on $N_META_CT CT instances and $N_META small files, on disk"
+part "per-core metadata rate: ${PERCORE_RUNS:-5} rounds of (dicomveil --jobs 1, cp -r, dcmodify) on $N_META_CT CT instances and $N_META small files, a fresh ext4 per run (bench/percore.py)"
 
 /usr/bin/python3 - "$W" "$OUT" "$N_CT" "$N_SMALL" "$N_META" "$RUNS" "$(git rev-parse --short HEAD)" "$(nproc)" \
     "$(mpirun --version | sed -nE 's/.*\) ([0-9.]+).*/\1/p' | head -1)" "$(dcmodify --version 2>&1 | head -1 | tr -d '$')" \
@@ -217,21 +177,10 @@ over_cpu = 100 * (list_cpu + coord_cpu) / small_sum    # the share of all the CP
 over_core = 200 * (list_cpu + coord_cpu) / small_sum   # the share of one core over the run on 2 idle cores
 main0 = small_last[0][2]
 
-meta, rate, wallm, wrate = {}, {}, {}, {}
-def cpu_wall(name):
-    rows = [l.split("\t") for l in open(f"{w}/{name}")]
-    return med([float(c) for c, _ in rows]), med([float(t) for _, t in rows])
-startup, startup_wall = cpu_wall("meta_startup")
-for c, n in (("ct", n_meta_ct), ("small", n_meta)):
-    for k in ("dicomveil", "cp", "dcmodify"):
-        meta[c, k], wallm[c, k] = cpu_wall(f"meta_{c}_{k}")
-        rate[c, k] = n / meta[c, k] if meta[c, k] > 0 else float("inf")
-        wrate[c, k] = n / wallm[c, k]
-    # dicomveil's start-up (the plan compiled, tables loaded) once per run, not per instance
-    meta[c, "net"] = max(meta[c, "dicomveil"] - startup, 1e-6)
-    rate[c, "net"] = n / meta[c, "net"]
-    wallm[c, "net"] = max(wallm[c, "dicomveil"] - startup_wall, 1e-6)
-    wrate[c, "net"] = n / wallm[c, "net"]
+import json
+percore = json.load(open(f"{w}/percore.json"))
+sys.path.insert(0, "bench")
+import percore as pc  # the one home of the per-core method and its rows
 loads = [l.split(" ", 1)[1].strip() for l in open(f"{w}/loads")]
 parts = [l.rstrip("\n").split("\t") for l in open(f"{w}/parts")]
 
@@ -244,7 +193,7 @@ p("# deidentify --mpi benchmark")
 p("")
 p(f"Generated by `bench/mpi.sh` (part of `make bench`; runs alone after `make build`) on "
   f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, commit `{commit}`, {ncpu} cores, Open MPI {ompi}; DST of the MPI runs on "
-  f"{dst_fs}, of the per-core runs on {meta_fs} (as bench/peers.py); medians of {runs} runs, 1-rank and 2-rank "
+  f"{dst_fs}, of the per-core runs on a fresh file system per run ({percore['method']}, bench/percore.py); medians of {runs} runs, 1-rank and 2-rank "
   "runs alternating.")
 p(f"**Load average (1/5/15 min) before / after each part: {' -> '.join(loads)}.** Wall-clock figures on a "
   "machine shared with other work measure the scheduler as much as dicomveil; the CPU figures (CPU seconds "
@@ -256,12 +205,10 @@ p("| target | wall clock | CPU | |")
 p("|---|---:|---:|---|")
 p(f"| 2 ranks >= 1.8x 1 rank (1 thread each) | {speed_wall:.2f}x | {speed_cpu:.2f}x | wall {verdict(speed_wall >= 1.8)}, CPU {verdict(speed_cpu >= 1.8)} |")
 p(f"| listing + dealing <= 5 % of the run ({n_small} files) | {over_wall:.1f} % of one core | {over_cpu:.1f} % of the run's CPU ({over_core:.1f} % of one core on idle cores) | wall {verdict(over_wall <= 5)}, CPU {verdict(over_cpu <= 5)} |")
-for c, what in (("ct", f"CT, {n_meta_ct} instances"), ("small", f"small files, {n_meta}")):
-    for tool, target in (("dcmodify", 10), ("cp", 1)):
-        x, xw = rate[c, "net"] / rate[c, tool], wrate[c, "net"] / wrate[c, tool]
-        name = "10x dcmodify (dcmodify doing the Basic profile, one process" if tool == "dcmodify" else "cp -r (one process"
-        p(f"| per-core metadata rate >= {name}; {what}; start-up excluded) | {xw:.2f}x | {x:.2f}x | "
-          f"wall {verdict(xw >= target)}, CPU {verdict(x >= target)} |")
+for c, what, goal, cpu, wl in pc.targets(percore):  # medians of per-round ratios (spread), start-up excluded
+    what += f"; {f'CT, {n_meta_ct} instances' if c == 'ct' else f'small files, {n_meta}'}; start-up excluded"
+    p(f"| {what} | {pc.fmt_r(wl)} | {pc.fmt_r(cpu)} | wall {pc.verdict(wl, goal, '**PASS**', '**FAIL**')}, "
+      f"CPU {pc.verdict(cpu, goal, '**PASS**', '**FAIL**')} |")
 p("")
 p(f"## 2 ranks vs 1 rank, one worker thread each: CT corpus, {n_ct} instances 512x512x16-bit")
 p("")
@@ -289,27 +236,10 @@ p("Overhead: CPU seconds of rank 0's lister thread plus its coordinator (dealing
   f"own workers and takes turns (the main threads' turns in this run, rank 0 / rank 1: "
   f"{' / '.join(f'{v[4]:.0f}' for _, v in sorted(small_last.items()))}).")
 p("")
-p(f"## Per-core metadata rate: one process on one core, on {meta_fs} (build/bench), by bench/peers.py's method")
+p(f"## Per-core metadata rate: one process on one core, a fresh file system per run (bench/percore.py)")
 p("")
-p("Every run writes to a directory of its own; the outputs are deleted only after the series (so no run pays for "
-  "the previous run's deletions); warm page cache; medians of the runs. CPU = user + sys of the tool and its "
-  "children. The last two columns are dicomveil's rate (start-up excluded) over the row's tool's rate: the "
-  "figures the targets above use.")
+p(pc.markdown(percore).rstrip("\n"))
 p("")
-p("| corpus | tool | CPU seconds | wall seconds | instances per CPU second | instances/s (wall) | dicomveil ÷ tool, CPU | dicomveil ÷ tool, wall |")
-p("|---|---|---:|---:|---:|---:|---:|---:|")
-for c, what in (("ct", f"CT, {n_meta_ct} x 512 KB"), ("small", f"small, {n_meta} x 2 KB")):
-    d, dw = rate[c, "net"], wrate[c, "net"]
-    for k, label in (("dicomveil", "dicomveil deidentify --jobs 1 (Basic profile), start-up included"),
-                     ("net", f"dicomveil, start-up ({1000 * startup:.0f} ms CPU, {1000 * startup_wall:.0f} ms wall: one file) excluded"),
-                     ("cp", "cp -r"), ("dcmodify", "dcmodify, one process over all files")):
-        ratio = (f"{d / rate[c, k]:.2f}x", f"{dw / wrate[c, k]:.2f}x") if k in ("cp", "dcmodify") else ("", "")
-        p(f"| {what} | {label} | {meta[c, k]:.3f} | {wallm[c, k]:.3f} | {rate[c, k]:.0f} | {wrate[c, k]:.0f} | "
-          f"{ratio[0]} | {ratio[1]} |")
-p("")
-p(f"Start-up: dicomveil compiles its plan and loads its tables once per run ({1000 * startup:.0f} ms CPU here: a "
-  "one-file deidentify as bench/startup.sh measures it, the difference of getrusage around that one process); the "
-  "per-core rate of a long run is the rate without it. ")
 p(f"dcmodify ({dcmodify}) is given the Basic profile as bench/peers.py gives it (bench/basic_args.py: every X "
   "attribute erased, every Z/D/U one blanked, new study/series/instance UIDs, private data erased; it cannot "
   "make dummies, HMAC UIDs or recurse into sequences conditionally, so it still does less than dicomveil). ")

@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 
+import percore  # bench/percore.py, beside this file
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
 NPROC = os.cpu_count() or 1
@@ -318,6 +320,15 @@ def main():
         # gen_cmd puts OUT last: gen_ct_corpus.py / gen_peer_corpora.py take it as a positional argument
         for name, src, sweep in corpora:
             b.corpus(name, src, sweep)
+        # The targets rows' per-core figures: bench/percore.py (the one home of the method, shared with
+        # bench/mpi.sh): a fresh ext4 per run, interleaved rounds, CPU and wall, median and spread. The wall
+        # times above write to build/bench, whose history (recently deleted inodes) moves cp and dicomveil 3-4x.
+        pc_runs = int(os.environ.get("PERCORE_RUNS") or 5)
+        log(f"== per-core targets (bench/percore.py, {pc_runs} rounds, a fresh file system per run), load {loadavg()}")
+        res = percore.measure([(n, s) for n, s, sweep in corpora if not sweep], pc_runs, b.bin,
+                              os.path.join(REPO, "build", "bench"))
+        with open(os.path.join(res_dir, "percore.json"), "w") as f:
+            json.dump(res, f, indent=1)
         meta["loads"] = b.loads
         meta["seconds"] = round(time.time() - t_start, 1)
         with open(os.path.join(res_dir, "results.tsv"), "w") as f:
