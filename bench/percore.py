@@ -42,7 +42,10 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
-TOOLS = ("cp", "dicomveil", "dcmodify")
+# cp and dicomveil in each layout ("cross": the source on the usual disk, as an archive read from one volume and
+# written to another; "same": the source copied untimed onto the run's fresh file system first), dcmodify once
+LAYOUTS = ("cross", "same")
+TOOL_IDS = ("cp", "dicomveil", "cp@same", "dicomveil@same", "dcmodify")
 GIB = 1 << 30
 
 
@@ -97,7 +100,8 @@ class Scratch:
 
     def _unmount(self, mnt, img):
         subprocess.run(["sync", "-f", mnt], check=False)
-        subprocess.run(["umount", mnt], check=False, stderr=subprocess.DEVNULL)
+        if subprocess.run(["umount", mnt], check=False, stderr=subprocess.DEVNULL).returncode:
+            subprocess.run(["umount", "-l", mnt], check=False)  # still busy (a straggler): detach it now
         with contextlib.suppress(OSError):
             os.remove(img)
             os.rmdir(mnt)
@@ -153,7 +157,7 @@ def med_spread(xs):
     return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "runs": [round(x, 5) for x in xs]}
 
 
-def measure(corpora, runs, dv_bin, scratch_base, loop=True):
+def measure(corpora, runs, dv_bin, scratch_base, loop=True, layouts=LAYOUTS):
     """corpora: [(name, dir)]. Returns the result dict (see summarize); prints progress to stderr."""
     for t in ("cp", "dcmodify", "xargs"):
         if not shutil.which(t):
@@ -175,6 +179,10 @@ def measure(corpora, runs, dv_bin, scratch_base, loop=True):
 
         def dv(src, dst):
             return [dv_bin, "deidentify", "-q", "--jobs", "1", "--config", cfg, "--key-file", key, src, dst]
+
+        def copy_in(src, dst):  # untimed: SRC onto the fresh file system, flushed, its pages still cached
+            subprocess.run(["cp", "-r", src, dst], check=True)
+            subprocess.run(["sync", "-f", dst], check=False)
         info = {}
         for name, src in corpora:
             fs = files_of(src)
@@ -183,7 +191,8 @@ def measure(corpora, runs, dv_bin, scratch_base, loop=True):
                 with open(f, "rb") as fh:
                     while fh.read(1 << 20):
                         pass
-        raw = {(n, t): [] for n, _ in corpora for t in TOOLS}
+        tools = [t for t in TOOL_IDS if t == "dcmodify" or (t.partition("@")[2] or "cross") in layouts]
+        raw = {(n, t): [] for n, _ in corpora for t in tools}
         raw["startup"] = []
         rcs = {}
         loads = [loadavg()]
@@ -192,25 +201,29 @@ def measure(corpora, runs, dv_bin, scratch_base, loop=True):
                 raw["startup"].append(timed(dv(one, dst))[:2])
             for name, src in corpora:
                 nb = info[name]["bytes"]
-                for tool in TOOLS:
-                    with sc.fresh(nb) as dst:
-                        if tool == "cp":
-                            c, w, rc = timed(["cp", "-r", src, dst])
-                        elif tool == "dicomveil":
-                            c, w, rc = timed(dv(src, dst))
-                        else:  # in place on a copy on the same fresh file system, made and flushed untimed
-                            subprocess.run(["cp", "-r", src, dst], check=True)
-                            subprocess.run(["sync", "-f", dst], check=False)
+                for tool in tools:
+                    base, _, layout = tool.partition("@")
+                    with sc.fresh(2 * nb if layout == "same" or base == "dcmodify" else nb) as dst:
+                        s = src
+                        if layout == "same":  # the source on the same fresh file system
+                            s = os.path.join(os.path.dirname(dst), "src")
+                            copy_in(src, s)
+                        if base == "cp":
+                            c, w, rc = timed(["cp", "-r", s, dst])
+                        elif base == "dicomveil":
+                            c, w, rc = timed(dv(s, dst))
+                        else:  # in place on a copy on the fresh file system, made and flushed untimed
+                            copy_in(src, dst)
                             lst = os.path.join(work, "list")
                             with open(lst, "w") as f:
                                 f.write("".join(x + "\n" for x in files_of(dst)))
                             c, w, rc = timed(["xargs", "-a", lst, "-d", "\n", "dcmodify"] + dcm)
-                        if tool != "dcmodify" and i == 0:
+                        if base != "dcmodify" and i == 0:
                             info[name][f"{tool}_outputs"] = len(files_of(dst)) if os.path.isdir(dst) else 0
                     raw[name, tool].append((c, w))
                     rcs[name, tool] = rcs.get((name, tool)) or rc
                 log(f"percore: round {i + 1}/{runs} {name}: " + ", ".join(
-                    f"{t} {raw[name, t][-1][0]:.3f} CPU-s / {raw[name, t][-1][1]:.3f} s" for t in TOOLS)
+                    f"{t} {raw[name, t][-1][0]:.3f} CPU-s / {raw[name, t][-1][1]:.3f} s" for t in tools)
                     + f" (load {loadavg()})")
             loads.append(loadavg())
         return summarize(corpora, info, raw, rcs, runs, sc.method, loads)
@@ -220,28 +233,36 @@ def measure(corpora, runs, dv_bin, scratch_base, loop=True):
 
 
 def summarize(corpora, info, raw, rcs, runs, method, loads):
-    """Medians, spreads and per-round ratios. dicomveil "net" = dicomveil minus that round's start-up run."""
+    """Medians, spreads and per-round ratios. dicomveil "net" = dicomveil minus the median start-up run (one
+    round's start-up under load moves more than a short run: the median is the steadier estimate)."""
     su = raw["startup"]
+    su_c, su_w = statistics.median(c for c, _ in su), statistics.median(w for _, w in su)
     out = {"method": method, "runs": runs, "loads": loads, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "startup": {"cpu": med_spread([c for c, _ in su]), "wall": med_spread([w for _, w in su])}, "corpora": {}}
     for name, _ in corpora:
         n = info[name]["files"]
-        d = dict(info[name], tools={})
-        for t in TOOLS:
+        d = dict(info[name], tools={}, ratios={}, layouts=[])
+        tools = [t for t in TOOL_IDS if (name, t) in raw]
+        for t in tools:
             xs = raw[name, t]
             d["tools"][t] = {"cpu": med_spread([c for c, _ in xs]), "wall": med_spread([w for _, w in xs]),
                              "rc": rcs[name, t]}
-        dvx = raw[name, "dicomveil"]
-        net = [(max(c - su[i][0], 1e-6), max(w - su[i][1], 1e-6)) for i, (c, w) in enumerate(dvx)]
-        d["tools"]["dicomveil_net"] = {"cpu": med_spread([c for c, _ in net]), "wall": med_spread([w for _, w in net])}
-        # ratio of rates = tool's seconds / dicomveil's seconds, per round
-        d["ratios"] = {}
-        for t in ("cp", "dcmodify"):
-            for k, j in (("cpu", 0), ("wall", 1)):
-                for label, series in (("net", net), ("whole", dvx)):
-                    d["ratios"][f"{t}_{k}_{label}"] = med_spread(
-                        [raw[name, t][i][j] / max(series[i][j], 1e-6) for i in range(len(series))])
-        d["rates"] = {t: n / d["tools"][t]["cpu"]["median"] for t in ("cp", "dcmodify", "dicomveil", "dicomveil_net")}
+        for lay in LAYOUTS:
+            at = "" if lay == "cross" else "@" + lay
+            if (name, "dicomveil" + at) not in raw:
+                continue
+            d["layouts"].append(lay)
+            dvx = raw[name, "dicomveil" + at]
+            net = [(max(c - su_c, 1e-3), max(w - su_w, 1e-3)) for c, w in dvx]
+            d["tools"]["dicomveil_net" + at] = {"cpu": med_spread([c for c, _ in net]),
+                                                "wall": med_spread([w for _, w in net])}
+            # ratio of rates = the tool's seconds / dicomveil's, per round (the same minute)
+            for t in ("cp" + at, "dcmodify"):
+                for k, j in (("cpu", 0), ("wall", 1)):
+                    for label, series in (("net", net), ("whole", dvx)):
+                        d["ratios"][f"{t.split('@')[0]}{at}_{k}_{label}"] = med_spread(
+                            [raw[name, t][i][j] / max(series[i][j], 1e-3) for i in range(len(series))])
+        d["rates"] = {t: n / d["tools"][t]["cpu"]["median"] for t in d["tools"]}
         out["corpora"][name] = d
     return out
 
@@ -252,13 +273,21 @@ def fmt_r(r):
 
 TARGETS = (("dcmodify", 10, "per-core metadata rate >= 10x dcmodify (1 process)"),
            ("cp", 1, "per-core metadata rate >= cp -r (1 process)"))
+LAYOUT_TEXT = {"cross": "source on /, output on a fresh ext4",
+               "same": "source and output on one fresh ext4"}
 
 
 def targets(res):
-    """[(corpus, target text, goal, CPU ratio, wall ratio)] of the two per-core targets, start-up excluded: medians
-    of the per-round ratios with their spread (dicts of med_spread)."""
-    return [(name, what, goal, d["ratios"][f"{t}_cpu_net"], d["ratios"][f"{t}_wall_net"])
-            for name, d in res["corpora"].items() for t, goal, what in TARGETS]
+    """[(corpus, target text, goal, CPU ratio, wall ratio)] of the two per-core targets per layout, start-up
+    excluded: medians of the per-round ratios with their spread (dicts of med_spread)."""
+    out = []
+    for name, d in res["corpora"].items():
+        for lay in d.get("layouts", ["cross"]):
+            at = "" if lay == "cross" else "@" + lay
+            for t, goal, what in TARGETS:
+                out.append((name, f"{what}; {LAYOUT_TEXT[lay]}", goal, d["ratios"][f"{t}{at}_cpu_net"],
+                            d["ratios"][f"{t}{at}_wall_net"]))
+    return out
 
 
 def verdict(x, goal, yes="**MET**", no="**NOT MET**"):
@@ -267,7 +296,7 @@ def verdict(x, goal, yes="**MET**", no="**NOT MET**"):
 
 def targets_rows(res, label=lambda name: name):
     """Markdown rows `| corpus | target | measured | verdict |` (bench/peers_report.py's targets table)."""
-    return [f"| {label(name)} | {what}; fresh ext4 per run, start-up excluded | CPU {fmt_r(c)}; wall {fmt_r(w)} | "
+    return [f"| {label(name)} | {what}; start-up excluded | CPU {fmt_r(c)}; wall {fmt_r(w)} | "
             f"CPU {verdict(c, goal)}, wall {verdict(w, goal)} |" for name, what, goal, c, w in targets(res)]
 
 
@@ -278,12 +307,14 @@ def markdown(res):
               if res["method"] == "fresh-ext4" else
               "**a fresh directory per run on build/bench's file system (loop mounts refused here: the file "
               "system's history still shows)**")
-    L = [f"Method (bench/percore.py, {res['date']}): every run writes into {method}; sources on the usual disk "
-         f"with a warm page cache; {res['runs']} interleaved rounds (start-up, then per corpus cp, dicomveil, "
-         f"dcmodify); CPU = user + sys of the tool and its children; median (min-max). Load average at the start "
-         f"and after each round: {' -> '.join(res['loads'])}. dicomveil start-up (one small file): "
-         f"{1000 * su['cpu']['median']:.0f} ms CPU ({1000 * su['cpu']['min']:.0f}-{1000 * su['cpu']['max']:.0f}), "
-         f"{1000 * su['wall']['median']:.0f} ms wall; \"start-up excluded\" subtracts the same round's.", "",
+    L = [f"Method (bench/percore.py, {res['date']}): every run writes into {method}; the source on / (page cache "
+         f"warm; copy_file_range cannot cross file systems, so both cp and dicomveil copy through user space) or "
+         f"copied untimed onto the same fresh ext4 (both copy in the kernel with copy_file_range); "
+         f"{res['runs']} interleaved rounds (start-up, then per corpus each tool); CPU = user + sys of the tool and "
+         f"its children; median (min-max) of the per-round ratios. Load average at the start and after each "
+         f"round: {' -> '.join(res['loads'])}. dicomveil start-up (one small file): {1000 * su['cpu']['median']:.0f} "
+         f"ms CPU ({1000 * su['cpu']['min']:.0f}-{1000 * su['cpu']['max']:.0f}), {1000 * su['wall']['median']:.0f} "
+         f"ms wall, subtracted (median) for \"start-up excluded\".", "",
          "| corpus | target | measured (median, spread) | verdict |", "|---|---|---|---|"]
     L += targets_rows(res)
     L += ["", "| corpus | tool | CPU seconds | wall seconds | instances per CPU second | rc |",
@@ -291,11 +322,15 @@ def markdown(res):
     names = {"cp": "cp -r", "dicomveil": "dicomveil --jobs 1, start-up included",
              "dicomveil_net": "dicomveil --jobs 1, start-up excluded", "dcmodify": "dcmodify, 1 process (Basic profile)"}
     for name, d in res["corpora"].items():
-        for t in ("cp", "dicomveil", "dicomveil_net", "dcmodify"):
+        for t in TOOL_IDS[:2] + ("dicomveil_net",) + TOOL_IDS[2:4] + ("dicomveil_net@same", "dcmodify"):
+            if t not in d["tools"]:
+                continue
             x = d["tools"][t]
+            base, _, lay = t.partition("@")
             sp = lambda m: f"{m['median']:.3f} ({m['min']:.3f}-{m['max']:.3f})"  # noqa: E731
-            L.append(f"| {name} ({d['files']} files, {d['bytes'] / 1e6:.1f} MB) | {names[t]} | {sp(x['cpu'])} | "
-                     f"{sp(x['wall'])} | {d['files'] / x['cpu']['median']:.0f} | {x.get('rc', '')} |")
+            where = "" if base == "dcmodify" else f" ({LAYOUT_TEXT[lay or 'cross']})"
+            L.append(f"| {name} ({d['files']} files, {d['bytes'] / 1e6:.1f} MB) | {names[base]}{where} | "
+                     f"{sp(x['cpu'])} | {sp(x['wall'])} | {d['files'] / x['cpu']['median']:.0f} | {x.get('rc', '')} |")
     return "\n".join(L) + "\n"
 
 
@@ -306,11 +341,12 @@ def main():
     ap.add_argument("--dv-bin", default=os.environ.get("DV_BIN", os.path.join(REPO, "build", "dicomveil")))
     ap.add_argument("--scratch", default=os.path.join(REPO, "build", "bench"))
     ap.add_argument("--no-loop", action="store_true", help="the fallback method (a fresh directory per run)")
+    ap.add_argument("--layouts", default=",".join(LAYOUTS), help="cross,same (default both)")
     ap.add_argument("--json")
     ap.add_argument("--markdown")
     a = ap.parse_args()
     corpora = [tuple(c.split("=", 1)) for c in a.corpus]
-    res = measure(corpora, a.runs, a.dv_bin, a.scratch, loop=not a.no_loop)
+    res = measure(corpora, a.runs, a.dv_bin, a.scratch, loop=not a.no_loop, layouts=a.layouts.split(","))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
