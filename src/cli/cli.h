@@ -97,8 +97,7 @@ typedef struct dvc_fsink {
     int fd;
     uint8_t *buf;
     size_t len, cap;
-    uint64_t pos; /* bytes written to fd so far (the next flush lands at pos): copies start page-aligned */
-    int failed;   /* errno of the first failure, sticky */
+    int failed; /* errno of the first failure, sticky */
 } dvc_fsink;
 /* A buffered dv_sink over fd using the caller's buffer (cap bytes); copy_from uses copy_file_range when the
  * source is a dv_source_fd. Call dvc_sink_flush at the end. */

@@ -19,8 +19,6 @@
 
 /* Below this size a bulk copy goes through the buffer: a flush plus a syscall would cost more. */
 #define DVC_COPY_RANGE_MIN (64u * 1024u)
-/* Page size of the page cache the kernel copy fills (4 KiB on every Linux we build for; only a cost if wrong). */
-#define DVC_PAGE 4096u
 /* Largest single read/write/copy request (keeps every count well inside ssize_t). */
 #define DVC_IO_CHUNK ((size_t)1 << 30)
 
@@ -64,7 +62,6 @@ static int write_all(dvc_fsink *s, const uint8_t *p, size_t len)
         s->failed = errno;
         return -1;
     }
-    s->pos += len;
     return 0;
 }
 
@@ -107,21 +104,6 @@ static int sink_copy_from(void *ctx, const dv_source *src, uint64_t offset, uint
         return -1;
     int in = dv_source_fd_of(src);
     if (in >= 0 && len >= DVC_COPY_RANGE_MIN && !atomic_load(&copy_range_unavailable)) {
-        /* The bytes up to the output's next page boundary go through the buffer, so the kernel copy (and the
-         * buffered fallback below) starts on a destination page boundary: each destination page is then
-         * filled by one copy instead of two half-pages from two source pages (the header changed length, so
-         * the pixel data sits at another offset modulo 4096 than in the source). Same bytes, same file.
-         * bench/RESULTS.md "Per-core rates on a fresh file system per run". [test_cli_copy_aligned.sh] */
-        size_t head = (size_t)((DVC_PAGE - (s->pos + s->len) % DVC_PAGE) % DVC_PAGE);
-        if (head > s->cap - s->len && dvc_sink_flush(s) < 0)
-            return -1;
-        if (head > 0) {
-            if (src->read_at(src->ctx, offset, s->buf + s->len, head) < 0)
-                return -1;
-            s->len += head;
-            offset += head;
-            len -= head;
-        }
         if (dvc_sink_flush(s) < 0)
             return -1;
         while (len > 0) {
@@ -144,7 +126,6 @@ static int sink_copy_from(void *ctx, const dv_source *src, uint64_t offset, uint
                 return -1; /* the source ended early */
             offset += (uint64_t)n;
             len -= (uint64_t)n;
-            s->pos += (uint64_t)n;
         }
     }
     while (len > 0) {
@@ -167,7 +148,6 @@ dv_sink dvc_sink_fd(dvc_fsink *s, int fd, uint8_t *buf, size_t cap)
     s->buf = buf;
     s->len = 0;
     s->cap = cap;
-    s->pos = 0;
     s->failed = 0;
     dv_sink k = {.ctx = s, .write = sink_write, .copy_from = sink_copy_from};
     return k;
