@@ -292,7 +292,8 @@ def section(rows, meta):
     if meta.get("percore"):
         L += ["", "Per-core rows: " + percore_method(meta["percore"])]
     L += ["", "\"Per-core rate ≥ cp\": dicomveil with one worker thread (`--jobs 1`, one core) against `cp -r`, "
-          "itself one single-threaded process, on the same files, from and to the same disk with a warm page cache. "
+          "itself one single-threaded process, on the same files with a warm page cache, each run writing into "
+          "a fresh file system (bench/percore.py; the source on / or on that same fresh file system). "
           "cp reads and writes every byte and does nothing else, so it is the I/O limit of one core; a per-core rate "
           "≥ cp means de-identification costs no more than copying. It is not a claim about disk bandwidth: "
           "with all cores dicomveil may beat the single cp process.", "", END]
