@@ -19,11 +19,15 @@ run to the next with what had been deleted before (bench/RESULTS.md "Integrated 
 which creates no inode per file, did not move. Each run here writes into an ext4 made for that run alone
 (`truncate` a sparse image under --scratch, `mkfs.ext4` with its default journal and feature set, inode tables
 and journal zeroed at mkfs time so no lazy-init thread runs during the measurement, `mount -o loop`); after the
-run `sync -f` and umount (not timed). The source stays on the usual disk with a warm page cache. Runs are
-interleaved (round i: start-up, then per corpus cp, dicomveil, dcmodify), so load that drifts hits every tool.
+run `sync -f` and umount (not timed). cp and dicomveil run in two layouts (--layouts): "cross", the source on the
+usual disk with a warm page cache (copy_file_range cannot cross file systems: both copy through user space, and
+coreutils cp then maps and unmaps a copy buffer per file), and "same", the source copied untimed onto the run's
+fresh file system (both copy in the kernel; cp's best case). Runs are interleaved (round i: start-up, then per
+corpus cp, dicomveil, cp and dicomveil in the second layout, dcmodify), so load that drifts hits every tool.
 CPU = user + sys of the tool and its children (the difference of getrusage(RUSAGE_CHILDREN) around the one
 command); wall = perf_counter around it. Each figure: median over the runs and the spread (min-max); the ratios
-are medians of the per-round ratios (same minute), with their spread.
+are medians of the per-round ratios (same minute), with their spread; "start-up excluded" subtracts the median
+start-up run (on small corpora under load the wall figure without start-up is a few ms and not meaningful).
 Where loop mounts are refused (not root, no loop device, a container), a printed warning and a fresh directory per
 run on --scratch's file system instead, deleted only after the series (no run pays for the previous run's
 deletions, but the file system's older history still shows): the result says which method ran ("method").
