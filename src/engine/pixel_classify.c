@@ -25,6 +25,7 @@
  * The overlay labels that must stay (L, R, 5 cm, TIS 0.4, GAIN 52, FR 30Hz, MI 1.2, probe names) trigger
  * none of these [test_pixel_classify: test_labels_stay, score_pixel_classify]. */
 #include "engine/dv_pixel_classify.h"
+#include "text/denylist.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -691,6 +692,13 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
     int r = detect(pc, tw, plan, want, utf8, len, 0, why, err);
     if (r)
         goto done;
+    /* 1b. The instance's own values, OCR-tolerant: confusable characters as one class, an edit or two in
+     * long values (a name, ID or date the reading garbled beyond the repairs below; issue 11 item 3 "the
+     * strongest signal") [test_denylist: test_match_ocr; test_pixel_classify: test_own_values_misread] */
+    if (dv_denylist_match_ocr(dv_text_worker_denylist(tw), utf8, len, want, why)) {
+        r = 1;
+        goto done;
+    }
 
     /* The repaired readings work on a bounded ASCII-ish copy (bytes >= 0x80 pass through untouched). */
     size_t n = len < PC_MAX_TEXT ? len : PC_MAX_TEXT;

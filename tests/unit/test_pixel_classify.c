@@ -130,6 +130,24 @@ static void test_own_values_through_ocr_noise(void **state)
     teardown_fx(&f);
 }
 
+/* The instance's own values misread beyond the per-token repairs (a letter lost or misread, mixed
+ * confusions): the OCR-tolerant match of the deny-list covers them (dv_denylist_match_ocr; these readings
+ * are no dictionary name, no digit run and no date: without the match they are kept); the overlay's labels
+ * stay. */
+static void test_own_values_misread(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    static const char *const phi[] = {"J0HNSQN", "JOHNS0M", "JOHNSN", "Luthe JOHNSQN"};
+    for (size_t i = 0; i < sizeof phi / sizeof *phi; i++)
+        expect(&f, phi[i], DV_PIXEL_SENSITIVE);
+    static const char *const keep[] = {"TIS 0.4", "GAIN 52", "FR 30Hz", "5 cm", "MI 1.1", "RT KIDNEY", "AX T2 FS"};
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        expect(&f, keep[i], DV_PIXEL_KEEP);
+    teardown_fx(&f);
+}
+
 /* Without the instance's values: field labels, long digit runs and written dates still decide. */
 static void test_overlay_rules_without_own_values(void **state)
 {
@@ -445,6 +463,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_own_values_through_ocr_noise),
+        cmocka_unit_test(test_own_values_misread),
         cmocka_unit_test(test_overlay_rules_without_own_values),
         cmocka_unit_test(test_labels_stay),
         cmocka_unit_test(test_unreadable_is_covered),
