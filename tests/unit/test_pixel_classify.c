@@ -148,6 +148,26 @@ static void test_own_values_misread(void **state)
     teardown_fx(&f);
 }
 
+/* Institution words misread (cue_near): one edit in a 7+ letter cue, or the line cut after the first 4+
+ * letters of one; labels and words that only start alike stay. */
+static void test_cue_misread(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    static const char *const phi[] = {"Northfeld HOSPTAL", "Kestrel lMAGING", "Kestrel H0SPITA1", "Kestrel imag,",
+                                      "Northfeld Hosp"};
+    for (size_t i = 0; i < sizeof phi / sizeof *phi; i++) {
+        dv_infotype why;
+        assert_int_equal(decide(&f, phi[i], 90, &why), DV_PIXEL_SENSITIVE);
+        assert_int_equal(why, DV_IT_ORGANIZATION_NAME);
+    }
+    static const char *const keep[] = {"imag 4", "GAIN 52", "RT KIDNEY", "LIVER LONG", "AX T2 FS", "HEA"};
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        expect(&f, keep[i], DV_PIXEL_KEEP);
+    teardown_fx(&f);
+}
+
 /* Without the instance's values: field labels, long digit runs and written dates still decide. */
 static void test_overlay_rules_without_own_values(void **state)
 {
@@ -464,6 +484,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_own_values_through_ocr_noise),
         cmocka_unit_test(test_own_values_misread),
+        cmocka_unit_test(test_cue_misread),
         cmocka_unit_test(test_overlay_rules_without_own_values),
         cmocka_unit_test(test_labels_stay),
         cmocka_unit_test(test_unreadable_is_covered),
