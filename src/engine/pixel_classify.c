@@ -940,3 +940,34 @@ void dv_pixel_lines_cover(const dv_box *lines, size_t n, uint8_t *verdicts)
     for (size_t i = 0; i < n; i++)
         verdicts[i] = (verdicts[i] & 0x80u) ? 1 : 0;
 }
+
+/* ---- a multi-frame instance's frames together ---- */
+
+int dv_pixel_box_within(const dv_box *a, const dv_box *b)
+{
+    return (uint64_t)a->x + 2 >= b->x && (uint64_t)a->y + 2 >= b->y &&
+           (uint64_t)a->x + a->w <= (uint64_t)b->x + b->w + 2 && (uint64_t)a->y + a->h <= (uint64_t)b->y + b->h + 2;
+}
+
+size_t dv_pixel_spread(const dv_box *all, size_t *start, uint32_t nframes, const dv_box *sens, size_t nsens,
+                       dv_box *out)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < nframes; i++) {
+        size_t a = start[i], b = start[i + 1];
+        start[i] = n;
+        if (a == b)
+            continue;
+        memcpy(out + n, all + a, (b - a) * sizeof *out);
+        n += b - a;
+        for (size_t k = 0; k < nsens; k++) {
+            int have = 0;
+            for (size_t j = a; j < b && !have; j++)
+                have = dv_pixel_box_within(&sens[k], &all[j]);
+            if (!have)
+                out[n++] = sens[k];
+        }
+    }
+    start[nframes] = n;
+    return n;
+}

@@ -425,50 +425,27 @@ static int read_box(stage *s, const dv_box *box, uint64_t t0, dv_pixel_verdict *
  * frame covers and every frame would then lose (10 non-PHI boxes at no threshold). */
 #define SENS_SPREAD_CONF 45
 
-/* a inside b (padded by 2 px) */
-static int box_within(const dv_box *a, const dv_box *b)
-{
-    return (uint64_t)a->x + 2 >= b->x && (uint64_t)a->y + 2 >= b->y &&
-           (uint64_t)a->x + a->w <= (uint64_t)b->x + b->w + 2 && (uint64_t)a->y + a->h <= (uint64_t)b->y + b->h + 2;
-}
-
 static int remember_sensitive(dv_pixel_worker *w, const dv_box *b, dv_error *err)
 {
     for (size_t i = 0; i < w->sens.n; i++)
-        if (box_within(b, &w->sens.v[i]))
+        if (dv_pixel_box_within(b, &w->sens.v[i]))
             return 0;
     return w->sens.n < SENS_SPREAD_MAX ? dv_boxes_add(&w->sens, *b, err) : 0;
 }
 
 /* After every frame was read: each frame with boxes also gets the remembered sensitive boxes it does not
- * already cover. A frame without boxes stays without (it was observed as such; no text was found there).
- * [integration.test_textdetect_score] */
+ * already cover (dv_pixel_spread). [test_pixel_classify: test_spread] */
 static int spread_sensitive(stage *s, dv_error *err)
 {
     dv_pixel_worker *w = s->w;
     uint32_t nf = s->pa.number_of_frames;
     if (nf < 2 || w->sens.n == 0)
         return 0;
-    size_t cap = w->nall + (size_t)nf * w->sens.n, n = 0;
+    size_t cap = w->nall + (size_t)nf * w->sens.n;
     dv_box *all = malloc(cap * sizeof *all);
     if (!all)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory (%zu boxes)", cap);
-    for (uint32_t i = 0; i < nf; i++) {
-        size_t a = w->start[i], b = w->start[i + 1];
-        w->start[i] = n;
-        if (a == b)
-            continue;
-        memcpy(all + n, w->all + a, (b - a) * sizeof *all);
-        n += b - a;
-        for (size_t k = 0; k < w->sens.n; k++) {
-            int have = 0;
-            for (size_t j = a; j < b && !have; j++)
-                have = box_within(&w->sens.v[k], &w->all[j]);
-            if (!have)
-                all[n++] = w->sens.v[k];
-        }
-    }
-    w->start[nf] = n;
+    size_t n = dv_pixel_spread(w->all, w->start, nf, w->sens.v, w->sens.n, all);
     free(w->all);
     w->all = all;
     w->nall = n;
