@@ -20,6 +20,9 @@
  *     PERSON_NAME;
  *   - a field label (NAME, PATIENT, DOB, MRN, ID: ...), an institution word (HOSPITAL, CLINIC, MEDICAL
  *     ...) or a saint's name (St. Mary, Saint Luke) announces PHI in an overlay even when the value is misread;
+ *     an institution word also misread by one edit or cut after its first 4+ letters (cue_near);
+ *   - the instance's own values also OCR-tolerantly (dv_denylist_match_ocr: confusion classes, an edit or
+ *     two in long values);
  *   - a box whose reading has no letter or digit, or whose characters are mostly not letters or digits,
  *     or which the OCR itself gives a confidence under 30, is unreadable: covered (privacy first).
  * The overlay labels that must stay (L, R, 5 cm, TIS 0.4, GAIN 52, FR 30Hz, MI 1.2, probe names) trigger
