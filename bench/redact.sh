@@ -8,7 +8,11 @@
 # misses; seed 3: held out until wp-pixall scored it (the detector's misses never looked at; its small
 # set's sensitive misses looked at by wp-pixsens); seed 4: held out until wp-pixall2 looked at the
 # detector's misses and wp-pixsens2 at its sensitive misses; seeds 5 and 6: generated after both
-# packages' last change, held out — never looked at or tuned on —; plus a 100-frame 640x480 cine and
+# packages' last change, held out until wp-sens3 looked at seed 6's sensitive misses (seed 5 still held
+# out: scored, never looked at); seeds 7 and 8: generated after wp-sens3's last change, held out — never
+# looked at or tuned on —, scored for REDACT_SENSITIVE_TEXT twice: with the generator's fixed header
+# (`--metadata fixed`, the OCR and detectors alone) and with the header values the burned-in PHI shows
+# (`--metadata consistent`, the instance's own values as a scanner writes them); plus a 100-frame 640x480 cine and
 # four 1024x1024 frames of seeds 3 and 4) and
 # scores build/tests/score_textdetect on each, then on the real answer-keyed files of
 # ../shared/data/dicom/jsl-burned-in (looked at while tuning) and ../shared/data/dicom/presidio (not).
@@ -27,10 +31,10 @@ KEEP=0
 [ "${1:-}" = "--keep" ] && KEEP=1
 [ -x "$SCORER" ] || { echo "redact.sh: build first (make build): no $SCORER" >&2; exit 1; }
 mkdir -p "$OUT"
-gen() { # seed set dir
+gen() { # seed set dir [--metadata M]
   [ -f "$OUT/$3/.done" ] && return 0
   rm -rf "${OUT:?}/$3"
-  $PY "$REPO/tools/gen_burned_in.py" --seed "$1" --set "$2" --out "$OUT/$3"
+  $PY "$REPO/tools/gen_burned_in.py" --seed "$1" --set "$2" --out "$OUT/$3" "${@:4}"
   touch "$OUT/$3/.done"
 }
 echo "== generating (cached in $OUT)"
@@ -39,7 +43,11 @@ gen 2 full seed2-looked-at
 gen 3 full seed3-scored
 gen 4 full seed4-looked-at
 gen 5 full seed5-heldout
-gen 6 full seed6-heldout
+gen 6 full seed6-looked-at
+gen 7 full seed7-heldout
+gen 7 full seed7-heldout-meta --metadata consistent
+gen 8 full seed8-heldout
+gen 8 full seed8-heldout-meta --metadata consistent
 gen 3 cine cine100
 gen 4 cine cine100-seed4
 gen 3 big big1024
@@ -54,7 +62,7 @@ score "generator seed 2 (looked at)" "$OUT/seed2-looked-at"
 score "generator seed 3 (scored, misses not looked at)" "$OUT/seed3-scored"
 score "generator seed 4 (looked at)" "$OUT/seed4-looked-at"
 score "generator seed 5 (held out)" "$OUT/seed5-heldout"
-score "generator seed 6 (held out)" "$OUT/seed6-heldout"
+score "generator seed 6 (looked at)" "$OUT/seed6-looked-at"
 score "jsl-burned-in (real; looked at while tuning)" "$SHARED/dicom/jsl-burned-in"
 score "presidio (real; held out)" "$SHARED/dicom/presidio"
 score "100-frame 640x480 cine (seed 3)" "$OUT/cine100"
@@ -68,7 +76,11 @@ score "SENSITIVE generator seed 2 (looked at)" --mode sensitive "$OUT/seed2-look
 score "SENSITIVE generator seed 3 (small set looked at)" --mode sensitive "$OUT/seed3-scored"
 score "SENSITIVE generator seed 4 (looked at)" --mode sensitive "$OUT/seed4-looked-at"
 score "SENSITIVE generator seed 5 (held out)" --mode sensitive "$OUT/seed5-heldout"
-score "SENSITIVE generator seed 6 (held out)" --mode sensitive "$OUT/seed6-heldout"
+score "SENSITIVE generator seed 6 (looked at)" --mode sensitive "$OUT/seed6-looked-at"
+score "SENSITIVE generator seed 7 (held out; fixed header)" --mode sensitive "$OUT/seed7-heldout"
+score "SENSITIVE generator seed 7 (held out; header = burned-in values)" --mode sensitive "$OUT/seed7-heldout-meta"
+score "SENSITIVE generator seed 8 (held out; fixed header)" --mode sensitive "$OUT/seed8-heldout"
+score "SENSITIVE generator seed 8 (held out; header = burned-in values)" --mode sensitive "$OUT/seed8-heldout-meta"
 score "SENSITIVE 1024x1024 frames (seed 3)" --mode sensitive "$OUT/big1024"
 score "SENSITIVE jsl-burned-in (real)" --mode sensitive "$SHARED/dicom/jsl-burned-in"
 score "SENSITIVE presidio (real)" --mode sensitive "$SHARED/dicom/presidio"

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Synthetic burned-in text: DICOM files plus a JSON answer key each (issue 11 benchmark, bench/redact.sh).
 
-    gen_burned_in.py --seed N --out DIR [--set small|full|cine|big] [--limit N]
+    gen_burned_in.py --seed N --out DIR [--set small|full|cine|big] [--limit N] [--metadata fixed|consistent]
 
 Deterministic for a seed. Scenes: ultrasound-like (black frame, speckle sector, RGB or MONOCHROME2, top
 bar of PHI, side column of settings, markers, sometimes a label over the sector), secondary-capture-like
@@ -10,6 +10,15 @@ small text). Text: DejaVu fonts 10-28 px (8-9 px on the small MR scene), white, 
 without a dark outline; PHI (names, IDs, dates, institutions) and non-PHI (L, R, 5 cm, TIS 0.4, GAIN 52,
 FR 30Hz). Native or JPEG Baseline; single frame, cine with a constant overlay, cine whose overlay changes
 (a running clock); about one file in five carries no text at all.
+
+Metadata: `fixed` (the default; what every seed was generated and scored with before wp-sens3) writes one
+fixed PatientName / PatientID unrelated to the burned-in text. `consistent` writes, as a scanner does, the
+header values the burned-in PHI shows: PatientName (caret form whatever the overlay shows; sometimes title
+case, a middle initial or name, a second family name the overlay truncated), PatientID (the overlay's digits),
+the overlay's date as PatientBirthDate or StudyDate (the other one drawn), InstitutionName (sometimes in
+capitals or with Ctr spelled out), an AccessionNumber and ReferringPhysicianName the overlay does not show.
+The pixels and answer keys are the same in both (the header's variations come from their own random stream),
+so one seed scores the OCR and detectors alone (`fixed`) and with the instance's own values (`consistent`).
 
 Answer key (FILE.json next to FILE.dcm):
   {"rows", "cols", "frames", "scene", "transfer_syntax", "photometric",
@@ -176,6 +185,7 @@ def us_overlay(canvas, rng, frames, mono):
         rng.random()  # was a random PHI flag; drawn still so every seed keeps its pictures
         # PHI only when the label is the patient's name: RT KIDNEY / LIVER LONG / GB are anatomy labels
         place(canvas, rng, s, w // 2 - 40, h // 2, size, col, s == phi[0], rng.random() < 0.5, frames)
+    return phi
 
 
 def sc_overlay(canvas, rng, frames, mono, small=False):
@@ -208,12 +218,57 @@ def sc_overlay(canvas, rng, frames, mono, small=False):
         s = phi[0] if rng.random() < 0.5 else "AX T2 FS"
         place(canvas, rng, s, w // 3, int(h * 0.45), size, rng.choice(["white", "yellow", "green"] if not mono else
               ["white"]), s == phi[0], outline or rng.random() < 0.5, frames, fonts)
+    return phi
+
+
+# ---------------------------------------------------------------- header values (--metadata consistent)
+
+MIDDLE = ["J", "M", "A", "K", "ROSE", "LEE", "MARIE"]
+FAMILY2 = ["BAKER", "ORTIZ", "WEST", "NOLAN"]
+
+
+def consistent_header(mrng, phi):
+    """The header a scanner writes for the overlay's PHI phi ([name, id, date, institution]; None: an image
+    without text, its header values drawn alike). Variations as real headers differ from their overlays."""
+    if phi is None:
+        phi = phi_texts(mrng)
+    name = phi[0]
+    last, first = (name.split("^", 1) if "^" in name else [p.strip() for p in name.split(",", 1)])
+    if mrng.random() < 0.15:  # a second family name the overlay truncated / left out
+        last = f"{last}-{mrng.choice(FAMILY2)}"
+    comps = [last, first]
+    if mrng.random() < 0.35:  # a middle initial or name
+        comps.append(mrng.choice(MIDDLE))
+    pn = "^".join(comps)
+    if mrng.random() < 0.3:  # title case (the overlay prints capitals)
+        pn = "^".join(c.capitalize() if "-" not in c else "-".join(x.capitalize() for x in c.split("-"))
+                      for c in comps)
+    digits = "".join(c for c in phi[1] if c.isdigit())
+    d = phi[2]
+    if "-" in d:
+        y, m, dd = d.split("-")
+    elif "/" in d:
+        m, dd, y = d.split("/")
+    else:
+        dd, m, y = d.split(".")
+    da = f"{y}{m}{dd}"
+    other = f"{mrng.randint(1930, 2024):04d}{mrng.randint(1, 12):02d}{mrng.randint(1, 28):02d}"
+    birth, study = (da, other) if mrng.random() < 0.5 else (other, da)
+    inst = phi[3]
+    r = mrng.random()
+    if r < 0.3:
+        inst = inst.upper()
+    elif r < 0.45:
+        inst = inst.replace("Ctr", "Center")
+    return {"PatientName": pn, "PatientID": digits, "PatientBirthDate": birth, "StudyDate": study,
+            "InstitutionName": inst, "AccessionNumber": "A" + "".join(mrng.choice("0123456789") for _ in range(8)),
+            "ReferringPhysicianName": f"{mrng.choice(LAST)}^{mrng.choice(FIRST)}"}
 
 
 # ---------------------------------------------------------------- DICOM output
 
-def to_dicom(path, frames_rgb, mono, bits16, jpeg, rng, modality):
-    """frames_rgb: list of h x w x 3 float arrays."""
+def to_dicom(path, frames_rgb, mono, bits16, jpeg, rng, modality, header=None):
+    """frames_rgb: list of h x w x 3 float arrays; header: consistent_header's values (None: the fixed ones)."""
     h, w = frames_rgb[0].shape[:2]
     ds = Dataset()
     meta = FileMetaDataset()
@@ -231,6 +286,8 @@ def to_dicom(path, frames_rgb, mono, bits16, jpeg, rng, modality):
     ds.Modality = modality
     ds.PatientName = "SYNTHETIC^BURNEDIN"
     ds.PatientID = "SYN0001"
+    for k, v in (header or {}).items():
+        setattr(ds, k, v)
     ds.BurnedInAnnotation = "YES"
     ds.Rows, ds.Columns = h, w
     if len(frames_rgb) > 1:
@@ -278,7 +335,8 @@ def to_dicom(path, frames_rgb, mono, bits16, jpeg, rng, modality):
     return meta.TransferSyntaxUID, ds.PhotometricInterpretation
 
 
-def make_case(out, name, rng, nprng, scene, nframes=1, text=True, jpeg=False, changing=False, size=None):
+def make_case(out, name, rng, nprng, scene, nframes=1, text=True, jpeg=False, changing=False, size=None,
+              metadata="fixed"):
     mono = scene in ("us_mono", "sc_mono", "mr_small")
     bits16 = scene in ("sc_mono", "mr_small") and not jpeg
     if scene.startswith("us"):
@@ -289,6 +347,7 @@ def make_case(out, name, rng, nprng, scene, nframes=1, text=True, jpeg=False, ch
         w, h = size or rng.choice([(512, 512), (768, 768), (1024, 1024)])
     all_frames = range(nframes)
     frames, boxes = [], []
+    phi = None
     for i in range(nframes):
         if scene.startswith("us"):
             bg, _ = us_background(nprng, w, h, phase=i * 0.35)
@@ -301,9 +360,9 @@ def make_case(out, name, rng, nprng, scene, nframes=1, text=True, jpeg=False, ch
             # same random choices for each frame: a fresh rng from a fixed seed per case
             orng = random.Random(f"{name}-overlay")
             if scene.startswith("us"):
-                us_overlay(c, orng, all_frames, mono)
+                phi = us_overlay(c, orng, all_frames, mono)
             else:
-                sc_overlay(c, orng, all_frames, mono, small=scene == "mr_small")
+                phi = sc_overlay(c, orng, all_frames, mono, small=scene == "mr_small")
             if changing:  # a running clock that changes every 3rd frame
                 t = 10 * 60 + i // 3
                 clock = f"{t // 60:02d}:{t % 60:02d}:{(i * 7) % 60:02d}"
@@ -313,7 +372,9 @@ def make_case(out, name, rng, nprng, scene, nframes=1, text=True, jpeg=False, ch
             if i == 0 or len(b["frames"]) == 1:
                 boxes.append(b)
     modality = "US" if scene.startswith("us") else ("MR" if scene == "mr_small" else "OT")
-    ts, photo = to_dicom(os.path.join(out, name + ".dcm"), frames, mono, bits16, jpeg, rng, modality)
+    # the header's variations draw from their own stream: rng, nprng and the pixels are those of `fixed`
+    header = consistent_header(random.Random(f"{name}-meta"), phi) if metadata == "consistent" else None
+    ts, photo = to_dicom(os.path.join(out, name + ".dcm"), frames, mono, bits16, jpeg, rng, modality, header)
     key = {"rows": h, "cols": w, "frames": nframes, "scene": scene, "transfer_syntax": str(ts),
            "photometric": photo, "boxes": boxes}
     with open(os.path.join(out, name + ".json"), "w") as f:
@@ -326,17 +387,20 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--set", default="small", choices=["small", "full", "cine", "big"])
     ap.add_argument("--limit", type=int, default=0, help="only the first N cases of the set (0: all)")
+    ap.add_argument("--metadata", default="fixed", choices=["fixed", "consistent"],
+                    help="fixed: one PatientName/ID unrelated to the text (default, as before); consistent: the "
+                         "header values the burned-in PHI shows, with realistic differences")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rng = random.Random(a.seed)
     nprng = np.random.default_rng(a.seed)
     if a.set == "cine":  # the timing case: 100-frame 640x480 cine, constant overlay
-        make_case(a.out, f"s{a.seed}_cine100", rng, nprng, "us_rgb", nframes=100, size=(640, 480))
+        make_case(a.out, f"s{a.seed}_cine100", rng, nprng, "us_rgb", nframes=100, size=(640, 480), metadata=a.metadata)
         return
     if a.set == "big":  # the timing case: 1024x1024 frames
         for i in range(4):
             make_case(a.out, f"s{a.seed}_big{i}", rng, nprng, rng.choice(["sc_mono", "us_mono"]), size=(1024, 1024),
-                      text=i < 3)
+                      text=i < 3, metadata=a.metadata)
         return
     n = 14 if a.set == "small" else 60
     scenes = ["us_rgb", "us_mono", "sc_mono", "sc_rgb", "mr_small"]
@@ -355,7 +419,7 @@ def main():
         if scene == "mr_small":
             jpeg = False
         make_case(a.out, f"s{a.seed}_{i:03d}_{scene}", rng, nprng, scene, nframes=nframes, text=text or changing,
-                  jpeg=jpeg, changing=changing)
+                  jpeg=jpeg, changing=changing, metadata=a.metadata)
 
 
 if __name__ == "__main__":

@@ -83,4 +83,17 @@ void dv_pixel_lines_cover(const dv_box *lines, size_t n, uint8_t *verdicts);
  * test_lines_cover] */
 int dv_pixel_same_line(const dv_box *a, const dv_box *b);
 
+/* 1 when box a lies inside b padded by 2 px. */
+int dv_pixel_box_within(const dv_box *a, const dv_box *b);
+
+/* A multi-frame instance's frames together (the pixel stage, after every frame was read): frame i's boxes
+ * are all[start[i] .. start[i + 1]) for i < nframes; sens[0, nsens) are boxes of lines read SENSITIVE (at a
+ * confident reading) on some frame. Writes to out (room for start[nframes] + nframes * nsens boxes) each
+ * frame's boxes followed by every sens box none of them holds (dv_pixel_box_within), for the frames that
+ * have boxes only (a frame without boxes showed no text); start is rewritten for out. Returns the boxes
+ * written. A cine's overlay stays put while the anatomy moves, and the frame whose reading found the text
+ * is the better reading (privacy first). [test_pixel_classify: test_spread] */
+size_t dv_pixel_spread(const dv_box *all, size_t *start, uint32_t nframes, const dv_box *sens, size_t nsens,
+                       dv_box *out);
+
 #endif

@@ -232,6 +232,10 @@ void dv_text_worker_free(dv_text_worker *w);
 void dv_text_worker_set_detector(dv_text_worker *w, dv_text_detect_fn fn, void *user);
 /* Findings transformed in the last instance, by infoType (for the run report; counts only, never values). */
 const uint32_t *dv_text_worker_counts(const dv_text_worker *w);
+/* The current instance's deny-list (text/denylist.h; NULL before dv_text_begin_instance), owned by w: for the
+ * burned-in pixel classifier's OCR-tolerant matching (dv_denylist_match_ocr). PHI: never logged or kept. */
+struct dv_denylist;
+const struct dv_denylist *dv_text_worker_denylist(const dv_text_worker *w);
 /* Before the plan changes anything: the instance's own identifying values, read from the ORIGINAL instance at
  * every nesting level: PatientID / StudyInstanceUID (the date shift's identity), the deny-list (every PN
  * component, patient and other IDs, accession, study and admission IDs, birth date in every written form,

@@ -20,11 +20,15 @@
  *     PERSON_NAME;
  *   - a field label (NAME, PATIENT, DOB, MRN, ID: ...), an institution word (HOSPITAL, CLINIC, MEDICAL
  *     ...) or a saint's name (St. Mary, Saint Luke) announces PHI in an overlay even when the value is misread;
+ *     an institution word also misread by one edit or cut after its first 4+ letters (cue_near);
+ *   - the instance's own values also OCR-tolerantly (dv_denylist_match_ocr: confusion classes, an edit or
+ *     two in long values);
  *   - a box whose reading has no letter or digit, or whose characters are mostly not letters or digits,
  *     or which the OCR itself gives a confidence under 30, is unreadable: covered (privacy first).
  * The overlay labels that must stay (L, R, 5 cm, TIS 0.4, GAIN 52, FR 30Hz, MI 1.2, probe names) trigger
  * none of these [test_pixel_classify: test_labels_stay, score_pixel_classify]. */
 #include "engine/dv_pixel_classify.h"
+#include "text/denylist.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -414,6 +418,72 @@ static int cue_in(const char *s, size_t n, dv_infotype_set want, dv_infotype *wh
     return 0;
 }
 
+/* Levenshtein distance of a[0, n) and b[0, m) when both are at most 31 bytes (else a large number). */
+static unsigned edits(const char *a, size_t n, const char *b, size_t m)
+{
+    unsigned row[32];
+    if (n > 31 || m > 31)
+        return 99;
+    for (size_t j = 0; j <= m; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= n; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= m; j++) {
+            unsigned up = row[j], v = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < v)
+                v = up + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            diag = up;
+            row[j] = v;
+        }
+    }
+    return row[m];
+}
+
+/* An institution word misread (held-out seed 6, wp-sens3): a word within one edit of an institution cue of
+ * 7+ letters (HOSPTAL, lMAGING, after digits read for letters: H0SPITAL), or the reading's last word the
+ * first 4+ letters of one (the detector cut `Riverside Imaging Ctr` after `Imag`). Whole words of letters
+ * and digits, in capitals, digits as the letters they are read for. [test_pixel_classify: test_cue_misread] */
+static int cue_near(const char *s, size_t n, dv_infotype_set want, dv_infotype *why)
+{
+    if (!(want & DV_IT_BIT(DV_IT_ORGANIZATION_NAME)))
+        return 0;
+    for (size_t a = 0; a < n;) {
+        while (a < n && !isalnum((unsigned char)s[a]))
+            a++;
+        size_t b = a;
+        while (b < n && isalnum((unsigned char)s[b]))
+            b++;
+        size_t len = b - a;
+        size_t e = b;
+        while (e < n && !isalnum((unsigned char)s[e]))
+            e++;
+        int last = e == n;
+        if (len >= 4 && len <= 31) {
+            char w[32];
+            for (size_t i = 0; i < len; i++) {
+                char c = s[a + i], l = isdigit((unsigned char)c) ? to_letter(c, 0, 'I') : 0;
+                w[i] = l ? l : (char)toupper((unsigned char)c);
+            }
+            for (size_t i = 0; i < sizeof CUES / sizeof *CUES; i++) {
+                const char *cw = CUES[i].word;
+                size_t cl = strlen(cw);
+                if (CUES[i].type != DV_IT_ORGANIZATION_NAME || cl < 6 || strchr(cw, '\''))
+                    continue;
+                if ((cl >= 7 && len + 1 >= cl && len <= cl + 1 && edits(w, len, cw, cl) <= 1) ||
+                    (last && len < cl && memcmp(w, cw, len) == 0)) {
+                    *why = DV_IT_ORGANIZATION_NAME;
+                    return 1;
+                }
+            }
+        }
+        a = b;
+    }
+    return 0;
+}
+
 /* The shape overlays print a patient's name in: exactly two words of 2+ letters joined by a comma or a PN
  * `^` (SMITHSON, ANNA / DOE^JOHN, one of 4+ letters, 6+ in all), optionally a trailing initial. Labels
  * rarely look like that. */
@@ -691,6 +761,13 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
     int r = detect(pc, tw, plan, want, utf8, len, 0, why, err);
     if (r)
         goto done;
+    /* 1b. The instance's own values, OCR-tolerant: confusable characters as one class, an edit or two in
+     * long values (a name, ID or date the reading garbled beyond the repairs below; issue 11 item 3 "the
+     * strongest signal") [test_denylist: test_match_ocr; test_pixel_classify: test_own_values_misread] */
+    if (dv_denylist_match_ocr(dv_text_worker_denylist(tw), utf8, len, want, why)) {
+        r = 1;
+        goto done;
+    }
 
     /* The repaired readings work on a bounded ASCII-ish copy (bytes >= 0x80 pass through untouched). */
     size_t n = len < PC_MAX_TEXT ? len : PC_MAX_TEXT;
@@ -720,7 +797,7 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
             goto done;
     }
     /* 3. Overlay cues (field labels, institution words) on the reading with separators. */
-    if (cue_in(b, n, want, why)) {
+    if (cue_in(b, n, want, why) || cue_near(b, n, want, why)) {
         r = 1;
         goto done;
     }
@@ -865,4 +942,35 @@ void dv_pixel_lines_cover(const dv_box *lines, size_t n, uint8_t *verdicts)
     }
     for (size_t i = 0; i < n; i++)
         verdicts[i] = (verdicts[i] & 0x80u) ? 1 : 0;
+}
+
+/* ---- a multi-frame instance's frames together ---- */
+
+int dv_pixel_box_within(const dv_box *a, const dv_box *b)
+{
+    return (uint64_t)a->x + 2 >= b->x && (uint64_t)a->y + 2 >= b->y &&
+           (uint64_t)a->x + a->w <= (uint64_t)b->x + b->w + 2 && (uint64_t)a->y + a->h <= (uint64_t)b->y + b->h + 2;
+}
+
+size_t dv_pixel_spread(const dv_box *all, size_t *start, uint32_t nframes, const dv_box *sens, size_t nsens,
+                       dv_box *out)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < nframes; i++) {
+        size_t a = start[i], b = start[i + 1];
+        start[i] = n;
+        if (a == b)
+            continue;
+        memcpy(out + n, all + a, (b - a) * sizeof *out);
+        n += b - a;
+        for (size_t k = 0; k < nsens; k++) {
+            int have = 0;
+            for (size_t j = a; j < b && !have; j++)
+                have = dv_pixel_box_within(&sens[k], &all[j]);
+            if (!have)
+                out[n++] = sens[k];
+        }
+    }
+    start[nframes] = n;
+    return n;
 }

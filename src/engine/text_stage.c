@@ -120,6 +120,11 @@ const uint32_t *dv_text_worker_counts(const dv_text_worker *w)
     return w->counts;
 }
 
+const struct dv_denylist *dv_text_worker_denylist(const dv_text_worker *w)
+{
+    return w ? w->dl : NULL;
+}
+
 static int grow(void **buf, size_t *cap, size_t need, dv_error *err)
 {
     if (need <= *cap)

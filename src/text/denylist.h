@@ -61,4 +61,16 @@ struct dv_toks;
 int dv_detect_denylist_toks(const dv_denylist *dl, const struct dv_toks *tk, const char *utf8, size_t len,
                             dv_findings *out, dv_error *err);
 
+/* OCR-tolerant matching (the burned-in pixel classifier, issue 11 item 3): 1 when utf8[0, len), an OCR
+ * reading, holds one of the list's values of a type in want, compared in classes of the characters OCR
+ * confuses (O/0/Q/D, I/1/l/|, S/5/$, B/8, Z/2, G/6), case and separators ignored, a value starting where a
+ * word of the reading starts, within 1 edit for 7-9 classes (6 with a letter) and 2 from 10; values of 4-5
+ * classes only as a whole word and exactly; name parts that are common words (dv_detect_denylist's context
+ * rules), particles, titles, suffixes and shorter parts never; an institution of 3+ words also without
+ * its last word (10+ classes left), and by one specific word of 6+ letters. *type: the value's type (names: PERSON_NAME, else LAST_NAME / FIRST_NAME as wanted). 0 when
+ * none (or dl NULL). Reads no more than the first 512 letters and digits of the reading.
+ * [test_denylist: test_match_ocr] */
+int dv_denylist_match_ocr(const dv_denylist *dl, const char *utf8, size_t len, dv_infotype_set want,
+                          dv_infotype *type);
+
 #endif

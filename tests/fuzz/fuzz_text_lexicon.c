@@ -1,5 +1,5 @@
 /* libFuzzer target: the dictionary detectors and the per-instance deny-list (src/text/lexicon.c,
- * denylist.c, tokens.c) over arbitrary bytes.
+ * denylist.c, tokens.c) over arbitrary bytes, and the deny-list's OCR-tolerant match (dv_denylist_match_ocr).
  *
  * Input: deny-list values up to the first NUL, one per line as "<kind><value>" (kind P = PN, D = date,
  * I = identifier, T = telephone, O = institution, A = address, L = location), then the text (any bytes,
@@ -115,6 +115,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_fail("dv_detect_denylist is not deterministic");
     dv_findings_free(&a);
     dv_findings_free(&b);
+    /* the OCR-tolerant match of the burned-in pixel classifier: a verdict, deterministic, a type in range */
+    dv_infotype t1 = DV_IT_COUNT, t2 = DV_IT_COUNT;
+    int m1 = dv_denylist_match_ocr(dl, text, len, ~(dv_infotype_set)0, &t1);
+    int m2 = dv_denylist_match_ocr(dl, text, len, ~(dv_infotype_set)0, &t2);
+    if (m1 != m2 || (m1 && t1 != t2) || (m1 != 0 && m1 != 1) || (m1 && t1 >= DV_IT_COUNT))
+        fuzz_fail("dv_denylist_match_ocr: verdict not deterministic or type out of range");
     dv_denylist_free(dl);
     return 0;
 }

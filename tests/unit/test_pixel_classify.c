@@ -130,6 +130,70 @@ static void test_own_values_through_ocr_noise(void **state)
     teardown_fx(&f);
 }
 
+/* The instance's own values misread beyond the per-token repairs (a letter lost or misread, mixed
+ * confusions): the OCR-tolerant match of the deny-list covers them (dv_denylist_match_ocr; these readings
+ * are no dictionary name, no digit run and no date: without the match they are kept); the overlay's labels
+ * stay. */
+static void test_own_values_misread(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    static const char *const phi[] = {"J0HNSQN", "JOHNS0M", "JOHNSN", "Luthe JOHNSQN"};
+    for (size_t i = 0; i < sizeof phi / sizeof *phi; i++)
+        expect(&f, phi[i], DV_PIXEL_SENSITIVE);
+    static const char *const keep[] = {"TIS 0.4", "GAIN 52", "FR 30Hz", "5 cm", "MI 1.1", "RT KIDNEY", "AX T2 FS"};
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        expect(&f, keep[i], DV_PIXEL_KEEP);
+    teardown_fx(&f);
+}
+
+/* Institution words misread (cue_near): one edit in a 7+ letter cue, or the line cut after the first 4+
+ * letters of one; labels and words that only start alike stay. */
+static void test_cue_misread(void **state)
+{
+    (void)state;
+    fixture f;
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}");
+    static const char *const phi[] = {"Northfeld HOSPTAL", "Kestrel lMAGING", "Kestrel H0SPITA1", "Kestrel imag,",
+                                      "Northfeld Hosp"};
+    for (size_t i = 0; i < sizeof phi / sizeof *phi; i++) {
+        dv_infotype why;
+        assert_int_equal(decide(&f, phi[i], 90, &why), DV_PIXEL_SENSITIVE);
+        assert_int_equal(why, DV_IT_ORGANIZATION_NAME);
+    }
+    static const char *const keep[] = {"imag 4", "GAIN 52", "RT KIDNEY", "LIVER LONG", "AX T2 FS", "HEA"};
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        expect(&f, keep[i], DV_PIXEL_KEEP);
+    teardown_fx(&f);
+}
+
+/* The frames of a multi-frame instance together (dv_pixel_spread): a confident sensitive box of one frame
+ * is added to every other frame that has boxes and does not already hold it; frames without boxes stay. */
+static void test_spread(void **state)
+{
+    (void)state;
+    const dv_box A = {10, 10, 80, 12}, B = {200, 50, 40, 10}, big = {8, 8, 90, 20};
+    /* frame 0: A; frame 1: B; frame 2: nothing; frame 3: a box holding A */
+    dv_box all[3] = {A, B, big};
+    size_t start[5] = {0, 1, 2, 2, 3};
+    dv_box out[3 + 4 * 1];
+    size_t n = dv_pixel_spread(all, start, 4, &A, 1, out);
+    assert_int_equal(n, 4);
+    assert_int_equal(start[0], 0);
+    assert_int_equal(start[1], 1);
+    assert_int_equal(start[2], 3);
+    assert_int_equal(start[3], 3); /* frame 2 stays without boxes */
+    assert_int_equal(start[4], 4); /* frame 3 already covers A */
+    assert_memory_equal(&out[0], &A, sizeof A);
+    assert_memory_equal(&out[1], &B, sizeof B);
+    assert_memory_equal(&out[2], &A, sizeof A);
+    assert_memory_equal(&out[3], &big, sizeof big);
+    assert_true(dv_pixel_box_within(&A, &big));
+    assert_false(dv_pixel_box_within(&big, &A));
+    assert_true(dv_pixel_box_within(&(dv_box){9, 9, 82, 13}, &A)); /* 2 px of slack */
+}
+
 /* Without the instance's values: field labels, long digit runs and written dates still decide. */
 static void test_overlay_rules_without_own_values(void **state)
 {
@@ -445,6 +509,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_own_values_through_ocr_noise),
+        cmocka_unit_test(test_own_values_misread),
+        cmocka_unit_test(test_cue_misread),
+        cmocka_unit_test(test_spread),
         cmocka_unit_test(test_overlay_rules_without_own_values),
         cmocka_unit_test(test_labels_stay),
         cmocka_unit_test(test_unreadable_is_covered),
