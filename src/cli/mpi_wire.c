@@ -27,6 +27,11 @@ void dvm_raw(dvm_buf *b, const void *p, size_t n)
     }
 }
 
+uint8_t *dvm_reserve(dvm_buf *b, size_t n)
+{
+    return grow(b, n) == 0 ? b->p + b->len : NULL;
+}
+
 void dvm_u8(dvm_buf *b, uint8_t v)
 {
     dvm_raw(b, &v, 1);
