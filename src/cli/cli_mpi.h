@@ -49,11 +49,36 @@ typedef struct dvm_rd {
     size_t len, off;
     int bad; /* sticky: a read ran past the end or a string was not terminated */
 } dvm_rd;
-uint8_t dvm_get_u8(dvm_rd *r);
-uint32_t dvm_get_u32(dvm_rd *r);
-uint64_t dvm_get_u64(dvm_rd *r);
+/* The fixed-size readers are inline: rank 0 reads a handful per input of the whole run. */
+static inline const uint8_t *dvm_get_raw(dvm_rd *r, size_t n)
+{
+    if (r->bad || n > r->len - r->off) {
+        r->bad = 1;
+        return NULL;
+    }
+    const uint8_t *p = r->p + r->off;
+    r->off += n;
+    return p;
+}
+static inline uint8_t dvm_get_u8(dvm_rd *r)
+{
+    const uint8_t *p = dvm_get_raw(r, 1);
+    return p ? p[0] : 0;
+}
+static inline uint32_t dvm_get_u32(dvm_rd *r)
+{
+    const uint8_t *p = dvm_get_raw(r, 4);
+    return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24 : 0;
+}
+static inline uint64_t dvm_get_u64(dvm_rd *r)
+{
+    const uint8_t *p = dvm_get_raw(r, 8);
+    uint64_t v = 0;
+    for (int i = 7; p && i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
 const char *dvm_get_str(dvm_rd *r); /* points into the batch; "" once bad */
-const uint8_t *dvm_get_raw(dvm_rd *r, size_t n);
 
 /* Record types. Up: a rank to rank 0. Down: rank 0 to a rank. */
 enum {
