@@ -127,6 +127,9 @@ int dvm_rank_final(dvm_rank *r, int *rc);
  * every dealt input is taken and more were asked for (the workers are about to run dry); the main thread then
  * takes short turns (mpi_run.c). */
 int dvm_rank_urgent(dvm_rank *r);
+/* After the pool ended: when (dvc_now) the first chunk arrived and the last input was done (0: none), and the
+ * seconds the workers waited for a chunk before END (bench/mpi.sh's account of the 2-rank wall time). */
+void dvm_rank_timeline(dvm_rank *r, double *first_chunk, double *last_done, double *waited);
 
 /* ---- mpi_coord.c (rank 0) ---- */
 /* nranks ranks, chunks of at most chunk_max inputs; tally counts every outcome of the run (the report's

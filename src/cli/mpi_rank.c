@@ -76,6 +76,8 @@ struct dvm_rank {
     size_t ndeferred; /* deferred puts not yet named: no worker leaves while there are any */
     uint64_t seq;
     int end, done_sent, final, final_rc, poked;
+    /* the timeline (dvc_now), for the per-rank line bench/mpi.sh reads: where the second rank's wall time goes */
+    double first_chunk, last_done, waited; /* waited: workers' seconds in take with nothing to take, before END */
 };
 
 /* ---- worker side (any worker thread) ---- */
@@ -121,7 +123,10 @@ static int take(dvc_run *run, size_t worker, size_t *slot, size_t *index)
             pthread_mutex_unlock(&r->lock);
             return -1;
         }
+        double w0 = r->end ? 0 : dvc_now();
         pthread_cond_wait(&r->work_cond, &r->lock);
+        if (w0 > 0)
+            r->waited += dvc_now() - w0;
     }
 }
 
@@ -147,6 +152,7 @@ static void done(dvc_run *run, size_t slot, const dvc_done *d)
         c->state = CH_COMPLETE;
         poke_locked(r);
     }
+    r->last_done = dvc_now();
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -511,6 +517,8 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
             pthread_mutex_lock(&r->lock);
             c->count = c->remaining = n;
             c->next = 0;
+            if (r->seq == 0)
+                r->first_chunk = dvc_now();
             c->seq = r->seq++;
             c->state = CH_ACTIVE;
             pthread_cond_broadcast(&r->work_cond);
@@ -584,6 +592,15 @@ static int urgent_locked(dvm_rank *r)
         wanted |= r->chunks[i].state == CH_WANTED;
     }
     return r->blocked > 0 || (wanted && !untaken);
+}
+
+void dvm_rank_timeline(dvm_rank *r, double *first_chunk, double *last_done, double *waited)
+{
+    pthread_mutex_lock(&r->lock);
+    *first_chunk = r->first_chunk;
+    *last_done = r->last_done;
+    *waited = r->waited;
+    pthread_mutex_unlock(&r->lock);
 }
 
 int dvm_rank_urgent(dvm_rank *r)
