@@ -75,9 +75,8 @@ struct dvm_coord {
     char **srcv;
     size_t nsrc;
     double list_t0, list_t1, list_cpu;
-    /* wants not yet answered, oldest first */
-    int *wants;
-    size_t wants_head, nwants, capwants;
+    /* wants not yet answered: per rank (wanting), and in all; inputs dealt and not yet reported, per rank */
+    size_t *wanting, nwants, *held;
     /* the names: open addressing (linear probing, load <= 1/2) over entry slots + 1 (0: empty) */
     centry *ents;
     size_t nents, capents;
@@ -368,23 +367,16 @@ int dvm_coord_handle(dvm_coord *c, int from, const uint8_t *p, size_t len)
         uint8_t type = dvm_get_u8(&rd);
         switch (type) {
         case DVM_UP_WANT:
-            if (c->nwants == c->capwants) { /* a ring: grow and unroll */
-                size_t cap = c->capwants ? c->capwants * 2 : 64;
-                int *nw = malloc(cap * sizeof *nw);
-                if (!nw)
-                    return -1;
-                for (size_t i = 0; i < c->nwants; i++)
-                    nw[i] = c->wants[(c->wants_head + i) % c->capwants];
-                free(c->wants);
-                c->wants = nw;
-                c->capwants = cap;
-                c->wants_head = 0;
-            }
-            c->wants[(c->wants_head + c->nwants++) % c->capwants] = from;
+            c->wanting[from]++;
+            c->nwants++;
             break;
         case DVM_UP_ACQUIRE: rc = on_acquire(c, from, &rd); break;
         case DVM_UP_RELEASE: rc = on_release(c, &rd); break;
-        case DVM_UP_RESULT: rc = on_result(c, &rd); break;
+        case DVM_UP_RESULT:
+            rc = on_result(c, &rd);
+            if (rc == 0 && c->held[from]) /* a rank reports what it was dealt (held picks whom to deal first) */
+                c->held[from]--;
+            break;
         case DVM_UP_DONE: c->ranks_done++; break;
         default: rc = -1;
         }
@@ -550,14 +542,21 @@ int dvm_coord_step(dvm_coord *c)
         while (c->cursor < c->n && c->items[c->cursor].status != DVC_ST_PENDING)
             c->cursor++; /* restored by --resume */
         size_t left = c->n - c->cursor;
-        size_t size = c->chunk_max;
-        if (c->listed_all) {
-            size_t guided = left / (2 * (size_t)c->nranks * DVM_SLOTS), floor = chunk_floor(c);
-            size = guided < floor ? floor : guided < size ? guided : size;
-        } else if (left < size) {
-            break; /* wait for a full chunk while the lister works */
-        }
-        int to = c->wants[c->wants_head];
+        /* Guided: a share of what is left, between chunk_floor and chunk_max. While the lister works, a share of
+         * what it has found so far: every rank starts as soon as there is work (not after a full chunk for each
+         * want ahead of it), and no rank is handed the whole list the moment it is found (bench/MPI.md,
+         * timeline). */
+        size_t guided = left / (2 * (size_t)c->nranks * DVM_SLOTS), floor = chunk_floor(c);
+        size_t size = guided < floor ? floor : guided < c->chunk_max ? guided : c->chunk_max;
+        if (!c->listed_all && left < floor)
+            break; /* a few more names first */
+        /* the wanting rank that holds the fewest inputs first: every rank's first chunk goes out before any
+         * rank's second (rank 0's own wants reach this table first; its second chunk made the other ranks
+         * start a chunk later, bench/MPI.md) */
+        int to = -1;
+        for (int r = 0; r < c->nranks; r++)
+            if (c->wanting[r] && (to < 0 || c->held[r] < c->held[to]))
+                to = r;
         dvm_buf *b = &c->out[to];
         if (left == 0) {
             if (!c->listed_all)
@@ -598,8 +597,9 @@ int dvm_coord_step(dvm_coord *c)
                 b->p[count_at + (size_t)i] = (uint8_t)(k >> (8 * i));
             c->outstanding += k;
             c->dealt[to] += k;
+            c->held[to] += k;
         }
-        c->wants_head = (c->wants_head + 1) % c->capwants;
+        c->wanting[to]--;
         c->nwants--;
     }
     return 0;
@@ -633,9 +633,11 @@ dvm_coord *dvm_coord_new(int nranks, size_t chunk_max, dv_run *tally, dvc_journa
     c->table = calloc(c->ntable, sizeof *c->table);
     c->out = calloc((size_t)nranks, sizeof *c->out);
     c->dealt = calloc((size_t)nranks, sizeof *c->dealt);
+    c->wanting = calloc((size_t)nranks, sizeof *c->wanting);
+    c->held = calloc((size_t)nranks, sizeof *c->held);
     pthread_mutex_init(&c->list_lock, NULL);
     pthread_cond_init(&c->list_cond, NULL);
-    if (!c->table || !c->out || !c->dealt) {
+    if (!c->table || !c->out || !c->dealt || !c->wanting || !c->held) {
         dvm_coord_free(c);
         return NULL;
     }
@@ -670,7 +672,8 @@ void dvm_coord_free(dvm_coord *c)
         dvm_buf_free(&c->out[r]);
     free(c->out);
     free(c->dealt);
-    free(c->wants);
+    free(c->wanting);
+    free(c->held);
     for (size_t i = 0; i < c->nbatch; i++) /* a failed hand-over's names */
         free(c->batch[i].path);
     free(c->batch);
