@@ -373,16 +373,15 @@ int dvc_mpi_deidentify(const dvm_args *a)
             turns++;
             dvm_rank_collect(rk, &up);
             broken |= up.oom;
+            /* rank 0's coordinator: one CPU-clock pair per turn (each read is a system call, not vDSO) */
+            double c0 = me == 0 ? thread_cpu() : 0;
             if (up.len && me == 0) {
-                double c0 = thread_cpu();
                 broken |= dvm_coord_handle(coord, 0, up.p, up.len) < 0;
-                coord_seconds += thread_cpu() - c0;
                 up.len = 0;
             } else if (up.len) {
                 broken |= send_buf(&s, 0, TAG_UP, &up) < 0;
             }
             if (me == 0) {
-                double c0 = thread_cpu();
                 broken |= recv_all(&rq, DV_MPI_ANY_SOURCE, size, &k) < 0;
                 broken |= dvm_coord_step(coord) < 0;
                 coord_seconds += thread_cpu() - c0;
