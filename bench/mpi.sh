@@ -82,6 +82,7 @@ once() {
     /usr/bin/time -f "TIME %U %S" -o "$W/time" ${launch[@]+"${launch[@]}"} "$DV_BIN" deidentify -q \
         --config "$W/cfg.json" --key-file "$W/key" --report "$W/r.json" "$@" "$D/dst" 2>"$W/$name.err" || true
     [ -s "$W/r.json" ] || { echo "bench/mpi.sh: the $name run failed: $(head -c 600 "$W/$name.err")" >&2; exit 1; }
+    grep 'timeline' "$W/$name.err" >>"$W/$name.timeline" || true # the ranks' timelines (where wall time goes)
     python3 - "$W/r.json" "$W/$name.err" "$W/time" >>"$W/$name.tsv" <<'EOF'
 import json, re, sys
 el = json.load(open(sys.argv[1]))["elapsed_seconds"]
@@ -222,6 +223,42 @@ turns_r2 = [" / ".join(f"{v[4]:.0f}" for _, v in sorted(c.items())) for _, c in 
 p(f"Main-thread turns per rank (rank 0 / rank 1), each run: {'; '.join(turns_r2)}. ")
 p(f"Process CPU seconds per rank (rank 0 / rank 1), each run: {'; '.join(per_rank)}. Inputs dealt per rank in "
   f"the last run: {open(w + '/r2.err').read().split('inputs dealt per rank: ')[-1].splitlines()[0]}.")
+p("")
+# Where the 2-rank run's wall time goes against half the 1-rank run's (the ranks' timelines, one monotonic
+# clock): per rank, the time before its first chunk (start-up skew and the first deal), its workers' waits for
+# later chunks, the tail from its last input to the end of the run (the report's elapsed), and of the rest (its
+# worker busy) how much was the worker's own CPU, the rank's main thread, or neither (preempted by anything else
+# on the machine, e.g. the other rank's main thread or other users' work).
+tl_re = re.compile(r"rank (\d+) CPU seconds during the run: process ([\d.]+) = workers ([\d.]+) \+ main ([\d.]+) .*"
+                   r"start ([-\d.]+), first chunk ([-\d.]+), last input done ([-\d.]+), end ([-\d.]+); "
+                   r"workers waited ([\d.]+) s")
+tl_runs = []
+for line in open(f"{w}/r2.timeline"):
+    m = tl_re.search(line)
+    if m:
+        rank = int(m.group(1))
+        if rank == 0:
+            tl_runs.append({})
+        if tl_runs:
+            tl_runs[-1][rank] = [float(x) for x in m.groups()[1:]]
+half = wall["r1"] / 2
+p(f"### Where the 2-rank wall time goes (against half the 1-rank run: {half:.3f} s)")
+p("")
+p("| run | rank | wall | before the first chunk | waits for later chunks | tail after its last input | worker busy: its CPU | main thread CPU | preempted / other |")
+p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for i, ((el, _), ranks) in enumerate(zip(r2, tl_runs)):
+    for rank, (proc, wk, mn, st, first, last, end, waited) in sorted(ranks.items()):
+        lead = max(first - st, 0)
+        mid = max(waited - lead, 0)
+        tail = max(el - last, 0)
+        busy = el - lead - mid - tail
+        p(f"| {i + 1} | {rank} | {el:.3f} | {lead:.3f} | {mid:.3f} | {tail:.3f} | {wk:.3f} | {mn:.3f} | "
+          f"{busy - wk - mn:.3f} |")
+p("")
+p("Per rank: wall = before the first chunk + waits + tail + worker busy; worker busy = its CPU + the main "
+  "thread's CPU on the same core + time neither ran (preempted). The gap to 2.0x is wall - half the 1-rank run; "
+  "the 1-rank run's worker CPU over 2 is the work each rank would do on a core of its own "
+  f"({work_r1 / 2:.3f} s).")
 p("")
 p(f"## Listing and dealing: {n_small} small files (2 KB instances, 1000 per folder), 2 ranks x 1 thread")
 p("")

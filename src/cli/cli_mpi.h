@@ -28,30 +28,81 @@ void dvm_u64(dvm_buf *b, uint64_t v);
 void dvm_str(dvm_buf *b, const char *s); /* NULL is sent as "" */
 void dvm_raw(dvm_buf *b, const void *p, size_t n);
 void dvm_buf_free(dvm_buf *b);
+/* Room for n more bytes at the end of b, which the caller fills with dvm_put_* and then adds to b->len; NULL once
+ * b->oom. One capacity check per record instead of one per field (rank 0's per-input records). */
+uint8_t *dvm_reserve(dvm_buf *b, size_t n);
+static inline uint8_t *dvm_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+    return p + 4;
+}
+static inline uint8_t *dvm_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+    return p + 8;
+}
 
 typedef struct dvm_rd {
     const uint8_t *p;
     size_t len, off;
     int bad; /* sticky: a read ran past the end or a string was not terminated */
 } dvm_rd;
-uint8_t dvm_get_u8(dvm_rd *r);
-uint32_t dvm_get_u32(dvm_rd *r);
-uint64_t dvm_get_u64(dvm_rd *r);
+/* The fixed-size readers are inline: rank 0 reads a handful per input of the whole run. */
+static inline const uint8_t *dvm_get_raw(dvm_rd *r, size_t n)
+{
+    if (r->bad || n > r->len - r->off) {
+        r->bad = 1;
+        return NULL;
+    }
+    const uint8_t *p = r->p + r->off;
+    r->off += n;
+    return p;
+}
+static inline uint8_t dvm_get_u8(dvm_rd *r)
+{
+    const uint8_t *p = dvm_get_raw(r, 1);
+    return p ? p[0] : 0;
+}
+static inline uint32_t dvm_get_u32(dvm_rd *r)
+{
+    const uint8_t *p = dvm_get_raw(r, 4);
+    return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24 : 0;
+}
+static inline uint64_t dvm_get_u64(dvm_rd *r)
+{
+    const uint8_t *p = dvm_get_raw(r, 8);
+    uint64_t v = 0;
+    for (int i = 7; p && i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
 const char *dvm_get_str(dvm_rd *r); /* points into the batch; "" once bad */
-const uint8_t *dvm_get_raw(dvm_rd *r, size_t n);
 
 /* Record types. Up: a rank to rank 0. Down: rank 0 to a rank. */
 enum {
     DVM_UP_WANT = 1, /* one more chunk, please */
     DVM_UP_ACQUIRE,  /* u32 worker, u64 index, str name */
-    DVM_UP_RELEASE,  /* u32 worker, u64 index, str name, u8 held, u8 named (DVC_NAMED_*) */
-    DVM_UP_RESULT,   /* one input's outcome, see mpi_rank.c pack_result */
+    DVM_UP_RELEASE,  /* u32 worker, u64 index, u32 name slot (from its GRANT), u8 named (DVC_NAMED_*) */
+    DVM_UP_RESULT,   /* one input's outcome: u64 index, u8 status, u8 DVM_RES_* flags, u32 code, u64 bytes read,
+                      * then each part its flag names, in the flags' order (mpi_rank.c pack_result) */
     DVM_UP_DONE,     /* this rank has sent every result and wants no more */
     DVM_DOWN_CHUNK = 64, /* u32 count, then per input: u64 index, u32 walk_err, u32 bytes of the previous path
                           * in this chunk that begin this one, str the rest of the path */
     DVM_DOWN_END,        /* no more chunks (the answer to a WANT when the list is used up) */
-    DVM_DOWN_GRANT,      /* u32 worker, u8 decision (DVC_NAME_*), u64 holder */
+    DVM_DOWN_GRANT,      /* u32 worker, u8 decision (DVC_NAME_*), u32 name slot (the RELEASE names it so) */
     DVM_DOWN_FINAL       /* u32 exit code: everything is done */
+};
+
+/* DVM_UP_RESULT's optional parts: what a small file's ok result does not need is not sent. */
+enum {
+    DVM_RES_RAN = 1,       /* the input was read (bytes read counts) */
+    DVM_RES_REASON = 2,    /* u8 dv_skip */
+    DVM_RES_MESSAGE = 4,   /* str message (no tag value) */
+    DVM_RES_FINDINGS = 8,  /* u32 x DV_RESULT_TEXT_TYPES */
+    DVM_RES_PIXELS = 16,   /* u8 ran, u32 frames, u32 boxes, u32 nested_kept, str transfer syntax */
+    DVM_RES_JOURNAL = 32,  /* --resume: u64 mtime ns, str output name, u8 hashed, [32 bytes SHA-256] */
 };
 
 /* ---- mpi_rank.c ---- */
@@ -76,6 +127,9 @@ int dvm_rank_final(dvm_rank *r, int *rc);
  * every dealt input is taken and more were asked for (the workers are about to run dry); the main thread then
  * takes short turns (mpi_run.c). */
 int dvm_rank_urgent(dvm_rank *r);
+/* After the pool ended: when (dvc_now) the first chunk arrived and the last input was done (0: none), and the
+ * seconds the workers waited for a chunk before END (bench/mpi.sh's account of the 2-rank wall time). */
+void dvm_rank_timeline(dvm_rank *r, double *first_chunk, double *last_done, double *waited);
 
 /* ---- mpi_coord.c (rank 0) ---- */
 /* nranks ranks, chunks of at most chunk_max inputs; tally counts every outcome of the run (the report's

@@ -38,14 +38,17 @@ typedef struct waiter {
     size_t index;
 } waiter;
 
+/* One output name. Entries live in one array (their slot is the token GRANT hands out and RELEASE names, so a
+ * RELEASE is an array index, not a second lookup of the name) and their keys in one byte arena: no allocation
+ * per name. */
 typedef struct centry {
-    struct centry *next;
     uint64_t hash;
-    size_t holder;  /* the index whose file the run named there; DVC_NO_INDEX while none */
-    int preexisted; /* the name existed although no input of this run named it */
-    int locked;     /* granted FREE or HIGHER, RELEASE not yet in */
+    size_t key;       /* offset of the NUL-terminated name in keys */
+    size_t holder;    /* the index whose file the run named there; DVC_NO_INDEX while none */
+    size_t locked_by; /* the index granted FREE or HIGHER, while locked */
+    uint8_t preexisted; /* the name existed although no input of this run named it */
+    uint8_t locked;     /* granted FREE or HIGHER, RELEASE not yet in */
     waiter *head, *tail;
-    char key[];
 } centry;
 
 struct dvm_coord {
@@ -72,12 +75,15 @@ struct dvm_coord {
     char **srcv;
     size_t nsrc;
     double list_t0, list_t1, list_cpu;
-    /* wants not yet answered, oldest first */
-    int *wants;
-    size_t wants_head, nwants, capwants;
-    /* the names */
-    centry **buckets;
-    size_t nbuckets, count;
+    /* wants not yet answered: per rank (wanting), and in all; inputs dealt and not yet reported, per rank */
+    size_t *wanting, nwants, *held;
+    /* the names: open addressing (linear probing, load <= 1/2) over entry slots + 1 (0: empty) */
+    centry *ents;
+    size_t nents, capents;
+    char *keys;
+    size_t nkeys, capkeys;
+    uint32_t *table;
+    size_t ntable;
     dvm_buf *out;    /* nranks */
     size_t *dealt;   /* nranks: inputs dealt to each rank (the summary) */
     int ranks_done;
@@ -85,53 +91,85 @@ struct dvm_coord {
 
 /* ---- the names table ---- */
 
-static uint64_t key_hash(const char *s)
+/* FNV-1a over 8-byte words (names are ~120-byte UID paths; this runs once per input, on rank 0's main thread). */
+static uint64_t key_hash(const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
+    uint64_t h = 1469598103934665603u;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 1099511628211u;
+        h ^= h >> 29;
+    }
+    for (; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+    return h ^ (h >> 32);
 }
 
-static centry *centry_get(dvm_coord *c, const char *key, int create)
+static const char *centry_key(const dvm_coord *c, const centry *e)
 {
-    uint64_t h = key_hash(key);
-    for (centry *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->next)
-        if (e->hash == h && strcmp(e->key, key) == 0)
-            return e;
-    if (!create)
-        return NULL;
-    if (c->count >= c->nbuckets) { /* load factor 1: double */
-        size_t nn = c->nbuckets * 2;
-        centry **nb = calloc(nn, sizeof *nb);
-        if (!nb)
-            return NULL;
-        for (size_t i = 0; i < c->nbuckets; i++)
-            for (centry *e = c->buckets[i], *next; e; e = next) {
-                next = e->next;
-                e->next = nb[e->hash & (nn - 1)];
-                nb[e->hash & (nn - 1)] = e;
-            }
-        free(c->buckets);
-        c->buckets = nb;
-        c->nbuckets = nn;
+    return c->keys + e->key;
+}
+
+/* Double the slot table (entries and their hashes stay: no name is hashed again). -1 on ENOMEM. */
+static int table_grow(dvm_coord *c)
+{
+    size_t nn = c->ntable * 2;
+    uint32_t *nt = calloc(nn, sizeof *nt);
+    if (!nt)
+        return -1;
+    for (size_t i = 0; i < c->nents; i++) {
+        size_t at = c->ents[i].hash & (nn - 1);
+        while (nt[at])
+            at = (at + 1) & (nn - 1);
+        nt[at] = (uint32_t)(i + 1);
     }
+    free(c->table);
+    c->table = nt;
+    c->ntable = nn;
+    return 0;
+}
+
+/* The entry of name (its slot in *slot), created when create and absent; NULL when absent or on ENOMEM, or
+ * past UINT32_MAX - 1 names (the slot is a u32 on the wire). */
+static centry *centry_get(dvm_coord *c, const char *key, int create, uint32_t *slot)
+{
     size_t len = strlen(key);
-    centry *e = calloc(1, sizeof *e + len + 1);
-    if (!e)
+    uint64_t h = key_hash(key, len);
+    size_t at = h & (c->ntable - 1);
+    for (uint32_t v; (v = c->table[at]) != 0; at = (at + 1) & (c->ntable - 1)) {
+        centry *e = &c->ents[v - 1];
+        if (e->hash == h && strcmp(centry_key(c, e), key) == 0) {
+            *slot = v - 1;
+            return e;
+        }
+    }
+    if (!create || c->nents >= UINT32_MAX - 1)
         return NULL;
-    e->hash = h;
-    e->holder = DVC_NO_INDEX;
-    memcpy(e->key, key, len + 1);
-    e->next = c->buckets[h & (c->nbuckets - 1)];
-    c->buckets[h & (c->nbuckets - 1)] = e;
-    c->count++;
+    if (dv_grow(&c->ents, &c->capents, c->nents + 1, sizeof *c->ents, 1024) < 0 ||
+        dv_grow(&c->keys, &c->capkeys, c->nkeys + len + 1, 1, 65536) < 0)
+        return NULL;
+    if ((c->nents + 1) * 2 > c->ntable) {
+        if (table_grow(c) < 0)
+            return NULL;
+        at = h & (c->ntable - 1);
+        while (c->table[at])
+            at = (at + 1) & (c->ntable - 1);
+    }
+    centry *e = &c->ents[c->nents];
+    *e = (centry){.hash = h, .key = c->nkeys, .holder = DVC_NO_INDEX, .locked_by = DVC_NO_INDEX};
+    memcpy(c->keys + c->nkeys, key, len + 1);
+    c->nkeys += len + 1;
+    *slot = (uint32_t)c->nents;
+    c->table[at] = (uint32_t)++c->nents;
     return e;
 }
 
 int dvm_coord_seed(dvm_coord *c, const char *name, size_t index)
 {
-    centry *e = centry_get(c, name, 1);
+    uint32_t slot;
+    centry *e = centry_get(c, name, 1, &slot);
     if (!e)
         return -1;
     if (e->holder != DVC_NO_INDEX && e->holder <= index)
@@ -140,30 +178,35 @@ int dvm_coord_seed(dvm_coord *c, const char *name, size_t index)
     return 0;
 }
 
-static void grant(dvm_coord *c, centry *e, int rank, uint32_t worker, size_t index)
+static void grant(dvm_coord *c, uint32_t slot, int rank, uint32_t worker, size_t index)
 {
+    centry *e = &c->ents[slot];
     int d;
     if (e->preexisted || (e->holder != DVC_NO_INDEX && e->holder < index)) {
         d = DVC_NAME_LOST;
     } else if (e->holder == DVC_NO_INDEX) {
-        if (c->journal && faccessat(c->dst_fd, e->key, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (c->journal && faccessat(c->dst_fd, centry_key(c, e), F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
             /* --resume: a name no attempt of this run announced is never replaced (output.c name_output) */
             e->preexisted = 1;
             d = DVC_NAME_LOST;
         } else {
             if (c->journal) /* announced before it exists (journal.c) */
-                dvc_journal_claim(c->journal, index, e->key);
+                dvc_journal_claim(c->journal, index, centry_key(c, e));
             d = DVC_NAME_FREE;
         }
     } else {
         d = DVC_NAME_HIGHER;
     }
     e->locked = d != DVC_NAME_LOST;
-    dvm_buf *b = &c->out[rank];
-    dvm_u8(b, DVM_DOWN_GRANT);
-    dvm_u32(b, worker);
-    dvm_u8(b, (uint8_t)d);
-    dvm_u64(b, e->holder);
+    e->locked_by = e->locked ? index : DVC_NO_INDEX;
+    uint8_t *p = dvm_reserve(&c->out[rank], 10);
+    if (p) {
+        p[0] = DVM_DOWN_GRANT;
+        p = dvm_put_u32(p + 1, worker);
+        *p++ = (uint8_t)d;
+        dvm_put_u32(p, slot);
+        c->out[rank].len += 10;
+    }
 }
 
 /* A lower index replaced index's output: index is a duplicate (pool.c mark_displaced, across ranks). */
@@ -187,11 +230,12 @@ static int on_acquire(dvm_coord *c, int from, dvm_rd *rd)
     const char *name = dvm_get_str(rd);
     if (rd->bad || index >= c->n)
         return -1;
-    centry *e = centry_get(c, name, 1);
+    uint32_t slot;
+    centry *e = centry_get(c, name, 1, &slot);
     if (!e)
         return -1;
     if (!e->locked) {
-        grant(c, e, from, worker, index);
+        grant(c, slot, from, worker, index);
         return 0;
     }
     waiter *w = malloc(sizeof *w);
@@ -210,11 +254,11 @@ static int on_release(dvm_coord *c, dvm_rd *rd)
 {
     (void)dvm_get_u32(rd); /* the worker: names the request, the name identifies the lock */
     size_t index = (size_t)dvm_get_u64(rd);
-    const char *name = dvm_get_str(rd);
-    uint8_t held = dvm_get_u8(rd), named = dvm_get_u8(rd);
-    centry *e = rd->bad ? NULL : centry_get(c, name, 0);
-    if (!e || !e->locked || !held)
-        return -1;
+    uint32_t slot = dvm_get_u32(rd);
+    uint8_t named = dvm_get_u8(rd);
+    centry *e = rd->bad || slot >= c->nents ? NULL : &c->ents[slot];
+    if (!e || !e->locked || e->locked_by != index)
+        return -1; /* a RELEASE names the lock its own GRANT gave */
     if (named == DVC_NAMED_LINKED) {
         e->holder = index;
     } else if (named == DVC_NAMED_REPLACED) {
@@ -232,63 +276,72 @@ static int on_release(dvm_coord *c, dvm_rd *rd)
         e->head = w->next;
         if (!e->head)
             e->tail = NULL;
-        grant(c, e, w->rank, w->worker, w->index);
+        grant(c, slot, w->rank, w->worker, w->index);
         free(w);
     }
     return 0;
 }
 
-static const char *reason_static(const char *s)
-{
-    for (int k = DV_SKIP_NOT_DICOM; k <= DV_SKIP_DIRECTORY; k++) {
-        const char *name = dv_skip_name((dv_skip)k);
-        if (name && strcmp(name, s) == 0)
-            return name;
-    }
-    return NULL;
-}
-
+/* One input's outcome (DVM_UP_RESULT, mpi_rank.c pack_result): a fixed head, and only the parts its flags name,
+ * so an ok small file costs rank 0 a 23-byte record and no allocation. */
 static int on_result(dvm_coord *c, dvm_rd *rd)
 {
     size_t index = (size_t)dvm_get_u64(rd);
-    uint8_t status = dvm_get_u8(rd);
+    uint8_t status = dvm_get_u8(rd), flags = dvm_get_u8(rd);
     uint32_t code = dvm_get_u32(rd);
-    const char *reason = dvm_get_str(rd);
-    const char *message = dvm_get_str(rd);
-    uint32_t findings[DV_RESULT_TEXT_TYPES];
-    int has_findings = dvm_get_u8(rd);
-    for (int t = 0; has_findings && t < DV_RESULT_TEXT_TYPES; t++)
-        findings[t] = dvm_get_u32(rd);
-    dvc_pixels px = {0};
-    int has_pixels = dvm_get_u8(rd);
-    if (has_pixels) {
+    uint64_t size = dvm_get_u64(rd);
+    if (rd->bad || index >= c->n || c->items[index].status != DVC_ST_PENDING || status == DVC_ST_PENDING ||
+        status > DVC_ST_DUPLICATE || flags >= 2 * DVM_RES_JOURNAL)
+        return -1;
+    int journaled = c->journal && (status == DVC_ST_OK || status == DVC_ST_DUPLICATE);
+    if (journaled != !!(flags & DVM_RES_JOURNAL))
+        return -1; /* every rank of one run sends the journal's part exactly when rank 0 keeps one */
+    dvc_item *it = &c->items[index];
+    if (flags & DVM_RES_REASON) {
+        uint8_t k = dvm_get_u8(rd);
+        it->reason = k != DV_SKIP_NONE ? dv_skip_name((dv_skip)k) : NULL;
+        if (!it->reason)
+            return -1;
+    }
+    if (flags & DVM_RES_MESSAGE) {
+        const char *message = dvm_get_str(rd);
+        if (*message && !(it->message = strdup(message)))
+            return -1;
+    }
+    if (flags & DVM_RES_FINDINGS) {
+        const uint8_t *f = dvm_get_raw(rd, 4 * DV_RESULT_TEXT_TYPES);
+        if (!f || !(it->text_findings = malloc(DV_RESULT_TEXT_TYPES * sizeof *it->text_findings)))
+            return -1;
+        for (int t = 0; t < DV_RESULT_TEXT_TYPES; t++)
+            it->text_findings[t] = (uint32_t)f[4 * t] | (uint32_t)f[4 * t + 1] << 8 | (uint32_t)f[4 * t + 2] << 16 |
+                                   (uint32_t)f[4 * t + 3] << 24;
+    }
+    if (flags & DVM_RES_PIXELS) {
+        dvc_pixels px = {0};
         px.ran = dvm_get_u8(rd);
         px.frames = dvm_get_u32(rd);
         px.boxes = dvm_get_u32(rd);
         px.nested_kept = dvm_get_u32(rd);
         snprintf(px.transfer_syntax, sizeof px.transfer_syntax, "%s", dvm_get_str(rd));
-    }
-    int ran = dvm_get_u8(rd);
-    struct stat st;
-    memset(&st, 0, sizeof st);
-    st.st_size = (off_t)dvm_get_u64(rd);
-    int64_t mtime = (int64_t)dvm_get_u64(rd);
-    st.st_mtim.tv_sec = (time_t)(mtime / 1000000000ll);
-    st.st_mtim.tv_nsec = (long)(mtime % 1000000000ll);
-    const char *name = dvm_get_str(rd);
-    int hashed = dvm_get_u8(rd);
-    const uint8_t *hash = hashed ? dvm_get_raw(rd, 32) : NULL;
-    if (rd->bad || index >= c->n || c->items[index].status != DVC_ST_PENDING || status == DVC_ST_PENDING ||
-        status > DVC_ST_DUPLICATE)
-        return -1;
-    dvc_item *it = &c->items[index];
-    it->code = (dv_code)code;
-    it->reason = reason_static(reason);
-    it->message = *message ? strdup(message) : NULL;
-    if (has_findings && (it->text_findings = malloc(sizeof findings)))
-        memcpy(it->text_findings, findings, sizeof findings);
-    if (has_pixels && (it->pixels = malloc(sizeof px)))
+        if (!(it->pixels = malloc(sizeof px)))
+            return -1;
         *it->pixels = px;
+    }
+    struct stat st;
+    const char *name = NULL;
+    const uint8_t *hash = NULL;
+    if (flags & DVM_RES_JOURNAL) {
+        memset(&st, 0, sizeof st);
+        st.st_size = (off_t)size;
+        int64_t mtime = (int64_t)dvm_get_u64(rd);
+        st.st_mtim.tv_sec = (time_t)(mtime / 1000000000ll);
+        st.st_mtim.tv_nsec = (long)(mtime % 1000000000ll);
+        name = dvm_get_str(rd);
+        hash = dvm_get_u8(rd) ? dvm_get_raw(rd, 32) : NULL;
+    }
+    if (rd->bad)
+        return -1; /* what was allocated above is the item's: freed with it */
+    it->code = (dv_code)code;
     static const dv_outcome outcome_of[] = {
         [DVC_ST_OK] = DV_OUTCOME_OK, [DVC_ST_FAILED] = DV_OUTCOME_FAILED, [DVC_ST_SKIPPED] = DV_OUTCOME_SKIPPED,
         [DVC_ST_DUPLICATE] = DV_OUTCOME_DUPLICATE};
@@ -297,11 +350,11 @@ static int on_result(dvm_coord *c, dvm_rd *rd)
         final = DVC_ST_DUPLICATE; /* a lower index replaced its output before this result came in */
     it->status = final;
     dv_run_count_outcome(c->tally, outcome_of[final]);
-    if (ran)
-        dv_run_count_bytes_in(c->tally, (uint64_t)st.st_size);
-    if (c->journal && (status == DVC_ST_OK || status == DVC_ST_DUPLICATE))
-        dvc_journal_done(c->journal, index, it->path, &st, status == DVC_ST_DUPLICATE, *name ? name : NULL,
-                         hash, it->text_findings);
+    if (flags & DVM_RES_RAN)
+        dv_run_count_bytes_in(c->tally, size);
+    if (journaled)
+        dvc_journal_done(c->journal, index, it->path, &st, status == DVC_ST_DUPLICATE, *name ? name : NULL, hash,
+                         it->text_findings);
     c->outstanding--;
     return 0;
 }
@@ -314,23 +367,16 @@ int dvm_coord_handle(dvm_coord *c, int from, const uint8_t *p, size_t len)
         uint8_t type = dvm_get_u8(&rd);
         switch (type) {
         case DVM_UP_WANT:
-            if (c->nwants == c->capwants) { /* a ring: grow and unroll */
-                size_t cap = c->capwants ? c->capwants * 2 : 64;
-                int *nw = malloc(cap * sizeof *nw);
-                if (!nw)
-                    return -1;
-                for (size_t i = 0; i < c->nwants; i++)
-                    nw[i] = c->wants[(c->wants_head + i) % c->capwants];
-                free(c->wants);
-                c->wants = nw;
-                c->capwants = cap;
-                c->wants_head = 0;
-            }
-            c->wants[(c->wants_head + c->nwants++) % c->capwants] = from;
+            c->wanting[from]++;
+            c->nwants++;
             break;
         case DVM_UP_ACQUIRE: rc = on_acquire(c, from, &rd); break;
         case DVM_UP_RELEASE: rc = on_release(c, &rd); break;
-        case DVM_UP_RESULT: rc = on_result(c, &rd); break;
+        case DVM_UP_RESULT:
+            rc = on_result(c, &rd);
+            if (rc == 0 && c->held[from]) /* a rank reports what it was dealt (held picks whom to deal first) */
+                c->held[from]--;
+            break;
         case DVM_UP_DONE: c->ranks_done++; break;
         default: rc = -1;
         }
@@ -496,14 +542,21 @@ int dvm_coord_step(dvm_coord *c)
         while (c->cursor < c->n && c->items[c->cursor].status != DVC_ST_PENDING)
             c->cursor++; /* restored by --resume */
         size_t left = c->n - c->cursor;
-        size_t size = c->chunk_max;
-        if (c->listed_all) {
-            size_t guided = left / (2 * (size_t)c->nranks * DVM_SLOTS), floor = chunk_floor(c);
-            size = guided < floor ? floor : guided < size ? guided : size;
-        } else if (left < size) {
-            break; /* wait for a full chunk while the lister works */
-        }
-        int to = c->wants[c->wants_head];
+        /* Guided: a share of what is left, between chunk_floor and chunk_max. While the lister works, a share of
+         * what it has found so far: every rank starts as soon as there is work (not after a full chunk for each
+         * want ahead of it), and no rank is handed the whole list the moment it is found (bench/MPI.md,
+         * timeline). */
+        size_t guided = left / (2 * (size_t)c->nranks * DVM_SLOTS), floor = chunk_floor(c);
+        size_t size = guided < floor ? floor : guided < c->chunk_max ? guided : c->chunk_max;
+        if (!c->listed_all && left < floor)
+            break; /* a few more names first */
+        /* the wanting rank that holds the fewest inputs first: every rank's first chunk goes out before any
+         * rank's second (rank 0's own wants reach this table first; its second chunk made the other ranks
+         * start a chunk later, bench/MPI.md) */
+        int to = -1;
+        for (int r = 0; r < c->nranks; r++)
+            if (c->wanting[r] && (to < 0 || c->held[r] < c->held[to]))
+                to = r;
         dvm_buf *b = &c->out[to];
         if (left == 0) {
             if (!c->listed_all)
@@ -523,10 +576,16 @@ int dvm_coord_step(dvm_coord *c)
                     uint32_t same = 0;
                     while (prev[same] && prev[same] == it->path[same])
                         same++;
-                    dvm_u64(b, c->cursor);
-                    dvm_u32(b, (uint32_t)it->walk_err);
-                    dvm_u32(b, same);
-                    dvm_str(b, it->path + same);
+                    size_t rest = strlen(it->path + same) + 1;
+                    uint8_t *p = dvm_reserve(b, 20 + rest);
+                    if (!p)
+                        return -1;
+                    p = dvm_put_u64(p, c->cursor);
+                    p = dvm_put_u32(p, (uint32_t)it->walk_err);
+                    p = dvm_put_u32(p, same);
+                    p = dvm_put_u32(p, (uint32_t)rest);
+                    memcpy(p, it->path + same, rest);
+                    b->len += 20 + rest;
                     prev = it->path;
                     k++;
                 }
@@ -538,8 +597,9 @@ int dvm_coord_step(dvm_coord *c)
                 b->p[count_at + (size_t)i] = (uint8_t)(k >> (8 * i));
             c->outstanding += k;
             c->dealt[to] += k;
+            c->held[to] += k;
         }
-        c->wants_head = (c->wants_head + 1) % c->capwants;
+        c->wanting[to]--;
         c->nwants--;
     }
     return 0;
@@ -569,13 +629,15 @@ dvm_coord *dvm_coord_new(int nranks, size_t chunk_max, dv_run *tally, dvc_journa
     c->journal = journal;
     c->dst_fd = dst_fd;
     c->progress = progress;
-    c->nbuckets = 1024;
-    c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
+    c->ntable = 4096;
+    c->table = calloc(c->ntable, sizeof *c->table);
     c->out = calloc((size_t)nranks, sizeof *c->out);
     c->dealt = calloc((size_t)nranks, sizeof *c->dealt);
+    c->wanting = calloc((size_t)nranks, sizeof *c->wanting);
+    c->held = calloc((size_t)nranks, sizeof *c->held);
     pthread_mutex_init(&c->list_lock, NULL);
     pthread_cond_init(&c->list_cond, NULL);
-    if (!c->buckets || !c->out || !c->dealt) {
+    if (!c->table || !c->out || !c->dealt || !c->wanting || !c->held) {
         dvm_coord_free(c);
         return NULL;
     }
@@ -598,21 +660,20 @@ void dvm_coord_free(dvm_coord *c)
         free(c->items[i].pixels);
     }
     free(c->items);
-    for (size_t i = 0; c->buckets && i < c->nbuckets; i++)
-        for (centry *e = c->buckets[i], *next; e; e = next) {
-            next = e->next;
-            for (waiter *w = e->head, *wn; w; w = wn) {
-                wn = w->next;
-                free(w);
-            }
-            free(e);
+    for (size_t i = 0; i < c->nents; i++)
+        for (waiter *w = c->ents[i].head, *wn; w; w = wn) {
+            wn = w->next;
+            free(w);
         }
-    free(c->buckets);
+    free(c->ents);
+    free(c->keys);
+    free(c->table);
     for (int r = 0; c->out && r < c->nranks; r++)
         dvm_buf_free(&c->out[r]);
     free(c->out);
     free(c->dealt);
-    free(c->wants);
+    free(c->wanting);
+    free(c->held);
     for (size_t i = 0; i < c->nbatch; i++) /* a failed hand-over's names */
         free(c->batch[i].path);
     free(c->batch);

@@ -53,6 +53,7 @@ typedef struct chunk {
 enum { G_NONE = 0, G_WAITING, G_GRANTED };
 typedef struct request {
     int state, decision;
+    uint32_t slot; /* rank 0's slot of the name (GRANT), which the RELEASE names */
     dvc_put *deferred; /* the put whose naming waits for this grant (a worker settles it, take) */
     size_t index;
     struct request *next_ready;
@@ -75,6 +76,8 @@ struct dvm_rank {
     size_t ndeferred; /* deferred puts not yet named: no worker leaves while there are any */
     uint64_t seq;
     int end, done_sent, final, final_rc, poked;
+    /* the timeline (dvc_now), for the per-rank line bench/mpi.sh reads: where the second rank's wall time goes */
+    double first_chunk, last_done, waited; /* waited: workers' seconds in take with nothing to take, before END */
 };
 
 /* ---- worker side (any worker thread) ---- */
@@ -120,7 +123,10 @@ static int take(dvc_run *run, size_t worker, size_t *slot, size_t *index)
             pthread_mutex_unlock(&r->lock);
             return -1;
         }
+        double w0 = r->end ? 0 : dvc_now();
         pthread_cond_wait(&r->work_cond, &r->lock);
+        if (w0 > 0)
+            r->waited += dvc_now() - w0;
     }
 }
 
@@ -146,6 +152,7 @@ static void done(dvc_run *run, size_t slot, const dvc_done *d)
         c->state = CH_COMPLETE;
         poke_locked(r);
     }
+    r->last_done = dvc_now();
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -223,17 +230,22 @@ static int claim_defer(void *user, uint32_t id, dvc_put *p)
 
 static void claim_finish(void *user, uint32_t id, const char *name, size_t index, int named)
 {
+    (void)name; /* rank 0 knows it by its slot */
     dvm_rank *r = user;
     pthread_mutex_lock(&r->lock);
     /* A put that ends before its file is complete still waits for its grant: a FREE or HIGHER one locked the
      * name run-wide and must be given back. A LOST one locked nothing. */
     if (wait_grant_locked(r, id) != DVC_NAME_LOST) {
-        dvm_u8(&r->outbox, DVM_UP_RELEASE);
-        dvm_u32(&r->outbox, id);
-        dvm_u64(&r->outbox, index);
-        dvm_str(&r->outbox, name);
-        dvm_u8(&r->outbox, 1);
-        dvm_u8(&r->outbox, (uint8_t)named); /* sent on the main thread's next turn (no poke: claim_begin) */
+        /* the name's slot, not the name: rank 0 looks the name up once per input (ACQUIRE) */
+        uint8_t *p = dvm_reserve(&r->outbox, 18);
+        if (p) { /* else outbox.oom: the main thread aborts the job */
+            p[0] = DVM_UP_RELEASE;
+            p = dvm_put_u32(p + 1, id);
+            p = dvm_put_u64(p, index);
+            p = dvm_put_u32(p, r->reqs[id].slot);
+            *p = (uint8_t)named; /* sent on the main thread's next turn (no poke: claim_begin) */
+            r->outbox.len += 18;
+        }
     }
     r->reqs[id].state = G_NONE;
     r->free_ids[r->nfree++] = id;
@@ -329,19 +341,35 @@ void dvm_rank_free(dvm_rank *r)
 
 /* ---- main thread ---- */
 
-/* One input's outcome for rank 0: what the report, the counters and the journal need (never a tag value). */
-static void pack_result(dvm_buf *b, const dvc_item *it, size_t index, const extra *x)
+/* One input's outcome for rank 0 (DVM_UP_RESULT): what the report, the counters and the journal need (never a
+ * tag value). A fixed 23-byte head; the rest only when there is something to say. */
+static void pack_result(dvm_buf *b, const dvc_item *it, size_t index, const extra *x, int journal)
 {
-    dvm_u8(b, DVM_UP_RESULT);
-    dvm_u64(b, index);
-    dvm_u8(b, (uint8_t)it->status);
-    dvm_u32(b, (uint32_t)it->code);
-    dvm_str(b, it->reason);
-    dvm_str(b, it->message);
-    dvm_u8(b, it->text_findings != NULL);
+    int journaled = journal && (it->status == DVC_ST_OK || it->status == DVC_ST_DUPLICATE);
+    dv_skip skip = DV_SKIP_NONE;
+    for (int k = DV_SKIP_NOT_DICOM; it->reason && k <= DV_SKIP_DIRECTORY && !skip; k++)
+        if (dv_skip_name((dv_skip)k) && strcmp(dv_skip_name((dv_skip)k), it->reason) == 0)
+            skip = (dv_skip)k;
+    uint8_t flags = (uint8_t)((x->ran ? DVM_RES_RAN : 0) | (skip ? DVM_RES_REASON : 0) |
+                              (it->message && *it->message ? DVM_RES_MESSAGE : 0) |
+                              (it->text_findings ? DVM_RES_FINDINGS : 0) | (it->pixels ? DVM_RES_PIXELS : 0) |
+                              (journaled ? DVM_RES_JOURNAL : 0));
+    uint8_t *p = dvm_reserve(b, 23);
+    if (!p)
+        return; /* b->oom: the job is aborted */
+    p[0] = DVM_UP_RESULT;
+    p = dvm_put_u64(p + 1, index);
+    p[0] = (uint8_t)it->status;
+    p[1] = flags;
+    p = dvm_put_u32(p + 2, (uint32_t)it->code);
+    dvm_put_u64(p, x->size);
+    b->len += 23;
+    if (skip)
+        dvm_u8(b, (uint8_t)skip);
+    if (flags & DVM_RES_MESSAGE)
+        dvm_str(b, it->message);
     for (int t = 0; it->text_findings && t < DV_RESULT_TEXT_TYPES; t++)
         dvm_u32(b, it->text_findings[t]);
-    dvm_u8(b, it->pixels != NULL);
     if (it->pixels) {
         dvm_u8(b, (uint8_t)it->pixels->ran);
         dvm_u32(b, it->pixels->frames);
@@ -349,13 +377,13 @@ static void pack_result(dvm_buf *b, const dvc_item *it, size_t index, const extr
         dvm_u32(b, it->pixels->nested_kept);
         dvm_str(b, it->pixels->transfer_syntax);
     }
-    dvm_u8(b, (uint8_t)x->ran);
-    dvm_u64(b, x->size);
-    dvm_u64(b, (uint64_t)x->mtime_ns);
-    dvm_str(b, x->name);
-    dvm_u8(b, (uint8_t)x->hashed);
-    if (x->hashed)
-        dvm_raw(b, x->hash, sizeof x->hash);
+    if (journaled) {
+        dvm_u64(b, (uint64_t)x->mtime_ns);
+        dvm_str(b, x->name);
+        dvm_u8(b, (uint8_t)x->hashed);
+        if (x->hashed)
+            dvm_raw(b, x->hash, sizeof x->hash);
+    }
 }
 
 void dvm_rank_collect(dvm_rank *r, dvm_buf *up)
@@ -387,7 +415,7 @@ void dvm_rank_collect(dvm_rank *r, dvm_buf *up)
                 x->name[0] = '\0';
                 x->hashed = 0;
             }
-            pack_result(up, it, c->index[k], x);
+            pack_result(up, it, c->index[k], x, r->run->out->hash_outputs);
             item_reset(it);
             free(x->message);
             memset(x, 0, sizeof *x);
@@ -489,6 +517,8 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
             pthread_mutex_lock(&r->lock);
             c->count = c->remaining = n;
             c->next = 0;
+            if (r->seq == 0)
+                r->first_chunk = dvc_now();
             c->seq = r->seq++;
             c->state = CH_ACTIVE;
             pthread_cond_broadcast(&r->work_cond);
@@ -501,12 +531,13 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len)
         } else if (type == DVM_DOWN_GRANT) {
             uint32_t id = dvm_get_u32(&rd);
             uint8_t d = dvm_get_u8(&rd);
-            (void)dvm_get_u64(&rd); /* the holder: rank 0 marks it displaced itself */
+            uint32_t slot = dvm_get_u32(&rd);
             if (rd.bad || id >= r->nreqs || r->reqs[id].state != G_WAITING || d > DVC_NAME_HIGHER) {
                 rd.bad = 1;
                 break;
             }
             r->reqs[id].decision = d;
+            r->reqs[id].slot = slot;
             r->reqs[id].state = G_GRANTED;
             if (r->reqs[id].deferred) {
                 r->reqs[id].next_ready = r->ready;
@@ -561,6 +592,15 @@ static int urgent_locked(dvm_rank *r)
         wanted |= r->chunks[i].state == CH_WANTED;
     }
     return r->blocked > 0 || (wanted && !untaken);
+}
+
+void dvm_rank_timeline(dvm_rank *r, double *first_chunk, double *last_done, double *waited)
+{
+    pthread_mutex_lock(&r->lock);
+    *first_chunk = r->first_chunk;
+    *last_done = r->last_done;
+    *waited = r->waited;
+    pthread_mutex_unlock(&r->lock);
 }
 
 int dvm_rank_urgent(dvm_rank *r)

@@ -212,18 +212,25 @@ static double process_cpu(void)
  * line per rank. CPU seconds, not wall time, so bench/mpi.sh gives a figure on a machine shared with other
  * work: process = workers + main (MPI loop, rank 0's coordinator, deferred names) + lister + other (the pool's
  * watcher, Open MPI's own threads). MPI_Gather may poll, but only at the very end, when every rank is there. */
-enum { CPU_PROCESS, CPU_WORKERS, CPU_MAIN, CPU_LISTER, CPU_TURNS, CPU_SHORT, CPU_N };
+/* The timeline (T_*: dvc_now, one monotonic clock for the ranks of one machine; printed as seconds after rank
+ * 0's T_T0) says where a rank's wall time went besides work: its start after rank 0's, the wait for its first
+ * chunk, the workers' waits for later chunks, and the tail from its last input to the end of the run. */
+enum { CPU_PROCESS, CPU_WORKERS, CPU_MAIN, CPU_LISTER, CPU_TURNS, CPU_SHORT, T_T0, T_FIRST, T_LAST, T_END, T_WAITED,
+       CPU_N };
 static void report_cpu(int me, int size, const double mine[CPU_N])
 {
     double *all = me == 0 ? calloc((size_t)size * CPU_N, sizeof *all) : NULL;
     mpi->gather_doubles(mine, CPU_N, all);
     for (int r = 0; all && r < size; r++) {
-        const double *c = all + (size_t)r * CPU_N;
+        const double *c = all + (size_t)r * CPU_N, t0 = all[T_T0];
         fprintf(stderr,
                 "dicomveil: mpi: rank %d CPU seconds during the run: process %.3f = workers %.3f + main %.3f + "
-                "lister %.3f + other %.3f; main thread turns %.0f (%.0f short)\n",
+                "lister %.3f + other %.3f; main thread turns %.0f (%.0f short); timeline (s after rank 0's start): "
+                "start %.4f, first chunk %.4f, last input done %.4f, end %.4f; workers waited %.4f s for chunks\n",
                 r, c[CPU_PROCESS], c[CPU_WORKERS], c[CPU_MAIN], c[CPU_LISTER],
-                c[CPU_PROCESS] - c[CPU_WORKERS] - c[CPU_MAIN] - c[CPU_LISTER], c[CPU_TURNS], c[CPU_SHORT]);
+                c[CPU_PROCESS] - c[CPU_WORKERS] - c[CPU_MAIN] - c[CPU_LISTER], c[CPU_TURNS], c[CPU_SHORT],
+                c[T_T0] - t0, c[T_FIRST] > 0 ? c[T_FIRST] - t0 : 0, c[T_LAST] > 0 ? c[T_LAST] - t0 : 0,
+                c[T_END] - t0, c[T_WAITED]);
     }
     free(all);
 }
@@ -366,16 +373,15 @@ int dvc_mpi_deidentify(const dvm_args *a)
             turns++;
             dvm_rank_collect(rk, &up);
             broken |= up.oom;
+            /* rank 0's coordinator: one CPU-clock pair per turn (each read is a system call, not vDSO) */
+            double c0 = me == 0 ? thread_cpu() : 0;
             if (up.len && me == 0) {
-                double c0 = thread_cpu();
                 broken |= dvm_coord_handle(coord, 0, up.p, up.len) < 0;
-                coord_seconds += thread_cpu() - c0;
                 up.len = 0;
             } else if (up.len) {
                 broken |= send_buf(&s, 0, TAG_UP, &up) < 0;
             }
             if (me == 0) {
-                double c0 = thread_cpu();
                 broken |= recv_all(&rq, DV_MPI_ANY_SOURCE, size, &k) < 0;
                 broken |= dvm_coord_step(coord) < 0;
                 coord_seconds += thread_cpu() - c0;
@@ -417,8 +423,11 @@ int dvc_mpi_deidentify(const dvm_args *a)
             dvc_errorf("mpi: a message between ranks was malformed or memory ran out; aborting the job");
             mpi->abort(DVC_EXIT_FAILED);
         }
+        double t_end = dvc_now(), t_first = 0, t_last = 0, waited = 0;
         pthread_join(pool, NULL);
-        double cpu[CPU_N] = {[CPU_PROCESS] = process_cpu() - cpu0,
+        dvm_rank_timeline(rk, &t_first, &t_last, &waited);
+        double cpu[CPU_N] = {[T_T0] = t0, [T_FIRST] = t_first, [T_LAST] = t_last, [T_END] = t_end,
+                             [T_WAITED] = waited, [CPU_PROCESS] = process_cpu() - cpu0,
                              [CPU_WORKERS] = (double)atomic_load(&run.worker_cpu_ns) / 1e9,
                              [CPU_MAIN] = thread_cpu() - main0,
                              [CPU_LISTER] = me == 0 ? dvm_coord_list_cpu(coord) : 0,

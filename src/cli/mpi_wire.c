@@ -27,6 +27,11 @@ void dvm_raw(dvm_buf *b, const void *p, size_t n)
     }
 }
 
+uint8_t *dvm_reserve(dvm_buf *b, size_t n)
+{
+    return grow(b, n) == 0 ? b->p + b->len : NULL;
+}
+
 void dvm_u8(dvm_buf *b, uint8_t v)
 {
     dvm_raw(b, &v, 1);
@@ -63,41 +68,6 @@ void dvm_buf_free(dvm_buf *b)
     b->p = NULL;
     b->len = b->cap = 0;
     b->oom = 0;
-}
-
-const uint8_t *dvm_get_raw(dvm_rd *r, size_t n)
-{
-    if (r->bad || n > r->len - r->off) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *p = r->p + r->off;
-    r->off += n;
-    return p;
-}
-
-uint8_t dvm_get_u8(dvm_rd *r)
-{
-    const uint8_t *p = dvm_get_raw(r, 1);
-    return p ? p[0] : 0;
-}
-
-uint32_t dvm_get_u32(dvm_rd *r)
-{
-    const uint8_t *p = dvm_get_raw(r, 4);
-    uint32_t v = 0;
-    for (int i = 0; p && i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-uint64_t dvm_get_u64(dvm_rd *r)
-{
-    const uint8_t *p = dvm_get_raw(r, 8);
-    uint64_t v = 0;
-    for (int i = 0; p && i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
 }
 
 const char *dvm_get_str(dvm_rd *r)

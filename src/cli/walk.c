@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,18 +29,30 @@ static int push(dvc_inputs *in, char *path, int walk_err)
     return 0;
 }
 
+/* 16 bytes, so the sort moves little: is_dir is the byte before the name in the directory's name buffer. */
 typedef struct entry {
-    char *name;
-    int is_dir;
+    uint64_t head; /* the name's first 8 bytes, big-endian, NUL-padded: most comparisons end here */
+    union {
+        size_t off;    /* while reading: the name's offset in the buffer (which may still move) */
+        const char *s; /* then its address */
+    } name;
 } entry;
 
+/* strcmp order (the name bytes as unsigned) with one integer comparison for names that differ in their first 8
+ * bytes: the sort is most of the listing's CPU on big folders (deidentify --mpi's lister, bench/MPI.md). */
 static int cmp_entry(const void *a, const void *b)
 {
-    return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
+    const entry *x = a, *y = b;
+    if (x->head != y->head)
+        return x->head < y->head ? -1 : 1;
+    if ((x->head & 0xff) == 0)
+        return 0; /* both end within the 8 bytes, which are equal */
+    return strcmp(x->name.s + 8, y->name.s + 8);
 }
 
-/* Read the names of the regular files and subdirectories of the open directory fd (consumed). */
-static int list_dir(int fd, entry **out, size_t *nout)
+/* Read the names of the regular files and subdirectories of the open directory fd (consumed), sorted: *out
+ * (free it) points into *names (free it too). */
+static int list_dir(int fd, entry **out, size_t *nout, char **names)
 {
     DIR *d = fdopendir(fd);
     if (!d) {
@@ -50,6 +63,8 @@ static int list_dir(int fd, entry **out, size_t *nout)
     }
     entry *v = NULL;
     size_t n = 0, cap = 0;
+    char *buf = NULL; /* every name, NUL-terminated, one after another: no allocation per name */
+    size_t used = 0, bcap = 0;
     struct dirent *de;
     int rc = 0;
     errno = 0;
@@ -69,16 +84,19 @@ static int list_dir(int fd, entry **out, size_t *nout)
         } else {
             continue; /* symlink, fifo, socket, device */
         }
-        if (dv_grow(&v, &cap, n + 1, sizeof *v, 64) < 0) {
-            rc = -1;
-            break;
-        }
-        if (!(v[n].name = strdup(de->d_name))) {
+        size_t len = strlen(de->d_name) + 1;
+        if (dv_grow(&v, &cap, n + 1, sizeof *v, 64) < 0 || dv_grow(&buf, &bcap, used + 1 + len, 1, 4096) < 0) {
             rc = -1;
             errno = ENOMEM;
             break;
         }
-        v[n++].is_dir = is_dir;
+        buf[used] = (char)is_dir;
+        memcpy(buf + used + 1, de->d_name, len);
+        uint64_t head = 0;
+        for (size_t i = 0; i < 8; i++)
+            head = head << 8 | (i < len ? (unsigned char)de->d_name[i] : 0);
+        v[n++] = (entry){.head = head, .name.off = used + 1};
+        used += 1 + len;
         errno = 0;
     }
     if (rc == 0 && errno != 0)
@@ -86,15 +104,17 @@ static int list_dir(int fd, entry **out, size_t *nout)
     int e = errno;
     closedir(d);
     if (rc < 0) {
-        for (size_t i = 0; i < n; i++)
-            free(v[i].name);
         free(v);
+        free(buf);
         errno = e;
         return -1;
     }
+    for (size_t i = 0; i < n; i++)
+        v[i].name.s = buf + v[i].name.off;
     qsort(v, n, sizeof *v, cmp_entry);
     *out = v;
     *nout = n;
+    *names = buf;
     return 0;
 }
 
@@ -105,7 +125,8 @@ static int walk_dir(const char *path, int follow, dvc_inputs *in)
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
     entry *v = NULL;
     size_t n = 0;
-    if (fd < 0 || list_dir(fd, &v, &n) < 0) {
+    char *names = NULL;
+    if (fd < 0 || list_dir(fd, &v, &n, &names) < 0) {
         int e = errno;
         if (e == ENOMEM)
             return -1;
@@ -118,11 +139,11 @@ static int walk_dir(const char *path, int follow, dvc_inputs *in)
     }
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        char *child = rc == 0 ? dvc_path_join(path, v[i].name) : NULL;
+        char *child = rc == 0 ? dvc_path_join(path, v[i].name.s) : NULL;
         if (rc == 0 && !child)
             rc = -1;
         if (rc == 0) {
-            if (v[i].is_dir) {
+            if (v[i].name.s[-1]) { /* a directory */
                 rc = walk_dir(child, 0, in);
                 free(child);
             } else if (push(in, child, 0) < 0) {
@@ -130,9 +151,9 @@ static int walk_dir(const char *path, int follow, dvc_inputs *in)
                 rc = -1;
             }
         }
-        free(v[i].name);
     }
     free(v);
+    free(names);
     return rc;
 }
 

@@ -2,6 +2,8 @@
  * --mpi maps Open MPI (libmpi, libopen-pal, hwloc, libevent, PMIx...). The message loop, chunk dealing and
  * report stay in src/cli/mpi_run.c, which calls MPI only through this table; this is the only file of dicomveil
  * that includes mpi.h. [test_cli_mpi.sh "mpi"] */
+#include <dlfcn.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +30,34 @@ static void mca_defaults(void)
     setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
 }
 
+/* Open MPI applies yield_when_idle to every call that finds nothing to do, so each empty MPI_Improbe or MPI_Test
+ * of the run's non-blocking loop was a sched_yield: a system call per turn or more, on a VM where system calls
+ * are most of a main thread's CPU (bench/RESULTS.md "MPI coordinator, third pass": 531 on rank 0 and 1431 on
+ * rank 1 in 20 000 small files). So it is on only around the blocking calls. Open MPI's own switch, looked up
+ * without linking to it (an MPI without it keeps the MCA setting for the whole run). */
+static void yield_when_idle(bool on)
+{
+#ifdef OPEN_MPI
+    const char *env = getenv("OMPI_MCA_mpi_yield_when_idle");
+    if (!env || strcmp(env, "1") != 0)
+        return; /* the user's own setting (mca_defaults leaves it alone): kept for the whole run */
+    /* looked up at each of the run's ~6 switches (no state kept): NOLOAD, libmpi has it mapped */
+    void *pal = dlopen("libopen-pal.so.40", RTLD_LAZY | RTLD_NOLOAD); /* Open MPI 4; 5 names it .so.80 */
+    if (!pal)
+        pal = dlopen("libopen-pal.so.80", RTLD_LAZY | RTLD_NOLOAD);
+    void *f = pal ? dlsym(pal, "opal_progress_set_yield_when_idle") : NULL;
+    if (f) {
+        bool (*set)(bool);
+        memcpy(&set, &f, sizeof set);
+        set(on);
+    }
+    if (pal)
+        dlclose(pal);
+#else
+    (void)on;
+#endif
+}
+
 static int init(int *rank, int *size)
 {
     mca_defaults();
@@ -40,11 +70,13 @@ static int init(int *rank, int *size)
     }
     MPI_Comm_rank(MPI_COMM_WORLD, rank);
     MPI_Comm_size(MPI_COMM_WORLD, size);
+    yield_when_idle(false); /* on only for the blocking calls below */
     return DV_MPI_INIT_OK;
 }
 
 static void finalize(void)
 {
+    yield_when_idle(true);
     MPI_Finalize();
 }
 
@@ -70,13 +102,17 @@ static int size(void)
 static int allreduce_min(int v)
 {
     int all = 0;
+    yield_when_idle(true);
     MPI_Allreduce(&v, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    yield_when_idle(false);
     return all;
 }
 
 static void gather_doubles(const double *mine, int n, double *all)
 {
+    yield_when_idle(true);
     MPI_Gather(mine, n, MPI_DOUBLE, all, n, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    yield_when_idle(false);
 }
 
 static int isend(const void *buf, int len, int to, int tag, dv_mpi_handle *req)

@@ -89,6 +89,18 @@ for _, p, w, m, l, o, turns, short in rows:
     ok = ok and 0 < int(turns) and int(short) <= int(turns)
 sys.exit(0 if ok else 1)
 EOF
+# Each rank's timeline (bench/mpi.sh's account of the wall time): in order on the one clock, work done in it.
+python3 - "$T/err" <<'EOF' || fail "mpi: no timeline per rank: $(grep 'timeline' "$T/err" | head -c 400)"
+import re, sys
+rows = re.findall(r"rank (\d) CPU seconds .*timeline \(s after rank 0's start\): start (-?[\d.]+), first chunk "
+                  r"(-?[\d.]+), last input done (-?[\d.]+), end (-?[\d.]+); workers waited ([\d.]+) s for chunks",
+                  open(sys.argv[1]).read())
+ok = sorted(r[0] for r in rows) == ["0", "1"]
+for rank, start, first, last, end, waited in rows:
+    start, first, last, end, waited = map(float, (start, first, last, end, waited))
+    ok = ok and (rank != "0" or start == 0) and start <= first < last <= end and 0 <= waited < end - start
+sys.exit(0 if ok else 1)
+EOF
 [ "$(grep -c 'instance #' "$T/err")" = "$(json "$T/ref.json" 'd["counts"]["failed"]')" ] ||
     fail "mpi: each failed instance should be named once on stderr"
 # Two ranks x two threads, two SRC arguments (the list continues across them), --resume from the start.

@@ -160,4 +160,20 @@ run 1 "no SOPInstanceUID" deidentify -q --config "$T/cfg.json" --key-file "$T/ke
     fail "no SOPInstanceUID: not reported as failed/invalid"
 [ -z "$(find "$T/dstN" -type f 2>/dev/null)" ] || fail "no SOPInstanceUID: something was written"
 
+# ---- walk order: byte order of the names, folder by folder (walk.c sorts on the first 8 bytes, then strcmp) ----
+# Names that tie in their first 8 bytes, end inside them, differ only past them, upper case, a high byte.
+OSRC="$T/order"
+mkdir -p "$OSRC/abcdefgh0"
+for n in b a abcdefgh abcdefgh1 abcdefgg9 abcdefghi ABCDEFGHZ $'\xc3\xa9' z abcdefg abc abcdefgh0/x; do
+    echo "not DICOM" >"$OSRC/$n"
+done
+run 0 "walk order" deidentify -q --config "$T/cfg.json" --key-file "$T/key" --report "$T/repO.json" "$OSRC" \
+    "$T/dstO"
+got=$(json "$T/repO.json" "' '.join(i['source'].rsplit('/order/', 1)[1] for i in d['instances'])")
+want=$(cd "$OSRC" && python3 -c "
+import os
+paths = [os.path.relpath(os.path.join(d, f), '.') for d, _, fs in os.walk('.') for f in fs]
+print(' '.join(sorted(paths, key=lambda p: [c.encode('utf-8', 'surrogateescape') for c in p.split('/')])))")
+[ "$got" = "$want" ] || fail "walk order: '$got', expected '$want'"
+
 finish test_cli_run
