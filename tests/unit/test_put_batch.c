@@ -47,7 +47,7 @@ static int counting_sync(dvs_blob_writer *const *w, size_t n)
 {
     long start = atomic_fetch_add(&t.clock, 1) + 1;
     atomic_fetch_add(&t.syncs, 1);
-    struct timespec ts = {0, 20 * 1000 * 1000}; /* a slow disk: the other puts queue meanwhile */
+    struct timespec ts = {0, 40 * 1000 * 1000}; /* a slow disk: the other puts queue meanwhile */
     nanosleep(&ts, NULL);
     if (t.fail_sync)
         return -1;
@@ -183,7 +183,7 @@ static void test_group_syncs(void **state)
     }
     assert_int_equal(t.violations, 0);
     assert_true(t.syncs >= 1);
-    assert_true(t.syncs < N); /* shared: 16 puts during 20 ms syncs cannot each have their own */
+    assert_true(t.syncs < N); /* shared: 16 puts during 40 ms syncs cannot each have their own */
 }
 
 static void test_sync_failure_falls_back(void **state)
