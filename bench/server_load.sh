@@ -12,7 +12,8 @@
 #      (docs/decisions.md "CLI reference of the server bench".)
 #   1. STOW rate: the same CT files STOWed by CLIENTS concurrent clients (batches of 10): instances/s and the
 #      ratio to each reference (target >= 80 % of the disk-to-disk one). Also the CPU of the STOW phase on each
-#      side (the client's getrusage, the server's /proc stat), per instance beside the CLI's.
+#      side (the client's getrusage, the server's /proc stat), per instance beside the CLI's, and the server's
+#      fsync / fdatasync / syncfs calls per instance (perf stat, when perf may read syscall tracepoints).
 #   2. Index fill to N_INDEX instances: generated tiny instances (one template, UIDs patched in place),
 #      STOWed by CLIENTS clients in batches of 50; instances/s.
 #   3. QIDO under load at N_INDEX instances: QIDO_CLIENTS clients query (exact PatientID, StudyDate range,
@@ -93,9 +94,26 @@ dv_server_stores ct idx
 field() { $PY -c "import json,sys; print(json.loads(sys.argv[1])$2)" "$1"; }
 
 sync # the CLI runs' writeback is not STOW's to pay
+# The server's syncs during the STOW phase (fsync, fdatasync, syncfs calls), counted by `perf stat` on the
+# syscall tracepoints when this machine lets perf read them (else "n/a"): what the group durability shares
+# (docs/server.md "Durability"; bench/RESULTS.md "STOW group durability").
+SYNC_EVENTS=syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_enter_syncfs
+PERF_PID=
+if command -v perf > /dev/null && perf stat -e "$SYNC_EVENTS" -x, -o /dev/null true 2> /dev/null; then
+  perf stat -e "$SYNC_EVENTS" -x, -o "$W/stow_syncs.csv" -p "$(dv_server_pid)" 2> /dev/null &
+  PERF_PID=$!
+  sleep 0.3 # attached before the first request
+fi
 SRV_CPU0=$(dv_server_cpu)
 R1=$(timeout "$(left)" $CLIENT stow-files "$WEB/ct/dicomWeb" "$CT" --clients "$CLIENTS" --batch 10 --deadline "$(left)")
 SRV_CPU_STOW=$(echo "$(dv_server_cpu) - $SRV_CPU0" | bc)
+STOW_SYNCS="n/a"
+if [ -n "$PERF_PID" ]; then
+  kill -INT "$PERF_PID"; wait "$PERF_PID" || true
+  STOW_SYNCS=$(awk -F, -v n="$N_CT" '/sys_enter_/ { sub(/.*sys_enter_/, "", $3); v[$3] = $1 + 0 }
+    END { printf "fsync %.3f, fdatasync %.3f, syncfs %.3f", v["fsync"] / n, v["fdatasync"] / n, v["syncfs"] / n }' \
+    "$W/stow_syncs.csv")
+fi
 STOW_RATE=$(field "$R1" "['instances'] / json.loads(sys.argv[1])['seconds']")
 R2=$(timeout "$(left)" $CLIENT fill "$WEB/idx/dicomWeb" --count "$N_INDEX" --clients "$CLIENTS" --batch 50 \
   --deadline "$(left)")
@@ -170,6 +188,7 @@ printf '%-52s %-26s %-16s %s\n' "  same with --fsync" "$CLI_FSYNC_RATE inst/s" "
 printf '%-52s %-26s %-16s %s\n' "STOW, $CLIENTS clients, same files" "$STOW_RATE inst/s = $(pct "$STOW_RATE" "$CLI_RATE") %" ">= 80 % of disk" "$V_STOW"
 printf '%-52s %-26s %-16s %s\n' "  (of the CLI until exit; of --fsync)" "$(pct "$STOW_RATE" "$CLI_EXIT_RATE") %; $(pct "$STOW_RATE" "$CLI_FSYNC_RATE") %" "" ""
 printf '%-52s %-26s %-16s %s\n' "  (CPU ms per instance: server + client / CLI)" "$STOW_SRV_MS + $STOW_CLIENT_MS / $CLI_CPU_MS" "" ""
+printf '%-52s %-26s %-16s %s\n' "  (syncs per instance)" "$STOW_SYNCS" "" ""
 printf '%-52s %-26s %-16s %s\n' "STOW fill, $N_INDEX tiny instances" "$FILL_RATE inst/s ($(field "$R2" "['seconds']") s)" "" ""
 printf '%-52s %-26s %-16s %s\n' "QIDO p99 at $N_INDEX instances, under STOW load" "p50 $P50 ms, p99 $P99 ms" "p99 <= 50 ms" "$V_QIDO"
 printf '%-52s %-26s %-16s %s\n' "  (queries; instances/s STOWed meanwhile)" "$(field "$R3" "['queries']"); $(field "$R3" "['stow_under_load']['per_s']")" "" ""

@@ -4,7 +4,13 @@
  * offset 0 is found like every other. Matching is a single index into the delimiter: the boundary's
  * characters (RFC 2046 bchars) never include CR, so after a mismatch at index k > 0 the only place a new
  * match can start is the current byte, and the k matched bytes are plain data. That keeps the search O(n)
- * with no look-behind buffer beyond the delimiter itself. */
+ * with no look-behind buffer beyond the delimiter itself.
+ *
+ * Outside a match, a chunk is searched for a whole delimiter with Horspool's skips (find_delim): the probe
+ * reads one byte per up to dlen, where a scan for CR read every byte and stopped at each CR (1 in 256 bytes of
+ * binary pixel data): that scan was ~9 % of a STOW's server CPU (bench/RESULTS.md "STOW group durability").
+ * Only the chunk's last dlen - 1 bytes, which may begin a delimiter the next chunk completes, are scanned
+ * byte by byte. [test_multipart; fuzz_multipart] */
 #include "http/multipart.h"
 
 #include <ctype.h>
@@ -30,6 +36,7 @@ struct dvh_multipart {
     char delim[4 + DVH_MP_BOUNDARY_MAX];
     size_t dlen;
     size_t match; /* bytes of delim matched so far */
+    uint8_t skip[256]; /* Horspool: how far a probe ending on byte c may move (dlen <= 204) */
     char hdr[DVH_MP_HEADER_MAX + 1];
     size_t hlen;
     size_t parts;
@@ -156,6 +163,10 @@ dvh_multipart *dvh_mp_new(const char *boundary, const dvh_mp_callbacks *cb, void
     memcpy(mp->delim, "\r\n--", 4);
     memcpy(mp->delim + 4, boundary, bl);
     mp->dlen = 4 + bl;
+    for (size_t c = 0; c < 256; c++)
+        mp->skip[c] = (uint8_t)mp->dlen;
+    for (size_t k = 0; k + 1 < mp->dlen; k++)
+        mp->skip[(uint8_t)mp->delim[k]] = (uint8_t)(mp->dlen - 1 - k);
     /* The body reads as if preceded by CRLF: a delimiter at offset 0 is "--boundary". */
     mp->match = 2;
     mp->state = MP_PREAMBLE;
@@ -217,6 +228,20 @@ static void part_content_type(dvh_multipart *mp, char *out, size_t cap)
     }
 }
 
+/* The offset of the first whole delimiter in s[0..n), or n when none lies wholly inside. */
+static size_t find_delim(const dvh_multipart *mp, const uint8_t *s, size_t n)
+{
+    size_t m = mp->dlen;
+    uint8_t last = (uint8_t)mp->delim[m - 1];
+    for (size_t pos = 0; n >= m && pos <= n - m;) {
+        uint8_t c = s[pos + m - 1];
+        if (c == last && memcmp(s + pos, mp->delim, m - 1) == 0)
+            return pos;
+        pos += mp->skip[c];
+    }
+    return n;
+}
+
 int dvh_mp_feed(dvh_multipart *mp, const uint8_t *data, size_t len, dvh_err *e)
 {
     if (mp->state == MP_FAILED)
@@ -231,12 +256,19 @@ int dvh_mp_feed(dvh_multipart *mp, const uint8_t *data, size_t len, dvh_err *e)
             int in_body = mp->state == MP_BODY;
             while (i < len) {
                 if (mp->match == 0) {
-                    const uint8_t *cr = memchr(data + i, '\r', len - i);
-                    if (cr == NULL) {
-                        i = len;
-                        break;
+                    size_t rest = len - i, at = find_delim(mp, data + i, rest);
+                    if (at < rest) {
+                        i += at; /* a whole delimiter starts here: matched below */
+                    } else {
+                        /* None wholly here: only the last dlen - 1 bytes may begin one. */
+                        size_t from = rest >= mp->dlen ? len - (mp->dlen - 1) : i;
+                        const uint8_t *cr = memchr(data + from, '\r', len - from);
+                        if (cr == NULL) {
+                            i = len;
+                            break;
+                        }
+                        i = (size_t)(cr - data);
                     }
-                    i = (size_t)(cr - data);
                 }
                 uint8_t c = data[i];
                 if (c == (uint8_t)mp->delim[mp->match]) {

@@ -1,16 +1,28 @@
 /* Group commit of the store's put path (store_put.c): the instances whose files are named while the previous
- * commit runs are indexed together, in one transaction, so N concurrent STOWs share one directory fsync per
- * store and one index commit (one WAL fsync with SQLite) instead of paying one each.
+ * commit runs are made durable and indexed together, so N concurrent STOWs share one syncfs and one index
+ * commit (one WAL fsync with SQLite) instead of paying one fsync of their file, of their directory and of
+ * the WAL each.
  *
  * Leader / followers: a thread that finds no commit running becomes the leader, takes every queued instance
  * (its own included; at most BATCH_MAX), commits them and wakes their threads; threads that queued meanwhile
- * wait, and the first of them to wake with its instance still queued leads the next batch. Nobody returns
- * before its own instance is committed: an acknowledged STOW is durable (docs/server.md "Durability"), the
- * batch only shares the fsyncs, it never skips one.
+ * wait, and the first of them to wake with its instance still queued leads the next batch. While a leader
+ * syncs, the other request threads keep receiving, parsing and writing their parts (and queue them for the
+ * next round). Nobody returns before its own instance is committed: an acknowledged STOW is durable
+ * (docs/server.md "Durability"), the batch only shares the syncs, it never skips one.
  *
- * Order inside a batch: each file was fsync'ed by its own thread (in parallel) and linked to its name before
- * it was queued; the leader fsyncs the directories of the batch's stores (the names), then commits the rows.
- * So a durable row always names a durable file. [test_server_perf.py "group commit"] */
+ * Order of a round (the leader's, commit_batch):
+ *   1. the files: every file of the batch not durable yet (a STOW's: written and linked to its name unsynced,
+ *      dvs_blob_defer_sync) is made durable by ONE syncfs of the data file system, which started after each
+ *      of them was queued, so after its bytes were written and its name linked: it covers the bytes, the
+ *      inodes and the names (the file system's journal commit). If the syncfs fails, each file is fsync'ed
+ *      on its own and a failed one fails only its instance;
+ *   2. the names: when no syncfs of this round covered them (it failed, or every file was durable already:
+ *      the operations' outputs, made durable by their own syncfs before they were named, op_durable.c), the
+ *      directory of each store of the batch is fsync'ed (a failure fails that store's instances);
+ *   3. the rows of the instances still standing, in one transaction.
+ * So a durable row always names a durable file, and a crash before 3 leaves at most a name no row holds,
+ * which the next put of the instance replaces (store_put.c name_file). [test_put_batch: test_group_syncs,
+ * test_sync_failure_falls_back; test_server_perf.py "group commit"] */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +35,10 @@
 typedef struct put_req {
     int64_t store_id;
     const dvs_instance_rec *rec;
+    dvs_blob_writer *w; /* its file, named (linked) already */
     char existing[65];
     int rc;
+    int failed; /* its file or name could not be made durable: no row */
     int done;
     dv_error err;
     struct put_req *next;
@@ -35,9 +49,12 @@ struct dvh_batcher {
     pthread_cond_t cv;
     put_req *head, *tail;
     int leading; /* a leader is committing */
+    dvh_batch_sync_fn sync_many; /* dvs_blob_sync_many (a test counts through its own) */
     /* The leader's arrays (only the leader touches them, one leader at a time). */
     int64_t ids[BATCH_MAX];
     const dvs_instance_rec *recs[BATCH_MAX];
+    dvs_blob_writer *ws[BATCH_MAX];
+    put_req *live[BATCH_MAX];
     char existing[BATCH_MAX][65];
     int rcs[BATCH_MAX];
 };
@@ -49,7 +66,13 @@ dvh_batcher *dvh_batcher_new(void)
         return NULL;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
+    b->sync_many = dvs_blob_sync_many;
     return b;
+}
+
+void dvh_batcher_set_sync(dvh_batcher *b, dvh_batch_sync_fn sync_many)
+{
+    b->sync_many = sync_many;
 }
 
 void dvh_batcher_free(dvh_batcher *b)
@@ -61,48 +84,72 @@ void dvh_batcher_free(dvh_batcher *b)
     free(b);
 }
 
-/* The leader's work, unlocked: reqs[0..n) become durable rows, or fail. */
+static void fail_req(put_req *r, const dv_error *err)
+{
+    r->rc = -1;
+    r->failed = 1;
+    r->err = *err;
+}
+
+/* The leader's work, unlocked: reqs[0..n) become durable rows, or fail (each on its own where it can). */
 static void commit_batch(dvh_server *srv, dvh_batcher *b, put_req **reqs, size_t n)
 {
     dv_error err = {0};
-    int dir_failed = 0;
-    /* One fsync per distinct store directory (a batch has one store, or a few). */
-    for (size_t k = 0; k < n && !dir_failed; k++) {
+    /* 1. One syncfs for the files not durable yet; per file when it fails. */
+    size_t nw = 0;
+    for (size_t k = 0; k < n; k++)
+        if (!dvs_blob_synced(reqs[k]->w))
+            b->ws[nw++] = reqs[k]->w;
+    int names_durable = nw > 0 && b->sync_many(b->ws, nw) == 0;
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        dv_error ferr = {0};
+        if (!dvs_blob_synced(reqs[k]->w) && dvs_blob_sync(reqs[k]->w, &ferr) != 0)
+            fail_req(reqs[k], &ferr);
+        else
+            b->live[m++] = reqs[k];
+    }
+    /* 2. The names, unless the syncfs covered them: one fsync per distinct store directory. */
+    for (size_t k = 0; k < m && !names_durable; k++) {
         int seen = 0;
         for (size_t j = 0; j < k && !seen; j++)
-            seen = reqs[j]->store_id == reqs[k]->store_id;
-        if (!seen && dvs_store_dir_sync(srv->data_fd, reqs[k]->store_id, &err) != 0)
-            dir_failed = 1;
+            seen = b->live[j]->store_id == b->live[k]->store_id;
+        if (seen || dvs_store_dir_sync(srv->data_fd, b->live[k]->store_id, &err) == 0)
+            continue;
+        for (size_t j = k; j < m; j++)
+            if (b->live[j]->store_id == b->live[k]->store_id)
+                fail_req(b->live[j], &err);
     }
-    if (dir_failed) {
-        for (size_t k = 0; k < n; k++) {
-            reqs[k]->rc = -1;
-            reqs[k]->err = err;
-        }
+    size_t live = 0;
+    for (size_t k = 0; k < m; k++)
+        if (!b->live[k]->failed)
+            b->live[live++] = b->live[k];
+    if (live == 0)
         return;
-    }
+    /* 3. The rows. */
     const dvs_index_ops *ops = srv->ix->ops;
     if (ops->instance_put_batch == NULL) { /* a backend without group commit (PostgreSQL): one by one */
-        for (size_t k = 0; k < n; k++)
-            reqs[k]->rc = ops->instance_put(srv->ix, reqs[k]->store_id, reqs[k]->rec, reqs[k]->existing,
-                                            &reqs[k]->err);
+        for (size_t k = 0; k < live; k++)
+            b->live[k]->rc = ops->instance_put(srv->ix, b->live[k]->store_id, b->live[k]->rec, b->live[k]->existing,
+                                               &b->live[k]->err);
         return;
     }
-    for (size_t k = 0; k < n; k++) {
-        b->ids[k] = reqs[k]->store_id;
-        b->recs[k] = reqs[k]->rec;
+    for (size_t k = 0; k < live; k++) {
+        b->ids[k] = b->live[k]->store_id;
+        b->recs[k] = b->live[k]->rec;
     }
-    int all = ops->instance_put_batch(srv->ix, n, b->ids, b->recs, b->existing, b->rcs, &err);
-    for (size_t k = 0; k < n; k++) {
-        reqs[k]->rc = all == 0 ? b->rcs[k] : -1;
-        reqs[k]->err = err;
-        if (reqs[k]->rc == DVS_EXISTS)
-            memcpy(reqs[k]->existing, b->existing[k], 65);
+    int all = ops->instance_put_batch(srv->ix, live, b->ids, b->recs, b->existing, b->rcs, &err);
+    for (size_t k = 0; k < live; k++) {
+        put_req *r = b->live[k];
+        r->rc = all == 0 ? b->rcs[k] : -1;
+        r->err = err;
+        if (r->rc == DVS_EXISTS)
+            memcpy(r->existing, b->existing[k], 65);
     }
 }
 
 void dvh_batch_put_many(dvh_server *srv, size_t n, const int64_t *store_ids, const dvs_instance_rec *const *recs,
-                        char (*existing)[65], int *rcs)
+                        dvs_blob_writer *const *writers, char (*existing)[65], int *rcs)
 {
     dvh_batcher *b = srv->batch;
     put_req *mine = calloc(n, sizeof *mine);
@@ -113,7 +160,7 @@ void dvh_batch_put_many(dvh_server *srv, size_t n, const int64_t *store_ids, con
     }
     pthread_mutex_lock(&b->mu);
     for (size_t k = 0; k < n; k++) {
-        mine[k] = (put_req){.store_id = store_ids[k], .rec = recs[k], .rc = -1};
+        mine[k] = (put_req){.store_id = store_ids[k], .rec = recs[k], .w = writers[k], .rc = -1};
         if (b->tail)
             b->tail->next = &mine[k];
         else

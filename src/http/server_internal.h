@@ -40,8 +40,8 @@ struct dvh_server {
     /* The blob lock (blob_lock.c): held shared (dvh_blob_lock_shared) while a STOW names its file and indexes
      * it, exclusive (dvh_blob_lock) while a DELETE removes rows and then the files no row references: so a
      * DELETE never unlinks a file a concurrent STOW of the same bytes has just counted on (delete.c;
-     * docs/decisions.md "DICOMweb DELETE"), while STOWs run together (their group commit needs that). The
-     * fsync of a STOW's file happens before, unlocked. blob_rw orders this process's threads; an flock on
+     * docs/decisions.md "DICOMweb DELETE"), while STOWs run together (their group commit, whose syncfs makes
+     * their files durable, needs that: put_batch.c). blob_rw orders this process's threads; an flock on
      * DATA/blob.lock (blob_lock_fd; LOCK_SH while any STOW of this process holds it, LOCK_EX for a DELETE)
      * orders the processes that share one DATA and one PostgreSQL index. */
     pthread_rwlock_t blob_rw;
@@ -163,7 +163,7 @@ typedef struct dvh_put_result {
 /* Store the instance in w (complete; w is consumed whatever happens) into store_id. study: when non-empty,
  * the instance must belong to it (STOW on /studies/{study}). */
 void dvh_store_put(dvh_putter *p, int64_t store_id, dvs_blob_writer *w, const char *study, dvh_put_result *out);
-/* The same in two phases, so that several instances (the parts of one STOW request) share one fsync round and
+/* The same in two phases, so that several instances (the parts of one STOW request) share one syncfs and
  * one group commit: prepare parses one instance (NULL when it already failed: out->reason set, w consumed;
  * out must stay valid until commit), commit stores every prepared one, results in their outs. The prepared
  * stay the caller's: free each with dvh_prepared_free (NULL-safe) after commit. */
@@ -255,13 +255,17 @@ void dvh_blob_unlock_shared(dvh_server *s);
 /* --- put_batch.c: group commit of the put path --- */
 dvh_batcher *dvh_batcher_new(void); /* NULL on ENOMEM; free with dvh_batcher_free */
 void dvh_batcher_free(dvh_batcher *b);
-/* Index rec into store_id together with the instances other threads put at the same time (one directory
- * fsync per store and one index commit for all of them); returns once rec's row is committed: as
- * instance_put (DVS_OK, DVS_EXISTS with existing set, -1 with err). The file must be fsync'ed and named. */
-int dvh_batch_put(dvh_server *srv, int64_t store_id, const dvs_instance_rec *rec, char existing[65], dv_error *err);
-/* The same for n instances of one caller (the parts of one STOW request), queued together so they share one
- * commit: rcs[k] as instance_put's result (-1 on any failure). */
+/* Index the n instances of one caller (the parts of one STOW request, a chunk of an operation) together with
+ * the instances other threads put at the same time: one syncfs for every file of the round not durable yet,
+ * one directory fsync per store when no syncfs covered the names, one index commit (put_batch.c). Each file
+ * writers[k] must be complete and named (linked; durable or not: dvs_blob_defer_sync). Returns once every
+ * row is committed: rcs[k] as instance_put's result (DVS_OK, DVS_EXISTS with existing[k] set, -1 on any
+ * failure, its file's included). */
 void dvh_batch_put_many(dvh_server *srv, size_t n, const int64_t *store_ids, const dvs_instance_rec *const *recs,
-                        char (*existing)[65], int *rcs);
+                        dvs_blob_writer *const *writers, char (*existing)[65], int *rcs);
+/* The group commit's way of making several files durable at once: dvs_blob_sync_many by default; a test
+ * counts the rounds through its own (test_put_batch.c). Set before any put. */
+typedef int (*dvh_batch_sync_fn)(dvs_blob_writer *const *w, size_t n);
+void dvh_batcher_set_sync(dvh_batcher *b, dvh_batch_sync_fn sync_many);
 
 #endif

@@ -230,31 +230,32 @@ static void fail_put(dvh_prepared *pp, unsigned reason)
     pp->out->reason = reason;
 }
 
-/* Phase 2: every prepared instance fsync'ed, named and indexed in one group commit. Results go to each
+/* Phase 2: every prepared instance named, made durable and indexed in one group commit. Results go to each
  * pp's out; the pp stay the caller's (dvh_prepared_free), their writers are consumed. */
 void dvh_store_commit(dvh_server *srv, dvh_prepared **pp, size_t n)
 {
     dv_error err = {0};
     int64_t *ids = malloc(n * sizeof *ids);
     const dvs_instance_rec **recs = malloc(n * sizeof *recs);
+    dvs_blob_writer **ws = malloc(n * sizeof *ws);
     char (*existing)[65] = malloc(n * sizeof *existing);
     int *rcs = malloc(n * sizeof *rcs);
     size_t *at = malloc(n * sizeof *at);
     dvh_prepared **order = malloc(n * sizeof *order);
-    if (ids == NULL || recs == NULL || existing == NULL || rcs == NULL || at == NULL || order == NULL) {
+    if (ids == NULL || recs == NULL || ws == NULL || existing == NULL || rcs == NULL || at == NULL ||
+        order == NULL) {
         for (size_t i = 0; i < n; i++)
             fail_put(pp[i], DVH_FAIL_PROCESSING);
         goto out;
     }
-    /* Durable first, unlocked (the slow part; consecutive fsyncs share the file system's journal commit). */
-    for (size_t i = 0; i < n; i++)
-        if (dvs_blob_sync(pp[i]->w, &err) != 0)
-            fail_put(pp[i], DVH_FAIL_PROCESSING);
     /* Name, index (and clean up) under the blob lock, shared with the other STOWs, so a concurrent DELETE
      * (exclusive) cannot unlink a file between its name and its row (server_internal.h), and with each name
-     * claimed (see the top). Named before indexed: a crash in between leaves an unreferenced file, never a row
-     * without its file. The rows are committed together with the instances other requests named meanwhile
-     * (put_batch.c), after the fsync of their directories: durable when this returns. */
+     * claimed (see the top). The files are named before they are durable (dvs_blob_defer_sync): the group
+     * commit (put_batch.c) makes every file of its round durable with one syncfs that covers the names too,
+     * then commits the rows, so a row never names a file that is not durable, and a crash before leaves at
+     * most a name no row holds, replaced by the next put (name_file). An operation's outputs come here
+     * durable already (op_durable.c's syncfs; if that failed they are deferred as a STOW's files are). Durable
+     * when this returns. */
     dvh_blob_lock_shared(srv);
     int claims = dvs_blob_claims_open(srv->data_fd, &err);
     size_t m = 0;
@@ -274,6 +275,7 @@ void dvh_store_commit(dvh_server *srv, dvh_prepared **pp, size_t n)
             fail_put(q, DVH_FAIL_PROCESSING);
             continue;
         }
+        dvs_blob_defer_sync(q->w);
         int c = name_file(srv, q, &err);
         if (c != 0) {
             if (c == 1)
@@ -283,10 +285,11 @@ void dvh_store_commit(dvh_server *srv, dvh_prepared **pp, size_t n)
         }
         ids[k] = q->store_id;
         recs[k] = &q->rec;
+        ws[k] = q->w;
         at[k++] = j;
     }
     if (k)
-        dvh_batch_put_many(srv, k, ids, recs, existing, rcs);
+        dvh_batch_put_many(srv, k, ids, recs, ws, existing, rcs);
     for (size_t j = 0; j < k; j++) {
         dvh_prepared *q = order[at[j]];
         int rc = rcs[j];
@@ -311,6 +314,7 @@ void dvh_store_commit(dvh_server *srv, dvh_prepared **pp, size_t n)
 out:
     free(ids);
     free(recs);
+    free(ws);
     free(existing);
     free(rcs);
     free(at);

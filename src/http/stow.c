@@ -25,8 +25,9 @@
 #include "store/dvs_blobs.h"
 
 
-/* The parts of one request are committed together (store_put.c dvh_store_commit: one fsync round, one group
- * commit) when PENDING_MAX have arrived and at the end of the body; their answers keep the parts' order. */
+/* The parts of one request are committed together (store_put.c dvh_store_commit: one group commit, whose one
+ * syncfs makes their files durable) when PENDING_MAX have arrived and at the end of the body; their answers
+ * keep the parts' order. */
 #define PENDING_MAX 32
 
 typedef struct stow_pending {

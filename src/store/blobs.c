@@ -25,6 +25,7 @@ struct dvs_blob_writer {
     size_t blen, bcap;
     int flushed; /* some bytes left buf for fd before the end */
     int synced; /* dvs_blob_sync ran: link has nothing left to flush */
+    int defer_sync; /* dvs_blob_defer_sync: link does not fsync, the caller syncs before a row names it */
     int linked; /* the bytes have their name: abort only frees */
 };
 
@@ -225,6 +226,16 @@ int dvs_blob_sync_many(dvs_blob_writer *const *w, size_t n)
     return 0;
 }
 
+void dvs_blob_defer_sync(dvs_blob_writer *w)
+{
+    w->defer_sync = 1;
+}
+
+int dvs_blob_synced(const dvs_blob_writer *w)
+{
+    return w->synced;
+}
+
 int dvs_store_dir_sync(int data_fd, int64_t store_id, dv_error *err)
 {
     int fd = store_dir(data_fd, store_id, 0, err);
@@ -275,10 +286,13 @@ int dvs_blob_link(dvs_blob_writer *w, const char *hex, int replace, dv_error *er
         return dv_fail(err, DV_ERR_USAGE, "store: the instance file is named already");
     char name[80];
     snprintf(name, sizeof name, "%s.dcm", hex);
-    /* Durable before named: a name never points at bytes the disk has not got. */
-    if (!w->synced && fsync(w->fd) != 0)
-        return dv_fail(err, DV_ERR_IO, "store: fsync failed (errno %d)", errno);
-    w->synced = 1;
+    /* Durable before named: a name never points at bytes the disk has not got (unless the caller deferred
+     * that: dvs_blob_defer_sync). */
+    if (!w->synced && !w->defer_sync) {
+        if (fsync(w->fd) != 0)
+            return dv_fail(err, DV_ERR_IO, "store: fsync failed (errno %d)", errno);
+        w->synced = 1;
+    }
     if (link_as(w, name, replace) != 0) {
         if (errno == EEXIST && !replace)
             return DVS_BLOB_TAKEN;

@@ -11,7 +11,8 @@
  *
  * Writes are atomic: the bytes go to an unnamed O_TMPFILE file (or, where the file system lacks O_TMPFILE, a
  * hidden .tmp-* name) and are linked to their name only once complete and durable, so a crash never leaves a
- * partial instance under a real name. The name is durable once the store's directory is fsync'ed
+ * partial instance under a real name; the one exception, dvs_blob_defer_sync, only ever leaves it under a name
+ * no index row holds (a leftover the next put replaces). The name is durable once the store's directory is fsync'ed
  * (dvs_store_dir_sync). Who may link a name is the put path's business (src/http/store_put.c): it claims the
  * name first (dvs_blob_claim), so one writer at a time decides what a name holds. */
 #ifndef DVS_BLOBS_H
@@ -48,6 +49,15 @@ int dvs_blob_sync(dvs_blob_writer *w, dv_error *err);
  * Used by a de-identify operation for a chunk of outputs (src/http/op_batch.c). [test_store:
  * test_blob_sync_many] */
 int dvs_blob_sync_many(dvs_blob_writer *const *w, size_t n);
+/* 1 once w's bytes are durable (dvs_blob_sync, dvs_blob_sync_many, or the fsync of dvs_blob_link), else 0. */
+int dvs_blob_synced(const dvs_blob_writer *w);
+/* Let dvs_blob_link name w before its bytes are durable; the caller then makes them durable (dvs_blob_sync or
+ * dvs_blob_sync_many, both valid after the link) before anything that trusts the name (an index row) commits.
+ * For the STOW put path, whose group commit makes every queued file durable with one syncfs after the names
+ * are linked (src/http/put_batch.c): a crash before that syncfs may leave the name holding partial bytes, but
+ * no row names it, and the next put of the instance replaces such a leftover (src/http/store_put.c).
+ * [test_store: test_blob_defer_sync] */
+void dvs_blob_defer_sync(dvs_blob_writer *w);
 /* The name of an instance's file: 64 hex digits of HMAC-SHA-256(naming key, "<store id>/<SOPInstanceUID>")
  * into hex. 0, or -1 (out of memory). [test_store: test_blob_names] */
 int dvs_blob_name(const dv_key *naming, int64_t store_id, const char *sop_uid, char hex[65]);
@@ -59,7 +69,8 @@ int dvs_blob_name(const dv_key *naming, int64_t store_id, const char *sop_uid, c
 int dvs_blob_claims_open(int data_fd, dv_error *err);
 int dvs_blob_claim(int claims_fd, const char *hex, dv_error *err);
 
-/* Give the file its name <hex>.dcm (fsync'ed first unless dvs_blob_sync / _sync_many did). When that name
+/* Give the file its name <hex>.dcm (fsync'ed first unless dvs_blob_sync / _sync_many did, or the caller
+ * deferred that: dvs_blob_defer_sync). When that name
  * exists: replace 0 leaves it and returns DVS_BLOB_TAKEN; replace 1 puts these bytes in its place atomically
  * (linked to a temporary name, renamed over it). 0 when named, DVS_BLOB_TAKEN, or -1 with err. w stays the
  * caller's (dvs_blob_abort frees it; a name it was given stays). Call with the name claimed.

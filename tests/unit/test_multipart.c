@@ -145,6 +145,56 @@ static void test_binary_data_with_crs(void **state)
     assert_true(c.calls <= 3);
 }
 
+static void test_skip_search_random(void **state)
+{
+    /* The Horspool search (multipart.c find_delim) against the data it must not cut: random bytes dense in the
+     * delimiter's own characters and in its prefixes (up to one byte short of a whole delimiter), two parts,
+     * fed in chunks of random sizes: every part comes out byte-exact. */
+    (void)state;
+    static const char *const pieces[] = {"\r", "\n", "-", "\r\n--", "\r\n--bo", "\r\n--bound4ry9", "bound4ry9Z",
+                                         "\r\r\n--bound4ry9Z", "9Z", "\0"};
+    uint32_t seed = 12345;
+    for (int round = 0; round < 300; round++) {
+        char data[2][500];
+        size_t dl[2] = {0, 0};
+        for (int p = 0; p < 2; p++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t want = (seed >> 16) % 480;
+            while (dl[p] < want) {
+                seed = seed * 1103515245u + 12345u;
+                const char *piece = pieces[(seed >> 16) % 10];
+                size_t k = (seed >> 16) % 10 == 9 ? 1 : strlen(piece);
+                if (dl[p] + k > sizeof data[p])
+                    break;
+                memcpy(data[p] + dl[p], piece, k);
+                dl[p] += k;
+            }
+            /* A whole delimiter inside the data would end the part: break each one (its last byte). */
+            for (size_t at = 0; at + 14 <= dl[p]; at++)
+                if (memcmp(data[p] + at, "\r\n--bound4ry9Z", 14) == 0)
+                    data[p][at + 13] = 'Y';
+        }
+        char body[1200];
+        size_t n = 0;
+        for (int p = 0; p < 2; p++) {
+            n += (size_t)sprintf(body + n, "\r\n--bound4ry9Z\r\n\r\n");
+            memcpy(body + n, data[p], dl[p]);
+            n += dl[p];
+        }
+        n += (size_t)sprintf(body + n, "\r\n--bound4ry9Z--\r\n");
+        seed = seed * 1103515245u + 12345u;
+        size_t step = 1 + (seed >> 16) % 64;
+        collected c;
+        dvh_err e;
+        assert_int_equal(parse("bound4ry9Z", body, n, 0, step, &c, &e), 0);
+        assert_int_equal(c.n, 2);
+        for (int p = 0; p < 2; p++) {
+            assert_int_equal(c.len[p], dl[p]);
+            assert_memory_equal(c.parts[p], data[p], dl[p]);
+        }
+    }
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -220,6 +270,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_split),
         cmocka_unit_test(test_binary_data_with_crs),
+        cmocka_unit_test(test_skip_search_random),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_content_type),
     };

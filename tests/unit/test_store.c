@@ -295,6 +295,43 @@ static void test_blob_sync_many(void **state)
     close(dfd);
 }
 
+static void test_blob_defer_sync(void **state)
+{
+    /* A deferred writer is named without becoming durable; its sync after the link still works, and a writer
+     * that does not defer is durable once named, as before. */
+    (void)state;
+    int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    dv_error err;
+    char hex[2][65];
+    dvs_blob_writer *w[2];
+    for (int i = 0; i < 2; i++) {
+        w[i] = dvs_blob_begin(dfd, 21, 1000, &err);
+        assert_non_null(w[i]);
+        assert_int_equal(dvs_blob_write(w[i], "deferred", 8, &err), 0);
+        assert_int_equal(dvs_blob_finish(w[i], &err), 0);
+        test_name(40u + (unsigned)i, hex[i]);
+    }
+    dvs_blob_defer_sync(w[0]);
+    assert_int_equal(dvs_blob_link(w[0], hex[0], 0, &err), 0);
+    assert_int_equal(dvs_blob_synced(w[0]), 0);
+    assert_int_equal(dvs_blob_link(w[1], hex[1], 0, &err), 0);
+    assert_int_equal(dvs_blob_synced(w[1]), 1);
+    assert_int_equal(dvs_blob_sync_many(w, 1), 0);
+    assert_int_equal(dvs_blob_synced(w[0]), 1);
+    for (int i = 0; i < 2; i++) {
+        dvs_blob_abort(w[i]);
+        int fd = dvs_blob_open(dfd, 21, hex[i], &err);
+        assert_true(fd >= 0);
+        char back[16] = {0};
+        assert_int_equal(read(fd, back, sizeof back), 8);
+        assert_memory_equal(back, "deferred", 8);
+        close(fd);
+    }
+    assert_int_equal(dvs_store_dir_remove(dfd, 21), 0);
+    close(dfd);
+}
+
 static int collect_blob(const dvs_blob_ref *ref, void *user)
 {
     strcat((char *)user, ref->sop_uid);
@@ -1764,6 +1801,7 @@ int main(void)
         cmocka_unit_test(test_blob_buffered),
         cmocka_unit_test(test_blob_large_chunks),
         cmocka_unit_test(test_blob_sync_many),
+        cmocka_unit_test(test_blob_defer_sync),
         cmocka_unit_test(test_op_items_finish_batch),
         cmocka_unit_test(test_op_items_finish_batch_postgresql),
         cmocka_unit_test(test_dataset_key),
