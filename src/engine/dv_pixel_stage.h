@@ -38,6 +38,7 @@ typedef struct dv_pixel_env {
     dv_text_worker *tw;            /* the sensitive modes: begun on the ORIGINAL instance (deny-list) */
     void *instance_arg;            /* the observer event's instance_arg (dv_run_instance's out_arg) */
     int boxes_only;                /* the observer wants boxes only (dv_run_set_box_observer): no copies */
+    int memo_off;                  /* tests: read every box of every frame (no per-instance memo) */
 } dv_pixel_env;
 
 #define DV_PIXEL_FRAME_MS_DEFAULT 30000u /* generous: a guard against pathological frames, not a budget */
@@ -48,6 +49,21 @@ dv_pixel_worker *dv_pixel_worker_new(void);
 void dv_pixel_worker_free(dv_pixel_worker *w);
 /* Decoder calls this worker made so far (dv_image_ctx_decode_calls of its context). */
 uint64_t dv_pixel_worker_decode_calls(const dv_pixel_worker *w);
+
+/* What the workers did, for tests and the benchmark (score_textdetect): counters since the worker was made. */
+typedef enum dv_pixel_stat {
+    DV_PIXEL_OCR_READS,     /* OCR readings made (dv_ocr_read_prep calls) */
+    DV_PIXEL_OCR_REUSED,    /* readings taken from the instance's memo: the same pixels read before (pixel_memo.h) */
+    DV_PIXEL_OCR_LOAD_US,   /* CPU microseconds spent loading the OCR model (once per worker) */
+    DV_PIXEL_SEARCH_FULL,   /* frames the detector searched in full (dv_textdetect_stats) */
+    DV_PIXEL_SEARCH_PARTIAL,/* frames where only the changed part was searched again (cine) */
+    DV_PIXEL_SEARCH_REUSED, /* frames whose view was unchanged: the previous frame's lines reused */
+    DV_PIXEL_STAT_COUNT
+} dv_pixel_stat;
+typedef struct dv_pixel_stats {
+    uint64_t v[DV_PIXEL_STAT_COUNT];
+} dv_pixel_stats;
+void dv_pixel_worker_stats(const dv_pixel_worker *w, dv_pixel_stats *out);
 
 /* Run the stage over inst with ImageConfig ic (from dv_pixel_config_for). Fills res's pixel fields. 0, or
  * -1 with err: DV_ERR_MALFORMED / DV_ERR_UNSUPPORTED (pixels that cannot be decoded), DV_ERR_LIMIT (a frame
@@ -64,5 +80,9 @@ uint32_t dv_pixel_count_nested(const dv_instance *inst);
 uint64_t dv_run_pixel_decode_calls(const dv_run *run);
 /* Replace detection (find NULL: the real detector) and the per-frame time bound (0: default). */
 void dv_run_set_pixel_test_hooks(dv_run *run, dv_pixel_find_fn find, void *user, uint32_t frame_ms);
+/* The sum of every pixel worker's counters over the instances of the run so far. */
+void dv_run_pixel_stats(const dv_run *run, dv_pixel_stats *out);
+/* on 0: no per-instance memo of box readings (every box of every frame read; the equality tests). */
+void dv_run_set_pixel_memo(dv_run *run, int on);
 
 #endif

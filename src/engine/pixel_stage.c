@@ -6,6 +6,8 @@
  *      "Output transfer syntax"), frame by frame — a frame with nothing found keeps its original encoded
  *      bytes whenever the transfer syntax is kept, a redacted frame is painted (redact.c) and re-encoded.
  * When no frame has a box the PixelData is not touched at all (no re-encoding, no generation loss).
+ * The sensitive modes read each box through the instance's memo (pixel_memo.h): a crop read before in the
+ * instance (a cine's unchanged overlay) takes that reading without OCR.
  * Fail closed (DECISIONS 14): any error returns -1 and process() never writes the instance. */
 #include "engine/dv_pixel_stage.h"
 
@@ -21,6 +23,7 @@
 #include "dict/dv_tags.h"
 #include "engine/dv_result_internal.h"
 #include "engine/dv_pixel_classify.h"
+#include "engine/pixel_memo.h"
 #include "image/dv_jpeg_dct.h"
 
 #define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
@@ -34,6 +37,8 @@ struct dv_pixel_worker {
     dv_textdetect *td;  /* made on first use of the real detector */
     dv_ocr *ocr;        /* the sensitive modes: one Tesseract model per worker, loaded on first need */
     dv_pixclass *pc;    /* the sensitive modes: the box classifier's scratch */
+    dv_pixel_memo *memo;/* the sensitive modes: this instance's readings by crop (pixel_memo.h) */
+    dv_pixel_stats stats; /* counters since the worker was made (the detector's are read from td) */
     dv_boxes lines;     /* one frame's detected lines before classification */
     uint8_t *verdicts;  /* the sensitive modes: lines.v[i]'s dv_pixel_verdict */
     size_t verdicts_cap;
@@ -74,6 +79,7 @@ void dv_pixel_worker_free(dv_pixel_worker *w)
     dv_textdetect_free(w->td);
     dv_ocr_free(w->ocr);
     dv_pixclass_free(w->pc);
+    dv_pixel_memo_free(w->memo);
     dv_boxes_free(&w->lines);
     free(w->verdicts);
     dv_boxes_free(&w->parts);
@@ -91,6 +97,20 @@ void dv_pixel_worker_free(dv_pixel_worker *w)
 uint64_t dv_pixel_worker_decode_calls(const dv_pixel_worker *w)
 {
     return w ? dv_image_ctx_decode_calls(w->img) : 0;
+}
+
+void dv_pixel_worker_stats(const dv_pixel_worker *w, dv_pixel_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!w)
+        return;
+    *out = w->stats;
+    dv_textdetect_stats st = {0};
+    if (w->td)
+        dv_textdetect_get_stats(w->td, &st);
+    out->v[DV_PIXEL_SEARCH_FULL] = st.full;
+    out->v[DV_PIXEL_SEARCH_PARTIAL] = st.partial;
+    out->v[DV_PIXEL_SEARCH_REUSED] = st.reused;
 }
 
 const dv_image_config *dv_pixel_config_for(const dv_plan *plan, const dv_instance *inst)
@@ -129,6 +149,13 @@ static uint64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem, dv_error *err)
@@ -348,11 +375,22 @@ _Static_assert(sizeof(dv_box) == sizeof(dv_frame_box) && offsetof(dv_box, h) == 
 
 /* The sensitive modes: read each detected line (OCR) and keep the ones the classifier covers (findings of the
  * wanted infoTypes, the instance's own values first; unreadable lines are covered, privacy first). The OCR
- * call gets what is left of the frame's time bound. The text is freed at once, never kept or logged. */
-static int read_one(stage *s, const dv_box *box, dv_ocr_prep prep, uint64_t t0, dv_pixel_verdict *v, int *conf,
-                    int *label, dv_error *err)
+ * call gets what is left of the frame's time bound. The text is freed at once, never kept or logged: the
+ * memo keeps the reading's outcome (verdict, confidence, label flag) under the crop's pixels, slot (-1: no
+ * memo), so the same pixels are never read twice in an instance (pixel_memo.h). */
+static int read_one(stage *s, const dv_box *box, int slot, dv_ocr_prep prep, uint64_t t0, dv_pixel_verdict *v,
+                    int *conf, int *label, dv_error *err)
 {
     dv_pixel_worker *w = s->w;
+    dv_pixel_reading r;
+    if (dv_pixel_memo_get(w->memo, slot, (unsigned)prep, &r)) {
+        w->stats.v[DV_PIXEL_OCR_REUSED]++;
+        *v = r.verdict;
+        *conf = r.conf;
+        if (label)
+            *label = r.label;
+        return 0;
+    }
     uint64_t spent = now_ms() - t0;
     if (spent >= s->frame_ms)
         return dv_fail(err, DV_ERR_LIMIT, "limit: frame over its %u ms bound while reading its text", s->frame_ms);
@@ -360,13 +398,19 @@ static int read_one(stage *s, const dv_box *box, dv_ocr_prep prep, uint64_t t0, 
     size_t len = 0;
     if (dv_ocr_read_prep(w->ocr, &w->gray, box, prep, (uint32_t)(s->frame_ms - spent), &text, &len, err) != 0)
         return -1;
+    w->stats.v[DV_PIXEL_OCR_READS]++;
     *v = DV_PIXEL_KEEP;
     dv_infotype why;
     *conf = dv_ocr_last_confidence(w->ocr);
     int rc = dv_pixel_classify(w->pc, s->pol, s->env->tw, s->env->plan, text, len, *conf, v, &why, err);
-    if (label)
-        *label = rc == 0 && *v == DV_PIXEL_KEEP && dv_pixel_label_line(text, len);
+    int lab = rc == 0 && *v == DV_PIXEL_KEEP && dv_pixel_label_line(text, len);
     free(text);
+    if (label)
+        *label = lab;
+    if (rc == 0) {
+        r = (dv_pixel_reading){*v, *conf, lab};
+        dv_pixel_memo_put(w->memo, slot, (unsigned)prep, &r);
+    }
     return rc;
 }
 
@@ -375,22 +419,30 @@ static int read_one(stage *s, const dv_box *box, dv_ocr_prep prep, uint64_t t0, 
  * 5 more non-PHI boxes intact of 341, no PHI box lost). */
 #define FLIP_READ_CONF 60
 
-/* One box read up to three ways (below); *v its verdict. */
-static int read_box(stage *s, const dv_box *box, uint64_t t0, dv_pixel_verdict *out, int *label, int *conf,
-                    dv_error *err)
+/* One box read up to three ways (below); *v its verdict, *conf the confidence of the reading that decided it.
+ * settled (a band of a block with a sensitive band already, *label wanted): stop after the first reading when
+ * it is no label line — the caller then covers the band whatever the other readings say, and its verdict can
+ * only say "sensitive" again (classify). */
+static int read_box(stage *s, const dv_box *box, uint64_t t0, int settled, dv_pixel_verdict *out, int *label,
+                    int *conf, dv_error *err)
 {
     dv_pixel_worker *w = s->w;
     dv_pixel_verdict v = DV_PIXEL_KEEP, v2 = DV_PIXEL_KEEP;
     int c1 = -1, c2 = -1;
-    if (read_one(s, box, DV_OCR_PREP_STRETCH, t0, &v, &c1, label, err) != 0)
+    int slot = s->env->memo_off ? -1 : dv_pixel_memo_slot(w->memo, &w->gray, box);
+    if (read_one(s, box, slot, DV_OCR_PREP_STRETCH, t0, &v, &c1, label, err) != 0)
         return -1;
     *conf = c1;
+    if (settled && label && !*label) {
+        *out = v;
+        return 0;
+    }
     /* Not sensitive as read: read it again with the other polarity (dv_redact.h DV_OCR_PREP_FLIP; the
      * part of a label over bright anatomy); a finding in either reading covers it (privacy first). On
      * generator seed 1 this found 15 more PHI boxes of 325 with no more non-PHI covered
      * (docs/pixels.md "REDACT_SENSITIVE_TEXT end to end"). [test_ocr: test_flipped_reading] */
     if (v != DV_PIXEL_SENSITIVE) {
-        if (read_one(s, box, DV_OCR_PREP_FLIP, t0, &v2, &c2, NULL, err) != 0)
+        if (read_one(s, box, slot, DV_OCR_PREP_FLIP, t0, &v2, &c2, NULL, err) != 0)
             return -1;
         if (v2 == DV_PIXEL_SENSITIVE)
             v = v2, *conf = c2;
@@ -403,7 +455,7 @@ static int read_box(stage *s, const dv_box *box, uint64_t t0, dv_pixel_verdict *
      * lines on the 256x256 MR (docs/pixels.md "REDACT_SENSITIVE_TEXT end to end").
      * [test_ocr: test_level_over_anatomy] */
     if (v != DV_PIXEL_SENSITIVE && dv_ocr_background_varies(&w->gray, box)) {
-        if (read_one(s, box, DV_OCR_PREP_LEVEL, t0, &v2, &c2, NULL, err) != 0)
+        if (read_one(s, box, slot, DV_OCR_PREP_LEVEL, t0, &v2, &c2, NULL, err) != 0)
             return -1;
         if (v2 == DV_PIXEL_SENSITIVE)
             v = v2, *conf = c2;
@@ -466,7 +518,7 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
     for (size_t b = 0; b < w->lines.n; b++) {
         dv_pixel_verdict v;
         int conf;
-        if (read_box(s, &w->lines.v[b], t0, &v, NULL, &conf, err) != 0)
+        if (read_box(s, &w->lines.v[b], t0, 0, &v, NULL, &conf, err) != 0)
             return -1;
         /* a confident finding is remembered for the instance's other frames (spread_sensitive) */
         w->verdicts[b] = (uint8_t)(v | (v == DV_PIXEL_SENSITIVE && conf >= SENS_SPREAD_CONF ? 0x40u : 0u));
@@ -487,7 +539,9 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
         for (size_t k = 0; k < nb; k++) {
             dv_pixel_verdict bv;
             int label = 0, bconf;
-            if (read_box(s, &band[k], t0, &bv, &label, &bconf, err) != 0)
+            /* once a band is sensitive, a later band read as no label line is covered whatever its further
+             * readings say: they are not made (the same bands covered; wp-sensperf) */
+            if (read_box(s, &band[k], t0, any, &bv, &label, &bconf, err) != 0)
                 return -1;
             any |= bv == DV_PIXEL_SENSITIVE;
             if (!label && dv_boxes_add(&w->parts, band[k], err) != 0)
@@ -790,10 +844,18 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
             return dv_fail(err, DV_ERR_USAGE, "the sensitive modes need the instance's text worker");
         if (dv_pixel_policy_make(ic, &pol, err) != 0)
             return -1;
-        if (!w->ocr && !(w->ocr = dv_ocr_new(err)))
-            return -1;
+        if (!w->ocr) {
+            uint64_t c0 = thread_cpu_us();
+            if (!(w->ocr = dv_ocr_new(err)))
+                return -1;
+            w->stats.v[DV_PIXEL_OCR_LOAD_US] += thread_cpu_us() - c0;
+        }
         if (!w->pc && !(w->pc = dv_pixclass_new()))
             return dv_fail(err, DV_ERR_NOMEM, "out of memory (pixel classifier)");
+        /* the memo holds this instance's readings only (the deny-list is the instance's) */
+        if (!w->memo && !(w->memo = dv_pixel_memo_new()))
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory (pixel memo)");
+        dv_pixel_memo_reset(w->memo);
         s.pol = &pol;
     }
     s.w = w;
@@ -845,6 +907,7 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
     if (rc == 0 && ic->mode == DV_REDACT_ALL_TEXT)
         rc = put_cs(inst, DV_TAG_BURNED_IN_ANNOTATION, "NO", err);
     stage_free(&s);
+    dv_pixel_memo_reset(w->memo); /* the instance's crops (burned-in text) are not kept past it */
     if (rc != 0)
         return -1;
     if (res && DV_RESULT_HAS(res, pixel_transfer_syntax)) {

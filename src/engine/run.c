@@ -51,6 +51,8 @@ struct dv_run {
     dv_pixel_find_fn pixel_find;         /* test seam (dv_run_set_pixel_test_hooks) */
     void *pixel_find_user;
     uint32_t pixel_frame_ms;
+    int pixel_memo_off;                  /* test switch (dv_run_set_pixel_memo) */
+    atomic_uint_least64_t pixel_stats[DV_PIXEL_STAT_COUNT]; /* every pixel worker's counters (dv_run_pixel_stats) */
 };
 
 /* A worker for one instance: a free one of the pool, or a new one (NULL when out of memory). A pool whose
@@ -336,10 +338,15 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
     if (!pw)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory (pixel worker)");
     uint64_t before = dv_pixel_worker_decode_calls(pw);
+    dv_pixel_stats st0, st1;
+    dv_pixel_worker_stats(pw, &st0);
     dv_pixel_env env = {run->frame_fn, run->frame_user, run->pixel_find, run->pixel_find_user, run->pixel_frame_ms,
-                        run->plan, tw, out_arg, run->frame_boxes_only};
+                        run->plan, tw, out_arg, run->frame_boxes_only, run->pixel_memo_off};
     int rc = dv_pixel_stage_run(pw, ic, inst, &env, res, err);
     atomic_fetch_add_explicit(&run->pixel_decodes, dv_pixel_worker_decode_calls(pw) - before, memory_order_relaxed);
+    dv_pixel_worker_stats(pw, &st1);
+    for (int i = 0; i < DV_PIXEL_STAT_COUNT; i++)
+        atomic_fetch_add_explicit(&run->pixel_stats[i], st1.v[i] - st0.v[i], memory_order_relaxed);
     pool_give(&run->pixel_pool, pw, pixel_destroy);
     return rc;
 }
@@ -347,6 +354,17 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
 uint64_t dv_run_pixel_decode_calls(const dv_run *run)
 {
     return atomic_load_explicit(&run->pixel_decodes, memory_order_relaxed);
+}
+
+void dv_run_pixel_stats(const dv_run *run, dv_pixel_stats *out)
+{
+    for (int i = 0; i < DV_PIXEL_STAT_COUNT; i++)
+        out->v[i] = atomic_load_explicit(&run->pixel_stats[i], memory_order_relaxed);
+}
+
+void dv_run_set_pixel_memo(dv_run *run, int on)
+{
+    run->pixel_memo_off = !on;
 }
 
 void dv_run_set_pixel_frame_ms(dv_run *run, uint32_t ms)

@@ -1,0 +1,443 @@
+/* The sensitive modes' per-instance memo of box readings (src/engine/pixel_memo.h; issue 11: "do not pay full
+ * detection and OCR for every identical overlay"). The memo alone: exact equality of crops wherever they lie,
+ * bounds, and a property check against a brute-force reference. Then the real stage (Tesseract) over a cine
+ * built here from rendered overlay lines (tests/ocr/render_overlays.py): the same output bytes with and
+ * without the memo, one reading set for an unchanged overlay whatever the frame count, and a changed box
+ * read again once. Detection is the stage's test seam (fixed boxes), so the counts do not depend on the
+ * detector. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "dicomveil/dicomveil.h"
+#include "dict/dv_tags.h"
+#include "dv_build.h"
+#include "dv_overlay_lines.h"
+#include "engine/dv_pixel_stage.h"
+#include "engine/pixel_memo.h"
+
+/* ---- the memo alone ---- */
+
+static uint32_t lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+static dv_gray8 picture(uint32_t w, uint32_t h, uint32_t seed, uint32_t levels)
+{
+    dv_gray8 g = {malloc((size_t)w * h), w, h, (size_t)w * h};
+    assert_non_null(g.px);
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        g.px[i] = (uint8_t)(lcg(&seed) % levels);
+    return g;
+}
+
+static void copy_crop(dv_gray8 *g, dv_box from, uint32_t x, uint32_t y)
+{
+    for (uint32_t r = 0; r < from.h; r++)
+        memmove(g->px + (size_t)(y + r) * g->width + x, g->px + (size_t)(from.y + r) * g->width + from.x, from.w);
+}
+
+/* The same pixels anywhere in the frame find the reading; one pixel changed, another size or another
+ * preparation does not. */
+static void test_memo_exact(void **state)
+{
+    (void)state;
+    dv_pixel_memo *m = dv_pixel_memo_new();
+    assert_non_null(m);
+    dv_gray8 g = picture(96, 64, 1, 256);
+    dv_box a = {2, 3, 20, 10};
+    int s = dv_pixel_memo_slot(m, &g, &a);
+    assert_true(s >= 0);
+    dv_pixel_reading r = {DV_PIXEL_SENSITIVE, 77, 0}, out;
+    assert_int_equal(dv_pixel_memo_get(m, s, DV_OCR_PREP_STRETCH, &out), 0);
+    dv_pixel_memo_put(m, s, DV_OCR_PREP_STRETCH, &r);
+
+    copy_crop(&g, a, 50, 40); /* the same crop elsewhere */
+    dv_box b = {50, 40, 20, 10};
+    int s2 = dv_pixel_memo_slot(m, &g, &b);
+    assert_int_equal(s2, s);
+    assert_int_equal(dv_pixel_memo_entries(m), 1);
+    assert_int_equal(dv_pixel_memo_get(m, s2, DV_OCR_PREP_STRETCH, &out), 1);
+    assert_int_equal(out.verdict, DV_PIXEL_SENSITIVE);
+    assert_int_equal(out.conf, 77);
+    assert_int_equal(dv_pixel_memo_get(m, s2, DV_OCR_PREP_FLIP, &out), 0);
+    assert_int_equal(dv_pixel_memo_get(m, s2, DV_OCR_PREP_LEVEL, &out), 0);
+
+    g.px[(size_t)(40 + 9) * g.width + 50 + 19] ^= 1; /* its last pixel */
+    int s3 = dv_pixel_memo_slot(m, &g, &b);
+    assert_true(s3 >= 0 && s3 != s);
+    assert_int_equal(dv_pixel_memo_get(m, s3, DV_OCR_PREP_STRETCH, &out), 0);
+
+    dv_box c = {2, 3, 20, 9}; /* a's first 9 rows */
+    int s4 = dv_pixel_memo_slot(m, &g, &c);
+    assert_true(s4 >= 0);
+    assert_int_equal(dv_pixel_memo_get(m, s4, DV_OCR_PREP_STRETCH, &out), 0);
+    assert_int_equal(dv_pixel_memo_entries(m), 3);
+    assert_int_equal(dv_pixel_memo_bytes(m), 200 + 200 + 180);
+
+    /* outside the frame, or no memo: no slot */
+    dv_box off = {90, 60, 10, 10};
+    assert_int_equal(dv_pixel_memo_slot(m, &g, &off), -1);
+    assert_int_equal(dv_pixel_memo_slot(NULL, &g, &a), -1);
+    assert_int_equal(dv_pixel_memo_get(NULL, 0, 0, &out), 0);
+
+    dv_pixel_memo_reset(m);
+    assert_int_equal(dv_pixel_memo_entries(m), 0);
+    assert_int_equal(dv_pixel_memo_bytes(m), 0);
+    s = dv_pixel_memo_slot(m, &g, &a);
+    assert_int_equal(dv_pixel_memo_get(m, s, DV_OCR_PREP_STRETCH, &out), 0); /* forgotten */
+    dv_pixel_memo_free(m);
+    dv_gray8_free(&g);
+}
+
+/* At most DV_PIXEL_MEMO_ENTRIES crops of DV_PIXEL_MEMO_BYTES; a crop over DV_PIXEL_MEMO_MAX_CROP is not
+ * held; the least recently used goes first. */
+static void test_memo_bounded(void **state)
+{
+    (void)state;
+    dv_pixel_memo *m = dv_pixel_memo_new();
+    dv_gray8 g = picture(1100, 1000, 2, 256);
+    dv_pixel_reading r = {DV_PIXEL_KEEP, 90, 1}, out;
+    dv_box keep = {0, 0, 16, 8};
+    int s = dv_pixel_memo_slot(m, &g, &keep);
+    dv_pixel_memo_put(m, s, DV_OCR_PREP_STRETCH, &r);
+    for (uint32_t i = 1; i < 2 * DV_PIXEL_MEMO_ENTRIES; i++) {
+        dv_box b = {i % 1000, i / 2, 16, 8};
+        assert_true(dv_pixel_memo_slot(m, &g, &b) >= 0);
+        assert_true(dv_pixel_memo_entries(m) <= DV_PIXEL_MEMO_ENTRIES);
+        s = dv_pixel_memo_slot(m, &g, &keep); /* used again: never the least recent */
+        assert_int_equal(dv_pixel_memo_get(m, s, DV_OCR_PREP_STRETCH, &out), 1);
+    }
+    assert_int_equal(dv_pixel_memo_entries(m), DV_PIXEL_MEMO_ENTRIES);
+    dv_box huge = {0, 0, 1100, 1000};
+    assert_int_equal(dv_pixel_memo_slot(m, &g, &huge), -1);
+    for (uint32_t i = 0; i < 12; i++) { /* 12 crops of 0.9 MB: the byte bound holds */
+        dv_box b = {i, 0, 1000, 900};
+        assert_true(dv_pixel_memo_slot(m, &g, &b) >= 0);
+        assert_true(dv_pixel_memo_bytes(m) <= DV_PIXEL_MEMO_BYTES);
+    }
+    assert_true(dv_pixel_memo_entries(m) <= DV_PIXEL_MEMO_BYTES / 900000);
+    dv_pixel_memo_free(m);
+    dv_gray8_free(&g);
+}
+
+/* Property: over random boxes of a two-level picture (equal crops are frequent), the memo knows a reading
+ * exactly when a crop of the same size and bytes was given one, and it is that reading. */
+typedef struct ref_entry {
+    uint32_t w, h;
+    uint8_t px[64];
+    dv_pixel_reading r;
+} ref_entry;
+
+static void test_memo_property(void **state)
+{
+    (void)state;
+    dv_pixel_memo *m = dv_pixel_memo_new();
+    dv_gray8 g = picture(40, 40, 3, 2);
+    enum { REF_MAX = 4096 };
+    ref_entry *ref = calloc(REF_MAX, sizeof *ref);
+    assert_non_null(ref);
+    size_t nref = 0;
+    uint32_t seed = 4;
+    for (int it = 0; it < 4000; it++) {
+        dv_box b = {lcg(&seed) % 36, lcg(&seed) % 36, 1 + lcg(&seed) % 3, 1 + lcg(&seed) % 2};
+        uint8_t px[64];
+        for (uint32_t y = 0; y < b.h; y++)
+            memcpy(px + y * b.w, g.px + (size_t)(b.y + y) * g.width + b.x, b.w);
+        ref_entry *e = NULL;
+        for (size_t i = 0; i < nref && !e; i++)
+            if (ref[i].w == b.w && ref[i].h == b.h && memcmp(ref[i].px, px, (size_t)b.w * b.h) == 0)
+                e = &ref[i];
+        int s = dv_pixel_memo_slot(m, &g, &b);
+        assert_true(s >= 0);
+        dv_pixel_reading out;
+        int known = dv_pixel_memo_get(m, s, DV_OCR_PREP_FLIP, &out);
+        assert_int_equal(known, e != NULL);
+        if (e) {
+            assert_int_equal(out.verdict, e->r.verdict);
+            assert_int_equal(out.conf, e->r.conf);
+            assert_int_equal(out.label, e->r.label);
+            continue;
+        }
+        assert_true(nref < REF_MAX);
+        e = &ref[nref++];
+        e->w = b.w;
+        e->h = b.h;
+        memcpy(e->px, px, (size_t)b.w * b.h);
+        e->r = (dv_pixel_reading){(dv_pixel_verdict)(it % 3), it % 101, it & 1};
+        dv_pixel_memo_put(m, s, DV_OCR_PREP_FLIP, &e->r);
+    }
+    assert_true(nref < DV_PIXEL_MEMO_ENTRIES); /* nothing evicted: every known reading stayed known */
+    assert_true(nref > 50);                    /* and many crops were new */
+    free(ref);
+    dv_pixel_memo_free(m);
+    dv_gray8_free(&g);
+}
+
+/* ---- the stage over a cine (real OCR) ---- */
+
+#define SENSITIVE "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"options\": {\"cleanImage\": " \
+                  "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\"}}}}"
+#define CINE_W 512u
+#define NOISE_ROWS 24u /* rows under the overlay that change every frame */
+
+typedef struct cine {
+    char dir[64];
+    dvt_lines lines;
+    const dvt_line *fixed[3]; /* the overlay every frame shows, stacked at the top left */
+    const dvt_line *clock[2]; /* the box that changes: clock[0] before the change, clock[1] after */
+    uint32_t y[4];            /* rows of fixed[0..2] and of the clock */
+    uint32_t height;
+} cine;
+
+static int cine_setup(void **state)
+{
+    cine *c = calloc(1, sizeof *c);
+    if (!c)
+        return -1;
+    snprintf(c->dir, sizeof c->dir, "/tmp/dv_test_pixel_memo_XXXXXX");
+    if (!mkdtemp(c->dir) || dvt_lines_render(DV_SOURCE_DIR, c->dir, 24, 5, &c->lines))
+        return -1;
+    /* lines on black (a corner overlay) that fit the frame: two PHI lines and a label fixed, two more
+     * taking turns as the clock */
+    size_t nf = 0, nc = 0;
+    const dvt_line *label = NULL;
+    for (size_t i = 0; i < c->lines.n; i++) {
+        const dvt_line *l = &c->lines.v[i];
+        if (strcmp(l->background, "black") != 0 || l->img.width > CINE_W)
+            continue;
+        if (!l->phi && !label)
+            label = l;
+        else if (l->phi && nf < 2)
+            c->fixed[nf++] = l;
+        else if (nc < 2)
+            c->clock[nc++] = l;
+    }
+    if (!label || nf < 2 || nc < 2)
+        return -1;
+    c->fixed[2] = label;
+    uint32_t y = 0;
+    for (int i = 0; i < 3; i++) {
+        c->y[i] = y;
+        y += c->fixed[i]->img.height;
+    }
+    c->y[3] = y;
+    uint32_t ch = c->clock[0]->img.height > c->clock[1]->img.height ? c->clock[0]->img.height
+                                                                    : c->clock[1]->img.height;
+    c->height = y + ch + NOISE_ROWS;
+    *state = c;
+    return 0;
+}
+
+static int cine_teardown(void **state)
+{
+    cine *c = *state;
+    dvt_lines_free(&c->lines);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", c->dir);
+    int rc = system(cmd);
+    free(c);
+    return rc == 0 ? 0 : -1;
+}
+
+static void paste(uint8_t *frame, const dvt_line *l, uint32_t y)
+{
+    for (uint32_t r = 0; r < l->img.height; r++)
+        memcpy(frame + (size_t)(y + r) * CINE_W, l->img.px + (size_t)r * l->img.width, l->img.width);
+}
+
+/* The clock shown on frame i of a cine whose clock changes at frame change_at (0: never). */
+static int clock_of(uint32_t i, uint32_t change_at)
+{
+    return change_at && i >= change_at;
+}
+
+/* An 8-bit MONOCHROME2 cine of n frames: the fixed lines and the clock on black, noise under them that
+ * changes every frame (a 0 and a 255 in every frame: the 8-bit view's window stays the same). */
+static uint8_t *build_cine(const cine *c, uint32_t n, uint32_t change_at, size_t *len)
+{
+    size_t fb = (size_t)CINE_W * c->height;
+    uint8_t *px = calloc(n, fb);
+    assert_non_null(px);
+    uint32_t seed = 9;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *f = px + fb * i;
+        for (int k = 0; k < 3; k++)
+            paste(f, c->fixed[k], c->y[k]);
+        paste(f, c->clock[clock_of(i, change_at)], c->y[3]);
+        uint8_t *noise = f + (size_t)(c->height - NOISE_ROWS) * CINE_W;
+        for (size_t k = 0; k < (size_t)NOISE_ROWS * CINE_W; k++)
+            noise[k] = (uint8_t)lcg(&seed);
+        noise[0] = 0;
+        noise[1] = 255;
+    }
+    const dvt_line *p = c->fixed[0];
+    char pn[128], frames[16];
+    snprintf(pn, sizeof pn, "%s^%s", p->family, p->given);
+    snprintf(frames, sizeof frames, "%u", n);
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7.2");
+    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5.6");
+    dvb_str(b, DV_TAG_PATIENT_NAME, "PN", pn);
+    dvb_str(b, DV_TAG_PATIENT_ID, "LO", p->patient_id);
+    dvb_str(b, DV_TAG_STUDY_INSTANCE_UID, "UI", "1.2.3.4");
+    dvb_str(b, DV_TAG_SERIES_INSTANCE_UID, "UI", "1.2.3.4.1");
+    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
+    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
+    dvb_str(b, DV_TAG_NUMBER_OF_FRAMES, "IS", frames);
+    dvb_pixel_geometry(b, (uint16_t)c->height, CINE_W, 8);
+    dvb_bytes(b, DV_TAG_PIXEL_DATA, "OB", px, (uint32_t)(fb * n));
+    free(px);
+    return dvb_finish(b, len);
+}
+
+/* The detection seam: the text box of every line pasted on the frame. */
+typedef struct seam {
+    const cine *c;
+    uint32_t change_at;
+} seam;
+
+static int seam_find(void *user, const dv_frame *f, const dv_gray8 *g, uint32_t i, dv_boxes *out, dv_error *err)
+{
+    (void)f;
+    (void)g;
+    const seam *s = user;
+    for (int k = 0; k < 4; k++) {
+        const dvt_line *l = k < 3 ? s->c->fixed[k] : s->c->clock[clock_of(i, s->change_at)];
+        dv_box b = l->box;
+        b.y += s->c->y[k];
+        if (dv_boxes_add(out, b, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+typedef struct memout {
+    dv_mem_sink ms;
+} memout;
+
+static int mo_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *err)
+{
+    (void)res;
+    (void)err;
+    memout *o = arg;
+    memset(&o->ms, 0, sizeof o->ms);
+    *sink = dv_sink_memory(&o->ms);
+    return DV_OPEN_WRITE;
+}
+static int mo_commit(void *arg, const dv_result *res, dv_error *err)
+{
+    (void)arg;
+    (void)res;
+    (void)err;
+    return DV_COMMIT_WRITTEN;
+}
+static void mo_abort(void *arg)
+{
+    dv_mem_sink_free(&((memout *)arg)->ms);
+}
+static const dv_output MO = {mo_open, mo_commit, mo_abort};
+
+/* One instance through run (memo on or off): its output bytes and the readings it made and reused. */
+typedef struct ran {
+    memout out;
+    uint64_t reads, reused;
+    uint32_t boxes;
+} ran;
+
+static void run_cine(dv_run *run, const cine *c, uint32_t n, uint32_t change_at, int memo, ran *r)
+{
+    size_t len = 0;
+    uint8_t *in = build_cine(c, n, change_at, &len);
+    seam s = {c, change_at};
+    dv_run_set_pixel_test_hooks(run, seam_find, &s, 0);
+    dv_run_set_pixel_memo(run, memo);
+    dv_pixel_stats st0, st1;
+    dv_run_pixel_stats(run, &st0);
+    dv_mem_source msrc;
+    dv_source src = dv_source_memory(&msrc, in, len);
+    dv_result res;
+    dv_result_init(&res);
+    dv_error err = {0};
+    memset(r, 0, sizeof *r);
+    dv_outcome oc = dv_run_instance(run, &src, &MO, &r->out, &res, &err);
+    if (oc != DV_OUTCOME_OK)
+        fprintf(stderr, "dv_run_instance: %s: %s\n", dv_code_name(err.code), err.message);
+    assert_int_equal(oc, DV_OUTCOME_OK);
+    dv_run_pixel_stats(run, &st1);
+    r->reads = st1.v[DV_PIXEL_OCR_READS] - st0.v[DV_PIXEL_OCR_READS];
+    r->reused = st1.v[DV_PIXEL_OCR_REUSED] - st0.v[DV_PIXEL_OCR_REUSED];
+    r->boxes = res.pixel_boxes;
+    free(in);
+}
+
+static void assert_same_bytes(const ran *a, const ran *b)
+{
+    assert_int_equal(a->out.ms.len, b->out.ms.len);
+    assert_memory_equal(a->out.ms.data, b->out.ms.data, a->out.ms.len);
+}
+
+/* Memo on and off write the same bytes; an unchanged overlay is read once for the whole cine (one frame's
+ * readings, whatever the frame count); a box that changes is read again once, then reused. */
+static void test_cine_same_output(void **state)
+{
+    cine *c = *state;
+    dv_error err = {0};
+    dv_plan *plan = dv_plan_from_json(SENSITIVE, strlen(SENSITIVE), &err);
+    uint8_t kb[32];
+    memset(kb, 7, sizeof kb);
+    dv_key *key = dv_key_new(kb, sizeof kb, &err);
+    dv_run *run = plan && key ? dv_run_new(plan, key, NULL, &err) : NULL;
+    assert_non_null(run);
+
+    ran one, same, same_off, chg, chg_off, chg_long;
+    run_cine(run, c, 1, 0, 1, &one); /* one frame: the reading set of the overlay */
+    assert_true(one.reads >= 4);      /* every box read at least once */
+    assert_int_equal(one.reused, 0);
+
+    run_cine(run, c, 4, 0, 1, &same);
+    run_cine(run, c, 4, 0, 0, &same_off);
+    assert_same_bytes(&same, &same_off);
+    assert_true(same.boxes > 0); /* something was covered (the test would prove little otherwise) */
+    assert_int_equal(same.reads, one.reads);            /* one reading set for the whole cine */
+    assert_int_equal(same.reused, 3 * one.reads);       /* frames 1-3 took frame 0's readings */
+    assert_int_equal(same_off.reads, 4 * one.reads);    /* without the memo: every frame read again */
+    assert_int_equal(same_off.reused, 0);
+
+    run_cine(run, c, 4, 2, 1, &chg); /* the clock changes at frame 2 */
+    run_cine(run, c, 4, 2, 0, &chg_off);
+    assert_same_bytes(&chg, &chg_off);
+    assert_true(chg.reads > one.reads);     /* the changed box was read */
+    assert_true(chg.reads <= one.reads + 3); /* once: at most its three readings */
+    run_cine(run, c, 8, 2, 1, &chg_long);   /* more frames after the change: nothing more to read */
+    assert_int_equal(chg_long.reads, chg.reads);
+
+    ran *all[] = {&one, &same, &same_off, &chg, &chg_off, &chg_long};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        dv_mem_sink_free(&all[i]->out.ms);
+    dv_run_free(run);
+    dv_key_free(key);
+    dv_plan_free(plan);
+}
+
+int main(void)
+{
+    const struct CMUnitTest memo[] = {
+        cmocka_unit_test(test_memo_exact),
+        cmocka_unit_test(test_memo_bounded),
+        cmocka_unit_test(test_memo_property),
+    };
+    const struct CMUnitTest stage[] = {
+        cmocka_unit_test(test_cine_same_output),
+    };
+    int rc = cmocka_run_group_tests_name("pixel_memo", memo, NULL, NULL);
+    return rc | cmocka_run_group_tests_name("pixel_memo_stage", stage, cine_setup, cine_teardown);
+}
