@@ -16,9 +16,7 @@
 #include "http/op_internal.h"
 
 typedef struct durable_chunk {
-    dvh_op_ctx *c; /* a reference, released once the chunk's items are finished */
-    dvh_op_staged *staged;
-    size_t n;
+    dvh_op_chunk k; /* k.c: a reference, released once the chunk's items are finished */
     struct durable_chunk *next;
 } durable_chunk;
 
@@ -31,29 +29,38 @@ struct dvh_op_durable {
     pthread_t thread;
 };
 
+/* One round: every chunk handed over since the last one (at most DVH_OP_ROUND_MAX chunks). */
 static void round_store(durable_chunk *list)
 {
-    /* One syncfs for every file of the round (a failed one marks nothing: each file is then fsync'ed by the
-     * group commit, op_batch.c). */
-    size_t nw = 0;
-    for (durable_chunk *k = list; k; k = k->next)
-        nw += k->n;
-    dvs_blob_writer **w = malloc((nw ? nw : 1) * sizeof *w);
-    if (w) {
-        size_t i = 0;
-        for (durable_chunk *k = list; k; k = k->next)
-            for (size_t j = 0; j < k->n; j++)
-                if (k->staged[j].pp)
-                    w[i++] = k->staged[j].w;
-        (void)dvs_blob_sync_many(w, i);
-        free(w);
+    dvh_op_chunk ks[DVH_OP_ROUND_MAX];
+    dvs_blob_writer *w[DVH_OP_ROUND_MAX * DVH_OP_CHUNK];
+    size_t nk = 0, nw = 0;
+    for (durable_chunk *k = list; k && nk < DVH_OP_ROUND_MAX; k = k->next) {
+        ks[nk++] = k->k;
+        for (size_t j = 0; j < k->k.n; j++)
+            if (k->k.st[j].pp)
+                w[nw++] = k->k.st[j].w;
     }
+    /* 1. One syncfs for every file of the round (a failed one marks nothing: each file is then fsync'ed by
+     *    the group commit, store_put.c). */
+    uint64_t t0 = dvh_op_now_ns();
+    (void)dvs_blob_sync_many(w, nw);
+    uint64_t ts = dvh_op_now_ns() - t0;
+    for (size_t j = 0; j < nk; j++) { /* the round's syncfs, counted once per operation of the round */
+        dvh_op_timing *t = &ks[j].c->timing;
+        uint64_t round = t0, prev = atomic_exchange(&t->last_round, round);
+        if (prev != round) {
+            atomic_fetch_add(&t->rounds, 1);
+            atomic_fetch_add(&t->syncfs_ns, ts);
+        }
+    }
+    /* 2, 3. One group commit for the whole round, then each operation's items finished (op_batch.c). */
+    dvh_op_batch_finish_many(ks, nk);
     while (list) {
         durable_chunk *k = list;
         list = k->next;
-        dvh_op_batch_finish(k->c, k->staged, k->n);
-        free(k->staged);
-        dvh_op_release(k->c);
+        free(k->k.st);
+        dvh_op_release(k->k.c);
         free(k);
     }
 }
@@ -67,9 +74,20 @@ static void *committer(void *arg)
             pthread_cond_wait(&d->more, &d->mu);
         if (d->head == NULL)
             break; /* stopped and drained */
-        durable_chunk *list = d->head;
-        d->head = d->tail = NULL;
-        d->queued = 0;
+        /* The round: everything handed over so far, up to DVH_OP_ROUND_MAX chunks (the rest is the next
+         * round's). Taking it frees the queue's room at once, so the pool threads hand over and compute their
+         * next chunks while this round's syncfs runs. */
+        durable_chunk *list = d->head, *last = d->head;
+        size_t taken = 1;
+        while (last->next && taken < DVH_OP_ROUND_MAX) {
+            last = last->next;
+            taken++;
+        }
+        d->head = last->next;
+        last->next = NULL;
+        if (d->head == NULL)
+            d->tail = NULL;
+        d->queued -= taken;
         pthread_cond_broadcast(&d->room);
         pthread_mutex_unlock(&d->mu);
         round_store(list);
@@ -111,13 +129,14 @@ void dvh_op_durable_submit(dvh_op_durable *d, dvh_op_ctx *c, dvh_op_staged *stag
         return;
     }
     atomic_fetch_add(&c->refs, 1);
-    k->c = c;
-    k->staged = staged;
-    k->n = n;
+    k->k = (dvh_op_chunk){c, staged, n};
     k->next = NULL;
+    uint64_t t0 = dvh_op_now_ns();
     pthread_mutex_lock(&d->mu);
     while (d->queued >= d->max && !d->stop)
         pthread_cond_wait(&d->room, &d->mu);
+    atomic_fetch_add(&c->timing.room_wait_ns, dvh_op_now_ns() - t0);
+    dvh_op_timing_mark(&c->timing.last_handover, c->timing.start);
     if (d->tail)
         d->tail->next = k;
     else
