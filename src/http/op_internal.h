@@ -18,11 +18,14 @@
 #include "jobs/dvj_pool.h"
 
 #define DVH_OP_CHUNK 32           /* items per chunk job */
-/* The durability stage (op_durable.c): chunks per round (one syncfs, one group commit, one finish transaction
- * per operation), and the outputs that may wait for it (each holds two open files until its round: bounds the
- * descriptors as well as the work a crash would redo). bench/RESULTS.md "Operation pipeline, second pass". */
-#define DVH_OP_ROUND_MAX 16
-#define DVH_OP_QUEUE_OUTPUTS 256
+/* The durability stage (op_durable.c): the chunks between its syncer's take and its committer's finish (so
+ * at most that many per syncfs and per group commit), and the outputs that may wait for the syncer. Each
+ * output holds two open files until its commit, and the items computed but not yet finished are the work a
+ * stop drains and a kill -9 redoes: 4 + 4 chunks beyond the pool's own (with more, a SIGTERM 60 items into
+ * a 520-item operation could drain all of it; test_server_ops.py "SIGTERM: checkpointed").
+ * bench/RESULTS.md "Operation pipeline, second pass". */
+#define DVH_OP_ROUND_MAX 4
+#define DVH_OP_QUEUE_OUTPUTS 128
 #define DVH_OP_COPY_BUF (256u << 10) /* the import / export copy buffer of a chunk job */
 
 /* DVH_OP_RECORDED: an operation a request carried out itself (op_record.c), run here only when the process
