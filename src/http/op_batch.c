@@ -3,16 +3,18 @@
  * commit per instance); the outputs of a chunk (DVH_OP_CHUNK items) are now written and parsed one by one
  * (op_item_deid.c), handed to the durability stage (op_durable.c), which makes them durable together:
  *
- *   1. one syncfs for every file of every chunk handed over since its last round (dvh_op_batch_sync; an
- *      fsync per file is the fallback),
- *   2. per chunk, names and rows through the store's put path in one group commit (dvh_store_commit: one
- *      directory fsync per store, one index transaction),
- *   3. then the chunk's items finished in the index, in one transaction (op_items_finish).
+ *   1. one syncfs for every file of every chunk handed over since its syncer's last round (an fsync per
+ *      file is the fallback),
+ *   2. for every chunk made durable so far (a round of the committer), names and rows through the store's
+ *      put path in ONE group commit (dvh_store_commit: one directory fsync per store, one index transaction
+ *      per 256 rows; before, one per chunk),
+ *   3. then each operation's items of the round finished in the index, in one transaction (op_items_finish).
  *
  * The crash guarantee is unchanged: an item is finished only after its output is durable, so a crash before
  * step 3 leaves the items pending; redone at resume, each finds its own output stored with the same bytes
  * (a duplicate with same_blob) and is counted once. [test_server_ops.py "kill -9"]
- * bench/RESULTS.md "De-identify operation" and "Equal durability" have the figures. */
+ * bench/RESULTS.md "De-identify operation", "Equal durability" and "Operation pipeline, second pass" have the
+ * figures. */
 #include <stdlib.h>
 
 #include "http/op_internal.h"

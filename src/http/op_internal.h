@@ -158,15 +158,16 @@ void dvh_op_batch_finish_many(const dvh_op_chunk *k, size_t nk);
 /* The same for one chunk. */
 void dvh_op_batch_finish(dvh_op_ctx *c, dvh_op_staged *st, size_t n);
 
-/* --- op_durable.c: the durability stage (one committer thread per server) --- */
+/* --- op_durable.c: the durability stage (a syncer and a committer thread per server) --- */
 /* Start it; max: chunks that may wait for it (a submit waits for room beyond). NULL with err. */
 dvh_op_durable *dvh_op_durable_start(size_t max, dv_error *err);
 /* Hand over staged[0..n) of operation c (a chunk job's, malloc'd: the stage frees it; n <= DVH_OP_CHUNK):
  * it takes a reference on c, makes the outputs durable with those handed over meanwhile (one syncfs),
- * stores them and finishes their items (dvh_op_batch_finish), then releases c. Waits while the stage is
+ * stores them with the other chunks made durable meanwhile and finishes their items
+ * (dvh_op_batch_finish_many), then releases c. Waits while the stage is
  * full. Thread-safe. */
 void dvh_op_durable_submit(dvh_op_durable *d, dvh_op_ctx *c, dvh_op_staged *staged, size_t n);
-/* Store and finish everything handed over, end the thread, free d (NULL: no-op). Call after the pool's
+/* Store and finish everything handed over, end the threads, free d (NULL: no-op). Call after the pool's
  * shutdown: no submit may come after. */
 void dvh_op_durable_stop(dvh_op_durable *d);
 
