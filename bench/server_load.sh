@@ -164,6 +164,9 @@ echo "-- fill, $N_INDEX tiny instances, $CLIENTS clients: $R2"
 echo "-- QIDO under load, $QIDO_CLIENTS query clients + $CLIENTS STOW clients: $R3"
 echo "-- index store metrics at the end: $METRICS"
 echo "-- de-identify operation: $OP_OK ok, $OP_FAILED failed"
+# Its phases from the server's own log (src/http/op_timing.c: planning, first chunk, last hand-over to the
+# durability stage, last item finished; syncfs rounds and their time, commit, finish, the pool's wait for room)
+echo "-- de-identify operation phases: $(grep '"event":"operation pipeline"' "$W/server.log" | tail -1 || true)"
 
 LOST=$(( $(field "$R1" "['lost'] + json.loads(sys.argv[1])['failed']") + $(field "$R2" "['lost'] + json.loads(sys.argv[1])['failed']") \
   + $(field "$R3" "['failed'] + json.loads(sys.argv[1])['stow_under_load']['failed']") + OP_FAILED + N_CT - OP_OK - OP_FAILED ))

@@ -1,61 +1,135 @@
-/* The durability stage of de-identify operations: one thread per server (the committer) makes the chunks'
- * outputs durable while the pool threads keep de-identifying. Why a file: before, the pool thread that
- * computed a chunk also waited for its syncfs, directory fsync and index commits, so with one pool thread per
- * CPU a CPU idled during every wait (bench/RESULTS.md "Equal durability"). Now a chunk job hands its staged
- * outputs over (dvh_op_durable_submit) and takes its next chunk; the committer takes every chunk handed over
- * since its last round, makes all their files durable with ONE syncfs (dvs_blob_sync_many), then per chunk
- * names and indexes them (one group commit) and finishes the items (op_batch.c dvh_op_batch_finish).
+/* The durability stage of de-identify operations: two threads per server make the chunks' outputs durable
+ * while the pool threads keep de-identifying. Why a file: before, the pool thread that computed a chunk also
+ * waited for its syncfs, directory fsync and index commits, so with one pool thread per CPU a CPU idled during
+ * every wait (bench/RESULTS.md "Equal durability"). A chunk job hands its staged outputs over
+ * (dvh_op_durable_submit) and takes its next chunk; then
  *
- * The crash guarantee is unchanged: an item is finished only after its output is durable, by the committer;
- * a crash before leaves it pending and its redo finds its own output (counted once). [test_server_ops.py
- * "kill -9"; test_server_ops.py "the destination holds each instance once"]
- * Bounded: at most `max` chunks wait; a chunk job that finds the queue full waits for room (each chunk holds
- * up to DVH_OP_CHUNK open files). At stop the committer drains what was handed over, then ends. */
+ *   - the syncer takes every chunk handed over since its last round (up to DVH_OP_ROUND_MAX) and makes all
+ *     their files durable with ONE syncfs (dvs_blob_sync_many);
+ *   - the committer takes every chunk the syncer has made durable (several of its rounds when it fell
+ *     behind) and stores them: ONE group commit for all (names, one directory fsync per store, one index
+ *     transaction), then each operation's items finished in one transaction (op_batch.c
+ *     dvh_op_batch_finish_many).
+ *
+ * Why two threads: the commit's directory and WAL fsyncs queue behind the writeback the pool threads keep
+ * starting, as the syncfs does; with one thread each round waited for the disk twice in a row (syncfs, then
+ * the commit: 50-150 ms of wall for 3-5 ms of CPU per 32 outputs on the loaded machine), now the next round's
+ * syncfs waits while this round commits (bench/RESULTS.md "Operation pipeline, second pass").
+ *
+ * The crash guarantee is unchanged: an item is finished only after its output is durable (the committer only
+ * sees chunks whose syncfs returned; a failed syncfs marks nothing, and the group commit then fsyncs each
+ * file); a crash before leaves it pending and its redo finds its own output (counted once).
+ * [test_server_ops.py "kill -9"; test_server_ops.py "the destination holds each instance once";
+ * test_server_ops.py "pipeline phases"]
+ * Bounded: at most `max` chunks wait for the syncer (a chunk job that finds the queue full waits for room)
+ * and at most DVH_OP_ROUND_MAX chunks are between the syncer and the end of their commit (each output holds
+ * two open files until then). At stop both threads drain what was handed over, then end. */
 #include <stdlib.h>
 
 #include "http/op_internal.h"
 
 typedef struct durable_chunk {
-    dvh_op_ctx *c; /* a reference, released once the chunk's items are finished */
-    dvh_op_staged *staged;
-    size_t n;
+    dvh_op_chunk k; /* k.c: a reference, released once the chunk's items are finished */
     struct durable_chunk *next;
 } durable_chunk;
 
+typedef struct chunk_list {
+    durable_chunk *head, *tail;
+    size_t n;
+} chunk_list;
+
 struct dvh_op_durable {
     pthread_mutex_t mu;
-    pthread_cond_t more, room;
-    durable_chunk *head, *tail;
-    size_t queued, max;
-    int stop;
-    pthread_t thread;
+    pthread_cond_t more;   /* handed over, or room between the stages: the syncer */
+    pthread_cond_t room;   /* the queue has room: submitters */
+    pthread_cond_t synced; /* durable chunks, or the syncer ended: the committer */
+    chunk_list queue;      /* handed over, not yet taken by the syncer (at most max) */
+    chunk_list durable;    /* synced, not yet taken by the committer */
+    size_t held;           /* taken by the syncer and not yet finished by the committer */
+    size_t max;
+    int stop, syncer_ended;
+    pthread_t syncer, committer;
 };
 
-static void round_store(durable_chunk *list)
+static void list_push(chunk_list *l, durable_chunk *k)
 {
-    /* One syncfs for every file of the round (a failed one marks nothing: each file is then fsync'ed by the
-     * group commit, op_batch.c). */
+    k->next = NULL;
+    if (l->tail)
+        l->tail->next = k;
+    else
+        l->head = k;
+    l->tail = k;
+    l->n++;
+}
+
+/* Take the first `most` chunks of l (at least one: l is not empty) as a NULL-terminated list. */
+static durable_chunk *list_take(chunk_list *l, size_t most, size_t *taken)
+{
+    durable_chunk *first = l->head, *last = l->head;
+    size_t n = 1;
+    while (last->next && n < most) {
+        last = last->next;
+        n++;
+    }
+    l->head = last->next;
+    last->next = NULL;
+    if (l->head == NULL)
+        l->tail = NULL;
+    l->n -= n;
+    *taken = n;
+    return first;
+}
+
+/* One syncfs for every file of the chunks of list (a failed one marks nothing). */
+static void list_sync(durable_chunk *list)
+{
+    dvs_blob_writer *w[DVH_OP_ROUND_MAX * DVH_OP_CHUNK];
     size_t nw = 0;
     for (durable_chunk *k = list; k; k = k->next)
-        nw += k->n;
-    dvs_blob_writer **w = malloc((nw ? nw : 1) * sizeof *w);
-    if (w) {
-        size_t i = 0;
-        for (durable_chunk *k = list; k; k = k->next)
-            for (size_t j = 0; j < k->n; j++)
-                if (k->staged[j].pp)
-                    w[i++] = k->staged[j].w;
-        (void)dvs_blob_sync_many(w, i);
-        free(w);
+        for (size_t j = 0; j < k->k.n && nw < sizeof w / sizeof *w; j++)
+            if (k->k.st[j].pp)
+                w[nw++] = k->k.st[j].w;
+    uint64_t t0 = dvh_op_now_ns();
+    (void)dvs_blob_sync_many(w, nw);
+    uint64_t ts = dvh_op_now_ns() - t0;
+    for (durable_chunk *k = list; k; k = k->next) { /* the round's syncfs, counted once per operation */
+        dvh_op_timing *t = &k->k.c->timing;
+        if (atomic_exchange(&t->last_round, t0) != t0) {
+            atomic_fetch_add(&t->rounds, 1);
+            atomic_fetch_add(&t->syncfs_ns, ts);
+        }
     }
-    while (list) {
-        durable_chunk *k = list;
-        list = k->next;
-        dvh_op_batch_finish(k->c, k->staged, k->n);
-        free(k->staged);
-        dvh_op_release(k->c);
-        free(k);
+}
+
+static void *syncer(void *arg)
+{
+    dvh_op_durable *d = arg;
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        while ((d->queue.head == NULL || d->held >= DVH_OP_ROUND_MAX) && !(d->stop && d->queue.head == NULL))
+            pthread_cond_wait(&d->more, &d->mu);
+        if (d->queue.head == NULL)
+            break; /* stopped and drained */
+        /* The round: everything handed over so far, up to what the stage may hold. Taking it frees the queue's
+         * room at once, so the pool threads hand over and compute their next chunks during the syncfs. */
+        size_t taken;
+        durable_chunk *list = list_take(&d->queue, DVH_OP_ROUND_MAX - d->held, &taken);
+        d->held += taken;
+        pthread_cond_broadcast(&d->room);
+        pthread_mutex_unlock(&d->mu);
+        list_sync(list);
+        pthread_mutex_lock(&d->mu);
+        while (list) {
+            durable_chunk *k = list;
+            list = k->next;
+            list_push(&d->durable, k);
+        }
+        pthread_cond_signal(&d->synced);
     }
+    d->syncer_ended = 1;
+    pthread_cond_signal(&d->synced);
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
 }
 
 static void *committer(void *arg)
@@ -63,17 +137,28 @@ static void *committer(void *arg)
     dvh_op_durable *d = arg;
     pthread_mutex_lock(&d->mu);
     for (;;) {
-        while (d->head == NULL && !d->stop)
-            pthread_cond_wait(&d->more, &d->mu);
-        if (d->head == NULL)
-            break; /* stopped and drained */
-        durable_chunk *list = d->head;
-        d->head = d->tail = NULL;
-        d->queued = 0;
-        pthread_cond_broadcast(&d->room);
+        while (d->durable.head == NULL && !d->syncer_ended)
+            pthread_cond_wait(&d->synced, &d->mu);
+        if (d->durable.head == NULL)
+            break; /* the syncer ended and everything is stored */
+        size_t taken;
+        durable_chunk *list = list_take(&d->durable, DVH_OP_ROUND_MAX, &taken);
         pthread_mutex_unlock(&d->mu);
-        round_store(list);
+        dvh_op_chunk ks[DVH_OP_ROUND_MAX];
+        size_t nk = 0;
+        for (durable_chunk *k = list; k; k = k->next)
+            ks[nk++] = k->k;
+        dvh_op_batch_finish_many(ks, nk);
+        while (list) {
+            durable_chunk *k = list;
+            list = k->next;
+            free(k->k.st);
+            dvh_op_release(k->k.c);
+            free(k);
+        }
         pthread_mutex_lock(&d->mu);
+        d->held -= taken;
+        pthread_cond_signal(&d->more);
     }
     pthread_mutex_unlock(&d->mu);
     return NULL;
@@ -90,7 +175,23 @@ dvh_op_durable *dvh_op_durable_start(size_t max, dv_error *err)
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->more, NULL);
     pthread_cond_init(&d->room, NULL);
-    if (pthread_create(&d->thread, NULL, committer, d) != 0) {
+    pthread_cond_init(&d->synced, NULL);
+    if (pthread_create(&d->syncer, NULL, syncer, d) != 0) {
+        pthread_cond_destroy(&d->synced);
+        pthread_cond_destroy(&d->room);
+        pthread_cond_destroy(&d->more);
+        pthread_mutex_destroy(&d->mu);
+        free(d);
+        dv_fail(err, DV_ERR_IO, "operations: cannot start the durability thread");
+        return NULL;
+    }
+    if (pthread_create(&d->committer, NULL, committer, d) != 0) {
+        pthread_mutex_lock(&d->mu);
+        d->stop = 1;
+        pthread_cond_broadcast(&d->more);
+        pthread_mutex_unlock(&d->mu);
+        pthread_join(d->syncer, NULL);
+        pthread_cond_destroy(&d->synced);
         pthread_cond_destroy(&d->room);
         pthread_cond_destroy(&d->more);
         pthread_mutex_destroy(&d->mu);
@@ -111,19 +212,14 @@ void dvh_op_durable_submit(dvh_op_durable *d, dvh_op_ctx *c, dvh_op_staged *stag
         return;
     }
     atomic_fetch_add(&c->refs, 1);
-    k->c = c;
-    k->staged = staged;
-    k->n = n;
-    k->next = NULL;
+    k->k = (dvh_op_chunk){c, staged, n};
+    uint64_t t0 = dvh_op_now_ns();
     pthread_mutex_lock(&d->mu);
-    while (d->queued >= d->max && !d->stop)
+    while (d->queue.n >= d->max && !d->stop)
         pthread_cond_wait(&d->room, &d->mu);
-    if (d->tail)
-        d->tail->next = k;
-    else
-        d->head = k;
-    d->tail = k;
-    d->queued++;
+    atomic_fetch_add(&c->timing.room_wait_ns, dvh_op_now_ns() - t0);
+    dvh_op_timing_mark(&c->timing.last_handover, c->timing.start);
+    list_push(&d->queue, k);
     pthread_cond_signal(&d->more);
     pthread_mutex_unlock(&d->mu);
 }
@@ -137,7 +233,9 @@ void dvh_op_durable_stop(dvh_op_durable *d)
     pthread_cond_broadcast(&d->more);
     pthread_cond_broadcast(&d->room);
     pthread_mutex_unlock(&d->mu);
-    pthread_join(d->thread, NULL);
+    pthread_join(d->syncer, NULL);
+    pthread_join(d->committer, NULL);
+    pthread_cond_destroy(&d->synced);
     pthread_cond_destroy(&d->room);
     pthread_cond_destroy(&d->more);
     pthread_mutex_destroy(&d->mu);

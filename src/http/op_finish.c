@@ -82,6 +82,7 @@ static const char *response_type(dvh_op_kind k, int dataset_level)
 static void finalise(dvh_op_ctx *c)
 {
     dvh_ops *o = c->ops;
+    dvh_op_timing_log(c);
     if (atomic_load(&c->cancel)) {
         dvh_op_finish_error(c, 1, "CANCELLED", "Operation cancelled: instances already stored stay, the rest stays pending");
     } else if (atomic_load(&c->incomplete)) {

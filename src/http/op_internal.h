@@ -18,11 +18,28 @@
 #include "jobs/dvj_pool.h"
 
 #define DVH_OP_CHUNK 32           /* items per chunk job */
+/* The durability stage (op_durable.c): the chunks between its syncer's take and its committer's finish (so
+ * at most that many per syncfs and per group commit), and the outputs that may wait for the syncer. Each
+ * output holds two open files until its commit, and the items computed but not yet finished are the work a
+ * stop drains and a kill -9 redoes: 4 + 4 chunks beyond the pool's own (with more, a SIGTERM 60 items into
+ * a 520-item operation could drain all of it; test_server_ops.py "SIGTERM: checkpointed").
+ * bench/RESULTS.md "Operation pipeline, second pass". */
+#define DVH_OP_ROUND_MAX 4
+#define DVH_OP_QUEUE_OUTPUTS 128
 #define DVH_OP_COPY_BUF (256u << 10) /* the import / export copy buffer of a chunk job */
 
 /* DVH_OP_RECORDED: an operation a request carried out itself (op_record.c), run here only when the process
  * stopped before the request had recorded it whole: its items count as done, its result is the stored one. */
 typedef enum dvh_op_kind { DVH_OP_DEIDENTIFY = 1, DVH_OP_IMPORT, DVH_OP_EXPORT, DVH_OP_RECORDED } dvh_op_kind;
+
+/* op_timing.c: where the operation's wall time went, logged when it ends. Offsets from start, durations
+ * summed over threads; all in nanoseconds. */
+typedef struct dvh_op_timing {
+    uint64_t start; /* dvh_op_now_ns at launch */
+    atomic_uint_fast64_t setup, planned, first_chunk, last_handover, last_finish; /* offsets */
+    atomic_uint_fast64_t chunks, rounds, last_round;
+    atomic_uint_fast64_t syncfs_ns, commit_ns, finish_ns, room_wait_ns, pool_ns; /* durations */
+} dvh_op_timing;
 
 typedef struct dvh_op_pair {
     int64_t src, dst;
@@ -46,6 +63,7 @@ typedef struct dvh_op_ctx {
     atomic_int incomplete; /* an item could not be finished: do not finalise */
     atomic_size_t refs;    /* jobs still to end (main + chunks) */
     struct dvh_op_ctx *next; /* in ops->running */
+    dvh_op_timing timing;    /* op_timing.c */
 } dvh_op_ctx;
 
 typedef struct dvh_op_durable dvh_op_durable;
@@ -60,6 +78,15 @@ struct dvh_ops {
     pthread_mutex_t mu;
     dvh_op_ctx *running;
 };
+
+/* --- op_timing.c: the operation's phases in the server log --- */
+uint64_t dvh_op_now_ns(void); /* CLOCK_MONOTONIC */
+/* *at = max(*at, now - t0) (the latest of several marks). */
+void dvh_op_timing_mark(atomic_uint_fast64_t *at, uint64_t t0);
+/* *at = now - t0 unless set already (the first of several marks). */
+void dvh_op_timing_first(atomic_uint_fast64_t *at, uint64_t t0);
+/* One line {"event":"operation pipeline", ...} in the server's log (counts and milliseconds only). */
+void dvh_op_timing_log(dvh_op_ctx *c);
 
 /* --- op_finish.c: the end of an operation and of its op_ctx --- */
 /* One line {"event", "operation"} in the server's log (no PHI: an event name and the operation id). */
@@ -111,25 +138,36 @@ int dvh_op_item_import(dvh_op_ctx *c, dvh_putter *put, uint8_t *buf, const dvs_o
 int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *state, const char **cls);
 
 /* --- op_batch.c: one durability point for de-identified outputs --- */
+/* A chunk job's staged outputs as handed to the durability stage: st[0..n) of operation c (n <= DVH_OP_CHUNK). */
+typedef struct dvh_op_chunk {
+    dvh_op_ctx *c;
+    dvh_op_staged *st;
+    size_t n;
+} dvh_op_chunk;
 /* One syncfs for the files of st[0..n) (staged by dvh_op_item_deidentify; at most DVH_OP_CHUNK): 0, or -1
  * when it failed (nothing marked durable: dvh_op_batch_finish then fsyncs each file). */
 int dvh_op_batch_sync(dvh_op_staged *st, size_t n);
-/* Store st[0..n) (n <= DVH_OP_CHUNK) after dvh_op_batch_sync: one group commit for every row (put_batch.c),
- * each one's state and class, boxes saved for the stored ones, then the items finished in the index (one
- * transaction where the backend has op_items_finish; an index failure marks c incomplete); every st[i] is
- * emptied (pp NULL, boxes freed), st itself stays the caller's. An item is finished only once its output
- * is durable. [test_server_ops.py "kill -9"] */
+/* Store the chunks k[0..nk) of one round after their syncfs (dvh_op_batch_sync or one for the round): ONE
+ * group commit for every output of the round (put_batch.c: one directory fsync per store, one index
+ * transaction per 256 rows), each output's state and class, boxes saved for the stored ones, then each
+ * operation's items of the round finished in the index in one transaction (op_items_finish; an index failure
+ * marks that operation incomplete). Every st[i] is emptied (pp NULL, boxes freed); the chunks and their st
+ * stay the caller's. An item is finished only once its output is durable. [test_server_ops.py "kill -9"]
+ * Times go to each operation's timing (op_timing.c). */
+void dvh_op_batch_finish_many(const dvh_op_chunk *k, size_t nk);
+/* The same for one chunk. */
 void dvh_op_batch_finish(dvh_op_ctx *c, dvh_op_staged *st, size_t n);
 
-/* --- op_durable.c: the durability stage (one committer thread per server) --- */
+/* --- op_durable.c: the durability stage (a syncer and a committer thread per server) --- */
 /* Start it; max: chunks that may wait for it (a submit waits for room beyond). NULL with err. */
 dvh_op_durable *dvh_op_durable_start(size_t max, dv_error *err);
 /* Hand over staged[0..n) of operation c (a chunk job's, malloc'd: the stage frees it; n <= DVH_OP_CHUNK):
  * it takes a reference on c, makes the outputs durable with those handed over meanwhile (one syncfs),
- * stores them and finishes their items (dvh_op_batch_finish), then releases c. Waits while the stage is
+ * stores them with the other chunks made durable meanwhile and finishes their items
+ * (dvh_op_batch_finish_many), then releases c. Waits while the stage is
  * full. Thread-safe. */
 void dvh_op_durable_submit(dvh_op_durable *d, dvh_op_ctx *c, dvh_op_staged *staged, size_t n);
-/* Store and finish everything handed over, end the thread, free d (NULL: no-op). Call after the pool's
+/* Store and finish everything handed over, end the threads, free d (NULL: no-op). Call after the pool's
  * shutdown: no submit may come after. */
 void dvh_op_durable_stop(dvh_op_durable *d);
 

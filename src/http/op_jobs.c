@@ -21,6 +21,9 @@ static void chunk_run(dvj_pool *pool, void *arg)
     chunk_job *j = arg;
     dvh_op_ctx *c = j->c;
     dvh_server *s = c->ops->srv;
+    uint64_t t_in = dvh_op_now_ns();
+    dvh_op_timing_first(&c->timing.first_chunk, c->timing.start);
+    atomic_fetch_add(&c->timing.chunks, 1);
     dvs_index *ix = s->ix;
     dvs_op_item *items = calloc(DVH_OP_CHUNK, sizeof *items);
     dvh_putter *put = dvh_putter_new(s);
@@ -86,6 +89,7 @@ static void chunk_run(dvj_pool *pool, void *arg)
     dvh_putter_free(put);
     free(items);
     free(j);
+    atomic_fetch_add(&c->timing.pool_ns, dvh_op_now_ns() - t_in);
     dvh_op_release(c);
 }
 
@@ -136,6 +140,7 @@ void dvh_op_main_run(dvj_pool *pool, void *arg)
             dvh_op_item_deid_watch_boxes(c->run); /* the review's redaction boxes (op_boxes.h) */
         }
     }
+    dvh_op_timing_mark(&c->timing.setup, c->timing.start);
     if (!bad && !atomic_load(&c->cancel) && !op.planned) {
         /* A recorded operation's items went in with one op_items_add (op_record.c): all or none, nothing to
          * redo; the others' interrupted planning is dropped and redone. */
@@ -159,6 +164,7 @@ void dvh_op_main_run(dvj_pool *pool, void *arg)
         }
     }
     uint64_t total = bad ? 0 : op.success + op.failure + op.pending;
+    dvh_op_timing_mark(&c->timing.planned, c->timing.start);
     dvs_operation_clear(&op);
     json_decref(req);
     for (uint64_t lo = 1; !bad && !atomic_load(&c->cancel) && lo <= total; lo += DVH_OP_CHUNK) {

@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "http/op_internal.h"
@@ -40,6 +41,7 @@ int dvh_ops_launch(dvh_server *s, int64_t op_id, dv_error *err)
     c->ops = o;
     c->id = op_id;
     atomic_init(&c->refs, 1);
+    c->timing.start = dvh_op_now_ns();
     pthread_mutex_lock(&o->mu);
     c->next = o->running;
     o->running = c;
@@ -88,9 +90,25 @@ int dvh_ops_start(dvh_server *s, unsigned workers, dv_error *err)
         workers = cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned)cpus;
     }
     o->pool = o->budget ? dvj_pool_new(workers, QUEUE_MAX, err) : NULL;
-    /* The chunks' durability off the pool's threads (op_durable.c); as many chunks may wait for it as there
-     * are pool threads, so each thread can hand one over and compute the next. */
-    o->durable = o->pool ? dvh_op_durable_start(workers, err) : NULL;
+    /* The chunks' durability off the pool's threads (op_durable.c). DVH_OP_QUEUE_OUTPUTS outputs (4 chunks)
+     * may wait for it, and at least one chunk per pool thread: while a round's syncfs runs, every pool thread
+     * hands over and keeps computing (and starting the writeback of) its next chunks instead of waiting for
+     * room; with room for only one chunk per thread they waited (bench/RESULTS.md "Operation pipeline, second
+     * pass"). */
+    size_t queue = DVH_OP_QUEUE_OUTPUTS / DVH_OP_CHUNK;
+    if (queue < workers)
+        queue = workers;
+    /* Each output holds two descriptors (its file and its store's directory) from its item's start to its
+     * round's commit: the chunks computing, waiting and in the stage's two threads. A soft limit below that
+     * (often 1,024) would fail items with "io" under load: raise it towards the hard limit, keeping 1,024 for
+     * the connections and the index. */
+    struct rlimit rl;
+    rlim_t need = (rlim_t)(workers + queue + DVH_OP_ROUND_MAX) * DVH_OP_CHUNK * 2 + 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    o->durable = o->pool ? dvh_op_durable_start(queue, err) : NULL;
     if (o->durable == NULL) {
         dvj_pool_shutdown(o->pool);
         dv_budget_free(o->budget);

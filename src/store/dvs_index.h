@@ -170,11 +170,13 @@ typedef struct dvs_index_ops {
     /* Planning: add n items (one transaction; seq unique per operation, DVS_EXISTS if one is taken and
      * then nothing is added); op_planned closes the list (planned = 1, pending = the number of items);
      * op_items_reset drops every item and reopens it (planned 0, counters 0) to redo a planning that was
-     * interrupted. */
+     * interrupted. op_items_add and op_items_reset need not be durable on their own (SQLite: no WAL fsync of
+     * their own): op_planned's durable commit makes the planning durable with it. */
     int (*op_items_add)(dvs_index *ix, int64_t op_id, const dvs_op_item *items, size_t n, dv_error *err);
     int (*op_planned)(dvs_index *ix, int64_t op_id, dv_error *err);
     int (*op_items_reset)(dvs_index *ix, int64_t op_id, dv_error *err);
-    /* Pending items with seq > after, in seq order, at most limit, into out (*n of them). */
+    /* Pending items with seq > after, in seq order, at most limit, into out (*n of them); as of the last
+     * commit (SQLite: through a reader, never waiting for the writer). */
     int (*op_items_pending)(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out,
                             size_t *n, dv_error *err);
     /* Finish item seq with state DVS_ITEM_OK or DVS_ITEM_FAILED (error_class: FAILED only, else NULL) and

@@ -938,8 +938,10 @@ dvs_index *dvs_sqlite_open(const char *path, dv_error *err)
     /* WAL: readers (their own connections, dvs_sx_reader_get) never wait for the writer. synchronous=FULL:
      * every COMMIT fsyncs the WAL before it returns, so an acknowledged write survives a power cut, not only
      * a process crash; STOWs share that fsync through instance_put_batch (group commit, docs/server.md
-     * "Durability"). */
-    if (dvs_sx_exec(&s->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err) ||
+     * "Durability"). temp_store=MEMORY: each instance of a group commit runs in its own savepoint (put_one),
+     * whose statement journal SQLite otherwise spills to a temporary file past 64 KiB: ~10 writes of 4 KiB per
+     * instance of a batch (strace of a 256-instance round; bench/RESULTS.md "Operation pipeline, second pass"). */
+    if (dvs_sx_exec(&s->w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", err) ||
         create_schema(&s->w, err)) {
         sx_close(&s->base);
         return NULL;

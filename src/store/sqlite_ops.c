@@ -223,13 +223,29 @@ int dvs_sx_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
     return rc;
 }
 
+/* A transaction whose COMMIT does not fsync the WAL (synchronous=NORMAL for it, FULL again after): for writes
+ * that a later FULL commit makes durable with them (WAL frames are replayed as a prefix, so a durable commit
+ * keeps every earlier one) and that are redone when lost: an operation's planning (its items and their reset,
+ * made valid by op_planned, a FULL commit) and item finishes (redone at resume, counted once). The caller
+ * holds s->mu; unsynced_end in every case after unsynced_begin. [test_server_ops.py "kill -9"] */
+static int unsynced_begin(dvs_sx_conn *s, dv_error *err)
+{
+    return dvs_sx_exec(s, "PRAGMA synchronous=NORMAL", err) || dvs_sx_exec(s, "BEGIN IMMEDIATE", err) ? -1 : 0;
+}
+
+static void unsynced_end(dvs_sx_conn *s)
+{
+    dvs_sx_exec(s, "PRAGMA synchronous=FULL", NULL);
+}
+
 int dvs_sx_op_items_add(dvs_index *ix, int64_t op_id, const dvs_op_item *items, size_t n, dv_error *err)
 {
     dvs_sx_conn *s = &SX(ix)->w;
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
+    /* Planning: op_planned's FULL commit makes these durable (op_plan.c, op_record.c). */
+    if (unsynced_begin(s, err))
         goto out;
     if ((st = dvs_sx_stmt(s, "INSERT INTO op_items(op_id, seq, src_store, dst_store, study_uid, series_uid, sop_uid,"
                            " blob, path) VALUES(?,?,?,?,?,?,?,?,?)", "operations", err)) == NULL) {
@@ -273,6 +289,7 @@ rollback:
     st = NULL;
     dvs_sx_exec(s, "ROLLBACK", NULL);
 out:
+    unsynced_end(s);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -294,7 +311,7 @@ int dvs_sx_op_items_reset(dvs_index *ix, int64_t op_id, dv_error *err)
     dvs_sx_conn *s = &SX(ix)->w;
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    if (dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
+    if (unsynced_begin(s, err))
         goto out;
     rc = update_id(s, "DELETE FROM op_items WHERE op_id=?1", op_id, "operation items reset", err);
     if (rc >= 0)
@@ -305,6 +322,7 @@ int dvs_sx_op_items_reset(dvs_index *ix, int64_t op_id, dv_error *err)
         rc = -1;
     }
 out:
+    unsynced_end(s);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -352,10 +370,16 @@ static int items_page(dvs_sx_conn *s, int64_t op_id, int state, int64_t after, u
 int dvs_sx_op_items_pending(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out,
                             size_t *n, dv_error *err)
 {
-    dvs_sx_conn *s = &SX(ix)->w;
-    pthread_mutex_lock(&s->mu);
+    /* Through a reader (WAL: the last commit, without waiting for the writer): a chunk job starting its items
+     * used to wait here for the durability stage's commit and its WAL fsync on the writer connection. The
+     * last commit is enough: the items were planned before any chunk job was queued, and only the job that
+     * reads a range finishes its items (bench/RESULTS.md "Operation pipeline, second pass"). */
+    sqlite_index *x = SX(ix);
+    dvs_sx_conn *s = dvs_sx_reader_get(x, err);
+    if (s == NULL)
+        return -1;
     int rc = items_page(s, op_id, DVS_ITEM_PENDING, after, limit, out, n, NULL, "operation items", err);
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_reader_put(x, s);
     return rc;
 }
 
@@ -419,14 +443,12 @@ static int finish_items(dvs_index *ix, int64_t op_id, size_t n, const int64_t *s
     dvs_sx_conn *s = &SX(ix)->w;
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    /* This commit alone does not fsync the WAL (synchronous=NORMAL; the next FULL commit's fsync covers it):
+    /* This commit alone does not fsync the WAL (unsynced_begin; the next FULL commit's fsync covers it):
      * an item finish lost to a power cut is redone at resume, finds its output stored with the same bytes
      * and is counted once (dvs_index.h "Long-running operations"), so it needs no fsync of its own, and an
      * operation costs one WAL fsync per batch of outputs, not one more per item. A process crash loses
      * nothing (WAL). [test_server_ops.py "kill -9"; docs/server.md "Durability"] */
-    if (dvs_sx_exec(s, "PRAGMA synchronous=NORMAL", err))
-        goto out;
-    if (dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
+    if (unsynced_begin(s, err))
         goto out;
     for (size_t k = 0; k < n; k++)
         if ((rcs[k] = finish_one(s, op_id, seqs[k], states[k], classes ? classes[k] : NULL, err)) < 0)
@@ -438,7 +460,7 @@ static int finish_items(dvs_index *ix, int64_t op_id, size_t n, const int64_t *s
 rollback:
     dvs_sx_exec(s, "ROLLBACK", NULL);
 out:
-    dvs_sx_exec(s, "PRAGMA synchronous=FULL", NULL);
+    unsynced_end(s);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -428,6 +428,26 @@ def googleapi(root, loc, configs):
     check(op.get("done") and op["metadata"]["counter"]["success"] == "1", "googleapi dicomStores.deidentify")
 
 
+def pipeline_phases(log, name, n):
+    """The operation's "operation pipeline" log line (src/http/op_timing.c): its phases in their order (no chunk
+    before the planning, the last item finished after the last chunk handed to the durability stage) and the
+    stage's rounds (one syncfs each) between 1 and the chunks it carried: rounds merge chunks, never split one."""
+    op_id = int(name.rsplit("/", 1)[-1])
+    lines = [json.loads(x) for x in log.splitlines() if '"event":"operation pipeline"' in x]
+    p = next((x for x in lines if x.get("operation") == op_id), None)
+    check(p is not None, f"pipeline phases: the operation's pipeline line is logged ({len(lines)} lines)")
+    chunks = p["chunks"]
+    # (a resumed operation whose every item was finished before the crash hands nothing over: no handover)
+    handed = p["last_handover_ms"] == 0 or p["first_chunk_ms"] <= p["last_handover_ms"] <= p["last_finish_ms"]
+    check(p["setup_ms"] <= p["planned_ms"] <= p["first_chunk_ms"] and handed and p["last_finish_ms"] <= p["end_ms"]
+          and 1 <= chunks <= (n + 31) // 32 and (p["rounds"] == 0) == (p["last_handover_ms"] == 0)
+          and p["rounds"] <= chunks
+          and p["room_wait_ms"] >= 0 and p["pool_ms"] > 0,
+          f"pipeline phases: setup {p['setup_ms']} <= planned {p['planned_ms']} <= first chunk "
+          f"{p['first_chunk_ms']} <= last handover {p['last_handover_ms']} <= last finish {p['last_finish_ms']} "
+          f"<= end {p['end_ms']} ms; {p['rounds']} rounds for {chunks} chunks")
+
+
 def crash(tmp, servers, srv, data, root_dir):
     """SIGTERM, then kill -9, during a de-identification of CRASH_N instances; each restart completes it."""
     gen = os.path.join(tmp, "gen")
@@ -497,6 +517,7 @@ def crash(tmp, servers, srv, data, root_dir):
           f"{len(set(sops))} distinct SOP UIDs, {len(set(sops) & expect)} the CLI's")
     log = "".join(srv.lines)
     check('"event":"operation resumed"' in log, "the restarted server resumed the operation")
+    pipeline_phases(log, name, CRASH_N)
     for secret in ["Doe^", "1.2.826.0.1.3680043.10.1187.9", "Ann Johnson"]:
         check(secret not in log, f"the server's log holds '{secret}'")
     rc = srv.stop()  # (under ASan a leak makes the exit status non-zero)
