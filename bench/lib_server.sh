@@ -8,7 +8,7 @@
 # printed in the server's "listening" log line), over a fresh $W/data; OP_WORKERS, when set, is its --op-workers.
 dv_server_start() {
   rm -rf "$W/data"
-  "$@" "$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --workers "${WORKERS:-8}" --max-connections 512 \
+  "$@" "$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --max-connections 512 \
     ${OP_WORKERS:+--op-workers "$OP_WORKERS"} 2>"$W/server.log" &
   SRV_PID=$!
   local _

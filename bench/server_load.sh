@@ -27,7 +27,7 @@
 # every target passes. The index is filled by STOW of generated tiny instances (the real put path).
 #
 # Environment: DV_BIN (default build/dicomveil), N_CT (1000: one CLI run >= 1 s), CLI_RUNS (3), N_INDEX (100000), CLIENTS (8), QIDO_CLIENTS (2),
-# QIDO_SECONDS (20), WORKERS (server --workers, 8), TIME_LIMIT (seconds for the whole run, 1800).
+# QIDO_SECONDS (20), TIME_LIMIT (seconds for the whole run, 1800).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${DV_BIN:-$REPO/build/dicomveil}
@@ -38,7 +38,6 @@ N_INDEX=${N_INDEX:-100000}
 CLIENTS=${CLIENTS:-8}
 QIDO_CLIENTS=${QIDO_CLIENTS:-2}
 QIDO_SECONDS=${QIDO_SECONDS:-20}
-WORKERS=${WORKERS:-8}
 TIME_LIMIT=${TIME_LIMIT:-1800}
 . "$REPO/bench/lib_server.sh"
 CLIENT=$(dv_load_client_path)
@@ -54,7 +53,7 @@ cleanup() {
 trap cleanup EXIT
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "== server load: N_CT=$N_CT N_INDEX=$N_INDEX CLIENTS=$CLIENTS QIDO_CLIENTS=$QIDO_CLIENTS QIDO_SECONDS=$QIDO_SECONDS WORKERS=$WORKERS; load $LOAD_START on $(nproc) CPUs"
+echo "== server load: N_CT=$N_CT N_INDEX=$N_INDEX CLIENTS=$CLIENTS QIDO_CLIENTS=$QIDO_CLIENTS QIDO_SECONDS=$QIDO_SECONDS; load $LOAD_START on $(nproc) CPUs"
 
 CT=$REPO/build/bench/cache/ct_n${N_CT}_seed1
 if [ ! -d "$CT" ]; then mkdir -p "$(dirname "$CT")"; $PY "$REPO/bench/gen_ct_corpus.py" "$CT" -n "$N_CT"; fi

@@ -23,7 +23,7 @@ typedef struct dvh_server_config {
     size_t token_len;
     const char *tls_cert_pem;     /* both or neither: PEM text of the certificate chain and the key */
     const char *tls_key_pem;
-    unsigned workers;             /* request threads (0: 4) */
+    unsigned workers;             /* no effect (kept for --workers): one request thread per connection */
     uint64_t max_body;            /* STOW body and instance cap (0: 1 GiB) */
     uint64_t max_json;            /* JSON request body cap (0: 1 MiB) */
     unsigned max_connections;     /* in total (0: 256); per client address a quarter of it */

@@ -21,7 +21,6 @@
 #include "http/server_internal.h"
 #include "store/dvs_keys.h"
 
-#define DEFAULT_WORKERS 4u
 #define DEFAULT_MAX_BODY (1ull << 30)
 #define DEFAULT_MAX_JSON (1ull << 20)
 #define DEFAULT_CONNECTIONS 256u
@@ -440,8 +439,6 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         return NULL;
     }
     pthread_mutex_init(&s->marks_mu, NULL);
-    if (!s->cfg.workers)
-        s->cfg.workers = DEFAULT_WORKERS;
     if (!s->cfg.max_body)
         s->cfg.max_body = DEFAULT_MAX_BODY;
     if (!s->cfg.max_json)
@@ -533,7 +530,13 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     if (dvh_ops_start(s, cfg->op_workers, err) != 0)
         goto fail;
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    /* One thread per connection (bounded by max_connections), not a pool of threads each polling several
+     * connections: a request handler blocks (a STOW waits for its group commit's syncfs, a QIDO for SQLite), and
+     * in a pool every other connection on that thread waited behind it. With the STOW group durability a round
+     * is ~18 ms, and QIDO under STOW load read p50 18 ms / p99 47-79 ms with 8 pool threads for 10 connections
+     * (16 threads: p99 37 ms); one thread per connection: p50 1.4 ms, p99 24 ms (bench/server_load.sh, bench/RESULTS.md
+     * "Integrated re-run, 14:20-15:00"; docs/decisions.md "Request threads"). [test_server_perf.py "group commit"] */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (s->tls)
         flags |= MHD_USE_TLS;
     if (ss.ss_family == AF_INET6)
@@ -546,7 +549,7 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     unsigned per_ip = s->cfg.max_connections / 4 ? s->cfg.max_connections / 4 : 1;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.workers, MHD_OPTION_CONNECTION_LIMIT,
+        MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(s->cfg.header_limit > CONNECTION_MEMORY ? s->cfg.header_limit : CONNECTION_MEMORY),
