@@ -578,6 +578,21 @@ static int parse_image_config(const json_t *v, const char *path, dv_image_config
         out->nadditional = nadd;
         if (rc)
             return -1;
+        /* An infoType we do not detect is refused here, naming its path, as in TextConfig
+         * (parse_info_type_set): the plan (dv_pixel_policy_make) refused it too, later and without the path, so
+         * a config that parsed did not compile (fuzz_config; tests/fuzz/regressions/config/
+         * image-unknown-additional-infotype.json). [test_config: test_image_unknown_infotype] */
+        for (size_t i = 0; i < nadd; i++) {
+            const char *s = out->additional_info_types[i];
+            int t = dv_infotype_from_name(s, strlen(s));
+            if (t < 0 || t == DV_IT_CTX) {
+                char q[PATH_MAX_LEN], shown[SHOW_MAX * 4 + 8];
+                path_index(q, p, i);
+                show(shown, sizeof shown, s);
+                return cfail(err, q, "unknown infoType \"%s\" (docs/text.md lists the infoTypes dicomveil detects)",
+                             shown);
+            }
+        }
         if (nadd && (mode == DV_REDACT_ALL_TEXT || mode == DV_REDACT_NO_TEXT))
             return cfail(err, p, "can only be used with REDACT_SENSITIVE_TEXT, "
                                  "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS or TEXT_REDACTION_MODE_UNSPECIFIED");

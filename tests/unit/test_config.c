@@ -940,6 +940,23 @@ static void test_clean_image_params(void **state)
     dv_plan_free(pt);
 }
 
+/* An image additionalInfoTypes entry we do not detect is refused at parse time with its path (it used to pass
+ * the parser and fail only when compiled: fuzz_config, tests/fuzz/regressions/config/
+ * image-unknown-additional-infotype.json); known names in any case still parse. */
+static void test_image_unknown_infotype(void **state)
+{
+    (void)state;
+    expect_error("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": "
+                 "\"REDACT_SENSITIVE_TEXT\", \"additionalInfoTypes\": [\"AGE\", \"fhir\"]}}}}",
+                 "config.dicomTagConfig.options.cleanImage.additionalInfoTypes[1]: unknown infoType");
+    expect_error("{\"image\": {\"additionalInfoTypes\": [\"NOT_AN_INFOTYPE\"]}}",
+                 "config.image.additionalInfoTypes[0]: unknown infoType");
+    dv_config cfg;
+    parse_ok("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"additionalInfoTypes\": [\"PERSON_NAME\"]}}}}",
+             &cfg);
+    dv_config_clear(&cfg);
+}
+
 /* Unbuilt parts are validated first: a malformed ImageConfig / TextConfig gets its own path before the
  * "not implemented yet" refusal, and every unbuilt part is named in one message. */
 static void test_unbuilt_parts_validated(void **state)
@@ -1149,6 +1166,7 @@ int main(void)
         cmocka_unit_test(test_image_noop),
         cmocka_unit_test(test_error_helpers),
         cmocka_unit_test(test_clean_image_params),
+        cmocka_unit_test(test_image_unknown_infotype),
         cmocka_unit_test(test_unbuilt_parts_validated),
         cmocka_unit_test(test_fhir_warnings),
         cmocka_unit_test(test_nci_midi_config),
