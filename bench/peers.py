@@ -35,6 +35,7 @@ import tempfile
 import time
 
 import percore  # bench/percore.py, beside this file
+from percore import files_of, loadavg, log  # one home for the bench helpers
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = "/usr/bin/python3"
@@ -50,18 +51,6 @@ SHARED_EXCLUDE = "orthanc-tests/2026-05-06-Deeply-Nested-Sequence.dcm"
 MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_btl": "self,vader",
            "OMPI_MCA_btl_vader_single_copy_mechanism": "none", "OMPI_MCA_plm": "isolated",
            "OMPI_MCA_rmaps_base_oversubscribe": "1"}  # as bench/mpi.sh and tests/integration/test_cli_mpi.sh
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def loadavg():
-    return " ".join(open("/proc/loadavg").read().split()[:3])
-
-
-def files_of(d):
-    return sorted(os.path.join(r, f) for r, _, fs in os.walk(d) for f in fs)
 
 
 def rmtree(p):
