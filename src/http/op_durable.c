@@ -176,30 +176,25 @@ dvh_op_durable *dvh_op_durable_start(size_t max, dv_error *err)
     pthread_cond_init(&d->more, NULL);
     pthread_cond_init(&d->room, NULL);
     pthread_cond_init(&d->synced, NULL);
-    if (pthread_create(&d->syncer, NULL, syncer, d) != 0) {
-        pthread_cond_destroy(&d->synced);
-        pthread_cond_destroy(&d->room);
-        pthread_cond_destroy(&d->more);
-        pthread_mutex_destroy(&d->mu);
-        free(d);
-        dv_fail(err, DV_ERR_IO, "operations: cannot start the durability thread");
-        return NULL;
-    }
+    if (pthread_create(&d->syncer, NULL, syncer, d) != 0)
+        goto fail;
     if (pthread_create(&d->committer, NULL, committer, d) != 0) {
         pthread_mutex_lock(&d->mu);
         d->stop = 1;
         pthread_cond_broadcast(&d->more);
         pthread_mutex_unlock(&d->mu);
         pthread_join(d->syncer, NULL);
-        pthread_cond_destroy(&d->synced);
-        pthread_cond_destroy(&d->room);
-        pthread_cond_destroy(&d->more);
-        pthread_mutex_destroy(&d->mu);
-        free(d);
-        dv_fail(err, DV_ERR_IO, "operations: cannot start the durability thread");
-        return NULL;
+        goto fail;
     }
     return d;
+fail:
+    pthread_cond_destroy(&d->synced);
+    pthread_cond_destroy(&d->room);
+    pthread_cond_destroy(&d->more);
+    pthread_mutex_destroy(&d->mu);
+    free(d);
+    dv_fail(err, DV_ERR_IO, "operations: cannot start the durability thread");
+    return NULL;
 }
 
 void dvh_op_durable_submit(dvh_op_durable *d, dvh_op_ctx *c, dvh_op_staged *staged, size_t n)
