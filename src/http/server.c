@@ -30,9 +30,11 @@
 /* MHD's memory per connection holds the request line, the headers and the read buffer of the body. It used to
  * be the header limit (32 KiB), so a body arrived in ~16 KiB reads: 33 recv and 33 epoll_wait per 512 KB
  * instance, each recv also sending the window update that the client's next segments wait for. 256 KiB makes
- * it ~4 of each (bench/RESULTS.md "STOW path"); the header limit is then checked by header_bytes below. The
- * pool is mapped per connection and touched only as far as it is used. */
-#define CONNECTION_MEMORY (256u << 10)
+ * it ~4 of each (bench/RESULTS.md "STOW path"); 1 MiB makes it ~1.1 recv, 1.3 poll and 2.1 write per 528 KB
+ * instance (was 4.2, 4.4 and 5.2: the kernel's autotuned receive queue holds ~0.5 MB; bench/RESULTS.md "STOW,
+ * fourth pass"). The header limit is checked by header_bytes below. The pool is mapped per connection and
+ * touched only as far as it is used: only a connection that uploads large bodies touches the whole MiB. */
+#define CONNECTION_MEMORY (1024u << 10)
 
 int dvh_addr_is_loopback(const char *host)
 {

@@ -123,7 +123,7 @@ int dvs_blob_write(dvs_blob_writer *w, const void *data, size_t len, dv_error *e
     if (len > w->max - w->size)
         return dv_fail(err, DV_ERR_LIMIT, "store: instance over the %llu-byte limit", (unsigned long long)w->max);
     w->size += len;
-    /* A large chunk (the server reads bodies in up to 256 KiB, server.c CONNECTION_MEMORY) goes straight to
+    /* A large chunk (the server reads bodies in up to 1 MiB, server.c CONNECTION_MEMORY) goes straight to
      * the file: copying it into buf costs more than the one write() it saves, and the parse then reads the
      * header region back from the page cache (store_put.c). [test_store: test_blob_large_chunks] */
     if (len >= BUF_FIRST) {
