@@ -79,3 +79,28 @@ dv_cli_run() {
 
 # dv_median X...: the median of the numbers (the middle one; the upper middle of an even count).
 dv_median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int(NR / 2) + 1]}'; }
+
+# dv_server_cpu_split: the server's user and system CPU seconds so far, "USER SYS" (/proc/PID/stat).
+dv_server_cpu_split() {
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f %.3f\n", $14 / hz, $15 / hz}' "/proc/$(dv_server_pid)/stat"
+}
+
+# dv_stow_rounds "REF0 REF1 ... REFN" "STOW1 ... STOWN": STOW against the CLI reference measured in interleaved
+# rounds (REF0, STOW1, REF1, STOW2, ..., STOWN, REFN; rates in inst/s). Each STOW is divided by the mean of the
+# two reference runs adjacent to it (the reference alone moved +-15 % between runs minutes apart: docs/decisions.md
+# "STOW against the CLI in interleaved rounds"). Prints one "-- round i: ..." line per STOW with its raw figures,
+# then "= MEDIAN WORST BEST" (per cent, one decimal): the median per-round ratio, the lowest and the highest.
+# Fails (1) unless there is one more reference than STOWs and at least one STOW.
+dv_stow_rounds() {
+  awk -v refs="$1" -v stows="$2" 'BEGIN {
+    nr = split(refs, r, " "); ns = split(stows, s, " ")
+    if (ns < 1 || nr != ns + 1) exit 1
+    for (i = 1; i <= ns; i++) {
+      m = (r[i] + r[i + 1]) / 2; q[i] = 100 * s[i] / m
+      printf "-- round %d: CLI disk-to-disk %.1f and %.1f inst/s adjacent (mean %.1f), STOW %.1f inst/s = %.1f %%\n", \
+        i, r[i], r[i + 1], m, s[i], q[i]
+    }
+    for (i = 1; i <= ns; i++) for (j = i + 1; j <= ns; j++) if (q[j] < q[i]) { t = q[i]; q[i] = q[j]; q[j] = t }
+    printf "= %.1f %.1f %.1f\n", q[int(ns / 2) + 1], q[1], q[ns]
+  }'
+}

@@ -24,6 +24,18 @@ for f in sys.argv[1:]:
 EOF
 then ok "bench/*.py compile"; else bad "a bench/*.py does not compile"; fi
 
+# bench/server_load.sh's STOW verdict (docs/decisions.md "STOW against the CLI in interleaved rounds"): runs
+# REF0 STOW1 REF1 STOW2 REF2 STOW3 REF3, each STOW divided by the mean of its two adjacent references, the
+# median of the per-round ratios with the worst and the best; a count that does not interleave is refused.
+RO=$(bash -c '. "$1/bench/lib_server.sh"; dv_stow_rounds "1000 1100 900 1000" "900 700 1000"' _ "$SRC")
+[ "$(echo "$RO" | grep -c '^-- round ')" = 3 ] \
+  && echo "$RO" | grep -qF -- '-- round 2: CLI disk-to-disk 1100.0 and 900.0 inst/s adjacent (mean 1000.0), STOW 700.0 inst/s = 70.0 %' \
+  && [ "$(echo "$RO" | tail -n 1)" = "= 85.7 70.0 105.3" ] \
+  && ok "STOW rounds: per-round ratios to the adjacent references, median 85.7 %, worst 70.0 %" || bad "STOW rounds: $RO"
+if bash -c '. "$1/bench/lib_server.sh"; dv_stow_rounds "1000 1100" "900 700"' _ "$SRC" > /dev/null; then
+  bad "STOW rounds: 2 references for 2 STOWs accepted"
+else ok "STOW rounds: one more reference than STOWs required"; fi
+
 # the fixture: two CT sizes, then each main corpus; dicomveil 1 thread = 1000/s, dcmodify 80/s (12.5x: MET),
 # cp 2000/s (0.5: NOT MET); one row with a failing exit code
 R=$T/res
