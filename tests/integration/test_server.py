@@ -78,7 +78,8 @@ class Server:
                     ready.set()
             ready.set()
 
-        threading.Thread(target=pump, daemon=True).start()
+        self.pump = threading.Thread(target=pump, daemon=True)
+        self.pump.start()
         if not ready.wait(wait_s) or self.port is None:
             self.stop()
             raise RuntimeError("server did not start: " + "".join(self.lines))
@@ -88,7 +89,11 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                return self.proc.wait(self.wait_s)
+                rc = self.proc.wait(self.wait_s)
+                # the server's last lines ("stopped") may still be in the pipe: read to its end first (a loaded
+                # machine made the SIGTERM check see rc 0 without them)
+                self.pump.join(self.wait_s)
+                return rc
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
