@@ -840,10 +840,12 @@ static int read_block(dv_ocr *o, const dv_gray8 *g, const dv_box *box, const dv_
     return 0;
 }
 
-/* Bands that look like lines of text: each 14 rows at least (a detector's padded line of 10 px text), none
- * more than twice as high as another. A single line can come out in two bands too (a 22-px box of 21-px
- * serif text: bands of 11 rows): read whole as before, it reads right (test_ocr:
- * test_reads_names_ids_dates); so do blocks of small text (9-12 px lines on the 256x256 MR). */
+/* Bands that look like lines of text large enough to be read alone: each 20 rows at least, none more than
+ * twice as high as another. A single line can come out in two bands too (a 22-px box of 21-px serif text:
+ * bands of 11 rows): read whole as before, it reads right (test_ocr: test_reads_names_ids_dates). Blocks
+ * of small text are read whole too: a band of 18-22 rows around 9-px text (an ultrasound's `MI 1.1` over
+ * `Abd`) is scaled by the band's height, too little, and read alone comes out as noise where the block,
+ * scaled by its text's height, reads right (seed 2: 12 labels covered with a band minimum of 14). */
 static int lines_alike(const dv_box *b, size_t n)
 {
     uint32_t lo = UINT32_MAX, hi = 0;
@@ -851,7 +853,7 @@ static int lines_alike(const dv_box *b, size_t n)
         lo = b[i].h < lo ? b[i].h : lo;
         hi = b[i].h > hi ? b[i].h : hi;
     }
-    return lo >= 14 && hi <= 2 * lo;
+    return lo >= 20 && hi <= 2 * lo;
 }
 
 int dv_ocr_read_prep(dv_ocr *o, const dv_gray8 *g, const dv_box *box, dv_ocr_prep prep, uint32_t deadline_ms,
