@@ -248,9 +248,6 @@ static void test_level_over_anatomy(void **state)
         }
 }
 
-/* A block of lines (the detector grouped corner text) splits into one band per line: three lines on black
- * stacked 4 px apart give three bands that tile the block, each holding its line's rows; one line alone,
- * a flat box and a box too short are not split. */
 /* Three rendered lines on black, 10 px and larger, stacked 4 px apart in a block g (calloc'd: the caller
  * frees g->px); y0[k]: where line k's box starts. */
 static void three_line_block(const suite *s, dv_gray8 *g, uint32_t y0[3], const dvt_line *l3[3])
@@ -274,6 +271,9 @@ static void three_line_block(const suite *s, dv_gray8 *g, uint32_t y0[3], const 
                    l3[k]->img.px + (size_t)(l3[k]->box.y + y) * l3[k]->img.width + l3[k]->box.x, l3[k]->box.w);
 }
 
+/* A block of lines (the detector grouped corner text) splits into one band per line: three lines on black
+ * stacked 4 px apart give three bands that tile the block, each holding its line's rows; one line alone,
+ * a flat box and a box too short are not split. */
 static void test_line_bands(void **state)
 {
     suite *s = *state;
