@@ -97,7 +97,9 @@ timed() { # name target-kind dir...
   mean=$(echo "$out" | sed -n 's/.*CPU (whole stage[^)]*): \([0-9.]*\) ms per frame mean, \([0-9.]*\) max.*/\1/p')
   max=$(echo "$out" | sed -n 's/.*CPU (whole stage[^)]*): \([0-9.]*\) ms per frame mean, \([0-9.]*\) max.*/\2/p')
   if [ "$kind" = big ]; then
-    awk -v m="$mean" -v x="$max" -v l="$load" -v n="$name" 'BEGIN { printf "TARGET %s: %.1f ms per 1024x1024 frame mean, %.1f max (<= 150): mean %s, max %s; model load %.1f ms once per worker\n", n, m, x, m <= 150 ? "PASS" : "FAIL", x <= 150 ? "PASS" : "FAIL", l }'
+    # issue 11: <= 150 ms for every 1024x1024 frame, not only on average: the max frame has its own line
+    awk -v m="$mean" -v l="$load" -v n="$name" 'BEGIN { printf "TARGET %s: %.1f ms per 1024x1024 frame, mean (<= 150): %s; model load %.1f ms once per worker, apart\n", n, m, m <= 150 ? "PASS" : "FAIL", l }'
+    awk -v x="$max" -v n="$name" 'BEGIN { printf "TARGET %s: %.1f ms for the slowest 1024x1024 frame (every frame <= 150): %s\n", n, x, x <= 150 ? "PASS" : "FAIL" }'
   else
     cine=$(echo "$out" | sed -n 's/.*: 100 frames, whole stage \([0-9.]*\) ms CPU.*/\1/p')
     awk -v c="$cine" -v l="$load" -v n="$name" 'BEGIN { printf "TARGET %s: %.2f s per 100-frame 640x480 cine (<= 2 s): %s; with the model load (%.1f ms, once per worker) %.2f s: %s\n", n, c / 1000, c <= 2000 ? "PASS" : "FAIL", l, (c + l) / 1000, c + l <= 2000 ? "PASS" : "FAIL" }'

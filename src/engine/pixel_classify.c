@@ -29,6 +29,7 @@
  * none of these [test_pixel_classify: test_labels_stay, score_pixel_classify]. */
 #include "engine/dv_pixel_classify.h"
 #include "text/denylist.h"
+#include "text/edits.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -418,30 +419,6 @@ static int cue_in(const char *s, size_t n, dv_infotype_set want, dv_infotype *wh
     return 0;
 }
 
-/* Levenshtein distance of a[0, n) and b[0, m) when both are at most 31 bytes (else a large number). */
-static unsigned edits(const char *a, size_t n, const char *b, size_t m)
-{
-    unsigned row[32];
-    if (n > 31 || m > 31)
-        return 99;
-    for (size_t j = 0; j <= m; j++)
-        row[j] = (unsigned)j;
-    for (size_t i = 1; i <= n; i++) {
-        unsigned diag = row[0];
-        row[0] = (unsigned)i;
-        for (size_t j = 1; j <= m; j++) {
-            unsigned up = row[j], v = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < v)
-                v = up + 1;
-            if (row[j - 1] + 1 < v)
-                v = row[j - 1] + 1;
-            diag = up;
-            row[j] = v;
-        }
-    }
-    return row[m];
-}
-
 /* An institution word misread (held-out seed 6, wp-sens3): a word within one edit of an institution cue of
  * 7+ letters (HOSPTAL, lMAGING, after digits read for letters: H0SPITAL), or the reading's last word the
  * first 4+ letters of one (the detector cut `Riverside Imaging Ctr` after `Imag`). Whole words of letters
@@ -472,7 +449,7 @@ static int cue_near(const char *s, size_t n, dv_infotype_set want, dv_infotype *
                 size_t cl = strlen(cw);
                 if (CUES[i].type != DV_IT_ORGANIZATION_NAME || cl < 6 || strchr(cw, '\''))
                     continue;
-                if ((cl >= 7 && len + 1 >= cl && len <= cl + 1 && edits(w, len, cw, cl) <= 1) ||
+                if ((cl >= 7 && len + 1 >= cl && len <= cl + 1 && dv_edit_distance(w, len, cw, cl) <= 1) ||
                     (last && len < cl && memcmp(w, cw, len) == 0)) {
                     *why = DV_IT_ORGANIZATION_NAME;
                     return 1;

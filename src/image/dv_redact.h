@@ -120,6 +120,10 @@ void dv_ocr_free(dv_ocr *o);
 int dv_ocr_engine_load(dv_error *err);
 /* Tesseract's mean word confidence (0-100) of the last successful dv_ocr_read, -1 when none. */
 int dv_ocr_last_confidence(const dv_ocr *o);
+/* Tesseract recognitions made by o so far (a dv_ocr_read_prep call makes none when its box is a line of the
+ * block read just before, one per line for a block read line by line, else one). [test_ocr:
+ * test_block_lines_once] */
+uint64_t dv_ocr_recognitions(const dv_ocr *o);
 
 /* Recognise the text inside box of g (upscaled when small) into *utf8 (malloc'd, NUL-terminated, owned by
  * the caller; "" when nothing was read). deadline_ms > 0 bounds the call (DV_ERR_LIMIT when exceeded).

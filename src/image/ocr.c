@@ -52,6 +52,11 @@ static const char *const TESSDATA_DIRS[] = {
 #define OCR_BAND_CONTRAST 48
 /* A box larger than this (after scaling) is refused rather than recognised for seconds. */
 #define OCR_MAX_PIXELS (16u * 1024u * 1024u)
+/* Most lines a block is read as (dv_ocr_line_bands; the pixel stage splits a sensitive block into as many). */
+#define OCR_BANDS_MAX 8u
+/* Most crop bytes held for the lines of a block (read_block): a larger block is read the same way, its lines
+ * are recognised again when asked for. */
+#define OCR_PENDING_BYTES (1u << 20)
 
 struct dv_ocr {
     TessBaseAPI *api;
@@ -64,6 +69,21 @@ struct dv_ocr {
     uint32_t deadline_ms;
     int timed_out;
     int last_conf;
+    /* The readings of the lines of the block read last (read_block), until the caller asks for them or for
+     * anything else: the pixel stage reads each line of a sensitive block right after the block, and takes
+     * them from here instead of recognising them twice. Keyed on the line's crop, byte for byte, and the
+     * preparation (a reading depends on nothing else); wiped when dropped. */
+    struct {
+        dv_ocr_prep prep;
+        uint32_t w, h;
+        uint8_t *crop; /* w x h */
+        char *text;
+        size_t len;
+        int conf;
+    } pending[OCR_BANDS_MAX];
+    size_t npending;
+    dv_box pending_block; /* the block they are lines of */
+    uint64_t recognitions; /* Tesseract calls made (dv_ocr_recognitions) */
 };
 
 static int file_exists(const char *dir, const char *name)
@@ -177,6 +197,23 @@ dv_ocr *dv_ocr_new(dv_error *err)
     return dv_ocr_new_at(NULL, err);
 }
 
+/* Forget the held line readings, their text wiped first (recognised text is kept no longer than needed). */
+static void drop_pending(dv_ocr *o)
+{
+    for (size_t i = 0; i < o->npending; i++) {
+        if (o->pending[i].text)
+            memset(o->pending[i].text, 0, o->pending[i].len);
+        free(o->pending[i].text);
+        free(o->pending[i].crop);
+    }
+    o->npending = 0;
+}
+
+uint64_t dv_ocr_recognitions(const dv_ocr *o)
+{
+    return o ? o->recognitions : 0;
+}
+
 void dv_ocr_free(dv_ocr *o)
 {
     if (!o)
@@ -187,6 +224,7 @@ void dv_ocr_free(dv_ocr *o)
     }
     if (o->monitor)
         TessMonitorDelete(o->monitor);
+    drop_pending(o);
     free(o->buf);
     free(o->lev);
     free(o);
@@ -598,33 +636,11 @@ int dv_ocr_read(dv_ocr *o, const dv_gray8 *g, const dv_box *box, uint32_t deadli
     return dv_ocr_read_prep(o, g, box, DV_OCR_PREP_STRETCH, deadline_ms, utf8, len, err);
 }
 
-int dv_ocr_read_prep(dv_ocr *o, const dv_gray8 *g, const dv_box *box, dv_ocr_prep prep, uint32_t deadline_ms,
+/* Recognise the prepared image in o->buf (w x h) as one line, or as a block (multi); *utf8 malloc'd. */
+static int recognise(dv_ocr *o, const dv_box *box, uint32_t w, uint32_t h, int multi, uint32_t deadline_ms,
                      char **utf8, size_t *len, dv_error *err)
 {
-    *utf8 = NULL;
-    if (len)
-        *len = 0;
-    if (!o || !g || !g->px || !box)
-        return dv_fail(err, DV_ERR_USAGE, "dv_ocr_read: missing argument");
-    if (box->w == 0 || box->h == 0 || box->x >= g->width || box->y >= g->height ||
-        box->w > g->width - box->x || box->h > g->height - box->y)
-        return dv_fail(err, DV_ERR_USAGE, "OCR box outside the %ux%u frame", g->width, g->height);
-    clock_gettime(CLOCK_MONOTONIC, &o->start);
-    o->deadline_ms = deadline_ms;
-    o->timed_out = 0;
-    o->last_conf = -1;
-
-    uint32_t w = 0, h = 0;
-    int multi = 0;
-    if (prepare(o, g, box, prep, &w, &h, &multi, err))
-        return -1;
-    if (w == 0) {
-        char *empty = calloc(1, 1);
-        if (!empty)
-            return dv_fail(err, DV_ERR_NOMEM, "out of memory");
-        *utf8 = empty;
-        return 0;
-    }
+    o->recognitions++;
     TessBaseAPIClear(o->api);
     TessBaseAPISetPageSegMode(o->api, multi ? PSM_SINGLE_BLOCK : PSM_SINGLE_LINE);
     TessBaseAPISetImage(o->api, o->buf, (int)w, (int)h, 1, (int)w);
@@ -666,6 +682,227 @@ int dv_ocr_read_prep(dv_ocr *o, const dv_gray8 *g, const dv_box *box, dv_ocr_pre
     TessDeleteText(t);
     TessBaseAPIClear(o->api);
     *utf8 = copy;
+    *len = n;
+    return 0;
+}
+
+static char *empty_text(dv_error *err)
+{
+    char *e = calloc(1, 1);
+    if (!e)
+        dv_fail(err, DV_ERR_NOMEM, "out of memory");
+    return e;
+}
+
+/* Prepare and recognise box; *multi_out (may be NULL) says it was prepared as a block. */
+static int read_prepared(dv_ocr *o, const dv_gray8 *g, const dv_box *box, dv_ocr_prep prep, uint32_t deadline_ms,
+                         char **utf8, size_t *len, int *multi_out, dv_error *err)
+{
+    uint32_t w = 0, h = 0;
+    int multi = 0;
+    if (multi_out)
+        *multi_out = 0;
+    if (prepare(o, g, box, prep, &w, &h, &multi, err))
+        return -1;
+    if (multi_out)
+        *multi_out = multi;
+    if (w == 0) {
+        *len = 0;
+        return (*utf8 = empty_text(err)) ? 0 : -1;
+    }
+    return recognise(o, box, w, h, multi, deadline_ms, utf8, len, err);
+}
+
+/* 1 when c (bw x bh) is the crop of box in g. */
+static int same_crop(const dv_gray8 *g, const dv_box *b, const uint8_t *c, uint32_t bw, uint32_t bh)
+{
+    if (b->w != bw || b->h != bh)
+        return 0;
+    for (uint32_t y = 0; y < bh; y++)
+        if (memcmp(g->px + (size_t)(b->y + y) * g->width + b->x, c + (size_t)y * bw, bw) != 0)
+            return 0;
+    return 1;
+}
+
+static int inside(const dv_box *a, const dv_box *b)
+{
+    return a->x >= b->x && a->y >= b->y && (uint64_t)a->x + a->w <= (uint64_t)b->x + b->w &&
+           (uint64_t)a->y + a->h <= (uint64_t)b->y + b->h;
+}
+
+/* The held reading of box with prep, when there is one: handed over (the caller owns the text). */
+static int take_pending(dv_ocr *o, const dv_gray8 *g, const dv_box *box, dv_ocr_prep prep, char **utf8,
+                        size_t *len)
+{
+    for (size_t i = 0; i < o->npending; i++) {
+        if (o->pending[i].prep != prep || !same_crop(g, box, o->pending[i].crop, o->pending[i].w, o->pending[i].h))
+            continue;
+        *utf8 = o->pending[i].text;
+        *len = o->pending[i].len;
+        o->last_conf = o->pending[i].conf;
+        free(o->pending[i].crop);
+        o->pending[i] = o->pending[--o->npending];
+        return 1;
+    }
+    return 0;
+}
+
+/* Hold the reading of line b (text copied) for the caller's next calls; quietly nothing when out of room. */
+static void hold(dv_ocr *o, const dv_gray8 *g, const dv_box *b, dv_ocr_prep prep, const char *text, size_t len,
+                 int conf, size_t *bytes)
+{
+    size_t n = (size_t)b->w * b->h;
+    if (o->npending == OCR_BANDS_MAX || *bytes + n > OCR_PENDING_BYTES)
+        return;
+    uint8_t *crop = malloc(n);
+    char *t = malloc(len + 1);
+    if (!crop || !t) {
+        free(crop);
+        free(t);
+        return;
+    }
+    for (uint32_t y = 0; y < b->h; y++)
+        memcpy(crop + (size_t)y * b->w, g->px + (size_t)(b->y + y) * g->width + b->x, b->w);
+    memcpy(t, text, len + 1);
+    o->pending[o->npending].prep = prep;
+    o->pending[o->npending].w = b->w;
+    o->pending[o->npending].h = b->h;
+    o->pending[o->npending].crop = crop;
+    o->pending[o->npending].text = t;
+    o->pending[o->npending].len = len;
+    o->pending[o->npending].conf = conf;
+    o->npending++;
+    *bytes += n;
+}
+
+/* A block of n >= 2 lines (dv_ocr_line_bands) read line by line, each exactly as dv_ocr_read_prep reads that
+ * line alone, the readings joined by spaces (a block is one phrase for the detectors, as tidy makes a
+ * block's lines); the confidence is the lines' mean weighted by their readings' lengths. Each line's reading
+ * is held for the caller's next calls (the pixel stage reads the lines of a sensitive block next). Before,
+ * the block was recognised whole as a block (PSM 6) and then each of its lines again: twice the LSTM for
+ * every sensitive block (docs/pixels.md "Sensitive frame time, second pass"). [test_ocr: test_block_lines_once] */
+static int read_block(dv_ocr *o, const dv_gray8 *g, const dv_box *box, const dv_box *bands, size_t n,
+                      dv_ocr_prep prep, uint32_t deadline_ms, char **utf8, size_t *len, dv_error *err)
+{
+    char *all = NULL;
+    size_t total = 0, bytes = 0;
+    drop_pending(o);
+    o->pending_block = *box;
+    uint64_t conf_sum = 0, conf_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t left = 0;
+        if (deadline_ms) {
+            uint64_t spent = elapsed_ms(&o->start);
+            if (spent >= deadline_ms) {
+                free(all);
+                return dv_fail(err, DV_ERR_LIMIT, "OCR of a %ux%u box exceeded its %u ms deadline", box->w,
+                               box->h, deadline_ms);
+            }
+            left = (uint32_t)(deadline_ms - spent);
+        }
+        char *t = NULL;
+        size_t tl = 0;
+        int multi = 0;
+        o->last_conf = -1;
+        if (read_prepared(o, g, &bands[i], prep, left, &t, &tl, &multi, err) != 0) {
+            free(all);
+            return -1;
+        }
+        int conf = o->last_conf;
+        /* a line the caller would itself split again is not held: it reads it its own way */
+        dv_box sub[2];
+        if (!(multi && dv_ocr_line_bands(g, &bands[i], sub, 2) != 0))
+            hold(o, g, &bands[i], prep, t, tl, conf < 0 ? 0 : conf, &bytes);
+        if (tl) {
+            char *na = realloc(all, total + tl + 2);
+            if (!na) {
+                free(t);
+                free(all);
+                return dv_fail(err, DV_ERR_NOMEM, "out of memory");
+            }
+            all = na;
+            if (total)
+                all[total++] = ' ';
+            memcpy(all + total, t, tl);
+            total += tl;
+            all[total] = '\0';
+            conf_sum += (uint64_t)(conf < 0 ? 0 : conf) * tl;
+            conf_len += tl;
+        }
+        memset(t, 0, tl);
+        free(t);
+    }
+    if (!all && !(all = empty_text(err)))
+        return -1;
+    o->last_conf = conf_len ? (int)(conf_sum / conf_len) : 0;
+    *utf8 = all;
+    *len = total;
+    return 0;
+}
+
+/* Bands that look like lines of text large enough to be read alone: each 20 rows at least, none more than
+ * twice as high as another. A single line can come out in two bands too (a 22-px box of 21-px serif text:
+ * bands of 11 rows): read whole as before, it reads right (test_ocr: test_reads_names_ids_dates). Blocks
+ * of small text are read whole too: a band of 18-22 rows around 9-px text (an ultrasound's `MI 1.1` over
+ * `Abd`) is scaled by the band's height, too little, and read alone comes out as noise where the block,
+ * scaled by its text's height, reads right (seed 2: 12 labels covered with a band minimum of 14). */
+static int lines_alike(const dv_box *b, size_t n)
+{
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        lo = b[i].h < lo ? b[i].h : lo;
+        hi = b[i].h > hi ? b[i].h : hi;
+    }
+    return lo >= 20 && hi <= 2 * lo;
+}
+
+int dv_ocr_read_prep(dv_ocr *o, const dv_gray8 *g, const dv_box *box, dv_ocr_prep prep, uint32_t deadline_ms,
+                     char **utf8, size_t *len, dv_error *err)
+{
+    *utf8 = NULL;
+    if (len)
+        *len = 0;
+    if (!o || !g || !g->px || !box)
+        return dv_fail(err, DV_ERR_USAGE, "dv_ocr_read: missing argument");
+    if (box->w == 0 || box->h == 0 || box->x >= g->width || box->y >= g->height ||
+        box->w > g->width - box->x || box->h > g->height - box->y)
+        return dv_fail(err, DV_ERR_USAGE, "OCR box outside the %ux%u frame", g->width, g->height);
+    size_t n = 0;
+    if (take_pending(o, g, box, prep, utf8, &n)) {
+        if (len)
+            *len = n;
+        return 0;
+    }
+    /* held while the caller reads within the block (its lines, each up to three ways), dropped after */
+    if (o->npending && !inside(box, &o->pending_block))
+        drop_pending(o);
+    clock_gettime(CLOCK_MONOTONIC, &o->start);
+    o->deadline_ms = deadline_ms;
+    o->timed_out = 0;
+    o->last_conf = -1;
+
+    uint32_t w = 0, h = 0;
+    int multi = 0;
+    if (prepare(o, g, box, prep, &w, &h, &multi, err))
+        return -1;
+    if (w == 0) {
+        if (!(*utf8 = empty_text(err)))
+            return -1;
+        return 0;
+    }
+    if (multi) {
+        dv_box bands[OCR_BANDS_MAX];
+        size_t nb = dv_ocr_line_bands(g, box, bands, OCR_BANDS_MAX);
+        if (nb >= 2 && lines_alike(bands, nb)) {
+            if (read_block(o, g, box, bands, nb, prep, deadline_ms, utf8, &n, err) != 0)
+                return -1;
+            if (len)
+                *len = n;
+            return 0;
+        }
+    }
+    if (recognise(o, box, w, h, multi, deadline_ms, utf8, &n, err) != 0)
+        return -1;
     if (len)
         *len = n;
     return 0;

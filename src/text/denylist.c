@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "text/denylist.h"
+#include "text/edits.h"
 #include "text/lexicon.h"
 #include "text/lexicon_data.h"
 #include "text/tokens.h"
@@ -1017,20 +1018,7 @@ static int ocr_near(const ocr_text *t, const char *key, size_t m, unsigned k)
         if (row[m] <= k)
             return 1;
         for (size_t c = 1; c <= lim; c++) {
-            unsigned diag = row[0];
-            row[0] = (unsigned)c;
-            unsigned best = row[0];
-            for (size_t j = 1; j <= m; j++) {
-                unsigned up = row[j];
-                unsigned v = diag + (key[j - 1] != s[c - 1]);
-                if (up + 1 < v)
-                    v = up + 1;
-                if (row[j - 1] + 1 < v)
-                    v = row[j - 1] + 1;
-                diag = up;
-                row[j] = v;
-                best = v < best ? v : best;
-            }
+            unsigned best = dv_edits_step(row, key, m, s[c - 1]);
             if (row[m] <= k)
                 return 1;
             if (best > k)

@@ -610,6 +610,8 @@ int main(int argc, char **argv)
             return 2;
         }
         dv_run_set_pixel_memo(run, memo);
+        if (deadline) /* the stage's bound per frame (under valgrind a frame takes 50x its time) */
+            dv_run_set_pixel_frame_ms(run, deadline);
     }
     tally t = {0};
     int errors = 0;

@@ -248,6 +248,29 @@ static void test_level_over_anatomy(void **state)
         }
 }
 
+/* Three rendered lines on black, 10 px and larger, stacked 4 px apart in a block g (calloc'd: the caller
+ * frees g->px); y0[k]: where line k's box starts. */
+static void three_line_block(const suite *s, dv_gray8 *g, uint32_t y0[3], const dvt_line *l3[3])
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->lines.n && k < 3; i++)
+        if (!strcmp(s->lines.v[i].background, "black") && s->lines.v[i].size >= 10)
+            l3[k++] = &s->lines.v[i];
+    assert_int_equal(k, 3);
+    uint32_t w = 0, h = 8;
+    for (k = 0; k < 3; k++) {
+        w = l3[k]->box.w + 8 > w ? l3[k]->box.w + 8 : w;
+        y0[k] = h - 4 + (k ? 4 : 0);
+        h += l3[k]->box.h + (k ? 4 : 0);
+    }
+    *g = (dv_gray8){calloc((size_t)w * h, 1), w, h, (size_t)w * h};
+    assert_non_null(g->px);
+    for (k = 0; k < 3; k++)
+        for (uint32_t y = 0; y < l3[k]->box.h; y++)
+            memcpy(g->px + (size_t)(y0[k] + y) * w + 4,
+                   l3[k]->img.px + (size_t)(l3[k]->box.y + y) * l3[k]->img.width + l3[k]->box.x, l3[k]->box.w);
+}
+
 /* A block of lines (the detector grouped corner text) splits into one band per line: three lines on black
  * stacked 4 px apart give three bands that tile the block, each holding its line's rows; one line alone,
  * a flat box and a box too short are not split. */
@@ -255,23 +278,11 @@ static void test_line_bands(void **state)
 {
     suite *s = *state;
     const dvt_line *l3[3];
-    size_t k = 0;
-    for (size_t i = 0; i < s->lines.n && k < 3; i++)
-        if (!strcmp(s->lines.v[i].background, "black") && s->lines.v[i].size >= 10)
-            l3[k++] = &s->lines.v[i];
-    assert_int_equal(k, 3);
-    uint32_t w = 0, h = 8, y0[3];
-    for (k = 0; k < 3; k++) {
-        w = l3[k]->box.w + 8 > w ? l3[k]->box.w + 8 : w;
-        y0[k] = h - 4 + (k ? 4 : 0);
-        h += l3[k]->box.h + (k ? 4 : 0);
-    }
-    dv_gray8 g = {calloc((size_t)w * h, 1), w, h, (size_t)w * h};
-    assert_non_null(g.px);
-    for (k = 0; k < 3; k++)
-        for (uint32_t y = 0; y < l3[k]->box.h; y++)
-            memcpy(g.px + (size_t)(y0[k] + y) * w + 4,
-                   l3[k]->img.px + (size_t)(l3[k]->box.y + y) * l3[k]->img.width + l3[k]->box.x, l3[k]->box.w);
+    uint32_t y0[3];
+    dv_gray8 g;
+    three_line_block(s, &g, y0, l3);
+    uint32_t w = g.width, h = g.height;
+    size_t k;
     dv_box all = {0, 0, w, h}, band[8];
     assert_int_equal(dv_ocr_line_bands(&g, &all, band, 8), 3);
     assert_int_equal(band[0].y, 0);
@@ -292,6 +303,80 @@ static void test_line_bands(void **state)
     assert_int_equal(dv_ocr_line_bands(&g, &all, band, 8), 0);
     dv_box thin = {0, 0, w, 5};
     assert_int_equal(dv_ocr_line_bands(&g, &thin, band, 8), 0);
+    free(g.px);
+}
+
+static char *read_prep(dv_ocr *o, const dv_gray8 *g, const dv_box *b, dv_ocr_prep prep)
+{
+    dv_error err = {0};
+    char *t = NULL;
+    size_t n = 0;
+    assert_int_equal(dv_ocr_read_prep(o, g, b, prep, 0, &t, &n, &err), 0);
+    assert_non_null(t);
+    assert_int_equal(strlen(t), n);
+    return t;
+}
+
+/* A block of lines is recognised line by line, once: its reading is its lines' readings (each exactly as read
+ * alone, by a second model that never saw the block) joined by spaces, one recognition per line; the pixel
+ * stage's next readings of those lines (a sensitive block is split) are handed over without recognising
+ * them again, each once and with the same preparation only; a reading of a box outside the block forgets
+ * them. (wp-sensframe: a sensitive block cost its lines twice; docs/pixels.md "Sensitive frame time, second
+ * pass".) */
+static void test_block_lines_once(void **state)
+{
+    suite *s = *state;
+    const dvt_line *l3[3];
+    uint32_t y0[3];
+    dv_gray8 g;
+    three_line_block(s, &g, y0, l3);
+    dv_box all = {0, 0, g.width, g.height}, band[8];
+    assert_int_equal(dv_ocr_line_bands(&g, &all, band, 8), 3);
+    dv_error err = {0};
+    dv_ocr *fresh = dv_ocr_new(&err);
+    assert_non_null(fresh);
+    char *alone[3], joined[1024] = "";
+    for (size_t k = 0; k < 3; k++) {
+        alone[k] = read_prep(fresh, &g, &band[k], DV_OCR_PREP_STRETCH);
+        if (*alone[k])
+            snprintf(joined + strlen(joined), sizeof joined - strlen(joined), "%s%s", *joined ? " " : "", alone[k]);
+    }
+    assert_int_equal(dv_ocr_recognitions(fresh), 3);
+    dv_ocr_free(fresh);
+    assert_true(strlen(joined) > 6);
+
+    dv_ocr *o = s->ocr;
+    uint64_t r0 = dv_ocr_recognitions(o);
+    char *t = read_prep(o, &g, &all, DV_OCR_PREP_STRETCH);
+    assert_string_equal(t, joined);
+    assert_int_equal(dv_ocr_recognitions(o), r0 + 3);
+    assert_in_range(dv_ocr_last_confidence(o), 1, 100);
+    free(t);
+    /* the lines: handed over, same text, no recognition; a reading of a line with another preparation (the
+     * stage's second reading) is its own, and keeps the others held */
+    for (size_t k = 0; k < 3; k++) {
+        t = read_prep(o, &g, &band[k], DV_OCR_PREP_STRETCH);
+        assert_string_equal(t, alone[k]);
+        free(t);
+        assert_int_equal(dv_ocr_recognitions(o), r0 + 3 + (k > 0));
+        if (k == 0)
+            free(read_prep(o, &g, &band[0], DV_OCR_PREP_FLIP));
+    }
+    /* once each: asked again, recognised again */
+    free(read_prep(o, &g, &band[0], DV_OCR_PREP_STRETCH));
+    assert_int_equal(dv_ocr_recognitions(o), r0 + 5);
+    /* a reading outside the block forgets its lines */
+    free(read_prep(o, &g, &all, DV_OCR_PREP_STRETCH));
+    assert_int_equal(dv_ocr_recognitions(o), r0 + 8);
+    dv_box outside = {1, 1, g.width - 1, g.height - 1};
+    free(read_prep(o, &g, &outside, DV_OCR_PREP_STRETCH));
+    uint64_t r1 = dv_ocr_recognitions(o);
+    t = read_prep(o, &g, &band[2], DV_OCR_PREP_STRETCH);
+    assert_string_equal(t, alone[2]);
+    free(t);
+    assert_int_equal(dv_ocr_recognitions(o), r1 + 1);
+    for (size_t k = 0; k < 3; k++)
+        free(alone[k]);
     free(g.px);
 }
 
@@ -549,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_flipped_reading),
         cmocka_unit_test(test_level_over_anatomy),
         cmocka_unit_test(test_line_bands),
+        cmocka_unit_test(test_block_lines_once),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_deadline_interrupts),
         cmocka_unit_test(test_missing_model),
