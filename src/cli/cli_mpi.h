@@ -106,7 +106,12 @@ enum {
 };
 
 /* ---- mpi_rank.c ---- */
-#define DVM_SLOTS 2 /* chunk slots per rank: one being worked, one on its way (a dying rank loses these) */
+/* Chunks a rank keeps ahead: one being worked and one on its way. A rank asks for the next chunk the moment every
+ * input of one is taken (not once all its results are in: the last inputs' names and results take a round trip
+ * to rank 0, and the refill waited behind them, bench/MPI.md), so it holds up to DVM_STORE chunks: DVM_SLOTS not
+ * yet used up and as many being finished. A rank that dies loses these. */
+#define DVM_SLOTS 2
+#define DVM_STORE (2 * DVM_SLOTS)
 typedef struct dvm_rank dvm_rank;
 typedef struct dvm_coord dvm_coord;
 /* Prepare run (lib, plan, out, progress, jobs set by the caller) to be fed by rank 0: its items become

@@ -342,7 +342,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
     }
     dvc_run run = {.lib = a->lib, .plan = a->plan, .out = &out, .progress = &quiet, .jobs = a->jobs};
     pthread_mutex_init(&run.status_lock, NULL);
-    dvm_rank *rk = dvm_rank_new(&run, chunk_max, DVM_SLOTS, coord);
+    dvm_rank *rk = dvm_rank_new(&run, chunk_max, DVM_STORE, coord);
     ok = rk && (me != 0 || coord);
     if (!ok)
         dvc_errorf("out of memory");
