@@ -608,6 +608,16 @@ static int urgent_locked(dvm_rank *r)
     return r->blocked > 0 || (wanted && !untaken);
 }
 
+/* Lock held: a chunk is asked for (its answer is taken on the next turn: a long turn would spend the other
+ * chunk's work on waiting for it). */
+static int wanting_locked(dvm_rank *r)
+{
+    for (size_t i = 0; i < r->nchunks; i++)
+        if (r->chunks[i].state == CH_WANTED)
+            return 1;
+    return 0;
+}
+
 void dvm_rank_timeline(dvm_rank *r, double *first_chunk, double *last_done, double *waited)
 {
     pthread_mutex_lock(&r->lock);
@@ -620,7 +630,7 @@ void dvm_rank_timeline(dvm_rank *r, double *first_chunk, double *last_done, doub
 int dvm_rank_urgent(dvm_rank *r)
 {
     pthread_mutex_lock(&r->lock);
-    int w = urgent_locked(r);
+    int w = urgent_locked(r) ? 2 : wanting_locked(r);
     pthread_mutex_unlock(&r->lock);
     return w;
 }

@@ -36,9 +36,10 @@
  * a worker blocked on a name, the rank's dealt work all taken). On 2 cores every wake-up takes the core from a
  * worker (100 us polling cost a third of a worker's CPU, 1 ms turns still 5-9 % of a core per rank: bench/MPI.md),
  * so the turn is a latency budget, not a poll rate: what nobody waits for moves on the 4 ms turn (name requests
- * and answers: no worker waits for them, mpi_rank.c defers the naming; results; wants while the rank still holds
- * a dealt chunk; the sender's side of a batch), and a short turn is taken only while somebody waits: a worker
- * blocked on a name or a rank whose dealt work is all taken (dvm_rank_urgent), rank 0 dealing the tail's small
+ * and answers: no worker waits for them, mpi_rank.c defers the naming; results; the sender's side of a batch),
+ * a 1 ms turn while a rank waits for a chunk it asked for (the refill must come before the chunk ahead is used
+ * up), and a short turn only while somebody waits: a worker blocked on a name, a rank whose dealt work is all
+ * taken or that waits only for FINAL (dvm_rank_urgent), rank 0 dealing the tail's small
  * chunks or waiting for the lister (dvm_coord_urgency), a receive half-way (recv_all). Batches stay under the
  * eager limit that the MPI module sets (mpi_module.c: 32 KB; chunks' paths are prefix-compressed, mpi_coord.c),
  * so nearly every batch arrives whole at the receiver's next turn, with no fragments that need both ends'
@@ -414,8 +415,9 @@ int dvc_mpi_deidentify(const dvm_args *a)
                 break;
             }
             int coord_urgency = me == 0 ? dvm_coord_urgency(coord) : 0;
-            double turn = dvm_rank_urgent(rk) || rq.n || coord_urgency > 1 ? TURN_URGENT
-                          : coord_urgency ? TURN_TAIL : TURN;
+            int rank_urgency = dvm_rank_urgent(rk);
+            double turn = rank_urgency > 1 || rq.n || coord_urgency > 1 ? TURN_URGENT
+                          : coord_urgency || rank_urgency ? TURN_TAIL : TURN;
             short_turns += turn < TURN;
             dvm_rank_wait(rk, turn);
         }
