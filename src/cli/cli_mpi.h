@@ -158,8 +158,8 @@ int dvm_coord_handle(dvm_coord *c, int from, const uint8_t *p, size_t len);
 int dvm_coord_step(dvm_coord *c);
 /* What is to be sent to rank r (the caller sends and empties it). */
 dvm_buf *dvm_coord_out(dvm_coord *c, int r);
-/* How soon rank 0 must look again: 2 when a want waits for the lister, 1 while the tail's small chunks are
- * dealt (a rank may run dry within milliseconds), else 0. */
+/* How soon rank 0 must look again: 2 when a want waits for the lister, 1 while a rank has not had its first chunk
+ * or the tail's small chunks are dealt (a rank may run dry within milliseconds), else 0. */
 int dvm_coord_urgency(const dvm_coord *c);
 /* 1 when every input is listed, dealt and its outcome gathered, and every rank said DONE. */
 int dvm_coord_finished(const dvm_coord *c);
