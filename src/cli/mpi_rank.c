@@ -126,6 +126,8 @@ static int take(dvc_run *run, size_t worker, size_t *slot, size_t *index)
             pthread_mutex_unlock(&r->lock);
             return -1;
         }
+        if (r->ndeferred)
+            poke_locked(r); /* idle while names are unanswered: their requests leave now, on short turns */
         double w0 = r->end ? 0 : dvc_now();
         pthread_cond_wait(&r->work_cond, &r->lock);
         if (w0 > 0)
@@ -594,8 +596,9 @@ int dvm_rank_final(dvm_rank *r, int *rc)
     return f;
 }
 
-/* Lock held: a worker waits for a name, or every dealt input is taken while a chunk is asked for, or the rank has
- * sent DONE (its workers are idle: only FINAL is awaited, and a short turn ends the run sooner). */
+/* Lock held: a worker waits for a name, or every dealt input is taken while a chunk is asked for or a deferred
+ * name is unanswered (the run's tail: a 4 ms turn each way held the last chunk's results for up to ~10 ms), or
+ * the rank has sent DONE (its workers are idle: only FINAL is awaited, and a short turn ends the run sooner). */
 static int urgent_locked(dvm_rank *r)
 {
     if (r->done_sent)
@@ -605,7 +608,8 @@ static int urgent_locked(dvm_rank *r)
         untaken |= r->chunks[i].state == CH_ACTIVE && r->chunks[i].next < r->chunks[i].count;
         wanted |= r->chunks[i].state == CH_WANTED;
     }
-    return r->blocked > 0 || (wanted && !untaken);
+    /* a deferred name with nothing else to take: the chunk (at the end, the run) waits for its answer */
+    return r->blocked > 0 || (!untaken && (wanted || r->ndeferred > 0));
 }
 
 /* Lock held: a chunk is asked for (its answer is taken on the next turn: a long turn would spend the other
