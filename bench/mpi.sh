@@ -22,14 +22,14 @@
 #     minutes to hours, so the fixed costs of start-up, first chunk and the final report weigh less), LONG_RUNS
 #     runs; its DST on tmpfs when /dev/shm has room for the outputs, else in the temp directory. Both corpora's
 #     figures are printed, each target row names its corpus.
-# Env: DV_BIN (build/dicomveil), RUNS (3), N_CT (4000: a 1-rank run of ~0.85 s; at 1000 the 0.2-0.3 s runs left the wall ratio to timer and scheduling noise), N_LONG (16000; 0: skip), LONG_RUNS (2), N_SMALL (50000), N_META (2000), N_META_CT (1000), PERCORE_RUNS (5), OUT (bench/MPI.md).
+# Env: DV_BIN (build/dicomveil), RUNS (3), N_CT (4000: a 1-rank run of ~0.85 s; at 1000 the 0.2-0.3 s runs left the wall ratio to timer and scheduling noise), N_LONG (16000; 0: skip), LONG_RUNS (3), N_SMALL (50000), N_META (2000), N_META_CT (1000), PERCORE_RUNS (5), OUT (bench/MPI.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DV_BIN=${DV_BIN:-build/dicomveil}
 RUNS=${RUNS:-3}
 N_CT=${N_CT:-4000}
 N_LONG=${N_LONG:-16000}
-LONG_RUNS=${LONG_RUNS:-2}
+LONG_RUNS=${LONG_RUNS:-3}
 N_SMALL=${N_SMALL:-50000}
 N_META=${N_META:-2000}
 N_META_CT=${N_META_CT:-1000}
@@ -104,6 +104,10 @@ for r in rows:
 EOF
 }
 
+# Every corpus is read once, untimed, before its runs: a freshly generated corpus is not all in the page cache, and
+# the first run read it from disk (the first 1-rank run of 16000 CT instances took 122 s against 27 s next).
+warm() { find "$1" -type f -exec cat {} + >/dev/null; }
+warm "$CT"
 for i in $(seq "$RUNS"); do
     once cli -- --jobs 1 "$CT"
     once r1 mpirun -np 1 -- --mpi --jobs 1 "$CT"
@@ -125,6 +129,7 @@ if [ "$N_LONG" -gt 0 ]; then
     need=$(du -sk "$LONG" | cut -f1)
     room=$(df -Pk "$D" | awk 'NR == 2 {print $4}')
     if [ "$room" -gt $((need * 6 / 5)) ]; then DL=$D; long_dst=$dst_fs_name; else DL=$W; long_dst="the temp directory"; fi
+    warm "$LONG"
     for i in $(seq "$LONG_RUNS"); do
         DST_ROOT=$DL once l1 mpirun -np 1 -- --mpi --jobs 1 "$LONG"
         DST_ROOT=$DL once l2 mpirun -np 2 --oversubscribe -- --mpi --jobs 1 "$LONG"

@@ -129,9 +129,9 @@ void dvm_rank_wait(dvm_rank *r, double seconds);
 /* 1 once FINAL arrived (*rc: the run's exit code). */
 int dvm_rank_final(dvm_rank *r, int *rc);
 /* How soon the main thread must look again: 2 while somebody on this rank waits for a message (a worker blocked
- * until rank 0 answers its name request, every dealt input taken and more asked for, or DONE sent and only FINAL
- * awaited), 1 while a chunk is asked for (the refill must arrive before the chunk ahead is used up), else 0; the
- * main thread then takes short turns (mpi_run.c). */
+ * until rank 0 answers its name request, every dealt input taken while more are asked for or a deferred name is
+ * unanswered), 1 while a chunk is asked for (the refill must arrive before the chunk ahead is used up) or DONE is
+ * sent and only FINAL awaited, else 0; the main thread then takes short turns (mpi_run.c). */
 int dvm_rank_urgent(dvm_rank *r);
 /* After the pool ended: when (dvc_now) the first chunk arrived and the last input was done (0: none), and the
  * seconds the workers waited for a chunk before END (bench/mpi.sh's account of the 2-rank wall time). */

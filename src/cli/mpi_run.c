@@ -38,8 +38,8 @@
  * so the turn is a latency budget, not a poll rate: what nobody waits for moves on the 4 ms turn (name requests
  * and answers: no worker waits for them, mpi_rank.c defers the naming; results; the sender's side of a batch),
  * a 1 ms turn while a rank waits for a chunk it asked for (the refill must come before the chunk ahead is used
- * up), and a short turn only while somebody waits: a worker blocked on a name, a rank whose dealt work is all
- * taken or that waits only for FINAL (dvm_rank_urgent), rank 0 dealing the tail's small
+ * up) or only FINAL is awaited, and a short turn only while somebody waits: a worker blocked on a name, a rank
+ * whose dealt work is all taken (dvm_rank_urgent), rank 0 dealing the tail's small
  * chunks or waiting for the lister (dvm_coord_urgency), a receive half-way (recv_all). Batches stay under the
  * eager limit that the MPI module sets (mpi_module.c: 32 KB; chunks' paths are prefix-compressed, mpi_coord.c),
  * so nearly every batch arrives whole at the receiver's next turn, with no fragments that need both ends'
