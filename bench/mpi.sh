@@ -18,12 +18,18 @@
 # that drifts hits both; medians of RUNS. DST is on tmpfs (/dev/shm) when there is one: the figures are the
 # engine's and the protocol's, not ext4's inode allocator (deleting the previous run's outputs just before
 # made every new inode scan the recently deleted ones: up to 2x the CPU on the next run).
-# Env: DV_BIN (build/dicomveil), RUNS (3), N_CT (4000: a 1-rank run of ~1.2 s; at 1000 the 0.2-0.3 s runs left the wall ratio to timer and scheduling noise), N_SMALL (50000), N_META (2000), N_META_CT (1000), PERCORE_RUNS (5), OUT (bench/MPI.md).
+#  1b. the same on N_LONG CT instances from the same generator (a run of a few seconds: a real MPI job runs for
+#     minutes to hours, so the fixed costs of start-up, first chunk and the final report weigh less), LONG_RUNS
+#     runs; its DST on tmpfs when /dev/shm has room for the outputs, else in the temp directory. Both corpora's
+#     figures are printed, each target row names its corpus.
+# Env: DV_BIN (build/dicomveil), RUNS (3), N_CT (4000: a 1-rank run of ~0.85 s; at 1000 the 0.2-0.3 s runs left the wall ratio to timer and scheduling noise), N_LONG (16000; 0: skip), LONG_RUNS (3), N_SMALL (50000), N_META (2000), N_META_CT (1000), PERCORE_RUNS (5), OUT (bench/MPI.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DV_BIN=${DV_BIN:-build/dicomveil}
 RUNS=${RUNS:-3}
 N_CT=${N_CT:-4000}
+N_LONG=${N_LONG:-16000}
+LONG_RUNS=${LONG_RUNS:-3}
 N_SMALL=${N_SMALL:-50000}
 N_META=${N_META:-2000}
 N_META_CT=${N_META_CT:-1000}
@@ -38,6 +44,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=se
     OMPI_MCA_btl_base_warn_component_unused=0
 W=$(mktemp -d)
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then D=$(mktemp -d -p /dev/shm dv-mpi-bench.XXXXXX); else D=$(mktemp -d); fi
+dst_fs_name=$([ "${D#/dev/shm}" != "$D" ] && echo tmpfs || echo "the temp directory")
 trap 'rm -rf "$W" "$D"' EXIT
 head -c 32 /dev/urandom >"$W/key" && chmod 600 "$W/key"
 echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$W/cfg.json"
@@ -78,9 +85,10 @@ once() {
     local launch=()
     while [ "$1" != -- ]; do launch+=("$1"); shift; done
     shift
-    rm -rf "$D/dst" "$W/r.json"
+    local dst=${DST_ROOT:-$D}/dst
+    rm -rf "$dst" "$W/r.json"
     /usr/bin/time -f "TIME %U %S" -o "$W/time" ${launch[@]+"${launch[@]}"} "$DV_BIN" deidentify -q \
-        --config "$W/cfg.json" --key-file "$W/key" --report "$W/r.json" "$@" "$D/dst" 2>"$W/$name.err" || true
+        --config "$W/cfg.json" --key-file "$W/key" --report "$W/r.json" "$@" "$dst" 2>"$W/$name.err" || true
     [ -s "$W/r.json" ] || { echo "bench/mpi.sh: the $name run failed: $(head -c 600 "$W/$name.err")" >&2; exit 1; }
     grep 'timeline' "$W/$name.err" >>"$W/$name.timeline" || true # the ranks' timelines (where wall time goes)
     python3 - "$W/r.json" "$W/$name.err" "$W/time" >>"$W/$name.tsv" <<'EOF'
@@ -96,6 +104,10 @@ for r in rows:
 EOF
 }
 
+# Every corpus is read once, untimed, before its runs: a freshly generated corpus is not all in the page cache, and
+# the first run read it from disk (the first 1-rank run of 16000 CT instances took 122 s against 27 s next).
+warm() { find "$1" -type f -exec cat {} + >/dev/null; }
+warm "$CT"
 for i in $(seq "$RUNS"); do
     once cli -- --jobs 1 "$CT"
     once r1 mpirun -np 1 -- --mpi --jobs 1 "$CT"
@@ -103,6 +115,29 @@ for i in $(seq "$RUNS"); do
 done
 echo "load $(load)" >>"$W/loads"
 part "2 ranks vs 1 rank: $RUNS x (plain CLI, 1 rank, 2 ranks) on $N_CT CT instances"
+
+: >"$W/l1.tsv"
+: >"$W/l2.tsv"
+: >"$W/l2.timeline"
+long_dst="none"
+if [ "$N_LONG" -gt 0 ]; then
+    LONG="$CACHE/ct_n${N_LONG}_seed1"
+    [ -d "$LONG" ] || { rm -rf "$LONG.tmp"; /usr/bin/python3 bench/gen_ct_corpus.py "$LONG.tmp" -n "$N_LONG" >/dev/null &&
+        mv "$LONG.tmp" "$LONG"; }
+    part "generate the long CT corpus ($N_LONG instances; cached in $CACHE)"
+    # the outputs are as large as the corpus: tmpfs only when it has room for them (with a fifth to spare)
+    need=$(du -sk "$LONG" | cut -f1)
+    room=$(df -Pk "$D" | awk 'NR == 2 {print $4}')
+    if [ "$room" -gt $((need * 6 / 5)) ]; then DL=$D; long_dst=$dst_fs_name; else DL=$W; long_dst="the temp directory"; fi
+    warm "$LONG"
+    for i in $(seq "$LONG_RUNS"); do
+        DST_ROOT=$DL once l1 mpirun -np 1 -- --mpi --jobs 1 "$LONG"
+        DST_ROOT=$DL once l2 mpirun -np 2 --oversubscribe -- --mpi --jobs 1 "$LONG"
+    done
+    rm -rf "$DL/dst"
+    echo "load $(load)" >>"$W/loads"
+    part "2 ranks vs 1 rank, long: $LONG_RUNS x (1 rank, 2 ranks) on $N_LONG CT instances"
+fi
 for i in $(seq "$RUNS"); do
     once small mpirun -np 2 --oversubscribe -- --mpi --jobs 1 "$SMALL"
 done
@@ -135,10 +170,11 @@ part "per-core metadata rate: ${PERCORE_RUNS:-5} rounds of (dicomveil --jobs 1, 
 /usr/bin/python3 - "$W" "$OUT" "$N_CT" "$N_SMALL" "$N_META" "$RUNS" "$(git rev-parse --short HEAD)" "$(nproc)" \
     "$(mpirun --version | sed -nE 's/.*\) ([0-9.]+).*/\1/p' | head -1)" "$(dcmodify --version 2>&1 | head -1 | tr -d '$')" \
     "$small_line" "$([ "${D#/dev/shm}" != "$D" ] && echo tmpfs || echo "the temp directory")" "$N_META_CT" \
-    "$(df -PT build/bench | awk 'NR == 2 {print $2}')" <<'EOF'
+    "$(df -PT build/bench | awk 'NR == 2 {print $2}')" "$N_LONG" "$LONG_RUNS" "$long_dst" <<'EOF'
 import datetime, re, statistics, sys
-w, out, n_ct, n_small, n_meta, runs, commit, ncpu, ompi, dcmodify, small_line, dst_fs, n_meta_ct, meta_fs = \
-    sys.argv[1:15]
+w, out, n_ct, n_small, n_meta, runs, commit, ncpu, ompi, dcmodify, small_line, dst_fs, n_meta_ct, meta_fs, n_long, \
+    long_runs, long_dst = sys.argv[1:18]
+n_long = int(n_long)
 n_ct, n_small, n_meta, n_meta_ct, ncpu = int(n_ct), int(n_small), int(n_meta), int(n_meta_ct), int(ncpu)
 med = statistics.median
 
@@ -154,8 +190,14 @@ def runs_of(name):
         cur[1][rank] = tuple(float(x) for x in (p, wk, mn, ls, tn))
     return out
 
-cli, r1, r2, small = (runs_of(n) for n in ("cli", "r1", "r2", "small"))
+cli, r1, r2, small, l1, l2 = (runs_of(n) for n in ("cli", "r1", "r2", "small", "l1", "l2"))
 wall = {k: med([e for e, _ in v]) for k, v in (("cli", cli), ("r1", r1), ("r2", r2), ("small", small))}
+# the long corpus: the same figures (wall clock and CPU, 1 rank against 2)
+if l1 and l2:
+    wall_l1, wall_l2 = med([e for e, _ in l1]), med([e for e, _ in l2])
+    cpu_l1 = med([c[0][0] for _, c in l1])
+    cpu_l2 = med([sum(v[0] for v in c.values()) / 2 for _, c in l2])
+    long_wall, long_cpu = wall_l1 / wall_l2, cpu_l1 / cpu_l2
 cpu_cli = med([c[-1][0] for _, c in cli])
 cpu_r1 = med([c[0][0] for _, c in r1])
 work_r1 = med([c[0][1] for _, c in r1])
@@ -204,7 +246,9 @@ p(f"**Load average (1/5/15 min) before / after each part: {' -> '.join(loads)}.*
 p("")
 p("| target | wall clock | CPU | |")
 p("|---|---:|---:|---|")
-p(f"| 2 ranks >= 1.8x 1 rank (1 thread each) | {speed_wall:.2f}x | {speed_cpu:.2f}x | wall {verdict(speed_wall >= 1.8)}, CPU {verdict(speed_cpu >= 1.8)} |")
+p(f"| 2 ranks >= 1.8x 1 rank (1 thread each); CT, {n_ct} instances (1 rank: {wall['r1']:.2f} s) | {speed_wall:.2f}x | {speed_cpu:.2f}x | wall {verdict(speed_wall >= 1.8)}, CPU {verdict(speed_cpu >= 1.8)} |")
+if l1 and l2:
+    p(f"| 2 ranks >= 1.8x 1 rank (1 thread each); CT, {n_long} instances (1 rank: {wall_l1:.2f} s) | {long_wall:.2f}x | {long_cpu:.2f}x | wall {verdict(long_wall >= 1.8)}, CPU {verdict(long_cpu >= 1.8)} |")
 p(f"| listing + dealing <= 5 % of the run ({n_small} files) | {over_wall:.1f} % of one core | {over_cpu:.1f} % of the run's CPU ({over_core:.1f} % of one core on idle cores) | wall {verdict(over_wall <= 5)}, CPU {verdict(over_cpu <= 5)} |")
 for c, what, goal, cpu, wl in pc.targets(percore):  # medians of per-round ratios (spread), start-up excluded
     what += f"; {f'CT, {n_meta_ct} instances' if c == 'ct' else f'small files, {n_meta}'}; start-up excluded"
@@ -230,36 +274,58 @@ p("")
 # worker busy) how much was the worker's own CPU, the rank's main thread, or neither (preempted by anything else
 # on the machine, e.g. the other rank's main thread or other users' work).
 tl_re = re.compile(r"rank (\d+) CPU seconds during the run: process ([\d.]+) = workers ([\d.]+) \+ main ([\d.]+) .*"
+                   r"report ([\d.]+) of main; .*"
                    r"start ([-\d.]+), first chunk ([-\d.]+), last input done ([-\d.]+), end ([-\d.]+); "
                    r"workers waited ([\d.]+) s")
-tl_runs = []
-for line in open(f"{w}/r2.timeline"):
-    m = tl_re.search(line)
-    if m:
-        rank = int(m.group(1))
-        if rank == 0:
-            tl_runs.append({})
-        if tl_runs:
-            tl_runs[-1][rank] = [float(x) for x in m.groups()[1:]]
-half = wall["r1"] / 2
-p(f"### Where the 2-rank wall time goes (against half the 1-rank run: {half:.3f} s)")
+
+def where(name, runs2, half, work1):
+    """The table of where each 2-rank run's wall time went (the ranks' timelines, one monotonic clock)."""
+    tl_runs = []
+    for line in open(f"{w}/{name}.timeline"):
+        m = tl_re.search(line)
+        if m:
+            rank = int(m.group(1))
+            if rank == 0:
+                tl_runs.append({})
+            if tl_runs:
+                tl_runs[-1][rank] = [float(x) for x in m.groups()[1:]]
+    p(f"| run | rank | wall | before the first chunk | waits for later chunks | tail after its last input | worker busy: its CPU | main thread CPU during the work (+ the report, after it) | preempted / other |")
+    p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for i, ((el, _), ranks) in enumerate(zip(runs2, tl_runs)):
+        for rank, (proc, wk, mn, rep, st, first, last, end, waited) in sorted(ranks.items()):
+            lead = max(first - st, 0)
+            mid = max(waited - lead, 0)
+            tail = max(el - last, 0)
+            busy = el - lead - mid - tail
+            during = mn - rep
+            p(f"| {i + 1} | {rank} | {el:.3f} | {lead:.3f} | {mid:.3f} | {tail:.3f} | {wk:.3f} | {during:.3f}"
+              f"{f' (+ {rep:.3f})' if rep > 0 else ''} | {busy - wk - during:.3f} |")
+    p("")
+    p("Per rank: wall = before the first chunk + waits + tail + worker busy; worker busy = its CPU + the main "
+      "thread's CPU on the same core during the work + time neither ran (preempted). Rank 0's main thread writes "
+      "the report after the last result (jansson; the 1-rank run and the plain CLI write the same report), which "
+      "is after the wall clock the report gives, so it is shown apart. The gap to 2.0x is wall - half the 1-rank "
+      "run; the 1-rank run's worker CPU over 2 is the work each rank would do on a core of its own "
+      f"({work1 / 2:.3f} s).")
+    p("")
+
+p(f"### Where the 2-rank wall time goes (against half the 1-rank run: {wall['r1'] / 2:.3f} s)")
 p("")
-p("| run | rank | wall | before the first chunk | waits for later chunks | tail after its last input | worker busy: its CPU | main thread CPU | preempted / other |")
-p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for i, ((el, _), ranks) in enumerate(zip(r2, tl_runs)):
-    for rank, (proc, wk, mn, st, first, last, end, waited) in sorted(ranks.items()):
-        lead = max(first - st, 0)
-        mid = max(waited - lead, 0)
-        tail = max(el - last, 0)
-        busy = el - lead - mid - tail
-        p(f"| {i + 1} | {rank} | {el:.3f} | {lead:.3f} | {mid:.3f} | {tail:.3f} | {wk:.3f} | {mn:.3f} | "
-          f"{busy - wk - mn:.3f} |")
-p("")
-p("Per rank: wall = before the first chunk + waits + tail + worker busy; worker busy = its CPU + the main "
-  "thread's CPU on the same core + time neither ran (preempted). The gap to 2.0x is wall - half the 1-rank run; "
-  "the 1-rank run's worker CPU over 2 is the work each rank would do on a core of its own "
-  f"({work_r1 / 2:.3f} s).")
-p("")
+where("r2", r2, wall["r1"] / 2, work_r1)
+if l1 and l2:
+    work_l1 = med([c[0][1] for _, c in l1])
+    p(f"## 2 ranks vs 1 rank, one worker thread each: the long CT corpus, {n_long} instances (same generator)")
+    p("")
+    p(f"DST on {long_dst}; medians of {long_runs} runs, 1-rank and 2-rank runs alternating.")
+    p("")
+    p("| run | wall seconds | instances/s | wall vs 1 rank | CPU seconds | CPU vs 1 rank |")
+    p("|---|---:|---:|---:|---:|---:|")
+    p(f"| mpirun -np 1 --mpi --jobs 1 | {wall_l1:.3f} | {n_long / wall_l1:.0f} | 1.00x | {cpu_l1:.3f} (workers {work_l1:.3f}) | 1.00x |")
+    p(f"| mpirun -np 2 --mpi --jobs 1 | {wall_l2:.3f} | {n_long / wall_l2:.0f} | **{long_wall:.2f}x** | {cpu_l2:.3f} (half of both ranks') | **{long_cpu:.2f}x** |")
+    p("")
+    p(f"### Where the long 2-rank wall time goes (against half the 1-rank run: {wall_l1 / 2:.3f} s)")
+    p("")
+    where("l2", l2, wall_l1 / 2, work_l1)
 p(f"## Listing and dealing: {n_small} small files (2 KB instances, 1000 per folder), 2 ranks x 1 thread")
 p("")
 p("| run wall seconds | listing wall (streamed) / CPU | rank 0 coordinator CPU | rank 0 main thread CPU (all of it) | both ranks' CPU | overhead / wall | overhead / the run's CPU | overhead / one core on idle cores |")

@@ -106,7 +106,12 @@ enum {
 };
 
 /* ---- mpi_rank.c ---- */
-#define DVM_SLOTS 2 /* chunk slots per rank: one being worked, one on its way (a dying rank loses these) */
+/* Chunks a rank keeps ahead: one being worked and one on its way. A rank asks for the next chunk the moment every
+ * input of one is taken (not once all its results are in: the last inputs' names and results take a round trip
+ * to rank 0, and the refill waited behind them, bench/MPI.md), so it holds up to DVM_STORE chunks: DVM_SLOTS not
+ * yet used up and as many being finished. A rank that dies loses these. */
+#define DVM_SLOTS 2
+#define DVM_STORE (2 * DVM_SLOTS)
 typedef struct dvm_rank dvm_rank;
 typedef struct dvm_coord dvm_coord;
 /* Prepare run (lib, plan, out, progress, jobs set by the caller) to be fed by rank 0: its items become
@@ -123,9 +128,10 @@ int dvm_rank_deliver(dvm_rank *r, const uint8_t *p, size_t len);
 void dvm_rank_wait(dvm_rank *r, double seconds);
 /* 1 once FINAL arrived (*rc: the run's exit code). */
 int dvm_rank_final(dvm_rank *r, int *rc);
-/* 1 while somebody on this rank waits for a message: a worker blocked until rank 0 answers its name request, or
- * every dealt input is taken and more were asked for (the workers are about to run dry); the main thread then
- * takes short turns (mpi_run.c). */
+/* How soon the main thread must look again: 2 while somebody on this rank waits for a message (a worker blocked
+ * until rank 0 answers its name request, every dealt input taken while more are asked for or a deferred name is
+ * unanswered), 1 while a chunk is asked for (the refill must arrive before the chunk ahead is used up) or DONE is
+ * sent and only FINAL awaited, else 0; the main thread then takes short turns (mpi_run.c). */
 int dvm_rank_urgent(dvm_rank *r);
 /* After the pool ended: when (dvc_now) the first chunk arrived and the last input was done (0: none), and the
  * seconds the workers waited for a chunk before END (bench/mpi.sh's account of the 2-rank wall time). */
@@ -152,8 +158,8 @@ int dvm_coord_handle(dvm_coord *c, int from, const uint8_t *p, size_t len);
 int dvm_coord_step(dvm_coord *c);
 /* What is to be sent to rank r (the caller sends and empties it). */
 dvm_buf *dvm_coord_out(dvm_coord *c, int r);
-/* How soon rank 0 must look again: 2 when a want waits for the lister, 1 while the tail's small chunks are
- * dealt (a rank may run dry within milliseconds), else 0. */
+/* How soon rank 0 must look again: 2 when a want waits for the lister, 1 while a rank has not had its first chunk
+ * or the tail's small chunks are dealt (a rank may run dry within milliseconds), else 0. */
 int dvm_coord_urgency(const dvm_coord *c);
 /* 1 when every input is listed, dealt and its outcome gathered, and every rank said DONE. */
 int dvm_coord_finished(const dvm_coord *c);

@@ -528,8 +528,15 @@ static size_t chunk_floor(const dvm_coord *c)
 
 int dvm_coord_urgency(const dvm_coord *c)
 {
+    if (!c->listed_all && c->nwants)
+        return 2;
+    /* Until every rank has its first chunk, a rank's first WANT may be on its way: its worker idles until rank 0
+     * looks (a 4 ms turn here was most of rank 1's 5-12 ms before its first chunk, bench/MPI.md). */
+    for (int r = 0; r < c->nranks; r++)
+        if (c->dealt[r] == 0 && (!c->listed_all || c->cursor < c->n))
+            return 1;
     if (!c->listed_all)
-        return c->nwants ? 2 : 0;
+        return 0;
     size_t left = c->n - c->cursor;
     return left / (2 * (size_t)c->nranks * DVM_SLOTS) < c->chunk_max / 4 ? 1 : 0;
 }

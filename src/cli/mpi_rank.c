@@ -3,10 +3,13 @@
  * mailbox. Only the main thread sends and receives (mpi_run.c); workers append requests to the outbox and wait
  * on a condition for answers. [integration.test_cli_mpi]
  *
- * Chunks: nchunks slots of chunk_max items each (run->items is nchunks * chunk_max slots). A free slot is asked
- * for (WANT), filled when rank 0 deals (CHUNK), handed out item by item to whichever worker is free (oldest
- * chunk first), and once every item in it is recorded its results go to rank 0 in one batch and the slot is
- * free again. So a slow rank holds at most nchunks chunks, and a rank that dies loses those (the journal of a
+ * Chunks: nchunks (DVM_STORE) slots of chunk_max items each (run->items is nchunks * chunk_max slots). A free slot
+ * is asked for (WANT) while fewer than DVM_SLOTS chunks are ahead (asked for, or with inputs not yet taken), filled
+ * when rank 0 deals (CHUNK), handed out item by item to whichever worker is free (oldest chunk first); taking its
+ * last input pokes the main thread, whose WANT for the next chunk leaves then (a low-water mark: the refill's
+ * round trip overlaps the other chunk's work, not the wait for this one's last names and results); once every
+ * item in it is recorded its results go to rank 0 in one batch and the slot is free again. So a slow rank holds
+ * at most nchunks chunks, and a rank that dies loses those (the journal of a
  * --resume run, which rank 0 writes as results arrive, has everything else). END answers a WANT when the list
  * is used up; DONE tells rank 0 that every result of this rank was sent.
  *
@@ -112,8 +115,8 @@ static int take(dvc_run *run, size_t worker, size_t *slot, size_t *index)
             size_t k = best->next++;
             *slot = bi * r->chunk_max + k;
             *index = best->index[k];
-            if (best->next == best->count && urgent_locked(r))
-                poke_locked(r); /* the last dealt input is taken: the main thread takes short turns now */
+            if (best->next == best->count)
+                poke_locked(r); /* used up: its refill is asked for now, while the other chunk is worked */
             pthread_mutex_unlock(&r->lock);
             return 0;
         }
@@ -123,6 +126,8 @@ static int take(dvc_run *run, size_t worker, size_t *slot, size_t *index)
             pthread_mutex_unlock(&r->lock);
             return -1;
         }
+        if (r->ndeferred)
+            poke_locked(r); /* idle while names are unanswered: their requests leave now, on short turns */
         double w0 = r->end ? 0 : dvc_now();
         pthread_cond_wait(&r->work_cond, &r->lock);
         if (w0 > 0)
@@ -388,13 +393,13 @@ static void pack_result(dvm_buf *b, const dvc_item *it, size_t index, const extr
 
 void dvm_rank_collect(dvm_rank *r, dvm_buf *up)
 {
-    size_t packing[DVM_SLOTS > 0 ? DVM_SLOTS : 1], npacking = 0;
+    size_t packing[DVM_STORE], npacking = 0;
     pthread_mutex_lock(&r->lock);
     r->poked = 0;
     /* The workers' requests first: a RELEASE goes before the RESULT of its input. */
     dvm_raw(up, r->outbox.p, r->outbox.len);
     r->outbox.len = 0;
-    for (size_t i = 0; i < r->nchunks && npacking < DVM_SLOTS; i++)
+    for (size_t i = 0; i < r->nchunks && npacking < DVM_STORE; i++)
         if (r->chunks[i].state == CH_COMPLETE) {
             r->chunks[i].state = CH_PACKING;
             packing[npacking++] = i;
@@ -424,12 +429,20 @@ void dvm_rank_collect(dvm_rank *r, dvm_buf *up)
     pthread_mutex_lock(&r->lock);
     for (size_t j = 0; j < npacking; j++)
         r->chunks[packing[j]].state = CH_FREE;
+    /* Ahead: chunks asked for or not yet used up. A free slot is asked for while fewer than DVM_SLOTS are ahead:
+     * a used-up chunk whose last results are still on their way does not hold its refill back. */
+    size_t ahead = 0;
     int busy = 0;
     for (size_t i = 0; i < r->nchunks; i++) {
+        const chunk *c = &r->chunks[i];
+        ahead += c->state == CH_WANTED || (c->state == CH_ACTIVE && c->next < c->count);
+    }
+    for (size_t i = 0; i < r->nchunks; i++) {
         chunk *c = &r->chunks[i];
-        if (c->state == CH_FREE && !r->end) {
+        if (c->state == CH_FREE && !r->end && ahead < DVM_SLOTS) {
             dvm_u8(up, DVM_UP_WANT);
             c->state = CH_WANTED;
+            ahead++;
         }
         busy |= c->state == CH_ACTIVE || c->state == CH_COMPLETE;
     }
@@ -583,7 +596,8 @@ int dvm_rank_final(dvm_rank *r, int *rc)
     return f;
 }
 
-/* Lock held: a worker waits for a name, or every dealt input is taken while a chunk is asked for. */
+/* Lock held: a worker waits for a name, or every dealt input is taken while a chunk is asked for or a deferred
+ * name is unanswered (the run's tail: a 4 ms turn each way held the last chunk's results for up to ~10 ms). */
 static int urgent_locked(dvm_rank *r)
 {
     int untaken = 0, wanted = 0;
@@ -591,7 +605,21 @@ static int urgent_locked(dvm_rank *r)
         untaken |= r->chunks[i].state == CH_ACTIVE && r->chunks[i].next < r->chunks[i].count;
         wanted |= r->chunks[i].state == CH_WANTED;
     }
-    return r->blocked > 0 || (wanted && !untaken);
+    /* a deferred name with nothing else to take: the chunk (at the end, the run) waits for its answer */
+    return r->blocked > 0 || (!untaken && (wanted || r->ndeferred > 0));
+}
+
+/* Lock held: a chunk is asked for (its answer is taken on the next turn: a long turn would spend the other
+ * chunk's work on waiting for it), or the rank has sent DONE and waits only for FINAL (1 ms, not 100 us: under
+ * load a rank that finished first polled 4,000 times while the other rank's worker needed the core). */
+static int wanting_locked(dvm_rank *r)
+{
+    if (r->done_sent)
+        return 1;
+    for (size_t i = 0; i < r->nchunks; i++)
+        if (r->chunks[i].state == CH_WANTED)
+            return 1;
+    return 0;
 }
 
 void dvm_rank_timeline(dvm_rank *r, double *first_chunk, double *last_done, double *waited)
@@ -606,7 +634,7 @@ void dvm_rank_timeline(dvm_rank *r, double *first_chunk, double *last_done, doub
 int dvm_rank_urgent(dvm_rank *r)
 {
     pthread_mutex_lock(&r->lock);
-    int w = urgent_locked(r);
+    int w = urgent_locked(r) ? 2 : wanting_locked(r);
     pthread_mutex_unlock(&r->lock);
     return w;
 }

@@ -36,9 +36,10 @@
  * a worker blocked on a name, the rank's dealt work all taken). On 2 cores every wake-up takes the core from a
  * worker (100 us polling cost a third of a worker's CPU, 1 ms turns still 5-9 % of a core per rank: bench/MPI.md),
  * so the turn is a latency budget, not a poll rate: what nobody waits for moves on the 4 ms turn (name requests
- * and answers: no worker waits for them, mpi_rank.c defers the naming; results; wants while the rank still holds
- * a dealt chunk; the sender's side of a batch), and a short turn is taken only while somebody waits: a worker
- * blocked on a name or a rank whose dealt work is all taken (dvm_rank_urgent), rank 0 dealing the tail's small
+ * and answers: no worker waits for them, mpi_rank.c defers the naming; results; the sender's side of a batch),
+ * a 1 ms turn while a rank waits for a chunk it asked for (the refill must come before the chunk ahead is used
+ * up) or only FINAL is awaited, and a short turn only while somebody waits: a worker blocked on a name, a rank
+ * whose dealt work is all taken (dvm_rank_urgent), rank 0 dealing the tail's small
  * chunks or waiting for the lister (dvm_coord_urgency), a receive half-way (recv_all). Batches stay under the
  * eager limit that the MPI module sets (mpi_module.c: 32 KB; chunks' paths are prefix-compressed, mpi_coord.c),
  * so nearly every batch arrives whole at the receiver's next turn, with no fragments that need both ends'
@@ -215,8 +216,8 @@ static double process_cpu(void)
 /* The timeline (T_*: dvc_now, one monotonic clock for the ranks of one machine; printed as seconds after rank
  * 0's T_T0) says where a rank's wall time went besides work: its start after rank 0's, the wait for its first
  * chunk, the workers' waits for later chunks, and the tail from its last input to the end of the run. */
-enum { CPU_PROCESS, CPU_WORKERS, CPU_MAIN, CPU_LISTER, CPU_TURNS, CPU_SHORT, T_T0, T_FIRST, T_LAST, T_END, T_WAITED,
-       CPU_N };
+enum { CPU_PROCESS, CPU_WORKERS, CPU_MAIN, CPU_LISTER, CPU_TURNS, CPU_SHORT, CPU_REPORT, T_T0, T_FIRST, T_LAST, T_END,
+       T_WAITED, CPU_N };
 static void report_cpu(int me, int size, const double mine[CPU_N])
 {
     double *all = me == 0 ? calloc((size_t)size * CPU_N, sizeof *all) : NULL;
@@ -225,10 +226,11 @@ static void report_cpu(int me, int size, const double mine[CPU_N])
         const double *c = all + (size_t)r * CPU_N, t0 = all[T_T0];
         fprintf(stderr,
                 "dicomveil: mpi: rank %d CPU seconds during the run: process %.3f = workers %.3f + main %.3f + "
-                "lister %.3f + other %.3f; main thread turns %.0f (%.0f short); timeline (s after rank 0's start): "
+                "lister %.3f + other %.3f; main thread turns %.0f (%.0f short), report %.4f of main; timeline (s after "
+                "rank 0's start): "
                 "start %.4f, first chunk %.4f, last input done %.4f, end %.4f; workers waited %.4f s for chunks\n",
                 r, c[CPU_PROCESS], c[CPU_WORKERS], c[CPU_MAIN], c[CPU_LISTER],
-                c[CPU_PROCESS] - c[CPU_WORKERS] - c[CPU_MAIN] - c[CPU_LISTER], c[CPU_TURNS], c[CPU_SHORT],
+                c[CPU_PROCESS] - c[CPU_WORKERS] - c[CPU_MAIN] - c[CPU_LISTER], c[CPU_TURNS], c[CPU_SHORT], c[CPU_REPORT],
                 c[T_T0] - t0, c[T_FIRST] > 0 ? c[T_FIRST] - t0 : 0, c[T_LAST] > 0 ? c[T_LAST] - t0 : 0,
                 c[T_END] - t0, c[T_WAITED]);
     }
@@ -342,7 +344,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
     }
     dvc_run run = {.lib = a->lib, .plan = a->plan, .out = &out, .progress = &quiet, .jobs = a->jobs};
     pthread_mutex_init(&run.status_lock, NULL);
-    dvm_rank *rk = dvm_rank_new(&run, chunk_max, DVM_SLOTS, coord);
+    dvm_rank *rk = dvm_rank_new(&run, chunk_max, DVM_STORE, coord);
     ok = rk && (me != 0 || coord);
     if (!ok)
         dvc_errorf("out of memory");
@@ -368,7 +370,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
         sink_ctx k = {coord, rk};
         recvs rq = {.tag = me == 0 ? TAG_UP : TAG_DOWN, .stalled = calloc((size_t)size, sizeof(int))};
         int final_sent = 0, broken = !rq.stalled;
-        double coord_seconds = 0, turns = 0, short_turns = 0;
+        double coord_seconds = 0, turns = 0, short_turns = 0, report_seconds = 0;
         while (!broken) {
             turns++;
             dvm_rank_collect(rk, &up);
@@ -386,7 +388,11 @@ int dvc_mpi_deidentify(const dvm_args *a)
                 broken |= dvm_coord_step(coord) < 0;
                 coord_seconds += thread_cpu() - c0;
                 if (!final_sent && !broken && dvm_coord_finished(coord)) {
+                    /* the report's CPU apart: it is written once the work is done, off the workers' time (jansson:
+                     * most of rank 0's main-thread CPU in a short run, bench/MPI.md) */
+                    double r0 = thread_cpu();
                     rc = rank0_finish(a, coord, tally, &bar, dvc_now() - t0, size, coord_seconds);
+                    report_seconds = thread_cpu() - r0;
                     for (int r = 0; r < size; r++) {
                         dvm_u8(dvm_coord_out(coord, r), DVM_DOWN_FINAL);
                         dvm_u32(dvm_coord_out(coord, r), (uint32_t)rc);
@@ -414,8 +420,9 @@ int dvc_mpi_deidentify(const dvm_args *a)
                 break;
             }
             int coord_urgency = me == 0 ? dvm_coord_urgency(coord) : 0;
-            double turn = dvm_rank_urgent(rk) || rq.n || coord_urgency > 1 ? TURN_URGENT
-                          : coord_urgency ? TURN_TAIL : TURN;
+            int rank_urgency = dvm_rank_urgent(rk);
+            double turn = rank_urgency > 1 || rq.n || coord_urgency > 1 ? TURN_URGENT
+                          : coord_urgency || rank_urgency ? TURN_TAIL : TURN;
             short_turns += turn < TURN;
             dvm_rank_wait(rk, turn);
         }
@@ -432,7 +439,8 @@ int dvc_mpi_deidentify(const dvm_args *a)
                              [CPU_MAIN] = thread_cpu() - main0,
                              [CPU_LISTER] = me == 0 ? dvm_coord_list_cpu(coord) : 0,
                              [CPU_TURNS] = turns,
-                             [CPU_SHORT] = short_turns};
+                             [CPU_SHORT] = short_turns,
+                             [CPU_REPORT] = report_seconds};
         report_cpu(me, size, cpu);
         dvm_buf_free(&up);
         free(s.v);

@@ -81,12 +81,14 @@ grep -qE "inputs dealt per rank: [1-9][0-9]* [1-9][0-9]*$" "$T/err" ||
 python3 - "$T/err" <<'EOF' || fail "mpi: no CPU seconds per rank: $(grep 'CPU seconds' "$T/err" | head -c 400)"
 import re, sys
 rows = re.findall(r"rank (\d) CPU seconds during the run: process ([\d.]+) = workers ([\d.]+) \+ main ([\d.]+) "
-                  r"\+ lister ([\d.]+) \+ other (-?[\d.]+); main thread turns (\d+) \((\d+) short\)",
-                  open(sys.argv[1]).read())
+                  r"\+ lister ([\d.]+) \+ other (-?[\d.]+); main thread turns (\d+) \((\d+) short\), report ([\d.]+) "
+                  r"of main", open(sys.argv[1]).read())
 ok = sorted(r[0] for r in rows) == ["0", "1"]
-for _, p, w, m, l, o, turns, short in rows:
+for rank, p, w, m, l, o, turns, short, rep in rows:
     ok = ok and float(w) > 0 and float(p) + 0.002 >= float(w) + float(m) + float(l)
     ok = ok and 0 < int(turns) and int(short) <= int(turns)
+    # the report's CPU is rank 0's (it writes the report), a part of its main thread's
+    ok = ok and (float(rep) == 0 if rank != "0" else 0 < float(rep) <= float(m))
 sys.exit(0 if ok else 1)
 EOF
 # Each rank's timeline (bench/mpi.sh's account of the wall time): in order on the one clock, work done in it.
