@@ -25,7 +25,7 @@
  * a box's whole decision (dv_pixel_reading of read_box), only the kinds it may reuse (pixel_stage.c
  * ink_reusable). A box whose ink is dim (< DV_PIXEL_INK_LEVEL) or scant (< DV_PIXEL_INK_PIXELS) has no ink key:
  * it is read (text whose contrast is too low for the key). Same bounds, same LRU, same zeroing as the crops.
- * [test_pixel_memo: test_ink_key_*] */
+ * [test_pixel_memo: test_ink_key_background, test_ink_key_property, test_ink_label_read_once] */
 #ifndef DV_ENGINE_PIXEL_MEMO_H
 #define DV_ENGINE_PIXEL_MEMO_H
 

@@ -431,7 +431,7 @@ static int read_one(stage *s, const dv_box *box, int slot, dv_ocr_prep prep, uin
  * Never an UNREADABLE verdict (the background made the reading fail: the next frame's may not), a KEEP of
  * other text (a misread ID read right on another frame: seed 6's small MR), nor a weak finding (speckle read
  * as a name) — those boxes are read again on the next frame, whose reading may then be kept.
- * [test_pixel_memo: test_ink_label_read_once, test_ink_text_change_read_again] */
+ * [test_pixel_memo: test_ink_label_read_once, test_ink_key_background, test_ink_key_property] */
 #define INK_LABEL_CONF 60
 #define SENS_SPREAD_CONF 45 /* also the spread's floor (below) */
 
@@ -451,7 +451,7 @@ static int ink_reusable(const dv_pixel_reading *r)
  * cine's moving speckle: the detector groups the label with speckle into lines of another size on every
  * frame, whose readings (20-30 ms each for 400-px lines) were most of the seed-4 cine's time; most come out
  * UNREADABLE and covered anyway. At most COVER_REUSE_MAX lines are remembered per instance.
- * [test_pixel_memo: test_cover_reused_inside] */
+ * Measured, not unit-tested yet: docs/pixels.md "Sensitive cine, second pass" (seed-4 cine). */
 #define COVER_REUSE_MAX 64u
 #define COVER_REUSE_MIN_AREA 12000u
 
