@@ -18,6 +18,7 @@
 #include "dicomveil/dicomveil.h"
 #include "dict/dv_tags.h"
 #include "dv_build.h"
+#include "dv_mem_output.h"
 #include "dv_overlay_lines.h"
 #include "engine/dv_pixel_stage.h"
 #include "engine/pixel_memo.h"
@@ -463,35 +464,10 @@ static int seam_find(void *user, const dv_frame *f, const dv_gray8 *g, uint32_t 
     return 0;
 }
 
-typedef struct memout {
-    dv_mem_sink ms;
-} memout;
-
-static int mo_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *err)
-{
-    (void)res;
-    (void)err;
-    memout *o = arg;
-    memset(&o->ms, 0, sizeof o->ms);
-    *sink = dv_sink_memory(&o->ms);
-    return DV_OPEN_WRITE;
-}
-static int mo_commit(void *arg, const dv_result *res, dv_error *err)
-{
-    (void)arg;
-    (void)res;
-    (void)err;
-    return DV_COMMIT_WRITTEN;
-}
-static void mo_abort(void *arg)
-{
-    dv_mem_sink_free(&((memout *)arg)->ms);
-}
-static const dv_output MO = {mo_open, mo_commit, mo_abort};
 
 /* One instance through run (memo on or off): its output bytes and the readings it made and reused. */
 typedef struct ran {
-    memout out;
+    dvt_memout out;
     uint64_t reads, reused, ink_reused;
     uint32_t boxes;
 } ran;
@@ -512,7 +488,7 @@ static void run_cine(dv_run *run, const cine *c, uint32_t n, uint32_t change_at,
     dv_result_init(&res);
     dv_error err = {0};
     memset(r, 0, sizeof *r);
-    dv_outcome oc = dv_run_instance(run, &src, &MO, &r->out, &res, &err);
+    dv_outcome oc = dv_run_instance(run, &src, &DVT_MEM_OUTPUT, &r->out, &res, &err);
     if (oc != DV_OUTCOME_OK)
         fprintf(stderr, "dv_run_instance: %s: %s\n", dv_code_name(err.code), err.message);
     assert_int_equal(oc, DV_OUTCOME_OK);
