@@ -10,6 +10,7 @@ typedef struct memo_entry {
     uint64_t hash;
     uint32_t w, h;
     uint32_t x, y; /* an ink key's frame position (0 for a crop) */
+    dv_box box;    /* an ink key's box when its decision was made (a KEEP holds only for that box: find_ink) */
     uint8_t ink;   /* 1: an ink key (px: the ink's values, 0 elsewhere; r[0] the box's decision), 0: a crop */
     uint8_t level; /* an ink key's brightest level */
     uint8_t *px;   /* w * h bytes, the crop (or the ink key's rectangle) row after row */
@@ -188,12 +189,22 @@ static int make_ink_key(dv_pixel_memo *m, const dv_gray8 *g, const dv_box *b, in
     return 1;
 }
 
-static int find_ink(const dv_pixel_memo *m, const ink_key *k)
+static int same_box(const dv_box *a, const dv_box *b)
+{
+    return a->x == b->x && a->y == b->y && a->w == b->w && a->h == b->h;
+}
+
+/* The entry holding k for box b. A KEEP is held for the box it was read on only: a larger box around the same
+ * ink (a label the detector grew into the speckle, or into a dimmer second text beside it, which the ink key
+ * does not see: it lies more than DV_PIXEL_INK_GAP below the ink) is read, never kept unread. A SENSITIVE
+ * holds for any box showing that ink (covering more is privacy-safe). [test_pixel_memo: test_ink_keep_same_box] */
+static int find_ink(const dv_pixel_memo *m, const ink_key *k, const dv_box *b)
 {
     for (size_t i = 0; i < m->n; i++) {
         const memo_entry *x = &m->e[i];
         if (x->ink && x->hash == k->hash && x->x == k->x && x->y == k->y && x->w == k->w && x->h == k->h &&
-            x->level == k->level && memcmp(x->px, m->key, (size_t)k->w * k->h) == 0)
+            x->level == k->level && memcmp(x->px, m->key, (size_t)k->w * k->h) == 0 &&
+            (x->r[0].verdict != DV_PIXEL_KEEP || same_box(&x->box, b)))
             return (int)i;
     }
     return -1;
@@ -204,7 +215,7 @@ int dv_pixel_memo_ink_get(dv_pixel_memo *m, const dv_gray8 *g, const dv_box *b, 
     ink_key k;
     if (!m || !make_ink_key(m, g, b, &k))
         return 0;
-    int i = find_ink(m, &k);
+    int i = find_ink(m, &k, b);
     memset(m->key, 0, (size_t)k.w * k.h);
     if (i < 0 || !(m->e[i].known & 1u))
         return 0;
@@ -219,13 +230,13 @@ void dv_pixel_memo_ink_put(dv_pixel_memo *m, const dv_gray8 *g, const dv_box *b,
     if (!m || !make_ink_key(m, g, b, &k))
         return;
     size_t size = (size_t)k.w * k.h;
-    int i = find_ink(m, &k);
+    int i = find_ink(m, &k, b);
     if (i < 0) {
         uint8_t *px = malloc(size);
         if (px) {
             memcpy(px, m->key, size);
             i = add(m, &(memo_entry){.hash = k.hash, .w = k.w, .h = k.h, .x = k.x, .y = k.y, .ink = 1,
-                                     .level = k.level, .px = px});
+                                     .level = k.level, .px = px, .box = *b});
         }
     } else {
         m->e[i].used = ++m->clock;
@@ -234,6 +245,7 @@ void dv_pixel_memo_ink_put(dv_pixel_memo *m, const dv_gray8 *g, const dv_box *b,
     if (i < 0)
         return;
     m->e[i].r[0] = *r;
+    m->e[i].box = *b;
     m->e[i].known = 1u;
 }
 

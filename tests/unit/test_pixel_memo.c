@@ -226,8 +226,8 @@ static void test_ink_key_background(void **state)
     assert_int_equal(dv_pixel_memo_ink_get(m, &g, &b, &out), 1);
     assert_int_equal(out.verdict, DV_PIXEL_KEEP);
     assert_int_equal(out.conf, 91);
-    dv_box wider = {2, 2, 50, 20}; /* another line around the same ink: the same decision */
-    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &wider, &out), 1);
+    dv_box wider = {2, 2, 50, 20}; /* another line around the same ink: a KEEP holds for its own box only */
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &wider, &out), 0);
 
     speckle(&g, 3); /* the same geometry, another glyph: never */
     draw_ink(&g, 10, 8, GLYPH_A, 6);
@@ -279,6 +279,42 @@ static void test_ink_key_background(void **state)
 
 /* Property over generated pairs: two boxes of random ink (3-level glyph cells) over random speckle take each
  * other's decision exactly when their ink pixels (position and value) are equal. */
+/* A KEEP kept under a label's ink is not taken by a larger box around the same ink: a dimmer second text beside
+ * the label (here at 150, more than DV_PIXEL_INK_GAP below the ink, so not in the key) makes the detector's
+ * line larger, and that line must be read. A SENSITIVE is taken by any box showing the ink (more cover). */
+static void test_ink_keep_same_box(void **state)
+{
+    (void)state;
+    dv_pixel_memo *m = dv_pixel_memo_new();
+    dv_gray8 g = picture(64, 32, 5, 1);
+    dv_box label = {8, 6, 20, 10}, line = {8, 6, 50, 10};
+    dv_pixel_reading keep = {DV_PIXEL_KEEP, 91, 1}, sens = {DV_PIXEL_SENSITIVE, 80, 0}, out;
+    speckle(&g, 1);
+    draw_ink(&g, 10, 8, GLYPH_A, 6);
+    draw_ink(&g, 20, 8, GLYPH_B, 6);
+    dv_pixel_memo_ink_put(m, &g, &label, &keep);
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &label, &out), 1);
+    assert_int_equal(out.verdict, DV_PIXEL_KEEP);
+
+    speckle(&g, 2); /* next frame: the label, and a dim text beside it inside the detector's longer line */
+    draw_ink(&g, 10, 8, GLYPH_A, 6);
+    draw_ink(&g, 20, 8, GLYPH_B, 6);
+    for (uint32_t x = 32; x < 56; x++)
+        for (uint32_t y = 9; y < 13; y++)
+            g.px[(size_t)y * g.width + x] = (x % 3) ? 150 : 0;
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &line, &out), 0);  /* read, never kept unread */
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &label, &out), 1); /* the label's own box still is */
+
+    dv_pixel_memo *m2 = dv_pixel_memo_new(); /* the same ink decided SENSITIVE: any box around it is covered */
+    dv_pixel_memo_ink_put(m2, &g, &label, &sens);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(dv_pixel_memo_ink_get(m2, &g, &line, &out), 1);
+    assert_int_equal(out.verdict, DV_PIXEL_SENSITIVE);
+    dv_pixel_memo_free(m2);
+    dv_pixel_memo_free(m);
+    dv_gray8_free(&g);
+}
+
 static void test_ink_key_property(void **state)
 {
     (void)state;
@@ -603,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_memo_bounded),
         cmocka_unit_test(test_memo_property),
         cmocka_unit_test(test_ink_key_background),
+        cmocka_unit_test(test_ink_keep_same_box),
         cmocka_unit_test(test_ink_key_property),
     };
     const struct CMUnitTest stage[] = {
