@@ -38,7 +38,8 @@ typedef struct dv_pixel_env {
     dv_text_worker *tw;            /* the sensitive modes: begun on the ORIGINAL instance (deny-list) */
     void *instance_arg;            /* the observer event's instance_arg (dv_run_instance's out_arg) */
     int boxes_only;                /* the observer wants boxes only (dv_run_set_box_observer): no copies */
-    int memo_off;                  /* tests: read every box of every frame (no per-instance memo) */
+    int memo_off;                  /* tests: 1 read every box of every frame (no per-instance memo); 2 the
+                                      exact-crop memo only (no ink key); 0 both */
 } dv_pixel_env;
 
 #define DV_PIXEL_FRAME_MS_DEFAULT 30000u /* generous: a guard against pathological frames, not a budget */
@@ -58,6 +59,8 @@ typedef enum dv_pixel_stat {
     DV_PIXEL_SEARCH_FULL,   /* frames the detector searched in full (dv_textdetect_stats) */
     DV_PIXEL_SEARCH_PARTIAL,/* frames where only the changed part was searched again (cine) */
     DV_PIXEL_SEARCH_REUSED, /* frames whose view was unchanged: the previous frame's lines reused */
+    DV_PIXEL_BOX_INK_REUSED,/* box decisions taken from the memo by the box's ink (pixel_memo.h "ink key") */
+    DV_PIXEL_BOX_COVER_REUSED, /* lines covered unread: inside a line covered on an earlier frame */
     DV_PIXEL_STAT_COUNT
 } dv_pixel_stat;
 typedef struct dv_pixel_stats {
@@ -82,7 +85,7 @@ uint64_t dv_run_pixel_decode_calls(const dv_run *run);
 void dv_run_set_pixel_test_hooks(dv_run *run, dv_pixel_find_fn find, void *user, uint32_t frame_ms);
 /* The sum of every pixel worker's counters over the instances of the run so far. */
 void dv_run_pixel_stats(const dv_run *run, dv_pixel_stats *out);
-/* on 0: no per-instance memo of box readings (every box of every frame read; the equality tests). */
+/* on: 1 (default) the crop and ink memos, 0 neither (every box of every frame read), 2 the crop memo only. */
 void dv_run_set_pixel_memo(dv_run *run, int on);
 
 #endif

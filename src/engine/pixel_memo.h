@@ -15,7 +15,17 @@
  * DV_PIXEL_MEMO_MAX_CROP is not held (read every time); when a bound would be passed the least recently used
  * crop goes. The crops are pixels of burned-in text (PHI): worker memory only, zeroed when dropped, never
  * logged or written. docs/decisions.md "Cine: a box read once per instance".
- * [test_pixel_memo: test_memo_exact, test_memo_bounded, test_memo_property; test_pixel_memo: test_cine_same_output] */
+ * [test_pixel_memo: test_memo_exact, test_memo_bounded, test_memo_property; test_pixel_memo: test_cine_same_output]
+ *
+ * The ink key (wp-senscine; docs/decisions.md "Cine: a label's decision follows its ink"): a label drawn over a
+ * cine's moving speckle has a different crop on every frame, so the exact crop never repeats. Its INK does:
+ * the pixels within DV_PIXEL_INK_GAP of the box's brightest level, at their frame positions and with their
+ * exact values. Two boxes whose ink keys are equal show the same glyphs, pixel for pixel, at the same place;
+ * what differs lies at least DV_PIXEL_INK_GAP below the ink (the background). The stage keeps under that key
+ * a box's whole decision (dv_pixel_reading of read_box), only the kinds it may reuse (pixel_stage.c
+ * ink_reusable). A box whose ink is dim (< DV_PIXEL_INK_LEVEL) or scant (< DV_PIXEL_INK_PIXELS) has no ink key:
+ * it is read (text whose contrast is too low for the key). Same bounds, same LRU, same zeroing as the crops.
+ * [test_pixel_memo: test_ink_key_background, test_ink_key_property, test_ink_label_read_once] */
 #ifndef DV_ENGINE_PIXEL_MEMO_H
 #define DV_ENGINE_PIXEL_MEMO_H
 
@@ -52,7 +62,17 @@ int dv_pixel_memo_slot(dv_pixel_memo *m, const dv_gray8 *g, const dv_box *b);
 int dv_pixel_memo_get(const dv_pixel_memo *m, int slot, unsigned prep, dv_pixel_reading *out);
 void dv_pixel_memo_put(dv_pixel_memo *m, int slot, unsigned prep, const dv_pixel_reading *r);
 
-/* Crops held and their bytes (tests). */
+#define DV_PIXEL_INK_GAP 48    /* ink: within this of the box's brightest level (the detector's T_LOW is 40) */
+#define DV_PIXEL_INK_LEVEL 200 /* ... whose brightest level is at least this (overlay ink is drawn bright) */
+#define DV_PIXEL_INK_PIXELS 24 /* ... and at least this many ink pixels (a glyph or two of the smallest print) */
+
+/* The decision kept under box b's ink key in g: 1 and *out when one is held; 0 when none is, or b has no ink
+ * key (dim, scant, larger than DV_PIXEL_MEMO_MAX_CROP, outside g). */
+int dv_pixel_memo_ink_get(dv_pixel_memo *m, const dv_gray8 *g, const dv_box *b, dv_pixel_reading *out);
+/* Keep r under b's ink key (replacing what was held); nothing when b has no ink key or memory is short. */
+void dv_pixel_memo_ink_put(dv_pixel_memo *m, const dv_gray8 *g, const dv_box *b, const dv_pixel_reading *r);
+
+/* Crops and ink keys held and their bytes (tests). */
 size_t dv_pixel_memo_entries(const dv_pixel_memo *m);
 size_t dv_pixel_memo_bytes(const dv_pixel_memo *m);
 

@@ -57,6 +57,7 @@ struct dv_pixel_worker {
     size_t start_cap;
     dv_boxes sens;      /* the sensitive modes: distinct boxes of lines read SENSITIVE on some frame of the
                            instance (spread_sensitive) */
+    dv_boxes covered;   /* the sensitive modes: lines covered on an earlier frame of the instance (covered_before) */
 };
 
 dv_pixel_worker *dv_pixel_worker_new(void)
@@ -87,6 +88,7 @@ void dv_pixel_worker_free(dv_pixel_worker *w)
     dv_gray8_free(&w->gray);
     dv_boxes_free(&w->boxes);
     dv_boxes_free(&w->sens);
+    dv_boxes_free(&w->covered);
     free(w->buf);
     free(w->before);
     free(w->all);
@@ -419,23 +421,88 @@ static int read_one(stage *s, const dv_box *box, int slot, dv_ocr_prep prep, uin
  * 5 more non-PHI boxes intact of 341, no PHI box lost). */
 #define FLIP_READ_CONF 60
 
+/* A box decision kept under the box's ink (pixel_memo.h "ink key") for the instance's later boxes showing the
+ * same ink over another background — only the two kinds that do not depend on the background's reading
+ * (docs/decisions.md "Cine: a label's decision follows its ink"):
+ *  - SENSITIVE read at SENS_SPREAD_CONF or more: covered again (more cover is privacy-safe; a finding at that
+ *    confidence is spread to every frame of the instance anyway, spread_sensitive);
+ *  - KEEP whose first reading was overlay vocabulary only (dv_pixel_label_line: `GB`, `5 cm`, `L`) at
+ *    INK_LABEL_CONF or more: the same glyphs read as a label once are a label on every frame.
+ * Never an UNREADABLE verdict (the background made the reading fail: the next frame's may not), a KEEP of
+ * other text (a misread ID read right on another frame: seed 6's small MR), nor a weak finding (speckle read
+ * as a name) — those boxes are read again on the next frame, whose reading may then be kept.
+ * [test_pixel_memo: test_ink_label_read_once, test_ink_key_background, test_ink_key_property] */
+#define INK_LABEL_CONF 60
+#define SENS_SPREAD_CONF 45 /* also the spread's floor (below) */
+
+static int ink_reusable(const dv_pixel_reading *r)
+{
+    return (r->verdict == DV_PIXEL_SENSITIVE && r->conf >= SENS_SPREAD_CONF) ||
+           (r->verdict == DV_PIXEL_KEEP && r->label && r->conf >= INK_LABEL_CONF);
+}
+
+/* A line of a multi-frame instance of COVER_REUSE_MIN_AREA px or more (its readings cost 10-30 ms) that lies
+ * inside a line covered whole on an earlier frame of the instance, with neither its ink (ink_reusable) nor its
+ * crop decided before, is covered again without reading: it is decided SENSITIVE, whole (no per-line bands),
+ * i.e. as covered as any reading could make it — never less redacted than reading it, at the cost of the
+ * non-PHI text such a line may hold. Smaller lines are read: a label alone gets its own reading (seed 2
+ * small: `AX T2 FS`, a 158x31 line read UNREADABLE once, lost 3 frames at 4096 px). docs/decisions.md "Cine: a
+ * label's decision follows its ink"; the intact cost in docs/pixels.md "Sensitive cine, second pass". Labels over a
+ * cine's moving speckle: the detector groups the label with speckle into lines of another size on every
+ * frame, whose readings (20-30 ms each for 400-px lines) were most of the seed-4 cine's time; most come out
+ * UNREADABLE and covered anyway. At most COVER_REUSE_MAX lines are remembered per instance.
+ * Measured, not unit-tested yet: docs/pixels.md "Sensitive cine, second pass" (seed-4 cine). */
+#define COVER_REUSE_MAX 64u
+#define COVER_REUSE_MIN_AREA 12000u
+
+static int covered_before(const dv_pixel_worker *w, const dv_box *b)
+{
+    for (size_t i = 0; i < w->covered.n; i++)
+        if (dv_pixel_box_within(b, &w->covered.v[i]))
+            return 1;
+    return 0;
+}
+
 /* One box read up to three ways (below); *v its verdict, *conf the confidence of the reading that decided it.
  * settled (a band of a block with a sensitive band already, *label wanted): stop after the first reading when
  * it is no label line — the caller then covers the band whatever the other readings say, and its verdict can
  * only say "sensitive" again (classify). */
 static int read_box(stage *s, const dv_box *box, uint64_t t0, int settled, dv_pixel_verdict *out, int *label,
-                    int *conf, dv_error *err)
+                    int *conf, int *took_cover, dv_error *err)
 {
     dv_pixel_worker *w = s->w;
     dv_pixel_verdict v = DV_PIXEL_KEEP, v2 = DV_PIXEL_KEEP;
-    int c1 = -1, c2 = -1;
-    int slot = s->env->memo_off ? -1 : dv_pixel_memo_slot(w->memo, &w->gray, box);
-    if (read_one(s, box, slot, DV_OCR_PREP_STRETCH, t0, &v, &c1, label, err) != 0)
+    int c1 = -1, c2 = -1, lab1 = 0;
+    /* the same ink decided before in the instance (a label over a cine's moving speckle): its decision */
+    int ink = !s->env->memo_off && w->memo;
+    dv_pixel_reading r;
+    if (ink && dv_pixel_memo_ink_get(w->memo, &w->gray, box, &r)) {
+        w->stats.v[DV_PIXEL_BOX_INK_REUSED]++;
+        *out = r.verdict;
+        *conf = r.conf;
+        if (label)
+            *label = r.label;
+        return 0;
+    }
+    int slot = s->env->memo_off == 1 ? -1 : dv_pixel_memo_slot(w->memo, &w->gray, box);
+    /* a line inside one covered on an earlier frame, its pixels not read before: covered again without
+     * reading (covered_before) */
+    if (took_cover && ink && (uint64_t)box->w * box->h >= COVER_REUSE_MIN_AREA &&
+        !dv_pixel_memo_get(w->memo, slot, DV_OCR_PREP_STRETCH, &r) && covered_before(w, box)) {
+        w->stats.v[DV_PIXEL_BOX_COVER_REUSED]++;
+        *took_cover = 1;
+        *out = DV_PIXEL_SENSITIVE;
+        *conf = -1; /* not spread: the frames without this line keep theirs */
+        return 0;
+    }
+    if (read_one(s, box, slot, DV_OCR_PREP_STRETCH, t0, &v, &c1, &lab1, err) != 0)
         return -1;
     *conf = c1;
+    if (label)
+        *label = lab1;
     if (settled && label && !*label) {
         *out = v;
-        return 0;
+        return 0; /* not the box's whole decision: not kept under its ink */
     }
     /* Not sensitive as read: read it again with the other polarity (dv_redact.h DV_OCR_PREP_FLIP; the
      * part of a label over bright anatomy); a finding in either reading covers it (privacy first). On
@@ -463,6 +530,9 @@ static int read_box(stage *s, const dv_box *box, uint64_t t0, int settled, dv_pi
     *out = v;
     if (label && v == DV_PIXEL_SENSITIVE)
         *label = 0;
+    r = (dv_pixel_reading){v, *conf, v == DV_PIXEL_SENSITIVE ? 0 : lab1};
+    if (ink && ink_reusable(&r))
+        dv_pixel_memo_ink_put(w->memo, &w->gray, box, &r);
     return 0;
 }
 
@@ -472,10 +542,9 @@ static int read_box(stage *s, const dv_box *box, uint64_t t0, int settled, dv_pi
  * at by wp-sens3): a small MR cine's ID read on frame 0 only, an ultrasound label over the sector on 4 of
  * its 6 frames. At most this many distinct boxes are remembered per instance (the rest: each frame's own). */
 #define SENS_SPREAD_MAX 64u
-/* ... and only a finding read at this OCR confidence or more: the lower ones are mostly a dictionary name
- * in the reading of a box of speckle (seed 6: ultrasound sectors 500 px wide read at 19-21), which one
+/* ... and only a finding read at SENS_SPREAD_CONF (45, above) or more: the lower ones are mostly a dictionary
+ * name in the reading of a box of speckle (seed 6: ultrasound sectors 500 px wide read at 19-21), which one
  * frame covers and every frame would then lose (10 non-PHI boxes at no threshold). */
-#define SENS_SPREAD_CONF 45
 
 static int remember_sensitive(dv_pixel_worker *w, const dv_box *b, dv_error *err)
 {
@@ -518,7 +587,9 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
     for (size_t b = 0; b < w->lines.n; b++) {
         dv_pixel_verdict v;
         int conf;
-        if (read_box(s, &w->lines.v[b], t0, 0, &v, NULL, &conf, err) != 0)
+        int took_cover = 0;
+        if (read_box(s, &w->lines.v[b], t0, 0, &v, NULL, &conf, s->pa.number_of_frames > 1 ? &took_cover : NULL,
+                     err) != 0)
             return -1;
         /* a confident finding is remembered for the instance's other frames (spread_sensitive) */
         w->verdicts[b] = (uint8_t)(v | (v == DV_PIXEL_SENSITIVE && conf >= SENS_SPREAD_CONF ? 0x40u : 0u));
@@ -532,7 +603,7 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
          * integration.test_textdetect_score] */
         dv_box band[BLOCK_LINES_MAX];
         size_t nb = 0;
-        if (v == DV_PIXEL_SENSITIVE)
+        if (v == DV_PIXEL_SENSITIVE && !took_cover)
             nb = dv_ocr_line_bands(&w->gray, &w->lines.v[b], band, BLOCK_LINES_MAX);
         size_t first = w->parts.n;
         int any = 0;
@@ -541,7 +612,7 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
             int label = 0, bconf;
             /* once a band is sensitive, a later band read as no label line is covered whatever its further
              * readings say: they are not made (the same bands covered; wp-sensperf) */
-            if (read_box(s, &band[k], t0, any, &bv, &label, &bconf, err) != 0)
+            if (read_box(s, &band[k], t0, any, &bv, &label, &bconf, NULL, err) != 0)
                 return -1;
             any |= bv == DV_PIXEL_SENSITIVE;
             if (!label && dv_boxes_add(&w->parts, band[k], err) != 0)
@@ -569,6 +640,10 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
         if (!w->verdicts[b])
             continue;
         size_t p0 = w->part_of[b], p1 = w->part_of[b + 1];
+        /* remembered for covered_before: a line covered whole (a block's covered bands are not the block) */
+        if (p0 == p1 && w->covered.n < COVER_REUSE_MAX && !covered_before(w, &w->lines.v[b]) &&
+            dv_boxes_add(&w->covered, w->lines.v[b], err) != 0)
+            return -1;
         for (size_t p = p0; p < p1; p++) /* a block's sensitive lines only */
             if (dv_boxes_add(&w->boxes, w->parts.v[p], err) != 0)
                 return -1;
@@ -602,6 +677,7 @@ static int find_all(stage *s, dv_error *err)
         dv_textdetect_reset(w->td);
     }
     dv_boxes_clear(&w->sens);
+    dv_boxes_clear(&w->covered);
     for (uint32_t i = 0; i < s->pa.number_of_frames; i++) {
         uint64_t t0 = now_ms();
         w->start[i] = w->nall;

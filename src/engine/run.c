@@ -364,7 +364,7 @@ void dv_run_pixel_stats(const dv_run *run, dv_pixel_stats *out)
 
 void dv_run_set_pixel_memo(dv_run *run, int on)
 {
-    run->pixel_memo_off = !on;
+    run->pixel_memo_off = on == 0 ? 1 : on == 2 ? 2 : 0;
 }
 
 void dv_run_set_pixel_frame_ms(dv_run *run, uint32_t ms)

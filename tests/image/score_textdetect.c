@@ -580,12 +580,14 @@ int main(int argc, char **argv)
             sensitive = sensitive_mode = 1, a++;
         else if (!strcmp(argv[a], "--no-memo"))
             memo = 0;
+        else if (!strcmp(argv[a], "--crop-memo-only"))
+            memo = 2;
         else if (a + 1 < argc && !strcmp(argv[a], "--min-phi-recall"))
             min_phi = atof(argv[++a]);
         else if (a + 1 < argc && !strcmp(argv[a], "--min-intact"))
             min_intact = atof(argv[++a]);
         else {
-            fprintf(stderr, "usage: score_textdetect [--mode sensitive [--no-memo]] [--min-recall R] [--min-phi-recall R] "
+            fprintf(stderr, "usage: score_textdetect [--mode sensitive [--no-memo|--crop-memo-only]] [--min-recall R] [--min-phi-recall R] "
                             "[--min-intact R] [--max-empty-area A] [--max-ms-mp M] [--deadline MS] [--verbose] "
                             "[--dump DIR] [--name NAME] DIR...\n");
             return 64;
@@ -651,10 +653,11 @@ int main(int argc, char **argv)
                phi_recall, (unsigned long long)t.phi_found, (unsigned long long)t.phi, intact,
                (unsigned long long)t.non_intact, (unsigned long long)t.non, (unsigned long long)t.non_attached);
     if (sensitive)
-        printf("  OCR: %llu readings made, %llu reused from the instance's memo (same pixels)%s; model load %.1f ms "
-               "CPU once per worker, not in the per-frame figures\n",
+        printf("  OCR: %llu readings made, %llu reused from the instance's memo (same pixels), %llu box decisions "
+               "by the same ink, %llu lines covered unread inside an earlier cover%s; model load %.1f ms CPU once per worker, not in the per-frame figures\n",
                (unsigned long long)ps.v[DV_PIXEL_OCR_READS], (unsigned long long)ps.v[DV_PIXEL_OCR_REUSED],
-               memo ? "" : " [--no-memo]", t.load_ms);
+               (unsigned long long)ps.v[DV_PIXEL_BOX_INK_REUSED], (unsigned long long)ps.v[DV_PIXEL_BOX_COVER_REUSED],
+               memo == 1 ? "" : memo == 2 ? " [--crop-memo-only]" : " [--no-memo]", t.load_ms);
     printf("  area covered: frames without text mean %.3f %% max %.3f %%; frames with text mean %.3f %%\n",
            empty_mean * 100, t.empty_area_max * 100, t.text_frames ? t.text_area_sum / (double)t.text_frames * 100 : 0.0);
     printf("  CPU (%s): %.2f ms per frame mean, %.2f max, %.2f ms per megapixel\n",

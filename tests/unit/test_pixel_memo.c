@@ -18,6 +18,7 @@
 #include "dicomveil/dicomveil.h"
 #include "dict/dv_tags.h"
 #include "dv_build.h"
+#include "dv_mem_output.h"
 #include "dv_overlay_lines.h"
 #include "engine/dv_pixel_stage.h"
 #include "engine/pixel_memo.h"
@@ -182,6 +183,181 @@ static void test_memo_property(void **state)
     dv_gray8_free(&g);
 }
 
+/* ---- the ink key (pixel_memo.h) ---- */
+
+/* A frame of speckle below 150 with bright glyph-like ink at (x, y): ink[k] set means a 255 pixel. */
+static void speckle(dv_gray8 *g, uint32_t seed)
+{
+    for (size_t i = 0; i < (size_t)g->width * g->height; i++)
+        g->px[i] = (uint8_t)(lcg(&seed) % 150);
+}
+
+static void draw_ink(dv_gray8 *g, uint32_t x, uint32_t y, const char *rows[], uint32_t nrows)
+{
+    for (uint32_t r = 0; r < nrows; r++)
+        for (uint32_t k = 0; rows[r][k]; k++)
+            if (rows[r][k] == '#')
+                g->px[(size_t)(y + r) * g->width + x + k] = 255;
+}
+
+static const char *GLYPH_A[] = {"..##..", ".#..#.", "#....#", "######", "#....#", "#....#"};
+static const char *GLYPH_B[] = {"#####.", "#....#", "#####.", "#....#", "#....#", "#####."};
+
+/* The same ink over another background takes the decision; other ink at the same place, a dim or scant box,
+ * or no decision kept does not. */
+static void test_ink_key_background(void **state)
+{
+    (void)state;
+    dv_pixel_memo *m = dv_pixel_memo_new();
+    dv_gray8 g = picture(64, 32, 5, 1);
+    dv_box b = {4, 4, 40, 16};
+    dv_pixel_reading r = {DV_PIXEL_KEEP, 91, 1}, out;
+    speckle(&g, 1);
+    draw_ink(&g, 10, 8, GLYPH_A, 6);
+    draw_ink(&g, 20, 8, GLYPH_A, 6);
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &b, &out), 0); /* nothing kept yet */
+    dv_pixel_memo_ink_put(m, &g, &b, &r);
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &b, &out), 1);
+
+    speckle(&g, 2); /* another frame: the background changed, the ink did not */
+    draw_ink(&g, 10, 8, GLYPH_A, 6);
+    draw_ink(&g, 20, 8, GLYPH_A, 6);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &b, &out), 1);
+    assert_int_equal(out.verdict, DV_PIXEL_KEEP);
+    assert_int_equal(out.conf, 91);
+    dv_box wider = {2, 2, 50, 20}; /* another line around the same ink: a KEEP holds for its own box only */
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &wider, &out), 0);
+
+    speckle(&g, 3); /* the same geometry, another glyph: never */
+    draw_ink(&g, 10, 8, GLYPH_A, 6);
+    draw_ink(&g, 20, 8, GLYPH_B, 6);
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &b, &out), 0);
+    speckle(&g, 4); /* the same glyphs one pixel to the right: never */
+    draw_ink(&g, 11, 8, GLYPH_A, 6);
+    draw_ink(&g, 21, 8, GLYPH_A, 6);
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &b, &out), 0);
+    speckle(&g, 5); /* one ink pixel dimmer (within the ink band): its value differs, never */
+    draw_ink(&g, 10, 8, GLYPH_A, 6);
+    draw_ink(&g, 20, 8, GLYPH_A, 6);
+    g.px[(size_t)8 * g.width + 12] = 240;
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &b, &out), 0);
+    speckle(&g, 6); /* a speckle pixel reaching the ink band: more ink, never */
+    draw_ink(&g, 10, 8, GLYPH_A, 6);
+    draw_ink(&g, 20, 8, GLYPH_A, 6);
+    g.px[(size_t)18 * g.width + 40] = 220;
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &b, &out), 0);
+
+    /* no ink key: dim ink (contrast too low for the key) or too little of it; nothing kept, nothing found */
+    dv_gray8 dim = picture(64, 32, 5, 1);
+    speckle(&dim, 7);
+    for (size_t i = 0; i < (size_t)dim.width * dim.height; i++)
+        dim.px[i] = (uint8_t)(dim.px[i] / 2);
+    for (uint32_t k = 0; k < 40; k++)
+        dim.px[(size_t)10 * dim.width + 5 + k] = DV_PIXEL_INK_LEVEL - 1;
+    size_t n0 = dv_pixel_memo_entries(m);
+    dv_pixel_memo_ink_put(m, &dim, &b, &r);
+    assert_int_equal(dv_pixel_memo_entries(m), n0);
+    assert_int_equal(dv_pixel_memo_ink_get(m, &dim, &b, &out), 0);
+    for (uint32_t k = 0; k < DV_PIXEL_INK_PIXELS - 1; k++)
+        dim.px[(size_t)10 * dim.width + 5 + k] = 255;
+    dv_pixel_memo_ink_put(m, &dim, &b, &r);
+    assert_int_equal(dv_pixel_memo_entries(m), n0);
+    dim.px[(size_t)11 * dim.width + 5] = 255; /* DV_PIXEL_INK_PIXELS: a key */
+    dv_pixel_memo_ink_put(m, &dim, &b, &r);
+    assert_int_equal(dv_pixel_memo_entries(m), n0 + 1);
+
+    /* an ink key never answers a crop's reading, a crop never an ink key's */
+    int s = dv_pixel_memo_slot(m, &g, &b);
+    assert_int_equal(dv_pixel_memo_get(m, s, DV_OCR_PREP_STRETCH, &out), 0);
+    dv_pixel_memo_reset(m);
+    assert_int_equal(dv_pixel_memo_ink_get(m, &dim, &b, &out), 0); /* forgotten with the instance */
+    dv_pixel_memo_free(m);
+    dv_gray8_free(&g);
+    dv_gray8_free(&dim);
+}
+
+/* Property over generated pairs: two boxes of random ink (3-level glyph cells) over random speckle take each
+ * other's decision exactly when their ink pixels (position and value) are equal. */
+/* A KEEP kept under a label's ink is not taken by a larger box around the same ink: a dimmer second text beside
+ * the label (here at 150, more than DV_PIXEL_INK_GAP below the ink, so not in the key) makes the detector's
+ * line larger, and that line must be read. A SENSITIVE is taken by any box showing the ink (more cover). */
+static void test_ink_keep_same_box(void **state)
+{
+    (void)state;
+    dv_pixel_memo *m = dv_pixel_memo_new();
+    dv_gray8 g = picture(64, 32, 5, 1);
+    dv_box label = {8, 6, 20, 10}, line = {8, 6, 50, 10};
+    dv_pixel_reading keep = {DV_PIXEL_KEEP, 91, 1}, sens = {DV_PIXEL_SENSITIVE, 80, 0}, out;
+    speckle(&g, 1);
+    draw_ink(&g, 10, 8, GLYPH_A, 6);
+    draw_ink(&g, 20, 8, GLYPH_B, 6);
+    dv_pixel_memo_ink_put(m, &g, &label, &keep);
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &label, &out), 1);
+    assert_int_equal(out.verdict, DV_PIXEL_KEEP);
+
+    speckle(&g, 2); /* next frame: the label, and a dim text beside it inside the detector's longer line */
+    draw_ink(&g, 10, 8, GLYPH_A, 6);
+    draw_ink(&g, 20, 8, GLYPH_B, 6);
+    for (uint32_t x = 32; x < 56; x++)
+        for (uint32_t y = 9; y < 13; y++)
+            g.px[(size_t)y * g.width + x] = (x % 3) ? 150 : 0;
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &line, &out), 0);  /* read, never kept unread */
+    assert_int_equal(dv_pixel_memo_ink_get(m, &g, &label, &out), 1); /* the label's own box still is */
+
+    dv_pixel_memo *m2 = dv_pixel_memo_new(); /* the same ink decided SENSITIVE: any box around it is covered */
+    dv_pixel_memo_ink_put(m2, &g, &label, &sens);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(dv_pixel_memo_ink_get(m2, &g, &line, &out), 1);
+    assert_int_equal(out.verdict, DV_PIXEL_SENSITIVE);
+    dv_pixel_memo_free(m2);
+    dv_pixel_memo_free(m);
+    dv_gray8_free(&g);
+}
+
+static void test_ink_key_property(void **state)
+{
+    (void)state;
+    dv_gray8 a = picture(48, 24, 1, 1), b = picture(48, 24, 1, 1);
+    dv_box box = {2, 2, 40, 16};
+    uint32_t seed = 11;
+    int equal = 0, differ = 0;
+    for (int it = 0; it < 600; it++) {
+        dv_pixel_memo *m = dv_pixel_memo_new();
+        speckle(&a, lcg(&seed));
+        speckle(&b, lcg(&seed));
+        /* ink: 4x4 cells of 255 / 230 / none; b's the same, or one cell changed */
+        uint8_t cells[2][20];
+        for (int k = 0; k < 20; k++)
+            cells[0][k] = cells[1][k] = (uint8_t)(lcg(&seed) % 3);
+        cells[0][0] = 1; /* enough ink for a key */
+        cells[0][1] = 1;
+        cells[1][0] = cells[1][1] = 1;
+        if (lcg(&seed) % 2) {
+            int k = 2 + (int)(lcg(&seed) % 18);
+            cells[1][k] = (uint8_t)((cells[1][k] + 1 + lcg(&seed) % 2) % 3);
+        }
+        for (int p = 0; p < 2; p++) {
+            dv_gray8 *g = p ? &b : &a;
+            for (int k = 0; k < 20; k++)
+                for (uint32_t y = 0; y < 4 && cells[p][k]; y++)
+                    for (uint32_t x = 0; x < 4; x++)
+                        g->px[(size_t)(6 + (k / 10) * 5 + y) * g->width + 4 + (k % 10) * 4 + x] =
+                            cells[p][k] == 1 ? 255 : 230;
+        }
+        int same_ink = memcmp(cells[0], cells[1], sizeof cells[0]) == 0;
+        dv_pixel_reading r = {DV_PIXEL_SENSITIVE, 80, 0}, out;
+        dv_pixel_memo_ink_put(m, &a, &box, &r);
+        assert_int_equal(dv_pixel_memo_ink_get(m, &b, &box, &out), same_ink);
+        equal += same_ink;
+        differ += !same_ink;
+        dv_pixel_memo_free(m);
+    }
+    assert_true(equal > 100 && differ > 100); /* both kinds were tried */
+    dv_gray8_free(&a);
+    dv_gray8_free(&b);
+}
+
 /* ---- the stage over a cine (real OCR) ---- */
 
 #define SENSITIVE "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"options\": {\"cleanImage\": " \
@@ -262,7 +438,7 @@ static int clock_of(uint32_t i, uint32_t change_at)
 
 /* An 8-bit MONOCHROME2 cine of n frames: the fixed lines and the clock on black, noise under them that
  * changes every frame (a 0 and a 255 in every frame: the 8-bit view's window stays the same). */
-static uint8_t *build_cine(const cine *c, uint32_t n, uint32_t change_at, size_t *len)
+static uint8_t *build_cine(const cine *c, uint32_t n, uint32_t change_at, int speckled, size_t *len)
 {
     size_t fb = (size_t)CINE_W * c->height;
     uint8_t *px = calloc(n, fb);
@@ -273,6 +449,10 @@ static uint8_t *build_cine(const cine *c, uint32_t n, uint32_t change_at, size_t
         for (int k = 0; k < 3; k++)
             paste(f, c->fixed[k], c->y[k]);
         paste(f, c->clock[clock_of(i, change_at)], c->y[3]);
+        /* speckled: the background of every line (its dark pixels) changes every frame, the ink does not */
+        for (size_t k = 0; speckled && k < (size_t)CINE_W * (c->height - NOISE_ROWS); k++)
+            if (f[k] < 40)
+                f[k] = (uint8_t)(lcg(&seed) % 40);
         uint8_t *noise = f + (size_t)(c->height - NOISE_ROWS) * CINE_W;
         for (size_t k = 0; k < (size_t)NOISE_ROWS * CINE_W; k++)
             noise[k] = (uint8_t)lcg(&seed);
@@ -320,43 +500,19 @@ static int seam_find(void *user, const dv_frame *f, const dv_gray8 *g, uint32_t 
     return 0;
 }
 
-typedef struct memout {
-    dv_mem_sink ms;
-} memout;
-
-static int mo_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *err)
-{
-    (void)res;
-    (void)err;
-    memout *o = arg;
-    memset(&o->ms, 0, sizeof o->ms);
-    *sink = dv_sink_memory(&o->ms);
-    return DV_OPEN_WRITE;
-}
-static int mo_commit(void *arg, const dv_result *res, dv_error *err)
-{
-    (void)arg;
-    (void)res;
-    (void)err;
-    return DV_COMMIT_WRITTEN;
-}
-static void mo_abort(void *arg)
-{
-    dv_mem_sink_free(&((memout *)arg)->ms);
-}
-static const dv_output MO = {mo_open, mo_commit, mo_abort};
 
 /* One instance through run (memo on or off): its output bytes and the readings it made and reused. */
 typedef struct ran {
-    memout out;
-    uint64_t reads, reused;
+    dvt_memout out;
+    uint64_t reads, reused, ink_reused;
     uint32_t boxes;
 } ran;
 
-static void run_cine(dv_run *run, const cine *c, uint32_t n, uint32_t change_at, int memo, ran *r)
+/* memo: dv_run_set_pixel_memo's (1 crop and ink, 2 crop only, 0 none) */
+static void run_cine(dv_run *run, const cine *c, uint32_t n, uint32_t change_at, int speckled, int memo, ran *r)
 {
     size_t len = 0;
-    uint8_t *in = build_cine(c, n, change_at, &len);
+    uint8_t *in = build_cine(c, n, change_at, speckled, &len);
     seam s = {c, change_at};
     dv_run_set_pixel_test_hooks(run, seam_find, &s, 0);
     dv_run_set_pixel_memo(run, memo);
@@ -368,13 +524,14 @@ static void run_cine(dv_run *run, const cine *c, uint32_t n, uint32_t change_at,
     dv_result_init(&res);
     dv_error err = {0};
     memset(r, 0, sizeof *r);
-    dv_outcome oc = dv_run_instance(run, &src, &MO, &r->out, &res, &err);
+    dv_outcome oc = dv_run_instance(run, &src, &DVT_MEM_OUTPUT, &r->out, &res, &err);
     if (oc != DV_OUTCOME_OK)
         fprintf(stderr, "dv_run_instance: %s: %s\n", dv_code_name(err.code), err.message);
     assert_int_equal(oc, DV_OUTCOME_OK);
     dv_run_pixel_stats(run, &st1);
     r->reads = st1.v[DV_PIXEL_OCR_READS] - st0.v[DV_PIXEL_OCR_READS];
     r->reused = st1.v[DV_PIXEL_OCR_REUSED] - st0.v[DV_PIXEL_OCR_REUSED];
+    r->ink_reused = st1.v[DV_PIXEL_BOX_INK_REUSED] - st0.v[DV_PIXEL_BOX_INK_REUSED];
     r->boxes = res.pixel_boxes;
     free(in);
 }
@@ -385,42 +542,89 @@ static void assert_same_bytes(const ran *a, const ran *b)
     assert_memory_equal(a->out.ms.data, b->out.ms.data, a->out.ms.len);
 }
 
-/* Memo on and off write the same bytes; an unchanged overlay is read once for the whole cine (one frame's
- * readings, whatever the frame count); a box that changes is read again once, then reused. */
+static dv_run *sensitive_run(dv_plan **plan, dv_key **key)
+{
+    dv_error err = {0};
+    *plan = dv_plan_from_json(SENSITIVE, strlen(SENSITIVE), &err);
+    uint8_t kb[32];
+    memset(kb, 7, sizeof kb);
+    *key = dv_key_new(kb, sizeof kb, &err);
+    dv_run *run = *plan && *key ? dv_run_new(*plan, *key, NULL, &err) : NULL;
+    assert_non_null(run);
+    return run;
+}
+
+/* The crop memo (memo 2: the ink key off, so every count below is the crop memo's) on and off write the same
+ * bytes; an unchanged overlay is read once for the whole cine (one frame's readings, whatever the frame
+ * count); a box that changes is read again once, then reused. The ink key on (memo 1) writes the same bytes
+ * too: over an unchanged background its decisions are the readings of the same crops. */
 static void test_cine_same_output(void **state)
 {
     cine *c = *state;
-    dv_error err = {0};
-    dv_plan *plan = dv_plan_from_json(SENSITIVE, strlen(SENSITIVE), &err);
-    uint8_t kb[32];
-    memset(kb, 7, sizeof kb);
-    dv_key *key = dv_key_new(kb, sizeof kb, &err);
-    dv_run *run = plan && key ? dv_run_new(plan, key, NULL, &err) : NULL;
-    assert_non_null(run);
+    dv_plan *plan;
+    dv_key *key;
+    dv_run *run = sensitive_run(&plan, &key);
 
-    ran one, same, same_off, chg, chg_off, chg_long;
-    run_cine(run, c, 1, 0, 1, &one); /* one frame: the reading set of the overlay */
-    assert_true(one.reads >= 4);      /* every box read at least once */
+    ran one, same, same_off, same_ink, chg, chg_off, chg_long;
+    run_cine(run, c, 1, 0, 0, 2, &one); /* one frame: the reading set of the overlay */
+    assert_true(one.reads >= 4);         /* every box read at least once */
     assert_int_equal(one.reused, 0);
 
-    run_cine(run, c, 4, 0, 1, &same);
-    run_cine(run, c, 4, 0, 0, &same_off);
+    run_cine(run, c, 4, 0, 0, 2, &same);
+    run_cine(run, c, 4, 0, 0, 0, &same_off);
+    run_cine(run, c, 4, 0, 0, 1, &same_ink);
     assert_same_bytes(&same, &same_off);
+    assert_same_bytes(&same_ink, &same_off);
+    assert_true(same_ink.reads <= same.reads);
     assert_true(same.boxes > 0); /* something was covered (the test would prove little otherwise) */
     assert_int_equal(same.reads, one.reads);            /* one reading set for the whole cine */
     assert_int_equal(same.reused, 3 * one.reads);       /* frames 1-3 took frame 0's readings */
     assert_int_equal(same_off.reads, 4 * one.reads);    /* without the memo: every frame read again */
     assert_int_equal(same_off.reused, 0);
 
-    run_cine(run, c, 4, 2, 1, &chg); /* the clock changes at frame 2 */
-    run_cine(run, c, 4, 2, 0, &chg_off);
+    run_cine(run, c, 4, 2, 0, 2, &chg); /* the clock changes at frame 2 */
+    run_cine(run, c, 4, 2, 0, 0, &chg_off);
     assert_same_bytes(&chg, &chg_off);
     assert_true(chg.reads > one.reads);     /* the changed box was read */
     assert_true(chg.reads <= one.reads + 3); /* once: at most its three readings */
-    run_cine(run, c, 8, 2, 1, &chg_long);   /* more frames after the change: nothing more to read */
+    run_cine(run, c, 8, 2, 0, 2, &chg_long);   /* more frames after the change: nothing more to read */
     assert_int_equal(chg_long.reads, chg.reads);
 
-    ran *all[] = {&one, &same, &same_off, &chg, &chg_off, &chg_long};
+    ran *all[] = {&one, &same, &same_off, &same_ink, &chg, &chg_off, &chg_long};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        dv_mem_sink_free(&all[i]->out.ms);
+    dv_run_free(run);
+    dv_key_free(key);
+    dv_plan_free(plan);
+}
+
+/* The overlay over a background that changes every frame (no crop repeats): with the ink key, the lines whose
+ * decision may follow their ink (the PHI lines, found at confidence) are read on frame 0 only and decided by
+ * their ink on every later frame (OCR calls counted against the crop memo alone, which reads every frame);
+ * the clock whose text changes on frame 2 is read again on frame 2 (its ink differs) and decided on its own;
+ * every frame still covers the PHI lines. */
+static void test_ink_label_read_once(void **state)
+{
+    cine *c = *state;
+    dv_plan *plan;
+    dv_key *key;
+    dv_run *run = sensitive_run(&plan, &key);
+    ran one, crop, ink, chg;
+    run_cine(run, c, 1, 0, 1, 1, &one);
+    run_cine(run, c, 4, 0, 1, 2, &crop);
+    run_cine(run, c, 4, 0, 1, 1, &ink);
+    assert_int_equal(crop.reused, 0);               /* no crop repeats */
+    assert_int_equal(crop.reads, 4 * one.reads);   /* so the crop memo reads every frame */
+    assert_true(ink.ink_reused >= 3 * 2);          /* frames 1-3: at least the two PHI lines by their ink */
+    assert_true(ink.reads + 3 * 2 <= crop.reads);  /* ... not read again */
+    assert_true(ink.boxes >= 4 * 2);               /* and covered on every frame */
+    assert_true(crop.boxes >= 4 * 2);
+
+    run_cine(run, c, 4, 2, 1, 1, &chg); /* the clock's text changes at frame 2 */
+    assert_true(chg.reads > ink.reads); /* its new ink was read */
+    assert_true(chg.boxes >= 4 * 2);
+
+    ran *all[] = {&one, &crop, &ink, &chg};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         dv_mem_sink_free(&all[i]->out.ms);
     dv_run_free(run);
@@ -434,9 +638,13 @@ int main(void)
         cmocka_unit_test(test_memo_exact),
         cmocka_unit_test(test_memo_bounded),
         cmocka_unit_test(test_memo_property),
+        cmocka_unit_test(test_ink_key_background),
+        cmocka_unit_test(test_ink_keep_same_box),
+        cmocka_unit_test(test_ink_key_property),
     };
     const struct CMUnitTest stage[] = {
         cmocka_unit_test(test_cine_same_output),
+        cmocka_unit_test(test_ink_label_read_once),
     };
     int rc = cmocka_run_group_tests_name("pixel_memo", memo, NULL, NULL);
     return rc | cmocka_run_group_tests_name("pixel_memo_stage", stage, cine_setup, cine_teardown);

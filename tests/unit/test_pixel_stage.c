@@ -16,6 +16,7 @@
 #include "dicomveil/dv_frames.h"
 #include "dict/dv_tags.h"
 #include "dv_build.h"
+#include "dv_mem_output.h"
 #include "engine/dv_pixel_stage.h"
 #include "image/dv_image.h"
 
@@ -153,40 +154,12 @@ static int seam_find(void *user, const dv_frame *f, const dv_gray8 *g, uint32_t 
     return dv_boxes_add(out, b, err);
 }
 
-/* ---- a memory output holding the last instance written ---- */
-
-typedef struct memout {
-    dv_mem_sink ms;
-    int written;
-} memout;
-
-static int mo_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *err)
-{
-    (void)res;
-    (void)err;
-    memout *o = arg;
-    memset(&o->ms, 0, sizeof o->ms);
-    *sink = dv_sink_memory(&o->ms);
-    return DV_OPEN_WRITE;
-}
-static int mo_commit(void *arg, const dv_result *res, dv_error *err)
-{
-    (void)res;
-    (void)err;
-    ((memout *)arg)->written = 1;
-    return DV_COMMIT_WRITTEN;
-}
-static void mo_abort(void *arg)
-{
-    dv_mem_sink_free(&((memout *)arg)->ms);
-}
-static const dv_output MO = {mo_open, mo_commit, mo_abort};
 
 typedef struct ran {
     dv_outcome outcome;
     dv_error err;
     dv_result res;
-    memout out;
+    dvt_memout out;
     uint64_t decodes;
 } ran;
 
@@ -206,7 +179,7 @@ static void run_one(const char *json, const uint8_t *in, size_t len, seam *s, ui
     dv_mem_source msrc;
     dv_source src = dv_source_memory(&msrc, in, len);
     dv_result_init(&r->res);
-    r->outcome = dv_run_instance(run, &src, &MO, &r->out, &r->res, &r->err);
+    r->outcome = dv_run_instance(run, &src, &DVT_MEM_OUTPUT, &r->out, &r->res, &r->err);
     r->decodes = dv_run_pixel_decode_calls(run);
     dv_run_free(run);
     dv_key_free(k);
@@ -564,7 +537,7 @@ static void test_box_observer(void **state)
     ran r;
     memset(&r, 0, sizeof r);
     dv_result_init(&r.res);
-    r.outcome = dv_run_instance(run, &src, &MO, &r.out, &r.res, &r.err);
+    r.outcome = dv_run_instance(run, &src, &DVT_MEM_OUTPUT, &r.out, &r.res, &r.err);
     assert_int_equal(r.outcome, DV_OUTCOME_OK);
     assert_int_equal(bs.events, 2);
     assert_int_equal(bs.with_boxes, 1);
