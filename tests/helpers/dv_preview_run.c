@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "engine/dv_pixel_stage.h"
+#include "dv_testkit.h"
 
 #define CONFIG "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}"
 
@@ -89,17 +90,12 @@ int main(int argc, char **argv)
     dv_run_set_frame_observer(run, dvc_preview_observe, &pv);
     static const dv_output OUT = {o_open, o_commit, o_abort};
     for (int n = 2; n < argc; n++) {
-        FILE *f = fopen(argv[n], "rb");
-        if (!f) {
+        size_t got = 0;
+        uint8_t *data = dvt_slurp(argv[n], &got);
+        if (!data) {
             printf("%d fail io\n", n - 2);
             continue;
         }
-        fseek(f, 0, SEEK_END);
-        long len = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        uint8_t *data = malloc(len > 0 ? (size_t)len : 1);
-        size_t got = data ? fread(data, 1, (size_t)len, f) : 0;
-        fclose(f);
         dv_mem_source ms;
         dv_source src = dv_source_memory(&ms, data, got);
         dv_result res;

@@ -325,7 +325,7 @@ uint8_t *dvb_finish(dvb *b, size_t *len)
     return out;
 }
 
-int dvb_write_file(const char *path, const uint8_t *data, size_t len)
+int dvb_write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
