@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dict/dv_dict.h"
+#include "image/dv_redact.h"
 
 /* The de-identification oracle re-reads with values up to 64 KiB inline: every placeholder fits (at most
  * 4096 values of "19000101000000\"), so an X/Z/D value still streamed from the source is a survivor. */
@@ -452,4 +453,18 @@ int dvi_check_deidentify(const dv_plan *plan, const dv_key *key, const uint8_t *
     free(in.h);
     dv_instance_free(inst);
     return rc;
+}
+
+int dvi_boxes_same(const dv_boxes *a, const dv_boxes *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++) {
+        int hit = 0;
+        for (size_t j = 0; j < b->n && !hit; j++)
+            hit = memcmp(&a->v[i], &b->v[j], sizeof(dv_box)) == 0;
+        if (!hit)
+            return 0;
+    }
+    return 1;
 }
