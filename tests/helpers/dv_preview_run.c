@@ -7,7 +7,6 @@
  * x = Columns/4, y = Rows/4, w = Columns/3, h = Rows/5 (at least 1x1). PREVIEWDIR is created (0700) as the
  * CLI does. Prints one line per input "<n> ok|fail|skip <new SOPInstanceUID or error class>", then
  * "pictured <written> failed <failed>". Exit 0 unless a usage or setup error. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +16,6 @@
 #include "dv_testkit.h"
 
 #define CONFIG "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}"
-
-/* main.c's, which is not compiled in */
-void dvc_errorf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("dicomveil: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 static int find_box(void *user, const dv_frame *f, const dv_gray8 *g, uint32_t frame_index, dv_boxes *out,
                     dv_error *err)
