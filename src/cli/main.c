@@ -1,20 +1,9 @@
 /* dicomveil: entry point. Global options and subcommand dispatch only; each subcommand lives in its own
  * file. Usage errors exit 2 (DECISIONS.md item 15). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
-
-void dvc_errorf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("dicomveil: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 static void usage(FILE *f)
 {

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 
+#include "store/dvs_backend_ops.h"
 #include "store/dvs_index.h"
 #include "store/dvs_page.h"
 
@@ -62,22 +63,7 @@ typedef int (*dvs_pg_read_fn)(const PGresult *r, int row, void *elem);
 int dvs_pg_page(const PGresult *r, dvs_pg_read_fn read, const dvs_page_kind *kind, void *out, uint32_t limit,
                 size_t *n, int64_t *next, const char *what, dv_error *err);
 
-int dvs_pg_op_create(dvs_index *ix, dvs_operation *op, dv_error *err);
-int dvs_pg_op_get(dvs_index *ix, int64_t dataset_id, int64_t id, dvs_operation *out, dv_error *err);
-int dvs_pg_op_list(dvs_index *ix, int64_t dataset_id, int done, int64_t after, uint32_t limit, dvs_operation *out,
-                   size_t *n, int64_t *next, dv_error *err);
-int dvs_pg_op_cancel(dvs_index *ix, int64_t id, dv_error *err);
-int dvs_pg_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_error *err);
-int dvs_pg_op_items_add(dvs_index *ix, int64_t op_id, const dvs_op_item *items, size_t n, dv_error *err);
-int dvs_pg_op_planned(dvs_index *ix, int64_t op_id, dv_error *err);
-int dvs_pg_op_items_reset(dvs_index *ix, int64_t op_id, dv_error *err);
-int dvs_pg_op_items_pending(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out,
-                            size_t *n, dv_error *err);
-int dvs_pg_op_item_finish(dvs_index *ix, int64_t op_id, int64_t seq, int state, const char *error_class,
-                          dv_error *err);
-int dvs_pg_op_items_finish(dvs_index *ix, int64_t op_id, size_t n, const int64_t *seqs, const int *states,
-                           const char *const *classes, int *rcs, dv_error *err);
-int dvs_pg_op_errors(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out, size_t *n,
-                     int64_t *next, dv_error *err);
+/* op_create .. op_errors (pg_ops.c), declared by dvs_backend_ops.h. */
+DVS_BACKEND_OPS(dvs_pg);
 
 #endif

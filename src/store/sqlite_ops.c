@@ -367,32 +367,33 @@ static int items_page(dvs_sx_conn *s, int64_t op_id, int state, int64_t after, u
     return rc;
 }
 
-int dvs_sx_op_items_pending(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out,
-                            size_t *n, dv_error *err)
+/* items_page on a reader connection (WAL: the last commit, without waiting for the writer). */
+static int items_page_read(dvs_index *ix, int64_t op_id, int state, int64_t after, uint32_t limit, dvs_op_item *out,
+                           size_t *n, int64_t *next, const char *what, dv_error *err)
 {
-    /* Through a reader (WAL: the last commit, without waiting for the writer): a chunk job starting its items
-     * used to wait here for the durability stage's commit and its WAL fsync on the writer connection. The
-     * last commit is enough: the items were planned before any chunk job was queued, and only the job that
-     * reads a range finishes its items (bench/RESULTS.md "Operation pipeline, second pass"). */
     sqlite_index *x = SX(ix);
     dvs_sx_conn *s = dvs_sx_reader_get(x, err);
     if (s == NULL)
         return -1;
-    int rc = items_page(s, op_id, DVS_ITEM_PENDING, after, limit, out, n, NULL, "operation items", err);
+    int rc = items_page(s, op_id, state, after, limit, out, n, next, what, err);
     dvs_sx_reader_put(x, s);
     return rc;
+}
+
+int dvs_sx_op_items_pending(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out,
+                            size_t *n, dv_error *err)
+{
+    /* Through a reader: a chunk job starting its items used to wait here for the durability stage's commit
+     * and its WAL fsync on the writer connection. The last commit is enough: the items were planned before
+     * any chunk job was queued, and only the job that reads a range finishes its items (bench/RESULTS.md
+     * "Operation pipeline, second pass"). */
+    return items_page_read(ix, op_id, DVS_ITEM_PENDING, after, limit, out, n, NULL, "operation items", err);
 }
 
 int dvs_sx_op_errors(dvs_index *ix, int64_t op_id, int64_t after, uint32_t limit, dvs_op_item *out, size_t *n,
                      int64_t *next, dv_error *err)
 {
-    sqlite_index *x = SX(ix);
-    dvs_sx_conn *s = dvs_sx_reader_get(x, err);
-    if (s == NULL)
-        return -1;
-    int rc = items_page(s, op_id, DVS_ITEM_FAILED, after, limit, out, n, next, "operation errors", err);
-    dvs_sx_reader_put(x, s);
-    return rc;
+    return items_page_read(ix, op_id, DVS_ITEM_FAILED, after, limit, out, n, next, "operation errors", err);
 }
 
 /* Inside the writer's open transaction: finish item seq and count it. DVS_OK; DVS_EXISTS (already finished)

@@ -68,4 +68,49 @@ static inline void fuzz_image_check_range(const char *target, const dv_frame *f)
     }
 }
 
+/* One run's decode (fuzz_image_decode_input): the context, the frame and its buffer (capacity cap), and whether
+ * the decode succeeded. fuzz_decoded_free releases it. */
+typedef struct fuzz_decoded {
+    dv_image_ctx *ctx;
+    uint8_t *buf;
+    size_t cap;
+    dv_frame f;
+    int ok;
+} fuzz_decoded;
+
+/* Decodes frame FRAME of the input after the prefix as transfer syntax TS with pa, from an exactly-sized copy
+ * (any read past the frame is an ASan report): a decoded frame is range-checked, a refusal must carry a
+ * terminated message (else abort, naming TARGET). 0 with d->ok said; -1 when the setup ran out of memory.
+ * Either way the caller calls fuzz_decoded_free(d). */
+static inline int fuzz_image_decode_input(const char *target, const uint8_t *data, size_t size, const char *ts,
+                                          const dv_pixel_attrs *pa, uint32_t frame, fuzz_decoded *d)
+{
+    memset(d, 0, sizeof *d);
+    d->ctx = dv_image_ctx_new(NULL);
+    d->cap = dv_image_frame_capacity(pa, dv_ts_family_of(ts), NULL, NULL);
+    d->buf = d->cap ? malloc(d->cap) : NULL;
+    size_t n = size - FUZZ_IMAGE_PREFIX;
+    uint8_t *in = malloc(n ? n : 1);
+    int rc = -1;
+    if (d->ctx && d->buf && in) {
+        memcpy(in, data + FUZZ_IMAGE_PREFIX, n);
+        dv_error err = {0};
+        d->f = (dv_frame){.data = d->buf, .cap = d->cap};
+        d->ok = dv_image_decode_frame(d->ctx, ts, pa, frame, in, n, &d->f, &err) == 0;
+        if (d->ok)
+            fuzz_image_check_range(target, &d->f);
+        else if (memchr(err.message, '\0', sizeof err.message) == NULL)
+            fuzz_image_fail(target, "error message not terminated");
+        rc = 0;
+    }
+    free(in);
+    return rc;
+}
+
+static inline void fuzz_decoded_free(fuzz_decoded *d)
+{
+    free(d->buf);
+    dv_image_ctx_free(d->ctx);
+}
+
 #endif

@@ -21,40 +21,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned sel = data[0] % 8;
     pa.big_endian = sel == 1;
     const char *ts = ts_by_selector[sel];
-    dv_image_ctx *ctx = dv_image_ctx_new(NULL);
-    size_t cap = dv_image_frame_capacity(&pa, dv_ts_family_of(ts), NULL, NULL);
-    uint8_t *a = cap ? malloc(cap) : NULL;
-    size_t n = size - FUZZ_IMAGE_PREFIX;
-    uint8_t *in = malloc(n ? n : 1);
-    if (ctx && a && in) {
-        memcpy(in, data + FUZZ_IMAGE_PREFIX, n);
+    uint32_t frame = sel <= 1 ? pa.number_of_frames - 1 : 0;
+    fuzz_decoded d;
+    if (fuzz_image_decode_input("fuzz_image_decode", data, size, ts, &pa, frame, &d) == 0 && d.ok) {
+        /* lossless JPEG-LS re-encode of whatever decoded: it must decode back identically */
         dv_error err = {0};
-        dv_frame f = {.data = a, .cap = cap};
-        uint32_t frame = sel <= 1 ? pa.number_of_frames - 1 : 0;
-        if (dv_image_decode_frame(ctx, ts, &pa, frame, in, n, &f, &err) == 0) {
-            fuzz_image_check_range("fuzz_image_decode", &f);
-            /* lossless JPEG-LS re-encode of whatever decoded: it must decode back identically */
-            uint8_t *enc = NULL, *b = NULL;
-            size_t elen = 0;
-            if (f.sample_bytes <= 2 && pa.bits_stored >= 2 &&
-                dv_image_encode_jpegls(ctx, &pa, &f, &enc, &elen, &err) == 0) {
-                dv_pixel_attrs pj = pa;
-                pj.number_of_frames = 1;
-                pj.photometric = f.photometric;
-                b = malloc(cap);
-                dv_frame g = {.data = b, .cap = cap};
-                if (!b || dv_image_decode_frame(ctx, "1.2.840.10008.1.2.4.80", &pj, 0, enc, elen, &g, &err) ||
-                    memcmp(a, b, dv_frame_bytes(&f)) != 0)
-                    fuzz_image_fail("fuzz_image_decode", "JPEG-LS encode -> decode differs");
-            }
-            free(enc);
-            free(b);
+        uint8_t *enc = NULL, *b = NULL;
+        size_t elen = 0;
+        if (d.f.sample_bytes <= 2 && pa.bits_stored >= 2 &&
+            dv_image_encode_jpegls(d.ctx, &pa, &d.f, &enc, &elen, &err) == 0) {
+            dv_pixel_attrs pj = pa;
+            pj.number_of_frames = 1;
+            pj.photometric = d.f.photometric;
+            b = malloc(d.cap);
+            dv_frame g = {.data = b, .cap = d.cap};
+            if (!b || dv_image_decode_frame(d.ctx, "1.2.840.10008.1.2.4.80", &pj, 0, enc, elen, &g, &err) ||
+                memcmp(d.buf, b, dv_frame_bytes(&d.f)) != 0)
+                fuzz_image_fail("fuzz_image_decode", "JPEG-LS encode -> decode differs");
         }
-        else if (memchr(err.message, '\0', sizeof err.message) == NULL)
-            fuzz_image_fail("fuzz_image_decode", "error message not terminated");
+        free(enc);
+        free(b);
     }
-    free(in);
-    free(a);
-    dv_image_ctx_free(ctx);
+    fuzz_decoded_free(&d);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "image/dv_redact.h"
+#include "dv_invariants.h"
 
 static void fail(const char *what)
 {
@@ -25,20 +26,6 @@ static void check(const dv_boxes *b, uint32_t w, uint32_t h)
         if ((uint64_t)b->v[i].x + b->v[i].w > w || (uint64_t)b->v[i].y + b->v[i].h > h)
             fail("box outside the frame");
     }
-}
-
-static int same(const dv_boxes *a, const dv_boxes *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (size_t i = 0; i < a->n; i++) {
-        int hit = 0;
-        for (size_t j = 0; j < b->n && !hit; j++)
-            hit = memcmp(&a->v[i], &b->v[j], sizeof(dv_box)) == 0;
-        if (!hit)
-            return 0;
-    }
-    return 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -88,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dv_textdetect_find(td, &g, 0, &a, &err) || dv_textdetect_find(fresh, &g, 0, &b, &err))
         fail("second search failed");
     check(&a, w, h);
-    if (!same(&a, &b))
+    if (!dvi_boxes_same(&a, &b))
         fail("the cine path differs from a fresh search");
 out:
     dv_boxes_free(&a);

@@ -14,6 +14,7 @@
 #include "dicom/dv_ds.h"
 #include "dicom/dv_vr.h"
 #include "dicom/dv_charset.h"
+#include "dv_testkit.h"
 
 static void print_cs(const dv_charset *cs)
 {
@@ -78,22 +79,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: dv_charset_dump FILE\n");
         return 2;
     }
-    FILE *f = fopen(argv[1], "rb");
-    if (!f) {
-        perror("open");
+    size_t n = 0;
+    uint8_t *buf = dvt_slurp(argv[1], &n);
+    if (!buf) {
+        fprintf(stderr, "cannot read the input\n");
         return 2;
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        return 2;
-    }
-    fclose(f);
     dv_mem_source ms;
-    dv_source src = dv_source_memory(&ms, buf, (size_t)n);
+    dv_source src = dv_source_memory(&ms, buf, n);
     dv_error err = { 0 };
     dv_instance *inst = dv_instance_read(&src, NULL, &err);
     if (!inst) {

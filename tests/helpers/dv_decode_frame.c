@@ -16,16 +16,8 @@
 #include <time.h>
 #include "dicomveil/dv_frames.h"
 #include "image/dv_image.h"
+#include "dv_build.h"
 #include "dv_testkit.h"
-
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    int ok = fwrite(data, 1, len, f) == len;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
 
 int main(int argc, char **argv)
 {
@@ -77,7 +69,7 @@ int main(int argc, char **argv)
         double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / n;
         fprintf(stderr, "decode: %.2f ms CPU per frame (%d runs)\n", ms, n);
     }
-    if (write_file(argv[3], pix, dv_frame_bytes(&f))) {
+    if (dvb_write_file(argv[3], pix, dv_frame_bytes(&f))) {
         dv_fail(&err, DV_ERR_IO, "cannot write output");
         goto fail;
     }
@@ -88,7 +80,7 @@ int main(int argc, char **argv)
         dv_error perr = {0};
         int w = 0;
         if (dv_palette_read(inst, &pal, &perr) == 0) { /* segmented tables: unsupported, no file */
-            w = write_file(lut_path, pal.lut, (size_t)3 * pal.entries * sizeof *pal.lut);
+            w = dvb_write_file(lut_path, pal.lut, (size_t)3 * pal.entries * sizeof *pal.lut);
             dv_palette_free(&pal);
         } else if (perr.code != DV_ERR_UNSUPPORTED) {
             err = perr;
@@ -100,7 +92,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc == 5) {
-        if (dv_image_encode_rle(ctx, &pa, &f, &rle, &rlelen, &err) || write_file(argv[4], rle, rlelen))
+        if (dv_image_encode_rle(ctx, &pa, &f, &rle, &rlelen, &err) || dvb_write_file(argv[4], rle, rlelen))
             goto fail;
         pix2 = malloc(cap);
         dv_pixel_attrs pr = pa;
@@ -124,7 +116,7 @@ int main(int argc, char **argv)
         dv_pixel_attrs pj = pa;
         pj.number_of_frames = 1;
         pj.photometric = f.photometric;
-        int ok = dv_image_encode_jpegls(ctx, &pa, &f, &jls, &jlen, &err) == 0 && write_file(jls_path, jls, jlen) == 0;
+        int ok = dv_image_encode_jpegls(ctx, &pa, &f, &jls, &jlen, &err) == 0 && dvb_write_file(jls_path, jls, jlen) == 0;
         dv_frame g = {.data = pix3 = malloc(cap), .cap = cap};
         ok = ok && pix3 && dv_image_decode_frame(ctx, "1.2.840.10008.1.2.4.80", &pj, 0, jls, jlen, &g, &err) == 0;
         int same = ok && memcmp(pix, pix3, dv_frame_bytes(&f)) == 0;
@@ -145,7 +137,7 @@ int main(int argc, char **argv)
         dv_pixel_attrs pj = pa;
         pj.number_of_frames = 1;
         pj.photometric = f.photometric;
-        int ok = dv_image_encode_j2k(ctx, &pj, &f, &j2k, &jlen, &err) == 0 && write_file(j2k_path, j2k, jlen) == 0;
+        int ok = dv_image_encode_j2k(ctx, &pj, &f, &j2k, &jlen, &err) == 0 && dvb_write_file(j2k_path, j2k, jlen) == 0;
         dv_frame g = {.data = pix4 = malloc(cap), .cap = cap};
         ok = ok && pix4 && dv_image_decode_frame(ctx, "1.2.840.10008.1.2.4.90", &pj, 0, j2k, jlen, &g, &err) == 0;
         int same = ok && memcmp(pix, pix4, dv_frame_bytes(&f)) == 0;

@@ -11,15 +11,8 @@
 #include "dicomveil/dv_frames.h"
 #include "image/dv_image.h"
 #include "image/dv_jpeg_dct.h"
-
-static int write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    int ok = fwrite(data, 1, len, f) == len;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
+#include "dv_build.h"
+#include "dv_testkit.h"
 
 int main(int argc, char **argv)
 {
@@ -28,17 +21,12 @@ int main(int argc, char **argv)
         return 64;
     }
     dv_error err = {0};
-    FILE *fp = fopen(argv[1], "rb");
-    if (!fp) {
+    size_t flen = 0;
+    uint8_t *file = dvt_slurp(argv[1], &flen);
+    if (!file) {
         fprintf(stderr, "error io: cannot read input\n");
         return 2;
     }
-    fseek(fp, 0, SEEK_END);
-    long fl = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *file = malloc(fl > 0 ? (size_t)fl : 1);
-    size_t flen = file ? fread(file, 1, (size_t)fl, fp) : 0;
-    fclose(fp);
     dv_mem_source ms;
     dv_source src = dv_source_memory(&ms, file, flen);
     dv_instance *inst = dv_instance_read(&src, NULL, &err);
@@ -62,7 +50,7 @@ int main(int argc, char **argv)
     dv_boxes boxes = {bx, nb, nb};
     if (dv_jpeg_dct_redact(&pa, fb, n, &boxes, &out, &on, cov, &err))
         goto fail;
-    if (write_file(argv[3], fb, n) || write_file(argv[4], out, on)) {
+    if (dvb_write_file(argv[3], fb, n) || dvb_write_file(argv[4], out, on)) {
         dv_fail(&err, DV_ERR_IO, "cannot write output");
         goto fail;
     }

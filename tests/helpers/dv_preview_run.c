@@ -7,26 +7,15 @@
  * x = Columns/4, y = Rows/4, w = Columns/3, h = Rows/5 (at least 1x1). PREVIEWDIR is created (0700) as the
  * CLI does. Prints one line per input "<n> ok|fail|skip <new SOPInstanceUID or error class>", then
  * "pictured <written> failed <failed>". Exit 0 unless a usage or setup error. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "engine/dv_pixel_stage.h"
+#include "dv_testkit.h"
 
 #define CONFIG "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}"
-
-/* main.c's, which is not compiled in */
-void dvc_errorf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("dicomveil: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 static int find_box(void *user, const dv_frame *f, const dv_gray8 *g, uint32_t frame_index, dv_boxes *out,
                     dv_error *err)
@@ -89,17 +78,12 @@ int main(int argc, char **argv)
     dv_run_set_frame_observer(run, dvc_preview_observe, &pv);
     static const dv_output OUT = {o_open, o_commit, o_abort};
     for (int n = 2; n < argc; n++) {
-        FILE *f = fopen(argv[n], "rb");
-        if (!f) {
+        size_t got = 0;
+        uint8_t *data = dvt_slurp(argv[n], &got);
+        if (!data) {
             printf("%d fail io\n", n - 2);
             continue;
         }
-        fseek(f, 0, SEEK_END);
-        long len = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        uint8_t *data = malloc(len > 0 ? (size_t)len : 1);
-        size_t got = data ? fread(data, 1, (size_t)len, f) : 0;
-        fclose(f);
         dv_mem_source ms;
         dv_source src = dv_source_memory(&ms, data, got);
         dv_result res;

@@ -59,22 +59,23 @@ tag() { dcmdump -q +P "$2" "$1" 2>/dev/null | sed -nE 's/^[^[]*\[([^]]*)\].*/\1/
 # json FILE EXPR: print the Python expression EXPR over the parsed JSON document d of FILE.
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
-# The corpus of the resume and MPI tests (test_cli_resume.sh, test_cli_mpi.sh); needs dcmdump.
-# gen_duplicates DIR N: N distinct instances ct<i>.dcm (CT_small, SOPInstanceUID varied at equal length), exact copies
-# cp<i>.dcm (sort before "ct": the copy is the lower index), pixel variants aa<i>.dcm (same UIDs, other last
-# byte, lower index) and zz<i>.dcm (higher index), and broken files (truncated, text, empty).
-gen_duplicates() {
-    python3 - "$DATA/pydicom/CT_small.dcm" "$1" "$2" <<'EOF'
+# gen_instances DIR N [DUPES]: N distinct instances ct<i>.dcm (CT_small with its SOPInstanceUID, file meta and
+# dataset, varied at equal length), written by one python3 (a cp per file forks N times); needs dcmdump. With
+# DUPES=1, also the duplicates of gen_duplicates below.
+gen_instances() {
+    python3 - "$DATA/pydicom/CT_small.dcm" "$1" "$2" "${3:-0}" <<'EOF'
 import re, subprocess, sys
-src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+src, out, n, dupes = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
 dump = subprocess.run(["dcmdump", "-q", "+P", "SOPInstanceUID", src], capture_output=True, text=True).stdout
 old = re.search(r"\[([^\]]+)\]", dump).group(1).encode()
 data = open(src, "rb").read()
-assert data.count(old) == 2
+assert data.count(old) == 2, "expected the SOPInstanceUID in the file meta and the dataset"
 def inst(i):
     return data.replace(old, old[:-6] + b"%06d" % i)
 for i in range(n):
     open(f"{out}/ct{i:05d}.dcm", "wb").write(inst(i))
+if not dupes:
+    sys.exit(0)
 for i in range(0, n, 13):
     open(f"{out}/cp{i:05d}.dcm", "wb").write(inst(i))
 for i in range(5, n, 17):
@@ -87,6 +88,13 @@ open(f"{out}/notes.txt", "wb").write(b"not dicom\n")
 open(f"{out}/empty.dcm", "wb").write(b"")
 EOF
 }
+# gen_distinct DIR N: the N distinct instances alone (test_cli_kill.sh, test_cli_mapping.sh).
+gen_distinct() { gen_instances "$1" "$2" 0; }
+# The corpus of the resume and MPI tests (test_cli_resume.sh, test_cli_mpi.sh).
+# gen_duplicates DIR N: the N distinct instances, exact copies cp<i>.dcm (sort before "ct": the copy is the lower
+# index), pixel variants aa<i>.dcm (same UIDs, other last byte, lower index) and zz<i>.dcm (higher index), and
+# broken files (truncated, text, empty).
+gen_duplicates() { gen_instances "$1" "$2" 1; }
 
 # Comparing a run with its reference (test_cli_resume.sh, test_cli_mpi.sh).
 # statuses REPORT / counts REPORT: per-input "status error_class" lines / "total ok failed skipped duplicate".

@@ -11,6 +11,10 @@ trap 'rm -rf "$T"' EXIT
 fail=0
 ok() { echo "ok: $1"; }
 bad() { echo "FAIL: $1" >&2; fail=1; }
+# md_has REGEX OK BAD / md_has_text TEXT OK BAD: ok OK when RESULTS.md ($MD) has a line matching the basic regex /
+# holding the fixed text, else bad BAD.
+md_has() { if grep -q -- "$1" "$MD"; then ok "$2"; else bad "$3"; fi; }
+md_has_text() { if grep -qF -- "$1" "$MD"; then ok "$2"; else bad "$3"; fi; }
 
 n=0
 for f in "$SRC"/bench/*.sh; do
@@ -73,7 +77,7 @@ cp "$MD" "$T/first.md"
 cmp -s "$MD" "$T/first.md" && ok "a second run replaces the section (same file)" || bad "second run changed the file"
 [ "$(grep -c 'PEERS_BEGIN' "$MD")" = 1 ] && [ "$(grep -c 'PEERS_END' "$MD")" = 1 ] && ok "one pair of markers" \
   || bad "markers missing or repeated"
-grep -q '^hand-written text above$' "$MD" && ok "text outside the markers kept" || bad "text outside the markers lost"
+md_has '^hand-written text above$' "text outside the markers kept" "text outside the markers lost"
 /usr/bin/python3 - "$MD" <<'EOF' && ok "every table row is as wide as its header" || bad "malformed table"
 import sys
 lines = open(sys.argv[1]).read().split("\n")
@@ -94,18 +98,17 @@ for t in tables:
         assert row.count("|") == w, row
         assert "nan" not in row.lower(), row
 EOF
-grep -q '| ct-20 | per-core rate ≥ 10× dcmodify (1 process) | 12.50× | \*\*MET\*\* |' "$MD" \
-  && ok "10x dcmodify target computed (12.5x, MET)" || bad "dcmodify target row"
-grep -q '| ct-20 | per-core rate ≥ cp -r (single process) | 0.50× | \*\*NOT MET\*\* |' "$MD" \
-  && ok "cp target computed (0.50x, NOT MET)" || bad "cp target row"
-grep -q 'Loaded machine: the 1-minute load average reached 8.0 on 2 CPUs' "$MD" && ok "loaded-machine warning" \
-  || bad "no loaded-machine warning"
-grep -q '| \*\*dicomveil --jobs 1\*\* | 1000.0 | 500.0 | 5.9 | 0.50 | 1.00× | 1.67× | 20 | run clock 0.010 s; exit 1 |' "$MD" \
-  && ok "a row's figures (rate, MB/s, RSS, ratios, exit code)" || bad "row figures"
-grep -q '^| 10 | 2000.0 | 1000.0 | 1666.7 | 1428.6 | 80.0 | 333.3 | 111.1 | 250.0 |$' "$MD" \
-  && ok "size sweep row" || bad "size sweep row"
+md_has '| ct-20 | per-core rate ≥ 10× dcmodify (1 process) | 12.50× | \*\*MET\*\* |' \
+  "10x dcmodify target computed (12.5x, MET)" "dcmodify target row"
+md_has '| ct-20 | per-core rate ≥ cp -r (single process) | 0.50× | \*\*NOT MET\*\* |' \
+  "cp target computed (0.50x, NOT MET)" "cp target row"
+md_has 'Loaded machine: the 1-minute load average reached 8.0 on 2 CPUs' \
+  "loaded-machine warning" "no loaded-machine warning"
+md_has '| \*\*dicomveil --jobs 1\*\* | 1000.0 | 500.0 | 5.9 | 0.50 | 1.00× | 1.67× | 20 | run clock 0.010 s; exit 1 |' \
+  "a row's figures (rate, MB/s, RSS, ratios, exit code)" "row figures"
+md_has '^| 10 | 2000.0 | 1000.0 | 1666.7 | 1428.6 | 80.0 | 333.3 | 111.1 | 250.0 |$' "size sweep row" "size sweep row"
 # workers: 1 thread 1000/s, 2 threads 1666.7/s, 1 rank 833.3/s, 2 ranks 1428.6/s; the run clock twice as fast
-grep -q '^| 2 | 1666.7 | 1428.6 | 3333.3 | 2857.1 |$' "$MD" && ok "threads / ranks row" || bad "threads / ranks row"
+md_has '^| 2 | 1666.7 | 1428.6 | 3333.3 | 2857.1 |$' "threads / ranks row" "threads / ranks row"
 for p in peers_size peers_workers; do
   if [ "$(head -c 4 "$T/img/$p.png" 2>/dev/null | od -An -c | tr -d ' ')" = '211PNG' ]; then ok "$p.png is a PNG"
   else bad "$p.png missing or not a PNG"; fi
@@ -125,13 +128,13 @@ res = percore.summarize([("ct-20", "x")], {"ct-20": {"files": 20, "bytes": 10000
 json.dump(res, open(sys.argv[2], "w"))
 EOF
 /usr/bin/python3 "$SRC/bench/peers_report.py" --results "$R" --markdown "$MD" --no-plot
-grep -qF '| ct-20 | per-core metadata rate >= 10x dcmodify (1 process); source on /, output on a fresh ext4; start-up excluded | CPU 13.00x (12.50-13.50); wall 13.00x (12.50-13.50) | CPU **MET**, wall **MET** |' "$MD" \
-  && ok "per-core dcmodify row from bench/percore.py (13.00x, spread 12.50-13.50, MET)" || bad "percore dcmodify row"
-grep -qF '| ct-20 | per-core metadata rate >= cp -r (1 process); source on /, output on a fresh ext4; start-up excluded | CPU 0.55x (0.50-0.60); wall 0.55x (0.50-0.60) | CPU **NOT MET**, wall **NOT MET** |' "$MD" \
-  && ok "per-core cp row from bench/percore.py (0.55x, NOT MET)" || bad "percore cp row"
+md_has_text '| ct-20 | per-core metadata rate >= 10x dcmodify (1 process); source on /, output on a fresh ext4; start-up excluded | CPU 13.00x (12.50-13.50); wall 13.00x (12.50-13.50) | CPU **MET**, wall **MET** |' \
+  "per-core dcmodify row from bench/percore.py (13.00x, spread 12.50-13.50, MET)" "percore dcmodify row"
+md_has_text '| ct-20 | per-core metadata rate >= cp -r (1 process); source on /, output on a fresh ext4; start-up excluded | CPU 0.55x (0.50-0.60); wall 0.55x (0.50-0.60) | CPU **NOT MET**, wall **NOT MET** |' \
+  "per-core cp row from bench/percore.py (0.55x, NOT MET)" "percore cp row"
 grep -q '| ct-20 | per-core rate ≥ cp -r (single process)' "$MD" && bad "the same-disk wall row beside percore's" \
   || ok "the same-disk wall rows give way to percore's"
-grep -q '^Per-core rows: Method (bench/percore.py' "$MD" && ok "the per-core method is stated" || bad "no method line"
+md_has '^Per-core rows: Method (bench/percore.py' "the per-core method is stated" "no method line"
 # A fresh file system per run: a loop-mounted ext4 (another device than the scratch directory's) where the
 # machine allows it, else a fresh directory and a printed warning; nothing is left behind either way.
 /usr/bin/python3 - "$SRC/bench" "$T/scratch" 2>"$T/scratch.err" <<'EOF' && ok "percore's fresh file systems" \

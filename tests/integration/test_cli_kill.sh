@@ -20,18 +20,8 @@ N=1000
 head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
 echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/cfg.json"
 
-# N distinct instances: CT_small with its SOPInstanceUID (file meta and dataset) varied at equal length.
 mkdir -p "$T/src"
-python3 - "$DATA/pydicom/CT_small.dcm" "$T/src" "$N" <<'EOF'
-import re, subprocess, sys
-src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-dump = subprocess.run(["dcmdump", "-q", "+P", "SOPInstanceUID", src], capture_output=True, text=True).stdout
-old = re.search(r"\[([^\]]+)\]", dump).group(1).encode()
-data = open(src, "rb").read()
-assert data.count(old) == 2, "expected the SOPInstanceUID in the file meta and the dataset"
-for i in range(n):
-    open(f"{out}/ct{i:05d}.dcm", "wb").write(data.replace(old, old[:-6] + b"%06d" % i))
-EOF
+gen_distinct "$T/src" "$N"
 
 "$DV_BIN" deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key" "$T/src" "$T/ref" 2>"$T/err" ||
     { echo "FAIL: reference run: $(cat "$T/err")" >&2; exit 1; }

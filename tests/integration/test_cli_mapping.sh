@@ -139,20 +139,25 @@ sys.exit(0 if len(rows) == 1 and rows[0]["original_patient_id"] == 'A,"B"\nC' an
 PY
 
 # ---- atomicity: a run killed midway leaves no mapping file and no temp file ----
+# 600 distinct instances (600 outputs when the run completes; copies of two files would make only 2, and then
+# "killed mid-run" below could never be false). The kill comes once the first output exists, and the test
+# fails unless it landed mid-run: a run that finished first would prove nothing about atomicity.
+NKILL=600
 mkdir -p "$T/many"
-for i in $(seq 1 300); do cp "$CT" "$T/many/ct_$i.dcm"; cp "$MR" "$T/many/mr_$i.dcm"; done
+gen_distinct "$T/many" "$NKILL"
 "$DV_BIN" deidentify -q --jobs 1 --fsync --config "$T/basic.json" --key-file "$T/key" --mapping "$T/killed.csv" \
     "$T/many" "$T/dst_killed" 2>/dev/null &
 pid=$!
-for _ in $(seq 1 100); do [ -d "$T/dst_killed" ] && break; sleep 0.02; done
-sleep 0.1
+for _ in $(seq 1 250); do [ -n "$(find "$T/dst_killed" -name '*.dcm' -print -quit 2>/dev/null)" ] && break; sleep 0.02; done
 kill -9 "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
-if [ -e "$T/killed.csv" ]; then
-    # Only acceptable when the run had finished before the kill: then the file is complete.
-    [ "$(wc -l <"$T/killed.csv")" -eq 601 ] || fail "killed run: a partial mapping file exists"
+written=$(find "$T/dst_killed" -name '*.dcm' 2>/dev/null | wc -l)
+if [ "$written" -ge "$NKILL" ]; then
+    fail "killed run: the run had written all $written outputs before the kill (nothing was checked)"
+else
+    [ ! -e "$T/killed.csv" ] || fail "killed run: a mapping file exists after a kill mid-run ($written of $NKILL written)"
+    ls "$T"/killed.csv.tmp-* >/dev/null 2>&1 &&
+        fail "killed run: a mapping temp file exists while the run was still de-identifying"
 fi
-ls "$T"/killed.csv.tmp-* >/dev/null 2>&1 && [ ! -e "$T/killed.csv" ] && [ "$(find "$T/dst_killed" -name '*.dcm' | wc -l)" -lt 600 ] &&
-    fail "killed run: a mapping temp file exists while the run was still de-identifying"
 
 finish test_cli_mapping

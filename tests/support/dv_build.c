@@ -197,25 +197,6 @@ void dvb_seq_end(dvb *b)
     close_container(b, 0xE0DD);
 }
 
-void dvb_encapsulated(dvb *b, const void *const *frags, const uint32_t *lens, size_t n)
-{
-    header(b, 0x7FE00010, "OB", 0xFFFFFFFFu);
-    put16(b, 0xFFFE);
-    put16(b, 0xE000);
-    put32(b, 0); /* empty basic offset table */
-    for (size_t i = 0; i < n; i++) {
-        put16(b, 0xFFFE);
-        put16(b, 0xE000);
-        put32(b, lens[i] + (lens[i] & 1));
-        put(b, frags[i], lens[i]);
-        if (lens[i] & 1)
-            put(b, "", 1);
-    }
-    put16(b, 0xFFFE);
-    put16(b, 0xE0DD);
-    put32(b, 0);
-}
-
 void dvb_encapsulated_bot(dvb *b, const void *const *frags, const uint32_t *lens, size_t n, const uint32_t *bot,
                           size_t nbot)
 {
@@ -236,6 +217,11 @@ void dvb_encapsulated_bot(dvb *b, const void *const *frags, const uint32_t *lens
     put16(b, 0xFFFE);
     put16(b, 0xE0DD);
     put32(b, 0);
+}
+
+void dvb_encapsulated(dvb *b, const void *const *frags, const uint32_t *lens, size_t n)
+{
+    dvb_encapsulated_bot(b, frags, lens, n, NULL, 0); /* an empty basic offset table */
 }
 
 void dvb_set_meta_sop_instance(dvb *b, const char *uid)
@@ -339,7 +325,7 @@ uint8_t *dvb_finish(dvb *b, size_t *len)
     return out;
 }
 
-int dvb_write_file(const char *path, const uint8_t *data, size_t len)
+int dvb_write_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
     if (!f)

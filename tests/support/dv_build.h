@@ -46,6 +46,6 @@ void dvb_set_meta_sop_instance(dvb *b, const char *uid);
 uint8_t *dvb_finish(dvb *b, size_t *len);
 
 /* Write bytes to a file (0 on success). */
-int dvb_write_file(const char *path, const uint8_t *data, size_t len);
+int dvb_write_file(const char *path, const void *data, size_t len);
 
 #endif

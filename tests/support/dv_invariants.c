@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dict/dv_dict.h"
+#include "image/dv_redact.h"
 
 /* The de-identification oracle re-reads with values up to 64 KiB inline: every placeholder fits (at most
  * 4096 values of "19000101000000\"), so an X/Z/D value still streamed from the source is a survivor. */
@@ -212,15 +213,12 @@ static int is_registry(const uint8_t *v, size_t n)
     return n >= sizeof DVI_REGISTRY_ROOT - 1 && memcmp(v, DVI_REGISTRY_ROOT, sizeof DVI_REGISTRY_ROOT - 1) == 0;
 }
 
-/* The placeholders dummies are made of (engine/dummy.c, DECISIONS 4): carrying one of them is no leak. */
-static int is_placeholder_only(const uint8_t *v, size_t n)
+typedef int (*value_fn)(const uint8_t *t, size_t n, void *user);
+
+/* Calls fn for every backslash-separated value of v (padding trimmed; empty ones too) until it returns 1:
+ * then 1, else 0. */
+static int each_value(const uint8_t *v, size_t n, value_fn fn, void *user)
 {
-    size_t zeros = 0;
-    while (zeros < n && v[zeros] == 0)
-        zeros++;
-    if (zeros == n)
-        return 1;
-    static const char *const words[] = { "PLACEHOLDER", "0", "19000101", "000000", "19000101000000", "000Y" };
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i < n && v[i] != '\\')
@@ -228,14 +226,31 @@ static int is_placeholder_only(const uint8_t *v, size_t n)
         const uint8_t *t = v + start;
         size_t tn = i - start;
         trim(&t, &tn);
-        int ok = tn == 0;
-        for (size_t w = 0; !ok && w < sizeof words / sizeof *words; w++)
-            ok = strlen(words[w]) == tn && memcmp(words[w], t, tn) == 0;
-        if (!ok)
-            return 0;
+        if (fn(t, tn, user))
+            return 1;
         start = i + 1;
     }
-    return 1;
+    return 0;
+}
+
+/* 1 unless t is empty or one of the placeholders dummies are made of (engine/dummy.c, DECISIONS 4). */
+static int not_placeholder(const uint8_t *t, size_t n, void *user)
+{
+    (void)user;
+    static const char *const words[] = { "PLACEHOLDER", "0", "19000101", "000000", "19000101000000", "000Y" };
+    int ok = n == 0;
+    for (size_t w = 0; !ok && w < sizeof words / sizeof *words; w++)
+        ok = strlen(words[w]) == n && memcmp(words[w], t, n) == 0;
+    return !ok;
+}
+
+/* All zero bytes, or only placeholders: carrying that is no leak. */
+static int is_placeholder_only(const uint8_t *v, size_t n)
+{
+    size_t zeros = 0;
+    while (zeros < n && v[zeros] == 0)
+        zeros++;
+    return zeros == n || !each_value(v, n, not_placeholder, NULL);
 }
 
 enum { FAMILY_NONE = 0, FAMILY_XZD, FAMILY_U };
@@ -264,21 +279,23 @@ static int is_private_group(uint32_t tag)
     return (g & 1u) && g > 0x0008u && g != 0xFFFFu;
 }
 
-/* Calls fn for every non-empty backslash-separated UID of v (padding trimmed), stopping when it returns 1. */
-static int each_uid(const uint8_t *v, size_t n, int (*fn)(const uint8_t *, size_t, void *), void *user)
+typedef struct uid_visit {
+    value_fn fn;
+    void *user;
+} uid_visit;
+
+static int uid_value(const uint8_t *t, size_t n, void *user)
 {
-    size_t start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && v[i] != '\\')
-            continue;
-        const uint8_t *t = v + start;
-        size_t tn = i - start;
-        trim(&t, &tn);
-        if (tn > 0 && !is_registry(t, tn) && fn(t, tn, user))
-            return 1;
-        start = i + 1;
-    }
-    return 0;
+    const uid_visit *u = user;
+    return n > 0 && !is_registry(t, n) && u->fn(t, n, u->user);
+}
+
+/* Calls fn for every non-empty backslash-separated UID of v but registry UIDs (padding trimmed), stopping
+ * when it returns 1. */
+static int each_uid(const uint8_t *v, size_t n, value_fn fn, void *user)
+{
+    uid_visit u = {fn, user};
+    return each_value(v, n, uid_value, &u);
 }
 
 static int add_uid(const uint8_t *t, size_t n, void *user)
@@ -452,4 +469,18 @@ int dvi_check_deidentify(const dv_plan *plan, const dv_key *key, const uint8_t *
     free(in.h);
     dv_instance_free(inst);
     return rc;
+}
+
+int dvi_boxes_same(const dv_boxes *a, const dv_boxes *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++) {
+        int hit = 0;
+        for (size_t j = 0; j < b->n && !hit; j++)
+            hit = memcmp(&a->v[i], &b->v[j], sizeof(dv_box)) == 0;
+        if (!hit)
+            return 0;
+    }
+    return 1;
 }

@@ -73,4 +73,9 @@ int dvi_read_class_ok(dv_code code);
 /* 1 when code is one of the classes a writer refusal may have. */
 int dvi_write_class_ok(dv_code code);
 
+/* 1 when a and b hold the same boxes in any order: the text detector's promise that a reused detector (the
+ * cine path) finds what a fresh one finds (fuzz_textdetect; test_textdetect test_cine_reuse_and_redetect). */
+struct dv_boxes;
+int dvi_boxes_same(const struct dv_boxes *a, const struct dv_boxes *b);
+
 #endif

@@ -95,6 +95,13 @@ static void parse_ok(const char *json, dv_config *cfg)
     assert_int_equal(err.code, DV_OK);
 }
 
+/* The profile cfg applies, and the name it records for it (DeidentificationMethod). */
+static void assert_profile(const dv_config *cfg, dv_profile_type profile, const char *name)
+{
+    assert_int_equal(cfg->profile, profile);
+    assert_string_equal(cfg->profile_name, name);
+}
+
 static void assert_tag_query(const dv_query *q, uint32_t tag, uint32_t mask)
 {
     assert_int_equal(q->kind, DV_QUERY_TAG);
@@ -111,8 +118,7 @@ static void check_single_action(const char *action_json, dv_action_kind kind)
              action_json);
     dv_config cfg;
     parse_ok(json, &cfg);
-    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
-    assert_string_equal(cfg.profile_name, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
+    assert_profile(&cfg, DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
     assert_int_equal(cfg.primary_ids, DV_PRIMARY_UNSPECIFIED);
     assert_int_equal(cfg.legacy, 0);
     assert_int_equal(cfg.nactions, 1);
@@ -153,8 +159,7 @@ static void test_guide_regen_uid_tag(void **state)
                         "\"queries\": [ \"00080018\" ], \"regenUidTag\": {} } ], \"profileType\": "
                         "\"KEEP_ALL_PROFILE\" } } }",
              &cfg);
-    assert_int_equal(cfg.profile, DV_PROFILE_KEEP_ALL);
-    assert_string_equal(cfg.profile_name, "KEEP_ALL_PROFILE");
+    assert_profile(&cfg, DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE");
     assert_int_equal(cfg.primary_ids, DV_PRIMARY_KEEP);
     assert_int_equal(cfg.nactions, 1);
     assert_int_equal(cfg.actions[0].kind, DV_ACTION_REGEN_UID);
@@ -185,16 +190,14 @@ static void test_bare_deidentify_config_and_store_request(void **state)
     parse_ok("{\"dicomTagConfig\": {\"profileType\": \"MINIMAL_KEEP_LIST_PROFILE\", \"options\": {\"primaryIds\": "
              "\"REGEN\"}}, \"useRegionalDataProcessing\": true}",
              &cfg);
-    assert_int_equal(cfg.profile, DV_PROFILE_MINIMAL_KEEP_LIST);
-    assert_string_equal(cfg.profile_name, "MINIMAL_KEEP_LIST_PROFILE");
+    assert_profile(&cfg, DV_PROFILE_MINIMAL_KEEP_LIST, "MINIMAL_KEEP_LIST_PROFILE");
     assert_int_equal(cfg.primary_ids, DV_PRIMARY_REGEN);
     assert_int_equal(cfg.nactions, 0);
     dv_config_clear(&cfg);
 
     /* A DeidentifyDicomStoreRequest without config = the defaults. */
     parse_ok("{\"destinationStore\": \"projects/p/locations/l/datasets/d/dicomStores/s\"}", &cfg);
-    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
-    assert_string_equal(cfg.profile_name, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
+    assert_profile(&cfg, DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
     dv_config_clear(&cfg);
 }
 
@@ -203,8 +206,7 @@ static void test_empty_object_is_basic(void **state)
     (void)state;
     dv_config cfg;
     parse_ok("{}", &cfg);
-    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
-    assert_string_equal(cfg.profile_name, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
+    assert_profile(&cfg, DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
     assert_int_equal(cfg.primary_ids, DV_PRIMARY_UNSPECIFIED);
     assert_int_equal(cfg.legacy, 0);
     assert_int_equal(cfg.nactions, 0);
@@ -213,8 +215,7 @@ static void test_empty_object_is_basic(void **state)
 
     /* PROFILE_TYPE_UNSPECIFIED records the Basic profile's name. */
     parse_ok("{\"dicomTagConfig\": {\"profileType\": \"PROFILE_TYPE_UNSPECIFIED\"}}", &cfg);
-    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
-    assert_string_equal(cfg.profile_name, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
+    assert_profile(&cfg, DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
     dv_config_clear(&cfg);
 }
 
@@ -379,46 +380,42 @@ static void test_action_shape(void **state)
     expect_error("{\"dicomTagConfig\": {\"actions\": {}}}", "config.dicomTagConfig.actions: must be an array");
 }
 
+/* PREFIX, ITEM N times (N >= 1; ITEM ends with a ',' that the last one drops) and SUFFIX: a heap string the
+ * caller frees. */
+static char *repeated(const char *prefix, const char *item, size_t n, const char *suffix)
+{
+    size_t len = strlen(item);
+    char *json = malloc(strlen(prefix) + n * len + strlen(suffix) + 1);
+    assert_non_null(json);
+    strcpy(json, prefix);
+    char *p = json + strlen(prefix);
+    for (size_t i = 0; i < n; i++, p += len)
+        memcpy(p, item, len);
+    strcpy(p - 1, suffix); /* over the last item's ',' */
+    return json;
+}
+
 static void test_action_caps(void **state)
 {
     (void)state;
+    const char *actions = "{\"dicomTagConfig\":{\"actions\":[";
     const char *item = "{\"queries\":[\"PN\"],\"keepTag\":{}},";
-    size_t n = 10001, cap = 64 + n * strlen(item);
-    char *json = malloc(cap);
-    assert_non_null(json);
-    strcpy(json, "{\"dicomTagConfig\":{\"actions\":[");
-    char *p = json + strlen(json);
-    for (size_t i = 0; i < n; i++) {
-        memcpy(p, item, strlen(item));
-        p += strlen(item);
-    }
-    strcpy(p - 1, "]}}");
+    char *json = repeated(actions, item, 10001, "]}}");
     expect_error_with(json, "config.dicomTagConfig.actions: too many actions", "10000");
+    free(json);
 
     /* Exactly 10000 is fine. */
-    p = strstr(json, "]}}");
-    p -= strlen(item);
-    strcpy(p, "]}}");
+    json = repeated(actions, item, 10000, "]}}");
     dv_config cfg;
     parse_ok(json, &cfg);
     assert_int_equal(cfg.nactions, 10000);
     assert_int_equal(cfg.actions[9999].kind, DV_ACTION_KEEP);
     dv_config_clear(&cfg);
+    free(json);
 
     /* 10001 queries in one action. */
-    const char *q = "\"PN\",";
-    cap = 64 + n * strlen(q);
-    char *json2 = malloc(cap);
-    assert_non_null(json2);
-    strcpy(json2, "{\"dicomTagConfig\":{\"actions\":[{\"queries\":[");
-    p = json2 + strlen(json2);
-    for (size_t i = 0; i < n; i++) {
-        memcpy(p, q, strlen(q));
-        p += strlen(q);
-    }
-    strcpy(p - 1, "],\"keepTag\":{}}]}}");
-    expect_error_with(json2, "config.dicomTagConfig.actions[0].queries: too many queries", "10000");
-    free(json2);
+    json = repeated("{\"dicomTagConfig\":{\"actions\":[{\"queries\":[", "\"PN\",", 10001, "],\"keepTag\":{}}]}}");
+    expect_error_with(json, "config.dicomTagConfig.actions[0].queries: too many queries", "10000");
     free(json);
 }
 
@@ -577,8 +574,7 @@ static void test_legacy_keep_list(void **state)
     dv_config cfg;
     parse_ok("{\"dicom\": {\"keepList\": {\"tags\": [\"PatientID\", \"00100010\", \"StudyDate\"]}}}", &cfg);
     assert_int_equal(cfg.legacy, 1);
-    assert_int_equal(cfg.profile, DV_PROFILE_MINIMAL_KEEP_LIST);
-    assert_string_equal(cfg.profile_name, "MINIMAL_KEEP_LIST_PROFILE");
+    assert_profile(&cfg, DV_PROFILE_MINIMAL_KEEP_LIST, "MINIMAL_KEEP_LIST_PROFILE");
     assert_int_equal(cfg.primary_ids, DV_PRIMARY_UNSPECIFIED);
     assert_int_equal(cfg.nactions, 1);
     assert_int_equal(cfg.actions[0].kind, DV_ACTION_KEEP);
@@ -614,8 +610,7 @@ static void test_legacy_remove_list(void **state)
     parse_ok("{\"dicom\": {\"removeList\": {\"tags\": [\"PatientName\", \"00100030\"]}, \"skipIdRedaction\": false}}",
              &cfg);
     assert_int_equal(cfg.legacy, 1);
-    assert_int_equal(cfg.profile, DV_PROFILE_KEEP_ALL);
-    assert_string_equal(cfg.profile_name, "KEEP_ALL_PROFILE");
+    assert_profile(&cfg, DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE");
     assert_int_equal(cfg.primary_ids, DV_PRIMARY_UNSPECIFIED);
     assert_int_equal(cfg.nactions, 1);
     assert_int_equal(cfg.actions[0].kind, DV_ACTION_REMOVE);
@@ -641,22 +636,19 @@ static void test_legacy_profiles(void **state)
     /* No filter field = KEEP_ALL (unlike dicomTagConfig, whose default is Basic). */
     parse_ok("{\"dicom\": {\"skipIdRedaction\": true}}", &cfg);
     assert_int_equal(cfg.legacy, 1);
-    assert_int_equal(cfg.profile, DV_PROFILE_KEEP_ALL);
-    assert_string_equal(cfg.profile_name, "KEEP_ALL_PROFILE");
+    assert_profile(&cfg, DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE");
     assert_int_equal(cfg.primary_ids, DV_PRIMARY_KEEP);
     assert_int_equal(cfg.nactions, 0);
     dv_config_clear(&cfg);
 
     parse_ok("{\"dicom\": {\"filterProfile\": \"TAG_FILTER_PROFILE_UNSPECIFIED\"}}", &cfg);
-    assert_int_equal(cfg.profile, DV_PROFILE_KEEP_ALL);
-    assert_string_equal(cfg.profile_name, "KEEP_ALL_PROFILE");
+    assert_profile(&cfg, DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE");
     assert_int_equal(cfg.primary_ids, DV_PRIMARY_UNSPECIFIED);
     dv_config_clear(&cfg);
 
     parse_ok("{\"dicom\": {\"filterProfile\": \"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE\"}}", &cfg);
     assert_int_equal(cfg.legacy, 1);
-    assert_int_equal(cfg.profile, DV_PROFILE_BASIC);
-    assert_string_equal(cfg.profile_name, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
+    assert_profile(&cfg, DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
     dv_config_clear(&cfg);
 
     parse_ok("{\"dicom\": {\"filterProfile\": \"MINIMAL_KEEP_LIST_PROFILE\"}}", &cfg);

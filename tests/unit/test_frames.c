@@ -122,6 +122,18 @@ static const uint8_t soi_a[] = {0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3};
 static const uint8_t mid_a[] = {9, 9, 9, 9};
 static const uint8_t soi_b[] = {0xFF, 0xD8, 0xFF, 0xDB, 4, 5};
 static const uint8_t mid_b[] = {7, 7, 0xFF, 0xD9};
+/* Two frames in four fragments, soi_a + mid_a and soi_b + mid_b (test_bot, test_eot, test_markers_split). */
+static const void *const two_frames[] = {soi_a, mid_a, soi_b, mid_b};
+static const uint32_t two_frames_lens[] = {sizeof soi_a, sizeof mid_a, sizeof soi_b, sizeof mid_b};
+
+/* Frame 1 of two_frames reads as soi_b + mid_b. */
+static void assert_second_frame(const dv_instance *inst, const dv_frames *f)
+{
+    uint8_t want[sizeof soi_b + sizeof mid_b];
+    memcpy(want, soi_b, sizeof soi_b);
+    memcpy(want + sizeof soi_b, mid_b, sizeof mid_b);
+    assert_frame(inst, f, 1, want, sizeof want);
+}
 
 static void test_single_and_one_per_fragment(void **state)
 {
@@ -172,21 +184,16 @@ static void test_single_and_one_per_fragment(void **state)
 static void test_bot(void **state)
 {
     (void)state;
-    const void *frags[] = {soi_a, mid_a, soi_b, mid_b};
-    const uint32_t lens[] = {7, 4, 6, 4};
     /* item sizes: 8+8, 8+4, 8+6, 8+4 -> frame 1 starts at 16 + 12 = 28 */
     const uint32_t bot[] = {0, 28};
     held h;
     dvb *b = image(DVB_JPEG_BASELINE, 2, 2, 1, 8, "2");
-    dvb_encapsulated_bot(b, frags, lens, 4, bot, 2);
+    dvb_encapsulated_bot(b, two_frames, two_frames_lens, 4, bot, 2);
     build_parse(&h, b);
     dv_frames *f = index_ok(h.p.inst);
     assert_int_equal(dv_frames_how(f), DV_FRAMES_BOT);
     assert_int_equal(dv_frames_count(f), 2);
-    uint8_t want[10];
-    memcpy(want, soi_b, 6);
-    memcpy(want + 6, mid_b, 4);
-    assert_frame(h.p.inst, f, 1, want, 10);
+    assert_second_frame(h.p.inst, f);
     dv_frames_free(f);
     held_free(&h);
 
@@ -195,7 +202,7 @@ static void test_bot(void **state)
     static const size_t nbad[] = {2, 2, 3, 2, 2};
     for (size_t i = 0; i < sizeof nbad / sizeof nbad[0]; i++) {
         b = image(DVB_JPEG_BASELINE, 2, 2, 1, 8, "2");
-        dvb_encapsulated_bot(b, frags, lens, 4, bad[i], nbad[i]);
+        dvb_encapsulated_bot(b, two_frames, two_frames_lens, 4, bad[i], nbad[i]);
         build_parse(&h, b);
         assert_int_equal(index_fails(h.p.inst), DV_ERR_MALFORMED);
         held_free(&h);
@@ -216,8 +223,6 @@ static void test_bot(void **state)
 static void test_eot(void **state)
 {
     (void)state;
-    const void *frags[] = {soi_a, mid_a, soi_b, mid_b};
-    const uint32_t lens[] = {7, 4, 6, 4};
     uint8_t eot[16] = {0}, eotl[16] = {0};
     eot[8] = 28;
     eotl[0] = 12;
@@ -226,7 +231,7 @@ static void test_eot(void **state)
     dvb *b = image(DVB_JPEG_BASELINE, 2, 2, 1, 8, "2");
     dvb_bytes(b, 0x7FE00001, "OV", eot, 16);
     dvb_bytes(b, 0x7FE00002, "OV", eotl, 16);
-    dvb_encapsulated(b, frags, lens, 4);
+    dvb_encapsulated(b, two_frames, two_frames_lens, 4);
     build_parse(&h, b);
     dv_frames *f = index_ok(h.p.inst);
     assert_int_equal(dv_frames_how(f), DV_FRAMES_EOT);
@@ -241,7 +246,7 @@ static void test_eot(void **state)
     eot[8] = 29;
     b = image(DVB_JPEG_BASELINE, 2, 2, 1, 8, "2");
     dvb_bytes(b, 0x7FE00001, "OV", eot, 16);
-    dvb_encapsulated(b, frags, lens, 4);
+    dvb_encapsulated(b, two_frames, two_frames_lens, 4);
     build_parse(&h, b);
     assert_int_equal(index_fails(h.p.inst), DV_ERR_MALFORMED);
     held_free(&h);
@@ -251,18 +256,13 @@ static void test_markers_split(void **state)
 {
     (void)state;
     /* Empty BOT, 2 frames in 4 fragments: JPEG SOI tells where each frame starts (PS3.5 A.4). */
-    const void *frags[] = {soi_a, mid_a, soi_b, mid_b};
-    const uint32_t lens[] = {7, 4, 6, 4};
     held h;
     dvb *b = image(DVB_JPEG_BASELINE, 2, 2, 1, 8, "2");
-    dvb_encapsulated(b, frags, lens, 4);
+    dvb_encapsulated(b, two_frames, two_frames_lens, 4);
     build_parse(&h, b);
     dv_frames *f = index_ok(h.p.inst);
     assert_int_equal(dv_frames_how(f), DV_FRAMES_MARKERS);
-    uint8_t want[10];
-    memcpy(want, soi_b, 6);
-    memcpy(want + 6, mid_b, 4);
-    assert_frame(h.p.inst, f, 1, want, 10);
+    assert_second_frame(h.p.inst, f);
     dv_frames_free(f);
     held_free(&h);
 
@@ -270,7 +270,7 @@ static void test_markers_split(void **state)
     static const char *const nf[] = {"3", "5"};
     for (int i = 0; i < 2; i++) {
         b = image(DVB_JPEG_BASELINE, 2, 2, 1, 8, nf[i]);
-        dvb_encapsulated(b, frags, lens, 4);
+        dvb_encapsulated(b, two_frames, two_frames_lens, 4);
         build_parse(&h, b);
         assert_int_equal(index_fails(h.p.inst), DV_ERR_MALFORMED);
         held_free(&h);

@@ -440,15 +440,74 @@ static dvs_index *open_pg(void)
     return ix;
 }
 
+/* The index FILE of tmpdir opened as it is (a second handle, or a restart). */
+static dvs_index *reopen_sqlite_at(const char *file)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, file);
+    dv_error err = {0};
+    dvs_index *ix = dvs_sqlite_open(path, &err);
+    assert_non_null(ix);
+    return ix;
+}
+
+/* A fresh SQLite index FILE of tmpdir. */
 static dvs_index *open_sqlite(const char *file)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", tmpdir, file);
     unlink(path);
-    dv_error err = {0};
-    dvs_index *ix = dvs_sqlite_open(path, &err);
+    return reopen_sqlite_at(file);
+}
+
+/* The same index opened again (a restart): the file, or the PostgreSQL database without dropping it. */
+static dvs_index *reopen_sqlite(void)
+{
+    return reopen_sqlite_at("items.sqlite");
+}
+
+static dvs_index *reopen_pg(void)
+{
+    char url[1024];
+    pg_url(url, sizeof url);
+    dv_error err;
+    dvs_index *ix = dvs_pg_open(url, &err);
     assert_non_null(ix);
     return ix;
+}
+
+/* A dataset p/l/NAME's fields (not created). */
+static void dataset_fill(dvs_dataset *d, const char *name)
+{
+    memset(d, 0, sizeof *d);
+    strcpy(d->project, "p");
+    strcpy(d->location, "l");
+    snprintf(d->name, sizeof d->name, "%s", name);
+}
+
+/* A new dataset p/l/NAME (it must not exist): its id. */
+static int64_t new_dataset(dvs_index *ix, const char *name)
+{
+    dv_error err;
+    dvs_dataset d;
+    dataset_fill(&d, name);
+    assert_int_equal(ix->ops->dataset_create(ix, &d, &err), DVS_OK);
+    return d.id;
+}
+
+/* A new store NAME in the dataset p/l/DATASET (made when missing): its id. */
+static int64_t new_store(dvs_index *ix, const char *dataset, const char *name)
+{
+    dv_error err;
+    dvs_dataset d;
+    dataset_fill(&d, dataset);
+    int rc = ix->ops->dataset_create(ix, &d, &err);
+    if (rc == DVS_EXISTS)
+        assert_int_equal(ix->ops->dataset_get(ix, "p", "l", dataset, &d, &err), DVS_OK);
+    dvs_store st;
+    assert_int_equal(ix->ops->store_create(ix, d.id, name, NULL, &st, &err), DVS_OK);
+    dvs_store_clear(&st);
+    return st.id;
 }
 
 static char *collect_attr(const dvs_row *row, char *out, uint32_t tag)
@@ -507,10 +566,7 @@ static void index_checks(dvs_index *ix)
 {
     dv_error err;
     dvs_dataset d;
-    memset(&d, 0, sizeof d);
-    strcpy(d.project, "p");
-    strcpy(d.location, "l");
-    strcpy(d.name, "d");
+    dataset_fill(&d, "d");
     assert_int_equal(ix->ops->dataset_create(ix, &d, &err), DVS_OK);
     assert_int_equal(ix->ops->dataset_create(ix, &d, &err), DVS_EXISTS);
     dvs_dataset got;
@@ -759,11 +815,32 @@ static void test_index_postgresql(void **state)
 #define RACE_SOPS 40
 #define RACE_THREADS 4
 
+/* One thread of a race (race_checks, item_finish_race_checks): the handle it uses, what it works on (a store
+ * or an operation), and how its attempts ended: done by it, found done by another, or an error. */
 typedef struct race_arg {
     dvs_index *ix;
-    int64_t store;
+    int64_t id;
     int ok, exists, failed;
 } race_arg;
+
+/* THREAD on RACE_THREADS threads at once, on handles A and B in turn, all on ID: their summed tallies. */
+static race_arg race_run(dvs_index *a, dvs_index *b, int64_t id, void *(*thread)(void *))
+{
+    race_arg arg[RACE_THREADS];
+    pthread_t th[RACE_THREADS];
+    for (int t = 0; t < RACE_THREADS; t++) {
+        arg[t] = (race_arg){.ix = t % 2 ? b : a, .id = id};
+        assert_int_equal(pthread_create(&th[t], NULL, thread, &arg[t]), 0);
+    }
+    race_arg sum = {0};
+    for (int t = 0; t < RACE_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        sum.ok += arg[t].ok;
+        sum.exists += arg[t].exists;
+        sum.failed += arg[t].failed;
+    }
+    return sum;
+}
 
 static void *race_thread(void *p)
 {
@@ -779,7 +856,7 @@ static void *race_thread(void *p)
         rec.size = 10;
         char existing[65];
         dv_error err;
-        int rc = a->ix->ops->instance_put(a->ix, a->store, &rec, existing, &err);
+        int rc = a->ix->ops->instance_put(a->ix, a->id, &rec, existing, &err);
         if (rc == DVS_OK)
             a->ok++;
         else if (rc == DVS_EXISTS && strcmp(existing, rec.blob) == 0)
@@ -796,31 +873,13 @@ static void *race_thread(void *p)
 static void race_checks(dvs_index *a, dvs_index *b)
 {
     dv_error err;
-    dvs_dataset d;
-    memset(&d, 0, sizeof d);
-    strcpy(d.project, "p");
-    strcpy(d.location, "l");
-    strcpy(d.name, "race");
-    assert_int_equal(a->ops->dataset_create(a, &d, &err), DVS_OK);
     dvs_store st;
-    assert_int_equal(a->ops->store_create(a, d.id, "s", NULL, &st, &err), DVS_OK);
+    assert_int_equal(a->ops->store_create(a, new_dataset(a, "race"), "s", NULL, &st, &err), DVS_OK);
     dvs_store_clear(&st);
-    race_arg arg[RACE_THREADS];
-    pthread_t th[RACE_THREADS];
-    for (int t = 0; t < RACE_THREADS; t++) {
-        arg[t] = (race_arg){.ix = t % 2 ? b : a, .store = st.id};
-        assert_int_equal(pthread_create(&th[t], NULL, race_thread, &arg[t]), 0);
-    }
-    int ok = 0, exists = 0, failed = 0;
-    for (int t = 0; t < RACE_THREADS; t++) {
-        pthread_join(th[t], NULL);
-        ok += arg[t].ok;
-        exists += arg[t].exists;
-        failed += arg[t].failed;
-    }
-    assert_int_equal(failed, 0);
-    assert_int_equal(ok, RACE_SOPS);
-    assert_int_equal(exists, RACE_SOPS * (RACE_THREADS - 1));
+    race_arg sum = race_run(a, b, st.id, race_thread);
+    assert_int_equal(sum.failed, 0);
+    assert_int_equal(sum.ok, RACE_SOPS);
+    assert_int_equal(sum.exists, RACE_SOPS * (RACE_THREADS - 1));
     dvs_metrics m;
     assert_int_equal(b->ops->store_metrics(b, st.id, &m, &err), DVS_OK);
     assert_int_equal(m.instances, RACE_SOPS);
@@ -834,24 +893,14 @@ static void test_race_sqlite(void **state)
 {
     (void)state;
     dvs_index *a = open_sqlite("race.sqlite");
-    char path[256];
-    snprintf(path, sizeof path, "%s/race.sqlite", tmpdir);
-    dv_error err;
-    dvs_index *b = dvs_sqlite_open(path, &err);
-    assert_non_null(b);
-    race_checks(a, b);
+    race_checks(a, reopen_sqlite_at("race.sqlite"));
 }
 
 static void test_race_postgresql(void **state)
 {
     (void)state;
     dvs_index *a = open_pg();
-    char url[1024];
-    pg_url(url, sizeof url);
-    dv_error err;
-    dvs_index *b = dvs_pg_open(url, &err);
-    assert_non_null(b);
-    race_checks(a, b);
+    race_checks(a, reopen_pg());
 }
 
 /* --index: only PostgreSQL URLs; a server that cannot be reached is an I/O error whose message does not
@@ -868,23 +917,6 @@ static void rec_fill(dvs_instance_rec *rec, const char *study, const char *serie
     snprintf(rec->transfer_syntax, sizeof rec->transfer_syntax, "1.2.840.10008.1.2.1");
     memset(rec->blob, blobc, 64);
     rec->size = 10;
-}
-
-static int64_t new_store(dvs_index *ix, const char *dataset, const char *name)
-{
-    dv_error err;
-    dvs_dataset d;
-    memset(&d, 0, sizeof d);
-    strcpy(d.project, "p");
-    strcpy(d.location, "l");
-    snprintf(d.name, sizeof d.name, "%s", dataset);
-    int rc = ix->ops->dataset_create(ix, &d, &err);
-    if (rc == DVS_EXISTS)
-        assert_int_equal(ix->ops->dataset_get(ix, "p", "l", dataset, &d, &err), DVS_OK);
-    dvs_store st;
-    assert_int_equal(ix->ops->store_create(ix, d.id, name, NULL, &st, &err), DVS_OK);
-    dvs_store_clear(&st);
-    return st.id;
 }
 
 /* instance_put_batch: one transaction for instances of several stores; each instance is decided alone (a
@@ -1181,24 +1213,36 @@ static void test_index_open_errors(void **state)
     assert_null(strstr(err.message, "hunter2secret"));
 }
 
-/* A dataset for the operation checks. */
-static int64_t ops_dataset(dvs_index *ix)
+/* A new operation METHOD of dataset DS: its id. */
+static int64_t new_op(dvs_index *ix, int64_t ds, const char *method)
 {
     dv_error err;
-    dvs_dataset d;
-    memset(&d, 0, sizeof d);
-    strcpy(d.project, "p");
-    strcpy(d.location, "l");
-    strcpy(d.name, "d");
-    assert_int_equal(ix->ops->dataset_create(ix, &d, &err), DVS_OK);
-    return d.id;
+    dvs_operation op;
+    memset(&op, 0, sizeof op);
+    op.dataset_id = ds;
+    snprintf(op.api_method, sizeof op.api_method, "%s", method);
+    assert_int_equal(ix->ops->op_create(ix, &op, &err), DVS_OK);
+    return op.id;
+}
+
+/* Operation OP of dataset DS has these item counters (op_get). */
+static void assert_op_counts(dvs_index *ix, int64_t ds, int64_t op, uint64_t success, uint64_t failure,
+                             uint64_t pending)
+{
+    dv_error err;
+    dvs_operation got;
+    assert_int_equal(ix->ops->op_get(ix, ds, op, &got, &err), DVS_OK);
+    assert_int_equal(got.success, success);
+    assert_int_equal(got.failure, failure);
+    assert_int_equal(got.pending, pending);
+    dvs_operation_clear(&got);
 }
 
 /* Operations: create, get (by dataset or any), list filtered on done and paged, cancel, finish once; the
  * request is kept for the runner, a list never carries it. [docs/server.md "Operations"] */
 static void operations_checks(dvs_index *ix)
 {
-    int64_t ds = ops_dataset(ix);
+    int64_t ds = new_dataset(ix, "d");
     dv_error err;
     int64_t ids[5];
     for (int i = 0; i < 5; i++) {
@@ -1295,13 +1339,9 @@ static void operations_checks(dvs_index *ix)
  * drops an interrupted planning. [docs/server.md "Operations"] */
 static void operation_items_checks(dvs_index *ix, dvs_index *(*reopen)(void))
 {
-    int64_t ds = ops_dataset(ix);
+    int64_t ds = new_dataset(ix, "d");
     dv_error err;
-    dvs_operation op;
-    memset(&op, 0, sizeof op);
-    op.dataset_id = ds;
-    strcpy(op.api_method, "deid");
-    assert_int_equal(ix->ops->op_create(ix, &op, &err), DVS_OK);
+    int64_t op = new_op(ix, ds, "deid");
     dvs_op_item *items = calloc(10, sizeof *items);
     assert_non_null(items);
     for (int i = 0; i < 10; i++) {
@@ -1313,38 +1353,34 @@ static void operation_items_checks(dvs_index *ix, dvs_index *(*reopen)(void))
         snprintf(items[i].sop_uid, sizeof items[i].sop_uid, "1.2.3.%d", i + 1);
         memset(items[i].blob, 'a' + i, 64);
     }
-    assert_int_equal(ix->ops->op_items_add(ix, op.id, items, 6, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_items_add(ix, op, items, 6, &err), DVS_OK);
     /* items 5..10: 5 and 6 are taken, so none of them is added */
-    assert_int_equal(ix->ops->op_items_add(ix, op.id, items + 4, 6, &err), DVS_EXISTS);
-    assert_int_equal(ix->ops->op_items_add(ix, op.id, items + 6, 4, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_items_add(ix, op, items + 4, 6, &err), DVS_EXISTS);
+    assert_int_equal(ix->ops->op_items_add(ix, op, items + 6, 4, &err), DVS_OK);
     assert_int_equal(ix->ops->op_items_add(ix, 9999, items, 1, &err), DVS_NOT_FOUND);
-    assert_int_equal(ix->ops->op_planned(ix, op.id, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_planned(ix, op, &err), DVS_OK);
     dvs_operation got;
-    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_get(ix, ds, op, &got, &err), DVS_OK);
     assert_int_equal(got.planned, 1);
     assert_int_equal(got.pending, 10);
     dvs_operation_clear(&got);
 
-    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 1, DVS_ITEM_OK, NULL, &err), DVS_OK);
-    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 1, DVS_ITEM_OK, NULL, &err), DVS_EXISTS);
-    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 3, DVS_ITEM_FAILED, "NOT_DICOM", &err), DVS_OK);
-    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 3, DVS_ITEM_OK, NULL, &err), DVS_EXISTS);
-    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 4, DVS_ITEM_OK, NULL, &err), DVS_OK);
-    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 99, DVS_ITEM_OK, NULL, &err), DVS_NOT_FOUND);
-    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 5, DVS_ITEM_PENDING, NULL, &err), -1);
+    assert_int_equal(ix->ops->op_item_finish(ix, op, 1, DVS_ITEM_OK, NULL, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_item_finish(ix, op, 1, DVS_ITEM_OK, NULL, &err), DVS_EXISTS);
+    assert_int_equal(ix->ops->op_item_finish(ix, op, 3, DVS_ITEM_FAILED, "NOT_DICOM", &err), DVS_OK);
+    assert_int_equal(ix->ops->op_item_finish(ix, op, 3, DVS_ITEM_OK, NULL, &err), DVS_EXISTS);
+    assert_int_equal(ix->ops->op_item_finish(ix, op, 4, DVS_ITEM_OK, NULL, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_item_finish(ix, op, 99, DVS_ITEM_OK, NULL, &err), DVS_NOT_FOUND);
+    assert_int_equal(ix->ops->op_item_finish(ix, op, 5, DVS_ITEM_PENDING, NULL, &err), -1);
     assert_int_equal(err.code, DV_ERR_USAGE);
 
     /* Closed and opened again (a restart): the same state. */
     ix->ops->close(ix);
     ix = reopen();
-    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
-    assert_int_equal(got.success, 2);
-    assert_int_equal(got.failure, 1);
-    assert_int_equal(got.pending, 7);
-    dvs_operation_clear(&got);
+    assert_op_counts(ix, ds, op, 2, 1, 7);
     dvs_op_item page[4];
     size_t n;
-    assert_int_equal(ix->ops->op_items_pending(ix, op.id, 0, 4, page, &n, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_items_pending(ix, op, 0, 4, page, &n, &err), DVS_OK);
     assert_int_equal(n, 4);
     assert_int_equal(page[0].seq, 2);
     assert_int_equal(page[1].seq, 5);
@@ -1354,11 +1390,11 @@ static void operation_items_checks(dvs_index *ix, dvs_index *(*reopen)(void))
     assert_int_equal(page[1].dst_store_id, 8);
     assert_int_equal(strlen(page[1].blob), 64);
     assert_int_equal(page[1].state, DVS_ITEM_PENDING);
-    assert_int_equal(ix->ops->op_items_pending(ix, op.id, 7, 4, page, &n, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_items_pending(ix, op, 7, 4, page, &n, &err), DVS_OK);
     assert_int_equal(n, 3);
     assert_int_equal(page[0].seq, 8);
     int64_t next;
-    assert_int_equal(ix->ops->op_errors(ix, op.id, 0, 4, page, &n, &next, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_errors(ix, op, 0, 4, page, &n, &next, &err), DVS_OK);
     assert_int_equal(n, 1);
     assert_int_equal(next, 0);
     assert_int_equal(page[0].seq, 3);
@@ -1366,14 +1402,14 @@ static void operation_items_checks(dvs_index *ix, dvs_index *(*reopen)(void))
     assert_int_equal(page[0].state, DVS_ITEM_FAILED);
 
     /* An interrupted planning is redone from nothing. */
-    assert_int_equal(ix->ops->op_items_reset(ix, op.id, &err), DVS_OK);
-    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_items_reset(ix, op, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_get(ix, ds, op, &got, &err), DVS_OK);
     assert_int_equal(got.planned, 0);
     assert_int_equal(got.success + got.failure + got.pending, 0);
     dvs_operation_clear(&got);
-    assert_int_equal(ix->ops->op_items_pending(ix, op.id, 0, 4, page, &n, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_items_pending(ix, op, 0, 4, page, &n, &err), DVS_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(ix->ops->op_items_add(ix, op.id, items, 10, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_items_add(ix, op, items, 10, &err), DVS_OK);
     free(items);
     ix->ops->close(ix);
 }
@@ -1391,26 +1427,6 @@ static void test_operations_postgresql(void **state)
 }
 
 /* The same index opened again (a restart): the file, or the PostgreSQL database without dropping it. */
-static dvs_index *reopen_sqlite(void)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/items.sqlite", tmpdir);
-    dv_error err;
-    dvs_index *ix = dvs_sqlite_open(path, &err);
-    assert_non_null(ix);
-    return ix;
-}
-
-static dvs_index *reopen_pg(void)
-{
-    char url[1024];
-    pg_url(url, sizeof url);
-    dv_error err;
-    dvs_index *ix = dvs_pg_open(url, &err);
-    assert_non_null(ix);
-    return ix;
-}
-
 static void test_operation_items_sqlite(void **state)
 {
     (void)state;
@@ -1431,13 +1447,9 @@ static void test_operation_items_postgresql(void **state)
 static void op_items_finish_batch_checks(dvs_index *ix)
 {
     assert_non_null(ix->ops->op_items_finish);
-    int64_t ds = ops_dataset(ix);
+    int64_t ds = new_dataset(ix, "d");
     dv_error err;
-    dvs_operation op;
-    memset(&op, 0, sizeof op);
-    op.dataset_id = ds;
-    strcpy(op.api_method, "deid");
-    assert_int_equal(ix->ops->op_create(ix, &op, &err), DVS_OK);
+    int64_t op = new_op(ix, ds, "deid");
     dvs_op_item items[5];
     memset(items, 0, sizeof items);
     for (int i = 0; i < 5; i++) {
@@ -1446,53 +1458,41 @@ static void op_items_finish_batch_checks(dvs_index *ix)
         items[i].dst_store_id = 2;
         memset(items[i].blob, 'a' + i, 64);
     }
-    assert_int_equal(ix->ops->op_items_add(ix, op.id, items, 5, &err), DVS_OK);
-    assert_int_equal(ix->ops->op_planned(ix, op.id, &err), DVS_OK);
-    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 2, DVS_ITEM_OK, NULL, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_items_add(ix, op, items, 5, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_planned(ix, op, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_item_finish(ix, op, 2, DVS_ITEM_OK, NULL, &err), DVS_OK);
     /* A bad state in the batch: nothing of it is finished. */
     int64_t bad_seqs[2] = {1, 3};
     int bad_states[2] = {DVS_ITEM_OK, DVS_ITEM_PENDING};
     int rcs[6];
-    assert_int_equal(ix->ops->op_items_finish(ix, op.id, 2, bad_seqs, bad_states, NULL, rcs, &err), -1);
-    dvs_operation got;
-    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
-    assert_int_equal(got.success, 1);
-    assert_int_equal(got.pending, 4);
-    dvs_operation_clear(&got);
+    assert_int_equal(ix->ops->op_items_finish(ix, op, 2, bad_seqs, bad_states, NULL, rcs, &err), -1);
+    assert_op_counts(ix, ds, op, 1, 0, 4);
     int64_t seqs[6] = {1, 2, 3, 99, 1, 99};
     int states[6] = {DVS_ITEM_OK, DVS_ITEM_OK, DVS_ITEM_FAILED, DVS_ITEM_OK, DVS_ITEM_FAILED, DVS_ITEM_OK};
     const char *classes[6] = {NULL, NULL, "in\"va\\lid", NULL, "io", NULL};
-    assert_int_equal(ix->ops->op_items_finish(ix, op.id, 6, seqs, states, classes, rcs, &err), 0);
+    assert_int_equal(ix->ops->op_items_finish(ix, op, 6, seqs, states, classes, rcs, &err), 0);
     assert_int_equal(rcs[0], DVS_OK);
     assert_int_equal(rcs[1], DVS_EXISTS);
     assert_int_equal(rcs[2], DVS_OK);
     assert_int_equal(rcs[3], DVS_NOT_FOUND);
     assert_int_equal(rcs[4], DVS_EXISTS);
     assert_int_equal(rcs[5], DVS_NOT_FOUND);
-    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
-    assert_int_equal(got.success, 2);
-    assert_int_equal(got.failure, 1);
-    assert_int_equal(got.pending, 2);
-    dvs_operation_clear(&got);
+    assert_op_counts(ix, ds, op, 2, 1, 2);
     dvs_op_item page[4];
     size_t n;
     int64_t next;
-    assert_int_equal(ix->ops->op_errors(ix, op.id, 0, 4, page, &n, &next, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_errors(ix, op, 0, 4, page, &n, &next, &err), DVS_OK);
     assert_int_equal(n, 1);
     assert_int_equal(page[0].seq, 3);
     assert_string_equal(page[0].error_class, "in\"va\\lid");
     /* The rest, then nothing is pending. */
     int64_t rest[2] = {4, 5};
     int rest_states[2] = {DVS_ITEM_FAILED, DVS_ITEM_OK};
-    assert_int_equal(ix->ops->op_items_finish(ix, op.id, 2, rest, rest_states, NULL, rcs, &err), 0);
+    assert_int_equal(ix->ops->op_items_finish(ix, op, 2, rest, rest_states, NULL, rcs, &err), 0);
     assert_int_equal(rcs[0], DVS_OK);
     assert_int_equal(rcs[1], DVS_OK);
-    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
-    assert_int_equal(got.success, 3);
-    assert_int_equal(got.failure, 2);
-    assert_int_equal(got.pending, 0);
-    dvs_operation_clear(&got);
-    assert_int_equal(ix->ops->op_items_pending(ix, op.id, 0, 4, page, &n, &err), DVS_OK);
+    assert_op_counts(ix, ds, op, 3, 2, 0);
+    assert_int_equal(ix->ops->op_items_pending(ix, op, 0, 4, page, &n, &err), DVS_OK);
     assert_int_equal(n, 0);
     ix->ops->close(ix);
 }
@@ -1513,22 +1513,16 @@ static void test_op_items_finish_batch_postgresql(void **state)
  * servers resume the same operation: each item is counted exactly once. */
 #define FINISH_ITEMS 30
 
-typedef struct finish_arg {
-    dvs_index *ix;
-    int64_t op;
-    int ok, again, failed;
-} finish_arg;
-
 static void *finish_thread(void *p)
 {
-    finish_arg *a = p;
+    race_arg *a = p;
     for (int k = 1; k <= FINISH_ITEMS; k++) {
         dv_error err;
-        int rc = a->ix->ops->op_item_finish(a->ix, a->op, k, k % 7 ? DVS_ITEM_OK : DVS_ITEM_FAILED, "IO", &err);
+        int rc = a->ix->ops->op_item_finish(a->ix, a->id, k, k % 7 ? DVS_ITEM_OK : DVS_ITEM_FAILED, "IO", &err);
         if (rc == DVS_OK)
             a->ok++;
         else if (rc == DVS_EXISTS)
-            a->again++;
+            a->exists++;
         else
             a->failed++;
     }
@@ -1537,45 +1531,24 @@ static void *finish_thread(void *p)
 
 static void item_finish_race_checks(dvs_index *a, dvs_index *b)
 {
-    int64_t ds = ops_dataset(a);
+    int64_t ds = new_dataset(a, "d");
     dv_error err;
-    dvs_operation op;
-    memset(&op, 0, sizeof op);
-    op.dataset_id = ds;
-    strcpy(op.api_method, "race");
-    assert_int_equal(a->ops->op_create(a, &op, &err), DVS_OK);
+    int64_t op = new_op(a, ds, "race");
     dvs_op_item *items = calloc(FINISH_ITEMS, sizeof *items);
     assert_non_null(items);
     for (int i = 0; i < FINISH_ITEMS; i++)
         items[i].seq = i + 1;
-    assert_int_equal(a->ops->op_items_add(a, op.id, items, FINISH_ITEMS, &err), DVS_OK);
+    assert_int_equal(a->ops->op_items_add(a, op, items, FINISH_ITEMS, &err), DVS_OK);
     free(items);
-    assert_int_equal(b->ops->op_planned(b, op.id, &err), DVS_OK);
-    finish_arg arg[4];
-    pthread_t th[4];
-    for (int t = 0; t < 4; t++) {
-        arg[t] = (finish_arg){.ix = t % 2 ? b : a, .op = op.id};
-        assert_int_equal(pthread_create(&th[t], NULL, finish_thread, &arg[t]), 0);
-    }
-    int ok = 0, again = 0, failed = 0;
-    for (int t = 0; t < 4; t++) {
-        pthread_join(th[t], NULL);
-        ok += arg[t].ok;
-        again += arg[t].again;
-        failed += arg[t].failed;
-    }
-    assert_int_equal(failed, 0);
-    assert_int_equal(ok, FINISH_ITEMS);
-    assert_int_equal(again, 3 * FINISH_ITEMS);
-    dvs_operation got;
-    assert_int_equal(a->ops->op_get(a, ds, op.id, &got, &err), DVS_OK);
-    assert_int_equal(got.success, FINISH_ITEMS - FINISH_ITEMS / 7);
-    assert_int_equal(got.failure, FINISH_ITEMS / 7);
-    assert_int_equal(got.pending, 0);
-    dvs_operation_clear(&got);
+    assert_int_equal(b->ops->op_planned(b, op, &err), DVS_OK);
+    race_arg sum = race_run(a, b, op, finish_thread);
+    assert_int_equal(sum.failed, 0);
+    assert_int_equal(sum.ok, FINISH_ITEMS);
+    assert_int_equal(sum.exists, (RACE_THREADS - 1) * FINISH_ITEMS);
+    assert_op_counts(a, ds, op, FINISH_ITEMS - FINISH_ITEMS / 7, FINISH_ITEMS / 7, 0);
     /* a finish after another process's finish: counted once */
-    assert_int_equal(b->ops->op_finish(b, op.id, "{}", &err), DVS_OK);
-    assert_int_equal(a->ops->op_finish(a, op.id, "{}", &err), DVS_EXISTS);
+    assert_int_equal(b->ops->op_finish(b, op, "{}", &err), DVS_OK);
+    assert_int_equal(a->ops->op_finish(a, op, "{}", &err), DVS_EXISTS);
     a->ops->close(a);
     b->ops->close(b);
 }
@@ -1606,15 +1579,10 @@ static int count_ref(const dvs_blob_ref *r, void *user)
 static void instances_delete_checks(dvs_index *ix)
 {
     dv_error err;
-    dvs_dataset d;
-    memset(&d, 0, sizeof d);
-    strcpy(d.project, "p");
-    strcpy(d.location, "l");
-    strcpy(d.name, "d");
-    assert_int_equal(ix->ops->dataset_create(ix, &d, &err), DVS_OK);
+    int64_t ds = new_dataset(ix, "d");
     dvs_store a, b;
-    assert_int_equal(ix->ops->store_create(ix, d.id, "a", NULL, &a, &err), DVS_OK);
-    assert_int_equal(ix->ops->store_create(ix, d.id, "b", NULL, &b, &err), DVS_OK);
+    assert_int_equal(ix->ops->store_create(ix, ds, "a", NULL, &a, &err), DVS_OK);
+    assert_int_equal(ix->ops->store_create(ix, ds, "b", NULL, &b, &err), DVS_OK);
     dvs_store_clear(&a);
     dvs_store_clear(&b);
     put(ix, a.id, "1.1", "1.1.1", "1.1.1.1", "P", "20200101", "CT", DVS_OK);

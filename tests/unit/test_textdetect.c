@@ -16,6 +16,7 @@
 
 #include "image/dv_image.h"
 #include "image/dv_redact.h"
+#include "dv_invariants.h"
 
 /* ---------- gray8 ---------- */
 
@@ -627,21 +628,6 @@ static void test_detect_huge_frame_deadline(void **s)
     free(g.px);
 }
 
-/* Same boxes, in any order. */
-static int same_boxes(const dv_boxes *a, const dv_boxes *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (size_t i = 0; i < a->n; i++) {
-        int hit = 0;
-        for (size_t j = 0; j < b->n && !hit; j++)
-            hit = memcmp(&a->v[i], &b->v[j], sizeof(dv_box)) == 0;
-        if (!hit)
-            return 0;
-    }
-    return 1;
-}
-
 /* A cine frame: a constant overlay on the left, changing "anatomy" in a window on the right. */
 static void cine_frame(dv_gray8 *g, uint32_t i, int clock)
 {
@@ -667,7 +653,7 @@ static void test_cine_reuse_and_redetect(void **s)
         assert_int_equal(dv_textdetect_find(td, &g, 0, &b, NULL), 0);
         dv_textdetect_reset(fresh);
         assert_int_equal(dv_textdetect_find(fresh, &g, 0, &f, NULL), 0);
-        assert_true(same_boxes(&b, &f)); /* reuse and partial search give what a fresh search gives */
+        assert_true(dvi_boxes_same(&b, &f)); /* reuse and partial search give what a fresh search gives */
     }
     dv_textdetect_get_stats(td, &st);
     assert_int_equal(st.full, 1);    /* only the first frame is searched in full */
@@ -684,7 +670,7 @@ static void test_cine_reuse_and_redetect(void **s)
         dv_textdetect_reset(fresh);
         assert_int_equal(dv_textdetect_find(fresh, &g, 0, &f, NULL), 0);
         assert_true(covered(&b, grown));
-        assert_true(same_boxes(&b, &f));
+        assert_true(dvi_boxes_same(&b, &f));
     }
     /* a frame of another size is searched in full; reset forgets the previous frame */
     dv_textdetect_get_stats(td, &st);
