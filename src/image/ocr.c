@@ -197,14 +197,22 @@ dv_ocr *dv_ocr_new(dv_error *err)
     return dv_ocr_new_at(NULL, err);
 }
 
-/* Forget the held line readings, their text wiped first (recognised text is kept no longer than needed). */
+/* A held line's crop (pixels of burned-in text), wiped before it is given back, as the pixel memo's are. */
+static void free_crop(uint8_t *crop, uint32_t w, uint32_t h)
+{
+    if (crop)
+        memset(crop, 0, (size_t)w * h);
+    free(crop);
+}
+
+/* Forget the held line readings, their text and crops wiped first (kept no longer than needed). */
 static void drop_pending(dv_ocr *o)
 {
     for (size_t i = 0; i < o->npending; i++) {
         if (o->pending[i].text)
             memset(o->pending[i].text, 0, o->pending[i].len);
         free(o->pending[i].text);
-        free(o->pending[i].crop);
+        free_crop(o->pending[i].crop, o->pending[i].w, o->pending[i].h);
     }
     o->npending = 0;
 }
@@ -740,7 +748,7 @@ static int take_pending(dv_ocr *o, const dv_gray8 *g, const dv_box *box, dv_ocr_
         *utf8 = o->pending[i].text;
         *len = o->pending[i].len;
         o->last_conf = o->pending[i].conf;
-        free(o->pending[i].crop);
+        free_crop(o->pending[i].crop, o->pending[i].w, o->pending[i].h);
         o->pending[i] = o->pending[--o->npending];
         return 1;
     }
