@@ -463,11 +463,66 @@ static int covered_before(const dv_pixel_worker *w, const dv_box *b)
     return 0;
 }
 
-/* One box read up to three ways (below); *v its verdict, *conf the confidence of the reading that decided it.
- * settled (a band of a block with a sensitive band already, *label wanted): stop after the first reading when
- * it is no label line — the caller then covers the band whatever the other readings say, and its verdict can
- * only say "sensitive" again (classify). */
-static int read_box(stage *s, const dv_box *box, uint64_t t0, int settled, dv_pixel_verdict *out, int *label,
+/* read_box's flags. */
+enum {
+    /* a band of a sensitive block (*label wanted): stop after the first reading when it is no label line — the
+     * caller covers such a band whatever the other readings say (classify) */
+    READ_BAND = 1,
+    /* a line whose UNREADABLE first reading decides it (unreadable_final) */
+    READ_UNREADABLE_FINAL = 2,
+};
+
+/* A line of a single-frame instance of COVER_REUSE_MIN_AREA px or more (above), alone (it overlaps no other
+ * line of its frame and has none beside it on its row, dv_pixel_same_line), that is UNREADABLE on its first
+ * reading is decided UNREADABLE, without the flipped and levelled readings (10-40 ms each on such a line:
+ * texture, a sector's speckle). Such a line is covered whole as UNREADABLE (dv_pixel_lines_cover: nothing
+ * inside it was read, it lies inside no KEEP line) and no other line's cover depends on its verdict; the
+ * further readings could only make it SENSITIVE (covered too, or less: its label bands left) or KEEP (left
+ * uncovered). So never less cover, at the price of whatever a flipped reading would have left intact.
+ * Multi-frame instances read on: a flipped KEEP there is remembered under the ink for the other frames.
+ * Figures: bench/RESULTS.md "Sensitive stage: fewer readings". */
+static int unreadable_final(const stage *s, const dv_box *lines, size_t n, size_t b)
+{
+    const dv_box *a = &lines[b];
+    if (s->pa.number_of_frames > 1 || (uint64_t)a->w * a->h < COVER_REUSE_MIN_AREA)
+        return 0;
+    for (size_t c = 0; c < n; c++) {
+        const dv_box *o = &lines[c];
+        if (c == b)
+            continue;
+        int meet = (uint64_t)a->x < (uint64_t)o->x + o->w && (uint64_t)o->x < (uint64_t)a->x + a->w &&
+                   (uint64_t)a->y < (uint64_t)o->y + o->h && (uint64_t)o->y < (uint64_t)a->y + a->h;
+        if (meet || dv_pixel_same_line(a, o))
+            return 0;
+    }
+    return 1;
+}
+
+/* A line of a multi-frame instance with at least half its area inside a line read SENSITIVE at
+ * SENS_SPREAD_CONF or more on an earlier frame (w->sens, which spread_sensitive covers on this frame anyway),
+ * its crop not read before: covered without reading, as covered_before. Reading it could only add the cover
+ * of its part outside that line, which this cover gives too. Generator cine seed 2 (a bright dot moving over
+ * the name line makes it a new crop on every frame): its sensitive stage 5.21 -> 2.51 s CPU, no PHI box lost
+ * (bench/RESULTS.md "Sensitive stage: fewer readings"). [test_pixel_memo: test_cine_sensitive_line_unread] */
+static int mostly_sensitive_before(const dv_pixel_worker *w, const dv_box *b)
+{
+    return dv_pixel_box_mostly_in(b, w->sens.v, w->sens.n);
+}
+
+/* A first reading of overlay vocabulary only (dv_pixel_label_line: `L`, `5 cm`, `GAIN 52`) at INK_LABEL_CONF
+ * or more decides its box KEEP: the flipped and levelled readings are not made. They exist for text the first
+ * reading misses (the other polarity, a varying background); a line read this confidently as a label was not
+ * missed, and a label is what the ink memo already trusts that reading for on every other frame. Tuning seeds
+ * 1-4, 6: same PHI recall, non-PHI intact the same or higher (bench/RESULTS.md "Sensitive stage: fewer
+ * readings"). */
+static int confident_label(dv_pixel_verdict v, int label, int conf)
+{
+    return v == DV_PIXEL_KEEP && label && conf >= INK_LABEL_CONF;
+}
+
+/* One box read up to three ways (below); *v its verdict, *conf the confidence of the reading that decided it;
+ * flags: READ_*. */
+static int read_box(stage *s, const dv_box *box, uint64_t t0, unsigned flags, dv_pixel_verdict *out, int *label,
                     int *conf, int *took_cover, dv_error *err)
 {
     dv_pixel_worker *w = s->w;
@@ -485,10 +540,11 @@ static int read_box(stage *s, const dv_box *box, uint64_t t0, int settled, dv_pi
         return 0;
     }
     int slot = s->env->memo_off == 1 ? -1 : dv_pixel_memo_slot(w->memo, &w->gray, box);
-    /* a line inside one covered on an earlier frame, its pixels not read before: covered again without
-     * reading (covered_before) */
-    if (took_cover && ink && (uint64_t)box->w * box->h >= COVER_REUSE_MIN_AREA &&
-        !dv_pixel_memo_get(w->memo, slot, DV_OCR_PREP_STRETCH, &r) && covered_before(w, box)) {
+    /* a line inside one covered on an earlier frame, or mostly inside one read sensitive there, its pixels
+     * not read before: covered again without reading (covered_before, mostly_sensitive_before) */
+    if (took_cover && ink && !dv_pixel_memo_get(w->memo, slot, DV_OCR_PREP_STRETCH, &r) &&
+        (((uint64_t)box->w * box->h >= COVER_REUSE_MIN_AREA && covered_before(w, box)) ||
+         mostly_sensitive_before(w, box))) {
         w->stats.v[DV_PIXEL_BOX_COVER_REUSED]++;
         *took_cover = 1;
         *out = DV_PIXEL_SENSITIVE;
@@ -500,15 +556,16 @@ static int read_box(stage *s, const dv_box *box, uint64_t t0, int settled, dv_pi
     *conf = c1;
     if (label)
         *label = lab1;
-    if (settled && label && !*label) {
+    if ((flags & READ_BAND) && label && !*label) {
         *out = v;
         return 0; /* not the box's whole decision: not kept under its ink */
     }
+    int decided = confident_label(v, lab1, c1) || ((flags & READ_UNREADABLE_FINAL) && v == DV_PIXEL_UNREADABLE);
     /* Not sensitive as read: read it again with the other polarity (dv_redact.h DV_OCR_PREP_FLIP; the
      * part of a label over bright anatomy); a finding in either reading covers it (privacy first). On
      * generator seed 1 this found 15 more PHI boxes of 325 with no more non-PHI covered
      * (docs/pixels.md "REDACT_SENSITIVE_TEXT end to end"). [test_ocr: test_flipped_reading] */
-    if (v != DV_PIXEL_SENSITIVE) {
+    if (!decided && v != DV_PIXEL_SENSITIVE) {
         if (read_one(s, box, slot, DV_OCR_PREP_FLIP, t0, &v2, &c2, NULL, err) != 0)
             return -1;
         if (v2 == DV_PIXEL_SENSITIVE)
@@ -521,7 +578,7 @@ static int read_box(stage *s, const dv_box *box, uint64_t t0, int settled, dv_pi
      * both plain readings take the anatomy for ink. Held-out seed 4: 19 of 23 PHI misses were such
      * lines on the 256x256 MR (docs/pixels.md "REDACT_SENSITIVE_TEXT end to end").
      * [test_ocr: test_level_over_anatomy] */
-    if (v != DV_PIXEL_SENSITIVE && dv_ocr_background_varies(&w->gray, box)) {
+    if (!decided && v != DV_PIXEL_SENSITIVE && dv_ocr_background_varies(&w->gray, box)) {
         if (read_one(s, box, slot, DV_OCR_PREP_LEVEL, t0, &v2, &c2, NULL, err) != 0)
             return -1;
         if (v2 == DV_PIXEL_SENSITIVE)
@@ -588,7 +645,8 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
         dv_pixel_verdict v;
         int conf;
         int took_cover = 0;
-        if (read_box(s, &w->lines.v[b], t0, 0, &v, NULL, &conf, s->pa.number_of_frames > 1 ? &took_cover : NULL,
+        unsigned flags = unreadable_final(s, w->lines.v, w->lines.n, b) ? READ_UNREADABLE_FINAL : 0u;
+        if (read_box(s, &w->lines.v[b], t0, flags, &v, NULL, &conf, s->pa.number_of_frames > 1 ? &took_cover : NULL,
                      err) != 0)
             return -1;
         /* a confident finding is remembered for the instance's other frames (spread_sensitive) */
@@ -610,9 +668,11 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
         for (size_t k = 0; k < nb; k++) {
             dv_pixel_verdict bv;
             int label = 0, bconf;
-            /* once a band is sensitive, a later band read as no label line is covered whatever its further
-             * readings say: they are not made (the same bands covered; wp-sensperf) */
-            if (read_box(s, &band[k], t0, any, &bv, &label, &bconf, NULL, err) != 0)
+            /* a band read as no label line is covered whatever its further readings say when any band is
+             * sensitive, and the whole block is covered when none is: its further readings are not made. They
+             * could only make a band sensitive, which covers no more than the whole block (bench/RESULTS.md
+             * "Sensitive stage: fewer readings"; the first band's were made before, wp-sensperf) */
+            if (read_box(s, &band[k], t0, READ_BAND, &bv, &label, &bconf, NULL, err) != 0)
                 return -1;
             any |= bv == DV_PIXEL_SENSITIVE;
             if (!label && dv_boxes_add(&w->parts, band[k], err) != 0)

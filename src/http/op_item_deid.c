@@ -2,7 +2,6 @@
  * the CLI) into the destination store's put path. Why a file: this is where an operation meets the engine; the
  * rest of the runner only sees a state and an error class (and, for an output, a staged put that op_batch.c
  * stores with the rest of its chunk). */
-#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,10 +62,7 @@ static int out_commit(void *arg, const dv_result *res, dv_error *err)
     o->w = NULL;
     o->st->pp = dvh_store_prepare(o->put, o->dst, w, NULL, &o->st->pr);
     if (o->st->pp != NULL) {
-        o->st->w = w;
-        /* Start writing it to disk now, while the next items compute: the chunk's syncfs then waits for less.
-         * A hint only (its failure changes nothing: the syncfs or the fsync decides). */
-        (void)sync_file_range(dvs_blob_fd(w), 0, 0, SYNC_FILE_RANGE_WRITE);
+        o->st->w = w; /* its writeback already started (dvh_store_prepare) */
         return DV_COMMIT_WRITTEN;
     }
     o->cls = dvh_op_put_class(&o->st->pr);

@@ -15,6 +15,7 @@
  * names (dvs_blob_claim, across threads and processes) from before its link until its rows are committed;
  * holding the claim, a taken name is either indexed (a duplicate: the file is left alone) or a leftover (no
  * row names it: replaced atomically). [test_server.py "instance names"] */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +195,10 @@ dvh_prepared *dvh_store_prepare(dvh_putter *p, int64_t store_id, dvs_blob_writer
     pp->store_id = store_id;
     pp->out = out;
     dvs_blob_release(w); /* the parse is done: the write buffer is not needed any more */
+    /* Start writing it to disk now, while the next instances arrive or compute: the group commit's syncfs then
+     * waits for less (STOW, :import and the de-identify operations alike). A hint only: its failure changes
+     * nothing, the syncfs or the fsync decides. */
+    (void)sync_file_range(dvs_blob_fd(w), 0, 0, SYNC_FILE_RANGE_WRITE);
     return pp;
 }
 
