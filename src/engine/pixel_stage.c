@@ -472,19 +472,20 @@ enum {
     READ_UNREADABLE_FINAL = 2,
 };
 
-/* A line of a single-frame instance of COVER_REUSE_MIN_AREA px or more (above), alone (it overlaps no other
- * line of its frame and has none beside it on its row, dv_pixel_same_line), that is UNREADABLE on its first
- * reading is decided UNREADABLE, without the flipped and levelled readings (10-40 ms each on such a line:
- * texture, a sector's speckle). Such a line is covered whole as UNREADABLE (dv_pixel_lines_cover: nothing
- * inside it was read, it lies inside no KEEP line) and no other line's cover depends on its verdict; the
- * further readings could only make it SENSITIVE (covered too, or less: its label bands left) or KEEP (left
- * uncovered). So never less cover, at the price of whatever a flipped reading would have left intact.
- * Multi-frame instances read on: a flipped KEEP there is remembered under the ink for the other frames.
- * Figures: bench/RESULTS.md "Sensitive stage: fewer readings". */
-static int unreadable_final(const stage *s, const dv_box *lines, size_t n, size_t b)
+/* A line of COVER_REUSE_MIN_AREA px or more (above), alone (it overlaps no other line of its frame and has
+ * none beside it on its row, dv_pixel_same_line), that is UNREADABLE on its first reading is decided
+ * UNREADABLE, without the flipped and levelled readings (10-100 ms each on such a line: texture, a sector's
+ * speckle grouped with a label). Such a line is covered whole as UNREADABLE (dv_pixel_lines_cover: nothing
+ * inside it was read, it lies inside no KEEP line) and no other line's cover on its frame depends on its
+ * verdict; the further readings could only make it SENSITIVE (covered too, or less: its label bands left)
+ * or KEEP (left uncovered). So never less cover on its frame, at the price of whatever a flipped reading would
+ * have left intact. In a multi-frame instance a SENSITIVE reading at SENS_SPREAD_CONF would also have been
+ * spread to the other frames (spread_sensitive); those frames read the same text themselves, and on the
+ * tuning sets no PHI box was lost (bench/RESULTS.md "Sensitive stage: fewer readings"). */
+static int unreadable_final(const dv_box *lines, size_t n, size_t b)
 {
     const dv_box *a = &lines[b];
-    if (s->pa.number_of_frames > 1 || (uint64_t)a->w * a->h < COVER_REUSE_MIN_AREA)
+    if ((uint64_t)a->w * a->h < COVER_REUSE_MIN_AREA)
         return 0;
     for (size_t c = 0; c < n; c++) {
         const dv_box *o = &lines[c];
@@ -645,7 +646,7 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
         dv_pixel_verdict v;
         int conf;
         int took_cover = 0;
-        unsigned flags = unreadable_final(s, w->lines.v, w->lines.n, b) ? READ_UNREADABLE_FINAL : 0u;
+        unsigned flags = unreadable_final(w->lines.v, w->lines.n, b) ? READ_UNREADABLE_FINAL : 0u;
         if (read_box(s, &w->lines.v[b], t0, flags, &v, NULL, &conf, s->pa.number_of_frames > 1 ? &took_cover : NULL,
                      err) != 0)
             return -1;

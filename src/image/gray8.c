@@ -59,8 +59,14 @@ static void window_values(dv_gray8 *g, const dv_frame *f, size_t n, int64_t lo, 
             unsigned v = (unsigned)((i * 255u + range / 2) / range);
             lut[i] = (uint8_t)(invert ? 255u - v : v);
         }
-        for (size_t i = 0; i < n; i++)
-            o[i] = lut[sample_at(f, i) - lo];
+        if (f->sample_bytes == 1 && !f->is_signed) { /* the common 8-bit frame: no per-sample dispatch */
+            const uint8_t *in = f->data;
+            for (size_t i = 0; i < n; i++)
+                o[i] = lut[in[i] - lo];
+        } else {
+            for (size_t i = 0; i < n; i++)
+                o[i] = lut[sample_at(f, i) - lo];
+        }
         return;
     }
     double scale = 255.0 / (double)range;
@@ -75,6 +81,16 @@ static void window_values(dv_gray8 *g, const dv_frame *f, size_t n, int64_t lo, 
 static int from_mono(const dv_frame *f, dv_gray8 *g, size_t n)
 {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
+    if (f->sample_bytes == 1 && !f->is_signed) { /* the common 8-bit frame: no per-sample dispatch */
+        const uint8_t *in = f->data;
+        uint8_t l = 255, h = 0;
+        for (size_t i = 0; i < n; i++) {
+            l = in[i] < l ? in[i] : l;
+            h = in[i] > h ? in[i] : h;
+        }
+        window_values(g, f, n, l, h, f->photometric == DV_PHOTO_MONOCHROME1);
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         int64_t v = sample_at(f, i);
         if (v < lo)
@@ -102,6 +118,15 @@ static int from_colour(const dv_frame *f, dv_gray8 *g, size_t n)
     int64_t maxv = (int64_t)((bits >= 32 ? 0xFFFFFFFFull : ((1ull << bits) - 1)));
     int64_t half = (maxv + 1) / 2;
     unsigned shift = bits > 8 ? bits - 8 : 0;
+    if (!ybr && f->sample_bytes == 1 && !f->is_signed && bits >= 8) { /* 8-bit RGB: the loop below, undispatched */
+        const uint8_t *in = f->data;
+        for (size_t i = 0; i < n; i++) {
+            uint8_t r = in[3 * i], gg = in[3 * i + 1], b = in[3 * i + 2];
+            uint8_t m = r > gg ? r : gg;
+            g->px[i] = m > b ? m : b;
+        }
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         int64_t a = sample_at(f, 3 * i), b = sample_at(f, 3 * i + 1), c = sample_at(f, 3 * i + 2);
         if (f->is_signed) { /* signed colour is unusual; shift to unsigned so "brightest" still means largest */

@@ -132,6 +132,8 @@ struct dv_textdetect {
     size_t img_cap, a_cap, b_cap, m_cap;
     uint8_t *row; /* padded row */
     size_t row_cap;
+    uint8_t *col; /* the column filter's padded rows (h + 2R of them) */
+    size_t col_cap;
     run *runs;
     size_t runs_cap;
     uint32_t *root_comp; /* run root -> component index */
@@ -175,6 +177,7 @@ void dv_textdetect_free(dv_textdetect *td)
     free(td->b);
     free(td->m);
     free(td->row);
+    free(td->col);
     free(td->runs);
     free(td->root_comp);
     free(td->comps);
@@ -239,48 +242,104 @@ static int deadline_fail(dv_error *err, const dv_textdetect *td)
 
 #define R (K / 2)
 
-/* o[x] = min or max(o[x], s[x]): the inner loop of every filter, 16 bytes at a time where SSE2 exists
- * (every x86-64), plain C elsewhere. */
-static void combine(uint8_t *restrict o, const uint8_t *restrict s, uint32_t w, int is_max)
+/* o[x] = min or max(a[x], b[x]) for x < n: the inner loop of every filter, 16 bytes at a time where SSE2
+ * exists (every x86-64), plain C elsewhere. o may be a, and b may lie ahead of a in the same buffer (b = a + d,
+ * d > 0): each block of o is stored after both its sources were loaded, and no later block reads it. */
+static void combine(uint8_t *o, const uint8_t *a, const uint8_t *b, size_t n, int is_max)
 {
-    uint32_t x = 0;
+    size_t x = 0;
 #ifdef __SSE2__
     if (is_max)
-        for (; x + 16 <= w; x += 16)
-            _mm_storeu_si128((__m128i *)(o + x), _mm_max_epu8(_mm_loadu_si128((const __m128i *)(o + x)),
-                                                              _mm_loadu_si128((const __m128i *)(s + x))));
+        for (; x + 16 <= n; x += 16)
+            _mm_storeu_si128((__m128i *)(o + x), _mm_max_epu8(_mm_loadu_si128((const __m128i *)(a + x)),
+                                                              _mm_loadu_si128((const __m128i *)(b + x))));
     else
-        for (; x + 16 <= w; x += 16)
-            _mm_storeu_si128((__m128i *)(o + x), _mm_min_epu8(_mm_loadu_si128((const __m128i *)(o + x)),
-                                                              _mm_loadu_si128((const __m128i *)(s + x))));
+        for (; x + 16 <= n; x += 16)
+            _mm_storeu_si128((__m128i *)(o + x), _mm_min_epu8(_mm_loadu_si128((const __m128i *)(a + x)),
+                                                              _mm_loadu_si128((const __m128i *)(b + x))));
 #endif
     if (is_max)
-        for (; x < w; x++)
-            o[x] = o[x] > s[x] ? o[x] : s[x];
+        for (; x < n; x++)
+            o[x] = a[x] > b[x] ? a[x] : b[x];
     else
-        for (; x < w; x++)
-            o[x] = o[x] < s[x] ? o[x] : s[x];
+        for (; x < n; x++)
+            o[x] = a[x] < b[x] ? a[x] : b[x];
 }
 
+/* The K-wide (K = 11) min or max filters, by doubling: windows of 2, 4 and 8 in place, then two windows of 8
+ * three apart make the 11 (positions x..x+7 and x+3..x+10): 4 passes where one per position was 10. The
+ * results are the same bytes, min and max being exact. [test_textdetect: test_minmax_filters] */
+_Static_assert(K == 11, "the doubling below makes windows of 11");
+
+/* out[x] = min or max of in[x - R .. x + R], the row padded with the neutral value; pad: w + 2R bytes. */
 static void row_minmax(const uint8_t *in, uint8_t *out, uint8_t *pad, uint32_t w, int is_max)
 {
     uint8_t neutral = is_max ? 0 : 255;
     memset(pad, neutral, R);
     memcpy(pad + R, in, w);
     memset(pad + R + w, neutral, R);
-    memcpy(out, pad, w);
-    for (int d = 1; d < K; d++)
-        combine(out, pad + d, w, is_max);
+    size_t n = (size_t)w + 2 * R;
+    combine(pad, pad, pad + 1, n - 1, is_max); /* pad[x]: window [x, x + 2) */
+    combine(pad, pad, pad + 2, n - 3, is_max); /* [x, x + 4) */
+    combine(pad, pad, pad + 4, n - 7, is_max); /* [x, x + 8) */
+    combine(out, pad, pad + 3, w, is_max);     /* [x, x + 11) */
 }
 
-static void col_minmax(const uint8_t *in, uint8_t *out, uint32_t w, uint32_t h, int is_max)
+/* out row y = min or max of in rows y - R .. y + R (those inside the image), column by column; s: the
+ * padded rows, (h + 2R) * w bytes: s row r stands for in row r - R (neutral outside the image), and is
+ * doubled in place as row_minmax's pad is. */
+static void col_minmax(const uint8_t *in, uint8_t *out, uint8_t *s, uint32_t w, uint32_t h, int is_max)
 {
-    for (uint32_t y = 0; y < h; y++) {
-        uint32_t y0 = y >= R ? y - R : 0, y1 = y + R < h ? y + R : h - 1;
-        uint8_t *o = out + (size_t)y * w;
-        memcpy(o, in + (size_t)y0 * w, w);
-        for (uint32_t yy = y0 + 1; yy <= y1; yy++)
-            combine(o, in + (size_t)yy * w, w, is_max);
+    uint8_t neutral = is_max ? 0 : 255;
+    size_t rows = (size_t)h + 2 * R;
+    /* s[r] = window [r, r + 2) of the padded rows, made from in directly */
+    for (size_t r = 0; r + 1 < rows; r++) {
+        uint8_t *o = s + r * w;
+        int a_in = r >= R && r < (size_t)R + h, b_in = r + 1 >= R && r + 1 < (size_t)R + h;
+        if (a_in && b_in)
+            combine(o, in + (r - R) * w, in + (r + 1 - R) * w, w, is_max);
+        else if (a_in)
+            memcpy(o, in + (r - R) * w, w);
+        else if (b_in)
+            memcpy(o, in + (r + 1 - R) * w, w);
+        else
+            memset(o, neutral, w);
+    }
+    for (size_t r = 0; r + 3 < rows; r++) /* [r, r + 4) */
+        combine(s + r * w, s + r * w, s + (r + 2) * w, w, is_max);
+    for (size_t r = 0; r + 7 < rows; r++) /* [r, r + 8) */
+        combine(s + r * w, s + r * w, s + (r + 4) * w, w, is_max);
+    for (uint32_t y = 0; y < h; y++) /* [y, y + 11) of the padded rows: in rows y - R .. y + R */
+        combine(out + (size_t)y * w, s + (size_t)y * w, s + ((size_t)y + 3) * w, w, is_max);
+}
+
+/* b[i] = d[i] - b[i] (no wrap: b is an opening of d, never above it) */
+static void subtract(const uint8_t *d, uint8_t *b, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16)
+        _mm_storeu_si128((__m128i *)(b + i), _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(d + i)),
+                                                           _mm_loadu_si128((const __m128i *)(b + i))));
+#endif
+    for (; i < n; i++)
+        b[i] = (uint8_t)(d[i] - b[i]);
+}
+
+/* m[i] = max(m[i] / 2, T_LOW) */
+static void half_floor(uint8_t *m, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i low7 = _mm_set1_epi8(0x7F), floor = _mm_set1_epi8((char)T_LOW);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_and_si128(_mm_srli_epi16(_mm_loadu_si128((const __m128i *)(m + i)), 1), low7);
+        _mm_storeu_si128((__m128i *)(m + i), _mm_max_epu8(v, floor));
+    }
+#endif
+    for (; i < n; i++) {
+        uint8_t half = m[i] / 2;
+        m[i] = half > T_LOW ? half : T_LOW;
     }
 }
 
@@ -290,24 +349,20 @@ static int tophat(dv_textdetect *td, uint32_t w, uint32_t h, dv_error *err)
     uint8_t *d = td->d, *a = td->a, *b = td->b;
     for (uint32_t y = 0; y < h; y++)
         row_minmax(d + (size_t)y * w, a + (size_t)y * w, td->row, w, 0);
-    col_minmax(a, b, w, h, 0); /* b = erosion */
+    col_minmax(a, b, td->col, w, h, 0); /* b = erosion */
     if (over_deadline(td))
         return deadline_fail(err, td);
     for (uint32_t y = 0; y < h; y++)
         row_minmax(b + (size_t)y * w, a + (size_t)y * w, td->row, w, 1);
-    col_minmax(a, b, w, h, 1); /* b = opening */
+    col_minmax(a, b, td->col, w, h, 1); /* b = opening */
     size_t n = (size_t)w * h;
-    for (size_t i = 0; i < n; i++)
-        b[i] = (uint8_t)(d[i] - b[i]); /* opening <= D */
+    subtract(d, b, n); /* opening <= D */
     /* m = half the local maximum of T (K x K): a pixel counts only when it reaches half the strongest
      * contrast around it, which cuts a glyph loose from the weaker texture it sits on */
     for (uint32_t y = 0; y < h; y++)
         row_minmax(b + (size_t)y * w, a + (size_t)y * w, td->row, w, 1);
-    col_minmax(a, td->m, w, h, 1);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t half = td->m[i] / 2;
-        td->m[i] = half > T_LOW ? half : T_LOW;
-    }
+    col_minmax(a, td->m, td->col, w, h, 1);
+    half_floor(td->m, n);
     if (over_deadline(td))
         return deadline_fail(err, td);
     return 0;
@@ -335,6 +390,23 @@ static void unite(run *r, uint32_t a, uint32_t b)
     }
 }
 
+/* The first x in [x, w) where t[x] >= m[x] (a pixel of a component), or w: most of a frame is background,
+ * skipped 16 pixels at a time where SSE2 exists. */
+static uint32_t next_on(const uint8_t *t, const uint8_t *m, uint32_t x, uint32_t w)
+{
+#ifdef __SSE2__
+    for (; x + 16 <= w; x += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(t + x)), b = _mm_loadu_si128((const __m128i *)(m + x));
+        int on = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(a, b), a)); /* a >= b */
+        if (on)
+            return x + (uint32_t)__builtin_ctz((unsigned)on);
+    }
+#endif
+    while (x < w && t[x] < m[x])
+        x++;
+    return x;
+}
+
 static int components(dv_textdetect *td, uint32_t w, uint32_t h, size_t *ncomp, dv_error *err)
 {
     const uint8_t *t = td->b, *d = td->d, *m = td->m;
@@ -346,8 +418,7 @@ static int components(dv_textdetect *td, uint32_t w, uint32_t h, size_t *ncomp, 
         size_t cur_start = nr;
         uint32_t x = 0;
         while (x < w) {
-            while (x < w && tr[x] < mr[x])
-                x++;
+            x = next_on(tr, mr, x, w);
             if (x >= w)
                 break;
             uint32_t x0 = x;
@@ -962,7 +1033,8 @@ static int search_region(dv_textdetect *td, const dv_gray8 *g, uint32_t rx, uint
     if (grow((void **)&td->a, &td->a_cap, n, 1, err) || grow((void **)&td->b, &td->b_cap, n, 1, err) ||
         grow((void **)&td->m, &td->m_cap, n, 1, err))
         return -1;
-    if (grow((void **)&td->row, &td->row_cap, (size_t)w + K, 1, err))
+    if (grow((void **)&td->row, &td->row_cap, (size_t)w + K, 1, err) ||
+        grow((void **)&td->col, &td->col_cap, ((size_t)h + K) * w, 1, err))
         return -1;
     for (int dark = 0; dark < 2; dark++) {
         make_working(td, g, rx, ry, rw, rh, f, dark, &w, &h);
