@@ -54,6 +54,7 @@
  * Time bound: deadline_ms counts this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), not wall time, so a
  * frame's budget does not depend on how loaded the machine is; exceeded -> DV_ERR_LIMIT (the stage fails
  * closed). No static state: every buffer is in the dv_textdetect the worker owns. */
+#include "dv_morph.h"
 #include "dv_redact.h"
 
 #include <stdlib.h>
@@ -66,7 +67,7 @@
 /* ---- parameters (tuned on generator seed 1 + the JSL files; seeds 2, 3 and 4 looked at, 5 and 6 held out; see
  * docs/pixels.md "Finding text") ---- */
 #define DET_MAX_PIXELS (4300000u) /* larger frames are max-pooled (a 2140x1760 CR is searched at full size) */
-#define K 11                      /* top-hat square: strokes up to 10 px wide */
+#define K DV_MINMAX_K              /* top-hat square (11): strokes up to 10 px wide */
 #define T_LOW 40                  /* binarisation of the top-hat */
 #define T_HIGH 120                /* a strong glyph's peak contrast */
 #define T_WEAK 60                 /* a weak glyph's (low-contrast letters next to strong ones) */
@@ -240,78 +241,6 @@ static int deadline_fail(dv_error *err, const dv_textdetect *td)
 
 /* ---- morphology: separable min / max over a K-wide window, borders neutral ---- */
 
-#define R (K / 2)
-
-/* o[x] = min or max(a[x], b[x]) for x < n: the inner loop of every filter, 16 bytes at a time where SSE2
- * exists (every x86-64), plain C elsewhere. o may be a, and b may lie ahead of a in the same buffer (b = a + d,
- * d > 0): each block of o is stored after both its sources were loaded, and no later block reads it. */
-static void combine(uint8_t *o, const uint8_t *a, const uint8_t *b, size_t n, int is_max)
-{
-    size_t x = 0;
-#ifdef __SSE2__
-    if (is_max)
-        for (; x + 16 <= n; x += 16)
-            _mm_storeu_si128((__m128i *)(o + x), _mm_max_epu8(_mm_loadu_si128((const __m128i *)(a + x)),
-                                                              _mm_loadu_si128((const __m128i *)(b + x))));
-    else
-        for (; x + 16 <= n; x += 16)
-            _mm_storeu_si128((__m128i *)(o + x), _mm_min_epu8(_mm_loadu_si128((const __m128i *)(a + x)),
-                                                              _mm_loadu_si128((const __m128i *)(b + x))));
-#endif
-    if (is_max)
-        for (; x < n; x++)
-            o[x] = a[x] > b[x] ? a[x] : b[x];
-    else
-        for (; x < n; x++)
-            o[x] = a[x] < b[x] ? a[x] : b[x];
-}
-
-/* The K-wide (K = 11) min or max filters, by doubling: windows of 2, 4 and 8 in place, then two windows of 8
- * three apart make the 11 (positions x..x+7 and x+3..x+10): 4 passes where one per position was 10. The
- * results are the same bytes, min and max being exact. [test_textdetect: test_minmax_filters] */
-_Static_assert(K == 11, "the doubling below makes windows of 11");
-
-/* out[x] = min or max of in[x - R .. x + R], the row padded with the neutral value; pad: w + 2R bytes. */
-static void row_minmax(const uint8_t *in, uint8_t *out, uint8_t *pad, uint32_t w, int is_max)
-{
-    uint8_t neutral = is_max ? 0 : 255;
-    memset(pad, neutral, R);
-    memcpy(pad + R, in, w);
-    memset(pad + R + w, neutral, R);
-    size_t n = (size_t)w + 2 * R;
-    combine(pad, pad, pad + 1, n - 1, is_max); /* pad[x]: window [x, x + 2) */
-    combine(pad, pad, pad + 2, n - 3, is_max); /* [x, x + 4) */
-    combine(pad, pad, pad + 4, n - 7, is_max); /* [x, x + 8) */
-    combine(out, pad, pad + 3, w, is_max);     /* [x, x + 11) */
-}
-
-/* out row y = min or max of in rows y - R .. y + R (those inside the image), column by column; s: the
- * padded rows, (h + 2R) * w bytes: s row r stands for in row r - R (neutral outside the image), and is
- * doubled in place as row_minmax's pad is. */
-static void col_minmax(const uint8_t *in, uint8_t *out, uint8_t *s, uint32_t w, uint32_t h, int is_max)
-{
-    uint8_t neutral = is_max ? 0 : 255;
-    size_t rows = (size_t)h + 2 * R;
-    /* s[r] = window [r, r + 2) of the padded rows, made from in directly */
-    for (size_t r = 0; r + 1 < rows; r++) {
-        uint8_t *o = s + r * w;
-        int a_in = r >= R && r < (size_t)R + h, b_in = r + 1 >= R && r + 1 < (size_t)R + h;
-        if (a_in && b_in)
-            combine(o, in + (r - R) * w, in + (r + 1 - R) * w, w, is_max);
-        else if (a_in)
-            memcpy(o, in + (r - R) * w, w);
-        else if (b_in)
-            memcpy(o, in + (r + 1 - R) * w, w);
-        else
-            memset(o, neutral, w);
-    }
-    for (size_t r = 0; r + 3 < rows; r++) /* [r, r + 4) */
-        combine(s + r * w, s + r * w, s + (r + 2) * w, w, is_max);
-    for (size_t r = 0; r + 7 < rows; r++) /* [r, r + 8) */
-        combine(s + r * w, s + r * w, s + (r + 4) * w, w, is_max);
-    for (uint32_t y = 0; y < h; y++) /* [y, y + 11) of the padded rows: in rows y - R .. y + R */
-        combine(out + (size_t)y * w, s + (size_t)y * w, s + ((size_t)y + 3) * w, w, is_max);
-}
 
 /* b[i] = d[i] - b[i] (no wrap: b is an opening of d, never above it) */
 static void subtract(const uint8_t *d, uint8_t *b, size_t n)
@@ -347,21 +276,15 @@ static void half_floor(uint8_t *m, size_t n)
 static int tophat(dv_textdetect *td, uint32_t w, uint32_t h, dv_error *err)
 {
     uint8_t *d = td->d, *a = td->a, *b = td->b;
-    for (uint32_t y = 0; y < h; y++)
-        row_minmax(d + (size_t)y * w, a + (size_t)y * w, td->row, w, 0);
-    col_minmax(a, b, td->col, w, h, 0); /* b = erosion */
+    dv_minmax11(d, a, b, w, h, 0, td->row, td->col); /* b = erosion */
     if (over_deadline(td))
         return deadline_fail(err, td);
-    for (uint32_t y = 0; y < h; y++)
-        row_minmax(b + (size_t)y * w, a + (size_t)y * w, td->row, w, 1);
-    col_minmax(a, b, td->col, w, h, 1); /* b = opening */
+    dv_minmax11(b, a, b, w, h, 1, td->row, td->col); /* b = opening */
     size_t n = (size_t)w * h;
     subtract(d, b, n); /* opening <= D */
     /* m = half the local maximum of T (K x K): a pixel counts only when it reaches half the strongest
      * contrast around it, which cuts a glyph loose from the weaker texture it sits on */
-    for (uint32_t y = 0; y < h; y++)
-        row_minmax(b + (size_t)y * w, a + (size_t)y * w, td->row, w, 1);
-    col_minmax(a, td->m, td->col, w, h, 1);
+    dv_minmax11(b, a, td->m, w, h, 1, td->row, td->col);
     half_floor(td->m, n);
     if (over_deadline(td))
         return deadline_fail(err, td);

@@ -15,8 +15,53 @@
 #include <string.h>
 
 #include "image/dv_image.h"
+#include "image/dv_morph.h"
 #include "image/dv_redact.h"
 #include "dv_invariants.h"
+
+/* ---------- the top-hat's min and max filters ---------- */
+
+/* dv_minmax11 against the plain definition (every window's min or max, clipped at the edges) on random
+ * pictures of widths around the 16-byte blocks and heights around the window, textured and with flat runs; in
+ * place (out = in) too. */
+static void test_minmax11(void **s)
+{
+    (void)s;
+    static const uint32_t ws[] = {1, 2, 5, 11, 15, 16, 17, 31, 33, 64, 77};
+    static const uint32_t hs[] = {1, 3, 6, 10, 11, 12, 23, 40};
+    uint32_t seed = 12345;
+    for (size_t wi = 0; wi < sizeof ws / sizeof *ws; wi++)
+        for (size_t hi = 0; hi < sizeof hs / sizeof *hs; hi++)
+            for (int is_max = 0; is_max < 2; is_max++) {
+                uint32_t w = ws[wi], h = hs[hi];
+                size_t n = (size_t)w * h;
+                uint8_t *in = malloc(n), *tmp = malloc(n), *out = malloc(n), *ref = malloc(n);
+                uint8_t *row = malloc(w + DV_MINMAX_K - 1), *col = malloc((h + DV_MINMAX_K - 1) * (size_t)w);
+                assert_non_null(in && tmp && out && ref && row && col);
+                for (size_t i = 0; i < n; i++) {
+                    seed = seed * 1103515245u + 12345u;
+                    in[i] = (seed >> 16) % 4 == 0 ? 200 : (uint8_t)(seed >> 8); /* texture and flat runs */
+                }
+                const int r = (int)DV_MINMAX_K / 2;
+                for (int y = 0; y < (int)h; y++)
+                    for (int x = 0; x < (int)w; x++) {
+                        uint8_t v = is_max ? 0 : 255;
+                        for (int yy = y - r; yy <= y + r; yy++)
+                            for (int xx = x - r; xx <= x + r; xx++) {
+                                if (yy < 0 || yy >= (int)h || xx < 0 || xx >= (int)w)
+                                    continue;
+                                uint8_t p = in[(size_t)yy * w + (size_t)xx];
+                                v = is_max ? (p > v ? p : v) : (p < v ? p : v);
+                            }
+                        ref[(size_t)y * w + (size_t)x] = v;
+                    }
+                dv_minmax11(in, tmp, out, w, h, is_max, row, col);
+                assert_memory_equal(out, ref, n);
+                dv_minmax11(in, tmp, in, w, h, is_max, row, col); /* in place */
+                assert_memory_equal(in, ref, n);
+                free(in), free(tmp), free(out), free(ref), free(row), free(col);
+            }
+}
 
 /* ---------- gray8 ---------- */
 
@@ -694,6 +739,7 @@ static void test_cine_reuse_and_redetect(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_minmax11),
         cmocka_unit_test(test_gray8_mono8_window),
         cmocka_unit_test(test_gray8_monochrome1_inverted),
         cmocka_unit_test(test_gray8_signed_and_16bit),
