@@ -85,10 +85,11 @@ int dv_pixel_same_line(const dv_box *a, const dv_box *b);
 
 /* 1 when box a lies inside b padded by 2 px. */
 int dv_pixel_box_within(const dv_box *a, const dv_box *b);
-/* 1 when at least half of box a's area lies inside one of boxes[0, n) (a non-empty a only). The pixel stage
- * covers such a line of a multi-frame instance unread when boxes are the lines read SENSITIVE on its earlier
- * frames (pixel_stage.c "mostly_sensitive_before"). [test_pixel_classify: test_mostly_in] */
-int dv_pixel_box_mostly_in(const dv_box *a, const dv_box *boxes, size_t n);
+/* 1 when at least tenths / 10 of box a's area lies inside one of boxes[0, n) (a non-empty a only; the parts
+ * inside different boxes do not add up). The pixel stage covers a line of a multi-frame instance unread when
+ * half of it lies in a line read SENSITIVE on an earlier frame, or nine tenths in a line covered whole there
+ * (pixel_stage.c mostly_sensitive_before, covered_before). [test_pixel_classify: test_share_in] */
+int dv_pixel_box_share_in(const dv_box *a, const dv_box *boxes, size_t n, unsigned tenths);
 
 /* A multi-frame instance's frames together (the pixel stage, after every frame was read): frame i's boxes
  * are all[start[i] .. start[i + 1]) for i < nframes; sens[0, nsens) are boxes of lines read SENSITIVE (at a

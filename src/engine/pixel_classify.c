@@ -929,7 +929,7 @@ int dv_pixel_box_within(const dv_box *a, const dv_box *b)
            (uint64_t)a->x + a->w <= (uint64_t)b->x + b->w + 2 && (uint64_t)a->y + a->h <= (uint64_t)b->y + b->h + 2;
 }
 
-int dv_pixel_box_mostly_in(const dv_box *a, const dv_box *boxes, size_t n)
+int dv_pixel_box_share_in(const dv_box *a, const dv_box *boxes, size_t n, unsigned tenths)
 {
     uint64_t area = (uint64_t)a->w * a->h;
     if (area == 0)
@@ -940,7 +940,7 @@ int dv_pixel_box_mostly_in(const dv_box *a, const dv_box *boxes, size_t n)
         uint64_t bx1 = (uint64_t)b->x + b->w, by1 = (uint64_t)b->y + b->h;
         uint64_t x0 = a->x > b->x ? a->x : b->x, y0 = a->y > b->y ? a->y : b->y;
         uint64_t x1 = ax1 < bx1 ? ax1 : bx1, y1 = ay1 < by1 ? ay1 : by1;
-        if (x1 > x0 && y1 > y0 && 2 * (x1 - x0) * (y1 - y0) >= area)
+        if (x1 > x0 && y1 > y0 && 10 * (x1 - x0) * (y1 - y0) >= (uint64_t)tenths * area)
             return 1;
     }
     return 0;

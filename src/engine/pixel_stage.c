@@ -442,8 +442,11 @@ static int ink_reusable(const dv_pixel_reading *r)
 }
 
 /* A line of a multi-frame instance of COVER_REUSE_MIN_AREA px or more (its readings cost 10-30 ms) that lies
- * inside a line covered whole on an earlier frame of the instance, with neither its ink (ink_reusable) nor its
- * crop decided before, is covered again without reading: it is decided SENSITIVE, whole (no per-line bands),
+ * inside a line covered whole on an earlier frame of the instance (within 2 px, or nine tenths of its area inside
+ * one: the speckle grouped with a cine's label reaches a few rows further on some frames; generator cine seed 1
+ * 2.23 -> 1.74 s CPU, one non-PHI box of tfull1 and of tfull2 less intact, bench/RESULTS.md "Sensitive stage:
+ * fewer readings"), with neither its ink (ink_reusable) nor its crop decided before, is covered again without
+ * reading: it is decided SENSITIVE, whole (no per-line bands),
  * i.e. as covered as any reading could make it — never less redacted than reading it, at the cost of the
  * non-PHI text such a line may hold. Smaller lines are read: a label alone gets its own reading (seed 2
  * small: `AX T2 FS`, a 158x31 line read UNREADABLE once, lost 3 frames at 4096 px). docs/decisions.md "Cine: a
@@ -460,7 +463,7 @@ static int covered_before(const dv_pixel_worker *w, const dv_box *b)
     for (size_t i = 0; i < w->covered.n; i++)
         if (dv_pixel_box_within(b, &w->covered.v[i]))
             return 1;
-    return 0;
+    return dv_pixel_box_share_in(b, w->covered.v, w->covered.n, 9);
 }
 
 /* read_box's flags. */
@@ -472,20 +475,25 @@ enum {
     READ_UNREADABLE_FINAL = 2,
 };
 
-/* A line of COVER_REUSE_MIN_AREA px or more (above), alone (it overlaps no other line of its frame and has
- * none beside it on its row, dv_pixel_same_line), that is UNREADABLE on its first reading is decided
- * UNREADABLE, without the flipped and levelled readings (10-100 ms each on such a line: texture, a sector's
- * speckle grouped with a label). Such a line is covered whole as UNREADABLE (dv_pixel_lines_cover: nothing
- * inside it was read, it lies inside no KEEP line) and no other line's cover on its frame depends on its
- * verdict; the further readings could only make it SENSITIVE (covered too, or less: its label bands left)
+/* A line of UNREADABLE_FINAL_MIN_AREA px or more, alone (it overlaps no other line of its frame and has none
+ * beside it on its row, dv_pixel_same_line), that is UNREADABLE on its first reading is decided UNREADABLE,
+ * without the flipped and levelled readings (2-10 ms each on a small line, 10-100 ms on a large one: texture,
+ * a sector's speckle grouped with a label). Such a line is covered whole as UNREADABLE (dv_pixel_lines_cover:
+ * nothing inside it was read, it lies inside no KEEP line) and no other line's cover on its frame depends on
+ * its verdict; the further readings could only make it SENSITIVE (covered too, or less: its label bands left)
  * or KEEP (left uncovered). So never less cover on its frame, at the price of whatever a flipped reading would
  * have left intact. In a multi-frame instance a SENSITIVE reading at SENS_SPREAD_CONF would also have been
  * spread to the other frames (spread_sensitive); those frames read the same text themselves, and on the
- * tuning sets no PHI box was lost (bench/RESULTS.md "Sensitive stage: fewer readings"). */
+ * tuning sets no PHI box was lost. Smaller lines (a short label alone: `L`, `5 cm`) keep their flipped
+ * reading, which leaves them intact where the first polarity failed. 4000 px: tuning seeds 1-4, 6 the same
+ * non-PHI boxes intact as main on the full sets, the cines 0-1 of 500 fewer; the seed-6 cine 2.96 -> 1.87 s
+ * (bench/RESULTS.md "Sensitive stage: fewer readings"). [test_pixel_memo: test_unreadable_lone_line_read_once] */
+#define UNREADABLE_FINAL_MIN_AREA 4000u
+
 static int unreadable_final(const dv_box *lines, size_t n, size_t b)
 {
     const dv_box *a = &lines[b];
-    if ((uint64_t)a->w * a->h < COVER_REUSE_MIN_AREA)
+    if ((uint64_t)a->w * a->h < UNREADABLE_FINAL_MIN_AREA)
         return 0;
     for (size_t c = 0; c < n; c++) {
         const dv_box *o = &lines[c];
@@ -507,7 +515,7 @@ static int unreadable_final(const dv_box *lines, size_t n, size_t b)
  * (bench/RESULTS.md "Sensitive stage: fewer readings"). [test_pixel_memo: test_cine_sensitive_line_unread] */
 static int mostly_sensitive_before(const dv_pixel_worker *w, const dv_box *b)
 {
-    return dv_pixel_box_mostly_in(b, w->sens.v, w->sens.n);
+    return dv_pixel_box_share_in(b, w->sens.v, w->sens.n, 5);
 }
 
 /* A first reading of overlay vocabulary only (dv_pixel_label_line: `L`, `5 cm`, `GAIN 52`) at INK_LABEL_CONF
@@ -515,7 +523,7 @@ static int mostly_sensitive_before(const dv_pixel_worker *w, const dv_box *b)
  * reading misses (the other polarity, a varying background); a line read this confidently as a label was not
  * missed, and a label is what the ink memo already trusts that reading for on every other frame. Tuning seeds
  * 1-4, 6: same PHI recall, non-PHI intact the same or higher (bench/RESULTS.md "Sensitive stage: fewer
- * readings"). */
+ * readings"). [test_pixel_memo: test_confident_label_read_once] */
 static int confident_label(dv_pixel_verdict v, int label, int conf)
 {
     return v == DV_PIXEL_KEEP && label && conf >= INK_LABEL_CONF;

@@ -194,33 +194,39 @@ static void test_spread(void **state)
     assert_true(dv_pixel_box_within(&(dv_box){9, 9, 82, 13}, &A)); /* 2 px of slack */
 }
 
-/* dv_pixel_box_mostly_in: at least half of a's area inside one box (overlaps with different boxes do not
- * add up); checked against a pixel count on a small grid, and at the edges of the 32-bit range. */
-static void test_mostly_in(void **state)
+/* dv_pixel_box_share_in: at least a share of a's area inside one box (overlaps with different boxes do not
+ * add up); checked against a pixel count on a small grid for several shares, and at the edges of the 32-bit
+ * range. */
+static void test_share_in(void **state)
 {
     (void)state;
     const dv_box b[2] = {{10, 10, 20, 10}, {40, 10, 20, 10}};
-    assert_true(dv_pixel_box_mostly_in(&(dv_box){10, 10, 20, 10}, b, 2));  /* the same box */
-    assert_true(dv_pixel_box_mostly_in(&(dv_box){20, 10, 20, 10}, b, 2));  /* exactly half */
-    assert_false(dv_pixel_box_mostly_in(&(dv_box){21, 10, 20, 10}, b, 2)); /* just under half */
-    assert_false(dv_pixel_box_mostly_in(&(dv_box){20, 10, 50, 10}, b, 2)); /* 10+20 of 50 wide, split in two */
-    assert_false(dv_pixel_box_mostly_in(&(dv_box){12, 12, 0, 5}, b, 2));   /* empty */
-    assert_false(dv_pixel_box_mostly_in(&(dv_box){10, 10, 20, 10}, b, 0)); /* no boxes */
+    assert_true(dv_pixel_box_share_in(&(dv_box){10, 10, 20, 10}, b, 2, 5));  /* the same box */
+    assert_true(dv_pixel_box_share_in(&(dv_box){20, 10, 20, 10}, b, 2, 5));  /* exactly half */
+    assert_false(dv_pixel_box_share_in(&(dv_box){21, 10, 20, 10}, b, 2, 5)); /* just under half */
+    assert_false(dv_pixel_box_share_in(&(dv_box){20, 10, 50, 10}, b, 2, 5)); /* 10+20 of 50 wide, split in two */
+    assert_false(dv_pixel_box_share_in(&(dv_box){12, 12, 0, 5}, b, 2, 5));   /* empty */
+    assert_false(dv_pixel_box_share_in(&(dv_box){10, 10, 20, 10}, b, 0, 5)); /* no boxes */
     const dv_box far = {UINT32_MAX - 10, UINT32_MAX - 10, 10, 10};
-    assert_true(dv_pixel_box_mostly_in(&far, &far, 1));
+    assert_true(dv_pixel_box_share_in(&far, &far, 1, 5));
+    assert_true(dv_pixel_box_share_in(&far, &far, 1, 10));
+    assert_true(dv_pixel_box_share_in(&(dv_box){10, 10, 20, 10}, b, 2, 10));  /* all of it */
+    assert_false(dv_pixel_box_share_in(&(dv_box){10, 10, 20, 11}, b, 2, 10)); /* one row out */
+    assert_true(dv_pixel_box_share_in(&(dv_box){10, 10, 20, 11}, b, 2, 9));   /* 10 of 11 rows */
     /* every placement of small boxes on a 12x12 grid against a pixel count */
     const dv_box ref = {3, 4, 5, 4};
     for (uint32_t x = 0; x < 12; x++)
         for (uint32_t y = 0; y < 12; y++)
             for (uint32_t w = 1; w <= 7; w += 2)
-                for (uint32_t h = 1; h <= 6; h++) {
-                    unsigned in = 0;
-                    for (uint32_t i = x; i < x + w; i++)
-                        for (uint32_t j = y; j < y + h; j++)
-                            in += i >= ref.x && i < ref.x + ref.w && j >= ref.y && j < ref.y + ref.h;
-                    dv_box a = {x, y, w, h};
-                    assert_int_equal(dv_pixel_box_mostly_in(&a, &ref, 1), 2 * in >= w * h);
-                }
+                for (uint32_t h = 1; h <= 6; h++)
+                    for (unsigned t = 0; t <= 10; t++) {
+                        unsigned in = 0;
+                        for (uint32_t i = x; i < x + w; i++)
+                            for (uint32_t j = y; j < y + h; j++)
+                                in += i >= ref.x && i < ref.x + ref.w && j >= ref.y && j < ref.y + ref.h;
+                        dv_box a = {x, y, w, h};
+                        assert_int_equal(dv_pixel_box_share_in(&a, &ref, 1, t), in > 0 && 10 * in >= t * w * h);
+                    }
 }
 
 /* Without the instance's values: field labels, long digit runs and written dates still decide. */
@@ -541,7 +547,7 @@ int main(void)
         cmocka_unit_test(test_own_values_misread),
         cmocka_unit_test(test_cue_misread),
         cmocka_unit_test(test_spread),
-        cmocka_unit_test(test_mostly_in),
+        cmocka_unit_test(test_share_in),
         cmocka_unit_test(test_overlay_rules_without_own_values),
         cmocka_unit_test(test_labels_stay),
         cmocka_unit_test(test_unreadable_is_covered),

@@ -683,6 +683,131 @@ static void test_cine_sensitive_line_unread(void **state)
     dv_plan_free(plan);
 }
 
+/* ---- one frame, boxes given ---- */
+
+typedef struct given {
+    const dv_box *v;
+    size_t n;
+} given;
+
+static int given_find(void *user, const dv_frame *f, const dv_gray8 *g, uint32_t i, dv_boxes *out, dv_error *err)
+{
+    (void)f, (void)g, (void)i;
+    const given *gv = user;
+    for (size_t k = 0; k < gv->n; k++)
+        if (dv_boxes_add(out, gv->v[k], err) != 0)
+            return -1;
+    return 0;
+}
+
+/* One 8-bit MONOCHROME2 frame of w x h through run, the detector's boxes given: the readings made, and the
+ * pixels out (the Part 10 output parsed back). */
+static uint64_t run_given(dv_run *run, const uint8_t *px, uint16_t w, uint16_t h, const dv_box *boxes, size_t n,
+                          uint8_t *out_px)
+{
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5.7");
+    dvb_str(b, DV_TAG_STUDY_INSTANCE_UID, "UI", "1.2.3.4");
+    dvb_str(b, DV_TAG_SERIES_INSTANCE_UID, "UI", "1.2.3.4.2");
+    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
+    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
+    dvb_pixel_geometry(b, h, w, 8);
+    dvb_bytes(b, DV_TAG_PIXEL_DATA, "OB", px, (uint32_t)w * h);
+    size_t len = 0;
+    uint8_t *in = dvb_finish(b, &len);
+    given gv = {boxes, n};
+    dv_run_set_pixel_test_hooks(run, given_find, &gv, 0);
+    dv_run_set_pixel_memo(run, 1);
+    dv_pixel_stats st0, st1;
+    dv_run_pixel_stats(run, &st0);
+    dv_mem_source msrc;
+    dv_source src = dv_source_memory(&msrc, in, len);
+    dv_result res;
+    dv_result_init(&res);
+    dv_error err = {0};
+    dvt_memout out;
+    memset(&out, 0, sizeof out);
+    assert_int_equal(dv_run_instance(run, &src, &DVT_MEM_OUTPUT, &out, &res, &err), DV_OUTCOME_OK);
+    dv_run_pixel_stats(run, &st1);
+    /* the pixel data are the output's last w * h bytes (native, one frame, even length) */
+    assert_true(out.ms.len >= (size_t)w * h);
+    memcpy(out_px, out.ms.data + out.ms.len - (size_t)w * h, (size_t)w * h);
+    dv_mem_sink_free(&out.ms);
+    free(in);
+    return st1.v[DV_PIXEL_OCR_READS] - st0.v[DV_PIXEL_OCR_READS];
+}
+
+/* A lone line that reads UNREADABLE (noise) is covered after its first reading when it has 4000 px or more
+ * (pixel_stage.c unreadable_final: no flipped or levelled reading), and read again with the other polarity
+ * when it is smaller (here that reading keeps it: the utility the rule gives up on large lines only).
+ * Without the rule the large one takes 2-3 readings. */
+static void test_unreadable_lone_line_read_once(void **state)
+{
+    (void)state;
+    enum { W = 400, H = 200 };
+    uint8_t *px = malloc((size_t)W * H), *out = malloc((size_t)W * H);
+    assert_non_null(px && out);
+    memset(px, 0, (size_t)W * H);
+    uint32_t seed = 3;
+    const dv_box large = {20, 20, 120, 40}, small = {250, 120, 60, 30}; /* 4800 and 1800 px */
+    const dv_box both[2] = {large, small};
+    for (int k = 0; k < 2; k++)
+        for (uint32_t y = both[k].y + 4; y < both[k].y + both[k].h - 4; y++)
+            for (uint32_t x = both[k].x + 4; x < both[k].x + both[k].w - 4; x++)
+                px[(size_t)y * W + x] = (uint8_t)(lcg(&seed) | 0x40u); /* noise, bright enough to be ink */
+    px[0] = 255; /* the window: the same whatever the noise */
+    dv_plan *plan;
+    dv_key *key;
+    dv_run *run = sensitive_run(&plan, &key);
+    uint64_t r_large = run_given(run, px, W, H, &large, 1, out);
+    for (uint32_t y = large.y + 4; y < large.y + large.h - 4; y++) /* covered */
+        for (uint32_t x = large.x + 4; x < large.x + large.w - 4; x++)
+            assert_int_equal(out[(size_t)y * W + x], 0);
+    uint64_t r_small = run_given(run, px, W, H, &small, 1, out); /* its cover is its readings' to decide */
+    assert_int_equal(r_large, 1);
+    assert_true(r_small >= 2);
+    dv_run_free(run);
+    dv_key_free(key);
+    dv_plan_free(plan);
+    free(px);
+    free(out);
+}
+
+/* A label read as overlay vocabulary at confidence 60 or more on its first reading is kept after that one
+ * reading (pixel_stage.c confident_label); without the rule the flipped reading follows (2 or more). Over the
+ * fixture's non-PHI labels on black: at least one is kept after one reading, and every one kept after one
+ * reading leaves the frame unchanged. */
+static void test_confident_label_read_once(void **state)
+{
+    const cine *c = *state;
+    dv_plan *plan;
+    dv_key *key;
+    dv_run *run = sensitive_run(&plan, &key);
+    int once = 0;
+    for (size_t i = 0; i < c->lines.n; i++) {
+        const dvt_line *l = &c->lines.v[i];
+        if (l->phi || strcmp(l->background, "black") != 0 || l->img.width > CINE_W)
+            continue;
+        uint16_t w = CINE_W, h = (uint16_t)(l->img.height + 8);
+        uint8_t *px = calloc((size_t)w * h, 1), *out = malloc((size_t)w * h);
+        assert_non_null(px && out);
+        paste(px, l, 4);
+        dv_box b = l->box;
+        b.y += 4;
+        if (run_given(run, px, w, h, &b, 1, out) == 1) {
+            once++;
+            assert_memory_equal(out, px, (size_t)w * h); /* kept */
+        }
+        free(px);
+        free(out);
+    }
+    assert_true(once >= 1);
+    dv_run_free(run);
+    dv_key_free(key);
+    dv_plan_free(plan);
+}
+
 int main(void)
 {
     const struct CMUnitTest memo[] = {
@@ -697,6 +822,8 @@ int main(void)
         cmocka_unit_test(test_cine_same_output),
         cmocka_unit_test(test_ink_label_read_once),
         cmocka_unit_test(test_cine_sensitive_line_unread),
+        cmocka_unit_test(test_unreadable_lone_line_read_once),
+        cmocka_unit_test(test_confident_label_read_once),
     };
     int rc = cmocka_run_group_tests_name("pixel_memo", memo, NULL, NULL);
     return rc | cmocka_run_group_tests_name("pixel_memo_stage", stage, cine_setup, cine_teardown);
