@@ -529,13 +529,12 @@ typedef struct ran {
     uint32_t boxes;
 } ran;
 
-/* memo: dv_run_set_pixel_memo's (1 crop and ink, 2 crop only, 0 none) */
-static void run_cine(dv_run *run, const cine *c, uint32_t n, uint32_t change_at, int speckled, int memo, ran *r)
+/* One instance in (Part 10 bytes) through run with the detector's boxes from find, memo as
+ * dv_run_set_pixel_memo's (1 crop and ink, 2 crop only, 0 none): r gets the output and the stage's counts. */
+static void run_instance(dv_run *run, const uint8_t *in, size_t len, dv_pixel_find_fn find, void *user, int memo,
+                         ran *r)
 {
-    size_t len = 0;
-    uint8_t *in = build_cine(c, n, change_at, speckled, &len);
-    seam s = {c, change_at};
-    dv_run_set_pixel_test_hooks(run, seam_find, &s, 0);
+    dv_run_set_pixel_test_hooks(run, find, user, 0);
     dv_run_set_pixel_memo(run, memo);
     dv_pixel_stats st0, st1;
     dv_run_pixel_stats(run, &st0);
@@ -555,6 +554,14 @@ static void run_cine(dv_run *run, const cine *c, uint32_t n, uint32_t change_at,
     r->ink_reused = st1.v[DV_PIXEL_BOX_INK_REUSED] - st0.v[DV_PIXEL_BOX_INK_REUSED];
     r->cover_reused = st1.v[DV_PIXEL_BOX_COVER_REUSED] - st0.v[DV_PIXEL_BOX_COVER_REUSED];
     r->boxes = res.pixel_boxes;
+}
+
+static void run_cine(dv_run *run, const cine *c, uint32_t n, uint32_t change_at, int speckled, int memo, ran *r)
+{
+    size_t len = 0;
+    uint8_t *in = build_cine(c, n, change_at, speckled, &len);
+    seam s = {c, change_at};
+    run_instance(run, in, len, seam_find, &s, memo, r);
     free(in);
 }
 
@@ -717,25 +724,14 @@ static uint64_t run_given(dv_run *run, const uint8_t *px, uint16_t w, uint16_t h
     size_t len = 0;
     uint8_t *in = dvb_finish(b, &len);
     given gv = {boxes, n};
-    dv_run_set_pixel_test_hooks(run, given_find, &gv, 0);
-    dv_run_set_pixel_memo(run, 1);
-    dv_pixel_stats st0, st1;
-    dv_run_pixel_stats(run, &st0);
-    dv_mem_source msrc;
-    dv_source src = dv_source_memory(&msrc, in, len);
-    dv_result res;
-    dv_result_init(&res);
-    dv_error err = {0};
-    dvt_memout out;
-    memset(&out, 0, sizeof out);
-    assert_int_equal(dv_run_instance(run, &src, &DVT_MEM_OUTPUT, &out, &res, &err), DV_OUTCOME_OK);
-    dv_run_pixel_stats(run, &st1);
+    ran r;
+    run_instance(run, in, len, given_find, &gv, 1, &r);
     /* the pixel data are the output's last w * h bytes (native, one frame, even length) */
-    assert_true(out.ms.len >= (size_t)w * h);
-    memcpy(out_px, out.ms.data + out.ms.len - (size_t)w * h, (size_t)w * h);
-    dv_mem_sink_free(&out.ms);
+    assert_true(r.out.ms.len >= (size_t)w * h);
+    memcpy(out_px, r.out.ms.data + r.out.ms.len - (size_t)w * h, (size_t)w * h);
+    dv_mem_sink_free(&r.out.ms);
     free(in);
-    return st1.v[DV_PIXEL_OCR_READS] - st0.v[DV_PIXEL_OCR_READS];
+    return r.reads;
 }
 
 /* A lone line that reads UNREADABLE (noise) is covered after its first reading when it has 4000 px or more
