@@ -73,6 +73,7 @@ endif
 #   libmicrohttpd-dev (+ libgnutls28-dev, its TLS) / libsqlite3-dev: the server (src/http, src/store);
 #   libpq-dev / postgresql: the shared PostgreSQL index and its tests (initdb, pg_ctl; docs/server.md);
 #   curl / openssl / python3-googleapi (+ httplib2): the server's end-to-end test (test_server.py);
+#   strace: the STOW early-writeback check of test_server_perf.py (the server traced for sync_file_range);
 #   orthanc / orthanc-dicomweb: a second real DICOMweb client of the server (test_orthanc_interop.py);
 #   libtesseract-dev / libleptonica-dev / tesseract-ocr-eng: burned-in text recognition (docs/pixels.md "OCR");
 #   fonts-dejavu-core: the fonts tools/gen_burned_in.py and the OCR tests render overlay text with;
@@ -87,7 +88,7 @@ DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libja
 	clang llvm libclang-rt-14-dev \
 	python3 python3-pydicom python3-numpy python3-gdcm python3-pil \
 	dcmtk dicom3tools gnuplot-nox libgdcm-tools libgdcm3.0 \
-	time hyperfine bc \
+	time hyperfine bc strace \
 	libopenmpi-dev openmpi-bin \
 	chromium chromium-driver python3-selenium \
 	bash-completion dpkg-dev lintian man-db

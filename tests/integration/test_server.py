@@ -60,11 +60,13 @@ def check(cond, msg):
 
 class Server:
     """dicomveil serve on 127.0.0.1:0; the port is read from its 'listening' line; stderr is kept. wait_s bounds
-    the start and the stop (test_console.py's browser runs want longer)."""
+    the start and the stop (test_console.py's browser runs want longer); wrapper: a command the server runs
+    under (test_server_perf.py's strace)."""
 
-    def __init__(self, data, *extra, wait_s=10):
+    def __init__(self, data, *extra, wait_s=10, wrapper=()):
         self.wait_s = wait_s
-        self.proc = subprocess.Popen([BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", "--workers", "2",
+        self.wrapper = wrapper
+        self.proc = subprocess.Popen([*wrapper, BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", "--workers", "2",
                                       *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.lines = []
         self.port = None
@@ -85,9 +87,22 @@ class Server:
             raise RuntimeError("server did not start: " + "".join(self.lines))
         self.url = "http://127.0.0.1:%d" % self.port
 
+    def server_pid(self):
+        """The server's own process: under a wrapper, the wrapper's child (a SIGTERM to strace would detach it
+        and leave the server running)."""
+        if self.wrapper:
+            try:
+                with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
+                    kids = f.read().split()
+                if kids:
+                    return int(kids[0])
+            except OSError:
+                pass
+        return self.proc.pid
+
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            os.kill(self.server_pid(), signal.SIGTERM)
             try:
                 rc = self.proc.wait(self.wait_s)
                 # the server's last lines ("stopped") may still be in the pipe: read to its end first (a loaded
