@@ -646,6 +646,58 @@ static int date_token(const char *s, size_t a, size_t b)
            (memcmp(s + a, "19", 2) == 0 || memcmp(s + a, "20", 2) == 0);
 }
 
+/* 1 when s[a, b) is 1-4 digits. */
+static int number_token(const char *s, size_t a, size_t b)
+{
+    if (b <= a || b - a > 4)
+        return 0;
+    for (size_t i = a; i < b; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+/* 1 when s[a, b) is an English month name or its abbreviation (3-9 letters, a '.' after an abbreviation). */
+static int month_token(const char *s, size_t a, size_t b)
+{
+    static const char *const mon[] = {"january", "february", "march", "april", "may", "june", "july", "august",
+                                      "september", "october", "november", "december", "sept"};
+    if (b > a && s[b - 1] == '.')
+        b--;
+    size_t n = b - a;
+    if (n < 3 || n > 9)
+        return 0;
+    for (size_t k = 0; k < sizeof mon / sizeof *mon; k++) {
+        size_t full = strlen(mon[k]);
+        if (n > full || (n != 3 && n != full && !(k == 12 && n == 4)))
+            continue;
+        size_t i = 0;
+        while (i < n && tolower((unsigned char)s[a + i]) == mon[k][i])
+            i++;
+        if (i == n)
+            return 1;
+    }
+    return 0;
+}
+
+/* A month name between two numbers (`99 Sep 23`, `23 SEP 99`: a date whose year lost digits to a misread,
+ * which the text detectors' year patterns refuse; JSL's CT study date). Overlays print no other text in that
+ * shape. [test_pixel_classify: test_date_shape] */
+static int month_date_shape(const char *s, size_t n)
+{
+    size_t ta[3] = {0}, tb[3] = {0}, k = 0;
+    for (size_t a = 0, b = 0; next_token(s, n, &a, &b);) {
+        ta[k % 3] = a, tb[k % 3] = b;
+        k++;
+        if (k >= 3) {
+            size_t i0 = (k - 3) % 3, i1 = (k - 2) % 3, i2 = (k - 1) % 3;
+            if (number_token(s, ta[i0], tb[i0]) && month_token(s, ta[i1], tb[i1]) && number_token(s, ta[i2], tb[i2]))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static int date_shape(const char *s, size_t n)
 {
     char c[PC_MAX_TEXT + 1];
@@ -797,7 +849,7 @@ int dv_pixel_classify(dv_pixclass *pc, const dv_pixel_policy *pol, dv_text_worke
             r = 1;
             goto done;
         }
-        if ((want & DV_IT_BIT(DV_IT_DATE)) && date_shape(b, m)) {
+        if ((want & DV_IT_BIT(DV_IT_DATE)) && (date_shape(b, m) || month_date_shape(utf8, n))) {
             *why = DV_IT_DATE;
             r = 1;
             goto done;

@@ -262,6 +262,13 @@ static int chk_mon_d_y(const match_ctx *m, dv_finding *c)
     return date_result(m, c, grp_int(m, 3), month_of(m->t + s, e - s), grp_int(m, 2));
 }
 
+static int chk_y_mon_d(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0;
+    grp(m, 2, &s, &e);
+    return date_result(m, c, grp_int(m, 1), month_of(m->t + s, e - s), grp_int(m, 3));
+}
+
 static int chk_mon_y(const match_ctx *m, dv_finding *c)
 {
     size_t s = 0, e = 0;
@@ -511,6 +518,9 @@ static const spec specs[] = {
      WB "([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?[ -]?(" MON ")\\.?,?[ -]?((?:19|20)[0-9]{2})" WE, PRE_MONTH},
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_d_y, 5, 4,
      WB "(" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?,?[ -]((?:19|20)[0-9]{2})" WE, PRE_MONTH},
+    /* year first, as viewers print it (`1988 Jun 09`, `2019-MAR-14`; JSL's burned-in study dates) */
+    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_y_mon_d, 5, 4,
+     WB "((?:19|20)[0-9]{2})[ -](" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?" WE, PRE_MONTH},
     {DV_IT_DATE, 70, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_y, 4, 4,
      WB "(" MON ")\\.?,?[ -]((?:19|20)[0-9]{2})" WE, PRE_MONTH},
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon, 1, 1,

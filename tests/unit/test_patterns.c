@@ -102,6 +102,9 @@ static void test_date(void **state)
     one("scan 14 Mar 2019", DV_IT_DATE, "14 Mar 2019");
     one("scan 14-MAR-2019", DV_IT_DATE, "14-MAR-2019");
     one("since Mar 2019", DV_IT_DATE, "Mar 2019");
+    one("Study Date: 1988 Jun 09", DV_IT_DATE, "1988 Jun 09");
+    one("scan 2019-MAR-14 done", DV_IT_DATE, "2019-MAR-14");
+    one("on 2008 January 5th", DV_IT_DATE, "2008 January 5th");
     one("on the 14th of March", DV_IT_DATE, "14th of March");
     one("2020-02-29 leap", DV_IT_DATE, "2020-02-29");
     /* German and French month names, any case */
@@ -117,6 +120,8 @@ static void test_date(void **state)
     none("20191301");
     none("20190230");
     none("version 10.12.14");
+    none("1988 Jun 31");
+    none("1988 Feb 30");
     none("1.2.840.10008.20190314.1");
     none("Im 1/120 slice 5/24");
     none("BP 120/80");

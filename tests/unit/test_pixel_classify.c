@@ -317,7 +317,9 @@ static void test_date_shape(void **state)
     static const char *const dates[] = {"12/13/1330", "61/22/1941", "04.11.198F4", "1955-19-42", "DOB 31/31/31",
                                         /* held-out seed 4's misreads: a separator misread, a space read after
                                          * a separator, a year and month at the end of a cut line */
-                                        "1939-12.13 al", "28.02. 197 al", "1992-1", "1992-11", "28/02/ 1977"};
+                                        "1939-12.13 al", "28.02. 197 al", "1992-1", "1992-11", "28/02/ 1977",
+                                        /* a month between numbers, the year misread (JSL's CT study date) */
+                                        "99 Sep 23", "Date 23 SEPT. 99", "5 january 198"};
     for (size_t i = 0; i < sizeof dates / sizeof *dates; i++) {
         dv_infotype why;
         assert_int_equal(decide(&f, dates[i], 90, &why), DV_PIXEL_SENSITIVE);
@@ -326,7 +328,8 @@ static void test_date_shape(void **state)
     assert_int_equal(decide(&f, "61/22/1941", 90, &why), DV_PIXEL_SENSITIVE);
     assert_int_equal(why, DV_IT_DATE);
     static const char *const keep[] = {"10:00:14", "0.4", "1.2.3", "12/13", "5.0 mm", "W 400 L 40", "ST 1.2",
-                                       "12-3.5", "5.0-7.5 MHz", "2.5 - 3.5", "1992-1 GAIN 52"};
+                                       "12-3.5", "5.0-7.5 MHz", "2.5 - 3.5", "1992-1 GAIN 52", "Sep 23",
+                                       "12 Marks 3", "5 Septembers 3", "FR 30 Hz"};
     for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
         expect(&f, keep[i], DV_PIXEL_KEEP);
     teardown_fx(&f);
