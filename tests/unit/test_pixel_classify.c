@@ -240,9 +240,17 @@ static void test_overlay_rules_without_own_values(void **state)
         "SN0084213", "Riverside Medical Center", "Northfield Imaging Centre", "07/04/2019 12:01",
         "SMITHSON, ANNA", "NAKAMURA^YUKI", "Hartley, Emma J.", "MILLER*JOHN**", "St. Elsewhere General",
         "SAINT LUKE", "ST. JUDE", "OKAFOR\xC2\xAE CARLOS", "OKAFOR\xC2\xB0" "CARLOS",
+        "age", "Age: ?", /* the age field whose value the OCR lost (JSL's 5-px MR overlay) */
     };
     for (size_t i = 0; i < sizeof phi / sizeof *phi; i++)
         expect(&f, phi[i], DV_PIXEL_SENSITIVE);
+    static const char *const keep[] = {"Stage 2", "IMAGE 4", "Image"};
+    for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+        expect(&f, keep[i], DV_PIXEL_KEEP);
+    teardown_fx(&f);
+    /* the age cue only when AGE is wanted */
+    setup_with(&f, "{\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\", \"excludeInfoTypes\": [\"AGE\"]}");
+    expect(&f, "age", DV_PIXEL_KEEP);
     teardown_fx(&f);
 }
 
