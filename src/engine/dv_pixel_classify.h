@@ -83,6 +83,15 @@ void dv_pixel_lines_cover(const dv_box *lines, size_t n, uint8_t *verdicts);
  * test_lines_cover] */
 int dv_pixel_same_line(const dv_box *a, const dv_box *b);
 
+/* 1 when a line whose first reading was KEEP, not overlay vocabulary, at an OCR confidence below
+ * DV_PIXEL_WEAK_KEEP_CONF, and whose further readings (others of them, the flipped and the levelled: both)
+ * all came out UNREADABLE, is to be decided UNREADABLE (covered, privacy first): three preparations of the crop
+ * failed, and the weak first reading is noise the OCR made of print too small or too faint to read — JSL's
+ * 5-px MR overlay, read `aa ec` at 33 inside a 256x108 block (bench/RESULTS.md "Sensitive stage: fewer
+ * readings", the JSL paragraphs). [test_pixel_classify: test_weak_keep] */
+#define DV_PIXEL_WEAK_KEEP_CONF 35
+int dv_pixel_weak_keep(int first_conf, int first_label, unsigned others, unsigned others_unreadable);
+
 /* 1 when box a lies inside b padded by 2 px. */
 int dv_pixel_box_within(const dv_box *a, const dv_box *b);
 /* 1 when at least tenths / 10 of box a's area lies inside one of boxes[0, n) (a non-empty a only; the parts

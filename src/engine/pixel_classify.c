@@ -975,6 +975,12 @@ void dv_pixel_lines_cover(const dv_box *lines, size_t n, uint8_t *verdicts)
 
 /* ---- a multi-frame instance's frames together ---- */
 
+int dv_pixel_weak_keep(int first_conf, int first_label, unsigned others, unsigned others_unreadable)
+{
+    return !first_label && first_conf >= 0 && first_conf < DV_PIXEL_WEAK_KEEP_CONF && others >= 2 &&
+           others_unreadable == others;
+}
+
 int dv_pixel_box_within(const dv_box *a, const dv_box *b)
 {
     return (uint64_t)a->x + 2 >= b->x && (uint64_t)a->y + 2 >= b->y &&

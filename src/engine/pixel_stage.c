@@ -574,9 +574,11 @@ static int read_box(stage *s, const dv_box *box, uint64_t t0, unsigned flags, dv
      * part of a label over bright anatomy); a finding in either reading covers it (privacy first). On
      * generator seed 1 this found 15 more PHI boxes of 325 with no more non-PHI covered
      * (docs/pixels.md "REDACT_SENSITIVE_TEXT end to end"). [test_ocr: test_flipped_reading] */
+    int others = 0, others_unreadable = 0;
     if (!decided && v != DV_PIXEL_SENSITIVE) {
         if (read_one(s, box, slot, DV_OCR_PREP_FLIP, t0, &v2, &c2, NULL, err) != 0)
             return -1;
+        others++, others_unreadable += v2 == DV_PIXEL_UNREADABLE;
         if (v2 == DV_PIXEL_SENSITIVE)
             v = v2, *conf = c2;
         else if (v == DV_PIXEL_UNREADABLE && v2 == DV_PIXEL_KEEP && c2 >= FLIP_READ_CONF)
@@ -590,9 +592,13 @@ static int read_box(stage *s, const dv_box *box, uint64_t t0, unsigned flags, dv
     if (!decided && v != DV_PIXEL_SENSITIVE && dv_ocr_background_varies(&w->gray, box)) {
         if (read_one(s, box, slot, DV_OCR_PREP_LEVEL, t0, &v2, &c2, NULL, err) != 0)
             return -1;
+        others++, others_unreadable += v2 == DV_PIXEL_UNREADABLE;
         if (v2 == DV_PIXEL_SENSITIVE)
             v = v2, *conf = c2;
     }
+    /* a weak KEEP the other two readings could not read at all: the OCR failed (dv_pixel_weak_keep) */
+    if (v == DV_PIXEL_KEEP && dv_pixel_weak_keep(c1, lab1, others, others_unreadable))
+        v = DV_PIXEL_UNREADABLE;
     *out = v;
     if (label && v == DV_PIXEL_SENSITIVE)
         *label = 0;

@@ -229,6 +229,20 @@ static void test_share_in(void **state)
                     }
 }
 
+/* dv_pixel_weak_keep: only a weak, non-label first reading whose two further readings were both UNREADABLE. */
+static void test_weak_keep(void **state)
+{
+    (void)state;
+    assert_true(dv_pixel_weak_keep(33, 0, 2, 2));                               /* JSL's `aa ec` */
+    assert_true(dv_pixel_weak_keep(0, 0, 2, 2));
+    assert_false(dv_pixel_weak_keep(DV_PIXEL_WEAK_KEEP_CONF, 0, 2, 2));         /* confident enough */
+    assert_false(dv_pixel_weak_keep(33, 1, 2, 2));                              /* overlay vocabulary */
+    assert_false(dv_pixel_weak_keep(33, 0, 2, 1));                              /* one other reading read it */
+    assert_false(dv_pixel_weak_keep(33, 0, 1, 1));                              /* no levelled reading made */
+    assert_false(dv_pixel_weak_keep(33, 0, 0, 0));
+    assert_false(dv_pixel_weak_keep(-1, 0, 2, 2));                              /* no confidence given */
+}
+
 /* Without the instance's values: field labels, long digit runs and written dates still decide. */
 static void test_overlay_rules_without_own_values(void **state)
 {
@@ -559,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_cue_misread),
         cmocka_unit_test(test_spread),
         cmocka_unit_test(test_share_in),
+        cmocka_unit_test(test_weak_keep),
         cmocka_unit_test(test_overlay_rules_without_own_values),
         cmocka_unit_test(test_labels_stay),
         cmocka_unit_test(test_unreadable_is_covered),
