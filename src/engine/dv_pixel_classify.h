@@ -72,10 +72,11 @@ int dv_pixel_label_line(const char *utf8, size_t len);
 /* One frame's lines decided together (the pixel stage, after reading each line): verdicts[i] is line i's
  * dv_pixel_verdict on entry and 1 (cover) or 0 (keep) on return. Covered: a SENSITIVE line; a piece of the
  * same text line as a sensitive one (the detector cut the line: same row, about as high, closer than its
- * height); an UNREADABLE line, privacy first, when it overlaps a sensitive line, else unless it holds a
- * line that was read (texture grouped with labels: the lines inside decide) or lies inside a line read as
- * KEEP. Decided on the verdicts as read (no
- * order dependence). [test_pixel_classify: test_lines_cover] */
+ * height); a line whose box overlaps a sensitive line above it and one below it (text wrapped over three
+ * lines: an institution's middle word); an UNREADABLE line, privacy first, when it overlaps a sensitive line,
+ * else unless it holds a line that was read (texture grouped with labels: the lines inside decide) or lies
+ * inside a line read as KEEP. Decided on the verdicts as read (no order dependence).
+ * [test_pixel_classify: test_lines_cover] */
 void dv_pixel_lines_cover(const dv_box *lines, size_t n, uint8_t *verdicts);
 /* 1 when a and b look like two pieces of one text line the detector cut (a gap between words over
  * anatomy): same row (three quarters of the lower one's rows shared), heights within 3:2, closer than the

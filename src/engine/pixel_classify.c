@@ -960,12 +960,31 @@ static int same_line_as_sensitive(const dv_box *v, size_t n, const uint8_t *verd
     return 0;
 }
 
+/* A line between two sensitive lines, its box overlapping one above and one below it and sharing columns with
+ * both: the middle line of text wrapped over three lines (`Nielsen, Jimenez and Aguilar` / `Community` /
+ * `Hospital`: JSL's CT). */
+static int between_sensitive(const dv_box *v, size_t n, const uint8_t *verdict, size_t i)
+{
+    int above = 0, below = 0;
+    const dv_box *a = &v[i];
+    for (size_t j = 0; j < n && !(above && below); j++) {
+        const dv_box *b = &v[j];
+        if (j == i || (verdict[j] & 0x7Fu) != DV_PIXEL_SENSITIVE || !overlap(a, b))
+            continue;
+        uint64_t acy = 2 * (uint64_t)a->y + a->h, bcy = 2 * (uint64_t)b->y + b->h; /* twice the centres */
+        above |= bcy < acy;
+        below |= bcy > acy;
+    }
+    return above && below;
+}
+
 void dv_pixel_lines_cover(const dv_box *lines, size_t n, uint8_t *verdicts)
 {
     /* decided on the verdicts as read (the low bits), the outcome kept in bit 7 until all are decided: no
      * decision depends on another's outcome */
     for (size_t i = 0; i < n; i++) {
         int cover = verdicts[i] == DV_PIXEL_SENSITIVE || same_line_as_sensitive(lines, n, verdicts, i) ||
+                    between_sensitive(lines, n, verdicts, i) ||
                     (verdicts[i] == DV_PIXEL_UNREADABLE && unreadable_covered(lines, n, verdicts, i));
         verdicts[i] = (uint8_t)(verdicts[i] | (cover ? 0x80u : 0u));
     }

@@ -32,9 +32,9 @@ fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
     --max-empty-area 0.01 "$T/gen" || fail "REDACT_SENSITIVE_TEXT on the generator set below its floors"
 "$SCORER" --mode sensitive --name sensitive-presidio --min-phi-recall 0.99 "$DATA/presidio" ||
     fail "REDACT_SENSITIVE_TEXT on presidio below its floor"
-# JSL (real, looked at): 47/48 since wp-me8's year-first dates, AGE cue and weak KEEP (0.8125 before); one box of
-# margin would be 46/48 = 0.958, so the floor fails at the first PHI box lost
-"$SCORER" --mode sensitive --name sensitive-jsl-burned-in --min-phi-recall 0.97 "$DATA/jsl-burned-in" ||
+# JSL (real, looked at): 48/48 since wp-me8's year-first dates, AGE cue, weak KEEP and wrapped middle line
+# (0.8125 before); 47/48 = 0.979 fails: the floor fails at the first PHI box lost
+"$SCORER" --mode sensitive --name sensitive-jsl-burned-in --min-phi-recall 0.99 "$DATA/jsl-burned-in" ||
     fail "REDACT_SENSITIVE_TEXT on jsl-burned-in below its floor"
 # the generator is deterministic: the same seed gives the same answer keys
 /usr/bin/python3 "$SRCDIR/tools/gen_burned_in.py" --seed 2 --set small --limit 4 --out "$T/again" || fail "generator (again)"

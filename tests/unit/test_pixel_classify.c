@@ -388,6 +388,20 @@ static void test_lines_cover(void **state)
         assert_int_equal(v[3], 0);
         assert_int_equal(v[4], 0);
     }
+    /* a line between two sensitive lines whose boxes overlap it, one above and one below (a name wrapped over
+     * three lines: JSL's CT institution), is covered; one with a sensitive line above only, or between two that
+     * do not reach it, is not */
+    {
+        dv_box b[] = {{396, 425, 91, 18}, {397, 440, 88, 17}, {398, 454, 69, 17},
+                      {10, 10, 90, 18}, {10, 26, 90, 18}, {10, 60, 90, 18},
+                      {200, 100, 90, 18}, {200, 130, 90, 18}, {200, 160, 90, 18}};
+        uint8_t v[] = {S, K, S, S, K, K, S, K, S};
+        dv_pixel_lines_cover(b, 9, v);
+        assert_int_equal(v[1], 1);
+        assert_int_equal(v[4], 0);
+        assert_int_equal(v[5], 0);
+        assert_int_equal(v[7], 0);
+    }
     /* an unreadable box holding lines that were read (texture grouped with labels) is not covered; the lines
      * inside decide; one inside a line read as KEEP is not covered; one next to nothing read is */
     {
