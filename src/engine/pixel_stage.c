@@ -686,7 +686,8 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
             /* a band read as no label line is covered whatever its further readings say when any band is
              * sensitive, and the whole block is covered when none is: its further readings are not made. They
              * could only make a band sensitive, which covers no more than the whole block (bench/RESULTS.md
-             * "Sensitive stage: fewer readings"; the first band's were made before, wp-sensperf) */
+             * "Sensitive stage: fewer readings"; the first band's were made before, wp-sensperf)
+             * [test_pixel_memo: test_block_band_read_once] */
             if (read_box(s, &band[k], t0, READ_BAND, &bv, &label, &bconf, NULL, err) != 0)
                 return -1;
             any |= bv == DV_PIXEL_SENSITIVE;

@@ -804,6 +804,42 @@ static void test_confident_label_read_once(void **state)
     dv_plan_free(plan);
 }
 
+/* The bands of a sensitive block take their first reading only (pixel_stage.c READ_BAND): a block of a band of
+ * noise over a PHI line reads sensitive as a whole; its noise band, UNREADABLE on its first reading, is not read
+ * again flipped or levelled (it is covered with the block's sensitive band whatever those readings say). */
+static void test_block_band_read_once(void **state)
+{
+    const cine *c = *state;
+    const dvt_line *l = c->fixed[0]; /* a PHI line on black */
+    uint16_t w = CINE_W, h = (uint16_t)(l->img.height + 40);
+    uint8_t *px = calloc((size_t)w * h, 1), *out = malloc((size_t)w * h);
+    assert_non_null(px && out);
+    uint32_t seed = 7; /* a noise band Tesseract reads as nothing (UNREADABLE, confidence 2) */
+    for (uint32_t y = 6; y < 26; y++) /* the noise band, as wide as the line's box */
+        for (uint32_t x = l->box.x; x < l->box.x + l->box.w; x++)
+            px[(size_t)y * w + x] = (uint8_t)(lcg(&seed) | 0x80u);
+    paste(px, l, 36);
+    dv_box block = {l->box.x, 2, l->box.w, 36 + l->box.y + l->box.h - 2};
+    dv_plan *plan;
+    dv_key *key;
+    dv_run *run = sensitive_run(&plan, &key);
+    uint64_t reads = run_given(run, px, w, h, &block, 1, out);
+    /* the block (sensitive), its noise band once, its PHI band once; without the rule the noise band also
+     * takes its flipped and levelled readings (5) */
+    assert_int_equal(reads, 3);
+    for (uint32_t y = 6; y < 26; y++) /* both bands covered */
+        for (uint32_t x = l->box.x; x < l->box.x + l->box.w; x++)
+            assert_int_equal(out[(size_t)y * w + x], 0);
+    for (uint32_t y = 36 + l->box.y; y < 36 + l->box.y + l->box.h; y++)
+        for (uint32_t x = l->box.x; x < l->box.x + l->box.w; x++)
+            assert_int_equal(out[(size_t)y * w + x], 0);
+    dv_run_free(run);
+    dv_key_free(key);
+    dv_plan_free(plan);
+    free(px);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest memo[] = {
@@ -820,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_cine_sensitive_line_unread),
         cmocka_unit_test(test_unreadable_lone_line_read_once),
         cmocka_unit_test(test_confident_label_read_once),
+        cmocka_unit_test(test_block_band_read_once),
     };
     int rc = cmocka_run_group_tests_name("pixel_memo", memo, NULL, NULL);
     return rc | cmocka_run_group_tests_name("pixel_memo_stage", stage, cine_setup, cine_teardown);
