@@ -669,7 +669,7 @@ static int month_token(const char *s, size_t a, size_t b)
         return 0;
     for (size_t k = 0; k < sizeof mon / sizeof *mon; k++) {
         size_t full = strlen(mon[k]);
-        if (n > full || (n != 3 && n != full && !(k == 12 && n == 4)))
+        if (n != 3 && n != full) /* an abbreviation (3 letters, or "sept") or the whole name */
             continue;
         size_t i = 0;
         while (i < n && tolower((unsigned char)s[a + i]) == mon[k][i])
@@ -685,15 +685,12 @@ static int month_token(const char *s, size_t a, size_t b)
  * shape. [test_pixel_classify: test_date_shape] */
 static int month_date_shape(const char *s, size_t n)
 {
-    size_t ta[3] = {0}, tb[3] = {0}, k = 0;
+    /* the two tokens before the current one: [a2, b2) then [a1, b1) */
+    size_t a2 = 0, b2 = 0, a1 = 0, b1 = 0;
     for (size_t a = 0, b = 0; next_token(s, n, &a, &b);) {
-        ta[k % 3] = a, tb[k % 3] = b;
-        k++;
-        if (k >= 3) {
-            size_t i0 = (k - 3) % 3, i1 = (k - 2) % 3, i2 = (k - 1) % 3;
-            if (number_token(s, ta[i0], tb[i0]) && month_token(s, ta[i1], tb[i1]) && number_token(s, ta[i2], tb[i2]))
-                return 1;
-        }
+        if (number_token(s, a2, b2) && month_token(s, a1, b1) && number_token(s, a, b))
+            return 1;
+        a2 = a1, b2 = b1, a1 = a, b1 = b;
     }
     return 0;
 }
@@ -898,12 +895,7 @@ done:
 /* Area of a inside b, over a's area, >= 9/10. */
 static int mostly_inside(const dv_box *a, const dv_box *b)
 {
-    uint64_t x0 = a->x > b->x ? a->x : b->x, y0 = a->y > b->y ? a->y : b->y;
-    uint64_t x1 = (uint64_t)a->x + a->w < (uint64_t)b->x + b->w ? (uint64_t)a->x + a->w : (uint64_t)b->x + b->w;
-    uint64_t y1 = (uint64_t)a->y + a->h < (uint64_t)b->y + b->h ? (uint64_t)a->y + a->h : (uint64_t)b->y + b->h;
-    if (x1 <= x0 || y1 <= y0)
-        return 0;
-    return (x1 - x0) * (y1 - y0) * 10 >= (uint64_t)a->w * a->h * 9;
+    return dv_pixel_box_share_in(a, b, 1, 9);
 }
 
 static int overlap(const dv_box *a, const dv_box *b)

@@ -499,9 +499,7 @@ static int unreadable_final(const dv_box *lines, size_t n, size_t b)
         const dv_box *o = &lines[c];
         if (c == b)
             continue;
-        int meet = (uint64_t)a->x < (uint64_t)o->x + o->w && (uint64_t)o->x < (uint64_t)a->x + a->w &&
-                   (uint64_t)a->y < (uint64_t)o->y + o->h && (uint64_t)o->y < (uint64_t)a->y + a->h;
-        if (meet || dv_pixel_same_line(a, o))
+        if (dv_box_intersects(*a, *o) || dv_pixel_same_line(a, o))
             return 0;
     }
     return 1;

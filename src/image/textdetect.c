@@ -239,8 +239,7 @@ static int deadline_fail(dv_error *err, const dv_textdetect *td)
     return dv_fail(err, DV_ERR_LIMIT, "text detection exceeded its %u ms budget", td->deadline_ms);
 }
 
-/* ---- morphology: separable min / max over a K-wide window, borders neutral ---- */
-
+/* ---- the top-hat (its K x K min / max filters: morph.c) ---- */
 
 /* b[i] = d[i] - b[i] (no wrap: b is an opening of d, never above it) */
 static void subtract(const uint8_t *d, uint8_t *b, size_t n)
