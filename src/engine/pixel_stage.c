@@ -507,10 +507,17 @@ static int unreadable_final(const dv_box *lines, size_t n, size_t b)
 
 /* A line of a multi-frame instance with at least half its area inside a line read SENSITIVE at
  * SENS_SPREAD_CONF or more on an earlier frame (w->sens, which spread_sensitive covers on this frame anyway),
- * its crop not read before: covered without reading, as covered_before. Reading it could only add the cover
- * of its part outside that line, which this cover gives too. Generator cine seed 2 (a bright dot moving over
- * the name line makes it a new crop on every frame): its sensitive stage 5.21 -> 2.51 s CPU, no PHI box lost
- * (bench/RESULTS.md "Sensitive stage: fewer readings"). [test_pixel_memo: test_cine_sensitive_line_unread] */
+ * its crop not read before: covered without reading, as covered_before, and spread to every frame as that
+ * line was. Reading it could only add the cover of its part outside that line, which this cover gives too;
+ * on the frames where the detector cut the line shorter, the spread does (held-out seed 5: an MR cine's
+ * `HARTLEY^ANNA` read sensitive on frame 0 in a box that stopped short of the last `A`). Generator cine
+ * seed 2 (a bright dot moving over the name line makes it a new crop on every frame): its sensitive stage
+ * 5.21 -> 2.51 s CPU, no PHI box lost (bench/RESULTS.md "Sensitive stage: fewer readings").
+ * [test_pixel_memo: test_cine_sensitive_line_unread] */
+/* The tallest box spread unread (read_box): a text line's (textdetect.c MAX_H: glyphs of 28-px fonts). */
+#define SPREAD_UNREAD_MAX_H 48u
+
+
 static int mostly_sensitive_before(const dv_pixel_worker *w, const dv_box *b)
 {
     return dv_pixel_box_share_in(b, w->sens.v, w->sens.n, 5);
@@ -549,13 +556,20 @@ static int read_box(stage *s, const dv_box *box, uint64_t t0, unsigned flags, dv
     int slot = s->env->memo_off == 1 ? -1 : dv_pixel_memo_slot(w->memo, &w->gray, box);
     /* a line inside one covered on an earlier frame, or mostly inside one read sensitive there, its pixels
      * not read before: covered again without reading (covered_before, mostly_sensitive_before) */
+    int mostly_sensitive = 0;
     if (took_cover && ink && !dv_pixel_memo_get(w->memo, slot, DV_OCR_PREP_STRETCH, &r) &&
-        (((uint64_t)box->w * box->h >= COVER_REUSE_MIN_AREA && covered_before(w, box)) ||
-         mostly_sensitive_before(w, box))) {
+        ((mostly_sensitive = mostly_sensitive_before(w, box)) ||
+         ((uint64_t)box->w * box->h >= COVER_REUSE_MIN_AREA && covered_before(w, box)))) {
         w->stats.v[DV_PIXEL_BOX_COVER_REUSED]++;
         *took_cover = 1;
         *out = DV_PIXEL_SENSITIVE;
-        *conf = -1; /* not spread: the frames without this line keep theirs */
+        /* a text line mostly inside a line read sensitive: spread to every frame as a reading would be, its
+         * finding that line's (read at SENS_SPREAD_CONF or more), so its part outside that line covers the
+         * frames where the detector cut the line shorter. Not a taller box (a block of moving speckle over
+         * an ultrasound sector: spread from frame to frame, their union covered a cine's labels, generator
+         * cine seed 1: 395 -> 100 of 400 intact), nor one inside a line covered whole: the frames without
+         * it keep theirs. */
+        *conf = mostly_sensitive && box->h <= SPREAD_UNREAD_MAX_H ? SENS_SPREAD_CONF : -1;
         return 0;
     }
     if (read_one(s, box, slot, DV_OCR_PREP_STRETCH, t0, &v, &c1, &lab1, err) != 0)

@@ -387,6 +387,13 @@ static dv_box first_line_box(const cine *c, uint32_t i)
     return b;
 }
 
+/* The column of the dot in the added columns (cine.grow). */
+static uint32_t grow_dot_x(const cine *c)
+{
+    dv_box b = first_line_box(c, 0);
+    return b.x + b.w + 1;
+}
+
 static int cine_setup(void **state)
 {
     cine *c = calloc(1, sizeof *c);
@@ -471,9 +478,10 @@ static uint8_t *build_cine(const cine *c, uint32_t n, uint32_t change_at, int sp
             noise[k] = (uint8_t)lcg(&seed);
         noise[0] = 0;
         noise[1] = 255;
-        if (c->grow && i > 0) { /* a 2x2 dot of ink in the added columns, at another row on every frame */
+        if (c->grow) { /* a 2x2 dot of ink in the added columns, at another row on every frame (on frame 0
+                          * outside the line's box there: the detector cut the line short) */
             dv_box b = first_line_box(c, i);
-            uint32_t x = b.x + b.w - GROW + 1, y = b.y + (i * 3) % (b.h - 2);
+            uint32_t x = grow_dot_x(c), y = b.y + (i * 3) % (b.h - 2);
             for (uint32_t r = 0; r < 2; r++)
                 memset(f + (size_t)(y + r) * CINE_W + x, 255, 2);
         }
@@ -683,6 +691,10 @@ static void test_cine_sensitive_line_unread(void **state)
     assert_int_equal(moving.cover_reused, 5);  /* frames 1-5: the wider box, unread */
     assert_int_equal(moving.reads, one.reads); /* nothing read but frame 0's */
     assert_true(moving.boxes >= 6 * 2);        /* the PHI lines covered on every frame */
+    /* the wider box is spread to frame 0 too, whose own box stopped short of the dot there: covered */
+    size_t fb = (size_t)CINE_W * c->height;
+    const uint8_t *f0 = moving.out.ms.data + moving.out.ms.len - 6 * fb;
+    assert_int_equal(f0[(size_t)b0.y * CINE_W + grow_dot_x(c)], 0);
     dv_mem_sink_free(&one.out.ms);
     dv_mem_sink_free(&moving.out.ms);
     dv_run_free(run);
