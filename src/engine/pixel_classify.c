@@ -30,6 +30,7 @@
 #include "engine/dv_pixel_classify.h"
 #include "text/denylist.h"
 #include "text/edits.h"
+#include "text/patterns.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -657,27 +658,13 @@ static int number_token(const char *s, size_t a, size_t b)
     return 1;
 }
 
-/* 1 when s[a, b) is an English month name or its abbreviation (3-9 letters, a '.' after an abbreviation). */
+/* 1 when s[a, b) is a month name or its usual abbreviation (dv_month_of: English, German, French), a '.'
+ * after it allowed. */
 static int month_token(const char *s, size_t a, size_t b)
 {
-    static const char *const mon[] = {"january", "february", "march", "april", "may", "june", "july", "august",
-                                      "september", "october", "november", "december", "sept"};
     if (b > a && s[b - 1] == '.')
         b--;
-    size_t n = b - a;
-    if (n < 3 || n > 9)
-        return 0;
-    for (size_t k = 0; k < sizeof mon / sizeof *mon; k++) {
-        size_t full = strlen(mon[k]);
-        if (n != 3 && n != full) /* an abbreviation (3 letters, or "sept") or the whole name */
-            continue;
-        size_t i = 0;
-        while (i < n && tolower((unsigned char)s[a + i]) == mon[k][i])
-            i++;
-        if (i == n)
-            return 1;
-    }
-    return 0;
+    return b > a && dv_month_of(s + a, b - a) != 0;
 }
 
 /* A month name between two numbers (`99 Sep 23`, `23 SEP 99`: a date whose year lost digits to a misread,
@@ -898,12 +885,6 @@ static int mostly_inside(const dv_box *a, const dv_box *b)
     return dv_pixel_box_share_in(a, b, 1, 9);
 }
 
-static int overlap(const dv_box *a, const dv_box *b)
-{
-    return (uint64_t)a->x < (uint64_t)b->x + b->w && (uint64_t)b->x < (uint64_t)a->x + a->w &&
-           (uint64_t)a->y < (uint64_t)b->y + b->h && (uint64_t)b->y < (uint64_t)a->y + a->h;
-}
-
 /* An unreadable line is covered (privacy first) when it overlaps a sensitive line, and otherwise unless the
  * detector's own lines show it is not a line of text of its own: it holds a line that was read (the
  * detector grouped texture — speckle, anatomy — with labels, and a box 150 px high reads as noise: the lines
@@ -912,7 +893,7 @@ static int overlap(const dv_box *a, const dv_box *b)
 static int unreadable_covered(const dv_box *v, size_t n, const uint8_t *verdict, size_t i)
 {
     for (size_t j = 0; j < n; j++)
-        if (j != i && (verdict[j] & 0x7Fu) == DV_PIXEL_SENSITIVE && overlap(&v[i], &v[j]))
+        if (j != i && (verdict[j] & 0x7Fu) == DV_PIXEL_SENSITIVE && dv_box_intersects(v[i], v[j]))
             return 1;
     for (size_t j = 0; j < n; j++) {
         if (j == i || (verdict[j] & 0x7Fu) == DV_PIXEL_UNREADABLE)
@@ -961,7 +942,7 @@ static int between_sensitive(const dv_box *v, size_t n, const uint8_t *verdict, 
     const dv_box *a = &v[i];
     for (size_t j = 0; j < n && !(above && below); j++) {
         const dv_box *b = &v[j];
-        if (j == i || (verdict[j] & 0x7Fu) != DV_PIXEL_SENSITIVE || !overlap(a, b))
+        if (j == i || (verdict[j] & 0x7Fu) != DV_PIXEL_SENSITIVE || !dv_box_intersects(*a, *b))
             continue;
         uint64_t acy = 2 * (uint64_t)a->y + a->h, bcy = 2 * (uint64_t)b->y + b->h; /* twice the centres */
         above |= bcy < acy;

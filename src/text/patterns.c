@@ -22,7 +22,7 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 #define WE "(?![A-Za-z0-9_])"
 #define NB "(?<![A-Za-z0-9_]|[0-9][.,:/-])"
 #define NE "(?![A-Za-z0-9_]|[.,:/-][0-9])"
-/* Month names: English, German, French (full names and the usual abbreviations; month_of reads them). */
+/* Month names: English, German, French (full names and the usual abbreviations; dv_month_of reads them). */
 #define MON "(?:january|janvier|januar|j\\x{e4}nner|janv|jan|february|f\\x{e9}vrier|fevrier|februar|f\\x{e9}vr|febr|feb|" \
     "march|m\\x{e4}rz|maerz|mars|m\\x{e4}r|mar|april|avril|avr|apr|may|mai|june|juin|juni|jun|july|juillet|juil|juli|jul|" \
     "august|ao\\x{fb}t|aout|aug|september|septembre|sept|sep|october|octobre|oktober|okt|oct|november|novembre|nov|" \
@@ -170,8 +170,7 @@ static const struct {
     {"dec", 12},
 };
 
-/* The month of the name w[0, n) as the MON pattern matched it (any case; Latin-1 capitals in UTF-8 too). */
-static int month_of(const char *w, size_t n)
+int dv_month_of(const char *w, size_t n)
 {
     char l[16];
     if (n >= sizeof l)
@@ -252,28 +251,28 @@ static int chk_d_mon_y(const match_ctx *m, dv_finding *c)
 {
     size_t s = 0, e = 0;
     grp(m, 2, &s, &e);
-    return date_result(m, c, grp_int(m, 3), month_of(m->t + s, e - s), grp_int(m, 1));
+    return date_result(m, c, grp_int(m, 3), dv_month_of(m->t + s, e - s), grp_int(m, 1));
 }
 
 static int chk_mon_d_y(const match_ctx *m, dv_finding *c)
 {
     size_t s = 0, e = 0;
     grp(m, 1, &s, &e);
-    return date_result(m, c, grp_int(m, 3), month_of(m->t + s, e - s), grp_int(m, 2));
+    return date_result(m, c, grp_int(m, 3), dv_month_of(m->t + s, e - s), grp_int(m, 2));
 }
 
 static int chk_y_mon_d(const match_ctx *m, dv_finding *c)
 {
     size_t s = 0, e = 0;
     grp(m, 2, &s, &e);
-    return date_result(m, c, grp_int(m, 1), month_of(m->t + s, e - s), grp_int(m, 3));
+    return date_result(m, c, grp_int(m, 1), dv_month_of(m->t + s, e - s), grp_int(m, 3));
 }
 
 static int chk_mon_y(const match_ctx *m, dv_finding *c)
 {
     size_t s = 0, e = 0;
     grp(m, 1, &s, &e);
-    return date_result(m, c, grp_int(m, 2), month_of(m->t + s, e - s), 1);
+    return date_result(m, c, grp_int(m, 2), dv_month_of(m->t + s, e - s), 1);
 }
 
 static int chk_d_mon(const match_ctx *m, dv_finding *c)
@@ -285,7 +284,7 @@ static int chk_d_mon(const match_ctx *m, dv_finding *c)
         grp(m, 3, &s, &e);
         d = grp_int(m, 4);
     }
-    return date_result(m, c, 2000, month_of(m->t + s, e - s), d);
+    return date_result(m, c, 2000, dv_month_of(m->t + s, e - s), d);
 }
 
 static int chk_age_value(const match_ctx *m, dv_finding *c, int g)

@@ -32,4 +32,9 @@ void dv_text_scratch_set_exhaustive(dv_text_scratch *s, int on);
 int dv_detect_patterns(const dv_patterns *p, dv_text_scratch *s, const char *utf8, size_t len,
                        dv_infotype_set want, dv_findings *out, dv_error *err);
 
+/* The month (1-12) a month name w[0, n) names, 0 when it names none: English, German and French, full names
+ * and the usual abbreviations (the MON pattern's list), any case, Latin-1 capitals in UTF-8 too. The one list
+ * of month names: the pixel classifier's date shapes read it too. [test_patterns: test_date] */
+int dv_month_of(const char *w, size_t n);
+
 #endif

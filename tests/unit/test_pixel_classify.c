@@ -341,7 +341,9 @@ static void test_date_shape(void **state)
                                          * a separator, a year and month at the end of a cut line */
                                         "1939-12.13 al", "28.02. 197 al", "1992-1", "1992-11", "28/02/ 1977",
                                         /* a month between numbers, the year misread (JSL's CT study date) */
-                                        "99 Sep 23", "Date 23 SEPT. 99", "5 january 198"};
+                                        "99 Sep 23", "Date 23 SEPT. 99", "5 january 198",
+                                        /* German and French month names: the text detectors' one list */
+                                        "12 Okt 99", "3 f\xc3\xa9vr. 99", "7 M\xc3\x84RZ 19"};
     for (size_t i = 0; i < sizeof dates / sizeof *dates; i++) {
         dv_infotype why;
         assert_int_equal(decide(&f, dates[i], 90, &why), DV_PIXEL_SENSITIVE);
