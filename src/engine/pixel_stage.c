@@ -505,6 +505,9 @@ static int unreadable_final(const dv_box *lines, size_t n, size_t b)
     return 1;
 }
 
+/* The tallest box spread unread (read_box): a text line's (textdetect.c MAX_H: glyphs of 28-px fonts). */
+#define SPREAD_UNREAD_MAX_H 48u
+
 /* A line of a multi-frame instance with at least half its area inside a line read SENSITIVE at
  * SENS_SPREAD_CONF or more on an earlier frame (w->sens, which spread_sensitive covers on this frame anyway),
  * its crop not read before: covered without reading, as covered_before, and spread to every frame as that
@@ -514,10 +517,6 @@ static int unreadable_final(const dv_box *lines, size_t n, size_t b)
  * seed 2 (a bright dot moving over the name line makes it a new crop on every frame): its sensitive stage
  * 5.21 -> 2.51 s CPU, no PHI box lost (bench/RESULTS.md "Sensitive stage: fewer readings").
  * [test_pixel_memo: test_cine_sensitive_line_unread] */
-/* The tallest box spread unread (read_box): a text line's (textdetect.c MAX_H: glyphs of 28-px fonts). */
-#define SPREAD_UNREAD_MAX_H 48u
-
-
 static int mostly_sensitive_before(const dv_pixel_worker *w, const dv_box *b)
 {
     return dv_pixel_box_share_in(b, w->sens.v, w->sens.n, 5);
