@@ -734,6 +734,10 @@ static int detect(dv_pixclass *pc, dv_text_worker *tw, const dv_plan *plan, dv_i
     return 0;
 }
 
+/* Symbols are counted in bytes, so a non-ASCII sign (a curly quote, a dash: 2-3 bytes) weighs more than an
+ * ASCII one: overlays print ASCII, and such signs in a reading are the OCR's guesses at speckle or at letters
+ * it could not read. Counting characters instead was tried (2026-12-03): a cine's `‘GB` label was kept on 2
+ * more frames, and 5 PHI boxes were lost (tuning seed 4: 3, seed 7: 2; bench/RESULTS.md). */
 static int unreadable(const char *s, size_t n, int conf)
 {
     size_t alnum = 0, other = 0;
