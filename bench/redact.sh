@@ -90,21 +90,31 @@ score "SENSITIVE presidio (real)" --mode sensitive "$SHARED/dicom/presidio"
 # The sensitive stage's time against issue 11's targets (bench/RESULTS.md "Sensitive stage time"): CPU of the
 # whole stage per frame (decode, detection, OCR, decision, paint), the OCR model's load (once per worker, on
 # its first instance) printed apart; a cine's unchanged boxes are read once (the per-instance memo).
+# Each timed set runs TIMED_RUNS times (default 3; CPU time on this VM moves by up to a third from one run to
+# the next with nothing else running: the seed-4 cine took 1.62-2.20 s over 12 runs of two builds,
+# bench/RESULTS.md): the first run's output is shown, every run's figure is listed, the verdict is the median's.
+TIMED_RUNS=${TIMED_RUNS:-3}
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 timed() { # name target-kind dir...
   local name=$1 kind=$2; shift 2
-  local out
-  out=$(score "$name" --mode sensitive "$@")
-  echo "$out"
-  local load mean max cine
-  load=$(echo "$out" | sed -n 's/.*model load \([0-9.]*\) ms.*/\1/p')
-  mean=$(echo "$out" | sed -n 's/.*CPU (whole stage[^)]*): \([0-9.]*\) ms per frame mean, \([0-9.]*\) max.*/\1/p')
-  max=$(echo "$out" | sed -n 's/.*CPU (whole stage[^)]*): \([0-9.]*\) ms per frame mean, \([0-9.]*\) max.*/\2/p')
+  local out load means="" maxes="" cines="" i
+  for i in $(seq "$TIMED_RUNS"); do
+    out=$(score "$name" --mode sensitive "$@")
+    [ "$i" = 1 ] && echo "$out" && load=$(echo "$out" | sed -n 's/.*model load \([0-9.]*\) ms.*/\1/p')
+    means="$means $(echo "$out" | sed -n 's/.*CPU (whole stage[^)]*): \([0-9.]*\) ms per frame mean, \([0-9.]*\) max.*/\1/p')"
+    maxes="$maxes $(echo "$out" | sed -n 's/.*CPU (whole stage[^)]*): \([0-9.]*\) ms per frame mean, \([0-9.]*\) max.*/\2/p')"
+    cines="$cines $(echo "$out" | sed -n 's/.*: 100 frames, whole stage \([0-9.]*\) ms CPU.*/\1/p')"
+  done
+  local mean max cine
+  mean=$(echo "$means" | median) max=$(echo "$maxes" | median)
   if [ "$kind" = big ]; then
     # issue 11: <= 150 ms for every 1024x1024 frame, not only on average: the max frame has its own line
+    echo "  runs: mean per frame$means ms; slowest frame$maxes ms (medians below)"
     awk -v m="$mean" -v l="$load" -v n="$name" 'BEGIN { printf "TARGET %s: %.1f ms per 1024x1024 frame, mean (<= 150): %s; model load %.1f ms once per worker, apart\n", n, m, m <= 150 ? "PASS" : "FAIL", l }'
     awk -v x="$max" -v n="$name" 'BEGIN { printf "TARGET %s: %.1f ms for the slowest 1024x1024 frame (every frame <= 150): %s\n", n, x, x <= 150 ? "PASS" : "FAIL" }'
   else
-    cine=$(echo "$out" | sed -n 's/.*: 100 frames, whole stage \([0-9.]*\) ms CPU.*/\1/p')
+    cine=$(echo "$cines" | median)
+    echo "  runs: whole cine$cines ms CPU (median below)"
     awk -v c="$cine" -v l="$load" -v n="$name" 'BEGIN { printf "TARGET %s: %.2f s per 100-frame 640x480 cine (<= 2 s): %s; with the model load (%.1f ms, once per worker) %.2f s: %s\n", n, c / 1000, c <= 2000 ? "PASS" : "FAIL", l, (c + l) / 1000, c + l <= 2000 ? "PASS" : "FAIL" }'
   fi
 }
