@@ -405,22 +405,23 @@ static int level(dv_ocr *o, const uint8_t *src, size_t stride, uint32_t bw, uint
      * `Lakeview i`). Never by less than half the box's: bare noise between words or past the text's end
      * stays grey, not ink (with a third, held-out seed 7's 256² MR lines read `LakeviewHospital ”` at 22 and
      * `Lakeview Hazpitsl’`). [test_ocr: test_level_local_contrast] */
-    uint8_t *colmax = t, *lt = t + bw; /* t is free once the opening is taken; n >= 2 bw when bh >= 2 */
+    uint8_t *colmax = u, *lt = t; /* both free once the top-hat is taken (bw bytes each of n) */
     int floor_top = top / 2 < 16 ? 16 : top / 2;
-    if (bh >= 2) {
+    if (bh < 2) {
+        memset(lt, top, bw); /* one row: no strokes around to measure, the box's stretch */
+    } else {
         memset(colmax, 0, bw);
         for (uint32_t y = 0; y < bh; y++)
             for (uint32_t x = 0; x < bw; x++)
                 colmax[x] = out[(size_t)y * bw + x] > colmax[x] ? out[(size_t)y * bw + x] : colmax[x];
-        run_extreme(colmax, lt, bw, 1, bh / 2 < 1 ? 1 : bh / 2, 1);
+        run_extreme(colmax, lt, bw, 1, bh / 2, 1);
         for (uint32_t x = 0; x < bw; x++)
             lt[x] = (uint8_t)(lt[x] > top ? top : lt[x] < floor_top ? floor_top : lt[x]);
     }
     for (uint32_t y = 0; y < bh; y++)
         for (uint32_t x = 0; x < bw; x++) {
-            int l = bh >= 2 ? lt[x] : top;
             uint8_t *px = &out[(size_t)y * bw + x];
-            int v = *px >= l ? 255 : *px * 255 / l;
+            int v = *px >= lt[x] ? 255 : *px * 255 / lt[x];
             *px = (uint8_t)(255 - v);
         }
     return 0;
