@@ -247,44 +247,40 @@ static int chk_dmy(const match_ctx *m, dv_finding *c)
     return date_result(m, c, y, dv_date_ok(y, b, a) ? b : a, dv_date_ok(y, b, a) ? a : b);
 }
 
-static int chk_d_mon_y(const match_ctx *m, dv_finding *c)
+/* The month named by group g of the match. */
+static int month_group(const match_ctx *m, int g)
 {
     size_t s = 0, e = 0;
-    grp(m, 2, &s, &e);
-    return date_result(m, c, grp_int(m, 3), dv_month_of(m->t + s, e - s), grp_int(m, 1));
+    grp(m, g, &s, &e);
+    return dv_month_of(m->t + s, e - s);
+}
+
+static int chk_d_mon_y(const match_ctx *m, dv_finding *c)
+{
+    return date_result(m, c, grp_int(m, 3), month_group(m, 2), grp_int(m, 1));
 }
 
 static int chk_mon_d_y(const match_ctx *m, dv_finding *c)
 {
-    size_t s = 0, e = 0;
-    grp(m, 1, &s, &e);
-    return date_result(m, c, grp_int(m, 3), dv_month_of(m->t + s, e - s), grp_int(m, 2));
+    return date_result(m, c, grp_int(m, 3), month_group(m, 1), grp_int(m, 2));
 }
 
 static int chk_y_mon_d(const match_ctx *m, dv_finding *c)
 {
-    size_t s = 0, e = 0;
-    grp(m, 2, &s, &e);
-    return date_result(m, c, grp_int(m, 1), dv_month_of(m->t + s, e - s), grp_int(m, 3));
+    return date_result(m, c, grp_int(m, 1), month_group(m, 2), grp_int(m, 3));
 }
 
 static int chk_mon_y(const match_ctx *m, dv_finding *c)
 {
-    size_t s = 0, e = 0;
-    grp(m, 1, &s, &e);
-    return date_result(m, c, grp_int(m, 2), dv_month_of(m->t + s, e - s), 1);
+    return date_result(m, c, grp_int(m, 2), month_group(m, 1), 1);
 }
 
 static int chk_d_mon(const match_ctx *m, dv_finding *c)
 {
-    size_t s = 0, e = 0;
     int d = grp_int(m, 1);
-    grp(m, 2, &s, &e);
-    if (d < 0) { /* "March 14" form: groups swapped */
-        grp(m, 3, &s, &e);
-        d = grp_int(m, 4);
-    }
-    return date_result(m, c, 2000, dv_month_of(m->t + s, e - s), d);
+    if (d < 0) /* "March 14" form: groups swapped */
+        return date_result(m, c, 2000, month_group(m, 3), grp_int(m, 4));
+    return date_result(m, c, 2000, month_group(m, 2), d);
 }
 
 static int chk_age_value(const match_ctx *m, dv_finding *c, int g)
