@@ -285,6 +285,7 @@ int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsyn
     o->dst_fd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (o->dst_fd < 0)
         return -1;
+    o->copy_offload = dvc_fs_offloads_copy(o->dst_fd);
     o->slots = calloc(nworkers ? nworkers : 1, sizeof *o->slots);
     o->claims = claims_new();
     size_t k = 0;
@@ -695,12 +696,13 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
         p->remote_req = o->remote->begin(o->remote->user, key, p->index);
         p->remote_begun = 1;
     }
-    *sink = dvc_sink_fd(&p->fs, p->fd, p->buf, p->cap);
+    *sink = dvc_sink_fd(&p->fs, p->fd, p->buf, p->cap, o->copy_offload);
     return DV_OPEN_WRITE;
 }
 
-/* --resume: SHA-256 of the complete output (read back from the page cache: the sink may have copied source
- * bytes with copy_file_range, so they never passed through memory), through the free sink buffer. */
+/* --resume: SHA-256 of the complete output (read back from the page cache: on a network file system the sink
+ * may have copied source bytes with copy_file_range, so they never passed through memory), through the free
+ * sink buffer. */
 static int hash_output(dvc_put *p)
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();

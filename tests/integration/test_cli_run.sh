@@ -176,4 +176,40 @@ paths = [os.path.relpath(os.path.join(d, f), '.') for d, _, fs in os.walk('.') f
 print(' '.join(sorted(paths, key=lambda p: [c.encode('utf-8', 'surrogateescape') for c in p.split('/')])))")
 [ "$got" = "$want" ] || fail "walk order: '$got', expected '$want'"
 
+# ---- pixel data: copy_file_range only where asked (docs/decisions.md "Pixel data are copied through the worker's
+# buffer"): DST here is a local file system, so the bulk values go through the buffer; DICOMVEIL_COPY_RANGE=1
+# copies them with copy_file_range; the outputs are the same bytes either way. ----
+PSRC="$T/pixels"
+mkdir -p "$PSRC"
+cp "$DATA/pydicom/examples_rgb_color.dcm" "$DATA/pydicom/examples_overlay.dcm" "$PSRC/"
+for mode in default 1 0; do
+    envs=()
+    [ "$mode" = default ] || envs=(DICOMVEIL_COPY_RANGE="$mode")
+    if command -v strace >/dev/null; then
+        env "${envs[@]}" strace -f -qq -e trace=copy_file_range -o "$T/st-$mode" "$DV_BIN" deidentify -q \
+            --jobs 1 --config "$T/cfg.json" --key-file "$T/key" "$PSRC" "$T/dstP-$mode" >/dev/null 2>&1 ||
+            fail "pixel data ($mode): the run failed"
+        calls=$(grep -c 'copy_file_range(' "$T/st-$mode" || true)
+        if [ "$mode" = 1 ]; then
+            [ "$calls" -ge 2 ] || fail "pixel data: DICOMVEIL_COPY_RANGE=1 made $calls copy_file_range calls"
+        else
+            [ "$calls" -eq 0 ] || fail "pixel data ($mode): $calls copy_file_range calls onto a local file system"
+        fi
+    else
+        env "${envs[@]}" "$DV_BIN" deidentify -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" "$PSRC" \
+            "$T/dstP-$mode" >/dev/null 2>&1 || fail "pixel data ($mode): the run failed"
+    fi
+done
+[ "$(find "$T/dstP-default" -name '*.dcm' | wc -l)" -eq 2 ] || fail "pixel data: expected 2 outputs"
+diff -r "$T/dstP-default" "$T/dstP-1" >/dev/null || fail "pixel data: copy_file_range gave other bytes"
+diff -r "$T/dstP-default" "$T/dstP-0" >/dev/null || fail "pixel data: DICOMVEIL_COPY_RANGE=0 gave other bytes"
+# the pixel data values are the sources', byte for byte
+python3 - "$PSRC" "$T/dstP-default" <<'EOF' || fail "pixel data: an output's Pixel Data is not its source's"
+import glob, sys
+import pydicom
+src = sorted(pydicom.dcmread(f).PixelData for f in glob.glob(sys.argv[1] + "/*.dcm"))
+out = sorted(pydicom.dcmread(f).PixelData for f in glob.glob(sys.argv[2] + "/**/*.dcm", recursive=True))
+sys.exit(0 if src == out and all(len(p) >= 65536 for p in src) else 1)
+EOF
+
 finish test_cli_run
