@@ -161,10 +161,10 @@ static int skip_fragments(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit)
 
 static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_t len, uint32_t depth)
 {
-    const dv_dict_entry *de = NULL;
+    /* Only an explicit UN asks the dictionary here: an implicit VR was already read from it (read_header). */
     int dict_sq = 0;
-    if (e->vr == DV_VR_UN || !r->explicit_vr) {
-        de = dv_dict_lookup(e->tag);
+    if (e->vr == DV_VR_UN && r->explicit_vr) {
+        const dv_dict_entry *de = dv_dict_lookup(e->tag);
         dict_sq = de && de->vr == DV_VR_SQ;
     }
     int seq = e->vr == DV_VR_SQ;

@@ -89,6 +89,10 @@ struct dv_plan {
     size_t nmprofile;
 
     char summary[256];
+    /* DeidentificationMethod's values for this plan (dv_markers_method), made once at compile: markers.c adds
+     * them to every instance. */
+    char method[512];
+    size_t method_len;
 
     /* Text cleaning (issue 6): the transformation of each infoType (TextConfig resolved, dv_text_resolve),
      * whether options.cleanDescriptors is on (C rows cleaned, [CTX] phrases), and whether any decision can be

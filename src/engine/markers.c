@@ -100,8 +100,8 @@ static int list_has(const char *list, size_t len, const char *v, size_t vlen)
  * same plan adds nothing). Issue 5 item 9 [test_engine: test_markers, test_markers_keep_provenance]. */
 static int write_method(const dv_plan *plan, dv_instance *inst, dv_error *err)
 {
-    char ours[512];
-    size_t olen = dv_markers_method(plan, ours, sizeof ours);
+    const char *ours = plan->method;
+    size_t olen = plan->method_len;
     dv_elem *old = dv_ds_find(&inst->ds, DV_TAG_DEIDENTIFICATION_METHOD);
     uint64_t have = old && !dv_elem_is_sequence(old) && !(old->flags & DV_ELEM_ENCAPSULATED) ? old->length : 0;
     if (have + olen + 2 > DV_MARKERS_METHOD_MAX)

@@ -434,6 +434,7 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
     snprintf(p->summary, sizeof p->summary, "profile=%s primaryIds=%s actions=%zu ps3.15=%s%s", p->profile_name,
              primary_name(p->primary_ids), p->nactions, p->table ? p->table->edition : "none",
              p->legacy ? " legacy=dicom" : "");
+    p->method_len = dv_markers_method(p, p->method, sizeof p->method);
     return p;
 }
 
