@@ -22,8 +22,11 @@ and journal zeroed at mkfs time so no lazy-init thread runs during the measureme
 run `sync -f` and umount (not timed). cp and dicomveil run in two layouts (--layouts): "cross", the source on the
 usual disk with a warm page cache (copy_file_range cannot cross file systems: both copy through user space, and
 coreutils cp then maps and unmaps a copy buffer per file), and "same", the source copied untimed onto the run's
-fresh file system (both copy in the kernel; cp's best case). Runs are interleaved (round i: start-up, then per
-corpus cp, dicomveil, cp and dicomveil in the second layout, dcmodify), so load that drifts hits every tool.
+fresh file system (cp copies in the kernel with copy_file_range, its best case; dicomveil through its buffer,
+docs/decisions.md "Pixel data are copied through the worker's buffer"). Runs are interleaved (round i: start-up,
+then per corpus cp, dicomveil, cp and dicomveil in the second layout, dcmodify), so load that drifts hits every
+tool. Every timed run but the start-up one first touches and frees twice its corpus plus 512 MiB (prefault):
+on a virtual machine that backs memory lazily the first touch of a page is paid inside the next tool's memcpy.
 CPU = user + sys of the tool and its children (the difference of getrusage(RUSAGE_CHILDREN) around the one
 command); wall = perf_counter around it. Each figure: median over the runs and the spread (min-max); the ratios
 are medians of the per-round ratios (same minute), with their spread; "start-up excluded" subtracts the median
@@ -65,8 +68,58 @@ def files_of(d):
     return sorted(os.path.join(r, f) for r, _, fs in os.walk(d) for f in fs)
 
 
-def timed(argv):
-    """Run argv (output discarded); (CPU seconds of it and its children, wall seconds, exit code)."""
+# virtio-balloon free page reporting (Linux mm/page_reporting.c): free blocks of 2^order pages are handed back to
+# the hypervisor, and the next touch of such a page faults on the host inside the guest's memcpy.
+REPORTING_ORDER = "/sys/module/page_reporting/parameters/page_reporting_order"
+NO_REPORTING_ORDER = "11"  # above the largest buddy order (10): no free block qualifies, nothing is reported
+
+
+@contextlib.contextmanager
+def free_page_reporting_paused():
+    """Pause free page reporting for the measurement where this machine has it and lets us (root), and put the
+    order back after. Why: on the virtual machines of this project's CI (Firecracker, PVM) the guest reports
+    every free 2 MiB block at once (min_free_ms 0), so whichever run came after a deletion re-faulted its page
+    cache through the host: cp -r of 1000 CT instances onto a fresh ext4 took 0.44-1.00 s of CPU after 5 s of
+    quiet and 0.13-0.14 s with reporting paused (bench/RESULTS.md "Per-core rates on a lazily backed virtual
+    machine"). Yields what was done, for the method line."""
+    try:
+        with open(REPORTING_ORDER) as f:
+            old = f.read().strip()
+    except OSError:
+        yield "no free page reporting here"
+        return
+    try:
+        with open(REPORTING_ORDER, "w") as f:
+            f.write(NO_REPORTING_ORDER)
+    except OSError:
+        yield f"free page reporting left on (order {old}: not allowed to pause it; figures may carry host faults)"
+        return
+    try:
+        yield f"free page reporting paused for the series (page_reporting_order {old} -> {NO_REPORTING_ORDER})"
+    finally:
+        try:
+            with open(REPORTING_ORDER, "w") as f:
+                f.write(old)
+        except OSError:
+            log(f"percore: could not put page_reporting_order back to {old}")
+
+
+def prefault(nbytes):
+    """Touch nbytes of memory and give it back, just before a timed run, so the page cache that run fills comes
+    from memory the machine already backs: a hypervisor that backs guest memory lazily bills the first touch of
+    a page, inside the guest's memcpy, to whichever tool comes next (see free_page_reporting_paused). Untimed;
+    every timed run gets it, so no tool is favoured."""
+    if nbytes <= 0:
+        return
+    b = bytearray(nbytes)
+    b[::4096] = b"\1" * len(range(0, nbytes, 4096))
+    del b
+
+
+def timed(argv, warm=0):
+    """Run argv (output discarded) after prefault(warm); (CPU seconds of it and its children, wall seconds,
+    exit code)."""
+    prefault(warm)
     def cpu():
         r = resource.getrusage(resource.RUSAGE_CHILDREN)
         return r.ru_utime + r.ru_stime
@@ -168,6 +221,8 @@ def measure(corpora, runs, dv_bin, scratch_base, loop=True, layouts=LAYOUTS):
             sys.exit(f"percore: {t} is required (make deps)")
     work = tempfile.mkdtemp(prefix="percore-work.")
     sc = Scratch(scratch_base, loop)
+    pause = free_page_reporting_paused()
+    memnote = pause.__enter__()
     try:
         key, cfg = os.path.join(work, "key"), os.path.join(work, "config.json")
         with open(key, "wb") as f:
@@ -212,16 +267,17 @@ def measure(corpora, runs, dv_bin, scratch_base, loop=True, layouts=LAYOUTS):
                         if layout == "same":  # the source on the same fresh file system
                             s = os.path.join(os.path.dirname(dst), "src")
                             copy_in(src, s)
+                        warm = 2 * nb + (512 << 20)  # the outputs' page cache and the loop image's
                         if base == "cp":
-                            c, w, rc = timed(["cp", "-r", s, dst])
+                            c, w, rc = timed(["cp", "-r", s, dst], warm)
                         elif base == "dicomveil":
-                            c, w, rc = timed(dv(s, dst))
+                            c, w, rc = timed(dv(s, dst), warm)
                         else:  # in place on a copy on the fresh file system, made and flushed untimed
                             copy_in(src, dst)
                             lst = os.path.join(work, "list")
                             with open(lst, "w") as f:
                                 f.write("".join(x + "\n" for x in files_of(dst)))
-                            c, w, rc = timed(["xargs", "-a", lst, "-d", "\n", "dcmodify"] + dcm)
+                            c, w, rc = timed(["xargs", "-a", lst, "-d", "\n", "dcmodify"] + dcm, warm)
                         if base != "dcmodify" and i == 0:
                             info[name][f"{tool}_outputs"] = len(files_of(dst)) if os.path.isdir(dst) else 0
                     raw[name, tool].append((c, w))
@@ -230,8 +286,11 @@ def measure(corpora, runs, dv_bin, scratch_base, loop=True, layouts=LAYOUTS):
                     f"{t} {raw[name, t][-1][0]:.3f} CPU-s / {raw[name, t][-1][1]:.3f} s" for t in tools)
                     + f" (load {loadavg()})")
             loads.append(loadavg())
-        return summarize(corpora, info, raw, rcs, runs, sc.method, loads)
+        res = summarize(corpora, info, raw, rcs, runs, sc.method, loads)
+        res["memory"] = memnote
+        return res
     finally:
+        pause.__exit__(None, None, None)
         sc.close()
         shutil.rmtree(work, ignore_errors=True)
 
@@ -313,7 +372,10 @@ def markdown(res):
               "system's history still shows)**")
     L = [f"Method (bench/percore.py, {res['date']}): every run writes into {method}; the source on / (page cache "
          f"warm; copy_file_range cannot cross file systems, so both cp and dicomveil copy through user space) or "
-         f"copied untimed onto the same fresh ext4 (both copy in the kernel with copy_file_range); "
+         f"copied untimed onto the same fresh ext4 (cp copies in the kernel with copy_file_range, dicomveil "
+         f"through its buffer); {res.get('memory', 'free page reporting not looked at')}, and before every timed "
+         f"run twice the corpus plus 512 MiB of memory touched and freed (the first touch of lazily backed memory is "
+         f"not billed to whichever tool comes next); "
          f"{res['runs']} interleaved rounds (start-up, then per corpus each tool); CPU = user + sys of the tool and "
          f"its children; median (min-max) of the per-round ratios. Load average at the start and after each "
          f"round: {' -> '.join(res['loads'])}. dicomveil start-up (one small file): {1000 * su['cpu']['median']:.0f} "

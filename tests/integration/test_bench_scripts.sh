@@ -161,4 +161,29 @@ print(sc.method, file=sys.stderr)
 EOF
 grep -q 'fresh-ext4' "$T/scratch.err" || grep -q 'WARNING: loop mounts are refused' "$T/scratch.err" \
   && ok "method: $(tail -n 1 "$T/scratch.err")" || bad "neither a fresh ext4 nor the warned fallback"
+# Free page reporting is paused for the series and put back after (on a stand-in knob: the test must not change
+# this machine), left alone where it is absent or read-only; prefault touches and frees what it is given.
+/usr/bin/python3 - "$SRC/bench" "$T" 2>"$T/reporting.err" <<'EOF' && ok "percore pauses free page reporting" \
+  || { bad "percore pauses free page reporting"; cat "$T/reporting.err" >&2; }
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import percore
+knob = os.path.join(sys.argv[2], "page_reporting_order")
+open(knob, "w").write("9\n")
+percore.REPORTING_ORDER = knob
+with percore.free_page_reporting_paused() as note:
+    assert open(knob).read() == percore.NO_REPORTING_ORDER, open(knob).read()
+    assert "9 -> 11" in note, note
+assert open(knob).read() == "9", open(knob).read()
+percore.REPORTING_ORDER = os.path.join(sys.argv[2], "absent")
+with percore.free_page_reporting_paused() as note:
+    assert note == "no free page reporting here", note
+if os.geteuid() != 0:  # root writes whatever the mode says
+    os.chmod(knob, 0o444)
+    percore.REPORTING_ORDER = knob
+    with percore.free_page_reporting_paused() as note:
+        assert "left on" in note, note
+percore.prefault(8 << 20)
+percore.prefault(0)
+EOF
 exit $fail
