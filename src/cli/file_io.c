@@ -164,17 +164,16 @@ dv_sink dvc_sink_fd(dvc_fsink *s, int fd, uint8_t *buf, size_t cap, int offload)
 /* Magic numbers of statfs(2)'s f_type (linux/magic.h and the clients' own headers, which are not all
  * exported): the network file systems whose kernel client turns copy_file_range into a copy on the server
  * (NFS 4.2 COPY, SMB2 server-side copy, Ceph's object copy), so pixel data never cross the network. */
-#define DVC_NFS_MAGIC 0x6969L
-#define DVC_SMB2_MAGIC 0xFE534D42L
-#define DVC_CIFS_MAGIC 0xFF534D42L
-#define DVC_CEPH_MAGIC 0x00C36400L
+#define DVC_NFS_MAGIC 0x6969ul
+#define DVC_SMB2_MAGIC 0xFE534D42ul
+#define DVC_CIFS_MAGIC 0xFF534D42ul
+#define DVC_CEPH_MAGIC 0x00C36400ul
 
 int dvc_fs_type_offloads_copy(long f_type)
 {
     /* f_type is a signed long filled from a 32-bit magic: compare the low 32 bits only */
     unsigned long t = (unsigned long)f_type & 0xFFFFFFFFul;
-    return t == (unsigned long)DVC_NFS_MAGIC || t == (unsigned long)DVC_SMB2_MAGIC ||
-           t == (unsigned long)DVC_CIFS_MAGIC || t == (unsigned long)DVC_CEPH_MAGIC;
+    return t == DVC_NFS_MAGIC || t == DVC_SMB2_MAGIC || t == DVC_CIFS_MAGIC || t == DVC_CEPH_MAGIC;
 }
 
 int dvc_fs_offloads_copy(int fd)
