@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cli_mpi.h"
+#include "util/dv_bigvec.h"
 #include "util/dv_grow.h"
 
 typedef struct waiter {
@@ -115,9 +116,9 @@ static const char *centry_key(const dvm_coord *c, const centry *e)
 /* Double the slot table (entries and their hashes stay: no name is hashed again). -1 on ENOMEM. */
 static int table_grow(dvm_coord *c)
 {
-    size_t nn = c->ntable * 2;
-    uint32_t *nt = calloc(nn, sizeof *nt);
-    if (!nt)
+    size_t nn = c->ntable * 2, ncap = 0;
+    uint32_t *nt = NULL; /* zeroed: a fresh mapping */
+    if (dv_big_grow(&nt, &ncap, nn, sizeof *nt, nn) < 0)
         return -1;
     for (size_t i = 0; i < c->nents; i++) {
         size_t at = c->ents[i].hash & (nn - 1);
@@ -125,7 +126,7 @@ static int table_grow(dvm_coord *c)
             at = (at + 1) & (nn - 1);
         nt[at] = (uint32_t)(i + 1);
     }
-    free(c->table);
+    dv_big_free(c->table, c->ntable, sizeof *c->table);
     c->table = nt;
     c->ntable = nn;
     return 0;
@@ -147,8 +148,8 @@ static centry *centry_get(dvm_coord *c, const char *key, int create, uint32_t *s
     }
     if (!create || c->nents >= UINT32_MAX - 1)
         return NULL;
-    if (dv_grow(&c->ents, &c->capents, c->nents + 1, sizeof *c->ents, 1024) < 0 ||
-        dv_grow(&c->keys, &c->capkeys, c->nkeys + len + 1, 1, 65536) < 0)
+    if (dv_big_grow(&c->ents, &c->capents, c->nents + 1, sizeof *c->ents, 1024) < 0 ||
+        dv_big_grow(&c->keys, &c->capkeys, c->nkeys + len + 1, 1, 65536) < 0)
         return NULL;
     if ((c->nents + 1) * 2 > c->ntable) {
         if (table_grow(c) < 0)
@@ -472,7 +473,7 @@ static int take_listed(dvm_coord *c)
     c->npend = c->cappend = 0;
     pthread_mutex_unlock(&c->list_lock);
     int rc = failed ? -1 : 0;
-    if (n && dv_grow(&c->items, &c->cap, c->n + n, sizeof *c->items, 1024) < 0) {
+    if (n && dv_big_grow(&c->items, &c->cap, c->n + n, sizeof *c->items, 1024) < 0) {
         for (size_t i = 0; i < n; i++)
             free(v[i].path);
         free(v);
@@ -636,8 +637,9 @@ dvm_coord *dvm_coord_new(int nranks, size_t chunk_max, dv_run *tally, dvc_journa
     c->journal = journal;
     c->dst_fd = dst_fd;
     c->progress = progress;
-    c->ntable = 4096;
-    c->table = calloc(c->ntable, sizeof *c->table);
+    size_t ntable = 0;
+    if (dv_big_grow(&c->table, &ntable, 4096, sizeof *c->table, 4096) == 0)
+        c->ntable = ntable;
     c->out = calloc((size_t)nranks, sizeof *c->out);
     c->dealt = calloc((size_t)nranks, sizeof *c->dealt);
     c->wanting = calloc((size_t)nranks, sizeof *c->wanting);
@@ -666,15 +668,15 @@ void dvm_coord_free(dvm_coord *c)
         free(c->items[i].text_findings);
         free(c->items[i].pixels);
     }
-    free(c->items);
+    dv_big_free(c->items, c->cap, sizeof *c->items);
     for (size_t i = 0; i < c->nents; i++)
         for (waiter *w = c->ents[i].head, *wn; w; w = wn) {
             wn = w->next;
             free(w);
         }
-    free(c->ents);
-    free(c->keys);
-    free(c->table);
+    dv_big_free(c->ents, c->capents, sizeof *c->ents);
+    dv_big_free(c->keys, c->capkeys, 1);
+    dv_big_free(c->table, c->ntable, sizeof *c->table);
     for (int r = 0; c->out && r < c->nranks; r++)
         dvm_buf_free(&c->out[r]);
     free(c->out);
