@@ -70,6 +70,8 @@ struct dvm_coord {
     size_t npend, cappend;
     dvc_input *batch; /* the lister's own: names found since its last hand-over (LIST_BATCH) */
     size_t nbatch, capbatch;
+    dv_big_pool paths; /* every input's path, written by the lister only, freed after it ended (bigvec.c: a
+                          malloc per path cost the lister a page fault per ~50 paths) */
     int list_done, list_failed;
     pthread_t lister;
     int lister_started;
@@ -416,16 +418,20 @@ static int hand_over(dvm_coord *c)
     return rc;
 }
 
+/* Take path (the walk's malloc'd copy) into the pool and the batch; a full batch is handed over first. On -1
+ * path is untouched, the walk's to free. */
 static int emit(void *user, char *path, int walk_err)
 {
     dvm_coord *c = user;
+    if (c->nbatch >= LIST_BATCH && hand_over(c) < 0)
+        return -1;
     if (dv_grow(&c->batch, &c->capbatch, c->nbatch + 1, sizeof *c->batch, LIST_BATCH) < 0)
         return -1;
-    c->batch[c->nbatch++] = (dvc_input){.path = path, .walk_err = walk_err};
-    if (c->nbatch >= LIST_BATCH && hand_over(c) < 0) {
-        c->nbatch--; /* path stays the walk's to free (-1) */
+    char *kept = dv_big_pool_dup(&c->paths, path);
+    if (!kept)
         return -1;
-    }
+    free(path);
+    c->batch[c->nbatch++] = (dvc_input){.path = kept, .walk_err = walk_err};
     return 0;
 }
 
@@ -474,9 +480,7 @@ static int take_listed(dvm_coord *c)
     pthread_mutex_unlock(&c->list_lock);
     int rc = failed ? -1 : 0;
     if (n && dv_big_grow(&c->items, &c->cap, c->n + n, sizeof *c->items, 1024) < 0) {
-        for (size_t i = 0; i < n; i++)
-            free(v[i].path);
-        free(v);
+        free(v); /* the paths are the pool's */
         return -1;
     }
     for (size_t i = 0; i < n; i++)
@@ -661,8 +665,7 @@ void dvm_coord_free(dvm_coord *c)
         pthread_join(c->lister, NULL);
     c->progress = NULL;
     take_listed(c); /* what the lister found after the last step, so it is freed below */
-    for (size_t i = 0; i < c->n; i++) {
-        free((char *)c->items[i].path);
+    for (size_t i = 0; i < c->n; i++) { /* paths: the pool's, below */
         free(c->items[i].message);
         free(c->items[i].mapping);
         free(c->items[i].text_findings);
@@ -683,9 +686,8 @@ void dvm_coord_free(dvm_coord *c)
     free(c->dealt);
     free(c->wanting);
     free(c->held);
-    for (size_t i = 0; i < c->nbatch; i++) /* a failed hand-over's names */
-        free(c->batch[i].path);
     free(c->batch);
+    dv_big_pool_free(&c->paths); /* the lister has ended (joined above) */
     pthread_cond_destroy(&c->list_cond);
     pthread_mutex_destroy(&c->list_lock);
     free(c);

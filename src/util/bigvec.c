@@ -1,8 +1,10 @@
 /* Huge-page backed growable arrays (see dv_bigvec.h). */
 #include "util/dv_bigvec.h"
+#include "util/dv_grow.h"
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -82,4 +84,30 @@ void dv_big_free(void *array, size_t cap, size_t elem)
 {
     if (array)
         munmap(array, map_len(cap, elem));
+}
+
+char *dv_big_pool_dup(dv_big_pool *p, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    if (p->nblocks == 0 || p->blocks[p->nblocks - 1].size - p->used < len) {
+        size_t cap = 0, want = len > HUGE_PAGE ? len : HUGE_PAGE; /* a longer string gets a block of its own */
+        char *b = NULL;
+        if (dv_grow(&p->blocks, &p->capblocks, p->nblocks + 1, sizeof *p->blocks, 16) < 0 ||
+            dv_big_grow(&b, &cap, want, 1, want) < 0)
+            return NULL;
+        p->blocks[p->nblocks++] = (struct dv_big_block){b, cap};
+        p->used = 0;
+    }
+    char *d = p->blocks[p->nblocks - 1].bytes + p->used;
+    memcpy(d, s, len);
+    p->used += len;
+    return d;
+}
+
+void dv_big_pool_free(dv_big_pool *p)
+{
+    for (size_t i = 0; i < p->nblocks; i++)
+        dv_big_free(p->blocks[i].bytes, p->blocks[i].size, 1);
+    free(p->blocks);
+    *p = (dv_big_pool){0};
 }

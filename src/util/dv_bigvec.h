@@ -20,4 +20,20 @@ int dv_big_grow(void *arrayp, size_t *cap, size_t need, size_t elem, size_t firs
 /* Unmap an array of this module (NULL: nothing), given the capacity and element size it was grown with. */
 void dv_big_free(void *array, size_t cap, size_t elem);
 
+/* Strings kept for a whole run (rank 0's input paths), packed one after another into 2 MiB blocks of the same
+ * kind, which never move: a copy's address stays valid until dv_big_pool_free. Zero-initialise. */
+typedef struct dv_big_pool {
+    struct dv_big_block {
+        char *bytes;
+        size_t size; /* its capacity */
+    } *blocks;
+    size_t nblocks, capblocks, used; /* used: bytes taken in the last block */
+} dv_big_pool;
+
+/* A NUL-terminated copy of s in the pool; NULL with errno ENOMEM. */
+char *dv_big_pool_dup(dv_big_pool *p, const char *s);
+
+/* Unmap every block (the pool is empty and reusable after). */
+void dv_big_pool_free(dv_big_pool *p);
+
 #endif

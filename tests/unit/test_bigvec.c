@@ -119,12 +119,50 @@ static void test_big_grow_refuses_overflow(void **state)
     dv_big_free(v, cap, sizeof *v);
 }
 
+/* The string pool: copies keep their address while later ones fill new blocks; a string longer than a block gets
+ * one of its own. */
+static void test_big_pool_keeps_addresses(void **state)
+{
+    (void)state;
+    dv_big_pool pool = {0};
+    enum { N = 60000 }; /* ~4.6 MB of paths: three 2 MiB blocks */
+    static char *kept[N];
+    char path[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "/archive/d%03d/f%06d.dcm/with/some/depth/%d", i / 1000, i, i * 7);
+        kept[i] = dv_big_pool_dup(&pool, path);
+        assert_non_null(kept[i]);
+        assert_ptr_not_equal(kept[i], path);
+    }
+    assert_true(pool.nblocks >= 2);
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "/archive/d%03d/f%06d.dcm/with/some/depth/%d", i / 1000, i, i * 7);
+        assert_string_equal(kept[i], path);
+    }
+    size_t big = 3 * MIB;
+    char *longest = malloc(big + 1);
+    assert_non_null(longest);
+    memset(longest, 'p', big);
+    longest[big] = '\0';
+    char *k = dv_big_pool_dup(&pool, longest);
+    assert_non_null(k);
+    assert_int_equal(strlen(k), big);
+    assert_string_equal(kept[N - 1] + 1, path + 1); /* earlier copies untouched */
+    free(longest);
+    assert_non_null(dv_big_pool_dup(&pool, "after")); /* and the pool goes on */
+    dv_big_pool_free(&pool);
+    assert_int_equal(pool.nblocks, 0);
+    assert_non_null(dv_big_pool_dup(&pool, "reused"));
+    dv_big_pool_free(&pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_big_grow_doubles_and_keeps),
         cmocka_unit_test(test_big_grow_is_huge_page_backed),
         cmocka_unit_test(test_big_grow_refuses_overflow),
+        cmocka_unit_test(test_big_pool_keeps_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
