@@ -45,7 +45,18 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=se
 W=$(mktemp -d)
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then D=$(mktemp -d -p /dev/shm dv-mpi-bench.XXXXXX); else D=$(mktemp -d); fi
 dst_fs_name=$([ "${D#/dev/shm}" != "$D" ] && echo tmpfs || echo "the temp directory")
-trap 'rm -rf "$W" "$D"' EXIT
+# The hypervisor's lazily backed memory out of the MPI runs' figures (bench/vm_memory.py, the one home of the
+# method): free page reporting paused for parts 1 and 2 (bench/percore.py pauses it for part 3 itself), and before
+# every timed run its outputs' size plus 512 MiB of memory touched and freed. Without it the 2-rank runs on 4000 CT
+# instances into tmpfs took 1.42 and 1.52 s where the third took 0.41 s: the previous run's deleted outputs had
+# been handed back to the host and re-faulted there inside the workers' writes (bench/RESULTS.md "MPI
+# coordinator, fifth pass").
+VM_PAUSE=$(/usr/bin/python3 bench/vm_memory.py pause)
+VM_OLD=$(echo "$VM_PAUSE" | head -n 1)
+VM_NOTE=$(echo "$VM_PAUSE" | tail -n 1)
+vm_restore() { [ -z "$VM_OLD" ] || /usr/bin/python3 bench/vm_memory.py restore "$VM_OLD"; VM_OLD=; }
+PREFAULT=0
+trap 'vm_restore; rm -rf "$W" "$D"' EXIT
 head -c 32 /dev/urandom >"$W/key" && chmod 600 "$W/key"
 echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$W/cfg.json"
 : >"$W/parts"
@@ -87,6 +98,7 @@ once() {
     shift
     local dst=${DST_ROOT:-$D}/dst
     rm -rf "$dst" "$W/r.json"
+    /usr/bin/python3 bench/vm_memory.py prefault "$PREFAULT"
     /usr/bin/time -f "TIME %U %S" -o "$W/time" ${launch[@]+"${launch[@]}"} "$DV_BIN" deidentify -q \
         --config "$W/cfg.json" --key-file "$W/key" --report "$W/r.json" "$@" "$dst" 2>"$W/$name.err" || true
     [ -s "$W/r.json" ] || { echo "bench/mpi.sh: the $name run failed: $(head -c 600 "$W/$name.err")" >&2; exit 1; }
@@ -108,6 +120,8 @@ EOF
 # the first run read it from disk (the first 1-rank run of 16000 CT instances took 122 s against 27 s next).
 warm() { find "$1" -type f -exec cat {} + >/dev/null; }
 warm "$CT"
+bytes_of() { echo $(( $(du -sb "$1" | cut -f1) + (512 << 20) )); }
+PREFAULT=$(bytes_of "$CT")
 for i in $(seq "$RUNS"); do
     once cli -- --jobs 1 "$CT"
     once r1 mpirun -np 1 -- --mpi --jobs 1 "$CT"
@@ -130,6 +144,7 @@ if [ "$N_LONG" -gt 0 ]; then
     room=$(df -Pk "$D" | awk 'NR == 2 {print $4}')
     if [ "$room" -gt $((need * 6 / 5)) ]; then DL=$D; long_dst=$dst_fs_name; else DL=$W; long_dst="the temp directory"; fi
     warm "$LONG"
+    PREFAULT=$(bytes_of "$LONG")
     for i in $(seq "$LONG_RUNS"); do
         DST_ROOT=$DL once l1 mpirun -np 1 -- --mpi --jobs 1 "$LONG"
         DST_ROOT=$DL once l2 mpirun -np 2 --oversubscribe -- --mpi --jobs 1 "$LONG"
@@ -138,6 +153,7 @@ if [ "$N_LONG" -gt 0 ]; then
     echo "load $(load)" >>"$W/loads"
     part "2 ranks vs 1 rank, long: $LONG_RUNS x (1 rank, 2 ranks) on $N_LONG CT instances"
 fi
+PREFAULT=$(bytes_of "$SMALL")
 for i in $(seq "$RUNS"); do
     once small mpirun -np 2 --oversubscribe -- --mpi --jobs 1 "$SMALL"
     grep 'mpi: 2 ranks' "$W/small.err" >>"$W/small.lines" # every run's line: the verdict is their median
@@ -152,7 +168,8 @@ part "listing and dealing: $RUNS runs of 2 ranks on $N_SMALL small files"
 # run sees another's deleted inodes), interleaved rounds, CPU and wall, median and spread; it falls back with a
 # printed warning to a fresh directory per run where loop mounts are refused.
 M=$(mktemp -d -p build/bench mpi-meta.XXXXXX)
-trap 'rm -rf "$W" "$D" "$M"' EXIT
+trap 'vm_restore; rm -rf "$W" "$D" "$M"' EXIT
+vm_restore # bench/percore.py pauses reporting for its own part and says so in its method line
 /usr/bin/python3 - "$CT" "$M/ct_src" "$N_META_CT" "$SMALL" "$M/small_src" "$N_META" <<'EOF2'
 import os, shutil, sys
 for src, dst, n in ((sys.argv[1], sys.argv[2], int(sys.argv[3])), (sys.argv[4], sys.argv[5], int(sys.argv[6]))):
@@ -171,10 +188,10 @@ part "per-core metadata rate: ${PERCORE_RUNS:-5} rounds of (dicomveil --jobs 1, 
 /usr/bin/python3 - "$W" "$OUT" "$N_CT" "$N_SMALL" "$N_META" "$RUNS" "$(git rev-parse --short HEAD)" "$(nproc)" \
     "$(mpirun --version | sed -nE 's/.*\) ([0-9.]+).*/\1/p' | head -1)" "$(dcmodify --version 2>&1 | head -1 | tr -d '$')" \
     "$small_line" "$([ "${D#/dev/shm}" != "$D" ] && echo tmpfs || echo "the temp directory")" "$N_META_CT" \
-    "$(df -PT build/bench | awk 'NR == 2 {print $2}')" "$N_LONG" "$LONG_RUNS" "$long_dst" <<'EOF'
+    "$(df -PT build/bench | awk 'NR == 2 {print $2}')" "$N_LONG" "$LONG_RUNS" "$long_dst" "$VM_NOTE" <<'EOF'
 import datetime, re, statistics, sys
 w, out, n_ct, n_small, n_meta, runs, commit, ncpu, ompi, dcmodify, small_line, dst_fs, n_meta_ct, meta_fs, n_long, \
-    long_runs, long_dst = sys.argv[1:18]
+    long_runs, long_dst, vm_note = sys.argv[1:19]
 n_long = int(n_long)
 n_ct, n_small, n_meta, n_meta_ct, ncpu = int(n_ct), int(n_small), int(n_meta), int(n_meta_ct), int(ncpu)
 med = statistics.median
@@ -248,7 +265,8 @@ p("")
 p(f"Generated by `bench/mpi.sh` (part of `make bench`; runs alone after `make build`) on "
   f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, commit `{commit}`, {ncpu} cores, Open MPI {ompi}; DST of the MPI runs on "
   f"{dst_fs}, of the per-core runs on a fresh file system per run ({percore['method']}, bench/percore.py); medians of {runs} runs, 1-rank and 2-rank "
-  "runs alternating.")
+  f"runs alternating; for the MPI runs {vm_note}, and before each of them its outputs' size plus 512 MiB of memory "
+  "touched and freed (bench/vm_memory.py).")
 p(f"**Load average (1/5/15 min) before / after each part: {' -> '.join(loads)}.** Wall-clock figures on a "
   "machine shared with other work measure the scheduler as much as dicomveil; the CPU figures (CPU seconds "
   "the run's threads used, from the per-rank lines `deidentify --mpi` prints) hold under load, but caches and "

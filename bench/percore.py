@@ -68,52 +68,9 @@ def files_of(d):
     return sorted(os.path.join(r, f) for r, _, fs in os.walk(d) for f in fs)
 
 
-# virtio-balloon free page reporting (Linux mm/page_reporting.c): free blocks of 2^order pages are handed back to
-# the hypervisor, and the next touch of such a page faults on the host inside the guest's memcpy.
-REPORTING_ORDER = "/sys/module/page_reporting/parameters/page_reporting_order"
-NO_REPORTING_ORDER = "11"  # above the largest buddy order (10): no free block qualifies, nothing is reported
-
-
-@contextlib.contextmanager
-def free_page_reporting_paused():
-    """Pause free page reporting for the measurement where this machine has it and lets us (root), and put the
-    order back after. Why: on the virtual machines of this project's CI (Firecracker, PVM) the guest reports
-    every free 2 MiB block at once (min_free_ms 0), so whichever run came after a deletion re-faulted its page
-    cache through the host: cp -r of 1000 CT instances onto a fresh ext4 took 0.44-1.00 s of CPU after 5 s of
-    quiet and 0.13-0.14 s with reporting paused (bench/RESULTS.md "Per-core rates on a lazily backed virtual
-    machine"). Yields what was done, for the method line."""
-    try:
-        with open(REPORTING_ORDER) as f:
-            old = f.read().strip()
-    except OSError:
-        yield "no free page reporting here"
-        return
-    try:
-        with open(REPORTING_ORDER, "w") as f:
-            f.write(NO_REPORTING_ORDER)
-    except OSError:
-        yield f"free page reporting left on (order {old}: not allowed to pause it; figures may carry host faults)"
-        return
-    try:
-        yield f"free page reporting paused for the series (page_reporting_order {old} -> {NO_REPORTING_ORDER})"
-    finally:
-        try:
-            with open(REPORTING_ORDER, "w") as f:
-                f.write(old)
-        except OSError:
-            log(f"percore: could not put page_reporting_order back to {old}")
-
-
-def prefault(nbytes):
-    """Touch nbytes of memory and give it back, just before a timed run, so the page cache that run fills comes
-    from memory the machine already backs: a hypervisor that backs guest memory lazily bills the first touch of
-    a page, inside the guest's memcpy, to whichever tool comes next (see free_page_reporting_paused). Untimed;
-    every timed run gets it, so no tool is favoured."""
-    if nbytes <= 0:
-        return
-    b = bytearray(nbytes)
-    b[::4096] = b"\1" * len(range(0, nbytes, 4096))
-    del b
+# The hypervisor's lazily backed memory kept out of the figures: bench/vm_memory.py, the one home of the method.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vm_memory import free_page_reporting_paused, prefault  # noqa: E402
 
 
 def timed(argv, warm=0):

@@ -161,29 +161,46 @@ print(sc.method, file=sys.stderr)
 EOF
 grep -q 'fresh-ext4' "$T/scratch.err" || grep -q 'WARNING: loop mounts are refused' "$T/scratch.err" \
   && ok "method: $(tail -n 1 "$T/scratch.err")" || bad "neither a fresh ext4 nor the warned fallback"
-# Free page reporting is paused for the series and put back after (on a stand-in knob: the test must not change
-# this machine), left alone where it is absent or read-only; prefault touches and frees what it is given.
+# Free page reporting is paused for the series and put back after (bench/vm_memory.py, used by percore.py and
+# mpi.sh; on a stand-in knob: the test must not change this machine), left alone where it is absent or read-only;
+# prefault touches and frees what it is given.
 /usr/bin/python3 - "$SRC/bench" "$T" 2>"$T/reporting.err" <<'EOF' && ok "percore pauses free page reporting" \
   || { bad "percore pauses free page reporting"; cat "$T/reporting.err" >&2; }
 import os, sys
 sys.path.insert(0, sys.argv[1])
-import percore
+import percore, vm_memory
+assert percore.free_page_reporting_paused is vm_memory.free_page_reporting_paused  # one home of the method
 knob = os.path.join(sys.argv[2], "page_reporting_order")
 open(knob, "w").write("9\n")
-percore.REPORTING_ORDER = knob
+vm_memory.REPORTING_ORDER = knob
 with percore.free_page_reporting_paused() as note:
-    assert open(knob).read() == percore.NO_REPORTING_ORDER, open(knob).read()
+    assert open(knob).read() == vm_memory.NO_REPORTING_ORDER, open(knob).read()
     assert "9 -> 11" in note, note
 assert open(knob).read() == "9", open(knob).read()
-percore.REPORTING_ORDER = os.path.join(sys.argv[2], "absent")
+vm_memory.REPORTING_ORDER = os.path.join(sys.argv[2], "absent")
 with percore.free_page_reporting_paused() as note:
     assert note == "no free page reporting here", note
 if os.geteuid() != 0:  # root writes whatever the mode says
     os.chmod(knob, 0o444)
-    percore.REPORTING_ORDER = knob
+    vm_memory.REPORTING_ORDER = knob
     with percore.free_page_reporting_paused() as note:
         assert "left on" in note, note
 percore.prefault(8 << 20)
 percore.prefault(0)
 EOF
+# The same from the command line, as bench/mpi.sh calls it: pause prints the order to put back, restore puts it.
+knob="$T/knob_cli"
+echo 9 >"$knob"
+paused=$(DV_REPORTING_ORDER="$knob" /usr/bin/python3 "$SRC/bench/vm_memory.py" pause)
+during=$(cat "$knob")
+DV_REPORTING_ORDER="$knob" /usr/bin/python3 "$SRC/bench/vm_memory.py" restore "$(echo "$paused" | head -n 1)"
+after=$(cat "$knob")
+absent=$(DV_REPORTING_ORDER="$T/absent" /usr/bin/python3 "$SRC/bench/vm_memory.py" pause | head -n 1)
+DV_REPORTING_ORDER="$T/absent" /usr/bin/python3 "$SRC/bench/vm_memory.py" restore "$absent"
+/usr/bin/python3 "$SRC/bench/vm_memory.py" prefault 4194304
+[ "$(echo "$paused" | head -n 1)" = 9 ] && [ "$during" = 11 ] && [ "$after" = 9 ] && [ "$absent" = - ] \
+  && [ ! -e "$T/absent" ] && ok "vm_memory.py pause / restore from the command line" \
+  || bad "vm_memory.py pause / restore from the command line (paused '$paused', during '$during', after '$after', absent '$absent')"
+grep -q 'vm_memory.py pause' "$SRC/bench/mpi.sh" && grep -q 'vm_memory.py prefault' "$SRC/bench/mpi.sh" \
+  && ok "mpi.sh pauses reporting and prefaults its MPI runs" || bad "mpi.sh does not use vm_memory.py"
 exit $fail
