@@ -43,14 +43,7 @@ int dv_big_grow(void *arrayp, size_t *cap, size_t need, size_t elem, size_t firs
 {
     if (need <= *cap)
         return 0;
-    size_t nc = *cap ? *cap : first ? first : 1;
-    while (nc < need) {
-        if (nc > SIZE_MAX / 2) {
-            nc = need;
-            break;
-        }
-        nc *= 2;
-    }
+    size_t nc = dv_grow_capacity(*cap, need, first);
     size_t old_len = map_len(*cap, elem), new_len = map_len(nc, elem);
     if (elem == 0 || new_len == 0) {
         errno = ENOMEM;

@@ -12,4 +12,8 @@
  * the array and *cap as they were, so the caller still owns (and frees) the old array. */
 int dv_grow(void *arrayp, size_t *cap, size_t need, size_t elem, size_t first);
 
+/* The capacity dv_grow moves to from cap for need elements (need > cap): first (when cap is 0) doubled until
+ * it is >= need, or need itself where doubling would wrap. Shared with dv_big_grow (dv_bigvec.h). */
+size_t dv_grow_capacity(size_t cap, size_t need, size_t first);
+
 #endif

@@ -6,18 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t dv_grow_capacity(size_t cap, size_t need, size_t first)
+{
+    size_t nc = cap ? cap : first ? first : 1;
+    while (nc < need) {
+        if (nc > SIZE_MAX / 2)
+            return need; /* doubling would wrap: exactly what is needed (the caller checks its bytes) */
+        nc *= 2;
+    }
+    return nc;
+}
+
 int dv_grow(void *arrayp, size_t *cap, size_t need, size_t elem, size_t first)
 {
     if (need <= *cap)
         return 0;
-    size_t nc = *cap ? *cap : first ? first : 1;
-    while (nc < need) {
-        if (nc > SIZE_MAX / 2) {
-            nc = need; /* doubling would wrap: exactly what is needed, checked below */
-            break;
-        }
-        nc *= 2;
-    }
+    size_t nc = dv_grow_capacity(*cap, need, first);
     if (elem == 0 || nc > SIZE_MAX / elem) {
         errno = ENOMEM;
         return -1;
