@@ -62,11 +62,11 @@ int dv_big_grow(void *arrayp, size_t *cap, size_t need, size_t elem, size_t firs
     }
     /* Move the old pages over the front of the new mapping: page tables move, no byte is copied, and 2 MiB
      * pages stay whole because both ends are 2 MiB aligned. The moved range keeps its huge-page advice; the
-     * rest of the new mapping has its own. */
+     * rest of the new mapping has its own. The kernel normally merges the two into one mapping; where it did
+     * not, a kernel before 6.17 refuses to move a range that spans two (EFAULT), and the bytes are copied. */
     if (old && mremap(old, old_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED, nv) == MAP_FAILED) {
-        munmap(nv, new_len);
-        errno = ENOMEM;
-        return -1;
+        memcpy(nv, old, old_len);
+        munmap(old, old_len);
     }
     memcpy(arrayp, &nv, sizeof nv);
     *cap = nc;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <cmocka.h>
 
@@ -97,6 +98,30 @@ static void test_big_grow_is_huge_page_backed(void **state)
     dv_big_free(v, cap, 1);
 }
 
+/* An array whose range is two mappings (here: the back half's huge-page advice withdrawn, which splits it; the
+ * kernel may also leave a moved part and the fresh rest unmerged) still grows with every byte kept: moved where
+ * the kernel moves both at once, copied where it refuses. */
+static void test_big_grow_across_split_mappings(void **state)
+{
+    (void)state;
+    char *v = NULL;
+    size_t cap = 0;
+    assert_int_equal(dv_big_grow(&v, &cap, 4 * MIB, 1, 4 * MIB), 0);
+    for (size_t i = 0; i < 4 * MIB; i++)
+        v[i] = (char)(i * 31);
+    assert_int_equal(madvise(v + 2 * MIB, 2 * MIB, MADV_NOHUGEPAGE), 0);
+    char flags[256];
+    vm_flags(v + 3 * MIB, flags, sizeof flags);
+    assert_non_null(strstr(flags, " nh")); /* two mappings now */
+    assert_int_equal(dv_big_grow(&v, &cap, 5 * MIB, 1, 4 * MIB), 0);
+    assert_int_equal(cap, 8 * MIB);
+    for (size_t i = 0; i < 4 * MIB; i++)
+        if (v[i] != (char)(i * 31))
+            fail_msg("byte %zu lost growing a split array", i);
+    assert_int_equal(v[8 * MIB - 1], 0);
+    dv_big_free(v, cap, 1);
+}
+
 static void test_big_grow_refuses_overflow(void **state)
 {
     (void)state;
@@ -161,6 +186,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_big_grow_doubles_and_keeps),
         cmocka_unit_test(test_big_grow_is_huge_page_backed),
+        cmocka_unit_test(test_big_grow_across_split_mappings),
         cmocka_unit_test(test_big_grow_refuses_overflow),
         cmocka_unit_test(test_big_pool_keeps_addresses),
     };
