@@ -195,7 +195,8 @@ paused=$(DV_REPORTING_ORDER="$knob" /usr/bin/python3 "$SRC/bench/vm_memory.py" p
 during=$(cat "$knob")
 DV_REPORTING_ORDER="$knob" /usr/bin/python3 "$SRC/bench/vm_memory.py" restore "$(echo "$paused" | head -n 1)"
 after=$(cat "$knob")
-absent=$(DV_REPORTING_ORDER="$T/absent" /usr/bin/python3 "$SRC/bench/vm_memory.py" pause | head -n 1)
+absent=$(DV_REPORTING_ORDER="$T/absent" /usr/bin/python3 "$SRC/bench/vm_memory.py" pause)
+absent=$(echo "$absent" | head -n 1) # not piped from the script: head would close the pipe before its note line
 DV_REPORTING_ORDER="$T/absent" /usr/bin/python3 "$SRC/bench/vm_memory.py" restore "$absent"
 /usr/bin/python3 "$SRC/bench/vm_memory.py" prefault 4194304
 [ "$(echo "$paused" | head -n 1)" = 9 ] && [ "$during" = 11 ] && [ "$after" = 9 ] && [ "$absent" = - ] \
