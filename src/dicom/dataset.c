@@ -152,6 +152,12 @@ int dv_elem_read_value(const dv_instance *inst, const dv_elem *e, void *buf, uin
     if (e->flags & DV_ELEM_BULK) {
         uint64_t off;
         const dv_source *src = dv_elem_source(inst, e, &off);
+        uint64_t n = e->length;
+        const uint8_t *held = src == &inst->data ? dv_instance_held(inst, off, &n) : NULL;
+        if (held && n == e->length) {
+            memcpy(buf, held, (size_t)n);
+            return 0;
+        }
         return e->length ? src->read_at(src->ctx, off, buf, (size_t)e->length) : 0;
     }
     if (e->length)
@@ -255,6 +261,16 @@ int dv_elem_set_stream(dv_instance *inst, dv_elem *e, uint16_t vr, const dv_sour
     return 0;
 }
 
+const uint8_t *dv_instance_held(const dv_instance *inst, uint64_t off, uint64_t *len)
+{
+    if (!inst->held || off < inst->held_off || off - inst->held_off >= inst->held_len)
+        return NULL;
+    size_t at = (size_t)(off - inst->held_off);
+    if (*len > inst->held_len - at)
+        *len = inst->held_len - at;
+    return inst->held + at;
+}
+
 const dv_source *dv_elem_source(const dv_instance *inst, const dv_elem *e, uint64_t *offset)
 {
     if (e->flags & DV_ELEM_EXTERNAL) {
@@ -274,6 +290,7 @@ void dv_instance_free(dv_instance *inst)
         if (x->release)
             x->release(x->user, x->data);
     dv_inflated_free(inst->inflated); /* its buffers too (a plain free leaked them: ASan, test_cli_dupes) */
+    free(inst->held);
     dv_arena_free(&inst->arena);
     free(inst);
 }

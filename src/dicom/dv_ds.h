@@ -104,6 +104,9 @@ struct dv_instance {
     struct dv_ext *externals;  /* external values, released by dv_instance_free (dataset.c) */
     int ts_changed;            /* dv_instance_set_transfer_syntax ran: values_big_endian is the stored order */
     int values_big_endian;     /* inline and bulk binary values are big endian (read from explicit VR BE) */
+    uint8_t *held;             /* the reader's last window over data, kept when small (reader.c), or NULL */
+    uint64_t held_off;
+    size_t held_len;
 };
 
 /* --- tree helpers (dataset.c) --- */
@@ -128,6 +131,10 @@ const uint8_t *dv_elem_inline_value(const dv_elem *e);
  * Returns the length, or -1 (out = "") when e is NULL, bulk, a sequence, or the text does not fit cap - 1.
  * The reader, the writer and the engine all use this one reading, so a rewritten file reads back the same. */
 int dv_elem_uid_text(const dv_elem *e, char *out, size_t cap);
+/* The bytes of inst->data from off on that the reader still holds (its last window, reader.c): a pointer to
+ * them, with *len cut to how many of the *len asked for are held; NULL when off is not held. Serving bulk values
+ * from them spares a read of the source (a small file's pixel data: one pread less per file). */
+const uint8_t *dv_instance_held(const dv_instance *inst, uint64_t off, uint64_t *len);
 /* Load a value into buf (inline, bulk or external). Returns 0 or -1. len = e->length must fit in cap. */
 int dv_elem_read_value(const dv_instance *inst, const dv_elem *e, void *buf, uint64_t cap);
 

@@ -60,6 +60,23 @@ static int rd_read(rd *r, uint64_t off, void *dst, size_t n)
     return 0;
 }
 
+/* The instance keeps the last window when it is no larger than a first fill: for a small file that is the
+ * whole file after the preamble, pixel data included, which the writer then copies from memory instead of
+ * reading the source a second time (one pread less per file: bench/RESULTS.md "Per-core rate against cp, fifth
+ * pass"). A larger window is freed: at most RD_FIRST_FILL bytes stay with an instance. The window's offsets are
+ * in inst->data's coordinates (a deflated dataset's window restarts over the inflated stream). */
+static void keep_window(dv_instance *inst, rd *r)
+{
+    if (r->win_len == 0 || r->win_len > RD_FIRST_FILL) {
+        free(r->win);
+        return;
+    }
+    uint8_t *p = realloc(r->win, r->win_len); /* shrinking: the rest of the 64 KiB goes back */
+    inst->held = p ? p : r->win;
+    inst->held_off = r->win_off;
+    inst->held_len = r->win_len;
+}
+
 static uint16_t get16(const rd *r, const uint8_t *p)
 {
     return r->big_endian ? (uint16_t)((p[0] << 8) | p[1]) : (uint16_t)(p[0] | (p[1] << 8));
@@ -634,7 +651,7 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
     }
     if (check_pixel_data(inst, tsi, err) != 0)
         goto fail;
-    free(r.win);
+    keep_window(inst, &r);
     return inst;
 fail:
     free(r.win);

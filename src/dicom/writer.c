@@ -176,6 +176,21 @@ static int w_value_swapped(wr *w, const dv_elem *e, unsigned unit)
     return 0;
 }
 
+/* A bulk value or the raw fragments of an encapsulated one: what the reader still holds of it comes from
+ * memory (dv_instance_held), the rest from its source. */
+static int w_copy(wr *w, const dv_source *src, uint64_t off, uint64_t len)
+{
+    uint64_t n = len;
+    const uint8_t *held = src == &w->inst->data && len ? dv_instance_held(w->inst, off, &n) : NULL;
+    if (held) {
+        if (w->sink->write(w->sink->ctx, held, (size_t)n) != 0)
+            return -1;
+        off += n;
+        len -= n;
+    }
+    return dv_sink_copy(w->sink, src, off, len);
+}
+
 static int w_elem(wr *w, const dv_ds *ds, const dv_elem *e)
 {
     uint16_t vr = write_vr(e);
@@ -200,7 +215,7 @@ static int w_elem(wr *w, const dv_ds *ds, const dv_elem *e)
             return -1;
         uint64_t off;
         const dv_source *src = dv_elem_source(w->inst, e, &off);
-        if (dv_sink_copy(w->sink, src, off, e->length) != 0)
+        if (w_copy(w, src, off, e->length) != 0)
             return dv_fail(w->err, DV_ERR_IO, "copying " TAGF " failed", TAGA(e->tag));
         return 0;
     }
@@ -220,7 +235,7 @@ static int w_elem(wr *w, const dv_ds *ds, const dv_elem *e)
         const dv_source *src = dv_elem_source(w->inst, e, &off);
         if (w_flush(w) != 0)
             return -1;
-        if (dv_sink_copy(w->sink, src, off, e->length) != 0)
+        if (w_copy(w, src, off, e->length) != 0)
             return dv_fail(w->err, DV_ERR_IO, "copying " TAGF " failed", TAGA(e->tag));
     } else if (e->length && w_bytes(w, e->value, (size_t)e->length) != 0) {
         return -1;

@@ -46,10 +46,14 @@ const dv_dict_entry *dv_dict_lookup(uint32_t tag)
     if (is_odd_group(tag))
         return NULL;
 
-    size_t i = dv_dict_find_tag(dv_dict_entries, dv_dict_exact_count, sizeof dv_dict_entries[0], tag);
-    if (i < dv_dict_exact_count)
-        return &dv_dict_entries[i];
-    for (i = dv_dict_exact_count; i < dv_dict_count; i++) {
+    for (size_t s = dv_dict_tag_slot(tag);; s = (s + 1) & (DV_DICT_TAG_SLOTS - 1)) {
+        uint16_t v = dv_dict_tag_slots[s];
+        if (v == 0)
+            break; /* not an exact entry */
+        if (dv_dict_entries[v - 1].tag == tag)
+            return &dv_dict_entries[v - 1];
+    }
+    for (size_t i = dv_dict_exact_count; i < dv_dict_count; i++) {
         const dv_dict_entry *e = &dv_dict_entries[i];
         if ((tag & e->mask) == e->tag)
             return e;

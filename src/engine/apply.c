@@ -20,6 +20,7 @@
 typedef struct apply_ctx {
     const dv_plan *plan;
     const dv_key *key;
+    dv_uid_memo *uid_memo; /* the worker's UID memo (uid_memo.h), NULL when none */
     dv_instance *inst;
     dv_error *err;
     int changed;
@@ -74,20 +75,32 @@ static int load_ui(apply_ctx *c, const dv_elem *e, uint8_t **buf, size_t *len)
     return 0;
 }
 
+/* Values of up to this many UIDs are regenerated into a buffer on the stack (every real one), longer ones into
+ * a malloc'd buffer. */
+#define REGEN_STACK_VALUES 8
+
 static int regen_uid(apply_ctx *c, dv_elem *e)
 {
-    uint8_t *old = NULL, *nv = NULL;
-    size_t oldlen = 0, nlen = 0;
-    if (load_ui(c, e, &old, &oldlen) != 0)
-        return -1;
+    /* An inline value is read where it is; a bulk or external one is loaded (and capped) by load_ui. */
+    uint8_t *loaded = NULL;
+    const uint8_t *old = e->length <= DV_UI_VALUE_MAX ? dv_elem_inline_value(e) : NULL;
+    size_t oldlen = (size_t)e->length;
+    if (!old) {
+        if (load_ui(c, e, &loaded, &oldlen) != 0)
+            return -1;
+        old = loaded;
+    }
     if (oldlen == 0)
         return 0; /* an empty UI stays empty */
-    if (dv_uid_regenerate_value(c->key, old, oldlen, &nv, &nlen) != 0) {
-        free(old);
+    uint8_t stack[REGEN_STACK_VALUES * (DV_UID_MAX + 1) + 2], *nv = NULL;
+    long n = dv_uid_regenerate_into(c->key, c->uid_memo, old, oldlen, stack, sizeof stack);
+    size_t nlen = n > 0 ? (size_t)n : 0;
+    if (n < 0 && dv_uid_regenerate_value(c->key, c->uid_memo, old, oldlen, &nv, &nlen) != 0) {
+        free(loaded);
         return dv_fail(c->err, DV_ERR_NOMEM, "out of memory regenerating " TAGF, TAGA(e->tag));
     }
-    int rc = replace_value(c, e, DV_VR_UI, nv, nlen);
-    free(old);
+    int rc = replace_value(c, e, DV_VR_UI, n < 0 ? nv : stack, nlen);
+    free(loaded);
     free(nv);
     return rc;
 }
@@ -323,11 +336,11 @@ _Static_assert(DV_IT_COUNT <= DV_RESULT_TEXT_TYPES, "dv_result.text_findings mus
 
 int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_error *err)
 {
-    return dv_apply_text(plan, key, inst, res, NULL, err);
+    return dv_apply_text(plan, key, inst, res, NULL, NULL, err);
 }
 
 int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_text_worker *w,
-                  dv_error *err)
+                  dv_uid_memo *memo, dv_error *err)
 {
     if (res && dv_result_reset(res, err) != 0)
         return -1;
@@ -337,6 +350,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     memset(&c, 0, sizeof c);
     c.plan = plan;
     c.key = key;
+    c.uid_memo = memo;
     c.inst = inst;
     c.err = err;
     if (repair_sop_identity(inst, err) != 0)

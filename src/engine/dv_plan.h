@@ -211,10 +211,18 @@ size_t dv_dummy_count(uint16_t vr, const uint8_t *value, uint64_t length);
 long dv_dummy_values(uint16_t vr, size_t count, uint8_t **out);
 
 /* --- uid.c --- */
+typedef struct dv_uid_memo dv_uid_memo; /* uid_memo.h */
+/* dv_uid_regenerate, looked up in and stored to a worker's memo (NULL: none). */
+size_t dv_uid_regenerate_memo(const dv_key *key, dv_uid_memo *memo, const char *uid, size_t uid_len,
+                              char out[DV_UID_MAX + 1]);
 /* Regenerate every backslash-separated value of a UI element value (padding trimmed per value), padding the
- * result to even length with NUL. *out is malloc'd (caller frees); *out_len may be 0 (empty stays empty).
- * Returns 0, or -1 on allocation failure. */
-int dv_uid_regenerate_value(const dv_key *key, const uint8_t *value, size_t len, uint8_t **out, size_t *out_len);
+ * result to even length with NUL, through memo (NULL: none). *out is malloc'd (caller frees); *out_len may be 0
+ * (empty stays empty). Returns 0, or -1 on allocation failure. */
+int dv_uid_regenerate_value(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t **out,
+                            size_t *out_len);
+/* The same into buf: the length written (0: empty), or -1 when cap is less than (values x (DV_UID_MAX + 1) + 2). */
+long dv_uid_regenerate_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t *buf,
+                            size_t cap);
 
 /* The key's bytes, for the text stage's date shifts and crypto hashes (DECISIONS 7). Owned by the key. */
 const uint8_t *dv_key_bytes(const dv_key *key, size_t *len);
@@ -288,9 +296,10 @@ void dv_text_worker_set_observer(dv_text_worker *w, dv_text_observer_fn fn, void
 int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
                        const dv_charset *cs, const dv_text_path *path, int *changed, int *cs_switched,
                        dv_error *err);
-/* dv_apply with a text worker (NULL: one is made for this call when the plan cleans text). */
+/* dv_apply with a text worker (NULL: one is made for this call when the plan cleans text) and a UID memo (NULL:
+ * none; uid_memo.h). */
 int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res,
-                  dv_text_worker *w, dv_error *err);
+                  dv_text_worker *w, dv_uid_memo *memo, dv_error *err);
 
 /* --- markers.c --- */
 /* Write (0012,0062) YES and add this plan's values to (0012,0063) and codes to (0012,0064), keeping earlier ones. */

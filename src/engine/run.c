@@ -17,6 +17,7 @@
 #include "engine/dv_plan.h"
 #include "engine/dv_pixel_stage.h"
 #include "engine/dv_result_internal.h"
+#include "engine/uid_memo.h"
 #include "dict/dv_tags.h"
 #include "util/dv_grow.h"
 
@@ -47,6 +48,7 @@ struct dv_run {
      * per-worker is static and nothing is rebuilt per instance. */
     worker_pool text_pool;
     worker_pool pixel_pool;
+    worker_pool uid_pool; /* UID memos (uid_memo.h): filled with this run's key only */
     atomic_uint_least64_t pixel_decodes; /* decoder calls of every pixel worker (dv_run_pixel_decode_calls) */
     dv_pixel_find_fn pixel_find;         /* test seam (dv_run_set_pixel_test_hooks) */
     void *pixel_find_user;
@@ -103,6 +105,8 @@ static void pool_free(worker_pool *p, void (*destroy)(void *))
 static void *text_make(void) { return dv_text_worker_new(); }
 static void text_destroy(void *w) { dv_text_worker_free(w); }
 static void *pixel_make(void) { return dv_pixel_worker_new(); }
+static void *uid_make(void) { return dv_uid_memo_new(); }
+static void uid_destroy(void *m) { dv_uid_memo_free(m); }
 static void pixel_destroy(void *w) { dv_pixel_worker_free(w); }
 
 const char *dv_outcome_name(dv_outcome o)
@@ -137,6 +141,7 @@ dv_run *dv_run_new(const dv_plan *plan, const dv_key *key, const dv_limits *lim,
     }
     pool_init(&run->text_pool);
     pool_init(&run->pixel_pool);
+    pool_init(&run->uid_pool);
     /* Refused here rather than failing instances later: an instance allowed more than the budget's per-instance
      * maximum would fail with "limit" only because of how the budget was sized. */
     if (run->limits.budget && dv_limits_memory_max(&run->limits) > dv_budget_instance_max(run->limits.budget)) {
@@ -155,6 +160,7 @@ void dv_run_free(dv_run *run)
         return;
     pool_free(&run->text_pool, text_destroy);
     pool_free(&run->pixel_pool, pixel_destroy);
+    pool_free(&run->uid_pool, uid_destroy);
     free(run);
 }
 
@@ -395,6 +401,7 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
     }
     dv_outcome outcome;
     dv_text_worker *tw = NULL;
+    dv_uid_memo *um = NULL;
     if (dv_instance_is_directory(inst)) {
         /* The one home of this rule (issue 5 item 6). A DICOMDIR is an index of other files, not an instance:
          * de-identifying it would break its record offsets and it has no SOPInstanceUID to name an output by.
@@ -432,7 +439,9 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
         outcome = failed(err, DV_ERR_INVALID);
         goto done;
     }
-    int applied = dv_apply_text(plan, run->key, inst, res, tw, err);
+    /* A stack run (dv_deidentify: one instance, no pool) memoises nothing: a memo pays off across instances. */
+    um = run->uid_pool.ok ? pool_take(&run->uid_pool, uid_make) : NULL;
+    int applied = dv_apply_text(plan, run->key, inst, res, tw, um, err);
     if (tw)
         dv_text_worker_set_observer(tw, NULL, NULL);
     if (applied != 0) {
@@ -461,6 +470,7 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
     outcome = insp ? DV_OUTCOME_OK : write_output(run, inst, out, out_arg, res, err);
 done:
     pool_give(&run->text_pool, tw, text_destroy);
+    pool_give(&run->uid_pool, um, uid_destroy);
     dv_instance_free(inst); /* before the caller closes the source: bulk values are read from it */
     return outcome;
 }

@@ -15,6 +15,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
+#include "engine/uid_memo.h"
 
 struct dv_key {
     /* HMAC-SHA256 with this key, keyed once (RFC 2104: the inner and outer hashes after their padded key
@@ -157,6 +158,12 @@ static size_t u128_to_decimal(const unsigned char be[16], char out[40])
 
 size_t dv_uid_regenerate(const dv_key *key, const char *uid, size_t uid_len, char out[DV_UID_MAX + 1])
 {
+    return dv_uid_regenerate_memo(key, NULL, uid, uid_len, out);
+}
+
+size_t dv_uid_regenerate_memo(const dv_key *key, dv_uid_memo *memo, const char *uid, size_t uid_len,
+                              char out[DV_UID_MAX + 1])
+{
     out[0] = '\0';
     if (!uid)
         return 0;
@@ -178,40 +185,43 @@ size_t dv_uid_regenerate(const dv_key *key, const char *uid, size_t uid_len, cha
     }
     if (!key)
         return 0;
+    size_t n = dv_uid_memo_get(memo, key, uid, uid_len, out);
+    if (n)
+        return n;
     unsigned char md[32];
     if (dv_key_hmac(key, uid, uid_len, md) != 0)
         return 0;
     char dec[40];
-    size_t n = u128_to_decimal(md, dec);
+    n = u128_to_decimal(md, dec);
     OPENSSL_cleanse(md, sizeof md);
     memcpy(out, "2.25.", 5);
     memcpy(out + 5, dec, n + 1);
+    dv_uid_memo_put(memo, key, uid, uid_len, out, 5 + n);
     return 5 + n;
 }
 
-int dv_uid_regenerate_value(const dv_key *key, const uint8_t *value, size_t len, uint8_t **out, size_t *out_len)
+/* Values in a UI value: backslashes + 1. */
+static size_t uid_values(const uint8_t *value, size_t len)
 {
-    *out = NULL;
-    *out_len = 0;
-    /* Number of values = backslashes + 1; each regenerated value is at most DV_UID_MAX, plus separators. */
-    size_t nvals = 1;
-    for (size_t i = 0; i < len; i++)
-        nvals += value[i] == '\\';
-    size_t cap = nvals * (DV_UID_MAX + 1) + 2;
-    uint8_t *buf = malloc(cap);
-    if (!buf)
+    size_t n = 1;
+    for (const uint8_t *p = value, *end = value + len; (p = memchr(p, '\\', (size_t)(end - p))) != NULL; p++)
+        n++;
+    return n;
+}
+
+long dv_uid_regenerate_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t *buf,
+                            size_t cap)
+{
+    if (cap < uid_values(value, len) * (DV_UID_MAX + 1) + 2)
         return -1;
-    size_t o = 0, start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && value[i] != '\\')
-            continue;
+    size_t o = 0;
+    for (size_t start = 0; start <= len;) {
+        const uint8_t *bs = len > start ? memchr(value + start, '\\', len - start) : NULL;
+        size_t end = bs ? (size_t)(bs - value) : len;
         if (start > 0)
             buf[o++] = '\\';
-        char uid[DV_UID_MAX + 1];
-        size_t n = dv_uid_regenerate(key, (const char *)value + start, i - start, uid);
-        memcpy(buf + o, uid, n);
-        o += n;
-        start = i + 1;
+        o += dv_uid_regenerate_memo(key, memo, (const char *)value + start, end - start, (char *)buf + o);
+        start = end + 1;
     }
     /* A value of only empty components ("\\") stays as it was, minus padding; all-empty becomes empty. */
     int all_empty = 1;
@@ -224,11 +234,24 @@ int dv_uid_regenerate_value(const dv_key *key, const uint8_t *value, size_t len,
         o = 0;
     if (o & 1)
         buf[o++] = '\0';
-    if (o == 0) {
+    return (long)o;
+}
+
+int dv_uid_regenerate_value(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t **out,
+                            size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    size_t cap = uid_values(value, len) * (DV_UID_MAX + 1) + 2;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return -1;
+    long o = dv_uid_regenerate_into(key, memo, value, len, buf, cap);
+    if (o <= 0) {
         free(buf);
         return 0;
     }
     *out = buf;
-    *out_len = o;
+    *out_len = (size_t)o;
     return 0;
 }

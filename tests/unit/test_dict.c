@@ -196,6 +196,35 @@ static const dv_profile_entry *row(const dv_profile_table *t, uint32_t tag)
     return e;
 }
 
+/* The generated tag index (dv_dict.h dv_dict_tag_slots) finds every exact entry, holds nothing else, and answers
+ * like a binary search of the sorted table for every tag of the busiest groups, present or absent. */
+static void test_tag_index(void **state)
+{
+    (void)state;
+    size_t used = 0;
+    for (size_t s = 0; s < DV_DICT_TAG_SLOTS; s++)
+        if (dv_dict_tag_slots[s]) {
+            used++;
+            assert_true(dv_dict_tag_slots[s] <= dv_dict_exact_count);
+        }
+    assert_int_equal(used, dv_dict_exact_count);
+    for (size_t i = 0; i < dv_dict_exact_count; i++)
+        if (!((dv_dict_entries[i].tag >> 16) & 1u)) /* PS3.6 has no odd group; dv_dict_lookup answers them first */
+            assert_ptr_equal(dv_dict_lookup(dv_dict_entries[i].tag), &dv_dict_entries[i]);
+    static const uint16_t groups[] = {0x0002, 0x0008, 0x0010, 0x0018, 0x0020, 0x0028, 0x0040, 0x3006, 0x300A,
+                                      0x5000, 0x6000, 0x7FE0, 0xFFFE};
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+        for (uint32_t el = 0; el <= 0xFFFFu; el++) {
+            uint32_t tag = (uint32_t)groups[g] << 16 | el;
+            size_t i = dv_dict_find_tag(dv_dict_entries, dv_dict_exact_count, sizeof dv_dict_entries[0], tag);
+            const dv_dict_entry *e = dv_dict_lookup(tag);
+            if (i < dv_dict_exact_count)
+                assert_ptr_equal(e, &dv_dict_entries[i]);
+            else
+                assert_true(e == NULL || e->mask != 0xFFFFFFFFu); /* absent, or a repeating-group entry */
+        }
+}
+
 static void test_profile_tables(void **state)
 {
     (void)state;
@@ -394,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_dict_special_entries),
         cmocka_unit_test(test_dict_invariants),
         cmocka_unit_test(test_dict_implicit_vr),
+        cmocka_unit_test(test_tag_index),
         cmocka_unit_test(test_profile_tables),
         cmocka_unit_test(test_profile_2025c_rows),
         cmocka_unit_test(test_profile_invariants),

@@ -11,6 +11,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "dv_build.h"
+#include "dicom/dv_ds.h"
 #include "dv_invariants.h"
 
 /* A flat textual dump of the dataset, used to compare two instances. */
@@ -408,6 +409,71 @@ static void test_bulk_streaming(void **s)
     free(out);
 }
 
+/* A memory source that counts its reads. */
+typedef struct counting {
+    dv_mem_source m;
+    dv_source inner;
+    int reads;
+} counting;
+
+static int counting_read_at(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    counting *c = ctx;
+    c->reads++;
+    return c->inner.read_at(c->inner.ctx, off, buf, len);
+}
+
+/* The reader keeps its last window when small (dv_instance_held): a small file's pixel data (always bulk) are
+ * written from it, so the whole de-identification reads the source once, and the bytes are the source's. In a
+ * deflated file the window is over the inflated stream; in a larger file the held part and the part read
+ * afterwards join without a seam (test_bulk_streaming). */
+static void test_held_window(void **s)
+{
+    (void)s;
+    const dvb_ts tss[] = {DVB_EXPLICIT_LE, DVB_IMPLICIT_LE, DVB_DEFLATED_LE};
+    for (size_t t = 0; t < sizeof tss / sizeof tss[0]; t++) {
+        dvb *b = dvb_new(tss[t], 1);
+        dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.7");
+        dvb_str(b, 0x00080018, "UI", "1.2.3");
+        uint8_t px[4000];
+        for (size_t i = 0; i < sizeof px; i++)
+            px[i] = (uint8_t)(i * 13 + 5);
+        dvb_bytes(b, 0x7FE00010, "OW", px, sizeof px);
+        size_t len;
+        uint8_t *in = dvb_finish(b, &len);
+        counting c = {.reads = 0};
+        c.inner = dv_source_memory(&c.m, in, len);
+        dv_source src = {.ctx = &c, .size = len, .read_at = counting_read_at};
+        dv_error err;
+        dv_instance *inst = dv_instance_read(&src, NULL, &err);
+        assert_non_null(inst);
+        int after_read = c.reads;
+        dv_mem_sink out = {0};
+        dv_sink sink = dv_sink_memory(&out);
+        assert_int_equal(dv_instance_write(inst, &sink, &err), 0);
+        if (tss[t] != DVB_DEFLATED_LE) {
+            assert_int_equal(after_read, 1);
+            assert_int_equal(c.reads, 1); /* the pixel data came from the held window */
+        }
+        /* read back (a deflated output is compressed): its pixel data, loaded through dv_elem_read_value (which
+         * also serves from the held window), are the source's */
+        dv_mem_source om;
+        dv_source osrc = dv_source_memory(&om, out.data, out.len);
+        dv_instance *back = dv_instance_read(&osrc, NULL, &err);
+        assert_non_null(back);
+        const dv_elem *pd = dv_ds_find(&back->ds, 0x7FE00010u);
+        assert_non_null(pd);
+        uint8_t got[sizeof px];
+        assert_int_equal(pd->length, sizeof px);
+        assert_int_equal(dv_elem_read_value(back, pd, got, sizeof got), 0);
+        assert_memory_equal(got, px, sizeof px);
+        dv_instance_free(back);
+        dv_instance_free(inst);
+        dv_mem_sink_free(&out);
+        free(in);
+    }
+}
+
 /* CP-246: an undefined-length UN element in explicit VR holds an implicit VR sequence. */
 static void test_un_sequence(void **s)
 {
@@ -549,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_metadata_cap),
         cmocka_unit_test(test_inflate_bomb),
         cmocka_unit_test(test_bulk_streaming),
+        cmocka_unit_test(test_held_window),
         cmocka_unit_test(test_un_sequence),
         cmocka_unit_test(test_writer_regressions),
         cmocka_unit_test(test_private_creator_pad),

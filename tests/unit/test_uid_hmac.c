@@ -16,6 +16,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
+#include "engine/uid_memo.h"
 
 /* "2.25." + the decimal of the first 128 bits of OpenSSL's HMAC(), the mapping uid.c documents. */
 static void reference_uid(const unsigned char *key, size_t klen, const char *uid, char out[DV_UID_MAX + 1])
@@ -150,6 +151,56 @@ static void test_uid_hmac_shared_key(void **state)
     dv_key_free(k);
 }
 
+/* A worker's UID memo (uid_memo.h) gives the mapping the key gives, whatever it has seen: repeated, padded and
+ * registry UIDs, more UIDs than it has slots, over-long ones, and a second key used with the same memo (which
+ * must get its own mapping, not the first key's). Multi-valued values through dv_uid_regenerate_value too. */
+static void test_uid_memo_same_mapping(void **state)
+{
+    (void)state;
+    unsigned char ka[32], kb[32];
+    memset(ka, 0x11, sizeof ka);
+    memset(kb, 0x22, sizeof kb);
+    dv_key *a = dv_key_new(ka, sizeof ka, NULL), *b = dv_key_new(kb, sizeof kb, NULL);
+    dv_uid_memo *m = dv_uid_memo_new();
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(m);
+    char want[DV_UID_MAX + 1], got[DV_UID_MAX + 1], uid[80];
+    for (int round = 0; round < 3; round++)
+        for (unsigned i = 0; i < 3 * DV_UID_MEMO_SLOTS; i++) {
+            const dv_key *k = (i + (unsigned)round) % 3 == 0 ? b : a;
+            size_t n = (size_t)snprintf(uid, sizeof uid, "1.2.826.0.1.%u.%u", i % 700, i / 700);
+            if (i % 5 == 0)
+                uid[n++] = '\0'; /* padded: the same UID */
+            size_t wn = dv_uid_regenerate(k, uid, n, want);
+            size_t gn = dv_uid_regenerate_memo(k, m, uid, n, got);
+            assert_int_equal(gn, wn);
+            assert_string_equal(got, want);
+        }
+    const char *special[] = {"1.2.840.10008.5.1.4.1.1.2", "", "  ",
+                             "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17.18.19.20.21.22.23.24.25.26.27.28.29.30"};
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+        for (int twice = 0; twice < 2; twice++) {
+            size_t wn = dv_uid_regenerate(a, special[i], strlen(special[i]), want);
+            assert_int_equal(dv_uid_regenerate_memo(a, m, special[i], strlen(special[i]), got), wn);
+            assert_string_equal(got, want);
+        }
+    static const char mv[] = "1.2.3\\1.2.826.0.1.5.0\\1.2.3";
+    uint8_t *w = NULL, *g = NULL;
+    size_t wl = 0, gl = 0;
+    assert_int_equal(dv_uid_regenerate_value(a, NULL, (const uint8_t *)mv, sizeof mv - 1, &w, &wl), 0);
+    assert_int_equal(dv_uid_regenerate_value(a, m, (const uint8_t *)mv, sizeof mv - 1, &g, &gl), 0);
+    assert_int_equal(gl, wl);
+    assert_memory_equal(g, w, wl);
+    uint8_t small[2 * (DV_UID_MAX + 1) + 2];
+    assert_int_equal(dv_uid_regenerate_into(a, m, (const uint8_t *)mv, sizeof mv - 1, small, sizeof small), -1);
+    free(w);
+    free(g);
+    dv_uid_memo_free(m);
+    dv_key_free(a);
+    dv_key_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_uid_decimal_matches_bignum),
         cmocka_unit_test(test_uid_hmac_fixed_vectors),
         cmocka_unit_test(test_uid_hmac_shared_key),
+        cmocka_unit_test(test_uid_memo_same_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
