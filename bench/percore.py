@@ -52,7 +52,9 @@ PY = "/usr/bin/python3"
 # cp and dicomveil in each layout ("cross": the source on the usual disk, as an archive read from one volume and
 # written to another; "same": the source copied untimed onto the run's fresh file system first), dcmodify once
 LAYOUTS = ("cross", "same")
-TOOL_IDS = ("cp", "dicomveil", "cp@same", "dicomveil@same", "dcmodify")
+# floor: bench/io_floor.c, dicomveil's own system calls per file without the DICOM work, with the output named
+# atomically as dicomveil names it (O_TMPFILE + linkat) and, for comparison, created under its final name
+TOOL_IDS = ("cp", "dicomveil", "cp@same", "dicomveil@same", "floor@same", "floor_plain@same", "dcmodify")
 GIB = 1 << 30
 
 
@@ -196,6 +198,11 @@ def measure(corpora, runs, dv_bin, scratch_base, loop=True, layouts=LAYOUTS):
         def dv(src, dst):
             return [dv_bin, "deidentify", "-q", "--jobs", "1", "--config", cfg, "--key-file", key, src, dst]
 
+        floor = os.path.join(work, "io_floor")
+        if subprocess.run(["gcc", "-O2", "-o", floor, os.path.join(REPO, "bench", "io_floor.c")]).returncode:
+            log("percore: warning: bench/io_floor.c did not build (gcc): no I/O floor rows")
+            floor = None
+
         def copy_in(src, dst):  # untimed: SRC onto the fresh file system, flushed, its pages still cached
             subprocess.run(["cp", "-r", src, dst], check=True)
             subprocess.run(["sync", "-f", dst], check=False)
@@ -207,7 +214,8 @@ def measure(corpora, runs, dv_bin, scratch_base, loop=True, layouts=LAYOUTS):
                 with open(f, "rb") as fh:
                     while fh.read(1 << 20):
                         pass
-        tools = [t for t in TOOL_IDS if t == "dcmodify" or (t.partition("@")[2] or "cross") in layouts]
+        tools = [t for t in TOOL_IDS if (t == "dcmodify" or (t.partition("@")[2] or "cross") in layouts)
+                 and (floor or not t.startswith("floor"))]
         raw = {(n, t): [] for n, _ in corpora for t in tools}
         raw["startup"] = []
         rcs = {}
@@ -229,13 +237,15 @@ def measure(corpora, runs, dv_bin, scratch_base, loop=True, layouts=LAYOUTS):
                             c, w, rc = timed(["cp", "-r", s, dst], warm)
                         elif base == "dicomveil":
                             c, w, rc = timed(dv(s, dst), warm)
+                        elif base.startswith("floor"):
+                            c, w, rc = timed([floor, s, dst, "plain" if base == "floor_plain" else "atomic"], warm)
                         else:  # in place on a copy on the fresh file system, made and flushed untimed
                             copy_in(src, dst)
                             lst = os.path.join(work, "list")
                             with open(lst, "w") as f:
                                 f.write("".join(x + "\n" for x in files_of(dst)))
                             c, w, rc = timed(["xargs", "-a", lst, "-d", "\n", "dcmodify"] + dcm, warm)
-                        if base != "dcmodify" and i == 0:
+                        if base in ("cp", "dicomveil") and i == 0:
                             info[name][f"{tool}_outputs"] = len(files_of(dst)) if os.path.isdir(dst) else 0
                     raw[name, tool].append((c, w))
                     rcs[name, tool] = rcs.get((name, tool)) or rc
@@ -262,6 +272,7 @@ def summarize(corpora, info, raw, rcs, runs, method, loads):
     for name, _ in corpora:
         n = info[name]["files"]
         d = dict(info[name], tools={}, ratios={}, layouts=[])
+        net_same = None
         tools = [t for t in TOOL_IDS if (name, t) in raw]
         for t in tools:
             xs = raw[name, t]
@@ -276,12 +287,27 @@ def summarize(corpora, info, raw, rcs, runs, method, loads):
             net = [(max(c - su_c, 1e-3), max(w - su_w, 1e-3)) for c, w in dvx]
             d["tools"]["dicomveil_net" + at] = {"cpu": med_spread([c for c, _ in net]),
                                                 "wall": med_spread([w for _, w in net])}
+            if lay == "same":
+                net_same = net
             # ratio of rates = the tool's seconds / dicomveil's, per round (the same minute)
             for t in ("cp" + at, "dcmodify"):
                 for k, j in (("cpu", 0), ("wall", 1)):
                     for label, series in (("net", net), ("whole", dvx)):
                         d["ratios"][f"{t.split('@')[0]}{at}_{k}_{label}"] = med_spread(
                             [raw[name, t][i][j] / max(series[i][j], 1e-3) for i in range(len(series))])
+        if (name, "floor@same") in raw and (name, "cp@same") in raw:
+            # per file, µs of CPU: what one file system leaves a tool that writes atomically (cp -r minus the
+            # atomic floor, per round), and dicomveil's work above its own floor
+            us = lambda xs: [1e6 * c / n for c, _ in xs]  # noqa: E731
+            cp_us, fl_us = us(raw[name, "cp@same"]), us(raw[name, "floor@same"])
+            dv_us = [1e6 * c / n for c, _ in net_same] if net_same else []
+            d["floor"] = {"cp_us": med_spread(cp_us), "atomic_us": med_spread(fl_us),
+                          "left_us": med_spread([a - b for a, b in zip(cp_us, fl_us)])}
+            if (name, "floor_plain@same") in raw:
+                d["floor"]["plain_us"] = med_spread(us(raw[name, "floor_plain@same"]))
+            if dv_us:
+                d["floor"]["dicomveil_us"] = med_spread(dv_us)
+                d["floor"]["work_us"] = med_spread([a - b for a, b in zip(dv_us, fl_us)])
         d["rates"] = {t: n / d["tools"][t]["cpu"]["median"] for t in d["tools"]}
         out["corpora"][name] = d
     return out
@@ -320,6 +346,28 @@ def targets_rows(res, label=lambda name: name):
             f"CPU {verdict(c, goal)}, wall {verdict(w, goal)} |" for name, what, goal, c, w in targets(res)]
 
 
+def floor_lines(res):
+    """What one fresh file system leaves a tool that writes atomically: cp -r's CPU a file against the I/O floor
+    (bench/io_floor.c), and dicomveil's work above that floor."""
+    L = []
+    f_us = lambda m: f"{m['median']:.1f} µs ({m['min']:.1f}-{m['max']:.1f})"  # noqa: E731
+    for name, d in res["corpora"].items():
+        f = d.get("floor")
+        if not f:
+            continue
+        line = (f"- {name}, source and output on one fresh ext4, CPU a file: cp -r {f_us(f['cp_us'])}; dicomveil's "
+                f"system calls alone, output named atomically (bench/io_floor.c) {f_us(f['atomic_us'])}")
+        if "plain_us" in f:
+            line += f", or {f_us(f['plain_us'])} created under its final name"
+        line += (f". **Left for parsing, de-identifying and re-encoding an instance at cp's rate: "
+                 f"{f_us(f['left_us'])}**")
+        if "work_us" in f:
+            line += (f"; dicomveil spends {f_us(f['work_us'])} above its floor "
+                     f"({f_us(f['dicomveil_us'])} in all, start-up excluded)")
+        L.append(line + ".")
+    return [""] + L if L else []
+
+
 def markdown(res):
     """The per-core section body: method line, targets rows, per-tool table."""
     su = res["startup"]
@@ -340,12 +388,15 @@ def markdown(res):
          f"ms wall, subtracted (median) for \"start-up excluded\".", "",
          "| corpus | target | measured (median, spread) | verdict |", "|---|---|---|---|"]
     L += targets_rows(res)
+    L += floor_lines(res)
     L += ["", "| corpus | tool | CPU seconds | wall seconds | instances per CPU second | rc |",
           "|---|---|---:|---:|---:|---:|"]
     names = {"cp": "cp -r", "dicomveil": "dicomveil --jobs 1, start-up included",
-             "dicomveil_net": "dicomveil --jobs 1, start-up excluded", "dcmodify": "dcmodify, 1 process (Basic profile)"}
+             "dicomveil_net": "dicomveil --jobs 1, start-up excluded", "dcmodify": "dcmodify, 1 process (Basic profile)",
+             "floor": "dicomveil's system calls alone, output named atomically (bench/io_floor.c)",
+             "floor_plain": "the same, output created under its final name (not atomic)"}
     for name, d in res["corpora"].items():
-        for t in TOOL_IDS[:2] + ("dicomveil_net",) + TOOL_IDS[2:4] + ("dicomveil_net@same", "dcmodify"):
+        for t in TOOL_IDS[:2] + ("dicomveil_net",) + TOOL_IDS[2:4] + ("dicomveil_net@same",) + TOOL_IDS[4:]:
             if t not in d["tools"]:
                 continue
             x = d["tools"][t]

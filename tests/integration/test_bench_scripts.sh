@@ -135,6 +135,36 @@ md_has_text '| ct-20 | per-core metadata rate >= cp -r (1 process); source on /,
 grep -q '| ct-20 | per-core rate ≥ cp -r (single process)' "$MD" && bad "the same-disk wall row beside percore's" \
   || ok "the same-disk wall rows give way to percore's"
 md_has '^Per-core rows: Method (bench/percore.py' "the per-core method is stated" "no method line"
+# The I/O floor beside cp on one file system (bench/io_floor.c, run by percore.py): per file, cp -r's CPU, the floor,
+# what is left between them and dicomveil's work above its floor; 2 rounds on 1000 files: cp 30 / 32 ms, the atomic
+# floor 26 / 26 ms (so 4 / 6 µs left), dicomveil 40 / 40 ms less 4 ms start-up (36 µs a file, 10 µs above the floor).
+# And io_floor itself builds warning-free and copies a folder tree byte for byte under the output name shape.
+/usr/bin/python3 - "$SRC/bench" >"$T/floor.out" 2>&1 <<'EOF' && ok "percore's I/O floor line" \
+  || { bad "percore's I/O floor line"; cat "$T/floor.out" >&2; }
+import sys
+sys.path.insert(0, sys.argv[1])
+import percore
+raw = {"startup": [(0.004, 0.004), (0.004, 0.004)], ("c", "cp@same"): [(0.030, 0.03), (0.032, 0.032)],
+       ("c", "dicomveil@same"): [(0.040, 0.04), (0.040, 0.04)], ("c", "floor@same"): [(0.026, 0.026), (0.026, 0.026)],
+       ("c", "floor_plain@same"): [(0.020, 0.02), (0.020, 0.02)], ("c", "dcmodify"): [(1.0, 1.0), (1.0, 1.0)]}
+res = percore.summarize([("c", "x")], {"c": {"files": 1000, "bytes": 2000000}}, raw,
+                        {k: 0 for k in raw if k != "startup"}, 2, "fresh-ext4", ["1", "1", "1"])
+f = res["corpora"]["c"]["floor"]
+assert abs(f["left_us"]["median"] - 5.0) < 1e-6 and abs(f["left_us"]["min"] - 4.0) < 1e-6, f["left_us"]
+assert abs(f["work_us"]["median"] - 10.0) < 1e-6, f["work_us"]
+line = "\n".join(percore.floor_lines(res))
+assert "**Left for parsing, de-identifying and re-encoding an instance at cp's rate: 5.0 µs (4.0-6.0)**" in line, line
+assert "or 20.0 µs (20.0-20.0) created under its final name" in line, line
+assert "| c (1000 files, 2.0 MB) | dicomveil's system calls alone" in percore.markdown(res)
+EOF
+if gcc -O2 -Wall -Wextra -Werror -o "$T/io_floor" "$SRC/bench/io_floor.c" && mkdir -p "$T/fsrc/a/b" \
+   && head -c 3000 /dev/urandom >"$T/fsrc/a/b/x" && head -c 2500000 /dev/urandom >"$T/fsrc/a/y" \
+   && [ "$("$T/io_floor" "$T/fsrc" "$T/fdst" atomic)" = 2 ] && [ "$("$T/io_floor" "$T/fsrc" "$T/fdst2" plain)" = 2 ] \
+   && [ "$(cat "$T"/fdst/study/series/*.dcm | md5sum)" = "$(cat "$T"/fdst2/study/series/*.dcm | md5sum)" ] \
+   && [ "$(cat "$T"/fdst/study/series/*.dcm | wc -c)" = 2503000 ] \
+   && ls "$T"/fdst/study/series | grep -qE '^2\.25\.[0-9]{39}\.dcm$'; then ok "io_floor copies under dicomveil's name shape"
+else bad "io_floor"; fi
+
 # A fresh file system per run: a loop-mounted ext4 (another device than the scratch directory's) where the
 # machine allows it, else a fresh directory and a printed warning; nothing is left behind either way.
 /usr/bin/python3 - "$SRC/bench" "$T/scratch" 2>"$T/scratch.err" <<'EOF' && ok "percore's fresh file systems" \
