@@ -71,7 +71,7 @@ static void keep_window(dv_instance *inst, rd *r)
         free(r->win);
         return;
     }
-    uint8_t *p = realloc(r->win, r->win_len); /* shrinking: the rest of the 64 KiB goes back */
+    uint8_t *p = realloc(r->win, r->win_len); /* shrinking: the rest of the window's allocation goes back */
     inst->held = p ? p : r->win;
     inst->held_off = r->win_off;
     inst->held_len = r->win_len;

@@ -105,9 +105,9 @@ static void pool_free(worker_pool *p, void (*destroy)(void *))
 static void *text_make(void) { return dv_text_worker_new(); }
 static void text_destroy(void *w) { dv_text_worker_free(w); }
 static void *pixel_make(void) { return dv_pixel_worker_new(); }
+static void pixel_destroy(void *w) { dv_pixel_worker_free(w); }
 static void *uid_make(void) { return dv_uid_memo_new(); }
 static void uid_destroy(void *m) { dv_uid_memo_free(m); }
-static void pixel_destroy(void *w) { dv_pixel_worker_free(w); }
 
 const char *dv_outcome_name(dv_outcome o)
 {
