@@ -300,7 +300,7 @@ def summarize(corpora, info, raw, rcs, runs, method, loads):
             # atomic floor, per round), and dicomveil's work above its own floor
             us = lambda xs: [1e6 * c / n for c, _ in xs]  # noqa: E731
             cp_us, fl_us = us(raw[name, "cp@same"]), us(raw[name, "floor@same"])
-            dv_us = [1e6 * c / n for c, _ in net_same] if net_same else []
+            dv_us = us(net_same) if net_same else []
             d["floor"] = {"cp_us": med_spread(cp_us), "atomic_us": med_spread(fl_us),
                           "left_us": med_spread([a - b for a, b in zip(cp_us, fl_us)])}
             if (name, "floor_plain@same") in raw:
