@@ -116,6 +116,9 @@ int dvc_sink_flush(dvc_fsink *s);
 int dvc_write_all(int fd, const void *buf, size_t len);
 /* read() until cap bytes or end of file (any readable fd, pipes included): the length, or -1 with errno. */
 long dvc_read_up_to(int fd, void *buf, size_t cap);
+/* Opens an input read-only (O_CLOEXEC | O_NOCTTY | flags) without touching its access time where allowed
+ * (O_NOATIME; refused with EPERM for another user's file, then opened without it). -1 and errno on failure. */
+int dvc_open_input(const char *path, int flags);
 
 /* ---- output.c ---- */
 #define DVC_COMPONENT_MAX 65 /* 64 chars + NUL; also fits "_invalid-" + 16 hex */

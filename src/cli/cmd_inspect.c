@@ -254,7 +254,7 @@ static json_t *inspect_one(dv_run *run, const dvc_input *in, size_t i, int show_
     dv_result_init(&res);
     char sop[DV_UID_MAX + 1] = "";
     dv_outcome o = DV_OUTCOME_FAILED;
-    int fd = in->walk_err ? -1 : open(in->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = in->walk_err ? -1 : dvc_open_input(in->path, 0);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
         dv_fail(&err, DV_ERR_IO, "cannot open the input: %s", strerror(in->walk_err ? in->walk_err : errno));

@@ -107,7 +107,7 @@ int dvc_cmd_render(int argc, char **argv)
         return DVC_EXIT_USAGE;
     }
     const char *in = argv[optind], *outp = argv[optind + 1];
-    int fd = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = dvc_open_input(in, 0);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         dvc_errorf("render: input: %s", fd < 0 ? strerror(errno) : "not a regular file");

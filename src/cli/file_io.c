@@ -1,7 +1,10 @@
 /* The engine does no I/O of its own (dv_io.h): this file gives it a source over an input file and a sink
  * over an output file.
  *
- * The source only ever preads from a descriptor opened O_RDONLY, so an input can never be modified.
+ * The source only ever preads from a descriptor opened O_RDONLY, so an input can never be modified, and
+ * dvc_open_input asks for O_NOATIME, so reading it does not change its access time either (where the kernel
+ * lets us: the caller owns the file or has CAP_FOWNER). An archive's atimes then still say when a person last
+ * read a file (docs/decisions.md "Inputs are read without touching their access time").
  * The sink buffers small writes (the writer emits many small elements) in a worker-owned buffer
  * (DVC_SINK_BUFFER), and copies bulk values (pixel data, which the reader leaves in the source) by pread into
  * that buffer and write, so every write but the file's last is the buffer's whole length at a multiple of it.
@@ -99,6 +102,22 @@ static int sink_write(void *ctx, const void *buf, size_t len)
     memcpy(s->buf + s->len, buf, len);
     s->len += len;
     return 0;
+}
+
+/* Set once O_NOATIME was refused (EPERM: the caller neither owns the input nor has CAP_FOWNER): from then on
+ * inputs are opened without it, so reading another user's archive costs one open a file, not two. */
+static atomic_int noatime_refused;
+
+int dvc_open_input(const char *path, int flags)
+{
+    flags |= O_RDONLY | O_CLOEXEC | O_NOCTTY;
+    if (!atomic_load_explicit(&noatime_refused, memory_order_relaxed)) {
+        int fd = open(path, flags | O_NOATIME);
+        if (fd >= 0 || errno != EPERM)
+            return fd;
+        atomic_store_explicit(&noatime_refused, 1, memory_order_relaxed);
+    }
+    return open(path, flags);
 }
 
 /* Set once copy_file_range returned ENOSYS: no point asking again on this kernel. */

@@ -112,7 +112,7 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
         return;
     }
     /* O_NONBLOCK: a FIFO named on the command line must not hang the worker; no effect on regular files. */
-    int fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd = dvc_open_input(it->path, O_NONBLOCK);
     if (fd < 0) {
         fail_errno(run, slot, index, "cannot open input", errno);
         return;

@@ -27,6 +27,11 @@ head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
 head -c 32 /dev/urandom >"$T/key2" && chmod 600 "$T/key2"
 echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/cfg.json"
 ( cd "$SRC" && find . -type f -print0 | sort -z | xargs -0 sha256sum ) >"$T/src.sha256"
+# Access times older than the files' mtimes: on a relatime mount a plain read updates them, dicomveil's must not
+# (docs/decisions.md "Inputs are read without touching their access time"). The control shows the mount does.
+find "$SRC" -type f -exec touch -a -d '2001-02-03 04:05:06' {} + && cp "$CT" "$T/atime-control"
+touch -a -d '2001-02-03 04:05:06' "$T/atime-control" && cat "$T/atime-control" >/dev/null
+( cd "$SRC" && find . -type f -printf '%p %A@\n' | sort ) >"$T/src.atimes"
 
 # ---- run A: a folder with DICOM, text, DICOMDIR, a duplicate -> exit 0 ----
 run 0 "run A" deidentify --config "$T/cfg.json" --key-file "$T/key" --jobs 1 --report "$T/repA.json" \
@@ -56,6 +61,12 @@ for in_file in "$CT" "$MR"; do
 done
 
 # Sources unchanged.
+if [ "$(stat -c %X "$T/atime-control")" = "$(date -d '2001-02-03 04:05:06' +%s)" ]; then
+    echo "NOTE: this mount does not update access times on read: the sources' atimes cannot be checked here"
+else
+    ( cd "$SRC" && find . -type f -printf '%p %A@\n' | sort ) | cmp -s - "$T/src.atimes" ||
+        fail "run A changed the sources' access times"
+fi
 ( cd "$SRC" && sha256sum --quiet -c "$T/src.sha256" ) || fail "sources changed after run A"
 
 # Report: valid JSON, input order, statuses, and nothing that links to the outputs or holds tag values.

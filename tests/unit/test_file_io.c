@@ -1,6 +1,7 @@
 /* The CLI's output sink (src/cli/file_io.c): which file systems get copy_file_range, and that a bulk copy
  * through the worker's buffer writes the same bytes as one by copy_file_range, with every write but the last
- * the buffer's whole length (docs/decisions.md "Pixel data are copied through the worker's buffer"). */
+ * the buffer's whole length (docs/decisions.md "Pixel data are copied through the worker's buffer"); and that
+ * inputs are opened without touching their access time, falling back where that is refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -161,6 +167,104 @@ static void test_buffer_writes_are_whole(void **state)
     unlink(op);
 }
 
+/* An input file whose access time is older than its modification time: the next plain read of it updates the
+ * access time on a relatime mount (the usual default). */
+static void make_stale_atime_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "DICM", 4), 4);
+    close(fd);
+    struct timespec ts[2] = {{.tv_sec = 981173106, .tv_nsec = 0}, {.tv_sec = 0, .tv_nsec = UTIME_NOW}};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static time_t atime_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_atim.tv_sec;
+}
+
+static void read_through(int fd)
+{
+    assert_true(fd >= 0);
+    char b[8];
+    assert_int_equal(read(fd, b, sizeof b), 4);
+    close(fd);
+}
+
+/* docs/decisions.md "Inputs are read without touching their access time". */
+static void test_open_input_keeps_atime(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dv_file_io.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char control[64], input[64];
+    snprintf(control, sizeof control, "%s/control", dir);
+    snprintf(input, sizeof input, "%s/input", dir);
+    make_stale_atime_file(control);
+    make_stale_atime_file(input);
+    read_through(open(control, O_RDONLY));
+    int updates = atime_of(control) != 981173106;
+    read_through(dvc_open_input(input, O_NONBLOCK));
+    time_t after = atime_of(input);
+    unlink(control);
+    unlink(input);
+    rmdir(dir);
+    if (!updates) {
+        print_message("this mount does not update access times on read: nothing to check here\n");
+        skip();
+    }
+    assert_int_equal(after, 981173106);
+}
+
+/* Without CAP_FOWNER, O_NOATIME on another user's file is refused (EPERM): the input must still open, and the
+ * next one too (the refusal is remembered). Run in a child that drops CAP_FOWNER, on a file given to nobody. */
+static void test_open_input_not_owner(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("not root: cannot give a file to another user here\n");
+        skip();
+    }
+    char dir[] = "/tmp/dv_file_io.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0755), 0);
+    char input[64];
+    snprintf(input, sizeof input, "%s/input", dir);
+    make_stale_atime_file(input);
+    assert_int_equal(chown(input, 65534, 65534), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+        struct __user_cap_data_struct data[2];
+        if (syscall(SYS_capget, &hdr, data) != 0)
+            _exit(10);
+        data[0].effective &= ~(1u << CAP_FOWNER);
+        if (syscall(SYS_capset, &hdr, data) != 0)
+            _exit(11);
+        int probe = open(input, O_RDONLY | O_NOATIME);
+        if (probe >= 0 || errno != EPERM)
+            _exit(12); /* O_NOATIME not refused: this child would not test the fallback */
+        for (int i = 0; i < 2; i++) {
+            int fd = dvc_open_input(input, 0);
+            char b[8];
+            if (fd < 0 || read(fd, b, sizeof b) != 4)
+                _exit(13 + i);
+            close(fd);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    unlink(input);
+    rmdir(dir);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +272,8 @@ int main(void)
         cmocka_unit_test(test_copy_range_override),
         cmocka_unit_test(test_bulk_copy_same_bytes_both_ways),
         cmocka_unit_test(test_buffer_writes_are_whole),
+        cmocka_unit_test(test_open_input_keeps_atime),
+        cmocka_unit_test(test_open_input_not_owner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
