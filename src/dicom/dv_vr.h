@@ -18,18 +18,58 @@ enum {
     DV_VR_UT = DV_VR('U','T'), DV_VR_UV = DV_VR('U','V')
 };
 
+/* The properties of each two-letter code, indexed by its letters (vr.c: the one table of PS3.5 Table 6.2-1).
+ * The queries below are inline: the reader, the plan and the writer ask them for every element. */
+enum {
+    DV_VR_P_KNOWN = 0x01,
+    DV_VR_P_LONG = 0x02, /* explicit VR: 2 reserved bytes + 32-bit length */
+    DV_VR_P_TEXT = 0x04, /* character string padded with a space */
+    DV_VR_P_SIZE_SHIFT = 4 /* bits 4..7: size of one binary value */
+};
+extern const uint8_t dv_vr_props[26 * 26];
+
+static inline unsigned dv_vr_props_of(uint16_t vr)
+{
+    unsigned a = (unsigned)(vr >> 8) - 'A', b = (unsigned)(vr & 0xFFu) - 'A';
+    return a < 26u && b < 26u ? dv_vr_props[a * 26u + b] : 0;
+}
+
 /* 1 for one of the 34 VRs of PS3.5 Table 6.2-1. */
-int dv_vr_is_known(uint16_t vr);
+static inline int dv_vr_is_known(uint16_t vr)
+{
+    return (dv_vr_props_of(vr) & DV_VR_P_KNOWN) != 0;
+}
 /* 1 when explicit-VR encoding uses 2 reserved bytes + a 32-bit length (OB, OD, OF, OL, OV, OW, SQ, SV, UC,
  * UN, UR, UT, UV). */
-int dv_vr_has_long_length(uint16_t vr);
+static inline int dv_vr_has_long_length(uint16_t vr)
+{
+    return (dv_vr_props_of(vr) & DV_VR_P_LONG) != 0;
+}
 /* 1 for character-string VRs padded with a space (everything textual but UI, which pads with NUL). */
-int dv_vr_is_text(uint16_t vr);
+static inline int dv_vr_is_text(uint16_t vr)
+{
+    return (dv_vr_props_of(vr) & DV_VR_P_TEXT) != 0;
+}
 /* Size of one binary value (US 2, UL 4, FD 8, AT 4 ...), 0 for non-binary VRs. */
-int dv_vr_binary_size(uint16_t vr);
+static inline int dv_vr_binary_size(uint16_t vr)
+{
+    return (int)(dv_vr_props_of(vr) >> DV_VR_P_SIZE_SHIFT);
+}
 /* Parse two ASCII letters into a VR code; 0 when not a known VR. */
 uint16_t dv_vr_from_chars(const char *two);
-/* Write the two letters plus NUL into out. */
-void dv_vr_to_chars(uint16_t vr, char out[3]);
+/* Writes the two letters of any printable code plus NUL (known or not, so diagnostics can show what a file
+ * said); "??" when either byte is not printable ASCII, which includes the "no VR" code 0. Inline: the writer
+ * encodes every explicit-VR header with it. */
+static inline void dv_vr_to_chars(uint16_t vr, char out[3])
+{
+    unsigned a = vr >> 8, b = vr & 0xFFu;
+    if (a < 0x20 || a > 0x7E || b < 0x20 || b > 0x7E) {
+        a = '?';
+        b = '?';
+    }
+    out[0] = (char)a;
+    out[1] = (char)b;
+    out[2] = '\0';
+}
 
 #endif

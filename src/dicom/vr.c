@@ -1,22 +1,22 @@
 /* Value Representation properties (PS3.5 Table 6.2-1, section 7.1.2).
  *
  * Every known VR is two upper-case letters, so a 26 x 26 table indexed by the letters answers each
- * query with one load: these helpers run once per data element. */
+ * query with one load; the queries are inline in dv_vr.h, because they run several times per data element. */
 #include "dicom/dv_vr.h"
 
 #include <stddef.h>
 
 enum {
-    P_KNOWN = 0x01,
-    P_LONG = 0x02,  /* explicit VR: 2 reserved bytes + 32-bit length */
-    P_TEXT = 0x04,  /* character string padded with a space */
-    P_SIZE_SHIFT = 4 /* bits 4..7: size of one binary value */
+    P_KNOWN = DV_VR_P_KNOWN,
+    P_LONG = DV_VR_P_LONG,
+    P_TEXT = DV_VR_P_TEXT,
+    P_SIZE_SHIFT = DV_VR_P_SIZE_SHIFT
 };
 
 #define VR_IDX(a, b) (((a) - 'A') * 26 + ((b) - 'A'))
 #define SZ(n) ((n) << P_SIZE_SHIFT)
 
-static const uint8_t vr_props[26 * 26] = {
+const uint8_t dv_vr_props[26 * 26] = {
     [VR_IDX('A', 'E')] = P_KNOWN | P_TEXT,
     [VR_IDX('A', 'S')] = P_KNOWN | P_TEXT,
     [VR_IDX('A', 'T')] = P_KNOWN | SZ(4),
@@ -53,53 +53,10 @@ static const uint8_t vr_props[26 * 26] = {
     [VR_IDX('U', 'V')] = P_KNOWN | P_LONG | SZ(8),
 };
 
-static inline unsigned vr_get(uint16_t vr)
-{
-    unsigned a = (unsigned)(vr >> 8) - 'A';
-    unsigned b = (unsigned)(vr & 0xFFu) - 'A';
-    if (a >= 26u || b >= 26u)
-        return 0;
-    return vr_props[a * 26u + b];
-}
-
-int dv_vr_is_known(uint16_t vr)
-{
-    return (vr_get(vr) & P_KNOWN) != 0;
-}
-
-int dv_vr_has_long_length(uint16_t vr)
-{
-    return (vr_get(vr) & P_LONG) != 0;
-}
-
-int dv_vr_is_text(uint16_t vr)
-{
-    return (vr_get(vr) & P_TEXT) != 0;
-}
-
-int dv_vr_binary_size(uint16_t vr)
-{
-    return (int)(vr_get(vr) >> P_SIZE_SHIFT);
-}
-
 uint16_t dv_vr_from_chars(const char *two)
 {
     if (two == NULL || two[0] == '\0' || two[1] == '\0')
         return 0;
     uint16_t vr = DV_VR((unsigned char)two[0], (unsigned char)two[1]);
     return dv_vr_is_known(vr) ? vr : 0;
-}
-
-/* Writes the two letters of any printable code (known or not, so diagnostics can show what a file
- * said); "??" when either byte is not printable ASCII, which includes the "no VR" code 0. */
-void dv_vr_to_chars(uint16_t vr, char out[3])
-{
-    unsigned a = vr >> 8, b = vr & 0xFFu;
-    if (a < 0x20 || a > 0x7E || b < 0x20 || b > 0x7E) {
-        a = '?';
-        b = '?';
-    }
-    out[0] = (char)a;
-    out[1] = (char)b;
-    out[2] = '\0';
 }

@@ -49,30 +49,46 @@ static int w_bytes(wr *w, const void *p, size_t len)
     return 0;
 }
 
-static int w_u16(wr *w, uint16_t v)
+/* be: the output's byte order, passed by value (a store through uint8_t * may alias *w, so reading w->big_endian
+ * here would reload it after every byte). */
+static inline void put_u16(int be, uint8_t *b, uint16_t v)
 {
-    uint8_t b[2];
-    if (w->big_endian) {
-        b[0] = (uint8_t)(v >> 8);
-        b[1] = (uint8_t)v;
+    if (be)
+        b[0] = (uint8_t)(v >> 8), b[1] = (uint8_t)v;
+    else
+        b[0] = (uint8_t)v, b[1] = (uint8_t)(v >> 8);
+}
+
+static inline void put_u32(int be, uint8_t *b, uint32_t v)
+{
+    if (be) {
+        b[0] = (uint8_t)(v >> 24), b[1] = (uint8_t)(v >> 16), b[2] = (uint8_t)(v >> 8), b[3] = (uint8_t)v;
     } else {
-        b[0] = (uint8_t)v;
-        b[1] = (uint8_t)(v >> 8);
+        b[0] = (uint8_t)v, b[1] = (uint8_t)(v >> 8), b[2] = (uint8_t)(v >> 16), b[3] = (uint8_t)(v >> 24);
     }
-    return w_bytes(w, b, 2);
 }
 
-static int w_u32(wr *w, uint32_t v)
+/* An encoded header of n <= 12 bytes: one fixed-size copy when the buffer has room (most headers), so the
+ * per-element cost is a few stores, not one call per field. */
+static int w_head_bytes(wr *w, const uint8_t h[12], size_t n)
 {
-    uint8_t b[4];
-    for (int i = 0; i < 4; i++)
-        b[w->big_endian ? 3 - i : i] = (uint8_t)(v >> (8 * i));
-    return w_bytes(w, b, 4);
+    if (WBUF - w->n >= 12) {
+        memcpy(w->buf + w->n, h, 12);
+        w->n += n;
+        return 0;
+    }
+    return w_bytes(w, h, n);
 }
 
-static int w_tag(wr *w, uint32_t tag)
+/* A tag and a 32-bit length: item, item delimiter, sequence delimiter (and an implicit-VR header). */
+static int w_tag_len(wr *w, uint32_t tag, uint32_t len)
 {
-    return w_u16(w, DV_TAG_GROUP(tag)) || w_u16(w, DV_TAG_ELEMENT(tag)) ? -1 : 0;
+    uint8_t h[12] = {0};
+    int be = w->big_endian;
+    put_u16(be, h, DV_TAG_GROUP(tag));
+    put_u16(be, h + 2, DV_TAG_ELEMENT(tag));
+    put_u32(be, h + 4, len);
+    return w_head_bytes(w, h, 8);
 }
 
 static uint64_t padded(uint64_t len)
@@ -133,17 +149,22 @@ static uint64_t ds_size(wr *w, const dv_ds *ds)
 
 static int w_header(wr *w, uint32_t tag, uint16_t vr, uint32_t len)
 {
-    if (w_tag(w, tag) != 0)
-        return -1;
     if (!w->explicit_vr)
-        return w_u32(w, len);
+        return w_tag_len(w, tag, len);
+    uint8_t h[12] = {0};
+    int be = w->big_endian;
+    put_u16(be, h, DV_TAG_GROUP(tag));
+    put_u16(be, h + 2, DV_TAG_ELEMENT(tag));
     char vc[3];
     dv_vr_to_chars(vr, vc);
-    if (w_bytes(w, vc, 2) != 0)
-        return -1;
-    if (dv_vr_has_long_length(vr))
-        return w_u16(w, 0) || w_u32(w, len) ? -1 : 0;
-    return w_u16(w, (uint16_t)len);
+    h[4] = (uint8_t)vc[0];
+    h[5] = (uint8_t)vc[1];
+    if (dv_vr_has_long_length(vr)) { /* 2 reserved bytes (zero), then a 32-bit length */
+        put_u32(be, h + 8, len);
+        return w_head_bytes(w, h, 12);
+    }
+    put_u16(be, h + 6, (uint16_t)len);
+    return w_head_bytes(w, h, 8);
 }
 
 static int w_ds(wr *w, const dv_ds *ds);
@@ -200,12 +221,12 @@ static int w_elem(wr *w, const dv_ds *ds, const dv_elem *e)
             return -1;
         for (const dv_item *it = e->items; it; it = it->next) {
             int iundef = it->undefined_length || it->enc_len >= DV_UNDEFINED_LENGTH;
-            if (w_tag(w, DV_TAG_ITEM) || w_u32(w, iundef ? DV_UNDEFINED_LENGTH : (uint32_t)it->enc_len) || w_ds(w, &it->ds))
+            if (w_tag_len(w, DV_TAG_ITEM, iundef ? DV_UNDEFINED_LENGTH : (uint32_t)it->enc_len) || w_ds(w, &it->ds))
                 return -1;
-            if (iundef && (w_tag(w, DV_TAG_ITEM_DELIM) || w_u32(w, 0)))
+            if (iundef && w_tag_len(w, DV_TAG_ITEM_DELIM, 0))
                 return -1;
         }
-        if (undef && (w_tag(w, DV_TAG_SEQ_DELIM) || w_u32(w, 0)))
+        if (undef && w_tag_len(w, DV_TAG_SEQ_DELIM, 0))
             return -1;
         return 0;
     }
