@@ -80,13 +80,18 @@ static int w_head_bytes(wr *w, const uint8_t h[12], size_t n)
     return w_bytes(w, h, n);
 }
 
+static inline void put_tag(int be, uint8_t *b, uint32_t tag)
+{
+    put_u16(be, b, DV_TAG_GROUP(tag));
+    put_u16(be, b + 2, DV_TAG_ELEMENT(tag));
+}
+
 /* A tag and a 32-bit length: item, item delimiter, sequence delimiter (and an implicit-VR header). */
 static int w_tag_len(wr *w, uint32_t tag, uint32_t len)
 {
     uint8_t h[12] = {0};
     int be = w->big_endian;
-    put_u16(be, h, DV_TAG_GROUP(tag));
-    put_u16(be, h + 2, DV_TAG_ELEMENT(tag));
+    put_tag(be, h, tag);
     put_u32(be, h + 4, len);
     return w_head_bytes(w, h, 8);
 }
@@ -153,8 +158,7 @@ static int w_header(wr *w, uint32_t tag, uint16_t vr, uint32_t len)
         return w_tag_len(w, tag, len);
     uint8_t h[12] = {0};
     int be = w->big_endian;
-    put_u16(be, h, DV_TAG_GROUP(tag));
-    put_u16(be, h + 2, DV_TAG_ELEMENT(tag));
+    put_tag(be, h, tag);
     char vc[3];
     dv_vr_to_chars(vr, vc);
     h[4] = (uint8_t)vc[0];

@@ -209,11 +209,15 @@ static size_t uid_values(const uint8_t *value, size_t len)
     return n;
 }
 
-long dv_uid_regenerate_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t *buf,
-                            size_t cap)
+/* The room regen_into needs for a value: each regenerated UID at most DV_UID_MAX, separators, padding. */
+static size_t regen_room(const uint8_t *value, size_t len)
 {
-    if (cap < uid_values(value, len) * (DV_UID_MAX + 1) + 2)
-        return -1;
+    return uid_values(value, len) * (DV_UID_MAX + 1) + 2;
+}
+
+/* dv_uid_regenerate_into once buf is known to hold regen_room bytes. */
+static size_t regen_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t *buf)
+{
     size_t o = 0;
     for (size_t start = 0; start <= len;) {
         const uint8_t *bs = len > start ? memchr(value + start, '\\', len - start) : NULL;
@@ -234,7 +238,15 @@ long dv_uid_regenerate_into(const dv_key *key, dv_uid_memo *memo, const uint8_t 
         o = 0;
     if (o & 1)
         buf[o++] = '\0';
-    return (long)o;
+    return o;
+}
+
+long dv_uid_regenerate_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t *buf,
+                            size_t cap)
+{
+    if (cap < regen_room(value, len))
+        return -1;
+    return (long)regen_into(key, memo, value, len, buf);
 }
 
 int dv_uid_regenerate_value(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t **out,
@@ -242,16 +254,15 @@ int dv_uid_regenerate_value(const dv_key *key, dv_uid_memo *memo, const uint8_t 
 {
     *out = NULL;
     *out_len = 0;
-    size_t cap = uid_values(value, len) * (DV_UID_MAX + 1) + 2;
-    uint8_t *buf = malloc(cap);
+    uint8_t *buf = malloc(regen_room(value, len));
     if (!buf)
         return -1;
-    long o = dv_uid_regenerate_into(key, memo, value, len, buf, cap);
-    if (o <= 0) {
+    size_t o = regen_into(key, memo, value, len, buf);
+    if (o == 0) {
         free(buf);
         return 0;
     }
     *out = buf;
-    *out_len = (size_t)o;
+    *out_len = o;
     return 0;
 }
