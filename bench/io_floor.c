@@ -4,7 +4,8 @@
  *
  *     io_floor SRC DST atomic|plain
  *
- * For every regular file under SRC, in directory order: open (O_RDONLY | O_NOCTTY | O_NONBLOCK), fstat, pread the
+ * For every regular file under SRC, in directory order: open (O_RDONLY | O_NOCTTY | O_NONBLOCK | O_NOATIME, as
+ * src/cli/file_io.c's dvc_open_input; without O_NOATIME where it is refused), fstat, pread the
  * whole file into one 1 MiB buffer (in 1 MiB pieces beyond), then write it to DST/study/series/<44-character
  * name>.dcm (the shape of dicomveil's output names, one series folder), close both. "atomic" names the output as
  * dicomveil does (an unnamed O_TMPFILE file given its name by linkat once complete: a killed run leaves no
@@ -35,7 +36,9 @@ static int fail(const char *what)
 
 static int copy_one(int dirfd, const char *name)
 {
-    int in = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int in = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOATIME);
+    if (in < 0 && errno == EPERM)
+        in = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     struct stat st;
     if (in < 0 || fstat(in, &st) < 0)
         return fail("open or stat of an input");
