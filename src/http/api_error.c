@@ -28,6 +28,7 @@ static const struct {
     [DVH_TIMEOUT] = {408, "DEADLINE_EXCEEDED"},
     [DVH_INTERNAL] = {500, "INTERNAL"},
     [DVH_UNIMPLEMENTED] = {501, "UNIMPLEMENTED"},
+    [DVH_PERMISSION_DENIED] = {403, "PERMISSION_DENIED"},
 };
 
 int dvh_fail(dvh_err *e, dvh_status s, const char *fmt, ...)

@@ -18,6 +18,7 @@
 
 #include "http/console_static.h"
 #include "http/ext_endpoints.h"
+#include "http/request_guard.h"
 #include "http/server_internal.h"
 #include "store/dvs_keys.h"
 
@@ -134,7 +135,7 @@ static void request_free(dvh_request *rq)
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
+    dvh_guard_request_done(c);
     dvh_request *rq = *con_cls;
     if (rq) {
         access_log(cls, rq, toe);
@@ -238,6 +239,10 @@ static size_t header_bytes(struct MHD_Connection *conn, const char *url)
 static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
 {
     dvh_err e = {0};
+    if (dvh_guard_check(rq, &e) != 0) {
+        *res = queue_error(rq, &e);
+        return 1;
+    }
     /* MHD's own cap is its connection memory (CONNECTION_MEMORY), larger than the header limit: checked here.
      * [test_server.py "header limit"] */
     if (header_bytes(rq->conn, url) > rq->srv->cfg.header_limit) {
@@ -555,7 +560,9 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         (unsigned)s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(s->cfg.header_limit > CONNECTION_MEMORY ? s->cfg.header_limit : CONNECTION_MEMORY),
-        MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)(64u << 10), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY, s->tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)(64u << 10), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, dvh_guard_on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, dvh_guard_unescape, s,
+        MHD_OPTION_ARRAY, s->tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
     if (s->daemon == NULL) {
         dv_fail(err, DV_ERR_IO, "cannot listen on the address (in use, or TLS certificate/key not usable)");
         goto fail;

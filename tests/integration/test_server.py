@@ -245,6 +245,40 @@ def run(tmp, servers):
     st, _, b = curl(base + "/nothing/here")
     check(st == 404 and api_error(b, 404, "NOT_FOUND"), f"unknown path: 404 ({st})")
 
+    # ---- an encoded NUL is refused, never a name cut short (DELETE .../keep%00x used to delete "keep") ----
+    st, _, b = curl("-X", "POST", ds + "/dicomStores?dicomStoreId=keep", "-d", "{}")
+    check(st == 200, f"encoded NUL: a store to aim at ({st})")
+    for method, url in [("DELETE", ds + "/dicomStores/keep%00bogus"), ("DELETE", base + "/datasets/ds1%00evil"),
+                        ("POST", base + "/datasets?datasetId=abc%00def"), ("GET", ds + "/dicomStores?pageSize=1%00"),
+                        ("GET", ds + "/dicomStores/st1/dicomWeb/studies?PatientName=A%00*")]:
+        st, _, b = curl("-X", method, url, *(["-d", "{}"] if method == "POST" else []))
+        check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT") and b"encoded NUL" in b,
+              f"encoded NUL: {method} {url[len(base):]}: 400 ({st})")
+    st, _, _ = curl(ds + "/dicomStores/keep")
+    check(st == 200, f"encoded NUL: the store named before the NUL is still there ({st})")
+    st, _, _ = curl(base + "/datasets/abc")
+    check(st == 404, f"encoded NUL: no dataset named after the part before the NUL ({st})")
+    st, _, _ = curl(ds + "/dicomStores/keep%2500x")
+    check(st == 400, f"encoded NUL: '%2500' decodes to the text '%00', refused as a name ({st})")
+    st, _, _ = curl("-X", "DELETE", ds + "/dicomStores/keep")
+    check(st == 200, f"encoded NUL: the store deleted by its own name ({st})")
+
+    # ---- without a token: a foreign Host (DNS rebinding) or Origin (a cross-site request) is refused ----
+    st, _, b = curl(base + "/datasets", "-H", f"Host: attacker.example:{srv.port}")
+    check(st == 403 and api_error(b, 403, "PERMISSION_DENIED"), f"foreign Host: 403 ({st})")
+    st, _, b = curl("-X", "POST", base + "/datasets?datasetId=csrf", "-H", "Content-Type: text/plain",
+                    "-H", "Origin: http://attacker.example", "-d", "{}")
+    check(st == 403 and api_error(b, 403, "PERMISSION_DENIED"), f"foreign Origin: a cross-site POST, 403 ({st})")
+    st, _, _ = curl(base + "/datasets/csrf")
+    check(st == 404, f"foreign Origin: nothing was created ({st})")
+    for origin in ["null", f"http://127.0.0.1:{srv.port + 1}", f"ftp://127.0.0.1:{srv.port}"]:
+        st, _, b = curl(base + "/datasets", "-H", "Origin: " + origin)
+        check(st == 403, f"foreign Origin: {origin}, 403 ({st})")
+    st, _, _ = curl(base + "/datasets", "-H", f"Host: localhost:{srv.port}", "-H", f"Origin: http://localhost:{srv.port}")
+    check(st == 200, f"foreign Origin: the server's own origin, 200 ({st})")
+    st, _, _ = curl(base + "/datasets", "-H", f"Origin: http://127.0.0.1:{srv.port}")
+    check(st == 200, f"foreign Origin: its own origin by address, 200 ({st})")
+
     # ---- path traversal: every position, raw and encoded ----
     for path in ["/datasets/../../etc/passwd", "/datasets/..%2F..%2Fetc", "/datasets/%2e%2e/dicomStores",
                  "/datasets/ds1/dicomStores/..", "/datasets/ds1/dicomStores/st1/dicomWeb/studies/../../..",
@@ -498,6 +532,9 @@ def security(tmp, servers):
             c.close()
     st, _, b = curl(base + "/datasets", "-H", "Authorization: Bearer " + secret)
     check(st == 200 and json.loads(b) == {"datasets": []}, f"the right token: 200 ({st})")
+    st, _, b = curl(base + "/datasets", "-H", "Authorization: Bearer " + secret, "-H", "Host: dicomveil.example:443",
+                    "-H", "Origin: https://console.example")
+    check(st == 200, f"foreign Host: with a token the Host and Origin are not checked, 200 ({st})")
     srv.stop()
 
     # ---- STOW over --max-body: 413, and the server stays small and answers ----

@@ -1,0 +1,24 @@
+/* What the server refuses before routing (request_guard.c): a URL with an encoded NUL, and, when no token is
+ * set, requests to a non-loopback Host or from another web origin (DNS rebinding, cross-site POSTs). */
+#ifndef DVH_REQUEST_GUARD_H
+#define DVH_REQUEST_GUARD_H
+
+#include <stddef.h>
+
+#include <microhttpd.h>
+
+#include "http/api_error.h"
+
+typedef struct dvh_request dvh_request;
+
+/* MHD_OPTION_NOTIFY_CONNECTION: the per-connection state the unescaper marks. */
+void dvh_guard_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                             enum MHD_ConnectionNotificationCode code);
+/* MHD_OPTION_UNESCAPE_CALLBACK: %HH decoded, except %00, which is kept and marks the request. */
+size_t dvh_guard_unescape(void *cls, struct MHD_Connection *c, char *s);
+/* A request ended (MHD_OPTION_NOTIFY_COMPLETED): its mark goes with it. */
+void dvh_guard_request_done(struct MHD_Connection *c);
+/* 0, or -1 with e set (400 for an encoded NUL, 403 for a foreign Host or Origin without a token). */
+int dvh_guard_check(dvh_request *rq, dvh_err *e);
+
+#endif
