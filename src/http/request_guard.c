@@ -46,20 +46,17 @@ static int hex_value(char ch)
 
 /* libmicrohttpd's own unescaper turns "%00" into a NUL byte, and the handler then sees a URL (or a query value)
  * cut there: `DELETE .../dicomStores/keep%00x` deleted the store "keep". This one decodes %HH as libmicrohttpd
- * does (an invalid escape stays as it is) but leaves "%00" undecoded and marks the request, which first_call
- * then refuses; if the mark cannot be kept (no connection state), the '%' left in place fails every name and
- * UID check, so nothing is ever cut. [test_server.py "encoded NUL"] */
-size_t dvh_guard_unescape(void *cls, struct MHD_Connection *c, char *s)
+ * does (an invalid escape stays as it is) but leaves "%00" undecoded and reports it, and the request is then
+ * refused (dvh_guard_check); if the mark cannot be kept (no connection state), the '%' left in place fails
+ * every name and UID check, so nothing is ever cut. [test_server.py "encoded NUL"; fuzz_router] */
+size_t dvh_unescape_keep_nul(char *s, int *nul_seen)
 {
-    (void)cls;
     char *w = s;
     for (const char *r = s; *r;) {
         int hi, lo;
         if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0) {
             if (hi == 0 && lo == 0) {
-                conn_state *st = state_of(c);
-                if (st)
-                    st->encoded_nul = 1;
+                *nul_seen = 1;
                 memmove(w, r, 3);
                 w += 3;
             } else {
@@ -72,6 +69,17 @@ size_t dvh_guard_unescape(void *cls, struct MHD_Connection *c, char *s)
     }
     *w = '\0';
     return (size_t)(w - s);
+}
+
+size_t dvh_guard_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    int nul = 0;
+    size_t n = dvh_unescape_keep_nul(s, &nul);
+    conn_state *st = nul ? state_of(c) : NULL;
+    if (st)
+        st->encoded_nul = 1;
+    return n;
 }
 
 void dvh_guard_request_done(struct MHD_Connection *c)

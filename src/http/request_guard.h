@@ -14,6 +14,9 @@ typedef struct dvh_request dvh_request;
 /* MHD_OPTION_NOTIFY_CONNECTION: the per-connection state the unescaper marks. */
 void dvh_guard_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                              enum MHD_ConnectionNotificationCode code);
+/* s decoded in place (%HH; an invalid escape kept as it is), except "%00", kept as text: *nul_seen set to 1
+ * when one was seen. Returns the new length (never more than before; no NUL byte is ever produced). */
+size_t dvh_unescape_keep_nul(char *s, int *nul_seen);
 /* MHD_OPTION_UNESCAPE_CALLBACK: %HH decoded, except %00, which is kept and marks the request. */
 size_t dvh_guard_unescape(void *cls, struct MHD_Connection *c, char *s);
 /* A request ended (MHD_OPTION_NOTIFY_COMPLETED): its mark goes with it. */
