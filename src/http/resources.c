@@ -229,15 +229,22 @@ static int dataset_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *
         free(ops);
         return dvh_index_fail(&err, e);
     }
+    /* Rows and files go under the blob lock, exclusive: no STOW or operation is then between naming a file
+     * and committing its row in one of these stores (it fails before or after, and removes what it named:
+     * store_put.c), so no instance file outlives its store. [test_server_names.py "store deleted during
+     * STOWs"] */
+    dvh_blob_lock(s);
     int rc = s->ix->ops->dataset_delete(s->ix, rq->dataset.id, &ids, &n, &err);
+    if (rc == DVS_OK)
+        for (size_t i = 0; i < n; i++)
+            dvs_store_dir_remove(s->data_fd, ids[i]);
+    dvh_blob_unlock(s);
     if (rc < 0 || rc == DVS_NOT_FOUND)
         free(ops);
     if (rc < 0)
         return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
         return dvh_fail(e, DVH_NOT_FOUND, "dataset not found");
-    for (size_t i = 0; i < n; i++)
-        dvs_store_dir_remove(s->data_fd, ids[i]);
     free(ids);
     dvs_dataset_key_remove(s->data_fd, rq->dataset.id); /* its key goes with it (docs/server.md) */
     /* Its operations' review records go with them: the redaction boxes and the review marks (the console's,
@@ -329,12 +336,15 @@ static int store_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
     dv_error err = {0};
+    dvh_blob_lock(s); /* as dataset_delete: no put between name and row while the store goes */
     int rc = s->ix->ops->store_delete(s->ix, rq->store.id, &err);
+    if (rc == DVS_OK)
+        dvs_store_dir_remove(s->data_fd, rq->store.id);
+    dvh_blob_unlock(s);
     if (rc < 0)
         return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
         return dvh_fail(e, DVH_NOT_FOUND, "DICOM store not found");
-    dvs_store_dir_remove(s->data_fd, rq->store.id);
     *resp = dvh_response_json(json_object());
     return 0;
 }

@@ -302,12 +302,19 @@ void dvh_store_commit(dvh_server *srv, dvh_prepared **pp, size_t n)
             q->out->reason = rc == DVS_EXISTS ? DVH_FAIL_DUPLICATE : DVH_FAIL_PROCESSING;
             /* A row of this SOPInstanceUID under another name: a file named by the rule before this one (the
              * SHA-256 of its bytes). Ours is garbage, unless (never, short of a hash collision) a row names it.
-             * After any other failure the file stays: an orphan the next put of the instance replaces. */
+             * Any other failure: the file we named is removed too when no row names it. The store may have
+             * been deleted since the request resolved it (its row gone, its directory made again by our
+             * writer): the next put of the instance would never come, and the file holds patient data.
+             * [test_server_names.py "store deleted during STOWs"] */
             uint64_t refs = 1;
-            if (rc == DVS_EXISTS && strcmp(existing[j], q->rec.blob) != 0) {
+            int ours_unindexed = rc != DVS_EXISTS || strcmp(existing[j], q->rec.blob) != 0;
+            if (rc == DVS_EXISTS && ours_unindexed)
                 q->out->same_blob = dvs_blob_same(q->w, existing[j]);
-                if (srv->ix->ops->blob_refs(srv->ix, q->store_id, q->rec.blob, &refs, &err) == DVS_OK && refs == 0)
-                    dvs_blob_remove(srv->data_fd, q->store_id, q->rec.blob);
+            if (ours_unindexed &&
+                srv->ix->ops->blob_refs(srv->ix, q->store_id, q->rec.blob, &refs, &err) == DVS_OK && refs == 0) {
+                dvs_blob_remove(srv->data_fd, q->store_id, q->rec.blob);
+                if (rc != DVS_EXISTS)
+                    dvs_store_dir_remove_if_empty(srv->data_fd, q->store_id);
             }
         }
         dvs_blob_abort(q->w); /* named (or removed): only the writer goes */

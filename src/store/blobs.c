@@ -417,3 +417,10 @@ int dvs_store_dir_remove(int data_fd, int64_t store_id)
     snprintf(name, sizeof name, "stores/%lld", (long long)store_id);
     return unlinkat(data_fd, name, AT_REMOVEDIR);
 }
+
+int dvs_store_dir_remove_if_empty(int data_fd, int64_t store_id)
+{
+    char name[48];
+    snprintf(name, sizeof name, "stores/%lld", (long long)store_id);
+    return unlinkat(data_fd, name, AT_REMOVEDIR);
+}

@@ -93,6 +93,9 @@ int dvs_blob_open(int data_fd, int64_t store_id, const char *hex, dv_error *err)
 int dvs_blob_remove(int data_fd, int64_t store_id, const char *hex);
 /* Remove a store's directory and the files in it (only names this module writes). */
 int dvs_store_dir_remove(int data_fd, int64_t store_id);
+/* The store's directory removed if it holds nothing (a deleted store's, made again by a put that then failed);
+ * a live store's empty directory is made again by its next put. 0, or -1 (not empty, or not there). */
+int dvs_store_dir_remove_if_empty(int data_fd, int64_t store_id);
 
 /* Read a blob through dv_source_fd (src/util/dv_fd_source.h, shared with the command line). */
 #include "util/dv_fd_source.h"

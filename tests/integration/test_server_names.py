@@ -10,6 +10,8 @@ by something else. The cases that brings, each seen from a client and from the d
 * an instance whose file has the name of the rule before this one (the SHA-256 of its bytes: a data directory
   written by an older server) is still retrieved, refused as a duplicate (no file of the new rule left behind)
   and deleted with its file.
+* a store deleted while STOWs into it run leaves no instance file behind (docs/decisions.md "Deleting a store
+  or dataset").
 (A DELETE then a re-STOW of the same instance: test_server_web.py "re-STOW after DELETE"; the operation redone
 after kill -9: test_server_ops.py "kill -9".) The instances are built here (pydicom, 8x8 pixels); a few seconds.
 """
@@ -22,6 +24,7 @@ import sqlite3
 import sys
 import tempfile
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
@@ -31,6 +34,8 @@ from test_server import check, curl  # noqa: E402
 
 ROOT = "1.2.826.0.1.3680043.9.7433.78."
 ROUNDS = 12
+DELETE_DELAYS = [0.01, 0.03, 0.06, 0.1, 0.15, 0.25]
+DELETE_PARTS = 400
 
 
 def instance(n, variant=0):
@@ -107,6 +112,43 @@ def run(tmp):
                 bad.append((r, out))
         check(not bad, f"concurrent STOWs of one SOPInstanceUID: one stored, one 0x0111, its bytes on disk ({bad[:3]})")
         check(not [f for f in os.listdir(sdir) if not f.endswith(".dcm")], "no temporary file left in the store")
+
+        # A store deleted while STOWs into it run: no instance file outlives it (they hold patient data, and a
+        # deleted store's id is never used again, so no later put would replace them).
+        live = set(os.listdir(os.path.join(data, "stores")))
+        leftovers = []
+        for r, delay in enumerate(DELETE_DELAYS):
+            name = "gone%d" % r
+            curl("-X", "POST", base + "/datasets/ds/dicomStores?dicomStoreId=" + name, "-d", "{}")
+            spath = "/v1beta1/projects/p/locations/l/datasets/ds/dicomStores/%s/dicomWeb/studies" % name
+            parts = [[instance(1000 + 200 * t + i) for i in range(DELETE_PARTS)] for t in range(2)]
+            results = [None, None]
+
+            def send(t):
+                boundary = b"dv-gone-7f3a"
+                body = b"".join(b"--" + boundary + b"\r\nContent-Type: application/dicom\r\n\r\n" + x + b"\r\n"
+                                for x in parts[t]) + b"--" + boundary + b"--\r\n"
+                c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+                try:
+                    c.request("POST", spath, body=body, headers={
+                        "Content-Type": 'multipart/related; type="application/dicom"; boundary=dv-gone-7f3a'})
+                    results[t] = c.getresponse().status
+                except OSError as e:
+                    results[t] = str(e)
+                c.close()
+
+            threads = [threading.Thread(target=send, args=(t,)) for t in (0, 1)]
+            for t in threads:
+                t.start()
+            time.sleep(delay)
+            st, _, _ = curl("-X", "DELETE", base + "/datasets/ds/dicomStores/" + name)
+            for t in threads:
+                t.join()
+            for d in set(os.listdir(os.path.join(data, "stores"))) - live:
+                files = os.listdir(os.path.join(data, "stores", d))
+                if files:
+                    leftovers.append((r, st, results, d, len(files)))
+        check(not leftovers, f"store deleted during STOWs: no instance file left in a deleted store ({leftovers[:3]})")
 
         # An instance stored under the SHA-256 name of the rule before: read, refused again, deleted.
         old = instance(2)
