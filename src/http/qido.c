@@ -52,7 +52,10 @@ static int parse_match(const dvs_attr *a, const char *key, const char *v, dvs_ma
     memset(m, 0, sizeof *m);
     m->attr = a;
     size_t n = strlen(v);
-    if (n == 0) {
+    /* A value of only '*' is universal matching too (PS3.4 C.2.2.2.4), whatever the VR: as a pattern it left
+     * out every row whose attribute is empty or absent (the index keeps those as NULL, which no pattern
+     * matches). [test_qido: test_star_is_universal] */
+    if (strspn(v, "*") == n) {
         m->kind = DVS_MATCH_UNIVERSAL;
         return 0;
     }

@@ -52,6 +52,22 @@ static void test_matching_kinds(void **state)
     assert_int_equal(q.limit, DVH_QIDO_LIMIT_DEFAULT);
 }
 
+/* "*" alone (or "**") is universal matching, for every VR: as a pattern it missed empty and absent values. */
+static void test_star_is_universal(void **state)
+{
+    (void)state;
+    dvs_query q;
+    dvh_err e;
+    assert_int_equal(parse_qs(DVS_STUDY, "AccessionNumber=*&ReferringPhysicianName=**&StudyDate=*&StudyInstanceUID=*"
+                                         "&PatientName=*a",
+                              &q, &e),
+                     0);
+    assert_int_equal(q.nmatch, 5);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(q.match[i].kind, DVS_MATCH_UNIVERSAL);
+    assert_int_equal(q.match[4].kind, DVS_MATCH_WILDCARD);
+}
+
 static void test_controls(void **state)
 {
     (void)state;
@@ -152,7 +168,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matching_kinds), cmocka_unit_test(test_controls),
         cmocka_unit_test(test_refusals),       cmocka_unit_test(test_unknown_key_refused),
-        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_split),          cmocka_unit_test(test_star_is_universal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
