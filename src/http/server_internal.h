@@ -122,7 +122,9 @@ int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e);
 /* Begin a STOW on a resolved store: checks Content-Type; then feed body bytes; then finish. */
 int dvh_stow_begin(dvh_request *rq, dvh_err *e);
 int dvh_stow_feed(dvh_request *rq, const char *data, size_t len, dvh_err *e);
-int dvh_stow_finish(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
+/* body_err: the body failed while it arrived (NULL when it did not). A body that fails after instances were
+ * stored is answered 202 with what was stored and a Warning naming the failure; -1 with e otherwise. */
+int dvh_stow_finish(dvh_request *rq, const dvh_err *body_err, struct MHD_Response **resp, int *status, dvh_err *e);
 void dvh_stow_free(dvh_stow *s);
 
 /* --- ext_endpoints.c: /dicomveil/v1/ extension endpoints (ext_endpoints.h) --- */

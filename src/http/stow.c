@@ -225,17 +225,29 @@ int dvh_stow_feed(dvh_request *rq, const char *data, size_t len, dvh_err *e)
     return 0;
 }
 
-int dvh_stow_finish(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+/* A body that fails part way (no close delimiter, a part header over its cap, ...) after some of its parts
+ * were stored: parts are committed PENDING_MAX at a time as they arrive, so a plain 400 told the client that
+ * nothing was stored when up to all but the last batch was (seen: 32 of 40). Every complete part is stored
+ * (so what is stored does not depend on where a batch ended), and when any was, the answer is 202 with the
+ * usual Referenced/Failed SOP sequences and a Warning (PS3.18 8.4.3) naming the failure; the part that was
+ * arriving is dropped. Nothing stored: the error as it was. [test_server_web.py "STOW body failing after
+ * stored parts"] */
+int dvh_stow_finish(dvh_request *rq, const dvh_err *body_err, struct MHD_Response **resp, int *status, dvh_err *e)
 {
     dvh_stow *s = rq->stow;
-    if (s->mp) {
-        if (dvh_mp_finish(s->mp, e))
-            return -1;
-    } else {
+    dvh_err broken = {0};
+    if (body_err)
+        broken = *body_err;
+    else if (s->mp)
+        dvh_mp_finish(s->mp, &broken);
+    else
         on_part_end(s);
-    }
     flush_pending(s);
     size_t nok = json_array_size(s->referenced), nfail = json_array_size(s->failed);
+    if (broken.status != DVH_OK && nok == 0) {
+        *e = broken;
+        return -1;
+    }
     if (nok + nfail == 0)
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "STOW: the body holds no instance");
     json_t *o = json_object();
@@ -258,7 +270,16 @@ int dvh_stow_finish(dvh_request *rq, struct MHD_Response **resp, int *status, dv
     json_decref(o);
     if (body == NULL)
         return dvh_fail(e, DVH_INTERNAL, "out of memory");
-    *status = nfail == 0 ? 200 : nok ? 202 : 409;
+    *status = broken.status != DVH_OK ? 202 : nfail == 0 ? 200 : nok ? 202 : 409;
     *resp = dvh_response_bytes("application/dicom+json", body, strlen(body));
+    if (*resp && broken.status != DVH_OK) {
+        char warn[DVH_MESSAGE_MAX + 64];
+        int n = snprintf(warn, sizeof warn, "299 dicomveil \"the body failed after the instances listed: %s\"",
+                         broken.message);
+        for (int i = 28; i < n - 1 && i < (int)sizeof warn - 1; i++) /* our messages hold no quote; keep it so */
+            if (warn[i] == '"' || warn[i] == '\\' || (unsigned char)warn[i] < 0x20)
+                warn[i] = '\'';
+        MHD_add_response_header(*resp, "Warning", warn);
+    }
     return 0;
 }

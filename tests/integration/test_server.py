@@ -552,6 +552,17 @@ def security(tmp, servers):
     st, _, b = curl("-X", "POST", base + "/datasets/d/dicomStores/s/dicomWeb/studies", "-H",
                     "Content-Type: application/dicom", "-H", "Transfer-Encoding: chunked", data_file=big)
     check(st == 413 or st is None, f"chunked STOW over --max-body: 413 or dropped ({st})")
+    # ---- multipart caps answered: a part header block over 8 KiB is refused once the body is in, so the
+    #      client reads the 413 (queued mid-upload, libmicrohttpd sent nothing: an empty reply) ----
+    hdr_body = os.path.join(tmp, "bighdr.bin")
+    open(hdr_body, "wb").write(b"--dvcap\r\nContent-Type: application/dicom\r\nX-Pad: " + b"p" * 9000
+                               + b"\r\n\r\nDICM\r\n--dvcap--\r\n")
+    for chunked in ([], ["-H", "Transfer-Encoding: chunked"]):
+        st, _, b = curl("-X", "POST", base + "/datasets/d/dicomStores/s/dicomWeb/studies", "-H",
+                        'Content-Type: multipart/related; type="application/dicom"; boundary=dvcap', *chunked,
+                        data_file=hdr_body)
+        check(st == 413 and api_error(b, 413, "RESOURCE_EXHAUSTED") and b"part header" in b,
+              f"multipart caps answered: part header over 8 KiB{' (chunked)' if chunked else ''}: 413 read ({st})")
     rss = int(open(f"/proc/{srv.proc.pid}/status").read().split("VmRSS:")[1].split()[0])
     check(rss < 100_000, f"server RSS after the refused uploads: {rss} kB")
     st, _, _ = curl(base + "/datasets")

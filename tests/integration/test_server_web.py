@@ -15,6 +15,7 @@ temporary data directory:
 * test_delete: DELETE instance ({}), series and study (done Operations, persisted: operations.get answers the
   same JSON, operations.list holds it); a second DELETE is 404; QIDO and metrics no longer see them; the file
   goes; the same bytes kept in another store stay; a re-STOW after the delete works (no stale file);
+* test_stow_body_failing: a multipart body failing after stored parts is answered 202 with what was stored;
 * test_recorded_resume: a recorded operation left unfinished in the index (the process stopped between its
   steps) is finished at the next start with its recorded response and every item counted.
 """
@@ -28,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_server import Server, curl, check, fails, multipart_related, split_multipart, header, api_error, SHARED  # noqa: E402
+import test_server as ts  # noqa: E402
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
 import pydicom  # noqa: E402
 from pydicom.encaps import generate_pixel_data_frame  # noqa: E402
@@ -289,6 +291,35 @@ def test_delete(base, web, web2, data):
     check(len(blob_files(data)) == 2, f"only the other stores' files are left ({len(blob_files(data))})")
 
 
+def test_stow_body_failing(base):
+    """A multipart body that fails part way (here: no close delimiter) after parts were stored: 202 listing
+    exactly the stored instances (QIDO agrees), a Warning naming the failure; nothing stored: 400 as before."""
+    root = "1.2.826.0.1.3680043.9.7433.79."
+    for store, nparts in (("stf40", 40), ("stf3", 3)):
+        curl("-X", "POST", base + "/datasets/ds/dicomStores?dicomStoreId=" + store, "-d", "{}")
+        web = base + "/datasets/ds/dicomStores/%s/dicomWeb" % store
+        parts = [ts.tiny_instance(root, i, 1, 1, "Body^Failing", "BODYFAIL") for i in range(nparts)]
+        body = b"".join(b"--dvbf\r\nContent-Type: application/dicom\r\n\r\n" + x + b"\r\n" for x in parts)
+        ctype = 'multipart/related; type="application/dicom"; boundary=dvbf'
+        with tempfile.NamedTemporaryFile() as t:
+            t.write(body)
+            t.flush()
+            st, h, b = curl("-X", "POST", web + "/studies", "-H", "Content-Type: " + ctype, data_file=t.name)
+        stored = json.loads(b).get("00081199", {}).get("Value", []) if st == 202 else []
+        qst, _, qb = curl(web + "/instances?limit=1000")
+        found = len(json.loads(qb)) if qst == 200 and qb else 0
+        warn = header(h, "Warning") or ""
+        check(st == 202 and len(stored) == nparts - 1 and found == nparts - 1 and warn.startswith("299 ")
+              and "delimiter" in warn,
+              f"STOW body failing after stored parts ({nparts} parts): 202, {nparts - 1} listed and stored, "
+              f"a Warning ({st} {len(stored)} {found} {warn!r})")
+    web = base + "/datasets/ds/dicomStores/stf3/dicomWeb"
+    st, _, b = curl("-X", "POST", web + "/studies", "-H", 'Content-Type: multipart/related; type="application/dicom"; '
+                    "boundary=dvbf", "--data-binary", "--dvbf\r\nContent-Type: application/dicom\r\n\r\nshort")
+    check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT"),
+          f"STOW body failing after stored parts: none stored, 400 as before ({st})")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dv-server-web-")
     srv = None
@@ -310,6 +341,7 @@ def main():
         test_rendered(web)
         test_bulkdata(web)
         test_delete(base, web, web2, data)
+        test_stow_body_failing(base)
         log = "".join(srv.lines)
         uids = {u for f in FILES + [NATIVE_BE] for u in (lambda d: (d.StudyInstanceUID, d.SeriesInstanceUID,
                 d.SOPInstanceUID, str(d.PatientName), d.PatientID))(pydicom.dcmread(f, stop_before_pixels=True))
