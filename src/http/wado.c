@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "http/dicom_json.h"
+#include "http/accept.h"
 #include "http/server_internal.h"
 #include "store/dvs_blobs.h"
 
@@ -161,15 +162,14 @@ static void mp_free(void *cls)
     free(m);
 }
 
-/* What the client accepts: 1 multipart (default), 2 a bare application/dicom instance, 0 neither. */
+/* What the client accepts: 1 multipart (default), 2 a bare application/dicom instance (when it weighs more than
+ * the multipart form), 0 neither. */
 static int accepts(dvh_request *rq)
 {
     const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
-    if (a == NULL || a[0] == '\0' || strstr(a, "multipart/related") || strstr(a, "*/*"))
-        return 1;
-    if (strstr(a, "application/dicom") && rq->route.web.instance[0])
-        return 2;
-    return 0;
+    int qm = dvh_accept_q(a, "multipart/related", "application/dicom", NULL);
+    int qb = rq->route.web.instance[0] ? dvh_accept_q(a, "application/dicom", NULL, NULL) : 0;
+    return qb > qm ? 2 : qm > 0 ? 1 : 0;
 }
 
 int dvh_handle_retrieve(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
@@ -232,6 +232,9 @@ int dvh_handle_retrieve(dvh_request *rq, struct MHD_Response **resp, int *status
 
 int dvh_handle_metadata(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
+    const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
+    if (dvh_accept_q(a, "application/dicom+json", NULL, NULL) == 0 && dvh_accept_q(a, "application/json", NULL, NULL) == 0)
+        return dvh_fail(e, DVH_NOT_ACCEPTABLE, "Accept: application/dicom+json (metadata)");
     refs rs = {0};
     if (find_refs(rq, &rs, e)) {
         free(rs.v);

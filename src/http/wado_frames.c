@@ -21,6 +21,7 @@
 
 #include "dicom/dv_ds.h"
 #include "dicomveil/dv_frames.h"
+#include "http/accept.h"
 #include "http/server_internal.h"
 #include "http/wado_params.h"
 
@@ -48,35 +49,11 @@ static const char *frame_media(const char *ts)
     return "application/octet-stream";
 }
 
-/* 1 when the Accept header admits multipart/related parts of media (absent, any type, or that type). */
+/* 1 when the Accept header admits multipart/related parts of media (absent, any type, or that type, with a
+ * weight above 0). */
 static int accepts_parts(dvh_request *rq, const char *media)
 {
-    const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
-    if (a == NULL || a[0] == '\0')
-        return 1;
-    const char *p = a;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ",");
-        char entry[256];
-        snprintf(entry, sizeof entry, "%.*s", (int)(n < sizeof entry ? n : sizeof entry - 1), p);
-        p += n;
-        if (strncmp(entry, "*/*", 3) == 0)
-            return 1;
-        if (strncasecmp(entry, "multipart/related", 17) != 0)
-            continue;
-        const char *t = strstr(entry, "type=");
-        if (t == NULL)
-            return 1;
-        t += 5;
-        if (*t == '"')
-            t++;
-        size_t tl = strcspn(t, "\";");
-        if ((tl == 3 && strncmp(t, "*/*", 3) == 0) || (tl == strlen(media) && strncasecmp(t, media, tl) == 0))
-            return 1;
-    }
-    return 0;
+    return dvh_accept_q(dvh_header(rq, MHD_HTTP_HEADER_ACCEPT), "multipart/related", media, NULL) > 0;
 }
 
 typedef struct body {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/accept.h"
 #include "http/qido.h"
 #include "http/wado_params.h"
 #include "http/server_internal.h"
@@ -23,18 +24,16 @@
 
 #define PARAMS_MAX 16
 
-/* 1 PNG, 2 JPEG, 0 neither. */
+/* 1 PNG, 2 JPEG, 0 neither: the one the Accept header weighs more, the one it names first when they weigh the
+ * same (PNG when neither is named). */
 static int media(dvh_request *rq)
 {
     const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
-    if (a == NULL || a[0] == '\0')
-        return 1;
-    const char *png = strstr(a, "image/png"), *jpg = strstr(a, "image/jpeg");
-    if (jpg && (png == NULL || jpg < png))
+    int at_png, at_jpg;
+    int qp = dvh_accept_q(a, "image/png", NULL, &at_png), qj = dvh_accept_q(a, "image/jpeg", NULL, &at_jpg);
+    if (qj > qp || (qj == qp && qj > 0 && at_jpg >= 0 && at_jpg < at_png))
         return 2;
-    if (png || strstr(a, "image/*") || strstr(a, "*/*"))
-        return 1;
-    return 0;
+    return qp > 0 ? 1 : 0;
 }
 
 int dvh_handle_rendered(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)

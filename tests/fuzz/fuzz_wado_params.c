@@ -4,12 +4,14 @@
  * through dvh_query_split to dvh_render_opts_parse. Checks: a parsed list has 1..DVH_FRAME_LIST_MAX numbers,
  * each >= 1; parsed options respect their ranges (quality 1-100, viewport 1..DVH_VIEWPORT_MAX or none, a
  * window width >= 1 for linear and > 0 otherwise); errors are INVALID_ARGUMENT with a NUL-terminated
- * message. */
+ * message. The whole input (up to a NUL) is also an Accept header for dvh_accept_q (src/http/accept.c): every
+ * weight is 0..1000 and the range it names is one of the list's. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/accept.h"
 #include "http/wado_params.h"
 
 static void fuzz_fail(const char *what)
@@ -24,8 +26,30 @@ static void check_err(const dvh_err *e)
         fuzz_fail("bad error");
 }
 
+static void check_accept(const uint8_t *data, size_t size)
+{
+    char *a = malloc(size + 1);
+    if (a == NULL)
+        return;
+    memcpy(a, data, size);
+    a[size] = '\0';
+    size_t ranges = 1;
+    for (const char *p = a; *p; p++)
+        ranges += *p == ',';
+    static const char *const media[][2] = {{"multipart/related", "application/dicom"}, {"image/png", NULL},
+                                           {"application/dicom", NULL}, {"multipart/related", "image/jpeg"}};
+    for (size_t i = 0; i < 4; i++) {
+        int at = -2;
+        int q = dvh_accept_q(a, media[i][0], media[i][1], &at);
+        if (q < 0 || q > 1000 || at < -1 || (size_t)(at + 1) > ranges || (q > 0 && at < 0 && a[strspn(a, " \t")]))
+            fuzz_fail("an Accept weight or range index out of bounds");
+    }
+    free(a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_accept(data, size);
     const uint8_t *nl = memchr(data, '\n', size);
     size_t flen = nl ? (size_t)(nl - data) : size;
     char *list = malloc(flen + 1);

@@ -15,6 +15,7 @@ temporary data directory:
 * test_delete: DELETE instance ({}), series and study (done Operations, persisted: operations.get answers the
   same JSON, operations.list holds it); a second DELETE is 404; QIDO and metrics no longer see them; the file
   goes; the same bytes kept in another store stay; a re-STOW after the delete works (no stale file);
+* test_accept: Accept weighed (q=0, longer types, multipart type=), not searched for substrings;
 * test_stow_body_failing: a multipart body failing after stored parts is answered 202 with what was stored;
 * test_recorded_resume: a recorded operation left unfinished in the index (the process stopped between its
   steps) is finished at the next start with its recorded response and every item counted.
@@ -291,6 +292,23 @@ def test_delete(base, web, web2, data):
     check(len(blob_files(data)) == 2, f"only the other stores' files are left ({len(blob_files(data))})")
 
 
+def test_accept(web):
+    """Accept is weighed, not searched for substrings (src/http/accept.c)."""
+    url, _ = inst_url(web, NATIVE)
+    cases = [(url, "application/dicom+json", 406), (url, 'multipart/related; type="application/dicom+xml"', 406),
+             (url, "application/dicom", 200), (url, "multipart/related; q=0, application/dicom", 200),
+             (url + "/metadata", "application/dicom", 406), (url + "/metadata", "application/dicom+json", 200),
+             (url + "/metadata", "*/*", 200), (url + "/rendered", "image/png;q=0, image/jpeg", 200),
+             (url + "/rendered", "image/png;q=0", 406)]
+    for u, accept, want in cases:
+        st, h, b = curl(u, "-H", "Accept: " + accept)
+        check(st == want, f"Accept: {accept} on {u.rsplit('/', 1)[-1][:12]}: {want} ({st})")
+    st, h, b = curl(url + "/rendered", "-H", "Accept: image/png;q=0, image/jpeg")
+    check(b[:2] == b"\xff\xd8", "Accept: image/png;q=0, image/jpeg renders JPEG")
+    st, h, b = curl(url, "-H", "Accept: multipart/related; q=0, application/dicom")
+    check(b[128:132] == b"DICM", "Accept: multipart q=0 with application/dicom gives the bare instance")
+
+
 def test_stow_body_failing(base):
     """A multipart body that fails part way (here: no close delimiter) after parts were stored: 202 listing
     exactly the stored instances (QIDO agrees), a Warning naming the failure; nothing stored: 400 as before."""
@@ -340,6 +358,7 @@ def main():
         test_frames(web, webbe)
         test_rendered(web)
         test_bulkdata(web)
+        test_accept(web)
         test_delete(base, web, web2, data)
         test_stow_body_failing(base)
         log = "".join(srv.lines)
