@@ -4,6 +4,8 @@
  * pages the same way (gcp-api.md 9: "pageSize default 100, max 1000"), so the rule has one home.
  * [test_server.py "pageSize"; test_server_ops.py "operations.list"] */
 #include <stdio.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,15 +28,17 @@ int dvh_parse_paging(dvh_request *rq, dvh_paging *pg, const char *const *extra, 
         const char *k = p[i].key, *v = p[i].value;
         char *end;
         if (strcmp(k, "pageSize") == 0) {
+            errno = 0;
             long long x = strtoll(v, &end, 10);
-            if (v[0] == '\0' || *end || x < 0)
+            if (v[0] == '\0' || *end || x < 0 || (errno == ERANGE && x != LLONG_MAX))
                 return dvh_fail(e, DVH_INVALID_ARGUMENT, "pageSize: must be a whole number");
             pg->size = x == 0 ? PAGE_DEFAULT : x > PAGE_MAX ? PAGE_MAX : (uint32_t)x;
         } else if (strcmp(k, "pageToken") == 0) {
             if (v[0] == '\0')
                 continue;
+            errno = 0; /* a token past the range saturated to the last id: a page after everything */
             long long x = strtoll(v, &end, 10);
-            if (*end || x < 0)
+            if (*end || x < 0 || errno == ERANGE || !(v[0] >= '0' && v[0] <= '9'))
                 return dvh_fail(e, DVH_INVALID_ARGUMENT, "pageToken: not a token this server issued");
             pg->after = x;
         } else if (!dvh_param_is_standard(k)) {

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import urllib.parse
 import shutil
 import signal
 import socket
@@ -475,6 +476,9 @@ def googleapi(root, meta):
     names = [d["name"] for d in first["datasets"] + second.get("datasets", [])]
     check(len(first["datasets"]) == 2 and "nextPageToken" in first and len(names) == 4 and len(set(names)) == 4
           and "nextPageToken" not in second, f"googleapi datasets.list paging: {names}")
+    for tok in ["99999999999999999999", "+5", " 5", "-1", "x"]:
+        st, _, b = curl(root + "/v1beta1/" + loc + "/datasets?pageToken=" + urllib.parse.quote(tok))
+        check(st == 400 and b"pageToken" in b, f"a pageToken this server never issued ({tok!r}): 400 ({st})")
     stores = ds.dicomStores()
     st = stores.create(parent=loc + "/datasets/gds", dicomStoreId="gst", body={}).execute()
     check(st == {"name": loc + "/datasets/gds/dicomStores/gst"}, f"googleapi dicomStores.create: {st}")
