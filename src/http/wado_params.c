@@ -36,6 +36,12 @@ static int numbers(const char *s, double *v, int max)
     const char *p = s;
     while (n < max) {
         char *end;
+        /* Decimal only: strtod also reads hex ("0x10"), "inf", "nan" and leading spaces, none of which PS3.18's
+         * decimal strings are. [test_server_web.py "window=0x10,0x10 is 400"] */
+        size_t lead = strspn(p, "+-");
+        if (lead > 1 || !((p[lead] >= '0' && p[lead] <= '9') || p[lead] == '.') ||
+            strspn(p + lead, "0123456789.eE+-") < strcspn(p + lead, ","))
+            return -1;
         v[n] = strtod(p, &end);
         if (end == p || !(v[n] == v[n]) || v[n] > 1e12 || v[n] < -1e12)
             return -1;

@@ -120,6 +120,8 @@ def test_rendered(web):
     st, _, b1 = curl(url + "/frames/3/rendered")
     st2, _, b2 = curl(url + "/frames/3/rendered?window=100,50,linear")
     check(st == 200 and st2 == 200 and b1 != b2 and png_or_jpeg(b2) is not None, "rendered: window= changes the picture")
+    st, _, _ = curl(url + "/frames/3/rendered?window=-1.5e2,5e1,linear")
+    check(st == 200, f"rendered: window= in decimal with a sign and an exponent ({st})")
     st, _, b = curl(url + "/rendered?viewport=32,16")
     im = png_or_jpeg(b) if st == 200 else None
     check(im is not None and im.size == (16, 16), f"rendered viewport=32,16 of 64x64: 16x16 ({im and im.size})")
@@ -129,7 +131,7 @@ def test_rendered(web):
     check(im is not None and im.size == (320, 240) and im.mode == "RGB",
           f"rendered JPEG Baseline YBR frame 30: 320x240 RGB ({st} {im and (im.size, im.mode)})")
     for q in ("window=1", "window=10,0", "window=1,2,cubic", "viewport=1,2,3,4,5,6", "viewport=0,5", "quality=101",
-              "colour=1"):
+              "colour=1", "window=0x10,0x10", "window=inf,5", "window=%2010,5", "window=--1,5", "viewport=0x20,16"):
         st, _, b = curl(url + "/rendered?" + q)
         check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT"), f"rendered ?{q}: 400 ({st})")
     st, _, _ = curl(url + "/frames/11/rendered")
