@@ -21,6 +21,7 @@
 #include "dicom/dv_vr.h"
 #include "http/dicom_json.h"
 #include "http/multipart.h"
+#include "http/router.h"
 #include "http/server_internal.h"
 #include "store/dvs_blobs.h"
 
@@ -66,9 +67,11 @@ static void add_failed(dvh_stow *s, const char *cls, const char *sop, unsigned r
     json_t *item = json_object();
     if (item == NULL)
         return;
-    if (cls && cls[0])
+    /* Only values that are UIDs go back: a failed part's "UID" may be any text the file held (a name, once),
+     * and a UI field of the answer must hold a UID anyway. [test_server.py "STOW failure items hold UIDs only"] */
+    if (cls && cls[0] && dvh_uid_valid(cls, strlen(cls)))
         dvh_json_put_text(item, 0x00081150, "UI", cls);
-    if (sop && sop[0])
+    if (sop && sop[0] && dvh_uid_valid(sop, strlen(sop)))
         dvh_json_put_text(item, 0x00081155, "UI", sop);
     dvh_json_put_us(item, 0x00081197, reason);
     json_array_append_new(s->failed, item);

@@ -324,6 +324,16 @@ def run(tmp, servers):
     r = json.loads(b) if b else {}
     reasons = sorted(i["00081197"]["Value"][0] for i in r.get("00081198", {}).get("Value", []))
     check(st == 409 and reasons == [0x0111, 0xC000], f"STOW junk + duplicate: 409, reasons {reasons} ({st})")
+    # STOW failure items hold UIDs only: a part whose "UIDs" are other text (a name) is not echoed back.
+    named = os.path.join(tmp, "named_uid.dcm")
+    open(named, "wb").write(tiny_instance("1.2.826.0.1.3680043.9.7433.80.", 1, 1, 1, "Echo^Test", "ECHO",
+                                          SOPInstanceUID="Zyx^Phisecret", SOPClassUID="Zyx^Phiclass"))
+    st, _, b = curl("-X", "POST", web + "/studies", "-H", "Content-Type: application/dicom", data_file=named)
+    r = json.loads(b) if b else {}
+    fl = r.get("00081198", {}).get("Value", [{}])[0]
+    check(st == 409 and fl.get("00081197") and b"Phisecret" not in b and b"Phiclass" not in b
+          and "00081155" not in fl and "00081150" not in fl,
+          f"STOW failure items hold UIDs only: the part's text is not echoed ({st} {b[:200]})")
     # STOW to a study URL with an instance of another study: 0xA900.
     other = meta[CORPUS[-1]].StudyInstanceUID
     st, _, b = curl("-X", "POST", web + "/studies/" + meta[CORPUS[0]].StudyInstanceUID, "-H",
