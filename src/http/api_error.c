@@ -29,6 +29,9 @@ static const struct {
     [DVH_INTERNAL] = {500, "INTERNAL"},
     [DVH_UNIMPLEMENTED] = {501, "UNIMPLEMENTED"},
     [DVH_PERMISSION_DENIED] = {403, "PERMISSION_DENIED"},
+    /* Not the client's fault, nor the server's: what is stored cannot be decoded. [test_server_web.py
+     * "malformed stored instance"] */
+    [DVH_FAILED_PRECONDITION] = {400, "FAILED_PRECONDITION"},
 };
 
 int dvh_fail(dvh_err *e, dvh_status s, const char *fmt, ...)

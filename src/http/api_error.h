@@ -23,6 +23,7 @@ typedef enum dvh_status {
     DVH_UNIMPLEMENTED,    /* 501 */
     DVH_HEADERS_TOO_LARGE,/* 431: the request line and headers over the header limit */
     DVH_PERMISSION_DENIED,/* 403: a request the server refuses to serve whoever asks (request_guard.c) */
+    DVH_FAILED_PRECONDITION,/* 400: the stored data cannot serve the request (a malformed stored instance) */
     DVH_STATUS_COUNT
 } dvh_status;
 

@@ -59,6 +59,7 @@ int dvh_pixel_fail(dvh_err *e, const char *what, const dv_error *err)
     dvh_status st = err->code == DV_ERR_LIMIT         ? DVH_TOO_LARGE
                     : err->code == DV_ERR_UNSUPPORTED ? DVH_NOT_ACCEPTABLE
                     : err->code == DV_ERR_INVALID     ? DVH_INVALID_ARGUMENT
+                    : err->code == DV_ERR_MALFORMED || err->code == DV_ERR_NOT_DICOM ? DVH_FAILED_PRECONDITION
                                                       : DVH_INTERNAL;
     /* Library messages name tags, sizes and counts (the project rule), never a value. */
     return dvh_fail(e, st, "%s: %s: %s", what, dv_code_name(err->code), err->message);

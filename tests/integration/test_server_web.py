@@ -16,6 +16,7 @@ temporary data directory:
   same JSON, operations.list holds it); a second DELETE is 404; QIDO and metrics no longer see them; the file
   goes; the same bytes kept in another store stay; a re-STOW after the delete works (no stale file);
 * test_accept: Accept weighed (q=0, longer types, multipart type=), not searched for substrings;
+* test_malformed_stored: rendering a stored instance with malformed pixel attributes is 400 FAILED_PRECONDITION;
 * test_stow_body_failing: a multipart body failing after stored parts is answered 202 with what was stored;
 * test_recorded_resume: a recorded operation left unfinished in the index (the process stopped between its
   steps) is finished at the next start with its recorded response and every item counted.
@@ -311,6 +312,26 @@ def test_accept(web):
     check(b[128:132] == b"DICM", "Accept: multipart q=0 with application/dicom gives the bare instance")
 
 
+def test_malformed_stored(base):
+    """A stored instance whose pixel attributes are malformed cannot be rendered: 400 FAILED_PRECONDITION (the
+    stored data, not the request nor the server), never 500."""
+    root = "1.2.826.0.1.3680043.9.7433.81."
+    curl("-X", "POST", base + "/datasets/ds/dicomStores?dicomStoreId=stmal", "-d", "{}")
+    web = base + "/datasets/ds/dicomStores/stmal/dicomWeb"
+    for i, frames in enumerate(["x1", "9"]):
+        body = ts.tiny_instance(root, i, 1, 1, "Mal^Formed", "MAL", NumberOfFrames="77" if frames == "x1" else frames)
+        body = body.replace(b"\x28\x00\x08\x00IS\x02\x0077", b"\x28\x00\x08\x00IS\x02\x00" + frames.encode())
+        with tempfile.NamedTemporaryFile() as t:
+            t.write(body)
+            t.flush()
+            st, _, _ = curl("-X", "POST", web + "/studies", "-H", "Content-Type: application/dicom", data_file=t.name)
+        url = f"{web}/studies/{root}1.1/series/{root}2.1/instances/{root}3.{i}"
+        for tail in ("/rendered", "/frames/1/rendered", "/frames/1"):
+            rst, _, b = curl(url + tail)
+            check(st == 200 and rst == 400 and api_error(b, 400, "FAILED_PRECONDITION"),
+                  f"malformed stored instance (NumberOfFrames {frames}): {tail} 400 FAILED_PRECONDITION ({st} {rst} {b[:120]})")
+
+
 def test_stow_body_failing(base):
     """A multipart body that fails part way (here: no close delimiter) after parts were stored: 202 listing
     exactly the stored instances (QIDO agrees), a Warning naming the failure; nothing stored: 400 as before."""
@@ -363,6 +384,7 @@ def main():
         test_accept(web)
         test_delete(base, web, web2, data)
         test_stow_body_failing(base)
+        test_malformed_stored(base)
         log = "".join(srv.lines)
         uids = {u for f in FILES + [NATIVE_BE] for u in (lambda d: (d.StudyInstanceUID, d.SeriesInstanceUID,
                 d.SOPInstanceUID, str(d.PatientName), d.PatientID))(pydicom.dcmread(f, stop_before_pixels=True))
