@@ -181,6 +181,15 @@ static enum MHD_Result queue(dvh_request *rq, struct MHD_Response *resp, int sta
             }
         MHD_add_response_header(resp, "Allow", allow);
     }
+    /* Every answer but the console's files (which set their own, console_static.c) may carry patient data and is
+     * never a page: no cache keeps it, no browser sniffs it into HTML, renders it as a document or frames it.
+     * [test_server.py "API responses carry no-store and nosniff"] */
+    if (strcmp(rq->route.name ? rq->route.name : "", "console.static") != 0) {
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    }
     enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return r;

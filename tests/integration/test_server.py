@@ -246,6 +246,13 @@ def run(tmp, servers):
     st, _, b = curl(base + "/nothing/here")
     check(st == 404 and api_error(b, 404, "NOT_FOUND"), f"unknown path: 404 ({st})")
 
+    # ---- API responses carry no-store and nosniff (they may hold patient data; the console's files set their own)
+    for url in [base + "/datasets", ds + "/dicomStores/nope", base + "/nothing/here"]:
+        st, h, _ = curl(url)
+        check(header(h, "Cache-Control") == "no-store" and header(h, "X-Content-Type-Options") == "nosniff"
+              and "frame-ancestors 'none'" in (header(h, "Content-Security-Policy") or ""),
+              f"API responses carry no-store and nosniff: {url[len(base):]} ({st})")
+
     # ---- an encoded NUL is refused, never a name cut short (DELETE .../keep%00x used to delete "keep") ----
     st, _, b = curl("-X", "POST", ds + "/dicomStores?dicomStoreId=keep", "-d", "{}")
     check(st == 200, f"encoded NUL: a store to aim at ({st})")
