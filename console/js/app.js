@@ -22,18 +22,53 @@ const views = {
 let current = {view: "datasets"};
 let renderSeq = 0;
 
+// A view's state (search values, UIDs) stays in this page's memory: history entries hold only a number.
+// Browsers write history.state to the profile for session restore, where a patient name searched for or a
+// study's UID would outlive the sign-out and the browser (docs/console.md "What the console keeps").
+const navStates = new Map();
+let navNext = 1;
+function entry(state) {
+  const k = navNext++;
+  navStates.set(k, state);
+  return {k};
+}
+function stateOf(h) {
+  return (h && navStates.get(h.k)) || {view: "datasets"};
+}
+
+/** The current view's state (for tests: it is not in history.state). */
+export function currentState() {
+  return current;
+}
+
 /** Go to a view; push: add a history entry (the URL stays /console/). */
 export function go(state, {push = true} = {}) {
   current = state;
-  if (push) history.pushState(state, "", location.pathname);
+  if (push) history.pushState(entry(state), "", location.pathname);
   render();
 }
 
 /** Re-render the current view with a changed state, without a new history entry. */
 export function replace(state) {
   current = state;
-  history.replaceState(state, "", location.pathname);
+  history.replaceState(entry(state), "", location.pathname);
   render();
+}
+
+/** What the previous user saw goes when the token does (sign-out, a refused token): the view, the
+ *  breadcrumbs, the messages, every history entry's state, and the rendered frames' blob URLs (the images go
+ *  with the view; browse.js revokes its URL when its image is replaced or dropped). */
+function forgetView() {
+  renderSeq++; // a render still running must not put its view back
+  const main = document.getElementById("main");
+  main.querySelectorAll("img[src^='blob:']").forEach((img) => URL.revokeObjectURL(img.src));
+  main.replaceChildren();
+  delete main.dataset.view;
+  document.getElementById("crumbs").replaceChildren();
+  clearMessage();
+  navStates.clear();
+  current = {view: "datasets"};
+  history.replaceState(entry(current), "", location.pathname);
 }
 
 function crumbs(s) {
@@ -113,6 +148,7 @@ function hideSignIn() {
 api.onUnauthorized(() => {
   const had = api.token() !== "";
   api.setToken("");
+  forgetView();
   showSignIn(had ? "The server refused this token (401 UNAUTHENTICATED). Enter the token again."
                  : "This server needs an access token.");
 });
@@ -130,6 +166,7 @@ document.getElementById("nav-operations").addEventListener("click", () => go({vi
 
 document.getElementById("signout").addEventListener("click", () => {
   api.setToken("");
+  forgetView();
   showSignIn("Signed out.");
 });
 
@@ -146,8 +183,10 @@ document.addEventListener("keydown", (ev) => {
   else if (ev.key === "]") click("page-next");
 });
 
-window.addEventListener("popstate", (ev) => { current = ev.state || {view: "datasets"}; render(); });
+window.addEventListener("popstate", (ev) => { current = stateOf(ev.state); render(); });
+window.dicomveilConsole = Object.freeze({state: currentState}); // read by tests/integration/test_console.py
 
-current = history.state || {view: "datasets"};
-history.replaceState(current, "", location.pathname);
+// A reload starts at the datasets: the states of the page before are gone with its memory (see navStates).
+current = {view: "datasets"};
+history.replaceState(entry(current), "", location.pathname);
 render();
