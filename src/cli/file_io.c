@@ -203,34 +203,3 @@ int dvc_fs_offloads_copy(int fd)
     struct statfs st;
     return fstatfs(fd, &st) == 0 && dvc_fs_type_offloads_copy((long)st.f_type);
 }
-
-int dvc_file_replace(const char *path, const char *text, size_t len, const char *what)
-{
-    /* Temp name in the same directory, so rename() is atomic; mkostemp creates it 0600. */
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) {
-        dvc_errorf("%s: out of memory", what);
-        return -1;
-    }
-    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    const char *step = "creating the temp file";
-    int e = fd < 0 ? errno : 0;
-    if (fd >= 0) {
-        if (dvc_write_all(fd, text, len) < 0)
-            step = "writing", e = errno;
-        else if (fsync(fd) < 0)
-            step = "syncing", e = errno;
-        if (close(fd) < 0 && !e)
-            step = "closing", e = errno;
-        if (!e && rename(tmp, path) < 0)
-            step = "renaming", e = errno;
-        if (e)
-            unlink(tmp);
-    }
-    if (e)
-        dvc_errorf("%s: %s failed: %s", what, step, strerror(e));
-    free(tmp);
-    return e ? -1 : 0;
-}

@@ -95,6 +95,11 @@ for in_file in "$CT" "$MR"; do
     done
 done
 
+# ---- stale report temp files removed: what a run killed while writing its report left beside it (mode 0600,
+#      holding source paths) goes when the report is written again; look-alikes that are not ours stay ----
+for n in repB.json.tmp-aB3xY9 repB.json.tmp-Zz0000; do printf 'Trunc^Case/a.dcm' >"$T/$n"; chmod 600 "$T/$n"; done
+printf x >"$T/repB.json.tmp-keep644"; chmod 600 "$T/repB.json.tmp-keep644"   # 7 characters: not a temp name
+printf x >"$T/repB.json.tmp-kp0644"; chmod 644 "$T/repB.json.tmp-kp0644"     # not mode 0600: not ours
 # ---- run B: a truncated file fails alone -> exit 1, the others are still written ----
 TSRC="$T/Trunc^Case"
 mkdir -p "$TSRC"
@@ -102,6 +107,11 @@ cp "$CT" "$TSRC/a.dcm"
 head -c 1000 "$MR" >"$TSRC/b_truncated.dcm"
 cp "$MR" "$TSRC/c.dcm"
 run 1 "run B" deidentify -q --config "$T/cfg.json" --key-file "$T/key" --report "$T/repB.json" "$TSRC" "$T/dstB"
+[ ! -e "$T/repB.json.tmp-aB3xY9" ] && [ ! -e "$T/repB.json.tmp-Zz0000" ] ||
+    fail "stale report temp files removed: a leftover temp file of the report is still there"
+[ -e "$T/repB.json.tmp-keep644" ] && [ -e "$T/repB.json.tmp-kp0644" ] ||
+    fail "stale report temp files removed: a file that is not one of our temp files was removed"
+[ -z "$(ls "$T" | grep -E '^repB\.json\.tmp-.{6}$' | grep -v kp0644)" ] || fail "the report's own temp file stayed"
 [ "$(find "$T/dstB" -type f -name '*.dcm' | wc -l)" -eq 2 ] || fail "run B: the two good inputs were not both written"
 [ -z "$(find "$T/dstB" -type f ! -name '*.dcm')" ] || fail "run B: stray non-.dcm files in DST"
 bst=$(json "$T/repB.json" "' '.join(i['status'] for i in d['instances'])")
