@@ -72,9 +72,14 @@ int dvc_mkdir_p(const char *path, mode_t mode);
 dv_key *dvc_key_load(const char *key_file, const char *dst_resolved);
 
 /* ---- walk.c ---- */
+/* walk_err of an entry inside a SRC folder that is neither a regular file nor a directory (a symbolic link,
+ * FIFO, socket or device): listed and reported as skipped ("not_regular_file"), never opened or followed. */
+#define DVC_WALK_NOT_FOLLOWED (-1)
+#define DVC_SKIP_NOT_REGULAR "not_regular_file"
 typedef struct dvc_input {
     char *path;   /* as given: the SRC argument joined with the relative names below it */
-    int walk_err; /* errno when this directory could not be listed (the entry then fails with class io) */
+    int walk_err; /* errno when this directory could not be listed (the entry then fails with class io), or
+                     DVC_WALK_NOT_FOLLOWED */
 } dvc_input;
 typedef struct dvc_inputs {
     dvc_input *v;

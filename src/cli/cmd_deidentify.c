@@ -36,8 +36,8 @@ void dvc_deidentify_usage(FILE *f)
 {
     fputs("Usage: dicomveil deidentify --config CFG.json [options] [--] SRC... DST\n"
           "\n"
-          "Reads every DICOM file in SRC... (files, or folders walked recursively; symlinks inside folders are\n"
-          "not followed) and writes the de-identified instances to\n"
+          "Reads every DICOM file in SRC... (files, or folders walked recursively; symlinks, FIFOs, sockets and\n"
+          "devices inside folders are not followed: reported as skipped) and writes the de-identified instances to\n"
           "  DST/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm\n"
           "named by the NEW UIDs (source file names are never reused). DST is created when missing; it must not\n"
           "be inside a SRC, nor a SRC inside it. Sources are never modified. Inputs that are the same instance\n"

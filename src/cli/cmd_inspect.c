@@ -256,7 +256,11 @@ static json_t *inspect_one(dv_run *run, const dvc_input *in, size_t i, int show_
     dv_outcome o = DV_OUTCOME_FAILED;
     int fd = in->walk_err ? -1 : dvc_open_input(in->path, 0);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
+    const char *not_followed = in->walk_err == DVC_WALK_NOT_FOLLOWED ? DVC_SKIP_NOT_REGULAR : NULL;
+    if (not_followed) {
+        o = DV_OUTCOME_SKIPPED;
+        dv_run_count_outcome(run, DV_OUTCOME_SKIPPED);
+    } else if (fd < 0 || fstat(fd, &st) < 0) {
         dv_fail(&err, DV_ERR_IO, "cannot open the input: %s", strerror(in->walk_err ? in->walk_err : errno));
         dv_run_count_outcome(run, DV_OUTCOME_FAILED);
     } else {
@@ -271,7 +275,9 @@ static json_t *inspect_one(dv_run *run, const dvc_input *in, size_t i, int show_
     json_object_set_new(inst, "sop_class_uid", json_string(sop));
     if (o != DV_OUTCOME_OK) {
         json_object_set_new(inst, "error_class",
-                            json_string(o == DV_OUTCOME_SKIPPED ? dv_skip_name(res.skipped) : dv_code_name(err.code)));
+                            json_string(not_followed             ? not_followed
+                                        : o == DV_OUTCOME_SKIPPED ? dv_skip_name(res.skipped)
+                                                                  : dv_code_name(err.code)));
         json_array_clear(c.findings);
     }
     if (o == DV_OUTCOME_FAILED) {

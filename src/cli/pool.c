@@ -107,6 +107,12 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
 {
     dvc_run *run = w->run;
     dvc_item *it = &run->items[slot];
+    if (it->walk_err == DVC_WALK_NOT_FOLLOWED) {
+        dv_run_count_outcome(run->lib, DV_OUTCOME_SKIPPED);
+        record(run, slot, index, DVC_ST_SKIPPED, DV_OK, DVC_SKIP_NOT_REGULAR,
+               "a symbolic link, FIFO, socket or device inside a source folder: not followed");
+        return;
+    }
     if (it->walk_err) {
         fail_errno(run, slot, index, "cannot list directory", it->walk_err);
         return;

@@ -71,6 +71,9 @@ static int list_dir(int fd, entry **out, size_t *nout, char **names)
     while ((de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
+        /* The kind byte: 0 a regular file, 1 a directory, 2 anything else (a symbolic link, FIFO, socket or
+         * device): never opened or followed, but listed, so the report accounts for every entry of the folder
+         * (DVC_WALK_NOT_FOLLOWED; before, such entries vanished from the counts). */
         int is_dir;
         if (de->d_type == DT_REG || de->d_type == DT_DIR) {
             is_dir = de->d_type == DT_DIR;
@@ -78,11 +81,9 @@ static int list_dir(int fd, entry **out, size_t *nout, char **names)
             struct stat st;
             if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 continue; /* vanished meanwhile */
-            if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
-                continue;
-            is_dir = S_ISDIR(st.st_mode);
+            is_dir = S_ISDIR(st.st_mode) ? 1 : S_ISREG(st.st_mode) ? 0 : 2;
         } else {
-            continue; /* symlink, fifo, socket, device */
+            is_dir = 2;
         }
         size_t len = strlen(de->d_name) + 1;
         if (dv_grow(&v, &cap, n + 1, sizeof *v, 64) < 0 || dv_grow(&buf, &bcap, used + 1 + len, 1, 4096) < 0) {
@@ -143,10 +144,10 @@ static int walk_dir(const char *path, int follow, dvc_inputs *in)
         if (rc == 0 && !child)
             rc = -1;
         if (rc == 0) {
-            if (v[i].name.s[-1]) { /* a directory */
+            if (v[i].name.s[-1] == 1) { /* a directory */
                 rc = walk_dir(child, 0, in);
                 free(child);
-            } else if (push(in, child, 0) < 0) {
+            } else if (push(in, child, v[i].name.s[-1] == 2 ? DVC_WALK_NOT_FOLLOWED : 0) < 0) {
                 free(child);
                 rc = -1;
             }

@@ -22,7 +22,7 @@ cp "$CT" "$SRC/sub/same_instance_again.dcm"           # a duplicate under anothe
 cp "$DATA/pydicom/dicomdir/DICOMDIR" "$SRC/DICOMDIR" # a directory record, not an instance
 echo "clinic notes, not DICOM" >"$SRC/notes.txt"
 ln -s .. "$SRC/sub/loop"                              # must not be followed (would loop)
-ln -s "$CT" "$SRC/link_to_ct.dcm"                     # symlinks inside a SRC folder are not followed
+ln -s "$CT" "$SRC/link_to_ct.dcm"                     # symlinks inside a SRC folder are not followed: listed, skipped
 head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
 head -c 32 /dev/urandom >"$T/key2" && chmod 600 "$T/key2"
 echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/cfg.json"
@@ -37,7 +37,7 @@ touch -a -d '2001-02-03 04:05:06' "$T/atime-control" && cat "$T/atime-control" >
 run 0 "run A" deidentify --config "$T/cfg.json" --key-file "$T/key" --jobs 1 --report "$T/repA.json" \
     "$SRC" "$T/dstA"
 summary=$(tail -n 1 "$T/err")
-re='^instances: 2 ok, 0 failed, 2 skipped \(not DICOM\), 1 duplicate; [0-9]+\.[0-9] instances/s, [0-9]+\.[0-9] MB/s \(input bytes\), elapsed [0-9]+\.[0-9]{2}s$'
+re='^instances: 2 ok, 0 failed, 4 skipped \(not DICOM\), 1 duplicate; [0-9]+\.[0-9] instances/s, [0-9]+\.[0-9] MB/s \(input bytes\), elapsed [0-9]+\.[0-9]{2}s$'
 [[ "$summary" =~ $re ]] || fail "run A: summary line is '$summary'"
 
 # Layout: exactly DST/2.25.x/2.25.y/2.25.z.dcm, two of them, nothing else (no temp files).
@@ -70,14 +70,15 @@ fi
 ( cd "$SRC" && sha256sum --quiet -c "$T/src.sha256" ) || fail "sources changed after run A"
 
 # Report: valid JSON, input order, statuses, and nothing that links to the outputs or holds tag values.
-exp_order='./CT_small.dcm ./DICOMDIR ./MR_small.dcm ./notes.txt ./sub/same_instance_again.dcm'
+exp_order='./CT_small.dcm ./DICOMDIR ./MR_small.dcm ./link_to_ct.dcm ./notes.txt ./sub/loop ./sub/same_instance_again.dcm'
 order=$(json "$T/repA.json" "' '.join('./'+i['source'].split('/Smith^Jane_1970/',1)[1] for i in d['instances'])")
 [ "$order" = "$exp_order" ] || fail "report A: instances order is '$order'"
 statuses=$(json "$T/repA.json" "' '.join(i['status']+':'+str(i['error_class'])+':'+str(i.get('reason')) for i in d['instances'])")
-exp='ok:None:None skipped:None:directory ok:None:None skipped:not_dicom:not_dicom duplicate:None:None'
+# symlinks in a folder are not followed, and not left out either ("symlinks listed as skipped")
+exp='ok:None:None skipped:None:directory ok:None:None skipped:None:not_regular_file skipped:not_dicom:not_dicom skipped:None:not_regular_file duplicate:None:None'
 [ "$statuses" = "$exp" ] || fail "report A: statuses are '$statuses'"
 [ "$(json "$T/repA.json" "d['tool'], d['counts']['ok'], d['counts']['skipped'], d['counts']['duplicate'], d['counts']['failed']")" \
-    = "dicomveil 2 2 1 0" ] || fail "report A: header/counts wrong"
+    = "dicomveil 2 4 1 0" ] || fail "report A: header/counts wrong"
 json "$T/repA.json" "d['version'], d['config_summary'], d['elapsed_seconds']" >/dev/null || fail "report A: fields missing"
 [ "$(stat -c %a "$T/repA.json")" = 600 ] || fail "report A: mode is not 600"
 for f in "${outs[@]}"; do
@@ -140,7 +141,7 @@ comm -12 "$T/listC" "$T/listD" | grep -q . && fail "run D: another key gave the 
 for f in "${outs[@]}"; do stat -c '%i %Y' "$T/dstA/$f"; done >"$T/stat_before"
 cp -r "$T/dstA" "$T/dstA_copy"
 run 0 "run A again" deidentify -q --config "$T/cfg.json" --key-file "$T/key" "$SRC" "$T/dstA"
-grep -qE '^instances: 0 ok, 0 failed, 2 skipped \(not DICOM\), 3 duplicate;' "$T/err" ||
+grep -qE '^instances: 0 ok, 0 failed, 4 skipped \(not DICOM\), 3 duplicate;' "$T/err" ||
     fail "re-run: summary '$(tail -n 1 "$T/err")'"
 for f in "${outs[@]}"; do stat -c '%i %Y' "$T/dstA/$f"; done | cmp -s - "$T/stat_before" || fail "re-run replaced a file"
 diff -r "$T/dstA" "$T/dstA_copy" >/dev/null || fail "re-run changed DST"
@@ -149,7 +150,7 @@ diff -r "$T/dstA" "$T/dstA_copy" >/dev/null || fail "re-run changed DST"
 run 0 "run E" deidentify -q --config "$T/cfg.json" --key-file "$T/key" --report "$T/repE.json" \
     "$SRC/MR_small.dcm" "$SRC/sub" "$T/dstE"
 eorder=$(json "$T/repE.json" "' '.join(i['source'].rsplit('/',1)[1]+':'+i['status'] for i in d['instances'])")
-[ "$eorder" = "MR_small.dcm:ok same_instance_again.dcm:ok" ] || fail "run E: '$eorder'"
+[ "$eorder" = "MR_small.dcm:ok loop:skipped same_instance_again.dcm:ok" ] || fail "run E: '$eorder'"
 
 # ---- hostile UIDs (kept by primaryIds KEEP) stay inside DST under stable fallback names ----
 HSRC="$T/hostile"
