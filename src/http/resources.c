@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "http/op_boxes.h"
 #include "http/server_internal.h"
@@ -101,6 +102,22 @@ static json_t *store_json(const dvh_route *r, const dvs_store *st)
 }
 
 /* datasets.create: an Operation that is already done (the API's own shape: the response is the Dataset). */
+/* An IANA zone name the system's tz database knows (a file under /usr/share/zoneinfo; "UTC" always). Where
+ * the database is not installed only the characters are checked. [test_server.py "timeZone must be a zone"] */
+static int tz_known(const char *t)
+{
+    if (strcmp(t, "UTC") == 0)
+        return 1;
+    struct stat st;
+    if (stat("/usr/share/zoneinfo", &st) != 0 || !S_ISDIR(st.st_mode))
+        return 1;
+    if (t[0] == '/' || t[0] == '\0' || strstr(t, "..") != NULL)
+        return 0;
+    char path[160];
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", t);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
@@ -120,7 +137,8 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     if (!bad && tz && !json_is_null(tz)) {
         const char *t = json_string_value(tz);
         if (t == NULL || strlen(t) >= sizeof d.time_zone ||
-            strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") != strlen(t))
+            strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") != strlen(t) ||
+            !tz_known(t))
             bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "timeZone: must be an IANA time zone name");
         else
             snprintf(d.time_zone, sizeof d.time_zone, "%s", t);
@@ -258,6 +276,28 @@ static int dataset_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     return 0;
 }
 
+/* The API's label rule (DicomStore.labels): keys [\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}, values
+ * [\p{Ll}\p{Lo}\p{N}_-]{0,63}, each at most 128 bytes of UTF-8. ASCII is checked exactly; a non-ASCII
+ * character is taken as a letter (no Unicode tables here), its UTF-8 form checked by jansson already.
+ * [test_server.py "labels follow the API's rule"] */
+static int label_ok(const char *t, int key)
+{
+    size_t bytes = strlen(t), chars = 0;
+    if (bytes > 128 || (key && bytes == 0))
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)t; *p; p++) {
+        int cont = (*p & 0xC0) == 0x80;
+        if (!cont)
+            chars++;
+        int letter = (*p >= 'a' && *p <= 'z') || *p >= 0x80;
+        if (key && p == (const unsigned char *)t && !letter)
+            return 0;
+        if (!letter && !(*p >= '0' && *p <= '9') && *p != '_' && *p != '-')
+            return 0;
+    }
+    return chars <= 63;
+}
+
 static int store_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
@@ -278,8 +318,10 @@ static int store_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
         if (!json_is_object(labels) || json_object_size(labels) > 64)
             bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "labels: must be an object of at most 64 string values");
         json_object_foreach(labels, k, v) {
-            if (!bad && (!json_is_string(v) || strlen(k) > 63 || json_string_length(v) > 63))
-                bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "labels: keys and values are strings of at most 63 bytes");
+            if (!bad && (!json_is_string(v) || !label_ok(k, 1) || !label_ok(json_string_value(v), 0)))
+                bad = dvh_fail(e, DVH_INVALID_ARGUMENT,
+                               "labels: keys are 1-63 characters, values 0-63, of lower-case letters, digits, '_' "
+                               "and '-' (a key starts with a letter), at most 128 bytes each");
         }
         if (!bad)
             labels_s = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);

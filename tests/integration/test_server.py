@@ -236,6 +236,17 @@ def run(tmp, servers):
     st, _, b = curl("-X", "POST", ds + "/dicomStores?dicomStoreId=st1", "-d", '{"labels": {"k": "v"}}')
     check(st == 200 and json.loads(b) == {"name": "projects/p/locations/us-central1/datasets/ds1/dicomStores/st1",
                                           "labels": {"k": "v"}}, f"dicomStores.create: {st} {b[:200]}")
+    for labels in ['{"A B": "v"}', '{"Key": "v"}', '{"1k": "v"}', '{"k": "V"}', '{"k": "a b"}', '{"": "v"}',
+                   '{"k": "' + "x" * 64 + '"}']:
+        st, _, b = curl("-X", "POST", ds + "/dicomStores?dicomStoreId=lbl", "-d", '{"labels": %s}' % labels)
+        check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT"), f"labels follow the API's rule: {labels[:20]} 400 ({st})")
+    for tz in ["Not/AZone", "../../etc/passwd", "Europe/../UTC"]:
+        st, _, b = curl("-X", "POST", base + "/datasets?datasetId=tzx", "-d", json.dumps({"timeZone": tz}))
+        check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT"), f"timeZone must be a zone: {tz} 400 ({st})")
+    if os.path.isdir("/usr/share/zoneinfo"):
+        st, _, b = curl("-X", "POST", base + "/datasets?datasetId=tzok", "-d", '{"timeZone": "Europe/Paris"}')
+        check(st == 200, f"timeZone must be a zone: Europe/Paris 200 ({st})")
+        curl("-X", "DELETE", base + "/datasets/tzok")
     st, _, b = curl(ds + "/dicomStores")
     check(st == 200 and len(json.loads(b)["dicomStores"]) == 1, "dicomStores.list")
     st, _, b = curl(ds + "/dicomStores/nope")
