@@ -133,36 +133,29 @@ static int run_id(const char *config, const dv_key *key, const char *dst, char *
     return 0;
 }
 
+char *dvc_journal_path(const char *report)
+{
+    size_t rlen = strlen(report);
+    char *p = malloc(rlen + sizeof ".journal");
+    if (p) {
+        memcpy(p, report, rlen);
+        memcpy(p + rlen, ".journal", sizeof ".journal");
+    }
+    return p;
+}
+
 dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_key *key, const char *dst,
-                              char *const *srcs, size_t nsrc, const char *const *protect, size_t nprotect,
-                              int dsync)
+                              char *const *srcs, size_t nsrc, int dsync)
 {
     dvc_journal *j = calloc(1, sizeof *j);
-    size_t rlen = strlen(report);
-    if (!j || !(j->path = malloc(rlen + sizeof ".journal"))) {
+    if (!j || !(j->path = dvc_journal_path(report))) {
         free(j);
         dvc_errorf("out of memory");
         return NULL;
     }
-    memcpy(j->path, report, rlen);
-    memcpy(j->path + rlen, ".journal", sizeof ".journal");
     j->fd = -1;
     j->dsync = dsync;
     pthread_mutex_init(&j->lock, NULL);
-    char *resolved = dvc_path_resolve(j->path);
-    for (size_t i = 0; resolved && i < nprotect + nsrc; i++) {
-        char *p = i < nprotect ? (protect[i] ? dvc_path_resolve(protect[i]) : NULL) : strdup(srcs[i - nprotect]);
-        int same = p && strcmp(p, resolved) == 0;
-        free(p);
-        if (same) {
-            dvc_errorf("--resume: the journal (the report's name + \".journal\") would overwrite the key, the "
-                       "config or a source; choose another --report name");
-            free(resolved);
-            dvc_journal_close(j);
-            return NULL;
-        }
-    }
-    free(resolved);
     if (run_id(config, key, dst, srcs, nsrc, j->runid) < 0) {
         dvc_errorf("--resume: cannot fingerprint the run: %s", strerror(errno));
         dvc_journal_close(j);
