@@ -330,10 +330,12 @@ typedef struct dvc_preview {
 /* The dv_frame_observer_fn of dv_run_set_frame_observer; user is the dvc_preview. Thread-safe. */
 void dvc_preview_observe(const dv_frame_event *ev, void *user);
 /* ---- journal.c (--resume; docs/decisions.md "Resumable runs") ---- */
-/* The journal's path, REPORT + ".journal" (malloc'd; NULL on ENOMEM). */
+/* The journal's path, REPORT + ".journal", and its lock's, REPORT + ".lock" (malloc'd; NULL on ENOMEM). */
 char *dvc_journal_path(const char *report);
-/* The journal REPORT.journal of this run (config, key, DST and SRCs fingerprinted). Refuses (NULL after
- * printing why: the caller exits 2, nothing written yet) a journal of another run. Where it may be (not onto
+char *dvc_journal_lock_path(const char *report);
+/* The journal REPORT.journal of this run (config, key, DST and SRCs fingerprinted), locked for this run alone
+ * (REPORT.lock, until dvc_journal_close). Refuses (NULL after printing why: the caller exits 2, nothing
+ * written yet) a journal another run is using, or a journal of another run. Where it may be (not onto
  * a file the run reads or another it writes, not in DST or a SRC) is cmd_deidentify.c's check, made before.
  * An existing journal is read, to be restored after the walk. dsync: --fsync (O_DSYNC). */
 dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_key *key, const char *dst,

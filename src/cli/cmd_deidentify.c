@@ -86,6 +86,8 @@ void dvc_deidentify_usage(FILE *f)
           "                       still exists with the journaled SHA-256; redo the rest. Use it on the first\n"
           "                       run too. A run killed at any moment and resumed any number of times ends\n"
           "                       with the same DST and report as one uninterrupted run. Not with --mapping.\n"
+          "                       One run at a time per report (REPORT.lock, removed at the end): a second\n"
+          "                       is refused.\n"
           "      --mpi            Run as one rank of an MPI job (mpirun -np N / srun dicomveil deidentify --mpi\n"
           "                       ...; DST on a file system every rank sees): rank 0 lists the sources and\n"
           "                       deals them in chunks, every rank de-identifies with --jobs threads, and DST,\n"
@@ -453,19 +455,22 @@ static int check_paths(char **srcv, size_t nsrc, const char *dst, const opts *o,
             return DVC_EXIT_USAGE;
         }
     }
-    char *report = NULL, *mapping = NULL, *journal = NULL, *resolved = NULL;
+    char *report = NULL, *mapping = NULL, *journal = NULL, *lock = NULL, *r1 = NULL, *r2 = NULL;
     /* The key dvc_key_load will read: --key-file, else the default key (NULL without a home directory, which
      * the load refuses). */
     char *key = dvc_key_path(o->key_file);
     int rc = 0;
     if (o->report)
         rc = check_side_file("--report", "source paths", o->report, p, &report);
-    if (rc == 0 && o->resume && o->report && !(journal = dvc_journal_path(o->report))) {
+    if (rc == 0 && o->resume && o->report &&
+        (!(journal = dvc_journal_path(o->report)) || !(lock = dvc_journal_lock_path(o->report)))) {
         dvc_errorf("out of memory");
         rc = DVC_EXIT_USAGE;
     }
     if (rc == 0 && journal)
-        rc = check_side_file("the journal of --report (--resume)", "source path ids", journal, p, &resolved);
+        rc = check_side_file("the journal of --report (--resume)", "source path ids", journal, p, &r1);
+    if (rc == 0 && lock)
+        rc = check_side_file("the lock of --report (--resume)", "the run's lock", lock, p, &r2);
     if (rc == 0 && o->mapping)
         rc = check_side_file("--mapping", "the original identifiers (PHI)", o->mapping, p, &mapping);
     if (rc == 0 && o->preview)
@@ -476,6 +481,7 @@ static int check_paths(char **srcv, size_t nsrc, const char *dst, const opts *o,
             {o->key_file ? "--key-file" : "the default key (see --key-file)", key, 0},
             {"--report", o->report, 1},
             {"the journal of --report (--resume)", journal, 1},
+            {"the lock of --report (--resume)", lock, 1},
             {"--mapping", o->mapping, 1},
             {"--preview", o->preview, 1},
         };
@@ -484,7 +490,9 @@ static int check_paths(char **srcv, size_t nsrc, const char *dst, const opts *o,
     free(key);
     free(report);
     free(journal);
-    free(resolved);
+    free(lock);
+    free(r1);
+    free(r2);
     free(mapping);
     return rc;
 }

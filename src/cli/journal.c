@@ -18,6 +18,18 @@
  * DST already; unlike the report (source paths) this file links no source to an output by name, only by a
  * one-way path hash (the data's owner holds the paths). Failed and skipped inputs get no line: redone.
  *
+ * One run at a time (REPORT.lock): two --resume runs sharing a report would each compact the journal by
+ * renaming a new file over it, so the other would append to an orphaned inode and every later resume would
+ * misread its outputs. The lock cannot be the journal (replaced by rename), nor the report (replaced at the
+ * end), nor the report's directory (it would also exclude runs with other reports there): it is an empty file
+ * of its own beside them, REPORT.lock (mode 0600, no content, so no PHI), flock'ed LOCK_EX|LOCK_NB from
+ * before the journal is read until dvc_journal_close, after the report is written. A second run is refused
+ * (exit 2, nothing written) rather than made to wait: it would only redo what the first is doing. The holder
+ * removes the file before it lets go, so a run leaves beside the report what it left before (a SIGKILLed run
+ * leaves the empty file: the next run takes it over); a run that locked a file just removed (its name now
+ * names another inode, or none) takes the lock again on the name. Without flock on the file system (ENOLCK,
+ * EOPNOTSUPP) the run goes on with a warning: nothing then keeps two runs apart.
+ *
  * Durability: a line is in the kernel once write() returns, so it survives the process being killed at any
  * moment (SIGKILL, OOM); with --fsync the journal is opened O_DSYNC, so each line is on disk before the output
  * it announces is named (C) or counted (D), which also survives power loss.
@@ -36,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +75,8 @@ typedef struct jentry {
 
 struct dvc_journal {
     char *path;
+    char *lock_path; /* REPORT.lock */
+    int lock_fd;     /* holds the flock, -1 when none is held */
     char runid[65];
     int fd;
     int dsync;
@@ -133,29 +148,88 @@ static int run_id(const char *config, const dv_key *key, const char *dst, char *
     return 0;
 }
 
-char *dvc_journal_path(const char *report)
+static char *report_plus(const char *report, const char *suffix)
 {
-    size_t rlen = strlen(report);
-    char *p = malloc(rlen + sizeof ".journal");
+    size_t rlen = strlen(report), slen = strlen(suffix);
+    char *p = malloc(rlen + slen + 1);
     if (p) {
         memcpy(p, report, rlen);
-        memcpy(p + rlen, ".journal", sizeof ".journal");
+        memcpy(p + rlen, suffix, slen + 1);
     }
     return p;
+}
+
+char *dvc_journal_path(const char *report)
+{
+    return report_plus(report, ".journal");
+}
+
+char *dvc_journal_lock_path(const char *report)
+{
+    return report_plus(report, ".lock");
+}
+
+/* Take REPORT.lock (see the top of this file). 0 held (or flock unsupported: warned), 1 another run holds it,
+ * -1 error; 1 and -1 after printing why. */
+static int take_lock(dvc_journal *j)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        int fd = open(j->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            dvc_errorf("--resume: cannot open the lock beside the report: %s", strerror(errno));
+            return -1;
+        }
+        int r;
+        while ((r = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
+            ;
+        if (r != 0) {
+            int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK) {
+                dvc_errorf("--resume: another run is using this --report and its journal; let it finish (or stop "
+                           "it), or choose another --report");
+                return 1;
+            }
+            if (e == ENOLCK || e == EOPNOTSUPP || e == EINVAL) {
+                dvc_errorf("warning: --resume: the file system of --report cannot lock (%s): nothing keeps "
+                           "another run off this journal", strerror(e));
+                return 0;
+            }
+            dvc_errorf("--resume: cannot lock beside the report: %s", strerror(e));
+            return -1;
+        }
+        /* The lock is ours if the name still names the inode we locked: a holder removes the file before it
+         * lets go, so an fd opened before that removal can be granted a lock nobody else will ever look at. */
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(j->lock_path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            j->lock_fd = fd;
+            return 0;
+        }
+        close(fd);
+    }
+    dvc_errorf("--resume: cannot lock beside the report: it keeps being replaced");
+    return -1;
 }
 
 dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_key *key, const char *dst,
                               char *const *srcs, size_t nsrc, int dsync)
 {
     dvc_journal *j = calloc(1, sizeof *j);
-    if (!j || !(j->path = dvc_journal_path(report))) {
+    if (!j || !(j->path = dvc_journal_path(report)) || !(j->lock_path = dvc_journal_lock_path(report))) {
+        if (j)
+            free(j->path);
         free(j);
         dvc_errorf("out of memory");
         return NULL;
     }
     j->fd = -1;
+    j->lock_fd = -1;
     j->dsync = dsync;
     pthread_mutex_init(&j->lock, NULL);
+    if (take_lock(j) != 0) {
+        dvc_journal_close(j);
+        return NULL;
+    }
     if (run_id(config, key, dst, srcs, nsrc, j->runid) < 0) {
         dvc_errorf("--resume: cannot fingerprint the run: %s", strerror(errno));
         dvc_journal_close(j);
@@ -192,9 +266,15 @@ void dvc_journal_close(dvc_journal *j)
         return;
     if (j->fd >= 0)
         close(j->fd);
+    if (j->lock_fd >= 0) {
+        /* Removed while still held, so no other run can lock this inode and believe the name is its. */
+        unlink(j->lock_path);
+        close(j->lock_fd);
+    }
     pthread_mutex_destroy(&j->lock);
     free(j->text);
     free(j->path);
+    free(j->lock_path);
     free(j);
 }
 

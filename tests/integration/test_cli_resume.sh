@@ -5,7 +5,8 @@
 # other pixel bytes sorting before and after the original) and broken files. Also: the lowest input index wins
 # a name across attempts (a lower index that failed in attempt 1 and succeeds in attempt 2 replaces the higher
 # one's file); a corrupted or deleted output is redone; a journal of another run, --resume without --report or
-# with --mapping are refused with nothing written; the journal holds no source path.
+# with --mapping are refused with nothing written; the journal holds no source path; a second run on the same
+# report is refused while one runs (REPORT.lock), and the first ends as if alone.
 set -euo pipefail
 
 # shellcheck source=tests/integration/cli_lib.sh
@@ -65,6 +66,61 @@ grep -qF -- "$T/src" "$T/k.json.journal" && fail "journal: holds a source path"
 run 1 "resume a finished run" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
     --report "$T/k.json" "$T/src" "$T/dst"
 same finished "$T/dst" "$T/k.json" "$T/ref" "$T/ref.json"
+
+# ---- one run at a time (docs/decisions.md "One run per journal") ----
+# While REPORT.lock is held (here by this shell, as a first run would hold it), a resume is refused with exit 2
+# and changes nothing: not the journal, not the report, not DST.
+command -v flock >/dev/null || fail "flock (util-linux) is required"
+snapshot() { { find "$T/dst" -type f -printf '%P %s\n' | sort; cat "$T/k.json" "$T/k.json.journal"; } | sha256sum; }
+before=$(snapshot)
+exec 9>>"$T/k.json.lock"
+flock -n 9 || fail "lock: could not take REPORT.lock from the test"
+run 2 "resume while the lock is held" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/k.json" "$T/src" "$T/dst"
+grep -q "another run is using this --report" "$T/err" || fail "lock held: $(head -c 300 "$T/err")"
+[ "$(snapshot)" = "$before" ] || fail "lock held: the refused run changed the journal, the report or DST"
+exec 9>&-
+run 1 "resume after the lock is released" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/k.json" "$T/src" "$T/dst"
+same released "$T/dst" "$T/k.json" "$T/ref" "$T/ref.json"
+[ -e "$T/k.json.lock" ] && fail "lock: the run left REPORT.lock beside the report"
+# Two runs of one command at once: the second is refused while the first runs (stopped with SIGSTOP once its
+# journal exists, i.e. once it holds the lock), and the first then ends as one uninterrupted run would. Retried when the
+# first ended before it could be stopped (the run is fast).
+run 1 "concurrent reference" deidentify -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/cref.json" "$T/src" "$T/src" "$T/src" "$T/cref"
+stopped=0
+for try in 1 2 3; do
+    rm -rf "$T/c1" "$T/c.json" "$T/c.json.journal"
+    "$DV_BIN" deidentify -q --jobs 1 --fsync --resume --config "$T/cfg.json" --key-file "$T/key" \
+        --report "$T/c.json" "$T/src" "$T/src" "$T/src" "$T/c1" 2>"$T/err_c1" &
+    pid=$!
+    pids+=("$pid")
+    i=0
+    until [ -e "$T/c.json.journal" ] || [ $i -ge 400000 ]; do i=$((i + 1)); done
+    kill -STOP "$pid" 2>/dev/null || true
+    if [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = T ]; then
+        stopped=1
+        listing=$( (find "$T/c1" -printf '%P %s\n'; cat "$T/c.json.journal") | sort | sha256sum)
+        run 2 "second resume run while the first runs" deidentify -q --jobs 1 --resume --config "$T/cfg.json" \
+            --key-file "$T/key" --report "$T/c.json" "$T/src" "$T/src" "$T/src" "$T/c1"
+        grep -q "another run is using this --report" "$T/err" || fail "concurrent: $(head -c 300 "$T/err")"
+        [ "$( (find "$T/c1" -printf '%P %s\n'; cat "$T/c.json.journal") | sort | sha256sum)" = "$listing" ] ||
+            fail "concurrent: the refused run changed the first run's DST or journal"
+    fi
+    kill -CONT "$pid" 2>/dev/null || true
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$stopped" = 1 ] && break
+done
+[ "$stopped" = 1 ] || fail "concurrent: the first run always ended before it could be stopped: the check proves little"
+[ "$rc" = 1 ] || fail "concurrent: the first run exited $rc: $(head -c 300 "$T/err_c1")"
+same concurrent "$T/c1" "$T/c.json" "$T/cref" "$T/cref.json"
+run 1 "resume after the concurrent run" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/c.json" "$T/src" "$T/src" "$T/src" "$T/c1"
+same "after concurrent" "$T/c1" "$T/c.json" "$T/cref" "$T/cref.json"
+grep -qE "resume: $(counts "$T/cref.json" | awk '{print $2 + $5}') of [0-9]+ inputs restored" "$T/err" ||
+    fail "after concurrent: not every ok and duplicate input was restored: $(cat "$T/err")"
 
 # ---- a corrupted and a deleted output are redone ----
 victim=$(find "$T/dst" -name '*.dcm' | sort | sed -n 1p)
