@@ -5,18 +5,24 @@
  * is too; it is never in DST. Mode 0600.
  *
  * Lines (text, one write() each, O_APPEND; a line without its newline is a torn tail and ignored):
- *   dicomveil-journal 1 <run id>          first line: SHA-256 of the config bytes, a keyed fingerprint of the
+ *   dicomveil-journal 2 <run id>          first line: SHA-256 of the config bytes, a keyed fingerprint of the
  *                                         key (the key's new UID for a fixed registry UID, never key bytes),
- *                                         the resolved DST and SRCs. A journal of another run is refused.
+ *                                         the resolved DST and SRCs. A journal of another run is refused, and
+ *                                         so is one of format 1 (unkeyed path ids), with its own message.
  *   C <index> <name>                      written under the claims lock BEFORE this run names a file
  *                                         <name> (= "study/series/sop.dcm", new UIDs) that did not exist:
  *                                         so every name an attempt ever created is known to be this run's.
  *   D <index> <path id> <size> <mtime ns> <ok|duplicate> <name|-> <sha256|-> <findings|->
  *                                         the input's outcome, after it was committed; path id = first 16
- *                                         bytes of SHA-256 of the source path; sha256 = of the output bytes.
- * PHI: no source path (only its hash), no original identifier, no tag value. The new UIDs in <name> are in
- * DST already; unlike the report (source paths) this file links no source to an output by name, only by a
- * one-way path hash (the data's owner holds the paths). Failed and skipped inputs get no line: redone.
+ *                                         bytes of HMAC-SHA256(path-id key, source path); sha256 = of the
+ *                                         output bytes.
+ * PHI: no source path, no original identifier, no tag value. The new UIDs in <name> are in DST already; unlike
+ * the report (source paths) this file links no source to an output by name, only by a KEYED path id. An
+ * unkeyed hash (format 1) let anyone holding the journal confirm a guessed path such as
+ * phi/DOE^JOHN_12345/x.dcm against a line naming an output; without the key a path id tells nothing. The
+ * path-id key is HMAC-SHA256(run key, "dicomveil-journal-path-id"): a sub-key of its own, so neither the key
+ * nor anything the key computes elsewhere (new UIDs) is in the journal. Failed and skipped inputs get no line:
+ * redone.
  *
  * One run at a time (REPORT.lock): two --resume runs sharing a report would each compact the journal by
  * renaming a new file over it, so the other would append to an orphaned inode and every later resume would
@@ -52,12 +58,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "engine/dv_plan.h" /* dv_key_hmac: the key's pre-keyed HMAC-SHA256 */
 #include "util/dv_grow.h"
 
-#define JOURNAL_MAGIC "dicomveil-journal 1 "
+/* Format 2: keyed path ids. A format other than this one is refused (journal_open), never misread. */
+#define JOURNAL_MAGIC "dicomveil-journal 2 "
+#define JOURNAL_PREFIX "dicomveil-journal "
+#define PATH_ID_LABEL "dicomveil-journal-path-id"
 #define JOURNAL_MAX (4ull * 1024 * 1024 * 1024) /* 4 GiB: ~25 million entries */
 #define LINE_MAX_LEN 512
 
@@ -81,6 +92,7 @@ struct dvc_journal {
     int fd;
     int dsync;
     int resume;
+    dv_key *pid_key; /* the path-id sub-key (see the top of this file) */
     pthread_mutex_t lock;
     char *text; /* the old journal (resume) */
     size_t text_len;
@@ -132,7 +144,7 @@ static int run_id(const char *config, const dv_key *key, const char *dst, char *
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(c, "dicomveil-journal-v1", 21) == 1 && EVP_DigestUpdate(c, cfg, clen + 1) == 1 &&
+             EVP_DigestUpdate(c, "dicomveil-journal-v2", 21) == 1 && EVP_DigestUpdate(c, cfg, clen + 1) == 1 &&
              EVP_DigestUpdate(c, keyprint, strlen(keyprint) + 1) == 1 &&
              EVP_DigestUpdate(c, dst, strlen(dst) + 1) == 1;
     for (size_t i = 0; ok && i < nsrc; i++)
@@ -230,6 +242,17 @@ dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_k
         dvc_journal_close(j);
         return NULL;
     }
+    unsigned char sub[32];
+    dv_error err;
+    dv_error_clear(&err);
+    if (dv_key_hmac(key, PATH_ID_LABEL, strlen(PATH_ID_LABEL), sub) != 0 ||
+        !(j->pid_key = dv_key_new(sub, sizeof sub, &err))) {
+        OPENSSL_cleanse(sub, sizeof sub);
+        dvc_errorf("--resume: cannot derive the journal's path-id key: out of memory");
+        dvc_journal_close(j);
+        return NULL;
+    }
+    OPENSSL_cleanse(sub, sizeof sub);
     if (run_id(config, key, dst, srcs, nsrc, j->runid) < 0) {
         dvc_errorf("--resume: cannot fingerprint the run: %s", strerror(errno));
         dvc_journal_close(j);
@@ -242,7 +265,15 @@ dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_k
         return NULL;
     }
     if (j->text) {
-        size_t ml = strlen(JOURNAL_MAGIC);
+        size_t ml = strlen(JOURNAL_MAGIC), pl = strlen(JOURNAL_PREFIX);
+        if (j->text_len > pl && memcmp(j->text, JOURNAL_PREFIX, pl) == 0 && j->text[pl] != JOURNAL_MAGIC[pl]) {
+            /* Refused like any journal whose first line is not this run's (exit 2, nothing written), but saying
+             * why: its path ids are unkeyed, so none of its lines could be matched, only misread. */
+            dvc_errorf("--resume: the journal beside the report is of an older dicomveil (another format, without "
+                       "keyed path ids); remove it to start over, or run without --resume");
+            dvc_journal_close(j);
+            return NULL;
+        }
         if (j->text_len < ml + 65 || memcmp(j->text, JOURNAL_MAGIC, ml) != 0 || j->text[ml + 64] != '\n') {
             dvc_errorf("--resume: the journal beside the report is not a dicomveil journal; remove it or choose "
                        "another --report name");
@@ -272,6 +303,7 @@ void dvc_journal_close(dvc_journal *j)
         close(j->lock_fd);
     }
     pthread_mutex_destroy(&j->lock);
+    dv_key_free(j->pid_key);
     free(j->text);
     free(j->path);
     free(j->lock_path);
@@ -299,13 +331,14 @@ void dvc_journal_claim(dvc_journal *j, size_t index, const char *name)
         journal_write(j, line, (size_t)n);
 }
 
-static void path_id(const char *path, char out[33])
+/* The keyed path id of a source path (see the top of this file). 0, or -1 (out of memory). */
+static int path_id(const dvc_journal *j, const char *path, char out[33])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-    if (EVP_Digest(path, strlen(path), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
-        memset(md, 0, 16);
+    unsigned char md[32];
+    if (dv_key_hmac(j->pid_key, path, strlen(path), md) != 0)
+        return -1;
     hex(md, 16, out);
+    return 0;
 }
 
 static long long mtime_ns(const struct stat *st)
@@ -317,7 +350,8 @@ void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const stru
                       const char *name, const unsigned char *hash, const uint32_t *findings)
 {
     char line[LINE_MAX_LEN + 32 * DV_RESULT_TEXT_TYPES], pid[33], hh[65] = "-";
-    path_id(path, pid);
+    if (path_id(j, path, pid) < 0)
+        return; /* no line: a resume redoes the input */
     if (hash)
         hex(hash, 32, hh);
     int n = snprintf(line, sizeof line, "D %zu %s %llu %lld %s %s %s ", index, pid,
@@ -492,8 +526,7 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
             continue;
         struct stat st;
         char pid[33], h[65];
-        path_id(it->path, pid);
-        if (stat(it->path, &st) < 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size != e->size ||
+        if (path_id(j, it->path, pid) < 0 || stat(it->path, &st) < 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size != e->size ||
             mtime_ns(&st) != e->mtime_ns || strcmp(pid, e->pathid) != 0) {
             e->present = 0; /* the input changed: redo */
             continue;

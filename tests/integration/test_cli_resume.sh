@@ -6,7 +6,8 @@
 # a name across attempts (a lower index that failed in attempt 1 and succeeds in attempt 2 replaces the higher
 # one's file); a corrupted or deleted output is redone; a journal of another run, --resume without --report or
 # with --mapping are refused with nothing written; the journal holds no source path; a second run on the same
-# report is refused while one runs (REPORT.lock), and the first ends as if alone.
+# report is refused while one runs (REPORT.lock), and the first ends as if alone; path ids are keyed, and a
+# journal of format 1 (unkeyed) is refused.
 set -euo pipefail
 
 # shellcheck source=tests/integration/cli_lib.sh
@@ -147,6 +148,56 @@ run 0 "low reference" deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "
 same lowest "$T/lowdst" "$T/low.json" "$T/lowref" "$T/lowref.json"
 [ "$(statuses "$T/low.json" | tr '\n' ' ')" = "ok None duplicate None " ] ||
     fail "lowest: statuses $(statuses "$T/low.json" | tr '\n' ' ')"
+
+# ---- the journal's path ids are keyed (docs/decisions.md "What a line holds") ----
+# An unkeyed SHA-256 of the path would let anyone holding the journal confirm a guessed path. The path id is
+# the first 16 bytes of HMAC-SHA256(HMAC-SHA256(key, "dicomveil-journal-path-id"), path): not sha256(path), not
+# the same under another key, and neither the key nor the sub-key is in the journal.
+mkdir -p "$T/one"
+cp "$T/src/ct00001.dcm" "$T/one/x.dcm"
+run 0 "path id with the key" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/p1.json" "$T/one" "$T/p1"
+run 0 "path id with another key" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key2" \
+    --report "$T/p2.json" "$T/one" "$T/p2"
+python3 - "$T/key" "$T/key2" "$T/p1.json.journal" "$T/p2.json.journal" "$T/one/x.dcm" <<'PY' || fail "keyed path id (see above)"
+import hashlib, hmac, sys
+k1, k2, j1, j2, path = sys.argv[1:]
+def pid(journal):
+    ds = [l.split() for l in open(journal) if l.startswith("D ")]
+    assert len(ds) == 1, "expected one D line in %s" % journal
+    return ds[0][2]
+bad = []
+p1, p2 = pid(j1), pid(j2)
+if p1 == hashlib.sha256(path.encode()).hexdigest()[:32]:
+    bad.append("the path id is the unkeyed SHA-256 of the source path")
+if p1 == p2:
+    bad.append("the path id does not change with the key")
+for k, p, j in ((k1, p1, j1), (k2, p2, j2)):
+    key = open(k, "rb").read()
+    sub = hmac.new(key, b"dicomveil-journal-path-id", "sha256").digest()
+    if p != hmac.new(sub, path.encode(), "sha256").hexdigest()[:32]:
+        bad.append("the path id is not HMAC(HMAC(key, label), path)")
+    text = open(j).read()
+    if key.hex() in text or sub.hex() in text or sub.hex()[:32] in text:
+        bad.append("the journal holds the key or the path-id key")
+    if not text.startswith("dicomveil-journal 2 "):
+        bad.append("the journal's format is not 2")
+for b in bad:
+    print("FAIL:", b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+run 0 "resume with keyed path ids" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/p1.json" "$T/one" "$T/p1"
+grep -q "resume: 1 of 1 inputs restored" "$T/err" || fail "keyed path id: not restored: $(cat "$T/err")"
+# A journal of format 1 (unkeyed path ids) is refused with a message of its own, never misread.
+{ printf 'dicomveil-journal 1 %064d\n' 0; printf 'D 0 %s 1 1 ok a/b/c.dcm %064d -\n' \
+    "$(printf '%s' "$T/one/x.dcm" | sha256sum | cut -c1-32)" 0; } >"$T/old.json.journal"
+cp "$T/old.json.journal" "$T/old.before"
+run 2 "resume over a format-1 journal" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/old.json" "$T/one" "$T/old"
+grep -q "older dicomveil" "$T/err" || fail "format-1 journal: $(head -c 300 "$T/err")"
+cmp -s "$T/old.json.journal" "$T/old.before" && [ ! -e "$T/old" ] && [ ! -e "$T/old.json.lock" ] ||
+    fail "format-1 journal: the refused run wrote something"
 
 # ---- refusals: exit 2, nothing written ----
 run 2 "resume without report" deidentify -q --resume --config "$T/cfg.json" --key-file "$T/key" "$T/src" "$T/r1"
