@@ -214,7 +214,8 @@ typedef struct dvc_put {
  * name the complete file of a deferred put (dvc_remote_claims.defer) as decision says, report it (finish) and
  * close it; p is then done with (the caller frees it). 0 written, 1 a duplicate, -1 failed (err set). */
 int dvc_put_settle(dvc_put *p, int decision, dv_error *err);
-/* The output name ("study/series/sop.dcm") an open put claimed, NULL when open found a duplicate at once. */
+/* The output name ("study/series/sop.dcm") an open put claimed, or (a duplicate) the name a lower index holds;
+ * NULL when open failed before naming. */
 const char *dvc_put_name(const dvc_put *p);
 
 /* ---- pool.c ---- */

@@ -13,7 +13,9 @@
  *                                         <name> (= "study/series/sop.dcm", new UIDs) that did not exist:
  *                                         so every name an attempt ever created is known to be this run's.
  *   D <index> <path id> <size> <mtime ns> <ok|duplicate> <name|-> <sha256|-> <findings|->
- *                                         the input's outcome, after it was committed; path id = first 16
+ *                                         the input's outcome, after it was committed (name: its output, or
+ *                                         for a duplicate the output it duplicates; --mpi journals "-"
+ *                                         there, and such a duplicate is redone); path id = first 16
  *                                         bytes of HMAC-SHA256(path-id key, source path); sha256 = of the
  *                                         output bytes.
  * PHI: no source path, no original identifier, no tag value. The new UIDs in <name> are in DST already; unlike
@@ -42,8 +44,9 @@
  *
  * Resume (dvc_journal_restore): a D "ok" entry whose input has the same path, size and mtime, and whose output
  * file exists with the journaled hash, is restored without work; among restored entries of one name the
- * lowest index holds it and the others are duplicates (same bytes). A D "duplicate" entry with the same input
- * is restored as a duplicate (a lower index held its name, and will again). Every other input is redone. The
+ * lowest index holds it and the others are duplicates (same bytes). A D "duplicate" entry (it names the name it
+ * duplicated) with the same input is restored as a duplicate only when a lower index restored ok holds that
+ * name now (a lower index held it, and will again); else it is redone. Every other input is redone. The
  * claims table of output.c is seeded: a verified name with its holder, a name some attempt created (C line)
  * whose file exists but verifies for no entry with DVC_OURS_UNKNOWN (a higher index than any), so a lower
  * index redone now replaces it exactly as in one uninterrupted run. Names this run never created keep the
@@ -483,6 +486,17 @@ static int sb_add(strbuf *b, const char *s, size_t n)
     return 0;
 }
 
+/* A name held by an index restored ok (dvc_journal_restore), sorted by name for the duplicates' lookup. */
+typedef struct holder {
+    const char *name; /* inside its jentry */
+    size_t index;
+} holder;
+
+static int holder_cmp(const void *a, const void *b)
+{
+    return strcmp(((const holder *)a)->name, ((const holder *)b)->name);
+}
+
 size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
 {
     size_t restored = 0;
@@ -518,41 +532,63 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
     uint8_t *buf = malloc(DVC_SINK_BUFFER);
     if (!buf)
         oom = 1;
-    /* 2. Verify and restore, lowest index first (it holds its name). */
-    for (size_t i = 0; es && buf && i < run->n; i++) {
-        jentry *e = &es[i];
-        dvc_item *it = &run->items[i];
-        if (!e->present || it->walk_err)
-            continue;
-        struct stat st;
-        char pid[33], h[65];
-        if (path_id(j, it->path, pid) < 0 || stat(it->path, &st) < 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size != e->size ||
-            mtime_ns(&st) != e->mtime_ns || strcmp(pid, e->pathid) != 0) {
-            e->present = 0; /* the input changed: redo */
-            continue;
-        }
-        dvc_status status = DVC_ST_DUPLICATE;
-        if (!e->dup) {
-            if (!name_ok(e->name) || file_hash(run->out->dst_fd, e->name, buf, DVC_SINK_BUFFER, h) < 0 ||
-                strcmp(h, e->hash) != 0) {
-                e->present = 0; /* the output is gone or not these bytes: redo */
+    /* 2. Verify and restore the ok entries, lowest index first (it holds its name); then the duplicate
+     * entries, each only when the name it duplicated is held by a lower index restored ok just now (its output
+     * present with the journaled hash). Otherwise it is redone: the holder failed or changed, or its output is
+     * gone, and restoring the duplicate would leave its instance in no file at all; a duplicate of a file that
+     * was in DST before the run has no holder here either, and its redo finds that file again. */
+    holder *hs = es ? malloc((run->n ? run->n : 1) * sizeof *hs) : NULL;
+    size_t nh = 0;
+    if (es && !hs)
+        oom = 1;
+    for (int pass = 0; pass < 2 && hs && buf && !oom; pass++) {
+        if (pass == 1)
+            qsort(hs, nh, sizeof *hs, holder_cmp);
+        for (size_t i = 0; i < run->n; i++) {
+            jentry *e = &es[i];
+            dvc_item *it = &run->items[i];
+            if (!e->present || it->walk_err || e->dup != pass)
+                continue;
+            struct stat st;
+            char pid[33], h[65];
+            if (path_id(j, it->path, pid) < 0 || stat(it->path, &st) < 0 || !S_ISREG(st.st_mode) ||
+                (unsigned long long)st.st_size != e->size || mtime_ns(&st) != e->mtime_ns ||
+                strcmp(pid, e->pathid) != 0) {
+                e->present = 0; /* the input changed: redo */
                 continue;
             }
-            int held = dvc_output_seed(run->out, e->name, i);
-            if (held < 0) {
-                oom = 1;
-                break;
+            dvc_status status = DVC_ST_DUPLICATE;
+            if (!e->dup) {
+                if (!name_ok(e->name) || file_hash(run->out->dst_fd, e->name, buf, DVC_SINK_BUFFER, h) < 0 ||
+                    strcmp(h, e->hash) != 0) {
+                    e->present = 0; /* the output is gone or not these bytes: redo */
+                    continue;
+                }
+                int held = dvc_output_seed(run->out, e->name, i);
+                if (held < 0) {
+                    oom = 1;
+                    break;
+                }
+                if (held == 0) {
+                    status = DVC_ST_OK;
+                    it->text_findings = parse_findings(e->line, e->line_len);
+                    hs[nh++] = (holder){e->name, i};
+                }
+            } else {
+                holder key = {e->name, 0};
+                const holder *hd = name_ok(e->name) ? bsearch(&key, hs, nh, sizeof *hs, holder_cmp) : NULL;
+                if (!hd || hd->index >= i) {
+                    e->present = 0; /* no lower index of this run holds the name now: redo */
+                    continue;
+                }
             }
-            if (held == 0) {
-                status = DVC_ST_OK;
-                it->text_findings = parse_findings(e->line, e->line_len);
-            }
+            it->status = status;
+            dv_run_count_outcome(run->lib, status == DVC_ST_OK ? DV_OUTCOME_OK : DV_OUTCOME_DUPLICATE);
+            oom |= sb_add(&keep, e->line, e->line_len) | sb_add(&keep, "\n", 1);
+            restored++;
         }
-        it->status = status;
-        dv_run_count_outcome(run->lib, status == DVC_ST_OK ? DV_OUTCOME_OK : DV_OUTCOME_DUPLICATE);
-        oom |= sb_add(&keep, e->line, e->line_len) | sb_add(&keep, "\n", 1);
-        restored++;
     }
+    free(hs);
     /* 3. Names an attempt created whose file exists but verifies for no restored entry: this run's, held by
      * an index that is redone now, so any lower index may replace it. */
     strbuf header = {0};

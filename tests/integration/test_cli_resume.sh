@@ -7,7 +7,7 @@
 # one's file); a corrupted or deleted output is redone; a journal of another run, --resume without --report or
 # with --mapping are refused with nothing written; the journal holds no source path; a second run on the same
 # report is refused while one runs (REPORT.lock), and the first ends as if alone; path ids are keyed, and a
-# journal of format 1 (unkeyed) is refused.
+# journal of format 1 (unkeyed) is refused; a duplicate whose holder failed or lost its output is redone.
 set -euo pipefail
 
 # shellcheck source=tests/integration/cli_lib.sh
@@ -148,6 +148,26 @@ run 0 "low reference" deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "
 same lowest "$T/lowdst" "$T/low.json" "$T/lowref" "$T/lowref.json"
 [ "$(statuses "$T/low.json" | tr '\n' ' ')" = "ok None duplicate None " ] ||
     fail "lowest: statuses $(statuses "$T/low.json" | tr '\n' ' ')"
+
+# ---- a duplicate is restored only while its holder is (docs/decisions.md "What is skipped") ----
+# a.dcm and b.dcm are one instance: b is a's duplicate. Then a is broken and its output deleted: the resume
+# must redo b (it now holds the name), not restore it as the duplicate of an output that is gone.
+mkdir -p "$T/dup"
+cp "$T/src/ct00002.dcm" "$T/dup/a.dcm"
+cp "$T/src/ct00002.dcm" "$T/dup/b.dcm"
+run 0 "holder attempt 1" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/dup.json" "$T/dup" "$T/dupdst"
+[ "$(statuses "$T/dup.json" | tr '\n' ' ')" = "ok None duplicate None " ] ||
+    fail "holder attempt 1: statuses $(statuses "$T/dup.json" | tr '\n' ' ')"
+head -c 3000 "$T/src/ct00002.dcm" >"$T/dup/a.dcm"
+find "$T/dupdst" -name '*.dcm' -delete
+run 1 "holder gone" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/dup.json" "$T/dup" "$T/dupdst"
+run 1 "holder gone reference" deidentify -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/dupref.json" "$T/dup" "$T/dupref"
+same "holder gone" "$T/dupdst" "$T/dup.json" "$T/dupref" "$T/dupref.json"
+[ "$(statuses "$T/dup.json" | tr '\n' ' ')" = "failed malformed ok None " ] ||
+    fail "holder gone: statuses $(statuses "$T/dup.json" | tr '\n' ' ')"
 
 # ---- the journal's path ids are keyed (docs/decisions.md "What a line holds") ----
 # An unkeyed SHA-256 of the path would let anyone holding the journal confirm a guessed path. The path id is
