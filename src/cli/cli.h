@@ -70,6 +70,9 @@ int dvc_mkdir_p(const char *path, mode_t mode);
 /* Load the key from key_file, or from (creating it once) the default key path. Refuses a key path inside
  * dst_resolved (NULL: no destination, e.g. inspect). NULL after printing why (the caller exits 2). */
 dv_key *dvc_key_load(const char *key_file, const char *dst_resolved);
+/* The path dvc_key_load reads: key_file, else the default key's (which may not exist yet). malloc'd; NULL
+ * with errno (ENOENT: no home directory for the default key, which dvc_key_load then refuses). */
+char *dvc_key_path(const char *key_file);
 
 /* ---- walk.c ---- */
 /* walk_err of an entry inside a SRC folder that is neither a regular file nor a directory (a symbolic link,
@@ -216,7 +219,8 @@ typedef struct dvc_put {
  * name the complete file of a deferred put (dvc_remote_claims.defer) as decision says, report it (finish) and
  * close it; p is then done with (the caller frees it). 0 written, 1 a duplicate, -1 failed (err set). */
 int dvc_put_settle(dvc_put *p, int decision, dv_error *err);
-/* The output name ("study/series/sop.dcm") an open put claimed, NULL when open found a duplicate at once. */
+/* The output name ("study/series/sop.dcm") an open put claimed, or (a duplicate) the name a lower index holds;
+ * NULL when open failed before naming. */
 const char *dvc_put_name(const dvc_put *p);
 
 /* ---- pool.c ---- */
@@ -332,12 +336,16 @@ typedef struct dvc_preview {
 /* The dv_frame_observer_fn of dv_run_set_frame_observer; user is the dvc_preview. Thread-safe. */
 void dvc_preview_observe(const dv_frame_event *ev, void *user);
 /* ---- journal.c (--resume; docs/decisions.md "Resumable runs") ---- */
-/* The journal REPORT.journal of this run (config, key, DST and SRCs fingerprinted). Refuses (NULL after
- * printing why: the caller exits 2, nothing written yet) a journal of another run, or one that would overwrite
- * a protect[] path or a SRC (resolved). An existing journal is read, to be restored after the walk. dsync: --fsync (O_DSYNC). */
+/* The journal's path, REPORT + ".journal", and its lock's, REPORT + ".lock" (malloc'd; NULL on ENOMEM). */
+char *dvc_journal_path(const char *report);
+char *dvc_journal_lock_path(const char *report);
+/* The journal REPORT.journal of this run (config, key, DST and SRCs fingerprinted), locked for this run alone
+ * (REPORT.lock, until dvc_journal_close). Refuses (NULL after printing why: the caller exits 2, nothing
+ * written yet) a journal another run is using, or a journal of another run. Where it may be (not onto
+ * a file the run reads or another it writes, not in DST or a SRC) is cmd_deidentify.c's check, made before.
+ * An existing journal is read, to be restored after the walk. dsync: --fsync (O_DSYNC). */
 dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_key *key, const char *dst,
-                              char *const *srcs, size_t nsrc, const char *const *protect, size_t nprotect,
-                              int dsync);
+                              char *const *srcs, size_t nsrc, int dsync);
 /* After DST is open and before the pool: restore verified entries into run->items (status, counts, findings),
  * seed the claims table, rewrite the journal compactly and open it for appending. The number restored, or
  * (size_t)-1 after printing why. */

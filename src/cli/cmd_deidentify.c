@@ -3,7 +3,7 @@
  * The contract (DECISIONS.md items 10 and 15): exit 2 for a usage, config or key error, and then NOTHING has
  * been written. So everything that can be refused is checked before DST or anything in it is created:
  * arguments, the config (compiled into a plan), the paths (DST not inside a SRC, no SRC inside DST, report and
- * key not inside DST), the key. Only then is DST created (mkdir -p) and the pool started. Exit 0 when every
+ * key not inside DST, no file the run writes onto one it reads or another it writes), the key. Only then is DST created (mkdir -p) and the pool started. Exit 0 when every
  * instance succeeded (skipped non-DICOM files and duplicates are not failures), 1 when any failed.
  *
  * Source paths are named by argument position in messages, never echoed: they can hold PHI. */
@@ -57,7 +57,9 @@ void dvc_deidentify_usage(FILE *f)
           "                       the text findings transformed per infoType, and for burned-in text the\n"
           "                       frames examined, boxes redacted and output transfer syntax (counts,\n"
           "                       never values or recognised text). It\n"
-          "                       never names outputs or new UIDs. Refused inside DST or a SRC.\n"
+          "                       never names outputs or new UIDs. Refused inside DST or a SRC, and onto\n"
+          "                       the config, the key or another file the run writes (also for --mapping,\n"
+          "                       --preview and the --resume journal).\n"
           "  -m, --mapping FILE   Write the re-identification crosswalk (CSV, mode 0600, atomically): per input\n"
           "                       written (status ok or duplicate) its original and new Study/Series/SOP\n"
           "                       Instance UIDs, and original and new PatientID when the config changed it.\n"
@@ -84,6 +86,8 @@ void dvc_deidentify_usage(FILE *f)
           "                       still exists with the journaled SHA-256; redo the rest. Use it on the first\n"
           "                       run too. A run killed at any moment and resumed any number of times ends\n"
           "                       with the same DST and report as one uninterrupted run. Not with --mapping.\n"
+          "                       One run at a time per report (REPORT.lock, removed at the end): a second\n"
+          "                       is refused.\n"
           "      --mpi            Run as one rank of an MPI job (mpirun -np N / srun dicomveil deidentify --mpi\n"
           "                       ...; DST on a file system every rank sees): rank 0 lists the sources and\n"
           "                       deals them in chunks, every rank de-identifies with --jobs threads, and DST,\n"
@@ -297,16 +301,17 @@ static void paths_free(paths *p)
     free(p->dst);
 }
 
-/* A file the run writes beside its output (--report, --mapping): refused inside DST or a SRC (it holds source
- * paths or original identifiers, which must not travel with the de-identified output or change the sources),
- * its directory must exist now (a typo fails before any work), and it must not be a directory. *resolved
- * receives the resolved path (malloc'd). 0, or an exit code after printing why. */
-static int check_side_file(const char *opt, const char *path, const paths *p, char **resolved)
+/* A file the run writes beside its output (--report, its journal, --mapping): refused inside DST or a SRC (it
+ * holds source paths, path ids or original identifiers, which must not travel with the de-identified output or
+ * change the sources), its directory must exist now (a typo fails before any work), and it must not be a
+ * directory. what: how messages name it (an option, never the path); holds: what it holds, for the message.
+ * *resolved receives the resolved path (malloc'd). 0, or an exit code after printing why. */
+static int check_side_file(const char *what, const char *holds, const char *path, const paths *p, char **resolved)
 {
     struct stat st;
     char *r = dvc_path_resolve(path);
     if (!r) {
-        dvc_errorf("%s: %s", opt, strerror(errno));
+        dvc_errorf("%s: %s", what, strerror(errno));
         return DVC_EXIT_USAGE;
     }
     int bad = dvc_path_within(r, p->dst);
@@ -318,19 +323,72 @@ static int check_side_file(const char *opt, const char *path, const paths *p, ch
     int is_dir = stat(r, &st) == 0 && S_ISDIR(st.st_mode);
     free(dir);
     if (bad) {
-        dvc_errorf("refusing --%s inside the destination or a source: it holds %s, which must not travel with the "
-                   "de-identified output or change the sources", opt,
-                   strcmp(opt, "mapping") == 0 ? "the original identifiers (PHI)" : "source paths");
+        dvc_errorf("refusing %s inside the destination or a source: it holds %s, which must not travel with the "
+                   "de-identified output or change the sources", what, holds);
         free(r);
         return DVC_EXIT_USAGE;
     }
     if (!dir_ok || is_dir) {
-        dvc_errorf("%s: %s", opt, is_dir ? "is a directory" : "its directory does not exist");
+        dvc_errorf("%s: %s", what, is_dir ? "is a directory" : "its directory does not exist");
         free(r);
         return DVC_EXIT_USAGE;
     }
     *resolved = r;
     return 0;
+}
+
+/* A file the run reads or writes outside DST and the sources, for distinct_files. */
+typedef struct run_file {
+    const char *what; /* how messages name it: an option, never the path (it may hold PHI) */
+    const char *path; /* as given; NULL: not part of this run */
+    int writes;
+} run_file;
+
+/* The one rule for the files a run touches beside DST and the sources (docs/decisions.md "Files the run
+ * writes"): each file it writes (the report, the report's journal, the mapping, the preview directory) must be
+ * none of the files it reads (the config, the key, explicit or default) and none of the others it writes.
+ * Otherwise the run destroys what it depends on (the report over the key loses the key, and with it every
+ * later run's UIDs; the mapping over the config writes re-identification data where nobody guards it) or one
+ * side file replaces another. Compared by resolved path, and by device and inode where the file exists, so a
+ * hard link, a bind mount or any second name of one file is caught too. A read file that cannot be resolved is
+ * left to its loader, which refuses it. 0, or DVC_EXIT_USAGE after naming the two options. */
+static int distinct_files(const run_file *f, size_t n)
+{
+    char **r = calloc(n ? n : 1, sizeof *r);
+    struct stat *st = calloc(n ? n : 1, sizeof *st);
+    int *exists = calloc(n ? n : 1, sizeof *exists);
+    int rc = 0;
+    if (!r || !st || !exists) {
+        dvc_errorf("out of memory");
+        rc = DVC_EXIT_USAGE;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!f[i].path)
+            continue;
+        if (!(r[i] = dvc_path_resolve(f[i].path)) && f[i].writes) {
+            dvc_errorf("%s: %s", f[i].what, strerror(errno));
+            rc = DVC_EXIT_USAGE;
+        }
+        exists[i] = r[i] && stat(r[i], &st[i]) == 0;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        for (size_t k = i + 1; rc == 0 && k < n; k++) {
+            if (!r[i] || !r[k] || !(f[i].writes || f[k].writes))
+                continue;
+            if (strcmp(r[i], r[k]) == 0 ||
+                (exists[i] && exists[k] && st[i].st_dev == st[k].st_dev && st[i].st_ino == st[k].st_ino)) {
+                dvc_errorf("refusing %s and %s: they name the same file, and a file the run writes must be one of "
+                           "its own (not a file it reads, nor another it writes)", f[i].what, f[k].what);
+                rc = DVC_EXIT_USAGE;
+            }
+        }
+    }
+    for (size_t i = 0; r && i < n; i++)
+        free(r[i]);
+    free(r);
+    free(st);
+    free(exists);
+    return rc;
 }
 
 /* --preview DIR: its pictures show burned-in text (PHI), so DIR must not be inside DST or a SRC (they would
@@ -397,24 +455,44 @@ static int check_paths(char **srcv, size_t nsrc, const char *dst, const opts *o,
             return DVC_EXIT_USAGE;
         }
     }
-    char *report = NULL, *mapping = NULL;
+    char *report = NULL, *mapping = NULL, *journal = NULL, *lock = NULL, *r1 = NULL, *r2 = NULL;
+    /* The key dvc_key_load will read: --key-file, else the default key (NULL without a home directory, which
+     * the load refuses). */
+    char *key = dvc_key_path(o->key_file);
     int rc = 0;
     if (o->report)
-        rc = check_side_file("report", o->report, p, &report);
-    if (rc == 0 && o->mapping)
-        rc = check_side_file("mapping", o->mapping, p, &mapping);
-    if (rc == 0 && mapping) {
-        /* One file must not overwrite another: the report, or the key (which would be lost). */
-        char *key = o->key_file ? dvc_path_resolve(o->key_file) : NULL;
-        if ((report && strcmp(report, mapping) == 0) || (key && strcmp(key, mapping) == 0)) {
-            dvc_errorf("--mapping must name a file of its own (not the report or the key file)");
-            rc = DVC_EXIT_USAGE;
-        }
-        free(key);
+        rc = check_side_file("--report", "source paths", o->report, p, &report);
+    if (rc == 0 && o->resume && o->report &&
+        (!(journal = dvc_journal_path(o->report)) || !(lock = dvc_journal_lock_path(o->report)))) {
+        dvc_errorf("out of memory");
+        rc = DVC_EXIT_USAGE;
     }
+    if (rc == 0 && journal)
+        rc = check_side_file("the journal of --report (--resume)", "source path ids", journal, p, &r1);
+    if (rc == 0 && lock)
+        rc = check_side_file("the lock of --report (--resume)", "the run's lock", lock, p, &r2);
+    if (rc == 0 && o->mapping)
+        rc = check_side_file("--mapping", "the original identifiers (PHI)", o->mapping, p, &mapping);
     if (rc == 0 && o->preview)
         rc = check_preview_dir(o->preview, p);
+    if (rc == 0) {
+        run_file files[] = {
+            {"--config", o->config, 0},
+            {o->key_file ? "--key-file" : "the default key (see --key-file)", key, 0},
+            {"--report", o->report, 1},
+            {"the journal of --report (--resume)", journal, 1},
+            {"the lock of --report (--resume)", lock, 1},
+            {"--mapping", o->mapping, 1},
+            {"--preview", o->preview, 1},
+        };
+        rc = distinct_files(files, sizeof files / sizeof files[0]);
+    }
+    free(key);
     free(report);
+    free(journal);
+    free(lock);
+    free(r1);
+    free(r2);
     free(mapping);
     return rc;
 }
@@ -499,8 +577,7 @@ int dvc_cmd_deidentify(int argc, char **argv)
     }
     dv_run_want_identifiers(lib, o.mapping != NULL);
     if (o.resume && mpi_rank == 0) { /* --mpi: rank 0 alone keeps the journal */
-        const char *protect[] = {o.key_file, o.config};
-        if (!(journal = dvc_journal_open(o.report, o.config, key, p.dst, p.srcs, p.nsrc, protect, 2, o.do_fsync)))
+        if (!(journal = dvc_journal_open(o.report, o.config, key, p.dst, p.srcs, p.nsrc, o.do_fsync)))
             goto done;
     }
 

@@ -5,18 +5,38 @@
  * is too; it is never in DST. Mode 0600.
  *
  * Lines (text, one write() each, O_APPEND; a line without its newline is a torn tail and ignored):
- *   dicomveil-journal 1 <run id>          first line: SHA-256 of the config bytes, a keyed fingerprint of the
+ *   dicomveil-journal 2 <run id>          first line: SHA-256 of the config bytes, a keyed fingerprint of the
  *                                         key (the key's new UID for a fixed registry UID, never key bytes),
- *                                         the resolved DST and SRCs. A journal of another run is refused.
+ *                                         the resolved DST and SRCs. A journal of another run is refused, and
+ *                                         so is one of format 1 (unkeyed path ids), with its own message.
  *   C <index> <name>                      written under the claims lock BEFORE this run names a file
  *                                         <name> (= "study/series/sop.dcm", new UIDs) that did not exist:
  *                                         so every name an attempt ever created is known to be this run's.
  *   D <index> <path id> <size> <mtime ns> <ok|duplicate> <name|-> <sha256|-> <findings|->
- *                                         the input's outcome, after it was committed; path id = first 16
- *                                         bytes of SHA-256 of the source path; sha256 = of the output bytes.
- * PHI: no source path (only its hash), no original identifier, no tag value. The new UIDs in <name> are in
- * DST already; unlike the report (source paths) this file links no source to an output by name, only by a
- * one-way path hash (the data's owner holds the paths). Failed and skipped inputs get no line: redone.
+ *                                         the input's outcome, after it was committed (name: its output, or
+ *                                         for a duplicate the output it duplicates; --mpi journals "-"
+ *                                         there, and such a duplicate is redone); path id = first 16
+ *                                         bytes of HMAC-SHA256(path-id key, source path); sha256 = of the
+ *                                         output bytes.
+ * PHI: no source path, no original identifier, no tag value. The new UIDs in <name> are in DST already; unlike
+ * the report (source paths) this file links no source to an output by name, only by a KEYED path id. An
+ * unkeyed hash (format 1) let anyone holding the journal confirm a guessed path such as
+ * phi/DOE^JOHN_12345/x.dcm against a line naming an output; without the key a path id tells nothing. The
+ * path-id key is HMAC-SHA256(run key, "dicomveil-journal-path-id"): a sub-key of its own, so neither the key
+ * nor anything the key computes elsewhere (new UIDs) is in the journal. Failed and skipped inputs get no line:
+ * redone.
+ *
+ * One run at a time (REPORT.lock): two --resume runs sharing a report would each compact the journal by
+ * renaming a new file over it, so the other would append to an orphaned inode and every later resume would
+ * misread its outputs. The lock cannot be the journal (replaced by rename), nor the report (replaced at the
+ * end), nor the report's directory (it would also exclude runs with other reports there): it is an empty file
+ * of its own beside them, REPORT.lock (mode 0600, no content, so no PHI), flock'ed LOCK_EX|LOCK_NB from
+ * before the journal is read until dvc_journal_close, after the report is written. A second run is refused
+ * (exit 2, nothing written) rather than made to wait: it would only redo what the first is doing. The holder
+ * removes the file before it lets go, so a run leaves beside the report what it left before (a SIGKILLed run
+ * leaves the empty file: the next run takes it over); a run that locked a file just removed (its name now
+ * names another inode, or none) takes the lock again on the name. Without flock on the file system (ENOLCK,
+ * EOPNOTSUPP) the run goes on with a warning: nothing then keeps two runs apart.
  *
  * Durability: a line is in the kernel once write() returns, so it survives the process being killed at any
  * moment (SIGKILL, OOM); with --fsync the journal is opened O_DSYNC, so each line is on disk before the output
@@ -24,8 +44,9 @@
  *
  * Resume (dvc_journal_restore): a D "ok" entry whose input has the same path, size and mtime, and whose output
  * file exists with the journaled hash, is restored without work; among restored entries of one name the
- * lowest index holds it and the others are duplicates (same bytes). A D "duplicate" entry with the same input
- * is restored as a duplicate (a lower index held its name, and will again). Every other input is redone. The
+ * lowest index holds it and the others are duplicates (same bytes). A D "duplicate" entry (it names the name it
+ * duplicated) with the same input is restored as a duplicate only when a lower index restored ok holds that
+ * name now (a lower index held it, and will again); else it is redone. Every other input is redone. The
  * claims table of output.c is seeded: a verified name with its holder, a name some attempt created (C line)
  * whose file exists but verifies for no entry with DVC_OURS_UNKNOWN (a higher index than any), so a lower
  * index redone now replaces it exactly as in one uninterrupted run. Names this run never created keep the
@@ -36,15 +57,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "engine/dv_plan.h" /* dv_key_hmac: the key's pre-keyed HMAC-SHA256 */
 #include "util/dv_grow.h"
 
-#define JOURNAL_MAGIC "dicomveil-journal 1 "
+/* Format 2: keyed path ids. A format other than this one is refused (journal_open), never misread. */
+#define JOURNAL_MAGIC "dicomveil-journal 2 "
+#define JOURNAL_PREFIX "dicomveil-journal "
+#define PATH_ID_LABEL "dicomveil-journal-path-id"
 #define JOURNAL_MAX (4ull * 1024 * 1024 * 1024) /* 4 GiB: ~25 million entries */
 #define LINE_MAX_LEN 512
 
@@ -62,10 +89,13 @@ typedef struct jentry {
 
 struct dvc_journal {
     char *path;
+    char *lock_path; /* REPORT.lock */
+    int lock_fd;     /* holds the flock, -1 when none is held */
     char runid[65];
     int fd;
     int dsync;
     int resume;
+    dv_key *pid_key; /* the path-id sub-key (see the top of this file) */
     pthread_mutex_t lock;
     char *text; /* the old journal (resume) */
     size_t text_len;
@@ -117,7 +147,7 @@ static int run_id(const char *config, const dv_key *key, const char *dst, char *
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(c, "dicomveil-journal-v1", 21) == 1 && EVP_DigestUpdate(c, cfg, clen + 1) == 1 &&
+             EVP_DigestUpdate(c, "dicomveil-journal-v2", 21) == 1 && EVP_DigestUpdate(c, cfg, clen + 1) == 1 &&
              EVP_DigestUpdate(c, keyprint, strlen(keyprint) + 1) == 1 &&
              EVP_DigestUpdate(c, dst, strlen(dst) + 1) == 1;
     for (size_t i = 0; ok && i < nsrc; i++)
@@ -133,36 +163,99 @@ static int run_id(const char *config, const dv_key *key, const char *dst, char *
     return 0;
 }
 
+static char *report_plus(const char *report, const char *suffix)
+{
+    size_t rlen = strlen(report), slen = strlen(suffix);
+    char *p = malloc(rlen + slen + 1);
+    if (p) {
+        memcpy(p, report, rlen);
+        memcpy(p + rlen, suffix, slen + 1);
+    }
+    return p;
+}
+
+char *dvc_journal_path(const char *report)
+{
+    return report_plus(report, ".journal");
+}
+
+char *dvc_journal_lock_path(const char *report)
+{
+    return report_plus(report, ".lock");
+}
+
+/* Take REPORT.lock (see the top of this file). 0 held (or flock unsupported: warned), 1 another run holds it,
+ * -1 error; 1 and -1 after printing why. */
+static int take_lock(dvc_journal *j)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        int fd = open(j->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            dvc_errorf("--resume: cannot open the lock beside the report: %s", strerror(errno));
+            return -1;
+        }
+        int r;
+        while ((r = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
+            ;
+        if (r != 0) {
+            int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK) {
+                dvc_errorf("--resume: another run is using this --report and its journal; let it finish (or stop "
+                           "it), or choose another --report");
+                return 1;
+            }
+            if (e == ENOLCK || e == EOPNOTSUPP || e == EINVAL) {
+                dvc_errorf("warning: --resume: the file system of --report cannot lock (%s): nothing keeps "
+                           "another run off this journal", strerror(e));
+                return 0;
+            }
+            dvc_errorf("--resume: cannot lock beside the report: %s", strerror(e));
+            return -1;
+        }
+        /* The lock is ours if the name still names the inode we locked: a holder removes the file before it
+         * lets go, so an fd opened before that removal can be granted a lock nobody else will ever look at. */
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(j->lock_path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            j->lock_fd = fd;
+            return 0;
+        }
+        close(fd);
+    }
+    dvc_errorf("--resume: cannot lock beside the report: it keeps being replaced");
+    return -1;
+}
+
 dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_key *key, const char *dst,
-                              char *const *srcs, size_t nsrc, const char *const *protect, size_t nprotect,
-                              int dsync)
+                              char *const *srcs, size_t nsrc, int dsync)
 {
     dvc_journal *j = calloc(1, sizeof *j);
-    size_t rlen = strlen(report);
-    if (!j || !(j->path = malloc(rlen + sizeof ".journal"))) {
+    if (!j || !(j->path = dvc_journal_path(report)) || !(j->lock_path = dvc_journal_lock_path(report))) {
+        if (j)
+            free(j->path);
         free(j);
         dvc_errorf("out of memory");
         return NULL;
     }
-    memcpy(j->path, report, rlen);
-    memcpy(j->path + rlen, ".journal", sizeof ".journal");
     j->fd = -1;
+    j->lock_fd = -1;
     j->dsync = dsync;
     pthread_mutex_init(&j->lock, NULL);
-    char *resolved = dvc_path_resolve(j->path);
-    for (size_t i = 0; resolved && i < nprotect + nsrc; i++) {
-        char *p = i < nprotect ? (protect[i] ? dvc_path_resolve(protect[i]) : NULL) : strdup(srcs[i - nprotect]);
-        int same = p && strcmp(p, resolved) == 0;
-        free(p);
-        if (same) {
-            dvc_errorf("--resume: the journal (the report's name + \".journal\") would overwrite the key, the "
-                       "config or a source; choose another --report name");
-            free(resolved);
-            dvc_journal_close(j);
-            return NULL;
-        }
+    if (take_lock(j) != 0) {
+        dvc_journal_close(j);
+        return NULL;
     }
-    free(resolved);
+    unsigned char sub[32];
+    dv_error err;
+    dv_error_clear(&err);
+    if (dv_key_hmac(key, PATH_ID_LABEL, strlen(PATH_ID_LABEL), sub) != 0 ||
+        !(j->pid_key = dv_key_new(sub, sizeof sub, &err))) {
+        OPENSSL_cleanse(sub, sizeof sub);
+        dvc_errorf("--resume: cannot derive the journal's path-id key: out of memory");
+        dvc_journal_close(j);
+        return NULL;
+    }
+    OPENSSL_cleanse(sub, sizeof sub);
     if (run_id(config, key, dst, srcs, nsrc, j->runid) < 0) {
         dvc_errorf("--resume: cannot fingerprint the run: %s", strerror(errno));
         dvc_journal_close(j);
@@ -175,7 +268,15 @@ dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_k
         return NULL;
     }
     if (j->text) {
-        size_t ml = strlen(JOURNAL_MAGIC);
+        size_t ml = strlen(JOURNAL_MAGIC), pl = strlen(JOURNAL_PREFIX);
+        if (j->text_len > pl && memcmp(j->text, JOURNAL_PREFIX, pl) == 0 && j->text[pl] != JOURNAL_MAGIC[pl]) {
+            /* Refused like any journal whose first line is not this run's (exit 2, nothing written), but saying
+             * why: its path ids are unkeyed, so none of its lines could be matched, only misread. */
+            dvc_errorf("--resume: the journal beside the report is of an older dicomveil (another format, without "
+                       "keyed path ids); remove it to start over, or run without --resume");
+            dvc_journal_close(j);
+            return NULL;
+        }
         if (j->text_len < ml + 65 || memcmp(j->text, JOURNAL_MAGIC, ml) != 0 || j->text[ml + 64] != '\n') {
             dvc_errorf("--resume: the journal beside the report is not a dicomveil journal; remove it or choose "
                        "another --report name");
@@ -199,9 +300,16 @@ void dvc_journal_close(dvc_journal *j)
         return;
     if (j->fd >= 0)
         close(j->fd);
+    if (j->lock_fd >= 0) {
+        /* Removed while still held, so no other run can lock this inode and believe the name is its. */
+        unlink(j->lock_path);
+        close(j->lock_fd);
+    }
     pthread_mutex_destroy(&j->lock);
+    dv_key_free(j->pid_key);
     free(j->text);
     free(j->path);
+    free(j->lock_path);
     free(j);
 }
 
@@ -226,13 +334,14 @@ void dvc_journal_claim(dvc_journal *j, size_t index, const char *name)
         journal_write(j, line, (size_t)n);
 }
 
-static void path_id(const char *path, char out[33])
+/* The keyed path id of a source path (see the top of this file). 0, or -1 (out of memory). */
+static int path_id(const dvc_journal *j, const char *path, char out[33])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-    if (EVP_Digest(path, strlen(path), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
-        memset(md, 0, 16);
+    unsigned char md[32];
+    if (dv_key_hmac(j->pid_key, path, strlen(path), md) != 0)
+        return -1;
     hex(md, 16, out);
+    return 0;
 }
 
 static long long mtime_ns(const struct stat *st)
@@ -244,7 +353,8 @@ void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const stru
                       const char *name, const unsigned char *hash, const uint32_t *findings)
 {
     char line[LINE_MAX_LEN + 32 * DV_RESULT_TEXT_TYPES], pid[33], hh[65] = "-";
-    path_id(path, pid);
+    if (path_id(j, path, pid) < 0)
+        return; /* no line: a resume redoes the input */
     if (hash)
         hex(hash, 32, hh);
     int n = snprintf(line, sizeof line, "D %zu %s %llu %lld %s %s %s ", index, pid,
@@ -376,6 +486,17 @@ static int sb_add(strbuf *b, const char *s, size_t n)
     return 0;
 }
 
+/* A name held by an index restored ok (dvc_journal_restore), sorted by name for the duplicates' lookup. */
+typedef struct holder {
+    const char *name; /* inside its jentry */
+    size_t index;
+} holder;
+
+static int holder_cmp(const void *a, const void *b)
+{
+    return strcmp(((const holder *)a)->name, ((const holder *)b)->name);
+}
+
 size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
 {
     size_t restored = 0;
@@ -411,42 +532,63 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
     uint8_t *buf = malloc(DVC_SINK_BUFFER);
     if (!buf)
         oom = 1;
-    /* 2. Verify and restore, lowest index first (it holds its name). */
-    for (size_t i = 0; es && buf && i < run->n; i++) {
-        jentry *e = &es[i];
-        dvc_item *it = &run->items[i];
-        if (!e->present || it->walk_err)
-            continue;
-        struct stat st;
-        char pid[33], h[65];
-        path_id(it->path, pid);
-        if (stat(it->path, &st) < 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size != e->size ||
-            mtime_ns(&st) != e->mtime_ns || strcmp(pid, e->pathid) != 0) {
-            e->present = 0; /* the input changed: redo */
-            continue;
-        }
-        dvc_status status = DVC_ST_DUPLICATE;
-        if (!e->dup) {
-            if (!name_ok(e->name) || file_hash(run->out->dst_fd, e->name, buf, DVC_SINK_BUFFER, h) < 0 ||
-                strcmp(h, e->hash) != 0) {
-                e->present = 0; /* the output is gone or not these bytes: redo */
+    /* 2. Verify and restore the ok entries, lowest index first (it holds its name); then the duplicate
+     * entries, each only when the name it duplicated is held by a lower index restored ok just now (its output
+     * present with the journaled hash). Otherwise it is redone: the holder failed or changed, or its output is
+     * gone, and restoring the duplicate would leave its instance in no file at all; a duplicate of a file that
+     * was in DST before the run has no holder here either, and its redo finds that file again. */
+    holder *hs = es ? malloc((run->n ? run->n : 1) * sizeof *hs) : NULL;
+    size_t nh = 0;
+    if (es && !hs)
+        oom = 1;
+    for (int pass = 0; pass < 2 && hs && buf && !oom; pass++) {
+        if (pass == 1)
+            qsort(hs, nh, sizeof *hs, holder_cmp);
+        for (size_t i = 0; i < run->n; i++) {
+            jentry *e = &es[i];
+            dvc_item *it = &run->items[i];
+            if (!e->present || it->walk_err || e->dup != pass)
+                continue;
+            struct stat st;
+            char pid[33], h[65];
+            if (path_id(j, it->path, pid) < 0 || stat(it->path, &st) < 0 || !S_ISREG(st.st_mode) ||
+                (unsigned long long)st.st_size != e->size || mtime_ns(&st) != e->mtime_ns ||
+                strcmp(pid, e->pathid) != 0) {
+                e->present = 0; /* the input changed: redo */
                 continue;
             }
-            int held = dvc_output_seed(run->out, e->name, i);
-            if (held < 0) {
-                oom = 1;
-                break;
+            dvc_status status = DVC_ST_DUPLICATE;
+            if (!e->dup) {
+                if (!name_ok(e->name) || file_hash(run->out->dst_fd, e->name, buf, DVC_SINK_BUFFER, h) < 0 ||
+                    strcmp(h, e->hash) != 0) {
+                    e->present = 0; /* the output is gone or not these bytes: redo */
+                    continue;
+                }
+                int held = dvc_output_seed(run->out, e->name, i);
+                if (held < 0) {
+                    oom = 1;
+                    break;
+                }
+                if (held == 0) {
+                    status = DVC_ST_OK;
+                    it->text_findings = parse_findings(e->line, e->line_len);
+                    hs[nh++] = (holder){e->name, i};
+                }
+            } else {
+                holder key = {e->name, 0};
+                const holder *hd = name_ok(e->name) ? bsearch(&key, hs, nh, sizeof *hs, holder_cmp) : NULL;
+                if (!hd || hd->index >= i) {
+                    e->present = 0; /* no lower index of this run holds the name now: redo */
+                    continue;
+                }
             }
-            if (held == 0) {
-                status = DVC_ST_OK;
-                it->text_findings = parse_findings(e->line, e->line_len);
-            }
+            it->status = status;
+            dv_run_count_outcome(run->lib, status == DVC_ST_OK ? DV_OUTCOME_OK : DV_OUTCOME_DUPLICATE);
+            oom |= sb_add(&keep, e->line, e->line_len) | sb_add(&keep, "\n", 1);
+            restored++;
         }
-        it->status = status;
-        dv_run_count_outcome(run->lib, status == DVC_ST_OK ? DV_OUTCOME_OK : DV_OUTCOME_DUPLICATE);
-        oom |= sb_add(&keep, e->line, e->line_len) | sb_add(&keep, "\n", 1);
-        restored++;
     }
+    free(hs);
     /* 3. Names an attempt created whose file exists but verifies for no restored entry: this run's, held by
      * an index that is redone now, so any lower index may replace it. */
     strbuf header = {0};

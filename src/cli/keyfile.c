@@ -134,18 +134,37 @@ static int create_default_key(const char *dir, const char *path)
     return rc;
 }
 
+/* The key's path: key_file, else the default key's; *dir (when asked) receives the default key's directory
+ * (NULL with key_file). malloc'd; NULL with errno (ENOENT: no home directory for the default key). */
+static char *key_path(const char *key_file, char **dir)
+{
+    if (key_file)
+        return strdup(key_file);
+    char *d = default_key_dir();
+    char *path = d ? dvc_path_join(d, "key") : NULL;
+    if (!d)
+        errno = ENOENT;
+    else if (!path)
+        errno = ENOMEM;
+    if (dir && path)
+        *dir = d;
+    else
+        free(d);
+    return path;
+}
+
+char *dvc_key_path(const char *key_file)
+{
+    return key_path(key_file, NULL);
+}
+
 dv_key *dvc_key_load(const char *key_file, const char *dst_resolved)
 {
-    char *dir = NULL, *path = NULL;
-    if (key_file) {
-        path = strdup(key_file);
-    } else {
-        dir = default_key_dir();
-        if (!dir) {
-            dvc_errorf("no home directory for the default key; pass --key-file or set XDG_CONFIG_HOME");
-            return NULL;
-        }
-        path = dvc_path_join(dir, "key");
+    char *dir = NULL;
+    char *path = key_path(key_file, &dir);
+    if (!path && errno == ENOENT) {
+        dvc_errorf("no home directory for the default key; pass --key-file or set XDG_CONFIG_HOME");
+        return NULL;
     }
     dv_key *key = NULL;
     char *resolved = path ? dvc_path_resolve(path) : NULL;

@@ -255,12 +255,9 @@ static size_t chunk_size(void)
 
 static int journal_exists(const char *report)
 {
-    size_t n = strlen(report);
-    char *p = malloc(n + sizeof ".journal");
+    char *p = dvc_journal_path(report);
     if (!p)
         return 0;
-    memcpy(p, report, n);
-    memcpy(p + n, ".journal", sizeof ".journal");
     int e = access(p, F_OK) == 0;
     free(p);
     return e;

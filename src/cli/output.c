@@ -658,9 +658,9 @@ static int file_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *e
     pthread_mutex_unlock(&o->claims->lock);
     if (!c)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory for the output name table");
+    p->claim = c; /* also for a duplicate: the journal records the name it duplicates (dvc_put_name) */
     if (lost)
         return DV_OPEN_DUPLICATE;
-    p->claim = c;
 
     const char *step = NULL;
     p->series_fd = series_dir(o, &o->slots[p->worker], study, series, &step); /* the slot's: not closed here */

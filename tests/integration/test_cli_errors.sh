@@ -163,4 +163,70 @@ head -c 32 /dev/urandom >"$T/dst_k/key"
 run 2 "key file inside DST" deidentify --config "$T/good.json" --key-file "$T/dst_k/key" "$PHI_DIR" "$T/dst_k"
 [ "$(ls -A "$T/dst_k")" = "key" ] || fail "key file inside DST: something was written into DST"
 
+# ---- a file the run writes onto a file it reads, or onto another it writes (docs/decisions.md "Files the run
+# writes"): exit 2, nothing written, the read file unchanged; the message names the options, not the paths ----
+# refused NAME WANT_IN_STDERR FILE... -- ARGS: the run is refused, no DST, every FILE keeps its bytes.
+refused() {
+    local name=$1 want=$2
+    shift 2
+    local files=()
+    while [ "$1" != -- ]; do files+=("$1"); shift; done
+    shift
+    local f
+    for f in "${files[@]}"; do cp -p "$f" "$f.before"; done
+    rm -rf "$T/dst_side"
+    run 2 "$name" deidentify -q "$@" "$PHI_DIR" "$T/dst_side"
+    grep -qF -- "$want" "$T/err" || fail "$name: stderr does not name $want: $(head -c 300 "$T/err")"
+    [ -e "$T/dst_side" ] && fail "$name: DST was created"
+    for f in "${files[@]}"; do
+        cmp -s "$f" "$f.before" || fail "$name: $(basename "$f") was changed"
+        grep -qF -- "$f" "$T/err" && fail "$name: the message names a path"
+        rm -f "$f.before"
+    done
+    return 0
+}
+head -c 32 /dev/urandom >"$T/key2" && chmod 600 "$T/key2"
+cp "$T/good.json" "$T/cfg2.json"
+refused "report onto the key file" "--key-file and --report" "$T/key2" -- \
+    --config "$T/good.json" --key-file "$T/key2" --report "$T/key2"
+refused "report onto the config" "--config and --report" "$T/cfg2.json" -- \
+    --config "$T/cfg2.json" --key-file "$T/key" --report "$T/cfg2.json"
+refused "mapping onto the config" "--config and --mapping" "$T/cfg2.json" -- \
+    --config "$T/cfg2.json" --key-file "$T/key" --mapping "$T/cfg2.json"
+ln "$T/key2" "$T/key2_link"
+refused "report onto a hard link of the key" "--key-file and --report" "$T/key2" -- \
+    --config "$T/good.json" --key-file "$T/key2" --report "$T/key2_link"
+ln "$T/cfg2.json" "$T/cfg2_link.json"
+refused "mapping onto a hard link of the config" "--config and --mapping" "$T/cfg2.json" -- \
+    --config "$T/cfg2.json" --key-file "$T/key" --mapping "$T/cfg2_link.json"
+ln -s "$T/key2" "$T/key2_sym"
+refused "report onto a symlink to the key" "--key-file and --report" "$T/key2" -- \
+    --config "$T/good.json" --key-file "$T/key2_sym" --report "$T/key2"
+cp "$T/key2" "$T/rep.journal"
+refused "resume journal onto the key" "--key-file and the journal of --report" "$T/rep.journal" -- \
+    --config "$T/good.json" --key-file "$T/rep.journal" --report "$T/rep" --resume
+refused "preview onto the report" "--report and --preview" "$T/key2" -- \
+    --config "$T/good.json" --key-file "$T/key2" --report "$T/side_pv" --preview "$T/side_pv"
+[ -e "$T/side_pv" ] && fail "preview onto the report: the preview directory was created"
+# The default key ($XDG_CONFIG_HOME/dicomveil/key): refused before it is created (its directory exists, so only
+# the rule can refuse), and once it exists.
+DEFKEY="$XDG_CONFIG_HOME/dicomveil/key"
+rm -rf "$XDG_CONFIG_HOME" && mkdir -p "$XDG_CONFIG_HOME/dicomveil"
+run 2 "report onto the default key (not yet created)" deidentify -q --config "$T/good.json" --report "$DEFKEY" \
+    "$PHI_DIR" "$T/dst_side"
+grep -qF -- "the default key" "$T/err" || fail "report onto the default key: $(head -c 300 "$T/err")"
+[ -e "$DEFKEY" ] && fail "report onto the default key (not yet created): the key or the report was written"
+[ -e "$T/dst_side" ] && fail "report onto the default key (not yet created): DST was created"
+head -c 32 /dev/urandom >"$DEFKEY" && chmod 600 "$DEFKEY"
+refused "report onto the default key" "the default key (see --key-file) and --report" "$DEFKEY" -- \
+    --config "$T/good.json" --report "$DEFKEY"
+refused "mapping onto the default key" "the default key (see --key-file) and --mapping" "$DEFKEY" -- \
+    --config "$T/good.json" --mapping "$DEFKEY"
+rm -rf "$XDG_CONFIG_HOME"
+# Distinct files still run (exit 0, the report written, the key kept).
+cp -p "$T/key2" "$T/key2.before"
+run 0 "distinct side files" deidentify -q --config "$T/good.json" --key-file "$T/key2" --report "$T/side.json" \
+    --resume "$PHI_DIR" "$T/dst_side"
+cmp -s "$T/key2" "$T/key2.before" && [ -s "$T/side.json" ] || fail "distinct side files: key changed or no report"
+
 finish test_cli_errors

@@ -5,7 +5,9 @@
 # other pixel bytes sorting before and after the original) and broken files. Also: the lowest input index wins
 # a name across attempts (a lower index that failed in attempt 1 and succeeds in attempt 2 replaces the higher
 # one's file); a corrupted or deleted output is redone; a journal of another run, --resume without --report or
-# with --mapping are refused with nothing written; the journal holds no source path.
+# with --mapping are refused with nothing written; the journal holds no source path; a second run on the same
+# report is refused while one runs (REPORT.lock), and the first ends as if alone; path ids are keyed, and a
+# journal of format 1 (unkeyed) is refused; a duplicate whose holder failed or lost its output is redone.
 set -euo pipefail
 
 # shellcheck source=tests/integration/cli_lib.sh
@@ -66,6 +68,61 @@ run 1 "resume a finished run" deidentify -q --jobs 2 --resume --config "$T/cfg.j
     --report "$T/k.json" "$T/src" "$T/dst"
 same finished "$T/dst" "$T/k.json" "$T/ref" "$T/ref.json"
 
+# ---- one run at a time (docs/decisions.md "One run per journal") ----
+# While REPORT.lock is held (here by this shell, as a first run would hold it), a resume is refused with exit 2
+# and changes nothing: not the journal, not the report, not DST.
+command -v flock >/dev/null || fail "flock (util-linux) is required"
+snapshot() { { find "$T/dst" -type f -printf '%P %s\n' | sort; cat "$T/k.json" "$T/k.json.journal"; } | sha256sum; }
+before=$(snapshot)
+exec 9>>"$T/k.json.lock"
+flock -n 9 || fail "lock: could not take REPORT.lock from the test"
+run 2 "resume while the lock is held" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/k.json" "$T/src" "$T/dst"
+grep -q "another run is using this --report" "$T/err" || fail "lock held: $(head -c 300 "$T/err")"
+[ "$(snapshot)" = "$before" ] || fail "lock held: the refused run changed the journal, the report or DST"
+exec 9>&-
+run 1 "resume after the lock is released" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/k.json" "$T/src" "$T/dst"
+same released "$T/dst" "$T/k.json" "$T/ref" "$T/ref.json"
+[ -e "$T/k.json.lock" ] && fail "lock: the run left REPORT.lock beside the report"
+# Two runs of one command at once: the second is refused while the first runs (stopped with SIGSTOP once its
+# journal exists, i.e. once it holds the lock), and the first then ends as one uninterrupted run would. Retried when the
+# first ended before it could be stopped (the run is fast).
+run 1 "concurrent reference" deidentify -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/cref.json" "$T/src" "$T/src" "$T/src" "$T/cref"
+stopped=0
+for try in 1 2 3; do
+    rm -rf "$T/c1" "$T/c.json" "$T/c.json.journal"
+    "$DV_BIN" deidentify -q --jobs 1 --fsync --resume --config "$T/cfg.json" --key-file "$T/key" \
+        --report "$T/c.json" "$T/src" "$T/src" "$T/src" "$T/c1" 2>"$T/err_c1" &
+    pid=$!
+    pids+=("$pid")
+    i=0
+    until [ -e "$T/c.json.journal" ] || [ $i -ge 400000 ]; do i=$((i + 1)); done
+    kill -STOP "$pid" 2>/dev/null || true
+    if [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = T ]; then
+        stopped=1
+        listing=$( (find "$T/c1" -printf '%P %s\n'; cat "$T/c.json.journal") | sort | sha256sum)
+        run 2 "second resume run while the first runs" deidentify -q --jobs 1 --resume --config "$T/cfg.json" \
+            --key-file "$T/key" --report "$T/c.json" "$T/src" "$T/src" "$T/src" "$T/c1"
+        grep -q "another run is using this --report" "$T/err" || fail "concurrent: $(head -c 300 "$T/err")"
+        [ "$( (find "$T/c1" -printf '%P %s\n'; cat "$T/c.json.journal") | sort | sha256sum)" = "$listing" ] ||
+            fail "concurrent: the refused run changed the first run's DST or journal"
+    fi
+    kill -CONT "$pid" 2>/dev/null || true
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$stopped" = 1 ] && break
+done
+[ "$stopped" = 1 ] || fail "concurrent: the first run always ended before it could be stopped: the check proves little"
+[ "$rc" = 1 ] || fail "concurrent: the first run exited $rc: $(head -c 300 "$T/err_c1")"
+same concurrent "$T/c1" "$T/c.json" "$T/cref" "$T/cref.json"
+run 1 "resume after the concurrent run" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/c.json" "$T/src" "$T/src" "$T/src" "$T/c1"
+same "after concurrent" "$T/c1" "$T/c.json" "$T/cref" "$T/cref.json"
+grep -qE "resume: $(counts "$T/cref.json" | awk '{print $2 + $5}') of [0-9]+ inputs restored" "$T/err" ||
+    fail "after concurrent: not every ok and duplicate input was restored: $(cat "$T/err")"
+
 # ---- a corrupted and a deleted output are redone ----
 victim=$(find "$T/dst" -name '*.dcm' | sort | sed -n 1p)
 gone=$(find "$T/dst" -name '*.dcm' | sort | tail -1)
@@ -91,6 +148,76 @@ run 0 "low reference" deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "
 same lowest "$T/lowdst" "$T/low.json" "$T/lowref" "$T/lowref.json"
 [ "$(statuses "$T/low.json" | tr '\n' ' ')" = "ok None duplicate None " ] ||
     fail "lowest: statuses $(statuses "$T/low.json" | tr '\n' ' ')"
+
+# ---- a duplicate is restored only while its holder is (docs/decisions.md "What is skipped") ----
+# a.dcm and b.dcm are one instance: b is a's duplicate. Then a is broken and its output deleted: the resume
+# must redo b (it now holds the name), not restore it as the duplicate of an output that is gone.
+mkdir -p "$T/dup"
+cp "$T/src/ct00002.dcm" "$T/dup/a.dcm"
+cp "$T/src/ct00002.dcm" "$T/dup/b.dcm"
+run 0 "holder attempt 1" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/dup.json" "$T/dup" "$T/dupdst"
+[ "$(statuses "$T/dup.json" | tr '\n' ' ')" = "ok None duplicate None " ] ||
+    fail "holder attempt 1: statuses $(statuses "$T/dup.json" | tr '\n' ' ')"
+head -c 3000 "$T/src/ct00002.dcm" >"$T/dup/a.dcm"
+find "$T/dupdst" -name '*.dcm' -delete
+run 1 "holder gone" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/dup.json" "$T/dup" "$T/dupdst"
+run 1 "holder gone reference" deidentify -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/dupref.json" "$T/dup" "$T/dupref"
+same "holder gone" "$T/dupdst" "$T/dup.json" "$T/dupref" "$T/dupref.json"
+[ "$(statuses "$T/dup.json" | tr '\n' ' ')" = "failed malformed ok None " ] ||
+    fail "holder gone: statuses $(statuses "$T/dup.json" | tr '\n' ' ')"
+
+# ---- the journal's path ids are keyed (docs/decisions.md "What a line holds") ----
+# An unkeyed SHA-256 of the path would let anyone holding the journal confirm a guessed path. The path id is
+# the first 16 bytes of HMAC-SHA256(HMAC-SHA256(key, "dicomveil-journal-path-id"), path): not sha256(path), not
+# the same under another key, and neither the key nor the sub-key is in the journal.
+mkdir -p "$T/one"
+cp "$T/src/ct00001.dcm" "$T/one/x.dcm"
+run 0 "path id with the key" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/p1.json" "$T/one" "$T/p1"
+run 0 "path id with another key" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key2" \
+    --report "$T/p2.json" "$T/one" "$T/p2"
+python3 - "$T/key" "$T/key2" "$T/p1.json.journal" "$T/p2.json.journal" "$T/one/x.dcm" <<'PY' || fail "keyed path id (see above)"
+import hashlib, hmac, sys
+k1, k2, j1, j2, path = sys.argv[1:]
+def pid(journal):
+    ds = [l.split() for l in open(journal) if l.startswith("D ")]
+    assert len(ds) == 1, "expected one D line in %s" % journal
+    return ds[0][2]
+bad = []
+p1, p2 = pid(j1), pid(j2)
+if p1 == hashlib.sha256(path.encode()).hexdigest()[:32]:
+    bad.append("the path id is the unkeyed SHA-256 of the source path")
+if p1 == p2:
+    bad.append("the path id does not change with the key")
+for k, p, j in ((k1, p1, j1), (k2, p2, j2)):
+    key = open(k, "rb").read()
+    sub = hmac.new(key, b"dicomveil-journal-path-id", "sha256").digest()
+    if p != hmac.new(sub, path.encode(), "sha256").hexdigest()[:32]:
+        bad.append("the path id is not HMAC(HMAC(key, label), path)")
+    text = open(j).read()
+    if key.hex() in text or sub.hex() in text or sub.hex()[:32] in text:
+        bad.append("the journal holds the key or the path-id key")
+    if not text.startswith("dicomveil-journal 2 "):
+        bad.append("the journal's format is not 2")
+for b in bad:
+    print("FAIL:", b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+run 0 "resume with keyed path ids" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/p1.json" "$T/one" "$T/p1"
+grep -q "resume: 1 of 1 inputs restored" "$T/err" || fail "keyed path id: not restored: $(cat "$T/err")"
+# A journal of format 1 (unkeyed path ids) is refused with a message of its own, never misread.
+{ printf 'dicomveil-journal 1 %064d\n' 0; printf 'D 0 %s 1 1 ok a/b/c.dcm %064d -\n' \
+    "$(printf '%s' "$T/one/x.dcm" | sha256sum | cut -c1-32)" 0; } >"$T/old.json.journal"
+cp "$T/old.json.journal" "$T/old.before"
+run 2 "resume over a format-1 journal" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/old.json" "$T/one" "$T/old"
+grep -q "older dicomveil" "$T/err" || fail "format-1 journal: $(head -c 300 "$T/err")"
+cmp -s "$T/old.json.journal" "$T/old.before" && [ ! -e "$T/old" ] && [ ! -e "$T/old.json.lock" ] ||
+    fail "format-1 journal: the refused run wrote something"
 
 # ---- refusals: exit 2, nothing written ----
 run 2 "resume without report" deidentify -q --resume --config "$T/cfg.json" --key-file "$T/key" "$T/src" "$T/r1"
