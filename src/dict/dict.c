@@ -129,3 +129,36 @@ const dv_profile_entry *dv_profile_lookup(const dv_profile_table *t, uint32_t ta
     }
     return NULL;
 }
+
+#define CONTEXT_GROUP_ROOT "1.2.840.10008.6.1."
+
+int dv_uid_in_registry(const char *uid, size_t len)
+{
+    static const char root[] = "1.2.840.10008.";
+    if (len < sizeof root - 1 || memcmp(uid, root, sizeof root - 1) != 0)
+        return 0;
+    size_t cl = sizeof CONTEXT_GROUP_ROOT - 1;
+    if (len > cl && len <= cl + 5 && memcmp(uid, CONTEXT_GROUP_ROOT, cl) == 0) {
+        size_t i = cl;
+        while (i < len && uid[i] >= '0' && uid[i] <= '9')
+            i++;
+        if (i == len && (uid[cl] != '0' || len == cl + 1))
+            return 1;
+    }
+    size_t lo = 0, hi = dv_uid_registry_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *r = dv_uid_registry[mid];
+        size_t rl = strlen(r); /* lengths compared explicitly: uid is not NUL-terminated and may hold a NUL */
+        int c = memcmp(r, uid, rl < len ? rl : len);
+        if (c == 0)
+            c = (rl > len) - (rl < len);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}

@@ -50,6 +50,13 @@ const dv_dict_entry *dv_dict_lookup_keyword(const char *keyword);
 /* VR for implicit-VR parsing: dictionary VR, LO for private creators, UN otherwise. */
 uint16_t dv_dict_implicit_vr(uint32_t tag);
 
+/* The DICOM registry's UIDs (PS3.6 Annex A, uid_registry_table.c from tools/gen_uid_registry.py), sorted. */
+extern const char *const dv_uid_registry[];
+extern const size_t dv_uid_registry_count;
+/* 1 when uid (len bytes, no padding) is a registry UID: listed, or a context group UID 1.2.840.10008.6.1.N
+ * (N of 1-5 digits, which the list leaves out). A value that merely starts with 1.2.840.10008. is not. */
+int dv_uid_in_registry(const char *uid, size_t len);
+
 /* PS3.15 Table E.1-1 action codes. */
 typedef enum dv_pcode {
     DV_PC_NONE = 0, /* empty cell */

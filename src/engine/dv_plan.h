@@ -82,6 +82,7 @@ struct dv_plan {
     size_t slot_mask;
 
     uint32_t vr_first[DV_PLAN_VR_SLOTS]; /* 'A'..'Z' x 'A'..'Z' -> first action with that VR query */
+    int has_vr_queries;                  /* any VR query: a standard element's dictionary VR is asked too */
 
     dv_plan_masked *mqueries;        /* masked TAG queries (legacy OverlayData (60xx,3000)) */
     size_t nmqueries;

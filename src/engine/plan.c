@@ -347,6 +347,7 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
                 }
                 if (p->vr_first[v] == DV_PLAN_NO_ACTION)
                     p->vr_first[v] = (uint32_t)i;
+                p->has_vr_queries = 1;
             } else {
                 dv_plan_free(p);
                 dv_fail(err, DV_ERR_CONFIG, "dicomTagConfig.actions[%zu].queries[%zu]: unknown query", i, j);
@@ -657,6 +658,15 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, 
     int vi = vr_index(vr);
     if (vi >= 0 && p->vr_first[vi] < first)
         first = p->vr_first[vi];
+    /* A VR query also matches a standard element by its dictionary VR: PatientName written as UT is a PN, and
+     * a "PN" query meant to reach every name (it reached PatientName as UN, not as UT or LO). [test_engine:
+     * test_vr_query_matches_dictionary_vr] */
+    if (p->has_vr_queries && !DV_TAG_IS_PRIVATE(tag)) {
+        const dv_dict_entry *de = dv_dict_lookup(tag);
+        int dvi = de && de->vr && de->vr != vr ? vr_index(de->vr) : -1;
+        if (dvi >= 0 && p->vr_first[dvi] < first)
+            first = p->vr_first[dvi];
+    }
     for (size_t i = 0; i < p->nmqueries; i++)
         if ((tag & p->mqueries[i].mask) == p->mqueries[i].tag && p->mqueries[i].value < first)
             first = p->mqueries[i].value;

@@ -301,8 +301,17 @@ static int gather_identity(dv_text_worker *w, const dv_plan *plan, const dv_inst
         uint16_t vr = dv_plan_effective_vr(e);
         if (e->length == 0 || !dv_clean_text_vr(vr))
             continue;
-        const deny_source *src = vr == DV_VR_PN || DV_TAG_IS_PRIVATE(e->tag) ? NULL : deny_source_of(e->tag);
-        int deny = vr == DV_VR_PN || src;
+        /* A name is a name whatever VR it was written with: PatientName encoded as LO or UT fed neither the
+         * deny-list nor [CTX], so its surname stayed in StudyDescription. [test_text_stage:
+         * test_name_with_another_vr_feeds_denylist] */
+        uint16_t name_vr = vr;
+        if (vr != DV_VR_PN && !DV_TAG_IS_PRIVATE(e->tag)) {
+            const dv_dict_entry *de = dv_dict_lookup(e->tag);
+            if (de && de->vr == DV_VR_PN)
+                name_vr = DV_VR_PN;
+        }
+        const deny_source *src = name_vr == DV_VR_PN || DV_TAG_IS_PRIVATE(e->tag) ? NULL : deny_source_of(e->tag);
+        int deny = name_vr == DV_VR_PN || src;
         int ctx = 0;
         if ((plan->clean_descriptors || plan->image_ctx) && !DV_TAG_IS_PRIVATE(e->tag)) {
             const dv_profile_entry *pe = dv_profile_lookup(plan->table, e->tag);
@@ -316,8 +325,8 @@ static int gather_identity(dv_text_worker *w, const dv_plan *plan, const dv_inst
             return -1;
         while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
             n--;
-        if ((deny && deny_record(w, vr, src, w->dec, n, err)) ||
-            (ctx && dv_ctx_list_add_value(w->ctx, vr == DV_VR_PN, w->dec, n, err)))
+        if ((deny && deny_record(w, name_vr, src, w->dec, n, err)) ||
+            (ctx && dv_ctx_list_add_value(w->ctx, name_vr == DV_VR_PN, w->dec, n, err)))
             return -1;
     }
     return 0;

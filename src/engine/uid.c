@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dict/dv_dict.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -66,8 +68,6 @@ int dv_key_hmac(const dv_key *key, const void *msg, size_t len, unsigned char md
     OPENSSL_cleanse(ih, sizeof ih);
     return ok ? 0 : -1;
 }
-
-#define DV_REGISTRY_ROOT "1.2.840.10008."
 
 dv_key *dv_key_new(const void *bytes, size_t len, dv_error *err)
 {
@@ -176,8 +176,11 @@ size_t dv_uid_regenerate_memo(const dv_key *key, dv_uid_memo *memo, const char *
     }
     if (uid_len == 0)
         return 0; /* empty stays empty */
-    if (uid_len >= sizeof DV_REGISTRY_ROOT - 1 && memcmp(uid, DV_REGISTRY_ROOT, sizeof DV_REGISTRY_ROOT - 1) == 0) {
-        /* SOP classes, transfer syntaxes, coding schemes, well-known frames of reference: not identifying. */
+    if (dv_uid_in_registry(uid, uid_len)) {
+        /* SOP classes, transfer syntaxes, coding schemes, well-known frames of reference: not identifying. A
+         * value that only starts with the registry root is not one of them but an instance's own (a system
+         * that took the root as its own, "1.2.840.10008.99.<MRN>.<date>"), and is regenerated like any other
+         * (docs/decisions.md "Registry UIDs"). [test_uid_hmac: test_registry_uids_kept_others_regenerated] */
         size_t n = uid_len > DV_UID_MAX ? DV_UID_MAX : uid_len;
         memcpy(out, uid, n);
         out[n] = '\0';

@@ -108,6 +108,41 @@ static void test_uid_hmac_fixed_vectors(void **state)
     dv_key_free(k);
 }
 
+/* Registry UIDs (PS3.6 Annex A) are kept; a value that only starts with the registry root is an instance's own
+ * and is regenerated (it carried an MRN and a date through de-identification). */
+static void test_registry_uids_kept_others_regenerated(void **state)
+{
+    (void)state;
+    unsigned char k32[32] = {1, 2, 3};
+    dv_key *k = dv_key_new(k32, sizeof k32, NULL);
+    assert_non_null(k);
+    char got[DV_UID_MAX + 1];
+    static const char *const kept[] = {"1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.4.1.1",
+                                       "1.2.840.10008.2.16.4", "1.2.840.10008.6.1.308", "1.2.840.10008.1.2"};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        size_t n = strlen(kept[i]);
+        char buf[64];
+        memcpy(buf, kept[i], n);
+        size_t len = n;
+        if (i == 5)
+            buf[len++] = '\0'; /* a UI value's NUL pad is not part of the UID */
+        dv_uid_regenerate(k, buf, len, got);
+        assert_string_equal(got, kept[i]);
+    }
+    static const char *const regenerated[] = {"1.2.840.10008.99.7654321.20200101", "1.2.840.10008.5.1.4.1.1.2.99",
+                                              "1.2.840.10008.", "1.2.840.10008.6.1.123456", "1.2.840.10008.6.1.07",
+                                              "1.2.840.10008.1.2.1.9999"};
+    for (size_t i = 0; i < sizeof regenerated / sizeof regenerated[0]; i++) {
+        dv_uid_regenerate(k, regenerated[i], strlen(regenerated[i]), got);
+        assert_true(strncmp(got, "2.25.", 5) == 0);
+    }
+    /* a NUL inside the value: never read past either string */
+    static const char inner_nul[] = "1.2.840.10008.1.2\0.99.1234567";
+    dv_uid_regenerate(k, inner_nul, sizeof inner_nul - 1, got);
+    assert_true(strncmp(got, "2.25.", 5) == 0);
+    dv_key_free(k);
+}
+
 typedef struct shared_key {
     const dv_key *key;
     int mismatches;
@@ -209,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_uid_hmac_fixed_vectors),
         cmocka_unit_test(test_uid_hmac_shared_key),
         cmocka_unit_test(test_uid_memo_same_mapping),
+        cmocka_unit_test(test_registry_uids_kept_others_regenerated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
