@@ -60,6 +60,10 @@ void dvc_inspect_usage(FILE *f);
 char *dvc_path_resolve(const char *path);
 /* 1 when resolved path inner equals outer or lies below it (component-wise, not a string prefix). */
 int dvc_path_within(const char *inner, const char *outer);
+/* 1 when inner (absolute, resolved) or one of its existing ancestors is the directory outer names, by device
+ * and inode: what dvc_path_within cannot see, a second path to the same directory (a bind mount, a second
+ * NFS mount of one export). */
+int dvc_path_within_fs(const char *inner, const char *outer);
 /* a + "/" + b (no doubled slash). malloc'd, NULL on ENOMEM. */
 char *dvc_path_join(const char *a, const char *b);
 /* mkdir -p: creates missing components with mode; an existing directory (also one a concurrent process

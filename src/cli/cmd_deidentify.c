@@ -446,11 +446,13 @@ static int check_paths(char **srcv, size_t nsrc, const char *dst, const opts *o,
             return DVC_EXIT_USAGE;
         }
         p->nsrc = i + 1;
-        if (dvc_path_within(p->dst, p->srcs[i])) {
+        /* By name, and by device and inode: a bind mount (or a second mount of one NFS export) gives one
+         * directory two names. [test_cli_errors.sh "DST inside SRC through a bind mount"] */
+        if (dvc_path_within(p->dst, p->srcs[i]) || dvc_path_within_fs(p->dst, p->srcs[i])) {
             dvc_errorf("the destination is inside source argument %zu; choose a DST outside every SRC", i + 1);
             return DVC_EXIT_USAGE;
         }
-        if (dvc_path_within(p->srcs[i], p->dst)) {
+        if (dvc_path_within(p->srcs[i], p->dst) || dvc_path_within_fs(p->srcs[i], p->dst)) {
             dvc_errorf("source argument %zu is inside the destination; choose a DST outside every SRC", i + 1);
             return DVC_EXIT_USAGE;
         }

@@ -112,6 +112,29 @@ int dvc_path_within(const char *inner, const char *outer)
     return strncmp(inner, outer, lo) == 0 && (inner[lo] == '\0' || inner[lo] == '/');
 }
 
+int dvc_path_within_fs(const char *inner, const char *outer)
+{
+    struct stat o, st;
+    if (stat(outer, &o) != 0 || !S_ISDIR(o.st_mode))
+        return 0;
+    char *cur = strdup(inner);
+    if (cur == NULL)
+        return 0;
+    int within = 0;
+    for (;;) {
+        if (stat(cur, &st) == 0 && st.st_dev == o.st_dev && st.st_ino == o.st_ino) {
+            within = 1;
+            break;
+        }
+        char *slash = strrchr(cur, '/');
+        if (slash == NULL || slash == cur)
+            break; /* "/" itself: the string check (dvc_path_within) covers it */
+        *slash = '\0';
+    }
+    free(cur);
+    return within;
+}
+
 int dvc_mkdir_p(const char *path, mode_t mode)
 {
     char *p = strdup(path);

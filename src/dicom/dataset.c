@@ -133,8 +133,13 @@ int dv_elem_uid_text(const dv_elem *e, char *out, size_t cap)
         out[0] = '\0';
     if (!e || cap == 0 || (e->flags & (DV_ELEM_BULK | DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
         return -1;
-    const void *nul = e->length ? memchr(e->value, '\0', (size_t)e->length) : NULL;
-    size_t n = nul ? (size_t)((const uint8_t *)nul - e->value) : (size_t)e->length;
+    /* Up to the first NUL or backslash: the attributes read this way (SOP Class/Instance, Transfer Syntax) have
+     * one value, and a second one (invalid) must not make the first unreadable: a multi-valued
+     * SOPInstanceUID, regenerated value by value, was refused as "no SOPInstanceUID" once its first value
+     * was no longer cut short by a NUL (tests/fuzz/regressions/reader/deid-long-multivalued-sop-uid.dcm). */
+    size_t n = 0;
+    while (n < (size_t)e->length && e->value[n] != '\0' && e->value[n] != '\\')
+        n++;
     while (n > 0 && e->value[n - 1] == ' ')
         n--;
     if (n >= cap)
