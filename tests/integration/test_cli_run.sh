@@ -33,6 +33,10 @@ find "$SRC" -type f -exec touch -a -d '2001-02-03 04:05:06' {} + && cp "$CT" "$T
 touch -a -d '2001-02-03 04:05:06' "$T/atime-control" && cat "$T/atime-control" >/dev/null
 ( cd "$SRC" && find . -type f -printf '%p %A@\n' | sort ) >"$T/src.atimes"
 
+# Directory atimes too ("directory atimes"): set last, read with stat only (listing a directory, as find does,
+# would update it on this relatime mount) before and after run A.
+touch -a -d '2001-02-03 04:05:06' "$SRC" "$SRC/sub"
+dir_atimes=$(stat -c '%X' "$SRC" "$SRC/sub")
 # ---- run A: a folder with DICOM, text, DICOMDIR, a duplicate -> exit 0 ----
 run 0 "run A" deidentify --config "$T/cfg.json" --key-file "$T/key" --jobs 1 --report "$T/repA.json" \
     "$SRC" "$T/dstA"
@@ -61,11 +65,13 @@ for in_file in "$CT" "$MR"; do
 done
 
 # Sources unchanged.
+dir_atimes_after=$(stat -c '%X' "$SRC" "$SRC/sub")
 if [ "$(stat -c %X "$T/atime-control")" = "$(date -d '2001-02-03 04:05:06' +%s)" ]; then
     echo "NOTE: this mount does not update access times on read: the sources' atimes cannot be checked here"
 else
     ( cd "$SRC" && find . -type f -printf '%p %A@\n' | sort ) | cmp -s - "$T/src.atimes" ||
         fail "run A changed the sources' access times"
+    [ "$dir_atimes_after" = "$dir_atimes" ] || fail "directory atimes: run A changed the source folders' access times"
 fi
 ( cd "$SRC" && sha256sum --quiet -c "$T/src.sha256" ) || fail "sources changed after run A"
 
