@@ -584,6 +584,10 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
             }
             it->status = status;
             dv_run_count_outcome(run->lib, status == DVC_ST_OK ? DV_OUTCOME_OK : DV_OUTCOME_DUPLICATE);
+            /* The run read this input (in an earlier attempt): its bytes count, so the report's input_bytes
+             * and rates cover the whole run like its counts. [test_cli_resume.sh "input bytes of a resumed
+             * run"] */
+            dv_run_count_bytes_in(run->lib, e->size);
             oom |= sb_add(&keep, e->line, e->line_len) | sb_add(&keep, "\n", 1);
             restored++;
         }

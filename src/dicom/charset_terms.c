@@ -166,7 +166,8 @@ void dv_charset_parse(const uint8_t *value, size_t len, dv_charset *cs)
     }
     if (cs->nterms > 1 && any_iso_ir)
         cs->flags |= DV_CHARSET_F_NONSTANDARD; /* "ISO_IR 13\\ISO 2022 IR 87": read as ISO 2022 IR 13 */
-    for (unsigned i = 1; i < cs->nterms; i++) {
+    /* (nterms never exceeds the array; the second bound lets GCC -O3 see it: -Wstringop-overflow otherwise) */
+    for (unsigned i = 1; i < cs->nterms && i < DV_CHARSET_MAX_TERMS; i++) {
         dv_cs_term t = (dv_cs_term)cs->terms[i];
         if (t == DV_CST_IR192 || t == DV_CST_GB18030 || t == DV_CST_GBK) {
             cs->terms[i] = DV_CST_UNKNOWN; /* cannot be combined with code extensions */

@@ -67,6 +67,10 @@ grep -qF -- "$T/src" "$T/k.json.journal" && fail "journal: holds a source path"
 run 1 "resume a finished run" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
     --report "$T/k.json" "$T/src" "$T/dst"
 same finished "$T/dst" "$T/k.json" "$T/ref" "$T/ref.json"
+# input bytes of a resumed run: the restored inputs count too, so input_bytes (and the rates) match the
+# uninterrupted run's
+[ "$(json "$T/k.json" 'd["counts"]["input_bytes"]')" = "$(json "$T/ref.json" 'd["counts"]["input_bytes"]')" ] ||
+    fail "input bytes of a resumed run: $(json "$T/k.json" 'd["counts"]["input_bytes"]') != $(json "$T/ref.json" 'd["counts"]["input_bytes"]')"
 
 # ---- one run at a time (docs/decisions.md "One run per journal") ----
 # While REPORT.lock is held (here by this shell, as a first run would hold it), a resume is refused with exit 2
