@@ -163,7 +163,7 @@ static int load_raw(dv_text_worker *w, const dv_instance *inst, const dv_elem *e
 static int decode(dv_text_worker *w, const dv_instance *inst, const dv_elem *e, uint16_t vr, const dv_charset *cs,
                   size_t *n, unsigned *style, dv_error *err)
 {
-    const uint8_t *v;
+    const uint8_t *v = NULL; /* set by load_raw on success (initialised for GCC -O3's maybe-uninitialized) */
     if (load_raw(w, inst, e, &v, err) ||
         grow((void **)&w->dec, &w->deccap, DV_CHARSET_DECODE_BOUND((size_t)e->length) + 1, err))
         return -1;
@@ -433,7 +433,7 @@ static int to_utf8_ds(dv_text_worker *w, dv_instance *inst, dv_ds *ds, const dv_
         } else {
             uint16_t vr = dv_plan_effective_vr(e);
             if (e->length && dv_charset_vr_applies(vr) && !dv_charset_is_utf8(cs)) {
-                const uint8_t *v;
+                const uint8_t *v = NULL; /* as in decode */
                 dv_cs_decoded d;
                 if (load_raw(w, inst, e, &v, err) ||
                     grow((void **)&w->dec, &w->deccap, DV_CHARSET_DECODE_BOUND((size_t)e->length) + 1, err) ||
