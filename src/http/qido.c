@@ -210,17 +210,6 @@ int dvh_qido_parse(dvs_level level, const char *study, const char *series, const
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int dvh_query_split(const char *qs, size_t len, char *buf, size_t cap, dvh_qparam *out, size_t max, size_t *n,
                     dvh_err *e)
 {
@@ -250,7 +239,7 @@ int dvh_query_split(const char *qs, size_t len, char *buf, size_t cap, dvh_qpara
             if (c == '+') {
                 c = ' ';
             } else if (c == '%') {
-                int h = i + 2 < len ? hexval(qs[i + 1]) : -1, l = i + 2 < len ? hexval(qs[i + 2]) : -1;
+                int h = i + 2 < len ? dvh_hex_digit(qs[i + 1]) : -1, l = i + 2 < len ? dvh_hex_digit(qs[i + 2]) : -1;
                 if (h < 0 || l < 0 || (h == 0 && l == 0))
                     return dvh_fail(e, DVH_INVALID_ARGUMENT, "query string: bad %%-escape");
                 c = (char)(h * 16 + l);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/router.h"
 #include "http/server_internal.h"
 
 /* Per connection (MHD_OPTION_NOTIFY_CONNECTION): what the unescaper saw of the request being read. libmicrohttpd
@@ -33,17 +34,6 @@ static conn_state *state_of(struct MHD_Connection *c)
     return ci ? ci->socket_context : NULL;
 }
 
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* libmicrohttpd's own unescaper turns "%00" into a NUL byte, and the handler then sees a URL (or a query value)
  * cut there: `DELETE .../dicomStores/keep%00x` deleted the store "keep". This one decodes %HH as libmicrohttpd
  * does (an invalid escape stays as it is) but leaves "%00" undecoded and reports it, and the request is then
@@ -54,7 +44,7 @@ size_t dvh_unescape_keep_nul(char *s, int *nul_seen)
     char *w = s;
     for (const char *r = s; *r;) {
         int hi, lo;
-        if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0) {
+        if (r[0] == '%' && (hi = dvh_hex_digit(r[1])) >= 0 && (lo = dvh_hex_digit(r[2])) >= 0) {
             if (hi == 0 && lo == 0) {
                 *nul_seen = 1;
                 memmove(w, r, 3);

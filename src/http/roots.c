@@ -10,12 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "http/router.h"
 #include "http/server_internal.h"
-
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
 
 /* The local path a reference names into out (cap bytes); -1 when it is not an absolute path or file URI. */
 static int ref_path(const char *ref, char *out, size_t cap)
@@ -35,7 +31,7 @@ static int ref_path(const char *ref, char *out, size_t cap)
         char c = *p;
         int decoded = 0;
         if (uri && c == '%') {
-            int h = hexval(p[1]), l = h < 0 ? -1 : hexval(p[2]);
+            int h = dvh_hex_digit(p[1]), l = h < 0 ? -1 : dvh_hex_digit(p[2]);
             if (l < 0)
                 return -1;
             c = (char)(h * 16 + l);

@@ -33,6 +33,17 @@ int dvh_id_valid(const char *s, size_t n)
     return 1;
 }
 
+int dvh_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 int dvh_uid_valid(const char *s, size_t n)
 {
     if (n == 0 || n > DVH_UID_MAX || s[0] == '.' || s[n - 1] == '.')

@@ -92,5 +92,8 @@ int dvh_route_match(dvh_method method, const char *path, size_t len, dvh_route *
 int dvh_id_valid(const char *s, size_t n);
 /* 1 when s[0..n) is a valid UID: 1-64 bytes of digits and dots, no empty component. */
 int dvh_uid_valid(const char *s, size_t n);
+/* The value of a hex digit of a %HH escape (0-15), or -1: the one reading of the server's three decoders (the
+ * URL unescaper, the query-string splitter, file URIs). */
+int dvh_hex_digit(char c);
 
 #endif
