@@ -127,8 +127,9 @@ int dv_elem_is_empty(const dv_elem *e);
 int dv_elem_value_equals(const dv_elem *e, uint16_t vr, const void *v, uint64_t n);
 /* The inline value bytes of e (e->length of them), or NULL when the value is bulk, external or a sequence. */
 const uint8_t *dv_elem_inline_value(const dv_elem *e);
-/* The UID text of an inline element: up to its first NUL or backslash (its first value), trailing spaces removed, NUL-terminated in out.
- * Returns the length, or -1 (out = "") when e is NULL, bulk, a sequence, or the text does not fit cap - 1.
+/* The UID text of an inline element: up to its first NUL or backslash (its first value), trailing spaces
+ * removed, NUL-terminated in out. Returns the length, or -1 (out = "") when e is NULL, bulk, a sequence, or
+ * the text does not fit cap - 1.
  * The reader, the writer and the engine all use this one reading, so a rewritten file reads back the same. */
 int dv_elem_uid_text(const dv_elem *e, char *out, size_t cap);
 /* The bytes of inst->data from off on that the reader still holds (its last window, reader.c): a pointer to

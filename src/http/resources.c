@@ -101,7 +101,6 @@ static json_t *store_json(const dvh_route *r, const dvs_store *st)
     return o;
 }
 
-/* datasets.create: an Operation that is already done (the API's own shape: the response is the Dataset). */
 /* An IANA zone name the system's tz database knows (a file under /usr/share/zoneinfo; "UTC" always). Where
  * the database is not installed only the characters are checked. [test_server.py "timeZone must be a zone"] */
 static int tz_known(const char *t)
@@ -118,6 +117,7 @@ static int tz_known(const char *t)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* datasets.create: an Operation that is already done (the API's own shape: the response is the Dataset). */
 static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;

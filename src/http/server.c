@@ -228,6 +228,13 @@ static int is_stow(const dvh_request *rq)
             (rq->route.web.collection == DVH_LEVEL_NONE && rq->route.web.series[0] == '\0'));
 }
 
+/* The most body bytes a request may send: STOW bodies --max-body, JSON bodies the JSON cap (from its route, so
+ * the Content-Length check and the count of arriving bytes apply one rule). */
+static uint64_t body_cap(const dvh_request *rq)
+{
+    return is_stow(rq) ? rq->srv->cfg.max_body : rq->srv->cfg.max_json;
+}
+
 /* The first call for a request: everything decided from the request line and headers alone. Returns 1 when
  * a response was queued (an error), 0 to go on reading the body. */
 static enum MHD_Result add_value_bytes(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -293,7 +300,7 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
     }
     rq->routed = 1;
     const char *cl = dvh_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    uint64_t limit = is_stow(rq) ? rq->srv->cfg.max_body : rq->srv->cfg.max_json;
+    uint64_t limit = body_cap(rq);
     if (cl) {
         char *end;
         unsigned long long n = strtoull(cl, &end, 10);
@@ -310,12 +317,6 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
         }
     }
     return 0;
-}
-
-/* The most body bytes a request may send: STOW bodies --max-body, JSON bodies the JSON cap. */
-static uint64_t body_cap(const dvh_request *rq)
-{
-    return rq->stow ? rq->srv->cfg.max_body : rq->srv->cfg.max_json;
 }
 
 static int body_chunk(dvh_request *rq, const char *data, size_t n, dvh_err *e)

@@ -276,12 +276,16 @@ int dvh_stow_finish(dvh_request *rq, const dvh_err *body_err, struct MHD_Respons
     *status = broken.status != DVH_OK ? 202 : nfail == 0 ? 200 : nok ? 202 : 409;
     *resp = dvh_response_bytes("application/dicom+json", body, strlen(body));
     if (*resp && broken.status != DVH_OK) {
-        char warn[DVH_MESSAGE_MAX + 64];
-        int n = snprintf(warn, sizeof warn, "299 dicomveil \"the body failed after the instances listed: %s\"",
-                         broken.message);
-        for (int i = 28; i < n - 1 && i < (int)sizeof warn - 1; i++) /* our messages hold no quote; keep it so */
-            if (warn[i] == '"' || warn[i] == '\\' || (unsigned char)warn[i] < 0x20)
-                warn[i] = '\'';
+        /* The message goes inside a quoted header value: our messages hold no quote, backslash or control
+         * character, and this keeps it so. */
+        char msg[DVH_MESSAGE_MAX], warn[DVH_MESSAGE_MAX + 64];
+        size_t k = 0;
+        for (; broken.message[k] && k + 1 < sizeof msg; k++) {
+            char c = broken.message[k];
+            msg[k] = c == '"' || c == '\\' || (unsigned char)c < 0x20 ? '\'' : c;
+        }
+        msg[k] = '\0';
+        snprintf(warn, sizeof warn, "299 dicomveil \"the body failed after the instances listed: %s\"", msg);
         MHD_add_response_header(*resp, "Warning", warn);
     }
     return 0;

@@ -37,7 +37,7 @@ static int numbers(const char *s, double *v, int max)
     while (n < max) {
         char *end;
         /* Decimal only: strtod also reads hex ("0x10"), "inf", "nan" and leading spaces, none of which PS3.18's
-         * decimal strings are. [test_server_web.py "window=0x10,0x10 is 400"] */
+         * decimal strings are. [test_server_web.py "rendered ?window=0x10,0x10: 400"] */
         size_t lead = strspn(p, "+-");
         if (lead > 1 || !((p[lead] >= '0' && p[lead] <= '9') || p[lead] == '.') ||
             strspn(p + lead, "0123456789.eE+-") < strcspn(p + lead, ","))
