@@ -107,6 +107,8 @@ struct dv_instance {
     uint8_t *held;             /* the reader's last window over data, kept when small (reader.c), or NULL */
     uint64_t held_off;
     size_t held_len;
+    struct dv_patch *patches;  /* byte ranges the writer writes in place of an encapsulated value's (patch.c) */
+    size_t npatches, patches_cap;
 };
 
 /* --- tree helpers (dataset.c) --- */
@@ -166,6 +168,40 @@ int dv_elem_set_stream(dv_instance *inst, dv_elem *e, uint16_t vr, const dv_sour
 /* Where a bulk, encapsulated or external value's bytes are: the source and the offset in it. External values
  * are little endian (never swapped by the writer); the instance's own values are in the input's order. */
 const dv_source *dv_elem_source(const dv_instance *inst, const dv_elem *e, uint64_t *offset);
+
+/* --- encapsulated values (frames.c) --- */
+/* fn(user, k, item header offset, value offset, value length) for each item of the encapsulated value of
+ * element tag at [start, end) of src, up to its sequence delimiter; item 0 is the Basic Offset Table. Returns 0,
+ * or -1 with err: DV_ERR_MALFORMED (a truncated value, a bad item header), DV_ERR_LIMIT, or fn's -1. */
+typedef int (*dv_item_fn)(void *user, uint32_t k, uint64_t header, uint64_t value, uint32_t len);
+int dv_encapsulated_items(const dv_source *src, uint32_t tag, uint64_t start, uint64_t end, dv_item_fn fn,
+                          void *user, dv_error *err);
+
+/* The top-level native PixelData (NULL when absent, encapsulated or a sequence) and in *need the bytes its
+ * attributes say it holds: NumberOfFrames x Rows x Columns x samples x BitsAllocated bits, rounded up to a byte
+ * (two samples a pixel for YBR_FULL_422 / YBR_PARTIAL_422); 0 when an attribute is missing or unusable. */
+dv_elem *dv_native_pixels(dv_instance *inst, uint64_t *need);
+
+/* --- patches (patch.c) ---
+ * Byte ranges of an encapsulated value that the writer writes instead of the value's own bytes, the value's
+ * length unchanged: how embedded comments and application segments of a codestream are cleared without
+ * reading the whole value into memory (src/engine/pixel_container.c). A patch is len zero bytes, or the nlit
+ * (<= 4) bytes of lit (then len == nlit). at counts from the start of the value (the first item header). */
+typedef struct dv_patch {
+    const dv_elem *e;
+    uint64_t at, len;
+    uint8_t lit[4];
+    uint8_t nlit;
+} dv_patch;
+/* Add a patch of e: the patches of one element are added in ascending order and do not overlap, and every
+ * one lies inside the value. Returns 0, or -1 with err (DV_ERR_USAGE: out of order, outside the value, not an
+ * encapsulated value; DV_ERR_LIMIT: past the metadata cap). */
+int dv_instance_add_patch(dv_instance *inst, const dv_elem *e, uint64_t at, uint64_t len, const uint8_t *lit,
+                          unsigned nlit, dv_error *err);
+/* e's patches, in order: *first and their count (0: none). */
+size_t dv_instance_patches(const dv_instance *inst, const dv_elem *e, const dv_patch **first);
+/* Forget every patch (the pixel data was replaced). */
+void dv_instance_drop_patches(dv_instance *inst);
 
 /* --- byte order (byteorder.c) --- */
 /* 1 when the instance's inline and bulk binary values are stored big endian (read from explicit VR BE). */

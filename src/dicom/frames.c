@@ -87,44 +87,63 @@ static const dv_elem *pixel_elem(const dv_instance *inst)
 
 /* --- encapsulated --- */
 
+int dv_encapsulated_items(const dv_source *src, uint32_t tag, uint64_t start, uint64_t end, dv_item_fn fn,
+                          void *user, dv_error *err)
+{
+    uint64_t pos = start;
+    for (uint32_t k = 0;; k++) {
+        uint8_t h[8];
+        if (end < pos || end - pos < 8 || src->read_at(src->ctx, pos, h, 8) != 0)
+            return dv_fail(err, DV_ERR_MALFORMED, "encapsulated " TAGF " truncated at item %u", TAGA(tag), k);
+        uint32_t t = ((uint32_t)(h[0] | (h[1] << 8)) << 16) | (uint32_t)(h[2] | (h[3] << 8));
+        uint32_t len = le32(h + 4);
+        if (t == DV_TAG_SEQ_DELIM)
+            return 0;
+        if (t != DV_TAG_ITEM || len == DV_UNDEFINED_LENGTH || len > end - pos - 8)
+            return dv_fail(err, DV_ERR_MALFORMED, "encapsulated " TAGF ": bad item header at item %u", TAGA(tag), k);
+        if (k == UINT32_MAX)
+            return dv_fail(err, DV_ERR_LIMIT, "encapsulated " TAGF ": too many fragments", TAGA(tag));
+        if (fn(user, k, pos, pos + 8, len) != 0)
+            return -1;
+        pos += 8 + (uint64_t)len;
+    }
+}
+
+typedef struct walk_ctx {
+    dv_frames *f;
+    uint64_t *bot_off, *bot_len, first_item;
+    uint32_t k;
+    int count;
+} walk_ctx;
+
+static int walk_one(void *user, uint32_t item, uint64_t header, uint64_t value, uint32_t len)
+{
+    walk_ctx *w = user;
+    if (item == 0) {
+        *w->bot_off = value;
+        *w->bot_len = len;
+        w->first_item = value + len;
+        return 0;
+    }
+    if (!w->count) {
+        w->f->frags[w->k].offset = value;
+        w->f->frags[w->k].length = len;
+        w->f->frags[w->k].rel = header - w->first_item;
+    }
+    w->k++;
+    return 0;
+}
+
 /* Walk the items once (count = 1) or fill f->frags (count = 0). The first item is the Basic Offset Table. */
 static int walk_items(dv_frames *f, uint64_t start, uint64_t end, uint64_t *bot_off, uint64_t *bot_len,
                       uint32_t *nfrags, int count, dv_error *err)
 {
-    uint64_t pos = start, first_item = 0;
-    uint32_t k = 0;
-    int seen_bot = 0;
-    for (;;) {
-        uint8_t h[8];
-        if (end - pos < 8 || f->src->read_at(f->src->ctx, pos, h, 8) != 0)
-            return dv_fail(err, DV_ERR_MALFORMED, "encapsulated " TAGF " truncated at fragment %u", TAGA(f->px->tag), k);
-        uint32_t tag = ((uint32_t)(h[0] | (h[1] << 8)) << 16) | (uint32_t)(h[2] | (h[3] << 8));
-        uint32_t len = le32(h + 4);
-        if (tag == DV_TAG_SEQ_DELIM)
-            break;
-        if (tag != DV_TAG_ITEM || len == DV_UNDEFINED_LENGTH || len > end - pos - 8)
-            return dv_fail(err, DV_ERR_MALFORMED, "encapsulated " TAGF ": bad item header at fragment %u",
-                           TAGA(f->px->tag), k);
-        if (!seen_bot) {
-            seen_bot = 1;
-            *bot_off = pos + 8;
-            *bot_len = len;
-            first_item = pos + 8 + len;
-        } else {
-            if (k == UINT32_MAX)
-                return dv_fail(err, DV_ERR_LIMIT, "encapsulated " TAGF ": too many fragments", TAGA(f->px->tag));
-            if (!count) {
-                f->frags[k].offset = pos + 8;
-                f->frags[k].length = len;
-                f->frags[k].rel = pos - first_item;
-            }
-            k++;
-        }
-        pos += 8 + (uint64_t)len;
-    }
-    if (!seen_bot)
+    walk_ctx w = {f, bot_off, bot_len, UINT64_MAX, 0, count};
+    if (dv_encapsulated_items(f->src, f->px->tag, start, end, walk_one, &w, err) != 0)
+        return -1;
+    if (w.first_item == UINT64_MAX)
         return dv_fail(err, DV_ERR_MALFORMED, "encapsulated " TAGF " has no offset table item", TAGA(f->px->tag));
-    *nfrags = k;
+    *nfrags = w.k;
     return 0;
 }
 
@@ -477,4 +496,85 @@ int dv_frames_read(const dv_instance *inst, const dv_frames *f, uint32_t i, void
         out += f->frags[k].length;
     }
     return 0;
+}
+
+/* --- the bytes native pixel data needs --- */
+
+static uint16_t u16_of(const dv_instance *inst, const dv_elem *e, int *ok)
+{
+    if (e->length < 2 || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_BULK)) || !e->value) {
+        *ok = 0;
+        return 0;
+    }
+    const uint8_t *b = e->value;
+    return dv_values_big_endian(inst) ? (uint16_t)((b[0] << 8) | b[1]) : (uint16_t)(b[0] | (b[1] << 8));
+}
+
+/* NumberOfFrames (IS) from its element: number_of_frames' rule without a second search. */
+static long frames_of(const dv_elem *e)
+{
+    if (!e)
+        return 1;
+    if (!e->value || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_BULK)) || e->length > 31)
+        return -1;
+    const char *p = (const char *)e->value, *end = p + e->length;
+    while (p < end && *p == ' ')
+        p++;
+    if (p == end)
+        return 1;
+    if (*p == '+')
+        p++;
+    long v = 0;
+    int digits = 0;
+    for (; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
+        v = v * 10 + (*p - '0');
+        if (v > 0x7FFFFFFFL)
+            return -1;
+    }
+    while (p < end && (*p == ' ' || *p == 0))
+        p++;
+    return p != end || !digits || v <= 0 ? -1 : v;
+}
+
+dv_elem *dv_native_pixels(dv_instance *inst, uint64_t *need)
+{
+    /* This runs for every instance written, so it reads as little as it can: PixelData is nearly always the
+     * last element (else one pass finds it), and the attributes are all in group 0028 below (0028,0101). */
+    *need = 0;
+    dv_elem *px = inst->ds.last;
+    if (px && px->tag != DV_TAG_PIXEL_DATA)
+        px = dv_ds_find(&inst->ds, DV_TAG_PIXEL_DATA);
+    if (!px || (px->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
+        return NULL;
+    uint16_t rows = 0, cols = 0, spp = 1, bits = 0;
+    int ok = 1, ybr422 = 0;
+    const dv_elem *nfe = NULL;
+    dv_elem *e = inst->ds.first;
+    while (e && e->tag < DV_TAG_SAMPLES_PER_PIXEL)
+        e = e->next;
+    for (; e && e->tag <= DV_TAG_BITS_ALLOCATED; e = e->next) {
+        switch (e->tag) {
+        case DV_TAG_SAMPLES_PER_PIXEL: spp = u16_of(inst, e, &ok); break;
+        case DV_TAG_ROWS: rows = u16_of(inst, e, &ok); break;
+        case DV_TAG_COLUMNS: cols = u16_of(inst, e, &ok); break;
+        case DV_TAG_BITS_ALLOCATED: bits = u16_of(inst, e, &ok); break;
+        case DV_TAG_NUMBER_OF_FRAMES: nfe = e; break;
+        case DV_TAG_PHOTOMETRIC_INTERPRETATION:
+            ybr422 = e->value && !(e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_BULK)) && e->length >= 12 &&
+                     (!memcmp(e->value, "YBR_FULL_422", 12) ||
+                      (e->length >= 15 && !memcmp(e->value, "YBR_PARTIAL_422", 15)));
+            break;
+        default: break;
+        }
+    }
+    if (!ok || rows == 0 || cols == 0 || spp == 0 || (bits != 1 && (bits == 0 || bits % 8 || bits > 64)))
+        return px;
+    uint64_t samples = ybr422 && spp == 3 ? 2 : spp; /* 4:2:2 stores two samples a pixel (PS3.3 C.7.6.3.1.2) */
+    uint64_t frame_bits = (uint64_t)rows * cols * samples * bits; /* < 2^54 */
+    if (px->length <= frame_bits / 8 + 1)
+        return px; /* no longer than one frame: nothing past the last (NumberOfFrames >= 1) */
+    long nf = frames_of(nfe);
+    if (nf > 0 && (uint64_t)nf <= (UINT64_MAX - 7) / frame_bits)
+        *need = (frame_bits * (uint64_t)nf + 7) / 8;
+    return px;
 }

@@ -11,6 +11,7 @@
 
 static void drop_eot(dv_instance *inst)
 {
+    dv_instance_drop_patches(inst); /* they were of the value being replaced */
     dv_elem *e;
     if ((e = dv_ds_find(&inst->ds, DV_TAG_EXTENDED_OFFSET_TABLE)) != NULL)
         dv_ds_remove(&inst->ds, e);

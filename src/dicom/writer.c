@@ -216,6 +216,28 @@ static int w_copy(wr *w, const dv_source *src, uint64_t off, uint64_t len)
     return dv_sink_copy(w->sink, src, off, len);
 }
 
+/* An encapsulated value as it is, but for its patches (patch.c): the bytes between them copied, each patch's
+ * own bytes (zeros, or its literal) written in place of the value's. */
+static int w_copy_patched(wr *w, const dv_elem *e, const dv_source *src, uint64_t off)
+{
+    static const uint8_t zeros[4096];
+    const dv_patch *p;
+    size_t np = dv_instance_patches(w->inst, e, &p);
+    uint64_t done = 0;
+    for (size_t i = 0; i < np; i++, p++) {
+        if (w_copy(w, src, off + done, p->at - done) != 0)
+            return -1;
+        for (uint64_t left = p->len; left;) {
+            size_t n = p->nlit ? p->nlit : left < sizeof zeros ? (size_t)left : sizeof zeros;
+            if (w->sink->write(w->sink->ctx, p->nlit ? p->lit : zeros, n) != 0)
+                return -1;
+            left -= n;
+        }
+        done = p->at + p->len;
+    }
+    return w_copy(w, src, off + done, e->length - done);
+}
+
 static int w_elem(wr *w, const dv_ds *ds, const dv_elem *e)
 {
     uint16_t vr = write_vr(e);
@@ -240,7 +262,7 @@ static int w_elem(wr *w, const dv_ds *ds, const dv_elem *e)
             return -1;
         uint64_t off;
         const dv_source *src = dv_elem_source(w->inst, e, &off);
-        if (w_copy(w, src, off, e->length) != 0)
+        if (w_copy_patched(w, e, src, off) != 0)
             return dv_fail(w->err, DV_ERR_IO, "copying " TAGF " failed", TAGA(e->tag));
         return 0;
     }

@@ -16,6 +16,7 @@
 #include "dicom/dv_limits_internal.h"
 #include "engine/dv_plan.h"
 #include "engine/dv_pixel_stage.h"
+#include "engine/dv_pixel_container.h"
 #include "engine/dv_result_internal.h"
 #include "engine/uid_memo.h"
 #include "dict/dv_tags.h"
@@ -464,6 +465,12 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
      * failure here means the instance is not written (DECISIONS 14). ---- */
     if (!insp && pixel_stage(run, inst, tw, out_arg, res, err) != 0) {
         outcome = failed(err, DV_ERR_INVALID);
+        goto done;
+    }
+    /* ---- What the pixel data carries besides pixels (codestream comments, thumbnails, bytes past the last
+     * frame), after the pixel stage so that its re-encoded frames are cleared too. Fail closed likewise. ---- */
+    if (!insp && dv_pixel_container_clean(inst, err) != 0) {
+        outcome = failed(err, DV_ERR_MALFORMED);
         goto done;
     }
 

@@ -96,6 +96,25 @@ def dct_seeds():
         write("jpeg_dct", name, pre + boxes + buf.getvalue())
 
 
+def codestream_seeds():
+    """fuzz_codestream: byte 0 the family (0 JPEG, 1 JPEG 2000; no cuts), then frame 0's bytes, at most 6 KiB;
+    plus a JPEG with the segments the walk clears (APP1, COM, a JFIF thumbnail, bytes after EOI) cut in 3."""
+    picks = [("jpeg-odd", "pydicom/SC_rgb_small_odd_jpeg.dcm", 0), ("jpeg-ljif-com", "pydicom-data/JPGLosslessP14SV1_1s_1f_8b.dcm", 0),
+             ("jpegls-spiff", "pydicom/SC_rgb_jls_lossy_line.dcm", 0), ("jpeg-lead-com", "dwv/leadtools-8BitsJpegLossyGrayScale.dcm", 0),
+             ("jp2-boxes", "pydicom/GDCMJ2K_TextGBR.dcm", 1), ("j2k-com", "pydicom/MR_small_jp2klossless.dcm", 1),
+             ("htj2k", "pydicom-data/HTJ2K_08_RGB.dcm", 1)]
+    for name, path, fam in picks:
+        ds = pydicom.dcmread(os.path.join(CORPUS, path), force=True)
+        write("codestream", name, bytes([fam]) + frame0(ds)[:6144])
+    def seg(m, body):
+        return bytes([0xFF, m]) + struct.pack(">H", len(body) + 2) + body
+    jpeg = (b"\xff\xd8" + seg(0xE0, b"JFIF\0\1\1\0\0\1\0\1\1\1abc") + seg(0xE1, b"Exif\0\0text") + seg(0xFE, b"note")
+            + seg(0xDB, bytes(65)) + seg(0xC0, b"\x08\0\1\0\1\1\1\x11\0") + seg(0xDA, b"\1\1\0\0\x3f\0")
+            + b"\x12\xff\x00\x34\xff\xd0\x56" + b"\xff\xd9tail")
+    write("codestream", "jpeg-segments-cut", bytes([3 << 1]) + struct.pack("<3H", 20, 45, 150) + jpeg)
+
+
 if __name__ == "__main__":
     main()
     dct_seeds()
+    codestream_seeds()

@@ -25,8 +25,11 @@
 #define SERIES_UID "1.2.276.0.7230010.3.1.3.8323329.78.1531234558.523694"
 #define TS_JPEG "1.2.840.10008.1.2.4.50"
 
-static const uint8_t frag1[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x11, 0x22};
-static const uint8_t frag2[] = {0x33, 0x44, 0x55, 0x66, 0x77, 0xFF, 0xD9};
+/* A JFIF header split across two fragments, then EOI: a stream the codestream walk leaves as it is (it clears
+ * comments and application segments other than JFIF, test_pixel_container), so the fragments must come out
+ * byte for byte. */
+static const uint8_t frag1[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00, 0x01};
+static const uint8_t frag2[] = {0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0xFF, 0xD9};
 
 static void add_pixels(dvb *b)
 {

@@ -1,0 +1,576 @@
+/* Codestream metadata (dv_codestream_meta.h): the walkers over JPEG (ITU-T T.81), JPEG-LS (T.87), JPEG 2000
+ * (T.800 Annex A, the JP2 boxes of Annex I) and HTJ2K (T.814, the same markers) that find what to clear.
+ *
+ * The fragments of a value are one byte stream to the walkers (a codestream may span fragments); only where a
+ * codestream must begin do fragment starts matter. Everything is read through one 64 KiB window, so a value
+ * of any size costs one pass and constant memory, and every length read from the stream is checked against
+ * the stream's end before it is used. */
+#include "dv_codestream_meta.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WIN 65536
+
+typedef struct cur {
+    const dv_source *src;
+    const dv_cs_frag *f;
+    uint32_t n;
+    uint64_t *start; /* n + 1 stream positions: fragment k is [start[k], start[k + 1]) */
+    uint64_t total;
+    uint64_t lim;    /* the walk reads nothing at or past lim: the end of the image being walked */
+    uint8_t *win;
+    uint64_t wpos;   /* stream position of win[0] */
+    size_t wlen;
+    uint32_t hint;   /* the fragment of the last position mapped */
+    dv_cs_patch_fn fn;
+    void *user;
+    dv_error *err;
+} cur;
+
+static uint32_t frag_of(cur *c, uint64_t pos)
+{
+    uint32_t k = c->hint < c->n ? c->hint : 0;
+    if (pos < c->start[k])
+        k = 0;
+    while (k + 1 < c->n && pos >= c->start[k + 1])
+        k++;
+    c->hint = k;
+    return k;
+}
+
+/* Fill the window from pos. 0, or -1 with err. */
+static int fill(cur *c, uint64_t pos)
+{
+    size_t want = c->total - pos < WIN ? (size_t)(c->total - pos) : WIN, got = 0;
+    while (got < want) {
+        uint32_t k = frag_of(c, pos + got);
+        uint64_t in = pos + got - c->start[k];
+        uint64_t left = c->f[k].length - in;
+        size_t n = want - got < left ? want - got : (size_t)left;
+        if (c->src->read_at(c->src->ctx, c->f[k].offset + in, c->win + got, n) != 0)
+            return dv_fail(c->err, DV_ERR_IO, "reading encapsulated pixel data failed");
+        got += n;
+    }
+    c->wpos = pos;
+    c->wlen = want;
+    return 0;
+}
+
+/* The byte at pos: 0..255, -1 past the image's end (lim), -2 on a read error (err set). */
+static int at(cur *c, uint64_t pos)
+{
+    if (pos >= c->lim)
+        return -1;
+    if (pos < c->wpos || pos >= c->wpos + c->wlen) {
+        if (fill(c, pos) != 0)
+            return -2;
+    }
+    return c->win[pos - c->wpos];
+}
+
+/* Big-endian 16 / 32 bits at pos: 0 with *v, 1 when the stream ends first, -1 on a read error. */
+static int be(cur *c, uint64_t pos, int bytes, uint64_t *v)
+{
+    *v = 0;
+    for (int i = 0; i < bytes; i++) {
+        int b = at(c, pos + (uint64_t)i);
+        if (b < 0)
+            return b == -1 ? 1 : -1;
+        *v = *v << 8 | (uint64_t)b;
+    }
+    return 0;
+}
+
+/* The position of the first 0xFF at or after pos (total when none); -1 as UINT64_MAX on a read error. */
+static uint64_t find_ff(cur *c, uint64_t pos)
+{
+    while (pos < c->lim) {
+        if (at(c, pos) < -1)
+            return UINT64_MAX;
+        const uint8_t *p = c->win + (pos - c->wpos);
+        const uint8_t *hit = memchr(p, 0xFF, c->wlen - (size_t)(pos - c->wpos));
+        if (hit)
+            return c->wpos + (uint64_t)(hit - c->win);
+        pos = c->wpos + c->wlen;
+    }
+    return c->lim;
+}
+
+/* Report [pos, pos + len) with lit (NULL: zeros), cut at fragment ends. */
+static int report(cur *c, uint64_t pos, uint64_t len, const uint8_t *lit)
+{
+    while (len) {
+        uint32_t k = frag_of(c, pos);
+        uint64_t in = pos - c->start[k], piece = c->f[k].length - in < len ? c->f[k].length - in : len;
+        if (c->fn(c->user, c->f[k].offset + in, piece, lit) != 0)
+            return -1;
+        if (lit)
+            lit += piece;
+        pos += piece;
+        len -= piece;
+    }
+    return 0;
+}
+
+/* Zero [pos, end) (end clamped to the stream) where it holds a byte that is not zero. */
+static int zero_range(cur *c, uint64_t pos, uint64_t end)
+{
+    if (end > c->lim)
+        end = c->lim;
+    for (uint64_t q = pos; q < end; q++) {
+        int b = at(c, q);
+        if (b < -1)
+            return -1;
+        if (b > 0)
+            return report(c, pos, end - pos, NULL);
+    }
+    return 0;
+}
+
+static int is_frag_start(cur *c, uint64_t pos)
+{
+    uint32_t k = frag_of(c, pos);
+    return c->start[k] == pos;
+}
+
+/* The start of the next fragment after pos (total at the end). */
+static uint64_t next_frag_start(cur *c, uint64_t pos)
+{
+    uint32_t k = frag_of(c, pos);
+    return c->start[k] == pos ? pos : c->start[k + 1];
+}
+
+static int malformed(cur *c, uint64_t pos, const char *what)
+{
+    return dv_fail(c->err, DV_ERR_MALFORMED,
+                   "encapsulated pixel data, fragment %u: %s; its embedded text cannot be checked",
+                   frag_of(c, pos) + 1, what);
+}
+
+/* Does [pos, pos + n) hold the n bytes of s (inside the stream)? */
+static int has(cur *c, uint64_t pos, uint64_t end, const char *s, size_t n)
+{
+    if (end < pos || end - pos < n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (at(c, pos + i) != (uint8_t)s[i])
+            return 0;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- JPEG, JPEG-LS */
+
+/* The end of entropy-coded data starting at pos: the position of the next marker that is not a restart
+ * marker. JPEG stuffs 0xFF with 0x00; JPEG-LS stuffs a 0 bit, so 0xFF followed by a byte below 0x80 is data.
+ * A run of 0xFF is fill. */
+static uint64_t ecs_end(cur *c, uint64_t pos, int ls)
+{
+    for (;;) {
+        uint64_t p = find_ff(c, pos);
+        if (p == UINT64_MAX || p >= c->lim)
+            return p;
+        int n = at(c, p + 1);
+        if (n < -1)
+            return UINT64_MAX;
+        if (n == -1)
+            return c->lim;
+        if (n == 0xFF) {
+            pos = p + 1;
+            continue;
+        }
+        if ((ls ? n < 0x80 : n == 0x00) || (n >= 0xD0 && n <= 0xD7)) {
+            pos = p + 2;
+            continue;
+        }
+        return p;
+    }
+}
+
+/* Clear the segment at p (marker m, payload [body, end)): a COM of zeros. */
+static int neutralize(cur *c, uint64_t p, int m, uint8_t com, uint64_t body, uint64_t end)
+{
+    if (m != com && report(c, p + 1, 1, &com) != 0)
+        return -1;
+    return zero_range(c, body, end);
+}
+
+/* The application segments a JPEG decoder needs, kept; the first keep bytes of the payload are kept and the
+ * rest zeroed (a JFIF thumbnail, bytes past the fixed fields). 1 when kept (*keep set), 0 when not. */
+static int app_kept(cur *c, int m, uint64_t body, uint64_t end, uint64_t *keep)
+{
+    if (m == 0xE0 && has(c, body, end, "JFIF\0", 5)) {
+        *keep = 14; /* identifier, version, units, densities, thumbnail size: then the thumbnail's pixels */
+        return 1;
+    }
+    if (m == 0xE2 && has(c, body, end, "ICC_PROFILE\0", 12)) {
+        *keep = end - body; /* a colour profile: needed to show the colours */
+        return 1;
+    }
+    if (m == 0xEE && has(c, body, end, "Adobe", 5)) {
+        *keep = 12; /* identifier, version, flags, colour transform */
+        return 1;
+    }
+    if (m == 0xE8 && has(c, body, end, "SPIFF\0", 6)) {
+        *keep = 30; /* the SPIFF header's fixed fields */
+        return 1;
+    }
+    if (m == 0xE8 && has(c, body, end, "\0\0\0\1", 4)) {
+        *keep = end - body; /* SPIFF's end-of-directory entry (it carries the SOI that follows it) */
+        return 1;
+    }
+    return 0;
+}
+
+/* The markers of frames, tables and scans (T.81 B.1.1.3, T.87 C.1): kept as they are. */
+static int jpeg_structural(int m, int ls)
+{
+    return (m >= 0xC0 && m <= 0xCF) || (m >= 0xDA && m <= 0xDF) || (ls && (m == 0xF7 || m == 0xF8));
+}
+
+/* One JPEG or JPEG-LS image from its SOI at pos; *end: after its EOI, or where the next image's SOI begins a
+ * fragment (this one was cut short), or the stream's end. */
+static int jpeg_image(cur *c, uint64_t pos, uint64_t *end)
+{
+    uint64_t p = pos + 2;
+    int ls = 0;
+    for (;;) {
+        int b = at(c, p);
+        if (b < -1)
+            return -1;
+        if (b == -1)
+            break;
+        if (b != 0xFF) {
+            /* Not a marker where one must be: a decoder skips to the next 0xFF; so does the clearing. */
+            uint64_t q = find_ff(c, p);
+            if (q == UINT64_MAX || zero_range(c, p, q) != 0)
+                return -1;
+            p = q;
+            continue;
+        }
+        int m = at(c, p + 1);
+        if (m < -1)
+            return -1;
+        if (m == -1)
+            break;
+        if (m == 0xFF) { /* fill */
+            p++;
+            continue;
+        }
+        if (m == 0xD9) {
+            *end = p + 2;
+            return 0;
+        }
+        if (m == 0xD8) {
+            if (is_frag_start(c, p)) {
+                *end = p;
+                return 0;
+            }
+            return malformed(c, p, "a JPEG SOI marker inside an image");
+        }
+        if ((m >= 0xD0 && m <= 0xD7) || m == 0x01 || m == 0x00) { /* RSTn, TEM: no length */
+            p += 2;
+            continue;
+        }
+        uint64_t len;
+        int r = be(c, p + 2, 2, &len);
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            break;
+        if (len < 2)
+            return malformed(c, p, "a JPEG marker segment shorter than its length field");
+        uint64_t body = p + 4, seg_end = p + 2 + len, keep = 0;
+        if (m == 0xF7)
+            ls = 1;
+        if (jpeg_structural(m, ls)) {
+            /* kept */
+        } else if (m >= 0xE0 && m <= 0xEF && app_kept(c, m, body, seg_end, &keep)) {
+            if (keep < seg_end - body && zero_range(c, body + keep, seg_end) != 0)
+                return -1;
+        } else if (neutralize(c, p, m, 0xFE, body, seg_end) != 0) {
+            return -1;
+        }
+        p = seg_end;
+        if (m == 0xDA) {
+            p = ecs_end(c, p, ls);
+            if (p == UINT64_MAX)
+                return -1;
+        }
+    }
+    *end = c->lim;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- JPEG 2000 */
+
+/* Marker segments of the main and tile-part headers (T.800 A.2, T.801 and T.814 additions): kept. */
+static int j2k_known(int m)
+{
+    return m >= 0x50 && m <= 0x7F && m != 0x64;
+}
+
+/* Header segments from p until a marker in stop (SOT or EOC for the main header, SOD for a tile-part's):
+ * COM payloads zeroed, unknown segments made COM. *p: at the stopping marker; 1 when the stream ended. */
+static int j2k_header(cur *c, uint64_t *pp, int stop1, int stop2, int *found)
+{
+    uint64_t p = *pp;
+    for (;;) {
+        uint64_t mk;
+        int r = be(c, p, 2, &mk);
+        if (r)
+            return r;
+        if ((mk >> 8) != 0xFF)
+            return malformed(c, p, "no JPEG 2000 marker where a header segment must begin");
+        int m = (int)(mk & 0xFF);
+        if (m == stop1 || m == stop2) {
+            *pp = p;
+            *found = m;
+            return 0;
+        }
+        if (m >= 0x30 && m <= 0x3F) { /* reserved markers without parameters */
+            p += 2;
+            continue;
+        }
+        uint64_t len;
+        if ((r = be(c, p + 2, 2, &len)) != 0)
+            return r;
+        if (len < 2)
+            return malformed(c, p, "a JPEG 2000 marker segment shorter than its length field");
+        if (!j2k_known(m) && neutralize(c, p, m, 0x64, p + 4, p + 2 + len) != 0)
+            return -1;
+        p += 2 + len;
+    }
+}
+
+/* The next SOT or EOC from pos in tile data (packet data never holds 0xFF followed by a byte above 0x8F;
+ * SOP and EPH are the markers allowed there). */
+static uint64_t j2k_next_marker(cur *c, uint64_t pos)
+{
+    for (;;) {
+        uint64_t p = find_ff(c, pos);
+        if (p == UINT64_MAX || p >= c->lim)
+            return p;
+        int n = at(c, p + 1);
+        if (n < -1)
+            return UINT64_MAX;
+        if (n == -1)
+            return c->lim;
+        if (n == 0x90 || n == 0xD9)
+            return p;
+        pos = p + 1;
+    }
+}
+
+/* One codestream from its SOC at pos, within [pos, limit); *end after its EOC (or limit / the stream's end). */
+static int j2k_codestream(cur *c, uint64_t pos, uint64_t limit, uint64_t *end)
+{
+    uint64_t p = pos + 2;
+    int found = 0;
+    int r = j2k_header(c, &p, 0x90, 0xD9, &found);
+    while (r == 0 && found == 0x90) {
+        uint64_t lsot, psot;
+        if ((r = be(c, p + 2, 2, &lsot)) != 0 || (r = be(c, p + 6, 4, &psot)) != 0)
+            break;
+        if (lsot < 10)
+            return malformed(c, p, "a JPEG 2000 SOT segment shorter than 10 bytes");
+        uint64_t h = p + 2 + lsot;
+        if ((r = j2k_header(c, &h, 0x93, -1, &found)) != 0)
+            break;
+        /* the tile-part's data: up to Psot bytes from its SOT, or to the next SOT / EOC when Psot is 0 or
+         * does not land on one */
+        uint64_t next = p + psot, mk = 0;
+        if (psot == 0 || psot < h + 2 - p || be(c, next, 2, &mk) != 0 || (mk != 0xFF90 && mk != 0xFFD9)) {
+            next = j2k_next_marker(c, h + 2);
+            if (next == UINT64_MAX)
+                return -1;
+        }
+        if (next >= limit || next >= c->lim)
+            break;
+        p = next;
+        found = at(c, p + 1);
+    }
+    if (r < 0)
+        return -1;
+    if (r == 0 && found == 0xD9) {
+        *end = p + 2;
+        return 0;
+    }
+    *end = limit < c->lim ? limit : c->lim;
+    return 0;
+}
+
+static const uint8_t jp2_sig[12] = {0, 0, 0, 0x0C, 'j', 'P', ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A};
+
+static int is_jp2(cur *c, uint64_t pos)
+{
+    return has(c, pos, c->lim, (const char *)jp2_sig, sizeof jp2_sig);
+}
+
+/* Where the image beginning at pos ends when the frames are not known: the next fragment before fe that
+ * begins a codestream, or fe. */
+static uint64_t image_limit(cur *c, uint64_t pos, uint64_t fe, dv_cs_family fam)
+{
+    uint64_t save = c->lim;
+    c->lim = fe;
+    uint64_t lim = fe;
+    for (uint32_t k = frag_of(c, pos) + 1; k < c->n && c->start[k] < fe; k++) {
+        uint64_t s = c->start[k];
+        int b0 = at(c, s), b1 = at(c, s + 1);
+        if ((b0 == 0xFF && b1 == (fam == DV_CS_JPEG ? 0xD8 : 0x4F)) || (fam == DV_CS_J2K && is_jp2(c, s))) {
+            lim = s;
+            break;
+        }
+    }
+    c->lim = save;
+    return lim;
+}
+
+/* JP2 boxes in [pos, limit): the image's boxes kept, the codestream walked, every other box made 'free' and
+ * zeroed. depth: 0 for the file, 1 inside the header box. */
+static int jp2_boxes(cur *c, uint64_t pos, uint64_t limit, int depth)
+{
+    static const char *const keep_top[] = {"jP  ", "ftyp", "jp2h", "jp2c", "free"};
+    static const char *const keep_hdr[] = {"ihdr", "bpcc", "colr", "pclr", "cmap", "cdef", "res "};
+    uint64_t p = pos;
+    while (p + 8 <= limit) {
+        uint64_t lbox, tbox, hdr = 8;
+        int r = be(c, p, 4, &lbox);
+        if (r == 0)
+            r = be(c, p + 4, 4, &tbox);
+        if (r)
+            return r < 0 ? -1 : 0;
+        if (lbox == 1) {
+            if ((r = be(c, p + 8, 8, &lbox)) != 0)
+                return r < 0 ? -1 : 0;
+            hdr = 16;
+        } else if (lbox == 0) {
+            lbox = limit - p;
+        }
+        if (lbox < hdr || lbox > limit - p)
+            return malformed(c, p, "a JP2 box longer than its image or shorter than its header");
+        char t[4] = {(char)(tbox >> 24), (char)(tbox >> 16), (char)(tbox >> 8), (char)tbox};
+        uint64_t body = p + hdr, end = p + lbox;
+        int kept = 0;
+        const char *const *list = depth ? keep_hdr : keep_top;
+        size_t nlist = depth ? sizeof keep_hdr / sizeof *keep_hdr : sizeof keep_top / sizeof *keep_top;
+        for (size_t i = 0; i < nlist; i++)
+            kept |= !memcmp(t, list[i], 4);
+        if (!kept || !memcmp(t, "free", 4)) {
+            if ((memcmp(t, "free", 4) && report(c, p + 4, 4, (const uint8_t *)"free") != 0) ||
+                zero_range(c, body, end) != 0)
+                return -1;
+        } else if (!memcmp(t, "jp2h", 4)) {
+            if (jp2_boxes(c, body, end, 1) != 0)
+                return -1;
+        } else if (!memcmp(t, "jp2c", 4)) {
+            uint64_t cs_end = end;
+            if (at(c, body) == 0xFF && at(c, body + 1) == 0x4F) {
+                if (j2k_codestream(c, body, end, &cs_end) != 0)
+                    return -1;
+            } else {
+                return malformed(c, body, "a JP2 codestream box without a codestream");
+            }
+            if (zero_range(c, cs_end, end) != 0)
+                return -1;
+        }
+        p = end;
+    }
+    return zero_range(c, p, limit);
+}
+
+/* ---------------------------------------------------------------- the walk */
+
+dv_cs_family dv_cs_family_of(const char *ts)
+{
+    const char *p = "1.2.840.10008.1.2.4.";
+    size_t n = strlen(p);
+    if (!ts || strncmp(ts, p, n) || !ts[n])
+        return DV_CS_NONE;
+    char *e;
+    long v = strtol(ts + n, &e, 10);
+    if (*e)
+        return DV_CS_NONE;
+    if ((v >= 50 && v <= 66) || v == 70 || v == 80 || v == 81)
+        return DV_CS_JPEG;
+    if ((v >= 90 && v <= 93) || (v >= 201 && v <= 203))
+        return DV_CS_J2K;
+    return DV_CS_NONE;
+}
+
+/* One frame, [fs, fe): its codestream(s) walked, what lies between or after them cleared. by_markers: the
+ * frames are not known, so an image also ends where a fragment begins another. */
+static int clean_frame(cur *c, dv_cs_family fam, uint64_t fs, uint64_t fe, int by_markers)
+{
+    uint64_t pos = fs;
+    int seen = 0;
+    while (pos < fe) {
+        /* pos begins a fragment: a codestream, or bytes between codestreams */
+        c->lim = fe;
+        int b0 = at(c, pos), b1 = at(c, pos + 1);
+        if (b0 < -1 || b1 < -1)
+            return -1;
+        int jpeg = fam == DV_CS_JPEG && b0 == 0xFF && b1 == 0xD8;
+        int j2k = fam == DV_CS_J2K && b0 == 0xFF && b1 == 0x4F;
+        int jp2 = fam == DV_CS_J2K && !j2k && is_jp2(c, pos);
+        uint64_t end = pos;
+        if (jpeg || j2k || jp2) {
+            c->lim = by_markers ? image_limit(c, pos, fe, fam) : fe;
+            int rc = jpeg ? jpeg_image(c, pos, &end) : j2k ? j2k_codestream(c, pos, c->lim, &end)
+                                                           : jp2_boxes(c, pos, c->lim, 0);
+            if (rc != 0)
+                return -1;
+            if (jp2)
+                end = c->lim;
+            c->lim = fe;
+        } else if (!seen) {
+            return malformed(c, pos, fam == DV_CS_JPEG ? "no JPEG SOI marker where an image must begin"
+                                                        : "no JPEG 2000 codestream where an image must begin");
+        }
+        seen = 1;
+        /* after a codestream's end: the rest of its fragment; a fragment that begins none: all of it */
+        uint64_t next = end >= fe ? fe : next_frag_start(c, end);
+        if (next == pos)
+            next = c->start[frag_of(c, pos) + 1];
+        if (next > fe)
+            next = fe;
+        if (zero_range(c, end, next) != 0)
+            return -1;
+        pos = next;
+    }
+    return 0;
+}
+
+int dv_codestream_clean(dv_cs_family fam, const dv_source *src, const dv_cs_frag *frags, uint32_t nfrags,
+                        const uint32_t *frame_first, uint32_t nframes, dv_cs_patch_fn fn, void *user,
+                        dv_error *err)
+{
+    if (fam == DV_CS_NONE || nfrags == 0)
+        return 0;
+    cur c = {src, frags, nfrags, NULL, 0, 0, NULL, 0, 0, 0, fn, user, err};
+    c.start = malloc(((size_t)nfrags + 1) * sizeof *c.start);
+    c.win = malloc(WIN);
+    int rc = c.start && c.win ? 0 : dv_fail(err, DV_ERR_NOMEM, "out of memory (codestream walk)");
+    for (uint32_t k = 0; rc == 0 && k < nfrags; k++) {
+        c.start[k] = c.total;
+        c.total += frags[k].length;
+    }
+    if (rc == 0) {
+        c.start[nfrags] = c.total;
+        if (!frame_first || nframes == 0) {
+            rc = clean_frame(&c, fam, 0, c.total, 1);
+        } else {
+            for (uint32_t i = 0; rc == 0 && i < nframes; i++) {
+                if (frame_first[i] >= nfrags || (i && frame_first[i] <= frame_first[i - 1]))
+                    rc = dv_fail(err, DV_ERR_USAGE, "frame %u's first fragment out of order", i + 1);
+                else
+                    rc = clean_frame(&c, fam, c.start[frame_first[i]],
+                                     i + 1 < nframes && frame_first[i + 1] < nfrags ? c.start[frame_first[i + 1]]
+                                                                                    : c.total, 0);
+            }
+        }
+    }
+    free(c.start);
+    free(c.win);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* Text a codestream carries beside its pixels: JPEG and JPEG-LS comment (COM) and application (APPn)
+ * segments, a JFIF thumbnail, JPEG 2000 comments (COM), JP2 boxes such as XML, UUID and IPR, and bytes after
+ * the end of a codestream. A camera's EXIF block (dates, serial numbers, GPS), a vendor's patient name in a
+ * JPEG comment or a thumbnail of the whole image survive a de-identification that only looks at attributes
+ * and burned-in text. dv_codestream_clean finds them in an encapsulated value's fragments and reports the
+ * byte ranges to overwrite; the pixels decode exactly as before (docs/decisions.md "Codestream metadata").
+ * [test_pixel_container] */
+#ifndef DV_CODESTREAM_META_H
+#define DV_CODESTREAM_META_H
+
+#include <stdint.h>
+
+#include "dicomveil/dv_error.h"
+#include "dicomveil/dv_io.h"
+
+/* One fragment's value in the source (after its item header). */
+typedef struct dv_cs_frag {
+    uint64_t offset, length;
+} dv_cs_frag;
+
+/* Overwrite len bytes at src_off (an offset in the source) with zeros (lit NULL) or with lit (len bytes, at
+ * most 4). Ranges come in ascending order and never cross a fragment's end. Return 0, or -1 to stop. */
+typedef int (*dv_cs_patch_fn)(void *user, uint64_t src_off, uint64_t len, const uint8_t *lit);
+
+/* Walk the fragments of one encapsulated value as the transfer syntax's codestreams (JPEG family: SOI at the
+ * start of a fragment; JPEG 2000 / HTJ2K: SOC or the JP2 signature box) and report every range to clear:
+ *   - JPEG, JPEG-LS: COM payloads; APPn segments other than JFIF (kept, its thumbnail zeroed), ICC_PROFILE,
+ *     Adobe and the SPIFF header (JPEG-LS) and its end-of-directory entry, become COM segments of zeros;
+ *     segments of unknown markers too; bytes between segments that are not a marker;
+ *   - JPEG 2000: COM payloads (main and tile-part headers); unknown marker segments become COM of zeros;
+ *     JP2 boxes other than the signature, file type, header (and its image boxes) and codestream become
+ *     'free' boxes of zeros;
+ *   - bytes after the end of a codestream (EOI, EOC) up to the end of its fragment; a whole fragment of a
+ *     frame that begins no codestream after one ended is cleared when it holds a byte that is not zero.
+ * Nothing is reported for bytes that are already zero. Returns 0, or -1 with err: DV_ERR_MALFORMED when a
+ * frame's first fragment begins no codestream, or a segment or box cannot be delimited (its embedded
+ * text cannot be checked, so the instance must not be written); DV_ERR_IO when the source fails; or the
+ * callback's -1. Memory: one 64 KiB window. */
+typedef enum dv_cs_family {
+    DV_CS_NONE = 0, /* nothing to walk: native, RLE, deflated frames, video, JPEG XL */
+    DV_CS_JPEG,     /* JPEG processes 1-14, JPEG-LS */
+    DV_CS_J2K       /* JPEG 2000, HTJ2K */
+} dv_cs_family;
+
+dv_cs_family dv_cs_family_of(const char *ts_uid);
+/* frame_first: the index of each frame's first fragment (ascending, nframes of them; from the offset tables,
+ * dv_frames.h), each frame walked on its own; NULL when the frames are not known: an image then also ends
+ * where a later fragment begins another codestream. */
+int dv_codestream_clean(dv_cs_family fam, const dv_source *src, const dv_cs_frag *frags, uint32_t nfrags,
+                        const uint32_t *frame_first, uint32_t nframes, dv_cs_patch_fn fn, void *user,
+                        dv_error *err);
+
+#endif
