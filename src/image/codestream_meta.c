@@ -166,25 +166,41 @@ static int has(cur *c, uint64_t pos, uint64_t end, const char *s, size_t n)
  * A run of 0xFF is fill. */
 static uint64_t ecs_end(cur *c, uint64_t pos, int ls)
 {
-    for (;;) {
-        uint64_t p = find_ff(c, pos);
-        if (p == UINT64_MAX || p >= c->lim)
-            return p;
-        int n = at(c, p + 1);
+    /* The scan runs over the window itself (one memchr per 0xFF, no per-byte call): entropy-coded data is
+     * nearly all of a JPEG's bytes. */
+    while (pos < c->lim) {
+        if ((pos < c->wpos || pos >= c->wpos + c->wlen) && fill(c, pos) != 0)
+            return UINT64_MAX;
+        uint64_t wend = c->wpos + c->wlen < c->lim ? c->wpos + c->wlen : c->lim;
+        const uint8_t *w = c->win, *p = w + (pos - c->wpos), *e = w + (wend - c->wpos);
+        while ((p = memchr(p, 0xFF, (size_t)(e - p))) != NULL && p + 1 < e) {
+            uint8_t n = p[1];
+            if (n == 0xFF)
+                p++;
+            else if ((ls ? n < 0x80 : n == 0x00) || (n >= 0xD0 && n <= 0xD7))
+                p += 2;
+            else
+                return c->wpos + (uint64_t)(p - w);
+        }
+        if (!p) {
+            pos = wend; /* no 0xFF left in this window */
+            continue;
+        }
+        /* a 0xFF as the window's last byte: look at what follows it */
+        uint64_t at_ff = c->wpos + (uint64_t)(p - w);
+        int n = at(c, at_ff + 1);
         if (n < -1)
             return UINT64_MAX;
         if (n == -1)
             return c->lim;
-        if (n == 0xFF) {
-            pos = p + 1;
-            continue;
-        }
-        if ((ls ? n < 0x80 : n == 0x00) || (n >= 0xD0 && n <= 0xD7)) {
-            pos = p + 2;
-            continue;
-        }
-        return p;
+        if (n == 0xFF)
+            pos = at_ff + 1;
+        else if ((ls ? n < 0x80 : n == 0x00) || (n >= 0xD0 && n <= 0xD7))
+            pos = at_ff + 2;
+        else
+            return at_ff;
     }
+    return c->lim;
 }
 
 /* Clear the segment at p (marker m, payload [body, end)): a COM of zeros. */
