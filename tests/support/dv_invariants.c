@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dict/dv_dict.h"
+#include "engine/dv_pixel_container.h"
 #include "image/dv_redact.h"
 
 /* The de-identification oracle re-reads with values up to 64 KiB inline: every placeholder fits (at most
@@ -445,6 +446,10 @@ int dvi_check_deidentify(const dv_plan *plan, const dv_key *key, const uint8_t *
     } else if (dv_apply(plan, key, inst, &res, &o->err) != 0) {
         o->stage = DVI_APPLY_FAILED;
         rc = check_refusal(o, "dv_apply", &o->err, apply_class_ok);
+    } else if (dv_pixel_container_clean(inst, &o->err) != 0) {
+        /* the run's step after apply (src/engine/run.c): codestream metadata, bytes past the last frame */
+        o->stage = DVI_APPLY_FAILED;
+        rc = check_refusal(o, "pixel container", &o->err, apply_class_ok);
     } else if (write_capped(inst, &out, sink_cap, &o->err) != 0) {
         o->stage = DVI_WRITE_FAILED;
         rc = check_refusal(o, "write", &o->err, dvi_write_class_ok);
