@@ -580,7 +580,26 @@ static int tok_eq(const dm *m, size_t i, const char *k, size_t n, uint32_t h)
     return m->th[i] == h && m->tk->t[i].keylen == n && memcmp(dv_tok_key(m->tk, i), k, n) == 0;
 }
 
-/* Phrases: every word in order (or, for PH_ORG, >= 2 consecutive words with a specific one). */
+/* An institution, street or place: a word of it may identify alone. */
+static int place_like(const dl_phrase *ph)
+{
+    return ph->kind == PH_ORG || ph->type == DV_IT_LOCATION || ph->type == DV_IT_STREET_ADDRESS;
+}
+
+/* A word specific enough to stand for its value alone: at least 5 letters, no digit, and no English,
+ * clinical, eponym, title or generic institution word ("Clinic", "Lane", "General", "Imaging"). */
+static int distinctive(const char *k, size_t n)
+{
+    if (n < 5)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (k[i] >= '0' && k[i] <= '9')
+            return 0;
+    return !common_word(k, n) && !(dv_lex_lookup(k, n) & (DV_LEX_ORGGENERIC | DV_LEX_ORGHEAD));
+}
+
+/* Phrases: every word in order (or, for PH_ORG, >= 2 consecutive words with a specific one; for an
+ * institution, street or place also one distinctive word alone). */
 static int match_phrases(dm *m, dv_error *err)
 {
     const dv_toks *tk = m->tk;
@@ -588,15 +607,15 @@ static int match_phrases(dm *m, dv_error *err)
         const dl_phrase *ph = &m->dl->ph[p];
         if (ph->kind == PH_DIGITS)
             continue;
-        /* a match starts at the phrase's first word (an organisation's: at any of its words) */
+        /* a match starts at the phrase's first word (an institution's, street's or place's: at any word) */
         int maybe = bloom_has(m, ph->whash[0]);
-        for (size_t w = 1; w < ph->nwords && !maybe && ph->kind == PH_ORG; w++)
+        for (size_t w = 1; w < ph->nwords && !maybe && place_like(ph); w++)
             maybe = bloom_has(m, ph->whash[w]);
         if (!maybe)
             continue;
         for (size_t i = 0; i < tk->n; i++) {
             for (size_t w0 = 0; w0 < ph->nwords; w0++) {
-                if (ph->kind != PH_ORG && w0 > 0)
+                if (ph->kind != PH_ORG && w0 > 0 && !place_like(ph))
                     break;
                 size_t k = 0;
                 while (w0 + k < ph->nwords && i + k < tk->n &&
@@ -604,6 +623,10 @@ static int match_phrases(dm *m, dv_error *err)
                        (k == 0 || gap_joins(&tk->t[i + k - 1])))
                     k++;
                 int ok = k == ph->nwords;
+                /* part of an institution, street or place with a distinctive word: "Wobblecombe" of
+                 * "Wobblecombe Clinic", "Harrowgate Lane" of "17 Harrowgate Lane" */
+                for (size_t j = 0; j < k && !ok && place_like(ph); j++)
+                    ok = distinctive(ph->key + ph->woff[w0 + j], ph->wlen[w0 + j]);
                 if (!ok && ph->kind == PH_ORG && k >= 2) {
                     for (size_t j = 0; j < k && !ok; j++) {
                         uint32_t f = dv_lex_lookup(ph->key + ph->woff[w0 + j], ph->wlen[w0 + j]);
@@ -884,6 +907,77 @@ static int match_names(dm *m, dv_error *err)
     return 0;
 }
 
+/* Does the folded piece k[0, n) name this instance on its own: a name part that may match alone, or a
+ * distinctive word of an institution, street or place? Its infoType in *type. */
+static int piece_identifies(const dm *m, const char *k, size_t n, dv_infotype *type)
+{
+    long p = first_part(m->dl, k, n, key_hash(k, n));
+    for (; p >= 0; p = m->dl->parts[p].next)
+        if (!m->dl->parts[p].common && n >= 4) {
+            *type = DV_IT_PERSON_NAME;
+            return 1;
+        }
+    if (!distinctive(k, n))
+        return 0;
+    for (size_t i = 0; i < m->dl->nph; i++) {
+        const dl_phrase *ph = &m->dl->ph[i];
+        if (ph->kind == PH_DIGITS || !place_like(ph))
+            continue;
+        for (size_t w = 0; w < ph->nwords; w++)
+            if (ph->wlen[w] == n && !memcmp(ph->key + ph->woff[w], k, n)) {
+                *type = (dv_infotype)ph->type;
+                return 1;
+            }
+    }
+    return 0;
+}
+
+static int covered(const dv_findings *f, uint32_t start, uint32_t end)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->v[i].start < end && start < f->v[i].end)
+            return 1;
+    return 0;
+}
+
+/* Glued tokens: a token that is two words run together ("QuixotelyZebulon", "Quixotely1", "2Zebulon") is
+ * cut where lower case turns to upper case and where letters meet digits; the whole token is a finding when
+ * one of its pieces identifies (piece_identifies). Only ASCII tokens, whose key is their text in capitals. */
+static int match_glued(dm *m, dv_error *err)
+{
+    const dv_toks *tk = m->tk;
+    for (size_t i = 0; i < tk->n; i++) {
+        const dv_tok *t = &tk->t[i];
+        size_t n = t->keylen;
+        if (n < 5 || n != t->end - t->start || t->script != DV_SCRIPT_OTHER || covered(m->out, t->start, t->end))
+            continue;
+        const char *s = m->text + t->start, *k = dv_tok_key(tk, i);
+        int ascii = 1, cuts = 0;
+        for (size_t j = 0; j < n && ascii; j++) {
+            ascii = (unsigned char)s[j] < 0x80;
+            if (j && ((s[j - 1] >= 'a' && s[j - 1] <= 'z' && s[j] >= 'A' && s[j] <= 'Z') ||
+                      ((s[j - 1] >= '0' && s[j - 1] <= '9') != (s[j] >= '0' && s[j] <= '9'))))
+                cuts++;
+        }
+        if (!ascii || !cuts)
+            continue;
+        for (size_t a = 0, j = 1; j <= n; j++) {
+            int cut = j == n || (s[j - 1] >= 'a' && s[j - 1] <= 'z' && s[j] >= 'A' && s[j] <= 'Z') ||
+                      ((s[j - 1] >= '0' && s[j - 1] <= '9') != (s[j] >= '0' && s[j] <= '9'));
+            if (!cut)
+                continue;
+            dv_infotype type;
+            if (piece_identifies(m, k + a, j - a, &type)) {
+                if (emit(m, t->start, t->end, type, 90, err) < 0)
+                    return -1;
+                break;
+            }
+            a = j;
+        }
+    }
+    return 0;
+}
+
 int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char *utf8, size_t len,
                             dv_findings *out, dv_error *err)
 {
@@ -916,7 +1010,8 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
         head[i] = t->keylen && t->script == DV_SCRIPT_OTHER ? first_part(dl, dv_tok_key(tk, i), t->keylen, th[i]) : -1;
     }
     int rc = 0;
-    if (match_names(&m, err) < 0 || match_phrases(&m, err) < 0 || match_digits(&m, err) < 0)
+    if (match_names(&m, err) < 0 || match_phrases(&m, err) < 0 || match_digits(&m, err) < 0 ||
+        match_glued(&m, err) < 0)
         rc = -1;
     if (th != small_th) {
         free(th);
