@@ -219,6 +219,9 @@ typedef struct dvc_put {
     dvc_fsink fs;
 } dvc_put;
 
+/* After a failed instance: when its output's sink failed, add the sink's errno text to an I/O error's message
+ * (the library's writer cannot know it). */
+void dvc_put_explain(const dvc_put *p, dv_error *err);
 /* --mpi, a worker of the rank between two inputs (mpi_rank.c take; p->worker set to its own temp-name slot):
  * name the complete file of a deferred put (dvc_remote_claims.defer) as decision says, report it (finish) and
  * close it; p is then done with (the caller frees it). 0 written, 1 a duplicate, -1 failed (err set). */

@@ -806,3 +806,16 @@ static void file_abort(void *arg)
 }
 
 const dv_output dvc_file_output = {file_open, file_commit, file_abort};
+
+void dvc_put_explain(const dvc_put *p, dv_error *err)
+{
+    /* The library's writer knows only that its sink failed ("copying (7FE0,0010) failed"); the reason is
+     * this sink's errno (ENOSPC, EIO, EDQUOT), which names no value or path. */
+    if (err->code != DV_ERR_IO || !p->fs.failed)
+        return;
+    const char *why = strerror(p->fs.failed);
+    size_t n = strlen(err->message);
+    if (strstr(err->message, why) || n + 2 + strlen(why) >= sizeof err->message)
+        return;
+    snprintf(err->message + n, sizeof err->message - n, ": %s", why);
+}

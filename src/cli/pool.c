@@ -146,6 +146,8 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
                    .displaced = DVC_NO_INDEX};
     dv_outcome oc = dv_run_instance(run->lib, &src, &dvc_file_output, &put, &res, &err);
     close(fd);
+    if (oc == DV_OUTCOME_FAILED)
+        dvc_put_explain(&put, &err);
     if (!run->hooks && put.displaced < run->n) /* not DVC_NO_INDEX, nor DVC_OURS_UNKNOWN (--resume); --mpi:
                                                   rank 0 marks it (mpi_coord.c) */
         mark_displaced(run, put.displaced);

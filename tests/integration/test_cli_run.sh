@@ -242,4 +242,25 @@ out = sorted(pydicom.dcmread(f).PixelData for f in glob.glob(sys.argv[2] + "/**/
 sys.exit(0 if src == out and all(len(p) >= 65536 for p in src) else 1)
 EOF
 
+# ---- an output volume that fills up: the instance fails alone, class io, and the message says why (the
+# sink's errno; the writer alone only knew "copying (7FE0,0010) failed") ----
+FULL="$T/full"
+FSRC="$T/fullsrc"
+mkdir -p "$FULL" "$FSRC"
+cp "$DATA/deid-data/us_RGB_IMAGE.dcm" "$FSRC/" # 2.5 MB of pixel data: more than the sink's buffer, so the
+                                               # volume fills while the writer copies PixelData, not at commit
+if mount -t tmpfs -o size=64k tmpfs "$FULL" 2>/dev/null; then
+    run 1 "disk full" deidentify -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" --report "$T/repF.json" \
+        "$FSRC" "$FULL/dst"
+    got=$(json "$T/repF.json" "sorted(set((i['status'], i.get('error_class'), i.get('error', '')) for i in d['instances']))")
+    case "$got" in
+    *"'failed', 'io', 'copying (7FE0,0010) failed: No space left on device'"*) ;;
+    *) fail "disk full: not reported as failed/io with the reason: $got" ;;
+    esac
+    [ -z "$(find "$FULL" -type f 2>/dev/null)" ] || fail "disk full: a partial output was left"
+    umount "$FULL"
+else
+    echo "NOTE: mount -t tmpfs refused here: the disk-full case is not checked on this machine"
+fi
+
 finish test_cli_run
