@@ -231,6 +231,10 @@ static int app_kept(cur *c, int m, uint64_t body, uint64_t end, uint64_t *keep)
         *keep = 30; /* the SPIFF header's fixed fields */
         return 1;
     }
+    if (m == 0xE8 && has(c, body, end, "mrfx", 4)) {
+        *keep = 5; /* JPEG-LS's HP colour transform (CharLS reads it): identifier and the transform's id */
+        return 1;
+    }
     if (m == 0xE8 && has(c, body, end, "\0\0\0\1", 4)) {
         *keep = end - body; /* SPIFF's end-of-directory entry (it carries the SOI that follows it) */
         return 1;

@@ -25,7 +25,8 @@ typedef int (*dv_cs_patch_fn)(void *user, uint64_t src_off, uint64_t len, const 
 /* Walk the fragments of one encapsulated value as the transfer syntax's codestreams (JPEG family: SOI at the
  * start of a fragment; JPEG 2000 / HTJ2K: SOC or the JP2 signature box) and report every range to clear:
  *   - JPEG, JPEG-LS: COM payloads; APPn segments other than JFIF (kept, its thumbnail zeroed), ICC_PROFILE,
- *     Adobe and the SPIFF header (JPEG-LS) and its end-of-directory entry, become COM segments of zeros;
+ *     Adobe, and the SPIFF header, its end-of-directory entry and the HP colour transform (JPEG-LS), become
+ *     COM segments of zeros;
  *     segments of unknown markers too; bytes between segments that are not a marker;
  *   - JPEG 2000: COM payloads (main and tile-part headers); unknown marker segments become COM of zeros;
  *     JP2 boxes other than the signature, file type, header (and its image boxes) and codestream become

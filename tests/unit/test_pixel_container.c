@@ -248,6 +248,7 @@ static void test_jpegls_stuffing_and_spiff(void **state)
     size_t hdr = seg(&s, 0xE8, spiff, sizeof spiff);
     size_t title = seg(&s, 0xE8, "\0\0\0\6DOE^JOHN", 12);
     size_t eod = seg(&s, 0xE8, "\0\0\0\1\xFF\xD8", 6);
+    seg(&s, 0xE8, "mrfx\1", 5); /* the HP colour transform a decoder needs */
     size_t sof = seg(&s, 0xF7, "\x08\0\1\0\1\1\1\x11\0", 9);
     seg(&s, 0xDA, "\1\1\0\0\0\0", 6);
     static const uint8_t ls_ecs[] = {0x01, 0xFF, 0x7F, 0x02, 0xFF, 0x00, 0x03, 0xFF, 0x45, 0x04};
