@@ -28,12 +28,28 @@ typedef struct cur {
     dv_error *err;
 } cur;
 
+/* The fragment holding pos (the last one for pos >= total; an empty fragment never). The walk mostly moves
+ * forward, so the last answer or the next is nearly always right; else a binary search, so that a value of a
+ * million tiny fragments costs O(log n) per jump back, never O(n). */
 static uint32_t frag_of(cur *c, uint64_t pos)
 {
-    uint32_t k = c->hint < c->n ? c->hint : 0;
-    if (pos < c->start[k])
-        k = 0;
-    while (k + 1 < c->n && pos >= c->start[k + 1])
+    uint32_t k = c->hint;
+    if (k < c->n && pos >= c->start[k] && (k + 1 == c->n || pos < c->start[k + 1]))
+        return k;
+    if (k + 1 < c->n && pos >= c->start[k + 1] && (k + 2 >= c->n || pos < c->start[k + 2])) {
+        k++;
+    } else {
+        uint32_t lo = 0, hi = c->n - 1; /* the last k with start[k] <= pos */
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo + 1) / 2;
+            if (c->start[mid] <= pos)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        k = lo;
+    }
+    while (k + 1 < c->n && pos >= c->start[k + 1]) /* past empty fragments that share k's start */
         k++;
     c->hint = k;
     return k;
@@ -82,7 +98,7 @@ static int be(cur *c, uint64_t pos, int bytes, uint64_t *v)
     return 0;
 }
 
-/* The position of the first 0xFF at or after pos (total when none); -1 as UINT64_MAX on a read error. */
+/* The position of the first 0xFF at or after pos before lim (lim when none); UINT64_MAX on a read error. */
 static uint64_t find_ff(cur *c, uint64_t pos)
 {
     while (pos < c->lim) {
@@ -91,7 +107,7 @@ static uint64_t find_ff(cur *c, uint64_t pos)
         const uint8_t *p = c->win + (pos - c->wpos);
         const uint8_t *hit = memchr(p, 0xFF, c->wlen - (size_t)(pos - c->wpos));
         if (hit)
-            return c->wpos + (uint64_t)(hit - c->win);
+            return c->wpos + (uint64_t)(hit - c->win) < c->lim ? c->wpos + (uint64_t)(hit - c->win) : c->lim;
         pos = c->wpos + c->wlen;
     }
     return c->lim;

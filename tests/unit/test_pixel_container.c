@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "dicomveil/dicomveil.h"
 #include "dicomveil/dv_frames.h"
@@ -723,6 +724,44 @@ static void test_corpus_pixels_unchanged(void **state)
     assert_true(st.patched >= 20);
 }
 
+static int count_only(void *user, uint64_t off, uint64_t len, const uint8_t *lit)
+{
+    (void)off;
+    (void)len;
+    (void)lit;
+    (*(int *)user)++;
+    return 0;
+}
+
+/* Hostile input is normal input: 200,000 fragments of 10 bytes, each a JPEG with a comment to clear (frames
+ * not known, so every image's end is looked for ahead of it), are walked in time linear in the fragments:
+ * 8-10 ms here. */
+static void test_many_fragments_linear(void **state)
+{
+    (void)state;
+    enum { N = 200000, L = 10 };
+    uint8_t *data = malloc((size_t)N * L);
+    dv_cs_frag *f = malloc(sizeof *f * N);
+    for (uint32_t k = 0; k < N; k++) {
+        memcpy(data + L * k, "\xFF\xD8\xFF\xFE\x00\x03" "A\xFF\xD9\x00", L); /* a comment to clear in each */
+        f[k].offset = L * (uint64_t)k;
+        f[k].length = L;
+    }
+    data[L * 7 + 8] = 0x00; /* one image without its EOI: the next fragment's SOI ends it */
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, data, (size_t)N * L);
+    dv_error err = {0};
+    int n = 0;
+    clock_t t0 = clock();
+    assert_int_equal(dv_codestream_clean(DV_CS_JPEG, &src, f, N, NULL, 0, count_only, &n, &err), 0);
+    double s = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    printf("200,000 fragments walked in %.3f s CPU, %d ranges\n", s, n);
+    assert_true(n >= N);
+    assert_true(s < 5.0);
+    free(data);
+    free(f);
+}
+
 /* Which transfer syntaxes are walked: the JPEG processes, JPEG-LS, JPEG 2000 and HTJ2K; not RLE, deflated
  * frames, the video syntaxes or JPEG XL (docs/decisions.md "Not walked"), nor anything else. */
 static void test_not_walked(void **state)
@@ -812,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_corpus_pixels_unchanged),
         cmocka_unit_test(test_fuzz_regressions_replay),
         cmocka_unit_test(test_not_walked),
+        cmocka_unit_test(test_many_fragments_linear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
