@@ -461,9 +461,12 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     s->data_fd = -1;
     s->console_fd = -1;
     s->blob_lock_fd = -1;
+    s->op_guard_fd = -1;
     pthread_mutex_init(&s->log_mu, NULL);
+    pthread_mutex_init(&s->op_guard_mu, NULL);
     if (dvh_blob_lock_init(s) != 0) {
         pthread_mutex_destroy(&s->log_mu);
+        pthread_mutex_destroy(&s->op_guard_mu);
         free(s);
         dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
         return NULL;
@@ -523,6 +526,9 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         dv_fail(err, DV_ERR_IO, "--data: cannot open DATA/blob.lock (errno %d)", errno);
         goto fail;
     }
+    /* The operations' guard's file (op_guard.c): servers sharing DATA order operation starts and deletes on it. */
+    if (dvh_op_guard_open(s, err) != 0)
+        goto fail;
     /* The key of the instance file names (src/store/dvs_blobs.h), created on the first start. */
     s->naming_key = dvs_naming_key(s->data_fd, err);
     if (s->naming_key == NULL)
@@ -630,6 +636,8 @@ void dvh_server_stop(dvh_server *s)
         close(s->console_fd);
     if (s->blob_lock_fd >= 0)
         close(s->blob_lock_fd);
+    if (s->op_guard_fd >= 0)
+        close(s->op_guard_fd);
     if (s->tls_key)
         OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
     free(s->tls_cert);
@@ -637,6 +645,7 @@ void dvh_server_stop(dvh_server *s)
     OPENSSL_cleanse(s->token_hash, sizeof s->token_hash);
     pthread_mutex_destroy(&s->log_mu);
     dvh_blob_lock_destroy(s);
+    pthread_mutex_destroy(&s->op_guard_mu);
     dvh_batcher_free(s->batch);
     dv_key_free(s->naming_key);
     free(s);

@@ -307,9 +307,9 @@ def run(tmp, servers):
     st, _, b = curl("http://127.0.0.1:%d/v1beta1/projects/../locations/l/datasets" % srv.port)
     check(st == 400, f"traversal in the project: 400 ({st})")
     check(sorted(os.listdir(os.path.join(tmp, "data"))) in (["blob.lock", "index.sqlite", "index.sqlite-shm",
-                                                             "index.sqlite-wal", "keys"],
-                                                            ["blob.lock", "index.sqlite", "keys"]),
-          "the data directory holds only the index, the blob lock and the keys before any STOW")
+                                                             "index.sqlite-wal", "keys", "ops.lock"],
+                                                            ["blob.lock", "index.sqlite", "keys", "ops.lock"]),
+          "the data directory holds only the index, the two lock files and the keys before any STOW")
 
     # ---- STOW-RS: a single application/dicom body, then multipart/related with the rest ----
     st, h, b = curl("-X", "POST", web + "/studies", "-H", "Content-Type: application/dicom", data_file=CORPUS[0])
@@ -446,6 +446,7 @@ def run(tmp, servers):
     check(st == 406, f"WADO unacceptable Accept: 406 ({st})")
     st, h, b = curl(web + inst + "/rendered")
     check(st == 200 and b[:8] == b"\x89PNG\r\n\x1a\n", f"rendered: a PNG ({st}; test_server_web.py tests it)")
+
 
     # ---- metrics ----
     st, _, b = curl(store + ":getDICOMStoreMetrics")
