@@ -18,6 +18,7 @@
 
 #include "http/console_static.h"
 #include "http/ext_endpoints.h"
+#include "http/qido.h"
 #include "http/request_guard.h"
 #include "http/server_internal.h"
 #include "store/dvs_keys.h"
@@ -252,6 +253,18 @@ static size_t header_bytes(struct MHD_Connection *conn, const char *url)
     return n;
 }
 
+/* A repeated query parameter is ambiguous (query_once.c): refused here, once for every route, before any
+ * handler reads one (a lookup takes the first, a handler's loop the last). [test_server.py "repeated query
+ * parameter"] */
+static int query_once(dvh_request *rq, dvh_err *e)
+{
+    dvh_qparam p[DVH_QUERY_PARAMS_MAX + 1];
+    size_t n = dvh_query_params(rq, p, DVH_QUERY_PARAMS_MAX + 1);
+    if (n > DVH_QUERY_PARAMS_MAX)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "more than %d query parameters", DVH_QUERY_PARAMS_MAX);
+    return dvh_query_once(p, n, e);
+}
+
 static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
 {
     dvh_err e = {0};
@@ -299,6 +312,10 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
         return 1;
     }
     rq->routed = 1;
+    if (query_once(rq, &e) != 0) {
+        *res = queue_error(rq, &e);
+        return 1;
+    }
     const char *cl = dvh_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t limit = body_cap(rq);
     if (cl) {
