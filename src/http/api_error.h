@@ -23,7 +23,8 @@ typedef enum dvh_status {
     DVH_UNIMPLEMENTED,    /* 501 */
     DVH_HEADERS_TOO_LARGE,/* 431: the request line and headers over the header limit */
     DVH_PERMISSION_DENIED,/* 403: a request the server refuses to serve whoever asks (request_guard.c) */
-    DVH_FAILED_PRECONDITION,/* 400: the stored data cannot serve the request (a malformed stored instance) */
+    DVH_FAILED_PRECONDITION,/* 400: the system's state refuses the request as it is now (a malformed stored
+                             * instance; a dataset or store an unfinished operation uses: op_guard.c) */
     DVH_STATUS_COUNT
 } dvh_status;
 

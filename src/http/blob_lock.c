@@ -15,7 +15,7 @@
 
 #include "http/server_internal.h"
 
-static void flock_retry(int fd, int op)
+void dvh_flock(int fd, int op)
 {
     if (fd < 0)
         return;
@@ -46,12 +46,12 @@ void dvh_blob_lock_destroy(dvh_server *s)
 void dvh_blob_lock(dvh_server *s)
 {
     pthread_rwlock_wrlock(&s->blob_rw);
-    flock_retry(s->blob_lock_fd, LOCK_EX);
+    dvh_flock(s->blob_lock_fd, LOCK_EX);
 }
 
 void dvh_blob_unlock(dvh_server *s)
 {
-    flock_retry(s->blob_lock_fd, LOCK_UN);
+    dvh_flock(s->blob_lock_fd, LOCK_UN);
     pthread_rwlock_unlock(&s->blob_rw);
 }
 
@@ -60,7 +60,7 @@ void dvh_blob_lock_shared(dvh_server *s)
     pthread_rwlock_rdlock(&s->blob_rw);
     pthread_mutex_lock(&s->blob_sh_mu);
     if (s->blob_sh++ == 0)
-        flock_retry(s->blob_lock_fd, LOCK_SH);
+        dvh_flock(s->blob_lock_fd, LOCK_SH);
     pthread_mutex_unlock(&s->blob_sh_mu);
 }
 
@@ -68,7 +68,7 @@ void dvh_blob_unlock_shared(dvh_server *s)
 {
     pthread_mutex_lock(&s->blob_sh_mu);
     if (--s->blob_sh == 0)
-        flock_retry(s->blob_lock_fd, LOCK_UN);
+        dvh_flock(s->blob_lock_fd, LOCK_UN);
     pthread_mutex_unlock(&s->blob_sh_mu);
     pthread_rwlock_unlock(&s->blob_rw);
 }

@@ -104,6 +104,9 @@ int dvh_ctype_parse(const char *value, dvh_ctype *out, dvh_err *e)
     const char *slash = strchr(out->media, '/');
     if (n == 0 || slash == NULL || slash == out->media || slash[1] == '\0' || strchr(slash + 1, '/'))
         return dvh_fail(e, DVH_UNSUPPORTED_MEDIA, "Content-Type: malformed media type");
+    /* The parameters read here, each at most once: a second boundary= (or type=, transfer-syntax=) is
+     * ambiguous, and taking either would be a guess. [test_multipart: test_content_type] */
+    unsigned seen = 0;
     for (;;) {
         while (*p == ' ' || *p == '\t')
             p++;
@@ -130,6 +133,11 @@ int dvh_ctype_parse(const char *value, dvh_ctype *out, dvh_err *e)
         char val[256];
         if (read_value(&p, val, sizeof val))
             return dvh_fail(e, DVH_INVALID_ARGUMENT, "Content-Type: malformed or long parameter value");
+        unsigned bit = strcmp(name, "boundary") == 0 ? 1u : strcmp(name, "type") == 0 ? 2u
+                       : strcmp(name, "transfer-syntax") == 0 ? 4u : 0u;
+        if (seen & bit) /* bit set: name is one of the three above, not client text */
+            return dvh_fail(e, DVH_INVALID_ARGUMENT, "Content-Type: %s given more than once", name);
+        seen |= bit;
         if (strcmp(name, "boundary") == 0) {
             size_t bl = strlen(val);
             if (bl == 0 || bl > DVH_MP_BOUNDARY_MAX || val[bl - 1] == ' ')

@@ -4,9 +4,10 @@
  * Everything a client can get wrong is checked here, before anything is persisted, so it is answered at once
  * in the API's error JSON: unknown fields, names, the config (compiled with the CLI's parser: its message
  * names the JSON path), file URIs (allowed roots), the filter file (line numbers), an existing destination
- * dataset (409). Then the destination resources are created, the operation row is written with a normalised
- * request (config text, store ids, resolved folder, parsed filter) that is all the runner needs, even after
- * a restart, and the runner is started. */
+ * dataset (409), a destination store another de-identification is writing (400 FAILED_PRECONDITION). Then the
+ * destination resources are created, the operation row is written with a normalised request (config text,
+ * store ids, resolved folder, parsed filter) that is all the runner needs, even after a restart, and the
+ * runner is started; all of it under the operations' guard (op_guard.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,16 @@ static int deidentify_store(dvh_request *rq, json_t *body, struct MHD_Response *
     dvs_store_clear(&ds);
     if (dst_id == rq->store.id)
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "destinationStore: must not be the source store");
+    /* One de-identification per destination store at a time (op_guard.c): a second one would find every output
+     * stored by the first and count it too. [test_server_op_races.py "two store de-identifications into one
+     * store"] */
+    int64_t writer = 0;
+    if (dvh_op_user_store(s, dst_id, 1, &writer, &err) < 0)
+        return dvh_index_fail(&err, e);
+    if (writer)
+        return dvh_fail(e, DVH_FAILED_PRECONDITION,
+                        "destinationStore: operation %lld is de-identifying into this store; wait until it is done "
+                        "(or cancel it)", (long long)writer);
     char *cfg = config_text(rq, body, e);
     if (cfg == NULL)
         return -1;
@@ -419,9 +430,8 @@ static int export_data(dvh_request *rq, json_t *body, struct MHD_Response **resp
     return rc;
 }
 
-int dvh_handle_op_start(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+static int op_start(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
-    *status = 200;
     if (dvh_resolve(rq, e))
         return -1;
     json_t *body = dvh_body_object(rq, e);
@@ -436,5 +446,19 @@ int dvh_handle_op_start(dvh_request *rq, struct MHD_Response **resp, int *status
     default: rc = dvh_fail(e, DVH_NOT_FOUND, "no such method");
     }
     json_decref(body);
+    return rc;
+}
+
+int dvh_handle_op_start(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    *status = 200;
+    /* From resolving the source to persisting the operation, under the operations' guard (op_guard.c): a
+     * delete of the source waits and then sees this operation (or this one finds the source gone: 404), two
+     * de-identifications into one store see each other, and a dataset de-identification's new stores are
+     * not a free destination before its operation exists. Held while the config and filter files are read
+     * too (one rule for every start; they are capped at 1 and 64 MiB): only other starts and deletes wait. */
+    dvh_op_guard_lock(rq->srv);
+    int rc = op_start(rq, resp, e);
+    dvh_op_guard_unlock(rq->srv);
     return rc;
 }

@@ -29,6 +29,14 @@ int dvh_qido_parse(dvs_level level, const char *study, const char *series, const
 /* 1 for the standard query parameters every API method accepts and we ignore (gcp-api.md 0.2, 13). */
 int dvh_param_is_standard(const char *key);
 
+/* The most query parameters a request may carry (server.c refuses more, before any handler). */
+#define DVH_QUERY_PARAMS_MAX 256
+
+/* Each parameter name at most once, except includefield (PS3.18 lets QIDO repeat it): 0, or -1 with e
+ * INVALID_ARGUMENT naming the repeated parameter (its key when it is a name the server knows, else its
+ * position; never a value). One rule for every route (query_once.c). */
+int dvh_query_once(const dvh_qparam *p, size_t n, dvh_err *e);
+
 /* Split a raw query string (a=b&c&d=e, percent- and '+'-decoded) into at most max params whose strings
  * live in buf[cap]. Returns 0 with *n set, or -1 with e (INVALID_ARGUMENT: bad %-escape, a NUL, too many
  * parameters or too long). */

@@ -237,12 +237,34 @@ static int dataset_operations(dvh_server *s, int64_t dataset_id, int64_t **ids, 
     }
 }
 
-static int dataset_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
+/* A delete of what an unfinished operation reads or writes (or, for a dataset, is listed under) is refused
+ * (op_guard.c): its rows would go with the dataset, its source would vanish under it, its destination would
+ * stay partial. Asked under the operations' guard, which the caller holds until its delete is done. 0, or -1
+ * with e. [test_server_op_races.py "DELETE of"] */
+static int in_use(dvh_request *rq, const char *field, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    dv_error err = {0};
+    int64_t user = 0;
+    int rc = rq->route.kind == DVH_R_STORE ? dvh_op_user_store(s, rq->store.id, 0, &user, &err)
+                                           : dvh_op_user_dataset(s, rq->dataset.id, &user, &err);
+    if (rc < 0)
+        return dvh_index_fail(&err, e);
+    if (user)
+        return dvh_fail(e, DVH_FAILED_PRECONDITION,
+                        "%s: operation %lld reads or writes it; wait until it is done (or cancel it)", field,
+                        (long long)user);
+    return 0;
+}
+
+static int dataset_delete_guarded(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
     int64_t *ids = NULL, *ops = NULL;
     size_t n = 0, nops = 0;
     dv_error err = {0};
+    if (in_use(rq, "dataset", e))
+        return -1;
     if (dataset_operations(s, rq->dataset.id, &ops, &nops, &err) < 0) {
         free(ops);
         return dvh_index_fail(&err, e);
@@ -274,6 +296,14 @@ static int dataset_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     free(ops);
     *resp = dvh_response_json(json_object());
     return 0;
+}
+
+static int dataset_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
+{
+    dvh_op_guard_lock(rq->srv);
+    int rc = dataset_delete_guarded(rq, resp, e);
+    dvh_op_guard_unlock(rq->srv);
+    return rc;
 }
 
 /* The API's label rule (DicomStore.labels): keys [\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}, values
@@ -378,11 +408,17 @@ static int store_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
     dv_error err = {0};
+    dvh_op_guard_lock(s);
+    if (in_use(rq, "dicomStore", e)) {
+        dvh_op_guard_unlock(s);
+        return -1;
+    }
     dvh_blob_lock(s); /* as dataset_delete: no put between name and row while the store goes */
     int rc = s->ix->ops->store_delete(s->ix, rq->store.id, &err);
     if (rc == DVS_OK)
         dvs_store_dir_remove(s->data_fd, rq->store.id);
     dvh_blob_unlock(s);
+    dvh_op_guard_unlock(s);
     if (rc < 0)
         return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)

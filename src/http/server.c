@@ -18,6 +18,7 @@
 
 #include "http/console_static.h"
 #include "http/ext_endpoints.h"
+#include "http/qido.h"
 #include "http/request_guard.h"
 #include "http/server_internal.h"
 #include "store/dvs_keys.h"
@@ -252,6 +253,18 @@ static size_t header_bytes(struct MHD_Connection *conn, const char *url)
     return n;
 }
 
+/* A repeated query parameter is ambiguous (query_once.c): refused here, once for every route, before any
+ * handler reads one (a lookup takes the first, a handler's loop the last). [test_server.py "repeated query
+ * parameter"] */
+static int query_once(dvh_request *rq, dvh_err *e)
+{
+    dvh_qparam p[DVH_QUERY_PARAMS_MAX + 1];
+    size_t n = dvh_query_params(rq, p, DVH_QUERY_PARAMS_MAX + 1);
+    if (n > DVH_QUERY_PARAMS_MAX)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "more than %d query parameters", DVH_QUERY_PARAMS_MAX);
+    return dvh_query_once(p, n, e);
+}
+
 static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
 {
     dvh_err e = {0};
@@ -299,6 +312,10 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
         return 1;
     }
     rq->routed = 1;
+    if (query_once(rq, &e) != 0) {
+        *res = queue_error(rq, &e);
+        return 1;
+    }
     const char *cl = dvh_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t limit = body_cap(rq);
     if (cl) {
@@ -461,9 +478,12 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     s->data_fd = -1;
     s->console_fd = -1;
     s->blob_lock_fd = -1;
+    s->op_guard_fd = -1;
     pthread_mutex_init(&s->log_mu, NULL);
+    pthread_mutex_init(&s->op_guard_mu, NULL);
     if (dvh_blob_lock_init(s) != 0) {
         pthread_mutex_destroy(&s->log_mu);
+        pthread_mutex_destroy(&s->op_guard_mu);
         free(s);
         dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
         return NULL;
@@ -523,6 +543,9 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         dv_fail(err, DV_ERR_IO, "--data: cannot open DATA/blob.lock (errno %d)", errno);
         goto fail;
     }
+    /* The operations' guard's file (op_guard.c): servers sharing DATA order operation starts and deletes on it. */
+    if (dvh_op_guard_open(s, err) != 0)
+        goto fail;
     /* The key of the instance file names (src/store/dvs_blobs.h), created on the first start. */
     s->naming_key = dvs_naming_key(s->data_fd, err);
     if (s->naming_key == NULL)
@@ -630,6 +653,8 @@ void dvh_server_stop(dvh_server *s)
         close(s->console_fd);
     if (s->blob_lock_fd >= 0)
         close(s->blob_lock_fd);
+    if (s->op_guard_fd >= 0)
+        close(s->op_guard_fd);
     if (s->tls_key)
         OPENSSL_cleanse(s->tls_key, strlen(s->tls_key));
     free(s->tls_cert);
@@ -637,6 +662,7 @@ void dvh_server_stop(dvh_server *s)
     OPENSSL_cleanse(s->token_hash, sizeof s->token_hash);
     pthread_mutex_destroy(&s->log_mu);
     dvh_blob_lock_destroy(s);
+    pthread_mutex_destroy(&s->op_guard_mu);
     dvh_batcher_free(s->batch);
     dv_key_free(s->naming_key);
     free(s);

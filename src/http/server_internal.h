@@ -48,6 +48,11 @@ struct dvh_server {
     pthread_mutex_t blob_sh_mu; /* guards blob_sh, the number of shared holders in this process */
     unsigned blob_sh;
     int blob_lock_fd;
+    /* The operations' guard (op_guard.c): held while an operation starts and while a dataset or store is
+     * deleted, so "which operation uses it" and the act on the answer are one step. op_guard_mu orders this
+     * process's threads, an flock on DATA/ops.lock (op_guard_fd) the processes sharing DATA. */
+    pthread_mutex_t op_guard_mu;
+    int op_guard_fd;
     dvh_batcher *batch; /* group commit of the put path (put_batch.c) */
     dv_key *naming_key; /* DATA/keys/naming.key: names the instance files (dvs_blob_name; store_put.c) */
 };
@@ -253,6 +258,20 @@ void dvh_blob_lock(dvh_server *s);
 void dvh_blob_unlock(dvh_server *s);
 void dvh_blob_lock_shared(dvh_server *s);
 void dvh_blob_unlock_shared(dvh_server *s);
+/* flock(fd, op) again after EINTR; fd < 0 (no lock file) is a no-op: the in-process order alone. */
+void dvh_flock(int fd, int op);
+
+/* --- op_guard.c: which unfinished operation uses a dataset or a store, under the operations' guard --- */
+/* Open DATA/ops.lock into s->op_guard_fd (op_guard_mu is initialised with the server). 0, or -1 with err. */
+int dvh_op_guard_open(dvh_server *s, dv_error *err);
+/* Operation starts and dataset / store deletes hold it from their question to their act. Before the blob lock. */
+void dvh_op_guard_lock(dvh_server *s);
+void dvh_op_guard_unlock(dvh_server *s);
+/* *op_id = an unfinished operation that reads or writes store_id (deid_writes: a de-identification writing
+ * into it), 0 when none; 0, or -1 with err (an index failure). */
+int dvh_op_user_store(dvh_server *s, int64_t store_id, int deid_writes, int64_t *op_id, dv_error *err);
+/* The same for a dataset: an unfinished operation listed under it or reading or writing one of its stores. */
+int dvh_op_user_dataset(dvh_server *s, int64_t dataset_id, int64_t *op_id, dv_error *err);
 
 /* --- put_batch.c: group commit of the put path --- */
 dvh_batcher *dvh_batcher_new(void); /* NULL on ENOMEM; free with dvh_batcher_free */

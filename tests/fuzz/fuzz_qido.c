@@ -1,6 +1,8 @@
-/* libFuzzer target: the QIDO-RS query-string splitter and query parser (src/http/qido.c).
+/* libFuzzer target: the QIDO-RS query-string splitter and query parser (src/http/qido.c), behind the rule that
+ * a parameter is given once (src/http/query_once.c), as the server applies it.
  *
- * The input is a raw query string (not NUL-terminated), parsed for each search level. Checks: a parsed query
+ * The input is a raw query string (not NUL-terminated), parsed for each search level. Checks: a repeated name
+ * other than includefield never passes the rule; a parsed query
  * respects every cap (matches, list sizes, limit per level), UID lists hold valid UIDs only, and errors are
  * INVALID_ARGUMENT with a NUL-terminated message. */
 #include <stdint.h>
@@ -31,7 +33,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = 0;
     dvh_err e;
     memset(&e, 0, sizeof e);
-    if (dvh_query_split(qs, size, buf, size + 64, p, 64, &n, &e) == 0) {
+    int split = dvh_query_split(qs, size, buf, size + 64, p, 64, &n, &e);
+    if (split == 0 && dvh_query_once(p, n, &e) != 0) {
+        /* the server's first check (query_once.c): a name given twice, refused before any handler */
+        if (e.status != DVH_INVALID_ARGUMENT || memchr(e.message, '\0', sizeof e.message) == NULL)
+            fuzz_fail("bad error");
+    } else if (split == 0) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(p[i].key, p[j].key) == 0 && strcmp(p[i].key, "includefield") != 0)
+                    fuzz_fail("a repeated parameter accepted");
         static dvs_query q;
         for (int level = DVS_STUDY; level <= DVS_INSTANCE; level++) {
             memset(&e, 0, sizeof e);

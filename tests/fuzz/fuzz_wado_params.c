@@ -1,7 +1,8 @@
 /* libFuzzer target: the WADO-RS parameter parsers (src/http/wado_params.c).
  *
  * The input is "<frame list>\n<query string>": the frame list goes to dvh_frame_list_parse, the query string
- * through dvh_query_split to dvh_render_opts_parse. Checks: a parsed list has 1..DVH_FRAME_LIST_MAX numbers,
+ * through dvh_query_split and the server's rule that a parameter is given once (dvh_query_once, src/http/
+ * query_once.c) to dvh_render_opts_parse. Checks: a parsed list has 1..DVH_FRAME_LIST_MAX numbers,
  * each >= 1; parsed options respect their ranges (quality 1-100, viewport 1..DVH_VIEWPORT_MAX or none, a
  * window width >= 1 for linear and > 0 otherwise); errors are INVALID_ARGUMENT with a NUL-terminated
  * message. The whole input (up to a NUL) is also an Accept header for dvh_accept_q (src/http/accept.c): every
@@ -79,7 +80,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         dvh_qparam p[32];
         size_t np = 0;
         memset(&e, 0, sizeof e);
-        if (dvh_query_split((const char *)nl + 1, qlen, buf, qlen + 64, p, 32, &np, &e) == 0) {
+        int split = dvh_query_split((const char *)nl + 1, qlen, buf, qlen + 64, p, 32, &np, &e);
+        if (split == 0 && dvh_query_once(p, np, &e) != 0) {
+            check_err(&e); /* the server refuses a repeated name before this parser sees it (query_once.c) */
+        } else if (split == 0) {
             dvh_render_opts o;
             memset(&e, 0, sizeof e);
             if (dvh_render_opts_parse(p, np, &o, &e) == 0) {

@@ -307,9 +307,9 @@ def run(tmp, servers):
     st, _, b = curl("http://127.0.0.1:%d/v1beta1/projects/../locations/l/datasets" % srv.port)
     check(st == 400, f"traversal in the project: 400 ({st})")
     check(sorted(os.listdir(os.path.join(tmp, "data"))) in (["blob.lock", "index.sqlite", "index.sqlite-shm",
-                                                             "index.sqlite-wal", "keys"],
-                                                            ["blob.lock", "index.sqlite", "keys"]),
-          "the data directory holds only the index, the blob lock and the keys before any STOW")
+                                                             "index.sqlite-wal", "keys", "ops.lock"],
+                                                            ["blob.lock", "index.sqlite", "keys", "ops.lock"]),
+          "the data directory holds only the index, the two lock files and the keys before any STOW")
 
     # ---- STOW-RS: a single application/dicom body, then multipart/related with the rest ----
     st, h, b = curl("-X", "POST", web + "/studies", "-H", "Content-Type: application/dicom", data_file=CORPUS[0])
@@ -446,6 +446,34 @@ def run(tmp, servers):
     check(st == 406, f"WADO unacceptable Accept: 406 ({st})")
     st, h, b = curl(web + inst + "/rendered")
     check(st == 200 and b[:8] == b"\x89PNG\r\n\x1a\n", f"rendered: a PNG ({st}; test_server_web.py tests it)")
+
+    # ---- a repeated query parameter is ambiguous: 400 naming it, never a value, whichever route reads it
+    # (src/http/query_once.c; before, a handler's loop took the last and a lookup the first) ----
+    for method, url, name, values in [
+            ("GET", ds + "/dicomStores?pageSize=5&pageSize=500", "pageSize", ["500"]),
+            ("GET", base + "/datasets?pageToken=&pageSize=1&pageSize=7", "pageSize", ["7"]),
+            ("POST", base + "/datasets?datasetId=rep1&datasetId=rep2", "datasetId", ["rep1", "rep2"]),
+            ("POST", ds + "/dicomStores?dicomStoreId=rep3&dicomStoreId=rep4", "dicomStoreId", ["rep3", "rep4"]),
+            ("GET", web + inst + "/rendered?window=40,400&window=100,50", "window", ["40", "100"]),
+            ("GET", web + "/studies?limit=1&limit=2", "limit", []),
+            ("GET", base + "/datasets?alt=json&alt=media", "alt", ["json", "media"]),
+            ("GET", web + "/studies?Zyx%5EPhi=1&Zyx%5EPhi=2", "query parameter 2", ["Zyx", "Phi"])]:
+        st, _, b = curl("-X", method, url, *(["-d", "{}"] if method == "POST" else []))
+        msg = json.loads(b).get("error", {}).get("message", "") if b.startswith(b"{") else ""
+        check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT") and msg.startswith(name + ":")
+              and not any(v in msg for v in values),
+              f"repeated query parameter {url[len(base):][:60]}: 400 naming {name} ({st} {msg})")
+    for gone in ["/datasets/rep1", "/datasets/rep2", "/datasets/ds1/dicomStores/rep3", "/datasets/ds1/dicomStores/rep4"]:
+        st, _, _ = curl(base + gone)
+        check(st == 404, f"repeated query parameter: nothing created ({gone}: {st})")
+    st, _, b = curl(web + "/instances?includefield=PatientName&includefield=StudyDate&limit=1")
+    check(st == 200 and len(json.loads(b)) == 1, f"repeated query parameter: includefield may repeat (PS3.18) ({st})")
+    st, _, b = curl("-X", "POST", web + "/studies", "-H",
+                    'Content-Type: multipart/related; type="application/dicom"; boundary=zq1; boundary=zq2',
+                    "--data-binary", "--zq1\r\n\r\nabc\r\n--zq1--\r\n--zq2\r\n\r\nabc\r\n--zq2--\r\n")
+    msg = json.loads(b).get("error", {}).get("message", "") if b.startswith(b"{") else ""
+    check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT") and "boundary" in msg and "zq" not in msg,
+          f"repeated query parameter: a STOW Content-Type with two boundary= is 400 naming boundary ({st} {msg})")
 
     # ---- metrics ----
     st, _, b = curl(store + ":getDICOMStoreMetrics")

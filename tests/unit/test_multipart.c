@@ -262,10 +262,21 @@ static void test_content_type(void **state)
         "1234567890123456789012345678901234567890123456789012345678901234567890"
         "1234567890123456789012345678901234567890123456789012345678901",
         "a/b junk",
+        /* a parameter we read given twice is ambiguous (whichever we took would be a guess) */
+        "multipart/related; type=\"application/dicom\"; boundary=zq1; boundary=zq2",
+        "multipart/related; boundary=zq1; BOUNDARY=zq1",
+        "multipart/related; type=application/dicom; boundary=zq1; type=application/dicom+json",
+        "application/dicom; transfer-syntax=1.2.840.10008.1.2.1; transfer-syntax=1.2.840.10008.1.2",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (dvh_ctype_parse(bad[i], &ct, &e) != -1)
             fail_msg("accepted: %s", bad[i]);
+    assert_int_equal(dvh_ctype_parse("multipart/related; boundary=zq1; boundary=zq2", &ct, &e), -1);
+    assert_int_equal(e.status, DVH_INVALID_ARGUMENT);
+    assert_string_equal(e.message, "Content-Type: boundary given more than once");
+    /* a parameter we do not read may repeat: it changes nothing */
+    assert_int_equal(dvh_ctype_parse("multipart/related; start=a; boundary=zq1; start=b", &ct, &e), 0);
+    assert_string_equal(ct.boundary, "zq1");
 }
 
 int main(void)

@@ -1,5 +1,6 @@
-/* The QIDO-RS query parser (src/http/qido.c) and the query-string splitter: matching kinds per VR, the
- * control parameters, and clean refusals that name the key, never the value. */
+/* The QIDO-RS query parser (src/http/qido.c), the query-string splitter and the rule that a parameter is given
+ * once (src/http/query_once.c): matching kinds per VR, the control parameters, and clean refusals that name
+ * the key, never the value. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -163,12 +164,53 @@ static void test_split(void **state)
     assert_int_equal(n, 0);
 }
 
+/* One rule for every route (src/http/query_once.c): a parameter name given twice is refused, named when it is
+ * one the server knows, by position when it is client text; never with a value. includefield may repeat. */
+static void test_repeated_params(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *qs;
+        const char *message; /* NULL: accepted */
+    } cases[] = {
+        {"pageSize=5&pageSize=500", "pageSize: given more than once"},
+        {"window=40,400&viewport=8,8&window=1,2", "window: given more than once"},
+        {"PatientName=Doe&limit=1&PatientName=Roe", "PatientName: given more than once"},
+        {"00100010=Doe&00100010=Roe", "00100010: given more than once"},
+        {"alt=json&alt=media", "alt: given more than once"},
+        {"Doe%5EJane=1&x=2&Doe%5EJane=3", "query parameter 3: the name of parameter 1 again"},
+        {"includefield=PatientName&includefield=StudyDate&includefield=PatientName", NULL},
+        {"pageSize=5&pagesize=500", NULL}, /* names are case-sensitive: the handler refuses the unknown one */
+        {"a&b&c", NULL},
+        {"", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256];
+        dvh_qparam p[16];
+        size_t n = 0;
+        dvh_err e;
+        memset(&e, 0, sizeof e);
+        assert_int_equal(dvh_query_split(cases[i].qs, strlen(cases[i].qs), buf, sizeof buf, p, 16, &n, &e), 0);
+        int rc = dvh_query_once(p, n, &e);
+        if (cases[i].message == NULL) {
+            if (rc != 0)
+                fail_msg("refused: %s (%s)", cases[i].qs, e.message);
+            continue;
+        }
+        if (rc != -1 || e.status != DVH_INVALID_ARGUMENT || strcmp(e.message, cases[i].message) != 0)
+            fail_msg("%s: %d %s", cases[i].qs, rc, e.message);
+        assert_null(strstr(e.message, "Doe"));
+        assert_null(strstr(e.message, "500"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matching_kinds), cmocka_unit_test(test_controls),
         cmocka_unit_test(test_refusals),       cmocka_unit_test(test_unknown_key_refused),
         cmocka_unit_test(test_split),          cmocka_unit_test(test_star_is_universal),
+        cmocka_unit_test(test_repeated_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
