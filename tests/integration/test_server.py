@@ -131,6 +131,23 @@ def curl(*args, data_file=None):
         return int(m[-1]), h, open(body.name, "rb").read()
 
 
+def json_call(method, url, body=None, timeout=30):
+    """(status, JSON answer) of one API call over http.client (in-process: polling with a curl process per
+    call would dominate a test's time); walk-throughs use curl. The one home of this helper for the server
+    tests (test_server_ops, test_server_op_races)."""
+    m = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
+    c = http.client.HTTPConnection(m.group(1), int(m.group(2)), timeout=timeout)
+    data = json.dumps(body).encode() if body is not None else None
+    c.request(method, m.group(3), body=data, headers={"Content-Type": "application/json"} if data else {})
+    r = c.getresponse()
+    b = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(b) if b else {}
+    except ValueError:
+        return r.status, {}
+
+
 def api_error(body, code, status):
     try:
         e = json.loads(body)["error"]

@@ -39,16 +39,7 @@ LOC = "projects/p/locations/l"
 
 def call(port, method, path, body=None):
     """(status, JSON answer) of one API call."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    data = json.dumps(body).encode() if body is not None else None
-    c.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
-    r = c.getresponse()
-    b = r.read()
-    c.close()
-    try:
-        return r.status, json.loads(b) if b else {}
-    except ValueError:
-        return r.status, {}
+    return ts.json_call(method, f"http://127.0.0.1:{port}{path}", body, timeout=60)
 
 
 def stow_all(port, store):

@@ -89,19 +89,8 @@ def build_instance(path, study, series, sop, patient="Ann Johnson", rows=8, numb
 
 
 def jreq(method, url, body=None):
-    """(status, JSON answer) of one API call over http.client (in-process: polling with a curl process
-    per call would dominate the test's time); the walk-through calls use curl."""
-    m = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
-    c = http.client.HTTPConnection(m.group(1), int(m.group(2)), timeout=30)
-    data = json.dumps(body).encode() if body is not None else None
-    c.request(method, m.group(3), body=data, headers={"Content-Type": "application/json"} if data else {})
-    r = c.getresponse()
-    b = r.read()
-    c.close()
-    try:
-        return r.status, json.loads(b) if b else {}
-    except ValueError:
-        return r.status, {}
+    """(status, JSON answer) of one API call (test_server.json_call)."""
+    return ts.json_call(method, url, body)
 
 
 def curl_json(method, url, body):
