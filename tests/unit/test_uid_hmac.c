@@ -226,12 +226,12 @@ static void test_uid_memo_same_mapping(void **state)
     static const char mv[] = "1.2.3\\1.2.826.0.1.5.0\\1.2.3";
     uint8_t *w = NULL, *g = NULL;
     size_t wl = 0, gl = 0;
-    assert_int_equal(dv_uid_regenerate_value(a, NULL, (const uint8_t *)mv, sizeof mv - 1, &w, &wl), 0);
-    assert_int_equal(dv_uid_regenerate_value(a, m, (const uint8_t *)mv, sizeof mv - 1, &g, &gl), 0);
+    assert_int_equal(dv_uid_regenerate_value(a, NULL, (const uint8_t *)mv, sizeof mv - 1, DV_UID_REGEN_ALL, &w, &wl), 0);
+    assert_int_equal(dv_uid_regenerate_value(a, m, (const uint8_t *)mv, sizeof mv - 1, DV_UID_REGEN_ALL, &g, &gl), 0);
     assert_int_equal(gl, wl);
     assert_memory_equal(g, w, wl);
     uint8_t small[2 * (DV_UID_MAX + 1) + 2];
-    assert_int_equal(dv_uid_regenerate_into(a, m, (const uint8_t *)mv, sizeof mv - 1, small, sizeof small), -1);
+    assert_int_equal(dv_uid_regenerate_into(a, m, (const uint8_t *)mv, sizeof mv - 1, DV_UID_REGEN_ALL, small, sizeof small), -1);
     free(w);
     free(g);
     dv_uid_memo_free(m);
@@ -285,6 +285,37 @@ static void test_uid_syntax(void **state)
 #undef VALUE_OK
 }
 
+/* A kept value (DV_UID_REGEN_NOT_UIDS): each value that is not a UID goes through the same keyed function as a
+ * regenerated UID; each UID stays. */
+static void test_regenerate_not_uids(void **state)
+{
+    (void)state;
+    unsigned char k32[32] = {7};
+    dv_key *k = dv_key_new(k32, sizeof k32, NULL);
+    assert_non_null(k);
+    char h[DV_UID_MAX + 1], h0[DV_UID_MAX + 1], want[256];
+    dv_uid_regenerate(k, "DOE^JOHN", 8, h);
+    dv_uid_regenerate(k, "1.02", 4, h0);
+    static const char mv[] = "1.2.840.10008.5.1.4.1.1.7\\DOE^JOHN\\1.2.3.4\\1.02\\\0";
+    uint8_t *out;
+    size_t outlen;
+    assert_int_equal(dv_uid_regenerate_value(k, NULL, (const uint8_t *)mv, sizeof mv - 1, DV_UID_REGEN_NOT_UIDS,
+                                             &out, &outlen), 0);
+    int n = snprintf(want, sizeof want, "1.2.840.10008.5.1.4.1.1.7\\%s\\1.2.3.4\\%s\\", h, h0);
+    if (n & 1)
+        want[n++] = '\0';
+    assert_int_equal(outlen, (size_t)n);
+    assert_memory_equal(out, want, outlen);
+    free(out);
+    /* The same value regenerated whole: the UIDs change too (registry UIDs excepted). */
+    assert_int_equal(dv_uid_regenerate_value(k, NULL, (const uint8_t *)mv, sizeof mv - 1, DV_UID_REGEN_ALL, &out,
+                                             &outlen), 0);
+    dv_uid_regenerate(k, "1.2.3.4", 7, h0);
+    assert_non_null(memmem(out, outlen, h0, strlen(h0)));
+    free(out);
+    dv_key_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_uid_memo_same_mapping),
         cmocka_unit_test(test_registry_uids_kept_others_regenerated),
         cmocka_unit_test(test_uid_syntax),
+        cmocka_unit_test(test_regenerate_not_uids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
