@@ -50,24 +50,15 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "dicom/dv_uid_syntax.h"
 
-#define UID_COMPONENT_LEN 64
+_Static_assert(DV_UID_SYNTAX_MAX < DVC_COMPONENT_MAX, "a UID must fit an output name component");
 
+/* A UID names its directory or file as it is (digits and single dots: a safe name, never "." or ".."); a leading
+ * zero is tolerated, as it was, so a UID a keepTag kept still names its file. */
 static int uid_well_formed(const char *s, size_t n)
 {
-    if (n == 0 || n > UID_COMPONENT_LEN)
-        return 0;
-    if (s[0] < '0' || s[0] > '9' || s[n - 1] < '0' || s[n - 1] > '9')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '.') {
-            if (s[i + 1] == '.')
-                return 0;
-        } else if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-    return 1;
+    return dv_uid_form_of(s, n) != DV_UID_NOT_UID;
 }
 
 void dvc_uid_component(const char *uid, size_t cap, const char *empty_name, char out[DVC_COMPONENT_MAX])

@@ -3,6 +3,7 @@
  * VR's pad byte), byte-swapped per VR only when a big endian input is written little endian; bulk, external
  * values and encapsulated pixel data are streamed from their source, never loaded. */
 #include "dv_ds.h"
+#include "dv_uid_syntax.h"
 #include "dv_vr.h"
 #include "dv_reader_internal.h"
 #include "dicomveil/dicomveil.h"
@@ -332,7 +333,7 @@ int dv_instance_set_transfer_syntax(dv_instance *inst, const char *uid, dv_error
 {
     dv_error_clear(err);
     size_t n = uid ? strlen(uid) : 0;
-    if (n == 0 || n > 64 || strspn(uid, "0123456789.") != n || uid[0] == '.' || uid[n - 1] == '.' || strstr(uid, ".."))
+    if (!uid || !dv_uid_valid(uid, n))
         return dv_fail(err, DV_ERR_USAGE, "transfer syntax: not a UID");
     if (!strcmp(uid, "1.2.840.10008.1.2.2"))
         return dv_fail(err, DV_ERR_UNSUPPORTED, "transfer syntax: explicit VR big endian is retired; not written");

@@ -174,8 +174,9 @@ dv_decision dv_plan_decide(const dv_plan *plan, uint32_t tag, uint16_t vr, int i
 
 /* Inside a reset subtree (DECISIONS 4) a UI element of a UID family (families.c) keeps its value when the plan
  * keeps the UID it identifies or references, so a reset never leaves a reference to a UID that still exists
- * under its old value pointing nowhere. 1 = keep, 0 = reset as usual. */
-int dv_plan_reset_keeps_uid(const dv_plan *plan, uint32_t parent, uint32_t tag, uint16_t vr);
+ * under its old value pointing nowhere. 1 = keep (m: the match that keeps it, so the walk knows whether a keepTag
+ * did), 0 = reset as usual. */
+int dv_plan_reset_keeps_uid(const dv_plan *plan, uint32_t parent, uint32_t tag, uint16_t vr, dv_match *m);
 
 /* --- families.c --- */
 /* A UID family (docs/decisions.md "UID families"): the attribute that holds a UID (head) and the attributes
@@ -216,14 +217,20 @@ typedef struct dv_uid_memo dv_uid_memo; /* uid_memo.h */
 /* dv_uid_regenerate, looked up in and stored to a worker's memo (NULL: none). */
 size_t dv_uid_regenerate_memo(const dv_key *key, dv_uid_memo *memo, const char *uid, size_t uid_len,
                               char out[DV_UID_MAX + 1]);
-/* Regenerate every backslash-separated value of a UI element value (padding trimmed per value), padding the
- * result to even length with NUL, through memo (NULL: none). *out is malloc'd (caller frees); *out_len may be 0
- * (empty stays empty). Returns 0, or -1 on allocation failure. */
-int dv_uid_regenerate_value(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t **out,
-                            size_t *out_len);
+/* Which values of a UI element value are regenerated. */
+typedef enum dv_uid_regen {
+    DV_UID_REGEN_ALL = 0, /* every value (registry UIDs stay): regenUidTag, the profile's U, a D on a UI */
+    DV_UID_REGEN_NOT_UIDS /* only the values that are not UIDs (dv_uid_valid), the others stay: a value the plan
+                           * keeps (docs/decisions.md "Kept UIDs are UIDs") */
+} dv_uid_regen;
+/* Regenerate the backslash-separated values of a UI element value that mode selects (padding trimmed per value,
+ * every value), padding the result to even length with NUL, through memo (NULL: none). *out is malloc'd (caller
+ * frees); *out_len may be 0 (empty stays empty). Returns 0, or -1 on allocation failure. */
+int dv_uid_regenerate_value(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, dv_uid_regen mode,
+                            uint8_t **out, size_t *out_len);
 /* The same into buf: the length written (0: empty), or -1 when cap is less than (values x (DV_UID_MAX + 1) + 2). */
-long dv_uid_regenerate_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t *buf,
-                            size_t cap);
+long dv_uid_regenerate_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, dv_uid_regen mode,
+                            uint8_t *buf, size_t cap);
 
 /* The key's bytes, for the text stage's date shifts and crypto hashes (DECISIONS 7). Owned by the key. */
 const uint8_t *dv_key_bytes(const dv_key *key, size_t *len);

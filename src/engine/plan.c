@@ -699,13 +699,12 @@ dv_decision dv_plan_decide(const dv_plan *p, uint32_t tag, uint16_t vr, int is_s
     return dv_plan_match_in(p, 0, DV_IOD_CTX_UNKNOWN, tag, vr, is_seq, &m);
 }
 
-int dv_plan_reset_keeps_uid(const dv_plan *p, uint32_t parent, uint32_t tag, uint16_t vr)
+int dv_plan_reset_keeps_uid(const dv_plan *p, uint32_t parent, uint32_t tag, uint16_t vr, dv_match *m)
 {
     if (vr != DV_VR_UI)
         return 0;
     const dv_plan_slot *s = slot_find(p, tag);
     if (!s || !s->family)
         return 0;
-    dv_match m;
-    return dv_plan_match_in(p, parent, DV_IOD_CTX_UNKNOWN, tag, vr, 0, &m) == DV_DEC_KEEP;
+    return dv_plan_match_in(p, parent, DV_IOD_CTX_UNKNOWN, tag, vr, 0, m) == DV_DEC_KEEP;
 }

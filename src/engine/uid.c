@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dicom/dv_uid_syntax.h"
 #include "dict/dv_dict.h"
 
 #include <openssl/crypto.h>
@@ -112,6 +113,17 @@ static int is_pad(uint8_t c)
     return c == ' ' || c == '\0';
 }
 
+/* Padding is not part of the UID: "1.2.3\0" and "1.2.3" are the same UID and must map alike. */
+static void trim_pad(const char **uid, size_t *len)
+{
+    while (*len > 0 && is_pad((uint8_t)(*uid)[*len - 1]))
+        (*len)--;
+    while (*len > 0 && is_pad((uint8_t)(*uid)[0])) {
+        (*uid)++;
+        (*len)--;
+    }
+}
+
 /* 128-bit big-endian unsigned integer -> decimal, without leading zeros ("0" for zero).
  * Long division over four 32-bit limbs by 10^9, nine digits a pass (at most 5 passes for 39 digits; one digit a
  * pass took 39, ~5 % of a small-file run's CPU): portable, no __int128 needed. [test_uid_hmac:
@@ -167,13 +179,7 @@ size_t dv_uid_regenerate_memo(const dv_key *key, dv_uid_memo *memo, const char *
     out[0] = '\0';
     if (!uid)
         return 0;
-    /* Padding is not part of the UID: "1.2.3\0" and "1.2.3" are the same UID and must map alike. */
-    while (uid_len > 0 && is_pad((uint8_t)uid[uid_len - 1]))
-        uid_len--;
-    while (uid_len > 0 && is_pad((uint8_t)uid[0])) {
-        uid++;
-        uid_len--;
-    }
+    trim_pad(&uid, &uid_len);
     if (uid_len == 0)
         return 0; /* empty stays empty */
     if (dv_uid_in_registry(uid, uid_len)) {
@@ -218,8 +224,26 @@ static size_t regen_room(const uint8_t *value, size_t len)
     return uid_values(value, len) * (DV_UID_MAX + 1) + 2;
 }
 
+_Static_assert(DV_UID_SYNTAX_MAX == DV_UID_MAX, "a UID regen_one keeps must fit out");
+
+/* One value of a UI element, padding trimmed, under mode: a UID a kept value holds stays (DV_UID_REGEN_NOT_UIDS);
+ * anything else goes through the keyed function like a UID the plan regenerates, so the same text maps to the
+ * same UID in every instance (docs/decisions.md "Kept UIDs are UIDs"). */
+static size_t regen_one(const dv_key *key, dv_uid_memo *memo, const char *uid, size_t n, dv_uid_regen mode,
+                        char out[DV_UID_MAX + 1])
+{
+    trim_pad(&uid, &n);
+    if (mode == DV_UID_REGEN_NOT_UIDS && n > 0 && dv_uid_valid(uid, n)) {
+        memcpy(out, uid, n);
+        out[n] = '\0';
+        return n;
+    }
+    return dv_uid_regenerate_memo(key, memo, uid, n, out);
+}
+
 /* dv_uid_regenerate_into once buf is known to hold regen_room bytes. */
-static size_t regen_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t *buf)
+static size_t regen_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, dv_uid_regen mode,
+                         uint8_t *buf)
 {
     size_t o = 0;
     for (size_t start = 0; start <= len;) {
@@ -227,7 +251,7 @@ static size_t regen_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *va
         size_t end = bs ? (size_t)(bs - value) : len;
         if (start > 0)
             buf[o++] = '\\';
-        o += dv_uid_regenerate_memo(key, memo, (const char *)value + start, end - start, (char *)buf + o);
+        o += regen_one(key, memo, (const char *)value + start, end - start, mode, (char *)buf + o);
         start = end + 1;
     }
     /* A value of only empty components ("\\") stays as it was, minus padding; all-empty becomes empty. */
@@ -244,23 +268,23 @@ static size_t regen_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *va
     return o;
 }
 
-long dv_uid_regenerate_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t *buf,
-                            size_t cap)
+long dv_uid_regenerate_into(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, dv_uid_regen mode,
+                            uint8_t *buf, size_t cap)
 {
     if (cap < regen_room(value, len))
         return -1;
-    return (long)regen_into(key, memo, value, len, buf);
+    return (long)regen_into(key, memo, value, len, mode, buf);
 }
 
-int dv_uid_regenerate_value(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, uint8_t **out,
-                            size_t *out_len)
+int dv_uid_regenerate_value(const dv_key *key, dv_uid_memo *memo, const uint8_t *value, size_t len, dv_uid_regen mode,
+                            uint8_t **out, size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
     uint8_t *buf = malloc(regen_room(value, len));
     if (!buf)
         return -1;
-    size_t o = regen_into(key, memo, value, len, buf);
+    size_t o = regen_into(key, memo, value, len, mode, buf);
     if (o == 0) {
         free(buf);
         return 0;

@@ -3,6 +3,11 @@
 
 #include <string.h>
 
+#include "dicom/dv_uid_syntax.h"
+
+/* A UID that passes dvh_uid_valid is copied into DVH_UID_MAX + 1 bytes (dvh_route, dvh_filter_path). */
+_Static_assert(DVH_UID_MAX == DV_UID_SYNTAX_MAX, "a routed UID must fit its buffer");
+
 dvh_method dvh_method_parse(const char *m)
 {
     static const struct {
@@ -46,17 +51,9 @@ int dvh_hex_digit(char c)
 
 int dvh_uid_valid(const char *s, size_t n)
 {
-    if (n == 0 || n > DVH_UID_MAX || s[0] == '.' || s[n - 1] == '.')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '.') {
-            if (s[i - 1] == '.')
-                return 0;
-        } else if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-    return 1;
+    /* A leading zero is tolerated: it holds only digits, and a store must still answer for an instance whose
+     * UIDs a keepTag kept as they came (the syntax itself has one home, dicom/dv_uid_syntax.h). */
+    return dv_uid_form_of(s, n) != DV_UID_NOT_UID;
 }
 
 typedef struct seg {

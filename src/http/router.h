@@ -90,7 +90,8 @@ int dvh_route_match(dvh_method method, const char *path, size_t len, dvh_route *
 
 /* 1 when s[0..n) is a valid resource ID (the rule above). */
 int dvh_id_valid(const char *s, size_t n);
-/* 1 when s[0..n) is a valid UID: 1-64 bytes of digits and dots, no empty component. */
+/* 1 when s[0..n) is a valid UID: 1-64 bytes of digits and dots, no empty component (a leading zero in a component
+ * is tolerated; dv_uid_form_of decides). */
 int dvh_uid_valid(const char *s, size_t n);
 /* The value of a hex digit of a %HH escape (0-15), or -1: the one reading of the server's three decoders (the
  * URL unescaper, the query-string splitter, file URIs). */

@@ -62,6 +62,7 @@ int dvi_check_round_trip(const uint8_t *data, size_t size, const dv_limits *lim,
  *     placeholders (PLACEHOLDER, 0, 19000101, 000000, 19000101000000, 000Y, all-zero binary) or a registry
  *     UID (1.2.840.10008.*); and no value of a U-coded attribute (UIDs) survives from any U-coded attribute
  *     of the input unless it is a registry UID;
+ *   - at every nesting level, every value of VR UI holds only UIDs (dicom/dv_uid_syntax.h): no free text kept;
  *   - SOPInstanceUID equals dv_result.sop_uid, MediaStorageSOPInstanceUID equals it (DECISIONS 6);
  *   - when dv_result.changed, PatientIdentityRemoved (0012,0062) is YES.
  * Returns 0 when every check held, -1 with o->violation set otherwise. */

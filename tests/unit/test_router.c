@@ -249,6 +249,10 @@ static void test_id_and_uid_rules(void **state)
     assert_false(dvh_uid_valid("1.2.", 4));
     assert_false(dvh_uid_valid("1..2", 4));
     assert_false(dvh_uid_valid("1.2x", 4));
+    /* A leading zero is no UID (dv_uid_valid), but a store must still answer for an instance a keepTag kept
+     * with one: the routes accept it (docs/decisions.md "One home for UID syntax"). */
+    assert_true(dvh_uid_valid("1.02", 4));
+    assert_false(dvh_uid_valid("1.2 ", 4));
 }
 
 static void test_bulkdata_paths(void **state)

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -15,6 +16,8 @@
 #include <openssl/hmac.h>
 
 #include "dicomveil/dicomveil.h"
+#include "dicom/dv_uid_syntax.h"
+#include "dict/dv_dict.h"
 #include "engine/dv_plan.h"
 #include "engine/uid_memo.h"
 
@@ -223,17 +226,94 @@ static void test_uid_memo_same_mapping(void **state)
     static const char mv[] = "1.2.3\\1.2.826.0.1.5.0\\1.2.3";
     uint8_t *w = NULL, *g = NULL;
     size_t wl = 0, gl = 0;
-    assert_int_equal(dv_uid_regenerate_value(a, NULL, (const uint8_t *)mv, sizeof mv - 1, &w, &wl), 0);
-    assert_int_equal(dv_uid_regenerate_value(a, m, (const uint8_t *)mv, sizeof mv - 1, &g, &gl), 0);
+    assert_int_equal(dv_uid_regenerate_value(a, NULL, (const uint8_t *)mv, sizeof mv - 1, DV_UID_REGEN_ALL, &w, &wl), 0);
+    assert_int_equal(dv_uid_regenerate_value(a, m, (const uint8_t *)mv, sizeof mv - 1, DV_UID_REGEN_ALL, &g, &gl), 0);
     assert_int_equal(gl, wl);
     assert_memory_equal(g, w, wl);
     uint8_t small[2 * (DV_UID_MAX + 1) + 2];
-    assert_int_equal(dv_uid_regenerate_into(a, m, (const uint8_t *)mv, sizeof mv - 1, small, sizeof small), -1);
+    assert_int_equal(dv_uid_regenerate_into(a, m, (const uint8_t *)mv, sizeof mv - 1, DV_UID_REGEN_ALL, small, sizeof small), -1);
     free(w);
     free(g);
     dv_uid_memo_free(m);
     dv_key_free(a);
     dv_key_free(b);
+}
+
+/* What a UID is (PS3.5 9.1), the one home (dicom/dv_uid_syntax.h): every registry UID is one; the values a plan
+ * keeps are checked value by value, after the padding at the end of the element. */
+static void test_uid_syntax(void **state)
+{
+    (void)state;
+    static const char *const valid[] = {"0", "1.2", "0.0", "2.25.0", "1.2.840.10008.1.2.1", "2.25.10",
+                                        "1.2.840.10008.6.1.308"};
+    for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
+        if (!dv_uid_valid(valid[i], strlen(valid[i])))
+            fail_msg("\"%s\" is a UID", valid[i]);
+    char longest[66];
+    memset(longest, '1', 65);
+    longest[1] = '.';
+    assert_true(dv_uid_valid(longest, 64));
+    assert_int_equal(dv_uid_form_of(longest, 65), DV_UID_NOT_UID); /* 65 characters */
+    static const char *const not_uid[] = {"", ".", ".1.2", "1.2.", "1..2", "1.2a", "1.2 3", "DOE^JOHN",
+                                          "1.2.840.10008.5.1.4.1.1.7 MRN12345", "1.2.3 ", " 1.2.3", "1,2"};
+    for (size_t i = 0; i < sizeof not_uid / sizeof not_uid[0]; i++)
+        if (dv_uid_form_of(not_uid[i], strlen(not_uid[i])) != DV_UID_NOT_UID)
+            fail_msg("\"%s\" is not a UID", not_uid[i]);
+    assert_int_equal(dv_uid_form_of("1.2\0.3", 6), DV_UID_NOT_UID);
+    static const char *const leading_zero[] = {"01.2", "1.02", "1.2.00", "1.2.840.10008.6.1.07"};
+    for (size_t i = 0; i < sizeof leading_zero / sizeof leading_zero[0]; i++)
+        if (dv_uid_form_of(leading_zero[i], strlen(leading_zero[i])) != DV_UID_LEADING_ZERO)
+            fail_msg("\"%s\": a leading zero", leading_zero[i]);
+    for (size_t i = 0; i < dv_uid_registry_count; i++)
+        if (!dv_uid_valid(dv_uid_registry[i], strlen(dv_uid_registry[i])))
+            fail_msg("registry UID %s is not a UID", dv_uid_registry[i]);
+
+    /* Whole UI values. */
+#define VALUE_OK(lit) dv_ui_value_valid((const uint8_t *)(lit), sizeof(lit) - 1)
+    assert_true(VALUE_OK(""));
+    assert_true(VALUE_OK("1.2.3"));
+    assert_true(VALUE_OK("1.2.3\0"));
+    assert_true(VALUE_OK("1.2.3 "));      /* a space pad holds nothing */
+    assert_true(VALUE_OK("1.2.3\\1.2.4\0"));
+    assert_true(VALUE_OK("1.2.3\\\\1.2.4")); /* an empty value */
+    assert_true(VALUE_OK("\\"));
+    assert_false(VALUE_OK("1.2.3\\DOE^JOHN"));
+    assert_false(VALUE_OK("1.2.3\0DOE^JOHN")); /* text behind a NUL */
+    assert_false(VALUE_OK("1.2.3 \\1.2.4"));   /* padding belongs at the end */
+    assert_false(VALUE_OK("1.2.840.10008.5.1.4.1.1.7 MRN12345"));
+    assert_false(VALUE_OK("1.02"));
+#undef VALUE_OK
+}
+
+/* A kept value (DV_UID_REGEN_NOT_UIDS): each value that is not a UID goes through the same keyed function as a
+ * regenerated UID; each UID stays. */
+static void test_regenerate_not_uids(void **state)
+{
+    (void)state;
+    unsigned char k32[32] = {7};
+    dv_key *k = dv_key_new(k32, sizeof k32, NULL);
+    assert_non_null(k);
+    char h[DV_UID_MAX + 1], h0[DV_UID_MAX + 1], want[256];
+    dv_uid_regenerate(k, "DOE^JOHN", 8, h);
+    dv_uid_regenerate(k, "1.02", 4, h0);
+    static const char mv[] = "1.2.840.10008.5.1.4.1.1.7\\DOE^JOHN\\1.2.3.4\\1.02\\\0";
+    uint8_t *out;
+    size_t outlen;
+    assert_int_equal(dv_uid_regenerate_value(k, NULL, (const uint8_t *)mv, sizeof mv - 1, DV_UID_REGEN_NOT_UIDS,
+                                             &out, &outlen), 0);
+    int n = snprintf(want, sizeof want, "1.2.840.10008.5.1.4.1.1.7\\%s\\1.2.3.4\\%s\\", h, h0);
+    if (n & 1)
+        want[n++] = '\0';
+    assert_int_equal(outlen, (size_t)n);
+    assert_memory_equal(out, want, outlen);
+    free(out);
+    /* The same value regenerated whole: the UIDs change too (registry UIDs excepted). */
+    assert_int_equal(dv_uid_regenerate_value(k, NULL, (const uint8_t *)mv, sizeof mv - 1, DV_UID_REGEN_ALL, &out,
+                                             &outlen), 0);
+    dv_uid_regenerate(k, "1.2.3.4", 7, h0);
+    assert_non_null(memmem(out, outlen, h0, strlen(h0)));
+    free(out);
+    dv_key_free(k);
 }
 
 int main(void)
@@ -245,6 +325,8 @@ int main(void)
         cmocka_unit_test(test_uid_hmac_shared_key),
         cmocka_unit_test(test_uid_memo_same_mapping),
         cmocka_unit_test(test_registry_uids_kept_others_regenerated),
+        cmocka_unit_test(test_uid_syntax),
+        cmocka_unit_test(test_regenerate_not_uids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
