@@ -41,6 +41,8 @@ dv_uid_form dv_uid_form_of(const char *s, size_t n)
 
 int dv_ui_value_valid(const uint8_t *value, size_t len)
 {
+    if (len == 0)
+        return 1; /* an empty value (its bytes may be NULL: no arithmetic on them) holds nothing */
     while (len > 0 && (value[len - 1] == '\0' || value[len - 1] == ' '))
         len--;
     const char *p = (const char *)value, *end = p + len;

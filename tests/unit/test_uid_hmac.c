@@ -244,6 +244,11 @@ static void test_uid_memo_same_mapping(void **state)
 static void test_uid_syntax(void **state)
 {
     (void)state;
+    /* An empty UI value may have no bytes at all (value NULL): valid, and no arithmetic on the NULL pointer
+     * (UBSan "applying zero offset to null pointer": fuzz_deidentify and fuzz_text_stage, make fuzz-smoke at
+     * 0384dcb, an instance with an empty SOPClassUID). */
+    assert_int_equal(dv_ui_value_valid(NULL, 0), 1);
+    assert_int_equal(dv_ui_value_valid((const uint8_t *)"\0 ", 2), 1);
     static const char *const valid[] = {"0", "1.2", "0.0", "2.25.0", "1.2.840.10008.1.2.1", "2.25.10",
                                         "1.2.840.10008.6.1.308"};
     for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
