@@ -49,29 +49,12 @@ static uint64_t le64(const uint8_t *p)
     return le32(p) | ((uint64_t)le32(p + 4) << 32);
 }
 
+static long frames_of(const dv_elem *e);
+
 /* NumberOfFrames (IS): 1 when absent or empty; -1 when it is not a positive integer below 2^31. */
 static long number_of_frames(const dv_instance *inst)
 {
-    char buf[32];
-    int n = dv_instance_get_string(inst, DV_TAG_NUMBER_OF_FRAMES, buf, sizeof buf);
-    if (n < 0)
-        return dv_ds_find(&inst->ds, DV_TAG_NUMBER_OF_FRAMES) ? -1 : 1;
-    const char *p = buf;
-    while (*p == ' ')
-        p++;
-    if (!*p)
-        return 1;
-    if (*p == '+')
-        p++;
-    long v = 0;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        v = v * 10 + (*p - '0');
-        if (v > 0x7FFFFFFFL)
-            return -1;
-    }
-    while (*p == ' ')
-        p++;
-    return *p || v <= 0 ? -1 : v;
+    return frames_of(dv_ds_find(&inst->ds, DV_TAG_NUMBER_OF_FRAMES));
 }
 
 static const dv_elem *pixel_elem(const dv_instance *inst)
@@ -510,7 +493,8 @@ static uint16_t u16_of(const dv_instance *inst, const dv_elem *e, int *ok)
     return dv_values_big_endian(inst) ? (uint16_t)((b[0] << 8) | b[1]) : (uint16_t)(b[0] | (b[1] << 8));
 }
 
-/* NumberOfFrames (IS) from its element: number_of_frames' rule without a second search. */
+/* NumberOfFrames (IS) from its element (NULL: absent): 1 when absent or empty; -1 when it is not a positive
+ * integer below 2^31. The one reading of the rule (number_of_frames, dv_native_pixels). */
 static long frames_of(const dv_elem *e)
 {
     if (!e)

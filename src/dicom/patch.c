@@ -1,7 +1,7 @@
 /* Patches of encapsulated values (dv_ds.h "patches"): what the writer writes in place of some bytes of an
  * encapsulated value, so that a codestream's embedded comments can be cleared while the value itself is still
  * copied from its source (src/engine/pixel_container.c). Bounded like every per-instance structure: the patch
- * table counts against the instance's metadata cap. [test_pixel_container: test_patch_rules] */
+ * table counts against the instance's metadata cap. [test_pixel_container: test_engine_writes_the_patches] */
 #include "dv_ds.h"
 #include "../util/dv_grow.h"
 
