@@ -297,6 +297,19 @@ def emit_dictionary(entries, exact_count, kw_index, source_desc):
     for i in range(0, len(slots), 16):
         out.append("    " + ", ".join("%d" % x for x in slots[i:i + 16]) + ",\n")
     out.append("};\n\n")
+    if any(e["vr"] == "UI" for e in entries[exact_count:]):
+        raise GenError("a repeating-group entry has VR UI: dv_dict_ui_slot_bits covers exact entries only")
+    ui_bits = [0] * ((1 << TAG_SLOTS_LOG2) // 64)
+    for e in entries[:exact_count]:
+        if e["vr"] == "UI":
+            s = tag_slot(e["tag"])
+            ui_bits[s // 64] |= 1 << (s % 64)
+    out.append("/* A bit for the slot (dv_dict_tag_slot) of every exact entry whose VR is UI (dv_dict.h "
+               "dv_dict_may_be_ui). */\n")
+    out.append("const uint64_t dv_dict_ui_slot_bits[DV_DICT_TAG_SLOTS / 64] = {\n")
+    for i in range(0, len(ui_bits), 4):
+        out.append("    " + ", ".join("0x%016Xu" % x for x in ui_bits[i:i + 4]) + ",\n")
+    out.append("};\n\n")
     out.append("/* Indexes into dv_dict_entries, sorted by keyword (strcmp order). */\n")
     out.append("const uint16_t dv_dict_keyword_index[] = {\n")
     for i in range(0, len(kw_index), 12):

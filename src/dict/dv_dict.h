@@ -39,6 +39,17 @@ static inline size_t dv_dict_tag_slot(uint32_t tag)
 }
 extern const uint16_t dv_dict_tag_slots[DV_DICT_TAG_SLOTS];
 
+/* 0 when tag is certainly not an attribute of VR UI, 1 when it may be (ask dv_dict_lookup): one bit per slot of
+ * the index above, set for the ~100 UI entries (no repeating-group entry is UI: tools/gen_tables.py checks).
+ * The engine asks for every explicit-VR element, whose written VR may not be the dictionary's (docs/decisions.md
+ * "A UID attribute is a UID whatever VR it was written with"). [test_dict: test_ui_slot_bits] */
+extern const uint64_t dv_dict_ui_slot_bits[DV_DICT_TAG_SLOTS / 64];
+static inline int dv_dict_may_be_ui(uint32_t tag)
+{
+    size_t s = dv_dict_tag_slot(tag);
+    return (int)((dv_dict_ui_slot_bits[s / 64] >> (s % 64)) & 1u);
+}
+
 /* Binary search of n entries of stride bytes sorted by tag, the uint32_t tag being each entry's first member
  * (dv_dict_entry, dv_profile_entry, dv_iod_attr). The index, or n when absent. */
 size_t dv_dict_find_tag(const void *table, size_t n, size_t stride, uint32_t tag);

@@ -145,7 +145,16 @@ static int keep_ui(apply_ctx *c, dv_elem *e, const dv_match *m)
     uint8_t *loaded;
     if (ui_value(c, e, &v, &len, &loaded) != 0)
         return -1;
-    int rc = dv_ui_value_valid(v, len) ? 0 : rewrite_uids(c, e, v, len, DV_UID_REGEN_NOT_UIDS);
+    int rc = 0;
+    if (!dv_ui_value_valid(v, len)) {
+        rc = rewrite_uids(c, e, v, len, DV_UID_REGEN_NOT_UIDS);
+    } else if (e->vr != DV_VR_UI) {
+        /* UIDs written with another VR (LO, SH, UN...): the same UIDs, written as UI with UI's padding, so the
+         * output names its UIDs with the VR the standard gives them. [test_engine: test_uid_written_as_text] */
+        while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\0'))
+            len--;
+        rc = replace_value(c, e, DV_VR_UI, v, len);
+    }
     free(loaded);
     return rc;
 }

@@ -134,9 +134,10 @@ dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err);
  * is not built yet (one home of the refusal stays dv_config_refuse_unbuilt). */
 dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err);
 
-/* The VR decisions are made with: the element's VR, except that a UN element read as a sequence is SQ and a
+/* The VR decisions are made with: the element's VR, except that a UN element read as a sequence is SQ, a
  * UN element whose dictionary VR is known is treated as that VR (privacy first: a "PN" query must catch a
- * PN that arrived as UN). */
+ * PN that arrived as UN), and a standard attribute whose dictionary VR is UI is UI whatever VR it was written
+ * with (a UID written as LO or SH is regenerated and checked as a UID). */
 uint16_t dv_plan_effective_vr(const dv_elem *e);
 int dv_elem_is_sequence(const dv_elem *e);
 

@@ -463,11 +463,16 @@ uint16_t dv_plan_effective_vr(const dv_elem *e)
 {
     if (e->flags & DV_ELEM_SEQUENCE)
         return DV_VR_SQ;
-    if (e->vr == DV_VR_UN || e->vr == 0) {
-        const dv_dict_entry *de = DV_TAG_IS_PRIVATE(e->tag) ? NULL : dv_dict_lookup(e->tag);
-        if (de && de->vr && de->vr != DV_VR_SQ)
-            return de->vr;
-    }
+    if (e->vr == DV_VR_UI || DV_TAG_IS_PRIVATE(e->tag) || (e->vr != DV_VR_UN && e->vr != 0 && !dv_dict_may_be_ui(e->tag)))
+        return e->vr; /* the common case: no dictionary lookup */
+    const dv_dict_entry *de = dv_dict_lookup(e->tag);
+    if (!de || !de->vr || de->vr == DV_VR_SQ)
+        return e->vr;
+    /* A UID attribute is a UID whatever VR it was written with: StudyInstanceUID as LO is regenerated like one
+     * (its references stay consistent), and a kept one is checked like one (free text in it is PHI).
+     * [test_engine: test_uid_written_as_text] */
+    if (e->vr == DV_VR_UN || e->vr == 0 || de->vr == DV_VR_UI)
+        return de->vr;
     return e->vr;
 }
 

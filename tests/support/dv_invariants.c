@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dicom/dv_uid_syntax.h"
+#include "dicom/dv_vr.h"
 #include "dict/dv_dict.h"
 #include "engine/dv_pixel_container.h"
 #include "image/dv_redact.h"
@@ -347,8 +348,11 @@ static int survivor_visit(const dv_element_view *e, void *user)
     if (e->is_sequence)
         return 0;
     /* Whatever the plan kept, regenerated or reset, a UI value holds UIDs only: free text in a kept UID
-     * attribute is PHI too (docs/decisions.md "Kept UIDs are UIDs"; the fuzz plan has no keepTag). */
-    if (e->value != NULL && strcmp(e->vr, "UI") == 0 && !dv_ui_value_valid(e->value, (size_t)e->length)) {
+     * attribute is PHI too (docs/decisions.md "Kept UIDs are UIDs"; the fuzz plan has no keepTag). A UID
+     * attribute written with another VR is no exception (its dictionary VR is UI). */
+    const dv_dict_entry *de = dv_dict_lookup(e->tag);
+    int is_uid = strcmp(e->vr, "UI") == 0 || (de != NULL && de->vr == DV_VR_UI);
+    if (e->value != NULL && is_uid && !dv_ui_value_valid(e->value, (size_t)e->length)) {
         c->found = violate(c->o, "(%04X,%04X) at depth %u (UI) holds a value that is not a UID",
                            (unsigned)(e->tag >> 16), (unsigned)(e->tag & 0xFFFFu), (unsigned)e->depth);
         return 1;

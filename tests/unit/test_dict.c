@@ -225,6 +225,34 @@ static void test_tag_index(void **state)
         }
 }
 
+/* dv_dict_may_be_ui never says 0 for a tag the dictionary gives VR UI (a false "no" would decide a UID written
+ * as LO as text), and says 1 for few others (it exists to skip the lookup). */
+static void test_ui_slot_bits(void **state)
+{
+    (void)state;
+    size_t ui = 0, maybe = 0, all = 0;
+    for (size_t i = 0; i < dv_dict_count; i++)
+        if (dv_dict_entries[i].vr == DV_VR_UI) {
+            ui++;
+            assert_true(dv_dict_entries[i].mask == 0xFFFFFFFFu); /* the bits cover exact entries only */
+            assert_true(dv_dict_may_be_ui(dv_dict_entries[i].tag));
+        }
+    assert_true(ui >= 90);
+    static const uint16_t groups[] = {0x0008, 0x0010, 0x0018, 0x0020, 0x0028, 0x0040};
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+        for (uint32_t el = 0; el <= 0xFFFFu; el++) {
+            uint32_t tag = (uint32_t)groups[g] << 16 | el;
+            const dv_dict_entry *e = dv_dict_lookup(tag);
+            all++;
+            maybe += (size_t)dv_dict_may_be_ui(tag);
+            if (e && e->vr == DV_VR_UI)
+                assert_true(dv_dict_may_be_ui(tag));
+        }
+    assert_true(maybe * 50 < all); /* under 2 % of tags ask the dictionary */
+    assert_false(dv_dict_may_be_ui(0x00100010)); /* PatientName */
+    assert_true(dv_dict_may_be_ui(0x0020000D));  /* StudyInstanceUID */
+}
+
 static void test_profile_tables(void **state)
 {
     (void)state;
@@ -424,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_dict_invariants),
         cmocka_unit_test(test_dict_implicit_vr),
         cmocka_unit_test(test_tag_index),
+        cmocka_unit_test(test_ui_slot_bits),
         cmocka_unit_test(test_profile_tables),
         cmocka_unit_test(test_profile_2025c_rows),
         cmocka_unit_test(test_profile_invariants),
