@@ -9,7 +9,8 @@
  *     matches only a part that is no common word (johnson strain: yes; gray matter: no). [test_denylist.c]
  *   - phrases (IDs, institution, address parts): all their words in order; institutions also by a run
  *     of >= 2 of their words that holds a specific one (LAKESIDE IMAGING).
- *   - dates: every written form as a word sequence; phones: digit runs equal to the value's digits. */
+ *   - dates: every written form as a word sequence; phones: digit runs equal to the value's digits.
+ *   - glued tokens by their pieces (match_glued), letters spaced apart by what they spell (match_spaced). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -978,6 +979,72 @@ static int match_glued(dm *m, dv_error *err)
     return 0;
 }
 
+/* One ASCII letter standing alone (a spelled-out letter, or an initial). */
+static int one_ascii_letter(const dv_toks *tk, size_t i)
+{
+    const dv_tok *t = &tk->t[i];
+    const char c = dv_tok_key(tk, i)[0];
+    return t->keylen == 1 && t->end - t->start == 1 && t->script == DV_SCRIPT_OTHER && c >= 'A' && c <= 'Z';
+}
+
+/* Do two parts of one name, run together, occur in the letters k[0, n) ("DOEJOHN", "JOHNDOE")? Parts of three
+ * letters do not identify alone (piece_identifies), together they do. Bounded: names with more parts than this
+ * are compared pair by pair only up to it. */
+#define SPACED_PAIR_PARTS 32u
+static int holds_two_parts(const dv_denylist *dl, const char *k, size_t n)
+{
+    size_t np = dl->nparts < SPACED_PAIR_PARTS ? dl->nparts : SPACED_PAIR_PARTS;
+    for (size_t a = 0; a < np; a++)
+        for (size_t b = 0; b < np; b++) {
+            const dl_part *p = &dl->parts[a], *q = &dl->parts[b];
+            if (a == b || p->name != q->name || p->cjk || q->cjk || p->len < 2 || q->len < 2 ||
+                (size_t)p->len + q->len > n)
+                continue;
+            for (size_t at = 0; at + p->len + q->len <= n; at++)
+                if (!memcmp(k + at, p->key, p->len) && !memcmp(k + at + p->len, q->key, q->len))
+                    return 1;
+        }
+    return 0;
+}
+
+/* Letters spaced apart: "J O H N  D O E", "Q-U-I-X-O-T-E-L-Y", "W.O.B.B.L.E.C.O.M.B.E." spell a word out of
+ * one-letter tokens, which no word comparison sees. A run of >= 4 such letters joined by spaces, one hyphen or
+ * one period is read as the letters it spells; it is a finding (the whole run) when a piece of >= 4 of its
+ * letters identifies (piece_identifies: a name part that may match alone, a distinctive institution or place
+ * word) or when it holds two parts of one name run together. Short runs (A P, L R) are clinical shorthand and
+ * are never read. */
+#define SPACED_MIN 4u
+#define SPACED_MAX DV_TOK_KEY_MAX
+static int match_spaced(dm *m, dv_error *err)
+{
+    const dv_toks *tk = m->tk;
+    char k[SPACED_MAX];
+    for (size_t i = 0; i < tk->n;) {
+        size_t j = i, n = 0;
+        while (j < tk->n && n < SPACED_MAX && one_ascii_letter(tk, j)) {
+            k[n++] = dv_tok_key(tk, j)[0];
+            uint8_t gap = tk->t[j++].gap;
+            if (gap != DV_GAP_SPACE && gap != DV_GAP_HYPHEN && gap != DV_GAP_PERIOD)
+                break;
+        }
+        if (n >= SPACED_MIN) {
+            int hit = 0;
+            dv_infotype type = DV_IT_PERSON_NAME;
+            for (size_t a = 0; a + SPACED_MIN <= n && !hit; a++)
+                for (size_t b = a + SPACED_MIN; b <= n && !hit; b++)
+                    hit = piece_identifies(m, k + a, b - a, &type);
+            if (!hit && holds_two_parts(m->dl, k, n)) {
+                hit = 1;
+                type = DV_IT_PERSON_NAME;
+            }
+            if (hit && emit(m, tk->t[i].start, tk->t[j - 1].end, type, 85, err) < 0)
+                return -1;
+        }
+        i = j > i ? j : i + 1;
+    }
+    return 0;
+}
+
 int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char *utf8, size_t len,
                             dv_findings *out, dv_error *err)
 {
@@ -1011,7 +1078,7 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
     }
     int rc = 0;
     if (match_names(&m, err) < 0 || match_phrases(&m, err) < 0 || match_digits(&m, err) < 0 ||
-        match_glued(&m, err) < 0)
+        match_glued(&m, err) < 0 || match_spaced(&m, err) < 0)
         rc = -1;
     if (th != small_th) {
         free(th);
