@@ -150,11 +150,15 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     snprintf(d.location, sizeof d.location, "%s", r->location);
     snprintf(d.name, sizeof d.name, "%s", id);
     dv_error err = {0};
+    /* The dataset and its operation's row under the operations' guard (op_guard.c), as every row an operation
+     * question reads: a DELETE of the new dataset comes before both (404) or after the row is done, never
+     * between (refused over an unfinished bookkeeping row, or the dataset gone from under the record). */
+    dvh_op_guard_lock(s);
     int rc = s->ix->ops->dataset_create(s->ix, &d, &err);
-    if (rc < 0)
-        return dvh_index_fail(&err, e);
-    if (rc == DVS_EXISTS)
-        return dvh_fail(e, DVH_ALREADY_EXISTS, "dataset already exists");
+    if (rc != DVS_OK) {
+        dvh_op_guard_unlock(s);
+        return rc == DVS_EXISTS ? dvh_fail(e, DVH_ALREADY_EXISTS, "dataset already exists") : dvh_index_fail(&err, e);
+    }
     /* An Operation that is already done, persisted like every other (operations.get finds it; its id is
      * never another operation's). The response is the Dataset. */
     json_t *dataset = dataset_json(&d);
@@ -165,6 +169,7 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     rc = text ? dvh_op_record_done(s, d.id, "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset", 0,
                                    NULL, 0, text, &op, &err)
               : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
+    dvh_op_guard_unlock(s);
     free(text);
     if (rc != 0)
         return dvh_index_fail(&err, e);
@@ -237,33 +242,13 @@ static int dataset_operations(dvh_server *s, int64_t dataset_id, int64_t **ids, 
     }
 }
 
-/* A delete of what an unfinished operation reads or writes (or, for a dataset, is listed under) is refused
- * (op_guard.c): its rows would go with the dataset, its source would vanish under it, its destination would
- * stay partial. Asked under the operations' guard, which the caller holds until its delete is done. 0, or -1
- * with e. [test_server_op_races.py "DELETE of"] */
-static int in_use(dvh_request *rq, const char *field, dvh_err *e)
-{
-    dvh_server *s = rq->srv;
-    dv_error err = {0};
-    int64_t user = 0;
-    int rc = rq->route.kind == DVH_R_STORE ? dvh_op_user_store(s, rq->store.id, 0, &user, &err)
-                                           : dvh_op_user_dataset(s, rq->dataset.id, &user, &err);
-    if (rc < 0)
-        return dvh_index_fail(&err, e);
-    if (user)
-        return dvh_fail(e, DVH_FAILED_PRECONDITION,
-                        "%s: operation %lld reads or writes it; wait until it is done (or cancel it)", field,
-                        (long long)user);
-    return 0;
-}
-
 static int dataset_delete_guarded(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
     int64_t *ids = NULL, *ops = NULL;
     size_t n = 0, nops = 0;
     dv_error err = {0};
-    if (in_use(rq, "dataset", e))
+    if (dvh_op_refuse_in_use(s, rq->dataset.id, 0, "dataset", e))
         return -1;
     if (dataset_operations(s, rq->dataset.id, &ops, &nops, &err) < 0) {
         free(ops);
@@ -409,7 +394,7 @@ static int store_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
     dvh_server *s = rq->srv;
     dv_error err = {0};
     dvh_op_guard_lock(s);
-    if (in_use(rq, "dicomStore", e)) {
+    if (dvh_op_refuse_in_use(s, rq->dataset.id, rq->store.id, "dicomStore", e)) {
         dvh_op_guard_unlock(s);
         return -1;
     }
