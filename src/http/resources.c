@@ -242,11 +242,30 @@ static int dataset_operations(dvh_server *s, int64_t dataset_id, int64_t **ids, 
     }
 }
 
+/* Rows and files go under the blob lock, exclusive: no STOW or operation is then between naming a file and
+ * committing its row in one of these stores (it fails before or after, and removes what it named:
+ * store_put.c), so no instance file outlives its store. [test_server_names.py "store deleted during STOWs"] */
+int dvh_dataset_remove(dvh_server *s, int64_t dataset_id, dv_error *err)
+{
+    int64_t *ids = NULL;
+    size_t n = 0;
+    dvh_blob_lock(s);
+    int rc = s->ix->ops->dataset_delete(s->ix, dataset_id, &ids, &n, err);
+    if (rc == DVS_OK)
+        for (size_t i = 0; i < n; i++)
+            dvs_store_dir_remove(s->data_fd, ids[i]);
+    dvh_blob_unlock(s);
+    free(ids);
+    if (rc == DVS_OK)
+        dvs_dataset_key_remove(s->data_fd, dataset_id); /* its key goes with it (docs/server.md) */
+    return rc;
+}
+
 static int dataset_delete_guarded(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
-    int64_t *ids = NULL, *ops = NULL;
-    size_t n = 0, nops = 0;
+    int64_t *ops = NULL;
+    size_t nops = 0;
     dv_error err = {0};
     if (dvh_op_refuse_in_use(s, rq->dataset.id, 0, "dataset", e))
         return -1;
@@ -254,24 +273,13 @@ static int dataset_delete_guarded(dvh_request *rq, struct MHD_Response **resp, d
         free(ops);
         return dvh_index_fail(&err, e);
     }
-    /* Rows and files go under the blob lock, exclusive: no STOW or operation is then between naming a file
-     * and committing its row in one of these stores (it fails before or after, and removes what it named:
-     * store_put.c), so no instance file outlives its store. [test_server_names.py "store deleted during
-     * STOWs"] */
-    dvh_blob_lock(s);
-    int rc = s->ix->ops->dataset_delete(s->ix, rq->dataset.id, &ids, &n, &err);
-    if (rc == DVS_OK)
-        for (size_t i = 0; i < n; i++)
-            dvs_store_dir_remove(s->data_fd, ids[i]);
-    dvh_blob_unlock(s);
+    int rc = dvh_dataset_remove(s, rq->dataset.id, &err);
     if (rc < 0 || rc == DVS_NOT_FOUND)
         free(ops);
     if (rc < 0)
         return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
         return dvh_fail(e, DVH_NOT_FOUND, "dataset not found");
-    free(ids);
-    dvs_dataset_key_remove(s->data_fd, rq->dataset.id); /* its key goes with it (docs/server.md) */
     /* Its operations' review records go with them: the redaction boxes and the review marks (the console's,
      * issue 9). [test_server_boxes.py "deleting the dataset"] */
     for (size_t i = 0; i < nops; i++) {

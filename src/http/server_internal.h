@@ -122,6 +122,10 @@ int dvh_handle_resource(dvh_request *rq, struct MHD_Response **resp, int *status
 json_t *dvh_body_object(dvh_request *rq, dvh_err *e);
 /* -1 with e (400 naming the field) when o has a field outside allowed (NULL-terminated). */
 int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e);
+/* Remove a dataset: its index rows (its stores, instances and operations go with it), then its stores'
+ * directories and its key, rows and files under the blob lock held exclusive. DVS_OK, DVS_NOT_FOUND, or < 0
+ * with err. The caller holds the operations' guard. */
+int dvh_dataset_remove(dvh_server *s, int64_t dataset_id, dv_error *err);
 
 /* --- stow.c --- */
 /* Begin a STOW on a resolved store: checks Content-Type; then feed body bytes; then finish. */

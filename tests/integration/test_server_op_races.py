@@ -18,7 +18,10 @@ destination store", "A dataset or store an operation uses is not deleted"):
   destination holds (before: the DELETEs ran, the counter said 600 and the destination held 550); once it is
   done, the DELETE in the destination runs;
 * a dataset DELETE while a DeleteStudy of N instances records its Operation (op_record.c) waits for the record
-  and then runs (before: refused naming the DeleteStudy's own, unfinished, operation).
+  and then runs (before: refused naming the DeleteStudy's own, unfinished, operation);
+* a datasets.deidentify whose operation row cannot be written (an index failure injected with an SQLite
+  trigger) after it created its destination dataset: 500 and no destination left, so a retry into the same
+  destination runs (before: the dataset stayed, the retry was 409 ALREADY_EXISTS).
 
 The source holds N generated 8x8 instances (built here with pydicom), enough that an operation with one pool
 thread still runs when the next request arrives (each check also verifies that it did). A few seconds.
@@ -27,6 +30,7 @@ import http.client
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -261,6 +265,27 @@ def run(tmp):
               f"a dataset DELETE while a DeleteStudy records its operation waits for it, then runs (seen "
               f"recording: {bool(recording)}; dataset DELETE {answer[0]} "
               f"{answer[1].get('error', {}).get('message', '')}; DeleteStudy {st}, counted {success(op)})")
+
+        # ---- a datasets.deidentify that fails after creating its destination ----
+        # The operation's row cannot be written (an index failure, injected by a trigger): the start fails after
+        # the destination dataset and its stores were made. Nothing of them may stay, or a retry is 409.
+        db = sqlite3.connect(os.path.join(tmp, "data", "index.sqlite"))
+        db.execute("CREATE TRIGGER dv_test_no_op BEFORE INSERT ON operations BEGIN SELECT RAISE(ABORT, 'injected'); END")
+        db.commit()
+        late = ("POST", base + "/datasets/src:deidentify", {"destinationDataset": LOC + "/datasets/late"})
+        st, r = call(port, *late)
+        gst, _ = call(port, "GET", base + "/datasets/late")
+        db.execute("DROP TRIGGER dv_test_no_op")
+        db.commit()
+        db.close()
+        check(st == 500 and r.get("error", {}).get("status") == "INTERNAL" and gst == 404,
+              f"a datasets.deidentify that fails to start after creating its destination leaves no destination "
+              f"({st}; GET of the destination: {gst})")
+        st, op = call(port, *late)
+        st, op = poll(port, op.get("name", "")) if st == 200 else (st, op)
+        check(st == 200 and op.get("done") and success(op) == N
+              and instances(port, LOC + "/datasets/late/dicomStores/s") == N,
+              f"its retry into the same destination runs ({st} {op.get('error', {}).get('message', '')})")
 
         st, _ = call(port, "DELETE", base + "/datasets/del2")
         check(st == 200, f"once the operation is done, its destination dataset can be deleted ({st})")
