@@ -7,7 +7,17 @@
  * Answers as the discovery document says: DeleteInstance returns Empty ({}); DeleteStudy and DeleteSeries
  * return an Operation, here already done (the delete is synchronous) with counter.success the number of
  * instances removed and response google.protobuf.Empty, persisted (op_record.c): operations.get and
- * operations.list know it. Nothing matches: 404. [integration.test_server_web: test_delete] */
+ * operations.list know it. Nothing matches: 404. [integration.test_server_web: test_delete]
+ *
+ * All of it runs under the operations' guard (op_guard.c), taken before the blob lock:
+ * - a store an unfinished operation reads or writes is refused, 400 FAILED_PRECONDITION naming the operation,
+ *   as a DELETE of the store itself is: deleted from its source, the operation's items failed and were
+ *   counted; from its destination, its counter claimed instances the store no longer held (or an output
+ *   stored after the DELETE brought the study back). [test_server_op_races.py "DICOMweb DELETE of"]
+ * - the recorded Operation's row is created under it, like every operation row the guard's question reads:
+ *   a dataset DELETE waits for the record to be done, where it was refused over this bookkeeping (the row
+ *   unfinished while its items are added) or took the dataset between the delete and its record (500).
+ *   [test_server_op_races.py "a dataset DELETE while a DeleteStudy records its operation"] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +64,14 @@ static int delete_operation(dvh_request *rq, const char *method, const removed *
     return 0;
 }
 
-int dvh_handle_delete(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+static int delete_guarded(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
     dvh_server *s = rq->srv;
     const dvh_web *w = &rq->route.web;
     removed rm = {0};
     dv_error err = {0};
+    if (dvh_op_refuse_in_use(s, rq->dataset.id, rq->store.id, "dicomStore", e))
+        return -1;
     dvh_blob_lock(s);
     int rc = s->ix->ops->instances_delete(s->ix, rq->store.id, w->study, w->series, w->instance, collect, &rm, &err);
     if (rc == DVS_OK) {
@@ -88,4 +100,12 @@ int dvh_handle_delete(dvh_request *rq, struct MHD_Response **resp, int *status, 
     if (fail)
         return -1;
     return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
+}
+
+int dvh_handle_delete(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    dvh_op_guard_lock(rq->srv);
+    int rc = delete_guarded(rq, resp, status, e);
+    dvh_op_guard_unlock(rq->srv);
+    return rc;
 }

@@ -7,21 +7,24 @@
  *   one stored by the first and counted it as its own, so two counters claimed every instance the store held
  *   once (seen: 1,200 successes for 600 instances stored);
  * - a dataset or store that an unfinished operation reads or writes, or a dataset an operation is listed
- *   under, is not deleted (resources.c). Deleting the source dataset took the operation's own row with it
- *   (operations.get: 404) and left the destination partial; deleting the source store let the operation
- *   finish with a response and a third of the instances.
+ *   under, is not deleted (resources.c), and neither is a study, series or instance of such a store (delete.c).
+ *   Deleting the source dataset took the operation's own row with it (operations.get: 404) and left the
+ *   destination partial; deleting the source store let the operation finish with a response and a third of
+ *   the instances; deleting studies of its source or destination left its counter above what it stored.
  *
  * Asking, then acting must be one step, or an operation could start on a dataset between a DELETE's question
- * and its delete, and two de-identifications could both find a store free. So operation starts (op_start.c)
- * and dataset / store deletes (resources.c) run under this guard: a mutex between the threads of this process,
- * and an flock on DATA/ops.lock between the servers sharing one DATA and one PostgreSQL index (the file system
- * requirement of DATA/blob.lock, docs/server.md "PostgreSQL"). Taken before the blob lock, never after it. The
- * operation runner never takes it: an operation ends without waiting for a request.
+ * and its delete, and two de-identifications could both find a store free. So operation starts (op_start.c),
+ * deletes (resources.c, delete.c) and every other request that creates an operation row (op_record.c's
+ * callers: an unfinished row is an operation the question sees) run under this guard: a mutex between the
+ * threads of this process, and an flock on DATA/ops.lock between the servers sharing one DATA and one
+ * PostgreSQL index (the file system requirement of DATA/blob.lock, docs/server.md "PostgreSQL"). Taken before
+ * the blob lock, never after it. The operation runner never takes it: an operation ends without waiting for a
+ * request.
  *
  * What an operation uses is read from the request op_start.c stored for its runner (op_request.c reads the
  * same): "stores" [{"src", "dst"}] for de-identify and export, "dst" for import; a recorded operation uses no
  * store. [test_server_op_races.py "two store de-identifications into one store"; test_server_op_races.py
- * "DELETE of"] */
+ * "DELETE of"; test_server_op_races.py "DICOMweb DELETE of"] */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -164,4 +167,20 @@ int dvh_op_user_dataset(dvh_server *s, int64_t dataset_id, int64_t *op_id, dv_er
         rc = first_user(s, &q, op_id, err);
     free(ids);
     return rc;
+}
+
+int dvh_op_refuse_in_use(dvh_server *s, int64_t dataset_id, int64_t store_id, const char *field, dvh_err *e)
+{
+    dv_error err = {0};
+    int64_t user = 0;
+    int rc = store_id > 0 ? dvh_op_user_store(s, store_id, 0, &user, &err)
+                          : dvh_op_user_dataset(s, dataset_id, &user, &err);
+    if (rc < 0)
+        return dvh_index_fail(&err, e);
+    /* Named by its number only: the client can wait for it or cancel it, and no UID or name is in the answer. */
+    if (user)
+        return dvh_fail(e, DVH_FAILED_PRECONDITION,
+                        "%s: operation %lld reads or writes it; wait until it is done (or cancel it)", field,
+                        (long long)user);
+    return 0;
 }

@@ -8,7 +8,12 @@
  * of RECORD_BATCH so memory stays bounded), op_planned, each item finished ok, op_finish. Stopped in between,
  * the operation is unfinished at the next start: the runner (op_jobs.c, DVH_OP_RECORDED) counts the items
  * it finds ok and stores the recorded result (stopped while adding items, the counter is short of the
- * instances handled: it counts what was recorded). [test_server_web.py "persisted", "recorded operation resumed"] */
+ * instances handled: it counts what was recorded).
+ *
+ * The caller holds the operations' guard (op_guard.c): the row is unfinished until its items are in, and a
+ * dataset DELETE asking under the guard which operation uses the dataset must not find it half-made.
+ * [test_server_web.py "persisted", "recorded operation resumed"; test_server_op_races.py "a dataset DELETE
+ * while a DeleteStudy records its operation"] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -150,11 +150,15 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     snprintf(d.location, sizeof d.location, "%s", r->location);
     snprintf(d.name, sizeof d.name, "%s", id);
     dv_error err = {0};
+    /* The dataset and its operation's row under the operations' guard (op_guard.c), as every row an operation
+     * question reads: a DELETE of the new dataset comes before both (404) or after the row is done, never
+     * between (refused over an unfinished bookkeeping row, or the dataset gone from under the record). */
+    dvh_op_guard_lock(s);
     int rc = s->ix->ops->dataset_create(s->ix, &d, &err);
-    if (rc < 0)
-        return dvh_index_fail(&err, e);
-    if (rc == DVS_EXISTS)
-        return dvh_fail(e, DVH_ALREADY_EXISTS, "dataset already exists");
+    if (rc != DVS_OK) {
+        dvh_op_guard_unlock(s);
+        return rc == DVS_EXISTS ? dvh_fail(e, DVH_ALREADY_EXISTS, "dataset already exists") : dvh_index_fail(&err, e);
+    }
     /* An Operation that is already done, persisted like every other (operations.get finds it; its id is
      * never another operation's). The response is the Dataset. */
     json_t *dataset = dataset_json(&d);
@@ -165,6 +169,7 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     rc = text ? dvh_op_record_done(s, d.id, "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset", 0,
                                    NULL, 0, text, &op, &err)
               : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
+    dvh_op_guard_unlock(s);
     free(text);
     if (rc != 0)
         return dvh_index_fail(&err, e);
@@ -237,56 +242,44 @@ static int dataset_operations(dvh_server *s, int64_t dataset_id, int64_t **ids, 
     }
 }
 
-/* A delete of what an unfinished operation reads or writes (or, for a dataset, is listed under) is refused
- * (op_guard.c): its rows would go with the dataset, its source would vanish under it, its destination would
- * stay partial. Asked under the operations' guard, which the caller holds until its delete is done. 0, or -1
- * with e. [test_server_op_races.py "DELETE of"] */
-static int in_use(dvh_request *rq, const char *field, dvh_err *e)
+/* Rows and files go under the blob lock, exclusive: no STOW or operation is then between naming a file and
+ * committing its row in one of these stores (it fails before or after, and removes what it named:
+ * store_put.c), so no instance file outlives its store. [test_server_names.py "store deleted during STOWs"] */
+int dvh_dataset_remove(dvh_server *s, int64_t dataset_id, dv_error *err)
 {
-    dvh_server *s = rq->srv;
-    dv_error err = {0};
-    int64_t user = 0;
-    int rc = rq->route.kind == DVH_R_STORE ? dvh_op_user_store(s, rq->store.id, 0, &user, &err)
-                                           : dvh_op_user_dataset(s, rq->dataset.id, &user, &err);
-    if (rc < 0)
-        return dvh_index_fail(&err, e);
-    if (user)
-        return dvh_fail(e, DVH_FAILED_PRECONDITION,
-                        "%s: operation %lld reads or writes it; wait until it is done (or cancel it)", field,
-                        (long long)user);
-    return 0;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    dvh_blob_lock(s);
+    int rc = s->ix->ops->dataset_delete(s->ix, dataset_id, &ids, &n, err);
+    if (rc == DVS_OK)
+        for (size_t i = 0; i < n; i++)
+            dvs_store_dir_remove(s->data_fd, ids[i]);
+    dvh_blob_unlock(s);
+    free(ids);
+    if (rc == DVS_OK)
+        dvs_dataset_key_remove(s->data_fd, dataset_id); /* its key goes with it (docs/server.md) */
+    return rc;
 }
 
 static int dataset_delete_guarded(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
 {
     dvh_server *s = rq->srv;
-    int64_t *ids = NULL, *ops = NULL;
-    size_t n = 0, nops = 0;
+    int64_t *ops = NULL;
+    size_t nops = 0;
     dv_error err = {0};
-    if (in_use(rq, "dataset", e))
+    if (dvh_op_refuse_in_use(s, rq->dataset.id, 0, "dataset", e))
         return -1;
     if (dataset_operations(s, rq->dataset.id, &ops, &nops, &err) < 0) {
         free(ops);
         return dvh_index_fail(&err, e);
     }
-    /* Rows and files go under the blob lock, exclusive: no STOW or operation is then between naming a file
-     * and committing its row in one of these stores (it fails before or after, and removes what it named:
-     * store_put.c), so no instance file outlives its store. [test_server_names.py "store deleted during
-     * STOWs"] */
-    dvh_blob_lock(s);
-    int rc = s->ix->ops->dataset_delete(s->ix, rq->dataset.id, &ids, &n, &err);
-    if (rc == DVS_OK)
-        for (size_t i = 0; i < n; i++)
-            dvs_store_dir_remove(s->data_fd, ids[i]);
-    dvh_blob_unlock(s);
+    int rc = dvh_dataset_remove(s, rq->dataset.id, &err);
     if (rc < 0 || rc == DVS_NOT_FOUND)
         free(ops);
     if (rc < 0)
         return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
         return dvh_fail(e, DVH_NOT_FOUND, "dataset not found");
-    free(ids);
-    dvs_dataset_key_remove(s->data_fd, rq->dataset.id); /* its key goes with it (docs/server.md) */
     /* Its operations' review records go with them: the redaction boxes and the review marks (the console's,
      * issue 9). [test_server_boxes.py "deleting the dataset"] */
     for (size_t i = 0; i < nops; i++) {
@@ -409,7 +402,7 @@ static int store_delete(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
     dvh_server *s = rq->srv;
     dv_error err = {0};
     dvh_op_guard_lock(s);
-    if (in_use(rq, "dicomStore", e)) {
+    if (dvh_op_refuse_in_use(s, rq->dataset.id, rq->store.id, "dicomStore", e)) {
         dvh_op_guard_unlock(s);
         return -1;
     }

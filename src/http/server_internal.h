@@ -122,6 +122,10 @@ int dvh_handle_resource(dvh_request *rq, struct MHD_Response **resp, int *status
 json_t *dvh_body_object(dvh_request *rq, dvh_err *e);
 /* -1 with e (400 naming the field) when o has a field outside allowed (NULL-terminated). */
 int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e);
+/* Remove a dataset: its index rows (its stores, instances and operations go with it), then its stores'
+ * directories and its key, rows and files under the blob lock held exclusive. DVS_OK, DVS_NOT_FOUND, or < 0
+ * with err. The caller holds the operations' guard. */
+int dvh_dataset_remove(dvh_server *s, int64_t dataset_id, dv_error *err);
 
 /* --- stow.c --- */
 /* Begin a STOW on a resolved store: checks Content-Type; then feed body bytes; then finish. */
@@ -264,7 +268,8 @@ void dvh_flock(int fd, int op);
 /* --- op_guard.c: which unfinished operation uses a dataset or a store, under the operations' guard --- */
 /* Open DATA/ops.lock into s->op_guard_fd (op_guard_mu is initialised with the server). 0, or -1 with err. */
 int dvh_op_guard_open(dvh_server *s, dv_error *err);
-/* Operation starts and dataset / store deletes hold it from their question to their act. Before the blob lock. */
+/* Operation starts, deletes and the requests that record an operation hold it from their question to their act.
+ * Before the blob lock. */
 void dvh_op_guard_lock(dvh_server *s);
 void dvh_op_guard_unlock(dvh_server *s);
 /* *op_id = an unfinished operation that reads or writes store_id (deid_writes: a de-identification writing
@@ -272,6 +277,11 @@ void dvh_op_guard_unlock(dvh_server *s);
 int dvh_op_user_store(dvh_server *s, int64_t store_id, int deid_writes, int64_t *op_id, dv_error *err);
 /* The same for a dataset: an unfinished operation listed under it or reading or writing one of its stores. */
 int dvh_op_user_dataset(dvh_server *s, int64_t dataset_id, int64_t *op_id, dv_error *err);
+/* The refusal of a delete of what an unfinished operation uses (docs/decisions.md "A dataset or store an
+ * operation uses is not deleted"): store_id > 0 asks for that store (read or written), else for the dataset.
+ * 0 (none uses it), or -1 with e: 400 FAILED_PRECONDITION "<field>: operation N reads or writes it; ...", or
+ * the index's failure. The caller holds the guard until its delete is done. */
+int dvh_op_refuse_in_use(dvh_server *s, int64_t dataset_id, int64_t store_id, const char *field, dvh_err *e);
 
 /* --- put_batch.c: group commit of the put path --- */
 dvh_batcher *dvh_batcher_new(void); /* NULL on ENOMEM; free with dvh_batcher_free */

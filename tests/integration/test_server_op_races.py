@@ -12,7 +12,16 @@ destination store", "A dataset or store an operation uses is not deleted"):
 * DELETE of the source dataset, of the source store, or of the destination dataset while an operation reads
   or writes it: 400 FAILED_PRECONDITION naming the operation, nothing deleted, the operation completes with
   every instance counted and stored (before: the source dataset went with the operation's own record, the
-  destination stayed partial); once the operation is done, the DELETE succeeds.
+  destination stayed partial); once the operation is done, the DELETE succeeds;
+* a DICOMweb DELETE of a study, series or instance in the source store or of a study in the destination store
+  while a de-identification reads or writes them: refused the same way, the operation counts what its
+  destination holds (before: the DELETEs ran, the counter said 600 and the destination held 550); once it is
+  done, the DELETE in the destination runs;
+* a dataset DELETE while a DeleteStudy of N instances records its Operation (op_record.c) waits for the record
+  and then runs (before: refused naming the DeleteStudy's own, unfinished, operation);
+* a datasets.deidentify whose operation row cannot be written (an index failure injected with an SQLite
+  trigger) after it created its destination dataset: 500 and no destination left, so a retry into the same
+  destination runs (before: the dataset stayed, the retry was 409 ALREADY_EXISTS).
 
 The source holds N generated 8x8 instances (built here with pydicom), enough that an operation with one pool
 thread still runs when the next request arrives (each check also verifies that it did). A few seconds.
@@ -21,6 +30,7 @@ import http.client
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -42,14 +52,15 @@ def call(port, method, path, body=None):
     return ts.json_call(method, f"http://127.0.0.1:{port}{path}", body, timeout=60)
 
 
-def stow_all(port, store):
-    """STOW the N instances into store (multipart bodies of 100)."""
+def stow_all(port, store, one_study=False):
+    """STOW the N instances into store (multipart bodies of 100): 12 studies of 50, or one_study of N."""
     ok = True
     for k in range(0, N, 100):
         body = b""
         for n in range(k, min(N, k + 100)):
+            study = 0 if one_study else n // 50
             body += (b"--race\r\nContent-Type: application/dicom\r\n\r\n"
-                     + ts.tiny_instance(ROOT, n, n // 50, n // 50, "Race^Patient%d" % n, "RACE%d" % n) + b"\r\n")
+                     + ts.tiny_instance(ROOT, n, study, study, "Race^Patient%d" % n, "RACE%d" % n) + b"\r\n")
         body += b"--race--\r\n"
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         c.request("POST", "/v1beta1/%s/dicomWeb/studies" % store, body=body,
@@ -193,6 +204,89 @@ def run(tmp):
                   f"stored {stored} of {N} ({st})")
             check(instances(port, LOC + "/datasets/src/dicomStores/s") == N,
                   f"DELETE of {what} during the operation: the source is intact")
+        # ---- DICOMweb DELETE in a store a running operation reads or writes ----
+        src_web = base + "/datasets/src/dicomStores/s/dicomWeb"
+        out_web = base + "/datasets/webdel/dicomStores/s/dicomWeb"
+        st, op = call(port, "POST", base + "/datasets/src:deidentify", {"destinationDataset": LOC + "/datasets/webdel"})
+        name = op.get("name", "")
+        out_study, t0 = None, time.time()
+        while st == 200 and out_study is None and time.time() - t0 < 60 and running(port, name):
+            qst, found = call(port, "GET", out_web + "/studies")  # an output study to delete (its UID is new)
+            if qst == 200 and isinstance(found, list) and found:
+                out_study = found[0]["0020000D"]["Value"][0]
+        was_running = out_study is not None and running(port, name)
+        targets = [("a study of the source store", src_web + "/studies/%s1.0" % ROOT),
+                   ("a series of the source store", src_web + "/studies/%s1.1/series/%s2.1" % (ROOT, ROOT)),
+                   ("an instance of the source store",
+                    src_web + "/studies/%s1.2/series/%s2.2/instances/%s3.100" % (ROOT, ROOT, ROOT)),
+                   ("a study of the destination store", out_web + "/studies/%s" % out_study)]
+        answers = [(what, call(port, "DELETE", url)) for what, url in targets]
+        still = running(port, name)  # running after the last answer: every DELETE came during the operation
+        for what, answer in answers:
+            ok, msg = refused(answer, "dicomStore")
+            check(was_running and still and ok and ("operation %s" % name.rsplit("/", 1)[-1]) in msg
+                  and str(out_study) not in msg,
+                  f"DICOMweb DELETE of {what} while an operation reads or writes the store: FAILED_PRECONDITION "
+                  f"naming the operation (running before and after: {was_running} {still}; {answer[0]} {msg})")
+        st, op = poll(port, name)
+        stored = instances(port, LOC + "/datasets/webdel/dicomStores/s")
+        check(st == 200 and op.get("done") and "response" in op and success(op) == stored == N
+              and instances(port, LOC + "/datasets/src/dicomStores/s") == N,
+              f"DICOMweb DELETEs during the operation: it completes, counted {success(op)}, stored {stored} of {N}, "
+              f"the source intact")
+        st, r = call(port, "DELETE", out_web + "/studies/%s" % out_study)
+        check(st == 200 and r.get("done") and instances(port, LOC + "/datasets/webdel/dicomStores/s") < N,
+              f"once the operation is done, a DICOMweb DELETE in its destination store runs ({st})")
+
+        # ---- a DeleteStudy's recorded operation and a DELETE of its dataset ----
+        # A DeleteStudy records an Operation (one item per instance removed, op_record.c). A dataset DELETE that
+        # came while it recorded saw that operation unfinished and was refused because of it (or, between the
+        # instances' delete and the record, took the dataset from under it: the DeleteStudy answered 500). The
+        # record is made under the operations' guard now: the dataset DELETE waits for it, then runs.
+        call(port, "POST", base + "/datasets?datasetId=rec", {})
+        call(port, "POST", base + "/datasets/rec/dicomStores?dicomStoreId=r", {})
+        check(stow_all(port, LOC + "/datasets/rec/dicomStores/r", one_study=True),
+              f"STOW of one study of {N} instances")
+        got = {}
+
+        def delete_study():
+            got["study"] = call(port, "DELETE", base + "/datasets/rec/dicomStores/r/dicomWeb/studies/%s1.0" % ROOT)
+
+        t = threading.Thread(target=delete_study)
+        t.start()
+        recording, t0 = [], time.time()
+        while not recording and t.is_alive() and time.time() - t0 < 60:
+            lst, ops = call(port, "GET", base + "/datasets/rec/operations?filter=done%3Dfalse")
+            recording = ops.get("operations", []) if lst == 200 else []
+        answer = call(port, "DELETE", base + "/datasets/rec")
+        t.join()
+        st, op = got["study"]
+        check(bool(recording) and answer[0] == 200 and st == 200 and op.get("done") and success(op) == N,
+              f"a dataset DELETE while a DeleteStudy records its operation waits for it, then runs (seen "
+              f"recording: {bool(recording)}; dataset DELETE {answer[0]} "
+              f"{answer[1].get('error', {}).get('message', '')}; DeleteStudy {st}, counted {success(op)})")
+
+        # ---- a datasets.deidentify that fails after creating its destination ----
+        # The operation's row cannot be written (an index failure, injected by a trigger): the start fails after
+        # the destination dataset and its stores were made. Nothing of them may stay, or a retry is 409.
+        db = sqlite3.connect(os.path.join(tmp, "data", "index.sqlite"))
+        db.execute("CREATE TRIGGER dv_test_no_op BEFORE INSERT ON operations BEGIN SELECT RAISE(ABORT, 'injected'); END")
+        db.commit()
+        late = ("POST", base + "/datasets/src:deidentify", {"destinationDataset": LOC + "/datasets/late"})
+        st, r = call(port, *late)
+        gst, _ = call(port, "GET", base + "/datasets/late")
+        db.execute("DROP TRIGGER dv_test_no_op")
+        db.commit()
+        db.close()
+        check(st == 500 and r.get("error", {}).get("status") == "INTERNAL" and gst == 404,
+              f"a datasets.deidentify that fails to start after creating its destination leaves no destination "
+              f"({st}; GET of the destination: {gst})")
+        st, op = call(port, *late)
+        st, op = poll(port, op.get("name", "")) if st == 200 else (st, op)
+        check(st == 200 and op.get("done") and success(op) == N
+              and instances(port, LOC + "/datasets/late/dicomStores/s") == N,
+              f"its retry into the same destination runs ({st} {op.get('error', {}).get('message', '')})")
+
         st, _ = call(port, "DELETE", base + "/datasets/del2")
         check(st == 200, f"once the operation is done, its destination dataset can be deleted ({st})")
         st, _ = call(port, "DELETE", base + "/datasets/src")
