@@ -90,6 +90,10 @@ typedef struct dv_result {
     uint32_t pixel_boxes;
     uint32_t pixel_nested_kept;
     char pixel_transfer_syntax[DV_UID_MAX + 1];
+    /* Appended: 1 when the input declares BurnedInAnnotation (0028,0301) YES at its top level (read before the
+     * plan ran). With pixel_stage_ran 0 the instance was written with whatever text its pixels show: the CLI
+     * report and its summary say so (docs/decisions.md "Declared burned-in annotation is reported"). */
+    int burned_in_declared;
 } dv_result;
 
 void dv_result_init_sized(dv_result *res, size_t struct_size);

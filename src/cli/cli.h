@@ -242,6 +242,7 @@ typedef enum dvc_status {
 typedef struct dvc_pixels {
     uint32_t frames, boxes, nested_kept;
     int ran;
+    int burned_in_unredacted; /* BurnedInAnnotation YES in the input, and no pixel redaction ran (dv_result) */
     char transfer_syntax[65];
 } dvc_pixels;
 
@@ -323,6 +324,10 @@ void dvc_summary(dvc_progress *p, const dv_run *run, double elapsed);
 /* ---- report.c ---- */
 /* Write the JSON run report atomically (temp + rename). 0, or -1 after printing why. */
 int dvc_report_write(const char *path, const dvc_run *run, double elapsed);
+/* Written instances whose input declares BurnedInAnnotation YES and whose pixels no redaction ran on (the
+ * report's counts.burned_in_not_redacted), and the warning that names their number when there are any. */
+size_t dvc_burned_in_unredacted(const dvc_run *run);
+void dvc_warn_burned_in(const dvc_run *run);
 
 /* ---- mapping.c ---- */
 /* The crosswalk fields of one de-identified instance (original and new UIDs, PatientID when changed), as CSV

@@ -101,7 +101,8 @@ enum {
     DVM_RES_REASON = 2,    /* u8 dv_skip */
     DVM_RES_MESSAGE = 4,   /* str message (no tag value) */
     DVM_RES_FINDINGS = 8,  /* u32 x DV_RESULT_TEXT_TYPES */
-    DVM_RES_PIXELS = 16,   /* u8 ran, u32 frames, u32 boxes, u32 nested_kept, str transfer syntax */
+    DVM_RES_PIXELS = 16,   /* u8 (1: ran, 2: burned in, unredacted), u32 frames, u32 boxes, u32 nested_kept,
+                            * str transfer syntax */
     DVM_RES_JOURNAL = 32,  /* --resume: u64 mtime ns, str output name, u8 hashed, [32 bytes SHA-256] */
 };
 

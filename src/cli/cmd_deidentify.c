@@ -667,6 +667,7 @@ int dvc_cmd_deidentify(int argc, char **argv)
             if (bad)
                 rc = DVC_EXIT_FAILED;
         }
+        dvc_warn_burned_in(&run); /* before the summary, which stays the last line */
         dvc_summary(&progress, lib, elapsed);
     }
     dvc_progress_destroy(&progress);

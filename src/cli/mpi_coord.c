@@ -321,7 +321,11 @@ static int on_result(dvm_coord *c, dvm_rd *rd)
     }
     if (flags & DVM_RES_PIXELS) {
         dvc_pixels px = {0};
-        px.ran = dvm_get_u8(rd);
+        uint8_t bits = dvm_get_u8(rd);
+        if (bits > 3)
+            return -1;
+        px.ran = bits & 1;
+        px.burned_in_unredacted = bits >> 1;
         px.frames = dvm_get_u32(rd);
         px.boxes = dvm_get_u32(rd);
         px.nested_kept = dvm_get_u32(rd);

@@ -376,7 +376,7 @@ static void pack_result(dvm_buf *b, const dvc_item *it, size_t index, const extr
     for (int t = 0; it->text_findings && t < DV_RESULT_TEXT_TYPES; t++)
         dvm_u32(b, it->text_findings[t]);
     if (it->pixels) {
-        dvm_u8(b, (uint8_t)it->pixels->ran);
+        dvm_u8(b, (uint8_t)((it->pixels->ran ? 1 : 0) | (it->pixels->burned_in_unredacted ? 2 : 0)));
         dvm_u32(b, it->pixels->frames);
         dvm_u32(b, it->pixels->boxes);
         dvm_u32(b, it->pixels->nested_kept);

@@ -300,6 +300,7 @@ static int rank0_finish(const dvm_args *a, dvm_coord *coord, dv_run *tally, dvc_
     dvc_run rep = {.lib = tally, .plan = a->plan, .items = items, .n = n};
     if (a->report && dvc_report_write(a->report, &rep, elapsed) < 0)
         rc = DVC_EXIT_FAILED;
+    dvc_warn_burned_in(&rep); /* before the summary, as in one process */
     dvc_summary(bar, tally, elapsed);
     fprintf(stderr,
             "dicomveil: mpi: %d ranks x %u threads; %zu inputs listed in %.3fs (streamed, %.3fs CPU); rank 0 "

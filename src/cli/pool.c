@@ -165,7 +165,8 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
                     memcpy(it->text_findings, res.text_findings, sizeof res.text_findings);
                 break;
             }
-        if (res.pixel_stage_ran || res.pixel_nested_kept) {
+        int unredacted = res.burned_in_declared && !res.pixel_stage_ran;
+        if (res.pixel_stage_ran || res.pixel_nested_kept || unredacted) {
             /* NULL on ENOMEM: the report then has no pixel entry for this instance (never a wrong one) */
             it->pixels = malloc(sizeof *it->pixels);
             if (it->pixels) {
@@ -173,6 +174,7 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
                 it->pixels->frames = res.pixel_frames;
                 it->pixels->boxes = res.pixel_boxes;
                 it->pixels->nested_kept = res.pixel_nested_kept;
+                it->pixels->burned_in_unredacted = unredacted;
                 memcpy(it->pixels->transfer_syntax, res.pixel_transfer_syntax, sizeof it->pixels->transfer_syntax);
             }
         }

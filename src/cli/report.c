@@ -93,7 +93,27 @@ static int add_pixels(json_t *e, const dvc_pixels *px)
         rc |= json_object_set_new(o, "transfer_syntax", json_string(px->transfer_syntax));
     }
     rc |= json_object_set_new(o, "nested_pixel_data_kept", json_integer((json_int_t)px->nested_kept));
+    if (px->burned_in_unredacted)
+        rc |= json_object_set_new(o, "burned_in_annotation_not_redacted", json_true());
     return rc | json_object_set_new(e, "pixels", o);
+}
+
+size_t dvc_burned_in_unredacted(const dvc_run *run)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < run->n; i++)
+        n += run->items[i].status == DVC_ST_OK && run->items[i].pixels && run->items[i].pixels->burned_in_unredacted;
+    return n;
+}
+
+void dvc_warn_burned_in(const dvc_run *run)
+{
+    size_t n = dvc_burned_in_unredacted(run);
+    if (n)
+        dvc_errorf("warning: %zu instance(s) declare burned-in annotation (0028,0301 YES) and were written with "
+                   "their pixels unredacted: this config asks for no image text redaction (the report marks them "
+                   "burned_in_annotation_not_redacted)",
+                   n);
 }
 
 /* Engine messages are ASCII; anything else is replaced rather than dropping the entry. */
@@ -127,6 +147,7 @@ static json_t *build(const dvc_run *run, double elapsed)
         rc |= json_object_set_new(counts, dv_outcome_name(counted[i]),
                                   json_integer((json_int_t)dv_run_count(run->lib, counted[i])));
     rc |= json_object_set_new(counts, "input_bytes", json_integer((json_int_t)dv_run_bytes_in(run->lib)));
+    rc |= json_object_set_new(counts, "burned_in_not_redacted", json_integer((json_int_t)dvc_burned_in_unredacted(run)));
     rc |= json_object_set_new(root, "counts", counts);
     rc |= json_object_set_new(root, "elapsed_seconds", json_real(elapsed));
     for (size_t i = 0; i < run->n && rc == 0; i++) {

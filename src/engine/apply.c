@@ -427,6 +427,19 @@ static void result_uid(const dv_instance *inst, uint32_t tag, char out[DV_UID_MA
     (void)dv_elem_uid_text(dv_ds_find(&inst->ds, tag), out, DV_UID_MAX + 1); /* "" when absent or too long */
 }
 
+/* BurnedInAnnotation (0028,0301) is YES (CS: padding and case ignored; a bulk or absent value is not YES). */
+static int declares_burned_in(const dv_instance *inst)
+{
+    const dv_elem *e = dv_ds_find(&inst->ds, DV_TAG_BURNED_IN_ANNOTATION);
+    const uint8_t *v = e && !dv_elem_is_sequence(e) ? dv_elem_inline_value(e) : NULL;
+    size_t n = v ? (size_t)e->length : 0;
+    while (n > 0 && (v[0] == ' '))
+        v++, n--;
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
+        n--;
+    return n == 3 && (v[0] | 0x20) == 'y' && (v[1] | 0x20) == 'e' && (v[2] | 0x20) == 's';
+}
+
 _Static_assert(DV_IT_COUNT <= DV_RESULT_TEXT_TYPES, "dv_result.text_findings must hold every infoType");
 
 int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_error *err)
@@ -465,6 +478,8 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
         }
         cs = dv_charset_for_ds(NULL, &inst->ds, &top);
     }
+    if (res && DV_RESULT_HAS(res, burned_in_declared))
+        res->burned_in_declared = declares_burned_in(inst);
     int rc = apply_ds(&c, &inst->ds, 0, 0, instance_iod_ctx(inst), cs);
     if (rc == 0 && res && w && DV_RESULT_HAS(res, text_findings))
         memcpy(res->text_findings, dv_text_worker_counts(w), sizeof(uint32_t) * DV_IT_COUNT);

@@ -275,4 +275,23 @@ else
     echo "NOTE: mount -t tmpfs refused here: the disk-full case is not checked on this machine"
 fi
 
+# ---- an input that declares burned-in annotation, written without pixel redaction: said, never silent ----
+# (docs/decisions.md "Declared burned-in annotation is reported"). dicognito's burned_in_yes.dcm has
+# BurnedInAnnotation YES; CT_small has none.
+BSRC="$T/burned_src"
+mkdir -p "$BSRC"
+cp "$DATA/dicognito/burned_in_yes.dcm" "$CT" "$BSRC/"
+run 0 "burned-in declared" deidentify --jobs 1 --config "$T/cfg.json" --key-file "$T/key" --report "$T/repB2.json" \
+    "$BSRC" "$T/dstB2"
+grep -q '^dicomveil: warning: 1 instance(s) declare burned-in annotation (0028,0301 YES) and were written with their pixels unredacted' "$T/err" ||
+    fail "burned-in declared: no warning on stderr: $(head -c 400 "$T/err")"
+[[ "$(tail -n 1 "$T/err")" == instances:* ]] || fail "burned-in declared: the summary is not the last line"
+got=$(json "$T/repB2.json" "d['counts']['burned_in_not_redacted'], sorted((i['source'].rsplit('/', 1)[1], bool(i.get('pixels', {}).get('burned_in_annotation_not_redacted'))) for i in d['instances'])")
+[ "$got" = "1 [('CT_small.dcm', False), ('burned_in_yes.dcm', True)]" ] || fail "burned-in declared: report says $got"
+echo '{"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_ALL_TEXT"}}}}' >"$T/cfg_img.json"
+run 0 "burned-in redacted" deidentify --jobs 1 --config "$T/cfg_img.json" --key-file "$T/key" \
+    --report "$T/repB3.json" "$BSRC" "$T/dstB3"
+! grep -q 'burned-in annotation' "$T/err" || fail "burned-in redacted: warned although the pixels were redacted"
+[ "$(json "$T/repB3.json" "d['counts']['burned_in_not_redacted']")" = 0 ] || fail "burned-in redacted: counted"
+
 finish test_cli_run
