@@ -113,12 +113,21 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
                "a symbolic link, FIFO, socket or device inside a source folder: not followed");
         return;
     }
-    if (it->walk_err) {
+    if (it->walk_err > 0) {
         fail_errno(run, slot, index, "cannot list directory", it->walk_err);
         return;
     }
-    /* O_NONBLOCK: a FIFO named on the command line must not hang the worker; no effect on regular files. */
-    int fd = dvc_open_input(it->path, O_NONBLOCK);
+    /* O_NONBLOCK: a FIFO named on the command line must not hang the worker; no effect on regular files.
+     * O_NOFOLLOW but for a file argument: an entry listed as a regular file that is a link by now is not
+     * followed out of the archive but skipped, as the listing would have it (cli.h DVC_WALK_ARGUMENT). */
+    int follow = it->walk_err == DVC_WALK_ARGUMENT;
+    int fd = dvc_open_input(it->path, O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
+    if (fd < 0 && errno == ELOOP && !follow) {
+        dv_run_count_outcome(run->lib, DV_OUTCOME_SKIPPED);
+        record(run, slot, index, DVC_ST_SKIPPED, DV_OK, DVC_SKIP_NOT_REGULAR,
+               "a symbolic link, FIFO, socket or device inside a source folder: not followed");
+        return;
+    }
     if (fd < 0) {
         fail_errno(run, slot, index, "cannot open input", errno);
         return;
