@@ -83,10 +83,18 @@ char *dvc_key_path(const char *key_file);
  * FIFO, socket or device): listed and reported as skipped ("not_regular_file"), never opened or followed. */
 #define DVC_WALK_NOT_FOLLOWED (-1)
 #define DVC_SKIP_NOT_REGULAR "not_regular_file"
+/* walk_err of a SRC argument that is a file: taken as given, a symbolic link followed (the user named it).
+ * Every other input was a regular file inside a SRC folder when it was listed and is opened with O_NOFOLLOW:
+ * replaced by a link between the listing and the read (hours apart in a big --mpi or resumed run), it would
+ * otherwise be followed out of the archive; it is then skipped as not_regular_file, as a listing at that
+ * moment would have it. [test_cli_run.sh "link swapped in after the listing"] */
+#define DVC_WALK_ARGUMENT (-2)
+/* Whether an input of this walk_err is opened and read (a regular file when listed, or a file argument). */
+#define DVC_WALK_OPENS(e) ((e) == 0 || (e) == DVC_WALK_ARGUMENT)
 typedef struct dvc_input {
     char *path;   /* as given: the SRC argument joined with the relative names below it */
-    int walk_err; /* errno when this directory could not be listed (the entry then fails with class io), or
-                     DVC_WALK_NOT_FOLLOWED */
+    int walk_err; /* errno when this directory could not be listed (the entry then fails with class io),
+                     DVC_WALK_NOT_FOLLOWED or DVC_WALK_ARGUMENT */
 } dvc_input;
 typedef struct dvc_inputs {
     dvc_input *v;

@@ -98,13 +98,19 @@ enum {
 /* DVM_UP_RESULT's optional parts: what a small file's ok result does not need is not sent. */
 enum {
     DVM_RES_RAN = 1,       /* the input was read (bytes read counts) */
-    DVM_RES_REASON = 2,    /* u8 dv_skip */
+    DVM_RES_REASON = 2,    /* u8 dv_skip, or DVM_SKIP_NOT_REGULAR */
     DVM_RES_MESSAGE = 4,   /* str message (no tag value) */
     DVM_RES_FINDINGS = 8,  /* u32 x DV_RESULT_TEXT_TYPES */
     DVM_RES_PIXELS = 16,   /* u8 (1: ran, 2: burned in, unredacted), u32 frames, u32 boxes, u32 nested_kept,
                             * str transfer syntax */
     DVM_RES_JOURNAL = 32,  /* --resume: u64 mtime ns, str output name, u8 hashed, [32 bytes SHA-256] */
 };
+
+/* DVM_RES_REASON's code for the CLI's own skip reason, DVC_SKIP_NOT_REGULAR (a link, FIFO, socket or device
+ * inside a SRC folder): not a dv_skip of the library, so it has a code of its own above them. Without it the
+ * reason was dropped on the way to rank 0 and the report lacked "reason": "not_regular_file" that a
+ * single-process run writes. [test_cli_mpi.sh "mpi"] */
+#define DVM_SKIP_NOT_REGULAR 255
 
 /* ---- mpi_rank.c ---- */
 /* Chunks a rank keeps ahead: one being worked and one on its way. A rank asks for the next chunk the moment every

@@ -254,14 +254,17 @@ static json_t *inspect_one(dv_run *run, const dvc_input *in, size_t i, int show_
     dv_result_init(&res);
     char sop[DV_UID_MAX + 1] = "";
     dv_outcome o = DV_OUTCOME_FAILED;
-    int fd = in->walk_err ? -1 : dvc_open_input(in->path, 0);
+    /* O_NOFOLLOW as deidentify's (pool.c): a listed file that is a link by now is not followed out of SRC. */
+    int fd = !DVC_WALK_OPENS(in->walk_err)
+                 ? -1
+                 : dvc_open_input(in->path, in->walk_err == DVC_WALK_ARGUMENT ? 0 : O_NOFOLLOW);
     struct stat st;
     const char *not_followed = in->walk_err == DVC_WALK_NOT_FOLLOWED ? DVC_SKIP_NOT_REGULAR : NULL;
     if (not_followed) {
         o = DV_OUTCOME_SKIPPED;
         dv_run_count_outcome(run, DV_OUTCOME_SKIPPED);
     } else if (fd < 0 || fstat(fd, &st) < 0) {
-        dv_fail(&err, DV_ERR_IO, "cannot open the input: %s", strerror(in->walk_err ? in->walk_err : errno));
+        dv_fail(&err, DV_ERR_IO, "cannot open the input: %s", strerror(in->walk_err > 0 ? in->walk_err : errno));
         dv_run_count_outcome(run, DV_OUTCOME_FAILED);
     } else {
         dv_fd_source fs;

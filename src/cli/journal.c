@@ -547,7 +547,7 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
         for (size_t i = 0; i < run->n; i++) {
             jentry *e = &es[i];
             dvc_item *it = &run->items[i];
-            if (!e->present || it->walk_err || e->dup != pass)
+            if (!e->present || !DVC_WALK_OPENS(it->walk_err) || e->dup != pass)
                 continue;
             struct stat st;
             char pid[33], h[65];

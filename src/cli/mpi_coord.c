@@ -302,7 +302,9 @@ static int on_result(dvm_coord *c, dvm_rd *rd)
     dvc_item *it = &c->items[index];
     if (flags & DVM_RES_REASON) {
         uint8_t k = dvm_get_u8(rd);
-        it->reason = k != DV_SKIP_NONE ? dv_skip_name((dv_skip)k) : NULL;
+        it->reason = k == DVM_SKIP_NOT_REGULAR ? DVC_SKIP_NOT_REGULAR
+                     : k != DV_SKIP_NONE        ? dv_skip_name((dv_skip)k)
+                                                : NULL;
         if (!it->reason)
             return -1;
     }

@@ -351,10 +351,10 @@ void dvm_rank_free(dvm_rank *r)
 static void pack_result(dvm_buf *b, const dvc_item *it, size_t index, const extra *x, int journal)
 {
     int journaled = journal && (it->status == DVC_ST_OK || it->status == DVC_ST_DUPLICATE);
-    dv_skip skip = DV_SKIP_NONE;
+    int skip = it->reason && strcmp(it->reason, DVC_SKIP_NOT_REGULAR) == 0 ? DVM_SKIP_NOT_REGULAR : DV_SKIP_NONE;
     for (int k = DV_SKIP_NOT_DICOM; it->reason && k <= DV_SKIP_DIRECTORY && !skip; k++)
         if (dv_skip_name((dv_skip)k) && strcmp(dv_skip_name((dv_skip)k), it->reason) == 0)
-            skip = (dv_skip)k;
+            skip = k;
     uint8_t flags = (uint8_t)((x->ran ? DVM_RES_RAN : 0) | (skip ? DVM_RES_REASON : 0) |
                               (it->message && *it->message ? DVM_RES_MESSAGE : 0) |
                               (it->text_findings ? DVM_RES_FINDINGS : 0) | (it->pixels ? DVM_RES_PIXELS : 0) |

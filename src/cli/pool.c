@@ -102,23 +102,36 @@ static void fail_errno(dvc_run *run, size_t slot, size_t index, const char *what
     record(run, slot, index, DVC_ST_FAILED, DV_ERR_IO, NULL, msg);
 }
 
+/* An entry inside a SRC folder that is not a regular file (listed so, or a link by the time it is opened). */
+static void skip_not_regular(dvc_run *run, size_t slot, size_t index)
+{
+    dv_run_count_outcome(run->lib, DV_OUTCOME_SKIPPED);
+    record(run, slot, index, DVC_ST_SKIPPED, DV_OK, DVC_SKIP_NOT_REGULAR,
+           "a symbolic link, FIFO, socket or device inside a source folder: not followed");
+}
+
 /* done: filled for the pool hooks (--mpi). */
 static void process(worker *w, size_t slot, size_t index, dvc_done *done)
 {
     dvc_run *run = w->run;
     dvc_item *it = &run->items[slot];
     if (it->walk_err == DVC_WALK_NOT_FOLLOWED) {
-        dv_run_count_outcome(run->lib, DV_OUTCOME_SKIPPED);
-        record(run, slot, index, DVC_ST_SKIPPED, DV_OK, DVC_SKIP_NOT_REGULAR,
-               "a symbolic link, FIFO, socket or device inside a source folder: not followed");
+        skip_not_regular(run, slot, index);
         return;
     }
-    if (it->walk_err) {
+    if (it->walk_err > 0) {
         fail_errno(run, slot, index, "cannot list directory", it->walk_err);
         return;
     }
-    /* O_NONBLOCK: a FIFO named on the command line must not hang the worker; no effect on regular files. */
-    int fd = dvc_open_input(it->path, O_NONBLOCK);
+    /* O_NONBLOCK: a FIFO named on the command line must not hang the worker; no effect on regular files.
+     * O_NOFOLLOW but for a file argument: an entry listed as a regular file that is a link by now is not
+     * followed out of the archive but skipped, as the listing would have it (cli.h DVC_WALK_ARGUMENT). */
+    int follow = it->walk_err == DVC_WALK_ARGUMENT;
+    int fd = dvc_open_input(it->path, O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
+    if (fd < 0 && errno == ELOOP && !follow) {
+        skip_not_regular(run, slot, index);
+        return;
+    }
     if (fd < 0) {
         fail_errno(run, slot, index, "cannot open input", errno);
         return;

@@ -165,9 +165,9 @@ int dvc_walk(const char *root, dvc_inputs *in)
     struct stat st;
     if (stat(root, &st) == 0 && S_ISDIR(st.st_mode))
         return walk_dir(root, 1, in);
-    /* A file argument (the caller checked that it exists and is regular) is taken as given. */
+    /* A file argument (the caller checked that it exists and is regular) is taken as given: a link followed. */
     char *copy = strdup(root);
-    if (!copy || push(in, copy, 0) < 0) {
+    if (!copy || push(in, copy, DVC_WALK_ARGUMENT) < 0) {
         free(copy);
         return -1;
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # dicomveil deidentify --mpi (docs/decisions.md "MPI batch mode"): `mpirun -np 2` over several hundred
 # generated instances with duplicates (exact copies, and same-UID copies with other pixel bytes sorting before
-# and after the original) and broken files gives DST byte for byte equal to the single-process run with the
+# and after the original), broken files, symbolic links and a FIFO gives DST byte for byte equal to the single-process run with the
 # same key, the same report (but its elapsed time) whose counts add up; a rank killed mid-way (the job then
 # ends) and, separately, the whole job killed mid-way, then `--resume` under mpirun, end with each instance
 # exactly once and DST and report identical to the uninterrupted run, and a killed rank loses at most its chunks
@@ -44,6 +44,13 @@ head -c 32 /dev/urandom >"$T/key" && chmod 600 "$T/key"
 echo '{"dicomTagConfig":{"profileType":"ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE"}}' >"$T/cfg.json"
 mkdir -p "$T/src"
 gen_duplicates "$T/src" "$N"
+# Entries that are neither files nor folders (docs/decisions.md "Every entry of a source folder is accounted
+# for"): skipped with reason not_regular_file, in the MPI report as in the single-process one (the reason was
+# lost on the way to rank 0).
+cp "$T/src/ct00000.dcm" "$T/outside.dcm"
+ln -s "$T/outside.dcm" "$T/src/link_out.dcm"
+ln -s nowhere "$T/src/link_dangling.dcm"
+mkfifo "$T/src/fifo.dcm"
 MUST_NOT_PRINT=("$T/src")
 
 # reports_equal A B [resumed]: the same report but for elapsed_seconds (instances in input order, counts, input
@@ -74,6 +81,8 @@ grep -q "mpi: 2 ranks x 1 threads; $(json "$T/ref.json" 'd["counts"]["total"]') 
     fail "mpi: no summary of 2 ranks: $(head -c 400 "$T/err")"
 same mpi "$T/m" "$T/m.json" "$T/ref" "$T/ref.json"
 reports_equal "$T/m.json" "$T/ref.json" || fail "mpi: the report differs from the single-process one"
+[ "$(json "$T/m.json" 'sum(e.get("reason") == "not_regular_file" for e in d["instances"])')" = 3 ] ||
+    fail "mpi: links and the FIFO are not skipped as not_regular_file"
 # Both ranks worked, and every failed instance is named once on stderr (by the rank that ran it).
 grep -qE "inputs dealt per rank: [1-9][0-9]* [1-9][0-9]*$" "$T/err" ||
     fail "mpi: the work was not shared by both ranks: $(grep 'dealt' "$T/err")"

@@ -293,5 +293,49 @@ run 0 "burned-in redacted" deidentify --jobs 1 --config "$T/cfg_img.json" --key-
     --report "$T/repB3.json" "$BSRC" "$T/dstB3"
 ! grep -q 'burned-in annotation' "$T/err" || fail "burned-in redacted: warned although the pixels were redacted"
 [ "$(json "$T/repB3.json" "d['counts']['burned_in_not_redacted']")" = 0 ] || fail "burned-in redacted: counted"
+# ---- a file listed in a SRC folder and replaced by a symbolic link before it is read (a big run reads it
+# minutes or hours after the listing; an archive's tiering or dedup can do that) is not followed out of SRC: it is
+# skipped as not_regular_file, as a listing at that moment would have it. A file argument that is a link is
+# still followed (the user named it). The run is stopped once it wrote its first output (listing done), the
+# last file swapped, then continued; retried when the run ended before it could be stopped. ----
+LSRC="$T/Smith^Swap"
+mkdir -p "$LSRC"
+gen_distinct "$LSRC" 300
+cp "$MR" "$T/elsewhere.dcm"
+cp "$LSRC/ct00299.dcm" "$T/ct00299.keep"
+swapped=0
+for try in 1 2 3; do
+    rm -rf "$T/dstL" "$T/repL.json" "$LSRC/ct00299.dcm"
+    cp "$T/ct00299.keep" "$LSRC/ct00299.dcm"
+    "$DV_BIN" deidentify -q --jobs 1 --fsync --config "$T/cfg.json" --key-file "$T/key" --report "$T/repL.json" \
+        "$LSRC" "$T/dstL" 2>"$T/errL" &
+    pid=$!
+    i=0
+    while [ -z "$(find "$T/dstL" -name '*.dcm' -print -quit 2>/dev/null)" ] && [ $i -lt 2000 ]; do
+        sleep 0.005
+        i=$((i + 1))
+    done
+    kill -STOP "$pid" 2>/dev/null || true
+    if [ "$(find "$T/dstL" -name '*.dcm' | wc -l)" -lt 299 ] && kill -0 "$pid" 2>/dev/null; then
+        rm "$LSRC/ct00299.dcm"
+        ln -s "$T/elsewhere.dcm" "$LSRC/ct00299.dcm"
+        swapped=1
+    fi
+    kill -CONT "$pid" 2>/dev/null || true
+    wait "$pid" || true
+    [ "$swapped" = 1 ] && break
+done
+if [ "$swapped" = 1 ]; then
+    got=$(json "$T/repL.json" "[(i['status'], i.get('reason')) for i in d['instances'] if i['source'].endswith('/ct00299.dcm')]")
+    [ "$got" = "[('skipped', 'not_regular_file')]" ] ||
+        fail "link swapped in after the listing: followed out of SRC ($got)"
+    [ "$(find "$T/dstL" -name '*.dcm' | wc -l)" = 299 ] || fail "link swapped in after the listing: outputs"
+else
+    fail "link swapped in after the listing: the run always ended before it could be stopped"
+fi
+ln -s "$T/elsewhere.dcm" "$T/named_link.dcm"
+run 0 "file argument that is a link" deidentify -q --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/repN.json" "$T/named_link.dcm" "$T/dstN"
+[ "$(json "$T/repN.json" 'd["counts"]["ok"]')" = 1 ] || fail "file argument that is a link: not followed"
 
 finish test_cli_run
