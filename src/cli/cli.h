@@ -374,7 +374,7 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run);
 void dvc_journal_claim(dvc_journal *j, size_t index, const char *name);
 /* An input's committed outcome (ok or duplicate); st: the input's fstat; hash NULL for a duplicate. */
 void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const struct stat *st, int dup,
-                      const char *name, const unsigned char *hash, const uint32_t *findings);
+                      const char *name, const unsigned char *hash, const uint32_t *findings, const dvc_pixels *px);
 void dvc_journal_close(dvc_journal *j);
 
 /* ---- file_io.c (continued) ---- */

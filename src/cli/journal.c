@@ -69,7 +69,7 @@
 #include "util/dv_grow.h"
 
 /* Format 2: keyed path ids. A format other than this one is refused (journal_open), never misread. */
-#define JOURNAL_MAGIC "dicomveil-journal 2 "
+#define JOURNAL_MAGIC "dicomveil-journal 3 "
 #define JOURNAL_PREFIX "dicomveil-journal "
 #define PATH_ID_LABEL "dicomveil-journal-path-id"
 #define JOURNAL_MAX (4ull * 1024 * 1024 * 1024) /* 4 GiB: ~25 million entries */
@@ -271,9 +271,10 @@ dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_k
         size_t ml = strlen(JOURNAL_MAGIC), pl = strlen(JOURNAL_PREFIX);
         if (j->text_len > pl && memcmp(j->text, JOURNAL_PREFIX, pl) == 0 && j->text[pl] != JOURNAL_MAGIC[pl]) {
             /* Refused like any journal whose first line is not this run's (exit 2, nothing written), but saying
-             * why: its path ids are unkeyed, so none of its lines could be matched, only misread. */
-            dvc_errorf("--resume: the journal beside the report is of an older dicomveil (another format, without "
-                       "keyed path ids); remove it to start over, or run without --resume");
+             * why: its lines are of another format (format 1: unkeyed path ids; 2: no pixel entries), so they
+             * could only be misread. */
+            dvc_errorf("--resume: the journal beside the report is of an older dicomveil (another format); remove "
+                       "it to start over, or run without --resume");
             dvc_journal_close(j);
             return NULL;
         }
@@ -350,7 +351,7 @@ static long long mtime_ns(const struct stat *st)
 }
 
 void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const struct stat *st, int dup,
-                      const char *name, const unsigned char *hash, const uint32_t *findings)
+                      const char *name, const unsigned char *hash, const uint32_t *findings, const dvc_pixels *px)
 {
     char line[LINE_MAX_LEN + 32 * DV_RESULT_TEXT_TYPES], pid[33], hh[65] = "-";
     if (path_id(j, path, pid) < 0)
@@ -366,9 +367,14 @@ void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const stru
             n += snprintf(line + n, sizeof line - (size_t)n, "%s%d:%u", any ? "," : "", t, findings[t]);
             any = 1;
         }
-    if (n > 0 && (size_t)n + 3 < sizeof line) {
-        if (!any)
-            line[n++] = '-';
+    if (n > 0 && !any && (size_t)n + 1 < sizeof line)
+        line[n++] = '-';
+    /* The report's pixel entry (counts and a transfer syntax UID: no PHI), so a resumed report has it too. */
+    if (n > 0 && (size_t)n < sizeof line)
+        n += px ? snprintf(line + n, sizeof line - (size_t)n, " %d:%u:%u:%u:%d:%s", px->ran ? 1 : 0, px->frames,
+                           px->boxes, px->nested_kept, px->burned_in_unredacted ? 1 : 0, px->transfer_syntax)
+                : snprintf(line + n, sizeof line - (size_t)n, " -");
+    if (n > 0 && (size_t)n + 1 < sizeof line) {
         line[n++] = '\n';
         journal_write(j, line, (size_t)n);
     }
@@ -427,7 +433,7 @@ static int file_hash(int dst_fd, const char *name, uint8_t *buf, size_t cap, cha
 /* Parse "D ..." into e; 0 on success. */
 static int parse_d(const char *line, size_t len, size_t *index, jentry *e)
 {
-    char status[16], findings[LINE_MAX_LEN];
+    char status[16], findings[LINE_MAX_LEN], pixels[128];
     unsigned long long idx;
     char buf[LINE_MAX_LEN + 32 * DV_RESULT_TEXT_TYPES];
     if (len >= sizeof buf)
@@ -435,8 +441,8 @@ static int parse_d(const char *line, size_t len, size_t *index, jentry *e)
     memcpy(buf, line, len);
     buf[len] = '\0';
     int used = 0;
-    if (sscanf(buf, "D %llu %32s %llu %lld %15s %199s %64s %511s%n", &idx, e->pathid, &e->size, &e->mtime_ns,
-               status, e->name, e->hash, findings, &used) != 8 || (size_t)used != len)
+    if (sscanf(buf, "D %llu %32s %llu %lld %15s %199s %64s %511s %127s%n", &idx, e->pathid, &e->size,
+               &e->mtime_ns, status, e->name, e->hash, findings, pixels, &used) != 9 || (size_t)used != len)
         return -1;
     if (strcmp(status, "ok") == 0)
         e->dup = 0;
@@ -448,27 +454,74 @@ static int parse_d(const char *line, size_t len, size_t *index, jentry *e)
     return 0;
 }
 
-/* The findings field of an ok D line back into counts (malloc'd; NULL when none or malformed). */
+/* Where the k-th field from the end of a D line starts (k = 0: the last), and its length. */
+static const char *field_from_end(const char *line, size_t len, int k, size_t *flen)
+{
+    const char *end = line + len, *f = end;
+    for (;;) {
+        while (f > line && f[-1] != ' ')
+            f--;
+        if (k-- == 0 || f == line)
+            break;
+        end = --f;
+    }
+    *flen = (size_t)(end - f);
+    return f;
+}
+
+/* The pixels field of an ok D line back into the report's entry (malloc'd; NULL for "-" or a malformed one:
+ * the report then has no pixel entry, never a wrong one). */
+static dvc_pixels *parse_pixels(const char *line, size_t len)
+{
+    size_t n;
+    const char *f = field_from_end(line, len, 0, &n);
+    char buf[128];
+    if (n == 0 || n >= sizeof buf || *f == '-')
+        return NULL;
+    memcpy(buf, f, n);
+    buf[n] = '\0';
+    dvc_pixels px = {0};
+    int used = 0;
+    if (sscanf(buf, "%d:%u:%u:%u:%d:%n", &px.ran, &px.frames, &px.boxes, &px.nested_kept, &px.burned_in_unredacted,
+               &used) != 5 || n - (size_t)used >= sizeof px.transfer_syntax)
+        return NULL;
+    memcpy(px.transfer_syntax, buf + used, n - (size_t)used + 1);
+    dvc_pixels *p = malloc(sizeof *p);
+    if (p)
+        *p = px;
+    return p;
+}
+
+/* The findings field of an ok D line (the one before the pixels), "t:c,t:c" or "-", back into counts (malloc'd;
+ * NULL when none or malformed: the report then has no counts for the instance, never wrong ones). */
 static uint32_t *parse_findings(const char *line, size_t len)
 {
-    const char *f = line + len;
-    while (f > line && f[-1] != ' ')
-        f--;
-    if (*f == '-')
+    size_t n;
+    const char *f = field_from_end(line, len, 1, &n);
+    char buf[LINE_MAX_LEN];
+    if (n == 0 || n >= sizeof buf || *f == '-')
         return NULL;
+    memcpy(buf, f, n);
+    buf[n] = '\0';
     uint32_t *v = calloc(DV_RESULT_TEXT_TYPES, sizeof *v);
     if (!v)
         return NULL;
-    while (f < line + len) {
-        char *end;
-        unsigned long t = strtoul(f, &end, 10);
-        if (*end != ':' || t >= DV_RESULT_TEXT_TYPES)
-            break;
+    for (char *p = buf, *end; *p;) {
+        if (*p < '0' || *p > '9')
+            goto bad;
+        unsigned long t = strtoul(p, &end, 10);
+        if (*end != ':' || t >= DV_RESULT_TEXT_TYPES || end[1] < '0' || end[1] > '9')
+            goto bad;
         unsigned long c = strtoul(end + 1, &end, 10);
+        if (c > UINT32_MAX || (*end != ',' && *end != '\0'))
+            goto bad;
         v[t] = (uint32_t)c;
-        f = end + 1;
+        p = *end ? end + 1 : end;
     }
     return v;
+bad:
+    free(v);
+    return NULL;
 }
 
 typedef struct strbuf {
@@ -572,6 +625,7 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
                 if (held == 0) {
                     status = DVC_ST_OK;
                     it->text_findings = parse_findings(e->line, e->line_len);
+                    it->pixels = parse_pixels(e->line, e->line_len);
                     hs[nh++] = (holder){e->name, i};
                 }
             } else {

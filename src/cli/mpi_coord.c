@@ -363,7 +363,7 @@ static int on_result(dvm_coord *c, dvm_rd *rd)
         dv_run_count_bytes_in(c->tally, size);
     if (journaled)
         dvc_journal_done(c->journal, index, it->path, &st, status == DVC_ST_DUPLICATE, *name ? name : NULL, hash,
-                         it->text_findings);
+                         it->text_findings, it->pixels);
     c->outstanding--;
     return 0;
 }

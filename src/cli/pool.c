@@ -196,7 +196,7 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
         it->mapping = dvc_mapping_fields(&res); /* NULL on ENOMEM: mapping.c then fails the mapping file */
     if (run->journal && (oc == DV_OUTCOME_OK || oc == DV_OUTCOME_DUPLICATE)) /* --resume (journal.c) */
         dvc_journal_done(run->journal, index, it->path, &st, oc == DV_OUTCOME_DUPLICATE, dvc_put_name(&put),
-                         put.hashed && oc == DV_OUTCOME_OK ? put.hash : NULL, it->text_findings);
+                         put.hashed && oc == DV_OUTCOME_OK ? put.hash : NULL, it->text_findings, it->pixels);
     switch (oc) {
     case DV_OUTCOME_OK: record(run, slot, index, DVC_ST_OK, DV_OK, NULL, NULL); break;
     case DV_OUTCOME_DUPLICATE: record(run, slot, index, DVC_ST_DUPLICATE, DV_OK, NULL, NULL); break;

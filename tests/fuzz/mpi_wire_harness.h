@@ -74,9 +74,9 @@ void dvc_journal_claim(dvc_journal *j, size_t index, const char *name)
 }
 
 void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const struct stat *st, int dup,
-                      const char *name, const unsigned char *hash, const uint32_t *findings)
+                      const char *name, const unsigned char *hash, const uint32_t *findings, const dvc_pixels *px)
 {
-    (void)j, (void)index, (void)path, (void)st, (void)dup, (void)name, (void)hash, (void)findings;
+    (void)j, (void)index, (void)path, (void)st, (void)dup, (void)name, (void)hash, (void)findings, (void)px;
     fuzz_fail("dvc_journal_done reached without a journal");
 }
 

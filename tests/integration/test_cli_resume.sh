@@ -204,8 +204,8 @@ for k, p, j in ((k1, p1, j1), (k2, p2, j2)):
     text = open(j).read()
     if key.hex() in text or sub.hex() in text or sub.hex()[:32] in text:
         bad.append("the journal holds the key or the path-id key")
-    if not text.startswith("dicomveil-journal 2 "):
-        bad.append("the journal's format is not 2")
+    if not text.startswith("dicomveil-journal 3 "):
+        bad.append("the journal's format is not 3")
 for b in bad:
     print("FAIL:", b, file=sys.stderr)
 sys.exit(1 if bad else 0)
@@ -222,6 +222,36 @@ run 2 "resume over a format-1 journal" deidentify -q --jobs 1 --resume --config 
 grep -q "older dicomveil" "$T/err" || fail "format-1 journal: $(head -c 300 "$T/err")"
 cmp -s "$T/old.json.journal" "$T/old.before" && [ ! -e "$T/old" ] && [ ! -e "$T/old.json.lock" ] ||
     fail "format-1 journal: the refused run wrote something"
+
+# ---- a resumed report keeps every instance's pixel entry ----
+# The journal carries what the report says of an instance's pixels (frames examined, boxes, the output transfer
+# syntax, a declared burned-in annotation left unredacted), so a run whose inputs were all restored reports them
+# as the run that wrote them did (docs/decisions.md "What a line holds"). dicognito's burned_in_yes.dcm has
+# BurnedInAnnotation YES.
+mkdir -p "$T/px"
+cp "$DATA/dicognito/burned_in_yes.dcm" "$DATA/pydicom/CT_small.dcm" "$T/px/"
+echo '{"dicomTagConfig": {"options": {"cleanImage": {"textRedactionMode": "REDACT_ALL_TEXT"}}}}' >"$T/cfg_img.json"
+for c in cfg cfg_img; do
+    run 0 "pixels resumed ($c, first)" deidentify -q --jobs 1 --resume --config "$T/$c.json" --key-file "$T/key" \
+        --report "$T/px_$c.json" "$T/px" "$T/px_$c"
+    cp "$T/px_$c.json" "$T/px_$c.first.json"
+    run 0 "pixels resumed ($c, restored)" deidentify -q --jobs 1 --resume --config "$T/$c.json" --key-file "$T/key" \
+        --report "$T/px_$c.json" "$T/px" "$T/px_$c"
+    grep -q "resume: 2 of 2 inputs restored" "$T/err" || fail "pixels resumed ($c): not restored: $(cat "$T/err")"
+    a=$(json "$T/px_$c.first.json" "d['counts'], [i.get('pixels') for i in d['instances']]")
+    b=$(json "$T/px_$c.json" "d['counts'], [i.get('pixels') for i in d['instances']]")
+    [ "$a" = "$b" ] || fail "pixels resumed ($c): the restored report says $b, the run that wrote them $a"
+    case "$c:$a" in
+    cfg:*"'burned_in_annotation_not_redacted': True"*) ;;
+    cfg_img:*"'frames_examined': 1"*) ;;
+    *) fail "pixels resumed ($c): the first report has no pixel entry to compare: $a" ;;
+    esac
+done
+# A journal of format 2 (no pixel entries) is refused like format 1, never misread.
+{ printf 'dicomveil-journal 2 %064d\n' 0; } >"$T/old2.json.journal"
+run 2 "resume over a format-2 journal" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/old2.json" "$T/one" "$T/old2"
+grep -q "older dicomveil" "$T/err" || fail "format-2 journal: $(head -c 300 "$T/err")"
 
 # ---- refusals: exit 2, nothing written ----
 run 2 "resume without report" deidentify -q --resume --config "$T/cfg.json" --key-file "$T/key" "$T/src" "$T/r1"
