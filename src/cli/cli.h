@@ -377,6 +377,29 @@ void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const stru
                       const char *name, const unsigned char *hash, const uint32_t *findings, const dvc_pixels *px);
 void dvc_journal_close(dvc_journal *j);
 
+/* ---- journal_line.c: the journal's D line (its grammar's one home) ---- */
+#define DVC_JLINE_NAME_MAX (3 * DVC_COMPONENT_MAX + 8)
+#define DVC_JLINE_MAX (512 + 32 * DV_RESULT_TEXT_TYPES)
+typedef struct dvc_jline {
+    size_t index;
+    int dup; /* 0 ok, 1 duplicate */
+    char pathid[33];
+    unsigned long long size;
+    long long mtime_ns;
+    char name[DVC_JLINE_NAME_MAX]; /* "-" or study/series/sop.dcm (check with dvc_jline_name_ok before use) */
+    char hash[65];                 /* "-" or the output's SHA-256 in hex */
+} dvc_jline;
+/* A name as output.c makes it: exactly three components of [0-9a-z._-], none "." or "..". */
+int dvc_jline_name_ok(const char *s);
+/* The line with its newline into line[cap] (NUL-terminated); its length, 0 when it does not fit. */
+size_t dvc_jline_format_d(char *line, size_t cap, const dvc_jline *d, const uint32_t *findings,
+                          const dvc_pixels *px);
+/* line[0, len) (no newline) parsed as exactly what dvc_jline_format_d writes; 0, or -1. */
+int dvc_jline_parse_d(const char *line, size_t len, dvc_jline *d);
+/* The findings / pixels field of a parsed D line, malloc'd; NULL for "-", malformed, or out of memory. */
+uint32_t *dvc_jline_findings(const char *line, size_t len);
+dvc_pixels *dvc_jline_pixels(const char *line, size_t len);
+
 /* ---- file_io.c (continued) ---- */
 /* Replace path with text atomically: a mode-0600 temp file beside it, fsync, rename. what names the file in
  * messages ("report", "mapping"). 0, or -1 after printing why. */

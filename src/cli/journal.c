@@ -5,19 +5,21 @@
  * is too; it is never in DST. Mode 0600.
  *
  * Lines (text, one write() each, O_APPEND; a line without its newline is a torn tail and ignored):
- *   dicomveil-journal 2 <run id>          first line: SHA-256 of the config bytes, a keyed fingerprint of the
+ *   dicomveil-journal 3 <run id>          first line: SHA-256 of the config bytes, a keyed fingerprint of the
  *                                         key (the key's new UID for a fixed registry UID, never key bytes),
  *                                         the resolved DST and SRCs. A journal of another run is refused, and
- *                                         so is one of format 1 (unkeyed path ids), with its own message.
+ *                                         so is one of format 1 (unkeyed path ids) or 2 (no pixels field),
+ *                                         with its own message.
  *   C <index> <name>                      written under the claims lock BEFORE this run names a file
  *                                         <name> (= "study/series/sop.dcm", new UIDs) that did not exist:
  *                                         so every name an attempt ever created is known to be this run's.
- *   D <index> <path id> <size> <mtime ns> <ok|duplicate> <name|-> <sha256|-> <findings|->
+ *   D <index> <path id> <size> <mtime ns> <ok|duplicate> <name|-> <sha256|-> <findings|-> <pixels|->
  *                                         the input's outcome, after it was committed (name: its output, or
  *                                         for a duplicate the output it duplicates; --mpi journals "-"
  *                                         there, and such a duplicate is redone); path id = first 16
  *                                         bytes of HMAC-SHA256(path-id key, source path); sha256 = of the
- *                                         output bytes.
+ *                                         output bytes; findings and pixels: the report's counts and pixel
+ *                                         entry. The grammar's one home: journal_line.c.
  * PHI: no source path, no original identifier, no tag value. The new UIDs in <name> are in DST already; unlike
  * the report (source paths) this file links no source to an output by name, only by a KEYED path id. An
  * unkeyed hash (format 1) let anyone holding the journal confirm a guessed path such as
@@ -73,7 +75,6 @@
 #define JOURNAL_PREFIX "dicomveil-journal "
 #define PATH_ID_LABEL "dicomveil-journal-path-id"
 #define JOURNAL_MAX (4ull * 1024 * 1024 * 1024) /* 4 GiB: ~25 million entries */
-#define LINE_MAX_LEN 512
 
 typedef struct jentry {
     int present;
@@ -81,7 +82,7 @@ typedef struct jentry {
     char pathid[33];
     unsigned long long size;
     long long mtime_ns;
-    char name[3 * DVC_COMPONENT_MAX + 8];
+    char name[DVC_JLINE_NAME_MAX];
     char hash[65];
     const char *line; /* the D line (without newline) inside j->text, for the compact rewrite */
     size_t line_len;
@@ -329,7 +330,7 @@ static void journal_write(dvc_journal *j, const char *line, size_t len)
 
 void dvc_journal_claim(dvc_journal *j, size_t index, const char *name)
 {
-    char line[LINE_MAX_LEN];
+    char line[DVC_JLINE_MAX];
     int n = snprintf(line, sizeof line, "C %zu %s\n", index, name);
     if (n > 0 && (size_t)n < sizeof line)
         journal_write(j, line, (size_t)n);
@@ -353,54 +354,18 @@ static long long mtime_ns(const struct stat *st)
 void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const struct stat *st, int dup,
                       const char *name, const unsigned char *hash, const uint32_t *findings, const dvc_pixels *px)
 {
-    char line[LINE_MAX_LEN + 32 * DV_RESULT_TEXT_TYPES], pid[33], hh[65] = "-";
-    if (path_id(j, path, pid) < 0)
+    dvc_jline d = {.index = index, .dup = dup, .size = (unsigned long long)st->st_size, .mtime_ns = mtime_ns(st)};
+    char line[DVC_JLINE_MAX];
+    if (path_id(j, path, d.pathid) < 0)
         return; /* no line: a resume redoes the input */
     if (hash)
-        hex(hash, 32, hh);
-    int n = snprintf(line, sizeof line, "D %zu %s %llu %lld %s %s %s ", index, pid,
-                     (unsigned long long)st->st_size, mtime_ns(st), dup ? "duplicate" : "ok",
-                     name && *name ? name : "-", hh);
-    int any = 0;
-    for (int t = 0; findings && t < DV_RESULT_TEXT_TYPES && n > 0 && (size_t)n < sizeof line; t++)
-        if (findings[t]) {
-            n += snprintf(line + n, sizeof line - (size_t)n, "%s%d:%u", any ? "," : "", t, findings[t]);
-            any = 1;
-        }
-    if (n > 0 && !any && (size_t)n + 1 < sizeof line)
-        line[n++] = '-';
-    /* The report's pixel entry (counts and a transfer syntax UID: no PHI), so a resumed report has it too. */
-    if (n > 0 && (size_t)n < sizeof line)
-        n += px ? snprintf(line + n, sizeof line - (size_t)n, " %d:%u:%u:%u:%d:%s", px->ran ? 1 : 0, px->frames,
-                           px->boxes, px->nested_kept, px->burned_in_unredacted ? 1 : 0, px->transfer_syntax)
-                : snprintf(line + n, sizeof line - (size_t)n, " -");
-    if (n > 0 && (size_t)n + 1 < sizeof line) {
-        line[n++] = '\n';
-        journal_write(j, line, (size_t)n);
-    }
-}
-
-/* A journaled name is used as a path below DST: only what output.c makes (UID digits and dots, "_invalid-"
- * hex, "_nostudy", "_noseries", ".dcm"), exactly three components, none "." or "..". */
-static int name_ok(const char *s)
-{
-    int slashes = 0;
-    size_t comp = 0;
-    for (const char *c = s;; c++) {
-        if (*c == '/' || *c == '\0') {
-            if (comp == 0 || (comp == 1 && c[-1] == '.') || (comp == 2 && c[-1] == '.' && c[-2] == '.'))
-                return 0;
-            if (*c == '\0')
-                break;
-            slashes++;
-            comp = 0;
-            continue;
-        }
-        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || *c == '.' || *c == '_' || *c == '-'))
-            return 0;
-        comp++;
-    }
-    return slashes == 2 && strlen(s) < 3 * DVC_COMPONENT_MAX + 8;
+        hex(hash, 32, d.hash);
+    else
+        strcpy(d.hash, "-");
+    snprintf(d.name, sizeof d.name, "%s", name && *name ? name : "-");
+    size_t n = dvc_jline_format_d(line, sizeof line, &d, findings, px);
+    if (n)
+        journal_write(j, line, n);
 }
 
 /* SHA-256 of the file dst/name as hex; 0, or -1 when it cannot be read. buf: scratch of cap bytes. */
@@ -428,100 +393,6 @@ static int file_hash(int dst_fd, const char *name, uint8_t *buf, size_t cap, cha
         return -1;
     hex(md, 32, out);
     return 0;
-}
-
-/* Parse "D ..." into e; 0 on success. */
-static int parse_d(const char *line, size_t len, size_t *index, jentry *e)
-{
-    char status[16], findings[LINE_MAX_LEN], pixels[128];
-    unsigned long long idx;
-    char buf[LINE_MAX_LEN + 32 * DV_RESULT_TEXT_TYPES];
-    if (len >= sizeof buf)
-        return -1;
-    memcpy(buf, line, len);
-    buf[len] = '\0';
-    int used = 0;
-    if (sscanf(buf, "D %llu %32s %llu %lld %15s %199s %64s %511s %127s%n", &idx, e->pathid, &e->size,
-               &e->mtime_ns, status, e->name, e->hash, findings, pixels, &used) != 9 || (size_t)used != len)
-        return -1;
-    if (strcmp(status, "ok") == 0)
-        e->dup = 0;
-    else if (strcmp(status, "duplicate") == 0)
-        e->dup = 1;
-    else
-        return -1;
-    *index = (size_t)idx;
-    return 0;
-}
-
-/* Where the k-th field from the end of a D line starts (k = 0: the last), and its length. */
-static const char *field_from_end(const char *line, size_t len, int k, size_t *flen)
-{
-    const char *end = line + len, *f = end;
-    for (;;) {
-        while (f > line && f[-1] != ' ')
-            f--;
-        if (k-- == 0 || f == line)
-            break;
-        end = --f;
-    }
-    *flen = (size_t)(end - f);
-    return f;
-}
-
-/* The pixels field of an ok D line back into the report's entry (malloc'd; NULL for "-" or a malformed one:
- * the report then has no pixel entry, never a wrong one). */
-static dvc_pixels *parse_pixels(const char *line, size_t len)
-{
-    size_t n;
-    const char *f = field_from_end(line, len, 0, &n);
-    char buf[128];
-    if (n == 0 || n >= sizeof buf || *f == '-')
-        return NULL;
-    memcpy(buf, f, n);
-    buf[n] = '\0';
-    dvc_pixels px = {0};
-    int used = 0;
-    if (sscanf(buf, "%d:%u:%u:%u:%d:%n", &px.ran, &px.frames, &px.boxes, &px.nested_kept, &px.burned_in_unredacted,
-               &used) != 5 || n - (size_t)used >= sizeof px.transfer_syntax)
-        return NULL;
-    memcpy(px.transfer_syntax, buf + used, n - (size_t)used + 1);
-    dvc_pixels *p = malloc(sizeof *p);
-    if (p)
-        *p = px;
-    return p;
-}
-
-/* The findings field of an ok D line (the one before the pixels), "t:c,t:c" or "-", back into counts (malloc'd;
- * NULL when none or malformed: the report then has no counts for the instance, never wrong ones). */
-static uint32_t *parse_findings(const char *line, size_t len)
-{
-    size_t n;
-    const char *f = field_from_end(line, len, 1, &n);
-    char buf[LINE_MAX_LEN];
-    if (n == 0 || n >= sizeof buf || *f == '-')
-        return NULL;
-    memcpy(buf, f, n);
-    buf[n] = '\0';
-    uint32_t *v = calloc(DV_RESULT_TEXT_TYPES, sizeof *v);
-    if (!v)
-        return NULL;
-    for (char *p = buf, *end; *p;) {
-        if (*p < '0' || *p > '9')
-            goto bad;
-        unsigned long t = strtoul(p, &end, 10);
-        if (*end != ':' || t >= DV_RESULT_TEXT_TYPES || end[1] < '0' || end[1] > '9')
-            goto bad;
-        unsigned long c = strtoul(end + 1, &end, 10);
-        if (c > UINT32_MAX || (*end != ',' && *end != '\0'))
-            goto bad;
-        v[t] = (uint32_t)c;
-        p = *end ? end + 1 : end;
-    }
-    return v;
-bad:
-    free(v);
-    return NULL;
 }
 
 typedef struct strbuf {
@@ -568,13 +439,23 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
         off += len + 1;
         if (len > 2 && line[0] == 'C' && line[1] == ' ') {
             const char *sp = memchr(line + 2, ' ', len - 2);
-            if (sp && (size_t)(line + len - sp - 1) < 3 * DVC_COMPONENT_MAX + 8) {
+            if (sp && (size_t)(line + len - sp - 1) < DVC_JLINE_NAME_MAX) {
                 oom |= sb_add(&names, sp + 1, (size_t)(line + len - sp - 1)) | sb_add(&names, "\n", 1);
             }
         } else if (len > 2 && line[0] == 'D' && line[1] == ' ') {
             jentry e = {0};
-            size_t idx;
-            if (parse_d(line, len, &idx, &e) == 0 && idx < run->n && name_ok(e.name) == (e.name[0] != '-')) {
+            dvc_jline d;
+            size_t idx = (size_t)-1;
+            if (dvc_jline_parse_d(line, len, &d) == 0) {
+                idx = d.index;
+                e.dup = d.dup;
+                e.size = d.size;
+                e.mtime_ns = d.mtime_ns;
+                memcpy(e.pathid, d.pathid, sizeof e.pathid);
+                memcpy(e.name, d.name, sizeof e.name);
+                memcpy(e.hash, d.hash, sizeof e.hash);
+            }
+            if (idx < run->n && dvc_jline_name_ok(e.name) == (e.name[0] != '-')) {
                 e.present = 1;
                 e.line = line;
                 e.line_len = len;
@@ -612,7 +493,7 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
             }
             dvc_status status = DVC_ST_DUPLICATE;
             if (!e->dup) {
-                if (!name_ok(e->name) || file_hash(run->out->dst_fd, e->name, buf, DVC_SINK_BUFFER, h) < 0 ||
+                if (!dvc_jline_name_ok(e->name) || file_hash(run->out->dst_fd, e->name, buf, DVC_SINK_BUFFER, h) < 0 ||
                     strcmp(h, e->hash) != 0) {
                     e->present = 0; /* the output is gone or not these bytes: redo */
                     continue;
@@ -624,13 +505,13 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
                 }
                 if (held == 0) {
                     status = DVC_ST_OK;
-                    it->text_findings = parse_findings(e->line, e->line_len);
-                    it->pixels = parse_pixels(e->line, e->line_len);
+                    it->text_findings = dvc_jline_findings(e->line, e->line_len);
+                    it->pixels = dvc_jline_pixels(e->line, e->line_len);
                     hs[nh++] = (holder){e->name, i};
                 }
             } else {
                 holder key = {e->name, 0};
-                const holder *hd = name_ok(e->name) ? bsearch(&key, hs, nh, sizeof *hs, holder_cmp) : NULL;
+                const holder *hd = dvc_jline_name_ok(e->name) ? bsearch(&key, hs, nh, sizeof *hs, holder_cmp) : NULL;
                 if (!hd || hd->index >= i) {
                     e->present = 0; /* no lower index of this run holds the name now: redo */
                     continue;
@@ -655,13 +536,13 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
     oom |= sb_add(&header, head, (size_t)hl);
     for (char *s = names.s, *nl; s && (nl = strchr(s, '\n')); s = nl + 1) {
         *nl = '\0';
-        if (!name_ok(s))
+        if (!dvc_jline_name_ok(s))
             continue;
         struct stat st;
         if (fstatat(run->out->dst_fd, s, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
             dvc_output_seed(run->out, s, DVC_OURS_UNKNOWN) < 0)
             oom = 1;
-        char line[LINE_MAX_LEN];
+        char line[DVC_JLINE_MAX];
         int n = snprintf(line, sizeof line, "C 0 %s\n", s);
         oom |= sb_add(&header, line, (size_t)n);
     }
