@@ -276,7 +276,8 @@ typedef struct dvc_run dvc_run;
 typedef struct dvc_done {
     int ran;             /* the library read the input: st is its fstat */
     struct stat st;
-    const char *name;    /* ok: the output name it holds ("study/series/sop.dcm"), else NULL */
+    const char *name;    /* ok: the output name it holds ("study/series/sop.dcm"); duplicate: the name it
+                            duplicates; else NULL */
     int hashed;          /* ok and hashing on: hash is the SHA-256 of the output bytes */
     unsigned char hash[32];
 } dvc_done;

@@ -417,7 +417,8 @@ void dvm_rank_collect(dvm_rank *r, dvm_buf *up)
                 free(it->message);
                 it->message = x->message;
                 x->message = NULL;
-                x->name[0] = '\0';
+                if (x->settled < 0)
+                    x->name[0] = '\0'; /* failed: no name; a duplicate keeps the name it duplicates */
                 x->hashed = 0;
             }
             pack_result(up, it, c->index[k], x, r->run->out->hash_outputs);

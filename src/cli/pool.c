@@ -166,7 +166,9 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
         mark_displaced(run, put.displaced);
     done->ran = 1;
     done->st = st;
-    done->name = oc == DV_OUTCOME_OK ? dvc_put_name(&put) : NULL;
+    /* ok: the name it holds; duplicate: the name it duplicates (journaled so under --mpi too, so a resume restores
+     * it rather than redoing it) */
+    done->name = oc == DV_OUTCOME_OK || oc == DV_OUTCOME_DUPLICATE ? dvc_put_name(&put) : NULL;
     done->hashed = put.hashed;
     memcpy(done->hash, put.hash, sizeof done->hash);
     if (oc == DV_OUTCOME_OK) {

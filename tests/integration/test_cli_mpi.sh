@@ -127,6 +127,14 @@ DICOMVEIL_MPI_CHUNK= run 1 "mpi 2" deidentify --mpi -q --jobs 2 --resume --confi
     --report "$T/m2.json" "$T/src" "$T/src2" "$T/m2"
 same "mpi 2" "$T/m2" "$T/m2.json" "$T/ref2" "$T/ref2.json"
 reports_equal "$T/m2.json" "$T/ref2.json" || fail "mpi 2: the report differs from the single-process one"
+# The same job resumed once it is complete redoes nothing: every ok and every duplicate input is restored (a
+# duplicate is journaled with the name it duplicates, as in one process; docs/decisions.md "What is skipped").
+DICOMVEIL_MPI_CHUNK= run 1 "mpi 2 resumed complete" deidentify --mpi -q --jobs 2 --resume --config "$T/cfg.json" \
+    --key-file "$T/key" --report "$T/m2.json" "$T/src" "$T/src2" "$T/m2"
+want=$(json "$T/ref2.json" 'd["counts"]["ok"] + d["counts"]["duplicate"]')
+grep -qE "resume: $want of [0-9]+ inputs restored" "$T/err" ||
+    fail "mpi 2 resumed complete: not every ok and duplicate input restored ($want): $(grep resume: "$T/err")"
+same "mpi 2 resumed complete" "$T/m2" "$T/m2.json" "$T/ref2" "$T/ref2.json"
 mv "$T/src2/"* "$T/src/"
 rmdir "$T/src2"
 
