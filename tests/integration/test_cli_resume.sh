@@ -317,7 +317,7 @@ wdl="$T/wd_stale name behind a link"
 mkdir -p "$wdl/dst/9.9/9.9" "$wdl/outside"
 cp "$DATA/pydicom/CT_small.dcm" "$wdl/dst/9.9/9.9/9.9.dcm"
 bstudy=$(find "$wdl/dst" -mindepth 1 -maxdepth 1 -type d ! -name 9.9 | while read -r d; do
-    [ "$(find "$d" -name '*.dcm' -size -12k | wc -l)" = 1 ] && basename "$d"; done)
+    if [ "$(find "$d" -name '*.dcm' -size -12k | wc -l)" = 1 ]; then basename "$d"; fi; done)
 [ -n "$bstudy" ] || fail "stale name behind a link: b.dcm's study folder not found"
 mv "$wdl/dst/$bstudy" "$wdl/outside/$bstudy"
 ln -s "$wdl/outside/$bstudy" "$wdl/dst/$bstudy"
