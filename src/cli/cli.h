@@ -205,6 +205,9 @@ extern const dv_output dvc_file_output;
 /* --resume, before any worker starts: name (as journal.c holds it, "study/series/sop.dcm") is held by index.
  * 0 when it was free (now held), 1 when a lower index already held it (unchanged), -1 on ENOMEM. */
 int dvc_output_seed(dvc_output *o, const char *name, size_t index);
+/* --resume, after the pool ended: dvc_stale_fn over this output's own claims (not --mpi: rank 0's table decides
+ * there, dvm_coord_stale). user: the dvc_run whose items say which inputs ended ok. */
+int dvc_output_stale(void *run, const char *name);
 struct dvc_claim;
 typedef struct dvc_put {
     /* in */
@@ -305,6 +308,7 @@ struct dvc_run {
     pthread_mutex_t status_lock; /* statuses and the ok -> duplicate moves (pool.c) */
     const dvc_pool_hooks *hooks; /* --mpi (mpi_rank.c), else NULL */
     atomic_uint_least64_t worker_cpu_ns; /* CPU time of the workers that ended (--mpi summary, bench/mpi.sh) */
+    size_t stale_removed; /* --resume: outputs of inputs no longer ok removed at the end (dvc_journal_sweep) */
 };
 /* Run every item on run->jobs threads while the calling thread draws progress. 0, or -1 when no thread
  * could be started. */
@@ -377,6 +381,17 @@ void dvc_journal_claim(dvc_journal *j, size_t index, const char *name);
 void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const struct stat *st, int dup,
                       const char *name, const unsigned char *hash, const uint32_t *findings, const dvc_pixels *px);
 void dvc_journal_close(dvc_journal *j);
+/* At the end of a --resume run, once no worker or rank touches DST any more (docs/decisions.md "Withdrawn inputs"):
+ * what the table of names says of a name some attempt of this run announced (a C line). KEEP: an input that ended
+ * ok holds it, or it is not this run's (a file that was there first); STALE: this run wrote it (an earlier attempt,
+ * or an input of this one) and no input that ended ok holds it now; FOLDERS: no attempt's file is known there
+ * (the table never saw it: only its folders, when empty, go). */
+enum { DVC_SWEEP_KEEP = 0, DVC_SWEEP_STALE = 1, DVC_SWEEP_FOLDERS = 2 };
+typedef int (*dvc_stale_fn)(void *user, const char *name);
+/* Remove from DST every output named by a C line of the journal whose name stale() calls STALE (a regular file
+ * in real folders: nothing is followed), and the series and study folders that leaves empty. The number
+ * removed; *not_removed: how many could not be (a warning said so, counts only). */
+size_t dvc_journal_sweep(dvc_journal *j, int dst_fd, dvc_stale_fn stale, void *user, size_t *not_removed);
 
 /* ---- journal_line.c: the journal's D line (its grammar's one home) ---- */
 #define DVC_JLINE_NAME_MAX (3 * DVC_COMPONENT_MAX + 8)

@@ -159,6 +159,8 @@ int dvm_coord_list_wait(dvm_coord *c);
 dvc_item *dvm_coord_items(dvm_coord *c, size_t *n);
 /* The journal's seeding of the run-wide claims (dvc_output_seed's contract). */
 int dvm_coord_seed(dvm_coord *c, const char *name, size_t index);
+/* --resume, once dvm_coord_finished: the dvc_stale_fn (cli.h) of the run-wide table; user: the dvm_coord. */
+int dvm_coord_stale(void *user, const char *name);
 /* A batch from rank from. 0, or -1 when it is malformed. */
 int dvm_coord_handle(dvm_coord *c, int from, const uint8_t *p, size_t len);
 /* Take newly listed inputs and answer the wants they allow. -1 when the listing failed. */

@@ -86,6 +86,10 @@ void dvc_deidentify_usage(FILE *f)
           "                       still exists with the journaled SHA-256; redo the rest. Use it on the first\n"
           "                       run too. A run killed at any moment and resumed any number of times ends\n"
           "                       with the same DST and report as one uninterrupted run. Not with --mapping.\n"
+          "                       At the end, an output an earlier attempt wrote for an input that is no\n"
+          "                       longer in SRC, or now fails, is removed from DST (and its folders when\n"
+          "                       left empty), as a fresh run would not write it; the report counts them\n"
+          "                       (stale_outputs_removed). Nothing the run did not write is touched.\n"
           "                       One run at a time per report (REPORT.lock, removed at the end): a second\n"
           "                       is refused.\n"
           "      --mpi            Run as one rank of an MPI job (mpirun -np N / srun dicomveil deidentify --mpi\n"
@@ -654,6 +658,15 @@ int dvc_cmd_deidentify(int argc, char **argv)
         double elapsed = dvc_now() - t0;
         dvc_progress_stop(&progress);
         rc = dv_run_count(lib, DV_OUTCOME_FAILED) ? DVC_EXIT_FAILED : DVC_EXIT_OK;
+        if (journal) {
+            /* Outputs earlier attempts wrote for inputs that are gone from the sources or fail now: a fresh run
+             * over these sources would not have them (docs/decisions.md "Withdrawn inputs"). Without --resume
+             * there is no record of what a run wrote, so nothing is ever removed. */
+            size_t not_removed = 0;
+            run.stale_removed = dvc_journal_sweep(journal, out.dst_fd, dvc_output_stale, &run, &not_removed);
+            if (not_removed)
+                rc = DVC_EXIT_FAILED;
+        }
         if (o.report && dvc_report_write(o.report, &run, elapsed) < 0)
             rc = DVC_EXIT_FAILED;
         if (o.mapping && dvc_mapping_write(o.mapping, &run) < 0)

@@ -52,7 +52,17 @@
  * claims table of output.c is seeded: a verified name with its holder, a name some attempt created (C line)
  * whose file exists but verifies for no entry with DVC_OURS_UNKNOWN (a higher index than any), so a lower
  * index redone now replaces it exactly as in one uninterrupted run. Names this run never created keep the
- * never-overwrite rule. The journal is then rewritten compactly (header, names, restored D lines). */
+ * never-overwrite rule. The journal is then rewritten compactly (header, names, restored D lines).
+ *
+ * End of a resumed run (dvc_journal_sweep; docs/decisions.md "Withdrawn inputs"): an output an earlier attempt
+ * wrote for an input withdrawn from the sources (or failing now) would stay in DST, unaccounted for, although a
+ * fresh run would not write it, and a file is withdrawn precisely because it must not be shared. So once no
+ * worker or rank names a file any more, every name of a C line (read back from the journal on disk: only names
+ * some attempt announced are ever touched) that the table of names says this run wrote and no input that ended
+ * ok holds is removed, then its series and study folders when that left them empty. No line is rewritten: a
+ * resume verifies every D line against its output's hash, so a removed output's entry is redone, never
+ * expected, and a C line whose file is gone seeds nothing. A kill during the sweep leaves the rest to the next
+ * resume's (its names are still C lines, its files are seeded again as an earlier attempt's). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -565,4 +575,95 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
     }
     free(header.s);
     return restored;
+}
+
+/* Remove DST/name, an output an attempt of this run wrote that no input holds now (dvc_journal_sweep), and then
+ * its series and study folders when that left them empty (a fresh run over the current sources would not have
+ * them either; the kernel's ENOTEMPTY decides, so a folder holding anything else stays). Each folder is opened
+ * with O_NOFOLLOW and the file is removed only when it is a regular file: this run writes regular files in real
+ * folders only, so a link found on the way is not this run's and is neither followed nor removed. file: remove
+ * the file too (0: only the folders, for a name whose file is gone: removed by an attempt killed before its
+ * folders went). 1 removed, 0 nothing of ours there, -1 with errno. */
+static int remove_stale(int dst_fd, const char *name, int file)
+{
+    char study[DVC_JLINE_NAME_MAX], *series, *sop;
+    snprintf(study, sizeof study, "%s", name); /* dvc_jline_name_ok: exactly three components */
+    series = strchr(study, '/');
+    *series++ = '\0';
+    sop = strchr(series, '/');
+    *sop++ = '\0';
+    int rc = 0;
+    int sfd = openat(dst_fd, study, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int rfd = sfd < 0 ? -1 : openat(sfd, series, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (sfd < 0 || rfd < 0) {
+        /* gone already, or a link or a file in place of a folder (not this run's) */
+        rc = errno == ENOENT || errno == ELOOP || errno == ENOTDIR ? 0 : -1;
+    } else if (file && fstatat(rfd, sop, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        rc = errno == ENOENT ? 0 : -1;
+    } else if (file && !S_ISREG(st.st_mode)) {
+        rc = 0;
+    } else if (file && unlinkat(rfd, sop, 0) < 0) {
+        rc = errno == ENOENT ? 0 : -1;
+    } else {
+        rc = file;
+    }
+    int e = errno;
+    if (rc >= 0 && rfd >= 0)
+        unlinkat(sfd, series, AT_REMOVEDIR); /* ENOTEMPTY: other outputs live there */
+    if (rc >= 0 && sfd >= 0) /* also when the series folder is gone: a kill between the two removals */
+        unlinkat(dst_fd, study, AT_REMOVEDIR);
+    if (rfd >= 0)
+        close(rfd);
+    if (sfd >= 0)
+        close(sfd);
+    errno = e;
+    return rc;
+}
+
+size_t dvc_journal_sweep(dvc_journal *j, int dst_fd, dvc_stale_fn stale, void *user, size_t *not_removed)
+{
+    /* The journal as it is now on disk: the compact one dvc_journal_restore wrote (every earlier attempt's C
+     * lines) and this attempt's appended lines, so exactly the names some attempt of this run announced before
+     * creating them. A C line that did not reach the file (a write failed) names nothing removed: only a name
+     * with a C line is ever touched. */
+    size_t removed = 0, len = 0;
+    *not_removed = 0;
+    char *text = slurp(j->path, JOURNAL_MAX, &len);
+    if (!text) {
+        dvc_errorf("warning: --resume: cannot read the journal back (%s): outputs of inputs no longer in the "
+                   "sources were not looked for", strerror(errno));
+        return 0;
+    }
+    int failed_errno = 0;
+    for (size_t off = 0; off < len;) {
+        char *line = text + off, *nl = memchr(line, '\n', len - off);
+        if (!nl)
+            break; /* torn tail */
+        *nl = '\0';
+        off = (size_t)(nl - text) + 1;
+        if (line[0] != 'C' || line[1] != ' ')
+            continue;
+        const char *name = strchr(line + 2, ' ');
+        if (!name || !dvc_jline_name_ok(++name))
+            continue; /* never a name output.c could not have made (no "..", no fourth component) */
+        int s = stale(user, name);
+        if (s == DVC_SWEEP_KEEP)
+            continue;
+        int r = remove_stale(dst_fd, name, s == DVC_SWEEP_STALE);
+        if (r > 0) {
+            removed++;
+        } else if (r < 0 && s == DVC_SWEEP_STALE) { /* folders alone are tidying: their failure is no loss */
+            (*not_removed)++;
+            failed_errno = errno;
+        }
+    }
+    free(text);
+    if (removed) /* a count, never a name: the names are new UIDs, which the report must not link to a source */
+        dvc_errorf("resume: %zu stale output(s) removed from the destination (written by this run for inputs no "
+                   "longer in the sources, or no longer succeeding)", removed);
+    if (*not_removed)
+        dvc_errorf("warning: resume: %zu stale output(s) of inputs no longer in the sources (or now failing) could "
+                   "not be removed from the destination: %s", *not_removed, strerror(failed_errno));
+    return removed;
 }

@@ -181,6 +181,21 @@ int dvm_coord_seed(dvm_coord *c, const char *name, size_t index)
     return 0;
 }
 
+int dvm_coord_stale(void *user, const char *name)
+{
+    /* Once every rank has reported every input (dvm_coord_finished): holders and statuses are final, and no rank
+     * names a file any more, so rank 0 alone may remove on the shared file system what no input holds. */
+    dvm_coord *c = user;
+    uint32_t slot;
+    const centry *e = centry_get(c, name, 0, &slot);
+    if (!e || (e->holder == DVC_NO_INDEX && !e->preexisted))
+        return DVC_SWEEP_FOLDERS; /* no attempt's file is known there */
+    if (e->preexisted) /* a file no input of this run named: never this run's to remove */
+        return DVC_SWEEP_KEEP;
+    /* an earlier attempt's (DVC_OURS_UNKNOWN) or an input's that did not end ok: stale */
+    return e->holder < c->n && c->items[e->holder].status == DVC_ST_OK ? DVC_SWEEP_KEEP : DVC_SWEEP_STALE;
+}
+
 static void grant(dvm_coord *c, uint32_t slot, int rank, uint32_t worker, size_t index)
 {
     centry *e = &c->ents[slot];

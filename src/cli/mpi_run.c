@@ -291,13 +291,22 @@ static int rank0_start(const dvm_args *a, dvm_coord *coord, dv_run *tally, dvc_o
 
 /* Rank 0, once everything is gathered: the report and the summary. The run's exit code. */
 static int rank0_finish(const dvm_args *a, dvm_coord *coord, dv_run *tally, dvc_progress *bar, double elapsed,
-                        int nranks, double coord_seconds)
+                        int nranks, double coord_seconds, int dst_fd)
 {
     dvc_progress_stop(bar);
     int rc = dv_run_count(tally, DV_OUTCOME_FAILED) ? DVC_EXIT_FAILED : DVC_EXIT_OK;
     size_t n = 0;
     dvc_item *items = dvm_coord_items(coord, &n);
     dvc_run rep = {.lib = tally, .plan = a->plan, .items = items, .n = n};
+    if (a->journal) {
+        /* Every rank has reported every input, so none names a file any more: rank 0, which holds the names and
+         * the journal, removes on the shared DST what earlier attempts wrote for inputs no longer ok, as one
+         * process does (cmd_deidentify.c; docs/decisions.md "Withdrawn inputs"). */
+        size_t not_removed = 0;
+        rep.stale_removed = dvc_journal_sweep(a->journal, dst_fd, dvm_coord_stale, coord, &not_removed);
+        if (not_removed)
+            rc = DVC_EXIT_FAILED;
+    }
     if (a->report && dvc_report_write(a->report, &rep, elapsed) < 0)
         rc = DVC_EXIT_FAILED;
     dvc_warn_burned_in(&rep); /* before the summary, as in one process */
@@ -389,7 +398,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
                     /* the report's CPU apart: it is written once the work is done, off the workers' time (jansson:
                      * most of rank 0's main-thread CPU in a short run, bench/MPI.md) */
                     double r0 = thread_cpu();
-                    rc = rank0_finish(a, coord, tally, &bar, dvc_now() - t0, size, coord_seconds);
+                    rc = rank0_finish(a, coord, tally, &bar, dvc_now() - t0, size, coord_seconds, out.dst_fd);
                     report_seconds = thread_cpu() - r0;
                     for (int r = 0; r < size; r++) {
                         dvm_u8(dvm_coord_out(coord, r), DVM_DOWN_FINAL);

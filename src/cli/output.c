@@ -354,6 +354,30 @@ int dvc_output_seed(dvc_output *o, const char *name, size_t index)
     return rc;
 }
 
+int dvc_output_stale(void *user, const char *name)
+{
+    /* Called once the pool has ended: no worker changes the claims or a status any more (the lock is taken all
+     * the same: it is the table's rule, and cheap). */
+    const dvc_run *run = user;
+    dvc_claims *c = run->out->claims;
+    uint64_t h = key_hash(name);
+    int rc = DVC_SWEEP_FOLDERS; /* not in the table: no attempt's file is known there */
+    pthread_mutex_lock(&c->lock);
+    for (const claim *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->next) {
+        if (e->hash != h || strcmp(e->key, name) != 0)
+            continue;
+        if (e->preexisted) /* a file no input of this run named: never this run's to remove */
+            rc = DVC_SWEEP_KEEP;
+        else if (e->linked == DVC_NO_INDEX) /* announced, never named: nothing of ours there */
+            rc = DVC_SWEEP_FOLDERS;
+        else /* an earlier attempt's (DVC_OURS_UNKNOWN) or an input's that did not end ok */
+            rc = e->linked < run->n && run->items[e->linked].status == DVC_ST_OK ? DVC_SWEEP_KEEP : DVC_SWEEP_STALE;
+        break;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
 const char *dvc_put_name(const dvc_put *p)
 {
     return p->claim ? p->claim->key : NULL;

@@ -148,6 +148,8 @@ static json_t *build(const dvc_run *run, double elapsed)
                                   json_integer((json_int_t)dv_run_count(run->lib, counted[i])));
     rc |= json_object_set_new(counts, "input_bytes", json_integer((json_int_t)dv_run_bytes_in(run->lib)));
     rc |= json_object_set_new(counts, "burned_in_not_redacted", json_integer((json_int_t)dvc_burned_in_unredacted(run)));
+    /* --resume: outputs of earlier attempts whose inputs are withdrawn or fail now, removed (always 0 without it) */
+    rc |= json_object_set_new(counts, "stale_outputs_removed", json_integer((json_int_t)run->stale_removed));
     rc |= json_object_set_new(root, "counts", counts);
     rc |= json_object_set_new(root, "elapsed_seconds", json_real(elapsed));
     for (size_t i = 0; i < run->n && rc == 0; i++) {

@@ -269,6 +269,26 @@ same "job kill" "$T/all" "$T/all.json" "$T/ref" "$T/ref.json"
 reports_equal "$T/all.json" "$T/ref.json" resumed || fail "job kill: the report differs from the uninterrupted one"
 grep -qF -- "$T/src" "$T/all.json.journal" && fail "journal: holds a source path"
 
+# ---- an input withdrawn from SRC between two attempts takes its output with it (docs/decisions.md "Withdrawn
+# inputs"): rank 0 holds the names and the journal, and removes what no input holds at the end ----
+mkdir -p "$T/wd/src"
+cp "$DATA/pydicom/CT_small.dcm" "$T/wd/src/a.dcm"
+cp "$DATA/pydicom/MR_small.dcm" "$T/wd/src/b.dcm"
+run 0 "mpi withdrawn input (first attempt)" deidentify --mpi -q --jobs 1 --resume --config "$T/cfg.json" \
+    --key-file "$T/key" --report "$T/wd.json" "$T/wd/src" "$T/wd/dst"
+[ "$(outputs wd/dst)" = 2 ] || fail "mpi withdrawn input: the first attempt did not write 2 outputs"
+rm -f "$T/wd/src/b.dcm"
+run 0 "mpi withdrawn input" deidentify --mpi -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/wd.json" "$T/wd/src" "$T/wd/dst"
+grep -q "resume: 1 stale output(s) removed" "$T/err" || fail "mpi withdrawn input: stderr does not say it: $(head -c 400 "$T/err")"
+DV_LAUNCH=()
+run 0 "mpi withdrawn input (fresh run)" deidentify -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/wd.ref.json" "$T/wd/src" "$T/wd/ref"
+DV_LAUNCH=("${MPIRUN[@]}")
+same "mpi withdrawn input" "$T/wd/dst" "$T/wd.json" "$T/wd/ref" "$T/wd.ref.json"
+[ "$(json "$T/wd.json" 'd["counts"].get("stale_outputs_removed")')" = 1 ] ||
+    fail "mpi withdrawn input: counts.stale_outputs_removed is $(json "$T/wd.json" 'd["counts"].get("stale_outputs_removed")')"
+
 # ---- refusals: exit 2, nothing written ----
 DV_LAUNCH=()
 run 2 "mpi without a key file" deidentify --mpi -q --config "$T/cfg.json" "$T/src" "$T/r1"

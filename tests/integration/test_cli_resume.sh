@@ -253,6 +253,92 @@ run 2 "resume over a format-2 journal" deidentify -q --jobs 1 --resume --config 
     --report "$T/old2.json" "$T/one" "$T/old2"
 grep -q "older dicomveil" "$T/err" || fail "format-2 journal: $(head -c 300 "$T/err")"
 
+# ---- an input withdrawn from SRC takes its output with it (docs/decisions.md "Withdrawn inputs") ----
+# A file is withdrawn from SRC because it must not be shared (consent withdrawn, wrong patient): a resume must end
+# with the DST a fresh run over the current SRC writes, so the output an earlier attempt wrote for it goes, and
+# the report counts it (counts.stale_outputs_removed; no path). SRC = {a.dcm: CT_small, b.dcm: MR_small} run to
+# the end first, then changed; each case is compared with a fresh run over the changed SRC.
+# wd_first CASE: the first attempt, both outputs written, into $T/wd_CASE.
+wd_first() {
+    rm -rf "$T/wd_$1" "$T/wd_$1.json" "$T/wd_$1.json.journal"
+    mkdir -p "$T/wd_$1/src"
+    cp "$DATA/pydicom/CT_small.dcm" "$T/wd_$1/src/a.dcm"
+    cp "$DATA/pydicom/MR_small.dcm" "$T/wd_$1/src/b.dcm"
+    chmod u+w "$T/wd_$1/src/"*
+    run 0 "$1 (first attempt)" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+        --report "$T/wd_$1.json" "$T/wd_$1/src" "$T/wd_$1/dst"
+    [ "$(find "$T/wd_$1/dst" -name '*.dcm' | wc -l)" = 2 ] || fail "$1: the first attempt did not write 2 outputs"
+}
+# wd_check CASE RC REMOVED: resume over the changed SRC (exit RC), then DST, statuses and counts as a fresh run
+# over it, REMOVED stale outputs in the report and on stderr (a count, no path).
+wd_check() {
+    run "$2" "$1" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+        --report "$T/wd_$1.json" "$T/wd_$1/src" "$T/wd_$1/dst"
+    cp "$T/err" "$T/err_wd_$1"
+    run "$2" "$1 (fresh run)" deidentify -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" \
+        --report "$T/wd_$1.ref.json" "$T/wd_$1/src" "$T/wd_$1/ref"
+    same "$1" "$T/wd_$1/dst" "$T/wd_$1.json" "$T/wd_$1/ref" "$T/wd_$1.ref.json"
+    [ "$(json "$T/wd_$1.json" 'd["counts"].get("stale_outputs_removed")')" = "$3" ] ||
+        fail "$1: the report's counts.stale_outputs_removed is $(json "$T/wd_$1.json" 'd["counts"].get("stale_outputs_removed")'), expected $3"
+    if [ "$3" != 0 ]; then
+        grep -q "resume: $3 stale output(s) removed" "$T/err_wd_$1" || fail "$1: stderr does not say it: $(cat "$T/err_wd_$1")"
+    fi
+    grep -qF -- "$T/wd_$1" "$T/err_wd_$1" && fail "$1: stderr names a path"
+    return 0
+}
+# The input deleted from SRC.
+wd_first "withdrawn input"
+rm "$T/wd_withdrawn input/src/b.dcm"
+wd_check "withdrawn input" 0 1
+# An attempt killed after it wrote both outputs but before their D lines: the names are known by their C lines
+# alone (restored as an earlier attempt's, DVC_OURS_UNKNOWN).
+wd_first "withdrawn before its D line"
+sed -i '/^D /d' "$T/wd_withdrawn before its D line.json.journal"
+rm "$T/wd_withdrawn before its D line/src/b.dcm"
+wd_check "withdrawn before its D line" 0 1
+# The input now fails (truncated): a fresh run writes nothing for it.
+wd_first "input now failing"
+head -c 3000 "$DATA/pydicom/MR_small.dcm" >"$T/wd_input now failing/src/b.dcm"
+wd_check "input now failing" 1 1
+# The input is now the same instance as a lower one: a duplicate, whose name a.dcm holds: a.dcm's output stays,
+# b.dcm's old one goes.
+wd_first "input now a duplicate"
+cp "$DATA/pydicom/CT_small.dcm" "$T/wd_input now a duplicate/src/b.dcm"
+wd_check "input now a duplicate" 0 1
+[ "$(statuses "$T/wd_input now a duplicate.json" | tr '\n' ' ')" = "ok None duplicate None " ] ||
+    fail "input now a duplicate: statuses $(statuses "$T/wd_input now a duplicate.json" | tr '\n' ' ')"
+# Nothing changed: nothing removed.
+wd_first "nothing withdrawn"
+wd_check "nothing withdrawn" 0 0
+# Never a file no C line names (a foreign file in DST), never through a symbolic link: b.dcm's study folder is
+# replaced by a link to a copy outside DST, so its name resolves to a regular file there, which must stay.
+wd_first "stale name behind a link"
+wdl="$T/wd_stale name behind a link"
+mkdir -p "$wdl/dst/9.9/9.9" "$wdl/outside"
+cp "$DATA/pydicom/CT_small.dcm" "$wdl/dst/9.9/9.9/9.9.dcm"
+bstudy=$(find "$wdl/dst" -mindepth 1 -maxdepth 1 -type d ! -name 9.9 | while read -r d; do
+    if [ "$(find "$d" -name '*.dcm' -size -12k | wc -l)" = 1 ]; then basename "$d"; fi; done)
+[ -n "$bstudy" ] || fail "stale name behind a link: b.dcm's study folder not found"
+mv "$wdl/dst/$bstudy" "$wdl/outside/$bstudy"
+ln -s "$wdl/outside/$bstudy" "$wdl/dst/$bstudy"
+rm "$wdl/src/b.dcm"
+run 0 "stale name behind a link" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$wdl.json" "$wdl/src" "$wdl/dst"
+[ "$(find "$wdl/outside" -name '*.dcm' | wc -l)" = 1 ] || fail "stale name behind a link: the file outside DST was removed"
+[ -L "$wdl/dst/$bstudy" ] || fail "stale name behind a link: the link was removed"
+[ -f "$wdl/dst/9.9/9.9/9.9.dcm" ] || fail "stale name behind a link: a file no C line names was removed"
+[ "$(json "$wdl.json" 'd["counts"].get("stale_outputs_removed")')" = 0 ] ||
+    fail "stale name behind a link: counted $(json "$wdl.json" 'd["counts"].get("stale_outputs_removed")') removed"
+# Without --resume there is no journal: nothing is ever removed (the withdrawn input's output of the resumed
+# attempt stays, as every file that was in DST before a run does).
+wd_first "without resume"
+rm "$T/wd_without resume/src/b.dcm"
+run 0 "without resume" deidentify -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/wd_without resume.json" "$T/wd_without resume/src" "$T/wd_without resume/dst"
+[ "$(find "$T/wd_without resume/dst" -name '*.dcm' | wc -l)" = 2 ] || fail "without resume: a file was removed"
+[ "$(json "$T/wd_without resume.json" 'd["counts"].get("stale_outputs_removed")')" = 0 ] ||
+    fail "without resume: the report does not say 0 stale outputs removed"
+
 # ---- refusals: exit 2, nothing written ----
 run 2 "resume without report" deidentify -q --resume --config "$T/cfg.json" --key-file "$T/key" "$T/src" "$T/r1"
 run 2 "resume with mapping" deidentify -q --resume --config "$T/cfg.json" --key-file "$T/key" \
