@@ -158,7 +158,7 @@ int dv_run_cleans_text(const dv_run *run);
  * calling thread, for every finding the text stage would transform, in dataset order. Counts the outcome in
  * the run (OK, SKIPPED or FAILED) and returns it; res (NULL, or initialised) receives the findings' counts by
  * infoType (res->text_findings); sop_class (NULL, or DV_UID_MAX + 1 bytes) the input's SOPClassUID ("" when
- * absent), which identifies the kind of instance without PHI. Thread-safe like dv_run_instance. */
+ * absent or not a UID: such a value may hold anything), which identifies the kind of instance without PHI. Thread-safe like dv_run_instance. */
 dv_outcome dv_run_inspect(dv_run *run, const dv_source *src, dv_text_observer_fn fn, void *user, dv_result *res,
                           char *sop_class, dv_error *err);
 

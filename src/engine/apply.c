@@ -11,6 +11,7 @@
 #include "engine/dv_result_internal.h"
 #include "dicom/dv_uid_syntax.h"
 #include "dicom/dv_vr.h"
+#include "dict/dv_dict.h"
 #include "dict/dv_tags.h"
 #include "dicom/dv_charset.h"
 
@@ -195,6 +196,20 @@ static int is_coded_vr(uint16_t vr)
            vr == DV_VR_SL || vr == DV_VR_UV || vr == DV_VR_SV;
 }
 
+/* A code or count by what the attribute is, not only by the VR it was written with: TextValue (UT) or
+ * UnformattedTextValue (ST) written as CS or IS holds text, and kept its names and IDs in a reset sequence. The
+ * PS3.6 VR decides when the dictionary knows the standard attribute with one VR; otherwise (private, unknown, or
+ * several VRs) the written one. [test_engine: test_reset_text_written_as_code] */
+static int is_coded_elem(const dv_elem *e, uint16_t vr)
+{
+    if (!is_coded_vr(vr))
+        return 0;
+    if (DV_TAG_IS_PRIVATE(e->tag))
+        return 1;
+    const dv_dict_entry *de = dv_dict_lookup(e->tag);
+    return !de || !de->vr || de->multi_vr || is_coded_vr(de->vr);
+}
+
 /* One element inside a sequence the Basic profile resets (code D on the sequence: DV_DEC_RESET_CONFORM), at
  * IOD context ctx. The value goes, and the instance stays valid (docs/decisions.md "Reset sequences keep the
  * IOD valid"):
@@ -224,7 +239,7 @@ static int reset_conform(apply_ctx *c, dv_ds *ds, dv_elem *prev, dv_elem *e, uin
         break;
     }
     dv_match m;
-    if (is_coded_vr(vr) && dv_plan_match_in(c->plan, parent, ctx, e->tag, vr, 0, &m) == DV_DEC_KEEP)
+    if (is_coded_elem(e, vr) && dv_plan_match_in(c->plan, parent, ctx, e->tag, vr, 0, &m) == DV_DEC_KEEP)
         return 0;
     return set_dummy(c, e);
 }

@@ -14,6 +14,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "dicom/dv_limits_internal.h"
+#include "dicom/dv_uid_syntax.h"
 #include "engine/dv_plan.h"
 #include "engine/dv_pixel_stage.h"
 #include "engine/dv_pixel_container.h"
@@ -424,8 +425,13 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
     const dv_plan *plan = run->plan;
     tw = plan->cleans_text || plan->image_detects_text ? pool_take(&run->text_pool, text_make) : NULL;
     if (insp) {
-        if (insp->sop_class)
-            (void)dv_elem_uid_text(dv_ds_find(&inst->ds, DV_TAG_SOP_CLASS_UID), insp->sop_class, DV_UID_MAX + 1);
+        /* The SOP Class names the instance in inspect's output, which shows no PHI: only a UID is returned (a
+         * value that is not one fails the instance below, as in deidentify, and may hold anything). */
+        if (insp->sop_class) {
+            int n = dv_elem_uid_text(dv_ds_find(&inst->ds, DV_TAG_SOP_CLASS_UID), insp->sop_class, DV_UID_MAX + 1);
+            if (n <= 0 || !dv_uid_valid(insp->sop_class, (size_t)n))
+                insp->sop_class[0] = '\0';
+        }
         if (plan->cleans_text && !tw) {
             dv_fail(err, DV_ERR_NOMEM, "out of memory for the text stage");
             outcome = DV_OUTCOME_FAILED;

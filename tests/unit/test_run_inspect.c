@@ -67,11 +67,11 @@ static dv_plan *plan_of(const char *json)
     return plan;
 }
 
-static uint8_t *sample(size_t *len)
+static uint8_t *sample_of(const char *sop_class, size_t *len)
 {
     dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
     dvb_str(b, 0x00080005, "CS", "ISO_IR 192");
-    dvb_str(b, 0x00080016, "UI", SOP_CLASS);
+    dvb_str(b, 0x00080016, "UI", sop_class);
     dvb_str(b, 0x00080018, "UI", "1.2.3.4.5.6");
     dvb_str(b, 0x00080020, "DA", "20200305");
     dvb_str(b, 0x00080060, "CS", "OT");
@@ -90,15 +90,30 @@ static uint8_t *sample(size_t *len)
     return dvb_finish(b, len);
 }
 
+static uint8_t *sample(size_t *len)
+{
+    return sample_of(SOP_CLASS, len);
+}
+
+/* A run of the plan json with the test key; *plan and *key to free with it. */
+static dv_run *run_of(const char *json, dv_plan **plan, dv_key **key)
+{
+    dv_error err = {0};
+    *plan = plan_of(json);
+    *key = dv_key_new(KEYB, sizeof KEYB, &err);
+    dv_run *run = dv_run_new(*plan, *key, NULL, &err);
+    assert_non_null(run);
+    return run;
+}
+
 /* Findings reported per element with their path; nothing is written; counts and SOP Class returned. */
 static void test_inspect_reports_findings(void **state)
 {
     (void)state;
     dv_error err = {0};
-    dv_plan *plan = plan_of("{\"dicomTagConfig\": {\"profileType\": \"DEIDENTIFY_TAG_CONTENTS\"}}");
-    dv_key *key = dv_key_new(KEYB, sizeof KEYB, &err);
-    dv_run *run = dv_run_new(plan, key, NULL, &err);
-    assert_non_null(run);
+    dv_plan *plan;
+    dv_key *key;
+    dv_run *run = run_of("{\"dicomTagConfig\": {\"profileType\": \"DEIDENTIFY_TAG_CONTENTS\"}}", &plan, &key);
     assert_int_equal(dv_run_cleans_text(run), 1);
     size_t len;
     uint8_t *d = sample(&len);
@@ -165,6 +180,31 @@ static void test_inspect_reports_findings(void **state)
     dv_plan_free(plan);
 }
 
+/* The SOP Class identifies the instance in inspect's default output, which must hold no PHI: a SOPClassUID that
+ * is not a UID (text a system wrote there, here a name) is not returned; the instance fails as deidentify fails
+ * it, and deidentify's message names the tag, never the value. */
+static void test_inspect_sop_class_not_uid_hidden(void **state)
+{
+    (void)state;
+    dv_error err = {0};
+    dv_plan *plan;
+    dv_key *key;
+    dv_run *run = run_of("{\"dicomTagConfig\": {\"profileType\": \"DEIDENTIFY_TAG_CONTENTS\"}}", &plan, &key);
+    size_t len;
+    uint8_t *d = sample_of("1.2.Doe^John", &len);
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, d, len);
+    char sop[DV_UID_MAX + 1];
+    memset(sop, 'x', sizeof sop);
+    assert_int_equal(dv_run_inspect(run, &src, NULL, NULL, NULL, sop, &err), DV_OUTCOME_FAILED);
+    assert_string_equal(sop, "");
+    assert_null(strstr(err.message, "Doe"));
+    free(d);
+    dv_run_free(run);
+    dv_key_free(key);
+    dv_plan_free(plan);
+}
+
 /* A plan without text cleaning: the run says so and nothing is observed. */
 static void test_inspect_nothing_to_clean(void **state)
 {
@@ -192,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inspect_reports_findings),
         cmocka_unit_test(test_inspect_nothing_to_clean),
+        cmocka_unit_test(test_inspect_sop_class_not_uid_hidden),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
