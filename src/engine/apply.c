@@ -5,6 +5,7 @@
  * nesting depth, so the recursion is bounded. Error messages name tags, never values. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
@@ -442,17 +443,17 @@ static void result_uid(const dv_instance *inst, uint32_t tag, char out[DV_UID_MA
     (void)dv_elem_uid_text(dv_ds_find(&inst->ds, tag), out, DV_UID_MAX + 1); /* "" when absent or too long */
 }
 
-/* BurnedInAnnotation (0028,0301) is YES (CS: padding and case ignored; a bulk or absent value is not YES). */
+/* BurnedInAnnotation (0028,0301) is YES (CS: padding and case ignored; a bulk or absent value is not YES). Read
+ * through dv_instance_get_string, which trims the trailing padding; leading spaces are CS padding too. */
 static int declares_burned_in(const dv_instance *inst)
 {
-    const dv_elem *e = dv_ds_find(&inst->ds, DV_TAG_BURNED_IN_ANNOTATION);
-    const uint8_t *v = e && !dv_elem_is_sequence(e) ? dv_elem_inline_value(e) : NULL;
-    size_t n = v ? (size_t)e->length : 0;
-    while (n > 0 && (v[0] == ' '))
-        v++, n--;
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
-        n--;
-    return n == 3 && (v[0] | 0x20) == 'y' && (v[1] | 0x20) == 'e' && (v[2] | 0x20) == 's';
+    char v[DV_UID_MAX + 1];
+    if (dv_instance_get_string(inst, DV_TAG_BURNED_IN_ANNOTATION, v, sizeof v) < 0)
+        return 0;
+    const char *p = v;
+    while (*p == ' ')
+        p++;
+    return strcasecmp(p, "YES") == 0;
 }
 
 _Static_assert(DV_IT_COUNT <= DV_RESULT_TEXT_TYPES, "dv_result.text_findings must hold every infoType");
