@@ -388,6 +388,19 @@ void dvc_journal_close(dvc_journal *j);
  * (the table never saw it: only its folders, when empty, go). */
 enum { DVC_SWEEP_KEEP = 0, DVC_SWEEP_STALE = 1, DVC_SWEEP_FOLDERS = 2 };
 typedef int (*dvc_stale_fn)(void *user, const char *name);
+/* The verdict on one name once the run is over, from what a table of names knows of it (the local claims, or
+ * rank 0's under --mpi: one rule for both): a file that was there before the run is kept; a name no input of
+ * this run named (holder DVC_NO_INDEX) only has its empty folders tidied; else the file is kept when its holder
+ * ended ok and is stale otherwise (an earlier attempt's, DVC_OURS_UNKNOWN, or an input's that did not end ok).
+ * Inline: mpi_coord.c is also compiled alone into test_mpi_wire / fuzz_mpi_wire. */
+static inline int dvc_sweep_verdict(int preexisted, size_t holder, const dvc_item *items, size_t n)
+{
+    if (preexisted)
+        return DVC_SWEEP_KEEP;
+    if (holder == DVC_NO_INDEX)
+        return DVC_SWEEP_FOLDERS;
+    return holder < n && items[holder].status == DVC_ST_OK ? DVC_SWEEP_KEEP : DVC_SWEEP_STALE;
+}
 /* Remove from DST every output named by a C line of the journal whose name stale() calls STALE (a regular file
  * in real folders: nothing is followed), and the series and study folders that leaves empty. The number
  * removed; *not_removed: how many could not be (a warning said so, counts only). */

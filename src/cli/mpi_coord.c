@@ -188,12 +188,7 @@ int dvm_coord_stale(void *user, const char *name)
     dvm_coord *c = user;
     uint32_t slot;
     const centry *e = centry_get(c, name, 0, &slot);
-    if (!e || (e->holder == DVC_NO_INDEX && !e->preexisted))
-        return DVC_SWEEP_FOLDERS; /* no attempt's file is known there */
-    if (e->preexisted) /* a file no input of this run named: never this run's to remove */
-        return DVC_SWEEP_KEEP;
-    /* an earlier attempt's (DVC_OURS_UNKNOWN) or an input's that did not end ok: stale */
-    return e->holder < c->n && c->items[e->holder].status == DVC_ST_OK ? DVC_SWEEP_KEEP : DVC_SWEEP_STALE;
+    return e ? dvc_sweep_verdict(e->preexisted, e->holder, c->items, c->n) : DVC_SWEEP_FOLDERS;
 }
 
 static void grant(dvm_coord *c, uint32_t slot, int rank, uint32_t worker, size_t index)

@@ -366,12 +366,7 @@ int dvc_output_stale(void *user, const char *name)
     for (const claim *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->next) {
         if (e->hash != h || strcmp(e->key, name) != 0)
             continue;
-        if (e->preexisted) /* a file no input of this run named: never this run's to remove */
-            rc = DVC_SWEEP_KEEP;
-        else if (e->linked == DVC_NO_INDEX) /* announced, never named: nothing of ours there */
-            rc = DVC_SWEEP_FOLDERS;
-        else /* an earlier attempt's (DVC_OURS_UNKNOWN) or an input's that did not end ok */
-            rc = e->linked < run->n && run->items[e->linked].status == DVC_ST_OK ? DVC_SWEEP_KEEP : DVC_SWEEP_STALE;
+        rc = dvc_sweep_verdict(e->preexisted, e->linked, run->items, run->n);
         break;
     }
     pthread_mutex_unlock(&c->lock);
