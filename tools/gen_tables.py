@@ -79,6 +79,11 @@ TAG_RE = re.compile(r"\(([0-9A-Fa-fXx]{4}),([0-9A-Fa-fXx]{4})\)")
 PRIVATE_ROW_RE = re.compile(r"\(gggg,eeee\)\s+where\s+gggg\s+is\s+odd", re.IGNORECASE)
 
 
+# The VRs text cleaning applies to: a copy of the P_CLEAN rows of src/dicom/vr.c, their one home (test_dict:
+# test_text_slot_bits fails when this copy misses one; an extra one would only cost dictionary lookups).
+CLEAN_TEXT_VRS = frozenset(["AE", "AS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "UC", "UT"])
+
+
 class GenError(Exception):
     pass
 
@@ -312,6 +317,35 @@ def emit_dictionary(entries, exact_count, kw_index, source_desc):
     out.append("/* A bit for the slot (dv_dict_tag_slot) of every exact entry whose VR is UI (dv_dict.h "
                "dv_dict_may_be_ui). */\n")
     emit_rows(out, "const uint64_t dv_dict_ui_slot_bits[DV_DICT_TAG_SLOTS / 64]", ui_bits, 4, "0x%016Xu")
+    # UI or text: the slots of the exact entries whose VR is UI or whose one VR is a text-cleaning VR, and the
+    # tags of masked text entries with a few free bits ((0028,04x2)); the curve and overlay groups (50xx, 60xx)
+    # are tested by group in dv_dict.h instead (256 tags an entry would flood the bits).
+    vr_bits = list(ui_bits)
+    for e in entries:
+        if e["vr"] not in CLEAN_TEXT_VRS or e["multi"]:
+            continue
+        if e["mask"] == 0xFFFFFFFF:
+            tags = [e["tag"]]
+        elif (e["tag"] >> 24) in (0x50, 0x60) and e["mask"] == 0xFF00FFFF:
+            continue
+        else:
+            free = [b for b in range(32) if not (e["mask"] >> b) & 1]
+            if len(free) > 4:
+                raise GenError("masked text entry (%04X,%04X): %d free bits; dv_dict_may_be_ui_or_text covers "
+                               "only the 50xx/60xx groups and entries of up to 4" % (e["tag"] >> 16, e["tag"] & 0xFFFF,
+                                                                                     len(free)))
+            tags = []
+            for v in range(1 << len(free)):
+                t = e["tag"] & e["mask"]
+                for i, b in enumerate(free):
+                    t |= ((v >> i) & 1) << b
+                tags.append(t)
+        for t in tags:
+            s = tag_slot(t)
+            vr_bits[s // 64] |= 1 << (s % 64)
+    out.append("/* A bit for the slot (dv_dict_tag_slot) of every tag whose VR is UI or whose one VR is one text cleaning "
+               "applies to, but the curve and overlay groups (dv_dict.h dv_dict_may_be_ui_or_text). */\n")
+    emit_rows(out, "const uint64_t dv_dict_ui_text_slot_bits[DV_DICT_TAG_SLOTS / 64]", vr_bits, 4, "0x%016Xu")
     out.append("/* Indexes into dv_dict_entries, sorted by keyword (strcmp order). */\n")
     out.append("const uint16_t dv_dict_keyword_index[] = {\n")
     for i in range(0, len(kw_index), 12):

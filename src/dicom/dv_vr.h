@@ -24,6 +24,7 @@ enum {
     DV_VR_P_KNOWN = 0x01,
     DV_VR_P_LONG = 0x02, /* explicit VR: 2 reserved bytes + 32-bit length */
     DV_VR_P_TEXT = 0x04, /* character string padded with a space */
+    DV_VR_P_CLEAN = 0x08, /* text cleaning applies (cleanTextTag, DEIDENTIFY_TAG_CONTENTS; dv_vr_cleans_text) */
     DV_VR_P_SIZE_SHIFT = 4 /* bits 4..7: size of one binary value */
 };
 extern const uint8_t dv_vr_props[26 * 26];
@@ -49,6 +50,13 @@ static inline int dv_vr_has_long_length(uint16_t vr)
 static inline int dv_vr_is_text(uint16_t vr)
 {
     return (dv_vr_props_of(vr) & DV_VR_P_TEXT) != 0;
+}
+/* 1 for the VRs text cleaning applies to (cleanTextTag, DEIDENTIFY_TAG_CONTENTS, cleanDescriptors): AE AS DA
+ * DT LO LT PN SH ST UC UT (issue 6; gcp-api.md 3.3): the values a person may have written a name into. The one
+ * home of that list is vr.c's table (tools/gen_tables.py's CLEAN_TEXT_VRS is checked against it by test_dict). */
+static inline int dv_vr_cleans_text(uint16_t vr)
+{
+    return (dv_vr_props_of(vr) & DV_VR_P_CLEAN) != 0;
 }
 /* Size of one binary value (US 2, UL 4, FD 8, AT 4 ...), 0 for non-binary VRs. */
 static inline int dv_vr_binary_size(uint16_t vr)

@@ -50,6 +50,22 @@ static inline int dv_dict_may_be_ui(uint32_t tag)
     return (int)((dv_dict_ui_slot_bits[s / 64] >> (s % 64)) & 1u);
 }
 
+/* 0 when tag is certainly neither an attribute of VR UI nor one whose one VR is a text-cleaning VR
+ * (dv_vr_cleans_text), 1 when it may be (ask dv_dict_lookup): the slot bits of those tags, and the repeating
+ * groups of curves (50xx) and overlays (60xx: OverlayLabel, OverlayDescription) by group. The engine asks for
+ * every explicit-VR element whose written VR is no text VR, because a text attribute is text whatever VR it was
+ * written with (docs/decisions.md "A text attribute is text whatever VR it was written with").
+ * [test_dict: test_text_slot_bits] */
+extern const uint64_t dv_dict_ui_text_slot_bits[DV_DICT_TAG_SLOTS / 64];
+static inline int dv_dict_may_be_ui_or_text(uint32_t tag)
+{
+    uint32_t g = tag >> 24;
+    if (g == 0x50u || g == 0x60u)
+        return 1;
+    size_t s = dv_dict_tag_slot(tag);
+    return (int)((dv_dict_ui_text_slot_bits[s / 64] >> (s % 64)) & 1u);
+}
+
 /* Binary search of n entries of stride bytes sorted by tag, the uint32_t tag being each entry's first member
  * (dv_dict_entry, dv_profile_entry, dv_iod_attr). The index, or n when absent. */
 size_t dv_dict_find_tag(const void *table, size_t n, size_t stride, uint32_t tag);

@@ -463,8 +463,13 @@ uint16_t dv_plan_effective_vr(const dv_elem *e)
 {
     if (e->flags & DV_ELEM_SEQUENCE)
         return DV_VR_SQ;
-    if (e->vr == DV_VR_UI || DV_TAG_IS_PRIVATE(e->tag) || (e->vr != DV_VR_UN && e->vr != 0 && !dv_dict_may_be_ui(e->tag)))
-        return e->vr; /* the common case: no dictionary lookup */
+    if (e->vr == DV_VR_UI || DV_TAG_IS_PRIVATE(e->tag))
+        return e->vr;
+    /* The common case: no dictionary lookup. Only UI and text attributes may be written with another VR that
+     * matters, and a text VR matters only when it hides a UID attribute. */
+    if (e->vr != DV_VR_UN && e->vr != 0 &&
+        (!dv_dict_may_be_ui_or_text(e->tag) || (dv_vr_cleans_text(e->vr) && !dv_dict_may_be_ui(e->tag))))
+        return e->vr;
     const dv_dict_entry *de = dv_dict_lookup(e->tag);
     if (!de || !de->vr || de->vr == DV_VR_SQ)
         return e->vr;
@@ -472,6 +477,12 @@ uint16_t dv_plan_effective_vr(const dv_elem *e)
      * (its references stay consistent), and a kept one is checked like one (free text in it is PHI).
      * [test_engine: test_uid_written_as_text] */
     if (e->vr == DV_VR_UN || e->vr == 0 || de->vr == DV_VR_UI)
+        return de->vr;
+    /* A text attribute is text whatever VR it was written with: StudyDescription as CS or OB, TextValue as IS
+     * is decided, cleaned and rewritten as its one dictionary VR (LO, UT), or a name in it would pass every
+     * rule that goes by text VRs (DEIDENTIFY_TAG_CONTENTS, cleanDescriptors, the deny-list's sources).
+     * [test_engine: test_text_written_as_code] */
+    if (!de->multi_vr && dv_vr_cleans_text(de->vr) && !dv_vr_cleans_text(e->vr) && e->vr != DV_VR_SQ)
         return de->vr;
     return e->vr;
 }

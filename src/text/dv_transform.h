@@ -99,7 +99,7 @@ int dv_key_from_base64(const char *b64, size_t len, uint8_t out[DV_TEXT_KEY_MAX]
 
 /* --- transform.c --- */
 /* The VRs text cleaning applies to (cleanTextTag, DEIDENTIFY_TAG_CONTENTS): AE LO LT PN SH ST UC UT DA DT AS
- * (issue 6; gcp-api.md 3.3). The one home of that list. */
+ * (issue 6; gcp-api.md 3.3). The list's home is the VR table (dv_vr.h dv_vr_cleans_text). */
 int dv_clean_text_vr(uint16_t vr);
 /* The most characters (code points) one value of vr may hold (PS3.5 Table 6.2-1; PN per component group),
  * 0 = no limit that matters here (UC, UT, UR). */

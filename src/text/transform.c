@@ -35,13 +35,7 @@ void dv_text_resolve(const dv_text_config *tc, dv_xform out[DV_IT_COUNT])
 
 int dv_clean_text_vr(uint16_t vr)
 {
-    switch (vr) {
-    case DV_VR_AE: case DV_VR_LO: case DV_VR_LT: case DV_VR_PN: case DV_VR_SH: case DV_VR_ST: case DV_VR_UC:
-    case DV_VR_UT: case DV_VR_DA: case DV_VR_DT: case DV_VR_AS:
-        return 1;
-    default:
-        return 0;
-    }
+    return dv_vr_cleans_text(vr);
 }
 
 size_t dv_vr_max_chars(uint16_t vr)

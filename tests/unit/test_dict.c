@@ -253,6 +253,52 @@ static void test_ui_slot_bits(void **state)
     assert_true(dv_dict_may_be_ui(0x0020000D));  /* StudyInstanceUID */
 }
 
+/* dv_dict_may_be_ui_or_text answers 1 for every UI attribute and every attribute whose one VR is a text-cleaning
+ * VR (dv_vr_cleans_text, the one home of that list: tools/gen_tables.py's copy of it fails here when it misses
+ * one), exact or in a repeating group, and stays a prefilter (most other attributes skip the lookup). */
+static void test_text_slot_bits(void **state)
+{
+    (void)state;
+    size_t text = 0, masked = 0;
+    for (size_t i = 0; i < dv_dict_count; i++) {
+        const dv_dict_entry *e = &dv_dict_entries[i];
+        if (e->vr == DV_VR_UI)
+            assert_true(dv_dict_may_be_ui_or_text(e->tag));
+        if (e->multi_vr || !dv_vr_cleans_text(e->vr))
+            continue;
+        if (e->mask == 0xFFFFFFFFu) {
+            text++;
+            if (!dv_dict_may_be_ui_or_text(e->tag))
+                fail_msg("(%04X,%04X) VR %c%c not flagged", e->tag >> 16, e->tag & 0xFFFF, e->vr >> 8, e->vr & 0xFF);
+            continue;
+        }
+        for (uint32_t v = 0; v <= 0xFFu; v++) { /* every tag of the masked entry whose free bits vary by v */
+            uint32_t free_bits = ~e->mask, tag = e->tag & e->mask, bit = 0;
+            for (uint32_t b = 0; b < 32; b++)
+                if (free_bits & (1u << b))
+                    tag |= ((v >> bit++) & 1u) << b;
+            if ((tag & e->mask) == (e->tag & e->mask)) {
+                masked++;
+                if (!dv_dict_may_be_ui_or_text(tag))
+                    fail_msg("(%04X,%04X) of a repeating group not flagged", tag >> 16, tag & 0xFFFF);
+            }
+        }
+    }
+    assert_true(text >= 800); /* 870 in the 2024b dictionary */
+    assert_true(masked >= 13);
+    size_t maybe = 0, all = 0;
+    for (size_t i = 0; i < dv_dict_exact_count; i++) {
+        const dv_dict_entry *e = &dv_dict_entries[i];
+        if (dv_vr_cleans_text(e->vr) || e->vr == DV_VR_UI)
+            continue;
+        all++;
+        maybe += (size_t)dv_dict_may_be_ui_or_text(e->tag);
+    }
+    assert_true(maybe * 10 < all); /* a prefilter: over 90 % of non-text attributes skip the lookup */
+    assert_true(dv_dict_may_be_ui_or_text(0x00081030));  /* StudyDescription */
+    assert_true(dv_dict_may_be_ui_or_text(0x60021500));  /* OverlayLabel of the second overlay */
+}
+
 static void test_profile_tables(void **state)
 {
     (void)state;
@@ -453,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_dict_implicit_vr),
         cmocka_unit_test(test_tag_index),
         cmocka_unit_test(test_ui_slot_bits),
+        cmocka_unit_test(test_text_slot_bits),
         cmocka_unit_test(test_profile_tables),
         cmocka_unit_test(test_profile_2025c_rows),
         cmocka_unit_test(test_profile_invariants),
