@@ -33,6 +33,7 @@ typedef struct dl_phrase {
     uint8_t nwords;
     uint8_t kind;     /* PH_* */
     uint8_t type;     /* dv_infotype */
+    uint8_t inside;   /* an identifier found inside longer tokens (match_inside_tokens) */
     uint16_t woff[DL_MAX_WORDS], wlen[DL_MAX_WORDS];
     uint32_t whash[DL_MAX_WORDS]; /* key_hash of each word: most token comparisons end at one integer */
 } dl_phrase;
@@ -165,6 +166,17 @@ static char *dup_key(const char *k, size_t n)
     return p;
 }
 
+static void count_alnum(const char *k, size_t n, size_t *digits, size_t *other)
+{
+    *digits = *other = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k[i] >= '0' && k[i] <= '9')
+            (*digits)++;
+        else if (k[i] != ' ')
+            (*other)++;
+    }
+}
+
 /* Store a folded phrase (words separated by one space). */
 static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *key, size_t n, dv_error *err)
 {
@@ -196,19 +208,13 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
         }
     }
     p->nwords = (uint8_t)w;
+    if (kind == PH_WORDS && w == 1) {
+        size_t digits, other;
+        count_alnum(key, n, &digits, &other);
+        p->inside = digits >= 4;
+    }
     dl->nph++;
     return 1;
-}
-
-static void count_alnum(const char *k, size_t n, size_t *digits, size_t *other)
-{
-    *digits = *other = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (k[i] >= '0' && k[i] <= '9')
-            (*digits)++;
-        else if (k[i] != ' ')
-            (*other)++;
-    }
 }
 
 /* ------------------------------------------------------------------------------------------ names */
@@ -979,6 +985,43 @@ static int match_glued(dm *m, dv_error *err)
     return 0;
 }
 
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Identifiers inside longer tokens: an MRN or other ID of one word with >= 4 digits (`ZQ4471339`, `990124471`)
+ * written with a suffix or prefix glued to it (`ZQ4471339A`, `MRNZQ4471339`, `4471339b`) is the same identifier;
+ * the whole token is the finding. Its digit runs must end where the identifier's do: `44713391` or `14471339`
+ * is another number (a count, a dose, an accession), not this one with a letter added. */
+static int match_inside_tokens(dm *m, dv_error *err)
+{
+    const dv_toks *tk = m->tk;
+    for (size_t p = 0; p < m->dl->nph; p++) {
+        const dl_phrase *ph = &m->dl->ph[p];
+        if (!ph->inside)
+            continue;
+        for (size_t i = 0; i < tk->n; i++) {
+            const dv_tok *t = &tk->t[i];
+            size_t n = t->keylen;
+            if (n <= ph->len || !(t->shape & DV_TOK_DIGIT) || t->script != DV_SCRIPT_OTHER ||
+                covered(m->out, t->start, t->end))
+                continue;
+            const char *k = dv_tok_key(tk, i);
+            for (size_t a = 0; a + ph->len <= n; a++) {
+                size_t b = a + ph->len;
+                if (memcmp(k + a, ph->key, ph->len) != 0 || (a > 0 && is_digit(k[a - 1]) && is_digit(k[a])) ||
+                    (b < n && is_digit(k[b - 1]) && is_digit(k[b])))
+                    continue;
+                if (emit(m, t->start, t->end, (dv_infotype)ph->type, 90, err) < 0)
+                    return -1;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
 /* One ASCII letter standing alone (a spelled-out letter, or an initial). */
 static int one_ascii_letter(const dv_toks *tk, size_t i)
 {
@@ -1078,7 +1121,7 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
     }
     int rc = 0;
     if (match_names(&m, err) < 0 || match_phrases(&m, err) < 0 || match_digits(&m, err) < 0 ||
-        match_glued(&m, err) < 0 || match_spaced(&m, err) < 0)
+        match_glued(&m, err) < 0 || match_spaced(&m, err) < 0 || match_inside_tokens(&m, err) < 0)
         rc = -1;
     if (th != small_th) {
         free(th);
