@@ -58,6 +58,7 @@ typedef struct dl_part {
 struct dv_denylist {
     dl_phrase *ph;
     size_t nph, capph;
+    size_t ninside; /* phrases with .inside set */
     dl_part *parts;
     size_t nparts, capparts;
     int32_t *slot;   /* hash slots: part index + 1 of a key's first part, 0 = empty */
@@ -212,6 +213,7 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
         size_t digits, other;
         count_alnum(key, n, &digits, &other);
         p->inside = digits >= 4;
+        dl->ninside += p->inside;
     }
     dl->nph++;
     return 1;
@@ -997,22 +999,26 @@ static int is_digit(char c)
 static int match_inside_tokens(dm *m, dv_error *err)
 {
     const dv_toks *tk = m->tk;
-    for (size_t p = 0; p < m->dl->nph; p++) {
-        const dl_phrase *ph = &m->dl->ph[p];
-        if (!ph->inside)
+    if (m->dl->ninside == 0)
+        return 0;
+    for (size_t i = 0; i < tk->n; i++) {
+        const dv_tok *t = &tk->t[i];
+        size_t n = t->keylen;
+        if (!(t->shape & DV_TOK_DIGIT) || n <= 4 || t->script != DV_SCRIPT_OTHER || covered(m->out, t->start, t->end))
             continue;
-        for (size_t i = 0; i < tk->n; i++) {
-            const dv_tok *t = &tk->t[i];
-            size_t n = t->keylen;
-            if (n <= ph->len || !(t->shape & DV_TOK_DIGIT) || t->script != DV_SCRIPT_OTHER ||
-                covered(m->out, t->start, t->end))
+        const char *k = dv_tok_key(tk, i);
+        for (size_t p = 0; p < m->dl->nph; p++) {
+            const dl_phrase *ph = &m->dl->ph[p];
+            if (!ph->inside || n <= ph->len)
                 continue;
-            const char *k = dv_tok_key(tk, i);
-            for (size_t a = 0; a + ph->len <= n; a++) {
+            size_t a = 0;
+            for (; a + ph->len <= n; a++) {
                 size_t b = a + ph->len;
-                if (memcmp(k + a, ph->key, ph->len) != 0 || (a > 0 && is_digit(k[a - 1]) && is_digit(k[a])) ||
-                    (b < n && is_digit(k[b - 1]) && is_digit(k[b])))
-                    continue;
+                if (memcmp(k + a, ph->key, ph->len) == 0 && !(a > 0 && is_digit(k[a - 1]) && is_digit(k[a])) &&
+                    !(b < n && is_digit(k[b - 1]) && is_digit(k[b])))
+                    break;
+            }
+            if (a + ph->len <= n) {
                 if (emit(m, t->start, t->end, (dv_infotype)ph->type, 90, err) < 0)
                     return -1;
                 break;
