@@ -102,7 +102,8 @@ static void fail_errno(dvc_run *run, size_t slot, size_t index, const char *what
     record(run, slot, index, DVC_ST_FAILED, DV_ERR_IO, NULL, msg);
 }
 
-/* An entry inside a SRC folder that is not a regular file (listed so, or a link by the time it is opened). */
+/* An entry inside a SRC folder that is not a regular file (listed so, or a link, FIFO, socket or device by the
+ * time it is opened: skipped as a listing at that moment would have it). */
 static void skip_not_regular(dvc_run *run, size_t slot, size_t index)
 {
     dv_run_count_outcome(run->lib, DV_OUTCOME_SKIPPED);
@@ -141,6 +142,11 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
         int e = errno;
         close(fd);
         fail_errno(run, slot, index, "cannot stat input", e);
+        return;
+    }
+    if (!S_ISREG(st.st_mode) && !follow) { /* replaced by a FIFO, socket or device since the listing */
+        close(fd);
+        skip_not_regular(run, slot, index);
         return;
     }
     if (!S_ISREG(st.st_mode)) {

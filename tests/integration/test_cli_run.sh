@@ -293,7 +293,7 @@ run 0 "burned-in redacted" deidentify --jobs 1 --config "$T/cfg_img.json" --key-
     --report "$T/repB3.json" "$BSRC" "$T/dstB3"
 ! grep -q 'burned-in annotation' "$T/err" || fail "burned-in redacted: warned although the pixels were redacted"
 [ "$(json "$T/repB3.json" "d['counts']['burned_in_not_redacted']")" = 0 ] || fail "burned-in redacted: counted"
-# ---- a file listed in a SRC folder and replaced by a symbolic link before it is read (a big run reads it
+# ---- a file listed in a SRC folder and replaced by a symbolic link (or a FIFO) before it is read (a big run reads it
 # minutes or hours after the listing; an archive's tiering or dedup can do that) is not followed out of SRC: it is
 # skipped as not_regular_file, as a listing at that moment would have it. A file argument that is a link is
 # still followed (the user named it). The run is stopped once it wrote its first output (listing done), the
@@ -303,10 +303,12 @@ mkdir -p "$LSRC"
 gen_distinct "$LSRC" 300
 cp "$MR" "$T/elsewhere.dcm"
 cp "$LSRC/ct00299.dcm" "$T/ct00299.keep"
+cp "$LSRC/ct00298.dcm" "$T/ct00298.keep"
 swapped=0
 for try in 1 2 3; do
-    rm -rf "$T/dstL" "$T/repL.json" "$LSRC/ct00299.dcm"
+    rm -rf "$T/dstL" "$T/repL.json" "$LSRC/ct00299.dcm" "$LSRC/ct00298.dcm"
     cp "$T/ct00299.keep" "$LSRC/ct00299.dcm"
+    cp "$T/ct00298.keep" "$LSRC/ct00298.dcm"
     "$DV_BIN" deidentify -q --jobs 1 --fsync --config "$T/cfg.json" --key-file "$T/key" --report "$T/repL.json" \
         "$LSRC" "$T/dstL" 2>"$T/errL" &
     pid=$!
@@ -316,9 +318,10 @@ for try in 1 2 3; do
         i=$((i + 1))
     done
     kill -STOP "$pid" 2>/dev/null || true
-    if [ "$(find "$T/dstL" -name '*.dcm' | wc -l)" -lt 299 ] && kill -0 "$pid" 2>/dev/null; then
-        rm "$LSRC/ct00299.dcm"
+    if [ "$(find "$T/dstL" -name '*.dcm' | wc -l)" -lt 298 ] && kill -0 "$pid" 2>/dev/null; then
+        rm "$LSRC/ct00299.dcm" "$LSRC/ct00298.dcm"
         ln -s "$T/elsewhere.dcm" "$LSRC/ct00299.dcm"
+        mkfifo "$LSRC/ct00298.dcm"
         swapped=1
     fi
     kill -CONT "$pid" 2>/dev/null || true
@@ -329,7 +332,10 @@ if [ "$swapped" = 1 ]; then
     got=$(json "$T/repL.json" "[(i['status'], i.get('reason')) for i in d['instances'] if i['source'].endswith('/ct00299.dcm')]")
     [ "$got" = "[('skipped', 'not_regular_file')]" ] ||
         fail "link swapped in after the listing: followed out of SRC ($got)"
-    [ "$(find "$T/dstL" -name '*.dcm' | wc -l)" = 299 ] || fail "link swapped in after the listing: outputs"
+    got=$(json "$T/repL.json" "[(i['status'], i.get('reason')) for i in d['instances'] if i['source'].endswith('/ct00298.dcm')]")
+    [ "$got" = "[('skipped', 'not_regular_file')]" ] ||
+        fail "FIFO swapped in after the listing: not skipped as the listing would have it ($got)"
+    [ "$(find "$T/dstL" -name '*.dcm' | wc -l)" = 298 ] || fail "link/FIFO swapped in after the listing: outputs"
 else
     fail "link swapped in after the listing: the run always ended before it could be stopped"
 fi
