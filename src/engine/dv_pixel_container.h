@@ -10,8 +10,8 @@
 #include "dicomveil/dv_error.h"
 #include "dicomveil/dv_instance.h"
 
-/* Overlay planes embedded in the top-level native PixelData (retired usage, PS3.5 8.1.2 / PS3.3 C.9.2 of
- * 2004): an overlay group (60xx, xx even 00-1E) without OverlayData (60xx,3000) whose OverlayBitPosition
+/* Overlay planes embedded in the top-level native PixelData (retired usage: PS3.5 8.1.2, older editions of
+ * PS3.3 C.9.2): an overlay group (60xx, xx even 00-1E) without OverlayData (60xx,3000) whose OverlayBitPosition
  * (60xx,0102) p is below BitsAllocated and outside the stored bits [HighBit - BitsStored + 1, HighBit]. Bit g
  * of groups: group 0x6000 + 2g declares one, at bit plane[g]. Per instance: a local of the caller. */
 typedef struct dv_overlay_planes {
