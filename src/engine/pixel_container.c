@@ -1,15 +1,22 @@
 /* Pixel data's containers (dv_pixel_container.h). The codestream walk is image/codestream_meta.c; this file
  * finds the values to walk, lists their fragments and turns what the walk reports into the writer's patches
- * (dicom/patch.c), so that the pixel data is still copied from its source, never held whole in memory. */
+ * (dicom/patch.c), so that the pixel data is still copied from its source, never held whole in memory. The one
+ * exception is native pixel data with an embedded overlay plane to clear: its frames are read, cleared and
+ * put back (only such instances pay). */
 #include "engine/dv_pixel_container.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "dicomveil/dv_frames.h"
 #include "dicom/dv_ds.h"
 #include "dict/dv_tags.h"
 #include "image/dv_codestream_meta.h"
+#include "image/dv_image.h"
 #include "util/dv_grow.h"
+
+#define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
+#define TS_EXPLICIT_BE "1.2.840.10008.1.2.2"
 
 typedef struct frags {
     const dv_instance *inst;
@@ -102,8 +109,162 @@ static int clean_ds(dv_instance *inst, dv_cs_family fam, const dv_ds *ds, frags 
     return 0;
 }
 
-int dv_pixel_container_clean(dv_instance *inst, dv_error *err)
+/* ---- overlay planes embedded in native pixel data ---- */
+
+#define OVERLAY_GROUPS 16u
+#define OVERLAY_BIT_POSITION(g) ((((uint32_t)0x6000u + 2u * (g)) << 16) | 0x0102u)
+
+/* The top-level PixelData when it is native (the only place an overlay can be embedded), else NULL. */
+static const dv_elem *native_pixel_data(const dv_instance *inst)
 {
+    const dv_elem *px = inst->ds.last;
+    if (!px || px->tag != DV_TAG_PIXEL_DATA)
+        px = dv_ds_find(&inst->ds, DV_TAG_PIXEL_DATA);
+    return px && !(px->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)) ? px : NULL;
+}
+
+/* The bit planes that hold no image value: below BitsAllocated and outside [HighBit - BitsStored + 1,
+ * HighBit]. 0 when the attributes cannot be read (then no plane is told apart from the image). */
+static uint64_t unused_planes(const dv_instance *inst)
+{
+    uint16_t alloc, stored, high;
+    if (dv_ds_get_u16(inst, &inst->ds, DV_TAG_BITS_ALLOCATED, &alloc) != 0 ||
+        dv_ds_get_u16(inst, &inst->ds, DV_TAG_BITS_STORED, &stored) != 0 ||
+        dv_ds_get_u16(inst, &inst->ds, DV_TAG_HIGH_BIT, &high) != 0 || alloc == 0 || alloc % 8 || alloc > 64 ||
+        stored == 0)
+        return 0;
+    uint64_t all = alloc == 64 ? UINT64_MAX : ((uint64_t)1 << alloc) - 1;
+    unsigned lo = high + 1u >= stored ? high + 1u - stored : 0;
+    uint64_t image = 0;
+    for (unsigned b = lo; b <= high && b < 64; b++)
+        image |= (uint64_t)1 << b;
+    return all & ~image;
+}
+
+void dv_pixel_container_overlays(const dv_instance *inst, dv_overlay_planes *ov)
+{
+    memset(ov, 0, sizeof *ov);
+    /* One pass, no early exit (a hostile file may store elements out of order): which of groups 6000-601E
+     * have an OverlayBitPosition, which an OverlayData. */
+    uint32_t pos = 0, data = 0;
+    for (const dv_elem *e = inst->ds.first; e; e = e->next) {
+        uint32_t rel = e->tag - 0x60000000u;
+        if (rel >= 0x00200000u || (rel & 0x00010000u)) /* not 6000-601F, or an odd (private) group */
+            continue;
+        uint32_t g = 1u << (rel >> 17);
+        if ((rel & 0xFFFFu) == 0x0102u)
+            pos |= g;
+        else if ((rel & 0xFFFFu) == 0x3000u)
+            data |= g;
+    }
+    uint32_t cand = pos & ~data; /* an overlay with OverlayData has its bits there, not in the pixels */
+    uint64_t unused = cand && native_pixel_data(inst) ? unused_planes(inst) : 0;
+    for (unsigned g = 0; unused && g < OVERLAY_GROUPS; g++) {
+        uint16_t p;
+        if ((cand & (1u << g)) && dv_ds_get_u16(inst, &inst->ds, OVERLAY_BIT_POSITION(g), &p) == 0 && p < 64 &&
+            (unused >> p & 1)) {
+            ov->groups |= (uint16_t)(1u << g);
+            ov->plane[g] = (uint8_t)p;
+        }
+    }
+}
+
+/* The planes to clear now: those of groups the plan removed, less any a group still in the instance declares
+ * (a kept overlay keeps its bits), and never one the instance's attributes now say holds image values. */
+static uint64_t planes_to_clear(const dv_instance *inst, const dv_overlay_planes *ov)
+{
+    uint64_t gone = 0, kept = 0;
+    for (unsigned g = 0; g < OVERLAY_GROUPS; g++) {
+        if (!(ov->groups & (1u << g)))
+            continue;
+        uint64_t bit = (uint64_t)1 << ov->plane[g];
+        if (dv_ds_find(&inst->ds, OVERLAY_BIT_POSITION(g)))
+            kept |= bit;
+        else
+            gone |= bit;
+    }
+    gone &= ~kept;
+    return gone && native_pixel_data(inst) ? gone & unused_planes(inst) : 0;
+}
+
+static void release_free(void *user, void *data)
+{
+    (void)user;
+    free(data);
+}
+
+/* Clear planes in every sample of len bytes of little-endian samples of unit (1, 2, 4 or 8) bytes. Eight bytes
+ * at a time (a unit divides 8, so the mask of one sample repeats across the word): ~1 instruction a byte. */
+static void clear_bits(uint8_t *p, uint64_t len, unsigned unit, uint64_t planes)
+{
+    uint8_t keep[8];
+    for (unsigned b = 0; b < 8; b++)
+        keep[b] = (uint8_t)~(planes >> (8 * (b % unit)));
+    uint64_t word;
+    memcpy(&word, keep, 8); /* the bytes in memory order, whatever the host's */
+    uint64_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        v &= word;
+        memcpy(p + i, &v, 8);
+    }
+    for (; i < len; i++)
+        p[i] &= keep[i % 8];
+}
+
+/* Read every frame (little endian whatever the input's order), clear the planes, replace the PixelData with
+ * the result. Held whole in memory, so capped like the pixel stage's frames: DV_ERR_LIMIT past the image
+ * limits rather than an allocation without bound. */
+static int clear_planes(dv_instance *inst, uint64_t planes, dv_error *err)
+{
+    uint16_t alloc;
+    if (dv_ds_get_u16(inst, &inst->ds, DV_TAG_BITS_ALLOCATED, &alloc) != 0 || alloc == 0 || alloc % 8 || alloc > 64)
+        return dv_fail(err, DV_ERR_MALFORMED, "an embedded overlay plane to clear, but no usable BitsAllocated");
+    dv_frames *f = dv_frames_index(inst, err);
+    if (!f)
+        return -1;
+    dv_image_limits lim;
+    dv_image_limits_default(&lim);
+    uint32_t n = dv_frames_count(f);
+    uint64_t fsize = dv_frames_size(f, 0);
+    uint64_t total = fsize * n, len = total + (total & 1); /* below 2^45 within the caps: no overflow */
+    if (fsize > lim.max_frame_bytes || n > lim.max_frames || len > 0xFFFFFFFEu || len > SIZE_MAX) {
+        dv_frames_free(f);
+        return dv_fail(err, DV_ERR_LIMIT, "limit: %u frames of %llu bytes with an embedded overlay to clear", n,
+                       (unsigned long long)fsize);
+    }
+    uint8_t *out = calloc(1, (size_t)len);
+    if (!out) {
+        dv_frames_free(f);
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory (%llu bytes of pixel data)", (unsigned long long)len);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (dv_frames_read(inst, f, i, out + fsize * i, fsize, err) != 0) {
+            dv_frames_free(f);
+            free(out);
+            return -1;
+        }
+    dv_frames_free(f); /* it refers to the value about to be replaced */
+    clear_bits(out, total, alloc / 8u, planes); /* frames are whole samples: total is a multiple of the unit */
+    if (dv_instance_set_pixel_data_native(inst, alloc > 8, out, len, release_free, NULL, err) != 0) {
+        free(out);
+        return -1;
+    }
+    /* The new value is little endian: an explicit VR big endian instance is written little endian, as the
+     * pixel stage does (big endian is retired and never written). */
+    if (strcmp(dv_instance_transfer_syntax(inst), TS_EXPLICIT_BE) == 0)
+        return dv_instance_set_transfer_syntax(inst, TS_EXPLICIT_LE, err);
+    return 0;
+}
+
+int dv_pixel_container_clean(dv_instance *inst, const dv_overlay_planes *ov, dv_error *err)
+{
+    /* Native: overlay planes of removed overlays, embedded in bits outside the stored ones. A viewer shows no
+     * such bit, yet any tool reading the raw values does: overlay text is where names and IDs were burned. */
+    uint64_t planes = ov && ov->groups ? planes_to_clear(inst, ov) : 0;
+    if (planes && clear_planes(inst, planes, err) != 0)
+        return -1;
     /* Native: bytes past the last frame are no pixel a viewer shows, and may be anything (a buffer's old
      * contents). The value is cut to its frames (the writer pads an odd length). */
     uint64_t need;

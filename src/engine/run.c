@@ -446,6 +446,11 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
         outcome = failed(err, DV_ERR_INVALID);
         goto done;
     }
+    /* Overlay planes embedded in the pixels are declared by the overlay groups the plan is about to delete:
+     * read them now, clear them after the pixel stage (dv_pixel_container_clean). */
+    dv_overlay_planes ov;
+    if (!insp)
+        dv_pixel_container_overlays(inst, &ov);
     /* A stack run (dv_deidentify: one instance, no pool) memoises nothing: a memo pays off across instances. */
     um = run->uid_pool.ok ? pool_take(&run->uid_pool, uid_make) : NULL;
     int applied = dv_apply_text(plan, run->key, inst, res, tw, um, err);
@@ -474,8 +479,9 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
         goto done;
     }
     /* ---- What the pixel data carries besides pixels (codestream comments, thumbnails, bytes past the last
-     * frame), after the pixel stage so that its re-encoded frames are cleared too. Fail closed likewise. ---- */
-    if (!insp && dv_pixel_container_clean(inst, err) != 0) {
+     * frame, embedded overlay planes of removed overlays), after the pixel stage so that its re-encoded frames
+     * are cleared too. Fail closed likewise. ---- */
+    if (!insp && dv_pixel_container_clean(inst, &ov, err) != 0) {
         outcome = failed(err, DV_ERR_MALFORMED);
         goto done;
     }

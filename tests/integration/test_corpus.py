@@ -13,7 +13,10 @@ $DV_SHARED_DATA/dicom folder, then:
   3. the outputs: exactly one per ok instance, at DST/<HMAC(study)>/<HMAC(series)>/<HMAC(sop)>.dcm;
      each re-reads with `dcmdump` (exit 0, no "E:" line) and with pydicom (every nested value decoded);
      sanity: no private element anywhere, PatientIdentityRemoved YES, file-meta SOP UIDs == dataset ones,
-     every UID syntactically valid;
+     every UID syntactically valid; no bit of an overlay plane embedded in native pixel data (an overlay group
+     without OverlayData whose bit position is outside the stored bits) is left, and dcm4che/ovly_p01.dcm, whose
+     overlay text lives in bits 15 and 14, has no bit above BitsStored (docs/decisions.md "Overlays embedded
+     in pixel data");
   4. dciodvfy on every output whose input has a SOPClassUID (DV_DCIODVFY_SAMPLE=N: a fixed-seed sample of N
      spread over the input transfer syntaxes; 40 by default under ctest-asan): no error in the output that its
      input did not already have (sets of error lines after NORMALISE; deflated files are inflated with
@@ -200,6 +203,65 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+NATIVE_TS = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"}
+# A file whose overlays live in the high bits of its pixels (bits 15 and 14, groups 6000 and 6002): the check
+# below must have looked at it.
+EMBEDDED_OVERLAY_FILE = "dcm4che/ovly_p01.dcm"
+
+
+def embedded_planes(ds):
+    """Bit planes of overlays embedded in native pixel data: a group 60xx (xx even, 00-1E) without OverlayData
+    whose OverlayBitPosition is below BitsAllocated and outside the stored bits."""
+    try:
+        ba, bs, hb = int(ds.BitsAllocated), int(ds.BitsStored), int(ds.HighBit)
+    except (AttributeError, TypeError, ValueError):
+        return set()
+    planes = set()
+    for g in range(0x6000, 0x6020, 2):
+        pos = ds.get((g, 0x0102))
+        if pos is None or (g, 0x3000) in ds or pos.value is None:
+            continue
+        p = int(pos.value)
+        if p < ba and not (hb - bs + 1 <= p <= hb):
+            planes.add(p)
+    return planes
+
+
+def check_embedded_overlays(src_info, outs):
+    """docs/decisions.md "Overlays embedded in pixel data": the Basic profile removes the overlay groups, so no
+    bit of a plane they embedded in native pixel data is left in the output; for ovly_p01, no bit above
+    BitsStored at all (its two planes are the only bits there)."""
+    import numpy as np
+    looked = []
+    for rel, (ds, o) in sorted(src_info.items()):
+        ts = str(ds.file_meta.get("TransferSyntaxUID", "")) if getattr(ds, "file_meta", None) else ""
+        planes = embedded_planes(ds) if ts in NATIVE_TS else set()  # ds stops before the pixels (read_ds)
+        if not planes and rel != EMBEDDED_OVERLAY_FILE:
+            continue
+        out = pydicom.dcmread(outs[o])
+        if "PixelData" not in out:
+            continue
+        ots = str(out.file_meta.TransferSyntaxUID)
+        ba = int(out.BitsAllocated)
+        if not C.expect("outputs.embedded-overlays-cleared", ots in NATIVE_TS and ba in (8, 16, 32),
+                        f"{rel}: output {ots} BitsAllocated {ba}"):
+            continue
+        dt = np.dtype({8: "u1", 16: "u2", 32: "u4"}[ba]).newbyteorder(">" if ots == "1.2.840.10008.1.2.2" else "<")
+        px = np.frombuffer(out.PixelData, dtype=dt, count=len(out.PixelData) // (ba // 8)).astype(np.uint64)
+        mask = sum(1 << p for p in planes)
+        if rel == EMBEDDED_OVERLAY_FILE:
+            mask |= ((1 << ba) - 1) & ~((1 << (int(out.HighBit) + 1)) - 1)  # every bit above the stored ones
+        left = [g for g in range(0x6000, 0x6020, 2) if (g, 0x0102) in out]
+        n = int(np.count_nonzero(px & np.uint64(mask)))
+        C.expect("outputs.embedded-overlays-cleared", n == 0 and not left,
+                 f"{rel}: {n} samples keep a bit of planes {sorted(planes)} (mask 0x{mask:X}); overlay groups "
+                 f"left {[hex(g) for g in left]}")
+        looked.append(rel)
+    C.expect("outputs.embedded-overlays-cleared", EMBEDDED_OVERLAY_FILE in looked,
+             f"{EMBEDDED_OVERLAY_FILE} was not checked (not written?)")
+    print(f"  embedded overlay planes: {len(looked)} output(s) checked: {looked}")
+
+
 def run(tmp, t0):
     with open(os.path.join(SHARED, "manifest.json")) as f:
         manifest = json.load(f)
@@ -345,6 +407,8 @@ def run(tmp, t0):
             nel += n
     print(f"  re-read {len(outs)} outputs ({nel} elements) with dcmdump and pydicom")
 
+    check_embedded_overlays(src_info, outs)
+
     # dciodvfy on every output whose input names its IOD (DV_DCIODVFY_SAMPLE=N: a fixed-seed sample of N spread
     # over the transfer syntaxes, for quick runs)
     groups = defaultdict(list)
@@ -393,7 +457,7 @@ def summary(t0):
     required = ["run.exit-code-1-iff-failures", "report.dicom-ok-or-allowed", "report.allow-list-pinned",
                 "report.status-valid",
                 "outputs.one-per-ok", "outputs.layout", "outputs.dcmdump-clean", "outputs.pydicom-reads",
-                "outputs.sanity", "dciodvfy.no-new-errors"]
+                "outputs.sanity", "outputs.embedded-overlays-cleared", "dciodvfy.no-new-errors"]
     return C.report("test_corpus", required, 20, f" in {time.time() - t0:.0f} s")
 
 

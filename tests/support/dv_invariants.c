@@ -9,6 +9,7 @@
 
 #include "dicom/dv_uid_syntax.h"
 #include "dicom/dv_vr.h"
+#include "dicomveil/dv_frames.h"
 #include "dict/dv_dict.h"
 #include "engine/dv_pixel_container.h"
 #include "image/dv_redact.h"
@@ -435,6 +436,104 @@ static int check_output(const dv_instance *out, const dv_result *res, const valu
     return 0;
 }
 
+/* ---- overlay planes embedded in native pixels: read here (public API), not asked of the engine ---- */
+
+typedef struct ovl_scan {
+    int be;                 /* values stored big endian (explicit VR big endian) */
+    unsigned have;          /* bit i: (0028,0100 + i) read (BitsAllocated, BitsStored, HighBit) */
+    uint16_t attr[3];
+    uint32_t has_pos, has_data; /* bit g: group 0x6000 + 2g has OverlayBitPosition / OverlayData */
+    uint16_t pos[16];
+    int native;             /* the top-level PixelData has a defined length (not encapsulated) */
+} ovl_scan;
+
+static int ovl_visit(const dv_element_view *e, void *user)
+{
+    ovl_scan *s = user;
+    if (e->depth != 0)
+        return 0;
+    int u16 = e->value && !e->is_sequence && e->length >= 2 && e->length != 0xFFFFFFFFu;
+    uint16_t v = !u16 ? 0 : s->be ? (uint16_t)(e->value[0] << 8 | e->value[1]) : (uint16_t)(e->value[0] | e->value[1] << 8);
+    uint32_t grp = e->tag >> 16, el = e->tag & 0xFFFFu, g = (grp - 0x6000u) / 2;
+    if (e->tag >= 0x00280100u && e->tag <= 0x00280102u && u16 && !(s->have & (1u << (e->tag & 3)))) {
+        s->have |= 1u << (e->tag & 3); /* the first one, as the engine's lookups find it */
+        s->attr[e->tag & 3] = v;
+    } else if (grp >= 0x6000u && grp <= 0x601Eu && !(grp & 1)) {
+        if (el == 0x0102u && u16 && !(s->has_pos & (1u << g))) {
+            s->has_pos |= 1u << g;
+            s->pos[g] = v;
+        } else if (el == 0x3000u) {
+            s->has_data |= 1u << g;
+        }
+    } else if (e->tag == 0x7FE00010u) {
+        s->native = !e->is_sequence && e->length != 0xFFFFFFFFu;
+    }
+    return 0;
+}
+
+/* Bit mask of the planes inst embeds (see dv_invariants.h); by_group[g] the plane of group 0x6000 + 2g or -1.
+ * 0 when the pixel attributes cannot be read. */
+static uint64_t embedded_planes(const dv_instance *inst, int by_group[16])
+{
+    ovl_scan s;
+    memset(&s, 0, sizeof s);
+    s.be = strcmp(dv_instance_transfer_syntax(inst), "1.2.840.10008.1.2.2") == 0;
+    for (int g = 0; g < 16; g++)
+        by_group[g] = -1;
+    (void)dv_instance_visit(inst, ovl_visit, &s);
+    int ba = s.attr[0], bs = s.attr[1], hb = s.attr[2];
+    if (!s.native || s.have != 7 || ba == 0 || ba % 8 || ba > 64 || bs == 0)
+        return 0;
+    uint64_t planes = 0;
+    for (int g = 0; g < 16; g++) {
+        int p = s.pos[g];
+        if (!(s.has_pos & (1u << g)) || (s.has_data & (1u << g)) || p >= ba || (p >= hb - bs + 1 && p <= hb))
+            continue;
+        by_group[g] = p;
+        planes |= (uint64_t)1 << p;
+    }
+    return planes;
+}
+
+/* The promise: the planes of the input's embedded overlays that the output no longer declares are all zero. */
+static int check_overlay_planes(uint64_t planes, const int gin[16], const dv_instance *out, dvi_outcome *o)
+{
+    int gout[16];
+    uint64_t still = embedded_planes(out, gout), gone = 0;
+    ovl_scan os;
+    memset(&os, 0, sizeof os);
+    os.be = strcmp(dv_instance_transfer_syntax(out), "1.2.840.10008.1.2.2") == 0;
+    (void)dv_instance_visit(out, ovl_visit, &os);
+    for (int g = 0; g < 16; g++)
+        if (gin[g] >= 0 && !(os.has_pos & (1u << g)))
+            gone |= (uint64_t)1 << gin[g];
+    gone &= planes & ~still;
+    unsigned ba = os.attr[0];
+    if (!gone || !os.native || !(os.have & 1) || ba == 0 || ba % 8 || ba > 64)
+        return 0;
+    dv_error err;
+    memset(&err, 0, sizeof err);
+    dv_frames *f = dv_frames_index(out, &err);
+    if (!f) /* the input's frames were read to clear them; the output's attributes are the input's */
+        return violate(o, "embedded overlay planes 0x%llX to check, but the output's frames: %s",
+                       (unsigned long long)gone, err.message);
+    int rc = 0;
+    uint64_t size = dv_frames_size(f, 0), unit = ba / 8u;
+    uint8_t *buf = dv_frames_encapsulated(f) ? NULL : malloc(size ? (size_t)size : 1);
+    for (uint32_t i = 0; buf && rc == 0 && i < dv_frames_count(f); i++) {
+        if (dv_frames_read(out, f, i, buf, size, &err) != 0)
+            break;
+        for (uint64_t k = 0; k + unit <= size && rc == 0; k += unit)
+            for (uint64_t b = 0; b < unit && rc == 0; b++)
+                if (buf[k + b] & (uint8_t)(gone >> (8 * b)))
+                    rc = violate(o, "frame %u sample %llu keeps a bit of embedded overlay planes 0x%llX whose "
+                                 "group was removed", i, (unsigned long long)(k / unit), (unsigned long long)gone);
+    }
+    free(buf);
+    dv_frames_free(f);
+    return rc;
+}
+
 int dvi_check_deidentify(const dv_plan *plan, const dv_key *key, const uint8_t *data, size_t size,
                          const dv_limits *lim, size_t sink_cap, dvi_outcome *o)
 {
@@ -451,6 +550,10 @@ int dvi_check_deidentify(const dv_plan *plan, const dv_key *key, const uint8_t *
     dv_result res;
     dv_result_init(&res);
     dv_mem_sink out = { 0 };
+    dv_overlay_planes ov; /* read before apply, as the run does (src/engine/run.c) */
+    dv_pixel_container_overlays(inst, &ov);
+    int gin[16]; /* and by this check's own reading, for the promise on the output */
+    uint64_t in_planes = embedded_planes(inst, gin);
     if (in.oom) {
         o->stage = DVI_READ_FAILED; /* the check itself ran out of memory: nothing to conclude */
         o->err.code = DV_ERR_NOMEM;
@@ -458,8 +561,9 @@ int dvi_check_deidentify(const dv_plan *plan, const dv_key *key, const uint8_t *
     } else if (dv_apply(plan, key, inst, &res, &o->err) != 0) {
         o->stage = DVI_APPLY_FAILED;
         rc = check_refusal(o, "dv_apply", &o->err, apply_class_ok);
-    } else if (dv_pixel_container_clean(inst, &o->err) != 0) {
-        /* the run's step after apply (src/engine/run.c): codestream metadata, bytes past the last frame */
+    } else if (dv_pixel_container_clean(inst, &ov, &o->err) != 0) {
+        /* the run's step after apply (src/engine/run.c): codestream metadata, bytes past the last frame,
+         * embedded overlay planes */
         o->stage = DVI_APPLY_FAILED;
         rc = check_refusal(o, "pixel container", &o->err, apply_class_ok);
     } else if (write_capped(inst, &out, sink_cap, &o->err) != 0) {
@@ -479,6 +583,8 @@ int dvi_check_deidentify(const dv_plan *plan, const dv_key *key, const uint8_t *
                              err2.message);
         } else {
             rc = check_output(again, &res, &in, o);
+            if (rc == 0 && in_planes)
+                rc = check_overlay_planes(in_planes, gin, again, o);
             dv_instance_free(again);
         }
     }

@@ -64,7 +64,11 @@ int dvi_check_round_trip(const uint8_t *data, size_t size, const dv_limits *lim,
  *     of the input unless it is a registry UID;
  *   - at every nesting level, every value of VR UI holds only UIDs (dicom/dv_uid_syntax.h): no free text kept;
  *   - SOPInstanceUID equals dv_result.sop_uid, MediaStorageSOPInstanceUID equals it (DECISIONS 6);
- *   - when dv_result.changed, PatientIdentityRemoved (0012,0062) is YES.
+ *   - when dv_result.changed, PatientIdentityRemoved (0012,0062) is YES;
+ *   - an overlay plane embedded in the input's native pixels (a group 60xx, xx even 00-1E, without
+ *     OverlayData whose OverlayBitPosition is below BitsAllocated and outside the stored bits) whose group the
+ *     output no longer declares has no bit set in any sample of the output's native pixels, unless a group
+ *     the output still declares embeds the same plane (docs/decisions.md "Overlays embedded in pixel data").
  * Returns 0 when every check held, -1 with o->violation set otherwise. */
 int dvi_check_deidentify(const dv_plan *plan, const dv_key *key, const uint8_t *data, size_t size,
                          const dv_limits *lim, size_t sink_cap, dvi_outcome *o);

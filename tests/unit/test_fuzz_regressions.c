@@ -241,6 +241,37 @@ static void test_deidentify_check_can_fail(void **s)
     dv_key_free(key);
 }
 
+/* The embedded-overlay promise (dv_invariants.h) holds on the fuzz seed built for it: bits 15 and 14 of its
+ * pixels are overlay planes of groups 6000 / 6002 (no OverlayData), which the Basic profile removes; group 6004
+ * is a normal overlay with OverlayData. With the planes left in the pixels (the engine before the fix, or with
+ * dv_pixel_container_clean given no planes) the check names the frame and sample. */
+static void test_deidentify_check_embedded_overlay(void **s)
+{
+    (void)s;
+    FILE *f = fopen(DV_SOURCE_DIR "/tests/fuzz/corpus/reader/edge-overlay-embedded-in-pixel-bits.dcm", "rb");
+    assert_non_null(f);
+    uint8_t *in = malloc(4096);
+    assert_non_null(in);
+    size_t len = fread(in, 1, 4096, f);
+    assert_true(feof(f) && len > 0);
+    fclose(f);
+    dv_error err;
+    dv_key *key = dv_key_new(DVI_FUZZ_DEID_KEY, sizeof DVI_FUZZ_DEID_KEY - 1, &err);
+    assert_non_null(key);
+    static const char basic[] = DVI_FUZZ_DEID_CONFIG;
+    dv_plan *good = dv_plan_from_json(basic, sizeof basic - 1, &err);
+    assert_non_null(good);
+    dv_limits fuzz;
+    dvi_fuzz_limits(&fuzz);
+    dvi_outcome o;
+    if (dvi_check_deidentify(good, key, in, len, &fuzz, DVI_FUZZ_SINK_CAP, &o) != 0)
+        fail_msg("%s", o.violation);
+    assert_int_equal(o.stage, DVI_WRITTEN);
+    dv_plan_free(good);
+    dv_key_free(key);
+    free(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_deidentify_regressions),
         cmocka_unit_test(test_config_regressions),
         cmocka_unit_test(test_deidentify_check_can_fail),
+        cmocka_unit_test(test_deidentify_check_embedded_overlay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -563,6 +563,223 @@ static void test_native_slack_cut(void **state)
     native_slack(2, 2, "RGB", 3, 12);
 }
 
+/* ------------------------------------------------------------------ native: embedded overlay planes */
+
+/* An overlay group: OverlayBitPosition pos, OverlayData (60xx,3000) when with_data (a normal overlay). */
+typedef struct ovl_spec {
+    uint16_t group;
+    uint16_t pos;
+    int with_data;
+} ovl_spec;
+
+#define OVL_ROWS 4
+#define OVL_COLS 4
+#define OVL_SAMPLES (OVL_ROWS * OVL_COLS)
+
+/* Sample i of frame f: 12 image bits, and bits 15, 14 and 13 (no overlay declares 13) set on some samples. */
+static uint16_t ovl_sample(uint32_t f, uint32_t i)
+{
+    uint16_t v = (uint16_t)((i * 257u + f * 31u + 5u) & 0x0FFFu);
+    if (i % 3 == 0)
+        v |= 0x8000;
+    if (i % 5 == 0 || f == 1)
+        v |= 0x4000;
+    if (i % 7 == 0)
+        v |= 0x2000;
+    return v;
+}
+
+/* A 16-bit MONOCHROME2 instance (BitsStored stored, HighBit high) of frames 4x4 frames with the overlay groups
+ * given (ascending), PatientName set so that the Basic profile has a name to remove. */
+static uint8_t *overlay_instance(dvb_ts ts, uint16_t stored, uint16_t high, uint32_t frames, const ovl_spec *ov,
+                                 size_t nov, size_t *len)
+{
+    dvb *b = dvb_new(ts, 1);
+    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.6");
+    dvb_str(b, 0x00100010u, "PN", "OVERLAY^PATIENT");
+    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
+    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
+    if (frames > 1) {
+        char nf[16];
+        snprintf(nf, sizeof nf, "%u", frames);
+        dvb_str(b, DV_TAG_NUMBER_OF_FRAMES, "IS", nf);
+    }
+    dvb_u16(b, DV_TAG_ROWS, OVL_ROWS);
+    dvb_u16(b, DV_TAG_COLUMNS, OVL_COLS);
+    dvb_u16(b, DV_TAG_BITS_ALLOCATED, 16);
+    dvb_u16(b, DV_TAG_BITS_STORED, stored);
+    dvb_u16(b, DV_TAG_HIGH_BIT, high);
+    dvb_u16(b, 0x00280103u, 0);
+    uint8_t bits[2] = {0xA5, 0x5A}; /* OverlayData of a 4x4 overlay: 16 bits */
+    for (size_t k = 0; k < nov; k++) {
+        uint32_t g = (uint32_t)ov[k].group << 16;
+        dvb_u16(b, g | 0x0010u, OVL_ROWS);
+        dvb_u16(b, g | 0x0011u, OVL_COLS);
+        dvb_str(b, g | 0x0040u, "CS", "G");
+        dvb_u16(b, g | 0x0100u, ov[k].with_data ? 1 : 16);
+        dvb_u16(b, g | 0x0102u, ov[k].pos);
+        if (ov[k].with_data)
+            dvb_bytes(b, g | 0x3000u, "OW", bits, 2);
+    }
+    uint32_t n = frames * OVL_SAMPLES;
+    uint8_t *px = malloc((size_t)n * 2);
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t v = ovl_sample(i / OVL_SAMPLES, i % OVL_SAMPLES);
+        px[2 * i + (ts == DVB_EXPLICIT_BE)] = (uint8_t)v;
+        px[2 * i + (ts != DVB_EXPLICIT_BE)] = (uint8_t)(v >> 8);
+    }
+    dvb_bytes(b, DV_TAG_PIXEL_DATA, "OW", px, n * 2);
+    free(px);
+    return dvb_finish(b, len);
+}
+
+/* The output's frames (little endian, as dv_frames reads them) equal the input's samples less clear. */
+static void assert_samples(const dv_instance *out, uint32_t frames, uint16_t clear)
+{
+    dv_error err = {0};
+    dv_frames *f = dv_frames_index(out, &err);
+    if (!f)
+        fail_msg("output frames: %s", err.message);
+    assert_int_equal(dv_frames_count(f), frames);
+    for (uint32_t k = 0; k < frames; k++) {
+        uint8_t got[OVL_SAMPLES * 2];
+        assert_int_equal(dv_frames_size(f, k), sizeof got);
+        assert_int_equal(dv_frames_read(out, f, k, got, sizeof got, &err), 0);
+        for (uint32_t i = 0; i < OVL_SAMPLES; i++) {
+            uint16_t v = (uint16_t)(got[2 * i] | (got[2 * i + 1] << 8)), want = ovl_sample(k, i) & (uint16_t)~clear;
+            if (v != want)
+                fail_msg("frame %u sample %u: 0x%04X, want 0x%04X", k, i, v, want);
+        }
+    }
+    dv_frames_free(f);
+}
+
+static int has_group(const dv_instance *inst, uint16_t group)
+{
+    for (const dv_elem *e = inst->ds.first; e; e = e->next)
+        if (DV_TAG_GROUP(e->tag) == group)
+            return 1;
+    return 0;
+}
+
+#define KEEP_ALL "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\"}}"
+
+static const ovl_spec two_embedded[] = {{0x6000, 15, 0}, {0x6002, 14, 0}};
+
+/* Embedded planes 15 (group 6000) and 14 (6002) of a 12-bit image: the Basic profile removes both overlays, so
+ * both planes are cleared in every sample; the image bits and bit 13 (no overlay's) are unchanged. Big endian
+ * input comes out explicit VR little endian with the same values. */
+static void test_embedded_overlay_cleared(void **state)
+{
+    (void)state;
+    const dvb_ts tss[] = {DVB_EXPLICIT_LE, DVB_IMPLICIT_LE, DVB_EXPLICIT_BE, DVB_DEFLATED_LE};
+    for (size_t t = 0; t < sizeof tss / sizeof tss[0]; t++) {
+        size_t len;
+        uint8_t *in = overlay_instance(tss[t], 12, 11, 1, two_embedded, 2, &len);
+        output o;
+        dvt_deid("{}", in, len, &o);
+        assert_false(has_group(o.p.inst, 0x6000));
+        assert_false(has_group(o.p.inst, 0x6002));
+        assert_samples(o.p.inst, 1, 0xC000);
+        if (tss[t] == DVB_EXPLICIT_BE)
+            assert_string_equal(dv_instance_transfer_syntax(o.p.inst), "1.2.840.10008.1.2.1");
+        assert_false(contains(o.sink.data, o.sink.len, "OVERLAY^PATIENT"));
+        dvt_output_free(&o);
+        free(in);
+    }
+}
+
+/* KEEP_ALL_PROFILE keeps the overlays: the output still declares the planes, so their bits stay. */
+static void test_embedded_overlay_kept(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *in = overlay_instance(DVB_EXPLICIT_LE, 12, 11, 1, two_embedded, 2, &len);
+    output o;
+    dvt_deid(KEEP_ALL, in, len, &o);
+    assert_true(has_group(o.p.inst, 0x6000));
+    assert_true(has_group(o.p.inst, 0x6002));
+    assert_samples(o.p.inst, 1, 0);
+    dvt_output_free(&o);
+    free(in);
+}
+
+/* A normal overlay (its bits in OverlayData) names no pixel bit, whatever its OverlayBitPosition says (0, as
+ * the standard has it, or 15 as a retired writer might): the pixels are untouched although the profile
+ * removes the group. */
+static void test_overlay_with_data_untouched(void **state)
+{
+    (void)state;
+    const ovl_spec with_data[] = {{0x6000, 0, 1}, {0x6002, 15, 1}};
+    size_t len;
+    uint8_t *in = overlay_instance(DVB_EXPLICIT_LE, 12, 11, 1, with_data, 2, &len);
+    output o;
+    dvt_deid("{}", in, len, &o);
+    assert_false(has_group(o.p.inst, 0x6000));
+    assert_false(has_group(o.p.inst, 0x6002));
+    assert_samples(o.p.inst, 1, 0);
+    dvt_output_free(&o);
+    free(in);
+}
+
+/* A plane inside the stored bits holds image values: never cleared. With BitsStored 12 and HighBit 15 the
+ * stored bits are 4-15: an embedded plane 3 is cleared, plane 13 (a stored bit there) is not. */
+static void test_plane_inside_stored_untouched(void **state)
+{
+    (void)state;
+    const ovl_spec inside[] = {{0x6000, 11, 0}};
+    size_t len;
+    uint8_t *in = overlay_instance(DVB_EXPLICIT_LE, 12, 11, 1, inside, 1, &len);
+    output o;
+    dvt_deid("{}", in, len, &o);
+    assert_false(has_group(o.p.inst, 0x6000));
+    assert_samples(o.p.inst, 1, 0);
+    dvt_output_free(&o);
+    free(in);
+
+    const ovl_spec low[] = {{0x6000, 3, 0}, {0x6002, 13, 0}};
+    in = overlay_instance(DVB_EXPLICIT_LE, 12, 15, 1, low, 2, &len);
+    dvt_deid("{}", in, len, &o);
+    assert_samples(o.p.inst, 1, 0x0008);
+    dvt_output_free(&o);
+    free(in);
+}
+
+/* Every frame of a multi-frame instance is cleared (frame 1 has bit 14 on every sample). */
+static void test_embedded_overlay_multiframe(void **state)
+{
+    (void)state;
+    const dvb_ts tss[] = {DVB_EXPLICIT_LE, DVB_EXPLICIT_BE};
+    for (size_t t = 0; t < 2; t++) {
+        size_t len;
+        uint8_t *in = overlay_instance(tss[t], 12, 11, 3, two_embedded, 2, &len);
+        output o;
+        dvt_deid("{}", in, len, &o);
+        assert_samples(o.p.inst, 3, 0xC000);
+        dvt_output_free(&o);
+        free(in);
+    }
+}
+
+/* A kept overlay keeps its plane even when a removed one named the same plane; a removed one's other plane
+ * is cleared (an action keeps group 6000 only). */
+static void test_embedded_overlay_one_kept(void **state)
+{
+    (void)state;
+    const ovl_spec same[] = {{0x6000, 15, 0}, {0x6002, 15, 0}, {0x6004, 14, 0}};
+    size_t len;
+    uint8_t *in = overlay_instance(DVB_EXPLICIT_LE, 12, 11, 1, same, 3, &len);
+    output o;
+    dvt_deid("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"60000102\"], \"keepTag\": {}}]}}", in, len, &o);
+    assert_non_null(dv_ds_find(&o.p.inst->ds, 0x60000102u));
+    assert_false(has_group(o.p.inst, 0x6002));
+    assert_false(has_group(o.p.inst, 0x6004));
+    assert_samples(o.p.inst, 1, 0x4000);
+    dvt_output_free(&o);
+    free(in);
+}
+
 /* ------------------------------------------------------------------ the shared corpus */
 
 typedef struct corpus_stats {
@@ -848,6 +1065,12 @@ int main(void)
         cmocka_unit_test(test_engine_writes_the_patches),
         cmocka_unit_test(test_engine_refuses_unwalkable),
         cmocka_unit_test(test_native_slack_cut),
+        cmocka_unit_test(test_embedded_overlay_cleared),
+        cmocka_unit_test(test_embedded_overlay_kept),
+        cmocka_unit_test(test_overlay_with_data_untouched),
+        cmocka_unit_test(test_plane_inside_stored_untouched),
+        cmocka_unit_test(test_embedded_overlay_multiframe),
+        cmocka_unit_test(test_embedded_overlay_one_kept),
         cmocka_unit_test(test_corpus_pixels_unchanged),
         cmocka_unit_test(test_fuzz_regressions_replay),
         cmocka_unit_test(test_not_walked),

@@ -14,6 +14,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "dicomveil/dv_frames.h"
+#include "dicom/dv_ds.h"
 #include "dict/dv_tags.h"
 #include "dv_build.h"
 #include "dv_mem_output.h"
@@ -363,6 +364,81 @@ static void test_redact_only_inside(void **state)
         }
     back_free(&b, &r);
     free(in);
+}
+
+/* Embedded overlay planes (docs/decisions.md "Overlays embedded in pixel data") under cleanImage: the pixel stage
+ * replaces the PixelData (painted in place for little endian input, decoded and rewritten for big endian), and
+ * the planes of the removed overlay groups (15 in 6000, 14 in 6002) are cleared in that value too: outside the
+ * box every sample is its input less those bits (little endian; big endian keeps the stored bits only), inside
+ * it no such bit is left. */
+static void test_embedded_overlay_cleared_too(void **state)
+{
+    (void)state;
+    enum { R = 8, C = 10 };
+    uint16_t px[R * C];
+    for (size_t i = 0; i < R * C; i++)
+        px[i] = (uint16_t)((i * 37 % 3000) | (i % 3 == 0 ? 0x8000 : 0) | (i % 4 == 0 ? 0x4000 : 0) |
+                           (i % 5 == 0 ? 0x2000 : 0));
+    for (int y = 1; y < 3; y++)
+        for (int x = 2; x < 6; x++)
+            px[y * C + x] = 4000; /* the "text" */
+    const dvb_ts tss[] = {DVB_EXPLICIT_LE, DVB_EXPLICIT_BE};
+    for (size_t t = 0; t < 2; t++) {
+        dvb *b = dvb_new(tss[t], 1);
+        dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
+        dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
+        dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
+        dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
+        dvb_u16(b, DV_TAG_ROWS, R);
+        dvb_u16(b, DV_TAG_COLUMNS, C);
+        dvb_u16(b, DV_TAG_BITS_ALLOCATED, 16);
+        dvb_u16(b, DV_TAG_BITS_STORED, 12);
+        dvb_u16(b, DV_TAG_HIGH_BIT, 11);
+        dvb_u16(b, DV_TAG_PIXEL_REPRESENTATION, 0);
+        for (uint32_t g = 0x6000; g <= 0x6002; g += 2) {
+            dvb_u16(b, g << 16 | 0x0010u, R);
+            dvb_u16(b, g << 16 | 0x0011u, C);
+            dvb_str(b, g << 16 | 0x0040u, "CS", "G");
+            dvb_u16(b, g << 16 | 0x0100u, 16);
+            dvb_u16(b, g << 16 | 0x0102u, g == 0x6000 ? 15 : 14);
+        }
+        uint8_t raw[R * C * 2];
+        for (size_t i = 0; i < R * C; i++) {
+            raw[2 * i + (tss[t] == DVB_EXPLICIT_BE)] = (uint8_t)px[i];
+            raw[2 * i + (tss[t] != DVB_EXPLICIT_BE)] = (uint8_t)(px[i] >> 8);
+        }
+        dvb_bytes(b, DV_TAG_PIXEL_DATA, "OW", raw, sizeof raw);
+        size_t len;
+        uint8_t *in = dvb_finish(b, &len);
+        /* little endian is painted in place: the bits outside the stored ones are kept but for the cleared
+         * planes; big endian is decoded and rewritten from the stored bits alone (the planes already zero) */
+        uint16_t keep = tss[t] == DVB_EXPLICIT_LE ? 0x3FFF : 0x0FFF;
+        seam s = {4000, 0, 0, 0};
+        ran r;
+        run_one("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}",
+                in, len, &s, 0, NULL, NULL, &r);
+        assert_int_equal(r.outcome, DV_OUTCOME_OK);
+        assert_int_equal(r.res.pixel_boxes, 1);
+        back bk;
+        read_back(&r, &bk);
+        assert_null(dv_ds_find(&bk.inst->ds, 0x60000102u));
+        dv_error err;
+        dv_frames *f = dv_frames_index(bk.inst, &err);
+        assert_non_null(f);
+        uint8_t got[R * C * 2];
+        assert_int_equal(dv_frames_read(bk.inst, f, 0, got, sizeof got, &err), 0);
+        dv_frames_free(f);
+        for (int y = 0; y < R; y++)
+            for (int x = 0; x < C; x++) {
+                size_t i = (size_t)y * C + x;
+                uint16_t v = (uint16_t)(got[2 * i] | (got[2 * i + 1] << 8));
+                assert_int_equal(v & 0xC000, 0);
+                if (!(y >= 1 && y < 3 && x >= 2 && x < 6))
+                    assert_int_equal(v, px[i] & keep);
+            }
+        back_free(&bk, &r);
+        free(in);
+    }
 }
 
 /* Multi-frame: every frame showing the text is covered (each where its text is); a frame without text is
@@ -767,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_metadata_only_decodes_nothing),
         cmocka_unit_test(test_no_text_keeps_pixels),
         cmocka_unit_test(test_redact_only_inside),
+        cmocka_unit_test(test_embedded_overlay_cleared_too),
         cmocka_unit_test(test_multiframe),
         cmocka_unit_test(test_rgb_stays_rgb),
         cmocka_unit_test(test_nested_kept),
