@@ -20,11 +20,13 @@ Cut-offs (documented in docs/text-lexicons.md; they keep the generated source ne
                                organisation word (that is the only question the detector asks of them)
   keys                         at most MAX_KEY bytes after folding; at most 4 words
 
-Table layout: keys are folded (ASCII letters upper-cased, Latin letters U+00C0-U+024F reduced to their base
-letters, apostrophes dropped; other scripts unchanged, words joined by one space), grouped by byte length;
+Table layout: keys are folded (ASCII and full-width ASCII letters upper-cased, full-width digits to ASCII, Latin
+letters U+00C0-U+024F reduced to their base letters, half-width katakana to full-width, apostrophes dropped;
+other scripts unchanged, words joined by one space), grouped by byte length;
 within a length the records are sorted and fixed-width: key bytes + 4 info characters (24 bits in the base-64
-alphabet), so a lookup is a binary search with no pointer table. The fold table for U+00C0-U+024F is emitted
-too, so the C tokeniser and this generator fold the same way.
+alphabet), so a lookup is a binary search with no pointer table. The fold tables for U+00C0-U+024F and
+U+1E00-U+1EFF, and the half-width katakana table (U+FF66-U+FF9F, see KANA below), are emitted too, so the C
+tokeniser and this generator fold the same way.
 
 Deterministic; files are only rewritten when their content changes. Python 3 standard library only.
 """
@@ -114,6 +116,37 @@ def fold_entry(cp):
 
 FOLD = {cp: fold_entry(cp) for cp in list(range(FOLD_LO, FOLD_HI + 1)) + list(range(FOLD2_LO, FOLD2_HI + 1))}
 
+# Width folding (docs/text-lexicons.md "Tokens and folding"): full-width ASCII letters and digits
+# (U+FF10-U+FF19, U+FF21-U+FF3A, U+FF41-U+FF5A) fold like ASCII; the rest of U+FF00-U+FF65 is punctuation.
+# Half-width katakana U+FF66-U+FF9F fold to the full-width katakana (their NFKC form), and a half-width
+# voiced / semi-voiced mark (U+FF9E / U+FF9F) after one composes with it (ｶﾞ -> ガ, ﾊﾟ -> パ, ｳﾞ -> ヴ); a mark
+# that composes with nothing folds to the spacing mark (゛ U+309B, ゜ U+309C). Every result is one 3-byte code
+# point, so a key is never longer than its text. The table is emitted for the C tokeniser.
+KANA_LO, KANA_HI = 0xFF66, 0xFF9F
+HW_VOICED, HW_SEMIVOICED = 0xFF9E, 0xFF9F
+
+
+def kana_entry(cp):
+    """(plain, voiced, semi-voiced) full-width code points of a half-width katakana (0: no composition)."""
+    if cp == HW_VOICED:
+        return 0x309B, 0, 0
+    if cp == HW_SEMIVOICED:
+        return 0x309C, 0, 0
+    plain = unicodedata.normalize("NFKC", chr(cp))
+    assert len(plain) == 1 and 0x3000 <= ord(plain) <= 0x30FF, hex(cp)
+    marks = []
+    for mark in ("\u3099", "\u309a"):
+        c = unicodedata.normalize("NFC", plain + mark)
+        marks.append(ord(c) if len(c) == 1 else 0)
+    return ord(plain), marks[0], marks[1]
+
+
+KANA = {cp: kana_entry(cp) for cp in range(KANA_LO, KANA_HI + 1)}
+
+
+def fullwidth_alnum(cp):
+    return 0xFF10 <= cp <= 0xFF19 or 0xFF21 <= cp <= 0xFF3A or 0xFF41 <= cp <= 0xFF5A
+
 
 def cp_is_word(cp):
     """Must agree with dv_lex_cp_is_word() in src/text/tokens.c."""
@@ -123,9 +156,11 @@ def cp_is_word(cp):
         return FOLD[cp][2]
     if cp < FOLD_LO:
         return cp in (0xAA, 0xB5, 0xBA)
-    if 0x2000 <= cp <= 0x2BFF or 0x3000 <= cp <= 0x303F or 0xFF00 <= cp <= 0xFF20 or 0xFE30 <= cp <= 0xFE4F:
+    if 0x2000 <= cp <= 0x2BFF or 0x3000 <= cp <= 0x303F or 0xFE30 <= cp <= 0xFE4F:
         return False
-    if cp in (0x30FB, 0xFF65):  # katakana middle dots separate names
+    if 0xFF00 <= cp <= 0xFF65:  # full-width punctuation (and the half-width middle dot U+FF65) separates
+        return fullwidth_alnum(cp)
+    if cp in (0x30FB, 0xFEFF, 0xFFFD):  # the katakana middle dot separates names; BOM, replacement character
         return False
     return True
 
@@ -134,23 +169,35 @@ def script_of(cp):
     """Must agree with dv_lex_script() in src/text/tokens.c: a token never spans two of these."""
     if 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0xF900 <= cp <= 0xFAFF:
         return 1  # Han
-    if 0x3040 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF:
-        return 2  # kana
+    if 0x3040 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF or KANA_LO <= cp <= KANA_HI:
+        return 2  # kana (half-width katakana too)
     if 0xAC00 <= cp <= 0xD7AF or 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F:
         return 3  # Hangul
     return 0
 
 
 def fold_word(w):
-    out = []
-    for ch in w:
+    out, i = [], 0
+    while i < len(w):
+        ch = w[i]
         cp = ord(ch)
+        i += 1
         if ch in "'\u2019":
             continue
         if cp < 0x80:
             out.append(ch.upper())
         elif cp in FOLD and FOLD[cp][0]:
             out.append(FOLD[cp][0])
+        elif fullwidth_alnum(cp):
+            out.append(chr(cp - 0xFEE0).upper())
+        elif cp in KANA:
+            plain, voiced, semi = KANA[cp]
+            nxt = ord(w[i]) if i < len(w) else 0
+            if (nxt == HW_VOICED and voiced) or (nxt == HW_SEMIVOICED and semi):
+                out.append(chr(voiced if nxt == HW_VOICED else semi))
+                i += 1
+            else:
+                out.append(chr(plain))
         else:
             out.append(ch)
     return "".join(out)
@@ -394,6 +441,20 @@ def render(shared, t):
         if row:
             c.append("    " + ", ".join(row) + ",")
         c.append("};")
+    c.append("/* U+%04X-U+%04X (half-width katakana): the full-width code point, then the one it composes to with a"
+             % (KANA_LO, KANA_HI))
+    c.append(" * following U+%04X (voiced mark) and U+%04X (semi-voiced mark); 0: no composition. */"
+             % (HW_VOICED, HW_SEMIVOICED))
+    c.append("const dv_lex_kana_entry dv_lex_kana_table[DV_LEX_KANA_HI - DV_LEX_KANA_LO + 1] = {")
+    row = []
+    for cp in range(KANA_LO, KANA_HI + 1):
+        row.append("{0x%04X, 0x%04X, 0x%04X}" % KANA[cp])
+        if len(row) == 4:
+            c.append("    " + ", ".join(row) + ",")
+            row = []
+    if row:
+        c.append("    " + ", ".join(row) + ",")
+    c.append("};")
     c.append("")
     c.append("const uint32_t dv_lex_total_keys = %du;" % total)
 
@@ -404,7 +465,9 @@ def render(shared, t):
          "#define DV_LEX_MAX_WORDS %d" % MAX_WORDS,
          "#define DV_LEX_INFO_CHARS 4 /* base-64 characters after each key: 24 info bits */",
          "#define DV_LEX_FOLD_LO 0x%04X" % FOLD_LO, "#define DV_LEX_FOLD_HI 0x%04X" % FOLD_HI,
-         "#define DV_LEX_FOLD2_LO 0x%04X" % FOLD2_LO, "#define DV_LEX_FOLD2_HI 0x%04X" % FOLD2_HI, ""]
+         "#define DV_LEX_FOLD2_LO 0x%04X" % FOLD2_LO, "#define DV_LEX_FOLD2_HI 0x%04X" % FOLD2_HI,
+         "#define DV_LEX_KANA_LO 0x%04X" % KANA_LO, "#define DV_LEX_KANA_HI 0x%04X" % KANA_HI,
+         "#define DV_LEX_HW_VOICED 0x%04X" % HW_VOICED, "#define DV_LEX_HW_SEMIVOICED 0x%04X" % HW_SEMIVOICED, ""]
     for i, (name, desc) in enumerate(BITS):
         h.append("#define DV_LEX_%-11s (1u << %2d) /* %s */" % (name, i, desc))
     h += ["#define DV_LEX_FREQ(info) (((info) >> %d) & 3u) /* name frequency: 0 unknown, 1 <1e3, 2 <1e5, 3 more */"
@@ -414,10 +477,12 @@ def render(shared, t):
           "/* Keys of one byte length, sorted (memcmp order), each followed by DV_LEX_INFO_CHARS characters. */",
           "typedef struct dv_lex_bucket {", "    const char *recs;", "    uint32_t n;", "} dv_lex_bucket;",
           "typedef struct dv_lex_fold_entry {", "    char ascii[3];", "    uint8_t upper, letter;",
-          "} dv_lex_fold_entry;", "",
+          "} dv_lex_fold_entry;",
+          "typedef struct dv_lex_kana_entry {", "    uint16_t plain, voiced, semivoiced;", "} dv_lex_kana_entry;", "",
           "extern const dv_lex_bucket dv_lex_buckets[DV_LEX_MAX_KEY + 1];",
           "extern const dv_lex_fold_entry dv_lex_fold_table[DV_LEX_FOLD_HI - DV_LEX_FOLD_LO + 1];",
           "extern const dv_lex_fold_entry dv_lex_fold_table2[DV_LEX_FOLD2_HI - DV_LEX_FOLD2_LO + 1];",
+          "extern const dv_lex_kana_entry dv_lex_kana_table[DV_LEX_KANA_HI - DV_LEX_KANA_LO + 1];",
           "extern const uint32_t dv_lex_total_keys;", "", "#endif", ""]
     return "\n".join(c) + "\n", "\n".join(h), total
 

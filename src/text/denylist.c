@@ -803,6 +803,32 @@ static int clinical_next_to(const dm *m, size_t i)
     return 0;
 }
 
+/* Is a name already found over [start, end) (any detector)? */
+static int name_found(const dv_findings *f, uint32_t start, uint32_t end)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->v[i].start < end && start < f->v[i].end &&
+            (f->v[i].type == DV_IT_PERSON_NAME || f->v[i].type == DV_IT_FIRST_NAME || f->v[i].type == DV_IT_LAST_NAME))
+            return 1;
+    return 0;
+}
+
+/* Is the run of CJK parts [s0, e0) in token i a finding: strong (two parts side by side, or one of 2+ code
+ * points), or a 1-code-point part glued with no gap to a name already found (`Test-ДΘﾈ`: the kana is its own
+ * token since half-width kana are kana, and would be left behind the Latin name)? */
+static int cjk_run_found(const dm *m, size_t i, uint32_t s0, uint32_t e0, int strong)
+{
+    const dv_toks *tk = m->tk;
+    const dv_tok *t = &tk->t[i];
+    if (strong)
+        return 1;
+    if (s0 == t->start && i > 0 && tk->t[i - 1].gap == DV_GAP_NONE &&
+        name_found(m->out, tk->t[i - 1].start, tk->t[i - 1].end))
+        return 1;
+    return e0 == t->end && i + 1 < tk->n && t->gap == DV_GAP_NONE &&
+           name_found(m->out, tk->t[i + 1].start, tk->t[i + 1].end);
+}
+
 static int match_names(dm *m, dv_error *err)
 {
     const dv_toks *tk = m->tk;
@@ -892,14 +918,16 @@ static int match_names(dm *m, dv_error *err)
                 }
             }
             if (best) {
-                if (have && s0 + (e0 - s0) == t->start + off) {
-                    e0 = t->start + (uint32_t)(off + best);
+                /* the key is shorter than the text where half-width kana composed (ﾀﾞ -> ダ): map back */
+                uint32_t from = dv_tok_text_off(tk, m->text, i, off), to = dv_tok_text_off(tk, m->text, i, off + best);
+                if (have && e0 == from) {
+                    e0 = to;
                     strong = 1; /* two parts side by side */
                 } else {
-                    if (have && strong && emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) < 0)
+                    if (have && cjk_run_found(m, i, s0, e0, strong) && emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) < 0)
                         return -1;
-                    s0 = t->start + (uint32_t)off;
-                    e0 = s0 + (uint32_t)best;
+                    s0 = from;
+                    e0 = to;
                     strong = best_strong;
                     have = 1;
                 }
@@ -910,7 +938,7 @@ static int match_names(dm *m, dv_error *err)
                     off++;
             }
         }
-        if (have && strong && emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) < 0)
+        if (have && cjk_run_found(m, i, s0, e0, strong) && emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) < 0)
             return -1;
     }
     return 0;

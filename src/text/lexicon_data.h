@@ -12,6 +12,10 @@
 #define DV_LEX_FOLD_HI 0x024F
 #define DV_LEX_FOLD2_LO 0x1E00
 #define DV_LEX_FOLD2_HI 0x1EFF
+#define DV_LEX_KANA_LO 0xFF66
+#define DV_LEX_KANA_HI 0xFF9F
+#define DV_LEX_HW_VOICED 0xFF9E
+#define DV_LEX_HW_SEMIVOICED 0xFF9F
 
 #define DV_LEX_FIRST       (1u <<  0) /* a given name */
 #define DV_LEX_LAST        (1u <<  1) /* a family name */
@@ -44,10 +48,14 @@ typedef struct dv_lex_fold_entry {
     char ascii[3];
     uint8_t upper, letter;
 } dv_lex_fold_entry;
+typedef struct dv_lex_kana_entry {
+    uint16_t plain, voiced, semivoiced;
+} dv_lex_kana_entry;
 
 extern const dv_lex_bucket dv_lex_buckets[DV_LEX_MAX_KEY + 1];
 extern const dv_lex_fold_entry dv_lex_fold_table[DV_LEX_FOLD_HI - DV_LEX_FOLD_LO + 1];
 extern const dv_lex_fold_entry dv_lex_fold_table2[DV_LEX_FOLD2_HI - DV_LEX_FOLD2_LO + 1];
+extern const dv_lex_kana_entry dv_lex_kana_table[DV_LEX_KANA_HI - DV_LEX_KANA_LO + 1];
 extern const uint32_t dv_lex_total_keys;
 
 #endif

@@ -21,6 +21,13 @@ static inline int32_t next_cp(const uint8_t *s, size_t len, size_t *i)
     return cs_utf8_next(s, len, i);
 }
 
+/* Full-width ASCII digits and letters (U+FF10-U+FF19, U+FF21-U+FF3A, U+FF41-U+FF5A): Japanese, Chinese and
+ * Korean input methods write IDs and Latin names this way; they fold like ASCII (U+FF21 - 0xFEE0 = 'A'). */
+static inline int fullwidth_alnum(int32_t cp)
+{
+    return (cp >= 0xFF10 && cp <= 0xFF19) || (cp >= 0xFF21 && cp <= 0xFF3A) || (cp >= 0xFF41 && cp <= 0xFF5A);
+}
+
 static int cp_is_word(int32_t cp)
 {
     if (cp < 0x80)
@@ -31,8 +38,11 @@ static int cp_is_word(int32_t cp)
         return dv_lex_fold_table2[cp - DV_LEX_FOLD2_LO].letter;
     if (cp < DV_LEX_FOLD_LO)
         return cp == 0xAA || cp == 0xB5 || cp == 0xBA;
-    if ((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFF00 && cp <= 0xFF20) ||
-        (cp >= 0xFE30 && cp <= 0xFE4F) || cp == 0x30FB || cp == 0xFF65 || cp == 0xFEFF || cp == 0xFFFD)
+    /* full-width punctuation separates like its ASCII form; so does the half-width middle dot U+FF65 */
+    if (cp >= 0xFF00 && cp <= 0xFF65)
+        return fullwidth_alnum(cp);
+    if ((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+        cp == 0x30FB || cp == 0xFEFF || cp == 0xFFFD)
         return 0;
     return 1;
 }
@@ -41,7 +51,9 @@ static int script_of(int32_t cp)
 {
     if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0xF900 && cp <= 0xFAFF))
         return DV_SCRIPT_HAN;
-    if ((cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x31F0 && cp <= 0x31FF))
+    /* half-width katakana are kana: folded to full-width they must never share a token with Latin letters */
+    if ((cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x31F0 && cp <= 0x31FF) ||
+        (cp >= DV_LEX_KANA_LO && cp <= DV_LEX_KANA_HI))
         return DV_SCRIPT_KANA;
     if ((cp >= 0xAC00 && cp <= 0xD7AF) || (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F))
         return DV_SCRIPT_HANGUL;
@@ -61,22 +73,57 @@ static int is_apostrophe(const uint8_t *s, size_t len, size_t i, size_t *next)
     return 0;
 }
 
-/* Append the folded form of one code point (bytes s[at, end)) to key; returns the new length, and sets
- * the case of the letter (1 upper, -1 lower, 0 uncased). */
-static size_t fold_cp(int32_t cp, const uint8_t *s, size_t at, size_t end, char *key, size_t klen, int *cased)
+/* A half-width katakana cp (ending at s[*end]) as its full-width code point (3 UTF-8 bytes, as long as its
+ * text); a half-width voiced or semi-voiced mark right after it (U+FF9E / U+FF9F, EF BE 9E / EF BE 9F)
+ * composes with it when the generator's table says so (ｶﾞ -> ガ, ﾊﾟ -> パ), and *end moves past the mark: the
+ * key is then half as long as the text. */
+static size_t fold_halfwidth_kana(int32_t cp, const uint8_t *s, size_t len, size_t *end, char *key, size_t klen)
+{
+    const dv_lex_kana_entry *e = &dv_lex_kana_table[cp - DV_LEX_KANA_LO];
+    uint32_t out = e->plain;
+    size_t m = *end;
+    if (m + 2 < len && s[m] == 0xEF && s[m + 1] == 0xBE) {
+        uint32_t composed = s[m + 2] == 0x9E ? e->voiced : s[m + 2] == 0x9F ? e->semivoiced : 0;
+        if (composed) {
+            out = composed;
+            *end = m + 3;
+        }
+    }
+    /* every entry is in U+3000-U+30FF: three bytes */
+    key[klen++] = (char)(0xE0 | (out >> 12));
+    key[klen++] = (char)(0x80 | ((out >> 6) & 0x3F));
+    key[klen++] = (char)(0x80 | (out & 0x3F));
+    return klen;
+}
+
+/* An ASCII letter or digit upper-cased into key; the case of the letter in *cased (1 upper, -1 lower, 0 digit). */
+static inline size_t fold_ascii(int32_t cp, char *key, size_t klen, int *cased)
+{
+    char c = (char)cp;
+    *cased = 0;
+    if (c >= 'a' && c <= 'z') {
+        *cased = -1;
+        c = (char)(c - 'a' + 'A');
+    } else if (c >= 'A' && c <= 'Z') {
+        *cased = 1;
+    }
+    key[klen++] = c;
+    return klen;
+}
+
+/* Append the folded form of one code point (bytes s[at, *end), s holding len bytes) to key; returns the new
+ * length, and sets the case of the letter (1 upper, -1 lower, 0 uncased). *end moves when a following
+ * half-width sound mark is folded into the same key code point. */
+static size_t fold_cp(int32_t cp, const uint8_t *s, size_t at, size_t *end, size_t len, char *key, size_t klen,
+                      int *cased)
 {
     *cased = 0;
-    if (cp < 0x80) {
-        char c = (char)cp;
-        if (c >= 'a' && c <= 'z') {
-            *cased = -1;
-            c = (char)(c - 'a' + 'A');
-        } else if (c >= 'A' && c <= 'Z') {
-            *cased = 1;
-        }
-        key[klen++] = c;
-        return klen;
-    }
+    if (cp < 0x80)
+        return fold_ascii(cp, key, klen, cased);
+    if (cp >= 0xFF10 && cp <= 0xFF5A && fullwidth_alnum(cp))
+        return fold_ascii(cp - 0xFEE0, key, klen, cased); /* the ASCII letter or digit, 3 bytes to 1 */
+    if (cp >= DV_LEX_KANA_LO && cp <= DV_LEX_KANA_HI)
+        return fold_halfwidth_kana(cp, s, len, end, key, klen);
     const dv_lex_fold_entry *e = NULL;
     if (cp >= DV_LEX_FOLD_LO && cp <= DV_LEX_FOLD_HI)
         e = &dv_lex_fold_table[cp - DV_LEX_FOLD_LO];
@@ -95,8 +142,8 @@ static size_t fold_cp(int32_t cp, const uint8_t *s, size_t at, size_t end, char 
             return klen;
         }
     }
-    memcpy(key + klen, s + at, end - at);
-    return klen + (end - at);
+    memcpy(key + klen, s + at, *end - at);
+    return klen + (*end - at);
 }
 
 static dv_gap classify_gap(const uint8_t *s, size_t from, size_t to)
@@ -154,13 +201,20 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
             if (cp_is_word(c)) {
                 if (cps > 0 && script_of(c) != t->script)
                     break; /* 山田 + さん: two tokens with no gap */
-                int cased;
-                klen = fold_cp(c, s, cur, cend, tk->keys, klen, &cased);
+                int cased, digit;
+                if (c < 0x80) { /* most text: kept inline */
+                    digit = c <= '9';
+                    klen = fold_ascii(c, tk->keys, klen, &cased);
+                } else {
+                    size_t k1 = klen;
+                    klen = fold_cp(c, s, cur, &cend, len, tk->keys, klen, &cased);
+                    digit = klen == k1 + 1 && tk->keys[k1] >= '0' && tk->keys[k1] <= '9'; /* full-width */
+                }
                 if (cps == 0)
                     first_case = cased;
                 any_upper |= cased > 0;
                 any_lower |= cased < 0;
-                if (c < 0x80 && c >= '0' && c <= '9')
+                if (digit)
                     digits++;
                 else
                     letters++;
@@ -169,8 +223,9 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
                 continue;
             }
             size_t after;
-            /* only Latin-script words join over an apostrophe: CJK keys stay byte copies of the text, whose
-             * spans lexicon.c and denylist.c compute from key offsets (fuzz regression cjk-apostrophe) */
+            /* only Latin-script words join over an apostrophe: CJK keys stay code point for code point copies
+             * of the text, whose spans lexicon.c and denylist.c compute from key offsets (fuzz regression
+             * cjk-apostrophe; kana through dv_tok_text_off) */
             if (cps > 0 && t->script == DV_SCRIPT_OTHER && is_apostrophe(s, len, cur, &after)) {
                 /* O'Brien joins; Baker's / Graves' is a possessive that ends the token */
                 size_t look = after;
@@ -250,7 +305,9 @@ int dv_toks_init(dv_toks *tk, const char *utf8, size_t len, dv_error *err)
         return dv_fail(err, DV_ERR_LIMIT, "text of %zu bytes is over the detectors' limit of %u", len,
                        DV_TOK_TEXT_MAX);
     /* Bounds: every token takes at least one byte; a folded key is never longer than its text
-     * (ASCII 1:1, a 2-byte Latin letter folds to at most 2 letters, other code points are copied). */
+     * (ASCII 1:1, a 2-byte Latin letter folds to at most 2 letters, a 3-byte full-width letter or digit to 1,
+     * a 3-byte half-width katakana to a 3-byte one (with its 3-byte sound mark: still 3), other code points
+     * are copied). */
     size_t max_toks = len + 1;
     if (max_toks > sizeof tk->small_t / sizeof tk->small_t[0] || len + 1 > sizeof tk->small_keys) {
         tk->t = malloc(max_toks * sizeof *tk->t);
@@ -273,6 +330,28 @@ void dv_toks_free(dv_toks *tk)
     tk->keys = NULL;
     tk->n = 0;
     tk->heap = 0;
+}
+
+uint32_t dv_tok_text_off(const dv_toks *tk, const char *text, size_t i, size_t keyoff)
+{
+    const dv_tok *t = &tk->t[i];
+    /* Han, Hangul and kana keys are byte copies of the text, or same-length code point for code point
+     * (half-width katakana), unless a sound mark composed: then the key is shorter. */
+    if (t->script != DV_SCRIPT_OTHER && t->keylen == t->end - t->start)
+        return t->start + (uint32_t)keyoff;
+    const uint8_t *s = (const uint8_t *)text;
+    size_t pos = t->start, k = 0;
+    while (pos < t->end && k < keyoff) {
+        size_t next = pos;
+        int32_t cp = next_cp(s, t->end, &next);
+        if (cp >= 0 && cp_is_word(cp)) { /* an apostrophe inside a Latin word has no key bytes */
+            char unit[8];
+            int cased;
+            k += fold_cp(cp, s, pos, &next, t->end, unit, 0, &cased);
+        }
+        pos = next;
+    }
+    return (uint32_t)pos;
 }
 
 size_t dv_fold_phrase(const char *utf8, size_t len, char *out, size_t cap)

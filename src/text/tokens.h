@@ -1,7 +1,9 @@
 /* Word tokens of UTF-8 text for the dictionary detectors and the deny-list (lexicon.c, denylist.c):
  * each token is a run of letters/digits with its byte span and its folded lookup key (the same folding as
- * tools/gen_lexicons.py: ASCII upper-cased, Latin letters U+00C0-U+024F reduced to their base letters,
- * apostrophes inside a word dropped, other scripts unchanged). docs/text-lexicons.md "Tokens". */
+ * tools/gen_lexicons.py: ASCII and full-width ASCII upper-cased, full-width digits to ASCII, Latin letters
+ * U+00C0-U+024F and U+1E00-U+1EFF reduced to their base letters, half-width katakana to full-width (with their
+ * sound marks composed), apostrophes inside a word dropped, other scripts unchanged). docs/text-lexicons.md
+ * "Tokens and folding". */
 #ifndef DV_TEXT_TOKENS_H
 #define DV_TEXT_TOKENS_H
 
@@ -70,6 +72,12 @@ static inline const char *dv_tok_key(const dv_toks *tk, size_t i)
 {
     return tk->keys + tk->t[i].key;
 }
+
+/* The offset in text (the text tokenised into tk) where byte keyoff of token i's key starts; keyoff ==
+ * keylen gives the token's end. For spans found inside a CJK key (deny-list parts in a run with no spaces):
+ * a key is not always a byte copy of its text (ﾀﾞ, 6 bytes, folds to ダ, 3). keyoff must be on a code point
+ * boundary of the key; one inside a folded unit (the second S of ß) maps to the unit's end. */
+uint32_t dv_tok_text_off(const dv_toks *tk, const char *text, size_t i, size_t keyoff);
 
 /* Fold utf8[0, len) into out (at most cap bytes) like a token key, words joined by one space.
  * Returns the key length, or 0 when it is empty or does not fit. Used for deny-list values. */

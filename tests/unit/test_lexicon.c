@@ -82,6 +82,57 @@ static void test_fold_matches_generator(void **state)
     assert_memory_equal(k, "NGUYEN VAN", 10);
     assert_true(look("NGUYEN") & DV_LEX_LAST);
     assert_true(look("GARCIA") & DV_LEX_LAST); /* García in the source */
+    /* Width folding: each expected key is tools/gen_lexicons.py fold_key() of the same text. Half-width
+     * katakana fold to full-width with their sound marks composed (a mark that composes with nothing becomes
+     * the spacing mark), full-width letters and digits to ASCII, full-width punctuation separates. */
+    static const struct {
+        const char *text, *key;
+    } width[] = {
+        {"ﾔﾏﾀﾞ^ﾀﾛｳ", "ヤマダ タロウ"},
+        {"ﾔﾏﾀﾞ･ﾀﾛｳ", "ヤマダ タロウ"}, /* the half-width middle dot separates, as ・ does */
+        {"ｶﾞｷﾞﾊﾟｳﾞ", "ガギパヴ"},
+        {"ｦﾞﾜﾞ", "ヺヷ"},
+        {"ｱﾞﾞ", "ア゛゛"},
+        {"ﾊﾟﾟ", "パ゜"},
+        {"ﾟ", "゜"},
+        {"ＳＭＩＴＨ ｊｏｈｎ", "SMITH JOHN"},
+        {"ＺＱ４４７１３３９", "ZQ4471339"},
+        {"ＡＢ＿ＣＤ［ＥＦ］", "AB CD EF"},
+        {"Aｶｷ1", "A カキ 1"}, /* half-width kana are kana: never in a token with Latin letters or digits */
+    };
+    for (size_t i = 0; i < sizeof width / sizeof width[0]; i++) {
+        n = dv_fold_phrase(width[i].text, strlen(width[i].text), k, sizeof k);
+        assert_int_equal(n, strlen(width[i].key));
+        assert_memory_equal(k, width[i].key, n);
+    }
+}
+
+/* Width forms: tokens span the original bytes, their keys are folded, and a key offset maps back to the text
+ * (dv_tok_text_off) across a composed sound mark. */
+static void test_tokens_width_forms(void **state)
+{
+    (void)state;
+    const char *s = "ＺＱ４４７１３３９ ﾔﾏﾀﾞﾀﾛｳ ＳＭＩＴＨ";
+    dv_toks tk;
+    assert_int_equal(dv_toks_init(&tk, s, strlen(s), NULL), 0);
+    assert_int_equal(tk.n, 3);
+    assert_int_equal(tk.t[0].start, 0);
+    assert_int_equal(tk.t[0].end, strlen("ＺＱ４４７１３３９"));
+    assert_int_equal(tk.t[0].keylen, 9);
+    assert_memory_equal(dv_tok_key(&tk, 0), "ZQ4471339", 9);
+    assert_true(tk.t[0].shape & DV_TOK_DIGIT);
+    assert_true(tk.t[0].shape & DV_TOK_UPPER);
+    const dv_tok *kana = &tk.t[1];
+    assert_int_equal(kana->script, DV_SCRIPT_KANA);
+    assert_int_equal(kana->end - kana->start, strlen("ﾔﾏﾀﾞﾀﾛｳ"));
+    assert_int_equal(kana->keylen, strlen("ヤマダタロウ"));
+    assert_memory_equal(dv_tok_key(&tk, 1), "ヤマダタロウ", kana->keylen);
+    /* タ (key offset 9) starts after ﾀﾞ in the text (offset 12): the key is shorter than the text */
+    assert_int_equal(dv_tok_text_off(&tk, s, 1, 9), kana->start + strlen("ﾔﾏﾀﾞ"));
+    assert_int_equal(dv_tok_text_off(&tk, s, 1, kana->keylen), kana->end);
+    assert_int_equal(tk.t[2].shape & (DV_TOK_CAP | DV_TOK_UPPER | DV_TOK_ALPHA), DV_TOK_CAP | DV_TOK_UPPER | DV_TOK_ALPHA);
+    assert_memory_equal(dv_tok_key(&tk, 2), "SMITH", 5);
+    dv_toks_free(&tk);
 }
 
 static void test_tokens_shapes_and_gaps(void **state)
@@ -231,7 +282,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup_tables),      cmocka_unit_test(test_fold_matches_generator),
-        cmocka_unit_test(test_tokens_shapes_and_gaps), cmocka_unit_test(test_title_makes_name),
+        cmocka_unit_test(test_tokens_shapes_and_gaps), cmocka_unit_test(test_tokens_width_forms),
+        cmocka_unit_test(test_title_makes_name),
         cmocka_unit_test(test_trigger_makes_name), cmocka_unit_test(test_pair_makes_name),
         cmocka_unit_test(test_pn_in_text),         cmocka_unit_test(test_eponyms_stay),
         cmocka_unit_test(test_cjk_names),          cmocka_unit_test(test_places_and_orgs),
