@@ -99,6 +99,12 @@ SPECIAL = {"ß": "SS", "Æ": "AE", "æ": "AE", "Ø": "O", "ø": "O", "Œ": "OE",
            "ĸ": "K", "Ŋ": "N", "ŋ": "N", "ſ": "S", "Ŧ": "T", "ŧ": "T", "Ĳ": "IJ", "ĳ": "IJ"}
 
 
+def append_rows(c, items, per_row):
+    """Append C initialiser rows of per_row items each (the last one shorter) to the line list c."""
+    for i in range(0, len(items), per_row):
+        c.append("    " + ", ".join(items[i:i + per_row]) + ",")
+
+
 def fold_entry(cp):
     """(folded ASCII, is_upper, is_letter) for a code point of U+00C0-U+024F."""
     ch = chr(cp)
@@ -431,29 +437,15 @@ def render(shared, t):
         c.append("/* U+%04X-U+%04X: folded ASCII (empty: keep the letter as it is), upper-case flag, letter flag. */"
                  % (lo, hi))
         c.append("const dv_lex_fold_entry %s[%s - %s + 1] = {" % (name, hi_m, lo_m))
-        row = []
-        for cp in range(lo, hi + 1):
-            f, up, letter = FOLD[cp]
-            row.append('{"%s", %d, %d}' % (f, int(up), int(letter)))
-            if len(row) == 8:
-                c.append("    " + ", ".join(row) + ",")
-                row = []
-        if row:
-            c.append("    " + ", ".join(row) + ",")
+        append_rows(c, ['{"%s", %d, %d}' % (FOLD[cp][0], int(FOLD[cp][1]), int(FOLD[cp][2]))
+                        for cp in range(lo, hi + 1)], 8)
         c.append("};")
     c.append("/* U+%04X-U+%04X (half-width katakana): the full-width code point, then the one it composes to with a"
              % (KANA_LO, KANA_HI))
     c.append(" * following U+%04X (voiced mark) and U+%04X (semi-voiced mark); 0: no composition. */"
              % (HW_VOICED, HW_SEMIVOICED))
     c.append("const dv_lex_kana_entry dv_lex_kana_table[DV_LEX_KANA_HI - DV_LEX_KANA_LO + 1] = {")
-    row = []
-    for cp in range(KANA_LO, KANA_HI + 1):
-        row.append("{0x%04X, 0x%04X, 0x%04X}" % KANA[cp])
-        if len(row) == 4:
-            c.append("    " + ", ".join(row) + ",")
-            row = []
-    if row:
-        c.append("    " + ", ".join(row) + ",")
+    append_rows(c, ["{0x%04X, 0x%04X, 0x%04X}" % KANA[cp] for cp in range(KANA_LO, KANA_HI + 1)], 4)
     c.append("};")
     c.append("")
     c.append("const uint32_t dv_lex_total_keys = %du;" % total)
