@@ -666,11 +666,9 @@ static int match_phrases(dm *m, dv_error *err)
     return 0;
 }
 
-/* At most three characters of phone punctuation, ASCII or full width (０３－１２３４, U+3000 as a space). */
-static int phone_punct(const char *s, uint32_t from, uint32_t to)
+/* Full-width phone punctuation (０３－１２３４, U+3000 as a space): at most three characters of it. */
+static int phone_punct_wide(const char *s, uint32_t from, uint32_t to)
 {
-    if (to <= from)
-        return 0;
     unsigned chars = 0;
     for (uint32_t i = from; i < to; i++, chars++) {
         char c = s[i];
@@ -679,6 +677,16 @@ static int phone_punct(const char *s, uint32_t from, uint32_t to)
         if (chars == 3 || !c || !strchr(" ()+-./", c))
             return 0;
     }
+    return 1;
+}
+
+static int phone_punct(const char *s, uint32_t from, uint32_t to)
+{
+    if (to <= from || to - from > 3)
+        return to > from && to - from <= 9 && phone_punct_wide(s, from, to);
+    for (uint32_t i = from; i < to; i++)
+        if (!strchr(" ()+-./", s[i]) || s[i] == 0)
+            return (unsigned char)s[i] >= 0x80 && phone_punct_wide(s, from, to);
     return 1;
 }
 
