@@ -2,6 +2,7 @@
  * the format they were found in. Calendar arithmetic is proleptic Gregorian via day numbers (civil <-> days),
  * so month and leap-year boundaries are exact. docs/text.md "Date shift". */
 #include "text/dv_transform.h"
+#include "text/widthfold.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -128,6 +129,20 @@ static unsigned month_of(const char *w, size_t n)
     return 0;
 }
 
+/* The CJK year, month and day marks (年 月 日, Korean 년 월 일): separators kept as written, so 2020年3月5日 reads
+ * as year, month, day in ISO order. Returns the mark's length in bytes at s (n readable), or 0. */
+static size_t cjk_mark(const char *s, size_t n)
+{
+    static const char *const marks[] = {"\xe5\xb9\xb4", "\xe6\x9c\x88", "\xe6\x97\xa5", /* 年 月 日 */
+                                        "\xeb\x85\x84", "\xec\x9b\x94", "\xec\x9d\xbc"}; /* 년 월 일 */
+    if (n < 3)
+        return 0;
+    for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++)
+        if (!memcmp(s, marks[k], 3))
+            return 3;
+    return 0;
+}
+
 typedef enum { TK_NUM, TK_MONTH, TK_ORD, TK_SEP } tok_kind;
 typedef struct tok {
     tok_kind kind;
@@ -161,9 +176,12 @@ static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
             } else {
                 return -1;
             }
-        } else if (strchr(" ,-/.", s[i])) {
+        } else if (strchr(" ,-/.", s[i]) && s[i]) {
             while (j < n && strchr(" ,-/.", s[j]) && s[j])
                 j++;
+            t[k].kind = TK_SEP;
+        } else if (cjk_mark(s + i, n - i)) {
+            j = i + cjk_mark(s + i, n - i);
             t[k].kind = TK_SEP;
         } else {
             return -1;
@@ -207,7 +225,8 @@ static void recase(char *w, size_t n, const char *orig, size_t on)
         w[i] = (char)(upper || (cap && i == 0) ? toupper((unsigned char)w[i]) : tolower((unsigned char)w[i]));
 }
 
-int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_t cap)
+/* The date shifter on text without full-width characters. */
+static int shift_written(const char *in, size_t len, int days, char *out, size_t cap)
 {
     tok t[MAX_TOKS];
     size_t nt = 0;
@@ -266,6 +285,10 @@ int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_
         return -1;
     if (t[yi].len == 2 && (y < 1950 || y > 2049))
         return -1; /* would not read back as the same century */
+    /* 2020年12月28日: the marks delimit the numbers, so a two-digit month or day is padded only when it was */
+    int cjk = 0;
+    for (size_t i = 0; i < nt; i++)
+        cjk |= t[i].kind == TK_SEP && cjk_mark(in + t[i].off, t[i].len) != 0;
     size_t o = 0;
     for (size_t i = 0; i < nt; i++) {
         char buf[16];
@@ -274,9 +297,9 @@ int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_
             n = t[yi].len == 2 ? snprintf(buf, sizeof buf, "%02ld", y % 100) : snprintf(buf, sizeof buf, "%04ld", y);
         else if ((int)i == di) /* two digits stay two when zero-padded or all-numeric ("05", "12/25/2020") */
             n = snprintf(buf, sizeof buf,
-                         t[i].len == 2 && (in[t[i].off] == '0' || t[mi].kind == TK_NUM) ? "%02u" : "%u", d);
+                         t[i].len == 2 && (in[t[i].off] == '0' || (t[mi].kind == TK_NUM && !cjk)) ? "%02u" : "%u", d);
         else if ((int)i == mi && t[i].kind == TK_NUM)
-            n = snprintf(buf, sizeof buf, t[i].len == 2 ? "%02u" : "%u", m);
+            n = snprintf(buf, sizeof buf, t[i].len == 2 && (!cjk || in[t[i].off] == '0') ? "%02u" : "%u", m);
         else if ((int)i == mi) { /* a month name: full or abbreviated as written, in its letter case */
             size_t full = strlen(MONTHS[m - 1]);
             size_t wl = t[i].len == strlen(MONTHS[t[i].num - 1]) ? full : (full < 3 ? full : 3);
@@ -296,4 +319,71 @@ int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_
             return -1;
     }
     return (int)o;
+}
+
+/* Which ASCII characters of a date were written full width in orig: digits and letters as classes (the shifted
+ * date has other digits and month letters), punctuation and the space one by one. */
+typedef struct wide_set {
+    int digits, letters;
+    uint64_t punct[2]; /* bit c of ASCII c */
+} wide_set;
+
+static wide_set wide_of(const char *orig, size_t len)
+{
+    wide_set w = {0, 0, {0, 0}};
+    for (size_t i = 0; i + 2 < len; i++) {
+        char a = dv_width_ascii((const unsigned char *)orig + i, len - i);
+        if (!a)
+            continue;
+        if (a >= '0' && a <= '9')
+            w.digits = 1;
+        else if (isalpha((unsigned char)a))
+            w.letters = 1;
+        else
+            w.punct[(unsigned char)a >> 6] |= 1ull << ((unsigned char)a & 63);
+        i += 2;
+    }
+    return w;
+}
+
+/* Write the ASCII date a[0, n) into out with the characters orig had full width made full width again. */
+static int rewiden(const wide_set *w, const char *a, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)a[i];
+        int wide = c < 0x80 && ((c >= '0' && c <= '9') ? w->digits
+                                : isalpha(c)           ? w->letters
+                                                       : (int)((w->punct[c >> 6] >> (c & 63)) & 1));
+        if (!wide) {
+            if (put(out, cap, &o, a + i, 1))
+                return -1;
+            continue;
+        }
+        unsigned cp = c == ' ' ? 0x3000u : c + 0xFEE0u;
+        char u[3] = {(char)(0xE0 | (cp >> 12)), (char)(0x80 | ((cp >> 6) & 0x3F)), (char)(0x80 | (cp & 0x3F))};
+        if (put(out, cap, &o, u, 3))
+            return -1;
+    }
+    return (int)o;
+}
+
+/* Dates written full width (２０２０／０３／０５, ２０２０年３月５日) are shifted on their folded copy and written
+ * back in the same width, character class by character class (wide_of). */
+int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_t cap)
+{
+    enum { MAX_IN = 64 * 3 };
+    char folded[MAX_IN], shifted[80];
+    uint32_t at[MAX_IN / 3];
+    size_t nat = 0;
+    if (!in || len == 0 || len > MAX_IN)
+        return -1;
+    size_t flen = dv_width_fold_into(in, len, folded, at, &nat);
+    if (nat == 0)
+        return shift_written(in, len, days, out, cap);
+    int n = shift_written(folded, flen, days, shifted, sizeof shifted);
+    if (n < 0)
+        return -1;
+    wide_set w = wide_of(in, len);
+    return rewiden(&w, shifted, (size_t)n, out, cap);
 }

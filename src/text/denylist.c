@@ -20,6 +20,7 @@
 #include "text/lexicon.h"
 #include "text/lexicon_data.h"
 #include "text/tokens.h"
+#include "text/widthfold.h"
 #include "util/dv_grow.h"
 
 enum { PH_WORDS = 0, PH_DIGITS, PH_ORG };
@@ -487,6 +488,21 @@ static int add_words(dv_denylist *dl, dv_infotype type, const char *utf8, size_t
     return r;
 }
 
+/* The digits of a phone value into out (room for len bytes), full-width digits (０３－１２３４) folded first
+ * (widthfold.h): a number typed with a Japanese input method is the same number. Returns the count. */
+static size_t phone_digits(const char *utf8, size_t len, char *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = utf8[i];
+        if ((unsigned char)c == 0xEF && (c = dv_width_ascii((const unsigned char *)utf8 + i, len - i)) != 0)
+            i += 2;
+        if (c >= '0' && c <= '9')
+            out[n++] = c;
+    }
+    return n;
+}
+
 int dv_denylist_add(dv_denylist *dl, dv_infotype type, const char *utf8, size_t len, dv_error *err)
 {
     if (!dl || !utf8 || len == 0)
@@ -503,10 +519,7 @@ int dv_denylist_add(dv_denylist *dl, dv_infotype type, const char *utf8, size_t 
         return dv_denylist_add_date(dl, type, utf8, len, err);
     case DV_IT_PHONE_NUMBER: {
         char digits[DV_DENYLIST_VALUE_MAX];
-        size_t n = 0;
-        for (size_t i = 0; i < len; i++)
-            if (utf8[i] >= '0' && utf8[i] <= '9')
-                digits[n++] = utf8[i];
+        size_t n = phone_digits(utf8, len, digits);
         return n >= 7 ? add_phrase(dl, PH_DIGITS, type, digits, n, err) : 0;
     }
     case DV_IT_ORGANIZATION_NAME:
@@ -653,13 +666,27 @@ static int match_phrases(dm *m, dv_error *err)
     return 0;
 }
 
+/* Full-width phone punctuation (０３－１２３４, U+3000 as a space): at most three characters of it. */
+static int phone_punct_wide(const char *s, uint32_t from, uint32_t to)
+{
+    unsigned chars = 0;
+    for (uint32_t i = from; i < to; i++, chars++) {
+        char c = s[i];
+        if ((unsigned char)c >= 0x80 && (c = dv_width_ascii((const unsigned char *)s + i, to - i)) != 0)
+            i += 2;
+        if (chars == 3 || !c || !strchr(" ()+-./", c))
+            return 0;
+    }
+    return 1;
+}
+
 static int phone_punct(const char *s, uint32_t from, uint32_t to)
 {
     if (to <= from || to - from > 3)
-        return 0;
+        return to > from && to - from <= 9 && phone_punct_wide(s, from, to);
     for (uint32_t i = from; i < to; i++)
         if (!strchr(" ()+-./", s[i]) || s[i] == 0)
-            return 0;
+            return (unsigned char)s[i] >= 0x80 && phone_punct_wide(s, from, to);
     return 1;
 }
 

@@ -87,8 +87,9 @@ int dv_text_shift_days(const dv_xform *x, const dv_text_instance *ti);
 int dv_date_shift_days(const uint8_t *key, size_t key_len, const char *id, size_t id_len);
 /* Shift one DA value (YYYYMMDD) by days into out[8]: 0, or -1 when it is not a valid date. */
 int dv_shift_da(const char *in, size_t len, int days, char out[8]);
-/* Shift a date written in free text (e.g. 2020-03-05, 03/05/2020, 5 March 2020, Mar 5, 2020, 05.03.20), writing
- * it back in the same format into out (cap >= len + 8). Returns the length, or -1 when it is not a date. */
+/* Shift a date written in free text (e.g. 2020-03-05, 03/05/2020, 5 March 2020, Mar 5, 2020, 05.03.20,
+ * 2020年3月5日, 2020년 3월 5일, and any of them in full-width characters: ２０２０／０３／０５), writing it back in the
+ * same format and width into out (cap >= 3 * (len + 8)). Returns the length, or -1 when it is not a date. */
 int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_t cap);
 
 /* --- cryptohash.c --- */

@@ -12,9 +12,11 @@
 #include "text/checksums.h"
 #include "text/patterns.h"
 #include "text/prefilter.h"
+#include "text/widthfold.h"
 
 /* Text profile bits: a detector runs only when the text has what it needs. */
-enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32, P_ALPHA = 64, P_SLASH = 128, P_H = 256 };
+enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32, P_ALPHA = 64, P_SLASH = 128, P_H = 256,
+       P_WIDE = 512 /* a full-width ASCII character or U+3000: the patterns run on a folded copy (widthfold.h) */ };
 
 /* Boundaries: WB/WE = not inside an ASCII word; NB/NE also refuse to continue a number chain (so a date is
  * not cut out of "1.2.840.20190314" or an IP out of a longer dotted run). */
@@ -31,6 +33,10 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 #define FULLMON "(?:january|janvier|januar|february|f\\x{e9}vrier|februar|march|m\\x{e4}rz|mars|april|avril|mai|june|" \
     "juin|juni|july|juillet|juli|august|ao\\x{fb}t|september|septembre|october|octobre|oktober|november|novembre|" \
     "december|d\\x{e9}cembre|dezember)"
+/* The CJK year, month and day marks: 年 月 日 (Japanese, Chinese) and 년 월 일 (Korean). */
+#define CJK_Y "[\\x{5e74}\\x{b144}]"
+#define CJK_M "[\\x{6708}\\x{c6d4}]"
+#define CJK_D "[\\x{65e5}\\x{c77c}]"
 #define SEP_OPT "\\s*[:#=.-]?\\s*"
 
 typedef struct match_ctx match_ctx;
@@ -51,7 +57,8 @@ typedef struct spec {
 enum { CTX_DOB, CTX_VERSION, CTX_TIME, CTX_RATIO, CTX_SSN, CTX_NPI, CTX_NHS, CTX_DURATION, CTX_COUNT };
 static const char *const ctx_re[CTX_COUNT] = {
     [CTX_DOB] = "(?:\\bD\\.?O\\.?B\\.?|\\bdate of birth|\\bbirth ?date|\\bbirthday|\\bborn(?: on)?|\\bgeb\\.?|"
-                "\\bgeboren(?: am)?|\\bgeburtsdatum|\\bn\\x{e9}e?(?: le)?|\\bdate de naissance|\\bd\\.?d\\.?n\\.?)"
+                "\\bgeboren(?: am)?|\\bgeburtsdatum|\\bn\\x{e9}e?(?: le)?|\\bdate de naissance|\\bd\\.?d\\.?n\\.?|"
+                "\\x{751f}\\x{5e74}\\x{6708}\\x{65e5}|\\x{c0dd}\\x{b144}\\x{c6d4}\\x{c77c})"
                 SEP_OPT "(?:on\\s+|am\\s+|le\\s+)?\\z",
     [CTX_VERSION] = "(?:\\bv|\\bver|\\bversion|\\brelease|\\brel|\\bbuild|\\bsoftware|\\bsw|\\bfirmware|\\bfw|"
                     "\\bsyngo|\\bupdate|\\bpatch)\\.?\\s*[:=]?\\s*\\z",
@@ -87,6 +94,7 @@ struct dv_text_scratch {
     size_t nuid;
     int uid_overflow;
     int exhaustive; /* tests only: run every pattern, pre-filters off (dv_text_scratch_set_exhaustive) */
+    dv_width_buf wide; /* the folded copy of a text with full-width characters, reused */
 };
 
 struct match_ctx {
@@ -273,6 +281,12 @@ static int chk_y_mon_d(const match_ctx *m, dv_finding *c)
 static int chk_mon_y(const match_ctx *m, dv_finding *c)
 {
     return date_result(m, c, grp_int(m, 2), month_group(m, 1), 1);
+}
+
+/* YYYY年M月 (and Korean YYYY년 M월): a month, no day. */
+static int chk_cjk_ym(const match_ctx *m, dv_finding *c)
+{
+    return date_result(m, c, grp_int(m, 1), grp_int(m, 2), 1);
 }
 
 static int chk_d_mon(const match_ctx *m, dv_finding *c)
@@ -518,6 +532,12 @@ static const spec specs[] = {
      WB "((?:19|20)[0-9]{2})[ -](" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?" WE, PRE_MONTH},
     {DV_IT_DATE, 70, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_y, 4, 4,
      WB "(" MON ")\\.?,?[ -]((?:19|20)[0-9]{2})" WE, PRE_MONTH},
+    /* CJK: 2020年3月5日 (Japanese, Chinese), 2020년 3월 5일 (Korean); full-width digits are folded first. The
+     * month form is not taken out of a full date that is invalid (2021年2月29日 is no date, as 1988 Feb 30). */
+    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, 0, chk_da, 6, 4,
+     NB "((?:19|20)[0-9]{2})\\s*" CJK_Y "\\s*([0-9]{1,2})\\s*" CJK_M "\\s*([0-9]{1,2})\\s*" CJK_D, PRE_CJK_YEAR},
+    {DV_IT_DATE, 70, P_DIGIT | P_ALPHA, 0, 0, chk_cjk_ym, 5, 4,
+     NB "((?:19|20)[0-9]{2})\\s*" CJK_Y "\\s*([0-9]{1,2})\\s*" CJK_M "(?!\\s*[0-9]+\\s*" CJK_D ")", PRE_CJK_YEAR},
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon, 1, 1,
      WB "(?:([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?(?: of)? (" FULLMON ")|(" FULLMON ") ([0-9]{1,2})(?:st|nd|rd|th)?)" WE, PRE_MONTH},
     /* AGE */
@@ -698,6 +718,7 @@ void dv_text_scratch_free(dv_text_scratch *s)
     pcre2_match_data_free(s->md);
     pcre2_match_data_free(s->md_ctx);
     pcre2_match_context_free(s->mctx);
+    dv_width_buf_free(&s->wide);
     free(s);
 }
 
@@ -725,8 +746,14 @@ static text_profile profile_of(const char *t, size_t len)
             p |= P_H;
         if (c >= 'A' && c <= 'Z')
             p |= P_UPPER | P_ALPHA;
-        else if ((c >= 'a' && c <= 'z') || c >= 0x80)
+        else if (c >= 'a' && c <= 'z')
             p |= P_ALPHA;
+        else if (c >= 0x80) {
+            p |= P_ALPHA;
+            /* only lead bytes 0xEF / 0xE3 are looked at twice: ASCII text pays nothing for this */
+            if ((c == 0xEF || c == 0xE3) && dv_width_ascii((const unsigned char *)t + i, len - i))
+                p |= P_WIDE;
+        }
         else if (c == '@')
             p |= P_AT;
         else if (c == ':')
@@ -787,17 +814,10 @@ static int inside_uid(const dv_text_scratch *s, uint32_t a, uint32_t b)
     return 0;
 }
 
-int dv_detect_patterns(const dv_patterns *p, dv_text_scratch *s, const char *utf8, size_t len,
+/* The patterns over utf8[0, len) with its profile pr (the text as given, or its folded copy). */
+static int detect_text(const dv_patterns *p, dv_text_scratch *s, const char *utf8, size_t len, text_profile pr,
                        dv_infotype_set want, dv_findings *out, dv_error *err)
 {
-    if (!p || !s || !out || (!utf8 && len))
-        return dv_fail(err, DV_ERR_USAGE, "dv_detect_patterns: missing argument");
-    if (len > DV_PATTERNS_MAX_TEXT)
-        return dv_fail(err, DV_ERR_LIMIT, "text value of %zu bytes exceeds the %u-byte detector limit", len,
-                       DV_PATTERNS_MAX_TEXT);
-    if (len < 3)
-        return 0;
-    text_profile pr = profile_of(utf8, len);
     unsigned prof = pr.bits;
     if (!(prof & (P_DIGIT | P_AT)) && !(prof & (P_COLON | P_DOT)))
         return 0; /* every detector needs a digit, an '@', or a URL's ':' / '.' */
@@ -853,4 +873,44 @@ int dv_detect_patterns(const dv_patterns *p, dv_text_scratch *s, const char *utf
         }
     }
     return 0;
+}
+
+/* Values larger than this do not keep their folded copy in the scratch after the call. */
+#define WIDE_KEEP (64u * 1024u)
+
+/* Full-width text (P_WIDE): the patterns run on the folded copy (widthfold.h), and each finding is mapped back to
+ * the original bytes, from the start of its first character to the end of its last. The checks and context
+ * patterns read the copy too, so "ＳＳＮ：１２３－４５－６７８９" is judged as "SSN:123-45-6789". The copy is
+ * profiled again in the same loop (folding leaves no full-width character), so profile_of keeps one call site
+ * and the common path stays as it was. */
+int dv_detect_patterns(const dv_patterns *p, dv_text_scratch *s, const char *utf8, size_t len,
+                       dv_infotype_set want, dv_findings *out, dv_error *err)
+{
+    if (!p || !s || !out || (!utf8 && len))
+        return dv_fail(err, DV_ERR_USAGE, "dv_detect_patterns: missing argument");
+    if (len > DV_PATTERNS_MAX_TEXT)
+        return dv_fail(err, DV_ERR_LIMIT, "text value of %zu bytes exceeds the %u-byte detector limit", len,
+                       DV_PATTERNS_MAX_TEXT);
+    if (len < 3)
+        return 0;
+    const char *t = utf8;
+    size_t n = len;
+    text_profile pr;
+    while (((pr = profile_of(t, n)).bits & P_WIDE) && t == utf8) {
+        if (dv_width_fold(&s->wide, utf8, len, err) < 0)
+            return -1;
+        t = s->wide.text;
+        n = s->wide.len;
+    }
+    size_t first = out->n;
+    int rc = detect_text(p, s, t, n, pr, want, out, err);
+    if (t != utf8) {
+        const dv_width_buf *b = &s->wide;
+        for (size_t i = first; i < out->n; i++) {
+            out->v[i].start = (uint32_t)dv_width_orig(b->at, b->nat, out->v[i].start);
+            out->v[i].end = (uint32_t)dv_width_orig(b->at, b->nat, out->v[i].end);
+        }
+        dv_width_buf_trim(&s->wide, WIDE_KEEP);
+    }
+    return rc;
 }

@@ -272,6 +272,9 @@ static int test(dv_prescan *ps, dv_prefilter k)
     case PRE_STREET_FR: return word_test(ps, W_FR, 1);
     case PRE_ZIP_WORD: return word_test(ps, W_ZIP, 1);
     case PRE_BOX: return word_test(ps, W_BOX, 0); /* b, o, x have no non-ASCII case partners */
+    case PRE_CJK_YEAR: /* NB ((?:19|20)[0-9]{2})\s*[年년] */
+        return ps->nb_run >= 4 && ps->nonascii &&
+               (memmem(ps->t, n, "\xe5\xb9\xb4", 3) != NULL || memmem(ps->t, n, "\xeb\x85\x84", 3) != NULL);
     default: break; /* the pass's tests never get here (known) */
     }
     return 1;

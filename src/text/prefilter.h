@@ -47,6 +47,7 @@ typedef enum {
     PRE_ZIP_WORD,   /* zip post plz (any case), or any non-ASCII byte */
     PRE_PLZ,        /* five digits then white space then a capital or a 0xC3 lead byte */
     PRE_BOX,        /* "box" (any case), or any non-ASCII byte */
+    PRE_CJK_YEAR,   /* a digit run of >= 4 at a number boundary, and a year mark (U+5E74 or U+B144) */
     PRE_COUNT
 } dv_prefilter;
 

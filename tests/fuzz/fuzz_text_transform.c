@@ -205,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ivs = ive + 1;
     }
     /* written dates: what shifts, shifts back */
-    char a[96], b[96];
+    char a[256], b[256]; /* a full-width date is written back full width: up to 3 bytes per character */
     size_t dl = len < 40 ? len : 40;
     int n1 = dv_shift_written_date((const char *)text, dl, 37, a, sizeof a);
     if (n1 >= 0) {

@@ -400,6 +400,52 @@ static void test_spans_exact_in_utf8(void **state)
 }
 
 /* Only the infoTypes asked for are reported; DOB asks the date patterns. */
+/* Full-width ASCII (U+FF01-U+FF5E) and U+3000, as Japanese / Chinese / Korean input methods write digits and
+ * punctuation: the patterns run on a folded copy and each span covers exactly the original full-width bytes.
+ * CJK dates (2020年3月5日, 2020년 3월 5일) with ASCII or full-width digits, validated like the other dates.
+ * Before: every full-width form below was missed, and no CJK date was a date. */
+static void test_full_width(void **state)
+{
+    (void)state;
+    one("検査日 ２０２０／０３／０５ 実施", DV_IT_DATE, "２０２０／０３／０５");
+    one("検査日 ２０２０－０３－０５", DV_IT_DATE, "２０２０－０３－０５");
+    one("検査日 2020年3月5日 実施", DV_IT_DATE, "2020年3月5日");
+    one("検査日：２０２０年３月５日", DV_IT_DATE, "２０２０年３月５日");
+    one("2020年 3月 5日", DV_IT_DATE, "2020年 3月 5日");
+    one("２０２０年　３月　５日に", DV_IT_DATE, "２０２０年　３月　５日"); /* U+3000 between the parts */
+    one("검사일 2020년 3월 5일", DV_IT_DATE, "2020년 3월 5일");
+    one("2019年12月31日", DV_IT_DATE, "2019年12月31日");
+    one("2020年3月から", DV_IT_DATE, "2020年3月"); /* month precision */
+    one("生年月日：１９６１年３月１４日", DV_IT_DATE_OF_BIRTH, "１９６１年３月１４日");
+    one("携帯 ０９０－１２３４－５６７８", DV_IT_PHONE_NUMBER, "０９０－１２３４－５６７８");
+    one("ＴＥＬ：０３－１２３４－５６７８", DV_IT_PHONE_NUMBER, "０３－１２３４－５６７８");
+    one("ＳＳＮ　１２３－４５－６７８９", DV_IT_US_SOCIAL_SECURITY_NUMBER, "１２３－４５－６７８９");
+    one("連絡先 ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ まで", DV_IT_EMAIL_ADDRESS, "ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｃｏｍ");
+    one("mixed yamada＠example.com", DV_IT_EMAIL_ADDRESS, "yamada＠example.com");
+    /* invalid calendar dates, years outside 19xx/20xx, and numbers that are not dates stay unfound */
+    none("2020年13月40日");
+    none("２０２０年１３月４０日");
+    none("2021年2月29日");
+    none("1850年3月5日");
+    none("2020年123月");
+    none("第３回 ３年前");
+    none("ＣＴ　ＣＨＥＳＴ　１２０ｍＬ");
+    /* exact byte spans: start at the first original byte, end after the last */
+    const char *text = "\xe3\x80\x80ＤＯＢ　２０２０／０３／０５。";
+    dv_findings f = {0};
+    dv_error err;
+    assert_int_equal(dv_detect_patterns(P, S, text, strlen(text), ~(dv_infotype_set)0, &f, &err), 0);
+    dv_findings_normalise(&f);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.v[0].type, DV_IT_DATE_OF_BIRTH);
+    assert_int_equal(f.v[0].start, 3 + 3 * 3 + 3);
+    assert_int_equal(f.v[0].end, 3 + 3 * 3 + 3 + 10 * 3);
+    dv_findings_free(&f);
+    /* ASCII text is unchanged by the folding path (it never takes it) */
+    one("on 2019-03-14.", DV_IT_DATE, "2019-03-14");
+    one("Call 555-123-4567", DV_IT_PHONE_NUMBER, "555-123-4567");
+}
+
 static void test_want_filters(void **state)
 {
     (void)state;
@@ -598,6 +644,7 @@ int main(void)
         cmocka_unit_test(test_record_numbers),
         cmocka_unit_test(test_street_address),
         cmocka_unit_test(test_spans_exact_in_utf8),
+        cmocka_unit_test(test_full_width),
         cmocka_unit_test(test_want_filters),
         cmocka_unit_test(test_clinical_phrases_do_not_fire),
         cmocka_unit_test(test_limits),

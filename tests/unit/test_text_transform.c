@@ -449,6 +449,41 @@ static void test_written_date_formats(void **state)
     }
 }
 
+/* CJK and full-width dates are shifted in place, written back in the same form and width (before: none of them
+ * parsed, so the date shift transformation erased them). */
+static void test_written_date_cjk_and_full_width(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"2020年3月5日", "2020年3月15日"},
+        {"２０２０年３月５日", "２０２０年３月１５日"},
+        {"2020年03月05日", "2020年03月15日"},
+        {"2020年 12月 28日", "2021年 1月 7日"},
+        {"２０２０年　３月　５日", "２０２０年　３月　１５日"},
+        {"2020년 3월 5일", "2020년 3월 15일"},
+        {"２０２０／０３／０５", "２０２０／０３／１５"},
+        {"２０２０-０３-０５", "２０２０-０３-１５"},
+        {"２０２００３０５", "２０２００３１５"},
+        {"０５．０３．２０２０", "１５．０３．２０２０"},
+        {"Ｍａｒｃｈ　５，　２０２０", "Ｍａｒｃｈ　１５，　２０２０"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[256];
+        int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), 10, out, sizeof out);
+        if (n <= 0)
+            fail_msg("\"%s\" not shifted", cases[i].in);
+        out[n] = '\0';
+        assert_string_equal(out, cases[i].out);
+    }
+    static const char *const bad[] = {"2020年13月40日", "２０２０年２月３０日", "2020年3月", "３月５日"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char out[256];
+        assert_int_equal(dv_shift_written_date(bad[i], strlen(bad[i]), 10, out, sizeof out), -1);
+    }
+}
+
 static void test_key_from_base64(void **state)
 {
     (void)state;
@@ -472,7 +507,8 @@ int main(void)
         cmocka_unit_test(test_date_shift_range),
         cmocka_unit_test(test_run_shift_cached),
         cmocka_unit_test(test_default_infotype_set),   cmocka_unit_test(test_da_dt_as_valid),
-        cmocka_unit_test(test_written_date_formats), cmocka_unit_test(test_key_from_base64),
+        cmocka_unit_test(test_written_date_formats),
+        cmocka_unit_test(test_written_date_cjk_and_full_width), cmocka_unit_test(test_key_from_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

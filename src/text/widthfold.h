@@ -1,0 +1,53 @@
+/* Width folding for the ASCII-only detectors: the PCRE2 patterns (patterns.c), the written-date shifter
+ * (dateshift.c) and the deny-list's phone digits (denylist.c) know ASCII digits and punctuation only, while
+ * Japanese, Chinese and Korean text writes the same characters full width (２０２０／０３／０５, ０３－１２３４).
+ * This file folds U+FF01-U+FF5E to their ASCII counterparts (U+FF01 - 0xFEE0 = '!') and the ideographic space
+ * U+3000 to a space, and maps offsets of the folded copy back to the original. Every folded character is
+ * 3 bytes of UTF-8 that become 1, so the map is the list of folded characters' positions. The lexicons'
+ * folding (tokens.c, docs/text-lexicons.md "Tokens and folding") agrees with it on letters and digits.
+ * docs/text.md "Full-width text"; tests: test_patterns (test_full_width), test_text_transform. */
+#ifndef DV_TEXT_WIDTHFOLD_H
+#define DV_TEXT_WIDTHFOLD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dicomveil/dv_error.h"
+
+/* The ASCII character the 3-byte sequence at s (n bytes readable) folds to, or 0 when it folds to nothing. */
+static inline char dv_width_ascii(const unsigned char *s, size_t n)
+{
+    if (n < 3)
+        return 0;
+    if (s[0] == 0xEF && (s[1] == 0xBC || s[1] == 0xBD) && s[2] >= 0x80 && s[2] <= 0xBF) {
+        unsigned cp = 0xF000u | ((unsigned)(s[1] & 0x3F) << 6) | (s[2] & 0x3Fu);
+        return cp >= 0xFF01 && cp <= 0xFF5E ? (char)(cp - 0xFEE0) : 0;
+    }
+    return s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80 ? ' ' : 0;
+}
+
+/* Fold in[0, len) into out (room for len bytes); at (room for len / 3 entries) receives the offsets IN out of
+ * the folded characters, ascending, and *nat their count. Returns the folded length. No allocation. */
+size_t dv_width_fold_into(const char *in, size_t len, char *out, uint32_t *at, size_t *nat);
+
+/* The original offset of offset k of a folded copy (at[0, nat) as dv_width_fold_into gave): k plus 2 per folded
+ * character before k. A span [s, e) of the copy maps to [orig(s), orig(e)): from the start of its first original
+ * character to the end of its last. */
+size_t dv_width_orig(const uint32_t *at, size_t nat, size_t k);
+
+/* A worker's reusable folded copy (patterns.c keeps one in its scratch). */
+typedef struct dv_width_buf {
+    char *text;
+    uint32_t *at;
+    size_t cap, len, nat;
+} dv_width_buf;
+
+/* Fold utf8[0, len) into b, growing its buffers only when a longer text comes (no allocation per call
+ * otherwise). Returns the number of folded characters (0: nothing to fold, b->text is a copy anyway), or -1
+ * with err set (DV_ERR_NOMEM). */
+long dv_width_fold(dv_width_buf *b, const char *utf8, size_t len, dv_error *err);
+/* Give back buffers above keep bytes (a one-off huge value should not stay pinned in a worker). */
+void dv_width_buf_trim(dv_width_buf *b, size_t keep);
+void dv_width_buf_free(dv_width_buf *b);
+
+#endif
