@@ -142,7 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dv_ctx_list_free(cl);
 
     static const uint8_t key[32] = "fuzz key fuzz key fuzz key fuzz!";
-    dv_text_instance ti = {key, sizeof key, "PID", 3, "1.2.3", 5};
+    dv_text_instance ti = {.run_key = key, .run_key_len = sizeof key, .patient_id = "PID", .patient_id_len = 3,
+                           .study_uid = "1.2.3", .study_uid_len = 5}; /* run_shift_days 0: computed per use */
     dv_strbuf out = {0};
     int changed = 0;
     if (dv_text_transform_value(tab, &ti, vr, (const char *)text, len, f, k, &out, &changed, &err) != 0) {
