@@ -597,6 +597,32 @@ static int emit(dm *m, uint32_t start, uint32_t end, dv_infotype type, uint8_t s
     return 0;
 }
 
+static int is_name_type(uint8_t t)
+{
+    return t == DV_IT_PERSON_NAME || t == DV_IT_FIRST_NAME || t == DV_IT_LAST_NAME;
+}
+
+/* A piece glued to a name found before it or after it (no byte between them) joins that finding, so the name
+ * is replaced once (`[PERSON_NAME]`, not one tag per script it is written in); a piece that touches none is a
+ * finding of its own. */
+static int emit_glued(dm *m, uint32_t start, uint32_t end, dv_error *err)
+{
+    for (size_t k = 0; k < m->out->n; k++) {
+        dv_finding *f = &m->out->v[k];
+        if (!is_name_type(f->type))
+            continue;
+        if (f->end == start) {
+            f->end = end;
+            return 0;
+        }
+        if (f->start == end) {
+            f->start = start;
+            return 0;
+        }
+    }
+    return emit(m, start, end, DV_IT_PERSON_NAME, 90, err);
+}
+
 static int tok_eq(const dm *m, size_t i, const char *k, size_t n, uint32_t h)
 {
     return m->th[i] == h && m->tk->t[i].keylen == n && memcmp(dv_tok_key(m->tk, i), k, n) == 0;
@@ -834,8 +860,7 @@ static int clinical_next_to(const dm *m, size_t i)
 static int name_found(const dv_findings *f, uint32_t start, uint32_t end)
 {
     for (size_t i = 0; i < f->n; i++)
-        if (f->v[i].start < end && start < f->v[i].end &&
-            (f->v[i].type == DV_IT_PERSON_NAME || f->v[i].type == DV_IT_FIRST_NAME || f->v[i].type == DV_IT_LAST_NAME))
+        if (f->v[i].start < end && start < f->v[i].end && is_name_type(f->v[i].type))
             return 1;
     return 0;
 }
@@ -951,7 +976,8 @@ static int match_names(dm *m, dv_error *err)
                     e0 = to;
                     strong = 1; /* two parts side by side */
                 } else {
-                    if (have && cjk_run_found(m, i, s0, e0, strong) && emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) < 0)
+                    if (have && cjk_run_found(m, i, s0, e0, strong) &&
+                        (strong ? emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) : emit_glued(m, s0, e0, err)) < 0)
                         return -1;
                     s0 = from;
                     e0 = to;
@@ -965,7 +991,8 @@ static int match_names(dm *m, dv_error *err)
                     off++;
             }
         }
-        if (have && cjk_run_found(m, i, s0, e0, strong) && emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) < 0)
+        if (have && cjk_run_found(m, i, s0, e0, strong) &&
+            (strong ? emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) : emit_glued(m, s0, e0, err)) < 0)
             return -1;
     }
     return 0;
@@ -1083,6 +1110,34 @@ static int match_inside_tokens(dm *m, dv_error *err)
     return 0;
 }
 
+/* A piece glued with no gap to a name already found (DV_GAP_NONE: a change of script inside one run of letters,
+ * `Test-...๛ﾈİ` of PatientName `Test-éüäöòДΘĝדصķћ๛ﾈİ`) is the same word: when it is a part of a deny-listed
+ * name, or one code point, it is a finding too. Since half-width kana became their own script, the `İ` after
+ * `ﾈ` was left behind. Repeated until nothing changes, so a chain of glued pieces goes whole; each round claims
+ * a token or ends, so at most n rounds. */
+static int match_glued_to_name(dm *m, dv_error *err)
+{
+    const dv_toks *tk = m->tk;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i < tk->n; i++) {
+            const dv_tok *t = &tk->t[i];
+            if ((m->head[i] < 0 && !(t->shape & DV_TOK_ONECP)) || covered(m->out, t->start, t->end))
+                continue;
+            int glued = (i > 0 && tk->t[i - 1].gap == DV_GAP_NONE &&
+                         name_found(m->out, tk->t[i - 1].start, tk->t[i - 1].end)) ||
+                        (t->gap == DV_GAP_NONE && i + 1 < tk->n &&
+                         name_found(m->out, tk->t[i + 1].start, tk->t[i + 1].end));
+            if (!glued)
+                continue;
+            if (emit_glued(m, t->start, t->end, err) < 0)
+                return -1;
+            changed = 1;
+        }
+    }
+    return 0;
+}
+
 /* One ASCII letter standing alone (a spelled-out letter, or an initial). */
 static int one_ascii_letter(const dv_toks *tk, size_t i)
 {
@@ -1182,7 +1237,8 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
     }
     int rc = 0;
     if (match_names(&m, err) < 0 || match_phrases(&m, err) < 0 || match_digits(&m, err) < 0 ||
-        match_glued(&m, err) < 0 || match_spaced(&m, err) < 0 || match_inside_tokens(&m, err) < 0)
+        match_glued(&m, err) < 0 || match_spaced(&m, err) < 0 || match_inside_tokens(&m, err) < 0 ||
+        match_glued_to_name(&m, err) < 0)
         rc = -1;
     if (th != small_th) {
         free(th);
