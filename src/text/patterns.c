@@ -563,6 +563,10 @@ static const spec specs[] = {
     {DV_IT_PHONE_NUMBER, 80, P_DIGIT, 0, 0, NULL, 10, 2, WB "0[1-9](?:([ .])[0-9]{2})(?:\\1[0-9]{2}){3}" NE, PRE_PHONE_FR},
     {DV_IT_PHONE_NUMBER, 70, P_DIGIT, 0, 0, chk_phone_nat, 9, 2,
      "(?<![A-Za-z0-9_+.,/-])0[1-9][0-9]{1,4}[ /-][0-9]{3,8}(?:[ -][0-9]{3,5})?" NE, PRE_PHONE_NAT},
+    /* Japan's 2-digit area codes (Tokyo 03, Osaka 06): 0X-XXXX-XXXX, the form the national pattern above cannot
+     * take (its area code has >= 3 digits); with hyphens only, 10 digits, so no date or ID shape matches it */
+    {DV_IT_PHONE_NUMBER, 70, P_DIGIT, 0, 0, NULL, 10, 4,
+     "(?<![A-Za-z0-9_+.,/-])0[1-9]-[0-9]{4}-[0-9]{4}" NE, PRE_PHONE_NAT},
     {DV_IT_PHONE_NUMBER, 90, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_phone_ctx, 6, 1,
      WB "(?:tel(?:ephone)?|phone|fax|mobile|cell|ph|t\\x{e9}l|telefon|pager|bleep|contact)\\.?(?:\\s*(?:no\\.?|number|#))?"
         "\\s*[:.#]?\\s*(\\+?\\(?[0-9][0-9 ()./-]{4,22}[0-9])" NE, PRE_PHONE_WORD},

@@ -211,6 +211,13 @@ static void test_phone(void **state)
     one("fax: 0171/1234567", DV_IT_PHONE_NUMBER, "0171/1234567");
     one("0049 30 1234567", DV_IT_PHONE_NUMBER, "0049 30 1234567");
     one("ph 555.123.4567", DV_IT_PHONE_NUMBER, "555.123.4567");
+    /* Japan's 2-digit area codes, without a phone word */
+    one("\xe9\x80\xa3\xe7\xb5\xa1\xe5\x85\x88 03-1234-5678", DV_IT_PHONE_NUMBER, "03-1234-5678");
+    one("\xe9\x80\xa3\xe7\xb5\xa1\xe5\x85\x88 \xef\xbc\x90\xef\xbc\x96\xef\xbc\x8d\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93\xef\xbc\x94\xef\xbc\x8d\xef\xbc\x95\xef\xbc\x96\xef\xbc\x97\xef\xbc\x98", DV_IT_PHONE_NUMBER,
+        "\xef\xbc\x90\xef\xbc\x96\xef\xbc\x8d\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93\xef\xbc\x94\xef\xbc\x8d\xef\xbc\x95\xef\xbc\x96\xef\xbc\x97\xef\xbc\x98");
+    none("03-1234-567");      /* 9 digits: not that form */
+    none("2003-1234-5678");   /* digits before: part of another number */
+    none("ref 03-1234-56789");
     none("5551234567");
     none("120 kVp");
     none("TR 2000 TE 90");
