@@ -157,7 +157,7 @@ static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
     for (size_t i = 0; i < n;) {
         if (k == MAX_TOKS)
             return -1;
-        size_t j = i;
+        size_t j = i, mark;
         if (isdigit((unsigned char)s[i])) {
             while (j < n && isdigit((unsigned char)s[j]))
                 j++;
@@ -180,8 +180,8 @@ static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
             while (j < n && strchr(" ,-/.", s[j]) && s[j])
                 j++;
             t[k].kind = TK_SEP;
-        } else if (cjk_mark(s + i, n - i)) {
-            j = i + cjk_mark(s + i, n - i);
+        } else if ((mark = cjk_mark(s + i, n - i)) != 0) {
+            j = i + mark;
             t[k].kind = TK_SEP;
         } else {
             return -1;

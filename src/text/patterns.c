@@ -884,9 +884,8 @@ static int detect_text(const dv_patterns *p, dv_text_scratch *s, const char *utf
 
 /* Full-width text (P_WIDE): the patterns run on the folded copy (widthfold.h), and each finding is mapped back to
  * the original bytes, from the start of its first character to the end of its last. The checks and context
- * patterns read the copy too, so "ＳＳＮ：１２３－４５－６７８９" is judged as "SSN:123-45-6789". The copy is
- * profiled again in the same loop (folding leaves no full-width character), so profile_of keeps one call site
- * and the common path stays as it was. */
+ * patterns read the copy too, so "ＳＳＮ：１２３－４５－６７８９" is judged as "SSN:123-45-6789". Only text with
+ * a full-width character pays for the copy and its second profile; the common path stays as it was. */
 int dv_detect_patterns(const dv_patterns *p, dv_text_scratch *s, const char *utf8, size_t len,
                        dv_infotype_set want, dv_findings *out, dv_error *err)
 {
@@ -899,12 +898,13 @@ int dv_detect_patterns(const dv_patterns *p, dv_text_scratch *s, const char *utf
         return 0;
     const char *t = utf8;
     size_t n = len;
-    text_profile pr;
-    while (((pr = profile_of(t, n)).bits & P_WIDE) && t == utf8) {
+    text_profile pr = profile_of(t, n);
+    if (pr.bits & P_WIDE) {
         if (dv_width_fold(&s->wide, utf8, len, err) < 0)
             return -1;
         t = s->wide.text;
         n = s->wide.len;
+        pr = profile_of(t, n); /* the copy's own profile: digits and punctuation it now has as ASCII */
     }
     size_t first = out->n;
     int rc = detect_text(p, s, t, n, pr, want, out, err);
