@@ -102,8 +102,13 @@ static inline void dv_result_init(dv_result *res)
     dv_result_init_sized(res, sizeof *res);
 }
 
-/* Apply the plan to one parsed instance, in place. Fills res (may be NULL; else initialised with
- * dv_result_init) with the output UIDs. Returns 0 or -1 with err. */
+/* Apply the plan to one parsed instance, in place, for a caller that writes it with dv_instance_write: the
+ * plan's actions and text cleaning, then what the pixel data carries besides pixels (codestream comments and
+ * thumbnails, bytes past the last frame, overlay planes embedded in pixels whose overlay the plan removed), as
+ * dv_deidentify does. It decodes no pixels: a plan that would redact burned-in text in this instance's pixels
+ * fails with DV_ERR_UNSUPPORTED before the instance changes (use dv_deidentify or dv_run_instance). Fills res
+ * (may be NULL; else initialised with dv_result_init) with the output UIDs. Returns 0 or -1 with err; after a
+ * failure past the refusal the instance is partly changed and must not be written. */
 int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_error *err);
 
 /* One instance to one fixed sink: the same orchestration as dv_run_instance (dv_run.h), outside any run.

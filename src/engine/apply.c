@@ -458,11 +458,6 @@ static int declares_burned_in(const dv_instance *inst)
 
 _Static_assert(DV_IT_COUNT <= DV_RESULT_TEXT_TYPES, "dv_result.text_findings must hold every infoType");
 
-int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_error *err)
-{
-    return dv_apply_text(plan, key, inst, res, NULL, NULL, err);
-}
-
 int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_text_worker *w,
                   dv_uid_memo *memo, dv_error *err)
 {

@@ -561,6 +561,29 @@ dv_outcome dv_run_inspect(dv_run *run, const dv_source *src, dv_text_observer_fn
     return outcome;
 }
 
+/* ---- dv_apply: the library's in-memory path, for a caller that reads and writes the instance itself ---- */
+
+int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_error *err)
+{
+    /* Everything process() does to an instance except decoding pixels: a plan whose ImageConfig would redact
+     * this instance's burned-in text is refused before anything changes, never applied without its pixel
+     * stage (a config asking for what a path does not do is refused, not ignored). [test_pixel_container:
+     * test_public_apply_refuses_pixel_redaction] */
+    if (plan && inst && dv_pixel_config_for(plan, inst))
+        return dv_fail(err, DV_ERR_UNSUPPORTED,
+                       "this plan redacts burned-in text in the instance's pixels, which dv_apply does not decode: "
+                       "use dv_deidentify or dv_run_instance");
+    dv_overlay_planes ov;
+    if (inst)
+        dv_pixel_container_overlays(inst, &ov);
+    if (dv_apply_text(plan, key, inst, res, NULL, NULL, err) != 0)
+        return -1;
+    /* What the pixel data carries besides pixels goes as on the run's path: a caller that writes the instance
+     * next must not get codestream comments or embedded overlay planes back. [test_pixel_container:
+     * test_public_apply_cleans_the_container] */
+    return dv_pixel_container_clean(inst, &ov, err);
+}
+
 /* ---- dv_deidentify: the same path to one fixed sink ---- */
 
 static int fixed_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *err)

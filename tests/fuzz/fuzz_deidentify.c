@@ -1,7 +1,7 @@
 /* libFuzzer target: the whole de-identification path on hostile input (shares the reader corpus).
  *
  * Once: compile a Basic-profile plan and a fixed key. For every input: read it (small limits), dv_apply the
- * plan, clear what its pixel data carries besides pixels (dv_pixel_container_clean, as a run does), write the
+ * plan (which also clears what its pixel data carries besides pixels, as a run does), write the
  * result to a capped memory sink, re-read the output and check the promises that matter most for a
  * de-identification tool (tests/support/dv_invariants.h, dvi_check_deidentify; abort, so libFuzzer keeps
  * the input):

@@ -11,7 +11,6 @@
 #include "dicom/dv_vr.h"
 #include "dicomveil/dv_frames.h"
 #include "dict/dv_dict.h"
-#include "engine/dv_pixel_container.h"
 #include "image/dv_redact.h"
 
 /* The de-identification oracle re-reads with values up to 64 KiB inline: every placeholder fits (at most
@@ -550,22 +549,17 @@ int dvi_check_deidentify(const dv_plan *plan, const dv_key *key, const uint8_t *
     dv_result res;
     dv_result_init(&res);
     dv_mem_sink out = { 0 };
-    dv_overlay_planes ov; /* read before apply, as the run does (src/engine/run.c) */
-    dv_pixel_container_overlays(inst, &ov);
-    int gin[16]; /* and by this check's own reading, for the promise on the output */
+    int gin[16]; /* the embedded overlay planes by this check's own reading, for the promise on the output */
     uint64_t in_planes = embedded_planes(inst, gin);
     if (in.oom) {
         o->stage = DVI_READ_FAILED; /* the check itself ran out of memory: nothing to conclude */
         o->err.code = DV_ERR_NOMEM;
         snprintf(o->err.message, sizeof o->err.message, "out of memory collecting the input's values");
     } else if (dv_apply(plan, key, inst, &res, &o->err) != 0) {
+        /* the public path: the plan, then codestream metadata, bytes past the last frame and embedded overlay
+         * planes (dv_pixel_container_clean), as a run does */
         o->stage = DVI_APPLY_FAILED;
         rc = check_refusal(o, "dv_apply", &o->err, apply_class_ok);
-    } else if (dv_pixel_container_clean(inst, &ov, &o->err) != 0) {
-        /* the run's step after apply (src/engine/run.c): codestream metadata, bytes past the last frame,
-         * embedded overlay planes */
-        o->stage = DVI_APPLY_FAILED;
-        rc = check_refusal(o, "pixel container", &o->err, apply_class_ok);
     } else if (write_capped(inst, &out, sink_cap, &o->err) != 0) {
         o->stage = DVI_WRITE_FAILED;
         rc = check_refusal(o, "write", &o->err, dvi_write_class_ok);

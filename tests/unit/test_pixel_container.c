@@ -786,6 +786,109 @@ typedef struct corpus_stats {
     int files, patched, frames;
 } corpus_stats;
 
+/* ------------------------------------------------------------------ the public dv_apply */
+
+/* A library caller's in-memory path, dv_apply then dv_instance_write, clears what pixel data carries besides
+ * pixels as dv_deidentify does: a JPEG comment and, below, embedded overlay planes of removed overlays. */
+static uint8_t *apply_and_write(const char *json, const uint8_t *in, size_t len, size_t *outlen)
+{
+    dv_error err = {0};
+    parsed p;
+    assert_int_equal(dvt_parse(&p, in, len, &err), 0);
+    dv_plan *plan = dv_plan_from_json(json, strlen(json), &err);
+    assert_non_null(plan);
+    dv_key *key = dvt_test_key();
+    dv_result res;
+    dv_result_init(&res);
+    if (dv_apply(plan, key, p.inst, &res, &err) != 0)
+        fail_msg("dv_apply: %s", err.message);
+    dv_mem_sink ms = {0};
+    dv_sink sink = dv_sink_memory(&ms);
+    if (dv_instance_write(p.inst, &sink, &err) != 0)
+        fail_msg("dv_instance_write: %s", err.message);
+    dv_key_free(key);
+    dv_plan_free(plan);
+    dv_instance_free(p.inst);
+    *outlen = ms.len;
+    return ms.data;
+}
+
+static void test_public_apply_cleans_the_container(void **state)
+{
+    (void)state;
+    buf s;
+    jpeg_at a;
+    make_jpeg(&s, &a);
+    int np;
+    uint8_t *want = clean(DV_CS_JPEG, s.b, s.n, &np);
+    size_t len, outlen;
+    uint8_t *in = jpeg_instance(&s, (a.com + 5) & ~(size_t)1, 0, &len);
+    uint8_t *out = apply_and_write("{}", in, len, &outlen);
+    dv_error err = {0};
+    parsed q;
+    assert_int_equal(dvt_parse(&q, out, outlen, &err), 0);
+    size_t n;
+    uint8_t *got = fragments_of(q.inst, dv_ds_find(&q.inst->ds, DV_TAG_PIXEL_DATA), &n);
+    assert_int_equal(n, s.n);
+    assert_memory_equal(got, want, s.n);
+    free(got);
+    dv_instance_free(q.inst);
+    free(out);
+    free(in);
+    free(want);
+
+    in = overlay_instance(DVB_EXPLICIT_LE, 12, 11, 1, two_embedded, 2, &len);
+    out = apply_and_write("{}", in, len, &outlen);
+    assert_int_equal(dvt_parse(&q, out, outlen, &err), 0);
+    assert_false(has_group(q.inst, 0x6000));
+    assert_samples(q.inst, 1, 0xC000);
+    dv_instance_free(q.inst);
+    free(out);
+    free(in);
+}
+
+/* dv_apply decodes no pixels: a plan that would redact this instance's burned-in text is refused before the
+ * instance changes, never applied without its pixel stage. An instance without pixel data is de-identified. */
+static void test_public_apply_refuses_pixel_redaction(void **state)
+{
+    (void)state;
+    static const char json[] = "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": "
+                               "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}";
+    dv_error err = {0};
+    dv_plan *plan = dv_plan_from_json(json, strlen(json), &err);
+    assert_non_null(plan);
+    dv_key *key = dvt_test_key();
+    size_t len;
+    uint8_t *in = overlay_instance(DVB_EXPLICIT_LE, 12, 11, 1, two_embedded, 2, &len);
+    parsed p;
+    assert_int_equal(dvt_parse(&p, in, len, &err), 0);
+    dv_result res;
+    dv_result_init(&res);
+    assert_int_equal(dv_apply(plan, key, p.inst, &res, &err), -1);
+    assert_int_equal(err.code, DV_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "dv_deidentify"));
+    const dv_elem *pn0 = dv_ds_find(&p.inst->ds, 0x00100010u);
+    assert_true(pn0 && !dv_elem_is_empty(pn0)); /* refused before anything changed */
+    dv_instance_free(p.inst);
+    free(in);
+
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.88.11");
+    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.7");
+    dvb_str(b, 0x00100010u, "PN", "NOPIXELS^PATIENT");
+    in = dvb_finish(b, &len);
+    assert_int_equal(dvt_parse(&p, in, len, &err), 0);
+    dv_error_clear(&err);
+    if (dv_apply(plan, key, p.inst, &res, &err) != 0)
+        fail_msg("dv_apply: %s", err.message);
+    const dv_elem *pn = dv_ds_find(&p.inst->ds, 0x00100010u);
+    assert_true(!pn || dv_elem_is_empty(pn)); /* Z: emptied (Type 2) */
+    dv_instance_free(p.inst);
+    free(in);
+    dv_key_free(key);
+    dv_plan_free(plan);
+}
+
 static int count_patch(void *user, uint64_t off, uint64_t len, const uint8_t *lit)
 {
     (void)off;
@@ -1066,6 +1169,8 @@ int main(void)
         cmocka_unit_test(test_engine_refuses_unwalkable),
         cmocka_unit_test(test_native_slack_cut),
         cmocka_unit_test(test_embedded_overlay_cleared),
+        cmocka_unit_test(test_public_apply_cleans_the_container),
+        cmocka_unit_test(test_public_apply_refuses_pixel_redaction),
         cmocka_unit_test(test_embedded_overlay_kept),
         cmocka_unit_test(test_overlay_with_data_untouched),
         cmocka_unit_test(test_plane_inside_stored_untouched),
