@@ -1110,6 +1110,52 @@ static int match_inside_tokens(dm *m, dv_error *err)
     return 0;
 }
 
+/* Identifiers written in pieces: an MRN or other ID of one word with >= 4 digits and >= 6 characters typed with
+ * separators between its pieces (`ZQ 4471339`, `zq-447-1339`, `ZQ/4471339`, a value `990-12-4471` written
+ * `990 124 471`) is the same identifier. A run of tokens joined by one space, hyphen, period or slash whose keys
+ * spell the identifier exactly is the finding: a piece that runs on (`ZQ 44713391`) or a run that stops short
+ * is another number. Shorter identifiers (`AB 12`) are not assembled: pieces of them are everyday tokens. */
+#define SPLIT_ID_MIN 6u
+static int split_gap(uint8_t gap)
+{
+    return gap == DV_GAP_SPACE || gap == DV_GAP_HYPHEN || gap == DV_GAP_PERIOD || gap == DV_GAP_SLASH;
+}
+
+static int match_split_identifier(dm *m, dv_error *err)
+{
+    const dv_toks *tk = m->tk;
+    if (m->dl->ninside == 0)
+        return 0;
+    for (size_t i = 0; i + 1 < tk->n; i++) {
+        const dv_tok *t = &tk->t[i];
+        if (t->keylen == 0 || t->script != DV_SCRIPT_OTHER || !split_gap(t->gap) ||
+            covered(m->out, t->start, t->end))
+            continue;
+        for (size_t p = 0; p < m->dl->nph; p++) {
+            const dl_phrase *ph = &m->dl->ph[p];
+            if (!ph->inside || ph->len < SPLIT_ID_MIN || t->keylen >= ph->len ||
+                memcmp(dv_tok_key(tk, i), ph->key, t->keylen) != 0)
+                continue;
+            size_t at = t->keylen, j = i;
+            while (at < ph->len && j + 1 < tk->n && split_gap(tk->t[j].gap)) {
+                const dv_tok *u = &tk->t[j + 1];
+                if (u->keylen == 0 || u->script != DV_SCRIPT_OTHER || u->keylen > ph->len - at ||
+                    memcmp(dv_tok_key(tk, j + 1), ph->key + at, u->keylen) != 0)
+                    break;
+                at += u->keylen;
+                j++;
+            }
+            if (at == ph->len && j > i) {
+                if (emit(m, t->start, tk->t[j].end, (dv_infotype)ph->type, 90, err) < 0)
+                    return -1;
+                i = j;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
 /* A piece glued with no gap to a name already found (DV_GAP_NONE: a change of script inside one run of letters,
  * `Test-...๛ﾈİ` of PatientName `Test-éüäöòДΘĝדصķћ๛ﾈİ`) is the same word: when it is a part of a deny-listed
  * name, or one code point, it is a finding too. Since half-width kana became their own script, the `İ` after
@@ -1238,6 +1284,7 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
     int rc = 0;
     if (match_names(&m, err) < 0 || match_phrases(&m, err) < 0 || match_digits(&m, err) < 0 ||
         match_glued(&m, err) < 0 || match_spaced(&m, err) < 0 || match_inside_tokens(&m, err) < 0 ||
+        match_split_identifier(&m, err) < 0 ||
         match_glued_to_name(&m, err) < 0)
         rc = -1;
     if (th != small_th) {
