@@ -440,6 +440,15 @@ int dv_denylist_add_date(dv_denylist *dl, dv_infotype type, const char *da, size
     FORM("%s %d%s %04d", mon, d, sfx, y);
     FORM("%s %d%s %04d", mon3, d, sfx, y);
     FORM("%d %s %02d", d, mon3, y % 100);
+    /* two-digit years: year first (61-03-14), compact (610314, 140361, 031461), without zero padding
+     * (3/14/61, 14/3/61, 61/3/14) */
+    FORM("%02d %02d %02d", y % 100, m, d);
+    FORM("%02d%02d%02d", y % 100, m, d);
+    FORM("%02d%02d%02d", d, m, y % 100);
+    FORM("%02d%02d%02d", m, d, y % 100);
+    FORM("%d %d %02d", m, d, y % 100);
+    FORM("%d %d %02d", d, m, y % 100);
+    FORM("%02d %d %d", y % 100, m, d);
     FORM("%04d %s %02d", y, mon3, d);
     if (m == 9) {
         FORM("%d SEPT %04d", d, y);
