@@ -9,6 +9,7 @@
  *    digits; bytes >= 0x80 count as letters), so "WALL" matches in "CHEST WALL" but not in "WALLACE";
  *  - dates match only as written in the attribute (DA "19800101"); the DATE detector covers other formats. */
 #include "text/dv_ctx.h"
+#include "text/widthfold.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,35 @@ static int is_word(unsigned char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
 }
 
+static int add_key(dv_ctx_list *l, const char *s, size_t n, dv_error *err);
+
+/* A phrase's key, and the text's, as compared: full-width Latin letters, digits and punctuation and the
+ * ideographic space read as ASCII (a value typed with a Japanese input method is the same value:
+ * dv_width_ascii), ASCII letters in lower case. out has room for n bytes; returns the key's length. */
+static size_t fold_key(const char *s, size_t n, char *out)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        char a = u[i] == 0xEF || u[i] == 0xE3 ? dv_width_ascii(u + i, n - i) : 0;
+        out[o++] = (char)lower(a ? (unsigned char)a : u[i]);
+        i += a ? 3 : 1;
+    }
+    return o;
+}
+
 static int add_phrase(dv_ctx_list *l, const char *s, size_t n, dv_error *err)
+{
+    char small[256], *key = n <= sizeof small ? small : malloc(n);
+    if (!key)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory");
+    int rc = add_key(l, key, fold_key(s, n, key), err);
+    if (key != small)
+        free(key);
+    return rc;
+}
+
+static int add_key(dv_ctx_list *l, const char *s, size_t n, dv_error *err)
 {
     while (n && (s[0] == ' ' || s[0] == '\0'))
         s++, n--;
@@ -96,8 +125,7 @@ static int add_phrase(dv_ctx_list *l, const char *s, size_t n, dv_error *err)
         l->buf = b;
         l->capbuf = cap;
     }
-    for (size_t i = 0; i < n; i++)
-        l->buf[l->nbuf + i] = (char)lower((unsigned char)s[i]);
+    memcpy(l->buf + l->nbuf, s, n);
     l->off[l->n] = (uint32_t)l->nbuf;
     l->len[l->n] = (uint32_t)n;
     l->nbuf += n;
@@ -109,13 +137,55 @@ int dv_ctx_list_add_value(dv_ctx_list *l, int is_pn, const char *utf8, size_t le
 {
     size_t a = 0;
     for (size_t i = 0; i <= len; i++) {
-        int delim = i == len || utf8[i] == '\\' || (is_pn && (utf8[i] == '^' || utf8[i] == '='));
+        size_t dlen = 1;
+        int delim = i == len || utf8[i] == '\\' ||
+                    (is_pn && dv_pn_delim((const unsigned char *)utf8 + i, len - i, &dlen));
         if (!delim)
             continue;
         if (add_phrase(l, utf8 + a, i - a, err))
             return -1;
-        a = i + 1;
+        a = i + dlen;
+        i = a - 1;
     }
+    return 0;
+}
+
+/* Every phrase occurrence in t[0, len) as a finding; with at (a folded copy's map, dv_width_fold_into), its
+ * span in the original text. */
+static int match_all(const dv_ctx_list *l, const char *t, size_t len, const uint32_t *at, size_t nat,
+                     dv_findings *out, dv_error *err)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && is_word((unsigned char)t[i - 1]))
+            continue; /* a match starts at a token boundary */
+        unsigned char c0 = lower((unsigned char)t[i]);
+        for (size_t p = 0; p < l->n; p++) {
+            size_t n = l->len[p];
+            const char *ph = l->buf + l->off[p];
+            if ((unsigned char)ph[0] != c0 || n > len - i)
+                continue;
+            size_t k = 1;
+            while (k < n && lower((unsigned char)t[i + k]) == (unsigned char)ph[k])
+                k++;
+            if (k != n || (i + n < len && is_word((unsigned char)t[i + n])))
+                continue;
+            size_t s = at ? dv_width_orig(at, nat, i) : i, e = at ? dv_width_orig(at, nat, i + n) : i + n;
+            if (dv_findings_add(out, (uint32_t)s, (uint32_t)e, DV_IT_CTX, DV_DET_CONTEXT, 95))
+                return dv_fail(err, DV_ERR_LIMIT, "too many findings in one value");
+        }
+    }
+    return 0;
+}
+
+/* Does utf8 hold a character dv_width_ascii folds (a full-width form or the ideographic space)? */
+static int has_wide(const unsigned char *u, size_t len)
+{
+    for (const unsigned char *p = u, *end = u + len; (p = memchr(p, 0xEF, (size_t)(end - p))) != NULL; p++)
+        if (dv_width_ascii(p, (size_t)(end - p)))
+            return 1;
+    for (const unsigned char *p = u, *end = u + len; (p = memchr(p, 0xE3, (size_t)(end - p))) != NULL; p++)
+        if (dv_width_ascii(p, (size_t)(end - p)))
+            return 1;
     return 0;
 }
 
@@ -123,23 +193,22 @@ int dv_ctx_detect(const dv_ctx_list *l, const char *utf8, size_t len, dv_finding
 {
     if (!l || l->n == 0)
         return 0;
-    for (size_t i = 0; i < len; i++) {
-        if (i > 0 && is_word((unsigned char)utf8[i - 1]))
-            continue; /* a match starts at a token boundary */
-        unsigned char c0 = lower((unsigned char)utf8[i]);
-        for (size_t p = 0; p < l->n; p++) {
-            size_t n = l->len[p];
-            const char *ph = l->buf + l->off[p];
-            if ((unsigned char)ph[0] != c0 || n > len - i)
-                continue;
-            size_t k = 1;
-            while (k < n && lower((unsigned char)utf8[i + k]) == (unsigned char)ph[k])
-                k++;
-            if (k != n || (i + n < len && is_word((unsigned char)utf8[i + n])))
-                continue;
-            if (dv_findings_add(out, (uint32_t)i, (uint32_t)(i + n), DV_IT_CTX, DV_DET_CONTEXT, 95))
-                return dv_fail(err, DV_ERR_LIMIT, "too many findings in one value");
-        }
+    if (!has_wide((const unsigned char *)utf8, len))
+        return match_all(l, utf8, len, NULL, 0, out, err);
+    /* Text with full-width forms is matched on its folded copy (as the deny-list and the patterns are); the
+     * spans cover the original characters. Only such text pays for the copy. */
+    if (len > UINT32_MAX)
+        return dv_fail(err, DV_ERR_LIMIT, "text value too long for Clean Descriptors");
+    char *f = malloc(len);
+    uint32_t *at = malloc((len / 3 + 1) * sizeof *at);
+    int rc;
+    if (!f || !at) {
+        rc = dv_fail(err, DV_ERR_NOMEM, "out of memory");
+    } else {
+        size_t nat = 0, n = dv_width_fold_into(utf8, len, f, at, &nat);
+        rc = match_all(l, f, n, at, nat, out, err);
     }
-    return 0;
+    free(f);
+    free(at);
+    return rc;
 }

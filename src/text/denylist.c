@@ -370,7 +370,9 @@ int dv_denylist_add_person_name(dv_denylist *dl, const char *pn, size_t len, dv_
     int role = ROLE_FAMILY;
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
-        if (i < len && pn[i] != '^' && pn[i] != '=')
+        size_t sep_len = 1;
+        char sep = i < len ? dv_pn_delim((const unsigned char *)pn + i, len - i, &sep_len) : 0;
+        if (i < len && !sep)
             continue;
         if (i > start && role <= ROLE_SUFFIX) {
             int r = add_component(dl, pn + start, i - start, role, err);
@@ -379,8 +381,9 @@ int dv_denylist_add_person_name(dv_denylist *dl, const char *pn, size_t len, dv_
             added |= r;
         }
         if (i < len)
-            role = pn[i] == '=' ? ROLE_FAMILY : role + 1;
-        start = i + 1;
+            role = sep == '=' ? ROLE_FAMILY : role + 1;
+        start = i + sep_len;
+        i = start - 1;
     }
     if (added && dl->names < UINT16_MAX)
         dl->names++;

@@ -26,6 +26,21 @@ static inline char dv_width_ascii(const unsigned char *s, size_t n)
     return s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80 ? ' ' : 0;
 }
 
+/* A PersonName delimiter at s (n bytes readable): '^' or '=' as DICOM writes them, or typed full width as a
+ * Japanese input method writes them in a PatientName (＾ U+FF3E, ＝ U+FF1D); its length in bytes in *len.
+ * 0 for anything else. The one reading of PN delimiters for the deny-list and [CTX] phrases. */
+static inline char dv_pn_delim(const unsigned char *s, size_t n, size_t *len)
+{
+    if (n == 0)
+        return 0;
+    *len = 1;
+    if (s[0] == '^' || s[0] == '=')
+        return (char)s[0];
+    char c = s[0] == 0xEF ? dv_width_ascii(s, n) : 0;
+    *len = 3;
+    return c == '^' || c == '=' ? c : 0;
+}
+
 /* Fold in[0, len) into out (room for len bytes); at (room for len / 3 entries) receives the offsets IN out of
  * the folded characters, ascending, and *nat their count. Returns the folded length. No allocation. */
 size_t dv_width_fold_into(const char *in, size_t len, char *out, uint32_t *at, size_t *nat);
