@@ -3,10 +3,11 @@
  *
  * Rules (docs/text.md "[CTX] matching"; test_text_stage: test_ctx_rules):
  *  - a PN value gives each component (family, given, middle, prefix, suffix) of each component group as its own
- *    phrase; any other value gives each of its values (`\`) whole, trimmed;
+ *    phrase (delimiters as dv_pn_delim reads them); any other value gives each of its values (`\`) whole, trimmed;
  *  - a phrase is at least 3 bytes of UTF-8 (so "Li" or an initial is not a phrase, two CJK characters are);
- *  - matching ignores ASCII case and must start and end at token boundaries (the neighbours are not letters or
- *    digits; bytes >= 0x80 count as letters), so "WALL" matches in "CHEST WALL" but not in "WALLACE";
+ *  - matching ignores ASCII case and width (full-width Latin forms and the ideographic space read as ASCII, in
+ *    phrases and text: fold_key) and must start and end at token boundaries (the neighbours are not letters or
+ *    digits; other bytes >= 0x80 count as letters), so "WALL" matches in "CHEST WALL" but not in "WALLACE";
  *  - dates match only as written in the attribute (DA "19800101"); the DATE detector covers other formats. */
 #include "text/dv_ctx.h"
 #include "text/widthfold.h"
