@@ -3,6 +3,7 @@
  * so month and leap-year boundaries are exact. docs/text.md "Date shift". */
 #include "text/dv_transform.h"
 #include "text/widthfold.h"
+#include "text/eras.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -129,11 +130,12 @@ static unsigned month_of(const char *w, size_t n)
     return 0;
 }
 
-/* The CJK year, month and day marks (年 月 日, Korean 년 월 일): separators kept as written, so 2020年3月5日 reads
+/* The CJK year, month and day marks (年 月 日 号, Korean 년 월 일): separators kept as written, so 2020年3月5日 reads
  * as year, month, day in ISO order. Returns the mark's length in bytes at s (n readable), or 0. */
 static size_t cjk_mark(const char *s, size_t n)
 {
     static const char *const marks[] = {"\xe5\xb9\xb4", "\xe6\x9c\x88", "\xe6\x97\xa5", /* 年 月 日 */
+                                        "\xe5\x8f\xb7",                                   /* Chinese 号 */
                                         "\xeb\x85\x84", "\xec\x9b\x94", "\xec\x9d\xbc"}; /* 년 월 일 */
     if (n < 3)
         return 0;
@@ -143,13 +145,16 @@ static size_t cjk_mark(const char *s, size_t n)
     return 0;
 }
 
-typedef enum { TK_NUM, TK_MONTH, TK_ORD, TK_SEP } tok_kind;
+/* TK_ERA: a Japanese era name (num: its eras.c index); the era's year follows as a TK_NUM, or as 元 (year 1:
+ * a TK_NUM of num 1 written as the kanji). */
+typedef enum { TK_NUM, TK_MONTH, TK_ORD, TK_SEP, TK_ERA } tok_kind;
 typedef struct tok {
     tok_kind kind;
     size_t off, len;
     long num;
 } tok;
-#define MAX_TOKS 12
+#define MAX_TOKS 16
+#define GAN "\xe5\x85\x83" /* 元 */
 
 static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
 {
@@ -183,6 +188,13 @@ static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
         } else if ((mark = cjk_mark(s + i, n - i)) != 0) {
             j = i + mark;
             t[k].kind = TK_SEP;
+        } else if (k == 0 && (t[k].num = dv_era_of(s + i, n - i)) >= 0) {
+            j = i + 6;
+            t[k].kind = TK_ERA;
+        } else if (k > 0 && n - i >= 3 && !memcmp(s + i, GAN, 3)) {
+            j = i + 3;
+            t[k].kind = TK_NUM;
+            t[k].num = 1;
         } else {
             return -1;
         }
@@ -254,7 +266,12 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
     for (int k = 0; k < 3; k++)
         if (t[f[k]].kind == TK_MONTH)
             month_word = k;
-    if (t[f[0]].kind == TK_NUM && t[f[0]].len == 4) { /* Y M D (ISO order) */
+    int era = t[0].kind == TK_ERA ? (int)t[0].num : -1;
+    if (era >= 0) { /* 令和2年3月5日: era year, month, day */
+        yi = f[0], mi = f[1], di = f[2];
+        if (t[yi].len > 3 || t[mi].kind != TK_NUM)
+            return -1;
+    } else if (t[f[0]].kind == TK_NUM && t[f[0]].len == 4) { /* Y M D (ISO order) */
         yi = f[0], mi = f[1], di = f[2];
     } else if (month_word >= 0) {
         mi = f[month_word];
@@ -276,15 +293,21 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
         else
             mi = f[0], di = f[1]; /* 03/05/2020: US order when ambiguous (docs/text.md) */
     }
-    if (t[yi].kind != TK_NUM || t[di].kind != TK_NUM || (t[yi].len != 4 && t[yi].len != 2) || t[di].len > 2 ||
-        (t[mi].kind == TK_NUM && t[mi].len > 2))
+    if (t[yi].kind != TK_NUM || t[di].kind != TK_NUM || (era < 0 && t[yi].len != 4 && t[yi].len != 2) ||
+        t[di].len > 2 || (t[mi].kind == TK_NUM && t[mi].len > 2))
         return -1;
     long y = t[yi].len == 2 ? two_digit_year(t[yi].num) : t[yi].num;
     unsigned m = (unsigned)t[mi].num, d = (unsigned)t[di].num;
+    if (era >= 0 && dv_era_to_gregorian(era, (int)t[yi].num, (int)m, (int)d, &y) != 0)
+        return -1; /* 平成32年: no such year */
     if (!valid_date(y, m, d) || shift(&y, &m, &d, days))
         return -1;
-    if (t[yi].len == 2 && (y < 1950 || y > 2049))
+    if (era < 0 && t[yi].len == 2 && (y < 1950 || y > 2049))
         return -1; /* would not read back as the same century */
+    /* an era date is written back in the era of the shifted date (平成31年4月25日 + 10 days: 令和元年5月5日) */
+    int new_era = -1, era_year = 0;
+    if (era >= 0 && dv_era_at(y, (int)m, (int)d, &new_era, &era_year) != 0)
+        return -1;
     /* 2020年12月28日: the marks delimit the numbers, so a two-digit month or day is padded only when it was */
     int cjk = 0;
     for (size_t i = 0; i < nt; i++)
@@ -293,7 +316,13 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
     for (size_t i = 0; i < nt; i++) {
         char buf[16];
         int n;
-        if ((int)i == yi)
+        if (t[i].kind == TK_ERA) {
+            if (put(out, cap, &o, dv_era_name(new_era), 6))
+                return -1;
+            continue;
+        } else if ((int)i == yi && era >= 0)
+            n = era_year == 1 ? snprintf(buf, sizeof buf, GAN) : snprintf(buf, sizeof buf, "%d", era_year);
+        else if ((int)i == yi)
             n = t[yi].len == 2 ? snprintf(buf, sizeof buf, "%02ld", y % 100) : snprintf(buf, sizeof buf, "%04ld", y);
         else if ((int)i == di) /* two digits stay two when zero-padded or all-numeric ("05", "12/25/2020") */
             n = snprintf(buf, sizeof buf,

@@ -11,6 +11,7 @@
 
 #include "text/checksums.h"
 #include "text/patterns.h"
+#include "text/eras.h"
 #include "text/prefilter.h"
 #include "text/widthfold.h"
 
@@ -36,7 +37,10 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 /* The CJK year, month and day marks: 年 月 日 (Japanese, Chinese) and 년 월 일 (Korean). */
 #define CJK_Y "[\\x{5e74}\\x{b144}]"
 #define CJK_M "[\\x{6708}\\x{c6d4}]"
-#define CJK_D "[\\x{65e5}\\x{c77c}]"
+#define CJK_D "[\\x{65e5}\\x{c77c}\\x{53f7}]" /* and Chinese 号 */
+/* Japanese eras (eras.c): 明治 大正 昭和 平成 令和, and the year of an era written as a number or 元 (its first). */
+#define ERA "(\\x{660e}\\x{6cbb}|\\x{5927}\\x{6b63}|\\x{662d}\\x{548c}|\\x{5e73}\\x{6210}|\\x{4ee4}\\x{548c})"
+#define ERA_YEAR "\\s*([0-9]{1,2}|\\x{5143})\\s*\\x{5e74}"
 #define SEP_OPT "\\s*[:#=.-]?\\s*"
 
 typedef struct match_ctx match_ctx;
@@ -289,6 +293,37 @@ static int chk_cjk_ym(const match_ctx *m, dv_finding *c)
     return date_result(m, c, grp_int(m, 1), grp_int(m, 2), 1);
 }
 
+/* 令和2年3月5日 (d_group > 0) or 令和2年3月 (a month): the era's year and the day inside the era (eras.c). */
+static int era_date(const match_ctx *m, dv_finding *c, int d_group)
+{
+    size_t s = 0, e = 0;
+    grp(m, 1, &s, &e);
+    int era = dv_era_of(m->t + s, e - s);
+    grp(m, 2, &s, &e);
+    int n = m->t[s] >= '0' && m->t[s] <= '9' ? grp_int(m, 2) : 1; /* 元年 */
+    int mo = grp_int(m, 3), d = d_group ? grp_int(m, d_group) : 0;
+    long y;
+    if (dv_era_to_gregorian(era, n, mo, d, &y) != 0)
+        return 0;
+    return date_result(m, c, (int)y, mo, d ? d : 1);
+}
+
+static int chk_era_ymd(const match_ctx *m, dv_finding *c)
+{
+    return era_date(m, c, 4);
+}
+
+static int chk_era_ym(const match_ctx *m, dv_finding *c)
+{
+    return era_date(m, c, 0);
+}
+
+/* 3月5日, 3월 5일: a month and a day with no year, valid in a leap year (as `March 5`). */
+static int chk_cjk_md(const match_ctx *m, dv_finding *c)
+{
+    return date_result(m, c, 2000, grp_int(m, 1), grp_int(m, 2));
+}
+
 static int chk_d_mon(const match_ctx *m, dv_finding *c)
 {
     int d = grp_int(m, 1);
@@ -538,6 +573,15 @@ static const spec specs[] = {
      NB "((?:19|20)[0-9]{2})\\s*" CJK_Y "\\s*([0-9]{1,2})\\s*" CJK_M "\\s*([0-9]{1,2})\\s*" CJK_D, PRE_CJK_YEAR},
     {DV_IT_DATE, 70, P_DIGIT | P_ALPHA, 0, 0, chk_cjk_ym, 5, 4,
      NB "((?:19|20)[0-9]{2})\\s*" CJK_Y "\\s*([0-9]{1,2})\\s*" CJK_M "(?!\\s*[0-9]+\\s*" CJK_D ")", PRE_CJK_YEAR},
+    /* Japanese eras: 令和2年3月5日, 令和元年5月1日, 平成31年4月 */
+    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, 0, chk_era_ymd, 2, 1,
+     ERA ERA_YEAR "\\s*([0-9]{1,2})\\s*" CJK_M "\\s*([0-9]{1,2})\\s*" CJK_D, PRE_CJK_ERA},
+    {DV_IT_DATE, 70, P_DIGIT | P_ALPHA, 0, 0, chk_era_ym, 1, 1,
+     ERA ERA_YEAR "\\s*([0-9]{1,2})\\s*" CJK_M "(?!\\s*[0-9]+\\s*" CJK_D ")", PRE_CJK_ERA},
+    /* a month and a day without a year: 3月5日, 3月5号, 3월 5일; not after a year mark (2021年2月29日 is no date,
+     * and inside a valid full date that one is the finding) */
+    {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, 0, chk_cjk_md, 2, 1,
+     "(?<![0-9]|" CJK_Y "|" CJK_Y "\\s)([0-9]{1,2})\\s*" CJK_M "\\s*([0-9]{1,2})\\s*" CJK_D, PRE_CJK_MONTH},
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon, 1, 1,
      WB "(?:([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?(?: of)? (" FULLMON ")|(" FULLMON ") ([0-9]{1,2})(?:st|nd|rd|th)?)" WE, PRE_MONTH},
     /* AGE */

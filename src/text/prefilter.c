@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "text/prefilter.h"
+#include "text/eras.h"
 
 static int dig(unsigned char c) { return c >= '0' && c <= '9'; }
 static int upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
@@ -218,6 +219,15 @@ static int word_test(dv_prescan *ps, unsigned group, int nonascii_says_yes)
     return (nonascii_says_yes && ps->nonascii) || ((ps->wordbits >> group) & 1);
 }
 
+/* An era name anywhere in t: each starts with a 3-byte kanji, so look at every lead byte of one. */
+static int has_era(const char *t, size_t n)
+{
+    for (size_t i = 0; i + 6 <= n; i++)
+        if ((unsigned char)t[i] >= 0xE4 && (unsigned char)t[i] <= 0xE6 && dv_era_of(t + i, n - i) >= 0)
+            return 1;
+    return 0;
+}
+
 static int test(dv_prescan *ps, dv_prefilter k)
 {
     size_t n = ps->len;
@@ -275,6 +285,11 @@ static int test(dv_prescan *ps, dv_prefilter k)
     case PRE_CJK_YEAR: /* NB ((?:19|20)[0-9]{2})\s*[年년] */
         return ps->nb_run >= 4 && ps->nonascii &&
                (memmem(ps->t, n, "\xe5\xb9\xb4", 3) != NULL || memmem(ps->t, n, "\xeb\x85\x84", 3) != NULL);
+    case PRE_CJK_ERA:
+        return ps->nonascii && memmem(ps->t, n, "\xe5\xb9\xb4", 3) != NULL && has_era(ps->t, n);
+    case PRE_CJK_MONTH:
+        return ps->nonascii &&
+               (memmem(ps->t, n, "\xe6\x9c\x88", 3) != NULL || memmem(ps->t, n, "\xec\x9b\x94", 3) != NULL);
     default: break; /* the pass's tests never get here (known) */
     }
     return 1;

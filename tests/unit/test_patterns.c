@@ -453,6 +453,34 @@ static void test_full_width(void **state)
     one("Call 555-123-4567", DV_IT_PHONE_NUMBER, "555-123-4567");
 }
 
+/* Japanese era dates (令和2年3月5日, 令和元年5月1日, 平成31年4月30日), the Chinese day mark 号 (2020年3月5号), and CJK
+ * dates without a year (3月5日, 3月5号, 3월 5일), as a month and day are a date under Safe Harbor and English
+ * `March 5` is one. An era year outside its era, or a day the era had not begun or had ended, is no date.
+ * Before: all of these were kept. */
+static void test_cjk_eras_and_year_less(void **state)
+{
+    (void)state;
+    one("検査日 令和2年3月5日 実施", DV_IT_DATE, "令和2年3月5日");
+    one("令和元年5月1日", DV_IT_DATE, "令和元年5月1日");
+    one("平成31年4月30日に撮影", DV_IT_DATE, "平成31年4月30日");
+    one("昭和３６年３月１４日生", DV_IT_DATE, "昭和３６年３月１４日");
+    one("大正15年12月24日", DV_IT_DATE, "大正15年12月24日");
+    one("令和 2 年 3 月 5 日", DV_IT_DATE, "令和 2 年 3 月 5 日");
+    one("令和2年3月", DV_IT_DATE, "令和2年3月"); /* month precision, as 2020年3月 */
+    one("2020年3月5号", DV_IT_DATE, "2020年3月5号");
+    one("检查 3月5号", DV_IT_DATE, "3月5号");
+    one("受診 3月5日 午前", DV_IT_DATE, "3月5日");
+    one("３月５日", DV_IT_DATE, "３月５日");
+    one("3월 5일 검사", DV_IT_DATE, "3월 5일");
+    none("平成32年1月1日");  /* 平成 ended in its 31st year */
+    none("令和元年4月30日"); /* 令和 began on 2019-05-01 */
+    none("昭和65年1月1日");
+    none("令和元年4月");
+    none("13月5日");
+    none("2月30日");
+    none("5号室 3号機"); /* 号 alone is a number mark */
+}
+
 static void test_want_filters(void **state)
 {
     (void)state;
@@ -652,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_street_address),
         cmocka_unit_test(test_spans_exact_in_utf8),
         cmocka_unit_test(test_full_width),
+        cmocka_unit_test(test_cjk_eras_and_year_less),
         cmocka_unit_test(test_want_filters),
         cmocka_unit_test(test_clinical_phrases_do_not_fire),
         cmocka_unit_test(test_limits),

@@ -468,6 +468,14 @@ static void test_written_date_cjk_and_full_width(void **state)
         {"２０２００３０５", "２０２００３１５"},
         {"０５．０３．２０２０", "１５．０３．２０２０"},
         {"Ｍａｒｃｈ　５，　２０２０", "Ｍａｒｃｈ　１５，　２０２０"},
+        /* the Chinese day mark, and Japanese eras written back in the era of the shifted date */
+        {"2020年3月5号", "2020年3月15号"},
+        {"令和2年3月5日", "令和2年3月15日"},
+        {"令和２年３月５日", "令和２年３月１５日"},
+        {"平成31年4月25日", "令和元年5月5日"},
+        {"令和元年5月1日", "令和元年5月11日"},
+        {"昭和64年1月1日", "平成元年1月11日"},
+        {"令和 2 年 3 月 5 日", "令和 2 年 3 月 15 日"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[256];
@@ -477,7 +485,8 @@ static void test_written_date_cjk_and_full_width(void **state)
         out[n] = '\0';
         assert_string_equal(out, cases[i].out);
     }
-    static const char *const bad[] = {"2020年13月40日", "２０２０年２月３０日", "2020年3月", "３月５日"};
+    static const char *const bad[] = {"2020年13月40日", "２０２０年２月３０日", "2020年3月", "３月５日",
+                                      "3月5号", "令和2年3月", "平成32年1月1日", "令和元年4月30日"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char out[256];
         assert_int_equal(dv_shift_written_date(bad[i], strlen(bad[i]), 10, out, sizeof out), -1);

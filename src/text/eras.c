@@ -1,0 +1,71 @@
+/* Japanese eras (src/text/eras.h). Their first days in the Gregorian calendar; an era ends the day before the
+ * next one begins. 明治 is counted from its Gregorian equivalent of Meiji 1-1-1 (1868-01-25), as converters do;
+ * Japan's own records use the Gregorian calendar from Meiji 6 (1873), which no patient date reaches. */
+#include "text/eras.h"
+
+#include <string.h>
+
+static const struct {
+    const char *name; /* UTF-8 */
+    int y, m, d;      /* first day */
+} eras[] = {
+    {"\xe6\x98\x8e\xe6\xb2\xbb", 1868, 1, 25}, /* 明治 */
+    {"\xe5\xa4\xa7\xe6\xad\xa3", 1912, 7, 30}, /* 大正 */
+    {"\xe6\x98\xad\xe5\x92\x8c", 1926, 12, 25}, /* 昭和 */
+    {"\xe5\xb9\xb3\xe6\x88\x90", 1989, 1, 8},  /* 平成 */
+    {"\xe4\xbb\xa4\xe5\x92\x8c", 2019, 5, 1},  /* 令和 */
+};
+#define NERAS ((int)(sizeof eras / sizeof eras[0]))
+/* An era year past this is a typing error, not a date (令和 has no end yet). */
+#define ERA_YEAR_MAX 99
+
+int dv_era_of(const char *s, size_t n)
+{
+    if (!s || n < 6)
+        return -1;
+    for (int e = 0; e < NERAS; e++)
+        if (!memcmp(s, eras[e].name, 6))
+            return e;
+    return -1;
+}
+
+const char *dv_era_name(int era)
+{
+    return era >= 0 && era < NERAS ? eras[era].name : "";
+}
+
+static long day_key(long y, int m, int d)
+{
+    return y * 10000 + m * 100 + d;
+}
+
+static long first_day(int e)
+{
+    return day_key(eras[e].y, eras[e].m, eras[e].d);
+}
+
+int dv_era_to_gregorian(int era, int n, int m, int d, long *y)
+{
+    if (era < 0 || era >= NERAS || n < 1 || n > ERA_YEAR_MAX || m < 1 || m > 12 || d < 0 || d > 31)
+        return -1;
+    long gy = eras[era].y + n - 1;
+    /* a whole month (d = 0) is inside when its last possible day is on or after the first day, and its first
+     * day before the next era's */
+    long lo = day_key(gy, m, d ? d : 31), hi = day_key(gy, m, d ? d : 1);
+    if (lo < first_day(era) || (era + 1 < NERAS && hi >= first_day(era + 1)))
+        return -1;
+    *y = gy;
+    return 0;
+}
+
+int dv_era_at(long y, int m, int d, int *era, int *n)
+{
+    long k = day_key(y, m, d);
+    for (int e = NERAS - 1; e >= 0; e--)
+        if (k >= first_day(e)) {
+            *era = e;
+            *n = (int)(y - eras[e].y + 1);
+            return 0;
+        }
+    return -1;
+}

@@ -1,0 +1,21 @@
+/* Japanese era dates (令和2年3月5日): which era a name is, and the conversion between an era year and the
+ * Gregorian calendar (patterns.c finds such dates, dateshift.c shifts them and writes the shifted date back in
+ * its own era). docs/text-detectors.md "DATE". [test_patterns: test_cjk_eras_and_year_less; test_text_transform:
+ * test_written_date_cjk_and_full_width] */
+#ifndef DV_TEXT_ERAS_H
+#define DV_TEXT_ERAS_H
+
+#include <stddef.h>
+
+/* The era whose name (two kanji, 6 bytes of UTF-8: 明治 大正 昭和 平成 令和) starts s (n readable), or -1. */
+int dv_era_of(const char *s, size_t n);
+/* The era's name in UTF-8 (6 bytes, NUL-terminated); era from dv_era_of or dv_era_at. */
+const char *dv_era_name(int era);
+/* Year n (1 = 元年) of era, month m, day d as a Gregorian year in *y: 0 when the day lies inside the era (on
+ * or after its first day, before the next era's), -1 otherwise (平成32年, 令和元年4月30日). d = 0 asks for the
+ * month: 0 when any day of it lies inside the era. The day itself is not checked against its month. */
+int dv_era_to_gregorian(int era, int n, int m, int d, long *y);
+/* The era of Gregorian date y-m-d and its year in that era (*n, 1 = 元年): 0, or -1 before the first era. */
+int dv_era_at(long y, int m, int d, int *era, int *n);
+
+#endif
