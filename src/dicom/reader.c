@@ -305,26 +305,45 @@ static void append(dv_ds *ds, dv_elem *e)
     ds->last = e;
 }
 
+/* Are the bytes from off to limit all zero? Media writers pad a file to a sector with bare zeros after its last
+ * element (PS3.10's DataSetTrailingPadding is the conformant way): they hold nothing, so the dataset ends where
+ * they begin. Read in blocks through the window; a read that fails is no padding. */
+static int zero_tail(rd *r, uint64_t off, uint64_t limit)
+{
+    uint8_t b[4096];
+    while (off < limit) {
+        size_t n = limit - off < sizeof b ? (size_t)(limit - off) : sizeof b;
+        if (rd_read(r, off, b, n) != 0)
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (b[i])
+                return 0;
+        off += n;
+    }
+    return 1;
+}
+
 static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int until_item_delim, uint32_t depth)
 {
     while (*pos < limit) {
         uint8_t h[12];
+        /* Zero bytes to the end of the file after the top level's last element: padding, the end.
+         * [test_reader: test_zero_tail] */
+        int top = depth == 0 && !until_item_delim;
         if (limit - *pos < 8) {
-            /* A few trailing bytes at the very end of a file: tolerated only when they are padding. */
-            size_t n = (size_t)(limit - *pos);
-            if (depth == 0 && !until_item_delim && rd_read(r, *pos, h, n) == 0) {
-                size_t i = 0;
-                while (i < n && h[i] == 0)
-                    i++;
-                if (i == n) {
-                    *pos = limit;
-                    return 0;
-                }
+            if (top && zero_tail(r, *pos, limit)) {
+                *pos = limit;
+                return 0;
             }
             return dv_fail(r->err, DV_ERR_MALFORMED, "truncated element header at offset %llu", (unsigned long long)*pos);
         }
         if (rd_read(r, *pos, h, 8) != 0)
             return dv_fail(r->err, DV_ERR_IO, "read failed at offset %llu", (unsigned long long)*pos);
+        static const uint8_t zeros[8];
+        if (top && !memcmp(h, zeros, 8) && zero_tail(r, *pos + 8, limit)) {
+            *pos = limit;
+            return 0;
+        }
         uint32_t tag = get_tag(r, h);
         if (tag == DV_TAG_ITEM_DELIM) {
             if (!until_item_delim)

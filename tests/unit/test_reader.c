@@ -222,6 +222,51 @@ static void test_every_truncation(void **s)
     }
 }
 
+/* Zero bytes after the last element of a file (media writers pad files to a sector) hold nothing: the
+ * instance reads as without them, for any length of zeros, and the output does not carry them. A tail that
+ * is not all zeros is still malformed (found by the stop-30 review: 18 zero bytes failed the instance). */
+static void test_zero_tail(void **s)
+{
+    (void)s;
+    dvb_ts kinds[] = { DVB_EXPLICIT_LE, DVB_IMPLICIT_LE, DVB_EXPLICIT_BE };
+    const size_t tails[] = { 3, 8, 18, 5000 };
+    dv_error err;
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        size_t len;
+        uint8_t *in = sample(kinds[k], 1, 1, &len);
+        char *want = dump_of(in, len, &err);
+        assert_non_null(want);
+        size_t wlen;
+        uint8_t *wout = roundtrip(in, len, &wlen);
+        for (size_t t = 0; t < sizeof tails / sizeof *tails; t++) {
+            uint8_t *padded = calloc(1, len + tails[t]);
+            memcpy(padded, in, len);
+            char *got = dump_of(padded, len + tails[t], &err);
+            if (!got || strcmp(got, want) != 0)
+                fail_msg("encoding %zu, %zu zero bytes after the dataset: %s", k, tails[t], got ? "read differently" : "refused");
+            size_t olen;
+            uint8_t *out = roundtrip(padded, len + tails[t], &olen);
+            assert_int_equal(olen, wlen);
+            assert_memory_equal(out, wout, wlen);
+            free(out);
+            free(got);
+            padded[len + tails[t] - 1] = 0x01; /* one byte that is not zero: not padding */
+            dv_mem_source ms;
+            dv_source src = dv_source_memory(&ms, padded, len + tails[t]);
+            dv_instance *inst = dv_instance_read(&src, NULL, &err);
+            if (tails[t] >= 8) {
+                assert_null(inst);
+                assert_int_equal(err.code, DV_ERR_MALFORMED);
+            }
+            dv_instance_free(inst);
+            free(padded);
+        }
+        free(wout);
+        free(want);
+        free(in);
+    }
+}
+
 /* Flip every byte of the file to hostile values, over six encodings (explicit LE with undefined and defined
  * lengths, implicit LE, a raw implicit dataset, explicit BE, encapsulated, deflated). Every mutation either is
  * refused by the reader with not_dicom / malformed / limit / unsupported, or is refused by the writer as
@@ -608,7 +653,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_encapsulated),
         cmocka_unit_test(test_raw_dataset),
         cmocka_unit_test(test_not_dicom),
-        cmocka_unit_test(test_every_truncation),
+        cmocka_unit_test(test_every_truncation), cmocka_unit_test(test_zero_tail),
         cmocka_unit_test(test_byte_mutations),
         cmocka_unit_test(test_lying_length),
         cmocka_unit_test(test_depth_limit),
