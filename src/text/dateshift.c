@@ -130,6 +130,79 @@ static unsigned month_of(const char *w, size_t n)
     return 0;
 }
 
+/* German and French month names as written (dv_month_of in patterns.c finds them), so a shifted date is written
+ * in the language, form and case it was found in. A word two languages share is told apart by the date's own
+ * marks (month_lang). ASCII spellings (maerz, fevrier, aout, decembre) and Austrian Jänner are read, and written
+ * back with their letters. */
+enum { LANG_EN, LANG_DE, LANG_FR, LANG_COUNT };
+static const char *const NAMES[LANG_COUNT][2][12] = {
+    [LANG_DE] = {{"januar", "februar", "m\xc3\xa4rz", "april", "mai", "juni", "juli", "august", "september",
+                  "oktober", "november", "dezember"},
+                 {"jan", "feb", "m\xc3\xa4r", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "dez"}},
+    [LANG_FR] = {{"janvier", "f\xc3\xa9vrier", "mars", "avril", "mai", "juin", "juillet", "ao\xc3\xbbt", "septembre",
+                  "octobre", "novembre", "d\xc3\xa9" "cembre"},
+                 {"janv", "f\xc3\xa9vr", "mars", "avr", "mai", "juin", "juil", "ao\xc3\xbbt", "sept", "oct", "nov",
+                  "d\xc3\xa9" "c"}},
+};
+static const struct {
+    const char *word;
+    int lang, month;
+} SPELLINGS[] = {{"maerz", LANG_DE, 3}, {"j\xc3\xa4nner", LANG_DE, 1}, {"fevrier", LANG_FR, 2},
+                 {"aout", LANG_FR, 8},  {"decembre", LANG_FR, 12}};
+
+/* w[0, n) in lower case (ASCII, and the Latin-1 letters of UTF-8 C3 80..9E) into out (room for n). */
+static void lower_utf8(const char *w, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)w[i];
+        if (i > 0 && (unsigned char)w[i - 1] == 0xC3 && c >= 0x80 && c <= 0x9E)
+            c += 0x20;
+        out[i] = (char)tolower(c);
+    }
+}
+
+/* The month w[0, n) names in German or French (lang), 1..12, or 0; *abbr when only the abbreviation is it. */
+static unsigned month_in(int lang, const char *w, size_t n, int *abbr)
+{
+    char l[16];
+    if (n >= sizeof l)
+        return 0;
+    lower_utf8(w, n, l);
+    for (int form = 0; form < 2; form++)
+        for (unsigned m = 0; m < 12; m++)
+            if (strlen(NAMES[lang][form][m]) == n && !memcmp(NAMES[lang][form][m], l, n)) {
+                *abbr = form;
+                return m + 1;
+            }
+    for (size_t k = 0; k < sizeof SPELLINGS / sizeof SPELLINGS[0]; k++)
+        if (SPELLINGS[k].lang == lang && strlen(SPELLINGS[k].word) == n && !memcmp(SPELLINGS[k].word, l, n)) {
+            *abbr = 0;
+            return (unsigned)SPELLINGS[k].month;
+        }
+    return 0;
+}
+
+/* Any language's month: English first (the form the rest of this file knew), then German, then French. */
+static unsigned any_month(const char *w, size_t n)
+{
+    int abbr;
+    unsigned m = month_of(w, n);
+    if (!m)
+        m = month_in(LANG_DE, w, n, &abbr);
+    if (!m)
+        m = month_in(LANG_FR, w, n, &abbr);
+    return m;
+}
+
+/* Bytes of the letter at s[i] (n readable): an ASCII letter, or a 2-byte Latin-1 letter (ä é û). 0: none. */
+static size_t letter_len(const char *s, size_t n, size_t i)
+{
+    unsigned char c = (unsigned char)s[i];
+    if (isalpha(c))
+        return 1;
+    return c == 0xC3 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0xBF ? 2 : 0;
+}
+
 /* The CJK year, month and day marks (年 月 日 号, Korean 년 월 일): separators kept as written, so 2020年3月5日 reads
  * as year, month, day in ISO order. Returns the mark's length in bytes at s (n readable), or 0. */
 static size_t cjk_mark(const char *s, size_t n)
@@ -170,13 +243,14 @@ static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
                 return -1;
             t[k].kind = TK_NUM;
             digits(s + i, j - i, &t[k].num);
-        } else if (isalpha((unsigned char)s[i])) {
-            while (j < n && isalpha((unsigned char)s[j]))
-                j++;
+        } else if (letter_len(s, n, i)) {
+            size_t l;
+            while (j < n && (l = letter_len(s, n, j)) != 0)
+                j += l;
             int after_num = k > 0 && t[k - 1].kind == TK_NUM && t[k - 1].off + t[k - 1].len == i;
             if (after_num && j - i == 2) {
-                t[k].kind = TK_ORD; /* 1st, 2nd, 3rd, 4th */
-            } else if ((t[k].num = month_of(s + i, j - i)) != 0) {
+                t[k].kind = TK_ORD; /* 1st, 2nd, 3rd, 4th; French 1er */
+            } else if ((t[k].num = any_month(s + i, j - i)) != 0) {
                 t[k].kind = TK_MONTH;
             } else {
                 return -1;
@@ -228,13 +302,68 @@ static const char *ordinal(unsigned d)
     return d % 10 == 1 ? "st" : d % 10 == 2 ? "nd" : d % 10 == 3 ? "rd" : "th";
 }
 
+/* The letter case of word o[0, on): 2 ALL CAPS (two letters or more, none lower case), 1 Capitalised, 0 lower.
+ * Latin-1 letters in UTF-8 (C3 80..9E upper, C3 A0..BE lower) count as letters. */
+static int case_of(const char *o, size_t on)
+{
+    int letters = 0, lower = 0, first_upper = -1;
+    for (size_t i = 0; i < on; i++) {
+        unsigned char c = (unsigned char)o[i];
+        int up = isupper(c) != 0, lo = islower(c) != 0;
+        if (c == 0xC3 && i + 1 < on) {
+            unsigned char d = (unsigned char)o[++i];
+            up = d >= 0x80 && d <= 0x9E;
+            lo = d >= 0xA0 && d <= 0xBE;
+        }
+        if (!up && !lo)
+            continue;
+        if (first_upper < 0)
+            first_upper = up;
+        letters++;
+        lower |= lo;
+    }
+    return letters >= 2 && !lower ? 2 : first_upper == 1;
+}
+
 /* Write word w in the letter case of the original orig (ALL CAPS, Capitalised or lower). */
 static void recase(char *w, size_t n, const char *orig, size_t on)
 {
-    int upper = on > 1 && isupper((unsigned char)orig[0]) && isupper((unsigned char)orig[1]);
-    int cap = on > 0 && isupper((unsigned char)orig[0]);
-    for (size_t i = 0; i < n; i++)
-        w[i] = (char)(upper || (cap && i == 0) ? toupper((unsigned char)w[i]) : tolower((unsigned char)w[i]));
+    int cs = case_of(orig, on);
+    for (size_t i = 0, letter = 0; i < n; i++, letter++) {
+        int up = cs == 2 || (cs == 1 && letter == 0);
+        unsigned char c = (unsigned char)w[i];
+        if (c == 0xC3 && i + 1 < n) {
+            unsigned char d = (unsigned char)w[i + 1];
+            w[++i] = (char)(up && d >= 0xA0 && d <= 0xBE ? d - 0x20 : !up && d >= 0x80 && d <= 0x9E ? d + 0x20 : d);
+            continue;
+        }
+        w[i] = (char)(up ? toupper(c) : tolower(c));
+    }
+}
+
+/* The language a month word mi is written in (mi, di: token indexes): the only one that names it, else the
+ * date's marks decide: a day written `25.` is German, `1er` French, a lower-case month after its day French
+ * (German and English capitalise months); else English when the word is an English name or its 3-letter
+ * abbreviation, else German. *abbr: the word is the language's abbreviation. */
+static int month_lang(const char *in, const tok *t, size_t nt, int mi, int di, int *abbr)
+{
+    const char *w = in + t[mi].off;
+    size_t n = t[mi].len;
+    int de_abbr = 0, fr_abbr = 0;
+    int en = month_of(w, n) != 0, de = month_in(LANG_DE, w, n, &de_abbr) != 0, fr = month_in(LANG_FR, w, n, &fr_abbr) != 0;
+    int en_exact = en && (n == 3 || n == strlen(MONTHS[t[mi].num - 1]));
+    int day_dot = in[t[di].off + t[di].len] == '.' && t[di].off + t[di].len < t[mi].off;
+    int day_er = (size_t)di + 1 < nt && t[di + 1].kind == TK_ORD && tolower((unsigned char)in[t[di + 1].off]) == 'e';
+    int lower = islower((unsigned char)w[0]) && di < mi;
+    int lang = de && day_dot        ? LANG_DE
+               : fr && day_er       ? LANG_FR
+               : fr && lower        ? LANG_FR
+               : en && (en_exact || (!de && !fr)) ? LANG_EN
+               : de                 ? LANG_DE
+               : fr                 ? LANG_FR
+                                    : LANG_EN;
+    *abbr = lang == LANG_DE ? de_abbr : lang == LANG_FR ? fr_abbr : 0;
+    return lang;
 }
 
 /* The date shifter on text without full-width characters. */
@@ -329,12 +458,24 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
                          t[i].len == 2 && (in[t[i].off] == '0' || (t[mi].kind == TK_NUM && !cjk)) ? "%02u" : "%u", d);
         else if ((int)i == mi && t[i].kind == TK_NUM)
             n = snprintf(buf, sizeof buf, t[i].len == 2 && (!cjk || in[t[i].off] == '0') ? "%02u" : "%u", m);
-        else if ((int)i == mi) { /* a month name: full or abbreviated as written, in its letter case */
-            size_t full = strlen(MONTHS[m - 1]);
-            size_t wl = t[i].len == strlen(MONTHS[t[i].num - 1]) ? full : (full < 3 ? full : 3);
-            memcpy(buf, MONTHS[m - 1], wl);
+        else if ((int)i == mi) { /* a month name: its language, full or abbreviated as written, its letter case */
+            int abbr, lang = month_lang(in, t, nt, mi, di, &abbr);
+            size_t wl;
+            if (lang == LANG_EN) {
+                size_t full = strlen(MONTHS[m - 1]);
+                wl = t[i].len == strlen(MONTHS[t[i].num - 1]) ? full : (full < 3 ? full : 3);
+                memcpy(buf, MONTHS[m - 1], wl);
+            } else {
+                wl = strlen(NAMES[lang][abbr][m - 1]);
+                memcpy(buf, NAMES[lang][abbr][m - 1], wl);
+            }
             recase(buf, wl, in + t[i].off, t[i].len);
             n = (int)wl;
+        } else if (t[i].kind == TK_ORD && tolower((unsigned char)in[t[i].off]) == 'e') {
+            if (d != 1)
+                continue; /* French: only the first of a month is 1er */
+            memcpy(buf, in + t[i].off, 2);
+            n = 2;
         } else if (t[i].kind == TK_ORD) {
             memcpy(buf, ordinal(d), 2);
             recase(buf, 2, in + t[i].off, t[i].len);

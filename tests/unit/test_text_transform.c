@@ -449,6 +449,45 @@ static void test_written_date_formats(void **state)
     }
 }
 
+/* German and French month names are shifted in their own language, form (full or abbreviated) and letter case;
+ * a word both languages (or English) share is read by the day's mark (`25.` German, `1er` French) and a lower-case
+ * month as French. Before: every one of these was erased. */
+static void test_written_date_german_french(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"5. M\xc3\xa4rz 2020", "15. M\xc3\xa4rz 2020"},
+        {"28. M\xc3\xa4rz 2020", "7. April 2020"},
+        {"25. Dezember 2020", "4. Januar 2021"},
+        {"25. Mai 2020", "4. Juni 2020"},
+        {"25 mai 2020", "4 juin 2020"},
+        {"1er ao\xc3\xbbt 2021", "11 ao\xc3\xbbt 2021"},
+        {"25 d\xc3\xa9" "cembre 2020", "4 janvier 2021"},
+        {"25 f\xc3\xa9vrier 2020", "6 mars 2020"},
+        {"22 mars 2020", "1 avril 2020"}, /* no ordinal is added where there was none */
+        {"25. Okt. 2020", "4. Nov. 2020"},
+        {"25 d\xc3\xa9" "c. 2020", "4 janv. 2021"},
+        {"14-M\xc3\x84R-2020", "24-M\xc3\x84R-2020"},
+        {"25-M\xc3\x84R-2020", "4-APR-2020"},
+        {"25-MAR-2020", "4-APR-2020"},
+        {"22. Februar 2021", "4. M\xc3\xa4rz 2021"},
+        {"25 April 2020", "5 May 2020"},
+        {"25. April 2020", "5. Mai 2020"},
+        {"25. J\xc3\xa4nner 2020", "4. Februar 2020"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[80];
+        int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), 10, out, sizeof out);
+        if (n <= 0)
+            fail_msg("case %zu not shifted", i);
+        out[n] = '\0';
+        if (strcmp(out, cases[i].out) != 0)
+            fail_msg("case %zu: got '%s', want '%s'", i, out, cases[i].out);
+    }
+}
+
 /* CJK and full-width dates are shifted in place, written back in the same form and width (before: none of them
  * parsed, so the date shift transformation erased them). */
 static void test_written_date_cjk_and_full_width(void **state)
@@ -516,7 +555,7 @@ int main(void)
         cmocka_unit_test(test_date_shift_range),
         cmocka_unit_test(test_run_shift_cached),
         cmocka_unit_test(test_default_infotype_set),   cmocka_unit_test(test_da_dt_as_valid),
-        cmocka_unit_test(test_written_date_formats),
+        cmocka_unit_test(test_written_date_formats), cmocka_unit_test(test_written_date_german_french),
         cmocka_unit_test(test_written_date_cjk_and_full_width), cmocka_unit_test(test_key_from_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
