@@ -34,6 +34,7 @@ typedef struct rd {
     uint64_t win_off;
     size_t win_len;
     int filled; /* the window was filled once: later fills take RD_WINDOW */
+    int zero_pad_ok; /* the file's own bytes, not an inflated stream: zero padding may end it (zero_tail) */
 } rd;
 
 static int rd_read(rd *r, uint64_t off, void *dst, size_t n)
@@ -307,9 +308,14 @@ static void append(dv_ds *ds, dv_elem *e)
 
 /* Are the bytes from off to limit all zero? Media writers pad a file to a sector with bare zeros after its last
  * element (PS3.10's DataSetTrailingPadding is the conformant way): they hold nothing, so the dataset ends where
- * they begin. Read in blocks through the window; a read that fails is no padding. */
+ * they begin. Only in a file's own bytes and up to DV_ZERO_PAD_MAX: zeros inside a deflated stream are no
+ * sector padding, and scanning them would let a small file of compressed zeros cost gigabytes of inflation
+ * (found by fuzz_reader). Read in blocks through the window; a read that fails is no padding. */
+#define DV_ZERO_PAD_MAX (1u << 20)
 static int zero_tail(rd *r, uint64_t off, uint64_t limit)
 {
+    if (limit - off >= 8 && (!r->zero_pad_ok || limit - off > DV_ZERO_PAD_MAX))
+        return 0; /* fewer than 8 (no element header fits) were always padding */
     uint8_t b[4096];
     while (off < limit) {
         size_t n = limit - off < sizeof b ? (size_t)(limit - off) : sizeof b;
@@ -659,6 +665,7 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
     }
     r.explicit_vr = inst->ts_kind != DV_TS_IMPLICIT_LE;
     r.big_endian = inst->ts_kind == DV_TS_EXPLICIT_BE;
+    r.zero_pad_ok = inst->ts_kind != DV_TS_DEFLATED_LE;
     r.strict_vr = tsi == NULL;
     if (implicit_mislabelled(&r, pos, limit))
         r.explicit_vr = 0;

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dicomveil/dicomveil.h"
 #include "dv_build.h"
 #include "dicom/dv_ds.h"
 #include "dv_invariants.h"
+#include "dv_testkit.h"
 
 /* A flat textual dump of the dataset, used to compare two instances. */
 typedef struct dump {
@@ -265,6 +267,34 @@ static void test_zero_tail(void **s)
         free(want);
         free(in);
     }
+}
+
+/* Zeros inside a deflated dataset are no sector padding: a small file of compressed zeros (fuzz_reader's find,
+ * tests/fuzz/regressions/reader/reader-deflated-zeros-inflated-as-padding.dcm) is refused as malformed at once,
+ * never inflated to the 4 GiB cap to see whether all of it is zero (it took > 10 s under ASan). */
+static void test_deflated_zeros_not_padding(void **s)
+{
+    (void)s;
+    size_t len;
+    uint8_t *in = dvt_slurp(DV_SOURCE_DIR "/tests/fuzz/regressions/reader/reader-deflated-zeros-inflated-as-padding.dcm",
+                            &len);
+    assert_non_null(in);
+    dv_limits fuzz;
+    dvi_fuzz_limits(&fuzz); /* the fuzzer's limits, under which it was found, and the defaults */
+    const dv_limits *lims[] = {&fuzz, NULL};
+    for (size_t k = 0; k < 2; k++) {
+        clock_t t0 = clock();
+        dv_error err;
+        dv_mem_source ms;
+        dv_source src = dv_source_memory(&ms, in, len);
+        dv_instance *inst = dv_instance_read(&src, lims[k], &err);
+        double cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
+        assert_null(inst);
+        assert_true(err.code == DV_ERR_MALFORMED || err.code == DV_ERR_LIMIT);
+        if (cpu > 1.0)
+            fail_msg("refusing it took %.2f s of CPU", cpu);
+    }
+    free(in);
 }
 
 /* Flip every byte of the file to hostile values, over six encodings (explicit LE with undefined and defined
@@ -653,7 +683,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_encapsulated),
         cmocka_unit_test(test_raw_dataset),
         cmocka_unit_test(test_not_dicom),
-        cmocka_unit_test(test_every_truncation), cmocka_unit_test(test_zero_tail),
+        cmocka_unit_test(test_every_truncation), cmocka_unit_test(test_zero_tail), cmocka_unit_test(test_deflated_zeros_not_padding),
         cmocka_unit_test(test_byte_mutations),
         cmocka_unit_test(test_lying_length),
         cmocka_unit_test(test_depth_limit),
