@@ -352,7 +352,7 @@ static int month_lang(const char *in, const tok *t, size_t nt, int mi, int di, i
     int de_abbr = 0, fr_abbr = 0;
     int en = month_of(w, n) != 0, de = month_in(LANG_DE, w, n, &de_abbr) != 0, fr = month_in(LANG_FR, w, n, &fr_abbr) != 0;
     int en_exact = en && (n == 3 || n == strlen(MONTHS[t[mi].num - 1]));
-    int day_dot = in[t[di].off + t[di].len] == '.' && t[di].off + t[di].len < t[mi].off;
+    int day_dot = t[di].off + t[di].len < t[mi].off && in[t[di].off + t[di].len] == '.'; /* in bounds: mi follows */
     int day_er = (size_t)di + 1 < nt && t[di + 1].kind == TK_ORD && tolower((unsigned char)in[t[di + 1].off]) == 'e';
     int lower = islower((unsigned char)w[0]) && di < mi;
     int lang = de && day_dot        ? LANG_DE

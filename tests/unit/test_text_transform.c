@@ -477,6 +477,18 @@ static void test_written_date_german_french(void **state)
         {"25. April 2020", "5. Mai 2020"},
         {"25. J\xc3\xa4nner 2020", "4. Februar 2020"},
     };
+    /* The day last, after a month word (year first): the language test read one byte past the text
+     * (fuzz_text_transform: regressions/text_transform/day-last-after-month-word-read-past-end). Exactly sized
+     * copies, so ASan sees any read past them. */
+    static const char *const day_last[] = {"0228dez20", "2020 Okt 5", "2020-MAR-05", "2020 m\xc3\xa4rz 5"};
+    for (size_t i = 0; i < sizeof day_last / sizeof day_last[0]; i++) {
+        size_t n = strlen(day_last[i]);
+        char *exact = malloc(n), out[80];
+        memcpy(exact, day_last[i], n);
+        int r = dv_shift_written_date(exact, n, 10, out, sizeof out);
+        assert_true(r == -1 || (r > 0 && (size_t)r < sizeof out));
+        free(exact);
+    }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[80];
         int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), 10, out, sizeof out);
