@@ -132,8 +132,8 @@ static unsigned month_of(const char *w, size_t n)
 
 /* German and French month names as written (dv_month_of in patterns.c finds them), so a shifted date is written
  * in the language, form and case it was found in. A word two languages share is told apart by the date's own
- * marks (month_lang). ASCII spellings (maerz, fevrier, aout, decembre) and Austrian Jänner are read, and written
- * back with their letters. */
+ * marks (month_lang). ASCII spellings (maerz, fevrier, aout, decembre) and Austrian Jänner are read; a month
+ * found in ASCII is written in ASCII (name_as_written). */
 enum { LANG_EN, LANG_DE, LANG_FR, LANG_COUNT };
 static const char *const NAMES[LANG_COUNT][2][12] = {
     [LANG_DE] = {{"januar", "februar", "m\xc3\xa4rz", "april", "mai", "juni", "juli", "august", "september",
@@ -341,6 +341,36 @@ static void recase(char *w, size_t n, const char *orig, size_t on)
     }
 }
 
+/* Month name into buf (room for 16): as the table has it, or, when the original word orig was an ASCII spelling
+ * of a name with an accent (maerz, fevrier, aout, decembre: its writer avoids them), in ASCII too (ä -> ae,
+ * é -> e, û -> u). `Februar` says nothing of the writer: `März` follows it. Returns the length. */
+static size_t name_as_written(const char *name, const char *orig, size_t on, char *buf)
+{
+    char l[16];
+    int ascii = 0;
+    if (on < sizeof l) {
+        lower_utf8(orig, on, l);
+        for (size_t k = 0; k < sizeof SPELLINGS / sizeof SPELLINGS[0]; k++)
+            ascii |= strlen(SPELLINGS[k].word) == on && !memcmp(SPELLINGS[k].word, l, on) &&
+                     (unsigned char)SPELLINGS[k].word[1] < 0x80;
+    }
+    size_t o = 0;
+    for (size_t i = 0; name[i]; i++) {
+        if (ascii && (unsigned char)name[i] == 0xC3 && name[i + 1]) {
+            unsigned char d = (unsigned char)name[++i];
+            if (d == 0xA4) {
+                buf[o++] = 'a';
+                buf[o++] = 'e';
+            } else {
+                buf[o++] = d == 0xBB ? 'u' : 'e'; /* û, and é (the tables hold no other letter) */
+            }
+            continue;
+        }
+        buf[o++] = name[i];
+    }
+    return o;
+}
+
 /* The language a month word mi is written in (mi, di: token indexes): the only one that names it, else the
  * date's marks decide: a day written `25.` is German, `1er` French, a lower-case month after its day French
  * (German and English capitalise months); else English when the word is an English name or its 3-letter
@@ -466,12 +496,13 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
                 wl = t[i].len == strlen(MONTHS[t[i].num - 1]) ? full : (full < 3 ? full : 3);
                 memcpy(buf, MONTHS[m - 1], wl);
             } else {
-                wl = strlen(NAMES[lang][abbr][m - 1]);
-                memcpy(buf, NAMES[lang][abbr][m - 1], wl);
+                wl = name_as_written(NAMES[lang][abbr][m - 1], in + t[i].off, t[i].len, buf);
             }
             recase(buf, wl, in + t[i].off, t[i].len);
             n = (int)wl;
         } else if (t[i].kind == TK_ORD && tolower((unsigned char)in[t[i].off]) == 'e') {
+            if (d != 1 && i + 1 < nt && t[i + 1].kind != TK_SEP)
+                return -1; /* dropping it would glue the day to what follows (3er20): not a date to rewrite */
             if (d != 1)
                 continue; /* French: only the first of a month is 1er */
             memcpy(buf, in + t[i].off, 2);

@@ -476,10 +476,21 @@ static void test_written_date_german_french(void **state)
         {"25 April 2020", "5 May 2020"},
         {"25. April 2020", "5. Mai 2020"},
         {"25. J\xc3\xa4nner 2020", "4. Februar 2020"},
+        /* an ASCII spelling of an accented name stays ASCII (its writer avoids accents) */
+        {"5. Maerz 2020", "15. Maerz 2020"},
+        {"25 fevrier 2020", "6 mars 2020"},
     };
     /* The day last, after a month word (year first): the language test read one byte past the text
      * (fuzz_text_transform: regressions/text_transform/day-last-after-month-word-read-past-end). Exactly sized
      * copies, so ASan sees any read past them. */
+    /* and a French 1er glued to the year (aout3ER20): dropped for another day it would glue the day to the year,
+     * so that date is not rewritten (fuzz_text_transform: regressions/text_transform/french-ordinal-glued-to-year) */
+    char out0[80];
+    assert_int_equal(dv_shift_written_date("aout3ER20", 9, 37, out0, sizeof out0), -1);
+    int n0 = dv_shift_written_date("aout 1er 2020", 13, 0 + 10, out0, sizeof out0);
+    assert_true(n0 > 0);
+    out0[n0] = '\0';
+    assert_string_equal(out0, "aout 11 2020");
     static const char *const day_last[] = {"0228dez20", "2020 Okt 5", "2020-MAR-05", "2020 m\xc3\xa4rz 5"};
     for (size_t i = 0; i < sizeof day_last / sizeof day_last[0]; i++) {
         size_t n = strlen(day_last[i]);
