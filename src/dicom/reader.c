@@ -312,7 +312,7 @@ static void append(dv_ds *ds, dv_elem *e)
  * sector padding, and scanning them would let a small file of compressed zeros cost gigabytes of inflation
  * (found by fuzz_reader). Read in blocks through the window; a read that fails is no padding. */
 #define DV_ZERO_PAD_MAX (1u << 20)
-static int zero_tail(rd *r, uint64_t off, uint64_t limit)
+__attribute__((cold, noinline)) static int zero_tail(rd *r, uint64_t off, uint64_t limit)
 {
     if (limit - off >= 8 && (!r->zero_pad_ok || limit - off > DV_ZERO_PAD_MAX))
         return 0; /* fewer than 8 (no element header fits) were always padding */
@@ -345,12 +345,11 @@ static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int un
         }
         if (rd_read(r, *pos, h, 8) != 0)
             return dv_fail(r->err, DV_ERR_IO, "read failed at offset %llu", (unsigned long long)*pos);
-        static const uint8_t zeros[8];
-        if (top && !memcmp(h, zeros, 8) && zero_tail(r, *pos + 8, limit)) {
-            *pos = limit;
+        uint32_t tag = get_tag(r, h);
+        if (tag == 0 && top && get32(r, h + 4) == 0 && zero_tail(r, *pos + 8, limit)) {
+            *pos = limit; /* (0000,0000) with a zero VR and length: the padding's start, not an element */
             return 0;
         }
-        uint32_t tag = get_tag(r, h);
         if (tag == DV_TAG_ITEM_DELIM) {
             if (!until_item_delim)
                 return dv_fail(r->err, DV_ERR_MALFORMED, "unexpected item delimiter at offset %llu", (unsigned long long)*pos);
