@@ -70,6 +70,11 @@ static int add_key(dv_ctx_list *l, const char *s, size_t n, dv_error *err);
 static size_t fold_key(const char *s, size_t n, char *out)
 {
     const unsigned char *u = (const unsigned char *)s;
+    if (!memchr(u, 0xEF, n) && !memchr(u, 0xE3, n)) { /* nothing to fold: the common case, a plain loop */
+        for (size_t i = 0; i < n; i++)
+            out[i] = (char)lower(u[i]);
+        return n;
+    }
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         char a = u[i] == 0xEF || u[i] == 0xE3 ? dv_width_ascii(u + i, n - i) : 0;
