@@ -5,8 +5,8 @@
  *  - a PN value gives each component (family, given, middle, prefix, suffix) of each component group as its own
  *    phrase (delimiters as dv_pn_delim reads them); any other value gives each of its values (`\`) whole, trimmed;
  *  - a phrase is at least 3 bytes of UTF-8 (so "Li" or an initial is not a phrase, two CJK characters are);
- *  - matching ignores ASCII case and width (full-width Latin forms and the ideographic space read as ASCII, in
- *    phrases and text: fold_key) and must start and end at token boundaries (the neighbours are not letters or
+ *  - matching ignores ASCII case and width (full-width Latin forms and the ideographic space read as ASCII,
+ *    half-width katakana as full width, in phrases and text: fold_key) and must start and end at token boundaries (the neighbours are not letters or
  *    digits; other bytes >= 0x80 count as letters), so "WALL" matches in "CHEST WALL" but not in "WALLACE";
  *  - dates match only as written in the attribute (DA "19800101"); the DATE detector covers other formats. */
 #include "text/dv_ctx.h"
@@ -65,8 +65,9 @@ static int is_word(unsigned char c)
 static int add_key(dv_ctx_list *l, const char *s, size_t n, dv_error *err);
 
 /* A phrase's key, and the text's, as compared: full-width Latin letters, digits and punctuation and the
- * ideographic space read as ASCII (a value typed with a Japanese input method is the same value:
- * dv_width_ascii), ASCII letters in lower case. out has room for n bytes; returns the key's length. */
+ * ideographic space read as ASCII, half-width katakana as full width (a value typed with a Japanese input
+ * method is the same value: dv_width_fold_map), ASCII letters in lower case. out has room for n bytes; returns
+ * the key's length. */
 static size_t fold_key(const char *s, size_t n, char *out)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -75,12 +76,9 @@ static size_t fold_key(const char *s, size_t n, char *out)
             out[i] = (char)lower(u[i]);
         return n;
     }
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        char a = u[i] == 0xEF || u[i] == 0xE3 ? dv_width_ascii(u + i, n - i) : 0;
-        out[o++] = (char)lower(a ? (unsigned char)a : u[i]);
-        i += a ? 3 : 1;
-    }
+    size_t o = dv_width_fold_map(s, n, out, NULL);
+    for (size_t i = 0; i < o; i++)
+        out[i] = (char)lower((unsigned char)out[i]);
     return o;
 }
 
@@ -156,10 +154,10 @@ int dv_ctx_list_add_value(dv_ctx_list *l, int is_pn, const char *utf8, size_t le
     return 0;
 }
 
-/* Every phrase occurrence in t[0, len) as a finding; with at (a folded copy's map, dv_width_fold_into), its
+/* Every phrase occurrence in t[0, len) as a finding; with orig (a folded copy's map, dv_width_fold_map), its
  * span in the original text. */
-static int match_all(const dv_ctx_list *l, const char *t, size_t len, const uint32_t *at, size_t nat,
-                     dv_findings *out, dv_error *err)
+static int match_all(const dv_ctx_list *l, const char *t, size_t len, const uint32_t *orig, dv_findings *out,
+                     dv_error *err)
 {
     for (size_t i = 0; i < len; i++) {
         if (i > 0 && is_word((unsigned char)t[i - 1]))
@@ -175,7 +173,7 @@ static int match_all(const dv_ctx_list *l, const char *t, size_t len, const uint
                 k++;
             if (k != n || (i + n < len && is_word((unsigned char)t[i + n])))
                 continue;
-            size_t s = at ? dv_width_orig(at, nat, i) : i, e = at ? dv_width_orig(at, nat, i + n) : i + n;
+            size_t s = orig ? orig[i] : i, e = orig ? orig[i + n] : i + n;
             if (dv_findings_add(out, (uint32_t)s, (uint32_t)e, DV_IT_CTX, DV_DET_CONTEXT, 95))
                 return dv_fail(err, DV_ERR_LIMIT, "too many findings in one value");
         }
@@ -183,12 +181,12 @@ static int match_all(const dv_ctx_list *l, const char *t, size_t len, const uint
     return 0;
 }
 
-/* Does utf8 hold a character dv_width_ascii folds (a full-width form or the ideographic space)? */
+/* Might utf8 hold a character dv_width_fold_map folds: a full-width form or half-width katakana (0xEF lead
+ * bytes), or the ideographic space? */
 static int has_wide(const unsigned char *u, size_t len)
 {
-    for (const unsigned char *p = u, *end = u + len; (p = memchr(p, 0xEF, (size_t)(end - p))) != NULL; p++)
-        if (dv_width_ascii(p, (size_t)(end - p)))
-            return 1;
+    if (memchr(u, 0xEF, len))
+        return 1;
     for (const unsigned char *p = u, *end = u + len; (p = memchr(p, 0xE3, (size_t)(end - p))) != NULL; p++)
         if (dv_width_ascii(p, (size_t)(end - p)))
             return 1;
@@ -200,21 +198,21 @@ int dv_ctx_detect(const dv_ctx_list *l, const char *utf8, size_t len, dv_finding
     if (!l || l->n == 0)
         return 0;
     if (!has_wide((const unsigned char *)utf8, len))
-        return match_all(l, utf8, len, NULL, 0, out, err);
+        return match_all(l, utf8, len, NULL, out, err);
     /* Text with full-width forms is matched on its folded copy (as the deny-list and the patterns are); the
      * spans cover the original characters. Only such text pays for the copy. */
     if (len > UINT32_MAX)
         return dv_fail(err, DV_ERR_LIMIT, "text value too long for Clean Descriptors");
     char *f = malloc(len);
-    uint32_t *at = malloc((len / 3 + 1) * sizeof *at);
+    uint32_t *orig = malloc((len + 1) * sizeof *orig);
     int rc;
-    if (!f || !at) {
+    if (!f || !orig) {
         rc = dv_fail(err, DV_ERR_NOMEM, "out of memory");
     } else {
-        size_t nat = 0, n = dv_width_fold_into(utf8, len, f, at, &nat);
-        rc = match_all(l, f, n, at, nat, out, err);
+        size_t n = dv_width_fold_map(utf8, len, f, orig);
+        rc = match_all(l, f, n, orig, out, err);
     }
     free(f);
-    free(at);
+    free(orig);
     return rc;
 }

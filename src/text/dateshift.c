@@ -262,8 +262,8 @@ static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
         } else if ((mark = cjk_mark(s + i, n - i)) != 0) {
             j = i + mark;
             t[k].kind = TK_SEP;
-        } else if (k == 0 && (t[k].num = dv_era_of(s + i, n - i)) >= 0) {
-            j = i + 6;
+        } else if (k == 0 && (t[k].num = dv_era_of(s + i, n - i, 1, &mark)) >= 0) {
+            j = i + mark; /* 令和, or 令 alone */
             t[k].kind = TK_ERA;
         } else if (k > 0 && n - i >= 3 && !memcmp(s + i, GAN, 3)) {
             j = i + 3;
@@ -475,8 +475,8 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
     for (size_t i = 0; i < nt; i++) {
         char buf[16];
         int n;
-        if (t[i].kind == TK_ERA) {
-            if (put(out, cap, &o, dv_era_name(new_era), 6))
+        if (t[i].kind == TK_ERA) { /* abbreviated as it was: 平31年 -> 令元年 */
+            if (put(out, cap, &o, dv_era_name(new_era), t[i].len))
                 return -1;
             continue;
         } else if ((int)i == yi && era >= 0)

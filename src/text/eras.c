@@ -1,6 +1,6 @@
 /* Japanese eras (src/text/eras.h). Their first days in the Gregorian calendar; an era ends the day before the
- * next one begins. 明治 is counted from its Gregorian equivalent of Meiji 1-1-1 (1868-01-25), as converters do;
- * Japan's own records use the Gregorian calendar from Meiji 6 (1873), which no patient date reaches. */
+ * next one begins. 明治's years count from 1868, but Japan took the Gregorian calendar on 明治6年1月1日
+ * (1873-01-01): an earlier 明治 date is lunisolar, so no day before 1873 converts either way. */
 #include "text/eras.h"
 
 #include <string.h>
@@ -16,16 +16,24 @@ static const struct {
     {"\xe4\xbb\xa4\xe5\x92\x8c", 2019, 5, 1},  /* 令和 */
 };
 #define NERAS ((int)(sizeof eras / sizeof eras[0]))
+#define GREGORIAN_FROM 18730101L /* day_key of 明治6年1月1日 */
 /* An era year past this is a typing error, not a date (令和 has no end yet). */
 #define ERA_YEAR_MAX 99
 
-int dv_era_of(const char *s, size_t n)
+int dv_era_of(const char *s, size_t n, int abbr, size_t *len)
 {
-    if (!s || n < 6)
+    if (!s || n < 3)
         return -1;
     for (int e = 0; e < NERAS; e++)
-        if (!memcmp(s, eras[e].name, 6))
+        if (n >= 6 && !memcmp(s, eras[e].name, 6)) {
+            *len = 6;
             return e;
+        }
+    for (int e = 0; abbr && e < NERAS; e++)
+        if (!memcmp(s, eras[e].name, 3)) {
+            *len = 3;
+            return e;
+        }
     return -1;
 }
 
@@ -52,7 +60,7 @@ int dv_era_to_gregorian(int era, int n, int m, int d, long *y)
     /* a whole month (d = 0) is inside when its last possible day is on or after the first day, and its first
      * day before the next era's */
     long lo = day_key(gy, m, d ? d : 31), hi = day_key(gy, m, d ? d : 1);
-    if (lo < first_day(era) || (era + 1 < NERAS && hi >= first_day(era + 1)))
+    if (lo < first_day(era) || (era + 1 < NERAS && hi >= first_day(era + 1)) || lo < GREGORIAN_FROM)
         return -1;
     *y = gy;
     return 0;
@@ -61,6 +69,8 @@ int dv_era_to_gregorian(int era, int n, int m, int d, long *y)
 int dv_era_at(long y, int m, int d, int *era, int *n)
 {
     long k = day_key(y, m, d);
+    if (k < GREGORIAN_FROM)
+        return -1;
     for (int e = NERAS - 1; e >= 0; e--)
         if (k >= first_day(e)) {
             *era = e;

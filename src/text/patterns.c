@@ -39,7 +39,8 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 #define CJK_M "[\\x{6708}\\x{c6d4}]"
 #define CJK_D "[\\x{65e5}\\x{c77c}\\x{53f7}]" /* and Chinese 号 */
 /* Japanese eras (eras.c): 明治 大正 昭和 平成 令和, and the year of an era written as a number or 元 (its first). */
-#define ERA "(\\x{660e}\\x{6cbb}|\\x{5927}\\x{6b63}|\\x{662d}\\x{548c}|\\x{5e73}\\x{6210}|\\x{4ee4}\\x{548c})"
+#define ERA "(\\x{660e}\\x{6cbb}|\\x{5927}\\x{6b63}|\\x{662d}\\x{548c}|\\x{5e73}\\x{6210}|\\x{4ee4}\\x{548c}|" \
+    "[\\x{660e}\\x{5927}\\x{662d}\\x{5e73}\\x{4ee4}](?=\\s*(?:[0-9]|\\x{5143})))" /* or its first kanji: 平31年 */
 #define ERA_YEAR "\\s*([0-9]{1,2}|\\x{5143})\\s*\\x{5e74}"
 #define SEP_OPT "\\s*[:#=.-]?\\s*"
 
@@ -298,7 +299,10 @@ static int era_date(const match_ctx *m, dv_finding *c, int d_group)
 {
     size_t s = 0, e = 0;
     grp(m, 1, &s, &e);
-    int era = dv_era_of(m->t + s, e - s);
+    size_t elen = 0;
+    int era = dv_era_of(m->t + s, e - s, 1, &elen);
+    if (elen != e - s)
+        return 0;
     grp(m, 2, &s, &e);
     int n = m->t[s] >= '0' && m->t[s] <= '9' ? grp_int(m, 2) : 1; /* 元年 */
     int mo = grp_int(m, 3), d = d_group ? grp_int(m, d_group) : 0;
@@ -318,9 +322,41 @@ static int chk_era_ym(const match_ctx *m, dv_finding *c)
     return era_date(m, c, 0);
 }
 
+static size_t skip_space_back(const char *t, size_t at)
+{
+    while (at > 0 && (t[at - 1] == ' ' || t[at - 1] == '\t'))
+        at--;
+    return at;
+}
+
+/* Does a year the dated patterns read end at t[at] (before spaces): 2021年, 2021년, 平成32年, 平32年, 令和元年? Then
+ * a month and day after it belong to that year's date, valid or not (2021年2月29日 is no date, 平成32年1月1日
+ * neither). Another year (昨年 last year, 同年, H31年, 民國109年) leaves the month and day a date of their own. */
+static int after_read_year(const char *t, size_t at)
+{
+    at = skip_space_back(t, at);
+    if (at < 3 || (memcmp(t + at - 3, "\xe5\xb9\xb4", 3) != 0 && memcmp(t + at - 3, "\xeb\x85\x84", 3) != 0))
+        return 0;
+    at = skip_space_back(t, at - 3);
+    size_t d = at;
+    while (d > 0 && t[d - 1] >= '0' && t[d - 1] <= '9')
+        d--;
+    if (at - d == 4 && (t[d] == '1' || t[d] == '2')) /* 19xx, 20xx */
+        return 1;
+    if (at - d == 0 && at >= 3 && !memcmp(t + at - 3, "\xe5\x85\x83", 3)) /* 元 */
+        d = at - 3;
+    else if (at - d == 0 || at - d > 3)
+        return 0;
+    d = skip_space_back(t, d);
+    size_t len;
+    return (d >= 6 && dv_era_of(t + d - 6, 6, 0, &len) >= 0) || (d >= 3 && dv_era_of(t + d - 3, 3, 1, &len) >= 0);
+}
+
 /* 3月5日, 3월 5일: a month and a day with no year, valid in a leap year (as `March 5`). */
 static int chk_cjk_md(const match_ctx *m, dv_finding *c)
 {
+    if (after_read_year(m->t, c->start))
+        return 0;
     return date_result(m, c, 2000, grp_int(m, 1), grp_int(m, 2));
 }
 
@@ -578,10 +614,10 @@ static const spec specs[] = {
      ERA ERA_YEAR "\\s*([0-9]{1,2})\\s*" CJK_M "\\s*([0-9]{1,2})\\s*" CJK_D, PRE_CJK_ERA},
     {DV_IT_DATE, 70, P_DIGIT | P_ALPHA, 0, 0, chk_era_ym, 1, 1,
      ERA ERA_YEAR "\\s*([0-9]{1,2})\\s*" CJK_M "(?!\\s*[0-9]+\\s*" CJK_D ")", PRE_CJK_ERA},
-    /* a month and a day without a year: 3月5日, 3月5号, 3월 5일; not after a year mark (2021年2月29日 is no date,
-     * and inside a valid full date that one is the finding) */
+    /* a month and a day without a year: 3月5日, 3月5号, 3월 5일; not right after a year the dated patterns read
+     * (chk_cjk_md) */
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, 0, chk_cjk_md, 2, 1,
-     "(?<![0-9]|" CJK_Y "|" CJK_Y "\\s)([0-9]{1,2})\\s*" CJK_M "\\s*([0-9]{1,2})\\s*" CJK_D, PRE_CJK_MONTH},
+     "(?<![0-9])([0-9]{1,2})\\s*" CJK_M "\\s*([0-9]{1,2})\\s*" CJK_D, PRE_CJK_MONTH},
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon, 1, 1,
      WB "(?:([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?(?: of)? (" FULLMON ")|(" FULLMON ") ([0-9]{1,2})(?:st|nd|rd|th)?)" WE, PRE_MONTH},
     /* AGE */

@@ -219,11 +219,13 @@ static int word_test(dv_prescan *ps, unsigned group, int nonascii_says_yes)
     return (nonascii_says_yes && ps->nonascii) || ((ps->wordbits >> group) & 1);
 }
 
-/* An era name anywhere in t: each starts with a 3-byte kanji, so look at every lead byte of one. */
+/* An era name, or its one-kanji abbreviation, anywhere in t: each is a 3-byte kanji, so look at every lead byte
+ * of one. */
 static int has_era(const char *t, size_t n)
 {
-    for (size_t i = 0; i + 6 <= n; i++)
-        if ((unsigned char)t[i] >= 0xE4 && (unsigned char)t[i] <= 0xE6 && dv_era_of(t + i, n - i) >= 0)
+    size_t len;
+    for (size_t i = 0; i + 3 <= n; i++)
+        if ((unsigned char)t[i] >= 0xE4 && (unsigned char)t[i] <= 0xE6 && dv_era_of(t + i, n - i, 1, &len) >= 0)
             return 1;
     return 0;
 }

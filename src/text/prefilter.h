@@ -48,7 +48,7 @@ typedef enum {
     PRE_PLZ,        /* five digits then white space then a capital or a 0xC3 lead byte */
     PRE_BOX,        /* "box" (any case), or any non-ASCII byte */
     PRE_CJK_YEAR,   /* a digit run of >= 4 at a number boundary, and a year mark (U+5E74 or U+B144) */
-    PRE_CJK_ERA,    /* a year mark U+5E74 and a Japanese era name (明治 大正 昭和 平成 令和) */
+    PRE_CJK_ERA,    /* a year mark U+5E74 and a Japanese era name or its first kanji (明治 明, 大正 大, ...) */
     PRE_CJK_MONTH,  /* a month mark (U+6708 or U+C6D4) */
     PRE_COUNT
 } dv_prefilter;

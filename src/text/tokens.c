@@ -376,3 +376,17 @@ size_t dv_fold_phrase(const char *utf8, size_t len, char *out, size_t cap)
     dv_toks_free(&tk);
     return n;
 }
+
+size_t dv_fold_halfwidth_kana_at(const char *utf8, size_t len, size_t *i, char *out)
+{
+    const uint8_t *s = (const uint8_t *)utf8;
+    size_t end = *i;
+    if (end >= len || len - end < 3 || s[end] != 0xEF)
+        return 0;
+    int32_t cp = cs_utf8_next(s, len, &end);
+    if (cp < DV_LEX_KANA_LO || cp > DV_LEX_KANA_HI)
+        return 0;
+    size_t k = fold_halfwidth_kana(cp, s, len, &end, out, 0);
+    *i = end;
+    return k;
+}

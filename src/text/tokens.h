@@ -83,6 +83,12 @@ uint32_t dv_tok_text_off(const dv_toks *tk, const char *text, size_t i, size_t k
  * Returns the key length, or 0 when it is empty or does not fit. Used for deny-list values. */
 size_t dv_fold_phrase(const char *utf8, size_t len, char *out, size_t cap);
 
+/* The half-width katakana at utf8[*i] (len bytes in all) as the tokens' keys fold it: its full-width form, a
+ * voiced or semi-voiced mark right after it composed (ﾀﾞ -> ダ). Writes 3 bytes to out, moves *i past what it
+ * read (3 bytes, or 6 with a composed mark) and returns 3; returns 0 and leaves *i when utf8[*i] starts no
+ * half-width katakana. widthfold.c's phrase folding (dv_width_fold_map) reads it. */
+size_t dv_fold_halfwidth_kana_at(const char *utf8, size_t len, size_t *i, char *out);
+
 /* Decode one code point at s[*i] (strict UTF-8); -1 for an invalid byte (then *i advances by one). */
 int32_t dv_text_utf8_next(const uint8_t *s, size_t len, size_t *i);
 

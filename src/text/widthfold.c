@@ -1,5 +1,6 @@
 /* Width folding (widthfold.h): one job, the folded copy and its offset map. */
 #include "text/widthfold.h"
+#include "text/tokens.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,29 @@ size_t dv_width_fold_into(const char *in, size_t len, char *out, uint32_t *at, s
         }
     }
     *nat = n;
+    return o;
+}
+
+size_t dv_width_fold_map(const char *in, size_t len, char *out, uint32_t *orig)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t at = i, k = 1;
+        char a = s[i] == 0xEF || s[i] == 0xE3 ? dv_width_ascii(s + i, len - i) : 0;
+        if (a) {
+            out[o] = a;
+            i += 3;
+        } else if (s[i] != 0xEF || (k = dv_fold_halfwidth_kana_at(in, len, &i, out + o)) == 0) {
+            k = 1;
+            out[o] = (char)s[i++];
+        }
+        for (size_t j = 0; orig && j < k; j++)
+            orig[o + j] = (uint32_t)at;
+        o += k;
+    }
+    if (orig)
+        orig[o] = (uint32_t)len;
     return o;
 }
 

@@ -45,6 +45,14 @@ static inline char dv_pn_delim(const unsigned char *s, size_t n, size_t *len)
  * the folded characters, ascending, and *nat their count. Returns the folded length. No allocation. */
 size_t dv_width_fold_into(const char *in, size_t len, char *out, uint32_t *at, size_t *nat);
 
+/* The folding of phrase matching ([CTX], ctx.c): dv_width_fold_into's (full-width ASCII to ASCII, U+3000 to a
+ * space) and half-width katakana to full width with their sound marks composed, as the tokens' keys fold them
+ * (tokens.h dv_fold_halfwidth_kana_at), so a phrase meets its other widths. Folds in[0, len) into out (room for
+ * len bytes: nothing grows); when orig is not NULL (room for len + 1 entries), orig[k] is the offset in `in` of
+ * the character that gave byte k of out, and orig[n] = len, so a span [s, e) of out maps to [orig[s], orig[e]).
+ * Returns n, the folded length. No allocation. */
+size_t dv_width_fold_map(const char *in, size_t len, char *out, uint32_t *orig);
+
 /* The original offset of offset k of a folded copy (at[0, nat) as dv_width_fold_into gave): k plus 2 per folded
  * character before k. A span [s, e) of the copy maps to [orig(s), orig(e)): from the start of its first original
  * character to the end of its last. */

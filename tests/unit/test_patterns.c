@@ -664,6 +664,79 @@ static void test_two_workers_share_patterns(void **state)
     assert_int_equal(a[1].found, 2000);
 }
 
+/* Japanese era dates (元号): 令和2年3月5日 is 2020-03-05. Each era's years run to its last (平成 1-31, 昭和 1-64, 大正
+ * 1-15, 明治 1-45, 令和 1-99), 元 is year 1, digits may be full width, and the one-character abbreviations count
+ * only right before the year (平31年...). Before this, no era date was found. */
+static void test_japanese_era(void **state)
+{
+    (void)state;
+    one("検査日 令和2年3月5日 実施", DV_IT_DATE, "令和2年3月5日");
+    one("平成31年4月30日", DV_IT_DATE, "平成31年4月30日");
+    one("令和元年5月1日から", DV_IT_DATE, "令和元年5月1日");
+    one("検査日：令和２年３月５日", DV_IT_DATE, "令和２年３月５日");
+    one("令和　２年　３月　５日", DV_IT_DATE, "令和　２年　３月　５日");
+    one("昭和64年1月7日", DV_IT_DATE, "昭和64年1月7日");
+    one("大正15年12月24日", DV_IT_DATE, "大正15年12月24日");
+    one("明治45年7月29日", DV_IT_DATE, "明治45年7月29日");
+    one("平成元年1月8日", DV_IT_DATE, "平成元年1月8日");
+    one("平31年4月30日", DV_IT_DATE, "平31年4月30日");
+    one("受診日昭63年12月1日", DV_IT_DATE, "昭63年12月1日");
+    one("令和2年2月29日", DV_IT_DATE, "令和2年2月29日"); /* 2020 is a leap year */
+    one("生年月日：昭和36年3月14日", DV_IT_DATE_OF_BIRTH, "昭和36年3月14日");
+    /* month precision, as 2020年3月 (70); not taken out of an impossible full date */
+    one("令和2年3月から", DV_IT_DATE, "令和2年3月");
+    one("平成元年　１２月頃", DV_IT_DATE, "平成元年　１２月");
+    none("令和2年13月");
+    none("平成32年3月");
+    none("令和3年2月29日");
+    /* years past an era's last, year 0, impossible days, and the abbreviations in ordinary words stay unfound */
+    none("平成32年1月1日");
+    none("昭和65年1月1日");
+    none("大正16年1月1日");
+    none("明治46年1月1日");
+    none("令和100年1月1日");
+    none("令和0年1月1日");
+    none("令和3年2月29日");
+    none("平成元年13月1日");
+    none("最大2年");
+    none("平均3年");
+    none("平成");
+}
+/* A CJK month and day without a year (3月5日, Korean 3월 5일) is a date, as "March 14" is (score 65, full month
+ * names only there); the Chinese day mark 号 (2020年3月5号, 3月5号) counts as 日. A month and day right after a
+ * numbered year belong to that year's date (2021年2月29日 is no date, and 2月29日 is not taken out of it). Before this,
+ * none of them was found. */
+static void test_cjk_month_day(void **state)
+{
+    (void)state;
+    one("検査日 3月5日 実施", DV_IT_DATE, "3月5日");
+    one("12月31日に撮影", DV_IT_DATE, "12月31日");
+    one("検査日：３月５日", DV_IT_DATE, "３月５日");
+    one("３月　５日", DV_IT_DATE, "３月　５日");
+    one("검사일 3월 5일", DV_IT_DATE, "3월 5일");
+    one("2月29日", DV_IT_DATE, "2月29日"); /* a day of leap years */
+    one("2020年3月5号", DV_IT_DATE, "2020年3月5号");
+    one("２０２０年３月５号", DV_IT_DATE, "２０２０年３月５号");
+    one("于3月5号入院", DV_IT_DATE, "3月5号");
+    one("生年月日：3月14日", DV_IT_DATE_OF_BIRTH, "3月14日");
+    one("昨年3月5日に手術", DV_IT_DATE, "3月5日"); /* last year: no numbered year, the month and day are a date */
+    one("同年 12月1日", DV_IT_DATE, "12月1日");
+    /* a year no dated pattern reads (the Latin era letters H31年, Taiwan's 民國109年) does not hide the month and day */
+    one("H31年4月30日", DV_IT_DATE, "4月30日");
+    one("民國109年3月5日", DV_IT_DATE, "3月5日");
+    none("2月30日");
+    none("13月1日");
+    none("3月32日");
+    none("1012月1日");
+    none("2021年2月29号");
+    none("2021年 2月29日");
+    none("平成32年1月1日");
+    none("1日3回");
+    none("3か月5日");
+    none("第5号");
+    none("3号室");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -681,6 +754,8 @@ int main(void)
         cmocka_unit_test(test_spans_exact_in_utf8),
         cmocka_unit_test(test_full_width),
         cmocka_unit_test(test_cjk_eras_and_year_less),
+        cmocka_unit_test(test_japanese_era),
+        cmocka_unit_test(test_cjk_month_day),
         cmocka_unit_test(test_want_filters),
         cmocka_unit_test(test_clinical_phrases_do_not_fire),
         cmocka_unit_test(test_limits),

@@ -569,6 +569,51 @@ static void test_key_from_base64(void **state)
     assert_int_equal(dv_key_from_base64("MDEyMzQ1Njc4OWFiY2Rl!g==", 24, k), -1); /* not base64 */
 }
 
+/* Japanese era dates are shifted through the Gregorian date and written back in the era of the shifted date (元
+ * for its year 1), in the same width and padding; an abbreviated era stays abbreviated. Meiji 1-5 (1868-1872)
+ * counted days by the lunisolar calendar, so those dates (and results before 1873) cannot be shifted: -1, the
+ * span is erased. Before this, every era date gave -1. */
+static void test_written_date_japanese_era(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int days;
+        const char *out;
+    } cases[] = {
+        {"令和2年3月5日", 10, "令和2年3月15日"},
+        {"令和元年5月1日", 10, "令和元年5月11日"},
+        {"平成31年4月30日", 10, "令和元年5月10日"},   /* into the next era */
+        {"令和元年5月5日", -10, "平成31年4月25日"},   /* back into the previous one */
+        {"令和２年３月５日", 10, "令和２年３月１５日"}, /* full-width digits stay full width */
+        {"令和元年５月１日", 400, "令和２年６月４日"},
+        {"昭和64年1月7日", 10, "平成元年1月17日"},
+        {"平成元年1月8日", -10, "昭和63年12月29日"},
+        {"大正15年12月24日", 10, "昭和2年1月3日"},
+        {"明治45年7月29日", 1, "大正元年7月30日"},
+        {"平成 31 年 04 月 30 日", 10, "令和 元 年 05 月 10 日"},
+        {"平31年4月30日", 10, "令元年5月10日"},
+        {"令和10年12月28日", 10, "令和11年1月7日"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[256];
+        int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), cases[i].days, out, sizeof out);
+        if (n <= 0)
+            fail_msg("\"%s\" not shifted", cases[i].in);
+        out[n] = '\0';
+        assert_string_equal(out, cases[i].out);
+    }
+    static const char *const bad[] = {"明治5年3月5日", "平成32年1月1日", "令和2年2月30日", "令和2年3月", "令和100年1月1日",
+                                      "令和0年1月1日", "令和年3月5日"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char out[256];
+        if (dv_shift_written_date(bad[i], strlen(bad[i]), 10, out, sizeof out) != -1)
+            fail_msg("\"%s\" shifted", bad[i]);
+    }
+    char out[256]; /* a result before 1873 has no Gregorian era date to write */
+    assert_int_equal(dv_shift_written_date("明治6年1月5日", strlen("明治6年1月5日"), -10, out, sizeof out), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -579,7 +624,8 @@ int main(void)
         cmocka_unit_test(test_run_shift_cached),
         cmocka_unit_test(test_default_infotype_set),   cmocka_unit_test(test_da_dt_as_valid),
         cmocka_unit_test(test_written_date_formats), cmocka_unit_test(test_written_date_german_french),
-        cmocka_unit_test(test_written_date_cjk_and_full_width), cmocka_unit_test(test_key_from_base64),
+        cmocka_unit_test(test_written_date_cjk_and_full_width),
+        cmocka_unit_test(test_written_date_japanese_era), cmocka_unit_test(test_key_from_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
