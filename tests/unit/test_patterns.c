@@ -609,6 +609,8 @@ static void test_prefilter_same_findings(void **state)
         "NY", "Springfield, IL", "zip", "PLZ", "D-", "Berlin", "Hauptstra\xc3\x9f" "e", "Str.", "weg", "rue",
         "Avenue", "bis", "Baker", "Street", "St", "Apt", "PO Box", "MRN", "ID", "NHS", "NPI", "SSN", "ab", "cd",
         "EF", "1a", "2b", "fe80", "::", "version", "v", "DOB", "born", "\xc3\xa9", "\xc5\xbf", "\xe2\x84\xaa", "\xff",
+        /* CJK dates: era names and abbreviations, 元, the marks, a full-width digit and space */
+        "令和", "平成", "平", "大", "元", "年", "月", "日", "号", "월", "일", "２", "　",
     };
     const size_t np = sizeof pieces / sizeof pieces[0];
     uint32_t r = 12345;
