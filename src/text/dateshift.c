@@ -501,8 +501,10 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
             recase(buf, wl, in + t[i].off, t[i].len);
             n = (int)wl;
         } else if (t[i].kind == TK_ORD && tolower((unsigned char)in[t[i].off]) == 'e') {
-            if (d != 1 && i + 1 < nt && t[i + 1].kind != TK_SEP)
-                return -1; /* dropping it would glue the day to what follows (3er20): not a date to rewrite */
+            /* a French 1er belongs right after its day and before a separator or the end: elsewhere (2ER20 after a
+             * month, 3er20 glued to the year) dropping it would glue numbers together, so not a date to rewrite */
+            if ((int)i != di + 1 || (i + 1 < nt && t[i + 1].kind != TK_SEP))
+                return -1;
             if (d != 1)
                 continue; /* French: only the first of a month is 1er */
             memcpy(buf, in + t[i].off, 2);

@@ -487,6 +487,9 @@ static void test_written_date_german_french(void **state)
      * so that date is not rewritten (fuzz_text_transform: regressions/text_transform/french-ordinal-glued-to-year) */
     char out0[80];
     assert_int_equal(dv_shift_written_date("aout3ER20", 9, 37, out0, sizeof out0), -1);
+    /* nor after the month (24, 2ER20): it would come back as 01, 4ER20, which does not shift again
+     * (regressions/text_transform/french-ordinal-after-month) */
+    assert_int_equal(dv_shift_written_date("24, 2ER20", 9, 37, out0, sizeof out0), -1);
     int n0 = dv_shift_written_date("aout 1er 2020", 13, 0 + 10, out0, sizeof out0);
     assert_true(n0 > 0);
     out0[n0] = '\0';
