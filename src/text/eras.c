@@ -54,13 +54,15 @@ static long first_day(int e)
 
 int dv_era_to_gregorian(int era, int n, int m, int d, long *y)
 {
-    if (era < 0 || era >= NERAS || n < 1 || n > ERA_YEAR_MAX || m < 1 || m > 12 || d < 0 || d > 31)
+    if (era < 0 || era >= NERAS || n < 1 || m < 1 || m > 12 || d < 0 || d > 31)
+        return -1;
+    /* the era's years: 1 to the year the next era began in (平成 1-31, 昭和 1-64), 令和 to ERA_YEAR_MAX. Checked by
+     * year, not by day: 平成31年5月1日 is how systems not yet updated wrote 2019-05-01, a real date to find. */
+    int last = era + 1 < NERAS ? eras[era + 1].y - eras[era].y + 1 : ERA_YEAR_MAX;
+    if (n > last)
         return -1;
     long gy = eras[era].y + n - 1;
-    /* a whole month (d = 0) is inside when its last possible day is on or after the first day, and its first
-     * day before the next era's */
-    long lo = day_key(gy, m, d ? d : 31), hi = day_key(gy, m, d ? d : 1);
-    if (lo < first_day(era) || (era + 1 < NERAS && hi >= first_day(era + 1)) || lo < GREGORIAN_FROM)
+    if (day_key(gy, m, d ? d : 31) < GREGORIAN_FROM)
         return -1;
     *y = gy;
     return 0;

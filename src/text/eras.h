@@ -12,10 +12,10 @@
 int dv_era_of(const char *s, size_t n, int abbr, size_t *len);
 /* The era's name in UTF-8 (6 bytes, NUL-terminated); era from dv_era_of or dv_era_at. */
 const char *dv_era_name(int era);
-/* Year n (1 = 元年) of era, month m, day d as a Gregorian year in *y: 0 when the day lies inside the era (on
- * or after its first day, before the next era's), -1 otherwise (平成32年, 令和元年4月30日). Days before 1873 (明治
- * 1-5 counted the lunisolar calendar: 明治5年3月5日 is no Gregorian date) are -1 too. d = 0 asks for the month:
- * 0 when any day of it lies inside the era. The day itself is not checked against its month. */
+/* Year n (1 = 元年) of era, month m, day d (0: the month) as a Gregorian year in *y: 0 when n is one of the
+ * era's years (1 to the year the next era began in: 平成 1-31, so 平成31年5月1日, as systems not yet updated
+ * wrote 2019-05-01, is a date), -1 otherwise (平成32年). Days before 1873 (明治 1-5 counted the lunisolar
+ * calendar: 明治5年3月5日 is no Gregorian date) are -1 too. The day itself is not checked against its month. */
 int dv_era_to_gregorian(int era, int n, int m, int d, long *y);
 /* The era of Gregorian date y-m-d and its year in that era (*n, 1 = 元年): 0, or -1 before 1873. */
 int dv_era_at(long y, int m, int d, int *era, int *n);

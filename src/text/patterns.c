@@ -324,7 +324,7 @@ static int chk_era_ym(const match_ctx *m, dv_finding *c)
 
 static size_t skip_space_back(const char *t, size_t at)
 {
-    while (at > 0 && (t[at - 1] == ' ' || t[at - 1] == '\t'))
+    while (at > 0 && (t[at - 1] == ' ' || (t[at - 1] >= '\t' && t[at - 1] <= '\r'))) /* PCRE2's \s */
         at--;
     return at;
 }

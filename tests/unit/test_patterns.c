@@ -473,9 +473,11 @@ static void test_cjk_eras_and_year_less(void **state)
     one("３月５日", DV_IT_DATE, "３月５日");
     one("3월 5일 검사", DV_IT_DATE, "3월 5일");
     none("平成32年1月1日");  /* 平成 ended in its 31st year */
-    none("令和元年4月30日"); /* 令和 began on 2019-05-01 */
     none("昭和65年1月1日");
-    none("令和元年4月");
+    /* checked by year: 平成31年5月1日 is how systems not yet updated wrote 2019-05-01 (before: kept whole) */
+    one("平成31年5月1日", DV_IT_DATE, "平成31年5月1日");
+    one("令和元年4月", DV_IT_DATE, "令和元年4月");
+    none("2021年\n2月29日"); /* a line break is white space between a year and its month */
     none("13月5日");
     none("2月30日");
     none("5号室 3号機"); /* 号 alone is a number mark */

@@ -551,7 +551,14 @@ static void test_written_date_cjk_and_full_width(void **state)
         assert_string_equal(out, cases[i].out);
     }
     static const char *const bad[] = {"2020年13月40日", "２０２０年２月３０日", "2020年3月", "３月５日",
-                                      "3月5号", "令和2年3月", "平成32年1月1日", "令和元年4月30日"};
+                                      "3月5号", "令和2年3月", "平成32年1月1日"};
+    /* an era is checked by year: 平成31年5月1日 (2019-05-01 as systems not yet updated wrote it) shifts, and is
+     * written in the era of the shifted day */
+    char o1[80];
+    int k1 = dv_shift_written_date("平成31年5月1日", strlen("平成31年5月1日"), 10, o1, sizeof o1);
+    assert_true(k1 > 0);
+    o1[k1] = '\0';
+    assert_string_equal(o1, "令和元年5月11日");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char out[256];
         assert_int_equal(dv_shift_written_date(bad[i], strlen(bad[i]), 10, out, sizeof out), -1);
