@@ -426,6 +426,7 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
         if (t[f[k]].kind == TK_MONTH)
             month_word = k;
     int era = t[0].kind == TK_ERA ? (int)t[0].num : -1;
+    int day_first_by_value = 0; /* read day first only because the day was over 12 (25/06/50) */
     if (era >= 0) { /* 令和2年3月5日: era year, month, day */
         yi = f[0], mi = f[1], di = f[2];
         if (t[yi].len > 3 || t[mi].kind != TK_NUM)
@@ -451,6 +452,7 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
             di = f[0], mi = f[1]; /* 25/12/2020, 05.03.2020: day first */
         else
             mi = f[0], di = f[1]; /* 03/05/2020: US order when ambiguous (docs/text.md) */
+        day_first_by_value = a > 12 && !(b <= 12 && sep == '.');
     }
     if (t[yi].kind != TK_NUM || t[di].kind != TK_NUM || (era < 0 && t[yi].len != 4 && t[yi].len != 2) ||
         t[di].len > 2 || (t[mi].kind == TK_NUM && t[mi].len > 2))
@@ -463,6 +465,12 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
         return -1;
     if (era < 0 && t[yi].len == 2 && (y < 1950 || y > 2049))
         return -1; /* would not read back as the same century */
+    /* 25/06/50 + 37 days is 1 August 1950, but 01/08/50 reads back month first (8 January 1950), and that date,
+     * shifted again, leaves the century a two-digit year can say: such a date is not rewritten (erased) rather
+     * than written in a form that reads as another date (fuzz_text_transform). A four-digit year reads back as a
+     * date in any order. */
+    if (day_first_by_value && t[yi].len == 2 && d <= 12)
+        return -1;
     /* an era date is written back in the era of the shifted date (平成31年4月25日 + 10 days: 令和元年5月5日) */
     int new_era = -1, era_year = 0;
     if (era >= 0 && dv_era_at(y, (int)m, (int)d, &new_era, &era_year) != 0)

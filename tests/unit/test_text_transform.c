@@ -442,6 +442,16 @@ static void test_written_date_formats(void **state)
         out[n] = '\0';
         assert_string_equal(out, cases[i].out);
     }
+    /* read day first only because the day is over 12, with a two-digit year: a shifted day of 12 or less would
+     * read back month first, as another date (25/06/50 + 37 = 01/08/50, re-read as 8 January, which shifted
+     * again leaves 1950-2049): not rewritten (fuzz_text_transform: regressions/text_transform/
+     * day-first-reads-back-month-first). Over 12 it is: 20/06/50 + 10 = 30/06/50. */
+    char o2[80];
+    assert_int_equal(dv_shift_written_date("25/06/50", 8, 37, o2, sizeof o2), -1);
+    int k2 = dv_shift_written_date("20/06/50", 8, 10, o2, sizeof o2);
+    assert_true(k2 > 0);
+    o2[k2] = '\0';
+    assert_string_equal(o2, "30/06/50");
     static const char *const bad[] = {"March 2020", "13/13/2020", "2020-02-30", "hello", "12:30", "1/2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char out[80];
