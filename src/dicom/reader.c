@@ -177,6 +177,21 @@ static int skip_fragments(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit)
     return 0;
 }
 
+/* A defined-length value of another VR that holds a sequence when it starts with an item (docs/decisions.md "UN
+ * elements"): a standard SQ written in explicit VR with another VR (UN is CP-246's; OB, UT, LO ... come from
+ * writers that did not know the attribute), or an even-group attribute the dictionary does not know, written as UN
+ * or in implicit VR (a sequence newer than the dictionary). Read as one, the profile reaches the names inside;
+ * kept opaque, they were copied through. Private values are not guessed at: the profiles delete them. */
+static int may_hold_items(const rd *r, const dv_elem *e)
+{
+    if (e->vr == DV_VR_SQ || e->tag == DV_TAG_PIXEL_DATA || (DV_TAG_GROUP(e->tag) & 1) || dv_tag_is_group_length(e->tag))
+        return 0;
+    if (!r->explicit_vr)
+        return e->vr == DV_VR_UN; /* a dictionary SQ was read as SQ (read_header) */
+    const dv_dict_entry *de = dv_dict_lookup(e->tag);
+    return de ? de->vr == DV_VR_SQ : e->vr == DV_VR_UN;
+}
+
 static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_t len, uint32_t depth)
 {
     /* Only an explicit UN asks the dictionary here: an implicit VR was already read from it (read_header). */
@@ -187,6 +202,7 @@ static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_
     }
     int seq = e->vr == DV_VR_SQ;
     int as_implicit = 0; /* CP-246: a UN sequence is encoded in implicit VR little endian */
+    int guessed = 0;     /* a value of another VR read as a sequence when it starts with an item */
     if (len == DV_UNDEFINED_LENGTH) {
         if (!seq && (e->vr == DV_VR_UN || !r->explicit_vr) && e->tag != DV_TAG_PIXEL_DATA) {
             seq = 1;
@@ -197,10 +213,14 @@ static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_
     } else if (e->vr == DV_VR_UN && r->explicit_vr && dict_sq) {
         seq = 1;
         as_implicit = 1;
+    } else if (!seq && len >= 8 && may_hold_items(r, e)) {
+        seq = guessed = 1;
+        as_implicit = r->explicit_vr;
     }
     if (seq && len != DV_UNDEFINED_LENGTH && len >= 4 && (!r->explicit_vr || as_implicit)) {
         /* Implicit VR gives no VR: a dictionary SQ whose value does not start with an item was written
-         * with another VR (seen in the wild). Keep it as opaque bytes rather than fail the instance. */
+         * with another VR (seen in the wild). Keep it as opaque bytes rather than fail the instance
+         * (a guessed one keeps the VR it was written with). */
         uint8_t t[4];
         rd saved = *r;
         r->big_endian = as_implicit ? 0 : r->big_endian;
@@ -208,12 +228,13 @@ static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_
         r->big_endian = saved.big_endian;
         if (!item) {
             seq = 0;
-            e->vr = DV_VR_UN;
+            if (!guessed)
+                e->vr = DV_VR_UN;
         }
     }
     if (seq) {
         e->flags |= DV_ELEM_SEQUENCE;
-        if (e->vr == DV_VR_UN)
+        if (e->vr == DV_VR_UN || guessed)
             e->vr = DV_VR_SQ;
         int saved_explicit = r->explicit_vr, saved_be = r->big_endian;
         if (as_implicit) {
@@ -358,7 +379,7 @@ static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int un
         }
         if (DV_TAG_GROUP(tag) == 0xFFFE)
             return dv_fail(r->err, DV_ERR_MALFORMED, "unexpected " TAGF " at offset %llu", TAGA(tag), (unsigned long long)*pos);
-        elem_header eh;
+        elem_header eh = {0};
         if (read_header(r, *pos, limit, h, &eh) != 0)
             return -1;
         *pos += eh.size;
@@ -397,7 +418,7 @@ static int parse_meta(rd *r, uint64_t *pos)
         if (get16(r, h) != 0x0002)
             break;
         uint64_t p = *pos;
-        elem_header eh;
+        elem_header eh = {0};
         if (read_header(r, p, r->src->size, h, &eh) != 0)
             return -1;
         uint32_t tag = eh.tag, len = eh.len;

@@ -22,6 +22,7 @@ typedef struct frags {
     const dv_instance *inst;
     dv_cs_frag *v;
     size_t n, cap;
+    uint64_t bot, bot_len; /* the Basic Offset Table's value: its offset in the source, its length */
     dv_error *err;
 } frags;
 
@@ -29,8 +30,11 @@ static int add_frag(void *user, uint32_t k, uint64_t header, uint64_t value, uin
 {
     (void)header;
     frags *f = user;
-    if (k == 0) /* the Basic Offset Table */
+    if (k == 0) { /* the Basic Offset Table */
+        f->bot = value;
+        f->bot_len = len;
         return 0;
+    }
     if ((f->n + 1) * sizeof *f->v > f->inst->limits.max_metadata_bytes)
         return dv_fail(f->err, DV_ERR_LIMIT, "limit: more fragments than the metadata cap holds");
     if (dv_grow(&f->v, &f->cap, f->n + 1, sizeof *f->v, 64) != 0)
@@ -77,6 +81,36 @@ static uint32_t frame_starts(const dv_instance *inst, const dv_elem *e, uint32_t
     return n;
 }
 
+/* 1 when the Basic Offset Table holds offsets only (PS3.5 A.4): empty, or 32-bit entries, the first 0, strictly
+ * ascending, each the distance from the first fragment's item header to another's (a merge walk: both lists
+ * ascend). Anything else is no table a reader uses, and may hold anything (a name, an ID); 0 on a read error. */
+static int bot_is_offsets(const dv_source *src, const frags *f)
+{
+    if (f->bot_len == 0)
+        return 1;
+    if (f->bot_len % 4 || f->n == 0)
+        return 0;
+    uint8_t b[4096];
+    size_t k = 0;
+    for (uint64_t at = 0; at < f->bot_len; at += sizeof b) {
+        size_t n = f->bot_len - at < sizeof b ? (size_t)(f->bot_len - at) : sizeof b;
+        if (src->read_at(src->ctx, f->bot + at, b, n) != 0)
+            return 0;
+        for (size_t i = 0; i < n; i += 4) {
+            uint64_t off = (uint64_t)b[i] | (uint64_t)b[i + 1] << 8 | (uint64_t)b[i + 2] << 16 |
+                           (uint64_t)b[i + 3] << 24;
+            if (at + i == 0 && off != 0)
+                return 0;
+            while (k < f->n && f->v[k].offset - f->v[0].offset < off)
+                k++;
+            if (k == f->n || f->v[k].offset - f->v[0].offset != off)
+                return 0;
+            k++; /* strictly ascending: the next entry needs a later fragment */
+        }
+    }
+    return 1;
+}
+
 static int clean_value(dv_instance *inst, dv_cs_family fam, const dv_elem *e, frags *f, dv_error *err)
 {
     uint64_t start;
@@ -88,9 +122,14 @@ static int clean_value(dv_instance *inst, dv_cs_family fam, const dv_elem *e, fr
         return -1;
     if (f->n > UINT32_MAX)
         return dv_fail(err, DV_ERR_LIMIT, "limit: too many fragments in " TAGF, TAGA(e->tag));
+    patcher p = {inst, e, start, err};
+    /* every encapsulated syntax, walked or not: the table comes first, so its patch precedes the walk's */
+    if (!bot_is_offsets(src, f) && add_patch(&p, f->bot, f->bot_len, NULL) != 0)
+        return -1;
+    if (fam == DV_CS_NONE)
+        return 0;
     uint32_t *first;
     uint32_t nframes = frame_starts(inst, e, (uint32_t)f->n, &first);
-    patcher p = {inst, e, start, err};
     int rc = dv_codestream_clean(fam, src, f->v, (uint32_t)f->n, first, nframes, add_patch, &p, err);
     free(first);
     return rc;
@@ -271,10 +310,14 @@ int dv_pixel_container_clean(dv_instance *inst, const dv_overlay_planes *ov, dv_
     dv_elem *px = dv_native_pixels(inst, &need);
     if (px && need && px->length > need + (need & 1))
         px->length = need;
+    /* Encapsulated: offset tables that are no offsets under every encapsulated syntax (RLE, video ... too);
+     * codestream metadata under the syntaxes whose codestreams are walked (fam, else DV_CS_NONE). */
     dv_cs_family fam = dv_cs_family_of(dv_instance_transfer_syntax(inst));
-    if (fam == DV_CS_NONE)
+    const dv_elem *top = inst->ds.last && inst->ds.last->tag == DV_TAG_PIXEL_DATA ? inst->ds.last
+                                                                                 : dv_ds_find(&inst->ds, DV_TAG_PIXEL_DATA);
+    if (fam == DV_CS_NONE && !(top && (top->flags & DV_ELEM_ENCAPSULATED)))
         return 0;
-    frags f = {inst, NULL, 0, 0, err};
+    frags f = {inst, NULL, 0, 0, 0, 0, err};
     int rc = clean_ds(inst, fam, &inst->ds, &f, err);
     free(f.v);
     return rc;

@@ -514,6 +514,50 @@ static void test_engine_refuses_unwalkable(void **state)
     free(in);
 }
 
+/* The Basic Offset Table holds offsets only (PS3.5 A.4): one whose entries are not the frames' fragment starts
+ * (first 0, ascending, each on an item header) may hold anything, e.g. a name, and no reader uses it; it is zeroed
+ * (its length kept, as every clearing here). A table that is offsets stays byte for byte. */
+static void test_lying_offset_table_cleared(void **state)
+{
+    (void)state;
+    buf s;
+    jpeg_at a;
+    make_jpeg(&s, &a);
+    const void *frags[1] = {s.b};
+    uint32_t lens[1] = {(uint32_t)s.n};
+    static const char text[16] = "SMITH^ANNA MRN12";
+    uint32_t lying[4], good[1] = {0};
+    memcpy(lying, text, sizeof lying);
+    for (int k = 0; k < 2; k++) {
+        dvb *b = dvb_new(DVB_JPEG_BASELINE, 1);
+        dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
+        dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
+        dvb_str(b, DV_TAG_STUDY_INSTANCE_UID, "UI", "1.2.3.4");
+        dvb_str(b, DV_TAG_SERIES_INSTANCE_UID, "UI", "1.2.3.4.1");
+        dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
+        dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
+        dvb_pixel_geometry(b, 1, 1, 8);
+        dvb_encapsulated_bot(b, frags, lens, 1, k ? good : lying, k ? 1 : 4);
+        size_t len;
+        uint8_t *in = dvb_finish(b, &len);
+        output o;
+        dvt_deid("{}", in, len, &o);
+        const dv_elem *px = dv_ds_find(&o.p.inst->ds, DV_TAG_PIXEL_DATA);
+        assert_non_null(px);
+        uint64_t start;
+        const dv_source *src = dv_elem_source(o.p.inst, px, &start);
+        uint8_t h[8 + 16];
+        assert_int_equal(src->read_at(src->ctx, start, h, sizeof h), 0);
+        uint32_t bot_len = h[4] | h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
+        assert_int_equal(bot_len, k ? 4 : 16); /* lengths never change */
+        static const uint8_t zeros[16] = {0};
+        assert_memory_equal(h + 8, k ? (const void *)good : zeros, bot_len);
+        assert_false(contains(o.sink.data, o.sink.len, "SMITH"));
+        dvt_output_free(&o);
+        free(in);
+    }
+}
+
 /* ------------------------------------------------------------------ native: bytes past the last frame */
 
 static void native_slack(uint16_t rows, uint16_t cols, const char *photometric, uint16_t spp, size_t need)
@@ -1167,6 +1211,7 @@ int main(void)
         cmocka_unit_test(test_between_and_cut_short),
         cmocka_unit_test(test_engine_writes_the_patches),
         cmocka_unit_test(test_engine_refuses_unwalkable),
+        cmocka_unit_test(test_lying_offset_table_cleared),
         cmocka_unit_test(test_native_slack_cut),
         cmocka_unit_test(test_embedded_overlay_cleared),
         cmocka_unit_test(test_public_apply_cleans_the_container),

@@ -575,6 +575,46 @@ static void test_un_sequence(void **s)
     free(head);
 }
 
+/* A sequence its writer did not write as one (docs/decisions.md "UN elements"): a standard SQ written in explicit
+ * VR with a VR other than UN (OB, UT, LO ...), and an even-group attribute the dictionary does not know, written as
+ * UN or in implicit VR, with a defined length, read as a sequence in implicit VR (CP-246) when the value starts with
+ * an item, so that the profile reaches the names inside. A value that starts with no item stays opaque, its VR as
+ * written. */
+static void test_sequence_written_with_another_vr(void **s)
+{
+    (void)s;
+    static const uint8_t item[] = { 0xFE, 0xFF, 0x00, 0xE0, 16, 0, 0, 0, 0x10, 0x00, 0x10, 0x00, 8, 0, 0, 0,
+                                    'D', 'O', 'E', '^', 'J', 'O', 'H', 'N' };
+    for (int implicit = 0; implicit < 2; implicit++) {
+        dvb *b = dvb_new(implicit ? DVB_IMPLICIT_LE : DVB_EXPLICIT_LE, 1);
+        dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+        dvb_str(b, 0x00080018, "UI", "1.2.3");
+        if (!implicit) {
+            dvb_bytes(b, 0x00082218, "OB", item, sizeof item); /* AnatomicRegionSequence */
+            dvb_bytes(b, 0x00400260, "UT", "ABDOMEN ", 8);     /* PerformedProtocolCodeSequence, no item */
+        }
+        dvb_bytes(b, 0x00709999, "UN", item, sizeof item); /* no PS3.6 attribute */
+        size_t len, out_len;
+        uint8_t *in = dvb_finish(b, &len);
+        dv_error err;
+        char *d = dump_of(in, len, &err);
+        assert_non_null(d);
+        assert_non_null(strstr(d, "0:00709999:SQ:1:0:\n1:00100010:PN:0:0:444F455E4A4F484E\n"));
+        if (!implicit) {
+            assert_non_null(strstr(d, "0:00082218:SQ:1:0:\n1:00100010:PN:0:0:444F455E4A4F484E\n"));
+            assert_non_null(strstr(d, "0:00400260:UT:0:0:4142444F4D454E\n"));
+        }
+        uint8_t *out = roundtrip(in, len, &out_len);
+        char *back = dump_of(out, out_len, &err);
+        assert_non_null(back);
+        assert_non_null(strstr(back, "0:00709999:SQ:1:0:\n1:00100010:PN:0:0:444F455E4A4F484E\n"));
+        free(back);
+        free(out);
+        free(d);
+        free(in);
+    }
+}
+
 /* Fuzz regressions (tests/fuzz/regressions/reader/writer-*): file meta elements found inside the dataset
  * are not written (the meta is regenerated), and a meta UID with an embedded NUL is cut there, so writing
  * is idempotent. */
@@ -692,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_bulk_streaming),
         cmocka_unit_test(test_held_window),
         cmocka_unit_test(test_un_sequence),
+        cmocka_unit_test(test_sequence_written_with_another_vr),
         cmocka_unit_test(test_writer_regressions),
         cmocka_unit_test(test_private_creator_pad),
         cmocka_unit_test(test_large_metadata_streams),
