@@ -64,6 +64,18 @@ static int is_word(unsigned char c)
 
 static int add_key(dv_ctx_list *l, const char *s, size_t n, dv_error *err);
 
+/* Might utf8 hold a character dv_width_fold_map folds: a full-width form or half-width katakana (0xEF lead
+ * bytes), or the ideographic space? */
+static int has_wide(const unsigned char *u, size_t len)
+{
+    if (memchr(u, 0xEF, len))
+        return 1;
+    for (const unsigned char *p = u, *end = u + len; (p = memchr(p, 0xE3, (size_t)(end - p))) != NULL; p++)
+        if (dv_width_ascii(p, (size_t)(end - p)))
+            return 1;
+    return 0;
+}
+
 /* A phrase's key, and the text's, as compared: full-width Latin letters, digits and punctuation and the
  * ideographic space read as ASCII, half-width katakana as full width (a value typed with a Japanese input
  * method is the same value: dv_width_fold_map), ASCII letters in lower case. out has room for n bytes; returns
@@ -71,7 +83,7 @@ static int add_key(dv_ctx_list *l, const char *s, size_t n, dv_error *err);
 static size_t fold_key(const char *s, size_t n, char *out)
 {
     const unsigned char *u = (const unsigned char *)s;
-    if (!memchr(u, 0xEF, n) && !memchr(u, 0xE3, n)) { /* nothing to fold: the common case, a plain loop */
+    if (!has_wide(u, n)) { /* nothing to fold: the common case, a plain loop */
         for (size_t i = 0; i < n; i++)
             out[i] = (char)lower(u[i]);
         return n;
@@ -181,17 +193,6 @@ static int match_all(const dv_ctx_list *l, const char *t, size_t len, const uint
     return 0;
 }
 
-/* Might utf8 hold a character dv_width_fold_map folds: a full-width form or half-width katakana (0xEF lead
- * bytes), or the ideographic space? */
-static int has_wide(const unsigned char *u, size_t len)
-{
-    if (memchr(u, 0xEF, len))
-        return 1;
-    for (const unsigned char *p = u, *end = u + len; (p = memchr(p, 0xE3, (size_t)(end - p))) != NULL; p++)
-        if (dv_width_ascii(p, (size_t)(end - p)))
-            return 1;
-    return 0;
-}
 
 int dv_ctx_detect(const dv_ctx_list *l, const char *utf8, size_t len, dv_findings *out, dv_error *err)
 {
