@@ -179,12 +179,12 @@ static int skip_fragments(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit)
 
 /* A defined-length value of another VR that holds a sequence when it starts with an item (docs/decisions.md "UN
  * elements"): a standard SQ written in explicit VR with another VR (UN is CP-246's; OB, UT, LO ... come from
- * writers that did not know the attribute), or an even-group attribute the dictionary does not know, written as UN
- * or in implicit VR (a sequence newer than the dictionary). Read as one, the profile reaches the names inside;
- * kept opaque, they were copied through. Private values are not guessed at: the profiles delete them. */
+ * writers that did not know the attribute), or an attribute the dictionary does not know (a sequence newer than
+ * the dictionary, a vendor's private sequence), written as UN or in implicit VR. Read as one, the profile and the
+ * text stage reach the names inside; kept opaque, they were copied through. */
 static int may_hold_items(const rd *r, const dv_elem *e)
 {
-    if (e->vr == DV_VR_SQ || e->tag == DV_TAG_PIXEL_DATA || (DV_TAG_GROUP(e->tag) & 1) || dv_tag_is_group_length(e->tag))
+    if (e->vr == DV_VR_SQ || e->tag == DV_TAG_PIXEL_DATA || dv_tag_is_group_length(e->tag))
         return 0;
     if (!r->explicit_vr)
         return e->vr == DV_VR_UN; /* a dictionary SQ was read as SQ (read_header) */
@@ -203,6 +203,7 @@ static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_
     int seq = e->vr == DV_VR_SQ;
     int as_implicit = 0; /* CP-246: a UN sequence is encoded in implicit VR little endian */
     int guessed = 0;     /* a value of another VR read as a sequence when it starts with an item */
+    uint16_t orig_vr = e->vr;
     if (len == DV_UNDEFINED_LENGTH) {
         if (!seq && (e->vr == DV_VR_UN || !r->explicit_vr) && e->tag != DV_TAG_PIXEL_DATA) {
             seq = 1;
@@ -242,6 +243,7 @@ static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_
             r->big_endian = 0;
         }
         int rc;
+        uint64_t start = *pos;
         if (len == DV_UNDEFINED_LENGTH) {
             e->flags |= DV_ELEM_UNDEF_LEN;
             rc = parse_items(r, e, pos, limit, 1, depth);
@@ -256,7 +258,17 @@ static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_
         }
         r->explicit_vr = saved_explicit;
         r->big_endian = saved_be;
-        return rc;
+        /* A guessed private value that is no sequence stays opaque: the profiles delete it, and failing the
+         * instance for it would refuse a file they de-identify. A standard one fails closed (it is kept). */
+        if (rc == 0 || !guessed || !DV_TAG_IS_PRIVATE(e->tag) || r->err->code != DV_ERR_MALFORMED)
+            return rc;
+        e->flags &= ~DV_ELEM_SEQUENCE;
+        e->items = NULL;
+        e->nitems = 0;
+        e->vr = orig_vr;
+        *pos = start;
+        r->err->code = DV_OK;
+        r->err->message[0] = '\0';
     }
     if (len > limit - *pos)
         return dv_fail(r->err, DV_ERR_MALFORMED, "element " TAGF " claims %u bytes, only %llu remain", TAGA(e->tag),

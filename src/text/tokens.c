@@ -47,6 +47,26 @@ static int cp_is_word(int32_t cp)
     return 1;
 }
 
+/* Code points a Latin-script word holds that add nothing to its key. A combining accent (U+0300-U+036F and the
+ * other combining diacritics blocks; decomposed text, as macOS writes it) folds away like a precomposed letter's
+ * accent, and so does a variation selector; an invisible format character (soft hyphen, zero-width space /
+ * non-joiner / joiner, bidi marks and embeddings, word joiner and invisible operators, U+FEFF) between two
+ * letters renders as nothing. Splitting the word there hid a name from the deny-list (`Garci<U+0301>a`,
+ * `GAR<U+00AD>CIA`). Only after a token's first code point: CJK keys stay copies of their text, and
+ * dv_tok_text_off skips the same ones. (cp_is_word counts the marks as word code points, the format
+ * characters not.) */
+static inline int combining_mark(int32_t cp)
+{
+    return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) || (cp >= 0x1DC0 && cp <= 0x1DFF) ||
+           (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xFE20 && cp <= 0xFE2F);
+}
+
+static inline int invisible(int32_t cp)
+{
+    return cp == 0x00AD || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+           (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
+}
+
 static int script_of(int32_t cp)
 {
     if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0xF900 && cp <= 0xFAFF))
@@ -201,6 +221,10 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
             if (cp_is_word(c)) {
                 if (cps > 0 && script_of(c) != t->script)
                     break; /* 山田 + さん: two tokens with no gap */
+                if (cps > 0 && combining_mark(c)) { /* folds away (the token is Latin: marks are script OTHER) */
+                    cur = end = cend;
+                    continue;
+                }
                 int cased, digit;
                 if (c < 0x80) { /* most text: kept inline */
                     digit = c <= '9';
@@ -221,6 +245,23 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
                 cps++;
                 cur = end = cend;
                 continue;
+            }
+            if (cps > 0 && t->script == DV_SCRIPT_OTHER && invisible(c)) {
+                /* joins the word when a letter of it follows the invisible run; adds no key bytes */
+                size_t look = cend;
+                int32_t n1;
+                for (;;) {
+                    size_t l2 = look;
+                    n1 = look < len ? next_cp(s, len, &l2) : -1;
+                    if (n1 < 0 || !invisible(n1))
+                        break;
+                    look = l2;
+                }
+                if (n1 >= 0 && cp_is_word(n1) && !combining_mark(n1) && script_of(n1) == t->script) {
+                    cur = look;
+                    continue;
+                }
+                break;
             }
             size_t after;
             /* only Latin-script words join over an apostrophe: CJK keys stay code point for code point copies
@@ -344,7 +385,8 @@ uint32_t dv_tok_text_off(const dv_toks *tk, const char *text, size_t i, size_t k
     while (pos < t->end && k < keyoff) {
         size_t next = pos;
         int32_t cp = next_cp(s, t->end, &next);
-        if (cp >= 0 && cp_is_word(cp)) { /* an apostrophe inside a Latin word has no key bytes */
+        /* an apostrophe, an invisible character or a combining mark inside a Latin word has no key bytes */
+        if (cp >= 0 && cp_is_word(cp) && !(pos > t->start && combining_mark(cp))) {
             char unit[8];
             int cased;
             k += fold_cp(cp, s, pos, &next, t->end, unit, 0, &cased);

@@ -615,6 +615,34 @@ static void test_sequence_written_with_another_vr(void **s)
     }
 }
 
+/* A private value of defined length written as UN or in implicit VR whose value starts with an item is read as
+ * an implicit-VR sequence too (vendors' private sequences: DEIDENTIFY_TAG_CONTENTS keeps private elements and
+ * cleans the text inside); one that does not parse as items stays opaque bytes, and the instance reads. */
+static void test_private_sequence_guessed(void **s)
+{
+    (void)s;
+    static const uint8_t item[] = { 0xFE, 0xFF, 0x00, 0xE0, 16, 0, 0, 0, 0x10, 0x00, 0x10, 0x00, 8, 0, 0, 0,
+                                    'D', 'O', 'E', '^', 'J', 'O', 'H', 'N' };
+    static const uint8_t junk[] = { 0xFE, 0xFF, 0x00, 0xE0, 4, 0, 0, 0, 'J', 'U', 'N', 'K' };
+    for (int implicit = 0; implicit < 2; implicit++) {
+        dvb *b = dvb_new(implicit ? DVB_IMPLICIT_LE : DVB_EXPLICIT_LE, 1);
+        dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+        dvb_str(b, 0x00080018, "UI", "1.2.3");
+        dvb_str(b, 0x00290010, "LO", "ACME 1.0");
+        dvb_bytes(b, 0x00291001, "UN", item, sizeof item);
+        dvb_bytes(b, 0x00291002, "UN", junk, sizeof junk);
+        size_t len;
+        uint8_t *in = dvb_finish(b, &len);
+        dv_error err;
+        char *d = dump_of(in, len, &err);
+        assert_non_null(d);
+        assert_non_null(strstr(d, "0:00291001:SQ:1:0:\n1:00100010:PN:0:0:444F455E4A4F484E\n"));
+        assert_non_null(strstr(d, "0:00291002:UN:0:0:FEFF00E0040000004A554E4B\n"));
+        free(d);
+        free(in);
+    }
+}
+
 /* Fuzz regressions (tests/fuzz/regressions/reader/writer-*): file meta elements found inside the dataset
  * are not written (the meta is regenerated), and a meta UID with an embedded NUL is cut there, so writing
  * is idempotent. */
@@ -733,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_held_window),
         cmocka_unit_test(test_un_sequence),
         cmocka_unit_test(test_sequence_written_with_another_vr),
+        cmocka_unit_test(test_private_sequence_guessed),
         cmocka_unit_test(test_writer_regressions),
         cmocka_unit_test(test_private_creator_pad),
         cmocka_unit_test(test_large_metadata_streams),
