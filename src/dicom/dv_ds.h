@@ -185,8 +185,9 @@ dv_elem *dv_native_pixels(dv_instance *inst, uint64_t *need);
 /* --- patches (patch.c) ---
  * Byte ranges of an encapsulated value that the writer writes instead of the value's own bytes, the value's
  * length unchanged: how embedded comments and application segments of a codestream are cleared without
- * reading the whole value into memory (src/engine/pixel_container.c). A patch is len zero bytes, or the nlit
- * (<= 4) bytes of lit (then len == nlit). at counts from the start of the value (the first item header). */
+ * reading the whole value into memory (src/engine/pixel_container.c). A patch is len zero bytes, the nlit
+ * (<= 4) bytes of lit (then len == nlit), or len copies of one byte (nlit 1, len > 1: how an RLE segment's
+ * tail becomes no-ops). at counts from the start of the value (the first item header). */
 typedef struct dv_patch {
     const dv_elem *e;
     uint64_t at, len;

@@ -12,7 +12,7 @@ int dv_instance_add_patch(dv_instance *inst, const dv_elem *e, uint64_t at, uint
                           unsigned nlit, dv_error *err)
 {
     if (!e || !(e->flags & DV_ELEM_ENCAPSULATED) || len == 0 || at > e->length || len > e->length - at ||
-        nlit > sizeof ((dv_patch *)0)->lit || (nlit && (!lit || len != nlit)))
+        nlit > sizeof ((dv_patch *)0)->lit || (nlit && (!lit || (len != nlit && nlit != 1))))
         return dv_fail(err, DV_ERR_USAGE, "a patch outside " TAGF "'s value", TAGA(e ? e->tag : 0));
     dv_patch *last = inst->npatches ? &inst->patches[inst->npatches - 1] : NULL;
     if (last && last->e == e && at < last->at + last->len)

@@ -218,19 +218,26 @@ static int w_copy(wr *w, const dv_source *src, uint64_t off, uint64_t len)
 }
 
 /* An encapsulated value as it is, but for its patches (patch.c): the bytes between them copied, each patch's
- * own bytes (zeros, or its literal) written in place of the value's. */
+ * own bytes (zeros, its literal, or a fill of its one byte) written in place of the value's. */
 static int w_copy_patched(wr *w, const dv_elem *e, const dv_source *src, uint64_t off)
 {
     static const uint8_t zeros[4096];
+    uint8_t fill[4096];
     const dv_patch *p;
     size_t np = dv_instance_patches(w->inst, e, &p);
     uint64_t done = 0;
     for (size_t i = 0; i < np; i++, p++) {
         if (w_copy(w, src, off + done, p->at - done) != 0)
             return -1;
+        int is_fill = p->nlit == 1 && p->len > 1;
+        const uint8_t *bytes = p->nlit && !is_fill ? p->lit : zeros;
+        if (is_fill && p->lit[0]) {
+            memset(fill, p->lit[0], sizeof fill);
+            bytes = fill;
+        }
         for (uint64_t left = p->len; left;) {
-            size_t n = p->nlit ? p->nlit : left < sizeof zeros ? (size_t)left : sizeof zeros;
-            if (w->sink->write(w->sink->ctx, p->nlit ? p->lit : zeros, n) != 0)
+            size_t n = p->nlit && !is_fill ? p->nlit : left < sizeof zeros ? (size_t)left : sizeof zeros;
+            if (w->sink->write(w->sink->ctx, bytes, n) != 0)
                 return -1;
             left -= n;
         }

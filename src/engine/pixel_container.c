@@ -52,10 +52,10 @@ typedef struct patcher {
     dv_error *err;
 } patcher;
 
-static int add_patch(void *user, uint64_t src_off, uint64_t len, const uint8_t *lit)
+static int add_patch(void *user, uint64_t src_off, uint64_t len, const uint8_t *lit, unsigned nlit)
 {
     patcher *p = user;
-    return dv_instance_add_patch(p->inst, p->e, src_off - p->start, len, lit, lit ? (unsigned)len : 0, p->err);
+    return dv_instance_add_patch(p->inst, p->e, src_off - p->start, len, lit, nlit, p->err);
 }
 
 /* The first fragment of each frame of the top-level PixelData, from its offset tables (dv_frames.h): *first
@@ -111,7 +111,18 @@ static int bot_is_offsets(const dv_source *src, const frags *f)
     return 1;
 }
 
-static int clean_value(dv_instance *inst, dv_cs_family fam, const dv_elem *e, frags *f, dv_error *err)
+/* The bytes one RLE segment decodes to: Rows x Columns of the dataset that holds the value (an icon's own, in
+ * its item); 0 when either is missing or zero. */
+static uint64_t rle_plane(const dv_instance *inst, const dv_ds *ds)
+{
+    uint16_t rows, cols;
+    if (dv_ds_get_u16(inst, ds, DV_TAG_ROWS, &rows) != 0 || dv_ds_get_u16(inst, ds, DV_TAG_COLUMNS, &cols) != 0)
+        return 0;
+    return (uint64_t)rows * cols;
+}
+
+static int clean_value(dv_instance *inst, dv_cs_family fam, const dv_ds *ds, const dv_elem *e, frags *f,
+                       dv_error *err)
 {
     uint64_t start;
     const dv_source *src = dv_elem_source(inst, e, &start);
@@ -124,13 +135,15 @@ static int clean_value(dv_instance *inst, dv_cs_family fam, const dv_elem *e, fr
         return dv_fail(err, DV_ERR_LIMIT, "limit: too many fragments in " TAGF, TAGA(e->tag));
     patcher p = {inst, e, start, err};
     /* every encapsulated syntax, walked or not: the table comes first, so its patch precedes the walk's */
-    if (!bot_is_offsets(src, f) && add_patch(&p, f->bot, f->bot_len, NULL) != 0)
+    if (!bot_is_offsets(src, f) && add_patch(&p, f->bot, f->bot_len, NULL, 0) != 0)
         return -1;
     if (fam == DV_CS_NONE)
         return 0;
     uint32_t *first;
     uint32_t nframes = frame_starts(inst, e, (uint32_t)f->n, &first);
-    int rc = dv_codestream_clean(fam, src, f->v, (uint32_t)f->n, first, nframes, add_patch, &p, err);
+    int rc = fam == DV_CS_RLE
+                 ? dv_rle_clean(src, f->v, (uint32_t)f->n, first, nframes, rle_plane(inst, ds), add_patch, &p, err)
+                 : dv_codestream_clean(fam, src, f->v, (uint32_t)f->n, first, nframes, add_patch, &p, err);
     free(first);
     return rc;
 }
@@ -138,7 +151,7 @@ static int clean_value(dv_instance *inst, dv_cs_family fam, const dv_elem *e, fr
 static int clean_ds(dv_instance *inst, dv_cs_family fam, const dv_ds *ds, frags *f, dv_error *err)
 {
     for (const dv_elem *e = ds->first; e; e = e->next) {
-        if ((e->flags & DV_ELEM_ENCAPSULATED) && clean_value(inst, fam, e, f, err) != 0)
+        if ((e->flags & DV_ELEM_ENCAPSULATED) && clean_value(inst, fam, ds, e, f, err) != 0)
             return -1;
         if (e->flags & DV_ELEM_SEQUENCE)
             for (const dv_item *it = e->items; it; it = it->next)

@@ -119,7 +119,7 @@ static int report(cur *c, uint64_t pos, uint64_t len, const uint8_t *lit)
     while (len) {
         uint32_t k = frag_of(c, pos);
         uint64_t in = pos - c->start[k], piece = c->f[k].length - in < len ? c->f[k].length - in : len;
-        if (c->fn(c->user, c->f[k].offset + in, piece, lit) != 0)
+        if (c->fn(c->user, c->f[k].offset + in, piece, lit, lit ? (unsigned)piece : 0) != 0)
             return -1;
         if (lit)
             lit += piece;
@@ -515,10 +515,142 @@ static int jp2_boxes(cur *c, uint64_t pos, uint64_t limit, int depth)
     return zero_range(c, p, limit);
 }
 
+/* ---------------------------------------------------------------- RLE */
+
+#define RLE_HEADER 64u
+#define RLE_NOOP 0x80u /* PackBits' -128: no operation (G.3.1) */
+
+/* Little-endian 32 bits at pos: 0 with *v, 1 when the frame ends first, -1 on a read error. */
+static int le32(cur *c, uint64_t pos, uint32_t *v)
+{
+    uint64_t b;
+    int rc = be(c, pos, 4, &b);
+    *v = (uint32_t)((b >> 24) | (b >> 8 & 0xFF00u) | (b << 8 & 0xFF0000u) | (b << 24 & 0xFF000000u));
+    return rc;
+}
+
+/* [pos, end) filled with 0x80 where it holds a byte that is neither 0x80 nor zero (zeros hide nothing, and
+ * 0x80 is how encoders pad a segment to an even length). */
+static int noop_fill(cur *c, uint64_t pos, uint64_t end)
+{
+    static const uint8_t noop = RLE_NOOP;
+    for (uint64_t q = pos; q < end; q++) {
+        int b = at(c, q);
+        if (b < -1)
+            return -1;
+        if (b > 0 && b != RLE_NOOP) {
+            while (pos < end) { /* a fill, cut at fragment ends as report's ranges are */
+                uint32_t k = frag_of(c, pos);
+                uint64_t in = pos - c->start[k], piece = c->f[k].length - in < end - pos ? c->f[k].length - in
+                                                                                          : end - pos;
+                if (c->fn(c->user, c->f[k].offset + in, piece, &noop, 1) != 0)
+                    return -1;
+                pos += piece;
+            }
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* The position after the last byte a decoder reads of the segment [pos, end) to make plane bytes (a literal run
+ * that goes past the plane: its bytes up to the plane's last); end when it decodes short. -1 (as UINT64_MAX) on
+ * a read error. */
+static uint64_t rle_segment_used(cur *c, uint64_t pos, uint64_t end, uint64_t plane)
+{
+    uint64_t made = 0;
+    while (pos < end && made < plane) {
+        int h = at(c, pos++);
+        if (h < 0)
+            return h == -1 ? end : UINT64_MAX;
+        if (h < 128) { /* a literal run of h + 1 bytes */
+            uint64_t n = (uint64_t)h + 1;
+            if (n > end - pos)
+                n = end - pos;
+            if (n > plane - made)
+                n = plane - made;
+            pos += n;
+            made += n;
+        } else if (h > 128) { /* one byte, 257 - h times */
+            if (pos >= end)
+                break;
+            pos++;
+            made += 257 - (uint64_t)h < plane - made ? 257 - (uint64_t)h : plane - made;
+        }
+    }
+    return made < plane ? end : pos;
+}
+
+/* One RLE frame, [fs, fe). */
+static int rle_frame(cur *c, uint64_t fs, uint64_t fe, uint64_t plane)
+{
+    c->lim = fe;
+    uint32_t nseg, off[15];
+    if (fe - fs < RLE_HEADER)
+        return malformed(c, fs, "an RLE frame shorter than its 64-byte header");
+    int rc = le32(c, fs, &nseg);
+    if (rc != 0)
+        return -1;
+    if (nseg < 1 || nseg > 15)
+        return malformed(c, fs, "an RLE header whose segment count is not 1 to 15");
+    for (uint32_t s = 0; s < nseg; s++) {
+        if (le32(c, fs + 4 + 4 * (uint64_t)s, &off[s]) != 0)
+            return -1;
+        if (off[s] < RLE_HEADER || (uint64_t)off[s] > fe - fs || (s && off[s] < off[s - 1]))
+            return malformed(c, fs, "RLE segment offsets inside the header, descending or past the frame");
+    }
+    /* offsets past the count, then the bytes between the header and the first segment */
+    if (zero_range(c, fs + 4 + 4 * (uint64_t)nseg, fs + RLE_HEADER) != 0 ||
+        zero_range(c, fs + RLE_HEADER, fs + off[0]) != 0)
+        return -1;
+    for (uint32_t s = 0; s < nseg; s++) {
+        uint64_t from = fs + off[s], to = s + 1 < nseg ? fs + off[s + 1] : fe;
+        uint64_t used = rle_segment_used(c, from, to, plane);
+        if (used == UINT64_MAX || noop_fill(c, used, to) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int dv_rle_clean(const dv_source *src, const dv_cs_frag *frags, uint32_t nfrags, const uint32_t *frame_first,
+                 uint32_t nframes, uint64_t plane_bytes, dv_cs_patch_fn fn, void *user, dv_error *err)
+{
+    if (nfrags == 0)
+        return 0;
+    if (plane_bytes == 0)
+        return dv_fail(err, DV_ERR_MALFORMED,
+                       "RLE pixel data without Rows or Columns; its embedded text cannot be checked");
+    cur c = {src, frags, nfrags, NULL, 0, 0, NULL, 0, 0, 0, fn, user, err};
+    c.start = malloc(((size_t)nfrags + 1) * sizeof *c.start);
+    c.win = malloc(WIN);
+    int rc = c.start && c.win ? 0 : dv_fail(err, DV_ERR_NOMEM, "out of memory (RLE walk)");
+    for (uint32_t k = 0; rc == 0 && k < nfrags; k++) {
+        c.start[k] = c.total;
+        c.total += frags[k].length;
+    }
+    if (rc == 0) {
+        c.start[nfrags] = c.total;
+        uint32_t n = frame_first && nframes ? nframes : nfrags;
+        for (uint32_t i = 0; rc == 0 && i < n; i++) {
+            uint32_t a = frame_first && nframes ? frame_first[i] : i;
+            uint32_t b = i + 1 < n ? (frame_first && nframes ? frame_first[i + 1] : i + 1) : nfrags;
+            if (a >= nfrags || b > nfrags || b <= a)
+                rc = dv_fail(err, DV_ERR_USAGE, "frame %u's first fragment out of order", i + 1);
+            else
+                rc = rle_frame(&c, c.start[a], c.start[b], plane_bytes);
+        }
+    }
+    free(c.start);
+    free(c.win);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- the walk */
 
 dv_cs_family dv_cs_family_of(const char *ts)
 {
+    if (ts && strcmp(ts, "1.2.840.10008.1.2.5") == 0)
+        return DV_CS_RLE;
     const char *p = "1.2.840.10008.1.2.4.";
     size_t n = strlen(p);
     if (!ts || strncmp(ts, p, n) || !ts[n])
@@ -581,6 +713,8 @@ int dv_codestream_clean(dv_cs_family fam, const dv_source *src, const dv_cs_frag
                         const uint32_t *frame_first, uint32_t nframes, dv_cs_patch_fn fn, void *user,
                         dv_error *err)
 {
+    if (fam == DV_CS_RLE)
+        return dv_fail(err, DV_ERR_USAGE, "RLE frames are walked by dv_rle_clean (it needs Rows x Columns)");
     if (fam == DV_CS_NONE || nfrags == 0)
         return 0;
     cur c = {src, frags, nfrags, NULL, 0, 0, NULL, 0, 0, 0, fn, user, err};

@@ -18,9 +18,10 @@ typedef struct dv_cs_frag {
     uint64_t offset, length;
 } dv_cs_frag;
 
-/* Overwrite len bytes at src_off (an offset in the source) with zeros (lit NULL) or with lit (len bytes, at
- * most 4). Ranges come in ascending order and never cross a fragment's end. Return 0, or -1 to stop. */
-typedef int (*dv_cs_patch_fn)(void *user, uint64_t src_off, uint64_t len, const uint8_t *lit);
+/* Overwrite len bytes at src_off (an offset in the source) with zeros (nlit 0, lit NULL), with the nlit bytes of
+ * lit (nlit == len, at most 4), or with len copies of lit[0] (nlit 1, len > 1: a fill). Ranges come in ascending
+ * order and never cross a fragment's end. Return 0, or -1 to stop. */
+typedef int (*dv_cs_patch_fn)(void *user, uint64_t src_off, uint64_t len, const uint8_t *lit, unsigned nlit);
 
 /* Walk the fragments of one encapsulated value as the transfer syntax's codestreams (JPEG family: SOI at the
  * start of a fragment; JPEG 2000 / HTJ2K: SOC or the JP2 signature box) and report every range to clear:
@@ -38,9 +39,10 @@ typedef int (*dv_cs_patch_fn)(void *user, uint64_t src_off, uint64_t len, const 
  * text cannot be checked, so the instance must not be written); DV_ERR_IO when the source fails; or the
  * callback's -1. Memory: one 64 KiB window. */
 typedef enum dv_cs_family {
-    DV_CS_NONE = 0, /* nothing to walk: native, RLE, deflated frames, video, JPEG XL */
+    DV_CS_NONE = 0, /* nothing to walk: native, deflated frames, video, JPEG XL */
     DV_CS_JPEG,     /* JPEG processes 1-14, JPEG-LS */
-    DV_CS_J2K       /* JPEG 2000, HTJ2K */
+    DV_CS_J2K,      /* JPEG 2000, HTJ2K */
+    DV_CS_RLE       /* RLE Lossless: walked by dv_rle_clean, which needs the image's size */
 } dv_cs_family;
 
 dv_cs_family dv_cs_family_of(const char *ts_uid);
@@ -50,5 +52,21 @@ dv_cs_family dv_cs_family_of(const char *ts_uid);
 int dv_codestream_clean(dv_cs_family fam, const dv_source *src, const dv_cs_frag *frags, uint32_t nfrags,
                         const uint32_t *frame_first, uint32_t nframes, dv_cs_patch_fn fn, void *user,
                         dv_error *err);
+
+/* RLE Lossless (PS3.5 Annex G), each frame one fragment (A.4.2; frame_first NULL: every fragment a frame, as
+ * A.4.2 requires) or the fragments frame_first gives it: what no decoder reads is reported to clear.
+ *   - the header's offsets past its segment count (G.5: zero) and bytes between the header and the first
+ *     segment: zeros;
+ *   - a segment's bytes after the one that completes its plane of plane_bytes (Rows x Columns) bytes, up to
+ *     the next segment or the frame's end (a decoder stops there: ours does, so do dcmtk and GDCM): a fill
+ *     of 0x80, PackBits' no-op, so that a decoder that reads a segment to its end (pydicom) gets nothing
+ *     from it either. A tail of zeros and 0x80 bytes only is left as it is.
+ * A segment that decodes short has no tail (its pixels are the decoder's problem, not hidden text).
+ * DV_ERR_MALFORMED (the instance must not be written) when a frame cannot be delimited: shorter than its
+ * 64-byte header, a segment count outside 1..15, offsets inside the header, descending or past the frame's
+ * end; or when plane_bytes is 0 (no Rows or Columns: a segment's end cannot be told). Memory: one 64 KiB
+ * window; every segment's run headers are read once. */
+int dv_rle_clean(const dv_source *src, const dv_cs_frag *frags, uint32_t nfrags, const uint32_t *frame_first,
+                 uint32_t nframes, uint64_t plane_bytes, dv_cs_patch_fn fn, void *user, dv_error *err);
 
 #endif

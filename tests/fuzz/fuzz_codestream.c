@@ -1,7 +1,8 @@
 /* libFuzzer target: the codestream walkers that find embedded text in encapsulated pixel data
- * (src/image/codestream_meta.c: JPEG, JPEG-LS, JPEG 2000, JP2).
+ * (src/image/codestream_meta.c: JPEG, JPEG-LS, JPEG 2000, JP2, RLE).
  *
- * Input: byte 0 the family (bit 0: 0 JPEG, 1 JPEG 2000) and in bits 1-2 the number of fragment cuts (0-3),
+ * Input: byte 0 the family (bit 3 set: RLE, each fragment a frame, a segment's plane 1 + 9 x bits 4-7 bytes;
+ * else bit 0: 0 JPEG, 1 JPEG 2000) and in bits 1-2 the number of fragment cuts (0-3),
  * then 2 bytes per cut (little-endian positions, taken modulo the stream's length and sorted), then the
  * stream. The fragments lie in one source with 8 bytes of 0xAB before each (where item headers are).
  * Invariants (abort): every reported range is inside one fragment and after the previous one, literals are at
@@ -29,7 +30,7 @@ static void fail(const char *what)
     abort();
 }
 
-static int patch(void *user, uint64_t off, uint64_t len, const uint8_t *lit)
+static int patch(void *user, uint64_t off, uint64_t len, const uint8_t *lit, unsigned nlit)
 {
     run *r = user;
     if (off < r->last || len == 0)
@@ -39,12 +40,12 @@ static int patch(void *user, uint64_t off, uint64_t len, const uint8_t *lit)
         k++;
     if (k == r->n || off + len > r->f[k].offset + r->f[k].length)
         fail("a range outside one fragment");
-    if (lit && len > 4)
-        fail("a literal longer than 4 bytes");
-    if (lit)
+    if (nlit > 4 || (nlit && !lit) || (nlit && nlit != len && nlit != 1))
+        fail("a literal longer than 4 bytes, or neither a literal nor a fill");
+    if (nlit == len)
         memcpy(r->src + off, lit, (size_t)len);
     else
-        memset(r->src + off, 0, (size_t)len);
+        memset(r->src + off, nlit ? lit[0] : 0, (size_t)len);
     r->last = off + len;
     r->count++;
     return 0;
@@ -57,11 +58,19 @@ static int src_read(void *ctx, uint64_t off, void *buf, size_t len)
     return 0;
 }
 
+static int walk(dv_cs_family fam, uint64_t plane, const dv_source *src, const dv_cs_frag *f, uint32_t nf, run *r,
+                dv_error *err)
+{
+    return fam == DV_CS_RLE ? dv_rle_clean(src, f, nf, NULL, 0, plane, patch, r, err)
+                            : dv_codestream_clean(fam, src, f, nf, NULL, 0, patch, r, err);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    dv_cs_family fam = (data[0] & 1) ? DV_CS_J2K : DV_CS_JPEG;
+    dv_cs_family fam = (data[0] & 8) ? DV_CS_RLE : (data[0] & 1) ? DV_CS_J2K : DV_CS_JPEG;
+    uint64_t plane = 1 + (uint64_t)(data[0] >> 4) * 9;
     size_t ncuts = (data[0] >> 1) & 3;
     if (size < 1 + 2 * ncuts)
         return 0;
@@ -100,13 +109,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run r = {f, nf, src, 0, 0};
     dv_source source = {&r, w, src_read};
     dv_error err = {0};
-    if (dv_codestream_clean(fam, &source, f, nf, NULL, 0, patch, &r, &err) != 0) {
+    if (walk(fam, plane, &source, f, nf, &r, &err) != 0) {
         if (err.code != DV_ERR_MALFORMED)
             fail("a refusal that is not DV_ERR_MALFORMED");
     } else {
         run again = {f, nf, src, 0, 0};
         source.ctx = &again;
-        if (dv_codestream_clean(fam, &source, f, nf, NULL, 0, patch, &again, &err) != 0 || again.count != 0)
+        if (walk(fam, plane, &source, f, nf, &again, &err) != 0 || again.count != 0)
             fail("a cleared stream needs clearing again");
     }
     free(src);

@@ -112,6 +112,11 @@ def codestream_seeds():
             + seg(0xDB, bytes(65)) + seg(0xC0, b"\x08\0\1\0\1\1\1\x11\0") + seg(0xDA, b"\1\1\0\0\x3f\0")
             + b"\x12\xff\x00\x34\xff\xd0\x56" + b"\xff\xd9tail")
     write("codestream", "jpeg-segments-cut", bytes([3 << 1]) + struct.pack("<3H", 20, 45, 150) + jpeg)
+    # RLE (bit 3), planes of 1 + 9 x 1 = 10 bytes: text in an unused offset, the gap, and each segment's tail
+    seg1 = bytes([0x09]) + bytes(range(10)) + b"DOE^JOHN"
+    seg2 = bytes([0xFD, 7, 0x07]) + bytes(range(8)) + b"\x80ID"
+    rle = struct.pack("<16I", 2, 72, 72 + len(seg1), *([0] * 13))[:12] + b"SMITH^ANNA" + bytes(42)
+    write("codestream", "rle-tails", bytes([0x18]) + rle[:64] + b"GAP^TEXT" + seg1 + seg2)
 
 
 if __name__ == "__main__":

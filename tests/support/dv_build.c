@@ -239,6 +239,7 @@ static const char *ts_uid(dvb_ts ts)
     case DVB_DEFLATED_LE: return "1.2.840.10008.1.2.1.99";
     case DVB_JPEG_BASELINE: return "1.2.840.10008.1.2.4.50";
     case DVB_J2K_LOSSLESS: return "1.2.840.10008.1.2.4.90";
+    case DVB_RLE: return "1.2.840.10008.1.2.5";
     }
     return "1.2.840.10008.1.2.1";
 }

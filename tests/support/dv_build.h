@@ -13,7 +13,8 @@ typedef enum dvb_ts {
     DVB_EXPLICIT_BE,
     DVB_DEFLATED_LE,
     DVB_JPEG_BASELINE, /* explicit LE dataset, TS 1.2.840.10008.1.2.4.50, use dvb_encapsulated for PixelData */
-    DVB_J2K_LOSSLESS   /* explicit LE dataset, TS 1.2.840.10008.1.2.4.90, use dvb_encapsulated for PixelData */
+    DVB_J2K_LOSSLESS,  /* explicit LE dataset, TS 1.2.840.10008.1.2.4.90, use dvb_encapsulated for PixelData */
+    DVB_RLE            /* explicit LE dataset, TS 1.2.840.10008.1.2.5, use dvb_encapsulated for PixelData */
 } dvb_ts;
 
 typedef struct dvb dvb;

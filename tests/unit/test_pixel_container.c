@@ -73,7 +73,7 @@ typedef struct run {
     int patches;
 } run;
 
-static int apply(void *user, uint64_t off, uint64_t len, const uint8_t *lit)
+static int apply(void *user, uint64_t off, uint64_t len, const uint8_t *lit, unsigned nlit)
 {
     run *r = user;
     assert_true(off >= r->last); /* ascending, no overlap */
@@ -86,15 +86,26 @@ static int apply(void *user, uint64_t off, uint64_t len, const uint8_t *lit)
     }
     assert_true(k < r->nf);
     assert_true(off + len <= r->f[k].offset + r->f[k].length); /* never across a fragment's end */
-    assert_true(!lit || len <= 4);
+    assert_true(nlit == 0 || nlit == len || nlit == 1);
+    assert_true(!nlit || (lit && nlit <= 4));
     uint64_t at = pos + (off - r->f[k].offset);
-    if (lit)
+    if (nlit == len)
         memcpy(r->out + at, lit, (size_t)len);
     else
-        memset(r->out + at, 0, (size_t)len);
+        memset(r->out + at, nlit ? lit[0] : 0, (size_t)len);
     r->patches++;
     return 0;
 }
+
+/* The walk of fam over fragments f (frames not known); plane: an RLE segment's bytes (Rows x Columns). */
+static int walk(dv_cs_family fam, uint64_t plane, const dv_source *src, const dv_cs_frag *f, uint32_t nf,
+                dv_cs_patch_fn fn, void *user, dv_error *err)
+{
+    return fam == DV_CS_RLE ? dv_rle_clean(src, f, nf, NULL, 0, plane, fn, user, err)
+                            : dv_codestream_clean(fam, src, f, nf, NULL, 0, fn, user, err);
+}
+
+static uint64_t rle_plane_bytes; /* the plane clean_split's RLE walks take */
 
 /* Clean data split into fragments at the cuts (ascending, inside data), in a source where each fragment is
  * preceded by 8 bytes of other data (as item headers are). Returns the patched stream (caller frees), its
@@ -120,7 +131,7 @@ static uint8_t *clean_split(dv_cs_family fam, const uint8_t *data, size_t n, con
     dv_source src = dv_source_memory(&ms, src_bytes, w);
     run r = {f, (uint32_t)(ncuts + 1), malloc(n), 0, 0};
     memcpy(r.out, data, n);
-    *rc = dv_codestream_clean(fam, &src, f, (uint32_t)(ncuts + 1), NULL, 0, apply, &r, err);
+    *rc = walk(fam, rle_plane_bytes, &src, f, (uint32_t)(ncuts + 1), apply, &r, err);
     *np = r.patches;
     if (*rc == 0) { /* clean again: nothing left to clear */
         size_t w2 = 0, pos = 0;
@@ -133,7 +144,7 @@ static uint8_t *clean_split(dv_cs_family fam, const uint8_t *data, size_t n, con
         run again = {f, (uint32_t)(ncuts + 1), malloc(n), 0, 0};
         memcpy(again.out, r.out, n);
         dv_error e2 = {0};
-        assert_int_equal(dv_codestream_clean(fam, &src, f, (uint32_t)(ncuts + 1), NULL, 0, apply, &again, &e2), 0);
+        assert_int_equal(walk(fam, rle_plane_bytes, &src, f, (uint32_t)(ncuts + 1), apply, &again, &e2), 0);
         assert_int_equal(again.patches, 0);
         free(again.out);
     }
@@ -558,6 +569,150 @@ static void test_lying_offset_table_cleared(void **state)
     }
 }
 
+/* ------------------------------------------------------------------ RLE: what no decoder reads */
+
+/* One RLE frame of a 2 x 4 16-bit image (two segments of 8 bytes each, PS3.5 Annex G) with text where no
+ * decoder looks: the header's offsets past the segment count, between the header and the first segment, after
+ * segment 1's last pixel, inside the literal run that completes segment 2 (past its plane) and after it.
+ * want: the same frame as the walk must leave it. */
+static size_t rle_frame_with_text(uint8_t *f, uint8_t *want)
+{
+    memset(f, 0, 256);
+    f[0] = 2;
+    memcpy(f + 12, "SMITH^ANNA MRN12", 16); /* offsets 3.. (unused: G.5 makes them zero) */
+    memcpy(f + 64, "GAP^TEXT", 8);          /* between the header and segment 1 */
+    size_t p = 72;
+    f[4] = (uint8_t)p;
+    static const uint8_t s1[] = {0x07, 1, 2, 3, 4, 5, 6, 7, 8}; /* a literal of the whole plane */
+    memcpy(f + p, s1, sizeof s1);
+    p += sizeof s1;
+    memcpy(f + p, "DOE^JOHN", 8); /* after segment 1's plane */
+    p += 8;
+    f[8] = (uint8_t)p;
+    size_t s2 = p;
+    static const uint8_t s2b[] = {0xFD, 9, 0x05, 10, 11, 12, 13, 14, 15}; /* 4 x 9, then a literal of 6: 4 used */
+    memcpy(f + p, s2b, sizeof s2b);
+    p += sizeof s2b;
+    memcpy(f + p, "\x80MRN4471339", 11);
+    p += 11;
+    memcpy(want, f, p);
+    memset(want + 12, 0, 60); /* the unused offsets and the gap */
+    memset(want + 81, 0x80, 8);
+    memset(want + s2 + 7, 0x80, p - (s2 + 7));
+    return p;
+}
+
+static void test_rle_tails_cleared(void **state)
+{
+    (void)state;
+    uint8_t f[256], want[256];
+    size_t n = rle_frame_with_text(f, want);
+    rle_plane_bytes = 8;
+    int np;
+    uint8_t *o = clean(DV_CS_RLE, f, n, &np);
+    assert_memory_equal(o, want, n);
+    free(o);
+    for (size_t cut = 30; cut < n; cut += 17) { /* a frame in two fragments (not conformant): the same */
+        int rc;
+        dv_error err = {0};
+        o = clean_split(DV_CS_RLE, f, n, &cut, 1, &np, &rc, &err);
+        assert_int_equal(rc, -1); /* frames not known: each fragment a frame, the second no RLE header */
+        free(o);
+    }
+    /* zeros and 0x80 (the even-length pad) after a plane hide nothing: left as they are */
+    uint8_t g[128] = {1, 0, 0, 0, 64};
+    memcpy(g + 64, "\x07\x01\x02\x03\x04\x05\x06\x07\x08\x80\x00\x80\x80", 13);
+    o = clean(DV_CS_RLE, g, 77, &np);
+    assert_int_equal(np, 0);
+    assert_memory_equal(o, g, 77);
+    free(o);
+    /* a frame that cannot be delimited is refused: no header, a count of 0 or 16, offsets inside the header,
+     * descending or past the frame */
+    static const struct {
+        uint8_t count, off0, off1;
+        size_t len;
+    } bad[] = {{1, 64, 0, 40}, {0, 64, 0, 80}, {16, 64, 0, 80}, {1, 60, 0, 80}, {2, 72, 68, 80}, {1, 90, 0, 80}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint8_t h[96] = {bad[i].count, 0, 0, 0, bad[i].off0, 0, 0, 0, bad[i].off1};
+        int rc;
+        dv_error err = {0};
+        o = clean_split(DV_CS_RLE, h, bad[i].len, NULL, 0, &np, &rc, &err);
+        assert_int_equal(rc, -1);
+        assert_int_equal(err.code, DV_ERR_MALFORMED);
+        assert_non_null(strstr(err.message, "cannot be checked"));
+        free(o);
+    }
+}
+
+/* Through the engine and the writer: an RLE instance's hidden text is gone, its pixels decode as before, and a
+ * frame that cannot be walked fails the instance (nothing written). */
+static uint8_t *rle_instance(const uint8_t *frame, size_t n, size_t *len)
+{
+    dvb *b = dvb_new(DVB_RLE, 1);
+    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
+    dvb_str(b, DV_TAG_STUDY_INSTANCE_UID, "UI", "1.2.3.4");
+    dvb_str(b, DV_TAG_SERIES_INSTANCE_UID, "UI", "1.2.3.4.1");
+    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
+    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
+    dvb_pixel_geometry(b, 2, 4, 16);
+    const void *frags[1] = {frame};
+    uint32_t lens[1] = {(uint32_t)n};
+    dvb_encapsulated(b, frags, lens, 1);
+    return dvb_finish(b, len);
+}
+
+static int decode_all(const dv_instance *inst, uint8_t ***frames, size_t **sizes, uint32_t *n);
+static void free_frames(uint8_t **frames, size_t *sizes, uint32_t n);
+
+static void test_rle_tails_cleared_in_engine(void **state)
+{
+    (void)state;
+    uint8_t f[256], want[256];
+    size_t n = rle_frame_with_text(f, want);
+    if (n & 1)
+        want[n++] = 0x80; /* the fragment's even pad (a zero) lies in segment 2's tail */
+    size_t len;
+    uint8_t *in = rle_instance(f, n, &len);
+    parsed p = {0};
+    dv_error err = {0};
+    assert_int_equal(dvt_parse(&p, in, len, &err), 0);
+    uint8_t **fa, **fb;
+    size_t *sa, *sb;
+    uint32_t na, nb;
+    assert_int_equal(decode_all(p.inst, &fa, &sa, &na), 0);
+    output o;
+    dvt_deid("{}", in, len, &o);
+    for (size_t i = 0; i < 4; i++)
+        assert_false(contains(o.sink.data, o.sink.len, (const char *[]){"SMITH", "GAP^", "DOE^", "MRN44"}[i]));
+    assert_int_equal(decode_all(o.p.inst, &fb, &sb, &nb), 0);
+    assert_int_equal(na, 1);
+    assert_int_equal(nb, 1);
+    assert_int_equal(sa[0], sb[0]);
+    assert_memory_equal(fa[0], fb[0], sa[0]);
+    size_t got_n;
+    uint8_t *got = fragments_of(o.p.inst, dv_ds_find(&o.p.inst->ds, DV_TAG_PIXEL_DATA), &got_n);
+    assert_int_equal(got_n, n);
+    assert_memory_equal(got, want, n);
+    free(got);
+    free_frames(fa, sa, na);
+    free_frames(fb, sb, nb);
+    dvt_output_free(&o);
+    dv_instance_free(p.inst);
+    free(in);
+
+    f[0] = 0; /* no segment count: the frame cannot be walked */
+    in = rle_instance(f, n, &len);
+    dv_key *key = dvt_test_key();
+    assert_int_equal(dvt_deidentify("{}", key, NULL, in, len, &o, &err), -1);
+    assert_int_equal(err.code, DV_ERR_MALFORMED);
+    assert_non_null(strstr(err.message, "embedded text cannot be checked"));
+    assert_int_equal(o.sink.len, 0);
+    dvt_output_free(&o);
+    dv_key_free(key);
+    free(in);
+}
+
 /* ------------------------------------------------------------------ native: bytes past the last frame */
 
 static void native_slack(uint16_t rows, uint16_t cols, const char *photometric, uint16_t spp, size_t need)
@@ -933,11 +1088,12 @@ static void test_public_apply_refuses_pixel_redaction(void **state)
     dv_plan_free(plan);
 }
 
-static int count_patch(void *user, uint64_t off, uint64_t len, const uint8_t *lit)
+static int count_patch(void *user, uint64_t off, uint64_t len, const uint8_t *lit, unsigned nlit)
 {
     (void)off;
     (void)len;
     (void)lit;
+    (void)nlit;
     (*(int *)user)++;
     return 0;
 }
@@ -960,7 +1116,11 @@ static int walk_count(const dv_instance *inst)
     uint32_t *first = malloc(sizeof *first * dv_frames_count(f));
     for (uint32_t i = 0, c; i < dv_frames_count(f); i++)
         dv_frames_frame_fragments(f, i, &first[i], &c);
-    int rc = dv_codestream_clean(fam, src, v, n, first, dv_frames_count(f), count_patch, &count, &err);
+    dv_pixel_attrs pa;
+    int rc = fam != DV_CS_RLE ? dv_codestream_clean(fam, src, v, n, first, dv_frames_count(f), count_patch, &count, &err)
+             : dv_pixel_attrs_read(inst, NULL, &pa, &err) != 0 ? -1
+             : dv_rle_clean(src, v, n, first, dv_frames_count(f), (uint64_t)pa.rows * pa.columns, count_patch, &count,
+                            &err);
     free(first);
     free(v);
     dv_frames_free(f);
@@ -1088,11 +1248,12 @@ static void test_corpus_pixels_unchanged(void **state)
     assert_true(st.patched >= 20);
 }
 
-static int count_only(void *user, uint64_t off, uint64_t len, const uint8_t *lit)
+static int count_only(void *user, uint64_t off, uint64_t len, const uint8_t *lit, unsigned nlit)
 {
     (void)off;
     (void)len;
     (void)lit;
+    (void)nlit;
     (*(int *)user)++;
     return 0;
 }
@@ -1126,8 +1287,8 @@ static void test_many_fragments_linear(void **state)
     free(f);
 }
 
-/* Which transfer syntaxes are walked: the JPEG processes, JPEG-LS, JPEG 2000 and HTJ2K; not RLE, deflated
- * frames, the video syntaxes or JPEG XL (docs/decisions.md "Not walked"), nor anything else. */
+/* Which transfer syntaxes are walked: the JPEG processes, JPEG-LS, JPEG 2000 and HTJ2K, and RLE (by dv_rle_clean);
+ * not deflated frames, the video syntaxes or JPEG XL (docs/decisions.md "Not walked"), nor anything else. */
 static void test_not_walked(void **state)
 {
     (void)state;
@@ -1135,7 +1296,7 @@ static void test_not_walked(void **state)
                                        "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"};
     static const char *const j2k[] = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
                                       "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"};
-    static const char *const none[] = {"1.2.840.10008.1.2.5", "1.2.840.10008.1.2.8.1", "1.2.840.10008.1.2.4.100",
+    static const char *const none[] = {"1.2.840.10008.1.2.5.1", "1.2.840.10008.1.2.8.1", "1.2.840.10008.1.2.4.100",
                                        "1.2.840.10008.1.2.4.102", "1.2.840.10008.1.2.4.107", "1.2.840.10008.1.2.4.110",
                                        "1.2.840.10008.1.2.4.111", "1.2.840.10008.1.2.4.112", "1.2.840.10008.1.2.1",
                                        "1.2.840.10008.1.2.4.9", "1.2.840.10008.1.2.4.900", "1.2.840.10008.1.2.4.50.1",
@@ -1146,6 +1307,7 @@ static void test_not_walked(void **state)
         assert_int_equal(dv_cs_family_of(j2k[i]), DV_CS_J2K);
     for (size_t i = 0; i < sizeof none / sizeof *none; i++)
         assert_int_equal(dv_cs_family_of(none[i]), DV_CS_NONE);
+    assert_int_equal(dv_cs_family_of("1.2.840.10008.1.2.5"), DV_CS_RLE);
     assert_int_equal(dv_cs_family_of(NULL), DV_CS_NONE);
 }
 
@@ -1189,7 +1351,9 @@ static void test_fuzz_regressions_replay(void **state)
                 cuts[kept++] = cuts[i];
         int np, rc;
         dv_error err = {0};
-        uint8_t *o = clean_split((in[0] & 1) ? DV_CS_J2K : DV_CS_JPEG, sdata, sn, cuts, kept, &np, &rc, &err);
+        rle_plane_bytes = 1 + (uint64_t)(in[0] >> 4) * 9; /* fuzz_codestream's layout */
+        uint8_t *o = clean_split((in[0] & 8) ? DV_CS_RLE : (in[0] & 1) ? DV_CS_J2K : DV_CS_JPEG, sdata, sn, cuts,
+                                 kept, &np, &rc, &err);
         assert_true(rc == 0 || err.code == DV_ERR_MALFORMED);
         free(o);
         free(in);
@@ -1212,6 +1376,8 @@ int main(void)
         cmocka_unit_test(test_engine_writes_the_patches),
         cmocka_unit_test(test_engine_refuses_unwalkable),
         cmocka_unit_test(test_lying_offset_table_cleared),
+        cmocka_unit_test(test_rle_tails_cleared),
+        cmocka_unit_test(test_rle_tails_cleared_in_engine),
         cmocka_unit_test(test_native_slack_cut),
         cmocka_unit_test(test_embedded_overlay_cleared),
         cmocka_unit_test(test_public_apply_cleans_the_container),

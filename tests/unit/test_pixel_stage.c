@@ -708,13 +708,13 @@ static void test_redact_darkest_values(void **state)
     assert_int_equal(dv_redact_frame(&p, &pal, &fb), 1);
 }
 
-static int clear_range(void *user, uint64_t off, uint64_t len, const uint8_t *lit)
+static int clear_range(void *user, uint64_t off, uint64_t len, const uint8_t *lit, unsigned nlit)
 {
     uint8_t *b = user;
-    if (lit)
+    if (nlit == len)
         memcpy(b + off, lit, (size_t)len);
     else
-        memset(b + off, 0, (size_t)len);
+        memset(b + off, nlit ? lit[0] : 0, (size_t)len);
     return 0;
 }
 
