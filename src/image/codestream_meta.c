@@ -398,8 +398,23 @@ static uint64_t j2k_next_marker(cur *c, uint64_t pos)
     }
 }
 
-/* One codestream from its SOC at pos, within [pos, limit); *end after its EOC (or limit / the stream's end). */
+static int j2k_codestream_in(cur *c, uint64_t pos, uint64_t limit, uint64_t *end);
+
+/* One codestream from its SOC at pos, within [pos, limit); *end after its EOC (or limit / the stream's end).
+ * Nothing at or past limit is read or cleared: a segment whose length runs past a JP2 codestream box is cut at
+ * the box's end, where the next box's walk begins (clearing past it reported ranges out of order: fuzz
+ * regression jp2-segment-past-its-box). */
 static int j2k_codestream(cur *c, uint64_t pos, uint64_t limit, uint64_t *end)
+{
+    uint64_t saved = c->lim;
+    if (limit < c->lim)
+        c->lim = limit;
+    int rc = j2k_codestream_in(c, pos, limit, end);
+    c->lim = saved;
+    return rc;
+}
+
+static int j2k_codestream_in(cur *c, uint64_t pos, uint64_t limit, uint64_t *end)
 {
     uint64_t p = pos + 2;
     int found = 0;

@@ -1311,10 +1311,12 @@ static void test_not_walked(void **state)
     assert_int_equal(dv_cs_family_of(NULL), DV_CS_NONE);
 }
 
-/* tests/fuzz/regressions/codestream/: each input in fuzz_codestream's layout (byte 0: bit 0 the family, bits
- * 1-2 the number of cuts; 2 bytes a cut; then the stream) walked with clean_split's checks (ranges ascending
- * inside one fragment, a second walk clears nothing). j2k-segment-past-the-next-image: an unknown segment
- * whose length ran into the next fragment's codestream was cleared into it (ranges out of order). */
+/* tests/fuzz/regressions/codestream/: each input in fuzz_codestream's layout (byte 0: bit 3 RLE with a plane of
+ * 1 + 9 x bits 4-7, else bit 0 the family; bits 1-2 the number of cuts; 2 bytes a cut; then the stream) walked
+ * with clean_split's checks (ranges ascending inside one fragment, a second walk clears nothing).
+ * j2k-segment-past-the-next-image: an unknown segment whose length ran into the next fragment's codestream was
+ * cleared into it (ranges out of order). jp2-segment-past-its-box: an unknown segment of a JP2 codestream box
+ * whose length ran past the box was cleared up to the image's end, then the bytes after the box again. */
 static void test_fuzz_regressions_replay(void **state)
 {
     (void)state;
