@@ -516,7 +516,7 @@ static int jp2_boxes(cur *c, uint64_t pos, uint64_t limit, int depth)
                 return -1;
         } else if (!memcmp(t, "jp2c", 4)) {
             uint64_t cs_end = end;
-            if (at(c, body) == 0xFF && at(c, body + 1) == 0x4F) {
+            if (end - body >= 2 && at(c, body) == 0xFF && at(c, body + 1) == 0x4F) { /* SOC inside the box */
                 if (j2k_codestream(c, body, end, &cs_end) != 0)
                     return -1;
             } else {

@@ -1316,7 +1316,9 @@ static void test_not_walked(void **state)
  * with clean_split's checks (ranges ascending inside one fragment, a second walk clears nothing).
  * j2k-segment-past-the-next-image: an unknown segment whose length ran into the next fragment's codestream was
  * cleared into it (ranges out of order). jp2-segment-past-its-box: an unknown segment of a JP2 codestream box
- * whose length ran past the box was cleared up to the image's end, then the bytes after the box again. */
+ * whose length ran past the box was cleared up to the image's end, then the bytes after the box again.
+ * jp2-empty-codestream-box: an empty codestream box followed by bytes that begin a codestream was taken as
+ * holding one; those bytes were cleared, and the cleared stream then refused. */
 static void test_fuzz_regressions_replay(void **state)
 {
     (void)state;
