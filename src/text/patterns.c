@@ -12,6 +12,7 @@
 #include "text/checksums.h"
 #include "text/patterns.h"
 #include "text/eras.h"
+#include "text/months.h"
 #include "text/prefilter.h"
 #include "text/widthfold.h"
 
@@ -25,7 +26,8 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 #define WE "(?![A-Za-z0-9_])"
 #define NB "(?<![A-Za-z0-9_]|[0-9][.,:/-])"
 #define NE "(?![A-Za-z0-9_]|[.,:/-][0-9])"
-/* Month names: English, German, French (full names and the usual abbreviations; dv_month_of reads them). */
+/* Month names: English, German, French (full names and the usual abbreviations): the words of months.c's table,
+ * each before its prefixes (dv_month_of reads the month a match names from the table). */
 #define MON "(?:january|janvier|januar|j\\x{e4}nner|janv|jan|february|f\\x{e9}vrier|fevrier|februar|f\\x{e9}vr|febr|feb|" \
     "march|m\\x{e4}rz|maerz|mars|m\\x{e4}r|mar|april|avril|avr|apr|may|mai|june|juin|juni|jun|july|juillet|juil|juli|jul|" \
     "august|ao\\x{fb}t|aout|aug|september|septembre|sept|sep|october|octobre|oktober|okt|oct|november|novembre|nov|" \
@@ -166,40 +168,11 @@ static size_t digits_of(const char *t, size_t s, size_t e, char *buf, size_t cap
     return n;
 }
 
-static const struct {
-    const char *name;
-    int month;
-} month_names[] = {
-    {"january", 1}, {"janvier", 1}, {"januar", 1}, {"j\xc3\xa4nner", 1}, {"janv", 1}, {"jan", 1},
-    {"february", 2}, {"f\xc3\xa9vrier", 2}, {"fevrier", 2}, {"februar", 2}, {"f\xc3\xa9vr", 2}, {"febr", 2}, {"feb", 2},
-    {"march", 3}, {"m\xc3\xa4rz", 3}, {"maerz", 3}, {"mars", 3}, {"m\xc3\xa4r", 3}, {"mar", 3},
-    {"april", 4}, {"avril", 4}, {"avr", 4}, {"apr", 4}, {"may", 5}, {"mai", 5},
-    {"june", 6}, {"juin", 6}, {"juni", 6}, {"jun", 6}, {"july", 7}, {"juillet", 7}, {"juil", 7}, {"juli", 7}, {"jul", 7},
-    {"august", 8}, {"ao\xc3\xbbt", 8}, {"aout", 8}, {"aug", 8},
-    {"september", 9}, {"septembre", 9}, {"sept", 9}, {"sep", 9},
-    {"october", 10}, {"octobre", 10}, {"oktober", 10}, {"okt", 10}, {"oct", 10},
-    {"november", 11}, {"novembre", 11}, {"nov", 11},
-    {"december", 12}, {"d\xc3\xa9" "cembre", 12}, {"decembre", 12}, {"dezember", 12}, {"d\xc3\xa9" "c", 12}, {"dez", 12},
-    {"dec", 12},
-};
-
+/* The month names are months.c's table (English, German, French; the MON pattern above spells the same words). */
 int dv_month_of(const char *w, size_t n)
 {
-    char l[16];
-    if (n >= sizeof l)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)w[i];
-        if (c >= 'A' && c <= 'Z')
-            c |= 0x20;
-        else if (i > 0 && (unsigned char)w[i - 1] == 0xC3 && c >= 0x80 && c <= 0x9E)
-            c += 0x20; /* U+00C0..U+00DE -> U+00E0..U+00FE */
-        l[i] = (char)c;
-    }
-    for (size_t k = 0; k < sizeof month_names / sizeof month_names[0]; k++)
-        if (strlen(month_names[k].name) == n && !memcmp(month_names[k].name, l, n))
-            return month_names[k].month;
-    return 0;
+    const dv_month_word *e = dv_month_find(w, n, -1, -1);
+    return e ? e->month : 0;
 }
 
 static int year4(int y, size_t ylen)

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "text/checksums.h"
+#include "text/months.h"
 #include "text/patterns.h"
 
 static dv_patterns *P;
@@ -127,6 +128,22 @@ static void test_date(void **state)
     none("BP 120/80");
     none("1-2-19");
     none("May be 5 mm");
+}
+
+/* Every word of the month table (src/text/months.c) is a month to the MON pattern and to dv_month_of: the
+ * pattern spells the table's words as a regular expression, so a word added to one and not the other fails here. */
+static void test_month_words_are_dates(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < dv_month_words_n; k++) {
+        const dv_month_word *e = &dv_month_words[k];
+        char text[64], covered[48];
+        snprintf(covered, sizeof covered, "5 %s 2020", e->word);
+        snprintf(text, sizeof text, "on %s CT", covered);
+        one(text, DV_IT_DATE, covered);
+        assert_int_equal(dv_month_of(e->word, strlen(e->word)), e->month);
+        assert_non_null(dv_month_name(e->lang, e->form, e->month));
+    }
 }
 
 static void test_date_of_birth(void **state)
@@ -745,6 +762,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_date),
+        cmocka_unit_test(test_month_words_are_dates),
         cmocka_unit_test(test_date_of_birth),
         cmocka_unit_test(test_age),
         cmocka_unit_test(test_time),
