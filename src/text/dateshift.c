@@ -226,8 +226,8 @@ static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
             } else {
                 return -1;
             }
-        } else if (strchr(" ,-/.", s[i]) && s[i]) {
-            while (j < n && strchr(" ,-/.", s[j]) && s[j])
+        } else if (strchr(" ,-/.'", s[i]) && s[i]) { /* the apostrophe: only before a year (apostrophe_ok) */
+            while (j < n && strchr(" ,-/.'", s[j]) && s[j])
                 j++;
             t[k].kind = TK_SEP;
         } else if ((mark = cjk_mark(s + i, n - i)) != 0) {
@@ -250,6 +250,22 @@ static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
     }
     *nt = k;
     return 0;
+}
+
+/* An apostrophe stands only for a two-digit year's century (`Mar. 5, '20`, `5 Mar '20`): once, as the last
+ * character of the separator right before the year, the date's last field, in a date with a month name (yi: the
+ * year's token, month_word: a month name was read). Anywhere else (`'5 Mar 20`, `03/05/'20`) it is no date. */
+static int apostrophe_ok(const char *in, const tok *t, size_t nt, int yi, int month_word)
+{
+    for (size_t i = 0; i < nt; i++) {
+        if (t[i].kind != TK_SEP || !memchr(in + t[i].off, '\'', t[i].len))
+            continue;
+        const char *a = memchr(in + t[i].off, '\'', t[i].len);
+        if ((int)i + 1 != yi || (size_t)yi + 1 != nt || month_word < 0 || t[yi].len != 2 ||
+            a != in + t[i].off + t[i].len - 1)
+            return 0;
+    }
+    return 1;
 }
 
 static long two_digit_year(long yy)
@@ -419,6 +435,8 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
             mi = f[0], di = f[1]; /* 03/05/2020: US order when ambiguous (docs/text.md) */
         day_first_by_value = a > 12 && !(b <= 12 && sep == '.');
     }
+    if (!apostrophe_ok(in, t, nt, yi, era < 0 ? month_word : -1))
+        return -1;
     if (t[yi].kind != TK_NUM || t[di].kind != TK_NUM || (era < 0 && t[yi].len != 4 && t[yi].len != 2) ||
         t[di].len > 2 || (t[mi].kind == TK_NUM && t[mi].len > 2))
         return -1;

@@ -44,6 +44,8 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 #define ERA "(\\x{660e}\\x{6cbb}|\\x{5927}\\x{6b63}|\\x{662d}\\x{548c}|\\x{5e73}\\x{6210}|\\x{4ee4}\\x{548c}|" \
     "[\\x{660e}\\x{5927}\\x{662d}\\x{5e73}\\x{4ee4}](?=\\s*(?:[0-9]|\\x{5143})))" /* or its first kanji: 平31年 */
 #define ERA_YEAR "\\s*([0-9]{1,2}|\\x{5143})\\s*\\x{5e74}"
+/* A year after a month name and a day: four digits (group n), or two after an apostrophe (group n + 1, `'20`). */
+#define YEAR_APOS "(?:((?:19|20)[0-9]{2})|'([0-9]{2}))"
 #define SEP_OPT "\\s*[:#=.-]?\\s*"
 
 typedef struct match_ctx match_ctx;
@@ -241,14 +243,24 @@ static int month_group(const match_ctx *m, int g)
     return dv_month_of(m->t + s, e - s);
 }
 
+/* The year of a date with a month name and a day: four digits in group g, or two written after an apostrophe
+ * (`Mar. 5, '20`) in group g + 1, read and scored as the other two-digit years are (year4; 75, as chk_dmy). */
+static int year_of(const match_ctx *m, dv_finding *c, int g)
+{
+    if (grp_len(m, g))
+        return grp_int(m, g);
+    c->score = 75;
+    return year4(grp_int(m, g + 1), 2);
+}
+
 static int chk_d_mon_y(const match_ctx *m, dv_finding *c)
 {
-    return date_result(m, c, grp_int(m, 3), month_group(m, 2), grp_int(m, 1));
+    return date_result(m, c, year_of(m, c, 3), month_group(m, 2), grp_int(m, 1));
 }
 
 static int chk_mon_d_y(const match_ctx *m, dv_finding *c)
 {
-    return date_result(m, c, grp_int(m, 3), month_group(m, 1), grp_int(m, 2));
+    return date_result(m, c, year_of(m, c, 3), month_group(m, 1), grp_int(m, 2));
 }
 
 static int chk_y_mon_d(const match_ctx *m, dv_finding *c)
@@ -567,10 +579,11 @@ static const spec specs[] = {
      NB "((?:19|20)[0-9]{2})([-/.])(0?[1-9]|1[0-2])\\2(0?[1-9]|[12][0-9]|3[01])(?!(?!T[0-9])[A-Za-z0-9_]|[.,:/-][0-9])", PRE_NB_RUN4},
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_dmy, 4, 2,
      NB "([0-9]{1,2})([-/.])([0-9]{1,2})\\2((?:19|20)[0-9]{2}|[0-9]{2})" NE, PRE_DSEP2},
-    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon_y, 5, 4,
-     WB "([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?[ -]?(" MON ")\\.?,?[ -]?((?:19|20)[0-9]{2})" WE, PRE_MONTH},
-    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_d_y, 5, 4,
-     WB "(" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?,?[ -]((?:19|20)[0-9]{2})" WE, PRE_MONTH},
+    /* a month name and a day: the year four digits, or two after an apostrophe (`5 Mar '20`, `Mar. 5, '20`) */
+    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon_y, 3, 2,
+     WB "([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?[ -]?(" MON ")\\.?,?[ -]?" YEAR_APOS WE, PRE_MONTH},
+    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_d_y, 3, 2,
+     WB "(" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?,?[ -]" YEAR_APOS WE, PRE_MONTH},
     /* year first, as viewers print it (`1988 Jun 09`, `2019-MAR-14`; JSL's burned-in study dates) */
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_y_mon_d, 5, 4,
      WB "((?:19|20)[0-9]{2})[ -](" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?" WE, PRE_MONTH},

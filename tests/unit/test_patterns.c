@@ -146,6 +146,29 @@ static void test_month_words_are_dates(void **state)
     }
 }
 
+/* A two-digit year written with an apostrophe after a month name and a day (`Mar. 5, '20`, `March 5 '20`,
+ * `5 Mar '20`) is a DATE, valid by the calendar as the other two-digit years are (00-30 as 20xx, for 29 February);
+ * an apostrophe year alone, or after a month without a day, is not. Before: none was found (`March 5 '20` left
+ * its year out). */
+static void test_date_apostrophe_year(void **state)
+{
+    (void)state;
+    one("seen Mar. 5, '20 in clinic", DV_IT_DATE, "Mar. 5, '20");
+    one("March 5 '20 CT", DV_IT_DATE, "March 5 '20");
+    one("CT 5 Mar '20", DV_IT_DATE, "5 Mar '20");
+    one("on Mar 25th, '20", DV_IT_DATE, "Mar 25th, '20");
+    one("on 5-MAR-'20", DV_IT_DATE, "5-MAR-'20");
+    one("Feb 29 '00", DV_IT_DATE, "Feb 29 '00");
+    one("DOB: Mar. 5, '61", DV_IT_DATE_OF_BIRTH, "Mar. 5, '61");
+    none("Feb 29 '21");
+    none("Feb. 30, '20");
+    none("'20");
+    none("class of '20");
+    none("since '20 worse");
+    none("in the '90s");
+    none("Mar 5 '20s");
+}
+
 static void test_date_of_birth(void **state)
 {
     (void)state;
@@ -763,6 +786,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_date),
         cmocka_unit_test(test_month_words_are_dates),
+        cmocka_unit_test(test_date_apostrophe_year),
         cmocka_unit_test(test_date_of_birth),
         cmocka_unit_test(test_age),
         cmocka_unit_test(test_time),
