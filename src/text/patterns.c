@@ -553,6 +553,18 @@ static int chk_mrn(const match_ctx *m, dv_finding *c)
     return 1;
 }
 
+/* `City ST 12345`: an address when the ZIP's first three digits are ones the state uses (not `Head CT 70450`, a
+ * CPT code after a view or modality that is also a state code); the finding covers the ZIP. */
+static int chk_city_zip(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0, zs = 0, ze = 0;
+    if (!grp(m, 1, &s, &e) || !grp(m, 2, &zs, &ze) || !dv_us_zip_state_ok(m->t + s, m->t + zs))
+        return 0;
+    c->start = (uint32_t)zs;
+    c->end = (uint32_t)ze;
+    return 1;
+}
+
 static int chk_span1(const match_ctx *m, dv_finding *c)
 {
     size_t s = 0, e = 0;
@@ -685,6 +697,10 @@ static const spec specs[] = {
      WB "[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]" WE, PRE_POST_CA},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_UPPER, 0, 0, chk_span1, 5, 5,
      "[A-Z][A-Za-z.'-]+,\\s*" US_STATES "\\s+([0-9]{5}(?:-[0-9]{4})?)" NE, PRE_ZIP_STATE},
+    /* without the comma: a city word written as a name (a capital, then a small letter: not `CHEST PA 15213`) and a
+     * ZIP the state uses (chk_city_zip) */
+    {DV_IT_STREET_ADDRESS, 80, P_DIGIT | P_UPPER, 0, 0, chk_city_zip, 5, 5,
+     WB "[A-Z][a-z][A-Za-z.'-]*\\s+(" US_STATES ")\\s+([0-9]{5}(?:-[0-9]{4})?)" NE, PRE_ZIP_STATE},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_span1, 1, 1,
      WB "(?:zip(?:\\s*code)?|postcode|post code|plz|code postal)\\s*[:#]?\\s*([0-9]{5}(?:-[0-9]{4})?|"
         "[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})" WE, PRE_ZIP_WORD},

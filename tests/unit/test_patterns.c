@@ -418,6 +418,39 @@ static void test_street_address(void **state)
     none("C3-C4");
 }
 
+/* A US city, state and ZIP without the comma (`Springfield IL 62704`): found when the word before the state code is
+ * capitalised (a capital, then a small letter) and the ZIP's first three digits are ones the state uses. The
+ * state codes that are also views and modalities (PA, CT) stand before radiology CPT codes (7xxxx) in procedure
+ * text: `Chest PA 71046`, `Head CT 70450` are no addresses (PA ZIPs are 150-196, CT's 060-069), nor is all-caps
+ * `CHEST PA 15213`. The finding covers the ZIP, as after `City, ST`. Before: none was found. */
+static void test_us_city_state_zip(void **state)
+{
+    (void)state;
+    one("Springfield IL 62704", DV_IT_STREET_ADDRESS, "62704");
+    one("mail to Hartford CT 06103-1234 today", DV_IT_STREET_ADDRESS, "06103-1234");
+    one("San Francisco CA 94103", DV_IT_STREET_ADDRESS, "94103");
+    one("Pittsburgh PA 15213", DV_IT_STREET_ADDRESS, "15213");
+    one("Holtsville NY 00501", DV_IT_STREET_ADDRESS, "00501");
+    one("El Paso TX 88510", DV_IT_STREET_ADDRESS, "88510");
+    one("Boston, MA 02115", DV_IT_STREET_ADDRESS, "02115");
+    none("XR Chest PA 71046");
+    none("Head CT 70450");
+    none("Pelvis CT 72192 w contrast");
+    none("Hand PA 73130");
+    none("CHEST PA 15213");
+    none("HEAD CT 06103");
+    none("Springfield IL 12345");
+    none("Springfield IL 627041");
+    none("series CT 06103");
+    assert_true(dv_us_zip_state_ok("IL", "62704"));
+    assert_true(dv_us_zip_state_ok("TX", "73301")); /* Austin's IRS prefix, inside Oklahoma's range */
+    assert_true(dv_us_zip_state_ok("OK", "73102"));
+    assert_false(dv_us_zip_state_ok("CT", "70450"));
+    assert_false(dv_us_zip_state_ok("PA", "71046"));
+    assert_false(dv_us_zip_state_ok("XX", "62704"));
+    assert_false(dv_us_zip_state_ok("IL", "6a704"));
+}
+
 /* Byte offsets are exact inside multi-byte UTF-8 text. */
 static void test_spans_exact_in_utf8(void **state)
 {
@@ -797,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_numbers_with_check_digits),
         cmocka_unit_test(test_record_numbers),
         cmocka_unit_test(test_street_address),
+        cmocka_unit_test(test_us_city_state_zip),
         cmocka_unit_test(test_spans_exact_in_utf8),
         cmocka_unit_test(test_full_width),
         cmocka_unit_test(test_cjk_eras_and_year_less),
