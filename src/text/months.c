@@ -1,6 +1,8 @@
-/* Month names (months.h): the one table the date detectors and the date shifter read. The detectors' MON
- * pattern in patterns.c spells the same words as a regular expression (longest first, as PCRE2 tries them);
- * test_patterns: test_month_words_are_dates finds a date with every word of this table. */
+/* Month names (months.h): the one table the date detectors, the date shifter and the deny-list read. Two
+ * derived spellings remain: the MON pattern in patterns.c (a regular expression, each word before its prefixes,
+ * as PCRE2 tries them in order) and the 3-letter month prefixes of prefilter.c (W_MONTH);
+ * test_patterns: test_month_words_are_dates finds a date with every word of this table, with and without the
+ * pre-filters, so a word added here and not there fails. */
 #include "text/months.h"
 
 #include <string.h>

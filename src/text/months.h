@@ -1,6 +1,7 @@
 /* Month names in English, German and French: one table for the date detectors (patterns.c dv_month_of, and
- * through it the pixel classifier) and the date shifter (dateshift.c), which writes a shifted date back in the
- * language, form and case it was found in. Each word carries its language, its month and its written form.
+ * through it the pixel classifier), the date shifter (dateshift.c), which writes a shifted date back in the
+ * language, form and case it was found in, and the deny-list's written forms of a date (denylist.c, English).
+ * Each word carries its language, its month and its written form.
  * [test_patterns: test_date, test_month_words_are_dates; test_text_transform: test_written_date_german_french] */
 #ifndef DV_TEXT_MONTHS_H
 #define DV_TEXT_MONTHS_H
