@@ -152,3 +152,34 @@ int dv_date_ok(int y, int m, int d)
         return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     return 1;
 }
+
+/* The first three digits of the ZIP codes each state uses (USPS 3-digit prefixes). Military prefixes (AA AE AP)
+ * have no state code here; a prefix of a single town across a border (063, Fishers Island NY) is left out, so
+ * such an address is missed rather than every CT number taken for NY. */
+static const struct {
+    char st[3];
+    short lo, hi;
+} zip3[] = {
+    {"PR", 6, 9},     {"MA", 10, 27},   {"MA", 55, 55},   {"RI", 28, 29},   {"NH", 30, 38},   {"ME", 39, 49},
+    {"VT", 50, 59},   {"CT", 60, 69},   {"NJ", 70, 89},   {"NY", 5, 5},     {"NY", 100, 149}, {"PA", 150, 196},
+    {"DE", 197, 199}, {"DC", 200, 205}, {"DC", 569, 569}, {"MD", 206, 219}, {"VA", 201, 201}, {"VA", 220, 246},
+    {"WV", 247, 268}, {"NC", 270, 289}, {"SC", 290, 299}, {"GA", 300, 319}, {"GA", 398, 399}, {"FL", 320, 349},
+    {"AL", 350, 369}, {"TN", 370, 385}, {"MS", 386, 397}, {"KY", 400, 427}, {"OH", 430, 459}, {"IN", 460, 479},
+    {"MI", 480, 499}, {"IA", 500, 528}, {"WI", 530, 549}, {"MN", 550, 567}, {"SD", 570, 577}, {"ND", 580, 588},
+    {"MT", 590, 599}, {"IL", 600, 629}, {"MO", 630, 658}, {"KS", 660, 679}, {"NE", 680, 693}, {"LA", 700, 714},
+    {"AR", 716, 729}, {"OK", 730, 749}, {"TX", 733, 733}, {"TX", 750, 799}, {"TX", 885, 885}, {"CO", 800, 816},
+    {"WY", 820, 831}, {"ID", 832, 838}, {"UT", 840, 847}, {"AZ", 850, 865}, {"NM", 870, 884}, {"NV", 889, 898},
+    {"CA", 900, 961}, {"HI", 967, 968}, {"OR", 970, 979}, {"WA", 980, 994}, {"AK", 995, 999},
+};
+
+int dv_us_zip_state_ok(const char *st, const char *zip)
+{
+    for (int i = 0; i < 3; i++)
+        if (zip[i] < '0' || zip[i] > '9')
+            return 0;
+    int p = (zip[0] - '0') * 100 + (zip[1] - '0') * 10 + (zip[2] - '0');
+    for (size_t k = 0; k < sizeof zip3 / sizeof zip3[0]; k++)
+        if (zip3[k].st[0] == st[0] && zip3[k].st[1] == st[1] && p >= zip3[k].lo && p <= zip3[k].hi)
+            return 1;
+    return 0;
+}

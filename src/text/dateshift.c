@@ -4,6 +4,7 @@
 #include "text/dv_transform.h"
 #include "text/widthfold.h"
 #include "text/eras.h"
+#include "text/months.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -109,8 +110,8 @@ int dv_shift_da(const char *in, size_t len, int days, char out[8])
 
 /* ---- dates written in free text ---- */
 
-static const char *const MONTHS[12] = {"january", "february", "march",     "april",   "may",      "june",
-                                       "july",    "august",   "september", "october", "november", "december"};
+/* English month m (1..12), full name (months.c). */
+#define MONTHS(m) dv_month_name(DV_MONTH_EN, DV_MONTH_FULL, (int)(m))
 
 /* The month a word names (full name, or an abbreviation of at least 3 letters, e.g. "Sept"), 1..12, or 0. */
 static unsigned month_of(const char *w, size_t n)
@@ -118,11 +119,12 @@ static unsigned month_of(const char *w, size_t n)
     if (n < 3 || n > 9)
         return 0;
     for (unsigned i = 0; i < 12; i++) {
-        size_t ml = strlen(MONTHS[i]);
+        const char *name = MONTHS(i + 1);
+        size_t ml = strlen(name);
         if (n > ml)
             continue;
         size_t k = 0;
-        while (k < n && tolower((unsigned char)w[k]) == MONTHS[i][k])
+        while (k < n && tolower((unsigned char)w[k]) == name[k])
             k++;
         if (k == n)
             return i + 1;
@@ -130,67 +132,36 @@ static unsigned month_of(const char *w, size_t n)
     return 0;
 }
 
-/* German and French month names as written (dv_month_of in patterns.c finds them), so a shifted date is written
- * in the language, form and case it was found in. A word two languages share is told apart by the date's own
- * marks (month_lang). ASCII spellings (maerz, fevrier, aout, decembre) and Austrian Jänner are read; a month
- * found in ASCII is written in ASCII (name_as_written). */
-enum { LANG_EN, LANG_DE, LANG_FR, LANG_COUNT };
-static const char *const NAMES[LANG_COUNT][2][12] = {
-    [LANG_DE] = {{"januar", "februar", "m\xc3\xa4rz", "april", "mai", "juni", "juli", "august", "september",
-                  "oktober", "november", "dezember"},
-                 {"jan", "feb", "m\xc3\xa4r", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "dez"}},
-    [LANG_FR] = {{"janvier", "f\xc3\xa9vrier", "mars", "avril", "mai", "juin", "juillet", "ao\xc3\xbbt", "septembre",
-                  "octobre", "novembre", "d\xc3\xa9" "cembre"},
-                 {"janv", "f\xc3\xa9vr", "mars", "avr", "mai", "juin", "juil", "ao\xc3\xbbt", "sept", "oct", "nov",
-                  "d\xc3\xa9" "c"}},
-};
-static const struct {
-    const char *word;
-    int lang, month;
-} SPELLINGS[] = {{"maerz", LANG_DE, 3}, {"j\xc3\xa4nner", LANG_DE, 1}, {"fevrier", LANG_FR, 2},
-                 {"aout", LANG_FR, 8},  {"decembre", LANG_FR, 12}};
+/* German and French month names as written (months.c's table, which dv_month_of in patterns.c reads too), so a
+ * shifted date is written in the language, form and case it was found in. A word two languages share is told
+ * apart by the date's own marks (month_lang). ASCII spellings (maerz, fevrier, aout, decembre) and Austrian
+ * Jänner are read (DV_MONTH_VARIANT); a month found in ASCII is written in ASCII (name_as_written). */
+enum { LANG_EN = DV_MONTH_EN, LANG_DE = DV_MONTH_DE, LANG_FR = DV_MONTH_FR };
 
-/* w[0, n) in lower case (ASCII, and the Latin-1 letters of UTF-8 C3 80..9E) into out (room for n). */
-static void lower_utf8(const char *w, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)w[i];
-        if (i > 0 && (unsigned char)w[i - 1] == 0xC3 && c >= 0x80 && c <= 0x9E)
-            c += 0x20;
-        out[i] = (char)tolower(c);
-    }
-}
-
-/* The month w[0, n) names in German or French (lang), 1..12, or 0; *abbr when only the abbreviation is it. */
+/* The month w[0, n) names in German or French (lang), 1..12, or 0; *abbr when only the abbreviation is it (a
+ * word that is both, as `mars` or `mai`, is the full name; a variant spelling is a full name too). */
 static unsigned month_in(int lang, const char *w, size_t n, int *abbr)
 {
-    char l[16];
-    if (n >= sizeof l)
-        return 0;
-    lower_utf8(w, n, l);
-    for (int form = 0; form < 2; form++)
-        for (unsigned m = 0; m < 12; m++)
-            if (strlen(NAMES[lang][form][m]) == n && !memcmp(NAMES[lang][form][m], l, n)) {
-                *abbr = form;
-                return m + 1;
-            }
-    for (size_t k = 0; k < sizeof SPELLINGS / sizeof SPELLINGS[0]; k++)
-        if (SPELLINGS[k].lang == lang && strlen(SPELLINGS[k].word) == n && !memcmp(SPELLINGS[k].word, l, n)) {
-            *abbr = 0;
-            return (unsigned)SPELLINGS[k].month;
+    static const int forms[] = {DV_MONTH_FULL, DV_MONTH_ABBR, DV_MONTH_VARIANT};
+    for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+        const dv_month_word *e = dv_month_find(w, n, lang, forms[f]);
+        if (e) {
+            *abbr = forms[f] == DV_MONTH_ABBR;
+            return e->month;
         }
+    }
     return 0;
 }
 
-/* Any language's month: English first (the form the rest of this file knew), then German, then French. */
+/* Any language's month: English first (the form the rest of this file knew: any prefix of 3 letters or more of
+ * a full name), then any word of the table (German and French; its English words are such prefixes already). */
 static unsigned any_month(const char *w, size_t n)
 {
-    int abbr;
     unsigned m = month_of(w, n);
-    if (!m)
-        m = month_in(LANG_DE, w, n, &abbr);
-    if (!m)
-        m = month_in(LANG_FR, w, n, &abbr);
+    if (!m) {
+        const dv_month_word *e = dv_month_find(w, n, -1, -1);
+        m = e ? e->month : 0;
+    }
     return m;
 }
 
@@ -255,8 +226,8 @@ static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
             } else {
                 return -1;
             }
-        } else if (strchr(" ,-/.", s[i]) && s[i]) {
-            while (j < n && strchr(" ,-/.", s[j]) && s[j])
+        } else if (strchr(" ,-/.'", s[i]) && s[i]) { /* the apostrophe: only before a year (apostrophe_ok) */
+            while (j < n && strchr(" ,-/.'", s[j]) && s[j])
                 j++;
             t[k].kind = TK_SEP;
         } else if ((mark = cjk_mark(s + i, n - i)) != 0) {
@@ -279,6 +250,22 @@ static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
     }
     *nt = k;
     return 0;
+}
+
+/* An apostrophe stands only for a two-digit year's century (`Mar. 5, '20`, `5 Mar '20`): once, as the last
+ * character of the separator right before the year, the date's last field, in a date with a month name (yi: the
+ * year's token, month_word: a month name was read). Anywhere else (`'5 Mar 20`, `03/05/'20`) it is no date. */
+static int apostrophe_ok(const char *in, const tok *t, size_t nt, int yi, int month_word)
+{
+    for (size_t i = 0; i < nt; i++) {
+        if (t[i].kind != TK_SEP || !memchr(in + t[i].off, '\'', t[i].len))
+            continue;
+        const char *a = memchr(in + t[i].off, '\'', t[i].len);
+        if ((int)i + 1 != yi || (size_t)yi + 1 != nt || month_word < 0 || t[yi].len != 2 ||
+            a != in + t[i].off + t[i].len - 1)
+            return 0;
+    }
+    return 1;
 }
 
 static long two_digit_year(long yy)
@@ -346,14 +333,8 @@ static void recase(char *w, size_t n, const char *orig, size_t on)
  * é -> e, û -> u). `Februar` says nothing of the writer: `März` follows it. Returns the length. */
 static size_t name_as_written(const char *name, const char *orig, size_t on, char *buf)
 {
-    char l[16];
-    int ascii = 0;
-    if (on < sizeof l) {
-        lower_utf8(orig, on, l);
-        for (size_t k = 0; k < sizeof SPELLINGS / sizeof SPELLINGS[0]; k++)
-            ascii |= strlen(SPELLINGS[k].word) == on && !memcmp(SPELLINGS[k].word, l, on) &&
-                     (unsigned char)SPELLINGS[k].word[1] < 0x80;
-    }
+    const dv_month_word *v = dv_month_find(orig, on, -1, DV_MONTH_VARIANT);
+    int ascii = v && (unsigned char)v->word[1] < 0x80;
     size_t o = 0;
     for (size_t i = 0; name[i]; i++) {
         if (ascii && (unsigned char)name[i] == 0xC3 && name[i + 1]) {
@@ -381,7 +362,7 @@ static int month_lang(const char *in, const tok *t, size_t nt, int mi, int di, i
     size_t n = t[mi].len;
     int de_abbr = 0, fr_abbr = 0;
     int en = month_of(w, n) != 0, de = month_in(LANG_DE, w, n, &de_abbr) != 0, fr = month_in(LANG_FR, w, n, &fr_abbr) != 0;
-    int en_exact = en && (n == 3 || n == strlen(MONTHS[t[mi].num - 1]));
+    int en_exact = en && (n == 3 || n == strlen(MONTHS(t[mi].num)));
     int day_dot = t[di].off + t[di].len < t[mi].off && in[t[di].off + t[di].len] == '.'; /* in bounds: mi follows */
     int day_er = (size_t)di + 1 < nt && t[di + 1].kind == TK_ORD && tolower((unsigned char)in[t[di + 1].off]) == 'e';
     int lower = islower((unsigned char)w[0]) && di < mi;
@@ -454,6 +435,8 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
             mi = f[0], di = f[1]; /* 03/05/2020: US order when ambiguous (docs/text.md) */
         day_first_by_value = a > 12 && !(b <= 12 && sep == '.');
     }
+    if (!apostrophe_ok(in, t, nt, yi, era < 0 ? month_word : -1))
+        return -1;
     if (t[yi].kind != TK_NUM || t[di].kind != TK_NUM || (era < 0 && t[yi].len != 4 && t[yi].len != 2) ||
         t[di].len > 2 || (t[mi].kind == TK_NUM && t[mi].len > 2))
         return -1;
@@ -500,11 +483,12 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
             int abbr, lang = month_lang(in, t, nt, mi, di, &abbr);
             size_t wl;
             if (lang == LANG_EN) {
-                size_t full = strlen(MONTHS[m - 1]);
-                wl = t[i].len == strlen(MONTHS[t[i].num - 1]) ? full : (full < 3 ? full : 3);
-                memcpy(buf, MONTHS[m - 1], wl);
+                size_t full = strlen(MONTHS(m));
+                wl = t[i].len == strlen(MONTHS(t[i].num)) ? full : (full < 3 ? full : 3);
+                memcpy(buf, MONTHS(m), wl);
             } else {
-                wl = name_as_written(NAMES[lang][abbr][m - 1], in + t[i].off, t[i].len, buf);
+                wl = name_as_written(dv_month_name(lang, abbr ? DV_MONTH_ABBR : DV_MONTH_FULL, (int)m), in + t[i].off,
+                                     t[i].len, buf);
             }
             recase(buf, wl, in + t[i].off, t[i].len);
             n = (int)wl;

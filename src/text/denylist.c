@@ -19,6 +19,7 @@
 #include "text/edits.h"
 #include "text/lexicon.h"
 #include "text/lexicon_data.h"
+#include "text/months.h"
 #include "text/tokens.h"
 #include "text/widthfold.h"
 #include "util/dv_grow.h"
@@ -392,9 +393,6 @@ int dv_denylist_add_person_name(dv_denylist *dl, const char *pn, size_t len, dv_
 
 /* ------------------------------------------------------------------------------------------ dates */
 
-static const char *const months[12] = {"JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY",
-                                       "AUGUST", "SEPTEMBER", "OCTOBER", "NOVEMBER", "DECEMBER"};
-
 int dv_denylist_add_date(dv_denylist *dl, dv_infotype type, const char *da, size_t len, dv_error *err)
 {
     if (!dl || !da || len < 8)
@@ -411,8 +409,12 @@ int dv_denylist_add_date(dv_denylist *dl, dv_infotype type, const char *da, size
     for (size_t i = 0; i < dl->ndate_seen; i++)
         if (dl->date_seen[i] == seen)
             return 1; /* as add_phrase answers for a value already there */
-    const char *mon = months[m - 1];
-    char mon3[5];
+    /* the English name (months.c) in the upper case of the deny-list's keys */
+    const char *name = dv_month_name(DV_MONTH_EN, DV_MONTH_FULL, m);
+    char mon[DV_MONTH_WORD_MAX], mon3[5];
+    size_t ml = strlen(name);
+    for (size_t i = 0; i <= ml; i++)
+        mon[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 0x20 : name[i]);
     memcpy(mon3, mon, 3);
     mon3[3] = 0;
     const char *sfx = (d % 10 == 1 && d != 11) ? "ST" : (d % 10 == 2 && d != 12) ? "ND"

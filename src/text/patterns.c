@@ -12,6 +12,7 @@
 #include "text/checksums.h"
 #include "text/patterns.h"
 #include "text/eras.h"
+#include "text/months.h"
 #include "text/prefilter.h"
 #include "text/widthfold.h"
 
@@ -25,7 +26,8 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 #define WE "(?![A-Za-z0-9_])"
 #define NB "(?<![A-Za-z0-9_]|[0-9][.,:/-])"
 #define NE "(?![A-Za-z0-9_]|[.,:/-][0-9])"
-/* Month names: English, German, French (full names and the usual abbreviations; dv_month_of reads them). */
+/* Month names: English, German, French (full names and the usual abbreviations): the words of months.c's table,
+ * each before its prefixes (dv_month_of reads the month a match names from the table). */
 #define MON "(?:january|janvier|januar|j\\x{e4}nner|janv|jan|february|f\\x{e9}vrier|fevrier|februar|f\\x{e9}vr|febr|feb|" \
     "march|m\\x{e4}rz|maerz|mars|m\\x{e4}r|mar|april|avril|avr|apr|may|mai|june|juin|juni|jun|july|juillet|juil|juli|jul|" \
     "august|ao\\x{fb}t|aout|aug|september|septembre|sept|sep|october|octobre|oktober|okt|oct|november|novembre|nov|" \
@@ -42,6 +44,8 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 #define ERA "(\\x{660e}\\x{6cbb}|\\x{5927}\\x{6b63}|\\x{662d}\\x{548c}|\\x{5e73}\\x{6210}|\\x{4ee4}\\x{548c}|" \
     "[\\x{660e}\\x{5927}\\x{662d}\\x{5e73}\\x{4ee4}](?=\\s*(?:[0-9]|\\x{5143})))" /* or its first kanji: 平31年 */
 #define ERA_YEAR "\\s*([0-9]{1,2}|\\x{5143})\\s*\\x{5e74}"
+/* A year after a month name and a day: four digits (group n), or two after an apostrophe (group n + 1, `'20`). */
+#define YEAR_APOS "(?:((?:19|20)[0-9]{2})|'([0-9]{2}))"
 #define SEP_OPT "\\s*[:#=.-]?\\s*"
 
 typedef struct match_ctx match_ctx;
@@ -166,40 +170,11 @@ static size_t digits_of(const char *t, size_t s, size_t e, char *buf, size_t cap
     return n;
 }
 
-static const struct {
-    const char *name;
-    int month;
-} month_names[] = {
-    {"january", 1}, {"janvier", 1}, {"januar", 1}, {"j\xc3\xa4nner", 1}, {"janv", 1}, {"jan", 1},
-    {"february", 2}, {"f\xc3\xa9vrier", 2}, {"fevrier", 2}, {"februar", 2}, {"f\xc3\xa9vr", 2}, {"febr", 2}, {"feb", 2},
-    {"march", 3}, {"m\xc3\xa4rz", 3}, {"maerz", 3}, {"mars", 3}, {"m\xc3\xa4r", 3}, {"mar", 3},
-    {"april", 4}, {"avril", 4}, {"avr", 4}, {"apr", 4}, {"may", 5}, {"mai", 5},
-    {"june", 6}, {"juin", 6}, {"juni", 6}, {"jun", 6}, {"july", 7}, {"juillet", 7}, {"juil", 7}, {"juli", 7}, {"jul", 7},
-    {"august", 8}, {"ao\xc3\xbbt", 8}, {"aout", 8}, {"aug", 8},
-    {"september", 9}, {"septembre", 9}, {"sept", 9}, {"sep", 9},
-    {"october", 10}, {"octobre", 10}, {"oktober", 10}, {"okt", 10}, {"oct", 10},
-    {"november", 11}, {"novembre", 11}, {"nov", 11},
-    {"december", 12}, {"d\xc3\xa9" "cembre", 12}, {"decembre", 12}, {"dezember", 12}, {"d\xc3\xa9" "c", 12}, {"dez", 12},
-    {"dec", 12},
-};
-
+/* The month names are months.c's table (English, German, French; the MON pattern above spells the same words). */
 int dv_month_of(const char *w, size_t n)
 {
-    char l[16];
-    if (n >= sizeof l)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)w[i];
-        if (c >= 'A' && c <= 'Z')
-            c |= 0x20;
-        else if (i > 0 && (unsigned char)w[i - 1] == 0xC3 && c >= 0x80 && c <= 0x9E)
-            c += 0x20; /* U+00C0..U+00DE -> U+00E0..U+00FE */
-        l[i] = (char)c;
-    }
-    for (size_t k = 0; k < sizeof month_names / sizeof month_names[0]; k++)
-        if (strlen(month_names[k].name) == n && !memcmp(month_names[k].name, l, n))
-            return month_names[k].month;
-    return 0;
+    const dv_month_word *e = dv_month_find(w, n, -1, -1);
+    return e ? e->month : 0;
 }
 
 static int year4(int y, size_t ylen)
@@ -268,14 +243,24 @@ static int month_group(const match_ctx *m, int g)
     return dv_month_of(m->t + s, e - s);
 }
 
+/* The year of a date with a month name and a day: four digits in group g, or two written after an apostrophe
+ * (`Mar. 5, '20`) in group g + 1, read and scored as the other two-digit years are (year4; 75, as chk_dmy). */
+static int year_of(const match_ctx *m, dv_finding *c, int g)
+{
+    if (grp_len(m, g))
+        return grp_int(m, g);
+    c->score = 75;
+    return year4(grp_int(m, g + 1), 2);
+}
+
 static int chk_d_mon_y(const match_ctx *m, dv_finding *c)
 {
-    return date_result(m, c, grp_int(m, 3), month_group(m, 2), grp_int(m, 1));
+    return date_result(m, c, year_of(m, c, 3), month_group(m, 2), grp_int(m, 1));
 }
 
 static int chk_mon_d_y(const match_ctx *m, dv_finding *c)
 {
-    return date_result(m, c, grp_int(m, 3), month_group(m, 1), grp_int(m, 2));
+    return date_result(m, c, year_of(m, c, 3), month_group(m, 1), grp_int(m, 2));
 }
 
 static int chk_y_mon_d(const match_ctx *m, dv_finding *c)
@@ -568,6 +553,18 @@ static int chk_mrn(const match_ctx *m, dv_finding *c)
     return 1;
 }
 
+/* `City ST 12345`: an address when the ZIP's first three digits are ones the state uses (not `Head CT 70450`, a
+ * CPT code after a view or modality that is also a state code); the finding covers the ZIP. */
+static int chk_city_zip(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0, zs = 0, ze = 0;
+    if (!grp(m, 1, &s, &e) || !grp(m, 2, &zs, &ze) || !dv_us_zip_state_ok(m->t + s, m->t + zs))
+        return 0;
+    c->start = (uint32_t)zs;
+    c->end = (uint32_t)ze;
+    return 1;
+}
+
 static int chk_span1(const match_ctx *m, dv_finding *c)
 {
     size_t s = 0, e = 0;
@@ -594,10 +591,11 @@ static const spec specs[] = {
      NB "((?:19|20)[0-9]{2})([-/.])(0?[1-9]|1[0-2])\\2(0?[1-9]|[12][0-9]|3[01])(?!(?!T[0-9])[A-Za-z0-9_]|[.,:/-][0-9])", PRE_NB_RUN4},
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_dmy, 4, 2,
      NB "([0-9]{1,2})([-/.])([0-9]{1,2})\\2((?:19|20)[0-9]{2}|[0-9]{2})" NE, PRE_DSEP2},
-    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon_y, 5, 4,
-     WB "([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?[ -]?(" MON ")\\.?,?[ -]?((?:19|20)[0-9]{2})" WE, PRE_MONTH},
-    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_d_y, 5, 4,
-     WB "(" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?,?[ -]((?:19|20)[0-9]{2})" WE, PRE_MONTH},
+    /* a month name and a day: the year four digits, or two after an apostrophe (`5 Mar '20`, `Mar. 5, '20`) */
+    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon_y, 3, 2,
+     WB "([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?[ -]?(" MON ")\\.?,?[ -]?" YEAR_APOS WE, PRE_MONTH},
+    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_d_y, 3, 2,
+     WB "(" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?,?[ -]" YEAR_APOS WE, PRE_MONTH},
     /* year first, as viewers print it (`1988 Jun 09`, `2019-MAR-14`; JSL's burned-in study dates) */
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_y_mon_d, 5, 4,
      WB "((?:19|20)[0-9]{2})[ -](" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?" WE, PRE_MONTH},
@@ -699,6 +697,10 @@ static const spec specs[] = {
      WB "[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]" WE, PRE_POST_CA},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_UPPER, 0, 0, chk_span1, 5, 5,
      "[A-Z][A-Za-z.'-]+,\\s*" US_STATES "\\s+([0-9]{5}(?:-[0-9]{4})?)" NE, PRE_ZIP_STATE},
+    /* without the comma: a city word written as a name (a capital, then a small letter: not `CHEST PA 15213`) and a
+     * ZIP the state uses (chk_city_zip) */
+    {DV_IT_STREET_ADDRESS, 80, P_DIGIT | P_UPPER, 0, 0, chk_city_zip, 5, 5,
+     WB "[A-Z][a-z][A-Za-z.'-]*\\s+(" US_STATES ")\\s+([0-9]{5}(?:-[0-9]{4})?)" NE, PRE_ZIP_STATE},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_span1, 1, 1,
      WB "(?:zip(?:\\s*code)?|postcode|post code|plz|code postal)\\s*[:#]?\\s*([0-9]{5}(?:-[0-9]{4})?|"
         "[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})" WE, PRE_ZIP_WORD},

@@ -34,7 +34,8 @@ int dv_detect_patterns(const dv_patterns *p, dv_text_scratch *s, const char *utf
 
 /* The month (1-12) a month name w[0, n) names, 0 when it names none: English, German and French, full names
  * and the usual abbreviations (the MON pattern's list), any case, Latin-1 capitals in UTF-8 too. The one list
- * of month names: the pixel classifier's date shapes read it too. [test_patterns: test_date] */
+ * of month names is months.c's table (the date shifter reads it too); the pixel classifier's date shapes read
+ * it through this function. [test_patterns: test_date] */
 int dv_month_of(const char *w, size_t n);
 
 #endif

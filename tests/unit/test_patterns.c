@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "text/checksums.h"
+#include "text/months.h"
 #include "text/patterns.h"
 
 static dv_patterns *P;
@@ -127,6 +128,45 @@ static void test_date(void **state)
     none("BP 120/80");
     none("1-2-19");
     none("May be 5 mm");
+}
+
+/* Every word of the month table (src/text/months.c) is a month to the MON pattern and to dv_month_of: the
+ * pattern spells the table's words as a regular expression, so a word added to one and not the other fails here. */
+static void test_month_words_are_dates(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < dv_month_words_n; k++) {
+        const dv_month_word *e = &dv_month_words[k];
+        char text[64], covered[48];
+        snprintf(covered, sizeof covered, "5 %s 2020", e->word);
+        snprintf(text, sizeof text, "on %s CT", covered);
+        one(text, DV_IT_DATE, covered);
+        assert_int_equal(dv_month_of(e->word, strlen(e->word)), e->month);
+        assert_non_null(dv_month_name(e->lang, e->form, e->month));
+    }
+}
+
+/* A two-digit year written with an apostrophe after a month name and a day (`Mar. 5, '20`, `March 5 '20`,
+ * `5 Mar '20`) is a DATE, valid by the calendar as the other two-digit years are (00-30 as 20xx, for 29 February);
+ * an apostrophe year alone, or after a month without a day, is not. Before: none was found (`March 5 '20` left
+ * its year out). */
+static void test_date_apostrophe_year(void **state)
+{
+    (void)state;
+    one("seen Mar. 5, '20 in clinic", DV_IT_DATE, "Mar. 5, '20");
+    one("March 5 '20 CT", DV_IT_DATE, "March 5 '20");
+    one("CT 5 Mar '20", DV_IT_DATE, "5 Mar '20");
+    one("on Mar 25th, '20", DV_IT_DATE, "Mar 25th, '20");
+    one("on 5-MAR-'20", DV_IT_DATE, "5-MAR-'20");
+    one("Feb 29 '00", DV_IT_DATE, "Feb 29 '00");
+    one("DOB: Mar. 5, '61", DV_IT_DATE_OF_BIRTH, "Mar. 5, '61");
+    none("Feb 29 '21");
+    none("Feb. 30, '20");
+    none("'20");
+    none("class of '20");
+    none("since '20 worse");
+    none("in the '90s");
+    none("Mar 5 '20s");
 }
 
 static void test_date_of_birth(void **state)
@@ -376,6 +416,39 @@ static void test_street_address(void **state)
     none("5 mm");
     none("T2 FLAIR");
     none("C3-C4");
+}
+
+/* A US city, state and ZIP without the comma (`Springfield IL 62704`): found when the word before the state code is
+ * capitalised (a capital, then a small letter) and the ZIP's first three digits are ones the state uses. The
+ * state codes that are also views and modalities (PA, CT) stand before radiology CPT codes (7xxxx) in procedure
+ * text: `Chest PA 71046`, `Head CT 70450` are no addresses (PA ZIPs are 150-196, CT's 060-069), nor is all-caps
+ * `CHEST PA 15213`. The finding covers the ZIP, as after `City, ST`. Before: none was found. */
+static void test_us_city_state_zip(void **state)
+{
+    (void)state;
+    one("Springfield IL 62704", DV_IT_STREET_ADDRESS, "62704");
+    one("mail to Hartford CT 06103-1234 today", DV_IT_STREET_ADDRESS, "06103-1234");
+    one("San Francisco CA 94103", DV_IT_STREET_ADDRESS, "94103");
+    one("Pittsburgh PA 15213", DV_IT_STREET_ADDRESS, "15213");
+    one("Holtsville NY 00501", DV_IT_STREET_ADDRESS, "00501");
+    one("El Paso TX 88510", DV_IT_STREET_ADDRESS, "88510");
+    one("Boston, MA 02115", DV_IT_STREET_ADDRESS, "02115");
+    none("XR Chest PA 71046");
+    none("Head CT 70450");
+    none("Pelvis CT 72192 w contrast");
+    none("Hand PA 73130");
+    none("CHEST PA 15213");
+    none("HEAD CT 06103");
+    none("Springfield IL 12345");
+    none("Springfield IL 627041");
+    none("series CT 06103");
+    assert_true(dv_us_zip_state_ok("IL", "62704"));
+    assert_true(dv_us_zip_state_ok("TX", "73301")); /* Austin's IRS prefix, inside Oklahoma's range */
+    assert_true(dv_us_zip_state_ok("OK", "73102"));
+    assert_false(dv_us_zip_state_ok("CT", "70450"));
+    assert_false(dv_us_zip_state_ok("PA", "71046"));
+    assert_false(dv_us_zip_state_ok("XX", "62704"));
+    assert_false(dv_us_zip_state_ok("IL", "6a704"));
 }
 
 /* Byte offsets are exact inside multi-byte UTF-8 text. */
@@ -745,6 +818,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_date),
+        cmocka_unit_test(test_month_words_are_dates),
+        cmocka_unit_test(test_date_apostrophe_year),
         cmocka_unit_test(test_date_of_birth),
         cmocka_unit_test(test_age),
         cmocka_unit_test(test_time),
@@ -755,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_numbers_with_check_digits),
         cmocka_unit_test(test_record_numbers),
         cmocka_unit_test(test_street_address),
+        cmocka_unit_test(test_us_city_state_zip),
         cmocka_unit_test(test_spans_exact_in_utf8),
         cmocka_unit_test(test_full_width),
         cmocka_unit_test(test_cjk_eras_and_year_less),

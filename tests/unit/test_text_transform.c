@@ -459,6 +459,47 @@ static void test_written_date_formats(void **state)
     }
 }
 
+/* A two-digit year written with an apostrophe (`Mar. 5, '20`) is shifted with the two-digit pivot (00-49 20xx,
+ * 50-99 19xx), written back with its apostrophe, and reads back: shifted back, it is the date it was. A result
+ * a two-digit year cannot say (outside 1950-2049) is not rewritten (-1: the span is erased), as for `05.03.20`.
+ * The apostrophe is read only before the year of a date with a month name. Before: every one gave -1. */
+static void test_written_date_apostrophe_year(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int days;
+        const char *out;
+    } cases[] = {
+        {"Mar. 5, '20", 10, "Mar. 15, '20"}, {"March 5 '20", 10, "March 15 '20"}, {"5 Mar '20", 10, "15 Mar '20"},
+        {"Mar 25th, '20", 10, "Apr 4th, '20"}, {"Dec 28 '20", 10, "Jan 7 '21"},   {"28 Dec '99", 10, "7 Jan '00"},
+        {"5-MAR-'20", -10, "24-FEB-'20"},      {"Jan 5 '50", 10, "Jan 15 '50"},   {"Dec 20 '49", 10, "Dec 30 '49"},
+        {"5. M\xc3\xa4rz '20", 10, "15. M\xc3\xa4rz '20"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[80], back[80];
+        int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), cases[i].days, out, sizeof out);
+        if (n <= 0)
+            fail_msg("\"%s\" not shifted", cases[i].in);
+        out[n] = '\0';
+        assert_string_equal(out, cases[i].out);
+        int b = dv_shift_written_date(out, (size_t)n, -cases[i].days, back, sizeof back);
+        if (b <= 0)
+            fail_msg("\"%s\" does not shift back", out);
+        back[b] = '\0';
+        assert_string_equal(back, cases[i].in);
+    }
+    /* 2049-12-28 + 10 is 2050 and 1950-01-05 - 10 is 1949: '50 and '49 would read back a century away */
+    char out[80];
+    assert_int_equal(dv_shift_written_date("Dec 28 '49", 10, 10, out, sizeof out), -1);
+    assert_int_equal(dv_shift_written_date("Jan 5 '50", 9, -10, out, sizeof out), -1);
+    static const char *const bad[] = {"'20",       "Mar '20",  "03/05/'20", "2020/03/'05", "'5 Mar 20", "5 Mar '2020",
+                                      "5 'Mar 20", "5' Mar 20", "Mar 5 ''20", "Feb 30 '20", "Mar 5 '20'"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (dv_shift_written_date(bad[i], strlen(bad[i]), 10, out, sizeof out) != -1)
+            fail_msg("\"%s\" shifted", bad[i]);
+}
+
 /* German and French month names are shifted in their own language, form (full or abbreviated) and letter case;
  * a word both languages (or English) share is read by the day's mark (`25.` German, `1er` French) and a lower-case
  * month as French. Before: every one of these was erased. */
@@ -644,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_run_shift_cached),
         cmocka_unit_test(test_default_infotype_set),   cmocka_unit_test(test_da_dt_as_valid),
         cmocka_unit_test(test_written_date_formats), cmocka_unit_test(test_written_date_german_french),
+        cmocka_unit_test(test_written_date_apostrophe_year),
         cmocka_unit_test(test_written_date_cjk_and_full_width),
         cmocka_unit_test(test_written_date_japanese_era), cmocka_unit_test(test_key_from_base64),
     };
