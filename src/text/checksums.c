@@ -153,6 +153,11 @@ int dv_date_ok(int y, int m, int d)
     return 1;
 }
 
+int dv_two_digit_year(int yy)
+{
+    return yy < 50 ? 2000 + yy : 1900 + yy;
+}
+
 /* The first three digits of the ZIP codes each state uses (USPS 3-digit prefixes). Military prefixes (AA AE AP)
  * have no state code here; a prefix of a single town across a border (063, Fishers Island NY) is left out, so
  * such an address is missed rather than every CT number taken for NY. */

@@ -21,6 +21,9 @@ int dv_iban_length(const char *cc);
 int dv_iban_ok(const char *s, size_t n);
 /* A calendar date: month 1-12, day within the month (leap years by the Gregorian rule). */
 int dv_date_ok(int y, int m, int d);
+/* The year a two-digit year yy (0-99) stands for: 00-49 = 20xx, 50-99 = 19xx (docs/text.md). The one rule for
+ * the detector's calendar check and the shifter's reading and writing back. */
+int dv_two_digit_year(int yy);
 /* A US ZIP code's first three digits zip[0..2] are ones state st[0..1] (its USPS code, upper case) uses: a
  * `City ST 12345` without a comma is an address only then (patterns.c). [test_patterns: test_us_city_state_zip] */
 int dv_us_zip_state_ok(const char *st, const char *zip);

@@ -5,6 +5,7 @@
 #include "text/widthfold.h"
 #include "text/eras.h"
 #include "text/months.h"
+#include "text/checksums.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -268,11 +269,6 @@ static int apostrophe_ok(const char *in, const tok *t, size_t nt, int yi, int mo
     return 1;
 }
 
-static long two_digit_year(long yy)
-{
-    return yy < 50 ? 2000 + yy : 1900 + yy; /* pivot: docs/text.md */
-}
-
 static int put(char *out, size_t cap, size_t *o, const char *s, size_t n)
 {
     if (*o + n > cap)
@@ -440,7 +436,7 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
     if (t[yi].kind != TK_NUM || t[di].kind != TK_NUM || (era < 0 && t[yi].len != 4 && t[yi].len != 2) ||
         t[di].len > 2 || (t[mi].kind == TK_NUM && t[mi].len > 2))
         return -1;
-    long y = t[yi].len == 2 ? two_digit_year(t[yi].num) : t[yi].num;
+    long y = t[yi].len == 2 ? dv_two_digit_year((int)t[yi].num) : t[yi].num;
     unsigned m = (unsigned)t[mi].num, d = (unsigned)t[di].num;
     if (era >= 0 && dv_era_to_gregorian(era, (int)t[yi].num, (int)m, (int)d, &y) != 0)
         return -1; /* 平成32年: no such year */

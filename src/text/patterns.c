@@ -181,7 +181,7 @@ static int year4(int y, size_t ylen)
 {
     if (ylen == 4)
         return y;
-    return y <= 30 ? 2000 + y : 1900 + y; /* two-digit years: only for validity (29 February) */
+    return dv_two_digit_year(y); /* the shifter's reading too (one rule) */
 }
 
 /* A valid date becomes DATE_OF_BIRTH when a birth context word precedes it. */
