@@ -340,10 +340,32 @@ static int jpeg_image(cur *c, uint64_t pos, uint64_t *end)
 
 /* ---------------------------------------------------------------- JPEG 2000 */
 
-/* Marker segments of the main and tile-part headers (T.800 A.2, T.801 and T.814 additions): kept. */
+/* Marker segments of the main and tile-part headers that a decoder reads: kept. Listed one by one, not as the
+ * 0xFF50-0xFF7F range: a marker no part defines there (0xFF54, 0xFF6F), or one of JPSEC (SEC 0xFF65) or JPWL
+ * (0xFF66-0xFF69), is skipped by OpenJPEG and the image still decodes, so its payload may carry anything. */
 static int j2k_known(int m)
 {
-    return m >= 0x50 && m <= 0x7F && m != 0x64;
+    switch (m) {
+    case 0x50: /* CAP (T.800 Amd, T.814) */
+    case 0x51: /* SIZ */
+    case 0x52: /* COD */
+    case 0x53: /* COC */
+    case 0x55: /* TLM */
+    case 0x56: /* PRF (T.800 2019) */
+    case 0x57: /* PLM */
+    case 0x58: /* PLT */
+    case 0x59: /* CPF (T.814) */
+    case 0x5C: /* QCD */
+    case 0x5D: /* QCC */
+    case 0x5E: /* RGN */
+    case 0x5F: /* POC */
+    case 0x60: /* PPM */
+    case 0x61: /* PPT */
+    case 0x63: /* CRG */
+        return 1;
+    default: /* T.801 (Part 2): DCO, VMS, DFS, ADS, MCT, MCC, NLT, MCO, CBD, ATK */
+        return m >= 0x70 && m <= 0x79;
+    }
 }
 
 /* Header segments from p until a marker in stop (SOT or EOC for the main header, SOD for a tile-part's):

@@ -318,6 +318,40 @@ static void test_j2k_comments_cleared(void **state)
     }
 }
 
+/* A marker no JPEG 2000 part defines (0xFF54, 0xFF6F, 0xFF7F) or one of a part no DICOM decoder reads (JPSEC
+ * SEC 0xFF65, JPWL EPB 0xFF66) lies in the 0xFF50-0xFF7F range of the header markers; OpenJPEG skips its
+ * segment and decodes the image, so its payload is text like any other: made a comment of zeros. The header
+ * markers of Parts 1, 2 and 15 stay as they are. */
+static void test_j2k_unknown_header_markers(void **state)
+{
+    (void)state;
+    static const uint8_t unknown[] = {0x54, 0x5A, 0x62, 0x65, 0x66, 0x6F, 0x7A, 0x7F};
+    for (size_t i = 0; i < sizeof unknown; i++) {
+        buf s = {0};
+        put2(&s, 0xFF, 0x4F);
+        uint8_t siz[39] = {0};
+        siz[5] = 1;
+        seg(&s, 0x51, siz, sizeof siz);
+        size_t unk = seg(&s, unknown[i], "DOE^JOHN 19620417", 17);
+        size_t cod = seg(&s, 0x52, "\0\0\0\1\0\5\4\4\0\0", 10);
+        seg(&s, 0x74, "\0\0\0\0", 4); /* Part 2 MCT: kept */
+        seg(&s, 0x50, "\0\2\0\0\0\0", 6); /* CAP: kept */
+        size_t sot = seg(&s, 0x90, "\0\0\0\0\0\0\0\1", 8);
+        seg(&s, unknown[i], "MRN 4471339", 11); /* in a tile-part header too */
+        put2(&s, 0xFF, 0x93);
+        put(&s, "\x10\x20", 2);
+        put2(&s, 0xFF, 0xD9);
+        int np;
+        uint8_t *o = clean(DV_CS_J2K, s.b, s.n, &np);
+        if (contains(o, s.n, "DOE") || contains(o, s.n, "MRN"))
+            fail_msg("marker 0xFF%02X kept its text", unknown[i]);
+        assert_int_equal(o[unk + 1], 0x64);
+        assert_memory_equal(o + unk + 2, s.b + unk + 2, 2); /* length as it was */
+        assert_memory_equal(o + cod, s.b + cod, sot - cod);
+        free(o);
+    }
+}
+
 static size_t box(buf *s, const char *type, const void *p, size_t n)
 {
     size_t at = s->n;
@@ -1206,6 +1240,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_split_anywhere),
         cmocka_unit_test(test_jpegls_stuffing_and_spiff),
         cmocka_unit_test(test_j2k_comments_cleared),
+        cmocka_unit_test(test_j2k_unknown_header_markers),
         cmocka_unit_test(test_jp2_boxes),
         cmocka_unit_test(test_unwalkable_refused),
         cmocka_unit_test(test_between_and_cut_short),
