@@ -258,10 +258,63 @@ static int app_kept(cur *c, int m, uint64_t body, uint64_t end, uint64_t *keep)
     return 0;
 }
 
-/* The markers of frames, tables and scans (T.81 B.1.1.3, T.87 C.1): kept as they are. */
+/* The markers of frames, tables and scans (T.81 B.1.1.3, T.87 C.1): kept as they are, up to where their syntax
+ * ends (jpeg_syntax_end). JPG (0xFFC8) is reserved, defined by no process: not one of them. */
 static int jpeg_structural(int m, int ls)
 {
-    return (m >= 0xC0 && m <= 0xCF) || (m >= 0xDA && m <= 0xDF) || (ls && (m == 0xF7 || m == 0xF8));
+    return (m >= 0xC0 && m <= 0xCF && m != 0xC8) || (m >= 0xDA && m <= 0xDF) || (ls && (m == 0xF7 || m == 0xF8));
+}
+
+/* Where the syntax of the structural segment m with payload [body, end) ends (T.81 B.2.2-B.2.4, B.3.2, B.3.3;
+ * T.87 C.2.2, C.2.3): a length field may say more, and libjpeg skips a DNL of any length while other decoders
+ * read SOF, SOS or DRI by their fields and skip the rest, so what lies past it may carry anything. A DQT or DHT
+ * ends after its last whole table. LSE (JPEG-LS presets and mapping tables): end (not parsed). 0, or -1 with
+ * err; *used: the end of the syntax (<= end). */
+static int jpeg_syntax_end(cur *c, int m, uint64_t body, uint64_t end, uint64_t *used)
+{
+    uint64_t need = end - body;
+    int b;
+    if ((m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xCC) || m == 0xDE || m == 0xF7) {
+        /* SOFn, DHP, SOF55: P, Y, X, Nf, then 3 bytes a component */
+        if ((b = at(c, body + 5)) < -1)
+            return -1;
+        need = b < 0 ? need : 6 + 3 * (uint64_t)b;
+    } else if (m == 0xDA) { /* SOS: Ns, 2 bytes a component, Ss, Se, Ah/Al (JPEG-LS: NEAR, ILV, Al/Pt) */
+        if ((b = at(c, body)) < -1)
+            return -1;
+        need = b < 0 ? need : 4 + 2 * (uint64_t)b;
+    } else if (m == 0xDD || m == 0xDC) { /* DRI: Ri; DNL: NL */
+        need = 2;
+    } else if (m == 0xDF) { /* EXP: Eh/Ev */
+        need = 1;
+    } else if (m == 0xCC) { /* DAC: Tc/Tb, Cs pairs */
+        need &= ~(uint64_t)1;
+    } else if (m == 0xDB || m == 0xC4) { /* DQT: Pq/Tq, 64 or 128 bytes; DHT: Tc/Th, 16 counts, the values */
+        uint64_t p = body;
+        for (;;) {
+            if ((b = at(c, p)) < -1)
+                return -1;
+            uint64_t t = 1 + (m == 0xDB ? 64 * (uint64_t)((b >> 4) ? 2 : 1) : 16);
+            if (b < 0 || end - p < t)
+                break;
+            if (m == 0xC4) {
+                for (uint64_t i = 1; i <= 16; i++) {
+                    int n = at(c, p + i);
+                    if (n < -1)
+                        return -1;
+                    t += (uint64_t)(n < 0 ? 0 : n);
+                }
+                if (end - p < t)
+                    break;
+            }
+            p += t;
+            if (p == end)
+                break;
+        }
+        need = p - body;
+    }
+    *used = need < end - body ? body + need : end;
+    return 0;
 }
 
 /* One JPEG or JPEG-LS image from its SOI at pos; *end: after its EOI, or where the next image's SOI begins a
@@ -320,7 +373,9 @@ static int jpeg_image(cur *c, uint64_t pos, uint64_t *end)
         if (m == 0xF7)
             ls = 1;
         if (jpeg_structural(m, ls)) {
-            /* kept */
+            uint64_t used;
+            if (jpeg_syntax_end(c, m, body, seg_end, &used) != 0 || zero_range(c, used, seg_end) != 0)
+                return -1;
         } else if (m >= 0xE0 && m <= 0xEF && app_kept(c, m, body, seg_end, &keep)) {
             if (keep < seg_end - body && zero_range(c, body + keep, seg_end) != 0)
                 return -1;

@@ -219,6 +219,59 @@ static void test_jpeg_segments_cleared(void **state)
     free(o);
 }
 
+/* A segment a decoder reads has a syntax, and a length field that may say more: libjpeg skips a DNL whatever its
+ * length and decodes the image, other decoders read SOF, SOS or DRI by their fields and skip the rest. What lies
+ * past the syntax (after the last whole table of a DQT or DHT) is zeroed, the length kept; the reserved JPG
+ * marker (0xFFC8), which no process defines, is a comment of zeros. */
+static void test_jpeg_structural_tails(void **state)
+{
+    (void)state;
+    buf s = {0};
+    put2(&s, 0xFF, 0xD8);
+    uint8_t dqt[65 + 8];
+    for (int i = 0; i < 65; i++)
+        dqt[i] = (uint8_t)(i ? i : 0x00);
+    memcpy(dqt + 65, "DOE^JOHN", 8);
+    size_t q = seg(&s, 0xDB, dqt, sizeof dqt);
+    uint8_t dht[18 + 5] = {0x00, 1};
+    dht[17] = 0x05;
+    memcpy(dht + 18, "SMITH", 5);
+    size_t h = seg(&s, 0xC4, dht, sizeof dht);
+    size_t sof = seg(&s, 0xC0, "\x08\0\1\0\1\1\1\x11\0MRN1", 13);
+    size_t dri = seg(&s, 0xDD, "\0\4ANNA", 6);
+    size_t dnl = seg(&s, 0xDC, "\0\1JANE 19620417", 15);
+    size_t jpg = seg(&s, 0xC8, "BOB1", 4);
+    size_t exp = seg(&s, 0xDF, "\x11ZED1", 5);
+    size_t sos = seg(&s, 0xDA, "\1\1\0\0\x3F\0PAT1", 10);
+    put(&s, ecs_bytes, sizeof ecs_bytes);
+    put2(&s, 0xFF, 0xD9);
+    int np;
+    uint8_t *o = clean(DV_CS_JPEG, s.b, s.n, &np);
+    static const char *const planted[] = {"DOE", "SMITH", "MRN", "ANNA", "JANE", "1962", "BOB", "ZED", "PAT"};
+    for (size_t i = 0; i < sizeof planted / sizeof *planted; i++)
+        if (contains(o, s.n, planted[i]))
+            fail_msg("%s kept", planted[i]);
+    /* what the syntax defines as it was: markers, lengths, tables, fields */
+    assert_memory_equal(o + q, s.b + q, 4 + 65);
+    assert_memory_equal(o + h, s.b + h, 4 + 18);
+    assert_memory_equal(o + sof, s.b + sof, 4 + 9);
+    assert_memory_equal(o + dri, s.b + dri, 4 + 2);
+    assert_memory_equal(o + dnl, s.b + dnl, 4 + 2);
+    assert_int_equal(o[jpg + 1], 0xFE);
+    assert_memory_equal(o + exp, s.b + exp, 4 + 1);
+    assert_memory_equal(o + sos, s.b + sos, 4 + 6);
+    assert_memory_equal(o + sos + 14, s.b + sos + 14, sizeof ecs_bytes + 2);
+    /* cut inside a table, its counts, a field and a tail: the same bytes cleared */
+    size_t cuts[] = {q + 40, q + 70, h + 9, h + 23, sof + 9, dnl + 7, sos + 5};
+    int np2, rc;
+    dv_error err = {0};
+    uint8_t *many = clean_split(DV_CS_JPEG, s.b, s.n, cuts, sizeof cuts / sizeof *cuts, &np2, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_memory_equal(o, many, s.n);
+    free(many);
+    free(o);
+}
+
 /* Fragments cut anywhere (inside a comment, a length field, the entropy-coded data, the trailing bytes) clear
  * exactly what one fragment does. */
 static void test_jpeg_split_anywhere(void **state)
@@ -1238,6 +1291,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jpeg_segments_cleared),
         cmocka_unit_test(test_jpeg_split_anywhere),
+        cmocka_unit_test(test_jpeg_structural_tails),
         cmocka_unit_test(test_jpegls_stuffing_and_spiff),
         cmocka_unit_test(test_j2k_comments_cleared),
         cmocka_unit_test(test_j2k_unknown_header_markers),
