@@ -539,12 +539,46 @@ static uint64_t image_limit(cur *c, uint64_t pos, uint64_t fe, dv_cs_family fam)
     return lim;
 }
 
-/* JP2 boxes in [pos, limit): the image's boxes kept, the codestream walked, every other box made 'free' and
- * zeroed. depth: 0 for the file, 1 inside the header box. */
+/* Where the syntax of a kept JP2 box with body [body, end) of type t ends (T.800 I.5.3): OpenJPEG reads a colr
+ * box of the enumerated method whatever follows its 7 bytes, a cdef box whatever follows its entries, so
+ * what lies past the fields may carry anything. A colr box holding an ICC profile, bpcc, pclr and the boxes
+ * walked or recursed into: end. 0, or -1 with err; *used: the end of the syntax (<= end). */
+static int jp2_syntax_end(cur *c, const char t[4], uint64_t body, uint64_t end, uint64_t *used)
+{
+    uint64_t need = end - body, v;
+    int r;
+    if (!memcmp(t, "jP  ", 4)) {
+        need = 4;
+    } else if (!memcmp(t, "ihdr", 4)) {
+        need = 14;
+    } else if (!memcmp(t, "resc", 4) || !memcmp(t, "resd", 4)) {
+        need = 10;
+    } else if (!memcmp(t, "colr", 4)) {
+        int meth = at(c, body);
+        if (meth < -1)
+            return -1;
+        if (meth == 1)
+            need = 7; /* METH, PREC, APPROX, EnumCS */
+    } else if (!memcmp(t, "cdef", 4)) {
+        if ((r = be(c, body, 2, &v)) < 0)
+            return -1;
+        if (r == 0)
+            need = 2 + 6 * v;
+    } else if (!memcmp(t, "cmap", 4) || !memcmp(t, "ftyp", 4)) {
+        need &= ~(uint64_t)3; /* 4-byte entries; ftyp: brand, minor version, compatibility list */
+    }
+    *used = need < end - body ? body + need : end;
+    return 0;
+}
+
+/* JP2 boxes in [pos, limit): the image's boxes kept up to where their syntax ends, the codestream walked, every
+ * other box made 'free' and zeroed. depth: 0 for the file, 1 inside the header box, 2 inside its resolution
+ * box. */
 static int jp2_boxes(cur *c, uint64_t pos, uint64_t limit, int depth)
 {
     static const char *const keep_top[] = {"jP  ", "ftyp", "jp2h", "jp2c", "free"};
     static const char *const keep_hdr[] = {"ihdr", "bpcc", "colr", "pclr", "cmap", "cdef", "res "};
+    static const char *const keep_res[] = {"resc", "resd"};
     uint64_t p = pos;
     while (p + 8 <= limit) {
         uint64_t lbox, tbox, hdr = 8;
@@ -565,16 +599,18 @@ static int jp2_boxes(cur *c, uint64_t pos, uint64_t limit, int depth)
         char t[4] = {(char)(tbox >> 24), (char)(tbox >> 16), (char)(tbox >> 8), (char)tbox};
         uint64_t body = p + hdr, end = p + lbox;
         int kept = 0;
-        const char *const *list = depth ? keep_hdr : keep_top;
-        size_t nlist = depth ? sizeof keep_hdr / sizeof *keep_hdr : sizeof keep_top / sizeof *keep_top;
+        const char *const *list = depth == 2 ? keep_res : depth ? keep_hdr : keep_top;
+        size_t nlist = depth == 2  ? sizeof keep_res / sizeof *keep_res
+                       : depth ? sizeof keep_hdr / sizeof *keep_hdr
+                               : sizeof keep_top / sizeof *keep_top;
         for (size_t i = 0; i < nlist; i++)
             kept |= !memcmp(t, list[i], 4);
         if (!kept || !memcmp(t, "free", 4)) {
             if ((memcmp(t, "free", 4) && report(c, p + 4, 4, (const uint8_t *)"free") != 0) ||
                 zero_range(c, body, end) != 0)
                 return -1;
-        } else if (!memcmp(t, "jp2h", 4)) {
-            if (jp2_boxes(c, body, end, 1) != 0)
+        } else if (!memcmp(t, "jp2h", 4) || !memcmp(t, "res ", 4)) {
+            if (jp2_boxes(c, body, end, depth + 1) != 0)
                 return -1;
         } else if (!memcmp(t, "jp2c", 4)) {
             uint64_t cs_end = end;
@@ -585,6 +621,10 @@ static int jp2_boxes(cur *c, uint64_t pos, uint64_t limit, int depth)
                 return malformed(c, body, "a JP2 codestream box without a codestream");
             }
             if (zero_range(c, cs_end, end) != 0)
+                return -1;
+        } else {
+            uint64_t used;
+            if (jp2_syntax_end(c, t, body, end, &used) != 0 || zero_range(c, used, end) != 0)
                 return -1;
         }
         p = end;

@@ -445,6 +445,43 @@ static void test_jp2_boxes(void **state)
     free(o);
 }
 
+/* The image boxes kept keep what their syntax defines, no more: OpenJPEG decodes a colr box of the enumerated
+ * method whatever follows its 7 bytes (a warning), and skips the resolution box, so a name planted after a
+ * box's fields or in a box inside `res ` passed. Those bytes are zeroed (a box of another type inside `res `
+ * becomes `free`), lengths kept; resc and resd keep their 10 bytes, cdef its entries. */
+static void test_jp2_box_tails(void **state)
+{
+    (void)state;
+    buf s = {0};
+    box(&s, "jP  ", "\x0D\x0A\x87\x0A", 4);
+    box(&s, "ftyp", "jp2 \0\0\0\0jp2 ", 12);
+    buf h = {0};
+    box(&h, "ihdr", "\0\0\0\1\0\0\0\1\0\1\7\7\0\0", 14);
+    size_t colr = box(&h, "colr", "\1\0\0\0\0\0\021DOE^JOHN", 15);
+    size_t cdef = box(&h, "cdef", "\0\1\0\0\0\0\0\1SMITH", 13);
+    buf r = {0};
+    size_t resc = box(&r, "resc", "\0\1\0\1\0\1\0\1\0\0ANNA", 14);
+    size_t xml = box(&r, "xml ", "<n>MRN 4471339</n>", 18);
+    size_t res = box(&h, "res ", r.b, r.n);
+    size_t jp2h = box(&s, "jp2h", h.b, h.n);
+    buf c = {0};
+    j2k_codestream(&c, 0);
+    box(&s, "jp2c", c.b, c.n);
+    int np;
+    uint8_t *o = clean(DV_CS_J2K, s.b, s.n, &np);
+    static const char *const planted[] = {"DOE", "SMITH", "ANNA", "MRN"};
+    for (size_t i = 0; i < sizeof planted / sizeof *planted; i++)
+        if (contains(o, s.n, planted[i]))
+            fail_msg("%s kept", planted[i]);
+    size_t at = jp2h + 8;
+    assert_memory_equal(o + at + colr, s.b + at + colr, 8 + 7);
+    assert_memory_equal(o + at + cdef, s.b + at + cdef, 8 + 8);
+    assert_memory_equal(o + at + res, s.b + at + res, 8);
+    assert_memory_equal(o + at + res + 8 + resc, s.b + at + res + 8 + resc, 8 + 10);
+    assert_memory_equal(o + at + res + 8 + xml + 4, "free", 4);
+    free(o);
+}
+
 /* ------------------------------------------------------------------ what cannot be walked */
 
 static void expect_malformed(dv_cs_family fam, const uint8_t *data, size_t n, const char *what)
@@ -1296,6 +1333,7 @@ int main(void)
         cmocka_unit_test(test_j2k_comments_cleared),
         cmocka_unit_test(test_j2k_unknown_header_markers),
         cmocka_unit_test(test_jp2_boxes),
+        cmocka_unit_test(test_jp2_box_tails),
         cmocka_unit_test(test_unwalkable_refused),
         cmocka_unit_test(test_between_and_cut_short),
         cmocka_unit_test(test_engine_writes_the_patches),
