@@ -268,8 +268,8 @@ static int jpeg_structural(int m, int ls)
 /* Where the syntax of the structural segment m with payload [body, end) ends (T.81 B.2.2-B.2.4, B.3.2, B.3.3;
  * T.87 C.2.2, C.2.3): a length field may say more, and libjpeg skips a DNL of any length while other decoders
  * read SOF, SOS or DRI by their fields and skip the rest, so what lies past it may carry anything. A DQT or DHT
- * ends after its last whole table. LSE (JPEG-LS presets and mapping tables): end (not parsed). 0, or -1 with
- * err; *used: the end of the syntax (<= end). */
+ * ends after its last whole table; a JPEG-LS LSE after its preset parameters or oversize dimensions (a mapping
+ * table is image data: end). 0, or -1 with err; *used: the end of the syntax (<= end). */
 static int jpeg_syntax_end(cur *c, int m, uint64_t body, uint64_t end, uint64_t *used)
 {
     uint64_t need = end - body;
@@ -287,6 +287,17 @@ static int jpeg_syntax_end(cur *c, int m, uint64_t body, uint64_t end, uint64_t 
         need = 2;
     } else if (m == 0xDF) { /* EXP: Eh/Ev */
         need = 1;
+    } else if (m == 0xF8) { /* LSE id 1: MAXVAL, T1, T2, T3, RESET; id 4: Wxy, Y, X; mapping tables: end */
+        if ((b = at(c, body)) < -1)
+            return -1;
+        if (b == 1) {
+            need = 11;
+        } else if (b == 4) {
+            int w = at(c, body + 1);
+            if (w < -1)
+                return -1;
+            need = w < 0 ? need : 2 + 2 * (uint64_t)w;
+        }
     } else if (m == 0xCC) { /* DAC: Tc/Tb, Cs pairs */
         need &= ~(uint64_t)1;
     } else if (m == 0xDB || m == 0xC4) { /* DQT: Pq/Tq, 64 or 128 bytes; DHT: Tc/Th, 16 counts, the values */

@@ -321,6 +321,31 @@ static void test_jpegls_stuffing_and_spiff(void **state)
     free(o);
 }
 
+/* JPEG-LS preset parameters (LSE id 1: 11 bytes) and oversize dimensions (id 4: 2 + 2 Wxy bytes) keep their
+ * fields, the rest of a longer length is zeroed; a mapping table (id 2) is image data: kept whole. */
+static void test_jpegls_lse_tails(void **state)
+{
+    (void)state;
+    buf s = {0};
+    put2(&s, 0xFF, 0xD8);
+    size_t sof = seg(&s, 0xF7, "\x08\0\1\0\1\1\1\x11\0", 9);
+    size_t p1 = seg(&s, 0xF8, "\1\0\xFF\0\3\0\7\0\x15\0\x40" "DOE^JOHN", 19);
+    size_t p4 = seg(&s, 0xF8, "\4\2\0\1\0\1SMITH", 11);
+    size_t p2 = seg(&s, 0xF8, "\2\1\1\0\1\2\3", 7);
+    seg(&s, 0xDA, "\1\1\0\0\0\0", 6);
+    put(&s, "\x01\x02", 2);
+    put2(&s, 0xFF, 0xD9);
+    int np;
+    uint8_t *o = clean(DV_CS_JPEG, s.b, s.n, &np);
+    assert_false(contains(o, s.n, "DOE"));
+    assert_false(contains(o, s.n, "SMITH"));
+    assert_memory_equal(o + sof, s.b + sof, p1 - sof);
+    assert_memory_equal(o + p1, s.b + p1, 4 + 11);
+    assert_memory_equal(o + p4, s.b + p4, 4 + 6);
+    assert_memory_equal(o + p2, s.b + p2, s.n - p2);
+    free(o);
+}
+
 /* ------------------------------------------------------------------ JPEG 2000 */
 
 static size_t j2k_codestream(buf *s, int psot_zero)
@@ -1330,6 +1355,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_split_anywhere),
         cmocka_unit_test(test_jpeg_structural_tails),
         cmocka_unit_test(test_jpegls_stuffing_and_spiff),
+        cmocka_unit_test(test_jpegls_lse_tails),
         cmocka_unit_test(test_j2k_comments_cleared),
         cmocka_unit_test(test_j2k_unknown_header_markers),
         cmocka_unit_test(test_jp2_boxes),
