@@ -624,9 +624,14 @@ static int jp2_boxes(cur *c, uint64_t pos, uint64_t limit, int depth)
             if (jp2_boxes(c, body, end, depth + 1) != 0)
                 return -1;
         } else if (!memcmp(t, "jp2c", 4)) {
-            uint64_t cs_end = end;
+            uint64_t cs_end = end, save = c->lim;
             if (at(c, body) == 0xFF && at(c, body + 1) == 0x4F) {
-                if (j2k_codestream(c, body, end, &cs_end) != 0)
+                /* the walk reads nothing past the box: a segment running over its end is cut there, and what
+                 * follows is the next box's to clear (else its ranges would come after the box's) */
+                c->lim = end < c->lim ? end : c->lim;
+                int rc = j2k_codestream(c, body, end, &cs_end);
+                c->lim = save;
+                if (rc != 0)
                     return -1;
             } else {
                 return malformed(c, body, "a JP2 codestream box without a codestream");

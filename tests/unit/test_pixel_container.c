@@ -507,6 +507,25 @@ static void test_jp2_box_tails(void **state)
     free(o);
 }
 
+/* A segment of the codestream box whose length runs past the box: the walk stops at the box's end, so the
+ * next box is cleared after it (ranges ascending), not first overwritten by the segment's zeros (fuzz_codestream
+ * found ranges out of order: tests/fuzz/regressions/codestream/jp2c-segment-past-its-box). */
+static void test_jp2c_segment_past_its_box(void **state)
+{
+    (void)state;
+    buf s = {0};
+    box(&s, "jP  ", "\x0D\x0A\x87\x0A", 4);
+    size_t jp2c = box(&s, "jp2c", "\xFF\x4F\xFF\x64\0\x40\0\1", 8); /* a COM of 62 bytes in a box of 8 */
+    size_t xml = box(&s, "xml ", "<n>DOE^JOHN 19620417 MRN 4471339</n>", 36);
+    int np;
+    uint8_t *o = clean(DV_CS_J2K, s.b, s.n, &np);
+    assert_false(contains(o, s.n, "DOE"));
+    assert_memory_equal(o + jp2c, s.b + jp2c, 8 + 4 + 2); /* box header, SOC, the COM marker and length */
+    assert_memory_equal(o + xml + 4, "free", 4);
+    assert_memory_equal(o + xml, s.b + xml, 4);
+    free(o);
+}
+
 /* ------------------------------------------------------------------ what cannot be walked */
 
 static void expect_malformed(dv_cs_family fam, const uint8_t *data, size_t n, const char *what)
@@ -1360,6 +1379,7 @@ int main(void)
         cmocka_unit_test(test_j2k_unknown_header_markers),
         cmocka_unit_test(test_jp2_boxes),
         cmocka_unit_test(test_jp2_box_tails),
+        cmocka_unit_test(test_jp2c_segment_past_its_box),
         cmocka_unit_test(test_unwalkable_refused),
         cmocka_unit_test(test_between_and_cut_short),
         cmocka_unit_test(test_engine_writes_the_patches),
