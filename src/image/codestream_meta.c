@@ -258,10 +258,74 @@ static int app_kept(cur *c, int m, uint64_t body, uint64_t end, uint64_t *keep)
     return 0;
 }
 
-/* The markers of frames, tables and scans (T.81 B.1.1.3, T.87 C.1): kept as they are. */
+/* The markers of frames, tables and scans (T.81 B.1.1.3, T.87 C.1): kept as they are, up to where their syntax
+ * ends (jpeg_syntax_end). JPG (0xFFC8) is reserved, defined by no process: not one of them. */
 static int jpeg_structural(int m, int ls)
 {
-    return (m >= 0xC0 && m <= 0xCF) || (m >= 0xDA && m <= 0xDF) || (ls && (m == 0xF7 || m == 0xF8));
+    return (m >= 0xC0 && m <= 0xCF && m != 0xC8) || (m >= 0xDA && m <= 0xDF) || (ls && (m == 0xF7 || m == 0xF8));
+}
+
+/* Where the syntax of the structural segment m with payload [body, end) ends (T.81 B.2.2-B.2.4, B.3.2, B.3.3;
+ * T.87 C.2.2, C.2.3): a length field may say more, and libjpeg skips a DNL of any length while other decoders
+ * read SOF, SOS or DRI by their fields and skip the rest, so what lies past it may carry anything. A DQT or DHT
+ * ends after its last whole table; a JPEG-LS LSE after its preset parameters or oversize dimensions (a mapping
+ * table is image data: end). 0, or -1 with err; *used: the end of the syntax (<= end). */
+static int jpeg_syntax_end(cur *c, int m, uint64_t body, uint64_t end, uint64_t *used)
+{
+    uint64_t need = end - body;
+    int b;
+    if ((m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xCC) || m == 0xDE || m == 0xF7) {
+        /* SOFn, DHP, SOF55: P, Y, X, Nf, then 3 bytes a component */
+        if ((b = at(c, body + 5)) < -1)
+            return -1;
+        need = b < 0 ? need : 6 + 3 * (uint64_t)b;
+    } else if (m == 0xDA) { /* SOS: Ns, 2 bytes a component, Ss, Se, Ah/Al (JPEG-LS: NEAR, ILV, Al/Pt) */
+        if ((b = at(c, body)) < -1)
+            return -1;
+        need = b < 0 ? need : 4 + 2 * (uint64_t)b;
+    } else if (m == 0xDD || m == 0xDC) { /* DRI: Ri; DNL: NL */
+        need = 2;
+    } else if (m == 0xDF) { /* EXP: Eh/Ev */
+        need = 1;
+    } else if (m == 0xF8) { /* LSE id 1: MAXVAL, T1, T2, T3, RESET; id 4: Wxy, Y, X; mapping tables: end */
+        if ((b = at(c, body)) < -1)
+            return -1;
+        if (b == 1) {
+            need = 11;
+        } else if (b == 4) {
+            int w = at(c, body + 1);
+            if (w < -1)
+                return -1;
+            need = w < 0 ? need : 2 + 2 * (uint64_t)w;
+        }
+    } else if (m == 0xCC) { /* DAC: Tc/Tb, Cs pairs */
+        need &= ~(uint64_t)1;
+    } else if (m == 0xDB || m == 0xC4) { /* DQT: Pq/Tq, 64 or 128 bytes; DHT: Tc/Th, 16 counts, the values */
+        uint64_t p = body;
+        for (;;) {
+            if ((b = at(c, p)) < -1)
+                return -1;
+            uint64_t t = 1 + (m == 0xDB ? 64 * (uint64_t)((b >> 4) ? 2 : 1) : 16);
+            if (b < 0 || end - p < t)
+                break;
+            if (m == 0xC4) {
+                for (uint64_t i = 1; i <= 16; i++) {
+                    int n = at(c, p + i);
+                    if (n < -1)
+                        return -1;
+                    t += (uint64_t)(n < 0 ? 0 : n);
+                }
+                if (end - p < t)
+                    break;
+            }
+            p += t;
+            if (p == end)
+                break;
+        }
+        need = p - body;
+    }
+    *used = need < end - body ? body + need : end;
+    return 0;
 }
 
 /* One JPEG or JPEG-LS image from its SOI at pos; *end: after its EOI, or where the next image's SOI begins a
@@ -320,7 +384,9 @@ static int jpeg_image(cur *c, uint64_t pos, uint64_t *end)
         if (m == 0xF7)
             ls = 1;
         if (jpeg_structural(m, ls)) {
-            /* kept */
+            uint64_t used;
+            if (jpeg_syntax_end(c, m, body, seg_end, &used) != 0 || zero_range(c, used, seg_end) != 0)
+                return -1;
         } else if (m >= 0xE0 && m <= 0xEF && app_kept(c, m, body, seg_end, &keep)) {
             if (keep < seg_end - body && zero_range(c, body + keep, seg_end) != 0)
                 return -1;
@@ -340,10 +406,32 @@ static int jpeg_image(cur *c, uint64_t pos, uint64_t *end)
 
 /* ---------------------------------------------------------------- JPEG 2000 */
 
-/* Marker segments of the main and tile-part headers (T.800 A.2, T.801 and T.814 additions): kept. */
+/* Marker segments of the main and tile-part headers that a decoder reads: kept. Listed one by one, not as the
+ * 0xFF50-0xFF7F range: a marker no part defines there (0xFF54, 0xFF6F), or one of JPSEC (SEC 0xFF65) or JPWL
+ * (0xFF66-0xFF69), is skipped by OpenJPEG and the image still decodes, so its payload may carry anything. */
 static int j2k_known(int m)
 {
-    return m >= 0x50 && m <= 0x7F && m != 0x64;
+    switch (m) {
+    case 0x50: /* CAP (T.800 Amd, T.814) */
+    case 0x51: /* SIZ */
+    case 0x52: /* COD */
+    case 0x53: /* COC */
+    case 0x55: /* TLM */
+    case 0x56: /* PRF (T.800 2019) */
+    case 0x57: /* PLM */
+    case 0x58: /* PLT */
+    case 0x59: /* CPF (T.814) */
+    case 0x5C: /* QCD */
+    case 0x5D: /* QCC */
+    case 0x5E: /* RGN */
+    case 0x5F: /* POC */
+    case 0x60: /* PPM */
+    case 0x61: /* PPT */
+    case 0x63: /* CRG */
+        return 1;
+    default: /* T.801 (Part 2): DCO, VMS, DFS, ADS, MCT, MCC, NLT, MCO, CBD, ATK */
+        return m >= 0x70 && m <= 0x79;
+    }
 }
 
 /* Header segments from p until a marker in stop (SOT or EOC for the main header, SOD for a tile-part's):
@@ -477,12 +565,46 @@ static uint64_t image_limit(cur *c, uint64_t pos, uint64_t fe, dv_cs_family fam)
     return lim;
 }
 
-/* JP2 boxes in [pos, limit): the image's boxes kept, the codestream walked, every other box made 'free' and
- * zeroed. depth: 0 for the file, 1 inside the header box. */
+/* Where the syntax of a kept JP2 box with body [body, end) of type t ends (T.800 I.5.3): OpenJPEG reads a colr
+ * box of the enumerated method whatever follows its 7 bytes, a cdef box whatever follows its entries, so
+ * what lies past the fields may carry anything. A colr box holding an ICC profile, bpcc, pclr and the boxes
+ * walked or recursed into: end. 0, or -1 with err; *used: the end of the syntax (<= end). */
+static int jp2_syntax_end(cur *c, const char t[4], uint64_t body, uint64_t end, uint64_t *used)
+{
+    uint64_t need = end - body, v;
+    int r;
+    if (!memcmp(t, "jP  ", 4)) {
+        need = 4;
+    } else if (!memcmp(t, "ihdr", 4)) {
+        need = 14;
+    } else if (!memcmp(t, "resc", 4) || !memcmp(t, "resd", 4)) {
+        need = 10;
+    } else if (!memcmp(t, "colr", 4)) {
+        int meth = at(c, body);
+        if (meth < -1)
+            return -1;
+        if (meth == 1)
+            need = 7; /* METH, PREC, APPROX, EnumCS */
+    } else if (!memcmp(t, "cdef", 4)) {
+        if ((r = be(c, body, 2, &v)) < 0)
+            return -1;
+        if (r == 0)
+            need = 2 + 6 * v;
+    } else if (!memcmp(t, "cmap", 4) || !memcmp(t, "ftyp", 4)) {
+        need &= ~(uint64_t)3; /* 4-byte entries; ftyp: brand, minor version, compatibility list */
+    }
+    *used = need < end - body ? body + need : end;
+    return 0;
+}
+
+/* JP2 boxes in [pos, limit): the image's boxes kept up to where their syntax ends, the codestream walked, every
+ * other box made 'free' and zeroed. depth: 0 for the file, 1 inside the header box, 2 inside its resolution
+ * box. */
 static int jp2_boxes(cur *c, uint64_t pos, uint64_t limit, int depth)
 {
     static const char *const keep_top[] = {"jP  ", "ftyp", "jp2h", "jp2c", "free"};
     static const char *const keep_hdr[] = {"ihdr", "bpcc", "colr", "pclr", "cmap", "cdef", "res "};
+    static const char *const keep_res[] = {"resc", "resd"};
     uint64_t p = pos;
     while (p + 8 <= limit) {
         uint64_t lbox, tbox, hdr = 8;
@@ -503,16 +625,18 @@ static int jp2_boxes(cur *c, uint64_t pos, uint64_t limit, int depth)
         char t[4] = {(char)(tbox >> 24), (char)(tbox >> 16), (char)(tbox >> 8), (char)tbox};
         uint64_t body = p + hdr, end = p + lbox;
         int kept = 0;
-        const char *const *list = depth ? keep_hdr : keep_top;
-        size_t nlist = depth ? sizeof keep_hdr / sizeof *keep_hdr : sizeof keep_top / sizeof *keep_top;
+        const char *const *list = depth == 2 ? keep_res : depth ? keep_hdr : keep_top;
+        size_t nlist = depth == 2  ? sizeof keep_res / sizeof *keep_res
+                       : depth ? sizeof keep_hdr / sizeof *keep_hdr
+                               : sizeof keep_top / sizeof *keep_top;
         for (size_t i = 0; i < nlist; i++)
             kept |= !memcmp(t, list[i], 4);
         if (!kept || !memcmp(t, "free", 4)) {
             if ((memcmp(t, "free", 4) && report(c, p + 4, 4, (const uint8_t *)"free") != 0) ||
                 zero_range(c, body, end) != 0)
                 return -1;
-        } else if (!memcmp(t, "jp2h", 4)) {
-            if (jp2_boxes(c, body, end, 1) != 0)
+        } else if (!memcmp(t, "jp2h", 4) || !memcmp(t, "res ", 4)) {
+            if (jp2_boxes(c, body, end, depth + 1) != 0)
                 return -1;
         } else if (!memcmp(t, "jp2c", 4)) {
             uint64_t cs_end = end;
@@ -523,6 +647,10 @@ static int jp2_boxes(cur *c, uint64_t pos, uint64_t limit, int depth)
                 return malformed(c, body, "a JP2 codestream box without a codestream");
             }
             if (zero_range(c, cs_end, end) != 0)
+                return -1;
+        } else {
+            uint64_t used;
+            if (jp2_syntax_end(c, t, body, end, &used) != 0 || zero_range(c, used, end) != 0)
                 return -1;
         }
         p = end;

@@ -230,6 +230,59 @@ static void test_jpeg_segments_cleared(void **state)
     free(o);
 }
 
+/* A segment a decoder reads has a syntax, and a length field that may say more: libjpeg skips a DNL whatever its
+ * length and decodes the image, other decoders read SOF, SOS or DRI by their fields and skip the rest. What lies
+ * past the syntax (after the last whole table of a DQT or DHT) is zeroed, the length kept; the reserved JPG
+ * marker (0xFFC8), which no process defines, is a comment of zeros. */
+static void test_jpeg_structural_tails(void **state)
+{
+    (void)state;
+    buf s = {0};
+    put2(&s, 0xFF, 0xD8);
+    uint8_t dqt[65 + 8];
+    for (int i = 0; i < 65; i++)
+        dqt[i] = (uint8_t)(i ? i : 0x00);
+    memcpy(dqt + 65, "DOE^JOHN", 8);
+    size_t q = seg(&s, 0xDB, dqt, sizeof dqt);
+    uint8_t dht[18 + 5] = {0x00, 1};
+    dht[17] = 0x05;
+    memcpy(dht + 18, "SMITH", 5);
+    size_t h = seg(&s, 0xC4, dht, sizeof dht);
+    size_t sof = seg(&s, 0xC0, "\x08\0\1\0\1\1\1\x11\0MRN1", 13);
+    size_t dri = seg(&s, 0xDD, "\0\4ANNA", 6);
+    size_t dnl = seg(&s, 0xDC, "\0\1JANE 19620417", 15);
+    size_t jpg = seg(&s, 0xC8, "BOB1", 4);
+    size_t exp = seg(&s, 0xDF, "\x11ZED1", 5);
+    size_t sos = seg(&s, 0xDA, "\1\1\0\0\x3F\0PAT1", 10);
+    put(&s, ecs_bytes, sizeof ecs_bytes);
+    put2(&s, 0xFF, 0xD9);
+    int np;
+    uint8_t *o = clean(DV_CS_JPEG, s.b, s.n, &np);
+    static const char *const planted[] = {"DOE", "SMITH", "MRN", "ANNA", "JANE", "1962", "BOB", "ZED", "PAT"};
+    for (size_t i = 0; i < sizeof planted / sizeof *planted; i++)
+        if (contains(o, s.n, planted[i]))
+            fail_msg("%s kept", planted[i]);
+    /* what the syntax defines as it was: markers, lengths, tables, fields */
+    assert_memory_equal(o + q, s.b + q, 4 + 65);
+    assert_memory_equal(o + h, s.b + h, 4 + 18);
+    assert_memory_equal(o + sof, s.b + sof, 4 + 9);
+    assert_memory_equal(o + dri, s.b + dri, 4 + 2);
+    assert_memory_equal(o + dnl, s.b + dnl, 4 + 2);
+    assert_int_equal(o[jpg + 1], 0xFE);
+    assert_memory_equal(o + exp, s.b + exp, 4 + 1);
+    assert_memory_equal(o + sos, s.b + sos, 4 + 6);
+    assert_memory_equal(o + sos + 14, s.b + sos + 14, sizeof ecs_bytes + 2);
+    /* cut inside a table, its counts, a field and a tail: the same bytes cleared */
+    size_t cuts[] = {q + 40, q + 70, h + 9, h + 23, sof + 9, dnl + 7, sos + 5};
+    int np2, rc;
+    dv_error err = {0};
+    uint8_t *many = clean_split(DV_CS_JPEG, s.b, s.n, cuts, sizeof cuts / sizeof *cuts, &np2, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_memory_equal(o, many, s.n);
+    free(many);
+    free(o);
+}
+
 /* Fragments cut anywhere (inside a comment, a length field, the entropy-coded data, the trailing bytes) clear
  * exactly what one fragment does. */
 static void test_jpeg_split_anywhere(void **state)
@@ -276,6 +329,31 @@ static void test_jpegls_stuffing_and_spiff(void **state)
     (void)sof;
     (void)ecs;
     assert_int_equal(np, 2);
+    free(o);
+}
+
+/* JPEG-LS preset parameters (LSE id 1: 11 bytes) and oversize dimensions (id 4: 2 + 2 Wxy bytes) keep their
+ * fields, the rest of a longer length is zeroed; a mapping table (id 2) is image data: kept whole. */
+static void test_jpegls_lse_tails(void **state)
+{
+    (void)state;
+    buf s = {0};
+    put2(&s, 0xFF, 0xD8);
+    size_t sof = seg(&s, 0xF7, "\x08\0\1\0\1\1\1\x11\0", 9);
+    size_t p1 = seg(&s, 0xF8, "\1\0\xFF\0\3\0\7\0\x15\0\x40" "DOE^JOHN", 19);
+    size_t p4 = seg(&s, 0xF8, "\4\2\0\1\0\1SMITH", 11);
+    size_t p2 = seg(&s, 0xF8, "\2\1\1\0\1\2\3", 7);
+    seg(&s, 0xDA, "\1\1\0\0\0\0", 6);
+    put(&s, "\x01\x02", 2);
+    put2(&s, 0xFF, 0xD9);
+    int np;
+    uint8_t *o = clean(DV_CS_JPEG, s.b, s.n, &np);
+    assert_false(contains(o, s.n, "DOE"));
+    assert_false(contains(o, s.n, "SMITH"));
+    assert_memory_equal(o + sof, s.b + sof, p1 - sof);
+    assert_memory_equal(o + p1, s.b + p1, 4 + 11);
+    assert_memory_equal(o + p4, s.b + p4, 4 + 6);
+    assert_memory_equal(o + p2, s.b + p2, s.n - p2);
     free(o);
 }
 
@@ -329,6 +407,40 @@ static void test_j2k_comments_cleared(void **state)
     }
 }
 
+/* A marker no JPEG 2000 part defines (0xFF54, 0xFF6F, 0xFF7F) or one of a part no DICOM decoder reads (JPSEC
+ * SEC 0xFF65, JPWL EPB 0xFF66) lies in the 0xFF50-0xFF7F range of the header markers; OpenJPEG skips its
+ * segment and decodes the image, so its payload is text like any other: made a comment of zeros. The header
+ * markers of Parts 1, 2 and 15 stay as they are. */
+static void test_j2k_unknown_header_markers(void **state)
+{
+    (void)state;
+    static const uint8_t unknown[] = {0x54, 0x5A, 0x62, 0x65, 0x66, 0x6F, 0x7A, 0x7F};
+    for (size_t i = 0; i < sizeof unknown; i++) {
+        buf s = {0};
+        put2(&s, 0xFF, 0x4F);
+        uint8_t siz[39] = {0};
+        siz[5] = 1;
+        seg(&s, 0x51, siz, sizeof siz);
+        size_t unk = seg(&s, unknown[i], "DOE^JOHN 19620417", 17);
+        size_t cod = seg(&s, 0x52, "\0\0\0\1\0\5\4\4\0\0", 10);
+        seg(&s, 0x74, "\0\0\0\0", 4); /* Part 2 MCT: kept */
+        seg(&s, 0x50, "\0\2\0\0\0\0", 6); /* CAP: kept */
+        size_t sot = seg(&s, 0x90, "\0\0\0\0\0\0\0\1", 8);
+        seg(&s, unknown[i], "MRN 4471339", 11); /* in a tile-part header too */
+        put2(&s, 0xFF, 0x93);
+        put(&s, "\x10\x20", 2);
+        put2(&s, 0xFF, 0xD9);
+        int np;
+        uint8_t *o = clean(DV_CS_J2K, s.b, s.n, &np);
+        if (contains(o, s.n, "DOE") || contains(o, s.n, "MRN"))
+            fail_msg("marker 0xFF%02X kept its text", unknown[i]);
+        assert_int_equal(o[unk + 1], 0x64);
+        assert_memory_equal(o + unk + 2, s.b + unk + 2, 2); /* length as it was */
+        assert_memory_equal(o + cod, s.b + cod, sot - cod);
+        free(o);
+    }
+}
+
 static size_t box(buf *s, const char *type, const void *p, size_t n)
 {
     size_t at = s->n;
@@ -366,6 +478,62 @@ static void test_jp2_boxes(void **state)
     assert_memory_equal(o + jp2h, s.b + jp2h, 8 + 22 + 15); /* ihdr, colr untouched */
     assert_memory_equal(o + jp2h + 8 + 22 + 15 + 4, "free", 4);
     assert_memory_equal(o + jp2c, s.b + jp2c, 8 + 2 + 43 + 14); /* box header, SOC, SIZ, COD */
+    free(o);
+}
+
+/* The image boxes kept keep what their syntax defines, no more: OpenJPEG decodes a colr box of the enumerated
+ * method whatever follows its 7 bytes (a warning), and skips the resolution box, so a name planted after a
+ * box's fields or in a box inside `res ` passed. Those bytes are zeroed (a box of another type inside `res `
+ * becomes `free`), lengths kept; resc and resd keep their 10 bytes, cdef its entries. */
+static void test_jp2_box_tails(void **state)
+{
+    (void)state;
+    buf s = {0};
+    box(&s, "jP  ", "\x0D\x0A\x87\x0A", 4);
+    box(&s, "ftyp", "jp2 \0\0\0\0jp2 ", 12);
+    buf h = {0};
+    box(&h, "ihdr", "\0\0\0\1\0\0\0\1\0\1\7\7\0\0", 14);
+    size_t colr = box(&h, "colr", "\1\0\0\0\0\0\021DOE^JOHN", 15);
+    size_t cdef = box(&h, "cdef", "\0\1\0\0\0\0\0\1SMITH", 13);
+    buf r = {0};
+    size_t resc = box(&r, "resc", "\0\1\0\1\0\1\0\1\0\0ANNA", 14);
+    size_t xml = box(&r, "xml ", "<n>MRN 4471339</n>", 18);
+    size_t res = box(&h, "res ", r.b, r.n);
+    size_t jp2h = box(&s, "jp2h", h.b, h.n);
+    buf c = {0};
+    j2k_codestream(&c, 0);
+    box(&s, "jp2c", c.b, c.n);
+    int np;
+    uint8_t *o = clean(DV_CS_J2K, s.b, s.n, &np);
+    static const char *const planted[] = {"DOE", "SMITH", "ANNA", "MRN"};
+    for (size_t i = 0; i < sizeof planted / sizeof *planted; i++)
+        if (contains(o, s.n, planted[i]))
+            fail_msg("%s kept", planted[i]);
+    size_t at = jp2h + 8;
+    assert_memory_equal(o + at + colr, s.b + at + colr, 8 + 7);
+    assert_memory_equal(o + at + cdef, s.b + at + cdef, 8 + 8);
+    assert_memory_equal(o + at + res, s.b + at + res, 8);
+    assert_memory_equal(o + at + res + 8 + resc, s.b + at + res + 8 + resc, 8 + 10);
+    assert_memory_equal(o + at + res + 8 + xml + 4, "free", 4);
+    free(o);
+}
+
+/* A segment of the codestream box whose length runs past the box: the walk stops at the box's end, so the
+ * next box is cleared after it (ranges ascending), not first overwritten by the segment's zeros (fuzz_codestream
+ * found ranges out of order: tests/fuzz/regressions/codestream/jp2c-segment-past-its-box). */
+static void test_jp2c_segment_past_its_box(void **state)
+{
+    (void)state;
+    buf s = {0};
+    box(&s, "jP  ", "\x0D\x0A\x87\x0A", 4);
+    size_t jp2c = box(&s, "jp2c", "\xFF\x4F\xFF\x64\0\x40\0\1", 8); /* a COM of 62 bytes in a box of 8 */
+    size_t xml = box(&s, "xml ", "<n>DOE^JOHN 19620417 MRN 4471339</n>", 36);
+    int np;
+    uint8_t *o = clean(DV_CS_J2K, s.b, s.n, &np);
+    assert_false(contains(o, s.n, "DOE"));
+    assert_memory_equal(o + jp2c, s.b + jp2c, 8 + 4 + 2); /* box header, SOC, the COM marker and length */
+    assert_memory_equal(o + xml + 4, "free", 4);
+    assert_memory_equal(o + xml, s.b + xml, 4);
     free(o);
 }
 
@@ -1372,9 +1540,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jpeg_segments_cleared),
         cmocka_unit_test(test_jpeg_split_anywhere),
+        cmocka_unit_test(test_jpeg_structural_tails),
         cmocka_unit_test(test_jpegls_stuffing_and_spiff),
+        cmocka_unit_test(test_jpegls_lse_tails),
         cmocka_unit_test(test_j2k_comments_cleared),
+        cmocka_unit_test(test_j2k_unknown_header_markers),
         cmocka_unit_test(test_jp2_boxes),
+        cmocka_unit_test(test_jp2_box_tails),
+        cmocka_unit_test(test_jp2c_segment_past_its_box),
         cmocka_unit_test(test_unwalkable_refused),
         cmocka_unit_test(test_between_and_cut_short),
         cmocka_unit_test(test_engine_writes_the_patches),
