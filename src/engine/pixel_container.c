@@ -148,6 +148,63 @@ static int clean_value(dv_instance *inst, dv_cs_family fam, const dv_ds *ds, con
     return rc;
 }
 
+/* 1 when the Extended Offset Table Lengths (its value: n little-endian 64-bit lengths) give each frame of f the
+ * length of its compressed data: its fragments' bytes, less the pad byte an odd-length frame takes. */
+static int eot_lengths_match(const dv_instance *inst, const dv_frames *f, const dv_elem *lengths)
+{
+    uint32_t n = dv_frames_count(f);
+    if (lengths->length != 8 * (uint64_t)n)
+        return 0;
+    uint8_t *v = malloc(lengths->length ? (size_t)lengths->length : 1);
+    int ok = v && dv_elem_read_value(inst, lengths, v, lengths->length) == 0;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        uint64_t want = 0, sum = 0, off, len;
+        for (int b = 7; b >= 0; b--)
+            want = want << 8 | v[8 * (size_t)i + (size_t)b];
+        uint32_t first, count;
+        ok = dv_frames_frame_fragments(f, i, &first, &count) == 0;
+        for (uint32_t k = 0; ok && k < count; k++) {
+            ok = dv_frames_fragment(f, first + k, &off, &len) == 0;
+            sum += len;
+        }
+        ok = ok && (want == sum || want + 1 == sum);
+    }
+    free(v);
+    return ok;
+}
+
+/* The Extended Offset Table (7FE0,0001) and its lengths (7FE0,0002) index the frames (PS3.5 A.4, PS3.3
+ * C.7.6.3): offsets the frame index reads as such (the first 0, ascending, each on a fragment's item header,
+ * one a frame) and each frame's length. A pair that is not is used by no reader that works and may hold
+ * anything (`Zyxwv^Quentin ZQ4471339` came out as it went in): both are removed. They are Type 3, and readers
+ * then find the frames from the Basic Offset Table or the fragments, as without them. An empty pair is kept. */
+static void drop_lying_eot(dv_instance *inst)
+{
+    dv_elem *eot = NULL, *lengths = NULL; /* one pass for both: every instance pays it */
+    for (dv_elem *e = inst->ds.first; e; e = e->next)
+        if ((e->tag >> 16) == 0x7FE0u) {
+            if (e->tag == DV_TAG_EXTENDED_OFFSET_TABLE)
+                eot = e;
+            else if (e->tag == DV_TAG_EXTENDED_OFFSET_TABLE_LENGTHS)
+                lengths = e;
+        }
+    if ((!eot || eot->length == 0) && (!lengths || lengths->length == 0))
+        return;
+    int ok = 0;
+    if (eot && lengths && !(eot->flags & DV_ELEM_SEQUENCE) && !(lengths->flags & DV_ELEM_SEQUENCE)) {
+        dv_error ignored;
+        dv_frames *f = dv_frames_index(inst, &ignored);
+        ok = f && dv_frames_how(f) == DV_FRAMES_EOT && eot_lengths_match(inst, f, lengths);
+        dv_frames_free(f);
+    }
+    if (!ok) {
+        if (eot)
+            dv_ds_remove(&inst->ds, eot);
+        if (lengths)
+            dv_ds_remove(&inst->ds, lengths);
+    }
+}
+
 static int clean_ds(dv_instance *inst, dv_cs_family fam, const dv_ds *ds, frags *f, dv_error *err)
 {
     for (const dv_elem *e = ds->first; e; e = e->next) {
@@ -328,6 +385,7 @@ int dv_pixel_container_clean(dv_instance *inst, const dv_overlay_planes *ov, dv_
     dv_cs_family fam = dv_cs_family_of(dv_instance_transfer_syntax(inst));
     const dv_elem *top = inst->ds.last && inst->ds.last->tag == DV_TAG_PIXEL_DATA ? inst->ds.last
                                                                                  : dv_ds_find(&inst->ds, DV_TAG_PIXEL_DATA);
+    drop_lying_eot(inst); /* native pixel data too: a table there indexes nothing */
     if (fam == DV_CS_NONE && !(top && (top->flags & DV_ELEM_ENCAPSULATED)))
         return 0;
     frags f = {inst, NULL, 0, 0, 0, 0, err};

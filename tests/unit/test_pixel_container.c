@@ -737,6 +737,79 @@ static void test_lying_offset_table_cleared(void **state)
     }
 }
 
+/* The Extended Offset Table and its lengths (7FE0,0001/0002) index the frames; a pair that does not (text in
+ * either, a length that is not the frame's, one without the other, a table beside native pixel data) is removed,
+ * and the pixel data is still found and written; a pair that indexes them stays byte for byte. */
+static uint8_t *eot_instance(const buf *s, int native, const void *eot, uint32_t neot, const void *lens,
+                             uint32_t nlens, size_t *len)
+{
+    dvb *b = dvb_new(native ? DVB_EXPLICIT_LE : DVB_JPEG_BASELINE, 1);
+    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
+    dvb_str(b, DV_TAG_STUDY_INSTANCE_UID, "UI", "1.2.3.4");
+    dvb_str(b, DV_TAG_SERIES_INSTANCE_UID, "UI", "1.2.3.4.1");
+    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
+    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
+    dvb_pixel_geometry(b, 1, 1, 8);
+    if (eot)
+        dvb_bytes(b, DV_TAG_EXTENDED_OFFSET_TABLE, "OV", eot, neot);
+    if (lens)
+        dvb_bytes(b, DV_TAG_EXTENDED_OFFSET_TABLE_LENGTHS, "OV", lens, nlens);
+    if (native) {
+        dvb_bytes(b, DV_TAG_PIXEL_DATA, "OB", "\x07\x00", 2);
+    } else {
+        const void *frags[1] = {s->b};
+        uint32_t lens1[1] = {(uint32_t)s->n};
+        dvb_encapsulated(b, frags, lens1, 1);
+    }
+    return dvb_finish(b, len);
+}
+
+static void test_lying_extended_offset_table(void **state)
+{
+    (void)state;
+    buf s;
+    jpeg_at a;
+    make_jpeg(&s, &a);
+    if (s.n & 1)
+        s.b[s.n++] = 0; /* an even fragment: the writer pads nothing */
+    static const char text[24] = "Zyxwv^Quentin ZQ4471339 ";
+    uint64_t zero = 0, flen = s.n, wrong = s.n + 2;
+    static const struct {
+        int native, eot, lens; /* 0 none, 1 text, 2 the right value, 3 a wrong length */
+    } cases[] = {{0, 1, 2}, {0, 2, 1}, {0, 2, 3}, {0, 2, 0}, {0, 0, 2}, {1, 2, 2}, {0, 2, 2}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const void *eot = cases[i].eot == 1 ? (const void *)text : cases[i].eot == 2 ? (const void *)&zero : NULL;
+        const void *lens = cases[i].lens == 1   ? (const void *)text
+                           : cases[i].lens == 2 ? (const void *)&flen
+                           : cases[i].lens == 3 ? (const void *)&wrong
+                                                : NULL;
+        size_t len;
+        uint8_t *in = eot_instance(&s, cases[i].native, eot, cases[i].eot == 1 ? 24 : 8, lens,
+                                   cases[i].lens == 1 ? 24 : 8, &len);
+        output o;
+        dvt_deid("{}", in, len, &o);
+        int kept = i + 1 == sizeof cases / sizeof *cases;
+        const dv_elem *e1 = dv_ds_find(&o.p.inst->ds, DV_TAG_EXTENDED_OFFSET_TABLE);
+        const dv_elem *e2 = dv_ds_find(&o.p.inst->ds, DV_TAG_EXTENDED_OFFSET_TABLE_LENGTHS);
+        if (kept) {
+            assert_non_null(e1);
+            assert_non_null(e2);
+            uint64_t v[2];
+            assert_int_equal(dv_elem_read_value(o.p.inst, e1, &v[0], 8), 0);
+            assert_int_equal(dv_elem_read_value(o.p.inst, e2, &v[1], 8), 0);
+            assert_true(v[0] == 0 && v[1] == flen);
+        } else {
+            if (e1 || e2)
+                fail_msg("case %zu: a table that indexes no frame was kept", i);
+        }
+        assert_false(contains(o.sink.data, o.sink.len, "Quentin"));
+        assert_non_null(dv_ds_find(&o.p.inst->ds, DV_TAG_PIXEL_DATA));
+        dvt_output_free(&o);
+        free(in);
+    }
+}
+
 /* ------------------------------------------------------------------ RLE: what no decoder reads */
 
 /* One RLE frame of a 2 x 4 16-bit image (two segments of 8 bytes each, PS3.5 Annex G) with text where no
@@ -1553,6 +1626,7 @@ int main(void)
         cmocka_unit_test(test_engine_writes_the_patches),
         cmocka_unit_test(test_engine_refuses_unwalkable),
         cmocka_unit_test(test_lying_offset_table_cleared),
+        cmocka_unit_test(test_lying_extended_offset_table),
         cmocka_unit_test(test_rle_tails_cleared),
         cmocka_unit_test(test_rle_tails_cleared_in_engine),
         cmocka_unit_test(test_native_slack_cut),
