@@ -658,6 +658,32 @@ static int jp2_boxes(cur *c, uint64_t pos, uint64_t limit, int depth)
     return zero_range(c, p, limit);
 }
 
+/* ---------------------------------------------------------------- the cursor */
+
+/* A cursor over frags: their stream positions and the window. 0, or -1 with err (DV_ERR_NOMEM; then
+ * cur_close is still called). */
+static int cur_open(cur *c, const dv_source *src, const dv_cs_frag *frags, uint32_t nfrags, dv_cs_patch_fn fn,
+                    void *user, dv_error *err)
+{
+    *c = (cur){src, frags, nfrags, NULL, 0, 0, NULL, 0, 0, 0, fn, user, err};
+    c->start = malloc(((size_t)nfrags + 1) * sizeof *c->start);
+    c->win = malloc(WIN);
+    if (!c->start || !c->win)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory (codestream walk)");
+    for (uint32_t k = 0; k < nfrags; k++) {
+        c->start[k] = c->total;
+        c->total += frags[k].length;
+    }
+    c->start[nfrags] = c->total;
+    return 0;
+}
+
+static void cur_close(cur *c)
+{
+    free(c->start);
+    free(c->win);
+}
+
 /* ---------------------------------------------------------------- RLE */
 
 #define RLE_HEADER 64u
@@ -763,16 +789,9 @@ int dv_rle_clean(const dv_source *src, const dv_cs_frag *frags, uint32_t nfrags,
     if (plane_bytes == 0)
         return dv_fail(err, DV_ERR_MALFORMED,
                        "RLE pixel data without Rows or Columns; its embedded text cannot be checked");
-    cur c = {src, frags, nfrags, NULL, 0, 0, NULL, 0, 0, 0, fn, user, err};
-    c.start = malloc(((size_t)nfrags + 1) * sizeof *c.start);
-    c.win = malloc(WIN);
-    int rc = c.start && c.win ? 0 : dv_fail(err, DV_ERR_NOMEM, "out of memory (RLE walk)");
-    for (uint32_t k = 0; rc == 0 && k < nfrags; k++) {
-        c.start[k] = c.total;
-        c.total += frags[k].length;
-    }
+    cur c;
+    int rc = cur_open(&c, src, frags, nfrags, fn, user, err);
     if (rc == 0) {
-        c.start[nfrags] = c.total;
         uint32_t n = frame_first && nframes ? nframes : nfrags;
         for (uint32_t i = 0; rc == 0 && i < n; i++) {
             uint32_t a = frame_first && nframes ? frame_first[i] : i;
@@ -783,8 +802,7 @@ int dv_rle_clean(const dv_source *src, const dv_cs_frag *frags, uint32_t nfrags,
                 rc = rle_frame(&c, c.start[a], c.start[b], plane_bytes);
         }
     }
-    free(c.start);
-    free(c.win);
+    cur_close(&c);
     return rc;
 }
 
@@ -860,16 +878,9 @@ int dv_codestream_clean(dv_cs_family fam, const dv_source *src, const dv_cs_frag
         return dv_fail(err, DV_ERR_USAGE, "RLE frames are walked by dv_rle_clean (it needs Rows x Columns)");
     if (fam == DV_CS_NONE || nfrags == 0)
         return 0;
-    cur c = {src, frags, nfrags, NULL, 0, 0, NULL, 0, 0, 0, fn, user, err};
-    c.start = malloc(((size_t)nfrags + 1) * sizeof *c.start);
-    c.win = malloc(WIN);
-    int rc = c.start && c.win ? 0 : dv_fail(err, DV_ERR_NOMEM, "out of memory (codestream walk)");
-    for (uint32_t k = 0; rc == 0 && k < nfrags; k++) {
-        c.start[k] = c.total;
-        c.total += frags[k].length;
-    }
+    cur c;
+    int rc = cur_open(&c, src, frags, nfrags, fn, user, err);
     if (rc == 0) {
-        c.start[nfrags] = c.total;
         if (!frame_first || nframes == 0) {
             rc = clean_frame(&c, fam, 0, c.total, 1);
         } else {
@@ -883,7 +894,6 @@ int dv_codestream_clean(dv_cs_family fam, const dv_source *src, const dv_cs_frag
             }
         }
     }
-    free(c.start);
-    free(c.win);
+    cur_close(&c);
     return rc;
 }

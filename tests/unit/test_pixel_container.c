@@ -599,17 +599,26 @@ static void test_between_and_cut_short(void **state)
 
 /* ------------------------------------------------------------------ through the engine and the writer */
 
-static uint8_t *jpeg_instance(const buf *s, size_t cut, int icon, size_t *len)
+/* An instance of one monochrome image (rows x cols, bits) up to its pixel data: SOP, study and series UIDs, a
+ * PatientName when patient is not NULL. */
+static dvb *image_begin(dvb_ts ts, const char *patient, uint16_t rows, uint16_t cols, uint16_t bits)
 {
-    dvb *b = dvb_new(DVB_JPEG_BASELINE, 1);
+    dvb *b = dvb_new(ts, 1);
     dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
     dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
-    dvb_str(b, DV_TAG_PATIENT_NAME, "PN", "DOE^JOHN");
+    if (patient)
+        dvb_str(b, DV_TAG_PATIENT_NAME, "PN", patient);
     dvb_str(b, DV_TAG_STUDY_INSTANCE_UID, "UI", "1.2.3.4");
     dvb_str(b, DV_TAG_SERIES_INSTANCE_UID, "UI", "1.2.3.4.1");
     dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
     dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
-    dvb_pixel_geometry(b, 1, 1, 8);
+    dvb_pixel_geometry(b, rows, cols, bits);
+    return b;
+}
+
+static uint8_t *jpeg_instance(const buf *s, size_t cut, int icon, size_t *len)
+{
+    dvb *b = image_begin(DVB_JPEG_BASELINE, "DOE^JOHN", 1, 1, 8);
     const void *frags[2] = {s->b, s->b + cut};
     uint32_t lens[2] = {(uint32_t)cut, (uint32_t)(s->n - cut)};
     if (icon) {
@@ -708,14 +717,7 @@ static void test_lying_offset_table_cleared(void **state)
     uint32_t lying[4], good[1] = {0};
     memcpy(lying, text, sizeof lying);
     for (int k = 0; k < 2; k++) {
-        dvb *b = dvb_new(DVB_JPEG_BASELINE, 1);
-        dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
-        dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
-        dvb_str(b, DV_TAG_STUDY_INSTANCE_UID, "UI", "1.2.3.4");
-        dvb_str(b, DV_TAG_SERIES_INSTANCE_UID, "UI", "1.2.3.4.1");
-        dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
-        dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
-        dvb_pixel_geometry(b, 1, 1, 8);
+        dvb *b = image_begin(DVB_JPEG_BASELINE, NULL, 1, 1, 8);
         dvb_encapsulated_bot(b, frags, lens, 1, k ? good : lying, k ? 1 : 4);
         size_t len;
         uint8_t *in = dvb_finish(b, &len);
@@ -743,14 +745,7 @@ static void test_lying_offset_table_cleared(void **state)
 static uint8_t *eot_instance(const buf *s, int native, const void *eot, uint32_t neot, const void *lens,
                              uint32_t nlens, size_t *len)
 {
-    dvb *b = dvb_new(native ? DVB_EXPLICIT_LE : DVB_JPEG_BASELINE, 1);
-    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
-    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
-    dvb_str(b, DV_TAG_STUDY_INSTANCE_UID, "UI", "1.2.3.4");
-    dvb_str(b, DV_TAG_SERIES_INSTANCE_UID, "UI", "1.2.3.4.1");
-    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
-    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
-    dvb_pixel_geometry(b, 1, 1, 8);
+    dvb *b = image_begin(native ? DVB_EXPLICIT_LE : DVB_JPEG_BASELINE, NULL, 1, 1, 8);
     if (eot)
         dvb_bytes(b, DV_TAG_EXTENDED_OFFSET_TABLE, "OV", eot, neot);
     if (lens)
@@ -889,14 +884,7 @@ static void test_rle_tails_cleared(void **state)
  * frame that cannot be walked fails the instance (nothing written). */
 static uint8_t *rle_instance(const uint8_t *frame, size_t n, size_t *len)
 {
-    dvb *b = dvb_new(DVB_RLE, 1);
-    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
-    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
-    dvb_str(b, DV_TAG_STUDY_INSTANCE_UID, "UI", "1.2.3.4");
-    dvb_str(b, DV_TAG_SERIES_INSTANCE_UID, "UI", "1.2.3.4.1");
-    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
-    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
-    dvb_pixel_geometry(b, 2, 4, 16);
+    dvb *b = image_begin(DVB_RLE, NULL, 2, 4, 16);
     const void *frags[1] = {frame};
     uint32_t lens[1] = {(uint32_t)n};
     dvb_encapsulated(b, frags, lens, 1);
