@@ -10,7 +10,7 @@ tests/fuzz/corpus/config/  DeidentifyConfig JSON: every request example of the H
                            (../shared/seed/dicom-deidentify-guide.txt), the skeleton in
                            ../shared/spec/gcp-api.md, and hand-written edge cases.
 
-Budget (kept lean for the repo): reader <= 48 files, each <= 16 KiB, <= 400 KiB in all. The output is
+Budget (kept lean for the repo): reader <= 52 files, each <= 16 KiB, <= 400 KiB in all. The output is
 deterministic: the same shared/ gives byte-identical corpora. Both directories are rewritten from scratch.
 """
 import argparse
@@ -23,7 +23,7 @@ import sys
 import zlib
 
 MAX_FILE = 16 * 1024
-MAX_FILES = 48
+MAX_FILES = 52
 MAX_TOTAL = 400 * 1024
 
 # (path under shared/data/dicom, why it is here). Files larger than 16 KiB are cut to their first 16 KiB.
@@ -196,6 +196,48 @@ def hand_made_reader_cases():
               + el_implicit(ITEM, b"\xff\xd8\xff\xd9") + el_implicit(SEQ_DELIM, b""))
     cases["edge-unknown-ts-encapsulated"] = meta(b"1.2.826.0.1.3680043.10.1.77") + base_ds() + enc_px
     cases["edge-unknown-ts-native"] = meta(b"1.2.826.0.1.3680043.10.1.77") + base_ds() + native_px
+    def us(tag, v):
+        return el_explicit(tag, b"US", struct.pack("<H", v))
+    def image(rows, cols, bits):
+        return (us(0x00280002, 1) + el_explicit(0x00280004, b"CS", pad(b"MONOCHROME2")) + us(0x00280010, rows)
+                + us(0x00280011, cols) + us(0x00280100, bits) + us(0x00280101, bits) + us(0x00280102, bits - 1)
+                + us(0x00280103, 0))
+    # Overlay planes embedded in unused bits of native pixel data (two declared by groups 6000/6002, one with
+    # its own OverlayData): the plane clearing of removed overlays.
+    def overlay(group, bit, data=None):
+        g = group << 16
+        body = (us(g | 0x0010, 4) + us(g | 0x0011, 4)
+                + (el_explicit(g | 0x0022, b"LO", pad(b"SEED OVERLAY TEXT")) if data is None else b"")
+                + el_explicit(g | 0x0040, b"CS", pad(b"G"))
+                + (el_explicit(g | 0x0050, b"SS", struct.pack("<2h", 1, 1)) if data is None else b"")
+                + us(g | 0x0100, 1 if data is not None else 16) + us(g | 0x0102, bit))
+        return body + (el_explicit(g | 0x3000, b"OW", data) if data is not None else b"")
+    px = [0xc000, 0x0061, 0x00c2, 0x8123, 0x0184, 0x41e5, 0x8246, 0x02a7, 0x0308, 0x8369, 0x43ca, 0x042b, 0x848c,
+          0x04ed, 0x054e, 0xc5af, 0x0610, 0x0671, 0x86d2, 0x0733, 0x4794, 0x87f5, 0x0856, 0x08b7, 0x8918, 0x4979,
+          0x09da, 0x8a3b, 0x0a9c, 0x0afd, 0xcb5e, 0x0bbf]
+    ovl_ds = (el_explicit(0x00080016, b"UI", pad(b"1.2.840.10008.5.1.4.1.1.7", b"\0"))
+              + el_explicit(0x00080018, b"UI", pad(b"1.2.3.4.5.6.7", b"\0"))
+              + el_explicit(0x00100010, b"PN", pad(b"FUZZ^SEED")) + el_explicit(0x00100020, b"LO", pad(b"SEED123"))
+              + us(0x00280002, 1) + el_explicit(0x00280004, b"CS", pad(b"MONOCHROME2"))
+              + el_explicit(0x00280008, b"IS", pad(b"2")) + us(0x00280010, 4) + us(0x00280011, 4)
+              + us(0x00280100, 16) + us(0x00280101, 12) + us(0x00280102, 11) + us(0x00280103, 0)
+              + overlay(0x6000, 15) + overlay(0x6002, 14) + overlay(0x6004, 0, b"\x5a\xa5")
+              + el_explicit(0x7FE00010, b"OW", struct.pack("<32H", *px)))
+    cases["edge-overlay-embedded-in-pixel-bits"] = meta(EXPL, sop_inst=b"1.2.3.4.5.6.7") + ovl_ds
+    # Where no decoder reads (stop 31): an RLE frame with text in its header's unused offsets, before its first
+    # segment and after each segment's plane; a JPEG with an Extended Offset Table that indexes nothing.
+    s1 = bytes([0x07]) + bytes(range(1, 9)) + b"DOE^JOHN"
+    s2 = bytes([0xFD, 9, 0x05]) + bytes(range(10, 16)) + b"\x80MRN4471339"
+    rle = (struct.pack("<3I", 2, 72, 72 + len(s1)) + b"SMITH^ANNA MRN12" + bytes(36) + b"GAP^TEXT" + s1 + s2)
+    rle += b"\0" * (len(rle) & 1)
+    def encapsulated(frag):
+        return (el_explicit(0x7FE00010, b"OB", b"", UNDEF) + el_implicit(ITEM, b"") + el_implicit(ITEM, frag)
+                + el_implicit(SEQ_DELIM, b""))
+    cases["edge-rle-hidden-tails"] = meta(b"1.2.840.10008.1.2.5") + base_ds() + image(2, 4, 16) + encapsulated(rle)
+    jpeg = b"\xff\xd8\xff\xfe\x00\x06note\xff\xd9"
+    cases["edge-eot-lying"] = (meta(JPEG) + base_ds() + image(1, 1, 8)
+                               + el_explicit(0x7FE00001, b"OV", b"Zyxwv^Quentin ZQ4471339 ")
+                               + el_explicit(0x7FE00002, b"OV", struct.pack("<Q", len(jpeg))) + encapsulated(jpeg))
     # Deflated datasets that inflate past the fuzzer's keep-whole threshold (256 x its 1 KiB inline
     # threshold): the streaming inflater, its access points, and elements after a big bulk value.
     big = bytearray(2 << 20)  # mostly zeros, so 2 MiB deflates to a few KiB (the seed budget is 16 KiB);
