@@ -599,6 +599,10 @@ static int bloom_has(const dm *m, uint32_t h)
     return (m->bloom[b >> 6] >> (b & 63)) & 1;
 }
 
+/* The parts of a deny-listed value joined by this gap are still that value. An underscore joins too: an ID
+ * written PAT_0042_B is its three words joined by it, and a name in a file-name style (ZELDA_QUIXLINGTON) is
+ * that name; before, '_' was DV_GAP_OTHER and such a PatientID kept its value under DEIDENTIFY_TAG_CONTENTS.
+ * [test_denylist: test_identifier_underscores] */
 static int gap_joins(const dv_tok *t)
 {
     return t->gap != DV_GAP_OTHER && t->gap != DV_GAP_NONE;
@@ -1132,7 +1136,8 @@ static int match_inside_tokens(dm *m, dv_error *err)
 #define SPLIT_ID_MIN 6u
 static int split_gap(uint8_t gap)
 {
-    return gap == DV_GAP_SPACE || gap == DV_GAP_HYPHEN || gap == DV_GAP_PERIOD || gap == DV_GAP_SLASH;
+    return gap == DV_GAP_SPACE || gap == DV_GAP_HYPHEN || gap == DV_GAP_PERIOD || gap == DV_GAP_SLASH ||
+           gap == DV_GAP_UNDERSCORE;
 }
 
 static int match_split_identifier(dm *m, dv_error *err)
