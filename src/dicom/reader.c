@@ -121,6 +121,12 @@ static int parse_items(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, int und
         *pos += 8;
         if (tag == DV_TAG_SEQ_DELIM && undefined)
             return 0;
+        /* A defined-length sequence that ends with a delimiter as well (fo-dicom's GH064.dcm, a private sequence
+         * written as UN): its items, as dcmtk and pydicom read it. Kept opaque, the standard attributes inside
+         * passed DEIDENTIFY_TAG_CONTENTS and KEEP_ALL with their source UIDs and dates. Only an empty delimiter
+         * that ends the value. [test_reader: test_sequence_delimiter_after_defined_length] */
+        if (tag == DV_TAG_SEQ_DELIM && !undefined && len == 0 && *pos == limit)
+            return 0;
         if (tag != DV_TAG_ITEM)
             return dv_fail(r->err, DV_ERR_MALFORMED, "sequence " TAGF " holds tag " TAGF " where an item belongs (offset %llu)",
                            TAGA(e->tag), TAGA(tag), (unsigned long long)(*pos - 8));

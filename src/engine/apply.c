@@ -31,6 +31,11 @@ typedef struct apply_ctx {
     int cs_utf8;         /* the instance was switched to ISO_IR 192 by the text stage */
     dv_charset utf8;
     const dv_text_path *path; /* the sequence items above the elements being walked (for inspect) */
+    /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
+     * (own_primary_ids): a kept UI value naming one is regenerated too (keep_ui). */
+    char own[3][DV_UID_MAX + 1];
+    size_t own_len[3];
+    int nown;
 } apply_ctx;
 
 static void make_empty(apply_ctx *c, dv_elem *e)
@@ -138,6 +143,45 @@ static int kept_by_keep_tag(const dv_match *m)
  * every instance and a reference to it stays one; the values that are UIDs stay. A value of UIDs keeps its bytes:
  * the check is one byte loop, only where a UI value is kept (docs/decisions.md "Kept UIDs are UIDs").
  * [test_engine: test_kept_ui_not_uid, test_kept_primary_id_not_uid, test_keep_tag_keeps_ui_text] */
+/* 1 when a value of v (len bytes, `\` between values, padding trimmed) is one of the instance's own primary IDs
+ * that the plan regenerates. */
+static int names_own_primary_id(const apply_ctx *c, const uint8_t *v, size_t len)
+{
+    for (size_t a = 0, i = 0; i <= len; i++) {
+        if (i < len && v[i] != '\\')
+            continue;
+        size_t b = i;
+        while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\0'))
+            b--;
+        for (int k = 0; k < c->nown; k++)
+            if (b - a == c->own_len[k] && memcmp(v + a, c->own[k], b - a) == 0)
+                return 1;
+        a = i + 1;
+    }
+    return 0;
+}
+
+/* The instance's own Study, Series and SOP Instance UIDs (top level, as read) that the plan regenerates. A kept
+ * UI value equal to one (a FrameOfReferenceUID a writer set to the StudyInstanceUID, a vendor's private copy of
+ * the series UID) is regenerated as well: kept, the output named its source study beside the new one under
+ * KEEP_ALL and DEIDENTIFY_TAG_CONTENTS. The keyed function makes it the UID its primary ID became.
+ * [test_engine: test_kept_ui_naming_own_primary_id] */
+static void own_primary_ids(apply_ctx *c)
+{
+    static const uint32_t tags[3] = {DV_TAG_STUDY_INSTANCE_UID, DV_TAG_SERIES_INSTANCE_UID, DV_TAG_SOP_INSTANCE_UID};
+    c->nown = 0;
+    for (int i = 0; i < 3; i++) {
+        const dv_elem *e = dv_ds_find(&c->inst->ds, tags[i]);
+        dv_match m;
+        if (!e || dv_elem_is_sequence(e) ||
+            dv_plan_match_in(c->plan, 0, DV_IOD_CTX_UNKNOWN, tags[i], DV_VR_UI, 0, &m) != DV_DEC_REGEN_UID)
+            continue;
+        int n = dv_elem_uid_text(e, c->own[c->nown], sizeof c->own[c->nown]);
+        if (n > 0)
+            c->own_len[c->nown++] = (size_t)n;
+    }
+}
+
 static int keep_ui(apply_ctx *c, dv_elem *e, const dv_match *m)
 {
     if (kept_by_keep_tag(m))
@@ -148,7 +192,9 @@ static int keep_ui(apply_ctx *c, dv_elem *e, const dv_match *m)
     if (ui_value(c, e, &v, &len, &loaded) != 0)
         return -1;
     int rc = 0;
-    if (!dv_ui_value_valid(v, len)) {
+    if (c->nown && names_own_primary_id(c, v, len)) {
+        rc = rewrite_uids(c, e, v, len, DV_UID_REGEN_ALL);
+    } else if (!dv_ui_value_valid(v, len)) {
         rc = rewrite_uids(c, e, v, len, DV_UID_REGEN_NOT_UIDS);
     } else if (e->vr != DV_VR_UI) {
         /* UIDs written with another VR (LO, SH, UN...): the same UIDs, written as UI with UI's padding, so the
@@ -474,6 +520,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     c.err = err;
     if (repair_sop_identity(inst, err) != 0 || check_identity_uids(&c) != 0)
         return -1;
+    own_primary_ids(&c);
     dv_text_worker *own_worker = NULL;
     const dv_charset *cs = NULL;
     dv_charset top;

@@ -45,6 +45,7 @@ typedef struct dv_plan_slot {
     uint8_t cdcode;   /* dv_pcode of the row's Clean Descriptors column (C = cleaned), DV_PC_NONE if none */
     uint8_t family;   /* 1 when the tag is a UID family's head or member (reset subtrees consult the plan) */
     uint8_t context;  /* 1 when the member follows another head inside some sequence (dv_plan.contexts) */
+    uint8_t any_ref;  /* 1 when the value may name any study, series or instance (families.c dv_uid_any_refs) */
     uint8_t used;
 } dv_plan_slot;
 
@@ -196,6 +197,9 @@ typedef struct dv_uid_context {
     uint32_t parent, member, head;
 } dv_uid_context;
 const dv_uid_context *dv_uid_contexts(size_t *count);
+/* Attributes that may reference any study, series or instance: regenerated, where the profile keeps them,
+ * whenever one of the three primary IDs is. */
+const uint32_t *dv_uid_any_refs(size_t *count);
 
 /* --- dummy.c --- */
 /* Longest dummy value any VR gets (DT "19000101000000"). */

@@ -14,6 +14,7 @@ static const uint32_t sop_members[] = {
     DV_TAG_REFERENCED_SOP_INSTANCE_UID,
     DV_TAG_REFERENCED_SOP_INSTANCE_UID_IN_FILE, /* (DICOMDIR records; DICOMDIRs are refused, listed for truth) */
     DV_TAG_MEDIA_STORAGE_SOP_INSTANCE_UID, /* (file meta; the writer derives it from the output SOPInstanceUID) */
+    DV_TAG_FAILED_SOP_INSTANCE_UID_LIST,   /* (retired; SOP instances a transfer failed on) */
 };
 static const uint32_t for_members[] = {
     DV_TAG_REFERENCED_FRAME_OF_REFERENCE_UID,
@@ -34,6 +35,23 @@ static const dv_uid_context contexts[] = {
     {DV_TAG_REFERENCED_STUDY_SEQUENCE, DV_TAG_REFERENCED_SOP_INSTANCE_UID, DV_TAG_STUDY_INSTANCE_UID},
     {DV_TAG_RT_REFERENCED_STUDY_SEQUENCE, DV_TAG_REFERENCED_SOP_INSTANCE_UID, DV_TAG_STUDY_INSTANCE_UID},
 };
+
+/* Attributes whose value may name any study, series or instance, and nothing says which: an SR UIDREF content
+ * item's UID (PS3.3 C.17.3.2.4; SR documents use it for the study, series and instances a report is about).
+ * They cannot follow one head, and keeping them where the primary IDs are regenerated (KEEP_ALL,
+ * DEIDENTIFY_TAG_CONTENTS) wrote the source StudyInstanceUID beside its new one. So where the profile would keep
+ * one, it is regenerated whenever StudyInstanceUID, SeriesInstanceUID or SOPInstanceUID is (privacy first: a
+ * UID it names gets the value its target gets; a UID of something else gets a `2.25.` UID that names
+ * nothing). An action naming it decides as usual. [test_engine: test_uid_ref_follows_primary_ids] */
+static const uint32_t any_refs[] = {
+    DV_TAG_UID,
+};
+
+const uint32_t *dv_uid_any_refs(size_t *count)
+{
+    *count = sizeof any_refs / sizeof any_refs[0];
+    return any_refs;
+}
 
 const dv_uid_context *dv_uid_contexts(size_t *count)
 {

@@ -88,6 +88,7 @@ static dv_plan_slot *slot_get(dv_plan *p, uint32_t tag)
             s->follow = 0;
             s->family = 0;
             s->context = 0;
+            s->any_ref = 0;
             s->pcode = DV_PC_NONE;
             return s;
         }
@@ -186,6 +187,10 @@ static void compile_families(dv_plan *p)
         p->contexts[p->ncontexts].head = c[i].head;
         p->ncontexts++;
     }
+    size_t na;
+    const uint32_t *any = dv_uid_any_refs(&na);
+    for (size_t i = 0; i < na; i++)
+        slot_get(p, any[i])->any_ref = 1;
 }
 
 static size_t family_tag_count(void)
@@ -194,7 +199,9 @@ static size_t family_tag_count(void)
     const dv_uid_family *f = dv_uid_families(&nf);
     for (size_t i = 0; i < nf; i++)
         n += 1 + f[i].nmembers;
-    return n;
+    size_t na;
+    (void)dv_uid_any_refs(&na);
+    return n + na;
 }
 
 dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
@@ -700,8 +707,21 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, 
         return matched(m, DV_MATCH_PRIMARY_IDS, action_decision(DV_ACTION_REGEN_UID, vr, is_seq));
     }
 
-    /* 3. the profile. */
-    return matched(m, DV_MATCH_PROFILE, profile_decision(p, s, tag, vr, is_seq, ctx));
+    /* 3. the profile. A reference that may name any primary ID (families.c any_refs) kept by the profile is
+     * regenerated when one of them is: the decision is that primary ID's. */
+    dv_decision d = profile_decision(p, s, tag, vr, is_seq, ctx);
+    if (d == DV_DEC_KEEP && s && s->any_ref && !is_seq) {
+        static const uint32_t heads[] = {DV_TAG_STUDY_INSTANCE_UID, DV_TAG_SERIES_INSTANCE_UID,
+                                         DV_TAG_SOP_INSTANCE_UID};
+        for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+            dv_match hm;
+            if (dv_plan_match_in(p, parent, ctx, heads[i], vr, 0, &hm) == DV_DEC_REGEN_UID) {
+                *m = hm;
+                return DV_DEC_REGEN_UID;
+            }
+        }
+    }
+    return matched(m, DV_MATCH_PROFILE, d);
 }
 
 dv_decision dv_plan_match(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq, dv_match *m)

@@ -206,12 +206,16 @@ static const deny_source DENY_SOURCES[] = {
     {0x00100030u, DL_DATE, DV_IT_DATE_OF_BIRTH},          /* PatientBirthDate */
     {0x00101000u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* OtherPatientIDs (retired) */
     {0x00101040u, DL_ADDRESS, 0},                         /* PatientAddress */
+    {0x00101050u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* InsurancePlanIdentification (retired) */
+    {0x00101090u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* MedicalRecordLocator */
     {0x00102152u, DL_VALUE, DV_IT_LOCATION},              /* RegionOfResidence */
     {0x00102154u, DL_VALUE, DV_IT_PHONE_NUMBER},          /* PatientTelephoneNumbers */
     {0x00200010u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* StudyID */
     {0x00380010u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* AdmissionID */
     {0x00401102u, DL_ADDRESS, 0},                         /* PersonAddress */
     {0x00401103u, DL_VALUE, DV_IT_PHONE_NUMBER},          /* PersonTelephoneNumbers */
+    {0x00402016u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* PlacerOrderNumberImagingServiceRequest */
+    {0x00402017u, DL_VALUE, DV_IT_MEDICAL_RECORD_NUMBER}, /* FillerOrderNumberImagingServiceRequest */
 };
 
 static const deny_source *deny_source_of(uint32_t tag)

@@ -329,11 +329,12 @@ static int jpeg_syntax_end(cur *c, int m, uint64_t body, uint64_t end, uint64_t 
 }
 
 /* One JPEG or JPEG-LS image from its SOI at pos; *end: after its EOI, or where the next image's SOI begins a
- * fragment (this one was cut short), or the stream's end. */
-static int jpeg_image(cur *c, uint64_t pos, uint64_t *end)
+ * fragment (this one was cut short), or the stream's end. ls: the transfer syntax is JPEG-LS. Otherwise the
+ * image is JPEG-LS from its frame header (SOF55) on; an LSE before it would be made a comment, and the image
+ * would decode with other parameters (T.87 C.1.1 lets an LSE come before the frame header). */
+static int jpeg_image(cur *c, uint64_t pos, uint64_t *end, int ls)
 {
     uint64_t p = pos + 2;
-    int ls = 0;
     for (;;) {
         int b = at(c, p);
         if (b < -1)
@@ -556,7 +557,7 @@ static uint64_t image_limit(cur *c, uint64_t pos, uint64_t fe, dv_cs_family fam)
     for (uint32_t k = frag_of(c, pos) + 1; k < c->n && c->start[k] < fe; k++) {
         uint64_t s = c->start[k];
         int b0 = at(c, s), b1 = at(c, s + 1);
-        if ((b0 == 0xFF && b1 == (fam == DV_CS_JPEG ? 0xD8 : 0x4F)) || (fam == DV_CS_J2K && is_jp2(c, s))) {
+        if ((b0 == 0xFF && b1 == (fam == DV_CS_J2K ? 0x4F : 0xD8)) || (fam == DV_CS_J2K && is_jp2(c, s))) {
             lim = s;
             break;
         }
@@ -820,8 +821,10 @@ dv_cs_family dv_cs_family_of(const char *ts)
     long v = strtol(ts + n, &e, 10);
     if (*e)
         return DV_CS_NONE;
-    if ((v >= 50 && v <= 66) || v == 70 || v == 80 || v == 81)
+    if ((v >= 50 && v <= 66) || v == 70)
         return DV_CS_JPEG;
+    if (v == 80 || v == 81)
+        return DV_CS_JPEG_LS;
     if ((v >= 90 && v <= 93) || (v >= 201 && v <= 203))
         return DV_CS_J2K;
     return DV_CS_NONE;
@@ -839,22 +842,22 @@ static int clean_frame(cur *c, dv_cs_family fam, uint64_t fs, uint64_t fe, int b
         int b0 = at(c, pos), b1 = at(c, pos + 1);
         if (b0 < -1 || b1 < -1)
             return -1;
-        int jpeg = fam == DV_CS_JPEG && b0 == 0xFF && b1 == 0xD8;
+        int jpeg = (fam == DV_CS_JPEG || fam == DV_CS_JPEG_LS) && b0 == 0xFF && b1 == 0xD8;
         int j2k = fam == DV_CS_J2K && b0 == 0xFF && b1 == 0x4F;
         int jp2 = fam == DV_CS_J2K && !j2k && is_jp2(c, pos);
         uint64_t end = pos;
         if (jpeg || j2k || jp2) {
             c->lim = by_markers ? image_limit(c, pos, fe, fam) : fe;
-            int rc = jpeg ? jpeg_image(c, pos, &end) : j2k ? j2k_codestream(c, pos, c->lim, &end)
-                                                           : jp2_boxes(c, pos, c->lim, 0);
+            int rc = jpeg ? jpeg_image(c, pos, &end, fam == DV_CS_JPEG_LS)
+                          : j2k ? j2k_codestream(c, pos, c->lim, &end) : jp2_boxes(c, pos, c->lim, 0);
             if (rc != 0)
                 return -1;
             if (jp2)
                 end = c->lim;
             c->lim = fe;
         } else if (!seen) {
-            return malformed(c, pos, fam == DV_CS_JPEG ? "no JPEG SOI marker where an image must begin"
-                                                        : "no JPEG 2000 codestream where an image must begin");
+            return malformed(c, pos, fam == DV_CS_J2K ? "no JPEG 2000 codestream where an image must begin"
+                                                       : "no JPEG SOI marker where an image must begin");
         }
         seen = 1;
         /* after a codestream's end: the rest of its fragment; a fragment that begins none: all of it */

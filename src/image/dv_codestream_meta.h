@@ -40,9 +40,11 @@ typedef int (*dv_cs_patch_fn)(void *user, uint64_t src_off, uint64_t len, const 
  * callback's -1. Memory: one 64 KiB window. */
 typedef enum dv_cs_family {
     DV_CS_NONE = 0, /* nothing to walk: native, deflated frames, video, JPEG XL */
-    DV_CS_JPEG,     /* JPEG processes 1-14, JPEG-LS */
+    DV_CS_JPEG,     /* JPEG processes 1-14 (an image with a JPEG-LS frame header, SOF55, is walked as JPEG-LS) */
     DV_CS_J2K,      /* JPEG 2000, HTJ2K */
-    DV_CS_RLE       /* RLE Lossless: walked by dv_rle_clean, which needs the image's size */
+    DV_CS_RLE,      /* RLE Lossless: walked by dv_rle_clean, which needs the image's size */
+    DV_CS_JPEG_LS   /* JPEG-LS (T.87): known from the transfer syntax, so its LSE segments are read as LSE before
+                     * the frame header too (C.1.1 allows them there), not made comments */
 } dv_cs_family;
 
 dv_cs_family dv_cs_family_of(const char *ts_uid);

@@ -599,6 +599,10 @@ static int bloom_has(const dm *m, uint32_t h)
     return (m->bloom[b >> 6] >> (b & 63)) & 1;
 }
 
+/* The parts of a deny-listed value joined by this gap are still that value. An underscore joins too: an ID
+ * written PAT_0042_B is its three words joined by it, and a name in a file-name style (ZELDA_QUIXLINGTON) is
+ * that name; before, '_' was DV_GAP_OTHER and such a PatientID kept its value under DEIDENTIFY_TAG_CONTENTS.
+ * [test_denylist: test_identifier_underscores] */
 static int gap_joins(const dv_tok *t)
 {
     return t->gap != DV_GAP_OTHER && t->gap != DV_GAP_NONE;
@@ -635,6 +639,30 @@ static int emit_glued(dm *m, uint32_t start, uint32_t end, dv_error *err)
         }
     }
     return emit(m, start, end, DV_IT_PERSON_NAME, 90, err);
+}
+
+/* Between the words of a phrase (an ID, institution or address: every word must match, in order) also a short
+ * run of punctuation joins: an ID is written AB#CD#1234, (AB)1234 or [AB]-1234 as often as AB-CD-1234, and it
+ * was not found even in the PatientID that holds it (the gap was "other"), so DEIDENTIFY_TAG_CONTENTS kept it.
+ * At most 3 bytes of ASCII punctuation and spaces; never the value delimiter `\` or a line break.
+ * [test_denylist: test_identifier_punctuation] */
+static int phrase_gap_joins(const dm *m, size_t i)
+{
+    const dv_tok *t = &m->tk->t[i];
+    if (gap_joins(t))
+        return 1;
+    if (t->gap != DV_GAP_OTHER || i + 1 >= m->tk->n)
+        return 0;
+    uint32_t from = t->end, to = m->tk->t[i + 1].start;
+    if (to <= from || to - from > 3)
+        return 0;
+    for (uint32_t k = from; k < to; k++) {
+        unsigned char c = (unsigned char)m->text[k];
+        if (c == '\\' || !(c == ' ' || (c > 0x20 && c < 0x7F && !((c >= '0' && c <= '9') ||
+                                                                 ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))))
+            return 0;
+    }
+    return 1;
 }
 
 static int tok_eq(const dm *m, size_t i, const char *k, size_t n, uint32_t h)
@@ -682,7 +710,7 @@ static int match_phrases(dm *m, dv_error *err)
                 size_t k = 0;
                 while (w0 + k < ph->nwords && i + k < tk->n &&
                        tok_eq(m, i + k, ph->key + ph->woff[w0 + k], ph->wlen[w0 + k], ph->whash[w0 + k]) &&
-                       (k == 0 || gap_joins(&tk->t[i + k - 1])))
+                       (k == 0 || phrase_gap_joins(m, i + k - 1)))
                     k++;
                 int ok = k == ph->nwords;
                 /* part of an institution, street or place with a distinctive word: "Wobblecombe" of
@@ -1132,7 +1160,8 @@ static int match_inside_tokens(dm *m, dv_error *err)
 #define SPLIT_ID_MIN 6u
 static int split_gap(uint8_t gap)
 {
-    return gap == DV_GAP_SPACE || gap == DV_GAP_HYPHEN || gap == DV_GAP_PERIOD || gap == DV_GAP_SLASH;
+    return gap == DV_GAP_SPACE || gap == DV_GAP_HYPHEN || gap == DV_GAP_PERIOD || gap == DV_GAP_SLASH ||
+           gap == DV_GAP_UNDERSCORE;
 }
 
 static int match_split_identifier(dm *m, dv_error *err)

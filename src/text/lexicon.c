@@ -196,6 +196,10 @@ static int continues_name(const lx *c, size_t prev, size_t i)
     if (g == DV_GAP_HYPHEN) /* Al-Rashid, Smith-Jones; a short lower-case syllable: Ji-woo, Seo-yeon */
         return (capital(c, i) || (T(c, i)->keylen <= 4 && (c->info[prev] & DV_LEX_FIRST))) &&
                !(f & DV_LEX_CLINICAL && !(f & NAMEY));
+    if (g == DV_GAP_COMMA) /* Surname, Given (rule_pair_inverted), grown from a title or trigger: by Berra, James */
+        return prev > 0 && T(c, prev - 1)->gap != DV_GAP_COMMA && (c->info[prev] & DV_LEX_LAST) &&
+               (f & DV_LEX_FIRST) && !(f & (DV_LEX_CLINICAL | DV_LEX_EPONYM)) && capital(c, i) &&
+               !(!c->mixed && (f & DV_LEX_ENG));
     if (g != DV_GAP_SPACE && g != DV_GAP_PERIOD)
         return 0;
     if (g == DV_GAP_PERIOD && !initial(c, prev) && !(c->info[prev] & DV_LEX_TITLE))
@@ -357,6 +361,40 @@ static int rule_pair(lx *c, dv_error *err)
             continue;
         size_t b = grow(c, k);
         if (emit_name(c, i, b, 75, 0, err) < 0)
+            return -1;
+        i = b;
+    }
+    return 0;
+}
+
+/* Surname, given name (SMITH, JAMES; BERRA,JAMES; Garcia, Maria L): a surname, one comma, then a given name and
+ * what may continue it. Worklists and vendors' private name attributes write names so; before, an all-caps pair
+ * was not found and in mixed case only the surname (rule_alone), so the given name stayed. The same guards as
+ * rule_pair: no title, trigger, clinical or eponym word, and in all capitals no English word, so lists of body
+ * parts or places stay (CHEST, ABDOMEN; Paris, France). [test_lexicon: test_inverted_pair_makes_name] */
+static int rule_pair_inverted(lx *c, dv_error *err)
+{
+    const size_t n = c->tk->n;
+    const uint32_t no = DV_LEX_NOTNAME | DV_LEX_CLINICAL | DV_LEX_EPONYM | DV_LEX_TITLE | DV_LEX_TRIGGER |
+                        DV_LEX_ORGHEAD;
+    for (size_t i = 0; i + 1 < n; i++) {
+        uint32_t f = c->info[i], g = c->info[i + 1];
+        size_t k = i + 1;
+        if (!free_tok(c, i) || !free_tok(c, k) || !(f & DV_LEX_LAST) || !(g & DV_LEX_FIRST) || ((f | g) & no))
+            continue;
+        if (T(c, i)->gap != DV_GAP_COMMA || (i > 0 && T(c, i - 1)->gap == DV_GAP_HYPHEN))
+            continue;
+        if (!capital(c, i) || !capital(c, k) || !alpha(c, i) || !alpha(c, k) || T(c, i)->keylen < 2 ||
+            T(c, k)->keylen < 2 || T(c, i)->script != DV_SCRIPT_OTHER || T(c, k)->script != DV_SCRIPT_OTHER)
+            continue;
+        if ((f & DV_LEX_ENG) && (g & DV_LEX_ENG))
+            continue;
+        if (!c->mixed && ((f | g) & DV_LEX_ENG))
+            continue; /* all capitals: no capitalisation signal, so no English words */
+        if ((f & PLACE) && (g & PLACE))
+            continue; /* Jackson, Georgia */
+        size_t b = grow(c, k);
+        if (emit_name(c, i, b, 70, 0, err) < 0)
             return -1;
         i = b;
     }
@@ -694,7 +732,7 @@ int dv_detect_names_toks(const dv_toks *tk, const char *utf8, size_t len, dv_inf
     /* Organisations first when asked (a hospital named after a saint or a city is one finding), then
      * names, then places. Without ORGANIZATION_NAME wanted the order still holds, findings are not added. */
     if (rule_pn(&c, err) < 0 || rule_title_trigger(&c, err) < 0 || rule_orgs(&c, err) < 0 ||
-        rule_pair(&c, err) < 0 || rule_cjk(&c, err) < 0 || rule_places(&c, err) < 0 || rule_alone(&c, err) < 0)
+        rule_pair(&c, err) < 0 || rule_pair_inverted(&c, err) < 0 || rule_cjk(&c, err) < 0 || rule_places(&c, err) < 0 || rule_alone(&c, err) < 0)
         rc = -1;
 done:
     if (info != small_info)

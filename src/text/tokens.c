@@ -190,6 +190,7 @@ static dv_gap classify_gap(const uint8_t *s, size_t from, size_t to)
     case '.': return DV_GAP_PERIOD;
     case ':': return DV_GAP_COLON;
     case '/': return DV_GAP_SLASH;
+    case '_': return DV_GAP_UNDERSCORE;
     default: return DV_GAP_OTHER;
     }
 }

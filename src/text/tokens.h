@@ -33,6 +33,9 @@ typedef enum dv_gap {
     DV_GAP_SLASH,
     DV_GAP_NONE,      /* nothing: a script change inside a run of letters (山田様 stays one run) */
     DV_GAP_OTHER,     /* anything else, a line break, or the end of the text */
+    DV_GAP_UNDERSCORE, /* one '_': a connector inside identifiers and file names (PAT_0042_B). Last, so every
+                        * `gap <= X` test reads it as it read DV_GAP_OTHER before; only the deny-list joins
+                        * across it (denylist.c gap_joins, split_gap) */
 } dv_gap;
 
 /* Scripts a token never mixes. */

@@ -192,6 +192,24 @@ static void test_pair_makes_name(void **state)
     assert_string_equal(names("Young-Burgess APC II"), "");
 }
 
+/* Surname, given name: the order of worklists and of vendors' private name attributes (GE's GEMS_GENIE_1
+ * (0009,1040) holds BERRA,JAMES in pydicom's JPEG-lossy.dcm). Before, an all-caps pair was not found and in mixed
+ * case only the surname was (rule_alone), so the given name stayed under DEIDENTIFY_TAG_CONTENTS. */
+static void test_inverted_pair_makes_name(void **state)
+{
+    (void)state;
+    assert_string_equal(names("BERRA,JAMES"), "BERRA,JAMES");
+    assert_string_equal(names("GARCIA, JAMES"), "GARCIA, JAMES");
+    assert_string_equal(names("Berra, James reviewed it."), "Berra, James");
+    assert_string_equal(names("Seen by Berra, James today."), "Berra, James");
+    assert_string_equal(names("Ref: GARCIA, MARIA L"), "GARCIA, MARIA L");
+    /* lists of body parts, places and common words are not names */
+    assert_string_equal(names("CHEST, ABDOMEN, PELVIS"), "");
+    assert_string_equal(names("BRAIN, MAY REPEAT"), "");
+    assert_string_equal(names("Paris, France"), "");
+    assert_string_equal(names("CT HEAD, WITHOUT CONTRAST"), "");
+}
+
 static void test_pn_in_text(void **state)
 {
     (void)state;
@@ -285,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_tokens_shapes_and_gaps), cmocka_unit_test(test_tokens_width_forms),
         cmocka_unit_test(test_title_makes_name),
         cmocka_unit_test(test_trigger_makes_name), cmocka_unit_test(test_pair_makes_name),
+        cmocka_unit_test(test_inverted_pair_makes_name),
         cmocka_unit_test(test_pn_in_text),         cmocka_unit_test(test_eponyms_stay),
         cmocka_unit_test(test_cjk_names),          cmocka_unit_test(test_places_and_orgs),
         cmocka_unit_test(test_first_last_when_asked), cmocka_unit_test(test_limits_and_usage),

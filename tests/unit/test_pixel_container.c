@@ -357,6 +357,73 @@ static void test_jpegls_lse_tails(void **state)
     free(o);
 }
 
+/* T.87 allows an LSE segment among the tables before the frame header (C.1.1, C.2.4). The walker knew JPEG-LS
+ * only from SOF55, so such an LSE became a comment and the image decoded with the default parameters. The
+ * transfer syntax says JPEG-LS: an LSE before SOF55 is kept (its fields; a tail past them zeroed as after
+ * SOF55, test_jpegls_lse_tails) and the pixels decode the same after cleaning. */
+#define TS_JLS "1.2.840.10008.1.2.4.80"
+/* CharLS 2.4 encoding of 16 x 8 8-bit samples (i * 37 + i / 16 * 11) % 251 with preset coding parameters
+ * MAXVAL 255, T1 1, T2 2, T3 3, RESET 5 (charls_jpegls_encoder_set_preset_coding_parameters): SOI, SOF55, then
+ * the LSE (15 bytes at offset 15), SOS, the scan, EOI. Decoded with the default parameters it is other pixels. */
+static const uint8_t jls_custom_lse[] =
+    "\xFF\xD8\xFF\xF7\x00\x0B\x08\x00\x08\x00\x10\x01\x01\x11\x00\xFF\xF8\x00\x0D\x01\x00\xFF\x00\x01"
+    "\x00\x02\x00\x03\x00\x05\xFF\xDA\x00\x08\x01\x01\x00\x00\x00\x00\x80\x00\x0A\x00\x00\x52\x72\x52"
+    "\x32\x12\x97\xAE\xDC\xB7\x6A\xCD\xDA\xF0\x00\x00\x1C\x90\x00\x03\x14\x13\x12\x16\x40\x00\x00\x1C"
+    "\x92\x07\xCF\x09\x24\x24\x00\x00\x18\x1C\x76\xFD\x4C\x6E\x5C\x37\x12\x58\x8A\x94\x26\x32\x05\xD6"
+    "\x16\x24\x1F\x30\xAC\x0E\xB8\xD8\x82\x05\xAB\xEC\xB0\xF3\x5E\x73\x58\x39\xAE\xA8\x90\x01\xCD\x71"
+    "\x04\x10\x63\x5B\x46\x32\x08\x8B\x49\xDD\xA3\x59\x5D\xD0\x4D\x60\x8C\x00\x03\x25\x1A\xAB\xA7\xAD"
+    "\x66\x1A\xAB\x2B\x59\xA7\x00\xFF\xD9";
+
+static void test_jpegls_lse_before_frame(void **state)
+{
+    (void)state;
+    enum { W = 16, H = 8, SOF = 2, LSE = 15, LSE_LEN = 15 };
+    uint8_t px[W * H];
+    for (int i = 0; i < W * H; i++)
+        px[i] = (uint8_t)((i * 37 + (i / W) * 11) % 251);
+    size_t n = sizeof jls_custom_lse - 1;
+    assert_int_equal(jls_custom_lse[LSE + 1], 0xF8);
+    /* the LSE moved before SOF55 (T.87 C.1.1: tables and miscellaneous segments come before the frame header) */
+    buf s = {0};
+    put(&s, jls_custom_lse, SOF);
+    put(&s, jls_custom_lse + LSE, LSE_LEN);
+    put(&s, jls_custom_lse + SOF, LSE - SOF);
+    put(&s, jls_custom_lse + LSE + LSE_LEN, n - LSE - LSE_LEN);
+    assert_int_equal(s.n, n);
+
+    dv_pixel_attrs pa;
+    memset(&pa, 0, sizeof pa);
+    pa.rows = H;
+    pa.columns = W;
+    pa.samples_per_pixel = 1;
+    pa.bits_allocated = 8;
+    pa.bits_stored = 8;
+    pa.high_bit = 7;
+    pa.photometric = DV_PHOTO_MONOCHROME2;
+    pa.number_of_frames = 1;
+    dv_error err = {0};
+    assert_int_equal(dv_pixel_attrs_validate(&pa, NULL, NULL), 0);
+    dv_image_ctx *ctx = dv_image_ctx_new(NULL);
+    size_t cap = dv_image_frame_capacity(&pa, dv_ts_family_of(TS_JLS), NULL, &err);
+    dv_frame f = {.data = malloc(cap), .cap = cap};
+    for (int k = 0; k < 2; k++) { /* as encoded, then with the LSE before SOF55 */
+        if (dv_image_decode_frame(ctx, TS_JLS, &pa, 0, k ? s.b : jls_custom_lse, n, &f, &err) != 0)
+            fail_msg("the stream does not decode: %s", err.message);
+        assert_memory_equal(f.data, px, sizeof px);
+    }
+    int np;
+    uint8_t *o = clean(dv_cs_family_of(TS_JLS), s.b, s.n, &np);
+    assert_memory_equal(o + SOF, s.b + SOF, LSE_LEN); /* still an LSE, its parameters kept */
+    assert_int_equal(np, 0);
+    memset(f.data, 0, cap);
+    if (dv_image_decode_frame(ctx, TS_JLS, &pa, 0, o, s.n, &f, &err) != 0)
+        fail_msg("the cleaned stream does not decode: %s", err.message);
+    assert_memory_equal(f.data, px, sizeof px);
+    free(o);
+    free(f.data);
+    dv_image_ctx_free(ctx);
+}
+
 /* ------------------------------------------------------------------ JPEG 2000 */
 
 static size_t j2k_codestream(buf *s, int psot_zero)
@@ -1522,7 +1589,8 @@ static void test_not_walked(void **state)
 {
     (void)state;
     static const char *const jpeg[] = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
-                                       "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"};
+                                       "1.2.840.10008.1.2.4.70"};
+    static const char *const jls[] = {"1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"};
     static const char *const j2k[] = {"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201",
                                       "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"};
     static const char *const none[] = {"1.2.840.10008.1.2.5.1", "1.2.840.10008.1.2.8.1", "1.2.840.10008.1.2.4.100",
@@ -1532,6 +1600,8 @@ static void test_not_walked(void **state)
                                        "1.2.3", ""};
     for (size_t i = 0; i < sizeof jpeg / sizeof *jpeg; i++)
         assert_int_equal(dv_cs_family_of(jpeg[i]), DV_CS_JPEG);
+    for (size_t i = 0; i < sizeof jls / sizeof *jls; i++)
+        assert_int_equal(dv_cs_family_of(jls[i]), DV_CS_JPEG_LS);
     for (size_t i = 0; i < sizeof j2k / sizeof *j2k; i++)
         assert_int_equal(dv_cs_family_of(j2k[i]), DV_CS_J2K);
     for (size_t i = 0; i < sizeof none / sizeof *none; i++)
@@ -1604,6 +1674,7 @@ int main(void)
         cmocka_unit_test(test_jpeg_structural_tails),
         cmocka_unit_test(test_jpegls_stuffing_and_spiff),
         cmocka_unit_test(test_jpegls_lse_tails),
+        cmocka_unit_test(test_jpegls_lse_before_frame),
         cmocka_unit_test(test_j2k_comments_cleared),
         cmocka_unit_test(test_j2k_unknown_header_markers),
         cmocka_unit_test(test_jp2_boxes),

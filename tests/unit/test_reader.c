@@ -643,6 +643,57 @@ static void test_private_sequence_guessed(void **s)
     }
 }
 
+/* A defined-length sequence value that ends with a sequence delimitation item as well (fo-dicom's GH064.dcm: a
+ * Philips private sequence written as UN, 1204 bytes: one item, then (FFFE,E0DD)) is read as its items, as dcmtk
+ * and pydicom read it; before, the private value stayed opaque, so under DEIDENTIFY_TAG_CONTENTS and KEEP_ALL the
+ * presentation state inside kept its source UIDs and dates, and a standard SQ written so failed the instance. A
+ * delimiter anywhere but at the very end, or with a length, is still malformed. */
+static void test_sequence_delimiter_after_defined_length(void **s)
+{
+    (void)s;
+    static const uint8_t item_delim[] = { 0xFE, 0xFF, 0x00, 0xE0, 16, 0, 0, 0, 0x10, 0x00, 0x10, 0x00, 8, 0, 0, 0,
+                                          'D', 'O', 'E', '^', 'J', 'O', 'H', 'N',
+                                          0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0 };
+    for (int implicit = 0; implicit < 2; implicit++) {
+        dvb *b = dvb_new(implicit ? DVB_IMPLICIT_LE : DVB_EXPLICIT_LE, 1);
+        dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+        dvb_str(b, 0x00080018, "UI", "1.2.3");
+        dvb_bytes(b, 0x00082218, "UN", item_delim, sizeof item_delim); /* AnatomicRegionSequence */
+        dvb_str(b, 0x00290010, "LO", "ACME 1.0");
+        dvb_bytes(b, 0x00291001, "UN", item_delim, sizeof item_delim);
+        size_t len;
+        uint8_t *in = dvb_finish(b, &len);
+        dv_error err;
+        char *d = dump_of(in, len, &err);
+        if (!d)
+            fail_msg("%s", err.message);
+        assert_non_null(strstr(d, "0:00082218:SQ:1:0:\n1:00100010:PN:0:0:444F455E4A4F484E\n"));
+        assert_non_null(strstr(d, "0:00291001:SQ:1:0:\n1:00100010:PN:0:0:444F455E4A4F484E\n"));
+        free(d);
+        free(in);
+    }
+    /* the delimiter between two items, or with a length: not a sequence (the private value stays opaque) */
+    static const uint8_t mid[] = { 0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0, 0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0,
+                                   0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0 };
+    static const uint8_t with_len[] = { 0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0, 0xFE, 0xFF, 0xDD, 0xE0, 4, 0, 0, 0,
+                                        'J', 'U', 'N', 'K' };
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    dvb_str(b, 0x00290010, "LO", "ACME 1.0");
+    dvb_bytes(b, 0x00291001, "UN", mid, sizeof mid);
+    dvb_bytes(b, 0x00291002, "UN", with_len, sizeof with_len);
+    size_t len;
+    uint8_t *in = dvb_finish(b, &len);
+    dv_error err;
+    char *d = dump_of(in, len, &err);
+    assert_non_null(d);
+    assert_non_null(strstr(d, "0:00291001:UN:"));
+    assert_non_null(strstr(d, "0:00291002:UN:"));
+    free(d);
+    free(in);
+}
+
 /* Fuzz regressions (tests/fuzz/regressions/reader/writer-*): file meta elements found inside the dataset
  * are not written (the meta is regenerated), and a meta UID with an embedded NUL is cut there, so writing
  * is idempotent. */
@@ -762,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_un_sequence),
         cmocka_unit_test(test_sequence_written_with_another_vr),
         cmocka_unit_test(test_private_sequence_guessed),
+        cmocka_unit_test(test_sequence_delimiter_after_defined_length),
         cmocka_unit_test(test_writer_regressions),
         cmocka_unit_test(test_private_creator_pad),
         cmocka_unit_test(test_large_metadata_streams),
