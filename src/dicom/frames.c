@@ -520,6 +520,37 @@ static long frames_of(const dv_elem *e)
     return p != end || !digits || v <= 0 ? -1 : v;
 }
 
+/* The slot of e among a native frame's attributes (dv_native_pixels), when it is one and the slot is empty. */
+static void pixel_attr_slot(const dv_elem **a, const dv_elem *e)
+{
+    int i = e->tag == DV_TAG_SAMPLES_PER_PIXEL           ? 0
+            : e->tag == DV_TAG_PHOTOMETRIC_INTERPRETATION ? 1
+            : e->tag == DV_TAG_NUMBER_OF_FRAMES           ? 2
+            : e->tag == DV_TAG_ROWS                       ? 3
+            : e->tag == DV_TAG_COLUMNS                    ? 4
+            : e->tag == DV_TAG_BITS_ALLOCATED             ? 5
+                                                          : -1;
+    if (i >= 0 && !a[i])
+        a[i] = e;
+}
+
+/* The bits of one native frame by the attributes in a (pixel_attr_slot's order; NULL: absent, SamplesPerPixel
+ * then 1); 0 when one cannot be used. */
+static uint64_t frame_bits_of(const dv_instance *inst, const dv_elem *const *a)
+{
+    int ok = 1;
+    uint16_t spp = a[0] ? u16_of(inst, a[0], &ok) : 1, rows = a[3] ? u16_of(inst, a[3], &ok) : 0,
+             cols = a[4] ? u16_of(inst, a[4], &ok) : 0, bits = a[5] ? u16_of(inst, a[5], &ok) : 0;
+    const dv_elem *pi = a[1];
+    int ybr422 = pi && pi->value && !(pi->flags & (DV_ELEM_SEQUENCE | DV_ELEM_BULK)) && pi->length >= 12 &&
+                 (!memcmp(pi->value, "YBR_FULL_422", 12) ||
+                  (pi->length >= 15 && !memcmp(pi->value, "YBR_PARTIAL_422", 15)));
+    if (!ok || rows == 0 || cols == 0 || spp == 0 || (bits != 1 && (bits == 0 || bits % 8 || bits > 64)))
+        return 0;
+    uint64_t samples = ybr422 && spp == 3 ? 2 : spp; /* 4:2:2 stores two samples a pixel (PS3.3 C.7.6.3.1.2) */
+    return (uint64_t)rows * cols * samples * bits;    /* < 2^54 */
+}
+
 dv_elem *dv_native_pixels(dv_instance *inst, uint64_t *need)
 {
     /* This runs for every instance written, so it reads as little as it can: PixelData is nearly always the
@@ -530,34 +561,30 @@ dv_elem *dv_native_pixels(dv_instance *inst, uint64_t *need)
         px = dv_ds_find(&inst->ds, DV_TAG_PIXEL_DATA);
     if (!px || (px->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
         return NULL;
-    uint16_t rows = 0, cols = 0, spp = 1, bits = 0;
-    int ok = 1, ybr422 = 0;
-    const dv_elem *nfe = NULL;
+    const dv_elem *a[6] = {NULL}; /* SamplesPerPixel, Photometric, NumberOfFrames, Rows, Columns, BitsAllocated */
     dv_elem *e = inst->ds.first;
     while (e && e->tag < DV_TAG_SAMPLES_PER_PIXEL)
         e = e->next;
-    for (; e && e->tag <= DV_TAG_BITS_ALLOCATED; e = e->next) {
-        switch (e->tag) {
-        case DV_TAG_SAMPLES_PER_PIXEL: spp = u16_of(inst, e, &ok); break;
-        case DV_TAG_ROWS: rows = u16_of(inst, e, &ok); break;
-        case DV_TAG_COLUMNS: cols = u16_of(inst, e, &ok); break;
-        case DV_TAG_BITS_ALLOCATED: bits = u16_of(inst, e, &ok); break;
-        case DV_TAG_NUMBER_OF_FRAMES: nfe = e; break;
-        case DV_TAG_PHOTOMETRIC_INTERPRETATION:
-            ybr422 = e->value && !(e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_BULK)) && e->length >= 12 &&
-                     (!memcmp(e->value, "YBR_FULL_422", 12) ||
-                      (e->length >= 15 && !memcmp(e->value, "YBR_PARTIAL_422", 15)));
-            break;
-        default: break;
-        }
-    }
-    if (!ok || rows == 0 || cols == 0 || spp == 0 || (bits != 1 && (bits == 0 || bits % 8 || bits > 64)))
-        return px;
-    uint64_t samples = ybr422 && spp == 3 ? 2 : spp; /* 4:2:2 stores two samples a pixel (PS3.3 C.7.6.3.1.2) */
-    uint64_t frame_bits = (uint64_t)rows * cols * samples * bits; /* < 2^54 */
-    if (px->length <= frame_bits / 8 + 1)
+    for (; e && e->tag <= DV_TAG_BITS_ALLOCATED; e = e->next)
+        pixel_attr_slot(a, e);
+    uint64_t frame_bits = frame_bits_of(inst, a);
+    if (frame_bits == 0 || px->length <= frame_bits / 8 + 1)
         return px; /* no longer than one frame: nothing past the last (NumberOfFrames >= 1) */
-    long nf = frames_of(nfe);
+    /* Past one frame (a multi-frame value, or slack): the attributes as the frame index reads them, the first of
+     * each in list order, unless the walk above saw those. A hostile list out of order (a dataset repeated after
+     * its pixel attributes, one copy without NumberOfFrames) made this walk count one frame where the index
+     * counted two, and the value was cut to one (fuzz_deidentify). Only such values pay the look-ups. */
+    static const uint32_t tags[6] = {DV_TAG_SAMPLES_PER_PIXEL, DV_TAG_PHOTOMETRIC_INTERPRETATION,
+                                     DV_TAG_NUMBER_OF_FRAMES, DV_TAG_ROWS, DV_TAG_COLUMNS, DV_TAG_BITS_ALLOCATED};
+    int same = 1;
+    for (int i = 0; i < 6; i++) {
+        const dv_elem *first = dv_ds_find(&inst->ds, tags[i]);
+        same &= first == a[i];
+        a[i] = first;
+    }
+    if (!same && ((frame_bits = frame_bits_of(inst, a)) == 0 || px->length <= frame_bits / 8 + 1))
+        return px;
+    long nf = frames_of(a[2]);
     if (nf > 0 && (uint64_t)nf <= (UINT64_MAX - 7) / frame_bits)
         *need = (frame_bits * (uint64_t)nf + 7) / 8;
     return px;
