@@ -137,9 +137,12 @@ int dv_elem_uid_text(const dv_elem *e, char *out, size_t cap)
      * one value, and a second one (invalid) must not make the first unreadable: a multi-valued
      * SOPInstanceUID, regenerated value by value, was refused as "no SOPInstanceUID" once its first value
      * was no longer cut short by a NUL (tests/fuzz/regressions/reader/deid-long-multivalued-sop-uid.dcm). */
-    size_t n = 0;
-    while (n < (size_t)e->length && e->value[n] != '\0' && e->value[n] != '\\')
-        n++;
+    size_t n = (size_t)e->length; /* memchr, not a byte loop: this runs several times for every instance */
+    const uint8_t *stop = n ? memchr(e->value, '\0', n) : NULL;
+    if (stop)
+        n = (size_t)(stop - e->value);
+    if (n && (stop = memchr(e->value, '\\', n)) != NULL)
+        n = (size_t)(stop - e->value);
     while (n > 0 && e->value[n - 1] == ' ')
         n--;
     if (n >= cap)

@@ -147,18 +147,20 @@ static int kept_by_keep_tag(const dv_match *m)
  * that the plan regenerates. */
 static int names_own_primary_id(const apply_ctx *c, const uint8_t *v, size_t len)
 {
-    for (size_t a = 0, i = 0; i <= len; i++) {
-        if (i < len && v[i] != '\\')
-            continue;
-        size_t b = i;
-        while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\0'))
-            b--;
+    if (len == 0)
+        return 0;
+    for (const uint8_t *p = v, *end = v + len;;) { /* value by value (memchr: every kept UI value pays this) */
+        const uint8_t *q = memchr(p, '\\', (size_t)(end - p));
+        size_t n = (size_t)((q ? q : end) - p);
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\0'))
+            n--;
         for (int k = 0; k < c->nown; k++)
-            if (b - a == c->own_len[k] && memcmp(v + a, c->own[k], b - a) == 0)
+            if (n == c->own_len[k] && memcmp(p, c->own[k], n) == 0)
                 return 1;
-        a = i + 1;
+        if (!q)
+            return 0;
+        p = q + 1;
     }
-    return 0;
 }
 
 /* The instance's own Study, Series and SOP Instance UIDs (top level, as read) that the plan regenerates. A kept
@@ -171,10 +173,10 @@ static void own_primary_ids(apply_ctx *c)
     static const uint32_t tags[3] = {DV_TAG_STUDY_INSTANCE_UID, DV_TAG_SERIES_INSTANCE_UID, DV_TAG_SOP_INSTANCE_UID};
     c->nown = 0;
     for (int i = 0; i < 3; i++) {
+        if (!(c->plan->regen_own_ids & (1u << i))) /* the plan's decision, made once (dv_plan.h) */
+            continue;
         const dv_elem *e = dv_ds_find(&c->inst->ds, tags[i]);
-        dv_match m;
-        if (!e || dv_elem_is_sequence(e) ||
-            dv_plan_match_in(c->plan, 0, DV_IOD_CTX_UNKNOWN, tags[i], DV_VR_UI, 0, &m) != DV_DEC_REGEN_UID)
+        if (!e || dv_elem_is_sequence(e))
             continue;
         int n = dv_elem_uid_text(e, c->own[c->nown], sizeof c->own[c->nown]);
         if (n > 0)

@@ -112,6 +112,9 @@ struct dv_plan {
      * (dv_text_begin_instance, dv_text_detect) without options.cleanDescriptors. */
     int image_detects_text;
     int image_ctx;
+    /* Which of the top-level StudyInstanceUID (bit 0), SeriesInstanceUID (1) and SOPInstanceUID (2) the plan
+     * regenerates, decided once here: apply.c's own_primary_ids reads only those, per instance. */
+    unsigned regen_own_ids;
 
     /* Burned-in text (issue 11): options.cleanImage, or the legacy top-level `image` (gcp-api.md 4.1: the same
      * thing), is the ImageConfig top-level PixelData gets when no action decides PixelData (as if a

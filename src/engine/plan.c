@@ -443,6 +443,12 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
              primary_name(p->primary_ids), p->nactions, p->table ? p->table->edition : "none",
              p->legacy ? " legacy=dicom" : "");
     p->method_len = dv_markers_method(p, p->method, sizeof p->method);
+    static const uint32_t own[3] = {DV_TAG_STUDY_INSTANCE_UID, DV_TAG_SERIES_INSTANCE_UID, DV_TAG_SOP_INSTANCE_UID};
+    for (unsigned i = 0; i < 3; i++) {
+        dv_match m;
+        if (dv_plan_match_in(p, 0, DV_IOD_CTX_UNKNOWN, own[i], DV_VR_UI, 0, &m) == DV_DEC_REGEN_UID)
+            p->regen_own_ids |= 1u << i;
+    }
     return p;
 }
 
