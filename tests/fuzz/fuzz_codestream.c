@@ -2,7 +2,8 @@
  * (src/image/codestream_meta.c: JPEG, JPEG-LS, JPEG 2000, JP2, RLE).
  *
  * Input: byte 0 the family (bit 3 set: RLE, each fragment a frame, a segment's plane 1 + 9 x bits 4-7 bytes;
- * else bit 0: 0 JPEG, 1 JPEG 2000) and in bits 1-2 the number of fragment cuts (0-3),
+ * else bit 0: 1 JPEG 2000, 0 JPEG, or JPEG-LS when bit 4 is set too) and in bits 1-2 the number of fragment
+ * cuts (0-3),
  * then 2 bytes per cut (little-endian positions, taken modulo the stream's length and sorted), then the
  * stream. The fragments lie in one source with 8 bytes of 0xAB before each (where item headers are).
  * Invariants (abort): every reported range is inside one fragment and after the previous one, literals are at
@@ -69,7 +70,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    dv_cs_family fam = (data[0] & 8) ? DV_CS_RLE : (data[0] & 1) ? DV_CS_J2K : DV_CS_JPEG;
+    dv_cs_family fam = (data[0] & 8)    ? DV_CS_RLE
+                       : (data[0] & 1)  ? DV_CS_J2K
+                       : (data[0] & 16) ? DV_CS_JPEG_LS
+                                        : DV_CS_JPEG;
     uint64_t plane = 1 + (uint64_t)(data[0] >> 4) * 9;
     size_t ncuts = (data[0] >> 1) & 3;
     if (size < 1 + 2 * ncuts)

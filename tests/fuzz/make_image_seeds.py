@@ -97,10 +97,10 @@ def dct_seeds():
 
 
 def codestream_seeds():
-    """fuzz_codestream: byte 0 the family (0 JPEG, 1 JPEG 2000; no cuts), then frame 0's bytes, at most 6 KiB;
+    """fuzz_codestream: byte 0 the family (0 JPEG, 16 JPEG-LS, 1 JPEG 2000; no cuts), then frame 0's bytes, at most 6 KiB;
     plus a JPEG with the segments the walk clears (APP1, COM, a JFIF thumbnail, bytes after EOI) cut in 3."""
     picks = [("jpeg-odd", "pydicom/SC_rgb_small_odd_jpeg.dcm", 0), ("jpeg-ljif-com", "pydicom-data/JPGLosslessP14SV1_1s_1f_8b.dcm", 0),
-             ("jpegls-spiff", "pydicom/SC_rgb_jls_lossy_line.dcm", 0), ("jpeg-lead-com", "dwv/leadtools-8BitsJpegLossyGrayScale.dcm", 0),
+             ("jpegls-spiff", "pydicom/SC_rgb_jls_lossy_line.dcm", 16), ("jpeg-lead-com", "dwv/leadtools-8BitsJpegLossyGrayScale.dcm", 0),
              ("jp2-boxes", "pydicom/GDCMJ2K_TextGBR.dcm", 1), ("j2k-com", "pydicom/MR_small_jp2klossless.dcm", 1),
              ("htj2k", "pydicom-data/HTJ2K_08_RGB.dcm", 1)]
     for name, path, fam in picks:

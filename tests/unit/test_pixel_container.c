@@ -1611,7 +1611,8 @@ static void test_not_walked(void **state)
 }
 
 /* tests/fuzz/regressions/codestream/: each input in fuzz_codestream's layout (byte 0: bit 3 RLE with a plane of
- * 1 + 9 x bits 4-7, else bit 0 the family; bits 1-2 the number of cuts; 2 bytes a cut; then the stream) walked
+ * 1 + 9 x bits 4-7, else bit 0 JPEG 2000, bit 4 JPEG-LS; bits 1-2 the number of cuts; 2 bytes a cut; then the
+ * stream) walked
  * with clean_split's checks (ranges ascending inside one fragment, a second walk clears nothing).
  * j2k-segment-past-the-next-image: an unknown segment whose length ran into the next fragment's codestream was
  * cleared into it (ranges out of order). jp2-segment-past-its-box: an unknown segment of a JP2 codestream box
@@ -1655,8 +1656,11 @@ static void test_fuzz_regressions_replay(void **state)
         int np, rc;
         dv_error err = {0};
         rle_plane_bytes = 1 + (uint64_t)(in[0] >> 4) * 9; /* fuzz_codestream's layout */
-        uint8_t *o = clean_split((in[0] & 8) ? DV_CS_RLE : (in[0] & 1) ? DV_CS_J2K : DV_CS_JPEG, sdata, sn, cuts,
-                                 kept, &np, &rc, &err);
+        dv_cs_family fam = (in[0] & 8)    ? DV_CS_RLE
+                           : (in[0] & 1)  ? DV_CS_J2K
+                           : (in[0] & 16) ? DV_CS_JPEG_LS
+                                          : DV_CS_JPEG;
+        uint8_t *o = clean_split(fam, sdata, sn, cuts, kept, &np, &rc, &err);
         assert_true(rc == 0 || err.code == DV_ERR_MALFORMED);
         free(o);
         free(in);
