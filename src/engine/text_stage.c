@@ -737,6 +737,36 @@ static int own_values_only(dv_text_worker *w, const char *utf8, size_t len, dv_i
     return 0;
 }
 
+/* An identifier attribute (a deny-list source of MEDICAL_RECORD_NUMBER: PatientID, AccessionNumber, StudyID ...)
+ * cleaned as text is its own identifier, however short: each of its values is one finding, whole. The deny-list's
+ * minimum lengths keep `123` in free text from matching every number; they kept the PatientID `123` itself.
+ * docs/decisions.md "An identifier attribute is replaced whole". [test_text_stage:
+ * test_short_identifier_replaced_whole] */
+static int identifier_whole(uint32_t tag, const dv_plan *plan)
+{
+    const deny_source *src = DV_TAG_IS_PRIVATE(tag) ? NULL : deny_source_of(tag);
+    return src && src->how == DL_VALUE && src->type == DV_IT_MEDICAL_RECORD_NUMBER &&
+           (dv_text_plan_infotypes(plan) & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER));
+}
+
+static int whole_values(dv_findings *f, const char *s, size_t n, dv_error *err)
+{
+    dv_findings_clear(f);
+    for (size_t a = 0, i = 0; i <= n; i++) {
+        if (i < n && s[i] != '\\')
+            continue;
+        size_t x = a, y = i;
+        while (x < y && s[x] == ' ')
+            x++;
+        while (y > x && s[y - 1] == ' ')
+            y--;
+        if (y > x && dv_findings_add(f, (uint32_t)x, (uint32_t)y, DV_IT_MEDICAL_RECORD_NUMBER, DV_DET_DENYLIST, 100))
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory (findings)");
+        a = i + 1;
+    }
+    return 0;
+}
+
 int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
                        const dv_charset *cs, const dv_text_path *path, int *changed, int *cs_switched,
                        dv_error *err)
@@ -758,6 +788,9 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     int whole = vr == DV_VR_DA || vr == DV_VR_DT || vr == DV_VR_AS;
     if (!whole && is_code_identifier(e->tag)) {
         if (own_values_only(w, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err))
+            return -1;
+    } else if (!whole && identifier_whole(e->tag, plan)) {
+        if (whole_values(&w->f, w->dec, n, err))
             return -1;
     } else if (!whole && detect_in(w, plan, e->tag, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err)) {
         return -1;
