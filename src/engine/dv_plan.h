@@ -112,8 +112,8 @@ struct dv_plan {
      * (dv_text_begin_instance, dv_text_detect) without options.cleanDescriptors. */
     int image_detects_text;
     int image_ctx;
-    /* Which of the top-level StudyInstanceUID (bit 0), SeriesInstanceUID (1) and SOPInstanceUID (2) the plan
-     * regenerates, decided once here: apply.c's own_primary_ids reads only those, per instance. */
+    /* Which of dv_plan_own_ids (bit i: dv_plan_own_ids[i]) the plan regenerates at the top level, decided once
+     * here: apply.c's own_primary_ids reads only those, per instance. */
     unsigned regen_own_ids;
 
     /* Burned-in text (issue 11): options.cleanImage, or the legacy top-level `image` (gcp-api.md 4.1: the same
@@ -203,6 +203,11 @@ const dv_uid_context *dv_uid_contexts(size_t *count);
 /* Attributes that may reference any study, series or instance: regenerated, where the profile keeps them,
  * whenever one of the three primary IDs is. */
 const uint32_t *dv_uid_any_refs(size_t *count);
+/* An instance's own primary IDs, in the order of dv_plan.regen_own_ids' bits: StudyInstanceUID, SeriesInstanceUID,
+ * SOPInstanceUID. A reference that may name any of them (dv_uid_any_refs) follows them; a kept UI value equal to
+ * one the plan regenerates is regenerated with it (apply.c). */
+#define DV_PLAN_OWN_IDS 3
+extern const uint32_t dv_plan_own_ids[DV_PLAN_OWN_IDS];
 
 /* --- dummy.c --- */
 /* Longest dummy value any VR gets (DT "19000101000000"). */

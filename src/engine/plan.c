@@ -193,6 +193,9 @@ static void compile_families(dv_plan *p)
         slot_get(p, any[i])->any_ref = 1;
 }
 
+const uint32_t dv_plan_own_ids[DV_PLAN_OWN_IDS] = {DV_TAG_STUDY_INSTANCE_UID, DV_TAG_SERIES_INSTANCE_UID,
+                                                 DV_TAG_SOP_INSTANCE_UID};
+
 static size_t family_tag_count(void)
 {
     size_t nf, n = 0;
@@ -443,10 +446,9 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
              primary_name(p->primary_ids), p->nactions, p->table ? p->table->edition : "none",
              p->legacy ? " legacy=dicom" : "");
     p->method_len = dv_markers_method(p, p->method, sizeof p->method);
-    static const uint32_t own[3] = {DV_TAG_STUDY_INSTANCE_UID, DV_TAG_SERIES_INSTANCE_UID, DV_TAG_SOP_INSTANCE_UID};
-    for (unsigned i = 0; i < 3; i++) {
+    for (unsigned i = 0; i < DV_PLAN_OWN_IDS; i++) {
         dv_match m;
-        if (dv_plan_match_in(p, 0, DV_IOD_CTX_UNKNOWN, own[i], DV_VR_UI, 0, &m) == DV_DEC_REGEN_UID)
+        if (dv_plan_match_in(p, 0, DV_IOD_CTX_UNKNOWN, dv_plan_own_ids[i], DV_VR_UI, 0, &m) == DV_DEC_REGEN_UID)
             p->regen_own_ids |= 1u << i;
     }
     return p;
@@ -717,11 +719,9 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, 
      * regenerated when one of them is: the decision is that primary ID's. */
     dv_decision d = profile_decision(p, s, tag, vr, is_seq, ctx);
     if (d == DV_DEC_KEEP && s && s->any_ref && !is_seq) {
-        static const uint32_t heads[] = {DV_TAG_STUDY_INSTANCE_UID, DV_TAG_SERIES_INSTANCE_UID,
-                                         DV_TAG_SOP_INSTANCE_UID};
-        for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        for (size_t i = 0; i < DV_PLAN_OWN_IDS; i++) {
             dv_match hm;
-            if (dv_plan_match_in(p, parent, ctx, heads[i], vr, 0, &hm) == DV_DEC_REGEN_UID) {
+            if (dv_plan_match_in(p, parent, ctx, dv_plan_own_ids[i], vr, 0, &hm) == DV_DEC_REGEN_UID) {
                 *m = hm;
                 return DV_DEC_REGEN_UID;
             }

@@ -732,7 +732,8 @@ int dv_detect_names_toks(const dv_toks *tk, const char *utf8, size_t len, dv_inf
     /* Organisations first when asked (a hospital named after a saint or a city is one finding), then
      * names, then places. Without ORGANIZATION_NAME wanted the order still holds, findings are not added. */
     if (rule_pn(&c, err) < 0 || rule_title_trigger(&c, err) < 0 || rule_orgs(&c, err) < 0 ||
-        rule_pair(&c, err) < 0 || rule_pair_inverted(&c, err) < 0 || rule_cjk(&c, err) < 0 || rule_places(&c, err) < 0 || rule_alone(&c, err) < 0)
+        rule_pair(&c, err) < 0 || rule_pair_inverted(&c, err) < 0 || rule_cjk(&c, err) < 0 ||
+        rule_places(&c, err) < 0 || rule_alone(&c, err) < 0)
         rc = -1;
 done:
     if (info != small_info)
