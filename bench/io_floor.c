@@ -5,8 +5,9 @@
  *     io_floor SRC DST atomic|plain
  *
  * For every regular file under SRC, in directory order: open (O_RDONLY | O_NOCTTY | O_NONBLOCK | O_NOATIME, as
- * src/cli/file_io.c's dvc_open_input; without O_NOATIME where it is refused), fstat, pread the
- * whole file into one 1 MiB buffer (in 1 MiB pieces beyond), then write it to DST/study/series/<44-character
+ * src/cli/file_io.c's dvc_open_input; without O_NOATIME where it is refused), pread its first 16,512 bytes
+ * (DV_SOURCE_HEAD_BYTES) into one 1 MiB buffer, and only when that did not reach its end fstat and pread the rest
+ * (in 1 MiB pieces), as src/cli/pool.c does; then write it to DST/study/series/<44-character
  * name>.dcm (the shape of dicomveil's output names, one series folder), close both. "atomic" names the output as
  * dicomveil does (an unnamed O_TMPFILE file given its name by linkat once complete: a killed run leaves no
  * partial file); "plain" creates it under its final name (O_CREAT | O_EXCL), which dicomveil does not do.
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #define BUF (1u << 20)
+#define HEAD (128u + 16u * 1024u) /* include/dicomveil/dv_io.h DV_SOURCE_HEAD_BYTES */
 
 static unsigned char buf[BUF];
 static int series_fd = -1, atomic_names = 1;
@@ -39,16 +41,24 @@ static int copy_one(int dirfd, const char *name)
     int in = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOATIME);
     if (in < 0 && errno == EPERM)
         in = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (in < 0)
+        return fail("open of an input");
+    ssize_t head = pread(in, buf, HEAD, 0);
     struct stat st;
-    if (in < 0 || fstat(in, &st) < 0)
-        return fail("open or stat of an input");
+    if (head < 0)
+        return fail("reading an input");
+    if ((size_t)head == HEAD && fstat(in, &st) < 0)
+        return fail("stat of an input");
+    off_t size = (size_t)head < HEAD ? head : st.st_size;
     char out_name[64];
     snprintf(out_name, sizeof out_name, "2.25.%039lu.dcm", count * 2654435761ul);
     int out = atomic_names ? openat(series_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644)
                            : openat(series_fd, out_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out < 0)
         return fail("creating an output");
-    for (off_t off = 0; off < st.st_size;) {
+    if (write(out, buf, (size_t)head) != head)
+        return fail("copying");
+    for (off_t off = head; off < size;) {
         ssize_t n = pread(in, buf, BUF, off);
         if (n <= 0 || write(out, buf, (size_t)n) != n)
             return fail("copying");

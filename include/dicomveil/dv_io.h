@@ -18,6 +18,11 @@ typedef struct dv_source {
     int (*read_at)(void *ctx, uint64_t offset, void *buf, size_t len);
 } dv_source;
 
+/* What the reader asks of a source first: the 128-byte preamble and its first 16 KiB window. A caller that
+ * already holds these bytes (a first read it made itself) serves that first fill from memory; a file shorter
+ * than this is then read whole by one pread (docs/decisions.md "A small file is opened, read and closed"). */
+#define DV_SOURCE_HEAD_BYTES (128u + 16u * 1024u)
+
 /* A forward-only byte sink. */
 typedef struct dv_sink {
     void *ctx;

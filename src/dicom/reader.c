@@ -18,7 +18,7 @@
 /* The first fill is smaller: a typical header (the CT corpus: ~4 KiB) fits, and the bytes after it are the
  * pixel data the reader skips, which a 64 KiB fill would copy out of the page cache for nothing (~1.5 % of a
  * metadata-only run: bench/RESULTS.md "Per-file cost"). Larger headers continue in 64 KiB fills. */
-#define RD_FIRST_FILL (16u * 1024u)
+#define RD_FIRST_FILL (DV_SOURCE_HEAD_BYTES - 128u) /* after the preamble: 16 KiB */
 /* File meta values are loaded whole; real ones are UIDs and short strings. */
 #define DV_META_VALUE_MAX 65536u
 /* A deflated dataset that inflates to at most this much is kept in memory rather than streamed. */
@@ -30,7 +30,8 @@ typedef struct rd {
     int explicit_vr;
     int big_endian;
     int strict_vr;       /* unknown transfer syntax: no VR recovery (docs/decisions.md "Transfer syntaxes") */
-    uint8_t *win;        /* read window over src */
+    uint8_t *win;        /* read window over src: RD_FIRST_FILL bytes until a fill needs RD_WINDOW */
+    size_t win_cap;
     uint64_t win_off;
     size_t win_len;
     int filled; /* the window was filled once: later fills take RD_WINDOW */
@@ -51,6 +52,16 @@ static int rd_read(rd *r, uint64_t off, void *dst, size_t n)
     size_t fill = r->filled || n > RD_FIRST_FILL ? RD_WINDOW : RD_FIRST_FILL;
     size_t want = avail < fill ? (size_t)avail : fill;
     r->filled = 1;
+    if (want > r->win_cap) { /* the first fill's buffer grows to a whole window; its bytes are refilled below */
+        uint8_t *w = malloc(RD_WINDOW);
+        if (!w) {
+            r->win_len = 0;
+            return -1;
+        }
+        free(r->win);
+        r->win = w;
+        r->win_cap = RD_WINDOW;
+    }
     if (r->src->read_at(r->src->ctx, off, r->win, want) != 0) {
         r->win_len = 0;
         return -1;
@@ -72,7 +83,8 @@ static void keep_window(dv_instance *inst, rd *r)
         free(r->win);
         return;
     }
-    uint8_t *p = realloc(r->win, r->win_len); /* shrinking: the rest of the window's allocation goes back */
+    /* A first fill's buffer is kept as it is (at most RD_FIRST_FILL bytes); a larger one is shrunk. */
+    uint8_t *p = r->win_cap > RD_FIRST_FILL ? realloc(r->win, r->win_len) : r->win;
     inst->held = p ? p : r->win;
     inst->held_off = r->win_off;
     inst->held_len = r->win_len;
@@ -284,7 +296,7 @@ static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_
         e->flags |= DV_ELEM_BULK;
         e->offset = *pos;
     } else if (len) {
-        uint8_t *v = dv_arena_alloc(&r->inst->arena, len);
+        uint8_t *v = dv_arena_take(&r->inst->arena, len); /* filled whole by the read, or the instance fails */
         if (!v)
             return nomem(r);
         if (rd_read(r, *pos, v, len) != 0)
@@ -449,7 +461,7 @@ static int parse_meta(rd *r, uint64_t *pos)
         p += hdr;
         uint8_t *v = NULL;
         if (len) {
-            v = dv_arena_alloc(&r->inst->arena, len);
+            v = dv_arena_take(&r->inst->arena, len); /* filled whole by the read, or the instance fails */
             if (!v)
                 return nomem(r);
             if (rd_read(r, p, v, len) != 0)
@@ -638,7 +650,8 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
     inst->data = *src;
 
     rd r = { .inst = inst, .src = src, .err = err };
-    r.win = malloc(RD_WINDOW);
+    r.win = malloc(RD_FIRST_FILL);
+    r.win_cap = RD_FIRST_FILL;
     if (!r.win) {
         dv_fail(err, DV_ERR_NOMEM, "out of memory");
         goto fail;

@@ -9,6 +9,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
+#include "engine/match_memo.h"
 #include "engine/dv_result_internal.h"
 #include "dicom/dv_uid_syntax.h"
 #include "dicom/dv_vr.h"
@@ -24,6 +25,7 @@ typedef struct apply_ctx {
     const dv_plan *plan;
     const dv_key *key;
     dv_uid_memo *uid_memo; /* the worker's UID memo (uid_memo.h), NULL when none */
+    dv_match_memo *matches; /* the worker's decision memo (match_memo.h), NULL when none */
     dv_instance *inst;
     dv_error *err;
     int changed;
@@ -287,7 +289,8 @@ static int reset_conform(apply_ctx *c, dv_ds *ds, dv_elem *prev, dv_elem *e, uin
         break;
     }
     dv_match m;
-    if (is_coded_elem(e, vr) && dv_plan_match_in(c->plan, parent, ctx, e->tag, vr, 0, &m) == DV_DEC_KEEP)
+    if (is_coded_elem(e, vr) &&
+        dv_plan_match_memo(c->plan, c->matches, parent, ctx, e->tag, vr, 0, &m) == DV_DEC_KEEP)
         return 0;
     return set_dummy(c, e);
 }
@@ -307,8 +310,9 @@ static int reset_ds(apply_ctx *c, dv_ds *ds, uint32_t parent, dv_iod_ctx ctx, in
             continue;
         }
         dv_match m;
-        if (DV_TAG_IS_PRIVATE(e->tag) && dv_plan_match_in(c->plan, parent, ctx, e->tag, dv_plan_effective_vr(e),
-                                                          dv_elem_is_sequence(e), &m) == DV_DEC_DELETE) {
+        if (DV_TAG_IS_PRIVATE(e->tag) && dv_plan_match_memo(c->plan, c->matches, parent, ctx, e->tag,
+                                                            dv_plan_effective_vr(e), dv_elem_is_sequence(e),
+                                                            &m) == DV_DEC_DELETE) {
             /* A profile that deletes private elements deletes them inside a reset sequence too: a reset
              * private element would still be a private element (DECISIONS 3). */
             dv_ds_unlink(ds, prev, e);
@@ -365,7 +369,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         int is_seq = dv_elem_is_sequence(e);
         uint16_t vr = dv_plan_effective_vr(e);
         dv_match m; /* m.kind / m.params: where the pixel and text stages will read their settings */
-        dv_decision d = dv_plan_match_in(c->plan, parent, ctx, tag, vr, is_seq, &m);
+        dv_decision d = dv_plan_match_memo(c->plan, c->matches, parent, ctx, tag, vr, is_seq, &m);
         int rc = 0;
         switch (d) {
         case DV_DEC_KEEP:
@@ -506,7 +510,7 @@ static int declares_burned_in(const dv_instance *inst)
 _Static_assert(DV_IT_COUNT <= DV_RESULT_TEXT_TYPES, "dv_result.text_findings must hold every infoType");
 
 int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_text_worker *w,
-                  dv_uid_memo *memo, dv_error *err)
+                  dv_uid_memo *memo, dv_match_memo *matches, dv_error *err)
 {
     if (res && dv_result_reset(res, err) != 0)
         return -1;
@@ -517,6 +521,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     c.plan = plan;
     c.key = key;
     c.uid_memo = memo;
+    c.matches = matches;
     c.inst = inst;
     c.err = err;
     if (repair_sop_identity(inst, err) != 0 || check_identity_uids(&c) != 0)

@@ -317,10 +317,11 @@ void dv_text_worker_set_observer(dv_text_worker *w, dv_text_observer_fn fn, void
 int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
                        const dv_charset *cs, const dv_text_path *path, int *changed, int *cs_switched,
                        dv_error *err);
-/* dv_apply with a text worker (NULL: one is made for this call when the plan cleans text) and a UID memo (NULL:
- * none; uid_memo.h). */
+typedef struct dv_match_memo dv_match_memo; /* match_memo.h */
+/* dv_apply with a text worker (NULL: one is made for this call when the plan cleans text), a UID memo and a
+ * decision memo (NULL: none; uid_memo.h, match_memo.h). */
 int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res,
-                  dv_text_worker *w, dv_uid_memo *memo, dv_error *err);
+                  dv_text_worker *w, dv_uid_memo *memo, dv_match_memo *matches, dv_error *err);
 
 /* --- markers.c --- */
 /* Write (0012,0062) YES and add this plan's values to (0012,0063) and codes to (0012,0064), keeping earlier ones. */

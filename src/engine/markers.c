@@ -107,11 +107,18 @@ static int write_method(const dv_plan *plan, dv_instance *inst, dv_error *err)
     if (have + olen + 2 > DV_MARKERS_METHOD_MAX)
         return dv_fail(err, DV_ERR_LIMIT, "(0012,0063) would exceed %u bytes with our values",
                        (unsigned)DV_MARKERS_METHOD_MAX);
-    char *buf = malloc((size_t)have + olen + 2);
+    /* Most instances have no earlier method: ours is written as the plan made it (its values are distinct by
+     * construction, dv_markers_method), from a buffer on the stack. */
+    char local[512];
+    char *buf = have + olen + 2 <= sizeof local ? local : malloc((size_t)have + olen + 2);
     if (!buf)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory writing (0012,0063)");
     size_t n = 0;
-    if (have && dv_elem_read_value(inst, old, buf, have) == 0) {
+    if (!have) {
+        memcpy(buf, ours, olen);
+        n = olen;
+        olen = 0; /* nothing left to merge */
+    } else if (dv_elem_read_value(inst, old, buf, have) == 0) {
         size_t b, e;
         trim(buf, (size_t)have, &b, &e); /* the padding of the whole value, not of inner values */
         memmove(buf, buf + b, e - b);
@@ -133,7 +140,8 @@ static int write_method(const dv_plan *plan, dv_instance *inst, dv_error *err)
     if (n & 1)
         buf[n++] = ' ';
     dv_elem *e = dv_ds_put(inst, &inst->ds, DV_TAG_DEIDENTIFICATION_METHOD, DV_VR_LO, buf, n);
-    free(buf);
+    if (buf != local)
+        free(buf);
     return e ? 0 : dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached writing (0012,0063)");
 }
 

@@ -19,6 +19,7 @@
 #include "engine/dv_pixel_stage.h"
 #include "engine/dv_pixel_container.h"
 #include "engine/dv_result_internal.h"
+#include "engine/match_memo.h"
 #include "engine/uid_memo.h"
 #include "dict/dv_tags.h"
 #include "util/dv_grow.h"
@@ -51,6 +52,7 @@ struct dv_run {
     worker_pool text_pool;
     worker_pool pixel_pool;
     worker_pool uid_pool; /* UID memos (uid_memo.h): filled with this run's key only */
+    worker_pool match_pool; /* decision memos (match_memo.h): this run's plan only */
     atomic_uint_least64_t pixel_decodes; /* decoder calls of every pixel worker (dv_run_pixel_decode_calls) */
     dv_pixel_find_fn pixel_find;         /* test seam (dv_run_set_pixel_test_hooks) */
     void *pixel_find_user;
@@ -110,6 +112,8 @@ static void *pixel_make(void) { return dv_pixel_worker_new(); }
 static void pixel_destroy(void *w) { dv_pixel_worker_free(w); }
 static void *uid_make(void) { return dv_uid_memo_new(); }
 static void uid_destroy(void *m) { dv_uid_memo_free(m); }
+static void *match_make(void) { return dv_match_memo_new(); }
+static void match_destroy(void *m) { dv_match_memo_free(m); }
 
 const char *dv_outcome_name(dv_outcome o)
 {
@@ -144,6 +148,7 @@ dv_run *dv_run_new(const dv_plan *plan, const dv_key *key, const dv_limits *lim,
     pool_init(&run->text_pool);
     pool_init(&run->pixel_pool);
     pool_init(&run->uid_pool);
+    pool_init(&run->match_pool);
     /* Refused here rather than failing instances later: an instance allowed more than the budget's per-instance
      * maximum would fail with "limit" only because of how the budget was sized. */
     if (run->limits.budget && dv_limits_memory_max(&run->limits) > dv_budget_instance_max(run->limits.budget)) {
@@ -163,6 +168,7 @@ void dv_run_free(dv_run *run)
     pool_free(&run->text_pool, text_destroy);
     pool_free(&run->pixel_pool, pixel_destroy);
     pool_free(&run->uid_pool, uid_destroy);
+    pool_free(&run->match_pool, match_destroy);
     free(run);
 }
 
@@ -404,6 +410,7 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
     dv_outcome outcome;
     dv_text_worker *tw = NULL;
     dv_uid_memo *um = NULL;
+    dv_match_memo *mm = NULL;
     if (dv_instance_is_directory(inst)) {
         /* The one home of this rule (issue 5 item 6). A DICOMDIR is an index of other files, not an instance:
          * de-identifying it would break its record offsets and it has no SOPInstanceUID to name an output by.
@@ -453,7 +460,8 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
         dv_pixel_container_overlays(inst, &ov);
     /* A stack run (dv_deidentify: one instance, no pool) memoises nothing: a memo pays off across instances. */
     um = run->uid_pool.ok ? pool_take(&run->uid_pool, uid_make) : NULL;
-    int applied = dv_apply_text(plan, run->key, inst, res, tw, um, err);
+    mm = run->match_pool.ok ? pool_take(&run->match_pool, match_make) : NULL;
+    int applied = dv_apply_text(plan, run->key, inst, res, tw, um, mm, err);
     if (tw)
         dv_text_worker_set_observer(tw, NULL, NULL);
     if (applied != 0) {
@@ -490,6 +498,7 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
 done:
     pool_give(&run->text_pool, tw, text_destroy);
     pool_give(&run->uid_pool, um, uid_destroy);
+    pool_give(&run->match_pool, mm, match_destroy);
     dv_instance_free(inst); /* before the caller closes the source: bulk values are read from it */
     return outcome;
 }
@@ -576,7 +585,7 @@ int dv_apply(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_resul
     dv_overlay_planes ov;
     if (inst)
         dv_pixel_container_overlays(inst, &ov);
-    if (dv_apply_text(plan, key, inst, res, NULL, NULL, err) != 0)
+    if (dv_apply_text(plan, key, inst, res, NULL, NULL, NULL, err) != 0)
         return -1;
     /* What the pixel data carries besides pixels goes as on the run's path: a caller that writes the instance
      * next must not get codestream comments or embedded overlay planes back. [test_pixel_container:

@@ -7,7 +7,7 @@
  * chunk. The cap counts everything handed out, so a hostile file cannot make us allocate without bound. */
 struct dv_arena_chunk {
     dv_arena_chunk *next;
-    size_t size, used;
+    size_t size;
     _Alignas(16) unsigned char data[];
 };
 
@@ -19,6 +19,8 @@ void dv_arena_init(dv_arena *a, uint64_t cap)
     a->head = NULL;
     a->used = 0;
     a->cap = cap;
+    a->cur = NULL;
+    a->left = 0;
     dv_lease_init(&a->lease, NULL, UINT64_MAX);
     a->external = 0;
 }
@@ -38,45 +40,42 @@ int dv_arena_reserve_external(dv_arena *a, uint64_t total)
     return 0;
 }
 
-void *dv_arena_alloc(dv_arena *a, size_t n)
+void *dv_arena_take_new_block(dv_arena *a, size_t n)
 {
     size_t need = (n + 15u) & ~(size_t)15u;
     if (need < n)
         return NULL;
     dv_arena_chunk *c = a->head;
-    if (!c || c->size - c->used < need) {
-        size_t size = c ? c->size * 2 : DV_ARENA_MIN_CHUNK;
-        if (size > DV_ARENA_MAX_CHUNK)
-            size = DV_ARENA_MAX_CHUNK;
-        if (size < need)
-            size = need;
-        if (a->cap && a->used + size + sizeof(dv_arena_chunk) > a->cap) {
-            /* Try the smallest chunk that fits before giving up. */
-            size = need;
-            if (a->used + size + sizeof(dv_arena_chunk) > a->cap)
-                return NULL;
-        }
-        /* The budget is drawn per block, never per allocation (it may wait: dv_budget.h). */
-        if (dv_lease_charge(&a->lease, size + sizeof(dv_arena_chunk)) != 0)
+    size_t size = c ? c->size * 2 : DV_ARENA_MIN_CHUNK;
+    if (size > DV_ARENA_MAX_CHUNK)
+        size = DV_ARENA_MAX_CHUNK;
+    if (size < need)
+        size = need;
+    if (a->cap && a->used + size + sizeof(dv_arena_chunk) > a->cap) {
+        /* Try the smallest chunk that fits before giving up. */
+        size = need;
+        if (a->used + size + sizeof(dv_arena_chunk) > a->cap)
             return NULL;
-        c = malloc(sizeof(dv_arena_chunk) + size);
-        if (!c)
-            return NULL;
-        c->size = size;
-        c->used = 0;
-        c->next = a->head;
-        a->head = c;
-        a->used += size + sizeof(dv_arena_chunk);
     }
-    void *p = c->data + c->used;
-    c->used += need;
-    memset(p, 0, n);
-    return p;
+    /* The budget is drawn per block, never per allocation (it may wait: dv_budget.h). */
+    if (dv_lease_charge(&a->lease, size + sizeof(dv_arena_chunk)) != 0)
+        return NULL;
+    c = malloc(sizeof(dv_arena_chunk) + size);
+    if (!c)
+        return NULL;
+    c->size = size;
+    c->next = a->head;
+    a->head = c;
+    a->used += size + sizeof(dv_arena_chunk);
+    /* The rest of the previous block is left unused, as a bump allocator does. */
+    a->cur = c->data + need;
+    a->left = size - need;
+    return c->data;
 }
 
 void *dv_arena_memdup(dv_arena *a, const void *p, size_t n)
 {
-    void *q = dv_arena_alloc(a, n ? n : 1);
+    void *q = n ? dv_arena_take(a, n) : dv_arena_alloc(a, 1);
     if (q && n)
         memcpy(q, p, n);
     return q;
@@ -93,5 +92,7 @@ void dv_arena_free(dv_arena *a)
     a->head = NULL;
     a->used = 0;
     a->external = 0;
+    a->cur = NULL;
+    a->left = 0;
     dv_lease_end(&a->lease); /* after the blocks are gone: the budget never undercounts */
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 /* One pread asks for at most this much: Linux transfers at most ~2 GiB per call anyway. */
@@ -12,6 +13,10 @@ static int fd_read_at(void *ctx, uint64_t offset, void *buf, size_t len)
 {
     const dv_fd_source *f = ctx;
     uint8_t *p = buf;
+    if (f->head && offset < f->head_len && len <= f->head_len - offset) {
+        memcpy(p, f->head + offset, len);
+        return 0;
+    }
     while (len > 0) {
         if (offset > (uint64_t)INT64_MAX)
             return -1;
@@ -33,7 +38,14 @@ static int fd_read_at(void *ctx, uint64_t offset, void *buf, size_t len)
 
 dv_source dv_source_fd(dv_fd_source *f, int fd, uint64_t size)
 {
+    return dv_source_fd_head(f, fd, size, NULL, 0);
+}
+
+dv_source dv_source_fd_head(dv_fd_source *f, int fd, uint64_t size, const uint8_t *head, size_t head_len)
+{
     f->fd = fd;
+    f->head = head;
+    f->head_len = head ? head_len : 0;
     dv_source s = {.ctx = f, .size = size, .read_at = fd_read_at};
     return s;
 }

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     dv_result res;
     dv_result_init(&res);
-    if (dv_apply_text(plan, g_key, inst, &res, g_worker, NULL, &err) != 0) {
+    if (dv_apply_text(plan, g_key, inst, &res, g_worker, NULL, NULL, &err) != 0) {
         if (err.code == DV_OK || !err.message[0])
             fail("apply failed without an error");
         dv_instance_free(inst);

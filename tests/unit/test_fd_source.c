@@ -39,8 +39,39 @@ static void test_fd_source_reads(void **state)
     close(fd);
 }
 
+/* A read inside the head is served from it (here the head differs from the file, so the bytes say where they
+ * came from); a read that leaves it goes to the file; the descriptor is still the source's. */
+static void test_head_serves_first_bytes(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/dv-test-fdsrc-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    uint8_t data[300], head[200];
+    memset(data, 'F', sizeof data);
+    memset(head, 'H', sizeof head);
+    assert_int_equal(write(fd, data, sizeof data), (ssize_t)sizeof data);
+    dv_fd_source f;
+    dv_source s = dv_source_fd_head(&f, fd, sizeof data, head, sizeof head);
+    uint8_t buf[100];
+    assert_int_equal(s.read_at(s.ctx, 100, buf, 100), 0); /* [100, 200): the head's */
+    for (size_t i = 0; i < 100; i++)
+        assert_int_equal(buf[i], 'H');
+    assert_int_equal(s.read_at(s.ctx, 150, buf, 100), 0); /* [150, 250) leaves the head: the file's */
+    for (size_t i = 0; i < 100; i++)
+        assert_int_equal(buf[i], 'F');
+    assert_int_equal(s.read_at(s.ctx, 250, buf, 100), -1); /* past the end */
+    assert_int_equal(dv_source_fd_of(&s), fd);
+    /* Without a descriptor only the head can be read. */
+    dv_source h = dv_source_fd_head(&f, -1, sizeof head, head, sizeof head);
+    assert_int_equal(h.read_at(h.ctx, 0, buf, 100), 0);
+    assert_int_equal(h.read_at(h.ctx, 150, buf, 100), -1);
+    close(fd);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_fd_source_reads)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_fd_source_reads), cmocka_unit_test(test_head_serves_first_bytes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
