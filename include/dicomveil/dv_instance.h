@@ -44,7 +44,8 @@ uint64_t dv_limits_memory_max(const dv_limits *lim);
 typedef struct dv_instance dv_instance;
 
 /* Parse src. Returns NULL and sets err on failure (DV_ERR_NOT_DICOM, DV_ERR_MALFORMED, DV_ERR_LIMIT ...).
- * lim may be NULL for defaults; a lim whose struct_size is not set gives DV_ERR_USAGE. */
+ * lim may be NULL for defaults; a lim whose struct_size is not set gives DV_ERR_USAGE. The instance reads bulk
+ * values from src later: what src's ctx and mem point to must outlive it (the struct itself is copied). */
 dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_error *err);
 void dv_instance_free(dv_instance *inst);
 

@@ -16,11 +16,16 @@ typedef struct dv_source {
     uint64_t size;
     /* Read exactly len bytes at offset into buf. Return 0 on success, -1 on any failure or short read. */
     int (*read_at)(void *ctx, uint64_t offset, void *buf, size_t len);
+    /* Optional: the source's first mem_len bytes are at mem (a memory source's whole data, or what a caller
+     * already read), and must outlive whatever reads the source. A reader takes them from there instead of copying
+     * them out with read_at. NULL / 0 when none. */
+    const uint8_t *mem;
+    uint64_t mem_len;
 } dv_source;
 
 /* What the reader asks of a source first: the 128-byte preamble and its first 16 KiB window. A caller that
- * already holds these bytes (a first read it made itself) serves that first fill from memory; a file shorter
- * than this is then read whole by one pread (docs/decisions.md "A small file is opened, read and closed"). */
+ * already holds these bytes (a first read it made itself: dv_source.mem) lets the reader parse them in place
+ * (docs/decisions.md "An instance is read whole before it is stat'ed"). */
 #define DV_SOURCE_HEAD_BYTES (128u + 16u * 1024u)
 
 /* A forward-only byte sink. */

@@ -115,6 +115,10 @@ void dvc_inputs_free(dvc_inputs *in);
 /* A worker's sink buffer: a 526 KB CT instance leaves in one write (1 MiB against 256 KiB: 7 % less CPU on
  * ext4, bench/RESULTS.md "Pixel data through the buffer"). */
 #define DVC_SINK_BUFFER (1024u * 1024u)
+/* A worker's input buffer: an instance up to this size is read whole by one pread (pool.c), parsed in place and
+ * its bulk values written from it (bench/RESULTS.md "Per-core rate against cp, eighth pass"). */
+#define DVC_INPUT_BUFFER (1024u * 1024u)
+_Static_assert(DVC_INPUT_BUFFER >= DV_SOURCE_HEAD_BYTES, "the input buffer holds the reader's first fill");
 typedef struct dvc_fsink {
     int fd;
     uint8_t *buf;
@@ -277,7 +281,7 @@ typedef struct dvc_progress dvc_progress;
 typedef struct dvc_run dvc_run;
 /* What a worker learnt about one input, for a front end that collects outcomes itself (dvc_pool_hooks). */
 typedef struct dvc_done {
-    int ran;             /* the library read the input: st is its fstat */
+    int ran;             /* the library read the input: st is its fstat (under --mpi, which always stats) */
     struct stat st;
     const char *name;    /* ok: the output name it holds ("study/series/sop.dcm"); duplicate: the name it
                             duplicates; else NULL */

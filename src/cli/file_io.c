@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/vfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -31,6 +32,9 @@
 #define DVC_COPY_RANGE_MIN (64u * 1024u)
 /* Largest single read/write/copy request (keeps every count well inside ssize_t). */
 #define DVC_IO_CHUNK ((size_t)1 << 30)
+/* A bulk range at least this long that the source holds in memory is written from there by writev (sink_copy_from);
+ * a shorter one is copied into the buffer, where the bytes after it join it in one write. */
+#define DVC_WRITEV_MIN (16u * 1024u)
 
 int dvc_write_all(int fd, const void *buf, size_t len)
 {
@@ -72,6 +76,31 @@ static int write_all(dvc_fsink *s, const uint8_t *p, size_t len)
         s->failed = errno;
         return -1;
     }
+    return 0;
+}
+
+/* The buffered bytes, then len bytes at p, in order: one writev while the kernel takes them whole. */
+static int write_two(dvc_fsink *s, const uint8_t *p, size_t len)
+{
+    struct iovec v[2] = {{s->buf, s->len}, {(void *)p, len}};
+    int i = s->len ? 0 : 1;
+    while (i < 2) {
+        ssize_t n = writev(s->fd, v + i, 2 - i);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            s->failed = n < 0 ? errno : EIO;
+            return -1;
+        }
+        size_t done = (size_t)n;
+        while (i < 2 && done >= v[i].iov_len)
+            done -= v[i++].iov_len;
+        if (i < 2) {
+            v[i].iov_base = (uint8_t *)v[i].iov_base + done;
+            v[i].iov_len -= done;
+        }
+    }
+    s->len = 0;
     return 0;
 }
 
@@ -154,6 +183,10 @@ static int sink_copy_from(void *ctx, const dv_source *src, uint64_t offset, uint
             len -= (uint64_t)n;
         }
     }
+    /* A range the source holds in memory (an input read whole: pool.c) leaves with the buffered bytes before it
+     * in one writev, not copied into the buffer first. Short ranges are still buffered. */
+    if (len >= DVC_WRITEV_MIN && src->mem && offset < src->mem_len && len <= src->mem_len - offset)
+        return write_two(s, src->mem + offset, (size_t)len);
     while (len > 0) {
         if (s->len == s->cap && dvc_sink_flush(s) < 0)
             return -1;

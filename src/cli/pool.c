@@ -39,7 +39,7 @@ typedef struct worker {
     dvc_run *run;
     size_t id;
     uint8_t *buf;  /* the sink's, DVC_SINK_BUFFER bytes */
-    uint8_t *head; /* an input's first DV_SOURCE_HEAD_BYTES (process), after buf in the same allocation */
+    uint8_t *head; /* an input's first DVC_INPUT_BUFFER bytes (process), after buf in the same allocation */
     pthread_t thread;
     int started;
 } worker;
@@ -138,46 +138,59 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
         fail_errno(run, slot, index, "cannot open input", errno);
         return;
     }
-    /* The first DV_SOURCE_HEAD_BYTES in one pread, before any fstat. An entry the listing found a regular file
-     * that reads shorter than that has been read whole: its size is what was read, and the fstat (~1 us of a
-     * small file's ~35 us here: bench/RESULTS.md "Per-core rate against cp, eighth pass") is skipped. What
-     * still asks for the fstat: a file named on the command line (it may be a device, reported as such),
-     * --resume and --mpi (they journal size and mtime), an empty read (an empty file, or a device that gives
-     * nothing), a full one (a larger file's size), and a failed one (a FIFO: ESPIPE; a directory: EISDIR). A
-     * FIFO or device put in a listed file's place would otherwise be read as bytes, never blocked on: the
-     * descriptor is O_NONBLOCK (docs/decisions.md "A small file is opened, read and closed"). */
+    /* The input's first bytes in one pread before any fstat: up to DVC_INPUT_BUFFER (the whole of most
+     * instances), or DV_SOURCE_HEAD_BYTES when DST's file system copies on the server (there the pixel data are
+     * never read here). An entry the listing found a regular file that reads shorter than that has been read
+     * whole: its size is what was read, and the fstat (~1 us here: bench/RESULTS.md "Per-core rate against cp,
+     * eighth pass") is skipped; the reader parses those bytes in place and the sink writes bulk values from
+     * them. Still stat'ed: a file named on the command line (before any read: it may be a device), --resume and
+     * --mpi (they journal size and mtime), and every read that is empty, fills the buffer (a larger file: its
+     * size) or fails (a FIFO: ESPIPE; a directory: EISDIR). A FIFO or device put in a listed file's place is
+     * read as bytes, never blocked on (the descriptor is O_NONBLOCK) (docs/decisions.md "An instance is read
+     * whole before it is stat'ed"). */
+    size_t cap = run->out->copy_offload ? DV_SOURCE_HEAD_BYTES : DVC_INPUT_BUFFER;
     struct stat st;
     memset(&st, 0, sizeof st);
-    ssize_t got = -1;
-    if (!follow && !run->journal && !run->hooks)
-        do
-            got = pread(fd, w->head, DV_SOURCE_HEAD_BYTES, 0);
-        while (got < 0 && errno == EINTR);
-    int whole = got > 0 && (size_t)got < DV_SOURCE_HEAD_BYTES;
-    if (whole)
-        st.st_size = (off_t)got;
-    else if (fstat(fd, &st) < 0) {
-        int e = errno;
-        close(fd);
-        fail_errno(run, slot, index, "cannot stat input", e);
-        return;
+    int stated = 0;
+    if (follow) {
+        if (fstat(fd, &st) < 0) {
+            int e = errno;
+            close(fd);
+            fail_errno(run, slot, index, "cannot stat input", e);
+            return;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            close(fd);
+            dv_run_count_outcome(run->lib, DV_OUTCOME_FAILED);
+            record(run, slot, index, DVC_ST_FAILED, DV_ERR_IO, NULL, "input is not a regular file");
+            return;
+        }
+        stated = 1;
     }
-    if (!S_ISREG(st.st_mode) && !whole && !follow) { /* replaced by a FIFO, socket or device since the listing */
-        close(fd);
-        skip_not_regular(run, slot, index);
-        return;
+    ssize_t got;
+    do
+        got = pread(fd, w->head, cap, 0);
+    while (got < 0 && errno == EINTR);
+    int whole = got > 0 && (size_t)got < cap;
+    if (!stated && (!whole || run->journal || run->hooks)) {
+        if (fstat(fd, &st) < 0) {
+            int e = errno;
+            close(fd);
+            fail_errno(run, slot, index, "cannot stat input", e);
+            return;
+        }
+        if (!S_ISREG(st.st_mode)) { /* replaced by a FIFO, socket or device since the listing */
+            close(fd);
+            skip_not_regular(run, slot, index);
+            return;
+        }
     }
-    if (!S_ISREG(st.st_mode) && !whole) {
-        close(fd);
-        dv_run_count_outcome(run->lib, DV_OUTCOME_FAILED);
-        record(run, slot, index, DVC_ST_FAILED, DV_ERR_IO, NULL, "input is not a regular file");
-        return;
-    }
+    uint64_t size = whole ? (uint64_t)got : (uint64_t)st.st_size;
 
     dv_fd_source fsrc;
-    /* A larger file read before its fstat: the reader's first fill still comes from what was read. A file that
-     * shrank since is bounded by its fstat size, which the reader checks every read against. */
-    dv_source src = dv_source_fd_head(&fsrc, fd, (uint64_t)st.st_size, w->head, got > 0 ? (size_t)got : 0);
+    /* A larger file read before its fstat: what was read is still served from memory. A file that shrank since
+     * is bounded by its fstat size, which the reader checks every read against. */
+    dv_source src = dv_source_fd_head(&fsrc, fd, size, w->head, got > 0 ? (size_t)got : 0);
     dv_error err;
     dv_result res;
     dv_result_init(&res);
@@ -297,7 +310,7 @@ int dvc_pool_run(dvc_run *run)
         ws[i].w.run = run;
         ws[i].w.id = i;
         ws[i].done = &done;
-        ws[i].w.buf = malloc(DVC_SINK_BUFFER + DV_SOURCE_HEAD_BYTES);
+        ws[i].w.buf = malloc(DVC_SINK_BUFFER + DVC_INPUT_BUFFER);
         if (!ws[i].w.buf)
             break;
         ws[i].w.head = ws[i].w.buf + DVC_SINK_BUFFER;

@@ -298,7 +298,7 @@ void dv_instance_free(dv_instance *inst)
         if (x->release)
             x->release(x->user, x->data);
     dv_inflated_free(inst->inflated); /* its buffers too (a plain free leaked them: ASan, test_cli_dupes) */
-    free(inst->held);
+    free(inst->held_buf);
     free(inst->patches);
     dv_arena_free(&inst->arena);
     free(inst);

@@ -104,7 +104,8 @@ struct dv_instance {
     struct dv_ext *externals;  /* external values, released by dv_instance_free (dataset.c) */
     int ts_changed;            /* dv_instance_set_transfer_syntax ran: values_big_endian is the stored order */
     int values_big_endian;     /* inline and bulk binary values are big endian (read from explicit VR BE) */
-    uint8_t *held;             /* the reader's last window over data, kept when small (reader.c), or NULL */
+    const uint8_t *held;       /* the reader's last window over data, kept when small (reader.c), or NULL: in */
+    uint8_t *held_buf;         /* held_buf (owned), or in the source's own memory (data.mem, borrowed) */
     uint64_t held_off;
     size_t held_len;
     struct dv_patch *patches;  /* byte ranges the writer writes in place of an encapsulated value's (patch.c) */

@@ -17,7 +17,7 @@ dv_source dv_source_memory(dv_mem_source *m, const void *data, size_t len)
 {
     m->data = data;
     m->len = len;
-    dv_source s = { .ctx = m, .size = len, .read_at = mem_read_at };
+    dv_source s = { .ctx = m, .size = len, .read_at = mem_read_at, .mem = data, .mem_len = len };
     return s;
 }
 

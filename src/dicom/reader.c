@@ -30,15 +30,49 @@ typedef struct rd {
     int explicit_vr;
     int big_endian;
     int strict_vr;       /* unknown transfer syntax: no VR recovery (docs/decisions.md "Transfer syntaxes") */
-    uint8_t *win;        /* read window over src: RD_FIRST_FILL bytes until a fill needs RD_WINDOW */
-    size_t win_cap;
+    /* The read window over src: in buf, or in the source's own memory (src->mem: a memory source, or the bytes
+     * the caller read first), which is read in place rather than copied. */
+    const uint8_t *win;
     uint64_t win_off;
     size_t win_len;
+    uint8_t *buf;        /* owned, NULL until a fill needs it: RD_FIRST_FILL bytes, RD_WINDOW once a fill needs more */
+    size_t buf_cap;
     int filled; /* the window was filled once: later fills take RD_WINDOW */
     int zero_pad_ok; /* the file's own bytes, not an inflated stream: zero padding may end it (zero_tail) */
 } rd;
 
-static int rd_read(rd *r, uint64_t off, void *dst, size_t n)
+/* Move the window to off (n bytes are wanted there, n <= RD_WINDOW) and copy them to dst. */
+__attribute__((noinline)) static int rd_fill(rd *r, uint64_t off, void *dst, size_t n)
+{
+    uint64_t avail = r->src->size - off;
+    size_t fill = r->filled || n > RD_FIRST_FILL ? RD_WINDOW : RD_FIRST_FILL;
+    size_t want = avail < fill ? (size_t)avail : fill;
+    r->filled = 1;
+    r->win_len = 0;
+    if (r->src->mem && off < r->src->mem_len && want <= r->src->mem_len - off) {
+        r->win = r->src->mem + off;
+    } else {
+        if (want > r->buf_cap) { /* its bytes are refilled below */
+            size_t cap = want <= RD_FIRST_FILL ? RD_FIRST_FILL : RD_WINDOW;
+            uint8_t *b = malloc(cap);
+            if (!b)
+                return -1;
+            free(r->buf);
+            r->buf = b;
+            r->buf_cap = cap;
+        }
+        if (r->src->read_at(r->src->ctx, off, r->buf, want) != 0)
+            return -1;
+        r->win = r->buf;
+    }
+    r->win_off = off;
+    r->win_len = want;
+    memcpy(dst, r->win, n);
+    return 0;
+}
+
+/* Inline: the reader asks for every header and value, and nearly all of them are inside the window. */
+static inline int rd_read(rd *r, uint64_t off, void *dst, size_t n)
 {
     if (off > r->src->size || n > r->src->size - off)
         return -1;
@@ -48,44 +82,29 @@ static int rd_read(rd *r, uint64_t off, void *dst, size_t n)
     }
     if (n > RD_WINDOW)
         return r->src->read_at(r->src->ctx, off, dst, n);
-    uint64_t avail = r->src->size - off;
-    size_t fill = r->filled || n > RD_FIRST_FILL ? RD_WINDOW : RD_FIRST_FILL;
-    size_t want = avail < fill ? (size_t)avail : fill;
-    r->filled = 1;
-    if (want > r->win_cap) { /* the first fill's buffer grows to a whole window; its bytes are refilled below */
-        uint8_t *w = malloc(RD_WINDOW);
-        if (!w) {
-            r->win_len = 0;
-            return -1;
-        }
-        free(r->win);
-        r->win = w;
-        r->win_cap = RD_WINDOW;
-    }
-    if (r->src->read_at(r->src->ctx, off, r->win, want) != 0) {
-        r->win_len = 0;
-        return -1;
-    }
-    r->win_off = off;
-    r->win_len = want;
-    memcpy(dst, r->win, n);
-    return 0;
+    return rd_fill(r, off, dst, n);
 }
 
 /* The instance keeps the last window when it is no larger than a first fill: for a small file that is the
  * whole file after the preamble, pixel data included, which the writer then copies from memory instead of
  * reading the source a second time (one pread less per file: bench/RESULTS.md "Per-core rate against cp, fifth
- * pass"). A larger window is freed: at most RD_FIRST_FILL bytes stay with an instance. The window's offsets are
- * in inst->data's coordinates (a deflated dataset's window restarts over the inflated stream). */
+ * pass"). A larger window is freed: at most RD_FIRST_FILL bytes stay with an instance. A window in the source's
+ * own memory is kept as a view (the source outlives the instance: dv_reader_internal.h). The window's offsets
+ * are in inst->data's coordinates (a deflated dataset's window restarts over the inflated stream). */
 static void keep_window(dv_instance *inst, rd *r)
 {
     if (r->win_len == 0 || r->win_len > RD_FIRST_FILL) {
-        free(r->win);
+        free(r->buf);
         return;
     }
-    /* A first fill's buffer is kept as it is (at most RD_FIRST_FILL bytes); a larger one is shrunk. */
-    uint8_t *p = r->win_cap > RD_FIRST_FILL ? realloc(r->win, r->win_len) : r->win;
-    inst->held = p ? p : r->win;
+    if (r->win != r->buf) {
+        free(r->buf);
+        inst->held = r->win;
+    } else {
+        /* A first fill's buffer is kept as it is (at most RD_FIRST_FILL bytes); a larger one is shrunk. */
+        uint8_t *p = r->buf_cap > RD_FIRST_FILL ? realloc(r->buf, r->win_len) : r->buf;
+        inst->held = inst->held_buf = p ? p : r->buf;
+    }
     inst->held_off = r->win_off;
     inst->held_len = r->win_len;
 }
@@ -650,12 +669,6 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
     inst->data = *src;
 
     rd r = { .inst = inst, .src = src, .err = err };
-    r.win = malloc(RD_FIRST_FILL);
-    r.win_cap = RD_FIRST_FILL;
-    if (!r.win) {
-        dv_fail(err, DV_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
     uint64_t pos = 0;
     uint8_t magic[6];
     /* "DICM" at 128 followed by a group 0002 element is Part 10. "DICM" followed by anything else may be a
@@ -731,7 +744,7 @@ dv_instance *dv_instance_read(const dv_source *src, const dv_limits *lim, dv_err
     keep_window(inst, &r);
     return inst;
 fail:
-    free(r.win);
+    free(r.buf);
     dv_instance_free(inst);
     return NULL;
 }

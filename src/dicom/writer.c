@@ -203,11 +203,13 @@ static int w_value_swapped(wr *w, const dv_elem *e, unsigned unit)
 }
 
 /* A bulk value or the raw fragments of an encapsulated one: what the reader still holds of it comes from
- * memory (dv_instance_held), the rest from its source. */
+ * memory (dv_instance_held), the rest from its source (dv_sink_copy). */
 static int w_copy(wr *w, const dv_source *src, uint64_t off, uint64_t len)
 {
     uint64_t n = len;
-    const uint8_t *held = src == &w->inst->data && len ? dv_instance_held(w->inst, off, &n) : NULL;
+    /* A range in the source's own memory goes to the sink whole (a file sink writes it from there). */
+    int in_mem = src->mem && off < src->mem_len && len <= src->mem_len - off;
+    const uint8_t *held = !in_mem && src == &w->inst->data && len ? dv_instance_held(w->inst, off, &n) : NULL;
     if (held) {
         if (w->sink->write(w->sink->ctx, held, (size_t)n) != 0)
             return -1;

@@ -37,7 +37,7 @@ void *dv_arena_take_new_block(dv_arena *a, size_t n);
 static inline void *dv_arena_take(dv_arena *a, size_t n)
 {
     size_t need = (n + 15u) & ~(size_t)15u;
-    if (need >= n && need <= a->left) {
+    if (n && need >= n && need <= a->left) { /* 0 bytes take the slow path: never a NULL cursor */
         void *p = a->cur;
         a->cur += need;
         a->left -= need;

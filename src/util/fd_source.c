@@ -46,7 +46,7 @@ dv_source dv_source_fd_head(dv_fd_source *f, int fd, uint64_t size, const uint8_
     f->fd = fd;
     f->head = head;
     f->head_len = head ? head_len : 0;
-    dv_source s = {.ctx = f, .size = size, .read_at = fd_read_at};
+    dv_source s = {.ctx = f, .size = size, .read_at = fd_read_at, .mem = f->head, .mem_len = f->head_len};
     return s;
 }
 

@@ -133,6 +133,53 @@ static void test_bulk_copy_same_bytes_both_ways(void **state)
     unlink(bp);
 }
 
+/* A range the source holds in memory (an input read whole: dv_source_fd_head) is written from there with the
+ * buffered bytes before it in one writev: nothing is left buffered, and the bytes are memory's (the head here
+ * differs from the file, so the output says where they came from). A short range is still buffered. */
+static void test_bulk_copy_from_memory(void **state)
+{
+    (void)state;
+    const size_t in_size = 200 * 1024, h = 1401, cap = 64 * 1024;
+    const uint64_t off = 1237, len = 150 * 1024;
+    char sp[] = "/tmp/dv_file_io_src.XXXXXX", op[] = "/tmp/dv_file_io_o.XXXXXX";
+    int in = source_file(sp, in_size);
+    int out = mkstemp(op);
+    assert_true(out >= 0);
+    uint8_t *head = malloc(in_size), *buf = malloc(cap);
+    assert_non_null(head);
+    assert_non_null(buf);
+    for (size_t i = 0; i < in_size; i++)
+        head[i] = (uint8_t)(i * 13 + 5);
+    dvc_fsink fs;
+    dv_sink sink = dvc_sink_fd(&fs, out, buf, cap, 0);
+    dv_fd_source f;
+    dv_source src = dv_source_fd_head(&f, in, in_size, head, in_size);
+    uint8_t hdr[1401];
+    memset(hdr, 'H', sizeof hdr);
+    assert_int_equal(sink.write(sink.ctx, hdr, h), 0);
+    assert_int_equal(sink.copy_from(sink.ctx, &src, off, len), 0);
+    assert_int_equal(fs.len, 0); /* header and range left together */
+    assert_int_equal((size_t)lseek(out, 0, SEEK_END), h + len);
+    assert_int_equal(sink.copy_from(sink.ctx, &src, 7, 100), 0); /* short: buffered */
+    assert_int_equal(fs.len, 100);
+    assert_int_equal(sink.write(sink.ctx, "END", 3), 0);
+    assert_int_equal(dvc_sink_flush(&fs), 0);
+    size_t n;
+    uint8_t *d = slurp(out, &n);
+    assert_int_equal(n, h + len + 100 + 3);
+    assert_memory_equal(d, hdr, h);
+    assert_memory_equal(d + h, head + off, len);
+    assert_memory_equal(d + h + len, head + 7, 100);
+    assert_memory_equal(d + h + len + 100, "END", 3);
+    free(d);
+    free(head);
+    free(buf);
+    close(in);
+    close(out);
+    unlink(sp);
+    unlink(op);
+}
+
 /* Through the buffer, every write but the last is the buffer's whole length, so each lands at a multiple of
  * it: after the copy, the file holds whole buffers and the sink holds the rest. */
 static void test_buffer_writes_are_whole(void **state)
@@ -272,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_copy_range_override),
         cmocka_unit_test(test_bulk_copy_same_bytes_both_ways),
         cmocka_unit_test(test_buffer_writes_are_whole),
+        cmocka_unit_test(test_bulk_copy_from_memory),
         cmocka_unit_test(test_open_input_keeps_atime),
         cmocka_unit_test(test_open_input_not_owner),
     };
