@@ -304,9 +304,11 @@ def emit_dictionary(entries, exact_count, kw_index, source_desc):
     out.append("const size_t dv_dict_count = sizeof dv_dict_entries / sizeof dv_dict_entries[0];\n")
     out.append("const size_t dv_dict_exact_count = %d;\n\n" % exact_count)
     slots = tag_slots(entries[:exact_count])
-    out.append("/* The exact entries' open-addressed index by tag (dv_dict.h dv_dict_tag_slot): entry index + 1, 0 = "
-               "empty. */\n")
-    emit_rows(out, "const uint16_t dv_dict_tag_slots[DV_DICT_TAG_SLOTS]", slots, 16, "%d")
+    out.append("/* The exact entries' open-addressed index by tag (dv_dict.h dv_dict_tag_slot): {tag, VR, entry index + "
+               "1}, {0, 0, 0} = empty. */\n")
+    keys = ["{0x%08Xu, %s, %d}" % (entries[i - 1]["tag"], c_vr(entries[i - 1]["vr"]), i) if i else "{0, 0, 0}"
+            for i in slots]
+    emit_rows(out, "const dv_dict_slot dv_dict_tag_slots[DV_DICT_TAG_SLOTS]", keys, 4, "%s")
     if any(e["vr"] == "UI" for e in entries[exact_count:]):
         raise GenError("a repeating-group entry has VR UI: dv_dict_ui_slot_bits covers exact entries only")
     ui_bits = [0] * ((1 << TAG_SLOTS_LOG2) // 64)

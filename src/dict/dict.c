@@ -41,24 +41,35 @@ size_t dv_dict_find_tag(const void *table, size_t n, size_t stride, uint32_t tag
     return n;
 }
 
-const dv_dict_entry *dv_dict_lookup(uint32_t tag)
+/* The slot of tag's exact entry, or NULL. */
+static inline const dv_dict_slot *exact_slot(uint32_t tag)
 {
-    if (is_odd_group(tag))
-        return NULL;
-
     for (size_t s = dv_dict_tag_slot(tag);; s = (s + 1) & (DV_DICT_TAG_SLOTS - 1)) {
-        uint16_t v = dv_dict_tag_slots[s];
-        if (v == 0)
-            break; /* not an exact entry */
-        if (dv_dict_entries[v - 1].tag == tag)
-            return &dv_dict_entries[v - 1];
+        const dv_dict_slot *k = &dv_dict_tag_slots[s];
+        if (k->index == 0)
+            return NULL; /* not an exact entry */
+        if (k->tag == tag)
+            return k;
     }
+}
+
+/* The masked (repeating-group) entry that matches tag, or NULL. */
+static const dv_dict_entry *masked_entry(uint32_t tag)
+{
     for (size_t i = dv_dict_exact_count; i < dv_dict_count; i++) {
         const dv_dict_entry *e = &dv_dict_entries[i];
         if ((tag & e->mask) == e->tag)
             return e;
     }
     return NULL;
+}
+
+const dv_dict_entry *dv_dict_lookup(uint32_t tag)
+{
+    if (is_odd_group(tag))
+        return NULL;
+    const dv_dict_slot *k = exact_slot(tag);
+    return k ? &dv_dict_entries[k->index - 1] : masked_entry(tag);
 }
 
 const dv_dict_entry *dv_dict_lookup_keyword(const char *keyword)
@@ -87,9 +98,15 @@ uint16_t dv_dict_implicit_vr(uint32_t tag)
         return DV_VR_UL; /* group length, standard or private */
     if (is_odd_group(tag))
         return (element >= 0x0010 && element <= 0x00FF) ? DV_VR_LO : DV_VR_UN;
-    const dv_dict_entry *e = dv_dict_lookup(tag);
+    /* The slot's VR: the entry itself is not read (dv_dict_slot). */
+    const dv_dict_slot *k = exact_slot(tag);
+    uint16_t vr = k ? k->vr : 0;
+    if (!k) {
+        const dv_dict_entry *e = masked_entry(tag);
+        vr = e ? e->vr : 0;
+    }
     /* Entries without a VR (items and delimiters, a few retired slots) parse as UN. */
-    return (e != NULL && e->vr != 0) ? e->vr : DV_VR_UN;
+    return vr != 0 ? vr : DV_VR_UN;
 }
 
 const dv_profile_table *dv_profile_table_default(void)

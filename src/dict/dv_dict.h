@@ -27,8 +27,10 @@ extern const uint16_t dv_dict_keyword_index[];
 extern const size_t dv_dict_keyword_count;
 
 /* Open-addressed index of the exact entries by tag, generated with them (dict_table.c): the slot of a tag is
- * dv_dict_tag_slot(tag), then the next ones (linear probing, wrapping); a slot holds an entry's index + 1, 0 when
- * empty. 2^14 slots for ~5,000 entries: a lookup reads ~1.2 slots where a binary search of the table took 13
+ * dv_dict_tag_slot(tag), then the next ones (linear probing, wrapping); a slot holds the entry's tag, its VR and
+ * its index + 1 (index 0 when empty), so that a lookup reads one cache line, and the reader's implicit-VR lookup
+ * nothing else (the dictionary is cold in the cache at each instance: bench/RESULTS.md "Per-core rate against
+ * cp, eighth pass"). 2^14 slots for ~5,000 entries: a lookup reads ~1.2 slots where a binary search of the table took 13
  * steps (the reader asks once per implicit-VR element: bench/RESULTS.md "Per-core rate against cp, fifth
  * pass"). tools/gen_tables.py places the entries with this same function. [test_dict: test_tag_index] */
 #define DV_DICT_TAG_SLOTS_LOG2 14
@@ -37,7 +39,12 @@ static inline size_t dv_dict_tag_slot(uint32_t tag)
 {
     return (uint32_t)(tag * 0x9E3779B1u) >> (32 - DV_DICT_TAG_SLOTS_LOG2);
 }
-extern const uint16_t dv_dict_tag_slots[DV_DICT_TAG_SLOTS];
+typedef struct dv_dict_slot {
+    uint32_t tag;
+    uint16_t vr;    /* the entry's vr */
+    uint16_t index; /* entry index + 1; 0: an empty slot */
+} dv_dict_slot;
+extern const dv_dict_slot dv_dict_tag_slots[DV_DICT_TAG_SLOTS];
 
 /* 0 when tag is certainly not an attribute of VR UI, 1 when it may be (ask dv_dict_lookup): one bit per slot of
  * the index above, set for the ~100 UI entries (no repeating-group entry is UI: tools/gen_tables.py checks).

@@ -203,9 +203,14 @@ static void test_tag_index(void **state)
     (void)state;
     size_t used = 0;
     for (size_t s = 0; s < DV_DICT_TAG_SLOTS; s++)
-        if (dv_dict_tag_slots[s]) {
+        if (dv_dict_tag_slots[s].index) {
             used++;
-            assert_true(dv_dict_tag_slots[s] <= dv_dict_exact_count);
+            assert_true(dv_dict_tag_slots[s].index <= dv_dict_exact_count);
+            const dv_dict_entry *e = &dv_dict_entries[dv_dict_tag_slots[s].index - 1];
+            assert_int_equal(dv_dict_tag_slots[s].tag, e->tag); /* the slot's copies are the entry's */
+            assert_int_equal(dv_dict_tag_slots[s].vr, e->vr);
+        } else {
+            assert_int_equal(dv_dict_tag_slots[s].tag, 0);
         }
     assert_int_equal(used, dv_dict_exact_count);
     for (size_t i = 0; i < dv_dict_exact_count; i++)
