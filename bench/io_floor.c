@@ -5,9 +5,9 @@
  *     io_floor SRC DST atomic|plain
  *
  * For every regular file under SRC, in directory order: open (O_RDONLY | O_NOCTTY | O_NONBLOCK | O_NOATIME, as
- * src/cli/file_io.c's dvc_open_input; without O_NOATIME where it is refused), pread its first 16,512 bytes
- * (DV_SOURCE_HEAD_BYTES) into one 1 MiB buffer, and only when that did not reach its end fstat and pread the rest
- * (in 1 MiB pieces), as src/cli/pool.c does; then write it to DST/study/series/<44-character
+ * src/cli/file_io.c's dvc_open_input; without O_NOATIME where it is refused), pread up to 1 MiB of it
+ * (DVC_INPUT_BUFFER) into one buffer, and only when that filled the buffer fstat and pread the rest (in 1 MiB
+ * pieces), as src/cli/pool.c does; then write it to DST/study/series/<44-character
  * name>.dcm (the shape of dicomveil's output names, one series folder), close both. "atomic" names the output as
  * dicomveil does (an unnamed O_TMPFILE file given its name by linkat once complete: a killed run leaves no
  * partial file); "plain" creates it under its final name (O_CREAT | O_EXCL), which dicomveil does not do.
@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #define BUF (1u << 20)
-#define HEAD (128u + 16u * 1024u) /* include/dicomveil/dv_io.h DV_SOURCE_HEAD_BYTES */
+#define HEAD BUF /* src/cli/cli.h DVC_INPUT_BUFFER: an input up to this size is read whole by one pread */
 
 static unsigned char buf[BUF];
 static int series_fd = -1, atomic_names = 1;
