@@ -1,7 +1,8 @@
 /* The worker pool: N threads pull the next input index from one atomic counter (no queue, no lock), open the
  * file and hand it to the library's one orchestration path, dv_run_instance (src/engine/run.c), with the CLI's
- * file output (output.c) as its sink. Each worker owns everything per file: the descriptor, the 256 KiB sink
- * buffer; the parsed instance lives inside dv_run_instance. One bad instance fails alone: every outcome is
+ * file output (output.c) as its sink. Each worker owns everything per file: the descriptor, the 1 MiB input
+ * buffer (an instance up to that size is read whole into it) and the 1 MiB sink buffer; the parsed instance lives
+ * inside dv_run_instance. One bad instance fails alone: every outcome is
  * recorded in its own item slot, and nothing a worker does for one file touches another's.
  *
  * Outcomes: ok; duplicate (same output name as a lower input index, or as a file an earlier run wrote: the
