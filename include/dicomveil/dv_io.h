@@ -23,6 +23,12 @@ typedef struct dv_source {
     uint64_t mem_len;
 } dv_source;
 
+/* Where the source holds bytes [off, off + len) in memory (dv_source.mem), or NULL. */
+static inline const uint8_t *dv_source_mem_at(const dv_source *src, uint64_t off, uint64_t len)
+{
+    return src->mem && off < src->mem_len && len <= src->mem_len - off ? src->mem + off : NULL;
+}
+
 /* What the reader asks of a source first: the 128-byte preamble and its first 16 KiB window. A caller that
  * already holds these bytes (a first read it made itself: dv_source.mem) lets the reader parse them in place
  * (docs/decisions.md "An instance is read whole before it is stat'ed"). */

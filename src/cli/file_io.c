@@ -185,8 +185,9 @@ static int sink_copy_from(void *ctx, const dv_source *src, uint64_t offset, uint
     }
     /* A range the source holds in memory (an input read whole: pool.c) leaves with the buffered bytes before it
      * in one writev, not copied into the buffer first. Short ranges are still buffered. */
-    if (len >= DVC_WRITEV_MIN && src->mem && offset < src->mem_len && len <= src->mem_len - offset)
-        return write_two(s, src->mem + offset, (size_t)len);
+    const uint8_t *mem = len >= DVC_WRITEV_MIN ? dv_source_mem_at(src, offset, len) : NULL;
+    if (mem)
+        return write_two(s, mem, (size_t)len);
     while (len > 0) {
         if (s->len == s->cap && dvc_sink_flush(s) < 0)
             return -1;

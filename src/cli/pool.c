@@ -113,6 +113,17 @@ static void skip_not_regular(dvc_run *run, size_t slot, size_t index)
            "a symbolic link, FIFO, socket or device inside a source folder: not followed");
 }
 
+/* fstat of an open input; on failure fd is closed, the failure recorded, and -1 returned. */
+static int stat_input(dvc_run *run, size_t slot, size_t index, int fd, struct stat *st)
+{
+    if (fstat(fd, st) == 0)
+        return 0;
+    int e = errno;
+    close(fd);
+    fail_errno(run, slot, index, "cannot stat input", e);
+    return -1;
+}
+
 /* done: filled for the pool hooks (--mpi). */
 static void process(worker *w, size_t slot, size_t index, dvc_done *done)
 {
@@ -152,34 +163,24 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
     size_t cap = run->out->copy_offload ? DV_SOURCE_HEAD_BYTES : DVC_INPUT_BUFFER;
     struct stat st;
     memset(&st, 0, sizeof st);
-    int stated = 0;
-    if (follow) {
-        if (fstat(fd, &st) < 0) {
-            int e = errno;
-            close(fd);
-            fail_errno(run, slot, index, "cannot stat input", e);
+    if (follow) { /* stat'ed before any read */
+        if (stat_input(run, slot, index, fd, &st) != 0)
             return;
-        }
         if (!S_ISREG(st.st_mode)) {
             close(fd);
             dv_run_count_outcome(run->lib, DV_OUTCOME_FAILED);
             record(run, slot, index, DVC_ST_FAILED, DV_ERR_IO, NULL, "input is not a regular file");
             return;
         }
-        stated = 1;
     }
     ssize_t got;
     do
         got = pread(fd, w->head, cap, 0);
     while (got < 0 && errno == EINTR);
     int whole = got > 0 && (size_t)got < cap;
-    if (!stated && (!whole || run->journal || run->hooks)) {
-        if (fstat(fd, &st) < 0) {
-            int e = errno;
-            close(fd);
-            fail_errno(run, slot, index, "cannot stat input", e);
+    if (!follow && (!whole || run->journal || run->hooks)) {
+        if (stat_input(run, slot, index, fd, &st) != 0)
             return;
-        }
         if (!S_ISREG(st.st_mode)) { /* replaced by a FIFO, socket or device since the listing */
             close(fd);
             skip_not_regular(run, slot, index);

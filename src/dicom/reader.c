@@ -49,8 +49,9 @@ __attribute__((noinline)) static int rd_fill(rd *r, uint64_t off, void *dst, siz
     size_t want = avail < fill ? (size_t)avail : fill;
     r->filled = 1;
     r->win_len = 0;
-    if (r->src->mem && off < r->src->mem_len && want <= r->src->mem_len - off) {
-        r->win = r->src->mem + off;
+    const uint8_t *mem = dv_source_mem_at(r->src, off, want);
+    if (mem) {
+        r->win = mem;
     } else {
         if (want > r->buf_cap) { /* its bytes are refilled below */
             size_t cap = want <= RD_FIRST_FILL ? RD_FIRST_FILL : RD_WINDOW;

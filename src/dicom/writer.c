@@ -208,7 +208,7 @@ static int w_copy(wr *w, const dv_source *src, uint64_t off, uint64_t len)
 {
     uint64_t n = len;
     /* A range in the source's own memory goes to the sink whole (a file sink writes it from there). */
-    int in_mem = src->mem && off < src->mem_len && len <= src->mem_len - off;
+    int in_mem = dv_source_mem_at(src, off, len) != NULL;
     const uint8_t *held = !in_mem && src == &w->inst->data && len ? dv_instance_held(w->inst, off, &n) : NULL;
     if (held) {
         if (w->sink->write(w->sink->ctx, held, (size_t)n) != 0)

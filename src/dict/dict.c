@@ -100,11 +100,8 @@ uint16_t dv_dict_implicit_vr(uint32_t tag)
         return (element >= 0x0010 && element <= 0x00FF) ? DV_VR_LO : DV_VR_UN;
     /* The slot's VR: the entry itself is not read (dv_dict_slot). */
     const dv_dict_slot *k = exact_slot(tag);
-    uint16_t vr = k ? k->vr : 0;
-    if (!k) {
-        const dv_dict_entry *e = masked_entry(tag);
-        vr = e ? e->vr : 0;
-    }
+    const dv_dict_entry *e = k ? NULL : masked_entry(tag);
+    uint16_t vr = k ? k->vr : e ? e->vr : 0;
     /* Entries without a VR (items and delimiters, a few retired slots) parse as UN. */
     return vr != 0 ? vr : DV_VR_UN;
 }

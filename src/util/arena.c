@@ -42,7 +42,7 @@ int dv_arena_reserve_external(dv_arena *a, uint64_t total)
 
 void *dv_arena_take_new_block(dv_arena *a, size_t n)
 {
-    size_t need = (n + 15u) & ~(size_t)15u;
+    size_t need = ((n ? n : 1) + 15u) & ~(size_t)15u; /* as dv_arena_take */
     if (need < n || need > SIZE_MAX - sizeof(dv_arena_chunk) - DV_ARENA_MAX_CHUNK)
         return NULL; /* no block that large could be counted or allocated */
     dv_arena_chunk *c = a->head;

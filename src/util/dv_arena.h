@@ -36,8 +36,8 @@ void *dv_arena_take_new_block(dv_arena *a, size_t n);
  * zeroing were ~6 % of a small file's instructions (bench/RESULTS.md "Per-core rate against cp, eighth pass"). */
 static inline void *dv_arena_take(dv_arena *a, size_t n)
 {
-    size_t need = (n + 15u) & ~(size_t)15u;
-    if (n && need >= n && need <= a->left) { /* 0 bytes take the slow path: never a NULL cursor */
+    size_t need = ((n ? n : 1) + 15u) & ~(size_t)15u; /* 0 bytes take 16: never a NULL cursor */
+    if (need >= n && need <= a->left) {
         void *p = a->cur;
         a->cur += need;
         a->left -= need;
