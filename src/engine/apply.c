@@ -10,6 +10,7 @@
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
 #include "engine/match_memo.h"
+#include "engine/opaque_ids.h"
 #include "engine/dv_result_internal.h"
 #include "dicom/dv_uid_syntax.h"
 #include "dicom/dv_vr.h"
@@ -210,6 +211,19 @@ static int keep_ui(apply_ctx *c, dv_elem *e, const dv_match *m)
     return rc;
 }
 
+/* 1 when e, a kept private value other than UI (an OB or UN blob, a text), holds one of the instance's own
+ * primary UIDs that the plan regenerates: kept, it would name the source study, series or instance beside the
+ * new UIDs, and its bytes cannot be rewritten without knowing their layout, so apply_ds deletes it (a private
+ * element is never required by an IOD). A keepTag keeps it, as it keeps a UI value; a private creator stays
+ * (it names a vendor's block). -1 when its bytes cannot be read. (docs/decisions.md "A kept private value
+ * holding the instance's own primary ID is deleted"; test_engine: test_private_blob_naming_own_primary_id) */
+static int keeps_own_primary_id(apply_ctx *c, const dv_elem *e, const dv_match *m)
+{
+    if (!DV_TAG_IS_PRIVATE(e->tag) || DV_TAG_IS_PRIVATE_CREATOR(e->tag) || kept_by_keep_tag(m))
+        return 0;
+    return dv_value_names_uid(c->inst, e, c->own, c->own_len, c->nown, c->err);
+}
+
 static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform);
 
 /* resetTag / D: a VR-valid placeholder of the element's effective VR. */
@@ -373,8 +387,19 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         int rc = 0;
         switch (d) {
         case DV_DEC_KEEP:
-            if (vr == DV_VR_UI)
+            if (vr == DV_VR_UI) {
                 rc = keep_ui(c, e, &m);
+            } else if (c->nown && !is_seq) {
+                int names = keeps_own_primary_id(c, e, &m);
+                if (names < 0)
+                    return -1;
+                if (names) {
+                    dv_ds_unlink(ds, prev, e);
+                    c->changed = 1;
+                    e = next;
+                    continue; /* prev stays */
+                }
+            }
             break;
         case DV_DEC_KEEP_RECURSE: {
             const dv_text_path *up = c->path;
@@ -390,6 +415,15 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
             break;
         }
         case DV_DEC_CLEAN_TEXT: {
+            int names = c->nown ? keeps_own_primary_id(c, e, &m) : 0; /* the text stage knows no UIDs */
+            if (names < 0)
+                return -1;
+            if (names) {
+                dv_ds_unlink(ds, prev, e);
+                c->changed = 1;
+                e = next;
+                continue; /* prev stays */
+            }
             int ch = 0, sw = 0;
             rc = dv_text_clean_elem(c->tw, c->plan, c->inst, e, c->cs_utf8 ? &c->utf8 : cs, c->path, &ch, &sw,
                                     c->err);
