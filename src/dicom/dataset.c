@@ -69,6 +69,65 @@ void dv_ds_unlink(dv_ds *ds, dv_elem *prev, dv_elem *e)
     e->next = NULL;
 }
 
+/* Merge two tag-ordered runs; on equal tags a's element comes first (stable). */
+static dv_elem *merge_runs(dv_elem *a, dv_elem *b)
+{
+    dv_elem head = {0}, *t = &head;
+    while (a && b) {
+        if (b->tag < a->tag) {
+            t->next = b;
+            b = b->next;
+        } else {
+            t->next = a;
+            a = a->next;
+        }
+        t = t->next;
+    }
+    t->next = a ? a : b;
+    return head.next;
+}
+
+size_t dv_ds_sort(dv_ds *ds)
+{
+    /* Bottom-up merge sort of the list: runs of width 1, 2, 4 ... merged pairwise, no recursion, O(n log n)
+     * whatever order a hostile file chose. */
+    size_t n = 0;
+    for (dv_elem *e = ds->first; e; e = e->next)
+        n++;
+    for (size_t width = 1; width < n; width *= 2) {
+        dv_elem *rest = ds->first, head = {0}, *tail = &head;
+        while (rest) {
+            dv_elem *a = rest, *b, *p = a;
+            for (size_t i = 1; i < width && p->next; i++)
+                p = p->next;
+            b = p->next;
+            p->next = NULL;
+            p = b;
+            for (size_t i = 1; i < width && p && p->next; i++)
+                p = p->next;
+            rest = p ? p->next : NULL;
+            if (p)
+                p->next = NULL;
+            tail->next = merge_runs(a, b);
+            while (tail->next)
+                tail = tail->next;
+        }
+        ds->first = head.next;
+    }
+    /* A tag read again keeps its first occurrence, as dcmtk reads such a file. */
+    size_t dropped = 0;
+    dv_elem *last = NULL;
+    for (dv_elem *e = ds->first; e; e = e->next) {
+        while (e->next && e->next->tag == e->tag) {
+            e->next = e->next->next;
+            dropped++;
+        }
+        last = e;
+    }
+    ds->last = last;
+    return dropped;
+}
+
 void dv_ds_remove(dv_ds *ds, dv_elem *e)
 {
     dv_elem *prev = NULL;

@@ -120,6 +120,10 @@ dv_elem *dv_ds_put(dv_instance *inst, dv_ds *ds, uint32_t tag, uint16_t vr, cons
 void dv_ds_remove(dv_ds *ds, dv_elem *e);
 /* O(1) unlink when the caller holds e's predecessor (NULL when e is first): for walks that delete. */
 void dv_ds_unlink(dv_ds *ds, dv_elem *prev, dv_elem *e);
+/* Put ds's elements in ascending tag order (stable), keeping the first of a repeated tag and dropping the others
+ * (docs/decisions.md "Elements are written in ascending order, once"). Returns how many were dropped. The
+ * reader calls it for a dataset or item it read out of order. */
+size_t dv_ds_sort(dv_ds *ds);
 /* Replace e's value with an inline copy of value (clears bulk/sequence state). Returns 0 or -1 (arena cap). */
 int dv_elem_set_value(dv_instance *inst, dv_elem *e, const void *value, uint64_t len);
 /* Make e an empty sequence (SQ) or an empty value. */

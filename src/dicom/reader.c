@@ -406,7 +406,23 @@ __attribute__((cold, noinline)) static int zero_tail(rd *r, uint64_t off, uint64
     return 1;
 }
 
+/* The elements of one dataset or item; a dataset read out of order, or with a tag repeated, is put in order with
+ * each tag once before anything else sees it (dv_ds_sort): the plan, dv_ds_put and the writer all take a dataset
+ * in ascending order, and PS3.5 7.1 makes that the only valid encoding. [test_reader: test_out_of_order_sorted] */
+static int parse_elements(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int until_item_delim, uint32_t depth,
+                          int *unordered);
+
 static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int until_item_delim, uint32_t depth)
+{
+    int unordered = 0;
+    int rc = parse_elements(r, ds, pos, limit, until_item_delim, depth, &unordered);
+    if (rc == 0 && unordered)
+        dv_ds_sort(ds);
+    return rc;
+}
+
+static int parse_elements(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int until_item_delim, uint32_t depth,
+                          int *unordered)
 {
     while (*pos < limit) {
         uint8_t h[12];
@@ -446,6 +462,8 @@ static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int un
         e->vr = eh.vr;
         if (parse_value(r, e, pos, limit, eh.len, depth) != 0)
             return -1;
+        if (ds->last && e->tag <= ds->last->tag)
+            *unordered = 1;
         append(ds, e);
     }
     if (until_item_delim)

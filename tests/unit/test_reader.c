@@ -227,6 +227,89 @@ static void test_every_truncation(void **s)
 /* Zero bytes after the last element of a file (media writers pad files to a sector) hold nothing: the
  * instance reads as without them, for any length of zeros, and the output does not carry them. A tail that
  * is not all zeros is still malformed (found by the stop-30 review: 18 zero bytes failed the instance). */
+/* Elements out of order, and a tag repeated, at the top level and in an item: read in ascending order with each
+ * tag once (the first occurrence), so the output is the valid encoding of the same dataset written in order. */
+static uint8_t *disordered(dvb_ts ts, int ordered, size_t *len)
+{
+    dvb *b = dvb_new(ts, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    if (ordered) {
+        dvb_str(b, 0x00080018, "UI", "1.2.3.4");
+        dvb_str(b, 0x00080020, "DA", "20240101");
+        dvb_seq_begin(b, 0x00081140, 1);
+        dvb_item_begin(b, 1);
+        dvb_str(b, 0x00081150, "UI", "1.2.840.10008.5.1.4.1.1.2");
+        dvb_str(b, 0x00081155, "UI", "1.2.3.5");
+        dvb_item_end(b);
+        dvb_seq_end(b);
+        dvb_str(b, 0x00100010, "PN", "First^Name");
+        dvb_str(b, 0x00100020, "LO", "ID1");
+    } else {
+        dvb_str(b, 0x00100020, "LO", "ID1");
+        dvb_str(b, 0x00080020, "DA", "20240101");
+        dvb_str(b, 0x00100010, "PN", "First^Name");
+        dvb_seq_begin(b, 0x00081140, 1);
+        dvb_item_begin(b, 1);
+        dvb_str(b, 0x00081155, "UI", "1.2.3.5");
+        dvb_str(b, 0x00081150, "UI", "1.2.840.10008.5.1.4.1.1.2");
+        dvb_str(b, 0x00081155, "UI", "9.9.9"); /* repeated in the item: the first stays */
+        dvb_item_end(b);
+        dvb_seq_end(b);
+        dvb_str(b, 0x00080018, "UI", "1.2.3.4");
+        dvb_str(b, 0x00100010, "PN", "Second^Name"); /* repeated: the first stays */
+        dvb_str(b, 0x00100010, "PN", "Third^Name");
+    }
+    return dvb_finish(b, len);
+}
+
+static void test_out_of_order_sorted(void **s)
+{
+    (void)s;
+    dvb_ts kinds[] = { DVB_EXPLICIT_LE, DVB_IMPLICIT_LE, DVB_EXPLICIT_BE };
+    dv_error err;
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        size_t olen, dlen, wo, wd;
+        uint8_t *ord = disordered(kinds[k], 1, &olen), *dis = disordered(kinds[k], 0, &dlen);
+        char *want = dump_of(ord, olen, &err), *got = dump_of(dis, dlen, &err);
+        assert_non_null(want);
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        uint8_t *a = roundtrip(ord, olen, &wo), *b = roundtrip(dis, dlen, &wd);
+        assert_int_equal(wd, wo);
+        assert_memory_equal(b, a, wo);
+        free(a);
+        free(b);
+        free(got);
+        free(want);
+        free(ord);
+        free(dis);
+    }
+    /* The sort itself: 5000 elements in descending order, every tag twice; O(n log n), stable. */
+    dv_elem *all = calloc(10000, sizeof *all);
+    assert_non_null(all);
+    dv_ds ds = { 0 };
+    for (uint32_t i = 0; i < 10000; i++) {
+        dv_elem *e = &all[i];
+        e->tag = 0x00090000u + 5000u - i / 2;
+        e->length = i; /* which occurrence */
+        if (ds.last)
+            ds.last->next = e;
+        else
+            ds.first = e;
+        ds.last = e;
+    }
+    assert_int_equal(dv_ds_sort(&ds), 5000);
+    uint32_t n = 0, prev = 0;
+    for (dv_elem *e = ds.first; e; e = e->next, n++) {
+        assert_true(e->tag > prev);
+        assert_int_equal(e->length % 2, 0); /* the first of the two occurrences */
+        prev = e->tag;
+    }
+    assert_int_equal(n, 5000);
+    assert_int_equal(ds.last->tag, 0x00090000u + 5000u);
+    free(all);
+}
+
 static void test_zero_tail(void **s)
 {
     (void)s;
@@ -802,7 +885,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_encapsulated),
         cmocka_unit_test(test_raw_dataset),
         cmocka_unit_test(test_not_dicom),
-        cmocka_unit_test(test_every_truncation), cmocka_unit_test(test_zero_tail), cmocka_unit_test(test_deflated_zeros_not_padding),
+        cmocka_unit_test(test_every_truncation), cmocka_unit_test(test_zero_tail), cmocka_unit_test(test_out_of_order_sorted), cmocka_unit_test(test_deflated_zeros_not_padding),
         cmocka_unit_test(test_byte_mutations),
         cmocka_unit_test(test_lying_length),
         cmocka_unit_test(test_depth_limit),
