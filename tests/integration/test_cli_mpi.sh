@@ -187,15 +187,16 @@ total=$(json "$T/ref.json" 'd["counts"]["total"]')
 # Mid-way, however fast the machine: rank 1 is stopped (SIGSTOP) as soon as its worker pool runs (its threads are
 # named dv-worker; every rank is then past MPI's start and the ranks' agreement), so the job cannot end (rank 0
 # deals on and works alone, then waits for rank 1's chunks); the kill comes once rank 0 has written more.
-# stop_rank1: 0 when rank 1 was found and stopped.
+# stop_rank1: 0 when rank 1 was found and stopped (its pid in stopped_pid).
 stop_rank1() {
     local i=0 p="" t name
+    stopped_pid=""
     while [ $i -lt 5000 ]; do
         [ -n "$p" ] || p=$(rank_pid 1) || p=""
         for t in ${p:+/proc/$p/task/*/comm}; do
             read -r name <"$t" 2>/dev/null || continue
             if [ "$name" = dv-worker ]; then
-                kill -STOP "$p"
+                kill -STOP "$p" && stopped_pid=$p
                 return
             fi
         done
@@ -216,7 +217,7 @@ stopped_mid_way() {
         start_job rk rk
         step="stopping rank 1"
         stop_rank1 && step="waiting for a third of the outputs" && wait_files rk $((N / 3)) &&
-            step="finding rank 1 again" && victim=$(rank_pid 1) && return 0
+            step="finding rank 1 again" && victim=$stopped_pid && kill -0 "$victim" 2>/dev/null && return 0
         [ "$step" = "stopping rank 1" ] && ! kill -0 "$JOB" 2>/dev/null || return 1
         job_end
     done
