@@ -644,8 +644,9 @@ static int emit_glued(dm *m, uint32_t start, uint32_t end, dv_error *err)
 /* Between the words of a phrase (an ID, institution or address: every word must match, in order) also a short
  * run of punctuation joins: an ID is written AB#CD#1234, (AB)1234 or [AB]-1234 as often as AB-CD-1234, and it
  * was not found even in the PatientID that holds it (the gap was "other"), so DEIDENTIFY_TAG_CONTENTS kept it.
- * At most 3 bytes of ASCII punctuation and spaces; never the value delimiter `\` or a line break.
- * [test_denylist: test_identifier_punctuation] */
+ * At most 3 characters of punctuation and spaces, ASCII or their twins outside it (dv_text_sep_ascii: a word
+ * processor's en dash, full-width punctuation); never the value delimiter `\` or a line break.
+ * [test_denylist: test_identifier_punctuation, test_denylist: test_identifier_unicode_punctuation] */
 static int phrase_gap_joins(const dm *m, size_t i)
 {
     const dv_tok *t = &m->tk->t[i];
@@ -654,10 +655,15 @@ static int phrase_gap_joins(const dm *m, size_t i)
     if (t->gap != DV_GAP_OTHER || i + 1 >= m->tk->n)
         return 0;
     uint32_t from = t->end, to = m->tk->t[i + 1].start;
-    if (to <= from || to - from > 3)
+    if (to <= from || to - from > 12) /* 3 characters of at most 4 bytes */
         return 0;
-    for (uint32_t k = from; k < to; k++) {
-        unsigned char c = (unsigned char)m->text[k];
+    unsigned chars = 0;
+    for (size_t k = from; k < to; chars++) {
+        if (chars == 3)
+            return 0;
+        int32_t cp = dv_text_utf8_next((const uint8_t *)m->text, to, &k);
+        /* a separator outside ASCII (an en dash, a full-width hash, a middle dot) as its ASCII twin */
+        unsigned char c = cp >= 0x80 ? (unsigned char)dv_text_sep_ascii(cp) : cp > 0 ? (unsigned char)cp : 0;
         if (c == '\\' || !(c == ' ' || (c > 0x20 && c < 0x7F && !((c >= '0' && c <= '9') ||
                                                                  ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))))
             return 0;

@@ -166,16 +166,39 @@ static size_t fold_cp(int32_t cp, const uint8_t *s, size_t at, size_t *end, size
     return klen + (*end - at);
 }
 
+char dv_text_sep_ascii(int32_t cp)
+{
+    if (cp == 0x00A0 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F || cp == 0x205F || cp == 0x3000)
+        return ' ';
+    if ((cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0xFE58 || cp == 0xFE63)
+        return '-';
+    if (cp == 0x00B7 || cp == 0x2022 || cp == 0x2027 || cp == 0x30FB || cp == 0xFF65)
+        return '*'; /* a middle dot or bullet: punctuation with no ASCII twin */
+    if ((cp >= 0xFF01 && cp <= 0xFF0F) || (cp >= 0xFF1A && cp <= 0xFF20) || (cp >= 0xFF3B && cp <= 0xFF40) ||
+        (cp >= 0xFF5B && cp <= 0xFF5E))
+        return cp == 0xFF3C ? '/' : (char)(cp - 0xFEE0); /* full-width ASCII punctuation; its backslash is no
+                                                            * value delimiter */
+    return 0;
+}
+
 static dv_gap classify_gap(const uint8_t *s, size_t from, size_t to)
 {
     int n = 0;
     uint8_t c = 0;
-    for (size_t i = from; i < to; i++) {
-        if (s[i] == ' ' || s[i] == '\t')
+    for (size_t i = from; i < to;) {
+        uint8_t b = s[i];
+        if (b >= 0x80) { /* a separator outside ASCII counts as its ASCII twin, anything else as "other" */
+            int32_t cp = dv_text_utf8_next(s, to, &i);
+            char a = cp > 0 ? dv_text_sep_ascii(cp) : 0;
+            b = a ? (uint8_t)a : 0x80;
+        } else {
+            i++;
+        }
+        if (b == ' ' || b == '\t')
             continue;
-        if (s[i] == '^' && c == '^') /* ^^ (empty components) is one caret gap */
+        if (b == '^' && c == '^') /* ^^ (empty components) is one caret gap */
             continue;
-        c = s[i];
+        c = b;
         n++;
     }
     if (n == 0)
