@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         nf++;
     }
     run r = {f, nf, src, 0, 0};
-    dv_source source = {&r, w, src_read};
+    dv_source source = {.ctx = &r, .size = w, .read_at = src_read};
     dv_error err = {0};
     if (walk(fam, plane, &source, f, nf, &r, &err) != 0) {
         if (err.code != DV_ERR_MALFORMED)
