@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "text/checksums.h"
+#include "text/lexicon.h"
+#include "text/lexicon_data.h"
+#include "text/tokens.h"
 #include "text/patterns.h"
 #include "text/eras.h"
 #include "text/months.h"
@@ -565,6 +568,52 @@ static int chk_city_zip(const match_ctx *m, dv_finding *c)
     return 1;
 }
 
+/* One all-caps place name (words_text, n bytes): a populated place the lexicon knows (GeoNames), or words of at
+ * least 4 letters none of which is an English, clinical or function word. */
+static int caps_place(const char *t, size_t n)
+{
+    char key[128];
+    size_t k = dv_fold_phrase(t, n, key, sizeof key);
+    if (k == 0)
+        return 0;
+    uint32_t f = dv_lex_lookup(key, k);
+    if ((f & DV_LEX_CITY) && !(f & DV_LEX_CLINICAL))
+        return 1;
+    for (size_t a = 0; a < k;) {
+        size_t b = a;
+        while (b < k && key[b] != ' ')
+            b++;
+        if (b - a < 4 || (dv_lex_lookup(key + a, b - a) & (DV_LEX_ENG | DV_LEX_CLINICAL | DV_LEX_NOTNAME |
+                                                             DV_LEX_TITLE | DV_LEX_TRIGGER | DV_LEX_EPONYM)))
+            return 0;
+        a = b + 1;
+    }
+    return 1;
+}
+
+/* `SPRINGFIELD IL 62704`: all-caps words before a state code and a ZIP that state uses. In capitals a view or a
+ * modality stands there as often (`CHEST PA 15213`, `HEAD CT 06103`), so the city is the longest run of the last
+ * one to three words that is a place (caps_place); the finding covers it, the state and the ZIP (an all-caps
+ * city is not one the name detectors find on their own). */
+static int chk_caps_city_zip(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0, ss = 0, se = 0, zs = 0, ze = 0;
+    if (!grp(m, 1, &s, &e) || !grp(m, 2, &ss, &se) || !grp(m, 3, &zs, &ze) ||
+        !dv_us_zip_state_ok(m->t + ss, m->t + zs))
+        return 0;
+    for (size_t from = s; from < e;) { /* the whole run first, then without its first word, ... */
+        if (caps_place(m->t + from, e - from)) {
+            c->start = (uint32_t)from;
+            c->end = (uint32_t)ze;
+            return 1;
+        }
+        while (from < e && m->t[from] != ' ')
+            from++;
+        from++;
+    }
+    return 0;
+}
+
 static int chk_span1(const match_ctx *m, dv_finding *c)
 {
     size_t s = 0, e = 0;
@@ -701,6 +750,9 @@ static const spec specs[] = {
      * ZIP the state uses (chk_city_zip) */
     {DV_IT_STREET_ADDRESS, 80, P_DIGIT | P_UPPER, 0, 0, chk_city_zip, 5, 5,
      WB "[A-Z][a-z][A-Za-z.'-]*\\s+(" US_STATES ")\\s+([0-9]{5}(?:-[0-9]{4})?)" NE, PRE_ZIP_STATE},
+    /* in capitals without the comma: the last one to three words a place (chk_caps_city_zip) */
+    {DV_IT_STREET_ADDRESS, 80, P_DIGIT | P_UPPER, 0, 0, chk_caps_city_zip, 5, 5,
+     WB "([A-Z][A-Z'-]+(?: [A-Z][A-Z'-]+){0,2})\\s+(" US_STATES ")\\s+([0-9]{5}(?:-[0-9]{4})?)" NE, PRE_ZIP_STATE},
     {DV_IT_STREET_ADDRESS, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_span1, 1, 1,
      WB "(?:zip(?:\\s*code)?|postcode|post code|plz|code postal)\\s*[:#]?\\s*([0-9]{5}(?:-[0-9]{4})?|"
         "[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})" WE, PRE_ZIP_WORD},

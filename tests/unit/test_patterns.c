@@ -442,6 +442,17 @@ static void test_us_city_state_zip(void **state)
     none("Springfield IL 12345");
     none("Springfield IL 627041");
     none("series CT 06103");
+    /* in capitals: a known place, or words that are no English, clinical or function words (docs/decisions.md
+     * "All-caps US addresses") */
+    one("SPRINGFIELD IL 62704", DV_IT_STREET_ADDRESS, "SPRINGFIELD IL 62704");
+    one("MAIL TO SAN DIEGO CA 92101 TODAY", DV_IT_STREET_ADDRESS, "SAN DIEGO CA 92101");
+    one("ORANGE CA 92868", DV_IT_STREET_ADDRESS, "ORANGE CA 92868");
+    one("FROM QUIXBORO TX 75001", DV_IT_STREET_ADDRESS, "QUIXBORO TX 75001");
+    one("PITTSBURGH PA 15213-3890", DV_IT_STREET_ADDRESS, "PITTSBURGH PA 15213-3890");
+    none("LEFT HAND PA 15213");
+    none("XR PA 15213");
+    none("SPINE MD 20814");
+    none("QUIXBORO TX 12345");
     assert_true(dv_us_zip_state_ok("IL", "62704"));
     assert_true(dv_us_zip_state_ok("TX", "73301")); /* Austin's IRS prefix, inside Oklahoma's range */
     assert_true(dv_us_zip_state_ok("OK", "73102"));
