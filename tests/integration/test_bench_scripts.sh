@@ -33,7 +33,7 @@ then ok "bench/*.py compile"; else bad "a bench/*.py does not compile"; fi
 # median of the per-round ratios with the worst and the best; a count that does not interleave is refused.
 RO=$(bash -c '. "$1/bench/lib_server.sh"; dv_stow_rounds "1000 1100 900 1000" "900 700 1000"' _ "$SRC")
 [ "$(echo "$RO" | grep -c '^-- round ')" = 3 ] \
-  && echo "$RO" | grep -qF -- '-- round 2: CLI disk-to-disk 1100.0 and 900.0 inst/s adjacent (mean 1000.0), STOW 700.0 inst/s = 70.0 %' \
+  && echo "$RO" | grep -F -- '-- round 2: CLI disk-to-disk 1100.0 and 900.0 inst/s adjacent (mean 1000.0), STOW 700.0 inst/s = 70.0 %' >/dev/null \
   && [ "$(echo "$RO" | tail -n 1)" = "= 85.7 70.0 105.3" ] \
   && ok "STOW rounds: per-round ratios to the adjacent references, median 85.7 %, worst 70.0 %" || bad "STOW rounds: $RO"
 if bash -c '. "$1/bench/lib_server.sh"; dv_stow_rounds "1000 1100" "900 700"' _ "$SRC" > /dev/null; then
@@ -162,7 +162,7 @@ if gcc -O2 -Wall -Wextra -Werror -o "$T/io_floor" "$SRC/bench/io_floor.c" && mkd
    && [ "$("$T/io_floor" "$T/fsrc" "$T/fdst" atomic)" = 2 ] && [ "$("$T/io_floor" "$T/fsrc" "$T/fdst2" plain)" = 2 ] \
    && [ "$(cat "$T"/fdst/study/series/*.dcm | md5sum)" = "$(cat "$T"/fdst2/study/series/*.dcm | md5sum)" ] \
    && [ "$(cat "$T"/fdst/study/series/*.dcm | wc -c)" = 2503000 ] \
-   && ls "$T"/fdst/study/series | grep -qE '^2\.25\.[0-9]{39}\.dcm$'; then ok "io_floor copies under dicomveil's name shape"
+   && ls "$T"/fdst/study/series | grep -E '^2\.25\.[0-9]{39}\.dcm$' >/dev/null; then ok "io_floor copies under dicomveil's name shape"
 else bad "io_floor"; fi
 
 # A fresh file system per run: a loop-mounted ext4 (another device than the scratch directory's) where the
@@ -223,13 +223,13 @@ knob="$T/knob_cli"
 echo 9 >"$knob"
 paused=$(DV_REPORTING_ORDER="$knob" /usr/bin/python3 "$SRC/bench/vm_memory.py" pause)
 during=$(cat "$knob")
-DV_REPORTING_ORDER="$knob" /usr/bin/python3 "$SRC/bench/vm_memory.py" restore "$(echo "$paused" | head -n 1)"
+DV_REPORTING_ORDER="$knob" /usr/bin/python3 "$SRC/bench/vm_memory.py" restore "$(head -n 1 <<<"$paused")"
 after=$(cat "$knob")
 absent=$(DV_REPORTING_ORDER="$T/absent" /usr/bin/python3 "$SRC/bench/vm_memory.py" pause)
-absent=$(echo "$absent" | head -n 1) # not piped from the script: head would close the pipe before its note line
+absent=$(head -n 1 <<<"$absent") # not piped from the script: head would close the pipe before its note line
 DV_REPORTING_ORDER="$T/absent" /usr/bin/python3 "$SRC/bench/vm_memory.py" restore "$absent"
 /usr/bin/python3 "$SRC/bench/vm_memory.py" prefault 4194304
-[ "$(echo "$paused" | head -n 1)" = 9 ] && [ "$during" = 11 ] && [ "$after" = 9 ] && [ "$absent" = - ] \
+[ "$(head -n 1 <<<"$paused")" = 9 ] && [ "$during" = 11 ] && [ "$after" = 9 ] && [ "$absent" = - ] \
   && [ ! -e "$T/absent" ] && ok "vm_memory.py pause / restore from the command line" \
   || bad "vm_memory.py pause / restore from the command line (paused '$paused', during '$during', after '$after', absent '$absent')"
 grep -q 'vm_memory.py pause' "$SRC/bench/mpi.sh" && grep -q 'vm_memory.py prefault' "$SRC/bench/mpi.sh" \

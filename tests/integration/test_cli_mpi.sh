@@ -162,7 +162,7 @@ wait_files() {
 rank_pid() {
     local p
     for p in $(pgrep -P "$JOB"); do
-        if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" &&
+        if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -x "OMPI_COMM_WORLD_RANK=$1" >/dev/null &&
             [ "$(cat "/proc/$p/comm" 2>/dev/null)" = dicomveil ]; then
             echo "$p"
             return 0

@@ -16,7 +16,7 @@ echo '{"dicomTagConfig":{"options":{"cleanImage":{"textRedactionMode":"REDACT_AL
 run 1 "1 ms bound" deidentify -q -c "$T/all.json" -k "$T/key" -r "$T/r1.json" --pixel-frame-ms 1 "$IN" "$T/o1"
 if [ "$RUN_OK" = 1 ]; then
     [ "$(json "$T/r1.json" 'd["instances"][0]["error_class"]')" = limit ] || fail "1 ms: error class is not limit"
-    json "$T/r1.json" 'd["instances"][0]["error"]' | grep -q '^pixels: ' || fail "1 ms: not a pixel stage error"
+    json "$T/r1.json" 'd["instances"][0]["error"]' | grep '^pixels: ' >/dev/null || fail "1 ms: not a pixel stage error"
     [ -z "$(find "$T/o1" -type f 2>/dev/null)" ] || fail "1 ms: an output was written"
 fi
 # the default and a generous explicit bound: written, boxes redacted

@@ -63,7 +63,7 @@ done
 
 # ---- install ----
 phase install
-if dpkg-query -W -f='${Status}' dicomveil 2>/dev/null | grep -q 'install ok installed'; then
+if dpkg-query -W -f='${Status}' dicomveil 2>/dev/null | grep 'install ok installed' >/dev/null; then
     "${APT[@]}" purge dicomveil >/dev/null
 fi
 "${APT[@]}" install "$deb" >"$T/apt-install" 2>&1 || { cat "$T/apt-install" >&2; fail "apt install failed"; }
@@ -88,7 +88,7 @@ for f in $(find "$T/out" -name '*.dcm'); do
     name=$(dcmdump -q +P PatientName "$f" 2>/dev/null | sed -nE 's/^[^[]*\[([^]]*)\].*/\1/p')
     [ -z "$name" ] || fail "an output still has a PatientName"
 done
-/usr/bin/dicomveil --version | head -1 | grep -qx "dicomveil $(dpkg-deb -f "$deb" Version)" \
+/usr/bin/dicomveil --version | head -1 | grep -x "dicomveil $(dpkg-deb -f "$deb" Version)" >/dev/null \
     || fail "--version does not match the package version"
 # One OCR: burned-in text read and its box redacted by the packaged binary (Tesseract loaded on first use).
 echo '{"dicomTagConfig":{"options":{"cleanImage":{"textRedactionMode":"REDACT_SENSITIVE_TEXT"}}}}' >"$T/ocr.json"
@@ -153,7 +153,7 @@ server_pid=
 # ---- purge ----
 phase purge
 "${APT[@]}" purge dicomveil >"$T/apt-purge" 2>&1 || { cat "$T/apt-purge" >&2; fail "apt purge failed"; }
-dpkg-query -W -f='${Status}' dicomveil 2>/dev/null | grep -q 'installed' && fail "dicomveil is still installed"
+dpkg-query -W -f='${Status}' dicomveil 2>/dev/null | grep 'installed' >/dev/null && fail "dicomveil is still installed"
 while IFS= read -r f; do
     [ -f "$f" ] || [ -L "$f" ] || continue
     fail "purge left $f"
