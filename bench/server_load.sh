@@ -174,7 +174,7 @@ deidentify_operation_bench() {
   name=$(field "$op" "['name']")
   while [ "$(left)" -gt 0 ]; do
     op=$(curl -sf "http://127.0.0.1:$PORT/v1beta1/$name")
-    if echo "$op" | grep -q '"done": *true'; then done=1; break; fi
+    if grep -q '"done": *true' <<<"$op"; then done=1; break; fi
     sleep 0.02
   done
   t1=$(date +%s.%N)
