@@ -4,6 +4,7 @@
 #include "text/dv_transform.h"
 #include "text/widthfold.h"
 #include "text/eras.h"
+#include "text/kanjinum.h"
 #include "text/months.h"
 #include "text/checksums.h"
 
@@ -569,6 +570,16 @@ int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_
     size_t nat = 0;
     if (!in || len == 0 || len > MAX_IN)
         return -1;
+    if (dv_kanji_has_numeral(in, len)) {
+        /* 二〇二四年三月五日: shifted as 2024年3月5日, its numbers written back in their own styles (kanjinum.h) */
+        dv_kanji_style st[4];
+        size_t nst = 0;
+        int a = dv_kanji_date_to_ascii(in, len, folded, sizeof folded, st, 4, &nst);
+        if (a <= 0 || nst == 0 || dv_kanji_has_numeral(folded, (size_t)a))
+            return -1;
+        int n = dv_shift_written_date(folded, (size_t)a, days, shifted, sizeof shifted);
+        return n < 0 ? -1 : dv_kanji_date_from_ascii(shifted, (size_t)n, st, nst, out, cap);
+    }
     size_t flen = dv_width_fold_into(in, len, folded, at, &nat);
     if (nat == 0)
         return shift_written(in, len, days, out, cap);

@@ -15,13 +15,15 @@
 #include "text/tokens.h"
 #include "text/patterns.h"
 #include "text/eras.h"
+#include "text/kanjinum.h"
 #include "text/months.h"
 #include "text/prefilter.h"
 #include "text/widthfold.h"
 
 /* Text profile bits: a detector runs only when the text has what it needs. */
 enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32, P_ALPHA = 64, P_SLASH = 128, P_H = 256,
-       P_WIDE = 512 /* a full-width ASCII character or U+3000: the patterns run on a folded copy (widthfold.h) */ };
+       P_WIDE = 512 /* a full-width ASCII character or U+3000: the patterns run on a folded copy (widthfold.h) */,
+       P_KMONTH = 1024 /* the month mark 月: a date in kanji numerals can be there (kanjinum.h) */ };
 
 /* Boundaries: WB/WE = not inside an ASCII word; NB/NE also refuse to continue a number chain (so a date is
  * not cut out of "1.2.840.20190314" or an IP out of a longer dotted run). */
@@ -47,6 +49,10 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 #define ERA "(\\x{660e}\\x{6cbb}|\\x{5927}\\x{6b63}|\\x{662d}\\x{548c}|\\x{5e73}\\x{6210}|\\x{4ee4}\\x{548c}|" \
     "[\\x{660e}\\x{5927}\\x{662d}\\x{5e73}\\x{4ee4}](?=\\s*(?:[0-9]|\\x{5143})))" /* or its first kanji: 平31年 */
 #define ERA_YEAR "\\s*([0-9]{1,2}|\\x{5143})\\s*\\x{5e74}"
+/* Kanji numerals (kanjinum.h): a digit 〇 零 一 二 三 四 五 六 七 八 九, and a month's, day's or era year's number of
+ * one to three of them or 十 (三, 十二, 二十五, 一二). */
+#define KD "[\\x{3007}\\x{96f6}\\x{4e00}\\x{4e8c}\\x{4e09}\\x{56db}\\x{4e94}\\x{516d}\\x{4e03}\\x{516b}\\x{4e5d}]"
+#define KN "((?:" KD "|\\x{5341}){1,3})"
 /* A year after a month name and a day: four digits (group n), or two after an apostrophe (group n + 1, `'20`). */
 #define YEAR_APOS "(?:((?:19|20)[0-9]{2})|'([0-9]{2}))"
 #define SEP_OPT "\\s*[:#=.-]?\\s*"
@@ -282,6 +288,34 @@ static int chk_cjk_ym(const match_ctx *m, dv_finding *c)
     return date_result(m, c, grp_int(m, 1), grp_int(m, 2), 1);
 }
 
+/* Group g as a kanji number written whole in one of its two styles (kanjinum.h), or -1. */
+static int kanji_grp(const match_ctx *m, int g)
+{
+    size_t s = 0, e = 0;
+    long v = 0;
+    dv_kanji_style st;
+    if (!grp(m, g, &s, &e) || dv_kanji_number(m->t + s, e - s, &v, &st) != e - s || v > 9999)
+        return -1;
+    return (int)v;
+}
+
+/* 二〇二四年三月五日, 二零二四年十二月二十五号; with d_group 0 the month alone (二〇二四年三月). */
+static int kanji_ymd(const match_ctx *m, dv_finding *c, int d_group)
+{
+    int y = kanji_grp(m, 1);
+    if (y < 1900 || y > 2099)
+        return 0;
+    return date_result(m, c, y, kanji_grp(m, 2), d_group ? kanji_grp(m, d_group) : 1);
+}
+static int chk_kanji_ymd(const match_ctx *m, dv_finding *c) { return kanji_ymd(m, c, 3); }
+static int chk_kanji_ym(const match_ctx *m, dv_finding *c) { return kanji_ymd(m, c, 0); }
+
+/* 三月五日, 十二月二十五日: a month and a day without a year (the year patterns read one after 年). */
+static int chk_kanji_md(const match_ctx *m, dv_finding *c)
+{
+    return date_result(m, c, 2000, kanji_grp(m, 1), kanji_grp(m, 2));
+}
+
 /* 令和2年3月5日 (d_group > 0) or 令和2年3月 (a month): the era's year and the day inside the era (eras.c). */
 static int era_date(const match_ctx *m, dv_finding *c, int d_group)
 {
@@ -292,8 +326,14 @@ static int era_date(const match_ctx *m, dv_finding *c, int d_group)
     if (elen != e - s)
         return 0;
     grp(m, 2, &s, &e);
-    int n = m->t[s] >= '0' && m->t[s] <= '9' ? grp_int(m, 2) : 1; /* 元年 */
-    int mo = grp_int(m, 3), d = d_group ? grp_int(m, d_group) : 0;
+    size_t ms = 0, me = 0;
+    grp(m, 3, &ms, &me);
+    int kanji = (unsigned char)m->t[ms] >= 0x80; /* 令和六年三月五日: the month in kanji numerals */
+    int n = m->t[s] >= '0' && m->t[s] <= '9'                        ? grp_int(m, 2)
+            : e - s == 3 && memcmp(m->t + s, "\xe5\x85\x83", 3) == 0 ? 1 /* 元年 */
+                                                                    : kanji_grp(m, 2);
+    int (*num)(const match_ctx *, int) = kanji ? kanji_grp : grp_int;
+    int mo = num(m, 3), d = d_group ? num(m, d_group) : 0;
     long y;
     if (dv_era_to_gregorian(era, n, mo, d, &y) != 0)
         return 0;
@@ -665,6 +705,16 @@ static const spec specs[] = {
      * (chk_cjk_md) */
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, 0, chk_cjk_md, 2, 1,
      "(?<![0-9])([0-9]{1,2})\\s*" CJK_M "\\s*([0-9]{1,2})\\s*" CJK_D, PRE_CJK_MONTH},
+    /* in kanji numerals: 二〇二四年三月五日, 令和六年十二月二十五日, 三月五日 (kanjinum.h; dateshift.c writes a shifted
+     * date back in the same numerals) */
+    {DV_IT_DATE, 85, P_KMONTH, 0, 0, chk_kanji_ymd, 0, 0,
+     "(?<!" KD ")(" KD "{4})\\s*" CJK_Y "\\s*" KN "\\s*" CJK_M "\\s*" KN "\\s*" CJK_D, PRE_CJK_MONTH},
+    {DV_IT_DATE, 70, P_KMONTH, 0, 0, chk_kanji_ym, 0, 0,
+     "(?<!" KD ")(" KD "{4})\\s*" CJK_Y "\\s*" KN "\\s*" CJK_M "(?!\\s*(?:" KD "|\\x{5341})+\\s*" CJK_D ")", PRE_CJK_MONTH},
+    {DV_IT_DATE, 85, P_KMONTH, 0, 0, chk_era_ymd, 0, 0,
+     ERA "\\s*((?:" KD "|\\x{5341}){1,3}|\\x{5143})\\s*\\x{5e74}\\s*" KN "\\s*" CJK_M "\\s*" KN "\\s*" CJK_D, PRE_CJK_ERA},
+    {DV_IT_DATE, 65, P_KMONTH, 0, 0, chk_kanji_md, 0, 0,
+     "(?<!" KD "|\\x{5341}|\\x{5e74})" KN "\\s*" CJK_M "\\s*" KN "\\s*" CJK_D, PRE_CJK_MONTH},
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon, 1, 1,
      WB "(?:([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?(?: of)? (" FULLMON ")|(" FULLMON ") ([0-9]{1,2})(?:st|nd|rd|th)?)" WE, PRE_MONTH},
     /* AGE */
@@ -891,6 +941,8 @@ static text_profile profile_of(const char *t, size_t len)
             /* only lead bytes 0xEF / 0xE3 are looked at twice: ASCII text pays nothing for this */
             if ((c == 0xEF || c == 0xE3) && dv_width_ascii((const unsigned char *)t + i, len - i))
                 p |= P_WIDE;
+            else if (c == 0xE6 && i + 2 < len && (unsigned char)t[i + 1] == 0x9C && (unsigned char)t[i + 2] == 0x88)
+                p |= P_KMONTH;
         }
         else if (c == '@')
             p |= P_AT;
@@ -957,8 +1009,8 @@ static int detect_text(const dv_patterns *p, dv_text_scratch *s, const char *utf
                        dv_infotype_set want, dv_findings *out, dv_error *err)
 {
     unsigned prof = pr.bits;
-    if (!(prof & (P_DIGIT | P_AT)) && !(prof & (P_COLON | P_DOT)))
-        return 0; /* every detector needs a digit, an '@', or a URL's ':' / '.' */
+    if (!(prof & (P_DIGIT | P_AT | P_KMONTH)) && !(prof & (P_COLON | P_DOT)))
+        return 0; /* every detector needs a digit, an '@', a URL's ':' / '.', or (kanji dates) 月 */
     /* A value that is one UID (digits and dots, five or more components) holds nothing by pattern. */
     if (pr.digits + pr.dots == len && pr.dots >= 4 && utf8[0] != '.' && utf8[len - 1] != '.' && !memmem(utf8, len, "..", 2))
         return 0;

@@ -541,6 +541,27 @@ static void test_full_width(void **state)
  * dates without a year (3月5日, 3月5号, 3월 5일), as a month and day are a date under Safe Harbor and English
  * `March 5` is one. An era year outside its era, or a day the era had not begun or had ended, is no date.
  * Before: all of these were kept. */
+/* Dates in kanji numerals (kanjinum.h): a year digit by digit, a month and a day either digit by digit or
+ * counted with 十, Japanese eras too. Before: none was found, so DEIDENTIFY_TAG_CONTENTS kept them. */
+static void test_kanji_numeral_dates(void **state)
+{
+    (void)state;
+    one("检查日期 二〇二四年三月五日", DV_IT_DATE, "二〇二四年三月五日");
+    one("二零二四年十二月二十五号", DV_IT_DATE, "二零二四年十二月二十五号");
+    one("一九八五年一〇月〇三日", DV_IT_DATE, "一九八五年一〇月〇三日");
+    one("令和六年三月五日", DV_IT_DATE, "令和六年三月五日");
+    one("平成三十一年四月三十日", DV_IT_DATE, "平成三十一年四月三十日");
+    one("令和元年五月一日", DV_IT_DATE, "令和元年五月一日");
+    one("二〇二四年三月 撮影", DV_IT_DATE, "二〇二四年三月");
+    one("受診 十二月二十五日 午前", DV_IT_DATE, "十二月二十五日");
+    none("二〇二四年十三月五日"); /* no 13th month */
+    none("二〇二四年二月三十日");
+    none("二〇二四年十十月五日"); /* no kanji number */
+    none("平成三十二年一月一日"); /* 平成 ended in its 31st year */
+    none("三三三三年三月三日");   /* a year this product does not read */
+    none("一つ目の三月");
+}
+
 static void test_cjk_eras_and_year_less(void **state)
 {
     (void)state;
@@ -845,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_spans_exact_in_utf8),
         cmocka_unit_test(test_full_width),
         cmocka_unit_test(test_cjk_eras_and_year_less),
+        cmocka_unit_test(test_kanji_numeral_dates),
         cmocka_unit_test(test_japanese_era),
         cmocka_unit_test(test_cjk_month_day),
         cmocka_unit_test(test_want_filters),

@@ -567,6 +567,40 @@ static void test_written_date_german_french(void **state)
 
 /* CJK and full-width dates are shifted in place, written back in the same form and width (before: none of them
  * parsed, so the date shift transformation erased them). */
+/* Kanji numerals are shifted and written back in the style each number was written in (kanjinum.h): a year digit
+ * by digit with its own zero, a month or day counted with 十 or digit by digit; a one-digit number that grows to two
+ * is counted; an era year becomes 元 or a number as the shifted date asks. */
+static void test_written_date_kanji_numerals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"二〇二四年三月五日", "二〇二四年三月十五日"},
+        {"二零二四年三月五号", "二零二四年三月十五号"},
+        {"二〇二四年十二月二十五日", "二〇二五年一月四日"},
+        {"一九八五年一〇月〇三日", "一九八五年一〇月一三日"},
+        {"二〇二〇年二月二十日", "二〇二〇年三月一日"},
+        {"令和六年三月五日", "令和六年三月十五日"},
+        {"平成三十一年四月二十五日", "令和元年五月五日"},
+        {"令和元年十二月二十五日", "令和二年一月四日"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[256];
+        int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), 10, out, sizeof out);
+        if (n <= 0)
+            fail_msg("\"%s\" not shifted", cases[i].in);
+        out[n] = 0;
+        if (strcmp(out, cases[i].out) != 0)
+            fail_msg("\"%s\" + 10 days: \"%s\", want \"%s\"", cases[i].in, out, cases[i].out);
+    }
+    char out[256];
+    /* no kanji number, or no year (as 3月5日): not rewritten (the caller erases it) */
+    assert_true(dv_shift_written_date("二〇二四年十十月五日", strlen("二〇二四年十十月五日"), 10, out, sizeof out) < 0);
+    assert_true(dv_shift_written_date("十二月二十五日", strlen("十二月二十五日"), 10, out, sizeof out) < 0);
+    assert_true(dv_shift_written_date("3月5日", strlen("3月5日"), 10, out, sizeof out) < 0);
+}
+
 static void test_written_date_cjk_and_full_width(void **state)
 {
     (void)state;
@@ -687,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_written_date_formats), cmocka_unit_test(test_written_date_german_french),
         cmocka_unit_test(test_written_date_apostrophe_year),
         cmocka_unit_test(test_written_date_cjk_and_full_width),
+        cmocka_unit_test(test_written_date_kanji_numerals),
         cmocka_unit_test(test_written_date_japanese_era), cmocka_unit_test(test_key_from_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
