@@ -93,6 +93,15 @@ int dv_kanji_date_to_ascii(const char *s, size_t n, char *out, size_t cap, dv_ka
         long v;
         dv_kanji_style style;
         size_t used = dv_kanji_number(s + i, n - i, &v, &style);
+        if (!used && s[i] >= '0' && s[i] <= '9') { /* an ASCII number: its style says so, its digits stay */
+            if (k == max)
+                return -1;
+            st[k++] = (dv_kanji_style){0, 0, 0, 1};
+            while (i < n && s[i] >= '0' && s[i] <= '9')
+                if (put(out, cap, &o, s + i++, 1))
+                    return -1;
+            continue;
+        }
         if (!used) {
             if (put(out, cap, &o, s + i, 1))
                 return -1;
@@ -138,9 +147,15 @@ int dv_kanji_date_from_ascii(const char *a, size_t n, const dv_kanji_style *st, 
         while (j < n && a[j] >= '0' && a[j] <= '9' && j - i < 9)
             v = v * 10 + (a[j++] - '0');
         size_t from_end = runs - 1 - k++; /* 0 for the last run */
-        dv_kanji_style s = {v <= 99, 0, 0};
+        dv_kanji_style s = {v <= 99, 0, 0, 0};
         if (from_end < nst)
             s = st[nst - 1 - from_end];
+        if (s.ascii) {
+            if (put(out, cap, &o, a + i, j - i))
+                return -1;
+            i = j;
+            continue;
+        }
         if (!s.counted && s.single && j - i > 1 && v <= 99)
             s.counted = 1;
         if (s.counted) {

@@ -12,6 +12,7 @@
  * (〇 or 零) a positional one used. */
 typedef struct dv_kanji_style {
     unsigned char counted, zero_ling, single; /* single: one digit, which either style writes alike (五) */
+    unsigned char ascii; /* a number written in ASCII digits beside kanji ones (2024年三月五日): stays ASCII */
 } dv_kanji_style;
 
 /* The kanji number at s (n readable): its value in *v, its style in *st, its length in bytes returned; 0 when s
@@ -21,8 +22,8 @@ size_t dv_kanji_number(const char *s, size_t n, long *v, dv_kanji_style *st);
 /* 1 when s[0, n) holds a kanji numeral (a digit or 十). */
 int dv_kanji_has_numeral(const char *s, size_t n);
 
-/* Write s[0, n) with each kanji number as ASCII digits into out (cap bytes); up to max numbers' styles in st[],
- * their count in *nst. Returns the length, or -1 (out too small, more than max numbers). */
+/* Write s[0, n) with each kanji number as ASCII digits into out (cap bytes); the styles of up to max numbers, kanji
+ * and ASCII ones alike, in st[], their count in *nst. Returns the length, or -1 (out too small, more numbers). */
 int dv_kanji_date_to_ascii(const char *s, size_t n, char *out, size_t cap, dv_kanji_style *st, size_t max,
                            size_t *nst);
 

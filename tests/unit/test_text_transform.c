@@ -584,6 +584,7 @@ static void test_written_date_kanji_numerals(void **state)
         {"令和六年三月五日", "令和六年三月十五日"},
         {"平成三十一年四月二十五日", "令和元年五月五日"},
         {"令和元年十二月二十五日", "令和二年一月四日"},
+        {"2024年三月五日", "2024年三月十五日"}, /* an ASCII number beside kanji ones stays ASCII */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[256];
@@ -599,6 +600,17 @@ static void test_written_date_kanji_numerals(void **state)
     assert_true(dv_shift_written_date("二〇二四年十十月五日", strlen("二〇二四年十十月五日"), 10, out, sizeof out) < 0);
     assert_true(dv_shift_written_date("十二月二十五日", strlen("十二月二十五日"), 10, out, sizeof out) < 0);
     assert_true(dv_shift_written_date("3月5日", strlen("3月5日"), 10, out, sizeof out) < 0);
+    /* fuzz_text_transform (regressions/text_transform/kanji-number-beside-ascii-numbers): the ASCII numbers of a
+     * date with one kanji number were written back as kanji, and the result did not shift back */
+    static const char mixed[] = "20-\xe4\xb8\x89-05"; /* 20-三-05 */
+    int n = dv_shift_written_date(mixed, strlen(mixed), 37, out, sizeof out);
+    assert_true(n > 0);
+    char back[256];
+    int m = dv_shift_written_date(out, (size_t)n, -37, back, sizeof back);
+    assert_true(m > 0);
+    back[m] = 0;
+    assert_string_equal(back, mixed);
+    assert_true(memchr(out, '2', (size_t)n) != NULL); /* "20" kept its digits */
 }
 
 static void test_written_date_cjk_and_full_width(void **state)
