@@ -384,22 +384,20 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         uint16_t vr = dv_plan_effective_vr(e);
         dv_match m; /* m.kind / m.params: where the pixel and text stages will read their settings */
         dv_decision d = dv_plan_match_memo(c->plan, c->matches, parent, ctx, tag, vr, is_seq, &m);
+        /* A private value kept as it is, or cleaned as text (the text stage knows no UIDs), that names the
+         * instance's own regenerated primary UID is deleted instead (keeps_own_primary_id). */
+        if (c->nown && !is_seq && vr != DV_VR_UI && (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
+            int names = keeps_own_primary_id(c, e, &m);
+            if (names < 0)
+                return -1;
+            if (names)
+                d = DV_DEC_DELETE;
+        }
         int rc = 0;
         switch (d) {
         case DV_DEC_KEEP:
-            if (vr == DV_VR_UI) {
+            if (vr == DV_VR_UI)
                 rc = keep_ui(c, e, &m);
-            } else if (c->nown && !is_seq) {
-                int names = keeps_own_primary_id(c, e, &m);
-                if (names < 0)
-                    return -1;
-                if (names) {
-                    dv_ds_unlink(ds, prev, e);
-                    c->changed = 1;
-                    e = next;
-                    continue; /* prev stays */
-                }
-            }
             break;
         case DV_DEC_KEEP_RECURSE: {
             const dv_text_path *up = c->path;
@@ -415,15 +413,6 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
             break;
         }
         case DV_DEC_CLEAN_TEXT: {
-            int names = c->nown ? keeps_own_primary_id(c, e, &m) : 0; /* the text stage knows no UIDs */
-            if (names < 0)
-                return -1;
-            if (names) {
-                dv_ds_unlink(ds, prev, e);
-                c->changed = 1;
-                e = next;
-                continue; /* prev stays */
-            }
             int ch = 0, sw = 0;
             rc = dv_text_clean_elem(c->tw, c->plan, c->inst, e, c->cs_utf8 ? &c->utf8 : cs, c->path, &ch, &sw,
                                     c->err);
