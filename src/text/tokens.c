@@ -170,10 +170,11 @@ char dv_text_sep_ascii(int32_t cp)
 {
     if (cp == 0x00A0 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F || cp == 0x205F || cp == 0x3000)
         return ' ';
-    if ((cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0xFE58 || cp == 0xFE63)
-        return '-';
-    if (cp == 0x00B7 || cp == 0x2022 || cp == 0x2027 || cp == 0x30FB || cp == 0xFF65)
-        return '*'; /* a middle dot or bullet: punctuation with no ASCII twin */
+    if ((cp >= 0x2010 && cp <= 0x2013) || cp == 0x2212 || cp == 0xFE63)
+        return '-'; /* hyphens, the figure and en dashes, minus: inside a word or a number as '-' is */
+    if (cp == 0x2014 || cp == 0x2015 || cp == 0xFE58 || cp == 0x00B7 || cp == 0x2022 || cp == 0x2027 || cp == 0x30FB ||
+        cp == 0xFF65)
+        return '*'; /* the em dash and bar of prose, a middle dot or bullet: punctuation with no ASCII twin */
     if ((cp >= 0xFF01 && cp <= 0xFF0F) || (cp >= 0xFF1A && cp <= 0xFF20) || (cp >= 0xFF3B && cp <= 0xFF40) ||
         (cp >= 0xFF5B && cp <= 0xFF5E))
         return cp == 0xFF3C ? '/' : (char)(cp - 0xFEE0); /* full-width ASCII punctuation; its backslash is no

@@ -95,9 +95,10 @@ size_t dv_fold_halfwidth_kana_at(const char *utf8, size_t len, size_t *i, char *
 /* Decode one code point at s[*i] (strict UTF-8); -1 for an invalid byte (then *i advances by one). */
 int32_t dv_text_utf8_next(const uint8_t *s, size_t len, size_t *i);
 /* The ASCII twin of a separator written outside ASCII, so a gap reads alike in either: ' ' for the no-break,
- * typographic and ideographic spaces, '-' for the Unicode hyphens, dashes and minus (the en dash a word
- * processor puts in AB-1234), the ASCII character for full-width punctuation, '*' for a middle dot or bullet; 0 for any other
- * code point. [test_denylist: test_identifier_unicode_punctuation] */
+ * typographic and ideographic spaces, '-' for the Unicode hyphens, the figure and en dashes and minus (the en dash
+ * a word processor puts in AB-1234), the ASCII character for full-width punctuation, '*' (punctuation without a
+ * twin: a gap of "other", which an identifier's words still join across) for the em dash and bar of prose, a middle
+ * dot or bullet; 0 for any other code point. [test_denylist: test_identifier_unicode_punctuation] */
 char dv_text_sep_ascii(int32_t cp);
 
 #endif
