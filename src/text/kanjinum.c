@@ -32,6 +32,7 @@ size_t dv_kanji_number(const char *s, size_t n, long *v, dv_kanji_style *st)
 {
     int d[9], any_ling = 0, tens = -1, cnt = 0;
     size_t i = 0;
+    *st = (dv_kanji_style){0, 0, 0, 0}; /* every field: a caller copies the style whole */
     while (cnt < 9) {
         int l = 0, x = numeral_at(s + i, n - i, &l);
         if (x < 0)
