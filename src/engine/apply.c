@@ -22,6 +22,10 @@
  * rather than keep it (privacy) or read it without bound (memory). */
 #define DV_UI_VALUE_MAX (64u * 1024u)
 
+/* At most this many distinct top-level dates of an instance are looked for in its private values (StudyDate,
+ * SeriesDate, AcquisitionDate, ContentDate, PatientBirthDate... rarely more than 5 distinct ones). */
+#define DV_OWN_DATES_MAX 8
+
 typedef struct apply_ctx {
     const dv_plan *plan;
     const dv_key *key;
@@ -36,9 +40,11 @@ typedef struct apply_ctx {
     const dv_text_path *path; /* the sequence items above the elements being walked (for inspect) */
     /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
      * (own_primary_ids): a kept UI value naming one is regenerated too (keep_ui). */
-    char own[DV_PLAN_OWN_IDS][DV_UID_MAX + 1];
-    size_t own_len[DV_PLAN_OWN_IDS];
-    int nown;
+    /* After them, the instance's top-level dates (DA) the plan changes (own_dates): own[nown, nheld). A private
+     * value holding any of own[0, nheld) is deleted (keeps_own_value). */
+    char own[DV_PLAN_OWN_IDS + DV_OWN_DATES_MAX][DV_UID_MAX + 1];
+    size_t own_len[DV_PLAN_OWN_IDS + DV_OWN_DATES_MAX];
+    int nown, nheld;
 } apply_ctx;
 
 static void make_empty(apply_ctx *c, dv_elem *e)
@@ -211,17 +217,51 @@ static int keep_ui(apply_ctx *c, dv_elem *e, const dv_match *m)
     return rc;
 }
 
+/* The instance's top-level dates (DA, YYYYMMDD) whose attribute the plan does not keep as it is: shifted, cleaned,
+ * emptied, replaced or deleted, the source date is what de-identification hides. Found in a vendor's private
+ * blob beside the shifted attribute (a Hitachi (0009,1100) header copy in the shared corpus), it gives the shift
+ * away, and with it every shifted date of the patient. Collected before the walk, after own_primary_ids. */
+static void own_dates(apply_ctx *c, dv_iod_ctx ctx)
+{
+    c->nheld = c->nown;
+    for (const dv_elem *e = c->inst->ds.first; e && c->nheld < DV_PLAN_OWN_IDS + DV_OWN_DATES_MAX; e = e->next) {
+        if (dv_elem_is_sequence(e) || dv_plan_effective_vr(e) != DV_VR_DA)
+            continue;
+        const uint8_t *v = dv_elem_inline_value(e);
+        size_t n = v ? (size_t)e->length : 0;
+        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
+            n--;
+        if (n != 8)
+            continue;
+        int digits = 1;
+        for (size_t i = 0; i < 8; i++)
+            digits &= v[i] >= '0' && v[i] <= '9';
+        dv_match m;
+        if (!digits || dv_plan_match_memo(c->plan, c->matches, 0, ctx, e->tag, DV_VR_DA, 0, &m) == DV_DEC_KEEP)
+            continue;
+        int seen = 0;
+        for (int k = c->nown; k < c->nheld && !seen; k++)
+            seen = c->own_len[k] == 8 && memcmp(c->own[k], v, 8) == 0;
+        if (seen)
+            continue;
+        memcpy(c->own[c->nheld], v, 8);
+        c->own[c->nheld][8] = '\0';
+        c->own_len[c->nheld++] = 8;
+    }
+}
+
 /* 1 when e, a kept private value other than UI (an OB or UN blob, a text), holds one of the instance's own
- * primary UIDs that the plan regenerates: kept, it would name the source study, series or instance beside the
- * new UIDs, and its bytes cannot be rewritten without knowing their layout, so apply_ds deletes it (a private
- * element is never required by an IOD). A keepTag keeps it, as it keeps a UI value; a private creator stays
- * (it names a vendor's block). -1 when its bytes cannot be read. (docs/decisions.md "A kept private value
- * holding the instance's own primary ID is deleted"; test_engine: test_private_blob_naming_own_primary_id) */
-static int keeps_own_primary_id(apply_ctx *c, const dv_elem *e, const dv_match *m)
+ * primary UIDs that the plan regenerates, or one of its dates the plan changes (own_dates): kept, it would name
+ * the source study, series or instance beside the new UIDs, or give the date shift away, and its bytes cannot be
+ * rewritten without knowing their layout, so apply_ds deletes it (a private element is never required by an
+ * IOD). A keepTag keeps it, as it keeps a UI value; a private creator stays (it names a vendor's block). -1 when
+ * its bytes cannot be read. (docs/decisions.md "A kept private value holding the instance's own primary ID is
+ * deleted"; test_engine: test_private_blob_naming_own_primary_id, test_private_blob_holding_own_date) */
+static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, int n)
 {
     if (!DV_TAG_IS_PRIVATE(e->tag) || DV_TAG_IS_PRIVATE_CREATOR(e->tag) || kept_by_keep_tag(m))
         return 0;
-    return dv_value_names_uid(c->inst, e, c->own, c->own_len, c->nown, c->err);
+    return dv_value_names_uid(c->inst, e, c->own, c->own_len, n, c->err);
 }
 
 static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform);
@@ -384,10 +424,11 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         uint16_t vr = dv_plan_effective_vr(e);
         dv_match m; /* m.kind / m.params: where the pixel and text stages will read their settings */
         dv_decision d = dv_plan_match_memo(c->plan, c->matches, parent, ctx, tag, vr, is_seq, &m);
-        /* A private value kept as it is, or cleaned as text (the text stage knows no UIDs), that names the
-         * instance's own regenerated primary UID is deleted instead (keeps_own_primary_id). */
-        if (c->nown && !is_seq && vr != DV_VR_UI && (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
-            int names = keeps_own_primary_id(c, e, &m);
+        /* A private value kept as it is that holds the instance's own regenerated primary UID or changed date, or
+         * one cleaned as text that holds such a UID (the text stage knows no UIDs; it shifts the dates of a text
+         * as the attributes' own), is deleted instead (keeps_own_value). */
+        if (c->nheld && !is_seq && vr != DV_VR_UI && (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
+            int names = keeps_own_value(c, e, &m, d == DV_DEC_KEEP ? c->nheld : c->nown);
             if (names < 0)
                 return -1;
             if (names)
@@ -550,6 +591,8 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     if (repair_sop_identity(inst, err) != 0 || check_identity_uids(&c) != 0)
         return -1;
     own_primary_ids(&c);
+    dv_iod_ctx ictx = instance_iod_ctx(inst);
+    own_dates(&c, ictx);
     dv_text_worker *own_worker = NULL;
     const dv_charset *cs = NULL;
     dv_charset top;
@@ -567,7 +610,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     }
     if (res && DV_RESULT_HAS(res, burned_in_declared))
         res->burned_in_declared = declares_burned_in(inst);
-    int rc = apply_ds(&c, &inst->ds, 0, 0, instance_iod_ctx(inst), cs);
+    int rc = apply_ds(&c, &inst->ds, 0, 0, ictx, cs);
     if (rc == 0 && res && w && DV_RESULT_HAS(res, text_findings))
         memcpy(res->text_findings, dv_text_worker_counts(w), sizeof(uint32_t) * DV_IT_COUNT);
     dv_text_worker_free(own_worker);

@@ -1,7 +1,7 @@
-/* Finding the instance's own primary UIDs inside a value the plan keeps without reading it: a vendor's private
- * blob (OB, UN, a private text) that copies the study's, series' or instance's UID. apply.c deletes such a value
- * where the plan regenerates that UID (docs/decisions.md "A kept private value holding the instance's own
- * primary ID is deleted"). */
+/* Finding the instance's own primary UIDs or dates inside a value the plan keeps without reading it: a vendor's
+ * private blob (OB, UN, a private text) that copies the study's, series' or instance's UID, or the study date.
+ * apply.c deletes such a value where the plan regenerates that UID or changes that date (docs/decisions.md "A kept
+ * private value holding the instance's own primary ID is deleted"). */
 #include <stdlib.h>
 #include <string.h>
 
