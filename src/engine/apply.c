@@ -45,6 +45,13 @@ typedef struct apply_ctx {
     char own[DV_PLAN_OWN_IDS + DV_OWN_DATES_MAX][DV_UID_MAX + 1];
     size_t own_len[DV_PLAN_OWN_IDS + DV_OWN_DATES_MAX];
     int nown, nheld;
+    /* The dates as read, before the walk changes them (own_dates); which of them the plan changes is asked once,
+     * when the walk first meets a private value it keeps (dates_decided), so a plan that deletes private elements
+     * never asks. */
+    uint32_t date_tag[DV_OWN_DATES_MAX];
+    char date_val[DV_OWN_DATES_MAX][8];
+    int ndates, dates_decided;
+    dv_iod_ctx ictx;
 } apply_ctx;
 
 static void make_empty(apply_ctx *c, dv_elem *e)
@@ -220,31 +227,43 @@ static int keep_ui(apply_ctx *c, dv_elem *e, const dv_match *m)
 /* The instance's top-level dates (DA, YYYYMMDD) whose attribute the plan does not keep as it is: shifted, cleaned,
  * emptied, replaced or deleted, the source date is what de-identification hides. Found in a vendor's private
  * blob beside the shifted attribute (a Hitachi (0009,1100) header copy in the shared corpus), it gives the shift
- * away, and with it every shifted date of the patient. Collected before the walk, after own_primary_ids. */
-static void own_dates(apply_ctx *c, dv_iod_ctx ctx)
+ * away, and with it every shifted date of the patient. Read before the walk (one compare an element, the VR as
+ * read); decided by decide_dates. */
+static void own_dates(apply_ctx *c)
 {
     c->nheld = c->nown;
-    for (const dv_elem *e = c->inst->ds.first; e && c->nheld < DV_PLAN_OWN_IDS + DV_OWN_DATES_MAX; e = e->next) {
-        if (dv_elem_is_sequence(e) || dv_plan_effective_vr(e) != DV_VR_DA)
+    c->ndates = c->dates_decided = 0;
+    for (const dv_elem *e = c->inst->ds.first; e && c->ndates < DV_OWN_DATES_MAX; e = e->next) {
+        if (e->vr != DV_VR_DA || dv_elem_is_sequence(e))
             continue;
         const uint8_t *v = dv_elem_inline_value(e);
         size_t n = v ? (size_t)e->length : 0;
         while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
             n--;
-        if (n != 8)
+        int digits = n == 8;
+        for (size_t i = 0; i < n && digits; i++)
+            digits = v[i] >= '0' && v[i] <= '9';
+        if (!digits)
             continue;
-        int digits = 1;
-        for (size_t i = 0; i < 8; i++)
-            digits &= v[i] >= '0' && v[i] <= '9';
+        c->date_tag[c->ndates] = e->tag;
+        memcpy(c->date_val[c->ndates++], v, 8);
+    }
+}
+
+/* The dates of own_dates whose attribute the plan does not keep, each once, after the UIDs in own[]. */
+static void decide_dates(apply_ctx *c)
+{
+    c->dates_decided = 1;
+    for (int i = 0; i < c->ndates; i++) {
         dv_match m;
-        if (!digits || dv_plan_match_memo(c->plan, c->matches, 0, ctx, e->tag, DV_VR_DA, 0, &m) == DV_DEC_KEEP)
+        if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->date_tag[i], DV_VR_DA, 0, &m) == DV_DEC_KEEP)
             continue;
         int seen = 0;
         for (int k = c->nown; k < c->nheld && !seen; k++)
-            seen = c->own_len[k] == 8 && memcmp(c->own[k], v, 8) == 0;
+            seen = memcmp(c->own[k], c->date_val[i], 8) == 0;
         if (seen)
             continue;
-        memcpy(c->own[c->nheld], v, 8);
+        memcpy(c->own[c->nheld], c->date_val[i], 8);
         c->own[c->nheld][8] = '\0';
         c->own_len[c->nheld++] = 8;
     }
@@ -257,11 +276,14 @@ static void own_dates(apply_ctx *c, dv_iod_ctx ctx)
  * IOD). A keepTag keeps it, as it keeps a UI value; a private creator stays (it names a vendor's block). -1 when
  * its bytes cannot be read. (docs/decisions.md "A kept private value holding the instance's own primary ID is
  * deleted"; test_engine: test_private_blob_naming_own_primary_id, test_private_blob_holding_own_date) */
-static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, int n)
+static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv_decision d)
 {
-    if (!DV_TAG_IS_PRIVATE(e->tag) || DV_TAG_IS_PRIVATE_CREATOR(e->tag) || kept_by_keep_tag(m))
+    if (DV_TAG_IS_PRIVATE_CREATOR(e->tag) || kept_by_keep_tag(m))
         return 0;
-    return dv_value_names_uid(c->inst, e, c->own, c->own_len, n, c->err);
+    if (d == DV_DEC_KEEP && !c->dates_decided)
+        decide_dates(c);
+    int n = d == DV_DEC_KEEP ? c->nheld : c->nown;
+    return n ? dv_value_names_uid(c->inst, e, c->own, c->own_len, n, c->err) : 0;
 }
 
 static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform);
@@ -427,8 +449,9 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         /* A private value kept as it is that holds the instance's own regenerated primary UID or changed date, or
          * one cleaned as text that holds such a UID (the text stage knows no UIDs; it shifts the dates of a text
          * as the attributes' own), is deleted instead (keeps_own_value). */
-        if (c->nheld && !is_seq && vr != DV_VR_UI && (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
-            int names = keeps_own_value(c, e, &m, d == DV_DEC_KEEP ? c->nheld : c->nown);
+        if (DV_TAG_IS_PRIVATE(tag) && (c->nown || c->ndates) && !is_seq && vr != DV_VR_UI &&
+            (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
+            int names = keeps_own_value(c, e, &m, d);
             if (names < 0)
                 return -1;
             if (names)
@@ -591,8 +614,8 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     if (repair_sop_identity(inst, err) != 0 || check_identity_uids(&c) != 0)
         return -1;
     own_primary_ids(&c);
-    dv_iod_ctx ictx = instance_iod_ctx(inst);
-    own_dates(&c, ictx);
+    c.ictx = instance_iod_ctx(inst);
+    own_dates(&c);
     dv_text_worker *own_worker = NULL;
     const dv_charset *cs = NULL;
     dv_charset top;
@@ -610,7 +633,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     }
     if (res && DV_RESULT_HAS(res, burned_in_declared))
         res->burned_in_declared = declares_burned_in(inst);
-    int rc = apply_ds(&c, &inst->ds, 0, 0, ictx, cs);
+    int rc = apply_ds(&c, &inst->ds, 0, 0, c.ictx, cs);
     if (rc == 0 && res && w && DV_RESULT_HAS(res, text_findings))
         memcpy(res->text_findings, dv_text_worker_counts(w), sizeof(uint32_t) * DV_IT_COUNT);
     dv_text_worker_free(own_worker);
