@@ -3,6 +3,7 @@
  * All state lives on the stack or in the instance (its arena), so any number of threads can apply one plan
  * with one key to different instances. The walk recurses into sequence items; the reader already capped the
  * nesting depth, so the recursion is bounded. Error messages name tags, never values. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +26,12 @@
 /* At most this many distinct top-level dates of an instance are looked for in its private values (StudyDate,
  * SeriesDate, AcquisitionDate, ContentDate, PatientBirthDate... rarely more than 5 distinct ones). */
 #define DV_OWN_DATES_MAX 8
+/* The patient's names and IDs looked for there: the attributes (own_words), and at most this many values taken
+ * from them (a name's components, each ID). */
+#define DV_OWN_WORD_TAGS 7
+#define DV_OWN_WORD_RAW 256
+#define DV_OWN_WORDS_MAX 16
+#define DV_OWN_MAX (DV_PLAN_OWN_IDS + DV_OWN_DATES_MAX + DV_OWN_WORDS_MAX)
 
 typedef struct apply_ctx {
     const dv_plan *plan;
@@ -38,21 +45,31 @@ typedef struct apply_ctx {
     int cs_utf8;         /* the instance was switched to ISO_IR 192 by the text stage */
     dv_charset utf8;
     const dv_text_path *path; /* the sequence items above the elements being walked (for inspect) */
-    /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
-     * (own_primary_ids): a kept UI value naming one is regenerated too (keep_ui). */
-    /* After them, the instance's top-level dates (DA) the plan changes (own_dates): own[nown, nheld). A private
-     * value holding any of own[0, nheld) is deleted (keeps_own_value). */
-    char own[DV_PLAN_OWN_IDS + DV_OWN_DATES_MAX][DV_UID_MAX + 1];
-    size_t own_len[DV_PLAN_OWN_IDS + DV_OWN_DATES_MAX];
+    dv_iod_ctx ictx;
     int nown, nheld;
-    /* The dates as read, before the walk changes them (own_dates); which of them the plan changes is asked once,
-     * when the walk first meets a private value it keeps (dates_decided), so a plan that deletes private elements
-     * never asks. */
+    int ndates, held_decided;
+    int nwordtags;
+    /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
+     * the fields above them (APPLY_CTX_CLEARED). */
+    /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
+     * (own_primary_ids): own[0, nown); a kept UI value naming one is regenerated too (keep_ui).
+     * After them, the instance's top-level dates (DA) and the patient's names and IDs that the plan changes
+     * (own_values): own[nown, nheld). A private value holding any of own[0, nheld) is deleted (keeps_own_value).
+     * own_kind: how each must stand to be found (dv_own_kind). */
+    char own[DV_OWN_MAX][DV_UID_MAX + 1];
+    size_t own_len[DV_OWN_MAX];
+    unsigned char own_kind[DV_OWN_MAX];
+    /* The dates, names and IDs as read, before the walk changes them (own_values); which of them the plan changes
+     * is asked once, when the walk first meets a private value it keeps (held_decided), so a plan that deletes
+     * private elements never asks. */
     uint32_t date_tag[DV_OWN_DATES_MAX];
     char date_val[DV_OWN_DATES_MAX][8];
-    int ndates, dates_decided;
-    dv_iod_ctx ictx;
+    uint32_t word_tag[DV_OWN_WORD_TAGS];
+    uint16_t word_vr[DV_OWN_WORD_TAGS];
+    uint16_t word_len[DV_OWN_WORD_TAGS];
+    uint8_t word_raw[DV_OWN_WORD_TAGS][DV_OWN_WORD_RAW];
 } apply_ctx;
+#define APPLY_CTX_CLEARED offsetof(apply_ctx, own)
 
 static void make_empty(apply_ctx *c, dv_elem *e)
 {
@@ -189,8 +206,10 @@ static void own_primary_ids(apply_ctx *c)
         if (!e || dv_elem_is_sequence(e))
             continue;
         int n = dv_elem_uid_text(e, c->own[c->nown], sizeof c->own[c->nown]);
-        if (n > 0)
+        if (n > 0) {
+            c->own_kind[c->nown] = DV_OWN_NUMBER;
             c->own_len[c->nown++] = (size_t)n;
+        }
     }
 }
 
@@ -224,66 +243,175 @@ static int keep_ui(apply_ctx *c, dv_elem *e, const dv_match *m)
     return rc;
 }
 
-/* The instance's top-level dates (DA, YYYYMMDD) whose attribute the plan does not keep as it is: shifted, cleaned,
- * emptied, replaced or deleted, the source date is what de-identification hides. Found in a vendor's private
- * blob beside the shifted attribute (a Hitachi (0009,1100) header copy in the shared corpus), it gives the shift
- * away, and with it every shifted date of the patient. Read before the walk (one compare an element, the VR as
- * read); decided by decide_dates. */
-static void own_dates(apply_ctx *c)
+/* The patient's names and IDs (top level) looked for in kept private values: a vendor's header copy that names
+ * the patient beside the emptied or cleaned PatientName (Philips' (7053,1006) in the shared corpus holds a whole
+ * dataset with it). At most DV_OWN_WORD_TAGS of them. */
+static int is_own_word_tag(uint32_t tag)
 {
-    c->nheld = c->nown;
-    c->ndates = c->dates_decided = 0;
-    for (const dv_elem *e = c->inst->ds.first; e && c->ndates < DV_OWN_DATES_MAX; e = e->next) {
-        if (e->vr != DV_VR_DA || dv_elem_is_sequence(e))
-            continue;
-        const uint8_t *v = dv_elem_inline_value(e);
-        size_t n = v ? (size_t)e->length : 0;
-        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
-            n--;
-        int digits = n == 8;
-        for (size_t i = 0; i < n && digits; i++)
-            digits = v[i] >= '0' && v[i] <= '9';
-        if (!digits)
-            continue;
-        c->date_tag[c->ndates] = e->tag;
-        memcpy(c->date_val[c->ndates++], v, 8);
+    switch (tag) {
+    case 0x00080050u: /* AccessionNumber */
+    case 0x00100010u: /* PatientName */
+    case 0x00100020u: /* PatientID */
+    case 0x00101000u: /* OtherPatientIDs */
+    case 0x00101001u: /* OtherPatientNames */
+    case 0x00101005u: /* PatientBirthName */
+    case 0x00101060u: /* PatientMotherBirthName */
+        return 1;
+    default:
+        return 0;
     }
 }
 
-/* The dates of own_dates whose attribute the plan does not keep, each once, after the UIDs in own[]. */
-static void decide_dates(apply_ctx *c)
+/* The value of e, a date (DA, YYYYMMDD), into date_val; a name or ID into word_raw (the values that fit whole). */
+static void note_own_value(apply_ctx *c, const dv_elem *e)
 {
-    c->dates_decided = 1;
+    const uint8_t *v = dv_elem_inline_value(e);
+    size_t n = v ? (size_t)e->length : 0;
+    if (e->vr == DV_VR_DA) {
+        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
+            n--;
+        int digits = n == 8 && c->ndates < DV_OWN_DATES_MAX;
+        for (size_t i = 0; i < n && digits; i++)
+            digits = v[i] >= '0' && v[i] <= '9';
+        if (digits) {
+            c->date_tag[c->ndates] = e->tag;
+            memcpy(c->date_val[c->ndates++], v, 8);
+        }
+        return;
+    }
+    if (n == 0 || c->nwordtags == DV_OWN_WORD_TAGS)
+        return;
+    if (n > DV_OWN_WORD_RAW) { /* the values that fit whole: a cut one would be found inside longer text */
+        n = DV_OWN_WORD_RAW;
+        while (n > 0 && v[n - 1] != '\\')
+            n--;
+    }
+    c->word_tag[c->nwordtags] = e->tag;
+    c->word_vr[c->nwordtags] = dv_plan_effective_vr(e);
+    c->word_len[c->nwordtags] = (uint16_t)n;
+    memcpy(c->word_raw[c->nwordtags++], v, n);
+}
+
+/* The instance's top-level dates (DA, YYYYMMDD), and the patient's names and IDs (own_word_tags), whose attribute
+ * the plan does not keep as it is: shifted, cleaned, emptied, replaced or deleted, the source value is what
+ * de-identification hides. A date found in a vendor's private blob beside the shifted attribute (a Hitachi
+ * (0009,1100) header copy in the shared corpus) gives the shift away, and with it every shifted date of the
+ * patient; a name or ID names the patient. Read before the walk (a compare or two an element, the VR and tag as
+ * read); decided by decide_held. */
+static void own_values(apply_ctx *c)
+{
+    c->nheld = c->nown;
+    c->ndates = c->nwordtags = c->held_decided = 0;
+    for (const dv_elem *e = c->inst->ds.first; e; e = e->next) {
+        if ((e->vr == DV_VR_DA || is_own_word_tag(e->tag)) && !dv_elem_is_sequence(e))
+            note_own_value(c, e);
+    }
+}
+
+/* Append v (n bytes) to own[] as kind, unless there already or no room. */
+static void hold(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind)
+{
+    if (n == 0 || n > DV_UID_MAX || c->nheld == DV_OWN_MAX)
+        return;
+    for (int k = c->nown; k < c->nheld; k++)
+        if (c->own_len[k] == n && c->own_kind[k] == kind && memcmp(c->own[k], v, n) == 0)
+            return;
+    memcpy(c->own[c->nheld], v, n);
+    c->own[c->nheld][n] = '\0';
+    c->own_kind[c->nheld] = (unsigned char)kind;
+    c->own_len[c->nheld++] = n;
+}
+
+/* v[0, n) without the spaces and NULs around it. */
+static const uint8_t *trim(const uint8_t *v, size_t *n)
+{
+    while (*n > 0 && (v[0] == ' ' || v[0] == '\0'))
+        v++, (*n)--;
+    while (*n > 0 && (v[*n - 1] == ' ' || v[*n - 1] == '\0'))
+        (*n)--;
+    return v;
+}
+
+/* Long enough to be the patient's rather than chance: 4 bytes, or 6 digits (an all-digit value shorter than
+ * that turns up in any numeric text: sizes, counts, the parts of a date). */
+static int word_long_enough(const uint8_t *v, size_t n)
+{
+    int digits = 1;
+    for (size_t i = 0; i < n && digits; i++)
+        digits = v[i] >= '0' && v[i] <= '9';
+    return n >= (digits ? 6u : 4u);
+}
+
+/* One value of a name or ID attribute into own[]. A name (PN) is looked for by its components (family, given,
+ * middle... of each representation), each long enough on its own; a vendor writes "SMITH^JOHN" as "Smith, John"
+ * or "JOHN SMITH" as often as whole. A name with no such component is looked for whole. */
+static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
+{
+    v = trim(v, &n);
+    int any = 0;
+    if (vr == DV_VR_PN) {
+        for (size_t i = 0; i < n;) {
+            size_t j = i;
+            while (j < n && v[j] != '^' && v[j] != '=')
+                j++;
+            size_t m = j - i;
+            const uint8_t *part = trim(v + i, &m);
+            if (word_long_enough(part, m) && m <= DV_UID_MAX) {
+                hold(c, part, m, DV_OWN_WORD);
+                any = 1;
+            }
+            i = j + 1;
+        }
+        while (n > 0 && (v[n - 1] == '^' || v[n - 1] == '=' || v[n - 1] == ' '))
+            n--;
+    }
+    if (!any && word_long_enough(v, n))
+        hold(c, v, n, DV_OWN_WORD);
+}
+
+/* The dates, names and IDs of own_values whose attribute the plan does not keep, each once, after the UIDs in
+ * own[]. */
+static void decide_held(apply_ctx *c)
+{
+    c->held_decided = 1;
     for (int i = 0; i < c->ndates; i++) {
         dv_match m;
-        if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->date_tag[i], DV_VR_DA, 0, &m) == DV_DEC_KEEP)
+        if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->date_tag[i], DV_VR_DA, 0, &m) != DV_DEC_KEEP)
+            hold(c, (const uint8_t *)c->date_val[i], 8, DV_OWN_NUMBER);
+    }
+    for (int i = 0; i < c->nwordtags; i++) {
+        dv_match m;
+        if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->word_tag[i], c->word_vr[i], 0, &m) ==
+            DV_DEC_KEEP)
             continue;
-        int seen = 0;
-        for (int k = c->nown; k < c->nheld && !seen; k++)
-            seen = memcmp(c->own[k], c->date_val[i], 8) == 0;
-        if (seen)
-            continue;
-        memcpy(c->own[c->nheld], c->date_val[i], 8);
-        c->own[c->nheld][8] = '\0';
-        c->own_len[c->nheld++] = 8;
+        const uint8_t *v = c->word_raw[i], *end = v + c->word_len[i];
+        for (;;) { /* value by value */
+            const uint8_t *q = memchr(v, '\\', (size_t)(end - v));
+            hold_word(c, v, (size_t)((q ? q : end) - v), c->word_vr[i]);
+            if (!q)
+                break;
+            v = q + 1;
+        }
     }
 }
 
 /* 1 when e, a kept private value other than UI (an OB or UN blob, a text), holds one of the instance's own
- * primary UIDs that the plan regenerates, or one of its dates the plan changes (own_dates): kept, it would name
- * the source study, series or instance beside the new UIDs, or give the date shift away, and its bytes cannot be
- * rewritten without knowing their layout, so apply_ds deletes it (a private element is never required by an
- * IOD). A keepTag keeps it, as it keeps a UI value; a private creator stays (it names a vendor's block). -1 when
- * its bytes cannot be read. (docs/decisions.md "A kept private value holding the instance's own primary ID is
- * deleted"; test_engine: test_private_blob_naming_own_primary_id, test_private_blob_holding_own_date) */
+ * primary UIDs that the plan regenerates, or one of its dates, names or IDs the plan changes (own_values): kept,
+ * it would name the source study, series, instance or patient beside the new values, or give the date shift away,
+ * and its bytes cannot be rewritten without knowing their layout, so apply_ds deletes it (a private element is
+ * never required by an IOD). A keepTag keeps it, as it keeps a UI value; a private creator stays (it names a
+ * vendor's block). A private text cleaned as text is looked at for the UIDs only: the text stage knows the
+ * instance's names, IDs and dates. -1 when its bytes cannot be read. (docs/decisions.md "A kept private value
+ * holding the instance's own primary ID is deleted"; test_engine: test_private_blob_naming_own_primary_id,
+ * test_private_blob_holding_own_date, test_private_blob_naming_own_patient) */
 static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv_decision d)
 {
     if (DV_TAG_IS_PRIVATE_CREATOR(e->tag) || kept_by_keep_tag(m))
         return 0;
-    if (d == DV_DEC_KEEP && !c->dates_decided)
-        decide_dates(c);
+    if (d == DV_DEC_KEEP && !c->held_decided)
+        decide_held(c);
     int n = d == DV_DEC_KEEP ? c->nheld : c->nown;
-    return n ? dv_value_names_uid(c->inst, e, c->own, c->own_len, n, c->err) : 0;
+    return n ? dv_value_holds_own(c->inst, e, c->own, c->own_len, c->own_kind, n, c->err) : 0;
 }
 
 static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform);
@@ -449,7 +577,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         /* A private value kept as it is that holds the instance's own regenerated primary UID or changed date, or
          * one cleaned as text that holds such a UID (the text stage knows no UIDs; it shifts the dates of a text
          * as the attributes' own), is deleted instead (keeps_own_value). */
-        if (DV_TAG_IS_PRIVATE(tag) && (c->nown || c->ndates) && !is_seq && vr != DV_VR_UI &&
+        if (DV_TAG_IS_PRIVATE(tag) && (c->nown || c->ndates || c->nwordtags) && !is_seq && vr != DV_VR_UI &&
             (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
             int names = keeps_own_value(c, e, &m, d);
             if (names < 0)
@@ -604,7 +732,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     if (!plan || !key || !inst)
         return dv_fail(err, DV_ERR_USAGE, "dv_apply: plan, key and instance are required");
     apply_ctx c;
-    memset(&c, 0, sizeof c);
+    memset(&c, 0, APPLY_CTX_CLEARED);
     c.plan = plan;
     c.key = key;
     c.uid_memo = memo;
@@ -615,7 +743,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
         return -1;
     own_primary_ids(&c);
     c.ictx = instance_iod_ctx(inst);
-    own_dates(&c);
+    own_values(&c);
     dv_text_worker *own_worker = NULL;
     const dv_charset *cs = NULL;
     dv_charset top;

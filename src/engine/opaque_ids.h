@@ -1,4 +1,4 @@
-/* Does an opaque value hold one of the instance's own primary UIDs or dates? (opaque_ids.c) */
+/* Does an opaque value hold one of the instance's own primary UIDs, dates, names or IDs? (opaque_ids.c) */
 #ifndef DV_ENGINE_OPAQUE_IDS_H
 #define DV_ENGINE_OPAQUE_IDS_H
 
@@ -7,13 +7,22 @@
 #include "dicomveil/dicomveil.h"
 #include "dicom/dv_ds.h"
 
-/* 1 when e's value bytes hold one of the n UIDs or dates (uids[k], lens[k] bytes, each at most DV_UID_MAX) whole:
- * neither a digit nor a dot right before or after it, so 1.2.3 is not found inside 1.2.3.4 or 11.2.3, nor the date
- * 20191019 inside 201910191030.
- * Inline, bulk and external values are read; a bulk value in pieces of a fixed buffer, however long it is.
- * 0 when none is held or e is a sequence or an encapsulated value (which has no value bytes of its own),
- * -1 (err set, naming the tag) when its bytes cannot be read. */
-int dv_value_names_uid(const dv_instance *inst, const dv_elem *e, const char (*uids)[DV_UID_MAX + 1],
-                       const size_t *lens, int n, dv_error *err);
+/* How a looked-for value must stand in the bytes to count as found. */
+typedef enum dv_own_kind {
+    /* A UID or a date, compared exactly: neither a digit nor a dot right before or after it, so 1.2.3 is not
+     * found inside 1.2.3.4 or 11.2.3, nor the date 20191019 inside 201910191030. */
+    DV_OWN_NUMBER = 0,
+    /* A name or an ID, ASCII letters compared without case: no ASCII letter or digit right before or after it
+     * (and, for an all-digit ID, no dot), so SMITH is found in "Smith, Jo" and "SMITH^JO" but not in
+     * "SMITHSON", nor 4471 in 44712 or 1.4471. */
+    DV_OWN_WORD = 1
+} dv_own_kind;
+
+/* 1 when e's value bytes hold one of the n values (vals[k], lens[k] bytes, 1 to DV_UID_MAX of them) whole, as
+ * kinds[k] says. Inline, bulk and external values are read; a bulk value in pieces of a fixed buffer, however
+ * long it is. 0 when none is held or e is a sequence or an encapsulated value (which has no value bytes of its
+ * own), -1 (err set, naming the tag) when its bytes cannot be read. */
+int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, const char (*vals)[DV_UID_MAX + 1],
+                       const size_t *lens, const unsigned char *kinds, int n, dv_error *err);
 
 #endif
