@@ -23,15 +23,16 @@
  * rather than keep it (privacy) or read it without bound (memory). */
 #define DV_UI_VALUE_MAX (64u * 1024u)
 
-/* At most this many distinct top-level dates of an instance are looked for in its private values (StudyDate,
- * SeriesDate, AcquisitionDate, ContentDate, PatientBirthDate... rarely more than 5 distinct ones). */
-#define DV_OWN_DATES_MAX 8
-/* The patient's names and IDs looked for there: the attributes (own_words), and at most this many values taken
- * from them (a name's components, each ID). */
+/* At most this many top-level dates (DA, and the dates of DT values) of an instance are looked for in its private
+ * values (StudyDate, SeriesDate, AcquisitionDate, ContentDate, PatientBirthDate, AcquisitionDateTime... rarely
+ * more than 8, most of them the same date). */
+#define DV_OWN_DATES_MAX 16
+/* The patient's names and IDs looked for there: the attributes (is_own_word_tag), and at most this many values
+ * taken from them (a name's components, each ID). */
 #define DV_OWN_WORD_TAGS 7
 #define DV_OWN_WORD_RAW 256
 #define DV_OWN_WORDS_MAX 16
-#define DV_OWN_MAX (DV_PLAN_OWN_IDS + DV_OWN_DATES_MAX + DV_OWN_WORDS_MAX)
+#define DV_OWN_MAX (DV_PLAN_OWN_IDS + 2 * DV_OWN_DATES_MAX + DV_OWN_WORDS_MAX)
 
 typedef struct apply_ctx {
     const dv_plan *plan;
@@ -63,6 +64,7 @@ typedef struct apply_ctx {
      * is asked once, when the walk first meets a private value it keeps (held_decided), so a plan that deletes
      * private elements never asks. */
     uint32_t date_tag[DV_OWN_DATES_MAX];
+    uint16_t date_vr[DV_OWN_DATES_MAX];
     char date_val[DV_OWN_DATES_MAX][8];
     uint32_t word_tag[DV_OWN_WORD_TAGS];
     uint16_t word_vr[DV_OWN_WORD_TAGS];
@@ -262,19 +264,21 @@ static int is_own_word_tag(uint32_t tag)
     }
 }
 
-/* The value of e, a date (DA, YYYYMMDD), into date_val; a name or ID into word_raw (the values that fit whole). */
+/* The value of e, a date (DA, YYYYMMDD, or the date of a DT) into date_val; a name or ID into word_raw (the
+ * values that fit whole). */
 static void note_own_value(apply_ctx *c, const dv_elem *e)
 {
     const uint8_t *v = dv_elem_inline_value(e);
     size_t n = v ? (size_t)e->length : 0;
-    if (e->vr == DV_VR_DA) {
+    if (e->vr == DV_VR_DA || e->vr == DV_VR_DT) {
         while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
             n--;
-        int digits = n == 8 && c->ndates < DV_OWN_DATES_MAX;
-        for (size_t i = 0; i < n && digits; i++)
+        int digits = (e->vr == DV_VR_DA ? n == 8 : n >= 8) && c->ndates < DV_OWN_DATES_MAX;
+        for (size_t i = 0; i < 8 && digits; i++)
             digits = v[i] >= '0' && v[i] <= '9';
         if (digits) {
             c->date_tag[c->ndates] = e->tag;
+            c->date_vr[c->ndates] = e->vr;
             memcpy(c->date_val[c->ndates++], v, 8);
         }
         return;
@@ -303,7 +307,7 @@ static void own_values(apply_ctx *c)
     c->nheld = c->nown;
     c->ndates = c->nwordtags = c->held_decided = 0;
     for (const dv_elem *e = c->inst->ds.first; e; e = e->next) {
-        if ((e->vr == DV_VR_DA || is_own_word_tag(e->tag)) && !dv_elem_is_sequence(e))
+        if ((e->vr == DV_VR_DA || e->vr == DV_VR_DT || is_own_word_tag(e->tag)) && !dv_elem_is_sequence(e))
             note_own_value(c, e);
     }
 }
@@ -376,8 +380,14 @@ static void decide_held(apply_ctx *c)
     c->held_decided = 1;
     for (int i = 0; i < c->ndates; i++) {
         dv_match m;
-        if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->date_tag[i], DV_VR_DA, 0, &m) != DV_DEC_KEEP)
-            hold(c, (const uint8_t *)c->date_val[i], 8, DV_OWN_NUMBER);
+        if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->date_tag[i], c->date_vr[i], 0, &m) ==
+            DV_DEC_KEEP)
+            continue;
+        const char *d = c->date_val[i];
+        hold(c, (const uint8_t *)d, 8, DV_OWN_DATE);
+        /* and as XML and most programs write it: 2019-10-19 (a time may follow, after a T or a space) */
+        char iso[10] = {d[0], d[1], d[2], d[3], '-', d[4], d[5], '-', d[6], d[7]};
+        hold(c, (const uint8_t *)iso, sizeof iso, DV_OWN_NUMBER);
     }
     for (int i = 0; i < c->nwordtags; i++) {
         dv_match m;

@@ -36,11 +36,13 @@ typedef struct needle {
     int fold;   /* ASCII letters compared without case */
     int number; /* digits and dots continue it */
     int word;   /* letters and digits continue it */
+    int date;   /* a time (2, 4 or 6 digits) may follow it: YYYYMMDD inside a DT */
 } needle;
 
 static needle needle_of(const char *v, size_t len, unsigned char kind)
 {
-    needle nd = {(const uint8_t *)v, len, kind == DV_OWN_WORD, kind == DV_OWN_NUMBER, kind == DV_OWN_WORD};
+    needle nd = {(const uint8_t *)v, len, kind == DV_OWN_WORD, kind != DV_OWN_WORD, kind == DV_OWN_WORD,
+                 kind == DV_OWN_DATE};
     if (nd.word) {
         int digits = 1;
         for (size_t i = 0; i < len && digits; i++)
@@ -53,6 +55,26 @@ static needle needle_of(const char *v, size_t len, unsigned char kind)
 static int continues(const needle *nd, uint8_t b)
 {
     return (nd->number && (is_digit(b) || b == '.')) || (nd->word && is_alnum(b));
+}
+
+/* Does a hit end at p, with m bytes known after it (last: they are all the value has)? 1 yes, 0 no, -1 when the
+ * bytes to tell are not known yet (the next window has them). A date may be followed by HH, HHMM or HHMMSS (and a
+ * fraction, a time zone): 7 bytes tell, so a hit's needle and tail fit in the carry (SCAN_CARRY). */
+static int ends_at(const needle *nd, const uint8_t *p, size_t m, int last)
+{
+    if (!nd->date) {
+        if (m == 0)
+            return last ? 1 : -1;
+        return !continues(nd, p[0]);
+    }
+    size_t k = 0;
+    while (k < m && k < 7 && is_digit(p[k]))
+        k++;
+    if (k == m && k < 7 && !last)
+        return -1;
+    if (k == 0)
+        return m == 0 || p[0] != '.';
+    return k == 2 || k == 4 || k == 6;
 }
 
 static int same(const needle *nd, const uint8_t *p)
@@ -89,9 +111,10 @@ static const uint8_t *find_first(first_finder *f, const uint8_t *b, size_t i, si
 }
 
 /* Look for the values in b[0, n). The bytes before b are not known (first: the value starts at b) and b[n - 1] is
- * the value's last byte when last. A hit that reaches b's end while bytes follow is left to the next window
- * (whose carry holds it whole); a hit at b's start in a later window was looked at whole in the window before
- * (it lies inside that window's last SCAN_CARRY bytes with the byte after it). */
+ * the value's last byte when last. A hit whose end cannot be told before b's end while bytes follow is left to
+ * the next window (whose carry holds it whole with what follows); a hit at b's start in a later window was looked
+ * at whole in the window before (it lies inside that window's last SCAN_CARRY bytes with the bytes that tell its
+ * end). */
 static int scan(const uint8_t *b, size_t n, int first, int last, const char (*vals)[DV_UID_MAX + 1],
                 const size_t *lens, const unsigned char *kinds, int nvals)
 {
@@ -117,12 +140,8 @@ static int scan(const uint8_t *b, size_t n, int first, int last, const char (*va
                 continue;
             if (at > 0 && continues(&nd, b[at - 1]))
                 continue;
-            if (at + nd.len == n) {
-                if (last)
-                    return 1;
-                continue;
-            }
-            if (!continues(&nd, b[at + nd.len]))
+            int end = ends_at(&nd, hit + nd.len, n - at - nd.len, last);
+            if (end > 0)
                 return 1;
         }
     }

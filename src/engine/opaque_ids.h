@@ -15,7 +15,10 @@ typedef enum dv_own_kind {
     /* A name or an ID, ASCII letters compared without case: no ASCII letter or digit right before or after it
      * (and, for an all-digit ID, no dot), so SMITH is found in "Smith, Jo" and "SMITH^JO" but not in
      * "SMITHSON", nor 4471 in 44712 or 1.4471. */
-    DV_OWN_WORD = 1
+    DV_OWN_WORD = 1,
+    /* A date (YYYYMMDD) as a number, or followed by a time as in a DT: 20191019 is found in 201910191030 and
+     * 20191019093431.70, not in 2019101912345 (an odd count of digits after it) nor 201910191. */
+    DV_OWN_DATE = 2
 } dv_own_kind;
 
 /* 1 when e's value bytes hold one of the n values (vals[k], lens[k] bytes, 1 to DV_UID_MAX of them) whole, as
