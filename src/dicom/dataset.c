@@ -282,6 +282,15 @@ dv_elem *dv_ds_put_u16(dv_instance *inst, dv_ds *ds, uint32_t tag, uint16_t v)
     return dv_ds_put(inst, ds, tag, DV_VR_US, b, 2);
 }
 
+dv_elem *dv_ds_put_u32(dv_instance *inst, dv_ds *ds, uint32_t tag, uint32_t v)
+{
+    uint8_t b[4];
+    int be = dv_values_big_endian(inst);
+    for (int i = 0; i < 4; i++)
+        b[be ? 3 - i : i] = (uint8_t)(v >> (8 * i));
+    return dv_ds_put(inst, ds, tag, DV_VR_UL, b, 4);
+}
+
 static struct dv_ext *ext_new(dv_instance *inst, dv_elem *e, uint16_t vr, uint64_t len, int encapsulated)
 {
     struct dv_ext *x = dv_arena_alloc(&inst->arena, sizeof *x);

@@ -158,6 +158,8 @@ dv_elem *dv_item_put(dv_instance *inst, dv_item *item, uint32_t tag, uint16_t vr
 /* Insert or replace a top-level binary value of one number encoded in the order the instance's values are
  * stored in (big endian after an explicit VR BE read): for image-pixel attributes (Rows, BitsAllocated...). */
 dv_elem *dv_ds_put_u16(dv_instance *inst, dv_ds *ds, uint32_t tag, uint16_t v);
+/* The same for a UL (EncapsulatedDocumentLength after a document is cleaned). */
+dv_elem *dv_ds_put_u32(dv_instance *inst, dv_ds *ds, uint32_t tag, uint32_t v);
 
 /* Values owned outside the arena. The release callback of dv_elem_set_external runs once, when the instance
  * is freed (even when the element was replaced or removed meanwhile). On failure (-1: arena cap) nothing is

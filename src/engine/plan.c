@@ -647,9 +647,13 @@ static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uin
         return basic_decision(pcode, vr, is_seq, ctx, tag);
     }
     case DV_PROFILE_DEIDENTIFY_TAG_CONTENTS:
-        /* Every element of a text VR, at every level, is cleaned; every other element is kept (issue 6). */
+        /* Every element of a text VR, at every level, is cleaned; every other element is kept (issue 6). An
+         * EncapsulatedDocument (OB) is text too when it is a CDA or a report: the text stage cleans it, or empties
+         * a document it cannot read (docs/decisions.md "Encapsulated documents under DEIDENTIFY_TAG_CONTENTS"). */
         if (is_seq)
             return DV_DEC_KEEP_RECURSE;
+        if (tag == DV_TAG_ENCAPSULATED_DOCUMENT)
+            return DV_DEC_CLEAN_TEXT;
         return dv_clean_text_vr(vr) ? DV_DEC_CLEAN_TEXT : DV_DEC_KEEP;
     }
     return DV_DEC_DELETE; /* unreachable: compile refuses other profiles */

@@ -6,6 +6,7 @@
  * instance is switched to ISO_IR 192 and every text value re-encoded, so the instance stays consistent.
  * The plan decides, this stage acts (ARCHITECTURE.md). Per-worker state lives in dv_text_worker; nothing is
  * static. Messages name tags, never values. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@
 #define DV_TEXT_VALUE_MAX (16u << 20)
 #define DV_TAG_SPECIFIC_CHARACTER_SET_ 0x00080005u
 #define DV_TAG_PATIENT_ID_ 0x00100020u
+#define DV_TAG_ENCAPSULATED_DOCUMENT_ 0x00420011u
 
 struct dv_text_worker {
     dv_charset_ctx *cs;
@@ -767,6 +769,104 @@ static int whole_values(dv_findings *f, const char *s, size_t n, dv_error *err)
     return 0;
 }
 
+/* Is the document text a person could have typed (a CDA, an XML property list, a plain report)? No control
+ * byte but TAB, LF, FF and CR (trailing NUL padding aside) and not a PDF: a PDF, even one whose bytes are all
+ * printable, is a program the text stage cannot read. Only the first DV_DOC_SNIFF bytes are looked at when the
+ * document is longer than the text stage reads. */
+#define DV_DOC_SNIFF 4096u
+static int document_is_text(const uint8_t *v, size_t n)
+{
+    while (n > 0 && v[n - 1] == '\0')
+        n--;
+    if (n >= 4 && memcmp(v, "%PDF", 4) == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((v[i] < 0x20 && v[i] != '\t' && v[i] != '\n' && v[i] != '\f' && v[i] != '\r') || v[i] == 0x7F)
+            return 0;
+    return 1;
+}
+
+/* A document the text stage cannot read (a PDF, a binary or too long a file) is emptied: under a profile that
+ * cleans text, the names in a report must not survive because they are compressed. */
+static int empty_document(dv_elem *e, int *changed)
+{
+    dv_elem_set_empty(e);
+    *changed = 1;
+    return 0;
+}
+
+/* EncapsulatedDocument (OB) under DEIDENTIFY_TAG_CONTENTS (plan.c): a text document is cleaned as a UT value, read
+ * as UTF-8 when its bytes are UTF-8 and as ISO 8859-1 otherwise (an XML document names its encoding; these two are
+ * what CDA and report writers use), and written back in the same encoding; any other document is emptied. The
+ * caller (apply.c) regenerates the UIDs it names and sets its length.
+ * docs/decisions.md "Encapsulated documents under DEIDENTIFY_TAG_CONTENTS". [test_text_stage:
+ * test_encapsulated_document] */
+static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
+                          const dv_text_path *path, int *changed, dv_error *err)
+{
+    if (e->length == DV_UNDEFINED_LENGTH || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
+        return empty_document(e, changed);
+    if (e->length > DV_TEXT_VALUE_MAX) {
+        uint8_t head[DV_DOC_SNIFF];
+        const uint8_t *in = dv_elem_inline_value(e);
+        uint64_t off;
+        const dv_source *src = in ? NULL : dv_elem_source(inst, e, &off);
+        if (in)
+            memcpy(head, in, sizeof head);
+        else if (!src || src->read_at(src->ctx, off, head, sizeof head) != 0)
+            return dv_fail(err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
+        if (!document_is_text(head, sizeof head))
+            return empty_document(e, changed);
+        return dv_fail(err, DV_ERR_LIMIT, "text document at " TAGF " exceeds the %u-byte limit", TAGA(e->tag),
+                       DV_TEXT_VALUE_MAX);
+    }
+    const uint8_t *v = NULL;
+    if (load_raw(w, inst, e, &v, err))
+        return -1;
+    size_t len = (size_t)e->length;
+    if (!document_is_text(v, len))
+        return empty_document(e, changed);
+    if (grow((void **)&w->dec, &w->deccap, DV_CHARSET_DECODE_BOUND(len) + 1, err))
+        return -1;
+    dv_charset cs;
+    dv_charset_parse((const uint8_t *)"ISO_IR 192", 10, &cs);
+    dv_cs_decoded d;
+    if (dv_charset_decode(w->cs, &cs, DV_VR_UT, v, len, w->dec, w->deccap, &d, err))
+        return -1;
+    if (d.flags & DV_CS_REPLACED) {
+        dv_charset_parse((const uint8_t *)"ISO_IR 100", 10, &cs);
+        if (dv_charset_decode(w->cs, &cs, DV_VR_UT, v, len, w->dec, w->deccap, &d, err))
+            return -1;
+    }
+    size_t n = d.len;
+    while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
+        n--;
+    dv_findings_clear(&w->f);
+    if (detect_in(w, plan, e->tag, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err) ||
+        dv_text_transform_value(plan->text_xf, &w->ti, DV_VR_UT, w->dec, n, w->f.v, w->f.n, &w->out, changed, err))
+        return -1;
+    if (!*changed)
+        return 0; /* the original bytes stay exactly */
+    if (w->obs && observe(w, plan, path, e, DV_VR_UT, n, 0, err))
+        return -1;
+    for (size_t i = 0; i < w->f.n; i++)
+        if (w->f.v[i].type < DV_IT_COUNT && plan->text_xf[w->f.v[i].type].kind != DV_XF_NONE)
+            w->counts[w->f.v[i].type]++;
+    size_t elen = 0, bad = 0;
+    if (grow((void **)&w->enc, &w->enccap, DV_CHARSET_ENCODE_BOUND(w->out.n) + 1, err))
+        return -1;
+    int rc = dv_charset_encode(w->cs, &cs, DV_VR_UT, w->out.v, w->out.n, 0, w->enc, w->enccap, &elen, &bad, err);
+    if (rc < 0)
+        return -1;
+    if (rc == DV_CHARSET_UNENCODABLE) /* a replacement the document's encoding lacks: no half-cleaned document */
+        return empty_document(e, changed);
+    if (elen == 0)
+        return empty_document(e, changed);
+    if (dv_elem_set_value(inst, e, w->enc, elen) != 0)
+        return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached cleaning " TAGF, TAGA(e->tag));
+    return 0;
+}
+
 int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
                        const dv_charset *cs, const dv_text_path *path, int *changed, int *cs_switched,
                        dv_error *err)
@@ -776,6 +876,8 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     if (e->length == 0)
         return 0;
     uint16_t vr = dv_plan_effective_vr(e);
+    if (e->tag == DV_TAG_ENCAPSULATED_DOCUMENT_ && !dv_clean_text_vr(vr))
+        return clean_document(w, plan, inst, e, path, changed, err);
     size_t n;
     unsigned style;
     if (decode(w, inst, e, vr, cs, &n, &style, err))
