@@ -612,6 +612,15 @@ static dv_decision basic_decision(uint8_t pcode, uint16_t vr, int is_seq, dv_iod
     return dummy_decision(is_seq);
 }
 
+/* A PN or UR value, as written or as the dictionary gives the attribute (a name written as LO). */
+static int is_name_or_address(uint32_t tag, uint16_t vr)
+{
+    if (vr == DV_VR_PN || vr == DV_VR_UR)
+        return 1;
+    const dv_dict_entry *de = dv_dict_lookup(tag);
+    return de && !de->multi_vr && (de->vr == DV_VR_PN || de->vr == DV_VR_UR);
+}
+
 /* Step 3 of the precedence: the profile's decision for a tag no action or option decided, at IOD context ctx. */
 static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uint32_t tag, uint16_t vr, int is_seq,
                                     dv_iod_ctx ctx)
@@ -640,6 +649,12 @@ static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uin
                     pcode = (uint8_t)p->mprofile[i].value;
                     break;
                 }
+        /* A person's name or an address with no row of its own (an attribute newer than the table's edition,
+         * DICONDE's EvaluatorName, RetrieveURL naming the source server and study) goes as an X row would: the
+         * table lists what it knows, and these VRs say what they hold. docs/decisions.md "Names and addresses
+         * the table does not list". */
+        if (pcode == DV_PC_NONE && !is_seq && is_name_or_address(tag, vr))
+            pcode = DV_PC_X;
         /* options.cleanDescriptors: rows coded C in the PS3.15 Clean Descriptors column are cleaned instead
          * of what the Basic column says (issue 6; test_text_stage: test_clean_descriptors_wall). */
         if (p->clean_descriptors && s && s->cdcode == DV_PC_C && !is_seq && dv_clean_text_vr(vr))
