@@ -155,6 +155,13 @@ def hand_made_reader_cases():
     # OB with undefined length outside PixelData.
     cases["edge-ob-undefined-length"] = (meta(EXPL) + base_ds()
                                          + el_explicit(0x00091010, b"OB", b"", UNDEF) + b"\xfe\xff\xdd\xe0\0\0\0\0")
+    # An encapsulated text document (DEIDENTIFY_TAG_CONTENTS cleans it and regenerates its UIDs) and its length.
+    doc = (b'<?xml version="1.0"?><doc><name>FUZZ SEED</name><id>ID-0001</id>'
+           b'<study>1.2.826.0.1.3680043.2.1125.77</study><seen>2020-03-05</seen></doc>')
+    cases["edge-encapsulated-document"] = (meta(EXPL) + base_ds()
+                                           + el_explicit(0x0020000D, b"UI", pad(b"1.2.826.0.1.3680043.2.1125.77", b"\0"))
+                                           + el_explicit(0x00420011, b"OB", pad(doc, b"\0"))
+                                           + el_explicit(0x00420015, b"UL", struct.pack("<I", len(doc))))
     # Unknown VR code, odd length value.
     cases["edge-unknown-vr-odd"] = meta(EXPL) + base_ds() + el_explicit(0x00181030, b"ZZ", b"ABC")
     # Stray delimiters at top level.
