@@ -672,16 +672,17 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         uint16_t vr = dv_plan_effective_vr(e);
         dv_match m; /* m.kind / m.params: where the pixel and text stages will read their settings */
         dv_decision d = dv_plan_match_memo(c->plan, c->matches, parent, ctx, tag, vr, is_seq, &m);
-        /* A private value kept as it is that holds the instance's own regenerated primary UID or changed date, or
-         * one cleaned as text that holds such a UID (the text stage knows no UIDs; it shifts the dates of a text
-         * as the attributes' own), is deleted instead (keeps_own_value). */
-        if (DV_TAG_IS_PRIVATE(tag) && (c->nown || c->ndates || c->nwordtags) && !is_seq && vr != DV_VR_UI &&
-            (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
+        /* A private value kept as it is that holds the instance's own regenerated primary UID or changed date,
+         * name or ID, or one cleaned as text that holds such a UID (the text stage knows no UIDs; it shifts the
+         * dates of a text as the attributes' own), is deleted instead (keeps_own_value); a kept address (UR: a
+         * RetrieveURL naming the source study) is emptied, its place in the IOD kept. */
+        if ((DV_TAG_IS_PRIVATE(tag) || vr == DV_VR_UR) && (c->nown || c->ndates || c->nwordtags) && !is_seq &&
+            vr != DV_VR_UI && (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
             int names = keeps_own_value(c, e, &m, d);
             if (names < 0)
                 return -1;
             if (names)
-                d = DV_DEC_DELETE;
+                d = DV_TAG_IS_PRIVATE(tag) ? DV_DEC_DELETE : DV_DEC_EMPTY;
         }
         int rc = 0;
         switch (d) {
