@@ -424,92 +424,17 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
     return n ? dv_value_holds_own(c->inst, e, c->own, c->own_len, c->own_kind, n, c->err) : 0;
 }
 
-/* A UID written in a document's text: digits and dots, at least 4 components and 10 bytes (so a version such as
- * `1.0` or `2.4.1` stays), a valid UID, not one of the registry's (a SOP class, a transfer syntax). */
-static int document_uid(const uint8_t *v, size_t n)
+/* After the text stage cleaned an EncapsulatedDocument (text_stage.c clean_document, which also regenerates the
+ * UIDs it names): EncapsulatedDocumentLength (0042,0015), where the document has one, becomes its new length
+ * (PS3.3 C.24.2; 0 when emptied). docs/decisions.md "Encapsulated documents under DEIDENTIFY_TAG_CONTENTS".
+ * [test_text_stage: test_encapsulated_document] */
+static int finish_document(apply_ctx *c, dv_ds *ds, const dv_elem *e, uint32_t depth, int changed)
 {
-    if (n < 10 || n > DV_UID_MAX)
+    if (depth != 0 || !changed || !dv_ds_find(ds, DV_TAG_ENCAPSULATED_DOCUMENT_LENGTH))
         return 0;
-    size_t dots = 0;
-    for (size_t i = 0; i < n; i++)
-        dots += v[i] == '.';
-    return dots >= 3 && dv_uid_valid((const char *)v, n) && !dv_uid_in_registry((const char *)v, n);
-}
-
-/* After the text stage cleaned an EncapsulatedDocument (text_stage.c clean_document): the UIDs it names are
- * regenerated with the keyed function, as the plan regenerates the primary IDs (a key-image list or a CDA names the
- * study, its series and instances: kept, they linked the output to its source; regenerated, they name what the
- * other outputs of the study became), unless the plan keeps the primary IDs; and EncapsulatedDocumentLength
- * (0042,0015), where the document has one, becomes its new length (PS3.3 C.24.2). docs/decisions.md "Encapsulated
- * documents under DEIDENTIFY_TAG_CONTENTS". [test_text_stage: test_encapsulated_document] */
-static int finish_document(apply_ctx *c, dv_ds *ds, dv_elem *e, uint32_t depth, int *changed)
-{
-    uint8_t *loaded = NULL, *out = NULL;
-    size_t n = (size_t)e->length, cap = 0, m = 0;
-    int rc = -1, regen = 0;
-    const uint8_t *v = n && c->plan->regen_own_ids ? dv_elem_inline_value(e) : NULL;
-    if (n && c->plan->regen_own_ids && !v) {
-        if (!(loaded = malloc(n)))
-            return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
-        if (dv_elem_read_value(c->inst, e, loaded, n) != 0) {
-            free(loaded);
-            return dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
-        }
-        v = loaded;
-    }
-    for (size_t i = 0; v && i < n;) {
-        size_t j = i;
-        int starts = v[i] >= '0' && v[i] <= '9' && (i == 0 || !(v[i - 1] == '.' || (v[i - 1] >= '0' && v[i - 1] <= '9')));
-        while (starts && j < n && (v[j] == '.' || (v[j] >= '0' && v[j] <= '9')))
-            j++;
-        size_t t = j;
-        while (t > i && v[t - 1] == '.') /* a sentence's full stop */
-            t--;
-        char uid[DV_UID_MAX + 1];
-        size_t ulen = starts && document_uid(v + i, t - i) ? dv_uid_regenerate_memo(c->key, c->uid_memo,
-                                                                                      (const char *)v + i, t - i, uid)
-                                                          : 0;
-        size_t keep = ulen ? 0 : (starts ? j - i : 1), need = m + (ulen ? ulen + (j - t) : keep);
-        if (need > cap) {
-            size_t ncap = cap ? cap * 2 : n + 256;
-            while (ncap < need)
-                ncap *= 2;
-            uint8_t *grown = realloc(out, ncap);
-            if (!grown) {
-                dv_fail(c->err, DV_ERR_NOMEM, "out of memory regenerating the UIDs of " TAGF, TAGA(e->tag));
-                goto done;
-            }
-            out = grown;
-            cap = ncap;
-        }
-        if (ulen) {
-            memcpy(out + m, uid, ulen);
-            memcpy(out + m + ulen, v + t, j - t);
-            m += ulen + (j - t);
-            regen = 1;
-            i = j;
-        } else {
-            memcpy(out + m, v + i, keep);
-            m += keep;
-            i += keep;
-        }
-    }
-    if (regen) {
-        if (dv_elem_set_value(c->inst, e, out, m) != 0) {
-            dv_fail(c->err, DV_ERR_LIMIT, "metadata memory limit reached cleaning " TAGF, TAGA(e->tag));
-            goto done;
-        }
-        *changed = 1;
-    }
-    rc = 0;
-    dv_elem *len_elem = depth == 0 && *changed ? dv_ds_find(ds, DV_TAG_ENCAPSULATED_DOCUMENT_LENGTH) : NULL;
-    if (len_elem && (e->length > UINT32_MAX || !dv_ds_put_u32(c->inst, ds, DV_TAG_ENCAPSULATED_DOCUMENT_LENGTH,
-                                                              (uint32_t)e->length)))
-        rc = dv_fail(c->err, DV_ERR_LIMIT, "metadata memory limit reached cleaning " TAGF, TAGA(e->tag));
-done:
-    free(loaded);
-    free(out);
-    return rc;
+    if (e->length > UINT32_MAX || !dv_ds_put_u32(c->inst, ds, DV_TAG_ENCAPSULATED_DOCUMENT_LENGTH, (uint32_t)e->length))
+        return dv_fail(c->err, DV_ERR_LIMIT, "metadata memory limit reached cleaning " TAGF, TAGA(e->tag));
+    return 0;
 }
 
 static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform);
@@ -708,7 +633,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
             rc = dv_text_clean_elem(c->tw, c->plan, c->inst, e, c->cs_utf8 ? &c->utf8 : cs, c->path, &ch, &sw,
                                     c->err);
             if (rc == 0 && tag == DV_TAG_ENCAPSULATED_DOCUMENT && !dv_clean_text_vr(vr))
-                rc = finish_document(c, ds, e, depth, &ch);
+                rc = finish_document(c, ds, e, depth, ch);
             c->changed |= ch;
             c->cs_utf8 |= sw;
             break;

@@ -12,6 +12,8 @@
 
 #include "dicomveil/dicomveil.h"
 #include "dicom/dv_charset.h"
+#include "dicom/dv_uid_syntax.h"
+#include "dict/dv_dict.h"
 #include "dicom/dv_vr.h"
 #include "engine/dv_plan.h"
 #include "engine/text_memo.h"
@@ -62,6 +64,14 @@ struct dv_text_worker {
     dv_text_instance ti;
     char pid[DV_PATIENT_ID_MAX + 1], suid[DV_UID_MAX + 8]; /* PatientID in any character set; a UID */
     uint32_t counts[DV_IT_COUNT];
+    /* UIDs named in text (swap_uids): regenerated with key when the plan regenerates primary IDs (regen_uids);
+     * the instance's own primary UIDs, as read (begin_instance), are regenerated whatever their shape. */
+    const dv_key *key;
+    int regen_uids;
+    char own_uid[DV_PLAN_OWN_IDS][DV_UID_MAX + 1];
+    size_t own_uid_len[DV_PLAN_OWN_IDS];
+    int nown_uid;
+    dv_strbuf uidbuf; /* a text with its UIDs replaced */
 };
 
 dv_text_worker *dv_text_worker_new(void)
@@ -97,6 +107,7 @@ void dv_text_worker_free(dv_text_worker *w)
     memset(w->shift_key, 0, sizeof w->shift_key);
     dv_findings_free(&w->f);
     dv_strbuf_free(&w->out);
+    dv_strbuf_free(&w->uidbuf);
     free(w->dec);
     free(w->raw);
     free(w->enc);
@@ -343,6 +354,15 @@ int dv_text_begin_instance(dv_text_worker *w, const dv_plan *plan, const dv_key 
 {
     memset(w->counts, 0, sizeof w->counts);
     dv_ctx_list_clear(w->ctx);
+    w->key = key;
+    w->regen_uids = plan->regen_own_ids != 0;
+    w->nown_uid = 0;
+    for (int i = 0; i < DV_PLAN_OWN_IDS; i++) {
+        char *u = w->own_uid[w->nown_uid];
+        if ((plan->regen_own_ids & (1u << i)) && dv_instance_get_string(inst, dv_plan_own_ids[i], u, DV_UID_MAX + 1) > 0 &&
+            dv_uid_valid(u, strlen(u)))
+            w->own_uid_len[w->nown_uid++] = strlen(u);
+    }
     memset(&w->ti, 0, sizeof w->ti);
     w->ti.run_key = dv_key_bytes(key, &w->ti.run_key_len);
     /* The date shift's identity (DECISIONS 12): the original PatientID, else the original StudyInstanceUID. */
@@ -769,6 +789,110 @@ static int whole_values(dv_findings *f, const char *s, size_t n, dv_error *err)
     return 0;
 }
 
+static int is_uid_byte(char c)
+{
+    return (c >= '0' && c <= '9') || c == '.';
+}
+
+/* A UID written in text that is not one of the instance's own: digits and dots, at least 6 components and 24
+ * bytes, as the study, series and instance UIDs writers make are (a root, then a device or a time), a valid UID,
+ * not the registry's (a SOP class, a transfer syntax). A version (`1.0`, `10.0.19041.1288`), an IPv4 address or an
+ * organisation's root (`1.2.840.113680.1.0` in a private creator) stays. */
+static int uid_in_text(const char *v, size_t n)
+{
+    if (n < 24 || n > DV_UID_MAX)
+        return 0;
+    size_t dots = 0;
+    for (size_t i = 0; i < n; i++)
+        dots += v[i] == '.';
+    return dots >= 5 && dv_uid_valid(v, n) && !dv_uid_in_registry(v, n);
+}
+
+/* The UID token starting at t[i] (a run of digits and dots with none before it, a full stop after it not
+ * counted): its length in *len when it is to be regenerated (one of the instance's own primary UIDs, or
+ * uid_in_text), else 0; *run the run's length (0 when no run starts at i). */
+static size_t uid_token_at(const dv_text_worker *w, const char *t, size_t n, size_t i, size_t *run)
+{
+    *run = 0;
+    if (!(t[i] >= '0' && t[i] <= '9') || (i > 0 && is_uid_byte(t[i - 1])))
+        return 0;
+    size_t j = i;
+    while (j < n && is_uid_byte(t[j]))
+        j++;
+    *run = j - i;
+    while (j > i && t[j - 1] == '.')
+        j--;
+    size_t len = j - i;
+    for (int k = 0; k < w->nown_uid; k++)
+        if (len == w->own_uid_len[k] && memcmp(t + i, w->own_uid[k], len) == 0)
+            return len;
+    return uid_in_text(t + i, len) ? len : 0;
+}
+
+/* A text that names a study, series or instance by its source UID (an SR TextValue or an encapsulated key-image
+ * list quoting the study UID, the series and instances it shows) links the output to its source beside the
+ * regenerated UIDs. Where the plan regenerates the primary IDs, each such UID standing whole (the instance's own
+ * Study, Series and SOP Instance UIDs, and any uid_in_text) becomes what the keyed function makes of it, the UID
+ * the instance it names gets as its own, in w->dec[0, *n) before detection; a value then over its VR's length is
+ * cut there, as the transformations cut. *swapped = 1 when one was replaced. docs/decisions.md "UIDs named in
+ * text". [test_text_stage: test_text_naming_uids, test_encapsulated_document] */
+static int swap_uids(dv_text_worker *w, uint16_t vr, size_t *n, int *swapped, dv_error *err)
+{
+    *swapped = 0;
+    if (!w->regen_uids)
+        return 0;
+    const char *t = w->dec;
+    size_t i = 0, run = 0;
+    for (; i < *n; i += run ? run : 1)
+        if (uid_token_at(w, t, *n, i, &run))
+            break;
+    if (i >= *n)
+        return 0;
+    dv_strbuf *b = &w->uidbuf;
+    b->n = 0;
+    int multi = vr != DV_VR_LT && vr != DV_VR_ST && vr != DV_VR_UT && vr != DV_VR_UR;
+    size_t max = dv_vr_max_chars(vr), vchars = 0;
+    for (i = 0; i < *n;) {
+        size_t len = uid_token_at(w, t, *n, i, &run);
+        const char *piece = t + i;
+        char rep[DV_UID_MAX + 1];
+        if (len) {
+            i += len;
+            len = dv_uid_regenerate_memo(w->key, NULL, piece, len, rep);
+            piece = rep;
+            *swapped = 1;
+        } else {
+            len = run ? run : 1;
+            i += len;
+        }
+        if (b->n + len > b->cap) {
+            size_t cap = b->cap ? b->cap * 2 : *n + 256;
+            while (cap < b->n + len)
+                cap *= 2;
+            char *grown = realloc(b->v, cap);
+            if (!grown)
+                return dv_fail(err, DV_ERR_NOMEM, "out of memory cleaning a text value");
+            b->v = grown;
+            b->cap = cap;
+        }
+        /* Each value at most max characters (UTF-8 lead bytes counted): past it, bytes are dropped up to the
+         * next value, as the transformations cut an over-long value. */
+        for (size_t c = 0; c < len; c++) {
+            uint8_t ch = (uint8_t)piece[c];
+            if (multi && ch == '\\')
+                vchars = 0;
+            else if (max && ((ch & 0xC0) != 0x80 ? ++vchars > max : vchars > max))
+                continue;
+            b->v[b->n++] = (char)ch;
+        }
+    }
+    if (grow((void **)&w->dec, &w->deccap, b->n + 1, err))
+        return -1;
+    memcpy(w->dec, b->v, b->n);
+    *n = b->n;
+    return 0;
+}
+
 /* Is the document text a person could have typed (a CDA, an XML property list, a plain report)? No control
  * byte but TAB, LF, FF and CR (trailing NUL padding aside) and not a PDF: a PDF, even one whose bytes are all
  * printable, is a program the text stage cannot read. Only the first DV_DOC_SNIFF bytes are looked at when the
@@ -797,8 +921,8 @@ static int empty_document(dv_elem *e, int *changed)
 
 /* EncapsulatedDocument (OB) under DEIDENTIFY_TAG_CONTENTS (plan.c): a text document is cleaned as a UT value, read
  * as UTF-8 when its bytes are UTF-8 and as ISO 8859-1 otherwise (an XML document names its encoding; these two are
- * what CDA and report writers use), and written back in the same encoding; any other document is emptied. The
- * caller (apply.c) regenerates the UIDs it names and sets its length.
+ * what CDA and report writers use), its UIDs regenerated (swap_uids), and written back in the same encoding; any
+ * other document is emptied. The caller (apply.c) sets its length.
  * docs/decisions.md "Encapsulated documents under DEIDENTIFY_TAG_CONTENTS". [test_text_stage:
  * test_encapsulated_document] */
 static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
@@ -842,9 +966,12 @@ static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *i
     while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
         n--;
     dv_findings_clear(&w->f);
-    if (detect_in(w, plan, e->tag, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err) ||
+    int swapped;
+    if (swap_uids(w, DV_VR_UT, &n, &swapped, err) ||
+        detect_in(w, plan, e->tag, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err) ||
         dv_text_transform_value(plan->text_xf, &w->ti, DV_VR_UT, w->dec, n, w->f.v, w->f.n, &w->out, changed, err))
         return -1;
+    *changed |= swapped;
     if (!*changed)
         return 0; /* the original bytes stay exactly */
     if (w->obs && observe(w, plan, path, e, DV_VR_UT, n, 0, err))
@@ -887,7 +1014,10 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
         n--;
     dv_findings_clear(&w->f);
-    int whole = vr == DV_VR_DA || vr == DV_VR_DT || vr == DV_VR_AS;
+    int whole = vr == DV_VR_DA || vr == DV_VR_DT || vr == DV_VR_AS, swapped = 0;
+    /* a private creator names a vendor's block (its OID is no instance's), a name holds no UID */
+    if (!whole && vr != DV_VR_PN && !DV_TAG_IS_PRIVATE_CREATOR(e->tag) && swap_uids(w, vr, &n, &swapped, err))
+        return -1;
     if (!whole && is_code_identifier(e->tag)) {
         if (own_values_only(w, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err))
             return -1;
@@ -899,6 +1029,7 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     }
     if (dv_text_transform_value(plan->text_xf, &w->ti, vr, w->dec, n, w->f.v, w->f.n, &w->out, changed, err))
         return -1;
+    *changed |= swapped;
     if (!*changed)
         return 0; /* the original bytes stay exactly */
     if (w->obs && observe(w, plan, path, e, vr, n, whole, err))
