@@ -865,16 +865,8 @@ static int swap_uids(dv_text_worker *w, uint16_t vr, size_t *n, int *swapped, dv
             len = run ? run : 1;
             i += len;
         }
-        if (b->n + len > b->cap) {
-            size_t cap = b->cap ? b->cap * 2 : *n + 256;
-            while (cap < b->n + len)
-                cap *= 2;
-            char *grown = realloc(b->v, cap);
-            if (!grown)
-                return dv_fail(err, DV_ERR_NOMEM, "out of memory cleaning a text value");
-            b->v = grown;
-            b->cap = cap;
-        }
+        if (grow((void **)&b->v, &b->cap, b->n + len, err))
+            return -1;
         /* Each value at most max characters (UTF-8 lead bytes counted): past it, bytes are dropped up to the
          * next value, as the transformations cut an over-long value. */
         for (size_t c = 0; c < len; c++) {
