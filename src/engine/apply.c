@@ -425,12 +425,13 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
 }
 
 /* After the text stage cleaned an EncapsulatedDocument (text_stage.c clean_document, which also regenerates the
- * UIDs it names): EncapsulatedDocumentLength (0042,0015), where the document has one, becomes its new length
+ * UIDs it names), at whatever level and whatever VR it is written with (OB, or UT by a writer that took it for
+ * text): EncapsulatedDocumentLength (0042,0015) of the same dataset, where it has one, becomes the new length
  * (PS3.3 C.24.2; 0 when emptied). docs/decisions.md "Encapsulated documents under DEIDENTIFY_TAG_CONTENTS".
- * [test_text_stage: test_encapsulated_document] */
-static int finish_document(apply_ctx *c, dv_ds *ds, const dv_elem *e, uint32_t depth, int changed)
+ * [test_text_stage: test_encapsulated_document; test_engine: test_document_length_nested_or_text] */
+static int finish_document(apply_ctx *c, dv_ds *ds, const dv_elem *e, int changed)
 {
-    if (depth != 0 || !changed || !dv_ds_find(ds, DV_TAG_ENCAPSULATED_DOCUMENT_LENGTH))
+    if (!changed || !dv_ds_find(ds, DV_TAG_ENCAPSULATED_DOCUMENT_LENGTH))
         return 0;
     if (e->length > UINT32_MAX || !dv_ds_put_u32(c->inst, ds, DV_TAG_ENCAPSULATED_DOCUMENT_LENGTH, (uint32_t)e->length))
         return dv_fail(c->err, DV_ERR_LIMIT, "metadata memory limit reached cleaning " TAGF, TAGA(e->tag));
@@ -632,8 +633,8 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
             int ch = 0, sw = 0;
             rc = dv_text_clean_elem(c->tw, c->plan, c->inst, e, c->cs_utf8 ? &c->utf8 : cs, c->path, &ch, &sw,
                                     c->err);
-            if (rc == 0 && tag == DV_TAG_ENCAPSULATED_DOCUMENT && !dv_clean_text_vr(vr))
-                rc = finish_document(c, ds, e, depth, ch);
+            if (rc == 0 && tag == DV_TAG_ENCAPSULATED_DOCUMENT)
+                rc = finish_document(c, ds, e, ch);
             c->changed |= ch;
             c->cs_utf8 |= sw;
             break;

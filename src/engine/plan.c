@@ -612,9 +612,21 @@ static dv_decision basic_decision(uint8_t pcode, uint16_t vr, int is_seq, dv_iod
     return dummy_decision(is_seq);
 }
 
-/* A PN or UR value, as written or as the dictionary gives the attribute (a name written as LO). */
+/* A UR attribute whose value is a code, not an address: URNCodeValue (0008,0120) and CodingSchemeURL
+ * (0008,010E) name a concept or a coding scheme (Type 1C in a Code Sequence item: removed, the item is no longer
+ * a code); RelativeURIReferenceWithinEncapsulatedDocument (0068,7005) points inside the instance's own document.
+ * [test_engine: test_unlisted_names_and_addresses] */
+static int is_code_ur(uint32_t tag)
+{
+    return tag == 0x0008010Eu || tag == 0x00080120u || tag == 0x00687005u;
+}
+
+/* A PN or UR value, as written or as the dictionary gives the attribute (a name written as LO), other than a
+ * code written as UR (is_code_ur). */
 static int is_name_or_address(uint32_t tag, uint16_t vr)
 {
+    if (is_code_ur(tag))
+        return 0;
     if (vr == DV_VR_PN || vr == DV_VR_UR)
         return 1;
     const dv_dict_entry *de = dv_dict_lookup(tag);
