@@ -23,16 +23,19 @@
  * rather than keep it (privacy) or read it without bound (memory). */
 #define DV_UI_VALUE_MAX (64u * 1024u)
 
-/* At most this many top-level dates (DA, and the dates of DT values) of an instance are looked for in its private
- * values (StudyDate, SeriesDate, AcquisitionDate, ContentDate, PatientBirthDate, AcquisitionDateTime... rarely
- * more than 8, most of them the same date). */
+/* The top-level date values read (DA values, and the dates of DT values: StudyDate, SeriesDate, AcquisitionDate,
+ * ContentDate, PatientBirthDate, AcquisitionDateTime... rarely more than 10, most of them the same date), and at
+ * most this many distinct ones the plan changes looked for in kept private values. */
+#define DV_OWN_DATE_VALUES 64
 #define DV_OWN_DATES_MAX 16
 /* The patient's names and IDs looked for there: the attributes (is_own_word_tag), and at most this many values
  * taken from them (a name's components, each ID). */
 #define DV_OWN_WORD_TAGS 7
 #define DV_OWN_WORD_RAW 256
 #define DV_OWN_WORDS_MAX 16
+/* Each held date is looked for in two forms (YYYYMMDD, YYYY-MM-DD). */
 #define DV_OWN_MAX (DV_PLAN_OWN_IDS + 2 * DV_OWN_DATES_MAX + DV_OWN_WORDS_MAX)
+_Static_assert(DV_OWN_MAX <= DV_OWN_SCAN_MAX, "opaque_ids.c scans at most DV_OWN_SCAN_MAX values at once");
 
 typedef struct apply_ctx {
     const dv_plan *plan;
@@ -50,11 +53,12 @@ typedef struct apply_ctx {
     int nown, nheld;
     int ndates, held_decided;
     int nwordtags;
+    int nheld_dates, nheld_words; /* distinct dates and words in own[nown, nheld) */
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
     /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
      * (own_primary_ids): own[0, nown); a kept UI value naming one is regenerated too (keep_ui).
-     * After them, the instance's top-level dates (DA) and the patient's names and IDs that the plan changes
+     * After them, the instance's top-level dates (DA, DT) and the patient's names and IDs that the plan changes
      * (own_values): own[nown, nheld). A private value holding any of own[0, nheld) is deleted (keeps_own_value).
      * own_kind: how each must stand to be found (dv_own_kind). */
     char own[DV_OWN_MAX][DV_UID_MAX + 1];
@@ -63,9 +67,9 @@ typedef struct apply_ctx {
     /* The dates, names and IDs as read, before the walk changes them (own_values); which of them the plan changes
      * is asked once, when the walk first meets a private value it keeps (held_decided), so a plan that deletes
      * private elements never asks. */
-    uint32_t date_tag[DV_OWN_DATES_MAX];
-    uint16_t date_vr[DV_OWN_DATES_MAX];
-    char date_val[DV_OWN_DATES_MAX][8];
+    uint32_t date_tag[DV_OWN_DATE_VALUES];
+    uint16_t date_vr[DV_OWN_DATE_VALUES];
+    char date_val[DV_OWN_DATE_VALUES][8];
     uint32_t word_tag[DV_OWN_WORD_TAGS];
     uint16_t word_vr[DV_OWN_WORD_TAGS];
     uint16_t word_len[DV_OWN_WORD_TAGS];
@@ -193,6 +197,34 @@ static int names_own_primary_id(const apply_ctx *c, const uint8_t *v, size_t len
     }
 }
 
+/* v[0, n) without the spaces and NULs around it. */
+static const uint8_t *trim(const uint8_t *v, size_t *n)
+{
+    while (*n > 0 && (v[0] == ' ' || v[0] == '\0'))
+        v++, (*n)--;
+    while (*n > 0 && (v[*n - 1] == ' ' || v[*n - 1] == '\0'))
+        (*n)--;
+    return v;
+}
+
+/* The first bytes (at most cap, *n of them) of e's value: inline where it is, else read into buf (a bulk value:
+ * under an inline threshold smaller than the value). NULL (*n 0) when empty or unreadable: the walk meets the same
+ * value again and fails its instance there. */
+static const uint8_t *value_head(apply_ctx *c, const dv_elem *e, uint8_t *buf, size_t cap, size_t *n)
+{
+    *n = e->length < cap ? (size_t)e->length : cap;
+    if (*n == 0 || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
+        return *n = 0, NULL;
+    const uint8_t *v = dv_elem_inline_value(e);
+    if (v)
+        return v;
+    uint64_t off;
+    const dv_source *src = dv_elem_source(c->inst, e, &off);
+    if (!src || src->read_at(src->ctx, off, buf, *n) != 0)
+        return *n = 0, NULL;
+    return buf;
+}
+
 /* The instance's own Study, Series and SOP Instance UIDs (top level, as read) that the plan regenerates. A kept
  * UI value equal to one (a FrameOfReferenceUID a writer set to the StudyInstanceUID, a vendor's private copy of
  * the series UID) is regenerated as well: kept, the output named its source study beside the new one under
@@ -207,11 +239,25 @@ static void own_primary_ids(apply_ctx *c)
         const dv_elem *e = dv_ds_find(&c->inst->ds, dv_plan_own_ids[i]);
         if (!e || dv_elem_is_sequence(e))
             continue;
-        int n = dv_elem_uid_text(e, c->own[c->nown], sizeof c->own[c->nown]);
-        if (n > 0) {
-            c->own_kind[c->nown] = DV_OWN_NUMBER;
-            c->own_len[c->nown++] = (size_t)n;
-        }
+        /* Its first value, as dv_elem_uid_text reads it (up to a NUL or backslash, trailing spaces off), read
+         * wherever it is (a bulk value: an inline threshold under 64 bytes). One longer than a UID (malformed)
+         * is looked for by its first DV_UID_MAX bytes. */
+        uint8_t buf[DV_UID_MAX + 1];
+        size_t n;
+        const uint8_t *v = value_head(c, e, buf, sizeof buf, &n);
+        const uint8_t *stop = v && n ? memchr(v, '\0', n) : NULL;
+        n = stop ? (size_t)(stop - v) : n;
+        stop = v && n ? memchr(v, '\\', n) : NULL;
+        n = stop ? (size_t)(stop - v) : n;
+        while (n > 0 && v[n - 1] == ' ')
+            n--;
+        if (n == 0)
+            continue;
+        c->own_kind[c->nown] = n > DV_UID_MAX ? DV_OWN_PREFIX : DV_OWN_NUMBER;
+        n = n > DV_UID_MAX ? DV_UID_MAX : n;
+        memcpy(c->own[c->nown], v, n);
+        c->own[c->nown][n] = '\0';
+        c->own_len[c->nown++] = n;
     }
 }
 
@@ -264,76 +310,87 @@ static int is_own_word_tag(uint32_t tag)
     }
 }
 
-/* The value of e, a date (DA, YYYYMMDD, or the date of a DT) into date_val; a name or ID into word_raw (the
- * values that fit whole). */
-static void note_own_value(apply_ctx *c, const dv_elem *e)
+/* The dates of e's values (a DA's YYYYMMDD, the date of each DT), read as vr, into date_val, while there is room
+ * (a multi-valued DA holds several; a StudyDate written as UN is a DA). */
+static void note_own_dates(apply_ctx *c, const dv_elem *e, uint16_t vr)
 {
-    const uint8_t *v = dv_elem_inline_value(e);
-    size_t n = v ? (size_t)e->length : 0;
-    if (e->vr == DV_VR_DA || e->vr == DV_VR_DT) {
-        while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
-            n--;
-        int digits = (e->vr == DV_VR_DA ? n == 8 : n >= 8) && c->ndates < DV_OWN_DATES_MAX;
-        for (size_t i = 0; i < 8 && digits; i++)
-            digits = v[i] >= '0' && v[i] <= '9';
+    uint8_t buf[DV_OWN_WORD_RAW];
+    size_t len;
+    const uint8_t *v = value_head(c, e, buf, sizeof buf, &len);
+    for (size_t i = 0; v && i < len && c->ndates < DV_OWN_DATE_VALUES;) {
+        const uint8_t *q = memchr(v + i, '\\', len - i);
+        size_t j = q ? (size_t)(q - v) : len, n = j - i;
+        const uint8_t *d = trim(v + i, &n);
+        int digits = vr == DV_VR_DA ? n == 8 : n >= 8;
+        for (size_t k = 0; k < 8 && digits; k++)
+            digits = d[k] >= '0' && d[k] <= '9';
         if (digits) {
             c->date_tag[c->ndates] = e->tag;
-            c->date_vr[c->ndates] = e->vr;
-            memcpy(c->date_val[c->ndates++], v, 8);
+            c->date_vr[c->ndates] = vr;
+            memcpy(c->date_val[c->ndates++], d, 8);
         }
-        return;
+        i = j + 1;
     }
-    if (n == 0 || c->nwordtags == DV_OWN_WORD_TAGS)
+}
+
+/* The value of a name or ID attribute into word_raw (the values that fit whole). */
+static void note_own_words(apply_ctx *c, const dv_elem *e)
+{
+    if (c->nwordtags == DV_OWN_WORD_TAGS)
         return;
-    if (n > DV_OWN_WORD_RAW) { /* the values that fit whole: a cut one would be found inside longer text */
-        n = DV_OWN_WORD_RAW;
+    uint8_t *raw = c->word_raw[c->nwordtags];
+    size_t n;
+    const uint8_t *v = value_head(c, e, raw, DV_OWN_WORD_RAW, &n);
+    if (!v)
+        return;
+    if (e->length > DV_OWN_WORD_RAW) { /* the values that fit whole: a cut one would be found inside longer text */
         while (n > 0 && v[n - 1] != '\\')
             n--;
     }
+    if (n == 0)
+        return;
     c->word_tag[c->nwordtags] = e->tag;
     c->word_vr[c->nwordtags] = dv_plan_effective_vr(e);
     c->word_len[c->nwordtags] = (uint16_t)n;
-    memcpy(c->word_raw[c->nwordtags++], v, n);
+    if (v != raw)
+        memcpy(raw, v, n);
+    c->nwordtags++;
 }
 
-/* The instance's top-level dates (DA, YYYYMMDD), and the patient's names and IDs (own_word_tags), whose attribute
- * the plan does not keep as it is: shifted, cleaned, emptied, replaced or deleted, the source value is what
- * de-identification hides. A date found in a vendor's private blob beside the shifted attribute (a Hitachi
- * (0009,1100) header copy in the shared corpus) gives the shift away, and with it every shifted date of the
- * patient; a name or ID names the patient. Read before the walk (a compare or two an element, the VR and tag as
- * read); decided by decide_held. */
+/* The instance's top-level dates (DA and DT, as written or, written as UN, as PS3.6 gives them), and the patient's
+ * names and IDs (is_own_word_tag), whose attribute the plan does not keep as it is: shifted, cleaned, emptied,
+ * replaced or deleted, the source value is what de-identification hides. A date found in a vendor's private blob
+ * beside the shifted attribute (a Hitachi (0009,1100) header copy in the shared corpus) gives the shift away, and
+ * with it every shifted date of the patient; a name or ID names the patient. Read before the walk (a compare or
+ * two an element, the VR and tag as read); decided by decide_held. */
 static void own_values(apply_ctx *c)
 {
     c->nheld = c->nown;
-    c->ndates = c->nwordtags = c->held_decided = 0;
+    c->ndates = c->nwordtags = c->held_decided = c->nheld_dates = c->nheld_words = 0;
     for (const dv_elem *e = c->inst->ds.first; e; e = e->next) {
-        if ((e->vr == DV_VR_DA || e->vr == DV_VR_DT || is_own_word_tag(e->tag)) && !dv_elem_is_sequence(e))
-            note_own_value(c, e);
+        if (dv_elem_is_sequence(e))
+            continue;
+        uint16_t vr = e->vr == DV_VR_UN ? dv_plan_effective_vr(e) : e->vr;
+        if (vr == DV_VR_DA || vr == DV_VR_DT)
+            note_own_dates(c, e, vr);
+        else if (is_own_word_tag(e->tag))
+            note_own_words(c, e);
     }
 }
 
-/* Append v (n bytes) to own[] as kind, unless there already or no room. */
-static void hold(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind)
+/* Append v (n bytes) to own[] as kind, unless there already or no room: 1 when appended. */
+static int hold(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind)
 {
     if (n == 0 || n > DV_UID_MAX || c->nheld == DV_OWN_MAX)
-        return;
+        return 0;
     for (int k = c->nown; k < c->nheld; k++)
         if (c->own_len[k] == n && c->own_kind[k] == kind && memcmp(c->own[k], v, n) == 0)
-            return;
+            return 0;
     memcpy(c->own[c->nheld], v, n);
     c->own[c->nheld][n] = '\0';
     c->own_kind[c->nheld] = (unsigned char)kind;
     c->own_len[c->nheld++] = n;
-}
-
-/* v[0, n) without the spaces and NULs around it. */
-static const uint8_t *trim(const uint8_t *v, size_t *n)
-{
-    while (*n > 0 && (v[0] == ' ' || v[0] == '\0'))
-        v++, (*n)--;
-    while (*n > 0 && (v[*n - 1] == ' ' || v[*n - 1] == '\0'))
-        (*n)--;
-    return v;
+    return 1;
 }
 
 /* Long enough to be the patient's rather than chance: 4 bytes, or 6 digits (an all-digit value shorter than
@@ -360,8 +417,8 @@ static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
                 j++;
             size_t m = j - i;
             const uint8_t *part = trim(v + i, &m);
-            if (word_long_enough(part, m) && m <= DV_UID_MAX) {
-                hold(c, part, m, DV_OWN_WORD);
+            if (word_long_enough(part, m) && m <= DV_UID_MAX && c->nheld_words < DV_OWN_WORDS_MAX) {
+                c->nheld_words += hold(c, part, m, DV_OWN_WORD);
                 any = 1;
             }
             i = j + 1;
@@ -369,12 +426,12 @@ static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
         while (n > 0 && (v[n - 1] == '^' || v[n - 1] == '=' || v[n - 1] == ' '))
             n--;
     }
-    if (!any && word_long_enough(v, n))
-        hold(c, v, n, DV_OWN_WORD);
+    if (!any && word_long_enough(v, n) && c->nheld_words < DV_OWN_WORDS_MAX)
+        c->nheld_words += hold(c, v, n, DV_OWN_WORD);
 }
 
 /* The dates, names and IDs of own_values whose attribute the plan does not keep, each once, after the UIDs in
- * own[]. */
+ * own[]: at most DV_OWN_DATES_MAX distinct dates (each in two forms) and DV_OWN_WORDS_MAX names and IDs. */
 static void decide_held(apply_ctx *c)
 {
     c->held_decided = 1;
@@ -384,7 +441,9 @@ static void decide_held(apply_ctx *c)
             DV_DEC_KEEP)
             continue;
         const char *d = c->date_val[i];
-        hold(c, (const uint8_t *)d, 8, DV_OWN_DATE);
+        if (c->nheld_dates == DV_OWN_DATES_MAX || !hold(c, (const uint8_t *)d, 8, DV_OWN_DATE))
+            continue;
+        c->nheld_dates++;
         /* and as XML and most programs write it: 2019-10-19 (a time may follow, after a T or a space) */
         char iso[10] = {d[0], d[1], d[2], d[3], '-', d[4], d[5], '-', d[6], d[7]};
         hold(c, (const uint8_t *)iso, sizeof iso, DV_OWN_NUMBER);

@@ -1,18 +1,29 @@
 /* Finding the instance's own primary UIDs, dates, names or IDs inside a value the plan keeps without reading it:
  * a vendor's private blob (OB, UN, a private text) that copies the study's, series' or instance's UID, the study
- * date, or the patient's name or ID. apply.c deletes such a value where the plan regenerates that UID or changes
- * that date, name or ID (docs/decisions.md "A kept private value holding the instance's own primary ID is
- * deleted"). */
+ * date, or the patient's name or ID, and a kept address (UR). apply.c deletes (or empties) such a value where the
+ * plan regenerates that UID or changes that date, name or ID (docs/decisions.md "A kept private value holding the
+ * instance's own primary ID is deleted").
+ *
+ * One pass over the bytes for all the values at once: a value's first three bytes select it (a bit in three
+ * 256-entry tables), so a byte that starts none costs one table read, and a blob of one repeated byte costs no
+ * more than any other. The compares that follow are counted against a budget: a value crafted to match the
+ * first bytes everywhere is answered "found" (deleted) once the budget is spent, never scanned for minutes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/opaque_ids.h"
 
-/* A bulk value is read in pieces this big, each after the last DV_UID_MAX + 1 bytes of the one before, so a
- * UID across a piece boundary is found with the byte before it. */
+/* A bulk value is read in pieces this big, each after the last SCAN_CARRY bytes of the one before: a value of up
+ * to DV_UID_MAX bytes with the byte before it and the two after it (a full stop and what follows it), so one across
+ * a piece boundary is found whole with what tells where it ends. */
 #define SCAN_PIECE (64u * 1024u)
-#define SCAN_CARRY (DV_UID_MAX + 1u)
+#define SCAN_CARRY (DV_UID_MAX + 3u)
+
+/* Compares (bytes of looked-for values checked at a place their first three bytes matched) allowed per byte of
+ * the value, and at least: real data needs a few per kilobyte. */
+#define SCAN_BUDGET_PER_BYTE 8u
+#define SCAN_BUDGET_MIN (1u << 20)
 
 static int ascii_upper(uint8_t b)
 {
@@ -34,15 +45,25 @@ typedef struct needle {
     const uint8_t *s;
     size_t len;
     int fold;   /* ASCII letters compared without case */
-    int number; /* digits and dots continue it */
+    int number; /* digits continue it, and a full stop with a digit beyond it */
     int word;   /* letters and digits continue it */
     int date;   /* a time (2, 4 or 6 digits) may follow it: YYYYMMDD inside a DT */
+    int prefix; /* whatever follows it: the head of a longer UID */
 } needle;
+
+typedef struct scanner {
+    needle nd[DV_OWN_SCAN_MAX];
+    int n;
+    /* Bit k of first[b] (second, third): value k's first (second, third) byte is b, either case when folded; set
+     * for every b where value k is shorter than that. */
+    uint64_t first[256], second[256], third[256];
+    uint64_t budget; /* compares left */
+} scanner;
 
 static needle needle_of(const char *v, size_t len, unsigned char kind)
 {
     needle nd = {(const uint8_t *)v, len, kind == DV_OWN_WORD, kind != DV_OWN_WORD, kind == DV_OWN_WORD,
-                 kind == DV_OWN_DATE};
+                 kind == DV_OWN_DATE, kind == DV_OWN_PREFIX};
     if (nd.word) {
         int digits = 1;
         for (size_t i = 0; i < len && digits; i++)
@@ -52,29 +73,82 @@ static needle needle_of(const char *v, size_t len, unsigned char kind)
     return nd;
 }
 
+static void mark(uint64_t *table, const needle *nd, size_t at, uint64_t bit)
+{
+    if (at >= nd->len) {
+        for (int b = 0; b < 256; b++)
+            table[b] |= bit;
+        return;
+    }
+    uint8_t c = nd->s[at];
+    table[c] |= bit;
+    if (nd->fold && ascii_upper(c) >= 'A' && ascii_upper(c) <= 'Z')
+        table[c ^ 0x20u] |= bit;
+}
+
+static void scanner_init(scanner *sc, const char (*vals)[DV_UID_MAX + 1], const size_t *lens,
+                         const unsigned char *kinds, int n)
+{
+    memset(sc->first, 0, sizeof sc->first);
+    memset(sc->second, 0, sizeof sc->second);
+    memset(sc->third, 0, sizeof sc->third);
+    sc->n = 0;
+    for (int k = 0; k < n && sc->n < DV_OWN_SCAN_MAX; k++) {
+        if (lens[k] == 0 || lens[k] > DV_UID_MAX)
+            continue;
+        needle *nd = &sc->nd[sc->n];
+        *nd = needle_of(vals[k], lens[k], kinds[k]);
+        uint64_t bit = (uint64_t)1 << sc->n++;
+        mark(sc->first, nd, 0, bit);
+        mark(sc->second, nd, 1, bit);
+        mark(sc->third, nd, 2, bit);
+    }
+}
+
 static int continues(const needle *nd, uint8_t b)
 {
-    return (nd->number && (is_digit(b) || b == '.')) || (nd->word && is_alnum(b));
+    return (nd->number && is_digit(b)) || (nd->word && is_alnum(b));
+}
+
+/* Does the byte before a hit at b + i continue it? A full stop does for a number when a digit stands before it
+ * (1.2.3 inside 9.1.2.3); not known (a later piece's first byte, whose byte before is gone) counts as not: the
+ * value is looked at twice rather than missed. */
+static int continued_before(const needle *nd, const uint8_t *b, size_t i)
+{
+    if (i == 0)
+        return 0;
+    if (nd->number && b[i - 1] == '.')
+        return i >= 2 && is_digit(b[i - 2]);
+    return continues(nd, b[i - 1]);
+}
+
+/* A full stop after a number ends it unless a digit follows (1.2.3.4, 20191019.5). */
+static int dot_ends(const uint8_t *p, size_t m, int last)
+{
+    if (m == 1)
+        return last ? 1 : -1;
+    return !is_digit(p[1]);
 }
 
 /* Does a hit end at p, with m bytes known after it (last: they are all the value has)? 1 yes, 0 no, -1 when the
- * bytes to tell are not known yet (the next window has them). A date may be followed by HH, HHMM or HHMMSS (and a
+ * bytes to tell are not known yet (the next piece has them). A date may be followed by HH, HHMM or HHMMSS (and a
  * fraction, a time zone): 7 bytes tell, so a hit's needle and tail fit in the carry (SCAN_CARRY). */
 static int ends_at(const needle *nd, const uint8_t *p, size_t m, int last)
 {
-    if (!nd->date) {
-        if (m == 0)
-            return last ? 1 : -1;
+    if (nd->prefix)
+        return 1;
+    if (m == 0)
+        return last ? 1 : -1;
+    if (nd->number && p[0] == '.')
+        return dot_ends(p, m, last);
+    if (!nd->date)
         return !continues(nd, p[0]);
-    }
     size_t k = 0;
     while (k < m && k < 7 && is_digit(p[k]))
         k++;
     if (k == m && k < 7 && !last)
         return -1;
-    if (k == 0)
-        return m == 0 || p[0] != '.';
-    return k == 2 || k == 4 || k == 6;
+    return k == 0 || k == 2 || k == 4 || k == 6;
 }
 
 static int same(const needle *nd, const uint8_t *p)
@@ -87,76 +161,106 @@ static int same(const needle *nd, const uint8_t *p)
     return 1;
 }
 
-/* The next place at or after b + i, before b + lim, where nd's first byte stands (either case when folded):
- * memchr for each case, each result kept until passed, so a folded search reads the bytes about twice. */
-typedef struct first_finder {
-    uint8_t c[2];
-    const uint8_t *next[2];
-    size_t from[2]; /* where next[j] was searched from (SIZE_MAX: not yet); NULL there: none up to lim */
-} first_finder;
-
-static const uint8_t *find_first(first_finder *f, const uint8_t *b, size_t i, size_t lim)
-{
-    const uint8_t *best = NULL;
-    int ncase = f->c[0] == f->c[1] ? 1 : 2;
-    for (int j = 0; j < ncase; j++) {
-        if (f->from[j] == SIZE_MAX || (f->next[j] && f->next[j] < b + i)) {
-            f->next[j] = memchr(b + i, f->c[j], lim - i);
-            f->from[j] = i;
-        }
-        if (f->next[j] && (!best || f->next[j] < best))
-            best = f->next[j];
-    }
-    return best;
-}
-
 /* Look for the values in b[0, n). The bytes before b are not known (first: the value starts at b) and b[n - 1] is
  * the value's last byte when last. A hit whose end cannot be told before b's end while bytes follow is left to
- * the next window (whose carry holds it whole with what follows); a hit at b's start in a later window was looked
- * at whole in the window before (it lies inside that window's last SCAN_CARRY bytes with the bytes that tell its
- * end). */
-static int scan(const uint8_t *b, size_t n, int first, int last, const char (*vals)[DV_UID_MAX + 1],
-                const size_t *lens, const unsigned char *kinds, int nvals)
+ * the next piece (whose carry holds it whole with what follows); a hit at b's start in a later piece was looked
+ * at whole in the piece before (it lies inside that piece's last SCAN_CARRY bytes with the bytes that tell its
+ * end). 1 found (or the budget spent), 0 not. */
+static int scan(scanner *sc, const uint8_t *b, size_t n, int first, int last)
 {
-    for (int k = 0; k < nvals; k++) {
-        needle nd = needle_of(vals[k], lens[k], kinds[k]);
-        if (nd.len == 0 || nd.len > n)
+    for (size_t i = first ? 0 : 1; i < n; i++) {
+        uint64_t m = sc->first[b[i]];
+        if (!m)
             continue;
-        uint8_t up = (uint8_t)ascii_upper(nd.s[0]);
-        int letter = nd.fold && up >= 'A' && up <= 'Z';
-        first_finder f = {{up, letter ? (uint8_t)(up - 'A' + 'a') : nd.s[0]}, {NULL, NULL}, {SIZE_MAX, SIZE_MAX}};
-        if (!letter)
-            f.c[0] = nd.s[0];
-        size_t lim = n - nd.len + 1;
-        for (size_t i = 0; i < lim;) {
-            const uint8_t *hit = find_first(&f, b, i, lim);
-            if (!hit)
-                break;
-            size_t at = (size_t)(hit - b);
-            i = at + 1;
-            if (!same(&nd, hit))
+        if (i + 1 < n)
+            m &= sc->second[b[i + 1]];
+        if (m && i + 2 < n)
+            m &= sc->third[b[i + 2]];
+        while (m) {
+            int k = __builtin_ctzll(m);
+            m &= m - 1;
+            const needle *nd = &sc->nd[k];
+            if (nd->len > n - i)
+                continue; /* the next piece has it whole (or the value ends first) */
+            if (sc->budget < nd->len)
+                return 1;
+            sc->budget -= nd->len;
+            if (!same(nd, b + i) || continued_before(nd, b, i))
                 continue;
-            if (at == 0 && !first)
-                continue;
-            if (at > 0 && continues(&nd, b[at - 1]))
-                continue;
-            int end = ends_at(&nd, hit + nd.len, n - at - nd.len, last);
-            if (end > 0)
+            if (ends_at(nd, b + i + nd->len, n - i - nd->len, last) > 0)
                 return 1;
         }
     }
     return 0;
 }
 
+/* v[0, n) with its %XX escapes decoded into a malloc'd copy (*out, *outn), or 0 when it has none; -1 out of
+ * memory. */
+static int hex_digit(uint8_t c)
+{
+    return is_digit(c) ? c - '0' : (ascii_upper(c) >= 'A' && ascii_upper(c) <= 'F') ? ascii_upper(c) - 'A' + 10 : -1;
+}
+
+static int percent_decoded(const uint8_t *v, size_t n, uint8_t **out, size_t *outn)
+{
+    *out = NULL;
+    const uint8_t *p = n >= 3 ? memchr(v, '%', n - 2) : NULL;
+    if (!p)
+        return 0;
+    uint8_t *d = malloc(n);
+    if (!d)
+        return -1;
+    size_t k = 0;
+    int any = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (v[i] == '%' && i + 2 < n && (hi = hex_digit(v[i + 1])) >= 0 && (lo = hex_digit(v[i + 2])) >= 0) {
+            d[k++] = (uint8_t)(hi << 4 | lo);
+            i += 2;
+            any = 1;
+        } else {
+            d[k++] = v[i];
+        }
+    }
+    if (!any) {
+        free(d);
+        return 0;
+    }
+    *out = d;
+    *outn = k;
+    return 1;
+}
+
+static int scan_inline(scanner *sc, const uint8_t *v, size_t n, const dv_elem *e, dv_error *err)
+{
+    if (scan(sc, v, n, 1, 1))
+        return 1;
+    uint8_t *d;
+    size_t dn;
+    int rc = percent_decoded(v, n, &d, &dn);
+    if (rc < 0)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    if (rc == 0)
+        return 0;
+    int found = scan(sc, d, dn, 1, 1);
+    free(d);
+    return found;
+}
+
 int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, const char (*vals)[DV_UID_MAX + 1],
                        const size_t *lens, const unsigned char *kinds, int n, dv_error *err)
 {
-    if (n <= 0 || e->length == 0 || e->length == DV_UNDEFINED_LENGTH ||
-        (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
+    if (n <= 0 || e->length == 0 || e->length == DV_UNDEFINED_LENGTH || (e->flags & DV_ELEM_SEQUENCE))
         return 0;
+    scanner sc;
+    scanner_init(&sc, vals, lens, kinds, n);
+    if (sc.n == 0)
+        return 0;
+    uint64_t budget = e->length * SCAN_BUDGET_PER_BYTE;
+    sc.budget = budget < SCAN_BUDGET_MIN || budget / SCAN_BUDGET_PER_BYTE != e->length ? SCAN_BUDGET_MIN : budget;
     const uint8_t *v = dv_elem_inline_value(e);
     if (v)
-        return scan(v, (size_t)e->length, 1, 1, vals, lens, kinds, n);
+        return scan_inline(&sc, v, (size_t)e->length, e, err);
     uint64_t off;
     const dv_source *src = dv_elem_source(inst, e, &off);
     uint8_t *buf = src ? malloc(SCAN_CARRY + SCAN_PIECE) : NULL;
@@ -174,7 +278,7 @@ int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, const char (*v
         }
         size_t have = carry + piece;
         done += piece;
-        found = scan(buf, have, carry == 0, done == e->length, vals, lens, kinds, n);
+        found = scan(&sc, buf, have, carry == 0, done == e->length);
         carry = have < SCAN_CARRY ? have : SCAN_CARRY;
         memmove(buf, buf + have - carry, carry);
     }

@@ -7,24 +7,33 @@
 #include "dicomveil/dicomveil.h"
 #include "dicom/dv_ds.h"
 
-/* How a looked-for value must stand in the bytes to count as found. */
+/* At most this many values are looked for at once (a bit each in the scanner's tables). */
+#define DV_OWN_SCAN_MAX 64
+
+/* How a looked-for value must stand in the bytes to count as found. A full stop continues a UID, a date or an
+ * all-digit ID only when a digit follows it (or precedes it, before the value): "Exam 20191019." and "UID
+ * 1.2.3." name them, 1.2.3.4 and 20191019.5 do not. */
 typedef enum dv_own_kind {
-    /* A UID or a date, compared exactly: neither a digit nor a dot right before or after it, so 1.2.3 is not
-     * found inside 1.2.3.4 or 11.2.3, nor the date 20191019 inside 201910191030. */
+    /* A UID or a date, compared exactly: no digit right before or after it, so 1.2.3 is not found inside 1.2.3.4
+     * or 11.2.3, nor the date 20191019 inside 201910191030. */
     DV_OWN_NUMBER = 0,
-    /* A name or an ID, ASCII letters compared without case: no ASCII letter or digit right before or after it
-     * (and, for an all-digit ID, no dot), so SMITH is found in "Smith, Jo" and "SMITH^JO" but not in
-     * "SMITHSON", nor 4471 in 44712 or 1.4471. */
+    /* A name or an ID, ASCII letters compared without case: no ASCII letter or digit right before or after it,
+     * so SMITH is found in "Smith, Jo" and "SMITH^JO" but not in "SMITHSON", nor 4471 in 44712 or 1.4471. */
     DV_OWN_WORD = 1,
     /* A date (YYYYMMDD) as a number, or followed by a time as in a DT: 20191019 is found in 201910191030 and
      * 20191019093431.70, not in 2019101912345 (an odd count of digits after it) nor 201910191. */
-    DV_OWN_DATE = 2
+    DV_OWN_DATE = 2,
+    /* The first DV_UID_MAX bytes of a longer (malformed) UID: as NUMBER before it, whatever follows it. */
+    DV_OWN_PREFIX = 3
 } dv_own_kind;
 
-/* 1 when e's value bytes hold one of the n values (vals[k], lens[k] bytes, 1 to DV_UID_MAX of them) whole, as
- * kinds[k] says. Inline, bulk and external values are read; a bulk value in pieces of a fixed buffer, however
- * long it is. 0 when none is held or e is a sequence or an encapsulated value (which has no value bytes of its
- * own), -1 (err set, naming the tag) when its bytes cannot be read. */
+/* 1 when e's value bytes hold one of the n values (vals[k], lens[k] bytes, 1 to DV_UID_MAX of them; n at most
+ * DV_OWN_SCAN_MAX) whole, as kinds[k] says. Inline, bulk and external values are read, a bulk one in pieces of a
+ * fixed buffer however long it is; an undefined-length (encapsulated) value's fragments are read as they are
+ * written. An inline value is also looked at with its %XX escapes decoded (an address: "Homer%20Simpson"). 1 as
+ * well when the look would cost more than a bounded number of compares (a value crafted to match the values'
+ * first bytes everywhere): deleting it is the safe answer. 0 when none is held or e is a sequence, -1 (err set,
+ * naming the tag) when its bytes cannot be read. */
 int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, const char (*vals)[DV_UID_MAX + 1],
                        const size_t *lens, const unsigned char *kinds, int n, dv_error *err);
 
