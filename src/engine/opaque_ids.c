@@ -247,6 +247,51 @@ static int scan_inline(scanner *sc, const uint8_t *v, size_t n, const dv_elem *e
     return found;
 }
 
+/* Where a bulk value's bytes come from: the value as it is, or for an encapsulated value (an undefined-length
+ * private OB: fragment items) the payloads of its fragments one after another, so a value a vendor split across
+ * two fragments is found whole. The reader validated the items; a header that is not an item (a big-endian
+ * writer's) ends the walk and the rest is read as it is. */
+typedef struct value_reader {
+    const dv_source *src;
+    uint64_t off, end;   /* next source offset; end of the value */
+    int fragments;       /* walking fragment items */
+    uint64_t frag_left;  /* payload bytes left in the current fragment */
+} value_reader;
+
+/* Up to want bytes into buf: how many were read (fewer only at the value's end), -1 when unreadable. */
+static long read_some(value_reader *r, uint8_t *buf, size_t want)
+{
+    size_t got = 0;
+    while (got < want && r->off < r->end) {
+        if (r->fragments && r->frag_left == 0) {
+            uint8_t h[8];
+            if (r->end - r->off < 8 || r->src->read_at(r->src->ctx, r->off, h, 8) != 0)
+                return -1;
+            if (h[0] == 0xFE && h[1] == 0xFF && h[2] == 0xDD && h[3] == 0xE0) { /* sequence delimiter */
+                r->off = r->end;
+                break;
+            }
+            if (!(h[0] == 0xFE && h[1] == 0xFF && h[2] == 0x00 && h[3] == 0xE0)) {
+                r->fragments = 0; /* not an item: the rest as it is */
+                continue;
+            }
+            r->off += 8;
+            uint64_t len = (uint64_t)h[4] | (uint64_t)h[5] << 8 | (uint64_t)h[6] << 16 | (uint64_t)h[7] << 24;
+            r->frag_left = len < r->end - r->off ? len : r->end - r->off;
+            continue;
+        }
+        uint64_t avail = r->fragments ? r->frag_left : r->end - r->off;
+        size_t n = avail < want - got ? (size_t)avail : want - got;
+        if (n && r->src->read_at(r->src->ctx, r->off, buf + got, n) != 0)
+            return -1;
+        r->off += n;
+        got += n;
+        if (r->fragments)
+            r->frag_left -= n;
+    }
+    return (long)got;
+}
+
 int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, const char (*vals)[DV_UID_MAX + 1],
                        const size_t *lens, const unsigned char *kinds, int n, dv_error *err)
 {
@@ -261,24 +306,27 @@ int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, const char (*v
     const uint8_t *v = dv_elem_inline_value(e);
     if (v)
         return scan_inline(&sc, v, (size_t)e->length, e, err);
-    uint64_t off;
-    const dv_source *src = dv_elem_source(inst, e, &off);
-    uint8_t *buf = src ? malloc(SCAN_CARRY + SCAN_PIECE) : NULL;
+    value_reader r = {NULL, 0, 0, (e->flags & DV_ELEM_ENCAPSULATED) != 0, 0};
+    r.src = dv_elem_source(inst, e, &r.off);
+    r.end = r.off + e->length;
+    uint8_t *buf = r.src ? malloc(SCAN_CARRY + SCAN_PIECE) : NULL;
     if (!buf)
-        return src ? dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag))
-                   : dv_fail(err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
-    int found = 0;
+        return r.src ? dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag))
+                     : dv_fail(err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
+    int found = 0, first = 1;
     size_t carry = 0;
-    for (uint64_t done = 0; done < e->length && !found;) {
-        uint64_t left = e->length - done;
-        size_t piece = left < SCAN_PIECE ? (size_t)left : SCAN_PIECE;
-        if (src->read_at(src->ctx, off + done, buf + carry, piece) != 0) {
+    while (!found) {
+        long got = read_some(&r, buf + carry, SCAN_PIECE);
+        if (got < 0) {
             free(buf);
             return dv_fail(err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
         }
-        size_t have = carry + piece;
-        done += piece;
-        found = scan(&sc, buf, have, carry == 0, done == e->length);
+        int last = (size_t)got < SCAN_PIECE || r.off >= r.end;
+        size_t have = carry + (size_t)got;
+        found = scan(&sc, buf, have, first, last);
+        if (last)
+            break;
+        first = 0;
         carry = have < SCAN_CARRY ? have : SCAN_CARRY;
         memmove(buf, buf + have - carry, carry);
     }

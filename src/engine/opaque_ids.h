@@ -29,8 +29,8 @@ typedef enum dv_own_kind {
 
 /* 1 when e's value bytes hold one of the n values (vals[k], lens[k] bytes, 1 to DV_UID_MAX of them; n at most
  * DV_OWN_SCAN_MAX) whole, as kinds[k] says. Inline, bulk and external values are read, a bulk one in pieces of a
- * fixed buffer however long it is; an undefined-length (encapsulated) value's fragments are read as they are
- * written. An inline value is also looked at with its %XX escapes decoded (an address: "Homer%20Simpson"). 1 as
+ * fixed buffer however long it is; an undefined-length (encapsulated) value's fragment payloads as one run (a value
+ * split across two fragments is found). An inline value is also looked at with its %XX escapes decoded (an address: "Homer%20Simpson"). 1 as
  * well when the look would cost more than a bounded number of compares (a value crafted to match the values'
  * first bytes everywhere): deleting it is the safe answer. 0 when none is held or e is a sequence, -1 (err set,
  * naming the tag) when its bytes cannot be read. */
