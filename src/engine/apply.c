@@ -690,10 +690,14 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         }
         case DV_DEC_CLEAN_TEXT: {
             int ch = 0, sw = 0;
-            rc = dv_text_clean_elem(c->tw, c->plan, c->inst, e, c->cs_utf8 ? &c->utf8 : cs, c->path, &ch, &sw,
-                                    c->err);
-            if (rc == 0 && tag == DV_TAG_ENCAPSULATED_DOCUMENT)
-                rc = finish_document(c, ds, e, ch);
+            if (tag == DV_TAG_ENCAPSULATED_DOCUMENT) {
+                rc = dv_text_clean_document(c->tw, c->plan, c->inst, ds, e, c->path, &ch, c->err);
+                if (rc == 0)
+                    rc = finish_document(c, ds, e, ch);
+            } else {
+                rc = dv_text_clean_elem(c->tw, c->plan, c->inst, e, c->cs_utf8 ? &c->utf8 : cs, c->path, &ch, &sw,
+                                        c->err);
+            }
             c->changed |= ch;
             c->cs_utf8 |= sw;
             break;

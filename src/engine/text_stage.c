@@ -15,6 +15,7 @@
 #include "dicom/dv_uid_syntax.h"
 #include "dict/dv_dict.h"
 #include "dicom/dv_vr.h"
+#include "engine/document_text.h"
 #include "engine/dv_plan.h"
 #include "engine/text_memo.h"
 #include "text/denylist.h"
@@ -823,10 +824,11 @@ static size_t uid_token_at(const dv_text_worker *w, const char *t, size_t n, siz
     while (j > i && t[j - 1] == '.')
         j--;
     size_t len = j - i;
-    for (int k = 0; k < w->nown_uid; k++)
-        if (len == w->own_uid_len[k] && memcmp(t + i, w->own_uid[k], len) == 0)
-            return len;
-    return uid_in_text(t + i, len) ? len : 0;
+    int named = 0;
+    for (int k = 0; k < w->nown_uid && !named; k++)
+        named = len == w->own_uid_len[k] && memcmp(t + i, w->own_uid[k], len) == 0;
+    /* a CDA's templateId or codeSystem OID names an HL7 specification, whatever its shape */
+    return (named || uid_in_text(t + i, len)) && !dv_doc_fixed_identifier(t, n, i) ? len : 0;
 }
 
 /* A text that names a study, series or instance by its source UID (an SR TextValue or an encapsulated key-image
@@ -886,15 +888,16 @@ static int swap_uids(dv_text_worker *w, uint16_t vr, size_t *n, int *swapped, dv
 }
 
 /* Is the document text a person could have typed (a CDA, an XML property list, a plain report)? No control
- * byte but TAB, LF, FF and CR (trailing NUL padding aside) and not a PDF: a PDF, even one whose bytes are all
- * printable, is a program the text stage cannot read. Only the first DV_DOC_SNIFF bytes are looked at when the
- * document is longer than the text stage reads. */
+ * byte but TAB, LF, FF and CR (trailing NUL padding aside) and no PDF header in its first 1024 bytes: a PDF, even
+ * one whose bytes are all printable (ASCIIHex or ASCII85 streams), is a program the text stage cannot read, and a
+ * PDF reader finds its header anywhere there. Only the first DV_DOC_SNIFF bytes are looked at when the document is
+ * longer than the text stage reads. */
 #define DV_DOC_SNIFF 4096u
 static int document_is_text(const uint8_t *v, size_t n)
 {
     while (n > 0 && v[n - 1] == '\0')
         n--;
-    if (n >= 4 && memcmp(v, "%PDF", 4) == 0)
+    if (dv_doc_has_pdf_header(v, n))
         return 0;
     for (size_t i = 0; i < n; i++)
         if ((v[i] < 0x20 && v[i] != '\t' && v[i] != '\n' && v[i] != '\f' && v[i] != '\r') || v[i] == 0x7F)
@@ -911,16 +914,31 @@ static int empty_document(dv_elem *e, int *changed)
     return 0;
 }
 
-/* EncapsulatedDocument (OB) under DEIDENTIFY_TAG_CONTENTS (plan.c): a text document is cleaned as a UT value, read
- * as UTF-8 when its bytes are UTF-8 and as ISO 8859-1 otherwise (an XML document names its encoding; these two are
- * what CDA and report writers use), its UIDs regenerated (swap_uids), and written back in the same encoding; any
- * other document is emptied. The caller (apply.c) sets its length.
- * docs/decisions.md "Encapsulated documents under DEIDENTIFY_TAG_CONTENTS". [test_text_stage:
- * test_encapsulated_document] */
-static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
+/* MIMETypeOfEncapsulatedDocument (0042,0012) beside the document in ds: 1 when it names a format that is not
+ * text (application/pdf, model/stl, image/...), whatever the bytes look like; 0 when it names text or is absent
+ * (the bytes decide). */
+static int mime_says_binary(const dv_ds *ds)
+{
+    const dv_elem *m = ds ? dv_ds_find(ds, 0x00420012u) : NULL;
+    const uint8_t *v = m ? dv_elem_inline_value(m) : NULL;
+    size_t n = v ? (size_t)m->length : 0;
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
+        n--;
+    return n > 0 && !dv_doc_mime_is_text(v, n);
+}
+
+/* EncapsulatedDocument under DEIDENTIFY_TAG_CONTENTS (plan.c), OB or written as UT: a text document (the bytes look
+ * like text, and MIMETypeOfEncapsulatedDocument in ds, when present, names text) is cleaned as a UT value, read as
+ * UTF-8 when its bytes are UTF-8 and as ISO 8859-1 otherwise (an XML document names its encoding; these two are
+ * what CDA and report writers use), its base64 payloads removed and its structure read (document_text.c), its UIDs
+ * regenerated (swap_uids), and written back in the same encoding; any other document is emptied. The caller
+ * (apply.c) sets its length. docs/decisions.md "Encapsulated documents under DEIDENTIFY_TAG_CONTENTS".
+ * [test_text_stage: test_encapsulated_document, test_document_structure] */
+static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, const dv_ds *ds, dv_elem *e,
                           const dv_text_path *path, int *changed, dv_error *err)
 {
-    if (e->length == DV_UNDEFINED_LENGTH || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
+    if (e->length == DV_UNDEFINED_LENGTH || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)) ||
+        mime_says_binary(ds))
         return empty_document(e, changed);
     if (e->length > DV_TEXT_VALUE_MAX) {
         uint8_t head[DV_DOC_SNIFF];
@@ -958,12 +976,15 @@ static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *i
     while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
         n--;
     dv_findings_clear(&w->f);
-    int swapped;
-    if (swap_uids(w, DV_VR_UT, &n, &swapped, err) ||
-        detect_in(w, plan, e->tag, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err) ||
-        dv_text_transform_value(plan->text_xf, &w->ti, DV_VR_UT, w->dec, n, w->f.v, w->f.n, &w->out, changed, err))
+    int dropped = dv_doc_drop_base64(w->dec, &n), swapped;
+    dv_infotype_set want = dv_text_plan_infotypes(plan);
+    if (swap_uids(w, DV_VR_UT, &n, &swapped, err) || detect_in(w, plan, e->tag, w->dec, n, want, &w->f, err) ||
+        dv_doc_fields(w->dec, n, want & ~DV_IT_BIT(DV_IT_CTX), &w->f, err))
         return -1;
-    *changed |= swapped;
+    dv_findings_normalise_text(&w->f, w->dec, n);
+    if (dv_text_transform_value(plan->text_xf, &w->ti, DV_VR_UT, w->dec, n, w->f.v, w->f.n, &w->out, changed, err))
+        return -1;
+    *changed |= swapped | dropped;
     if (!*changed)
         return 0; /* the original bytes stay exactly */
     if (w->obs && observe(w, plan, path, e, DV_VR_UT, n, 0, err))
@@ -986,6 +1007,15 @@ static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *i
     return 0;
 }
 
+int dv_text_clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, const dv_ds *ds, dv_elem *e,
+                           const dv_text_path *path, int *changed, dv_error *err)
+{
+    *changed = 0;
+    if (e->length == 0)
+        return 0;
+    return clean_document(w, plan, inst, ds, e, path, changed, err);
+}
+
 int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
                        const dv_charset *cs, const dv_text_path *path, int *changed, int *cs_switched,
                        dv_error *err)
@@ -995,8 +1025,8 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     if (e->length == 0)
         return 0;
     uint16_t vr = dv_plan_effective_vr(e);
-    if (e->tag == DV_TAG_ENCAPSULATED_DOCUMENT_ && !dv_clean_text_vr(vr))
-        return clean_document(w, plan, inst, e, path, changed, err);
+    if (e->tag == DV_TAG_ENCAPSULATED_DOCUMENT_) /* without its dataset: no MIME type to read */
+        return clean_document(w, plan, inst, NULL, e, path, changed, err);
     size_t n;
     unsigned style;
     if (decode(w, inst, e, vr, cs, &n, &style, err))

@@ -1,0 +1,327 @@
+/* The structure of a text document the text stage cleans (document_text.h): a CDA (HL7 Clinical Document
+ * Architecture, the XML of Encapsulated CDA Storage) or another XML report. The detectors read a document as
+ * running text; what they cannot read there is its structure:
+ *   - a base64 payload (a CDA nonXMLBody holding a PDF, a data: URI holding an image) is opaque bytes that may
+ *     name the patient: it is removed, as a PDF document is emptied;
+ *   - an address written in parts (<city>, <postalCode>...) or a name in parts (<given>, <family>) gives each
+ *     part alone, without the context the detectors need (`97867` is a number, not a ZIP code): the parts are
+ *     findings because of the element that holds them; so is an id element's extension (an identifier);
+ *   - a templateId names the HL7 specification the document follows (`2.16.840.1.113883.10.20.22.1.1`, version
+ *     `2015-08-01`), and a codeSystem attribute a coding scheme: neither is the patient's, and regenerated or
+ *     shifted they make the document invalid.
+ * The XML is read as tags and text, not parsed: a malformed document loses nothing more than a well-formed one
+ * would. */
+#include <string.h>
+
+#include "engine/document_text.h"
+
+/* --- the document's kind ------------------------------------------------------------------------------ */
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static int starts_nocase(const uint8_t *m, size_t n, const char *p)
+{
+    size_t k = strlen(p);
+    if (n < k)
+        return 0;
+    for (size_t i = 0; i < k; i++)
+        if (lower(m[i]) != p[i])
+            return 0;
+    return 1;
+}
+
+static int ends_nocase(const uint8_t *m, size_t n, const char *p)
+{
+    size_t k = strlen(p);
+    return n >= k && starts_nocase(m + n - k, k, p);
+}
+
+int dv_doc_mime_is_text(const uint8_t *m, size_t n)
+{
+    while (n > 0 && (m[0] == ' ' || m[0] == '\0'))
+        m++, n--;
+    while (n > 0 && (m[n - 1] == ' ' || m[n - 1] == '\0'))
+        n--;
+    const uint8_t *semi = n ? memchr(m, ';', n) : NULL; /* parameters: charset=... */
+    if (semi)
+        n = (size_t)(semi - m);
+    while (n > 0 && m[n - 1] == ' ')
+        n--;
+    return starts_nocase(m, n, "text/") || ends_nocase(m, n, "/xml") || ends_nocase(m, n, "+xml") ||
+           ends_nocase(m, n, "/json") || ends_nocase(m, n, "+json") || (n == 9 && starts_nocase(m, n, "model/obj")) ||
+           (n == 9 && starts_nocase(m, n, "model/mtl"));
+}
+
+int dv_doc_has_pdf_header(const uint8_t *v, size_t n)
+{
+    return memmem(v, n < 1024 ? n : 1024, "%PDF-", 5) != NULL;
+}
+
+/* --- base64 ---------------------------------------------------------------------------------------------- */
+
+static int b64_byte(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+           c == '=';
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+#define B64_MIN_TOKEN 40u
+
+/* A token of encoded bytes rather than words: long, with both cases about as often as base64 has them (a fifth
+ * each at least: a camel-case name or a URL path has far fewer capitals) and a digit, `+` or `/`. */
+static int looks_base64(const char *s, size_t n)
+{
+    if (n < B64_MIN_TOKEN)
+        return 0;
+    size_t up = 0, lo = 0, other = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        up += c >= 'A' && c <= 'Z';
+        lo += c >= 'a' && c <= 'z';
+        other += (c >= '0' && c <= '9') || c == '+' || c == '/';
+    }
+    return up * 5 >= n && lo * 5 >= n && other > 0;
+}
+
+int dv_doc_drop_base64(char *t, size_t *n)
+{
+    size_t len = *n, out = 0, i = 0;
+    int any = 0;
+    while (i < len) {
+        if (!b64_byte((unsigned char)t[i])) {
+            t[out++] = t[i++];
+            continue;
+        }
+        size_t s = i;
+        while (i < len && b64_byte((unsigned char)t[i]))
+            i++;
+        if (!looks_base64(t + s, i - s)) {
+            memmove(t + out, t + s, i - s);
+            out += i - s;
+            continue;
+        }
+        /* The lines that continue it: a full line (a long token) may be followed, after a line break, by
+         * another; the last one is shorter. */
+        size_t end = i, last = i - s;
+        while (last >= B64_MIN_TOKEN) {
+            size_t j = end;
+            int nl = 0;
+            while (j < len && is_space(t[j]))
+                nl |= t[j++] == '\n';
+            if (!nl || j >= len || !b64_byte((unsigned char)t[j]))
+                break;
+            size_t k = j;
+            while (k < len && b64_byte((unsigned char)t[k]))
+                k++;
+            end = k;
+            last = k - j;
+        }
+        i = end;
+        any = 1;
+    }
+    *n = out;
+    return any;
+}
+
+/* --- tags ------------------------------------------------------------------------------------------------ */
+
+static int name_byte(char c)
+{
+    return c != '\0' && !is_space(c) && c != '/' && c != '>' && c != '=' && c != '<';
+}
+
+/* The local name (after a namespace prefix) of the tag opening at t[lt] ('<'), in [*a, *b); 0 when t[lt] opens
+ * no element start tag (an end tag, a comment, a declaration). */
+static int tag_name(const char *t, size_t n, size_t lt, size_t *a, size_t *b)
+{
+    size_t i = lt + 1;
+    if (i >= n || t[i] == '/' || t[i] == '!' || t[i] == '?')
+        return 0;
+    size_t s = i;
+    while (i < n && name_byte(t[i]))
+        i++;
+    if (i == s)
+        return 0;
+    for (size_t k = s; k < i; k++)
+        if (t[k] == ':')
+            s = k + 1;
+    *a = s;
+    *b = i;
+    return s < i;
+}
+
+static int name_is(const char *t, size_t a, size_t b, const char *name)
+{
+    return strlen(name) == b - a && memcmp(t + a, name, b - a) == 0;
+}
+
+/* 1 when the digits at t[i] stand in an attribute value whose attribute is codeSystem (codeSystem="...", as HL7
+ * writes it) or inside a templateId start tag. */
+int dv_doc_fixed_identifier(const char *t, size_t n, size_t i)
+{
+    if (i == 0 || i > n || (t[i - 1] != '"' && t[i - 1] != '\''))
+        return 0;
+    size_t k = i - 1;
+    while (k > 0 && is_space(t[k - 1]))
+        k--;
+    if (k == 0 || t[k - 1] != '=')
+        return 0;
+    k--;
+    while (k > 0 && is_space(t[k - 1]))
+        k--;
+    size_t e = k;
+    while (k > 0 && name_byte(t[k - 1]))
+        k--;
+    if (name_is(t, k, e, "codeSystem"))
+        return 1;
+    /* the tag the attribute is in: the '<' before it, with no '>' between (looked for over 1 KiB at most) */
+    size_t lim = k > 1024 ? k - 1024 : 0;
+    while (k > lim && t[k - 1] != '<' && t[k - 1] != '>')
+        k--;
+    size_t a, b;
+    return k > 0 && t[k - 1] == '<' && tag_name(t, n, k - 1, &a, &b) && name_is(t, a, b, "templateId");
+}
+
+/* --- structured fields ----------------------------------------------------------------------------------- */
+
+/* The parts of an HL7 address (AD) that place a person (state and country stay, as the Safe Harbor method of
+ * HIPAA keeps them), with the type they are found as. */
+static const struct {
+    const char *name;
+    dv_infotype type;
+} k_fields[] = {
+    {"streetAddressLine", DV_IT_STREET_ADDRESS}, {"deliveryAddressLine", DV_IT_STREET_ADDRESS},
+    {"houseNumber", DV_IT_STREET_ADDRESS},        {"houseNumberNumeric", DV_IT_STREET_ADDRESS},
+    {"streetName", DV_IT_STREET_ADDRESS},         {"streetNameBase", DV_IT_STREET_ADDRESS},
+    {"streetNameType", DV_IT_STREET_ADDRESS},     {"direction", DV_IT_STREET_ADDRESS},
+    {"unitID", DV_IT_STREET_ADDRESS},             {"unitType", DV_IT_STREET_ADDRESS},
+    {"additionalLocator", DV_IT_STREET_ADDRESS},  {"buildingNumberSuffix", DV_IT_STREET_ADDRESS},
+    {"careOf", DV_IT_STREET_ADDRESS},             {"postBox", DV_IT_STREET_ADDRESS},
+    {"deliveryInstallationArea", DV_IT_STREET_ADDRESS}, {"deliveryModeIdentifier", DV_IT_STREET_ADDRESS},
+    {"city", DV_IT_LOCATION},                     {"county", DV_IT_LOCATION},
+    {"postalCode", DV_IT_LOCATION},               {"censusTract", DV_IT_LOCATION},
+    {"precinct", DV_IT_LOCATION},
+    /* a person name's parts (EN: an organisation's name has none of them) */
+    {"given", DV_IT_PERSON_NAME},                 {"family", DV_IT_PERSON_NAME},
+    {"prefix", DV_IT_PERSON_NAME},                {"suffix", DV_IT_PERSON_NAME},
+};
+
+/* The type a field is found as, of those wanted (a name part as FIRST_NAME / LAST_NAME when only they are);
+ * DV_IT_COUNT for none. */
+static dv_infotype field_type(const char *t, size_t a, size_t b, dv_infotype_set want)
+{
+    for (size_t k = 0; k < sizeof k_fields / sizeof k_fields[0]; k++) {
+        if (!name_is(t, a, b, k_fields[k].name))
+            continue;
+        dv_infotype type = k_fields[k].type;
+        if (want & DV_IT_BIT(type))
+            return type;
+        if (type == DV_IT_PERSON_NAME && name_is(t, a, b, "given") && (want & DV_IT_BIT(DV_IT_FIRST_NAME)))
+            return DV_IT_FIRST_NAME;
+        if (type == DV_IT_PERSON_NAME && name_is(t, a, b, "family") && (want & DV_IT_BIT(DV_IT_LAST_NAME)))
+            return DV_IT_LAST_NAME;
+        return DV_IT_COUNT;
+    }
+    return DV_IT_COUNT;
+}
+
+static int add(dv_findings *f, size_t a, size_t b, dv_infotype type, dv_error *err)
+{
+    if (a < b && dv_findings_add(f, (uint32_t)a, (uint32_t)b, type, DV_DET_CONTEXT, 100))
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory (findings)");
+    return 0;
+}
+
+/* The value of attribute name in the start tag [s, e): [*a, *b). */
+static int attr_value(const char *t, size_t s, size_t e, const char *name, size_t *a, size_t *b)
+{
+    size_t k = strlen(name);
+    for (size_t i = s; i + k + 2 <= e; i++) {
+        if (!is_space(t[i]) || memcmp(t + i + 1, name, k) != 0)
+            continue;
+        size_t j = i + 1 + k;
+        while (j < e && is_space(t[j]))
+            j++;
+        if (j >= e || t[j] != '=')
+            continue;
+        j++;
+        while (j < e && is_space(t[j]))
+            j++;
+        if (j >= e || (t[j] != '"' && t[j] != '\''))
+            continue;
+        const char *q = memchr(t + j + 1, t[j], e - j - 1);
+        if (!q)
+            return 0;
+        *a = j + 1;
+        *b = (size_t)(q - t);
+        return 1;
+    }
+    return 0;
+}
+
+/* The start tag opening at t[lt] of an element: its local name [*a, *b) and the position of its '>' (*gt); 0 when
+ * t[lt] opens none, or the tag does not end. */
+static int start_tag(const char *t, size_t n, size_t lt, size_t *a, size_t *b, size_t *gt)
+{
+    if (lt + 1 >= n || !tag_name(t, n, lt, a, b))
+        return 0;
+    const char *q = memchr(t + *b, '>', n - *b);
+    if (!q)
+        return 0;
+    *gt = (size_t)(q - t);
+    return 1;
+}
+
+/* The detectors' findings (sorted and disjoint, as detect_in leaves them) inside a templateId start tag are
+ * dropped: one pass over the tags and the findings together. */
+static void drop_in_template_ids(const char *t, size_t n, dv_findings *f)
+{
+    size_t r = 0, w = 0;
+    for (const char *p = memchr(t, '<', n); p && r < f->n; p = memchr(p + 1, '<', n - (size_t)(p + 1 - t))) {
+        size_t lt = (size_t)(p - t), a, b, gt;
+        if (!start_tag(t, n, lt, &a, &b, &gt) || !name_is(t, a, b, "templateId"))
+            continue;
+        while (r < f->n && f->v[r].end <= lt)
+            f->v[w++] = f->v[r++];
+        while (r < f->n && f->v[r].start <= gt)
+            r++; /* overlaps [lt, gt] */
+    }
+    while (r < f->n)
+        f->v[w++] = f->v[r++];
+    f->n = w;
+}
+
+int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f, dv_error *err)
+{
+    drop_in_template_ids(t, n, f);
+    for (const char *p = memchr(t, '<', n); p; p = memchr(p + 1, '<', n - (size_t)(p + 1 - t))) {
+        size_t lt = (size_t)(p - t), a, b, end;
+        if (!start_tag(t, n, lt, &a, &b, &end))
+            continue;
+        size_t va, vb;
+        if (name_is(t, a, b, "id") && (want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) &&
+            attr_value(t, lt, end, "extension", &va, &vb) && add(f, va, vb, DV_IT_MEDICAL_RECORD_NUMBER, err))
+            return -1;
+        dv_infotype type = field_type(t, a, b, want);
+        if (type == DV_IT_COUNT || t[end - 1] == '/')
+            continue; /* not a field, or an empty element */
+        size_t cs = end + 1;
+        const char *next = cs < n ? memchr(t + cs, '<', n - cs) : NULL;
+        size_t ce = next ? (size_t)(next - t) : n;
+        while (cs < ce && is_space(t[cs]))
+            cs++;
+        while (ce > cs && is_space(t[ce - 1]))
+            ce--;
+        if (add(f, cs, ce, type, err))
+            return -1;
+    }
+    return 0;
+}

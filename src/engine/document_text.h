@@ -1,0 +1,35 @@
+/* What the text stage knows of a text document's structure (document_text.c): a CDA or an XML report cleaned
+ * under DEIDENTIFY_TAG_CONTENTS (text_stage.c clean_document). docs/decisions.md "Encapsulated documents under
+ * DEIDENTIFY_TAG_CONTENTS". */
+#ifndef DV_ENGINE_DOCUMENT_TEXT_H
+#define DV_ENGINE_DOCUMENT_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "text/dv_text.h"
+
+/* 1 when MIMETypeOfEncapsulatedDocument (m, n bytes as written, padding included) names a text format the stage
+ * can read: text/..., an XML or JSON type, model/obj or model/mtl. Case is ignored. */
+int dv_doc_mime_is_text(const uint8_t *m, size_t n);
+
+/* 1 when the first bytes (n of them) hold a PDF header (`%PDF-`) within the first 1024 bytes, where PDF readers
+ * look for it. */
+int dv_doc_has_pdf_header(const uint8_t *v, size_t n);
+
+/* Remove from t[0, *n) every run of base64 (an embedded PDF or image: a CDA nonXMLBody, a data: URI), which no
+ * detector can read: a token of at least 40 base64 characters with both cases and a digit, `+` or `/`, and the
+ * lines that continue it. *n shrinks; 1 when anything was removed. */
+int dv_doc_drop_base64(char *t, size_t *n);
+
+/* 1 when the digits at t[i] are the value of a CDA templateId's attribute or of a codeSystem attribute: an HL7
+ * specification's identifier, not an instance's, kept as written. */
+int dv_doc_fixed_identifier(const char *t, size_t n, size_t i);
+
+/* Findings for the structure of an XML document t[0, n) (UTF-8), of the types in want, appended to f: the text
+ * of an address's parts (but state and country), of a person name's parts, and the extension of an id element
+ * (an identifier); then the findings inside a templateId element (its version date) are dropped. The caller
+ * normalises f. 0, or -1 (err set) out of memory. */
+int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f, dv_error *err);
+
+#endif
