@@ -162,6 +162,19 @@ def hand_made_reader_cases():
                                            + el_explicit(0x0020000D, b"UI", pad(b"1.2.826.0.1.3680043.2.1125.77", b"\0"))
                                            + el_explicit(0x00420011, b"OB", pad(doc, b"\0"))
                                            + el_explicit(0x00420015, b"UL", struct.pack("<I", len(doc))))
+    # A CDA with the structure document_text.c reads: templateId, codeSystem, id extension, address and name parts,
+    # a base64 nonXMLBody; its MIME type names text.
+    cda = (b'<?xml version="1.0"?><ClinicalDocument><templateId root="2.16.840.1.113883.10.20.22.1.1" '
+           b'extension="2015-08-01"/><id root="2.16.840.1.113883.19.5" extension="TT988"/>'
+           b'<code code="1" codeSystem="2.16.840.1.113883.6.1"/><addr><city>Beaverton</city>'
+           b'<postalCode>97867</postalCode></addr><name><given>Fuzz</given><family>Seed</family></name>'
+           b'<nonXMLBody><text representation="B64">JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3Ro\n'
+           b'SG9tZXI=</text></nonXMLBody></ClinicalDocument>')
+    cases["edge-cda-structure"] = (meta(EXPL) + base_ds()
+                                   + el_explicit(0x0020000D, b"UI", pad(b"1.2.826.0.1.3680043.2.1125.77", b"\0"))
+                                   + el_explicit(0x00420011, b"OB", pad(cda, b"\0"))
+                                   + el_explicit(0x00420012, b"LO", pad(b"text/XML"))
+                                   + el_explicit(0x00420015, b"UL", struct.pack("<I", len(cda))))
     # Unknown VR code, odd length value.
     cases["edge-unknown-vr-odd"] = meta(EXPL) + base_ds() + el_explicit(0x00181030, b"ZZ", b"ABC")
     # Stray delimiters at top level.

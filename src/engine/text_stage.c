@@ -523,6 +523,7 @@ static const char *detector_name(uint8_t d)
     case DV_DET_LEXICON: return "lexicon";
     case DV_DET_DENYLIST: return "denylist";
     case DV_DET_CONTEXT: return "context";
+    case DV_DET_STRUCTURE: return "structure";
     default: return "other";
     }
 }

@@ -51,7 +51,8 @@ typedef enum dv_detector {
     DV_DET_PATTERN = 1, /* a compiled pattern (with its checksum / context rule) */
     DV_DET_LEXICON,     /* a dictionary word with its context rules */
     DV_DET_DENYLIST,    /* the instance's own identifying values */
-    DV_DET_CONTEXT      /* Clean Descriptors [CTX] */
+    DV_DET_CONTEXT,     /* Clean Descriptors [CTX] */
+    DV_DET_STRUCTURE    /* a document's structure: the element holding the text (engine/document_text.c) */
 } dv_detector;
 
 typedef struct dv_finding {
