@@ -12,6 +12,7 @@
 #include "engine/dv_plan.h"
 #include "engine/match_memo.h"
 #include "engine/opaque_ids.h"
+#include "engine/document_text.h"
 #include "engine/dv_result_internal.h"
 #include "dicom/dv_uid_syntax.h"
 #include "dicom/dv_vr.h"
@@ -197,6 +198,11 @@ static int names_own_primary_id(const apply_ctx *c, const uint8_t *v, size_t len
     }
 }
 
+static int is_digit_byte(uint8_t b)
+{
+    return b >= '0' && b <= '9';
+}
+
 /* v[0, n) without the spaces and NULs around it. */
 static const uint8_t *trim(const uint8_t *v, size_t *n)
 {
@@ -287,6 +293,134 @@ static int keep_ui(apply_ctx *c, dv_elem *e, const dv_match *m)
             len--;
         rc = replace_value(c, e, DV_VR_UI, v, len);
     }
+    free(loaded);
+    return rc;
+}
+
+/* The index k of the instance's own primary UID (own[k], k < nown) standing whole at v[i] of v[0, len): no digit
+ * before or after it, nor a full stop with a digit beyond it (1.2.3 is not in 1.2.3.4 nor in 9.1.2.3); -1 none. */
+static int own_uid_at(const apply_ctx *c, const uint8_t *v, size_t len, size_t i)
+{
+    if (i > 0 && (is_digit_byte(v[i - 1]) || (v[i - 1] == '.' && i > 1 && is_digit_byte(v[i - 2]))))
+        return -1;
+    for (int k = 0; k < c->nown; k++) {
+        size_t n = c->own_len[k], j = i + n;
+        if (c->own_kind[k] != DV_OWN_NUMBER || n > len - i || memcmp(v + i, c->own[k], n) != 0)
+            continue;
+        if (j < len && (is_digit_byte(v[j]) || (v[j] == '.' && j + 1 < len && is_digit_byte(v[j + 1]))))
+            continue;
+        return k;
+    }
+    return -1;
+}
+
+/* Values of text VRs this long are looked at for a primary UID when kept (a longer one is a report kept whole). */
+#define DV_KEPT_TEXT_MAX (1u << 20)
+
+/* b[0, *n) with each value (`\` between values, for a multi-valued VR) cut to vr's most characters, counted as
+ * bytes: a UID regenerated into a value can make it longer than its VR allows. A value cut there also loses the
+ * bytes of 0x80 and above before the cut, so that no multi-byte character is left half. */
+static void cut_values(uint8_t *b, size_t *n, uint16_t vr)
+{
+    size_t max = dv_vr_max_chars(vr), w = 0, start = 0;
+    int multi = vr != DV_VR_LT && vr != DV_VR_ST && vr != DV_VR_UT, cut = 0;
+    if (max == 0)
+        return;
+    for (size_t i = 0; i <= *n; i++) {
+        if (i == *n || (multi && b[i] == '\\')) {
+            while (cut && w > start && (b[w - 1] & 0x80))
+                w--;
+            if (i < *n)
+                b[w++] = '\\';
+            start = w;
+            cut = 0;
+            continue;
+        }
+        if (w - start >= max) {
+            cut = 1;
+            continue;
+        }
+        b[w++] = b[i];
+    }
+    *n = w;
+}
+
+/* A standard text value the plan keeps as it is (a StudyDescription or ImageComments naming the study by its UID,
+ * under KEEP_ALL or where a table keeps the attribute) keeps naming the source study beside the regenerated
+ * StudyInstanceUID. Where the plan regenerates the primary IDs, each of the instance's own that stands whole in it
+ * becomes what it became (the keyed function), as in a kept UI value (keep_ui) and in cleaned text (text_stage.c
+ * swap_uids); the value is then cut to its VR's length. An EncapsulatedDocument kept as it is (OB) is treated
+ * alike when it is a text document (dv_doc_is_text: a PDF's bytes cannot change length). PN values (no UIDs),
+ * private values (keeps_own_value) and a keepTag's element stay. 1 when the value was rewritten, 0 not, -1 error.
+ * docs/decisions.md "A kept UI naming the instance's own primary ID is regenerated".
+ * [test_engine: test_kept_text_naming_own_uid] */
+static int keep_text(apply_ctx *c, dv_elem *e, const dv_match *m, uint16_t vr)
+{
+    if (kept_by_keep_tag(m) || e->length < 2 || e->length > DV_KEPT_TEXT_MAX)
+        return 0;
+    const uint8_t *v = dv_elem_inline_value(e);
+    uint8_t *loaded = NULL;
+    size_t len = (size_t)e->length;
+    if (!v) {
+        if (!(loaded = malloc(len)))
+            return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+        if (dv_elem_read_value(c->inst, e, loaded, len) != 0) {
+            free(loaded);
+            return dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
+        }
+        v = loaded;
+    }
+    if (e->tag == DV_TAG_ENCAPSULATED_DOCUMENT && !dv_doc_is_text(v, len)) {
+        free(loaded);
+        return 0;
+    }
+    uint8_t *out = NULL;
+    size_t n = 0, cap = 0, copied = 0;
+    int rc = 0;
+    for (const uint8_t *dot = memchr(v, '.', len); dot && rc == 0;) { /* a UID has a dot: most values have none */
+        size_t i = (size_t)(dot - v), from = i;
+        while (from > copied && is_digit_byte(v[from - 1]))
+            from--; /* the start of the run of digits before the dot */
+        int k = own_uid_at(c, v, len, from);
+        size_t next = i + 1;
+        if (k >= 0) {
+            char rep[DV_UID_MAX + 1];
+            size_t rn = dv_uid_regenerate_memo(c->key, c->uid_memo, c->own[k], c->own_len[k], rep);
+            size_t need = n + (from - copied) + rn;
+            if (need > cap) {
+                size_t ncap = need + len;
+                uint8_t *nb = realloc(out, ncap);
+                if (!nb) {
+                    rc = dv_fail(c->err, DV_ERR_NOMEM, "out of memory rewriting " TAGF, TAGA(e->tag));
+                    break;
+                }
+                out = nb;
+                cap = ncap;
+            }
+            memcpy(out + n, v + copied, from - copied);
+            n += from - copied;
+            memcpy(out + n, rep, rn);
+            n += rn;
+            copied = next = from + c->own_len[k];
+        }
+        dot = next < len ? memchr(v + next, '.', len - next) : NULL;
+    }
+    if (rc == 0 && out) {
+        size_t tail = len - copied;
+        uint8_t *nb = n + tail > cap ? realloc(out, n + tail) : out;
+        if (!nb) {
+            rc = dv_fail(c->err, DV_ERR_NOMEM, "out of memory rewriting " TAGF, TAGA(e->tag));
+        } else {
+            out = nb;
+            memcpy(out + n, v + copied, tail);
+            n += tail;
+            while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\0'))
+                n--;
+            cut_values(out, &n, vr);
+            rc = replace_value(c, e, vr, out, n) ? -1 : 1;
+        }
+    }
+    free(out);
     free(loaded);
     return rc;
 }
@@ -674,6 +808,10 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         case DV_DEC_KEEP:
             if (vr == DV_VR_UI)
                 rc = keep_ui(c, e, &m);
+            else if (c->nown && !is_seq && !DV_TAG_IS_PRIVATE(tag) && vr != DV_VR_PN &&
+                     (dv_clean_text_vr(vr) || tag == DV_TAG_ENCAPSULATED_DOCUMENT) &&
+                     (rc = keep_text(c, e, &m, vr)) > 0)
+                rc = tag == DV_TAG_ENCAPSULATED_DOCUMENT ? finish_document(c, ds, e, 1) : 0;
             break;
         case DV_DEC_KEEP_RECURSE: {
             const dv_text_path *up = c->path;

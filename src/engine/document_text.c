@@ -60,6 +60,18 @@ int dv_doc_has_pdf_header(const uint8_t *v, size_t n)
     return memmem(v, n < 1024 ? n : 1024, "%PDF-", 5) != NULL;
 }
 
+int dv_doc_is_text(const uint8_t *v, size_t n)
+{
+    while (n > 0 && v[n - 1] == '\0')
+        n--;
+    if (dv_doc_has_pdf_header(v, n))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((v[i] < 0x20 && v[i] != '\t' && v[i] != '\n' && v[i] != '\f' && v[i] != '\r') || v[i] == 0x7F)
+            return 0;
+    return 1;
+}
+
 /* --- base64 ---------------------------------------------------------------------------------------------- */
 
 static int b64_byte(unsigned char c)

@@ -17,6 +17,12 @@ int dv_doc_mime_is_text(const uint8_t *m, size_t n);
  * look for it. */
 int dv_doc_has_pdf_header(const uint8_t *v, size_t n);
 
+/* Is the document (its first n bytes) text a person could have typed (a CDA, an XML property list, a plain report)?
+ * No control byte but TAB, LF, FF and CR (trailing NUL padding aside) and no PDF header (dv_doc_has_pdf_header): a
+ * PDF, even one whose bytes are all printable (ASCIIHex or ASCII85 streams), is a program the text stage cannot
+ * read. */
+int dv_doc_is_text(const uint8_t *v, size_t n);
+
 /* Remove from t[0, *n) every run of base64 (an embedded PDF or image: a CDA nonXMLBody, a data: URI), which no
  * detector can read: a token of at least 40 base64 characters with both cases and a digit, `+` or `/`, and the
  * lines that continue it. *n shrinks; 1 when anything was removed. */

@@ -888,23 +888,9 @@ static int swap_uids(dv_text_worker *w, uint16_t vr, size_t *n, int *swapped, dv
     return 0;
 }
 
-/* Is the document text a person could have typed (a CDA, an XML property list, a plain report)? No control
- * byte but TAB, LF, FF and CR (trailing NUL padding aside) and no PDF header in its first 1024 bytes: a PDF, even
- * one whose bytes are all printable (ASCIIHex or ASCII85 streams), is a program the text stage cannot read, and a
- * PDF reader finds its header anywhere there. Only the first DV_DOC_SNIFF bytes are looked at when the document is
- * longer than the text stage reads. */
+/* Only the first DV_DOC_SNIFF bytes are looked at (dv_doc_is_text) when the document is longer than the text stage
+ * reads. */
 #define DV_DOC_SNIFF 4096u
-static int document_is_text(const uint8_t *v, size_t n)
-{
-    while (n > 0 && v[n - 1] == '\0')
-        n--;
-    if (dv_doc_has_pdf_header(v, n))
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((v[i] < 0x20 && v[i] != '\t' && v[i] != '\n' && v[i] != '\f' && v[i] != '\r') || v[i] == 0x7F)
-            return 0;
-    return 1;
-}
 
 /* A document the text stage cannot read (a PDF, a binary or too long a file) is emptied: under a profile that
  * cleans text, the names in a report must not survive because they are compressed. */
@@ -950,7 +936,7 @@ static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *i
             memcpy(head, in, sizeof head);
         else if (!src || src->read_at(src->ctx, off, head, sizeof head) != 0)
             return dv_fail(err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
-        if (!document_is_text(head, sizeof head))
+        if (!dv_doc_is_text(head, sizeof head))
             return empty_document(e, changed);
         return dv_fail(err, DV_ERR_LIMIT, "text document at " TAGF " exceeds the %u-byte limit", TAGA(e->tag),
                        DV_TEXT_VALUE_MAX);
@@ -959,7 +945,7 @@ static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *i
     if (load_raw(w, inst, e, &v, err))
         return -1;
     size_t len = (size_t)e->length;
-    if (!document_is_text(v, len))
+    if (!dv_doc_is_text(v, len))
         return empty_document(e, changed);
     if (grow((void **)&w->dec, &w->deccap, DV_CHARSET_DECODE_BOUND(len) + 1, err))
         return -1;
