@@ -55,6 +55,7 @@ typedef struct apply_ctx {
     int ndates, held_decided;
     int nwordtags;
     int nheld_dates, nheld_words; /* distinct dates and words in own[nown, nheld) */
+    size_t own_min;               /* the shortest of own[0, nown) (SIZE_MAX: none): a shorter text holds none */
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
     /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
@@ -239,6 +240,7 @@ static const uint8_t *value_head(apply_ctx *c, const dv_elem *e, uint8_t *buf, s
 static void own_primary_ids(apply_ctx *c)
 {
     c->nown = 0;
+    c->own_min = SIZE_MAX;
     for (int i = 0; i < DV_PLAN_OWN_IDS; i++) {
         if (!(c->plan->regen_own_ids & (1u << i))) /* the plan's decision, made once (dv_plan.h) */
             continue;
@@ -264,6 +266,7 @@ static void own_primary_ids(apply_ctx *c)
         memcpy(c->own[c->nown], v, n);
         c->own[c->nown][n] = '\0';
         c->own_len[c->nown++] = n;
+        c->own_min = n < c->own_min ? n : c->own_min;
     }
 }
 
@@ -345,6 +348,14 @@ static void cut_values(uint8_t *b, size_t *n, uint16_t vr)
     *n = w;
 }
 
+/* A VR whose values may hold a UID among other text (LO LT SH ST UC UT; not a name, date, age or AE title), or the
+ * EncapsulatedDocument. */
+static int holds_free_text(uint16_t vr, uint32_t tag)
+{
+    return vr == DV_VR_LO || vr == DV_VR_LT || vr == DV_VR_SH || vr == DV_VR_ST || vr == DV_VR_UC ||
+           vr == DV_VR_UT || tag == DV_TAG_ENCAPSULATED_DOCUMENT;
+}
+
 /* A standard text value the plan keeps as it is (a StudyDescription or ImageComments naming the study by its UID,
  * under KEEP_ALL or where a table keeps the attribute) keeps naming the source study beside the regenerated
  * StudyInstanceUID. Where the plan regenerates the primary IDs, each of the instance's own that stands whole in it
@@ -356,7 +367,7 @@ static void cut_values(uint8_t *b, size_t *n, uint16_t vr)
  * [test_engine: test_kept_text_naming_own_uid] */
 static int keep_text(apply_ctx *c, dv_elem *e, const dv_match *m, uint16_t vr)
 {
-    if (kept_by_keep_tag(m) || e->length < 2 || e->length > DV_KEPT_TEXT_MAX)
+    if (e->length < c->own_min || e->length > DV_KEPT_TEXT_MAX || kept_by_keep_tag(m))
         return 0;
     const uint8_t *v = dv_elem_inline_value(e);
     uint8_t *loaded = NULL;
@@ -808,8 +819,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         case DV_DEC_KEEP:
             if (vr == DV_VR_UI)
                 rc = keep_ui(c, e, &m);
-            else if (c->nown && !is_seq && !DV_TAG_IS_PRIVATE(tag) && vr != DV_VR_PN &&
-                     (dv_clean_text_vr(vr) || tag == DV_TAG_ENCAPSULATED_DOCUMENT) &&
+            else if (e->length >= c->own_min && !is_seq && !DV_TAG_IS_PRIVATE(tag) && holds_free_text(vr, tag) &&
                      (rc = keep_text(c, e, &m, vr)) > 0)
                 rc = tag == DV_TAG_ENCAPSULATED_DOCUMENT ? finish_document(c, ds, e, 1) : 0;
             break;
