@@ -162,7 +162,7 @@ def cp_is_word(cp):
         return FOLD[cp][2]
     if cp < FOLD_LO:
         return cp in (0xAA, 0xB5, 0xBA)
-    if 0x2000 <= cp <= 0x2BFF or 0x3000 <= cp <= 0x303F or 0xFE30 <= cp <= 0xFE4F:
+    if 0x2000 <= cp <= 0x2BFF or 0x3000 <= cp <= 0x303F or 0xFE30 <= cp <= 0xFE6F:  # CJK compat, small forms
         return False
     if 0xFF00 <= cp <= 0xFF65:  # full-width punctuation (and the half-width middle dot U+FF65) separates
         return fullwidth_alnum(cp)

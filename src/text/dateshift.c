@@ -513,18 +513,28 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
     return (int)o;
 }
 
-/* Which ASCII characters of a date were written full width in orig: digits and letters as classes (the shifted
- * date has other digits and month letters), punctuation and the space one by one. */
+/* Which ASCII characters of a date were written full width in orig: each run of digits by itself (２０１９年10月19日
+ * keeps its year wide and its month and day ASCII; runs are matched from the end, as the shifted date has the same
+ * day and month runs), letters as a class (the shifted date has other month letters), punctuation and the space
+ * one by one. */
+#define WIDE_RUNS 8
 typedef struct wide_set {
     int digits, letters;
     uint64_t punct[2]; /* bit c of ASCII c */
+    uint8_t run_wide[WIDE_RUNS];
+    size_t nruns;      /* digit runs seen (run_wide holds the last WIDE_RUNS of them) */
 } wide_set;
 
 static wide_set wide_of(const char *orig, size_t len)
 {
-    wide_set w = {0, 0, {0, 0}};
-    for (size_t i = 0; i + 2 < len; i++) {
-        char a = dv_width_ascii((const unsigned char *)orig + i, len - i);
+    wide_set w = {0, 0, {0, 0}, {0}, 0};
+    int in_run = 0;
+    for (size_t i = 0; i < len; i++) {
+        char a = i + 2 < len ? dv_width_ascii((const unsigned char *)orig + i, len - i) : 0;
+        int digit = (a >= '0' && a <= '9') || (!a && orig[i] >= '0' && orig[i] <= '9');
+        if (digit && !in_run)
+            w.run_wide[w.nruns++ % WIDE_RUNS] = a != 0;
+        in_run = digit;
         if (!a)
             continue;
         if (a >= '0' && a <= '9')
@@ -538,13 +548,26 @@ static wide_set wide_of(const char *orig, size_t len)
     return w;
 }
 
+/* Was the digit run of a that ends k runs before a's last (0: the last) written wide? */
+static int run_was_wide(const wide_set *w, size_t from_end)
+{
+    if (from_end >= w->nruns || from_end >= WIDE_RUNS)
+        return w->digits;
+    return w->run_wide[(w->nruns - 1 - from_end) % WIDE_RUNS];
+}
+
 /* Write the ASCII date a[0, n) into out with the characters orig had full width made full width again. */
 static int rewiden(const wide_set *w, const char *a, size_t n, char *out, size_t cap)
 {
-    size_t o = 0;
+    size_t o = 0, runs = 0, run = 0;
+    for (size_t i = 0; i < n; i++)
+        runs += a[i] >= '0' && a[i] <= '9' && (i == 0 || a[i - 1] < '0' || a[i - 1] > '9');
+    int run_wide = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)a[i];
-        int wide = c < 0x80 && ((c >= '0' && c <= '9') ? w->digits
+        if (c >= '0' && c <= '9' && (i == 0 || a[i - 1] < '0' || a[i - 1] > '9'))
+            run_wide = run_was_wide(w, runs - 1 - run++);
+        int wide = c < 0x80 && ((c >= '0' && c <= '9') ? run_wide
                                 : isalpha(c)           ? w->letters
                                                        : (int)((w->punct[c >> 6] >> (c & 63)) & 1));
         if (!wide) {

@@ -145,8 +145,10 @@ int dv_kanji_date_from_ascii(const char *a, size_t n, const dv_kanji_style *st, 
         }
         size_t j = i;
         long v = 0;
-        while (j < n && a[j] >= '0' && a[j] <= '9' && j - i < 9)
-            v = v * 10 + (a[j++] - '0');
+        /* the whole run is one number (its value capped: a run of 10 digits or more is no day, month or era year,
+         * and counting it as two runs would shift which style goes to which number) */
+        for (; j < n && a[j] >= '0' && a[j] <= '9'; j++)
+            v = j - i < 9 ? v * 10 + (a[j] - '0') : 1000000000L;
         size_t from_end = runs - 1 - k++; /* 0 for the last run */
         dv_kanji_style s = {v <= 99, 0, 0, 0};
         if (from_end < nst)

@@ -41,7 +41,9 @@ static int cp_is_word(int32_t cp)
     /* full-width punctuation separates like its ASCII form; so does the half-width middle dot U+FF65 */
     if (cp >= 0xFF00 && cp <= 0xFF65)
         return fullwidth_alnum(cp);
-    if ((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+    /* the CJK compatibility forms and the small form variants (U+FE30-U+FE6F: a small hyphen-minus U+FE63 or em
+     * dash U+FE58 between an ID's parts) are punctuation */
+    if ((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFE30 && cp <= 0xFE6F) ||
         cp == 0x30FB || cp == 0xFEFF || cp == 0xFFFD)
         return 0;
     return 1;

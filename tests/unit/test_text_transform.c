@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dicom/dv_vr.h"
+#include "text/kanjinum.h"
 #include "text/dv_transform.h"
 
 
@@ -565,8 +566,6 @@ static void test_written_date_german_french(void **state)
     }
 }
 
-/* CJK and full-width dates are shifted in place, written back in the same form and width (before: none of them
- * parsed, so the date shift transformation erased them). */
 /* Kanji numerals are shifted and written back in the style each number was written in (kanjinum.h): a year digit
  * by digit with its own zero, a month or day counted with 十 or digit by digit; a one-digit number that grows to two
  * is counted; an era year becomes 元 or a number as the shifted date asks. */
@@ -585,6 +584,10 @@ static void test_written_date_kanji_numerals(void **state)
         {"平成三十一年四月二十五日", "令和元年五月五日"},
         {"令和元年十二月二十五日", "令和二年一月四日"},
         {"2024年三月五日", "2024年三月十五日"}, /* an ASCII number beside kanji ones stays ASCII */
+        /* a full-width year beside kanji ones stays full width, and the kanji ones kanji (stop 35: the month and
+         * day were written in full-width digits, the year of the second in full-width digits) */
+        {"２０２４年三月五日", "２０２４年三月十五日"},
+        {"二〇二四年３月５日", "二〇二四年３月１５日"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[256];
@@ -611,8 +614,22 @@ static void test_written_date_kanji_numerals(void **state)
     back[m] = 0;
     assert_string_equal(back, mixed);
     assert_true(memchr(out, '2', (size_t)n) != NULL); /* "20" kept its digits */
+    /* a run of 10 digits is one number: the styles after it stay with their numbers (it was counted as two runs,
+     * and the day took the month's style) */
+    dv_kanji_style st[4];
+    size_t nst = 0;
+    static const char positional[] = "二〇二四年一二月〇五日";
+    assert_true(dv_kanji_date_to_ascii(positional, strlen(positional), back, sizeof back, st, 4, &nst) > 0);
+    static const char ten[] = "1234567890年3月15日";
+    n = dv_kanji_date_from_ascii(ten, strlen(ten), st, nst, out, sizeof out);
+    assert_true(n > 0);
+    out[n] = 0;
+    assert_string_equal(out, "一二三四五六七八九〇年三月一五日");
 }
 
+/* CJK and full-width dates are shifted in place, written back in the same form and width,
+ * each run of digits in its own width (before: none of them
+ * parsed, so the date shift transformation erased them). */
 static void test_written_date_cjk_and_full_width(void **state)
 {
     (void)state;
@@ -638,6 +655,9 @@ static void test_written_date_cjk_and_full_width(void **state)
         {"令和元年5月1日", "令和元年5月11日"},
         {"昭和64年1月1日", "平成元年1月11日"},
         {"令和 2 年 3 月 5 日", "令和 2 年 3 月 15 日"},
+        /* a full-width year beside ASCII month and day: each run keeps its width (they became full width) */
+        {"２０２０年3月5日", "２０２０年3月15日"},
+        {"2020年３月５日", "2020年３月１５日"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[256];
