@@ -224,9 +224,6 @@ static void test_every_truncation(void **s)
     }
 }
 
-/* Zero bytes after the last element of a file (media writers pad files to a sector) hold nothing: the
- * instance reads as without them, for any length of zeros, and the output does not carry them. A tail that
- * is not all zeros is still malformed (found by the stop-30 review: 18 zero bytes failed the instance). */
 /* Elements out of order, and a tag repeated, at the top level and in an item: read in ascending order with each
  * tag once (the first occurrence), so the output is the valid encoding of the same dataset written in order. */
 static uint8_t *disordered(dvb_ts ts, int ordered, size_t *len)
@@ -310,6 +307,9 @@ static void test_out_of_order_sorted(void **s)
     free(all);
 }
 
+/* Zero bytes after the last element of a file (media writers pad files to a sector) hold nothing: the
+ * instance reads as without them, for any length of zeros, and the output does not carry them. A tail that
+ * is not all zeros is still malformed (found by the stop-30 review: 18 zero bytes failed the instance). */
 static void test_zero_tail(void **s)
 {
     (void)s;
