@@ -609,15 +609,17 @@ static void decide_held(apply_ctx *c)
     }
 }
 
-/* 1 when e, a kept private value other than UI (an OB or UN blob, a text), holds one of the instance's own
- * primary UIDs that the plan regenerates, or one of its dates, names or IDs the plan changes (own_values): kept,
- * it would name the source study, series, instance or patient beside the new values, or give the date shift away,
- * and its bytes cannot be rewritten without knowing their layout, so apply_ds deletes it (a private element is
- * never required by an IOD). A keepTag keeps it, as it keeps a UI value; a private creator stays (it names a
+/* 1 when e, a kept private value other than UI (an OB or UN blob, a text) or a kept address (UR), holds one of the
+ * instance's own primary UIDs that the plan regenerates, or one of its dates, names or IDs the plan changes
+ * (own_values; opaque_ids.c says how a value must stand): kept, it would name the source study, series, instance
+ * or patient beside the new values, or give the date shift away, and its bytes cannot be rewritten without knowing
+ * their layout, so apply_ds deletes it (a private element is never required by an IOD) or empties it (an address:
+ * its place in the IOD stays). A keepTag keeps it, as it keeps a UI value; a private creator stays (it names a
  * vendor's block). A private text cleaned as text is looked at for the UIDs only: the text stage knows the
  * instance's names, IDs and dates. -1 when its bytes cannot be read. (docs/decisions.md "A kept private value
  * holding the instance's own primary ID is deleted"; test_engine: test_private_blob_naming_own_primary_id,
- * test_private_blob_holding_own_date, test_private_blob_naming_own_patient) */
+ * test_private_blob_holding_own_date, test_private_blob_naming_own_patient, test_private_blob_review_cases,
+ * test_unlisted_names_and_addresses) */
 static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv_decision d)
 {
     if (DV_TAG_IS_PRIVATE_CREATOR(e->tag) || kept_by_keep_tag(m))
