@@ -54,6 +54,9 @@ struct dv_inflated {
     access_point pts[DV_INFLATE_MAX_POINTS];
     unsigned npts;
     uint64_t span;
+    const dv_held_range *held; /* values held in memory (dv_inflated_hold), sorted by offset; borrowed */
+    size_t nheld;
+    uint64_t read_inflated;    /* bytes inflated by reads after the validating pass */
 };
 
 static void *zmem_alloc(size_t n)
@@ -191,6 +194,8 @@ static int advance(dv_inflated *z, uint64_t target, uint8_t *dst, uint64_t dst_o
             memcpy(dst + (a - dst_off), z->ring + at + (a - from), (size_t)(b - a));
         }
         z->out_pos = to;
+        if (!building)
+            z->read_inflated += got;
         if (building) {
             if (z->out_pos > max_out)
                 return dv_fail(err, DV_ERR_LIMIT, "deflated dataset inflates beyond the %llu-byte limit",
@@ -217,6 +222,21 @@ static int inflated_read_at(void *ctx, uint64_t off, void *buf, size_t len)
     if (z->whole) {
         memcpy(buf, z->whole + off, len);
         return 0;
+    }
+    if (z->nheld) { /* a value held in memory: the last range starting at or before off */
+        size_t lo = 0, hi = z->nheld;
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (z->held[mid].off <= off)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        const dv_held_range *h = &z->held[lo];
+        if (h->off <= off && off - h->off <= h->len && len <= h->len - (off - h->off)) {
+            memcpy(buf, h->bytes + (off - h->off), len);
+            return 0;
+        }
     }
     uint8_t *dst = buf;
     /* The head of the range may still be in the ring (the reader re-reads a header that straddled its
@@ -411,6 +431,47 @@ dv_source dv_inflated_source(dv_inflated *z)
 {
     dv_source s = { .ctx = z, .size = z->size, .read_at = inflated_read_at };
     return s;
+}
+
+int dv_inflated_streams(const dv_inflated *z)
+{
+    return z->whole == NULL;
+}
+
+uint64_t dv_inflated_position(const dv_inflated *z)
+{
+    return z->out_pos;
+}
+
+/* The arithmetic of inflated_read_at, without inflating: keep the two in step. */
+uint64_t dv_inflated_read_cost(const dv_inflated *z, uint64_t *pos, uint64_t off, uint64_t len)
+{
+    if (z->whole || off > z->size || len > z->size - off)
+        return 0;
+    uint64_t end = off + len;
+    uint64_t ring_from = *pos > DV_WSIZE ? *pos - DV_WSIZE : 0;
+    if (off < *pos && off >= ring_from) {
+        if (end <= *pos)
+            return 0;
+        off = *pos;
+    }
+    uint64_t best = 0;
+    for (unsigned i = 0; i < z->npts && z->pts[i].out <= off; i++)
+        best = z->pts[i].out;
+    uint64_t from = off < *pos || best > *pos ? best : *pos;
+    *pos = end;
+    return end - from;
+}
+
+void dv_inflated_hold(dv_inflated *z, const dv_held_range *ranges, size_t n)
+{
+    z->held = ranges;
+    z->nheld = n;
+}
+
+uint64_t dv_inflated_read_bytes(const dv_inflated *z)
+{
+    return z->read_inflated;
 }
 
 uint64_t dv_inflated_resident_bytes(const dv_inflated *z)

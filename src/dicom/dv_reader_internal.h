@@ -32,6 +32,22 @@ dv_source dv_inflated_source(dv_inflated *z);
 /* Bytes the inflater holds now (buffers, access-point windows, the small-stream copy; zlib's state aside). */
 uint64_t dv_inflated_resident_bytes(const dv_inflated *z);
 void dv_inflated_free(dv_inflated *z);
+/* 1 when the inflated bytes are streamed (not kept whole in memory): random access then costs inflation. */
+int dv_inflated_streams(const dv_inflated *z);
+/* Values of the inflated stream held in memory: reads inside one of these ranges are served from it, never
+ * inflated. The reader holds the values it would otherwise read against the stream order (reader.c
+ * hold_displaced). ranges: sorted by off, disjoint, borrowed (the instance's arena: it outlives z). */
+typedef struct dv_held_range {
+    uint64_t off, len;
+    const uint8_t *bytes;
+} dv_held_range;
+void dv_inflated_hold(dv_inflated *z, const dv_held_range *ranges, size_t n);
+/* What reading [off, off + len) would inflate (0 for a stream kept whole), from inflated position *pos, which
+ * moves on as the read would move it; start from dv_inflated_position. Reads served from held ranges aside. */
+uint64_t dv_inflated_position(const dv_inflated *z);
+uint64_t dv_inflated_read_cost(const dv_inflated *z, uint64_t *pos, uint64_t off, uint64_t len);
+/* Bytes inflated by reads since the validating pass (the cost of random access; tests bound it). */
+uint64_t dv_inflated_read_bytes(const dv_inflated *z);
 
 /* A sink that deflates everything written to it into the downstream sink. */
 typedef struct dv_deflate_sink dv_deflate_sink;
