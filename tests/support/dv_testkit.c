@@ -65,3 +65,16 @@ uint8_t *dvt_slurp(const char *path, size_t *len)
     *len = (size_t)n;
     return b;
 }
+
+uint8_t *dvt_write_mem(const dv_instance *inst, size_t *len, dv_error *err)
+{
+    dv_mem_sink ms;
+    memset(&ms, 0, sizeof ms);
+    dv_sink sink = dv_sink_memory(&ms);
+    if (dv_instance_write(inst, &sink, err) != 0) {
+        free(ms.data);
+        return NULL;
+    }
+    *len = ms.len;
+    return ms.data;
+}

@@ -25,6 +25,8 @@ int dvt_parse(parsed *p, const uint8_t *data, size_t len, dv_error *err);
 int dvt_deidentify(const char *json, const dv_key *key, const dv_limits *lim, const uint8_t *in, size_t inlen,
                    output *o, dv_error *err);
 void dvt_output_free(output *o);
+/* inst written to memory: the bytes (malloc'd, the caller frees), their count in *len; NULL with err set. */
+uint8_t *dvt_write_mem(const dv_instance *inst, size_t *len, dv_error *err);
 /* The whole file at path, malloc'd (the caller frees), its size in *len; NULL when it cannot be read. */
 uint8_t *dvt_slurp(const char *path, size_t *len);
 

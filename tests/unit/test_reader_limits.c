@@ -14,6 +14,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "dv_testkit.h"
 #include "dicomveil/dicomveil.h"
 #include "dicom/dv_ds.h"
 #include "dicom/dv_vr.h"
@@ -33,14 +34,11 @@ static dv_instance *read_buf(const uint8_t *buf, size_t len, const dv_limits *li
 /* Write inst to a memory sink and return the bytes (caller frees). */
 static uint8_t *write_mem(const dv_instance *inst, size_t *len)
 {
-    dv_mem_sink ms;
-    memset(&ms, 0, sizeof ms);
-    dv_sink sink = dv_sink_memory(&ms);
     dv_error err;
-    if (dv_instance_write(inst, &sink, &err) != 0)
+    uint8_t *out = dvt_write_mem(inst, len, &err);
+    if (!out)
         fail_msg("write failed: %s", err.message);
-    *len = ms.len;
-    return ms.data;
+    return out;
 }
 
 static uint32_t count_items(const dv_instance *inst, uint32_t tag)
