@@ -600,6 +600,12 @@ int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_
         int a = dv_kanji_date_to_ascii(in, len, folded, sizeof folded, st, 4, &nst);
         if (a <= 0 || nst == 0 || dv_kanji_has_numeral(folded, (size_t)a))
             return -1;
+        /* the styles must write the date back as it was read, or the shifted one could not be read back (a number
+         * of ASCII and kanji digits, 0四, came back as 四): such a date is not rewritten (the caller erases it) */
+        char again[MAX_IN];
+        int g = dv_kanji_date_from_ascii(folded, (size_t)a, st, nst, again, sizeof again);
+        if (g != (int)len || memcmp(again, in, len) != 0)
+            return -1;
         int n = dv_shift_written_date(folded, (size_t)a, days, shifted, sizeof shifted);
         return n < 0 ? -1 : dv_kanji_date_from_ascii(shifted, (size_t)n, st, nst, out, cap);
     }

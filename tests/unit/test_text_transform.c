@@ -614,6 +614,11 @@ static void test_written_date_kanji_numerals(void **state)
     back[m] = 0;
     assert_string_equal(back, mixed);
     assert_true(memchr(out, '2', (size_t)n) != NULL); /* "20" kept its digits */
+    /* fuzz_text_transform (regressions/text_transform/kanji-number-half-ascii): a year of an ASCII and a kanji digit
+     * (0四) was written back as 四 and the shifted date did not shift back: a date its styles cannot write back as
+     * read is not rewritten */
+    static const char half[] = "05-MAR-0\xe5\x9b\x9b"; /* 05-MAR-0四 */
+    assert_true(dv_shift_written_date(half, strlen(half), 37, out, sizeof out) < 0);
     /* a run of 10 digits is one number: the styles after it stay with their numbers (it was counted as two runs,
      * and the day took the month's style) */
     dv_kanji_style st[4];
