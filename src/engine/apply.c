@@ -462,6 +462,7 @@ static void note_own_dates(apply_ctx *c, const dv_elem *e, uint16_t vr)
     uint8_t buf[DV_OWN_WORD_RAW];
     size_t len;
     const uint8_t *v = value_head(c, e, buf, sizeof buf, &len);
+    int first = c->ndates;
     for (size_t i = 0; v && i < len && c->ndates < DV_OWN_DATE_VALUES;) {
         const uint8_t *q = memchr(v + i, '\\', len - i);
         size_t j = q ? (size_t)(q - v) : len, n = j - i;
@@ -469,6 +470,8 @@ static void note_own_dates(apply_ctx *c, const dv_elem *e, uint16_t vr)
         int digits = vr == DV_VR_DA ? n == 8 : n >= 8;
         for (size_t k = 0; k < 8 && digits; k++)
             digits = d[k] >= '0' && d[k] <= '9';
+        for (int k = first; k < c->ndates && digits; k++)
+            digits = memcmp(c->date_val[k], d, 8) != 0; /* a value repeated in one attribute once */
         if (digits) {
             c->date_tag[c->ndates] = e->tag;
             c->date_vr[c->ndates] = vr;
@@ -516,7 +519,8 @@ static void own_values(apply_ctx *c)
         if (dv_elem_is_sequence(e))
             continue;
         uint16_t vr = e->vr == DV_VR_UN ? dv_plan_effective_vr(e) : e->vr;
-        if (vr == DV_VR_DA || vr == DV_VR_DT)
+        /* the standard attributes' dates: a private one cannot crowd them out of the slots */
+        if ((vr == DV_VR_DA || vr == DV_VR_DT) && !DV_TAG_IS_PRIVATE(e->tag))
             note_own_dates(c, e, vr);
         else if (is_own_word_tag(e->tag))
             note_own_words(c, e);

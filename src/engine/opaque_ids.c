@@ -5,9 +5,10 @@
  * instance's own primary ID is deleted").
  *
  * One pass over the bytes for all the values at once: a value's first three bytes select it (a bit in three
- * 256-entry tables), so a byte that starts none costs one table read, and a blob of one repeated byte costs no
- * more than any other. The compares that follow are counted against a budget: a value crafted to match the
- * first bytes everywhere is answered "found" (deleted) once the budget is spent, never scanned for minutes. */
+ * 256-entry tables), so a byte that starts none costs one table read. The compares that follow (up to the first
+ * byte that differs) are counted against a budget of 8 a byte: a value crafted to match the values' first bytes
+ * everywhere (a blob of the digit a date is made of) is answered "found" (deleted) once the budget is spent,
+ * never scanned for minutes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,15 +16,17 @@
 #include "engine/opaque_ids.h"
 
 /* A bulk value is read in pieces this big, each after the last SCAN_CARRY bytes of the one before: a value of up
- * to DV_UID_MAX bytes with the byte before it and the two after it (a full stop and what follows it), so one across
- * a piece boundary is found whole with what tells where it ends. */
+ * to DV_UID_MAX bytes with the two bytes before it (a full stop and what precedes it) and the two after it, so one
+ * across a piece boundary is found whole with what tells where it starts and ends. A later piece is scanned from
+ * its byte 2: what starts at bytes 0 and 1 was told in the piece before. */
 #define SCAN_PIECE (64u * 1024u)
-#define SCAN_CARRY (DV_UID_MAX + 3u)
+#define SCAN_CARRY (DV_UID_MAX + 4u)
 
-/* Compares (bytes of looked-for values checked at a place their first three bytes matched) allowed per byte of
- * the value, and at least: real data needs a few per kilobyte. */
+/* Compares (bytes of looked-for values compared, up to the first that differs, at a place their first three bytes
+ * matched) allowed per byte of the value, and at least: numeric text beside UIDs that share its first bytes
+ * (`1.25\1.25` beside `1.2.826...`) needs about 3 per byte. */
 #define SCAN_BUDGET_PER_BYTE 8u
-#define SCAN_BUDGET_MIN (1u << 20)
+#define SCAN_BUDGET_MIN 4096u
 
 static int ascii_upper(uint8_t b)
 {
@@ -111,8 +114,8 @@ static int continues(const needle *nd, uint8_t b)
 }
 
 /* Does the byte before a hit at b + i continue it? A full stop does for a number when a digit stands before it
- * (1.2.3 inside 9.1.2.3); not known (a later piece's first byte, whose byte before is gone) counts as not: the
- * value is looked at twice rather than missed. */
+ * (1.2.3 inside 9.1.2.3). A later piece is scanned from its byte 2 (scan), so both bytes are known there; before
+ * a value's first byte there are none. */
 static int continued_before(const needle *nd, const uint8_t *b, size_t i)
 {
     if (i == 0)
@@ -151,14 +154,18 @@ static int ends_at(const needle *nd, const uint8_t *p, size_t m, int last)
     return k == 0 || k == 2 || k == 4 || k == 6;
 }
 
-static int same(const needle *nd, const uint8_t *p)
+/* How many of nd's bytes p matches from its start (nd->len: all of them). */
+static size_t matched(const needle *nd, const uint8_t *p)
 {
-    if (!nd->fold)
-        return memcmp(p, nd->s, nd->len) == 0;
-    for (size_t i = 0; i < nd->len; i++)
-        if (ascii_upper(p[i]) != ascii_upper(nd->s[i]))
-            return 0;
-    return 1;
+    size_t i = 0;
+    if (!nd->fold) {
+        while (i < nd->len && p[i] == nd->s[i])
+            i++;
+        return i;
+    }
+    while (i < nd->len && ascii_upper(p[i]) == ascii_upper(nd->s[i]))
+        i++;
+    return i;
 }
 
 /* Look for the values in b[0, n). The bytes before b are not known (first: the value starts at b) and b[n - 1] is
@@ -168,7 +175,7 @@ static int same(const needle *nd, const uint8_t *p)
  * end). 1 found (or the budget spent), 0 not. */
 static int scan(scanner *sc, const uint8_t *b, size_t n, int first, int last)
 {
-    for (size_t i = first ? 0 : 1; i < n; i++) {
+    for (size_t i = first ? 0 : 2; i < n; i++) {
         uint64_t m = sc->first[b[i]];
         if (!m)
             continue;
@@ -182,10 +189,11 @@ static int scan(scanner *sc, const uint8_t *b, size_t n, int first, int last)
             const needle *nd = &sc->nd[k];
             if (nd->len > n - i)
                 continue; /* the next piece has it whole (or the value ends first) */
-            if (sc->budget < nd->len)
+            size_t got = matched(nd, b + i), cost = got < nd->len ? got + 1 : got;
+            if (sc->budget < cost)
                 return 1;
-            sc->budget -= nd->len;
-            if (!same(nd, b + i) || continued_before(nd, b, i))
+            sc->budget -= cost;
+            if (got < nd->len || continued_before(nd, b, i))
                 continue;
             if (ends_at(nd, b + i + nd->len, n - i - nd->len, last) > 0)
                 return 1;
