@@ -619,6 +619,12 @@ static void test_written_date_kanji_numerals(void **state)
      * read is not rewritten */
     static const char half[] = "05-MAR-0\xe5\x9b\x9b"; /* 05-MAR-0四 */
     assert_true(dv_shift_written_date(half, strlen(half), 37, out, sizeof out) < 0);
+    /* fuzz_text_transform (regressions/text_transform/era-year-reads-back-other-era): 大元4,, 9 was rewritten as
+     * 明455,, 16, which does not shift back: a rewritten date must read back (it is not rewritten, and erased) */
+    static const char era[] = "\xe5\xa4\xa7\xe5\x85\x83" "4,, 9";
+    n = dv_shift_written_date(era, strlen(era), 37, out, sizeof out);
+    if (n >= 0)
+        assert_true(dv_shift_written_date(out, (size_t)n, -37, back, sizeof back) >= 0);
     /* a run of 10 digits is one number: the styles after it stay with their numbers (it was counted as two runs,
      * and the day took the month's style) */
     dv_kanji_style st[4];
