@@ -12,6 +12,7 @@
 #include "engine/dv_plan.h"
 #include "engine/match_memo.h"
 #include "engine/opaque_ids.h"
+#include "util/dv_grow.h"
 #include "engine/document_text.h"
 #include "engine/dv_result_internal.h"
 #include "dicom/dv_uid_syntax.h"
@@ -348,6 +349,17 @@ static void cut_values(uint8_t *b, size_t *n, uint16_t vr)
     *n = w;
 }
 
+/* Append p[0, k) to the growing buffer *out (*n bytes of *cap). 0, or -1 out of memory (*out kept). */
+static int append(uint8_t **out, size_t *n, size_t *cap, const void *p, size_t k)
+{
+    if (dv_grow(out, cap, *n + k, 1, 256) != 0)
+        return -1;
+    if (k)
+        memcpy(*out + *n, p, k);
+    *n += k;
+    return 0;
+}
+
 /* A VR whose values may hold a UID among other text (LO LT SH ST UC UT; not a name, date, age or AE title), or the
  * EncapsulatedDocument. */
 static int holds_free_text(uint16_t vr, uint32_t tag)
@@ -397,34 +409,16 @@ static int keep_text(apply_ctx *c, dv_elem *e, const dv_match *m, uint16_t vr)
         if (k >= 0) {
             char rep[DV_UID_MAX + 1];
             size_t rn = dv_uid_regenerate_memo(c->key, c->uid_memo, c->own[k], c->own_len[k], rep);
-            size_t need = n + (from - copied) + rn;
-            if (need > cap) {
-                size_t ncap = need + len;
-                uint8_t *nb = realloc(out, ncap);
-                if (!nb) {
-                    rc = dv_fail(c->err, DV_ERR_NOMEM, "out of memory rewriting " TAGF, TAGA(e->tag));
-                    break;
-                }
-                out = nb;
-                cap = ncap;
-            }
-            memcpy(out + n, v + copied, from - copied);
-            n += from - copied;
-            memcpy(out + n, rep, rn);
-            n += rn;
+            if (append(&out, &n, &cap, v + copied, from - copied) || append(&out, &n, &cap, rep, rn))
+                rc = dv_fail(c->err, DV_ERR_NOMEM, "out of memory rewriting " TAGF, TAGA(e->tag));
             copied = next = from + c->own_len[k];
         }
         dot = next < len ? memchr(v + next, '.', len - next) : NULL;
     }
     if (rc == 0 && out) {
-        size_t tail = len - copied;
-        uint8_t *nb = n + tail > cap ? realloc(out, n + tail) : out;
-        if (!nb) {
+        if (append(&out, &n, &cap, v + copied, len - copied)) {
             rc = dv_fail(c->err, DV_ERR_NOMEM, "out of memory rewriting " TAGF, TAGA(e->tag));
         } else {
-            out = nb;
-            memcpy(out + n, v + copied, tail);
-            n += tail;
             while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\0'))
                 n--;
             cut_values(out, &n, vr);
