@@ -280,15 +280,20 @@ static int attr_value(const char *t, size_t s, size_t e, const char *name, size_
 }
 
 /* The start tag opening at t[lt] of an element: its local name [*a, *b) and the position of its '>' (*gt); 0 when
- * t[lt] opens none, or the tag does not end. */
-static int start_tag(const char *t, size_t n, size_t lt, size_t *a, size_t *b, size_t *gt)
+ * t[lt] opens none, or the tag does not end. *next holds the first '>' at or after where it was last looked for
+ * (NULL at first; t + n: none): the tags of one pass are met in order, so each '>' is searched for once, and a text
+ * of many '<' and no '>' costs one pass, not one a tag. */
+static int start_tag(const char *t, size_t n, size_t lt, size_t *a, size_t *b, size_t *gt, const char **next)
 {
     if (lt + 1 >= n || !tag_name(t, n, lt, a, b))
         return 0;
-    const char *q = memchr(t + *b, '>', n - *b);
-    if (!q)
+    if (!*next || *next < t + *b) {
+        const char *q = memchr(t + *b, '>', n - *b);
+        *next = q ? q : t + n;
+    }
+    if (*next == t + n)
         return 0;
-    *gt = (size_t)(q - t);
+    *gt = (size_t)(*next - t);
     return 1;
 }
 
@@ -297,9 +302,10 @@ static int start_tag(const char *t, size_t n, size_t lt, size_t *a, size_t *b, s
 static void drop_in_template_ids(const char *t, size_t n, dv_findings *f)
 {
     size_t r = 0, w = 0;
+    const char *next = NULL;
     for (const char *p = memchr(t, '<', n); p && r < f->n; p = memchr(p + 1, '<', n - (size_t)(p + 1 - t))) {
         size_t lt = (size_t)(p - t), a, b, gt;
-        if (!start_tag(t, n, lt, &a, &b, &gt) || !name_is(t, a, b, "templateId"))
+        if (!start_tag(t, n, lt, &a, &b, &gt, &next) || !name_is(t, a, b, "templateId"))
             continue;
         while (r < f->n && f->v[r].end <= lt)
             f->v[w++] = f->v[r++];
@@ -314,9 +320,10 @@ static void drop_in_template_ids(const char *t, size_t n, dv_findings *f)
 int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f, dv_error *err)
 {
     drop_in_template_ids(t, n, f);
+    const char *next = NULL;
     for (const char *p = memchr(t, '<', n); p; p = memchr(p + 1, '<', n - (size_t)(p + 1 - t))) {
         size_t lt = (size_t)(p - t), a, b, end;
-        if (!start_tag(t, n, lt, &a, &b, &end))
+        if (!start_tag(t, n, lt, &a, &b, &end, &next))
             continue;
         size_t va, vb;
         if (name_is(t, a, b, "id") && (want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) &&
