@@ -64,8 +64,8 @@ static int is_word(unsigned char c)
 
 static int add_key(dv_ctx_list *l, const char *s, size_t n, dv_error *err);
 
-/* Might utf8 hold a character dv_width_fold_map folds: a full-width form or half-width katakana (0xEF lead
- * bytes), or the ideographic space? */
+/* Might utf8 hold a character dv_width_fold_map folds: a full-width or small form, or half-width katakana (0xEF
+ * lead bytes), or the ideographic space? */
 static int has_wide(const unsigned char *u, size_t len)
 {
     if (memchr(u, 0xEF, len))

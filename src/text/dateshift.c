@@ -516,36 +516,38 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
 /* Which ASCII characters of a date were written full width in orig: each run of digits by itself (２０１９年10月19日
  * keeps its year wide and its month and day ASCII; runs are matched from the end, as the shifted date has the same
  * day and month runs), letters as a class (the shifted date has other month letters), punctuation and the space
- * one by one. */
+ * one by one, each with the code point it was written as: full width (－ U+FF0D), a small form (﹣ U+FE63: written
+ * back full width before, 2019﹣10﹣19 came back 2019－10－29) or the ideographic space. */
 #define WIDE_RUNS 8
 typedef struct wide_set {
     int digits, letters;
-    uint64_t punct[2]; /* bit c of ASCII c */
+    uint16_t punct[128]; /* the code point ASCII punctuation or space c was written as; 0: as itself */
     uint8_t run_wide[WIDE_RUNS];
     size_t nruns;      /* digit runs seen (run_wide holds the last WIDE_RUNS of them) */
 } wide_set;
 
-static wide_set wide_of(const char *orig, size_t len)
+static void wide_of(const char *orig, size_t len, wide_set *w)
 {
-    wide_set w = {0, 0, {0, 0}, {0}, 0};
+    const unsigned char *u = (const unsigned char *)orig;
+    memset(w, 0, sizeof *w);
     int in_run = 0;
     for (size_t i = 0; i < len; i++) {
-        char a = i + 2 < len ? dv_width_ascii((const unsigned char *)orig + i, len - i) : 0;
+        char a = i + 2 < len ? dv_width_ascii(u + i, len - i) : 0;
         int digit = (a >= '0' && a <= '9') || (!a && orig[i] >= '0' && orig[i] <= '9');
         if (digit && !in_run)
-            w.run_wide[w.nruns++ % WIDE_RUNS] = a != 0;
+            w->run_wide[w->nruns++ % WIDE_RUNS] = a != 0;
         in_run = digit;
         if (!a)
             continue;
         if (a >= '0' && a <= '9')
-            w.digits = 1;
+            w->digits = 1;
         else if (isalpha((unsigned char)a))
-            w.letters = 1;
-        else
-            w.punct[(unsigned char)a >> 6] |= 1ull << ((unsigned char)a & 63);
+            w->letters = 1;
+        else /* every folded character is 3 bytes of UTF-8 (widthfold.h) */
+            w->punct[(unsigned char)a] =
+                (uint16_t)(((u[i] & 0x0Fu) << 12) | ((u[i + 1] & 0x3Fu) << 6) | (u[i + 2] & 0x3Fu));
         i += 2;
     }
-    return w;
 }
 
 /* Was the digit run of a that ends k runs before a's last (0: the last) written wide? */
@@ -556,7 +558,7 @@ static int run_was_wide(const wide_set *w, size_t from_end)
     return w->run_wide[(w->nruns - 1 - from_end) % WIDE_RUNS];
 }
 
-/* Write the ASCII date a[0, n) into out with the characters orig had full width made full width again. */
+/* Write the ASCII date a[0, n) into out with the characters orig had full width (or small) written so again. */
 static int rewiden(const wide_set *w, const char *a, size_t n, char *out, size_t cap)
 {
     size_t o = 0, runs = 0, run = 0;
@@ -567,15 +569,15 @@ static int rewiden(const wide_set *w, const char *a, size_t n, char *out, size_t
         unsigned char c = (unsigned char)a[i];
         if (c >= '0' && c <= '9' && (i == 0 || a[i - 1] < '0' || a[i - 1] > '9'))
             run_wide = run_was_wide(w, runs - 1 - run++);
-        int wide = c < 0x80 && ((c >= '0' && c <= '9') ? run_wide
-                                : isalpha(c)           ? w->letters
-                                                       : (int)((w->punct[c >> 6] >> (c & 63)) & 1));
-        if (!wide) {
+        unsigned cp = c >= 0x80                 ? 0
+                      : (c >= '0' && c <= '9') ? (run_wide ? c + 0xFEE0u : 0)
+                      : isalpha(c)             ? (w->letters ? c + 0xFEE0u : 0)
+                                               : w->punct[c];
+        if (!cp) {
             if (put(out, cap, &o, a + i, 1))
                 return -1;
             continue;
         }
-        unsigned cp = c == ' ' ? 0x3000u : c + 0xFEE0u;
         char u[3] = {(char)(0xE0 | (cp >> 12)), (char)(0x80 | ((cp >> 6) & 0x3F)), (char)(0x80 | (cp & 0x3F))};
         if (put(out, cap, &o, u, 3))
             return -1;
@@ -597,8 +599,8 @@ int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_
     return shift_written_date(out, (size_t)n, -days, back, sizeof back) < 0 ? -1 : n;
 }
 
-/* Dates written full width (２０２０／０３／０５, ２０２０年３月５日) are shifted on their folded copy and written
- * back in the same width, character class by character class (wide_of). */
+/* Dates written full width (２０２０／０３／０５, ２０２０年３月５日) or with small form punctuation (2019﹣10﹣19) are
+ * shifted on their folded copy and written back in the same width, character class by character class (wide_of). */
 static int shift_written_date(const char *in, size_t len, int days, char *out, size_t cap)
 {
     enum { MAX_IN = 64 * 3 };
@@ -629,6 +631,7 @@ static int shift_written_date(const char *in, size_t len, int days, char *out, s
     int n = shift_written(folded, flen, days, shifted, sizeof shifted);
     if (n < 0)
         return -1;
-    wide_set w = wide_of(in, len);
+    wide_set w;
+    wide_of(in, len, &w);
     return rewiden(&w, shifted, (size_t)n, out, cap);
 }

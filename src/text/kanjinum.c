@@ -103,6 +103,11 @@ int dv_kanji_date_to_ascii(const char *s, size_t n, char *out, size_t cap, dv_ka
                     return -1;
             continue;
         }
+        /* a numeral neither style reads (十十, a run of 9 or more digits) is no number to write back: read on from
+         * its next byte, the run's tail was taken for a number of its own (一二三四五六七八九〇年 gave 一二34567890年
+         * with an 8-digit style; dateshift.c then refused the date only because 一二 was left) */
+        if (!used && numeral_at(s + i, n - i, NULL) >= 0)
+            return -1;
         if (!used) {
             if (put(out, cap, &o, s + i, 1))
                 return -1;

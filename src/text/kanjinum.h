@@ -23,7 +23,8 @@ size_t dv_kanji_number(const char *s, size_t n, long *v, dv_kanji_style *st);
 int dv_kanji_has_numeral(const char *s, size_t n);
 
 /* Write s[0, n) with each kanji number as ASCII digits into out (cap bytes); the styles of up to max numbers, kanji
- * and ASCII ones alike, in st[], their count in *nst. Returns the length, or -1 (out too small, more numbers). */
+ * and ASCII ones alike, in st[], their count in *nst. Returns the length, or -1 (out too small, more numbers, or a
+ * run of numerals that is no number of either style: 十十, more than 8 digits). */
 int dv_kanji_date_to_ascii(const char *s, size_t n, char *out, size_t cap, dv_kanji_style *st, size_t max,
                            size_t *nst);
 

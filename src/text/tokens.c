@@ -7,6 +7,7 @@
 #include "dicom/charset_internal.h" /* cs_utf8_next: the project's one strict UTF-8 decoder */
 #include "text/lexicon_data.h"
 #include "text/tokens.h"
+#include "text/widthfold.h" /* dv_small_form_ascii */
 
 int32_t dv_text_utf8_next(const uint8_t *s, size_t len, size_t *i)
 {
@@ -172,15 +173,20 @@ char dv_text_sep_ascii(int32_t cp)
 {
     if (cp == 0x00A0 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F || cp == 0x205F || cp == 0x3000)
         return ' ';
-    if ((cp >= 0x2010 && cp <= 0x2013) || cp == 0x2212 || cp == 0xFE63)
+    if ((cp >= 0x2010 && cp <= 0x2013) || cp == 0x2212)
         return '-'; /* hyphens, the figure and en dashes, minus: inside a word or a number as '-' is */
     if (cp == 0x2014 || cp == 0x2015 || cp == 0xFE58 || cp == 0x00B7 || cp == 0x2022 || cp == 0x2027 || cp == 0x30FB ||
         cp == 0xFF65)
-        return '*'; /* the em dash and bar of prose, a middle dot or bullet: punctuation with no ASCII twin */
+        return '*'; /* the em dash and bar of prose (a small em dash too), a middle dot or bullet: punctuation with
+                     * no ASCII twin */
     if ((cp >= 0xFF01 && cp <= 0xFF0F) || (cp >= 0xFF1A && cp <= 0xFF20) || (cp >= 0xFF3B && cp <= 0xFF40) ||
         (cp >= 0xFF5B && cp <= 0xFF5E))
         return cp == 0xFF3C ? '/' : (char)(cp - 0xFEE0); /* full-width ASCII punctuation; its backslash is no
                                                             * value delimiter */
+    if (cp >= 0xFE50 && cp <= 0xFE6B) { /* the small form variants as widthfold.h folds them (﹣ U+FE63 is '-') */
+        char a = dv_small_form_ascii((unsigned)(cp - 0xFE50));
+        return a == '\\' ? '/' : a; /* nor is the small backslash U+FE68 */
+    }
     return 0;
 }
 

@@ -96,9 +96,11 @@ size_t dv_fold_halfwidth_kana_at(const char *utf8, size_t len, size_t *i, char *
 int32_t dv_text_utf8_next(const uint8_t *s, size_t len, size_t *i);
 /* The ASCII twin of a separator written outside ASCII, so a gap reads alike in either: ' ' for the no-break,
  * typographic and ideographic spaces, '-' for the Unicode hyphens, the figure and en dashes and minus (the en dash
- * a word processor puts in AB-1234), the ASCII character for full-width punctuation, '*' (punctuation without a
- * twin: a gap of "other", which an identifier's words still join across) for the em dash and bar of prose, a middle
- * dot or bullet; 0 for any other code point. [test_denylist: test_identifier_unicode_punctuation] */
+ * a word processor puts in AB-1234), the ASCII character for full-width punctuation and for the small form
+ * variants (U+FE50-U+FE6B: ﹣ is '-', ﹐ ','; as widthfold.h folds them), '/' for a full-width or small backslash
+ * (no value delimiter), '*' (punctuation without a twin: a gap of "other", which an identifier's words still join
+ * across) for the em dash (small too) and bar of prose, a middle dot or bullet; 0 for any other code point.
+ * [test_denylist: test_identifier_unicode_punctuation] */
 char dv_text_sep_ascii(int32_t cp);
 
 #endif

@@ -1,11 +1,14 @@
 /* Width folding for the ASCII-only detectors: the PCRE2 patterns (patterns.c), the written-date shifter
  * (dateshift.c) and the deny-list's phone digits (denylist.c) know ASCII digits and punctuation only, while
  * Japanese, Chinese and Korean text writes the same characters full width (２０２０／０３／０５, ０３－１２３４).
- * This file folds U+FF01-U+FF5E to their ASCII counterparts (U+FF01 - 0xFEE0 = '!') and the ideographic space
- * U+3000 to a space, and maps offsets of the folded copy back to the original. Every folded character is
- * 3 bytes of UTF-8 that become 1, so the map is the list of folded characters' positions. The lexicons'
- * folding (tokens.c, docs/text-lexicons.md "Tokens and folding") agrees with it on letters and digits.
- * docs/text.md "Full-width text"; tests: test_patterns (test_full_width), test_text_transform. */
+ * This file folds U+FF01-U+FF5E to their ASCII counterparts (U+FF01 - 0xFEE0 = '!'), the ideographic space
+ * U+3000 to a space, and the small form variants of ASCII punctuation (U+FE50-U+FE6B: ﹣ U+FE63 is '-', ﹕ ':',
+ * ﹒ '.', as an ID or a date can be written in CJK text) to the same ASCII, and maps offsets of the folded copy
+ * back to the original. Every folded character is 3 bytes of UTF-8 that become 1, so the map is the list of
+ * folded characters' positions. The lexicons' folding (tokens.c, docs/text-lexicons.md "Tokens and folding")
+ * agrees with it on letters and digits, and dv_text_sep_ascii on punctuation.
+ * docs/text.md "Full-width text"; tests: test_patterns (test_full_width, test_small_form_variants),
+ * test_text_transform. */
 #ifndef DV_TEXT_WIDTHFOLD_H
 #define DV_TEXT_WIDTHFOLD_H
 
@@ -13,6 +16,17 @@
 #include <stdint.h>
 
 #include "dicomveil/dv_error.h"
+
+/* The ASCII twin of the small form variant U+FE50 + k (k < 28), or 0: the small forms whose normal form is no
+ * ASCII character (﹑ U+FE51 is a small 、, ﹘ U+FE58 a small em dash, ﹝﹞ small 〔〕) and the two unassigned code
+ * points fold to nothing, as their normal forms do. Before, ﹣ was no '-': 2019﹣10﹣19 was no date and
+ * 4711﹣0815 an ID of one part. */
+static inline char dv_small_form_ascii(unsigned k)
+{
+    static const char twin[28] = {',', 0,   '.', 0,   ';', ':', '?', '!', 0,   '(', ')', '{', '}', 0,
+                                  0,   '#', '&', '*', '+', '-', '<', '>', '=', 0,   '\\', '$', '%', '@'};
+    return k < sizeof twin ? twin[k] : 0;
+}
 
 /* The ASCII character the 3-byte sequence at s (n bytes readable) folds to, or 0 when it folds to nothing. */
 static inline char dv_width_ascii(const unsigned char *s, size_t n)
@@ -23,6 +37,8 @@ static inline char dv_width_ascii(const unsigned char *s, size_t n)
         unsigned cp = 0xF000u | ((unsigned)(s[1] & 0x3F) << 6) | (s[2] & 0x3Fu);
         return cp >= 0xFF01 && cp <= 0xFF5E ? (char)(cp - 0xFEE0) : 0;
     }
+    if (s[0] == 0xEF && s[1] == 0xB9 && s[2] >= 0x90 && s[2] <= 0xAB) /* U+FE50-U+FE6B */
+        return dv_small_form_ascii(s[2] - 0x90u);
     return s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80 ? ' ' : 0;
 }
 

@@ -537,6 +537,57 @@ static void test_full_width(void **state)
     one("Call 555-123-4567", DV_IT_PHONE_NUMBER, "555-123-4567");
 }
 
+/* The small form variants of ASCII punctuation (U+FE50-U+FE6B: ﹣ U+FE63, ﹕ U+FE55, ﹒ U+FE52, ...) fold to ASCII
+ * as the full-width forms do (widthfold.h), so an ID, date, phone or address written with them is found as the
+ * same text with '-' (or full-width －) is, over the same characters. Before, ﹣ was no '-' to the patterns:
+ * 2019﹣10﹣19 was no date and `Fallnummer 4711﹣0815` gave 4711 only, leaving 0815. */
+/* s with each ASCII character map[k][0] written as map[k] + 1. */
+static void to_small(const char *s, const char *const *map, size_t nmap, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (; *s && n < cap; s++) {
+        const char *u = NULL;
+        for (size_t k = 0; k < nmap && !u; k++)
+            u = map[k][0] == *s ? map[k] + 1 : NULL;
+        char one[2] = {*s, '\0'};
+        n += (size_t)snprintf(out + n, cap - n, "%s", u ? u : one);
+    }
+    assert_true(n < cap);
+}
+
+static void test_small_form_variants(void **state)
+{
+    (void)state;
+    one("Fallnummer 4711﹣0815", DV_IT_MEDICAL_RECORD_NUMBER, "4711﹣0815");
+    one("Patient ID﹕ PX﹣20391", DV_IT_MEDICAL_RECORD_NUMBER, "PX﹣20391");
+    one("on 2019﹣10﹣19 x", DV_IT_DATE, "2019﹣10﹣19");
+    one("am 19﹒10﹒2019 untersucht", DV_IT_DATE, "19﹒10﹒2019");
+    one("Call 555﹣123﹣4567", DV_IT_PHONE_NUMBER, "555﹣123﹣4567");
+    one("SSN 123﹣45﹣6789", DV_IT_US_SOCIAL_SECURITY_NUMBER, "123﹣45﹣6789");
+    one("mail jane﹫example﹒com", DV_IT_EMAIL_ADDRESS, "jane﹫example﹒com");
+    /* every ASCII line below, its punctuation written as small forms: the same findings over the same characters
+     * (the ASCII line with '-' and the full-width one with － are found alike in test_full_width) */
+    static const char *const ascii[] = {"Fallnummer 4711-0815", "on 2019-10-19 x", "Call 555-123-4567",
+                                        "SSN 123-45-6789",      "MR# 889977",      "ID=X99Z12",
+                                        "IP 10.1.2.3 (host)",   "am 14.03.2019",   "Call (555) 123-4567"};
+    static const char *const small[] = {"-\xEF\xB9\xA3", ".\xEF\xB9\x92", ":\xEF\xB9\x95", "#\xEF\xB9\x9F",
+                                        "=\xEF\xB9\xA6", "(\xEF\xB9\x99", ")\xEF\xB9\x9A", "@\xEF\xB9\xAB"};
+    for (size_t i = 0; i < sizeof ascii / sizeof *ascii; i++) {
+        char text[128], want[512], got[512];
+        to_small(ascii[i], small, sizeof small / sizeof *small, text, sizeof text);
+        detect(ascii[i], want, sizeof want);
+        detect(text, got, sizeof got);
+        assert_true(want[0] != '\0');
+        /* the spans cover the same characters: the small-form findings are the ASCII ones written small (no
+         * infoType name holds a character of small[]) */
+        char wsmall[1024];
+        to_small(want, small, sizeof small / sizeof *small, wsmall, sizeof wsmall);
+        if (strcmp(got, wsmall) != 0)
+            fail_msg("\"%s\": want %s, got %s", text, wsmall, got);
+    }
+}
+
 /* Japanese era dates (令和2年3月5日, 令和元年5月1日, 平成31年4月30日), the Chinese day mark 号 (2020年3月5号), and CJK
  * dates without a year (3月5日, 3月5号, 3월 5일), as a month and day are a date under Safe Harbor and English
  * `March 5` is one. An era year outside its era, or a day the era had not begun or had ended, is no date.
@@ -865,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_us_city_state_zip),
         cmocka_unit_test(test_spans_exact_in_utf8),
         cmocka_unit_test(test_full_width),
+        cmocka_unit_test(test_small_form_variants),
         cmocka_unit_test(test_cjk_eras_and_year_less),
         cmocka_unit_test(test_kanji_numeral_dates),
         cmocka_unit_test(test_japanese_era),

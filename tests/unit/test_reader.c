@@ -224,8 +224,8 @@ static void test_every_truncation(void **s)
     }
 }
 
-/* Elements out of order, and a tag repeated, at the top level and in an item: read in ascending order with each
- * tag once (the first occurrence), so the output is the valid encoding of the same dataset written in order. */
+/* One dataset written in order (ordered = 1), or with its elements out of order and a tag repeated at the top
+ * level and in an item, the first occurrence holding the in-order value (ordered = 0). */
 static uint8_t *disordered(dvb_ts ts, int ordered, size_t *len)
 {
     dvb *b = dvb_new(ts, 1);
@@ -259,6 +259,8 @@ static uint8_t *disordered(dvb_ts ts, int ordered, size_t *len)
     return dvb_finish(b, len);
 }
 
+/* Elements out of order, and a tag repeated, at the top level and in an item: read in ascending order with each
+ * tag once (the first occurrence), so the output is the valid encoding of the same dataset written in order. */
 static void test_out_of_order_sorted(void **s)
 {
     (void)s;

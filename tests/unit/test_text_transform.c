@@ -636,11 +636,25 @@ static void test_written_date_kanji_numerals(void **state)
     assert_true(n > 0);
     out[n] = 0;
     assert_string_equal(out, "一二三四五六七八九〇年三月一五日");
+    /* a run of 9 or more kanji digits is no number of either style, and not one from its second digit on either
+     * (dv_kanji_date_to_ascii wrote 一二三四五六七八九〇年 as 一二34567890年, its tail read as an 8-digit number with
+     * that number's style); 8 digits are a number */
+    static const char *const too_long[] = {"一二三四五六七八九〇年三月五日", "一二三四五六七八九年三月五日",
+                                           "二〇二四年三月五日一二三四五六七八九〇", "二〇二四年十十月五日"};
+    for (size_t i = 0; i < sizeof too_long / sizeof *too_long; i++) {
+        nst = 0;
+        assert_int_equal(dv_kanji_date_to_ascii(too_long[i], strlen(too_long[i]), back, sizeof back, st, 4, &nst), -1);
+        assert_int_equal(dv_shift_written_date(too_long[i], strlen(too_long[i]), 10, out, sizeof out), -1);
+    }
+    static const char eight[] = "一二三四五六七八年三月五日";
+    n = dv_kanji_date_to_ascii(eight, strlen(eight), back, sizeof back, st, 4, &nst);
+    assert_int_equal(n, (int)strlen("12345678年3月5日"));
+    assert_memory_equal(back, "12345678年3月5日", (size_t)n);
+    assert_int_equal(nst, 3);
 }
 
-/* CJK and full-width dates are shifted in place, written back in the same form and width,
- * each run of digits in its own width (before: none of them
- * parsed, so the date shift transformation erased them). */
+/* CJK and full-width dates are shifted in place, written back in the same form and width, each run of digits in
+ * its own width (before: none of them parsed, so the date shift transformation erased them). */
 static void test_written_date_cjk_and_full_width(void **state)
 {
     (void)state;
@@ -690,6 +704,135 @@ static void test_written_date_cjk_and_full_width(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char out[256];
         assert_int_equal(dv_shift_written_date(bad[i], strlen(bad[i]), 10, out, sizeof out), -1);
+    }
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (the test's own calendar, not dateshift.c's). */
+static long days_of(long y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400), doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    return era * 146097 + (long)(yoe * 365 + yoe / 4 - yoe / 100 + doy) - 719468;
+}
+
+static void date_of(long z, long *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097), yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (long)yoe + era * 400 + (*m <= 2);
+}
+
+/* v written in a style: 0 ASCII digits, 1 full-width digits (U+FF10-U+FF19), 2 kanji digit by digit (〇 for 0),
+ * 3 kanji counted with 十 (1-99); pad: two digits for v < 10 (styles 0 and 1). Appended to out. */
+static void put_num(char *out, size_t cap, long v, int style, int pad)
+{
+    static const char *const kd[] = {"〇", "一", "二", "三", "四", "五", "六", "七", "八", "九"};
+    char dg[16];
+    snprintf(dg, sizeof dg, pad ? "%02ld" : "%ld", v);
+    size_t n = strlen(out);
+    if (style == 3) {
+        snprintf(out + n, cap - n, "%s%s%s", v >= 20 ? kd[v / 10] : "", v >= 10 ? "十" : "", v % 10 ? kd[v % 10] : "");
+        return;
+    }
+    for (const char *p = dg; *p; p++, n = strlen(out)) {
+        if (style == 0)
+            snprintf(out + n, cap - n, "%c", *p);
+        else if (style == 1)
+            snprintf(out + n, cap - n, "\xEF\xBC%c", (char)(0x90 + (*p - '0'))); /* U+FF10 + digit */
+        else
+            snprintf(out + n, cap - n, "%s", kd[*p - '0']);
+    }
+}
+
+/* A shifted date's digits are written in the width (or kanji style) of the number they replace, whatever the
+ * others: exact bytes for ２０１９年１０月１９日 and a sweep of 731 days of 2019-2020, each year, month and day in
+ * one of ASCII, full-width and kanji digits (month and day also counted with 十), shifted by -100..100 days and
+ * compared with the date written independently here. Before stop 35 the digits of a date took one width: any
+ * full-width number made every number full width, and a kanji date wrote its ASCII or full-width numbers as
+ * ASCII or full width by the others (２０２４年三月五日 came back ２０２４年３月１５日): 60 % of the sweep failed. */
+static void test_written_date_width_exact_bytes(void **state)
+{
+    (void)state;
+    /* ２０１９年１０月１９日 + 10 days: ２０１９年１０月２９日, every digit U+FF1x */
+    static const char wide_in[] = "\xEF\xBC\x92\xEF\xBC\x90\xEF\xBC\x91\xEF\xBC\x99\xE5\xB9\xB4"
+                                  "\xEF\xBC\x91\xEF\xBC\x90\xE6\x9C\x88\xEF\xBC\x91\xEF\xBC\x99\xE6\x97\xA5";
+    static const char wide_out[] = "\xEF\xBC\x92\xEF\xBC\x90\xEF\xBC\x91\xEF\xBC\x99\xE5\xB9\xB4"
+                                   "\xEF\xBC\x91\xEF\xBC\x90\xE6\x9C\x88\xEF\xBC\x92\xEF\xBC\x99\xE6\x97\xA5";
+    char out[256], in[256], want[256];
+    int n = dv_shift_written_date(wide_in, sizeof wide_in - 1, 10, out, sizeof out);
+    assert_int_equal(n, (int)sizeof wide_out - 1);
+    assert_memory_equal(out, wide_out, sizeof wide_out - 1);
+    /* ２０１９年十月十九日 + 10: the year stays full width, the month and day kanji (二十九日) */
+    static const char kanji_in[] = "\xEF\xBC\x92\xEF\xBC\x90\xEF\xBC\x91\xEF\xBC\x99\xE5\xB9\xB4"
+                                   "\xE5\x8D\x81\xE6\x9C\x88\xE5\x8D\x81\xE4\xB9\x9D\xE6\x97\xA5";
+    static const char kanji_out[] = "\xEF\xBC\x92\xEF\xBC\x90\xEF\xBC\x91\xEF\xBC\x99\xE5\xB9\xB4"
+                                    "\xE5\x8D\x81\xE6\x9C\x88\xE4\xBA\x8C\xE5\x8D\x81\xE4\xB9\x9D\xE6\x97\xA5";
+    n = dv_shift_written_date(kanji_in, sizeof kanji_in - 1, 10, out, sizeof out);
+    assert_int_equal(n, (int)sizeof kanji_out - 1);
+    assert_memory_equal(out, kanji_out, sizeof kanji_out - 1);
+    long first = days_of(2019, 1, 1);
+    for (long z = first; z < first + 731; z++) {
+        long i = z - first, y, y2;
+        unsigned m, d, m2, d2;
+        date_of(z, &y, &m, &d);
+        int days = (int)((i * 37) % 201) - 100;
+        days = days ? days : 1;
+        date_of(z + days, &y2, &m2, &d2);
+        int sy = (int)(i % 3), sm = (int)(i / 3 % 4), sd = (int)(i / 12 % 4), pad = (int)(i / 48 % 2);
+        int pm = pad && sm < 2 && m < 10, pd = pad && sd < 2 && d < 10;
+        in[0] = want[0] = '\0';
+        put_num(in, sizeof in, y, sy, 0);
+        strcat(in, "年");
+        put_num(in, sizeof in, m, sm, pm);
+        strcat(in, "月");
+        put_num(in, sizeof in, d, sd, pd);
+        strcat(in, "日");
+        /* a kanji number of one digit that grows to two is counted (五 -> 十二, kanjinum.h) */
+        put_num(want, sizeof want, y2, sy, 0);
+        strcat(want, "年");
+        put_num(want, sizeof want, m2, sm == 2 && m < 10 && m2 >= 10 ? 3 : sm, pm);
+        strcat(want, "月");
+        put_num(want, sizeof want, d2, sd == 2 && d < 10 && d2 >= 10 ? 3 : sd, pd);
+        strcat(want, "日");
+        n = dv_shift_written_date(in, strlen(in), days, out, sizeof out - 1);
+        if (n < 0)
+            fail_msg("\"%s\" %+d days: not shifted", in, days);
+        out[n] = '\0';
+        if (strcmp(out, want) != 0)
+            fail_msg("\"%s\" %+d days: \"%s\", want \"%s\"", in, days, out, want);
+    }
+}
+
+/* Dates written with the small form variants of punctuation (﹣ U+FE63, ﹒ U+FE52, ﹐ U+FE50; widthfold.h) are
+ * shifted as with '-', '.' and ',' and written back with the same small forms. Before: 2019﹣10﹣19 was no date
+ * (the caller erased it), and a small form kept in a date would have been written back full width (－). */
+static void test_written_date_small_forms(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"2019\xEF\xB9\xA3" "10\xEF\xB9\xA3" "19", "2019\xEF\xB9\xA3" "10\xEF\xB9\xA3" "29"}, /* 2019﹣10﹣19 */
+        {"19\xEF\xB9\x92" "10\xEF\xB9\x92" "2019", "29\xEF\xB9\x92" "10\xEF\xB9\x92" "2019"}, /* 19﹒10﹒2019 */
+        {"Oct 19\xEF\xB9\x90 2019", "Oct 29\xEF\xB9\x90 2019"},                               /* Oct 19﹐ 2019 */
+        {"２０１９\xEF\xB9\xA3１０\xEF\xB9\xA3１９", "２０１９\xEF\xB9\xA3１０\xEF\xB9\xA3２９"}, /* full-width digits */
+        {"２０１９\xEF\xBC\x8D１０\xEF\xBC\x8D１９", "２０１９\xEF\xBC\x8D１０\xEF\xBC\x8D２９"}, /* －: as before */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[256], back[256];
+        int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), 10, out, sizeof out);
+        if (n <= 0)
+            fail_msg("\"%s\" not shifted", cases[i].in);
+        out[n] = '\0';
+        assert_string_equal(out, cases[i].out);
+        int b = dv_shift_written_date(out, (size_t)n, -10, back, sizeof back);
+        assert_int_equal(b, (int)strlen(cases[i].in));
+        assert_memory_equal(back, cases[i].in, (size_t)b);
     }
 }
 
@@ -765,6 +908,8 @@ int main(void)
         cmocka_unit_test(test_written_date_apostrophe_year),
         cmocka_unit_test(test_written_date_cjk_and_full_width),
         cmocka_unit_test(test_written_date_kanji_numerals),
+        cmocka_unit_test(test_written_date_width_exact_bytes),
+        cmocka_unit_test(test_written_date_small_forms),
         cmocka_unit_test(test_written_date_japanese_era), cmocka_unit_test(test_key_from_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
