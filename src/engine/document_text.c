@@ -5,7 +5,8 @@
  *     name the patient: it is removed, as a PDF document is emptied;
  *   - an address written in parts (<city>, <postalCode>...) or a name in parts (<given>, <family>) gives each
  *     part alone, without the context the detectors need (`97867` is a number, not a ZIP code): the parts are
- *     findings because of the element that holds them; so is an id element's extension (an identifier);
+ *     findings because of the element that holds them; so are a name a person element holds, a telecom's value
+ *     and an id or setId element's extension (an identifier);
  *   - a templateId names the HL7 specification the document follows (`2.16.840.1.113883.10.20.22.1.1`, version
  *     `2015-08-01`), and a codeSystem attribute a coding scheme: neither is the patient's, and regenerated or
  *     shifted they make the document invalid.
@@ -103,10 +104,12 @@ static int looks_base64(const char *s, size_t n)
     return up * 5 >= n && lo * 5 >= n && other > 0;
 }
 
+static int drop_b64_elements(char *t, size_t *n);
+
 int dv_doc_drop_base64(char *t, size_t *n)
 {
+    int any = drop_b64_elements(t, n);
     size_t len = *n, out = 0, i = 0;
-    int any = 0;
     while (i < len) {
         if (!b64_byte((unsigned char)t[i])) {
             t[out++] = t[i++];
@@ -279,22 +282,88 @@ static int attr_value(const char *t, size_t s, size_t e, const char *name, size_
     return 0;
 }
 
-/* The start tag opening at t[lt] of an element: its local name [*a, *b) and the position of its '>' (*gt); 0 when
- * t[lt] opens none, or the tag does not end. *next holds the first '>' at or after where it was last looked for
- * (NULL at first; t + n: none): the tags of one pass are met in order, so each '>' is searched for once, and a text
- * of many '<' and no '>' costs one pass, not one a tag. */
-static int start_tag(const char *t, size_t n, size_t lt, size_t *a, size_t *b, size_t *gt, const char **next)
+/* The '>' ending the tag whose name ends at t[i], in *gt; 0 when a '<' comes first (no tag: XML has no '<' inside
+ * one) or none does. Stopping at the next '<' keeps a scan over the tags linear: looking on to the next '>', a
+ * document of `<a <a <a ...` cost 17 s for 3 MB (16 MiB are allowed). */
+static int tag_end(const char *t, size_t n, size_t i, size_t *gt)
 {
-    if (lt + 1 >= n || !tag_name(t, n, lt, a, b))
-        return 0;
-    if (!*next || *next < t + *b) {
-        const char *q = memchr(t + *b, '>', n - *b);
-        *next = q ? q : t + n;
+    while (i < n && t[i] != '>' && t[i] != '<')
+        i++;
+    *gt = i;
+    return i < n && t[i] == '>';
+}
+
+/* The start tag opening at t[lt] of an element: its local name [*a, *b) and the position of its '>' (*gt); 0 when
+ * t[lt] opens none, or the tag does not end. */
+static int start_tag(const char *t, size_t n, size_t lt, size_t *a, size_t *b, size_t *gt)
+{
+    return lt + 1 < n && tag_name(t, n, lt, a, b) && tag_end(t, n, *b, gt);
+}
+
+/* --- base64 elements ------------------------------------------------------------------------------------ */
+
+static int starts_with(const char *t, size_t n, size_t i, const char *p)
+{
+    size_t k = strlen(p);
+    return i + k <= n && memcmp(t + i, p, k) == 0;
+}
+
+/* An element whose representation attribute is B64 (HL7 ED: a CDA nonXMLBody's text, an observationMedia's value,
+ * a thumbnail) holds encoded bytes, whatever their length or look: `SG9tZXIgU2ltcHNvbg==` (Homer Simpson) is too
+ * short for looks_base64, a PDF wrapped in short lines too. Its character data, CDATA sections and comments up to
+ * its end tag are removed and its tags kept: the XML stays well-formed, with an empty payload where the element
+ * was, as a PDF document is emptied. The whole document is not emptied: the CDA header around the payload is text
+ * the detectors read, and emptying it would also lose what a reader needs to tell what the document was. */
+static int drop_b64_elements(char *t, size_t *n)
+{
+    size_t len = *n, out = 0, i = 0;
+    int any = 0;
+    while (i < len) {
+        size_t a, b, gt, va, vb;
+        if (t[i] != '<' || !start_tag(t, len, i, &a, &b, &gt) || t[gt - 1] == '/' ||
+            !attr_value(t, i, gt, "representation", &va, &vb) || vb - va != 3 || lower(t[va]) != 'b' ||
+            t[va + 1] != '6' || t[va + 2] != '4') {
+            t[out++] = t[i++];
+            continue;
+        }
+        memmove(t + out, t + i, gt + 1 - i); /* the start tag */
+        out += gt + 1 - i;
+        i = gt + 1;
+        size_t depth = 0;
+        while (i < len) {
+            if (t[i] != '<') {
+                any |= !is_space(t[i++]);
+                continue;
+            }
+            const char *close = NULL;
+            if (starts_with(t, len, i, "<![CDATA["))
+                close = "]]>";
+            else if (starts_with(t, len, i, "<!--"))
+                close = "-->";
+            if (close) { /* removed whole: what it holds is the payload, or nothing */
+                const char *q = memmem(t + i, len - i, close, 3);
+                i = q ? (size_t)(q - t) + 3 : len;
+                any = 1;
+                continue;
+            }
+            size_t e;
+            if (!tag_end(t, len, i + 1, &e)) { /* no tag: a stray '<' in the payload, dropped */
+                i++;
+                any = 1;
+                continue;
+            }
+            e++;
+            int end_tag = t[i + 1] == '/', opens = !end_tag && t[i + 1] != '?' && t[i + 1] != '!' && t[e - 2] != '/';
+            memmove(t + out, t + i, e - i);
+            out += e - i;
+            i = e;
+            if (end_tag && depth-- == 0)
+                break; /* the element's own end tag */
+            depth += (size_t)opens;
+        }
     }
-    if (*next == t + n)
-        return 0;
-    *gt = (size_t)(*next - t);
-    return 1;
+    *n = out;
+    return any;
 }
 
 /* The detectors' findings (sorted and disjoint, as detect_in leaves them) inside a templateId start tag are
@@ -302,10 +371,9 @@ static int start_tag(const char *t, size_t n, size_t lt, size_t *a, size_t *b, s
 static void drop_in_template_ids(const char *t, size_t n, dv_findings *f)
 {
     size_t r = 0, w = 0;
-    const char *next = NULL;
     for (const char *p = memchr(t, '<', n); p && r < f->n; p = memchr(p + 1, '<', n - (size_t)(p + 1 - t))) {
         size_t lt = (size_t)(p - t), a, b, gt;
-        if (!start_tag(t, n, lt, &a, &b, &gt, &next) || !name_is(t, a, b, "templateId"))
+        if (!start_tag(t, n, lt, &a, &b, &gt) || !name_is(t, a, b, "templateId"))
             continue;
         while (r < f->n && f->v[r].end <= lt)
             f->v[w++] = f->v[r++];
@@ -317,21 +385,107 @@ static void drop_in_template_ids(const char *t, size_t n, dv_findings *f)
     f->n = w;
 }
 
+/* The elements holding a person (CDA R2's Person class under its names in the header and entries): a name directly
+ * in one of them is a person's, however written (`<name>Homer J Simpson</name>`, or text beside its parts). An
+ * organisation's or a place's name is not: the detectors read those. */
+static const char *const k_persons[] = {"patient",        "guardianPerson", "assignedPerson",       "associatedPerson",
+                                        "relatedPerson", "maintainedPerson", "informationRecipient", "subject",
+                                        "person"};
+
+static int is_person(const char *t, size_t a, size_t b)
+{
+    for (size_t k = 0; k < sizeof k_persons / sizeof k_persons[0]; k++)
+        if (name_is(t, a, b, k_persons[k]))
+            return 1;
+    return 0;
+}
+
+/* The value of a telecom's value attribute t[a, b) (an HL7 TEL URL): after tel:, fax:, modem: or sms: a phone number,
+ * after mailto: an e-mail address, found whatever a pattern makes of them (`tel:5557001;ext=12` kept `;ext=12`);
+ * another scheme (http:, ftp:...) the whole value as a URL; no scheme, the whole value as an e-mail address when it
+ * has an @, else as a phone number. The scheme stays, so the value is still a TEL URL. */
+static int telecom(const char *t, size_t a, size_t b, dv_infotype_set want, dv_findings *f, dv_error *err)
+{
+    size_t c = a;
+    while (c < b && ((t[c] >= 'a' && t[c] <= 'z') || (t[c] >= 'A' && t[c] <= 'Z') ||
+                     (c > a && ((t[c] >= '0' && t[c] <= '9') || t[c] == '+' || t[c] == '-' || t[c] == '.'))))
+        c++;
+    dv_infotype type;
+    size_t from = a;
+    if (c < b && c > a && t[c] == ':') {
+        static const char *const phone[] = {"tel", "fax", "modem", "sms", "x-text-tel", "x-text-fax"};
+        type = DV_IT_URL;
+        for (size_t k = 0; k < sizeof phone / sizeof phone[0]; k++)
+            if (c - a == strlen(phone[k]) && starts_nocase((const uint8_t *)t + a, c - a, phone[k]))
+                type = DV_IT_PHONE_NUMBER;
+        if (c - a == 6 && starts_nocase((const uint8_t *)t + a, 6, "mailto"))
+            type = DV_IT_EMAIL_ADDRESS;
+        if (type != DV_IT_URL)
+            from = c + 1;
+    } else {
+        type = memchr(t + a, '@', b - a) ? DV_IT_EMAIL_ADDRESS : DV_IT_PHONE_NUMBER;
+    }
+    return (want & DV_IT_BIT(type)) ? add(f, from, b, type, err) : 0;
+}
+
+/* Elements open around the tag being read (their local names), for a name's holder: only the innermost
+ * DOC_DEPTH are known, deeper ones are counted. */
+#define DOC_DEPTH 64u
+
 int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f, dv_error *err)
 {
     drop_in_template_ids(t, n, f);
-    const char *next = NULL;
+    size_t sa[DOC_DEPTH], sb[DOC_DEPTH], depth = 0, in_name = 0; /* in_name: the depth of a person's name, or 0 */
+    int names = (want & DV_IT_BIT(DV_IT_PERSON_NAME)) != 0;
     for (const char *p = memchr(t, '<', n); p; p = memchr(p + 1, '<', n - (size_t)(p + 1 - t))) {
         size_t lt = (size_t)(p - t), a, b, end;
-        if (!start_tag(t, n, lt, &a, &b, &end, &next))
-            continue;
-        size_t va, vb;
-        if (name_is(t, a, b, "id") && (want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) &&
-            attr_value(t, lt, end, "extension", &va, &vb) && add(f, va, vb, DV_IT_MEDICAL_RECORD_NUMBER, err))
-            return -1;
-        dv_infotype type = field_type(t, a, b, want);
-        if (type == DV_IT_COUNT || t[end - 1] == '/')
-            continue; /* not a field, or an empty element */
+        dv_infotype type = DV_IT_COUNT; /* of the text after the tag */
+        if (lt + 1 < n && t[lt + 1] == '/') { /* an end tag: close its element, and what it left open */
+            if (!tag_end(t, n, lt + 1, &end))
+                continue;
+            size_t k = lt + 2, e = k;
+            while (e < n && name_byte(t[e]))
+                e++;
+            for (size_t j = k; j < e; j++)
+                if (t[j] == ':')
+                    k = j + 1;
+            if (depth > DOC_DEPTH) {
+                depth--;
+            } else {
+                size_t d = depth;
+                while (d > 0 && !(sb[d - 1] - sa[d - 1] == e - k && memcmp(t + sa[d - 1], t + k, e - k) == 0))
+                    d--;
+                if (d > 0)
+                    depth = d - 1;
+            }
+            if (in_name > depth)
+                in_name = 0;
+            if (in_name)
+                type = DV_IT_PERSON_NAME; /* after a part's end tag, still in a person's name */
+        } else if (start_tag(t, n, lt, &a, &b, &end)) {
+            size_t va, vb;
+            if ((name_is(t, a, b, "id") || name_is(t, a, b, "setId")) &&
+                (want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) && attr_value(t, lt, end, "extension", &va, &vb) &&
+                add(f, va, vb, DV_IT_MEDICAL_RECORD_NUMBER, err))
+                return -1;
+            if (name_is(t, a, b, "telecom") && attr_value(t, lt, end, "value", &va, &vb) &&
+                telecom(t, va, vb, want, f, err))
+                return -1;
+            if (t[end - 1] == '/')
+                continue; /* an empty element */
+            if (names && !in_name && name_is(t, a, b, "name") && depth > 0 && depth <= DOC_DEPTH &&
+                is_person(t, sa[depth - 1], sb[depth - 1]))
+                in_name = depth + 1;
+            if (depth < DOC_DEPTH) {
+                sa[depth] = a;
+                sb[depth] = b;
+            }
+            depth++;
+            type = in_name ? DV_IT_PERSON_NAME : field_type(t, a, b, want);
+        }
+        if (type == DV_IT_COUNT)
+            continue; /* not a field: a comment, a declaration, another element */
+        /* the text after the tag, up to the next one: a field's value, or a piece of a person's name */
         size_t cs = end + 1;
         const char *next = cs < n ? memchr(t + cs, '<', n - cs) : NULL;
         size_t ce = next ? (size_t)(next - t) : n;

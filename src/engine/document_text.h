@@ -24,8 +24,9 @@ int dv_doc_has_pdf_header(const uint8_t *v, size_t n);
 int dv_doc_is_text(const uint8_t *v, size_t n);
 
 /* Remove from t[0, *n) every run of base64 (an embedded PDF or image: a CDA nonXMLBody, a data: URI), which no
- * detector can read: a token of at least 40 base64 characters with both cases and a digit, `+` or `/`, and the
- * lines that continue it. *n shrinks; 1 when anything was removed. */
+ * detector can read: the character data (CDATA and comments too) of an element whose representation is B64, up to
+ * its end tag, its tags kept; elsewhere a token of at least 40 base64 characters with both cases and a digit, `+`
+ * or `/`, and the lines that continue it. *n shrinks; 1 when anything but white space was removed. */
 int dv_doc_drop_base64(char *t, size_t *n);
 
 /* 1 when the digits at t[i] are the value of a CDA templateId's attribute or of a codeSystem attribute: an HL7
@@ -33,9 +34,10 @@ int dv_doc_drop_base64(char *t, size_t *n);
 int dv_doc_fixed_identifier(const char *t, size_t n, size_t i);
 
 /* Findings for the structure of an XML document t[0, n) (UTF-8), of the types in want, appended to f: the text
- * of an address's parts (but state and country), of a person name's parts, and the extension of an id element
- * (an identifier); then the findings inside a templateId element (its version date) are dropped. The caller
- * normalises f. 0, or -1 (err set) out of memory. */
+ * of an address's parts (but state and country), of a person name's parts, all the text of a name a person
+ * element holds (patient, guardianPerson, assignedPerson...), a telecom's value after its scheme, and the
+ * extension of an id or setId element (an identifier); first the findings inside a templateId element (its
+ * version date) are dropped. The caller normalises f. 0, or -1 (err set) out of memory. */
 int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f, dv_error *err);
 
 #endif
