@@ -57,6 +57,9 @@ typedef struct apply_ctx {
     int nwordtags;
     int nheld_dates, nheld_words; /* distinct dates and words in own[nown, nheld) */
     size_t own_min;               /* the shortest of own[0, nown) (SIZE_MAX: none): a shorter text holds none */
+    /* own[0, nown) and own[0, nheld) made ready to be looked for (keeps_own_value), each when first needed, once
+     * an instance; freed by dv_apply_text. */
+    dv_own_scanner *scan_own, *scan_held;
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
     /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
@@ -624,8 +627,13 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
         return 0;
     if (d == DV_DEC_KEEP && !c->held_decided)
         decide_held(c);
-    int n = d == DV_DEC_KEEP ? c->nheld : c->nown;
-    return n ? dv_value_holds_own(c->inst, e, c->own, c->own_len, c->own_kind, n, c->err) : 0;
+    int held = d == DV_DEC_KEEP, n = held ? c->nheld : c->nown;
+    if (n == 0)
+        return 0;
+    dv_own_scanner **sc = held ? &c->scan_held : &c->scan_own;
+    if (!*sc && !(*sc = dv_own_scanner_new(c->own, c->own_len, c->own_kind, n)))
+        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    return dv_value_holds_own(c->inst, e, *sc, c->err);
 }
 
 /* After the text stage cleaned an EncapsulatedDocument (text_stage.c clean_document, which also regenerates the
@@ -1000,6 +1008,8 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     if (res && DV_RESULT_HAS(res, burned_in_declared))
         res->burned_in_declared = declares_burned_in(inst);
     int rc = apply_ds(&c, &inst->ds, 0, 0, c.ictx, cs);
+    dv_own_scanner_free(c.scan_own);
+    dv_own_scanner_free(c.scan_held);
     if (rc == 0 && res && w && DV_RESULT_HAS(res, text_findings))
         memcpy(res->text_findings, dv_text_worker_counts(w), sizeof(uint32_t) * DV_IT_COUNT);
     dv_text_worker_free(own_worker);

@@ -54,14 +54,15 @@ typedef struct needle {
     int prefix; /* whatever follows it: the head of a longer UID */
 } needle;
 
-typedef struct scanner {
+struct dv_own_scanner {
     needle nd[DV_OWN_SCAN_MAX];
     int n;
     /* Bit k of first[b] (second, third): value k's first (second, third) byte is b, either case when folded; set
      * for every b where value k is shorter than that. */
     uint64_t first[256], second[256], third[256];
-    uint64_t budget; /* compares left */
-} scanner;
+    uint64_t budget; /* compares left in the value being looked at */
+};
+typedef dv_own_scanner scanner;
 
 static needle needle_of(const char *v, size_t len, unsigned char kind)
 {
@@ -89,13 +90,12 @@ static void mark(uint64_t *table, const needle *nd, size_t at, uint64_t bit)
         table[c ^ 0x20u] |= bit;
 }
 
-static void scanner_init(scanner *sc, const char (*vals)[DV_UID_MAX + 1], const size_t *lens,
-                         const unsigned char *kinds, int n)
+dv_own_scanner *dv_own_scanner_new(const char (*vals)[DV_UID_MAX + 1], const size_t *lens,
+                                   const unsigned char *kinds, int n)
 {
-    memset(sc->first, 0, sizeof sc->first);
-    memset(sc->second, 0, sizeof sc->second);
-    memset(sc->third, 0, sizeof sc->third);
-    sc->n = 0;
+    scanner *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return NULL;
     for (int k = 0; k < n && sc->n < DV_OWN_SCAN_MAX; k++) {
         if (lens[k] == 0 || lens[k] > DV_UID_MAX)
             continue;
@@ -106,6 +106,12 @@ static void scanner_init(scanner *sc, const char (*vals)[DV_UID_MAX + 1], const 
         mark(sc->second, nd, 1, bit);
         mark(sc->third, nd, 2, bit);
     }
+    return sc;
+}
+
+void dv_own_scanner_free(dv_own_scanner *sc)
+{
+    free(sc);
 }
 
 static int continues(const needle *nd, uint8_t b)
@@ -300,44 +306,112 @@ static long read_some(value_reader *r, uint8_t *buf, size_t want)
     return (long)got;
 }
 
-int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, const char (*vals)[DV_UID_MAX + 1],
-                       const size_t *lens, const unsigned char *kinds, int n, dv_error *err)
+/* Decode the %XX escapes of b[0, *n) in place (the decoded bytes are never more); an escape cut by b's end (a '%'
+ * or '%X' in its last two bytes, when more follow: !last) is not decoded but moved to pend (*npend bytes), to go
+ * before the next piece's bytes. 1 when anything was decoded. */
+static int decode_in_place(uint8_t *b, size_t *n, int last, uint8_t pend[2], size_t *npend)
 {
-    if (n <= 0 || e->length == 0 || e->length == DV_UNDEFINED_LENGTH || (e->flags & DV_ELEM_SEQUENCE))
-        return 0;
-    scanner sc;
-    scanner_init(&sc, vals, lens, kinds, n);
-    if (sc.n == 0)
-        return 0;
-    uint64_t budget = e->length * SCAN_BUDGET_PER_BYTE;
-    sc.budget = budget < SCAN_BUDGET_MIN || budget / SCAN_BUDGET_PER_BYTE != e->length ? SCAN_BUDGET_MIN : budget;
-    const uint8_t *v = dv_elem_inline_value(e);
-    if (v)
-        return scan_inline(&sc, v, (size_t)e->length, e, err);
+    size_t len = *n, k = 0, i = 0;
+    int any = 0;
+    *npend = 0;
+    for (; i < len; i++) {
+        if (b[i] != '%') {
+            b[k++] = b[i];
+            continue;
+        }
+        if (!last && len - i < 3) { /* '%' or '%X' whose rest is in the next piece */
+            int hex = len - i < 2 || hex_digit(b[i + 1]) >= 0;
+            if (hex) {
+                memcpy(pend, b + i, len - i);
+                *npend = len - i;
+                break;
+            }
+        }
+        int hi, lo;
+        if (i + 2 < len && (hi = hex_digit(b[i + 1])) >= 0 && (lo = hex_digit(b[i + 2])) >= 0) {
+            b[k++] = (uint8_t)(hi << 4 | lo);
+            i += 2;
+            any = 1;
+        } else {
+            b[k++] = b[i];
+        }
+    }
+    *n = k;
+    return any;
+}
+
+/* Does b[0, n) hold a %XX escape, or a '%' in its last two bytes when more follow (!last: an escape the next piece
+ * may complete)? */
+static int has_escape(const uint8_t *b, size_t n, int last)
+{
+    for (const uint8_t *p = memchr(b, '%', n), *end = b + n; p; p = memchr(p + 1, '%', (size_t)(end - p - 1))) {
+        if (end - p < 3)
+            return !last;
+        if (hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Look for the values in a bulk value, read in pieces (SCAN_PIECE after a carry of SCAN_CARRY bytes); with decode,
+ * in its bytes with their %XX escapes decoded (a name in an address: Homer%20Simpson), an escape cut by a piece's
+ * end decoded with the next piece. *escapes: whether any %XX escape was seen (asked for by the caller, to know
+ * whether a decoded pass can find anything the plain one did not). 1 found, 0 not, -1 unreadable. */
+static int scan_bulk(scanner *sc, const dv_instance *inst, const dv_elem *e, uint8_t *buf, int decode, int *escapes)
+{
     value_reader r = {NULL, 0, 0, (e->flags & DV_ELEM_ENCAPSULATED) != 0, 0};
     r.src = dv_elem_source(inst, e, &r.off);
+    if (!r.src)
+        return -1;
     r.end = r.off + e->length;
-    uint8_t *buf = r.src ? malloc(SCAN_CARRY + SCAN_PIECE) : NULL;
-    if (!buf)
-        return r.src ? dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag))
-                     : dv_fail(err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
     int found = 0, first = 1;
-    size_t carry = 0;
+    size_t carry = 0, npend = 0;
+    uint8_t pend[2];
     while (!found) {
-        long got = read_some(&r, buf + carry, SCAN_PIECE);
-        if (got < 0) {
-            free(buf);
-            return dv_fail(err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
+        memcpy(buf + carry, pend, npend);
+        long got = read_some(&r, buf + carry + npend, SCAN_PIECE - npend);
+        if (got < 0)
+            return -1;
+        int last = r.off >= r.end; /* read_some reads fewer than asked only at the value's end */
+        size_t fresh = npend + (size_t)got;
+        if (decode) {
+            decode_in_place(buf + carry, &fresh, last, pend, &npend);
+        } else if (escapes && !*escapes) {
+            *escapes = has_escape(buf + carry, fresh, last);
         }
-        int last = (size_t)got < SCAN_PIECE || r.off >= r.end;
-        size_t have = carry + (size_t)got;
-        found = scan(&sc, buf, have, first, last);
+        size_t have = carry + fresh;
+        found = scan(sc, buf, have, first, last);
         if (last)
             break;
         first = 0;
         carry = have < SCAN_CARRY ? have : SCAN_CARRY;
         memmove(buf, buf + have - carry, carry);
     }
+    return found;
+}
+
+int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, dv_own_scanner *sc, dv_error *err)
+{
+    if (!sc || sc->n == 0 || e->length == 0 || e->length == DV_UNDEFINED_LENGTH || (e->flags & DV_ELEM_SEQUENCE))
+        return 0;
+    uint64_t budget = e->length * SCAN_BUDGET_PER_BYTE;
+    if (budget < SCAN_BUDGET_MIN || budget / SCAN_BUDGET_PER_BYTE != e->length)
+        budget = SCAN_BUDGET_MIN;
+    sc->budget = budget;
+    const uint8_t *v = dv_elem_inline_value(e);
+    if (v)
+        return scan_inline(sc, v, (size_t)e->length, e, err);
+    uint8_t *buf = malloc(SCAN_CARRY + SCAN_PIECE);
+    if (!buf)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    int escapes = 0;
+    int found = scan_bulk(sc, inst, e, buf, 0, &escapes);
+    if (found == 0 && escapes) { /* a second pass, decoded, with a budget of its own */
+        sc->budget = budget;
+        found = scan_bulk(sc, inst, e, buf, 1, NULL);
+    }
     free(buf);
+    if (found < 0)
+        return dv_fail(err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
     return found;
 }

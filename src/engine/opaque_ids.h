@@ -27,14 +27,21 @@ typedef enum dv_own_kind {
     DV_OWN_PREFIX = 3
 } dv_own_kind;
 
-/* 1 when e's value bytes hold one of the n values (vals[k], lens[k] bytes, 1 to DV_UID_MAX of them; n at most
- * DV_OWN_SCAN_MAX) whole, as kinds[k] says. Inline, bulk and external values are read, a bulk one in pieces of a
- * fixed buffer however long it is; an undefined-length (encapsulated) value's fragment payloads as one run (a value
- * split across two fragments is found). An inline value is also looked at with its %XX escapes decoded (an address: "Homer%20Simpson"). 1 as
- * well when the look would cost more than a bounded number of compares (a value crafted to match the values'
+/* The values looked for (vals[k], lens[k] bytes, 1 to DV_UID_MAX of them; at most DV_OWN_SCAN_MAX are taken), made
+ * ready once for all the values of an instance they are looked for in: each value's first three bytes in tables.
+ * The scanner points into vals, which must outlive it. NULL out of memory. */
+typedef struct dv_own_scanner dv_own_scanner;
+dv_own_scanner *dv_own_scanner_new(const char (*vals)[DV_UID_MAX + 1], const size_t *lens,
+                                   const unsigned char *kinds, int n);
+void dv_own_scanner_free(dv_own_scanner *sc);
+
+/* 1 when e's value bytes hold one of sc's values whole, as its kind says. Inline, bulk and external values are
+ * read, a bulk one in pieces of a fixed buffer however long it is; an undefined-length (encapsulated) value's
+ * fragment payloads as one run (a value split across two fragments is found). The value is also looked at with its
+ * %XX escapes decoded (an address: "Homer%20Simpson"), a bulk one in a second pass when the first saw an escape.
+ * 1 as well when the look would cost more than a bounded number of compares (a value crafted to match the values'
  * first bytes everywhere): deleting it is the safe answer. 0 when none is held or e is a sequence, -1 (err set,
  * naming the tag) when its bytes cannot be read. */
-int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, const char (*vals)[DV_UID_MAX + 1],
-                       const size_t *lens, const unsigned char *kinds, int n, dv_error *err);
+int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, dv_own_scanner *sc, dv_error *err);
 
 #endif
