@@ -497,17 +497,22 @@ static int looks_like_vr(const uint8_t *p)
  * in the stream is the heaviest increasing run of the walk's offsets (a weighted longest increasing subsequence,
  * O(n log n)), so the usual damage, one attribute appended after the PixelData, holds that attribute, never the
  * pixels. Held bytes count against max_metadata_bytes; past it the walk is read as it is when that costs at most
- * DV_UNORDERED_COST_MAX sequential inflations, else the instance fails alone with DV_ERR_LIMIT naming a tag and an
- * offset, never a value (the file above: 0.5 s). An in-order dataset, or one kept whole in
- * memory, never gets here. Counting re-inflated bytes and failing past a multiple instead was weighed and not
- * taken: it fails files that a bounded hold de-identifies, and bounds the time only by that multiple.
- * [test_deflate_order: test_out_of_order_reads_forward, test_out_of_order_over_cap_is_limit,
- * test_one_swap_holds_nothing] */
+ * DV_UNORDERED_COST_MAX sequential inflations and DV_UNORDERED_BYTES_MAX bytes in all, else the instance fails
+ * alone with DV_ERR_LIMIT naming a tag and an offset, never a value (the file above: 0.5 s). An in-order
+ * dataset, or one kept whole in memory, never gets here. Counting re-inflated bytes and failing past a multiple
+ * instead was weighed and not taken: it fails files that a bounded hold de-identifies, and bounds the time only by
+ * that multiple. [test_deflate_order: test_out_of_order_reads_forward, test_out_of_order_over_cap_is_limit,
+ * test_one_swap_holds_nothing, test_large_unordered_walk_is_limit] */
 /* At most this many sequential inflations' worth of re-inflation is allowed for a walk whose out-of-place values do
  * not fit in the metadata limit; past it the instance fails with DV_ERR_LIMIT. Measured through the CLI on items of
  * two swapped 16.4 KB values: 4,000 items (131 MB inflated) 3.5 s against 0.5 s in order, de-identified as before;
  * 8,000 items (12.7 s before) refused in 0.3 s. */
 #define DV_UNORDERED_COST_MAX 64u
+/* ...and at most this many bytes of re-inflation in all, however large the stream (or twice the stream, which an
+ * in-order walk may cost anyway): 64 inflations of a stream at the 4 GiB inflation cap were 256 GiB, minutes of
+ * CPU from a file of a few MB (stop 35's third review). 8 GiB is seconds to half a minute, as the data inflate (the
+ * file of test_large_unordered_walk_is_limit, all zeros: 11.8 GB estimated, read as it is in 2.1 s; refused in 0.07 s). */
+#define DV_UNORDERED_BYTES_MAX (8ull << 30)
 
 typedef struct bulk_ref {
     uint64_t off, len;
@@ -565,6 +570,9 @@ static int hold_displaced(rd *r)
      * up to DV_UNORDERED_COST_MAX inflations: what is allowed when the values to hold do not fit in memory. */
     uint64_t pos = dv_inflated_position(inst->inflated), cost = 0, size = r->src->size;
     uint64_t cap = size > UINT64_MAX / DV_UNORDERED_COST_MAX ? UINT64_MAX : size * DV_UNORDERED_COST_MAX;
+    uint64_t abs_cap = size > DV_UNORDERED_BYTES_MAX / 2 ? 2 * size : DV_UNORDERED_BYTES_MAX;
+    if (cap > abs_cap)
+        cap = abs_cap;
     size_t i;
     for (i = 0; i < m && cost <= cap; i++)
         cost += dv_inflated_read_cost(inst->inflated, &pos, refs[i].off, refs[i].len);

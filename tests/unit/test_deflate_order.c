@@ -325,12 +325,98 @@ static void test_one_swap_holds_nothing(void **s)
     free(swapped);
 }
 
+/* Deflate len bytes of p (or of zeros when p is NULL) into out. */
+static void deflate_more(z_stream *zs, buf *out, const void *p, size_t len, int flush)
+{
+    static const uint8_t zeros[64 * 1024];
+    do {
+        size_t n = p ? len : (len < sizeof zeros ? len : sizeof zeros);
+        zs->next_in = (Bytef *)(p ? p : zeros);
+        zs->avail_in = (uInt)n;
+        len -= n;
+        int f = len ? Z_NO_FLUSH : flush;
+        do {
+            uint8_t chunk[16384];
+            zs->next_out = chunk;
+            zs->avail_out = sizeof chunk;
+            int rc = deflate(zs, f);
+            assert_true(rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR);
+            put(out, chunk, sizeof chunk - zs->avail_out);
+        } while (zs->avail_out == 0 || zs->avail_in > 0);
+    } while (len);
+}
+
+/* The SOP UIDs and n private OB values of vlen bytes (zeros after MARK) written as interleaved_file writes them, the
+ * odd ones first: a stream of n x vlen inflated bytes, deflated piece by piece so no buffer of that size is made. */
+static uint8_t *big_interleaved_file(uint32_t n, uint32_t vlen, size_t *len)
+{
+    buf meta = { 0 }, body = { 0 }, ds = { 0 };
+    static const uint8_t version[2] = { 0, 1 };
+    el(&body, 0x00020001, "OB", version, 2);
+    el_str(&body, 0x00020002, "UI", SOP_CLASS);
+    el_str(&body, 0x00020003, "UI", SOP_INST);
+    el_str(&body, 0x00020010, "UI", "1.2.840.10008.1.2.1.99");
+    uint8_t pre[132] = { 0 };
+    memcpy(pre + 128, "DICM", 4);
+    put(&meta, pre, sizeof pre);
+    uint8_t gl[4] = { (uint8_t)body.n, (uint8_t)(body.n >> 8), 0, 0 };
+    el(&meta, 0x00020000, "UL", gl, 4);
+    put(&meta, body.p, body.n);
+    free(body.p);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    el_str(&ds, 0x00080016, "UI", SOP_CLASS);
+    el_str(&ds, 0x00080018, "UI", SOP_INST);
+    deflate_more(&zs, &meta, ds.p, ds.n, Z_NO_FLUSH);
+    free(ds.p);
+    for (uint32_t pass = 0; pass < 2; pass++)
+        for (uint32_t k = pass == 0; k < n; k += 2) {
+            uint32_t tag = 0x00091000u + k;
+            uint8_t h[12] = { (uint8_t)(tag >> 16), (uint8_t)(tag >> 24), (uint8_t)tag, (uint8_t)(tag >> 8), 'O', 'B',
+                              0, 0, (uint8_t)vlen, (uint8_t)(vlen >> 8), (uint8_t)(vlen >> 16), (uint8_t)(vlen >> 24) };
+            deflate_more(&zs, &meta, h, sizeof h, Z_NO_FLUSH);
+            deflate_more(&zs, &meta, MARK, sizeof MARK - 1, Z_NO_FLUSH);
+            deflate_more(&zs, &meta, NULL, vlen - (sizeof MARK - 1), pass == 1 && k + 2 >= n ? Z_FINISH : Z_NO_FLUSH);
+        }
+    deflateEnd(&zs);
+    *len = meta.n;
+    return meta.p;
+}
+
+/* A walk that would re-inflate more than 8 GiB in all (DV_UNORDERED_BYTES_MAX) is refused even where that is under
+ * 64 sequential inflations: 3,000 values of 89 kB read alternately from the two halves of a 256 MiB stream (11.8 GB
+ * of re-inflation, 44 sequential inflations), with no room to hold them. Before (64 inflations allowed) it was read as it is, and at the 4 GiB inflation cap such a
+ * file of a few MB cost 256 GiB of inflation, minutes of CPU (stop 35's third review). */
+static void test_large_unordered_walk_is_limit(void **s)
+{
+    (void)s;
+    size_t len;
+    uint8_t *f = big_interleaved_file(3000, 89480, &len);
+    print_message("%zu bytes deflated\n", len);
+    dv_limits lim;
+    small_limits(&lim);
+    lim.max_metadata_bytes = 1u << 20;
+    dv_mem_source ms;
+    dv_source src;
+    dv_error err;
+    dv_instance *inst = read_file(f, len, &lim, &ms, &src, &err);
+    if (inst)
+        dv_instance_free(inst);
+    assert_null(inst);
+    assert_int_equal(err.code, DV_ERR_LIMIT);
+    assert_non_null(strstr(err.message, "out of order"));
+    assert_null(strstr(err.message, "SECRET"));
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_out_of_order_reads_forward),
         cmocka_unit_test(test_out_of_order_over_cap_is_limit),
         cmocka_unit_test(test_one_swap_holds_nothing),
+        cmocka_unit_test(test_large_unordered_walk_is_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
