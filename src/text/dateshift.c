@@ -374,12 +374,62 @@ static int month_lang(const char *in, const tok *t, size_t nt, int mi, int di, i
     return lang;
 }
 
+/* n digits at s whose value is at most max. */
+static int field_at_most(const char *s, size_t n, long max)
+{
+    long v;
+    return digits(s, n, &v) == 0 && v <= max;
+}
+
+/* Is in[0, len) a compact date-time as DICOM's DT and HL7's TS write it: YYYYMMDD, then HH, HHMM or HHMMSS (a
+ * fraction of 1 to 6 digits after the seconds), then optionally a UTC offset &HHMM? At least one part after the
+ * date (a bare YYYYMMDD is a DA). */
+static int compact_dt(const char *in, size_t len)
+{
+    size_t i = 8;
+    if (len <= 8 || !field_at_most(in, 8, 99999999))
+        return 0;
+    size_t n = 0;
+    while (i + n < len && in[i + n] >= '0' && in[i + n] <= '9')
+        n++;
+    if (n != 0 && n != 2 && n != 4 && n != 6)
+        return 0;
+    if ((n >= 2 && !field_at_most(in + 8, 2, 23)) || (n >= 4 && !field_at_most(in + 10, 2, 59)) ||
+        (n == 6 && !field_at_most(in + 12, 2, 60)))
+        return 0;
+    i += n;
+    if (n == 6 && i < len && in[i] == '.') {
+        size_t f = 0;
+        while (i + 1 + f < len && in[i + 1 + f] >= '0' && in[i + 1 + f] <= '9')
+            f++;
+        if (f == 0 || f > 6)
+            return 0;
+        i += 1 + f;
+    }
+    if (i < len && (in[i] == '+' || in[i] == '-')) {
+        if (len - i != 5 || !field_at_most(in + i + 1, 2, 14) || !field_at_most(in + i + 3, 2, 59))
+            return 0;
+        i += 5;
+    }
+    return i == len && i > 8;
+}
+
 /* The date shifter on text without full-width characters. */
 static int shift_written(const char *in, size_t len, int days, char *out, size_t cap)
 {
     tok t[MAX_TOKS];
     size_t nt = 0;
-    if (!in || len == 0 || len > 64 || tokenize(in, len, t, &nt))
+    if (!in || len == 0 || len > 64)
+        return -1;
+    /* A compact date-time (20130815120000-0500, as a CDA's effectiveTime writes it): its date is shifted, its time
+     * and UTC offset stay, as a DT attribute's do (a time of day names no one; HIPAA's Safe Harbor removes dates). */
+    if (compact_dt(in, len)) {
+        if (cap < len || dv_shift_da(in, 8, days, out))
+            return -1;
+        memcpy(out + 8, in + 8, len - 8);
+        return (int)len;
+    }
+    if (tokenize(in, len, t, &nt))
         return -1;
     /* A compact YYYYMMDD block is a DA. */
     if (nt == 1 && t[0].kind == TK_NUM && t[0].len == 8) {

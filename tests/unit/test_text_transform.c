@@ -836,6 +836,41 @@ static void test_written_date_small_forms(void **state)
     }
 }
 
+/* A compact date-time as DICOM's DT and HL7's TS write it (a CDA's effectiveTime="20130815120000-0500") has its date
+ * shifted and its time, fraction and UTC offset kept, as a DT attribute's; before, the shifter refused it and the
+ * caller erased the whole value. Shapes that are no DT (an odd count of time digits, an hour 24, a fraction after
+ * no seconds, a bad offset) are not rewritten. */
+static void test_written_date_compact_date_time(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"20130815120000-0500", "20130825120000-0500"}, {"2013081512", "2013082512"},
+        {"201308151230", "201308251230"},               {"20130815120000.123+0100", "20130825120000.123+0100"},
+        {"20130815+0100", "20130825+0100"},             {"20131225235960", "20140104235960"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[64], back[64];
+        int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), 10, out, sizeof out);
+        if (n <= 0)
+            fail_msg("\"%s\" not shifted", cases[i].in);
+        out[n] = '\0';
+        assert_string_equal(out, cases[i].out);
+        int b = dv_shift_written_date(out, (size_t)n, -10, back, sizeof back);
+        assert_int_equal(b, (int)strlen(cases[i].in));
+        assert_memory_equal(back, cases[i].in, (size_t)b);
+    }
+    static const char *const not_dt[] = {"201308151", "2013081524", "20130815126", "201308151261",
+                                         "2013081512.5", "20130815120000.1234567", "20130815120000-05",
+                                         "20130815120000+1500", "20131315120000"};
+    for (size_t i = 0; i < sizeof not_dt / sizeof not_dt[0]; i++) {
+        char out[64];
+        if (dv_shift_written_date(not_dt[i], strlen(not_dt[i]), 10, out, sizeof out) >= 0)
+            fail_msg("\"%s\" rewritten", not_dt[i]);
+    }
+}
+
 static void test_key_from_base64(void **state)
 {
     (void)state;
@@ -910,6 +945,7 @@ int main(void)
         cmocka_unit_test(test_written_date_kanji_numerals),
         cmocka_unit_test(test_written_date_width_exact_bytes),
         cmocka_unit_test(test_written_date_small_forms),
+        cmocka_unit_test(test_written_date_compact_date_time),
         cmocka_unit_test(test_written_date_japanese_era), cmocka_unit_test(test_key_from_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
