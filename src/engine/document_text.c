@@ -437,6 +437,7 @@ int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f,
     drop_in_template_ids(t, n, f);
     size_t sa[DOC_DEPTH], sb[DOC_DEPTH], depth = 0, in_name = 0; /* in_name: the depth of a person's name, or 0 */
     int names = (want & DV_IT_BIT(DV_IT_PERSON_NAME)) != 0;
+    const char *cdata_end = NULL; /* the first "]]>" at or after the last CDATA section's text (t + n: none) */
     for (const char *p = memchr(t, '<', n); p; p = memchr(p + 1, '<', n - (size_t)(p + 1 - t))) {
         size_t lt = (size_t)(p - t), a, b, end;
         dv_infotype type = DV_IT_COUNT; /* of the text after the tag */
@@ -485,12 +486,23 @@ int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f,
         }
         if (type == DV_IT_COUNT)
             continue; /* not a field: a comment, a declaration, another element */
-        /* the text after the tag, up to the next one: a field's value, or a piece of a person's name */
+        /* the text after the tag, up to the next one: a field's value, or a piece of a person's name; or a CDATA
+         * section's text (<given><![CDATA[Homer]]></given>) */
         size_t cs = end + 1;
-        const char *next = cs < n ? memchr(t + cs, '<', n - cs) : NULL;
-        size_t ce = next ? (size_t)(next - t) : n;
-        while (cs < ce && is_space(t[cs]))
+        while (cs < n && is_space(t[cs]))
             cs++;
+        size_t ce;
+        if (starts_with(t, n, cs, "<![CDATA[")) {
+            cs += 9;
+            if (!cdata_end || cdata_end < t + cs) { /* each "]]>" is looked for once a pass */
+                const char *q = cs < n ? memmem(t + cs, n - cs, "]]>", 3) : NULL;
+                cdata_end = q ? q : t + n;
+            }
+            ce = (size_t)(cdata_end - t);
+        } else {
+            const char *next = cs < n ? memchr(t + cs, '<', n - cs) : NULL;
+            ce = next ? (size_t)(next - t) : n;
+        }
         while (ce > cs && is_space(t[ce - 1]))
             ce--;
         if (add(f, cs, ce, type, err))

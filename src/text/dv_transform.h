@@ -75,6 +75,10 @@ typedef struct dv_text_instance {
      * ~60k instructions with OpenSSL 3's EVP_Q_mac: per DA value that was a third of the text stage on the
      * CT benchmark, bench/RESULTS.md "Text"). */
     int run_shift_days;
+    /* The value being transformed is markup (an XML or HTML document, text_stage.c clean_document): a masking
+     * character that is markup itself (< > & " ') is written as its character reference, so the document stays
+     * well-formed. */
+    int markup;
 } dv_text_instance;
 /* The date shift in days x applies for this instance (its own cryptoKey, else the run's key). 0 on failure. */
 int dv_text_shift_days(const dv_xform *x, const dv_text_instance *ti);

@@ -131,11 +131,20 @@ static int apply_piece(const dv_xform *x, dv_infotype type, const dv_text_instan
             return 0;
         return sb_put(out, "[", 1, err) || sb_put(out, name, strlen(name), err) || sb_put(out, "]", 1, err) ? -1 : 0;
     }
-    case DV_XF_MASK:
+    case DV_XF_MASK: {
+        const char *m = x->mask;
+        size_t ml = x->mask_len;
+        static const char markup[] = "<>&\"'", *const refs[] = {"&lt;", "&gt;", "&amp;", "&quot;", "&apos;"};
+        const char *at = ti && ti->markup && ml == 1 ? strchr(markup, m[0]) : NULL;
+        if (at) {
+            m = refs[at - markup];
+            ml = strlen(m);
+        }
         for (size_t i = 0; i < n; i++)
-            if (!is_cont((unsigned char)s[i]) && sb_put(out, x->mask, x->mask_len, err))
+            if (!is_cont((unsigned char)s[i]) && sb_put(out, m, ml, err))
                 return -1;
         return 0;
+    }
     case DV_XF_DATE_SHIFT: {
         char buf[256]; /* a full-width date is written back full width: up to 3 bytes per character */
         int days = dv_text_shift_days(x, ti);

@@ -19,7 +19,7 @@ static const uint8_t KEY[32] = "0123456789abcdef0123456789abcdef";
 
 static dv_text_instance inst(const char *pid)
 {
-    dv_text_instance ti = {KEY, sizeof KEY, pid, pid ? strlen(pid) : 0, "1.2.3.4", 7, 0};
+    dv_text_instance ti = {KEY, sizeof KEY, pid, pid ? strlen(pid) : 0, "1.2.3.4", 7, 0, 0};
     return ti;
 }
 
