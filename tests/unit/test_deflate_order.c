@@ -75,10 +75,10 @@ static uint8_t *value(uint32_t item, uint32_t which, uint32_t n)
     return v;
 }
 
-/* A Part 10 deflated file around the plain dataset ds. */
-static uint8_t *deflated_file(const buf *ds, size_t *len)
+/* The preamble and file meta information of a deflated explicit VR little endian file, into meta. */
+static void file_meta(buf *meta)
 {
-    buf meta = { 0 }, body = { 0 };
+    buf body = { 0 };
     static const uint8_t version[2] = { 0, 1 };
     el(&body, 0x00020001, "OB", version, 2);
     el_str(&body, 0x00020002, "UI", SOP_CLASS);
@@ -86,27 +86,46 @@ static uint8_t *deflated_file(const buf *ds, size_t *len)
     el_str(&body, 0x00020010, "UI", "1.2.840.10008.1.2.1.99");
     uint8_t pre[132] = { 0 };
     memcpy(pre + 128, "DICM", 4);
-    put(&meta, pre, sizeof pre);
+    put(meta, pre, sizeof pre);
     uint8_t gl[4] = { (uint8_t)body.n, (uint8_t)(body.n >> 8), 0, 0 };
-    el(&meta, 0x00020000, "UL", gl, 4);
-    put(&meta, body.p, body.n);
+    el(meta, 0x00020000, "UL", gl, 4);
+    put(meta, body.p, body.n);
     free(body.p);
-    uLong bound = deflateBound(NULL, (uLong)ds->n) + 64;
-    uint8_t *out = malloc(meta.n + bound);
-    assert_non_null(out);
-    memcpy(out, meta.p, meta.n);
+}
+
+/* Deflate len bytes of p (or of zeros when p is NULL) into out. */
+static void deflate_more(z_stream *zs, buf *out, const void *p, size_t len, int flush)
+{
+    static const uint8_t zeros[64 * 1024];
+    do {
+        size_t n = p ? len : (len < sizeof zeros ? len : sizeof zeros);
+        zs->next_in = (Bytef *)(p ? p : zeros);
+        zs->avail_in = (uInt)n;
+        len -= n;
+        int f = len ? Z_NO_FLUSH : flush;
+        do {
+            uint8_t chunk[16384];
+            zs->next_out = chunk;
+            zs->avail_out = sizeof chunk;
+            int rc = deflate(zs, f);
+            assert_true(rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR);
+            put(out, chunk, sizeof chunk - zs->avail_out);
+        } while (zs->avail_out == 0 || zs->avail_in > 0);
+    } while (len);
+}
+
+/* A Part 10 deflated file around the plain dataset ds. */
+static uint8_t *deflated_file(const buf *ds, size_t *len)
+{
+    buf out = { 0 };
+    file_meta(&out);
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    zs.next_in = ds->p;
-    zs.avail_in = (uInt)ds->n;
-    zs.next_out = out + meta.n;
-    zs.avail_out = (uInt)bound;
-    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-    *len = meta.n + zs.total_out;
+    deflate_more(&zs, &out, ds->p, ds->n, Z_FINISH);
     deflateEnd(&zs);
-    free(meta.p);
-    return out;
+    *len = out.n;
+    return out.p;
 }
 
 /* The SOP UIDs and a VOILUTSequence (0028,3010) of n items, each with two bulk values of vlen bytes: (0028,3002)
@@ -325,44 +344,12 @@ static void test_one_swap_holds_nothing(void **s)
     free(swapped);
 }
 
-/* Deflate len bytes of p (or of zeros when p is NULL) into out. */
-static void deflate_more(z_stream *zs, buf *out, const void *p, size_t len, int flush)
-{
-    static const uint8_t zeros[64 * 1024];
-    do {
-        size_t n = p ? len : (len < sizeof zeros ? len : sizeof zeros);
-        zs->next_in = (Bytef *)(p ? p : zeros);
-        zs->avail_in = (uInt)n;
-        len -= n;
-        int f = len ? Z_NO_FLUSH : flush;
-        do {
-            uint8_t chunk[16384];
-            zs->next_out = chunk;
-            zs->avail_out = sizeof chunk;
-            int rc = deflate(zs, f);
-            assert_true(rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR);
-            put(out, chunk, sizeof chunk - zs->avail_out);
-        } while (zs->avail_out == 0 || zs->avail_in > 0);
-    } while (len);
-}
-
 /* The SOP UIDs and n private OB values of vlen bytes (zeros after MARK) written as interleaved_file writes them, the
  * odd ones first: a stream of n x vlen inflated bytes, deflated piece by piece so no buffer of that size is made. */
 static uint8_t *big_interleaved_file(uint32_t n, uint32_t vlen, size_t *len)
 {
-    buf meta = { 0 }, body = { 0 }, ds = { 0 };
-    static const uint8_t version[2] = { 0, 1 };
-    el(&body, 0x00020001, "OB", version, 2);
-    el_str(&body, 0x00020002, "UI", SOP_CLASS);
-    el_str(&body, 0x00020003, "UI", SOP_INST);
-    el_str(&body, 0x00020010, "UI", "1.2.840.10008.1.2.1.99");
-    uint8_t pre[132] = { 0 };
-    memcpy(pre + 128, "DICM", 4);
-    put(&meta, pre, sizeof pre);
-    uint8_t gl[4] = { (uint8_t)body.n, (uint8_t)(body.n >> 8), 0, 0 };
-    el(&meta, 0x00020000, "UL", gl, 4);
-    put(&meta, body.p, body.n);
-    free(body.p);
+    buf meta = { 0 }, ds = { 0 };
+    file_meta(&meta);
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     assert_int_equal(deflateInit2(&zs, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);

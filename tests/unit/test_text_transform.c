@@ -460,6 +460,21 @@ static void test_written_date_formats(void **state)
     }
 }
 
+/* in shifted by days is want, and want shifted back is in again. */
+static void expect_written_shift(const char *in, int days, const char *want)
+{
+    char out[256], back[256];
+    int n = dv_shift_written_date(in, strlen(in), days, out, sizeof out);
+    if (n <= 0)
+        fail_msg("\"%s\" not shifted", in);
+    out[n] = '\0';
+    assert_string_equal(out, want);
+    int b = dv_shift_written_date(out, (size_t)n, -days, back, sizeof back);
+    if (b <= 0)
+        fail_msg("\"%s\" does not shift back", out);
+    back[b] = '\0';
+    assert_string_equal(back, in);
+}
 /* A two-digit year written with an apostrophe (`Mar. 5, '20`) is shifted with the two-digit pivot (00-49 20xx,
  * 50-99 19xx), written back with its apostrophe, and reads back: shifted back, it is the date it was. A result
  * a two-digit year cannot say (outside 1950-2049) is not rewritten (-1: the span is erased), as for `05.03.20`.
@@ -477,19 +492,8 @@ static void test_written_date_apostrophe_year(void **state)
         {"5-MAR-'20", -10, "24-FEB-'20"},      {"Jan 5 '50", 10, "Jan 15 '50"},   {"Dec 20 '49", 10, "Dec 30 '49"},
         {"5. M\xc3\xa4rz '20", 10, "15. M\xc3\xa4rz '20"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char out[80], back[80];
-        int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), cases[i].days, out, sizeof out);
-        if (n <= 0)
-            fail_msg("\"%s\" not shifted", cases[i].in);
-        out[n] = '\0';
-        assert_string_equal(out, cases[i].out);
-        int b = dv_shift_written_date(out, (size_t)n, -cases[i].days, back, sizeof back);
-        if (b <= 0)
-            fail_msg("\"%s\" does not shift back", out);
-        back[b] = '\0';
-        assert_string_equal(back, cases[i].in);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_written_shift(cases[i].in, cases[i].days, cases[i].out);
     /* 2049-12-28 + 10 is 2050 and 1950-01-05 - 10 is 1949: '50 and '49 would read back a century away */
     char out[80];
     assert_int_equal(dv_shift_written_date("Dec 28 '49", 10, 10, out, sizeof out), -1);
@@ -823,17 +827,8 @@ static void test_written_date_small_forms(void **state)
         {"２０１９\xEF\xB9\xA3１０\xEF\xB9\xA3１９", "２０１９\xEF\xB9\xA3１０\xEF\xB9\xA3２９"}, /* full-width digits */
         {"２０１９\xEF\xBC\x8D１０\xEF\xBC\x8D１９", "２０１９\xEF\xBC\x8D１０\xEF\xBC\x8D２９"}, /* －: as before */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char out[256], back[256];
-        int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), 10, out, sizeof out);
-        if (n <= 0)
-            fail_msg("\"%s\" not shifted", cases[i].in);
-        out[n] = '\0';
-        assert_string_equal(out, cases[i].out);
-        int b = dv_shift_written_date(out, (size_t)n, -10, back, sizeof back);
-        assert_int_equal(b, (int)strlen(cases[i].in));
-        assert_memory_equal(back, cases[i].in, (size_t)b);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_written_shift(cases[i].in, 10, cases[i].out);
 }
 
 /* A compact date-time as DICOM's DT and HL7's TS write it (a CDA's effectiveTime="20130815120000-0500") has its date
@@ -850,17 +845,8 @@ static void test_written_date_compact_date_time(void **state)
         {"201308151230", "201308251230"},               {"20130815120000.123+0100", "20130825120000.123+0100"},
         {"20130815+0100", "20130825+0100"},             {"20131225235960", "20140104235960"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char out[64], back[64];
-        int n = dv_shift_written_date(cases[i].in, strlen(cases[i].in), 10, out, sizeof out);
-        if (n <= 0)
-            fail_msg("\"%s\" not shifted", cases[i].in);
-        out[n] = '\0';
-        assert_string_equal(out, cases[i].out);
-        int b = dv_shift_written_date(out, (size_t)n, -10, back, sizeof back);
-        assert_int_equal(b, (int)strlen(cases[i].in));
-        assert_memory_equal(back, cases[i].in, (size_t)b);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_written_shift(cases[i].in, 10, cases[i].out);
     static const char *const not_dt[] = {"201308151", "2013081524", "20130815126", "201308151261",
                                          "2013081512.5", "20130815120000.1234567", "20130815120000-05",
                                          "20130815120000+1500", "20131315120000"};
