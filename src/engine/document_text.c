@@ -428,15 +428,31 @@ static int telecom(const char *t, size_t a, size_t b, dv_infotype_set want, dv_f
     return (want & DV_IT_BIT(type)) ? add(f, from, b, type, err) : 0;
 }
 
-/* Elements open around the tag being read (their local names), for a name's holder: only the innermost
- * DOC_DEPTH are known, deeper ones are counted. */
+/* The elements holding the address of the patient or of someone close to them (CDA R2: the patient's role, a
+ * guardian, a related or associated person, the place of birth): the text an address has beside its parts
+ * (`<addr>1357 Amber Drive, Beaverton 97867</addr>`) is found whole, as only its parts were. A provider's or an
+ * organisation's address is left to the detectors. */
+static const char *const k_addr_holders[] = {"patientRole", "guardian", "relatedEntity", "associatedEntity",
+                                             "relatedSubject", "place"};
+
+static int is_addr_holder(const char *t, size_t a, size_t b)
+{
+    for (size_t k = 0; k < sizeof k_addr_holders / sizeof k_addr_holders[0]; k++)
+        if (name_is(t, a, b, k_addr_holders[k]))
+            return 1;
+    return 0;
+}
+
+/* Elements open around the tag being read (their local names), for a name's or an address's holder: only the
+ * innermost DOC_DEPTH are known, deeper ones are counted. */
 #define DOC_DEPTH 64u
 
 int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f, dv_error *err)
 {
     drop_in_template_ids(t, n, f);
-    size_t sa[DOC_DEPTH], sb[DOC_DEPTH], depth = 0, in_name = 0; /* in_name: the depth of a person's name, or 0 */
-    int names = (want & DV_IT_BIT(DV_IT_PERSON_NAME)) != 0;
+    /* in_name, in_addr: the depth of a person's name, of a patient-side address (its depth once opened), or 0 */
+    size_t sa[DOC_DEPTH], sb[DOC_DEPTH], depth = 0, in_name = 0, in_addr = 0;
+    int names = (want & DV_IT_BIT(DV_IT_PERSON_NAME)) != 0, addrs = (want & DV_IT_BIT(DV_IT_STREET_ADDRESS)) != 0;
     const char *cdata_end = NULL; /* the first "]]>" at or after the last CDATA section's text (t + n: none) */
     for (const char *p = memchr(t, '<', n); p; p = memchr(p + 1, '<', n - (size_t)(p + 1 - t))) {
         size_t lt = (size_t)(p - t), a, b, end;
@@ -461,8 +477,12 @@ int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f,
             }
             if (in_name > depth)
                 in_name = 0;
+            if (in_addr > depth)
+                in_addr = 0;
             if (in_name)
                 type = DV_IT_PERSON_NAME; /* after a part's end tag, still in a person's name */
+            else if (in_addr && in_addr == depth)
+                type = DV_IT_STREET_ADDRESS; /* after a part's end tag, back in the address itself */
         } else if (start_tag(t, n, lt, &a, &b, &end)) {
             size_t va, vb;
             if ((name_is(t, a, b, "id") || name_is(t, a, b, "setId")) &&
@@ -477,12 +497,16 @@ int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f,
             if (names && !in_name && name_is(t, a, b, "name") && depth > 0 && depth <= DOC_DEPTH &&
                 is_person(t, sa[depth - 1], sb[depth - 1]))
                 in_name = depth + 1;
+            int opens_addr = addrs && !in_addr && name_is(t, a, b, "addr") && depth > 0 && depth <= DOC_DEPTH &&
+                             is_addr_holder(t, sa[depth - 1], sb[depth - 1]);
+            if (opens_addr)
+                in_addr = depth + 1;
             if (depth < DOC_DEPTH) {
                 sa[depth] = a;
                 sb[depth] = b;
             }
             depth++;
-            type = in_name ? DV_IT_PERSON_NAME : field_type(t, a, b, want);
+            type = in_name ? DV_IT_PERSON_NAME : opens_addr ? DV_IT_STREET_ADDRESS : field_type(t, a, b, want);
         }
         if (type == DV_IT_COUNT)
             continue; /* not a field: a comment, a declaration, another element */
