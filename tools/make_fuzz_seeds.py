@@ -162,14 +162,21 @@ def hand_made_reader_cases():
                                            + el_explicit(0x0020000D, b"UI", pad(b"1.2.826.0.1.3680043.2.1125.77", b"\0"))
                                            + el_explicit(0x00420011, b"OB", pad(doc, b"\0"))
                                            + el_explicit(0x00420015, b"UL", struct.pack("<I", len(doc))))
-    # A CDA with the structure document_text.c reads: templateId, codeSystem, id extension, address and name parts,
-    # a base64 nonXMLBody; its MIME type names text.
+    # A CDA with the structure document_text.c reads: templateId, codeSystem, id and setId extensions, address and
+    # name parts, a patient's address and name written as text, a telecom, CDATA fields, an HL7 timestamp, base64
+    # elements (with CDATA and a comment); its MIME type names text.
     cda = (b'<?xml version="1.0"?><ClinicalDocument><templateId root="2.16.840.1.113883.10.20.22.1.1" '
            b'extension="2015-08-01"/><id root="2.16.840.1.113883.19.5" extension="TT988"/>'
+           b'<setId root="2.16.840.1.113883.19" extension="QX-7"/><effectiveTime value="20130815120000-0500"/>'
            b'<code code="1" codeSystem="2.16.840.1.113883.6.1"/><addr><city>Beaverton</city>'
            b'<postalCode>97867</postalCode></addr><name><given>Fuzz</given><family>Seed</family></name>'
+           b'<recordTarget><patientRole><addr use="HP">1357 Amber Drive <state>OR</state> 97867</addr>'
+           b'<telecom use="HP" value="tel:5557001;ext=12"/><patient><name>Fuzz J Seed</name><guardian>'
+           b'<guardianPerson><name><given><![CDATA[Homer]]></given></name></guardianPerson></guardian>'
+           b'</patient></patientRole></recordTarget>'
            b'<nonXMLBody><text representation="B64">JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3Ro\n'
-           b'SG9tZXI=</text></nonXMLBody></ClinicalDocument>')
+           b'SG9tZXI=</text></nonXMLBody><text representation="B64"><![CDATA[TWFyZ2U=]]><!-- x --></text>'
+           b'</ClinicalDocument>')
     cases["edge-cda-structure"] = (meta(EXPL) + base_ds()
                                    + el_explicit(0x0020000D, b"UI", pad(b"1.2.826.0.1.3680043.2.1125.77", b"\0"))
                                    + el_explicit(0x00420011, b"OB", pad(cda, b"\0"))
