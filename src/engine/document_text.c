@@ -282,15 +282,25 @@ static int attr_value(const char *t, size_t s, size_t e, const char *name, size_
     return 0;
 }
 
-/* The '>' ending the tag whose name ends at t[i], in *gt; 0 when a '<' comes first (no tag: XML has no '<' inside
- * one) or none does. Stopping at the next '<' keeps a scan over the tags linear: looking on to the next '>', a
- * document of `<a <a <a ...` cost 17 s for 3 MB (16 MiB are allowed). */
+/* The '>' ending the tag whose name ends at t[i], in *gt: the first outside a quoted attribute value (`ID="t>1"`:
+ * a '>' is allowed there, and stopping at it lost the attributes after it); 0 when a '<' comes first (no tag: XML
+ * has no '<' inside one, quoted or not) or none does. Stopping at the next '<' keeps a scan over the tags linear:
+ * looking on to the next '>', a document of `<a <a <a ...` cost 17 s for 3 MB (16 MiB are allowed). */
 static int tag_end(const char *t, size_t n, size_t i, size_t *gt)
 {
-    while (i < n && t[i] != '>' && t[i] != '<')
-        i++;
+    char quote = 0;
+    for (; i < n && t[i] != '<'; i++) {
+        if (quote) {
+            quote = t[i] == quote ? 0 : quote;
+        } else if (t[i] == '"' || t[i] == '\'') {
+            quote = t[i];
+        } else if (t[i] == '>') {
+            *gt = i;
+            return 1;
+        }
+    }
     *gt = i;
-    return i < n && t[i] == '>';
+    return 0;
 }
 
 /* The start tag opening at t[lt] of an element: its local name [*a, *b) and the position of its '>' (*gt); 0 when
@@ -308,6 +318,37 @@ static int starts_with(const char *t, size_t n, size_t i, const char *p)
     return i + k <= n && memcmp(t + i, p, k) == 0;
 }
 
+/* When t[i] opens markup that is no element's tag: a comment, a CDATA section, a processing instruction or a
+ * declaration (<!DOCTYPE ...>), its end (just past its terminator, or n when it has none) in *e, and for a CDATA
+ * section its text [*ca, *cb); 0 for anything else. Each terminator is looked for once from where the markup
+ * starts, and the scan goes on past it, so the scans over a document stay linear. */
+static int skip_markup(const char *t, size_t n, size_t i, size_t *e, size_t *ca, size_t *cb)
+{
+    const char *close;
+    size_t from;
+    *ca = *cb = 0;
+    if (starts_with(t, n, i, "<!--")) {
+        close = "-->", from = i + 4;
+    } else if (starts_with(t, n, i, "<![CDATA[")) {
+        close = "]]>", from = i + 9;
+    } else if (starts_with(t, n, i, "<?")) {
+        close = "?>", from = i + 2;
+    } else if (starts_with(t, n, i, "<!")) {
+        size_t gt;
+        *e = tag_end(t, n, i + 2, &gt) ? gt + 1 : i + 2;
+        return 1;
+    } else {
+        return 0;
+    }
+    size_t k = strlen(close);
+    const char *q = memmem(t + from, n - from, close, k);
+    size_t end = q ? (size_t)(q - t) : n;
+    if (close[0] == ']')
+        *ca = from, *cb = end;
+    *e = q ? end + k : n;
+    return 1;
+}
+
 /* An element whose representation attribute is B64 (HL7 ED: a CDA nonXMLBody's text, an observationMedia's value,
  * a thumbnail) holds encoded bytes, whatever their length or look: `SG9tZXIgU2ltcHNvbg==` (Homer Simpson) is too
  * short for looks_base64, a PDF wrapped in short lines too. Its character data, CDATA sections and comments up to
@@ -319,7 +360,13 @@ static int drop_b64_elements(char *t, size_t *n)
     size_t len = *n, out = 0, i = 0;
     int any = 0;
     while (i < len) {
-        size_t a, b, gt, va, vb;
+        size_t a, b, gt, va, vb, e, ca, cb;
+        if (t[i] == '<' && skip_markup(t, len, i, &e, &ca, &cb)) { /* a comment holding `<text representation=` */
+            memmove(t + out, t + i, e - i);
+            out += e - i;
+            i = e;
+            continue;
+        }
         if (t[i] != '<' || !start_tag(t, len, i, &a, &b, &gt) || t[gt - 1] == '/' ||
             !attr_value(t, i, gt, "representation", &va, &vb) || vb - va != 3 || lower(t[va]) != 'b' ||
             t[va + 1] != '6' || t[va + 2] != '4') {
@@ -366,19 +413,26 @@ static int drop_b64_elements(char *t, size_t *n)
     return any;
 }
 
-/* The detectors' findings (sorted and disjoint, as detect_in leaves them) inside a templateId start tag are
- * dropped: one pass over the tags and the findings together. */
+/* The detectors' DATE findings (sorted and disjoint, as detect_in leaves them) inside a templateId start tag (its
+ * version date) are dropped: one pass over the tags and the findings together. Any other finding there stays (a
+ * templateId holds an OID and a date; a name written into one is still found), and so does one in a comment. */
 static void drop_in_template_ids(const char *t, size_t n, dv_findings *f)
 {
-    size_t r = 0, w = 0;
-    for (const char *p = memchr(t, '<', n); p && r < f->n; p = memchr(p + 1, '<', n - (size_t)(p + 1 - t))) {
-        size_t lt = (size_t)(p - t), a, b, gt;
+    size_t r = 0, w = 0, i = 0;
+    for (const char *p; r < f->n && i < n && (p = memchr(t + i, '<', n - i));) {
+        size_t lt = (size_t)(p - t), a, b, gt, e, ca, cb;
+        if (skip_markup(t, n, lt, &e, &ca, &cb)) {
+            i = e;
+            continue;
+        }
+        i = lt + 1;
         if (!start_tag(t, n, lt, &a, &b, &gt) || !name_is(t, a, b, "templateId"))
             continue;
         while (r < f->n && f->v[r].end <= lt)
             f->v[w++] = f->v[r++];
-        while (r < f->n && f->v[r].start <= gt)
-            r++; /* overlaps [lt, gt] */
+        for (; r < f->n && f->v[r].start <= gt; r++) /* overlaps [lt, gt] */
+            if (f->v[r].type != DV_IT_DATE)
+                f->v[w++] = f->v[r];
     }
     while (r < f->n)
         f->v[w++] = f->v[r++];
@@ -447,90 +501,128 @@ static int is_addr_holder(const char *t, size_t a, size_t b)
  * innermost DOC_DEPTH are known, deeper ones are counted. */
 #define DOC_DEPTH 64u
 
+/* The element stack of dv_doc_fields: the local names of the open elements (the innermost DOC_DEPTH of them), and
+ * the depth of a person's name and of a patient-side address when one is open (their depth once opened), or 0. */
+typedef struct doc_stack {
+    size_t sa[DOC_DEPTH], sb[DOC_DEPTH], depth, in_name, in_addr;
+} doc_stack;
+
+/* The type text standing directly in the innermost open element is found as: all of a person's name, the text of
+ * a patient-side address beside its parts, a field's value (field_type); DV_IT_COUNT for none. */
+static dv_infotype text_type(const char *t, const doc_stack *st, dv_infotype_set want)
+{
+    if (st->in_name)
+        return DV_IT_PERSON_NAME;
+    if (st->in_addr && st->in_addr == st->depth)
+        return DV_IT_STREET_ADDRESS;
+    if (st->depth == 0 || st->depth > DOC_DEPTH)
+        return DV_IT_COUNT;
+    return field_type(t, st->sa[st->depth - 1], st->sb[st->depth - 1], want);
+}
+
+/* The end tag at t[lt] closes its element and what that left open (an unmatched end tag closes nothing). */
+static void close_element(const char *t, size_t n, size_t lt, doc_stack *st)
+{
+    size_t k = lt + 2, e = k;
+    while (e < n && name_byte(t[e]))
+        e++;
+    for (size_t j = k; j < e; j++)
+        if (t[j] == ':')
+            k = j + 1;
+    if (st->depth > DOC_DEPTH) {
+        st->depth--;
+    } else {
+        size_t d = st->depth;
+        while (d > 0 && !(st->sb[d - 1] - st->sa[d - 1] == e - k && memcmp(t + st->sa[d - 1], t + k, e - k) == 0))
+            d--;
+        if (d > 0)
+            st->depth = d - 1;
+    }
+    if (st->in_name > st->depth)
+        st->in_name = 0;
+    if (st->in_addr > st->depth)
+        st->in_addr = 0;
+}
+
+/* The start tag [lt, gt] of the element named t[a, b): its identifier and telecom attributes are findings; a
+ * non-empty element is opened (a person's name or a patient-side address noted). 0, or -1 out of memory. */
+static int open_element(const char *t, size_t lt, size_t gt, size_t a, size_t b, dv_infotype_set want, doc_stack *st,
+                        dv_findings *f, dv_error *err)
+{
+    size_t va, vb;
+    if ((name_is(t, a, b, "id") || name_is(t, a, b, "setId")) && (want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) &&
+        attr_value(t, lt, gt, "extension", &va, &vb) && add(f, va, vb, DV_IT_MEDICAL_RECORD_NUMBER, err))
+        return -1;
+    if (name_is(t, a, b, "telecom") && attr_value(t, lt, gt, "value", &va, &vb) && telecom(t, va, vb, want, f, err))
+        return -1;
+    if (t[gt - 1] == '/')
+        return 0; /* an empty element */
+    int holder = st->depth > 0 && st->depth <= DOC_DEPTH;
+    size_t ha = holder ? st->sa[st->depth - 1] : 0, hb = holder ? st->sb[st->depth - 1] : 0;
+    if ((want & DV_IT_BIT(DV_IT_PERSON_NAME)) && !st->in_name && holder && name_is(t, a, b, "name") &&
+        is_person(t, ha, hb))
+        st->in_name = st->depth + 1;
+    if ((want & DV_IT_BIT(DV_IT_STREET_ADDRESS)) && !st->in_addr && holder && name_is(t, a, b, "addr") &&
+        is_addr_holder(t, ha, hb))
+        st->in_addr = st->depth + 1;
+    if (st->depth < DOC_DEPTH) {
+        st->sa[st->depth] = a;
+        st->sb[st->depth] = b;
+    }
+    st->depth++;
+    return 0;
+}
+
+/* The text t[a, b), white space trimmed, as a finding of type (none for DV_IT_COUNT). */
+static int add_text(const char *t, size_t a, size_t b, dv_infotype type, dv_findings *f, dv_error *err)
+{
+    if (type == DV_IT_COUNT)
+        return 0;
+    while (a < b && is_space(t[a]))
+        a++;
+    while (b > a && is_space(t[b - 1]))
+        b--;
+    return add(f, a, b, type, err);
+}
+
+/* One pass over the document: every run of character data (a CDATA section's text too) is typed by the elements
+ * open around it, whatever markup stands before it (a comment, a processing instruction, a self-closing child:
+ * `<name><!-- legal -->Homer Simpson</name>`, `<addr><useablePeriod/>1357 Amber Drive</addr>`); comments, CDATA
+ * sections and processing instructions are skipped whole, so a `</patient>` written inside a comment closes
+ * nothing. */
 int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f, dv_error *err)
 {
     drop_in_template_ids(t, n, f);
-    /* in_name, in_addr: the depth of a person's name, of a patient-side address (its depth once opened), or 0 */
-    size_t sa[DOC_DEPTH], sb[DOC_DEPTH], depth = 0, in_name = 0, in_addr = 0;
-    int names = (want & DV_IT_BIT(DV_IT_PERSON_NAME)) != 0, addrs = (want & DV_IT_BIT(DV_IT_STREET_ADDRESS)) != 0;
-    const char *cdata_end = NULL; /* the first "]]>" at or after the last CDATA section's text (t + n: none) */
-    for (const char *p = memchr(t, '<', n); p; p = memchr(p + 1, '<', n - (size_t)(p + 1 - t))) {
-        size_t lt = (size_t)(p - t), a, b, end;
-        dv_infotype type = DV_IT_COUNT; /* of the text after the tag */
-        if (lt + 1 < n && t[lt + 1] == '/') { /* an end tag: close its element, and what it left open */
-            if (!tag_end(t, n, lt + 1, &end))
-                continue;
-            size_t k = lt + 2, e = k;
-            while (e < n && name_byte(t[e]))
-                e++;
-            for (size_t j = k; j < e; j++)
-                if (t[j] == ':')
-                    k = j + 1;
-            if (depth > DOC_DEPTH) {
-                depth--;
-            } else {
-                size_t d = depth;
-                while (d > 0 && !(sb[d - 1] - sa[d - 1] == e - k && memcmp(t + sa[d - 1], t + k, e - k) == 0))
-                    d--;
-                if (d > 0)
-                    depth = d - 1;
-            }
-            if (in_name > depth)
-                in_name = 0;
-            if (in_addr > depth)
-                in_addr = 0;
-            if (in_name)
-                type = DV_IT_PERSON_NAME; /* after a part's end tag, still in a person's name */
-            else if (in_addr && in_addr == depth)
-                type = DV_IT_STREET_ADDRESS; /* after a part's end tag, back in the address itself */
-        } else if (start_tag(t, n, lt, &a, &b, &end)) {
-            size_t va, vb;
-            if ((name_is(t, a, b, "id") || name_is(t, a, b, "setId")) &&
-                (want & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER)) && attr_value(t, lt, end, "extension", &va, &vb) &&
-                add(f, va, vb, DV_IT_MEDICAL_RECORD_NUMBER, err))
+    doc_stack st;
+    st.depth = st.in_name = st.in_addr = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t e, ca, cb, a, b, gt;
+        if (t[i] != '<') { /* character data, up to the next markup */
+            const char *q = memchr(t + i, '<', n - i);
+            e = q ? (size_t)(q - t) : n;
+            if (add_text(t, i, e, text_type(t, &st, want), f, err))
                 return -1;
-            if (name_is(t, a, b, "telecom") && attr_value(t, lt, end, "value", &va, &vb) &&
-                telecom(t, va, vb, want, f, err))
+            i = e;
+        } else if (skip_markup(t, n, i, &e, &ca, &cb)) {
+            if (cb > ca && add_text(t, ca, cb, text_type(t, &st, want), f, err))
                 return -1;
-            if (t[end - 1] == '/')
-                continue; /* an empty element */
-            if (names && !in_name && name_is(t, a, b, "name") && depth > 0 && depth <= DOC_DEPTH &&
-                is_person(t, sa[depth - 1], sb[depth - 1]))
-                in_name = depth + 1;
-            int opens_addr = addrs && !in_addr && name_is(t, a, b, "addr") && depth > 0 && depth <= DOC_DEPTH &&
-                             is_addr_holder(t, sa[depth - 1], sb[depth - 1]);
-            if (opens_addr)
-                in_addr = depth + 1;
-            if (depth < DOC_DEPTH) {
-                sa[depth] = a;
-                sb[depth] = b;
-            }
-            depth++;
-            type = in_name ? DV_IT_PERSON_NAME : opens_addr ? DV_IT_STREET_ADDRESS : field_type(t, a, b, want);
+            i = e;
+        } else if (i + 1 < n && t[i + 1] == '/') {
+            if (tag_end(t, n, i + 1, &gt))
+                close_element(t, n, i, &st);
+            i = gt < n && t[gt] == '>' ? gt + 1 : i + 1;
+        } else if (start_tag(t, n, i, &a, &b, &gt)) {
+            if (open_element(t, i, gt, a, b, want, &st, f, err))
+                return -1;
+            i = gt + 1;
+        } else { /* a '<' that opens nothing: text */
+            const char *q = i + 1 < n ? memchr(t + i + 1, '<', n - i - 1) : NULL;
+            e = q ? (size_t)(q - t) : n;
+            if (add_text(t, i, e, text_type(t, &st, want), f, err))
+                return -1;
+            i = e;
         }
-        if (type == DV_IT_COUNT)
-            continue; /* not a field: a comment, a declaration, another element */
-        /* the text after the tag, up to the next one: a field's value, or a piece of a person's name; or a CDATA
-         * section's text (<given><![CDATA[Homer]]></given>) */
-        size_t cs = end + 1;
-        while (cs < n && is_space(t[cs]))
-            cs++;
-        size_t ce;
-        if (starts_with(t, n, cs, "<![CDATA[")) {
-            cs += 9;
-            if (!cdata_end || cdata_end < t + cs) { /* each "]]>" is looked for once a pass */
-                const char *q = cs < n ? memmem(t + cs, n - cs, "]]>", 3) : NULL;
-                cdata_end = q ? q : t + n;
-            }
-            ce = (size_t)(cdata_end - t);
-        } else {
-            const char *next = cs < n ? memchr(t + cs, '<', n - cs) : NULL;
-            ce = next ? (size_t)(next - t) : n;
-        }
-        while (ce > cs && is_space(t[ce - 1]))
-            ce--;
-        if (add(f, cs, ce, type, err))
-            return -1;
     }
     return 0;
 }
