@@ -251,7 +251,7 @@ static dv_infotype field_type(const char *t, size_t a, size_t b, dv_infotype_set
 static int add(dv_findings *f, size_t a, size_t b, dv_infotype type, dv_error *err)
 {
     if (a < b && dv_findings_add(f, (uint32_t)a, (uint32_t)b, type, DV_DET_STRUCTURE, 100))
-        return dv_fail(err, DV_ERR_NOMEM, "out of memory (findings)");
+        return dv_fail(err, DV_ERR_LIMIT, "findings list full (%u) or out of memory", DV_FINDINGS_MAX);
     return 0;
 }
 

@@ -785,7 +785,7 @@ static int whole_values(dv_findings *f, const char *s, size_t n, dv_error *err)
         while (y > x && s[y - 1] == ' ')
             y--;
         if (y > x && dv_findings_add(f, (uint32_t)x, (uint32_t)y, DV_IT_MEDICAL_RECORD_NUMBER, DV_DET_DENYLIST, 100))
-            return dv_fail(err, DV_ERR_NOMEM, "out of memory (findings)");
+            return dv_fail(err, DV_ERR_LIMIT, "findings list full (%u) or out of memory", DV_FINDINGS_MAX);
         a = i + 1;
     }
     return 0;
