@@ -86,6 +86,14 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+int dv_doc_is_markup(const char *t, size_t n)
+{
+    size_t i = n >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    while (i < n && is_space(t[i]))
+        i++;
+    return i < n && t[i] == '<';
+}
+
 #define B64_MIN_TOKEN 40u
 
 /* A token of encoded bytes rather than words: long, with both cases about as often as base64 has them (a fifth

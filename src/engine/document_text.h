@@ -23,6 +23,10 @@ int dv_doc_has_pdf_header(const uint8_t *v, size_t n);
  * read. */
 int dv_doc_is_text(const uint8_t *v, size_t n);
 
+/* Does the decoded document t[0, n) start as markup (XML, HTML): '<' first, after a byte order mark and white
+ * space? Its transformations then write markup characters as character references (transform.c). */
+int dv_doc_is_markup(const char *t, size_t n);
+
 /* Remove from t[0, *n) every run of base64 (an embedded PDF or image: a CDA nonXMLBody, a data: URI), which no
  * detector can read: the character data (CDATA and comments too) of an element whose representation is B64, up to
  * its end tag, its tags kept; elsewhere a token of at least 40 base64 characters with both cases and a digit, `+`

@@ -208,57 +208,10 @@ static int scan(scanner *sc, const uint8_t *b, size_t n, int first, int last)
     return 0;
 }
 
-/* v[0, n) with its %XX escapes decoded into a malloc'd copy (*out, *outn), or 0 when it has none; -1 out of
- * memory. */
+/* The value of hex digit c, or -1. */
 static int hex_digit(uint8_t c)
 {
     return is_digit(c) ? c - '0' : (ascii_upper(c) >= 'A' && ascii_upper(c) <= 'F') ? ascii_upper(c) - 'A' + 10 : -1;
-}
-
-static int percent_decoded(const uint8_t *v, size_t n, uint8_t **out, size_t *outn)
-{
-    *out = NULL;
-    const uint8_t *p = n >= 3 ? memchr(v, '%', n - 2) : NULL;
-    if (!p)
-        return 0;
-    uint8_t *d = malloc(n);
-    if (!d)
-        return -1;
-    size_t k = 0;
-    int any = 0;
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (v[i] == '%' && i + 2 < n && (hi = hex_digit(v[i + 1])) >= 0 && (lo = hex_digit(v[i + 2])) >= 0) {
-            d[k++] = (uint8_t)(hi << 4 | lo);
-            i += 2;
-            any = 1;
-        } else {
-            d[k++] = v[i];
-        }
-    }
-    if (!any) {
-        free(d);
-        return 0;
-    }
-    *out = d;
-    *outn = k;
-    return 1;
-}
-
-static int scan_inline(scanner *sc, const uint8_t *v, size_t n, const dv_elem *e, dv_error *err)
-{
-    if (scan(sc, v, n, 1, 1))
-        return 1;
-    uint8_t *d;
-    size_t dn;
-    int rc = percent_decoded(v, n, &d, &dn);
-    if (rc < 0)
-        return dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
-    if (rc == 0)
-        return 0;
-    int found = scan(sc, d, dn, 1, 1);
-    free(d);
-    return found;
 }
 
 /* Where a bulk value's bytes come from: the value as it is, or for an encapsulated value (an undefined-length
@@ -351,6 +304,24 @@ static int has_escape(const uint8_t *b, size_t n, int last)
             return 1;
     }
     return 0;
+}
+
+/* Look for the values in an inline value v[0, n), then, when it has %XX escapes, in a decoded copy of it (with what
+ * is left of the budget). 1 found, 0 not, -1 out of memory (err set). */
+static int scan_inline(scanner *sc, const uint8_t *v, size_t n, const dv_elem *e, dv_error *err)
+{
+    if (scan(sc, v, n, 1, 1))
+        return 1;
+    if (n < 3 || !memchr(v, '%', n - 2))
+        return 0;
+    uint8_t *d = malloc(n), pend[2];
+    if (!d)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    memcpy(d, v, n);
+    size_t dn = n, npend;
+    int found = decode_in_place(d, &dn, 1, pend, &npend) && scan(sc, d, dn, 1, 1);
+    free(d);
+    return found;
 }
 
 /* Look for the values in a bulk value, read in pieces (SCAN_PIECE after a carry of SCAN_CARRY bytes); with decode,

@@ -921,15 +921,6 @@ static int mime_says_binary(const dv_ds *ds)
  * regenerated (swap_uids), and written back in the same encoding; any other document is emptied. The caller
  * (apply.c) sets its length. docs/decisions.md "Encapsulated documents under DEIDENTIFY_TAG_CONTENTS".
  * [test_text_stage: test_encapsulated_document, test_document_structure] */
-/* Does the document t[0, n) start as markup (XML, HTML): '<' first, after a byte order mark and white space? */
-static int is_markup(const char *t, size_t n)
-{
-    size_t i = n >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-    while (i < n && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n'))
-        i++;
-    return i < n && t[i] == '<';
-}
-
 static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, const dv_ds *ds, dv_elem *e,
                           const dv_text_path *path, int *changed, dv_error *err)
 {
@@ -978,7 +969,7 @@ static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *i
         dv_doc_fields(w->dec, n, want & ~DV_IT_BIT(DV_IT_CTX), &w->f, err))
         return -1;
     dv_findings_normalise_text(&w->f, w->dec, n);
-    w->ti.markup = is_markup(w->dec, n);
+    w->ti.markup = dv_doc_is_markup(w->dec, n);
     int trc = dv_text_transform_value(plan->text_xf, &w->ti, DV_VR_UT, w->dec, n, w->f.v, w->f.n, &w->out, changed,
                                       err);
     w->ti.markup = 0;

@@ -387,7 +387,8 @@ static int field_at_most(const char *s, size_t n, long max)
 static int compact_dt(const char *in, size_t len)
 {
     size_t i = 8;
-    if (len <= 8 || !field_at_most(in, 8, 99999999))
+    long date;
+    if (len <= 8 || digits(in, 8, &date) != 0)
         return 0;
     size_t n = 0;
     while (i + n < len && in[i + n] >= '0' && in[i + n] <= '9')
@@ -411,7 +412,7 @@ static int compact_dt(const char *in, size_t len)
             return 0;
         i += 5;
     }
-    return i == len && i > 8;
+    return i == len;
 }
 
 /* The date shifter on text without full-width characters. */
