@@ -166,9 +166,13 @@ static json_t *build(const dvc_run *run, double elapsed)
         rc |= json_object_set_new(e, "error", message_or_null(it->message));
         if (it->reason)
             rc |= json_object_set_new(e, "reason", json_string(it->reason));
-        if (it->text_findings) /* issue 6: findings transformed, by infoType name (counts only) */
+        /* Counts of what was written: an input's own output only. A copy written first and displaced later by a
+         * lower index (mark_displaced) keeps what it counted, but reports none, as a copy found a duplicate at
+         * once has none: the report does not depend on thread timing. [test_cli_dupes.sh "report jobs 8"] */
+        int written = it->status == DVC_ST_OK;
+        if (written && it->text_findings) /* issue 6: findings transformed, by infoType name (counts only) */
             rc |= add_text_findings(e, it->text_findings);
-        if (it->pixels)
+        if (written && it->pixels)
             rc |= add_pixels(e, it->pixels);
         rc |= json_array_append_new(list, e);
     }

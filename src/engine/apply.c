@@ -34,7 +34,7 @@
  * taken from them (a name's components, each ID). */
 #define DV_OWN_WORD_TAGS 7
 #define DV_OWN_WORD_RAW 256
-#define DV_OWN_WORDS_MAX 16
+#define DV_OWN_WORDS_MAX 24
 /* Each held date is looked for in two forms (YYYYMMDD, YYYY-MM-DD). */
 #define DV_OWN_MAX (DV_PLAN_OWN_IDS + 2 * DV_OWN_DATES_MAX + DV_OWN_WORDS_MAX)
 _Static_assert(DV_OWN_MAX <= DV_OWN_SCAN_MAX, "opaque_ids.c scans at most DV_OWN_SCAN_MAX values at once");
@@ -80,6 +80,7 @@ typedef struct apply_ctx {
     uint16_t word_vr[DV_OWN_WORD_TAGS];
     uint16_t word_len[DV_OWN_WORD_TAGS];
     uint8_t word_raw[DV_OWN_WORD_TAGS][DV_OWN_WORD_RAW];
+    dv_charset word_cs; /* the set word_raw is written in: the top-level dataset's as read */
 } apply_ctx;
 #define APPLY_CTX_CLEARED offsetof(apply_ctx, own)
 
@@ -522,6 +523,7 @@ static void own_values(apply_ctx *c)
         else if (is_own_word_tag(e->tag))
             note_own_words(c, e);
     }
+    dv_charset_for_ds(NULL, &c->inst->ds, &c->word_cs); /* before the text stage may switch it to UTF-8 */
 }
 
 /* Append v (n bytes) to own[] as kind, unless there already or no room: 1 when appended. */
@@ -576,9 +578,47 @@ static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
         c->nheld_words += hold(c, v, n, DV_OWN_WORD);
 }
 
+/* Each value of the name or ID attribute i, as hold_word takes it; with utf8, the values as UTF-8 (cs decoded,
+ * NULL: as written). A value with a byte the set cannot decode is not held decoded. -1 out of memory. */
+static int hold_values(apply_ctx *c, int i, dv_charset_ctx *cs)
+{
+    const uint8_t *v = c->word_raw[i], *end = v + c->word_len[i];
+    char utf8[DV_CHARSET_DECODE_BOUND(DV_OWN_WORD_RAW)];
+    for (;;) { /* value by value */
+        const uint8_t *q = memchr(v, '\\', (size_t)(end - v));
+        size_t n = (size_t)((q ? q : end) - v);
+        if (!cs) {
+            hold_word(c, v, n, c->word_vr[i]);
+        } else {
+            dv_cs_decoded d;
+            dv_error err;
+            if (dv_charset_decode(cs, &c->word_cs, c->word_vr[i], v, n, utf8, sizeof utf8, &d, &err) != 0) {
+                if (err.code == DV_ERR_NOMEM)
+                    return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
+            } else if (!(d.flags & DV_CS_REPLACED) && (d.len != n || memcmp(utf8, v, n) != 0)) {
+                hold_word(c, (const uint8_t *)utf8, d.len, c->word_vr[i]);
+            }
+        }
+        if (!q)
+            return 0;
+        v = q + 1;
+    }
+}
+
+/* 1 when a byte of the name or ID attribute i is not ASCII. */
+static int word_has_high_byte(const apply_ctx *c, int i)
+{
+    for (size_t k = 0; k < c->word_len[i]; k++)
+        if (c->word_raw[i][k] >= 0x80 || c->word_raw[i][k] == 0x1B) /* 0x1B: an ISO 2022 escape */
+            return 1;
+    return 0;
+}
+
 /* The dates, names and IDs of own_values whose attribute the plan does not keep, each once, after the UIDs in
- * own[]: at most DV_OWN_DATES_MAX distinct dates (each in two forms) and DV_OWN_WORDS_MAX names and IDs. */
-static void decide_held(apply_ctx *c)
+ * own[]: at most DV_OWN_DATES_MAX distinct dates (each in two forms) and DV_OWN_WORDS_MAX names and IDs. A name
+ * written in a set other than UTF-8 (ISO_IR 100's M\xfcller) is also held as UTF-8, after every name as written:
+ * a vendor's XML or a percent-encoded address in a blob writes it so (M%C3%BCller). -1 out of memory. */
+static int decide_held(apply_ctx *c)
 {
     c->held_decided = 1;
     for (int i = 0; i < c->ndates; i++) {
@@ -594,20 +634,26 @@ static void decide_held(apply_ctx *c)
         char iso[10] = {d[0], d[1], d[2], d[3], '-', d[4], d[5], '-', d[6], d[7]};
         hold(c, (const uint8_t *)iso, sizeof iso, DV_OWN_NUMBER);
     }
+    int recode[DV_OWN_WORD_TAGS], nrecode = 0;
     for (int i = 0; i < c->nwordtags; i++) {
         dv_match m;
         if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->word_tag[i], c->word_vr[i], 0, &m) ==
             DV_DEC_KEEP)
             continue;
-        const uint8_t *v = c->word_raw[i], *end = v + c->word_len[i];
-        for (;;) { /* value by value */
-            const uint8_t *q = memchr(v, '\\', (size_t)(end - v));
-            hold_word(c, v, (size_t)((q ? q : end) - v), c->word_vr[i]);
-            if (!q)
-                break;
-            v = q + 1;
-        }
+        hold_values(c, i, NULL);
+        if (!dv_charset_is_utf8(&c->word_cs) && word_has_high_byte(c, i))
+            recode[nrecode++] = i;
     }
+    if (nrecode == 0)
+        return 0;
+    dv_charset_ctx *cs = dv_charset_ctx_new();
+    if (!cs)
+        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
+    int rc = 0;
+    for (int k = 0; k < nrecode && rc == 0; k++)
+        rc = hold_values(c, recode[k], cs);
+    dv_charset_ctx_free(cs);
+    return rc;
 }
 
 /* 1 when e, a kept private value other than UI (an OB or UN blob, a text) or a kept address (UR), holds one of the
@@ -625,8 +671,8 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
 {
     if (DV_TAG_IS_PRIVATE_CREATOR(e->tag) || kept_by_keep_tag(m))
         return 0;
-    if (d == DV_DEC_KEEP && !c->held_decided)
-        decide_held(c);
+    if (d == DV_DEC_KEEP && !c->held_decided && decide_held(c) != 0)
+        return -1;
     int held = d == DV_DEC_KEEP, n = held ? c->nheld : c->nown;
     if (n == 0)
         return 0;

@@ -34,7 +34,9 @@ UID_PH=1.2.826.0.1.3680043.10.543.7.999 # group g: ...7.<100+g>, the same length
 for b in 0 1; do
     base="$T/work/base$b.dcm"
     dcmconv -q +te "${bases[$b]}" "$base"
-    dcmodify -nb -q -m "(0008,0018)=$UID_PH" -m "(0008,0070)=QQQQQ" "$base"
+    # StudyDescription: text for the DEIDENTIFY_TAG_CONTENTS runs to find (report section below)
+    dcmodify -nb -q -m "(0008,0018)=$UID_PH" -m "(0008,0070)=QQQQQ" \
+        -i "(0008,1030)=Seen by Dr Homer Simpson on 2019-10-19" "$base"
     for k in 0 1 2 3; do dcmconv -q "${tss[$k]}" "$base" "$T/work/tpl${b}_$k.dcm"; done
 done
 python3 - "$T/work" "$SRC" "$G" "$C" "$UID_PH" <<'EOF' || { echo "FAIL: could not build the inputs" >&2; exit 1; }
@@ -183,6 +185,38 @@ if command -v strace >/dev/null; then
     [ "$(find "$T/dst-rm" -type f -name '*.dcm' | wc -l)" -eq 1 ] ||
         fail "$name: expected the second file written into the re-made directory"
 fi
+
+# ---- the whole report, not only the statuses: under DEIDENTIFY_TAG_CONTENTS (text findings per input) every
+# --jobs 8 report equals the --jobs 1 report but for the elapsed time. A copy written first and displaced by a
+# lower index later reports no findings, as one found a duplicate at once does (before, it kept them: the
+# report depended on thread timing). ----
+echo '{"dicomTagConfig":{"profileType":"DEIDENTIFY_TAG_CONTENTS"}}' >"$T/dtc.json"
+same_report() { # A B: 0 when equal but for elapsed_seconds
+    python3 -c "import json,sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+for d in (a, b): d.pop('elapsed_seconds')
+sys.exit(a != b)" "$1" "$2"
+}
+for ((r = 0; r <= RUNS; r++)); do
+    jobs=8
+    [ "$r" -eq 0 ] && jobs=1
+    name="report jobs $jobs run $r"
+    rc=0
+    "$DV_BIN" deidentify -q --jobs "$jobs" --config "$T/dtc.json" --key-file "$T/key" --report "$T/dtc-$r.json" \
+        "$SRC" "$T/dst-dtc-$r" >"$T/out" 2>"$T/err" || rc=$?
+    [ "$rc" -eq 0 ] || fail "$name: exit $rc; stderr: $(head -c 400 "$T/err")"
+    [ "$(statuses "$T/dtc-$r.json")" = "$expected" ] || fail "$name: report statuses differ from lowest-index-wins"
+    if [ "$r" -eq 0 ]; then
+        python3 -c "import json,sys
+d = json.load(open(sys.argv[1]))['instances']
+assert all('text_findings' in i for i in d if i['status'] == 'ok'), 'an ok input without findings'
+assert not any('text_findings' in i for i in d if i['status'] != 'ok'), 'a duplicate with findings'" \
+            "$T/dtc-0.json" || fail "$name: findings are not on the written inputs alone"
+    else
+        same_report "$T/dtc-0.json" "$T/dtc-$r.json" || fail "$name: the report differs from the --jobs 1 report"
+        diff -r "$T/dst-dtc-0" "$T/dst-dtc-$r" >/dev/null || fail "$name: DST differs from the --jobs 1 DST"
+    fi
+done
 
 # ---- re-run into an existing DST: nothing new, nothing overwritten ----
 snapshot() { ( cd "$1" && find . -printf '%p %i %s %T@\n' | sort ); }
