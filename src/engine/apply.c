@@ -578,27 +578,45 @@ static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
         c->nheld_words += hold(c, v, n, DV_OWN_WORD);
 }
 
-/* Each value of the name or ID attribute i, as hold_word takes it; with utf8, the values as UTF-8 (cs decoded,
- * NULL: as written). A value with a byte the set cannot decode is not held decoded. -1 out of memory. */
+/* Value v (n bytes) of the name or ID attribute i in its other written form, held after the values as written:
+ * from a set other than UTF-8, decoded to UTF-8; from UTF-8, encoded as ISO_IR 100 (Latin-1: what a blob kept
+ * from before the instance was switched to UTF-8 most often holds). Not held when it does not convert cleanly
+ * (a byte outside its set, a character Latin-1 lacks). -1 out of memory. */
+static int hold_recoded(apply_ctx *c, int i, const uint8_t *v, size_t n, dv_charset_ctx *cs)
+{
+    uint8_t out[DV_CHARSET_ENCODE_BOUND(DV_OWN_WORD_RAW)]; /* the larger of the two bounds */
+    size_t len = 0, bad;
+    dv_error err;
+    int rc;
+    if (dv_charset_is_utf8(&c->word_cs)) {
+        dv_charset latin1;
+        dv_charset_parse((const uint8_t *)"ISO_IR 100", 10, &latin1);
+        rc = dv_charset_encode(cs, &latin1, c->word_vr[i], (const char *)v, n, 0, out, sizeof out, &len, &bad, &err);
+    } else {
+        dv_cs_decoded d;
+        rc = dv_charset_decode(cs, &c->word_cs, c->word_vr[i], v, n, (char *)out, sizeof out, &d, &err);
+        rc = rc == 0 && (d.flags & DV_CS_REPLACED) ? DV_CHARSET_UNENCODABLE : rc;
+        len = d.len;
+    }
+    if (rc < 0 && err.code == DV_ERR_NOMEM)
+        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
+    if (rc == DV_CHARSET_OK && (len != n || memcmp(out, v, n) != 0))
+        hold_word(c, out, len, c->word_vr[i]);
+    return 0;
+}
+
+/* Each value of the name or ID attribute i, as hold_word takes it; with cs, in its other written form
+ * (hold_recoded). -1 out of memory. */
 static int hold_values(apply_ctx *c, int i, dv_charset_ctx *cs)
 {
     const uint8_t *v = c->word_raw[i], *end = v + c->word_len[i];
-    char utf8[DV_CHARSET_DECODE_BOUND(DV_OWN_WORD_RAW)];
     for (;;) { /* value by value */
         const uint8_t *q = memchr(v, '\\', (size_t)(end - v));
         size_t n = (size_t)((q ? q : end) - v);
-        if (!cs) {
+        if (!cs)
             hold_word(c, v, n, c->word_vr[i]);
-        } else {
-            dv_cs_decoded d;
-            dv_error err;
-            if (dv_charset_decode(cs, &c->word_cs, c->word_vr[i], v, n, utf8, sizeof utf8, &d, &err) != 0) {
-                if (err.code == DV_ERR_NOMEM)
-                    return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
-            } else if (!(d.flags & DV_CS_REPLACED) && (d.len != n || memcmp(utf8, v, n) != 0)) {
-                hold_word(c, (const uint8_t *)utf8, d.len, c->word_vr[i]);
-            }
-        }
+        else if (hold_recoded(c, i, v, n, cs) != 0)
+            return -1;
         if (!q)
             return 0;
         v = q + 1;
@@ -616,8 +634,10 @@ static int word_has_high_byte(const apply_ctx *c, int i)
 
 /* The dates, names and IDs of own_values whose attribute the plan does not keep, each once, after the UIDs in
  * own[]: at most DV_OWN_DATES_MAX distinct dates (each in two forms) and DV_OWN_WORDS_MAX names and IDs. A name
- * written in a set other than UTF-8 (ISO_IR 100's M\xfcller) is also held as UTF-8, after every name as written:
- * a vendor's XML or a percent-encoded address in a blob writes it so (M%C3%BCller). -1 out of memory. */
+ * with a character outside ASCII is also held in its other written form (hold_recoded), after every name as
+ * written: a vendor's XML or a percent-encoded address writes M\xfcller of an ISO_IR 100 instance as UTF-8
+ * (M%C3%BCller), and a blob kept from before an instance was switched to UTF-8 holds its Latin-1. -1 out of
+ * memory. */
 static int decide_held(apply_ctx *c)
 {
     c->held_decided = 1;
@@ -641,7 +661,7 @@ static int decide_held(apply_ctx *c)
             DV_DEC_KEEP)
             continue;
         hold_values(c, i, NULL);
-        if (!dv_charset_is_utf8(&c->word_cs) && word_has_high_byte(c, i))
+        if (word_has_high_byte(c, i))
             recode[nrecode++] = i;
     }
     if (nrecode == 0)
