@@ -361,7 +361,9 @@ static int skip_markup(const char *t, size_t n, size_t i, size_t *e, size_t *ca,
  * a thumbnail) holds encoded bytes, whatever their length or look: `SG9tZXIgU2ltcHNvbg==` (Homer Simpson) is too
  * short for looks_base64, a PDF wrapped in short lines too. Its character data, CDATA sections and comments up to
  * its end tag are removed and its tags kept: the XML stays well-formed, with an empty payload where the element
- * was, as a PDF document is emptied. The whole document is not emptied: the CDA header around the payload is text
+ * was, as a PDF document is emptied. Markup is read as the rest of the scan reads it (skip_markup): a malformed
+ * `<!-->` opens a comment that runs to the next `-->`, so a tag inside that comment cannot move the element's
+ * end. The whole document is not emptied: the CDA header around the payload is text
  * the detectors read, and emptying it would also lose what a reader needs to tell what the document was. */
 static int drop_b64_elements(char *t, size_t *n)
 {
@@ -390,25 +392,25 @@ static int drop_b64_elements(char *t, size_t *n)
                 any |= !is_space(t[i++]);
                 continue;
             }
-            const char *close = NULL;
-            if (starts_with(t, len, i, "<![CDATA["))
-                close = "]]>";
-            else if (starts_with(t, len, i, "<!--"))
-                close = "-->";
-            if (close) { /* removed whole: what it holds is the payload, or nothing */
-                const char *q = memmem(t + i, len - i, close, 3);
-                i = q ? (size_t)(q - t) + 3 : len;
-                any = 1;
+            size_t e;
+            if (skip_markup(t, len, i, &e, &ca, &cb)) {
+                if (starts_with(t, len, i, "<!--") || starts_with(t, len, i, "<![CDATA[")) {
+                    i = e; /* removed whole: what it holds is the payload, or nothing */
+                    any = 1;
+                } else { /* a processing instruction or declaration: markup, kept as the tags are */
+                    memmove(t + out, t + i, e - i);
+                    out += e - i;
+                    i = e;
+                }
                 continue;
             }
-            size_t e;
             if (!tag_end(t, len, i + 1, &e)) { /* no tag: a stray '<' in the payload, dropped */
                 i++;
                 any = 1;
                 continue;
             }
             e++;
-            int end_tag = t[i + 1] == '/', opens = !end_tag && t[i + 1] != '?' && t[i + 1] != '!' && t[e - 2] != '/';
+            int end_tag = t[i + 1] == '/', opens = !end_tag && t[e - 2] != '/';
             memmove(t + out, t + i, e - i);
             out += e - i;
             i = e;
