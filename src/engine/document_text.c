@@ -464,6 +464,16 @@ static int is_person(const char *t, size_t a, size_t b)
     return 0;
 }
 
+/* A playingEntity [lt, gt] holding a person: C-CDA's covered party and policy holder (a name and an sdtc:birthTime,
+ * usually with no classCode) or one of class PSN. One of another class (MMAT: a drug or allergen, PLC: a service
+ * delivery location, DEV...) holds a thing's or a place's name: the detectors read it. */
+static int is_playing_person(const char *t, size_t lt, size_t gt, size_t a, size_t b)
+{
+    size_t va, vb;
+    return name_is(t, a, b, "playingEntity") &&
+           (!attr_value(t, lt, gt, "classCode", &va, &vb) || (vb - va == 3 && memcmp(t + va, "PSN", 3) == 0));
+}
+
 /* The value of a telecom's value attribute t[a, b) (an HL7 TEL URL): after tel:, fax:, modem: or sms: a phone number,
  * after mailto: an e-mail address, found whatever a pattern makes of them (`tel:5557001;ext=12` kept `;ext=12`);
  * another scheme (http:, ftp:...) the whole value as a URL; no scheme, the whole value as an e-mail address when it
@@ -515,6 +525,7 @@ static int is_addr_holder(const char *t, size_t a, size_t b)
  * the depth of a person's name and of a patient-side address when one is open (their depth once opened), or 0. */
 typedef struct doc_stack {
     size_t sa[DOC_DEPTH], sb[DOC_DEPTH], depth, in_name, in_addr;
+    unsigned char person[DOC_DEPTH]; /* the element holds a person (is_person, is_playing_person) */
 } doc_stack;
 
 /* The type text standing directly in the innermost open element is found as: all of a person's name, the text of
@@ -570,7 +581,7 @@ static int open_element(const char *t, size_t lt, size_t gt, size_t a, size_t b,
     int holder = st->depth > 0 && st->depth <= DOC_DEPTH;
     size_t ha = holder ? st->sa[st->depth - 1] : 0, hb = holder ? st->sb[st->depth - 1] : 0;
     if ((want & DV_IT_BIT(DV_IT_PERSON_NAME)) && !st->in_name && holder && name_is(t, a, b, "name") &&
-        is_person(t, ha, hb))
+        st->person[st->depth - 1])
         st->in_name = st->depth + 1;
     if ((want & DV_IT_BIT(DV_IT_STREET_ADDRESS)) && !st->in_addr && holder && name_is(t, a, b, "addr") &&
         is_addr_holder(t, ha, hb))
@@ -578,6 +589,7 @@ static int open_element(const char *t, size_t lt, size_t gt, size_t a, size_t b,
     if (st->depth < DOC_DEPTH) {
         st->sa[st->depth] = a;
         st->sb[st->depth] = b;
+        st->person[st->depth] = (unsigned char)(is_person(t, a, b) || is_playing_person(t, lt, gt, a, b));
     }
     st->depth++;
     return 0;
