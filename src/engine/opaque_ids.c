@@ -33,6 +33,25 @@ static int ascii_upper(uint8_t b)
     return b >= 'a' && b <= 'z' ? b - 'a' + 'A' : b;
 }
 
+/* Does b have a case partner b ^ 0x20 that a name may be written with? ASCII letters; Latin-1's letters
+ * (0xC0-0xDE and 0xE0-0xFE but for the multiplication and division signs: M\xDCLLER against M\xFCller); and the
+ * second byte of their UTF-8 forms (C3 80-9E and C3 A0-BE: M\xC3\x9CLLER against M\xC3\xBCller), which also pairs
+ * Cyrillic A-P with a-p (D0 90-9F, D0 B0-BF). DICOM writes names in capitals, a vendor's blob or XML often not. A byte compared so out of its set's context (a lead byte of a CJK
+ * character against another) can only make a rare extra match: a private value deleted, never one kept. */
+static int has_case(uint8_t b)
+{
+    uint8_t u = b & (uint8_t)~0x20u;
+    if (u >= 'A' && u <= 'Z')
+        return 1;
+    return (u >= 0xC0 && u <= 0xDE && u != 0xD7) || (u >= 0x80 && u <= 0x9E && u != 0x97);
+}
+
+/* b with the case of a name's letter dropped (has_case). */
+static uint8_t case_fold(uint8_t b)
+{
+    return has_case(b) ? (uint8_t)(b & ~0x20u) : b;
+}
+
 static int is_digit(uint8_t b)
 {
     return b >= '0' && b <= '9';
@@ -47,7 +66,7 @@ static int is_alnum(uint8_t b)
 typedef struct needle {
     const uint8_t *s;
     size_t len;
-    int fold;   /* ASCII letters compared without case */
+    int fold;   /* letters compared without case (case_fold) */
     int number; /* digits continue it, and a full stop with a digit beyond it */
     int word;   /* letters and digits continue it */
     int date;   /* a time (2, 4 or 6 digits) may follow it: YYYYMMDD inside a DT */
@@ -86,7 +105,7 @@ static void mark(uint64_t *table, const needle *nd, size_t at, uint64_t bit)
     }
     uint8_t c = nd->s[at];
     table[c] |= bit;
-    if (nd->fold && ascii_upper(c) >= 'A' && ascii_upper(c) <= 'Z')
+    if (nd->fold && has_case(c))
         table[c ^ 0x20u] |= bit;
 }
 
@@ -169,7 +188,7 @@ static size_t matched(const needle *nd, const uint8_t *p)
             i++;
         return i;
     }
-    while (i < nd->len && ascii_upper(p[i]) == ascii_upper(nd->s[i]))
+    while (i < nd->len && case_fold(p[i]) == case_fold(nd->s[i]))
         i++;
     return i;
 }
