@@ -816,6 +816,38 @@ static void test_writer_regressions(void **s)
     free(in);
 }
 
+/* Groups no stored instance's dataset may hold are not written, whatever the plan decided: a command element
+ * (group 0000) left between the file meta and the dataset kept the patient's name under Basic (stop 37's red
+ * team); a directory record's ReferencedFileID (group 0004) names a path. Group 0006 (no such attributes, but a
+ * group the standard may fill) stays. */
+static void test_foreign_groups_dropped(void **s)
+{
+    (void)s;
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_bytes(b, 0x00000102, "OB", "Xqzt^Vrbnik MRN4471902", 22);
+    dvb_str(b, 0x00001000, "UI", "1.2.3.4");
+    dvb_str(b, 0x00041500, "CS", "PATIENT\\VRBNIK");
+    dvb_str(b, 0x00061000, "LO", "KEPT6");
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    size_t len, out_len;
+    uint8_t *in = dvb_finish(b, &len);
+    uint8_t *out = roundtrip(in, len, &out_len);
+    dv_error err;
+    char *d = dump_of(out, out_len, &err);
+    assert_non_null(d);
+    assert_null(strstr(d, ":00000102:"));
+    assert_null(strstr(d, ":00001000:"));
+    assert_null(strstr(d, ":00041500:"));
+    assert_non_null(strstr(d, ":00061000:"));
+    assert_non_null(strstr(d, ":00080018:"));
+    assert_null(memmem(out, out_len, "Vrbnik", 6));
+    assert_null(memmem(out, out_len, "VRBNIK", 6));
+    free(d);
+    free(out);
+    free(in);
+}
+
 /* A private creator read with VR OB and an odd length is padded with a space (it is LO by definition), not a
  * NUL: dciodvfy calls a trailing NUL invalid (deid-data/humans_ctbrain1.dcm under NCI's config). */
 static void test_private_creator_pad(void **s)
@@ -900,6 +932,7 @@ int main(void)
         cmocka_unit_test(test_private_sequence_guessed),
         cmocka_unit_test(test_sequence_delimiter_after_defined_length),
         cmocka_unit_test(test_writer_regressions),
+        cmocka_unit_test(test_foreign_groups_dropped),
         cmocka_unit_test(test_private_creator_pad),
         cmocka_unit_test(test_large_metadata_streams),
     };
