@@ -233,15 +233,19 @@ static const dv_elem *native_pixel_data(const dv_instance *inst)
 }
 
 /* The bit planes that hold no image value: below BitsAllocated and outside [HighBit - BitsStored + 1,
- * HighBit]. 0 when the attributes cannot be read (then no plane is told apart from the image). */
+ * HighBit]. A HighBit that cannot be read (absent, or written with another VR: a plan may then have removed it as
+ * a name) is BitsStored - 1, as the Image Pixel module requires and viewers read it; otherwise an overlay embedded above
+ * the stored bits kept its burned text once its group was removed (fuzz_deidentify, stop 37). 0 when BitsAllocated
+ * or BitsStored cannot be read (then no plane is told apart from the image). */
 static uint64_t unused_planes(const dv_instance *inst)
 {
     uint16_t alloc, stored, high;
     if (dv_ds_get_u16(inst, &inst->ds, DV_TAG_BITS_ALLOCATED, &alloc) != 0 ||
-        dv_ds_get_u16(inst, &inst->ds, DV_TAG_BITS_STORED, &stored) != 0 ||
-        dv_ds_get_u16(inst, &inst->ds, DV_TAG_HIGH_BIT, &high) != 0 || alloc == 0 || alloc % 8 || alloc > 64 ||
+        dv_ds_get_u16(inst, &inst->ds, DV_TAG_BITS_STORED, &stored) != 0 || alloc == 0 || alloc % 8 || alloc > 64 ||
         stored == 0)
         return 0;
+    if (dv_ds_get_u16(inst, &inst->ds, DV_TAG_HIGH_BIT, &high) != 0)
+        high = (uint16_t)(stored - 1u);
     uint64_t all = alloc == 64 ? UINT64_MAX : ((uint64_t)1 << alloc) - 1;
     unsigned lo = high + 1u >= stored ? high + 1u - stored : 0;
     uint64_t image = 0;
