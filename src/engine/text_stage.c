@@ -366,11 +366,16 @@ int dv_text_begin_instance(dv_text_worker *w, const dv_plan *plan, const dv_key 
     }
     memset(&w->ti, 0, sizeof w->ti);
     w->ti.run_key = dv_key_bytes(key, &w->ti.run_key_len);
-    /* The date shift's identity (DECISIONS 12): the original PatientID, else the original StudyInstanceUID. */
+    /* The date shift's identity (DECISIONS 12): the original PatientID, else the original StudyInstanceUID. Its
+     * leading spaces are dropped as its trailing ones are (an LO's padding, PS3.5 6.2): " MRN4471902" from one
+     * sender and "MRN4471902" from another are one patient, with one shift (stop 37's red team: two shifts). */
     int n = dv_instance_get_string(inst, DV_TAG_PATIENT_ID_, w->pid, sizeof w->pid);
-    if (n > 0) {
-        w->ti.patient_id = w->pid;
-        w->ti.patient_id_len = strlen(w->pid);
+    size_t lead = 0;
+    while (n > 0 && w->pid[lead] == ' ')
+        lead++;
+    if (n > 0 && w->pid[lead]) {
+        w->ti.patient_id = w->pid + lead;
+        w->ti.patient_id_len = strlen(w->pid + lead);
     }
     n = dv_instance_get_string(inst, DV_TAG_STUDY_INSTANCE_UID, w->suid, sizeof w->suid);
     if (n > 0) {
