@@ -489,6 +489,21 @@ static int add_words(dv_denylist *dl, dv_infotype type, const char *utf8, size_t
     int r = add_phrase(dl, kind, type, key, n, err);
     if (r <= 0 || kind == PH_ORG || type == DV_IT_LOCATION || type == DV_IT_STREET_ADDRESS)
         return r;
+    /* an identifier's number also alone, 6 digits or more: MRN4471902 is written `chart 4471902`, `Acct#4471902`
+     * (stop 37's red team: kept); a shorter run turns up by chance in any text */
+    if (type == DV_IT_MEDICAL_RECORD_NUMBER) {
+        size_t best = 0, at = 0;
+        for (size_t i = 0; i < n;) {
+            size_t j = i;
+            while (j < n && key[j] >= '0' && key[j] <= '9')
+                j++;
+            if (j - i > best)
+                best = j - i, at = i;
+            i = j > i ? j : i + 1;
+        }
+        if (best >= 6 && best < n && add_phrase(dl, kind, type, key + at, best, err) < 0)
+            return -1;
+    }
     /* identifiers also without their separators: 990-12-4471 as 990124471 */
     if (memchr(key, ' ', n)) {
         char joined[DV_DENYLIST_VALUE_MAX + 1];
@@ -534,7 +549,12 @@ int dv_denylist_add(dv_denylist *dl, dv_infotype type, const char *utf8, size_t 
     case DV_IT_PHONE_NUMBER: {
         char digits[DV_DENYLIST_VALUE_MAX];
         size_t n = phone_digits(utf8, len, digits);
-        return n >= 7 ? add_phrase(dl, PH_DIGITS, type, digits, n, err) : 0;
+        int r = n >= 7 ? add_phrase(dl, PH_DIGITS, type, digits, n, err) : 0;
+        /* a number of 10 digits or more also by its last 7, the local number as it is said and written without
+         * its area code (212-555-0199 as `call 555 0199`; stop 37's red team: kept) */
+        if (r >= 0 && n >= 10 && add_phrase(dl, PH_DIGITS, type, digits + n - 7, 7, err) < 0)
+            return -1;
+        return r;
     }
     case DV_IT_ORGANIZATION_NAME:
         return add_words(dl, type, utf8, len, PH_ORG, err);

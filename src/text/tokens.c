@@ -190,13 +190,35 @@ char dv_text_sep_ascii(int32_t cp)
     return 0;
 }
 
+static int hex_value(uint8_t b)
+{
+    return b >= '0' && b <= '9' ? b - '0' : (b | 0x20) >= 'a' && (b | 0x20) <= 'f' ? (b | 0x20) - 'a' + 10 : -1;
+}
+
+/* The ASCII space or punctuation a %XX escape at s[i] (i < len) stands for (%20, %2C, %5E: what a URL escapes
+ * between a name's or an ID's parts), or -1 when s[i] starts none. An escape of anything else is read as written:
+ * `AB%1234` is an identifier, not AB, a control character and 34. */
+static int percent_escape(const uint8_t *s, size_t len, size_t i)
+{
+    if (s[i] != '%' || len - i < 3 || hex_value(s[i + 1]) < 0 || hex_value(s[i + 2]) < 0)
+        return -1;
+    int b = hex_value(s[i + 1]) << 4 | hex_value(s[i + 2]);
+    int punct = (b >= 0x20 && b <= 0x2F) || (b >= 0x3A && b <= 0x40) || (b >= 0x5B && b <= 0x60) ||
+                (b >= 0x7B && b <= 0x7E);
+    return punct ? b : -1;
+}
+
 static dv_gap classify_gap(const uint8_t *s, size_t from, size_t to)
 {
     int n = 0;
     uint8_t c = 0;
     for (size_t i = from; i < to;) {
         uint8_t b = s[i];
-        if (b >= 0x80) { /* a separator outside ASCII counts as its ASCII twin, anything else as "other" */
+        int esc = percent_escape(s, to, i);
+        if (esc >= 0) { /* %5E is the caret it stands for, %20 a space (a URL's query, copied into a comment) */
+            b = (uint8_t)esc;
+            i += 3;
+        } else if (b >= 0x80) { /* a separator outside ASCII counts as its ASCII twin, anything else as "other" */
             int32_t cp = dv_text_utf8_next(s, to, &i);
             char a = cp > 0 ? dv_text_sep_ascii(cp) : 0;
             b = a ? (uint8_t)a : 0x80;
@@ -234,6 +256,12 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
     tk->n = 0;
     while (i < len) {
         size_t at = i;
+        if (percent_escape(s, len, at) >= 0) {
+            /* A %XX escape separates as the character it stands for does: `Xqzt%5EVrbnik` is two words, and its
+             * hex digits start none (`5EVrbnik` hid the family name from the deny-list; stop 37's red team). */
+            i = at + 3;
+            continue;
+        }
         int32_t cp = next_cp(s, len, &i);
         if (cp < 0 || !cp_is_word(cp))
             continue;
