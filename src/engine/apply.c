@@ -702,6 +702,68 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
     return dv_value_holds_own(c->inst, e, *sc, c->err);
 }
 
+/* Is e (tag, its effective VR, the plan's decision d) a value keeps_own_value looks at? A private value; a kept
+ * address (UR); and, kept as they are, a standard value of an opaque VR (OB, OW, OD, OF, OL, OV, UN:
+ * DataSetTrailingPadding copying the header, a retired CurveData, an attribute written as UN) and an attribute
+ * PS3.6 does not list (a bogus or newer tag in the patient's group), which stop 37's red team found keeping the
+ * patient's name, ID and true study date beside the changed ones. Not the pixel data (group 7FE0: the pixel
+ * stage's) nor an EncapsulatedDocument (the text stage regenerates the UIDs it names). */
+static int scanned_for_own(uint32_t tag, uint16_t vr, dv_decision d)
+{
+    if (DV_TAG_IS_PRIVATE(tag) || vr == DV_VR_UR)
+        return 1;
+    if (d != DV_DEC_KEEP || DV_TAG_GROUP(tag) == 0x7FE0u || tag == DV_TAG_ENCAPSULATED_DOCUMENT)
+        return 0;
+    switch (vr) {
+    case DV_VR_OB: case DV_VR_OW: case DV_VR_OD: case DV_VR_OF: case DV_VR_OL: case DV_VR_OV: case DV_VR_UN:
+        return 1;
+    default:
+        return dv_dict_lookup(tag) == NULL;
+    }
+}
+
+/* Is e, a private element of unknown VR (UN: every private element of an implicit VR file, or one written as UN)
+ * that the plan keeps, text the plan would clean were it written as text? Then the VR to clean it as (its written
+ * VR stays UN), else 0: under DEIDENTIFY_TAG_CONTENTS an implicit VR file kept `Dr Qorvath Zembla`, an address, a
+ * phone number and an SSN in private text that an explicit VR copy had cleaned (stop 37's red team). Text: a value
+ * held inline (16 KiB or less) whose bytes are all printable (with tab, line breaks, form feed and ISO 2022's ESC;
+ * trailing NUL or space padding) and that holds a letter (ASCII, or any byte of a non-ASCII character). It is read
+ * as LO when it has several values of at most 64 bytes (a backslash: the multi-valued text VRs are the short
+ * strings, and a GE parameter list `EC=0.00\LR=0.00\FA=C` read as one text made `FA=C` a name), else as UT. A
+ * binary value (a CSA header, a float array) or one of digits alone (a vendor's IS or DS values) stays as it is:
+ * the search for the instance's own values (keeps_own_value) still looks at it. */
+static uint16_t private_un_text(apply_ctx *c, const dv_elem *e, uint32_t parent, dv_iod_ctx ctx, uint16_t vr)
+{
+    if (!c->tw || vr != DV_VR_UN || !DV_TAG_IS_PRIVATE(e->tag) || DV_TAG_IS_PRIVATE_CREATOR(e->tag) ||
+        e->length == 0)
+        return 0;
+    const uint8_t *v = dv_elem_inline_value(e);
+    if (!v)
+        return 0;
+    size_t n = (size_t)e->length;
+    while (n > 0 && (v[n - 1] == '\0' || v[n - 1] == ' '))
+        n--;
+    int letter = 0, values = 1;
+    size_t longest = 0, from = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = v[i];
+        if ((b < 0x20 && b != '\t' && b != '\n' && b != '\r' && b != '\f' && b != 0x1B) || b == 0x7F)
+            return 0;
+        letter |= b >= 0x80 || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z');
+        if (b == '\\' || i + 1 == n) {
+            size_t len = (b == '\\' ? i : i + 1) - from;
+            longest = len > longest ? len : longest;
+            values += b == '\\';
+            from = i + 1;
+        }
+    }
+    uint16_t as = values > 1 && longest <= 64 ? DV_VR_LO : DV_VR_UT;
+    dv_match m;
+    return letter && dv_plan_match_memo(c->plan, c->matches, parent, ctx, e->tag, as, 0, &m) == DV_DEC_CLEAN_TEXT
+               ? as
+               : 0;
+}
+
 /* After the text stage cleaned an EncapsulatedDocument (text_stage.c clean_document, which also regenerates the
  * UIDs it names), at whatever level and whatever VR it is written with (OB, or UT by a writer that took it for
  * text): EncapsulatedDocumentLength (0042,0015) of the same dataset, where it has one, becomes the new length
@@ -879,15 +941,19 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         /* A private value kept as it is that holds the instance's own regenerated primary UID or changed date,
          * name or ID, or one cleaned as text that holds such a UID (the text stage knows no UIDs; it shifts the
          * dates of a text as the attributes' own), is deleted instead (keeps_own_value); a kept address (UR: a
-         * RetrieveURL naming the source study) is emptied, its place in the IOD kept. */
-        if ((DV_TAG_IS_PRIVATE(tag) || vr == DV_VR_UR) && (c->nown || c->ndates || c->nwordtags) && !is_seq &&
-            vr != DV_VR_UI && (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
+         * RetrieveURL naming the source study), an opaque standard value or an attribute the dictionary does not
+         * know (scanned_for_own) is emptied, its place in the IOD kept. */
+        if (scanned_for_own(tag, vr, d) && (c->nown || c->ndates || c->nwordtags) && !is_seq && vr != DV_VR_UI &&
+            (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
             int names = keeps_own_value(c, e, &m, d);
             if (names < 0)
                 return -1;
             if (names)
                 d = DV_TAG_IS_PRIVATE(tag) ? DV_DEC_DELETE : DV_DEC_EMPTY;
         }
+        uint16_t as_vr = 0;
+        if (d == DV_DEC_KEEP && !is_seq && (as_vr = private_un_text(c, e, parent, ctx, vr)) != 0)
+            d = DV_DEC_CLEAN_TEXT;
         int rc = 0;
         switch (d) {
         case DV_DEC_KEEP:
@@ -917,8 +983,8 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
                 if (rc == 0)
                     rc = finish_document(c, ds, e, ch);
             } else {
-                rc = dv_text_clean_elem(c->tw, c->plan, c->inst, e, c->cs_utf8 ? &c->utf8 : cs, c->path, &ch, &sw,
-                                        c->err);
+                rc = dv_text_clean_elem(c->tw, c->plan, c->inst, e, as_vr, c->cs_utf8 ? &c->utf8 : cs, c->path, &ch,
+                                        &sw, c->err);
             }
             c->changed |= ch;
             c->cs_utf8 |= sw;

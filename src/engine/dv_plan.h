@@ -313,13 +313,14 @@ void dv_text_worker_set_observer(dv_text_worker *w, dv_text_observer_fn fn, void
 /* Clean one element (DV_DEC_CLEAN_TEXT) whose values are in cs; path is where it sits (for the observer;
  * NULL at the top level). *changed = 1 when the value was rewritten (an unchanged value keeps its bytes). When a rewritten value cannot be encoded in cs, the whole instance is
  * switched to ISO_IR 192 first (every text value re-encoded) and *cs_switched = 1: the caller then decodes
- * every later value as UTF-8. 0 or -1. */
+ * every later value as UTF-8. as_vr: 0, or the VR to read a value of unknown VR (UN) as, whose written VR stays
+ * (apply.c private_un_text). 0 or -1. */
 /* Clean an EncapsulatedDocument (0042,0011) the plan cleans as text, whatever its VR; ds is the dataset holding it
  * (its MIMETypeOfEncapsulatedDocument is read there). *changed as dv_text_clean_elem; the caller sets the
  * document's length. 0 or -1. */
 int dv_text_clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, const dv_ds *ds, dv_elem *e,
                            const dv_text_path *path, int *changed, dv_error *err);
-int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
+int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e, uint16_t as_vr,
                        const dv_charset *cs, const dv_text_path *path, int *changed, int *cs_switched,
                        dv_error *err);
 typedef struct dv_match_memo dv_match_memo; /* match_memo.h */

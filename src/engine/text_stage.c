@@ -1012,7 +1012,7 @@ int dv_text_clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *
     return clean_document(w, plan, inst, ds, e, path, changed, err);
 }
 
-int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e,
+int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, dv_elem *e, uint16_t as_vr,
                        const dv_charset *cs, const dv_text_path *path, int *changed, int *cs_switched,
                        dv_error *err)
 {
@@ -1020,7 +1020,7 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     *cs_switched = 0;
     if (e->length == 0)
         return 0;
-    uint16_t vr = dv_plan_effective_vr(e);
+    uint16_t vr = as_vr ? as_vr : dv_plan_effective_vr(e);
     if (e->tag == DV_TAG_ENCAPSULATED_DOCUMENT_) /* without its dataset: no MIME type to read */
         return clean_document(w, plan, inst, NULL, e, path, changed, err);
     size_t n;
@@ -1084,6 +1084,7 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     } else if (dv_elem_set_value(inst, e, bytes, blen) != 0) {
         return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached cleaning " TAGF, TAGA(e->tag));
     }
-    e->vr = vr;
+    if (!as_vr)
+        e->vr = vr; /* a value read as another VR keeps the one it was written with (UN) */
     return 0;
 }
