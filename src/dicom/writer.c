@@ -138,16 +138,15 @@ static uint64_t elem_size(wr *w, dv_elem *e)
 }
 
 /* Never written from the dataset: group lengths (dv_tag_is_group_length: the one place they are dropped), file meta
- * elements (group 0002) found in the dataset (the file meta is regenerated), and the groups no stored instance's
- * dataset may hold, whatever the profile: command elements (group 0000, PS3.5 7.1: a DIMSE message's, never a
- * file's) and directory records' (group 0004: a DICOMDIR's, which is never de-identified, only skipped). A value
- * there is no attribute of the instance, and none decides on it: an element of group 0000 that a writer left
- * between the file meta and the dataset kept the patient's name under Basic (stop 37's red team); a
- * ReferencedFileID names a path. [test_reader: test_foreign_groups_dropped] */
+ * elements (group 0002) found in the dataset (the file meta is regenerated), and command elements (group 0000,
+ * PS3.5 7.1: a DIMSE message's, never a stored instance's), whatever the profile: a value there is no attribute of
+ * the instance and none decides on it, so an element of group 0000 that a writer left between the file meta and
+ * the dataset kept the patient's name under Basic (stop 37's red team). Group 0004 (a DICOMDIR's) stays with the
+ * plan: PS3.15 gives ReferencedSOPInstanceUIDInFile a row (U). [test_reader: test_foreign_groups_dropped] */
 static int skipped_on_write(const dv_elem *e)
 {
     uint16_t g = DV_TAG_GROUP(e->tag);
-    return dv_tag_is_group_length(e->tag) || g == 0x0000 || g == 0x0002 || g == 0x0004;
+    return dv_tag_is_group_length(e->tag) || g == 0x0000 || g == 0x0002;
 }
 
 static uint64_t ds_size(wr *w, const dv_ds *ds)

@@ -12,6 +12,7 @@
  *     shifted they make the document invalid.
  * The XML is read as tags and text, not parsed: a malformed document loses nothing more than a well-formed one
  * would. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/document_text.h"
@@ -40,17 +41,32 @@ static int ends_nocase(const uint8_t *m, size_t n, const char *p)
     return n >= k && starts_nocase(m + n - k, k, p);
 }
 
-int dv_doc_mime_is_text(const uint8_t *m, size_t n)
+/* The media type of a MIME type as written: padding and parameters (charset=...) off. */
+static const uint8_t *mime_type(const uint8_t *m, size_t *len)
 {
+    size_t n = *len;
     while (n > 0 && (m[0] == ' ' || m[0] == '\0'))
         m++, n--;
     while (n > 0 && (m[n - 1] == ' ' || m[n - 1] == '\0'))
         n--;
-    const uint8_t *semi = n ? memchr(m, ';', n) : NULL; /* parameters: charset=... */
+    const uint8_t *semi = n ? memchr(m, ';', n) : NULL;
     if (semi)
         n = (size_t)(semi - m);
     while (n > 0 && m[n - 1] == ' ')
         n--;
+    *len = n;
+    return m;
+}
+
+int dv_doc_mime_is_markup(const uint8_t *m, size_t n)
+{
+    m = mime_type(m, &n);
+    return ends_nocase(m, n, "/xml") || ends_nocase(m, n, "+xml") || (n == 9 && starts_nocase(m, n, "text/html"));
+}
+
+int dv_doc_mime_is_text(const uint8_t *m, size_t n)
+{
+    m = mime_type(m, &n);
     return starts_nocase(m, n, "text/") || ends_nocase(m, n, "/xml") || ends_nocase(m, n, "+xml") ||
            ends_nocase(m, n, "/json") || ends_nocase(m, n, "+json") || (n == 9 && starts_nocase(m, n, "model/obj")) ||
            (n == 9 && starts_nocase(m, n, "model/mtl"));
@@ -647,4 +663,256 @@ int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f,
         }
     }
     return 0;
+}
+
+/* --- character references -------------------------------------------------------------------------------- */
+
+/* A name written with character references (`M&#252;ller`, `M&uuml;ller`, even `&#86;rbnik`) is the name to a
+ * reader: the detectors and the deny-list read a decoded copy (text_stage.c detect_document). References are
+ * decoded everywhere, in comments and CDATA sections too: a reader of the bytes reads them there as well. */
+
+/* HTML's names of U+00C0-U+00FF, in code point order (times and divide among them). */
+static const char *const k_latin1[64] = {
+    "Agrave", "Aacute", "Acirc",  "Atilde", "Auml",   "Aring",  "AElig",  "Ccedil", "Egrave", "Eacute", "Ecirc",
+    "Euml",   "Igrave", "Iacute", "Icirc",  "Iuml",   "ETH",    "Ntilde", "Ograve", "Oacute", "Ocirc",  "Otilde",
+    "Ouml",   "times",  "Oslash", "Ugrave", "Uacute", "Ucirc",  "Uuml",   "Yacute", "THORN",  "szlig",  "agrave",
+    "aacute", "acirc",  "atilde", "auml",   "aring",  "aelig",  "ccedil", "egrave", "eacute", "ecirc",  "euml",
+    "igrave", "iacute", "icirc",  "iuml",   "eth",    "ntilde", "ograve", "oacute", "ocirc",  "otilde", "ouml",
+    "divide", "oslash", "ugrave", "uacute", "ucirc",  "uuml",   "yacute", "thorn",  "yuml"};
+
+/* XML's predefined entities, then the other names HTML gives letters of European names. */
+static const struct {
+    const char *name;
+    uint32_t cp;
+} k_named[] = {{"lt", '<'},        {"gt", '>'},       {"amp", '&'},       {"quot", '"'},
+               {"apos", '\''},     {"nbsp", 0xA0},    {"OElig", 0x152},   {"oelig", 0x153},
+               {"Scaron", 0x160},  {"scaron", 0x161}, {"Yuml", 0x178}};
+
+#define REF_NAME_MAX 8u /* longer than any name above: a long run of letters is no reference */
+
+static uint32_t named_ref(const char *s, size_t k)
+{
+    for (size_t i = 0; i < sizeof k_named / sizeof k_named[0]; i++)
+        if (strlen(k_named[i].name) == k && memcmp(s, k_named[i].name, k) == 0)
+            return k_named[i].cp;
+    for (size_t i = 0; i < 64; i++)
+        if (strlen(k_latin1[i]) == k && memcmp(s, k_latin1[i], k) == 0)
+            return 0xC0 + (uint32_t)i;
+    return 0;
+}
+
+static int digit_of(char c, int hex)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (hex && lower(c) >= 'a' && lower(c) <= 'f')
+        return lower(c) - 'a' + 10;
+    return -1;
+}
+
+/* The reference at t[i] ('&'): its length (';' included) and its code point in *cp; 0 when none stands there.
+ * Digits are read however many (leading zeros), the value saturating past U+10FFFF: the run read holds no other
+ * '&', so the scan of a document stays linear. */
+static size_t ref_at(const char *t, size_t n, size_t i, uint32_t *cp)
+{
+    size_t j = i + 1;
+    uint32_t v = 0;
+    if (j < n && t[j] == '#') {
+        int hex = j + 1 < n && lower(t[j + 1]) == 'x';
+        j += 1 + (size_t)hex;
+        size_t s = j;
+        for (int d; j < n && (d = digit_of(t[j], hex)) >= 0; j++)
+            v = v > 0x10FFFFu ? v : v * (hex ? 16u : 10u) + (uint32_t)d;
+        if (j == s || j >= n || t[j] != ';' || v == 0 || v > 0x10FFFFu || (v >= 0xD800u && v <= 0xDFFFu))
+            return 0;
+    } else {
+        size_t s = j;
+        while (j < n && j - s <= REF_NAME_MAX && (digit_of(t[j], 0) >= 0 || (lower(t[j]) >= 'a' && lower(t[j]) <= 'z')))
+            j++;
+        if (j == s || j >= n || t[j] != ';' || !(v = named_ref(t + s, j - s)))
+            return 0;
+    }
+    *cp = v;
+    return j + 1 - i;
+}
+
+static uint8_t put_utf8(uint32_t cp, char *o)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+void dv_doc_refs_free(dv_doc_refs *r)
+{
+    free(r->dec);
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+static int refs_reserve(dv_doc_refs *r, size_t n, dv_error *err)
+{
+    if (n > r->deccap) { /* the copy is never longer than the document: a reference is longer than its UTF-8 */
+        char *d = realloc(r->dec, n);
+        if (!d)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory decoding a document");
+        r->dec = d;
+        r->deccap = n;
+    }
+    return 0;
+}
+
+static int refs_push(dv_doc_refs *r, dv_doc_ref x, dv_error *err)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 64;
+        dv_doc_ref *v = realloc(r->v, cap * sizeof *v);
+        if (!v)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory decoding a document");
+        r->v = v;
+        r->cap = cap;
+    }
+    r->v[r->n++] = x;
+    return 0;
+}
+
+int dv_doc_decode_refs(const char *t, size_t n, dv_doc_refs *r, dv_error *err)
+{
+    r->dn = r->n = 0;
+    if (n == 0 || !memchr(t, '&', n))
+        return 0;
+    if (refs_reserve(r, n, err))
+        return -1;
+    for (size_t i = 0; i < n;) {
+        const char *p = memchr(t + i, '&', n - i);
+        size_t e = p ? (size_t)(p - t) : n;
+        memcpy(r->dec + r->dn, t + i, e - i);
+        r->dn += e - i;
+        if ((i = e) >= n)
+            break;
+        uint32_t cp;
+        size_t len = ref_at(t, n, i, &cp);
+        if (len == 0) {
+            r->dec[r->dn++] = '&';
+            i++;
+            continue;
+        }
+        dv_doc_ref x = {(uint32_t)i, (uint32_t)len, (uint32_t)r->dn, 0, cp < 0x80 && strchr("<>&\"'", (int)cp)};
+        x.dlen = put_utf8(cp, r->dec + r->dn);
+        if (refs_push(r, x, err))
+            return -1;
+        r->dn += x.dlen;
+        i += len;
+    }
+    if (r->n == 0)
+        r->dn = 0;
+    return 0;
+}
+
+/* The last reference whose position (decoded: dpos, else opos) is at most p, or r->n when none is. */
+static size_t ref_before(const dv_doc_refs *r, size_t p, int decoded)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((decoded ? r->v[mid].dpos : r->v[mid].opos) <= p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? lo - 1 : r->n;
+}
+
+size_t dv_doc_refs_to_original(const dv_doc_refs *r, size_t p, int end)
+{
+    size_t k = ref_before(r, p, 1);
+    if (k == r->n)
+        return p; /* before the first reference, the copy is the document */
+    const dv_doc_ref *x = &r->v[k];
+    if (p == x->dpos)
+        return x->opos;
+    if (p < x->dpos + x->dlen)
+        return end ? x->opos + x->olen : x->opos;
+    return x->opos + x->olen + (p - x->dpos - x->dlen);
+}
+
+/* Position p of the document moved out of a reference it cuts: back to its start, or (end) on to its end. */
+static uint32_t widen_at(const dv_doc_refs *r, uint32_t p, int end)
+{
+    size_t k = ref_before(r, p, 0);
+    if (k == r->n || p == r->v[k].opos || p >= r->v[k].opos + r->v[k].olen)
+        return p;
+    return end ? r->v[k].opos + r->v[k].olen : r->v[k].opos;
+}
+
+void dv_doc_refs_widen(const dv_doc_refs *r, dv_findings *f)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        dv_finding x = f->v[i];
+        x.start = widen_at(r, x.start, 0);
+        x.end = widen_at(r, x.end, 1);
+        if (w > 0 && x.start < f->v[w - 1].end) {
+            if (x.end > f->v[w - 1].end)
+                f->v[w - 1].end = x.end;
+            continue;
+        }
+        f->v[w++] = x;
+    }
+    f->n = w;
+}
+
+size_t dv_doc_refs_substitute(const dv_doc_refs *r, const char *t, size_t n, dv_infotype_set as_written,
+                              dv_findings *f, char *out)
+{
+    size_t o = 0, at = 0, k = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        dv_finding *x = &f->v[i];
+        if (x->start < at || x->end > n || x->start >= x->end) { /* never, once normalised: made empty */
+            x->start = x->end = (uint32_t)o;
+            continue;
+        }
+        memcpy(out + o, t + at, x->start - at);
+        o += x->start - at;
+        size_t p = x->start, start = o;
+        if (x->type < DV_IT_COUNT && !(as_written & DV_IT_BIT(x->type))) {
+            while (k < r->n && r->v[k].opos < x->start)
+                k++;
+            for (; k < r->n && r->v[k].opos + r->v[k].olen <= x->end; k++) {
+                const dv_doc_ref *ref = &r->v[k];
+                memcpy(out + o, t + p, ref->opos - p);
+                o += ref->opos - p;
+                /* a markup character stays a reference: written raw it would be markup */
+                const char *src = ref->markup ? t + ref->opos : r->dec + ref->dpos;
+                size_t len = ref->markup ? ref->olen : ref->dlen;
+                memcpy(out + o, src, len);
+                o += len;
+                p = ref->opos + ref->olen;
+            }
+        }
+        memcpy(out + o, t + p, x->end - p);
+        o += x->end - p;
+        at = x->end;
+        x->start = (uint32_t)start;
+        x->end = (uint32_t)o;
+    }
+    memcpy(out + o, t + at, n - at);
+    return o + n - at;
 }

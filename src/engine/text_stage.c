@@ -73,6 +73,9 @@ struct dv_text_worker {
     size_t own_uid_len[DV_PLAN_OWN_IDS];
     int nown_uid;
     dv_strbuf uidbuf; /* a text with its UIDs replaced */
+    dv_doc_refs refs; /* a markup document's decoded copy and its character references (document_text.h) */
+    char *subst;      /* the document a transformation reads (dv_doc_refs_substitute) */
+    size_t substcap;
 };
 
 dv_text_worker *dv_text_worker_new(void)
@@ -109,6 +112,8 @@ void dv_text_worker_free(dv_text_worker *w)
     dv_findings_free(&w->f);
     dv_strbuf_free(&w->out);
     dv_strbuf_free(&w->uidbuf);
+    dv_doc_refs_free(&w->refs);
+    free(w->subst);
     free(w->dec);
     free(w->raw);
     free(w->enc);
@@ -919,11 +924,64 @@ static int mime_says_binary(const dv_ds *ds)
     return n > 0 && !dv_doc_mime_is_text(v, n);
 }
 
+/* MIMETypeOfEncapsulatedDocument beside the document in ds names markup (XML, HTML): an HTML fragment need not
+ * start with '<'. */
+static int mime_says_markup(const dv_ds *ds)
+{
+    const dv_elem *m = ds ? dv_ds_find(ds, 0x00420012u) : NULL;
+    const uint8_t *v = m ? dv_elem_inline_value(m) : NULL;
+    return v && dv_doc_mime_is_markup(v, (size_t)m->length);
+}
+
+/* The detectors over the document w->dec[0, n), into w->f. A markup document is read as its reader reads it: with
+ * its character references decoded (`M&#252;ller`, `M&uuml;ller` name Müller), the findings moved back onto the
+ * references they cover; w->refs.n is 0 when it has none. docs/decisions.md "Encapsulated documents under
+ * DEIDENTIFY_TAG_CONTENTS". [test_text_stage: test_document_character_references] */
+static int detect_document(dv_text_worker *w, const dv_plan *plan, uint32_t tag, int markup, size_t n,
+                           dv_infotype_set want, dv_error *err)
+{
+    w->refs.n = 0;
+    if (markup && dv_doc_decode_refs(w->dec, n, &w->refs, err))
+        return -1;
+    if (w->refs.n == 0)
+        return detect_in(w, plan, tag, w->dec, n, want, &w->f, err);
+    if (detect_in(w, plan, tag, w->refs.dec, w->refs.dn, want, &w->f, err))
+        return -1;
+    for (size_t i = 0; i < w->f.n; i++) {
+        w->f.v[i].start = (uint32_t)dv_doc_refs_to_original(&w->refs, w->f.v[i].start, 0);
+        w->f.v[i].end = (uint32_t)dv_doc_refs_to_original(&w->refs, w->f.v[i].end, 1);
+    }
+    return 0;
+}
+
+/* A finding that covers references is transformed as the characters they stand for (a mask per character, a date
+ * shifted, a hash of the name as a reader reads it): w->dec becomes the document with those references decoded
+ * (dv_doc_refs_substitute; the original is kept in w->subst), *n its length, w->f moved onto it. A finding left as
+ * it is (DV_XF_NONE) keeps its references. */
+static int substitute_refs(dv_text_worker *w, const dv_plan *plan, size_t *n, dv_error *err)
+{
+    dv_doc_refs_widen(&w->refs, &w->f);
+    if (grow((void **)&w->subst, &w->substcap, *n + 1, err))
+        return -1;
+    dv_infotype_set as_written = 0;
+    for (int t = 0; t < DV_IT_COUNT; t++)
+        if (plan->text_xf[t].kind == DV_XF_NONE)
+            as_written |= DV_IT_BIT(t);
+    size_t sn = dv_doc_refs_substitute(&w->refs, w->dec, *n, as_written, &w->f, w->subst);
+    char *d = w->dec;
+    size_t cap = w->deccap;
+    w->dec = w->subst, w->deccap = w->substcap;
+    w->subst = d, w->substcap = cap;
+    *n = sn;
+    return 0;
+}
+
 /* EncapsulatedDocument under DEIDENTIFY_TAG_CONTENTS (plan.c), OB or written as UT: a text document (the bytes look
  * like text, and MIMETypeOfEncapsulatedDocument in ds, when present, names text) is cleaned as a UT value, read as
  * UTF-8 when its bytes are UTF-8 and as ISO 8859-1 otherwise (an XML document names its encoding; these two are
  * what CDA and report writers use), its base64 payloads removed and its structure read (document_text.c), its UIDs
- * regenerated (swap_uids), and written back in the same encoding; any other document is emptied. The caller
+ * regenerated (swap_uids), its character references read as the characters they stand for (detect_document),
+ * and written back in the same encoding; any other document is emptied. The caller
  * (apply.c) sets its length. docs/decisions.md "Encapsulated documents under DEIDENTIFY_TAG_CONTENTS".
  * [test_text_stage: test_encapsulated_document, test_document_structure] */
 static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *inst, const dv_ds *ds, dv_elem *e,
@@ -970,16 +1028,22 @@ static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *i
     dv_findings_clear(&w->f);
     int dropped = dv_doc_drop_base64(w->dec, &n), swapped;
     dv_infotype_set want = dv_text_plan_infotypes(plan);
-    if (swap_uids(w, DV_VR_UT, &n, &swapped, err) || detect_in(w, plan, e->tag, w->dec, n, want, &w->f, err) ||
+    int markup = dv_doc_is_markup(w->dec, n) || mime_says_markup(ds);
+    if (swap_uids(w, DV_VR_UT, &n, &swapped, err) || detect_document(w, plan, e->tag, markup, n, want, err) ||
         dv_doc_fields(w->dec, n, want & ~DV_IT_BIT(DV_IT_CTX), &w->f, err))
         return -1;
     dv_findings_normalise_text(&w->f, w->dec, n);
-    w->ti.markup = dv_doc_is_markup(w->dec, n);
+    size_t on = n; /* the document's length before substitute_refs */
+    if (w->refs.n && substitute_refs(w, plan, &n, err))
+        return -1;
+    w->ti.markup = markup;
     int trc = dv_text_transform_value(plan->text_xf, &w->ti, DV_VR_UT, w->dec, n, w->f.v, w->f.n, &w->out, changed,
                                       err);
     w->ti.markup = 0;
     if (trc)
         return -1;
+    if (w->refs.n) /* changed from the document as written, not from its substituted copy */
+        *changed = w->out.n != on || memcmp(w->out.v, w->subst, on) != 0;
     *changed |= swapped | dropped;
     if (!*changed)
         return 0; /* the original bytes stay exactly */
@@ -1078,6 +1142,16 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
             bytes = w->enc;
             blen = elen;
         }
+    }
+    if (as_vr && (blen & 1)) {
+        /* a value read as text keeps its written VR (UN), which the writer pads with a NUL: padded here with the
+         * space a text VR is padded with (dciodvfy knows CTP's (0013,1010) as LO: a NUL there is invalid) */
+        if (bytes != w->enc && grow((void **)&w->enc, &w->enccap, blen + 1, err))
+            return -1;
+        if (bytes != w->enc)
+            memcpy(w->enc, bytes, blen);
+        w->enc[blen++] = ' ';
+        bytes = w->enc;
     }
     if (blen == 0) {
         dv_elem_set_empty(e);
