@@ -633,9 +633,34 @@ static int is_name_or_address(uint32_t tag, uint16_t vr)
     return de && !de->multi_vr && (de->vr == DV_VR_PN || de->vr == DV_VR_UR);
 }
 
+/* Attributes the 2025c table has no row for that hold what its X rows remove (stop 37's red team found them kept
+ * under Basic): the patient's birth and death dates written in another calendar (the same dates as
+ * PatientBirthDate's and PatientDeathDate's X rows), the retired placer and filler order numbers of a procedure
+ * (as the imaging service request's, which have rows), the comments on a scheduled procedure step (as the other
+ * comments' X rows), and, at the top level (parent 0), a text value or an annotation's text standing outside the
+ * sequences that hold them (ContentSequence, GraphicAnnotationSequence: rows that remove or reset them; a
+ * WaveformAnnotationSequence's `ECG NORMALE` is the waveform's reading and stays). docs/decisions.md "Names and
+ * addresses the table does not list". */
+static int is_unlisted_record(uint32_t tag, uint32_t parent)
+{
+    switch (tag) {
+    case 0x00100033u: /* PatientBirthDateInAlternativeCalendar */
+    case 0x00100034u: /* PatientDeathDateInAlternativeCalendar */
+    case 0x00401006u: /* PlacerOrderNumberProcedure (retired) */
+    case 0x00401007u: /* FillerOrderNumberProcedure (retired) */
+    case 0x00400400u: /* CommentsOnTheScheduledProcedureStep */
+        return 1;
+    case 0x0040A160u: /* TextValue */
+    case 0x00700006u: /* UnformattedTextValue */
+        return parent == 0;
+    default:
+        return 0;
+    }
+}
+
 /* Step 3 of the precedence: the profile's decision for a tag no action or option decided, at IOD context ctx. */
-static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uint32_t tag, uint16_t vr, int is_seq,
-                                    dv_iod_ctx ctx)
+static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uint32_t parent, uint32_t tag,
+                                    uint16_t vr, int is_seq, dv_iod_ctx ctx)
 {
     switch (p->profile) {
     case DV_PROFILE_KEEP_ALL:
@@ -665,7 +690,7 @@ static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uin
          * DICONDE's EvaluatorName, RetrieveURL naming the source server and study) goes as an X row would: the
          * table lists what it knows, and these VRs say what they hold. docs/decisions.md "Names and addresses
          * the table does not list". */
-        if (pcode == DV_PC_NONE && !is_seq && is_name_or_address(tag, vr))
+        if (pcode == DV_PC_NONE && !is_seq && (is_name_or_address(tag, vr) || is_unlisted_record(tag, parent)))
             pcode = DV_PC_X;
         /* options.cleanDescriptors: rows coded C in the PS3.15 Clean Descriptors column are cleaned instead
          * of what the Basic column says (issue 6; test_text_stage: test_clean_descriptors_wall). */
@@ -748,7 +773,7 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, 
 
     /* 3. the profile. A reference that may name any primary ID (families.c any_refs) kept by the profile is
      * regenerated when one of them is: the decision is that primary ID's. */
-    dv_decision d = profile_decision(p, s, tag, vr, is_seq, ctx);
+    dv_decision d = profile_decision(p, s, parent, tag, vr, is_seq, ctx);
     if (d == DV_DEC_KEEP && s && s->any_ref && !is_seq) {
         for (size_t i = 0; i < DV_PLAN_OWN_IDS; i++) {
             dv_match hm;
