@@ -164,7 +164,7 @@ def hand_made_reader_cases():
                                            + el_explicit(0x00420015, b"UL", struct.pack("<I", len(doc))))
     # A CDA with the structure document_text.c reads: templateId, codeSystem, id and setId extensions, address and
     # name parts, a patient's address and name written as text, a telecom, CDATA fields, an HL7 timestamp, base64
-    # elements (with CDATA and a comment); its MIME type names text.
+    # elements (with CDATA and a comment), character references (and some that are none); its MIME type names text.
     cda = (b'<?xml version="1.0"?><ClinicalDocument><templateId root="2.16.840.1.113883.10.20.22.1.1" '
            b'extension="2015-08-01"/><id root="2.16.840.1.113883.19.5" extension="TT988"/>'
            b'<setId root="2.16.840.1.113883.19" extension="QX-7"/><effectiveTime value="20130815120000-0500"/>'
@@ -176,6 +176,7 @@ def hand_made_reader_cases():
            b'</patient></patientRole></recordTarget>'
            b'<nonXMLBody><text representation="B64">JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3Ro\n'
            b'SG9tZXI=</text></nonXMLBody><text representation="B64"><![CDATA[TWFyZ2U=]]><!-- x --></text>'
+           b'<text>Pt M&#252;ller &#86;rbnik &amp; &lt;b&gt; 2020&#45;03&#45;05 &#0; &bogus; & &#x1F600;</text>'
            b'</ClinicalDocument>')
     cases["edge-cda-structure"] = (meta(EXPL) + base_ds()
                                    + el_explicit(0x0020000D, b"UI", pad(b"1.2.826.0.1.3680043.2.1125.77", b"\0"))
@@ -203,7 +204,12 @@ def hand_made_reader_cases():
              + struct.pack(">HHI", 0xFFFE, 0xE00D, 0) + struct.pack(">HHI", 0xFFFE, 0xE0DD, 0))
     cases["edge-big-endian-private-sq"] = meta(EXPB) + be_ds
     # Implicit VR: private element with undefined length (must be read as an implicit SQ).
-    impl = (el_implicit(0x00080018, pad(b"2.25.77", b"\0")) + el_implicit(0x00290010, pad(b"SIEMENS CSA HEADER"))
+    # Also a command element before the dataset (never written), private text read as UN (cleaned as text when it
+    # is: a sentence, a parameter list) and a binary private value.
+    impl = (el_implicit(0x00000102, pad(b"CMD Fuzz Seed")) + el_implicit(0x00080018, pad(b"2.25.77", b"\0"))
+            + el_implicit(0x00290010, pad(b"SIEMENS CSA HEADER"))
+            + el_implicit(0x00291001, pad(b"Seen by Dr Fuzz Seed, tel 555-0199"))
+            + el_implicit(0x00291002, pad(b"EC=0.00\\FA=C\\FP=0.1")) + el_implicit(0x00291003, b"\x01\x00\x02\x00")
             + el_implicit(0x00291010, b"", UNDEF) + item(el_implicit(0x00100010, pad(b"IMPL^SQ")), True)
             + el_implicit(SEQ_DELIM, b""))
     cases["edge-implicit-private-undefined"] = meta(IMPL) + impl
