@@ -576,6 +576,21 @@ static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
     }
     if (!any && word_long_enough(v, n) && c->nheld_words < DV_OWN_WORDS_MAX)
         c->nheld_words += hold(c, v, n, DV_OWN_WORD);
+    if (vr == DV_VR_PN)
+        return;
+    /* an ID's number also alone, 6 digits or more, as the text stage's deny-list holds it: a blob of an implicit
+     * VR file kept `4471902` of PatientID MRN4471902 (stop 37's red team) */
+    size_t best = 0, at = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && v[j] >= '0' && v[j] <= '9')
+            j++;
+        if (j - i > best)
+            best = j - i, at = i;
+        i = j > i ? j : i + 1;
+    }
+    if (best >= 6 && best < n && c->nheld_words < DV_OWN_WORDS_MAX)
+        c->nheld_words += hold(c, v + at, best, DV_OWN_WORD);
 }
 
 /* Value v (n bytes) of the name or ID attribute i in its other written form, held after the values as written:
