@@ -635,7 +635,7 @@ static int is_name_or_address(uint32_t tag, uint16_t vr)
 
 /* Attributes the 2025c table has no row for that hold what its X rows remove (stop 37's red team found them kept
  * under Basic): the patient's birth and death dates written in another calendar (the same dates as
- * PatientBirthDate's and PatientDeathDate's X rows), the retired placer and filler order numbers of a procedure
+ * PatientBirthDate's and PatientDeathDate's X rows) and the calendar's name that goes with them, the retired placer and filler order numbers of a procedure
  * (as the imaging service request's, which have rows), the comments on a scheduled procedure step (as the other
  * comments' X rows), and, at the top level (parent 0), a text value or an annotation's text standing outside the
  * sequences that hold them (ContentSequence, GraphicAnnotationSequence: rows that remove or reset them; a
@@ -646,6 +646,7 @@ static int is_unlisted_record(uint32_t tag, uint32_t parent)
     switch (tag) {
     case 0x00100033u: /* PatientBirthDateInAlternativeCalendar */
     case 0x00100034u: /* PatientDeathDateInAlternativeCalendar */
+    case 0x00100035u: /* PatientAlternativeCalendar: Type 1C, present only with one of the two dates */
     case 0x00401006u: /* PlacerOrderNumberProcedure (retired) */
     case 0x00401007u: /* FillerOrderNumberProcedure (retired) */
     case 0x00400400u: /* CommentsOnTheScheduledProcedureStep */
