@@ -742,11 +742,11 @@ static int scanned_for_own(uint32_t tag, uint16_t vr, dv_decision d)
  * VR stays UN), else 0: under DEIDENTIFY_TAG_CONTENTS an implicit VR file kept `Dr Qorvath Zembla`, an address, a
  * phone number and an SSN in private text that an explicit VR copy had cleaned (stop 37's red team). Text: a value
  * held inline (16 KiB or less) whose bytes are all printable (with tab, line breaks, form feed and ISO 2022's ESC;
- * trailing NUL or space padding) and that holds a letter (ASCII, or any byte of a non-ASCII character). It is read
- * as LO when it has several values of at most 64 bytes (a backslash: the multi-valued text VRs are the short
- * strings, and a GE parameter list `EC=0.00\LR=0.00\FA=C` read as one text made `FA=C` a name), else as UT. A
- * binary value (a CSA header, a float array) or one of digits alone (a vendor's IS or DS values) stays as it is:
- * the search for the instance's own values (keeps_own_value) still looks at it. */
+ * trailing NUL or space padding). Digits and punctuation alone are text too (`123-45-6789`, `(212) 555-0199`: the
+ * review found them kept): a vendor's IS or DS values read as text hold nothing a detector takes. It is read as LO
+ * when it has several values of at most 64 bytes (a backslash: the multi-valued text VRs are the short strings),
+ * else as UT. A binary value (a CSA header, a float array) stays as it is, and so does a value over 16 KiB: the
+ * search for the instance's own values (keeps_own_value) still looks at them. */
 static uint16_t private_un_text(apply_ctx *c, const dv_elem *e, uint32_t parent, dv_iod_ctx ctx, uint16_t vr)
 {
     if (!c->tw || vr != DV_VR_UN || !DV_TAG_IS_PRIVATE(e->tag) || DV_TAG_IS_PRIVATE_CREATOR(e->tag) ||
@@ -758,13 +758,12 @@ static uint16_t private_un_text(apply_ctx *c, const dv_elem *e, uint32_t parent,
     size_t n = (size_t)e->length;
     while (n > 0 && (v[n - 1] == '\0' || v[n - 1] == ' '))
         n--;
-    int letter = 0, values = 1;
+    int values = 1;
     size_t longest = 0, from = 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t b = v[i];
         if ((b < 0x20 && b != '\t' && b != '\n' && b != '\r' && b != '\f' && b != 0x1B) || b == 0x7F)
             return 0;
-        letter |= b >= 0x80 || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z');
         if (b == '\\' || i + 1 == n) {
             size_t len = (b == '\\' ? i : i + 1) - from;
             longest = len > longest ? len : longest;
@@ -774,7 +773,7 @@ static uint16_t private_un_text(apply_ctx *c, const dv_elem *e, uint32_t parent,
     }
     uint16_t as = values > 1 && longest <= 64 ? DV_VR_LO : DV_VR_UT;
     dv_match m;
-    return letter && dv_plan_match_memo(c->plan, c->matches, parent, ctx, e->tag, as, 0, &m) == DV_DEC_CLEAN_TEXT
+    return n > 0 && dv_plan_match_memo(c->plan, c->matches, parent, ctx, e->tag, as, 0, &m) == DV_DEC_CLEAN_TEXT
                ? as
                : 0;
 }

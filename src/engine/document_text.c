@@ -373,13 +373,27 @@ static int skip_markup(const char *t, size_t n, size_t i, size_t *e, size_t *ca,
     return 1;
 }
 
+/* Does the markup [i, e) that skip_markup found end with its terminator? One that runs to the document's end
+ * without it is no markup inside a base64 element: its '<' is a stray byte of the payload (a `<?x` never closed
+ * kept the payload after it, stop 37's review). */
+static int markup_closed(const char *t, size_t i, size_t e)
+{
+    if (starts_with(t, e, i, "<!--"))
+        return e - i >= 7 && memcmp(t + e - 3, "-->", 3) == 0;
+    if (starts_with(t, e, i, "<![CDATA["))
+        return e - i >= 12 && memcmp(t + e - 3, "]]>", 3) == 0;
+    if (starts_with(t, e, i, "<?"))
+        return e - i >= 4 && memcmp(t + e - 2, "?>", 2) == 0;
+    return e - i >= 3 && t[e - 1] == '>';
+}
+
 /* An element whose representation attribute is B64 (HL7 ED: a CDA nonXMLBody's text, an observationMedia's value,
  * a thumbnail) holds encoded bytes, whatever their length or look: `SG9tZXIgU2ltcHNvbg==` (Homer Simpson) is too
  * short for looks_base64, a PDF wrapped in short lines too. Its character data, CDATA sections and comments up to
  * its end tag are removed and its tags kept: the XML stays well-formed, with an empty payload where the element
  * was, as a PDF document is emptied. Markup is read as the rest of the scan reads it (skip_markup): a malformed
  * `<!-->` opens a comment that runs to the next `-->`, so a tag inside that comment cannot move the element's
- * end. The whole document is not emptied: the CDA header around the payload is text
+ * end; comments, CDATA sections, PIs and declarations inside are removed whole, and one never closed is payload. The whole document is not emptied: the CDA header around the payload is text
  * the detectors read, and emptying it would also lose what a reader needs to tell what the document was. */
 static int drop_b64_elements(char *t, size_t *n)
 {
@@ -409,15 +423,9 @@ static int drop_b64_elements(char *t, size_t *n)
                 continue;
             }
             size_t e;
-            if (skip_markup(t, len, i, &e, &ca, &cb)) {
-                if (starts_with(t, len, i, "<!--") || starts_with(t, len, i, "<![CDATA[")) {
-                    i = e; /* removed whole: what it holds is the payload, or nothing */
-                    any = 1;
-                } else { /* a processing instruction or declaration: markup, kept as the tags are */
-                    memmove(t + out, t + i, e - i);
-                    out += e - i;
-                    i = e;
-                }
+            if (skip_markup(t, len, i, &e, &ca, &cb) && markup_closed(t, i, e)) {
+                i = e; /* a comment, CDATA section, PI or declaration: removed whole (the payload, or nothing) */
+                any = 1;
                 continue;
             }
             if (!tag_end(t, len, i + 1, &e)) { /* no tag: a stray '<' in the payload, dropped */

@@ -250,23 +250,21 @@ static int rule_pn(lx *c, dv_error *err)
                 (T(c, b)->gap == DV_GAP_PERIOD && T(c, b + 1)->shape & DV_TOK_ALPHA && T(c, b)->keylen <= 3) ||
                 (T(c, b)->gap == DV_GAP_SPACE && (namey(c, b + 1) || initial(c, b + 1)))))
             b++;
-        int names = 0, equals = 0, carets = 0, cjk = 0, ok = 1;
+        int names = 0, equals = 0, ok = 1;
         for (size_t k = a; k <= b; k++) {
             if (!alpha(c, k))
                 ok = 0;
             if (namey(c, k) && !(c->info[k] & DV_LEX_CLINICAL))
                 names++;
             if (T(c, k)->script != DV_SCRIPT_OTHER)
-                cjk++;
+                names++;
             if (k < b && T(c, k)->gap == DV_GAP_EQUALS)
                 equals++;
-            if (k < b && T(c, k)->gap == DV_GAP_CARET)
-                carets++;
         }
-        /* Without a '^', words joined by '=' are a name's representations only when one of them is written in
-         * another script (Yamada=山田): alone, '=' joins a key and its value (a GE parameter list's `FA=C`, `Fa`
-         * being a family name; stop 37). */
-        if (ok && (carets > 0 ? names + cjk > 0 || equals > 0 : cjk > 0)) {
+        /* A key and a one-letter value (a GE parameter list's `FA=C`, `Fa` being a family name; stop 37) is no
+         * name's representations; a name's other form is a word (Xqzt=Vrbnik, Zembla=Зембла). */
+        int key_value = b == a + 1 && T(c, a)->gap == DV_GAP_EQUALS && (T(c, b)->shape & DV_TOK_ONECP);
+        if (ok && (names > 0 || equals > 0) && !key_value) {
             if (emit_name(c, a, b, 85, 1, err) < 0)
                 return -1;
         }

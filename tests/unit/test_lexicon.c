@@ -218,11 +218,13 @@ static void test_pn_in_text(void **state)
     /* Siemens-style descriptions with carets are not names */
     assert_string_equal(names("Brain^Routine"), "");
     assert_string_equal(names("Head^Stroke"), "");
-    /* an '=' alone joins a key and its value, not a name's representations (stop 37: a GE parameter list read as
-     * text made `FA=C` a name); beside a caret it still does */
+    /* a key and a one-letter value are not a name's representations (stop 37: a GE parameter list read as text
+     * made `FA=C` a name); a name's other form, in any script, still is */
     assert_string_equal(names("EC=0.00\\LR=0.00\\FA=C\\FP=0.1000"), "");
-    assert_string_equal(names("mode=AUTO"), "");
     assert_string_equal(names("Seen: Qzx^Vrb=Qzx^Vrb"), "Qzx^Vrb=Qzx^Vrb");
+    assert_string_equal(names("with Xqzt=Vrbnik today"), "Xqzt=Vrbnik");
+    assert_string_equal(names("also Zembla=\xD0\x97\xD0\xB5\xD0\xBC\xD0\xB1\xD0\xBB\xD0\xB0 here"),
+                        "Zembla=\xD0\x97\xD0\xB5\xD0\xBC\xD0\xB1\xD0\xBB\xD0\xB0");
 }
 
 static void test_eponyms_stay(void **state)
