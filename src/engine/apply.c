@@ -60,6 +60,7 @@ typedef struct apply_ctx {
     /* own[0, nown) and own[0, nheld) made ready to be looked for (keeps_own_value), each when first needed, once
      * an instance; freed by dv_apply_text. */
     dv_own_scanner *scan_own, *scan_held;
+    dv_own_scanner *scan_std; /* own[0, nheld) for a standard value (keeps_own_value): no name part under 6 bytes */
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
     /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
@@ -594,9 +595,9 @@ static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
 }
 
 /* Value v (n bytes) of the name or ID attribute i in its other written form, held after the values as written:
- * from a set other than UTF-8, decoded to UTF-8; from UTF-8, encoded as ISO_IR 100 (Latin-1: what a blob kept
- * from before the instance was switched to UTF-8 most often holds). Not held when it does not convert cleanly
- * (a byte outside its set, a character Latin-1 lacks). -1 out of memory. */
+ * from a set other than UTF-8, decoded to UTF-8 (bytes the set lacks read as Latin-1); from UTF-8, encoded as
+ * ISO_IR 100 (Latin-1: what a blob kept from before the instance was switched to UTF-8 most often holds). Not
+ * held when it does not convert cleanly (a character Latin-1 lacks). -1 out of memory. */
 static int hold_recoded(apply_ctx *c, int i, const uint8_t *v, size_t n, dv_charset_ctx *cs)
 {
     uint8_t out[DV_CHARSET_ENCODE_BOUND(DV_OWN_WORD_RAW)]; /* the larger of the two bounds */
@@ -610,7 +611,14 @@ static int hold_recoded(apply_ctx *c, int i, const uint8_t *v, size_t n, dv_char
     } else {
         dv_cs_decoded d;
         rc = dv_charset_decode(cs, &c->word_cs, c->word_vr[i], v, n, (char *)out, sizeof out, &d, &err);
-        rc = rc == 0 && (d.flags & DV_CS_REPLACED) ? DV_CHARSET_UNENCODABLE : rc;
+        if (rc == 0 && (d.flags & DV_CS_REPLACED)) {
+            /* bytes its set does not have: most often Latin-1 written with no SpecificCharacterSet (the
+             * review), read so, as text_stage.c reads a document that is not UTF-8 */
+            dv_charset latin1;
+            dv_charset_parse((const uint8_t *)"ISO_IR 100", 10, &latin1);
+            rc = dv_charset_decode(cs, &latin1, c->word_vr[i], v, n, (char *)out, sizeof out, &d, &err);
+            rc = rc == 0 && (d.flags & DV_CS_REPLACED) ? DV_CHARSET_UNENCODABLE : rc;
+        }
         len = d.len;
     }
     if (rc < 0 && err.code == DV_ERR_NOMEM)
@@ -711,9 +719,18 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
     int held = d == DV_DEC_KEEP, n = held ? c->nheld : c->nown;
     if (n == 0)
         return 0;
-    dv_own_scanner **sc = held ? &c->scan_held : &c->scan_own;
-    if (!*sc && !(*sc = dv_own_scanner_new(c->own, c->own_len, c->own_kind, n)))
-        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    /* A standard value (scanned_for_own: waveform data, a LUT, an ICC profile, often Type 1) is emptied on a hit,
+     * and its megabytes of binary meet a 4-letter name part by chance (the review: ~2 % per 10 MB of random
+     * 16-bit samples): for it, name parts and IDs under 6 bytes are not looked for. */
+    int std = held && !DV_TAG_IS_PRIVATE(e->tag) && dv_plan_effective_vr(e) != DV_VR_UR;
+    dv_own_scanner **sc = std ? &c->scan_std : held ? &c->scan_held : &c->scan_own;
+    if (!*sc) {
+        size_t lens[DV_OWN_MAX];
+        for (int k = 0; k < n; k++)
+            lens[k] = std && c->own_kind[k] == DV_OWN_WORD && c->own_len[k] < 6 ? 0 : c->own_len[k];
+        if (!(*sc = dv_own_scanner_new(c->own, lens, c->own_kind, n)))
+            return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    }
     return dv_value_holds_own(c->inst, e, *sc, c->err);
 }
 
@@ -1156,6 +1173,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     int rc = apply_ds(&c, &inst->ds, 0, 0, c.ictx, cs);
     dv_own_scanner_free(c.scan_own);
     dv_own_scanner_free(c.scan_held);
+    dv_own_scanner_free(c.scan_std);
     if (rc == 0 && res && w && DV_RESULT_HAS(res, text_findings))
         memcpy(res->text_findings, dv_text_worker_counts(w), sizeof(uint32_t) * DV_IT_COUNT);
     dv_text_worker_free(own_worker);

@@ -35,9 +35,11 @@ static int ascii_upper(uint8_t b)
 
 /* Does b have a case partner b ^ 0x20 that a name may be written with? ASCII letters; Latin-1's letters
  * (0xC0-0xDE and 0xE0-0xFE but for the multiplication and division signs: M\xDCLLER against M\xFCller); and the
- * second byte of their UTF-8 forms (C3 80-9E and C3 A0-BE: M\xC3\x9CLLER against M\xC3\xBCller), which also pairs
- * Cyrillic A-P with a-p (D0 90-9F, D0 B0-BF). DICOM writes names in capitals, a vendor's blob or XML often not. A byte compared so out of its set's context (a lead byte of a CJK
- * character against another) can only make a rare extra match: a private value deleted, never one kept. */
+ * second byte of their UTF-8 forms (C3 80-9E and C3 A0-BE, C3 97 and B7 excluded: M\xC3\x9CLLER against
+ * M\xC3\xBCller). DICOM writes names in capitals, a vendor's blob or XML often not. The same byte ranges happen to
+ * pair most of Cyrillic's first half in UTF-8 (D0 90-9E with D0 B0-BE, but for 0x97 and 0x9F), not its second
+ * (whose small letters have lead byte D1). A byte compared so out of its set's context (a lead byte of a CJK
+ * character against another) can only make a rare extra match: a value deleted or emptied, never one kept. */
 static int has_case(uint8_t b)
 {
     uint8_t u = b & (uint8_t)~0x20u;
