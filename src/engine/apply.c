@@ -20,6 +20,7 @@
 #include "dict/dv_dict.h"
 #include "dict/dv_tags.h"
 #include "dicom/dv_charset.h"
+#include "text/id_number.h"
 
 /* A UI value bigger than this is not a list of UIDs but an attack or a corruption: refuse the instance
  * rather than keep it (privacy) or read it without bound (memory). */
@@ -579,19 +580,11 @@ static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
         c->nheld_words += hold(c, v, n, DV_OWN_WORD);
     if (vr == DV_VR_PN)
         return;
-    /* an ID's number also alone, 6 digits or more, as the text stage's deny-list holds it: a blob of an implicit
-     * VR file kept `4471902` of PatientID MRN4471902 (stop 37's red team) */
-    size_t best = 0, at = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && v[j] >= '0' && v[j] <= '9')
-            j++;
-        if (j - i > best)
-            best = j - i, at = i;
-        i = j > i ? j : i + 1;
-    }
-    if (best >= 6 && best < n && c->nheld_words < DV_OWN_WORDS_MAX)
-        c->nheld_words += hold(c, v + at, best, DV_OWN_WORD);
+    /* an ID's number also alone (id_number.h), as the text stage's deny-list holds it: a blob of an implicit VR
+     * file kept `4471902` of PatientID MRN4471902 (stop 37's red team) */
+    size_t at, digits = dv_id_number((const char *)v, n, &at);
+    if (digits && c->nheld_words < DV_OWN_WORDS_MAX)
+        c->nheld_words += hold(c, v + at, digits, DV_OWN_WORD);
 }
 
 /* Value v (n bytes) of the name or ID attribute i in its other written form, held after the values as written:

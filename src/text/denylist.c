@@ -17,6 +17,7 @@
 
 #include "text/denylist.h"
 #include "text/edits.h"
+#include "text/id_number.h"
 #include "text/lexicon.h"
 #include "text/lexicon_data.h"
 #include "text/months.h"
@@ -489,21 +490,11 @@ static int add_words(dv_denylist *dl, dv_infotype type, const char *utf8, size_t
     int r = add_phrase(dl, kind, type, key, n, err);
     if (r <= 0 || kind == PH_ORG || type == DV_IT_LOCATION || type == DV_IT_STREET_ADDRESS)
         return r;
-    /* an identifier's number also alone, 6 digits or more: MRN4471902 is written `chart 4471902`, `Acct#4471902`
-     * (stop 37's red team: kept); a shorter run turns up by chance in any text */
-    if (type == DV_IT_MEDICAL_RECORD_NUMBER) {
-        size_t best = 0, at = 0;
-        for (size_t i = 0; i < n;) {
-            size_t j = i;
-            while (j < n && key[j] >= '0' && key[j] <= '9')
-                j++;
-            if (j - i > best)
-                best = j - i, at = i;
-            i = j > i ? j : i + 1;
-        }
-        if (best >= 6 && best < n && add_phrase(dl, kind, type, key + at, best, err) < 0)
-            return -1;
-    }
+    /* an identifier's number also alone (id_number.h): MRN4471902 is written `chart 4471902`, `Acct#4471902`
+     * (stop 37's red team: kept) */
+    size_t at, number = type == DV_IT_MEDICAL_RECORD_NUMBER ? dv_id_number(key, n, &at) : 0;
+    if (number && add_phrase(dl, kind, type, key + at, number, err) < 0)
+        return -1;
     /* identifiers also without their separators: 990-12-4471 as 990124471 */
     if (memchr(key, ' ', n)) {
         char joined[DV_DENYLIST_VALUE_MAX + 1];
