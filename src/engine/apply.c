@@ -747,43 +747,74 @@ static int scanned_for_own(uint32_t tag, uint16_t vr, dv_decision d)
     }
 }
 
+/* How a value read so far looks as text (private_un_text): its values (at each backslash), the longest of them, and
+ * where its padding may have started. */
+typedef struct text_look {
+    uint64_t at, from, end; /* bytes read; the current value's start; just past the last byte that is not padding */
+    uint64_t longest;
+    int values, nul; /* nul: a NUL was read (only padding may follow it) */
+} text_look;
+
+/* Read p[0, n) into look: 0 when a byte makes the value no text. */
+static int look_text(text_look *look, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++, look->at++) {
+        uint8_t b = p[i];
+        if (b == '\0' || b == ' ') {
+            look->nul |= b == '\0';
+            continue;
+        }
+        if (look->nul || (b < 0x20 && b != '\t' && b != '\n' && b != '\r' && b != '\f' && b != 0x1B) || b == 0x7F)
+            return 0;
+        if (b == '\\') {
+            look->longest = look->at - look->from > look->longest ? look->at - look->from : look->longest;
+            look->values++;
+            look->from = look->at + 1;
+        }
+        look->end = look->at + 1;
+    }
+    return 1;
+}
+
 /* Is e, a private element of unknown VR (UN: every private element of an implicit VR file, or one written as UN)
  * that the plan keeps, text the plan would clean were it written as text? Then the VR to clean it as (its written
  * VR stays UN), else 0: under DEIDENTIFY_TAG_CONTENTS an implicit VR file kept `Dr Qorvath Zembla`, an address, a
- * phone number and an SSN in private text that an explicit VR copy had cleaned (stop 37's red team). Text: a value
- * held inline (16 KiB or less) whose bytes are all printable (with tab, line breaks, form feed and ISO 2022's ESC;
- * trailing NUL or space padding). Digits and punctuation alone are text too (`123-45-6789`, `(212) 555-0199`: the
- * review found them kept): a vendor's IS or DS values read as text hold nothing a detector takes. It is read as LO
- * when it has several values of at most 64 bytes (a backslash: the multi-valued text VRs are the short strings),
- * else as UT. A binary value (a CSA header, a float array) stays as it is, and so does a value over 16 KiB: the
- * search for the instance's own values (keeps_own_value) still looks at them. */
+ * phone number and an SSN in private text that an explicit VR copy had cleaned (stop 37's red team). Text: every
+ * byte printable (with tab, line breaks, form feed and ISO 2022's ESC; trailing NUL or space padding), up to the
+ * text stage's limit, read in pieces and given up at the first byte that is not (a binary value costs its first
+ * bytes). Digits and punctuation alone are text too (`123-45-6789`, `(212) 555-0199`: the review found them
+ * kept): a vendor's IS or DS values read as text hold nothing a detector takes. It is read as LO when it has
+ * several values of at most 64 bytes (a backslash: the multi-valued text VRs are the short strings), else as UT.
+ * A binary value (a CSA header, a float array) stays as it is: the search for the instance's own values
+ * (keeps_own_value) still looks at it. */
 static uint16_t private_un_text(apply_ctx *c, const dv_elem *e, uint32_t parent, dv_iod_ctx ctx, uint16_t vr)
 {
     if (!c->tw || vr != DV_VR_UN || !DV_TAG_IS_PRIVATE(e->tag) || DV_TAG_IS_PRIVATE_CREATOR(e->tag) ||
-        e->length == 0)
+        e->length == 0 || e->length > DV_TEXT_VALUE_MAX || (e->flags & DV_ELEM_ENCAPSULATED))
         return 0;
+    text_look look = {0, 0, 0, 0, 1, 0};
     const uint8_t *v = dv_elem_inline_value(e);
-    if (!v)
-        return 0;
-    size_t n = (size_t)e->length;
-    while (n > 0 && (v[n - 1] == '\0' || v[n - 1] == ' '))
-        n--;
-    int values = 1;
-    size_t longest = 0, from = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t b = v[i];
-        if ((b < 0x20 && b != '\t' && b != '\n' && b != '\r' && b != '\f' && b != 0x1B) || b == 0x7F)
+    if (v) {
+        if (!look_text(&look, v, (size_t)e->length))
             return 0;
-        if (b == '\\' || i + 1 == n) {
-            size_t len = (b == '\\' ? i : i + 1) - from;
-            longest = len > longest ? len : longest;
-            values += b == '\\';
-            from = i + 1;
+    } else {
+        uint64_t off;
+        const dv_source *src = dv_elem_source(c->inst, e, &off);
+        uint8_t piece[4096];
+        for (uint64_t done = 0; src && done < e->length;) {
+            size_t k = e->length - done < sizeof piece ? (size_t)(e->length - done) : sizeof piece;
+            if (src->read_at(src->ctx, off + done, piece, k) != 0 || !look_text(&look, piece, k))
+                return 0; /* unreadable here: the text stage is not asked (the walk reads it as it is) */
+            done += k;
         }
+        if (!src)
+            return 0;
     }
-    uint16_t as = values > 1 && longest <= 64 ? DV_VR_LO : DV_VR_UT;
+    if (look.end > look.from && look.end - look.from > look.longest)
+        look.longest = look.end - look.from;
+    uint16_t as = look.values > 1 && look.longest <= 64 ? DV_VR_LO : DV_VR_UT;
     dv_match m;
-    return n > 0 && dv_plan_match_memo(c->plan, c->matches, parent, ctx, e->tag, as, 0, &m) == DV_DEC_CLEAN_TEXT
+    return look.end > 0 && dv_plan_match_memo(c->plan, c->matches, parent, ctx, e->tag, as, 0, &m) == DV_DEC_CLEAN_TEXT
                ? as
                : 0;
 }

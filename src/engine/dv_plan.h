@@ -310,6 +310,9 @@ typedef struct dv_text_path {
 /* An observer (dv_run_inspect, dv_run.h): told every finding the stage transforms, with its element's path.
  * NULL (the default) costs one test per cleaned element. */
 void dv_text_worker_set_observer(dv_text_worker *w, dv_text_observer_fn fn, void *user);
+/* One text value bigger than this is refused by the text stage (a limit), not inspected partially; apply.c reads no
+ * bigger private UN value as text. */
+#define DV_TEXT_VALUE_MAX (16u << 20)
 /* Clean one element (DV_DEC_CLEAN_TEXT) whose values are in cs; path is where it sits (for the observer;
  * NULL at the top level). *changed = 1 when the value was rewritten (an unchanged value keeps its bytes). When a rewritten value cannot be encoded in cs, the whole instance is
  * switched to ISO_IR 192 first (every text value re-encoded) and *cs_switched = 1: the caller then decodes

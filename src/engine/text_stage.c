@@ -24,8 +24,6 @@
 #include "text/patterns.h"
 #include "text/tokens.h"
 
-/* One text value bigger than this is refused (a limit), not inspected partially. */
-#define DV_TEXT_VALUE_MAX (16u << 20)
 #define DV_TAG_SPECIFIC_CHARACTER_SET_ 0x00080005u
 #define DV_TAG_PATIENT_ID_ 0x00100020u
 #define DV_TAG_ENCAPSULATED_DOCUMENT_ 0x00420011u
