@@ -7,6 +7,7 @@
  * The plan decides, this stage acts (ARCHITECTURE.md). Per-worker state lives in dv_text_worker; nothing is
  * static. Messages name tags, never values. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -974,6 +975,36 @@ static int substitute_refs(dv_text_worker *w, const dv_plan *plan, size_t *n, dv
     return 0;
 }
 
+/* A Latin-1 markup document's cleaned text w->out with every character Latin-1 lacks written as a character
+ * reference (`&#xFE63;`), as XML and HTML read it: a finding's references are transformed as their characters
+ * (substitute_refs), and a date shifted back into its small hyphens, or a mask character outside Latin-1, emptied
+ * the whole document when it could not be encoded (stop 37's review). One pass, at most 3 bytes out a byte in. */
+static int escape_beyond_latin1(dv_text_worker *w, dv_error *err)
+{
+    const uint8_t *s = (const uint8_t *)w->out.v;
+    size_t n = w->out.n, o = 0;
+    if (grow((void **)&w->subst, &w->substcap, 3 * n + 1, err))
+        return -1;
+    for (size_t i = 0; i < n;) {
+        size_t at = i;
+        int32_t cp = s[i] < 0x80 ? s[i++] : dv_text_utf8_next(s, n, &i);
+        if (cp < 0) { /* never: the text is UTF-8 as the transformation wrote it */
+            w->subst[o++] = (char)s[at];
+            i = at + 1;
+        } else if (cp < 0x80 || (cp >= 0xA0 && cp <= 0xFF)) {
+            memcpy(w->subst + o, s + at, i - at);
+            o += i - at;
+        } else {
+            o += (size_t)snprintf(w->subst + o, 3 * n + 1 - o, "&#x%X;", (unsigned)cp);
+        }
+    }
+    char *v = w->out.v;
+    size_t cap = w->out.cap;
+    w->out.v = w->subst, w->out.n = o, w->out.cap = w->substcap;
+    w->subst = v, w->substcap = cap;
+    return 0;
+}
+
 /* EncapsulatedDocument under DEIDENTIFY_TAG_CONTENTS (plan.c), OB or written as UT: a text document (the bytes look
  * like text, and MIMETypeOfEncapsulatedDocument in ds, when present, names text) is cleaned as a UT value, read as
  * UTF-8 when its bytes are UTF-8 and as ISO 8859-1 otherwise (an XML document names its encoding; these two are
@@ -1050,6 +1081,8 @@ static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *i
     for (size_t i = 0; i < w->f.n; i++)
         if (w->f.v[i].type < DV_IT_COUNT && plan->text_xf[w->f.v[i].type].kind != DV_XF_NONE)
             w->counts[w->f.v[i].type]++;
+    if (markup && !dv_charset_is_utf8(&cs) && escape_beyond_latin1(w, err))
+        return -1;
     size_t elen = 0, bad = 0;
     if (grow((void **)&w->enc, &w->enccap, DV_CHARSET_ENCODE_BOUND(w->out.n) + 1, err))
         return -1;
