@@ -597,9 +597,9 @@ static int hold_recoded(apply_ctx *c, int i, const uint8_t *v, size_t n, dv_char
     size_t len = 0, bad;
     dv_error err;
     int rc;
+    dv_charset latin1;
+    dv_charset_parse((const uint8_t *)"ISO_IR 100", 10, &latin1);
     if (dv_charset_is_utf8(&c->word_cs)) {
-        dv_charset latin1;
-        dv_charset_parse((const uint8_t *)"ISO_IR 100", 10, &latin1);
         rc = dv_charset_encode(cs, &latin1, c->word_vr[i], (const char *)v, n, 0, out, sizeof out, &len, &bad, &err);
     } else {
         dv_cs_decoded d;
@@ -607,8 +607,6 @@ static int hold_recoded(apply_ctx *c, int i, const uint8_t *v, size_t n, dv_char
         if (rc == 0 && (d.flags & DV_CS_REPLACED)) {
             /* bytes its set does not have: most often Latin-1 written with no SpecificCharacterSet (the
              * review), read so, as text_stage.c reads a document that is not UTF-8 */
-            dv_charset latin1;
-            dv_charset_parse((const uint8_t *)"ISO_IR 100", 10, &latin1);
             rc = dv_charset_decode(cs, &latin1, c->word_vr[i], v, n, (char *)out, sizeof out, &d, &err);
             rc = rc == 0 && (d.flags & DV_CS_REPLACED) ? DV_CHARSET_UNENCODABLE : rc;
         }
@@ -800,15 +798,15 @@ static uint16_t private_un_text(apply_ctx *c, const dv_elem *e, uint32_t parent,
     } else {
         uint64_t off;
         const dv_source *src = dv_elem_source(c->inst, e, &off);
+        if (!src)
+            return 0;
         uint8_t piece[4096];
-        for (uint64_t done = 0; src && done < e->length;) {
+        for (uint64_t done = 0; done < e->length;) {
             size_t k = e->length - done < sizeof piece ? (size_t)(e->length - done) : sizeof piece;
             if (src->read_at(src->ctx, off + done, piece, k) != 0 || !look_text(&look, piece, k))
                 return 0; /* unreadable here: the text stage is not asked (the walk reads it as it is) */
             done += k;
         }
-        if (!src)
-            return 0;
     }
     if (look.end > look.from && look.end - look.from > look.longest)
         look.longest = look.end - look.from;
@@ -998,8 +996,8 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
          * dates of a text as the attributes' own), is deleted instead (keeps_own_value); a kept address (UR: a
          * RetrieveURL naming the source study), an opaque standard value or an attribute the dictionary does not
          * know (scanned_for_own) is emptied, its place in the IOD kept. */
-        if (scanned_for_own(tag, vr, d) && (c->nown || c->ndates || c->nwordtags) && !is_seq && vr != DV_VR_UI &&
-            (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
+        if ((c->nown || c->ndates || c->nwordtags) && !is_seq && vr != DV_VR_UI &&
+            (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT) && scanned_for_own(tag, vr, d)) {
             int names = keeps_own_value(c, e, &m, d);
             if (names < 0)
                 return -1;

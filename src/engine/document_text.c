@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dicom/charset_internal.h" /* cs_put_cp: the codec's UTF-8 writer */
 #include "engine/document_text.h"
 
 /* --- the document's kind ------------------------------------------------------------------------------ */
@@ -393,8 +394,9 @@ static int markup_closed(const char *t, size_t i, size_t e)
  * its end tag are removed and its tags kept: the XML stays well-formed, with an empty payload where the element
  * was, as a PDF document is emptied. Markup is read as the rest of the scan reads it (skip_markup): a malformed
  * `<!-->` opens a comment that runs to the next `-->`, so a tag inside that comment cannot move the element's
- * end; comments, CDATA sections, PIs and declarations inside are removed whole, and one never closed is payload. The whole document is not emptied: the CDA header around the payload is text
- * the detectors read, and emptying it would also lose what a reader needs to tell what the document was. */
+ * end; comments, CDATA sections, PIs and declarations inside are removed whole, and one never closed is payload.
+ * The whole document is not emptied: the CDA header around the payload is text the detectors read, and emptying
+ * it would also lose what a reader needs to tell what the document was. */
 static int drop_b64_elements(char *t, size_t *n)
 {
     size_t len = *n, out = 0, i = 0;
@@ -744,30 +746,6 @@ static size_t ref_at(const char *t, size_t n, size_t i, uint32_t *cp)
     return j + 1 - i;
 }
 
-static uint8_t put_utf8(uint32_t cp, char *o)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 void dv_doc_refs_free(dv_doc_refs *r)
 {
     free(r->dec);
@@ -823,7 +801,9 @@ int dv_doc_decode_refs(const char *t, size_t n, dv_doc_refs *r, dv_error *err)
             continue;
         }
         dv_doc_ref x = {(uint32_t)i, (uint32_t)len, (uint32_t)r->dn, 0, cp < 0x80 && strchr("<>&\"'", (int)cp)};
-        x.dlen = put_utf8(cp, r->dec + r->dn);
+        cs_out o = {(uint8_t *)r->dec + r->dn, 4, 0, 0}; /* the character fits: a reference is longer (refs_reserve) */
+        cs_put_cp(&o, cp);
+        x.dlen = (uint8_t)o.len;
         if (refs_push(r, x, err))
             return -1;
         r->dn += x.dlen;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "engine/opaque_ids.h"
+#include "util/dv_hex.h"
 
 /* A bulk value is read in pieces this big, each after the last SCAN_CARRY bytes of the one before: a value of up
  * to DV_UID_MAX bytes with the two bytes before it (a full stop and what precedes it) and the two after it, so one
@@ -229,12 +230,6 @@ static int scan(scanner *sc, const uint8_t *b, size_t n, int first, int last)
     return 0;
 }
 
-/* The value of hex digit c, or -1. */
-static int hex_digit(uint8_t c)
-{
-    return is_digit(c) ? c - '0' : (ascii_upper(c) >= 'A' && ascii_upper(c) <= 'F') ? ascii_upper(c) - 'A' + 10 : -1;
-}
-
 /* Where a bulk value's bytes come from: the value as it is, or for an encapsulated value (an undefined-length
  * private OB: fragment items) the payloads of its fragments one after another, so a value a vendor split across
  * two fragments is found whole. The reader validated the items; a header that is not an item (a big-endian
@@ -294,7 +289,7 @@ static int decode_in_place(uint8_t *b, size_t *n, int last, uint8_t pend[2], siz
             continue;
         }
         if (!last && len - i < 3) { /* '%' or '%X' whose rest is in the next piece */
-            int hex = len - i < 2 || hex_digit(b[i + 1]) >= 0;
+            int hex = len - i < 2 || dv_hex_value(b[i + 1]) >= 0;
             if (hex) {
                 memcpy(pend, b + i, len - i);
                 *npend = len - i;
@@ -302,7 +297,7 @@ static int decode_in_place(uint8_t *b, size_t *n, int last, uint8_t pend[2], siz
             }
         }
         int hi, lo;
-        if (i + 2 < len && (hi = hex_digit(b[i + 1])) >= 0 && (lo = hex_digit(b[i + 2])) >= 0) {
+        if (i + 2 < len && (hi = dv_hex_value(b[i + 1])) >= 0 && (lo = dv_hex_value(b[i + 2])) >= 0) {
             b[k++] = (uint8_t)(hi << 4 | lo);
             i += 2;
             any = 1;
@@ -321,7 +316,7 @@ static int has_escape(const uint8_t *b, size_t n, int last)
     for (const uint8_t *p = memchr(b, '%', n), *end = b + n; p; p = memchr(p + 1, '%', (size_t)(end - p - 1))) {
         if (end - p < 3)
             return !last;
-        if (hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0)
+        if (dv_hex_value(p[1]) >= 0 && dv_hex_value(p[2]) >= 0)
             return 1;
     }
     return 0;

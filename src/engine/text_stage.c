@@ -910,26 +910,33 @@ static int empty_document(dv_elem *e, int *changed)
     return 0;
 }
 
-/* MIMETypeOfEncapsulatedDocument (0042,0012) beside the document in ds: 1 when it names a format that is not
- * text (application/pdf, model/stl, image/...), whatever the bytes look like; 0 when it names text or is absent
- * (the bytes decide). */
-static int mime_says_binary(const dv_ds *ds)
+/* MIMETypeOfEncapsulatedDocument (0042,0012) beside the document in ds, its padding off (*n bytes); NULL when
+ * absent or empty. */
+static const uint8_t *mime_of(const dv_ds *ds, size_t *n)
 {
     const dv_elem *m = ds ? dv_ds_find(ds, 0x00420012u) : NULL;
     const uint8_t *v = m ? dv_elem_inline_value(m) : NULL;
-    size_t n = v ? (size_t)m->length : 0;
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\0'))
-        n--;
-    return n > 0 && !dv_doc_mime_is_text(v, n);
+    *n = v ? (size_t)m->length : 0;
+    while (*n > 0 && (v[*n - 1] == ' ' || v[*n - 1] == '\0'))
+        (*n)--;
+    return *n ? v : NULL;
 }
 
-/* MIMETypeOfEncapsulatedDocument beside the document in ds names markup (XML, HTML): an HTML fragment need not
- * start with '<'. */
+/* The MIME type names a format that is not text (application/pdf, model/stl, image/...): 1 whatever the bytes
+ * look like; 0 when it names text or is absent (the bytes decide). */
+static int mime_says_binary(const dv_ds *ds)
+{
+    size_t n;
+    const uint8_t *v = mime_of(ds, &n);
+    return v && !dv_doc_mime_is_text(v, n);
+}
+
+/* The MIME type names markup (XML, HTML): an HTML fragment need not start with '<'. */
 static int mime_says_markup(const dv_ds *ds)
 {
-    const dv_elem *m = ds ? dv_ds_find(ds, 0x00420012u) : NULL;
-    const uint8_t *v = m ? dv_elem_inline_value(m) : NULL;
-    return v && dv_doc_mime_is_markup(v, (size_t)m->length);
+    size_t n;
+    const uint8_t *v = mime_of(ds, &n);
+    return v && dv_doc_mime_is_markup(v, n);
 }
 
 /* The detectors over the document w->dec[0, n), into w->f. A markup document is read as its reader reads it: with

@@ -8,6 +8,7 @@
 #include "text/lexicon_data.h"
 #include "text/tokens.h"
 #include "text/widthfold.h" /* dv_small_form_ascii */
+#include "util/dv_hex.h"
 
 int32_t dv_text_utf8_next(const uint8_t *s, size_t len, size_t *i)
 {
@@ -190,19 +191,14 @@ char dv_text_sep_ascii(int32_t cp)
     return 0;
 }
 
-static int hex_value(uint8_t b)
-{
-    return b >= '0' && b <= '9' ? b - '0' : (b | 0x20) >= 'a' && (b | 0x20) <= 'f' ? (b | 0x20) - 'a' + 10 : -1;
-}
-
 /* The ASCII space or punctuation a %XX escape at s[i] (i < len) stands for (%20, %2C, %5E: what a URL escapes
  * between a name's or an ID's parts), or -1 when s[i] starts none. An escape of anything else is read as written:
  * `AB%1234` is an identifier, not AB, a control character and 34. */
 static int percent_escape(const uint8_t *s, size_t len, size_t i)
 {
-    if (s[i] != '%' || len - i < 3 || hex_value(s[i + 1]) < 0 || hex_value(s[i + 2]) < 0)
+    if (s[i] != '%' || len - i < 3 || dv_hex_value(s[i + 1]) < 0 || dv_hex_value(s[i + 2]) < 0)
         return -1;
-    int b = hex_value(s[i + 1]) << 4 | hex_value(s[i + 2]);
+    int b = dv_hex_value(s[i + 1]) << 4 | dv_hex_value(s[i + 2]);
     int punct = (b >= 0x20 && b <= 0x2F) || (b >= 0x3A && b <= 0x40) || (b >= 0x5B && b <= 0x60) ||
                 (b >= 0x7B && b <= 0x7E);
     return punct ? b : -1;
