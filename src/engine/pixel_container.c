@@ -234,9 +234,9 @@ static const dv_elem *native_pixel_data(const dv_instance *inst)
 
 /* The bit planes that hold no image value: below BitsAllocated and outside [HighBit - BitsStored + 1,
  * HighBit]. A HighBit that cannot be read (absent, or written with another VR: a plan may then have removed it as
- * a name) is BitsStored - 1, as the Image Pixel module requires and viewers read it; otherwise an overlay embedded above
- * the stored bits kept its burned text once its group was removed (fuzz_deidentify, stop 37). 0 when BitsAllocated
- * or BitsStored cannot be read (then no plane is told apart from the image). */
+ * a name) is BitsStored - 1, as the Image Pixel module requires and viewers read it; otherwise an overlay embedded
+ * above the stored bits kept its burned text once its group was removed (fuzz_deidentify, stop 37). 0 when
+ * BitsAllocated or BitsStored cannot be read (then no plane is told apart from the image). */
 static uint64_t unused_planes(const dv_instance *inst)
 {
     uint16_t alloc, stored, high;

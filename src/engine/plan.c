@@ -635,9 +635,9 @@ static int is_name_or_address(uint32_t tag, uint16_t vr)
 
 /* Attributes the 2025c table has no row for that hold what its X rows remove (stop 37's red team found them kept
  * under Basic): the patient's birth and death dates written in another calendar (the same dates as
- * PatientBirthDate's and PatientDeathDate's X rows) and the calendar's name that goes with them, the retired placer and filler order numbers of a procedure
- * (as the imaging service request's, which have rows), the comments on a scheduled procedure step (as the other
- * comments' X rows), and, at the top level (parent 0), a text value or an annotation's text standing outside the
+ * PatientBirthDate's and PatientDeathDate's X rows) and the calendar's name that goes with them, the retired
+ * placer and filler order numbers of a procedure (as the imaging service request's, which have rows), the
+ * comments on a scheduled procedure step (as the other comments' X rows), and, at the top level (parent 0), a text value or an annotation's text standing outside the
  * sequences that hold them (ContentSequence, GraphicAnnotationSequence: rows that remove or reset them; a
  * WaveformAnnotationSequence's `ECG NORMALE` is the waveform's reading and stays). docs/decisions.md "Names and
  * addresses the table does not list". */
