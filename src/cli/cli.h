@@ -433,9 +433,24 @@ int dvc_jline_parse_d(const char *line, size_t len, dvc_jline *d);
 uint32_t *dvc_jline_findings(const char *line, size_t len);
 dvc_pixels *dvc_jline_pixels(const char *line, size_t len);
 
-/* ---- file_io.c (continued) ---- */
-/* Replace path with text atomically: a mode-0600 temp file beside it, fsync, rename. what names the file in
- * messages ("report", "mapping"). 0, or -1 after printing why. */
+/* ---- file_replace.c ---- */
+/* Replace path with text atomically: a mode-0600 temp file beside it, fsync, rename. A symbolic link to a
+ * regular file has its target replaced; a character device or FIFO (/dev/null, /dev/stdout, a pipe) is written
+ * in place; anything else is refused (dvc_side_path_refusal). what names the file in messages ("report",
+ * "mapping"). 0, or -1 after printing why. */
 int dvc_file_replace(const char *path, const char *text, size_t len, const char *what);
+/* What path names now, for dvc_file_replace and for the checks before a run (cmd_deidentify.c). */
+enum {
+    DVC_SIDE_NEW,       /* nothing yet: created */
+    DVC_SIDE_REGULAR,   /* a regular file: replaced */
+    DVC_SIDE_LINKED,    /* a symbolic link to a regular file: the file replaced, the link kept */
+    DVC_SIDE_STREAM,    /* a character device or a FIFO: written in place */
+    DVC_SIDE_DANGLING,  /* a symbolic link to nothing: refused */
+    DVC_SIDE_DIRECTORY, /* refused */
+    DVC_SIDE_OTHER      /* a block device, a socket: refused */
+};
+int dvc_side_path_kind(const char *path);
+/* Why a kind is refused ("is a directory"), or NULL when it is written. */
+const char *dvc_side_path_refusal(int kind);
 
 #endif

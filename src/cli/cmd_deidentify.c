@@ -307,8 +307,9 @@ static void paths_free(paths *p)
 
 /* A file the run writes beside its output (--report, its journal, --mapping): refused inside DST or a SRC (it
  * holds source paths, path ids or original identifiers, which must not travel with the de-identified output or
- * change the sources), its directory must exist now (a typo fails before any work), and it must not be a
- * directory. what: how messages name it (an option, never the path); holds: what it holds, for the message.
+ * change the sources), its directory must exist now (a typo fails before any work), and it must be nothing yet,
+ * a regular file, a link to one, a character device or a FIFO (dvc_side_path_kind: what dvc_file_replace
+ * writes). what: how messages name it (an option, never the path); holds: what it holds, for the message.
  * *resolved receives the resolved path (malloc'd). 0, or an exit code after printing why. */
 static int check_side_file(const char *what, const char *holds, const char *path, const paths *p, char **resolved)
 {
@@ -324,7 +325,7 @@ static int check_side_file(const char *what, const char *holds, const char *path
     char *slash = strrchr(r, '/');
     char *dir = slash == r ? strdup("/") : strndup(r, (size_t)(slash - r));
     int dir_ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
-    int is_dir = stat(r, &st) == 0 && S_ISDIR(st.st_mode);
+    const char *refusal = dvc_side_path_refusal(dvc_side_path_kind(path));
     free(dir);
     if (bad) {
         dvc_errorf("refusing %s inside the destination or a source: it holds %s, which must not travel with the "
@@ -332,8 +333,8 @@ static int check_side_file(const char *what, const char *holds, const char *path
         free(r);
         return DVC_EXIT_USAGE;
     }
-    if (!dir_ok || is_dir) {
-        dvc_errorf("%s: %s", what, is_dir ? "is a directory" : "its directory does not exist");
+    if (!dir_ok || refusal) {
+        dvc_errorf("%s: %s", what, refusal ? refusal : "its directory does not exist");
         free(r);
         return DVC_EXIT_USAGE;
     }
@@ -468,6 +469,12 @@ static int check_paths(char **srcv, size_t nsrc, const char *dst, const opts *o,
     int rc = 0;
     if (o->report)
         rc = check_side_file("--report", "source paths", o->report, p, &report);
+    int report_kind = o->report ? dvc_side_path_kind(o->report) : DVC_SIDE_NEW;
+    if (rc == 0 && o->resume && report_kind != DVC_SIDE_NEW && report_kind != DVC_SIDE_REGULAR) {
+        /* the journal and the lock are REPORT.journal and REPORT.lock: beside a device, in /dev */
+        dvc_errorf("--resume: --report must name a regular file (its journal and lock are written beside it)");
+        rc = DVC_EXIT_USAGE;
+    }
     if (rc == 0 && o->resume && o->report &&
         (!(journal = dvc_journal_path(o->report)) || !(lock = dvc_journal_lock_path(o->report)))) {
         dvc_errorf("out of memory");

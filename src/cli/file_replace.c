@@ -7,7 +7,11 @@
  * mapping original UIDs). Where O_TMPFILE or /proc is missing, the temp file is named from the start
  * (mkostemp) as before. Leftovers of such earlier runs, and of a kill in the instant between link and rename,
  * are removed the next time the file is written: regular files of ours, mode 0600, named exactly
- * "<name>.tmp-" and six characters. [test_cli_run.sh "stale report temp files removed"] */
+ * "<name>.tmp-" and six characters. [test_cli_run.sh "stale report temp files removed"]
+ *
+ * What is there decides how (dvc_side_path_kind): nothing or a regular file is replaced as above, a symbolic
+ * link to a regular file has that file replaced, a character device or FIFO is written in place, and anything
+ * else is refused. [test_cli_run.sh "side files onto special files"] */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -111,7 +115,75 @@ static int replace_unnamed(const char *dir, const char *path, const char *text, 
     return e;
 }
 
+/* A character device or FIFO (/dev/null, /dev/stdout on a terminal or a pipe, `>(jq .)`, a named pipe) has no
+ * contents a rename could replace: it is written in place. Renaming over it put a regular file where /dev/null
+ * was, for every process on the machine when run as root (stop 38's red team). O_NONBLOCK only for the open: a
+ * FIFO nobody reads fails at once (ENXIO) instead of hanging the run's end. */
+static int write_in_place(const char *path, const char *text, size_t len, const char *what)
+{
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    int flags = fd < 0 ? -1 : fcntl(fd, F_GETFL);
+    const char *step = "opening";
+    int e = fd < 0 || flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ? errno : 0;
+    if (!e && dvc_write_all(fd, text, len) < 0)
+        step = "writing", e = errno;
+    if (fd >= 0 && close(fd) < 0 && !e)
+        step = "closing", e = errno;
+    if (e)
+        dvc_errorf("%s: %s failed: %s", what, step, e == ENXIO ? "no process reads the FIFO" : strerror(e));
+    return e ? -1 : 0;
+}
+
+int dvc_side_path_kind(const char *path)
+{
+    struct stat st, lst;
+    if (stat(path, &st) != 0)
+        return errno == ENOENT && lstat(path, &lst) == 0 ? DVC_SIDE_DANGLING : DVC_SIDE_NEW;
+    if (S_ISREG(st.st_mode))
+        return lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) ? DVC_SIDE_LINKED : DVC_SIDE_REGULAR;
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))
+        return DVC_SIDE_STREAM;
+    return S_ISDIR(st.st_mode) ? DVC_SIDE_DIRECTORY : DVC_SIDE_OTHER;
+}
+
+const char *dvc_side_path_refusal(int kind)
+{
+    switch (kind) {
+    case DVC_SIDE_DANGLING: return "is a symbolic link to nothing";
+    case DVC_SIDE_DIRECTORY: return "is a directory";
+    case DVC_SIDE_OTHER: return "is not a regular file, a character device or a FIFO";
+    default: return NULL;
+    }
+}
+
+static int replace_at(const char *path, const char *text, size_t len, const char *what);
+
 int dvc_file_replace(const char *path, const char *text, size_t len, const char *what)
+{
+    int kind = dvc_side_path_kind(path);
+    const char *refusal = dvc_side_path_refusal(kind);
+    if (refusal) {
+        dvc_errorf("%s: %s", what, refusal);
+        return -1;
+    }
+    if (kind == DVC_SIDE_STREAM)
+        return write_in_place(path, text, len, what);
+    if (kind != DVC_SIDE_LINKED)
+        return replace_at(path, text, len, what);
+    /* A link to a regular file: the file it names is replaced and the link stays (a rename over the link
+     * replaced the link itself: /dev/stdout redirected to a file was turned into a regular file in /dev). */
+    char *real = realpath(path, NULL);
+    if (!real) {
+        dvc_errorf("%s: resolving its symbolic link failed: %s", what, strerror(errno));
+        return -1;
+    }
+    int rc = replace_at(real, text, len, what);
+    free(real);
+    return rc;
+}
+
+/* The atomic replacement of path, a regular file or none yet. */
+static int replace_at(const char *path, const char *text, size_t len, const char *what)
 {
     const char *base;
     char *dir = dir_of(path, &base);

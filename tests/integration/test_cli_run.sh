@@ -344,4 +344,38 @@ run 0 "file argument that is a link" deidentify -q --config "$T/cfg.json" --key-
     --report "$T/repN.json" "$T/named_link.dcm" "$T/dstN"
 [ "$(json "$T/repN.json" 'd["counts"]["ok"]')" = 1 ] || fail "file argument that is a link: not followed"
 
+# ---- side files onto special files (devices, FIFOs, links): a rename over them replaced the node itself
+#      (as root, --report /dev/null left a regular file at /dev/null for the whole machine: stop 38's red
+#      team). A character device or FIFO is written in place, a link to a file has its file replaced, the
+#      rest is refused before any work ----
+mkdir -p "$T/side"
+mkfifo "$T/side/fifo"
+( cat "$T/side/fifo" >"$T/side/fifo.got" ) &
+reader=$!
+run 0 "report onto a FIFO" deidentify -q --config "$T/cfg.json" --key-file "$T/key" --report "$T/side/fifo" \
+    "$CT" "$T/dstS1"
+wait "$reader" || true
+[ -p "$T/side/fifo" ] || fail "report onto a FIFO: the FIFO was replaced"
+[ "$(json "$T/side/fifo.got" 'd["counts"]["ok"]' 2>/dev/null)" = 1 ] || fail "report onto a FIFO: its reader got no report"
+if mknod "$T/side/null" c 1 3 2>/dev/null; then # root (CI): the node /dev/null is
+    run 0 "report and mapping onto /dev/null's device" deidentify -q --config "$T/cfg.json" --key-file "$T/key" \
+        --report "$T/side/null" "$CT" "$T/dstS2"
+    [ -c "$T/side/null" ] || fail "report onto a character device: the device node was replaced by a file"
+fi
+echo old >"$T/side/target.json"
+ln -s target.json "$T/side/link.json"
+run 0 "report onto a link" deidentify -q --config "$T/cfg.json" --key-file "$T/key" --report "$T/side/link.json" \
+    --mapping "$T/side/link.json.csv" "$CT" "$T/dstS3"
+[ -L "$T/side/link.json" ] || fail "report onto a link: the link was replaced"
+[ "$(json "$T/side/target.json" 'd["counts"]["ok"]' 2>/dev/null)" = 1 ] || fail "report onto a link: its file unchanged"
+ln -s nowhere.json "$T/side/dangling.json"
+run 2 "report onto a link to nothing" deidentify -q --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/side/dangling.json" "$CT" "$T/dstS4"
+grep -q 'is a symbolic link to nothing' "$T/err" || fail "report onto a link to nothing: message '$(head -c 200 "$T/err")'"
+[ ! -e "$T/dstS4" ] && [ -L "$T/side/dangling.json" ] || fail "report onto a link to nothing: work was done"
+run 2 "--resume with the report on a FIFO" deidentify -q --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/side/fifo" "$CT" "$T/dstS5"
+grep -q 'must name a regular file' "$T/err" || fail "--resume onto a FIFO: message '$(head -c 200 "$T/err")'"
+[ ! -e "$T/side/fifo.journal" ] && [ ! -e "$T/dstS5" ] || fail "--resume onto a FIFO: a journal or DST was made"
+
 finish test_cli_run
