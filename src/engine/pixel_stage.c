@@ -35,6 +35,12 @@
 struct dv_pixel_worker {
     dv_image_ctx *img;
     dv_textdetect *td;  /* made on first use of the real detector */
+    dv_textdetect *tdc[3]; /* colour frames: the detector of each channel's view (channel_views) */
+    dv_gray8 planes[4]; /* colour frames: the R, G, B views and the chroma (dv_gray8_planes) */
+    dv_gray8 crop;      /* colour frames: the window of a channel's view searched (channel_window) */
+    dv_box tdc_win[3];  /* the window each channel's detector searched last */
+    dv_boxes seen;      /* colour frames: the lines found on this frame by the views searched so far */
+    dv_boxes extra;     /* colour frames: the lines one channel's view adds */
     dv_ocr *ocr;        /* the sensitive modes: one Tesseract model per worker, loaded on first need */
     dv_pixclass *pc;    /* the sensitive modes: the box classifier's scratch */
     dv_pixel_memo *memo;/* the sensitive modes: this instance's readings by crop (pixel_memo.h) */
@@ -78,6 +84,13 @@ void dv_pixel_worker_free(dv_pixel_worker *w)
         return;
     dv_image_ctx_free(w->img);
     dv_textdetect_free(w->td);
+    for (int c = 0; c < 3; c++)
+        dv_textdetect_free(w->tdc[c]);
+    for (int k = 0; k < 4; k++)
+        dv_gray8_free(&w->planes[k]);
+    dv_gray8_free(&w->crop);
+    dv_boxes_free(&w->seen);
+    dv_boxes_free(&w->extra);
     dv_ocr_free(w->ocr);
     dv_pixclass_free(w->pc);
     dv_pixel_memo_free(w->memo);
@@ -107,12 +120,15 @@ void dv_pixel_worker_stats(const dv_pixel_worker *w, dv_pixel_stats *out)
     if (!w)
         return;
     *out = w->stats;
-    dv_textdetect_stats st = {0};
-    if (w->td)
-        dv_textdetect_get_stats(w->td, &st);
-    out->v[DV_PIXEL_SEARCH_FULL] = st.full;
-    out->v[DV_PIXEL_SEARCH_PARTIAL] = st.partial;
-    out->v[DV_PIXEL_SEARCH_REUSED] = st.reused;
+    const dv_textdetect *tds[4] = {w->td, w->tdc[0], w->tdc[1], w->tdc[2]};
+    for (int i = 0; i < 4; i++) {
+        dv_textdetect_stats st = {0};
+        if (tds[i])
+            dv_textdetect_get_stats(tds[i], &st);
+        out->v[DV_PIXEL_SEARCH_FULL] += st.full;
+        out->v[DV_PIXEL_SEARCH_PARTIAL] += st.partial;
+        out->v[DV_PIXEL_SEARCH_REUSED] += st.reused;
+    }
 }
 
 const dv_image_config *dv_pixel_config_for(const dv_plan *plan, const dv_instance *inst)
@@ -751,6 +767,241 @@ static int classify(stage *s, uint64_t t0, dv_error *err)
     return 0;
 }
 
+/* Colour pixels a frame needs before its channels are searched too: fewer cannot hold a glyph of text. */
+#define CHANNEL_MIN_PX 24u
+/* A line another view found again: at least this share of its area inside one line found before. */
+#define SEEN_SHARE 0.7
+
+static int seen_before(const dv_boxes *seen, const dv_box *b)
+{
+    uint64_t area = (uint64_t)b->w * b->h;
+    for (size_t i = 0; i < seen->n; i++) {
+        const dv_box *p = &seen->v[i];
+        uint32_t x0 = p->x > b->x ? p->x : b->x, y0 = p->y > b->y ? p->y : b->y;
+        uint32_t x1 = p->x + p->w < b->x + b->w ? p->x + p->w : b->x + b->w;
+        uint32_t y1 = p->y + p->h < b->y + b->h ? p->y + p->h : b->y + b->h;
+        if (x1 > x0 && y1 > y0 && (double)((uint64_t)(x1 - x0) * (y1 - y0)) >= SEEN_SHARE * (double)area)
+            return 1;
+    }
+    return 0;
+}
+
+/* A channel's line holds coloured text when at least COLOURED_SHARE of its box is coloured (chroma, the
+ * brightest channel minus the darkest, >= DV_GRAY8_CHROMA): the text a channel adds is text the brightest
+ * channel hid, so text of a colour. A line of grey (ultrasound speckle, in a channel where a coloured label beside
+ * it breaks its shading) is no such text: the brightest channel showed it as it is. */
+#define COLOURED_SHARE 0.04
+
+/* The coloured pixels of box b (clipped to the picture), counted up to enough. */
+static uint64_t coloured_px(const dv_gray8 *chroma, const dv_box *b, uint64_t enough)
+{
+    uint32_t x1 = b->x + b->w < chroma->width ? b->x + b->w : chroma->width;
+    uint32_t y1 = b->y + b->h < chroma->height ? b->y + b->h : chroma->height;
+    uint64_t n = 0;
+    for (uint32_t y = b->y; y < y1 && n < enough; y++) {
+        const uint8_t *row = chroma->px + (size_t)y * chroma->width;
+        for (uint32_t x = b->x; x < x1; x++)
+            n += row[x] >= DV_GRAY8_CHROMA;
+    }
+    return n;
+}
+
+static int coloured(const dv_gray8 *chroma, const dv_box *b)
+{
+    double share = COLOURED_SHARE * (double)b->w * (double)b->h;
+    uint64_t n = coloured_px(chroma, b, UINT64_MAX);
+    return n >= CHANNEL_MIN_PX && (double)n >= share;
+}
+
+/* A channel's line is text the brightest channel hid when the channel's view changes along the line's box at
+ * least HIDDEN_RATIO times as much as the brightest channel's (the sum of the steps between neighbouring pixels):
+ * its strokes are in the one and not the other (red print on white: the brightest channel is flat; a background
+ * with two levels, as palette pictures have, steps along one edge only). Where both change alike (a photograph,
+ * endoscopy, Doppler, speckle) a channel's "lines" are the picture's texture, which the brightest channel showed
+ * as it is: on the shared corpus's photographs they blacked out most of the picture. */
+#define HIDDEN_RATIO 2.0
+
+static uint64_t steps(const dv_gray8 *g, const dv_box *b)
+{
+    uint32_t x1 = b->x + b->w < g->width ? b->x + b->w : g->width;
+    uint32_t y1 = b->y + b->h < g->height ? b->y + b->h : g->height;
+    uint64_t sum = 0;
+    for (uint32_t y = b->y; y < y1; y++) {
+        const uint8_t *row = g->px + (size_t)y * g->width;
+        for (uint32_t x = b->x; x < x1; x++) {
+            if (x + 1 < x1)
+                sum += (uint64_t)abs((int)row[x + 1] - (int)row[x]);
+            if (y + 1 < y1)
+                sum += (uint64_t)abs((int)row[x + g->width] - (int)row[x]);
+        }
+    }
+    return sum;
+}
+
+static int hidden_from_brightest(const dv_gray8 *brightest, const dv_gray8 *channel, const dv_box *b)
+{
+    return (double)steps(channel, b) >= HIDDEN_RATIO * (double)steps(brightest, b);
+}
+
+/* Box b of g set to one level, the median of the four pixels diagonally outside its corners (inside the
+ * frame): a line found before is not found again, neither alone nor merged with text or texture beside it
+ * (a channel's line spanning a found label and the speckle around it was read again and covered). A flat
+ * rectangle is no stroke: the top-hat leaves it dark. */
+static void blank_to(dv_gray8 *g, const dv_box *b, int level)
+{
+    if (b->w == 0 || b->h == 0 || b->x >= g->width || b->y >= g->height)
+        return;
+    uint32_t x1 = b->x + b->w < g->width ? b->x + b->w : g->width;
+    uint32_t y1 = b->y + b->h < g->height ? b->y + b->h : g->height;
+    for (uint32_t y = b->y; y < y1; y++)
+        memset(g->px + (size_t)y * g->width + b->x, level, x1 - b->x);
+}
+
+static void blank(dv_gray8 *g, const dv_box *b)
+{
+    if (b->w == 0 || b->h == 0 || b->x >= g->width || b->y >= g->height)
+        return;
+    uint32_t x1 = b->x + b->w < g->width ? b->x + b->w : g->width;
+    uint32_t y1 = b->y + b->h < g->height ? b->y + b->h : g->height;
+    uint32_t xs[2] = {b->x ? b->x - 1 : b->x, x1 < g->width ? x1 : x1 - 1};
+    uint32_t ys[2] = {b->y ? b->y - 1 : b->y, y1 < g->height ? y1 : y1 - 1};
+    uint8_t v[4] = {g->px[(size_t)ys[0] * g->width + xs[0]], g->px[(size_t)ys[0] * g->width + xs[1]],
+                    g->px[(size_t)ys[1] * g->width + xs[0]], g->px[(size_t)ys[1] * g->width + xs[1]]};
+    for (int i = 1; i < 4; i++) /* insertion sort of four */
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            uint8_t t = v[j];
+            v[j] = v[j - 1], v[j - 1] = t;
+        }
+    blank_to(g, b, (v[1] + v[2] + 1) / 2);
+}
+
+/* Where a channel could show text the brightest channel hid: the 16 x 16 tiles with coloured pixels (outside the
+ * lines found: chroma blanked there) whose brightest channel is nearly flat, united and widened by
+ * CHANNEL_MARGIN (a glyph's top-hat square and a line's grouping reach); {0} when there are none. A screenshot's
+ * red print searches its lines' rows, a photograph its flat parts: three channel searches of every colour frame
+ * whole cost 2.2x the shared corpus's REDACT_ALL_TEXT time (bench/RESULTS.md "Colour text"). */
+#define CHANNEL_TILE 16u
+#define CHANNEL_MARGIN 48u
+#define FLAT_DIFF 40    /* a tile is nearly flat with at most FLAT_SHARE of it this far from its mean */
+#define FLAT_SHARE 0.15
+
+static dv_box channel_window(const dv_gray8 *gray, const dv_gray8 *chroma)
+{
+    uint32_t W = gray->width, H = gray->height, x0 = UINT32_MAX, y0 = UINT32_MAX, x1 = 0, y1 = 0;
+    for (uint32_t ty = 0; ty < H; ty += CHANNEL_TILE)
+        for (uint32_t tx = 0; tx < W; tx += CHANNEL_TILE) {
+            uint32_t ex = tx + CHANNEL_TILE < W ? tx + CHANNEL_TILE : W;
+            uint32_t ey = ty + CHANNEL_TILE < H ? ty + CHANNEL_TILE : H;
+            uint32_t col = 0, n = (ex - tx) * (ey - ty), sum = 0, off = 0;
+            for (uint32_t y = ty; y < ey; y++)
+                for (uint32_t x = tx; x < ex; x++) {
+                    col += chroma->px[(size_t)y * W + x] >= DV_GRAY8_CHROMA;
+                    sum += gray->px[(size_t)y * W + x];
+                }
+            if (col < 4)
+                continue;
+            int mean = (int)((sum + n / 2) / n);
+            for (uint32_t y = ty; y < ey; y++)
+                for (uint32_t x = tx; x < ex; x++) {
+                    int d = (int)gray->px[(size_t)y * W + x] - mean;
+                    off += d > FLAT_DIFF || d < -FLAT_DIFF;
+                }
+            if ((double)off > FLAT_SHARE * (double)n)
+                continue;
+            x0 = tx < x0 ? tx : x0, y0 = ty < y0 ? ty : y0;
+            x1 = ex > x1 ? ex : x1, y1 = ey > y1 ? ey : y1;
+        }
+    if (x0 == UINT32_MAX)
+        return (dv_box){0, 0, 0, 0};
+    return dv_box_pad((dv_box){x0, y0, x1 - x0, y1 - y0}, CHANNEL_MARGIN, CHANNEL_MARGIN, W, H);
+}
+
+/* win of g into out (its own picture, win.w x win.h). */
+static int crop(const dv_gray8 *g, dv_box win, dv_gray8 *out, dv_error *err)
+{
+    size_t n = (size_t)win.w * win.h;
+    if (n > out->cap) {
+        uint8_t *p = realloc(out->px, n);
+        if (!p)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory (%zu bytes)", n);
+        out->px = p, out->cap = n;
+    }
+    out->width = win.w, out->height = win.h, out->chroma_px = 0;
+    for (uint32_t y = 0; y < win.h; y++)
+        memcpy(out->px + (size_t)y * win.w, g->px + (size_t)(win.y + y) * g->width + win.x, win.w);
+    return 0;
+}
+
+/* A colour frame's channels, each searched as a view of its own after the brightest channel (w->gray): red or
+ * blue print on white, blue on yellow, magenta on green have the background's brightest channel and showed
+ * nothing there, and were written unredacted under REDACT_ALL_TEXT (stop 38's red team; docs/decisions.md "The
+ * 8-bit view"). The lines found before on this frame are blanked in the view (blank), and a line still found
+ * mostly inside one of them is dropped, so a line is read and covered once; a line must also be coloured and
+ * hidden from the brightest channel (coloured, hidden_from_brightest). Each channel has its own detector, so a
+ * cine's unchanged frames reuse its boxes. The sensitive modes read a channel's lines on that channel's view
+ * (classify reads w->gray and w->lines). [integration.test_colour_text] */
+static int channel_views(stage *s, uint64_t t0, dv_error *err)
+{
+    dv_pixel_worker *w = s->w;
+    const dv_boxes *first = s->pol ? &w->lines : &w->boxes;
+    dv_boxes_clear(&w->seen);
+    for (size_t i = 0; i < first->n; i++)
+        if (dv_boxes_add(&w->seen, first->v[i], err) != 0)
+            return -1;
+    if (dv_gray8_planes(&s->frame, s->has_pal ? &s->pal : NULL, w->planes, err) != 0)
+        return -1;
+    dv_gray8 *chroma = &w->planes[3];
+    /* colour only inside the lines found (ultrasound's yellow labels): nothing a channel could add */
+    for (size_t i = 0; i < w->seen.n; i++)
+        blank_to(chroma, &w->seen.v[i], 0);
+    dv_box win = channel_window(&w->gray, chroma);
+    if (win.w == 0)
+        return 0;
+    for (unsigned c = 0; c < 3; c++) {
+        if (!w->tdc[c] && !(w->tdc[c] = dv_textdetect_new()))
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory (text detector)");
+        /* a cine's frames reuse a channel's boxes only within one window (the detector's boxes are the window's) */
+        if (memcmp(&win, &w->tdc_win[c], sizeof win) != 0)
+            dv_textdetect_reset(w->tdc[c]);
+        w->tdc_win[c] = win;
+        dv_boxes_clear(&w->extra);
+        dv_gray8 *view = &w->planes[c];
+        for (size_t i = 0; i < w->seen.n; i++)
+            blank(view, &w->seen.v[i]);
+        if (crop(view, win, &w->crop, err) != 0 ||
+            dv_textdetect_find(w->tdc[c], &w->crop, s->frame_ms, &w->extra, err) != 0)
+            return -1;
+        size_t kept = 0;
+        for (size_t i = 0; i < w->extra.n; i++) {
+            w->extra.v[i].x += win.x, w->extra.v[i].y += win.y;
+            if (seen_before(&w->seen, &w->extra.v[i]) || !coloured(chroma, &w->extra.v[i]) ||
+                !hidden_from_brightest(&w->gray, view, &w->extra.v[i]))
+                continue;
+            if (dv_boxes_add(&w->seen, w->extra.v[i], err) != 0)
+                return -1;
+            w->extra.v[kept++] = w->extra.v[i];
+        }
+        w->extra.n = kept;
+        if (kept == 0)
+            continue;
+        if (!s->pol) {
+            for (size_t i = 0; i < kept; i++)
+                if (dv_boxes_add(&w->boxes, w->extra.v[i], err) != 0)
+                    return -1;
+            continue;
+        }
+        dv_gray8 g = w->gray;
+        dv_boxes l = w->lines;
+        w->gray = *view, w->lines = w->extra;
+        int rc = classify(s, t0, err);
+        *view = w->gray, w->extra = w->lines;
+        w->gray = g, w->lines = l;
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Pass 1: decode every frame and find its boxes. */
 static int find_all(stage *s, dv_error *err)
 {
@@ -762,6 +1013,9 @@ static int find_all(stage *s, dv_error *err)
         if (!w->td && !(w->td = dv_textdetect_new()))
             return dv_fail(err, DV_ERR_NOMEM, "out of memory (text detector)");
         dv_textdetect_reset(w->td);
+        for (int c = 0; c < 3; c++)
+            if (w->tdc[c])
+                dv_textdetect_reset(w->tdc[c]);
     }
     dv_boxes_clear(&w->sens);
     dv_boxes_clear(&w->covered);
@@ -778,6 +1032,8 @@ static int find_all(stage *s, dv_error *err)
         int rc = s->env->find ? s->env->find(s->env->find_user, &s->frame, &w->gray, i, found, err)
                               : dv_textdetect_find(w->td, &w->gray, s->frame_ms, found, err);
         if (rc != 0 || (s->pol && classify(s, t0, err) != 0))
+            return -1;
+        if (!s->env->find && w->gray.chroma_px >= CHANNEL_MIN_PX && channel_views(s, t0, err) != 0)
             return -1;
         /* the detector gives one box per line (close lines' padding may overlap); paint their union
          * rectangles, as REDACT_ALL_TEXT was measured (docs/pixels.md "Scores") */

@@ -33,7 +33,13 @@ typedef struct dv_gray8 {
     uint8_t *px;
     uint32_t width, height;
     size_t cap; /* bytes allocated at px (reused across frames of the same size) */
+    uint32_t chroma_px; /* dv_gray8_from_frame of a colour frame: the pixels whose channels differ by
+                         * DV_GRAY8_CHROMA or more (8-bit scale); 0 for monochrome */
 } dv_gray8;
+
+/* A pixel whose brightest and darkest channels are this far apart is coloured. Below T_LOW (textdetect.c, 40)
+ * a channel could show no contrast the brightest channel does not. */
+#define DV_GRAY8_CHROMA 40
 
 /* Fill g from a decoded frame: monochrome samples windowed to 8 bits over the frame's actual value range
  * (MONOCHROME1 inverted, so text is bright on dark as on screen), colour as the brightest of its R, G, B
@@ -41,6 +47,12 @@ typedef struct dv_gray8 {
  * when large enough. Returns 0 or -1 with err (DV_ERR_NOMEM, DV_ERR_UNSUPPORTED for a photometric it cannot
  * show). */
 int dv_gray8_from_frame(const dv_frame *f, const dv_palette *pal, dv_gray8 *g, dv_error *err);
+/* Fill out[0..2] with the R, G and B channels of a colour or PALETTE COLOR frame and out[3] with its chroma (the
+ * brightest channel minus the darkest), scaled as dv_gray8_from_frame scales them, in one pass. The brightest
+ * channel hides text whose brightest channel is the background's (red or blue print on white, blue on yellow:
+ * both 255); every two colours differ in some channel, where such text shows at its full contrast (stop 38's red
+ * team). 0 or -1 with err. */
+int dv_gray8_planes(const dv_frame *f, const dv_palette *pal, dv_gray8 out[4], dv_error *err);
 void dv_gray8_free(dv_gray8 *g);
 
 /* ---- boxes.c ---- */

@@ -6,7 +6,9 @@
  * that "bright" means the same thing everywhere, colour as the brightest of R, G, B (yellow, green, cyan
  * and white overlays all become bright; luminance would make pure blue or red text dim), YBR converted to
  * RGB first, PALETTE COLOR through its lookup table. No percentiles: an overlay is often the frame's
- * extreme value, which a percentile window would clip together with the anatomy next to it.
+ * extreme value, which a percentile window would clip together with the anatomy next to it. Text whose brightest
+ * channel is the background's is flat in that view: dv_gray8_planes gives each channel of a colour frame for the
+ * pixel stage's second search (docs/decisions.md "A colour frame's channels are searched too").
  * [test_textdetect: test_gray8_mono8_window, test_gray8_monochrome1_inverted, test_gray8_signed_and_16bit,
  * test_gray8_colour, test_gray8_palette, test_gray8_refusals] */
 #include "dv_redact.h"
@@ -107,108 +109,215 @@ static inline int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Colour: brightest channel (YBR_FULL converted to RGB first, PS3.3 C.7.6.3.1.2), then, for samples wider
- * than 8 bits, scaled down by the bits stored. */
+/* Pixel i of a colour frame as R, G, B (YBR_FULL converted to RGB first, PS3.3 C.7.6.3.1.2; signed colour,
+ * unusual, shifted to unsigned so "brightest" still means largest), each clamped to [0, maxv]. */
+static void rgb_at(const dv_frame *f, size_t i, int ybr, int64_t maxv, int64_t rgb[3])
+{
+    int64_t half = (maxv + 1) / 2;
+    int64_t a = sample_at(f, 3 * i), b = sample_at(f, 3 * i + 1), c = sample_at(f, 3 * i + 2);
+    if (f->is_signed)
+        a += half, b += half, c += half;
+    if (ybr) { /* fixed point, 16 fractional bits */
+        int64_t cb = b - half, cr = c - half;
+        int64_t r = a + ((91881 * cr) >> 16);
+        int64_t gg = a - ((22554 * cb + 46802 * cr) >> 16);
+        int64_t bb = a + ((116130 * cb) >> 16);
+        a = r, b = gg, c = bb;
+    }
+    rgb[0] = clamp64(a, 0, maxv), rgb[1] = clamp64(b, 0, maxv), rgb[2] = clamp64(c, 0, maxv);
+}
+
+static uint32_t colour_bits(const dv_frame *f)
+{
+    uint32_t bits = f->bits_stored ? f->bits_stored : 8;
+    return bits > 32 ? 32 : bits;
+}
+
+/* Colour: brightest channel, then, for samples wider than 8 bits, scaled down by the bits stored. Counts the
+ * pixels whose channels differ by DV_GRAY8_CHROMA or more on the 8-bit scale (g->chroma_px). */
 static int from_colour(const dv_frame *f, dv_gray8 *g, size_t n)
 {
     int ybr = f->photometric == DV_PHOTO_YBR_FULL || f->photometric == DV_PHOTO_YBR_FULL_422;
-    uint32_t bits = f->bits_stored ? f->bits_stored : 8;
-    if (bits > 32)
-        bits = 32;
+    uint32_t bits = colour_bits(f);
     int64_t maxv = (int64_t)((bits >= 32 ? 0xFFFFFFFFull : ((1ull << bits) - 1)));
-    int64_t half = (maxv + 1) / 2;
     unsigned shift = bits > 8 ? bits - 8 : 0;
+    uint32_t chroma = 0;
     if (!ybr && f->sample_bytes == 1 && !f->is_signed && bits >= 8) { /* 8-bit RGB: the loop below, undispatched */
         const uint8_t *in = f->data;
         for (size_t i = 0; i < n; i++) {
             uint8_t r = in[3 * i], gg = in[3 * i + 1], b = in[3 * i + 2];
-            uint8_t m = r > gg ? r : gg;
-            g->px[i] = m > b ? m : b;
+            uint8_t m = r > gg ? r : gg, l = r < gg ? r : gg;
+            m = m > b ? m : b;
+            l = l < b ? l : b;
+            g->px[i] = m;
+            chroma += m - l >= DV_GRAY8_CHROMA;
         }
+        g->chroma_px = chroma;
         return 0;
     }
     for (size_t i = 0; i < n; i++) {
-        int64_t a = sample_at(f, 3 * i), b = sample_at(f, 3 * i + 1), c = sample_at(f, 3 * i + 2);
-        if (f->is_signed) { /* signed colour is unusual; shift to unsigned so "brightest" still means largest */
-            a += half, b += half, c += half;
-        }
-        int64_t m;
-        if (ybr) {
-            /* fixed point, 16 fractional bits */
-            int64_t cb = b - half, cr = c - half;
-            int64_t r = a + ((91881 * cr) >> 16);
-            int64_t gg = a - ((22554 * cb + 46802 * cr) >> 16);
-            int64_t bb = a + ((116130 * cb) >> 16);
-            r = clamp64(r, 0, maxv), gg = clamp64(gg, 0, maxv), bb = clamp64(bb, 0, maxv);
-            m = r > gg ? r : gg;
-            m = m > bb ? m : bb;
-        } else {
-            m = a > b ? a : b;
-            m = m > c ? m : c;
-        }
-        m = clamp64(m, 0, maxv) >> shift;
+        int64_t c[3];
+        rgb_at(f, i, ybr, maxv, c);
+        int64_t m = c[0] > c[1] ? c[0] : c[1], l = c[0] < c[1] ? c[0] : c[1];
+        m = m > c[2] ? m : c[2];
+        l = l < c[2] ? l : c[2];
+        m >>= shift;
         g->px[i] = (uint8_t)(m > 255 ? 255 : m);
+        chroma += ((m - (l >> shift)) >= DV_GRAY8_CHROMA);
     }
+    g->chroma_px = chroma;
     return 0;
+}
+
+/* Palette entry idx (clamped to the table) as R, G, B scaled to 8 bits. */
+static void palette_rgb(const dv_palette *pal, int64_t idx, unsigned rgb[3])
+{
+    idx = clamp64(idx - (int64_t)pal->first_mapped, 0, (int64_t)pal->entries - 1);
+    unsigned shift = pal->bits > 8 ? 8 : 0;
+    for (unsigned c = 0; c < 3; c++) {
+        unsigned v = (unsigned)(pal->lut[(size_t)c * pal->entries + (size_t)idx] >> shift);
+        rgb[c] = v > 255 ? 255 : v;
+    }
 }
 
 static int from_palette(const dv_frame *f, const dv_palette *pal, dv_gray8 *g, size_t n, dv_error *err)
 {
     if (!pal || !pal->lut || pal->entries == 0)
         return dv_fail(err, DV_ERR_USAGE, "gray8: a PALETTE COLOR frame needs its lookup tables");
-    unsigned shift = pal->bits > 8 ? 8 : 0;
+    uint32_t chroma = 0;
     for (size_t i = 0; i < n; i++) {
-        int64_t idx = sample_at(f, i) - (int64_t)pal->first_mapped;
-        idx = clamp64(idx, 0, (int64_t)pal->entries - 1);
-        uint16_t r = pal->lut[idx], gg = pal->lut[pal->entries + idx], b = pal->lut[2u * pal->entries + idx];
-        uint16_t m = r > gg ? r : gg;
-        m = m > b ? m : b;
-        m = (uint16_t)(m >> shift);
-        g->px[i] = (uint8_t)(m > 255 ? 255 : m);
+        unsigned c[3];
+        palette_rgb(pal, sample_at(f, i), c);
+        unsigned m = c[0] > c[1] ? c[0] : c[1], l = c[0] < c[1] ? c[0] : c[1];
+        m = m > c[2] ? m : c[2];
+        l = l < c[2] ? l : c[2];
+        g->px[i] = (uint8_t)m;
+        chroma += m - l >= DV_GRAY8_CHROMA;
     }
+    g->chroma_px = chroma;
     return 0;
 }
 
-int dv_gray8_from_frame(const dv_frame *f, const dv_palette *pal, dv_gray8 *g, dv_error *err)
+/* The checks both views make: the frame's sample layout for its photometric interpretation; *spp set. */
+static int frame_layout(const dv_frame *f, uint32_t *spp, dv_error *err)
 {
-    if (!f || !g || !f->data || f->width == 0 || f->height == 0)
+    if (!f || !f->data || f->width == 0 || f->height == 0)
         return dv_fail(err, DV_ERR_USAGE, "gray8: empty frame");
     if (f->sample_bytes != 1 && f->sample_bytes != 2 && f->sample_bytes != 4)
         return dv_fail(err, DV_ERR_USAGE, "gray8: sample container of %u bytes", f->sample_bytes);
     size_t n = (size_t)f->width * f->height;
     if (n / f->width != f->height)
         return dv_fail(err, DV_ERR_LIMIT, "gray8: %ux%u frame", f->width, f->height);
-    uint32_t spp;
     switch (f->photometric) {
     case DV_PHOTO_MONOCHROME1:
     case DV_PHOTO_MONOCHROME2:
     case DV_PHOTO_PALETTE_COLOR:
-        spp = 1;
+        *spp = 1;
         break;
     case DV_PHOTO_RGB:
     case DV_PHOTO_YBR_FULL:
     case DV_PHOTO_YBR_FULL_422: /* decoded frames are upsampled (dv_image.h); treated as YBR_FULL */
     case DV_PHOTO_YBR_ICT:      /* decoders hand these out as RGB; accepted the same way */
     case DV_PHOTO_YBR_RCT:
-        spp = 3;
+        *spp = 3;
         break;
     default:
         return dv_fail(err, DV_ERR_UNSUPPORTED, "gray8: photometric interpretation %s",
                        dv_photometric_name(f->photometric));
     }
-    if (f->samples != spp)
+    if (f->samples != *spp)
         return dv_fail(err, DV_ERR_USAGE, "gray8: %u samples for %s", f->samples,
                        dv_photometric_name(f->photometric));
-    size_t need = n * spp;
-    if (need / spp != n || need > SIZE_MAX / f->sample_bytes || need * f->sample_bytes > f->cap)
+    size_t need = n * *spp;
+    if (need / *spp != n || need > SIZE_MAX / f->sample_bytes || need * f->sample_bytes > f->cap)
         return dv_fail(err, DV_ERR_USAGE, "gray8: frame buffer smaller than %ux%u", f->width, f->height);
-    if (ensure(g, f->width, f->height, err))
+    return 0;
+}
+
+int dv_gray8_from_frame(const dv_frame *f, const dv_palette *pal, dv_gray8 *g, dv_error *err)
+{
+    uint32_t spp;
+    if (!g)
+        return dv_fail(err, DV_ERR_USAGE, "gray8: no picture to fill");
+    if (frame_layout(f, &spp, err) != 0 || ensure(g, f->width, f->height, err))
         return -1;
+    size_t n = (size_t)f->width * f->height;
+    g->chroma_px = 0;
     if (spp == 3)
         return from_colour(f, g, n);
     if (f->photometric == DV_PHOTO_PALETTE_COLOR)
         return from_palette(f, pal, g, n, err);
     return from_mono(f, g, n);
+}
+
+static inline uint8_t max3(unsigned r, unsigned g, unsigned b)
+{
+    unsigned m = r > g ? r : g;
+    return (uint8_t)(m > b ? m : b);
+}
+
+static inline uint8_t chroma3(unsigned r, unsigned g, unsigned b)
+{
+    unsigned l = r < g ? r : g;
+    return (uint8_t)(max3(r, g, b) - (l < b ? l : b));
+}
+
+int dv_gray8_planes(const dv_frame *f, const dv_palette *pal, dv_gray8 out[4], dv_error *err)
+{
+    uint32_t spp;
+    if (!out)
+        return dv_fail(err, DV_ERR_USAGE, "gray8: no pictures to fill");
+    if (frame_layout(f, &spp, err) != 0)
+        return -1;
+    int pal_frame = f->photometric == DV_PHOTO_PALETTE_COLOR;
+    if (spp != 3 && !pal_frame)
+        return dv_fail(err, DV_ERR_USAGE, "gray8: the channels of a monochrome frame");
+    if (pal_frame && (!pal || !pal->lut || pal->entries == 0))
+        return dv_fail(err, DV_ERR_USAGE, "gray8: a PALETTE COLOR frame needs its lookup tables");
+    for (int k = 0; k < 4; k++) {
+        if (ensure(&out[k], f->width, f->height, err))
+            return -1;
+        out[k].chroma_px = 0;
+    }
+    uint8_t *r = out[0].px, *g = out[1].px, *b = out[2].px, *c = out[3].px;
+    size_t n = (size_t)f->width * f->height;
+    int ybr = f->photometric == DV_PHOTO_YBR_FULL || f->photometric == DV_PHOTO_YBR_FULL_422;
+    uint32_t bits = colour_bits(f);
+    if (pal_frame) {
+        for (size_t i = 0; i < n; i++) {
+            unsigned v[3];
+            palette_rgb(pal, sample_at(f, i), v);
+            r[i] = (uint8_t)v[0], g[i] = (uint8_t)v[1], b[i] = (uint8_t)v[2], c[i] = chroma3(v[0], v[1], v[2]);
+        }
+    } else if (f->sample_bytes == 1 && !f->is_signed && bits >= 8) { /* 8-bit RGB or YBR: no per-sample dispatch */
+        const uint8_t *in = f->data;
+        for (size_t i = 0; i < n; i++) {
+            int a0 = in[3 * i], a1 = in[3 * i + 1], a2 = in[3 * i + 2];
+            if (ybr) { /* as rgb_at: fixed point, 16 fractional bits */
+                int cb = a1 - 128, cr = a2 - 128, y = a0;
+                a0 = y + ((91881 * cr) >> 16);
+                a1 = y - ((22554 * cb + 46802 * cr) >> 16);
+                a2 = y + ((116130 * cb) >> 16);
+                a0 = a0 < 0 ? 0 : a0 > 255 ? 255 : a0;
+                a1 = a1 < 0 ? 0 : a1 > 255 ? 255 : a1;
+                a2 = a2 < 0 ? 0 : a2 > 255 ? 255 : a2;
+            }
+            r[i] = (uint8_t)a0, g[i] = (uint8_t)a1, b[i] = (uint8_t)a2;
+            c[i] = chroma3((unsigned)a0, (unsigned)a1, (unsigned)a2);
+        }
+    } else {
+        int64_t maxv = (int64_t)((bits >= 32 ? 0xFFFFFFFFull : ((1ull << bits) - 1)));
+        unsigned shift = bits > 8 ? bits - 8 : 0;
+        for (size_t i = 0; i < n; i++) {
+            int64_t v[3];
+            rgb_at(f, i, ybr, maxv, v);
+            unsigned e[3];
+            for (int k = 0; k < 3; k++)
+                e[k] = (unsigned)((v[k] >> shift) > 255 ? 255 : (v[k] >> shift));
+            r[i] = (uint8_t)e[0], g[i] = (uint8_t)e[1], b[i] = (uint8_t)e[2], c[i] = chroma3(e[0], e[1], e[2]);
+        }
+    }
+    return 0;
 }
 
 void dv_gray8_free(dv_gray8 *g)
