@@ -725,17 +725,26 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
     return dv_value_holds_own(c->inst, e, *sc, c->err);
 }
 
+/* The pixel data and its offset table: the pixel stage's, not searched (their samples are no text). The rest of
+ * group 7FE0 (the retired CoefficientsSDVN/SDHN/SDDN) is not: stop 38's red team found them keeping the
+ * patient's name and ID when the whole group was skipped. */
+static int is_pixel_data(uint32_t tag)
+{
+    return tag == DV_TAG_PIXEL_DATA || tag == DV_TAG_FLOAT_PIXEL_DATA || tag == DV_TAG_DOUBLE_FLOAT_PIXEL_DATA ||
+           tag == DV_TAG_EXTENDED_OFFSET_TABLE || tag == DV_TAG_EXTENDED_OFFSET_TABLE_LENGTHS;
+}
+
 /* Is e (tag, its effective VR, the plan's decision d) a value keeps_own_value looks at? A private value; a kept
  * address (UR); and, kept as they are, a standard value of an opaque VR (OB, OW, OD, OF, OL, OV, UN:
  * DataSetTrailingPadding copying the header, a retired CurveData, an attribute written as UN) and an attribute
  * PS3.6 does not list (a bogus or newer tag in the patient's group), which stop 37's red team found keeping the
- * patient's name, ID and true study date beside the changed ones. Not the pixel data (group 7FE0: the pixel
+ * patient's name, ID and true study date beside the changed ones. Not the pixel data (is_pixel_data: the pixel
  * stage's) nor an EncapsulatedDocument (the text stage regenerates the UIDs it names). */
 static int scanned_for_own(uint32_t tag, uint16_t vr, dv_decision d)
 {
     if (DV_TAG_IS_PRIVATE(tag) || vr == DV_VR_UR)
         return 1;
-    if (d != DV_DEC_KEEP || DV_TAG_GROUP(tag) == 0x7FE0u || tag == DV_TAG_ENCAPSULATED_DOCUMENT)
+    if (d != DV_DEC_KEEP || is_pixel_data(tag) || tag == DV_TAG_ENCAPSULATED_DOCUMENT)
         return 0;
     switch (vr) {
     case DV_VR_OB: case DV_VR_OW: case DV_VR_OD: case DV_VR_OF: case DV_VR_OL: case DV_VR_OV: case DV_VR_UN:
