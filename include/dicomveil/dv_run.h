@@ -80,8 +80,10 @@ int dv_run_cancelled(const dv_run *run);
  * (nboxes 0 when nothing was found there: a reviewer may want to see those too), after the frame was
  * redacted and before the instance is written. before/after point at decoded frames in the canonical layout
  * of src/image/dv_image.h (struct dv_frame: interleaved samples, one container per sample); after is
- * before with the boxes painted (the same pointer when nboxes is 0). palette is the instance's PALETTE COLOR
- * lookup table (struct dv_palette, src/image/dv_image.h) or NULL. Everything is valid only during the call.
+ * before with the boxes painted (the same pointer when nboxes is 0); both are NULL for a frame of float pixel
+ * data (FloatPixelData, DoubleFloatPixelData: no integer layout to show), whose boxes still come. palette is
+ * the instance's PALETTE COLOR lookup table (struct dv_palette, src/image/dv_image.h) or NULL. Everything is
+ * valid only during the call.
  * sop_uid is the OUTPUT SOPInstanceUID (a de-identified name for files), never an input value. The event
  * is extensible like dv_result: fields are only appended, struct_size says how many the library filled. */
 struct dv_frame;

@@ -64,6 +64,8 @@ void dvc_preview_observe(const dv_frame_event *ev, void *user)
     dvc_preview *pv = user;
     if (ev->struct_size < offsetof(dv_frame_event, nboxes) + sizeof ev->nboxes || ev->nboxes == 0)
         return; /* only redacted frames are previewed */
+    if (!ev->before || !ev->after)
+        return; /* a float frame: no picture to write (dv_frame_event) */
     char uid[DVC_COMPONENT_MAX];
     dvc_uid_component(ev->sop_uid ? ev->sop_uid : "", ev->sop_uid ? strlen(ev->sop_uid) : 0, "_no-sop-uid", uid);
     char before[DVC_COMPONENT_MAX + 48], after[DVC_COMPONENT_MAX + 48];

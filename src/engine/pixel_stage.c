@@ -131,13 +131,28 @@ void dv_pixel_worker_stats(const dv_pixel_worker *w, dv_pixel_stats *out)
     }
 }
 
+/* The top-level pixel element the stage examines: PixelData, else FloatPixelData or DoubleFloatPixelData (an
+ * instance's pixels are one of the three); NULL when none holds a value. */
+static const dv_elem *top_pixels(const dv_instance *inst)
+{
+    static const uint32_t tags[] = {DV_TAG_PIXEL_DATA, DV_TAG_FLOAT_PIXEL_DATA, DV_TAG_DOUBLE_FLOAT_PIXEL_DATA};
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
+        const dv_elem *pd = dv_ds_find(&inst->ds, tags[i]);
+        if (pd && !dv_elem_is_empty(pd) && !dv_elem_is_sequence(pd))
+            return pd;
+    }
+    return NULL;
+}
+
 const dv_image_config *dv_pixel_config_for(const dv_plan *plan, const dv_instance *inst)
 {
     if (!plan || !plan->cleans_pixels || !inst)
         return NULL;
-    const dv_elem *pd = dv_ds_find(&inst->ds, DV_TAG_PIXEL_DATA);
-    if (!pd || dv_elem_is_empty(pd) || dv_elem_is_sequence(pd))
+    const dv_elem *pd = top_pixels(inst);
+    if (!pd)
         return NULL;
+    /* matched as PixelData whatever its kind: the config's cleanImageTag names PixelData only, and means the
+     * instance's pixels */
     dv_match m;
     dv_plan_match(plan, DV_TAG_PIXEL_DATA, dv_plan_effective_vr(pd), 0, &m);
     const dv_image_config *ic = NULL;
@@ -356,6 +371,32 @@ typedef struct stage {
     const dv_pixel_policy *pol; /* NULL: REDACT_ALL_TEXT (every box) */
 } stage;
 
+/* Float frame i (FloatPixelData, DoubleFloatPixelData) into s->frame: its stored bytes, little endian from the
+ * frame index, in host order; no codec decodes floats (dv_pixel_attrs_read_float). */
+static int decode_float(stage *s, uint32_t i, dv_error *err)
+{
+    dv_frame *f = &s->frame;
+    uint32_t unit = s->pa.float_bits / 8;
+    if (dv_frames_read(s->inst, s->frames, i, f->data, f->cap, err) != 0)
+        return -1;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    dv_swap_bytes(f->data, (size_t)s->pa.native_frame_bytes, unit);
+#endif
+    f->width = s->pa.columns;
+    f->height = s->pa.rows;
+    f->samples = 1;
+    f->sample_bytes = unit;
+    f->bits_stored = s->pa.float_bits;
+    f->is_signed = 1;
+    f->photometric = DV_PHOTO_MONOCHROME2;
+    f->is_float = 1;
+    memset(&f->src, 0, sizeof f->src);
+    f->src.family = DV_TSF_NATIVE;
+    f->src.photometric = DV_PHOTO_MONOCHROME2;
+    f->src.bits_allocated = f->src.precision = s->pa.float_bits;
+    return 0;
+}
+
 static int decode(stage *s, uint32_t i, dv_error *err)
 {
     if (s->decoded == (int64_t)i)
@@ -363,7 +404,10 @@ static int decode(stage *s, uint32_t i, dv_error *err)
     s->frame.data = s->w->buf;
     s->frame.cap = s->w->buf_cap;
     s->decoded = -1;
-    if (dv_image_decode_instance_frame(s->w->img, s->inst, s->frames, &s->pa, i, &s->frame, err) != 0)
+    int rc = s->pa.float_bits
+                 ? decode_float(s, i, err)
+                 : dv_image_decode_instance_frame(s->w->img, s->inst, s->frames, &s->pa, i, &s->frame, err);
+    if (rc != 0)
         return -1;
     s->decoded = i;
     return 0;
@@ -380,8 +424,10 @@ static void observe(stage *s, uint32_t i, const dv_frame *before, const dv_frame
     ev.frame_index = i;
     ev.frame_count = s->pa.number_of_frames;
     ev.sop_uid = s->sop_uid;
-    ev.before = s->env->boxes_only ? NULL : before;
-    ev.after = s->env->boxes_only ? NULL : after;
+    /* a float frame has no canonical integer layout an observer could show: its boxes only */
+    int no_frames = s->env->boxes_only || s->pa.float_bits;
+    ev.before = no_frames ? NULL : before;
+    ev.after = no_frames ? NULL : after;
     ev.palette = s->has_pal ? &s->pal : NULL;
     ev.boxes = (const dv_frame_box *)(const void *)boxes; /* same layout: x, y, w, h (static check below) */
     ev.nboxes = n;
@@ -1244,11 +1290,62 @@ static int write_native(stage *s, out_kind k, dv_error *err)
     return 0;
 }
 
+/* Pass 2, float pixel data: every frame decoded (painted when it has boxes) into the new value of the same
+ * element, little endian (a big endian input is written explicit VR little endian, as integers are). */
+static int write_float(stage *s, dv_error *err)
+{
+    const dv_pixel_attrs *pa = &s->pa;
+    uint64_t fbytes = pa->native_frame_bytes, len = fbytes * pa->number_of_frames; /* < 2^55 within the caps */
+    if (len > 0xFFFFFFF0u || len > SIZE_MAX)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: %llu bytes of float pixel data", (unsigned long long)len);
+    uint8_t *out = malloc(len ? (size_t)len : 1);
+    if (!out)
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory (%llu bytes of pixel data)", (unsigned long long)len);
+    for (uint32_t i = 0; i < pa->number_of_frames; i++) {
+        if (decode(s, i, err) != 0) {
+            free(out);
+            return -1;
+        }
+        if (s->w->start[i] != s->w->start[i + 1]) {
+            paint(s, i, &s->frame);
+            s->decoded = -1;
+        }
+        frame_to_native(&s->frame, pa, out + fbytes * i, 0);
+    }
+    dv_elem *e = dv_ds_find(&s->inst->ds, pa->float_bits == 32 ? DV_TAG_FLOAT_PIXEL_DATA
+                                                                 : DV_TAG_DOUBLE_FLOAT_PIXEL_DATA);
+    dv_instance_drop_patches(s->inst); /* they were of the value being replaced */
+    if (!e || dv_elem_set_external(s->inst, e, pa->float_bits == 32 ? DV_VR_OF : DV_VR_OD, out, len, 0,
+                                   release_free, NULL) != 0) {
+        free(out);
+        return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached replacing the float pixel data");
+    }
+    return 0;
+}
+
 static void stage_free(stage *s)
 {
     dv_frames_free(s->frames);
     if (s->has_pal)
         dv_palette_free(&s->pal);
+}
+
+/* The instance's pixel attributes: its PixelData's, else its float pixel data's (dv_pixel_attrs_read_float).
+ * Float pixel data is native only; an instance with both kinds would have the other's text kept unexamined:
+ * refused. */
+static int read_attrs(const dv_instance *inst, const dv_image_limits *lim, dv_ts_family fam, dv_pixel_attrs *pa,
+                      dv_error *err)
+{
+    const dv_elem *pd = top_pixels(inst);
+    int nfloat = (dv_ds_find(&inst->ds, DV_TAG_FLOAT_PIXEL_DATA) != NULL) +
+                 (dv_ds_find(&inst->ds, DV_TAG_DOUBLE_FLOAT_PIXEL_DATA) != NULL);
+    if (nfloat && (nfloat > 1 || dv_ds_find(&inst->ds, DV_TAG_PIXEL_DATA)))
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "more than one pixel data element");
+    if (!pd || pd->tag == DV_TAG_PIXEL_DATA)
+        return dv_pixel_attrs_read(inst, lim, pa, err);
+    if (fam != DV_TSF_NATIVE)
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "float pixel data under a compressed transfer syntax");
+    return dv_pixel_attrs_read_float(inst, lim, pa, err);
 }
 
 static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
@@ -1285,10 +1382,10 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
     s.sop_uid = res ? res->sop_uid : "";
     s.ts = dv_instance_transfer_syntax(inst);
     s.fam = dv_ts_family_of(s.ts);
-    if (dv_pixel_attrs_read(inst, dv_image_ctx_limits(w->img), &s.pa, err) != 0)
+    if (read_attrs(inst, dv_image_ctx_limits(w->img), s.fam, &s.pa, err) != 0)
         return -1;
     out_kind k = output_kind(s.ts, s.fam, &s.pa);
-    if (dv_ts_family_encapsulated(s.fam) || native_same_layout(&s.pa, k)) {
+    if (dv_ts_family_encapsulated(s.fam) || native_same_layout(&s.pa, k) || s.pa.float_bits) {
         if (!(s.frames = dv_frames_index(inst, err)))
             return -1;
         if (dv_frames_count(s.frames) != s.pa.number_of_frames) {
@@ -1304,7 +1401,8 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
         }
         s.has_pal = 1;
     }
-    size_t cap = dv_image_frame_capacity(&s.pa, s.fam, dv_image_ctx_limits(w->img), err);
+    size_t cap = s.pa.float_bits ? (size_t)s.pa.native_frame_bytes
+                                 : dv_image_frame_capacity(&s.pa, s.fam, dv_image_ctx_limits(w->img), err);
     int rc = cap ? grow((void **)&w->buf, &w->buf_cap, cap, 1, err) : -1;
     if (rc == 0)
         rc = find_all(&s, err);
@@ -1314,6 +1412,8 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
             k = OUT_NATIVE_ELE;
             rc = write_native(&s, k, err);
         }
+    } else if (rc == 0 && w->nall > 0 && s.pa.float_bits) {
+        rc = write_float(&s, err);
     } else if (rc == 0 && w->nall > 0) {
         rc = k == OUT_RLE || k == OUT_JPEG_LS || k == OUT_J2K ? write_encapsulated(&s, k, err)
                                                                : write_native(&s, k, err);

@@ -82,6 +82,7 @@ typedef struct dv_pixel_attrs {
      * native_frame_bit_offset); 0 is never valid. Computed with overflow checks. */
     uint64_t native_frame_bytes;
     uint64_t native_frame_bits;   /* rows*columns*spp*bits_allocated */
+    uint32_t float_bits;          /* 32 FloatPixelData, 64 DoubleFloatPixelData (dv_pixel_attrs_read_float); 0 */
 } dv_pixel_attrs;
 
 typedef struct dv_image_limits {
@@ -99,6 +100,17 @@ void dv_image_limits_default(dv_image_limits *lim);
  * PixelData shorter than NumberOfFrames frames), DV_ERR_LIMIT when a cap of lim (NULL: defaults) is hit.
  * Never allocates. */
 int dv_pixel_attrs_read(const dv_instance *inst, const dv_image_limits *lim, dv_pixel_attrs *out, dv_error *err);
+
+/* The float pixel data of inst's top-level dataset (FloatPixelData (7FE0,0008) OF, DoubleFloatPixelData
+ * (7FE0,0009) OD; PS3.3 C.7.6.24): native IEEE-754 frames of one sample, MONOCHROME2, BitsAllocated 32 or 64
+ * (its tag's, when present). Fills out as dv_pixel_attrs_read does, with float_bits and bits_stored the
+ * sample's width. Only the pixel stage reads floats (no codec decodes them): every other caller keeps
+ * dv_pixel_attrs_read, which refuses them. Returns 0, or -1 with err: DV_ERR_UNSUPPORTED when there is no
+ * float pixel data or another photometric interpretation or sample count, DV_ERR_MALFORMED for
+ * inconsistent values (another BitsAllocated, an encapsulated value, a value shorter than its frames),
+ * DV_ERR_LIMIT past lim (NULL: defaults). */
+int dv_pixel_attrs_read_float(const dv_instance *inst, const dv_image_limits *lim, dv_pixel_attrs *out,
+                              dv_error *err);
 
 /* PALETTE COLOR lookup tables of inst (frames keep their indices). lut holds red, then green, then blue,
  * entries values each, as stored (16-bit words; 8-bit tables keep 0..255). An index i maps to entry
@@ -139,6 +151,8 @@ typedef struct dv_frame {
     int is_signed;
     dv_photometric photometric;  /* of the decoded samples */
     dv_frame_source src;
+    int is_float;                /* samples are IEEE-754 float (sample_bytes 4) or double (8), MONOCHROME2:
+                                    the pixel stage's float frames (dv_pixel_attrs_read_float); no codec */
 } dv_frame;
 
 /* Bytes a caller must provide for one decoded frame of this family (0 with err on overflow/limit). The
@@ -236,6 +250,9 @@ uint32_t dv_sample_bytes(const dv_pixel_attrs *pa);
 int dv_frame_prepare(const dv_pixel_attrs *pa, dv_frame *out, dv_photometric photometric, dv_error *err);
 /* Mask to bits_stored and sign-extend (when is_signed) every sample of out in place. */
 void dv_frame_normalise(dv_frame *out);
+/* The least and greatest finite sample of a float frame (is_float); NaN and the infinities are no value of its
+ * range. 1, or 0 when it has no finite sample (*lo, *hi then 0). */
+int dv_frame_float_range(const dv_frame *f, double *lo, double *hi);
 /* Bytes of the decoded frame in out (width*height*samples*sample_bytes; fits in size_t once prepared). */
 size_t dv_frame_bytes(const dv_frame *out);
 

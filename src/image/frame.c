@@ -2,6 +2,7 @@
  * frame's geometry, and the one dispatch every decode goes through (see dv_image.h). */
 #include "dv_image.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +142,7 @@ int dv_frame_prepare(const dv_pixel_attrs *pa, dv_frame *out, dv_photometric pho
     out->bits_stored = pa->bits_stored;
     out->is_signed = pa->pixel_representation == 1;
     out->photometric = photometric;
+    out->is_float = 0;
     uint64_t need = (uint64_t)out->width * out->height * out->samples * out->sample_bytes;
     if (!out->data || need > out->cap)
         return dv_fail(err, DV_ERR_USAGE, "frame buffer of %zu bytes, %llu needed", out->cap,
@@ -177,6 +179,23 @@ void dv_frame_normalise(dv_frame *out)
             p[i] = out->is_signed && (v & sign) ? v | ~mask : v;
         }
     }
+}
+
+int dv_frame_float_range(const dv_frame *f, double *lo, double *hi)
+{
+    size_t n = (size_t)f->width * f->height * f->samples;
+    double l = INFINITY, h = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double v = f->sample_bytes == 4 ? (double)((const float *)f->data)[i] : ((const double *)f->data)[i];
+        if (isfinite(v)) {
+            l = v < l ? v : l;
+            h = v > h ? v : h;
+        }
+    }
+    int any = l <= h;
+    *lo = any ? l : 0;
+    *hi = any ? h : 0;
+    return any;
 }
 
 int dv_image_decode_frame(dv_image_ctx *ctx, const char *ts_uid, const dv_pixel_attrs *pa, uint32_t frame_index,

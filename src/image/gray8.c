@@ -6,11 +6,12 @@
  * that "bright" means the same thing everywhere, colour as the brightest of R, G, B (yellow, green, cyan
  * and white overlays all become bright; luminance would make pure blue or red text dim), YBR converted to
  * RGB first, PALETTE COLOR through its lookup table. No percentiles: an overlay is often the frame's
- * extreme value, which a percentile window would clip together with the anatomy next to it. Text whose brightest
+ * extreme value, which a percentile window would clip together with the anatomy next to it. Float frames
+ * (FloatPixelData, DoubleFloatPixelData) are windowed over their finite values the same way. Text whose brightest
  * channel is the background's is flat in that view: dv_gray8_planes gives each channel of a colour frame for the
  * pixel stage's second search (docs/decisions.md "A colour frame's channels are searched too").
  * [test_textdetect: test_gray8_mono8_window, test_gray8_monochrome1_inverted, test_gray8_signed_and_16bit,
- * test_gray8_colour, test_gray8_palette, test_gray8_refusals] */
+ * test_gray8_colour, test_gray8_palette, test_gray8_refusals; test_pixel_stage: test_float_pixels_redacted] */
 #include "dv_redact.h"
 
 #include <stdlib.h>
@@ -101,6 +102,29 @@ static int from_mono(const dv_frame *f, dv_gray8 *g, size_t n)
             hi = v;
     }
     window_values(g, f, n, lo, hi, f->photometric == DV_PHOTO_MONOCHROME1);
+    return 0;
+}
+
+/* Float samples (FloatPixelData, DoubleFloatPixelData): windowed linearly over the frame's finite range as
+ * integer monochrome is (a blank frame shows no text); NaN and -Inf show black, +Inf white. The differences
+ * are taken halved so that a range from -DBL_MAX to DBL_MAX does not overflow. */
+static int from_float(const dv_frame *f, dv_gray8 *g, size_t n)
+{
+    double lo, hi;
+    if (!dv_frame_float_range(f, &lo, &hi) || hi <= lo) {
+        memset(g->px, 0, n);
+        return 0;
+    }
+    double range = hi * 0.5 - lo * 0.5;
+    for (size_t i = 0; i < n; i++) {
+        double v = f->sample_bytes == 4 ? (double)((const float *)f->data)[i] : ((const double *)f->data)[i];
+        unsigned o = 0;
+        if (v >= hi)
+            o = 255;
+        else if (v > lo) /* false for NaN */
+            o = (unsigned)((v * 0.5 - lo * 0.5) / range * 255.0 + 0.5);
+        g->px[i] = (uint8_t)(o > 255 ? 255 : o);
+    }
     return 0;
 }
 
@@ -198,6 +222,19 @@ static int from_palette(const dv_frame *f, const dv_palette *pal, dv_gray8 *g, s
     return 0;
 }
 
+static int gray_of_float(const dv_frame *f, dv_gray8 *g, dv_error *err)
+{
+    size_t n = (size_t)f->width * f->height;
+    if (f->samples != 1 || f->photometric != DV_PHOTO_MONOCHROME2 || (f->sample_bytes != 4 && f->sample_bytes != 8))
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "gray8: float frame of %u samples of %u bytes", f->samples,
+                       f->sample_bytes);
+    if (n / f->width != f->height || n > SIZE_MAX / f->sample_bytes || n * f->sample_bytes > f->cap)
+        return dv_fail(err, DV_ERR_USAGE, "gray8: frame buffer smaller than %ux%u", f->width, f->height);
+    if (ensure(g, f->width, f->height, err))
+        return -1;
+    return from_float(f, g, n);
+}
+
 /* The checks both views make: the frame's sample layout for its photometric interpretation; *spp set. */
 static int frame_layout(const dv_frame *f, uint32_t *spp, dv_error *err)
 {
@@ -239,6 +276,10 @@ int dv_gray8_from_frame(const dv_frame *f, const dv_palette *pal, dv_gray8 *g, d
     uint32_t spp;
     if (!g)
         return dv_fail(err, DV_ERR_USAGE, "gray8: no picture to fill");
+    if (f && f->data && f->width && f->height && f->is_float) {
+        g->chroma_px = 0;
+        return gray_of_float(f, g, err);
+    }
     if (frame_layout(f, &spp, err) != 0 || ensure(g, f->width, f->height, err))
         return -1;
     size_t n = (size_t)f->width * f->height;

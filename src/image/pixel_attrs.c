@@ -176,6 +176,19 @@ int dv_pixel_attrs_validate(dv_pixel_attrs *pa, const dv_image_limits *lim, dv_e
     return 0;
 }
 
+static int read_photometric(const dv_instance *inst, dv_photometric *out, dv_error *err)
+{
+    char pi[32];
+    if (dv_instance_get_string(inst, DV_TAG_PHOTOMETRIC_INTERPRETATION, pi, sizeof pi) < 0)
+        return dv_fail(err, DV_ERR_MALFORMED, "PhotometricInterpretation " TAGF " missing or too long",
+                       TAGA(DV_TAG_PHOTOMETRIC_INTERPRETATION));
+    const char *p = pi;
+    while (*p == ' ')
+        p++;
+    *out = photometric_parse(p);
+    return 0;
+}
+
 int dv_pixel_attrs_read(const dv_instance *inst, const dv_image_limits *lim, dv_pixel_attrs *out, dv_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -200,14 +213,8 @@ int dv_pixel_attrs_read(const dv_instance *inst, const dv_image_limits *lim, dv_
         return dv_fail(err, DV_ERR_MALFORMED, "HighBit, PixelRepresentation or PlanarConfiguration is not US");
     if (get_frames(inst, &out->number_of_frames, err))
         return -1;
-    char pi[32];
-    if (dv_instance_get_string(inst, DV_TAG_PHOTOMETRIC_INTERPRETATION, pi, sizeof pi) < 0)
-        return dv_fail(err, DV_ERR_MALFORMED, "PhotometricInterpretation " TAGF " missing or too long",
-                       TAGA(DV_TAG_PHOTOMETRIC_INTERPRETATION));
-    const char *p = pi;
-    while (*p == ' ')
-        p++;
-    out->photometric = photometric_parse(p);
+    if (read_photometric(inst, &out->photometric, err) != 0)
+        return -1;
     out->big_endian = inst->ts_kind == DV_TS_EXPLICIT_BE;
     if (dv_pixel_attrs_validate(out, lim, err))
         return -1;
@@ -230,5 +237,68 @@ int dv_pixel_attrs_read(const dv_instance *inst, const dv_image_limits *lim, dv_
                            TAGA(DV_TAG_PIXEL_DATA), (unsigned long long)pd->length, out->number_of_frames,
                            (unsigned long long)need);
     }
+    return 0;
+}
+
+/* The float pixel element of the top-level dataset and its sample width in bits (32 or 64); NULL when none. */
+static const dv_elem *float_pixels(const dv_instance *inst, uint32_t *bits)
+{
+    const dv_elem *e = dv_ds_find(&inst->ds, DV_TAG_FLOAT_PIXEL_DATA);
+    *bits = 32;
+    if (!e) {
+        e = dv_ds_find(&inst->ds, DV_TAG_DOUBLE_FLOAT_PIXEL_DATA);
+        *bits = 64;
+    }
+    return e;
+}
+
+int dv_pixel_attrs_read_float(const dv_instance *inst, const dv_image_limits *lim, dv_pixel_attrs *out,
+                              dv_error *err)
+{
+    dv_image_limits def;
+    if (!lim) {
+        dv_image_limits_default(&def);
+        lim = &def;
+    }
+    memset(out, 0, sizeof *out);
+    uint32_t bits;
+    const dv_elem *pd = float_pixels(inst, &bits);
+    if (!pd)
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "no float pixel data");
+    if (pd->flags & (DV_ELEM_ENCAPSULATED | DV_ELEM_SEQUENCE))
+        return dv_fail(err, DV_ERR_MALFORMED, "float pixel data " TAGF " is not a native value", TAGA(pd->tag));
+    if (need_us(inst, DV_TAG_ROWS, &out->rows, err) || need_us(inst, DV_TAG_COLUMNS, &out->columns, err))
+        return -1;
+    /* BitsAllocated is Type 1 there, and the samples' width is the tag's: another value is a lying header. */
+    out->bits_allocated = bits;
+    out->samples_per_pixel = 1;
+    if (get_us(inst, DV_TAG_BITS_ALLOCATED, &out->bits_allocated) < 0 || out->bits_allocated != bits)
+        return dv_fail(err, DV_ERR_MALFORMED, "float pixel data " TAGF " with BitsAllocated other than %u",
+                       TAGA(pd->tag), bits);
+    if (get_us(inst, DV_TAG_SAMPLES_PER_PIXEL, &out->samples_per_pixel) < 0 || out->samples_per_pixel != 1)
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "float pixel data with SamplesPerPixel other than 1");
+    if (get_frames(inst, &out->number_of_frames, err) || read_photometric(inst, &out->photometric, err))
+        return -1;
+    if (out->photometric != DV_PHOTO_MONOCHROME2)
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "float pixel data with PhotometricInterpretation other than "
+                       "MONOCHROME2");
+    if (out->rows == 0 || out->columns == 0 || out->number_of_frames == 0)
+        return dv_fail(err, DV_ERR_MALFORMED, "float pixel data: %u x %u, %u frames", out->rows, out->columns,
+                       out->number_of_frames);
+    if (out->rows > lim->max_dimension || out->columns > lim->max_dimension || out->number_of_frames > lim->max_frames)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: float pixel data of %u x %u, %u frames", out->rows, out->columns,
+                       out->number_of_frames);
+    out->float_bits = out->bits_stored = bits;
+    out->high_bit = bits - 1;
+    out->big_endian = inst->ts_kind == DV_TS_EXPLICIT_BE;
+    out->native_frame_bits = (uint64_t)out->rows * out->columns * bits; /* < 2^38 */
+    out->native_frame_bytes = out->native_frame_bits / 8;
+    if (out->native_frame_bytes > lim->max_frame_bytes)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: one frame of %llu bytes exceeds %llu",
+                       (unsigned long long)out->native_frame_bytes, (unsigned long long)lim->max_frame_bytes);
+    if (pd->length / out->native_frame_bytes < out->number_of_frames)
+        return dv_fail(err, DV_ERR_MALFORMED, "float pixel data " TAGF " has %llu bytes for %u frames of %llu",
+                       TAGA(pd->tag), (unsigned long long)pd->length, out->number_of_frames,
+                       (unsigned long long)out->native_frame_bytes);
     return 0;
 }

@@ -4,8 +4,9 @@
  * monochrome data (Modality LUT, linear or sigmoid VOI LUT) is monotonic, so the lowest stored value of a
  * MONOCHROME2 frame (the highest of a MONOCHROME1 frame) is black under all of them; colour frames get black
  * in their own colour space (RGB 0,0,0; YBR_FULL Y=0 with neutral chroma); a palette frame gets the index
- * whose colour has the lowest luminance. The box is clipped to the frame; nothing outside it is written.
- * [test_pixel_stage: test_redact_darkest_values, test_redact_only_inside] */
+ * whose colour has the lowest luminance; a float frame (MONOCHROME2) its least finite value (float_pixel).
+ * The box is clipped to the frame; nothing outside it is written.
+ * [test_pixel_stage: test_redact_darkest_values, test_redact_only_inside, test_float_pixels_redacted] */
 #include "dv_redact.h"
 
 #include <string.h>
@@ -51,24 +52,47 @@ static int64_t fill_value(const dv_frame *f, const dv_palette *pal, uint32_t c)
     }
 }
 
+/* A float frame's fill (one sample, MONOCHROME2): its least finite value, the darkest of what it holds under
+ * any monotonic window, as the integer fill is; not the type's least (-FLT_MAX), which would stretch the range
+ * that a viewer windows over to nothing. 0 when no sample is finite. */
+static void float_pixel(const dv_frame *f, uint8_t pixel[16])
+{
+    double lo, hi;
+    dv_frame_float_range(f, &lo, &hi);
+    if (f->sample_bytes == 4) {
+        float x = (float)lo;
+        memcpy(pixel, &x, 4);
+    } else {
+        memcpy(pixel, &lo, 8);
+    }
+}
+
+/* One pixel's bytes: every channel's fill in the frame's containers. */
+static void integer_pixel(const dv_frame *f, const dv_palette *pal, uint8_t pixel[16])
+{
+    for (uint32_t c = 0; c < f->samples; c++) {
+        int64_t v = fill_value(f, pal, c);
+        uint8_t *p = pixel + (size_t)c * f->sample_bytes;
+        switch (f->sample_bytes) {
+        case 1: { uint8_t x = (uint8_t)v; memcpy(p, &x, 1); break; }
+        case 2: { uint16_t x = (uint16_t)v; memcpy(p, &x, 2); break; }
+        default: { uint32_t x = (uint32_t)v; memcpy(p, &x, 4); break; }
+        }
+    }
+}
+
 uint64_t dv_redact_frame(dv_frame *f, const dv_palette *pal, const dv_boxes *boxes)
 {
-    if (!f || !f->data || !boxes || boxes->n == 0 || f->samples == 0 || f->samples > 4)
+    if (!f || !f->data || !boxes || boxes->n == 0 || f->samples == 0 || f->samples > 4 ||
+        (f->is_float && (f->samples != 1 || (f->sample_bytes != 4 && f->sample_bytes != 8))))
         return 0;
-    int64_t v[4];
-    for (uint32_t c = 0; c < f->samples; c++)
-        v[c] = fill_value(f, pal, c);
     size_t px_bytes = (size_t)f->samples * f->sample_bytes;
     /* One pixel's bytes, built once, then copied along each row of each box. */
     uint8_t pixel[16];
-    for (uint32_t c = 0; c < f->samples; c++) {
-        uint8_t *p = pixel + (size_t)c * f->sample_bytes;
-        switch (f->sample_bytes) {
-        case 1: { uint8_t x = (uint8_t)v[c]; memcpy(p, &x, 1); break; }
-        case 2: { uint16_t x = (uint16_t)v[c]; memcpy(p, &x, 2); break; }
-        default: { uint32_t x = (uint32_t)v[c]; memcpy(p, &x, 4); break; }
-        }
-    }
+    if (f->is_float)
+        float_pixel(f, pixel);
+    else
+        integer_pixel(f, pal, pixel);
     uint64_t painted = 0;
     uint8_t *base = f->data;
     size_t stride = (size_t)f->width * px_bytes;
