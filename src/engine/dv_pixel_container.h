@@ -17,6 +17,10 @@
 typedef struct dv_overlay_planes {
     uint16_t groups;
     uint8_t plane[16];
+    /* Set by the caller when the pixel stage examined the pixels (a cleanImage mode that redacts): every plane
+     * outside the stored bits is cleared, not only those of removed groups, but for the planes a group still in
+     * the output declares. docs/decisions.md "Overlays embedded in pixel data". */
+    uint8_t all_unused;
 } dv_overlay_planes;
 
 /* Read them from the instance as parsed, BEFORE the plan is applied (the profile deletes the overlay groups
@@ -29,7 +33,10 @@ void dv_pixel_container_overlays(const dv_instance *inst, dv_overlay_planes *ov)
  * thumbnails, extra boxes and trailing bytes (src/image/codestream_meta.c); native PixelData longer than its
  * frames is cut to them. A plane of ov (read before apply; NULL: none) whose group no longer declares it (its
  * (60xx,0102) is gone: the profile removed the overlay) is set to 0 in every sample of every frame, unless a
- * group still in the instance declares the same plane; the PixelData is then replaced by the cleared frames
+ * group still in the instance declares the same plane. With ov->all_unused every plane outside the stored bits
+ * is cleared but those a group still in the instance declares (signed samples: the planes above HighBit become
+ * copies of its sign bit, as the decoders sign-extend), and the value is replaced only when a sample changes.
+ * The PixelData is then replaced by the cleared frames
  * (little endian: explicit VR big endian is written explicit VR little endian). Encapsulated pixel data
  * cannot embed overlays: nothing is done to it for them. Returns 0, or -1 with err (DV_ERR_MALFORMED when a
  * codestream cannot be walked, so what it embeds cannot be checked, or the native frames that hold a plane

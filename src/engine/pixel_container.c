@@ -282,10 +282,25 @@ void dv_pixel_container_overlays(const dv_instance *inst, dv_overlay_planes *ov)
     }
 }
 
-/* The planes to clear now: those of groups the plan removed, less any a group still in the instance declares
- * (a kept overlay keeps its bits), and never one the instance's attributes now say holds image values. */
+/* The planes groups still in the instance declare. */
+static uint64_t declared_now(const dv_instance *inst)
+{
+    dv_overlay_planes now;
+    dv_pixel_container_overlays(inst, &now);
+    uint64_t kept = 0;
+    for (unsigned g = 0; g < OVERLAY_GROUPS; g++)
+        if (now.groups & (1u << g))
+            kept |= (uint64_t)1 << now.plane[g];
+    return kept;
+}
+
+/* The planes to clear now: those of groups the plan removed (after the pixel stage: every one outside the stored
+ * bits, ov->all_unused), less any a group still in the instance declares (a kept overlay keeps its bits), and
+ * never one the instance's attributes now say holds image values. */
 static uint64_t planes_to_clear(const dv_instance *inst, const dv_overlay_planes *ov)
 {
+    if (ov->all_unused)
+        return native_pixel_data(inst) ? unused_planes(inst) & ~declared_now(inst) : 0;
     uint64_t gone = 0, kept = 0;
     for (unsigned g = 0; g < OVERLAY_GROUPS; g++) {
         if (!(ov->groups & (1u << g)))
@@ -326,10 +341,55 @@ static void clear_bits(uint8_t *p, uint64_t len, unsigned unit, uint64_t planes)
         p[i] &= keep[i % 8];
 }
 
+/* Signed samples (PixelRepresentation 1) of unit bytes: the planes above bit high become copies of it (the
+ * sign extension the decoders read them as, which says nothing more than the stored bits), the others 0. */
+static void sign_extend_bits(uint8_t *p, uint64_t len, unsigned unit, uint64_t planes, unsigned high)
+{
+    uint64_t above = high >= 63 ? 0 : planes & ~(((uint64_t)2 << high) - 1);
+    for (uint64_t i = 0; i + unit <= len; i += unit) {
+        uint64_t v = 0;
+        for (unsigned b = 0; b < unit; b++)
+            v |= (uint64_t)p[i + b] << (8 * b);
+        v = (v & ~planes) | ((v >> high & 1) ? above : 0);
+        for (unsigned b = 0; b < unit; b++)
+            p[i + b] = (uint8_t)(v >> (8 * b));
+    }
+}
+
+/* 1 when the signed-sample rule applies (PixelRepresentation 1; HighBit as unused_planes reads it in *high). */
+static int signed_samples(const dv_instance *inst, unsigned *high)
+{
+    uint16_t pr, stored, h;
+    if (dv_ds_get_u16(inst, &inst->ds, DV_TAG_PIXEL_REPRESENTATION, &pr) != 0 || pr != 1 ||
+        dv_ds_get_u16(inst, &inst->ds, DV_TAG_BITS_STORED, &stored) != 0 || stored == 0)
+        return 0;
+    if (dv_ds_get_u16(inst, &inst->ds, DV_TAG_HIGH_BIT, &h) != 0)
+        h = (uint16_t)(stored - 1u);
+    *high = h;
+    return h < 64;
+}
+
+/* 1 when clearing planes changes a sample of len bytes (signed samples: their sign extension). */
+static int changes(const dv_instance *inst, const uint8_t *p, uint64_t len, unsigned unit, uint64_t planes)
+{
+    unsigned high;
+    int sgn = signed_samples(inst, &high);
+    uint64_t above = !sgn || high >= 63 ? 0 : planes & ~(((uint64_t)2 << high) - 1);
+    for (uint64_t i = 0; i + unit <= len; i += unit) {
+        uint64_t v = 0;
+        for (unsigned b = 0; b < unit; b++)
+            v |= (uint64_t)p[i + b] << (8 * b);
+        if ((v & planes) != ((sgn && (v >> high & 1)) ? above : 0))
+            return 1;
+    }
+    return 0;
+}
+
 /* Read every frame (little endian whatever the input's order), clear the planes, replace the PixelData with
  * the result. Held whole in memory, so capped like the pixel stage's frames: DV_ERR_LIMIT past the image
- * limits rather than an allocation without bound. */
-static int clear_planes(dv_instance *inst, uint64_t planes, dv_error *err)
+ * limits rather than an allocation without bound. all_unused: the pixel stage's rule (signed samples
+ * sign-extended; nothing replaced when no sample changes). */
+static int clear_planes(dv_instance *inst, uint64_t planes, int all_unused, dv_error *err)
 {
     uint16_t alloc;
     if (dv_ds_get_u16(inst, &inst->ds, DV_TAG_BITS_ALLOCATED, &alloc) != 0 || alloc == 0 || alloc % 8 || alloc > 64)
@@ -359,7 +419,15 @@ static int clear_planes(dv_instance *inst, uint64_t planes, dv_error *err)
             return -1;
         }
     dv_frames_free(f); /* it refers to the value about to be replaced */
-    clear_bits(out, total, alloc / 8u, planes); /* frames are whole samples: total is a multiple of the unit */
+    unsigned high;
+    if (all_unused && !changes(inst, out, total, alloc / 8u, planes)) {
+        free(out);
+        return 0;
+    }
+    if (all_unused && signed_samples(inst, &high))
+        sign_extend_bits(out, total, alloc / 8u, planes, high);
+    else
+        clear_bits(out, total, alloc / 8u, planes); /* frames are whole samples: total is a multiple of the unit */
     if (dv_instance_set_pixel_data_native(inst, alloc > 8, out, len, release_free, NULL, err) != 0) {
         free(out);
         return -1;
@@ -375,8 +443,8 @@ int dv_pixel_container_clean(dv_instance *inst, const dv_overlay_planes *ov, dv_
 {
     /* Native: overlay planes of removed overlays, embedded in bits outside the stored ones. A viewer shows no
      * such bit, yet any tool reading the raw values does: overlay text is where names and IDs were burned. */
-    uint64_t planes = ov && ov->groups ? planes_to_clear(inst, ov) : 0;
-    if (planes && clear_planes(inst, planes, err) != 0)
+    uint64_t planes = ov && (ov->groups || ov->all_unused) ? planes_to_clear(inst, ov) : 0;
+    if (planes && clear_planes(inst, planes, ov->all_unused, err) != 0)
         return -1;
     /* Native: bytes past the last frame are no pixel a viewer shows, and may be anything (a buffer's old
      * contents). The value is cut to its frames (the writer pads an odd length). */

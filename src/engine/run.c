@@ -338,8 +338,11 @@ typedef struct inspect_req {
 } inspect_req;
 
 
+/* The pixel stage when the plan's ImageConfig for inst redacts; then ov->all_unused is set: the stage examined
+ * the pixels, so every bit outside the stored ones is cleared after it (docs/decisions.md "Overlays embedded in
+ * pixel data": the detector sees the stored bits only, and text drawn above them was kept). */
 static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void *out_arg, dv_result *res,
-                       dv_error *err)
+                       dv_overlay_planes *ov, dv_error *err)
 {
     if (!run->plan->cleans_pixels)
         return 0;
@@ -348,6 +351,7 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
     const dv_image_config *ic = dv_pixel_config_for(run->plan, inst);
     if (!ic)
         return 0;
+    ov->all_unused = 1;
     dv_pixel_worker *pw = pool_take(&run->pixel_pool, pixel_make);
     if (!pw)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory (pixel worker)");
@@ -482,7 +486,7 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
      * instance's top-level PixelData asks for redaction, so a metadata-only config never builds a pixel
      * worker or decodes anything [test_pixel_stage: test_metadata_only_decodes_nothing]. Fail closed: a
      * failure here means the instance is not written (DECISIONS 14). ---- */
-    if (!insp && pixel_stage(run, inst, tw, out_arg, res, err) != 0) {
+    if (!insp && pixel_stage(run, inst, tw, out_arg, res, &ov, err) != 0) {
         outcome = failed(err, DV_ERR_INVALID);
         goto done;
     }

@@ -369,9 +369,9 @@ static void test_redact_only_inside(void **state)
 
 /* Embedded overlay planes (docs/decisions.md "Overlays embedded in pixel data") under cleanImage: the pixel stage
  * replaces the PixelData (painted in place for little endian input, decoded and rewritten for big endian), and
- * the planes of the removed overlay groups (15 in 6000, 14 in 6002) are cleared in that value too: outside the
- * box every sample is its input less those bits (little endian; big endian keeps the stored bits only), inside
- * it no such bit is left. */
+ * the planes of the removed overlay groups (15 in 6000, 14 in 6002) are cleared in that value too, and so is
+ * plane 13, which no group declares (stop 38): outside the box every sample is its stored bits, inside it no
+ * such bit is left. */
 static void test_embedded_overlay_cleared_too(void **state)
 {
     (void)state;
@@ -411,9 +411,7 @@ static void test_embedded_overlay_cleared_too(void **state)
         dvb_bytes(b, DV_TAG_PIXEL_DATA, "OW", raw, sizeof raw);
         size_t len;
         uint8_t *in = dvb_finish(b, &len);
-        /* little endian is painted in place: the bits outside the stored ones are kept but for the cleared
-         * planes; big endian is decoded and rewritten from the stored bits alone (the planes already zero) */
-        uint16_t keep = tss[t] == DVB_EXPLICIT_LE ? 0x3FFF : 0x0FFF;
+        uint16_t keep = 0x0FFF; /* every bit outside the stored ones cleared after a redaction */
         seam s = {4000, 0, 0, 0};
         ran r;
         run_one("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}",
@@ -440,6 +438,105 @@ static void test_embedded_overlay_cleared_too(void **state)
         back_free(&bk, &r);
         free(in);
     }
+}
+
+/* A 16-bit, BitsStored 12 instance of R x C samples: px as stored, groups 6000 (plane 15) and 6002 (plane 14)
+ * declared when with_groups, PixelRepresentation pr. */
+enum { UR = 6, UC = 8 };
+static uint8_t *build_unused(const uint16_t *px, int with_groups, uint16_t pr, size_t *len)
+{
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
+    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
+    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
+    dvb_u16(b, DV_TAG_ROWS, UR);
+    dvb_u16(b, DV_TAG_COLUMNS, UC);
+    dvb_u16(b, DV_TAG_BITS_ALLOCATED, 16);
+    dvb_u16(b, DV_TAG_BITS_STORED, 12);
+    dvb_u16(b, DV_TAG_HIGH_BIT, 11);
+    dvb_u16(b, DV_TAG_PIXEL_REPRESENTATION, pr);
+    for (uint32_t g = 0x6000; with_groups && g <= 0x6002; g += 2) {
+        dvb_u16(b, g << 16 | 0x0010u, UR);
+        dvb_u16(b, g << 16 | 0x0011u, UC);
+        dvb_str(b, g << 16 | 0x0040u, "CS", "G");
+        dvb_u16(b, g << 16 | 0x0100u, 16);
+        dvb_u16(b, g << 16 | 0x0102u, g == 0x6000 ? 15 : 14);
+    }
+    dvb_bytes(b, DV_TAG_PIXEL_DATA, "OW", px, UR * UC * 2);
+    return dvb_finish(b, len);
+}
+
+/* Frame 0 of the output's PixelData, little endian, into got. */
+static void output_samples(ran *r, uint16_t *got)
+{
+    back bk;
+    read_back(r, &bk);
+    dv_error err;
+    dv_frames *f = dv_frames_index(bk.inst, &err);
+    assert_non_null(f);
+    uint8_t raw[UR * UC * 2];
+    assert_int_equal(dv_frames_read(bk.inst, f, 0, raw, sizeof raw, &err), 0);
+    dv_frames_free(f);
+    for (size_t i = 0; i < UR * UC; i++)
+        got[i] = (uint16_t)(raw[2 * i] | raw[2 * i + 1] << 8);
+    back_free(&bk, r);
+}
+
+/* Text drawn in bits no overlay group declares (stop 38's red team: BitsAllocated 16, BitsStored 12, text in bit
+ * 15, no 60xx group) is invisible to the detector, which sees the stored bits: whenever the stage redacts, every
+ * bit outside the stored ones is cleared, found text or not (signed samples: those above HighBit copy the sign,
+ * as decoded), but for the planes a group still in the output declares (KEEP_ALL keeps groups 6000/6002: planes
+ * 15 and 14 stay). Without a redacting mode (REDACT_NO_TEXT, no image config) the pixels are not touched. */
+static void test_unused_bits_cleared(void **state)
+{
+    (void)state;
+    uint16_t px[UR * UC], got[UR * UC];
+    for (size_t i = 0; i < UR * UC; i++)
+        px[i] = (uint16_t)((i * 291 % 4096) | (i % 3 ? 0x8000 : 0) | (i % 5 ? 0 : 0x4000) | (i % 7 ? 0 : 0x1000));
+    const char *redacts[] = {ALL_TEXT, "{\"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}"};
+    size_t len;
+    uint8_t *in = build_unused(px, 0, 0, &len);
+    for (size_t k = 0; k < 2; k++) {
+        seam s = {4096, 0, 0, 0}; /* never present: nothing found */
+        ran r;
+        run_one(redacts[k], in, len, &s, 0, NULL, NULL, &r);
+        assert_int_equal(r.outcome, DV_OUTCOME_OK);
+        assert_int_equal(r.res.pixel_boxes, 0);
+        output_samples(&r, got);
+        for (size_t i = 0; i < UR * UC; i++)
+            if (got[i] != (px[i] & 0x0FFF))
+                fail_msg("config %zu: sample %zu is 0x%04x, want 0x%04x", k, i, got[i], px[i] & 0x0FFF);
+    }
+    free(in);
+    /* planes a group still in the output declares stay */
+    in = build_unused(px, 1, 0, &len);
+    seam s = {4096, 0, 0, 0};
+    ran r;
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    output_samples(&r, got);
+    for (size_t i = 0; i < UR * UC; i++)
+        assert_int_equal(got[i], px[i] & 0xCFFF);
+    free(in);
+    /* signed: above HighBit a copy of the sign */
+    in = build_unused(px, 0, 1, &len);
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    output_samples(&r, got);
+    for (size_t i = 0; i < UR * UC; i++)
+        assert_int_equal(got[i], (px[i] & 0x0800) ? (px[i] | 0xF000) : (px[i] & 0x0FFF));
+    free(in);
+    /* no redaction asked: untouched */
+    in = build_unused(px, 0, 0, &len);
+    const char *keeps[] = {"{\"image\": {\"textRedactionMode\": \"REDACT_NO_TEXT\"}}", METADATA_ONLY};
+    for (size_t k = 0; k < 2; k++) {
+        run_one(keeps[k], in, len, NULL, 0, NULL, NULL, &r);
+        assert_int_equal(r.outcome, DV_OUTCOME_OK);
+        output_samples(&r, got);
+        assert_memory_equal(got, px, sizeof px);
+    }
+    free(in);
 }
 
 /* Multi-frame: every frame showing the text is covered (each where its text is); a frame without text is
@@ -983,6 +1080,7 @@ int main(void)
         cmocka_unit_test(test_redact_darkest_values),
         cmocka_unit_test(test_j2k_lossless_kept),
         cmocka_unit_test(test_float_pixels_redacted),
+        cmocka_unit_test(test_unused_bits_cleared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
