@@ -319,7 +319,7 @@ static void three_line_block(const suite *s, dv_gray8 *g, uint32_t y0[3], const 
         y0[k] = h - 4 + (k ? 4 : 0);
         h += l3[k]->box.h + (k ? 4 : 0);
     }
-    *g = (dv_gray8){calloc((size_t)w * h, 1), w, h, (size_t)w * h};
+    *g = (dv_gray8){calloc((size_t)w * h, 1), w, h, (size_t)w * h, 0};
     assert_non_null(g->px);
     for (k = 0; k < 3; k++)
         for (uint32_t y = 0; y < l3[k]->box.h; y++)
@@ -455,7 +455,7 @@ static void test_two_line_box(void **state)
         const dvt_line *a = prev, *b = l;
         prev = NULL;
         uint32_t w = (a->box.w > b->box.w ? a->box.w : b->box.w) + 8, h = a->box.h + b->box.h + 3 + 8;
-        dv_gray8 g = {calloc((size_t)w * h, 1), w, h, (size_t)w * h};
+        dv_gray8 g = {calloc((size_t)w * h, 1), w, h, (size_t)w * h, 0};
         assert_non_null(g.px);
         for (uint32_t y = 0; y < a->box.h; y++)
             memcpy(g.px + (size_t)(4 + y) * w + 4, a->img.px + (size_t)(a->box.y + y) * a->img.width + a->box.x,
@@ -525,7 +525,7 @@ static void test_deadline_interrupts(void **state)
         W = s->lines.v[i].img.width > W ? s->lines.v[i].img.width : W;
         H += s->lines.v[i].img.height;
     }
-    dv_gray8 g = {calloc((size_t)W * H, 1), W, H, (size_t)W * H};
+    dv_gray8 g = {calloc((size_t)W * H, 1), W, H, (size_t)W * H, 0};
     assert_non_null(g.px);
     uint32_t y = 0;
     for (size_t i = 0; i < n; i++) {
@@ -595,7 +595,7 @@ static void test_bad_and_blank_boxes(void **state)
     assert_int_equal(dv_ocr_read(s->ocr, &l->img, &zero, 0, &t, &n, &err), -1);
     uint8_t px[64 * 32];
     memset(px, 17, sizeof px);
-    dv_gray8 g = {px, 64, 32, sizeof px};
+    dv_gray8 g = {px, 64, 32, sizeof px, 0};
     dv_box all = {0, 0, 64, 32};
     err.code = DV_OK;
     assert_int_equal(dv_ocr_read(s->ocr, &g, &all, 0, &t, &n, &err), 0);

@@ -33,7 +33,7 @@ static uint32_t lcg(uint32_t *s)
 
 static dv_gray8 picture(uint32_t w, uint32_t h, uint32_t seed, uint32_t levels)
 {
-    dv_gray8 g = {malloc((size_t)w * h), w, h, (size_t)w * h};
+    dv_gray8 g = {malloc((size_t)w * h), w, h, (size_t)w * h, 0};
     assert_non_null(g.px);
     for (size_t i = 0; i < (size_t)w * h; i++)
         g.px[i] = (uint8_t)(lcg(&seed) % levels);
