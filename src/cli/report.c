@@ -111,8 +111,8 @@ void dvc_warn_burned_in(const dvc_run *run)
     size_t n = dvc_burned_in_unredacted(run);
     if (n)
         dvc_errorf("warning: %zu instance(s) declare burned-in annotation (0028,0301 YES) and were written with "
-                   "their pixels unredacted: this config asks for no image text redaction (the report marks them "
-                   "burned_in_annotation_not_redacted)",
+                   "their pixels unredacted: the config redacts no image text in them (no redacting image "
+                   "config, or an action keeping PixelData; the report marks them burned_in_annotation_not_redacted)",
                    n);
 }
 

@@ -960,6 +960,16 @@ static int parse_legacy(const json_t *v, const char *path, dv_config *cfg, dv_er
             return -1;
         }
         set_profile(cfg, &TAG_FILTER_PROFILES[1]);
+        /* PixelData on the list with a redacting `image` config: the profile keeps PixelData anyway (a required
+         * tag), and a keepTag would outrank the image config (actions > options), so the pixels the config asks
+         * to redact were written untouched, silently (stop 38's red team). The list only says "keep it". */
+        if (cfg->has_image && !dv_image_config_is_noop(&cfg->image)) {
+            size_t k = 0;
+            for (size_t i = 0; i < n; i++)
+                if (!(qs[i].kind == DV_QUERY_TAG && qs[i].tag == 0x7FE00010u && qs[i].mask == 0xFFFFFFFFu))
+                    qs[k++] = qs[i];
+            n = k;
+        }
         if (n && add_action(cfg, DV_ACTION_KEEP, qs, n, err))
             return -1;
         if (!n)

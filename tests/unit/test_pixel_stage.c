@@ -261,6 +261,13 @@ static void test_config_for(void **state)
          "{\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}", 0},
         {"{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_NO_TEXT\"}}}}", 0},
         {"{\"dicom\": {}, \"image\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", DV_REDACT_ALL_TEXT},
+        /* a legacy keepList naming PixelData keeps it and the image config still redacts it (stop 38's red
+         * team: the keepTag it became outranked the image config) */
+        {"{\"dicom\": {\"keepList\": {\"tags\": [\"PatientID\", \"PixelData\"]}}, \"image\": "
+         "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", DV_REDACT_ALL_TEXT},
+        {"{\"dicom\": {\"keepList\": {\"tags\": [\"7FE00010\"]}}, \"image\": "
+         "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}", DV_REDACT_ALL_TEXT},
+        {"{\"dicom\": {\"keepList\": {\"tags\": [\"PixelData\"]}}}", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         dv_plan *p = plan(cases[i].json);
