@@ -4,7 +4,8 @@
  * 16-bit MONOCHROME1 samples through dv_gray8_from_frame instead of raw gray8 bytes; bits 1-6: the number
  * of bottom rows inverted before a second search, exercising the cine reuse and partial search; bit 7:
  * both sizes x 4), then the pixels (repeated to fill the frame). Invariants (abort): every search succeeds, every box is non-empty and inside the
- * frame, and the second frame's boxes equal a fresh detector's. Memory safety and leaks: ASan/LSan. */
+ * frame, and the second frame's boxes equal a fresh detector's. The same bytes also go through the colour views
+ * (colour_views). Memory safety and leaks: ASan/LSan. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,40 @@ static void check(const dv_boxes *b, uint32_t w, uint32_t h)
     }
 }
 
+/* The colour views (dv_gray8_from_frame's brightest channel and chroma count, dv_gray8_planes' channels) of the
+ * same bytes as a colour frame: 8-bit RGB or YBR_FULL (bit 0 of the mode), or 16-bit RGB of 12 bits stored.
+ * Invariants: both accept a valid frame, the chroma count is at most the pixel count, and the brightest view is
+ * the largest of the three channel views wherever the frame is RGB. */
+static void colour_views(const uint8_t *px, size_t npx, uint32_t w, uint32_t h, uint8_t mode)
+{
+    size_t n = (size_t)w * h;
+    int wide = (mode & 0x40) != 0, ybr = !wide && (mode & 1);
+    size_t bytes = n * 3 * (wide ? 2 : 1);
+    uint8_t *s = malloc(bytes);
+    dv_gray8 g = {0}, planes[4] = {{0}};
+    if (!s)
+        return;
+    for (size_t i = 0; i < bytes; i++)
+        s[i] = wide && i % 2 ? px[i % npx] & 0x0F : px[i % npx];
+    dv_frame f = {.data = s, .cap = bytes, .width = w, .height = h, .samples = 3, .sample_bytes = wide ? 2 : 1,
+                  .bits_stored = wide ? 12 : 8, .photometric = ybr ? DV_PHOTO_YBR_FULL : DV_PHOTO_RGB};
+    dv_error err = {0};
+    if (dv_gray8_from_frame(&f, NULL, &g, &err) || dv_gray8_planes(&f, NULL, planes, &err))
+        fail("a colour view refused a valid frame");
+    if (g.chroma_px > n)
+        fail("more coloured pixels than pixels");
+    for (size_t i = 0; i < n && !ybr; i++) {
+        uint8_t m = planes[0].px[i] > planes[1].px[i] ? planes[0].px[i] : planes[1].px[i];
+        m = m > planes[2].px[i] ? m : planes[2].px[i];
+        if (m != g.px[i])
+            fail("the brightest view is not the brightest channel");
+    }
+    free(s);
+    dv_gray8_free(&g);
+    for (int k = 0; k < 4; k++)
+        dv_gray8_free(&planes[k]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 4)
@@ -39,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t npx = size - 3, n = (size_t)w * h;
     dv_gray8 g = {0};
     dv_error err = {0};
+    colour_views(px, npx, w, h, mode);
     if (mode & 1) { /* through the gray8 view: 16-bit MONOCHROME1 */
         uint16_t *s = malloc(n * sizeof *s);
         if (!s)
