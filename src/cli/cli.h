@@ -192,10 +192,10 @@ typedef struct dvc_output {
 /* --resume: a name an earlier attempt of this run created, whose writer is redone now (journal.c): higher than
  * any input index, so the lowest index of this attempt replaces it. Never reported as displaced. */
 #define DVC_OURS_UNKNOWN (SIZE_MAX - 1)
-/* The signals whose handler removes temp names (SIGINT, SIGTERM, SIGHUP): block them in worker threads. */
+/* The signals whose handler removes temp names (output.c cleanup_sigs): block them in worker threads. */
 void dvc_cleanup_signals(sigset_t *set);
 /* Open DST (already created), prepare nworkers temp-name slots, register the output with the (process-wide)
- * SIGINT/SIGTERM/SIGHUP cleanup. 0, or -1 with errno. */
+ * fatal-signal cleanup. 0, or -1 with errno. */
 int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsync);
 void dvc_output_close(dvc_output *o);
 
@@ -212,6 +212,10 @@ int dvc_output_seed(dvc_output *o, const char *name, size_t index);
 /* --resume, after the pool ended: dvc_stale_fn over this output's own claims (not --mpi: rank 0's table decides
  * there, dvm_coord_stale). user: the dvc_run whose items say which inputs ended ok. */
 int dvc_output_stale(void *run, const char *name);
+/* --resume (dvc_journal_sweep): remove the temp names (".dvtmp-" + 12 hex, regular, owned by this user) that a
+ * SIGKILLed attempt left in DST's study/series folders, and the folders that leaves empty. The number removed;
+ * *failed: how many could not be (the last errno in *failed_errno). Only once no worker names a file. */
+size_t dvc_output_sweep_temps(int dst_fd, size_t *failed, int *failed_errno);
 struct dvc_claim;
 typedef struct dvc_put {
     /* in */
@@ -407,7 +411,9 @@ static inline int dvc_sweep_verdict(int preexisted, size_t holder, const dvc_ite
 }
 /* Remove from DST every output named by a C line of the journal whose name stale() calls STALE (a regular file
  * in real folders: nothing is followed), and the series and study folders that leaves empty. The number
- * removed; *not_removed: how many could not be (a warning said so, counts only). */
+ * removed; *not_removed: how many could not be (a warning said so, counts only). A resume over an earlier
+ * attempt's journal also removes the temp names killed attempts left (dvc_output_sweep_temps; its failures are
+ * added to *not_removed). */
 size_t dvc_journal_sweep(dvc_journal *j, int dst_fd, dvc_stale_fn stale, void *user, size_t *not_removed);
 
 /* ---- journal_line.c: the journal's D line (its grammar's one home) ---- */

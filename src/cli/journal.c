@@ -62,7 +62,9 @@
  * ok holds is removed, then its series and study folders when that left them empty. No line is rewritten: a
  * resume verifies every D line against its output's hash, so a removed output's entry is redone, never
  * expected, and a C line whose file is gone seeds nothing. A kill during the sweep leaves the rest to the next
- * resume's (its names are still C lines, its files are seeded again as an earlier attempt's). */
+ * resume's (its names are still C lines, its files are seeded again as an earlier attempt's). The same resume
+ * then removes the hidden temp names a SIGKILL left in DST's study/series folders (output.c
+ * dvc_output_sweep_temps; docs/decisions.md "Temp names a kill left"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -665,5 +667,21 @@ size_t dvc_journal_sweep(dvc_journal *j, int dst_fd, dvc_stale_fn stale, void *u
     if (*not_removed)
         dvc_errorf("warning: resume: %zu stale output(s) of inputs no longer in the sources (or now failing) could "
                    "not be removed from the destination: %s", *not_removed, strerror(failed_errno));
+    if (j->resume) {
+        /* A SIGKILLed attempt leaves its open temp name (the O_TMPFILE fallback, or a replace's, output.c): a
+         * hidden file no uninterrupted run leaves, some of them truncated instances. Only a resume over an
+         * earlier attempt's journal looks (its REPORT.lock keeps this run's other attempts out), and only now,
+         * when no worker or rank of this attempt names a file any more. */
+        size_t tmp_failed = 0;
+        int tmp_errno = 0;
+        size_t tmp_removed = dvc_output_sweep_temps(dst_fd, &tmp_failed, &tmp_errno);
+        if (tmp_removed)
+            dvc_errorf("resume: %zu unfinished temporary file(s) of killed attempts removed from the destination",
+                       tmp_removed);
+        if (tmp_failed)
+            dvc_errorf("warning: resume: %zu unfinished temporary file(s) of killed attempts could not be removed "
+                       "from the destination: %s", tmp_failed, strerror(tmp_errno));
+        *not_removed += tmp_failed;
+    }
     return removed;
 }

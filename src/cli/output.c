@@ -10,8 +10,9 @@
  * Atomicity: the file is written unnamed (O_TMPFILE) and only given its name by linkat once complete, so a
  * killed run (even SIGKILL) never leaves a partial .dcm. Where O_TMPFILE is unsupported, a hidden
  * ".dvtmp-<hex>" name in the same directory + link() + unlink() does the same; those temp names are registered
- * per worker so SIGINT/SIGTERM/SIGHUP can unlink them before the process dies (SIGKILL cannot be caught: only
- * the O_TMPFILE path is immune to it).
+ * per worker so a terminating signal that can be caught (dvc_cleanup_signals) can unlink them before the process
+ * dies. SIGKILL cannot be caught: only the O_TMPFILE path is immune to it, and what it leaves is removed by the
+ * next --resume of the run (dvc_output_sweep_temps).
  *
  * Same instance twice (DECISIONS.md item 15): the inputs are sorted, and among this run's inputs with the same
  * output name the LOWEST INDEX that is written successfully keeps it, whatever --jobs and the thread timing,
@@ -26,7 +27,7 @@
  * (I/O) leaves the name to the next one, as with --jobs 1. Inputs of one name racing each other may each
  * write a file (the lower one, named later, then replaces the other); distinct names never wait on one
  * another except for the lock held around linkat/renameat. The replace step's hidden temp name is held in the
- * worker's slot like the fallback's, so SIGINT/SIGTERM/SIGHUP remove it; only SIGKILL between its linkat and
+ * worker's slot like the fallback's, so a caught fatal signal removes it; only SIGKILL between its linkat and
  * renameat (microseconds, duplicates only) can leave it, complete and hidden, never as a .dcm. A run killed
  * before a lower index replaced a higher one's leaves the higher one's (complete) file, which a re-run, never
  * overwriting, keeps.
@@ -35,6 +36,7 @@
  * one process do not interfere. The only process-wide state is what a signal handler needs and cannot get
  * otherwise: the registry of live outputs (g_live) whose temp names it removes, and the "dying" flag. Both are
  * the CLI front's (issue 5 item 2), lock-free so the handler may read them. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -110,12 +112,18 @@ typedef struct dvc_tmp_slot tmp_slot;
 static dvc_output *_Atomic g_live[LIVE_MAX];
 static atomic_int g_dying;
 
+/* Every signal whose default action ends the process and that is sent from outside (kill, a terminal, a job
+ * manager, a CPU limit): a temp name must not outlive the run where a handler can remove it. Not SIGPIPE and
+ * SIGXFSZ: a worker's own write raises them on the worker, where blocking them would turn a death into an error
+ * return (EPIPE, EFBIG), another behaviour. */
+static const int cleanup_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGVTALRM,
+                                   SIGPROF};
+
 void dvc_cleanup_signals(sigset_t *set)
 {
     sigemptyset(set);
-    sigaddset(set, SIGINT);
-    sigaddset(set, SIGTERM);
-    sigaddset(set, SIGHUP);
+    for (size_t i = 0; i < sizeof cleanup_sigs / sizeof cleanup_sigs[0]; i++)
+        sigaddset(set, cleanup_sigs[i]);
 }
 
 static void on_fatal_signal(int sig)
@@ -309,12 +317,11 @@ int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsyn
     sa.sa_handler = on_fatal_signal;
     sa.sa_flags = SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
-    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    for (size_t i = 0; i < sizeof cleanup_sigs / sizeof cleanup_sigs[0]; i++) {
         /* A signal ignored on entry stays ignored (nohup, background jobs): it would not have killed us. */
         struct sigaction old;
-        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-            sigaction(sigs[i], &sa, NULL);
+        if (sigaction(cleanup_sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(cleanup_sigs[i], &sa, NULL);
     }
     return 0;
 }
@@ -371,6 +378,105 @@ int dvc_output_stale(void *user, const char *name)
     }
     pthread_mutex_unlock(&c->lock);
     return rc;
+}
+
+/* ---- leftovers of killed attempts (docs/decisions.md "Temp names a kill left") ---- */
+
+/* Exactly the names slot_begin makes: ".dvtmp-" and 12 lowercase hex digits. */
+static int temp_name(const char *s)
+{
+    if (strncmp(s, ".dvtmp-", 7) != 0)
+        return 0;
+    for (int i = 7; i < 19; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return s[19] == '\0';
+}
+
+/* A folder name dvc_uid_component can make (a UID, "_invalid-<hex>", "_nostudy", "_noseries"): anything else in
+ * DST (hidden folders, names with capitals or spaces) is not this program's and is not entered. */
+static int component_name(const char *s)
+{
+    if (s[0] == '\0' || s[0] == '.')
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || *s == '.' || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+/* The folder name of parent as a stream, entered only when it is a real folder (O_NOFOLLOW). NULL when not. */
+static DIR *open_folder(int parent, const char *name)
+{
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    if (fd >= 0 && !d)
+        close(fd);
+    return d;
+}
+
+/* Remove the temp names in one series folder; the number removed, failures counted in *failed. */
+static size_t sweep_series(DIR *d, uid_t me, size_t *failed, int *failed_errno)
+{
+    size_t removed = 0;
+    int fd = dirfd(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!temp_name(e->d_name))
+            continue;
+        struct stat st;
+        /* Regular and ours only: a link, a folder or another user's file of that name is not a temp we made. */
+        if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_uid != me)
+            continue;
+        if (unlinkat(fd, e->d_name, 0) == 0) {
+            removed++;
+        } else if (errno != ENOENT) {
+            (*failed)++;
+            *failed_errno = errno;
+        }
+    }
+    return removed;
+}
+
+size_t dvc_output_sweep_temps(int dst_fd, size_t *failed, int *failed_errno)
+{
+    size_t removed = 0;
+    uid_t me = geteuid();
+    *failed = 0;
+    *failed_errno = 0;
+    DIR *top = open_folder(dst_fd, ".");
+    if (!top) {
+        *failed = 1;
+        *failed_errno = errno;
+        return 0;
+    }
+    for (struct dirent *s; (s = readdir(top));) {
+        if (!component_name(s->d_name) || (s->d_type != DT_DIR && s->d_type != DT_UNKNOWN))
+            continue;
+        DIR *study = open_folder(dirfd(top), s->d_name);
+        if (!study)
+            continue; /* a file, a link, or gone: not an output folder */
+        size_t in_study = 0;
+        for (struct dirent *r; (r = readdir(study));) {
+            if (!component_name(r->d_name) || (r->d_type != DT_DIR && r->d_type != DT_UNKNOWN))
+                continue;
+            DIR *series = open_folder(dirfd(study), r->d_name);
+            if (!series)
+                continue;
+            size_t n = sweep_series(series, me, failed, failed_errno);
+            closedir(series);
+            /* A folder a killed attempt made for that file alone goes too, as remove_stale does (ENOTEMPTY
+             * decides): one uninterrupted run makes no folder without an output in it. */
+            if (n)
+                unlinkat(dirfd(study), r->d_name, AT_REMOVEDIR);
+            in_study += n;
+        }
+        closedir(study);
+        if (in_study)
+            unlinkat(dirfd(top), s->d_name, AT_REMOVEDIR);
+        removed += in_study;
+    }
+    closedir(top);
+    return removed;
 }
 
 const char *dvc_put_name(const dvc_put *p)

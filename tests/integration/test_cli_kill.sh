@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dicomveil deidentify killed midway never leaves a partial output or a temp file:
 #  - SIGKILL on the O_TMPFILE path (nothing can clean up after SIGKILL, so the design itself must guarantee it);
-#  - SIGTERM/SIGINT/SIGHUP on the named-temp fallback (DICOMVEIL_NO_O_TMPFILE=1), whose handler removes temps.
+#  - SIGTERM/SIGINT/SIGHUP, and SIGQUIT/SIGUSR1 (every terminating signal sent from outside is caught), on the
+#    named-temp fallback (DICOMVEIL_NO_O_TMPFILE=1), whose handler removes temps.
 # Every .dcm left behind must be byte-identical to the same file of a complete reference run (same key), and
 # re-running into the killed DST must complete it to exactly the reference.
 set -euo pipefail
@@ -61,7 +62,7 @@ EOF
 
 # kill_midway NAME SIGNAL EXPECTED_RC ENV [ARGS...]: start a run (ENV: "" or VAR=VALUE; ARGS: extra options),
 # wait for its first output, send SIGNAL, and check what it left. Background jobs of a script start with SIGINT
-# ignored (and the CLI keeps an ignored signal ignored, as nohup needs), hence --default-signal.
+# and SIGQUIT ignored (and the CLI keeps an ignored signal ignored, as nohup needs), hence --default-signal.
 # A run that finished all N outputs with exit 0 before the signal reached it proves nothing either way (on a
 # loaded CI machine the 10 ms polling can lag a whole ~0.2 s run: it happened once beside other work): that
 # attempt is void and is made again, up to 5 times; every other outcome is judged.
@@ -72,7 +73,7 @@ kill_midway() {
     for attempt in 1 2 3 4 5; do
         rm -rf "$dst"
         # shellcheck disable=SC2086 # envspec is empty or one word
-        env --default-signal=INT,TERM,HUP $envspec "$DV_BIN" deidentify -q --jobs 2 "$@" --config "$T/cfg.json" \
+        env --default-signal=INT,TERM,HUP,QUIT $envspec "$DV_BIN" deidentify -q --jobs 2 "$@" --config "$T/cfg.json" \
             --key-file "$T/key" "$T/src" "$dst" 2>"$T/err_$name" &
         local pid=$!
         pids+=("$pid")
@@ -101,6 +102,10 @@ kill_midway sigkill_fsync KILL 137 "" --fsync
 kill_midway sigterm_named TERM 143 DICOMVEIL_NO_O_TMPFILE=1
 kill_midway sigint_named INT 130 DICOMVEIL_NO_O_TMPFILE=1
 kill_midway sighup_named HUP 129 DICOMVEIL_NO_O_TMPFILE=1
+# SIGQUIT would dump core: none is wanted from a test.
+ulimit -c 0
+kill_midway sigquit_named QUIT 131 DICOMVEIL_NO_O_TMPFILE=1
+kill_midway sigusr1_named USR1 138 DICOMVEIL_NO_O_TMPFILE=1
 
 # A complete run on the fallback path gives exactly the reference.
 DICOMVEIL_NO_O_TMPFILE=1 "$DV_BIN" deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key" "$T/src" \

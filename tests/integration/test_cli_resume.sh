@@ -38,31 +38,57 @@ run 1 reference deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key
     fail "reference: the corpus lacks duplicates or broken files: $(counts "$T/ref.json")"
 
 # ---- killed with SIGKILL three times, then resumed to the end ----
-midway=0
-for attempt in 1 2 3; do
-    env "$DV_BIN" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
-        --report "$T/k.json" "$T/src" "$T/dst" 2>"$T/err_k$attempt" &
-    pid=$!
-    pids+=("$pid")
-    want=$((attempt * N / 4))
-    i=0
-    while [ "$(find "$T/dst" -name '*.dcm' 2>/dev/null | wc -l)" -lt "$want" ] && [ $i -lt 2000 ]; do
-        sleep 0.02
-        i=$((i + 1))
-        kill -0 "$pid" 2>/dev/null || break
+# kill_three REPORT DST [ENV]: three attempts, each SIGKILLed once DST holds a quarter more outputs.
+kill_three() {
+    local report=$1 dst=$2 envspec=${3:-} midway=0 attempt pid want i rc
+    for attempt in 1 2 3; do
+        # shellcheck disable=SC2086 # envspec is empty or one word
+        env $envspec "$DV_BIN" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
+            --report "$report" "$T/src" "$dst" 2>"$T/err_k$attempt" &
+        pid=$!
+        pids+=("$pid")
+        want=$((attempt * N / 4))
+        i=0
+        while [ "$(find "$dst" -name '*.dcm' 2>/dev/null | wc -l)" -lt "$want" ] && [ $i -lt 2000 ]; do
+            sleep 0.02
+            i=$((i + 1))
+            kill -0 "$pid" 2>/dev/null || break
+        done
+        kill -9 "$pid" 2>/dev/null || true
+        rc=0
+        { wait "$pid"; } 2>/dev/null || rc=$?
+        [ "$rc" -eq 137 ] && midway=$((midway + 1))
     done
-    kill -9 "$pid" 2>/dev/null || true
-    rc=0
-    { wait "$pid"; } 2>/dev/null || rc=$?
-    [ "$rc" -eq 137 ] && midway=$((midway + 1))
-done
-[ "$midway" -ge 2 ] || fail "kill: only $midway of 3 attempts were killed midway: the check proves little"
-[ -s "$T/k.json.journal" ] || fail "kill: no journal beside the report"
+    [ "$midway" -ge 2 ] || fail "kill: only $midway of 3 attempts were killed midway: the check proves little"
+    [ -s "$report.journal" ] || fail "kill: no journal beside the report"
+}
+kill_three "$T/k.json" "$T/dst"
 run 1 "resume after kills" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
     --report "$T/k.json" "$T/src" "$T/dst"
 grep -qE "resume: [1-9][0-9]* of [0-9]+ inputs restored" "$T/err" || fail "resume: nothing restored: $(cat "$T/err")"
 same kill "$T/dst" "$T/k.json" "$T/ref" "$T/ref.json"
 grep -qF -- "$T/src" "$T/k.json.journal" && fail "journal: holds a source path"
+# The same on the named-temp fallback (no O_TMPFILE: NFS, or forced), where a SIGKILL mid-write leaves the
+# hidden .dvtmp-<12 hex> file it was writing (complete or truncated): the final resume removes those (a count on
+# stderr), so DST again equals the uninterrupted run's with no temp file (same checks both). When no kill landed
+# inside a write, one is planted as a SIGKILL leaves it (the head of an output, in its series folder, and alone in
+# a folder of its own), so the check always proves something.
+kill_three "$T/kn.json" "$T/dst_named" DICOMVEIL_NO_O_TMPFILE=1
+if [ -z "$(find "$T/dst_named" -name '.dvtmp-*' -print -quit)" ]; then
+    one=$(find "$T/dst_named" -name '*.dcm' -print -quit)
+    head -c 1000 "$one" >"$(dirname "$one")/.dvtmp-0123456789ab"
+    mkdir -p "$T/dst_named/2.25.1/2.25.2" && head -c 1000 "$one" >"$T/dst_named/2.25.1/2.25.2/.dvtmp-a1b2c3d4e5f6"
+fi
+# Not a temp name of ours (another pattern, or a link): never removed.
+mkdir -p "$T/dst_named/.keep" && echo x >"$T/dst_named/.keep/.dvtmp-0123456789ab"
+DICOMVEIL_NO_O_TMPFILE=1 run 1 "resume after kills without O_TMPFILE" deidentify -q --jobs 2 \
+    --resume --config "$T/cfg.json" --key-file "$T/key" --report "$T/kn.json" "$T/src" "$T/dst_named"
+grep -qE "resume: [1-9][0-9]* unfinished temporary file\(s\) of killed attempts removed" "$T/err" ||
+    fail "resume after kills without O_TMPFILE: no temp file reported removed: $(cat "$T/err")"
+[ -s "$T/dst_named/.keep/.dvtmp-0123456789ab" ] ||
+    fail "resume without O_TMPFILE: removed a file outside the series folders"
+rm -r "$T/dst_named/.keep"
+same "kill without O_TMPFILE" "$T/dst_named" "$T/kn.json" "$T/ref" "$T/ref.json"
 # Resuming a finished run redoes only what has no output (failed, skipped) and changes nothing.
 run 1 "resume a finished run" deidentify -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
     --report "$T/k.json" "$T/src" "$T/dst"
