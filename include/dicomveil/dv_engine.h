@@ -55,6 +55,7 @@ const char *dv_skip_name(dv_skip s);
 
 #define DV_RESULT_TEXT_TYPES 32 /* room for every infoType dicomveil detects */
 #define DV_PATIENT_ID_MAX 256 /* PatientID is LO (64 characters); 256 bytes hold it in any character set */
+#define DV_CHARSET_VALUE_MAX 160 /* (0008,0005): 8 defined terms of at most 16 characters and their backslashes */
 
 /* What de-identifying one instance produced. Extensible (issue 5 item 7) like dv_limits: initialise with
  * dv_result_init before passing it to any function; fields appended later keep their zero value for callers
@@ -94,6 +95,12 @@ typedef struct dv_result {
      * plan ran). With pixel_stage_ran 0 the instance was written with whatever text its pixels show: the CLI
      * report and its summary say so (docs/decisions.md "Declared burned-in annotation is reported"). */
     int burned_in_declared;
+    /* Appended with the crosswalk's identifiers (has_identifiers): the input's and the output's top-level
+     * SpecificCharacterSet (0008,0005) as stored ("" when absent: the default repertoire, or when longer than
+     * DV_CHARSET_VALUE_MAX), the sets orig_patient_id and patient_id are in, so a caller can decode them (the
+     * CLI's --mapping writes them as UTF-8). */
+    char orig_charset[DV_CHARSET_VALUE_MAX + 1];
+    char charset[DV_CHARSET_VALUE_MAX + 1];
 } dv_result;
 
 void dv_result_init_sized(dv_result *res, size_t struct_size);

@@ -352,8 +352,11 @@ void dvc_warn_burned_in(const dvc_run *run);
 
 /* ---- mapping.c ---- */
 /* The crosswalk fields of one de-identified instance (original and new UIDs, PatientID when changed), as CSV
- * fields; malloc'd, NULL on ENOMEM. PHI: only ever written to the --mapping file. */
-char *dvc_mapping_fields(const dv_result *res);
+ * fields in UTF-8 (decoded with the instance's character set; see mapping.c); malloc'd, NULL on ENOMEM. *cs: the
+ * calling worker's codec context (NULL until first needed, then made here; the worker frees it). PHI: only ever
+ * written to the --mapping file. */
+struct dv_charset_ctx;
+char *dvc_mapping_fields(const dv_result *res, struct dv_charset_ctx **cs);
 /* Write the --mapping CSV (mode 0600, atomically): one row per input whose instance is in DST (ok or
  * duplicate), in input order. 0, or -1 after printing why. */
 int dvc_mapping_write(const char *path, const dvc_run *run);

@@ -15,11 +15,23 @@
  * duplicate (the same instance as another input, or as a file already in DST: the new UIDs name that file).
  * Failed and skipped inputs have no row: nothing of theirs is in DST. UIDs are the values with padding
  * removed ("" when absent). The PatientID columns are filled only when the config changed PatientID
- * (patient_id is then "" when it was emptied or deleted); values are the element's bytes as stored. */
+ * (patient_id is then "" when it was emptied or deleted).
+ *
+ * Encoding: the whole file is UTF-8, so one patient is one string whatever character set each of its instances
+ * was stored in (Latin-1 under ISO_IR 100 and UTF-8 under ISO_IR 192 were two byte strings of one PatientID).
+ * Each value is decoded with its instance's SpecificCharacterSet (the input's for the original_ columns, the
+ * output's for patient_id; UIDs are the default repertoire), and a literal backslash is written doubled.
+ * A value that does not decode without loss (bytes its set does not define: Latin-1 bytes without a
+ * SpecificCharacterSet, invalid UTF-8) is written byte for byte instead: printable ASCII as itself, a backslash
+ * as \\, every other byte as \xHH (two uppercase hex digits). Reading any field back: \\ is one backslash,
+ * \xHH the byte HH, all else as it stands, which gives the decoded text, or for an escaped value exactly the
+ * stored bytes. [test_cli_mapping.sh "mapping charsets"] */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "dicom/dv_charset.h"
+#include "dicom/dv_vr.h"
 
 #define MAPPING_HEADER                                                                                         \
     "instance,status,original_study_uid,original_series_uid,original_sop_uid,study_uid,series_uid,sop_uid,"  \
@@ -45,22 +57,107 @@ static void put_field(char *buf, size_t *len, const char *v, int first)
     *len = k;
 }
 
-char *dvc_mapping_fields(const dv_result *res)
+/* Append src[n] to out at *k, each backslash doubled. */
+static void put_doubled(char *out, size_t *k, const char *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (src[i] == '\\')
+            out[(*k)++] = '\\';
+        out[(*k)++] = src[i];
+    }
+}
+
+/* The mapping's text of one stored value v of VR vr under the SpecificCharacterSet value charset (see the top of
+ * this file): malloc'd, NULL on ENOMEM. *ctx: the worker's codec context, made on first need. */
+static char *text_field(dv_charset_ctx **ctx, const char *charset, uint16_t vr, const char *v)
+{
+    size_t n = strlen(v);
+    dv_charset cs;
+    if (dv_charset_vr_applies(vr))
+        dv_charset_parse((const uint8_t *)charset, strlen(charset), &cs);
+    else
+        dv_charset_default(&cs);
+    /* Decoded UTF-8 with backslashes doubled (at most 2 x 3 bytes per stored byte), or the escaped bytes (at
+     * most 4 per byte). */
+    char *out = malloc(6 * n + 1), *dec = NULL;
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    int clean = 1;
+    int ascii = 1;
+    for (size_t i = 0; i < n; i++)
+        ascii &= (unsigned char)v[i] < 0x80 && v[i] != 0x1b; /* ESC: an ISO 2022 escape sequence */
+    if (ascii && cs.nterms == 1 && cs.terms[0] != DV_CST_IR13) {
+        put_doubled(out, &k, v, n); /* ASCII bytes are themselves in every other set's G0 */
+    } else if (cs.nterms == 1 && (cs.terms[0] == DV_CST_DEFAULT || cs.terms[0] == DV_CST_UNKNOWN)) {
+        clean = 0; /* bytes >= 0x80 (or ESC) in the default repertoire: not text of any declared set */
+    } else {
+        dv_cs_decoded d = {0};
+        dv_error err;
+        dv_error_clear(&err);
+        if (!*ctx)
+            *ctx = dv_charset_ctx_new();
+        dec = *ctx ? malloc(DV_CHARSET_DECODE_BOUND(n) + 1) : NULL;
+        if (!dec) {
+            free(out);
+            return NULL;
+        }
+        if (dv_charset_decode(*ctx, &cs, vr, (const uint8_t *)v, n, dec, DV_CHARSET_DECODE_BOUND(n) + 1, &d,
+                              &err) == 0 &&
+            !(d.flags & DV_CS_REPLACED))
+            put_doubled(out, &k, dec, d.len);
+        else
+            clean = 0; /* a set we cannot build here counts as undecodable too: the bytes stay exact */
+        free(dec);
+    }
+    if (!clean) {
+        static const char hexd[] = "0123456789ABCDEF";
+        k = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)v[i];
+            if (c == '\\') {
+                out[k++] = '\\';
+                out[k++] = '\\';
+            } else if (c >= 0x20 && c < 0x7f) {
+                out[k++] = (char)c;
+            } else {
+                out[k++] = '\\';
+                out[k++] = 'x';
+                out[k++] = hexd[c >> 4];
+                out[k++] = hexd[c & 15];
+            }
+        }
+    }
+    out[k] = '\0';
+    return out;
+}
+
+char *dvc_mapping_fields(const dv_result *res, dv_charset_ctx **ctx)
 {
     const int pid = res->patient_id_changed == 1;
     const char *v[] = {res->orig_study_uid, res->orig_series_uid, res->orig_sop_uid, res->study_uid,
                        res->series_uid,     res->sop_uid,         pid ? res->orig_patient_id : "",
                        pid ? res->patient_id : ""};
+    const char *sets[] = {"", "", "", "", "", "", res->orig_charset, res->charset};
+    const uint16_t vrs[] = {DV_VR_UI, DV_VR_UI, DV_VR_UI, DV_VR_UI, DV_VR_UI, DV_VR_UI, DV_VR_LO, DV_VR_LO};
+    enum { NF = sizeof v / sizeof v[0] };
+    char *t[NF] = {0};
     size_t cap = 1;
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        cap += 2 * strlen(v[i]) + 3; /* every byte doubled at worst, two quotes, a comma */
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
+    char *buf = NULL;
+    for (size_t i = 0; i < NF; i++) {
+        if (!(t[i] = text_field(ctx, sets[i], vrs[i], v[i])))
+            goto done;
+        cap += 2 * strlen(t[i]) + 3; /* every byte doubled at worst, two quotes, a comma */
+    }
+    if (!(buf = malloc(cap)))
+        goto done;
     size_t len = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        put_field(buf, &len, v[i], i == 0);
+    for (size_t i = 0; i < NF; i++)
+        put_field(buf, &len, t[i], i == 0);
+done:
+    for (size_t i = 0; i < NF; i++)
+        free(t[i]);
     return buf;
 }
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dicom/dv_charset.h"
 
 const char *dvc_status_name(dvc_status st)
 {
@@ -43,6 +44,7 @@ typedef struct worker {
     uint8_t *head; /* an input's first DVC_INPUT_BUFFER bytes (process), after buf in the same allocation */
     pthread_t thread;
     int started;
+    dv_charset_ctx *cs; /* --mapping's decoder (mapping.c), made on first need */
 } worker;
 
 /* Workers that have run out of items; the last one wakes the main thread at once instead of at its next
@@ -236,7 +238,7 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
         }
     }
     if (run->mapping && (oc == DV_OUTCOME_OK || oc == DV_OUTCOME_DUPLICATE))
-        it->mapping = dvc_mapping_fields(&res); /* NULL on ENOMEM: mapping.c then fails the mapping file */
+        it->mapping = dvc_mapping_fields(&res, &w->cs); /* NULL on ENOMEM: mapping.c then fails the mapping file */
     if (run->journal && (oc == DV_OUTCOME_OK || oc == DV_OUTCOME_DUPLICATE)) /* --resume (journal.c) */
         dvc_journal_done(run->journal, index, it->path, &st, oc == DV_OUTCOME_DUPLICATE, dvc_put_name(&put),
                          put.hashed && oc == DV_OUTCOME_OK ? put.hash : NULL, it->text_findings, it->pixels);
@@ -348,6 +350,7 @@ int dvc_pool_run(dvc_run *run)
         if (ws[i].w.started)
             pthread_join(ws[i].w.thread, NULL);
         free(ws[i].w.buf);
+        dv_charset_ctx_free(ws[i].w.cs);
     }
     free(ws);
     pthread_cond_destroy(&done.cond);

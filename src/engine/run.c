@@ -258,6 +258,13 @@ const dv_limits *dv_run_limits(const dv_run *run)
     return &run->limits;
 }
 
+/* The top-level SpecificCharacterSet as stored, "" when absent or unreadable (then the default repertoire). */
+static void read_charset(const dv_instance *inst, char out[DV_CHARSET_VALUE_MAX + 1])
+{
+    if (dv_instance_get_string(inst, DV_TAG_SPECIFIC_CHARACTER_SET, out, DV_CHARSET_VALUE_MAX + 1) < 0)
+        out[0] = '\0';
+}
+
 /* The crosswalk's "before" half: read before dv_apply changes the instance. */
 static void read_identifiers(const dv_instance *inst, dv_result *res)
 {
@@ -272,6 +279,7 @@ static void read_identifiers(const dv_instance *inst, dv_result *res)
         res->orig_patient_id[0] = '\0';
         res->patient_id_changed = -1;
     }
+    read_charset(inst, res->orig_charset);
 }
 
 /* The "after" half: PatientID is reported only when the config changed it. */
@@ -480,6 +488,10 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
         memcpy(res->orig_patient_id, before.orig_patient_id, sizeof res->orig_patient_id);
         res->patient_id_changed = before.patient_id_changed;
         read_new_patient_id(inst, res);
+        if (DV_RESULT_HAS(res, charset)) {
+            memcpy(res->orig_charset, before.orig_charset, sizeof res->orig_charset);
+            read_charset(inst, res->charset); /* the text stage may have switched the output to ISO_IR 192 */
+        }
     }
 
     /* ---- Burned-in text (issue 11), on the applied instance: only when the plan's ImageConfig for this

@@ -138,6 +138,48 @@ rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 sys.exit(0 if len(rows) == 1 and rows[0]["original_patient_id"] == 'A,"B"\nC' and rows[0]["original_study_uid"] == "1.2.3.4" else 1)
 PY
 
+# ---- mapping charsets: every field UTF-8, decoded with its instance's SpecificCharacterSet ----
+# One PatientID stored in Latin-1 (ISO_IR 100) and in UTF-8 (ISO_IR 192) is one string; bytes a set does not
+# define (Latin-1 without a SpecificCharacterSet, invalid UTF-8, a non-ASCII byte in a UID) are written as
+# \xHH, a literal backslash as \\, so the stored bytes come back exactly.
+python3 - "$T/csrc" <<'PY'
+import os, struct, sys
+def el(g, e, vr, v):
+    return struct.pack("<HH2sH", g, e, vr.encode(), len(v)) + v
+def pad(b, c=b" "): return b + c if len(b) % 2 else b
+os.makedirs(sys.argv[1])
+name = "Vrbnik\u00e9\u00df-4471902"
+cases = [(b"ISO_IR 100", name.encode("latin-1"), b"1.2.3.4"), (b"ISO_IR 192", name.encode("utf-8"), b"1.2.3.4"),
+         (None, b"M\xc9\\X", b"1.2.3.4"), (b"ISO_IR 192", b"AB\xff", b"1.2.3.4"), (None, b"P1", b"1.2.3.\xe9")]
+for i, (cs, pid, study) in enumerate(cases):
+    ds = el(8, 5, "CS", pad(cs)) if cs else b""
+    ds += (el(8, 0x16, "UI", pad(b"1.2.840.10008.5.1.4.1.1.7", b"\0"))
+           + el(8, 0x18, "UI", pad(b"1.2.826.0.1.3680043.2.1125.61.%d" % i, b"\0")) + el(0x10, 0x20, "LO", pad(pid))
+           + el(0x20, 0xD, "UI", pad(study, b"\0")) + el(0x20, 0xE, "UI", pad(b"1.2.3.5", b"\0")))
+    open(os.path.join(sys.argv[1], "c%d.dcm" % i), "wb").write(ds)
+PY
+run 0 "mapping charsets" deidentify -q --config "$T/basic.json" --key-file "$T/key" --mapping "$T/map4.csv" \
+    "$T/csrc" "$T/dst4"
+python3 - "$T/map4.csv" <<'PY' || fail "mapping charsets: the crosswalk is not UTF-8 decoded as documented"
+import csv, io, re, sys
+raw = open(sys.argv[1], "rb").read()
+try:
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"), newline="")))
+except UnicodeDecodeError:
+    print("FAIL: the mapping is not valid UTF-8", file=sys.stderr); sys.exit(1)
+def unescape(f):  # the documented reading: \\ one backslash, \xHH the byte HH, else UTF-8 text
+    return re.sub(rb"\\(\\|x([0-9A-F]{2}))", lambda m: b"\\" if m.group(1) == b"\\" else bytes([int(m.group(2), 16)]),
+                  f.encode("utf-8"))
+pid = [r["original_patient_id"] for r in sorted(rows, key=lambda r: int(r["instance"]))]
+want = ["Vrbnik\u00e9\u00df-4471902", "Vrbnik\u00e9\u00df-4471902", "M\\xC9\\\\X", "AB\\xFF", "P1"]
+bad = [] if pid == want else ["original_patient_id %r, expected %r" % (pid, want)]
+if unescape(pid[2]) != b"M\xc9\\X" or unescape(pid[3]) != b"AB\xff": bad.append("escaped bytes do not round-trip")
+study = [r["original_study_uid"] for r in rows if r["instance"] == "4"]
+if study != ["1.2.3.\\xE9"]: bad.append("original_study_uid %r" % study)
+for b in bad: print("FAIL:", b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+
 # ---- atomicity: a run killed midway leaves no mapping file and no temp file ----
 # 600 distinct instances (600 outputs when the run completes; copies of two files would make only 2, and then
 # "killed mid-run" below could never be false). The kill comes once the first output exists, and the test
