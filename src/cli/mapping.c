@@ -25,7 +25,12 @@
  * SpecificCharacterSet, invalid UTF-8) is written byte for byte instead: printable ASCII as itself, a backslash
  * as \\, every other byte as \xHH (two uppercase hex digits). Reading any field back: \\ is one backslash,
  * \xHH the byte HH, all else as it stands, which gives the decoded text, or for an escaped value exactly the
- * stored bytes. [test_cli_mapping.sh "mapping charsets"] */
+ * stored bytes.
+ *
+ * Formulas: a field whose first character is = + - @ TAB or CR (a spreadsheet opening the file would run it:
+ * =WEBSERVICE(...) sends the row to a server) or ' is written with one ' in front, quoted; a reader strips one
+ * leading ' from a field that starts with it, before the unescaping above. [test_cli_mapping.sh "mapping charsets",
+ * test_cli_mapping.sh "mapping formulas"] */
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,15 +42,21 @@
     "instance,status,original_study_uid,original_series_uid,original_sop_uid,study_uid,series_uid,sop_uid,"  \
     "original_patient_id,patient_id\n"
 
-/* Append one CSV field (with a leading comma unless first) to buf at *len; buf has room (see below). */
+/* Append one CSV field (with a leading comma unless first) to buf at *len; buf has room (see below). A field a
+ * spreadsheet would run as a formula (first character = + - @ TAB CR, OWASP "CSV Injection") gets a leading '
+ * and quotes, so it opens as text; so does one that starts with ' itself, so that a reader strips exactly one
+ * leading ' from every field that has one and gets the value back. */
 static void put_field(char *buf, size_t *len, const char *v, int first)
 {
     size_t k = *len;
     if (!first)
         buf[k++] = ',';
-    int quote = strpbrk(v, ",\"\r\n") != NULL;
+    int guard = v[0] != '\0' && strchr("=+-@\t\r'", v[0]) != NULL;
+    int quote = guard || strpbrk(v, ",\"\r\n") != NULL;
     if (quote)
         buf[k++] = '"';
+    if (guard)
+        buf[k++] = '\'';
     for (const char *c = v; *c; c++) {
         if (*c == '"')
             buf[k++] = '"';
@@ -147,7 +158,7 @@ char *dvc_mapping_fields(const dv_result *res, dv_charset_ctx **ctx)
     for (size_t i = 0; i < NF; i++) {
         if (!(t[i] = text_field(ctx, sets[i], vrs[i], v[i])))
             goto done;
-        cap += 2 * strlen(t[i]) + 3; /* every byte doubled at worst, two quotes, a comma */
+        cap += 2 * strlen(t[i]) + 4; /* every byte doubled at worst, two quotes, a guard ', a comma */
     }
     if (!(buf = malloc(cap)))
         goto done;

