@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -29,7 +30,8 @@ void dvc_serve_usage(FILE *f)
           ":deidentify, dicomStores :import / :export, operations get / list / cancel. Stops gracefully on\n"
           "SIGTERM or SIGINT (running operations checkpoint and resume at the next start).\n"
           "\n"
-          "  --data DIR              Data directory (index.sqlite, stores/); created when missing\n"
+          "  --data DIR              Data directory (index.sqlite, stores/); created when missing (0700).\n"
+          "                          It holds PHI: what the server makes in it is private (umask 077)\n"
           "  --index URL             Keep the index in PostgreSQL (postgresql://user@host:port/db?...) instead\n"
           "                          of DATA/index.sqlite, so several servers can share it (their --data must\n"
           "                          then be one shared directory)\n"
@@ -257,6 +259,21 @@ int dvc_cmd_serve(int argc, char **argv)
      * uploads"] */
     mallopt(M_MMAP_THRESHOLD, 4 << 20);
     mallopt(M_TRIM_THRESHOLD, 32 << 20);
+
+    /* Private by default: DATA's index, marks, boxes, filters and locks hold source PHI (patient names, IDs), and
+     * a DATA that already existed (mkdir DIR, 0755) left the index 0644, readable by every local user. So the
+     * serving process makes every file and folder for its owner alone, before the server creates any; the
+     * index files an older server left looser are made 0600 when opened (sqlite_index.c). The one thing made
+     * for someone else, an :export folder, keeps the modes the operator's umask gave it. A process setting,
+     * so made here like mallopt below, not by the server library. [test_server.py "private DATA files"] */
+    mode_t operator_umask = umask(077);
+    cfg.export_dir_mode = 0750 & ~(unsigned)operator_umask;
+    cfg.export_file_mode = 0640 & ~(unsigned)operator_umask;
+    struct stat dst;
+    if (stat(cfg.data_dir, &dst) == 0 && S_ISDIR(dst.st_mode) && (dst.st_mode & 0007))
+        dvc_errorf("warning: serve: the --data folder is open to other users (mode %04o); the files the server "
+                   "makes in it are private, but 'chmod o-rwx' it so nobody else can list it",
+                   (unsigned)(dst.st_mode & 07777));
 
     dv_error err = {0};
     dvh_server *srv = srv_mod->start(&cfg, &err);

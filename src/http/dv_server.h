@@ -16,7 +16,7 @@
 #include "dicomveil/dv_error.h"
 
 typedef struct dvh_server_config {
-    const char *data_dir;         /* created when missing; holds index.sqlite and stores/ */
+    const char *data_dir;         /* created when missing (0700); holds index.sqlite and stores/ */
     const char *index_url;        /* NULL: SQLite in data_dir; "postgresql://...": a shared PostgreSQL index */
     const char *listen;           /* "127.0.0.1:8080", "[::1]:0", "0.0.0.0:8443" (port 0: any free port) */
     const uint8_t *token;         /* bearer token bytes (NULL: no authentication; loopback only) */
@@ -35,6 +35,11 @@ typedef struct dvh_server_config {
     const char *const *allow_roots; /* folders a file:// URI may name (configs, filters, import, export) */
     size_t nallow_roots;
     unsigned op_workers;          /* operation threads (0: one per CPU) */
+    /* The modes of the folders and files an :export writes (outside DATA, for someone else to read): `serve`
+     * makes the process's umask 077 and passes 0750 / 0640 under the operator's umask here. 0: 0750 / 0640
+     * under the process umask. */
+    unsigned export_dir_mode;
+    unsigned export_file_mode;
 } dvh_server_config;
 
 typedef struct dvh_server dvh_server;

@@ -77,12 +77,19 @@ int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *
     int dir = open(c->folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int sd = -1, out = -1, ok = 0;
     char tmp[64], name[80];
+    /* The export is for its reader, not private like DATA: the modes the operator's umask gives (dv_server.h
+     * export_*_mode), set explicitly because the serving process's own umask is 077 (cmd_serve.c). */
+    unsigned dmode = s->cfg.export_dir_mode, fmode = s->cfg.export_file_mode;
     if (dir >= 0) {
-        mkdirat(dir, it->study_uid, 0750);
+        int made = mkdirat(dir, it->study_uid, 0750) == 0;
         int std = openat(dir, it->study_uid, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (std >= 0 && made && dmode)
+            (void)fchmod(std, dmode);
         if (std >= 0) {
-            mkdirat(std, it->series_uid, 0750);
+            made = mkdirat(std, it->series_uid, 0750) == 0;
             sd = openat(std, it->series_uid, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sd >= 0 && made && dmode)
+                (void)fchmod(sd, dmode);
             close(std);
         }
     }
@@ -90,6 +97,8 @@ int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *
         snprintf(tmp, sizeof tmp, ".tmp-%lld-%lld", (long long)c->id, (long long)it->seq);
         snprintf(name, sizeof name, "%s.dcm", it->sop_uid);
         out = openat(sd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (out >= 0 && fmode)
+            (void)fchmod(out, fmode);
     }
     if (out >= 0) {
         ok = 1;

@@ -23,7 +23,7 @@
 #include "dicomveil/dv_error.h"
 #include "http/dv_server.h"
 
-#define DV_MODULE_ABI 1
+#define DV_MODULE_ABI 2
 
 /* Every table starts with this. */
 typedef struct dv_module_head {

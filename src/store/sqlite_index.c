@@ -8,11 +8,15 @@
  * PostgreSQL backend (dvs_sql.h, sql_build.c: schema, inserts, QIDO) and are prepared once per connection
  * (dvs_sx_stmt's cache). The level tables' attribute columns come from dvs_attrs (query_attrs.c): one home
  * for "which attributes the index keeps". */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -911,8 +915,34 @@ static const dvs_index_ops sqlite_ops = {
     .op_errors = dvs_sx_op_errors,
 };
 
+/* The index holds source PHI (patient names and IDs of every stored instance). A new index is made private by
+ * the serving process's umask (cmd_serve.c); one made before that (a DATA that already existed: the files
+ * were 0644) is made 0600 here, with its WAL, shared-memory and rollback files, before SQLite opens it (SQLite
+ * gives a -wal or -shm it creates the database file's mode). Only a regular file of ours is changed: a link is
+ * not followed, and another user's file cannot be (fchmod says EPERM; the file stays as it is). */
+static void make_private(const char *path)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    size_t n = strlen(path);
+    char *p = malloc(n + 9);
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        memcpy(p, path, n);
+        strcpy(p + n, suffix[i]);
+        int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
+            (void)fchmod(fd, 0600);
+        if (fd >= 0)
+            close(fd);
+    }
+    free(p);
+}
+
 dvs_index *dvs_sqlite_open(const char *path, dv_error *err)
 {
+    make_private(path);
     sqlite_index *s = calloc(1, sizeof *s);
     if (s == NULL) {
         dv_fail(err, DV_ERR_NOMEM, "index: open");

@@ -525,6 +525,43 @@ def run(tmp, servers):
     check(rc == 0 and '"event":"stopped"' in "".join(srv.lines), f"SIGTERM: graceful stop, exit 0 ({rc})")
 
     security(tmp, servers)
+    private_data(tmp, servers)
+
+
+def private_data(tmp, servers):
+    # ---- private DATA files: a --data folder that already existed (mkdir: 0755) left index.sqlite, -wal and -shm
+    # 0644, the index holding every stored instance's patient name and ID; now every file and folder the server
+    # makes is its owner's alone (umask 077 at serve start), an older looser index is made 0600 when opened, and
+    # a DATA open to other users gets a warning ----
+    mode = lambda p: os.stat(p).st_mode & 0o777
+    data = os.path.join(tmp, "data_shared")
+    os.makedirs(data)
+    os.chmod(data, 0o755)
+    srv = Server(data)
+    servers.append(srv)
+    base = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l"
+    curl("-X", "POST", base + "/datasets?datasetId=pd", "-d", "{}")
+    curl("-X", "POST", base + "/datasets/pd/dicomStores?dicomStoreId=s", "-d", "{}")
+    st, _, _ = curl("-X", "POST", base + "/datasets/pd/dicomStores/s/dicomWeb/studies", "-H",
+                    "Content-Type: application/dicom", data_file=CORPUS[0])
+    ix = [os.path.join(data, f) for f in os.listdir(data) if f.startswith("index.sqlite")]
+    check(st == 200 and len(ix) >= 2, f"private DATA files: the STOW stored ({st}, {len(ix)} index files)")
+    made = [os.path.join(dp, n) for dp, ds, fs in os.walk(data) for n in ds + fs]
+    loose = sorted("%s %o" % (os.path.relpath(p, data), mode(p)) for p in made if mode(p) & 0o077)
+    check(not loose, f"private DATA files: made readable by others: {loose}")
+    check(any("--data folder is open to other users (mode 0755)" in l for l in srv.lines),
+          "private DATA files: no warning for a DATA open to other users")
+    srv.stop()
+    # An index an older server left 0644 (with its WAL files, when present) is made 0600 at the next start.
+    ix = [os.path.join(data, f) for f in os.listdir(data) if f.startswith("index.sqlite")]
+    for p in ix:
+        os.chmod(p, 0o644)
+    os.chmod(data, 0o700)
+    srv = Server(data)
+    servers.append(srv)
+    check(all(mode(p) == 0o600 for p in ix), f"private DATA files: an older index stays {[mode(p) for p in ix]}")
+    check(not any("open to other users" in l for l in srv.lines), "private DATA files: warned about a 0700 DATA")
+    srv.stop()
 
 
 def googleapi(root, meta):

@@ -370,6 +370,15 @@ def run(tmp, servers):
     check(op.get("done") and counter(op) == (len(src_a), 0, 0) and files == src_a
           and op["response"]["@type"] == "type.googleapis.com/google.cloud.healthcare.v1beta1.dicom.ExportDicomDataResponse",
           f"export: {len(files)} files byte-identical to the store ({counter(op)})")
+    # The export is for its reader: 0640 files and 0750 folders under the operator's umask, although the server's
+    # own files are private (its umask is 077). [docs/decisions.md "The server's files are private"]
+    um = os.umask(0)
+    os.umask(um)
+    modes = {os.stat(os.path.join(dp, n)).st_mode & 0o777 for dp, ds, fs in os.walk(exp) for n in fs}
+    dmodes = {os.stat(os.path.join(dp, n)).st_mode & 0o777 for dp, ds, fs in os.walk(exp) for n in ds}
+    check(modes == {0o640 & ~um} and dmodes == {0o750 & ~um},
+          f"export modes under the operator's umask: files {sorted(map(oct, modes))}, "
+          f"folders {sorted(map(oct, dmodes))}")
     st, r = jreq("POST", base + "/datasets/src/dicomStores/a:export", {"gcsDestination": {"uriPrefix": "file:///tmp"}})
     check(st == 400 and "not under an allowed root" in r.get("error", {}).get("message", ""), f"export outside: {st}")
     open(os.path.join(exp, "zz-not-dicom.txt"), "w").write("hello")
