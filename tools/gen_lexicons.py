@@ -13,6 +13,8 @@ are never read here (the scorer may read the first two at test time, for evaluat
 Cut-offs (documented in docs/text-lexicons.md; they keep the generated source near 3 MB):
   surnames (Census 2010)       count >= SURNAME_MIN_COUNT
   given names (SSA 1880-2023)  births >= GIVEN_MIN_COUNT (summed over sexes); Census 1990 lists: all
+  most frequent names          TOPFIRST: SSA births >= TOP_GIVEN_MIN_COUNT; TOPLAST: Census 2010 count >=
+                               TOP_SURNAME_MIN_COUNT (the pair rules' guard against English words is lifted)
   Faker / sigpwned names       all (they are curated lists of common names)
   places                       GeoNames cities15000 (name, asciiname; alternate names of cities with
                                >= ALT_NAMES_MIN_POP people), countries, capitals, admin1 names
@@ -44,6 +46,11 @@ CURATED = os.path.join(REPO_ROOT, "tools", "lexicons", "curated.txt")
 
 SURNAME_MIN_COUNT = 300
 GIVEN_MIN_COUNT = 200
+# The most frequent names (docs/text-lexicons.md rule 4c): a pair of them is a name even when both are English words
+# (John Smith: john, smith) or the text is all capitals (MARIA GARCIA: maria, the plural of mare). 130 given names
+# (Rose, 497,859 births, just misses; Maria has 564,204) and 314 surnames.
+TOP_GIVEN_MIN_COUNT = 500000
+TOP_SURNAME_MIN_COUNT = 100000
 MAX_KEY = 40
 MAX_WORDS = 4
 
@@ -68,9 +75,10 @@ BITS = [
     ("HONORIFIC", "curated: a CJK honorific after a name (様, 님)"),
     ("LOCTRIGGER", "curated: a preposition before a place (in, from)"),
     ("PARTICLE", "curated: a name particle (van, der, Ní)"),
+    ("TOPFIRST", "a given name of >= %d SSA births (the 130 most frequent)" % TOP_GIVEN_MIN_COUNT),
+    ("TOPLAST", "a surname of >= %d people in the 2010 Census (the 314 most frequent)" % TOP_SURNAME_MIN_COUNT),
 ]
 BIT = {name: 1 << i for i, (name, _) in enumerate(BITS)}
-FREQ_SHIFT = 19   # 2 bits: name frequency class: 0 unknown, 1 count < 1,000, 2 < 100,000, 3 more
 POP_SHIFT = 21    # 3 bits: place population class, floor(log10(population)) - 2, capped at 7
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -245,14 +253,11 @@ class Table:
     def __init__(self):
         self.info = {}
 
-    def add(self, phrase, bits, freq=0, pop=0):
+    def add(self, phrase, bits, pop=0):
         key = fold_key(phrase)
         if key is None:
             return
         v = self.info.get(key, 0) | bits
-        f = (v >> FREQ_SHIFT) & 3
-        if freq > f:
-            v = (v & ~(3 << FREQ_SHIFT)) | (freq << FREQ_SHIFT)
         p = (v >> POP_SHIFT) & 7
         if pop > p:
             v = (v & ~(7 << POP_SHIFT)) | (pop << POP_SHIFT)
@@ -260,10 +265,6 @@ class Table:
         if " " in key:
             first = key.split(" ", 1)[0]
             self.info[first] = self.info.get(first, 0) | BIT["MULTI"]
-
-
-def freq_class(count):
-    return 0 if count <= 0 else 1 if count < 1000 else 2 if count < 100000 else 3
 
 
 def pop_class(pop):
@@ -280,20 +281,20 @@ def read_all(shared, t):
         for r in csv.DictReader(f):
             c = int(r["count"])
             if c >= SURNAME_MIN_COUNT:
-                t.add(r["last_name"], BIT["LAST"], freq_class(c))
+                t.add(r["last_name"], BIT["LAST"] | (BIT["TOPLAST"] if c >= TOP_SURNAME_MIN_COUNT else 0))
     given = {}
     with open(path("names_us/ssa_given_names_1880_2023.csv"), encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
             given[r["name"]] = given.get(r["name"], 0) + int(r["count"])
     for n, c in given.items():
         if c >= GIVEN_MIN_COUNT:
-            t.add(n, BIT["FIRST"], freq_class(c))
+            t.add(n, BIT["FIRST"] | (BIT["TOPFIRST"] if c >= TOP_GIVEN_MIN_COUNT else 0))
     for fn in ("names_us/census1990_dist.female.first", "names_us/census1990_dist.male.first"):
         with open(path(fn), encoding="utf-8") as f:
             for line in f:
                 parts = line.split()
                 if parts:
-                    t.add(parts[0], BIT["FIRST"], 1)
+                    t.add(parts[0], BIT["FIRST"])
     for fn, bit, cols in (("names_intl/sigpwned_common-forenames-by-country.csv", "FIRST",
                            ("Localized Name", "Romanized Name")),
                           ("names_intl/sigpwned_common-surnames-by-country.csv", "LAST",
@@ -402,8 +403,10 @@ def render(shared, t):
         hdr.append(" *   %s %s" % (rel, sha256_of(os.path.join(shared, "lexicons", rel))))
         hdr.append(" *     %s" % desc)
     hdr.append(" *   tools/lexicons/curated.txt %s" % sha256_of(CURATED))
-    hdr.append(" * Cut-offs: surnames count >= %d, given names births >= %d, keys <= %d bytes, <= %d words. */"
+    hdr.append(" * Cut-offs: surnames count >= %d, given names births >= %d, keys <= %d bytes, <= %d words;"
                % (SURNAME_MIN_COUNT, GIVEN_MIN_COUNT, MAX_KEY, MAX_WORDS))
+    hdr.append(" * most frequent (TOPLAST, TOPFIRST): surnames count >= %d, given names births >= %d. */"
+               % (TOP_SURNAME_MIN_COUNT, TOP_GIVEN_MIN_COUNT))
     c = list(hdr)
     c.append('#include "text/lexicon_data.h"')
     c.append("")
@@ -462,9 +465,7 @@ def render(shared, t):
          "#define DV_LEX_HW_VOICED 0x%04X" % HW_VOICED, "#define DV_LEX_HW_SEMIVOICED 0x%04X" % HW_SEMIVOICED, ""]
     for i, (name, desc) in enumerate(BITS):
         h.append("#define DV_LEX_%-11s (1u << %2d) /* %s */" % (name, i, desc))
-    h += ["#define DV_LEX_FREQ(info) (((info) >> %d) & 3u) /* name frequency: 0 unknown, 1 <1e3, 2 <1e5, 3 more */"
-          % FREQ_SHIFT,
-          "#define DV_LEX_POP(info) (((info) >> %d) & 7u)  /* place class: log10(population) - 2 */" % POP_SHIFT,
+    h += ["#define DV_LEX_POP(info) (((info) >> %d) & 7u)  /* place class: log10(population) - 2 */" % POP_SHIFT,
           "",
           "/* Keys of one byte length, sorted (memcmp order), each followed by DV_LEX_INFO_CHARS characters. */",
           "typedef struct dv_lex_bucket {", "    const char *recs;", "    uint32_t n;", "} dv_lex_bucket;",

@@ -5,7 +5,8 @@
  *   2. after a title (Dr, Mrs, Prof): the capitalised words that follow.                [test_title_makes_name]
  *   3. after a trigger word (patient, by, mother): capitalised name words.              [test_trigger_makes_name]
  *   4. a capitalised given name followed by a name word (Emily Young), not both common English words,
- *      never a clinical or eponym word as the first.                                     [test_pair_makes_name]
+ *      never a clinical or eponym word as the first; English words allowed when both are among the
+ *      most frequent US names (John Smith, JOHN SMITH).            [test_pair_makes_name, test_top_pair_makes_name]
  *   5. CJK: a run that starts with a known family name (山田太郎, 김민준).                [test_cjk_names]
  *   6. on its own: a capitalised name word in mixed-case text that is not an English word, a clinical
  *      word, an eponym or a place, not inside a hyphenated compound (Hill-Sachs), not followed by a
@@ -199,7 +200,7 @@ static int continues_name(const lx *c, size_t prev, size_t i)
     if (g == DV_GAP_COMMA) /* Surname, Given (rule_pair_inverted), grown from a title or trigger: by Berra, James */
         return prev > 0 && T(c, prev - 1)->gap != DV_GAP_COMMA && (c->info[prev] & DV_LEX_LAST) &&
                (f & DV_LEX_FIRST) && !(f & (DV_LEX_CLINICAL | DV_LEX_EPONYM)) && capital(c, i) &&
-               !(!c->mixed && (f & DV_LEX_ENG));
+               (c->mixed || !(f & DV_LEX_ENG) || ((c->info[prev] & DV_LEX_TOPLAST) && (f & DV_LEX_TOPFIRST)));
     if (g != DV_GAP_SPACE && g != DV_GAP_PERIOD)
         return 0;
     if (g == DV_GAP_PERIOD && !initial(c, prev) && !(c->info[prev] & DV_LEX_TITLE))
@@ -354,11 +355,15 @@ static int rule_pair(lx *c, dv_error *err)
             continue;
         if ((g & DV_LEX_CLINICAL) && !(g & DV_LEX_EPONYM))
             continue; /* Mark Hand: only with a title or trigger */
-        if ((f & DV_LEX_ENG) && (g & (DV_LEX_ENG | DV_LEX_EPONYM)))
+        /* Two of the most frequent names are a name though both are English words or the text is all capitals
+         * (JOHN SMITH, MARIA GARCIA: john, smith and maria are SCOWL words; stop 38's F7). The guards above and the
+         * eponym one below stay (Mark Hand, Smith fracture). [test_lexicon: test_top_pair_makes_name] */
+        int top = (f & DV_LEX_TOPFIRST) && (g & DV_LEX_TOPLAST);
+        if (!top && (f & DV_LEX_ENG) && (g & (DV_LEX_ENG | DV_LEX_EPONYM)))
             continue; /* Rose Young, Will Long, Bell palsy */
         if ((g & DV_LEX_EPONYM) && clinical_follows(c, k))
             continue;
-        if (!c->mixed && ((f | g) & DV_LEX_ENG))
+        if (!top && !c->mixed && ((f | g) & DV_LEX_ENG))
             continue; /* all capitals: no capitalisation signal, so no English words */
         if ((g & PLACE) && !(g & NAMEY & DV_LEX_LAST) && !(g & DV_LEX_FIRST))
             continue;
@@ -383,16 +388,19 @@ static int rule_pair_inverted(lx *c, dv_error *err)
     for (size_t i = 0; i + 1 < n; i++) {
         uint32_t f = c->info[i], g = c->info[i + 1];
         size_t k = i + 1;
-        if (!free_tok(c, i) || !free_tok(c, k) || !(f & DV_LEX_LAST) || !(g & DV_LEX_FIRST) || ((f | g) & no))
+        /* the most frequent surname and given name: English words and an eponym surname allowed (SMITH, JOHN) */
+        int top = (f & DV_LEX_TOPLAST) && (g & DV_LEX_TOPFIRST);
+        if (!free_tok(c, i) || !free_tok(c, k) || !(f & DV_LEX_LAST) || !(g & DV_LEX_FIRST) ||
+            (f & (top ? no & ~DV_LEX_EPONYM : no)) || (g & no))
             continue;
         if (T(c, i)->gap != DV_GAP_COMMA || (i > 0 && T(c, i - 1)->gap == DV_GAP_HYPHEN))
             continue;
         if (!capital(c, i) || !capital(c, k) || !alpha(c, i) || !alpha(c, k) || T(c, i)->keylen < 2 ||
             T(c, k)->keylen < 2 || T(c, i)->script != DV_SCRIPT_OTHER || T(c, k)->script != DV_SCRIPT_OTHER)
             continue;
-        if ((f & DV_LEX_ENG) && (g & DV_LEX_ENG))
+        if (!top && (f & DV_LEX_ENG) && (g & DV_LEX_ENG))
             continue;
-        if (!c->mixed && ((f | g) & DV_LEX_ENG))
+        if (!top && !c->mixed && ((f | g) & DV_LEX_ENG))
             continue; /* all capitals: no capitalisation signal, so no English words */
         if ((f & PLACE) && (g & PLACE))
             continue; /* Jackson, Georgia */

@@ -36,7 +36,8 @@
 #define DV_LEX_HONORIFIC   (1u << 16) /* curated: a CJK honorific after a name (様, 님) */
 #define DV_LEX_LOCTRIGGER  (1u << 17) /* curated: a preposition before a place (in, from) */
 #define DV_LEX_PARTICLE    (1u << 18) /* curated: a name particle (van, der, Ní) */
-#define DV_LEX_FREQ(info) (((info) >> 19) & 3u) /* name frequency: 0 unknown, 1 <1e3, 2 <1e5, 3 more */
+#define DV_LEX_TOPFIRST    (1u << 19) /* a given name of >= 500000 SSA births (the 130 most frequent) */
+#define DV_LEX_TOPLAST     (1u << 20) /* a surname of >= 100000 people in the 2010 Census (the 314 most frequent) */
 #define DV_LEX_POP(info) (((info) >> 21) & 7u)  /* place class: log10(population) - 2 */
 
 /* Keys of one byte length, sorted (memcmp order), each followed by DV_LEX_INFO_CHARS characters. */

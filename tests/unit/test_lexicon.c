@@ -192,6 +192,27 @@ static void test_pair_makes_name(void **state)
     assert_string_equal(names("Young-Burgess APC II"), "");
 }
 
+/* The most frequent US names are a name alone though they are English words (john, smith; maria, the plural of
+ * mare) or the text is all capitals: before, ImageComments holding only JOHN SMITH, John Smith, SMITH, JOHN or
+ * MARIA GARCIA had no finding under DEIDENTIFY_TAG_CONTENTS (stop 38's red team, F7). Rule 4's other guards hold. */
+static void test_top_pair_makes_name(void **state)
+{
+    (void)state;
+    assert_string_equal(names("JOHN SMITH"), "JOHN SMITH");
+    assert_string_equal(names("John Smith"), "John Smith");
+    assert_string_equal(names("SMITH, JOHN"), "SMITH, JOHN");
+    assert_string_equal(names("Smith, John"), "Smith, John");
+    assert_string_equal(names("MARIA GARCIA"), "MARIA GARCIA");
+    assert_string_equal(names("GARCIA, MARIA"), "GARCIA, MARIA");
+    assert_string_equal(names("Seen by SMITH, JOHN today"), "SMITH, JOHN");
+    /* less frequent names that are English words, a clinical second word, an eponym's use stay */
+    assert_string_equal(names("Rose Young"), "");
+    assert_string_equal(names("ROSE YOUNG"), "");
+    assert_string_equal(names("Mark Hand"), "");
+    assert_string_equal(names("John Smith fracture"), "");
+    assert_string_equal(names("CT CHEST ROSE FOLLOW UP"), "");
+}
+
 /* Surname, given name: the order of worklists and of vendors' private name attributes (GE's GEMS_GENIE_1
  * (0009,1040) holds BERRA,JAMES in pydicom's JPEG-lossy.dcm). Before, an all-caps pair was not found and in mixed
  * case only the surname was (rule_alone), so the given name stayed under DEIDENTIFY_TAG_CONTENTS. */
@@ -310,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_tokens_shapes_and_gaps), cmocka_unit_test(test_tokens_width_forms),
         cmocka_unit_test(test_title_makes_name),
         cmocka_unit_test(test_trigger_makes_name), cmocka_unit_test(test_pair_makes_name),
+        cmocka_unit_test(test_top_pair_makes_name),
         cmocka_unit_test(test_inverted_pair_makes_name),
         cmocka_unit_test(test_pn_in_text),         cmocka_unit_test(test_eponyms_stay),
         cmocka_unit_test(test_cjk_names),          cmocka_unit_test(test_places_and_orgs),
