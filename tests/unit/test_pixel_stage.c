@@ -374,6 +374,21 @@ static void test_redact_only_inside(void **state)
     free(in);
 }
 
+/* The header of a rows x cols, 16-bit, BitsStored 12 MONOCHROME2 secondary capture (pixel representation pr). */
+static void put_mono12(dvb *b, uint16_t rows, uint16_t cols, uint16_t pr)
+{
+    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
+    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
+    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
+    dvb_u16(b, DV_TAG_ROWS, rows);
+    dvb_u16(b, DV_TAG_COLUMNS, cols);
+    dvb_u16(b, DV_TAG_BITS_ALLOCATED, 16);
+    dvb_u16(b, DV_TAG_BITS_STORED, 12);
+    dvb_u16(b, DV_TAG_HIGH_BIT, 11);
+    dvb_u16(b, DV_TAG_PIXEL_REPRESENTATION, pr);
+}
+
 /* Embedded overlay planes (docs/decisions.md "Overlays embedded in pixel data") under cleanImage: the pixel stage
  * replaces the PixelData (painted in place for little endian input, decoded and rewritten for big endian), and
  * the planes of the removed overlay groups (15 in 6000, 14 in 6002) are cleared in that value too, and so is
@@ -393,16 +408,7 @@ static void test_embedded_overlay_cleared_too(void **state)
     const dvb_ts tss[] = {DVB_EXPLICIT_LE, DVB_EXPLICIT_BE};
     for (size_t t = 0; t < 2; t++) {
         dvb *b = dvb_new(tss[t], 1);
-        dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
-        dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
-        dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
-        dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
-        dvb_u16(b, DV_TAG_ROWS, R);
-        dvb_u16(b, DV_TAG_COLUMNS, C);
-        dvb_u16(b, DV_TAG_BITS_ALLOCATED, 16);
-        dvb_u16(b, DV_TAG_BITS_STORED, 12);
-        dvb_u16(b, DV_TAG_HIGH_BIT, 11);
-        dvb_u16(b, DV_TAG_PIXEL_REPRESENTATION, 0);
+        put_mono12(b, R, C, 0);
         for (uint32_t g = 0x6000; g <= 0x6002; g += 2) {
             dvb_u16(b, g << 16 | 0x0010u, R);
             dvb_u16(b, g << 16 | 0x0011u, C);
@@ -453,16 +459,7 @@ enum { UR = 6, UC = 8 };
 static uint8_t *build_unused(const uint16_t *px, int with_groups, uint16_t pr, size_t *len)
 {
     dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
-    dvb_str(b, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
-    dvb_str(b, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4.5");
-    dvb_u16(b, DV_TAG_SAMPLES_PER_PIXEL, 1);
-    dvb_str(b, DV_TAG_PHOTOMETRIC_INTERPRETATION, "CS", "MONOCHROME2");
-    dvb_u16(b, DV_TAG_ROWS, UR);
-    dvb_u16(b, DV_TAG_COLUMNS, UC);
-    dvb_u16(b, DV_TAG_BITS_ALLOCATED, 16);
-    dvb_u16(b, DV_TAG_BITS_STORED, 12);
-    dvb_u16(b, DV_TAG_HIGH_BIT, 11);
-    dvb_u16(b, DV_TAG_PIXEL_REPRESENTATION, pr);
+    put_mono12(b, UR, UC, pr);
     for (uint32_t g = 0x6000; with_groups && g <= 0x6002; g += 2) {
         dvb_u16(b, g << 16 | 0x0010u, UR);
         dvb_u16(b, g << 16 | 0x0011u, UC);
