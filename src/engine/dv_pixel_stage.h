@@ -74,9 +74,14 @@ void dv_pixel_worker_stats(const dv_pixel_worker *w, dv_pixel_stats *out);
 int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
                        dv_result *res, dv_error *err);
 
-/* PixelData elements nested in sequences (e.g. IconImageSequence): kept as the API says ("Doesn't apply to
- * elements nested in a sequence, which revert to Keep"), counted for the report. */
+/* PixelData elements nested in sequences: not redacted, as the API says ("Doesn't apply to elements nested in a
+ * sequence, which revert to Keep"), counted for the report (an icon of a redacted image is removed before the
+ * count: dv_pixel_drop_icons). */
 uint32_t dv_pixel_count_nested(const dv_instance *inst);
+/* Every IconImageSequence (0088,0200) of inst, at any depth, removed unless an action of plan keeps it by name:
+ * for an instance whose top-level pixels the stage redacts (docs/decisions.md "An icon goes with a redacted
+ * image"). Returns how many were removed. */
+uint32_t dv_pixel_drop_icons(dv_instance *inst, const dv_plan *plan);
 
 /* --- run.c: test access to the run's pixel side (tests/unit/test_pixel_stage.c) --- */
 /* Decoder calls made by every pixel worker of the run so far. */

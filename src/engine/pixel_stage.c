@@ -163,6 +163,40 @@ const dv_image_config *dv_pixel_config_for(const dv_plan *plan, const dv_instanc
     return ic && !dv_image_config_is_noop(ic) ? ic : NULL;
 }
 
+#define ICON_IMAGE_SEQUENCE 0x00880200u
+
+static uint32_t drop_icons_in(dv_ds *ds)
+{
+    uint32_t n = 0;
+    for (dv_elem *prev = NULL, *e = ds->first, *next; e; e = next) {
+        next = e->next;
+        if (e->tag == ICON_IMAGE_SEQUENCE) {
+            dv_ds_unlink(ds, prev, e);
+            n++;
+            continue;
+        }
+        if (e->flags & DV_ELEM_SEQUENCE)
+            for (dv_item *it = e->items; it; it = it->next)
+                n += drop_icons_in(&it->ds);
+        prev = e;
+    }
+    return n;
+}
+
+/* An icon is the image made small, burned-in text included: kept beside a redacted image it shows what the
+ * redaction covered (stop 38's red team: DEIDENTIFY_TAG_CONTENTS kept IconImageSequence, top level and inside
+ * ReferencedImageSequence, with the name in it). The API's cleanImageTag does not reach nested PixelData, and
+ * redacting a 64-pixel thumbnail is not reliable, so it goes; it is Type 3 wherever it is allowed. A keepTag
+ * naming IconImageSequence keeps it (the user asked for it by name). */
+uint32_t dv_pixel_drop_icons(dv_instance *inst, const dv_plan *plan)
+{
+    dv_match m;
+    dv_plan_match(plan, ICON_IMAGE_SEQUENCE, DV_VR_SQ, 1, &m);
+    if (m.source == DV_MATCH_ACTION && m.kind == DV_ACTION_KEEP)
+        return 0;
+    return drop_icons_in(&inst->ds);
+}
+
 static int count_nested(const dv_element_view *e, void *user)
 {
     if (e->tag == DV_TAG_PIXEL_DATA && e->depth > 0)

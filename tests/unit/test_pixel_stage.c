@@ -610,7 +610,9 @@ static void test_rgb_stays_rgb(void **state)
     free(in);
 }
 
-/* PixelData nested in a sequence (an icon) is kept and counted. */
+/* PixelData nested in a sequence (an icon) is not redacted. An icon of an image the stage redacts is removed
+ * (it shows the burned-in text small: stop 38's red team), unless a keepTag names IconImageSequence; then it is
+ * kept and counted. */
 static void test_nested_kept(void **state)
 {
     (void)state;
@@ -619,14 +621,36 @@ static void test_nested_kept(void **state)
     img m = {4, 4, 1, 8, 8, 0, 0, 1, "MONOCHROME2", DVB_EXPLICIT_LE, px, sizeof px, 1};
     size_t len;
     uint8_t *in = build(&m, &len);
-    seam s = {255, 0, 0, 0}; /* the icon is all 255: it would be boxed if the stage looked at it */
-    ran r;
-    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
-    assert_int_equal(r.outcome, DV_OUTCOME_OK);
-    assert_int_equal(r.res.pixel_nested_kept, 1);
-    assert_int_equal(r.res.pixel_boxes, 0);
-    assert_int_equal(s.calls, 1);
-    dv_mem_sink_free(&r.out.ms);
+    static const char *const keep_icon =
+        "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"actions\": [{\"queries\": "
+        "[\"IconImageSequence\"], \"keepTag\": {}}], \"options\": {\"cleanImage\": {\"textRedactionMode\": "
+        "\"REDACT_ALL_TEXT\"}}}}";
+    const char *configs[2] = {ALL_TEXT, keep_icon};
+    for (int k = 0; k < 2; k++) {
+        seam s = {255, 0, 0, 0}; /* the icon is all 255: it would be boxed if the stage looked at it */
+        ran r;
+        run_one(configs[k], in, len, &s, 0, NULL, NULL, &r);
+        assert_int_equal(r.outcome, DV_OUTCOME_OK);
+        assert_int_equal(r.res.pixel_nested_kept, k);
+        assert_int_equal(r.res.pixel_boxes, 0);
+        assert_int_equal(s.calls, 1);
+        back b;
+        read_back(&r, &b);
+        if (k == 0)
+            assert_null(dv_ds_find(&b.inst->ds, 0x00880200u));
+        else
+            assert_non_null(dv_ds_find(&b.inst->ds, 0x00880200u));
+        back_free(&b, &r);
+    }
+    /* a config that does not redact keeps the icon as the profile says */
+    seam s0 = {255, 0, 0, 0};
+    ran r0;
+    run_one("{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\"}}", in, len, &s0, 0, NULL, NULL, &r0);
+    assert_int_equal(r0.outcome, DV_OUTCOME_OK);
+    back b0;
+    read_back(&r0, &b0);
+    assert_non_null(dv_ds_find(&b0.inst->ds, 0x00880200u));
+    back_free(&b0, &r0);
     free(in);
 }
 
