@@ -188,13 +188,46 @@ static uint32_t drop_icons_in(dv_ds *ds)
  * ReferencedImageSequence, with the name in it). The API's cleanImageTag does not reach nested PixelData, and
  * redacting a 64-pixel thumbnail is not reliable, so it goes; it is Type 3 wherever it is allowed. A keepTag
  * naming IconImageSequence keeps it (the user asked for it by name). */
-uint32_t dv_pixel_drop_icons(dv_instance *inst, const dv_plan *plan)
+static int kept_by_name(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq)
 {
     dv_match m;
-    dv_plan_match(plan, ICON_IMAGE_SEQUENCE, DV_VR_SQ, 1, &m);
-    if (m.source == DV_MATCH_ACTION && m.kind == DV_ACTION_KEEP)
-        return 0;
-    return drop_icons_in(&inst->ds);
+    dv_plan_match(plan, tag, vr, is_seq, &m);
+    return m.source == DV_MATCH_ACTION && m.kind == DV_ACTION_KEEP;
+}
+
+/* An overlay (a group 60xx, xx even 00-1E) drawn over a redacted image shows its text as a viewer draws it:
+ * the old consoles burned the patient's name and ID into overlays as often as into pixels, and
+ * DEIDENTIFY_TAG_CONTENTS and KEEP_ALL kept OverlayData with its text (stop 38's red team). The whole module of
+ * each group goes, as the Basic profile removes it, unless a keepTag names that group's OverlayData (or, for an
+ * overlay embedded in the pixels, its OverlayBitPosition); its bits
+ * embedded in the pixels are then cleared with every unused bit (dv_pixel_container_clean). */
+static uint32_t drop_overlays(dv_instance *inst, const dv_plan *plan)
+{
+    uint32_t n = 0;
+    for (uint32_t g = 0x6000; g <= 0x601E; g += 2) {
+        if (kept_by_name(plan, g << 16 | 0x3000u, DV_VR_OW, 0) || kept_by_name(plan, g << 16 | 0x0102u, DV_VR_US, 0))
+            continue; /* OverlayData named, or for an overlay embedded in the pixels its OverlayBitPosition */
+        int any = 0;
+        for (dv_elem *prev = NULL, *e = inst->ds.first, *next; e; e = next) {
+            next = e->next;
+            if (e->tag >> 16 == g) {
+                dv_ds_unlink(&inst->ds, prev, e);
+                any = 1;
+                continue;
+            }
+            prev = e;
+        }
+        n += (uint32_t)any;
+    }
+    return n;
+}
+
+uint32_t dv_pixel_drop_icons(dv_instance *inst, const dv_plan *plan)
+{
+    uint32_t n = drop_overlays(inst, plan);
+    if (!kept_by_name(plan, ICON_IMAGE_SEQUENCE, DV_VR_SQ, 1))
+        n += drop_icons_in(&inst->ds);
+    return n;
 }
 
 static int count_nested(const dv_element_view *e, void *user)

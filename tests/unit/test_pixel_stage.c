@@ -487,6 +487,51 @@ static void output_samples(ran *r, uint16_t *got)
     back_free(&bk, r);
 }
 
+/* An overlay (OverlayData) of an image the stage redacts goes with its whole group, unless a keepTag names its
+ * OverlayData; a config that does not redact leaves it to the profile (stop 38's red team: DEIDENTIFY_TAG_CONTENTS
+ * kept an overlay bitmap spelling the patient's name beside the redacted image). */
+static void test_overlay_goes_with_redaction(void **state)
+{
+    (void)state;
+    uint16_t px[UR * UC] = {0};
+    uint8_t bits[UR * UC / 8];
+    memset(bits, 0xA5, sizeof bits);
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    put_mono12(b, UR, UC, 0);
+    dvb_u16(b, 0x60000010u, UR);
+    dvb_u16(b, 0x60000011u, UC);
+    dvb_str(b, 0x60000040u, "CS", "G");
+    dvb_u16(b, 0x60000100u, 1);
+    dvb_u16(b, 0x60000102u, 0);
+    dvb_bytes(b, 0x60003000u, "OW", bits, sizeof bits);
+    dvb_bytes(b, DV_TAG_PIXEL_DATA, "OW", px, sizeof px);
+    size_t len;
+    uint8_t *in = dvb_finish(b, &len);
+    static const char *const keep_overlay =
+        "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"actions\": [{\"queries\": "
+        "[\"OverlayData\"], \"keepTag\": {}}], \"options\": {\"cleanImage\": {\"textRedactionMode\": "
+        "\"REDACT_ALL_TEXT\"}}}}";
+    const char *configs[3] = {ALL_TEXT, keep_overlay, "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\"}}"};
+    for (int k = 0; k < 3; k++) {
+        seam s = {4096, 0, 0, 0};
+        ran r;
+        run_one(configs[k], in, len, &s, 0, NULL, NULL, &r);
+        assert_int_equal(r.outcome, DV_OUTCOME_OK);
+        back bk;
+        read_back(&r, &bk);
+        const dv_elem *od = dv_ds_find(&bk.inst->ds, 0x60003000u), *rows = dv_ds_find(&bk.inst->ds, 0x60000010u);
+        if (k == 0) {
+            assert_null(od);
+            assert_null(rows);
+        } else {
+            assert_non_null(od);
+            assert_non_null(rows);
+        }
+        back_free(&bk, &r);
+    }
+    free(in);
+}
+
 /* Text drawn in bits no overlay group declares (stop 38's red team: BitsAllocated 16, BitsStored 12, text in bit
  * 15, no 60xx group) is invisible to the detector, which sees the stored bits: whenever the stage redacts, every
  * bit outside the stored ones is cleared, found text or not (signed samples: those above HighBit copy the sign,
@@ -513,15 +558,32 @@ static void test_unused_bits_cleared(void **state)
                 fail_msg("config %zu: sample %zu is 0x%04x, want 0x%04x", k, i, got[i], px[i] & 0x0FFF);
     }
     free(in);
-    /* planes a group still in the output declares stay */
+    /* planes a group still in the output declares stay: a keepTag names its OverlayBitPosition; without one the
+     * overlay groups of a redacted image go ("Overlays go with a redacted image") and their planes with them */
     in = build_unused(px, 1, 0, &len);
     seam s = {4096, 0, 0, 0};
     ran r;
-    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    run_one("{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"actions\": [{\"queries\": "
+            "[\"OverlayBitPosition\"], \"keepTag\": {}}], \"options\": {\"cleanImage\": "
+            "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}",
+            in, len, &s, 0, NULL, NULL, &r);
     assert_int_equal(r.outcome, DV_OUTCOME_OK);
     output_samples(&r, got);
     for (size_t i = 0; i < UR * UC; i++)
         assert_int_equal(got[i], px[i] & 0xCFFF);
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    {
+        back bk;
+        read_back(&r, &bk);
+        assert_null(dv_ds_find(&bk.inst->ds, 0x60000102u));
+        assert_null(dv_ds_find(&bk.inst->ds, 0x60020010u));
+        back_free(&bk, &r);
+    }
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    output_samples(&r, got);
+    for (size_t i = 0; i < UR * UC; i++)
+        assert_int_equal(got[i], px[i] & 0x0FFF);
     free(in);
     /* signed: above HighBit a copy of the sign */
     in = build_unused(px, 0, 1, &len);
@@ -1109,6 +1171,7 @@ int main(void)
         cmocka_unit_test(test_j2k_lossless_kept),
         cmocka_unit_test(test_float_pixels_redacted),
         cmocka_unit_test(test_unused_bits_cleared),
+        cmocka_unit_test(test_overlay_goes_with_redaction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
