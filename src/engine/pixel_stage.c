@@ -41,6 +41,8 @@ struct dv_pixel_worker {
     dv_box tdc_win[3];  /* the window each channel's detector searched last */
     dv_boxes seen;      /* colour frames: the lines found on this frame by the views searched so far */
     dv_boxes extra;     /* colour frames: the lines one channel's view adds */
+    uint8_t *unused;    /* frame i's encoded bytes carry bits outside the stored ones (dv_frame.had_unused_bits) */
+    size_t unused_cap;
     dv_ocr *ocr;        /* the sensitive modes: one Tesseract model per worker, loaded on first need */
     dv_pixclass *pc;    /* the sensitive modes: the box classifier's scratch */
     dv_pixel_memo *memo;/* the sensitive modes: this instance's readings by crop (pixel_memo.h) */
@@ -91,6 +93,7 @@ void dv_pixel_worker_free(dv_pixel_worker *w)
     dv_gray8_free(&w->crop);
     dv_boxes_free(&w->seen);
     dv_boxes_free(&w->extra);
+    free(w->unused);
     dv_ocr_free(w->ocr);
     dv_pixclass_free(w->pc);
     dv_pixel_memo_free(w->memo);
@@ -1120,7 +1123,8 @@ static int find_all(stage *s, dv_error *err)
 {
     dv_pixel_worker *w = s->w;
     w->nall = 0;
-    if (grow((void **)&w->start, &w->start_cap, (size_t)s->pa.number_of_frames + 1, sizeof *w->start, err) != 0)
+    if (grow((void **)&w->start, &w->start_cap, (size_t)s->pa.number_of_frames + 1, sizeof *w->start, err) != 0 ||
+        grow((void **)&w->unused, &w->unused_cap, (size_t)s->pa.number_of_frames, 1, err) != 0)
         return -1;
     if (!s->env->find) {
         if (!w->td && !(w->td = dv_textdetect_new()))
@@ -1137,6 +1141,7 @@ static int find_all(stage *s, dv_error *err)
         w->start[i] = w->nall;
         if (decode(s, i, err) != 0)
             return -1;
+        w->unused[i] = (uint8_t)(!s->pa.float_bits && s->frame.had_unused_bits);
         if (dv_gray8_from_frame(&s->frame, s->has_pal ? &s->pal : NULL, &w->gray, err) != 0)
             return -1;
         dv_boxes_clear(&w->boxes);
@@ -1197,8 +1202,10 @@ static int write_encapsulated(stage *s, out_kind k, dv_error *err)
     uint64_t *lens = calloc(n, sizeof *lens);
     int rc = bufs && lens ? 0 : dv_fail(err, DV_ERR_NOMEM, "out of memory (%u frames)", n);
     for (uint32_t i = 0; i < n && rc == 0; i++) {
-        if (s->w->start[i] == s->w->start[i + 1]) {
-            /* nothing found: the frame's original encoded bytes, untouched */
+        if (s->w->start[i] == s->w->start[i + 1] && !s->w->unused[i]) {
+            /* nothing found: the frame's original encoded bytes, untouched (not when they carry bits outside the
+             * stored ones: an RLE frame's high byte plane can hold text the samples do not show; re-encoded from
+             * the decoded samples, as "Overlays embedded in pixel data" clears native frames) */
             uint64_t len = dv_frames_size(s->frames, i);
             if (len == 0 || len > SIZE_MAX || !(bufs[i] = malloc((size_t)len)))
                 rc = dv_fail(err, DV_ERR_NOMEM, "frame %u of %llu bytes", i, (unsigned long long)len);
@@ -1473,6 +1480,15 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
     int rc = cap ? grow((void **)&w->buf, &w->buf_cap, cap, 1, err) : -1;
     if (rc == 0)
         rc = find_all(&s, err);
+    /* An RLE frame whose byte planes carry bits outside the stored ones is rewritten even when nothing was
+     * found (write_encapsulated; native frames are cleared by dv_pixel_container_clean). RLE only: its segments
+     * are the container's bytes as stored, while a JPEG-LS or JPEG 2000 codestream holds samples of its own
+     * precision, which a sign or precision mismatch (pydicom's J2K_pixelrep_mismatch.dcm) changes on decoding
+     * without any hidden bits; a re-encode there would change the image's values. */
+    int dirty = 0;
+    for (uint32_t i = 0; rc == 0 && s.fam == DV_TSF_RLE && i < s.pa.number_of_frames; i++)
+        dirty |= w->unused[i];
+    int rewrite = w->nall > 0 || dirty;
     if (rc == 0 && w->nall > 0 && k == OUT_JPEG_DCT) {
         rc = write_dct(&s, err);
         if (rc == 1) { /* a stream the DCT path refuses: decode, paint, write native */
@@ -1481,12 +1497,12 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
         }
     } else if (rc == 0 && w->nall > 0 && s.pa.float_bits) {
         rc = write_float(&s, err);
-    } else if (rc == 0 && w->nall > 0) {
+    } else if (rc == 0 && rewrite && k != OUT_JPEG_DCT) {
         rc = k == OUT_RLE || k == OUT_JPEG_LS || k == OUT_J2K ? write_encapsulated(&s, k, err)
                                                                : write_native(&s, k, err);
     }
     /* The transfer syntax changes only once the new pixel data is in place. */
-    const char *ots = w->nall > 0 ? output_ts(k, s.ts) : s.ts;
+    const char *ots = rewrite && !(w->nall == 0 && k == OUT_JPEG_DCT) ? output_ts(k, s.ts) : s.ts;
     if (rc == 0 && strcmp(ots, s.ts) != 0)
         rc = dv_instance_set_transfer_syntax(inst, ots, err);
     /* "NO" only when every text region was redacted, i.e. REDACT_ALL_TEXT (issue 11 item 4). */

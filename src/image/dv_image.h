@@ -153,6 +153,9 @@ typedef struct dv_frame {
     dv_frame_source src;
     int is_float;                /* samples are IEEE-754 float (sample_bytes 4) or double (8), MONOCHROME2:
                                     the pixel stage's float frames (dv_pixel_attrs_read_float); no codec */
+    int had_unused_bits;         /* dv_frame_normalise changed a sample: its encoded bytes carry bits outside
+                                    the stored ones (text an old console drew there), which the decoded frame
+                                    no longer shows */
 } dv_frame;
 
 /* Bytes a caller must provide for one decoded frame of this family (0 with err on overflow/limit). The

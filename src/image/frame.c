@@ -156,29 +156,38 @@ void dv_frame_normalise(dv_frame *out)
     size_t n = (size_t)out->width * out->height * out->samples;
     uint32_t bs = out->bits_stored;
     uint32_t cbits = out->sample_bytes * 8;
+    out->had_unused_bits = 0;
     if (bs >= cbits)
         return; /* full container: the bit pattern already is the value (signed reinterpretation is free) */
     uint32_t mask = (1u << bs) - 1u;
     uint32_t sign = 1u << (bs - 1);
+    uint32_t changed = 0;
     if (out->sample_bytes == 1) {
         uint8_t *p = out->data;
         for (size_t i = 0; i < n; i++) {
             uint32_t v = p[i] & mask;
-            p[i] = (uint8_t)(out->is_signed && (v & sign) ? v | ~mask : v);
+            uint8_t w = (uint8_t)(out->is_signed && (v & sign) ? v | ~mask : v);
+            changed |= (uint32_t)(p[i] ^ w);
+            p[i] = w;
         }
     } else if (out->sample_bytes == 2) {
         uint16_t *p = out->data;
         for (size_t i = 0; i < n; i++) {
             uint32_t v = p[i] & mask;
-            p[i] = (uint16_t)(out->is_signed && (v & sign) ? v | ~mask : v);
+            uint16_t w = (uint16_t)(out->is_signed && (v & sign) ? v | ~mask : v);
+            changed |= (uint32_t)(p[i] ^ w);
+            p[i] = w;
         }
     } else {
         uint32_t *p = out->data;
         for (size_t i = 0; i < n; i++) {
             uint32_t v = p[i] & mask;
-            p[i] = out->is_signed && (v & sign) ? v | ~mask : v;
+            uint32_t w = out->is_signed && (v & sign) ? v | ~mask : v;
+            changed |= p[i] ^ w;
+            p[i] = w;
         }
     }
+    out->had_unused_bits = changed != 0;
 }
 
 int dv_frame_float_range(const dv_frame *f, double *lo, double *hi)

@@ -487,6 +487,80 @@ static void output_samples(ran *r, uint16_t *got)
     back_free(&bk, r);
 }
 
+/* A 16-bit RLE frame's segments decoded as stored (no masking): its samples into out. */
+static void rle_raw16(const uint8_t *enc, size_t len, uint16_t *out, size_t n)
+{
+    assert_true(len >= 64);
+    uint32_t nseg = (uint32_t)enc[0] | (uint32_t)enc[1] << 8 | (uint32_t)enc[2] << 16 | (uint32_t)enc[3] << 24;
+    assert_int_equal(nseg, 2);
+    memset(out, 0, n * sizeof *out);
+    for (uint32_t seg = 0; seg < 2; seg++) {
+        const uint8_t *o = enc + 4 + 4 * seg;
+        size_t at = (size_t)o[0] | (size_t)o[1] << 8 | (size_t)o[2] << 16 | (size_t)o[3] << 24, k = 0;
+        while (k < n && at < len) {
+            int c = (int8_t)enc[at++];
+            if (c >= 0)
+                for (int j = 0; j <= c && k < n && at < len; j++)
+                    out[k++] |= (uint16_t)(enc[at++] << (seg ? 0 : 8));
+            else if (c != -128 && at < len) {
+                for (int j = 0; j < 1 - c && k < n; j++)
+                    out[k++] |= (uint16_t)(enc[at] << (seg ? 0 : 8));
+                at++;
+            }
+        }
+    }
+}
+
+/* An RLE frame with nothing found keeps its bytes, unless they carry bits outside the stored ones (text in an
+ * RLE frame's high byte plane): then it is re-encoded from its masked samples (stop 38, the red team's F2 for
+ * encapsulated frames). */
+static void test_rle_unused_bits_cleared(void **state)
+{
+    (void)state;
+    enum { N = 16 };
+    for (int dirty = 0; dirty < 2; dirty++) {
+        uint8_t enc[64 + 2 * 18] = {0};
+        enc[0] = 2;
+        enc[4] = 64;
+        enc[8] = 64 + 18;
+        for (int seg = 0; seg < 2; seg++) {
+            uint8_t *p = enc + 64 + 18 * seg;
+            p[0] = N - 1; /* one literal run of 16 bytes, then a pad byte */
+            for (int i = 0; i < N; i++)
+                p[1 + i] = seg ? (uint8_t)(i * 13) : (uint8_t)((i & 7) | (dirty && i % 3 == 0 ? 0x80 : 0));
+        }
+        const void *frags[1] = {enc};
+        uint32_t elen[1] = {sizeof enc};
+        img m = {4, 4, 1, 16, 12, 0, 0, 1, "MONOCHROME2", DVB_RLE, NULL, 0, 0};
+        size_t len;
+        uint8_t *in = build_frags(&m, frags, elen, &len);
+        seam s = {4096, 0, 0, 0}; /* never present: nothing found */
+        ran r;
+        run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+        assert_int_equal(r.outcome, DV_OUTCOME_OK);
+        assert_int_equal(r.res.pixel_boxes, 0);
+        back b;
+        read_back(&r, &b);
+        assert_string_equal(dv_instance_transfer_syntax(b.inst), "1.2.840.10008.1.2.5");
+        dv_error err;
+        uint64_t olen = dv_frames_size(b.frames, 0);
+        uint8_t *out = malloc((size_t)olen);
+        assert_int_equal(dv_frames_read(b.inst, b.frames, 0, out, olen, &err), 0);
+        if (!dirty) {
+            assert_int_equal(olen, sizeof enc);
+            assert_memory_equal(out, enc, sizeof enc); /* clean: kept byte for byte */
+        }
+        uint16_t got[N], want[N];
+        rle_raw16(out, (size_t)olen, got, N);
+        rle_raw16(enc, sizeof enc, want, N);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(got[i], want[i] & 0x0FFF);
+        free(out);
+        back_free(&b, &r);
+        free(in);
+    }
+}
+
 /* An overlay (OverlayData) of an image the stage redacts goes with its whole group, unless a keepTag names its
  * OverlayData; a config that does not redact leaves it to the profile (stop 38's red team: DEIDENTIFY_TAG_CONTENTS
  * kept an overlay bitmap spelling the patient's name beside the redacted image). */
@@ -871,12 +945,12 @@ static void test_redact_darkest_values(void **state)
     uint16_t d16[4] = {100, 100, 100, 100};
     dv_box box = {0, 0, 1, 1};
     dv_boxes bs = {&box, 1, 1};
-    dv_frame f = {d16, sizeof d16, 2, 2, 1, 2, 10, 0, DV_PHOTO_MONOCHROME1, {0}, 0};
+    dv_frame f = {d16, sizeof d16, 2, 2, 1, 2, 10, 0, DV_PHOTO_MONOCHROME1, {0}, 0, 0};
     assert_int_equal(dv_redact_frame(&f, NULL, &bs), 1);
     assert_int_equal(d16[0], 1023);
     assert_int_equal(d16[1], 100);
     uint8_t ybr[6] = {50, 60, 70, 50, 60, 70};
-    dv_frame y = {ybr, sizeof ybr, 2, 1, 3, 1, 8, 0, DV_PHOTO_YBR_FULL, {0}, 0};
+    dv_frame y = {ybr, sizeof ybr, 2, 1, 3, 1, 8, 0, DV_PHOTO_YBR_FULL, {0}, 0, 0};
     dv_redact_frame(&y, NULL, &bs);
     assert_int_equal(ybr[0], 0);
     assert_int_equal(ybr[1], 128);
@@ -886,7 +960,7 @@ static void test_redact_darkest_values(void **state)
     uint16_t lut[9] = {200, 90, 5, 200, 90, 5, 200, 90, 5};
     dv_palette pal = {3, 10, 8, lut};
     uint8_t idx[2] = {10, 11};
-    dv_frame p = {idx, 2, 2, 1, 1, 1, 8, 0, DV_PHOTO_PALETTE_COLOR, {0}, 0};
+    dv_frame p = {idx, 2, 2, 1, 1, 1, 8, 0, DV_PHOTO_PALETTE_COLOR, {0}, 0, 0};
     dv_redact_frame(&p, &pal, &bs);
     assert_int_equal(idx[0], 12);
     assert_int_equal(idx[1], 11);
@@ -1172,6 +1246,7 @@ int main(void)
         cmocka_unit_test(test_float_pixels_redacted),
         cmocka_unit_test(test_unused_bits_cleared),
         cmocka_unit_test(test_overlay_goes_with_redaction),
+        cmocka_unit_test(test_rle_unused_bits_cleared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
