@@ -149,6 +149,12 @@ int dvc_open_input(const char *path, int flags);
 /* Directory/file name component for a UID: the UID itself when it is a well-formed UID (digits and single
  * dots, <= 64 chars), empty_name when empty, else "_invalid-" + 16 hex of its SHA-256. */
 void dvc_uid_component(const char *uid, size_t cap, const char *empty_name, char out[DVC_COMPONENT_MAX]);
+/* A character such a name holds ([0-9a-z._-]): the one rule the journal's names (journal_line.c) and the resume's
+ * sweep of DST (output.c) are checked against. */
+static inline int dvc_component_char(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '.' || c == '_' || c == '-';
+}
 
 typedef struct dvc_claims dvc_claims; /* output.c: which input of this run holds each output name */
 typedef struct dvc_tmp_slot dvc_tmp_slot;

@@ -29,7 +29,7 @@ int dvc_jline_name_ok(const char *s)
             comp = 0;
             continue;
         }
-        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || *c == '.' || *c == '_' || *c == '-'))
+        if (!dvc_component_char(*c))
             return 0;
         comp++;
     }

@@ -148,12 +148,16 @@ static void on_fatal_signal(int sig)
 
 /* Pick a fresh random temp name for slot in dirfd and announce SLOT_CREATING; the caller then creates that
  * name and calls slot_created. Never returns once the process is dying. -1 with errno without random bytes. */
+#define TMP_PREFIX ".dvtmp-" /* and 12 lowercase hex digits: slot_begin makes such names, temp_name knows them */
+#define TMP_PREFIX_LEN 7
+#define TMP_HEX 12
+
 static int slot_begin(tmp_slot *slot, int dirfd)
 {
     unsigned char rnd[6];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         return -1;
-    snprintf(slot->name, sizeof slot->name, ".dvtmp-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+    snprintf(slot->name, sizeof slot->name, TMP_PREFIX "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
              rnd[4], rnd[5]);
     slot->dirfd = dirfd;
     atomic_store(&slot->state, SLOT_CREATING);
@@ -385,12 +389,12 @@ int dvc_output_stale(void *user, const char *name)
 /* Exactly the names slot_begin makes: ".dvtmp-" and 12 lowercase hex digits. */
 static int temp_name(const char *s)
 {
-    if (strncmp(s, ".dvtmp-", 7) != 0)
+    if (strncmp(s, TMP_PREFIX, TMP_PREFIX_LEN) != 0)
         return 0;
-    for (int i = 7; i < 19; i++)
+    for (int i = TMP_PREFIX_LEN; i < TMP_PREFIX_LEN + TMP_HEX; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return 0;
-    return s[19] == '\0';
+    return s[TMP_PREFIX_LEN + TMP_HEX] == '\0';
 }
 
 /* A folder name dvc_uid_component can make (a UID, "_invalid-<hex>", "_nostudy", "_noseries"): anything else in
@@ -400,7 +404,7 @@ static int component_name(const char *s)
     if (s[0] == '\0' || s[0] == '.')
         return 0;
     for (; *s; s++)
-        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || *s == '.' || *s == '_' || *s == '-'))
+        if (!dvc_component_char(*s))
             return 0;
     return 1;
 }

@@ -76,13 +76,13 @@ int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instanc
 
 /* PixelData elements nested in sequences: not redacted, as the API says ("Doesn't apply to elements nested in a
  * sequence, which revert to Keep"), counted for the report (an icon of a redacted image is removed before the
- * count: dv_pixel_drop_icons). */
+ * count: dv_pixel_drop_icons_and_overlays). */
 uint32_t dv_pixel_count_nested(const dv_instance *inst);
 /* What shows a redacted image's text elsewhere, removed from inst unless an action of plan keeps it by name:
  * every IconImageSequence (0088,0200), at any depth, and every overlay group 60xx; for an instance whose
  * top-level pixels the stage redacts (docs/decisions.md "An icon goes with a redacted image", "Overlays go
  * with a redacted image"). Returns how many icons and overlay groups were removed. */
-uint32_t dv_pixel_drop_icons(dv_instance *inst, const dv_plan *plan);
+uint32_t dv_pixel_drop_icons_and_overlays(dv_instance *inst, const dv_plan *plan);
 
 /* --- run.c: test access to the run's pixel side (tests/unit/test_pixel_stage.c) --- */
 /* Decoder calls made by every pixel worker of the run so far. */

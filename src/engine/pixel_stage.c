@@ -168,6 +168,10 @@ const dv_image_config *dv_pixel_config_for(const dv_plan *plan, const dv_instanc
 
 #define ICON_IMAGE_SEQUENCE 0x00880200u
 
+/* An icon is the image made small, burned-in text included: kept beside a redacted image it shows what the
+ * redaction covered (stop 38's red team: DEIDENTIFY_TAG_CONTENTS kept IconImageSequence, top level and inside
+ * ReferencedImageSequence, with the name in it). The API's cleanImageTag does not reach nested PixelData, and
+ * redacting a 64-pixel thumbnail is not reliable, so it goes; it is Type 3 wherever it is allowed. */
 static uint32_t drop_icons_in(dv_ds *ds)
 {
     uint32_t n = 0;
@@ -186,11 +190,7 @@ static uint32_t drop_icons_in(dv_ds *ds)
     return n;
 }
 
-/* An icon is the image made small, burned-in text included: kept beside a redacted image it shows what the
- * redaction covered (stop 38's red team: DEIDENTIFY_TAG_CONTENTS kept IconImageSequence, top level and inside
- * ReferencedImageSequence, with the name in it). The API's cleanImageTag does not reach nested PixelData, and
- * redacting a 64-pixel thumbnail is not reliable, so it goes; it is Type 3 wherever it is allowed. A keepTag
- * naming IconImageSequence keeps it (the user asked for it by name). */
+/* A keepTag names tag (the user asked for it by name). */
 static int kept_by_name(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq)
 {
     dv_match m;
@@ -202,30 +202,28 @@ static int kept_by_name(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_s
  * the old consoles burned the patient's name and ID into overlays as often as into pixels, and
  * DEIDENTIFY_TAG_CONTENTS and KEEP_ALL kept OverlayData with its text (stop 38's red team). The whole module of
  * each group goes, as the Basic profile removes it, unless a keepTag names that group's OverlayData (or, for an
- * overlay embedded in the pixels, its OverlayBitPosition); its bits
- * embedded in the pixels are then cleared with every unused bit (dv_pixel_container_clean). */
+ * overlay embedded in the pixels, its OverlayBitPosition); its bits embedded in the pixels are then cleared with
+ * every unused bit (dv_pixel_container_clean). One walk of the top level. */
 static uint32_t drop_overlays(dv_instance *inst, const dv_plan *plan)
 {
-    uint32_t n = 0;
-    for (uint32_t g = 0x6000; g <= 0x601E; g += 2) {
+    uint16_t kept = 0, dropped = 0; /* bit (g - 0x6000) / 2 per overlay group */
+    for (uint32_t g = 0x6000; g <= 0x601E; g += 2)
         if (kept_by_name(plan, g << 16 | 0x3000u, DV_VR_OW, 0) || kept_by_name(plan, g << 16 | 0x0102u, DV_VR_US, 0))
-            continue; /* OverlayData named, or for an overlay embedded in the pixels its OverlayBitPosition */
-        int any = 0;
-        for (dv_elem *prev = NULL, *e = inst->ds.first, *next; e; e = next) {
-            next = e->next;
-            if (e->tag >> 16 == g) {
-                dv_ds_unlink(&inst->ds, prev, e);
-                any = 1;
-                continue;
-            }
-            prev = e;
+            kept |= (uint16_t)(1u << ((g - 0x6000) / 2));
+    for (dv_elem *prev = NULL, *e = inst->ds.first, *next; e; e = next) {
+        next = e->next;
+        uint32_t g = e->tag >> 16;
+        if (g >= 0x6000 && g <= 0x601E && !(g & 1) && !(kept & (1u << ((g - 0x6000) / 2)))) {
+            dv_ds_unlink(&inst->ds, prev, e);
+            dropped |= (uint16_t)(1u << ((g - 0x6000) / 2));
+            continue;
         }
-        n += (uint32_t)any;
+        prev = e;
     }
-    return n;
+    return (uint32_t)__builtin_popcount(dropped);
 }
 
-uint32_t dv_pixel_drop_icons(dv_instance *inst, const dv_plan *plan)
+uint32_t dv_pixel_drop_icons_and_overlays(dv_instance *inst, const dv_plan *plan)
 {
     uint32_t n = drop_overlays(inst, plan);
     if (!kept_by_name(plan, ICON_IMAGE_SEQUENCE, DV_VR_SQ, 1))
@@ -911,12 +909,11 @@ static int seen_before(const dv_boxes *seen, const dv_box *b)
 /* The coloured pixels of box b (clipped to the picture), counted up to enough. */
 static uint64_t coloured_px(const dv_gray8 *chroma, const dv_box *b, uint64_t enough)
 {
-    uint32_t x1 = b->x + b->w < chroma->width ? b->x + b->w : chroma->width;
-    uint32_t y1 = b->y + b->h < chroma->height ? b->y + b->h : chroma->height;
+    dv_box c = dv_box_clip(*b, chroma->width, chroma->height);
     uint64_t n = 0;
-    for (uint32_t y = b->y; y < y1 && n < enough; y++) {
+    for (uint32_t y = c.y; y < c.y + c.h && n < enough; y++) {
         const uint8_t *row = chroma->px + (size_t)y * chroma->width;
-        for (uint32_t x = b->x; x < x1; x++)
+        for (uint32_t x = c.x; x < c.x + c.w; x++)
             n += row[x] >= DV_GRAY8_CHROMA;
     }
     return n;
@@ -939,12 +936,12 @@ static int coloured(const dv_gray8 *chroma, const dv_box *b)
 
 static uint64_t steps(const dv_gray8 *g, const dv_box *b)
 {
-    uint32_t x1 = b->x + b->w < g->width ? b->x + b->w : g->width;
-    uint32_t y1 = b->y + b->h < g->height ? b->y + b->h : g->height;
+    dv_box c = dv_box_clip(*b, g->width, g->height);
+    uint32_t x1 = c.x + c.w, y1 = c.y + c.h;
     uint64_t sum = 0;
-    for (uint32_t y = b->y; y < y1; y++) {
+    for (uint32_t y = c.y; y < y1; y++) {
         const uint8_t *row = g->px + (size_t)y * g->width;
-        for (uint32_t x = b->x; x < x1; x++) {
+        for (uint32_t x = c.x; x < x1; x++) {
             if (x + 1 < x1)
                 sum += (uint64_t)abs((int)row[x + 1] - (int)row[x]);
             if (y + 1 < y1)
@@ -965,22 +962,19 @@ static int hidden_from_brightest(const dv_gray8 *brightest, const dv_gray8 *chan
  * rectangle is no stroke: the top-hat leaves it dark. */
 static void blank_to(dv_gray8 *g, const dv_box *b, int level)
 {
-    if (b->w == 0 || b->h == 0 || b->x >= g->width || b->y >= g->height)
-        return;
-    uint32_t x1 = b->x + b->w < g->width ? b->x + b->w : g->width;
-    uint32_t y1 = b->y + b->h < g->height ? b->y + b->h : g->height;
-    for (uint32_t y = b->y; y < y1; y++)
-        memset(g->px + (size_t)y * g->width + b->x, level, x1 - b->x);
+    dv_box c = dv_box_clip(*b, g->width, g->height);
+    for (uint32_t y = c.y; y < c.y + c.h; y++)
+        memset(g->px + (size_t)y * g->width + c.x, level, c.w);
 }
 
 static void blank(dv_gray8 *g, const dv_box *b)
 {
-    if (b->w == 0 || b->h == 0 || b->x >= g->width || b->y >= g->height)
+    dv_box c = dv_box_clip(*b, g->width, g->height);
+    if (c.w == 0 || c.h == 0)
         return;
-    uint32_t x1 = b->x + b->w < g->width ? b->x + b->w : g->width;
-    uint32_t y1 = b->y + b->h < g->height ? b->y + b->h : g->height;
-    uint32_t xs[2] = {b->x ? b->x - 1 : b->x, x1 < g->width ? x1 : x1 - 1};
-    uint32_t ys[2] = {b->y ? b->y - 1 : b->y, y1 < g->height ? y1 : y1 - 1};
+    uint32_t x1 = c.x + c.w, y1 = c.y + c.h;
+    uint32_t xs[2] = {c.x ? c.x - 1 : c.x, x1 < g->width ? x1 : x1 - 1};
+    uint32_t ys[2] = {c.y ? c.y - 1 : c.y, y1 < g->height ? y1 : y1 - 1};
     uint8_t v[4] = {g->px[(size_t)ys[0] * g->width + xs[0]], g->px[(size_t)ys[0] * g->width + xs[1]],
                     g->px[(size_t)ys[1] * g->width + xs[0]], g->px[(size_t)ys[1] * g->width + xs[1]]};
     for (int i = 1; i < 4; i++) /* insertion sort of four */
@@ -1497,12 +1491,12 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
         }
     } else if (rc == 0 && w->nall > 0 && s.pa.float_bits) {
         rc = write_float(&s, err);
-    } else if (rc == 0 && rewrite && k != OUT_JPEG_DCT) {
+    } else if (rc == 0 && rewrite) { /* dirty is RLE's alone, whose output is never OUT_JPEG_DCT */
         rc = k == OUT_RLE || k == OUT_JPEG_LS || k == OUT_J2K ? write_encapsulated(&s, k, err)
                                                                : write_native(&s, k, err);
     }
     /* The transfer syntax changes only once the new pixel data is in place. */
-    const char *ots = rewrite && !(w->nall == 0 && k == OUT_JPEG_DCT) ? output_ts(k, s.ts) : s.ts;
+    const char *ots = rewrite ? output_ts(k, s.ts) : s.ts;
     if (rc == 0 && strcmp(ots, s.ts) != 0)
         rc = dv_instance_set_transfer_syntax(inst, ots, err);
     /* "NO" only when every text region was redacted, i.e. REDACT_ALL_TEXT (issue 11 item 4). */

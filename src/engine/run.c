@@ -355,8 +355,8 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
     if (!run->plan->cleans_pixels)
         return 0;
     const dv_image_config *ic = dv_pixel_config_for(run->plan, inst);
-    if (ic) /* before the count: an icon of a redacted image goes (dv_pixel_drop_icons) */
-        dv_pixel_drop_icons(inst, run->plan);
+    if (ic) /* before the count: an icon of a redacted image goes (dv_pixel_drop_icons_and_overlays) */
+        dv_pixel_drop_icons_and_overlays(inst, run->plan);
     if (DV_RESULT_HAS(res, pixel_nested_kept))
         res->pixel_nested_kept = dv_pixel_count_nested(inst);
     if (!ic)

@@ -133,28 +133,53 @@ static inline int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Pixel i of a colour frame as R, G, B (YBR_FULL converted to RGB first, PS3.3 C.7.6.3.1.2; signed colour,
- * unusual, shifted to unsigned so "brightest" still means largest), each clamped to [0, maxv]. */
+static inline uint8_t max3(unsigned r, unsigned g, unsigned b)
+{
+    unsigned m = r > g ? r : g;
+    return (uint8_t)(m > b ? m : b);
+}
+
+/* The brightest channel minus the darkest: a grey pixel's is 0. */
+static inline uint8_t chroma3(unsigned r, unsigned g, unsigned b)
+{
+    unsigned l = r < g ? r : g;
+    return (uint8_t)(max3(r, g, b) - (l < b ? l : b));
+}
+
+/* Y, Cb, Cr (YBR_FULL, PS3.3 C.7.6.3.1.2; half the range is the chroma's zero) into R, G, B in place, each
+ * clamped to [0, maxv]; fixed point, 16 fractional bits. */
+static inline void ybr_to_rgb(int64_t v[3], int64_t maxv)
+{
+    int64_t half = (maxv + 1) / 2, y = v[0], cb = v[1] - half, cr = v[2] - half;
+    v[0] = clamp64(y + ((91881 * cr) >> 16), 0, maxv);
+    v[1] = clamp64(y - ((22554 * cb + 46802 * cr) >> 16), 0, maxv);
+    v[2] = clamp64(y + ((116130 * cb) >> 16), 0, maxv);
+}
+
+/* Pixel i of a colour frame as R, G, B (YBR_FULL converted to RGB first; signed colour, unusual, shifted to
+ * unsigned so "brightest" still means largest), each clamped to [0, maxv]. */
 static void rgb_at(const dv_frame *f, size_t i, int ybr, int64_t maxv, int64_t rgb[3])
 {
     int64_t half = (maxv + 1) / 2;
-    int64_t a = sample_at(f, 3 * i), b = sample_at(f, 3 * i + 1), c = sample_at(f, 3 * i + 2);
+    rgb[0] = sample_at(f, 3 * i), rgb[1] = sample_at(f, 3 * i + 1), rgb[2] = sample_at(f, 3 * i + 2);
     if (f->is_signed)
-        a += half, b += half, c += half;
-    if (ybr) { /* fixed point, 16 fractional bits */
-        int64_t cb = b - half, cr = c - half;
-        int64_t r = a + ((91881 * cr) >> 16);
-        int64_t gg = a - ((22554 * cb + 46802 * cr) >> 16);
-        int64_t bb = a + ((116130 * cb) >> 16);
-        a = r, b = gg, c = bb;
+        rgb[0] += half, rgb[1] += half, rgb[2] += half;
+    if (ybr) {
+        ybr_to_rgb(rgb, maxv);
+        return;
     }
-    rgb[0] = clamp64(a, 0, maxv), rgb[1] = clamp64(b, 0, maxv), rgb[2] = clamp64(c, 0, maxv);
+    for (int k = 0; k < 3; k++)
+        rgb[k] = clamp64(rgb[k], 0, maxv);
 }
 
-static uint32_t colour_bits(const dv_frame *f)
+/* A colour frame's bits stored (8 when unset, at most 32), its largest sample value and the shift to 8 bits. */
+static uint32_t colour_scale(const dv_frame *f, int64_t *maxv, unsigned *shift)
 {
     uint32_t bits = f->bits_stored ? f->bits_stored : 8;
-    return bits > 32 ? 32 : bits;
+    bits = bits > 32 ? 32 : bits;
+    *maxv = (int64_t)(bits >= 32 ? 0xFFFFFFFFull : (1ull << bits) - 1);
+    *shift = bits > 8 ? bits - 8 : 0;
+    return bits;
 }
 
 /* Colour: brightest channel, then, for samples wider than 8 bits, scaled down by the bits stored. Counts the
@@ -162,19 +187,16 @@ static uint32_t colour_bits(const dv_frame *f)
 static int from_colour(const dv_frame *f, dv_gray8 *g, size_t n)
 {
     int ybr = f->photometric == DV_PHOTO_YBR_FULL || f->photometric == DV_PHOTO_YBR_FULL_422;
-    uint32_t bits = colour_bits(f);
-    int64_t maxv = (int64_t)((bits >= 32 ? 0xFFFFFFFFull : ((1ull << bits) - 1)));
-    unsigned shift = bits > 8 ? bits - 8 : 0;
+    int64_t maxv;
+    unsigned shift;
+    uint32_t bits = colour_scale(f, &maxv, &shift);
     uint32_t chroma = 0;
     if (!ybr && f->sample_bytes == 1 && !f->is_signed && bits >= 8) { /* 8-bit RGB: the loop below, undispatched */
         const uint8_t *in = f->data;
         for (size_t i = 0; i < n; i++) {
             uint8_t r = in[3 * i], gg = in[3 * i + 1], b = in[3 * i + 2];
-            uint8_t m = r > gg ? r : gg, l = r < gg ? r : gg;
-            m = m > b ? m : b;
-            l = l < b ? l : b;
-            g->px[i] = m;
-            chroma += m - l >= DV_GRAY8_CHROMA;
+            g->px[i] = max3(r, gg, b);
+            chroma += chroma3(r, gg, b) >= DV_GRAY8_CHROMA;
         }
         g->chroma_px = chroma;
         return 0;
@@ -182,12 +204,11 @@ static int from_colour(const dv_frame *f, dv_gray8 *g, size_t n)
     for (size_t i = 0; i < n; i++) {
         int64_t c[3];
         rgb_at(f, i, ybr, maxv, c);
-        int64_t m = c[0] > c[1] ? c[0] : c[1], l = c[0] < c[1] ? c[0] : c[1];
-        m = m > c[2] ? m : c[2];
-        l = l < c[2] ? l : c[2];
-        m >>= shift;
-        g->px[i] = (uint8_t)(m > 255 ? 255 : m);
-        chroma += ((m - (l >> shift)) >= DV_GRAY8_CHROMA);
+        unsigned e[3];
+        for (int k = 0; k < 3; k++)
+            e[k] = (unsigned)(c[k] >> shift); /* <= 255: c[k] <= maxv */
+        g->px[i] = max3(e[0], e[1], e[2]);
+        chroma += chroma3(e[0], e[1], e[2]) >= DV_GRAY8_CHROMA;
     }
     g->chroma_px = chroma;
     return 0;
@@ -212,11 +233,8 @@ static int from_palette(const dv_frame *f, const dv_palette *pal, dv_gray8 *g, s
     for (size_t i = 0; i < n; i++) {
         unsigned c[3];
         palette_rgb(pal, sample_at(f, i), c);
-        unsigned m = c[0] > c[1] ? c[0] : c[1], l = c[0] < c[1] ? c[0] : c[1];
-        m = m > c[2] ? m : c[2];
-        l = l < c[2] ? l : c[2];
-        g->px[i] = (uint8_t)m;
-        chroma += m - l >= DV_GRAY8_CHROMA;
+        g->px[i] = max3(c[0], c[1], c[2]);
+        chroma += chroma3(c[0], c[1], c[2]) >= DV_GRAY8_CHROMA;
     }
     g->chroma_px = chroma;
     return 0;
@@ -291,18 +309,6 @@ int dv_gray8_from_frame(const dv_frame *f, const dv_palette *pal, dv_gray8 *g, d
     return from_mono(f, g, n);
 }
 
-static inline uint8_t max3(unsigned r, unsigned g, unsigned b)
-{
-    unsigned m = r > g ? r : g;
-    return (uint8_t)(m > b ? m : b);
-}
-
-static inline uint8_t chroma3(unsigned r, unsigned g, unsigned b)
-{
-    unsigned l = r < g ? r : g;
-    return (uint8_t)(max3(r, g, b) - (l < b ? l : b));
-}
-
 int dv_gray8_planes(const dv_frame *f, const dv_palette *pal, dv_gray8 out[4], dv_error *err)
 {
     uint32_t spp;
@@ -323,7 +329,9 @@ int dv_gray8_planes(const dv_frame *f, const dv_palette *pal, dv_gray8 out[4], d
     uint8_t *r = out[0].px, *g = out[1].px, *b = out[2].px, *c = out[3].px;
     size_t n = (size_t)f->width * f->height;
     int ybr = f->photometric == DV_PHOTO_YBR_FULL || f->photometric == DV_PHOTO_YBR_FULL_422;
-    uint32_t bits = colour_bits(f);
+    int64_t maxv;
+    unsigned shift;
+    uint32_t bits = colour_scale(f, &maxv, &shift);
     if (pal_frame) {
         for (size_t i = 0; i < n; i++) {
             unsigned v[3];
@@ -333,28 +341,19 @@ int dv_gray8_planes(const dv_frame *f, const dv_palette *pal, dv_gray8 out[4], d
     } else if (f->sample_bytes == 1 && !f->is_signed && bits >= 8) { /* 8-bit RGB or YBR: no per-sample dispatch */
         const uint8_t *in = f->data;
         for (size_t i = 0; i < n; i++) {
-            int a0 = in[3 * i], a1 = in[3 * i + 1], a2 = in[3 * i + 2];
-            if (ybr) { /* as rgb_at: fixed point, 16 fractional bits */
-                int cb = a1 - 128, cr = a2 - 128, y = a0;
-                a0 = y + ((91881 * cr) >> 16);
-                a1 = y - ((22554 * cb + 46802 * cr) >> 16);
-                a2 = y + ((116130 * cb) >> 16);
-                a0 = a0 < 0 ? 0 : a0 > 255 ? 255 : a0;
-                a1 = a1 < 0 ? 0 : a1 > 255 ? 255 : a1;
-                a2 = a2 < 0 ? 0 : a2 > 255 ? 255 : a2;
-            }
-            r[i] = (uint8_t)a0, g[i] = (uint8_t)a1, b[i] = (uint8_t)a2;
-            c[i] = chroma3((unsigned)a0, (unsigned)a1, (unsigned)a2);
+            int64_t v[3] = {in[3 * i], in[3 * i + 1], in[3 * i + 2]};
+            if (ybr)
+                ybr_to_rgb(v, 255);
+            r[i] = (uint8_t)v[0], g[i] = (uint8_t)v[1], b[i] = (uint8_t)v[2];
+            c[i] = chroma3((unsigned)v[0], (unsigned)v[1], (unsigned)v[2]);
         }
     } else {
-        int64_t maxv = (int64_t)((bits >= 32 ? 0xFFFFFFFFull : ((1ull << bits) - 1)));
-        unsigned shift = bits > 8 ? bits - 8 : 0;
         for (size_t i = 0; i < n; i++) {
             int64_t v[3];
             rgb_at(f, i, ybr, maxv, v);
             unsigned e[3];
             for (int k = 0; k < 3; k++)
-                e[k] = (unsigned)((v[k] >> shift) > 255 ? 255 : (v[k] >> shift));
+                e[k] = (unsigned)(v[k] >> shift); /* <= 255: v[k] <= maxv */
             r[i] = (uint8_t)e[0], g[i] = (uint8_t)e[1], b[i] = (uint8_t)e[2], c[i] = chroma3(e[0], e[1], e[2]);
         }
     }
