@@ -196,7 +196,16 @@ export async function wizard(ctx) {
                                    headers: {"Content-Type": "text/plain"}});
           body.filterConfig = {resourcePathsGcsUri: f.resourcePathsGcsUri};
         }
-        op = await api.json(`${api.paths.store(st.srcD, st.srcS)}:deidentify`, {method: "POST", body});
+        try {
+          op = await api.json(`${api.paths.store(st.srcD, st.srcS)}:deidentify`, {method: "POST", body});
+        } finally {
+          // The file names source UIDs; the operation keeps its own copy of the paths once started.
+          if (body.filterConfig) {
+            const q = encodeURIComponent(body.filterConfig.resourcePathsGcsUri);
+            await api.json(`/dicomveil/v1/filterFiles?resourcePathsGcsUri=${q}`, {method: "DELETE"})
+              .catch(() => {});
+          }
+        }
         started.set(op.name, {src: {d: st.srcD, s: st.srcS}, dst: {d: st.dstD, s: dstS}});
       }
       ctx.go({view: "operations", d: st.srcD, focus: op.name});

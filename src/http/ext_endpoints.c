@@ -30,10 +30,11 @@ dvh_ext_kind dvh_ext_match(const char *path, size_t len)
     return DVH_EXT_NONE;
 }
 
-const char *dvh_ext_name(dvh_ext_kind k)
+const char *dvh_ext_name(dvh_ext_kind k, unsigned method)
 {
     return k == DVH_EXT_VALIDATE_CONFIG ? "dicomveil.validateDeidentifyConfig"
-           : k == DVH_EXT_FILTER_FILE   ? "dicomveil.createFilterFile"
+           : k == DVH_EXT_FILTER_FILE   ? (method == DVH_DELETE ? "dicomveil.deleteFilterFile"
+                                                                : "dicomveil.createFilterFile")
            : k == DVH_EXT_REVIEW_MARKS  ? "dicomveil.reviewMarks"
            : k == DVH_EXT_REDACTION_BOXES ? "dicomveil.redactionBoxes"
                                           : "unrouted";
@@ -41,7 +42,10 @@ const char *dvh_ext_name(dvh_ext_kind k)
 
 unsigned dvh_ext_methods(dvh_ext_kind k)
 {
-    return k == DVH_EXT_REVIEW_MARKS ? (DVH_GET | DVH_POST) : k == DVH_EXT_REDACTION_BOXES ? DVH_GET : DVH_POST;
+    return k == DVH_EXT_REVIEW_MARKS       ? (DVH_GET | DVH_POST)
+           : k == DVH_EXT_REDACTION_BOXES ? DVH_GET
+           : k == DVH_EXT_FILTER_FILE     ? (DVH_POST | DVH_DELETE)
+                                          : DVH_POST;
 }
 
 static int validate_config(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
@@ -78,9 +82,53 @@ static int validate_config(dvh_request *rq, struct MHD_Response **resp, int *sta
     return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
 }
 
+/* The path of the filter file a URI that filter_file answered names ("file://" + DATA/filters/<64 hex>.txt), in
+ * out; -1 with e for anything else, so a DELETE can remove only a filter file, never another file. */
+static int filter_file_path(const dvh_server *s, const char *uri, char *out, size_t cap, dvh_err *e)
+{
+    static const char scheme[] = "file://";
+    const char *field = "resourcePathsGcsUri";
+    if (uri == NULL)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: required, a URI that filterFiles answered", field);
+    size_t dl = strlen(s->filters_dir), ul = strlen(uri), sl = sizeof scheme - 1, hex = 64;
+    if (ul != sl + dl + 1 + hex + 4 || memcmp(uri, scheme, sl) != 0 || memcmp(uri + sl, s->filters_dir, dl) != 0 ||
+        uri[sl + dl] != '/' || strcmp(uri + ul - 4, ".txt") != 0)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: not a filter file of this server", field);
+    const char *name = uri + sl + dl + 1;
+    for (size_t i = 0; i < hex; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+            return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: not a filter file of this server", field);
+    if (ul - sl + 1 > cap)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: too long", field);
+    memcpy(out, uri + sl, ul - sl + 1);
+    return 0;
+}
+
+/* DELETE ?resourcePathsGcsUri=: a filter file names source UIDs, and nothing else removes it (it belongs to no
+ * dataset; an operation keeps its own copy of the paths when it starts, op_start.c filter_paths), so the client
+ * that handed it over can take it back once its :deidentify has started. */
+static int filter_file_delete(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
+{
+    dvh_server *s = rq->srv;
+    if (s->filters_dir == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "filter files are not available (data directory)");
+    char path[4200];
+    const char *uri = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "resourcePathsGcsUri");
+    if (filter_file_path(s, uri, path, sizeof path, e))
+        return -1;
+    if (unlink(path) != 0)
+        return errno == ENOENT ? dvh_fail(e, DVH_NOT_FOUND, "filter file not found")
+                               : dvh_fail(e, DVH_INTERNAL, "cannot remove the filter file (errno %d)", errno);
+    *resp = dvh_response_json(json_object());
+    *status = 200;
+    return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
+}
+
 static int filter_file(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
     dvh_server *s = rq->srv;
+    if (rq->method == DVH_DELETE)
+        return filter_file_delete(rq, resp, status, e);
     const char *text = rq->json ? rq->json : "";
     size_t len = rq->json_len;
     dvh_filter_path *paths = NULL;

@@ -11,6 +11,10 @@
  *        with the :deidentify filter parser, then kept in the data directory's filters/ folder (an allowed
  *        root of its own), for filterConfig.resourcePathsGcsUri. A browser cannot write a file on the
  *        server's disk; this is how it hands one over. Named by content: the same list is the same file.
+ *   DELETE /dicomveil/v1/filterFiles?resourcePathsGcsUri=<that URI>
+ *        200 {} (the file removed), 404 when it is gone, 400 for a URI that is not one of these files. The
+ *        paths name source UIDs and the file belongs to no dataset: the client removes it once its
+ *        :deidentify has started (the operation keeps its own copy of the paths); the console does.
  *
  *   GET  /dicomveil/v1/reviewMarks?operation=<operation name>
  *        200 {"marks": ["/studies/…/series/…/instances/…", …]}: the instances a reviewer marked "needs
@@ -47,8 +51,8 @@ typedef enum dvh_ext_kind {
 
 /* The extension a URL path names (exact match), DVH_EXT_NONE for any other path. Pure. */
 dvh_ext_kind dvh_ext_match(const char *path, size_t len);
-/* Its stable route name for the access log. */
-const char *dvh_ext_name(dvh_ext_kind k);
+/* Its stable route name for the access log (method: DVH_GET ... of router.h). */
+const char *dvh_ext_name(dvh_ext_kind k, unsigned method);
 /* The methods it answers (DVH_GET, DVH_POST of router.h; HEAD goes with GET). */
 unsigned dvh_ext_methods(dvh_ext_kind k);
 

@@ -297,8 +297,8 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
     }
     rq->ext = (int)dvh_ext_match(url, strlen(url));
     if (rq->ext != DVH_EXT_NONE) {
-        /* An extension endpoint (ext_endpoints.h): POST with a JSON/text body, read like any JSON body. */
-        rq->route.name = dvh_ext_name((dvh_ext_kind)rq->ext);
+        /* An extension endpoint (ext_endpoints.h): a POST's JSON/text body is read like any JSON body. */
+        rq->route.name = dvh_ext_name((dvh_ext_kind)rq->ext, rq->method);
         rq->route.allow = dvh_ext_methods((dvh_ext_kind)rq->ext);
         rq->routed = 1;
         if ((rq->route.allow & (rq->method == DVH_HEAD ? DVH_GET : rq->method)) == 0) {

@@ -83,7 +83,9 @@ def need_browser():
 def Server(data, *extra):
     """dicomveil serve (test_server.Server, the one home of the server helper) with 4 workers and the source
     tree's console (as installed: --console-dir)."""
-    return ts.Server(data, "--workers", "4", "--console-dir", os.path.join(SRC_DIR, "console"), *extra, wait_s=15)
+    srv = ts.Server(data, "--workers", "4", "--console-dir", os.path.join(SRC_DIR, "console"), *extra, wait_s=15)
+    srv.data = data
+    return srv
 
 
 def http(url, method="GET", headers=None, body=None):
@@ -486,6 +488,34 @@ def part_deid(p, srv):
     st, _, body = http(srv.url + "/v1beta1/projects/local/locations/local/datasets/research/dicomStores/deid-ct:"
                        "getDICOMStoreMetrics", headers={"Authorization": "Bearer " + TOKEN})
     check(st == 200 and json.loads(body).get("instanceCount") == "1", "the filtered destination holds 1 instance")
+    # The filter file names source UIDs: the console takes it back once the operation has started.
+    fdir = os.path.join(srv.data, "filters")
+    left = [f for f in os.listdir(fdir) if f.endswith(".txt")] if os.path.isdir(fdir) else []
+    check(not left, "the console removed its filter file after starting the operation: %d left" % len(left))
+    part_filter_delete(srv)
+
+
+def part_filter_delete(srv):
+    """DELETE /dicomveil/v1/filterFiles removes a filter file it handed out, and nothing else."""
+    auth = {"Authorization": "Bearer " + TOKEN}
+    ext = srv.url + "/dicomveil/v1/filterFiles"
+    st, _, body = http(ext, "POST", {**auth, "Content-Type": "text/plain"}, b"/studies/1.2.3\n")
+    uri = json.loads(body)["resourcePathsGcsUri"] if st == 200 else ""
+    path = uri[len("file://"):]
+    check(st == 200 and os.path.isfile(path), "a filter file handed over (%s)" % st)
+    q = lambda u: ext + "?resourcePathsGcsUri=" + urllib.parse.quote(u, safe="")
+    index = os.path.join(os.path.realpath(srv.data), "index.sqlite")
+    for bad in ["", "file://" + index, uri.replace(".txt", ".txt/../../index.sqlite"), "file://" + path + "x",
+                uri[:-5] + "G.txt", uri.replace("/filters/", "/filters/../filters/")]:
+        st, _, _ = http(q(bad), "DELETE", auth)
+        check(st == 400, "DELETE of %r refused with 400: %s" % (bad[-40:], st))
+    check(os.path.isfile(path) and os.path.isfile(index), "the refused DELETEs removed nothing")
+    st, _, _ = http(q(uri), "DELETE")
+    check(st == 401, "DELETE without the token refused: %s" % st)
+    st, _, body = http(q(uri), "DELETE", auth)
+    check(st == 200 and json.loads(body) == {} and not os.path.exists(path), "DELETE removed the filter file: %s" % st)
+    st, _, _ = http(q(uri), "DELETE", auth)
+    check(st == 404, "a second DELETE is 404: %s" % st)
 
 
 def part_boxes(p, srv):
