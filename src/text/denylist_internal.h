@@ -1,0 +1,102 @@
+/* The deny-list's representation, shared by its three files: denylist.c builds the list from an instance's
+ * values, denylist_match.c finds them in text, denylist_ocr.c in OCR readings. Private to src/text. */
+#ifndef DV_TEXT_DENYLIST_INTERNAL_H
+#define DV_TEXT_DENYLIST_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "text/denylist.h"
+#include "text/lexicon.h"
+#include "text/lexicon_data.h"
+
+enum { PH_WORDS = 0, PH_DIGITS, PH_ORG };
+enum { ROLE_FAMILY = 0, ROLE_GIVEN, ROLE_MIDDLE, ROLE_PREFIX, ROLE_SUFFIX };
+
+#define DL_MAX_WORDS 16
+
+typedef struct dl_phrase {
+    char *key;        /* folded words joined by one space (PH_DIGITS: the digits) */
+    uint16_t len;
+    uint8_t nwords;
+    uint8_t kind;     /* PH_* */
+    uint8_t type;     /* dv_infotype */
+    uint8_t inside;   /* an identifier found inside longer tokens (match_inside_tokens) */
+    uint16_t woff[DL_MAX_WORDS], wlen[DL_MAX_WORDS];
+    uint32_t whash[DL_MAX_WORDS]; /* key_hash of each word: most token comparisons end at one integer */
+} dl_phrase;
+
+typedef struct dl_part {
+    char *key;
+    uint16_t len;
+    uint16_t name; /* which PN value */
+    uint8_t role;
+    uint8_t common; /* may not match alone without context */
+    uint8_t cjk;
+    uint8_t ncp;    /* code points (CJK) */
+    uint8_t particle; /* dv_lex_lookup(key) & DV_LEX_PARTICLE, looked up once when added */
+    int32_t next;     /* next part (in insertion order) with the same key, or -1: the index chain */
+} dl_part;
+
+/* Parts are found by key through an open-addressed hash of distinct keys (each slot: the first part with
+ * that key, chained in insertion order through dl_part.next), so matching costs O(tokens), not
+ * O(tokens x parts), and the first part a linear scan would find is still the one found. */
+#define DL_HASH_MIN 64u
+
+struct dv_denylist {
+    dl_phrase *ph;
+    size_t nph, capph;
+    size_t ninside; /* phrases with .inside set */
+    dl_part *parts;
+    size_t nparts, capparts;
+    int32_t *slot;   /* hash slots: part index + 1 of a key's first part, 0 = empty */
+    int32_t *tail;   /* per slot: the last part of that key's chain */
+    size_t nslot;    /* power of two, >= 2 x the distinct keys */
+    size_t nkeys;
+    uint16_t names;
+    /* dates already added (type << 27 | yyyymmdd): StudyDate, SeriesDate, ContentDate ... are mostly one
+     * date, and writing its ~25 forms again only to find each a duplicate cost more than the rest */
+    uint32_t date_seen[16];
+    size_t ndate_seen;
+};
+
+static inline uint32_t key_hash(const char *k, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)k[i]) * 16777619u;
+    return h;
+}
+
+/* The slot of key k (its chain, or the empty slot where it would go). */
+static inline size_t slot_of(const dv_denylist *dl, const char *k, size_t n, uint32_t h)
+{
+    size_t mask = dl->nslot - 1;
+    for (size_t s = h & mask;; s = (s + 1) & mask) {
+        int32_t p = dl->slot[s];
+        if (p == 0)
+            return s;
+        const dl_part *pt = &dl->parts[p - 1];
+        if (pt->len == n && memcmp(pt->key, k, n) == 0)
+            return s;
+    }
+}
+
+/* The first part whose key is k, or -1. */
+static inline long first_part(const dv_denylist *dl, const char *k, size_t n, uint32_t h)
+{
+    if (!dl->nslot)
+        return -1;
+    return (long)dl->slot[slot_of(dl, k, n, h)] - 1;
+}
+
+/* A word that alone may be no name: a common English, clinical or eponym word, a particle, a title or a
+ * trigger. */
+static inline int common_word(const char *k, size_t n)
+{
+    uint32_t f = dv_lex_lookup(k, n);
+    return (f & (DV_LEX_ENG | DV_LEX_CLINICAL | DV_LEX_EPONYM | DV_LEX_PARTICLE | DV_LEX_NOTNAME |
+                 DV_LEX_TITLE | DV_LEX_TRIGGER)) != 0;
+}
+
+#endif
