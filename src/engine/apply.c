@@ -11,6 +11,7 @@
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
 #include "engine/match_memo.h"
+#include "engine/name_forms.h"
 #include "engine/opaque_ids.h"
 #include "util/dv_grow.h"
 #include "engine/document_text.h"
@@ -62,6 +63,9 @@ typedef struct apply_ctx {
      * an instance; freed by dv_apply_text. */
     dv_own_scanner *scan_own, *scan_held;
     dv_own_scanner *scan_std; /* own[0, nheld) for a standard value (keeps_own_value): no name part under 6 bytes */
+    dv_own_scanner *scan_foreign, *scan_foreign_std; /* foreign[0, nforeign), as scan_held and scan_std */
+    int nforeign;
+    dv_text_worker *forms_worker; /* whose converters make foreign[] (any text worker given, cleaning or not) */
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
     /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
@@ -72,6 +76,11 @@ typedef struct apply_ctx {
     char own[DV_OWN_MAX][DV_UID_MAX + 1];
     size_t own_len[DV_OWN_MAX];
     unsigned char own_kind[DV_OWN_MAX];
+    /* The held names' other byte forms (name_forms.h: Shift-JIS, EUC-KR, Windows-1251 ...), decided with them:
+     * looked for by a scanner of their own, own[] being full with the values as written. */
+    char foreign[DV_OWN_SCAN_MAX][DV_UID_MAX + 1];
+    size_t foreign_len[DV_OWN_SCAN_MAX];
+    unsigned char foreign_kind[DV_OWN_SCAN_MAX];
     /* The dates, names and IDs as read, before the walk changes them (own_values); which of them the plan changes
      * is asked once, when the walk first meets a private value it keeps (held_decided), so a plan that deletes
      * private elements never asks. */
@@ -543,6 +552,26 @@ static int hold(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind)
     return 1;
 }
 
+/* One other byte form of a held name (name_forms.h) into foreign[], unless it is there or in own[], or too short
+ * (as word_long_enough: 4 bytes, two characters of a multi-byte encoding). Never stops the walk. */
+static int hold_foreign(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
+{
+    apply_ctx *c = ud;
+    if (n < 4 || n > DV_UID_MAX || c->nforeign == DV_OWN_SCAN_MAX)
+        return 0;
+    for (int k = c->nown; k < c->nheld; k++)
+        if (c->own_len[k] == n && memcmp(c->own[k], v, n) == 0)
+            return 0;
+    for (int k = 0; k < c->nforeign; k++)
+        if (c->foreign_len[k] == n && memcmp(c->foreign[k], v, n) == 0)
+            return 0;
+    memcpy(c->foreign[c->nforeign], v, n);
+    c->foreign[c->nforeign][n] = '\0';
+    c->foreign_kind[c->nforeign] = (unsigned char)kind;
+    c->foreign_len[c->nforeign++] = n;
+    return 0;
+}
+
 /* Long enough to be the patient's rather than chance: 4 bytes, or 6 digits (an all-digit value shorter than
  * that turns up in any numeric text: sizes, counts, the parts of a date). */
 static int word_long_enough(const uint8_t *v, size_t n)
@@ -637,13 +666,19 @@ static int hold_values(apply_ctx *c, int i, dv_charset_ctx *cs)
     }
 }
 
-/* 1 when a byte of the name or ID attribute i is not ASCII. */
-static int word_has_high_byte(const apply_ctx *c, int i)
+/* 1 when a byte of v[0, n) is not ASCII. */
+static int has_high_byte(const uint8_t *v, size_t n)
 {
-    for (size_t k = 0; k < c->word_len[i]; k++)
-        if (c->word_raw[i][k] >= 0x80 || c->word_raw[i][k] == 0x1B) /* 0x1B: an ISO 2022 escape */
+    for (size_t k = 0; k < n; k++)
+        if (v[k] >= 0x80)
             return 1;
     return 0;
+}
+
+/* 1 when a byte of the name or ID attribute i is not ASCII, or an ISO 2022 escape. */
+static int word_has_high_byte(const apply_ctx *c, int i)
+{
+    return has_high_byte(c->word_raw[i], c->word_len[i]) || memchr(c->word_raw[i], 0x1B, c->word_len[i]) != NULL;
 }
 
 /* The dates, names and IDs of own_values whose attribute the plan does not keep, each once, after the UIDs in
@@ -687,6 +722,16 @@ static int decide_held(apply_ctx *c)
     for (int k = 0; k < nrecode && rc == 0; k++)
         rc = hold_values(c, recode[k], cs);
     dv_charset_ctx_free(cs);
+    /* Each name part held in UTF-8 with a character outside ASCII also in the encodings vendors write their blobs
+     * in (name_forms.h; stop 37's review: only the Latin-1 form was looked for). A part that is not UTF-8 (the
+     * instance's own single-byte form) gives none. */
+    dv_name_forms *own = NULL, *nf = c->forms_worker ? dv_text_worker_name_forms(c->forms_worker) : NULL;
+    if (rc == 0 && !nf && !(nf = own = dv_name_forms_new()))
+        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
+    for (int k = c->nown; k < c->nheld && rc == 0; k++)
+        if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
+            dv_name_forms_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_foreign, c);
+    dv_name_forms_free(own);
     return rc;
 }
 
@@ -722,7 +767,18 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
         if (!(*sc = dv_own_scanner_new(c->own, lens, c->own_kind, n)))
             return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
     }
-    return dv_value_holds_own(c->inst, e, *sc, c->err);
+    int rc = dv_value_holds_own(c->inst, e, *sc, c->err);
+    if (rc != 0 || !held || c->nforeign == 0)
+        return rc;
+    dv_own_scanner **fs = std ? &c->scan_foreign_std : &c->scan_foreign;
+    if (!*fs) {
+        size_t lens[DV_OWN_SCAN_MAX];
+        for (int k = 0; k < c->nforeign; k++)
+            lens[k] = std && c->foreign_len[k] < 6 ? 0 : c->foreign_len[k];
+        if (!(*fs = dv_own_scanner_new(c->foreign, lens, c->foreign_kind, c->nforeign)))
+            return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    }
+    return dv_value_holds_own(c->inst, e, *fs, c->err);
 }
 
 /* The pixel data and its offset table: the pixel stage's, not searched (their samples are no text). The rest of
@@ -1177,6 +1233,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     c.key = key;
     c.uid_memo = memo;
     c.matches = matches;
+    c.forms_worker = w;
     c.inst = inst;
     c.err = err;
     if (repair_sop_identity(inst, err) != 0 || check_identity_uids(&c) != 0)
@@ -1205,6 +1262,8 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     dv_own_scanner_free(c.scan_own);
     dv_own_scanner_free(c.scan_held);
     dv_own_scanner_free(c.scan_std);
+    dv_own_scanner_free(c.scan_foreign);
+    dv_own_scanner_free(c.scan_foreign_std);
     if (rc == 0 && res && w && DV_RESULT_HAS(res, text_findings))
         memcpy(res->text_findings, dv_text_worker_counts(w), sizeof(uint32_t) * DV_IT_COUNT);
     dv_text_worker_free(own_worker);

@@ -269,6 +269,10 @@ const uint32_t *dv_text_worker_counts(const dv_text_worker *w);
  * burned-in pixel classifier's OCR-tolerant matching (dv_denylist_match_ocr). PHI: never logged or kept. */
 struct dv_denylist;
 const struct dv_denylist *dv_text_worker_denylist(const dv_text_worker *w);
+/* The worker's converters for apply.c's other byte forms of the patient's names (name_forms.h), made on first use
+ * and kept for its later instances; NULL when out of memory. */
+struct dv_name_forms;
+struct dv_name_forms *dv_text_worker_name_forms(dv_text_worker *w);
 /* Before the plan changes anything: the instance's own identifying values, read from the ORIGINAL instance at
  * every nesting level: PatientID / StudyInstanceUID (the date shift's identity), the deny-list (every PN
  * component, patient and other IDs, accession, study and admission IDs, birth date in every written form,

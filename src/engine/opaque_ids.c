@@ -73,7 +73,7 @@ typedef struct needle {
     int number; /* digits continue it, and a full stop with a digit beyond it */
     int word;   /* letters and digits continue it */
     int date;   /* a time (2, 4 or 6 digits) may follow it: YYYYMMDD inside a DT */
-    int prefix; /* whatever follows it: the head of a longer UID */
+    int prefix; /* whatever follows it: the head of a longer UID, a name in a multi-byte encoding */
 } needle;
 
 struct dv_own_scanner {
@@ -88,8 +88,9 @@ typedef dv_own_scanner scanner;
 
 static needle needle_of(const char *v, size_t len, unsigned char kind)
 {
-    needle nd = {(const uint8_t *)v, len, kind == DV_OWN_WORD, kind != DV_OWN_WORD, kind == DV_OWN_WORD,
-                 kind == DV_OWN_DATE, kind == DV_OWN_PREFIX};
+    int exact = kind == DV_OWN_EXACT;
+    needle nd = {(const uint8_t *)v, len, kind == DV_OWN_WORD, kind != DV_OWN_WORD && !exact, kind == DV_OWN_WORD,
+                 kind == DV_OWN_DATE, kind == DV_OWN_PREFIX || exact};
     if (nd.word) {
         int digits = 1;
         for (size_t i = 0; i < len && digits; i++)

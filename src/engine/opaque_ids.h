@@ -24,7 +24,10 @@ typedef enum dv_own_kind {
      * 20191019093431.70, not in 2019101912345 (an odd count of digits after it) nor 201910191. */
     DV_OWN_DATE = 2,
     /* The first DV_UID_MAX bytes of a longer (malformed) UID: as NUMBER before it, whatever follows it. */
-    DV_OWN_PREFIX = 3
+    DV_OWN_PREFIX = 3,
+    /* A name in a multi-byte encoding (Shift-JIS, EUC-KR, GB18030 ...: name_forms.h), compared exactly, whatever
+     * stands around it: a trail byte of the character before or after it may be any ASCII letter or digit. */
+    DV_OWN_EXACT = 4
 } dv_own_kind;
 
 /* The values looked for (vals[k], lens[k] bytes, 1 to DV_UID_MAX of them; at most DV_OWN_SCAN_MAX are taken), made

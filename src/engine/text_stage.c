@@ -18,6 +18,7 @@
 #include "dicom/dv_vr.h"
 #include "engine/document_text.h"
 #include "engine/dv_plan.h"
+#include "engine/name_forms.h"
 #include "engine/text_memo.h"
 #include "text/denylist.h"
 #include "text/dv_ctx.h"
@@ -31,6 +32,7 @@
 
 struct dv_text_worker {
     dv_charset_ctx *cs;
+    dv_name_forms *forms; /* the converters of apply.c's name forms (name_forms.h), made on first use */
     dv_findings f;
     dv_strbuf out;
     char *dec;
@@ -97,6 +99,7 @@ void dv_text_worker_free(dv_text_worker *w)
     if (!w)
         return;
     dv_charset_ctx_free(w->cs);
+    dv_name_forms_free(w->forms);
     dv_ctx_list_free(w->ctx);
     dv_text_scratch_free(w->scratch);
     dv_denylist_free(w->dl);
@@ -119,6 +122,13 @@ void dv_text_worker_free(dv_text_worker *w)
     free(w->path_tags);
     free(w->path_items);
     free(w);
+}
+
+dv_name_forms *dv_text_worker_name_forms(dv_text_worker *w)
+{
+    if (!w->forms)
+        w->forms = dv_name_forms_new();
+    return w->forms;
 }
 
 void dv_text_worker_set_observer(dv_text_worker *w, dv_text_observer_fn fn, void *user)
