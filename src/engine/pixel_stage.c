@@ -1198,8 +1198,9 @@ static int write_encapsulated(stage *s, out_kind k, dv_error *err)
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         if (s->w->start[i] == s->w->start[i + 1] && !s->w->unused[i]) {
             /* nothing found: the frame's original encoded bytes, untouched (not when they carry bits outside the
-             * stored ones: an RLE frame's high byte plane can hold text the samples do not show; re-encoded from
-             * the decoded samples, as "Overlays embedded in pixel data" clears native frames) */
+             * stored ones: an RLE frame's high byte plane, or a codestream's samples above BitsStored, can hold
+             * text the samples do not show; re-encoded from the decoded samples, as "Overlays embedded in pixel
+             * data" clears native frames) */
             uint64_t len = dv_frames_size(s->frames, i);
             if (len == 0 || len > SIZE_MAX || !(bufs[i] = malloc((size_t)len)))
                 rc = dv_fail(err, DV_ERR_NOMEM, "frame %u of %llu bytes", i, (unsigned long long)len);
@@ -1474,14 +1475,20 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
     int rc = cap ? grow((void **)&w->buf, &w->buf_cap, cap, 1, err) : -1;
     if (rc == 0)
         rc = find_all(&s, err);
-    /* An RLE frame whose byte planes carry bits outside the stored ones is rewritten even when nothing was
-     * found (write_encapsulated; native frames are cleared by dv_pixel_container_clean). RLE only: its segments
-     * are the container's bytes as stored, while a JPEG-LS or JPEG 2000 codestream holds samples of its own
-     * precision, which a sign or precision mismatch (pydicom's J2K_pixelrep_mismatch.dcm) changes on decoding
-     * without any hidden bits; a re-encode there would change the image's values. */
+    /* An encapsulated frame whose encoded samples carry bits outside the stored ones (dv_frame.had_unused_bits:
+     * an RLE or deflated frame's bytes; a codestream whose precision exceeds BitsStored with a bit above it that
+     * is no sign extension) is rewritten even when nothing was found, from its masked samples (native frames are
+     * cleared by dv_pixel_container_clean). It goes where a redacted frame of its syntax goes: RLE, JPEG-LS
+     * Lossless and JPEG 2000 Lossless are re-encoded losslessly in their syntax; JPEG lossless, lossy JPEG-LS,
+     * JPEG 2000 other than .4.90 and deflated frames are written native (no encoder, or a second lossy
+     * generation); JPEG Baseline too, as the DCT domain cannot clear a bit of a sample (docs/decisions.md
+     * "Hidden bits in codestreams"). A codestream whose samples only differ from the header in sign or precision
+     * (pydicom's J2K_pixelrep_mismatch.dcm) is not dirty and keeps its bytes. */
     int dirty = 0;
-    for (uint32_t i = 0; rc == 0 && s.fam == DV_TSF_RLE && i < s.pa.number_of_frames; i++)
+    for (uint32_t i = 0; rc == 0 && dv_ts_family_encapsulated(s.fam) && i < s.pa.number_of_frames; i++)
         dirty |= w->unused[i];
+    if (dirty && k == OUT_JPEG_DCT)
+        k = OUT_NATIVE_ELE;
     int rewrite = w->nall > 0 || dirty;
     if (rc == 0 && w->nall > 0 && k == OUT_JPEG_DCT) {
         rc = write_dct(&s, err);
@@ -1491,7 +1498,7 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
         }
     } else if (rc == 0 && w->nall > 0 && s.pa.float_bits) {
         rc = write_float(&s, err);
-    } else if (rc == 0 && rewrite) { /* dirty is RLE's alone, whose output is never OUT_JPEG_DCT */
+    } else if (rc == 0 && rewrite) {
         rc = k == OUT_RLE || k == OUT_JPEG_LS || k == OUT_J2K ? write_encapsulated(&s, k, err)
                                                                : write_native(&s, k, err);
     }
@@ -1511,7 +1518,7 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
         res->pixel_frames = s.pa.number_of_frames;
         res->pixel_boxes = w->nall > UINT32_MAX ? UINT32_MAX : (uint32_t)w->nall;
         snprintf(res->pixel_transfer_syntax, sizeof res->pixel_transfer_syntax, "%s", ots);
-        if (w->nall)
+        if (rewrite) /* boxes painted, or bits outside the stored ones cleared */
             res->changed = 1;
     }
     return 0;

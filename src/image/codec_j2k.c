@@ -158,7 +158,13 @@ int dv_j2k_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_
         dv_fail(err, DV_ERR_MALFORMED, "JPEG 2000 decode: %s", msg[0] ? msg : "failed");
         goto done;
     }
-    out->src.precision = img->comps[0].prec;
+    /* the greatest precision and any signed component: what normalise needs to tell bits above BitsStored
+     * that hold content from a sign extension (dv_frame.had_unused_bits) */
+    out->src.precision = 0;
+    for (uint32_t c = 0; c < img->numcomps; c++) {
+        out->src.precision = img->comps[c].prec > out->src.precision ? img->comps[c].prec : out->src.precision;
+        out->src.is_signed |= img->comps[c].sgnd != 0;
+    }
     out->src.lossy = 0; /* the transfer syntax says (.4.91 may be lossy); the codestream is not inspected */
     size_t npix = (size_t)pa->rows * pa->columns;
     uint32_t spp = pa->samples_per_pixel;

@@ -135,7 +135,11 @@ typedef struct dv_frame_source {
     dv_photometric photometric;   /* as stored (e.g. YBR_FULL_422) */
     uint32_t planar_configuration;
     uint32_t bits_allocated;
-    uint32_t precision;           /* codestream sample precision (compressed), else bits_stored */
+    uint32_t precision;           /* codestream sample precision (compressed; the greatest of its components'),
+                                     else bits_stored */
+    int is_signed;                /* the codestream's samples are signed (a JPEG 2000 SIZ may say so; JPEG and
+                                     JPEG-LS samples never are): a negative one's bits above BitsStored are its
+                                     sign extension */
     int lossy;                    /* the codestream was lossy (JPEG baseline, JPEG-LS near, J2K irreversible) */
 } dv_frame_source;
 
@@ -153,9 +157,11 @@ typedef struct dv_frame {
     dv_frame_source src;
     int is_float;                /* samples are IEEE-754 float (sample_bytes 4) or double (8), MONOCHROME2:
                                     the pixel stage's float frames (dv_pixel_attrs_read_float); no codec */
-    int had_unused_bits;         /* dv_frame_normalise changed a sample: its encoded bytes carry bits outside
-                                    the stored ones (text an old console drew there), which the decoded frame
-                                    no longer shows */
+    int had_unused_bits;         /* its encoded bytes carry bits outside the stored ones (text an old console
+                                    drew there), which the decoded frame no longer shows (dv_frame_normalise):
+                                    native and RLE frames, normalise changed a sample; codestreams (JPEG,
+                                    JPEG-LS, JPEG 2000), a sample's bits from BitsStored up to the codestream's
+                                    precision are neither all clear nor a sign extension */
 } dv_frame;
 
 /* Bytes a caller must provide for one decoded frame of this family (0 with err on overflow/limit). The
@@ -251,7 +257,8 @@ uint32_t dv_sample_bytes(const dv_pixel_attrs *pa);
 /* Fill the geometry fields of out from pa (samples = pa->samples_per_pixel, bits_stored, signedness from
  * PixelRepresentation) with the given decoded photometric; checks that out->cap holds the frame. */
 int dv_frame_prepare(const dv_pixel_attrs *pa, dv_frame *out, dv_photometric photometric, dv_error *err);
-/* Mask to bits_stored and sign-extend (when is_signed) every sample of out in place. */
+/* Mask to bits_stored and sign-extend (when is_signed) every sample of out in place, setting had_unused_bits.
+ * A codestream decoder sets out->src (family, precision, is_signed) first. */
 void dv_frame_normalise(dv_frame *out);
 /* The least and greatest finite sample of a float frame (is_float); NaN and the infinities are no value of its
  * range. 1, or 0 when it has no finite sample (*lo, *hi then 0). */

@@ -150,7 +150,50 @@ int dv_frame_prepare(const dv_pixel_attrs *pa, dv_frame *out, dv_photometric pho
     return 0;
 }
 
-/* Mask to BitsStored and sign-extend. Typed loops per container, no per-sample calls (performance note). */
+static int codestream_family(dv_ts_family f)
+{
+    return f == DV_TSF_JPEG_BASELINE || f == DV_TSF_JPEG_LOSSLESS || f == DV_TSF_JPEG_LS || f == DV_TSF_J2K;
+}
+
+/* Whether a codestream frame, as decoded (before masking), carries content above BitsStored. Its samples have the
+ * codestream's own precision P and signedness: only bits BitsStored..P-1 can hold more than the stored ones (none
+ * when P <= BitsStored: a sign or precision mismatch such as pydicom's J2K_pixelrep_mismatch.dcm, 13 unsigned
+ * bits under BitsStored 13 signed, changes values on decoding without any hidden bit). A sample's bits there are
+ * content unless all clear, or all set over a set bit BitsStored-1 while the codestream or PixelRepresentation is
+ * signed (a sign extension: a signed codestream's negative values, or the 16-bit patterns of a signed image
+ * written unsigned). A second pass, run only for codestreams of P > BitsStored, so other frames pay nothing. */
+static int codestream_hidden(const dv_frame *out, size_t n)
+{
+    uint32_t p = out->src.precision, bs = out->bits_stored;
+    if (!codestream_family(out->src.family) || p <= bs || p > 32 || bs == 0)
+        return 0;
+    uint32_t high = (p == 32 ? 0xFFFFFFFFu : (1u << p) - 1u) & ~((1u << bs) - 1u);
+    uint32_t sext = out->is_signed || out->src.is_signed ? high : 0; /* the one high pattern that is no content */
+    uint32_t sign = 1u << (bs - 1);
+#define DV_HIDDEN(v) (((v) & high) != 0 && !(sext && ((v) & high) == sext && ((v) & sign)))
+    if (out->sample_bytes == 1) {
+        const uint8_t *q = out->data;
+        for (size_t i = 0; i < n; i++)
+            if (DV_HIDDEN((uint32_t)q[i]))
+                return 1;
+    } else if (out->sample_bytes == 2) {
+        const uint16_t *q = out->data;
+        for (size_t i = 0; i < n; i++)
+            if (DV_HIDDEN((uint32_t)q[i]))
+                return 1;
+    } else {
+        const uint32_t *q = out->data;
+        for (size_t i = 0; i < n; i++)
+            if (DV_HIDDEN(q[i]))
+                return 1;
+    }
+#undef DV_HIDDEN
+    return 0;
+}
+
+/* Mask to BitsStored and sign-extend. Typed loops per container, no per-sample calls (performance note).
+ * had_unused_bits: native, deflated and RLE frames, a sample changed (their bytes are the container's as stored);
+ * codestreams, codestream_hidden. */
 void dv_frame_normalise(dv_frame *out)
 {
     size_t n = (size_t)out->width * out->height * out->samples;
@@ -159,6 +202,9 @@ void dv_frame_normalise(dv_frame *out)
     out->had_unused_bits = 0;
     if (bs >= cbits)
         return; /* full container: the bit pattern already is the value (signed reinterpretation is free) */
+    int codestream = codestream_family(out->src.family);
+    if (codestream)
+        out->had_unused_bits = codestream_hidden(out, n);
     uint32_t mask = (1u << bs) - 1u;
     uint32_t sign = 1u << (bs - 1);
     uint32_t changed = 0;
@@ -187,7 +233,8 @@ void dv_frame_normalise(dv_frame *out)
             p[i] = w;
         }
     }
-    out->had_unused_bits = changed != 0;
+    if (!codestream)
+        out->had_unused_bits = changed != 0;
 }
 
 int dv_frame_float_range(const dv_frame *f, double *lo, double *hi)

@@ -240,6 +240,9 @@ static const char *ts_uid(dvb_ts ts)
     case DVB_JPEG_BASELINE: return "1.2.840.10008.1.2.4.50";
     case DVB_J2K_LOSSLESS: return "1.2.840.10008.1.2.4.90";
     case DVB_RLE: return "1.2.840.10008.1.2.5";
+    case DVB_JPEG_LS_LOSSLESS: return "1.2.840.10008.1.2.4.80";
+    case DVB_JPEG_LOSSLESS_SV1: return "1.2.840.10008.1.2.4.70";
+    case DVB_J2K: return "1.2.840.10008.1.2.4.91";
     }
     return "1.2.840.10008.1.2.1";
 }

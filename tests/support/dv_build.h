@@ -14,7 +14,10 @@ typedef enum dvb_ts {
     DVB_DEFLATED_LE,
     DVB_JPEG_BASELINE, /* explicit LE dataset, TS 1.2.840.10008.1.2.4.50, use dvb_encapsulated for PixelData */
     DVB_J2K_LOSSLESS,  /* explicit LE dataset, TS 1.2.840.10008.1.2.4.90, use dvb_encapsulated for PixelData */
-    DVB_RLE            /* explicit LE dataset, TS 1.2.840.10008.1.2.5, use dvb_encapsulated for PixelData */
+    DVB_RLE,           /* explicit LE dataset, TS 1.2.840.10008.1.2.5, use dvb_encapsulated for PixelData */
+    DVB_JPEG_LS_LOSSLESS, /* explicit LE dataset, TS 1.2.840.10008.1.2.4.80, use dvb_encapsulated for PixelData */
+    DVB_JPEG_LOSSLESS_SV1, /* explicit LE dataset, TS 1.2.840.10008.1.2.4.70, use dvb_encapsulated for PixelData */
+    DVB_J2K               /* explicit LE dataset, TS 1.2.840.10008.1.2.4.91, use dvb_encapsulated for PixelData */
 } dvb_ts;
 
 typedef struct dvb dvb;

@@ -561,6 +561,281 @@ static void test_rle_unused_bits_cleared(void **state)
     }
 }
 
+static int clear_range(void *user, uint64_t off, uint64_t len, const uint8_t *lit, unsigned nlit)
+{
+    uint8_t *b = user;
+    if (nlit == len)
+        memcpy(b + off, lit, (size_t)len);
+    else
+        memset(b + off, nlit ? lit[0] : 0, (size_t)len);
+    return 0;
+}
+
+/* ---- codestreams whose precision exceeds BitsStored (JPEG-LS, JPEG lossless, JPEG 2000) ---- */
+
+/* A UR x UC BitsStored-bs MONOCHROME2 instance (16-bit) of one encapsulated frame enc in transfer syntax ts. */
+static uint8_t *build_cs(dvb_ts ts, uint16_t bs, uint16_t pr, const uint8_t *enc, size_t elen, size_t *len)
+{
+    const void *frags[1] = {enc};
+    uint32_t l[1] = {(uint32_t)elen};
+    img m = {UR, UC, 1, 16, bs, pr, 0, 1, "MONOCHROME2", ts, NULL, 0, 0};
+    return build_frags(&m, frags, l, len);
+}
+
+/* px (UR x UC 16-bit patterns) as a JPEG-LS (jls) or JPEG 2000 codestream of precision prec, signed when pr
+ * (JPEG 2000 only: JPEG-LS samples have no sign), through our encoders. */
+static uint8_t *encode_prec(int jls, const uint16_t *px, uint16_t prec, uint16_t pr, size_t *len)
+{
+    dv_pixel_attrs pa;
+    memset(&pa, 0, sizeof pa);
+    pa.rows = UR;
+    pa.columns = UC;
+    pa.samples_per_pixel = 1;
+    pa.bits_allocated = 16;
+    pa.bits_stored = prec;
+    pa.high_bit = prec - 1u;
+    pa.pixel_representation = pr;
+    pa.photometric = DV_PHOTO_MONOCHROME2;
+    pa.number_of_frames = 1;
+    dv_frame in = {.data = (void *)px, .cap = UR * UC * 2, .width = UC, .height = UR, .samples = 1, .sample_bytes = 2,
+                   .bits_stored = prec, .is_signed = pr, .photometric = DV_PHOTO_MONOCHROME2};
+    dv_image_ctx *ctx = dv_image_ctx_new(NULL);
+    uint8_t *out = NULL;
+    dv_error err;
+    assert_int_equal(jls ? dv_image_encode_jpegls(ctx, &pa, &in, &out, len, &err)
+                         : dv_image_encode_j2k(ctx, &pa, &in, &out, len, &err), 0);
+    dv_image_ctx_free(ctx);
+    return out;
+}
+
+/* One frame's codestream decoded as its own precision gives it (BitsStored 16: nothing masked), 16-bit patterns. */
+static void raw_cs(const char *ts, const uint8_t *enc, size_t len, uint16_t *out)
+{
+    dv_pixel_attrs pa;
+    memset(&pa, 0, sizeof pa);
+    pa.rows = UR;
+    pa.columns = UC;
+    pa.samples_per_pixel = 1;
+    pa.bits_allocated = 16;
+    pa.bits_stored = 16;
+    pa.high_bit = 15;
+    pa.photometric = DV_PHOTO_MONOCHROME2;
+    pa.number_of_frames = 1;
+    dv_image_ctx *ctx = dv_image_ctx_new(NULL);
+    dv_frame f;
+    memset(&f, 0, sizeof f);
+    f.data = out;
+    f.cap = UR * UC * 2;
+    dv_error err;
+    assert_int_equal(dv_image_decode_frame_bytes(ctx, ts, &pa, enc, len, &f, &err), 0);
+    dv_image_ctx_free(ctx);
+}
+
+/* Run ALL_TEXT with nothing found on one encapsulated frame; kept: the output's fragment is the input's but for
+ * the codestream comments the writer clears (test_pixel_container); else the output is in out_ts and its samples,
+ * as stored (a codestream's at its own precision), are want. */
+static void hidden_case(dvb_ts ts, const char *in_ts, uint16_t bs, uint16_t pr, const uint8_t *enc, size_t elen,
+                        int kept, const char *out_ts, const uint16_t *want)
+{
+    size_t len;
+    uint8_t *in = build_cs(ts, bs, pr, enc, elen, &len);
+    seam s = {0x7FFFFFFF, 0, 0, 0}; /* never present: nothing found */
+    ran r;
+    run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_OK);
+    assert_int_equal(r.res.pixel_boxes, 0);
+    back b;
+    read_back(&r, &b);
+    const char *got_ts = dv_instance_transfer_syntax(b.inst);
+    assert_string_equal(got_ts, kept ? in_ts : out_ts);
+    assert_string_equal(r.res.pixel_transfer_syntax, got_ts);
+    dv_error err;
+    dv_frames *fr = dv_frames_index(b.inst, &err);
+    assert_non_null(fr);
+    uint64_t olen = dv_frames_size(fr, 0);
+    uint8_t *out = malloc((size_t)olen);
+    assert_non_null(out);
+    assert_int_equal(dv_frames_read(b.inst, fr, 0, out, olen, &err), 0);
+    dv_frames_free(fr);
+    if (kept) {
+        uint8_t *cleaned = malloc(elen);
+        memcpy(cleaned, enc, elen);
+        dv_mem_source ms;
+        dv_source src = dv_source_memory(&ms, cleaned, elen);
+        dv_cs_frag f = {0, elen};
+        dv_cs_family kind = ts == DVB_JPEG_LS_LOSSLESS ? DV_CS_JPEG_LS : DV_CS_JPEG;
+        if (ts == DVB_J2K_LOSSLESS || ts == DVB_J2K)
+            kind = DV_CS_J2K;
+        assert_int_equal(dv_codestream_clean(kind, &src, &f, 1, NULL, 0, clear_range, cleaned, &err), 0);
+        assert_int_equal(olen, elen);
+        assert_memory_equal(out, cleaned, elen); /* a legitimate codestream keeps its bytes */
+        free(cleaned);
+    } else {
+        uint16_t got[UR * UC];
+        if (strcmp(out_ts, "1.2.840.10008.1.2.1") == 0) {
+            assert_int_equal(olen, UR * UC * 2);
+            for (size_t i = 0; i < UR * UC; i++)
+                got[i] = (uint16_t)(out[2 * i] | out[2 * i + 1] << 8);
+        } else {
+            raw_cs(out_ts, out, (size_t)olen, got);
+        }
+        for (size_t i = 0; i < UR * UC; i++)
+            assert_int_equal(got[i], want[i]); /* no bit above BitsStored but a sign extension */
+    }
+    free(out);
+    back_free(&b, &r);
+    free(in);
+}
+
+/* A JPEG-LS Lossless frame with nothing found whose codestream (precision 16) carries bits above BitsStored 12 is
+ * re-encoded from its masked samples, JPEG-LS Lossless still; one with only sign-extended samples (signed
+ * PixelRepresentation, an encoder writing the 16-bit patterns) or of precision BitsStored keeps its bytes. */
+static void test_jpegls_hidden_bits_cleared(void **state)
+{
+    (void)state;
+    const char *ts = "1.2.840.10008.1.2.4.80";
+    uint16_t px[UR * UC], want[UR * UC];
+    for (size_t i = 0; i < UR * UC; i++) {
+        px[i] = (uint16_t)((i * 37 + 5) & 0x0FFF);
+        want[i] = px[i];
+        /* the mark a viewer ignoring BitsStored shows */
+        px[i] |= (uint16_t)(i % 5 == 0 ? 0x8000 : i % 7 == 0 ? 0x2000 : 0);
+    }
+    size_t elen;
+    uint8_t *enc = encode_prec(1, px, 16, 0, &elen);
+    hidden_case(DVB_JPEG_LS_LOSSLESS, ts, 12, 0, enc, elen, 0, ts, want);
+    free(enc);
+    /* control: sign extension of a signed image's negative samples, no hidden bit */
+    for (size_t i = 0; i < UR * UC; i++)
+        px[i] = (uint16_t)(int16_t)((int)((i * 37 + 5) & 0x0FFF) - 2048);
+    enc = encode_prec(1, px, 16, 0, &elen);
+    hidden_case(DVB_JPEG_LS_LOSSLESS, ts, 12, 1, enc, elen, 1, NULL, NULL);
+    free(enc);
+    /* control: precision == BitsStored, nothing above it */
+    for (size_t i = 0; i < UR * UC; i++)
+        px[i] = (uint16_t)((i * 37 + 5) & 0x0FFF);
+    enc = encode_prec(1, px, 12, 0, &elen);
+    hidden_case(DVB_JPEG_LS_LOSSLESS, ts, 12, 0, enc, elen, 1, NULL, NULL);
+    free(enc);
+}
+
+/* JPEG 2000 Lossless: a signed 16-bit codestream under BitsStored 12 signed with a bit flipped above BitsStored is
+ * re-encoded (JPEG 2000 Lossless, precision 12: the samples come back sign-extended; under .4.91 it is written
+ * native, sign-extended, as a redacted .4.91 frame is); the same codestream without
+ * the mark (its negative values are sign extensions) and a precision/sign mismatch like pydicom's
+ * J2K_pixelrep_mismatch.dcm (13 unsigned bits under BitsStored 13 signed: values >= 4096 decode negative) keep
+ * their bytes. */
+static void test_j2k_hidden_bits_cleared(void **state)
+{
+    (void)state;
+    const char *ts = "1.2.840.10008.1.2.4.90";
+    uint16_t px[UR * UC], want[UR * UC];
+    for (size_t i = 0; i < UR * UC; i++) {
+        px[i] = (uint16_t)(int16_t)((int)((i * 37 + 5) & 0x0FFF) - 2048);
+        want[i] = px[i];
+        if (i % 5 == 0)
+            px[i] ^= 0x4000; /* bit 14: neither clear nor the sign extension of bit 11 */
+    }
+    size_t elen;
+    uint8_t *enc = encode_prec(0, px, 16, 1, &elen);
+    hidden_case(DVB_J2K_LOSSLESS, ts, 12, 1, enc, elen, 0, ts, want);
+    /* the same codestream under .4.91 (may be lossy): written native, as a redacted .4.91 frame is */
+    hidden_case(DVB_J2K, "1.2.840.10008.1.2.4.91", 12, 1, enc, elen, 0, "1.2.840.10008.1.2.1", want);
+    free(enc);
+    enc = encode_prec(0, want, 16, 1, &elen); /* control: sign extensions only */
+    hidden_case(DVB_J2K_LOSSLESS, ts, 12, 1, enc, elen, 1, NULL, NULL);
+    free(enc);
+    for (size_t i = 0; i < UR * UC; i++)
+        px[i] = (uint16_t)((i * 173 + 11) & 0x1FFF);
+    enc = encode_prec(0, px, 13, 0, &elen); /* control: J2K_pixelrep_mismatch's sign mismatch */
+    hidden_case(DVB_J2K_LOSSLESS, ts, 13, 1, enc, elen, 1, NULL, NULL);
+    free(enc);
+}
+
+/* A minimal JPEG lossless (process 14, selection value 1) codestream of px at precision prec: one Huffman table
+ * of 5-bit codes, category k coded as k. */
+typedef struct bitw {
+    uint8_t *p;
+    size_t n;
+    uint32_t acc;
+    int nbits;
+} bitw;
+
+static void bw_put(bitw *w, uint32_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        w->acc = w->acc << 1 | ((v >> i) & 1u);
+        if (++w->nbits == 8) {
+            w->p[w->n++] = (uint8_t)w->acc;
+            if ((uint8_t)w->acc == 0xFF)
+                w->p[w->n++] = 0x00; /* byte stuffing */
+            w->acc = 0;
+            w->nbits = 0;
+        }
+    }
+}
+
+static uint8_t *jpeg_lossless(const uint16_t *px, uint16_t prec, size_t *len)
+{
+    uint8_t *b = calloc(1, 64 + UR * UC * 8);
+    assert_non_null(b);
+    static const uint8_t head[] = {0xFF, 0xD8, 0xFF, 0xC3, 0, 11, 0, 0, UR, 0, UC, 1, 1, 0x11, 0,
+                                   0xFF, 0xC4, 0, 36, 0x00, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    size_t n = sizeof head;
+    memcpy(b, head, n);
+    b[6] = (uint8_t)prec;
+    for (int k = 0; k <= 16; k++)
+        b[n++] = (uint8_t)k;
+    static const uint8_t sos[] = {0xFF, 0xDA, 0, 8, 1, 1, 0x00, 1, 0, 0};
+    memcpy(b + n, sos, sizeof sos);
+    n += sizeof sos;
+    bitw w = {b, n, 0, 0};
+    uint32_t mod = 1u << prec;
+    for (uint32_t y = 0; y < UR; y++)
+        for (uint32_t x = 0; x < UC; x++) {
+            uint32_t pred = x ? px[y * UC + x - 1] : y ? px[(y - 1) * UC] : 1u << (prec - 1);
+            int32_t d = (int32_t)((px[y * UC + x] - pred) & (mod - 1));
+            if (d >= (int32_t)(mod / 2))
+                d -= (int32_t)mod;
+            uint32_t a = (uint32_t)(d < 0 ? -d : d);
+            int cat = 0;
+            while (cat < 16 && (a >> cat))
+                cat++;
+            bw_put(&w, (uint32_t)cat, 5);
+            if (cat && cat < 16)
+                bw_put(&w, d > 0 ? (uint32_t)d : (uint32_t)(d + (1 << cat) - 1), cat);
+        }
+    if (w.nbits)
+        bw_put(&w, 0xFF, 8 - w.nbits); /* pad with 1s */
+    b[w.n++] = 0xFF;
+    b[w.n++] = 0xD9;
+    *len = w.n;
+    return b;
+}
+
+/* JPEG lossless (.4.70, no encoder of ours): a frame whose 16-bit codestream carries bits above BitsStored 12 is
+ * written native Explicit VR Little Endian from its masked samples, as a redacted frame is; a codestream of
+ * precision 12 keeps its bytes and transfer syntax. */
+static void test_jpeg_lossless_hidden_bits_cleared(void **state)
+{
+    (void)state;
+    const char *ts = "1.2.840.10008.1.2.4.70";
+    uint16_t px[UR * UC], want[UR * UC], raw[UR * UC];
+    for (size_t i = 0; i < UR * UC; i++) {
+        want[i] = (uint16_t)((i * 37 + 5) & 0x0FFF);
+        px[i] = (uint16_t)(want[i] | (i % 3 == 0 ? 0x8000 : 0));
+    }
+    size_t elen;
+    uint8_t *enc = jpeg_lossless(px, 16, &elen);
+    raw_cs(ts, enc, elen, raw);
+    assert_memory_equal(raw, px, sizeof px); /* the hand-made codestream holds the mark */
+    hidden_case(DVB_JPEG_LOSSLESS_SV1, ts, 12, 0, enc, elen, 0, "1.2.840.10008.1.2.1", want);
+    free(enc);
+    enc = jpeg_lossless(want, 12, &elen); /* control: precision == BitsStored */
+    hidden_case(DVB_JPEG_LOSSLESS_SV1, ts, 12, 0, enc, elen, 1, NULL, NULL);
+    free(enc);
+}
+
 /* An overlay (OverlayData) of an image the stage redacts goes with its whole group, unless a keepTag names its
  * OverlayData; a config that does not redact leaves it to the profile (stop 38's red team: DEIDENTIFY_TAG_CONTENTS
  * kept an overlay bitmap spelling the patient's name beside the redacted image). */
@@ -1099,16 +1374,6 @@ static void test_float_pixels_redacted(void **state)
     free(in);
 }
 
-static int clear_range(void *user, uint64_t off, uint64_t len, const uint8_t *lit, unsigned nlit)
-{
-    uint8_t *b = user;
-    if (nlit == len)
-        memcpy(b + off, lit, (size_t)len);
-    else
-        memset(b + off, nlit ? lit[0] : 0, (size_t)len);
-    return 0;
-}
-
 /* What the writer makes of one JPEG 2000 frame kept as it was: its comments cleared (dv_codestream_meta.h). */
 static void clear_codestream(uint8_t *b, size_t n)
 {
@@ -1247,6 +1512,9 @@ int main(void)
         cmocka_unit_test(test_unused_bits_cleared),
         cmocka_unit_test(test_overlay_goes_with_redaction),
         cmocka_unit_test(test_rle_unused_bits_cleared),
+        cmocka_unit_test(test_jpegls_hidden_bits_cleared),
+        cmocka_unit_test(test_j2k_hidden_bits_cleared),
+        cmocka_unit_test(test_jpeg_lossless_hidden_bits_cleared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
