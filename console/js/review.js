@@ -72,13 +72,16 @@ function pairScore(src, dst) {
   return s;
 }
 
-function storeSelectors(datasets, init, prefix, label) {
+// choose: no store is preselected (a first "choose" option of value ""), for a destination this page does not
+// know: defaulting to the first store would pair the originals with themselves under "De-identified".
+function storeSelectors(datasets, init, prefix, label, {choose = false} = {}) {
   const ds = el("select", {id: `${prefix}-dataset`}, datasets.map((d) => el("option", {value: d, selected: d === init.d}, d)));
   const ss = el("select", {id: `${prefix}-store`});
   const fill = async () => {
     const r = await api.json(`${api.paths.stores(ds.value)}?pageSize=1000`);
     const stores = (r.dicomStores || []).map((x) => lastId(x.name));
-    ss.replaceChildren(...stores.map((x) => el("option", {value: x, selected: x === init.s}, x)));
+    ss.replaceChildren(...(choose ? [el("option", {value: ""}, "(choose the store the operation wrote)")] : []),
+                       ...stores.map((x) => el("option", {value: x, selected: x === init.s}, x)));
   };
   ds.addEventListener("change", fill);
   return {node: el("fieldset", {}, el("legend", {text: label}), el("label", {for: ds.id, text: "Dataset"}), ds,
@@ -88,9 +91,12 @@ function storeSelectors(datasets, init, prefix, label) {
 export async function review(ctx) {
   const {d, op} = ctx.state;
   const datasets = ((await api.json(`${api.paths.datasets()}?pageSize=1000`)).datasets || []).map((x) => lastId(x.name));
+  // Where the operation wrote is known only for one started from this page (no API method names an
+  // operation's destination): otherwise the reviewer picks the destination store.
   const known = started.get(op) || {src: {d, s: ""}, dst: {d, s: ""}};
   const src = storeSelectors(datasets, known.src, "rv-src", "Original");
-  const dst = storeSelectors(datasets, known.dst.s ? known.dst : {d: known.dst.d, s: known.src.s}, "rv-dst", "De-identified");
+  const dst = storeSelectors(datasets, known.dst.s ? known.dst : {d: known.dst.d, s: known.src.s}, "rv-dst",
+                             "De-identified", {choose: !started.has(op)});
   await Promise.all([src.fill(), dst.fill()]);
   const listBox = el("div", {id: "review-list"});
   const compare = el("div", {id: "review-compare"});
@@ -133,7 +139,16 @@ export async function review(ctx) {
       `${first(s, T.PatientName) || "(no name)"} · ${first(s, T.StudyDate)}`)));
   }
 
+  // The pair's right column says "De-identified": never an original's store (nor none) there.
+  function checkStores() {
+    const a = src.get(), b = dst.get();
+    if (!b.s) throw new Error("Choose the de-identified store (the store the operation wrote) first.");
+    if (a.d === b.d && a.s === b.s)
+      throw new Error("The de-identified store is the original store: choose the store the operation wrote.");
+  }
+
   async function showList(srcRows) {
+    checkStores();
     const outs = await destination();
     const used = new Set();
     const pairs = srcRows.map((r) => {
@@ -155,7 +170,8 @@ export async function review(ctx) {
         el("td", {text: first(p.src, T.SeriesNumber)}),
         el("td", {text: p.dst ? (p.ties ? `paired (${p.ties + 1} equally likely)` : "paired") : "no output"}),
         el("td", {}, el("span", {class: "hint", text: "Enter to compare"})));
-      const open = () => p.dst ? compareOne(p) : showError(new Error("No de-identified output for this instance."));
+      const open = () => p.dst ? compareOne(p).catch(showError)
+                               : showError(new Error("No de-identified output for this instance."));
       tr.addEventListener("click", open);
       tr.addEventListener("keydown", (ev) => { if (ev.key === "Enter") open(); });
       body.append(tr);
@@ -165,6 +181,7 @@ export async function review(ctx) {
   }
 
   async function compareOne(p) {
+    checkStores();
     const {d: sd, s: ss} = src.get(), {d: dd, s: ds} = dst.get();
     const a = instancePath(sd, ss, first(p.src, T.StudyInstanceUID), first(p.src, T.SeriesInstanceUID), first(p.src, T.SOPInstanceUID));
     const b = instancePath(dd, ds, first(p.dst, T.StudyInstanceUID), first(p.dst, T.SeriesInstanceUID), first(p.dst, T.SOPInstanceUID));
@@ -220,6 +237,7 @@ export async function review(ctx) {
 
   sampleBtn.addEventListener("click", async () => {
     try {
+      checkStores();
       const {d: sd, s: ss} = src.get();
       const all = await api.json(`${api.paths.web(sd, ss)}/instances?limit=5000`);
       const pick = [...all].sort(() => Math.random() - 0.5).slice(0, 5);
@@ -228,6 +246,7 @@ export async function review(ctx) {
   });
   studyBtn.addEventListener("click", async () => {
     try {
+      checkStores();
       const {d: sd, s: ss} = src.get();
       await showList(await api.json(`${api.paths.web(sd, ss)}/studies/${studySel.value}/instances?limit=5000`));
     } catch (e) { showError(e); }

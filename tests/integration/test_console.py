@@ -468,6 +468,30 @@ def part_deid(p, srv):
     p.view("review")
     check("Needs attention (1)" in p.css("#review-marks").text and marks and marks[0] in p.css("#review-marks").text,
           "review marks: listed again when the review is reopened")
+    # After the reload the page no longer knows where the operation wrote (no API method says): the review must
+    # not default its "De-identified" store to the original store (it paired each original with itself and
+    # showed the source's PatientName as the de-identified value) but ask for the destination.
+    Select(p.css("#rv-src-store")).select_by_value("incoming")
+    check(p.css("#rv-dst-store").get_attribute("value") == "",
+          "review of an operation started elsewhere: no destination store preselected (%r)"
+          % p.css("#rv-dst-store").get_attribute("value"))
+    p.css("#review-sample").click()
+    p.wait(lambda: "Choose the de-identified store" in p.css("#message").text, what="destination asked for")
+    check(not p.all("#review-pairs"), "review without a destination store: no pairs listed")
+    Select(p.css("#rv-dst-store")).select_by_value("incoming")
+    p.css("#review-sample").click()
+    p.wait(lambda: "is the original store" in p.css("#message").text, what="same store refused")
+    check(not p.all("#review-pairs"), "review with the original store as destination: no pairs listed")
+    Select(p.css("#rv-dst-store")).select_by_value("deid-all")
+    p.wait(lambda: [o for o in p.all("#review-study option") if "CT1" in o.text], what="review studies")
+    opt = [o for o in p.all("#review-study option") if "CT1" in o.text]
+    Select(p.css("#review-study")).select_by_value(opt[0].get_attribute("value"))
+    p.css("#review-by-study").click()
+    p.wait(lambda: p.all("#review-pairs tbody tr"), what="review pairs after choosing the destination")
+    p.all("#review-pairs tbody tr")[0].send_keys("\n")
+    row = p.wait(lambda: p.css('#diff tr[data-path="(0010,0010)"]'), what="diff PatientName")
+    check(row.get_attribute("data-status") == "removed",
+          "review after a reload: PatientName removed in the chosen destination (%s)" % row.get_attribute("data-status"))
 
     # A filter built by ticking one study: only its instances are de-identified.
     p.css("#nav-deidentify").click()
@@ -596,6 +620,8 @@ def part_boxes(p, srv):
     reviewable = [b for b in p.all("#operations tbody tr[data-op] button[data-action=review]")]
     reviewable[-1].click()  # the oldest de-identification: the guide's deleteTag, no cleanImage
     p.view("review")
+    Select(p.css("#rv-src-store")).select_by_value("incoming")
+    Select(p.css("#rv-dst-store")).select_by_value("deid-all")  # started before the reload: not known here
     p.css("#review-sample").click()
     p.wait(lambda: p.all("#review-pairs tbody tr"), what="review pairs")
     p.all("#review-pairs tbody tr")[0].send_keys("\n")
