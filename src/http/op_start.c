@@ -84,6 +84,21 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
         free(path);
         if (text == NULL)
             return NULL;
+        /* The URI may name any file under an allowed root (an import folder's files hold PHI): a syntax error
+         * names its line and column only, not the parser's "near '<text of the file>'" that the config
+         * compiler's message quotes (a body's config was parsed as the request's JSON: resources.c). */
+        json_error_t je;
+        json_t *parsed = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+        if (parsed == NULL) {
+            free(text);
+            if (json_error_code(&je) == json_error_out_of_memory)
+                dvh_fail(e, DVH_INTERNAL, "out of memory");
+            else
+                dvh_fail(e, DVH_INVALID_ARGUMENT, "gcsConfigUri: invalid JSON at line %d column %d", je.line,
+                         je.column);
+            return NULL;
+        }
+        json_decref(parsed);
     } else if (cfg) {
         if (!json_is_object(cfg)) {
             dvh_fail(e, DVH_INVALID_ARGUMENT, "config: must be an object");

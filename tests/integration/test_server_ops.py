@@ -341,10 +341,16 @@ def run(tmp, servers):
         open(ff, "w", newline="").write(content)
         bad.append(({**dst, "filterConfig": {"resourcePathsGcsUri": "file://" + ff}}, 400,
                     "filterConfig.resourcePathsGcsUri: " + where + ":"))
+    # A gcsConfigUri file that is not JSON (any file under an allowed root: an import folder's list of
+    # patients, say): the 400 gives its line and column, never the text there (jansson's "near '...'").
+    notjson = os.path.join(root_dir, "patients.txt")
+    open(notjson, "w").write("ZZPHIMARK Doe, born 19700101\n")
+    bad.append(({**dst, "gcsConfigUri": "file://" + notjson}, 400, "gcsConfigUri: invalid JSON at line 1 column"))
     for body, code, text in bad:
         st, r = jreq("POST", base + "/datasets/src/dicomStores/a:deidentify", body)
         msg = r.get("error", {}).get("message", "")
-        check(st == code and text in msg and "passwd" not in msg and "etc" not in msg.replace("etc-link", ""),
+        check(st == code and text in msg and "passwd" not in msg and "etc" not in msg.replace("etc-link", "")
+              and "ZZPHIMARK" not in msg,
               f"refused {str(body)[:90]}: {st} {msg}")
     st, r = jreq("POST", base + "/datasets/src:deidentify",
                  {"destinationDataset": loc + "/datasets/x1", "config": {"dicomTagConfig": {"profileType": "NOPE"}}})
