@@ -2,28 +2,64 @@
  * when no token is set, a request a web page on another site could have made. */
 #include "http/request_guard.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "http/router.h"
 #include "http/server_internal.h"
 
 /* Per connection (MHD_OPTION_NOTIFY_CONNECTION): what the unescaper saw of the request being read. libmicrohttpd
- * reads one request of a connection at a time, so the mark belongs to the request that first_call sees next. */
+ * reads one request of a connection at a time, so the mark belongs to the request that first_call sees next.
+ * The other fields are the header sweeper's, under srv->guard_mu. */
 typedef struct conn_state {
     int encoded_nul;
+    int fd;          /* the connection's socket (-1: unknown, never cut) */
+    int in_request;  /* between a request's first call and its completion */
+    int cut;         /* shut down once already */
+    struct timespec since; /* when the connection began waiting for its current request line and headers */
+    struct conn_state *prev, *next;
 } conn_state;
+
+static void now_mono(struct timespec *t)
+{
+    clock_gettime(CLOCK_MONOTONIC, t);
+}
 
 void dvh_guard_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                              enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls;
-    (void)c;
+    dvh_server *s = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = calloc(1, sizeof(conn_state)); /* NULL on ENOMEM: see dvh_guard_unescape */
+        conn_state *st = calloc(1, sizeof(conn_state)); /* NULL on ENOMEM: see dvh_guard_unescape */
+        *socket_context = st;
+        if (st == NULL)
+            return;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        st->fd = ci ? ci->connect_fd : -1;
+        now_mono(&st->since);
+        pthread_mutex_lock(&s->guard_mu);
+        st->next = s->guard_conns;
+        if (st->next)
+            st->next->prev = st;
+        s->guard_conns = st;
+        pthread_mutex_unlock(&s->guard_mu);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        free(*socket_context);
+        conn_state *st = *socket_context;
+        if (st) {
+            pthread_mutex_lock(&s->guard_mu);
+            if (st->prev)
+                st->prev->next = st->next;
+            else
+                s->guard_conns = st->next;
+            if (st->next)
+                st->next->prev = st->prev;
+            pthread_mutex_unlock(&s->guard_mu);
+        }
+        free(st);
         *socket_context = NULL;
     }
 }
@@ -72,11 +108,76 @@ size_t dvh_guard_unescape(void *cls, struct MHD_Connection *c, char *s)
     return n;
 }
 
-void dvh_guard_request_done(struct MHD_Connection *c)
+void dvh_guard_request_done(dvh_server *s, struct MHD_Connection *c)
 {
     conn_state *st = state_of(c);
-    if (st)
+    if (st) {
         st->encoded_nul = 0;
+        pthread_mutex_lock(&s->guard_mu);
+        st->in_request = 0; /* the next request's line and headers: their own time */
+        now_mono(&st->since);
+        pthread_mutex_unlock(&s->guard_mu);
+    }
+}
+
+/* libmicrohttpd closes a connection after --idle-timeout without a byte, and the request timeout starts with
+ * the handler (after the headers): a client sending one header byte now and then (slowloris) kept its
+ * connection for as long as the connection memory lasted (256 KiB: days). This thread cuts such a connection
+ * once its line and headers took longer than the request timeout: shutdown() makes libmicrohttpd's read fail
+ * and close it. The connection is in the list (under guard_mu) until NOTIFY_CLOSED, so its fd is still its
+ * own when cut. [test_server.py "slow headers"] */
+static void *sweeper(void *arg)
+{
+    dvh_server *s = arg;
+    pthread_mutex_lock(&s->guard_mu);
+    while (!s->guard_stop) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_sec += 1;
+        pthread_cond_timedwait(&s->guard_cv, &s->guard_mu, &t);
+        struct timespec now;
+        now_mono(&now);
+        for (conn_state *st = s->guard_conns; st; st = st->next) {
+            if (st->in_request || st->cut || st->fd < 0)
+                continue;
+            if (now.tv_sec - st->since.tv_sec > (time_t)s->cfg.request_timeout_s) {
+                shutdown(st->fd, SHUT_RDWR);
+                st->cut = 1;
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->guard_mu);
+    return NULL;
+}
+
+void dvh_guard_init(dvh_server *s)
+{
+    pthread_mutex_init(&s->guard_mu, NULL);
+    pthread_cond_init(&s->guard_cv, NULL);
+    s->guard_conns = NULL;
+    s->guard_running = s->guard_stop = 0;
+}
+
+int dvh_guard_start(dvh_server *s)
+{
+    if (pthread_create(&s->guard_thread, NULL, sweeper, s) != 0)
+        return -1;
+    s->guard_running = 1;
+    return 0;
+}
+
+void dvh_guard_stop(dvh_server *s)
+{
+    if (s->guard_running) {
+        pthread_mutex_lock(&s->guard_mu);
+        s->guard_stop = 1;
+        pthread_cond_signal(&s->guard_cv);
+        pthread_mutex_unlock(&s->guard_mu);
+        pthread_join(s->guard_thread, NULL);
+        s->guard_running = 0;
+    }
+    pthread_mutex_destroy(&s->guard_mu);
+    pthread_cond_destroy(&s->guard_cv);
 }
 
 /* The host part of a Host header value or of an origin's authority: "[::1]:8080" -> "::1", "localhost:80" ->
@@ -121,6 +222,11 @@ static int same_origin(const char *origin, const char *host)
 int dvh_guard_check(dvh_request *rq, dvh_err *e)
 {
     conn_state *st = state_of(rq->conn);
+    if (st) { /* its headers are in: the request timeout (server.c) takes over */
+        pthread_mutex_lock(&rq->srv->guard_mu);
+        st->in_request = 1;
+        pthread_mutex_unlock(&rq->srv->guard_mu);
+    }
     if (st && st->encoded_nul) {
         st->encoded_nul = 0;
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "the request URL holds an encoded NUL (%%00)");

@@ -10,6 +10,7 @@
 #include "http/api_error.h"
 
 typedef struct dvh_request dvh_request;
+typedef struct dvh_server dvh_server;
 
 /* MHD_OPTION_NOTIFY_CONNECTION: the per-connection state the unescaper marks. */
 void dvh_guard_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -20,7 +21,13 @@ size_t dvh_unescape_keep_nul(char *s, int *nul_seen);
 /* MHD_OPTION_UNESCAPE_CALLBACK: %HH decoded, except %00, which is kept and marks the request. */
 size_t dvh_guard_unescape(void *cls, struct MHD_Connection *c, char *s);
 /* A request ended (MHD_OPTION_NOTIFY_COMPLETED): its mark goes with it. */
-void dvh_guard_request_done(struct MHD_Connection *c);
+void dvh_guard_request_done(dvh_server *s, struct MHD_Connection *c);
+/* The header sweeper: a connection still reading a request's line and headers after the request timeout is
+ * cut (libmicrohttpd's own timeout is an idle one, which a client sending a byte now and then never meets).
+ * init before the daemon starts, start once it runs; stop after it stopped (no connection is left). */
+void dvh_guard_init(dvh_server *s);
+int dvh_guard_start(dvh_server *s);
+void dvh_guard_stop(dvh_server *s);
 /* 0, or -1 with e set (400 for an encoded NUL, 403 for a foreign Host or Origin without a token). */
 int dvh_guard_check(dvh_request *rq, dvh_err *e);
 

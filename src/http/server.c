@@ -136,7 +136,7 @@ static void request_free(dvh_request *rq)
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    dvh_guard_request_done(c);
+    dvh_guard_request_done(cls, c);
     dvh_request *rq = *con_cls;
     if (rq) {
         access_log(cls, rq, toe);
@@ -489,6 +489,7 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         return NULL;
     }
     pthread_mutex_init(&s->marks_mu, NULL);
+    dvh_guard_init(s);
     if (!s->cfg.max_body)
         s->cfg.max_body = DEFAULT_MAX_BODY;
     if (!s->cfg.max_json)
@@ -613,6 +614,10 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         dv_fail(err, DV_ERR_IO, "cannot listen on the address (in use, or TLS certificate/key not usable)");
         goto fail;
     }
+    if (dvh_guard_start(s) != 0) {
+        dv_fail(err, DV_ERR_NOMEM, "server: cannot start the header sweeper");
+        goto fail;
+    }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
     struct sockaddr_storage bound;
     socklen_t bl = sizeof bound;
@@ -637,6 +642,7 @@ void dvh_server_stop(dvh_server *s)
         return;
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    dvh_guard_stop(s); /* no connection is left */
     /* After the requests (none can start an operation now), before the index closes. */
     dvh_ops_stop(s);
     for (size_t i = 0; i < s->nroots; i++)

@@ -55,6 +55,13 @@ struct dvh_server {
     int op_guard_fd;
     dvh_batcher *batch; /* group commit of the put path (put_batch.c) */
     dv_key *naming_key; /* DATA/keys/naming.key: names the instance files (dvs_blob_name; store_put.c) */
+    /* The header sweeper (request_guard.c): the open connections, and a thread that cuts one still reading a
+     * request's line and headers after the request timeout. */
+    pthread_mutex_t guard_mu;
+    pthread_cond_t guard_cv;
+    void *guard_conns; /* conn_state list, under guard_mu */
+    pthread_t guard_thread;
+    int guard_running, guard_stop;
 };
 
 typedef struct dvh_stow dvh_stow; /* stow.c */

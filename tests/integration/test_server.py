@@ -703,6 +703,33 @@ def security(tmp, servers):
     s.close()
     srv.stop()
 
+    # ---- slow headers: a client sending a header byte now and then (never idle for --idle-timeout) is cut once
+    #      its request line and headers took longer than --request-timeout (before, it kept the connection for
+    #      as long as the connection memory lasted: days) ----
+    srv = Server(os.path.join(tmp, "data5"), "--idle-timeout", "2", "--request-timeout", "3")
+    servers.append(srv)
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    s.sendall(b"GET /v1beta1/projects/p/locations/l/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    t0 = time.time()
+    cut = None
+    while time.time() - t0 < 20:
+        try:
+            s.sendall(b"X-Slow: 1\r\n")
+            s.settimeout(1)
+            if s.recv(100) == b"":
+                cut = time.time() - t0
+                break
+        except socket.timeout:
+            continue
+        except OSError:
+            cut = time.time() - t0
+            break
+    s.close()
+    check(cut is not None and cut < 8, f"slow headers: cut after the request timeout (3 s): {cut}")
+    st, _, _ = curl(f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets")
+    check(st == 200, f"slow headers: the server still answers ({st})")
+    srv.stop()
+
     # ---- TLS with a certificate made here ----
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
     r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
