@@ -242,5 +242,20 @@ int dvh_guard_check(dvh_request *rq, dvh_err *e)
     if (origin && !same_origin(origin, host))
         return dvh_fail(e, DVH_PERMISSION_DENIED,
                         "without --token-file the server answers browsers only from its own origin");
+    /* A page's <img src>, <script src> or no-cors fetch() of a GET carries no Origin: a foreign page could show
+     * a rendered frame (and learn its size, or that a UID exists) and pull study JSON into its own process. The
+     * browser says where such a request comes from in Sec-Fetch-Site: only the server's own pages ("same-origin")
+     * and what the user typed or bookmarked ("none") are answered, and a link followed from another site to a
+     * page (a top-level GET navigation, which the linking page cannot read). Browsers without Fetch Metadata
+     * get Cross-Origin-Resource-Policy: same-origin on every API answer (server.c queue). */
+    const char *site = dvh_header(rq, "Sec-Fetch-Site");
+    if (site && strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0) {
+        const char *mode = dvh_header(rq, "Sec-Fetch-Mode"), *dest = dvh_header(rq, "Sec-Fetch-Dest");
+        int navigation = rq->method == DVH_GET && mode && strcasecmp(mode, "navigate") == 0 &&
+                         !(dest && (strcasecmp(dest, "object") == 0 || strcasecmp(dest, "embed") == 0));
+        if (!navigation)
+            return dvh_fail(e, DVH_PERMISSION_DENIED,
+                            "without --token-file the server answers browsers only from its own origin");
+    }
     return 0;
 }

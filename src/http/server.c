@@ -190,6 +190,8 @@ static enum MHD_Result queue(dvh_request *rq, struct MHD_Response *resp, int sta
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        /* no other site's page may embed or read it, even by a request without Origin (request_guard.c) */
+        MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
     }
     enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);

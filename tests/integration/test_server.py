@@ -314,6 +314,20 @@ def run(tmp, servers):
     check(st == 200, f"foreign Origin: the server's own origin, 200 ({st})")
     st, _, _ = curl(base + "/datasets", "-H", f"Origin: http://127.0.0.1:{srv.port}")
     check(st == 200, f"foreign Origin: its own origin by address, 200 ({st})")
+    # A foreign page's <img src> / no-cors fetch() of a GET sends no Origin, only Fetch Metadata: it was answered
+    # (a rendered frame shown on, and a study list fetched into, another site's page). What the user typed
+    # ("none"), the server's own pages and a link followed to a page (a top-level navigation) still are.
+    for fm, want in [(("cross-site", "no-cors", "image"), 403), (("same-site", "cors", "empty"), 403),
+                     (("cross-site", "no-cors", "script"), 403), (("cross-site", "navigate", "embed"), 403),
+                     (("same-origin", "cors", "empty"), 200), (("none", "navigate", "document"), 200),
+                     (("cross-site", "navigate", "document"), 200)]:
+        st, h, b = curl(base + "/datasets", "-H", "Sec-Fetch-Site: " + fm[0], "-H", "Sec-Fetch-Mode: " + fm[1],
+                        "-H", "Sec-Fetch-Dest: " + fm[2])
+        check(st == want and (want == 200 or api_error(b, 403, "PERMISSION_DENIED")),
+              f"foreign page: Sec-Fetch-Site/Mode/Dest {fm}: {want} ({st})")
+    st, h, _ = curl(base + "/datasets")
+    check(header(h, "Cross-Origin-Resource-Policy") == "same-origin",
+          f"API answers carry Cross-Origin-Resource-Policy: same-origin ({header(h, 'Cross-Origin-Resource-Policy')})")
 
     # ---- path traversal: every position, raw and encoded ----
     for path in ["/datasets/../../etc/passwd", "/datasets/..%2F..%2Fetc", "/datasets/%2e%2e/dicomStores",
