@@ -243,6 +243,8 @@ static const char *ts_uid(dvb_ts ts)
     case DVB_JPEG_LS_LOSSLESS: return "1.2.840.10008.1.2.4.80";
     case DVB_JPEG_LOSSLESS_SV1: return "1.2.840.10008.1.2.4.70";
     case DVB_J2K: return "1.2.840.10008.1.2.4.91";
+    case DVB_JPEG_LS_NEAR: return "1.2.840.10008.1.2.4.81";
+    case DVB_DEFLATE_FRAME: return "1.2.840.10008.1.2.8.1";
     }
     return "1.2.840.10008.1.2.1";
 }

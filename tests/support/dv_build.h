@@ -17,7 +17,9 @@ typedef enum dvb_ts {
     DVB_RLE,           /* explicit LE dataset, TS 1.2.840.10008.1.2.5, use dvb_encapsulated for PixelData */
     DVB_JPEG_LS_LOSSLESS, /* explicit LE dataset, TS 1.2.840.10008.1.2.4.80, use dvb_encapsulated for PixelData */
     DVB_JPEG_LOSSLESS_SV1, /* explicit LE dataset, TS 1.2.840.10008.1.2.4.70, use dvb_encapsulated for PixelData */
-    DVB_J2K               /* explicit LE dataset, TS 1.2.840.10008.1.2.4.91, use dvb_encapsulated for PixelData */
+    DVB_J2K,              /* explicit LE dataset, TS 1.2.840.10008.1.2.4.91, use dvb_encapsulated for PixelData */
+    DVB_JPEG_LS_NEAR,     /* explicit LE dataset, TS 1.2.840.10008.1.2.4.81, use dvb_encapsulated for PixelData */
+    DVB_DEFLATE_FRAME     /* explicit LE dataset, TS 1.2.840.10008.1.2.8.1, use dvb_encapsulated for PixelData */
 } dvb_ts;
 
 typedef struct dvb dvb;

@@ -2,6 +2,7 @@
  * boxes, multi-frame, colour, output attributes, the observer, fail closed. Detection is replaced by a seam
  * that boxes the pixels holding a marker value, so these tests pin the STAGE, whatever the detector finds
  * (the detector has its own tests). */
+#include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
+#include <charls/charls.h>
+#include <zlib.h>
 
 #include "dicomveil/dicomveil.h"
 #include "dicomveil/dv_frames.h"
@@ -22,6 +25,8 @@
 #include "engine/dv_pixel_stage.h"
 #include "image/dv_codestream_meta.h"
 #include "image/dv_image.h"
+#include "image/dv_render.h"
+#include "dv_lazy_sonames.h"
 
 #define ALL_TEXT "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"options\": {\"cleanImage\": " \
                  "{\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}}}"
@@ -573,12 +578,18 @@ static int clear_range(void *user, uint64_t off, uint64_t len, const uint8_t *li
 
 /* ---- codestreams whose precision exceeds BitsStored (JPEG-LS, JPEG lossless, JPEG 2000) ---- */
 
-/* A UR x UC BitsStored-bs MONOCHROME2 instance (16-bit) of one encapsulated frame enc in transfer syntax ts. */
-static uint8_t *build_cs(dvb_ts ts, uint16_t bs, uint16_t pr, const uint8_t *enc, size_t elen, size_t *len)
+/* The image of one hidden-bit case: rows x cols MONOCHROME2, BitsAllocated ba, BitsStored bs, PixelRepresentation
+ * pr. */
+typedef struct cs_geom {
+    uint16_t rows, cols, ba, bs, pr;
+} cs_geom;
+
+/* A g-shaped instance of one encapsulated frame enc in transfer syntax ts. */
+static uint8_t *build_cs(dvb_ts ts, cs_geom g, const uint8_t *enc, size_t elen, size_t *len)
 {
     const void *frags[1] = {enc};
     uint32_t l[1] = {(uint32_t)elen};
-    img m = {UR, UC, 1, 16, bs, pr, 0, 1, "MONOCHROME2", ts, NULL, 0, 0};
+    img m = {g.rows, g.cols, 1, g.ba, g.bs, g.pr, 0, 1, "MONOCHROME2", ts, NULL, 0, 0};
     return build_frags(&m, frags, l, len);
 }
 
@@ -608,37 +619,56 @@ static uint8_t *encode_prec(int jls, const uint16_t *px, uint16_t prec, uint16_t
     return out;
 }
 
-/* One frame's codestream decoded as its own precision gives it (BitsStored 16: nothing masked), 16-bit patterns. */
-static void raw_cs(const char *ts, const uint8_t *enc, size_t len, uint16_t *out)
+/* One frame of rows x cols decoded as its own precision gives it (BitsStored = BitsAllocated ba: nothing masked),
+ * widened to 16-bit patterns in out; the decoder's dv_frame_source in src when not NULL. */
+static void raw_cs_at(const char *ts, uint16_t rows, uint16_t cols, uint16_t ba, const uint8_t *enc, size_t len,
+                      uint16_t *out, dv_frame_source *src)
 {
     dv_pixel_attrs pa;
     memset(&pa, 0, sizeof pa);
-    pa.rows = UR;
-    pa.columns = UC;
+    pa.rows = rows;
+    pa.columns = cols;
     pa.samples_per_pixel = 1;
-    pa.bits_allocated = 16;
-    pa.bits_stored = 16;
-    pa.high_bit = 15;
+    pa.bits_allocated = ba;
+    pa.bits_stored = ba;
+    pa.high_bit = ba - 1u;
     pa.photometric = DV_PHOTO_MONOCHROME2;
     pa.number_of_frames = 1;
+    pa.native_frame_bytes = (uint64_t)rows * cols * (ba / 8u); /* a deflated frame inflates to this */
+    size_t n = (size_t)rows * cols;
+    uint8_t *buf = malloc(n * 2);
+    assert_non_null(buf);
     dv_image_ctx *ctx = dv_image_ctx_new(NULL);
     dv_frame f;
     memset(&f, 0, sizeof f);
-    f.data = out;
-    f.cap = UR * UC * 2;
+    f.data = ba == 8 ? buf : (void *)out;
+    f.cap = n * 2;
     dv_error err;
-    assert_int_equal(dv_image_decode_frame_bytes(ctx, ts, &pa, enc, len, &f, &err), 0);
+    if (dv_image_decode_frame_bytes(ctx, ts, &pa, enc, len, &f, &err) != 0)
+        fail_msg("%s frame does not decode: %s", ts, err.message);
     dv_image_ctx_free(ctx);
+    for (size_t i = 0; ba == 8 && i < n; i++)
+        out[i] = buf[i];
+    if (src)
+        *src = f.src;
+    free(buf);
 }
 
-/* Run ALL_TEXT with nothing found on one encapsulated frame; kept: the output's fragment is the input's but for
- * the codestream comments the writer clears (test_pixel_container); else the output is in out_ts and its samples,
- * as stored (a codestream's at its own precision), are want. */
-static void hidden_case(dvb_ts ts, const char *in_ts, uint16_t bs, uint16_t pr, const uint8_t *enc, size_t elen,
-                        int kept, const char *out_ts, const uint16_t *want)
+/* One frame's codestream decoded as its own precision gives it (BitsStored 16: nothing masked), 16-bit patterns. */
+static void raw_cs(const char *ts, const uint8_t *enc, size_t len, uint16_t *out)
+{
+    raw_cs_at(ts, UR, UC, 16, enc, len, out, NULL);
+}
+
+/* Run ALL_TEXT with nothing found on one encapsulated frame of shape g; kept: the output's fragment is the input's
+ * but for the codestream comments the writer clears (test_pixel_container; a deflated frame has none: its bytes
+ * as they came); else the output is in out_ts and its samples, as stored (a codestream's at its own precision),
+ * are want. lossy not NULL: the output's LossyImageCompression ("" absent) and, when set, its method. */
+static void hidden_case_at(dvb_ts ts, const char *in_ts, cs_geom g, const uint8_t *enc, size_t elen, int kept,
+                           const char *out_ts, const uint16_t *want, const char *lossy, const char *method)
 {
     size_t len;
-    uint8_t *in = build_cs(ts, bs, pr, enc, elen, &len);
+    uint8_t *in = build_cs(ts, g, enc, elen, &len);
     seam s = {0x7FFFFFFF, 0, 0, 0}; /* never present: nothing found */
     ran r;
     run_one(ALL_TEXT, in, len, &s, 0, NULL, NULL, &r);
@@ -657,34 +687,56 @@ static void hidden_case(dvb_ts ts, const char *in_ts, uint16_t bs, uint16_t pr, 
     assert_non_null(out);
     assert_int_equal(dv_frames_read(b.inst, fr, 0, out, olen, &err), 0);
     dv_frames_free(fr);
+    size_t n = (size_t)g.rows * g.cols;
     if (kept) {
         uint8_t *cleaned = malloc(elen);
         memcpy(cleaned, enc, elen);
         dv_mem_source ms;
         dv_source src = dv_source_memory(&ms, cleaned, elen);
         dv_cs_frag f = {0, elen};
-        dv_cs_family kind = ts == DVB_JPEG_LS_LOSSLESS ? DV_CS_JPEG_LS : DV_CS_JPEG;
-        if (ts == DVB_J2K_LOSSLESS || ts == DVB_J2K)
-            kind = DV_CS_J2K;
-        assert_int_equal(dv_codestream_clean(kind, &src, &f, 1, NULL, 0, clear_range, cleaned, &err), 0);
+        dv_cs_family kind = dv_cs_family_of(in_ts);
+        if (kind != DV_CS_NONE)
+            assert_int_equal(dv_codestream_clean(kind, &src, &f, 1, NULL, 0, clear_range, cleaned, &err), 0);
         assert_int_equal(olen, elen);
-        assert_memory_equal(out, cleaned, elen); /* a legitimate codestream keeps its bytes */
+        assert_memory_equal(out, cleaned, elen); /* a legitimate frame keeps its bytes */
         free(cleaned);
     } else {
-        uint16_t got[UR * UC];
+        uint16_t *got = malloc(n * sizeof *got);
+        assert_non_null(got);
         if (strcmp(out_ts, "1.2.840.10008.1.2.1") == 0) {
-            assert_int_equal(olen, UR * UC * 2);
-            for (size_t i = 0; i < UR * UC; i++)
-                got[i] = (uint16_t)(out[2 * i] | out[2 * i + 1] << 8);
+            uint32_t sb = g.ba / 8u;
+            assert_int_equal(olen, n * sb + (n * sb & 1));
+            for (size_t i = 0; i < n; i++)
+                got[i] = (uint16_t)(sb == 1 ? out[i] : out[2 * i] | out[2 * i + 1] << 8);
         } else {
-            raw_cs(out_ts, out, (size_t)olen, got);
+            raw_cs_at(out_ts, g.rows, g.cols, g.ba, out, (size_t)olen, got, NULL);
         }
-        for (size_t i = 0; i < UR * UC; i++)
+        for (size_t i = 0; i < n; i++)
             assert_int_equal(got[i], want[i]); /* no bit above BitsStored but a sign extension */
+        free(got);
+    }
+    if (lossy) {
+        char v[68];
+        if (!*lossy) {
+            assert_true(dv_instance_get_string(b.inst, DV_TAG_LOSSY_IMAGE_COMPRESSION, v, sizeof v) < 0);
+        } else {
+            assert_true(dv_instance_get_string(b.inst, DV_TAG_LOSSY_IMAGE_COMPRESSION, v, sizeof v) >= 0);
+            assert_string_equal(v, lossy);
+            assert_true(dv_instance_get_string(b.inst, DV_TAG_LOSSY_IMAGE_COMPRESSION_METHOD, v, sizeof v) >= 0);
+            assert_string_equal(v, method);
+        }
     }
     free(out);
     back_free(&b, &r);
     free(in);
+}
+
+/* hidden_case_at for a UR x UC 16-bit image, LossyImageCompression not looked at. */
+static void hidden_case(dvb_ts ts, const char *in_ts, uint16_t bs, uint16_t pr, const uint8_t *enc, size_t elen,
+                        int kept, const char *out_ts, const uint16_t *want)
+{
+    cs_geom g = {UR, UC, 16, bs, pr};
+    hidden_case_at(ts, in_ts, g, enc, elen, kept, out_ts, want, NULL, NULL);
 }
 
 /* A JPEG-LS Lossless frame with nothing found whose codestream (precision 16) carries bits above BitsStored 12 is
@@ -833,6 +885,197 @@ static void test_jpeg_lossless_hidden_bits_cleared(void **state)
     free(enc);
     enc = jpeg_lossless(want, 12, &elen); /* control: precision == BitsStored */
     hidden_case(DVB_JPEG_LOSSLESS_SV1, ts, 12, 0, enc, elen, 1, NULL, NULL);
+    free(enc);
+}
+
+/* Four flat 8 x 8 blocks of values v (row-major) as a JB x JB 8-bit JPEG Baseline codestream from our writer
+ * (jpeg_write.c), padded to even length as a fragment is; px gets the samples drawn. One flat block per JPEG block:
+ * each is its DC coefficient alone, which decodes back exactly, so no ringing or overshoot of the lossy coding
+ * makes a bit appear or vanish (the test checks the decoded values before relying on them). */
+enum { JB = 16 };
+static uint8_t *jpeg_blocks(const uint8_t v[4], uint8_t *px, size_t *len)
+{
+    for (int y = 0; y < JB; y++)
+        for (int x = 0; x < JB; x++)
+            px[y * JB + x] = v[y / 8 * 2 + x / 8];
+    dv_picture p = {px, JB, JB, 1};
+    uint8_t *out;
+    size_t n;
+    dv_error err;
+    assert_int_equal(dv_jpeg_encode(&p, 90, 1u << 20, &out, &n, &err), 0);
+    uint8_t *even = realloc(out, n + 1);
+    assert_non_null(even);
+    if (n & 1)
+        even[n++] = 0x00; /* after EOI, as a fragment is padded */
+    *len = n;
+    return even;
+}
+
+/* JPEG Baseline (.4.50): an 8-bit codestream under BitsStored 7 whose samples carry bit 7 cannot keep its
+ * syntax (the DCT-domain path cannot clear a bit of a sample): it is written native Explicit VR Little Endian
+ * from its masked samples, LossyImageCompression "01" with its method as for any lossy input written native;
+ * the same image without bit 7 keeps its .4.50 bytes. */
+static void test_jpeg_baseline_hidden_bits_cleared(void **state)
+{
+    (void)state;
+    const char *ts = "1.2.840.10008.1.2.4.50";
+    cs_geom g = {JB, JB, 8, 7, 0};
+    static const uint8_t marked[4] = {0xA0, 0x30, 0x50, 0xC8}; /* bit 7 over 0x20 and over 0x48 */
+    static const uint8_t clean[4] = {0x20, 0x30, 0x50, 0x48};
+    uint8_t px[JB * JB];
+    uint16_t raw[JB * JB], want[JB * JB];
+    size_t elen;
+    uint8_t *enc = jpeg_blocks(marked, px, &elen);
+    raw_cs_at(ts, JB, JB, 8, enc, elen, raw, NULL);
+    for (size_t i = 0; i < JB * JB; i++) {
+        assert_int_equal(raw[i], px[i]); /* decoded exactly: bit 7 is there, no other bit moved */
+        want[i] = (uint16_t)(px[i] & 0x7F);
+    }
+    hidden_case_at(DVB_JPEG_BASELINE, ts, g, enc, elen, 0, "1.2.840.10008.1.2.1", want, "01", "ISO_10918_1");
+    free(enc);
+    enc = jpeg_blocks(clean, px, &elen); /* control: nothing above BitsStored */
+    raw_cs_at(ts, JB, JB, 8, enc, elen, raw, NULL);
+    for (size_t i = 0; i < JB * JB; i++)
+        assert_int_equal(raw[i], px[i]);
+    hidden_case_at(DVB_JPEG_BASELINE, ts, g, enc, elen, 1, NULL, NULL, NULL, NULL);
+    free(enc);
+}
+
+/* px (UR x UC 16-bit patterns) as a near-lossless JPEG-LS codestream of precision prec and NEAR near, padded to
+ * even length. Our encoder (dv_jpegls_encode) writes lossless streams only, and the library forwards only the
+ * CharLS functions its codec calls (jpegls_lazy.c), so the test opens the CharLS the codec loads itself. */
+static uint8_t *encode_jls_near(const uint16_t *px, int32_t prec, int32_t near, size_t *len)
+{
+    void *h = dlopen(DV_JPEGLS_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        fail_msg("%s: %s", DV_JPEGLS_SONAME, dlerror());
+#define JLS_FN(f)                                                                                                \
+    __typeof__(&charls_jpegls_encoder_##f) f =                                                                   \
+        (__typeof__(&charls_jpegls_encoder_##f))dlsym(h, "charls_jpegls_encoder_" #f);                           \
+    assert_non_null(f)
+    JLS_FN(create);
+    JLS_FN(destroy);
+    JLS_FN(set_frame_info);
+    JLS_FN(set_near_lossless);
+    JLS_FN(get_estimated_destination_size);
+    JLS_FN(set_destination_buffer);
+    JLS_FN(encode_from_buffer);
+    JLS_FN(get_bytes_written);
+#undef JLS_FN
+    charls_jpegls_encoder *e = create();
+    assert_non_null(e);
+    charls_frame_info fi = {UC, UR, prec, 1};
+    size_t cap = 0, n = 0;
+    assert_int_equal(set_frame_info(e, &fi), CHARLS_JPEGLS_ERRC_SUCCESS);
+    assert_int_equal(set_near_lossless(e, near), CHARLS_JPEGLS_ERRC_SUCCESS);
+    assert_int_equal(get_estimated_destination_size(e, &cap), CHARLS_JPEGLS_ERRC_SUCCESS);
+    uint8_t *buf = malloc(cap + 1);
+    assert_non_null(buf);
+    assert_int_equal(set_destination_buffer(e, buf, cap), CHARLS_JPEGLS_ERRC_SUCCESS);
+    assert_int_equal(encode_from_buffer(e, px, UR * UC * 2, 0), CHARLS_JPEGLS_ERRC_SUCCESS);
+    assert_int_equal(get_bytes_written(e, &n), CHARLS_JPEGLS_ERRC_SUCCESS);
+    destroy(e);
+    dlclose(h);
+    if (n & 1)
+        buf[n++] = 0x00;
+    *len = n;
+    return buf;
+}
+
+/* JPEG-LS near-lossless (.4.81): a precision-16 codestream under BitsStored 12 whose samples carry bits 13 and 15
+ * is not re-encoded lossily (a second generation of loss) but written native Explicit VR Little Endian from its
+ * decoded, masked samples, LossyImageCompression "01" (docs/decisions.md "Hidden bits in codestreams"); the same
+ * image without the marks keeps its .4.81 bytes. The base values stay NEAR away from 0 and 4095, so the lossy
+ * coding can neither lose a mark nor push a clean sample past BitsStored. */
+static void test_jpegls_near_hidden_bits_cleared(void **state)
+{
+    (void)state;
+    const char *ts = "1.2.840.10008.1.2.4.81";
+    enum { NEAR = 3 };
+    cs_geom g = {UR, UC, 16, 12, 0};
+    uint16_t base[UR * UC], px[UR * UC], raw[UR * UC], want[UR * UC];
+    for (size_t i = 0; i < UR * UC; i++) {
+        base[i] = (uint16_t)(16 + (i * 37 + 5) % 4000);
+        px[i] = (uint16_t)(base[i] | (i % 5 == 0 ? 0x8000 : i % 7 == 0 ? 0x2000 : 0));
+    }
+    size_t elen;
+    uint8_t *enc = encode_jls_near(px, 16, NEAR, &elen);
+    dv_frame_source src;
+    raw_cs_at(ts, UR, UC, 16, enc, elen, raw, &src);
+    assert_true(src.lossy); /* the decoder read NEAR != 0 */
+    assert_int_equal(src.precision, 16);
+    for (size_t i = 0; i < UR * UC; i++) {
+        assert_true(abs((int)raw[i] - (int)px[i]) <= NEAR);
+        assert_int_equal(raw[i] & 0xF000, px[i] & 0xF000); /* every mark decoded, no other bit above 11 */
+        want[i] = (uint16_t)(raw[i] & 0x0FFF);
+    }
+    hidden_case_at(DVB_JPEG_LS_NEAR, ts, g, enc, elen, 0, "1.2.840.10008.1.2.1", want, "01", "ISO_14495_1");
+    free(enc);
+    enc = encode_jls_near(base, 16, NEAR, &elen); /* control: precision 16, nothing decodes above BitsStored */
+    raw_cs_at(ts, UR, UC, 16, enc, elen, raw, NULL);
+    for (size_t i = 0; i < UR * UC; i++)
+        assert_int_equal(raw[i] & 0xF000, 0);
+    hidden_case_at(DVB_JPEG_LS_NEAR, ts, g, enc, elen, 1, NULL, NULL, NULL, NULL);
+    free(enc);
+}
+
+/* px (UR x UC 16-bit) as one Deflated Image Frame Compression frame: its native little-endian bytes deflated
+ * (raw RFC 1951, as PS3.5 A.4.12 stores it), padded to even length. */
+static uint8_t *deflate_frame(const uint16_t *px, size_t *len)
+{
+    uint8_t le[UR * UC * 2];
+    for (size_t i = 0; i < UR * UC; i++) {
+        le[2 * i] = (uint8_t)px[i];
+        le[2 * i + 1] = (uint8_t)(px[i] >> 8);
+    }
+    uLong cap = compressBound(sizeof le) + 64;
+    uint8_t *z = malloc(cap + 1);
+    assert_non_null(z);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = le;
+    zs.avail_in = sizeof le;
+    zs.next_out = z;
+    zs.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    size_t n = zs.total_out;
+    deflateEnd(&zs);
+    if (n & 1)
+        z[n++] = 0x00; /* past the end of the deflate stream: inflate stops before it */
+    *len = n;
+    return z;
+}
+
+/* Deflated frames (.8.1) carry native frames, whose bytes hold bits outside the stored ones as a native
+ * PixelData would; the stage has no deflate encoder, so such a frame with nothing found is written native
+ * Explicit VR Little Endian from its masked samples, as a redacted deflated frame is (no LossyImageCompression:
+ * deflate is lossless); a frame whose bits above BitsStored are clear, or only a signed image's sign extension,
+ * keeps its bytes and syntax. */
+static void test_deflate_frame_hidden_bits_cleared(void **state)
+{
+    (void)state;
+    const char *ts = "1.2.840.10008.1.2.8.1";
+    cs_geom g = {UR, UC, 16, 12, 0};
+    uint16_t px[UR * UC], raw[UR * UC], want[UR * UC];
+    for (size_t i = 0; i < UR * UC; i++) {
+        want[i] = (uint16_t)((i * 37 + 5) & 0x0FFF);
+        px[i] = (uint16_t)(want[i] | (i % 3 == 0 ? 0x8000 : i % 7 == 0 ? 0x1000 : 0));
+    }
+    size_t elen;
+    uint8_t *enc = deflate_frame(px, &elen);
+    raw_cs_at(ts, UR, UC, 16, enc, elen, raw, NULL);
+    assert_memory_equal(raw, px, sizeof px); /* the frame holds the mark */
+    hidden_case_at(DVB_DEFLATE_FRAME, ts, g, enc, elen, 0, "1.2.840.10008.1.2.1", want, "", NULL);
+    free(enc);
+    enc = deflate_frame(want, &elen); /* control: nothing above BitsStored */
+    hidden_case_at(DVB_DEFLATE_FRAME, ts, g, enc, elen, 1, NULL, NULL, NULL, NULL);
+    free(enc);
+    for (size_t i = 0; i < UR * UC; i++) /* control: a signed image's negative samples, sign-extended */
+        px[i] = (uint16_t)(int16_t)((int)want[i] - 2048);
+    enc = deflate_frame(px, &elen);
+    g.pr = 1;
+    hidden_case_at(DVB_DEFLATE_FRAME, ts, g, enc, elen, 1, NULL, NULL, NULL, NULL);
     free(enc);
 }
 
@@ -1515,6 +1758,9 @@ int main(void)
         cmocka_unit_test(test_jpegls_hidden_bits_cleared),
         cmocka_unit_test(test_j2k_hidden_bits_cleared),
         cmocka_unit_test(test_jpeg_lossless_hidden_bits_cleared),
+        cmocka_unit_test(test_jpeg_baseline_hidden_bits_cleared),
+        cmocka_unit_test(test_jpegls_near_hidden_bits_cleared),
+        cmocka_unit_test(test_deflate_frame_hidden_bits_cleared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
