@@ -107,6 +107,8 @@ def help_text(binary, which):
             if lines[k].startswith("Usage: dicomveil ") and not lines[k - 1].strip():
                 lines = lines[:k - 1]
                 break
+        # What "(see below)" points at in --help is on the command's own page here.
+        lines = [re.sub(r"^(  ([a-z]+) .*)\(see below\)$", r"\1(dicomveil-\2(1))", ln) for ln in lines]
     return lines
 
 

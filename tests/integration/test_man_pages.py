@@ -6,6 +6,7 @@ and docs/man/<page>.in. For every page, rendered by `man -l`:
   - no groff warning, and the NAME section and version are there;
   - every word of the --help text the page is built around appears in the page, in order ("help words in
     order": nothing dropped, reworded or stale);
+  - no "see below" left from `dicomveil --help`, whose commands' parts are pages of their own;
   - every --option the page names (hand-written sections included) is an option of the command's --help
     ("options exist"), except the few options of other programs its examples run;
   - dicomveil-config(5) names every field and enum value the config parser accepts (read from the parser's key
@@ -81,6 +82,10 @@ for page in pages:
     if which == "none":
         continue
     help_lines = gen_man.help_text(BIN, which)
+    # dicomveil(1) carries the global part of `dicomveil --help` alone: its "(see below)" would point at
+    # nothing (the commands' options are on their own pages, which it must name instead).
+    if "see below" in text.lower():
+        fail(f"{name}: says 'see below', but nothing of that help follows on this page")
     hw, pw = words("\n".join(help_lines)), words(text)
     miss = in_order(hw, pw)
     if miss is not None:
