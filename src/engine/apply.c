@@ -725,14 +725,31 @@ static int decide_held(apply_ctx *c)
     /* Each name part held in UTF-8 with a character outside ASCII also in the encodings vendors write their blobs
      * in (name_forms.h; stop 37's review: only the Latin-1 form was looked for). A part that is not UTF-8 (the
      * instance's own single-byte form) gives none. */
-    dv_name_forms *own = NULL, *nf = c->forms_worker ? dv_text_worker_name_forms(c->forms_worker) : NULL;
-    if (rc == 0 && !nf && !(nf = own = dv_name_forms_new()))
+    dv_name_forms *made = NULL, *nf = c->forms_worker ? dv_text_worker_name_forms(c->forms_worker) : NULL;
+    if (rc == 0 && !nf && !(nf = made = dv_name_forms_new()))
         return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
     for (int k = c->nown; k < c->nheld && rc == 0; k++)
         if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
             dv_name_forms_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_foreign, c);
-    dv_name_forms_free(own);
+    dv_name_forms_free(made);
     return rc;
+}
+
+/* Does e's value hold one of vals[0, n)? The scanner *sc is made on first use (keeps_own_value keeps one per list
+ * and kind of value); for a standard value (std) it leaves out the names and IDs under 6 bytes. 1, 0, or -1. */
+static int holds_any(apply_ctx *c, const dv_elem *e, dv_own_scanner **sc, const char (*vals)[DV_UID_MAX + 1],
+                     const size_t *vlen, const unsigned char *kinds, int n, int std)
+{
+    if (!*sc) {
+        size_t lens[DV_OWN_SCAN_MAX];
+        for (int k = 0; k < n; k++) {
+            int name = kinds[k] == DV_OWN_WORD || kinds[k] == DV_OWN_EXACT;
+            lens[k] = std && name && vlen[k] < 6 ? 0 : vlen[k];
+        }
+        if (!(*sc = dv_own_scanner_new(vals, lens, kinds, n)))
+            return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    }
+    return dv_value_holds_own(c->inst, e, *sc, c->err);
 }
 
 /* 1 when e, a kept private value other than UI (an OB or UN blob, a text) or a kept address (UR), holds one of the
@@ -759,26 +776,12 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
      * and its megabytes of binary meet a 4-letter name part by chance (the review: ~2 % per 10 MB of random
      * 16-bit samples): for it, name parts and IDs under 6 bytes are not looked for. */
     int std = held && !DV_TAG_IS_PRIVATE(e->tag) && dv_plan_effective_vr(e) != DV_VR_UR;
-    dv_own_scanner **sc = std ? &c->scan_std : held ? &c->scan_held : &c->scan_own;
-    if (!*sc) {
-        size_t lens[DV_OWN_MAX];
-        for (int k = 0; k < n; k++)
-            lens[k] = std && c->own_kind[k] == DV_OWN_WORD && c->own_len[k] < 6 ? 0 : c->own_len[k];
-        if (!(*sc = dv_own_scanner_new(c->own, lens, c->own_kind, n)))
-            return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
-    }
-    int rc = dv_value_holds_own(c->inst, e, *sc, c->err);
+    int rc = holds_any(c, e, std ? &c->scan_std : held ? &c->scan_held : &c->scan_own, c->own, c->own_len,
+                       c->own_kind, n, std);
     if (rc != 0 || !held || c->nforeign == 0)
         return rc;
-    dv_own_scanner **fs = std ? &c->scan_foreign_std : &c->scan_foreign;
-    if (!*fs) {
-        size_t lens[DV_OWN_SCAN_MAX];
-        for (int k = 0; k < c->nforeign; k++)
-            lens[k] = std && c->foreign_len[k] < 6 ? 0 : c->foreign_len[k];
-        if (!(*fs = dv_own_scanner_new(c->foreign, lens, c->foreign_kind, c->nforeign)))
-            return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
-    }
-    return dv_value_holds_own(c->inst, e, *fs, c->err);
+    return holds_any(c, e, std ? &c->scan_foreign_std : &c->scan_foreign, c->foreign, c->foreign_len,
+                     c->foreign_kind, c->nforeign, std);
 }
 
 /* The pixel data and its offset table: the pixel stage's, not searched (their samples are no text). The rest of
