@@ -128,6 +128,23 @@ static uint32_t get_tag(const rd *r, const uint8_t *p)
     return ((uint32_t)get16(r, p) << 16) | get16(r, p + 2);
 }
 
+/* A tag as a reader's error names it. Errors name tags and offsets, never values; but when the reader has lost
+ * its place in a malformed file, the tag and length it reports are bytes of whatever value it stands in, a name
+ * as often as not: `element (5A5A,5048) claims 1380995657 bytes` was the text "ZZHPIRPR" (stop 39's red team).
+ * So a message names a tag only when the dictionary lists it (a public attribute, which no text spells but by
+ * chance), and any other as "(private)" or "(unlisted)"; its offset says where to look, and a claimed length is
+ * never printed, only that it passes what remains. [test_reader: test_errors_spell_no_bytes] */
+#define TAG_LABEL_MAX 16
+static const char *tag_label(uint32_t tag, char buf[TAG_LABEL_MAX])
+{
+    if (DV_TAG_IS_PRIVATE(tag))
+        return "(private)";
+    if (!dv_dict_lookup(tag) && tag != DV_TAG_ITEM && tag != DV_TAG_ITEM_DELIM && tag != DV_TAG_SEQ_DELIM)
+        return "(unlisted)";
+    snprintf(buf, TAG_LABEL_MAX, TAGF, TAGA(tag));
+    return buf;
+}
+
 static int nomem(rd *r)
 {
     return dv_fail(r->err, DV_ERR_LIMIT, "metadata exceeds the %llu-byte limit",
@@ -139,16 +156,17 @@ static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int un
 /* Items of a sequence value starting at *pos. seq_end is the end for defined length, or 0 with undefined. */
 static int parse_items(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, int undefined, uint32_t depth)
 {
+    char lb[TAG_LABEL_MAX], lb2[TAG_LABEL_MAX]; /* tag_label's buffer for an error message */
     if (depth + 1 > r->inst->limits.max_depth)
-        return dv_fail(r->err, DV_ERR_LIMIT, "sequence " TAGF " nests deeper than %u levels", TAGA(e->tag),
-                       r->inst->limits.max_depth);
+        return dv_fail(r->err, DV_ERR_LIMIT, "sequence %s nests deeper than %u levels",
+                       tag_label(e->tag, lb), r->inst->limits.max_depth);
     dv_item *last = NULL;
     for (;;) {
         if (!undefined && *pos == limit)
             return 0;
         uint8_t h[8];
         if (limit - *pos < 8 || rd_read(r, *pos, h, 8) != 0)
-            return dv_fail(r->err, DV_ERR_MALFORMED, "sequence " TAGF " truncated at offset %llu", TAGA(e->tag),
+            return dv_fail(r->err, DV_ERR_MALFORMED, "sequence %s truncated at offset %llu", tag_label(e->tag, lb),
                            (unsigned long long)*pos);
         uint32_t tag = get_tag(r, h), len = get32(r, h + 4);
         *pos += 8;
@@ -161,8 +179,8 @@ static int parse_items(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, int und
         if (tag == DV_TAG_SEQ_DELIM && !undefined && len == 0 && *pos == limit)
             return 0;
         if (tag != DV_TAG_ITEM)
-            return dv_fail(r->err, DV_ERR_MALFORMED, "sequence " TAGF " holds tag " TAGF " where an item belongs (offset %llu)",
-                           TAGA(e->tag), TAGA(tag), (unsigned long long)(*pos - 8));
+            return dv_fail(r->err, DV_ERR_MALFORMED, "sequence %s holds tag %s where an item belongs (offset %llu)",
+                           tag_label(e->tag, lb), tag_label(tag, lb2), (unsigned long long)(*pos - 8));
         dv_item *it = dv_arena_alloc(&r->inst->arena, sizeof *it);
         if (!it)
             return nomem(r);
@@ -172,8 +190,9 @@ static int parse_items(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, int und
                 return -1;
         } else {
             if (len > limit - *pos)
-                return dv_fail(r->err, DV_ERR_MALFORMED, "item of " TAGF " claims %u bytes, only %llu remain",
-                               TAGA(e->tag), len, (unsigned long long)(limit - *pos));
+                return dv_fail(r->err, DV_ERR_MALFORMED, "item of %s at offset %llu claims more than the %llu bytes "
+                               "that remain", tag_label(e->tag, lb), (unsigned long long)(*pos - 8),
+                               (unsigned long long)(limit - *pos));
             uint64_t item_end = *pos + len;
             if (parse_dataset(r, &it->ds, pos, item_end, 0, depth + 1) != 0)
                 return -1;
@@ -190,22 +209,24 @@ static int parse_items(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, int und
 /* Encapsulated pixel data: walk the fragment items to find the end; the bytes are copied later untouched. */
 static int skip_fragments(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit)
 {
+    char lb[TAG_LABEL_MAX]; /* tag_label's buffer for an error message */
     uint64_t start = *pos;
     for (;;) {
         uint8_t h[8];
         if (limit - *pos < 8 || rd_read(r, *pos, h, 8) != 0)
-            return dv_fail(r->err, DV_ERR_MALFORMED, "encapsulated " TAGF " truncated at offset %llu", TAGA(e->tag),
+            return dv_fail(r->err, DV_ERR_MALFORMED, "encapsulated %s truncated at offset %llu", tag_label(e->tag, lb),
                            (unsigned long long)*pos);
         uint32_t tag = get_tag(r, h), len = get32(r, h + 4);
         *pos += 8;
         if (tag == DV_TAG_SEQ_DELIM)
             break;
         if (tag != DV_TAG_ITEM || len == DV_UNDEFINED_LENGTH)
-            return dv_fail(r->err, DV_ERR_MALFORMED, "encapsulated " TAGF ": bad fragment header at offset %llu",
-                           TAGA(e->tag), (unsigned long long)(*pos - 8));
+            return dv_fail(r->err, DV_ERR_MALFORMED, "encapsulated %s: bad fragment header at offset %llu",
+                           tag_label(e->tag, lb), (unsigned long long)(*pos - 8));
         if (len > limit - *pos)
-            return dv_fail(r->err, DV_ERR_MALFORMED, "fragment of " TAGF " claims %u bytes, only %llu remain",
-                           TAGA(e->tag), len, (unsigned long long)(limit - *pos));
+            return dv_fail(r->err, DV_ERR_MALFORMED, "fragment of %s at offset %llu claims more than the %llu bytes "
+                           "that remain", tag_label(e->tag, lb), (unsigned long long)(*pos - 8),
+                           (unsigned long long)(limit - *pos));
         *pos += len;
     }
     e->flags |= DV_ELEM_ENCAPSULATED | DV_ELEM_UNDEF_LEN | DV_ELEM_BULK;
@@ -239,6 +260,7 @@ static int may_hold_items(rd *r, const dv_elem *e, uint64_t pos)
 
 static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_t len, uint32_t depth)
 {
+    char lb[TAG_LABEL_MAX]; /* tag_label's buffer for an error message */
     /* Only an explicit UN asks the dictionary here: an implicit VR was already read from it (read_header). */
     int dict_sq = 0;
     if (e->vr == DV_VR_UN && r->explicit_vr) {
@@ -296,8 +318,9 @@ static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_
             if (len > limit - *pos) {
                 r->explicit_vr = saved_explicit;
                 r->big_endian = saved_be;
-                return dv_fail(r->err, DV_ERR_MALFORMED, "sequence " TAGF " claims %u bytes, only %llu remain",
-                               TAGA(e->tag), len, (unsigned long long)(limit - *pos));
+                return dv_fail(r->err, DV_ERR_MALFORMED, "sequence %s claims more than the %llu bytes that remain "
+                               "at offset %llu", tag_label(e->tag, lb), (unsigned long long)(limit - *pos),
+                               (unsigned long long)*pos);
             }
             rc = parse_items(r, e, pos, *pos + len, 0, depth);
         }
@@ -316,8 +339,8 @@ static int parse_value(rd *r, dv_elem *e, uint64_t *pos, uint64_t limit, uint32_
         r->err->message[0] = '\0';
     }
     if (len > limit - *pos)
-        return dv_fail(r->err, DV_ERR_MALFORMED, "element " TAGF " claims %u bytes, only %llu remain", TAGA(e->tag),
-                       len, (unsigned long long)(limit - *pos));
+        return dv_fail(r->err, DV_ERR_MALFORMED, "element %s claims more than the %llu bytes that remain at offset "
+                       "%llu", tag_label(e->tag, lb), (unsigned long long)(limit - *pos), (unsigned long long)*pos);
     e->length = len;
     if (e->tag == DV_TAG_PIXEL_DATA || len > r->inst->limits.inline_threshold) {
         e->flags |= DV_ELEM_BULK;
@@ -343,6 +366,7 @@ typedef struct elem_header {
 
 static int read_header(rd *r, uint64_t pos, uint64_t limit, const uint8_t h[8], elem_header *out)
 {
+    char lb[TAG_LABEL_MAX]; /* tag_label's buffer for an error message */
     out->tag = get_tag(r, h);
     if (!r->explicit_vr) {
         out->vr = dv_dict_implicit_vr(out->tag);
@@ -358,7 +382,7 @@ static int read_header(rd *r, uint64_t pos, uint64_t limit, const uint8_t h[8], 
          * unknown VR: read it that way, as UN (docs/decisions.md "Recovered encodings";
          * test_reader_limits: test_unknown_vr_read_as_un). Anything else is not a VR: refused. */
         if (r->strict_vr || h[4] < 'A' || h[4] > 'Z' || h[5] < 'A' || h[5] > 'Z')
-            return dv_fail(r->err, DV_ERR_MALFORMED, "invalid VR for " TAGF " at offset %llu", TAGA(out->tag),
+            return dv_fail(r->err, DV_ERR_MALFORMED, "invalid VR for %s at offset %llu", tag_label(out->tag, lb),
                            (unsigned long long)pos);
         out->vr = DV_VR_UN;
     }
@@ -427,6 +451,7 @@ static int parse_dataset(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int un
 static int parse_elements(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int until_item_delim, uint32_t depth,
                           int *unordered)
 {
+    char lb[TAG_LABEL_MAX]; /* tag_label's buffer for an error message */
     while (*pos < limit) {
         uint8_t h[12];
         /* Zero bytes to the end of the file after the top level's last element: padding, the end.
@@ -453,7 +478,8 @@ static int parse_elements(rd *r, dv_ds *ds, uint64_t *pos, uint64_t limit, int u
             return 0;
         }
         if (DV_TAG_GROUP(tag) == 0xFFFE)
-            return dv_fail(r->err, DV_ERR_MALFORMED, "unexpected " TAGF " at offset %llu", TAGA(tag), (unsigned long long)*pos);
+            return dv_fail(r->err, DV_ERR_MALFORMED, "unexpected %s at offset %llu", tag_label(tag, lb),
+                           (unsigned long long)*pos);
         elem_header eh = {0};
         if (read_header(r, *pos, limit, h, &eh) != 0)
             return -1;
@@ -548,6 +574,7 @@ static int cmp_off(const void *a, const void *b)
 
 static int hold_displaced(rd *r)
 {
+    char lb[TAG_LABEL_MAX]; /* tag_label's buffer for an error message */
     dv_instance *inst = r->inst;
     size_t m = collect_bulk(&inst->ds, NULL, 0);
     if (m < 2)
@@ -630,8 +657,8 @@ static int hold_displaced(rd *r)
     }
     if (need > room) {
         dv_fail(r->err, DV_ERR_LIMIT, "deflated dataset read out of order: %llu bytes of %zu values before "
-                "their place in the stream (the first " TAGF " at inflated offset %llu) must be held in memory, "
-                "over the %llu-byte metadata limit", (unsigned long long)bytes, nheld, TAGA(first->e->tag),
+                "their place in the stream (the first %s at inflated offset %llu) must be held in memory, "
+                "over the %llu-byte metadata limit", (unsigned long long)bytes, nheld, tag_label(first->e->tag, lb),
                 (unsigned long long)first->off, (unsigned long long)inst->limits.max_metadata_bytes);
         goto done;
     }
@@ -676,6 +703,7 @@ done:
 /* File meta information: always explicit VR little endian in valid files; a few writers use implicit VR. */
 static int parse_meta(rd *r, uint64_t *pos)
 {
+    char lb[TAG_LABEL_MAX]; /* tag_label's buffer for an error message */
     uint8_t h[8];
     if (r->src->size - *pos < 8 || rd_read(r, *pos, h, 8) != 0)
         return dv_fail(r->err, DV_ERR_MALFORMED, "file meta information truncated");
@@ -694,10 +722,11 @@ static int parse_meta(rd *r, uint64_t *pos)
         uint32_t tag = eh.tag, len = eh.len;
         uint64_t hdr = eh.size;
         if (len == DV_UNDEFINED_LENGTH || len > r->src->size - p - hdr)
-            return dv_fail(r->err, DV_ERR_MALFORMED, "file meta element " TAGF " has a bad length", TAGA(tag));
+            return dv_fail(r->err, DV_ERR_MALFORMED, "file meta element %s at offset %llu has a bad length",
+                           tag_label(tag, lb), (unsigned long long)p);
         if (len > DV_META_VALUE_MAX) /* a cap is a limit, never "malformed" (issue 5 item 12) */
-            return dv_fail(r->err, DV_ERR_LIMIT, "file meta element " TAGF " exceeds the %u-byte limit", TAGA(tag),
-                           DV_META_VALUE_MAX);
+            return dv_fail(r->err, DV_ERR_LIMIT, "file meta element %s at offset %llu exceeds the %u-byte limit",
+                           tag_label(tag, lb), (unsigned long long)p, DV_META_VALUE_MAX);
         p += hdr;
         uint8_t *v = NULL;
         if (len) {

@@ -462,6 +462,46 @@ static void test_lying_length(void **s)
     free(in);
 }
 
+/* A reader that has lost its place reads a value's bytes as a tag and a length; its error must not print them
+ * (they spelled "ZZHPIRPR" as `(5A5A,5048) claims 1380995657 bytes`). A dictionary tag is still named
+ * (test_lying_length), any other is "(private)" or "(unlisted)", and the offset says where. */
+static void check_no_bytes(const char *tail, size_t n, dvb_ts kind, const char *const *spelled, size_t nspelled)
+{
+    dvb *b = dvb_new(kind, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2");
+    dvb_str(b, 0x00080018, "UI", "1.2.3");
+    size_t len;
+    uint8_t *in = dvb_finish(b, &len);
+    in = realloc(in, len + n);
+    assert_non_null(in);
+    memcpy(in + len, tail, n);
+    dv_error err;
+    dv_mem_source ms;
+    dv_source src = dv_source_memory(&ms, in, len + n);
+    assert_null(dv_instance_read(&src, NULL, &err));
+    assert_int_equal(err.code, DV_ERR_MALFORMED);
+    assert_non_null(strstr(err.message, "offset"));
+    for (size_t i = 0; i < nspelled; i++)
+        if (strstr(err.message, spelled[i]))
+            fail_msg("\"%s\" spells the file's bytes: %s", spelled[i], err.message);
+    free(in);
+}
+
+static void test_errors_spell_no_bytes(void **s)
+{
+    (void)s;
+    /* Implicit VR: tag (5A5A,5048) "ZZHP", length 0x52505249 "IRPR". */
+    static const char *const implicit[] = { "5A5A", "5048", "1380995657", "52505249" };
+    check_no_bytes("ZZHPIRPRSMITHJOHN", 17, DVB_IMPLICIT_LE, implicit, 4);
+    /* Explicit VR: tag (4D53,5449) "SMIT", an odd group, and no VR ("H^"). */
+    static const char *const expl[] = { "4D53", "5449" };
+    check_no_bytes("SMITH^JOHN^Q", 12, DVB_EXPLICIT_LE, expl, 2);
+    /* A sequence whose value is text where an item belongs: (5A5A,5048) again, in the item's place. */
+    static const char seq[] = "\x08\x00\x15\x11SQ\x00\x00\x10\x00\x00\x00ZZHPIRPRSMITHJOH";
+    static const char *const inseq[] = { "5A5A", "5048" };
+    check_no_bytes(seq, sizeof seq - 1, DVB_EXPLICIT_LE, inseq, 2);
+}
+
 static void test_depth_limit(void **s)
 {
     (void)s;
@@ -920,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_every_truncation), cmocka_unit_test(test_zero_tail), cmocka_unit_test(test_out_of_order_sorted), cmocka_unit_test(test_deflated_zeros_not_padding),
         cmocka_unit_test(test_byte_mutations),
         cmocka_unit_test(test_lying_length),
+        cmocka_unit_test(test_errors_spell_no_bytes),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_metadata_cap),
         cmocka_unit_test(test_inflate_bomb),
