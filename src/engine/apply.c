@@ -552,6 +552,13 @@ static int hold(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind)
     return 1;
 }
 
+/* How two held values of kinds a and b compare for dv_own_same: by their kind's rule when they share it, else
+ * byte for byte. */
+static dv_own_kind same_kind(unsigned char a, dv_own_kind b)
+{
+    return a == b ? b : DV_OWN_EXACT;
+}
+
 /* One other byte form of a held name (name_forms.h) into foreign[], unless it is there or in own[], or too short
  * (as word_long_enough: 4 bytes, two characters of a multi-byte encoding). Never stops the walk. */
 static int hold_foreign(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
@@ -559,11 +566,13 @@ static int hold_foreign(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
     apply_ctx *c = ud;
     if (n < 4 || n > DV_UID_MAX || c->nforeign == DV_OWN_SCAN_MAX)
         return 0;
+    /* not when a scanner finds it already: the same bytes, or a word under the case fold */
     for (int k = c->nown; k < c->nheld; k++)
-        if (c->own_len[k] == n && memcmp(c->own[k], v, n) == 0)
+        if (c->own_len[k] == n && dv_own_same((const uint8_t *)c->own[k], v, n, same_kind(c->own_kind[k], kind)))
             return 0;
     for (int k = 0; k < c->nforeign; k++)
-        if (c->foreign_len[k] == n && memcmp(c->foreign[k], v, n) == 0)
+        if (c->foreign_len[k] == n &&
+            dv_own_same((const uint8_t *)c->foreign[k], v, n, same_kind(c->foreign_kind[k], kind)))
             return 0;
     memcpy(c->foreign[c->nforeign], v, n);
     c->foreign[c->nforeign][n] = '\0';

@@ -94,10 +94,97 @@ static size_t convert(iconv_t cd, const uint8_t *utf8, size_t n, uint8_t *out, s
     return cap - ol;
 }
 
-int dv_name_forms_each(dv_name_forms *nf, const uint8_t *utf8, size_t n, dv_name_form_fn fn, void *ud)
+/* The other case of a letter a name is written in (Latin-1, Latin Extended-A, Greek, Cyrillic), or cp itself:
+ * upper when up, else lower. Only pairs whose two UTF-8 forms have the same length (two bytes), so a name keeps its
+ * length; the dotted and dotless I of Turkish, the long s and sharp s stay as they are. */
+static uint32_t other_case(uint32_t cp, int up)
 {
-    unsigned scripts = scripts_of(utf8, n);
-    for (size_t i = 0; i < NFORMS && scripts; i++) {
+    if (cp < 0x80)
+        return up ? (cp >= 'a' && cp <= 'z' ? cp - 0x20 : cp) : (cp >= 'A' && cp <= 'Z' ? cp + 0x20 : cp);
+    if (cp >= 0xC0 && cp <= 0xFE && cp != 0xD7 && cp != 0xF7 && cp != 0xDF) /* Latin-1: 0x20 apart */
+        return up ? (cp >= 0xE0 ? cp - 0x20 : cp) : (cp < 0xE0 ? cp + 0x20 : cp);
+    if (cp == 0xFF || cp == 0x178) /* ÿ, Ÿ */
+        return up ? 0x178 : 0xFF;
+    /* Latin Extended-A: pairs, the capital on an even code point but in 0139-0148 and 0179-017E (odd) */
+    if ((cp >= 0x100 && cp <= 0x12F) || (cp >= 0x132 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177) ||
+        (cp >= 0x460 && cp <= 0x481) || (cp >= 0x48A && cp <= 0x4BF) || (cp >= 0x4D0 && cp <= 0x4FF))
+        return up ? cp & ~1u : cp | 1u; /* and Cyrillic's pairs laid out the same way */
+    if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E) || (cp >= 0x4C1 && cp <= 0x4CE))
+        return up ? ((cp & 1u) ? cp : cp - 1) : ((cp & 1u) ? cp + 1 : cp);
+    if ((cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) || (cp >= 0x3B1 && cp <= 0x3C9)) /* Greek, ς below */
+        return up ? (cp >= 0x3B1 ? (cp == 0x3C2 ? 0x3A3 : cp - 0x20) : cp) : (cp <= 0x3A9 ? cp + 0x20 : cp);
+    if (cp == 0x386 || cp == 0x3AC) /* Ά ά */
+        return up ? 0x386 : 0x3AC;
+    if ((cp >= 0x388 && cp <= 0x38A) || (cp >= 0x3AD && cp <= 0x3AF)) /* Έ Ή Ί */
+        return up ? (cp >= 0x3AD ? cp - 0x25 : cp) : (cp <= 0x38A ? cp + 0x25 : cp);
+    if (cp == 0x38C || cp == 0x3CC) /* Ό ό */
+        return up ? 0x38C : 0x3CC;
+    if (cp == 0x38E || cp == 0x38F || cp == 0x3CD || cp == 0x3CE) /* Ύ Ώ */
+        return up ? (cp >= 0x3CD ? cp - 0x3F : cp) : (cp <= 0x38F ? cp + 0x3F : cp);
+    if (cp >= 0x410 && cp <= 0x44F) /* Cyrillic А-я */
+        return up ? (cp >= 0x430 ? cp - 0x20 : cp) : (cp < 0x430 ? cp + 0x20 : cp);
+    if (cp >= 0x400 && cp <= 0x45F) /* Ѐ-Џ, ѐ-џ */
+        return up ? (cp >= 0x450 ? cp - 0x50 : cp) : (cp < 0x410 ? cp + 0x50 : cp);
+    return cp;
+}
+
+/* One UTF-8 character of s[0, n) at *i: its code point, *i moved past it (the input was checked by scripts_of). */
+static uint32_t next_cp(const uint8_t *s, size_t n, size_t *i)
+{
+    uint32_t cp = s[*i];
+    size_t k = cp < 0x80 ? 1 : (cp & 0xE0) == 0xC0 ? 2 : (cp & 0xF0) == 0xE0 ? 3 : 4;
+    if (k > n - *i)
+        k = n - *i;
+    if (k > 1)
+        cp &= 0x3Fu >> (k - 1);
+    for (size_t j = 1; j < k; j++)
+        cp = cp << 6 | (s[*i + j] & 0x3Fu);
+    *i += k;
+    return cp;
+}
+
+static int is_letter(uint32_t cp)
+{
+    return other_case(cp, 0) != other_case(cp, 1) || cp == 0xDF || cp == 0x3C2;
+}
+
+/* utf8[0, n) in upper case (CASE_UPPER), lower case, or with each word's first letter upper and the rest lower
+ * (CASE_TITLE) into out, the same length: a header writes IVANOV in capitals, a vendor's blob Ivanov. A Greek
+ * capital sigma lowered at a word's end is the final ς. */
+enum { CASE_UPPER, CASE_LOWER, CASE_TITLE };
+static void recase(const uint8_t *utf8, size_t n, int mode, uint8_t *out)
+{
+    int word_start = 1;
+    for (size_t i = 0; i < n;) {
+        size_t at = i;
+        uint32_t cp = next_cp(utf8, n, &i);
+        int up = mode == CASE_UPPER || (mode == CASE_TITLE && word_start);
+        uint32_t c = other_case(cp, up);
+        if (!up && c == 0x3C3) { /* σ at a word's end is ς */
+            size_t j = i;
+            if (j >= n || !is_letter(next_cp(utf8, n, &j)))
+                c = 0x3C2;
+        }
+        word_start = !is_letter(cp);
+        size_t k = i - at;
+        if (k == 1)
+            out[at] = (uint8_t)c;
+        else if (k == 2 && c < 0x800) {
+            out[at] = (uint8_t)(0xC0 | c >> 6);
+            out[at + 1] = (uint8_t)(0x80 | (c & 0x3F));
+        } else {
+            memcpy(out + at, utf8 + at, k); /* a character other_case leaves alone */
+        }
+    }
+}
+
+/* The forms of one case variant v[0, n) of the name part: itself in UTF-8 when it is not the part as written
+ * (original), then in each encoding of its scripts. */
+static int forms_of(dv_name_forms *nf, const uint8_t *v, size_t n, int original, unsigned scripts, dv_name_form_fn fn,
+                    void *ud)
+{
+    int rc = original ? 0 : fn(ud, v, n, DV_OWN_WORD);
+    for (size_t i = 0; i < NFORMS && rc == 0; i++) {
         if (!(k_forms[i].scripts & scripts))
             continue;
         if (!nf->tried[i]) {
@@ -107,12 +194,31 @@ int dv_name_forms_each(dv_name_forms *nf, const uint8_t *utf8, size_t n, dv_name
         if (nf->cd[i] == (iconv_t)-1)
             continue;
         uint8_t out[DV_NAME_FORM_MAX];
-        size_t len = convert(nf->cd[i], utf8, n, out, sizeof out);
-        if (len == 0 || (len == n && memcmp(out, utf8, n) == 0))
+        size_t len = convert(nf->cd[i], v, n, out, sizeof out);
+        if (len == 0 || (len == n && memcmp(out, v, n) == 0))
             continue;
-        int rc = fn(ud, out, len, k_forms[i].kind);
-        if (rc)
-            return rc;
+        rc = fn(ud, out, len, k_forms[i].kind);
     }
-    return 0;
+    return rc;
+}
+
+int dv_name_forms_each(dv_name_forms *nf, const uint8_t *utf8, size_t n, dv_name_form_fn fn, void *ud)
+{
+    unsigned scripts = scripts_of(utf8, n);
+    if (!scripts || n > DV_NAME_FORM_MAX)
+        return 0;
+    int rc = forms_of(nf, utf8, n, 1, scripts, fn, ud);
+    /* and in the other cases, for the letters the scanner's byte fold cannot pair (opaque_ids.c has_case: Р/р and
+     * Я/я of Cyrillic's second half in UTF-8, В/в of KOI8-R, Ł/ł, Π/π); the caller drops the forms it finds
+     * already (dv_own_same) */
+    uint8_t v[3][DV_NAME_FORM_MAX];
+    for (int mode = CASE_UPPER; mode <= CASE_TITLE && rc == 0; mode++) {
+        recase(utf8, n, mode, v[mode]);
+        int seen = memcmp(v[mode], utf8, n) == 0;
+        for (int m = CASE_UPPER; m < mode && !seen; m++)
+            seen = memcmp(v[mode], v[m], n) == 0;
+        if (!seen)
+            rc = forms_of(nf, v[mode], n, 0, scripts, fn, ud);
+    }
+    return rc;
 }

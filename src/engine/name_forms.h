@@ -30,8 +30,9 @@ typedef int (*dv_name_form_fn)(void *ud, const uint8_t *form, size_t n, dv_own_k
 
 /* The forms of utf8[0, n), a name part with a character outside ASCII, in each encoding of its scripts
  * (Latin, Greek, Cyrillic, Hebrew, Arabic, Thai, or Chinese, Japanese and Korean) that has all its characters;
- * a form equal to the UTF-8 bytes, or one of an encoding this C library lacks, is not given, and encodings
- * that agree give the same bytes more than once. Invalid UTF-8 gives none. 0 when every form was given, else
+ * then the same for the part in upper, lower and title case (given in UTF-8 too, as DV_OWN_WORD) where those
+ * differ from it; a form equal to the UTF-8 bytes as written, or one of an encoding this C library lacks, is not
+ * given, and encodings that agree give the same bytes more than once. Invalid UTF-8 gives none. 0 when every form was given, else
  * what fn returned. [test_engine: test_private_blob_foreign_name_forms] */
 int dv_name_forms_each(dv_name_forms *nf, const uint8_t *utf8, size_t n, dv_name_form_fn fn, void *ud);
 

@@ -55,6 +55,16 @@ static uint8_t case_fold(uint8_t b)
     return has_case(b) ? (uint8_t)(b & ~0x20u) : b;
 }
 
+int dv_own_same(const uint8_t *a, const uint8_t *b, size_t n, dv_own_kind kind)
+{
+    if (kind != DV_OWN_WORD)
+        return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (case_fold(a[i]) != case_fold(b[i]))
+            return 0;
+    return 1;
+}
+
 static int is_digit(uint8_t b)
 {
     return b >= '0' && b <= '9';

@@ -30,6 +30,10 @@ typedef enum dv_own_kind {
     DV_OWN_EXACT = 4
 } dv_own_kind;
 
+/* 1 when a scanner finds a value of kind where it finds b[0, n), a value of the same length: the same bytes, or
+ * for DV_OWN_WORD the same under its case fold. The caller holds each value once. */
+int dv_own_same(const uint8_t *a, const uint8_t *b, size_t n, dv_own_kind kind);
+
 /* The values looked for (vals[k], lens[k] bytes, 1 to DV_UID_MAX of them; at most DV_OWN_SCAN_MAX are taken), made
  * ready once for all the values of an instance they are looked for in: each value's first three bytes in tables.
  * The scanner points into vals, which must outlive it. NULL out of memory. */
