@@ -211,6 +211,37 @@ static int same_origin(const char *origin, const char *host)
     return sl && host && strcasecmp(origin + sl, host) == 0;
 }
 
+typedef struct header_count {
+    unsigned host, origin;
+} header_count;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    header_count *n = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+        n->host++;
+    else if (strcasecmp(key, "Origin") == 0)
+        n->origin++;
+    return MHD_YES;
+}
+
+/* libmicrohttpd keeps every header line, and a lookup answers the first: with two Host lines the loopback check
+ * read one while a proxy in front may have routed by the other, and with two Origin lines the origin check passed
+ * on the first. RFC 9112 3.2 makes a request with more than one Host a 400; an Origin given twice is as
+ * ambiguous, so it is refused too. With a token or without. [test_server_strict.py "duplicate Host"] */
+static int one_host_one_origin(dvh_request *rq, dvh_err *e)
+{
+    header_count n = {0, 0};
+    MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_header, &n);
+    if (n.host > 1)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "the request has more than one Host header");
+    if (n.origin > 1)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "the request has more than one Origin header");
+    return 0;
+}
+
 /* Without a token the server listens on loopback only (cmd_serve.c), and whoever can reach it may use it. A web
  * page in the user's browser can reach it too: by DNS rebinding (its own name resolved to 127.0.0.1, so its
  * requests carry its Host) it could read every stored study, and by a plain cross-site POST (no preflight for a
@@ -231,6 +262,8 @@ int dvh_guard_check(dvh_request *rq, dvh_err *e)
         st->encoded_nul = 0;
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "the request URL holds an encoded NUL (%%00)");
     }
+    if (one_host_one_origin(rq, e) != 0)
+        return -1;
     if (rq->srv->has_token)
         return 0;
     const char *host = dvh_header(rq, MHD_HTTP_HEADER_HOST);
