@@ -207,8 +207,8 @@ int dvh_ext_operation(dvh_request *rq, const char *name, int64_t *op_id, dvh_err
     if (dvh_route_match(DVH_GET, path, strlen(path), &r, &re) != 0 || r.kind != DVH_R_OPERATION)
         return dvh_fail(e, DVH_INVALID_ARGUMENT,
                         "operation: must be projects/{p}/locations/{l}/datasets/{d}/operations/{o}");
-    size_t n = strlen(r.operation);
-    if (n == 0 || n > 18 || strspn(r.operation, "0123456789") != n)
+    int64_t row = 0;
+    if (dvh_op_id_parse(r.operation, &row) != 0) /* "00003" is no alias of operation 3 */
         return dvh_fail(e, DVH_NOT_FOUND, "operation not found");
     dvh_server *s = rq->srv;
     dv_error err = {0};
@@ -220,7 +220,7 @@ int dvh_ext_operation(dvh_request *rq, const char *name, int64_t *op_id, dvh_err
         return dvh_fail(e, DVH_NOT_FOUND, "operation not found");
     dvs_operation op;
     memset(&op, 0, sizeof op);
-    rc = s->ix->ops->op_get(s->ix, ds.id, strtoll(r.operation, NULL, 10), &op, &err);
+    rc = s->ix->ops->op_get(s->ix, ds.id, row, &op, &err);
     if (rc == 0)
         *op_id = op.id;
     dvs_operation_clear(&op);

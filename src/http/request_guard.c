@@ -17,6 +17,7 @@
  * The other fields are the header sweeper's, under srv->guard_mu. */
 typedef struct conn_state {
     int encoded_nul;
+    char *raw_path;  /* the request's path as sent, before any %HH was decoded (dvh_guard_uri_log) */
     int fd;          /* the connection's socket (-1: unknown, never cut) */
     int in_request;  /* between a request's first call and its completion */
     int cut;         /* shut down once already */
@@ -58,6 +59,7 @@ void dvh_guard_on_connection(void *cls, struct MHD_Connection *c, void **socket_
             if (st->next)
                 st->next->prev = st->prev;
             pthread_mutex_unlock(&s->guard_mu);
+            free(st->raw_path);
         }
         free(st);
         *socket_context = NULL;
@@ -108,11 +110,37 @@ size_t dvh_guard_unescape(void *cls, struct MHD_Connection *c, char *s)
     return n;
 }
 
+/* libmicrohttpd hands the handler a path already decoded, so ".../operations/%33" and ".../operations/3" looked
+ * the same. Its URI log callback sees the request target as sent: the path part is kept for the request, and
+ * dvh_guard_spelling compares the two. Returns NULL: the request's own context is made by the handler. */
+void *dvh_guard_uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    conn_state *st = state_of(c);
+    if (st) {
+        free(st->raw_path);
+        st->raw_path = strndup(uri, strcspn(uri, "?#")); /* NULL on ENOMEM: dvh_guard_spelling refuses */
+    }
+    return NULL;
+}
+
+int dvh_guard_spelling(dvh_request *rq, dvh_err *e)
+{
+    conn_state *st = state_of(rq->conn);
+    if (st == NULL || st->raw_path == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    if (!dvh_path_spelled_plainly(st->raw_path, strlen(st->raw_path)))
+        return dvh_fail(e, DVH_NOT_FOUND, "no such resource path");
+    return 0;
+}
+
 void dvh_guard_request_done(dvh_server *s, struct MHD_Connection *c)
 {
     conn_state *st = state_of(c);
     if (st) {
         st->encoded_nul = 0;
+        free(st->raw_path);
+        st->raw_path = NULL;
         pthread_mutex_lock(&s->guard_mu);
         st->in_request = 0; /* the next request's line and headers: their own time */
         now_mono(&st->since);

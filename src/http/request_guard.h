@@ -20,7 +20,12 @@ void dvh_guard_on_connection(void *cls, struct MHD_Connection *c, void **socket_
 size_t dvh_unescape_keep_nul(char *s, int *nul_seen);
 /* MHD_OPTION_UNESCAPE_CALLBACK: %HH decoded, except %00, which is kept and marks the request. */
 size_t dvh_guard_unescape(void *cls, struct MHD_Connection *c, char *s);
-/* A request ended (MHD_OPTION_NOTIFY_COMPLETED): its mark goes with it. */
+/* MHD_OPTION_URI_LOG_CALLBACK: keeps the request's path as sent (before decoding) with its connection. */
+void *dvh_guard_uri_log(void *cls, const char *uri, struct MHD_Connection *c);
+/* 0 when the path as sent spells its names as the server does (router.h dvh_path_spelled_plainly), else -1
+ * with e: 404 (the spelling names nothing), 500 when the path as sent could not be kept. */
+int dvh_guard_spelling(dvh_request *rq, dvh_err *e);
+/* A request ended (MHD_OPTION_NOTIFY_COMPLETED): its mark and its path as sent go with it. */
 void dvh_guard_request_done(dvh_server *s, struct MHD_Connection *c);
 /* The header sweeper: a connection still reading a request's line and headers after the request timeout is
  * cut (libmicrohttpd's own timeout is an idle one, which a client sending a byte now and then never meets).

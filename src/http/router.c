@@ -1,6 +1,7 @@
 /* The resource-name router (see router.h). */
 #include "http/router.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "dicom/dv_uid_syntax.h"
@@ -47,6 +48,29 @@ int dvh_hex_digit(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+int dvh_path_spelled_plainly(const char *raw, size_t n)
+{
+    for (size_t i = 0; i + 2 < n; i++) {
+        int hi, lo;
+        if (raw[i] != '%' || (hi = dvh_hex_digit(raw[i + 1])) < 0 || (lo = dvh_hex_digit(raw[i + 2])) < 0)
+            continue;
+        char c = (char)(hi << 4 | lo);
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+            c == '_' || c == '~' || c == '/')
+            return 0;
+    }
+    return 1;
+}
+
+int dvh_op_id_parse(const char *s, int64_t *id)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 18 || strspn(s, "0123456789") != n || s[0] == '0')
+        return -1;
+    *id = (int64_t)strtoll(s, NULL, 10);
+    return 0;
 }
 
 int dvh_uid_valid(const char *s, size_t n)

@@ -14,6 +14,7 @@
 #define DVH_ROUTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http/api_error.h"
 
@@ -93,6 +94,16 @@ int dvh_id_valid(const char *s, size_t n);
 /* 1 when s[0..n) is a valid UID: 1-64 bytes of digits and dots, no empty component (a leading zero in a component
  * is tolerated; dv_uid_form_of decides). */
 int dvh_uid_valid(const char *s, size_t n);
+/* 1 when a request path as sent (raw[0..n), before percent-decoding) spells every name as the server does: no
+ * %HH escape of a character that needs none (a letter, a digit, '-', '.', '_', '~') and no escaped '/'. The
+ * router reads the decoded path, where ".../operations/%33" was operation 3 and "datasets/d%2FdicomStores%2Fs" a
+ * store: one resource under several spellings, which a proxy or audit rule keyed on the path would take for
+ * others. Escapes of other characters (':' before a custom verb, ',' in a frame list) stay allowed. Pure.
+ * [test_router: test_path_spelling; test_server_strict.py "aliases"] */
+int dvh_path_spelled_plainly(const char *raw, size_t n);
+/* An operation ID as the server writes it (decimal, no leading zero, at most 18 digits) into *id: 0, or -1 for
+ * any other spelling ("00003" is not operation 3). */
+int dvh_op_id_parse(const char *s, int64_t *id);
 /* The value of a hex digit of a %HH escape (0-15), or -1: the one reading of the server's three decoders (the
  * URL unescaper, the query-string splitter, file URIs). */
 int dvh_hex_digit(char c);

@@ -314,6 +314,12 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
         return 1;
     }
     rq->routed = 1;
+    /* Routed on the decoded path: the path as sent must spell the same names (router.h dvh_path_spelled_plainly).
+     * [test_server_strict.py "aliases"] */
+    if (dvh_guard_spelling(rq, &e) != 0) {
+        *res = queue_error(rq, &e);
+        return 1;
+    }
     if (query_once(rq, &e) != 0) {
         *res = queue_error(rq, &e);
         return 1;
@@ -611,6 +617,7 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         (size_t)(s->cfg.header_limit > CONNECTION_MEMORY ? s->cfg.header_limit : CONNECTION_MEMORY),
         MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)(64u << 10), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, dvh_guard_on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, dvh_guard_unescape, s,
+        MHD_OPTION_URI_LOG_CALLBACK, dvh_guard_uri_log, s,
         MHD_OPTION_ARRAY, s->tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
     if (s->daemon == NULL) {
         dv_fail(err, DV_ERR_IO, "cannot listen on the address (in use, or TLS certificate/key not usable)");

@@ -3,7 +3,10 @@
 
 * "duplicate Host": a request with two Host header lines, or two Origin lines, is 400 (RFC 9112 3.2; a lookup
   took the first, so the loopback and origin checks read one line while a proxy may have acted on the other),
-  with a token or without; sent over a raw socket, since HTTP clients refuse to send two.
+  with a token or without; sent over a raw socket, since HTTP clients refuse to send two;
+* "aliases": a name has one spelling. `.../operations/0003` and `.../operations/%33` named operation 3, and
+  `datasets/d%73` or `datasets/ds%2FdicomStores%2Fst` a dataset or store: now 404 NOT_FOUND, on every route
+  that takes an operation (get, cancel, errors, reviewMarks) and on the resource names.
 A few seconds; the servers started here are stopped here.
 """
 import http.client
@@ -42,6 +45,16 @@ def raw(port, head):
     return int(top.split()[1]), body
 
 
+def call(port, method, path, body=None, headers=None):
+    """(status, headers, body) over http.client, which sends the path as given (no normalisation)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    b = r.read()
+    c.close()
+    return r.status, r, b
+
+
 def duplicate_headers(port, auth=""):
     what = "with a token" if auth else "without a token"
     get = "GET %s/datasets HTTP/1.1\r\n%s" % (BASE, auth)
@@ -60,6 +73,43 @@ def duplicate_headers(port, auth=""):
     check(st == 200, f"duplicate Origin ({what}): one Origin, the server's own, is answered ({st})")
 
 
+def aliases(port):
+    st, _, b = call(port, "POST", BASE + "/datasets?datasetId=ds", b"{}")
+    name = json.loads(b).get("name", "") if st == 200 else ""
+    check(st == 200 and "/operations/" in name, f"aliases: a dataset created, its operation named ({st} {name})")
+    call(port, "POST", BASE + "/datasets/ds/dicomStores?dicomStoreId=st", b"{}")
+    op = name.rsplit("/", 1)[-1]
+    opath = "/v1beta1/" + name
+    st, _, b = call(port, "GET", opath)
+    check(st == 200 and json.loads(b).get("name") == name, f"aliases: the operation by its own name ({st})")
+    head = opath[: -len(op)]
+    escaped = "".join("%%%02X" % ord(c) for c in op)
+    for other in ["0" + op, "000" + op, escaped, "%30" + op]:
+        for method, tail in (("GET", ""), ("POST", ":cancel"), ("GET", "/errors")):
+            st, _, b = call(port, method, head + other + tail, b"{}" if method == "POST" else None)
+            check(st == 404 and api_error(b, 404, "NOT_FOUND"),
+                  f"aliases: operation {other}{tail} ({method}) is 404, not operation {op} ({st})")
+        q = urllib.parse.quote(name[: -len(op)] + other, safe="")
+        st, _, b = call(port, "GET", "/dicomveil/v1/reviewMarks?operation=" + q)
+        if other.startswith("%"):  # a query value is percent-decoded as usual: %33 there is the text "3"
+            continue
+        check(st == 404 and api_error(b, 404, "NOT_FOUND"), f"aliases: reviewMarks of operation {other} is 404 ({st})")
+    st, _, _ = call(port, "GET", "/dicomveil/v1/reviewMarks?operation=" + urllib.parse.quote(name, safe=""))
+    check(st == 200, f"aliases: reviewMarks of the operation by its own name ({st})")
+    st, _, _ = call(port, "POST", opath + "%3Acancel", b"{}")
+    check(st == 200, f"aliases: an escaped ':' before a custom verb still routes ({st})")
+    for path in ["/datasets/d%73", "/datasets/%64s/dicomStores/st", "/datasets/ds/dicomStores/s%74",
+                 "/datasets/ds%2FdicomStores%2Fst", "/dataset%73/ds", "/datasets/ds/dicomStores/st/dicomWeb/%73tudies",
+                 "/datasets/ds/dicomStores/st/dicomWeb/studies/1%2E2", "/datasets/ds/operation%73"]:
+        st, _, b = call(port, "GET", BASE + path)
+        check(st == 404 and api_error(b, 404, "NOT_FOUND"), f"aliases: {path} is 404 ({st})")
+    st, _, _ = call(port, "GET", "/dicomveil/v1/reviewMark%73?operation=" + urllib.parse.quote(name, safe=""))
+    check(st == 404, f"aliases: an extension endpoint spelled with an escape is 404 ({st})")
+    for path in ["/datasets/ds", "/datasets/ds/dicomStores/st", "/datasets/ds/operations"]:
+        st, _, _ = call(port, "GET", BASE + path)
+        check(st == 200, f"aliases: {path} as the server spells it is 200 ({st})")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dv-strict-")
     servers = []
@@ -67,6 +117,7 @@ def main():
         srv = ts.Server(os.path.join(tmp, "data"), "--console-dir", os.path.join(SRC_DIR, "console"))
         servers.append(srv)
         duplicate_headers(srv.port)
+        aliases(srv.port)
         tok = os.path.join(tmp, "token")
         open(tok, "w").write(TOKEN + "\n")
         data = os.path.join(tmp, "data2")

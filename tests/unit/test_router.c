@@ -278,12 +278,49 @@ static void test_bulkdata_paths(void **state)
 #undef I
 }
 
+/* A name has one spelling: the path as sent may not escape a character that needs no escape, nor a '/' (the
+ * router reads the decoded path, where "%33" was "3"); an operation ID is decimal without leading zeros. */
+static void test_path_spelling(void **state)
+{
+    (void)state;
+    static const char *const plain[] = {
+        "/v1beta1/projects/p/locations/l/datasets/ds/operations/3",
+        "/v1beta1/projects/p/locations/l/datasets/ds/operations/3%3Acancel",
+        "/v1/projects/p/locations/l/datasets/ds/dicomStores/s/dicomWeb/studies/1.2/series/1.3/instances/1.4/"
+        "frames/1%2C2",
+        "/v1beta1/projects/p/locations/l/datasets/a%20b", /* decodes to a name the router refuses (400) */
+        "/x%", "/x%4", "/x%zz", "",
+    };
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        if (!dvh_path_spelled_plainly(plain[i], strlen(plain[i])))
+            fail_msg("refused: %s", plain[i]);
+    static const char *const alias[] = {
+        "/v1beta1/projects/p/locations/l/datasets/ds/operations/%33",
+        "/v1beta1/projects/p/locations/l/datasets/d%73",
+        "/v1beta1/projects/p/locations/l/datasets/ds%2FdicomStores%2Fst",
+        "/v1beta1/projects/p/locations/l/datasets/ds%2fdicomStores",
+        "/v1beta1/projects/p/locations/l/datasets/ds%2D1", "/x%2E", "/x%5F", "/x%7e", "/%61",
+    };
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+        if (dvh_path_spelled_plainly(alias[i], strlen(alias[i])))
+            fail_msg("accepted: %s", alias[i]);
+    int64_t id = 0;
+    assert_int_equal(dvh_op_id_parse("3", &id), 0);
+    assert_int_equal(id, 3);
+    assert_int_equal(dvh_op_id_parse("123456789012345678", &id), 0);
+    static const char *const bad_ids[] = {"", "0", "00003", "03", "+3", "-3", "3a", "1234567890123456789", " 3"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++)
+        if (dvh_op_id_parse(bad_ids[i], &id) == 0)
+            fail_msg("accepted operation ID: '%s'", bad_ids[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resource_routes), cmocka_unit_test(test_bulkdata_paths),  cmocka_unit_test(test_dicomweb_routes),
         cmocka_unit_test(test_not_found),        cmocka_unit_test(test_traversal_refused),
         cmocka_unit_test(test_method_not_allowed), cmocka_unit_test(test_id_and_uid_rules),
+        cmocka_unit_test(test_path_spelling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
