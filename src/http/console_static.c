@@ -88,7 +88,7 @@ int dvh_console_file(const char *path, size_t len, char *out, size_t cap, const 
     return 0;
 }
 
-static void console_headers(struct MHD_Response *r)
+void dvh_console_headers(struct MHD_Response *r)
 {
     MHD_add_response_header(r, "Content-Security-Policy", DVH_CONSOLE_CSP);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -148,7 +148,6 @@ int dvh_handle_console(dvh_request *rq, const char *url, struct MHD_Response **r
     }
     if (*resp == NULL)
         return dvh_fail(e, DVH_INTERNAL, "out of memory");
-    MHD_add_response_header(*resp, MHD_HTTP_HEADER_ETAG, etag);
-    console_headers(*resp);
+    MHD_add_response_header(*resp, MHD_HTTP_HEADER_ETAG, etag); /* the security headers: server.c queue */
     return 0;
 }

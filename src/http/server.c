@@ -182,10 +182,14 @@ static enum MHD_Result queue(dvh_request *rq, struct MHD_Response *resp, int sta
             }
         MHD_add_response_header(resp, "Allow", allow);
     }
-    /* Every answer but the console's files (which set their own, console_static.c) may carry patient data and is
-     * never a page: no cache keeps it, no browser sniffs it into HTML, renders it as a document or frames it.
-     * [test_server.py "API responses carry no-store and nosniff"] */
-    if (strcmp(rq->route.name ? rq->route.name : "", "console.static") != 0) {
+    /* The one place that sets the security headers, so no answer goes without them. The console route's answers
+     * (its files, and its 301, 304, 404 and 405 too: those went without any) carry the console's set
+     * (console_static.c). Every other answer may carry patient data and is never a page: no cache keeps it, no
+     * browser sniffs it into HTML, renders it as a document or frames it. [test_server.py "API responses carry
+     * no-store and nosniff"; test_server_strict.py "console 404 headers"] */
+    if (strcmp(rq->route.name ? rq->route.name : "", "console.static") == 0) {
+        dvh_console_headers(resp);
+    } else {
         MHD_add_response_header(resp, "Cache-Control", "no-store");
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");

@@ -161,6 +161,8 @@ int dvh_ext_redaction_boxes(dvh_request *rq, struct MHD_Response **resp, int *st
 
 /* --- console_static.c: GET /console/... (before authentication; see console_static.h) --- */
 int dvh_handle_console(dvh_request *rq, const char *url, struct MHD_Response **resp, int *status, dvh_err *e);
+/* The security headers of every answer of the console route, its files and its errors alike (server.c queue). */
+void dvh_console_headers(struct MHD_Response *r);
 
 /* --- store_put.c: the store's put path (STOW, de-identify, import) --- */
 /* PS3.18 Table 10.5.3-2 / PS3.4 Annex GG failure reasons. */

@@ -6,7 +6,9 @@
   with a token or without; sent over a raw socket, since HTTP clients refuse to send two;
 * "aliases": a name has one spelling. `.../operations/0003` and `.../operations/%33` named operation 3, and
   `datasets/d%73` or `datasets/ds%2FdicomStores%2Fst` a dataset or store: now 404 NOT_FOUND, on every route
-  that takes an operation (get, cancel, errors, reviewMarks) and on the resource names.
+  that takes an operation (get, cancel, errors, reviewMarks) and on the resource names;
+* "console 404 headers": every answer of the console route (404, 405, 301, as well as its files) carries the
+  console's security headers.
 A few seconds; the servers started here are stopped here.
 """
 import http.client
@@ -110,6 +112,23 @@ def aliases(port):
         check(st == 200, f"aliases: {path} as the server spells it is 200 ({st})")
 
 
+CONSOLE_HEADERS = ["Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options",
+                   "Cache-Control"]
+
+
+def console_headers(port):
+    st, r, _ = call(port, "GET", "/console/")
+    want = {h: r.getheader(h) for h in CONSOLE_HEADERS}
+    check(st == 200 and all(want.values()) and want["X-Content-Type-Options"] == "nosniff",
+          f"console 404 headers: the console page carries its set ({st} {want})")
+    for method, path, code in (("GET", "/console/no-such-file.html", 404), ("GET", "/console/x.c", 404),
+                               ("GET", "/console/%2e%2e/README.md", 404), ("POST", "/console/", 405),
+                               ("GET", "/console", 301)):
+        st, r, _ = call(port, method, path, b"" if method == "POST" else None)
+        got = {h: r.getheader(h) for h in CONSOLE_HEADERS}
+        check(st == code and got == want, f"console 404 headers: {method} {path} -> {st}, headers {got}")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dv-strict-")
     servers = []
@@ -118,6 +137,7 @@ def main():
         servers.append(srv)
         duplicate_headers(srv.port)
         aliases(srv.port)
+        console_headers(srv.port)
         tok = os.path.join(tmp, "token")
         open(tok, "w").write(TOKEN + "\n")
         data = os.path.join(tmp, "data2")
