@@ -52,6 +52,9 @@ void dvc_serve_usage(FILE *f)
           "                          (gcsConfigUri, filter files, import and export folders); repeatable.\n"
           "                          Without it every file URI is refused\n"
           "  --op-workers N          Threads running operations (default: one per CPU)\n"
+          "  --max-filter-files N    Filter files DATA/filters/ may hold (POST /dicomveil/v1/filterFiles; more: 429)\n"
+          "                          (default 1000)\n"
+          "  --max-filter-bytes BYTES  Their bytes in total (default 268435456: 256 MiB)\n"
           "  -h, --help              Show this help and exit\n"
           "  --quiet                 No access log (by default one JSON line per request on stderr,\n"
           "                          naming the route, never the path or query)\n"
@@ -133,6 +136,7 @@ int dvc_cmd_serve(int argc, char **argv)
         {"allow-root", required_argument, NULL, 'a'}, {"op-workers", required_argument, NULL, 'o'},
         {"index", required_argument, NULL, 'x'},
         {"console-dir", required_argument, NULL, 'C'},
+        {"max-filter-files", required_argument, NULL, 'F'}, {"max-filter-bytes", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0}};
     dvh_server_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -167,14 +171,19 @@ int dvc_cmd_serve(int argc, char **argv)
         case 'b':
         case 'm':
         case 'i':
-        case 'r': {
-            unsigned long long max = c == 'b' ? (1ull << 40) : c == 'w' || c == 'o' ? 256 : 1000000;
+        case 'r':
+        case 'F':
+        case 'B': {
+            unsigned long long max = c == 'b' || c == 'B' ? (1ull << 40) : c == 'w' || c == 'o' ? 256 : 1000000;
             if (parse_num(optarg, max, &v)) {
                 dvc_errorf("serve: --%s: expected a whole number from 1 to %llu",
                            c == 'w' ? "workers" : c == 'o' ? "op-workers" : c == 'b' ? "max-body" : c == 'm' ? "max-connections"
-                           : c == 'i' ? "idle-timeout" : "request-timeout", max);
+                           : c == 'i' ? "idle-timeout" : c == 'F' ? "max-filter-files" : c == 'B' ? "max-filter-bytes"
+                           : "request-timeout", max);
                 return DVC_EXIT_USAGE;
             }
+            if (c == 'F') cfg.max_filter_files = (unsigned)v;
+            if (c == 'B') cfg.max_filter_bytes = v;
             if (c == 'w') cfg.workers = (unsigned)v;
             if (c == 'o') cfg.op_workers = (unsigned)v;
             if (c == 'b') cfg.max_body = v;

@@ -32,6 +32,9 @@ static const struct {
     /* Not the client's fault, nor the server's: what is stored cannot be decoded. [test_server_web.py
      * "malformed stored instance"] */
     [DVH_FAILED_PRECONDITION] = {400, "FAILED_PRECONDITION"},
+    /* A quota, not a request's size: the Healthcare API answers a used-up quota 429 RESOURCE_EXHAUSTED.
+     * [test_server_strict.py "filterFiles quota"] */
+    [DVH_QUOTA] = {429, "RESOURCE_EXHAUSTED"},
 };
 
 int dvh_fail(dvh_err *e, dvh_status s, const char *fmt, ...)

@@ -25,6 +25,7 @@ typedef enum dvh_status {
     DVH_PERMISSION_DENIED,/* 403: a request the server refuses to serve whoever asks (request_guard.c) */
     DVH_FAILED_PRECONDITION,/* 400: the system's state refuses the request as it is now (a malformed stored
                              * instance; a dataset or store an unfinished operation uses: op_guard.c) */
+    DVH_QUOTA,            /* 429: a quota of what the server keeps for clients is used up (filterFiles) */
     DVH_STATUS_COUNT
 } dvh_status;
 

@@ -35,6 +35,10 @@ typedef struct dvh_server_config {
     const char *const *allow_roots; /* folders a file:// URI may name (configs, filters, import, export) */
     size_t nallow_roots;
     unsigned op_workers;          /* operation threads (0: one per CPU) */
+    /* What DATA/filters/ may hold of the filter files clients hand over (POST /dicomveil/v1/filterFiles; over
+     * it: 429), counted over the folder so files of earlier runs count too. 0: 1000 files, 256 MiB. */
+    unsigned max_filter_files;
+    uint64_t max_filter_bytes;
     /* The modes of the folders and files an :export writes (outside DATA, for someone else to read): `serve`
      * makes the process's umask 077 and passes 0750 / 0640 under the operator's umask here. 0: 0750 / 0640
      * under the process umask. */

@@ -1,8 +1,10 @@
 /* The extension endpoints (ext_endpoints.h). */
 #include "http/ext_endpoints.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +126,92 @@ static int filter_file_delete(dvh_request *rq, struct MHD_Response **resp, int *
     return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
 }
 
+/* What DATA/filters/ holds now: its filter files and their bytes, leaving out the one named `name` (about to be
+ * replaced by the same list) and the hidden temporaries a crash may leave (no client can remove those). */
+static int filters_usage(const char *dir, const char *name, unsigned *files, uint64_t *bytes)
+{
+    *files = 0;
+    *bytes = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? 0 : -1;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        struct stat st;
+        if (de->d_name[0] == '.' || strcmp(de->d_name, name) == 0)
+            continue;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        (*files)++;
+        *bytes += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return 0;
+}
+
+/* Each POST keeps a file in DATA until a DELETE takes it back, and a client that never does (or one that posts
+ * lists in a loop) filled the data directory's disk, the one the instances and the index live on. The cap counts
+ * the folder as it is, so a restart forgets nothing. [test_server_strict.py "filterFiles quota"] */
+static int filter_quota(const dvh_server *s, const char *name, size_t len, dvh_err *e)
+{
+    unsigned files;
+    uint64_t bytes;
+    if (filters_usage(s->filters_dir, name, &files, &bytes) != 0)
+        return dvh_fail(e, DVH_INTERNAL, "cannot read the filters folder (errno %d)", errno);
+    if (files >= s->cfg.max_filter_files || bytes + len > s->cfg.max_filter_bytes)
+        return dvh_fail(e, DVH_QUOTA,
+                        "filterFiles: the server keeps at most %u filter files and %llu bytes of them "
+                        "(serve --max-filter-files, --max-filter-bytes); DELETE those whose operations have started",
+                        s->cfg.max_filter_files, (unsigned long long)s->cfg.max_filter_bytes);
+    return 0;
+}
+
+/* text[0..len) to path, through a hidden temporary name renamed over (the same list is the same file). */
+static int write_filter_file(const dvh_server *s, const char *name, const char *path, const char *text, size_t len,
+                             dvh_err *e)
+{
+    size_t tl = strlen(s->filters_dir) + 16;
+    char *tmp = malloc(tl);
+    if (tmp == NULL)
+        return dvh_fail(e, DVH_INTERNAL, "out of memory");
+    snprintf(tmp, tl, "%s/.%.8s", s->filters_dir, name);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int bad = fd < 0;
+    for (size_t off = 0; !bad && off < len;) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w <= 0)
+            bad = 1;
+        else
+            off += (size_t)w;
+    }
+    if (fd >= 0 && (fsync(fd) != 0 || close(fd) != 0))
+        bad = 1;
+    if (!bad && rename(tmp, path) != 0)
+        bad = 1;
+    int saved = errno;
+    if (bad)
+        unlink(tmp);
+    free(tmp);
+    return bad ? dvh_fail(e, DVH_INTERNAL, "cannot write the filter file (errno %d)", saved) : 0;
+}
+
+/* Content-named, checked against the quota and written under filters_mu: two requests never both pass the check
+ * for the last slot (servers sharing DATA each check alone: their sum may go past it by their in-flight posts). */
+static int store_filter_file(dvh_server *s, const char *name, const char *path, const char *text, size_t len,
+                             dvh_err *e)
+{
+    pthread_mutex_lock(&s->filters_mu);
+    int rc = 0;
+    if (mkdir(s->filters_dir, 0700) != 0 && errno != EEXIST)
+        rc = dvh_fail(e, DVH_INTERNAL, "cannot create the filters folder (errno %d)", errno);
+    if (rc == 0)
+        rc = filter_quota(s, name, len, e);
+    if (rc == 0)
+        rc = write_filter_file(s, name, path, text, len, e);
+    pthread_mutex_unlock(&s->filters_mu);
+    return rc;
+}
+
 static int filter_file(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
     dvh_server *s = rq->srv;
@@ -148,40 +236,14 @@ static int filter_file(dvh_request *rq, struct MHD_Response **resp, int *status,
     for (unsigned i = 0; i < 32; i++)
         snprintf(name + 2 * i, 3, "%02x", d[i]);
     strcat(name, ".txt");
-    /* Content-named: written to a temporary name, then renamed over (the same list is the same file). */
     size_t pl = strlen(s->filters_dir) + 1 + strlen(name) + 1;
-    char *path = malloc(pl), *tmp = malloc(pl + 8);
-    if (path == NULL || tmp == NULL) {
-        free(path);
-        free(tmp);
+    char *path = malloc(pl);
+    if (path == NULL)
         return dvh_fail(e, DVH_INTERNAL, "out of memory");
-    }
     snprintf(path, pl, "%s/%s", s->filters_dir, name);
-    if (mkdir(s->filters_dir, 0700) != 0 && errno != EEXIST) {
+    if (store_filter_file(s, name, path, text, len, e) != 0) {
         free(path);
-        free(tmp);
-        return dvh_fail(e, DVH_INTERNAL, "cannot create the filters folder (errno %d)", errno);
-    }
-    snprintf(tmp, pl + 8, "%s/.%.8s", s->filters_dir, name);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int bad = fd < 0;
-    for (size_t off = 0; !bad && off < len;) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w <= 0)
-            bad = 1;
-        else
-            off += (size_t)w;
-    }
-    if (fd >= 0 && (fsync(fd) != 0 || close(fd) != 0))
-        bad = 1;
-    if (!bad && rename(tmp, path) != 0)
-        bad = 1;
-    if (bad)
-        unlink(tmp);
-    free(tmp);
-    if (bad) {
-        free(path);
-        return dvh_fail(e, DVH_INTERNAL, "cannot write the filter file (errno %d)", errno);
+        return -1;
     }
     size_t ul = strlen(path) + sizeof "file://";
     char *uri = malloc(ul);

@@ -29,6 +29,8 @@
 #define DEFAULT_IDLE_S 30u
 #define DEFAULT_REQUEST_S 600u
 #define DEFAULT_HEADER_LIMIT (32u << 10)
+#define DEFAULT_FILTER_FILES 1000u
+#define DEFAULT_FILTER_BYTES (256ull << 20)
 /* MHD's memory per connection holds the request line, the headers and the read buffer of the body. It used to
  * be the header limit (32 KiB), so a body arrived in ~16 KiB reads: 33 recv and 33 epoll_wait per 512 KB
  * instance, each recv also sending the window update that the client's next segments wait for. 256 KiB makes
@@ -501,6 +503,7 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         return NULL;
     }
     pthread_mutex_init(&s->marks_mu, NULL);
+    pthread_mutex_init(&s->filters_mu, NULL);
     dvh_guard_init(s);
     if (!s->cfg.max_body)
         s->cfg.max_body = DEFAULT_MAX_BODY;
@@ -514,6 +517,10 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         s->cfg.request_timeout_s = DEFAULT_REQUEST_S;
     if (!s->cfg.header_limit)
         s->cfg.header_limit = DEFAULT_HEADER_LIMIT;
+    if (!s->cfg.max_filter_files)
+        s->cfg.max_filter_files = DEFAULT_FILTER_FILES;
+    if (!s->cfg.max_filter_bytes)
+        s->cfg.max_filter_bytes = DEFAULT_FILTER_BYTES;
     s->cfg.data_dir = NULL; /* not kept: the open directory is */
 
     struct sockaddr_storage ss;
@@ -664,6 +671,7 @@ void dvh_server_stop(dvh_server *s)
     free(s->filters_dir);
     free(s->marks_dir);
     pthread_mutex_destroy(&s->marks_mu);
+    pthread_mutex_destroy(&s->filters_mu);
     if (s->ix)
         s->ix->ops->close(s->ix);
     if (s->data_fd >= 0)

@@ -36,6 +36,7 @@ struct dvh_server {
     char *filters_dir;        /* DATA/filters (ext_endpoints.c): an allowed root for handed-over filter files */
     char *marks_dir;          /* DATA/marks (ext_endpoints.c): review marks, one file per operation */
     pthread_mutex_t marks_mu; /* serialises read-modify-write of a marks file */
+    pthread_mutex_t filters_mu; /* makes a filter file's quota check and its write one step (ext_endpoints.c) */
     dvh_ops *ops;             /* the operation runner (op_runner.c) */
     /* The blob lock (blob_lock.c): held shared (dvh_blob_lock_shared) while a STOW names its file and indexes
      * it, exclusive (dvh_blob_lock) while a DELETE removes rows and then the files no row references: so a

@@ -8,7 +8,9 @@
   `datasets/d%73` or `datasets/ds%2FdicomStores%2Fst` a dataset or store: now 404 NOT_FOUND, on every route
   that takes an operation (get, cancel, errors, reviewMarks) and on the resource names;
 * "console 404 headers": every answer of the console route (404, 405, 301, as well as its files) carries the
-  console's security headers.
+  console's security headers;
+* "filterFiles quota": POST /dicomveil/v1/filterFiles stops at --max-filter-files / --max-filter-bytes with
+  429 RESOURCE_EXHAUSTED; the same list again, or one after a DELETE, passes.
 A few seconds; the servers started here are stopped here.
 """
 import http.client
@@ -129,6 +131,43 @@ def console_headers(port):
         check(st == code and got == want, f"console 404 headers: {method} {path} -> {st}, headers {got}")
 
 
+def filter_quota(port, data):
+    auth = {"Authorization": "Bearer " + TOKEN}
+    ext = "/dicomveil/v1/filterFiles"
+
+    def post(text):
+        st, _, b = call(port, "POST", ext, text.encode(), {**auth, "Content-Type": "text/plain"})
+        return st, b, json.loads(b).get("resourcePathsGcsUri", "") if st == 200 else ""
+
+    def delete(uri):
+        return call(port, "DELETE", ext + "?resourcePathsGcsUri=" + urllib.parse.quote(uri, safe=""), None, auth)[0]
+
+    uris = []
+    for i in range(3):
+        st, b, uri = post("/studies/1.2.3.%d\n" % i)
+        check(st == 200, f"filterFiles quota: file {i + 1} of 3 kept ({st} {b[:100]})")
+        uris.append(uri)
+    st, b, _ = post("/studies/1.2.3.9\n")
+    check(st == 429 and api_error(b, 429, "RESOURCE_EXHAUSTED") and b"--max-filter-files" in b,
+          f"filterFiles quota: a 4th file is 429 RESOURCE_EXHAUSTED ({st} {b[:200]})")
+    st, _, uri = post("/studies/1.2.3.0\n")
+    check(st == 200 and uri == uris[0], f"filterFiles quota: the same list again is the same file, 200 ({st})")
+    check(delete(uris[0]) == 200, "filterFiles quota: DELETE gives a slot back")
+    st, _, uri = post("/studies/1.2.3.9\n")
+    check(st == 200, f"filterFiles quota: a new file after the DELETE ({st})")
+    for u in uris[1:] + [uri]:
+        delete(u)
+    filters = os.path.join(data, "filters")
+    check(os.listdir(filters) == [], f"filterFiles quota: the folder is empty ({os.listdir(filters)})")
+    big = "".join("/studies/1.2.3.4.%d\n" % i for i in range(15))  # ~300 bytes
+    st, _, uri = post(big)
+    check(st == 200, f"filterFiles quota: a {len(big)}-byte list under the 400-byte cap ({st})")
+    st, b, _ = post("".join("/studies/1.2.3.5.%d\n" % i for i in range(6)))
+    check(st == 429 and api_error(b, 429, "RESOURCE_EXHAUSTED") and b"--max-filter-bytes" in b,
+          f"filterFiles quota: past the byte cap is 429 ({st} {b[:200]})")
+    check(len(os.listdir(filters)) == 1, "filterFiles quota: the refused list left no file")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dv-strict-")
     servers = []
@@ -141,9 +180,10 @@ def main():
         tok = os.path.join(tmp, "token")
         open(tok, "w").write(TOKEN + "\n")
         data = os.path.join(tmp, "data2")
-        srv = ts.Server(data, "--token-file", tok)
+        srv = ts.Server(data, "--token-file", tok, "--max-filter-files", "3", "--max-filter-bytes", "400")
         servers.append(srv)
         duplicate_headers(srv.port, "Authorization: Bearer %s\r\n" % TOKEN)
+        filter_quota(srv.port, data)
     finally:
         for s in servers:
             s.stop()
