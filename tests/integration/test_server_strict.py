@@ -10,7 +10,9 @@
 * "console 404 headers": every answer of the console route (404, 405, 301, as well as its files) carries the
   console's security headers;
 * "filterFiles quota": POST /dicomveil/v1/filterFiles stops at --max-filter-files / --max-filter-bytes with
-  429 RESOURCE_EXHAUSTED; the same list again, or one after a DELETE, passes.
+  429 RESOURCE_EXHAUSTED; the same list again, or one after a DELETE, passes;
+* "includefield": a QIDO includefield that is neither a PS3.6 keyword nor a tag is 400 (PS3.18 8.3), a real
+  attribute the index does not keep is still accepted.
 A few seconds; the servers started here are stopped here.
 """
 import http.client
@@ -168,6 +170,19 @@ def filter_quota(port, data):
     check(len(os.listdir(filters)) == 1, "filterFiles quota: the refused list left no file")
 
 
+def includefield(port):
+    web = BASE + "/datasets/ds/dicomStores/st/dicomWeb"
+    for qs in ["includefield=NotAKeyword", "includefield=PatientName,PatientNmae", "includefield=0008006",
+               "includefield=PatientName&includefield=patientname"]:
+        st, _, b = call(port, "GET", web + "/studies?" + qs)
+        check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT") and b"includefield" in b and b"Nmae" not in b,
+              f"includefield: {qs} is 400 ({st} {b[:160]})")
+    for qs in ["includefield=Manufacturer", "includefield=00080070", "includefield=all",
+               "includefield=PatientName,00100020", "includefield=ReferencedSeriesSequence.SeriesInstanceUID"]:
+        st, _, b = call(port, "GET", web + "/studies?" + qs)
+        check(st == 200, f"includefield: {qs} is accepted ({st} {b[:160]})")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dv-strict-")
     servers = []
@@ -177,6 +192,7 @@ def main():
         duplicate_headers(srv.port)
         aliases(srv.port)
         console_headers(srv.port)
+        includefield(srv.port)
         tok = os.path.join(tmp, "token")
         open(tok, "w").write(TOKEN + "\n")
         data = os.path.join(tmp, "data2")

@@ -76,7 +76,7 @@ static void test_controls(void **state)
     dvh_err e;
     assert_int_equal(parse_qs(DVS_INSTANCE,
                               "limit=10&offset=20&fuzzymatching=true&includefield=all&includefield=00080060,"
-                              "SeriesDescription,NotAKeyword&alt=json&prettyPrint=false&SOPInstanceUID=1.2",
+                              "SeriesDescription,Manufacturer&alt=json&prettyPrint=false&SOPInstanceUID=1.2",
                               &q, &e),
                      0);
     assert_int_equal(q.limit, 10);
@@ -204,13 +204,47 @@ static void test_repeated_params(void **state)
     }
 }
 
+/* PS3.18 8.3: an invalid value of a supported parameter is 400. An includefield item that is neither a PS3.6
+ * keyword nor a tag was accepted and ignored; a real attribute the index does not keep still is. */
+static void test_includefield_unknown(void **state)
+{
+    (void)state;
+    dvs_query q;
+    dvh_err e;
+    static const char *const bad[] = {
+        "includefield=NotAKeyword", "includefield=PatientName,StudyDate,PatientNmae", "includefield=0008006",
+        "includefield=0008006G", "includefield=patientname", "includefield=00081115..00081150",
+        "includefield=PatientName&includefield=Nope",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (parse_qs(DVS_STUDY, bad[i], &q, &e) != -1)
+            fail_msg("accepted: %s", bad[i]);
+        assert_int_equal(e.status, DVH_INVALID_ARGUMENT);
+        assert_non_null(strstr(e.message, "includefield"));
+        assert_null(strstr(e.message, "Nmae"));
+        assert_null(strstr(e.message, "NotAKeyword"));
+    }
+    assert_int_equal(parse_qs(DVS_STUDY, "includefield=PatientName,StudyDate,PatientNmae", &q, &e), -1);
+    assert_non_null(strstr(e.message, "item 3"));
+    static const char *const good[] = {
+        "includefield=Manufacturer", "includefield=00080070", "includefield=00091010",
+        "includefield=ReferencedSeriesSequence.SeriesInstanceUID", "includefield=00081115.0020000E",
+        "includefield=all", "includefield=PatientName,00100020",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (parse_qs(DVS_STUDY, good[i], &q, &e) != 0)
+            fail_msg("refused: %s (%s)", good[i], e.message);
+    assert_int_equal(parse_qs(DVS_STUDY, "includefield=PatientName,00100020,Manufacturer", &q, &e), 0);
+    assert_int_equal(q.ninclude, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matching_kinds), cmocka_unit_test(test_controls),
         cmocka_unit_test(test_refusals),       cmocka_unit_test(test_unknown_key_refused),
         cmocka_unit_test(test_split),          cmocka_unit_test(test_star_is_universal),
-        cmocka_unit_test(test_repeated_params),
+        cmocka_unit_test(test_repeated_params), cmocka_unit_test(test_includefield_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
