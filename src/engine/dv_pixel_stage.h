@@ -68,9 +68,13 @@ typedef struct dv_pixel_stats {
 } dv_pixel_stats;
 void dv_pixel_worker_stats(const dv_pixel_worker *w, dv_pixel_stats *out);
 
-/* Run the stage over inst with ImageConfig ic (from dv_pixel_config_for). Fills res's pixel fields. 0, or
- * -1 with err: DV_ERR_MALFORMED / DV_ERR_UNSUPPORTED (pixels that cannot be decoded), DV_ERR_LIMIT (a frame
- * over its time bound or a size cap), DV_ERR_NOMEM; the message names the frame, never a value. */
+/* Run the stage over inst with ImageConfig ic (from dv_pixel_config_for). Fills res's pixel fields. After the
+ * image, every non-empty OverlayData (60xx,3000) left in inst (those a keepTag kept: run after
+ * dv_pixel_drop_icons_and_overlays) is searched the same way and its bits inside the boxes found are cleared
+ * (docs/decisions.md "Overlays go with a redacted image"). 0, or -1 with err: DV_ERR_MALFORMED /
+ * DV_ERR_UNSUPPORTED (pixels that cannot be decoded, an overlay plane that does not say where its bits are),
+ * DV_ERR_LIMIT (a frame over its time bound or a size cap), DV_ERR_NOMEM; the message names the frame or the
+ * tag, never a value. */
 int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
                        dv_result *res, dv_error *err);
 

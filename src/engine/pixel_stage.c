@@ -203,7 +203,8 @@ static int kept_by_name(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_s
  * DEIDENTIFY_TAG_CONTENTS and KEEP_ALL kept OverlayData with its text (stop 38's red team). The whole module of
  * each group goes, as the Basic profile removes it, unless a keepTag names that group's OverlayData (or, for an
  * overlay embedded in the pixels, its OverlayBitPosition); its bits embedded in the pixels are then cleared with
- * every unused bit (dv_pixel_container_clean). One walk of the top level. */
+ * every unused bit (dv_pixel_container_clean). A kept OverlayData is searched for text by the stage
+ * (search_overlays). One walk of the top level. */
 static uint32_t drop_overlays(dv_instance *inst, const dv_plan *plan)
 {
     uint16_t kept = 0, dropped = 0; /* bit (g - 0x6000) / 2 per overlay group */
@@ -437,6 +438,7 @@ typedef struct stage {
     const char *sop_uid;
     uint32_t frame_ms;
     const dv_pixel_policy *pol; /* NULL: REDACT_ALL_TEXT (every box) */
+    const struct plane *plane;  /* pass 1 searches this overlay plane's frames (search_overlays); NULL: the image's */
 } stage;
 
 /* Float frame i (FloatPixelData, DoubleFloatPixelData) into s->frame: its stored bytes, little endian from the
@@ -1112,7 +1114,19 @@ static int channel_views(stage *s, uint64_t t0, dv_error *err)
     return 0;
 }
 
-/* Pass 1: decode every frame and find its boxes. */
+/* Frame i of the image decoded into s->frame, its 8-bit view into w->gray. */
+static int image_view(stage *s, uint32_t i, dv_error *err)
+{
+    dv_pixel_worker *w = s->w;
+    if (decode(s, i, err) != 0)
+        return -1;
+    w->unused[i] = (uint8_t)(!s->pa.float_bits && s->frame.had_unused_bits);
+    return dv_gray8_from_frame(&s->frame, s->has_pal ? &s->pal : NULL, &w->gray, err);
+}
+
+static int plane_view(stage *s, uint32_t i, dv_error *err);
+
+/* Pass 1: decode every frame (of the image, or of an overlay plane: s->plane) and find its boxes. */
 static int find_all(stage *s, dv_error *err)
 {
     dv_pixel_worker *w = s->w;
@@ -1133,10 +1147,7 @@ static int find_all(stage *s, dv_error *err)
     for (uint32_t i = 0; i < s->pa.number_of_frames; i++) {
         uint64_t t0 = now_ms();
         w->start[i] = w->nall;
-        if (decode(s, i, err) != 0)
-            return -1;
-        w->unused[i] = (uint8_t)(!s->pa.float_bits && s->frame.had_unused_bits);
-        if (dv_gray8_from_frame(&s->frame, s->has_pal ? &s->pal : NULL, &w->gray, err) != 0)
+        if ((s->plane ? plane_view(s, i, err) : image_view(s, i, err)) != 0)
             return -1;
         dv_boxes_clear(&w->boxes);
         dv_boxes *found = s->pol ? &w->lines : &w->boxes;
@@ -1159,7 +1170,7 @@ static int find_all(stage *s, dv_error *err)
         if (w->boxes.n)
             memcpy(w->all + w->nall, w->boxes.v, w->boxes.n * sizeof *w->all);
         w->nall += w->boxes.n;
-        if (w->boxes.n == 0)
+        if (w->boxes.n == 0 && !s->plane) /* the observer is shown the image's frames only */
             observe(s, i, &s->frame, &s->frame, NULL, 0);
     }
     w->start[s->pa.number_of_frames] = w->nall;
@@ -1392,6 +1403,201 @@ static int write_float(stage *s, dv_error *err)
     return 0;
 }
 
+/* ---- overlays kept by name (docs/decisions.md "Overlays go with a redacted image") ---- */
+
+#define OVERLAY_ELEM(group, elem) ((uint32_t)(group) << 16 | (elem))
+#define OVERLAY_ROWS 0x0010u
+#define OVERLAY_COLUMNS 0x0011u
+#define OVERLAY_FRAMES 0x0015u          /* NumberOfFramesInOverlay (IS): 1 when absent */
+#define OVERLAY_BITS_ALLOCATED 0x0100u
+#define OVERLAY_DATA 0x3000u
+
+/* An overlay plane (OverlayData, 60xx,3000) as pass 1 searches it (PS3.5 8.1.2, PS3.3 C.9.2): rows x cols bits a
+ * frame, the frames one after the other with no padding, pixel k in bit k % 8 of byte k / 8. bits is the value
+ * as little endian bytes (an OW read big endian is swapped), len of them, malloc'd and owned here. */
+typedef struct plane {
+    uint32_t tag; /* its OverlayData */
+    uint16_t rows, cols;
+    uint32_t frames;
+    uint8_t *bits;
+    uint64_t len;
+} plane;
+
+/* The geometry of the plane whose OverlayData is od->tag, checked against the value's length. Anything that does
+ * not say where its bits are (no rows or columns, frames 0, OverlayBitsAllocated not 1, a value shorter than its
+ * frames) fails: a plane that cannot be searched cannot be kept beside a redacted image, and the user named it,
+ * so it is not silently removed either (fail closed, DECISIONS 14). The messages name the tag, never a value. */
+static int plane_geometry(const dv_instance *inst, const dv_elem *od, const dv_image_limits *lim, plane *p,
+                          dv_error *err)
+{
+    uint16_t group = (uint16_t)(od->tag >> 16), ba;
+    p->tag = od->tag;
+    if (od->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED))
+        return dv_fail(err, DV_ERR_MALFORMED, "overlay " TAGF " is not a bit plane", TAGA(od->tag));
+    if (dv_ds_get_u16(inst, &inst->ds, OVERLAY_ELEM(group, OVERLAY_ROWS), &p->rows) != 0 ||
+        dv_ds_get_u16(inst, &inst->ds, OVERLAY_ELEM(group, OVERLAY_COLUMNS), &p->cols) != 0 || !p->rows || !p->cols)
+        return dv_fail(err, DV_ERR_MALFORMED, "overlay " TAGF " without OverlayRows and OverlayColumns",
+                       TAGA(od->tag));
+    if (dv_ds_get_u16(inst, &inst->ds, OVERLAY_ELEM(group, OVERLAY_BITS_ALLOCATED), &ba) == 0 && ba != 1)
+        return dv_fail(err, DV_ERR_UNSUPPORTED, "overlay " TAGF ": OverlayBitsAllocated other than 1",
+                       TAGA(od->tag));
+    if (dv_frame_count_read(inst, OVERLAY_ELEM(group, OVERLAY_FRAMES), "NumberOfFramesInOverlay", &p->frames,
+                            err) != 0)
+        return -1;
+    if (p->frames == 0)
+        return dv_fail(err, DV_ERR_MALFORMED, "NumberOfFramesInOverlay " TAGF " is 0",
+                       TAGA(OVERLAY_ELEM(group, OVERLAY_FRAMES)));
+    if (p->frames > lim->max_frames)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: NumberOfFramesInOverlay " TAGF " over the frame cap",
+                       TAGA(OVERLAY_ELEM(group, OVERLAY_FRAMES)));
+    uint64_t frame = (uint64_t)p->rows * p->cols; /* < 2^32: one byte a pixel rendered (plane_view) */
+    if (frame > lim->max_frame_bytes)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: overlay " TAGF " frame over the frame cap", TAGA(od->tag));
+    if (od->length < (frame * p->frames + 7) / 8)
+        return dv_fail(err, DV_ERR_MALFORMED, "overlay " TAGF " holds fewer bits than its rows, columns and frames",
+                       TAGA(od->tag));
+    if (od->length > SIZE_MAX)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: overlay " TAGF " too long", TAGA(od->tag));
+    return 0;
+}
+
+/* The plane's value into p->bits, little endian. */
+static int plane_read(const dv_instance *inst, const dv_elem *od, plane *p, dv_error *err)
+{
+    p->len = od->length;
+    if (!(p->bits = malloc(p->len ? (size_t)p->len : 1)))
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory (overlay of %llu bytes)", (unsigned long long)p->len);
+    if (dv_elem_read_value(inst, od, p->bits, p->len) != 0)
+        return dv_fail(err, DV_ERR_IO, "overlay " TAGF " cannot be read", TAGA(od->tag));
+    /* external values are little endian already (dv_elem_source) */
+    if (!(od->flags & DV_ELEM_EXTERNAL) && dv_values_big_endian(inst))
+        dv_swap_bytes(p->bits, (size_t)p->len, dv_vr_swap_unit(od->vr));
+    return 0;
+}
+
+/* Frame i of s->plane as the detector's 8-bit view: a set bit 255 on 0, as viewers draw an overlay (the detector
+ * searches both polarities, textdetect.c); s->frame is the same picture for the test seam (dv_pixel_find_fn). */
+static int plane_view(stage *s, uint32_t i, dv_error *err)
+{
+    const plane *p = s->plane;
+    dv_gray8 *g = &s->w->gray;
+    size_t n = (size_t)p->rows * p->cols;
+    if (n > g->cap) {
+        uint8_t *q = realloc(g->px, n);
+        if (!q)
+            return dv_fail(err, DV_ERR_NOMEM, "out of memory (%zu bytes)", n);
+        g->px = q, g->cap = n;
+    }
+    g->width = p->cols, g->height = p->rows, g->chroma_px = 0;
+    uint64_t bit0 = (uint64_t)n * i;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t b = bit0 + k;
+        g->px[k] = (p->bits[b >> 3] >> (b & 7) & 1u) ? 255 : 0;
+    }
+    s->w->unused[i] = 0;
+    dv_frame *f = &s->frame;
+    memset(f, 0, sizeof *f);
+    f->data = g->px;
+    f->cap = g->cap;
+    f->width = p->cols, f->height = p->rows;
+    f->samples = 1, f->sample_bytes = 1, f->bits_stored = 8;
+    f->photometric = f->src.photometric = DV_PHOTO_MONOCHROME2;
+    f->src.family = DV_TSF_NATIVE;
+    f->src.bits_allocated = f->src.precision = 8;
+    s->decoded = -1; /* s->frame no longer holds an image frame */
+    return 0;
+}
+
+/* Clear bits [from, to) of p; returns 1 when one of them was set. */
+static int plane_clear_run(plane *p, uint64_t from, uint64_t to)
+{
+    int was = 0;
+    for (uint64_t b = from; b < to; b++) {
+        uint8_t m = (uint8_t)(1u << (b & 7));
+        was |= (p->bits[b >> 3] & m) != 0;
+        p->bits[b >> 3] &= (uint8_t)~m;
+    }
+    return was;
+}
+
+/* Clear the plane's bits inside every box pass 1 found on its frames (w->all, w->start; padded by the detector
+ * and merged as the image's are), and the bits past its last frame, which no viewer shows and no search saw (as
+ * "Bytes past the last frame" for pixel data; the length is kept). Returns 1 when a set bit was cleared. */
+static int plane_clear(plane *p, const dv_pixel_worker *w)
+{
+    uint64_t frame = (uint64_t)p->rows * p->cols;
+    int changed = 0;
+    for (uint32_t i = 0; i < p->frames; i++)
+        for (size_t k = w->start[i]; k < w->start[i + 1]; k++) {
+            dv_box b = dv_box_clip(w->all[k], p->cols, p->rows);
+            for (uint32_t y = b.y; y < b.y + b.h; y++) {
+                uint64_t row = frame * i + (uint64_t)y * p->cols;
+                changed |= plane_clear_run(p, row + b.x, row + b.x + b.w);
+            }
+        }
+    changed |= plane_clear_run(p, frame * p->frames, p->len * 8);
+    return changed;
+}
+
+/* The cleared plane becomes od's value (same VR, same length; the instance owns p->bits from here on). External
+ * values are written little endian, never swapped (dv_elem_source): explicit VR big endian input is written
+ * explicit VR little endian, as the stage writes any value it rewrites. */
+static int plane_write(dv_instance *inst, dv_elem *od, plane *p, dv_error *err)
+{
+    if (strcmp(dv_instance_transfer_syntax(inst), TS_EXPLICIT_BE) == 0 &&
+        dv_instance_set_transfer_syntax(inst, TS_EXPLICIT_LE, err) != 0)
+        return -1;
+    if (dv_elem_set_external(inst, od, od->vr, p->bits, p->len, 0, release_free, NULL) != 0)
+        return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached replacing overlay " TAGF, TAGA(od->tag));
+    p->bits = NULL;
+    return 0;
+}
+
+/* One plane searched as the image is (pass 1 on its frames: the same detector, mode and classifier) and its bits
+ * inside the boxes found cleared; nothing found: the value is not touched. *changed is set when it was rewritten. */
+static int search_plane(stage *s, dv_elem *od, int *changed, dv_error *err)
+{
+    plane p;
+    memset(&p, 0, sizeof p);
+    const dv_image_limits *lim = dv_image_ctx_limits(s->w->img);
+    int rc = plane_geometry(s->inst, od, lim, &p, err);
+    if (rc == 0)
+        rc = plane_read(s->inst, od, &p, err);
+    stage o = *s; /* the image's stage, its frames the plane's */
+    o.plane = &p;
+    o.pa.number_of_frames = p.frames;
+    if (rc == 0)
+        rc = find_all(&o, err);
+    if (rc == 0 && plane_clear(&p, s->w)) {
+        rc = plane_write(s->inst, od, &p, err);
+        *changed = 1;
+    }
+    free(p.bits);
+    return rc;
+}
+
+/* Every overlay still in the instance when the stage runs is one a keepTag kept by name (run.c drops the others
+ * first: dv_pixel_drop_icons_and_overlays); its plane shows its text over the redacted image in every viewer, so it
+ * is searched for text as the image is (stop 38's red team: a console's name in a kept overlay). An instance
+ * without one pays one walk of its top-level elements. Overlays embedded in the pixels' unused bits are not
+ * searched (docs/decisions.md). [test_pixel_stage: test_kept_overlay_searched] */
+static int search_overlays(stage *s, int *changed, dv_error *err)
+{
+    dv_elem *found[16];
+    unsigned n = 0;
+    for (dv_elem *e = s->inst->ds.first; e; e = e->next) {
+        uint32_t rel = e->tag - 0x60000000u;
+        /* an empty value has no bit to show (dwv's leadtools-8BitsJpegLossyGrayScale.dcm: a group of empty values) */
+        if (rel < 0x00200000u && !(rel & 0x00010000u) && (rel & 0xFFFFu) == OVERLAY_DATA && n < 16 &&
+            (e->length || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED))))
+            found[n++] = e;
+    }
+    for (unsigned k = 0; k < n; k++)
+        if (search_plane(s, found[k], changed, err) != 0)
+            return -1;
+    return 0;
+}
+
 static void stage_free(stage *s)
 {
     dv_frames_free(s->frames);
@@ -1506,6 +1712,13 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
     const char *ots = rewrite ? output_ts(k, s.ts) : s.ts;
     if (rc == 0 && strcmp(ots, s.ts) != 0)
         rc = dv_instance_set_transfer_syntax(inst, ots, err);
+    /* The image's boxes are written: pass 1 may now search the overlays kept by name (it reuses w->all). */
+    size_t image_boxes = w->nall;
+    int overlay_changed = 0;
+    if (rc == 0)
+        rc = search_overlays(&s, &overlay_changed, err);
+    if (rc == 0 && overlay_changed)
+        ots = dv_instance_transfer_syntax(inst); /* big endian input: now explicit VR little endian (plane_write) */
     /* "NO" only when every text region was redacted, i.e. REDACT_ALL_TEXT (issue 11 item 4). */
     if (rc == 0 && ic->mode == DV_REDACT_ALL_TEXT)
         rc = put_cs(inst, DV_TAG_BURNED_IN_ANNOTATION, "NO", err);
@@ -1516,9 +1729,9 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
     if (res && DV_RESULT_HAS(res, pixel_transfer_syntax)) {
         res->pixel_stage_ran = 1;
         res->pixel_frames = s.pa.number_of_frames;
-        res->pixel_boxes = w->nall > UINT32_MAX ? UINT32_MAX : (uint32_t)w->nall;
+        res->pixel_boxes = image_boxes > UINT32_MAX ? UINT32_MAX : (uint32_t)image_boxes;
         snprintf(res->pixel_transfer_syntax, sizeof res->pixel_transfer_syntax, "%s", ots);
-        if (rewrite) /* boxes painted, or bits outside the stored ones cleared */
+        if (rewrite || overlay_changed) /* boxes painted, bits outside the stored ones or an overlay's cleared */
             res->changed = 1;
     }
     return 0;

@@ -125,6 +125,12 @@ typedef struct dv_palette {
 int dv_palette_read(const dv_instance *inst, dv_palette *out, dv_error *err);
 void dv_palette_free(dv_palette *p);
 
+/* A frame count of IS VR at the top level of inst (NumberOfFrames; an overlay's NumberOfFramesInOverlay,
+ * 60xx,0015): decimal digits with optional sign and spaces; absent or empty means 1 (0 is returned as read: the
+ * caller refuses it). name names the attribute in err's message, never its value. 0, or -1 with err
+ * (DV_ERR_MALFORMED, DV_ERR_LIMIT past 2^32). */
+int dv_frame_count_read(const dv_instance *inst, uint32_t tag, const char *name, uint32_t *out, dv_error *err);
+
 /* Validate attrs filled by hand (tests, fuzzers, a codec wrapper): the same rules as dv_pixel_attrs_read
  * except the PixelData length check; fills native_frame_bytes/bits. */
 int dv_pixel_attrs_validate(dv_pixel_attrs *pa, const dv_image_limits *lim, dv_error *err);

@@ -65,17 +65,15 @@ static int need_us(const dv_instance *inst, uint32_t tag, uint32_t *out, dv_erro
     return 0;
 }
 
-/* NumberOfFrames is IS: decimal digits with optional sign and spaces. Absent or empty means 1. */
-static int get_frames(const dv_instance *inst, uint32_t *out, dv_error *err)
+int dv_frame_count_read(const dv_instance *inst, uint32_t tag, const char *name, uint32_t *out, dv_error *err)
 {
     char buf[32];
-    const dv_elem *e = dv_ds_find(&inst->ds, DV_TAG_NUMBER_OF_FRAMES);
+    const dv_elem *e = dv_ds_find(&inst->ds, tag);
     *out = 1;
     if (!e || e->length == 0)
         return 0;
-    if (dv_instance_get_string(inst, DV_TAG_NUMBER_OF_FRAMES, buf, sizeof buf) < 0)
-        return dv_fail(err, DV_ERR_MALFORMED, "NumberOfFrames " TAGF " is not a short IS value",
-                       TAGA(DV_TAG_NUMBER_OF_FRAMES));
+    if (dv_instance_get_string(inst, tag, buf, sizeof buf) < 0)
+        return dv_fail(err, DV_ERR_MALFORMED, "%s " TAGF " is not a short IS value", name, TAGA(tag));
     const char *p = buf;
     while (*p == ' ')
         p++;
@@ -87,16 +85,19 @@ static int get_frames(const dv_instance *inst, uint32_t *out, dv_error *err)
     for (; *p >= '0' && *p <= '9'; p++) {
         n = n * 10 + (uint64_t)(*p - '0');
         if (n > 0xFFFFFFFFull)
-            return dv_fail(err, DV_ERR_LIMIT, "limit: NumberOfFrames " TAGF " exceeds 2^32",
-                           TAGA(DV_TAG_NUMBER_OF_FRAMES));
+            return dv_fail(err, DV_ERR_LIMIT, "limit: %s " TAGF " exceeds 2^32", name, TAGA(tag));
     }
     while (*p == ' ')
         p++;
     if (*p != '\0')
-        return dv_fail(err, DV_ERR_MALFORMED, "NumberOfFrames " TAGF " is not an unsigned integer",
-                       TAGA(DV_TAG_NUMBER_OF_FRAMES));
+        return dv_fail(err, DV_ERR_MALFORMED, "%s " TAGF " is not an unsigned integer", name, TAGA(tag));
     *out = (uint32_t)n;
     return 0;
+}
+
+static int get_frames(const dv_instance *inst, uint32_t *out, dv_error *err)
+{
+    return dv_frame_count_read(inst, DV_TAG_NUMBER_OF_FRAMES, "NumberOfFrames", out, err);
 }
 
 int dv_pixel_attrs_validate(dv_pixel_attrs *pa, const dv_image_limits *lim, dv_error *err)

@@ -19,6 +19,7 @@
 #include "dicomveil/dicomveil.h"
 #include "dicomveil/dv_frames.h"
 #include "dicom/dv_ds.h"
+#include "dicom/dv_vr.h"
 #include "dict/dv_tags.h"
 #include "dv_build.h"
 #include "dv_mem_output.h"
@@ -1492,11 +1493,12 @@ static void test_redact_darkest_values(void **state)
 
 enum { FR = 64, FC = 160 };
 
-/* A block glyph (H, E, L, T, U in turn) of height sz at x, y in a float picture: ink[] marks its pixels. */
-static void float_glyph(double *px, uint8_t *ink, uint32_t x, uint32_t y, uint32_t sz, int shape, double v)
+/* The strokes (x, y, w, h each; up to 4) of a block glyph (H, E, L, T, U in turn) of height sz at x, y. */
+static void glyph_strokes(uint32_t x, uint32_t y, uint32_t sz, int shape, uint32_t r[4][4])
 {
     uint32_t st = sz / 8 + 1, w = sz * 2 / 3;
-    uint32_t r[4][4] = {{x, y, st, sz}, {0}, {0}, {0}}; /* x, y, w, h of up to 4 strokes */
+    memset(r, 0, 4 * sizeof r[0]);
+    r[0][0] = x, r[0][1] = y, r[0][2] = st, r[0][3] = sz;
     switch (shape % 5) {
     case 0: r[1][0] = x + w - st, r[1][1] = y, r[1][2] = st, r[1][3] = sz; r[2][0] = x, r[2][1] = y + sz / 2,
             r[2][2] = w, r[2][3] = st; break;
@@ -1507,6 +1509,13 @@ static void float_glyph(double *px, uint8_t *ink, uint32_t x, uint32_t y, uint32
     default: r[1][0] = x + w - st, r[1][1] = y, r[1][2] = st, r[1][3] = sz; r[2][0] = x, r[2][1] = y + sz - st,
              r[2][2] = w, r[2][3] = st;
     }
+}
+
+/* A block glyph (glyph_strokes) in a float picture: ink[] marks its pixels. */
+static void float_glyph(double *px, uint8_t *ink, uint32_t x, uint32_t y, uint32_t sz, int shape, double v)
+{
+    uint32_t r[4][4];
+    glyph_strokes(x, y, sz, shape, r);
     for (int k = 0; k < 4; k++)
         for (uint32_t yy = r[k][1]; yy < r[k][1] + r[k][3]; yy++)
             for (uint32_t xx = r[k][0]; xx < r[k][0] + r[k][2]; xx++) {
@@ -1614,6 +1623,171 @@ static void test_float_pixels_redacted(void **state)
     assert_int_equal(r.outcome, DV_OUTCOME_FAILED);
     assert_int_equal(r.err.code, DV_ERR_UNSUPPORTED);
     assert_false(r.out.written);
+    free(in);
+}
+
+/* ---- an overlay kept by name is searched (docs/decisions.md "Overlays go with a redacted image") ---- */
+
+enum { OR = 96, OC = 256 };
+
+static void set_bit(uint8_t *bits, uint64_t k)
+{
+    bits[k >> 3] |= (uint8_t)(1u << (k & 7));
+}
+
+static int get_bit(const uint8_t *bits, uint64_t k)
+{
+    return bits[k >> 3] >> (k & 7) & 1;
+}
+
+/* Overlay frame f of bits (OR x OC, frames one after the other): a rectangle outline around rows 50-89, and with
+ * text, a line of six block glyphs (16 px) at row 12, its pixels marked in ink (OR x OC, may be NULL). */
+static void overlay_frame(uint8_t *bits, uint32_t f, int text, uint8_t *ink)
+{
+    uint64_t at = (uint64_t)OR * OC * f;
+    for (uint32_t x = 10; x < OC - 10; x++)
+        set_bit(bits, at + 50u * OC + x), set_bit(bits, at + 89u * OC + x);
+    for (uint32_t y = 50; y < 90; y++)
+        set_bit(bits, at + (uint64_t)y * OC + 10), set_bit(bits, at + (uint64_t)y * OC + OC - 11);
+    uint32_t adv = 16 * 2 / 3 + 16 / 4 + 1;
+    for (int g = 0; text && g < 6; g++) {
+        uint32_t r[4][4];
+        glyph_strokes(20 + (uint32_t)g * adv, 12, 16, g, r);
+        for (int k = 0; k < 4; k++)
+            for (uint32_t y = r[k][1]; y < r[k][1] + r[k][3]; y++)
+                for (uint32_t x = r[k][0]; x < r[k][0] + r[k][2]; x++) {
+                    set_bit(bits, at + (uint64_t)y * OC + x);
+                    if (ink)
+                        ink[y * OC + x] = 1;
+                }
+    }
+}
+
+/* A blank OR x OC image with overlay group 6000 of the given frames, its OverlayData len bytes of bits (OW, in
+ * ts's byte order: big endian swaps each 16-bit word). */
+static uint8_t *build_overlay_ts(dvb_ts ts, const uint8_t *bits, uint32_t len, const char *frames, size_t *out_len)
+{
+    static uint16_t px[OR * OC];
+    static uint8_t word_swapped[2 * OR * OC / 8 + 2];
+    if (ts == DVB_EXPLICIT_BE) {
+        assert_true(len <= sizeof word_swapped && len % 2 == 0);
+        for (uint32_t k = 0; k < len; k += 2)
+            word_swapped[k] = bits[k + 1], word_swapped[k + 1] = bits[k];
+        bits = word_swapped;
+    }
+    dvb *b = dvb_new(ts, 1);
+    put_mono12(b, OR, OC, 0);
+    dvb_u16(b, 0x60000010u, OR);
+    dvb_u16(b, 0x60000011u, OC);
+    dvb_str(b, 0x60000015u, "IS", frames);
+    dvb_str(b, 0x60000040u, "CS", "G");
+    static const uint8_t origin_le[4] = {1, 0, 1, 0}, origin_be[4] = {0, 1, 0, 1};
+    dvb_bytes(b, 0x60000050u, "SS", ts == DVB_EXPLICIT_BE ? origin_be : origin_le, 4);
+    dvb_u16(b, 0x60000100u, 1);
+    dvb_u16(b, 0x60000102u, 0);
+    dvb_bytes(b, 0x60003000u, "OW", bits, len);
+    dvb_bytes(b, DV_TAG_PIXEL_DATA, "OW", px, sizeof px);
+    return dvb_finish(b, out_len);
+}
+
+static uint8_t *build_overlay(const uint8_t *bits, uint32_t len, const char *frames, size_t *out_len)
+{
+    return build_overlay_ts(DVB_EXPLICIT_LE, bits, len, frames, out_len);
+}
+
+/* The written OverlayData into got (its length asserted to be len, VR OW). */
+static void written_overlay(ran *r, uint8_t *got, uint32_t len)
+{
+    assert_int_equal(r->outcome, DV_OUTCOME_OK);
+    dv_mem_source msrc;
+    dv_source src = dv_source_memory(&msrc, r->out.ms.data, r->out.ms.len);
+    dv_error err;
+    dv_instance *o = dv_instance_read(&src, NULL, &err);
+    assert_non_null(o);
+    assert_string_not_equal(dv_instance_transfer_syntax(o), "1.2.840.10008.1.2.2"); /* read back little endian */
+    const dv_elem *od = dv_ds_find(&o->ds, 0x60003000u);
+    assert_non_null(od);
+    assert_int_equal(od->vr, DV_VR_OW);
+    assert_int_equal(od->length, len);
+    assert_int_equal(dv_elem_read_value(o, od, got, len), 0);
+    dv_instance_free(o);
+    dv_mem_sink_free(&r->out.ms);
+}
+
+#define KEEP_OVERLAY_ALL_TEXT                                                                                  \
+    "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"actions\": [{\"queries\": "                 \
+    "[\"OverlayData\"], \"keepTag\": {}}], \"options\": {\"cleanImage\": {\"textRedactionMode\": "                 \
+    "\"REDACT_ALL_TEXT\"}}}}"
+
+/* An overlay a keepTag keeps beside an image the stage redacts is searched as the image is (stop 38's red team: a
+ * console's name in a kept overlay was written bit for bit under REDACT_ALL_TEXT). A two-frame plane, frame 0 an
+ * outline only, frame 1 the outline and a line of text, and set bits past its last frame: the real detector finds
+ * the text on frame 1, every text bit is cleared, every outline bit of both frames kept, the bits past the last
+ * frame cleared, VR and length kept. The same plane without text keeps its value byte for byte. A plane shorter
+ * than its rows x columns x frames fails the instance (nothing written; the message names the tag, no value). */
+static void test_kept_overlay_searched(void **state)
+{
+    (void)state;
+    enum { FRAME_BITS = OR * OC, LEN = 2 * OR * OC / 8 + 2 };
+    static uint8_t bits[LEN], got[LEN], ink[OR * OC], outline[LEN];
+    memset(bits, 0, sizeof bits);
+    memset(ink, 0, sizeof ink);
+    memset(outline, 0, sizeof outline);
+    overlay_frame(outline, 0, 0, NULL);
+    overlay_frame(outline, 1, 0, NULL);
+    overlay_frame(bits, 0, 0, NULL);
+    overlay_frame(bits, 1, 1, ink);
+    bits[LEN - 2] = 0x81; /* past the last frame */
+    size_t len;
+    uint8_t *in = build_overlay(bits, LEN, "2", &len);
+    ran r;
+    run_one(KEEP_OVERLAY_ALL_TEXT, in, len, NULL, 0, NULL, NULL, &r);
+    if (r.outcome != DV_OUTCOME_OK)
+        fail_msg("text: %s", r.err.message);
+    assert_true(r.res.pixel_stage_ran);
+    written_overlay(&r, got, LEN);
+    for (uint64_t k = 0; k < FRAME_BITS; k++) {
+        if (ink[k] && get_bit(got, FRAME_BITS + k))
+            fail_msg("text bit %llu of frame 1 kept", (unsigned long long)k);
+        for (uint32_t f = 0; f < 2; f++)
+            if (get_bit(outline, f * FRAME_BITS + k) && !get_bit(got, f * FRAME_BITS + k))
+                fail_msg("outline bit %llu of frame %u cleared", (unsigned long long)k, f);
+    }
+    assert_int_equal(got[LEN - 2], 0);
+    free(in);
+    /* explicit VR big endian input: the plane read as 16-bit words, written explicit VR little endian */
+    in = build_overlay_ts(DVB_EXPLICIT_BE, bits, LEN, "2", &len);
+    run_one(KEEP_OVERLAY_ALL_TEXT, in, len, NULL, 0, NULL, NULL, &r);
+    if (r.outcome != DV_OUTCOME_OK)
+        fail_msg("big endian: %s", r.err.message);
+    assert_string_equal(r.res.pixel_transfer_syntax, "1.2.840.10008.1.2.1");
+    written_overlay(&r, got, LEN);
+    for (uint64_t k = 0; k < 2 * FRAME_BITS; k++)
+        if ((k >= FRAME_BITS && ink[k - FRAME_BITS] && get_bit(got, k)) || (get_bit(outline, k) && !get_bit(got, k)))
+            fail_msg("big endian: bit %llu", (unsigned long long)k);
+    free(in);
+    /* no text: byte for byte */
+    in = build_overlay(outline, LEN - 2, "2", &len);
+    run_one(KEEP_OVERLAY_ALL_TEXT, in, len, NULL, 0, NULL, NULL, &r);
+    if (r.outcome != DV_OUTCOME_OK)
+        fail_msg("outline: %s", r.err.message);
+    written_overlay(&r, got, LEN - 2);
+    assert_memory_equal(got, outline, LEN - 2);
+    free(in);
+    /* malformed: a plane shorter than its two frames */
+    in = build_overlay(bits, OR * OC / 8 + 2, "2", &len);
+    run_one(KEEP_OVERLAY_ALL_TEXT, in, len, NULL, 0, NULL, NULL, &r);
+    assert_int_equal(r.outcome, DV_OUTCOME_FAILED);
+    assert_int_equal(r.err.code, DV_ERR_MALFORMED);
+    assert_false(r.out.written);
+    assert_non_null(strstr(r.err.message, "(6000,3000)"));
+    free(in);
+    /* an empty OverlayData shows nothing: written as it is (dwv's leadtools-8BitsJpegLossyGrayScale.dcm) */
+    in = build_overlay(bits, 0, "2", &len);
+    run_one(KEEP_OVERLAY_ALL_TEXT, in, len, NULL, 0, NULL, NULL, &r);
+    if (r.outcome != DV_OUTCOME_OK)
+        fail_msg("empty: %s", r.err.message);
+    written_overlay(&r, got, 0);
     free(in);
 }
 
@@ -1754,6 +1928,7 @@ int main(void)
         cmocka_unit_test(test_float_pixels_redacted),
         cmocka_unit_test(test_unused_bits_cleared),
         cmocka_unit_test(test_overlay_goes_with_redaction),
+        cmocka_unit_test(test_kept_overlay_searched),
         cmocka_unit_test(test_rle_unused_bits_cleared),
         cmocka_unit_test(test_jpegls_hidden_bits_cleared),
         cmocka_unit_test(test_j2k_hidden_bits_cleared),
