@@ -1423,10 +1423,12 @@ typedef struct plane {
     uint64_t len;
 } plane;
 
-/* The geometry of the plane whose OverlayData is od->tag, checked against the value's length. Anything that does
- * not say where its bits are (no rows or columns, frames 0, OverlayBitsAllocated not 1, a value shorter than its
- * frames) fails: a plane that cannot be searched cannot be kept beside a redacted image, and the user named it,
- * so it is not silently removed either (fail closed, DECISIONS 14). The messages name the tag, never a value. */
+/* The geometry of the plane whose OverlayData is od->tag. Anything that does not say where its bits are (no rows
+ * or columns, frames 0, OverlayBitsAllocated not 1) fails: a plane that cannot be searched cannot be kept beside a
+ * redacted image, and the user named it, so it is not silently removed either (fail closed, DECISIONS 14). A
+ * value shorter than its frames is searched as far as it goes: the bits it lacks show nothing and hold nothing
+ * (fo-dicom's GH1728.dcm is 4 bits short, its writer rounded the length down). The messages name the tag, never a
+ * value. */
 static int plane_geometry(const dv_instance *inst, const dv_elem *od, const dv_image_limits *lim, plane *p,
                           dv_error *err)
 {
@@ -1453,9 +1455,6 @@ static int plane_geometry(const dv_instance *inst, const dv_elem *od, const dv_i
     uint64_t frame = (uint64_t)p->rows * p->cols; /* < 2^32: one byte a pixel rendered (plane_view) */
     if (frame > lim->max_frame_bytes)
         return dv_fail(err, DV_ERR_LIMIT, "limit: overlay " TAGF " frame over the frame cap", TAGA(od->tag));
-    if (od->length < (frame * p->frames + 7) / 8)
-        return dv_fail(err, DV_ERR_MALFORMED, "overlay " TAGF " holds fewer bits than its rows, columns and frames",
-                       TAGA(od->tag));
     if (od->length > SIZE_MAX)
         return dv_fail(err, DV_ERR_LIMIT, "limit: overlay " TAGF " too long", TAGA(od->tag));
     return 0;
@@ -1489,10 +1488,10 @@ static int plane_view(stage *s, uint32_t i, dv_error *err)
         g->px = q, g->cap = n;
     }
     g->width = p->cols, g->height = p->rows, g->chroma_px = 0;
-    uint64_t bit0 = (uint64_t)n * i;
+    uint64_t bit0 = (uint64_t)n * i, have = p->len * 8; /* a short plane: the bits it lacks are unset */
     for (size_t k = 0; k < n; k++) {
         uint64_t b = bit0 + k;
-        g->px[k] = (p->bits[b >> 3] >> (b & 7) & 1u) ? 255 : 0;
+        g->px[k] = b < have && (p->bits[b >> 3] >> (b & 7) & 1u) ? 255 : 0;
     }
     s->w->unused[i] = 0;
     dv_frame *f = &s->frame;
@@ -1508,10 +1507,12 @@ static int plane_view(stage *s, uint32_t i, dv_error *err)
     return 0;
 }
 
-/* Clear bits [from, to) of p; returns 1 when one of them was set. */
+/* Clear bits [from, to) of p (those it has); returns 1 when one of them was set. */
 static int plane_clear_run(plane *p, uint64_t from, uint64_t to)
 {
     int was = 0;
+    if (to > p->len * 8)
+        to = p->len * 8;
     for (uint64_t b = from; b < to; b++) {
         uint8_t m = (uint8_t)(1u << (b & 7));
         was |= (p->bits[b >> 3] & m) != 0;
