@@ -839,6 +839,33 @@ static int parse_options(const json_t *v, const char *path, dv_config *cfg, dv_e
     return 0;
 }
 
+/* Does query q name PixelData (7FE0,0010): its tag, a group or mask holding it, or its VR (OB or OW)? */
+static int names_pixel_data(const dv_query *q)
+{
+    if (q->kind == DV_QUERY_VR)
+        return q->vr == DV_VR_OB || q->vr == DV_VR_OW;
+    return (0x7FE00010u & q->mask) == (q->tag & q->mask);
+}
+
+/* options.cleanImage asks for the pixels' text to be redacted, but the first action naming PixelData is a keepTag,
+ * which outranks it (DECISIONS 1: actions > options): the pixels are written as they are. That is the API's
+ * precedence and is kept, but a user who wrote both meant one of them, so the config says so (stop 38's list:
+ * "wins silently"). A warning names the paths, never a value. [test_config: test_kept_pixels_warn] */
+static void warn_kept_pixels(dv_config *cfg, const char *actions_path)
+{
+    if (!cfg->has_clean_image || dv_image_config_is_noop(&cfg->clean_image))
+        return;
+    for (size_t i = 0; i < cfg->nactions; i++)
+        for (size_t j = 0; j < cfg->actions[i].nqueries; j++) {
+            if (!names_pixel_data(&cfg->actions[i].queries[j]))
+                continue;
+            if (cfg->actions[i].kind == DV_ACTION_KEEP)
+                add_warning(cfg, "%s[%zu].queries[%zu]: keepTag keeps PixelData, which outranks "
+                            "options.cleanImage: the pixel data is written without text redaction", actions_path, i, j);
+            return; /* the first action naming PixelData decides it */
+        }
+}
+
 static int parse_tag_config(const json_t *v, const char *path, dv_config *cfg, dv_error *err)
 {
     static const char *const keys[] = {"profileType", "options", "actions"};
@@ -866,6 +893,7 @@ static int parse_tag_config(const json_t *v, const char *path, dv_config *cfg, d
         path_key(p, path, "actions");
         if (parse_actions(x, p, cfg, err))
             return -1;
+        warn_kept_pixels(cfg, p);
     }
     return 0;
 }

@@ -995,6 +995,47 @@ static void test_unbuilt_parts_validated(void **state)
     dv_config_clear(&cfg);
 }
 
+/* A keepTag that is the first action naming PixelData outranks options.cleanImage (actions > options): kept, as
+ * the API says, with a warning naming the query's path. No warning when another action names PixelData first,
+ * when nothing asks for redaction, or when no action keeps the pixels. */
+static void test_kept_pixels_warn(void **state)
+{
+    (void)state;
+#define REDACT "\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}"
+    static const struct {
+        const char *json;
+        const char *warning; /* NULL: none */
+    } cases[] = {
+        {"{\"dicomTagConfig\": {" REDACT ", \"actions\": [{\"queries\": [\"PatientName\"], \"keepTag\": {}}, "
+         "{\"queries\": [\"StudyDate\", \"PixelData\"], \"keepTag\": {}}]}}",
+         "config.dicomTagConfig.actions[1].queries[1]: keepTag keeps PixelData, which outranks options.cleanImage"},
+        {"{\"dicomTagConfig\": {" REDACT ", \"actions\": [{\"queries\": [\"7FE00010\"], \"keepTag\": {}}]}}",
+         "config.dicomTagConfig.actions[0].queries[0]: keepTag keeps PixelData"},
+        {"{\"dicomTagConfig\": {" REDACT ", \"actions\": [{\"queries\": [\"OW\"], \"keepTag\": {}}]}}",
+         "config.dicomTagConfig.actions[0].queries[0]: keepTag keeps PixelData"},
+        {"{\"dicomTagConfig\": {" REDACT ", \"actions\": [{\"queries\": [\"PixelData\"], \"removeTag\": {}}, "
+         "{\"queries\": [\"PixelData\"], \"keepTag\": {}}]}}", NULL},
+        {"{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PixelData\"], \"keepTag\": {}}]}}", NULL},
+        {"{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"REDACT_NO_TEXT\"}}, "
+         "\"actions\": [{\"queries\": [\"PixelData\"], \"keepTag\": {}}]}}", NULL},
+        {"{\"dicomTagConfig\": {" REDACT ", \"actions\": [{\"queries\": [\"PatientName\"], \"keepTag\": {}}]}}", NULL},
+    };
+#undef REDACT
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        dv_config cfg;
+        parse_ok(cases[k].json, &cfg);
+        if (!cases[k].warning) {
+            if (cfg.nwarnings != 0)
+                fail_msg("case %zu: %s", k, cfg.warnings[0]);
+        } else {
+            assert_int_equal(cfg.nwarnings, 1);
+            if (strncmp(cfg.warnings[0], cases[k].warning, strlen(cases[k].warning)) != 0)
+                fail_msg("case %zu: %s", k, cfg.warnings[0]);
+        }
+        dv_config_clear(&cfg);
+    }
+}
+
 /* The FHIR-only fields are accepted with one warning each (naming the path, no value) and no effect. */
 static void test_fhir_warnings(void **state)
 {
@@ -1161,6 +1202,7 @@ int main(void)
         cmocka_unit_test(test_image_unknown_infotype),
         cmocka_unit_test(test_unbuilt_parts_validated),
         cmocka_unit_test(test_fhir_warnings),
+        cmocka_unit_test(test_kept_pixels_warn),
         cmocka_unit_test(test_nci_midi_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
