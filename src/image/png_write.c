@@ -61,8 +61,9 @@ int dv_png_encode(const dv_picture *p, uint8_t **out, size_t *out_len, dv_error 
             memcpy(d + 1, s, row);
         } else {
             d[0] = 2; /* Up: the difference with the row above, modulo 256 */
+            const uint8_t *up = s - row; /* not s[i - row]: i - row wraps, and so did the pointer (UBSan) */
             for (size_t i = 0; i < row; i++)
-                d[1 + i] = (uint8_t)(s[i] - s[i - row]);
+                d[1 + i] = (uint8_t)(s[i] - up[i]);
         }
     }
     uLong zcap = compressBound((uLong)raw_len);
