@@ -255,9 +255,10 @@ static json_t *inspect_one(dv_run *run, const dvc_input *in, size_t i, int show_
     char sop[DV_UID_MAX + 1] = "";
     dv_outcome o = DV_OUTCOME_FAILED;
     /* O_NOFOLLOW as deidentify's (pool.c): a listed file that is a link by now is not followed out of SRC. */
+    /* O_NONBLOCK: a FIFO named, or put in a listed file's place, is refused below, not waited on (stop 40) */
     int fd = !DVC_WALK_OPENS(in->walk_err)
                  ? -1
-                 : dvc_open_input(in->path, in->walk_err == DVC_WALK_ARGUMENT ? 0 : O_NOFOLLOW);
+                 : dvc_open_input(in->path, O_NONBLOCK | (in->walk_err == DVC_WALK_ARGUMENT ? 0 : O_NOFOLLOW));
     struct stat st;
     const char *not_followed = in->walk_err == DVC_WALK_NOT_FOLLOWED ? DVC_SKIP_NOT_REGULAR : NULL;
     if (not_followed) {
@@ -265,6 +266,9 @@ static json_t *inspect_one(dv_run *run, const dvc_input *in, size_t i, int show_
         dv_run_count_outcome(run, DV_OUTCOME_SKIPPED);
     } else if (fd < 0 || fstat(fd, &st) < 0) {
         dv_fail(&err, DV_ERR_IO, "cannot open the input: %s", strerror(in->walk_err > 0 ? in->walk_err : errno));
+        dv_run_count_outcome(run, DV_OUTCOME_FAILED);
+    } else if (!S_ISREG(st.st_mode)) {
+        dv_fail(&err, DV_ERR_IO, "input is not a regular file");
         dv_run_count_outcome(run, DV_OUTCOME_FAILED);
     } else {
         dv_fd_source fs;

@@ -107,7 +107,8 @@ int dvc_cmd_render(int argc, char **argv)
         return DVC_EXIT_USAGE;
     }
     const char *in = argv[optind], *outp = argv[optind + 1];
-    int fd = dvc_open_input(in, 0);
+    /* O_NONBLOCK: a FIFO given as IN is refused below, not waited on for ever (stop 40's red team) */
+    int fd = dvc_open_input(in, O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         dvc_errorf("render: input: %s", fd < 0 ? strerror(errno) : "not a regular file");
@@ -119,6 +120,13 @@ int dvc_cmd_render(int argc, char **argv)
     if (stat(outp, &ost) == 0 && S_ISDIR(ost.st_mode)) {
         close(fd);
         dvc_errorf("render: output: is a directory");
+        return DVC_EXIT_USAGE;
+    }
+    /* OUT naming IN itself (the same path, a link to it, a hard link) would replace the source with its picture:
+     * sources are never modified. */
+    if (stat(outp, &ost) == 0 && ost.st_dev == st.st_dev && ost.st_ino == st.st_ino) {
+        close(fd);
+        dvc_errorf("render: output: is the input file");
         return DVC_EXIT_USAGE;
     }
     uint8_t *png = NULL;

@@ -221,6 +221,29 @@ def main():
                 bad.append("%s: exit %d (want %d), stderr %r" % (args[1:], p.returncode, code, p.stderr.strip()))
             if open(out, "rb").read() != b"previous":
                 bad.append("%s: a failed render touched the existing output" % (args[1:],))
+        # OUT naming IN (itself, a link to it) is refused and IN stays as it was; a FIFO as IN is refused, not
+        # waited on (stop 40's red team: the source became a PNG; render blocked for ever)
+        src = os.path.join(tmp, "PATIENT-NAME-src.dcm")
+        shutil.copyfile(os.path.join(CORPUS, "pydicom/CT_small.dcm"), src)
+        before = open(src, "rb").read()
+        link = os.path.join(tmp, "PATIENT-NAME-link.png")
+        os.symlink(src, link)
+        for target in (src, link):
+            p = run("render", src, target)
+            if p.returncode != 2 or "is the input file" not in p.stderr or "PATIENT-NAME" in p.stderr:
+                bad.append("render IN %s: exit %d, stderr %r" % (os.path.basename(target), p.returncode, p.stderr))
+            if open(src, "rb").read() != before:
+                bad.append("render IN %s: the input file was changed" % os.path.basename(target))
+        fifo = os.path.join(tmp, "PATIENT-NAME-fifo")
+        os.mkfifo(fifo)
+        try:
+            p = subprocess.run([BIN, "render", fifo, out], capture_output=True, text=True, timeout=20)
+            if p.returncode != 1 or "not a regular file" not in p.stderr or "PATIENT-NAME" in p.stderr:
+                bad.append("render FIFO: exit %d, stderr %r" % (p.returncode, p.stderr))
+        except subprocess.TimeoutExpired:
+            bad.append("render FIFO: still waiting after 20 s")
+        for f in (src, link, fifo):
+            os.unlink(f)
         p = run("render", "--help")
         if p.returncode != 0 or "--frame N" not in p.stdout:
             bad.append("render --help")
