@@ -441,6 +441,19 @@ typedef struct stage {
     const struct plane *plane;  /* pass 1 searches this overlay plane's frames (search_overlays); NULL: the image's */
 } stage;
 
+/* What is left of frame i's time bound, counted from t0 (before its decode); DV_ERR_LIMIT once nothing is.
+ * Checked between the stages a frame goes through (decode, 8-bit view, detection): a decoder cannot be
+ * interrupted, but a frame whose decode alone overruns fails right after it instead of also being converted
+ * and searched with a fresh bound (a deflated 512 MiB frame took 7-26 s against a 1 s bound). */
+static int time_left(const stage *s, uint64_t t0, uint32_t i, const char *after, uint32_t *left, dv_error *err)
+{
+    uint64_t spent = now_ms() - t0;
+    if (spent >= s->frame_ms)
+        return dv_fail(err, DV_ERR_LIMIT, "limit: frame %u over its %u ms bound after %s", i, s->frame_ms, after);
+    *left = (uint32_t)(s->frame_ms - spent);
+    return 0;
+}
+
 /* Float frame i (FloatPixelData, DoubleFloatPixelData) into s->frame: its stored bytes, little endian from the
  * frame index, in host order; no codec decodes floats (dv_pixel_attrs_read_float). */
 static int decode_float(stage *s, uint32_t i, dv_error *err)
@@ -1052,7 +1065,7 @@ static int crop(const dv_gray8 *g, dv_box win, dv_gray8 *out, dv_error *err)
  * hidden from the brightest channel (coloured, hidden_from_brightest). Each channel has its own detector, so a
  * cine's unchanged frames reuse its boxes. The sensitive modes read a channel's lines on that channel's view
  * (classify reads w->gray and w->lines). [integration.test_colour_text] */
-static int channel_views(stage *s, uint64_t t0, dv_error *err)
+static int channel_views(stage *s, uint32_t i0, uint64_t t0, dv_error *err)
 {
     dv_pixel_worker *w = s->w;
     const dv_boxes *first = s->pol ? &w->lines : &w->boxes;
@@ -1080,8 +1093,9 @@ static int channel_views(stage *s, uint64_t t0, dv_error *err)
         dv_gray8 *view = &w->planes[c];
         for (size_t i = 0; i < w->seen.n; i++)
             blank(view, &w->seen.v[i]);
-        if (crop(view, win, &w->crop, err) != 0 ||
-            dv_textdetect_find(w->tdc[c], &w->crop, s->frame_ms, &w->extra, err) != 0)
+        uint32_t left = 0;
+        if (crop(view, win, &w->crop, err) != 0 || time_left(s, t0, i0, "its colour views", &left, err) != 0 ||
+            dv_textdetect_find(w->tdc[c], &w->crop, left, &w->extra, err) != 0)
             return -1;
         size_t kept = 0;
         for (size_t i = 0; i < w->extra.n; i++) {
@@ -1114,11 +1128,12 @@ static int channel_views(stage *s, uint64_t t0, dv_error *err)
     return 0;
 }
 
-/* Frame i of the image decoded into s->frame, its 8-bit view into w->gray. */
-static int image_view(stage *s, uint32_t i, dv_error *err)
+/* Frame i of the image decoded into s->frame, its 8-bit view into w->gray; t0: when the frame's bound began. */
+static int image_view(stage *s, uint32_t i, uint64_t t0, dv_error *err)
 {
     dv_pixel_worker *w = s->w;
-    if (decode(s, i, err) != 0)
+    uint32_t left = 0;
+    if (decode(s, i, err) != 0 || time_left(s, t0, i, "decoding", &left, err) != 0)
         return -1;
     w->unused[i] = (uint8_t)(!s->pa.float_bits && s->frame.had_unused_bits);
     return dv_gray8_from_frame(&s->frame, s->has_pal ? &s->pal : NULL, &w->gray, err);
@@ -1147,16 +1162,18 @@ static int find_all(stage *s, dv_error *err)
     for (uint32_t i = 0; i < s->pa.number_of_frames; i++) {
         uint64_t t0 = now_ms();
         w->start[i] = w->nall;
-        if ((s->plane ? plane_view(s, i, err) : image_view(s, i, err)) != 0)
+        uint32_t left = 0;
+        if ((s->plane ? plane_view(s, i, err) : image_view(s, i, t0, err)) != 0 ||
+            time_left(s, t0, i, "its 8-bit view", &left, err) != 0)
             return -1;
         dv_boxes_clear(&w->boxes);
         dv_boxes *found = s->pol ? &w->lines : &w->boxes;
         dv_boxes_clear(found);
         int rc = s->env->find ? s->env->find(s->env->find_user, &s->frame, &w->gray, i, found, err)
-                              : dv_textdetect_find(w->td, &w->gray, s->frame_ms, found, err);
+                              : dv_textdetect_find(w->td, &w->gray, left, found, err);
         if (rc != 0 || (s->pol && classify(s, t0, err) != 0))
             return -1;
-        if (!s->env->find && w->gray.chroma_px >= CHANNEL_MIN_PX && channel_views(s, t0, err) != 0)
+        if (!s->env->find && w->gray.chroma_px >= CHANNEL_MIN_PX && channel_views(s, i, t0, err) != 0)
             return -1;
         /* the detector gives one box per line (close lines' padding may overlap); paint their union
          * rectangles, as REDACT_ALL_TEXT was measured (docs/pixels.md "Scores") */

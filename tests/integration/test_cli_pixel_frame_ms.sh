@@ -24,6 +24,19 @@ run 0 "default bound" deidentify -q -c "$T/all.json" -k "$T/key" -r "$T/r2.json"
 [ "$(find "$T/o2" -type f | wc -l)" -eq 1 ] || fail "default: no output"
 run 0 "600000 ms bound" deidentify -q -c "$T/all.json" -k "$T/key" -r "$T/r3.json" --pixel-frame-ms 600000 "$IN" "$T/o3"
 [ "$(json "$T/r3.json" 'd["instances"][0]["pixels"]["boxes_redacted"] > 0')" = True ] || fail "600000 ms: no boxes"
+# The bound starts before the frame's decode and is checked between its stages (stop 40 finding 4): a frame
+# whose decode alone overruns fails right after it, and the detector is never started on it. A deflated
+# 2048x2048 frame of zeros (8 KB on disk, 8 MiB decoded) cannot be inflated within 1 ms. Before, the
+# detector still ran with a fresh full bound ("text detection exceeded its 1 ms budget").
+python3 "$SRCDIR/tests/integration/gen_dfr_frame.py" 2048 2048 "$T/dfr.dcm"
+run 1 "decode over the bound" deidentify -q -c "$T/all.json" -k "$T/key" -r "$T/r4.json" --pixel-frame-ms 1 \
+    "$T/dfr.dcm" "$T/o4"
+if [ "$RUN_OK" = 1 ]; then
+    [ "$(json "$T/r4.json" 'd["instances"][0]["error_class"]')" = limit ] || fail "decode: error class is not limit"
+    json "$T/r4.json" 'd["instances"][0]["error"]' | grep 'bound after decoding$' >/dev/null ||
+        fail "decode: the frame did not fail right after its decode"
+    [ -z "$(find "$T/o4" -type f 2>/dev/null)" ] || fail "decode: an output was written"
+fi
 # bad values: usage errors, nothing created
 for bad in 0 -5 abc 12x 1M 3600001; do
     run 2 "--pixel-frame-ms $bad" deidentify -q -c "$T/all.json" -k "$T/key" --pixel-frame-ms "$bad" "$IN" "$T/bad"
