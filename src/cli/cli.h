@@ -34,6 +34,9 @@
 /* ---- main.c / cmd_deidentify.c ---- */
 int dvc_cmd_deidentify(int argc, char **argv);
 void dvc_deidentify_usage(FILE *f);
+/* A byte count with an optional K/M/G suffix (powers of 1024) into *out: 0, or -1 when malformed or outside
+ * [min, max] (deidentify's --memory-budget and --max-metadata, render's --max-frame-bytes). */
+int dvc_parse_bytes(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* `dicomveil --version`: version, git commit, linked library versions (src/cli/version.c). */
 void dvc_print_version(FILE *f);
 /* ---- cmd_serve.c ---- */

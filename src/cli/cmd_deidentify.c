@@ -157,8 +157,8 @@ enum {
     OPT_PIXEL_FRAME_MS
 };
 
-/* A byte count with an optional K/M/G suffix (powers of 1024), within [min, max]. */
-static int parse_bytes(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+/* A byte count with an optional K/M/G suffix (powers of 1024), within [min, max] (cli.h). */
+int dvc_parse_bytes(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     char *end;
     errno = 0;
@@ -222,26 +222,26 @@ static int parse_args(int argc, char **argv, opts *o)
         case 'r': o->report = optarg; break;
         case 'm': o->mapping = optarg; break;
         case OPT_MEMORY_BUDGET:
-            if (parse_bytes(optarg, 1, BUDGET_MAX, &o->memory_budget) < 0) {
+            if (dvc_parse_bytes(optarg, 1, BUDGET_MAX, &o->memory_budget) < 0) {
                 dvc_errorf("deidentify: --memory-budget wants a byte count such as 512M (try --help)");
                 return DVC_EXIT_USAGE;
             }
             break;
         case OPT_MAX_DEPTH:
-            if (parse_bytes(optarg, 1, DEPTH_MAX, &v) < 0 || optarg[strlen(optarg) - 1] > '9') {
+            if (dvc_parse_bytes(optarg, 1, DEPTH_MAX, &v) < 0 || optarg[strlen(optarg) - 1] > '9') {
                 dvc_errorf("deidentify: --max-depth wants a whole number from 1 to %d", DEPTH_MAX);
                 return DVC_EXIT_USAGE;
             }
             o->max_depth = (uint32_t)v;
             break;
         case OPT_MAX_METADATA:
-            if (parse_bytes(optarg, METADATA_MIN, METADATA_MAX, &o->max_metadata) < 0) {
+            if (dvc_parse_bytes(optarg, METADATA_MIN, METADATA_MAX, &o->max_metadata) < 0) {
                 dvc_errorf("deidentify: --max-metadata wants a byte count from 1M to 64G");
                 return DVC_EXIT_USAGE;
             }
             break;
         case OPT_PIXEL_FRAME_MS:
-            if (parse_bytes(optarg, 1, DV_RUN_PIXEL_FRAME_MS_MAX, &v) < 0 || optarg[strlen(optarg) - 1] > '9') {
+            if (dvc_parse_bytes(optarg, 1, DV_RUN_PIXEL_FRAME_MS_MAX, &v) < 0 || optarg[strlen(optarg) - 1] > '9') {
                 dvc_errorf("deidentify: --pixel-frame-ms wants a whole number from 1 to %u", DV_RUN_PIXEL_FRAME_MS_MAX);
                 return DVC_EXIT_USAGE;
             }

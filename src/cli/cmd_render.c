@@ -19,9 +19,12 @@
 #include "image/dv_image.h"
 #include "image/dv_render.h"
 
+#define RENDER_FRAME_DEFAULT (128ull << 20)
+#define RENDER_FRAME_MAX (4ull << 30)
+
 void dvc_render_usage(FILE *f)
 {
-    fputs("Usage: dicomveil render [--frame N] [--] IN.dcm OUT.png\n"
+    fputs("Usage: dicomveil render [--frame N] [--max-frame-bytes BYTES] [--] IN.dcm OUT.png\n"
           "\n"
           "Writes one frame of IN.dcm as an 8-bit PNG (greyscale or RGB), shown as a viewer would: monochrome\n"
           "through the first VOI LUT Sequence item, else the first WindowCenter/WindowWidth pair (both after\n"
@@ -32,6 +35,10 @@ void dvc_render_usage(FILE *f)
           "\n"
           "Options:\n"
           "  -f, --frame N   Frame to render, counted from 0 (default 0).\n"
+          "  --max-frame-bytes BYTES\n"
+          "                  Largest decoded frame to render (K/M/G suffixes; default 128M, at most 4G): a\n"
+          "                  larger one is refused (limit) before its memory is taken. Rendering holds about\n"
+          "                  twice this (a 128 MiB frame of 16-bit pixels: 261 MiB peak RSS).\n"
           "  -h, --help      Show this help and exit.\n"
           "\n"
           "Exit status: 0 written, 1 the input cannot be rendered (the error class and reason are printed; the\n"
@@ -47,8 +54,11 @@ static int fail(const char *what, const dv_error *err)
 
 /* Decode frame `frame` of the file open at fd and encode it as PNG into *png (the decode path is the
  * library's dv_render_instance_frame, shared with the server's WADO-RS rendered). Exit code. */
-static int render_fd(int fd, uint64_t size, uint32_t frame, uint8_t **png, size_t *png_len)
+static int render_fd(int fd, uint64_t size, uint32_t frame, uint64_t max_frame, uint8_t **png, size_t *png_len)
 {
+    dv_image_limits lim;
+    dv_image_limits_default(&lim);
+    lim.max_frame_bytes = max_frame;
     dv_error err;
     dv_error_clear(&err);
     dv_fd_source fs;
@@ -60,7 +70,7 @@ static int render_fd(int fd, uint64_t size, uint32_t frame, uint8_t **png, size_
     const char *stage = "render";
     uint32_t nframes = 0;
     int rc = DVC_EXIT_OK;
-    if (dv_render_instance_frame(inst, frame, NULL, NULL, &pic, &nframes, &stage, &err)) {
+    if (dv_render_instance_frame(inst, frame, NULL, &lim, &pic, &nframes, &stage, &err)) {
         if (err.code == DV_ERR_USAGE) {
             dvc_errorf("render: --frame %u is out of range: the instance has %u frame%s (counted from 0)", frame,
                        nframes, nframes == 1 ? "" : "s");
@@ -78,9 +88,14 @@ static int render_fd(int fd, uint64_t size, uint32_t frame, uint8_t **png, size_
 
 int dvc_cmd_render(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"frame", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {{"frame", required_argument, NULL, 'f'},
+                                           {"max-frame-bytes", required_argument, NULL, 'm'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {NULL, 0, NULL, 0}};
     uint32_t frame = 0;
+    /* Below the library's 512 MiB: a few KB of deflated zeros decode to a frame that size, and rendering it
+     * took 1 GB (stop 40 finding 4). 128 MiB still holds any radiograph or mammogram (8k x 8k x 16 bits). */
+    uint64_t max_frame = RENDER_FRAME_DEFAULT;
     opterr = 0;
     optind = 1;
     int c;
@@ -97,6 +112,12 @@ int dvc_cmd_render(int argc, char **argv)
             frame = (uint32_t)v;
             break;
         }
+        case 'm':
+            if (dvc_parse_bytes(optarg, 1, RENDER_FRAME_MAX, &max_frame) < 0) {
+                dvc_errorf("render: --max-frame-bytes wants a byte count from 1 to 4G (K/M/G suffixes)");
+                return DVC_EXIT_USAGE;
+            }
+            break;
         case 'h': dvc_render_usage(stdout); return DVC_EXIT_OK;
         case ':': dvc_errorf("render: an option is missing its value (try --help)"); return DVC_EXIT_USAGE;
         default: dvc_errorf("render: unknown option (try --help)"); return DVC_EXIT_USAGE;
@@ -131,7 +152,7 @@ int dvc_cmd_render(int argc, char **argv)
     }
     uint8_t *png = NULL;
     size_t len = 0;
-    int rc = render_fd(fd, (uint64_t)st.st_size, frame, &png, &len);
+    int rc = render_fd(fd, (uint64_t)st.st_size, frame, max_frame, &png, &len);
     close(fd);
     if (rc == DVC_EXIT_OK && dvc_file_replace(outp, (const char *)png, len, "render: output") < 0)
         rc = DVC_EXIT_FAILED;

@@ -2,7 +2,7 @@
 """Write a one-frame Deflated Image Frame Compression file of zeros: ROWS x COLS, 16 bits, MONOCHROME2.
 
 A few KB on disk whatever its size decoded, like the red team's 522 KB file of a 512 MiB frame
-(stop 40 finding 4). Used by test_cli_pixel_frame_ms.sh.
+(stop 40 finding 4). Used by test_cli_pixel_frame_ms.sh and test_cli_render.py.
 Usage: gen_dfr_frame.py ROWS COLS OUT.dcm [SOPInstanceUID]"""
 import struct
 import sys

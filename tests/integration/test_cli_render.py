@@ -215,6 +215,20 @@ def main():
             (["render", "--frame", "x", os.path.join(CORPUS, "pydicom/CT_small.dcm"), out], 2, "--frame"),
             (["render", os.path.join(CORPUS, "pydicom/CT_small.dcm"), tmp], 2, "directory"),
         ]
+        # decoded-frame cap (stop 40 finding 4): a few KB of deflated zeros that decode past the 128 MiB default
+        # are refused as limit before the frame is allocated (the library's 512 MiB cap let a 522 KB file take
+        # 1 GB); --max-frame-bytes moves the cap both ways
+        gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen_dfr_frame.py")
+        big, small = os.path.join(tmp, "over128m.dcm"), os.path.join(tmp, "dfr8m.dcm")
+        subprocess.run([sys.executable, gen, "8192", "8200", big], check=True)
+        subprocess.run([sys.executable, gen, "2048", "2048", small], check=True)
+        checks += [
+            (["render", big, out], 1, "limit"),
+            (["render", "--max-frame-bytes", "8M", "--frame", "1", small, out], 1, "out of range"),
+            (["render", "--max-frame-bytes", "8191K", small, out], 1, "limit"),
+            (["render", "--max-frame-bytes", "5G", small, out], 2, "--max-frame-bytes"),
+            (["render", "--max-frame-bytes", "0", small, out], 2, "--max-frame-bytes"),
+        ]
         for args, code, text in checks:
             p = run(*args)
             if p.returncode != code or text not in p.stderr or "PATIENT-NAME" in p.stderr:
@@ -244,13 +258,17 @@ def main():
             bad.append("render FIFO: still waiting after 20 s")
         for f in (src, link, fifo):
             os.unlink(f)
+        p = run("render", "--max-frame-bytes", "8M", small, os.path.join(tmp, "f.png"))
+        if p.returncode != 0:
+            bad.append("--max-frame-bytes 8M: a frame of 8 MiB was not rendered: %r" % p.stderr.strip())
         p = run("render", "--help")
         if p.returncode != 0 or "--frame N" not in p.stdout:
             bad.append("render --help")
         p = run("--help")
         if "render" not in p.stdout:
             bad.append("dicomveil --help does not list render")
-        leftovers = sorted(f for f in os.listdir(tmp) if f not in ("f.png", "keep.png", os.path.basename(notdicom)))
+        keep = ("f.png", "keep.png", os.path.basename(notdicom), os.path.basename(big), os.path.basename(small))
+        leftovers = sorted(f for f in os.listdir(tmp) if f not in keep)
         if leftovers:
             bad.append("temp files left after failures: %s" % leftovers)
     finally:
