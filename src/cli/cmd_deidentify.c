@@ -310,6 +310,20 @@ static void paths_free(paths *p)
     free(p->dst);
 }
 
+/* Resolved path r (a side file, maybe not there yet) is DST or a SRC or below one: by name, and by the device
+ * and inode of r's existing ancestors, which a bind mount or a second mount of one export gives a second name
+ * (dvc_path_within_fs, as check_paths compares DST and the sources). [test_cli_errors.sh "side file through a
+ * bind mount"] */
+static int within_dst_or_src(const char *r, const paths *p)
+{
+    if (dvc_path_within(r, p->dst) || dvc_path_within_fs(r, p->dst))
+        return 1;
+    for (size_t i = 0; i < p->nsrc; i++)
+        if (dvc_path_within(r, p->srcs[i]) || dvc_path_within_fs(r, p->srcs[i]))
+            return 1;
+    return 0;
+}
+
 /* A file the run writes beside its output (--report, its journal, --mapping): refused inside DST or a SRC (it
  * holds source paths, path ids or original identifiers, which must not travel with the de-identified output or
  * change the sources), its directory must exist now (a typo fails before any work), and it must be nothing yet,
@@ -324,9 +338,7 @@ static int check_side_file(const char *what, const char *holds, const char *path
         dvc_errorf("%s: %s", what, strerror(errno));
         return DVC_EXIT_USAGE;
     }
-    int bad = dvc_path_within(r, p->dst);
-    for (size_t i = 0; i < p->nsrc && !bad; i++)
-        bad = dvc_path_within(r, p->srcs[i]);
+    int bad = within_dst_or_src(r, p);
     char *slash = strrchr(r, '/');
     char *dir = slash == r ? strdup("/") : strndup(r, (size_t)(slash - r));
     int dir_ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
@@ -416,9 +428,7 @@ static int check_preview_dir(const char *dir, const paths *p)
         dvc_errorf("--preview: %s", strerror(errno));
         return DVC_EXIT_USAGE;
     }
-    int bad = dvc_path_within(r, p->dst);
-    for (size_t i = 0; i < p->nsrc && !bad; i++)
-        bad = dvc_path_within(r, p->srcs[i]);
+    int bad = within_dst_or_src(r, p);
     free(r);
     if (bad) {
         dvc_errorf("refusing --preview inside the destination or a source: its pictures show the burned-in text "

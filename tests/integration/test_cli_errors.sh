@@ -156,6 +156,25 @@ if mount --bind "$T/srcp" "$T/bindsrc" 2>/dev/null; then
     [ -e "$T/srcp/out3" ] && fail "DST inside SRC through a bind mount: DST was created in the source"
     run 2 "SRC inside DST through a bind mount" deidentify --config "$T/good.json" --key-file "$T/key" \
         "$T/srcp/inner" "$T/bindsrc"
+    # Side files inside DST or a SRC through a bind mount: the crosswalk, the PHI pictures and the report are
+    # refused as by name (their parent's device and inode; the file itself does not exist yet).
+    mkdir -p "$T/dstb" "$T/binddst"
+    if mount --bind "$T/dstb" "$T/binddst" 2>/dev/null; then
+        for side in "--mapping $T/binddst/map.csv" "--preview $T/binddst/pics" "--report $T/bindsrc/r.json" \
+            "--mapping $T/bindsrc/sub/../map.csv" "--preview $T/bindsrc/inner/pics"; do
+            # shellcheck disable=SC2086  # "option path": two words
+            run 2 "side file through a bind mount (${side%% *})" deidentify -q --config "$T/good.json" \
+                --key-file "$T/key" $side "$T/srcp" "$T/dstb"
+            grep -qF -- "refusing ${side%% *} inside the destination or a source" "$T/err" ||
+                fail "side file through a bind mount (${side%% *}): $(head -c 300 "$T/err")"
+        done
+        [ -z "$(ls -A "$T/dstb")" ] || fail "side files through a bind mount: something was written into DST"
+        [ -e "$T/srcp/r.json" ] || [ -e "$T/srcp/inner/pics" ] &&
+            fail "side files through a bind mount: something was written into SRC"
+        umount "$T/binddst"
+    else
+        echo "NOTE: mount --bind refused here: side files through a bind mount are not checked on this machine"
+    fi
     umount "$T/bindsrc"
 else
     echo "NOTE: mount --bind refused here: the bind-mount case is not checked on this machine"
