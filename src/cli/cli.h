@@ -233,6 +233,7 @@ typedef struct dvc_put {
     size_t index;  /* input index: the lowest wins a name */
     uint8_t *buf;  /* the worker's sink buffer, cap bytes */
     size_t cap;
+    struct dvc_preview_stage *preview; /* --preview: where the observer stages this instance's pictures */
     /* out */
     size_t displaced; /* DVC_NO_INDEX, or the higher index whose output ours replaced */
     int hashed;       /* --resume: hash holds the SHA-256 of the committed output bytes */
@@ -286,6 +287,7 @@ typedef struct dvc_item {
                                 some count is non-zero; counts, never values */
     struct dvc_pixels *pixels; /* issue 11: what the pixel stage did (malloc'd only when it ran); counts and the
                                   output transfer syntax, never recognised text */
+    size_t previewed;   /* pool.c, under the preview's lock: frames whose --preview pictures it published */
     int displaced;      /* pool.c, under the status lock: a lower index replaced this one's output before its
                            own worker recorded "ok", which then records "duplicate" instead */
 } dvc_item;
@@ -324,6 +326,7 @@ struct dvc_run {
     atomic_size_t next;
     pthread_mutex_t status_lock; /* statuses and the ok -> duplicate moves (pool.c) */
     const dvc_pool_hooks *hooks; /* --mpi (mpi_rank.c), else NULL */
+    struct dvc_preview *preview; /* --preview, else NULL */
     atomic_uint_least64_t worker_cpu_ns; /* CPU time of the workers that ended (--mpi summary, bench/mpi.sh) */
     size_t stale_removed; /* --resume: outputs of inputs no longer ok removed at the end (dvc_journal_sweep) */
 };
@@ -371,15 +374,41 @@ char *dvc_mapping_fields(const dv_result *res, struct dv_charset_ctx **cs);
 int dvc_mapping_write(const char *path, const dvc_run *run);
 
 /* ---- preview.c ---- */
-/* deidentify --preview DIR: before/after PNGs of every redacted frame (see preview.c). */
+/* deidentify --preview DIR: before/after PNGs of every redacted frame (see preview.c). The observer stages an
+ * instance's pictures under temporary names; they get their real names only when that instance's output was
+ * committed (dvc_preview_settle), so a duplicate or a failed instance never shows or replaces pictures. */
 typedef struct dvc_preview {
     const char *dir;        /* created (0700) before the run */
     dvc_progress *progress; /* for messages without tearing the bar */
-    atomic_size_t written;  /* frames whose two pictures were written */
-    atomic_size_t failed;   /* frames whose pictures could not be made or written */
+    int dirfd;              /* dvc_preview_open: every picture is made and named relative to it */
+    pthread_mutex_t lock;   /* settles one instance at a time (pool.c: with its ok -> duplicate moves) */
+    atomic_size_t seq;      /* temporary names */
+    atomic_size_t written;  /* frames whose two pictures were published */
+    atomic_size_t failed;   /* frames of published instances whose pictures could not be made or written */
 } dvc_preview;
-/* The dv_frame_observer_fn of dv_run_set_frame_observer; user is the dvc_preview. Thread-safe. */
+/* One instance's staged pictures (a worker's, between dv_run_instance's start and dvc_preview_settle). */
+typedef struct dvc_preview_pic {
+    char tmp[48];                       /* its temporary name in the dir */
+    char name[DVC_COMPONENT_MAX + 48];  /* its name once published */
+} dvc_preview_pic;
+typedef struct dvc_preview_stage {
+    dvc_preview_pic *pics; /* before and after of each frame, in pairs */
+    size_t n, cap;
+    size_t failed;               /* frames whose pictures could not be made or staged */
+    char uid[DVC_COMPONENT_MAX]; /* the output UID component of the names ("" before the first frame) */
+} dvc_preview_stage;
+/* Open the (existing) dir for writing pictures: refused (message naming --preview, -1) when it is writable by
+ * group or others, who could plant names in it. 0 or -1 after printing why. */
+int dvc_preview_open(dvc_preview *pv);
+void dvc_preview_close(dvc_preview *pv);
+/* The dv_frame_observer_fn of dv_run_set_frame_observer; user is the dvc_preview, ev->instance_arg the
+ * instance's dvc_put (its preview field: the stage). Thread-safe. */
 void dvc_preview_observe(const dv_frame_event *ev, void *user);
+/* Call with pv->lock held, once per instance after dv_run_instance: publish (rename the pictures over their
+ * names, counting them) or drop (remove them). replaced: this instance's output displaced another of the same
+ * name in this run, whose pictures (same names, maybe more frames) are removed first. Frees the stage. Returns
+ * the number of frames published. */
+size_t dvc_preview_settle(dvc_preview *pv, dvc_preview_stage *st, int publish, int replaced);
 /* ---- journal.c (--resume; docs/decisions.md "Resumable runs") ---- */
 /* The journal's path, REPORT + ".journal", and its lock's, REPORT + ".lock" (malloc'd; NULL on ENOMEM). */
 char *dvc_journal_path(const char *report);

@@ -70,9 +70,11 @@ void dvc_deidentify_usage(FILE *f)
           "                       THIS FILE IS PHI: keep it with the source data. Refused inside DST or a SRC.\n"
           "      --preview DIR    Write before/after PNGs of every frame whose pixels were redacted into DIR\n"
           "                       (created, mode 0700): DIR/<new SOPInstanceUID>_frame<N>_before.png with the\n"
-          "                       redacted boxes outlined in red, and _after.png as written (N from 0). The\n"
+          "                       redacted boxes outlined in red, and _after.png as written (N from 0), for\n"
+          "                       instances written to DST only (not a duplicate, not a failed one). The\n"
           "                       before pictures show the burned-in text: THEY ARE PHI. Refused inside DST\n"
-          "                       or a SRC.\n"
+          "                       or a SRC (also through a bind mount), and when DIR exists writable by group\n"
+          "                       or others; a symbolic link in DIR is replaced, never written through.\n"
           "      --memory-budget BYTES  Memory all workers together may hold for instance metadata and\n"
           "                       inflated deflated datasets (default 512M, or about --max-metadata + 75M when that\n"
           "                       is more; at least --max-metadata + 12M). Workers wait for it rather than\n"
@@ -414,13 +416,19 @@ static int distinct_files(const run_file *f, size_t n)
 }
 
 /* --preview DIR: its pictures show burned-in text (PHI), so DIR must not be inside DST or a SRC (they would
- * travel with the de-identified output or change the sources); an existing DIR must be a directory. It is
+ * travel with the de-identified output or change the sources); an existing DIR must be a directory, writable
+ * by its owner only (anyone else could plant names among the pictures, or read what is staged there). It is
  * created (0700) with DST. 0, or an exit code after printing why. [integration.test_cli_preview] */
 static int check_preview_dir(const char *dir, const paths *p)
 {
     struct stat st;
-    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    int exists = stat(dir, &st) == 0;
+    if (exists && !S_ISDIR(st.st_mode)) {
         dvc_errorf("--preview: exists and is not a directory");
+        return DVC_EXIT_USAGE;
+    }
+    if (exists && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        dvc_errorf("refusing --preview: the directory is writable by group or others (chmod go-w it)");
         return DVC_EXIT_USAGE;
     }
     char *r = dvc_path_resolve(dir);
@@ -652,18 +660,23 @@ int dvc_cmd_deidentify(int argc, char **argv)
     }
 
     dvc_progress progress;
-    dvc_preview preview = {.dir = o.preview, .progress = &progress};
+    dvc_preview preview = {.dir = o.preview, .progress = &progress, .dirfd = -1};
+    if (o.preview && dvc_preview_open(&preview) < 0) {
+        rc = DVC_EXIT_FAILED;
+        goto done;
+    }
     if (o.preview)
         dv_run_set_frame_observer(lib, dvc_preview_observe, &preview);
     if (o.pixel_frame_ms)
         dv_run_set_pixel_frame_ms(lib, o.pixel_frame_ms);
     dvc_run run = {.lib = lib, .plan = plan, .out = &out, .progress = &progress, .items = items, .n = in.n,
-                   .jobs = jobs, .mapping = o.mapping != NULL};
+                   .jobs = jobs, .mapping = o.mapping != NULL, .preview = o.preview ? &preview : NULL};
     pthread_mutex_init(&run.status_lock, NULL);
     if (journal) {
         size_t restored = dvc_journal_restore(journal, &run);
         if (restored == (size_t)-1) {
             pthread_mutex_destroy(&run.status_lock);
+            dvc_preview_close(&preview);
             rc = DVC_EXIT_FAILED;
             goto done;
         }
@@ -707,6 +720,7 @@ int dvc_cmd_deidentify(int argc, char **argv)
     }
     dvc_progress_destroy(&progress);
     pthread_mutex_destroy(&run.status_lock);
+    dvc_preview_close(&preview);
 
 done:
     if (o.mpi) {

@@ -97,6 +97,29 @@ static void mark_displaced(dvc_run *run, size_t index)
     pthread_mutex_unlock(&run->status_lock);
 }
 
+/* After dv_run_instance: mark the output this one displaced, and publish or drop the instance's --preview
+ * pictures. Under the preview's lock, so the two orders of "b written, then a (lower index, same name) displaces
+ * it" both end with a's pictures: b settling first publishes and a then replaces them; a settling first marks b
+ * displaced before b looks, and b drops its own. */
+static void settle(dvc_run *run, size_t index, dv_outcome oc, const dvc_put *put, dvc_preview_stage *stage)
+{
+    int replaced = !run->hooks && put->displaced < run->n; /* not DVC_NO_INDEX, nor DVC_OURS_UNKNOWN
+                                                             (--resume); --mpi: rank 0 marks it (mpi_coord.c) */
+    if (run->preview)
+        pthread_mutex_lock(&run->preview->lock);
+    if (replaced)
+        mark_displaced(run, put->displaced);
+    if (run->preview) {
+        pthread_mutex_lock(&run->status_lock);
+        int publish = oc == DV_OUTCOME_OK && !run->items[index].displaced;
+        pthread_mutex_unlock(&run->status_lock);
+        if (replaced) /* its pictures go (dvc_preview_settle): the count is of pictures left for a reviewer */
+            atomic_fetch_sub(&run->preview->written, run->items[put->displaced].previewed);
+        run->items[index].previewed = dvc_preview_settle(run->preview, stage, publish, replaced);
+        pthread_mutex_unlock(&run->preview->lock);
+    }
+}
+
 /* A failure before the library saw the input (it could not be opened): counted in the run like any other. */
 static void fail_errno(dvc_run *run, size_t slot, size_t index, const char *what, int e)
 {
@@ -198,15 +221,14 @@ static void process(worker *w, size_t slot, size_t index, dvc_done *done)
     dv_error err;
     dv_result res;
     dv_result_init(&res);
+    dvc_preview_stage stage = {0};
     dvc_put put = {.o = run->out, .worker = w->id, .index = index, .buf = w->buf, .cap = DVC_SINK_BUFFER,
-                   .displaced = DVC_NO_INDEX};
+                   .displaced = DVC_NO_INDEX, .preview = run->preview ? &stage : NULL};
     dv_outcome oc = dv_run_instance(run->lib, &src, &dvc_file_output, &put, &res, &err);
     close(fd);
     if (oc == DV_OUTCOME_FAILED)
         dvc_put_explain(&put, &err);
-    if (!run->hooks && put.displaced < run->n) /* not DVC_NO_INDEX, nor DVC_OURS_UNKNOWN (--resume); --mpi:
-                                                  rank 0 marks it (mpi_coord.c) */
-        mark_displaced(run, put.displaced);
+    settle(run, index, oc, &put, &stage);
     done->ran = 1;
     done->st = st;
     /* ok: the name it holds; duplicate: the name it duplicates (journaled so under --mpi too, so a resume restores

@@ -74,7 +74,9 @@ int main(int argc, char **argv)
     dv_run_set_pixel_test_hooks(run, find_box, NULL, 0);
     dvc_progress progress;
     dvc_progress_start(&progress, 0, (size_t)(argc - 2));
-    dvc_preview pv = {.dir = argv[1], .progress = &progress};
+    dvc_preview pv = {.dir = argv[1], .progress = &progress, .dirfd = -1};
+    if (dvc_preview_open(&pv) < 0)
+        return 2;
     dv_run_set_frame_observer(run, dvc_preview_observe, &pv);
     static const dv_output OUT = {o_open, o_commit, o_abort};
     for (int n = 2; n < argc; n++) {
@@ -88,7 +90,12 @@ int main(int argc, char **argv)
         dv_source src = dv_source_memory(&ms, data, got);
         dv_result res;
         dv_result_init(&res);
-        dv_outcome oc = dv_run_instance(run, &src, &OUT, NULL, &res, &err);
+        dvc_preview_stage stage = {0};
+        dvc_put put = {.preview = &stage}; /* only the observer's way to the stage: OUT ignores its arg */
+        dv_outcome oc = dv_run_instance(run, &src, &OUT, &put, &res, &err);
+        pthread_mutex_lock(&pv.lock);
+        dvc_preview_settle(&pv, &stage, oc == DV_OUTCOME_OK, 0); /* what pool.c does, no duplicates here */
+        pthread_mutex_unlock(&pv.lock);
         if (oc == DV_OUTCOME_OK)
             printf("%d ok %s\n", n - 2, res.sop_uid);
         else
@@ -97,6 +104,7 @@ int main(int argc, char **argv)
     }
     printf("pictured %zu failed %zu\n", atomic_load(&pv.written), atomic_load(&pv.failed));
     dvc_progress_destroy(&progress);
+    dvc_preview_close(&pv);
     dv_run_free(run);
     dv_key_free(key);
     dv_plan_free(plan);

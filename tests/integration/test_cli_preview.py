@@ -11,6 +11,11 @@ MONOCHROME1, RGB (RLE), JPEG Baseline YBR (DCT-domain redaction), a 10-frame mul
   - after: the box is dark (JPEG: the covered MCUs, away from their outermost pixel); outside the box
     (JPEG: outside the MCU-aligned cover, grown by 2 pixels) after equals before, i.e. only the box changed
     and both use the same window.
+Published with the output: a duplicate input (same SOPInstanceUID, flipped pixels) neither shows nor replaces
+pictures (-j1 and -j2), a run writing nothing writes none, nor does a failed instance, and stderr counts
+published frames only. A symbolic
+link planted under a picture's name is replaced, its target untouched; a preview dir writable by group or others
+is refused (exit 2, naming the option).
 CLI: --preview inside DST or a SRC, or naming a file, is a usage error (exit 2, nothing written); a run whose
 config redacts no pixels creates the directory (0700), writes no picture and says "0 redacted frame(s)"; end to
 end with the real detector (REDACT_ALL_TEXT on presidio/2_ORIGINAL.dcm, burned-in name and dates) one pair is
@@ -186,6 +191,96 @@ def check_cli(tmp, bad):
     p = subprocess.run([BIN, "deidentify", "--help"], capture_output=True, text=True)
     if "--preview DIR" not in p.stdout:
         bad.append("deidentify --help does not document --preview")
+    check_duplicate(tmp, key, cfg2, bad)
+    check_planted_link(tmp, key, bad)
+
+
+def run_cli(args, timeout=180):
+    return subprocess.run([BIN, "deidentify", "-q"] + args, capture_output=True, text=True, timeout=timeout)
+
+
+def pictures(pdir):
+    return {n: open(os.path.join(pdir, n), "rb").read() for n in sorted(os.listdir(pdir))} \
+        if os.path.isdir(pdir) else {}
+
+
+def check_duplicate(tmp, key, cfg, bad):
+    """Pictures are published only for a written instance: a duplicate (same SOPInstanceUID as an input written
+    before it, other pixels: here flipped) neither shows nor replaces pictures, a run writing nothing writes
+    none, and the stderr count is of published frames."""
+    d = pydicom.dcmread(os.path.join(CORPUS, "presidio", "2_ORIGINAL.dcm"))
+    only_a, dup = os.path.join(tmp, "dup_only_a"), os.path.join(tmp, "dup_src")
+    os.makedirs(only_a)
+    os.makedirs(dup)
+    d.save_as(os.path.join(only_a, "a.dcm"))
+    d.save_as(os.path.join(dup, "a.dcm"))
+    d.PixelData = np.ascontiguousarray(d.pixel_array[::-1, :]).tobytes()
+    d.save_as(os.path.join(dup, "b.dcm"))
+    pv_a, pv, dst = os.path.join(tmp, "dup_pv_a"), os.path.join(tmp, "dup_pv"), os.path.join(tmp, "dup_dst")
+    p = run_cli(["-j1", "--config", cfg, "--key-file", key, "--preview", pv_a, only_a, os.path.join(tmp, "dup_a")])
+    want = pictures(pv_a)
+    if p.returncode != 0 or not want:
+        bad.append("duplicate: reference run: exit %d, %d pictures" % (p.returncode, len(want)))
+        return
+    for j in ("-j1", "-j2"):
+        shutil.rmtree(pv, ignore_errors=True)
+        shutil.rmtree(dst, ignore_errors=True)
+        p = run_cli([j, "--config", cfg, "--key-file", key, "--preview", pv, dup, dst])
+        got = pictures(pv)
+        if p.returncode != 0 or got != want or "%d redacted frame(s) pictured" % (len(want) // 2) not in p.stderr:
+            bad.append("duplicate %s: exit %d, pictures %s (want a's %s), stderr %r" %
+                       (j, p.returncode, sorted(got), sorted(want), p.stderr.strip()[-300:]))
+    # again over the same DST: nothing is written (both duplicates), so no picture is (re)written
+    pv2 = os.path.join(tmp, "dup_pv2")
+    p = run_cli(["-j1", "--config", cfg, "--key-file", key, "--preview", pv2, dup, dst])
+    if p.returncode != 0 or pictures(pv2) or "0 redacted frame(s) pictured" not in p.stderr:
+        bad.append("run writing nothing: exit %d, pictures %s, stderr %r" %
+                   (p.returncode, sorted(pictures(pv2)), p.stderr.strip()[-300:]))
+
+
+def check_planted_link(tmp, key, bad):
+    """A symbolic link planted under a picture's name is replaced, never written through; a failed instance
+    leaves no pictures; a preview dir writable by group or others is refused (exit 2, naming the option,
+    nothing written)."""
+    src, pv, dst = os.path.join(tmp, "ln_src"), os.path.join(tmp, "ln_pv"), os.path.join(tmp, "ln_dst")
+    os.makedirs(src)
+    os.makedirs(pv, 0o700)
+    shutil.copy(os.path.join(CORPUS, "presidio", "2_ORIGINAL.dcm"), src)
+    cfg = os.path.join(tmp, "ln_cfg.json")
+    open(cfg, "w").write('{"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE", "options": {"primaryIds": "KEEP", '
+                         '"cleanImage": {"textRedactionMode": "REDACT_ALL_TEXT"}}}}')
+    uid = str(pydicom.dcmread(os.path.join(src, "2_ORIGINAL.dcm"), stop_before_pixels=True).SOPInstanceUID)
+    victim = os.path.join(tmp, "victim.txt")
+    open(victim, "w").write("victim file\n")
+    link = os.path.join(pv, uid + "_frame0_before.png")
+    os.symlink(victim, link)
+    p = run_cli(["--config", cfg, "--key-file", key, "--preview", pv, src, dst])
+    kept = open(victim, "rb").read() == b"victim file\n"
+    if p.returncode != 0 or not kept or os.path.islink(link) or not os.path.isfile(link) or \
+            stat.S_IMODE(os.stat(link).st_mode) != 0o600:
+        bad.append("planted link: exit %d, link target kept: %s, link still a link: %s, stderr %r" %
+                   (p.returncode, kept, os.path.islink(link), p.stderr.strip()[-300:]))
+    if [n for n in os.listdir(pv) if n.startswith(".preview-tmp")]:
+        bad.append("planted link: temporary pictures left behind")
+    # a failed instance leaves no pictures: its output cannot be named (the study folder is a file), which is
+    # found after the pixel stage showed its frames
+    study = str(pydicom.dcmread(os.path.join(src, "2_ORIGINAL.dcm"), stop_before_pixels=True).StudyInstanceUID)
+    pvf, dstf = os.path.join(tmp, "ln_pvf"), os.path.join(tmp, "ln_dstf")
+    os.makedirs(dstf)
+    open(os.path.join(dstf, study), "w").close()
+    p = run_cli(["--config", cfg, "--key-file", key, "--preview", pvf, src, dstf])
+    if p.returncode != 1 or pictures(pvf) or "0 redacted frame(s) pictured" not in p.stderr:
+        bad.append("failed instance: exit %d, pictures %s, stderr %r" %
+                   (p.returncode, sorted(pictures(pvf)), p.stderr.strip()[-300:]))
+    for mode in (0o770, 0o1777, 0o702):
+        pvw, dstw = os.path.join(tmp, "ln_pvw"), os.path.join(tmp, "ln_dstw")
+        shutil.rmtree(pvw, ignore_errors=True)
+        os.makedirs(pvw)
+        os.chmod(pvw, mode)
+        p = run_cli(["--config", cfg, "--key-file", key, "--preview", pvw, src, dstw])
+        if p.returncode != 2 or os.listdir(pvw) or os.path.exists(dstw) or "--preview" not in p.stderr or \
+                pvw in p.stderr:
+            bad.append("preview dir mode %o: exit %d, stderr %r" % (mode, p.returncode, p.stderr.strip()))
 
 
 def main():
