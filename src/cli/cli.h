@@ -457,7 +457,7 @@ static inline int dvc_sweep_verdict(int preexisted, size_t holder, const dvc_ite
  * added to *not_removed). */
 size_t dvc_journal_sweep(dvc_journal *j, int dst_fd, dvc_stale_fn stale, void *user, size_t *not_removed);
 
-/* ---- journal_line.c: the journal's D line (its grammar's one home) ---- */
+/* ---- journal_line.c: the journal's D line and every line's MAC (their grammar's one home) ---- */
 #define DVC_JLINE_NAME_MAX (3 * DVC_COMPONENT_MAX + 8)
 #define DVC_JLINE_MAX (512 + 32 * DV_RESULT_TEXT_TYPES)
 typedef struct dvc_jline {
@@ -479,6 +479,16 @@ int dvc_jline_parse_d(const char *line, size_t len, dvc_jline *d);
 /* The findings / pixels field of a parsed D line, malloc'd; NULL for "-", malformed, or out of memory. */
 uint32_t *dvc_jline_findings(const char *line, size_t len);
 dvc_pixels *dvc_jline_pixels(const char *line, size_t len);
+/* Every C and D line ends in its MAC: " " + DVC_JLINE_MAC_HEX lowercase hex digits, the first 16 bytes of
+ * HMAC-SHA256(mac_key, the line before that space). mac_key is the run's journal MAC key (journal.c). */
+#define DVC_JLINE_MAC_HEX 32
+#define DVC_JLINE_SEALED_MAX (DVC_JLINE_MAX + 1 + DVC_JLINE_MAC_HEX + 1) /* a body, its MAC, the newline */
+/* line[0, len) is a line's body (no newline): append its MAC and the newline inside line[cap] (NUL-terminated).
+ * The sealed length with its newline, or 0 (no room, or the HMAC failed: no line rather than an unsealed one). */
+size_t dvc_jline_seal(const dv_key *mac_key, char *line, size_t len, size_t cap);
+/* line[0, len) (no newline): the length of its body when its last field is the MAC of that body under mac_key,
+ * else -1 (no MAC field, another form of it, or the wrong MAC: the line is not trusted). */
+long dvc_jline_unseal(const dv_key *mac_key, const char *line, size_t len);
 
 /* ---- file_replace.c ---- */
 /* Replace path with text atomically: a mode-0600 temp file beside it, fsync, rename. A symbolic link to a

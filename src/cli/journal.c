@@ -5,11 +5,11 @@
  * is too; it is never in DST. Mode 0600.
  *
  * Lines (text, one write() each, O_APPEND; a line without its newline is a torn tail and ignored):
- *   dicomveil-journal 3 <run id>          first line: SHA-256 of the config bytes, a keyed fingerprint of the
+ *   dicomveil-journal 4 <run id>          first line: SHA-256 of the config bytes, a keyed fingerprint of the
  *                                         key (the key's new UID for a fixed registry UID, never key bytes),
  *                                         the resolved DST and SRCs. A journal of another run is refused, and
- *                                         so is one of format 1 (unkeyed path ids) or 2 (no pixels field),
- *                                         with its own message.
+ *                                         so is one of format 1 (unkeyed path ids), 2 (no pixels field) or 3
+ *                                         (no MACs), with its own message.
  *   C <index> <name>                      written under the claims lock BEFORE this run names a file
  *                                         <name> (= "study/series/sop.dcm", new UIDs) that did not exist:
  *                                         so every name an attempt ever created is known to be this run's.
@@ -20,6 +20,13 @@
  *                                         bytes of HMAC-SHA256(path-id key, source path); sha256 = of the
  *                                         output bytes; findings and pixels: the report's counts and pixel
  *                                         entry. The grammar's one home: journal_line.c.
+ * Every C and D line ends in " <mac>": the first 16 bytes of HMAC-SHA256(MAC key, the line before it), MAC key
+ * = HMAC-SHA256(run key, "dicomveil-journal-mac <run id>") (journal_line.c seals and checks). The journal is a
+ * file beside the report, writable by whoever can write there, and a resume acts on its word: a forged C line
+ * had a foreign file in DST removed, a forged D hash had a swapped output (the original PHI file) "restored".
+ * A line without its MAC is refused: its input is redone as if never journaled, its name is neither seeded nor
+ * removed, and stderr says how many lines were refused (a count only). The run id in the label binds the lines
+ * to this run: a line sealed for another DST under the same key is refused too.
  * PHI: no source path, no original identifier, no tag value. The new UIDs in <name> are in DST already; unlike
  * the report (source paths) this file links no source to an output by name, only by a KEYED path id. An
  * unkeyed hash (format 1) let anyone holding the journal confirm a guessed path such as
@@ -82,10 +89,12 @@
 #include "engine/dv_plan.h" /* dv_key_hmac: the key's pre-keyed HMAC-SHA256 */
 #include "util/dv_grow.h"
 
-/* Format 2: keyed path ids. A format other than this one is refused (journal_open), never misread. */
-#define JOURNAL_MAGIC "dicomveil-journal 3 "
+/* Format 4: every C and D line ends in its MAC. A format other than this one is refused (journal_open), never
+ * misread: an older journal's lines have no MAC, so none of them could be trusted anyway. */
+#define JOURNAL_MAGIC "dicomveil-journal 4 "
 #define JOURNAL_PREFIX "dicomveil-journal "
 #define PATH_ID_LABEL "dicomveil-journal-path-id"
+#define MAC_LABEL "dicomveil-journal-mac "
 #define JOURNAL_MAX (4ull * 1024 * 1024 * 1024) /* 4 GiB: ~25 million entries */
 
 typedef struct jentry {
@@ -96,8 +105,9 @@ typedef struct jentry {
     long long mtime_ns;
     char name[DVC_JLINE_NAME_MAX];
     char hash[65];
-    const char *line; /* the D line (without newline) inside j->text, for the compact rewrite */
+    const char *line; /* the sealed D line (without newline) inside j->text, for the compact rewrite */
     size_t line_len;
+    size_t body_len; /* its length without the MAC field: what the findings and pixels are read from */
 } jentry;
 
 struct dvc_journal {
@@ -109,6 +119,7 @@ struct dvc_journal {
     int dsync;
     int resume;
     dv_key *pid_key; /* the path-id sub-key (see the top of this file) */
+    dv_key *mac_key; /* the line MAC sub-key, bound to this run's id (see the top of this file) */
     pthread_mutex_t lock;
     char *text; /* the old journal (resume) */
     size_t text_len;
@@ -239,6 +250,17 @@ static int take_lock(dvc_journal *j)
     return -1;
 }
 
+/* HMAC-SHA256(key, label) as a key of its own (see the top of this file); NULL when out of memory. */
+static dv_key *sub_key(const dv_key *key, const char *label)
+{
+    unsigned char sub[32];
+    dv_error err;
+    dv_error_clear(&err);
+    dv_key *k = dv_key_hmac(key, label, strlen(label), sub) == 0 ? dv_key_new(sub, sizeof sub, &err) : NULL;
+    OPENSSL_cleanse(sub, sizeof sub);
+    return k;
+}
+
 dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_key *key, const char *dst,
                               char *const *srcs, size_t nsrc, int dsync)
 {
@@ -258,19 +280,17 @@ dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_k
         dvc_journal_close(j);
         return NULL;
     }
-    unsigned char sub[32];
-    dv_error err;
-    dv_error_clear(&err);
-    if (dv_key_hmac(key, PATH_ID_LABEL, strlen(PATH_ID_LABEL), sub) != 0 ||
-        !(j->pid_key = dv_key_new(sub, sizeof sub, &err))) {
-        OPENSSL_cleanse(sub, sizeof sub);
-        dvc_errorf("--resume: cannot derive the journal's path-id key: out of memory");
+    if (run_id(config, key, dst, srcs, nsrc, j->runid) < 0) {
+        dvc_errorf("--resume: cannot fingerprint the run: %s", strerror(errno));
         dvc_journal_close(j);
         return NULL;
     }
-    OPENSSL_cleanse(sub, sizeof sub);
-    if (run_id(config, key, dst, srcs, nsrc, j->runid) < 0) {
-        dvc_errorf("--resume: cannot fingerprint the run: %s", strerror(errno));
+    /* The MAC key's label carries the run id, so a line sealed for another run under the same key (another DST
+     * or SRC) is refused here too: only this run's lines name files this run may remove. */
+    char mac_label[sizeof MAC_LABEL + 64];
+    snprintf(mac_label, sizeof mac_label, "%s%s", MAC_LABEL, j->runid);
+    if (!(j->pid_key = sub_key(key, PATH_ID_LABEL)) || !(j->mac_key = sub_key(key, mac_label))) {
+        dvc_errorf("--resume: cannot derive the journal's keys: out of memory");
         dvc_journal_close(j);
         return NULL;
     }
@@ -284,7 +304,7 @@ dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_k
         size_t ml = strlen(JOURNAL_MAGIC), pl = strlen(JOURNAL_PREFIX);
         if (j->text_len > pl && memcmp(j->text, JOURNAL_PREFIX, pl) == 0 && j->text[pl] != JOURNAL_MAGIC[pl]) {
             /* Refused like any journal whose first line is not this run's (exit 2, nothing written), but saying
-             * why: its lines are of another format (format 1: unkeyed path ids; 2: no pixel entries), so they
+             * why: its lines are of another format (1: unkeyed path ids; 2: no pixel entries; 3: no MACs), so they
              * could only be misread. */
             dvc_errorf("--resume: the journal beside the report is of an older dicomveil (another format); remove "
                        "it to start over, or run without --resume");
@@ -321,6 +341,7 @@ void dvc_journal_close(dvc_journal *j)
     }
     pthread_mutex_destroy(&j->lock);
     dv_key_free(j->pid_key);
+    dv_key_free(j->mac_key);
     free(j->text);
     free(j->path);
     free(j->lock_path);
@@ -342,10 +363,11 @@ static void journal_write(dvc_journal *j, const char *line, size_t len)
 
 void dvc_journal_claim(dvc_journal *j, size_t index, const char *name)
 {
-    char line[DVC_JLINE_MAX];
-    int n = snprintf(line, sizeof line, "C %zu %s\n", index, name);
-    if (n > 0 && (size_t)n < sizeof line)
-        journal_write(j, line, (size_t)n);
+    char line[DVC_JLINE_SEALED_MAX];
+    int n = snprintf(line, sizeof line, "C %zu %s", index, name);
+    size_t sealed = n > 0 && (size_t)n < sizeof line ? dvc_jline_seal(j->mac_key, line, (size_t)n, sizeof line) : 0;
+    if (sealed)
+        journal_write(j, line, sealed);
 }
 
 /* The keyed path id of a source path (see the top of this file). 0, or -1 (out of memory). */
@@ -367,7 +389,7 @@ void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const stru
                       const char *name, const unsigned char *hash, const uint32_t *findings, const dvc_pixels *px)
 {
     dvc_jline d = {.index = index, .dup = dup, .size = (unsigned long long)st->st_size, .mtime_ns = mtime_ns(st)};
-    char line[DVC_JLINE_MAX];
+    char line[DVC_JLINE_SEALED_MAX];
     if (path_id(j, path, d.pathid) < 0)
         return; /* no line: a resume redoes the input */
     if (hash)
@@ -376,6 +398,7 @@ void dvc_journal_done(dvc_journal *j, size_t index, const char *path, const stru
         strcpy(d.hash, "-");
     snprintf(d.name, sizeof d.name, "%s", name && *name ? name : "-");
     size_t n = dvc_jline_format_d(line, sizeof line, &d, findings, px);
+    n = n ? dvc_jline_seal(j->mac_key, line, n - 1, sizeof line) : 0; /* its newline becomes the MAC field's */
     if (n)
         journal_write(j, line, n);
 }
@@ -441,14 +464,24 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
     int oom = 0;
     if (j->resume && !es)
         oom = 1;
-    /* 1. Parse: the last D line of an index wins; C names collected. */
-    for (size_t off = 0; es && off < j->text_len;) {
+    /* 1. Parse: the last D line of an index wins; C names collected. Only lines with their MAC: a line
+     * without it is not this run's word, so its input is redone and its name is neither seeded nor removed. The
+     * first line (the header, checked by dvc_journal_open) has none. */
+    size_t refused = 0;
+    const char *first_nl = j->text ? memchr(j->text, '\n', j->text_len) : NULL;
+    for (size_t off = first_nl ? (size_t)(first_nl - j->text) + 1 : j->text_len; es && off < j->text_len;) {
         const char *line = j->text + off;
         const char *nl = memchr(line, '\n', j->text_len - off);
         if (!nl)
             break; /* torn tail */
-        size_t len = (size_t)(nl - line);
-        off += len + 1;
+        size_t sealed_len = (size_t)(nl - line);
+        off += sealed_len + 1;
+        long body = dvc_jline_unseal(j->mac_key, line, sealed_len);
+        if (body < 0) {
+            refused++;
+            continue;
+        }
+        size_t len = (size_t)body;
         if (len > 2 && line[0] == 'C' && line[1] == ' ') {
             const char *sp = memchr(line + 2, ' ', len - 2);
             if (sp && (size_t)(line + len - sp - 1) < DVC_JLINE_NAME_MAX) {
@@ -470,11 +503,15 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
             if (idx < run->n && dvc_jline_name_ok(e.name) == (e.name[0] != '-')) {
                 e.present = 1;
                 e.line = line;
-                e.line_len = len;
+                e.line_len = sealed_len;
+                e.body_len = len;
                 es[idx] = e;
             }
         }
     }
+    if (refused) /* a count, never a line: a line may hold a name (new UIDs) */
+        dvc_errorf("warning: --resume: %zu journal line(s) refused (no valid MAC, or altered): not trusted, what "
+                   "they name is redone and nothing they name is removed", refused);
     uint8_t *buf = malloc(DVC_SINK_BUFFER);
     if (!buf)
         oom = 1;
@@ -517,8 +554,8 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
                 }
                 if (held == 0) {
                     status = DVC_ST_OK;
-                    it->text_findings = dvc_jline_findings(e->line, e->line_len);
-                    it->pixels = dvc_jline_pixels(e->line, e->line_len);
+                    it->text_findings = dvc_jline_findings(e->line, e->body_len);
+                    it->pixels = dvc_jline_pixels(e->line, e->body_len);
                     hs[nh++] = (holder){e->name, i};
                 }
             } else {
@@ -554,9 +591,10 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
         if (fstatat(run->out->dst_fd, s, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
             dvc_output_seed(run->out, s, DVC_OURS_UNKNOWN) < 0)
             oom = 1;
-        char line[DVC_JLINE_MAX];
-        int n = snprintf(line, sizeof line, "C 0 %s\n", s);
-        oom |= sb_add(&header, line, (size_t)n);
+        char line[DVC_JLINE_SEALED_MAX];
+        int n = snprintf(line, sizeof line, "C 0 %s", s);
+        size_t sealed = dvc_jline_seal(j->mac_key, line, (size_t)n, sizeof line);
+        oom |= sealed ? sb_add(&header, line, sealed) : -1;
     }
     oom |= keep.len ? sb_add(&header, keep.s, keep.len) : 0;
     free(buf);
@@ -642,10 +680,11 @@ size_t dvc_journal_sweep(dvc_journal *j, int dst_fd, dvc_stale_fn stale, void *u
         char *line = text + off, *nl = memchr(line, '\n', len - off);
         if (!nl)
             break; /* torn tail */
-        *nl = '\0';
         off = (size_t)(nl - text) + 1;
-        if (line[0] != 'C' || line[1] != ' ')
-            continue;
+        long body = dvc_jline_unseal(j->mac_key, line, (size_t)(nl - line));
+        if (body < 0 || line[0] != 'C' || line[1] != ' ')
+            continue; /* not a line this run sealed (dvc_journal_restore counted those it read): never its word */
+        line[body] = '\0';
         const char *name = strchr(line + 2, ' ');
         if (!name || !dvc_jline_name_ok(++name))
             continue; /* never a name output.c could not have made (no "..", no fourth component) */

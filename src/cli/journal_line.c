@@ -8,12 +8,59 @@
  *   D <index> <path id> <size> <mtime ns> <ok|duplicate> <name|-> <sha256|-> <findings|-> <pixels|->
  *   findings: t:c,t:c... (infoType number : count), pixels: ran:frames:boxes:nested:burned:transfer syntax
  *
- * [tests/fuzz/fuzz_journal_line.c, test_cli_resume.sh "pixels resumed"] */
+ * Every C and D line then ends in " <mac>" (dvc_jline_seal): anyone who can write the file beside the report
+ * could otherwise have a resume delete a foreign file in DST (a forged C line) or accept a swapped output (a
+ * forged D hash), so a line is trusted only with the MAC of its body under the run's journal MAC key.
+ *
+ * [tests/fuzz/fuzz_journal_line.c, test_cli_resume.sh "pixels resumed", test_journal_line: test_mac] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "cli.h"
+#include "engine/dv_plan.h" /* dv_key_hmac: the key's pre-keyed HMAC-SHA256 */
+
+/* The MAC of body[0, len) in hex (DVC_JLINE_MAC_HEX digits and a NUL); 0, or -1 (out of memory). */
+static int line_mac(const dv_key *k, const char *body, size_t len, char out[DVC_JLINE_MAC_HEX + 1])
+{
+    unsigned char md[32];
+    if (dv_key_hmac(k, body, len, md) != 0)
+        return -1;
+    for (int i = 0; i < DVC_JLINE_MAC_HEX / 2; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    OPENSSL_cleanse(md, sizeof md);
+    return 0;
+}
+
+size_t dvc_jline_seal(const dv_key *mac_key, char *line, size_t len, size_t cap)
+{
+    char mac[DVC_JLINE_MAC_HEX + 1];
+    if (len + 1 + DVC_JLINE_MAC_HEX + 2 > cap || line_mac(mac_key, line, len, mac) != 0)
+        return 0;
+    line[len] = ' ';
+    memcpy(line + len + 1, mac, DVC_JLINE_MAC_HEX);
+    len += 1 + DVC_JLINE_MAC_HEX;
+    line[len++] = '\n';
+    line[len] = '\0';
+    return len;
+}
+
+long dvc_jline_unseal(const dv_key *mac_key, const char *line, size_t len)
+{
+    if (len < 1 + DVC_JLINE_MAC_HEX || len >= DVC_JLINE_SEALED_MAX)
+        return -1;
+    size_t body = len - 1 - DVC_JLINE_MAC_HEX;
+    if (line[body] != ' ')
+        return -1;
+    char mac[DVC_JLINE_MAC_HEX + 1];
+    if (line_mac(mac_key, line, body, mac) != 0)
+        return -1;
+    /* Constant time: the comparison must not tell a forger how many leading digits were right. Lowercase only,
+     * as written, so one body has exactly one sealed form. */
+    return CRYPTO_memcmp(mac, line + body + 1, DVC_JLINE_MAC_HEX) == 0 ? (long)body : -1;
+}
 
 int dvc_jline_name_ok(const char *s)
 {

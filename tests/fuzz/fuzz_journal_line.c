@@ -6,7 +6,10 @@
  *   1. a name dvc_jline_name_ok accepts is a relative path of exactly three components of [0-9a-z._-], none
  *      "." or "..": it can never name anything outside DST;
  *   2. what parses writes back (dvc_jline_format_d) to a line that parses to the same fields, findings and
- *      pixel entry: the writer and the reader agree on the grammar. */
+ *      pixel entry: the writer and the reader agree on the grammar;
+ *   3. the MAC field (dvc_jline_seal / dvc_jline_unseal, under a fixed key): a hostile line is never trusted
+ *      (a forged MAC would need the key), any line sealed opens to exactly its body, and the sealed line with
+ *      one MAC digit changed is refused. The grammar above is of the body, so the lines are fuzzed unsealed. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,13 +92,41 @@ static void check_line(const char *line, size_t len)
     free(px2);
 }
 
+static void check_mac(const dv_key *k, const char *line, size_t len)
+{
+    long body = dvc_jline_unseal(k, line, len);
+    if (body >= 0 && ((size_t)body + 1 + DVC_JLINE_MAC_HEX != len || line[body] != ' '))
+        fuzz_fail("unseal gave a body that is not the line before its MAC field");
+    char buf[DVC_JLINE_SEALED_MAX];
+    if (len >= DVC_JLINE_MAX)
+        return;
+    memcpy(buf, line, len);
+    size_t n = dvc_jline_seal(k, buf, len, sizeof buf);
+    if (n == 0)
+        fuzz_fail("a line of the grammar's size could not be sealed");
+    if (dvc_jline_unseal(k, buf, n - 1) != (long)len || memcmp(buf, line, len) != 0)
+        fuzz_fail("a sealed line does not open to its body");
+    buf[n - 2] = buf[n - 2] == '0' ? '1' : '0';
+    if (dvc_jline_unseal(k, buf, n - 1) >= 0)
+        fuzz_fail("a sealed line with its MAC changed was trusted");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static dv_key *k;
+    if (!k) {
+        static const unsigned char kb[32] = {1, 2, 3, 4, 5, 6, 7, 8};
+        dv_error err;
+        dv_error_clear(&err);
+        if (!(k = dv_key_new(kb, sizeof kb, &err)))
+            fuzz_fail("no key");
+    }
     const char *p = (const char *)data, *end = p + size;
     for (int lines = 0; p < end && lines < 64; lines++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
         check_line(p, len);
+        check_mac(k, p, len);
         p += len + (nl != NULL);
     }
     return 0;

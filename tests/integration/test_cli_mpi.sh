@@ -292,6 +292,18 @@ same "mpi withdrawn input" "$T/wd/dst" "$T/wd.json" "$T/wd/ref" "$T/wd.ref.json"
 [ "$(json "$T/wd.json" 'd["counts"].get("stale_outputs_removed")')" = 1 ] ||
     fail "mpi withdrawn input: counts.stale_outputs_removed is $(json "$T/wd.json" 'd["counts"].get("stale_outputs_removed")')"
 
+# ---- a forged journal line is not trusted under --mpi either (docs/decisions.md "A journal line is trusted
+# only with its MAC"): rank 0 reads and writes the journal through journal.c, so a C line without its MAC never
+# has a foreign file in DST removed ----
+mkdir -p "$T/wd/dst/1.2.3/4.5.6"
+echo "not dicomveil's" >"$T/wd/dst/1.2.3/4.5.6/7.8.9.dcm"
+echo "C 0 1.2.3/4.5.6/7.8.9.dcm" >>"$T/wd.json.journal"
+run 0 "mpi forged C line" deidentify --mpi -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/wd.json" "$T/wd/src" "$T/wd/dst"
+[ -f "$T/wd/dst/1.2.3/4.5.6/7.8.9.dcm" ] || fail "mpi forged C line: resume removed a file the run never wrote"
+grep -q "1 journal line(s) refused" "$T/err" || fail "mpi forged C line: not counted: $(head -c 400 "$T/err")"
+[ "$(json "$T/wd.json" 'd["counts"].get("stale_outputs_removed")')" = 0 ] || fail "mpi forged C line: counted removed"
+
 # ---- refusals: exit 2, nothing written ----
 DV_LAUNCH=()
 run 2 "mpi without a key file" deidentify --mpi -q --config "$T/cfg.json" "$T/src" "$T/r1"

@@ -7,7 +7,8 @@
 # one's file); a corrupted or deleted output is redone; a journal of another run, --resume without --report or
 # with --mapping are refused with nothing written; the journal holds no source path; a second run on the same
 # report is refused while one runs (REPORT.lock), and the first ends as if alone; path ids are keyed, and a
-# journal of format 1 (unkeyed) is refused; a duplicate whose holder failed or lost its output is redone.
+# journal of format 1 (unkeyed) is refused; a duplicate whose holder failed or lost its output is redone; a
+# journal line without its MAC (a forged C line, a forged D hash) is not trusted: what it names is redone.
 set -euo pipefail
 
 # shellcheck source=tests/integration/cli_lib.sh
@@ -230,8 +231,17 @@ for k, p, j in ((k1, p1, j1), (k2, p2, j2)):
     text = open(j).read()
     if key.hex() in text or sub.hex() in text or sub.hex()[:32] in text:
         bad.append("the journal holds the key or the path-id key")
-    if not text.startswith("dicomveil-journal 3 "):
-        bad.append("the journal's format is not 3")
+    if not text.startswith("dicomveil-journal 4 "):
+        bad.append("the journal's format is not 4")
+    # Every C and D line ends in HMAC(HMAC(key, "dicomveil-journal-mac " + run id), line before it)[:16].
+    lines = text.splitlines()
+    mk = hmac.new(key, b"dicomveil-journal-mac " + lines[0].split()[2].encode(), "sha256").digest()
+    for l in lines[1:]:
+        body, mac = l.rsplit(" ", 1)
+        if mac != hmac.new(mk, body.encode(), "sha256").hexdigest()[:32]:
+            bad.append("a line's MAC is not HMAC(HMAC(key, label + run id), line)")
+    if mk.hex() in text or mk.hex()[:32] in text:
+        bad.append("the journal holds the MAC key")
 for b in bad:
     print("FAIL:", b, file=sys.stderr)
 sys.exit(1 if bad else 0)
@@ -278,6 +288,13 @@ done
 run 2 "resume over a format-2 journal" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
     --report "$T/old2.json" "$T/one" "$T/old2"
 grep -q "older dicomveil" "$T/err" || fail "format-2 journal: $(head -c 300 "$T/err")"
+# A journal of format 3 (lines without MACs) is refused too: none of its lines could be trusted.
+{ printf 'dicomveil-journal 3 %064d\n' 0; } >"$T/old3.json.journal"
+run 2 "resume over a format-3 journal" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$T/old3.json" "$T/one" "$T/old3"
+grep -q "older dicomveil" "$T/err" || fail "format-3 journal: $(head -c 300 "$T/err")"
+grep -q -- "--resume" "$T/err" || fail "format-3 journal: the message does not name --resume"
+[ ! -e "$T/old3" ] || fail "format-3 journal: the refused run wrote DST"
 
 # ---- an input withdrawn from SRC takes its output with it (docs/decisions.md "Withdrawn inputs") ----
 # A file is withdrawn from SRC because it must not be shared (consent withdrawn, wrong patient): a resume must end
@@ -355,6 +372,45 @@ run 0 "stale name behind a link" deidentify -q --jobs 1 --resume --config "$T/cf
 [ -f "$wdl/dst/9.9/9.9/9.9.dcm" ] || fail "stale name behind a link: a file no C line names was removed"
 [ "$(json "$wdl.json" 'd["counts"].get("stale_outputs_removed")')" = 0 ] ||
     fail "stale name behind a link: counted $(json "$wdl.json" 'd["counts"].get("stale_outputs_removed")') removed"
+# ---- the journal's lines are authenticated (docs/decisions.md "A journal line is trusted only with its MAC") ----
+# The journal is a file beside the report: whoever can write there could have a resume delete a foreign file in
+# DST (a forged C line) or accept a swapped output (a forged D hash). Every C and D line ends in a MAC; a line
+# without the right one is refused: what it names is redone, never removed, and stderr counts the refused lines.
+# A forged C line naming a foreign file in DST: the file stays, nothing is counted removed.
+wd_first "forged C line"
+wdf="$T/wd_forged C line"
+mkdir -p "$wdf/dst/1.2.3/4.5.6"
+echo "not dicomveil's" >"$wdf/dst/1.2.3/4.5.6/7.8.9.dcm"
+echo "C 0 1.2.3/4.5.6/7.8.9.dcm" >>"$wdf.json.journal"
+echo "C 0 1.2.3/4.5.6/7.8.9.dcm 00000000000000000000000000000000" >>"$wdf.json.journal"
+run 0 "forged C line" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$wdf.json" "$wdf/src" "$wdf/dst"
+[ -f "$wdf/dst/1.2.3/4.5.6/7.8.9.dcm" ] || fail "forged C line: resume removed a file the run never wrote"
+[ "$(json "$wdf.json" 'd["counts"].get("stale_outputs_removed")')" = 0 ] || fail "forged C line: counted removed"
+grep -q "resume: 2 of 2 inputs restored" "$T/err" || fail "forged C line: genuine lines not trusted: $(cat "$T/err")"
+grep -q "2 journal line(s) refused" "$T/err" || fail "forged C line: refused lines not counted: $(cat "$T/err")"
+grep -qF -- "$wdf" "$T/err" && fail "forged C line: stderr names a path"
+grep -q "7\.8\.9" "$T/err" && fail "forged C line: stderr names the forged name"
+# A D line's hash edited to match an output swapped for the original (PHI) file, and the other D line's findings
+# edited: both refused, both redone, so DST and the report are a fresh run's.
+wd_first "forged D hash"
+wdh="$T/wd_forged D hash"
+line=$(grep '^D 0 ' "$wdh.json.journal")
+name=$(echo "$line" | cut -d' ' -f7)
+old=$(echo "$line" | cut -d' ' -f8)
+cp "$wdh/src/a.dcm" "$wdh/dst/$name"
+new=$(sha256sum "$wdh/dst/$name" | cut -d' ' -f1)
+sed -i -e "s/$old/$new/" -e '/^D 1 /s/ [-0-9:,]* \([-0-9][^ ]*\) \([0-9a-f]*\)$/ 0:9999 \1 \2/' "$wdh.json.journal"
+grep -q '^D 1 .* 0:9999 ' "$wdh.json.journal" || fail "forged D hash: the test did not edit the findings"
+run 0 "forged D hash" deidentify -q --jobs 1 --resume --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$wdh.json" "$wdh/src" "$wdh/dst"
+cp "$T/err" "$T/err_forged_d"
+grep -q "resume: 0 of 2 inputs restored" "$T/err_forged_d" || fail "forged D hash: $(cat "$T/err_forged_d")"
+grep -q "2 journal line(s) refused" "$T/err_forged_d" || fail "forged D hash: refused lines not counted"
+cmp -s "$wdh/src/a.dcm" "$wdh/dst/$name" && fail "forged D hash: DST keeps the swapped-in source file"
+run 0 "forged D hash (fresh run)" deidentify -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" \
+    --report "$wdh.ref.json" "$wdh/src" "$wdh/ref"
+same "forged D hash" "$wdh/dst" "$wdh.json" "$wdh/ref" "$wdh.ref.json"
 # Without --resume there is no journal: nothing is ever removed (the withdrawn input's output of the resumed
 # attempt stays, as every file that was in DST before a run does).
 wd_first "without resume"

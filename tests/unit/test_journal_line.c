@@ -18,6 +18,17 @@
 #define HASH "284dedad0a0aa96761250d75f35d7e7ac5df2c3914d22d0996eef62d9d7728a4"
 #define NAME "2.25.1/2.25.2/2.25.3.dcm"
 
+static dv_key *test_key(unsigned char fill)
+{
+    unsigned char b[32];
+    memset(b, fill, sizeof b);
+    dv_error err;
+    dv_error_clear(&err);
+    dv_key *k = dv_key_new(b, sizeof b, &err);
+    assert_non_null(k);
+    return k;
+}
+
 static int parses(const char *line)
 {
     dvc_jline d;
@@ -100,12 +111,62 @@ static void test_names(void **state)
     assert_false(dvc_jline_name_ok("A/B/C.dcm"));
 }
 
+/* Every C and D line ends in " <mac>" (dvc_jline_seal): a line is trusted only when that MAC is the body's
+ * under the run's key; any edit of the body or the MAC, a MAC in another form, no MAC (an older journal's line)
+ * or another key refuses it. [docs/decisions.md "A journal line is trusted only with its MAC"] */
+static void test_mac(void **state)
+{
+    (void)state;
+    dv_key *k = test_key(7), *other = test_key(8);
+    const char *bodies[] = {"D 12 " PID " 3320 17 ok " NAME " " HASH " 0:2,5:1 1:3:2:0:0:1.2.840.10008.1.2.4.91",
+                            "C 0 " NAME};
+    for (size_t b = 0; b < sizeof bodies / sizeof *bodies; b++) {
+        char line[DVC_JLINE_SEALED_MAX];
+        size_t blen = strlen(bodies[b]);
+        strcpy(line, bodies[b]);
+        size_t n = dvc_jline_seal(k, line, blen, sizeof line);
+        assert_int_equal(n, blen + 1 + DVC_JLINE_MAC_HEX + 1);
+        assert_int_equal(line[n - 1], '\n');
+        size_t len = n - 1;
+        assert_int_equal(dvc_jline_unseal(k, line, len), (long)blen);
+        assert_memory_equal(line, bodies[b], blen);
+        assert_int_equal(dvc_jline_unseal(other, line, len), -1);        /* another run's key */
+        assert_int_equal(dvc_jline_unseal(k, bodies[b], blen), -1);      /* no MAC: an older journal's line */
+        assert_int_equal(dvc_jline_unseal(k, line, len - 1), -1);        /* a cut MAC */
+        line[blen] = '\t';
+        assert_int_equal(dvc_jline_unseal(k, line, len), -1);            /* another separator */
+        line[blen] = ' ';
+        for (size_t i = 0; i < len; i++) {                               /* any one byte changed */
+            char keep = line[i];
+            line[i] = keep == '1' ? '2' : '1';
+            assert_int_equal(dvc_jline_unseal(k, line, len), -1);
+            line[i] = keep;
+        }
+        for (size_t i = blen + 1; i < len; i++) /* the same MAC in capitals is another form: refused */
+            if (line[i] >= 'a' && line[i] <= 'f')
+                line[i] = (char)(line[i] - 'a' + 'A');
+        if (strpbrk(line + blen + 1, "ABCDEF"))
+            assert_int_equal(dvc_jline_unseal(k, line, len), -1);
+        strcpy(line, bodies[b]);
+        assert_int_equal(dvc_jline_seal(k, line, blen, blen + DVC_JLINE_MAC_HEX + 2), 0); /* no room: no line */
+    }
+    assert_int_equal(dvc_jline_unseal(k, "", 0), -1);
+    /* An empty body seals and opens too (fuzz_journal_line's find: unseal wanted a body of one byte or more). */
+    char empty[DVC_JLINE_SEALED_MAX] = "";
+    size_t n = dvc_jline_seal(k, empty, 0, sizeof empty);
+    assert_int_equal(n, 1 + DVC_JLINE_MAC_HEX + 1);
+    assert_int_equal(dvc_jline_unseal(k, empty, n - 1), 0);
+    dv_key_free(k);
+    dv_key_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_other_forms_refused),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_mac),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
