@@ -400,6 +400,9 @@ typedef struct dvc_preview_stage {
 /* Open the (existing) dir for writing pictures: refused (message naming --preview, -1) when it is writable by
  * group or others, who could plant names in it. 0 or -1 after printing why. */
 int dvc_preview_open(dvc_preview *pv);
+/* 1 after printing why (naming --preview) when the directory st describes is writable by group or others, else
+ * 0: checked on its name before anything is created (cmd_deidentify.c) and on the opened directory. */
+int dvc_preview_dir_shared(const struct stat *st);
 void dvc_preview_close(dvc_preview *pv);
 /* The dv_frame_observer_fn of dv_run_set_frame_observer; user is the dvc_preview, ev->instance_arg the
  * instance's dvc_put (its preview field: the stage). Thread-safe. */

@@ -429,10 +429,8 @@ static int check_preview_dir(const char *dir, const paths *p)
         dvc_errorf("--preview: exists and is not a directory");
         return DVC_EXIT_USAGE;
     }
-    if (exists && (st.st_mode & (S_IWGRP | S_IWOTH))) {
-        dvc_errorf("refusing --preview: the directory is writable by group or others (chmod go-w it)");
+    if (exists && dvc_preview_dir_shared(&st))
         return DVC_EXIT_USAGE;
-    }
     char *r = dvc_path_resolve(dir);
     if (!r) {
         dvc_errorf("--preview: %s", strerror(errno));

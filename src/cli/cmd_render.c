@@ -137,17 +137,16 @@ int dvc_cmd_render(int argc, char **argv)
             close(fd);
         return DVC_EXIT_FAILED;
     }
-    struct stat ost;
-    if (stat(outp, &ost) == 0 && S_ISDIR(ost.st_mode)) {
-        close(fd);
-        dvc_errorf("render: output: is a directory");
-        return DVC_EXIT_USAGE;
-    }
     /* OUT naming IN itself (the same path, a link to it, a hard link) would replace the source with its picture:
      * sources are never modified. */
-    if (stat(outp, &ost) == 0 && ost.st_dev == st.st_dev && ost.st_ino == st.st_ino) {
+    struct stat ost;
+    const char *bad_out = stat(outp, &ost) != 0                                    ? NULL
+                          : S_ISDIR(ost.st_mode)                                   ? "is a directory"
+                          : ost.st_dev == st.st_dev && ost.st_ino == st.st_ino ? "is the input file"
+                                                                                   : NULL;
+    if (bad_out) {
         close(fd);
-        dvc_errorf("render: output: is the input file");
+        dvc_errorf("render: output: %s", bad_out);
         return DVC_EXIT_USAGE;
     }
     uint8_t *png = NULL;

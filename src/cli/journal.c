@@ -361,11 +361,17 @@ static void journal_write(dvc_journal *j, const char *line, size_t len)
     pthread_mutex_unlock(&j->lock);
 }
 
+/* The sealed C line of index and name into line: its length with the newline, or 0 (too long, or no MAC). */
+static size_t claim_line(const dvc_journal *j, size_t index, const char *name, char line[DVC_JLINE_SEALED_MAX])
+{
+    int n = snprintf(line, DVC_JLINE_SEALED_MAX, "C %zu %s", index, name);
+    return n > 0 && n < DVC_JLINE_SEALED_MAX ? dvc_jline_seal(j->mac_key, line, (size_t)n, DVC_JLINE_SEALED_MAX) : 0;
+}
+
 void dvc_journal_claim(dvc_journal *j, size_t index, const char *name)
 {
     char line[DVC_JLINE_SEALED_MAX];
-    int n = snprintf(line, sizeof line, "C %zu %s", index, name);
-    size_t sealed = n > 0 && (size_t)n < sizeof line ? dvc_jline_seal(j->mac_key, line, (size_t)n, sizeof line) : 0;
+    size_t sealed = claim_line(j, index, name, line);
     if (sealed)
         journal_write(j, line, sealed);
 }
@@ -592,8 +598,7 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
             dvc_output_seed(run->out, s, DVC_OURS_UNKNOWN) < 0)
             oom = 1;
         char line[DVC_JLINE_SEALED_MAX];
-        int n = snprintf(line, sizeof line, "C 0 %s", s);
-        size_t sealed = dvc_jline_seal(j->mac_key, line, (size_t)n, sizeof line);
+        size_t sealed = claim_line(j, 0, s, line);
         oom |= sealed ? sb_add(&header, line, sealed) : -1;
     }
     oom |= keep.len ? sb_add(&header, keep.s, keep.len) : 0;

@@ -146,6 +146,14 @@ void dvc_preview_observe(const dv_frame_event *ev, void *user)
     st->n += 2;
 }
 
+int dvc_preview_dir_shared(const struct stat *st)
+{
+    if (!(st->st_mode & (S_IWGRP | S_IWOTH)))
+        return 0;
+    dvc_errorf("refusing --preview: the directory is writable by group or others (chmod go-w it)");
+    return 1;
+}
+
 int dvc_preview_open(dvc_preview *pv)
 {
     struct stat st;
@@ -158,8 +166,7 @@ int dvc_preview_open(dvc_preview *pv)
         return -1;
     }
     /* checked again on what was opened: cmd_deidentify.c checked the name before anything was created */
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        dvc_errorf("refusing --preview: the directory is writable by group or others (chmod go-w it)");
+    if (dvc_preview_dir_shared(&st)) {
         close(pv->dirfd);
         pv->dirfd = -1;
         return -1;
@@ -224,15 +231,14 @@ size_t dvc_preview_settle(dvc_preview *pv, dvc_preview_stage *st, int publish, i
         /* rename, not link: it replaces whatever has the name (a planted symlink itself, not its target) */
         int ok = renameat(pv->dirfd, b->tmp, pv->dirfd, b->name) == 0;
         ok = renameat(pv->dirfd, a->tmp, pv->dirfd, a->name) == 0 && ok;
-        if (!ok) {
-            dvc_progress_log(pv->progress, "preview: naming a picture failed: %s", strerror(errno));
-            unlinkat(pv->dirfd, b->tmp, 0);
-            unlinkat(pv->dirfd, a->tmp, 0);
-        }
-        if (ok)
+        if (ok) {
             good++;
-        else
-            bad++;
+            continue;
+        }
+        dvc_progress_log(pv->progress, "preview: naming a picture failed: %s", strerror(errno));
+        unlinkat(pv->dirfd, b->tmp, 0);
+        unlinkat(pv->dirfd, a->tmp, 0);
+        bad++;
     }
     atomic_fetch_add(&pv->written, good);
     atomic_fetch_add(&pv->failed, bad);
