@@ -11,6 +11,7 @@
 #include "dv_instance.h"
 #include "dv_engine.h"
 #include "dv_budget.h"
+#include "dv_pixel_budget.h"
 #include "dv_run.h"
 #include "dv_frames.h"
 

@@ -16,6 +16,7 @@ extern "C" {
 #endif
 
 typedef struct dv_budget dv_budget; /* dv_budget.h */
+typedef struct dv_pixel_budget dv_pixel_budget; /* dv_pixel_budget.h */
 
 /* Per-instance resource caps. Extensible (issue 5 item 7): struct_size records the layout the caller was
  * compiled with, so fields can be appended without breaking callers. Always start from dv_limits_default
@@ -29,6 +30,8 @@ typedef struct dv_limits {
     uint32_t inline_threshold;   /* values above this many bytes stay in the source (default 16 KiB) */
     dv_budget *budget;           /* run-wide memory budget the instance's metadata and inflate buffer draw from
                                     (dv_budget.h); NULL (default) = only the per-instance caps. Not owned. */
+    dv_pixel_budget *pixel_budget; /* run-wide budget the pixel stage's estimate is drawn from (dv_pixel_budget.h);
+                                      NULL (default) = none. Not owned. */
 } dv_limits;
 
 /* Fill *lim with the defaults for a struct of struct_size bytes (use dv_limits_default). */

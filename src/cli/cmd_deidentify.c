@@ -79,10 +79,15 @@ void dvc_deidentify_usage(FILE *f)
           "                       inflated deflated datasets (default 512M, or about --max-metadata + 75M when that\n"
           "                       is more; at least --max-metadata + 12M). Workers wait for it rather than\n"
           "                       fail, so their memory stays bounded whatever --jobs is. Burned-in text\n"
-          "                       redaction is not counted: each worker also holds about 2.4x the largest\n"
-          "                       frame it decodes (at most 512 MiB a frame).\n"
+          "                       redaction draws from --pixel-memory instead.\n"
           "      --max-depth N    Sequence nesting cap per instance, 1-1024 (default 128).\n"
           "      --max-metadata BYTES  In-memory metadata cap per instance, 1M-64G (default 32M).\n"
+          "      --pixel-memory BYTES  Memory all workers together may hold for burned-in text redaction\n"
+          "                       (decoded frames, the detector's and the codecs' buffers, the redacted pixel\n"
+          "                       data), at least 1M (default half the machine's memory). Each instance is\n"
+          "                       charged an estimate from its pixel attributes before it decodes anything;\n"
+          "                       workers wait for room in turn, and an instance whose estimate exceeds the\n"
+          "                       whole budget fails (error class limit; nothing written).\n"
           "      --pixel-frame-ms MS  Time bound per frame of burned-in text redaction (decode, text detection,\n"
           "                       OCR), milliseconds, 1-3600000 (default 30000). A frame over it fails its\n"
           "                       instance (error class limit; nothing written).\n"
@@ -145,6 +150,7 @@ typedef struct opts {
     int resume;
     int mpi;
     uint64_t memory_budget; /* 0: the default */
+    uint64_t pixel_memory;  /* 0: the default (dv_pixel_budget_default_total) */
     uint32_t max_depth;     /* 0: the default */
     uint64_t max_metadata;  /* 0: the default */
     uint32_t pixel_frame_ms; /* 0: the default */
@@ -153,6 +159,7 @@ typedef struct opts {
 enum {
     OPT_FSYNC = 256,
     OPT_MEMORY_BUDGET,
+    OPT_PIXEL_MEMORY,
     OPT_MAX_DEPTH,
     OPT_MAX_METADATA,
     OPT_PREVIEW,
@@ -207,6 +214,7 @@ static int parse_args(int argc, char **argv, opts *o)
         {"quiet", no_argument, NULL, 'q'},        {"fsync", no_argument, NULL, OPT_FSYNC},
         {"help", no_argument, NULL, 'h'},         {"mapping", required_argument, NULL, 'm'},
         {"memory-budget", required_argument, NULL, OPT_MEMORY_BUDGET},
+        {"pixel-memory", required_argument, NULL, OPT_PIXEL_MEMORY},
         {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
         {"max-metadata", required_argument, NULL, OPT_MAX_METADATA},
         {"preview", required_argument, NULL, OPT_PREVIEW},
@@ -228,6 +236,12 @@ static int parse_args(int argc, char **argv, opts *o)
         case OPT_MEMORY_BUDGET:
             if (dvc_parse_bytes(optarg, 1, BUDGET_MAX, &o->memory_budget) < 0) {
                 dvc_errorf("deidentify: --memory-budget wants a byte count such as 512M (try --help)");
+                return DVC_EXIT_USAGE;
+            }
+            break;
+        case OPT_PIXEL_MEMORY:
+            if (dvc_parse_bytes(optarg, MIB, BUDGET_MAX, &o->pixel_memory) < 0) {
+                dvc_errorf("deidentify: --pixel-memory wants a byte count of at least 1M such as 4G (try --help)");
                 return DVC_EXIT_USAGE;
             }
             break;
@@ -533,8 +547,9 @@ static int check_paths(char **srcv, size_t nsrc, const char *dst, const opts *o,
     return rc;
 }
 
-/* The per-instance caps and the run-wide budget from the options. NULL budget after printing why. */
-static dv_budget *make_limits(const opts *o, dv_limits *lim)
+/* The per-instance caps and the run-wide budgets from the options: *pixel gets the pixel stage's
+ * (dv_pixel_budget.h). NULL after printing why. */
+static dv_budget *make_limits(const opts *o, dv_limits *lim, dv_pixel_budget **pixel)
 {
     dv_limits_default(lim);
     if (o->max_depth)
@@ -561,6 +576,12 @@ static dv_budget *make_limits(const opts *o, dv_limits *lim)
         return NULL;
     }
     lim->budget = b;
+    if (!(*pixel = dv_pixel_budget_new(o->pixel_memory ? o->pixel_memory : dv_pixel_budget_default_total(), &err))) {
+        dvc_errorf("%s", err.message);
+        dv_budget_free(b);
+        return NULL;
+    }
+    lim->pixel_budget = *pixel;
     return b;
 }
 
@@ -583,6 +604,7 @@ int dvc_cmd_deidentify(int argc, char **argv)
     dv_plan *plan = NULL;
     dv_key *key = NULL;
     dv_budget *budget = NULL;
+    dv_pixel_budget *pixel_budget = NULL;
     dv_run *lib = NULL;
     paths p = {0};
     dvc_inputs in = {0};
@@ -597,7 +619,7 @@ int dvc_cmd_deidentify(int argc, char **argv)
     rc = DVC_EXIT_USAGE;
 
     /* 1. Everything that can be refused, before anything is written. */
-    if (!(budget = make_limits(&o, &limits)))
+    if (!(budget = make_limits(&o, &limits, &pixel_budget)))
         goto done;
     if (!(plan = dvc_plan_load(o.config)))
         goto done;
@@ -741,6 +763,7 @@ done:
     paths_free(&p);
     dv_run_free(lib);
     dv_budget_free(budget);
+    dv_pixel_budget_free(pixel_budget);
     dv_key_free(key);
     dv_plan_free(plan);
     return rc;

@@ -19,6 +19,7 @@ void dv_limits_init(dv_limits *lim, size_t struct_size)
     def.max_inflated_bytes = 4ull * 1024u * 1024u * 1024u; /* bomb defence only: inflation streams */
     def.inline_threshold = 16u * 1024u; /* large values (ContourData, LUTs...) stay in the source: bounded RSS */
     def.budget = NULL;
+    def.pixel_budget = NULL;
     /* A caller compiled with a longer layout gets our fields; the tail it has and we do not know stays 0. */
     size_t n = struct_size < sizeof def ? struct_size : sizeof def;
     if (struct_size > sizeof def)

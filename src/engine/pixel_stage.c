@@ -112,6 +112,38 @@ void dv_pixel_worker_free(dv_pixel_worker *w)
     free(w);
 }
 
+/* A worker is reused by the next instance; the buffers a large frame made are not kept for it, so what a worker
+ * holds between instances stays small (its frame-sized buffers are covered by the instance's pixel grant only
+ * while the instance runs: dv_pixel_stage_estimate). The detectors are remade on their next use. */
+#define TRIM_ABOVE_FRAME_BYTES (2u * 1024u * 1024u)
+
+static void worker_trim(dv_pixel_worker *w)
+{
+    dv_textdetect **tds[4] = {&w->td, &w->tdc[0], &w->tdc[1], &w->tdc[2]};
+    for (int i = 0; i < 4; i++) {
+        if (!*tds[i])
+            continue;
+        /* its counters go on in the worker's (dv_pixel_worker_stats adds the live detectors' to them) */
+        dv_textdetect_stats st = {0};
+        dv_textdetect_get_stats(*tds[i], &st);
+        w->stats.v[DV_PIXEL_SEARCH_FULL] += st.full;
+        w->stats.v[DV_PIXEL_SEARCH_PARTIAL] += st.partial;
+        w->stats.v[DV_PIXEL_SEARCH_REUSED] += st.reused;
+        dv_textdetect_free(*tds[i]);
+        *tds[i] = NULL;
+    }
+    for (int k = 0; k < 4; k++)
+        dv_gray8_free(&w->planes[k]);
+    dv_gray8_free(&w->crop);
+    dv_gray8_free(&w->gray);
+    free(w->buf);
+    w->buf = NULL;
+    w->buf_cap = 0;
+    free(w->before);
+    w->before = NULL;
+    w->before_cap = 0;
+}
+
 uint64_t dv_pixel_worker_decode_calls(const dv_pixel_worker *w)
 {
     return w ? dv_image_ctx_decode_calls(w->img) : 0;
@@ -1755,10 +1787,67 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
     return 0;
 }
 
+/* Bytes per decoded sample of one frame, besides the decoded frame itself: the 8-bit views and the detector's
+ * scratch (runs, components, morphology) and the codec's own buffers, for decoding and for re-encoding. JPEG 2000's
+ * library holds each sample as a 32-bit integer, both ways. Then a quarter and 8 MiB more for what the allocator
+ * does not give back between frames. Measured (bench/RESULTS.md "Pixel memory": 22 instances of every codec, one
+ * and many frames, text on a plain and on a noisy background, REDACT_ALL_TEXT and REDACT_SENSITIVE_TEXT): the
+ * estimate is 1.22 to 3.8 times the peak the instance added to the process (the OCR model, loaded once per worker,
+ * not counted). */
+#define SAMPLE_COST 9u
+#define SAMPLE_COST_J2K 24u
+#define SLACK_FIXED (8ull << 20)
+/* The sensitive modes' readings: the instance's crops in the memo, Tesseract's working memory per line */
+#define OCR_COST (16ull << 20)
+
+int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, uint64_t *bytes)
+{
+    *bytes = 0;
+    dv_error ignored;
+    dv_error_clear(&ignored);
+    dv_image_limits lim;
+    dv_image_limits_default(&lim);
+    const char *ts = dv_instance_transfer_syntax(inst);
+    dv_ts_family fam = dv_ts_family_of(ts);
+    dv_pixel_attrs pa;
+    if (read_attrs(inst, &lim, fam, &pa, &ignored) != 0)
+        return -1; /* the stage fails on the same check before it decodes anything */
+    size_t cap = pa.float_bits ? (size_t)pa.native_frame_bytes : dv_image_frame_capacity(&pa, fam, &lim, &ignored);
+    if (!cap)
+        return -1;
+    uint64_t samples = (uint64_t)pa.rows * pa.columns * pa.samples_per_pixel; /* each < 2^16: no overflow */
+    uint64_t frame = cap + samples * (fam == DV_TSF_J2K ? SAMPLE_COST_J2K : SAMPLE_COST);
+    /* The redacted pixel data, all frames (a re-encoded frame may come out a little larger than native: 1/8) */
+    uint64_t out = pa.native_frame_bytes * pa.number_of_frames;
+    out += out / 8;
+    /* The pixel data read in: a native value whole; encapsulated frames at most the source's size */
+    const dv_elem *pd = top_pixels(inst);
+    uint64_t in = dv_ts_family_encapsulated(fam)                     ? inst->src->size
+                  : pd && pd->length != DV_UNDEFINED_LENGTH ? pd->length
+                                                            : 0;
+    uint64_t total = frame + out + in;
+    /* Overlays kept by name are searched after the image, each as 8-bit frames beside its plane */
+    for (const dv_elem *e = inst->ds.first; e; e = e->next) {
+        uint32_t rel = e->tag - 0x60000000u;
+        if (rel < 0x00200000u && !(rel & 0x00010000u) && (rel & 0xFFFFu) == OVERLAY_DATA) {
+            uint16_t group = (uint16_t)(e->tag >> 16), r = 0, c = 0;
+            (void)dv_ds_get_u16(inst, &inst->ds, OVERLAY_ELEM(group, OVERLAY_ROWS), &r);
+            (void)dv_ds_get_u16(inst, &inst->ds, OVERLAY_ELEM(group, OVERLAY_COLUMNS), &c);
+            total += e->length + (uint64_t)r * c * (1 + SAMPLE_COST);
+        }
+    }
+    *bytes = total + total / 4 + SLACK_FIXED + (dv_image_config_needs_ocr(ic) ? OCR_COST : 0);
+    return 0;
+}
+
 int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
                        dv_result *res, dv_error *err)
 {
-    if (stage_run(w, ic, inst, env, res, err) == 0)
+    int rc = stage_run(w, ic, inst, env, res, err);
+    if (w->buf_cap > TRIM_ABOVE_FRAME_BYTES || w->gray.cap > TRIM_ABOVE_FRAME_BYTES ||
+        w->planes[0].cap > TRIM_ABOVE_FRAME_BYTES || w->before_cap > TRIM_ABOVE_FRAME_BYTES)
+        worker_trim(w);
+    if (rc == 0)
         return 0;
     /* Say which stage failed; the codec's own text (sizes, markers, frame numbers) follows. */
     char msg[DV_ERROR_MESSAGE_MAX];

@@ -350,7 +350,7 @@ typedef struct inspect_req {
  * the pixels, so every bit outside the stored ones is cleared after it (docs/decisions.md "Overlays embedded in
  * pixel data": the detector sees the stored bits only, and text drawn above them was kept). */
 static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void *out_arg, dv_result *res,
-                       dv_overlay_planes *ov, dv_error *err)
+                       dv_overlay_planes *ov, uint64_t *pixel_held, dv_error *err)
 {
     if (!run->plan->cleans_pixels)
         return 0;
@@ -362,6 +362,18 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
     if (!ic)
         return 0;
     ov->all_unused = 1;
+    if (run->limits.pixel_budget) {
+        /* Its metadata maximum first, so that once it holds pixel memory it waits for nothing (dv_pixel_budget.h:
+         * no deadlock between the two budgets); given back by process() once the instance is freed. */
+        uint64_t need = 0;
+        (void)dv_pixel_stage_estimate(inst, ic, &need);
+        dv_lease_hold_max(&inst->arena.lease);
+        if (dv_pixel_budget_take(run->limits.pixel_budget, need) != 0)
+            return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel stage would need more memory than the "
+                           "whole pixel memory budget (%llu MiB)",
+                           (unsigned long long)(dv_pixel_budget_total(run->limits.pixel_budget) >> 20));
+        *pixel_held = need;
+    }
     dv_pixel_worker *pw = pool_take(&run->pixel_pool, pixel_make);
     if (!pw)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory (pixel worker)");
@@ -422,6 +434,7 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
         return failed(err, DV_ERR_MALFORMED);
     }
     dv_outcome outcome;
+    uint64_t pixel_held = 0; /* the pixel stage's grant (dv_pixel_budget.h), held until the instance is freed */
     dv_text_worker *tw = NULL;
     dv_uid_memo *um = NULL;
     dv_match_memo *mm = NULL;
@@ -500,7 +513,7 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
      * instance's top-level PixelData asks for redaction, so a metadata-only config never builds a pixel
      * worker or decodes anything [test_pixel_stage: test_metadata_only_decodes_nothing]. Fail closed: a
      * failure here means the instance is not written (DECISIONS 14). ---- */
-    if (!insp && pixel_stage(run, inst, tw, out_arg, res, &ov, err) != 0) {
+    if (!insp && pixel_stage(run, inst, tw, out_arg, res, &ov, &pixel_held, err) != 0) {
         outcome = failed(err, DV_ERR_INVALID);
         goto done;
     }
@@ -518,6 +531,8 @@ done:
     pool_give(&run->uid_pool, um, uid_destroy);
     pool_give(&run->match_pool, mm, match_destroy);
     dv_instance_free(inst); /* before the caller closes the source: bulk values are read from it */
+    if (pixel_held) /* the redacted pixel data was the instance's: freed with it */
+        dv_pixel_budget_give(run->limits.pixel_budget, pixel_held);
     return outcome;
 }
 

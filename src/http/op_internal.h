@@ -74,6 +74,7 @@ struct dvh_ops {
     dvh_op_durable *durable; /* op_durable.c: makes the chunks' outputs durable off the pool's threads */
     atomic_int stopping;     /* dvh_ops_stop began (read instead of the pool, which may be gone by then) */
     dv_budget *budget;
+    dv_pixel_budget *pixel_budget; /* the pixel stage's, shared likewise (dv_pixel_budget.h) */
     dv_limits lim;
     pthread_mutex_t mu;
     dvh_op_ctx *running;

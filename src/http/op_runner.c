@@ -83,13 +83,15 @@ int dvh_ops_start(dvh_server *s, unsigned workers, dv_error *err)
         total = instance_max + ((uint64_t)64 << 20);
     o->budget = dv_budget_new(total, instance_max, err);
     o->lim.budget = o->budget;
+    o->pixel_budget = o->budget ? dv_pixel_budget_new(dv_pixel_budget_default_total(), err) : NULL;
+    o->lim.pixel_budget = o->pixel_budget;
     /* Default: one thread per CPU. An item is mostly CPU (the engine, the hash, the copy into the page cache);
      * its chunk's durability is the committer's (op_durable.c), so a pool thread does not wait for the disk. */
     if (workers == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         workers = cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned)cpus;
     }
-    o->pool = o->budget ? dvj_pool_new(workers, QUEUE_MAX, err) : NULL;
+    o->pool = o->pixel_budget ? dvj_pool_new(workers, QUEUE_MAX, err) : NULL;
     /* The chunks' durability off the pool's threads (op_durable.c). DVH_OP_QUEUE_OUTPUTS outputs (4 chunks)
      * may wait for it, and at least one chunk per pool thread: while a round's syncfs runs, every pool thread
      * hands over and keeps computing (and starting the writeback of) its next chunks instead of waiting for
@@ -112,6 +114,7 @@ int dvh_ops_start(dvh_server *s, unsigned workers, dv_error *err)
     if (o->durable == NULL) {
         dvj_pool_shutdown(o->pool);
         dv_budget_free(o->budget);
+        dv_pixel_budget_free(o->pixel_budget);
         pthread_mutex_destroy(&o->mu);
         free(o);
         return -1;
@@ -150,6 +153,7 @@ void dvh_ops_stop(dvh_server *s)
      * (an operation's last reference may end here: finalise reads o->stopping, not the pool). */
     dvh_op_durable_stop(o->durable);
     dv_budget_free(o->budget);
+    dv_pixel_budget_free(o->pixel_budget);
     pthread_mutex_destroy(&o->mu);
     free(o);
     s->ops = NULL;

@@ -92,6 +92,19 @@ static void grant_locked(dv_budget *b, dv_lease *l, uint64_t to)
         b->peak = b->granted;
 }
 
+/* The large grant: the whole maximum at once, so this instance never waits again. Waiting here holds at most the
+ * slice, and the slice rule guarantees the slices alone leave room for one large grant. */
+static void grow_locked(dv_budget *b, dv_lease *l)
+{
+    b->growing++;
+    while (b->granted - l->held + l->max > b->total)
+        pthread_cond_wait(&b->freed, &b->lock);
+    b->growing--;
+    grant_locked(b, l, l->max);
+    if (b->growing == 0)
+        pthread_cond_broadcast(&b->freed); /* slices held back for us may go now */
+}
+
 void dv_lease_init(dv_lease *l, dv_budget *b, uint64_t max)
 {
     l->budget = b;
@@ -119,16 +132,20 @@ int dv_lease_charge(dv_lease *l, uint64_t n)
     if (l->used > l->held) {
         /* Large: the whole maximum at once, so this instance never waits again. Waiting here holds only the
          * slice, and the slice rule above guarantees the slices alone leave room for one large grant. */
-        b->growing++;
-        while (b->granted - l->held + l->max > b->total)
-            pthread_cond_wait(&b->freed, &b->lock);
-        b->growing--;
-        grant_locked(b, l, l->max);
-        if (b->growing == 0)
-            pthread_cond_broadcast(&b->freed); /* slices held back for us may go now */
+        grow_locked(b, l);
     }
     pthread_mutex_unlock(&b->lock);
     return 0;
+}
+
+void dv_lease_hold_max(dv_lease *l)
+{
+    if (!l->budget || l->held == l->max)
+        return;
+    dv_budget *b = l->budget;
+    pthread_mutex_lock(&b->lock);
+    grow_locked(b, l); /* dv_lease_charge's large grant, asked before it is needed */
+    pthread_mutex_unlock(&b->lock);
 }
 
 void dv_lease_end(dv_lease *l)

@@ -19,6 +19,9 @@ void dv_lease_init(dv_lease *l, dv_budget *b, uint64_t max);
 /* Draw n more bytes, waiting for the budget when needed (never failing for it). 0, or -1 when the instance
  * would exceed its maximum (the caller reports DV_ERR_LIMIT). */
 int dv_lease_charge(dv_lease *l, uint64_t n);
+/* Take the large grant now if not held yet, waiting for it as dv_lease_charge would; after it no charge of this
+ * lease waits (the pixel stage calls it before it waits for its pixel grant: dv_pixel_budget.h). */
+void dv_lease_hold_max(dv_lease *l);
 /* Give everything back (idempotent). */
 void dv_lease_end(dv_lease *l);
 

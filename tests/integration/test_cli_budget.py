@@ -10,6 +10,10 @@
 2. --max-depth / --max-metadata set dv_limits: a nesting deeper than --max-depth and metadata larger than
    --max-metadata fail as "limit"; the defaults accept both; out-of-range values exit 2.
 3. --memory-budget below one instance's maximum exits 2 and writes nothing.
+4. --pixel-memory (include/dicomveil/dv_pixel_budget.h): 4 frames of 3072x3072 8-bit noise (the detector's worst
+   case) under REDACT_ALL_TEXT, --jobs 4. Each is charged an estimate of ~145 MiB. With 100M every one fails as
+   "limit" before decoding; with 200M they run one at a time, with 1G all at once, and both write the same bytes;
+   one at a time peaks well below all at once (not in an ASan build). A metadata-only config takes nothing from it.
 """
 import json
 import os
@@ -86,6 +90,26 @@ def bomb(i):
         left -= n
     out += co.flush()
     return part10("1.2.840.10008.1.2.1.99", sop, out)
+
+
+def noise_frame(i, side=3072):
+    """An 8-bit MONOCHROME2 secondary capture of random pixels, explicit VR LE."""
+    sop = "1.2.826.0.1.3680043.2.1125.7.5.%d" % i
+    image = (el(0x28, 2, "US", us(1)) + el(0x28, 4, "CS", text("MONOCHROME2")) + el(0x28, 0x10, "US", us(side))
+             + el(0x28, 0x11, "US", us(side)) + el(0x28, 0x100, "US", us(8)) + el(0x28, 0x101, "US", us(8))
+             + el(0x28, 0x102, "US", us(7)) + el(0x28, 0x103, "US", us(0)))
+    pixels = os.urandom(side * side)
+    ds = base_dataset(sop, image) + struct.pack("<HH2sHI", 0x7FE0, 0x10, b"OB", 0, len(pixels)) + pixels
+    return part10("1.2.840.10008.1.2.1", sop, ds)
+
+
+def tree_bytes(root):
+    out = {}
+    for d, _, fs in os.walk(root):
+        for f in fs:
+            with open(os.path.join(d, f), "rb") as h:
+                out[os.path.relpath(os.path.join(d, f), root)] = h.read()
+    return out
 
 
 def nested(depth, sop):
@@ -199,6 +223,64 @@ def main():
         # A larger --max-metadata raises the default budget instead of refusing.
         check(statuses(["--max-metadata", "1G"], "meta1g") == [("ok", None), ("ok", None)],
               "--max-metadata 1G alone must work (the default budget grows with it)")
+
+        # ---- 4. --pixel-memory ----
+        pix = os.path.join(tmp, "pix")
+        os.mkdir(pix)
+        for i in range(4):
+            with open(os.path.join(pix, "noise%d.dcm" % i), "wb") as f:
+                f.write(noise_frame(i))
+        redact = os.path.join(tmp, "redact.json")
+        with open(redact, "w") as f:
+            f.write('{"dicomTagConfig":{"options":{"cleanImage":{"textRedactionMode":"REDACT_ALL_TEXT"}}}}')
+
+        def pixel_run(budget, name, config=redact, extra=()):
+            rp = os.path.join(tmp, name + ".json")
+            p = run(["deidentify", "-q", "--jobs", "4", "--pixel-memory", budget, "--config", config, "--key-file",
+                     key, "--report", rp] + list(extra) + [pix, os.path.join(tmp, name)], tmp, timed=True)
+            peak = int(open(os.path.join(tmp, "rss")).read().split()[-1])
+            if not os.path.exists(rp):
+                check(False, "%s: no report (exit %d: %s)" % (name, p.returncode, p.stderr[-300:]))
+                return [], peak
+            return report(rp)["instances"], peak
+
+        over, _ = pixel_run("100M", "pix100")
+        check(len(over) == 4 and all(i["status"] == "failed" and i["error_class"] == "limit" for i in over),
+              "--pixel-memory 100M: each ~145 MiB estimate must fail as limit: %s" % over)
+        check(all("pixel memory budget (100 MiB)" in (i.get("error") or "") for i in over),
+              "--pixel-memory 100M: the error must name the pixel memory budget: %s" % over)
+        check(not os.path.exists(os.path.join(tmp, "pix100")) or not tree_bytes(os.path.join(tmp, "pix100")),
+              "--pixel-memory 100M: nothing may be written")
+        one, peak_one = pixel_run("200M", "pix200")
+        check(len(one) == 4 and all(i["status"] == "ok" for i in one),
+              "--pixel-memory 200M: all 4 must pass, one at a time (waiting never fails): %s" % one)
+        every, peak_every = pixel_run("1G", "pix1g")
+        check(len(every) == 4 and all(i["status"] == "ok" for i in every), "--pixel-memory 1G: all 4 must pass")
+        check(tree_bytes(os.path.join(tmp, "pix200")) == tree_bytes(os.path.join(tmp, "pix1g")),
+              "--pixel-memory 200M and 1G must write the same bytes")
+        print("pixels: peak RSS %d MiB one at a time (--pixel-memory 200M), %d MiB all at once (1G), --jobs 4"
+              % (peak_one // 1024, peak_every // 1024))
+        if sanitized():
+            print("pixels: peak RSS not compared (AddressSanitizer build)")
+        else:
+            check(peak_one * 3 < peak_every * 2,
+                  "--pixel-memory 200M must keep the frames from being held at once: peak %d KiB against %d KiB"
+                  % (peak_one, peak_every))
+            check(peak_one < (200 + FIXED_OVERHEAD_MIB) * 1024,
+                  "--pixel-memory 200M: peak RSS %d KiB over the budget + overhead" % peak_one)
+        # Both budgets tight: an instance takes its metadata maximum (~43 MiB of 64M: one at a time) before it
+        # waits for pixel memory, so the two budgets cannot hold each other up (dv_pixel_budget.h). It must end.
+        both, _ = pixel_run("200M", "pixboth", extra=("--memory-budget", "64M"))
+        check(len(both) == 4 and all(i["status"] == "ok" for i in both),
+              "--memory-budget 64M with --pixel-memory 200M: all 4 must pass: %s" % both)
+        meta, _ = pixel_run("1M", "pixmeta", config=cfg)
+        check(len(meta) == 4 and all(i["status"] == "ok" for i in meta),
+              "a metadata-only config draws nothing from --pixel-memory 1M: %s" % meta)
+        for bad in ("512K", "0", "x"):
+            dst = os.path.join(tmp, "refused_pix")
+            p = run(["deidentify", "--config", redact, "--key-file", key, "--pixel-memory", bad, pix, dst], tmp)
+            check(p.returncode == 2 and not os.path.exists(dst), "--pixel-memory %s: exit %d, expected 2 and no DST"
+                  % (bad, p.returncode))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if fails:

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -412,6 +413,92 @@ static void test_budget_refuses_too_small(void **state)
     dv_budget_free(b);
 }
 
+/* ---- the pixel stage's budget (dv_pixel_budget.h) ---- */
+
+typedef struct pix_taker {
+    dv_pixel_budget *b;
+    uint64_t n;
+    int done; /* read under the test's polling only after a join, or as a hint while polling */
+    pthread_mutex_t *mu;
+} pix_taker;
+
+static void *pix_take(void *arg)
+{
+    pix_taker *t = arg;
+    int rc = dv_pixel_budget_take(t->b, t->n);
+    pthread_mutex_lock(t->mu);
+    t->done = rc == 0 ? 1 : -1;
+    pthread_mutex_unlock(t->mu);
+    return NULL;
+}
+
+static int pix_done(pix_taker *t)
+{
+    pthread_mutex_lock(t->mu);
+    int d = t->done;
+    pthread_mutex_unlock(t->mu);
+    return d;
+}
+
+static void pix_wait_done(pix_taker *t)
+{
+    for (int i = 0; i < 5000 && pix_done(t) == 0; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void pix_wait_queued(dv_pixel_budget *b, uint64_t n)
+{
+    for (int i = 0; i < 10000 && dv_pixel_budget_waiting(b) < n; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(dv_pixel_budget_waiting(b), n);
+}
+
+static void test_pixel_budget_in_turn(void **state)
+{
+    (void)state;
+    const uint64_t MB = 1024u * 1024u;
+    dv_error err;
+    assert_null(dv_pixel_budget_new(MB - 1, &err));
+    assert_int_equal(err.code, DV_ERR_USAGE);
+    dv_pixel_budget *b = dv_pixel_budget_new(100 * MB, &err);
+    assert_non_null(b);
+    /* More than the whole budget fails at once, waiting for nothing (the outcome never depends on timing). */
+    assert_int_equal(dv_pixel_budget_take(b, 100 * MB + 1), -1);
+    assert_int_equal(dv_pixel_budget_take(b, 0), 0);
+    assert_int_equal(dv_pixel_budget_take(b, 60 * MB), 0);
+    assert_int_equal(dv_pixel_budget_in_use(b), 60 * MB);
+    /* A 60 MB taker waits; a 10 MB one that comes after it waits too although 40 MB are free: in turn, so a large
+     * grant is not overtaken for ever by small ones. */
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pix_taker big = {b, 60 * MB, 0, &mu}, small = {b, 10 * MB, 0, &mu};
+    pthread_t tb, ts;
+    assert_int_equal(pthread_create(&tb, NULL, pix_take, &big), 0);
+    pix_wait_queued(b, 1);
+    assert_int_equal(pthread_create(&ts, NULL, pix_take, &small), 0);
+    pix_wait_queued(b, 2);
+    assert_int_equal(pix_done(&big), 0);
+    assert_int_equal(pix_done(&small), 0);
+    assert_int_equal(dv_pixel_budget_in_use(b), 60 * MB);
+    dv_pixel_budget_give(b, 60 * MB);
+    pix_wait_done(&big);
+    pix_wait_done(&small);
+    pthread_join(tb, NULL);
+    pthread_join(ts, NULL);
+    assert_int_equal(big.done, 1);
+    assert_int_equal(small.done, 1);
+    assert_int_equal(dv_pixel_budget_in_use(b), 70 * MB);
+    assert_int_equal(dv_pixel_budget_peak(b), 70 * MB);
+    dv_pixel_budget_give(b, 60 * MB);
+    dv_pixel_budget_give(b, 10 * MB);
+    assert_int_equal(dv_pixel_budget_in_use(b), 0);
+    assert_true(dv_pixel_budget_default_total() >= 256 * MB);
+    dv_pixel_budget_free(b);
+}
+
 /* ---- one path: skips, identifiers, cancel, commit-again ---- */
 
 static dv_outcome run_one(dv_run *run, memout *o, const uint8_t *data, size_t len, dv_result *res, dv_error *err)
@@ -668,6 +755,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_runs_at_once),   cmocka_unit_test(test_budget_waits_never_fails),
         cmocka_unit_test(test_budget_refuses_too_small), cmocka_unit_test(test_skips),
+        cmocka_unit_test(test_pixel_budget_in_turn),
         cmocka_unit_test(test_identifiers),        cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_commit_again),       cmocka_unit_test(test_limits_layouts),
         cmocka_unit_test(test_result_layouts),
