@@ -135,7 +135,7 @@ static int walk_items(dv_frames *f, uint64_t start, uint64_t end, uint64_t *bot_
 static int frames_from_offsets(dv_frames *f, const uint64_t *table, uint32_t n, const char *what, dv_error *err)
 {
     if (n != f->nframes)
-        return dv_fail(err, DV_ERR_MALFORMED, "%s has %u entries for %u frames", what, n, f->nframes);
+        return dv_fail(err, DV_ERR_MALFORMED, "%s has %u entries, NumberOfFrames says otherwise", what, n);
     uint32_t k = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (i == 0 ? table[0] != 0 : table[i] <= table[i - 1])
@@ -192,8 +192,9 @@ static int frames_from_markers(dv_frames *f, const char *ts, dv_error *err)
         f->first[i++] = k;
     }
     if (i != f->nframes)
-        return dv_fail(err, DV_ERR_MALFORMED, "encapsulated " TAGF ": %u fragments, %u frames and no offset table "
-                       "that tells them apart", TAGA(f->px->tag), f->nfrags, f->nframes);
+        return dv_fail(err, DV_ERR_MALFORMED, "encapsulated " TAGF ": %u fragments hold %s frames than NumberOfFrames "
+                       "and no offset table tells them apart", TAGA(f->px->tag), f->nfrags,
+                       i < f->nframes ? "fewer" : "more");
     f->first[i] = f->nfrags;
     f->how = DV_FRAMES_MARKERS;
     return 0;
@@ -241,8 +242,8 @@ static int index_encapsulated(const dv_instance *inst, dv_frames *f, dv_error *e
     if (walk_items(f, start, end, &bot_off, &bot_len, &n, 1, err) != 0)
         return -1;
     if (f->nframes > n) /* every frame has at least one fragment (PS3.5 A.4) */
-        return dv_fail(err, DV_ERR_MALFORMED, "encapsulated " TAGF ": %u frames in %u fragments", TAGA(f->px->tag),
-                       f->nframes, n);
+        return dv_fail(err, DV_ERR_MALFORMED, "encapsulated " TAGF ": NumberOfFrames is more than its %u fragments",
+                       TAGA(f->px->tag), n);
     if ((uint64_t)n * sizeof(frag) + ((uint64_t)f->nframes + 1) * sizeof(uint32_t) > inst->limits.max_metadata_bytes)
         return dv_fail(err, DV_ERR_LIMIT, "encapsulated " TAGF ": %u fragments pass the metadata cap", TAGA(f->px->tag), n);
     f->frags = malloc((n ? n : 1) * sizeof *f->frags);
@@ -316,8 +317,8 @@ static int index_native(const dv_instance *inst, dv_frames *f, dv_error *err)
     if (f->frame_bits == 0)
         return dv_fail(err, DV_ERR_MALFORMED, "native " TAGF ": an empty frame geometry", TAGA(f->px->tag));
     if (f->px->length > UINT64_MAX / 8 || f->nframes > f->px->length * 8 / f->frame_bits)
-        return dv_fail(err, DV_ERR_MALFORMED, "native " TAGF ": %llu bytes hold fewer than %u frames",
-                       TAGA(f->px->tag), (unsigned long long)f->px->length, f->nframes);
+        return dv_fail(err, DV_ERR_MALFORMED, "native " TAGF ": its %llu bytes hold fewer frames than NumberOfFrames",
+                       TAGA(f->px->tag), (unsigned long long)f->px->length);
     if (f->px->flags & DV_ELEM_BULK) {
         f->src = dv_elem_source(inst, f->px, &f->px_offset);
     } else {

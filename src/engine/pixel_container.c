@@ -404,8 +404,8 @@ static int clear_planes(dv_instance *inst, uint64_t planes, int all_unused, dv_e
     uint64_t total = fsize * n, len = total + (total & 1); /* below 2^45 within the caps: no overflow */
     if (fsize > lim.max_frame_bytes || n > lim.max_frames || len > 0xFFFFFFFEu || len > SIZE_MAX) {
         dv_frames_free(f);
-        return dv_fail(err, DV_ERR_LIMIT, "limit: %u frames of %llu bytes with an embedded overlay to clear", n,
-                       (unsigned long long)fsize);
+        return dv_fail(err, DV_ERR_LIMIT, "limit: pixel data with an embedded overlay to clear passes %u frames, "
+                       "%llu bytes a frame or 4 GiB", lim.max_frames, (unsigned long long)lim.max_frame_bytes);
     }
     uint8_t *out = calloc(1, (size_t)len);
     if (!out) {

@@ -349,10 +349,16 @@ int dv_jpeg_lossless_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_
                 dv_fail(err, DV_ERR_UNSUPPORTED, "JPEG lossless: DNL (height 0) is not supported");
                 goto done;
             }
-            if (st->width != pa->columns || st->height != pa->rows || (uint32_t)st->ncomp != pa->samples_per_pixel ||
-                slen != 6 + 3 * (size_t)st->ncomp) {
-                dv_fail(err, DV_ERR_MALFORMED, "JPEG lossless: SOF3 %ux%u x%d does not match the attributes %ux%u x%u",
-                        st->width, st->height, st->ncomp, pa->columns, pa->rows, pa->samples_per_pixel);
+            int dw = st->width != pa->columns, dh = st->height != pa->rows;
+            int dc = (uint32_t)st->ncomp != pa->samples_per_pixel;
+            if (dw || dh || dc) {
+                char what[160];
+                dv_mismatch_text(what, sizeof what, dw, dh, dc, pa);
+                dv_fail(err, DV_ERR_MALFORMED, "JPEG lossless: SOF3 does not match the attributes: %s", what);
+                goto done;
+            }
+            if (slen != 6 + 3 * (size_t)st->ncomp) {
+                dv_fail(err, DV_ERR_MALFORMED, "JPEG lossless: SOF3 length does not fit its component count");
                 goto done;
             }
             for (int c = 0; c < st->ncomp; c++) {

@@ -61,9 +61,11 @@ int dv_jpegls_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, 
         jls_fail(err, ec, "header");
         goto done;
     }
-    if (fi.width != pa->columns || fi.height != pa->rows || fi.component_count != (int32_t)pa->samples_per_pixel) {
-        dv_fail(err, DV_ERR_MALFORMED, "JPEG-LS codestream %ux%u x%d does not match the attributes %ux%u x%u",
-                fi.width, fi.height, fi.component_count, pa->columns, pa->rows, pa->samples_per_pixel);
+    int dw = fi.width != pa->columns, dh = fi.height != pa->rows;
+    if (dw || dh || fi.component_count != (int32_t)pa->samples_per_pixel) {
+        char what[160];
+        dv_mismatch_text(what, sizeof what, dw, dh, fi.component_count != (int32_t)pa->samples_per_pixel, pa);
+        dv_fail(err, DV_ERR_MALFORMED, "JPEG-LS codestream does not match the attributes: %s", what);
         goto done;
     }
     if (fi.bits_per_sample < 2 || fi.bits_per_sample > 16 || (uint32_t)fi.bits_per_sample > pa->bits_allocated) {

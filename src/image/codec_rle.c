@@ -76,7 +76,8 @@ int dv_rle_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_
     uint32_t bps = out->sample_bytes, spp = out->samples;
     uint32_t nseg = rd32le(data);
     if (nseg != spp * bps || nseg > RLE_MAX_SEGMENTS)
-        return dv_fail(err, DV_ERR_MALFORMED, "RLE header: %u segments, the attributes need %u", nseg, spp * bps);
+        return dv_fail(err, DV_ERR_MALFORMED, "RLE header: the segment count is not the %u the attributes need",
+                       spp * bps);
     size_t npix = (size_t)out->width * out->height;
     size_t stride = (size_t)spp * bps;
     uint8_t *dst = out->data;
@@ -84,8 +85,8 @@ int dv_rle_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_t len, dv_
         uint32_t start = rd32le(data + 4 + 4 * seg);
         uint32_t end = seg + 1 < nseg ? rd32le(data + 8 + 4 * seg) : (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
         if (start < RLE_HEADER || start > end || end > len)
-            return dv_fail(err, DV_ERR_MALFORMED, "RLE segment %u: offsets %u..%u outside the %zu-byte frame", seg,
-                           start, end, len);
+            return dv_fail(err, DV_ERR_MALFORMED, "RLE segment %u: its offsets are out of order or outside the "
+                           "%zu-byte frame", seg, len);
         uint32_t s = seg / bps, sig = bps - 1 - seg % bps; /* most significant byte first (G.2) */
         size_t got = unpack_segment(data + start, end - start, dst + (size_t)s * bps + byte_pos(sig, bps), stride,
                                     npix);

@@ -23,7 +23,8 @@
  * decoded size is computed with overflow checks and capped by dv_image_limits; every compressed frame is
  * capped before it reaches a library, and every library's header is checked against the attributes
  * before the library decodes. Errors: DV_ERR_MALFORMED (lying input), DV_ERR_LIMIT (a cap),
- * DV_ERR_UNSUPPORTED (valid input we cannot decode), DV_ERR_NOMEM. Messages carry sizes, never values. */
+ * DV_ERR_UNSUPPORTED (valid input we cannot decode), DV_ERR_NOMEM. Messages carry sizes, never values
+ * (the rule for numbers is at dv_mismatch_text below). */
 #ifndef DV_IMAGE_H
 #define DV_IMAGE_H
 
@@ -271,5 +272,33 @@ void dv_frame_normalise(dv_frame *out);
 int dv_frame_float_range(const dv_frame *f, double *lo, double *hi);
 /* Bytes of the decoded frame in out (width*height*samples*sample_bytes; fits in size_t once prepared). */
 size_t dv_frame_bytes(const dv_frame *out);
+
+/* Numbers in pixel errors. Errors reach reports, logs and server records, where no value may go, and a number
+ * read from a file is its bytes: a 32-bit field printed in decimal spells 4 characters, and a codestream read
+ * from the wrong place (a lying offset table, text taken for a marker segment) holds a name as often as not
+ * (`JPEG 2000 SIZ 2393921983x0`; the reader's `tag_label` tells the same story). So a pixel error prints only
+ *   (a) our own limits and constants;
+ *   (b) what we computed: offsets, frame, fragment, segment and component indices, rows reached, bytes that
+ *       remain or that a decoder produced, the size of a value or frame we hold (the reader checked its length
+ *       against the bytes the file has);
+ *   (c) a number read from the file when it is at most one byte wide or was checked to be at most 255 (a
+ *       marker, a precision, a component or table count: one character names no one), or a US Image Pixel
+ *       attribute read at its own tag (Rows, Columns, SamplesPerPixel, BitsAllocated, BitsStored, HighBit,
+ *       PixelRepresentation, PlanarConfiguration, the palette descriptor: two bytes where the reader knows it
+ *       stands, the geometry every viewer shows), or NumberOfFrames once it passed the frame cap (<= 65536).
+ * Anything else -- codestream dimensions (even JPEG's 16-bit ones: two of them are four characters), tile
+ * sizes, segment counts and offsets, a length claiming more than remains, offset-table entries, an IS or UL
+ * count that failed its check -- is described instead: "width differs from Columns 512", "claims more than
+ * the N bytes that remain", "out of range". A library's message passes through dv_scrub_numbers.
+ * (docs/decisions.md "A codec's error spells no field of the codestream") [test_image: test_errors_spell_no_fields]
+ */
+
+/* "width differs from Columns 512, component count differs from SamplesPerPixel 1" into buf: which of a codestream's
+ * fields disagree with the attributes, naming the attributes' values only. */
+void dv_mismatch_text(char *buf, size_t n, int width_differs, int height_differs, int samples_differs,
+                      const dv_pixel_attrs *pa);
+/* A library's message with its numbers replaced by "#", in place (every run of two or more hex digits that holds a
+ * decimal digit): OpenJPEG and libjpeg print the codestream's fields. */
+void dv_scrub_numbers(char *s);
 
 #endif

@@ -3,6 +3,7 @@
 #include "dv_image.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -319,4 +320,53 @@ int dv_image_encode_j2k(dv_image_ctx *ctx, const dv_pixel_attrs *pa, const dv_fr
 {
     ctx->encode_calls++;
     return dv_j2k_encode(pa, frame, ctx->limits.max_encoded_bytes, out_buf, out_len, err);
+}
+
+void dv_mismatch_text(char *buf, size_t n, int width_differs, int height_differs, int samples_differs,
+                      const dv_pixel_attrs *pa)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    const char *sep = "";
+    if (width_differs) {
+        k += (size_t)snprintf(buf, n, "width differs from Columns %u", pa->columns);
+        sep = ", ";
+    }
+    if (height_differs && k < n) {
+        k += (size_t)snprintf(buf + k, n - k, "%sheight differs from Rows %u", sep, pa->rows);
+        sep = ", ";
+    }
+    if (samples_differs && k < n)
+        snprintf(buf + k, n - k, "%scomponent count differs from SamplesPerPixel %u", sep, pa->samples_per_pixel);
+}
+
+static int hex_digit(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+void dv_scrub_numbers(char *s)
+{
+    /* Every run of two or more hex digits that holds a decimal digit becomes "#": that is every decimal number of
+     * two digits or more and every hex spelling of text (an ASCII byte's high nibble, 2 to 7, is a digit). A lone
+     * digit is a nibble at most, and "J2K" or "JP2" keep their names. */
+    char *r = s, *w = s;
+    while (*r) {
+        if (!hex_digit(*r)) {
+            *w++ = *r++;
+            continue;
+        }
+        char *e = r;
+        int digit = 0;
+        for (; hex_digit(*e); e++)
+            digit |= *e >= '0' && *e <= '9';
+        if (digit && e - r >= 2) {
+            *w++ = '#';
+        } else {
+            memmove(w, r, (size_t)(e - r));
+            w += e - r;
+        }
+        r = e;
+    }
+    *w = '\0';
 }

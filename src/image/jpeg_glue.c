@@ -23,8 +23,10 @@ static void on_error(j_common_ptr cinfo)
     default:
         e->code = DV_ERR_MALFORMED;
     }
-    /* libjpeg's messages name markers and sizes, never pixel values. */
+    /* libjpeg's messages name markers and the codestream's fields (sizes, ids, parameters): the numbers are
+     * scrubbed (dv_image.h, numbers in pixel errors). */
     e->pub.format_message(cinfo, e->msg);
+    dv_scrub_numbers(e->msg);
     longjmp(e->jump, 1);
 }
 
@@ -71,10 +73,13 @@ void dv_jpeg_throw(dv_jpeg_err *e, int code, const char *fmt, ...)
 
 void dv_jpeg_check_header(const dv_pixel_attrs *pa, j_decompress_ptr d, dv_jpeg_err *e)
 {
-    if (d->image_width != pa->columns || d->image_height != pa->rows ||
-        (uint32_t)d->num_components != pa->samples_per_pixel)
-        dv_jpeg_throw(e, DV_ERR_MALFORMED, "codestream is %ux%u x%d, the attributes say %ux%u x%u", d->image_width,
-                      d->image_height, d->num_components, pa->columns, pa->rows, pa->samples_per_pixel);
+    int dw = d->image_width != pa->columns, dh = d->image_height != pa->rows;
+    int dc = (uint32_t)d->num_components != pa->samples_per_pixel;
+    if (dw || dh || dc) {
+        char what[160];
+        dv_mismatch_text(what, sizeof what, dw, dh, dc, pa);
+        dv_jpeg_throw(e, DV_ERR_MALFORMED, "codestream does not match the attributes: %s", what);
+    }
 }
 
 int dv_jpeg_components_are_rgb(const dv_pixel_attrs *pa, j_decompress_ptr d)

@@ -137,8 +137,7 @@ int dv_pixel_attrs_validate(dv_pixel_attrs *pa, const dv_image_limits *lim, dv_e
     if (pa->number_of_frames == 0)
         return dv_fail(err, DV_ERR_MALFORMED, "NumberOfFrames 0 with pixel data");
     if (pa->number_of_frames > lim->max_frames)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: NumberOfFrames %u exceeds %u", pa->number_of_frames,
-                       lim->max_frames);
+        return dv_fail(err, DV_ERR_LIMIT, "limit: NumberOfFrames exceeds %u", lim->max_frames);
     switch (pa->photometric) {
     case DV_PHOTO_MONOCHROME1:
     case DV_PHOTO_MONOCHROME2:
@@ -287,8 +286,8 @@ int dv_pixel_attrs_read_float(const dv_instance *inst, const dv_image_limits *li
         return dv_fail(err, DV_ERR_MALFORMED, "float pixel data: %u x %u, %u frames", out->rows, out->columns,
                        out->number_of_frames);
     if (out->rows > lim->max_dimension || out->columns > lim->max_dimension || out->number_of_frames > lim->max_frames)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: float pixel data of %u x %u, %u frames", out->rows, out->columns,
-                       out->number_of_frames);
+        return dv_fail(err, DV_ERR_LIMIT, "limit: float pixel data of Rows %u x Columns %u over %u, or NumberOfFrames "
+                       "over %u", out->rows, out->columns, lim->max_dimension, lim->max_frames);
     out->float_bits = out->bits_stored = bits;
     out->high_bit = bits - 1;
     out->big_endian = inst->ts_kind == DV_TS_EXPLICIT_BE;

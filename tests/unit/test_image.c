@@ -822,6 +822,121 @@ static void test_library_wrappers_fail_closed(void **state)
     }
 }
 
+/* ---------- errors spell no field of the file ---------- */
+
+/* Decode d through a fresh context; the call must fail, and its message must hold none of the spellings (the
+ * fields' text, read as numbers, in decimal or hex). dv_image.h, "numbers in pixel errors". */
+static void refuse_unspelled(const char *ts, const dv_pixel_attrs *pa, const uint8_t *d, size_t n,
+                             const char *const *spelled, size_t nspelled)
+{
+    dv_image_ctx *ctx = dv_image_ctx_new(NULL);
+    assert_non_null(ctx);
+    dv_error err = {0};
+    dv_frame f;
+    memset(&f, 0, sizeof f);
+    f.cap = dv_image_frame_capacity(pa, dv_ts_family_of(ts), NULL, &err);
+    f.data = malloc(f.cap);
+    assert_int_equal(dv_image_decode_frame(ctx, ts, pa, 0, d, n, &f, &err), -1);
+    assert_true(err.code != DV_OK && err.message[0]);
+    for (size_t i = 0; i < nspelled; i++)
+        if (strstr(err.message, spelled[i]))
+            fail_msg("\"%s\" spells the codestream's bytes: %s", spelled[i], err.message);
+    free(f.data);
+    dv_image_ctx_free(ctx);
+}
+
+static void check_unspelled(const dv_error *err, const char *const *spelled, size_t nspelled)
+{
+    assert_true(err->code != DV_OK && err->message[0]);
+    for (size_t i = 0; i < nspelled; i++)
+        if (strstr(err->message, spelled[i]))
+            fail_msg("\"%s\" spells the file's bytes: %s", spelled[i], err->message);
+}
+
+static void put32be(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+/* SOC + SIZ (one component) with the given 32-bit fields; a tail of zeros after it. */
+static size_t j2k_siz(uint8_t *b, uint32_t xs, uint32_t ys, uint32_t xo, uint32_t yo, uint32_t xt, uint32_t yt)
+{
+    memset(b, 0, 96);
+    static const uint8_t head[] = {0xFF, 0x4F, 0xFF, 0x51, 0x00, 41, 0x00, 0x00};
+    memcpy(b, head, sizeof head);
+    put32be(b + 8, xs), put32be(b + 12, ys), put32be(b + 16, xo), put32be(b + 20, yo);
+    put32be(b + 24, xt), put32be(b + 28, yt); /* XTOsiz, YTOsiz 0 */
+    b[40] = 0, b[41] = 1, b[42] = 7, b[43] = 1, b[44] = 1; /* Csiz 1, Ssiz 8 bits, XRsiz, YRsiz */
+    return 96;
+}
+
+/* A codestream whose header fields are text (a lying offset table, a misplaced fragment) must fail with a message
+ * that names what is wrong and prints none of those fields: 'ZZHP' as a 32-bit number is 1515866192, as two
+ * 16-bit ones 23130 and 18512 (the reader's test_errors_spell_no_bytes, for the codecs). */
+static void test_errors_spell_no_fields(void **state)
+{
+    (void)state;
+    dv_pixel_attrs pa = attrs(2, 2, 1, 8, 8, 0, DV_PHOTO_MONOCHROME2, 0, 1);
+    uint8_t b[160];
+    /* JPEG 2000 SIZ: Xsiz 'ZZHP', Ysiz 'IRPR' */
+    static const char *const siz[] = {"1515866192", "1230131282", "5A5A4850", "5a5a4850", "49525052"};
+    size_t n = j2k_siz(b, 0x5A5A4850u, 0x49525052u, 0, 0, 1, 1);
+    refuse_unspelled("1.2.840.10008.1.2.4.90", &pa, b, n, siz, 5);
+    /* JPEG 2000 tiles: the image offset 'ZZHP' with a size that fits the attributes, one-pixel tiles */
+    dv_pixel_attrs row = attrs(1, 2, 1, 8, 8, 0, DV_PHOTO_MONOCHROME2, 0, 1);
+    static const char *const tiles[] = {"1515866194", "5A5A4852", "5a5a4852"};
+    n = j2k_siz(b, 0x5A5A4852u, 1, 0x5A5A4850u, 0, 1, 1);
+    refuse_unspelled("1.2.840.10008.1.2.4.90", &row, b, n, tiles, 3);
+    /* JPEG 16-bit dimensions: Y 'HP', X 'ZZ' in SOF0 (libjpeg), SOF3 (ours) and SOF55 (CharLS) */
+    static const char *const dims[] = {"23130", "18512", "5A5A", "5a5a", "4850"};
+    static const uint8_t sof0[] = {0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 'H', 'P', 'Z', 'Z', 1, 1, 0x11, 0,
+                                   0xFF, 0xDA, 0, 8, 1, 1, 0x00, 0, 63, 0, 0x12, 0x34, 0xFF, 0xD9};
+    refuse_unspelled("1.2.840.10008.1.2.4.50", &pa, sof0, sizeof sof0, dims, 5);
+    uint8_t sof3[sizeof sof0];
+    memcpy(sof3, sof0, sizeof sof0);
+    sof3[3] = 0xC3;
+    refuse_unspelled(TS_JPEG_LOSSLESS, &pa, sof3, sizeof sof3, dims, 5);
+    static const uint8_t sof55[] = {0xFF, 0xD8, 0xFF, 0xF7, 0, 11, 8, 'H', 'P', 'Z', 'Z', 1, 1, 0x11, 0,
+                                    0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0, 0, 0x12, 0x34, 0xFF, 0xD9};
+    refuse_unspelled("1.2.840.10008.1.2.4.80", &pa, sof55, sizeof sof55, dims, 5);
+    /* RLE: a segment count of 'ZZHP', then a first segment offset of 'IRPR' (little endian) */
+    static const char *const rle[] = {"1346919002", "50485A5A", "50485a5a", "1380995657", "52505249"};
+    memset(b, 0, sizeof b);
+    memcpy(b, "ZZHP", 4);
+    refuse_unspelled(TS_RLE, &pa, b, 80, rle, 5);
+    put32(b, 1);
+    memcpy(b + 4, "IRPR", 4);
+    refuse_unspelled(TS_RLE, &pa, b, 80, rle, 5);
+    /* A library's message: its numbers go, "J2K" keeps its name */
+    char lib[] = "Error with SIZ marker: comp=1515866192 dx=0x5a5a4850 size 23130x18512 J2K 7";
+    dv_scrub_numbers(lib);
+    assert_string_equal(lib, "Error with SIZ marker: comp=# dx=0x# size #x# J2K 7");
+    /* NumberOfFrames past the frame cap, native and encapsulated */
+    static const char *const frames[] = {"1515866192", "5A5A4850"};
+    held_inst *h = build_image(2, 2, 8, 8, 0, "1515866192", "MONOCHROME2", 4);
+    dv_error err = {0};
+    dv_pixel_attrs got;
+    assert_int_equal(dv_pixel_attrs_read(h->inst, NULL, &got, &err), -1);
+    check_unspelled(&err, frames, 2);
+    assert_null(dv_frames_index(h->inst, &err));
+    check_unspelled(&err, frames, 2);
+    release(h);
+    dvb *bd = dvb_new(DVB_RLE, 1);
+    dvb_str(bd, DV_TAG_SOP_CLASS_UID, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    dvb_str(bd, DV_TAG_SOP_INSTANCE_UID, "UI", "1.2.3.4");
+    dvb_str(bd, DV_TAG_NUMBER_OF_FRAMES, "IS", "1515866192");
+    dvb_pixel_geometry(bd, 2, 2, 8);
+    const void *frag[] = {b};
+    const uint32_t flen[] = {80};
+    dvb_encapsulated(bd, frag, flen, 1);
+    size_t blen = 0;
+    uint8_t *raw = dvb_finish(bd, &blen); /* blen is set by the call: not in hold's argument list */
+    h = hold(raw, blen);
+    assert_null(dv_frames_index(h->inst, &err));
+    check_unspelled(&err, frames, 2);
+    release(h);
+}
+
 /* Multi-frame: the same 10 frames stored native, native big endian, RLE and JPEG-LS decode identically,
  * through dv_image_decode_instance_frame (the frame index for encapsulated data). */
 static void test_multiframe_same_pixels_every_syntax(void **state)
@@ -958,6 +1073,7 @@ int main(void)
         cmocka_unit_test(test_decoder_call_counter),
         cmocka_unit_test(test_transfer_syntax_families),
         cmocka_unit_test(test_fuzz_regressions_replay),
+        cmocka_unit_test(test_errors_spell_no_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
