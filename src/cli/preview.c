@@ -15,7 +15,7 @@
  * instance's frame count), and dvc_preview_settle, called after dv_run_instance, renames them to their names
  * when the instance was written, or removes them when it was not (a duplicate of an instance written before,
  * a failure): a reviewer approves only boxes that are in DST. A run killed between the two leaves temporary
- * files (mode 0600, in the 0700 DIR).
+ * files (mode 0600, in the 0700 DIR): the next run on DIR that has it alone removes them (sweep_stale).
  *
  * Files are mode 0600, created O_EXCL|O_NOFOLLOW relative to the directory's descriptor and renamed over their
  * names (renameat replaces a symbolic link planted there, never its target); the directory is 0700, and an
@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -154,6 +155,62 @@ int dvc_preview_dir_shared(const struct stat *st)
     return 1;
 }
 
+/* A temporary picture's name as stage_bytes makes it, ".preview-tmp-<digits>-<digits>", and nothing else. */
+static int temporary_name(const char *name)
+{
+    static const char prefix[] = ".preview-tmp-";
+    if (strncmp(name, prefix, sizeof prefix - 1) != 0)
+        return 0;
+    const char *p = name + sizeof prefix - 1;
+    for (int part = 0; part < 2; part++) {
+        if (part && *p++ != '-')
+            return 0;
+        if (*p < '0' || *p > '9')
+            return 0;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p == '\0';
+}
+
+/* Remove the temporary pictures a killed run left (SIGKILL, a crash, a power cut between staging and settling):
+ * PHI pictures nobody asked for. Only ours: the exact name, a regular file of our user, never through a link
+ * (fstatat without following, unlinkat on the opened directory).
+ * Why a lock: two runs may share DIR (each with its own DST, no report lock in common), and a live run's
+ * temporaries are about to be renamed. Every run holds a shared flock on DIR's descriptor for its whole life; the
+ * sweep needs the exclusive one, taken without waiting, so it runs only when no other run has DIR, and otherwise
+ * is left to the next run that has it alone. A pid in the name could not tell: a dead pid may be a live run in
+ * another pid namespace sharing DIR, a live one may be a reused pid; the kernel drops a flock when its holder
+ * dies, however it dies. Where flock is unsupported (some network file systems) nothing is swept, as before.
+ * [integration.test_cli_preview "stale temporaries"] */
+static void sweep_stale(dvc_preview *pv)
+{
+    int r;
+    while ((r = flock(pv->dirfd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
+        ;
+    if (r == 0) {
+        int fd = openat(pv->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d && fd >= 0)
+            close(fd);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            struct stat st;
+            if (temporary_name(de->d_name) && fstatat(pv->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISREG(st.st_mode) && st.st_uid == geteuid())
+                unlinkat(pv->dirfd, de->d_name, 0);
+        }
+        if (d)
+            closedir(d);
+    } else if (errno != EWOULDBLOCK) {
+        return; /* no flock here: nothing swept, nothing held */
+    }
+    /* shared from here on (from exclusive, not atomically: another run's sweep may run between, before any
+     * temporary of ours exists); waits only for a sweep under way */
+    while (flock(pv->dirfd, LOCK_SH) != 0 && errno == EINTR)
+        ;
+}
+
 int dvc_preview_open(dvc_preview *pv)
 {
     struct stat st;
@@ -171,6 +228,7 @@ int dvc_preview_open(dvc_preview *pv)
         pv->dirfd = -1;
         return -1;
     }
+    sweep_stale(pv);
     pthread_mutex_init(&pv->lock, NULL);
     return 0;
 }

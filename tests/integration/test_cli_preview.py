@@ -15,13 +15,15 @@ Published with the output: a duplicate input (same SOPInstanceUID, flipped pixel
 pictures (-j1 and -j2), a run writing nothing writes none, nor does a failed instance, and stderr counts
 published frames only. A symbolic
 link planted under a picture's name is replaced, its target untouched; a preview dir writable by group or others
-is refused (exit 2, naming the option).
+is refused (exit 2, naming the option). Temporaries a killed run left (.preview-tmp-<pid>-<n>) are removed by
+the next run that has the directory alone; look-alike names, links and directories stay.
 CLI: --preview inside DST or a SRC, or naming a file, is a usage error (exit 2, nothing written); a run whose
 config redacts no pixels creates the directory (0700), writes no picture and says "0 redacted frame(s)"; end to
 end with the real detector (REDACT_ALL_TEXT on presidio/2_ORIGINAL.dcm, burned-in name and dates) one pair is
 written, named by the output's SOPInstanceUID, outlined on before only.
 Env (set by ctest): DV_BIN, DV_BUILD_DIR, DV_SHARED_DATA. Run with /usr/bin/python3.
 """
+import fcntl
 import os
 import re
 import shutil
@@ -193,6 +195,7 @@ def check_cli(tmp, bad):
         bad.append("deidentify --help does not document --preview")
     check_duplicate(tmp, key, cfg2, bad)
     check_planted_link(tmp, key, bad)
+    check_stale_temporaries(tmp, key, cfg2, bad)
 
 
 def run_cli(args, timeout=180):
@@ -281,6 +284,60 @@ def check_planted_link(tmp, key, bad):
         if p.returncode != 2 or os.listdir(pvw) or os.path.exists(dstw) or "--preview" not in p.stderr or \
                 pvw in p.stderr:
             bad.append("preview dir mode %o: exit %d, stderr %r" % (mode, p.returncode, p.stderr.strip()))
+
+
+def check_stale_temporaries(tmp, key, cfg, bad):
+    """stale temporaries: what a run killed between staging and settling left (.preview-tmp-<pid>-<n>, regular,
+    0600: PHI pictures) is removed by the next run on the directory, which then writes its own pictures as
+    usual; names that only resemble ours, a link under our pattern (its target untouched) and a directory stay.
+    While another run holds the directory (its shared flock, here taken by this test) nothing is swept: that
+    run's temporaries are about to be renamed."""
+    src, pv, dst = os.path.join(tmp, "st_src"), os.path.join(tmp, "st_pv"), os.path.join(tmp, "st_dst")
+    os.makedirs(src)
+    os.makedirs(pv, 0o700)
+    shutil.copy(os.path.join(CORPUS, "presidio", "2_ORIGINAL.dcm"), src)
+    stale = [".preview-tmp-999999-0", ".preview-tmp-1-17"]
+    victim = os.path.join(tmp, "st_victim.txt")
+    open(victim, "w").write("victim file\n")
+    os.symlink(victim, os.path.join(pv, ".preview-tmp-2-3"))
+    os.makedirs(os.path.join(pv, ".preview-tmp-4-5"))
+    decoys = [".preview-tmp-notours.txt", ".preview-tmp-6-7.png", ".preview-tmp-8", ".preview-tmp--9"]
+
+    def plant():
+        for n in stale + decoys:
+            fd = os.open(os.path.join(pv, n), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.write(fd, b"a PHI picture")
+            os.close(fd)
+
+    kept = sorted(decoys + [".preview-tmp-2-3", ".preview-tmp-4-5"])
+    plant()
+    held = os.open(pv, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(held, fcntl.LOCK_SH)  # another run on the directory
+    p = run_cli(["--config", cfg, "--key-file", key, "--preview", pv, src, dst])
+    fcntl.flock(held, fcntl.LOCK_UN)
+    os.close(held)
+    left = sorted(n for n in os.listdir(pv) if n.startswith(".preview-tmp"))
+    if p.returncode != 0 or left != sorted(kept + stale):
+        bad.append("stale temporaries, another run holding the directory: exit %d, left %s (want %s), stderr %r" %
+                   (p.returncode, left, sorted(kept + stale), p.stderr.strip()[-300:]))
+    shutil.rmtree(dst, ignore_errors=True)
+    for n in os.listdir(pv):
+        if not n.startswith(".preview-tmp"):
+            os.unlink(os.path.join(pv, n))
+    p = run_cli(["--config", cfg, "--key-file", key, "--preview", pv, src, dst])
+    left = sorted(n for n in os.listdir(pv) if n.startswith(".preview-tmp"))
+    outs = [os.path.join(r, f) for r, _d, fs in os.walk(dst) for f in fs]
+    if p.returncode != 0 or left != kept or len(outs) != 1 or open(victim, "rb").read() != b"victim file\n" or \
+            not os.path.islink(os.path.join(pv, ".preview-tmp-2-3")):
+        bad.append("stale temporaries: exit %d, left %s (want %s), %d outputs, stderr %r" %
+                   (p.returncode, left, kept, len(outs), p.stderr.strip()[-300:]))
+        return
+    uid = str(pydicom.dcmread(outs[0], stop_before_pixels=True).SOPInstanceUID)
+    names = sorted(n for n in os.listdir(pv) if not n.startswith(".preview-tmp"))
+    want = [uid + "_frame0_after.png", uid + "_frame0_before.png"]
+    if names != want or not (read_png(os.path.join(pv, want[1])) == [255, 0, 0]).all(axis=2).any() or \
+            "1 redacted frame(s) pictured" not in p.stderr:
+        bad.append("stale temporaries: pictures %s (want %s), stderr %r" % (names, want, p.stderr.strip()[-300:]))
 
 
 def main():
