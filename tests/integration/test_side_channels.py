@@ -25,6 +25,7 @@ ALLOWED below is the whole allow-list: each entry is one channel and one kind of
 Env (set by ctest): DV_BIN, DV_SHARED_DATA, DV_SOURCE_DIR, DV_BUILD_DIR. Run with /usr/bin/python3.
 """
 import http.client
+import io
 import json
 import os
 import pty
@@ -125,11 +126,9 @@ def instance(n, study, series, rows=0, pixels=None, cols=0, **attrs):
 
 
 def to_bytes(ds):
-    path = tempfile.mktemp()
-    ds.save_as(path, write_like_original=False)
-    b = open(path, "rb").read()
-    os.unlink(path)
-    return b
+    buf = io.BytesIO()
+    ds.save_as(buf, write_like_original=False)
+    return buf.getvalue()
 
 
 def element_at(b, group, elem, vr):
@@ -280,6 +279,29 @@ def make_corpus(src):
         p = os.path.join(src, "pix", "junk_%s.dcm" % ts)
         write(p, to_bytes(ds))
         made.setdefault("codestreams", []).append(p)
+    # real codestreams made by Pillow: a JPEG carrying canaries in a COM segment and an EXIF Artist (the engine
+    # blanks them in the output), the same cut short inside its scan, and a JPEG 2000 codestream cut short: the
+    # decoders' own error paths (libjpeg, OpenJPEG) under cleanImage
+    gray = Image.frombytes("L", (64, 64), bytes((x * 37 + y * 11 + (x * y) % 7) % 256 for y in range(64)
+                                                 for x in range(64)))
+    exif = Image.Exif()
+    exif[0x013B] = canary() + " artist"
+    buf = io.BytesIO()
+    gray.save(buf, "JPEG", quality=95, comment=("by " + canary()).encode(), exif=exif.tobytes())
+    jpeg = buf.getvalue()
+    buf = io.BytesIO()
+    gray.save(buf, "JPEG2000", no_jp2=True, irreversible=False)
+    j2k = buf.getvalue()
+    for name, ts, cs in (("jpeg_ok", JPEGBaseline8Bit, jpeg), ("jpeg_cut", JPEGBaseline8Bit, jpeg[:-200] + b"\xff\xd9"),
+                         ("j2k_cut", JPEG2000Lossless, j2k[: len(j2k) * 2 // 3] + b"\xff\xd9")):
+        n += 1
+        ds = instance(n, 7, 74, rows=64)
+        ds.PixelData = encapsulate([cs + bytes(len(cs) % 2)])
+        ds["PixelData"].VR, ds["PixelData"].is_undefined_length = "OB", True
+        ds.file_meta.TransferSyntaxUID = ts
+        p = os.path.join(src, "pix", name + ".dcm")
+        write(p, to_bytes(ds))
+        made.setdefault("codecs", []).append(p)
     # a Deflated Explicit VR LE file whose deflate stream is text with canaries
     n += 1
     ds = instance(n, 7, 73)
@@ -402,6 +424,8 @@ ALLOWED = [
     # echoes a source UID, so it is listed for the product owner rather than silently accepted.
     ("srv-stow", ("00081198", "Value", "00081155", "Value"), uid_root,
      "FINDING: STOW failure answer names the refused SOPInstanceUID (PS3.18 FailedSOPSequence)"),
+    ("srv-stow", ("00081190", "Value"), uid_root,
+     "FINDING: STOW to /studies/{uid} answers RetrieveURL = that study's URL, the UID the client put in the path"),
 ]
 
 
@@ -692,7 +716,7 @@ def run_server(tmp, src, made):
         call("", None, "POST", base + "/datasets?datasetId=src", {})
         call("", None, "POST", base + "/datasets/src/dicomStores?dicomStoreId=st", {})
         web = base + "/datasets/src/dicomStores/st/dicomWeb"
-        stowed = made["good"] + [made["pixels_short"], made["odd"], made["charset"], made["burned"]]
+        stowed = made["good"] + made["codecs"] + [made["pixels_short"], made["odd"], made["charset"], made["burned"]]
         for p in (made["bad_uid"], made["long_uid"]):  # each alone: a refused part must not refuse the rest
             body, ctype = ts.multipart_related([p])
             call("STOW of %s" % os.path.basename(p), "srv-stow", "POST", web + "/studies", body, ctype)
@@ -707,6 +731,10 @@ def run_server(tmp, src, made):
                   "server: STOW of a broken or duplicate file is refused (%d)" % st)
         st, b = call("STOW single broken", "srv-stow", "POST", web + "/studies",
                      open(made["broken"][0], "rb").read(), "application/dicom")
+        # a STOW to a study that is not the instance's (PS3.18: refused, RetrieveURL = the study URL given)
+        body, ctype = ts.multipart_related([made["good"][0]])
+        st, b = call("STOW to another study", "srv-stow", "POST", web + "/studies/%s1.99" % ROOT, body, ctype)
+        check(st == 409, "server: STOW to another study is 409 (%d)" % st)
         # failing requests that name canaries
         sop = ROOT + "3.1"
         for path in ["/studies/%s9/series" % ROOT,
@@ -874,6 +902,10 @@ def main():
         key = os.path.join(tmp, "key")
         open(key, "wb").write(os.urandom(32))
         os.chmod(key, 0o600)
+        # the processes' TMPDIR (OCR, decoders, libraries): whatever is left there is a side channel too
+        tmpdir = os.path.join(tmp, "tmpdir")
+        os.makedirs(tmpdir)
+        os.environ["TMPDIR"] = tmpdir
         classes = run_cli(tmp, src, made, key)
         print("cli outcomes seen:", sorted(classes))
         run_cli_tty(tmp, src, key)
@@ -883,14 +915,18 @@ def main():
         fillers(os.path.join(rsrc, "fill"), 300, made["n"] + 1)
         run_cli_resume(tmp, rsrc, key)
         run_server(tmp, src, made)
+        scan("TMPDIR file names", "tmpdir", tree_names(tmpdir))
+        for p, _, fs in os.walk(tmpdir):
+            for f in fs:
+                scan("TMPDIR file " + f, "tmpdir", open(os.path.join(p, f), "rb").read())
     finally:
         if os.environ.get("DV_SIDE_KEEP"):  # debugging: keep the corpus and every captured file
             print("kept:", tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     for kind in ("cli-stdout", "cli-stderr", "cli-report", "cli-side-file", "cli-tty", "cli-dst-names", "srv-error",
-                 "srv-op", "srv-stow", "op-errors", "srv-log", "srv-data-file", "srv-db", "srv-db-path", "json strings",
-                 "allowed cli-report", "allowed op-errors"):
+                 "srv-op", "srv-stow", "op-errors", "srv-log", "srv-data-file", "srv-db", "srv-db-path", "tmpdir",
+                 "json strings", "allowed cli-report", "allowed op-errors"):
         check(looked.get(kind, 0) > 0, "looked at no %s: the check proves nothing" % kind)
     print("looked at:", json.dumps(looked, sort_keys=True))
     if fails:
