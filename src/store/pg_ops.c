@@ -142,8 +142,14 @@ int dvs_pg_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
         return -1;
     int ok = changed(r);
     PQclear(r);
-    if (ok)
+    if (ok) {
+        /* An import's file names are needed only to resume it (as dvs_sx_op_finish) */
+        dv_error ignored = {0};
+        if ((r = dvs_pg_one(PX(ix), "UPDATE op_items SET path='' WHERE op_id=$1 AND path<>''", 1, v + 2,
+                            "operation finish", &ignored)) != NULL)
+            PQclear(r);
         return DVS_OK;
+    }
     /* Already done (its result stays), or no such operation. */
     if ((r = dvs_pg_one(PX(ix), "SELECT 1 FROM operations WHERE id=$1", 1, v + 2, "operation finish", err)) == NULL)
         return -1;

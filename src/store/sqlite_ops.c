@@ -219,6 +219,13 @@ int dvs_sx_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
         }
         sqlite3_reset(st);
     }
+    /* An import's file names (PHI-bearing: the error log says "file #n" for them) are needed only to resume it:
+     * gone once it is done. A failure here leaves them as the source data they came with; the finish stands. */
+    if (rc == DVS_OK) {
+        dv_error ignored = {0};
+        (void)update_id(s, "UPDATE op_items SET path='' WHERE op_id=? AND path<>''", id, "operation finish",
+                        &ignored);
+    }
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

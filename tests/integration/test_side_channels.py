@@ -425,17 +425,15 @@ ALLOWED = [
     ("srv-db-study_uid", (), uid_root, "operation items name their source instance (the error log's resource)"),
     ("srv-db-series_uid", (), uid_root, "operation items name their source instance (the error log's resource)"),
     ("srv-db-sop_uid", (), uid_root, "operation items name their source instance (the error log's resource)"),
-    # FINDING: an :import keeps each file's path below the folder in op_items.path after the operation is done
-    # (the error log says "file #n" because "file names may carry PHI", docs/server.md); at rest in DATA only,
-    # never answered: retention for the product owner to decide. Path canaries (names) only.
-    ("srv-db-path", (), path_canary, "FINDING: op_items.path keeps an import's file names after it is done"),
-    # FINDING: a refused STOW part is answered with FailedSOPSequence > ReferencedSOPInstanceUID = the UID the
-    # client sent (PS3.18 10.5.3 requires it; the answer goes to the uploader, not to a log). An error body that
-    # echoes a source UID, so it is listed for the product owner rather than silently accepted.
+    # No entry for op_items.path: an :import's file names are cleared once it is done (dvs_sx_op_finish); the
+    # database is read after every operation ended, so a name left there fails.
+    # (c) PS3.18 10.5.3: a refused STOW part is answered with FailedSOPSequence > ReferencedSOPInstanceUID, the
+    # UID the client itself sent, and a STOW to /studies/{uid} with the RetrieveURL of the study the client named.
+    # The answer goes to the uploader only, never to a log or a record; the standard requires it.
     ("srv-stow", ("00081198", "Value", "00081155", "Value"), uid_root,
-     "FINDING: STOW failure answer names the refused SOPInstanceUID (PS3.18 FailedSOPSequence)"),
+     "STOW failure answer names the refused SOPInstanceUID (PS3.18 FailedSOPSequence), to its uploader only"),
     ("srv-stow", ("00081190", "Value"), uid_root,
-     "FINDING: STOW to /studies/{uid} answers RetrieveURL = that study's URL, the UID the client put in the path"),
+     "STOW to /studies/{uid} answers RetrieveURL = the study URL the client sent (PS3.18), to its uploader only"),
 ]
 
 
