@@ -181,9 +181,11 @@ static int op_errors(dvh_request *rq, int64_t id, struct MHD_Response **resp, dv
     for (size_t i = 0; i < n; i++) {
         char res[1600];
         const char *store = v[i].src_store_id ? store_name_of(req, v[i].src_store_id) : NULL;
-        if (store)
+        if (store && v[i].sop_uid[0])
             snprintf(res, sizeof res, "%s/dicomWeb/studies/%s/series/%s/instances/%s", store, v[i].study_uid,
                      v[i].series_uid, v[i].sop_uid);
+        else if (store) /* its store was deleted, and the items forgot its UIDs (DVS_SQL_STORE_FORGET_ITEMS) */
+            snprintf(res, sizeof res, "%s: instance #%lld (store deleted)", store, (long long)v[i].seq);
         else /* an import: the file's position in the folder's name order (file names may carry PHI) */
             snprintf(res, sizeof res, "file #%lld", (long long)v[i].seq);
         json_array_append_new(arr, json_pack("{s:s, s:s}", "resource", res, "errorClass", v[i].error_class));

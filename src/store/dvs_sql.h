@@ -97,6 +97,11 @@ void dvs_rfc3339_now(char out[32]);
 #define DVS_SQL_STORE_LIST                                                                                        \
     "SELECT " DVS_SQL_STORE_COLS " FROM stores WHERE dataset_id=$1 AND id>$2 ORDER BY id LIMIT $3"
 #define DVS_SQL_STORE_DELETE "DELETE FROM stores WHERE id=$1"
+/* A deleted store's instances are no longer named by the operations that read them: their error logs and items
+ * kept the source UIDs (identifiers of the deleted data). With the store, in one transaction. */
+#define DVS_SQL_STORE_FORGET_ITEMS "UPDATE op_items SET study_uid='', series_uid='', sop_uid='' WHERE src_store=$1"
+#define DVS_SQL_STORE_DELETE_FORGETTING                                                                           \
+    "WITH f AS (" DVS_SQL_STORE_FORGET_ITEMS ") " DVS_SQL_STORE_DELETE
 #define DVS_SQL_STORE_METRICS                                                                                     \
     "SELECT (SELECT COUNT(*) FROM studies WHERE store_id=$1),"                                                    \
     " (SELECT COUNT(*) FROM series se JOIN studies st ON se.study_id=st.id WHERE st.store_id=$1),"               \

@@ -513,7 +513,7 @@ static int pg_store_delete(dvs_index *ix, int64_t store_id, dv_error *err)
     char id[24];
     dvs_pg_i64(id, store_id);
     const char *v[1] = {id};
-    PGresult *r = dvs_pg_one(p, DVS_SQL_STORE_DELETE, 1, v, "store delete", err);
+    PGresult *r = dvs_pg_one(p, DVS_SQL_STORE_DELETE_FORGETTING, 1, v, "store delete", err);
     int rc = -1;
     if (r)
         rc = strcmp(PQcmdTuples(r), "0") == 0 ? DVS_NOT_FOUND : DVS_OK;

@@ -526,15 +526,35 @@ static int sx_store_delete(dvs_index *ix, int64_t store_id, dv_error *err)
     dvs_sx_conn *s = &SX(ix)->w;
     pthread_mutex_lock(&s->mu);
     int rc = -1;
+    if (run(s, "BEGIN IMMEDIATE", err))
+        goto out;
     sqlite3_stmt *st = dvs_sx_stmt(s, DVS_SQL_STORE_DELETE, "store delete", err);
     if (st == NULL)
-        goto out;
+        goto undo;
     sqlite3_bind_int64(st, 1, store_id);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        dvs_sx_fail(s, err, "store delete");
-    else
-        rc = sqlite3_changes(s->db) ? DVS_OK : DVS_NOT_FOUND;
+    int r = sqlite3_step(st), changed = sqlite3_changes(s->db);
     sqlite3_reset(st);
+    if (r != SQLITE_DONE) {
+        dvs_sx_fail(s, err, "store delete");
+        goto undo;
+    }
+    if (changed) { /* the operations' items forget the deleted instances' UIDs (DVS_SQL_STORE_FORGET_ITEMS) */
+        if ((st = dvs_sx_stmt(s, DVS_SQL_STORE_FORGET_ITEMS, "store delete", err)) == NULL)
+            goto undo;
+        sqlite3_bind_int64(st, 1, store_id);
+        r = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (r != SQLITE_DONE) {
+            dvs_sx_fail(s, err, "store delete");
+            goto undo;
+        }
+    }
+    if (run(s, "COMMIT", err))
+        goto undo;
+    rc = changed ? DVS_OK : DVS_NOT_FOUND;
+    goto out;
+undo:
+    run(s, "ROLLBACK", NULL);
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;

@@ -220,6 +220,17 @@ def run(tmp, pg, servers):
         else:
             check(st == 404, f"no instance indexed: WADO 404 ({st})")
 
+    # ---- a store deleted through B is gone for A; its operations' items forget its UIDs in the same statement
+    # (DVS_SQL_STORE_DELETE_FORGETTING; test_side_channels.py checks the error log with SQLite) ----
+    st, _, _ = curl("-X", "POST", base_a + "/datasets/ds/dicomStores?dicomStoreId=gone", "-d", "{}")
+    check(st == 200, f"dicomStores.create gone through A ({st})")
+    st, _, out = curl("-X", "DELETE", base_b + "/datasets/ds/dicomStores/gone")
+    check(st == 200, f"dicomStores.delete through B ({st} {out[:200]})")
+    st, _, _ = curl(base_a + "/datasets/ds/dicomStores/gone")
+    check(st == 404, f"the deleted store is gone through A ({st})")
+    st, _, _ = curl("-X", "DELETE", base_a + "/datasets/ds/dicomStores/gone")
+    check(st == 404, f"deleting it again: 404 ({st})")
+
     # ---- the logs hold no URL (it may carry a password) and no UID ----
     logs = "".join(a.lines + b.lines)
     check(pg["PGDIR"] not in logs and study not in logs, "the access logs name neither the index URL nor a UID")

@@ -846,6 +846,14 @@ def run_server(tmp, src, made):
         st, b = call("redactionBoxes of a source instance", "srv-error", "GET", ext + "redactionBoxes?" + q)
         check(st == 404, "server: redactionBoxes of a source instance is 404 (%d)" % st)
         st, b = call("reviewMarks", "srv-op", "GET", ext + "reviewMarks?" + urllib.parse.urlencode({"operation": name}))
+        # Once the source store is deleted, its instances' UIDs go from the operations' records too: the error
+        # log names them by position (kind srv-op: no allowance at all) and op_items forget them.
+        st, b = call("delete the source store", "srv-op", "DELETE", base + "/datasets/src/dicomStores/st")
+        check(st == 200, "server: the source store is deleted (%d %s)" % (st, b[:200]))
+        st, b = call("operation errors after the delete", "srv-op", "GET", "/v1beta1/" + name + "/errors")
+        after = json.loads(b).get("entries", []) if st == 200 else []
+        check(len(after) == failed and all("(store deleted)" in e.get("resource", "") for e in after),
+              "server: after the delete the error log still lists %d failure(s), by position (%s)" % (failed, b[:300]))
     finally:
         rc = srv.stop()
     sanitizer = [ln for ln in srv.lines if "Sanitizer" in ln or "runtime error" in ln]
