@@ -347,9 +347,10 @@ static int hex_digit(char c)
 
 void dv_scrub_numbers(char *s)
 {
-    /* Every run of two or more hex digits that holds a decimal digit becomes "#": that is every decimal number of
-     * two digits or more and every hex spelling of text (an ASCII byte's high nibble, 2 to 7, is a digit). A lone
-     * digit is a nibble at most, and "J2K" or "JP2" keep their names. */
+    /* Every run of three or more hex digits that holds a decimal digit becomes "#", unless it is a decimal number up
+     * to 255: what stays is one byte at most (rule (c) above: "Unsupported JPEG data precision 12" keeps the 12 a
+     * user needs), what goes is every wider number and every hex spelling of two characters or more (an ASCII
+     * byte's high nibble, 2 to 7, is a digit). "J2K" and "JP2" keep their names. */
     char *r = s, *w = s;
     while (*r) {
         if (!hex_digit(*r)) {
@@ -360,7 +361,9 @@ void dv_scrub_numbers(char *s)
         int digit = 0;
         for (; hex_digit(*e); e++)
             digit |= *e >= '0' && *e <= '9';
-        if (digit && e - r >= 2) {
+        int byte = e - r <= 2 || (e - r == 3 && r[0] >= '0' && r[0] <= '2' && strtol(r, NULL, 10) <= 255 &&
+                                  r[1] >= '0' && r[1] <= '9' && r[2] >= '0' && r[2] <= '9');
+        if (digit && !byte) {
             *w++ = '#';
         } else {
             memmove(w, r, (size_t)(e - r));
