@@ -162,10 +162,11 @@ static int attribute_ok(const char *s)
  * attribute it asked for did not exist. A real attribute the index does not keep (a sequence path too) is
  * accepted and ignored: the answer holds the included attributes "supported by the origin server"
  * (10.6.3.3). The message names the item by position, never its text. [test_qido: test_includefield_unknown] */
-static int add_include(dvs_query *q, const char *list, dvh_err *e)
+static int add_include(dvs_query *q, const char *list, size_t *items, dvh_err *e)
 {
     const char *p = list;
     for (size_t item = 1;; item++) {
+        (*items)++;
         size_t k = strcspn(p, ",");
         char name[80];
         if (k == 0 || k >= sizeof name)
@@ -203,6 +204,7 @@ int dvh_qido_parse(dvs_level level, const char *study, const char *series, const
         snprintf(q->series, sizeof q->series, "%s", series);
     uint32_t max = level == DVS_INSTANCE ? DVH_QIDO_LIMIT_MAX_INSTANCE : DVH_QIDO_LIMIT_MAX_STUDY;
     int seen_limit = 0, seen_offset = 0, seen_fuzzy = 0;
+    size_t include_items = 0; /* every includefield item, over every occurrence of the parameter */
     for (size_t i = 0; i < n; i++) {
         const char *k = p[i].key, *v = p[i].value;
         if (strcmp(k, "limit") == 0) {
@@ -216,7 +218,7 @@ int dvh_qido_parse(dvs_level level, const char *study, const char *series, const
                 return dvh_fail(e, DVH_INVALID_ARGUMENT, "fuzzymatching: must be given once, true or false");
             q->fuzzy = strcmp(v, "true") == 0;
         } else if (strcmp(k, "includefield") == 0) {
-            if (add_include(q, v, e))
+            if (add_include(q, v, &include_items, e))
                 return -1;
         } else if (dvh_param_is_standard(k)) {
             continue;
@@ -237,6 +239,13 @@ int dvh_qido_parse(dvs_level level, const char *study, const char *series, const
             q->nmatch++;
         }
     }
+    /* PS3.18 8.3.4.1: includefield is "all" or a list of attributes, not both. `all` beside a named attribute
+     * (`includefield=all,PatientName`, or in another occurrence) could mean "every attribute" or "only these":
+     * a proxy, a cache or another origin server may read it the other way, so it is refused, as a repeated
+     * parameter is (query_once.c); `all` twice is refused too, it stands alone. [test_qido:
+     * test_includefield_all_alone; test_server_strict.py "includefield"] */
+    if (q->include_all && include_items > 1)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "includefield: 'all' cannot be combined with other items");
     return 0;
 }
 

@@ -12,7 +12,8 @@
 * "filterFiles quota": POST /dicomveil/v1/filterFiles stops at --max-filter-files / --max-filter-bytes with
   429 RESOURCE_EXHAUSTED; the same list again, or one after a DELETE, passes;
 * "includefield": a QIDO includefield that is neither a PS3.6 keyword nor a tag is 400 (PS3.18 8.3), a real
-  attribute the index does not keep is still accepted.
+  attribute the index does not keep is still accepted; `all` beside another item (in one value or another
+  occurrence) is 400, since "all" and "only these" are two readings of it.
 A few seconds; the servers started here are stopped here.
 """
 import http.client
@@ -181,6 +182,13 @@ def includefield(port):
                "includefield=PatientName,00100020", "includefield=ReferencedSeriesSequence.SeriesInstanceUID"]:
         st, _, b = call(port, "GET", web + "/studies?" + qs)
         check(st == 200, f"includefield: {qs} is accepted ({st} {b[:160]})")
+    # "all" or attributes, not both (PS3.18 8.3.4.1): either reading of the mix is a guess
+    for qs in ["includefield=all&includefield=00100010", "includefield=all,PatientName",
+               "includefield=PatientName&includefield=all", "includefield=all,all"]:
+        st, _, b = call(port, "GET", web + "/studies?" + qs)
+        check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT") and b"'all' cannot be combined" in b
+              and b"PatientName" not in b and b"00100010" not in b,
+              f"includefield: {qs} is 400 ({st} {b[:160]})")
 
 
 def main():

@@ -75,17 +75,21 @@ static void test_controls(void **state)
     dvs_query q;
     dvh_err e;
     assert_int_equal(parse_qs(DVS_INSTANCE,
-                              "limit=10&offset=20&fuzzymatching=true&includefield=all&includefield=00080060,"
+                              "limit=10&offset=20&fuzzymatching=true&includefield=00080060&includefield="
                               "SeriesDescription,Manufacturer&alt=json&prettyPrint=false&SOPInstanceUID=1.2",
                               &q, &e),
                      0);
     assert_int_equal(q.limit, 10);
     assert_int_equal(q.offset, 20);
     assert_true(q.fuzzy);
-    assert_true(q.include_all);
+    assert_false(q.include_all);
     assert_int_equal(q.ninclude, 2);
     assert_int_equal(q.nmatch, 1);
     assert_int_equal(q.match[0].kind, DVS_MATCH_SINGLE);
+    /* `all` alone (beside other items it is 400: test_includefield_all_alone) */
+    assert_int_equal(parse_qs(DVS_INSTANCE, "limit=10&includefield=all&alt=json", &q, &e), 0);
+    assert_true(q.include_all);
+    assert_int_equal(q.ninclude, 0);
 }
 
 static void test_refusals(void **state)
@@ -238,6 +242,31 @@ static void test_includefield_unknown(void **state)
     assert_int_equal(q.ninclude, 2);
 }
 
+/* includefield is "all" or attributes (PS3.18 8.3.4.1): both at once could be read either way, so it is 400,
+ * in one occurrence or across several; the message names no value. */
+static void test_includefield_all_alone(void **state)
+{
+    (void)state;
+    dvs_query q;
+    dvh_err e;
+    static const char *const bad[] = {
+        "includefield=all,PatientName", "includefield=PatientName,all", "includefield=all&includefield=00100010",
+        "includefield=00100010&includefield=all", "includefield=all,all", "includefield=all&includefield=all",
+        "includefield=all&includefield=00091010", "includefield=all,Manufacturer",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (parse_qs(DVS_STUDY, bad[i], &q, &e) != -1)
+            fail_msg("accepted: %s", bad[i]);
+        assert_int_equal(e.status, DVH_INVALID_ARGUMENT);
+        assert_string_equal(e.message, "includefield: 'all' cannot be combined with other items");
+    }
+    assert_int_equal(parse_qs(DVS_STUDY, "includefield=all&limit=5", &q, &e), 0);
+    assert_int_equal(q.include_all, 1);
+    assert_int_equal(parse_qs(DVS_STUDY, "includefield=PatientName&includefield=00100020", &q, &e), 0);
+    assert_int_equal(q.include_all, 0);
+    assert_int_equal(q.ninclude, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_refusals),       cmocka_unit_test(test_unknown_key_refused),
         cmocka_unit_test(test_split),          cmocka_unit_test(test_star_is_universal),
         cmocka_unit_test(test_repeated_params), cmocka_unit_test(test_includefield_unknown),
+        cmocka_unit_test(test_includefield_all_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
