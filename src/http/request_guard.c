@@ -239,34 +239,60 @@ static int same_origin(const char *origin, const char *host)
     return sl && host && strcasecmp(origin + sl, host) == 0;
 }
 
+/* The headers a request may carry once. libmicrohttpd keeps every header line and a lookup answers the first,
+ * while a proxy or a WAF in front may act on another (or on all of them joined), so each header the server
+ * decides on, for security or for how it reads the request, is refused when repeated (RFC 9110 5.3 lets only a
+ * list-valued field repeat; none of these is one):
+ *   Host               the loopback check (token-less), the base of RetrieveURLs; RFC 9112 3.2 makes two a 400
+ *   Origin             the same-origin check (token-less)
+ *   Authorization      the bearer token: a proxy may have authorised the request by the other line
+ *   Content-Type       how a STOW body is parsed (its boundary): a filter in front may have read the other one
+ *   Content-Length     the body's size cap, and its framing (request smuggling: RFC 9112 6.3 makes a conflict a
+ *                      400); libmicrohttpd 0.9.75 frames by the first line without a word
+ *   Transfer-Encoding  the body's framing, the same way (and it is refused beside a Content-Length)
+ *   Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest  the cross-site check (token-less)
+ * Not in the list: Accept and If-None-Match (list-valued; they choose a representation, never whether to answer),
+ * and Cookie and X-HTTP-Method-Override, which the server never reads (a header it starts to decide on belongs
+ * here). One table, one check, with a token or without. [test_server_strict.py "duplicate Host", "duplicate
+ * headers"] */
+enum { ONCE_CONTENT_LENGTH = 4, ONCE_TRANSFER_ENCODING = 5 };
+static const char *const once_headers[] = {
+    MHD_HTTP_HEADER_HOST,           "Origin",
+    MHD_HTTP_HEADER_AUTHORIZATION,  MHD_HTTP_HEADER_CONTENT_TYPE,
+    [ONCE_CONTENT_LENGTH] = MHD_HTTP_HEADER_CONTENT_LENGTH,
+    [ONCE_TRANSFER_ENCODING] = MHD_HTTP_HEADER_TRANSFER_ENCODING,
+    "Sec-Fetch-Site",               "Sec-Fetch-Mode",
+    "Sec-Fetch-Dest",
+};
+#define ONCE_HEADERS (sizeof once_headers / sizeof once_headers[0])
+
 typedef struct header_count {
-    unsigned host, origin;
+    unsigned n[ONCE_HEADERS];
+    const char *twice; /* the first of once_headers seen a second time (the table's spelling, not the client's) */
 } header_count;
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
     (void)value;
-    header_count *n = cls;
-    if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
-        n->host++;
-    else if (strcasecmp(key, "Origin") == 0)
-        n->origin++;
+    header_count *c = cls;
+    for (size_t i = 0; i < ONCE_HEADERS; i++)
+        if (strcasecmp(key, once_headers[i]) == 0 && ++c->n[i] == 2 && c->twice == NULL)
+            c->twice = once_headers[i];
     return MHD_YES;
 }
 
-/* libmicrohttpd keeps every header line, and a lookup answers the first: with two Host lines the loopback check
- * read one while a proxy in front may have routed by the other, and with two Origin lines the origin check passed
- * on the first. RFC 9112 3.2 makes a request with more than one Host a 400; an Origin given twice is as
- * ambiguous, so it is refused too. With a token or without. [test_server_strict.py "duplicate Host"] */
-static int one_host_one_origin(dvh_request *rq, dvh_err *e)
+static int headers_once(dvh_request *rq, dvh_err *e)
 {
-    header_count n = {0, 0};
-    MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_header, &n);
-    if (n.host > 1)
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "the request has more than one Host header");
-    if (n.origin > 1)
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "the request has more than one Origin header");
+    header_count c;
+    memset(&c, 0, sizeof c);
+    MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_header, &c);
+    if (c.twice)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "the request has more than one %s header", c.twice);
+    /* Both framings at once: libmicrohttpd reads the body by Transfer-Encoding, a proxy may have read it by
+     * Content-Length and sent the rest as another request (RFC 9112 6.1 lets a server refuse it). */
+    if (c.n[ONCE_CONTENT_LENGTH] && c.n[ONCE_TRANSFER_ENCODING])
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "the request has both Content-Length and Transfer-Encoding");
     return 0;
 }
 
@@ -290,7 +316,7 @@ int dvh_guard_check(dvh_request *rq, dvh_err *e)
         st->encoded_nul = 0;
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "the request URL holds an encoded NUL (%%00)");
     }
-    if (one_host_one_origin(rq, e) != 0)
+    if (headers_once(rq, e) != 0)
         return -1;
     if (rq->srv->has_token)
         return 0;

@@ -33,8 +33,9 @@ void dvh_guard_request_done(dvh_server *s, struct MHD_Connection *c);
 void dvh_guard_init(dvh_server *s);
 int dvh_guard_start(dvh_server *s);
 void dvh_guard_stop(dvh_server *s);
-/* 0, or -1 with e set (400 for an encoded NUL or a Host or Origin header given twice, 403 for a foreign Host or
- * Origin without a token). */
+/* 0, or -1 with e set (400 for an encoded NUL or a header the server decides on given twice: Host, Origin,
+ * Authorization, Content-Type, Content-Length, Transfer-Encoding, Sec-Fetch-*; 403 for a foreign Host or Origin
+ * without a token). */
 int dvh_guard_check(dvh_request *rq, dvh_err *e);
 
 #endif

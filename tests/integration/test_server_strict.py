@@ -4,6 +4,9 @@
 * "duplicate Host": a request with two Host header lines, or two Origin lines, is 400 (RFC 9112 3.2; a lookup
   took the first, so the loopback and origin checks read one line while a proxy may have acted on the other),
   with a token or without; sent over a raw socket, since HTTP clients refuse to send two;
+* "duplicate headers": the same for every other header the server decides on (Authorization, Content-Type,
+  Content-Length, Transfer-Encoding, Sec-Fetch-Site/-Mode/-Dest; request_guard.c once_headers), and for a
+  Content-Length beside a Transfer-Encoding; a list-valued header it does not decide on (Accept) may repeat;
 * "aliases": a name has one spelling. `.../operations/0003` and `.../operations/%33` named operation 3, and
   `datasets/d%73` or `datasets/ds%2FdicomStores%2Fst` a dataset or store: now 404 NOT_FOUND, on every route
   that takes an operation (get, cancel, errors, reviewMarks) and on the resource names;
@@ -36,11 +39,11 @@ TOKEN = "strict-token-0123456789abcdef"
 BASE = "/v1beta1/projects/p/locations/l"
 
 
-def raw(port, head):
+def raw(port, head, body=b""):
     """(status, body) of one request sent as the bytes given (head: request line and header lines, no blank
-    line), read until the server closes."""
+    line; then body), read until the server closes."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(head.encode() + b"Connection: close\r\n\r\n")
+    s.sendall(head.encode() + b"Connection: close\r\n\r\n" + body)
     data = b""
     while True:
         chunk = s.recv(65536)
@@ -78,6 +81,49 @@ def duplicate_headers(port, auth=""):
               f"duplicate Origin ({what}): {origins} is 400 ({st} {b[:120]})")
     st, b = raw(port, get + "Host: 127.0.0.1:%d\r\nOrigin: %s\r\n" % (port, own))
     check(st == 200, f"duplicate Origin ({what}): one Origin, the server's own, is answered ({st})")
+
+
+def duplicate_decision_headers(port, auth=""):
+    """Every header the server decides on (request_guard.c once_headers), given twice, is 400 naming it; once,
+    it is answered as before."""
+    what = "with a token" if auth else "without a token"
+    host = "Host: 127.0.0.1:%d\r\n" % port
+    get = "GET %s/datasets HTTP/1.1\r\n%s" % (BASE, host)
+    tok = auth.split(" ", 2)[-1].strip() if auth else "x" * 20
+    for first, second in ((tok, tok), ("wrong-token-0123456789", tok), (tok, "wrong-token-0123456789")):
+        st, b = raw(port, get + "Authorization: Bearer %s\r\nAuthorization: Bearer %s\r\n" % (first, second))
+        check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT") and b"more than one Authorization" in b
+              and b"wrong-token" not in b,
+              f"duplicate headers ({what}): two Authorization lines are 400 ({st} {b[:120]})")
+    for name, values in (("Sec-Fetch-Site", ("same-origin", "cross-site")), ("Sec-Fetch-Mode", ("navigate", "cors")),
+                         ("Sec-Fetch-Dest", ("document", "embed"))):
+        st, b = raw(port, get + auth + "".join("%s: %s\r\n" % (name, v) for v in values))
+        check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT") and ("more than one " + name).encode() in b,
+              f"duplicate headers ({what}): two {name} lines are 400 ({st} {b[:120]})")
+        st, b = raw(port, get + auth + "%s: %s\r\n" % (name, values[0]))
+        check(st == 200, f"duplicate headers ({what}): one {name} is answered ({st} {b[:120]})")
+    post = "POST %s/datasets?datasetId=dup%%d HTTP/1.1\r\n%s%s" % (BASE, host, auth)
+    cases = [
+        ("Content-Type", "Content-Type: application/json\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n",
+         b"{}"),
+        ("Content-Length", "Content-Length: 2\r\nContent-Length: 40\r\n", b"{}"),
+        ("Content-Length", "Content-Length: 2\r\nContent-Length: 2\r\n", b"{}"),
+        ("Transfer-Encoding", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", b"2\r\n{}\r\n0\r\n\r\n"),
+        ("both Content-Length and Transfer-Encoding", "Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+         b"2\r\n{}\r\n0\r\n\r\n"),
+    ]
+    for i, (name, lines, body) in enumerate(cases):
+        st, b = raw(port, post % i + lines, body)
+        want = name.encode() if name.startswith("both") else ("more than one " + name).encode()
+        check(st == 400 and api_error(b, 400, "INVALID_ARGUMENT") and want in b,
+              f"duplicate headers ({what}): {lines.strip()!r} is 400 ({st} {b[:120]})")
+        st, _ = raw(port, "GET %s/datasets/dup%d HTTP/1.1\r\n%s%s" % (BASE, i, host, auth))
+        check(st == 404, f"duplicate headers ({what}): the refused POST {i} created nothing ({st})")
+    st, b = raw(port, post % 9 + "Content-Type: application/json\r\nContent-Length: 2\r\n", b"{}")
+    check(st == 200, f"duplicate headers ({what}): one Content-Type and one Content-Length are answered ({st})")
+    # a header the server does not decide on may repeat (Accept is list-valued, RFC 9110 5.3)
+    st, b = raw(port, get + auth + "Accept: application/json\r\nAccept: */*\r\n")
+    check(st == 200, f"duplicate headers ({what}): two Accept lines are answered ({st} {b[:120]})")
 
 
 def aliases(port):
@@ -198,6 +244,7 @@ def main():
         srv = ts.Server(os.path.join(tmp, "data"), "--console-dir", os.path.join(SRC_DIR, "console"))
         servers.append(srv)
         duplicate_headers(srv.port)
+        duplicate_decision_headers(srv.port)
         aliases(srv.port)
         console_headers(srv.port)
         includefield(srv.port)
@@ -207,6 +254,7 @@ def main():
         srv = ts.Server(data, "--token-file", tok, "--max-filter-files", "3", "--max-filter-bytes", "400")
         servers.append(srv)
         duplicate_headers(srv.port, "Authorization: Bearer %s\r\n" % TOKEN)
+        duplicate_decision_headers(srv.port, "Authorization: Bearer %s\r\n" % TOKEN)
         filter_quota(srv.port, data)
     finally:
         for s in servers:
