@@ -55,6 +55,9 @@ void dvc_serve_usage(FILE *f)
           "  --max-filter-files N    Filter files DATA/filters/ may hold (POST /dicomveil/v1/filterFiles; more: 429)\n"
           "                          (default 1000)\n"
           "  --max-filter-bytes BYTES  Their bytes in total (default 268435456: 256 MiB)\n"
+          "  --min-free-disk BYTES   Free space to keep on the file system holding --data: a STOW, :import or\n"
+          "                          :deidentify that would leave less gets 507 (suffix K, M or G; default 1G;\n"
+          "                          0: no floor)\n"
           "  -h, --help              Show this help and exit\n"
           "  --quiet                 No access log (by default one JSON line per request on stderr,\n"
           "                          naming the route, never the path or query)\n"
@@ -137,6 +140,7 @@ int dvc_cmd_serve(int argc, char **argv)
         {"index", required_argument, NULL, 'x'},
         {"console-dir", required_argument, NULL, 'C'},
         {"max-filter-files", required_argument, NULL, 'F'}, {"max-filter-bytes", required_argument, NULL, 'B'},
+        {"min-free-disk", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0}};
     dvh_server_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -166,6 +170,17 @@ int dvc_cmd_serve(int argc, char **argv)
             roots[nroots++] = optarg;
             break;
         case 'h': dvc_serve_usage(stdout); return DVC_EXIT_OK;
+        case 'D': {
+            /* 0 turns the floor off; the server's own 0 means its default, so that is said apart. */
+            uint64_t floor;
+            if (dvc_parse_bytes(optarg, 0, 1ull << 60, &floor)) {
+                dvc_errorf("serve: --min-free-disk: expected a byte count such as 1G (K, M or G; 0: no floor)");
+                return DVC_EXIT_USAGE;
+            }
+            cfg.min_free_disk = floor;
+            cfg.min_free_disk_off = floor == 0;
+            break;
+        }
         case 'w':
         case 'o':
         case 'b':

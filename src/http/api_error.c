@@ -35,6 +35,9 @@ static const struct {
     /* A quota, not a request's size: the Healthcare API answers a used-up quota 429 RESOURCE_EXHAUSTED.
      * [test_server_strict.py "filterFiles quota"] */
     [DVH_QUOTA] = {429, "RESOURCE_EXHAUSTED"},
+    /* The server's own disk, not the client's quota nor its request's size: HTTP's 507 (RFC 4918 11.5), with
+     * google.rpc's class for a resource used up. [test_server_strict.py "free disk floor"] */
+    [DVH_INSUFFICIENT_STORAGE] = {507, "RESOURCE_EXHAUSTED"},
 };
 
 int dvh_fail(dvh_err *e, dvh_status s, const char *fmt, ...)

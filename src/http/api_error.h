@@ -26,6 +26,7 @@ typedef enum dvh_status {
     DVH_FAILED_PRECONDITION,/* 400: the system's state refuses the request as it is now (a malformed stored
                              * instance; a dataset or store an unfinished operation uses: op_guard.c) */
     DVH_QUOTA,            /* 429: a quota of what the server keeps for clients is used up (filterFiles) */
+    DVH_INSUFFICIENT_STORAGE,/* 507: the data file system would go below --min-free-disk (disk_floor.c) */
     DVH_STATUS_COUNT
 } dvh_status;
 

@@ -39,6 +39,10 @@ typedef struct dvh_server_config {
      * it: 429), counted over the folder so files of earlier runs count too. 0: 1000 files, 256 MiB. */
     unsigned max_filter_files;
     uint64_t max_filter_bytes;
+    /* Free bytes the file system holding data_dir keeps: a STOW, an :import or a :deidentify that would leave
+     * less is refused with 507 (disk_floor.c). 0: 1 GiB; min_free_disk_off: no floor (--min-free-disk 0). */
+    uint64_t min_free_disk;
+    int min_free_disk_off;
     /* The modes of the folders and files an :export writes (outside DATA, for someone else to read): `serve`
      * makes the process's umask 077 and passes 0750 / 0640 under the operator's umask here. 0: 0750 / 0640
      * under the process umask. */

@@ -135,6 +135,11 @@ int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e);
  * with err. The caller holds the operations' guard. */
 int dvh_dataset_remove(dvh_server *s, int64_t dataset_id, dv_error *err);
 
+/* --- disk_floor.c: the free-space floor (dv_server.h min_free_disk) --- */
+/* 0 when the data directory's file system keeps at least the floor free after incoming more bytes (or there
+ * is no floor); else -1 with e 507 RESOURCE_EXHAUSTED naming the option, never the free space. */
+int dvh_disk_room(dvh_server *s, uint64_t incoming, dvh_err *e);
+
 /* --- stow.c --- */
 /* Begin a STOW on a resolved store: checks Content-Type; then feed body bytes; then finish. */
 int dvh_stow_begin(dvh_request *rq, dvh_err *e);

@@ -7,6 +7,9 @@
 * "duplicate headers": the same for every other header the server decides on (Authorization, Content-Type,
   Content-Length, Transfer-Encoding, Sec-Fetch-Site/-Mode/-Dest; request_guard.c once_headers), and for a
   Content-Length beside a Transfer-Encoding; a list-valued header it does not decide on (Accept) may repeat;
+* "free disk floor": with --min-free-disk just above the free space of the data's file system, STOW (with a
+  Content-Length or chunked), :import and both :deidentify are 507 RESOURCE_EXHAUSTED and store nothing;
+  with 0 the STOW is stored (the disk is never filled);
 * "aliases": a name has one spelling. `.../operations/0003` and `.../operations/%33` named operation 3, and
   `datasets/d%73` or `datasets/ds%2FdicomStores%2Fst` a dataset or store: now 404 NOT_FOUND, on every route
   that takes an operation (get, cancel, errors, reviewMarks) and on the resource names;
@@ -24,6 +27,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -237,6 +241,78 @@ def includefield(port):
               f"includefield: {qs} is 400 ({st} {b[:160]})")
 
 
+def dcm_files(data):
+    return [f for _, _, names in os.walk(data) for f in names if f.endswith(".dcm")]
+
+
+def disk_floor(tmp):
+    """--min-free-disk set just above the free space of the data's file system (read here, as the server does:
+    f_bavail x f_frsize): STOW (with a Content-Length, and chunked), :import and both :deidentify are 507
+    RESOURCE_EXHAUSTED and nothing is stored; with 0, the same STOW is stored. No disk is filled."""
+    root = os.path.join(tmp, "import-root")
+    os.makedirs(os.path.join(root, "in"))
+    inst = ts.tiny_instance("1.2.826.0.1.3680043.9.7433.91.", 1, 1, 1, "Floor^Test", "FLOOR")
+    open(os.path.join(root, "in", "a.dcm"), "wb").write(inst)
+    web = BASE + "/datasets/ds/dicomStores/st/dicomWeb/studies"
+    dicom = {"Content-Type": "application/dicom"}
+    for floor in ("above", "0"):
+        data = os.path.join(tmp, "floor-" + floor)
+        os.makedirs(data)
+        v = os.statvfs(data)
+        # 256 MiB above what is free now: other writers on the machine only make it less
+        value = str(v.f_bavail * v.f_frsize + (256 << 20)) if floor == "above" else floor
+        srv = ts.Server(data, "--min-free-disk", value, "--allow-root", root)
+        try:
+            p = srv.port
+            for path in ("/datasets?datasetId=ds", "/datasets/ds/dicomStores?dicomStoreId=st",
+                         "/datasets/ds/dicomStores?dicomStoreId=st2"):
+                st, _, _ = call(p, "POST", BASE + path, b"{}")
+                check(st == 200, f"free disk floor ({floor}): POST {path} is answered ({st})")
+            st, _, b = call(p, "POST", web, inst, dicom)
+            if floor == "0":
+                check(st == 200 and len(dcm_files(data)) == 1, f"free disk floor (0): STOW stored ({st} {b[:160]})")
+                continue
+            check(st == 507 and api_error(b, 507, "RESOURCE_EXHAUSTED") and b"--min-free-disk" in b,
+                  f"free disk floor: STOW with a Content-Length is 507 ({st} {b[:200]})")
+
+            def chunks():
+                yield inst[:100]
+                yield inst[100:]
+
+            st, _, b = call(p, "POST", web, chunks(), dicom)  # no length: http.client sends it chunked
+            check(st == 507 and api_error(b, 507, "RESOURCE_EXHAUSTED"), f"free disk floor: chunked STOW is 507 ({st})")
+            st, _, b = call(p, "POST", BASE + "/datasets/ds/dicomStores/st:import",
+                            json.dumps({"gcsSource": {"uri": "file://" + root + "/in/**"}}).encode())
+            check(st == 507 and api_error(b, 507, "RESOURCE_EXHAUSTED"),
+                  f"free disk floor: :import is 507 ({st} {b[:160]})")
+            loc = "projects/p/locations/l"
+            for path, body in ((":deidentify", {"destinationDataset": loc + "/datasets/out", "config": {}}),
+                               ("/dicomStores/st:deidentify",
+                                {"destinationStore": loc + "/datasets/ds/dicomStores/st2", "config": {}})):
+                st, _, b = call(p, "POST", BASE + "/datasets/ds" + path, json.dumps(body).encode())
+                check(st == 507 and api_error(b, 507, "RESOURCE_EXHAUSTED"),
+                      f"free disk floor: {path} is 507 ({st} {b[:160]})")
+            st, _, _ = call(p, "GET", BASE + "/datasets/out")
+            check(st == 404, f"free disk floor: the refused datasets.deidentify made no dataset ({st})")
+            st, _, b = call(p, "GET", BASE + "/datasets/ds/operations")
+            ops = json.loads(b).get("operations", []) if st == 200 else None
+            check(ops is not None and not any("import" in json.dumps(o) or "deidentify" in json.dumps(o) for o in ops),
+                  f"free disk floor: no operation was started ({st} {b[:200]})")
+            st, _, b = call(p, "GET", web)
+            check(st == 200 and json.loads(b) == [] and dcm_files(data) == [],
+                  f"free disk floor: nothing stored ({st} {b[:100]} {dcm_files(data)})")
+        finally:
+            rc = srv.stop()
+            bad = [ln for ln in srv.lines if "Sanitizer" in ln or "runtime error" in ln]
+            check(rc == 0 and not bad,
+                  f"free disk floor ({floor}): the server stopped cleanly ({rc} {''.join(bad)[:300]})")
+    for bad in ("-1", "1T", "1.5G", ""):
+        r = subprocess.run([ts.BIN, "serve", "--data", os.path.join(tmp, "never"), "--min-free-disk", bad],
+                           capture_output=True, text=True, timeout=20)
+        check(r.returncode == 2 and "--min-free-disk" in r.stderr,
+              f"free disk floor: --min-free-disk {bad!r} is a usage error ({r.returncode})")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="dv-strict-")
     servers = []
@@ -256,6 +332,7 @@ def main():
         duplicate_headers(srv.port, "Authorization: Bearer %s\r\n" % TOKEN)
         duplicate_decision_headers(srv.port, "Authorization: Bearer %s\r\n" % TOKEN)
         filter_quota(srv.port, data)
+        disk_floor(tmp)
     finally:
         for s in servers:
             # exit 0 after SIGTERM, and nothing from the sanitizers (build-asan: a leaked path as sent, a bad read)
