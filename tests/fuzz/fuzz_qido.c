@@ -3,8 +3,8 @@
  *
  * The input is a raw query string (not NUL-terminated), parsed for each search level. Checks: a repeated name
  * other than includefield never passes the rule; a parsed query
- * respects every cap (matches, list sizes, limit per level), UID lists hold valid UIDs only, and errors are
- * INVALID_ARGUMENT with a NUL-terminated message. */
+ * respects every cap (matches, list sizes, limit per level), UID lists hold valid UIDs only, includefield=all
+ * stands alone, and errors are INVALID_ARGUMENT with a NUL-terminated message. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (q.nmatch > DVS_MATCH_MAX || q.ninclude > DVS_INCLUDE_MAX || q.limit == 0 ||
                 q.limit > (level == DVS_INSTANCE ? DVH_QIDO_LIMIT_MAX_INSTANCE : DVH_QIDO_LIMIT_MAX_STUDY))
                 fuzz_fail("a cap is broken");
+            if (q.include_all && q.ninclude)
+                fuzz_fail("includefield=all accepted beside an attribute");
             for (size_t i = 0; i < q.nmatch; i++) {
                 const dvs_match *m = &q.match[i];
                 if ((int)m->attr->level > level)
