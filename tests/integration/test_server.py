@@ -67,8 +67,12 @@ class Server:
     def __init__(self, data, *extra, wait_s=10, wrapper=()):
         self.wait_s = wait_s
         self.wrapper = wrapper
+        # --min-free-disk 16M: the floor is checked on every request as in production, but a CI machine with less
+        # than the 1G default free must not turn every STOW into 507 (test_server_strict.py tests the floor; a later
+        # --min-free-disk in extra wins)
         self.proc = subprocess.Popen([*wrapper, BIN, "serve", "--data", data, "--listen", "127.0.0.1:0", "--workers", "2",
-                                      *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                      "--min-free-disk", "16M", *extra], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
         self.lines = []
         self.port = None
         ready = threading.Event()
