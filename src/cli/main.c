@@ -39,9 +39,12 @@ int main(int argc, char **argv)
      * a worker thread's heap, which keeps them after the instance ends. The pixel budget (dv_pixel_budget.h) bounds
      * what instances hold; with memory kept per thread it would not bound the process. 4 MiB: above every metadata
      * allocation (arena blocks are at most 1 MiB), so only frame-sized buffers go to mmap and back to the system.
-     * Measured (bench/RESULTS.md "Pixel memory"): 2 noisy 3072x3072 frames, -j2, one at a time: peak RSS 127 MB
-     * before, 91 MB with it. */
+     * Fixing it also fixes the trim threshold at glibc's 128 KiB, and then the heap gave back and faulted in again
+     * a frame's smaller buffers at every frame (16 frames of 1024x1024: 0.43 s -> 0.55 s, all in the kernel):
+     * twice the mmap threshold, as glibc's own dynamic rule sets it, keeps them. Measured (bench/RESULTS.md "Pixel
+     * memory"): 2 noisy 3072x3072 frames, -j2, one at a time: peak RSS 127 MB before, 98 MB with both. */
     (void)mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    (void)mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
     if (argc < 2) {
         usage(stderr);
         return DVC_EXIT_USAGE;

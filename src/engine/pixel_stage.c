@@ -1792,7 +1792,7 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
  * library holds each sample as a 32-bit integer, both ways. Then a quarter and 8 MiB more for what the allocator
  * does not give back between frames. Measured (bench/RESULTS.md "Pixel memory": 22 instances of every codec, one
  * and many frames, text on a plain and on a noisy background, REDACT_ALL_TEXT and REDACT_SENSITIVE_TEXT): the
- * estimate is 1.22 to 3.8 times the peak the instance added to the process (the OCR model, loaded once per worker,
+ * estimate is 1.22 to 5.7 times the peak the instance added to the process (the OCR model, loaded once per worker,
  * not counted). */
 #define SAMPLE_COST 9u
 #define SAMPLE_COST_J2K 24u
