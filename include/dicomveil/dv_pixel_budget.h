@@ -31,7 +31,8 @@ uint64_t dv_pixel_budget_peak(const dv_pixel_budget *b);
 uint64_t dv_pixel_budget_in_use(const dv_pixel_budget *b);
 /* Takers waiting right now: for tests and metrics. */
 uint64_t dv_pixel_budget_waiting(const dv_pixel_budget *b);
-/* Half the machine's physical memory (at least 256 MiB): the CLI's and the server's default total. */
+/* Half the memory this process may use (at least 256 MiB): the machine's, or its control group's limit when lower
+ * (a container). The CLI's and the server's default total; each process has its own (MPI: each rank). */
 uint64_t dv_pixel_budget_default_total(void);
 
 /* Take n bytes, waiting in arrival order until they fit: 0, or -1 at once when n exceeds the total (the caller

@@ -68,6 +68,12 @@ typedef struct dv_pixel_stats {
 } dv_pixel_stats;
 void dv_pixel_worker_stats(const dv_pixel_worker *w, dv_pixel_stats *out);
 
+/* What the stage may hold for inst at its peak, estimated from its pixel attributes before anything is decoded
+ * (dv_pixel_budget.h): the decoded frame, a measured cost per sample for the views, the detector and the codec,
+ * the pixel data in and the redacted pixel data out, and the overlays kept by name. 0, or -1 (*bytes 0) when the
+ * attributes are unusable: the stage then fails on them before decoding. */
+int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, uint64_t *bytes);
+
 /* Run the stage over inst with ImageConfig ic (from dv_pixel_config_for). Fills res's pixel fields. After the
  * image, every non-empty OverlayData (60xx,3000) left in inst (those a keepTag kept: run after
  * dv_pixel_drop_icons_and_overlays) is searched the same way and its bits inside the boxes found are cleared
@@ -75,12 +81,6 @@ void dv_pixel_worker_stats(const dv_pixel_worker *w, dv_pixel_stats *out);
  * DV_ERR_UNSUPPORTED (pixels that cannot be decoded, an overlay plane that does not say where its bits are),
  * DV_ERR_LIMIT (a frame over its time bound or a size cap), DV_ERR_NOMEM; the message names the frame or the
  * tag, never a value. */
-/* What the stage may hold for inst at its peak, estimated from its pixel attributes before anything is decoded
- * (dv_pixel_budget.h): the decoded frame, a measured cost per sample for the views, the detector and the codec,
- * the pixel data in and the redacted pixel data out, and the overlays kept by name. 0, or -1 (*bytes 0) when the
- * attributes are unusable: the stage then fails on them before decoding. */
-int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, uint64_t *bytes);
-
 int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
                        dv_result *res, dv_error *err);
 

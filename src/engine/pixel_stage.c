@@ -114,8 +114,13 @@ void dv_pixel_worker_free(dv_pixel_worker *w)
 
 /* A worker is reused by the next instance; the buffers a large frame made are not kept for it, so what a worker
  * holds between instances stays small (its frame-sized buffers are covered by the instance's pixel grant only
- * while the instance runs: dv_pixel_stage_estimate). The detectors are remade on their next use. */
+ * while the instance runs: dv_pixel_stage_estimate). The detector's scratch is ~18 bytes a pixel, so the trigger
+ * is the frame's pixel count: above 512x512 (a CT slice keeps its buffers, ~5 MiB a worker; a 1448x1448 frame
+ * kept 37 MiB before). The box lists grow with frames and lines: trimmed above 64 Ki entries. The detectors are
+ * remade on their next use. */
+#define TRIM_ABOVE_PIXELS (512u * 512u)
 #define TRIM_ABOVE_FRAME_BYTES (2u * 1024u * 1024u)
+#define TRIM_ABOVE_ENTRIES (64u * 1024u)
 
 static void worker_trim(dv_pixel_worker *w)
 {
@@ -142,6 +147,36 @@ static void worker_trim(dv_pixel_worker *w)
     free(w->before);
     w->before = NULL;
     w->before_cap = 0;
+    free(w->all);
+    w->all = NULL;
+    w->all_cap = w->nall = 0;
+    free(w->start);
+    w->start = NULL;
+    w->start_cap = 0;
+    free(w->unused);
+    w->unused = NULL;
+    w->unused_cap = 0;
+    free(w->verdicts);
+    w->verdicts = NULL;
+    w->verdicts_cap = 0;
+    free(w->part_of);
+    w->part_of = NULL;
+    w->part_of_cap = 0;
+    dv_boxes *lists[] = {&w->seen, &w->extra, &w->lines, &w->parts, &w->boxes, &w->sens, &w->covered};
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+        dv_boxes_free(lists[i]);
+}
+
+/* Whether the instance just done left frame-sized or list-sized buffers in the worker (worker_trim). */
+static int worker_holds_much(const dv_pixel_worker *w)
+{
+    size_t px = w->gray.cap > w->planes[0].cap ? w->gray.cap : w->planes[0].cap;
+    if (w->crop.cap > px)
+        px = w->crop.cap;
+    return px > TRIM_ABOVE_PIXELS || w->buf_cap > TRIM_ABOVE_FRAME_BYTES || w->before_cap > TRIM_ABOVE_FRAME_BYTES ||
+           w->all_cap > TRIM_ABOVE_ENTRIES || w->start_cap > TRIM_ABOVE_ENTRIES ||
+           w->unused_cap > TRIM_ABOVE_ENTRIES || w->sens.cap > TRIM_ABOVE_ENTRIES ||
+           w->covered.cap > TRIM_ABOVE_ENTRIES || w->lines.cap > TRIM_ABOVE_ENTRIES;
 }
 
 uint64_t dv_pixel_worker_decode_calls(const dv_pixel_worker *w)
@@ -1844,8 +1879,7 @@ int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instanc
                        dv_result *res, dv_error *err)
 {
     int rc = stage_run(w, ic, inst, env, res, err);
-    if (w->buf_cap > TRIM_ABOVE_FRAME_BYTES || w->gray.cap > TRIM_ABOVE_FRAME_BYTES ||
-        w->planes[0].cap > TRIM_ABOVE_FRAME_BYTES || w->before_cap > TRIM_ABOVE_FRAME_BYTES)
+    if (worker_holds_much(w))
         worker_trim(w);
     if (rc == 0)
         return 0;

@@ -346,6 +346,11 @@ typedef struct inspect_req {
 } inspect_req;
 
 
+/* The metadata an instance may still draw once its pixel stage starts: the elements the stage and the writer add
+ * or replace (the new pixel data's element, BurnedInAnnotation, the transfer syntax, overlays, the container's
+ * patches) are a few hundred bytes each; past it the instance fails as limit, whatever else runs. */
+#define PIXEL_STAGE_METADATA (256u * 1024u)
+
 /* The pixel stage when the plan's ImageConfig for inst redacts; then ov->all_unused is set: the stage examined
  * the pixels, so every bit outside the stored ones is cleared after it (docs/decisions.md "Overlays embedded in
  * pixel data": the detector sees the stored bits only, and text drawn above them was kept). */
@@ -363,15 +368,17 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
         return 0;
     ov->all_unused = 1;
     if (run->limits.pixel_budget) {
-        /* Its metadata maximum first, so that once it holds pixel memory it waits for nothing (dv_pixel_budget.h:
-         * no deadlock between the two budgets); given back by process() once the instance is freed. */
         uint64_t need = 0;
         (void)dv_pixel_stage_estimate(inst, ic, &need);
-        dv_lease_hold_max(&inst->arena.lease);
-        if (dv_pixel_budget_take(run->limits.pixel_budget, need) != 0)
-            return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel stage would need more memory than the "
-                           "whole pixel memory budget (%llu MiB)",
+        if (need > dv_pixel_budget_total(run->limits.pixel_budget)) /* before any wait: it would never fit */
+            return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel stage would need more memory than the whole pixel "
+                           "memory budget (%llu MiB)",
                            (unsigned long long)(dv_pixel_budget_total(run->limits.pixel_budget) >> 20));
+        /* Its metadata for the rest of the instance first, so that once it holds pixel memory it waits for nothing
+         * (dv_pixel_budget.h: no deadlock between the two budgets); given back by process() once it is freed. */
+        dv_lease_cap_and_hold(&inst->arena.lease, PIXEL_STAGE_METADATA);
+        if (dv_pixel_budget_take(run->limits.pixel_budget, need) != 0)
+            return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel memory budget refused the stage");
         *pixel_held = need;
     }
     dv_pixel_worker *pw = pool_take(&run->pixel_pool, pixel_make);

@@ -148,6 +148,16 @@ void dv_lease_hold_max(dv_lease *l)
     pthread_mutex_unlock(&b->lock);
 }
 
+void dv_lease_cap_and_hold(dv_lease *l, uint64_t allowance)
+{
+    uint64_t cap = l->used + allowance < l->used ? UINT64_MAX : l->used + allowance;
+    if (cap < l->held)
+        cap = l->held; /* what it holds already costs nothing more */
+    if (cap < l->max)
+        l->max = cap; /* a smaller large grant: the slice rule keeps room for instance_max, so for it too */
+    dv_lease_hold_max(l);
+}
+
 void dv_lease_end(dv_lease *l)
 {
     if (l->budget && l->held) {

@@ -20,8 +20,13 @@ void dv_lease_init(dv_lease *l, dv_budget *b, uint64_t max);
  * would exceed its maximum (the caller reports DV_ERR_LIMIT). */
 int dv_lease_charge(dv_lease *l, uint64_t n);
 /* Take the large grant now if not held yet, waiting for it as dv_lease_charge would; after it no charge of this
- * lease waits (the pixel stage calls it before it waits for its pixel grant: dv_pixel_budget.h). */
+ * lease waits. */
 void dv_lease_hold_max(dv_lease *l);
+/* From now on the instance may draw at most `allowance` more bytes (or what it holds already, if more), and it
+ * holds them: no later charge waits, one past them fails (-1). The pixel stage calls it before it waits for its
+ * pixel grant (dv_pixel_budget.h): its metadata after that is a few elements, and an instance that reserved its
+ * whole maximum instead tied the pixel stage's concurrency to the metadata budget (42 MiB each by default). */
+void dv_lease_cap_and_hold(dv_lease *l, uint64_t allowance);
 /* Give everything back (idempotent). */
 void dv_lease_end(dv_lease *l);
 

@@ -2,6 +2,7 @@
  * queue: each taker draws a ticket and is served only when every earlier ticket was, so a large grant waiting for
  * room is not overtaken for ever by small ones. [tests/unit/test_run.c: test_pixel_budget_*] */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -84,11 +85,34 @@ uint64_t dv_pixel_budget_waiting(const dv_pixel_budget *b)
     return w;
 }
 
+/* A control group's memory limit in bytes, or 0 when the file is missing or says "max" (no limit). */
+static uint64_t cgroup_limit(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[64] = "";
+    uint64_t v = 0;
+    if (fgets(line, sizeof line, f) && line[0] >= '0' && line[0] <= '9')
+        v = strtoull(line, NULL, 10);
+    fclose(f);
+    return v;
+}
+
 uint64_t dv_pixel_budget_default_total(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    uint64_t half = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size / 2 : 0;
-    return half < 256 * MIB ? 256 * MIB : half;
+    uint64_t mem = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+    /* In a container the machine's memory is not ours: its control group's limit is (v2, then v1; machine
+     * configuration read as sysconf reads /proc, not data). A limit above the machine's ("unlimited" in v1 is a
+     * huge number) changes nothing. */
+    const char *const files[] = {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        uint64_t lim = cgroup_limit(files[i]);
+        if (lim && (mem == 0 || lim < mem))
+            mem = lim;
+    }
+    return mem / 2 < 256 * MIB ? 256 * MIB : mem / 2;
 }
 
 int dv_pixel_budget_take(dv_pixel_budget *b, uint64_t n)

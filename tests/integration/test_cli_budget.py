@@ -268,11 +268,20 @@ def main():
                   % (peak_one, peak_every))
             check(peak_one < (200 + FIXED_OVERHEAD_MIB) * 1024,
                   "--pixel-memory 200M: peak RSS %d KiB over the budget + overhead" % peak_one)
-        # Both budgets tight: an instance takes its metadata maximum (~43 MiB of 64M: one at a time) before it
-        # waits for pixel memory, so the two budgets cannot hold each other up (dv_pixel_budget.h). It must end.
+        # Both budgets tight: before it waits for pixel memory an instance caps and holds its metadata (its 1 MiB
+        # slice here), so the two budgets cannot hold each other up (dv_pixel_budget.h). It must end.
         both, _ = pixel_run("200M", "pixboth", extra=("--memory-budget", "64M"))
         check(len(both) == 4 and all(i["status"] == "ok" for i in both),
               "--memory-budget 64M with --pixel-memory 200M: all 4 must pass: %s" % both)
+        # A metadata budget with room for one 42 MiB maximum but many slices does not make the pixel stages take
+        # turns (stop 41's review: each took its whole metadata maximum first, so they ran one at a time).
+        meta64, peak_meta64 = pixel_run("1G", "pixmeta64", extra=("--memory-budget", "64M"))
+        check(len(meta64) == 4 and all(i["status"] == "ok" for i in meta64), "--memory-budget 64M: all 4 must pass")
+        print("pixels: peak RSS %d MiB with --memory-budget 64M --pixel-memory 1G" % (peak_meta64 // 1024))
+        if not sanitized():
+            check(peak_meta64 * 2 > peak_one * 3,
+                  "--memory-budget 64M must not make the pixel stages take turns: peak %d KiB, one at a time %d KiB"
+                  % (peak_meta64, peak_one))
         meta, _ = pixel_run("1M", "pixmeta", config=cfg)
         check(len(meta) == 4 and all(i["status"] == "ok" for i in meta),
               "a metadata-only config draws nothing from --pixel-memory 1M: %s" % meta)
