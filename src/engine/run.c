@@ -353,7 +353,8 @@ typedef struct inspect_req {
 
 /* The pixel stage when the plan's ImageConfig for inst redacts; then ov->all_unused is set: the stage examined
  * the pixels, so every bit outside the stored ones is cleared after it (docs/decisions.md "Overlays embedded in
- * pixel data": the detector sees the stored bits only, and text drawn above them was kept). */
+ * pixel data": the detector sees the stored bits only, and text drawn above them was kept). 0, -1 with err, or 1
+ * when the run was cancelled while the instance waited for pixel memory. */
 static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void *out_arg, dv_result *res,
                        dv_overlay_planes *ov, uint64_t *pixel_held, dv_error *err)
 {
@@ -380,6 +381,8 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
         if (dv_pixel_budget_take(run->limits.pixel_budget, need) != 0)
             return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel memory budget refused the stage");
         *pixel_held = need;
+        if (dv_run_cancelled(run)) /* cancelled while it waited its turn: the stage may take minutes */
+            return 1;
     }
     dv_pixel_worker *pw = pool_take(&run->pixel_pool, pixel_make);
     if (!pw)
@@ -520,7 +523,12 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
      * instance's top-level PixelData asks for redaction, so a metadata-only config never builds a pixel
      * worker or decodes anything [test_pixel_stage: test_metadata_only_decodes_nothing]. Fail closed: a
      * failure here means the instance is not written (DECISIONS 14). ---- */
-    if (!insp && pixel_stage(run, inst, tw, out_arg, res, &ov, &pixel_held, err) != 0) {
+    int staged = insp ? 0 : pixel_stage(run, inst, tw, out_arg, res, &ov, &pixel_held, err);
+    if (staged == 1) {
+        outcome = DV_OUTCOME_CANCELLED;
+        goto done;
+    }
+    if (staged != 0) {
         outcome = failed(err, DV_ERR_INVALID);
         goto done;
     }

@@ -15,6 +15,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "dv_build.h"
+#include "engine/dv_pixel_stage.h" /* dv_run_pixel_decode_calls */
 
 #define STUDY "1.2.826.0.1.3680043.2.1125.50.1"
 #define SERIES "1.2.826.0.1.3680043.2.1125.50.2"
@@ -499,6 +500,79 @@ static void test_pixel_budget_in_turn(void **state)
     dv_pixel_budget_free(b);
 }
 
+/* An instance that waited for pixel memory while the run was cancelled comes out cancelled, written nowhere: the
+ * stage it waited for may take minutes (stop 41's review). */
+typedef struct pix_run_arg {
+    dv_run *run;
+    memout *o;
+    const uint8_t *data;
+    size_t len;
+    dv_outcome outcome;
+} pix_run_arg;
+
+static dv_outcome run_one(dv_run *run, memout *o, const uint8_t *data, size_t len, dv_result *res, dv_error *err);
+
+static void *pix_run_one(void *arg)
+{
+    pix_run_arg *a = arg;
+    dv_error err;
+    a->outcome = run_one(a->run, a->o, a->data, a->len, NULL, &err);
+    return NULL;
+}
+
+static void test_pixel_budget_cancel_while_waiting(void **state)
+{
+    (void)state;
+    dvb *b = dvb_new(DVB_EXPLICIT_LE, 1);
+    dvb_str(b, 0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.7");
+    dvb_str(b, 0x00080018, "UI", "1.2.826.0.1.3680043.2.1125.41.1");
+    dvb_u16(b, 0x00280002, 1);
+    dvb_str(b, 0x00280004, "CS", "MONOCHROME2");
+    dvb_pixel_geometry(b, 64, 64, 8);
+    static uint8_t px[64 * 64];
+    dvb_bytes(b, 0x7FE00010, "OB", px, sizeof px);
+    size_t len;
+    uint8_t *in = dvb_finish(b, &len);
+    dv_error err;
+    dv_pixel_budget *pb = dv_pixel_budget_new(64u * 1024u * 1024u, &err);
+    assert_non_null(pb);
+    dv_limits lim;
+    dv_limits_default(&lim);
+    lim.pixel_budget = pb;
+    dv_plan *p = plan("{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": "
+                      "\"REDACT_ALL_TEXT\"}}}}");
+    dv_key *k = key(7);
+    dv_run *run = dv_run_new(p, k, &lim, &err);
+    assert_non_null(run);
+    memout o;
+    memout_init(&o);
+    /* Control: with room, the instance is written. */
+    assert_int_equal(run_one(run, &o, in, len, NULL, &err), DV_OUTCOME_OK);
+    assert_int_equal(o.n, 1);
+    assert_int_equal(dv_pixel_budget_in_use(pb), 0);
+    uint64_t decodes = dv_run_pixel_decode_calls(run);
+    assert_true(decodes > 0);
+    /* The whole budget taken: the instance waits its turn, the run is cancelled, then room is given back. */
+    assert_int_equal(dv_pixel_budget_take(pb, dv_pixel_budget_total(pb)), 0);
+    pix_run_arg a = {run, &o, in, len, DV_OUTCOME_FAILED};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, pix_run_one, &a), 0);
+    pix_wait_queued(pb, 1);
+    dv_run_cancel(run);
+    dv_pixel_budget_give(pb, dv_pixel_budget_total(pb));
+    pthread_join(t, NULL);
+    assert_int_equal(a.outcome, DV_OUTCOME_CANCELLED);
+    assert_int_equal(o.n, 1); /* nothing more written */
+    assert_int_equal(dv_run_pixel_decode_calls(run), decodes); /* and the stage did not run */
+    assert_int_equal(dv_pixel_budget_in_use(pb), 0); /* its grant was given back */
+    dv_run_free(run);
+    memout_free(&o);
+    dv_key_free(k);
+    dv_plan_free(p);
+    dv_pixel_budget_free(pb);
+    free(in);
+}
+
 /* ---- one path: skips, identifiers, cancel, commit-again ---- */
 
 static dv_outcome run_one(dv_run *run, memout *o, const uint8_t *data, size_t len, dv_result *res, dv_error *err)
@@ -755,7 +829,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_runs_at_once),   cmocka_unit_test(test_budget_waits_never_fails),
         cmocka_unit_test(test_budget_refuses_too_small), cmocka_unit_test(test_skips),
-        cmocka_unit_test(test_pixel_budget_in_turn),
+        cmocka_unit_test(test_pixel_budget_in_turn), cmocka_unit_test(test_pixel_budget_cancel_while_waiting),
         cmocka_unit_test(test_identifiers),        cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_commit_again),       cmocka_unit_test(test_limits_layouts),
         cmocka_unit_test(test_result_layouts),
