@@ -122,6 +122,13 @@ void dv_pixel_worker_free(dv_pixel_worker *w)
 #define TRIM_ABOVE_FRAME_BYTES (2u * 1024u * 1024u)
 #define TRIM_ABOVE_ENTRIES (64u * 1024u)
 
+static void drop(void **p, size_t *cap)
+{
+    free(*p);
+    *p = NULL;
+    *cap = 0;
+}
+
 static void worker_trim(dv_pixel_worker *w)
 {
     dv_textdetect **tds[4] = {&w->td, &w->tdc[0], &w->tdc[1], &w->tdc[2]};
@@ -141,27 +148,14 @@ static void worker_trim(dv_pixel_worker *w)
         dv_gray8_free(&w->planes[k]);
     dv_gray8_free(&w->crop);
     dv_gray8_free(&w->gray);
-    free(w->buf);
-    w->buf = NULL;
-    w->buf_cap = 0;
-    free(w->before);
-    w->before = NULL;
-    w->before_cap = 0;
-    free(w->all);
-    w->all = NULL;
-    w->all_cap = w->nall = 0;
-    free(w->start);
-    w->start = NULL;
-    w->start_cap = 0;
-    free(w->unused);
-    w->unused = NULL;
-    w->unused_cap = 0;
-    free(w->verdicts);
-    w->verdicts = NULL;
-    w->verdicts_cap = 0;
-    free(w->part_of);
-    w->part_of = NULL;
-    w->part_of_cap = 0;
+    drop((void **)&w->buf, &w->buf_cap);
+    drop((void **)&w->before, &w->before_cap);
+    drop((void **)&w->all, &w->all_cap);
+    w->nall = 0;
+    drop((void **)&w->start, &w->start_cap);
+    drop((void **)&w->unused, &w->unused_cap);
+    drop((void **)&w->verdicts, &w->verdicts_cap);
+    drop((void **)&w->part_of, &w->part_of_cap);
     dv_boxes *lists[] = {&w->seen, &w->extra, &w->lines, &w->parts, &w->boxes, &w->sens, &w->covered};
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
         dv_boxes_free(lists[i]);

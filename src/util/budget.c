@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "dv_waitable.h"
 #include "dv_lease.h"
 
 struct dv_budget {
@@ -31,15 +32,8 @@ dv_budget *dv_budget_new(uint64_t total, uint64_t instance_max, dv_error *err)
         dv_fail(err, DV_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (pthread_mutex_init(&b->lock, NULL) != 0) {
+    if (dv_waitable_init(&b->lock, &b->freed, err) != 0) {
         free(b);
-        dv_fail(err, DV_ERR_NOMEM, "cannot create a mutex");
-        return NULL;
-    }
-    if (pthread_cond_init(&b->freed, NULL) != 0) {
-        pthread_mutex_destroy(&b->lock);
-        free(b);
-        dv_fail(err, DV_ERR_NOMEM, "cannot create a condition variable");
         return NULL;
     }
     b->total = total;
@@ -51,8 +45,7 @@ void dv_budget_free(dv_budget *b)
 {
     if (!b)
         return;
-    pthread_cond_destroy(&b->freed);
-    pthread_mutex_destroy(&b->lock);
+    dv_waitable_destroy(&b->lock, &b->freed);
     free(b);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "dv_waitable.h"
 #include "dicomveil/dv_pixel_budget.h"
 
 #define MIB (1024ull * 1024ull)
@@ -28,15 +29,8 @@ dv_pixel_budget *dv_pixel_budget_new(uint64_t total, dv_error *err)
         dv_fail(err, DV_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (pthread_mutex_init(&b->lock, NULL) != 0) {
+    if (dv_waitable_init(&b->lock, &b->turn, err) != 0) {
         free(b);
-        dv_fail(err, DV_ERR_NOMEM, "cannot create a mutex");
-        return NULL;
-    }
-    if (pthread_cond_init(&b->turn, NULL) != 0) {
-        pthread_mutex_destroy(&b->lock);
-        free(b);
-        dv_fail(err, DV_ERR_NOMEM, "cannot create a condition variable");
         return NULL;
     }
     b->total = total;
@@ -47,8 +41,7 @@ void dv_pixel_budget_free(dv_pixel_budget *b)
 {
     if (!b)
         return;
-    pthread_cond_destroy(&b->turn);
-    pthread_mutex_destroy(&b->lock);
+    dv_waitable_destroy(&b->lock, &b->turn);
     free(b);
 }
 
