@@ -111,8 +111,8 @@ static uint32_t other_case(uint32_t cp, int up)
         return up ? cp & ~1u : cp | 1u; /* and Cyrillic's pairs laid out the same way */
     if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E) || (cp >= 0x4C1 && cp <= 0x4CE))
         return up ? ((cp & 1u) ? cp : cp - 1) : ((cp & 1u) ? cp + 1 : cp);
-    if ((cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) || (cp >= 0x3B1 && cp <= 0x3C9)) /* Greek, ς below */
-        return up ? (cp >= 0x3B1 ? (cp == 0x3C2 ? 0x3A3 : cp - 0x20) : cp) : (cp <= 0x3A9 ? cp + 0x20 : cp);
+    if ((cp >= 0x391 && cp <= 0x3AB && cp != 0x3A2) || (cp >= 0x3B1 && cp <= 0x3CB)) /* Greek, Ϊ Ϋ; ς below */
+        return up ? (cp >= 0x3B1 ? (cp == 0x3C2 ? 0x3A3 : cp - 0x20) : cp) : (cp <= 0x3AB ? cp + 0x20 : cp);
     if (cp == 0x386 || cp == 0x3AC) /* Ά ά */
         return up ? 0x386 : 0x3AC;
     if ((cp >= 0x388 && cp <= 0x38A) || (cp >= 0x3AD && cp <= 0x3AF)) /* Έ Ή Ί */
@@ -126,6 +126,19 @@ static uint32_t other_case(uint32_t cp, int up)
     if (cp >= 0x400 && cp <= 0x45F) /* Ѐ-Џ, ѐ-џ */
         return up ? (cp >= 0x450 ? cp - 0x50 : cp) : (cp < 0x410 ? cp + 0x50 : cp);
     return cp;
+}
+
+/* A Greek capital without its tonos: words in capitals are written without accents (ΠΑΠΑΔΟΠΟΥΛΟΣ for
+ * Παπαδόπουλος; stop 40's limit), so the upper-case form of an accented name is looked for both ways. ΐ and ΰ keep
+ * their dialytika. Every pair is two bytes in UTF-8, so the name keeps its length. */
+static uint32_t without_tonos(uint32_t cp)
+{
+    static const uint16_t plain[] = {[0x386 - 0x386] = 0x391, [0x388 - 0x386] = 0x395, [0x389 - 0x386] = 0x397,
+                                     [0x38A - 0x386] = 0x399, [0x38C - 0x386] = 0x39F, [0x38E - 0x386] = 0x3A5,
+                                     [0x38F - 0x386] = 0x3A9, [0x390 - 0x386] = 0x3AA};
+    if (cp >= 0x386 && cp <= 0x390 && plain[cp - 0x386])
+        return plain[cp - 0x386];
+    return cp == 0x3B0 ? 0x3AB : cp;
 }
 
 /* One UTF-8 character of s[0, n) at *i: its code point, *i moved past it (the input was checked by scripts_of). */
@@ -149,17 +162,19 @@ static int is_letter(uint32_t cp)
 }
 
 /* utf8[0, n) in upper case (CASE_UPPER), lower case, or with each word's first letter upper and the rest lower
- * (CASE_TITLE) into out, the same length: a header writes IVANOV in capitals, a vendor's blob Ivanov. A Greek
- * capital sigma lowered at a word's end is the final ς. */
-enum { CASE_UPPER, CASE_LOWER, CASE_TITLE };
+ * (CASE_TITLE), or in capitals without the Greek tonos (CASE_UPPER_PLAIN) into out, the same length: a header
+ * writes IVANOV in capitals, a vendor's blob Ivanov. A Greek capital sigma lowered at a word's end is the final ς. */
+enum { CASE_UPPER, CASE_LOWER, CASE_TITLE, CASE_UPPER_PLAIN, CASE_MODES };
 static void recase(const uint8_t *utf8, size_t n, int mode, uint8_t *out)
 {
     int word_start = 1;
     for (size_t i = 0; i < n;) {
         size_t at = i;
         uint32_t cp = next_cp(utf8, n, &i);
-        int up = mode == CASE_UPPER || (mode == CASE_TITLE && word_start);
+        int up = mode == CASE_UPPER || mode == CASE_UPPER_PLAIN || (mode == CASE_TITLE && word_start);
         uint32_t c = other_case(cp, up);
+        if (mode == CASE_UPPER_PLAIN)
+            c = without_tonos(c);
         if (!up && c == 0x3C3) { /* σ at a word's end is ς */
             size_t j = i;
             if (j >= n || !is_letter(next_cp(utf8, n, &j)))
@@ -211,8 +226,8 @@ int dv_name_forms_each(dv_name_forms *nf, const uint8_t *utf8, size_t n, dv_name
     /* and in the other cases, for the letters the scanner's byte fold cannot pair (opaque_ids.c has_case: Р/р and
      * Я/я of Cyrillic's second half in UTF-8, В/в of KOI8-R, Ł/ł, Π/π); the caller drops the forms it finds
      * already (dv_own_same) */
-    uint8_t v[3][DV_NAME_FORM_MAX];
-    for (int mode = CASE_UPPER; mode <= CASE_TITLE && rc == 0; mode++) {
+    uint8_t v[CASE_MODES][DV_NAME_FORM_MAX];
+    for (int mode = CASE_UPPER; mode < CASE_MODES && rc == 0; mode++) {
         recase(utf8, n, mode, v[mode]);
         int seen = memcmp(v[mode], utf8, n) == 0;
         for (int m = CASE_UPPER; m < mode && !seen; m++)
