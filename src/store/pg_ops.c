@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/dv_hex.h"
 #include "store/dvs_sql.h"
 #include "store/pg_internal.h"
 
@@ -158,6 +159,62 @@ int dvs_pg_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
     return rc;
 }
 
+/* An import's path is the file's name as the file system has it: any bytes. PostgreSQL's text refuses what is not
+ * UTF-8 (the planning failed and the import never finished), so such a path, or one starting with the marker, is
+ * stored as the marker \x01 and its bytes in hex, and read back as it was. SQLite keeps bytes as they are. */
+#define PATH_HEX_MARK '\x01'
+
+static int utf8_ok(const unsigned char *s)
+{
+    while (*s) {
+        size_t k = *s < 0x80 ? 1 : (*s & 0xE0) == 0xC0 && *s >= 0xC2 ? 2 : (*s & 0xF0) == 0xE0 ? 3
+                 : (*s & 0xF8) == 0xF0 && *s <= 0xF4 ? 4 : 0;
+        if (k == 0)
+            return 0;
+        for (size_t j = 1; j < k; j++)
+            if ((s[j] & 0xC0) != 0x80)
+                return 0;
+        if ((k == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0))) ||
+            (k == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))))
+            return 0; /* overlong, surrogate, beyond U+10FFFF */
+        s += k;
+    }
+    return 1;
+}
+
+/* path as stored: itself, or into buf (2 * DVS_ITEM_PATH_MAX + 2 bytes) in the marked hex form */
+static const char *path_stored(const char *path, char *buf)
+{
+    if (path[0] != PATH_HEX_MARK && utf8_ok((const unsigned char *)path))
+        return path;
+    static const char hex[] = "0123456789abcdef";
+    char *o = buf;
+    *o++ = PATH_HEX_MARK;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        *o++ = hex[*p >> 4];
+        *o++ = hex[*p & 15];
+    }
+    *o = '\0';
+    return buf;
+}
+
+/* The stored path back into dst (cap bytes): a marked hex form decoded, anything else as it is. */
+static void path_read(char *dst, size_t cap, const char *v)
+{
+    if (v[0] != PATH_HEX_MARK) {
+        snprintf(dst, cap, "%s", v);
+        return;
+    }
+    size_t n = 0;
+    for (const char *p = v + 1; p[0] && p[1] && n + 1 < cap; p += 2) {
+        int hi = dv_hex_value((uint8_t)p[0]), lo = dv_hex_value((uint8_t)p[1]);
+        if (hi < 0 || lo < 0)
+            break;
+        dst[n++] = (char)(hi << 4 | lo);
+    }
+    dst[n] = '\0';
+}
+
 typedef struct items_add_arg {
     int64_t op_id;
     const dvs_op_item *items;
@@ -186,7 +243,9 @@ static int items_add_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
         dvs_pg_i64(seq, it->seq);
         dvs_pg_i64(src, it->src_store_id);
         dvs_pg_i64(dst, it->dst_store_id);
-        const char *v[9] = {op, seq, src, dst, it->study_uid, it->series_uid, it->sop_uid, it->blob, it->path};
+        char path[2 * DVS_ITEM_PATH_MAX + 2];
+        const char *v[9] = {op, seq, src, dst, it->study_uid, it->series_uid, it->sop_uid, it->blob,
+                            path_stored(it->path, path)};
         r = dvs_pg_run(c,
                        "INSERT INTO op_items(op_id, seq, src_store, dst_store, study_uid, series_uid, sop_uid, blob,"
                        " path) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
@@ -257,7 +316,7 @@ static int page_item(const PGresult *r, int i, void *elem)
     dvs_pg_get_text(it->series_uid, sizeof it->series_uid, r, i, 4);
     dvs_pg_get_text(it->sop_uid, sizeof it->sop_uid, r, i, 5);
     dvs_pg_get_text(it->blob, sizeof it->blob, r, i, 6);
-    dvs_pg_get_text(it->path, sizeof it->path, r, i, 7);
+    path_read(it->path, sizeof it->path, PQgetisnull(r, i, 7) ? "" : PQgetvalue(r, i, 7));
     it->state = (int)dvs_pg_get_i64(r, i, 8);
     dvs_pg_get_text(it->error_class, sizeof it->error_class, r, i, 9);
     return 0;
