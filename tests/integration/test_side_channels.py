@@ -665,6 +665,20 @@ def run_cli_tty(tmp, src, key):
     scan_side("cli on a terminal", side, rep)
 
 
+def kill_when_journaled(p, journal, timeout, kill):
+    """Call kill() once the resume journal holds 5 finished instances (D lines), while p runs; True if it did."""
+    t0 = time.time()
+    while time.time() - t0 < timeout and p.poll() is None:
+        try:
+            if open(journal, "rb").read().count(b"\nD ") >= 5:
+                kill()
+                return True
+        except OSError:
+            pass
+        time.sleep(0.005)
+    return False
+
+
 def run_cli_resume(tmp, src, key):
     """--resume: a run SIGKILLed once its journal holds lines, its journal and lock scanned, then resumed."""
     cf = os.path.join(tmp, "cfg-basic.json")
@@ -677,16 +691,7 @@ def run_cli_resume(tmp, src, key):
     # --fsync (outputs and the journal on disk one by one) makes the first run last seconds, not 60 ms: the
     # SIGKILL lands midway on a loaded machine too; the resumed run goes without it (not part of the run's id)
     p = subprocess.Popen([BIN, "deidentify", "--fsync", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    t0, midway = time.time(), False
-    while time.time() - t0 < 60 and p.poll() is None:
-        try:
-            if open(jr, "rb").read().count(b"\nD ") >= 5:
-                p.send_signal(signal.SIGKILL)
-                midway = True
-                break
-        except OSError:
-            pass
-        time.sleep(0.005)
+    midway = kill_when_journaled(p, jr, 60, lambda: p.send_signal(signal.SIGKILL))
     out, err = p.communicate(timeout=60)
     midway = midway and p.returncode == -signal.SIGKILL
     check(midway, "resume: the first run was SIGKILLed midway (rc %s)" % p.returncode)

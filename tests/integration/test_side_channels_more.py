@@ -133,16 +133,7 @@ def run_mpi_resume(tmp, src, made, key, env):
     # midway on a loaded machine too; the resumed job goes without it (not part of the run's id)
     outdir = os.path.join(tmp, "ranks-mpi-killed")
     p = subprocess.Popen(mpirun(outdir, ["--fsync", *args]), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    t0, midway = time.time(), False
-    while time.time() - t0 < 120 and p.poll() is None:
-        try:
-            if open(jr, "rb").read().count(b"\nD ") >= 5:
-                kill_job(p)
-                midway = True
-                break
-        except OSError:
-            pass
-        time.sleep(0.005)
+    midway = sc.kill_when_journaled(p, jr, 120, lambda: kill_job(p))
     out, err = p.communicate(timeout=60)
     time.sleep(0.2)  # the ranks, orphaned by mpirun's kill, are gone by now (SIGKILLed with it)
     midway = midway and p.returncode == -signal.SIGKILL and not os.path.exists(rep)
