@@ -679,15 +679,20 @@ def kill_when_journaled(p, journal, timeout, kill):
     return False
 
 
-def run_cli_resume(tmp, src, key):
-    """--resume: a run SIGKILLed once its journal holds lines, its journal and lock scanned, then resumed."""
-    cf = os.path.join(tmp, "cfg-basic.json")
-    side = os.path.join(tmp, "side-resume")
+def resume_run(tmp, name, key, src):
+    """A --resume run's places (its side folder, report, DST, journal) and arguments, BASIC, one job."""
+    side = os.path.join(tmp, "side-" + name)
     os.makedirs(side)
     rep = os.path.join(side, "report.json")
-    dst = os.path.join(tmp, "dst-resume")
-    jr = rep + ".journal"
-    args = ["--config", cf, "--key-file", key, "--jobs", "1", "--resume", "-q", "--report", rep, src, dst]
+    dst = os.path.join(tmp, "dst-" + name)
+    args = ["--config", os.path.join(tmp, "cfg-basic.json"), "--key-file", key, "--jobs", "1", "--resume", "-q",
+            "--report", rep, src, dst]
+    return side, rep, dst, rep + ".journal", args
+
+
+def run_cli_resume(tmp, src, key):
+    """--resume: a run SIGKILLed once its journal holds lines, its journal and lock scanned, then resumed."""
+    side, rep, dst, jr, args = resume_run(tmp, "resume", key, src)
     # --fsync (outputs and the journal on disk one by one) makes the first run last seconds, not 60 ms: the
     # SIGKILL lands midway on a loaded machine too; the resumed run goes without it (not part of the run's id)
     p = subprocess.Popen([BIN, "deidentify", "--fsync", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)

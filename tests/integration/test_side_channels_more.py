@@ -30,6 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_side_channels as sc  # noqa: E402  (the corpus, the search, ALLOWED, run_server: one home)
 from test_side_channels import check, scan, looked  # noqa: E402
+from test_server_postgresql import pg_state  # noqa: E402  (pg_cluster.sh's state file: one reader)
 
 SRC_DIR = os.environ.get("DV_SOURCE_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 PG_CLUSTER = os.path.join(SRC_DIR, "tests", "support", "pg_cluster.sh")
@@ -122,13 +123,7 @@ def run_mpi_resume(tmp, src, made, key, env):
     rsrc = os.path.join(tmp, "rsrc-mpi")
     shutil.copytree(src, os.path.join(rsrc, "main"))
     sc.fillers(os.path.join(rsrc, "fill"), 300, made["n"] + 1)
-    cf = os.path.join(tmp, "cfg-basic.json")
-    side = os.path.join(tmp, "side-mpi-resume")
-    os.makedirs(side)
-    rep = os.path.join(side, "report.json")
-    dst = os.path.join(tmp, "dst-mpi-resume")
-    jr = rep + ".journal"
-    args = ["--config", cf, "--key-file", key, "--jobs", "1", "--resume", "-q", "--report", rep, rsrc, dst]
+    side, rep, dst, jr, args = sc.resume_run(tmp, "mpi-resume", key, rsrc)
     # --fsync makes the job last seconds (each output and journal line on disk one by one): the kill lands
     # midway on a loaded machine too; the resumed job goes without it (not part of the run's id)
     outdir = os.path.join(tmp, "ranks-mpi-killed")
@@ -161,14 +156,6 @@ def run_mpi_resume(tmp, src, made, key, env):
 
 
 # ---------------------------------------------------------------- PostgreSQL
-
-def pg_state(path):
-    out = {}
-    for line in open(path):
-        k, _, v = line.rstrip("\n").partition("=")
-        out[k] = v.replace("\\", "")  # printf %q escapes
-    return out
-
 
 def run_pg(tmp, src, made):
     state = os.path.join(tmp, "pg.env")
