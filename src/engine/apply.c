@@ -740,6 +740,9 @@ static int decide_held(apply_ctx *c)
     for (int k = c->nown; k < c->nheld && rc == 0; k++)
         if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
             dv_name_forms_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_foreign, c);
+    for (int k = c->nown; k < c->nheld && rc == 0; k++) /* then the accents a Greek name in capitals lost */
+        if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
+            dv_name_forms_accented_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_foreign, c);
     dv_name_forms_free(made);
     return rc;
 }

@@ -217,6 +217,133 @@ static int forms_of(dv_name_forms *nf, const uint8_t *v, size_t n, int original,
     return rc;
 }
 
+/* A Greek letter with a tonos (Ά-ΰ, ά-ώ): the name was written with its accents. */
+static int has_tonos(uint32_t cp)
+{
+    return (cp >= 0x386 && cp <= 0x390 && cp != 0x387) || (cp >= 0x3AC && cp <= 0x3B0) || (cp >= 0x3CC && cp <= 0x3CE);
+}
+
+/* A Greek vowel (either case) with the tonos added, or 0: α ε η ι ο υ ω and their capitals. */
+static uint32_t tonos_of(uint32_t cp)
+{
+    static const struct {
+        uint16_t plain, accented;
+    } pairs[] = {{0x3B1, 0x3AC}, {0x3B5, 0x3AD}, {0x3B7, 0x3AE}, {0x3B9, 0x3AF}, {0x3BF, 0x3CC}, {0x3C5, 0x3CD},
+                 {0x3C9, 0x3CE}, {0x391, 0x386}, {0x395, 0x388}, {0x397, 0x389}, {0x399, 0x38A}, {0x39F, 0x38C},
+                 {0x3A5, 0x38E}, {0x3A9, 0x38F}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        if (pairs[i].plain == cp)
+            return pairs[i].accented;
+    return 0;
+}
+
+/* The second vowel of a Greek digraph the accent falls on (αί, εί, οί, υί, ού, αύ, εύ, ηύ), lower case. */
+static int digraph(uint32_t first, uint32_t second)
+{
+    if (second == 0x3B9) /* ι after α ε ο υ */
+        return first == 0x3B1 || first == 0x3B5 || first == 0x3BF || first == 0x3C5;
+    if (second == 0x3C5) /* υ after α ε η ο */
+        return first == 0x3B1 || first == 0x3B5 || first == 0x3B7 || first == 0x3BF;
+    return 0;
+}
+
+#define ACCENT_WORDS 4   /* words of a part given accents; more stay as written */
+#define ACCENT_PLACES 3  /* a Greek word is accented on one of its last three syllables */
+#define ACCENT_VARIANTS 27
+
+/* The byte offsets in v[0, n) (a Greek word's letters, any case) where a word's accent may stand, one per
+ * syllable of its last three, into at[]: 0 for a word of one syllable (it takes no tonos). A syllable is a vowel
+ * or a digraph; the digraph's second vowel carries the accent. */
+static int accent_places(const uint8_t *v, size_t from, size_t to, size_t at[ACCENT_PLACES])
+{
+    size_t place[64];
+    int np = 0;
+    uint32_t prev = 0;
+    int prev_grouped = 0;
+    for (size_t i = from; i < to;) {
+        size_t here = i;
+        uint32_t lc = other_case(next_cp(v, to, &i), 0);
+        if (!tonos_of(lc)) {
+            prev = 0;
+            continue;
+        }
+        if (prev && !prev_grouped && digraph(prev, lc)) {
+            place[np - 1] = here; /* the digraph's accent, on its second vowel */
+            prev_grouped = 1;
+        } else if (np < (int)(sizeof place / sizeof place[0])) {
+            place[np++] = here;
+            prev_grouped = 0;
+        }
+        prev = lc;
+    }
+    if (np < 2)
+        return 0;
+    int k = np < ACCENT_PLACES ? np : ACCENT_PLACES;
+    for (int j = 0; j < k; j++)
+        at[j] = place[np - k + j];
+    return k;
+}
+
+/* The forms of v[0, n) (a recased Greek name part) with a tonos guessed on each word of more than one syllable:
+ * every choice of one of its last three syllables, at most ACCENT_VARIANTS choices for the part. */
+static int accented_forms(dv_name_forms *nf, const uint8_t *v, size_t n, unsigned scripts, dv_name_form_fn fn,
+                          void *ud)
+{
+    size_t at[ACCENT_WORDS][ACCENT_PLACES];
+    int nat[ACCENT_WORDS], nw = 0;
+    for (size_t i = 0; i < n && nw < ACCENT_WORDS;) {
+        size_t j = i, start = i;
+        while (j < n) { /* a word: a run of letters */
+            size_t k = j;
+            if (!is_letter(next_cp(v, n, &k)))
+                break;
+            j = k;
+        }
+        if (j > start && (nat[nw] = accent_places(v, start, j, at[nw])) > 0)
+            nw++;
+        if (j == start)
+            next_cp(v, n, &j);
+        i = j;
+    }
+    if (nw == 0)
+        return 0;
+    int choice[ACCENT_WORDS] = {0}, rc = 0;
+    for (int made = 0; made < ACCENT_VARIANTS && rc == 0; made++) {
+        uint8_t out[DV_NAME_FORM_MAX];
+        memcpy(out, v, n);
+        for (int w = 0; w < nw; w++) {
+            size_t p = at[w][choice[w]], q = p;
+            uint32_t c = tonos_of(next_cp(v, n, &q)); /* two bytes either way (Greek is U+0370-03FF) */
+            out[p] = (uint8_t)(0xC0 | c >> 6);
+            out[p + 1] = (uint8_t)(0x80 | (c & 0x3F));
+        }
+        rc = forms_of(nf, out, n, 0, scripts, fn, ud);
+        int w = 0; /* the next choice, as an odometer */
+        while (w < nw && ++choice[w] == nat[w])
+            choice[w++] = 0;
+        if (w == nw)
+            break;
+    }
+    return rc;
+}
+
+int dv_name_forms_accented_each(dv_name_forms *nf, const uint8_t *utf8, size_t n, dv_name_form_fn fn, void *ud)
+{
+    unsigned scripts = scripts_of(utf8, n);
+    if (!(scripts & S_GREEK) || n > DV_NAME_FORM_MAX)
+        return 0;
+    for (size_t i = 0; i < n;)
+        if (has_tonos(next_cp(utf8, n, &i)))
+            return 0; /* written with its accents: nothing to guess */
+    uint8_t v[DV_NAME_FORM_MAX];
+    int rc = 0;
+    for (int mode = CASE_TITLE; mode >= CASE_LOWER && rc == 0; mode--) {
+        recase(utf8, n, mode, v);
+        rc = accented_forms(nf, v, n, scripts, fn, ud);
+    }
+    return rc;
+}
+
 int dv_name_forms_each(dv_name_forms *nf, const uint8_t *utf8, size_t n, dv_name_form_fn fn, void *ud)
 {
     unsigned scripts = scripts_of(utf8, n);

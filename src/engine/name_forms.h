@@ -36,4 +36,12 @@ typedef int (*dv_name_form_fn)(void *ud, const uint8_t *form, size_t n, dv_own_k
  * what fn returned. [test_engine: test_private_blob_foreign_name_forms] */
 int dv_name_forms_each(dv_name_forms *nf, const uint8_t *utf8, size_t n, dv_name_form_fn fn, void *ud);
 
+/* A Greek name part written without accents (ΝΙΚΟΣ: capitals drop them; a header may drop them in any case) in
+ * title and lower case with the tonos guessed: on each word of more than one syllable, each of its last three
+ * syllables in turn (the Greek accent stands on one of them; a digraph's second vowel takes it), at most 27
+ * choices a part; each in UTF-8 and the Greek encodings, as dv_name_forms_each. None for a part with a tonos
+ * already or without Greek. Called after every part's dv_name_forms_each, so guesses take the places left.
+ * [test_engine: test_private_blob_foreign_name_forms] */
+int dv_name_forms_accented_each(dv_name_forms *nf, const uint8_t *utf8, size_t n, dv_name_form_fn fn, void *ud);
+
 #endif
