@@ -88,8 +88,8 @@ static inline void cs_put_cp(cs_out *o, uint32_t cp)
 }
 #define CS_REPLACEMENT 0xFFFDu
 
-/* Read one UTF-8 code point at s[*i] (strict: no overlongs, surrogates or values above U+10FFFF).
- * Returns the code point and advances *i, or -1 (and advances *i by one byte) when the bytes are invalid. */
+/* Read one UTF-8 code point at s[*i]: util/dv_utf8.h's dv_utf8_next (strict: no overlongs, surrogates or values
+ * above U+10FFFF). Returns the code point and advances *i, or -1 (and advances *i by one byte) when invalid. */
 int32_t cs_utf8_next(const uint8_t *s, size_t len, size_t *i);
 
 /* Delimiter bytes at which the ISO 2022 state returns to value 1's sets (PS3.5 6.1.2.5.3), besides every

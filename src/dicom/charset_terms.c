@@ -1,6 +1,7 @@
 /* SpecificCharacterSet (0008,0005): its defined terms, how a value is read, and its inheritance into
  * sequence items. Pure functions over constant tables (no allocation, no state). */
 #include "charset_internal.h"
+#include "util/dv_utf8.h"
 #include "dv_vr.h"
 #include "../dict/dv_tags.h"
 
@@ -240,47 +241,5 @@ const dv_charset *dv_charset_for_item(const dv_charset *parent, const dv_item *i
 
 int32_t cs_utf8_next(const uint8_t *s, size_t len, size_t *i)
 {
-    size_t k = *i;
-    uint8_t b = s[k];
-    if (b < 0x80) {
-        *i = k + 1;
-        return b;
-    }
-    uint32_t cp;
-    size_t n;
-    uint32_t min;
-    if (b >= 0xC2 && b <= 0xDF) {
-        cp = b & 0x1F;
-        n = 1;
-        min = 0x80;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-        cp = b & 0x0F;
-        n = 2;
-        min = 0x800;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        cp = b & 0x07;
-        n = 3;
-        min = 0x10000;
-    } else {
-        *i = k + 1;
-        return -1;
-    }
-    if (n >= len - k) { /* truncated sequence */
-        *i = k + 1;
-        return -1;
-    }
-    for (size_t j = 1; j <= n; j++) {
-        uint8_t c = s[k + j];
-        if ((c & 0xC0) != 0x80) {
-            *i = k + 1;
-            return -1;
-        }
-        cp = (cp << 6) | (c & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        *i = k + 1;
-        return -1;
-    }
-    *i = k + n + 1;
-    return (int32_t)cp;
+    return dv_utf8_next(s, len, i);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/dv_hex.h"
+#include "util/dv_utf8.h"
 #include "store/dvs_sql.h"
 #include "store/pg_internal.h"
 
@@ -164,28 +165,10 @@ int dvs_pg_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
  * stored as the marker \x01 and its bytes in hex, and read back as it was. SQLite keeps bytes as they are. */
 #define PATH_HEX_MARK '\x01'
 
-static int utf8_ok(const unsigned char *s)
-{
-    while (*s) {
-        size_t k = *s < 0x80 ? 1 : (*s & 0xE0) == 0xC0 && *s >= 0xC2 ? 2 : (*s & 0xF0) == 0xE0 ? 3
-                 : (*s & 0xF8) == 0xF0 && *s <= 0xF4 ? 4 : 0;
-        if (k == 0)
-            return 0;
-        for (size_t j = 1; j < k; j++)
-            if ((s[j] & 0xC0) != 0x80)
-                return 0;
-        if ((k == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0))) ||
-            (k == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))))
-            return 0; /* overlong, surrogate, beyond U+10FFFF */
-        s += k;
-    }
-    return 1;
-}
-
 /* path as stored: itself, or into buf (2 * DVS_ITEM_PATH_MAX + 2 bytes) in the marked hex form */
 static const char *path_stored(const char *path, char *buf)
 {
-    if (path[0] != PATH_HEX_MARK && utf8_ok((const unsigned char *)path))
+    if (path[0] != PATH_HEX_MARK && dv_utf8_valid((const uint8_t *)path, strlen(path)))
         return path;
     static const char hex[] = "0123456789abcdef";
     char *o = buf;

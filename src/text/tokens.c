@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dicom/charset_internal.h" /* cs_utf8_next: the project's one strict UTF-8 decoder */
+#include "dicom/charset_internal.h" /* cs_utf8_next: util/dv_utf8.h, the one strict UTF-8 decoder */
 #include "text/lexicon_data.h"
 #include "text/tokens.h"
 #include "text/widthfold.h" /* dv_small_form_ascii */
