@@ -4,9 +4,10 @@
  * Why a second budget beside dv_budget: the metadata budget is drawn per arena block as the instance grows, but a
  * codec allocates inside libraries we do not instrument. So the pixel stage takes, before it decodes anything, one
  * grant of its ESTIMATE for the instance (src/engine/pixel_stage.c dv_pixel_stage_estimate: a factor per decoded
- * sample measured per codec, plus the pixel data in and out; bench/RESULTS.md "Pixel memory") and gives it back
- * when the instance ends. An instance whose estimate exceeds the whole budget fails (DV_ERR_LIMIT) whatever else
- * runs; any other WAITS, in arrival order (a large grant is not overtaken by small ones), and never fails for it.
+ * sample measured per codec, plus the pixel data in and out; bench/RESULTS.md "Pixel memory"), gives the frames'
+ * part back when the stage is done and the rest when the instance ends. An instance whose estimate exceeds the
+ * whole budget fails (DV_ERR_LIMIT) whatever else runs; any other WAITS, in arrival order (a large grant is not
+ * overtaken by small ones), and never fails for it.
  * No deadlock with dv_budget: an instance takes its metadata maximum before it waits here (dv_budget.h: a large
  * grant never waits again), so a holder of a pixel grant waits for nothing. Thread-safe. */
 #ifndef DICOMVEIL_DV_PIXEL_BUDGET_H

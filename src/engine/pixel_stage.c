@@ -1829,9 +1829,9 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
 /* The sensitive modes' readings: the instance's crops in the memo, Tesseract's working memory per line */
 #define OCR_COST (16ull << 20)
 
-int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, uint64_t *bytes)
+int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, uint64_t *bytes, uint64_t *after)
 {
-    *bytes = 0;
+    *bytes = *after = 0;
     dv_error ignored;
     dv_error_clear(&ignored);
     dv_image_limits lim;
@@ -1854,7 +1854,7 @@ int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, 
     uint64_t in = dv_ts_family_encapsulated(fam)                     ? inst->src->size
                   : pd && pd->length != DV_UNDEFINED_LENGTH ? pd->length
                                                             : 0;
-    uint64_t total = frame + out + in;
+    uint64_t total = frame + out + in, kept = out + in;
     /* Overlays kept by name are searched after the image, each as 8-bit frames beside its plane */
     for (const dv_elem *e = inst->ds.first; e; e = e->next) {
         uint32_t rel = e->tag - 0x60000000u;
@@ -1863,9 +1863,11 @@ int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, 
             (void)dv_ds_get_u16(inst, &inst->ds, OVERLAY_ELEM(group, OVERLAY_ROWS), &r);
             (void)dv_ds_get_u16(inst, &inst->ds, OVERLAY_ELEM(group, OVERLAY_COLUMNS), &c);
             total += e->length + (uint64_t)r * c * (1 + SAMPLE_COST);
+            kept += e->length;
         }
     }
     *bytes = total + total / 4 + SLACK_FIXED + (dv_image_config_needs_ocr(ic) ? OCR_COST : 0);
+    *after = kept + kept / 4;
     return 0;
 }
 

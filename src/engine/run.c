@@ -368,9 +368,9 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
     if (!ic)
         return 0;
     ov->all_unused = 1;
+    uint64_t need = 0, after = 0;
     if (run->limits.pixel_budget) {
-        uint64_t need = 0;
-        (void)dv_pixel_stage_estimate(inst, ic, &need);
+        (void)dv_pixel_stage_estimate(inst, ic, &need, &after);
         if (need > dv_pixel_budget_total(run->limits.pixel_budget)) /* before any wait: it would never fit */
             return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel stage would need more memory than the whole pixel "
                            "memory budget (%llu MiB)",
@@ -398,6 +398,13 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
     for (int i = 0; i < DV_PIXEL_STAT_COUNT; i++)
         atomic_fetch_add_explicit(&run->pixel_stats[i], st1.v[i] - st0.v[i], memory_order_relaxed);
     pool_give(&run->pixel_pool, pw, pixel_destroy);
+    /* The frames' part of the grant back now (dv_pixel_stage_estimate *after): the output may take long to write
+     * (a multi-frame series of GB), and others may decode meanwhile.
+     * [test_run: test_pixel_budget_cancel_while_waiting] */
+    if (*pixel_held > after) {
+        dv_pixel_budget_give(run->limits.pixel_budget, *pixel_held - after);
+        *pixel_held = after;
+    }
     return rc;
 }
 
@@ -444,7 +451,7 @@ static dv_outcome process(dv_run *run, const dv_source *src, const dv_output *ou
         return failed(err, DV_ERR_MALFORMED);
     }
     dv_outcome outcome;
-    uint64_t pixel_held = 0; /* the pixel stage's grant (dv_pixel_budget.h), held until the instance is freed */
+    uint64_t pixel_held = 0; /* the pixel grant (dv_pixel_budget.h); what pixel_stage keeps, until inst is freed */
     dv_text_worker *tw = NULL;
     dv_uid_memo *um = NULL;
     dv_match_memo *mm = NULL;

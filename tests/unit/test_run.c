@@ -60,6 +60,8 @@ typedef struct memout {
     dv_mem_sink data[MEMOUT_MAX];
     int again_once; /* commit asks to write again once (then counts the extra open) */
     int opens;
+    dv_pixel_budget *watch;   /* when set, its bytes in use when the last output was opened: */
+    uint64_t pixel_at_open;   /* what the instance still holds while it is written */
 } memout;
 
 typedef struct memput {
@@ -82,6 +84,8 @@ static int mem_open(void *arg, const dv_result *res, dv_sink *sink, dv_error *er
     pthread_mutex_lock(&p->o->lock);
     int dup = mem_has(p->o, res->sop_uid);
     p->o->opens++;
+    if (p->o->watch)
+        p->o->pixel_at_open = dv_pixel_budget_in_use(p->o->watch);
     pthread_mutex_unlock(&p->o->lock);
     if (dup)
         return DV_OPEN_DUPLICATE;
@@ -546,9 +550,15 @@ static void test_pixel_budget_cancel_while_waiting(void **state)
     assert_non_null(run);
     memout o;
     memout_init(&o);
-    /* Control: with room, the instance is written. */
+    /* Control: with room, the instance is written. While it is written it holds only its pixel data's part of
+     * the grant (~10 KiB), not the frames' (8 MiB and more: the stage is done, its buffers freed). */
+    o.watch = pb;
     assert_int_equal(run_one(run, &o, in, len, NULL, &err), DV_OUTCOME_OK);
     assert_int_equal(o.n, 1);
+    assert_true(o.pixel_at_open > 0);
+    assert_true(o.pixel_at_open < 64u * 1024u);
+    assert_true(dv_pixel_budget_peak(pb) > 8u * 1024u * 1024u);
+    o.watch = NULL;
     assert_int_equal(dv_pixel_budget_in_use(pb), 0);
     uint64_t decodes = dv_run_pixel_decode_calls(run);
     assert_true(decodes > 0);
