@@ -102,6 +102,10 @@ export async function review(ctx) {
   const compare = el("div", {id: "review-compare"});
   const sampleBtn = el("button", {type: "button", id: "review-sample"}, "Random sample (5)");
   const studySel = el("select", {id: "review-study"});
+  // The options' values are positions in studyUids, not the UIDs: Chromium saves a <select>'s value (its
+  // autocomplete="off" is not honoured there) in the profile's session-restore file, where a source study UID
+  // would outlive the page and the sign-out (docs/console.md "What the console keeps").
+  let studyUids = [];
   const studyBtn = el("button", {type: "button", id: "review-by-study", class: "secondary"}, "Instances of this study");
 
   // Reviewer marks ("needs attention"), kept with the operation by the server (/dicomveil/v1/reviewMarks),
@@ -135,7 +139,8 @@ export async function review(ctx) {
   async function loadStudies() {
     const {d: sd, s: ss} = src.get();
     const studies = await api.json(`${api.paths.web(sd, ss)}/studies?limit=500`);
-    studySel.replaceChildren(...studies.map((s) => el("option", {value: first(s, T.StudyInstanceUID)},
+    studyUids = studies.map((s) => first(s, T.StudyInstanceUID));
+    studySel.replaceChildren(...studies.map((s, i) => el("option", {value: String(i)},
       `${first(s, T.PatientName) || "(no name)"} · ${first(s, T.StudyDate)}`)));
   }
 
@@ -248,7 +253,7 @@ export async function review(ctx) {
     try {
       checkStores();
       const {d: sd, s: ss} = src.get();
-      await showList(await api.json(`${api.paths.web(sd, ss)}/studies/${studySel.value}/instances?limit=5000`));
+      await showList(await api.json(`${api.paths.web(sd, ss)}/studies/${studyUids[Number(studySel.value)]}/instances?limit=5000`));
     } catch (e) { showError(e); }
   });
   const refetch = () => { dstInstances = null; loadStudies().catch(showError); };

@@ -99,7 +99,10 @@ export function uploadZone({d, s, onDone}) {
       zone.classList.remove("busy");
     }
   };
-  input.addEventListener("change", () => run([...input.files]));
+  // The picker is emptied once its files are taken: Chromium saves a file input's chosen paths with the history
+  // entry's form state in the profile's session-restore file, where a folder named after a patient would
+  // outlive the page (docs/console.md "What the console keeps").
+  input.addEventListener("change", () => { const files = [...input.files]; input.value = ""; run(files); });
   zone.querySelector("label.button").addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); input.click(); }
   });
