@@ -29,14 +29,14 @@ localStorage and History, and the allow-list's entries being used: a scanner tha
 It found (and fails on the code before the fix): the review's study picker's option values (source study UIDs)
 and the file picker's paths (the canary folder) in the profile's session-restore file (Sessions/Session_*).
 
-Chromium missing is a FAILURE, never a skip (`make deps`). Env (ctest): DV_BIN, DV_SOURCE_DIR, DV_BUILD_DIR.
+Chromium missing is a FAILURE, never a skip (`make deps`). Env (ctest): DV_BIN, DV_SOURCE_DIR, DV_BUILD_DIR;
+DV_KEEP_TMP=1 keeps the profile and the server data (their folder is printed) to look at a hit.
 """
 import io
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -561,7 +561,7 @@ def main():
         ch.check()
     finally:
         drv.quit()
-        srv.stop()
+        rc = srv.stop()
     try:
         # The network: every request's URL (QIDO searches, DICOMweb paths) and headers (no Referer naming a page
         # with PHI: the page's URL holds none, and fetch sends none).
@@ -580,7 +580,8 @@ def main():
         log = "".join(srv.lines)
         check(log.count('"route"') >= 30, "server log lines: %d" % log.count('"route"'))
         check_scan("server-log", srv.lines, "the server's access and event log")
-        check("Sanitizer" not in log and "runtime error" not in log, "no sanitizer report in the server log")
+        check("Sanitizer" not in log and "runtime error" not in log and rc == 0,
+              "the server stopped cleanly (exit %s, no sanitizer report)" % rc)
         # The profile once the browser quit: everything the page left behind, whatever API wrote it.
         pf = profile_files(profile)
         check(len(pf) > 20, "profile files: %d" % len(pf))
