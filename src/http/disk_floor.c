@@ -7,8 +7,11 @@
  * API's RESOURCE_EXHAUSTED, before anything of the request is written. What counts as free is what an
  * unprivileged writer may use (f_bavail: blocks reserved for root are not the server's). The check and the
  * write are not one step, so requests running together may overshoot the floor by what they write between two
- * checks: a STOW checks again as its body arrives (stow.c), which bounds that. [test_server_strict.py
- * "free disk floor"] */
+ * checks: a STOW checks again every 8 MiB of its body as it arrives (stow.c), and a running :import or
+ * :deidentify before each instance it writes (op_jobs.c), which bounds that. A request below the floor is
+ * refused; an operation below it waits until there is room, its items neither run nor counted as failed
+ * (op_floor.c says why). This function is the one rule for all of them. [test_server_strict.py "free disk
+ * floor", test_server_disk_wait.py] */
 #include <sys/statvfs.h>
 
 #include "http/server_internal.h"

@@ -1,4 +1,4 @@
-/* Internal to the operation runner (op_runner.c, op_jobs.c, op_request.c, op_plan.c, op_item_deid.c,
+/* Internal to the operation runner (op_runner.c, op_jobs.c, op_request.c, op_plan.c, op_item_deid.c, op_floor.c,
  * op_item_files.c, op_put_outcome.c, op_finish.c): the in-memory state of one running operation and the
  * functions the runner's files call in each other. Why a header of its own: server_internal.h is what every
  * handler sees; nothing outside the runner needs an op_ctx, so its layout stays here.
@@ -39,6 +39,7 @@ typedef struct dvh_op_timing {
     atomic_uint_fast64_t setup, planned, first_chunk, last_handover, last_finish; /* offsets */
     atomic_uint_fast64_t chunks, rounds, last_round;
     atomic_uint_fast64_t syncfs_ns, commit_ns, finish_ns, room_wait_ns, pool_ns; /* durations */
+    atomic_uint_fast64_t disk_wait_ns; /* wall time waiting for --min-free-disk (op_floor.c), per episode */
 } dvh_op_timing;
 
 typedef struct dvh_op_pair {
@@ -62,16 +63,19 @@ typedef struct dvh_op_ctx {
     atomic_int cancel;     /* operations.cancel reached us */
     atomic_int incomplete; /* an item could not be finished: do not finalise */
     atomic_size_t refs;    /* jobs still to end (main + chunks) */
+    atomic_uint_fast64_t floor_since; /* op_floor.c: dvh_op_now_ns when its wait for disk space began, or 0 */
     struct dvh_op_ctx *next; /* in ops->running */
     dvh_op_timing timing;    /* op_timing.c */
 } dvh_op_ctx;
 
 typedef struct dvh_op_durable dvh_op_durable;
+typedef struct dvh_op_floor dvh_op_floor;
 
 struct dvh_ops {
     dvh_server *srv;
     dvj_pool *pool;
     dvh_op_durable *durable; /* op_durable.c: makes the chunks' outputs durable off the pool's threads */
+    dvh_op_floor *disk_floor; /* op_floor.c: chunks parked until DATA is above --min-free-disk again */
     atomic_int stopping;     /* dvh_ops_stop began (read instead of the pool, which may be gone by then) */
     dv_budget *budget;
     dv_pixel_budget *pixel_budget; /* the pixel stage's, shared likewise (dv_pixel_budget.h) */
@@ -171,6 +175,23 @@ void dvh_op_durable_submit(dvh_op_durable *d, dvh_op_ctx *c, dvh_op_staged *stag
 /* Store and finish everything handed over, end the threads, free d (NULL: no-op). Call after the pool's
  * shutdown: no submit may come after. */
 void dvh_op_durable_stop(dvh_op_durable *d);
+
+/* --- op_floor.c: --min-free-disk inside running operations (the rule: disk_floor.c dvh_disk_room) --- */
+/* 1 when DATA's file system is above the floor (or there is none): an item may write its output. */
+int dvh_op_floor_room(dvh_server *s);
+/* Start the floor's thread (one per server). NULL with err. */
+dvh_op_floor *dvh_op_floor_start(dvh_ops *o, dv_error *err);
+/* Park a chunk job of c that found no room (it holds its reference on c): queued to the pool again once there
+ * is room, discarded at a cancel of c or a stop (and at once when closed or c is cancelled). The first chunk
+ * of c to park in an episode logs one line (the operation id and the floor). Thread-safe. */
+void dvh_op_floor_park(dvh_op_floor *f, dvh_op_ctx *c, const dvj_job *job);
+/* A cancel reached a running operation: the thread looks at the parked ones now (NULL: no-op). */
+void dvh_op_floor_poke(dvh_op_floor *f);
+/* A stop: discard every parked chunk, end the thread; a park from now on discards (call before the pool's
+ * shutdown, which may still park its running chunks). NULL: no-op. */
+void dvh_op_floor_close(dvh_op_floor *f);
+/* Free it (after dvh_op_floor_close and the pool's shutdown). NULL: no-op. */
+void dvh_op_floor_free(dvh_op_floor *f);
 
 /* --- op_put_outcome.c: a put's answer for a work item --- */
 /* 1 when the instance counts as stored: stored now, or our own output stored before a crash (same bytes). */

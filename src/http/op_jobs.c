@@ -3,7 +3,8 @@
  * chunk jobs of DVH_OP_CHUNK items each (by seq range) so one operation spreads over every pool thread. A
  * chunk job claims its pending items from the index, runs each (op_item_*.c) and marks it finished; a
  * de-identified output is handed with the rest of its chunk to the durability stage (op_durable.c), which
- * stores it and finishes its item once it is durable.
+ * stores it and finishes its item once it is durable. Below --min-free-disk, a chunk of an import or a
+ * de-identification parks the rest of its range instead of running its next item (op_floor.c).
  * Why a file: how work is claimed and iterated, apart from what one item does. */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@ typedef struct chunk_job {
     dvh_op_ctx *c;
     int64_t lo, hi; /* seq range [lo, hi] */
 } chunk_job;
+
+static void chunk_discard(void *arg);
 
 static void chunk_run(dvj_pool *pool, void *arg)
 {
@@ -45,11 +48,18 @@ static void chunk_run(dvj_pool *pool, void *arg)
             atomic_store(&c->cancel, 1);
         dvs_operation_clear(&op);
     }
+    int64_t park_at = 0; /* the first item not run for want of disk space (op_floor.c) */
     for (size_t i = 0; i < n && items[i].seq <= j->hi; i++) {
         if (atomic_load(&c->cancel))
             break;
         if (dvj_pool_stopping(pool)) {
             atomic_store(&c->incomplete, 1);
+            break;
+        }
+        /* An import or a de-identification writes its output into DATA: not below --min-free-disk. The item
+         * is not run (nor counted); the rest of the chunk parks until there is room (op_floor.c). */
+        if ((c->kind == DVH_OP_DEIDENTIFY || c->kind == DVH_OP_IMPORT) && !dvh_op_floor_room(s)) {
+            park_at = items[i].seq;
             break;
         }
         int state = DVS_ITEM_FAILED;
@@ -88,8 +98,14 @@ static void chunk_run(dvj_pool *pool, void *arg)
     free(buf);
     dvh_putter_free(put);
     free(items);
-    free(j);
     atomic_fetch_add(&c->timing.pool_ns, dvh_op_now_ns() - t_in);
+    if (park_at) { /* its reference on c goes with it */
+        j->lo = park_at;
+        dvj_job job = {chunk_run, chunk_discard, j};
+        dvh_op_floor_park(c->ops->disk_floor, c, &job);
+        return;
+    }
+    free(j);
     dvh_op_release(c);
 }
 

@@ -18,7 +18,8 @@
  *
  * The runner's files: this one (the server's side: start, resume, launch, cancel, stop), op_jobs.c (main and
  * chunk jobs), op_request.c (the stored request), op_plan.c (work items), op_item_deid.c and op_item_files.c
- * (one item), op_put_outcome.c (a put's answer for an item), op_finish.c (result, checkpoint, op_ctx end);
+ * (one item), op_put_outcome.c (a put's answer for an item), op_finish.c (result, checkpoint, op_ctx end),
+ * op_floor.c (chunks waiting for --min-free-disk);
  * their shared state is in op_internal.h. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -66,6 +67,7 @@ void dvh_ops_cancel(dvh_server *s, int64_t op_id)
         if (c->id == op_id)
             atomic_store(&c->cancel, 1); /* the run's cancel callback (dvh_op_run_cancelled) reads it */
     pthread_mutex_unlock(&o->mu);
+    dvh_op_floor_poke(o->disk_floor); /* its chunks parked for disk space end now (op_floor.c) */
 }
 
 int dvh_ops_start(dvh_server *s, unsigned workers, dv_error *err)
@@ -111,8 +113,10 @@ int dvh_ops_start(dvh_server *s, unsigned workers, dv_error *err)
         (void)setrlimit(RLIMIT_NOFILE, &rl);
     }
     o->durable = o->pool ? dvh_op_durable_start(queue, err) : NULL;
-    if (o->durable == NULL) {
+    o->disk_floor = o->durable ? dvh_op_floor_start(o, err) : NULL;
+    if (o->disk_floor == NULL) {
         dvj_pool_shutdown(o->pool);
+        dvh_op_durable_stop(o->durable);
         dv_budget_free(o->budget);
         dv_pixel_budget_free(o->pixel_budget);
         pthread_mutex_destroy(&o->mu);
@@ -148,10 +152,14 @@ void dvh_ops_stop(dvh_server *s)
     /* Running items finish or are cancelled before their output opens; queued jobs are discarded; each
      * operation's last job leaves it unfinished (pending items resume at the next start). */
     atomic_store(&o->stopping, 1);
+    /* Chunks parked for disk space are discarded (their operations checkpoint), and a running chunk that
+     * finds no room from now on too, before the pool goes (op_floor.c). */
+    dvh_op_floor_close(o->disk_floor);
     dvj_pool_shutdown(o->pool);
     /* After the pool: its last chunks hand their outputs over, then the stage stores and finishes them all
      * (an operation's last reference may end here: finalise reads o->stopping, not the pool). */
     dvh_op_durable_stop(o->durable);
+    dvh_op_floor_free(o->disk_floor);
     dv_budget_free(o->budget);
     dv_pixel_budget_free(o->pixel_budget);
     pthread_mutex_destroy(&o->mu);

@@ -455,8 +455,9 @@ static int op_start(dvh_request *rq, struct MHD_Response **resp, dvh_err *e)
     if (dvh_resolve(rq, e))
         return -1;
     /* An :import or a :deidentify writes instances into DATA, how many bytes is not known before it runs: it
-     * does not start once the data file system is at --min-free-disk (disk_floor.c). An :export writes into
-     * an allowed root, not DATA. [test_server_strict.py "free disk floor"] */
+     * does not start once the data file system is at --min-free-disk (disk_floor.c), and once running it
+     * waits before each instance while below it (op_floor.c). An :export writes into an allowed root, not
+     * DATA. [test_server_strict.py "free disk floor"] */
     if (rq->route.kind != DVH_R_STORE_EXPORT && dvh_disk_room(rq->srv, 0, e))
         return -1;
     json_t *body = dvh_body_object(rq, e);
