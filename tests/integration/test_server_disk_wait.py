@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """--min-free-disk while operations run and while a STOW body arrives (src/http/op_floor.c, disk_floor.c,
-stow.c). The server's DATA is a 64 MiB tmpfs mounted here, so the free space is exact; a ballast file beside
+stow.c). The server's DATA is a 112 MiB tmpfs mounted here, so the free space is exact; a ballast file beside
 DATA (on the same tmpfs) sets the room left above the floor. Needs root (mount): not root is a FAILURE, not a
 skip (CI runs as root).
 
@@ -16,8 +16,11 @@ skip (CI runs as root).
   part-way, chunked (taking the room with its own bytes) and with a Content-Length (the room taken by a
   ballast grown while the body arrives): 507 RESOURCE_EXHAUSTED and nothing stored (the rest of the body
   would fit on the tmpfs: without the re-check it is stored); with room again the same body is stored;
+* "PostgreSQL": two servers sharing DATA and a PostgreSQL index (tests/support/pg_cluster.sh): a waiting
+  datasets.deidentify of server A cancelled through server B (seen in the index at A's next re-check) is
+  CANCELLED within a few seconds, failures 0; another one waits, then completes with each instance once;
 * "log": the waiting line names the operation and the floor only; no path, UID or name is in the server's log.
-About 20 s; the servers and the mount made here are removed here.
+About 20 s; the servers, the PostgreSQL cluster and the mount made here are removed here.
 """
 import http.client
 import io
@@ -40,12 +43,15 @@ from pydicom.uid import ExplicitVRLittleEndian  # noqa: E402
 
 import test_server as ts  # noqa: E402  (its Server helper and checks)
 from test_server import api_error, check, fails, json_call  # noqa: E402
+from test_server_postgresql import pg_state  # noqa: E402  (pg_cluster.sh's state file: one reader)
+
+PG_CLUSTER = os.path.join(ts.SRC_DIR, "tests", "support", "pg_cluster.sh")
 
 N = 64                 # instances per operation: two chunks (DVH_OP_CHUNK 32)
 ROWS = 400             # 160,000 bytes of pixels: ~160 KiB an instance
 FLOOR = 8 << 20        # --min-free-disk
 ROOM = 3 << 20         # room above the floor when an operation starts: ~19 of its outputs
-TMPFS = "64m"
+TMPFS = "112m"
 UID = "1.2.826.0.1.3680043.10.1187.77."
 PATIENT = "Floorwait^Patient"
 LOC = "projects/p/locations/l"
@@ -267,6 +273,10 @@ def run(tmp, mnt, servers):
           f"deidentify waits: completes once the ballast is gone, counter {counter(op)} ({op.get('error')})")
     check(len(sops) == N and len(set(sops)) == N and not set(sops) & {UID + "3.%d" % i for i in range(N)},
           f"deidentify waits: the destination holds each instance once ({len(sops)}, {len(set(sops))} distinct)")
+    pipe = [json.loads(ln) for ln in srv.lines if '"event":"operation pipeline"' in ln]
+    pipe = [p for p in pipe if p.get("operation") == op_id(name)]
+    check(len(pipe) == 1 and pipe[0].get("disk_wait_ms", 0) >= 400,
+          f"deidentify waits: its pipeline line has the wait in disk_wait_ms ({pipe})")
     print(f"deidentify waits: {time.time() - t0:.1f} s")
 
     # ---- import waits ----
@@ -332,13 +342,70 @@ def run(tmp, mnt, servers):
           f"STOW mid-body: with room again the same body is stored ({st})")
     print(f"STOW mid-body: {time.time() - t0:.1f} s")
 
-    # ---- log: the operation ids and the floor, no path, UID or name ----
+
+
+def log_clean(tmp, mnt, servers):
+    """The operation ids and the floor, no path, UID or name, in every server's log."""
+    root = os.path.join(tmp, "root")
     for s in servers:
         log = "".join(s.lines)
         for secret in (UID, "1.2.826.0.1.3680043", PATIENT, "Floorwait", tmp, mnt, root):
             check(secret not in log, f"log: the server's log holds no {secret!r}")
         bad = [ln for ln in s.lines if "Sanitizer" in ln or "runtime error" in ln]
         check(not bad, f"log: nothing from the sanitizers ({''.join(bad)[:300]})")
+
+
+def run_pg(tmp, mnt, servers, state):
+    """The wait with a PostgreSQL index, and a cancel through another server sharing it."""
+    r = subprocess.run(["/bin/bash", PG_CLUSTER, "start", state], capture_output=True, text=True, timeout=180)
+    if not check(r.returncode == 0, "PostgreSQL: the cluster starts (pg_cluster.sh):\n" + r.stdout + r.stderr):
+        return
+    url = pg_state(state)["URL"]
+    data = os.path.join(mnt, "data-pg")
+    os.makedirs(data, mode=0o700)
+    room = Room(mnt)
+    a = ts.Server(data, "--index", url, "--min-free-disk", str(FLOOR), "--op-workers", "2")
+    servers.append(a)
+    b = ts.Server(data, "--index", url, "--min-free-disk", str(FLOOR))
+    servers.append(b)
+    base = a.url + "/v1beta1/" + LOC
+    for path in ("/datasets?datasetId=pg", "/datasets/pg/dicomStores?dicomStoreId=src"):
+        st, _ = json_call("POST", base + path, {})
+        check(st == 200, f"PostgreSQL: POST {path} ({st})")
+    body, ctype = ts.multipart_related([os.path.join(tmp, "src-%02d.dcm" % i) for i in range(N)])  # run()'s
+    bf = os.path.join(tmp, "stow.bin")
+    open(bf, "wb").write(body)
+    st, _, _ = ts.curl("-X", "POST", base + "/datasets/pg/dicomStores/src/dicomWeb/studies", "-H",
+                       "Content-Type: " + ctype, data_file=bf)
+    check(st == 200 and len(store_sops(a, "pg/dicomStores/src")) == N, f"PostgreSQL: STOW of the {N} sources ({st})")
+
+    room.set(ROOM)
+    st, op = json_call("POST", base + "/datasets/pg:deidentify", {"destinationDataset": LOC + "/datasets/pgc",
+                                                                  "config": {}})
+    name = op.get("name", "")
+    if check(st == 200 and name, f"PostgreSQL: cancel through B: started ({st} {op})") and \
+            wait_waiting(a, name, "PostgreSQL: cancel through B", room, 1):
+        tc = time.time()
+        st, _ = json_call("POST", b.url + "/v1beta1/" + name + ":cancel", {})
+        op = poll(a, name, timeout=20)
+        took = time.time() - tc
+        ok, failed, pending = counter(op)
+        check(st == 200 and op.get("done") and op.get("error", {}).get("code") == 1 and failed == 0 and pending > 0
+              and took < 5, f"PostgreSQL: cancel through B: CANCELLED in {took:.1f} s, counter {(ok, failed, pending)}")
+
+    room.set(ROOM)
+    st, op = json_call("POST", base + "/datasets/pg:deidentify", {"destinationDataset": LOC + "/datasets/pgout",
+                                                                  "config": {}})
+    name = op.get("name", "")
+    if check(st == 200 and name, f"PostgreSQL: deidentify waits: started ({st} {op})"):
+        wait_waiting(a, name, "PostgreSQL: deidentify waits", room, 1)
+        room.remove()
+        op = poll(a, name)
+        sops = store_sops(a, "pgout/dicomStores/src")
+        check(op.get("done") and "response" in op and counter(op) == (N, 0, 0) and len(set(sops)) == N == len(sops),
+              f"PostgreSQL: deidentify waits: completes once the ballast is gone, counter {counter(op)}, "
+              f"{len(sops)} instances ({len(set(sops))} distinct)")
+    room.remove()
 
 
 def main():
@@ -356,12 +423,18 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
         return 1
     servers = []
+    state = os.path.join(tmp, "pg.env")
     try:
+        t0 = time.time()
         run(tmp, mnt, servers)
+        run_pg(tmp, mnt, servers, state)
+        print(f"PostgreSQL: {time.time() - t0:.1f} s (with the SQLite parts)")
+        log_clean(tmp, mnt, servers)
     finally:
         for s in servers:
             rc = s.stop()
             check(rc == 0, f"the server stopped cleanly (exit {rc})")
+        subprocess.run(["/bin/bash", PG_CLUSTER, "stop", state], timeout=120)
         subprocess.run(["umount", mnt])
         shutil.rmtree(tmp, ignore_errors=True)
     if fails:
