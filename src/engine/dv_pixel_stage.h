@@ -40,6 +40,12 @@ typedef struct dv_pixel_env {
     int boxes_only;                /* the observer wants boxes only (dv_run_set_box_observer): no copies */
     int memo_off;                  /* tests: 1 read every box of every frame (no per-instance memo); 2 the
                                       exact-crop memo only (no ink key); 0 both */
+    /* An output estimated at its encapsulated size that must go native after all (JPEG Baseline: a stream the
+     * DCT path refuses, bits outside the stored ones) asks for the native estimate (bytes; after, as
+     * dv_pixel_stage_estimate's) before it makes the native pixel data: 0 granted, or -1 with err (the stage
+     * fails with it). NULL: no pixel budget. */
+    int (*regrant)(void *user, uint64_t bytes, uint64_t after, dv_error *err);
+    void *regrant_user;
 } dv_pixel_env;
 
 #define DV_PIXEL_FRAME_MS_DEFAULT 30000u /* generous: a guard against pathological frames, not a budget */
@@ -70,7 +76,8 @@ void dv_pixel_worker_stats(const dv_pixel_worker *w, dv_pixel_stats *out);
 
 /* What the stage may hold for inst at its peak, estimated from its pixel attributes before anything is decoded
  * (dv_pixel_budget.h): the decoded frame, a measured cost per sample for the views, the detector and the codec,
- * the pixel data in and the redacted pixel data out, and the overlays kept by name. *after: the part the instance
+ * the pixel data in and the redacted pixel data out (native, or about the size it came in where it stays
+ * encapsulated: dv_pixel_env.regrant covers the way out of that), and the overlays kept by name. *after: the part the instance
  * still holds once the stage is done (the pixel data in and out, the overlays, +1/4) until it is written and freed:
  * the frame-sized buffers are freed or trimmed by then (dv_pixel_stage_run), so the rest of the grant goes back
  * before the output is written. 0, or -1 (both 0) when the attributes are unusable: the stage then fails on them

@@ -1702,6 +1702,8 @@ static int read_attrs(const dv_instance *inst, const dv_image_limits *lim, dv_ts
     return dv_pixel_attrs_read_float(inst, lim, pa, err);
 }
 
+static int regrant_native(stage *s, const dv_image_config *ic, dv_error *err);
+
 static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,
                      dv_result *res, dv_error *err)
 {
@@ -1772,14 +1774,18 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
     int dirty = 0;
     for (uint32_t i = 0; rc == 0 && dv_ts_family_encapsulated(s.fam) && i < s.pa.number_of_frames; i++)
         dirty |= w->unused[i];
-    if (dirty && k == OUT_JPEG_DCT)
+    if (rc == 0 && dirty && k == OUT_JPEG_DCT) {
         k = OUT_NATIVE_ELE;
+        rc = regrant_native(&s, ic, err);
+    }
     int rewrite = w->nall > 0 || dirty;
     if (rc == 0 && w->nall > 0 && k == OUT_JPEG_DCT) {
         rc = write_dct(&s, err);
         if (rc == 1) { /* a stream the DCT path refuses: decode, paint, write native */
             k = OUT_NATIVE_ELE;
-            rc = write_native(&s, k, err);
+            rc = regrant_native(&s, ic, err);
+            if (rc == 0)
+                rc = write_native(&s, k, err);
         }
     } else if (rc == 0 && w->nall > 0 && s.pa.float_bits) {
         rc = write_float(&s, err);
@@ -1829,7 +1835,14 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
 /* The sensitive modes' readings: the instance's crops in the memo, Tesseract's working memory per line */
 #define OCR_COST (16ull << 20)
 
-int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, uint64_t *bytes, uint64_t *after)
+/* dv_pixel_stage_estimate, with the redacted pixel data charged at its native size (native_out) or, for an
+ * output kept encapsulated (RLE, JPEG-LS, JPEG 2000 Lossless, JPEG Baseline's DCT path), at about the
+ * encapsulated size it came in: a frame with nothing found keeps its bytes, a redacted frame is re-encoded
+ * losslessly in its syntax (boxes painted one colour take no more room), a DCT frame's painted blocks are
+ * flat. A JPEG Baseline output may still go native (a stream the DCT path refuses, or samples with bits
+ * outside the stored ones): the stage then asks for the native estimate (dv_pixel_env.regrant) first. */
+static int estimate(const dv_instance *inst, const dv_image_config *ic, int native_out, uint64_t *bytes,
+                    uint64_t *after)
 {
     *bytes = *after = 0;
     dv_error ignored;
@@ -1846,14 +1859,18 @@ int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, 
         return -1;
     uint64_t samples = (uint64_t)pa.rows * pa.columns * pa.samples_per_pixel; /* each < 2^16: no overflow */
     uint64_t frame = cap + samples * (fam == DV_TSF_J2K ? SAMPLE_COST_J2K : SAMPLE_COST);
-    /* The redacted pixel data, all frames (a re-encoded frame may come out a little larger than native: 1/8) */
-    uint64_t out = pa.native_frame_bytes * pa.number_of_frames;
-    out += out / 8;
     /* The pixel data read in: a native value whole; encapsulated frames at most the source's size */
     const dv_elem *pd = top_pixels(inst);
     uint64_t in = dv_ts_family_encapsulated(fam)                     ? inst->src->size
                   : pd && pd->length != DV_UNDEFINED_LENGTH ? pd->length
                                                             : 0;
+    /* The redacted pixel data, all frames (a re-encoded frame may come out a little larger than native: 1/8;
+     * kept encapsulated, larger than it came in by as much, and an item header and a codec's headers a frame) */
+    uint64_t out = pa.native_frame_bytes * pa.number_of_frames;
+    out += out / 8;
+    uint64_t encoded = in + in / 8 + (uint64_t)pa.number_of_frames * 4096u;
+    if (!native_out && encoded < out)
+        out = encoded;
     uint64_t total = frame + out + in, kept = out + in;
     /* Overlays kept by name are searched after the image, each as 8-bit frames beside its plane */
     for (const dv_elem *e = inst->ds.first; e; e = e->next) {
@@ -1869,6 +1886,39 @@ int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, 
     *bytes = total + total / 4 + SLACK_FIXED + (dv_image_config_needs_ocr(ic) ? OCR_COST : 0);
     *after = kept + kept / 4;
     return 0;
+}
+
+/* The output kinds that stay encapsulated (estimate: charged about their encoded size). */
+static int kept_encapsulated(out_kind k)
+{
+    return k == OUT_RLE || k == OUT_JPEG_LS || k == OUT_J2K || k == OUT_JPEG_DCT;
+}
+
+int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, uint64_t *bytes, uint64_t *after)
+{
+    const char *ts = dv_instance_transfer_syntax(inst);
+    dv_ts_family fam = dv_ts_family_of(ts);
+    dv_image_limits lim;
+    dv_image_limits_default(&lim);
+    dv_pixel_attrs pa;
+    dv_error ignored;
+    dv_error_clear(&ignored);
+    int native_out = 1;
+    if (read_attrs(inst, &lim, fam, &pa, &ignored) == 0)
+        native_out = !kept_encapsulated(output_kind(ts, fam, &pa));
+    return estimate(inst, ic, native_out, bytes, after);
+}
+
+/* A JPEG Baseline output that goes native after all (the stage's two ways there): the native estimate asked
+ * for before the native pixel data is made (dv_pixel_env.regrant). 0, or -1 with err. */
+static int regrant_native(stage *s, const dv_image_config *ic, dv_error *err)
+{
+    if (!s->env->regrant)
+        return 0;
+    uint64_t bytes = 0, after = 0;
+    if (estimate(s->inst, ic, 1, &bytes, &after) != 0)
+        return 0; /* the attributes were read before: not reached */
+    return s->env->regrant(s->env->regrant_user, bytes, after, err);
 }
 
 int dv_pixel_stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance *inst, const dv_pixel_env *env,

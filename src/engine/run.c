@@ -351,6 +351,52 @@ typedef struct inspect_req {
  * patches) are a few hundred bytes each; past it the instance fails as limit, whatever else runs. */
 #define PIXEL_STAGE_METADATA (256u * 1024u)
 
+/* An instance's pixel grant: what it holds (process() gives it back once the instance is freed) and the part it
+ * keeps after the stage (dv_pixel_stage_estimate *after). */
+typedef struct pixel_grant {
+    dv_run *run;
+    uint64_t *held, after;
+    int cancelled; /* the run was cancelled while regrant waited */
+} pixel_grant;
+
+static int pixel_take(pixel_grant *g, uint64_t need, uint64_t after, dv_error *err)
+{
+    dv_pixel_budget *b = g->run->limits.pixel_budget;
+    if (need > dv_pixel_budget_total(b)) /* before any wait: it would never fit */
+        return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel stage would need more memory than the whole pixel "
+                       "memory budget (%llu MiB)", (unsigned long long)(dv_pixel_budget_total(b) >> 20));
+    if (dv_pixel_budget_take(b, need) != 0)
+        return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel memory budget refused the stage");
+    *g->held = need;
+    g->after = after;
+    return 0;
+}
+
+/* dv_pixel_env.regrant: an output estimated encapsulated goes native. The whole grant goes back before the
+ * native one is waited for, as a new instance's would be: one that held memory while it waited for more could
+ * wait for ever on others doing the same (the frame buffers it still holds meanwhile are one frame's). */
+static int pixel_regrant(void *user, uint64_t need, uint64_t after, dv_error *err)
+{
+    pixel_grant *g = user;
+    if (need <= *g->held) {
+        g->after = after > g->after ? after : g->after;
+        return 0;
+    }
+    dv_pixel_budget_give(g->run->limits.pixel_budget, *g->held);
+    *g->held = 0;
+    if (need > dv_pixel_budget_total(g->run->limits.pixel_budget)) /* the stage says "pixels: " before it */
+        return dv_fail(err, DV_ERR_LIMIT, "its JPEG stream cannot be redacted in place, and written natively the "
+                       "pixel data would need more memory than the whole pixel memory budget (%llu MiB)",
+                       (unsigned long long)(dv_pixel_budget_total(g->run->limits.pixel_budget) >> 20));
+    if (pixel_take(g, need, after, err) != 0)
+        return -1;
+    if (dv_run_cancelled(g->run)) {
+        g->cancelled = 1;
+        return dv_fail(err, DV_ERR_LIMIT, "pixels: cancelled while waiting for pixel memory");
+    }
+    return 0;
+}
+
 /* The pixel stage when the plan's ImageConfig for inst redacts; then ov->all_unused is set: the stage examined
  * the pixels, so every bit outside the stored ones is cleared after it (docs/decisions.md "Overlays embedded in
  * pixel data": the detector sees the stored bits only, and text drawn above them was kept). 0, -1 with err, or 1
@@ -368,19 +414,16 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
     if (!ic)
         return 0;
     ov->all_unused = 1;
-    uint64_t need = 0, after = 0;
+    pixel_grant g = {run, pixel_held, 0, 0};
     if (run->limits.pixel_budget) {
+        uint64_t need = 0, after = 0;
         (void)dv_pixel_stage_estimate(inst, ic, &need, &after);
-        if (need > dv_pixel_budget_total(run->limits.pixel_budget)) /* before any wait: it would never fit */
-            return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel stage would need more memory than the whole pixel "
-                           "memory budget (%llu MiB)",
-                           (unsigned long long)(dv_pixel_budget_total(run->limits.pixel_budget) >> 20));
         /* Its metadata for the rest of the instance first, so that once it holds pixel memory it waits for nothing
          * (dv_pixel_budget.h: no deadlock between the two budgets); given back by process() once it is freed. */
-        dv_lease_cap_and_hold(&inst->arena.lease, PIXEL_STAGE_METADATA);
-        if (dv_pixel_budget_take(run->limits.pixel_budget, need) != 0)
-            return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel memory budget refused the stage");
-        *pixel_held = need;
+        if (need <= dv_pixel_budget_total(run->limits.pixel_budget))
+            dv_lease_cap_and_hold(&inst->arena.lease, PIXEL_STAGE_METADATA);
+        if (pixel_take(&g, need, after, err) != 0)
+            return -1;
         if (dv_run_cancelled(run)) /* cancelled while it waited its turn: the stage may take minutes */
             return 1;
     }
@@ -391,7 +434,8 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
     dv_pixel_stats st0, st1;
     dv_pixel_worker_stats(pw, &st0);
     dv_pixel_env env = {run->frame_fn, run->frame_user, run->pixel_find, run->pixel_find_user, run->pixel_frame_ms,
-                        run->plan, tw, out_arg, run->frame_boxes_only, run->pixel_memo_off};
+                        run->plan, tw, out_arg, run->frame_boxes_only, run->pixel_memo_off,
+                        run->limits.pixel_budget ? pixel_regrant : NULL, &g};
     int rc = dv_pixel_stage_run(pw, ic, inst, &env, res, err);
     atomic_fetch_add_explicit(&run->pixel_decodes, dv_pixel_worker_decode_calls(pw) - before, memory_order_relaxed);
     dv_pixel_worker_stats(pw, &st1);
@@ -401,11 +445,11 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
     /* The frames' part of the grant back now (dv_pixel_stage_estimate *after): the output may take long to write
      * (a multi-frame series of GB), and others may decode meanwhile.
      * [test_run: test_pixel_budget_cancel_while_waiting] */
-    if (*pixel_held > after) {
-        dv_pixel_budget_give(run->limits.pixel_budget, *pixel_held - after);
-        *pixel_held = after;
+    if (*pixel_held > g.after) {
+        dv_pixel_budget_give(run->limits.pixel_budget, *pixel_held - g.after);
+        *pixel_held = g.after;
     }
-    return rc;
+    return g.cancelled ? 1 : rc;
 }
 
 uint64_t dv_run_pixel_decode_calls(const dv_run *run)

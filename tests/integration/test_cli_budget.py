@@ -14,6 +14,11 @@
    case) under REDACT_ALL_TEXT, --jobs 4. Each is charged an estimate of ~145 MiB. With 100M every one fails as
    "limit" before decoding; with 200M they run one at a time, with 1G all at once, and both write the same bytes;
    one at a time peaks well below all at once (not in an ASan build). A metadata-only config takes nothing from it.
+5. An output kept encapsulated is charged about its encapsulated size, not its native one (stop 42): an 80-frame
+   512x512 RGB JPEG Baseline instance (a whole-slide image's tiles, text on every frame: ~7 MB in, ~63 MB native)
+   is redacted in the DCT domain under --pixel-memory 64M and writes the same bytes as under 1G (before: "limit"
+   at once, its native size charged). The same frames as progressive JPEG, which the DCT path refuses, go native
+   and ask for the native estimate first: "limit" under 64M, written natively (Explicit VR Little Endian) under 1G.
 """
 import json
 import os
@@ -101,6 +106,35 @@ def noise_frame(i, side=3072):
     pixels = os.urandom(side * side)
     ds = base_dataset(sop, image) + struct.pack("<HH2sHI", 0x7FE0, 0x10, b"OB", 0, len(pixels)) + pixels
     return part10("1.2.840.10008.1.2.1", sop, ds)
+
+
+def jpeg_tiles(n, side, progressive):
+    """An n-frame JPEG Baseline (1.2.840.10008.1.2.4.50) RGB instance, each frame with white text on a pattern."""
+    import io
+    from PIL import Image, ImageDraw
+    frames = []
+    for i in range(n):
+        img = Image.new("RGB", (side, side), (40, 60, 90))
+        d = ImageDraw.Draw(img)
+        for k in range(0, side, 32):
+            d.line([(k, 0), (side - k, side)], fill=(120 + k % 100, 90, 60))
+        label = Image.new("RGB", (120, 16), (0, 0, 0))
+        ImageDraw.Draw(label).text((2, 2), "SLIDE %04d" % i, fill=(255, 255, 255))
+        img.paste(label.resize((360, 48), Image.NEAREST), (20, 20))
+        b = io.BytesIO()
+        img.save(b, "JPEG", quality=90, progressive=progressive, subsampling=0)
+        f = b.getvalue()
+        frames.append(f + b"\0" * (len(f) % 2))
+    sop = "1.2.826.0.1.3680043.2.1125.7.9.%d" % progressive
+    image = (el(0x28, 2, "US", us(3)) + el(0x28, 4, "CS", text("YBR_FULL_422")) + el(0x28, 6, "US", us(0))
+             + el(0x28, 8, "IS", text(str(n))) + el(0x28, 0x10, "US", us(side)) + el(0x28, 0x11, "US", us(side))
+             + el(0x28, 0x100, "US", us(8)) + el(0x28, 0x101, "US", us(8)) + el(0x28, 0x102, "US", us(7))
+             + el(0x28, 0x103, "US", us(0)))
+    pix = struct.pack("<HH2sHI", 0x7FE0, 0x10, b"OB", 0, 0xFFFFFFFF) + struct.pack("<HHI", 0xFFFE, 0xE000, 0)
+    for f in frames:
+        pix += struct.pack("<HHI", 0xFFFE, 0xE000, len(f)) + f
+    pix += struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    return part10("1.2.840.10008.1.2.4.50", sop, base_dataset(sop, image) + pix)
 
 
 def tree_bytes(root):
@@ -290,6 +324,40 @@ def main():
             p = run(["deidentify", "--config", redact, "--key-file", key, "--pixel-memory", bad, pix, dst], tmp)
             check(p.returncode == 2 and not os.path.exists(dst), "--pixel-memory %s: exit %d, expected 2 and no DST"
                   % (bad, p.returncode))
+
+        # ---- 5. an output kept encapsulated is charged about its encapsulated size ----
+        for progressive in (0, 1):
+            src = os.path.join(tmp, "tiles%d" % progressive)
+            os.mkdir(src)
+            with open(os.path.join(src, "tiles.dcm"), "wb") as f:
+                f.write(jpeg_tiles(80, 512, progressive))
+            got = {}
+            for budget in ("64M", "1G"):
+                name = "tiles%d_%s" % (progressive, budget)
+                rp = os.path.join(tmp, name + ".json")
+                p = run(["deidentify", "-q", "--pixel-memory", budget, "--config", redact, "--key-file", key,
+                         "--report", rp, src, os.path.join(tmp, name)], tmp)
+                inst = report(rp)["instances"] if os.path.exists(rp) else []
+                got[budget] = (inst[0] if len(inst) == 1 else {"status": "no report: " + p.stderr[-300:]},
+                               tree_bytes(os.path.join(tmp, name)) if os.path.isdir(os.path.join(tmp, name)) else {})
+            small, big = got["64M"], got["1G"]
+            check(big[0]["status"] == "ok", "tiles (progressive %d) under 1G: %s" % (progressive, big[0]))
+            outs = list(big[1].values())
+            if progressive == 0:
+                check(small[0]["status"] == "ok",
+                      "80 JPEG Baseline tiles under --pixel-memory 64M must be redacted (charged about their "
+                      "encapsulated size): %s" % small[0])
+                check(small[1] == big[1], "JPEG Baseline tiles: 64M and 1G must write the same bytes")
+                check(len(outs) == 1 and b"1.2.840.10008.1.2.4.50" in outs[0][:1024],
+                      "JPEG Baseline tiles stay JPEG Baseline (redacted in the DCT domain)")
+            else:
+                check(small[0]["status"] == "failed" and small[0].get("error_class") == "limit"
+                      and "pixel memory budget (64 MiB)" in (small[0].get("error") or ""),
+                      "progressive tiles under 64M: natively ~114 MiB, must fail as limit naming the budget: %s"
+                      % small[0])
+                check(not small[1], "progressive tiles under 64M: nothing may be written")
+                check(len(outs) == 1 and b"1.2.840.10008.1.2.1\0" in outs[0][:1024],
+                      "progressive tiles under 1G are written natively (Explicit VR Little Endian)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if fails:
