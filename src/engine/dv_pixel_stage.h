@@ -77,10 +77,10 @@ void dv_pixel_worker_stats(const dv_pixel_worker *w, dv_pixel_stats *out);
 /* What the stage may hold for inst at its peak, estimated from its pixel attributes before anything is decoded
  * (dv_pixel_budget.h): the decoded frame, a measured cost per sample for the views, the detector and the codec,
  * the pixel data in and the redacted pixel data out (native, or about the size it came in where it stays
- * encapsulated: dv_pixel_env.regrant covers the way out of that), and the overlays kept by name. *after: the part the instance
- * still holds once the stage is done (the pixel data in and out, the overlays, +1/4) until it is written and freed:
- * the frame-sized buffers are freed or trimmed by then (dv_pixel_stage_run), so the rest of the grant goes back
- * before the output is written. 0, or -1 (both 0) when the attributes are unusable: the stage then fails on them
+ * encapsulated: dv_pixel_env.regrant covers the way out of that), and the overlays kept by name. *after: the
+ * part the instance still holds once the stage is done (the pixel data in and out, the overlays, +1/4) until it
+ * is written and freed: the frame-sized buffers are freed or trimmed by then (dv_pixel_stage_run), so the rest of
+ * the grant goes back before the output is written. 0, or -1 (both 0) when the attributes are unusable: the stage then fails on them
  * before decoding. */
 int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, uint64_t *bytes, uint64_t *after);
 

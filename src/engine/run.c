@@ -392,7 +392,7 @@ static int pixel_regrant(void *user, uint64_t need, uint64_t after, dv_error *er
         return -1;
     if (dv_run_cancelled(g->run)) {
         g->cancelled = 1;
-        return dv_fail(err, DV_ERR_LIMIT, "pixels: cancelled while waiting for pixel memory");
+        return dv_fail(err, DV_ERR_LIMIT, "cancelled while waiting for pixel memory");
     }
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -940,6 +941,111 @@ static void test_jpeg_baseline_hidden_bits_cleared(void **state)
         assert_int_equal(raw[i], px[i]);
     hidden_case_at(DVB_JPEG_BASELINE, ts, g, enc, elen, 1, NULL, NULL, NULL, NULL);
     free(enc);
+}
+
+/* A JPEG Baseline output charged at its encapsulated size that goes native after all (stop 42): 32 frames of 512x512
+ * flat blocks with bit 7 set under BitsStored 7 (the DCT domain cannot clear it: written native). The stage asks
+ * for the native estimate (dv_pixel_env.regrant: ~9 MiB of native pixel data more) before it makes it. Under a
+ * pixel budget the encapsulated estimate fits but the native one does not: the instance fails as limit, naming
+ * the budget. With room it is written native. While it waits for the native grant the run is cancelled: it comes
+ * out cancelled, nothing written, its grant given back. */
+enum { RB = 512, RFRAMES = 32 };
+
+typedef struct regrant_case {
+    dv_run *run;
+    const uint8_t *in;
+    size_t len;
+    ran r;
+} regrant_case;
+
+static void *regrant_run(void *arg)
+{
+    regrant_case *c = arg;
+    dv_mem_source msrc;
+    dv_source src = dv_source_memory(&msrc, c->in, c->len);
+    dv_result_init(&c->r.res);
+    c->r.outcome = dv_run_instance(c->run, &src, &DVT_MEM_OUTPUT, &c->r.out, &c->r.res, &c->r.err);
+    return NULL;
+}
+
+static void test_jpeg_native_after_all_regrants(void **state)
+{
+    (void)state;
+    static uint8_t px[RB * RB];
+    for (int y = 0; y < RB; y++)
+        for (int x = 0; x < RB; x++)
+            px[y * RB + x] = (uint8_t)((x / 8 + y / 8) % 2 ? 0xA0 : 0x30); /* flat blocks, bit 7 in half */
+    dv_picture pic = {px, RB, RB, 1};
+    uint8_t *enc;
+    size_t elen;
+    dv_error err;
+    assert_int_equal(dv_jpeg_encode(&pic, 90, 1u << 24, &enc, &elen, &err), 0);
+    uint8_t *even = realloc(enc, elen + 1);
+    assert_non_null(even);
+    if (elen & 1)
+        even[elen++] = 0x00;
+    const void *frags[RFRAMES];
+    uint32_t lens[RFRAMES];
+    for (int i = 0; i < RFRAMES; i++) {
+        frags[i] = even;
+        lens[i] = (uint32_t)elen;
+    }
+    img m = {RB, RB, 1, 8, 7, 0, 0, RFRAMES, "MONOCHROME2", DVB_JPEG_BASELINE, NULL, 0, 0};
+    size_t len;
+    uint8_t *in = build_frags(&m, frags, lens, &len);
+    free(even);
+    dv_plan *p = plan(ALL_TEXT);
+    dv_key *k = key();
+    const uint64_t MiB = 1024u * 1024u;
+    for (int c = 0; c < 3; c++) {
+        /* 0: 16 MiB (the encapsulated estimate fits, the native one does not); 1: 64 MiB, 48 held by another
+         * until the instance waits, then the run is cancelled; 2: 64 MiB, written native */
+        dv_pixel_budget *pb = dv_pixel_budget_new(c == 0 ? 16 * MiB : 64 * MiB, &err);
+        assert_non_null(pb);
+        dv_limits lim;
+        dv_limits_default(&lim);
+        lim.pixel_budget = pb;
+        regrant_case rc = {dv_run_new(p, k, &lim, &err), in, len, {0}};
+        assert_non_null(rc.run);
+        if (c == 1) {
+            assert_int_equal(dv_pixel_budget_take(pb, 48 * MiB), 0);
+            pthread_t t;
+            assert_int_equal(pthread_create(&t, NULL, regrant_run, &rc), 0);
+            for (int i = 0; i < 20000 && dv_pixel_budget_waiting(pb) == 0; i++) {
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL);
+            }
+            assert_int_equal(dv_pixel_budget_waiting(pb), 1);
+            /* it waits holding nothing: its encapsulated grant (~12 MiB, which fitted) went back first */
+            assert_int_equal(dv_pixel_budget_in_use(pb), 48 * MiB);
+            assert_true(dv_pixel_budget_peak(pb) > 48 * MiB);
+            dv_run_cancel(rc.run);
+            dv_pixel_budget_give(pb, 48 * MiB);
+            pthread_join(t, NULL);
+            assert_int_equal(rc.r.outcome, DV_OUTCOME_CANCELLED);
+            assert_false(rc.r.out.written);
+        } else {
+            regrant_run(&rc);
+        }
+        if (c == 0) {
+            assert_int_equal(rc.r.outcome, DV_OUTCOME_FAILED);
+            assert_int_equal(rc.r.err.code, DV_ERR_LIMIT);
+            assert_non_null(strstr(rc.r.err.message, "written natively"));
+            assert_non_null(strstr(rc.r.err.message, "pixel memory budget (16 MiB)"));
+            assert_false(rc.r.out.written);
+        } else if (c == 2) {
+            assert_int_equal(rc.r.outcome, DV_OUTCOME_OK);
+            assert_string_equal(rc.r.res.pixel_transfer_syntax, "1.2.840.10008.1.2.1");
+            assert_true(dv_pixel_budget_peak(pb) > 16 * MiB); /* the native estimate was granted */
+        }
+        assert_int_equal(dv_pixel_budget_in_use(pb), 0);
+        dv_run_free(rc.run);
+        dv_mem_sink_free(&rc.r.out.ms);
+        dv_pixel_budget_free(pb);
+    }
+    dv_key_free(k);
+    dv_plan_free(p);
+    free(in);
 }
 
 /* px (UR x UC 16-bit patterns) as a near-lossless JPEG-LS codestream of precision prec and NEAR near, padded to
@@ -1937,6 +2043,7 @@ int main(void)
         cmocka_unit_test(test_j2k_hidden_bits_cleared),
         cmocka_unit_test(test_jpeg_lossless_hidden_bits_cleared),
         cmocka_unit_test(test_jpeg_baseline_hidden_bits_cleared),
+        cmocka_unit_test(test_jpeg_native_after_all_regrants),
         cmocka_unit_test(test_jpegls_near_hidden_bits_cleared),
         cmocka_unit_test(test_deflate_frame_hidden_bits_cleared),
     };
