@@ -50,15 +50,16 @@ int dvh_op_floor_room(dvh_server *s)
     return dvh_disk_room(s, 0, &e) == 0;
 }
 
-static void floor_log(dvh_op_ctx *c)
+/* Its operation's id, not its op_ctx: once the chunk is in the list, the floor's thread or a stop may discard it
+ * and end the operation (its op_ctx freed) before the parking thread writes this line. [test_op_floor] */
+static void floor_log(dvh_server *s, int64_t id)
 {
-    dvh_server *s = c->ops->srv;
     if (s->cfg.log == NULL)
         return;
     pthread_mutex_lock(&s->log_mu);
     fprintf(s->cfg.log,
             "{\"event\":\"operation waiting for free disk space\",\"operation\":%lld,\"min_free_disk\":%llu}\n",
-            (long long)c->id, (unsigned long long)s->cfg.min_free_disk);
+            (long long)id, (unsigned long long)s->cfg.min_free_disk);
     fflush(s->cfg.log);
     pthread_mutex_unlock(&s->log_mu);
 }
@@ -75,6 +76,8 @@ void dvh_op_floor_park(dvh_op_floor *f, dvh_op_ctx *c, const dvj_job *job)
 {
     parked *p = malloc(sizeof *p);
     int log = 0;
+    dvh_server *s = c->ops->srv; /* c may be gone once it is parked and f->mu let go (floor_log) */
+    int64_t id = c->id;
     pthread_mutex_lock(&f->mu);
     /* Closed (stopping), cancelled meanwhile, or no memory: not parked (see discard_all). */
     int keep = p && !f->closed && !atomic_load(&c->cancel);
@@ -93,7 +96,7 @@ void dvh_op_floor_park(dvh_op_floor *f, dvh_op_ctx *c, const dvj_job *job)
     }
     pthread_mutex_unlock(&f->mu);
     if (log)
-        floor_log(c);
+        floor_log(s, id);
     if (!keep) { /* a stop: the operation resumes at the next start; a cancel: it ends CANCELLED */
         free(p);
         job->discard(job->arg);
