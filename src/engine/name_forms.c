@@ -1,5 +1,6 @@
 /* The byte forms of a name part in vendors' encodings (name_forms.h). */
 #include "engine/name_forms.h"
+#include "util/dv_utf8.h"
 
 #include <iconv.h>
 #include <stdlib.h>
@@ -330,7 +331,7 @@ static int accented_forms(dv_name_forms *nf, const uint8_t *v, size_t n, unsigne
 int dv_name_forms_accented_each(dv_name_forms *nf, const uint8_t *utf8, size_t n, dv_name_form_fn fn, void *ud)
 {
     unsigned scripts = scripts_of(utf8, n);
-    if (!(scripts & S_GREEK) || n > DV_NAME_FORM_MAX)
+    if (!(scripts & S_GREEK) || n > DV_NAME_FORM_MAX || !dv_utf8_valid(utf8, n)) /* overlongs: no forms */
         return 0;
     for (size_t i = 0; i < n;)
         if (has_tonos(next_cp(utf8, n, &i)))

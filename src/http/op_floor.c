@@ -190,21 +190,28 @@ static void *floor_thread(void *arg)
     dvh_op_floor *f = arg;
     dvh_ops *o = f->o;
     unsigned wait_ms = RECHECK_FIRST_MS;
+    /* The next re-check, kept across pokes: a cancel of any operation wakes the thread, and a deadline made again
+     * at each wake would let a stream of cancels put the re-check off for ever (stop 42's review). */
+    struct timespec ts;
+    int have_deadline = 0;
     pthread_mutex_lock(&f->mu);
     while (!f->closed) {
         if (f->head == NULL) {
             wait_ms = RECHECK_FIRST_MS;
+            have_deadline = 0;
             f->poked = 0;
             pthread_cond_wait(&f->cv, &f->mu);
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += wait_ms / 1000;
-        ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
+        if (!have_deadline) {
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += wait_ms / 1000;
+            ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            have_deadline = 1;
         }
         int timed_out = 0;
         while (!f->closed && !f->poked && !timed_out)
@@ -212,8 +219,11 @@ static void *floor_thread(void *arg)
         if (f->closed)
             break;
         f->poked = 0;
+        if (timed_out)
+            have_deadline = 0;
         /* A re-check also reads the index for a cancel from another server; a poke only looks at the flags. */
         size_t n = 0;
+        int room = 0;
         int64_t *ids = NULL;
         unsigned char *cancelled = NULL;
         if (timed_out) {
@@ -223,6 +233,7 @@ static void *floor_thread(void *arg)
                 n = 0;
             pthread_mutex_unlock(&f->mu);
             read_cancels(f, ids, n, cancelled);
+            room = dvh_op_floor_room(o->srv); /* an fstatvfs, outside the lock: DATA may be a hung NFS mount */
             pthread_mutex_lock(&f->mu);
             if (f->closed) { /* dvh_op_floor_close took the list meanwhile */
                 free(ids);
@@ -234,20 +245,22 @@ static void *floor_thread(void *arg)
         free(ids);
         free(cancelled);
         parked *ready = NULL;
-        if (timed_out && f->head && dvh_op_floor_room(o->srv)) {
+        if (timed_out && f->head && room) {
             ready = f->head;
             f->head = f->tail = NULL;
             wait_ms = RECHECK_FIRST_MS;
         } else if (timed_out) {
             wait_ms = wait_ms * 2 > RECHECK_MAX_MS ? RECHECK_MAX_MS : wait_ms * 2;
         }
-        pthread_mutex_unlock(&f->mu);
-        discard_all(gone);
-        /* Room again: queue the chunks as they parked. Every operation's episode ends first (a chunk queued
-         * may run, find no room again and begin the next one). A refused submit (the pool stopping) discards:
-         * the operation resumes at the next start. */
+        /* Room again: every ready operation's episode ends before the lock goes (a chunk of it parking meanwhile
+         * begins the next one, with its line and its time; stop 42's review: ended after, that wait went
+         * unlogged and untimed). Only atomics. */
         for (parked *p = ready; p; p = p->next)
             episode_end(p->c);
+        pthread_mutex_unlock(&f->mu);
+        discard_all(gone);
+        /* Queue the chunks as they parked. A refused submit (the pool stopping) discards: the operation resumes
+         * at the next start. */
         while (ready) {
             parked *p = ready;
             ready = p->next;
