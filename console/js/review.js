@@ -63,6 +63,20 @@ export function diff(a, b, depth = 0, path = "") {
   return rows;
 }
 
+/** n instances of store (d, s) drawn at random from the whole store, not from its first page: the store's
+ * instance count, then n distinct random positions, each read as a one-row QIDO page (the server's order is
+ * stable). Before, the sample came from the first 5,000 instances, so the rest of a large store was never
+ * reviewed (test_console.py "review sample of the whole store"). */
+export async function sampleInstances(d, s, n) {
+  const m = await api.json(`${api.paths.store(d, s)}:getDICOMStoreMetrics`);
+  const count = Number(m.instanceCount || 0);
+  const at = new Set();
+  while (at.size < Math.min(n, count)) at.add(Math.floor(Math.random() * count));
+  const rows = [];
+  for (const k of at) rows.push(...await api.json(`${api.paths.web(d, s)}/instances?limit=1&offset=${k}`));
+  return rows;
+}
+
 function pairScore(src, dst) {
   let s = 0;
   for (const k of PAIR_KEYS) {
@@ -244,9 +258,7 @@ export async function review(ctx) {
     try {
       checkStores();
       const {d: sd, s: ss} = src.get();
-      const all = await api.json(`${api.paths.web(sd, ss)}/instances?limit=5000`);
-      const pick = [...all].sort(() => Math.random() - 0.5).slice(0, 5);
-      await showList(pick);
+      await showList(await sampleInstances(sd, ss, 5));
     } catch (e) { showError(e); }
   });
   studyBtn.addEventListener("click", async () => {

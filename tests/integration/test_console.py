@@ -715,6 +715,17 @@ def part2(tmp, drv):
         check(n == 50 and ms <= 1000, "100k instances: the study list's first page renders in <= 1 s (best of 3: %.0f ms)" % ms)
         p.rerender(lambda: p.css("#page-next").click(), "studies")
         check(len(rows(p, "studies")) == 50 and "51–100" in p.css(".pager .range").text, "the next page is served by offset")
+        # The review's random sample is drawn from the whole store (console/js/review.js sampleInstances): 3 x 5
+        # draws from 100,000 instances; drawn from the first 5,000 only (as before) none would be past it.
+        got = drv.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "import('/console/js/review.js').then(async (m) => { const out = [];"
+            "  for (let i = 0; i < 3; i++) out.push(...(await m.sampleInstances('big', 's100k', 5)).map("
+            "    (r) => r['00080018'].Value[0]));"
+            "  done(out); }).catch((e) => done(String(e)));")
+        idx = [int(u.rsplit(".", 1)[1]) for u in got] if isinstance(got, list) else []
+        check(len(idx) == 15 and all(len(set(idx[i:i + 5])) == 5 for i in (0, 5, 10)) and max(idx) >= 5000,
+              "review sample of the whole store: 3 x 5 distinct instances, some past the first 5,000: %s" % (got,))
         p.shot("studies-100k")
     finally:
         srv.stop()
