@@ -77,6 +77,35 @@ export async function sampleInstances(d, s, n) {
   return rows;
 }
 
+/** Each original of srcRows with its output in store (d, s): {src, dst (null: none), ties}. The outputs an
+ * original may pair with: for a short list (a sample, a small study), the destination's instances that agree on
+ * the original's attributes no profile changes, searched in the whole store (a sample drawn past the
+ * destination's first 5,000 instances found no output there); when none agree, or for a long list (one request,
+ * not one per original), firstPage(): the destination's first 5,000 instances. (test_console.py "review pairs
+ * past the first 5,000") */
+const PAIR_QUERY = [T.SOPClassUID, T.InstanceNumber, T.SeriesNumber, T.Modality, T.Rows, T.Columns];
+export async function pairOutputs(srcRows, d, s, firstPage) {
+  const used = new Set(); // SOP Instance UIDs of the outputs paired already
+  const pairs = [];
+  for (const r of srcRows) {
+    let outs = [];
+    if (srcRows.length <= 50) {
+      const q = {limit: 100};
+      for (const k of PAIR_QUERY) if (first(r, k) !== "") q[k] = first(r, k);
+      outs = await api.json(`${api.paths.web(d, s)}/instances${api.qs(q)}`);
+    }
+    if (!outs.length) outs = await firstPage();
+    let best = null, bestScore = -1, ties = 0;
+    for (const o of outs) {
+      const sc = pairScore(r, o) - (used.has(first(o, T.SOPInstanceUID)) ? 0.5 : 0);
+      if (sc > bestScore) { best = o; bestScore = sc; ties = 0; } else if (sc === bestScore) ties++;
+    }
+    if (best) used.add(first(best, T.SOPInstanceUID));
+    pairs.push({src: r, dst: best, ties});
+  }
+  return pairs;
+}
+
 function pairScore(src, dst) {
   let s = 0;
   for (const k of PAIR_KEYS) {
@@ -166,36 +195,10 @@ export async function review(ctx) {
       throw new Error("The de-identified store is the original store: choose the store the operation wrote.");
   }
 
-  // The outputs an original may pair with. A short list (a sample, a small study): the destination's instances
-  // that agree on the original's instance attributes no profile changes, searched in the whole store (a sample
-  // drawn past the destination's first 5,000 instances found no output there); when none agree, or for a long
-  // list (one request, not one per original), the destination's first 5,000 instances.
-  const PAIR_QUERY = [T.SOPClassUID, T.InstanceNumber, T.SeriesNumber, T.Modality, T.Rows, T.Columns];
-  async function candidates(r, many) {
-    if (!many) {
-      const {d: dd, s: ds} = dst.get();
-      const q = {limit: 100};
-      for (const k of PAIR_QUERY) if (first(r, k) !== "") q[k] = first(r, k);
-      const found = await api.json(`${api.paths.web(dd, ds)}/instances${api.qs(q)}`);
-      if (found.length) return found;
-    }
-    return destination();
-  }
-
   async function showList(srcRows) {
     checkStores();
-    const used = new Set(); // SOP Instance UIDs of the outputs paired already
-    const pairs = [];
-    for (const r of srcRows) {
-      const outs = await candidates(r, srcRows.length > 50);
-      let best = null, bestScore = -1, ties = 0;
-      for (const o of outs) {
-        const sc = pairScore(r, o) - (used.has(first(o, T.SOPInstanceUID)) ? 0.5 : 0);
-        if (sc > bestScore) { best = o; bestScore = sc; ties = 0; } else if (sc === bestScore) ties++;
-      }
-      if (best) used.add(first(best, T.SOPInstanceUID));
-      pairs.push({src: r, dst: best, ties});
-    }
+    const {d: dd, s: ds} = dst.get();
+    const pairs = await pairOutputs(srcRows, dd, ds, destination);
     const table = el("table", {class: "list", id: "review-pairs"},
       el("caption", {text: `${pairs.length} original instance(s), each with its de-identified output`}),
       el("thead", {}, el("tr", {}, ["Instance", "Modality", "Series", "Output", ""].map((h) => el("th", {scope: "col", text: h})))));

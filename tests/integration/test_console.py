@@ -639,25 +639,26 @@ def token_file(tmp):
     return path
 
 
-def bulk_fill(data, store_row, n_instances):
+def bulk_fill(data, store_row, n_instances, root="1.2.826.0.1.3680043.10.999", first_id=0):
     """The test-only bulk path (docs/console.md): rows written straight into the index's tables, 5 instances
-    a series, one series a study, study dates spread over 20 years. No instance file exists: the study list
-    reads the index only."""
+    a series, one series a study, study dates spread over 20 years, InstanceNumber the instance's position + 1
+    (unique in the store: the review pairs by it). No instance file exists: the study list reads the index only.
+    A second store takes another root and first_id (its study and series rows' ids start after it)."""
     db = sqlite3.connect(os.path.join(data, "index.sqlite"))
     db.execute("PRAGMA synchronous=OFF")
     n_studies = n_instances // 5
-    root = "1.2.826.0.1.3680043.10.999"
     db.executemany("INSERT INTO studies(id, store_id, study_uid, patient_name, patient_id, study_date, "
                    "accession_number, study_description) VALUES(?,?,?,?,?,?,?,?)",
-                   ((i + 1, store_row, "%s.1.%d" % (root, i), "Bulk^Patient%05d" % (i % 50000), "BP%06d" % i,
-                     "%04d%02d%02d" % (2000 + i % 20, 1 + i % 12, 1 + i % 28), "A%07d" % i, "generated")
-                    for i in range(n_studies)))
+                   ((first_id + i + 1, store_row, "%s.1.%d" % (root, i), "Bulk^Patient%05d" % (i % 50000),
+                     "BP%06d" % i, "%04d%02d%02d" % (2000 + i % 20, 1 + i % 12, 1 + i % 28), "A%07d" % i,
+                     "generated") for i in range(n_studies)))
     db.executemany("INSERT INTO series(id, study_id, series_uid, modality, series_number) VALUES(?,?,?,?,?)",
-                   ((i + 1, i + 1, "%s.2.%d" % (root, i), "CT", "1") for i in range(n_studies)))
+                   ((first_id + i + 1, first_id + i + 1, "%s.2.%d" % (root, i), "CT", "1") for i in range(n_studies)))
     db.executemany("INSERT INTO instances(series_id, store_id, sop_uid, transfer_syntax, blob, size, sop_class_uid, "
                    "instance_number) VALUES(?,?,?,?,?,?,?,?)",
-                   ((i // 5 + 1, store_row, "%s.3.%d" % (root, i), "1.2.840.10008.1.2.1", "%064x" % i, 1000,
-                     "1.2.840.10008.5.1.4.1.1.2", str(i % 5 + 1)) for i in range(n_instances)))
+                   ((first_id + i // 5 + 1, store_row, "%s.3.%d" % (root, i), "1.2.840.10008.1.2.1",
+                     "%064x" % (first_id * 5 + i), 1000, "1.2.840.10008.5.1.4.1.1.2", str(i + 1))
+                    for i in range(n_instances)))
     db.commit()
     db.close()
 
@@ -669,6 +670,7 @@ def part2(tmp, drv):
     base = srv.url + "/v1beta1/projects/local/locations/local/datasets"
     http(base + "?datasetId=big", "POST", {"Content-Type": "application/json"}, b"{}")
     http(base + "/big/dicomStores?dicomStoreId=s100k", "POST", {"Content-Type": "application/json"}, b"{}")
+    http(base + "/big/dicomStores?dicomStoreId=d100k", "POST", {"Content-Type": "application/json"}, b"{}")
     srv.stop()
     t0 = time.time()
     db = sqlite3.connect(os.path.join(data, "index.sqlite"))
@@ -680,6 +682,11 @@ def part2(tmp, drv):
         if not check(c in cols, "index column %s exists (the bulk path follows the schema)" % c):
             return
     bulk_fill(data, store_row, BULK_INSTANCES)
+    db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+    dst_row = db.execute("SELECT id FROM stores WHERE name='d100k'").fetchone()[0]
+    db.close()
+    # the review's "de-identified" twin: the same instance attributes under other UIDs
+    bulk_fill(data, dst_row, BULK_INSTANCES, root="1.2.826.0.1.3680043.10.998", first_id=BULK_INSTANCES)
     print("bulk index fill: %d instances in %.1f s" % (BULK_INSTANCES, time.time() - t0))
     srv = Server(data)
     base = srv.url + "/v1beta1/projects/local/locations/local/datasets"
@@ -726,6 +733,19 @@ def part2(tmp, drv):
         idx = [int(u.rsplit(".", 1)[1]) for u in got] if isinstance(got, list) else []
         check(len(idx) == 15 and all(len(set(idx[i:i + 5])) == 5 for i in (0, 5, 10)) and max(idx) >= 5000,
               "review sample of the whole store: 3 x 5 distinct instances, some past the first 5,000: %s" % (got,))
+        # review pairs past the first 5,000: each of 10 sampled originals of s100k is paired with the d100k
+        # instance of its InstanceNumber, alone (no tie), wherever it lies in d100k (not in its first page)
+        got = drv.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "import('/console/js/review.js').then(async (m) => {"
+            "  const src = [...await m.sampleInstances('big', 's100k', 5), ...await m.sampleInstances('big', 's100k', 5)];"
+            "  const pairs = await m.pairOutputs(src, 'big', 'd100k', async () => []);"
+            "  done(pairs.map((p) => [p.src['00080018'].Value[0], p.dst ? p.dst['00080018'].Value[0] : null, p.ties]));"
+            "}).catch((e) => done(String(e)));")
+        ok = isinstance(got, list) and len(got) == 10 and all(
+            d is not None and d.endswith("998.3." + s.rsplit(".", 1)[1]) and t == 0 for s, d, t in got)
+        check(ok and max(int(s.rsplit(".", 1)[1]) for s, _, _ in got) >= 5000,
+              "review pairs past the first 5,000: each sampled original with its twin, no tie: %s" % (got,))
         p.shot("studies-100k")
     finally:
         srv.stop()
