@@ -33,8 +33,12 @@ uint64_t dv_pixel_budget_in_use(const dv_pixel_budget *b);
 /* Takers waiting right now: for tests and metrics. */
 uint64_t dv_pixel_budget_waiting(const dv_pixel_budget *b);
 /* Half the memory this process may use (at least 256 MiB): the machine's, or its control group's limit when lower
- * (a container). The CLI's and the server's default total; each process has its own (MPI: each rank). */
+ * (a container). The CLI's and the server's default total; each process has its own (MPI: each rank, with
+ * dv_pixel_budget_default_share). */
 uint64_t dv_pixel_budget_default_total(void);
+/* That half shared among `processes` that use the same memory (the MPI ranks of one node: each has its own
+ * budget), at least 256 MiB each. dv_pixel_budget_default_share(1) is dv_pixel_budget_default_total(). */
+uint64_t dv_pixel_budget_default_share(unsigned processes);
 
 /* Take n bytes, waiting in arrival order until they fit: 0, or -1 at once when n exceeds the total (the caller
  * fails the instance with DV_ERR_LIMIT). n == 0 takes nothing. */

@@ -197,6 +197,8 @@ typedef struct dvm_args {
 } dvm_args;
 /* MPI_Init_thread: 0 with *rank and *size set, or -1 after printing why (no MPI in this build). */
 int dvc_mpi_init(int *rank, int *size);
+/* The ranks of this job on this rank's node, which share its memory (1 without MPI). Collective. */
+int dvc_mpi_node_size(void);
 /* All ranks agree that every one got ready (ok: this rank's verdict): 1 when all did. Collective. */
 int dvc_mpi_agree(int ok);
 /* Rank 0 and the others: the run itself, after dvc_mpi_agree. The exit code (the same on every rank). */

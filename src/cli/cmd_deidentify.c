@@ -85,7 +85,8 @@ void dvc_deidentify_usage(FILE *f)
           "      --pixel-memory BYTES  Memory all workers together may hold for burned-in text redaction\n"
           "                       (decoded frames, the detector's and the codecs' buffers, the redacted pixel\n"
           "                       data), at least 1M (default: half the memory of the machine, or of its\n"
-          "                       container; with --mpi, each rank has its own). Each instance is\n"
+          "                       container; with --mpi, that half shared among the ranks of a node, each\n"
+          "                       with its own budget, at least 256M each). Each instance is\n"
           "                       charged an estimate from its pixel attributes before it decodes anything;\n"
           "                       workers wait for room in turn, and an instance whose estimate exceeds the\n"
           "                       whole budget fails (error class limit; nothing written).\n"
@@ -550,7 +551,7 @@ static int check_paths(char **srcv, size_t nsrc, const char *dst, const opts *o,
 
 /* The per-instance caps and the run-wide budgets from the options: *pixel gets the pixel stage's
  * (dv_pixel_budget.h). NULL after printing why. */
-static dv_budget *make_limits(const opts *o, dv_limits *lim, dv_pixel_budget **pixel)
+static dv_budget *make_limits(const opts *o, unsigned node_ranks, dv_limits *lim, dv_pixel_budget **pixel)
 {
     dv_limits_default(lim);
     if (o->max_depth)
@@ -577,7 +578,10 @@ static dv_budget *make_limits(const opts *o, dv_limits *lim, dv_pixel_budget **p
         return NULL;
     }
     lim->budget = b;
-    if (!(*pixel = dv_pixel_budget_new(o->pixel_memory ? o->pixel_memory : dv_pixel_budget_default_total(), &err))) {
+    /* The default is half the memory, shared among this node's MPI ranks: each rank has its own budget, and
+     * half the memory each would promise the node's memory more than once. */
+    uint64_t pixel_total = o->pixel_memory ? o->pixel_memory : dv_pixel_budget_default_share(node_ranks);
+    if (!(*pixel = dv_pixel_budget_new(pixel_total, &err))) {
         dvc_errorf("%s", err.message);
         dv_budget_free(b);
         return NULL;
@@ -617,10 +621,11 @@ int dvc_cmd_deidentify(int argc, char **argv)
     if (o.mpi && dvc_mpi_init(&mpi_rank, &mpi_size) < 0)
         return DVC_EXIT_USAGE;
     (void)mpi_size;
+    int node_ranks = o.mpi ? dvc_mpi_node_size() : 1; /* collective: before anything a rank may refuse */
     rc = DVC_EXIT_USAGE;
 
     /* 1. Everything that can be refused, before anything is written. */
-    if (!(budget = make_limits(&o, &limits, &pixel_budget)))
+    if (!(budget = make_limits(&o, (unsigned)node_ranks, &limits, &pixel_budget)))
         goto done;
     if (!(plan = dvc_plan_load(o.config)))
         goto done;

@@ -81,6 +81,11 @@ int dvc_mpi_init(int *rank, int *size)
 #endif
 }
 
+int dvc_mpi_node_size(void)
+{
+    return mpi ? mpi->node_size() : 1;
+}
+
 int dvc_mpi_agree(int ok)
 {
     return mpi ? mpi->allreduce_min(ok) : ok;

@@ -75,6 +75,9 @@ typedef struct dv_mpi_module {
     int (*improbe)(int src, int tag, int *from, int *len, dv_mpi_handle *msg);
     /* MPI_Imrecv of a probed message into buf (len bytes). */
     void (*imrecv)(void *buf, int len, dv_mpi_handle *msg, dv_mpi_handle *req);
+    /* The ranks on this rank's node (MPI_Comm_split_type MPI_COMM_TYPE_SHARED): they share its memory. Collective:
+     * every rank calls it. 1 when MPI cannot say. */
+    int (*node_size)(void);
 } dv_mpi_module;
 const dv_mpi_module *dv_module_mpi(void);
 

@@ -99,6 +99,20 @@ static int size(void)
     return s;
 }
 
+static int node_size(void)
+{
+    MPI_Comm node;
+    int n = 1;
+    yield_when_idle(true);
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        if (MPI_Comm_size(node, &n) != MPI_SUCCESS || n < 1)
+            n = 1;
+        MPI_Comm_free(&node);
+    }
+    yield_when_idle(false);
+    return n;
+}
+
 static int allreduce_min(int v)
 {
     int all = 0;
@@ -170,6 +184,7 @@ static const dv_mpi_module table = {
     .test = test,
     .improbe = improbe,
     .imrecv = imrecv,
+    .node_size = node_size,
 };
 
 __attribute__((visibility("default"))) const dv_mpi_module *dv_module_mpi(void)

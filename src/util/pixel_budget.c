@@ -94,6 +94,11 @@ static uint64_t cgroup_limit(const char *path)
 
 uint64_t dv_pixel_budget_default_total(void)
 {
+    return dv_pixel_budget_default_share(1);
+}
+
+uint64_t dv_pixel_budget_default_share(unsigned processes)
+{
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
     uint64_t mem = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
     /* In a container the machine's memory is not ours: its control group's limit is (v2, then v1; machine
@@ -105,7 +110,8 @@ uint64_t dv_pixel_budget_default_total(void)
         if (lim && (mem == 0 || lim < mem))
             mem = lim;
     }
-    return mem / 2 < 256 * MIB ? 256 * MIB : mem / 2;
+    uint64_t share = mem / 2 / (processes ? processes : 1);
+    return share < 256 * MIB ? 256 * MIB : share;
 }
 
 int dv_pixel_budget_take(dv_pixel_budget *b, uint64_t n)

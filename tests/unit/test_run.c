@@ -501,6 +501,13 @@ static void test_pixel_budget_in_turn(void **state)
     dv_pixel_budget_give(b, 10 * MB);
     assert_int_equal(dv_pixel_budget_in_use(b), 0);
     assert_true(dv_pixel_budget_default_total() >= 256 * MB);
+    /* shared among the MPI ranks of one node, never below 256 MiB each */
+    assert_int_equal(dv_pixel_budget_default_share(1), dv_pixel_budget_default_total());
+    assert_int_equal(dv_pixel_budget_default_share(0), dv_pixel_budget_default_total());
+    uint64_t half = dv_pixel_budget_default_total();
+    uint64_t two = half / 2 < 256 * MB ? 256 * MB : half / 2;
+    assert_int_equal(dv_pixel_budget_default_share(2), two);
+    assert_int_equal(dv_pixel_budget_default_share(1u << 20), 256 * MB);
     dv_pixel_budget_free(b);
 }
 
