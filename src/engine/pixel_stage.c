@@ -1835,13 +1835,20 @@ static int stage_run(dv_pixel_worker *w, const dv_image_config *ic, dv_instance 
 /* The sensitive modes' readings: the instance's crops in the memo, Tesseract's working memory per line */
 #define OCR_COST (16ull << 20)
 
-/* dv_pixel_stage_estimate, with the redacted pixel data charged at its native size (native_out) or, for an
- * output kept encapsulated (RLE, JPEG-LS, JPEG 2000 Lossless, JPEG Baseline's DCT path), at about the
- * encapsulated size it came in: a frame with nothing found keeps its bytes, a redacted frame is re-encoded
- * losslessly in its syntax (boxes painted one colour take no more room), a DCT frame's painted blocks are
- * flat. A JPEG Baseline output may still go native (a stream the DCT path refuses, or samples with bits
- * outside the stored ones): the stage then asks for the native estimate (dv_pixel_env.regrant) first. */
-static int estimate(const dv_instance *inst, const dv_image_config *ic, int native_out, uint64_t *bytes,
+/* The output kinds that stay encapsulated (estimate: charged about their encoded size). */
+static int kept_encapsulated(out_kind k)
+{
+    return k == OUT_RLE || k == OUT_JPEG_LS || k == OUT_J2K || k == OUT_JPEG_DCT;
+}
+
+/* dv_pixel_stage_estimate, with the redacted pixel data charged at its native size (force_native, or an output
+ * that is native anyway) or, for an output kept encapsulated (RLE, JPEG-LS, JPEG 2000 Lossless, JPEG Baseline's
+ * DCT path), at about the encapsulated size it came in: a frame with nothing found keeps its bytes, a redacted
+ * frame is re-encoded losslessly in its syntax (boxes painted one colour take no more room), a DCT frame's
+ * painted blocks are flat. A JPEG Baseline output may still go native (a stream the DCT path refuses, or
+ * samples with bits outside the stored ones): the stage then asks for the native estimate (dv_pixel_env.regrant)
+ * first. */
+static int estimate(const dv_instance *inst, const dv_image_config *ic, int force_native, uint64_t *bytes,
                     uint64_t *after)
 {
     *bytes = *after = 0;
@@ -1869,7 +1876,7 @@ static int estimate(const dv_instance *inst, const dv_image_config *ic, int nati
     uint64_t out = pa.native_frame_bytes * pa.number_of_frames;
     out += out / 8;
     uint64_t encoded = in + in / 8 + (uint64_t)pa.number_of_frames * 4096u;
-    if (!native_out && encoded < out)
+    if (!force_native && kept_encapsulated(output_kind(ts, fam, &pa)) && encoded < out)
         out = encoded;
     uint64_t total = frame + out + in, kept = out + in;
     /* Overlays kept by name are searched after the image, each as 8-bit frames beside its plane */
@@ -1888,25 +1895,9 @@ static int estimate(const dv_instance *inst, const dv_image_config *ic, int nati
     return 0;
 }
 
-/* The output kinds that stay encapsulated (estimate: charged about their encoded size). */
-static int kept_encapsulated(out_kind k)
-{
-    return k == OUT_RLE || k == OUT_JPEG_LS || k == OUT_J2K || k == OUT_JPEG_DCT;
-}
-
 int dv_pixel_stage_estimate(const dv_instance *inst, const dv_image_config *ic, uint64_t *bytes, uint64_t *after)
 {
-    const char *ts = dv_instance_transfer_syntax(inst);
-    dv_ts_family fam = dv_ts_family_of(ts);
-    dv_image_limits lim;
-    dv_image_limits_default(&lim);
-    dv_pixel_attrs pa;
-    dv_error ignored;
-    dv_error_clear(&ignored);
-    int native_out = 1;
-    if (read_attrs(inst, &lim, fam, &pa, &ignored) == 0)
-        native_out = !kept_encapsulated(output_kind(ts, fam, &pa));
-    return estimate(inst, ic, native_out, bytes, after);
+    return estimate(inst, ic, 0, bytes, after); /* charged by what the output kind keeps */
 }
 
 /* A JPEG Baseline output that goes native after all (the stage's two ways there): the native estimate asked

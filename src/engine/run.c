@@ -359,12 +359,13 @@ typedef struct pixel_grant {
     int cancelled; /* the run was cancelled while regrant waited */
 } pixel_grant;
 
-static int pixel_take(pixel_grant *g, uint64_t need, uint64_t after, dv_error *err)
+/* Take need bytes, what (the message's start) saying what would need them when they are over the whole budget. */
+static int pixel_take(pixel_grant *g, uint64_t need, uint64_t after, const char *what, dv_error *err)
 {
     dv_pixel_budget *b = g->run->limits.pixel_budget;
     if (need > dv_pixel_budget_total(b)) /* before any wait: it would never fit */
-        return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel stage would need more memory than the whole pixel "
-                       "memory budget (%llu MiB)", (unsigned long long)(dv_pixel_budget_total(b) >> 20));
+        return dv_fail(err, DV_ERR_LIMIT, "%s more memory than the whole pixel memory budget (%llu MiB)", what,
+                       (unsigned long long)(dv_pixel_budget_total(b) >> 20));
     if (dv_pixel_budget_take(b, need) != 0)
         return dv_fail(err, DV_ERR_LIMIT, "pixels: the pixel memory budget refused the stage");
     *g->held = need;
@@ -384,11 +385,9 @@ static int pixel_regrant(void *user, uint64_t need, uint64_t after, dv_error *er
     }
     dv_pixel_budget_give(g->run->limits.pixel_budget, *g->held);
     *g->held = 0;
-    if (need > dv_pixel_budget_total(g->run->limits.pixel_budget)) /* the stage says "pixels: " before it */
-        return dv_fail(err, DV_ERR_LIMIT, "its JPEG stream cannot be redacted in place, and written natively the "
-                       "pixel data would need more memory than the whole pixel memory budget (%llu MiB)",
-                       (unsigned long long)(dv_pixel_budget_total(g->run->limits.pixel_budget) >> 20));
-    if (pixel_take(g, need, after, err) != 0)
+    /* (the stage says "pixels: " before its message) */
+    if (pixel_take(g, need, after, "its JPEG stream cannot be redacted in place, and written natively the pixel data "
+                   "would need", err) != 0)
         return -1;
     if (dv_run_cancelled(g->run)) {
         g->cancelled = 1;
@@ -422,7 +421,7 @@ static int pixel_stage(dv_run *run, dv_instance *inst, dv_text_worker *tw, void 
          * (dv_pixel_budget.h: no deadlock between the two budgets); given back by process() once it is freed. */
         if (need <= dv_pixel_budget_total(run->limits.pixel_budget))
             dv_lease_cap_and_hold(&inst->arena.lease, PIXEL_STAGE_METADATA);
-        if (pixel_take(&g, need, after, err) != 0)
+        if (pixel_take(&g, need, after, "pixels: the pixel stage would need", err) != 0)
             return -1;
         if (dv_run_cancelled(run)) /* cancelled while it waited its turn: the stage may take minutes */
             return 1;
