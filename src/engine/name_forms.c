@@ -55,28 +55,20 @@ void dv_name_forms_free(dv_name_forms *nf)
     free(nf);
 }
 
-/* The scripts of utf8[0, n)'s characters outside ASCII; 0 when it is not UTF-8. */
+/* The scripts of utf8[0, n)'s characters outside ASCII; 0 when it is not UTF-8 (dv_utf8_next: strict). */
 static unsigned scripts_of(const uint8_t *s, size_t n)
 {
     unsigned m = 0;
     for (size_t i = 0; i < n;) {
-        uint32_t cp = s[i];
-        size_t k = cp < 0x80 ? 1 : (cp & 0xE0) == 0xC0 ? 2 : (cp & 0xF0) == 0xE0 ? 3 : (cp & 0xF8) == 0xF0 ? 4 : 0;
-        if (k == 0 || k > n - i)
+        int32_t c = dv_utf8_next(s, n, &i);
+        if (c < 0)
             return 0;
-        if (k > 1) {
-            cp &= 0x3Fu >> (k - 1);
-            for (size_t j = 1; j < k; j++) {
-                if ((s[i + j] & 0xC0) != 0x80)
-                    return 0;
-                cp = cp << 6 | (s[i + j] & 0x3Fu);
-            }
+        uint32_t cp = (uint32_t)c;
+        if (cp >= 0x80)
             m |= cp < 0x370 ? S_LATIN : cp < 0x400 ? S_GREEK : cp < 0x530 ? S_CYRILLIC : cp < 0x590 ? 0
                  : cp < 0x600 ? S_HEBREW : cp < 0x700 ? S_ARABIC : cp >= 0xE00 && cp < 0xE80 ? S_THAI
                  : cp >= 0x1E00 && cp < 0x1F00 ? S_LATIN : cp >= 0x2000 && cp < 0x2070 ? S_LATIN /* O’Brien */
                  : cp >= 0x2E80 ? S_CJK : 0;
-        }
-        i += k;
     }
     return m;
 }
@@ -142,19 +134,11 @@ static uint32_t without_tonos(uint32_t cp)
     return cp == 0x3B0 ? 0x3AB : cp;
 }
 
-/* One UTF-8 character of s[0, n) at *i: its code point, *i moved past it (the input was checked by scripts_of). */
+/* One UTF-8 character of s[0, n) at *i: its code point, *i moved past it (the input was checked by scripts_of,
+ * so dv_utf8_next never says -1 here). */
 static uint32_t next_cp(const uint8_t *s, size_t n, size_t *i)
 {
-    uint32_t cp = s[*i];
-    size_t k = cp < 0x80 ? 1 : (cp & 0xE0) == 0xC0 ? 2 : (cp & 0xF0) == 0xE0 ? 3 : 4;
-    if (k > n - *i)
-        k = n - *i;
-    if (k > 1)
-        cp &= 0x3Fu >> (k - 1);
-    for (size_t j = 1; j < k; j++)
-        cp = cp << 6 | (s[*i + j] & 0x3Fu);
-    *i += k;
-    return cp;
+    return (uint32_t)dv_utf8_next(s, n, i);
 }
 
 static int is_letter(uint32_t cp)
@@ -331,7 +315,7 @@ static int accented_forms(dv_name_forms *nf, const uint8_t *v, size_t n, unsigne
 int dv_name_forms_accented_each(dv_name_forms *nf, const uint8_t *utf8, size_t n, dv_name_form_fn fn, void *ud)
 {
     unsigned scripts = scripts_of(utf8, n);
-    if (!(scripts & S_GREEK) || n > DV_NAME_FORM_MAX || !dv_utf8_valid(utf8, n)) /* overlongs: no forms */
+    if (!(scripts & S_GREEK) || n > DV_NAME_FORM_MAX) /* scripts_of is 0 for what is not UTF-8 */
         return 0;
     for (size_t i = 0; i < n;)
         if (has_tonos(next_cp(utf8, n, &i)))
