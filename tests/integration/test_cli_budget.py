@@ -13,7 +13,8 @@
 4. --pixel-memory (include/dicomveil/dv_pixel_budget.h): 4 frames of 3072x3072 8-bit noise (the detector's worst
    case) under REDACT_ALL_TEXT, --jobs 4. Each is charged an estimate of ~145 MiB. With 100M every one fails as
    "limit" before decoding; with 200M they run one at a time, with 1G all at once, and both write the same bytes;
-   one at a time peaks well below all at once (not in an ASan build). A metadata-only config takes nothing from it.
+   one at a time peaks no higher than --jobs 1 plus the others' pixel data (not in an ASan build). A metadata-only
+   config takes nothing from it.
 5. An output kept encapsulated is charged about its encapsulated size, not its native one (stop 42): an 80-frame
    512x512 RGB JPEG Baseline instance (a whole-slide image's tiles, text on every frame: ~7 MB in, ~63 MB native)
    is redacted in the DCT domain under --pixel-memory 64M and writes the same bytes as under 1G (before: "limit"
@@ -268,10 +269,10 @@ def main():
         with open(redact, "w") as f:
             f.write('{"dicomTagConfig":{"options":{"cleanImage":{"textRedactionMode":"REDACT_ALL_TEXT"}}}}')
 
-        def pixel_run(budget, name, config=redact, extra=()):
+        def pixel_run(budget, name, config=redact, extra=(), jobs=4):
             rp = os.path.join(tmp, name + ".json")
-            p = run(["deidentify", "-q", "--jobs", "4", "--pixel-memory", budget, "--config", config, "--key-file",
-                     key, "--report", rp] + list(extra) + [pix, os.path.join(tmp, name)], tmp, timed=True)
+            p = run(["deidentify", "-q", "--jobs", str(jobs), "--pixel-memory", budget, "--config", config,
+                     "--key-file", key, "--report", rp] + list(extra) + [pix, os.path.join(tmp, name)], tmp, timed=True)
             peak = int(open(os.path.join(tmp, "rss")).read().split()[-1])
             if not os.path.exists(rp):
                 check(False, "%s: no report (exit %d: %s)" % (name, p.returncode, p.stderr[-300:]))
@@ -292,14 +293,21 @@ def main():
         check(len(every) == 4 and all(i["status"] == "ok" for i in every), "--pixel-memory 1G: all 4 must pass")
         check(tree_bytes(os.path.join(tmp, "pix200")) == tree_bytes(os.path.join(tmp, "pix1g")),
               "--pixel-memory 200M and 1G must write the same bytes")
-        print("pixels: peak RSS %d MiB one at a time (--pixel-memory 200M), %d MiB all at once (1G), --jobs 4"
-              % (peak_one // 1024, peak_every // 1024))
+        # How much "all at once" overlaps depends on the scheduler (198-289 MiB seen on 2 cores), so one at a time
+        # is held against a run that is one at a time by construction: --jobs 1. While one stage runs, each of the
+        # 3 others may hold only its pixel data in and out (+1/4: 2 x 9 MiB x 1.25 here; what dv_pixel_budget.h
+        # keeps for writing, or its input read before the wait). A second stage at the same time adds ~75 MiB.
+        seq, peak_seq = pixel_run("1G", "pixseq", jobs=1)
+        check(len(seq) == 4 and all(i["status"] == "ok" for i in seq), "--jobs 1: all 4 must pass")
+        print("pixels: peak RSS %d MiB one at a time (--pixel-memory 200M), %d MiB all at once (1G), %d MiB with "
+              "--jobs 1" % (peak_one // 1024, peak_every // 1024, peak_seq // 1024))
         if sanitized():
             print("pixels: peak RSS not compared (AddressSanitizer build)")
         else:
-            check(peak_one * 3 < peak_every * 2,
-                  "--pixel-memory 200M must keep the frames from being held at once: peak %d KiB against %d KiB"
-                  % (peak_one, peak_every))
+            others_kib = 3 * 2 * (3072 * 3072 // 1024) * 5 // 4
+            check(peak_one < peak_seq + others_kib,
+                  "--pixel-memory 200M must keep the frames from being held at once: peak %d KiB, --jobs 1 %d KiB "
+                  "+ %d KiB for the others' pixel data" % (peak_one, peak_seq, others_kib))
             check(peak_one < (200 + FIXED_OVERHEAD_MIB) * 1024,
                   "--pixel-memory 200M: peak RSS %d KiB over the budget + overhead" % peak_one)
         # Both budgets tight: before it waits for pixel memory an instance caps and holds its metadata (its 1 MiB
@@ -313,7 +321,9 @@ def main():
         check(len(meta64) == 4 and all(i["status"] == "ok" for i in meta64), "--memory-budget 64M: all 4 must pass")
         print("pixels: peak RSS %d MiB with --memory-budget 64M --pixel-memory 1G" % (peak_meta64 // 1024))
         if not sanitized():
-            check(peak_meta64 * 2 > peak_one * 3,
+            # Taking turns peaks where 200M does (137 MiB, the same on every machine seen); two stages at once peak
+            # at 159 MiB with --jobs 2 alone, and 4 jobs' stages overlapping were seen at 217-278 MiB.
+            check(peak_meta64 > peak_one + 20 * 1024,
                   "--memory-budget 64M must not make the pixel stages take turns: peak %d KiB, one at a time %d KiB"
                   % (peak_meta64, peak_one))
         meta, _ = pixel_run("1M", "pixmeta", config=cfg)
