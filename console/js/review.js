@@ -77,7 +77,7 @@ export async function sampleInstances(d, s, n) {
   return rows;
 }
 
-/** Each original of srcRows with its output in store (d, s): {src, dst (null: none), ties}. The outputs an
+/** Each original of srcRows with its output in store (d, s): {src, dst (null: none that could be), ties}. The outputs an
  * original may pair with: for a short list (a sample, a small study), the destination's instances that agree on
  * the original's attributes no profile changes, searched in the whole store (a sample drawn past the
  * destination's first 5,000 instances found no output there); when none agree, or for a long list (one request,
@@ -97,6 +97,7 @@ export async function pairOutputs(srcRows, d, s, firstPage) {
     if (!outs.length) outs = await firstPage();
     let best = null, bestScore = -1, ties = 0;
     for (const o of outs) {
+      if (!couldBeOutput(r, o)) continue;
       const sc = pairScore(r, o) - (used.has(first(o, T.SOPInstanceUID)) ? 0.5 : 0);
       if (sc > bestScore) { best = o; bestScore = sc; ties = 0; } else if (sc === bestScore) ties++;
     }
@@ -104,6 +105,15 @@ export async function pairOutputs(srcRows, d, s, firstPage) {
     pairs.push({src: r, dst: best, ties});
   }
   return pairs;
+}
+
+// An output of src disagrees with it on none of the attributes no profile changes (an attribute either lacks
+// may have been removed) and shares its SOP class: without this, an original with no output was shown "paired"
+// with the best of the destination's first page (stop 42's review; test_console.py "review pairs no stranger").
+const SAME_IN_OUTPUT = [...PAIR_QUERY, T.NumberOfFrames];
+function couldBeOutput(src, dst) {
+  if (first(src, T.SOPClassUID) !== first(dst, T.SOPClassUID)) return false;
+  return SAME_IN_OUTPUT.every((k) => first(src, k) === "" || first(dst, k) === "" || first(src, k) === first(dst, k));
 }
 
 function pairScore(src, dst) {

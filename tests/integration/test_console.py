@@ -746,6 +746,20 @@ def part2(tmp, drv):
             d is not None and d.endswith("998.3." + s.rsplit(".", 1)[1]) and t == 0 for s, d, t in got)
         check(ok and max(int(s.rsplit(".", 1)[1]) for s, _, _ in got) >= 5000,
               "review pairs past the first 5,000: each sampled original with its twin, no tie: %s" % (got,))
+        # review pairs no stranger: an original whose InstanceNumber no output has is "no output", not paired
+        # with the best of the destination's first page, which agrees on SOP class, modality, rows, columns and
+        # series (stop 42's review: it was shown "paired"); the same original with its own number pairs.
+        got = drv.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "import('/console/js/review.js').then(async (m) => {"
+            "  const [r] = await m.sampleInstances('big', 's100k', 1);"
+            "  const page = async () => m.sampleInstances('big', 'd100k', 5);"
+            "  const lone = {...r, '00200013': {vr: 'IS', Value: [987654321]}};"
+            "  const pairs = await m.pairOutputs([lone, r], 'big', 'd100k', page);"
+            "  done(pairs.map((p) => p.dst ? p.dst['00080018'].Value[0] : null));"
+            "}).catch((e) => done(String(e)));")
+        check(isinstance(got, list) and len(got) == 2 and got[0] is None and got[1] is not None,
+              "review pairs no stranger: an original with no output is unpaired, its twin still found: %s" % (got,))
         p.shot("studies-100k")
     finally:
         srv.stop()
