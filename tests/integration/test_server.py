@@ -696,6 +696,7 @@ def security(tmp, servers):
         check(st == 413 and api_error(b, 413, "RESOURCE_EXHAUSTED") and b"part header" in b,
               f"multipart caps answered: part header over 8 KiB{' (chunked)' if chunked else ''}: 413 read ({st})")
     rss = int(open(f"/proc/{srv.proc.pid}/status").read().split("VmRSS:")[1].split()[0])
+    print(f"server RSS after the refused uploads: {rss} kB")
     check(rss < 100_000, f"server RSS after the refused uploads: {rss} kB")
     st, _, _ = curl(base + "/datasets")
     check(st == 200, "the server still answers after 413s")
@@ -743,7 +744,8 @@ def security(tmp, servers):
             cut = time.time() - t0
             break
     s.close()
-    check(cut is not None and cut < 8, f"slow headers: cut after the request timeout (3 s): {cut}")
+    # Designed: 3-5 s (whole seconds compared, a sweep each second); 12 s for a loaded 2-core machine
+    check(cut is not None and cut < 12, f"slow headers: cut after the request timeout (3 s): {cut}")
     st, _, _ = curl(f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets")
     check(st == 200, f"slow headers: the server still answers ({st})")
     srv.stop()

@@ -259,7 +259,8 @@ def run(tmp, mnt, servers):
     rc = srv.stop()
     took = time.time() - ts0
     log = "".join(srv.lines)
-    check(rc == 0 and took < 5 and '"event":"operation checkpointed"' in log,
+    # Designed: at once (a tmpfs DATA's syncfs is cheap); 10 s leaves room for an ASan build's exit on 2 loaded cores
+    check(rc == 0 and took < 10 and '"event":"operation checkpointed"' in log,
           f"deidentify waits: SIGTERM while waiting stops the server in {took:.1f} s (exit {rc}), checkpointed")
     srv = ts.Server(data, *args)
     servers.append(srv)
@@ -390,8 +391,9 @@ def run_pg(tmp, mnt, servers, state):
         op = poll(a, name, timeout=20)
         took = time.time() - tc
         ok, failed, pending = counter(op)
+        # Designed: seen at A's next re-check, at most 2 s away (op_floor.c RECHECK_MAX_MS), then the poll
         check(st == 200 and op.get("done") and op.get("error", {}).get("code") == 1 and failed == 0 and pending > 0
-              and took < 5, f"PostgreSQL: cancel through B: CANCELLED in {took:.1f} s, counter {(ok, failed, pending)}")
+              and took < 10, f"PostgreSQL: cancel through B: CANCELLED in {took:.1f} s, counter {(ok, failed, pending)}")
 
     room.set(ROOM)
     st, op = json_call("POST", base + "/datasets/pg:deidentify", {"destinationDataset": LOC + "/datasets/pgout",

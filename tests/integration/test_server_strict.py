@@ -259,8 +259,9 @@ def disk_floor(tmp):
         data = os.path.join(tmp, "floor-" + floor)
         os.makedirs(data)
         v = os.statvfs(data)
-        # 256 MiB above what is free now: other writers on the machine only make it less
-        value = str(v.f_bavail * v.f_frsize + (256 << 20)) if floor == "above" else floor
+        # More than the whole file system holds: never met, whatever other tests write or delete meanwhile
+        # (a concurrent test deleting 1 GB made "256 MiB above what is free now" reachable)
+        value = str(v.f_blocks * v.f_frsize + 1) if floor == "above" else floor
         srv = ts.Server(data, "--min-free-disk", value, "--allow-root", root)
         try:
             p = srv.port
