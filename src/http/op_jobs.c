@@ -15,6 +15,7 @@
 typedef struct chunk_job {
     dvh_op_ctx *c;
     int64_t lo, hi; /* seq range [lo, hi] */
+    int resumed;    /* parked for want of disk space and queued again (op_floor.c): counted once already */
 } chunk_job;
 
 static void chunk_discard(void *arg);
@@ -26,7 +27,8 @@ static void chunk_run(dvj_pool *pool, void *arg)
     dvh_server *s = c->ops->srv;
     uint64_t t_in = dvh_op_now_ns();
     dvh_op_timing_first(&c->timing.first_chunk, c->timing.start);
-    atomic_fetch_add(&c->timing.chunks, 1);
+    if (!j->resumed)
+        atomic_fetch_add(&c->timing.chunks, 1);
     dvs_index *ix = s->ix;
     dvs_op_item *items = calloc(DVH_OP_CHUNK, sizeof *items);
     dvh_putter *put = dvh_putter_new(s);
@@ -101,6 +103,7 @@ static void chunk_run(dvj_pool *pool, void *arg)
     atomic_fetch_add(&c->timing.pool_ns, dvh_op_now_ns() - t_in);
     if (park_at) { /* its reference on c goes with it */
         j->lo = park_at;
+        j->resumed = 1;
         dvj_job job = {chunk_run, chunk_discard, j};
         dvh_op_floor_park(c->ops->disk_floor, c, &job);
         return;
@@ -192,6 +195,7 @@ void dvh_op_main_run(dvj_pool *pool, void *arg)
         j->c = c;
         j->lo = (int64_t)lo;
         j->hi = (int64_t)(lo + DVH_OP_CHUNK - 1);
+        j->resumed = 0;
         atomic_fetch_add(&c->refs, 1);
         dvj_job job = {chunk_run, chunk_discard, j};
         if (dvj_pool_submit(pool, &job, &err) != 0) {

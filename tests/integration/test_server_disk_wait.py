@@ -295,6 +295,11 @@ def run(tmp, mnt, servers):
               f"import waits: completes once the ballast is gone, counter {counter(op)} ({op.get('error')})")
         check(sorted(sops) == sorted(UID + "4.%d" % i for i in range(N)),
               f"import waits: the store holds each file's instance once ({len(sops)}, {len(set(sops))} distinct)")
+        # Its pipeline line counts each of its 2 chunks once, a parked chunk queued again included (stop 42: 3-4)
+        pipe = [json.loads(ln) for ln in srv.lines if '"event":"operation pipeline"' in ln]
+        pipe = [p for p in pipe if p.get("operation") == op_id(name)]
+        check(len(pipe) == 1 and pipe[0].get("chunks") == N // 32 and pipe[0].get("disk_wait_ms", 0) >= 400,
+              f"import waits: its pipeline line has {N // 32} chunks and the wait ({pipe})")
     print(f"import waits: {time.time() - t0:.1f} s")
 
     # ---- cancel while waiting ----
