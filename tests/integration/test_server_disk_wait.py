@@ -117,6 +117,12 @@ def op_id(name):
     return int(name.rsplit("/", 1)[1])
 
 
+def pipeline_lines(srv, name):
+    """The operation's "operation pipeline" lines in srv's log (op_timing.c)."""
+    lines = [json.loads(ln) for ln in srv.lines if '"event":"operation pipeline"' in ln]
+    return [p for p in lines if p.get("operation") == op_id(name)]
+
+
 def waiting_lines(srv, oid):
     return [ln for ln in srv.lines if '"event":"operation waiting for free disk space"' in ln
             and json.loads(ln).get("operation") == oid]
@@ -274,8 +280,7 @@ def run(tmp, mnt, servers):
           f"deidentify waits: completes once the ballast is gone, counter {counter(op)} ({op.get('error')})")
     check(len(sops) == N and len(set(sops)) == N and not set(sops) & {UID + "3.%d" % i for i in range(N)},
           f"deidentify waits: the destination holds each instance once ({len(sops)}, {len(set(sops))} distinct)")
-    pipe = [json.loads(ln) for ln in srv.lines if '"event":"operation pipeline"' in ln]
-    pipe = [p for p in pipe if p.get("operation") == op_id(name)]
+    pipe = pipeline_lines(srv, name)
     check(len(pipe) == 1 and pipe[0].get("disk_wait_ms", 0) >= 400,
           f"deidentify waits: its pipeline line has the wait in disk_wait_ms ({pipe})")
     print(f"deidentify waits: {time.time() - t0:.1f} s")
@@ -296,8 +301,7 @@ def run(tmp, mnt, servers):
         check(sorted(sops) == sorted(UID + "4.%d" % i for i in range(N)),
               f"import waits: the store holds each file's instance once ({len(sops)}, {len(set(sops))} distinct)")
         # Its pipeline line counts each of its 2 chunks once, a parked chunk queued again included (stop 42: 3-4)
-        pipe = [json.loads(ln) for ln in srv.lines if '"event":"operation pipeline"' in ln]
-        pipe = [p for p in pipe if p.get("operation") == op_id(name)]
+        pipe = pipeline_lines(srv, name)
         check(len(pipe) == 1 and pipe[0].get("chunks") == N // 32 and pipe[0].get("disk_wait_ms", 0) >= 400,
               f"import waits: its pipeline line has {N // 32} chunks and the wait ({pipe})")
     print(f"import waits: {time.time() - t0:.1f} s")
