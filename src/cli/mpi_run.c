@@ -318,8 +318,11 @@ static int rank0_finish(const dvm_args *a, dvm_coord *coord, dv_run *tally, dvc_
     dvc_summary(bar, tally, elapsed);
     fprintf(stderr,
             "dicomveil: mpi: %d ranks x %u threads; %zu inputs listed in %.3fs (streamed, %.3fs CPU); rank 0 "
-            "coordinated for %.3fs CPU; inputs dealt per rank:",
-            nranks, a->jobs, n, dvm_coord_list_seconds(coord), dvm_coord_list_cpu(coord), coord_seconds);
+            "coordinated for %.3fs CPU; rank 0's pixel memory %llu MiB; inputs dealt per rank:",
+            nranks, a->jobs, n, dvm_coord_list_seconds(coord), dvm_coord_list_cpu(coord), coord_seconds,
+            /* the default is shared among a node's ranks (cmd_deidentify.c): said so that it can be checked */
+            (unsigned long long)(a->limits->pixel_budget ? dv_pixel_budget_total(a->limits->pixel_budget) >> 20
+                                                           : 0));
     for (int r = 0; r < nranks; r++)
         fprintf(stderr, " %zu", dvm_coord_dealt(coord, r));
     fputc('\n', stderr);

@@ -83,6 +83,23 @@ same mpi "$T/m" "$T/m.json" "$T/ref" "$T/ref.json"
 reports_equal "$T/m.json" "$T/ref.json" || fail "mpi: the report differs from the single-process one"
 [ "$(json "$T/m.json" 'sum(e.get("reason") == "not_regular_file" for e in d["instances"])')" = 3 ] ||
     fail "mpi: links and the FIFO are not skipped as not_regular_file"
+# The default pixel memory is half the node's memory shared among its ranks (2 here), at least 256 MiB each
+# (dv_pixel_budget_default_share); before, each rank took half.
+python3 - "$T/err" <<'EOF' || fail "mpi: rank 0's pixel memory is not half the node's memory over 2 ranks"
+import os, re, sys
+mem = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+for f in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+    try:
+        v = open(f).read().strip()
+        if v.isdigit() and 0 < int(v) < mem:
+            mem = int(v)
+    except OSError:
+        pass
+want = max(256 << 20, mem // 2 // 2) >> 20
+got = re.search(r"rank 0's pixel memory (\d+) MiB;", open(sys.argv[1]).read())
+print("rank 0's pixel memory: %s MiB, expected %d" % (got and got.group(1), want))
+sys.exit(0 if got and int(got.group(1)) == want else 1)
+EOF
 # Both ranks worked, and every failed instance is named once on stderr (by the rank that ran it).
 grep -qE "inputs dealt per rank: [1-9][0-9]* [1-9][0-9]*$" "$T/err" ||
     fail "mpi: the work was not shared by both ranks: $(grep 'dealt' "$T/err")"
