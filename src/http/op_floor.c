@@ -28,11 +28,7 @@
 #define RECHECK_FIRST_MS 500
 #define RECHECK_MAX_MS 2000
 
-typedef struct parked {
-    dvh_op_ctx *c;
-    dvj_job job;
-    struct parked *next;
-} parked;
+typedef dvh_op_parked parked;
 
 struct dvh_op_floor {
     dvh_ops *o;
@@ -72,18 +68,17 @@ static void episode_end(dvh_op_ctx *c)
         atomic_fetch_add(&c->timing.disk_wait_ns, dvh_op_now_ns() - t0);
 }
 
-void dvh_op_floor_park(dvh_op_floor *f, dvh_op_ctx *c, const dvj_job *job)
+void dvh_op_floor_park(dvh_op_floor *f, dvh_op_parked *p)
 {
-    parked *p = malloc(sizeof *p);
+    dvh_op_ctx *c = p->c;
+    dvj_job job = p->job;
     int log = 0;
-    dvh_server *s = c->ops->srv; /* c may be gone once it is parked and f->mu let go (floor_log) */
+    dvh_server *s = c->ops->srv; /* c and p may be gone once p is parked and f->mu let go (floor_log) */
     int64_t id = c->id;
     pthread_mutex_lock(&f->mu);
-    /* Closed (stopping), cancelled meanwhile, or no memory: not parked (see discard_all). */
-    int keep = p && !f->closed && !atomic_load(&c->cancel);
+    /* Closed (stopping) or cancelled meanwhile: not parked (see discard_all). */
+    int keep = !f->closed && !atomic_load(&c->cancel);
     if (keep) {
-        p->c = c;
-        p->job = *job;
         p->next = NULL;
         if (f->tail)
             f->tail->next = p;
@@ -97,10 +92,8 @@ void dvh_op_floor_park(dvh_op_floor *f, dvh_op_ctx *c, const dvj_job *job)
     pthread_mutex_unlock(&f->mu);
     if (log)
         floor_log(s, id);
-    if (!keep) { /* a stop: the operation resumes at the next start; a cancel: it ends CANCELLED */
-        free(p);
-        job->discard(job->arg);
-    }
+    if (!keep) /* a stop: the operation resumes at the next start; a cancel: it ends CANCELLED */
+        job.discard(job.arg);
 }
 
 void dvh_op_floor_poke(dvh_op_floor *f)
@@ -180,8 +173,7 @@ static void discard_all(parked *list)
         parked *p = list;
         list = p->next;
         episode_end(p->c);
-        p->job.discard(p->job.arg);
-        free(p);
+        p->job.discard(p->job.arg); /* frees p with its chunk */
     }
 }
 
@@ -265,9 +257,9 @@ static void *floor_thread(void *arg)
             parked *p = ready;
             ready = p->next;
             dv_error err = {0};
-            if (dvj_pool_submit(o->pool, &p->job, &err) != 0)
-                p->job.discard(p->job.arg);
-            free(p);
+            dvj_job job = p->job; /* once submitted, the chunk (and p in it) may run and be freed at once */
+            if (dvj_pool_submit(o->pool, &job, &err) != 0)
+                job.discard(job.arg);
         }
         pthread_mutex_lock(&f->mu);
     }

@@ -181,10 +181,19 @@ void dvh_op_durable_stop(dvh_op_durable *d);
 int dvh_op_floor_room(dvh_server *s);
 /* Start the floor's thread (one per server). NULL with err. */
 dvh_op_floor *dvh_op_floor_start(dvh_ops *o, dv_error *err);
-/* Park a chunk job of c that found no room (it holds its reference on c): queued to the pool again once there
- * is room, discarded at a cancel of c or a stop (and at once when closed or c is cancelled). The first chunk
- * of c to park in an episode logs one line (the operation id and the floor). Thread-safe. */
-void dvh_op_floor_park(dvh_op_floor *f, dvh_op_ctx *c, const dvj_job *job);
+/* A parked chunk: the node lives in the chunk job itself (op_jobs.c), so parking allocates nothing and cannot
+ * fail (stop 42: a failed 32-byte malloc discarded the chunk, leaving its operation unfinished until a restart).
+ * The caller sets c and job; next is the floor's. */
+typedef struct dvh_op_parked {
+    dvh_op_ctx *c;
+    dvj_job job;
+    struct dvh_op_parked *next;
+} dvh_op_parked;
+/* Park a chunk job of node->c that found no room (it holds its reference on c): queued to the pool again once
+ * there is room, discarded at a cancel of c or a stop (and at once when closed or c is cancelled). node is the
+ * job's until the job runs or is discarded: not touched by the caller after this call. The first chunk of c to
+ * park in an episode logs one line (the operation id and the floor). Thread-safe. */
+void dvh_op_floor_park(dvh_op_floor *f, dvh_op_parked *node);
 /* A cancel reached a running operation: the thread looks at the parked ones now (NULL: no-op). */
 void dvh_op_floor_poke(dvh_op_floor *f);
 /* A stop: discard every parked chunk, end the thread; a park from now on discards (call before the pool's

@@ -16,6 +16,7 @@ typedef struct chunk_job {
     dvh_op_ctx *c;
     int64_t lo, hi; /* seq range [lo, hi] */
     int resumed;    /* parked for want of disk space and queued again (op_floor.c): counted once already */
+    dvh_op_parked park; /* its node while parked (op_floor.c) */
 } chunk_job;
 
 static void chunk_discard(void *arg);
@@ -104,8 +105,8 @@ static void chunk_run(dvj_pool *pool, void *arg)
     if (park_at) { /* its reference on c goes with it */
         j->lo = park_at;
         j->resumed = 1;
-        dvj_job job = {chunk_run, chunk_discard, j};
-        dvh_op_floor_park(c->ops->disk_floor, c, &job);
+        j->park = (dvh_op_parked){.c = c, .job = {chunk_run, chunk_discard, j}};
+        dvh_op_floor_park(c->ops->disk_floor, &j->park);
         return;
     }
     free(j);

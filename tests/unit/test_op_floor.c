@@ -35,6 +35,7 @@ typedef struct fixture {
     dvh_ops *o;
     dvh_op_floor *f;
     dvh_op_ctx *c;
+    dvh_op_parked node; /* the parked chunk's node (a chunk job holds its own: op_jobs.c) */
     atomic_int discarded;
 } fixture;
 
@@ -58,8 +59,8 @@ static void discard_last(void *arg)
 static void *park_thread(void *arg)
 {
     fixture *fx = arg;
-    dvj_job job = {never_run, discard_last, fx->c};
-    dvh_op_floor_park(fx->f, fx->c, &job);
+    fx->node = (dvh_op_parked){.c = fx->c, .job = {never_run, discard_last, fx->c}};
+    dvh_op_floor_park(fx->f, &fx->node);
     return NULL;
 }
 
