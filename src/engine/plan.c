@@ -90,6 +90,7 @@ static dv_plan_slot *slot_get(dv_plan *p, uint32_t tag)
             s->context = 0;
             s->any_ref = 0;
             s->pcode = DV_PC_NONE;
+            s->cdcode = DV_PC_NONE;
             return s;
         }
         if (s->tag == tag)
@@ -312,6 +313,10 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
     } else if (p->profile == DV_PROFILE_MINIMAL_KEEP_LIST) {
         nexact += MINIMAL_KEEP_COUNT;
     }
+    if (cfg->clean_descriptors && p->profile != DV_PROFILE_BASIC) /* the C rows' slots (below) */
+        for (size_t i = 0; i < p->table->count; i++)
+            nexact += p->table->entries[i].mask == 0xFFFFFFFFu &&
+                      p->table->entries[i].opt[DV_OPT_CLEAN_DESC] == DV_PC_C;
     nexact += family_tag_count();
 
     size_t cap = 16;
@@ -394,6 +399,14 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
             slot_get(p, de->tag)->pcode = DV_PC_K;
         }
     }
+    /* options.cleanDescriptors under the other profiles: the C rows' slots (cleans_descriptor); the Basic rows
+     * above hold theirs already. */
+    if (cfg->clean_descriptors && p->profile != DV_PROFILE_BASIC)
+        for (size_t i = 0; i < p->table->count; i++) {
+            const dv_profile_entry *pe = &p->table->entries[i];
+            if (pe->mask == 0xFFFFFFFFu && pe->opt[DV_OPT_CLEAN_DESC] == DV_PC_C)
+                slot_get(p, pe->tag)->cdcode = DV_PC_C;
+        }
 
     compile_families(p);
     /* Text cleaning: the TextConfig resolved once (gcp-api.md 6.1); absent = the unspecified profile (BASIC). */
@@ -401,7 +414,7 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
     /* [CTX] phrases are always replaced by the "[CTX]" token (PS3.15 E.3.5; gcp-api.md 5): not configurable. */
     memset(&p->text_xf[DV_IT_CTX], 0, sizeof p->text_xf[DV_IT_CTX]);
     p->text_xf[DV_IT_CTX].kind = DV_XF_REPLACE_INFOTYPE;
-    p->clean_descriptors = cfg->clean_descriptors && p->profile == DV_PROFILE_BASIC;
+    p->clean_descriptors = cfg->clean_descriptors; /* every profile (profile_decision; cleans_descriptor) */
     p->cleans_text = p->clean_descriptors || p->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS;
     for (size_t i = 0; i < cfg->nactions; i++)
         p->cleans_text |= cfg->actions[i].kind == DV_ACTION_CLEAN_TEXT;
@@ -659,17 +672,33 @@ static int is_unlisted_record(uint32_t tag, uint32_t parent)
     }
 }
 
+/* options.cleanDescriptors: an attribute coded C in PS3.15 Table E.1-1's Clean Descriptors column, of a text
+ * VR, is cleaned. Under the Basic profile instead of its Basic code (PS3.15 E.3.5); under KEEP_ALL instead of
+ * kept as written; under MINIMAL_KEEP_LIST only where the list keeps it (an option never brings back what the
+ * profile deletes: privacy first); under DEIDENTIFY_TAG_CONTENTS every text is cleaned anyway, and the option
+ * adds [CTX] (text_stage.c). Before, it took effect under Basic only and was silently ignored under the others
+ * (stop 43's red team: a description naming the patient kept under KEEP_ALL). [test_text_stage:
+ * test_clean_descriptors_every_profile] */
+static int cleans_descriptor(const dv_plan *p, const dv_plan_slot *s, uint16_t vr, int is_seq)
+{
+    return p->clean_descriptors && s && s->cdcode == DV_PC_C && !is_seq && dv_clean_text_vr(vr);
+}
+
 /* Step 3 of the precedence: the profile's decision for a tag no action or option decided, at IOD context ctx. */
 static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uint32_t parent, uint32_t tag,
                                     uint16_t vr, int is_seq, dv_iod_ctx ctx)
 {
     switch (p->profile) {
     case DV_PROFILE_KEEP_ALL:
+        if (cleans_descriptor(p, s, vr, is_seq))
+            return DV_DEC_CLEAN_TEXT;
         return is_seq ? DV_DEC_KEEP_RECURSE : DV_DEC_KEEP;
     case DV_PROFILE_MINIMAL_KEEP_LIST:
         if (DV_TAG_IS_PRIVATE(tag))
             return DV_DEC_DELETE;
-        return (s && s->pcode == DV_PC_K) ? DV_DEC_KEEP : DV_DEC_DELETE;
+        if (!s || s->pcode != DV_PC_K)
+            return DV_DEC_DELETE;
+        return cleans_descriptor(p, s, vr, is_seq) ? DV_DEC_CLEAN_TEXT : DV_DEC_KEEP;
     case DV_PROFILE_BASIC: {
         if (DV_TAG_IS_PRIVATE(tag)) /* private elements and their creators */
             return DV_DEC_DELETE;
@@ -695,7 +724,7 @@ static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uin
             pcode = DV_PC_X;
         /* options.cleanDescriptors: rows coded C in the PS3.15 Clean Descriptors column are cleaned instead
          * of what the Basic column says (issue 6; test_text_stage: test_clean_descriptors_wall). */
-        if (p->clean_descriptors && s && s->cdcode == DV_PC_C && !is_seq && dv_clean_text_vr(vr))
+        if (cleans_descriptor(p, s, vr, is_seq))
             return DV_DEC_CLEAN_TEXT;
         return basic_decision(pcode, vr, is_seq, ctx, tag);
     }
