@@ -58,6 +58,14 @@ typedef struct apply_ctx {
     int ndates, held_decided;
     int nwordtags;
     int nheld_dates, nheld_words; /* distinct dates and words in own[nown, nheld) */
+    /* A date, name or ID the plan changes that own[] had no room for (or a value cut short): a kept private value
+     * cannot be cleared of it, so keeps_own_value deletes every one (fail closed; stop 43's red team: past 24
+     * words the mother's birth name was never looked for, and her name stayed in a vendor's blob). */
+    int held_overflow;
+    int dates_cut; /* note_own_dates could not read every date of dates_cut_tag (read as dates_cut_vr); 2: of
+                    * more than one attribute */
+    uint32_t dates_cut_tag;
+    uint16_t dates_cut_vr;
     size_t own_min;               /* the shortest of own[0, nown) (SIZE_MAX: none): a shorter text holds none */
     /* own[0, nown) and own[0, nheld) made ready to be looked for (keeps_own_value), each when first needed, once
      * an instance; freed by dv_apply_text. */
@@ -91,6 +99,7 @@ typedef struct apply_ctx {
     uint16_t word_vr[DV_OWN_WORD_TAGS];
     uint16_t word_len[DV_OWN_WORD_TAGS];
     uint8_t word_raw[DV_OWN_WORD_TAGS][DV_OWN_WORD_RAW];
+    unsigned char word_cut[DV_OWN_WORD_TAGS]; /* values past DV_OWN_WORD_RAW not read */
     dv_charset word_cs; /* the set word_raw is written in: the top-level dataset's as read */
 } apply_ctx;
 #define APPLY_CTX_CLEARED offsetof(apply_ctx, own)
@@ -464,6 +473,13 @@ static int is_own_word_tag(uint32_t tag)
     }
 }
 
+/* The order decide_held holds the name and ID attributes in: the patient's name and ID (0), the other names and
+ * the accession number (1), the other IDs (2). */
+static int word_rank(uint32_t tag)
+{
+    return tag == 0x00100010u || tag == 0x00100020u ? 0 : tag == 0x00101000u ? 2 : 1;
+}
+
 /* The dates of e's values (a DA's YYYYMMDD, the date of each DT), read as vr, into date_val, while there is room
  * (a multi-valued DA holds several; a StudyDate written as UN is a DA). */
 static void note_own_dates(apply_ctx *c, const dv_elem *e, uint16_t vr)
@@ -472,7 +488,14 @@ static void note_own_dates(apply_ctx *c, const dv_elem *e, uint16_t vr)
     size_t len;
     const uint8_t *v = value_head(c, e, buf, sizeof buf, &len);
     int first = c->ndates;
-    for (size_t i = 0; v && i < len && c->ndates < DV_OWN_DATE_VALUES;) {
+    /* Values past the buffer or past DV_OWN_DATE_VALUES are not read: decide_held fails closed when the plan
+     * changes this attribute (its tag is kept for that). */
+    int cut = v && e->length > sizeof buf;
+    for (size_t i = 0; v && i < len;) {
+        if (c->ndates == DV_OWN_DATE_VALUES) {
+            cut = 1;
+            break;
+        }
         const uint8_t *q = memchr(v + i, '\\', len - i);
         size_t j = q ? (size_t)(q - v) : len, n = j - i;
         const uint8_t *d = trim(v + i, &n);
@@ -488,6 +511,11 @@ static void note_own_dates(apply_ctx *c, const dv_elem *e, uint16_t vr)
         }
         i = j + 1;
     }
+    if (cut) { /* a second attribute cut (never seen): its decision is not kept, so fail closed as if changed */
+        c->dates_cut = c->dates_cut ? 2 : 1;
+        c->dates_cut_tag = e->tag;
+        c->dates_cut_vr = vr;
+    }
 }
 
 /* The value of a name or ID attribute into word_raw (the values that fit whole). */
@@ -500,12 +528,14 @@ static void note_own_words(apply_ctx *c, const dv_elem *e)
     const uint8_t *v = value_head(c, e, raw, DV_OWN_WORD_RAW, &n);
     if (!v)
         return;
-    if (e->length > DV_OWN_WORD_RAW) { /* the values that fit whole: a cut one would be found inside longer text */
+    int cut = e->length > DV_OWN_WORD_RAW;
+    if (cut) { /* the values that fit whole: a cut one would be found inside longer text */
         while (n > 0 && v[n - 1] != '\\')
             n--;
     }
-    if (n == 0)
+    if (n == 0 && !cut)
         return;
+    c->word_cut[c->nwordtags] = (unsigned char)cut; /* decide_held fails closed if the plan changes it */
     c->word_tag[c->nwordtags] = e->tag;
     c->word_vr[c->nwordtags] = dv_plan_effective_vr(e);
     c->word_len[c->nwordtags] = (uint16_t)n;
@@ -524,6 +554,7 @@ static void own_values(apply_ctx *c)
 {
     c->nheld = c->nown;
     c->ndates = c->nwordtags = c->held_decided = c->nheld_dates = c->nheld_words = 0;
+    c->held_overflow = c->dates_cut = 0;
     for (const dv_elem *e = c->inst->ds.first; e; e = e->next) {
         if (dv_elem_is_sequence(e))
             continue;
@@ -591,9 +622,25 @@ static int word_long_enough(const uint8_t *v, size_t n)
     return n >= (digits ? 6u : 4u);
 }
 
+/* One name part or ID (long enough) into own[] among the words; with no room for it (and not held already) the
+ * kept private values cannot be cleared of it: held_overflow, and keeps_own_value fails closed. */
+static void hold_own_word(apply_ctx *c, const uint8_t *v, size_t n)
+{
+    if (n <= DV_UID_MAX && c->nheld_words < DV_OWN_WORDS_MAX && c->nheld < DV_OWN_MAX) {
+        c->nheld_words += hold(c, v, n, DV_OWN_WORD);
+        return;
+    }
+    for (int k = c->nown; k < c->nheld && n <= DV_UID_MAX; k++)
+        if (c->own_len[k] == n && c->own_kind[k] == DV_OWN_WORD && memcmp(c->own[k], v, n) == 0)
+            return;
+    c->held_overflow = 1;
+}
+
 /* One value of a name or ID attribute into own[]. A name (PN) is looked for by its components (family, given,
  * middle... of each representation), each long enough on its own; a vendor writes "SMITH^JOHN" as "Smith, John"
- * or "JOHN SMITH" as often as whole. A name with no such component is looked for whole. */
+ * or "JOHN SMITH" as often as whole. A component of several words (VAN DER BERG, ANNE MARIE) also by each word
+ * long enough: a vendor writes one of them (stop 43's red team: "ZORBAFIELD, QUILLON" of VAN DER
+ * ZORBAFIELD^ANNE QUILLON stayed in a blob). A name with no such component is looked for whole. */
 static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
 {
     v = trim(v, &n);
@@ -605,24 +652,32 @@ static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
                 j++;
             size_t m = j - i;
             const uint8_t *part = trim(v + i, &m);
-            if (word_long_enough(part, m) && m <= DV_UID_MAX && c->nheld_words < DV_OWN_WORDS_MAX) {
-                c->nheld_words += hold(c, part, m, DV_OWN_WORD);
+            if (word_long_enough(part, m)) {
+                hold_own_word(c, part, m);
                 any = 1;
+                for (size_t a = 0, multi = memchr(part, ' ', m) != NULL; multi && a < m;) { /* its words */
+                    size_t b = a;
+                    while (b < m && part[b] != ' ')
+                        b++;
+                    if (b - a < m && word_long_enough(part + a, b - a))
+                        hold_own_word(c, part + a, b - a);
+                    a = b + 1;
+                }
             }
             i = j + 1;
         }
         while (n > 0 && (v[n - 1] == '^' || v[n - 1] == '=' || v[n - 1] == ' '))
             n--;
     }
-    if (!any && word_long_enough(v, n) && c->nheld_words < DV_OWN_WORDS_MAX)
-        c->nheld_words += hold(c, v, n, DV_OWN_WORD);
+    if (!any && word_long_enough(v, n))
+        hold_own_word(c, v, n);
     if (vr == DV_VR_PN)
         return;
     /* an ID's number also alone (id_number.h), as the text stage's deny-list holds it: a blob of an implicit VR
      * file kept `4471902` of PatientID MRN4471902 (stop 37's red team) */
     size_t at, digits = dv_id_number((const char *)v, n, &at);
-    if (digits && c->nheld_words < DV_OWN_WORDS_MAX)
-        c->nheld_words += hold(c, v + at, digits, DV_OWN_WORD);
+    if (digits)
+        hold_own_word(c, v + at, digits);
 }
 
 /* Value v (n bytes) of the name or ID attribute i in its other written form, held after the values as written:
@@ -705,19 +760,40 @@ static int decide_held(apply_ctx *c)
             DV_DEC_KEEP)
             continue;
         const char *d = c->date_val[i];
-        if (c->nheld_dates == DV_OWN_DATES_MAX || !hold(c, (const uint8_t *)d, 8, DV_OWN_DATE))
+        if (c->nheld_dates == DV_OWN_DATES_MAX) { /* no room: fail closed unless held already */
+            int held = 0;
+            for (int k = c->nown; k < c->nheld && !held; k++)
+                held = c->own_len[k] == 8 && c->own_kind[k] == DV_OWN_DATE && memcmp(c->own[k], d, 8) == 0;
+            c->held_overflow |= !held;
+            continue;
+        }
+        if (!hold(c, (const uint8_t *)d, 8, DV_OWN_DATE))
             continue;
         c->nheld_dates++;
         /* and as XML and most programs write it: 2019-10-19 (a time may follow, after a T or a space) */
         char iso[10] = {d[0], d[1], d[2], d[3], '-', d[4], d[5], '-', d[6], d[7]};
         hold(c, (const uint8_t *)iso, sizeof iso, DV_OWN_NUMBER);
     }
+    if (c->dates_cut) {
+        dv_match m;
+        c->held_overflow |= c->dates_cut > 1 || dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->dates_cut_tag,
+                                                                     c->dates_cut_vr, 0, &m) != DV_DEC_KEEP;
+    }
+    /* The patient's own name and ID first, the other IDs (often many, each two words) last: when own[] is full
+     * it is full of the values most likely written elsewhere (and held_overflow says it is full). */
+    int order[DV_OWN_WORD_TAGS], norder = 0;
+    for (int rank = 0; rank < 3; rank++)
+        for (int i = 0; i < c->nwordtags; i++)
+            if (word_rank(c->word_tag[i]) == rank)
+                order[norder++] = i;
     int recode[DV_OWN_WORD_TAGS], nrecode = 0;
-    for (int i = 0; i < c->nwordtags; i++) {
+    for (int o = 0; o < norder; o++) {
+        int i = order[o];
         dv_match m;
         if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->word_tag[i], c->word_vr[i], 0, &m) ==
             DV_DEC_KEEP)
             continue;
+        c->held_overflow |= c->word_cut[i];
         hold_values(c, i, NULL);
         if (word_has_high_byte(c, i))
             recode[nrecode++] = i;
@@ -782,12 +858,17 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
     if (d == DV_DEC_KEEP && !c->held_decided && decide_held(c) != 0)
         return -1;
     int held = d == DV_DEC_KEEP, n = held ? c->nheld : c->nown;
+    int std = held && !DV_TAG_IS_PRIVATE(e->tag) && dv_plan_effective_vr(e) != DV_VR_UR;
+    /* Some date, name or ID the plan changes could not be held: a kept private value (or address) cannot be
+     * cleared of it, so it goes (a standard value is still looked at for what is held: emptying every waveform
+     * and LUT would break the output for a record of many names). */
+    if (held && c->held_overflow && !std)
+        return 1;
     if (n == 0)
         return 0;
     /* A standard value (scanned_for_own: waveform data, a LUT, an ICC profile, often Type 1) is emptied on a hit,
      * and its megabytes of binary meet a 4-letter name part by chance (the review: ~2 % per 10 MB of random
      * 16-bit samples): for it, name parts and IDs under 6 bytes are not looked for. */
-    int std = held && !DV_TAG_IS_PRIVATE(e->tag) && dv_plan_effective_vr(e) != DV_VR_UR;
     int rc = holds_any(c, e, std ? &c->scan_std : held ? &c->scan_held : &c->scan_own, c->own, c->own_len,
                        c->own_kind, n, std);
     if (rc != 0 || !held || c->nforeign == 0)
