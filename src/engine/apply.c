@@ -745,6 +745,32 @@ static int word_has_high_byte(const apply_ctx *c, int i)
     return has_high_byte(c->word_raw[i], c->word_len[i]) || memchr(c->word_raw[i], 0x1B, c->word_len[i]) != NULL;
 }
 
+/* A held date (YYYYMMDD) as vendors' headers also write it, among the other forms (foreign[], held before the
+ * names' forms): 19.10.2019, 10/19/2019, 19/10/2019, 2019/10/19, 2019.10.19 (stop 43's red team: a blob's
+ * dob=23.07.1961 stayed beside the shifted PatientBirthDate, and gave the shift away). No room: fail closed. */
+static void hold_date_forms(apply_ctx *c, const char *d)
+{
+    const char forms[5][10] = {
+        {d[6], d[7], '.', d[4], d[5], '.', d[0], d[1], d[2], d[3]},
+        {d[4], d[5], '/', d[6], d[7], '/', d[0], d[1], d[2], d[3]},
+        {d[6], d[7], '/', d[4], d[5], '/', d[0], d[1], d[2], d[3]},
+        {d[0], d[1], d[2], d[3], '/', d[4], d[5], '/', d[6], d[7]},
+        {d[0], d[1], d[2], d[3], '.', d[4], d[5], '.', d[6], d[7]},
+    };
+    for (int f = 0; f < 5; f++) {
+        const uint8_t *v = (const uint8_t *)forms[f];
+        int there = 0;
+        for (int k = 0; k < c->nforeign && !there; k++)
+            there = c->foreign_len[k] == 10 && memcmp(c->foreign[k], v, 10) == 0;
+        if (there)
+            continue;
+        if (c->nforeign == DV_OWN_SCAN_MAX)
+            c->held_overflow = 1;
+        else
+            hold_foreign(c, v, 10, DV_OWN_NUMBER);
+    }
+}
+
 /* The dates, names and IDs of own_values whose attribute the plan does not keep, each once, after the UIDs in
  * own[]: at most DV_OWN_DATES_MAX distinct dates (each in two forms) and DV_OWN_WORDS_MAX names and IDs. A name
  * with a character outside ASCII is also held in its other written form (hold_recoded), after every name as
@@ -773,6 +799,7 @@ static int decide_held(apply_ctx *c)
         /* and as XML and most programs write it: 2019-10-19 (a time may follow, after a T or a space) */
         char iso[10] = {d[0], d[1], d[2], d[3], '-', d[4], d[5], '-', d[6], d[7]};
         hold(c, (const uint8_t *)iso, sizeof iso, DV_OWN_NUMBER);
+        hold_date_forms(c, d);
     }
     if (c->dates_cut) {
         dv_match m;
