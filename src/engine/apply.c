@@ -22,6 +22,7 @@
 #include "dict/dv_tags.h"
 #include "dicom/dv_charset.h"
 #include "text/id_number.h"
+#include "util/dv_utf8.h"
 
 /* A UI value bigger than this is not a list of UIDs but an attack or a corruption: refuse the instance
  * rather than keep it (privacy) or read it without bound (memory). */
@@ -38,8 +39,11 @@
 #define DV_OWN_WORD_RAW 256
 #define DV_OWN_WORDS_MAX 24
 /* Each held date is looked for in two forms (YYYYMMDD, YYYY-MM-DD). */
-#define DV_OWN_MAX (DV_PLAN_OWN_IDS + 2 * DV_OWN_DATES_MAX + DV_OWN_WORDS_MAX)
-_Static_assert(DV_OWN_MAX <= DV_OWN_SCAN_MAX, "opaque_ids.c scans at most DV_OWN_SCAN_MAX values at once");
+#define DV_OWN_VALUES_MAX (DV_PLAN_OWN_IDS + 2 * DV_OWN_DATES_MAX + DV_OWN_WORDS_MAX)
+_Static_assert(DV_OWN_VALUES_MAX <= DV_OWN_SCAN_MAX, "opaque_ids.c scans at most DV_OWN_SCAN_MAX values at once");
+/* own[] has room for one scanner's worth: what the values leave is filled with their other forms (hold_form),
+ * so that most instances scan a kept value once. */
+#define DV_OWN_MAX DV_OWN_SCAN_MAX
 
 typedef struct apply_ctx {
     const dv_plan *plan;
@@ -745,6 +749,28 @@ static int word_has_high_byte(const apply_ctx *c, int i)
     return has_high_byte(c->word_raw[i], c->word_len[i]) || memchr(c->word_raw[i], 0x1B, c->word_len[i]) != NULL;
 }
 
+/* One other form of a held value, after every value: into own[] while it has room (one scan), then into foreign[]
+ * (hold_foreign: a second scan of each kept value), unless held already; with no room left in either the kept
+ * private values cannot be cleared of it: held_overflow (fail closed). */
+static void hold_form(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind)
+{
+    for (int k = c->nown; k < c->nheld; k++)
+        if (c->own_len[k] == n && dv_own_same((const uint8_t *)c->own[k], v, n, same_kind(c->own_kind[k], kind)))
+            return;
+    if (c->nheld < DV_OWN_MAX) {
+        hold(c, v, n, kind);
+        return;
+    }
+    for (int k = 0; k < c->nforeign; k++)
+        if (c->foreign_len[k] == n && dv_own_same((const uint8_t *)c->foreign[k], v, n,
+                                                  same_kind(c->foreign_kind[k], kind)))
+            return;
+    if (c->nforeign == DV_OWN_SCAN_MAX)
+        c->held_overflow = 1;
+    else
+        hold_foreign(c, v, n, kind);
+}
+
 /* A held date (YYYYMMDD) as vendors' headers also write it, among the other forms (foreign[], held before the
  * names' forms): 19.10.2019, 10/19/2019, 19/10/2019, 2019/10/19, 2019.10.19 (stop 43's red team: a blob's
  * dob=23.07.1961 stayed beside the shifted PatientBirthDate, and gave the shift away). No room: fail closed. */
@@ -757,18 +783,43 @@ static void hold_date_forms(apply_ctx *c, const char *d)
         {d[0], d[1], d[2], d[3], '/', d[4], d[5], '/', d[6], d[7]},
         {d[0], d[1], d[2], d[3], '.', d[4], d[5], '.', d[6], d[7]},
     };
-    for (int f = 0; f < 5; f++) {
-        const uint8_t *v = (const uint8_t *)forms[f];
-        int there = 0;
-        for (int k = 0; k < c->nforeign && !there; k++)
-            there = c->foreign_len[k] == 10 && memcmp(c->foreign[k], v, 10) == 0;
-        if (there)
-            continue;
-        if (c->nforeign == DV_OWN_SCAN_MAX)
-            c->held_overflow = 1;
-        else
-            hold_foreign(c, v, 10, DV_OWN_NUMBER);
+    for (int f = 0; f < 5; f++)
+        hold_form(c, (const uint8_t *)forms[f], 10, DV_OWN_NUMBER);
+}
+
+/* A held name part or ID (UTF-8) in UTF-16, little and big endian, as software on Windows writes its headers
+ * (stop 43's red team: "Patient: ZORBAFIELD, QUILLON" in UTF-16LE stayed in a blob). ASCII compares without case
+ * (a WORD: the zero bytes compare as they are), anything else exactly. An ASCII word's big-endian form is its
+ * little-endian one a byte on, ending before the next character's zero byte: so a UTF-16 word is found also run
+ * on into a longer one (an over-match, never a miss). A form over DV_UID_MAX bytes (a part of more than 32
+ * characters) is not held. */
+static void hold_utf16_forms(apply_ctx *c, const uint8_t *v, size_t n)
+{
+    uint8_t le[DV_UID_MAX + 4], be[DV_UID_MAX + 4];
+    size_t len = 0;
+    int ascii = 1;
+    for (size_t i = 0; i < n;) {
+        int32_t cp = dv_utf8_next(v, n, &i);
+        if (cp < 0)
+            return; /* not UTF-8: the instance's own single-byte form; its UTF-8 form is held too */
+        ascii &= cp < 0x80;
+        uint16_t u[2] = {(uint16_t)cp, 0};
+        int units = 1;
+        if (cp >= 0x10000) {
+            u[0] = (uint16_t)(0xD800 + ((cp - 0x10000) >> 10));
+            u[1] = (uint16_t)(0xDC00 + ((cp - 0x10000) & 0x3FF));
+            units = 2;
+        }
+        for (int k = 0; k < units; k++) {
+            if (len + 2 > DV_UID_MAX)
+                return;
+            le[len] = (uint8_t)(u[k] & 0xFF), le[len + 1] = (uint8_t)(u[k] >> 8);
+            be[len] = (uint8_t)(u[k] >> 8), be[len + 1] = (uint8_t)(u[k] & 0xFF);
+            len += 2;
+        }
     }
+    hold_form(c, le, len, ascii ? DV_OWN_WORD : DV_OWN_EXACT);
+    hold_form(c, be, len, ascii ? DV_OWN_WORD : DV_OWN_EXACT);
 }
 
 /* The dates, names and IDs of own_values whose attribute the plan does not keep, each once, after the UIDs in
@@ -799,7 +850,6 @@ static int decide_held(apply_ctx *c)
         /* and as XML and most programs write it: 2019-10-19 (a time may follow, after a T or a space) */
         char iso[10] = {d[0], d[1], d[2], d[3], '-', d[4], d[5], '-', d[6], d[7]};
         hold(c, (const uint8_t *)iso, sizeof iso, DV_OWN_NUMBER);
-        hold_date_forms(c, d);
     }
     if (c->dates_cut) {
         dv_match m;
@@ -825,25 +875,36 @@ static int decide_held(apply_ctx *c)
         if (word_has_high_byte(c, i))
             recode[nrecode++] = i;
     }
-    if (nrecode == 0)
-        return 0;
-    dv_charset_ctx *cs = dv_charset_ctx_new();
-    if (!cs)
-        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
     int rc = 0;
-    for (int k = 0; k < nrecode && rc == 0; k++)
-        rc = hold_values(c, recode[k], cs);
-    dv_charset_ctx_free(cs);
+    if (nrecode) {
+        dv_charset_ctx *cs = dv_charset_ctx_new();
+        if (!cs)
+            return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
+        for (int k = 0; k < nrecode && rc == 0; k++)
+            rc = hold_values(c, recode[k], cs);
+        dv_charset_ctx_free(cs);
+    }
+    /* The other forms, after every value (hold_form): each date as headers write it, each name part and ID in
+     * UTF-16 (own[] grows meanwhile: the values are those before it). */
+    int nvalues = c->nheld;
+    for (int k = c->nown; k < nvalues && rc == 0; k++)
+        if (c->own_kind[k] == DV_OWN_DATE)
+            hold_date_forms(c, c->own[k]);
+    for (int k = c->nown; k < nvalues && rc == 0; k++)
+        if (c->own_kind[k] == DV_OWN_WORD)
+            hold_utf16_forms(c, (const uint8_t *)c->own[k], c->own_len[k]);
+    if (nrecode == 0 || rc != 0)
+        return rc;
     /* Each name part held in UTF-8 with a character outside ASCII also in the encodings vendors write their blobs
      * in (name_forms.h; stop 37's review: only the Latin-1 form was looked for). A part that is not UTF-8 (the
      * instance's own single-byte form) gives none. */
     dv_name_forms *made = NULL, *nf = c->forms_worker ? dv_text_worker_name_forms(c->forms_worker) : NULL;
     if (rc == 0 && !nf && !(nf = made = dv_name_forms_new()))
         return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
-    for (int k = c->nown; k < c->nheld && rc == 0; k++)
+    for (int k = c->nown; k < nvalues && rc == 0; k++)
         if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
             dv_name_forms_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_foreign, c);
-    for (int k = c->nown; k < c->nheld && rc == 0; k++) /* then the accents a Greek name in capitals lost */
+    for (int k = c->nown; k < nvalues && rc == 0; k++) /* then the accents a Greek name in capitals lost */
         if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
             dv_name_forms_accented_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_foreign, c);
     dv_name_forms_free(made);
@@ -851,7 +912,7 @@ static int decide_held(apply_ctx *c)
 }
 
 /* Does e's value hold one of vals[0, n)? The scanner *sc is made on first use (keeps_own_value keeps one per list
- * and kind of value); for a standard value (std) it leaves out the names and IDs under 6 bytes. 1, 0, or -1. */
+ * and kind of value); for a standard value (std) it leaves out the names and IDs under 6 characters. 1, 0, or -1. */
 static int holds_any(apply_ctx *c, const dv_elem *e, dv_own_scanner **sc, const char (*vals)[DV_UID_MAX + 1],
                      const size_t *vlen, const unsigned char *kinds, int n, int std)
 {
@@ -859,7 +920,9 @@ static int holds_any(apply_ctx *c, const dv_elem *e, dv_own_scanner **sc, const 
         size_t lens[DV_OWN_SCAN_MAX];
         for (int k = 0; k < n; k++) {
             int name = kinds[k] == DV_OWN_WORD || kinds[k] == DV_OWN_EXACT;
-            lens[k] = std && name && vlen[k] < 6 ? 0 : vlen[k];
+            /* a UTF-16 form (zero bytes) is as likely by chance in 16-bit samples as its characters alone */
+            size_t min = memchr(vals[k], 0, vlen[k]) ? 12 : 6;
+            lens[k] = std && name && vlen[k] < min ? 0 : vlen[k];
         }
         if (!(*sc = dv_own_scanner_new(vals, lens, kinds, n)))
             return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
