@@ -254,6 +254,25 @@ static uint64_t unused_planes(const dv_instance *inst)
     return all & ~image;
 }
 
+/* The planes an embedded overlay may be told apart in when the Image Pixel attributes contradict each other: a
+ * BitsStored over BitsAllocated, a HighBit not below BitsAllocated, below BitsStored - 1, or unreadable beside a
+ * BitsStored under BitsAllocated. Then which bits hold image values is a guess, and a removed overlay's plane
+ * below BitsAllocated is cleared whatever the guess (privacy first: its burned text outweighs a malformed image's
+ * bits; fuzz_deidentify, stop 43: BitsStored 31244 with HighBit 11 written as PN kept overlay bit 15). 0 when the
+ * attributes agree (unused_planes decides) or BitsAllocated cannot be read. */
+static uint64_t unsure_planes(const dv_instance *inst)
+{
+    uint16_t alloc, stored, high;
+    if (dv_ds_get_u16(inst, &inst->ds, DV_TAG_BITS_ALLOCATED, &alloc) != 0 || alloc == 0 || alloc % 8 || alloc > 64)
+        return 0;
+    uint64_t all = alloc == 64 ? UINT64_MAX : ((uint64_t)1 << alloc) - 1;
+    if (dv_ds_get_u16(inst, &inst->ds, DV_TAG_BITS_STORED, &stored) != 0 || stored == 0 || stored > alloc)
+        return all;
+    if (dv_ds_get_u16(inst, &inst->ds, DV_TAG_HIGH_BIT, &high) != 0)
+        return dv_ds_find(&inst->ds, DV_TAG_HIGH_BIT) && stored < alloc ? all : 0;
+    return high >= alloc || high + 1u < stored ? all : 0;
+}
+
 void dv_pixel_container_overlays(const dv_instance *inst, dv_overlay_planes *ov)
 {
     memset(ov, 0, sizeof *ov);
@@ -271,7 +290,7 @@ void dv_pixel_container_overlays(const dv_instance *inst, dv_overlay_planes *ov)
             data |= g;
     }
     uint32_t cand = pos & ~data; /* an overlay with OverlayData has its bits there, not in the pixels */
-    uint64_t unused = cand && native_pixel_data(inst) ? unused_planes(inst) : 0;
+    uint64_t unused = cand && native_pixel_data(inst) ? unused_planes(inst) | unsure_planes(inst) : 0;
     for (unsigned g = 0; unused && g < OVERLAY_GROUPS; g++) {
         uint16_t p;
         if ((cand & (1u << g)) && dv_ds_get_u16(inst, &inst->ds, OVERLAY_BIT_POSITION(g), &p) == 0 && p < 64 &&
@@ -312,7 +331,7 @@ static uint64_t planes_to_clear(const dv_instance *inst, const dv_overlay_planes
             gone |= bit;
     }
     gone &= ~kept;
-    return gone && native_pixel_data(inst) ? gone & unused_planes(inst) : 0;
+    return gone && native_pixel_data(inst) ? gone & (unused_planes(inst) | unsure_planes(inst)) : 0;
 }
 
 static void release_free(void *user, void *data)

@@ -1241,6 +1241,29 @@ static void test_plane_inside_stored_untouched(void **state)
     free(in);
 }
 
+/* Image Pixel attributes that contradict each other (BitsStored over BitsAllocated, HighBit not below
+ * BitsAllocated, HighBit below BitsStored - 1): which bits hold image values is a guess, and a removed overlay's
+ * plane is cleared whatever it is (fuzz_deidentify, stop 43: BitsStored 31244 beside HighBit 11 kept bit 15;
+ * reader/deid-overlay-bits-stored-over-allocated.dcm). With agreeing attributes a stored bit is not. */
+static void test_contradicting_attrs_clear_removed_planes(void **state)
+{
+    (void)state;
+    const ovl_spec top[] = {{0x6000, 15, 0}};
+    static const struct {
+        uint16_t stored, high, clear;
+    } cases[] = {{31244, 11, 0x8000}, {40, 15, 0x8000}, {12, 20, 0x8000}, {12, 5, 0x8000}, {16, 15, 0}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t len;
+        uint8_t *in = overlay_instance(DVB_EXPLICIT_LE, cases[k].stored, cases[k].high, 1, top, 1, &len);
+        output o;
+        dvt_deid("{}", in, len, &o);
+        assert_false(has_group(o.p.inst, 0x6000));
+        assert_samples(o.p.inst, 1, cases[k].clear);
+        dvt_output_free(&o);
+        free(in);
+    }
+}
+
 /* Every frame of a multi-frame instance is cleared (frame 1 has bit 14 on every sample). */
 static void test_embedded_overlay_multiframe(void **state)
 {
@@ -1699,6 +1722,7 @@ int main(void)
         cmocka_unit_test(test_embedded_overlay_kept),
         cmocka_unit_test(test_overlay_with_data_untouched),
         cmocka_unit_test(test_plane_inside_stored_untouched),
+        cmocka_unit_test(test_contradicting_attrs_clear_removed_planes),
         cmocka_unit_test(test_embedded_overlay_multiframe),
         cmocka_unit_test(test_embedded_overlay_one_kept),
         cmocka_unit_test(test_corpus_pixels_unchanged),
