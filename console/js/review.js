@@ -107,10 +107,12 @@ export async function pairOutputs(srcRows, d, s, firstPage) {
   return pairs;
 }
 
-// An output of src disagrees with it on none of the attributes no profile changes (an attribute either lacks
-// may have been removed) and shares its SOP class: without this, an original with no output was shown "paired"
-// with the best of the destination's first page (stop 42's review; test_console.py "review pairs no stranger").
-const SAME_IN_OUTPUT = [...PAIR_QUERY, T.NumberOfFrames];
+// An output of src disagrees with it on none of the instance-level attributes no profile changes (an attribute
+// either lacks may have been removed) and shares its SOP class: without this, an original with no output was
+// shown "paired" with the best of the destination's first page (stop 42's review; test_console.py "review pairs
+// no stranger"). Not Modality and SeriesNumber: a QIDO row gives them from the series, and a series whose
+// instances disagree on them (dcm_qa_ts) has its first-stored instance's in each store.
+const SAME_IN_OUTPUT = [T.SOPClassUID, T.InstanceNumber, T.Rows, T.Columns, T.NumberOfFrames];
 function couldBeOutput(src, dst) {
   if (first(src, T.SOPClassUID) !== first(dst, T.SOPClassUID)) return false;
   return SAME_IN_OUTPUT.every((k) => first(src, k) === "" || first(dst, k) === "" || first(src, k) === first(dst, k));
