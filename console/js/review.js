@@ -83,7 +83,8 @@ export async function sampleInstances(d, s, n) {
  * destination's first 5,000 instances found no output there); when none agree, or for a long list (one request,
  * not one per original), firstPage(): the destination's first 5,000 instances. (test_console.py "review pairs
  * past the first 5,000") */
-const PAIR_QUERY = [T.SOPClassUID, T.InstanceNumber, T.SeriesNumber, T.Modality, T.Rows, T.Columns];
+// Instance-level only (not Modality or SeriesNumber, series-level match keys: see SAME_IN_OUTPUT below).
+const PAIR_QUERY = [T.SOPClassUID, T.InstanceNumber, T.Rows, T.Columns];
 export async function pairOutputs(srcRows, d, s, firstPage) {
   const used = new Set(); // SOP Instance UIDs of the outputs paired already
   const pairs = [];

@@ -33,6 +33,7 @@
  * most this many distinct ones the plan changes looked for in kept private values. */
 #define DV_OWN_DATE_VALUES 64
 #define DV_OWN_DATES_MAX 16
+#define DV_OWN_CUT_MAX 8
 /* The patient's names and IDs looked for there: the attributes (is_own_word_tag), and at most this many values
  * taken from them (a name's components, each ID). */
 #define DV_OWN_WORD_TAGS 7
@@ -66,10 +67,11 @@ typedef struct apply_ctx {
      * cannot be cleared of it, so keeps_own_value deletes every one (fail closed; stop 43's red team: past 24
      * words the mother's birth name was never looked for, and her name stayed in a vendor's blob). */
     int held_overflow;
-    int dates_cut; /* note_own_dates could not read every date of dates_cut_tag (read as dates_cut_vr); 2: of
-                    * more than one attribute */
-    uint32_t dates_cut_tag;
-    uint16_t dates_cut_vr;
+    /* The date attributes note_own_dates could not read whole (tag, VR as read); past DV_OWN_CUT_MAX of them
+     * cut_more: decide_held fails closed when the plan changes one (or there were more). */
+    int ncut, cut_more;
+    uint32_t cut_tag[DV_OWN_CUT_MAX];
+    uint16_t cut_vr[DV_OWN_CUT_MAX];
     size_t own_min;               /* the shortest of own[0, nown) (SIZE_MAX: none): a shorter text holds none */
     /* own[0, nown) and own[0, nheld) made ready to be looked for (keeps_own_value), each when first needed, once
      * an instance; freed by dv_apply_text. */
@@ -515,10 +517,11 @@ static void note_own_dates(apply_ctx *c, const dv_elem *e, uint16_t vr)
         }
         i = j + 1;
     }
-    if (cut) { /* a second attribute cut (never seen): its decision is not kept, so fail closed as if changed */
-        c->dates_cut = c->dates_cut ? 2 : 1;
-        c->dates_cut_tag = e->tag;
-        c->dates_cut_vr = vr;
+    if (cut && c->ncut < DV_OWN_CUT_MAX) {
+        c->cut_tag[c->ncut] = e->tag;
+        c->cut_vr[c->ncut++] = vr;
+    } else if (cut) {
+        c->cut_more = 1;
     }
 }
 
@@ -558,7 +561,7 @@ static void own_values(apply_ctx *c)
 {
     c->nheld = c->nown;
     c->ndates = c->nwordtags = c->held_decided = c->nheld_dates = c->nheld_words = 0;
-    c->held_overflow = c->dates_cut = 0;
+    c->held_overflow = c->ncut = c->cut_more = 0;
     for (const dv_elem *e = c->inst->ds.first; e; e = e->next) {
         if (dv_elem_is_sequence(e))
             continue;
@@ -771,6 +774,15 @@ static void hold_form(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind
         hold_foreign(c, v, n, kind);
 }
 
+/* dv_name_forms_each's callback: a name's other byte form, as hold_foreign takes one (4 bytes at least), held by
+ * hold_form (failing closed with no room). Never stops the walk. */
+static int hold_name_form(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
+{
+    if (n >= 4 && n <= DV_UID_MAX)
+        hold_form(ud, v, n, kind);
+    return 0;
+}
+
 /* A held date (YYYYMMDD) as vendors' headers also write it, among the other forms (foreign[], held before the
  * names' forms): 19.10.2019, 10/19/2019, 19/10/2019, 2019/10/19, 2019.10.19 (stop 43's red team: a blob's
  * dob=23.07.1961 stayed beside the shifted PatientBirthDate, and gave the shift away). No room: fail closed. */
@@ -851,10 +863,11 @@ static int decide_held(apply_ctx *c)
         char iso[10] = {d[0], d[1], d[2], d[3], '-', d[4], d[5], '-', d[6], d[7]};
         hold(c, (const uint8_t *)iso, sizeof iso, DV_OWN_NUMBER);
     }
-    if (c->dates_cut) {
+    c->held_overflow |= c->cut_more;
+    for (int k = 0; k < c->ncut; k++) {
         dv_match m;
-        c->held_overflow |= c->dates_cut > 1 || dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->dates_cut_tag,
-                                                                     c->dates_cut_vr, 0, &m) != DV_DEC_KEEP;
+        c->held_overflow |=
+            dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->cut_tag[k], c->cut_vr[k], 0, &m) != DV_DEC_KEEP;
     }
     /* The patient's own name and ID first, the other IDs (often many, each two words) last: when own[] is full
      * it is full of the values most likely written elsewhere (and held_overflow says it is full). */
@@ -884,27 +897,31 @@ static int decide_held(apply_ctx *c)
             rc = hold_values(c, recode[k], cs);
         dv_charset_ctx_free(cs);
     }
-    /* The other forms, after every value (hold_form): each date as headers write it, each name part and ID in
-     * UTF-16 (own[] grows meanwhile: the values are those before it). */
+    if (rc != 0)
+        return rc;
+    /* The other forms of the values (own[] grows meanwhile: the values are own[nown, nvalues)), each failing
+     * closed with no room (hold_form), but the Greek accent guesses, last and best effort. First each name part
+     * held in UTF-8 with a character outside ASCII in the encodings vendors write their blobs in (name_forms.h;
+     * stop 37's review: only the Latin-1 form was looked for; a part that is not UTF-8, the instance's own
+     * single-byte form, gives none); stop 43's review: held after the date and UTF-16 forms, they could be
+     * dropped without a word. Then each date as headers write it, each name part and ID in UTF-16. */
     int nvalues = c->nheld;
-    for (int k = c->nown; k < nvalues && rc == 0; k++)
+    dv_name_forms *made = NULL, *nf = NULL;
+    if (nrecode) {
+        nf = c->forms_worker ? dv_text_worker_name_forms(c->forms_worker) : NULL;
+        if (!nf && !(nf = made = dv_name_forms_new()))
+            return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
+        for (int k = c->nown; k < nvalues; k++)
+            if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
+                dv_name_forms_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_name_form, c);
+    }
+    for (int k = c->nown; k < nvalues; k++)
         if (c->own_kind[k] == DV_OWN_DATE)
             hold_date_forms(c, c->own[k]);
-    for (int k = c->nown; k < nvalues && rc == 0; k++)
+    for (int k = c->nown; k < nvalues; k++)
         if (c->own_kind[k] == DV_OWN_WORD)
             hold_utf16_forms(c, (const uint8_t *)c->own[k], c->own_len[k]);
-    if (nrecode == 0 || rc != 0)
-        return rc;
-    /* Each name part held in UTF-8 with a character outside ASCII also in the encodings vendors write their blobs
-     * in (name_forms.h; stop 37's review: only the Latin-1 form was looked for). A part that is not UTF-8 (the
-     * instance's own single-byte form) gives none. */
-    dv_name_forms *made = NULL, *nf = c->forms_worker ? dv_text_worker_name_forms(c->forms_worker) : NULL;
-    if (rc == 0 && !nf && !(nf = made = dv_name_forms_new()))
-        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
-    for (int k = c->nown; k < nvalues && rc == 0; k++)
-        if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
-            dv_name_forms_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_foreign, c);
-    for (int k = c->nown; k < nvalues && rc == 0; k++) /* then the accents a Greek name in capitals lost */
+    for (int k = c->nown; nf && k < nvalues; k++) /* then the accents a Greek name in capitals lost */
         if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
             dv_name_forms_accented_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_foreign, c);
     dv_name_forms_free(made);
@@ -950,9 +967,13 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
     int held = d == DV_DEC_KEEP, n = held ? c->nheld : c->nown;
     int std = held && !DV_TAG_IS_PRIVATE(e->tag) && dv_plan_effective_vr(e) != DV_VR_UR;
     /* Some date, name or ID the plan changes could not be held: a kept private value (or address) cannot be
-     * cleared of it, so it goes (a standard value is still looked at for what is held: emptying every waveform
-     * and LUT would break the output for a record of many names). */
-    if (held && c->held_overflow && !std)
+     * cleared of it, so it goes; so does a standard value read as UN, one the dictionary does not know and the
+     * trailing padding (stop 37's leaks were there; emptied, nothing is lost). A known standard value (a waveform,
+     * a LUT) is still looked at for what is held: emptying it would break the output for a record of many names
+     * (stop 43's review). */
+    int unknown = e->vr == DV_VR_UN || dv_plan_effective_vr(e) == DV_VR_UN || e->tag == 0xFFFCFFFCu ||
+                  dv_dict_lookup(e->tag) == NULL;
+    if (held && c->held_overflow && (!std || unknown))
         return 1;
     if (n == 0)
         return 0;
@@ -1247,7 +1268,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
          * dates of a text as the attributes' own), is deleted instead (keeps_own_value); a kept address (UR: a
          * RetrieveURL naming the source study), an opaque standard value or an attribute the dictionary does not
          * know (scanned_for_own) is emptied, its place in the IOD kept. */
-        if ((c->nown || c->ndates || c->nwordtags) && !is_seq && vr != DV_VR_UI &&
+        if ((c->nown || c->ndates || c->nwordtags || c->ncut || c->cut_more) && !is_seq && vr != DV_VR_UI &&
             (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT) && scanned_for_own(tag, vr, d)) {
             int names = keeps_own_value(c, e, &m, d);
             if (names < 0)

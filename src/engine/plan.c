@@ -313,7 +313,7 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
     } else if (p->profile == DV_PROFILE_MINIMAL_KEEP_LIST) {
         nexact += MINIMAL_KEEP_COUNT;
     }
-    if (cfg->clean_descriptors && p->profile != DV_PROFILE_BASIC) /* the C rows' slots (below) */
+    if (cfg->clean_descriptors && p->profile != DV_PROFILE_BASIC && p->table) /* the C rows' slots (below) */
         for (size_t i = 0; i < p->table->count; i++)
             nexact += p->table->entries[i].mask == 0xFFFFFFFFu &&
                       p->table->entries[i].opt[DV_OPT_CLEAN_DESC] == DV_PC_C;
@@ -401,7 +401,7 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
     }
     /* options.cleanDescriptors under the other profiles: the C rows' slots (cleans_descriptor); the Basic rows
      * above hold theirs already. */
-    if (cfg->clean_descriptors && p->profile != DV_PROFILE_BASIC)
+    if (cfg->clean_descriptors && p->profile != DV_PROFILE_BASIC && p->table)
         for (size_t i = 0; i < p->table->count; i++) {
             const dv_profile_entry *pe = &p->table->entries[i];
             if (pe->mask == 0xFFFFFFFFu && pe->opt[DV_OPT_CLEAN_DESC] == DV_PC_C)
