@@ -597,6 +597,17 @@ static dv_own_kind same_kind(unsigned char a, dv_own_kind b)
     return a == b ? b : DV_OWN_EXACT;
 }
 
+/* 1 when vals[from, to) hold v (n bytes) as a scanner would find it for kind: the same bytes, or a word under the
+ * case fold (dv_own_same). */
+static int held_in(const char (*vals)[DV_UID_MAX + 1], const size_t *lens, const unsigned char *kinds, int from,
+                   int to, const uint8_t *v, size_t n, dv_own_kind kind)
+{
+    for (int k = from; k < to; k++)
+        if (lens[k] == n && dv_own_same((const uint8_t *)vals[k], v, n, same_kind(kinds[k], kind)))
+            return 1;
+    return 0;
+}
+
 /* One other byte form of a held name (name_forms.h) into foreign[], unless it is there or in own[], or too short
  * (as word_long_enough: 4 bytes, two characters of a multi-byte encoding). Never stops the walk. */
 static int hold_foreign(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
@@ -604,14 +615,10 @@ static int hold_foreign(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
     apply_ctx *c = ud;
     if (n < 4 || n > DV_UID_MAX || c->nforeign == DV_OWN_SCAN_MAX)
         return 0;
-    /* not when a scanner finds it already: the same bytes, or a word under the case fold */
-    for (int k = c->nown; k < c->nheld; k++)
-        if (c->own_len[k] == n && dv_own_same((const uint8_t *)c->own[k], v, n, same_kind(c->own_kind[k], kind)))
-            return 0;
-    for (int k = 0; k < c->nforeign; k++)
-        if (c->foreign_len[k] == n &&
-            dv_own_same((const uint8_t *)c->foreign[k], v, n, same_kind(c->foreign_kind[k], kind)))
-            return 0;
+    /* not when a scanner finds it already */
+    if (held_in(c->own, c->own_len, c->own_kind, c->nown, c->nheld, v, n, kind) ||
+        held_in(c->foreign, c->foreign_len, c->foreign_kind, 0, c->nforeign, v, n, kind))
+        return 0;
     memcpy(c->foreign[c->nforeign], v, n);
     c->foreign[c->nforeign][n] = '\0';
     c->foreign_kind[c->nforeign] = (unsigned char)kind;
@@ -757,21 +764,14 @@ static int word_has_high_byte(const apply_ctx *c, int i)
  * private values cannot be cleared of it: held_overflow (fail closed). */
 static void hold_form(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind)
 {
-    for (int k = c->nown; k < c->nheld; k++)
-        if (c->own_len[k] == n && dv_own_same((const uint8_t *)c->own[k], v, n, same_kind(c->own_kind[k], kind)))
-            return;
-    if (c->nheld < DV_OWN_MAX) {
-        hold(c, v, n, kind);
+    if (held_in(c->own, c->own_len, c->own_kind, c->nown, c->nheld, v, n, kind))
         return;
-    }
-    for (int k = 0; k < c->nforeign; k++)
-        if (c->foreign_len[k] == n && dv_own_same((const uint8_t *)c->foreign[k], v, n,
-                                                  same_kind(c->foreign_kind[k], kind)))
-            return;
-    if (c->nforeign == DV_OWN_SCAN_MAX)
+    if (c->nheld < DV_OWN_MAX)
+        hold(c, v, n, kind);
+    else if (c->nforeign < DV_OWN_SCAN_MAX)
+        hold_foreign(c, v, n, kind); /* which looks in foreign[] itself */
+    else if (!held_in(c->foreign, c->foreign_len, c->foreign_kind, 0, c->nforeign, v, n, kind))
         c->held_overflow = 1;
-    else
-        hold_foreign(c, v, n, kind);
 }
 
 /* dv_name_forms_each's callback: a name's other byte form, as hold_foreign takes one (4 bytes at least), held by
