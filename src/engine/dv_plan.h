@@ -115,6 +115,10 @@ struct dv_plan {
     /* Which of dv_plan_own_ids (bit i: dv_plan_own_ids[i]) the plan regenerates at the top level, decided once
      * here: apply.c's own_primary_ids reads only those, per instance. */
     unsigned regen_own_ids;
+    /* The plan changes a date the instances' UIDs are often made of (StudyDate, the patient's birth date ...) and
+     * regenerates the primary IDs (primaryIds is not KEEP), decided once (plan.c): a UID the plan keeps that holds
+     * a date (dv_uid_holds_date) or the patient's ID is then regenerated (apply.c keep_ui). */
+    int regen_dated_uids;
 
     /* Burned-in text (issue 11): options.cleanImage, or the legacy top-level `image` (gcp-api.md 4.1: the same
      * thing), is the ImageConfig top-level PixelData gets when no action decides PixelData (as if a
@@ -233,9 +237,19 @@ size_t dv_uid_regenerate_memo(const dv_key *key, dv_uid_memo *memo, const char *
 /* Which values of a UI element value are regenerated. */
 typedef enum dv_uid_regen {
     DV_UID_REGEN_ALL = 0, /* every value (registry UIDs stay): regenUidTag, the profile's U, a D on a UI */
+    DV_UID_REGEN_DATED,   /* the values that are not UIDs or that hold a date (dv_uid_holds_date), the others
+                           * stay: a value the plan keeps while it changes the dates (regen_dated_uids) */
     DV_UID_REGEN_NOT_UIDS /* only the values that are not UIDs (dv_uid_valid), the others stay: a value the plan
                            * keeps (docs/decisions.md "Kept UIDs are UIDs") */
 } dv_uid_regen;
+/* 1 when a component of the UID uid[0, n) (padding trimmed) begins with a calendar date: 8 digits or more whose
+ * first 8 are a year 1800-2099, a month and a day (1.3.46.670589.11.5.0.2012100810540067000: 2012-10-08). Many
+ * writers build UIDs from the study's date and time, or from the patient's ID and birth date; the shape alone
+ * decides (no instance's values), so a UID held by several instances is regenerated in all of them or in none.
+ * A component of random digits begins with such a date about once in 900. */
+int dv_uid_holds_date(const char *uid, size_t n);
+/* dv_uid_holds_date of any backslash-separated value of a UI element value. */
+int dv_ui_value_holds_date(const uint8_t *value, size_t len);
 /* Regenerate the backslash-separated values of a UI element value that mode selects (padding trimmed per value,
  * every value), padding the result to even length with NUL, through memo (NULL: none). *out is malloc'd (caller
  * frees); *out_len may be 0 (empty stays empty). Returns 0, or -1 on allocation failure. */

@@ -464,6 +464,26 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
         if (dv_plan_match_in(p, 0, DV_IOD_CTX_UNKNOWN, dv_plan_own_ids[i], DV_VR_UI, 0, &m) == DV_DEC_REGEN_UID)
             p->regen_own_ids |= 1u << i;
     }
+    /* The dates writers build UIDs from (the study's, series', acquisition's, content's and instance's creation,
+     * the patient's birth): when the plan changes one, a kept UID holding a date would give it away (or the date
+     * shift), so keep_ui regenerates it, and one holding the patient's ID. Not under primaryIds KEEP: the primary
+     * IDs keep their dates then, and the references that may name them must too. [test_engine:
+     * test_kept_ui_holding_date] */
+    static const struct {
+        uint32_t tag;
+        uint16_t vr;
+    } uid_dates[] = {{DV_TAG_STUDY_DATE, DV_VR_DA},
+                     {DV_TAG_SERIES_DATE, DV_VR_DA},
+                     {DV_TAG_ACQUISITION_DATE, DV_VR_DA},
+                     {DV_TAG_CONTENT_DATE, DV_VR_DA},
+                     {DV_TAG_ACQUISITION_DATE_TIME, DV_VR_DT},
+                     {DV_TAG_INSTANCE_CREATION_DATE, DV_VR_DA},
+                     {DV_TAG_PATIENT_BIRTH_DATE, DV_VR_DA}};
+    for (size_t i = 0; i < sizeof uid_dates / sizeof uid_dates[0] && p->primary_ids != DV_PRIMARY_KEEP; i++) {
+        dv_match m;
+        p->regen_dated_uids |=
+            dv_plan_match_in(p, 0, DV_IOD_CTX_UNKNOWN, uid_dates[i].tag, uid_dates[i].vr, 0, &m) != DV_DEC_KEEP;
+    }
     return p;
 }
 

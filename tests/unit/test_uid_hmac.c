@@ -321,6 +321,53 @@ static void test_regenerate_not_uids(void **state)
     dv_key_free(k);
 }
 
+/* The shape of a date in a UID (dv_uid_holds_date): a component of 8 digits or more that begins with a year
+ * 1800-2099, a month and a day; and DV_UID_REGEN_DATED regenerates those values and the values that are not UIDs,
+ * keeping the others. (docs/decisions.md "A kept UID holding a date or the patient's ID is regenerated") */
+static void test_uid_holds_date(void **state)
+{
+    (void)state;
+    static const char *const dated[] = {
+        "1.3.6.1.4.1.5962.1.4.8.1.20040826185059.5457", "1.3.46.670589.11.30069.5.0.6452.2012100810540067000",
+        "1.2.3.20240530", "1.2.3.18000101.1", "20991231.1", "1.2.3.19961231 "};
+    static const char *const undated[] = {
+        "1.2.3.2004082",   /* 7 digits */
+        "1.2.3.20041326",  /* month 13 */
+        "1.2.3.20040800",  /* day 0 */
+        "1.2.3.21040826",  /* year 2104 */
+        "1.2.3.17991231",  /* year 1799 */
+        "1.2.3.920040826", /* not at the component's start */
+        "1.2.840.113619.2.55.3.2831164355.851.1234567890.123", "1.2.840.10008.5.1.4.1.1.2", ""};
+    for (size_t i = 0; i < sizeof dated / sizeof dated[0]; i++)
+        if (!dv_uid_holds_date(dated[i], strlen(dated[i])))
+            fail_msg("no date found in %s", dated[i]);
+    for (size_t i = 0; i < sizeof undated / sizeof undated[0]; i++)
+        if (dv_uid_holds_date(undated[i], strlen(undated[i])))
+            fail_msg("a date found in %s", undated[i]);
+    static const char mv[] = "1.2.3.4\\1.2.3.20040826.1";
+    assert_true(dv_ui_value_holds_date((const uint8_t *)mv, sizeof mv - 1));
+    assert_false(dv_ui_value_holds_date((const uint8_t *)mv, 7));
+
+    unsigned char k32[32] = {7};
+    dv_key *k = dv_key_new(k32, sizeof k32, NULL);
+    assert_non_null(k);
+    char h[DV_UID_MAX + 1], h0[DV_UID_MAX + 1], want[256];
+    dv_uid_regenerate(k, "1.2.3.20040826.1", 16, h);
+    dv_uid_regenerate(k, "1.02", 4, h0);
+    static const char v[] = "1.2.840.10008.5.1.4.1.1.7\\1.2.3.20040826.1\\1.2.3.4\\1.02";
+    uint8_t *out;
+    size_t outlen;
+    assert_int_equal(
+        dv_uid_regenerate_value(k, NULL, (const uint8_t *)v, sizeof v - 1, DV_UID_REGEN_DATED, &out, &outlen), 0);
+    int n = snprintf(want, sizeof want, "1.2.840.10008.5.1.4.1.1.7\\%s\\1.2.3.4\\%s", h, h0);
+    if (n & 1)
+        want[n++] = '\0';
+    assert_int_equal(outlen, (size_t)n);
+    assert_memory_equal(out, want, outlen);
+    free(out);
+    dv_key_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_registry_uids_kept_others_regenerated),
         cmocka_unit_test(test_uid_syntax),
         cmocka_unit_test(test_regenerate_not_uids),
+        cmocka_unit_test(test_uid_holds_date),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
