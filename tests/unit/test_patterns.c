@@ -108,6 +108,10 @@ static void test_date(void **state)
     one("on 2008 January 5th", DV_IT_DATE, "2008 January 5th");
     one("on the 14th of March", DV_IT_DATE, "14th of March");
     one("2020-02-29 leap", DV_IT_DATE, "2020-02-29");
+    /* an ID made of the study's date and time (stop 44's audit: both kept beside the shifted StudyDate) */
+    one("MR20140310133834", DV_IT_DATE, "20140310133834");
+    one("PPS MR20140310", DV_IT_DATE, "20140310");
+    one("20170302.172449", DV_IT_DATE, "20170302");
     /* German and French month names, any case */
     one("am 14. M\xc3\xa4rz 2019", DV_IT_DATE, "14. M\xc3\xa4rz 2019");
     one("am 3. M\xc3\x84RZ 2020", DV_IT_DATE, "3. M\xc3\x84RZ 2020");
@@ -128,6 +132,12 @@ static void test_date(void **state)
     none("BP 120/80");
     none("1-2-19");
     none("May be 5 mm");
+    none("MR2014031013383");   /* the digits run on past the date and a time */
+    none("SN201403109");
+    none("MR20140310X");       /* a letter after it: another code */
+    none("20170302.5");        /* a decimal */
+    none("20170302.172499");   /* no time after the full stop */
+    none("20170302.1724490");
 }
 
 /* Every word of the month table (src/text/months.c) is a month to the MON pattern and to dv_month_of: the
