@@ -816,8 +816,10 @@ static int is_uid_byte(char c)
 }
 
 /* A UID written in text that is not one of the instance's own: digits and dots, at least 6 components and 24
- * bytes, as the study, series and instance UIDs writers make are (a root, then a device or a time), a valid UID,
- * not the registry's (a SOP class, a transfer syntax). A version (`1.0`, `10.0.19041.1288`), an IPv4 address or an
+ * bytes, as the study, series and instance UIDs writers make are (a root, then a device or a time), a valid UID
+ * or one with components padded by zeros (an ultrasound's XML header writes its own SOP Instance UID
+ * `1.2.840.114340.03.000008251017118051.3.20160503.121539.0016117`: the study date with it; stop 44's audit), not
+ * the registry's (a SOP class, a transfer syntax). A version (`1.0`, `10.0.19041.1288`), an IPv4 address or an
  * organisation's root (`1.2.840.113680.1.0` in a private creator) stays. */
 static int uid_in_text(const char *v, size_t n)
 {
@@ -826,7 +828,8 @@ static int uid_in_text(const char *v, size_t n)
     size_t dots = 0;
     for (size_t i = 0; i < n; i++)
         dots += v[i] == '.';
-    return dots >= 5 && dv_uid_valid(v, n) && !dv_uid_in_registry(v, n);
+    dv_uid_form form = dv_uid_form_of(v, n);
+    return dots >= 5 && (form == DV_UID_VALID || form == DV_UID_LEADING_ZERO) && !dv_uid_in_registry(v, n);
 }
 
 /* The UID token starting at t[i] (a run of digits and dots with none before it, a full stop after it not
