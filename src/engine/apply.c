@@ -10,6 +10,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
+#include "text/dv_transform.h"
 #include "engine/match_memo.h"
 #include "engine/name_forms.h"
 #include "engine/opaque_ids.h"
@@ -79,6 +80,7 @@ typedef struct apply_ctx {
     dv_own_scanner *scan_std; /* own[0, nheld) for a standard value (keeps_own_value): no name part under 6 bytes */
     dv_own_scanner *scan_foreign, *scan_foreign_std; /* foreign[0, nforeign), as scan_held and scan_std */
     int nforeign;
+    int blob_days; /* the shift for dates inside the UIDs of kept private values (blob_shift_days); 0 not yet */
     dv_text_worker *forms_worker; /* whose converters make foreign[] (any text worker given, cleaning or not) */
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
@@ -1032,6 +1034,64 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
                      c->foreign_kind, c->nforeign, std);
 }
 
+/* The days blob_uid_dates shifts by, once an instance: the run's date shift (DECISIONS 12: HMAC of the key and the
+ * patient's ID as read, or of the study's UID when it has none), so a shifted date in a vendor's UID agrees with the
+ * shifted attributes under the default shift. */
+static int blob_shift_days(apply_ctx *c)
+{
+    if (c->blob_days)
+        return c->blob_days;
+    const char *id = NULL;
+    size_t idn = 0;
+    for (int i = 0; i < c->nwordtags && !idn; i++)
+        if (c->word_tag[i] == 0x00100020u && !c->word_cut[i]) { /* PatientID, its first value */
+            const uint8_t *v = c->word_raw[i];
+            const uint8_t *bs = memchr(v, '\\', c->word_len[i]);
+            idn = bs ? (size_t)(bs - v) : c->word_len[i];
+            id = (const char *)trim(v, &idn);
+        }
+    char study[DV_UID_MAX + 1];
+    if (!idn && dv_instance_get_string(c->inst, DV_TAG_STUDY_INSTANCE_UID, study, sizeof study) > 0) {
+        id = c->nown && (c->plan->regen_own_ids & 1u) ? c->own[0] : study; /* as read, where the walk changed it */
+        idn = strlen(id);
+    }
+    size_t kl;
+    const uint8_t *k = dv_key_bytes(c->key, &kl);
+    c->blob_days = dv_date_shift_days(k, kl, id, idn);
+    if (!c->blob_days)
+        c->blob_days = 1; /* no ID at all: any shift hides the date */
+    return c->blob_days;
+}
+
+/* A private value kept as it is may hold UIDs built from a date and a time: a Siemens CSA header's protocol names
+ * its localiser images 1.3.12.2.1107.5.2.32.35131.2014031012405855226785388, the study's date and time in them
+ * (stop 44's audit: 9 outputs of the shared corpus under DEIDENTIFY_TAG_CONTENTS). Its bytes cannot be rewritten
+ * but where they keep their length, so each such date is shifted in place (uid_dates.c), where the plan changes
+ * the dates (regen_dated_uids); the vendor's layout, and everything else the header holds, stays. Values over
+ * BLOB_DATES_MAX are not looked at. [test_engine: test_private_blob_uid_dates] */
+#define BLOB_DATES_MAX (1u << 20)
+static int blob_uid_dates(apply_ctx *c, dv_elem *e)
+{
+    if (e->length < 24 || e->length > BLOB_DATES_MAX || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
+        return 0;
+    const uint8_t *iv = dv_elem_inline_value(e);
+    if (iv && dv_uid_dates_count(iv, (size_t)e->length) == 0) /* most: no copy */
+        return 0;
+    size_t n = (size_t)e->length;
+    uint8_t *b = malloc(n);
+    if (!b)
+        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    if (iv) {
+        memcpy(b, iv, n);
+    } else if (dv_elem_read_value(c->inst, e, b, e->length) != 0) {
+        free(b);
+        return dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
+    }
+    int rc = dv_uid_dates_shift(b, n, blob_shift_days(c)) ? replace_value(c, e, e->vr, b, n) : 0;
+    free(b);
+    return rc;
+}
+
 /* The pixel data and its offset table: the pixel stage's, not searched (their samples are no text). The rest of
  * group 7FE0 (the retired CoefficientsSDVN/SDHN/SDDN) is not: stop 38's red team found them keeping the
  * patient's name and ID when the whole group was skipped. */
@@ -1331,6 +1391,9 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
             else if (e->length >= c->own_min && !is_seq && !DV_TAG_IS_PRIVATE(tag) && holds_free_text(vr, tag) &&
                      (rc = keep_text(c, e, &m, vr)) > 0)
                 rc = tag == DV_TAG_ENCAPSULATED_DOCUMENT ? finish_document(c, ds, e, 1) : 0;
+            else if (c->plan->regen_dated_uids && DV_TAG_IS_PRIVATE(tag) && !DV_TAG_IS_PRIVATE_CREATOR(tag) &&
+                     !is_seq && !kept_by_keep_tag(&m))
+                rc = blob_uid_dates(c, e);
             break;
         case DV_DEC_KEEP_RECURSE: {
             const dv_text_path *up = c->path;

@@ -242,6 +242,7 @@ typedef enum dv_uid_regen {
     DV_UID_REGEN_NOT_UIDS /* only the values that are not UIDs (dv_uid_valid), the others stay: a value the plan
                            * keeps (docs/decisions.md "Kept UIDs are UIDs") */
 } dv_uid_regen;
+/* --- uid_dates.c --- */
 /* 1 when a component of the UID uid[0, n) (padding trimmed) begins with a calendar date: 8 digits or more whose
  * first 8 are a year 1800-2099, a month and a day (1.3.46.670589.11.5.0.2012100810540067000: 2012-10-08). Many
  * writers build UIDs from the study's date and time, or from the patient's ID and birth date; the shape alone
@@ -250,6 +251,12 @@ typedef enum dv_uid_regen {
 int dv_uid_holds_date(const char *uid, size_t n);
 /* dv_uid_holds_date of any backslash-separated value of a UI element value. */
 int dv_ui_value_holds_date(const uint8_t *value, size_t len);
+/* In v[0, n), a vendor's bytes: each UID written there (uid_dates.c: digits and full stops, 6 components and 24
+ * bytes or more, components padded by zeros allowed) has each component that begins with a calendar date shifted
+ * by days in place (the same length: the bytes' layout stays). Returns how many dates were shifted. */
+size_t dv_uid_dates_shift(uint8_t *v, size_t n, int days);
+/* How many dates dv_uid_dates_shift would shift in v[0, n) (a real calendar date each), v unchanged. */
+size_t dv_uid_dates_count(const uint8_t *v, size_t n);
 /* Regenerate the backslash-separated values of a UI element value that mode selects (padding trimmed per value,
  * every value), padding the result to even length with NUL, through memo (NULL: none). *out is malloc'd (caller
  * frees); *out_len may be 0 (empty stays empty). Returns 0, or -1 on allocation failure. */

@@ -226,41 +226,6 @@ static size_t regen_room(const uint8_t *value, size_t len)
 
 _Static_assert(DV_UID_SYNTAX_MAX == DV_UID_MAX, "a UID regen_one keeps must fit out");
 
-static int two_digits(const char *p)
-{
-    return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
-int dv_uid_holds_date(const char *uid, size_t n)
-{
-    trim_pad(&uid, &n);
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && uid[j] >= '0' && uid[j] <= '9')
-            j++;
-        if (j - i >= 8) {
-            const char *d = uid + i;
-            int century = two_digits(d), month = two_digits(d + 4), day = two_digits(d + 6);
-            if (century >= 18 && century <= 20 && month >= 1 && month <= 12 && day >= 1 && day <= 31)
-                return 1;
-        }
-        i = j + 1; /* past the full stop (or whatever is not a digit) */
-    }
-    return 0;
-}
-
-int dv_ui_value_holds_date(const uint8_t *value, size_t len)
-{
-    for (size_t start = 0; start < len;) {
-        const uint8_t *bs = memchr(value + start, '\\', len - start);
-        size_t end = bs ? (size_t)(bs - value) : len;
-        if (dv_uid_holds_date((const char *)value + start, end - start))
-            return 1;
-        start = end + 1;
-    }
-    return 0;
-}
-
 /* One value of a UI element, padding trimmed, under mode: a UID a kept value holds stays (DV_UID_REGEN_NOT_UIDS),
  * unless it holds a date the plan changes (DV_UID_REGEN_DATED); anything else goes through the keyed function like
  * a UID the plan regenerates, so the same text maps to the same UID in every instance (docs/decisions.md "Kept

@@ -1,0 +1,114 @@
+/* Dates inside UIDs (docs/decisions.md "A kept UID holding a date or the patient's ID is regenerated", "Dates inside
+ * the UIDs of a kept private value are shifted"). Many writers build UIDs from a date and a time
+ * (1.3.12.2.1107.5.2.32.35131.2014031012405855226785388); where the plan changes the dates, such a UID kept as it is
+ * gives the true date away, and with it the patient's date shift. The shape alone decides, never an instance's
+ * values, so the same UID is treated alike wherever it stands. */
+#include <string.h>
+
+#include "dicom/dv_uid_syntax.h"
+#include "engine/dv_plan.h"
+#include "text/dv_transform.h"
+
+static int two_digits(const char *p)
+{
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* A calendar date's shape at d (8 digits there): a year 1800-2099, a month 1-12, a day 1-31. */
+static int date_shaped(const char *d)
+{
+    int century = two_digits(d), month = two_digits(d + 4), day = two_digits(d + 6);
+    return century >= 18 && century <= 20 && month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+int dv_uid_holds_date(const char *uid, size_t n)
+{
+    while (n > 0 && (uid[0] == ' ' || uid[0] == '\0'))
+        uid++, n--;
+    while (n > 0 && (uid[n - 1] == ' ' || uid[n - 1] == '\0'))
+        n--;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && is_digit(uid[j]))
+            j++;
+        if (j - i >= 8 && date_shaped(uid + i))
+            return 1;
+        i = j + 1; /* past the full stop (or whatever is not a digit) */
+    }
+    return 0;
+}
+
+int dv_ui_value_holds_date(const uint8_t *value, size_t len)
+{
+    for (size_t start = 0; start < len;) {
+        const uint8_t *bs = memchr(value + start, '\\', len - start);
+        size_t end = bs ? (size_t)(bs - value) : len;
+        if (dv_uid_holds_date((const char *)value + start, end - start))
+            return 1;
+        start = end + 1;
+    }
+    return 0;
+}
+
+/* Is v[0, n) a UID written in a vendor's bytes: digits and single full stops, at least 6 components and 24 bytes
+ * (as the text stage's uid_in_text), at most 64, components padded by zeros allowed? */
+static int uid_run(const char *v, size_t n)
+{
+    if (n < 24 || n > DV_UID_SYNTAX_MAX)
+        return 0;
+    size_t dots = 0;
+    for (size_t i = 0; i < n; i++)
+        dots += v[i] == '.';
+    dv_uid_form form = dv_uid_form_of(v, n);
+    return dots >= 5 && (form == DV_UID_VALID || form == DV_UID_LEADING_ZERO);
+}
+
+/* dv_uid_dates_shift; with w NULL, only counted. */
+static size_t shift_dates(const uint8_t *v, uint8_t *w, size_t n, int days)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < n;) {
+        if (!is_digit((char)v[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && (is_digit((char)v[j]) || v[j] == '.'))
+            j++;
+        size_t end = j;
+        while (end > i && v[end - 1] == '.') /* a full stop after it ends a sentence */
+            end--;
+        if (uid_run((const char *)v + i, end - i)) {
+            for (size_t a = i; a < end;) {
+                size_t b = a;
+                while (b < end && is_digit((char)v[b]))
+                    b++;
+                char out[8];
+                if (b - a >= 8 && date_shaped((const char *)v + a) &&
+                    dv_shift_da((const char *)v + a, 8, days ? days : 1, out) == 0) {
+                    if (w)
+                        memcpy(w + a, out, 8);
+                    found++;
+                }
+                a = b + 1;
+            }
+        }
+        i = j;
+    }
+    return found;
+}
+
+size_t dv_uid_dates_count(const uint8_t *v, size_t n)
+{
+    return shift_dates(v, NULL, n, 0);
+}
+
+size_t dv_uid_dates_shift(uint8_t *v, size_t n, int days)
+{
+    return shift_dates(v, v, n, days);
+}
