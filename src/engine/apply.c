@@ -960,10 +960,12 @@ static int holds_any(apply_ctx *c, const dv_elem *e, dv_own_scanner **sc, const 
 }
 
 /* 1 when the UI value v[0, len), which the plan keeps, holds as a component one of the patient's IDs that the plan
- * changes (1.2.3.4471902.1: an MRN; all digits, as a UID's component must be), or when one of the dates, names or
- * IDs the plan changes could not be held (fail closed, as for a private value). A UID cannot be cleared of it, only
+ * changes (1.2.3.4471902.1: an MRN; all digits, as a UID's component must be). A UID cannot be cleared of it, only
  * regenerated. Dates are found by their shape (dv_ui_value_holds_date); an ID standing in a UID is not found by
- * keeps_own_value's rule, for which a full stop after a digit continues the number. -1 out of memory. */
+ * keeps_own_value's rule, for which a full stop after a digit continues the number. Not failing closed when some
+ * value could not be held (as a private value does): that depends on the instance (17 calibration dates), so a
+ * frame of reference shared with another instance would be regenerated in one and kept in the other (the review);
+ * the patient's IDs are held first, so the ones a UID could hold are there. -1 out of memory. */
 static int kept_ui_holds_patient(apply_ctx *c, const uint8_t *v, size_t len)
 {
     if (!(c->ndates || c->nwordtags || c->ncut || c->cut_more))
@@ -979,8 +981,6 @@ static int kept_ui_holds_patient(apply_ctx *c, const uint8_t *v, size_t len)
         return 0;
     if (!c->held_decided && decide_held(c) != 0)
         return -1;
-    if (c->held_overflow)
-        return 1;
     for (size_t i = 0; i < len;) {
         size_t j = i;
         while (j < len && is_digit_byte(v[j]))
@@ -1087,7 +1087,26 @@ static int blob_uid_dates(apply_ctx *c, dv_elem *e)
         free(b);
         return dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
     }
-    int rc = dv_uid_dates_shift(b, n, blob_shift_days(c)) ? replace_value(c, e, e->vr, b, n) : 0;
+    int rc = 0;
+    size_t u = n;
+    while (u > 0 && (b[u - 1] == ' ' || b[u - 1] == '\0'))
+        u--;
+    if (dv_ui_value_valid(b, u)) {
+        /* The value is UIDs (a vendor's copy of a FrameOfReferenceUID): regenerated as the same UIDs kept in a UI
+         * element are (keep_ui), so the copy and the attribute still agree (the review: shifted in place, they
+         * did not), in the element's own VR. */
+        uint8_t *nv = NULL;
+        size_t nlen = 0;
+        if (dv_uid_regenerate_value(c->key, c->uid_memo, b, u, DV_UID_REGEN_DATED, &nv, &nlen) != 0)
+            rc = dv_fail(c->err, DV_ERR_NOMEM, "out of memory regenerating " TAGF, TAGA(e->tag));
+        else if (nlen > 0 && nv[nlen - 1] == '\0' && e->vr != DV_VR_UI && e->vr != DV_VR_UN && e->vr != DV_VR_OB)
+            nv[nlen - 1] = ' '; /* a text VR's padding */
+        if (rc == 0 && (nlen != n || memcmp(nv, b, n) != 0))
+            rc = replace_value(c, e, e->vr, nv, nlen);
+        free(nv);
+    } else if (dv_uid_dates_shift(b, n, blob_shift_days(c))) {
+        rc = replace_value(c, e, e->vr, b, n);
+    }
     free(b);
     return rc;
 }

@@ -5,7 +5,6 @@
  * values, so the same UID is treated alike wherever it stands. */
 #include <string.h>
 
-#include "dicom/dv_uid_syntax.h"
 #include "engine/dv_plan.h"
 #include "text/dv_transform.h"
 
@@ -55,17 +54,21 @@ int dv_ui_value_holds_date(const uint8_t *value, size_t len)
     return 0;
 }
 
-/* Is v[0, n) a UID written in a vendor's bytes: digits and single full stops, at least 6 components and 24 bytes
- * (as the text stage's uid_in_text), at most 64, components padded by zeros allowed? */
+/* Is v[0, n) (a run of digits and full stops that starts with a digit and does not end with a full stop) a UID
+ * written in a vendor's bytes: single full stops, at least 6 components and 24 bytes (as the text stage's
+ * uid_in_text)? Components padded by zeros are allowed, and so is a run longer than a UID (a UID with more
+ * components after it: `...35131.2014031012405855226785388.0.0.0.12345678`, the review). */
 static int uid_run(const char *v, size_t n)
 {
-    if (n < 24 || n > DV_UID_SYNTAX_MAX)
+    if (n < 24)
         return 0;
     size_t dots = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] == '.' && i + 1 < n && v[i + 1] == '.')
+            return 0;
         dots += v[i] == '.';
-    dv_uid_form form = dv_uid_form_of(v, n);
-    return dots >= 5 && (form == DV_UID_VALID || form == DV_UID_LEADING_ZERO);
+    }
+    return dots >= 5;
 }
 
 /* dv_uid_dates_shift; with w NULL, only counted. */

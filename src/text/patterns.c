@@ -32,10 +32,11 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 #define NB "(?<![A-Za-z0-9_]|[0-9][.,:/-])"
 #define NE "(?![A-Za-z0-9_]|[.,:/-][0-9])"
 /* A DA or DT: the date, a time, an offset. DA_END: where it may end: NE, or before a full stop and a time
- * (HHMMSS), as an ID joins them (`20170302.172449`; a decimal such as 20170302.5 stays a number). */
+ * (HHMMSS), an underscore, or a T and a digit, as IDs and file names join them (`20170302.172449`,
+ * `Scan20140310_1`, `20140310T133834`; a decimal such as 20170302.5 stays a number). */
 #define DA_DT "((?:19|20)[0-9]{2})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])(?:(?:[01][0-9]|2[0-3])(?:[0-5][0-9](?:[0-5]" \
     "[0-9](?:\\.[0-9]{1,6})?)?)?)?(?:[+-][0-9]{4})?"
-#define DA_END "(?:" NE "|(?=\\.(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9](?![0-9])))"
+#define DA_END "(?:" NE "|(?=\\.(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9](?![0-9]))|(?=_|T[0-9]))"
 /* Month names: English, German, French (full names and the usual abbreviations): the words of months.c's table,
  * each before its prefixes (dv_month_of reads the month a match names from the table). */
 #define MON "(?:january|janvier|januar|j\\x{e4}nner|janv|jan|february|f\\x{e9}vrier|fevrier|februar|f\\x{e9}vr|febr|feb|" \
@@ -679,9 +680,10 @@ static int chk_span1(const match_ctx *m, dv_finding *c)
 static const spec specs[] = {
     /* DATE (and DATE_OF_BIRTH by context) */
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_da, 8, 8, NB DA_DT DA_END, PRE_NB_RUN8},
-    /* the same glued after letters, as a procedure step ID is written (Siemens' `MR20140310133834`: the study's
-     * date and time); the digits must end with the date or its time (stop 44's audit) */
-    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, 0, chk_da, 8, 8, "(?<=[A-Za-z])" DA_DT DA_END, PRE_ALPHA_RUN8},
+    /* the same glued after letters or an underscore, as a procedure step ID or a file name is written (Siemens'
+     * `MR20140310133834`: the study's date and time; `MR_20140310`); the digits must end with the date or its
+     * time (stop 44's audit) */
+    {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_da, 8, 8, "(?<=[A-Za-z_])" DA_DT DA_END, PRE_ALPHA_RUN8},
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_ymd, 6, 4,
      NB "((?:19|20)[0-9]{2})([-/.])(0?[1-9]|1[0-2])\\2(0?[1-9]|[12][0-9]|3[01])(?!(?!T[0-9])[A-Za-z0-9_]|[.,:/-][0-9])", PRE_NB_RUN4},
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_dmy, 4, 2,

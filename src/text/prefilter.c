@@ -35,7 +35,7 @@ static void run_end(dv_prescan *ps, size_t s, size_t e)
     /* NB of patterns.c: (?<![A-Za-z0-9_]|[0-9][.,:/-]) before the first digit */
     if (!alnum_(p) && !(p && strchr(".,:/-", p) && dig(pp)) && L > ps->nb_run)
         ps->nb_run = L;
-    if ((upper(p) || (p >= 'a' && p <= 'z')) && L > ps->alpha_run) /* (?<=[A-Za-z]) before the first digit */
+    if ((upper(p) || (p >= 'a' && p <= 'z') || p == '_') && L > ps->alpha_run) /* (?<=[A-Za-z_]) before it */
         ps->alpha_run = L;
     if (c) { /* a letter right after the digits, or after one separator */
         unsigned char l = lower(c);
@@ -241,7 +241,7 @@ static int test(dv_prescan *ps, dv_prefilter k)
     case PRE_NB_RUN4: return ps->nb_run >= 4;   /* NB ((?:19|20)[0-9]{2})([-/.]) */
     case PRE_NB_RUN3: return ps->nb_run >= 3;   /* SSN, NHS: NB ([0-9]{3}) */
     case PRE_NB_RUN10: return ps->nb_run >= 10; /* NPI: NB [12][0-9]{9} */
-    case PRE_ALPHA_RUN8: return ps->alpha_run >= 8; /* (?<=[A-Za-z])((?:19|20)[0-9]{2})(0[1-9]|1[0-2])(...) */
+    case PRE_ALPHA_RUN8: return ps->alpha_run >= 8; /* (?<=[A-Za-z_])((?:19|20)[0-9]{2})(0[1-9]|1[0-2])(...) */
     case PRE_MONTH: return word_test(ps, W_MONTH, 1);
     case PRE_AGE_OLD: /* ([0-9]{1,3})[ -]?(?:years?|yrs?|y|months?|mos?|weeks?|days?|y/o|j\.? alt|jahre? alt|ans) */
         return (ps->after_digit & (1u << ('y' - 'a') | 1u << ('m' - 'a') | 1u << ('w' - 'a') | 1u << ('d' - 'a') |

@@ -19,7 +19,7 @@ typedef enum {
     PRE_NB_RUN4,    /* ... of >= 4 */
     PRE_NB_RUN3,    /* ... of >= 3 */
     PRE_NB_RUN10,   /* ... of >= 10 */
-    PRE_ALPHA_RUN8, /* a digit run of >= 8 right after an ASCII letter */
+    PRE_ALPHA_RUN8, /* a digit run of >= 8 right after an ASCII letter or '_' */
     PRE_DSEP2,      /* d{1,2} S d{1,2} S with one separator S of - / . */
     PRE_MONTH,      /* a month name's first three letters (any case), or any non-ASCII byte */
     PRE_AGE_OLD,    /* a digit then (one separator) y m w d j or a */
@@ -58,7 +58,7 @@ typedef struct dv_prescan {
     const char *t;
     size_t len;
     size_t nb_run;        /* the longest digit run that starts at a number boundary */
-    size_t alpha_run;     /* the longest digit run right after an ASCII letter */
+    size_t alpha_run;     /* the longest digit run right after an ASCII letter or '_' */
     int nonascii;         /* a byte >= 0x80 (the ASCII-only case folding of the word tests does not hold) */
     size_t colons;
     uint32_t after_digit; /* letters (bit c - 'a', any case) right after a digit, or after a digit and one

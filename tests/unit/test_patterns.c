@@ -112,6 +112,10 @@ static void test_date(void **state)
     one("MR20140310133834", DV_IT_DATE, "20140310133834");
     one("PPS MR20140310", DV_IT_DATE, "20140310");
     one("20170302.172449", DV_IT_DATE, "20170302");
+    one("MR_20140310133834", DV_IT_DATE, "20140310133834"); /* the review's */
+    one("Scan20140310_1", DV_IT_DATE, "20140310");
+    one("MR20140310T133834", DV_IT_DATE, "20140310");
+    one("at 20140310T1338", DV_IT_DATE, "20140310");
     /* German and French month names, any case */
     one("am 14. M\xc3\xa4rz 2019", DV_IT_DATE, "14. M\xc3\xa4rz 2019");
     one("am 3. M\xc3\x84RZ 2020", DV_IT_DATE, "3. M\xc3\x84RZ 2020");

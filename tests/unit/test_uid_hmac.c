@@ -368,24 +368,25 @@ static void test_uid_holds_date(void **state)
     dv_key_free(k);
 }
 
-/* dv_uid_dates_shift: in a vendor's bytes, each UID (6 components and 24 bytes or more, at most 64; components
- * padded by zeros allowed) has each component that begins with a real calendar date shifted in place; the rest
- * stays byte for byte. */
+/* dv_uid_dates_shift: in a vendor's bytes, each UID (6 components and 24 bytes or more; components
+ * padded by zeros allowed, longer runs too) has each component that begins with a real calendar date shifted in
+ * place; the rest stays byte for byte. */
 static void test_uid_dates_shift(void **state)
 {
     (void)state;
     char v[] = "a=1.3.12.2.1107.5.2.32.35131.2014031012405855226785388; b=1.2.20140310; "
                "c=1.2.840.114340.03.000008251017118051.3.20160503.121539.0016117. d=2014031012 "
                "e=1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17.18.19.20.21.22.23.24.25.26.27.20140310 "
-               "f=1.3.12.2.1107.5.2.32.35131.2014023112405855226785388";
+               "f=1.3.12.2.1107.5.2.32.35131.2014023112405855226785388 g=1.3.12.2.1107.5.2..20140310.1";
     char want[sizeof v];
     memcpy(want, v, sizeof v);
     memcpy(strstr(want, "35131.20140310") + 6, "20140315", 8); /* +5 days */
     memcpy(strstr(want, "3.20160503.") + 2, "20160508", 8);
-    assert_int_equal(dv_uid_dates_count((const uint8_t *)v, sizeof v - 1), 2);
-    assert_int_equal(dv_uid_dates_shift((uint8_t *)v, sizeof v - 1, 5), 2);
-    assert_string_equal(v, want); /* b: too short for a study's UID; d: no UID; e: over 64; f: 31 February */
-    assert_int_equal(dv_uid_dates_count((const uint8_t *)v, sizeof v - 1), 2); /* still dates, shifted */
+    memcpy(strstr(want, "27.20140310") + 3, "20140315", 8); /* a run longer than a UID */
+    assert_int_equal(dv_uid_dates_count((const uint8_t *)v, sizeof v - 1), 3);
+    assert_int_equal(dv_uid_dates_shift((uint8_t *)v, sizeof v - 1, 5), 3);
+    assert_string_equal(v, want); /* b: too short for a study's UID; d: no UID; f: 31 February; g: 1..2 */
+    assert_int_equal(dv_uid_dates_count((const uint8_t *)v, sizeof v - 1), 3); /* still dates, shifted */
 }
 
 int main(void)
