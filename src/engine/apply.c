@@ -1086,6 +1086,9 @@ static int blob_uid_dates(apply_ctx *c, dv_elem *e)
     } else if (dv_elem_read_value(c->inst, e, b, e->length) != 0) {
         free(b);
         return dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
+    } else if (dv_uid_dates_count(b, n) == 0) { /* a bulk value without any: left as it is */
+        free(b);
+        return 0;
     }
     int rc = 0;
     size_t u = n;
