@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,10 @@ int dvc_cmd_render(int argc, char **argv);
 void dvc_render_usage(FILE *f);
 /* "dicomveil: " + message on stderr. */
 void dvc_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line on stderr, prefix (may be "") then fmt, written with a single write: MPI ranks and processes sharing
+ * stderr cannot tear it (a message and its newline written apart let another rank's line in between, and two
+ * failures then read as one: test_cli_mpi). Cut at 4,000 bytes, under PIPE_BUF. */
+void dvc_vline(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* ---- plan_load.c ---- */
 /* Read CFG (at most DV_CONFIG_MAX_BYTES) and compile it; prints its warnings. NULL after printing why (the

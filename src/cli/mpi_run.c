@@ -316,16 +316,20 @@ static int rank0_finish(const dvm_args *a, dvm_coord *coord, dv_run *tally, dvc_
         rc = DVC_EXIT_FAILED;
     dvc_warn_burned_in(&rep); /* before the summary, as in one process */
     dvc_summary(bar, tally, elapsed);
+    /* One write (dvc_vline's reason); the per-rank counts are cut where the line would exceed the buffer. */
+    char dealt[3000];
+    size_t at = 0;
+    for (int r = 0; r < nranks && at < sizeof dealt - 24; r++)
+        at += (size_t)snprintf(dealt + at, sizeof dealt - at, " %zu", dvm_coord_dealt(coord, r));
+    dealt[at] = '\0';
     fprintf(stderr,
             "dicomveil: mpi: %d ranks x %u threads; %zu inputs listed in %.3fs (streamed, %.3fs CPU); rank 0 "
-            "coordinated for %.3fs CPU; rank 0's pixel memory %llu MiB; inputs dealt per rank:",
+            "coordinated for %.3fs CPU; rank 0's pixel memory %llu MiB; inputs dealt per rank:%s\n",
             nranks, a->jobs, n, dvm_coord_list_seconds(coord), dvm_coord_list_cpu(coord), coord_seconds,
             /* the default is shared among a node's ranks (cmd_deidentify.c): said so that it can be checked */
             (unsigned long long)(a->limits->pixel_budget ? dv_pixel_budget_total(a->limits->pixel_budget) >> 20
-                                                           : 0));
-    for (int r = 0; r < nranks; r++)
-        fprintf(stderr, " %zu", dvm_coord_dealt(coord, r));
-    fputc('\n', stderr);
+                                                           : 0),
+            dealt);
     return rc;
 }
 

@@ -82,8 +82,7 @@ void dvc_progress_log(dvc_progress *p, const char *fmt, ...)
     va_start(ap, fmt);
     pthread_mutex_lock(&p->lock);
     erase_locked(p);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    dvc_vline("", fmt, ap);
     p->last_draw = 0; /* redraw the bar on the next tick */
     fflush(stderr);
     pthread_mutex_unlock(&p->lock);
