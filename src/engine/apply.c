@@ -1041,23 +1041,23 @@ static int blob_shift_days(apply_ctx *c)
 {
     if (c->blob_days)
         return c->blob_days;
-    const char *id = NULL;
-    size_t idn = 0;
-    for (int i = 0; i < c->nwordtags && !idn; i++)
+    dv_text_instance ti = {0};
+    ti.run_key = dv_key_bytes(c->key, &ti.run_key_len);
+    for (int i = 0; i < c->nwordtags && !ti.patient_id_len; i++)
         if (c->word_tag[i] == 0x00100020u && !c->word_cut[i]) { /* PatientID, its first value */
             const uint8_t *v = c->word_raw[i];
             const uint8_t *bs = memchr(v, '\\', c->word_len[i]);
-            idn = bs ? (size_t)(bs - v) : c->word_len[i];
-            id = (const char *)trim(v, &idn);
+            ti.patient_id_len = bs ? (size_t)(bs - v) : c->word_len[i];
+            ti.patient_id = (const char *)trim(v, &ti.patient_id_len);
         }
     char study[DV_UID_MAX + 1];
-    if (!idn && dv_instance_get_string(c->inst, DV_TAG_STUDY_INSTANCE_UID, study, sizeof study) > 0) {
-        id = c->nown && (c->plan->regen_own_ids & 1u) ? c->own[0] : study; /* as read, where the walk changed it */
-        idn = strlen(id);
+    if (!ti.patient_id_len && dv_instance_get_string(c->inst, DV_TAG_STUDY_INSTANCE_UID, study, sizeof study) > 0) {
+        /* as read, where the walk changed it */
+        ti.study_uid = c->nown && (c->plan->regen_own_ids & 1u) ? c->own[0] : study;
+        ti.study_uid_len = strlen(ti.study_uid);
     }
-    size_t kl;
-    const uint8_t *k = dv_key_bytes(c->key, &kl);
-    c->blob_days = dv_date_shift_days(k, kl, id, idn);
+    const dv_xform run_shift = {.kind = DV_XF_DATE_SHIFT}; /* the run's key: the default shift */
+    c->blob_days = dv_text_shift_days(&run_shift, &ti);    /* its one rule: PatientID, else the study's UID */
     if (!c->blob_days)
         c->blob_days = 1; /* no ID at all: any shift hides the date */
     return c->blob_days;
