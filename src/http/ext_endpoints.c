@@ -52,12 +52,9 @@ unsigned dvh_ext_methods(dvh_ext_kind k)
 
 static int validate_config(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
-    json_error_t je;
-    json_t *body = json_loadb(rq->json ? rq->json : "", rq->json_len, 0, &je);
-    if (body == NULL || !json_is_object(body)) {
-        json_decref(body);
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "request body: not a JSON object");
-    }
+    json_t *body = dvh_body_object(rq, e);
+    if (body == NULL)
+        return -1;
     static const char *const allowed[] = {"config", NULL};
     json_t *cfg = json_object_get(body, "config");
     if (dvh_only_fields(body, allowed, e)) {
@@ -365,13 +362,10 @@ static int review_marks(dvh_request *rq, struct MHD_Response **resp, int *status
         pthread_mutex_unlock(&s->marks_mu);
         return marks_answer(m, resp, status, e);
     }
-    json_error_t je;
-    json_t *body = json_loadb(rq->json ? rq->json : "", rq->json_len, 0, &je);
+    json_t *body = dvh_body_object(rq, e);
     static const char *const allowed[] = {"operation", "instance", "needsAttention", NULL};
-    if (!json_is_object(body)) {
-        json_decref(body);
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "request body: not a JSON object");
-    }
+    if (body == NULL)
+        return -1;
     if (dvh_only_fields(body, allowed, e)) {
         json_decref(body);
         return -1;

@@ -94,8 +94,8 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
             if (json_error_code(&je) == json_error_out_of_memory)
                 dvh_fail(e, DVH_INTERNAL, "out of memory");
             else
-                dvh_fail(e, DVH_INVALID_ARGUMENT, "gcsConfigUri: invalid JSON at line %d column %d", je.line,
-                         je.column);
+                dvh_fail(e, DVH_INVALID_ARGUMENT, "gcsConfigUri: invalid JSON at line %d column %d: %s", je.line,
+                         je.column, dvh_json_error_reason(&je));
             return NULL;
         }
         json_decref(parsed);

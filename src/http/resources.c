@@ -30,7 +30,25 @@ int dvh_resolve(dvh_request *rq, dvh_err *e)
     return 0;
 }
 
-/* The request's JSON body as an object ("" or absent: an empty object). */
+/* What is wrong with a text jansson refused, from its error code alone: its own message may quote the text
+ * ("... near '<text>'"), and a config file named by a URI may be any file under an allowed root. */
+const char *dvh_json_error_reason(const json_error_t *je)
+{
+    switch (json_error_code(je)) {
+    case json_error_duplicate_key: return "an object repeats a key";
+    case json_error_stack_overflow: return "nested too deeply";
+    case json_error_invalid_utf8: return "not valid UTF-8";
+    case json_error_premature_end_of_input: return "the text ends before the value does";
+    case json_error_end_of_input_expected: return "text after the value";
+    case json_error_null_character:
+    case json_error_null_byte_in_key: return "a NUL character";
+    case json_error_numeric_overflow: return "a number out of range";
+    default: return "a syntax error";
+    }
+}
+
+/* The request's JSON body as an object ("" or absent: an empty object). Every endpoint reads its body here, so
+ * each refuses what :deidentify refuses (a repeated key among them). */
 json_t *dvh_body_object(dvh_request *rq, dvh_err *e)
 {
     if (rq->json_len == 0)
@@ -38,7 +56,11 @@ json_t *dvh_body_object(dvh_request *rq, dvh_err *e)
     json_error_t je;
     json_t *o = json_loadb(rq->json, rq->json_len, JSON_REJECT_DUPLICATES, &je);
     if (o == NULL) {
-        dvh_fail(e, DVH_INVALID_ARGUMENT, "request body: invalid JSON at line %d column %d", je.line, je.column);
+        if (json_error_code(&je) == json_error_out_of_memory)
+            dvh_fail(e, DVH_INTERNAL, "out of memory");
+        else
+            dvh_fail(e, DVH_INVALID_ARGUMENT, "request body: invalid JSON at line %d column %d: %s", je.line,
+                     je.column, dvh_json_error_reason(&je));
         return NULL;
     }
     if (!json_is_object(o)) {

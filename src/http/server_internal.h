@@ -128,6 +128,8 @@ int dvh_resolve(dvh_request *rq, dvh_err *e);
 int dvh_handle_resource(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 /* The request's JSON body as an object (an empty body: {}); NULL with e (400) otherwise. */
 json_t *dvh_body_object(dvh_request *rq, dvh_err *e);
+/* Why jansson refused a text, in words that quote none of it. */
+const char *dvh_json_error_reason(const json_error_t *je);
 /* -1 with e (400 naming the field) when o has a field outside allowed (NULL-terminated). */
 int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e);
 /* Remove a dataset: its index rows (its stores, instances and operations go with it), then its stores'

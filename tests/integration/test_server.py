@@ -137,11 +137,12 @@ def curl(*args, data_file=None):
 
 def json_call(method, url, body=None, timeout=30):
     """(status, JSON answer) of one API call over http.client (in-process: polling with a curl process per
-    call would dominate a test's time); walk-throughs use curl. The one home of this helper for the server
+    call would dominate a test's time; body: an object sent as JSON, or bytes sent as they are); walk-throughs
+    use curl. The one home of this helper for the server
     tests (test_server_ops, test_server_op_races)."""
     m = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
     c = http.client.HTTPConnection(m.group(1), int(m.group(2)), timeout=timeout)
-    data = json.dumps(body).encode() if body is not None else None
+    data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else None
     c.request(method, m.group(3), body=data, headers={"Content-Type": "application/json"} if data else {})
     r = c.getresponse()
     b = r.read()

@@ -352,6 +352,18 @@ def run(tmp, servers):
         check(st == code and text in msg and "passwd" not in msg and "etc" not in msg.replace("etc-link", "")
               and "ZZPHIMARK" not in msg,
               f"refused {str(body)[:90]}: {st} {msg}")
+    # A repeated key: :deidentify and the console's dry run (which validates a config before it is submitted)
+    # read a body alike, so the dry run cannot call valid what :deidentify refuses.
+    dup = ('{"destinationDataset": "%s/datasets/x1", "config": {"dicom": {"filterProfile": "KEEP_ALL_PROFILE"}, '
+           '"dicom": {}}}' % loc).encode()
+    for url, body in ((base + "/datasets/src:deidentify", dup),
+                      (root + "/dicomveil/v1/deidentifyConfig:validate",
+                       dup.replace(b'"destinationDataset": "%s/datasets/x1", ' % loc.encode(), b""))):
+        st, r = jreq("POST", url, body)
+        msg = r.get("error", {}).get("message", "")
+        check(st == 400 and msg.startswith("request body: invalid JSON at line 1 column ")
+              and msg.endswith(": an object repeats a key"),
+              f"a repeated key is refused by {url[len(root):]}: {st} {msg}")
     st, r = jreq("POST", base + "/datasets/src:deidentify",
                  {"destinationDataset": loc + "/datasets/x1", "config": {"dicomTagConfig": {"profileType": "NOPE"}}})
     check(st == 400 and r["error"]["message"].startswith("config.dicomTagConfig.profileType"),
