@@ -10,6 +10,15 @@ import {PRESETS} from "./presets.js";
 const lastId = (name) => name.split("/").pop();
 const FULL = (d, s) => `projects/local/locations/local/datasets/${d}` + (s ? `/dicomStores/${s}` : "");
 
+/** A request body holding the editor's config text as typed: JSON.parse and JSON.stringify would let a
+ *  repeated key's last value win silently (the first of two "actions" lists dropped), where the server refuses
+ *  a repeated key, as the CLI does. configText must be one JSON value (JSON.parse accepted it). */
+function withConfig(fields, configText) {
+  const head = JSON.stringify(fields);
+  return {method: "POST", headers: {"Content-Type": "application/json"},
+          body: (head === "{}" ? "{" : head.slice(0, -1) + ",") + `"config":${configText}}`};
+}
+
 /** What the review page needs about operations started here: source and destination stores. */
 export const started = new Map(); // operation name -> {src: {d, s}, dst: {d, s}}
 
@@ -111,8 +120,8 @@ export async function wizard(ctx) {
   }
   function validate() {
     clearTimeout(timer);
-    let cfg;
-    try { cfg = JSON.parse(editor.value || "{}"); } catch (e) {
+    const text = editor.value || "{}";
+    try { JSON.parse(text); } catch (e) {
       setStatus(false, `Not JSON: ${e.message}`);
       return;
     }
@@ -120,7 +129,7 @@ export async function wizard(ctx) {
     const mine = ++seq;
     timer = setTimeout(async () => {
       try {
-        await api.json("/dicomveil/v1/deidentifyConfig:validate", {method: "POST", body: {config: cfg}});
+        await api.json("/dicomveil/v1/deidentifyConfig:validate", withConfig({}, text));
         if (mine === seq) setStatus(true, "The server accepts this config.");
       } catch (e) {
         if (mine !== seq) return;
@@ -174,13 +183,14 @@ export async function wizard(ctx) {
 
   startBtn.addEventListener("click", async () => {
     if (!valid) { showError(new Error("Fix the config first: " + cfgStatus.textContent)); return; }
-    const config = JSON.parse(editor.value || "{}");
+    const config = editor.value || "{}";
     try {
+      JSON.parse(config); // one JSON value, or this throws before anything is sent
       let op;
       if (!st.srcS) {
         if (!st.newDataset) throw new Error("Enter the new dataset's ID (destination).");
-        op = await api.json(`${api.paths.dataset(st.srcD)}:deidentify`, {method: "POST",
-          body: {destinationDataset: FULL(st.newDataset), config}});
+        op = await api.json(`${api.paths.dataset(st.srcD)}:deidentify`,
+                            withConfig({destinationDataset: FULL(st.newDataset)}, config));
         started.set(op.name, {src: {d: st.srcD, s: ""}, dst: {d: st.newDataset, s: ""}});
       } else {
         let dstS = st.dstS;
@@ -189,7 +199,7 @@ export async function wizard(ctx) {
           await api.json(`${api.paths.stores(st.dstD)}?dicomStoreId=${encodeURIComponent(st.newStore)}`, {method: "POST", body: {}});
           dstS = st.newStore;
         }
-        const body = {destinationStore: FULL(st.dstD, dstS), config};
+        const body = {destinationStore: FULL(st.dstD, dstS)};
         if (ticked.size) {
           const text = [...ticked.keys()].join("\n") + "\n";
           const f = await api.json("/dicomveil/v1/filterFiles", {method: "POST", body: text,
@@ -197,7 +207,7 @@ export async function wizard(ctx) {
           body.filterConfig = {resourcePathsGcsUri: f.resourcePathsGcsUri};
         }
         try {
-          op = await api.json(`${api.paths.store(st.srcD, st.srcS)}:deidentify`, {method: "POST", body});
+          op = await api.json(`${api.paths.store(st.srcD, st.srcS)}:deidentify`, withConfig(body, config));
         } finally {
           // The file names source UIDs; the operation keeps its own copy of the paths once started.
           if (body.filterConfig) {

@@ -386,6 +386,12 @@ def part_deid(p, srv):
           in p.css("#config-status").text, "a bad config shows the server's error at its JSON path: %r" % path)
     check(ed.get_attribute("aria-invalid") == "true", "the editor is marked invalid")
     p.shot("config-error")
+    # A repeated key is sent as typed, so the server refuses it (JSON.parse would keep the last one silently).
+    p.js("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))", ed,
+         '{"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "removeTag": {}}]},\n'
+         ' "dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}}')
+    p.wait(lambda: "repeats a key" in p.css("#config-status").text, what="repeated key refused")
+    check(ed.get_attribute("aria-invalid") == "true", "a config repeating a key is refused by the server's dry run")
     p.js("arguments[0].value = '{\"dicomTagConfig\": '; arguments[0].dispatchEvent(new Event('input'))", ed)
     p.wait(lambda: "Not JSON" in p.css("#config-status").text, what="JSON syntax error")
     check(True, "a JSON syntax error is shown before anything is sent")
