@@ -22,7 +22,7 @@ int dv_instance_add_patch(dv_instance *inst, const dv_elem *e, uint64_t at, uint
         return 0;
     }
     if ((inst->npatches + 1) * sizeof(dv_patch) > inst->limits.max_metadata_bytes)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: more patches of " TAGF " than the metadata cap holds", TAGA(e->tag));
+        return dv_fail(err, DV_ERR_LIMIT, "more patches of " TAGF " than the metadata cap holds", TAGA(e->tag));
     if (dv_grow(&inst->patches, &inst->patches_cap, inst->npatches + 1, sizeof(dv_patch), 16) != 0)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory (patches of " TAGF ")", TAGA(e->tag));
     dv_patch *p = &inst->patches[inst->npatches++];

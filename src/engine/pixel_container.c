@@ -36,7 +36,7 @@ static int add_frag(void *user, uint32_t k, uint64_t header, uint64_t value, uin
         return 0;
     }
     if ((f->n + 1) * sizeof *f->v > f->inst->limits.max_metadata_bytes)
-        return dv_fail(f->err, DV_ERR_LIMIT, "limit: more fragments than the metadata cap holds");
+        return dv_fail(f->err, DV_ERR_LIMIT, "more fragments than the metadata cap holds");
     if (dv_grow(&f->v, &f->cap, f->n + 1, sizeof *f->v, 64) != 0)
         return dv_fail(f->err, DV_ERR_NOMEM, "out of memory (fragments)");
     f->v[f->n].offset = value;
@@ -132,7 +132,7 @@ static int clean_value(dv_instance *inst, dv_cs_family fam, const dv_ds *ds, con
     if (dv_encapsulated_items(src, e->tag, start, start + e->length, add_frag, f, err) != 0)
         return -1;
     if (f->n > UINT32_MAX)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: too many fragments in " TAGF, TAGA(e->tag));
+        return dv_fail(err, DV_ERR_LIMIT, "too many fragments in " TAGF, TAGA(e->tag));
     patcher p = {inst, e, start, err};
     /* every encapsulated syntax, walked or not: the table comes first, so its patch precedes the walk's */
     if (!bot_is_offsets(src, f) && add_patch(&p, f->bot, f->bot_len, NULL, 0) != 0)
@@ -423,7 +423,7 @@ static int clear_planes(dv_instance *inst, uint64_t planes, int all_unused, dv_e
     uint64_t total = fsize * n, len = total + (total & 1); /* below 2^45 within the caps: no overflow */
     if (fsize > lim.max_frame_bytes || n > lim.max_frames || len > 0xFFFFFFFEu || len > SIZE_MAX) {
         dv_frames_free(f);
-        return dv_fail(err, DV_ERR_LIMIT, "limit: pixel data with an embedded overlay to clear passes %u frames, "
+        return dv_fail(err, DV_ERR_LIMIT, "pixel data with an embedded overlay to clear passes %u frames, "
                        "%llu bytes a frame or 4 GiB", lim.max_frames, (unsigned long long)lim.max_frame_bytes);
     }
     uint8_t *out = calloc(1, (size_t)len);

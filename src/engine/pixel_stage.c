@@ -329,7 +329,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem, dv_error *err)
     while (n < need)
         n = n > SIZE_MAX / 2 ? need : n * 2;
     if (n > SIZE_MAX / elem)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: %zu entries", need);
+        return dv_fail(err, DV_ERR_LIMIT, "%zu entries", need);
     void *q = realloc(*p, n * elem);
     if (!q)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory (%zu bytes)", n * elem);
@@ -440,7 +440,7 @@ static int put_cs(dv_instance *inst, uint32_t tag, const char *v, dv_error *err)
     if (n & 1)
         buf[n++] = ' ';
     if (!dv_ds_put(inst, &inst->ds, tag, DV_VR_CS, buf, n))
-        return dv_fail(err, DV_ERR_LIMIT, "limit: cannot set " TAGF, TAGA(tag));
+        return dv_fail(err, DV_ERR_LIMIT, "cannot set " TAGF, TAGA(tag));
     return 0;
 }
 
@@ -465,7 +465,7 @@ static int fix_attributes(dv_instance *inst, const dv_pixel_attrs *pa, dv_photom
         put_cs(inst, DV_TAG_PHOTOMETRIC_INTERPRETATION, dv_photometric_name(decoded), err) != 0)
         return -1;
     if (pa->samples_per_pixel > 1 && !dv_ds_put_u16(inst, &inst->ds, DV_TAG_PLANAR_CONFIGURATION, 0))
-        return dv_fail(err, DV_ERR_LIMIT, "limit: cannot set " TAGF, TAGA(DV_TAG_PLANAR_CONFIGURATION));
+        return dv_fail(err, DV_ERR_LIMIT, "cannot set " TAGF, TAGA(DV_TAG_PLANAR_CONFIGURATION));
     if (!lossy)
         return 0;
     /* The pixels went through lossy compression once: that history must stay visible (PS3.3 C.7.6.1.1.5). */
@@ -510,7 +510,7 @@ static int time_left(const stage *s, uint64_t t0, uint32_t i, const char *after,
 {
     uint64_t spent = now_ms() - t0;
     if (spent >= s->frame_ms)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: frame %u over its %u ms bound after %s", i, s->frame_ms, after);
+        return dv_fail(err, DV_ERR_LIMIT, "frame %u over its %u ms bound after %s", i, s->frame_ms, after);
     *left = (uint32_t)(s->frame_ms - spent);
     return 0;
 }
@@ -601,7 +601,7 @@ static int read_one(stage *s, const dv_box *box, int slot, dv_ocr_prep prep, uin
     }
     uint64_t spent = now_ms() - t0;
     if (spent >= s->frame_ms)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: frame over its %u ms bound while reading its text", s->frame_ms);
+        return dv_fail(err, DV_ERR_LIMIT, "frame over its %u ms bound while reading its text", s->frame_ms);
     char *text = NULL;
     size_t len = 0;
     if (dv_ocr_read_prep(w->ocr, &w->gray, box, prep, (uint32_t)(s->frame_ms - spent), &text, &len, err) != 0)
@@ -1241,7 +1241,7 @@ static int find_all(stage *s, dv_error *err)
         dv_boxes_merge_overlapping(&w->boxes);
         uint64_t took = now_ms() - t0;
         if (took > s->frame_ms)
-            return dv_fail(err, DV_ERR_LIMIT, "limit: frame %u took %llu ms, over its %u ms bound", i,
+            return dv_fail(err, DV_ERR_LIMIT, "frame %u took %llu ms, over its %u ms bound", i,
                            (unsigned long long)took, s->frame_ms);
         if (grow((void **)&w->all, &w->all_cap, w->nall + w->boxes.n, sizeof *w->all, err) != 0)
             return -1;
@@ -1396,13 +1396,13 @@ static int write_native(stage *s, out_kind k, dv_error *err)
     uint64_t frame_bits = (uint64_t)pa->rows * pa->columns * pa->samples_per_pixel * pa->bits_allocated;
     if (frame_bits / 8 > dv_image_ctx_limits(s->w->img)->max_frame_bytes ||
         frame_bits > UINT64_MAX / 2 / pa->number_of_frames)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: %u frames of %llu bits", pa->number_of_frames,
+        return dv_fail(err, DV_ERR_LIMIT, "%u frames of %llu bits", pa->number_of_frames,
                        (unsigned long long)frame_bits);
     uint64_t total_bits = frame_bits * pa->number_of_frames;
     uint64_t len = (total_bits + 7) / 8;
     len += len & 1;
     if (len > SIZE_MAX || len > dv_image_ctx_limits(s->w->img)->max_frame_bytes * (uint64_t)pa->number_of_frames)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: %llu bytes of native pixel data", (unsigned long long)len);
+        return dv_fail(err, DV_ERR_LIMIT, "%llu bytes of native pixel data", (unsigned long long)len);
     uint8_t *out = calloc(1, (size_t)len);
     if (!out)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory (%llu bytes of pixel data)", (unsigned long long)len);
@@ -1455,7 +1455,7 @@ static int write_float(stage *s, dv_error *err)
     const dv_pixel_attrs *pa = &s->pa;
     uint64_t fbytes = pa->native_frame_bytes, len = fbytes * pa->number_of_frames; /* < 2^55 within the caps */
     if (len > 0xFFFFFFF0u || len > SIZE_MAX)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: %llu bytes of float pixel data", (unsigned long long)len);
+        return dv_fail(err, DV_ERR_LIMIT, "%llu bytes of float pixel data", (unsigned long long)len);
     uint8_t *out = malloc(len ? (size_t)len : 1);
     if (!out)
         return dv_fail(err, DV_ERR_NOMEM, "out of memory (%llu bytes of pixel data)", (unsigned long long)len);
@@ -1528,13 +1528,13 @@ static int plane_geometry(const dv_instance *inst, const dv_elem *od, const dv_i
         return dv_fail(err, DV_ERR_MALFORMED, "NumberOfFramesInOverlay " TAGF " is 0",
                        TAGA(OVERLAY_ELEM(group, OVERLAY_FRAMES)));
     if (p->frames > lim->max_frames)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: NumberOfFramesInOverlay " TAGF " over the frame cap",
+        return dv_fail(err, DV_ERR_LIMIT, "NumberOfFramesInOverlay " TAGF " over the frame cap",
                        TAGA(OVERLAY_ELEM(group, OVERLAY_FRAMES)));
     uint64_t frame = (uint64_t)p->rows * p->cols; /* < 2^32: one byte a pixel rendered (plane_view) */
     if (frame > lim->max_frame_bytes)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: overlay " TAGF " frame over the frame cap", TAGA(od->tag));
+        return dv_fail(err, DV_ERR_LIMIT, "overlay " TAGF " frame over the frame cap", TAGA(od->tag));
     if (od->length > SIZE_MAX)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: overlay " TAGF " too long", TAGA(od->tag));
+        return dv_fail(err, DV_ERR_LIMIT, "overlay " TAGF " too long", TAGA(od->tag));
     return 0;
 }
 

@@ -30,7 +30,7 @@ int dv_deflate_frame_decode(const dv_pixel_attrs *pa, const uint8_t *data, size_
                             dv_error *err)
 {
     if (len > 0xFFFFFFFFu || pa->native_frame_bytes > 0xFFFFFFFFu)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: deflated frame over 4 GiB");
+        return dv_fail(err, DV_ERR_LIMIT, "deflated frame over 4 GiB");
     size_t cap = (size_t)pa->native_frame_bytes;
     uint8_t *buf = malloc(cap + 1); /* one spare byte: output beyond a frame is detected, not written */
     if (!buf)

@@ -81,7 +81,7 @@ static int check_siz(const dv_pixel_attrs *pa, const uint8_t *d, size_t n, dv_er
         return dv_fail(err, DV_ERR_MALFORMED, "JPEG 2000 SIZ: bad tile grid");
     uint64_t tx = ((uint64_t)xs - xto + xt - 1) / xt, ty = ((uint64_t)ys - yto + yt - 1) / yt;
     if (tx * ty > DV_J2K_MAX_TILES)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: JPEG 2000 frame of more than %u tiles", DV_J2K_MAX_TILES);
+        return dv_fail(err, DV_ERR_LIMIT, "JPEG 2000 frame of more than %u tiles", DV_J2K_MAX_TILES);
     return 0;
 }
 

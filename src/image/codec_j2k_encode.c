@@ -168,7 +168,7 @@ int dv_j2k_encode(const dv_pixel_attrs *pa, const dv_frame *frame, uint64_t max_
     if (!opj_setup_encoder(codec, &par, img) || !opj_start_compress(codec, img, st) || !opj_encode(codec, st) ||
         !opj_end_compress(codec, st)) {
         if (o.over)
-            dv_fail(err, DV_ERR_LIMIT, "limit: JPEG 2000 output over %llu bytes for a %zu-byte frame",
+            dv_fail(err, DV_ERR_LIMIT, "JPEG 2000 output over %llu bytes for a %zu-byte frame",
                     (unsigned long long)limit, raw);
         else if (o.nomem)
             dv_fail(err, DV_ERR_NOMEM, "out of memory (JPEG 2000 output of %zu bytes)", o.cap);
@@ -179,7 +179,7 @@ int dv_j2k_encode(const dv_pixel_attrs *pa, const dv_frame *frame, uint64_t max_
     }
     if (o.len & 1) { /* even fragment length; decoders ignore the byte after EOC */
         if (os_reserve(&o, o.len + 1) != 0) {
-            dv_fail(err, DV_ERR_LIMIT, "limit: JPEG 2000 output over %llu bytes", (unsigned long long)limit);
+            dv_fail(err, DV_ERR_LIMIT, "JPEG 2000 output over %llu bytes", (unsigned long long)limit);
             goto done;
         }
         o.data[o.len++] = 0x00;

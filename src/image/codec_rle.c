@@ -154,7 +154,7 @@ int dv_rle_encode(const dv_pixel_attrs *pa, const dv_frame *frame, uint8_t **out
     for (uint32_t seg = 0; seg < nseg; seg++) {
         if (o > UINT32_MAX) {
             free(buf);
-            return dv_fail(err, DV_ERR_LIMIT, "limit: RLE frame over 4 GiB");
+            return dv_fail(err, DV_ERR_LIMIT, "RLE frame over 4 GiB");
         }
         uint32_t off = (uint32_t)o;
         for (int k = 0; k < 4; k++)

@@ -122,7 +122,7 @@ size_t dv_image_frame_capacity(const dv_pixel_attrs *pa, dv_ts_family fam, const
         return 0;
     }
     if (n > lim->max_frame_bytes || n > SIZE_MAX) {
-        dv_fail(err, DV_ERR_LIMIT, "limit: decoded frame of %llu bytes exceeds %llu", (unsigned long long)n,
+        dv_fail(err, DV_ERR_LIMIT, "decoded frame of %llu bytes exceeds %llu", (unsigned long long)n,
                 (unsigned long long)lim->max_frame_bytes);
         return 0;
     }
@@ -265,7 +265,7 @@ int dv_image_decode_frame(dv_image_ctx *ctx, const char *ts_uid, const dv_pixel_
     if (dv_image_frame_capacity(pa, fam, &ctx->limits, err) == 0)
         return -1;
     if (dv_ts_family_encapsulated(fam) && len > ctx->limits.max_encoded_bytes)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: compressed frame of %zu bytes exceeds %llu", len,
+        return dv_fail(err, DV_ERR_LIMIT, "compressed frame of %zu bytes exceeds %llu", len,
                        (unsigned long long)ctx->limits.max_encoded_bytes);
     memset(&out->src, 0, sizeof out->src);
     out->src.family = fam;

@@ -23,7 +23,7 @@ static int read_native(dv_image_ctx *ctx, const dv_instance *inst, const dv_pixe
         return dv_fail(err, DV_ERR_MALFORMED, "native frame %u beyond the %llu-byte PixelData", i,
                        (unsigned long long)pd->length);
     if (n > dv_image_ctx_limits(ctx)->max_encoded_bytes || n > SIZE_MAX)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: %llu bytes of native pixel data", (unsigned long long)n);
+        return dv_fail(err, DV_ERR_LIMIT, "%llu bytes of native pixel data", (unsigned long long)n);
     uint8_t *buf = malloc(n ? (size_t)n : 1);
     if (!buf)
         return dv_fail(err, DV_ERR_NOMEM, "native frame of %llu bytes", (unsigned long long)n);
@@ -60,7 +60,7 @@ int dv_image_decode_instance_frame(dv_image_ctx *ctx, const dv_instance *inst, c
     if (n == 0)
         return dv_fail(err, DV_ERR_MALFORMED, "frame %u is empty", i);
     if (n > dv_image_ctx_limits(ctx)->max_encoded_bytes || n > SIZE_MAX)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: frame %u of %llu bytes exceeds %llu", i, (unsigned long long)n,
+        return dv_fail(err, DV_ERR_LIMIT, "frame %u of %llu bytes exceeds %llu", i, (unsigned long long)n,
                        (unsigned long long)dv_image_ctx_limits(ctx)->max_encoded_bytes);
     uint8_t *buf = malloc((size_t)n);
     if (!buf)

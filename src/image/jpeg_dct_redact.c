@@ -183,14 +183,14 @@ int dv_jpeg_dct_redact(const dv_pixel_attrs *pa, const uint8_t *in, size_t len, 
     if (len == 0 || !in)
         return dv_fail(err, DV_ERR_MALFORMED, "empty JPEG frame");
     if (len > lim.max_encoded_bytes || len > 0xFFFFFFFFu)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: JPEG frame of %zu bytes (max %llu)", len,
+        return dv_fail(err, DV_ERR_LIMIT, "JPEG frame of %zu bytes (max %llu)", len,
                        (unsigned long long)lim.max_encoded_bytes);
     if (pa->bits_allocated > 16)
         return dv_fail(err, DV_ERR_MALFORMED, "JPEG with BitsAllocated %u", pa->bits_allocated);
     if (!dv_image_frame_capacity(pa, DV_TSF_JPEG_BASELINE, &lim, err))
         return -1;
     if (boxes->n > DV_BOXES_MAX)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: %zu boxes in one frame", boxes->n);
+        return dv_fail(err, DV_ERR_LIMIT, "%zu boxes in one frame", boxes->n);
 
     dct_job *j = calloc(1, sizeof *j);
     if (!j)

@@ -43,7 +43,7 @@ static void on_progress(j_common_ptr cinfo)
 {
     j_decompress_ptr d = (j_decompress_ptr)cinfo;
     if (d->input_scan_number > DV_JPEG_MAX_SCANS)
-        dv_jpeg_throw((dv_jpeg_err *)cinfo->err, DV_ERR_LIMIT, "limit: more than %d JPEG scans", DV_JPEG_MAX_SCANS);
+        dv_jpeg_throw((dv_jpeg_err *)cinfo->err, DV_ERR_LIMIT, "more than %d JPEG scans", DV_JPEG_MAX_SCANS);
 }
 
 struct jpeg_error_mgr *dv_jpeg_err_init(dv_jpeg_err *e)
@@ -101,7 +101,7 @@ static boolean dest_grow(j_compress_ptr c)
     dv_jpeg_dest *o = (dv_jpeg_dest *)c->dest;
     /* libjpeg calls this only when the buffer is full (free_in_buffer 0): the whole of it is data. */
     if (o->cap >= o->max)
-        dv_jpeg_throw(o->je, DV_ERR_LIMIT, "limit: %s larger than %zu bytes", o->what, o->max);
+        dv_jpeg_throw(o->je, DV_ERR_LIMIT, "%s larger than %zu bytes", o->what, o->max);
     size_t ncap = o->cap > o->max / 2 ? o->max : o->cap * 2;
     uint8_t *nb = realloc(o->buf, ncap);
     if (!nb)

@@ -32,7 +32,8 @@
  * which libtesseract already loads). */
 void omp_set_max_active_levels(int levels);
 
-/* Where Debian and upstream install the models, tried in order after TESSDATA_PREFIX. */
+/* Where Debian and upstream install the models, tried in order when TESSDATA_PREFIX is unset (when set, it is
+ * the only place looked at: an explicit choice does not fall back silently). */
 static const char *const TESSDATA_DIRS[] = {
     "/usr/share/tesseract-ocr/5/tessdata",
     "/usr/share/tesseract-ocr/4.00/tessdata",

@@ -85,7 +85,7 @@ int dv_frame_count_read(const dv_instance *inst, uint32_t tag, const char *name,
     for (; *p >= '0' && *p <= '9'; p++) {
         n = n * 10 + (uint64_t)(*p - '0');
         if (n > 0xFFFFFFFFull)
-            return dv_fail(err, DV_ERR_LIMIT, "limit: %s " TAGF " exceeds 2^32", name, TAGA(tag));
+            return dv_fail(err, DV_ERR_LIMIT, "%s " TAGF " exceeds 2^32", name, TAGA(tag));
     }
     while (*p == ' ')
         p++;
@@ -111,7 +111,7 @@ int dv_pixel_attrs_validate(dv_pixel_attrs *pa, const dv_image_limits *lim, dv_e
         return dv_fail(err, DV_ERR_MALFORMED, "pixel attributes: Rows %u x Columns %u is empty", pa->rows,
                        pa->columns);
     if (pa->rows > lim->max_dimension || pa->columns > lim->max_dimension)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: Rows %u x Columns %u exceeds %u", pa->rows, pa->columns,
+        return dv_fail(err, DV_ERR_LIMIT, "Rows %u x Columns %u exceeds %u", pa->rows, pa->columns,
                        lim->max_dimension);
     if (pa->samples_per_pixel != 1 && pa->samples_per_pixel != 3)
         return dv_fail(err, DV_ERR_UNSUPPORTED, "SamplesPerPixel %u (only 1 or 3)", pa->samples_per_pixel);
@@ -137,7 +137,7 @@ int dv_pixel_attrs_validate(dv_pixel_attrs *pa, const dv_image_limits *lim, dv_e
     if (pa->number_of_frames == 0)
         return dv_fail(err, DV_ERR_MALFORMED, "NumberOfFrames 0 with pixel data");
     if (pa->number_of_frames > lim->max_frames)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: NumberOfFrames exceeds %u", lim->max_frames);
+        return dv_fail(err, DV_ERR_LIMIT, "NumberOfFrames exceeds %u", lim->max_frames);
     switch (pa->photometric) {
     case DV_PHOTO_MONOCHROME1:
     case DV_PHOTO_MONOCHROME2:
@@ -171,7 +171,7 @@ int dv_pixel_attrs_validate(dv_pixel_attrs *pa, const dv_image_limits *lim, dv_e
         pa->native_frame_bits = pa->native_frame_bits * 2 / 3;
     pa->native_frame_bytes = (pa->native_frame_bits + 7) / 8;
     if (pa->native_frame_bytes > lim->max_frame_bytes)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: one frame of %llu bytes exceeds %llu",
+        return dv_fail(err, DV_ERR_LIMIT, "one frame of %llu bytes exceeds %llu",
                        (unsigned long long)pa->native_frame_bytes, (unsigned long long)lim->max_frame_bytes);
     return 0;
 }
@@ -230,7 +230,7 @@ int dv_pixel_attrs_read(const dv_instance *inst, const dv_image_limits *lim, dv_
         /* Every frame must be present: a short value is a lying header, never padded with invented pixels.
          * BitsAllocated 1 frames are packed bit after bit across frame boundaries (PS3.5 8.1.1). */
         if (out->native_frame_bits > UINT64_MAX / out->number_of_frames)
-            return dv_fail(err, DV_ERR_LIMIT, "limit: %u frames overflow the pixel data size", out->number_of_frames);
+            return dv_fail(err, DV_ERR_LIMIT, "%u frames overflow the pixel data size", out->number_of_frames);
         uint64_t need = (out->native_frame_bits * out->number_of_frames + 7) / 8;
         if (pd->length < need)
             return dv_fail(err, DV_ERR_MALFORMED, "PixelData " TAGF " has %llu bytes, %u frames need %llu",
@@ -286,7 +286,7 @@ int dv_pixel_attrs_read_float(const dv_instance *inst, const dv_image_limits *li
         return dv_fail(err, DV_ERR_MALFORMED, "float pixel data: %u x %u, %u frames", out->rows, out->columns,
                        out->number_of_frames);
     if (out->rows > lim->max_dimension || out->columns > lim->max_dimension || out->number_of_frames > lim->max_frames)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: float pixel data of Rows %u x Columns %u over %u, or NumberOfFrames "
+        return dv_fail(err, DV_ERR_LIMIT, "float pixel data of Rows %u x Columns %u over %u, or NumberOfFrames "
                        "over %u", out->rows, out->columns, lim->max_dimension, lim->max_frames);
     out->float_bits = out->bits_stored = bits;
     out->high_bit = bits - 1;
@@ -294,7 +294,7 @@ int dv_pixel_attrs_read_float(const dv_instance *inst, const dv_image_limits *li
     out->native_frame_bits = (uint64_t)out->rows * out->columns * bits; /* < 2^38 */
     out->native_frame_bytes = out->native_frame_bits / 8;
     if (out->native_frame_bytes > lim->max_frame_bytes)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: one frame of %llu bytes exceeds %llu",
+        return dv_fail(err, DV_ERR_LIMIT, "one frame of %llu bytes exceeds %llu",
                        (unsigned long long)out->native_frame_bytes, (unsigned long long)lim->max_frame_bytes);
     if (pd->length / out->native_frame_bytes < out->number_of_frames)
         return dv_fail(err, DV_ERR_MALFORMED, "float pixel data " TAGF " has %llu bytes for %u frames of %llu",

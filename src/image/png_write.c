@@ -45,10 +45,10 @@ int dv_png_encode(const dv_picture *p, uint8_t **out, size_t *out_len, dv_error 
     if (p->channels != 1 && p->channels != 3)
         return dv_fail(err, DV_ERR_USAGE, "PNG of %u channels", p->channels);
     if (p->width == 0 || p->height == 0 || p->width > 0x7FFFFFFFu || p->height > 0x7FFFFFFFu)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: PNG of %ux%u pixels", p->width, p->height);
+        return dv_fail(err, DV_ERR_LIMIT, "PNG of %ux%u pixels", p->width, p->height);
     size_t row = (size_t)p->width * p->channels;
     if (row + 1 > SIZE_MAX / p->height)
-        return dv_fail(err, DV_ERR_LIMIT, "limit: PNG of %ux%u pixels", p->width, p->height);
+        return dv_fail(err, DV_ERR_LIMIT, "PNG of %ux%u pixels", p->width, p->height);
     size_t raw_len = (row + 1) * p->height;
     uint8_t *raw = malloc(raw_len);
     if (!raw)
