@@ -38,13 +38,14 @@ void dvc_serve_usage(FILE *f)
           "  --listen ADDR:PORT      Address to listen on (default 127.0.0.1:8080; [::1]:PORT for IPv6;\n"
           "                          port 0 picks a free port). Non-loopback addresses need --token-file\n"
           "  --token-file F          Require 'Authorization: Bearer <token>' on every request; F holds the\n"
-          "                          token (16-4096 printable characters; a trailing newline is ignored)\n"
+          "                          token (16-4096 printable characters, no spaces; a trailing newline is\n"
+          "                          ignored)\n"
           "  --tls-cert C --tls-key K  Serve HTTPS with this PEM certificate (chain) and key\n"
           "  --console-dir DIR       The web console's files, served at /console/ (default: the installed\n"
           "                          <bin>/../share/dicomveil/console, else the source tree's console/)\n"
           "  --workers N             No effect, kept so that existing command lines work: every open\n"
           "                          connection has its own request thread (see --max-connections)\n"
-          "  --max-body BYTES        Largest STOW body and instance (default 1073741824)\n"
+          "  --max-body BYTES        Largest STOW body and instance (suffix K, M or G; default 1G)\n"
           "  --max-connections N     Open connections in total (default 256; a quarter of it per client)\n"
           "  --idle-timeout S        Close a connection idle for S seconds (default 30)\n"
           "  --request-timeout S     A request still uploading after S seconds gets 408 (default 600)\n"
@@ -54,7 +55,7 @@ void dvc_serve_usage(FILE *f)
           "  --op-workers N          Threads running operations (default: one per CPU)\n"
           "  --max-filter-files N    Filter files DATA/filters/ may hold (POST /dicomveil/v1/filterFiles; more: 429)\n"
           "                          (default 1000)\n"
-          "  --max-filter-bytes BYTES  Their bytes in total (default 268435456: 256 MiB)\n"
+          "  --max-filter-bytes BYTES  Their bytes in total (suffix K, M or G; default 256M)\n"
           "  --min-free-disk BYTES   Free space to keep on the file system holding --data: a STOW, :import or\n"
           "                          :deidentify that would leave less gets 507, a running :import or\n"
           "                          :deidentify waits for room (suffix K, M or G; default 1G; 0: no floor)\n"
@@ -181,27 +182,35 @@ int dvc_cmd_serve(int argc, char **argv)
             cfg.min_free_disk_off = floor == 0;
             break;
         }
+        case 'b':
+        case 'B': {
+            /* Byte counts take K, M or G as --min-free-disk and deidentify's byte options do (dvc_parse_bytes). */
+            uint64_t bytes;
+            if (dvc_parse_bytes(optarg, 1, 1ull << 40, &bytes)) {
+                dvc_errorf("serve: --%s: expected a byte count from 1 to 1024G such as 512M (K, M or G)",
+                           c == 'b' ? "max-body" : "max-filter-bytes");
+                return DVC_EXIT_USAGE;
+            }
+            if (c == 'b') cfg.max_body = bytes;
+            if (c == 'B') cfg.max_filter_bytes = bytes;
+            break;
+        }
         case 'w':
         case 'o':
-        case 'b':
         case 'm':
         case 'i':
         case 'r':
-        case 'F':
-        case 'B': {
-            unsigned long long max = c == 'b' || c == 'B' ? (1ull << 40) : c == 'w' || c == 'o' ? 256 : 1000000;
+        case 'F': {
+            unsigned long long max = c == 'w' || c == 'o' ? 256 : 1000000;
             if (parse_num(optarg, max, &v)) {
                 dvc_errorf("serve: --%s: expected a whole number from 1 to %llu",
-                           c == 'w' ? "workers" : c == 'o' ? "op-workers" : c == 'b' ? "max-body" : c == 'm' ? "max-connections"
-                           : c == 'i' ? "idle-timeout" : c == 'F' ? "max-filter-files" : c == 'B' ? "max-filter-bytes"
-                           : "request-timeout", max);
+                           c == 'w' ? "workers" : c == 'o' ? "op-workers" : c == 'm' ? "max-connections"
+                           : c == 'i' ? "idle-timeout" : c == 'F' ? "max-filter-files" : "request-timeout", max);
                 return DVC_EXIT_USAGE;
             }
             if (c == 'F') cfg.max_filter_files = (unsigned)v;
-            if (c == 'B') cfg.max_filter_bytes = v;
             if (c == 'w') cfg.workers = (unsigned)v;
             if (c == 'o') cfg.op_workers = (unsigned)v;
-            if (c == 'b') cfg.max_body = v;
             if (c == 'm') cfg.max_connections = (unsigned)v;
             if (c == 'i') cfg.idle_timeout_s = (unsigned)v;
             if (c == 'r') cfg.request_timeout_s = (unsigned)v;

@@ -97,7 +97,7 @@ void dvc_summary(dvc_progress *p, const dv_run *run, double elapsed)
     pthread_mutex_lock(&p->lock);
     erase_locked(p);
     fprintf(stderr,
-            "instances: %zu ok, %zu failed, %zu skipped (not DICOM), %zu duplicate; "
+            "instances: %zu ok, %zu failed, %zu skipped, %zu duplicate; "
             "%.1f instances/s, %.1f MB/s (input bytes), elapsed %.2fs\n",
             (size_t)dv_run_count(run, DV_OUTCOME_OK), (size_t)dv_run_count(run, DV_OUTCOME_FAILED),
             (size_t)dv_run_count(run, DV_OUTCOME_SKIPPED), (size_t)dv_run_count(run, DV_OUTCOME_DUPLICATE),

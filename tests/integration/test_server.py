@@ -671,7 +671,7 @@ def security(tmp, servers):
     srv.stop()
 
     # ---- STOW over --max-body: 413, and the server stays small and answers ----
-    srv = Server(os.path.join(tmp, "data3"), "--max-body", "100000", "--idle-timeout", "1")
+    srv = Server(os.path.join(tmp, "data3"), "--max-body", "100K", "--idle-timeout", "1")  # K, M, G as in --help
     servers.append(srv)
     base = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l"
     curl("-X", "POST", base + "/datasets?datasetId=d", "-d", "{}")
