@@ -454,6 +454,12 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
     }
     p->nwarnings = cfg->nwarnings < DV_CONFIG_MAX_WARNINGS ? cfg->nwarnings : DV_CONFIG_MAX_WARNINGS;
     memcpy(p->warnings, cfg->warnings, sizeof p->warnings);
+    /* A TextConfig only says how text is cleaned; whether any is cleaned is decided above. A user who wrote one
+     * expects text cleaned, so its having no effect is said, not left silent (Google's API takes it quietly). */
+    if (cfg->has_text && !p->cleans_text && p->nwarnings < DV_CONFIG_MAX_WARNINGS)
+        snprintf(p->warnings[p->nwarnings++], DV_CONFIG_WARNING_MAX,
+                 "config.text: no effect: nothing in this config cleans text (that takes a cleanTextTag action, "
+                 "the DEIDENTIFY_TAG_CONTENTS profile or the cleanDescriptors option)");
 
     snprintf(p->summary, sizeof p->summary, "profile=%s primaryIds=%s actions=%zu ps3.15=%s%s", p->profile_name,
              primary_name(p->primary_ids), p->nactions, p->table ? p->table->edition : "none",

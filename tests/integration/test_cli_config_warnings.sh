@@ -32,4 +32,17 @@ rc=$?
 grep -q "config.operationMetadata: ignored" "$T/err2" || fail "FHIR fields: operationMetadata not named"
 grep -q "config.fhirFieldConfig: ignored" "$T/err2" || fail "FHIR fields: fhirFieldConfig not named"
 ! grep -q "Doe" "$T/err2" || fail "FHIR fields: a value reached stderr"
+
+# A TextConfig with nothing that cleans text has no effect: one warning naming config.text; none once the
+# profile cleans text (docs/decisions.md "A text block with no effect").
+for prof in KEEP_ALL_PROFILE DEIDENTIFY_TAG_CONTENTS; do
+    printf '{"dicomTagConfig": {"profileType": "%s"}, "text": {"transformations": [{"redactConfig": {}}]}}' \
+        "$prof" > "$T/text-$prof.json"
+    "$DV_BIN" deidentify -q --config "$T/text-$prof.json" --key-file "$T/key" "$SRC" "$T/dst-$prof" 2> "$T/err-$prof" ||
+        fail "text block under $prof: exit $?: $(cat "$T/err-$prof")"
+    n=$(grep -c '^dicomveil: warning: config .*: config.text: no effect: nothing in this config cleans text' \
+        "$T/err-$prof")
+    want=$([ "$prof" = KEEP_ALL_PROFILE ] && echo 1 || echo 0)
+    [ "$n" -eq "$want" ] || fail "text block under $prof: $n warnings, want $want: $(cat "$T/err-$prof")"
+done
 finish test_cli_config_warnings
