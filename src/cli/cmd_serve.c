@@ -25,7 +25,7 @@ void dvc_serve_usage(FILE *f)
 {
     fputs("Usage: dicomveil serve --data DIR [options]\n"
           "\n"
-          "Serves a Google Cloud Healthcare API-compatible REST API (v1beta1 paths): datasets, DICOM stores,\n"
+          "Serves a Google Cloud Healthcare API-compatible REST API (v1beta1 and v1 paths): datasets, DICOM stores,\n"
           "DICOMweb STOW-RS / QIDO-RS / WADO-RS, and long-running operations: datasets and dicomStores\n"
           ":deidentify, dicomStores :import / :export, operations get / list / cancel. Stops gracefully on\n"
           "SIGTERM or SIGINT (running operations checkpoint and resume at the next start).\n"

@@ -16,18 +16,19 @@ static void u64s(char out[24], uint64_t v)
 
 json_t *dvh_operation_json(dvh_request *rq, const dvs_operation *op)
 {
-    char ds[1024], name[1200], origin[600], logs[2000];
+    char ds[1024], name[1200], origin[600], logs[2000], type[128], method[256];
     dvh_dataset_name(&rq->route, ds, sizeof ds);
     snprintf(name, sizeof name, "%s/operations/%lld", ds, (long long)op->id);
-    dvh_base_url(rq, origin, sizeof origin);
-    snprintf(logs, sizeof logs, "%s/v1beta1/%s/errors", origin, name);
+    dvh_api_root(rq, origin, sizeof origin);
+    snprintf(logs, sizeof logs, "%s/%s/errors", origin, name);
+    dvh_api_name(rq, "type.googleapis.com/google.cloud.healthcare.v1beta1.OperationMetadata", type, sizeof type);
+    dvh_api_name(rq, op->api_method, method, sizeof method);
     char s[24], f[24], p[24];
     u64s(s, op->success);
     u64s(f, op->failure);
     u64s(p, op->pending);
-    json_t *md = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s}", "@type",
-                           "type.googleapis.com/google.cloud.healthcare.v1beta1.OperationMetadata", "apiMethodName",
-                           op->api_method, "createTime", op->create_time, "counter", "success", s, "failure", f,
+    json_t *md = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s}", "@type", type, "apiMethodName", method,
+                           "createTime", op->create_time, "counter", "success", s, "failure", f,
                            "pending", p, "logsUrl", logs);
     if (md == NULL)
         return NULL;
@@ -45,6 +46,13 @@ json_t *dvh_operation_json(dvh_request *rq, const dvs_operation *op)
                 if (strcmp(k, "response") == 0 || strcmp(k, "error") == 0)
                     json_object_set(o, k, v);
             }
+        json_t *resp = json_object_get(o, "response");
+        const char *rt = json_string_value(json_object_get(resp, "@type"));
+        if (rt) {
+            char t[256];
+            dvh_api_name(rq, rt, t, sizeof t);
+            json_object_set_new(resp, "@type", json_string(t));
+        }
         json_decref(r);
     }
     return o;

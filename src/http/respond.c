@@ -58,15 +58,35 @@ void dvh_store_name(const dvh_route *r, char *out, size_t cap)
              r->dataset, r->store);
 }
 
-void dvh_base_url(dvh_request *rq, char *out, size_t cap)
+const char *dvh_api_version(const dvh_request *rq)
+{
+    return rq->route.version ? rq->route.version : "v1beta1";
+}
+
+void dvh_api_root(dvh_request *rq, char *out, size_t cap)
 {
     const char *host = dvh_header(rq, MHD_HTTP_HEADER_HOST);
+    const char *scheme = rq->srv->tls ? "https" : "http", *v = dvh_api_version(rq);
     /* The Host header is client text: used only when it is plainly a host[:port]. */
     if (host == NULL || host[0] == '\0' || strlen(host) > 255 ||
         strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != strlen(host))
-        snprintf(out, cap, "%s://127.0.0.1:%u", rq->srv->tls ? "https" : "http", rq->srv->port);
+        snprintf(out, cap, "%s://127.0.0.1:%u/%s", scheme, rq->srv->port, v);
     else
-        snprintf(out, cap, "%s://%s", rq->srv->tls ? "https" : "http", host);
+        snprintf(out, cap, "%s://%s/%s", scheme, host, v);
+}
+
+/* Names are stored as the v1beta1 API writes them; only their version part follows the request. */
+#define STORED_API "google.cloud.healthcare.v1beta1."
+
+void dvh_api_name(const dvh_request *rq, const char *stored, char *out, size_t cap)
+{
+    const char *at = stored ? strstr(stored, STORED_API) : NULL;
+    if (at == NULL) {
+        snprintf(out, cap, "%s", stored ? stored : "");
+        return;
+    }
+    snprintf(out, cap, "%.*sgoogle.cloud.healthcare.%s.%s", (int)(at - stored), stored, dvh_api_version(rq),
+             at + sizeof STORED_API - 1);
 }
 
 typedef struct qp_collect {

@@ -355,6 +355,7 @@ static int route_parse(const char *path, size_t len, dvh_route *r, dvh_err *e)
     if (n < 6 || !(seg_is(&s[0], "v1beta1") || seg_is(&s[0], "v1")) || !seg_is(&s[1], "projects") ||
         !seg_is(&s[3], "locations"))
         return not_found(e);
+    r->version = seg_is(&s[0], "v1") ? "v1" : "v1beta1";
     /* A ':' belongs only to the last segment's custom method. */
     for (size_t k = 0; k + 1 < n; k++)
         if (memchr(s[k].p, ':', s[k].n) != NULL)

@@ -77,6 +77,7 @@ typedef struct dvh_route {
     dvh_route_kind kind;
     unsigned allow; /* dvh_method bits this route accepts */
     const char *name; /* stable route name for logs and errors ("datasets.get"): never client text */
+    const char *version; /* "v1" or "v1beta1", the path's API version (answers name types and URLs by it) */
     char project[DVH_ID_MAX + 1], location[DVH_ID_MAX + 1], dataset[DVH_ID_MAX + 1], store[DVH_ID_MAX + 1],
         operation[DVH_ID_MAX + 1];
     dvh_web web;

@@ -94,9 +94,9 @@ int dvh_handle_search(dvh_request *rq, struct MHD_Response **resp, int *status, 
     }
     search_ctx c = {.q = q, .out = json_array()};
     char origin[600], store[1200];
-    dvh_base_url(rq, origin, sizeof origin);
+    dvh_api_root(rq, origin, sizeof origin);
     dvh_store_name(&rq->route, store, sizeof store);
-    snprintf(c.base, sizeof c.base, "%s/v1beta1/%s/dicomWeb", origin, store);
+    snprintf(c.base, sizeof c.base, "%s/%s/dicomWeb", origin, store);
     dv_error err = {0};
     int rc = c.out ? s->ix->ops->query(s->ix, rq->store.id, q, on_row, &c, &err) : -1;
     free(q);

@@ -97,9 +97,14 @@ typedef int (*dvh_handler)(dvh_request *rq, struct MHD_Response **resp, int *sta
 struct MHD_Response *dvh_response_json(json_t *body); /* steals body; NULL on ENOMEM */
 struct MHD_Response *dvh_response_bytes(const char *ctype, char *data, size_t len); /* takes data (malloc'd) */
 struct MHD_Response *dvh_response_error(const dvh_err *e);
-/* "http[s]://host[:port]" for links (RetrieveURL, BulkDataURI): the Host header when it looks like a host,
- * else the listen address. */
-void dvh_base_url(dvh_request *rq, char *out, size_t cap);
+/* "http[s]://host[:port]/<version>" for links (RetrieveURL, BulkDataURI, logsUrl): the Host header when it
+ * looks like a host, else the listen address; the version of the request's path (v1beta1 off the API paths). */
+void dvh_api_root(dvh_request *rq, char *out, size_t cap);
+/* "v1" or "v1beta1": the request path's API version (v1beta1 for the extension endpoints). */
+const char *dvh_api_version(const dvh_request *rq);
+/* A type or method name as stored ("[type.googleapis.com/]google.cloud.healthcare.v1beta1.X") with the
+ * request's API version in it: a v1 client reads v1 names, as from Google's service. */
+void dvh_api_name(const dvh_request *rq, const char *stored, char *out, size_t cap);
 /* "projects/p/locations/l/datasets/d[/dicomStores/s]" of the route. */
 void dvh_dataset_name(const dvh_route *r, char *out, size_t cap);
 void dvh_store_name(const dvh_route *r, char *out, size_t cap);

@@ -204,9 +204,9 @@ int dvh_stow_begin(dvh_request *rq, dvh_err *e)
     s->failed = json_array();
     s->put = dvh_putter_new(rq->srv);
     char origin[600], store[1200];
-    dvh_base_url(rq, origin, sizeof origin);
+    dvh_api_root(rq, origin, sizeof origin);
     dvh_store_name(&rq->route, store, sizeof store);
-    snprintf(s->base, sizeof s->base, "%s/v1beta1/%s/dicomWeb", origin, store);
+    snprintf(s->base, sizeof s->base, "%s/%s/dicomWeb", origin, store);
     if (s->referenced == NULL || s->failed == NULL || s->put == NULL)
         return dvh_fail(e, DVH_INTERNAL, "out of memory");
     if (multipart) {

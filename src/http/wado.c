@@ -243,7 +243,7 @@ int dvh_handle_metadata(dvh_request *rq, struct MHD_Response **resp, int *status
     dvh_server *s = rq->srv;
     json_t *arr = json_array();
     char origin[600], store[1200];
-    dvh_base_url(rq, origin, sizeof origin);
+    dvh_api_root(rq, origin, sizeof origin);
     dvh_store_name(&rq->route, store, sizeof store);
     int rc = arr ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
     for (size_t i = 0; rc == 0 && i < rs.n; i++) {
@@ -262,7 +262,7 @@ int dvh_handle_metadata(dvh_request *rq, struct MHD_Response **resp, int *status
             break;
         }
         char bulk[2600];
-        snprintf(bulk, sizeof bulk, "%s/v1beta1/%s/dicomWeb/studies/%s/series/%s/instances/%s/bulkdata", origin, store,
+        snprintf(bulk, sizeof bulk, "%s/%s/dicomWeb/studies/%s/series/%s/instances/%s/bulkdata", origin, store,
                  rs.v[i].study_uid, rs.v[i].series_uid, rs.v[i].sop_uid);
         json_t *o = dvh_json_instance(inst, bulk, &err);
         dv_instance_free(inst);

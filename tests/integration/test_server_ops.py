@@ -445,6 +445,40 @@ def googleapi(root, loc, configs):
         time.sleep(0.05)
         op = opsvc.get(name=op["name"]).execute()
     check(op.get("done") and op["metadata"]["counter"]["success"] == "1", "googleapi dicomStores.deidentify")
+    md, hc = op["metadata"], "google.cloud.healthcare."
+    check(md["@type"] == "type.googleapis.com/" + hc + "v1beta1.OperationMetadata"
+          and md["apiMethodName"].startswith(hc + "v1beta1.") and "/v1beta1/" in md["logsUrl"]
+          and op["response"]["@type"].startswith("type.googleapis.com/" + hc + "v1beta1."),
+          f"a v1beta1 client reads v1beta1 names: {md} {op.get('response')}")
+
+    # A client of the v1 API (its own discovery document) reads v1 names and links, as from Google's service:
+    # the same operation through v1, and a new one started through v1.
+    doc1 = json.load(open(ts.DISCOVERY.replace("healthcare.v1beta1.json", "healthcare.v1.json")))
+    doc1["rootUrl"] = doc1["baseUrl"] = root + "/"
+    ds1 = build_from_document(doc1, http=httplib2.Http(timeout=20)).projects().locations().datasets()
+    ds1.dicomStores().create(parent=loc + "/datasets/sink", dicomStoreId="dst1", body={}).execute()
+    again = ds1.operations().get(name=op["name"]).execute()
+    op1 = ds1.dicomStores().deidentify(sourceStore=loc + "/datasets/src/dicomStores/b",
+                                       body={"destinationStore": loc + "/datasets/sink/dicomStores/dst1",
+                                             "config": configs[0]}).execute()
+    t0 = time.time()
+    while not op1.get("done") and time.time() - t0 < 60:
+        time.sleep(0.05)
+        op1 = ds1.operations().get(name=op1["name"]).execute()
+    for what, o in (("the v1beta1 operation read through v1", again), ("an operation started through v1", op1)):
+        md = o["metadata"]
+        check(o.get("done") and md["@type"] == "type.googleapis.com/" + hc + "v1.OperationMetadata"
+              and md["apiMethodName"] == hc + "v1.deidentify.DeidentifyService.DeidentifyDicomStore"
+              and md["logsUrl"].startswith(root + "/v1/") and ds1.operations().get(name=o["name"]).execute()
+              and o["response"]["@type"] == "type.googleapis.com/" + hc + "v1.deidentify.DeidentifyDicomStoreSummary",
+              f"{what}: v1 names and links: {md} {o.get('response')}")
+    st, r = jreq("GET", md["logsUrl"])
+    check(st == 200 and "entries" in r or r == {}, f"the v1 logsUrl answers: {st} {r}")
+    web1 = root + "/v1/" + loc + "/datasets/sink/dicomStores/dst1/dicomWeb"
+    st, found = jreq("GET", web1 + "/instances?includefield=all")
+    urls = [x.get("00081190", {}).get("Value", [""])[0] for x in found] if st == 200 else []
+    check(st == 200 and urls and all(u.startswith(web1 + "/studies/") for u in urls),
+          f"QIDO through v1: RetrieveURLs under /v1/: {urls[:2]}")
 
 
 def pipeline_phases(log, name, n):

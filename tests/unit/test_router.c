@@ -73,9 +73,12 @@ static void test_resource_routes(void **state)
     assert_int_equal(r.kind, DVH_R_STORE_IMPORT);
     assert_int_equal(route(DVH_POST, P "/d/dicomStores/s:export", &r, &e), 0);
     assert_int_equal(r.kind, DVH_R_STORE_EXPORT);
-    /* v1 paths are the same shape. */
+    assert_string_equal(r.version, "v1beta1");
+    /* v1 paths are the same shape; the version is kept, as answers name types and links by it. */
     assert_int_equal(route(DVH_GET, "/v1/projects/p/locations/l/datasets/d", &r, &e), 0);
     assert_int_equal(r.kind, DVH_R_DATASET);
+    assert_string_equal(r.version, "v1");
+    assert_int_not_equal(route(DVH_GET, "/v1beta2/projects/p/locations/l/datasets/d", &r, &e), 0);
 }
 
 static void test_dicomweb_routes(void **state)
