@@ -14,9 +14,17 @@ const FULL = (d, s) => `projects/local/locations/local/datasets/${d}` + (s ? `/d
  *  repeated key's last value win silently (the first of two "actions" lists dropped), where the server refuses
  *  a repeated key, as the CLI does. configText must be one JSON value (JSON.parse accepted it). */
 function withConfig(fields, configText) {
-  const head = JSON.stringify(fields);
+  // The config first, on lines of its own: line N of the editor is line N + 1 of the body, same column, so a
+  // position the server gives is turned back into the editor's (editorPosition).
+  const rest = JSON.stringify(fields).slice(1, -1);
   return {method: "POST", headers: {"Content-Type": "application/json"},
-          body: (head === "{}" ? "{" : head.slice(0, -1) + ",") + `"config":${configText}}`};
+          body: `{"config":\n${configText}\n${rest ? "," + rest : ""}}`};
+}
+
+/** A refused body's position ("request body: invalid JSON at line L column C: why") as the editor's line. */
+export function editorPosition(message) {
+  const m = /^request body: invalid JSON at line (\d+) column (\d+): (.*)$/.exec(message || "");
+  return m && +m[1] > 1 ? `Not accepted: line ${+m[1] - 1}, column ${m[2]} of the config: ${m[3]}` : message;
 }
 
 /** What the review page needs about operations started here: source and destination stores. */
@@ -129,12 +137,14 @@ export async function wizard(ctx) {
     const mine = ++seq;
     timer = setTimeout(async () => {
       try {
-        await api.json("/dicomveil/v1/deidentifyConfig:validate", withConfig({}, text));
-        if (mine === seq) setStatus(true, "The server accepts this config.");
+        const r = await api.json("/dicomveil/v1/deidentifyConfig:validate", withConfig({}, text));
+        const warn = (r.warnings || []).map((w) => ` Warning: ${w}.`).join("");
+        if (mine === seq) setStatus(true, "The server accepts this config." + warn);
       } catch (e) {
         if (mine !== seq) return;
         const path = errorPath(e.message);
-        setStatus(false, path ? `At ${path}: ${e.message.slice(("config: " + path).length).replace(/^[: ]+/, "")}` : e.message, path);
+        setStatus(false, path ? `At ${path}: ${e.message.slice(("config: " + path).length).replace(/^[: ]+/, "")}`
+                              : editorPosition(e.message), path);
       }
     }, 250);
   }

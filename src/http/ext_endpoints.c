@@ -75,8 +75,12 @@ static int validate_config(dvh_request *rq, struct MHD_Response **resp, int *sta
     free(text);
     if (plan == NULL)
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "config: %s", err.message[0] ? err.message : "invalid");
+    /* The plan's warnings (settings accepted with no effect), as the CLI prints them: the console shows them. */
+    json_t *warnings = json_array();
+    for (size_t i = 0; warnings && i < dv_plan_warning_count(plan); i++)
+        json_array_append_new(warnings, json_string(dv_plan_warning(plan, i)));
     dv_plan_free(plan);
-    *resp = dvh_response_json(json_pack("{s:b}", "valid", 1));
+    *resp = warnings ? dvh_response_json(json_pack("{s:b, s:o}", "valid", 1, "warnings", warnings)) : NULL;
     *status = 200;
     return *resp ? 0 : dvh_fail(e, DVH_INTERNAL, "out of memory");
 }

@@ -54,7 +54,8 @@ json_t *dvh_body_object(dvh_request *rq, dvh_err *e)
     if (rq->json_len == 0)
         return json_object();
     json_error_t je;
-    json_t *o = json_loadb(rq->json, rq->json_len, JSON_REJECT_DUPLICATES, &je);
+    /* DECODE_ANY: a body that is valid JSON but no object is told so, not called a syntax error. */
+    json_t *o = json_loadb(rq->json, rq->json_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (o == NULL) {
         if (json_error_code(&je) == json_error_out_of_memory)
             dvh_fail(e, DVH_INTERNAL, "out of memory");

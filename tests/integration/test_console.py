@@ -391,7 +391,15 @@ def part_deid(p, srv):
          '{"dicomTagConfig": {"actions": [{"queries": ["PatientName"], "removeTag": {}}]},\n'
          ' "dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}}')
     p.wait(lambda: "repeats a key" in p.css("#config-status").text, what="repeated key refused")
-    check(ed.get_attribute("aria-invalid") == "true", "a config repeating a key is refused by the server's dry run")
+    status = p.css("#config-status").text
+    check(ed.get_attribute("aria-invalid") == "true" and "line 2, column " in status and "of the config" in status,
+          "a config repeating a key is refused by the server's dry run, at the editor's line: %r" % status)
+    # A setting accepted with no effect: the dry run's warning is shown beside "accepts".
+    p.js("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))", ed,
+         '{"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}, "text": {}}')
+    p.wait(lambda: "accepts" in p.css("#config-status").text, what="text-only config accepted")
+    check("Warning: config.text: no effect" in p.css("#config-status").text,
+          "the dry run's warnings are shown: %r" % p.css("#config-status").text)
     p.js("arguments[0].value = '{\"dicomTagConfig\": '; arguments[0].dispatchEvent(new Event('input'))", ed)
     p.wait(lambda: "Not JSON" in p.css("#config-status").text, what="JSON syntax error")
     check(True, "a JSON syntax error is shown before anything is sent")

@@ -352,6 +352,15 @@ def run(tmp, servers):
         check(st == code and text in msg and "passwd" not in msg and "etc" not in msg.replace("etc-link", "")
               and "ZZPHIMARK" not in msg,
               f"refused {str(body)[:90]}: {st} {msg}")
+    # The dry run answers the plan's warnings (a setting accepted with no effect), as the CLI prints them; a body
+    # that is JSON but no object is told so.
+    st, r = jreq("POST", root + "/dicomveil/v1/deidentifyConfig:validate",
+                 {"config": {"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}, "text": {}}})
+    check(st == 200 and r.get("valid") is True and len(r.get("warnings", [])) == 1
+          and r["warnings"][0].startswith("config.text: no effect"), f"the dry run's warnings: {st} {r}")
+    st, r = jreq("POST", root + "/dicomveil/v1/deidentifyConfig:validate", b"1")
+    check(st == 400 and r.get("error", {}).get("message") == "request body: must be a JSON object",
+          f"a body that is no object: {st} {r}")
     # A repeated key: :deidentify and the console's dry run (which validates a config before it is submitted)
     # read a body alike, so the dry run cannot call valid what :deidentify refuses.
     dup = ('{"destinationDataset": "%s/datasets/x1", "config": {"dicom": {"filterProfile": "KEEP_ALL_PROFILE"}, '
@@ -473,7 +482,7 @@ def googleapi(root, loc, configs):
               and o["response"]["@type"] == "type.googleapis.com/" + hc + "v1.deidentify.DeidentifyDicomStoreSummary",
               f"{what}: v1 names and links: {md} {o.get('response')}")
     st, r = jreq("GET", md["logsUrl"])
-    check(st == 200 and "entries" in r or r == {}, f"the v1 logsUrl answers: {st} {r}")
+    check(st == 200 and ("entries" in r or r == {}), f"the v1 logsUrl answers: {st} {r}")
     web1 = root + "/v1/" + loc + "/datasets/sink/dicomStores/dst1/dicomWeb"
     st, found = jreq("GET", web1 + "/instances?includefield=all")
     urls = [x.get("00081190", {}).get("Value", [""])[0] for x in found] if st == 200 else []
