@@ -250,12 +250,21 @@ static void *pool_main(void *arg)
     return NULL;
 }
 
-static size_t chunk_size(void)
+/* DICOMVEIL_MPI_CHUNK: the test's small chunks (so a killed rank provably loses only its own) and bench. A value
+ * that is not a whole number from 1 to CHUNK_MAX is refused, as a bad option is (unset or empty: the default). */
+static int chunk_size(size_t *out)
 {
-    /* DICOMVEIL_MPI_CHUNK: the test's small chunks (so a killed rank provably loses only its own) and bench */
     const char *s = getenv("DICOMVEIL_MPI_CHUNK");
-    long v = s ? strtol(s, NULL, 10) : 0;
-    return v >= 1 && v <= CHUNK_MAX ? (size_t)v : CHUNK_DEFAULT;
+    *out = CHUNK_DEFAULT;
+    if (s == NULL || *s == '\0')
+        return 0;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s < '0' || *s > '9' || errno || *end || v < 1 || v > CHUNK_MAX)
+        return -1;
+    *out = (size_t)v;
+    return 0;
 }
 
 static int journal_exists(const char *report)
@@ -338,6 +347,12 @@ int dvc_mpi_deidentify(const dvm_args *a)
     if (!mpi) /* dvc_mpi_init failed: cmd_deidentify.c does not get here */
         return DVC_EXIT_FAILED;
     int me = mpi->rank(), size = mpi->size();
+    size_t chunk_max;
+    int chunk_ok = chunk_size(&chunk_max) == 0;
+    if (!chunk_ok && me == 0)
+        dvc_errorf("DICOMVEIL_MPI_CHUNK: expected a whole number from 1 to %d (inputs dealt per message)", CHUNK_MAX);
+    if (!dvc_mpi_agree(chunk_ok))
+        return DVC_EXIT_USAGE;
     dvc_output out = {.dst_fd = -1};
     int ok = dvc_mkdir_p(a->dst, 0755) == 0 && 
              dvc_output_init(&out, a->dst, a->jobs ? a->jobs : 1, a->do_fsync) == 0;
@@ -348,7 +363,6 @@ int dvc_mpi_deidentify(const dvm_args *a)
         return DVC_EXIT_FAILED;
     }
     out.hash_outputs = a->resume; /* rank 0 journals every output's hash */
-    size_t chunk_max = chunk_size();
 
     dv_run *tally = NULL;
     dvm_coord *coord = NULL;

@@ -331,5 +331,14 @@ for d in r1 r2; do [ ! -e "$T/$d" ] || fail "refused run created $d"; done
 DV_LAUNCH=("${MPIRUN[@]}")
 run 2 "mpi with a missing config" deidentify --mpi -q --config "$T/nope.json" --key-file "$T/key" "$T/src" "$T/r3"
 [ ! -e "$T/r3" ] || fail "refused mpi run created its DST"
+# DICOMVEIL_MPI_CHUNK is refused like a bad option unless a whole number from 1 to 4096 (it was replaced by the
+# default, or cut at its first non-digit, without a word)
+for v in 0 4097 abc 5x; do
+    DICOMVEIL_MPI_CHUNK=$v run 2 "mpi chunk '$v'" deidentify --mpi -q --config "$T/cfg.json" --key-file "$T/key" \
+        "$T/src" "$T/r4"
+    grep -q "DICOMVEIL_MPI_CHUNK: expected a whole number from 1 to 4096" "$T/err" ||
+        fail "mpi chunk '$v': not said: $(head -c 300 "$T/err")"
+    [ ! -e "$T/r4" ] || fail "mpi chunk '$v': the refused run created its DST"
+done
 
 finish test_cli_mpi

@@ -99,6 +99,15 @@ same finished "$T/dst" "$T/k.json" "$T/ref" "$T/ref.json"
 [ "$(json "$T/k.json" 'd["counts"]["input_bytes"]')" = "$(json "$T/ref.json" 'd["counts"]["input_bytes"]')" ] ||
     fail "input bytes of a resumed run: $(json "$T/k.json" 'd["counts"]["input_bytes"]') != $(json "$T/ref.json" 'd["counts"]["input_bytes"]')"
 
+# ---- a journal over the 4 GiB a resume reads (a job of more than ~8 million inputs; a sparse stand-in): refused
+#      with exit 2 saying what to do, nothing written ----
+truncate -s 4294967400 "$T/big.json.journal"
+rc=0
+dv --resume --report "$T/big.json" "$T/src" "$T/dst-big" 2> "$T/big.err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "journal is over 4 GiB .* start over without --resume, or split the sources" "$T/big.err" &&
+    [ ! -e "$T/dst-big" ] || fail "journal over 4 GiB: exit $rc, $(cat "$T/big.err")"
+rm -f "$T/big.json.journal"
+
 # ---- one run at a time (docs/decisions.md "One run per journal") ----
 # While REPORT.lock is held (here by this shell, as a first run would hold it), a resume is refused with exit 2
 # and changes nothing: not the journal, not the report, not DST.
