@@ -20,6 +20,24 @@ void dvh_op_log(dvh_ops *o, const char *event, int64_t id)
     pthread_mutex_unlock(&s->log_mu);
 }
 
+void dvh_op_log_warnings(dvh_ops *o, const dv_plan *plan, int64_t id)
+{
+    dvh_server *s = o->srv;
+    for (size_t i = 0; s->cfg.log != NULL && i < dv_plan_warning_count(plan); i++) {
+        json_t *line = json_pack("{s:s, s:I, s:s?}", "event", "config warning", "operation", (json_int_t)id,
+                                 "warning", dv_plan_warning(plan, i));
+        char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+        json_decref(line);
+        if (text == NULL)
+            continue;
+        pthread_mutex_lock(&s->log_mu);
+        fprintf(s->cfg.log, "%s\n", text);
+        fflush(s->cfg.log);
+        pthread_mutex_unlock(&s->log_mu);
+        free(text);
+    }
+}
+
 /* ---- the life of an dvh_op_ctx ---- */
 
 void dvh_op_ctx_free(dvh_op_ctx *c)

@@ -96,6 +96,9 @@ void dvh_op_timing_log(dvh_op_ctx *c);
 /* --- op_finish.c: the end of an operation and of its op_ctx --- */
 /* One line {"event", "operation"} in the server's log (no PHI: an event name and the operation id). */
 void dvh_op_log(dvh_ops *o, const char *event, int64_t id);
+/* The plan's warnings (settings accepted with no effect; JSON paths, never values), one server log line each:
+ * a client of the API has no place to read them (Google's Operation has none); the dry run answers them. */
+void dvh_op_log_warnings(dvh_ops *o, const dv_plan *plan, int64_t id);
 /* Store the operation's result (done) as an error {code, status, message}. */
 void dvh_op_finish_error(dvh_op_ctx *c, int code, const char *status, const char *message);
 /* A job of c ended: the last one finalises c (response, CANCELLED or checkpoint) and frees it. */

@@ -157,6 +157,7 @@ void dvh_op_main_run(dvj_pool *pool, void *arg)
             bad = 1;
         } else {
             dv_run_set_cancel(c->run, dvh_op_run_cancelled, c);
+            dvh_op_log_warnings(o, c->plan, c->id);
             dvh_op_item_deid_watch_boxes(c->run); /* the review's redaction boxes (op_boxes.h) */
         }
     }

@@ -373,6 +373,16 @@ def run(tmp, servers):
         check(st == 400 and msg.startswith("request body: invalid JSON at line 1 column ")
               and msg.endswith(": an object repeats a key"),
               f"a repeated key is refused by {url[len(root):]}: {st} {msg}")
+    # ... and an operation started with such a config writes them to the server's log, one line each (its client
+    # has no place to read them): JSON paths, never a value.
+    st, op = jreq("POST", base + "/datasets/src:deidentify",
+                  {"destinationDataset": loc + "/datasets/warned",
+                   "config": {"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}, "text": {}}})
+    op = poll(root, op.get("name", "")) if st == 200 else op
+    warned = [json.loads(x) for x in "".join(srv.lines).splitlines() if '"event":"config warning"' in x]
+    check(op.get("done") and len(warned) == 1 and warned[0]["warning"].startswith("config.text: no effect")
+          and warned[0]["operation"] == int(op["name"].rsplit("/", 1)[-1]),
+          f"an operation's config warnings go to the server log: {warned}")
     st, r = jreq("POST", base + "/datasets/src:deidentify",
                  {"destinationDataset": loc + "/datasets/x1", "config": {"dicomTagConfig": {"profileType": "NOPE"}}})
     check(st == 400 and r["error"]["message"].startswith("config.dicomTagConfig.profileType"),
