@@ -440,6 +440,17 @@ def run(tmp, servers):
     check(st == 200 and len(r) == 1 and r[0]["00201209"]["Value"] == [9], "QIDO series of a study")
     st, r = qido("/instances?limit=4&offset=2&includefield=all")
     check(st == 200 and len(r) == 4, "QIDO instances limit/offset")
+    # A page that leaves matches behind says so (PS3.18 8.3.4.4.1 Warning 299); the page that ends them does not.
+    total = len(qido("/instances?limit=5000")[1] or [])
+    st, h, b = curl(web + "/instances?limit=%d" % (total - 1))
+    st2, h2, b2 = curl(web + "/instances?limit=%d" % total)
+    st3, h3, _ = curl(web + "/instances?limit=2&offset=%d" % (total - 2))
+    warn = re.findall(r"^Warning: (.*?)\r?$", h, re.M)
+    check(total > 2 and st == 200 and len(json.loads(b)) == total - 1
+          and warn == ['299 dicomveil: "There are additional results that can be requested"']
+          and st2 == 200 and len(json.loads(b2)) == total and "Warning" not in h2
+          and st3 == 200 and "Warning" not in h3,
+          f"QIDO: a page leaving matches behind carries Warning 299, the last page none ({total}: {warn}, {h2!r})")
     st, r = qido("/studies/%s/instances?SOPInstanceUID=%s" % (qa_study, meta[CORPUS[3]].SOPInstanceUID))
     check(st == 200 and len(r) == 1 and r[0]["00080018"]["Value"] == [meta[CORPUS[3]].SOPInstanceUID],
           "QIDO one instance")
