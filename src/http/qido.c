@@ -27,17 +27,35 @@ static int all_digits(const char *s, size_t n)
     return 1;
 }
 
-/* A DA value (YYYYMMDD), a TM value (HH[MM[SS[.F{1,6}]]]) or a DT prefix of digits: the forms a range end
- * may take. Checked so that a range compares as strings in the index (same length classes). */
+static int two(const char *s)
+{
+    return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* A real calendar date: 20201301, 20200230 and 20210229 are no dates, and matching them would answer an empty
+ * list where the client made a typo (stop 45's DICOMweb audit). */
+static int calendar_ok(const char *s)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = two(s) * 100 + two(s + 2), m = two(s + 4), d = two(s + 6);
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] + (m == 2 && leap);
+}
+
+/* A DA value (YYYYMMDD, a real date), a TM value (HH[MM[SS[.F{1,6}]]], 00-23, 00-59, 00-60) or a DT prefix of
+ * digits: the forms a range end may take. Checked so that a range compares as strings in the index (same
+ * length classes). */
 static int temporal_ok(const char *vr, const char *s)
 {
     size_t n = strlen(s);
     if (strcmp(vr, "DA") == 0)
-        return n == 8 && all_digits(s, 8);
+        return n == 8 && all_digits(s, 8) && calendar_ok(s);
     if (strcmp(vr, "TM") == 0) {
         const char *dot = strchr(s, '.');
         size_t head = dot ? (size_t)(dot - s) : n;
         if (!(head == 2 || head == 4 || head == 6) || !all_digits(s, head))
+            return 0;
+        if (two(s) > 23 || (head >= 4 && two(s + 2) > 59) || (head == 6 && two(s + 4) > 60))
             return 0;
         if (dot) {
             size_t f = n - head - 1;
@@ -46,6 +64,18 @@ static int temporal_ok(const char *vr, const char *s)
         return 1;
     }
     return n >= 4 && n <= 26 && strspn(s, "0123456789.+-") == n;
+}
+
+/* lo <= hi (PS3.4 C.2.2.2.5). A TM end may be shorter than the other: lo is read as its earliest moment and hi
+ * as its latest, so "1230-12" (12:30 to 12:59:59) stands and "1300-1200" does not. */
+static int range_ordered(const char *vr, const char *lo, const char *hi)
+{
+    if (strcmp(vr, "TM") != 0)
+        return strcmp(lo, hi) <= 0;
+    char l[7] = "000000", h[7] = "999999";
+    memcpy(l, lo, strcspn(lo, ".") < 6 ? strcspn(lo, ".") : 6);
+    memcpy(h, hi, strcspn(hi, ".") < 6 ? strcspn(hi, ".") : 6);
+    return strcmp(l, h) <= 0;
 }
 
 static int parse_match(const dvs_attr *a, const char *key, const char *v, dvs_match *m, dvh_err *e)
@@ -100,6 +130,8 @@ static int parse_match(const dvs_attr *a, const char *key, const char *v, dvs_ma
         if ((lo == 0 && m->hi[0] == '\0') || (lo && !temporal_ok(a->vr, m->value)) ||
             (m->hi[0] && !temporal_ok(a->vr, m->hi)))
             return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: malformed %s range", key, a->vr);
+        if (lo && m->hi[0] && !range_ordered(a->vr, m->value, m->hi))
+            return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: %s range ends before it starts", key, a->vr);
         return 0;
     }
     if (strpbrk(v, "*?")) {

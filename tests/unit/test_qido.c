@@ -120,6 +120,13 @@ static void test_refusals(void **state)
         {DVS_STUDY, "PatientName=a&PatientName=b", "PatientName"},
         {DVS_STUDY, "NumberOfStudyRelatedSeries=3", "NumberOfStudyRelatedSeries"},
         {DVS_STUDY, "includefield=a/b", "includefield"},
+        {DVS_STUDY, "StudyDate=20201301", "StudyDate"},          /* no 13th month */
+        {DVS_STUDY, "StudyDate=20200230", "StudyDate"},          /* no 30 February */
+        {DVS_STUDY, "StudyDate=20210229", "StudyDate"},          /* 2021 is no leap year */
+        {DVS_STUDY, "StudyDate=20201231-20200101", "StudyDate"}, /* ends before it starts */
+        {DVS_STUDY, "StudyTime=256000", "StudyTime"},
+        {DVS_STUDY, "StudyTime=126000", "StudyTime"},
+        {DVS_STUDY, "StudyTime=1300-1200", "StudyTime"},
         {DVS_STUDY, "PatientName=%zz", "escape"},
         {DVS_STUDY, "PatientName=%00", "escape"},
     };
@@ -132,6 +139,21 @@ static void test_refusals(void **state)
         /* Values never appear in messages. */
         assert_null(strstr(e.message, "Smith"));
     }
+}
+
+/* Real dates and times, and ranges in order, pass (the refusals are in test_refusals): a leap day, a leap
+ * second, a one-day range, a TM range whose end is shorter than its start (12:30 to 12:59:59). */
+static void test_calendar_accepted(void **state)
+{
+    (void)state;
+    dvs_query q;
+    dvh_err e;
+    static const char *const good[] = {"StudyDate=20200229", "StudyDate=20000229", "StudyDate=20200101-20200101",
+                                       "StudyDate=-20201231", "StudyTime=235960", "StudyTime=1230-12",
+                                       "StudyTime=00-2359"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (parse_qs(DVS_STUDY, good[i], &q, &e) != 0)
+            fail_msg("refused: %s (%s)", good[i], e.message);
 }
 
 /* An unknown matching key is refused rather than ignored. [dvs_query.h] */
@@ -271,7 +293,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matching_kinds), cmocka_unit_test(test_controls),
-        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_unknown_key_refused),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_calendar_accepted),       cmocka_unit_test(test_unknown_key_refused),
         cmocka_unit_test(test_split),          cmocka_unit_test(test_star_is_universal),
         cmocka_unit_test(test_repeated_params), cmocka_unit_test(test_includefield_unknown),
         cmocka_unit_test(test_includefield_all_alone),
