@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "http/qido.h"
+#include "http/accept.h"
 #include "http/server_internal.h"
 
 int dvh_index_fail(const dv_error *err, dvh_err *e)
@@ -56,6 +57,15 @@ void dvh_store_name(const dvh_route *r, char *out, size_t cap)
 {
     snprintf(out, cap, "projects/%s/locations/%s/datasets/%s/dicomStores/%s", r->project, r->location,
              r->dataset, r->store);
+}
+
+int dvh_want_dicom_json(dvh_request *rq, const char *what, dvh_err *e)
+{
+    const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
+    if (dvh_accept_q(a, "application/dicom+json", NULL, NULL) == 0 &&
+        dvh_accept_q(a, "application/json", NULL, NULL) == 0)
+        return dvh_fail(e, DVH_NOT_ACCEPTABLE, "Accept: application/dicom+json (%s)", what);
+    return 0;
 }
 
 const char *dvh_api_version(const dvh_request *rq)

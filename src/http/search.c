@@ -85,6 +85,8 @@ int dvh_handle_search(dvh_request *rq, struct MHD_Response **resp, int *status, 
 {
     dvh_server *s = rq->srv;
     const dvh_web *w = &rq->route.web;
+    if (dvh_want_dicom_json(rq, "search results", e))
+        return -1;
     dvh_qparam p[PARAMS_MAX];
     size_t n = dvh_query_params(rq, p, PARAMS_MAX);
     if (n == PARAMS_MAX)

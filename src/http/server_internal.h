@@ -100,6 +100,9 @@ struct MHD_Response *dvh_response_error(const dvh_err *e);
 /* "http[s]://host[:port]/<version>" for links (RetrieveURL, BulkDataURI, logsUrl): the Host header when it
  * looks like a host, else the listen address; the version of the request's path (v1beta1 off the API paths). */
 void dvh_api_root(dvh_request *rq, char *out, size_t cap);
+/* 0 when the request's Accept takes application/dicom+json (or application/json, or anything), else -1 with
+ * e (406 naming what): the one rule of the answers that are DICOM JSON only (QIDO, metadata, STOW's). */
+int dvh_want_dicom_json(dvh_request *rq, const char *what, dvh_err *e);
 /* "v1" or "v1beta1": the request path's API version (v1beta1 for the extension endpoints). */
 const char *dvh_api_version(const dvh_request *rq);
 /* A type or method name as stored ("[type.googleapis.com/]google.cloud.healthcare.v1beta1.X") with the

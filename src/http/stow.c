@@ -195,6 +195,9 @@ int dvh_stow_begin(dvh_request *rq, dvh_err *e)
         return dvh_fail(e, DVH_UNSUPPORTED_MEDIA, "Content-Type: type must be application/dicom");
     if (multipart && ct.boundary[0] == '\0')
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "Content-Type: boundary parameter required");
+    /* Before anything is stored: a client that cannot read the answer must not be left guessing what was. */
+    if (dvh_want_dicom_json(rq, "the store response", e))
+        return -1;
     dvh_stow *s = calloc(1, sizeof *s);
     if (s == NULL)
         return dvh_fail(e, DVH_INTERNAL, "out of memory");

@@ -232,9 +232,8 @@ int dvh_handle_retrieve(dvh_request *rq, struct MHD_Response **resp, int *status
 
 int dvh_handle_metadata(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
-    const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
-    if (dvh_accept_q(a, "application/dicom+json", NULL, NULL) == 0 && dvh_accept_q(a, "application/json", NULL, NULL) == 0)
-        return dvh_fail(e, DVH_NOT_ACCEPTABLE, "Accept: application/dicom+json (metadata)");
+    if (dvh_want_dicom_json(rq, "metadata", e))
+        return -1;
     refs rs = {0};
     if (find_refs(rq, &rs, e)) {
         free(rs.v);

@@ -347,6 +347,13 @@ def run(tmp, servers):
                                                             ["blob.lock", "index.sqlite", "keys", "ops.lock"]),
           "the data directory holds only the index, the two lock files and the keys before any STOW")
 
+    # ---- STOW-RS asked for an answer in another media type (XML): 406 before anything is stored ----
+    st, _, b = curl("-X", "POST", web + "/studies", "-H", "Content-Type: application/dicom", "-H",
+                    "Accept: application/dicom+xml", data_file=CORPUS[0])
+    st2, _, b2 = curl(web + "/instances")
+    check(st == 406 and api_error(b, 406, "INVALID_ARGUMENT") and st2 == 200 and json.loads(b2) == [],
+          f"STOW answering XML only: 406, nothing stored ({st} {b[:120]!r}; {st2} {b2[:80]!r})")
+
     # ---- STOW-RS: a single application/dicom body, then multipart/related with the rest ----
     st, h, b = curl("-X", "POST", web + "/studies", "-H", "Content-Type: application/dicom", data_file=CORPUS[0])
     r = json.loads(b) if st == 200 else {}
@@ -491,6 +498,11 @@ def run(tmp, servers):
     check(st == 404 and api_error(b, 404, "NOT_FOUND"), "WADO unknown study: 404")
     st, _, b = curl(web + inst, "-H", "Accept: image/png")
     check(st == 406, f"WADO unacceptable Accept: 406 ({st})")
+    # QIDO answers DICOM JSON only: a client asking for XML or CSV gets 406, not JSON it cannot read
+    for accept, want in (('multipart/related; type="application/dicom+xml"', 406), ("text/csv", 406),
+                         ("application/json", 200), ("*/*", 200)):
+        st, _, b = curl(web + "/studies", "-H", "Accept: " + accept)
+        check(st == want, f"QIDO with Accept {accept}: {want} ({st})")
     st, h, b = curl(web + inst + "/rendered")
     check(st == 200 and b[:8] == b"\x89PNG\r\n\x1a\n", f"rendered: a PNG ({st}; test_server_web.py tests it)")
 
