@@ -43,6 +43,8 @@ struct dvh_stow {
     dvs_blob_writer *w;     /* the part being received (NULL: the part is being skipped) */
     unsigned part_reason;   /* non-zero: the current part already failed with this reason */
     json_t *referenced, *failed;
+    char study[65];         /* the study of the instances stored, while they all share one */
+    int studies;            /* 0, 1, or 2 for "more than one" */
     char base[1400];        /* .../dicomWeb */
     dvh_putter *put;        /* the store's put path (store_put.c) */
     stow_pending pending[PENDING_MAX];
@@ -108,6 +110,12 @@ static void flush_pending(dvh_stow *s)
             dvh_json_put_text(item, 0x00081155, "UI", pr->sop_uid);
             dvh_json_put_text(item, 0x00081190, "UR", url);
             json_array_append_new(s->referenced, item);
+        }
+        if (s->studies == 0 && strlen(pr->study_uid) < sizeof s->study) {
+            strcpy(s->study, pr->study_uid);
+            s->studies = 1;
+        } else if (s->studies == 1 && strcmp(s->study, pr->study_uid) != 0) {
+            s->studies = 2;
         }
     }
     s->npending = 0;
@@ -270,11 +278,14 @@ int dvh_stow_finish(dvh_request *rq, const dvh_err *body_err, struct MHD_Respons
     json_t *o = json_object();
     if (o == NULL)
         return dvh_fail(e, DVH_INTERNAL, "out of memory");
-    if (rq->route.web.study[0]) {
-        char url[1500];
-        snprintf(url, sizeof url, "%s/studies/%s", s->base, rq->route.web.study);
-        dvh_json_put_text(o, 0x00081190, "UR", url);
-    }
+    /* RetrieveURL (0008,1190) is Type 2 in the response (PS3.18 Table I.1-1): the URL's study, else the one
+     * study every stored instance belongs to, else present and empty (instances of several studies, or none
+     * stored). */
+    const char *study = rq->route.web.study[0] ? rq->route.web.study : s->studies == 1 ? s->study : NULL;
+    char url[1500] = "";
+    if (study)
+        snprintf(url, sizeof url, "%s/studies/%s", s->base, study);
+    dvh_json_put_text(o, 0x00081190, "UR", url);
     if (nok) {
         dvh_json_put_items(o, 0x00081199, s->referenced);
         s->referenced = NULL;

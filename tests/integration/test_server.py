@@ -360,22 +360,28 @@ def run(tmp, servers):
     ref = r.get("00081199", {}).get("Value", [{}])[0]
     check(st == 200 and header(h, "Content-Type") == "application/dicom+json"
           and ref.get("00081155", {}).get("Value") == [meta[CORPUS[0]].SOPInstanceUID]
-          and ref.get("00081190", {}).get("Value", [""])[0].endswith("/instances/" + meta[CORPUS[0]].SOPInstanceUID),
-          f"STOW single body: {st} {b[:300]}")
+          and ref.get("00081190", {}).get("Value", [""])[0].endswith("/instances/" + meta[CORPUS[0]].SOPInstanceUID)
+          and r.get("00081190", {}).get("Value", [""])[0].endswith("/studies/" + meta[CORPUS[0]].StudyInstanceUID),
+          f"STOW single body, with the study's RetrieveURL (Type 2, PS3.18 Table I.1-1): {st} {b[:300]}")
     body, ctype = multipart_related(CORPUS[1:])
     bf = os.path.join(tmp, "stow.bin")
     open(bf, "wb").write(body)
     st, h, b = curl("-X", "POST", web + "/studies", "-H", "Content-Type: " + ctype, data_file=bf)
     r = json.loads(b) if st == 200 else {}
     got = sorted(i["00081155"]["Value"][0] for i in r.get("00081199", {}).get("Value", []))
-    check(st == 200 and got == sorted(meta[f].SOPInstanceUID for f in CORPUS[1:]) and "00081198" not in r,
-          f"STOW multipart: {st}, {len(got)} referenced")
+    studies = {meta[f].StudyInstanceUID for f in CORPUS[1:]}
+    top = r.get("00081190", {})
+    check(st == 200 and got == sorted(meta[f].SOPInstanceUID for f in CORPUS[1:]) and "00081198" not in r
+          and top.get("vr") == "UR" and (top.get("Value", [""])[0].endswith("/studies/" + min(studies))
+                                          if len(studies) == 1 else "Value" not in top),
+          f"STOW multipart: {st}, {len(got)} referenced, RetrieveURL {top} for {len(studies)} studies")
     # Duplicate: the same instance again is not stored twice (FailureReason 0x0111), 409 when none stored.
     st, h, b = curl("-X", "POST", web + "/studies", "-H", "Content-Type: application/dicom", data_file=CORPUS[0])
     r = json.loads(b) if b else {}
     fl = r.get("00081198", {}).get("Value", [{}])[0]
-    check(st == 409 and fl.get("00081197", {}).get("Value") == [0x0111] and "00081199" not in r,
-          f"STOW duplicate: 409 with reason 0x0111 ({st} {b[:200]})")
+    check(st == 409 and fl.get("00081197", {}).get("Value") == [0x0111] and "00081199" not in r
+          and r.get("00081190") == {"vr": "UR"},
+          f"STOW duplicate: 409 with reason 0x0111, an empty RetrieveURL ({st} {b[:200]})")
     # A part that is not DICOM fails on its own (0xC000) while the others are stored: 202.
     junk = os.path.join(tmp, "junk.bin")
     open(junk, "wb").write(b"not dicom at all" * 10)
