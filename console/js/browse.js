@@ -133,7 +133,15 @@ export async function studies(ctx) {
   const offset = ctx.state.offset || 0;
   const pageSize = Number(q.pageSize || 50);
   const t0 = performance.now();
-  const {rows, hasMore} = await qido(`${api.paths.web(d, s)}/studies`, qidoParams(q), offset, pageSize);
+  // A search the server refuses (400: a date range that ends before it starts) keeps the form, with the
+  // server's reason in place of the table, so the user can correct it.
+  let rows = [], hasMore = false, refused = "";
+  try {
+    ({rows, hasMore} = await qido(`${api.paths.web(d, s)}/studies`, qidoParams(q), offset, pageSize));
+  } catch (e) {
+    if (e.httpStatus !== 400) throw e;
+    refused = e.message;
+  }
   const table = dataTable({
     id: "studies", caption: "Studies", rows,
     columns: [
@@ -153,7 +161,9 @@ export async function studies(ctx) {
   return el("section", {},
     el("h1", {text: `Store ${s}`}),
     searchForm(q, (nq) => ctx.go({view: "studies", d, s, q: nq, offset: 0})),
-    table,
+    refused ? el("p", {id: "search-refused", class: "message error", role: "alert",
+                       text: `Search not accepted: ${refused}`})
+            : table,
     pager({offset, shown: rows.length, hasMore, pageSize, label: "Study pages",
            onPage: (o) => ctx.go({view: "studies", d, s, q, offset: o})}),
     uploadZone({d, s, onDone: () => ctx.replace({...ctx.state})}));

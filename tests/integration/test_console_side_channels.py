@@ -434,7 +434,8 @@ def flows(p, srv, ch, files):
     n = search(CANARIES["PatientID"][1])
     check(n == 1, "search by patient ID: %d row" % n)
     ch.read("search by ID")
-    # A search with a reversed date range (an empty answer or an error: either way the page's channels are read).
+    # A search with a reversed date range: the server refuses it (400) and the page keeps the form with the
+    # reason in place of the table; the page's channels are read either way.
     p.rerender(lambda: p.css("#search-clear").click(), "studies")
     p.css("#patient").send_keys(CANARIES["PatientName"][1].split("^")[0])
     p.js("arguments[0].value = '2020-01-01'; arguments[1].value = '2019-01-01'", p.css("#dateFrom"), p.css("#dateTo"))
@@ -442,6 +443,8 @@ def flows(p, srv, ch, files):
     p.wait(lambda: p.css("#main").get_attribute("aria-busy") is None and p.css("#main").get_attribute("data-view"),
            what="search answered")
     time.sleep(0.3)
+    check("range ends before it starts" in p.css("#search-refused").text and p.all("#search-clear"),
+          "a reversed date range: the server's reason beside the search form")
     ch.read("a search with a reversed date range")
 
     # Study -> series -> instance, the metadata and the rendered frame; Back and Forward.
