@@ -7,6 +7,7 @@
 
 #include "dict/dv_dict.h"
 #include "http/router.h"
+#include "text/checksums.h"
 
 int dvh_param_is_standard(const char *key)
 {
@@ -32,16 +33,6 @@ static int two(const char *s)
     return (s[0] - '0') * 10 + (s[1] - '0');
 }
 
-/* A real calendar date: 20201301, 20200230 and 20210229 are no dates, and matching them would answer an empty
- * list where the client made a typo (stop 45's DICOMweb audit). */
-static int calendar_ok(const char *s)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y = two(s) * 100 + two(s + 2), m = two(s + 4), d = two(s + 6);
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] + (m == 2 && leap);
-}
-
 /* A DA value (YYYYMMDD, a real date), a TM value (HH[MM[SS[.F{1,6}]]], 00-23, 00-59, 00-60) or a DT prefix of
  * digits: the forms a range end may take. Checked so that a range compares as strings in the index (same
  * length classes). */
@@ -49,7 +40,9 @@ static int temporal_ok(const char *vr, const char *s)
 {
     size_t n = strlen(s);
     if (strcmp(vr, "DA") == 0)
-        return n == 8 && all_digits(s, 8) && calendar_ok(s);
+        /* a real calendar date (the text detectors' rule, dv_date_ok): 20201301, 20200230 and 20210229 are no
+         * dates, and matching them would answer an empty list where the client made a typo */
+        return n == 8 && all_digits(s, 8) && dv_date_ok(two(s) * 100 + two(s + 2), two(s + 4), two(s + 6));
     if (strcmp(vr, "TM") == 0) {
         const char *dot = strchr(s, '.');
         size_t head = dot ? (size_t)(dot - s) : n;
