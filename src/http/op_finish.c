@@ -11,13 +11,7 @@
 
 void dvh_op_log(dvh_ops *o, const char *event, int64_t id)
 {
-    dvh_server *s = o->srv;
-    if (s->cfg.log == NULL)
-        return;
-    pthread_mutex_lock(&s->log_mu);
-    fprintf(s->cfg.log, "{\"event\":\"%s\",\"operation\":%lld}\n", event, (long long)id);
-    fflush(s->cfg.log);
-    pthread_mutex_unlock(&s->log_mu);
+    dvh_logf(o->srv, "{\"event\":\"%s\",\"operation\":%lld}\n", event, (long long)id);
 }
 
 void dvh_op_log_warnings(dvh_ops *o, const dv_plan *plan, int64_t id)
@@ -28,12 +22,8 @@ void dvh_op_log_warnings(dvh_ops *o, const dv_plan *plan, int64_t id)
                                  "warning", dv_plan_warning(plan, i));
         char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
         json_decref(line);
-        if (text == NULL)
-            continue;
-        pthread_mutex_lock(&s->log_mu);
-        fprintf(s->cfg.log, "%s\n", text);
-        fflush(s->cfg.log);
-        pthread_mutex_unlock(&s->log_mu);
+        if (text)
+            dvh_logf(s, "%s\n", text);
         free(text);
     }
 }

@@ -50,14 +50,8 @@ int dvh_op_floor_room(dvh_server *s)
  * and end the operation (its op_ctx freed) before the parking thread writes this line. [test_op_floor] */
 static void floor_log(dvh_server *s, int64_t id)
 {
-    if (s->cfg.log == NULL)
-        return;
-    pthread_mutex_lock(&s->log_mu);
-    fprintf(s->cfg.log,
-            "{\"event\":\"operation waiting for free disk space\",\"operation\":%lld,\"min_free_disk\":%llu}\n",
-            (long long)id, (unsigned long long)s->cfg.min_free_disk);
-    fflush(s->cfg.log);
-    pthread_mutex_unlock(&s->log_mu);
+    dvh_logf(s, "{\"event\":\"operation waiting for free disk space\",\"operation\":%lld,\"min_free_disk\":%llu}\n",
+             (long long)id, (unsigned long long)s->cfg.min_free_disk);
 }
 
 /* End of a wait (room, cancel or stop): the episode's time goes to the operation's timing (op_timing.c). */

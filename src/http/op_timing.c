@@ -43,10 +43,7 @@ void dvh_op_timing_log(dvh_op_ctx *c)
 {
     dvh_server *s = c->ops->srv;
     dvh_op_timing *t = &c->timing;
-    if (s->cfg.log == NULL)
-        return;
-    pthread_mutex_lock(&s->log_mu);
-    fprintf(s->cfg.log,
+    dvh_logf(s,
             "{\"event\":\"operation pipeline\",\"operation\":%lld,\"setup_ms\":%.1f,\"planned_ms\":%.1f,\"first_chunk_ms\":%.1f,"
             "\"last_handover_ms\":%.1f,\"last_finish_ms\":%.1f,\"end_ms\":%.1f,\"chunks\":%llu,\"rounds\":%llu,"
             "\"syncfs_ms\":%.1f,\"commit_ms\":%.1f,\"finish_ms\":%.1f,\"room_wait_ms\":%.1f,\"pool_ms\":%.1f,"
@@ -56,6 +53,4 @@ void dvh_op_timing_log(dvh_op_ctx *c)
             (unsigned long long)atomic_load(&t->chunks), (unsigned long long)atomic_load(&t->rounds),
             ms(atomic_load(&t->syncfs_ns)), ms(atomic_load(&t->commit_ns)), ms(atomic_load(&t->finish_ns)),
             ms(atomic_load(&t->room_wait_ns)), ms(atomic_load(&t->pool_ns)), ms(atomic_load(&t->disk_wait_ns)));
-    fflush(s->cfg.log);
-    pthread_mutex_unlock(&s->log_mu);
 }

@@ -104,6 +104,19 @@ static double ms_since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+void dvh_logf(dvh_server *s, const char *fmt, ...)
+{
+    if (s->cfg.log == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&s->log_mu);
+    vfprintf(s->cfg.log, fmt, ap);
+    fflush(s->cfg.log);
+    pthread_mutex_unlock(&s->log_mu);
+    va_end(ap);
+}
+
 /* Access log: one JSON line per request with the route's fixed name, never the path or the query (which
  * hold dataset names, UIDs and search values). [test_server.py "access log"] */
 static void access_log(dvh_server *s, const dvh_request *rq, enum MHD_RequestTerminationCode toe)
@@ -117,14 +130,11 @@ static void access_log(dvh_server *s, const dvh_request *rq, enum MHD_RequestTer
             m = methods[i];
     char ts[32];
     dvh_now(ts);
-    pthread_mutex_lock(&s->log_mu);
-    fprintf(s->cfg.log,
-            "{\"time\":\"%s\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,\"bytes_in\":%llu,"
-            "\"ms\":%.1f,\"completed\":%s}\n",
-            ts, m, rq->routed ? rq->route.name : "unrouted", rq->status, (unsigned long long)rq->bytes_in,
-            ms_since(&rq->t0), toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "true" : "false");
-    fflush(s->cfg.log);
-    pthread_mutex_unlock(&s->log_mu);
+    dvh_logf(s,
+             "{\"time\":\"%s\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,\"bytes_in\":%llu,"
+             "\"ms\":%.1f,\"completed\":%s}\n",
+             ts, m, rq->routed ? rq->route.name : "unrouted", rq->status, (unsigned long long)rq->bytes_in,
+             ms_since(&rq->t0), toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "true" : "false");
 }
 
 static void request_free(dvh_request *rq)

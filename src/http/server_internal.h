@@ -93,6 +93,11 @@ typedef struct dvh_request {
 /* A handler produces a response or fails with e (then the server answers with the error JSON). */
 typedef int (*dvh_handler)(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 
+/* --- server.c --- */
+/* One line to the server log (cfg.log), whole under log_mu and flushed; nothing when there is no log. fmt
+ * writes the line with its newline; the caller keeps it free of PHI (JSON paths, ids, counts, route names). */
+void dvh_logf(dvh_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* --- respond.c --- */
 struct MHD_Response *dvh_response_json(json_t *body); /* steals body; NULL on ENOMEM */
 struct MHD_Response *dvh_response_bytes(const char *ctype, char *data, size_t len); /* takes data (malloc'd) */
