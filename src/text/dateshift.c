@@ -66,14 +66,11 @@ static void civil_from_days(long z, long *y, unsigned *m, unsigned *d)
     *y = yy + (*m <= 2);
 }
 
+/* The calendar rule is dv_date_ok's (src/text/checksums.c, its one home); the range check first keeps a long
+ * year or an unsigned month from wrapping into a valid int on the way there. */
 static int valid_date(long y, unsigned m, unsigned d)
 {
-    static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-        return 0;
-    if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 0;
-    return 1;
+    return y >= 1 && y <= 9999 && m <= 12 && d <= 31 && dv_date_ok((int)y, (int)m, (int)d);
 }
 
 /* Shift a valid date; 0, or -1 when the result leaves years 1..9999. */
