@@ -1,6 +1,12 @@
 /* Accept header weights (see accept.h). Before this, each WADO-RS route looked for substrings: q=0 was
  * ignored, "application/dicom+json" counted as "application/dicom", and a multipart type= naming
- * application/dicom+xml was served DICOM. [test_accept; test_server_web.py "Accept"] */
+ * application/dicom+xml was served DICOM. [test_accept; test_server_web.py "Accept"]
+ *
+ * transfer-syntax= is weighed too (PS3.18 8.7.3): the server never transcodes, so a range naming a syntax
+ * other than the stored one cannot be served and must not count, or a client that asked for explicit VR little
+ * endian got JPEG under 200. The default an absent parameter stands for is the caller's (ts_default): our
+ * deviation (as stored for application/dicom and the image types) lives where the answer is built, not here.
+ * [test_accept: test_transfer_syntax; test_server_web.py "transfer-syntax"] */
 #include "http/accept.h"
 
 #include <stdlib.h>
@@ -60,44 +66,98 @@ static int q_value(const char *v)
     return 1000;
 }
 
-int dvh_accept_q(const char *accept, const char *media, const char *part_type, int *at)
+/* One media range's parameters as they bear on w. */
+typedef struct range_params {
+    int q;         /* 0-1000 */
+    int type_spec; /* type=: 0 absent, 1-3 media_match against w->part_type, -1 another type */
+    int ts_spec;   /* transfer-syntax=: 0 absent, 1 "*", 2 w->ts, -1 another syntax */
+    int dup;       /* type= or transfer-syntax= given twice: which one the client meant is a guess */
+} range_params;
+
+#define SEEN_TYPE 1u
+#define SEEN_TS 2u
+
+/* The parameters of the range whose first ';' is r (or r == end: none), up to end (its ',' or NUL). */
+static void read_params(const char *r, const char *end, const dvh_accept_want *w, range_params *rp)
+{
+    unsigned seen = 0;
+    rp->q = 1000;
+    rp->type_spec = rp->ts_spec = rp->dup = 0;
+    while (r < end && *r == ';') {
+        r++;
+        size_t pn = strcspn(r, ";,");
+        const char *eq = memchr(r, '=', pn);
+        if (eq) {
+            char key[32], val[RANGE_MAX];
+            trimmed(r, (size_t)(eq - r), key, sizeof key);
+            trimmed(eq + 1, pn - (size_t)(eq + 1 - r), val, sizeof val);
+            if (strcasecmp(key, "q") == 0) {
+                rp->q = q_value(val);
+            } else if (strcasecmp(key, "type") == 0 && w->part_type) {
+                rp->dup |= (seen & SEEN_TYPE) != 0;
+                seen |= SEEN_TYPE;
+                int m = media_match(val, w->part_type);
+                rp->type_spec = m ? m : -1;
+            } else if (strcasecmp(key, "transfer-syntax") == 0 && w->ts) {
+                rp->dup |= (seen & SEEN_TS) != 0;
+                seen |= SEEN_TS;
+                /* UIDs compare exactly (digits and dots); a truncated overlong value never equals one. */
+                rp->ts_spec = strcmp(val, "*") == 0 ? 1 : strcmp(val, w->ts) == 0 ? 2 : -1;
+            }
+        }
+        r += pn;
+    }
+}
+
+/* 0 when the range (media match spec, parameters rp) cannot give w; else its specificity (higher: more
+ * specific): media range, then type=, then transfer-syntax=. */
+static int range_rank(int spec, range_params *rp, const dvh_accept_want *w)
+{
+    if (spec == 0 || rp->dup || rp->type_spec < 0)
+        return 0;
+    /* No transfer-syntax= on a range naming the (part) media type itself asks for that type's default; a
+     * wildcard range says nothing about syntaxes. */
+    int exact = w->part_type ? rp->type_spec == 3 : spec == 3;
+    if (rp->ts_spec == 0 && w->ts && w->ts_default && exact && strcmp(w->ts_default, w->ts) != 0)
+        rp->ts_spec = -1;
+    if (rp->ts_spec < 0)
+        return 0;
+    return spec * 16 + rp->type_spec * 4 + rp->ts_spec;
+}
+
+int dvh_accept_weigh(const char *accept, const dvh_accept_want *w, int *at)
 {
     if (at)
         *at = -1;
     if (accept == NULL || *skip_ws(accept) == '\0')
         return 1000;
-    int best_spec = 0, best_q = 0, index = 0;
+    int best_rank = 0, best_q = 0, index = 0;
     for (const char *p = accept; *p; index++) {
         size_t n = strcspn(p, ",");
         const char *end = p + n;
         size_t mn = strcspn(p, ";,");
         char range[RANGE_MAX];
         trimmed(p, mn, range, sizeof range);
-        int spec = range[0] ? media_match(range, media) : 0;
-        int q = 1000;
-        int type_ok = 1;
-        for (const char *r = p + mn; spec && r < end && *r == ';';) {
-            r++;
-            size_t pn = strcspn(r, ";,");
-            const char *eq = memchr(r, '=', pn);
-            if (eq) {
-                char key[32], val[RANGE_MAX];
-                trimmed(r, (size_t)(eq - r), key, sizeof key);
-                trimmed(eq + 1, pn - (size_t)(eq + 1 - r), val, sizeof val);
-                if (strcasecmp(key, "q") == 0)
-                    q = q_value(val);
-                else if (strcasecmp(key, "type") == 0 && part_type)
-                    type_ok = media_match(val, part_type) != 0;
-            }
-            r += pn;
+        int spec = range[0] ? media_match(range, w->media) : 0;
+        int rank = 0;
+        range_params rp = {0};
+        if (spec) {
+            read_params(p + mn, end, w, &rp);
+            rank = range_rank(spec, &rp, w);
         }
-        if (spec && type_ok && spec > best_spec) {
-            best_spec = spec;
-            best_q = q;
+        if (rank > best_rank) {
+            best_rank = rank;
+            best_q = rp.q;
             if (at)
                 *at = index;
         }
         p = *end ? end + 1 : end;
     }
     return best_q;
+}
+
+int dvh_accept_q(const char *accept, const char *media, const char *part_type, int *at)
+{
+    dvh_accept_want w = {media, part_type, NULL, NULL};
+    return dvh_accept_weigh(accept, &w, at);
 }

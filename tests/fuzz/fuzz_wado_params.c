@@ -5,12 +5,15 @@
  * query_once.c) to dvh_render_opts_parse. Checks: a parsed list has 1..DVH_FRAME_LIST_MAX numbers,
  * each >= 1; parsed options respect their ranges (quality 1-100, viewport 1..DVH_VIEWPORT_MAX or none, a
  * window width >= 1 for linear and > 0 otherwise); errors are INVALID_ARGUMENT with a NUL-terminated
- * message. The whole input (up to a NUL) is also an Accept header for dvh_accept_q (src/http/accept.c): every
- * weight is 0..1000 and the range it names is one of the list's. */
+ * message. The whole input (up to a NUL) is also an Accept header for dvh_accept_weigh (src/http/accept.c), with
+ * and without a transfer syntax to weigh (transfer-syntax=, PS3.18 8.7.3): every weight is 0..1000, the range it
+ * names is one of the list's, and without any transfer-syntax= in the header a weighed syntax changes nothing
+ * where no default applies. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/accept.h"
 #include "http/wado_params.h"
@@ -27,6 +30,15 @@ static void check_err(const dvh_err *e)
         fuzz_fail("bad error");
 }
 
+/* 1 when a holds "transfer-syntax" in any case (the parser compares parameter names so). */
+static int names_ts(const char *a)
+{
+    for (; *a; a++)
+        if (strncasecmp(a, "transfer-syntax", 15) == 0)
+            return 1;
+    return 0;
+}
+
 static void check_accept(const uint8_t *data, size_t size)
 {
     char *a = malloc(size + 1);
@@ -37,13 +49,29 @@ static void check_accept(const uint8_t *data, size_t size)
     size_t ranges = 1;
     for (const char *p = a; *p; p++)
         ranges += *p == ',';
-    static const char *const media[][2] = {{"multipart/related", "application/dicom"}, {"image/png", NULL},
-                                           {"application/dicom", NULL}, {"multipart/related", "image/jpeg"}};
-    for (size_t i = 0; i < 4; i++) {
+    /* The answers the WADO-RS routes weigh: transfer-syntax= not weighed (JSON, PNG), and weighed with and
+     * without a default (application/octet-stream frames and bulkdata; application/dicom and image/jpeg). */
+    static const dvh_accept_want wants[] = {
+        {"multipart/related", "application/dicom", NULL, NULL},
+        {"image/png", NULL, NULL, NULL},
+        {"application/dicom", NULL, NULL, NULL},
+        {"multipart/related", "image/jpeg", NULL, NULL},
+        {"multipart/related", "application/dicom", "1.2.840.10008.1.2.4.50", NULL},
+        {"application/dicom", NULL, "1.2.840.10008.1.2.1", NULL},
+        {"multipart/related", "application/octet-stream", "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.1"},
+        {"multipart/related", "application/octet-stream", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1"},
+        {"application/octet-stream", NULL, "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1"},
+        {"multipart/related", "image/jpeg", "1.2.840.10008.1.2.4.50", NULL},
+    };
+    for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++) {
         int at = -2;
-        int q = dvh_accept_q(a, media[i][0], media[i][1], &at);
+        int q = dvh_accept_weigh(a, &wants[i], &at);
         if (q < 0 || q > 1000 || at < -1 || (size_t)(at + 1) > ranges || (q > 0 && at < 0 && a[strspn(a, " \t")]))
             fuzz_fail("an Accept weight or range index out of bounds");
+        /* where no range names a syntax and no default applies, weighing one changes nothing */
+        if (wants[i].ts && wants[i].ts_default == NULL && !names_ts(a) &&
+            q != dvh_accept_q(a, wants[i].media, wants[i].part_type, NULL))
+            fuzz_fail("transfer-syntax weighing changed a weight no transfer-syntax= asked for");
     }
     free(a);
 }
