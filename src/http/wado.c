@@ -1,7 +1,13 @@
 /* WADO-RS retrieve (PS3.18 10.4): study / series / instance as multipart/related; type="application/dicom"
  * (or one instance as a bare application/dicom body), streamed from the stored files byte for byte: no
  * transcoding, each part says its transfer syntax (docs/decisions.md "WADO transfer syntax"); and metadata
- * as application/dicom+json, read from the stored files with our reader (dicom_json.c). */
+ * as application/dicom+json, read from the stored files with our reader (dicom_json.c).
+ *
+ * Since we never transcode, an Accept whose ranges name only other transfer syntaxes (PS3.18 8.7.3) is 406
+ * naming the stored one: before, the parameter was ignored and the stored syntax came back under 200. A study
+ * is weighed instance by instance and refused whole when one is refused, never sent short. The lookup now
+ * comes before the 406 (the instances' syntaxes decide it), so a refused Accept on an absent study is 404.
+ * [test_server_web.py "Accept naming one syntax"; test_server_web.py "mixed-syntax"] */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,24 +168,92 @@ static void mp_free(void *cls)
     free(m);
 }
 
-/* What the client accepts: 1 multipart (default), 2 a bare application/dicom instance (when it weighs more than
- * the multipart form), 0 neither. */
-static int accepts(dvh_request *rq)
+/* The weight the client gives form kind (1 multipart/related of application/dicom parts, 2 a bare
+ * application/dicom body) of an instance stored as ts (NULL: transfer-syntax= not weighed). An absent
+ * transfer-syntax= takes what is stored: PS3.18's default for application/dicom is explicit VR little endian,
+ * but we never transcode and the stored syntax is what a client of this server has always got (docs/server.md). */
+static int form_weight(const char *accept, int kind, const char *ts)
+{
+    dvh_accept_want w = {kind == 1 ? "multipart/related" : "application/dicom", kind == 1 ? "application/dicom" : NULL,
+                         ts, NULL};
+    return dvh_accept_weigh(accept, &w, NULL);
+}
+
+/* A study holds few syntaxes: each is weighed once, not once per instance (the Accept header is client input
+ * of up to the connection's memory, a study may hold many thousand instances). */
+#define TS_MEMO 8
+
+/* The weight of sending every instance of rs in form kind: the least of theirs, so 0 when any one's stored
+ * syntax is refused (an instance is never silently left out). *bad counts the refused ones; *first (when
+ * NULL) gets the first refused syntax. */
+static int refs_weight(const char *accept, int kind, const refs *rs, size_t *bad, const char **first)
+{
+    struct {
+        const char *ts;
+        int q;
+    } memo[TS_MEMO];
+    size_t nm = 0;
+    int least = 1000;
+    for (size_t i = 0; i < rs->n; i++) {
+        const char *ts = rs->v[i].transfer_syntax;
+        int q = -1;
+        for (size_t k = 0; k < nm && q < 0; k++)
+            if (strcmp(memo[k].ts, ts) == 0)
+                q = memo[k].q;
+        if (q < 0) {
+            q = form_weight(accept, kind, ts);
+            if (nm < TS_MEMO) {
+                memo[nm].ts = ts;
+                memo[nm++].q = q;
+            }
+        }
+        if (q == 0) {
+            (*bad)++;
+            if (*first == NULL)
+                *first = ts;
+        }
+        if (q < least)
+            least = q;
+    }
+    return least;
+}
+
+/* The form to send rs in: 1 multipart (default), 2 a bare application/dicom instance (when it weighs more than
+ * the multipart form), or -1 with the 406: a media type we do not send, or a stored syntax the Accept
+ * header's transfer-syntax= refuses (named: it is what we would send; no tag value). */
+static int choose_form(dvh_request *rq, const refs *rs, dvh_err *e)
 {
     const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
-    int qm = dvh_accept_q(a, "multipart/related", "application/dicom", NULL);
-    int qb = rq->route.web.instance[0] ? dvh_accept_q(a, "application/dicom", NULL, NULL) : 0;
-    return qb > qm ? 2 : qm > 0 ? 1 : 0;
+    int one = rq->route.web.instance[0] != 0;
+    size_t bad = 0, bad_bare = 0;
+    const char *first = NULL, *first_bare = NULL;
+    int qm = refs_weight(a, 1, rs, &bad, &first);
+    int qb = one ? refs_weight(a, 2, rs, &bad_bare, &first_bare) : 0;
+    if (qb > qm)
+        return 2;
+    if (qm > 0)
+        return 1;
+    if (form_weight(a, 1, NULL) == 0 && (!one || form_weight(a, 2, NULL) == 0))
+        return dvh_fail(e, DVH_NOT_ACCEPTABLE,
+                        "Accept: multipart/related; type=\"application/dicom\" (or application/dicom for an instance)");
+    if (one)
+        return dvh_fail(e, DVH_NOT_ACCEPTABLE,
+                        "the instance is sent as stored, transfer syntax %s (no transcoding): Accept that "
+                        "transfer-syntax or *", first ? first : first_bare);
+    return dvh_fail(e, DVH_NOT_ACCEPTABLE,
+                    "instances are sent as stored (no transcoding): %zu of %zu are in a transfer syntax the Accept "
+                    "header refuses, first %s; accept it or transfer-syntax=*", bad, rs->n, first);
 }
 
 int dvh_handle_retrieve(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
 {
-    int kind = accepts(rq);
-    if (kind == 0)
-        return dvh_fail(e, DVH_NOT_ACCEPTABLE,
-                        "Accept: multipart/related; type=\"application/dicom\" (or application/dicom for an instance)");
     refs rs = {0};
     if (find_refs(rq, &rs, e)) {
+        free(rs.v);
+        return -1;
+    }
+    int kind = choose_form(rq, &rs, e);
+    if (kind < 0) {
         free(rs.v);
         return -1;
     }

@@ -6,14 +6,17 @@
  * Little Endian, as PS3.18 8.7.3.3.2 says for uncompressed bulk data: frames read from a big endian file are
  * swapped by dv_frames_read); encapsulated pixel data gives each frame's fragments concatenated under its
  * transfer syntax's media type (image/jpeg, image/jls, image/jp2, image/jpx, image/jphc, image/dicom-rle)
- * with transfer-syntax=<uid>. No transcoding: an Accept that asks for another type is 406. A frame list
- * that is not 1-based decimal numbers separated by commas is 400; a number past NumberOfFrames is 404.
- * Bodies are capped (FRAMES_BODY_MAX, 413). [integration.test_server_web: test_frames]
+ * with transfer-syntax=<uid>, or under application/octet-stream with the same label when the client asks
+ * that with transfer-syntax=* or the stored UID: the form OHIF and other viewers send (Google's service
+ * answers it), which got 406 when only the syntax's own type was admitted. No transcoding: an Accept that asks
+ * for another type or syntax is 406. A frame list that is not 1-based decimal numbers separated by commas is
+ * 400; a number past NumberOfFrames is 404. Bodies are capped (FRAMES_BODY_MAX, 413).
+ * [integration.test_server_web: test_frames, test_transfer_syntax]
  *
  * Bulkdata: the tag path (router.h dvh_web.bulk) is walked through the stored instance; the value is sent as
- * stored (one application/octet-stream part, or a bare body when the client accepts only
- * application/octet-stream); encapsulated PixelData is sent as its frames (above).
- * [integration.test_server_web: test_bulkdata] */
+ * stored (one application/octet-stream part, or a bare body when the client weighs that form higher), labelled
+ * with the syntax its bytes are in; encapsulated PixelData is sent as its frames (above).
+ * [integration.test_server_web: test_bulkdata, test_transfer_syntax] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +52,35 @@ static const char *frame_media(const char *ts)
     return "application/octet-stream";
 }
 
-/* 1 when the Accept header admits multipart/related parts of media (absent, any type, or that type, with a
- * weight above 0). */
-static int accepts_parts(dvh_request *rq, const char *media)
+#define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
+
+/* The media type of frames' parts under the client's Accept, or NULL (406): ts is the syntax the parts carry
+ * (the stored one; explicit VR little endian for native frames), own the syntax's media type (Table 8.7.3-5;
+ * application/octet-stream for native frames or a syntax without one). own is served as stored even without
+ * transfer-syntax= (as before). application/octet-stream is the form OHIF and other viewers ask with
+ * transfer-syntax=* (Google's service answers it): it stands for explicit VR little endian unless
+ * transfer-syntax= says otherwise, so an encapsulated syntax must be named or "*". The heavier wins; own on a
+ * tie. */
+static const char *part_media(dvh_request *rq, const char *own, const char *ts)
 {
-    return dvh_accept_q(dvh_header(rq, MHD_HTTP_HEADER_ACCEPT), "multipart/related", media, NULL) > 0;
+    const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
+    int own_oct = strcmp(own, "application/octet-stream") == 0;
+    dvh_accept_want wo = {"multipart/related", own, ts, own_oct ? TS_EXPLICIT_LE : NULL};
+    dvh_accept_want wb = {"multipart/related", "application/octet-stream", ts, TS_EXPLICIT_LE};
+    int qo = dvh_accept_weigh(a, &wo, NULL);
+    int qb = own_oct ? 0 : dvh_accept_weigh(a, &wb, NULL);
+    return qo > 0 && qo >= qb ? own : qb > 0 ? "application/octet-stream" : NULL;
+}
+
+/* The 406 of part_media: what is sent, and (for an encapsulated syntax) the octet-stream form. */
+static int refuse_parts(dvh_err *e, const char *own, const char *ts)
+{
+    if (strcmp(own, "application/octet-stream") == 0)
+        return dvh_fail(e, DVH_NOT_ACCEPTABLE,
+                        "frames are sent as stored: multipart/related; type=\"%s\"; transfer-syntax=%s", own, ts);
+    return dvh_fail(e, DVH_NOT_ACCEPTABLE,
+                    "frames are sent as stored (%s, no transcoding): multipart/related; type=\"%s\", or "
+                    "type=\"application/octet-stream\" with transfer-syntax=%s or *", ts, own, ts);
 }
 
 typedef struct body {
@@ -96,8 +123,9 @@ static int frames_answer(dvh_request *rq, dvh_loaded *l, const uint32_t *list, s
         return dvh_pixel_fail(e, "frames", &err);
     int enc = dv_frames_encapsulated(f);
     const char *ts = dv_instance_transfer_syntax(l->inst);
-    const char *media = enc ? frame_media(ts) : "application/octet-stream";
-    const char *part_ts = enc ? ts : "1.2.840.10008.1.2.1";
+    const char *own = enc ? frame_media(ts) : "application/octet-stream";
+    const char *part_ts = enc ? ts : TS_EXPLICIT_LE;
+    const char *media = part_media(rq, own, part_ts);
     uint32_t count = dv_frames_count(f);
     uint64_t total = 0;
     int rc = 0;
@@ -109,8 +137,8 @@ static int frames_answer(dvh_request *rq, dvh_loaded *l, const uint32_t *list, s
             rc = dvh_fail(e, DVH_TOO_LARGE, "frames: more than %llu bytes asked for at once",
                           (unsigned long long)FRAMES_BODY_MAX);
     }
-    if (rc == 0 && !accepts_parts(rq, media))
-        rc = dvh_fail(e, DVH_NOT_ACCEPTABLE, "frames are sent as stored: multipart/related; type=\"%s\"", media);
+    if (rc == 0 && media == NULL)
+        rc = refuse_parts(e, own, part_ts);
     char boundary[48];
     if (rc == 0 && dvh_random_boundary(boundary, sizeof boundary))
         rc = dvh_fail(e, DVH_INTERNAL, "no randomness for the multipart boundary");
@@ -187,11 +215,25 @@ static const dv_elem *walk_bulk(const dv_instance *inst, const char *path)
     }
 }
 
-/* 1 when the client takes a bare application/octet-stream body (and no multipart). */
-static int wants_bare(dvh_request *rq)
+/* How a bulk value goes out under the client's Accept: 1 a multipart/related part, 2 a bare
+ * application/octet-stream body (when it weighs more than the multipart form), 0 neither (406). ts is the
+ * syntax the value's bytes are in; application/octet-stream without transfer-syntax= asks for explicit VR
+ * little endian (PS3.18 8.7.3), which the value of a big endian file is not. */
+static int bulk_form(dvh_request *rq, const char *ts)
 {
     const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
-    return a && strstr(a, "application/octet-stream") && !strstr(a, "multipart/related") && !strstr(a, "*/*");
+    dvh_accept_want wm = {"multipart/related", "application/octet-stream", ts, TS_EXPLICIT_LE};
+    dvh_accept_want wb = {"application/octet-stream", NULL, ts, TS_EXPLICIT_LE};
+    int qm = dvh_accept_weigh(a, &wm, NULL), qb = dvh_accept_weigh(a, &wb, NULL);
+    return qb > qm ? 2 : qm > 0 ? 1 : 0;
+}
+
+/* The syntax a stored value's bytes are in: they are sent as stored, and only explicit VR big endian
+ * (retired) stores them other than little endian. */
+static const char *bulk_ts(const dv_instance *inst)
+{
+    const char *ts = dv_instance_transfer_syntax(inst);
+    return ts && strcmp(ts, "1.2.840.10008.1.2.2") == 0 ? ts : TS_EXPLICIT_LE;
 }
 
 int dvh_handle_bulkdata(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
@@ -227,14 +269,21 @@ int dvh_handle_bulkdata(dvh_request *rq, struct MHD_Response **resp, int *status
     } else {
         char boundary[48];
         body b = {0};
-        int bare = wants_bare(rq);
-        char head[160];
+        const char *ts = bulk_ts(l->inst);
+        int form = bulk_form(rq, ts);
+        int bare = form == 2;
+        char head[200];
         int hn = 0;
-        if (!bare) {
+        if (form == 0) {
+            rc = dvh_fail(e, DVH_NOT_ACCEPTABLE, "bulkdata is sent as stored: multipart/related; "
+                          "type=\"application/octet-stream\" or application/octet-stream, transfer-syntax=%s", ts);
+        } else if (!bare) {
             if (dvh_random_boundary(boundary, sizeof boundary))
                 rc = dvh_fail(e, DVH_INTERNAL, "no randomness for the multipart boundary");
             else
-                hn = snprintf(head, sizeof head, "--%s\r\nContent-Type: application/octet-stream\r\n\r\n", boundary);
+                hn = snprintf(head, sizeof head,
+                              "--%s\r\nContent-Type: application/octet-stream; transfer-syntax=%s\r\n\r\n",
+                              boundary, ts);
         }
         size_t need = (size_t)hn + (size_t)el->length + 64;
         if (rc == 0 && (b.p = malloc(need)) == NULL)
@@ -251,7 +300,7 @@ int dvh_handle_bulkdata(dvh_request *rq, struct MHD_Response **resp, int *status
         if (rc == 0) {
             char ctype[160];
             if (bare)
-                snprintf(ctype, sizeof ctype, "application/octet-stream");
+                snprintf(ctype, sizeof ctype, "application/octet-stream; transfer-syntax=%s", ts);
             else
                 snprintf(ctype, sizeof ctype, "multipart/related; type=\"application/octet-stream\"; boundary=%s",
                          boundary);

@@ -16,6 +16,11 @@ temporary data directory:
   same JSON, operations.list holds it); a second DELETE is 404; QIDO and metrics no longer see them; the file
   goes; the same bytes kept in another store stay; a re-STOW after the delete works (no stale file);
 * test_accept: Accept weighed (q=0, longer types, multipart type=), not searched for substrings;
+* test_transfer_syntax: Accept's transfer-syntax= (PS3.18 8.7.3; no transcoding): frames of JPEG Baseline and
+  JPEG 2000 instances in the form OHIF asks (multipart of application/octet-stream, transfer-syntax=*) are 200
+  with the stored frames under the stored syntax; an instance, series or study retrieve, frames or bulkdata
+  naming only another syntax is 406 naming the stored one (a study of mixed syntaxes, dcm_qa_ts, as soon as one
+  instance is refused); the stored syntax or * is 200; q=0 refuses;
 * test_malformed_stored: rendering a stored instance with malformed pixel attributes is 400 FAILED_PRECONDITION;
 * test_stow_body_failing: a multipart body failing after stored parts is answered 202 with what was stored;
 * test_recorded_resume: a recorded operation left unfinished in the index (the process stopped between its
@@ -24,6 +29,7 @@ temporary data directory:
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import shutil
@@ -42,6 +48,8 @@ NATIVE = os.path.join(D, "pydicom-data", "emri_small.dcm")
 NATIVE_BE = os.path.join(D, "pydicom-data", "emri_small_big_endian.dcm")
 RLE = os.path.join(D, "pydicom", "SC_rgb_rle_2frame.dcm")
 JPEG = os.path.join(D, "pydicom", "examples_ybr_color.dcm")
+J2K = os.path.join(D, "orthanc-tests", "TransferSyntaxes_1.2.840.10008.1.2.4.91.dcm")
+MIXED = [os.path.join(D, "dcm_qa_ts", f"{i}.dcm") for i in range(1, 10)]  # one study, 9 transfer syntaxes
 FILES = [NATIVE, RLE, JPEG]  # store st; NATIVE_BE (same UIDs as NATIVE) goes to store stbe
 
 
@@ -312,6 +320,114 @@ def test_accept(web):
     check(b[128:132] == b"DICM", "Accept: multipart q=0 with application/dicom gives the bare instance")
 
 
+LE = "1.2.840.10008.1.2.1"
+OHIF = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
+
+
+def refusal(b):
+    try:
+        return json.loads(b)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
+def test_transfer_syntax(base, web):
+    """Accept's transfer-syntax= (PS3.18 8.7.3, Table 8.7.3-5): the stored syntax is sent or 406, never another
+    one under 200 (we do not transcode)."""
+    curl("-X", "POST", base + "/datasets/ds/dicomStores?dicomStoreId=stts", "-d", "{}")
+    wts = base + "/datasets/ds/dicomStores/stts/dicomWeb"
+    st, b = stow(wts, [J2K] + MIXED)
+    check(st == 200, f"STOW of the JPEG 2000 file and the mixed-syntax study: 200 ({st} {b[:200]})")
+    # Frames of encapsulated instances in the form OHIF asks: application/octet-stream parts, stored syntax.
+    for path, w in ((JPEG, web), (J2K, wts)):
+        name = os.path.basename(path)
+        url, ds = inst_url(w, path)
+        tsuid = str(ds.file_meta.TransferSyntaxUID)
+        want = frames_of(path)
+        asked = "1" if len(want) == 1 else "1,2"
+        st, h, b = curl(url + "/frames/" + asked, "-H", "Accept: " + OHIF)
+        ct = header(h, "Content-Type") or ""
+        parts = split_multipart(b, ct) if st == 200 else []
+        check(st == 200 and 'type="application/octet-stream"' in ct,
+              f"frames {name} as OHIF asks ({OHIF}): 200 multipart of application/octet-stream ({st} {ct} "
+              f"{refusal(b)})")
+        check(len(parts) == len(asked.split(",")) and all(
+              f"Content-Type: application/octet-stream; transfer-syntax={tsuid}" in p[0] for p in parts),
+              f"frames {name} as OHIF asks: parts labelled application/octet-stream; transfer-syntax={tsuid}")
+        check([p[1] for p in parts] == [want[int(i) - 1] for i in asked.split(",")],
+              f"frames {name} as OHIF asks: parts equal the stored frames")
+        st, h, b2 = curl(url + "/frames/" + asked)  # the syntax's own media type (image/jpeg, image/jp2)
+        own = split_multipart(b2, header(h, "Content-Type") or "") if st == 200 else []
+        check(st == 200 and [p[1] for p in own] == [p[1] for p in parts],
+              f"frames {name}: the octet-stream parts equal the default answer's ({st})")
+        for accept, want_st in (('multipart/related; type="application/octet-stream"; transfer-syntax=' + tsuid, 200),
+                                ('multipart/related; type="application/octet-stream"', 406),  # default: explicit LE
+                                ('multipart/related; type="application/octet-stream"; transfer-syntax=' + LE, 406),
+                                (OHIF + "; q=0", 406)):
+            st, _, b = curl(url + "/frames/1", "-H", "Accept: " + accept)
+            msg = refusal(b)
+            check(st == want_st and (st == 200 or tsuid in msg),
+                  f"frames {name}, Accept: {accept}: {want_st} ({st} {msg})")
+    # Native frames are explicit VR little endian: asked by that UID, by * or without transfer-syntax=.
+    url, _ = inst_url(web, NATIVE)
+    for ts_param, want_st in (("; transfer-syntax=" + LE, 200), ("; transfer-syntax=*", 200), ("", 200),
+                              ("; transfer-syntax=1.2.840.10008.1.2.4.50", 406)):
+        st, _, b = curl(url + "/frames/1", "-H", 'Accept: multipart/related; type="application/octet-stream"' + ts_param)
+        check(st == want_st, f"native frames, transfer-syntax{ts_param or ' absent'}: {want_st} ({st} {refusal(b)})")
+    # Instance retrieve (NATIVE is stored explicit VR little endian, JPEG as JPEG Baseline).
+    jurl, jds = inst_url(web, JPEG)
+    jts = str(jds.file_meta.TransferSyntaxUID)
+    mp = 'multipart/related; type="application/dicom"'
+    cases = [(url, mp + "; transfer-syntax=" + jts, 406, LE), (url, mp + "; transfer-syntax=" + LE, 200, None),
+             (url, mp + "; transfer-syntax=*", 200, None), (url, mp, 200, None),
+             (url, mp + "; transfer-syntax=" + LE + "; q=0", 406, None),
+             (url, "application/dicom; transfer-syntax=" + jts, 406, LE),
+             (url, "application/dicom; transfer-syntax=" + LE, 200, None),
+             (jurl, mp + "; transfer-syntax=" + LE, 406, jts), (jurl, mp + "; transfer-syntax=" + jts, 200, None),
+             (jurl, mp + "; transfer-syntax=" + LE + ", " + mp + "; transfer-syntax=*; q=0.5", 200, None)]
+    for u, accept, want_st, named in cases:
+        st, h, b = curl(u, "-H", "Accept: " + accept)
+        msg = refusal(b)
+        check(st == want_st and (named is None or named in msg),
+              f"retrieve {u.rsplit('/', 1)[-1][-8:]}, Accept: {accept}: {want_st}"
+              f"{' naming ' + named if named else ''} ({st} {msg})")
+    st, h, b = curl(url, "-H", "Accept: application/dicom; transfer-syntax=" + LE)
+    check(st == 200 and b[128:132] == b"DICM" and LE in (header(h, "Content-Type") or ""),
+          "retrieve, Accept: application/dicom with the stored transfer-syntax: the bare instance")
+    # A study of mixed syntaxes: refused as a whole when an instance's syntax is, never sent short.
+    mds = pydicom.dcmread(MIXED[0], stop_before_pixels=True)
+    stored = {str(pydicom.dcmread(f, stop_before_pixels=True).file_meta.TransferSyntaxUID) for f in MIXED}
+    for level in (f"{wts}/studies/{mds.StudyInstanceUID}",
+                  f"{wts}/studies/{mds.StudyInstanceUID}/series/{mds.SeriesInstanceUID}"):
+        what = "series" if "/series/" in level else "study"
+        st, _, b = curl(level, "-H", "Accept: " + mp + "; transfer-syntax=" + LE)
+        msg = refusal(b)
+        check(st == 406 and any(t in msg for t in stored - {LE}) and "8 of 9" in msg,
+              f"mixed-syntax {what}, Accept naming one syntax: 406 naming a stored one ({st} {msg})")
+        for accept in (mp + "; transfer-syntax=*", mp,
+                       ", ".join(mp + "; transfer-syntax=" + t for t in sorted(stored))):
+            st, h, b = curl(level, "-H", "Accept: " + accept)
+            parts = split_multipart(b, header(h, "Content-Type") or "") if st == 200 else []
+            got = {re.search(r"transfer-syntax=([0-9.]+)", p[0]).group(1) for p in parts}
+            check(st == 200 and len(parts) == 9 and got == stored,
+                  f"mixed-syntax {what}, Accept: {accept[:90]}: 200 with all 9 as stored ({st} {len(parts)})")
+    # Bulkdata: a value of a little endian file is explicit VR little endian; encapsulated PixelData its frames.
+    for path, w in ((NATIVE, web), (JPEG, web)):
+        u, ds = inst_url(w, path)
+        tsuid = LE if path == NATIVE else str(ds.file_meta.TransferSyntaxUID)
+        # encapsulated PixelData comes as its frames: multipart only (as before)
+        bare = 200 if path == NATIVE else 406
+        for accept, want_st in ((OHIF, 200), ("application/octet-stream; transfer-syntax=*", bare),
+                                ('multipart/related; type="application/octet-stream"; transfer-syntax=' + tsuid, 200),
+                                ("application/octet-stream; transfer-syntax=1.2.840.10008.1.2.4.70", 406)):
+            st, _, b = curl(u + "/bulkdata/7FE00010", "-H", "Accept: " + accept)
+            check(st == want_st, f"bulkdata PixelData of {os.path.basename(path)}, Accept: {accept}: {want_st} "
+                  f"({st} {refusal(b)})")
+    for path in (J2K, MIXED[0]):  # test_delete counts the files left in the data directory
+        st, _, _ = curl("-X", "DELETE", f"{wts}/studies/{pydicom.dcmread(path, stop_before_pixels=True).StudyInstanceUID}")
+        check(st == 200, f"DELETE of the transfer syntax store's study ({st})")
+
+
 def test_malformed_stored(base):
     """A stored instance whose pixel attributes are malformed cannot be rendered: 400 FAILED_PRECONDITION (the
     stored data, not the request nor the server), never 500."""
@@ -382,6 +498,7 @@ def main():
         test_rendered(web)
         test_bulkdata(web)
         test_accept(web)
+        test_transfer_syntax(base, web)
         test_delete(base, web, web2, data)
         test_stow_body_failing(base)
         test_malformed_stored(base)
