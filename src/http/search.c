@@ -47,6 +47,10 @@ static int on_row(const dvs_row *row, void *user)
         if (a->column)
             dvh_json_put_text(o, a->tag, a->vr, row->attr[i]);
     }
+    /* InstanceAvailability (0008,0056), "shall be present if known" at the study and instance levels (PS3.18
+     * Tables 10.6.3-3 and 10.6.3-5): a store answers only for what it holds on its own disk, so ONLINE. */
+    if (q->level != DVS_SERIES)
+        dvh_json_put_text(o, 0x00080056, "CS", "ONLINE");
     char n[24];
     if (q->level == DVS_STUDY) {
         dvh_json_put_text(o, 0x00080061, "CS", row->modalities);

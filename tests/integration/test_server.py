@@ -436,8 +436,9 @@ def run(tmp, servers):
     check(st == 200 and len(r) == 3, f"QIDO all studies: 3 ({st}, {r and len(r)})")
     st, r = qido("/studies?PatientID=crlab")
     check(st == 200 and len(r) == 1 and r[0]["0020000D"]["Value"] == [qa_study]
-          and r[0]["00201208"]["Value"] == [9] and r[0]["00080061"]["Value"] == ["MR"],
-          "QIDO PatientID exact, with counts and ModalitiesInStudy")
+          and r[0]["00201208"]["Value"] == [9] and r[0]["00080061"]["Value"] == ["MR"]
+          and r[0]["00080056"] == {"vr": "CS", "Value": ["ONLINE"]},
+          "QIDO PatientID exact, with counts, ModalitiesInStudy and InstanceAvailability")
     st, r = qido("/studies?PatientName=stc*")
     check(st == 200 and len(r) == 1 and r[0]["00100010"]["Value"] == [{"Alphabetic": "stc_test"}],
           "QIDO wildcard on PatientName")
@@ -453,6 +454,10 @@ def run(tmp, servers):
     check(st == 200 and len(r) == 1 and r[0]["00201209"]["Value"] == [9], "QIDO series of a study")
     st, r = qido("/instances?limit=4&offset=2&includefield=all")
     check(st == 200 and len(r) == 4, "QIDO instances limit/offset")
+    # PS3.18 Tables 10.6.3-3/-5: InstanceAvailability at the study and instance levels, not the series'
+    check(all(x.get("00080056") == {"vr": "CS", "Value": ["ONLINE"]} for x in r)
+          and "00080056" not in qido("/studies/%s/series" % qa_study)[1][0],
+          "QIDO instances: InstanceAvailability ONLINE")
     # A page that leaves matches behind says so (PS3.18 8.3.4.4.1 Warning 299); the page that ends them does not.
     total = len(qido("/instances?limit=5000")[1] or [])
     st, h, b = curl(web + "/instances?limit=%d" % (total - 1))
