@@ -300,6 +300,8 @@ static int rank0_start(const dvm_args *a, dvm_coord *coord, dv_run *tally, dvc_o
         return -1;
     if (resuming)
         dvc_errorf("resume: %zu of %zu inputs restored from the journal", restored, n);
+    else /* one process says "0 of N"; here the listing goes on while inputs are dealt, so N is not known yet */
+        dvc_errorf("resume: 0 inputs restored (no journal from an earlier attempt)");
     return 0;
 }
 

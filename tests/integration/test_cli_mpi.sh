@@ -143,6 +143,9 @@ DV_LAUNCH=("${MPIRUN[@]}")
 DICOMVEIL_MPI_CHUNK= run 1 "mpi 2" deidentify --mpi -q --jobs 2 --resume --config "$T/cfg.json" --key-file "$T/key" \
     --report "$T/m2.json" "$T/src" "$T/src2" "$T/m2"
 same "mpi 2" "$T/m2" "$T/m2.json" "$T/ref2" "$T/ref2.json"
+# A first --resume says that nothing was restored, as one process does ("0 of N"; N is not known while listing)
+grep -qF "resume: 0 inputs restored (no journal from an earlier attempt)" "$T/err" ||
+    fail "mpi 2: a first --resume should say that nothing was restored: $(grep resume: "$T/err")"
 reports_equal "$T/m2.json" "$T/ref2.json" || fail "mpi 2: the report differs from the single-process one"
 # The same job resumed once it is complete redoes nothing: every ok and every duplicate input is restored (a
 # duplicate is journaled with the name it duplicates, as in one process; docs/decisions.md "What is skipped").
