@@ -20,6 +20,7 @@ typedef struct dvs_attr {
     dvs_level level;
     const char *column;   /* SQL column of the level's table */
     int computed;         /* 1: derived by the index (counts, ModalitiesInStudy), returned not stored */
+    int since;            /* the index schema version whose upgrade adds the column (0: the first schema) */
 } dvs_attr;
 
 /* The table, ordered by level then tag. */

@@ -51,6 +51,12 @@ void dvs_sql_int(dvs_sql *b, int64_t v);
 
 /* The whole schema as statements separated by ';' (CREATE ... IF NOT EXISTS: safe on an existing index). */
 int dvs_sql_schema(dvs_dialect dialect, char *out, size_t cap);
+/* The table of a level's rows: "studies", "series" or "instances". */
+const char *dvs_sql_level_table(dvs_level level);
+/* The statement that adds attribute a's column (a->since > 0) to an index made before it: PostgreSQL's with IF NOT
+ * EXISTS (its schema versions decide when it runs), SQLite's without (the caller asks whether the column exists).
+ * 0, or -1 when it does not fit in cap. */
+int dvs_sql_add_column(dvs_dialect dialect, const dvs_attr *a, char *out, size_t cap);
 
 /* "INSERT INTO studies|series(parent, uid, attrs...) VALUES(...) ON CONFLICT DO NOTHING": the first
  * instance of a study or series decides its attributes. */

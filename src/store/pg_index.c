@@ -30,7 +30,7 @@
  * start together do not race on CREATE TABLE IF NOT EXISTS. */
 #define PG_SCHEMA_LOCK 0x64766978 /* "dvix" */
 /* Index schema versions (table dvs_schema); open() applies the missing steps in order. */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 static int conn_fail(PGconn *c, dv_error *err, const char *what)
 {
@@ -269,7 +269,18 @@ static int schema_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
     if (have > PG_SCHEMA_VERSION)
         return dv_fail(err, DV_ERR_UNSUPPORTED, "index: the PostgreSQL schema is version %lld, newer than this "
                        "dicomveil's %d", (long long)have, PG_SCHEMA_VERSION);
-    /* Version 1 is the schema above. Later versions add their ALTER steps here, each followed by its row. */
+    /* Version 1 is the schema above as first released; version 2 adds the columns of the attributes whose
+     * since is 2 (BitsAllocated), already there in an index the template above has just made (IF NOT EXISTS). */
+    for (size_t i = 0; have < PG_SCHEMA_VERSION && i < dvs_nattrs; i++) {
+        char alter[256];
+        if (dvs_attrs[i].since <= have || dvs_attrs[i].since > PG_SCHEMA_VERSION)
+            continue;
+        if (dvs_sql_add_column(DVS_DIALECT_PG, &dvs_attrs[i], alter, sizeof alter))
+            return dv_fail(err, DV_ERR_LIMIT, "index: schema upgrade too large");
+        if ((r = dvs_pg_run(c, alter, 0, NULL, "schema upgrade", err, failed)) == NULL)
+            return -1;
+        PQclear(r);
+    }
     if (have < PG_SCHEMA_VERSION) {
         char ver[24];
         dvs_pg_i64(ver, PG_SCHEMA_VERSION);

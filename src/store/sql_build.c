@@ -188,6 +188,19 @@ int dvs_sql_schema(dvs_dialect dialect, char *out, size_t cap)
     return 0;
 }
 
+const char *dvs_sql_level_table(dvs_level level)
+{
+    return level == DVS_STUDY ? "studies" : level == DVS_SERIES ? "series" : "instances";
+}
+
+int dvs_sql_add_column(dvs_dialect dialect, const dvs_attr *a, char *out, size_t cap)
+{
+    int pg = dialect == DVS_DIALECT_PG;
+    int n = snprintf(out, cap, "ALTER TABLE %s ADD COLUMN %s%s %s", dvs_sql_level_table(a->level), pg ? "IF NOT EXISTS " : "",
+                     a->column, pg ? "TEXT COLLATE \"C\"" : "TEXT");
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
 /* ---- instance inserts ---- */
 
 void dvs_sql_level_insert(dvs_sql *b, dvs_level level, int64_t parent, const char *uid, const dvs_instance_rec *rec)

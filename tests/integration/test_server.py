@@ -470,8 +470,9 @@ def run(tmp, servers):
           and st3 == 200 and "Warning" not in h3,
           f"QIDO: a page leaving matches behind carries Warning 299, the last page none ({total}: {warn}, {h2!r})")
     st, r = qido("/studies/%s/instances?SOPInstanceUID=%s" % (qa_study, meta[CORPUS[3]].SOPInstanceUID))
-    check(st == 200 and len(r) == 1 and r[0]["00080018"]["Value"] == [meta[CORPUS[3]].SOPInstanceUID],
-          "QIDO one instance")
+    check(st == 200 and len(r) == 1 and r[0]["00080018"]["Value"] == [meta[CORPUS[3]].SOPInstanceUID]
+          and r[0]["00280100"] == {"vr": "US", "Value": [meta[CORPUS[3]].BitsAllocated]},
+          "QIDO one instance, with BitsAllocated (PS3.18 Table 10.6.3-5)")
     st, r = qido("/studies?PatientID=nobody")
     check(st == 200 and r == [], "QIDO without a match: []")
     st, _, b = curl(web + "/studies?Frobnicate=1")

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -887,6 +888,110 @@ static void race_checks(dvs_index *a, dvs_index *b)
     assert_int_equal(m.series, 15);
     a->ops->close(a);
     b->ops->close(b);
+}
+
+/* ---- schema upgrades: an index made before a column existed gets it when opened ---- */
+
+/* An instance SOP with BitsAllocated bits ("" for none) in store sid. */
+static void put_bits(dvs_index *ix, int64_t sid, const char *sop, const char *bits)
+{
+    dvs_instance_rec rec;
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.study_uid, sizeof rec.study_uid, "9.1");
+    snprintf(rec.series_uid, sizeof rec.series_uid, "9.1.1");
+    snprintf(rec.sop_uid, sizeof rec.sop_uid, "%s", sop);
+    snprintf(rec.sop_class_uid, sizeof rec.sop_class_uid, "1.2.840.10008.5.1.4.1.1.2");
+    snprintf(rec.transfer_syntax, sizeof rec.transfer_syntax, "1.2.840.10008.1.2.1");
+    memset(rec.blob, 'b', 63);
+    rec.blob[63] = sop[strlen(sop) - 1];
+    rec.size = 100;
+    for (size_t i = 0; i < dvs_nattrs; i++)
+        if (dvs_attrs[i].tag == 0x00280100 && *bits)
+            rec.attr[i] = bits;
+    char existing[65];
+    dv_error err;
+    assert_int_equal(ix->ops->instance_put(ix, sid, &rec, existing, &err), DVS_OK);
+}
+
+static int collect_bits(const dvs_row *row, void *user)
+{
+    collect_attr(row, user, 0x00080018);
+    collect_attr(row, user, 0x00280100);
+    return 0;
+}
+
+/* Every instance of sid as "sop;bits;" ("-" for none), matching BitsAllocated when bits is not NULL. */
+static void instance_bits(dvs_index *ix, int64_t sid, const char *bits, const char *expect)
+{
+    dvs_query q;
+    memset(&q, 0, sizeof q);
+    q.level = DVS_INSTANCE;
+    q.limit = 10;
+    if (bits) {
+        q.nmatch = 1;
+        q.match[0].attr = attr("BitsAllocated");
+        q.match[0].kind = DVS_MATCH_SINGLE;
+        snprintf(q.match[0].value, sizeof q.match[0].value, "%s", bits);
+    }
+    char out[256] = "";
+    dv_error err;
+    assert_int_equal(ix->ops->query(ix, sid, &q, collect_bits, out, &err), DVS_OK);
+    assert_string_equal(out, expect);
+}
+
+/* The checks after an upgrade: the old instance has no BitsAllocated, a new one keeps its own, and both match
+ * and answer. */
+static void upgraded_checks(dvs_index *ix, int64_t sid)
+{
+    instance_bits(ix, sid, NULL, "9.1.1.1;-;");
+    put_bits(ix, sid, "9.1.1.2", "16");
+    instance_bits(ix, sid, NULL, "9.1.1.1;-;9.1.1.2;16;");
+    instance_bits(ix, sid, "16", "9.1.1.2;16;");
+    ix->ops->close(ix);
+}
+
+/* SQLite: an index whose instances table lacks bits_allocated (as stop 45's schema made it) opens, gains the
+ * column, keeps its rows. [docs/decisions.md "Index schema upgrades"] */
+static void test_index_upgrade_sqlite(void **state)
+{
+    (void)state;
+    dvs_index *ix = open_sqlite("upgrade.sqlite");
+    int64_t sid = new_store(ix, "up", "s");
+    put_bits(ix, sid, "9.1.1.1", "8");
+    instance_bits(ix, sid, NULL, "9.1.1.1;8;");
+    ix->ops->close(ix);
+    char path[256];
+    snprintf(path, sizeof path, "%s/upgrade.sqlite", tmpdir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE instances DROP COLUMN bits_allocated", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    upgraded_checks(reopen_sqlite_at("upgrade.sqlite"), sid);
+}
+
+/* PostgreSQL: a version 1 schema (no bits_allocated, dvs_schema at 1) is upgraded to version 2 when opened. */
+static void test_index_upgrade_postgresql(void **state)
+{
+    (void)state;
+    dvs_index *ix = open_pg();
+    int64_t sid = new_store(ix, "up", "s");
+    put_bits(ix, sid, "9.1.1.1", "8");
+    ix->ops->close(ix);
+    char url[1024];
+    pg_url(url, sizeof url);
+    PGconn *c = PQconnectdb(url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, "ALTER TABLE instances DROP COLUMN bits_allocated; DELETE FROM dvs_schema;"
+                            " INSERT INTO dvs_schema(version) VALUES(1);");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    ix = reopen_pg();
+    r = PQexec(c, "SELECT max(version) FROM dvs_schema");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "2");
+    PQclear(r);
+    PQfinish(c);
+    upgraded_checks(ix, sid);
 }
 
 static void test_race_sqlite(void **state)
@@ -1776,6 +1881,8 @@ int main(void)
         cmocka_unit_test(test_page_fill),
         cmocka_unit_test(test_index_sqlite),
         cmocka_unit_test(test_index_postgresql),
+        cmocka_unit_test(test_index_upgrade_sqlite),
+        cmocka_unit_test(test_index_upgrade_postgresql),
         cmocka_unit_test(test_race_sqlite),
         cmocka_unit_test(test_race_postgresql),
         cmocka_unit_test(test_index_open_errors),
