@@ -421,18 +421,30 @@ static void pg_url(char *out, size_t cap)
     assert_true(strncmp(out, "postgresql://", 13) == 0);
 }
 
+/* A connection of the test's own to the fixture cluster. */
+static PGconn *pg_connect(char url[1024])
+{
+    pg_url(url, 1024);
+    PGconn *c = PQconnectdb(url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    return c;
+}
+
+/* Commands (no rows) on c. */
+static void pg_command(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+}
+
 /* A fresh PostgreSQL index: the public schema dropped and made again, then opened (which creates the
  * tables). */
 static dvs_index *open_pg(void)
 {
     char url[1024];
-    pg_url(url, sizeof url);
-    PGconn *c = PQconnectdb(url);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, "SET client_min_messages=warning;"
-                            " DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;");
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
+    PGconn *c = pg_connect(url);
+    pg_command(c, "SET client_min_messages=warning; DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;");
     PQfinish(c);
     dv_error err = {0};
     dvs_index *ix = dvs_index_open(url, tmpdir, &err);
@@ -978,15 +990,11 @@ static void test_index_upgrade_postgresql(void **state)
     put_bits(ix, sid, "9.1.1.1", "8");
     ix->ops->close(ix);
     char url[1024];
-    pg_url(url, sizeof url);
-    PGconn *c = PQconnectdb(url);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *r = PQexec(c, "ALTER TABLE instances DROP COLUMN bits_allocated; DELETE FROM dvs_schema;"
-                            " INSERT INTO dvs_schema(version) VALUES(1);");
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
+    PGconn *c = pg_connect(url);
+    pg_command(c, "ALTER TABLE instances DROP COLUMN bits_allocated; DELETE FROM dvs_schema;"
+                  " INSERT INTO dvs_schema(version) VALUES(1);");
     ix = reopen_pg();
-    r = PQexec(c, "SELECT max(version) FROM dvs_schema");
+    PGresult *r = PQexec(c, "SELECT max(version) FROM dvs_schema");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     assert_string_equal(PQgetvalue(r, 0, 0), "2");
     PQclear(r);
