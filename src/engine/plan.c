@@ -544,7 +544,7 @@ uint16_t dv_plan_effective_vr(const dv_elem *e)
 /* An action applied to the VR the element actually has. Actions that do not fit the VR degrade towards
  * privacy: regenUidTag on a non-UI value gets a dummy, recurseTag on a non-sequence keeps it (there is
  * nothing nested to recurse into, and keep is what the user asked for around it). */
-static dv_decision action_decision(dv_action_kind k, uint16_t vr, int is_seq)
+static dv_decision action_decision(dv_action_kind k, uint32_t tag, uint16_t vr, int is_seq)
 {
     switch (k) {
     case DV_ACTION_KEEP: return DV_DEC_KEEP;
@@ -562,7 +562,13 @@ static dv_decision action_decision(dv_action_kind k, uint16_t vr, int is_seq)
         return DV_DEC_KEEP;
     case DV_ACTION_CLEAN_TEXT:
         /* A text VR is cleaned; a private tag whose VR turns out not to be text (the config could not check
-         * it) degrades towards privacy like the other actions (docs/text.md). */
+         * it) degrades towards privacy like the other actions (docs/text.md). A private creator stays: it is
+         * the name of a vendor's block ("SIEMENS MR HEADER"), and cleaned as text ("SIEMENS MR [PERSON_NAME]":
+         * HEADER is a surname) the block's kept elements lost their owner (stop 46's validity audit;
+         * docs/decisions.md "A private creator is never cleaned as text"; test_engine:
+         * test_private_un_text_cleaned, both rules). */
+        if (DV_TAG_IS_PRIVATE_CREATOR(tag))
+            return DV_DEC_KEEP;
         if (dv_clean_text_vr(vr) && !is_seq)
             return DV_DEC_CLEAN_TEXT;
         break;
@@ -762,6 +768,8 @@ static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uin
             return DV_DEC_KEEP_RECURSE;
         if (tag == DV_TAG_ENCAPSULATED_DOCUMENT)
             return DV_DEC_CLEAN_TEXT;
+        if (DV_TAG_IS_PRIVATE_CREATOR(tag))
+            return DV_DEC_KEEP; /* never cleaned as text: see DV_ACTION_CLEAN_TEXT */
         return dv_clean_text_vr(vr) ? DV_DEC_CLEAN_TEXT : DV_DEC_KEEP;
     }
     return DV_DEC_DELETE; /* unreachable: compile refuses other profiles */
@@ -817,14 +825,14 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, 
         m->action = first;
         m->kind = p->actions[first].kind;
         m->params = &p->actions[first].params;
-        return matched(m, DV_MATCH_ACTION, action_decision(m->kind, vr, is_seq));
+        return matched(m, DV_MATCH_ACTION, action_decision(m->kind, tag, vr, is_seq));
     }
 
     /* 2. options.primaryIds, at every nesting level. */
     if (tag == DV_TAG_STUDY_INSTANCE_UID || tag == DV_TAG_SERIES_INSTANCE_UID || tag == DV_TAG_SOP_INSTANCE_UID) {
         if (p->primary_ids == DV_PRIMARY_KEEP)
             return matched(m, DV_MATCH_PRIMARY_IDS, is_seq ? DV_DEC_KEEP_RECURSE : DV_DEC_KEEP);
-        return matched(m, DV_MATCH_PRIMARY_IDS, action_decision(DV_ACTION_REGEN_UID, vr, is_seq));
+        return matched(m, DV_MATCH_PRIMARY_IDS, action_decision(DV_ACTION_REGEN_UID, tag, vr, is_seq));
     }
 
     /* 3. the profile. A reference that may name any primary ID (families.c any_refs) kept by the profile is
