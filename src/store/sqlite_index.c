@@ -142,16 +142,9 @@ static int has_column(dvs_sx_conn *s, const dvs_attr *a, dv_error *err)
     return rc < 0 ? dvs_sx_fail(s, err, "schema upgrade") : rc;
 }
 
-/* The schema; an index made by an earlier dicomveil gets the columns added since (dvs_attr.since): SQLite has
- * no ADD COLUMN IF NOT EXISTS, so each is looked for first. Their values stay empty for the instances indexed
- * before (QIDO answers them empty, as any attribute an instance lacks). [test_store: test_index_upgrade_sqlite] */
-static int create_schema(dvs_sx_conn *s, dv_error *err)
+/* The columns added since the first schema (dvs_attr.since) that the index lacks, added. */
+static int add_columns(dvs_sx_conn *s, dv_error *err)
 {
-    char sql[8192];
-    if (dvs_sql_schema(DVS_DIALECT_SQLITE, sql, sizeof sql))
-        return dv_fail(err, DV_ERR_LIMIT, "index: schema too large");
-    if (dvs_sx_exec(s, sql, err))
-        return -1;
     for (size_t i = 0; i < dvs_nattrs; i++) {
         const dvs_attr *a = &dvs_attrs[i];
         if (a->since == 0 || a->column == NULL)
@@ -159,8 +152,30 @@ static int create_schema(dvs_sx_conn *s, dv_error *err)
         int have = has_column(s, a, err);
         if (have < 0)
             return -1;
-        if (!have && (dvs_sql_add_column(DVS_DIALECT_SQLITE, a, sql, sizeof sql) || dvs_sx_exec(s, sql, err)))
+        char sql[256];
+        if (!have && dvs_sql_add_column(DVS_DIALECT_SQLITE, a, sql, sizeof sql))
+            return dv_fail(err, DV_ERR_LIMIT, "index: schema upgrade too large");
+        if (!have && dvs_sx_exec(s, sql, err))
             return -1;
+    }
+    return 0;
+}
+
+/* The schema; an index made by an earlier dicomveil gets the columns added since (dvs_attr.since): SQLite has
+ * no ADD COLUMN IF NOT EXISTS, so each is looked for first, under the write lock (BEGIN IMMEDIATE: two servers
+ * opening one old index at once would both find a column missing, and the second ALTER would fail its open).
+ * Their values stay empty for the instances indexed before (QIDO answers them empty, as any attribute an
+ * instance lacks). [test_store: test_index_upgrade_sqlite, test_index_upgrade_sqlite_race] */
+static int create_schema(dvs_sx_conn *s, dv_error *err)
+{
+    char sql[8192];
+    if (dvs_sql_schema(DVS_DIALECT_SQLITE, sql, sizeof sql))
+        return dv_fail(err, DV_ERR_LIMIT, "index: schema too large");
+    if (dvs_sx_exec(s, sql, err) || dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
+        return -1;
+    if (add_columns(s, err) || dvs_sx_exec(s, "COMMIT", err)) {
+        dvs_sx_exec(s, "ROLLBACK", NULL);
+        return -1;
     }
     return 0;
 }
