@@ -163,7 +163,7 @@ def bulk_uris(node, out):
     return out
 
 
-def test_bulkdata(web):
+def test_bulkdata(web, webbe):
     for path in (NATIVE, RLE):
         url, ds = inst_url(web, path)
         st, _, b = curl(url + "/metadata")
@@ -182,6 +182,19 @@ def test_bulkdata(web):
             check(len(parts) == 1 and parts[0][1] == full.PixelData, "bulkdata PixelData (native): the value bytes")
             st, h, b = curl(px[0], "-H", "Accept: application/octet-stream")
             check(st == 200 and b == full.PixelData, "bulkdata as a bare application/octet-stream body")
+    # A big endian file's value is sent as stored, labelled with its syntax: an Accept meaning little endian (no
+    # transfer-syntax=, whose default it is) is 406, one taking any or that syntax is 200 (no transcoding).
+    url, _ = inst_url(webbe, NATIVE_BE)
+    be = "1.2.840.10008.1.2.2"
+    for accept, want in (("application/octet-stream", 406),
+                         ('multipart/related; type="application/octet-stream"', 406),
+                         ("application/octet-stream; transfer-syntax=*", 200),
+                         ("application/octet-stream; transfer-syntax=" + be, 200)):
+        st, h, b = curl(url + "/bulkdata/7FE00010", "-H", "Accept: " + accept)
+        ct = header(h, "Content-Type") or ""
+        check(st == want and (st != 200 or (ct == "application/octet-stream; transfer-syntax=" + be
+                                            and b == pydicom.dcmread(NATIVE_BE).PixelData)),
+              f"bulkdata of a big endian file, Accept {accept}: {want} ({st} {ct})")
     url, _ = inst_url(web, NATIVE)
     st, _, _ = curl(url + "/bulkdata/00991000")
     check(st == 404, f"bulkdata of an absent tag: 404 ({st})")
@@ -496,7 +509,7 @@ def main():
         check(st == 200, f"STOW of the big endian file: 200 ({st})")
         test_frames(web, webbe)
         test_rendered(web)
-        test_bulkdata(web)
+        test_bulkdata(web, webbe)
         test_accept(web)
         test_transfer_syntax(base, web)
         test_delete(base, web, web2, data)
