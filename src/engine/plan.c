@@ -35,8 +35,11 @@ const char *dv_decision_name(dv_decision d)
 }
 
 /* The guide's "Keep tags" list for MINIMAL_KEEP_LIST_PROFILE (its "Highbit" is PS3.6 HighBit), plus
- * SOPClassUID (DECISIONS 9). The group 0002 entries are listed for completeness: the file meta is not in the
- * dataset and the writer regenerates it. Resolved through the dictionary so a typo cannot go unnoticed. */
+ * SOPClassUID (DECISIONS 9), plus the segmented form of the palette the list keeps: a PALETTE COLOR image whose
+ * LUTs are segmented (gdcm-US-ALOKA-16) kept its descriptors without their data and could not be shown
+ * (docs/decisions.md "The minimal keep list keeps a segmented palette"). The group 0002 entries are listed for
+ * completeness: the file meta is not in the dataset and the writer regenerates it. Resolved through the
+ * dictionary so a typo cannot go unnoticed. */
 static const char *const minimal_keep_keywords[] = {
     "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "TransferSyntaxUID",
     "MediaStorageSOPInstanceUID", "MediaStorageSOPClassUID", "PixelData", "Rows", "Columns",
@@ -46,7 +49,9 @@ static const char *const minimal_keep_keywords[] = {
     "GreenPaletteColorLookupTableDescriptor", "BluePaletteColorLookupTableDescriptor",
     "RedPaletteColorLookupTableData", "GreenPaletteColorLookupTableData", "BluePaletteColorLookupTableData",
     "ICCProfile", "ColorSpace", "WindowCenter", "WindowWidth", "VOILUTFunction",
-    "SOPClassUID"
+    "SOPClassUID",
+    "SegmentedRedPaletteColorLookupTableData", "SegmentedGreenPaletteColorLookupTableData",
+    "SegmentedBluePaletteColorLookupTableData"
 };
 #define MINIMAL_KEEP_COUNT (sizeof minimal_keep_keywords / sizeof minimal_keep_keywords[0])
 
