@@ -49,21 +49,21 @@ static int media_match(const char *pattern, const char *media)
     return strcasecmp(pattern, media) == 0 ? 3 : 0;
 }
 
-/* "q=0.5" -> 500; a malformed q counts as 1 (the range stays usable). */
+/* "q=0.5" -> 500. RFC 9110 12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ); anything
+ * else ("0.0005", "0.5xyz", ".5", "00", "1.5") is malformed and counts as 1, the range staying usable (before,
+ * a fourth decimal was dropped, so q=0.0005 refused the range, while trailing junk was ignored). */
 static int q_value(const char *v)
 {
-    if (v[0] == '0' || v[0] == '1') {
-        int q = (v[0] - '0') * 1000;
-        if (v[1] == '\0')
-            return q;
-        if (v[1] == '.') {
-            int scale = 100;
-            for (const char *d = v + 2; *d >= '0' && *d <= '9' && scale; d++, scale /= 10)
-                q += (*d - '0') * scale;
-            return q > 1000 ? 1000 : q;
-        }
+    if (v[0] != '0' && v[0] != '1')
+        return 1000;
+    int q = (v[0] - '0') * 1000, scale = 100;
+    if (v[1] == '.') {
+        const char *d = v + 2;
+        for (; *d >= '0' && *d <= '9' && scale; d++, scale /= 10)
+            q += (*d - '0') * scale;
+        v = d - 1; /* its last digit (or the '.') */
     }
-    return 1000;
+    return v[1] != '\0' || q > 1000 ? 1000 : q;
 }
 
 /* One media range's parameters as they bear on w. */

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include <string.h>
@@ -45,6 +46,15 @@ static void test_weights_and_specificity(void **state)
     assert_int_equal(dvh_accept_q("*/*;q=0.25", "application/dicom", NULL, NULL), 250);
     assert_int_equal(dvh_accept_q("image/png;q=1.0", "image/png", NULL, NULL), 1000);
     assert_int_equal(dvh_accept_q("image/png;q=0.001", "image/png", NULL, NULL), 1);
+    assert_int_equal(dvh_accept_q("image/png;q=0.", "image/png", NULL, NULL), 0);
+    /* malformed (RFC 9110 12.4.2: at most 3 decimals, nothing after, 1 only as 1.000): counts as 1 */
+    static const char *const bad[] = {"0.0005", "0.5xyz", ".5", "00", "1.5", "0.5 5", "2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char a[64];
+        snprintf(a, sizeof a, "image/png;q=%s", bad[i]);
+        if (dvh_accept_q(a, "image/png", NULL, NULL) != 1000)
+            fail_msg("q=%s: %d, want 1000 (malformed)", bad[i], dvh_accept_q(a, "image/png", NULL, NULL));
+    }
     assert_int_equal(dvh_accept_q("IMAGE/PNG", "image/png", NULL, NULL), 1000);
     assert_int_equal(dvh_accept_q("image/jpeg", "image/png", NULL, &at), 0);
     assert_int_equal(at, -1);
