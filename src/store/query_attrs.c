@@ -14,6 +14,9 @@ const dvs_attr dvs_attrs[] = {
     {0x00080050, "AccessionNumber", "SH", DVS_STUDY, "accession_number", 0, 0},
     {0x00080061, "ModalitiesInStudy", "CS", DVS_STUDY, NULL, 1, 0},
     {0x00080090, "ReferringPhysicianName", "PN", DVS_STUDY, "referring_physician_name", 0, 0},
+    /* PS3.18 Tables 10.6.3-3 and 10.6.3-5, "shall be present if known": the study's first instance's, as the
+     * other study attributes (returned at every level) */
+    {0x00080201, "TimezoneOffsetFromUTC", "SH", DVS_STUDY, "timezone_offset", 0, 2},
     {0x00081030, "StudyDescription", "LO", DVS_STUDY, "study_description", 0, 0},
     {0x00100010, "PatientName", "PN", DVS_STUDY, "patient_name", 0, 0},
     {0x00100020, "PatientID", "LO", DVS_STUDY, "patient_id", 0, 0},

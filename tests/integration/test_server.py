@@ -437,8 +437,11 @@ def run(tmp, servers):
     st, r = qido("/studies?PatientID=crlab")
     check(st == 200 and len(r) == 1 and r[0]["0020000D"]["Value"] == [qa_study]
           and r[0]["00201208"]["Value"] == [9] and r[0]["00080061"]["Value"] == ["MR"]
-          and r[0]["00080056"] == {"vr": "CS", "Value": ["ONLINE"]},
-          "QIDO PatientID exact, with counts, ModalitiesInStudy and InstanceAvailability")
+          and r[0]["00080056"] == {"vr": "CS", "Value": ["ONLINE"]}
+          and r[0].get("00080201", {}).get("vr") == "SH"
+          and r[0]["00080201"].get("Value") == ([meta[CORPUS[0]].TimezoneOffsetFromUTC]
+                                                if meta[CORPUS[0]].get("TimezoneOffsetFromUTC") else None),
+          "QIDO PatientID exact, with counts, ModalitiesInStudy, InstanceAvailability, TimezoneOffsetFromUTC")
     st, r = qido("/studies?PatientName=stc*")
     check(st == 200 and len(r) == 1 and r[0]["00100010"]["Value"] == [{"Alphabetic": "stc_test"}],
           "QIDO wildcard on PatientName")

@@ -917,9 +917,12 @@ static void put_bits(dvs_index *ix, int64_t sid, const char *sop, const char *bi
     memset(rec.blob, 'b', 63);
     rec.blob[63] = sop[strlen(sop) - 1];
     rec.size = 100;
-    for (size_t i = 0; i < dvs_nattrs; i++)
+    for (size_t i = 0; i < dvs_nattrs; i++) {
         if (dvs_attrs[i].tag == 0x00280100 && *bits)
             rec.attr[i] = bits;
+        if (dvs_attrs[i].tag == 0x00080201) /* the study's, from its first instance */
+            rec.attr[i] = "+0100";
+    }
     char existing[65];
     dv_error err;
     assert_int_equal(ix->ops->instance_put(ix, sid, &rec, existing, &err), DVS_OK);
@@ -929,10 +932,11 @@ static int collect_bits(const dvs_row *row, void *user)
 {
     collect_attr(row, user, 0x00080018);
     collect_attr(row, user, 0x00280100);
+    collect_attr(row, user, 0x00080201);
     return 0;
 }
 
-/* Every instance of sid as "sop;bits;" ("-" for none), matching BitsAllocated when bits is not NULL. */
+/* Every instance of sid as "sop;bits;timezone;" ("-" for none), matching BitsAllocated when bits is not NULL. */
 static void instance_bits(dvs_index *ix, int64_t sid, const char *bits, const char *expect)
 {
     dvs_query q;
@@ -955,10 +959,10 @@ static void instance_bits(dvs_index *ix, int64_t sid, const char *bits, const ch
  * and answer. */
 static void upgraded_checks(dvs_index *ix, int64_t sid)
 {
-    instance_bits(ix, sid, NULL, "9.1.1.1;-;");
-    put_bits(ix, sid, "9.1.1.2", "16");
-    instance_bits(ix, sid, NULL, "9.1.1.1;-;9.1.1.2;16;");
-    instance_bits(ix, sid, "16", "9.1.1.2;16;");
+    instance_bits(ix, sid, NULL, "9.1.1.1;-;-;");
+    put_bits(ix, sid, "9.1.1.2", "16"); /* its study is the first one's: its timezone stays unknown */
+    instance_bits(ix, sid, NULL, "9.1.1.1;-;-;9.1.1.2;16;-;");
+    instance_bits(ix, sid, "16", "9.1.1.2;16;-;");
     ix->ops->close(ix);
 }
 
@@ -970,13 +974,14 @@ static void test_index_upgrade_sqlite(void **state)
     dvs_index *ix = open_sqlite("upgrade.sqlite");
     int64_t sid = new_store(ix, "up", "s");
     put_bits(ix, sid, "9.1.1.1", "8");
-    instance_bits(ix, sid, NULL, "9.1.1.1;8;");
+    instance_bits(ix, sid, NULL, "9.1.1.1;8;+0100;");
     ix->ops->close(ix);
     char path[256];
     snprintf(path, sizeof path, "%s/upgrade.sqlite", tmpdir);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "ALTER TABLE instances DROP COLUMN bits_allocated", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "ALTER TABLE instances DROP COLUMN bits_allocated;"
+                                      " ALTER TABLE studies DROP COLUMN timezone_offset", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     upgraded_checks(reopen_sqlite_at("upgrade.sqlite"), sid);
 }
@@ -1039,7 +1044,8 @@ static void test_index_upgrade_postgresql(void **state)
     ix->ops->close(ix);
     char url[1024];
     PGconn *c = pg_connect(url);
-    pg_command(c, "ALTER TABLE instances DROP COLUMN bits_allocated; DELETE FROM dvs_schema;"
+    pg_command(c, "ALTER TABLE instances DROP COLUMN bits_allocated; ALTER TABLE studies DROP COLUMN timezone_offset;"
+                  " DELETE FROM dvs_schema;"
                   " INSERT INTO dvs_schema(version) VALUES(1);");
     ix = reopen_pg();
     PGresult *r = PQexec(c, "SELECT max(version) FROM dvs_schema");
