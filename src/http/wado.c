@@ -180,8 +180,9 @@ static int form_weight(const char *accept, int kind, const char *ts)
 }
 
 /* A study holds few syntaxes: each is weighed once, not once per instance (the Accept header is client input
- * of up to the connection's memory, a study may hold many thousand instances). */
-#define TS_MEMO 8
+ * of up to the connection's memory, a study may hold many thousand instances). 64 is more than PS3.6 defines,
+ * so a study of every syntax still weighs each once. */
+#define TS_MEMO 64
 
 /* The weight of sending every instance of rs in form kind: the least of theirs, so 0 when any one's stored
  * syntax is refused (an instance is never silently left out). *bad counts the refused ones; *first (when
