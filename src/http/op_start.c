@@ -56,6 +56,27 @@ static char *read_file(const char *path, size_t cap, size_t *len, const char *fi
     return buf;
 }
 
+/* -1 with the 400 when a request through /v1/ gives a DeidentifyConfig field only v1beta1 has: the v1 API's
+ * DeidentifyConfig (its discovery document) has no dicomTagConfig, and Google's v1 service refuses the unknown
+ * field, so the same body is refused here too, never silently read as the v1beta1 form (stop 45's backlog).
+ * text is valid JSON (read before). [test_server_ops.py "v1 refuses dicomTagConfig"] */
+static int v1_field(dvh_request *rq, const char *text, size_t len, const char *where, dvh_err *e)
+{
+    if (strcmp(dvh_api_version(rq), "v1") != 0)
+        return 0;
+    json_t *o = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+    static const char *const beta_only[] = {"dicomTagConfig", "annotation", "fhirFieldConfig", "operationMetadata"};
+    const char *found = NULL;
+    for (size_t i = 0; o && i < sizeof beta_only / sizeof beta_only[0] && !found; i++)
+        if (json_object_get(o, beta_only[i]))
+            found = beta_only[i];
+    json_decref(o);
+    if (found)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%sconfig.%s: not a field of the v1 API's DeidentifyConfig "
+                        "(v1beta1 only): send it through /v1beta1/, or use the v1 fields", where, found);
+    return 0;
+}
+
 /* The DeidentifyConfig text of the request: `config` (re-serialised) or the file of `gcsConfigUri`, neither:
  * "{}" (the API's default). Compiled once here so a bad config is a 400 naming its JSON path. */
 static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
@@ -113,6 +134,10 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
         return NULL;
     }
     len = strlen(text);
+    if (v1_field(rq, text, len, uri ? "gcsConfigUri: " : "", e)) {
+        free(text);
+        return NULL;
+    }
     dv_error err = {0};
     dv_plan *plan = dv_plan_from_json(text, len, &err);
     if (plan == NULL) {
