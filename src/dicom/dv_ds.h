@@ -40,6 +40,10 @@ static inline int dv_tag_is_group_length(uint32_t tag)
     return (tag & 0xFFFFu) == 0;
 }
 
+/* The UIDs of the two explicit VR native syntaxes, which answers and re-encoded outputs name. */
+#define DV_TS_UID_EXPLICIT_LE "1.2.840.10008.1.2.1"
+#define DV_TS_UID_EXPLICIT_BE "1.2.840.10008.1.2.2"
+
 typedef enum dv_ts_kind {
     DV_TS_IMPLICIT_LE = 0,
     DV_TS_EXPLICIT_LE,

@@ -15,9 +15,6 @@
 #include "image/dv_image.h"
 #include "util/dv_grow.h"
 
-#define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
-#define TS_EXPLICIT_BE "1.2.840.10008.1.2.2"
-
 typedef struct frags {
     const dv_instance *inst;
     dv_cs_frag *v;
@@ -453,8 +450,8 @@ static int clear_planes(dv_instance *inst, uint64_t planes, int all_unused, dv_e
     }
     /* The new value is little endian: an explicit VR big endian instance is written little endian, as the
      * pixel stage does (big endian is retired and never written). */
-    if (strcmp(dv_instance_transfer_syntax(inst), TS_EXPLICIT_BE) == 0)
-        return dv_instance_set_transfer_syntax(inst, TS_EXPLICIT_LE, err);
+    if (strcmp(dv_instance_transfer_syntax(inst), DV_TS_UID_EXPLICIT_BE) == 0)
+        return dv_instance_set_transfer_syntax(inst, DV_TS_UID_EXPLICIT_LE, err);
     return 0;
 }
 

@@ -26,8 +26,6 @@
 #include "engine/pixel_memo.h"
 #include "image/dv_jpeg_dct.h"
 
-#define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
-#define TS_EXPLICIT_BE "1.2.840.10008.1.2.2"
 #define TS_RLE "1.2.840.10008.1.2.5"
 #define TS_JPEG_LS_LOSSLESS "1.2.840.10008.1.2.4.80"
 #define TS_J2K_LOSSLESS "1.2.840.10008.1.2.4.90"
@@ -353,7 +351,7 @@ static out_kind output_kind(const char *ts, dv_ts_family fam, const dv_pixel_att
 {
     switch (fam) {
     case DV_TSF_NATIVE:
-        return strcmp(ts, TS_EXPLICIT_BE) == 0 ? OUT_NATIVE_ELE : OUT_NATIVE_KEEP_TS;
+        return strcmp(ts, DV_TS_UID_EXPLICIT_BE) == 0 ? OUT_NATIVE_ELE : OUT_NATIVE_KEEP_TS;
     case DV_TSF_RLE:
         return pa->bits_allocated >= 8 ? OUT_RLE : OUT_NATIVE_ELE;
     case DV_TSF_JPEG_LS:
@@ -391,7 +389,7 @@ static const char *output_ts(out_kind k, const char *ts)
     case OUT_JPEG_DCT: return ts;
     case OUT_NATIVE_ELE: break;
     }
-    return TS_EXPLICIT_LE;
+    return DV_TS_UID_EXPLICIT_LE;
 }
 
 /* A native frame whose stored bytes are the canonical layout (interleaved, one container per sample, little
@@ -1623,8 +1621,8 @@ static int plane_clear(plane *p, const dv_pixel_worker *w)
  * explicit VR little endian, as the stage writes any value it rewrites. */
 static int plane_write(dv_instance *inst, dv_elem *od, plane *p, dv_error *err)
 {
-    if (strcmp(dv_instance_transfer_syntax(inst), TS_EXPLICIT_BE) == 0 &&
-        dv_instance_set_transfer_syntax(inst, TS_EXPLICIT_LE, err) != 0)
+    if (strcmp(dv_instance_transfer_syntax(inst), DV_TS_UID_EXPLICIT_BE) == 0 &&
+        dv_instance_set_transfer_syntax(inst, DV_TS_UID_EXPLICIT_LE, err) != 0)
         return -1;
     if (dv_elem_set_external(inst, od, od->vr, p->bits, p->len, 0, release_free, NULL) != 0)
         return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached replacing overlay " TAGF, TAGA(od->tag));

@@ -52,8 +52,6 @@ static const char *frame_media(const char *ts)
     return "application/octet-stream";
 }
 
-#define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
-
 /* The media type of frames' parts under the client's Accept, or NULL (406): ts is the syntax the parts carry
  * (the stored one; explicit VR little endian for native frames), own the syntax's media type (Table 8.7.3-5;
  * application/octet-stream for native frames or a syntax without one). own is served as stored even without
@@ -65,8 +63,8 @@ static const char *part_media(dvh_request *rq, const char *own, const char *ts)
 {
     const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
     int own_oct = strcmp(own, "application/octet-stream") == 0;
-    dvh_accept_want wo = {"multipart/related", own, ts, own_oct ? TS_EXPLICIT_LE : NULL};
-    dvh_accept_want wb = {"multipart/related", "application/octet-stream", ts, TS_EXPLICIT_LE};
+    dvh_accept_want wo = {"multipart/related", own, ts, own_oct ? DV_TS_UID_EXPLICIT_LE : NULL};
+    dvh_accept_want wb = {"multipart/related", "application/octet-stream", ts, DV_TS_UID_EXPLICIT_LE};
     int qo = dvh_accept_weigh(a, &wo, NULL);
     int qb = own_oct ? 0 : dvh_accept_weigh(a, &wb, NULL);
     return qo > 0 && qo >= qb ? own : qb > 0 ? "application/octet-stream" : NULL;
@@ -124,7 +122,7 @@ static int frames_answer(dvh_request *rq, dvh_loaded *l, const uint32_t *list, s
     int enc = dv_frames_encapsulated(f);
     const char *ts = dv_instance_transfer_syntax(l->inst);
     const char *own = enc ? frame_media(ts) : "application/octet-stream";
-    const char *part_ts = enc ? ts : TS_EXPLICIT_LE;
+    const char *part_ts = enc ? ts : DV_TS_UID_EXPLICIT_LE;
     const char *media = part_media(rq, own, part_ts);
     uint32_t count = dv_frames_count(f);
     uint64_t total = 0;
@@ -222,8 +220,8 @@ static const dv_elem *walk_bulk(const dv_instance *inst, const char *path)
 static int bulk_form(dvh_request *rq, const char *ts)
 {
     const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
-    dvh_accept_want wm = {"multipart/related", "application/octet-stream", ts, TS_EXPLICIT_LE};
-    dvh_accept_want wb = {"application/octet-stream", NULL, ts, TS_EXPLICIT_LE};
+    dvh_accept_want wm = {"multipart/related", "application/octet-stream", ts, DV_TS_UID_EXPLICIT_LE};
+    dvh_accept_want wb = {"application/octet-stream", NULL, ts, DV_TS_UID_EXPLICIT_LE};
     int qm = dvh_accept_weigh(a, &wm, NULL), qb = dvh_accept_weigh(a, &wb, NULL);
     return qb > qm ? 2 : qm > 0 ? 1 : 0;
 }
@@ -233,7 +231,7 @@ static int bulk_form(dvh_request *rq, const char *ts)
 static const char *bulk_ts(const dv_instance *inst)
 {
     const char *ts = dv_instance_transfer_syntax(inst);
-    return ts && strcmp(ts, "1.2.840.10008.1.2.2") == 0 ? ts : TS_EXPLICIT_LE;
+    return ts && strcmp(ts, DV_TS_UID_EXPLICIT_BE) == 0 ? ts : DV_TS_UID_EXPLICIT_LE;
 }
 
 int dvh_handle_bulkdata(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
