@@ -59,18 +59,16 @@ static char *read_file(const char *path, size_t cap, size_t *len, const char *fi
 /* -1 with the 400 when a request through /v1/ gives a DeidentifyConfig field only v1beta1 has: the v1 API's
  * DeidentifyConfig (its discovery document) has no dicomTagConfig, and Google's v1 service refuses the unknown
  * field, so the same body is refused here too, never silently read as the v1beta1 form (stop 45's backlog).
- * text is valid JSON (read before). [test_server_ops.py "v1 refuses dicomTagConfig"] */
-static int v1_field(dvh_request *rq, const char *text, size_t len, const char *where, dvh_err *e)
+ * cfg: the config as read (the body's, or the file's). [test_server_ops.py "v1 refuses dicomTagConfig"] */
+static int v1_field(dvh_request *rq, const json_t *cfg, const char *where, dvh_err *e)
 {
     if (strcmp(dvh_api_version(rq), "v1") != 0)
         return 0;
-    json_t *o = json_loadb(text, len, JSON_DECODE_ANY, NULL);
     static const char *const beta_only[] = {"dicomTagConfig", "annotation", "fhirFieldConfig", "operationMetadata"};
     const char *found = NULL;
-    for (size_t i = 0; o && i < sizeof beta_only / sizeof beta_only[0] && !found; i++)
-        if (json_object_get(o, beta_only[i]))
+    for (size_t i = 0; i < sizeof beta_only / sizeof beta_only[0] && !found; i++)
+        if (json_object_get(cfg, beta_only[i]))
             found = beta_only[i];
-    json_decref(o);
     if (found)
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "%sconfig.%s: not a field of the v1 API's DeidentifyConfig "
                         "(v1beta1 only): send it through /v1beta1/, or use the v1 fields", where, found);
@@ -119,12 +117,19 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
                          je.column, dvh_json_error_reason(&je));
             return NULL;
         }
+        int refused = v1_field(rq, parsed, "gcsConfigUri: ", e);
         json_decref(parsed);
+        if (refused) {
+            free(text);
+            return NULL;
+        }
     } else if (cfg) {
         if (!json_is_object(cfg)) {
             dvh_fail(e, DVH_INVALID_ARGUMENT, "config: must be an object");
             return NULL;
         }
+        if (v1_field(rq, cfg, "", e))
+            return NULL;
         text = json_dumps(cfg, JSON_COMPACT);
     } else {
         text = strdup("{}");
@@ -134,10 +139,6 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
         return NULL;
     }
     len = strlen(text);
-    if (v1_field(rq, text, len, uri ? "gcsConfigUri: " : "", e)) {
-        free(text);
-        return NULL;
-    }
     dv_error err = {0};
     dv_plan *plan = dv_plan_from_json(text, len, &err);
     if (plan == NULL) {
