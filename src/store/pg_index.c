@@ -270,7 +270,7 @@ static int schema_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
         return dv_fail(err, DV_ERR_UNSUPPORTED, "index: the PostgreSQL schema is version %lld, newer than this "
                        "dicomveil's %d", (long long)have, PG_SCHEMA_VERSION);
     /* Version 1 is the schema above as first released; version 2 adds the columns of the attributes whose
-     * since is 2 (BitsAllocated), already there in an index the template above has just made (IF NOT EXISTS). */
+     * since is 2 (BitsAllocated, TimezoneOffsetFromUTC), already there in an index the template above has just made (IF NOT EXISTS). */
     for (size_t i = 0; have < PG_SCHEMA_VERSION && i < dvs_nattrs; i++) {
         char alter[256];
         if (dvs_attrs[i].since <= have || dvs_attrs[i].since > PG_SCHEMA_VERSION)

@@ -152,10 +152,12 @@ static int add_columns(dvs_sx_conn *s, dv_error *err)
         int have = has_column(s, a, err);
         if (have < 0)
             return -1;
+        if (have)
+            continue;
         char sql[256];
-        if (!have && dvs_sql_add_column(DVS_DIALECT_SQLITE, a, sql, sizeof sql))
+        if (dvs_sql_add_column(DVS_DIALECT_SQLITE, a, sql, sizeof sql))
             return dv_fail(err, DV_ERR_LIMIT, "index: schema upgrade too large");
-        if (!have && dvs_sx_exec(s, sql, err))
+        if (dvs_sx_exec(s, sql, err))
             return -1;
     }
     return 0;
