@@ -7,7 +7,7 @@
 #   make tables       regenerate the PS3.6 / PS3.15 / PS3.3 tables (tools/gen_tables.py, tools/gen_iod_tables.py)
 #   make test         deps + build + ctest + ASan/UBSan ctest (unit + integration) + fuzz-smoke + test-deb
 #                     (build-asan / build-fuzz compile at idle priority beside the ctest phase before theirs)
-#   make fuzz-smoke   each fuzz target ~6 s over its committed corpus + every crash regression once, JOBS at a time
+#   make fuzz-smoke   each fuzz target ~4 s over its committed corpus + every crash regression once, JOBS at a time
 #   make fuzz         FUZZ_SECONDS=N (default 60) per target; new inputs go to build-fuzz/corpus-new/,
 #                     crashes to build-fuzz/artifacts/<target>/ (FUZZ_INVARIANTS=0: memory safety only)
 #   make demo         deps + build + tools/demo.sh (synthetic instances, no real PHI)
@@ -41,7 +41,7 @@ CTEST        ?= ctest
 PYTHON       ?= /usr/bin/python3
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-SMOKE_SECONDS ?= 6
+SMOKE_SECONDS ?= 4
 # FUZZ_INVARIANTS=0: fuzz_reader checks memory safety only (not the writer's re-read/idempotence invariants).
 FUZZ_INVARIANTS ?= 1
 
