@@ -13,10 +13,13 @@
  * 400; a number past NumberOfFrames is 404. Bodies are capped (FRAMES_BODY_MAX, 413).
  * [integration.test_server_web: test_frames, test_transfer_syntax]
  *
- * Bulkdata: the tag path (router.h dvh_web.bulk) is walked through the stored instance; the value is sent as
- * stored (one application/octet-stream part, or a bare body when the client weighs that form higher), labelled
- * with the syntax its bytes are in; encapsulated PixelData is sent as its frames (above).
- * [integration.test_server_web: test_bulkdata, test_transfer_syntax] */
+ * Bulkdata: the tag path (router.h dvh_web.bulk) is walked through the stored instance; the value is sent
+ * little endian (one application/octet-stream part, or a bare body when the client weighs that form higher),
+ * labelled Explicit VR Little Endian, PS3.18's default for uncompressed bulk data (8.7.3.3.2, Table 8.7.3-4).
+ * A value of a big endian file is swapped per its VR as its frames are, so the plain Accept of
+ * application/octet-stream (which means little endian) is served, not 406; a client naming the big endian UID
+ * gets the bytes as stored under that label (bulk_choice). Encapsulated PixelData is sent as its frames
+ * (above). [integration.test_server_web: test_bulkdata, test_bulkdata_big_endian, test_transfer_syntax] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,8 +192,9 @@ int dvh_handle_frames(dvh_request *rq, struct MHD_Response **resp, int *status, 
     return rc;
 }
 
-/* The element a bulkdata tag path names, or NULL. */
-static const dv_elem *walk_bulk(const dv_instance *inst, const char *path)
+/* The element a bulkdata tag path names, or NULL; *in receives the dataset holding it (a PixelData's word size
+ * depends on its own dataset's BitsAllocated, an icon's as much as the top level's). */
+static const dv_elem *walk_bulk(const dv_instance *inst, const char *path, const dv_ds **in)
 {
     const dv_ds *ds = &inst->ds;
     const char *p = path;
@@ -198,6 +202,7 @@ static const dv_elem *walk_bulk(const dv_instance *inst, const char *path)
         uint32_t tag = (uint32_t)strtoul(p, NULL, 16);
         const dv_elem *el = dv_ds_find(ds, tag);
         p += 8;
+        *in = ds;
         if (el == NULL || *p == '\0')
             return el;
         unsigned long idx = strtoul(p + 1, (char **)&p, 10);
@@ -214,24 +219,40 @@ static const dv_elem *walk_bulk(const dv_instance *inst, const char *path)
 }
 
 /* How a bulk value goes out under the client's Accept: 1 a multipart/related part, 2 a bare
- * application/octet-stream body (when it weighs more than the multipart form), 0 neither (406). ts is the
- * syntax the value's bytes are in; application/octet-stream without transfer-syntax= asks for explicit VR
- * little endian (PS3.18 8.7.3), which the value of a big endian file is not. */
-static int bulk_form(dvh_request *rq, const char *ts)
+ * application/octet-stream body (when it weighs more than the multipart form), 0 neither (406); the weight in
+ * *q. ts is the syntax the value would be sent in; application/octet-stream without transfer-syntax= asks for
+ * explicit VR little endian (PS3.18 8.7.3, Table 8.7.3-4), so only a range naming ts or "*" admits another. */
+static int bulk_form(dvh_request *rq, const char *ts, int *q)
 {
     const char *a = dvh_header(rq, MHD_HTTP_HEADER_ACCEPT);
     dvh_accept_want wm = {"multipart/related", "application/octet-stream", ts, DV_TS_UID_EXPLICIT_LE};
     dvh_accept_want wb = {"application/octet-stream", NULL, ts, DV_TS_UID_EXPLICIT_LE};
     int qm = dvh_accept_weigh(a, &wm, NULL), qb = dvh_accept_weigh(a, &wb, NULL);
+    *q = qb > qm ? qb : qm;
     return qb > qm ? 2 : qm > 0 ? 1 : 0;
 }
 
-/* The syntax a stored value's bytes are in: they are sent as stored, and only explicit VR big endian
- * (retired) stores them other than little endian. */
-static const char *bulk_ts(const dv_instance *inst)
+/* The syntax a bulk value goes out in and its form (bulk_form). A value is sent little endian, labelled
+ * explicit VR little endian: PS3.18's default for uncompressed bulk data (8.7.3.3.2, Table 8.7.3-4), and what
+ * frames are (dv_frames_read swaps a big endian file's). A value stored big endian (explicit VR big endian,
+ * retired) is swapped, unless the client names 1.2.840.10008.1.2.2 and weighs it above little endian: then
+ * it is sent as stored under that label, a syntax the client asked for that costs nothing. "*" takes any
+ * syntax (8.7.3.5.2) and so weighs both the same: little endian wins the tie, since a client that did not
+ * name the retired syntax cannot be assumed to read it (the VR that says how to swap is in the metadata, not
+ * in the part). A value stored little endian is never swapped to big endian (no transcoding: 406). */
+static int bulk_choice(dvh_request *rq, int stored_be, const char **ts)
 {
-    const char *ts = dv_instance_transfer_syntax(inst);
-    return ts && strcmp(ts, DV_TS_UID_EXPLICIT_BE) == 0 ? ts : DV_TS_UID_EXPLICIT_LE;
+    int q_le, q_be = 0;
+    int form = bulk_form(rq, DV_TS_UID_EXPLICIT_LE, &q_le);
+    *ts = DV_TS_UID_EXPLICIT_LE;
+    if (stored_be) {
+        int form_be = bulk_form(rq, DV_TS_UID_EXPLICIT_BE, &q_be);
+        if (q_be > q_le) {
+            *ts = DV_TS_UID_EXPLICIT_BE;
+            form = form_be;
+        }
+    }
+    return form;
 }
 
 int dvh_handle_bulkdata(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e)
@@ -240,7 +261,8 @@ int dvh_handle_bulkdata(dvh_request *rq, struct MHD_Response **resp, int *status
     if (l == NULL)
         return -1;
     int rc = 0;
-    const dv_elem *el = walk_bulk(l->inst, rq->route.web.bulk);
+    const dv_ds *in = NULL;
+    const dv_elem *el = walk_bulk(l->inst, rq->route.web.bulk, &in);
     if (el == NULL || (el->flags & DV_ELEM_SEQUENCE)) {
         rc = dvh_fail(e, DVH_NOT_FOUND, "bulkdata: no such value in the instance");
     } else if (el->flags & DV_ELEM_ENCAPSULATED) {
@@ -267,14 +289,18 @@ int dvh_handle_bulkdata(dvh_request *rq, struct MHD_Response **resp, int *status
     } else {
         char boundary[48];
         body b = {0};
-        const char *ts = bulk_ts(l->inst);
-        int form = bulk_form(rq, ts);
+        /* The bytes' order as dv_frames_read sees it: an external value (set by the engine) is little endian
+         * whatever the instance was read in. */
+        int stored_be = dv_values_big_endian(l->inst) && !(el->flags & DV_ELEM_EXTERNAL);
+        const char *ts;
+        int form = bulk_choice(rq, stored_be, &ts);
         int bare = form == 2;
         char head[200];
         int hn = 0;
         if (form == 0) {
-            rc = dvh_fail(e, DVH_NOT_ACCEPTABLE, "bulkdata is sent as stored: multipart/related; "
-                          "type=\"application/octet-stream\" or application/octet-stream, transfer-syntax=%s", ts);
+            rc = dvh_fail(e, DVH_NOT_ACCEPTABLE, "bulkdata is sent as multipart/related; "
+                          "type=\"application/octet-stream\" or application/octet-stream, transfer-syntax=%s%s",
+                          DV_TS_UID_EXPLICIT_LE, stored_be ? " (or " DV_TS_UID_EXPLICIT_BE ", as stored)" : "");
         } else if (!bare) {
             if (dvh_random_boundary(boundary, sizeof boundary))
                 rc = dvh_fail(e, DVH_INTERNAL, "no randomness for the multipart boundary");
@@ -291,6 +317,13 @@ int dvh_handle_bulkdata(dvh_request *rq, struct MHD_Response **resp, int *status
             b.n = (size_t)hn;
             if (el->length && dv_elem_read_value(l->inst, el, b.p + b.n, el->length) != 0)
                 rc = dvh_fail(e, DVH_INTERNAL, "bulkdata: the stored value no longer reads");
+            else if (stored_be && strcmp(ts, DV_TS_UID_EXPLICIT_LE) == 0)
+                /* Per VR, as the writer swaps a big endian input written little endian (PixelData per its
+                 * BitsAllocated, as dv_frames_read does); a trailing part shorter than a word (a malformed
+                 * length) is left as it is: dv_swap_bytes never reaches past n. */
+                dv_swap_bytes((uint8_t *)b.p + b.n, (size_t)el->length,
+                              el->tag == DV_TAG_PIXEL_DATA ? dv_pixel_swap_unit(l->inst, in, el)
+                                                           : dv_vr_swap_unit(el->vr));
             b.n += (size_t)el->length;
             if (!bare)
                 b.n += (size_t)snprintf(b.p + b.n, need - b.n, "\r\n--%s--\r\n", boundary);

@@ -11,7 +11,9 @@ temporary data directory:
 * test_rendered: PNG (default) and JPEG decode with PIL to the frame's size; window= changes the picture;
   viewport= scales it; bad parameters 400; frame past the end 404;
 * test_bulkdata: every BulkDataURI metadata emits resolves (PixelData native: the value bytes; encapsulated:
-  its frames);
+  its frames); test_bulkdata_big_endian: a big endian file's values come little endian, swapped per VR (emri's
+  16-bit and RT Dose's 32-bit pixels, as pydicom reads them; OF, OD, OL, OV, OW, UN, an item's OF in a
+  synthetic file), labelled explicit VR little endian, unless transfer-syntax= names big endian (as stored);
 * test_delete: DELETE instance ({}), series and study (done Operations, persisted: operations.get answers the
   same JSON, operations.list holds it); a second DELETE is 404; QIDO and metrics no longer see them; the file
   goes; the same bytes kept in another store stay; a re-STOW after the delete works (no stale file);
@@ -39,6 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_server import Server, curl, check, fails, multipart_related, split_multipart, header, api_error, SHARED  # noqa: E402
 import test_server as ts  # noqa: E402
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
+import numpy  # noqa: E402
 import pydicom  # noqa: E402
 from pydicom.encaps import generate_pixel_data_frame  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -46,6 +49,7 @@ from PIL import Image  # noqa: E402
 D = os.path.join(SHARED, "dicom")
 NATIVE = os.path.join(D, "pydicom-data", "emri_small.dcm")
 NATIVE_BE = os.path.join(D, "pydicom-data", "emri_small_big_endian.dcm")
+MR_BE = os.path.join(D, "pydicom", "MR_small_expb.dcm")
 RLE = os.path.join(D, "pydicom", "SC_rgb_rle_2frame.dcm")
 JPEG = os.path.join(D, "pydicom", "examples_ybr_color.dcm")
 J2K = os.path.join(D, "orthanc-tests", "TransferSyntaxes_1.2.840.10008.1.2.4.91.dcm")
@@ -163,7 +167,7 @@ def bulk_uris(node, out):
     return out
 
 
-def test_bulkdata(web, webbe):
+def test_bulkdata(web, webbe, tmp):
     for path in (NATIVE, RLE):
         url, ds = inst_url(web, path)
         st, _, b = curl(url + "/metadata")
@@ -182,24 +186,137 @@ def test_bulkdata(web, webbe):
             check(len(parts) == 1 and parts[0][1] == full.PixelData, "bulkdata PixelData (native): the value bytes")
             st, h, b = curl(px[0], "-H", "Accept: application/octet-stream")
             check(st == 200 and b == full.PixelData, "bulkdata as a bare application/octet-stream body")
-    # A big endian file's value is sent as stored, labelled with its syntax: an Accept meaning little endian (no
-    # transfer-syntax=, whose default it is) is 406, one taking any or that syntax is 200 (no transcoding).
-    url, _ = inst_url(webbe, NATIVE_BE)
-    be = "1.2.840.10008.1.2.2"
-    for accept, want in (("application/octet-stream", 406),
-                         ('multipart/related; type="application/octet-stream"', 406),
-                         ("application/octet-stream; transfer-syntax=*", 200),
-                         ("application/octet-stream; transfer-syntax=" + be, 200)):
-        st, h, b = curl(url + "/bulkdata/7FE00010", "-H", "Accept: " + accept)
-        ct = header(h, "Content-Type") or ""
-        check(st == want and (st != 200 or (ct == "application/octet-stream; transfer-syntax=" + be
-                                            and b == pydicom.dcmread(NATIVE_BE).PixelData)),
-              f"bulkdata of a big endian file, Accept {accept}: {want} ({st} {ct})")
+    test_bulkdata_big_endian(webbe, tmp)
     url, _ = inst_url(web, NATIVE)
     st, _, _ = curl(url + "/bulkdata/00991000")
     check(st == 404, f"bulkdata of an absent tag: 404 ({st})")
     st, _, _ = curl(url + "/bulkdata/7FE0")
     check(st == 400, f"bulkdata malformed tag path: 400 ({st})")
+
+
+LE_TS, BE_TS = "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"
+# numpy's type of one number of each VR a bulk value of a big endian file can have (PS3.5 7.3): the test's own
+# swap, independent of the server's.
+BE_WORD = {"OW": ">u2", "OF": ">f4", "OL": ">u4", "OD": ">f8", "OV": ">u8"}
+
+
+def to_le(value, vr):
+    """value (bytes as stored big endian, pydicom's raw value) little endian per VR; a tail shorter than a word
+    stays as it is, OB and UN bytes are unchanged."""
+    if vr not in BE_WORD:
+        return bytes(value)
+    dt = numpy.dtype(BE_WORD[vr])
+    n = len(value) - len(value) % dt.itemsize
+    return numpy.frombuffer(value[:n], dt).astype(dt.newbyteorder("<")).tobytes() + bytes(value[n:])
+
+
+def be_values_file(tmp):
+    """A big endian instance (pydicom/MR_small_expb.dcm with a new SOPInstanceUID) holding a bulk value of each
+    binary VR: OF whose length (1202) is not a multiple of 4, OD, OL, OV, OW LUT data, a private UN (bytes kept),
+    an OF inside a sequence item. Values over 1 KiB, so metadata names them by BulkDataURI. Returns
+    (path, {tag path: (VR, value as stored)})."""
+    import struct
+    from pydicom.dataset import Dataset
+    from pydicom.uid import generate_uid
+    ds = pydicom.dcmread(MR_BE)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    vals = {
+        "00660016": ("OF", struct.pack(">300f", *[i * 0.5 - 7.25 for i in range(300)]) + b"\x01\x02"),
+        "00660022": ("OD", struct.pack(">140d", *[i / 3.0 - 11 for i in range(140)])),
+        "00660040": ("OL", struct.pack(">300I", *[i * 65599 + 7 for i in range(300)])),
+        "00720081": ("OV", struct.pack(">140Q", *[(i + 1) * 0x0102030405 for i in range(140)])),
+        "00281201": ("OW", struct.pack(">600H", *[i * 97 % 65536 for i in range(600)])),
+        "00091001": ("UN", bytes(range(256)) * 4 + b"\xfe\xff"),
+    }
+    for path, (vr, v) in vals.items():
+        ds.add_new(int(path, 16), vr, v)
+    ds.add_new(0x00090010, "LO", "DVTEST")
+    item = Dataset()
+    nested = ("OF", struct.pack(">260f", *[i * 1.5 for i in range(260)]))
+    item.add_new(0x00660016, "OF", nested[1])
+    ds.add_new(0x00660011, "SQ", [item])
+    vals["00660011/0/00660016"] = nested
+    out = os.path.join(tmp, "be-values.dcm")
+    ds.save_as(out, write_like_original=False)
+    back = pydicom.dcmread(out)  # the values as pydicom reads the written file: what the server stores
+    check(back.file_meta.TransferSyntaxUID == BE_TS and back[0x00660016].value == vals["00660016"][1],
+          "the synthetic big endian file is explicit VR big endian with the values as given")
+    return out, vals
+
+
+def bulk_get(url, accept):
+    """(status, label of the value's bytes, the bytes) of a bulkdata GET: a bare body or a one-part multipart."""
+    st, h, b = curl(url, "-H", "Accept: " + accept)
+    ct = header(h, "Content-Type") or ""
+    if st != 200:
+        return st, ct, b
+    if ct.startswith("multipart/related"):
+        parts = split_multipart(b, ct)
+        if len(parts) != 1:
+            return st, f"{len(parts)} parts", b""
+        m = re.search(r"^Content-Type:\s*(.*?)\s*$", parts[0][0], re.I | re.M)
+        return st, (m.group(1) if m else ""), parts[0][1]
+    return st, ct, b
+
+
+def test_bulkdata_big_endian(webbe, tmp):
+    """A value of an explicit VR big endian file is sent little endian, swapped per its VR and labelled explicit
+    VR little endian, as its frames are (PS3.18 8.7.3.3.2: the default for uncompressed bulk data; Table
+    8.7.3-4), for an Accept without transfer-syntax= (before: 406), with it naming little endian, or "*" (before:
+    the stored big endian bytes). Naming 1.2.840.10008.1.2.2 gets the bytes as stored under that label; another
+    syntax is 406."""
+    url, _ = inst_url(webbe, NATIVE_BE)
+    full = pydicom.dcmread(NATIVE_BE)
+    le = full.pixel_array.astype(full.pixel_array.dtype.newbyteorder("<")).tobytes()
+    check(le == b"".join(frames_of(NATIVE_BE)) and le != full.PixelData, "test data: emri BE pixels swap to its frames")
+    oct_ = "application/octet-stream"
+    mp = 'multipart/related; type="application/octet-stream"'
+    for accept, want in ((oct_, LE_TS), (mp, LE_TS), (oct_ + "; transfer-syntax=*", LE_TS),
+                         (mp + "; transfer-syntax=*", LE_TS), (oct_ + "; transfer-syntax=" + LE_TS, LE_TS),
+                         ("*/*", LE_TS),
+                         (oct_ + "; transfer-syntax=" + BE_TS, BE_TS), (mp + "; transfer-syntax=" + BE_TS, BE_TS),
+                         (f"{oct_}; transfer-syntax={BE_TS}, {mp}; q=0.5", BE_TS),
+                         (f"{oct_}; transfer-syntax={BE_TS}; q=0.5, {mp}", LE_TS),
+                         (oct_ + "; transfer-syntax=1.2.840.10008.1.2.4.50", None)):
+        st, ct, b = bulk_get(url + "/bulkdata/7FE00010", accept)
+        if want is None:
+            check(st == 406, f"bulkdata of a big endian file, Accept {accept}: 406 ({st})")
+            continue
+        body = le if want == LE_TS else full.PixelData
+        check(st == 200 and ct == f"{oct_}; transfer-syntax={want}" and b == body,
+              f"bulkdata of a big endian file, Accept {accept}: 200 {want} with "
+              f"{'the pixels swapped as its frames' if want == LE_TS else 'the stored bytes'} ({st} {ct} {len(b)})")
+    # 32-bit pixels in OW (RT Dose): swapped per pixel, as pydicom reads them and the frames come.
+    path = os.path.join(D, "pydicom", "rtdose_expb.dcm")
+    st, _ = stow(webbe, [path])
+    check(st == 200, f"STOW of the big endian RT Dose: 200 ({st})")
+    dose = pydicom.dcmread(path)
+    want = dose.pixel_array.astype(dose.pixel_array.dtype.newbyteorder("<")).tobytes()
+    st, ct, b = bulk_get(inst_url(webbe, path)[0] + "/bulkdata/7FE00010", oct_)
+    check(st == 200 and ct.endswith(LE_TS) and b == want and b != to_le(dose.PixelData, "OW"),
+          f"bulkdata of 32-bit big endian pixels: swapped per 4 bytes ({st} {ct})")
+    # Other VRs: each per its word size, UN as stored, inside an item too; every BulkDataURI metadata names.
+    path, vals = be_values_file(tmp)
+    st, _ = stow(webbe, [path])
+    check(st == 200, f"STOW of the synthetic big endian file: 200 ({st})")
+    iurl, _ = inst_url(webbe, path)
+    st, _, b = curl(iurl + "/metadata")
+    uris = {u.rsplit("/bulkdata/", 1)[-1]: u for u in bulk_uris(json.loads(b), [])} if st == 200 else {}
+    back = pydicom.dcmread(path)
+    for tp, (vr, _) in vals.items():
+        el = back
+        for k, part in enumerate(tp.split("/")):
+            el = el[int(part, 16)] if k % 2 == 0 else el.value[int(part)]
+        stored = el.value
+        st, ct, b = bulk_get(uris.get(tp, iurl + "/bulkdata/" + tp), oct_)
+        check(tp in uris and st == 200 and ct.endswith(LE_TS) and b == to_le(stored, vr),
+              f"bulkdata {tp} ({vr}, {len(stored)} bytes) of a big endian file: little endian per its VR ({st} {ct})")
+        st, ct, b = bulk_get(uris.get(tp, ""), oct_ + "; transfer-syntax=" + BE_TS)
+        check(st == 200 and ct.endswith(BE_TS) and b == stored, f"bulkdata {tp} ({vr}) asked big endian: as stored ({st})")
+    check(to_le(vals["00660016"][1], "OF")[-2:] == b"\x01\x02", "test data: the OF's 2-byte tail is kept")
+    for u in (inst_url(webbe, os.path.join(D, "pydicom", "rtdose_expb.dcm"))[0], iurl):  # test_delete counts files
+        st, _, _ = curl("-X", "DELETE", u)
+        check(st == 200, f"DELETE of an instance test_bulkdata_big_endian added: 200 ({st})")
 
 
 def blob_files(data):
@@ -509,7 +626,7 @@ def main():
         check(st == 200, f"STOW of the big endian file: 200 ({st})")
         test_frames(web, webbe)
         test_rendered(web)
-        test_bulkdata(web, webbe)
+        test_bulkdata(web, webbe, tmp)
         test_accept(web)
         test_transfer_syntax(base, web)
         test_delete(base, web, web2, data)
