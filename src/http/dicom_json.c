@@ -193,11 +193,7 @@ static json_t *binary_numbers(walk *w, uint16_t vr, const uint8_t *v, uint64_t l
         uint8_t b[8];
         memcpy(b, v + off, unit);
         if (w->be) /* values stored big endian (read from explicit VR BE): host order is little endian here */
-            for (unsigned i = 0; i < unit / 2; i++) {
-                uint8_t t = b[i];
-                b[i] = b[unit - 1 - i];
-                b[unit - 1 - i] = t;
-            }
+            dv_swap_bytes(b, unit, unit);
         json_t *x = NULL;
         switch (vr) {
         case DV_VR_US: { uint16_t u; memcpy(&u, b, 2); x = json_integer(u); break; }
@@ -230,7 +226,7 @@ static int is_binary_bulk_vr(uint16_t vr)
            vr == DV_VR_OV || vr == DV_VR_UN;
 }
 
-static json_t *element_json(walk *w, const dv_elem *e, const dv_charset *cs, const char *path)
+static json_t *element_json(walk *w, const dv_ds *ds, const dv_elem *e, const dv_charset *cs, const char *path)
 {
     char vrs[3];
     dv_vr_to_chars(e->vr ? e->vr : DV_VR_UN, vrs);
@@ -273,13 +269,25 @@ static json_t *element_json(walk *w, const dv_elem *e, const dv_charset *cs, con
         if (!bulk && v && e->length <= INLINE_BINARY_MAX) {
             size_t outn = 4 * ((e->length + 2) / 3) + 1;
             char *b64 = malloc(outn);
-            if (b64 == NULL) {
+            /* A big endian file's value is sent little endian, swapped per its VR (PixelData per its dataset's
+             * BitsAllocated), as its BulkDataURI and frames are (wado_frames.c): a JSON part carries no
+             * transfer syntax, and the same value must not come in two byte orders by its size alone. */
+            uint8_t *le = w->be ? malloc(e->length) : NULL;
+            if (b64 == NULL || (w->be && le == NULL)) {
+                free(b64);
                 json_decref(el);
                 return NULL;
+            }
+            if (le) {
+                memcpy(le, v, e->length);
+                dv_swap_bytes(le, e->length, e->tag == DV_TAG_PIXEL_DATA ? dv_pixel_swap_unit(w->inst, ds, e)
+                                                                          : dv_vr_swap_unit(e->vr));
+                v = le;
             }
             EVP_EncodeBlock((unsigned char *)b64, v, (int)e->length);
             json_object_set_new(el, "InlineBinary", json_string(b64));
             free(b64);
+            free(le);
         } else {
             char uri[1200];
             snprintf(uri, sizeof uri, "%s/%s", w->bulk_base, tagpath);
@@ -357,7 +365,7 @@ static json_t *dataset_json(walk *w, const dv_ds *ds, const dv_charset *cs, cons
             continue;
         /* Every string here is UTF-8 (PS3.18 F.2), whatever set the instance declared. */
         json_t *el = e->tag == 0x00080005 ? json_pack("{s:s, s:[s]}", "vr", "CS", "Value", "ISO_IR 192")
-                                          : element_json(w, e, dcs, path);
+                                          : element_json(w, ds, e, dcs, path);
         if (el == NULL) {
             json_decref(obj);
             return NULL;

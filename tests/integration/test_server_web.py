@@ -28,6 +28,7 @@ temporary data directory:
 * test_recorded_resume: a recorded operation left unfinished in the index (the process stopped between its
   steps) is finished at the next start with its recorded response and every item counted.
 """
+import base64
 import io
 import json
 import os
@@ -231,6 +232,15 @@ def be_values_file(tmp):
     for path, (vr, v) in vals.items():
         ds.add_new(int(path, 16), vr, v)
     ds.add_new(0x00090010, "LO", "DVTEST")
+    # Values of 1 KiB or less: metadata carries them as InlineBinary (private, so their VRs are the file's).
+    inline = {
+        "00091002": ("OF", struct.pack(">20f", *[i * 0.25 - 2 for i in range(20)])),
+        "00091003": ("OW", struct.pack(">30H", *[i * 1031 % 65536 for i in range(30)])),
+        "00091004": ("OD", struct.pack(">9d", *[i / 7.0 for i in range(9)])),
+        "00091005": ("OB", bytes(range(40))),
+    }
+    for path, (vr, v) in inline.items():
+        ds.add_new(int(path, 16), vr, v)
     item = Dataset()
     nested = ("OF", struct.pack(">260f", *[i * 1.5 for i in range(260)]))
     item.add_new(0x00660016, "OF", nested[1])
@@ -239,9 +249,10 @@ def be_values_file(tmp):
     out = os.path.join(tmp, "be-values.dcm")
     ds.save_as(out, write_like_original=False)
     back = pydicom.dcmread(out)  # the values as pydicom reads the written file: what the server stores
-    check(back.file_meta.TransferSyntaxUID == BE_TS and back[0x00660016].value == vals["00660016"][1],
+    check(back.file_meta.TransferSyntaxUID == BE_TS and back[0x00660016].value == vals["00660016"][1]
+          and back[0x00091003].value == inline["00091003"][1],
           "the synthetic big endian file is explicit VR big endian with the values as given")
-    return out, vals
+    return out, vals, inline
 
 
 def bulk_get(url, accept):
@@ -296,7 +307,7 @@ def test_bulkdata_big_endian(webbe, tmp):
     check(st == 200 and ct.endswith(LE_TS) and b == want and b != to_le(dose.PixelData, "OW"),
           f"bulkdata of 32-bit big endian pixels: swapped per 4 bytes ({st} {ct})")
     # Other VRs: each per its word size, UN as stored, inside an item too; every BulkDataURI metadata names.
-    path, vals = be_values_file(tmp)
+    path, vals, inline = be_values_file(tmp)
     st, _ = stow(webbe, [path])
     check(st == 200, f"STOW of the synthetic big endian file: 200 ({st})")
     iurl, _ = inst_url(webbe, path)
@@ -314,6 +325,14 @@ def test_bulkdata_big_endian(webbe, tmp):
         st, ct, b = bulk_get(uris.get(tp, ""), oct_ + "; transfer-syntax=" + BE_TS)
         check(st == 200 and ct.endswith(BE_TS) and b == stored, f"bulkdata {tp} ({vr}) asked big endian: as stored ({st})")
     check(to_le(vals["00660016"][1], "OF")[-2:] == b"\x01\x02", "test data: the OF's 2-byte tail is kept")
+    # Metadata's InlineBinary (values of 1 KiB or less) is little endian too: a JSON part carries no transfer
+    # syntax, and a value must not change byte order with its size (before: the stored big endian bytes).
+    st, _, b = curl(iurl + "/metadata")
+    meta = (json.loads(b) or [{}])[0] if st == 200 else {}
+    for tag, (vr, stored) in inline.items():
+        got = base64.b64decode(meta.get(tag.upper(), {}).get("InlineBinary", "") or "")
+        check(got == to_le(stored, vr) and (vr == "OB" or got != stored),
+              f"metadata InlineBinary {tag} ({vr}) of a big endian file: little endian per its VR ({got[:8]!r})")
     for u in (inst_url(webbe, os.path.join(D, "pydicom", "rtdose_expb.dcm"))[0], iurl):  # test_delete counts files
         st, _, _ = curl("-X", "DELETE", u)
         check(st == 200, f"DELETE of an instance test_bulkdata_big_endian added: 200 ({st})")
