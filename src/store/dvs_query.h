@@ -23,12 +23,20 @@ typedef struct dvs_attr {
     int since;            /* the index schema version whose upgrade adds the column (0: the first schema) */
 } dvs_attr;
 
+/* fuzzymatching=true compares PN attributes folded (text/pn_fold.h: case and accents): the index keeps each stored
+ * PN attribute's value folded in a twin column, "<column>_fold", which the index schema's version DVS_FOLD_SINCE
+ * adds (with the folds of the rows already there). docs/decisions.md "Fuzzy PN matching folds case and accents". */
+#define DVS_FOLD_SINCE 3
+#define DVS_FOLD_SUFFIX "_fold"
+
 /* The table, ordered by level then tag. */
 extern const dvs_attr dvs_attrs[];
 extern const size_t dvs_nattrs;
 const dvs_attr *dvs_attr_by_tag(uint32_t tag);
 /* By PS3.6 keyword (case-sensitive) or 8 hex digits. NULL when not in the table. */
 const dvs_attr *dvs_attr_by_name(const char *name);
+/* 1 when a has a folded twin column (a stored PN attribute). */
+int dvs_attr_folded(const dvs_attr *a);
 
 typedef enum dvs_match_kind {
     DVS_MATCH_UNIVERSAL = 0, /* empty value: return the attribute, match everything */

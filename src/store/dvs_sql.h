@@ -39,7 +39,8 @@ typedef struct dvs_sql {
     /* QIDO: which dvs_attrs entry each leading result column is (then nseries, ninstances, modalities). */
     size_t colattr[64];
     size_t ncol;
-    /* Scratch the text parameters of wildcard matches point into. */
+    /* Scratch the text parameters of wildcard and fuzzy matches (match k: pat[k]) and of an insert's folded PN
+     * values point into. */
     char pat[DVS_MATCH_MAX][DVS_VALUE_MAX * 3 + 1];
 } dvs_sql;
 
@@ -57,6 +58,42 @@ const char *dvs_sql_level_table(dvs_level level);
  * EXISTS (its schema versions decide when it runs), SQLite's without (the caller asks whether the column exists).
  * 0, or -1 when it does not fit in cap. */
 int dvs_sql_add_column(dvs_dialect dialect, const dvs_attr *a, char *out, size_t cap);
+
+/* ---- the folded twins of PN columns (sql_fold.c; dvs_query.h DVS_FOLD_SINCE) ---- */
+
+/* "ALTER TABLE ... ADD COLUMN <column>_fold" for a folded attribute a, as dvs_sql_add_column writes its column's. */
+int dvs_sql_add_fold_column(dvs_dialect dialect, const dvs_attr *a, char *out, size_t cap);
+/* The fuzzy PatientName lookups' index, made once the column is there (an upgraded index gets it too). */
+#define DVS_SQL_FOLD_INDEX "CREATE INDEX IF NOT EXISTS studies_patient_name_fold ON studies(store_id, patient_name_fold)"
+
+/* The back-fill of an upgraded index: every row of a level's table whose folded twin is missing (NULL while its
+ * column has a value: the rows an older dicomveil wrote) gets the fold of its value, computed by our C code as an
+ * insert computes it, in batches of DVS_FOLD_BATCH rows read (dvs_sql_fold_select) then written
+ * (dvs_sql_fold_update). The backend runs it inside its schema transaction. */
+#define DVS_FOLD_BATCH 200
+#define DVS_FOLD_COLS 4
+typedef struct dvs_fold_fill {
+    dvs_level level;
+    size_t ncol;                         /* the level's folded attributes */
+    const dvs_attr *attr[DVS_FOLD_COLS];
+    int64_t after;                       /* the next batch reads rows with a greater id */
+    size_t n;                            /* rows of this batch */
+    int64_t id[DVS_FOLD_BATCH];
+    char *fold[DVS_FOLD_BATCH][DVS_FOLD_COLS]; /* NULL: SQL NULL */
+} dvs_fold_fill;
+
+/* The level's folded attributes into f; their number (0: the level has none, nothing to fill). */
+size_t dvs_fold_fill_init(dvs_fold_fill *f, dvs_level level);
+/* "SELECT id, <the columns> FROM <level> WHERE id > after AND (<a column's twin is missing>) ORDER BY id LIMIT
+ * DVS_FOLD_BATCH". */
+void dvs_sql_fold_select(dvs_sql *b, const dvs_fold_fill *f);
+/* A row read: id and its column values (ncol, NULL for SQL NULL), folded into the batch. -1 when out of memory. */
+int dvs_fold_fill_row(dvs_fold_fill *f, int64_t id, const char *const *values);
+/* "UPDATE <level> SET <twins> FROM (VALUES (id, folds...), ...) WHERE id matches": the batch's rows written. The
+ * parameters point into f: run it before dvs_fold_fill_clear. */
+void dvs_sql_fold_update(dvs_sql *b, const dvs_fold_fill *f);
+/* The batch's folds freed, for the next batch (also after a failure). */
+void dvs_fold_fill_clear(dvs_fold_fill *f);
 
 /* "INSERT INTO studies|series(parent, uid, attrs...) VALUES(...) ON CONFLICT DO NOTHING": the first
  * instance of a study or series decides its attributes. */

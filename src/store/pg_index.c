@@ -29,8 +29,9 @@
 /* Any fixed key: the schema step of open() holds this transaction-level advisory lock, so processes that
  * start together do not race on CREATE TABLE IF NOT EXISTS. */
 #define PG_SCHEMA_LOCK 0x64766978 /* "dvix" */
-/* Index schema versions (table dvs_schema); open() applies the missing steps in order. */
-#define PG_SCHEMA_VERSION 2
+/* Index schema versions (table dvs_schema); open() applies the missing steps in order. An index of a newer
+ * version is refused (an older dicomveil would write rows without the columns it does not know). */
+#define PG_SCHEMA_VERSION 3
 
 static int conn_fail(PGconn *c, dv_error *err, const char *what)
 {
@@ -157,7 +158,7 @@ void dvs_pg_rollback(PGconn *c)
 }
 
 /* A built statement (dvs_sql.h): its integer parameters become decimal text. */
-static PGresult *run_built(PGconn *c, const dvs_sql *b, const char *what, dv_error *err, PGresult **failed)
+PGresult *dvs_pg_run_built(PGconn *c, const dvs_sql *b, const char *what, dv_error *err, PGresult **failed)
 {
     if (b->overflow) {
         dv_fail(err, DV_ERR_LIMIT, "index: %s: statement too large", what);
@@ -189,7 +190,7 @@ static PGresult *run_built(PGconn *c, const dvs_sql *b, const char *what, dv_err
 static PGresult *one_built(pg_index *p, const dvs_sql *b, const char *what, dv_error *err)
 {
     PGconn *c = dvs_pg_acquire(p, err);
-    PGresult *r = c ? run_built(c, b, what, err, NULL) : NULL;
+    PGresult *r = c ? dvs_pg_run_built(c, b, what, err, NULL) : NULL;
     dvs_pg_release(p, c);
     return r;
 }
@@ -270,17 +271,35 @@ static int schema_tx(PGconn *c, void *arg, dv_error *err, PGresult **failed)
         return dv_fail(err, DV_ERR_UNSUPPORTED, "index: the PostgreSQL schema is version %lld, newer than this "
                        "dicomveil's %d", (long long)have, PG_SCHEMA_VERSION);
     /* Version 1 is the schema above as first released; version 2 adds the columns of the attributes whose
-     * since is 2 (BitsAllocated, TimezoneOffsetFromUTC), already there in an index the template above has just made (IF NOT EXISTS). */
+     * since is 2 (BitsAllocated, TimezoneOffsetFromUTC); version 3 the folded twins of the PN columns
+     * (DVS_FOLD_SINCE), with their index. All are already there in an index the template above has just made
+     * (IF NOT EXISTS). */
     for (size_t i = 0; have < PG_SCHEMA_VERSION && i < dvs_nattrs; i++) {
         char alter[256];
-        if (dvs_attrs[i].since <= have || dvs_attrs[i].since > PG_SCHEMA_VERSION)
-            continue;
-        if (dvs_sql_add_column(DVS_DIALECT_PG, &dvs_attrs[i], alter, sizeof alter))
-            return dv_fail(err, DV_ERR_LIMIT, "index: schema upgrade too large");
-        if ((r = dvs_pg_run(c, alter, 0, NULL, "schema upgrade", err, failed)) == NULL)
-            return -1;
-        PQclear(r);
+        const dvs_attr *a = &dvs_attrs[i];
+        if (a->since > have && a->since <= PG_SCHEMA_VERSION) {
+            if (dvs_sql_add_column(DVS_DIALECT_PG, a, alter, sizeof alter))
+                return dv_fail(err, DV_ERR_LIMIT, "index: schema upgrade too large");
+            if ((r = dvs_pg_run(c, alter, 0, NULL, "schema upgrade", err, failed)) == NULL)
+                return -1;
+            PQclear(r);
+        }
+        if (dvs_attr_folded(a) && DVS_FOLD_SINCE > have && DVS_FOLD_SINCE <= PG_SCHEMA_VERSION) {
+            if (dvs_sql_add_fold_column(DVS_DIALECT_PG, a, alter, sizeof alter))
+                return dv_fail(err, DV_ERR_LIMIT, "index: schema upgrade too large");
+            if ((r = dvs_pg_run(c, alter, 0, NULL, "schema upgrade", err, failed)) == NULL)
+                return -1;
+            PQclear(r);
+        }
     }
+    if ((r = dvs_pg_run(c, DVS_SQL_FOLD_INDEX, 0, NULL, "schema upgrade", err, failed)) == NULL)
+        return -1;
+    PQclear(r);
+    /* The folds of the rows already there, in this transaction (under the lock): every open looks, as a server
+     * of an older dicomveil that was running when the index was upgraded may still have inserted rows without
+     * them. An older dicomveil opening the index refuses it (version 3 is newer than its own). */
+    if (dvs_pg_fold_fill(c, err, failed))
+        return -1;
     if (have < PG_SCHEMA_VERSION) {
         char ver[24];
         dvs_pg_i64(ver, PG_SCHEMA_VERSION);
@@ -575,13 +594,13 @@ static int level_id(PGconn *c, dvs_sql *b, dvs_level level, int64_t parent, cons
 {
     dvs_sql_init(b, DVS_DIALECT_PG);
     dvs_sql_level_insert(b, level, parent, uid, rec);
-    PGresult *r = run_built(c, b, "instance put", err, failed);
+    PGresult *r = dvs_pg_run_built(c, b, "instance put", err, failed);
     if (r == NULL)
         return -1;
     PQclear(r);
     dvs_sql_init(b, DVS_DIALECT_PG);
     dvs_sql_level_id(b, level, parent, uid);
-    if ((r = run_built(c, b, "instance put", err, failed)) == NULL)
+    if ((r = dvs_pg_run_built(c, b, "instance put", err, failed)) == NULL)
         return -1;
     int ok = PQntuples(r) == 1;
     if (ok)
@@ -615,7 +634,7 @@ static int instance_put_tx(PGconn *c, void *arg, dv_error *err, PGresult **faile
         return -1;
     dvs_sql_init(b, DVS_DIALECT_PG);
     dvs_sql_instance_insert(b, series_id, a->store_id, rec);
-    PGresult *r = run_built(c, b, "instance put", err, failed);
+    PGresult *r = dvs_pg_run_built(c, b, "instance put", err, failed);
     if (r == NULL)
         return -1;
     int inserted = PQntuples(r) == 1;
@@ -742,7 +761,7 @@ static int instances_delete_tx(PGconn *c, void *arg, dv_error *err, PGresult **f
     a->n = 0;
     dvs_sql_init(b, DVS_DIALECT_PG);
     dvs_sql_blobs(b, a->store_id, a->study, a->series, a->sop);
-    PGresult *r = run_built(c, b, "instances delete", err, failed);
+    PGresult *r = dvs_pg_run_built(c, b, "instances delete", err, failed);
     if (r == NULL)
         return -1;
     int rows = PQntuples(r);
@@ -770,7 +789,7 @@ static int instances_delete_tx(PGconn *c, void *arg, dv_error *err, PGresult **f
     for (int step = 0; step < 3; step++) {
         dvs_sql_init(b, DVS_DIALECT_PG);
         dvs_sql_instances_delete(b, step, a->store_id, a->study, a->series, a->sop);
-        if ((r = run_built(c, b, "instances delete", err, failed)) == NULL)
+        if ((r = dvs_pg_run_built(c, b, "instances delete", err, failed)) == NULL)
             return -1;
         PQclear(r);
     }

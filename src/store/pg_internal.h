@@ -1,6 +1,6 @@
 /* Internal to the PostgreSQL backend of dvs_index (pg_index.c: the pool, statements, datasets, stores,
  * instances, QIDO; pg_ops.c: long-running operations and their work items; pg_tx.c: one statement or one
- * retried transaction on a pooled connection). */
+ * retried transaction on a pooled connection; pg_fold.c: the back-fill of folded names). */
 #ifndef DVS_PG_INTERNAL_H
 #define DVS_PG_INTERNAL_H
 
@@ -40,6 +40,13 @@ PGresult *dvs_pg_run(PGconn *c, const char *sql, int n, const char *const *vals,
 int dvs_pg_command(PGconn *c, const char *sql, dv_error *err, PGresult **failed); /* BEGIN, COMMIT */
 void dvs_pg_rollback(PGconn *c);
 int dvs_pg_retryable(const PGresult *failed); /* a deadlock or serialization failure: run it again */
+
+/* A statement built with dvs_sql.h run on c, as dvs_pg_run runs one (the result, or NULL with err). */
+struct dvs_sql;
+PGresult *dvs_pg_run_built(PGconn *c, const struct dvs_sql *b, const char *what, dv_error *err, PGresult **failed);
+/* The folded twins of PN columns (dvs_sql.h) filled for the rows that lack them, inside the caller's schema
+ * transaction on c (pg_fold.c). 0, or -1 with err (*failed as dvs_pg_run sets it). */
+int dvs_pg_fold_fill(PGconn *c, dv_error *err, PGresult **failed);
 
 /* --- pg_tx.c: a statement or a transaction on a pooled connection --- */
 /* One statement (acquire, run, release): the result (PQclear it) or NULL with err set. */

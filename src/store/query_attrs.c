@@ -66,3 +66,8 @@ const dvs_attr *dvs_attr_by_name(const char *name)
             return &dvs_attrs[i];
     return NULL;
 }
+
+int dvs_attr_folded(const dvs_attr *a)
+{
+    return a->column != NULL && strcmp(a->vr, "PN") == 0;
+}

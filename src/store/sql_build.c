@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "text/pn_fold.h"
+
 void dvs_sql_init(dvs_sql *b, dvs_dialect dialect)
 {
     b->dialect = dialect;
@@ -82,8 +84,9 @@ void dvs_rfc3339_now(char out[32])
 
 /* The schema once, for both dialects: @PK@ an auto-assigned 64-bit key that is never reused, @ROWID@ an
  * auto-assigned key, @T@ text, @I@ a 64-bit integer. PostgreSQL text columns use the "C" collation so that
- * comparisons, ranges, LIKE and lower() are bytewise and ASCII-only, exactly as in SQLite (the same QIDO
- * answer on both backends; [test_store: test_index_postgresql]) and prefix LIKE can use the indexes. */
+ * comparisons, ranges and LIKE are bytewise, exactly as in SQLite (the same QIDO answer on both backends;
+ * [test_store: test_index_postgresql]) and prefix LIKE can use the indexes. Fuzzy PN matching compares folded
+ * twin columns our code fills (sql_fold.c), never the database's lower(). */
 static const char schema_template[] =
     "CREATE TABLE IF NOT EXISTS datasets(id @PK@, project @T@ NOT NULL,"
     " location @T@ NOT NULL, name @T@ NOT NULL, time_zone @T@ NOT NULL DEFAULT '',"
@@ -135,7 +138,9 @@ static int attr_columns(dvs_level level, const char *type, char *out, size_t cap
         if (a->level != level || a->column == NULL || strcmp(a->column, "study_uid") == 0 ||
             strcmp(a->column, "series_uid") == 0 || strcmp(a->column, "sop_uid") == 0)
             continue;
-        int k = snprintf(out + w, cap - w, ", %s %s", a->column, type);
+        int k = dvs_attr_folded(a) ? snprintf(out + w, cap - w, ", %s %s, %s" DVS_FOLD_SUFFIX " %s", a->column, type,
+                                              a->column, type)
+                                   : snprintf(out + w, cap - w, ", %s %s", a->column, type);
         if (k < 0 || (size_t)k >= cap - w)
             return -1;
         w += (size_t)k;
@@ -203,6 +208,35 @@ int dvs_sql_add_column(dvs_dialect dialect, const dvs_attr *a, char *out, size_t
 
 /* ---- instance inserts ---- */
 
+/* ", col" and, for a PN attribute, ", col_fold": the columns of attribute a in an insert. */
+static void insert_columns(dvs_sql *b, const dvs_attr *a)
+{
+    dvs_sql_add(b, ", %s", a->column);
+    if (dvs_attr_folded(a))
+        dvs_sql_add(b, ", %s" DVS_FOLD_SUFFIX, a->column);
+}
+
+/* ",$k" bound to v and, for a PN attribute, ",$k+1" bound to its fold (computed here, so that both backends store
+ * the same fold; NULL stays NULL), in the builder's scratch pat[(*nfold)++]. A stored value is at most
+ * DVS_VALUE_MAX characters of UTF-8 (src/http/store_put.c) and its fold is never longer, so the scratch holds it. */
+static void insert_values(dvs_sql *b, const dvs_attr *a, const char *v, size_t *nfold)
+{
+    dvs_sql_add(b, ",");
+    dvs_sql_text(b, v);
+    if (!dvs_attr_folded(a))
+        return;
+    dvs_sql_add(b, ",");
+    if (v == NULL) {
+        dvs_sql_text(b, NULL);
+    } else if (*nfold < DVS_MATCH_MAX) {
+        char *f = b->pat[(*nfold)++];
+        dv_pn_fold(v, strlen(v), f, sizeof b->pat[0]);
+        dvs_sql_text(b, f);
+    } else {
+        b->overflow = 1;
+    }
+}
+
 void dvs_sql_level_insert(dvs_sql *b, dvs_level level, int64_t parent, const char *uid, const dvs_instance_rec *rec)
 {
     const char *ucol = level == DVS_STUDY ? "study_uid" : "series_uid";
@@ -211,18 +245,18 @@ void dvs_sql_level_insert(dvs_sql *b, dvs_level level, int64_t parent, const cha
     for (size_t i = 0; i < dvs_nattrs; i++) {
         const dvs_attr *a = &dvs_attrs[i];
         if (a->level == level && a->column != NULL && strcmp(a->column, ucol) != 0)
-            dvs_sql_add(b, ", %s", a->column);
+            insert_columns(b, a);
     }
     dvs_sql_add(b, ") VALUES(");
     dvs_sql_int(b, parent);
     dvs_sql_add(b, ",");
     dvs_sql_text(b, uid);
+    size_t nfold = 0;
     for (size_t i = 0; i < dvs_nattrs; i++) {
         const dvs_attr *a = &dvs_attrs[i];
         if (a->level != level || a->column == NULL || strcmp(a->column, ucol) == 0)
             continue;
-        dvs_sql_add(b, ",");
-        dvs_sql_text(b, i < 64 ? rec->attr[i] : NULL);
+        insert_values(b, a, i < 64 ? rec->attr[i] : NULL, &nfold);
     }
     dvs_sql_add(b, ") ON CONFLICT DO NOTHING");
 }
@@ -242,7 +276,7 @@ void dvs_sql_instance_insert(dvs_sql *b, int64_t series_id, int64_t store_id, co
     for (size_t i = 0; i < dvs_nattrs; i++) {
         const dvs_attr *a = &dvs_attrs[i];
         if (a->level == DVS_INSTANCE && a->column != NULL && strcmp(a->column, "sop_uid") != 0)
-            dvs_sql_add(b, ", %s", a->column);
+            insert_columns(b, a);
     }
     dvs_sql_add(b, ") VALUES(");
     dvs_sql_int(b, series_id);
@@ -256,12 +290,12 @@ void dvs_sql_instance_insert(dvs_sql *b, int64_t series_id, int64_t store_id, co
     dvs_sql_text(b, rec->blob);
     dvs_sql_add(b, ",");
     dvs_sql_int(b, (int64_t)rec->size);
+    size_t nfold = 0;
     for (size_t i = 0; i < dvs_nattrs; i++) {
         const dvs_attr *a = &dvs_attrs[i];
         if (a->level != DVS_INSTANCE || a->column == NULL || strcmp(a->column, "sop_uid") == 0)
             continue;
-        dvs_sql_add(b, ",");
-        dvs_sql_text(b, i < 64 ? rec->attr[i] : NULL);
+        insert_values(b, a, i < 64 ? rec->attr[i] : NULL, &nfold);
     }
     dvs_sql_add(b, ") ON CONFLICT DO NOTHING RETURNING id");
 }
@@ -274,13 +308,13 @@ static const char *level_alias(dvs_level l)
 }
 
 /* A DICOM wildcard value ('*' any run, '?' one character) as the dialect's pattern: SQLite GLOB (its '['
- * escaped as "[[]"), PostgreSQL LIKE ('%', '_' and the escape '\' escaped). lower: ASCII lower case, for
- * fuzzy PN matching against lower(column). [test_store: test_index_sqlite, test_index_postgresql: "[I]*", "1*%", "ID_*"] */
-static void wildcard_pattern(dvs_dialect d, const char *v, int lower, char *pat, size_t cap)
+ * escaped as "[[]"), PostgreSQL LIKE ('%', '_' and the escape '\' escaped).
+ * [test_store: test_index_sqlite, test_index_postgresql: "[I]*", "1*%", "ID_*"] */
+static void wildcard_pattern(dvs_dialect d, const char *v, char *pat, size_t cap)
 {
     size_t w = 0;
     for (; *v && w + 4 < cap; v++) {
-        char c = lower && *v >= 'A' && *v <= 'Z' ? (char)(*v - 'A' + 'a') : *v;
+        char c = *v;
         if (d == DVS_DIALECT_SQLITE) {
             if (c == '[') {
                 memcpy(pat + w, "[[]", 3);
@@ -316,7 +350,7 @@ static void add_match(dvs_sql *b, const dvs_match *m, int fuzzy, size_t k)
         dvs_sql_add(b, " AND st.id IN (SELECT ms.study_id FROM series ms WHERE ms.modality %s ",
                     m->kind == DVS_MATCH_WILDCARD ? wildcard_op(b) : "=");
         if (m->kind == DVS_MATCH_WILDCARD) {
-            wildcard_pattern(b->dialect, m->value, 0, b->pat[k], sizeof b->pat[k]);
+            wildcard_pattern(b->dialect, m->value, b->pat[k], sizeof b->pat[k]);
             dvs_sql_text(b, b->pat[k]);
         } else {
             dvs_sql_text(b, m->value);
@@ -325,30 +359,29 @@ static void add_match(dvs_sql *b, const dvs_match *m, int fuzzy, size_t k)
         return;
     }
     const char *al = level_alias(a->level);
-    /* fuzzymatching=true: PN compares ASCII-case-insensitively (lower() of the column, the value lowered
-     * here, so both dialects fold the same characters). */
-    int ci = fuzzy && strcmp(a->vr, "PN") == 0;
+    /* fuzzymatching=true: a PN value compares folded (case and accents, text/pn_fold.h) with the column's folded
+     * twin, which our C code filled at insert time (never the database's lower(): both dialects must fold the
+     * same characters the same way). The fold of a value is never longer than the value.
+     * [test_store: test_index_sqlite, test_index_postgresql: fuzzy_checks] */
+    int ci = fuzzy && dvs_attr_folded(a);
+    const char *suffix = ci ? DVS_FOLD_SUFFIX : "";
+    char folded[DVS_VALUE_MAX + 1];
     switch (m->kind) {
     case DVS_MATCH_SINGLE:
+        dvs_sql_add(b, " AND %s.%s%s = ", al, a->column, suffix);
         if (ci) {
-            size_t i = 0;
-            for (; m->value[i] && i + 1 < sizeof b->pat[k]; i++)
-                b->pat[k][i] = m->value[i] >= 'A' && m->value[i] <= 'Z' ? (char)(m->value[i] - 'A' + 'a')
-                                                                       : m->value[i];
-            b->pat[k][i] = '\0';
-            dvs_sql_add(b, " AND lower(%s.%s) = ", al, a->column);
+            dv_pn_fold(m->value, strlen(m->value), b->pat[k], sizeof b->pat[k]);
             dvs_sql_text(b, b->pat[k]);
         } else {
-            dvs_sql_add(b, " AND %s.%s = ", al, a->column);
             dvs_sql_text(b, m->value);
         }
         break;
     case DVS_MATCH_WILDCARD:
-        wildcard_pattern(b->dialect, m->value, ci, b->pat[k], sizeof b->pat[k]);
+        /* folded first: '*' and '?' fold to themselves, and the pattern's escapes are the dialect's */
         if (ci)
-            dvs_sql_add(b, " AND lower(%s.%s) %s ", al, a->column, wildcard_op(b));
-        else
-            dvs_sql_add(b, " AND %s.%s %s ", al, a->column, wildcard_op(b));
+            dv_pn_fold(m->value, strlen(m->value), folded, sizeof folded);
+        wildcard_pattern(b->dialect, ci ? folded : m->value, b->pat[k], sizeof b->pat[k]);
+        dvs_sql_add(b, " AND %s.%s%s %s ", al, a->column, suffix, wildcard_op(b));
         dvs_sql_text(b, b->pat[k]);
         break;
     case DVS_MATCH_RANGE:

@@ -102,8 +102,7 @@ sqlite3_stmt *dvs_sx_stmt(dvs_sx_conn *s, const char *sql, const char *what, dv_
     return st;
 }
 
-/* Bind a built statement's parameters (dvs_sql.h) to st, in order. */
-static void bind_params(sqlite3_stmt *st, const dvs_sql *b)
+void dvs_sx_bind(sqlite3_stmt *st, const dvs_sql *b)
 {
     for (size_t k = 0; k < b->nparam; k++) {
         const dvs_sql_param *p = &b->param[k];
@@ -127,8 +126,8 @@ static int run(dvs_sx_conn *s, const char *sql, dv_error *err)
     return r == SQLITE_DONE ? 0 : dvs_sx_fail(s, err, sql);
 }
 
-/* 1 when the level table of a has a's column, 0 when not, -1 on error. */
-static int has_column(dvs_sx_conn *s, const dvs_attr *a, dv_error *err)
+/* 1 when the level table of a has the column named column (a's, or its folded twin's), 0 when not, -1 on error. */
+static int has_column(dvs_sx_conn *s, const dvs_attr *a, const char *column, dv_error *err)
 {
     sqlite3_stmt *st;
     const char *table = dvs_sql_level_table(a->level);
@@ -136,29 +135,43 @@ static int has_column(dvs_sx_conn *s, const dvs_attr *a, dv_error *err)
         SQLITE_OK)
         return dvs_sx_fail(s, err, "schema upgrade");
     sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, a->column, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) > 0 : -1;
     sqlite3_finalize(st);
     return rc < 0 ? dvs_sx_fail(s, err, "schema upgrade") : rc;
 }
 
-/* The columns added since the first schema (dvs_attr.since) that the index lacks, added. */
+/* The column named column of a added when the index lacks it (sql: its ALTER). */
+static int add_column(dvs_sx_conn *s, const dvs_attr *a, const char *column, const char *sql, dv_error *err)
+{
+    int have = has_column(s, a, column, err);
+    if (have < 0)
+        return -1;
+    return have ? 0 : dvs_sx_exec(s, sql, err);
+}
+
+/* The columns added since the first schema (dvs_attr.since, and the folded twins of PN columns: DVS_FOLD_SINCE)
+ * that the index lacks, added. */
 static int add_columns(dvs_sx_conn *s, dv_error *err)
 {
     for (size_t i = 0; i < dvs_nattrs; i++) {
         const dvs_attr *a = &dvs_attrs[i];
-        if (a->since == 0 || a->column == NULL)
+        if (a->column == NULL)
             continue;
-        int have = has_column(s, a, err);
-        if (have < 0)
-            return -1;
-        if (have)
-            continue;
-        char sql[256];
-        if (dvs_sql_add_column(DVS_DIALECT_SQLITE, a, sql, sizeof sql))
-            return dv_fail(err, DV_ERR_LIMIT, "index: schema upgrade too large");
-        if (dvs_sx_exec(s, sql, err))
-            return -1;
+        char sql[256], twin[128];
+        if (a->since != 0) {
+            if (dvs_sql_add_column(DVS_DIALECT_SQLITE, a, sql, sizeof sql))
+                return dv_fail(err, DV_ERR_LIMIT, "index: schema upgrade too large");
+            if (add_column(s, a, a->column, sql, err))
+                return -1;
+        }
+        if (dvs_attr_folded(a)) {
+            snprintf(twin, sizeof twin, "%s" DVS_FOLD_SUFFIX, a->column);
+            if (dvs_sql_add_fold_column(DVS_DIALECT_SQLITE, a, sql, sizeof sql))
+                return dv_fail(err, DV_ERR_LIMIT, "index: schema upgrade too large");
+            if (add_column(s, a, twin, sql, err))
+                return -1;
+        }
     }
     return 0;
 }
@@ -167,7 +180,9 @@ static int add_columns(dvs_sx_conn *s, dv_error *err)
  * no ADD COLUMN IF NOT EXISTS, so each is looked for first, under the write lock (BEGIN IMMEDIATE: two servers
  * opening one old index at once would both find a column missing, and the second ALTER would fail its open).
  * Their values stay empty for the instances indexed before (QIDO answers them empty, as any attribute an
- * instance lacks). [test_store: test_index_upgrade_sqlite, test_index_upgrade_sqlite_race] */
+ * instance lacks), except the folded twins of PN columns: those are filled from the rows' names in the same
+ * transaction (sqlite_fold.c), or fuzzy matching would miss every patient indexed before.
+ * [test_store: test_index_upgrade_sqlite, test_index_upgrade_sqlite_race] */
 static int create_schema(dvs_sx_conn *s, dv_error *err)
 {
     char sql[8192];
@@ -175,7 +190,8 @@ static int create_schema(dvs_sx_conn *s, dv_error *err)
         return dv_fail(err, DV_ERR_LIMIT, "index: schema too large");
     if (dvs_sx_exec(s, sql, err) || dvs_sx_exec(s, "BEGIN IMMEDIATE", err))
         return -1;
-    if (add_columns(s, err) || dvs_sx_exec(s, "COMMIT", err)) {
+    if (add_columns(s, err) || dvs_sx_exec(s, DVS_SQL_FOLD_INDEX, err) || dvs_sx_fold_fill(s, err) ||
+        dvs_sx_exec(s, "COMMIT", err)) {
         dvs_sx_exec(s, "ROLLBACK", NULL);
         return -1;
     }
@@ -643,7 +659,7 @@ static sqlite3_stmt *built(dvs_sx_conn *s, dvs_sql *b, const char *what, dv_erro
     }
     sqlite3_stmt *st = dvs_sx_stmt(s, b->text, what, err);
     if (st)
-        bind_params(st, b);
+        dvs_sx_bind(st, b);
     return st;
 }
 

@@ -1,5 +1,5 @@
 /* Internal to the SQLite backend of dvs_index (sqlite_index.c: datasets, stores, instances, QIDO;
- * sqlite_ops.c: long-running operations and their work items). */
+ * sqlite_ops.c: long-running operations and their work items; sqlite_fold.c: the back-fill of folded names). */
 #ifndef DVS_SQLITE_INTERNAL_H
 #define DVS_SQLITE_INTERNAL_H
 
@@ -61,6 +61,12 @@ void dvs_sx_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col); /* "" fo
  * prepared now; reset, with its bindings cleared. Never finalize it. The caller holds the connection (s->mu, or a reader it got) and resets it
  * when done (a statement left mid-walk would keep its read snapshot). NULL with err set on failure. */
 sqlite3_stmt *dvs_sx_stmt(dvs_sx_conn *s, const char *sql, const char *what, dv_error *err);
+/* Bind a built statement's parameters (dvs_sql.h) to st, in order (st prepared from b's text). */
+struct dvs_sql;
+void dvs_sx_bind(sqlite3_stmt *st, const struct dvs_sql *b);
+/* The folded twins of PN columns (dvs_sql.h) filled for the rows that lack them: an index an older dicomveil made
+ * or wrote. Inside the caller's write transaction (sqlite_fold.c). */
+int dvs_sx_fold_fill(dvs_sx_conn *s, dv_error *err);
 /* A read connection of the pool, for the caller alone until dvs_sx_reader_put (waits while all are in use);
  * NULL with err when none can be opened. Reads that must see the caller's own uncommitted writes, or that
  * decide a write, use s->w instead. */

@@ -445,6 +445,27 @@ def run(tmp, servers):
     st, r = qido("/studies?PatientName=stc*")
     check(st == 200 and len(r) == 1 and r[0]["00100010"]["Value"] == [{"Alphabetic": "stc_test"}],
           "QIDO wildcard on PatientName")
+    # fuzzymatching=true folds case and accents (docs/decisions.md "Fuzzy PN matching folds case and accents"),
+    # whatever the instance's character set: a Latin-1 name (decoded to UTF-8 when indexed) and a UTF-8 one, in a
+    # store of their own.
+    curl("-X", "POST", ds + "/dicomStores?dicomStoreId=fz", "-d", "{}")
+    fz_web = ds + "/dicomStores/fz/dicomWeb"
+    for n, (name, charset) in enumerate([("Buc^J\u00e9r\u00f4me", "ISO_IR 100"), ("M\u00dcLLER^HANS", "ISO_IR 192")]):
+        one = os.path.join(tmp, "fuzzy%d.dcm" % n)
+        open(one, "wb").write(tiny_instance("1.2.826.0.1.3680043.9.7433.81.", n, n, n, name, "FZ%d" % n,
+                                            SpecificCharacterSet=charset))
+        st, _, b = curl("-X", "POST", fz_web + "/studies", "-H", "Content-Type: application/dicom", data_file=one)
+        check(st == 200, f"STOW of a {charset} name ({st} {b[:200]})")
+    for query, want in [("PatientName=BUC%5EJEROME&fuzzymatching=true", ["FZ0"]),
+                        ("PatientName=BUC%5EJEROME", []),
+                        ("PatientName=m%C3%BCller*&fuzzymatching=true", ["FZ1"]),
+                        ("PatientName=m%C3%BCller*&fuzzymatching=false", []),
+                        ("PatientName=*%5Ej%C3%A9r%C3%B4me&fuzzymatching=true", ["FZ0"])]:
+        st, _, b = curl(fz_web + "/studies?" + query)
+        got = [x["00100020"]["Value"][0] for x in json.loads(b)] if st == 200 else None
+        check(got == want, f"QIDO {query}: {want} ({st} {got})")
+    st, _, _ = curl("-X", "DELETE", ds + "/dicomStores/fz")
+    check(st == 200, f"the fuzzy matching store deleted ({st})")
     st, r = qido("/studies?StudyDate=20040101-20041231")
     check(st == 200 and len(r) == 2, f"QIDO date range: 2 ({r and len(r)})")
     st, r = qido("/studies?StudyDate=-20040110")

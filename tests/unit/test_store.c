@@ -573,6 +573,84 @@ static void query_study(dvs_index *ix, int64_t sid, const char *kw, dvs_match_ki
     assert_string_equal(out, expect);
 }
 
+/* A study STUDY of store sid with PatientName name and ReferringPhysicianName referring (NULL: none). */
+static void put_pn(dvs_index *ix, int64_t sid, const char *study, const char *name, const char *referring)
+{
+    dvs_instance_rec rec;
+    memset(&rec, 0, sizeof rec);
+    snprintf(rec.study_uid, sizeof rec.study_uid, "%s", study);
+    snprintf(rec.series_uid, sizeof rec.series_uid, "%s.1", study);
+    snprintf(rec.sop_uid, sizeof rec.sop_uid, "%s.1.1", study);
+    snprintf(rec.sop_class_uid, sizeof rec.sop_class_uid, "1.2.840.10008.5.1.4.1.1.2");
+    snprintf(rec.transfer_syntax, sizeof rec.transfer_syntax, "1.2.840.10008.1.2.1");
+    memset(rec.blob, 'f', 64);
+    rec.size = 10;
+    for (size_t i = 0; i < dvs_nattrs; i++) {
+        if (dvs_attrs[i].tag == 0x00100010)
+            rec.attr[i] = name;
+        if (dvs_attrs[i].tag == 0x00080090)
+            rec.attr[i] = referring;
+        if (dvs_attrs[i].tag == 0x00080060)
+            rec.attr[i] = "CT";
+    }
+    char existing[65];
+    dv_error err;
+    assert_int_equal(ix->ops->instance_put(ix, sid, &rec, existing, &err), DVS_OK);
+}
+
+/* fuzzymatching=true folds case and accents (text/pn_fold.h) on the stored names and the query's, for exact and
+ * wildcard values of every PN attribute; without it matching stays exact. The same answers on both backends.
+ * [docs/decisions.md "Fuzzy PN matching folds case and accents"] */
+static void fuzzy_checks(dvs_index *ix, int64_t dataset_id)
+{
+    dv_error err;
+    dvs_store st;
+    assert_int_equal(ix->ops->store_create(ix, dataset_id, "fz", NULL, &st, &err), DVS_OK);
+    int64_t sid = st.id;
+    dvs_store_clear(&st);
+    put_pn(ix, sid, "7.1", "Buc^J\xC3\xA9r\xC3\xB4me", "DVORAK^ANTONIN");
+    put_pn(ix, sid, "7.2", "M\xC3\x9CLLER^HANS", NULL);
+    put_pn(ix, sid, "7.3", "Stra\xC3\x9F" "e^Anna", NULL);
+    /* ΠΑΠΑΔΌΠΟΥΛΟΣ^ΓΙΏΡΓΟΣ, Ёлкин^Пётр, José^García written decomposed (e and i + U+0301) */
+    put_pn(ix, sid, "7.4", "\xCE\xA0\xCE\x91\xCE\xA0\xCE\x91\xCE\x94\xCE\x8C\xCE\xA0\xCE\x9F\xCE\xA5\xCE\x9B\xCE\x9F\xCE\xA3^"
+                           "\xCE\x93\xCE\x99\xCE\x8F\xCE\xA1\xCE\x93\xCE\x9F\xCE\xA3", NULL);
+    put_pn(ix, sid, "7.5", "\xD0\x81\xD0\xBB\xD0\xBA\xD0\xB8\xD0\xBD^\xD0\x9F\xD1\x91\xD1\x82\xD1\x80", NULL);
+    put_pn(ix, sid, "7.6", "Jose\xCC\x81^Garci\xCC\x81" "a", "Dvo\xC5\x99\xC3\xA1k^Anton\xC3\xADn");
+    put_pn(ix, sid, "7.7", NULL, NULL);
+    /* exact values: case and accents on either side */
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "BUC^J\xC3\x89R\xC3\x94ME", 1, "7.1;1/1/CT;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "buc^jerome", 1, "7.1;1/1/CT;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "BUC^J\xC3\x89R\xC3\x94ME", 0, "");
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "Buc^J\xC3\xA9r\xC3\xB4me", 0, "7.1;1/1/CT;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "strasse^anna", 1, "7.3;1/1/CT;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "jos\xC3\xA9^garc\xC3\xAD" "a", 1, "7.6;1/1/CT;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "JOSE^GARCIA", 1, "7.6;1/1/CT;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "JOSE^GARCIA", 0, "");
+    /* παπαδόπουλος^γιώργος: lower case, tonos, final sigma */
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE,
+                "\xCF\x80\xCE\xB1\xCF\x80\xCE\xB1\xCE\xB4\xCF\x8C\xCF\x80\xCE\xBF\xCF\x85\xCE\xBB\xCE\xBF\xCF\x82^"
+                "\xCE\xB3\xCE\xB9\xCF\x8E\xCF\x81\xCE\xB3\xCE\xBF\xCF\x82", 1, "7.4;1/1/CT;");
+    /* wildcards: the pattern folds, '*' and '?' stay wildcards */
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "m\xC3\xBCller*", 1, "7.2;1/1/CT;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "m\xC3\xBCller*", 0, "");
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "MULL?R^*", 1, "7.2;1/1/CT;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "*^j?r\xC3\xB4*", 1, "7.1;1/1/CT;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "STRASS*", 1, "7.3;1/1/CT;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "*garcia", 1, "7.6;1/1/CT;");
+    /* ЕЛКИН* (Ё folds to е) */
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "\xD0\x95\xD0\x9B\xD0\x9A\xD0\x98\xD0\x9D*", 1,
+                "7.5;1/1/CT;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "\xD0\x95\xD0\x9B\xD0\x9A\xD0\x98\xD0\x9D*", 0, "");
+    /* every PN attribute, not only PatientName */
+    query_study(ix, sid, "ReferringPhysicianName", DVS_MATCH_WILDCARD, "dvo\xC5\x99\xC3\xA1k*", 1,
+                "7.1;1/1/CT;7.6;1/1/CT;");
+    query_study(ix, sid, "ReferringPhysicianName", DVS_MATCH_SINGLE, "DVORAK^ANTONIN", 0, "7.1;1/1/CT;");
+    /* a fuzzy value still matches the whole name, not one of its words; a study without a name matches no value */
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "jerome", 1, "");
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "*", 1,
+                "7.1;1/1/CT;7.2;1/1/CT;7.3;1/1/CT;7.4;1/1/CT;7.5;1/1/CT;7.6;1/1/CT;");
+}
+
 /* Every check of the index interface, on a fresh index of either backend: both must give the same answers
  * (same rows, same order, same counts). */
 static void index_checks(dvs_index *ix)
@@ -733,6 +811,7 @@ static void index_checks(dvs_index *ix)
     assert_int_equal(ix->ops->dataset_list(ix, "p", "l", 0, 4, list, &n, &next, &err), DVS_OK);
     assert_int_equal(n, 1);
     assert_int_equal(next, 0);
+    fuzzy_checks(ix, d.id);
     ix->ops->close(ix);
 }
 
@@ -922,6 +1001,10 @@ static void put_bits(dvs_index *ix, int64_t sid, const char *sop, const char *bi
             rec.attr[i] = bits;
         if (dvs_attrs[i].tag == 0x00080201) /* the study's, from its first instance */
             rec.attr[i] = "+0100";
+        if (dvs_attrs[i].tag == 0x00100010)
+            rec.attr[i] = "Buc^J\xC3\xA9r\xC3\xB4me";
+        if (dvs_attrs[i].tag == 0x00080090)
+            rec.attr[i] = "Dvo\xC5\x99\xC3\xA1k^Anton\xC3\xADn";
     }
     char existing[65];
     dv_error err;
@@ -955,10 +1038,53 @@ static void instance_bits(dvs_index *ix, int64_t sid, const char *bits, const ch
     assert_string_equal(out, expect);
 }
 
+/* The folded PN columns (schema 3) an index made before them lacks: dropped from the index at path (SQLite, when
+ * there) or through c (PostgreSQL), so that the index looks as an older dicomveil left it. */
+static const char *const fold_columns[] = {"patient_name_fold", "referring_physician_name_fold"};
+
+static void drop_fold_columns_sqlite(sqlite3 *db)
+{
+    assert_int_equal(sqlite3_exec(db, "DROP INDEX IF EXISTS studies_patient_name_fold", NULL, NULL, NULL), SQLITE_OK);
+    for (size_t k = 0; k < sizeof fold_columns / sizeof fold_columns[0]; k++) {
+        char sql[160];
+        sqlite3_stmt *st;
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('studies') WHERE name='%s'", fold_columns[k]);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        int have = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        if (!have)
+            continue;
+        snprintf(sql, sizeof sql, "ALTER TABLE studies DROP COLUMN %s", fold_columns[k]);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+}
+
+/* Old studies beyond the first batch of the back-fill: 8.1 .. 8.450 named Élève^N (8.7 without a name). */
+#define OLD_STUDIES 450
+#define OLD_STUDIES_SQL(series)                                                                                   \
+    "INSERT INTO studies(store_id, study_uid, patient_name) SELECT %lld, '8.' || n,"                             \
+    " CASE WHEN n = 7 THEN NULL ELSE '\xC3\x89l\xC3\xA8ve^' || n END FROM " series
+
+/* The old rows answer fuzzy queries once the index is upgraded (their folded names were filled from their names
+ * when it was opened): the first instance's study, and old studies past the first batch. */
+static void upgraded_fuzzy_checks(dvs_index *ix, int64_t sid)
+{
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "BUC^JEROME", 1, "9.1;1/1/;");
+    query_study(ix, sid, "ReferringPhysicianName", DVS_MATCH_WILDCARD, "DVORAK*", 1, "9.1;1/1/;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "eleve^1", 1, "8.1;0/0/;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "ELEVE^450", 1, "8.450;0/0/;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_WILDCARD, "\xC3\x89L\xC3\x88VE^44?", 1,
+                "8.440;0/0/;8.441;0/0/;8.442;0/0/;8.443;0/0/;8.444;0/0/;8.445;0/0/;8.446;0/0/;8.447;0/0/;8.448;0/0/;"
+                "8.449;0/0/;");
+    query_study(ix, sid, "PatientName", DVS_MATCH_SINGLE, "eleve^7", 1, "");
+}
+
 /* The checks after an upgrade: the old instance has no BitsAllocated, a new one keeps its own, and both match
  * and answer. */
 static void upgraded_checks(dvs_index *ix, int64_t sid)
 {
+    upgraded_fuzzy_checks(ix, sid);
     instance_bits(ix, sid, NULL, "9.1.1.1;-;-;");
     put_bits(ix, sid, "9.1.1.2", "16"); /* its study is the first one's: its timezone stays unknown */
     instance_bits(ix, sid, NULL, "9.1.1.1;-;-;9.1.1.2;16;-;");
@@ -982,6 +1108,21 @@ static void test_index_upgrade_sqlite(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "ALTER TABLE instances DROP COLUMN bits_allocated;"
                                       " ALTER TABLE studies DROP COLUMN timezone_offset", NULL, NULL, NULL), SQLITE_OK);
+    drop_fold_columns_sqlite(db);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             OLD_STUDIES_SQL("(WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < %d) SELECT n FROM c)"),
+             (long long)sid, OLD_STUDIES);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ix = reopen_sqlite_at("upgrade.sqlite");
+    upgraded_fuzzy_checks(ix, sid);
+    ix->ops->close(ix);
+    /* An older dicomveil may still write the upgraded file (SQLite keeps no schema version it would refuse): its
+     * rows have no folded name, and the next open fills them. */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE studies SET patient_name_fold = NULL WHERE study_uid IN ('9.1', '8.450')",
+                                  NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     upgraded_checks(reopen_sqlite_at("upgrade.sqlite"), sid);
 }
@@ -1016,6 +1157,7 @@ static void test_index_upgrade_sqlite_race(void **state)
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
         assert_int_equal(sqlite3_exec(db, "ALTER TABLE instances DROP COLUMN bits_allocated", NULL, NULL, NULL),
                          SQLITE_OK);
+        drop_fold_columns_sqlite(db);
         sqlite3_close(db);
         pthread_barrier_t go;
         pthread_barrier_init(&go, NULL, 2);
@@ -1044,16 +1186,31 @@ static void test_index_upgrade_postgresql(void **state)
     ix->ops->close(ix);
     char url[1024];
     PGconn *c = pg_connect(url);
-    pg_command(c, "ALTER TABLE instances DROP COLUMN bits_allocated; ALTER TABLE studies DROP COLUMN timezone_offset;"
+    pg_command(c, "SET client_min_messages=warning;"
+                  " ALTER TABLE instances DROP COLUMN bits_allocated; ALTER TABLE studies DROP COLUMN timezone_offset;"
+                  " ALTER TABLE studies DROP COLUMN IF EXISTS patient_name_fold;"
+                  " ALTER TABLE studies DROP COLUMN IF EXISTS referring_physician_name_fold;"
                   " DELETE FROM dvs_schema;"
                   " INSERT INTO dvs_schema(version) VALUES(1);");
+    char sql[512];
+    snprintf(sql, sizeof sql, OLD_STUDIES_SQL("generate_series(1, %d) AS g(n)"), (long long)sid, OLD_STUDIES);
+    pg_command(c, sql);
     ix = reopen_pg();
     PGresult *r = PQexec(c, "SELECT max(version) FROM dvs_schema");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-    assert_string_equal(PQgetvalue(r, 0, 0), "2");
+    assert_string_equal(PQgetvalue(r, 0, 0), "3");
     PQclear(r);
-    PQfinish(c);
     upgraded_checks(ix, sid);
+    /* An index of a newer dicomveil is refused, not written with columns this one does not fill (as a version 2
+     * build refuses a version 3 index). */
+    pg_command(c, "INSERT INTO dvs_schema(version) VALUES(4)");
+    char url2[1024];
+    pg_url(url2, sizeof url2);
+    dv_error err = {0};
+    assert_null(dvs_pg_open(url2, &err));
+    assert_int_equal(err.code, DV_ERR_UNSUPPORTED);
+    pg_command(c, "DELETE FROM dvs_schema WHERE version = 4");
+    PQfinish(c);
 }
 
 static void test_race_sqlite(void **state)
