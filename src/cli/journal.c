@@ -98,6 +98,10 @@
 /* 4 GiB, read whole at a resume: about 8.5 million inputs (a finished input has a C and a D line, ~480 bytes;
  * measured in stop 45), so docs/SCALING.md sizes jobs below that. */
 #define JOURNAL_MAX (4ull * 1024 * 1024 * 1024)
+/* DICOMVEIL_JOURNAL_MAX (a whole number of bytes, 1 to JOURNAL_MAX) lowers it, so that a test can take a run past
+ * it without writing gigabytes (test_cli_resume.sh "journal passes its limit"), as DICOMVEIL_NO_O_TMPFILE lets a
+ * test take the temp-name path. */
+#define JOURNAL_MAX_ENV "DICOMVEIL_JOURNAL_MAX"
 
 typedef struct jentry {
     int present;
@@ -125,6 +129,9 @@ struct dvc_journal {
     pthread_mutex_t lock;
     char *text; /* the old journal (resume) */
     size_t text_len;
+    uint64_t max;     /* what a resume reads: JOURNAL_MAX, or DICOMVEIL_JOURNAL_MAX */
+    uint64_t written; /* the journal's size as this run appends to it (under lock) */
+    int past_max;     /* the warning that it passed max was given */
 };
 
 static void hex(const unsigned char *b, size_t n, char *out)
@@ -134,6 +141,16 @@ static void hex(const unsigned char *b, size_t n, char *out)
 }
 
 /* The whole file, at most cap bytes: malloc'd (NUL-terminated), *len set; NULL with errno. */
+/* The journal's limit in words: "4 GiB", or a lower DICOMVEIL_JOURNAL_MAX in bytes. */
+static const char *limit_text(uint64_t max, char *out, size_t cap)
+{
+    if (max == JOURNAL_MAX)
+        snprintf(out, cap, "4 GiB");
+    else
+        snprintf(out, cap, "%llu bytes", (unsigned long long)max);
+    return out;
+}
+
 static char *slurp(const char *path, size_t cap, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -277,7 +294,21 @@ dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_k
     j->fd = -1;
     j->lock_fd = -1;
     j->dsync = dsync;
+    j->max = JOURNAL_MAX;
     pthread_mutex_init(&j->lock, NULL);
+    const char *env_max = getenv(JOURNAL_MAX_ENV);
+    if (env_max && *env_max) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(env_max, &end, 10);
+        if (errno || *end || env_max[0] < '0' || env_max[0] > '9' || v < 1 || v > JOURNAL_MAX) {
+            dvc_errorf(JOURNAL_MAX_ENV ": expected a whole number of bytes from 1 to %llu",
+                       (unsigned long long)JOURNAL_MAX);
+            dvc_journal_close(j);
+            return NULL;
+        }
+        j->max = v;
+    }
     if (take_lock(j) != 0) {
         dvc_journal_close(j);
         return NULL;
@@ -296,10 +327,12 @@ dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_k
         dvc_journal_close(j);
         return NULL;
     }
-    j->text = slurp(j->path, JOURNAL_MAX, &j->text_len);
+    j->text = slurp(j->path, j->max, &j->text_len);
     if (!j->text && errno == EFBIG) {
-        dvc_errorf("--resume: the journal is over 4 GiB (a job of more than about 8 million inputs), more than a "
-                   "resume reads: start over without --resume, or split the sources into smaller jobs");
+        char lim[48];
+        dvc_errorf("--resume: the journal is over %s (a job of more than about 8 million inputs), more than a "
+                   "resume reads: start over without --resume, or split the sources into smaller jobs",
+                   limit_text(j->max, lim, sizeof lim));
         dvc_journal_close(j);
         return NULL;
     }
@@ -365,6 +398,14 @@ static void journal_write(dvc_journal *j, const char *line, size_t len)
         close(j->fd);
         j->fd = -1;
         dvc_errorf("warning: journal write failed (%s): a resume would redo the rest", strerror(e));
+    } else if (j->fd >= 0 && (j->written += len) > j->max && !j->past_max) {
+        /* Said when it happens, once, not only by the resume that would be refused hours later: the run goes on
+         * (its outputs are fine), but if it is stopped now, it cannot be resumed. */
+        char lim[48];
+        j->past_max = 1;
+        dvc_errorf("warning: the journal has passed %s, more than a --resume reads: if this run stops before its "
+                   "end it must start over; split the sources into smaller jobs (docs/SCALING.md)",
+                   limit_text(j->max, lim, sizeof lim));
     }
     pthread_mutex_unlock(&j->lock);
 }
@@ -626,6 +667,7 @@ size_t dvc_journal_restore(dvc_journal *j, dvc_run *run)
             dvc_errorf("journal: %s", strerror(errno));
         return (size_t)-1;
     }
+    j->written = header.len;
     free(header.s);
     return restored;
 }
@@ -682,7 +724,7 @@ size_t dvc_journal_sweep(dvc_journal *j, int dst_fd, dvc_stale_fn stale, void *u
      * with a C line is ever touched. */
     size_t removed = 0, len = 0;
     *not_removed = 0;
-    char *text = slurp(j->path, JOURNAL_MAX, &len);
+    char *text = slurp(j->path, j->max, &len);
     if (!text) {
         dvc_errorf("warning: --resume: cannot read the journal back (%s): outputs of inputs no longer in the "
                    "sources were not looked for", strerror(errno));

@@ -107,6 +107,23 @@ dv --resume --report "$T/big.json" "$T/src" "$T/dst-big" 2> "$T/big.err" || rc=$
 [ "$rc" -eq 2 ] && grep -q "journal is over 4 GiB .* start over without --resume, or split the sources" "$T/big.err" &&
     [ ! -e "$T/dst-big" ] || fail "journal over 4 GiB: exit $rc, $(cat "$T/big.err")"
 rm -f "$T/big.json.journal"
+# ---- a run whose journal passes that limit says so when it happens, once, and goes on to the end (stop 45's
+#      backlog: before, only the resume hours later said it); DICOMVEIL_JOURNAL_MAX lowers the limit for the test ----
+rc=0
+DICOMVEIL_JOURNAL_MAX=20000 dv --resume --report "$T/lim.json" "$T/src" "$T/dst-lim" 2> "$T/lim.err" || rc=$?
+[ "$rc" -eq 1 ] && [ "$(grep -c "warning: the journal has passed 20000 bytes, more than a --resume reads" "$T/lim.err")" -eq 1 ] ||
+    fail "journal past its limit: exit $rc, $(grep -c warning "$T/lim.err") warnings: $(head -c 400 "$T/lim.err")"
+same "journal past its limit" "$T/dst-lim" "$T/lim.json" "$T/ref" "$T/ref.json"
+rc=0
+DICOMVEIL_JOURNAL_MAX=20000 dv --resume --report "$T/lim.json" "$T/src" "$T/dst-lim" 2> "$T/lim.err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "journal is over 20000 bytes" "$T/lim.err" ||
+    fail "resume of a journal past its limit: exit $rc, $(head -c 300 "$T/lim.err")"
+grep -q "journal has passed" "$T/err" 2>/dev/null && fail "a run under the 4 GiB limit warned about it"
+rc=0
+DICOMVEIL_JOURNAL_MAX=12x dv --resume --report "$T/lim2.json" "$T/src" "$T/dst-lim2" 2> "$T/lim.err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "DICOMVEIL_JOURNAL_MAX: expected a whole number of bytes" "$T/lim.err" && [ ! -e "$T/dst-lim2" ] ||
+    fail "DICOMVEIL_JOURNAL_MAX=12x: exit $rc, $(head -c 300 "$T/lim.err")"
+rm -rf "$T/dst-lim" "$T/lim.json" "$T/lim.json.journal"
 
 # ---- one run at a time (docs/decisions.md "One run per journal") ----
 # While REPORT.lock is held (here by this shell, as a first run would hold it), a resume is refused with exit 2
