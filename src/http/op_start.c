@@ -56,22 +56,52 @@ static char *read_file(const char *path, size_t cap, size_t *len, const char *fi
     return buf;
 }
 
-/* -1 with the 400 when a request through /v1/ gives a DeidentifyConfig field only v1beta1 has: the v1 API's
- * DeidentifyConfig (its discovery document) has no dicomTagConfig, and Google's v1 service refuses the unknown
- * field, so the same body is refused here too, never silently read as the v1beta1 form (stop 45's backlog).
- * cfg: the config as read (the body's, or the file's). [test_server_ops.py "v1 refuses dicomTagConfig"] */
+/* -1 with the 400 when a request through /v1/ gives a DeidentifyConfig field or enum value only v1beta1 has:
+ * the v1 API's DeidentifyConfig (its discovery document) has no dicomTagConfig, its ImageConfig only
+ * textRedactionMode (without REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS), its TextConfig no profileType, and
+ * Google's v1 service refuses an unknown field or value, so the same body is refused here too, never silently
+ * read as the v1beta1 form (stop 45's backlog; the nested ones were carried out as v1beta1's).
+ * cfg: the config as read (the body's, or the file's; a file holding a whole request body is looked at in its
+ * `config`, where the parser reads it). [test_server_ops.py "v1 refuses dicomTagConfig"; test_server_ops.py
+ * "v1 refuses nested v1beta1 fields"] */
 static int v1_field(dvh_request *rq, const json_t *cfg, const char *where, dvh_err *e)
 {
-    if (strcmp(dvh_api_version(rq), "v1") != 0)
+    if (strcmp(dvh_api_version(rq), "v1") != 0 || !json_is_object(cfg))
         return 0;
-    static const char *const beta_only[] = {"dicomTagConfig", "annotation", "fhirFieldConfig", "operationMetadata"};
-    const char *found = NULL;
-    for (size_t i = 0; i < sizeof beta_only / sizeof beta_only[0] && !found; i++)
-        if (json_object_get(cfg, beta_only[i]))
-            found = beta_only[i];
-    if (found)
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%sconfig.%s: not a field of the v1 API's DeidentifyConfig "
-                        "(v1beta1 only): send it through /v1beta1/, or use the v1 fields", where, found);
+    /* The parser's rule for a request body (config_json.c is_request_body): any request field present. */
+    static const char *const request_keys[] = {"config", "destinationDataset", "destinationStore", "gcsConfigUri",
+                                               "filterConfig"};
+    for (size_t i = 0; i < sizeof request_keys / sizeof request_keys[0]; i++)
+        if (json_object_get(cfg, request_keys[i])) {
+            cfg = json_object_get(cfg, "config");
+            break;
+        }
+    if (!json_is_object(cfg))
+        return 0; /* the parser names what is wrong */
+    /* v1beta1's fields that v1 lacks (the two discovery documents' difference), each in its parent object
+     * (NULL: the DeidentifyConfig itself). */
+    static const struct {
+        const char *parent, *type, *field;
+    } beta_only[] = {
+        {NULL, "DeidentifyConfig", "dicomTagConfig"},   {NULL, "DeidentifyConfig", "annotation"},
+        {NULL, "DeidentifyConfig", "fhirFieldConfig"},  {NULL, "DeidentifyConfig", "operationMetadata"},
+        {"image", "ImageConfig", "additionalInfoTypes"}, {"image", "ImageConfig", "excludeInfoTypes"},
+        {"text", "TextConfig", "profileType"},
+    };
+    for (size_t i = 0; i < sizeof beta_only / sizeof beta_only[0]; i++) {
+        const char *parent = beta_only[i].parent;
+        const json_t *obj = parent ? json_object_get(cfg, parent) : cfg;
+        if (json_is_object(obj) && json_object_get(obj, beta_only[i].field))
+            return dvh_fail(e, DVH_INVALID_ARGUMENT, "%sconfig.%s%s%s: not a field of the v1 API's %s "
+                            "(v1beta1 only): send it through /v1beta1/, or use the v1 fields", where,
+                            parent ? parent : "", parent ? "." : "", beta_only[i].field, beta_only[i].type);
+    }
+    const json_t *image = json_object_get(cfg, "image");
+    const json_t *mode = json_is_object(image) ? json_object_get(image, "textRedactionMode") : NULL;
+    if (json_is_string(mode) && strcmp(json_string_value(mode), "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS") == 0)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%sconfig.image.textRedactionMode: REDACT_SENSITIVE_TEXT_CLEAN_"
+                        "DESCRIPTORS is not a value of the v1 API (v1beta1 only): send it through /v1beta1/",
+                        where);
     return 0;
 }
 
@@ -130,7 +160,14 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
         }
         if (v1_field(rq, cfg, "", e))
             return NULL;
-        text = json_dumps(cfg, JSON_COMPACT);
+        /* `config` is a DeidentifyConfig. The parser also takes a whole request body (the CLI's --config rule,
+         * which a gcsConfigUri file keeps), so the object is handed to it wrapped as one: a request field inside
+         * `config` (config.config, config.destinationDataset ...) is then an unknown field at its path, never
+         * read as a request (an inner config.config was carried out, config.destinationDataset ignored).
+         * [test_server_ops.py "refused"; test_server_ops.py "the dry run: config is a DeidentifyConfig"] */
+        json_t *wrapped = json_pack("{s:O}", "config", cfg);
+        text = wrapped ? json_dumps(wrapped, JSON_COMPACT) : NULL;
+        json_decref(wrapped);
     } else {
         text = strdup("{}");
     }

@@ -331,6 +331,14 @@ def run(tmp, servers):
         ({"destinationStore": loc + "/datasets/../dicomStores/dst"}, 400, "destinationStore"),
         ({"destinationStore": "projects/q/locations/l/datasets/sink/dicomStores/dst"}, 400, "project and location"),
         ({**dst, "unknown": 1}, 400, "unknown: unknown field"),
+        # `config` is a DeidentifyConfig: a request body's fields inside it are unknown fields at their path, never
+        # read as a request body wrapped once more ("config is a DeidentifyConfig"; the inner config was applied
+        # and config.destinationDataset ignored)
+        ({**dst, "config": {"config": {"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}}}}, 400,
+         "config.config: unknown field"),
+        ({**dst, "config": {"destinationDataset": loc + "/datasets/zz"}}, 400, "config.destinationDataset: unknown field"),
+        ({**dst, "config": {"gcsConfigUri": "file://" + cfgfile}}, 400, "config.gcsConfigUri: unknown field"),
+        ({**dst, "config": {"filterConfig": {}}}, 400, "config.filterConfig: unknown field"),
     ]
     os.symlink("/etc", os.path.join(root_dir, "etc-link"))
     bad.append(({**dst, "gcsConfigUri": "file://" + root_dir + "/etc-link/passwd"}, 400, "not under an allowed root"))
@@ -358,6 +366,10 @@ def run(tmp, servers):
                  {"config": {"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}, "text": {}}})
     check(st == 200 and r.get("valid") is True and len(r.get("warnings", [])) == 1
           and r["warnings"][0].startswith("config.text: no effect"), f"the dry run's warnings: {st} {r}")
+    st, r = jreq("POST", root + "/dicomveil/v1/deidentifyConfig:validate",
+                 {"config": {"config": {"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}}}})
+    check(st == 400 and "config.config: unknown field" in r.get("error", {}).get("message", ""),
+          f"the dry run: config is a DeidentifyConfig: {st} {r}")
     st, r = jreq("POST", root + "/dicomveil/v1/deidentifyConfig:validate", b"1")
     check(st == 400 and r.get("error", {}).get("message") == "request body: must be a JSON object",
           f"a body that is no object: {st} {r}")
@@ -391,7 +403,7 @@ def run(tmp, servers):
     check(st == 404, "a refused dataset de-identification creates nothing")
 
     # ---- the googleapi client: datasets.deidentify, operations.get / list, searchForInstances ----
-    googleapi(root, loc, configs)
+    googleapi(root, loc, configs, root_dir)
 
     # ---- export to a folder, import it back ----
     exp = os.path.join(root_dir, "export")
@@ -435,7 +447,7 @@ def run(tmp, servers):
     crash(tmp, servers, srv, data, root_dir)
 
 
-def googleapi(root, loc, configs):
+def googleapi(root, loc, configs, root_dir):
     import httplib2
     from googleapiclient.discovery import build_from_document
 
@@ -484,6 +496,25 @@ def googleapi(root, loc, configs):
                   "config": {"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}}})
     check(st == 400 and r["error"]["message"].startswith("config.dicomTagConfig: not a field of the v1 API"),
           f"v1 refuses dicomTagConfig: {st} {r}")
+    # ... and so are the v1beta1-only fields and enum value inside the objects v1 has (the two discovery documents
+    # differ there too: v1's ImageConfig has textRedactionMode only, without REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS,
+    # and its TextConfig no profileType), inline or in a gcsConfigUri file of either shape ("v1 refuses nested
+    # v1beta1 fields"; they were carried out as v1beta1's).
+    v1cfg = os.path.join(root_dir, "v1-request-body.json")
+    open(v1cfg, "w").write(json.dumps({"config": {"dicomTagConfig": {"profileType": "KEEP_ALL_PROFILE"}}}))
+    for body, text in [
+            ({"config": {"image": {"additionalInfoTypes": ["PERSON_NAME"]}}}, "config.image.additionalInfoTypes: "),
+            ({"config": {"image": {"textRedactionMode": "REDACT_SENSITIVE_TEXT", "excludeInfoTypes": ["AGE"]}}},
+             "config.image.excludeInfoTypes: "),
+            ({"config": {"image": {"textRedactionMode": "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS"}}},
+             "config.image.textRedactionMode: "),
+            ({"config": {"dicom": {"filterProfile": "DEIDENTIFY_TAG_CONTENTS"}, "text": {"profileType": "EMPTY"}}},
+             "config.text.profileType: "),
+            ({"gcsConfigUri": "file://" + v1cfg}, "gcsConfigUri: config.dicomTagConfig: ")]:
+        st, r = jreq("POST", root + "/v1/" + loc + "/datasets/src/dicomStores/b:deidentify",
+                     {"destinationStore": loc + "/datasets/sink/dicomStores/dst1", **body})
+        msg = r.get("error", {}).get("message", "")
+        check(st == 400 and msg.startswith(text) and "v1beta1 only" in msg, f"v1 refuses nested v1beta1 fields: {body} {st} {msg}")
     op1 = ds1.dicomStores().deidentify(sourceStore=loc + "/datasets/src/dicomStores/b",
                                        body={"destinationStore": loc + "/datasets/sink/dicomStores/dst1",
                                              "config": {"dicom": {"filterProfile":
