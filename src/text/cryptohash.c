@@ -33,16 +33,25 @@ int dv_crypto_hash_b64(const uint8_t *key, size_t key_len, const char *msg, size
     return 0;
 }
 
-static int b64_value(char c)
+/* The value of c in the standard alphabet, or (url_safe) in the URL-safe one, where - and _ stand for + and /. */
+static int b64_value(char c, int url_safe)
 {
+    if (url_safe && (c == '+' || c == '/'))
+        return -1;
+    if (url_safe && (c == '-' || c == '_'))
+        return c == '-' ? 62 : 63;
     const char *p = c ? strchr(B64, c) : NULL;
     return p ? (int)(p - B64) : -1;
 }
 
+/* proto3 JSON (the API's wire format) reads a bytes field in either alphabet, padded or not, so a cryptoKey
+ * Google's service takes is taken here too; one string is in one alphabet (a mix is neither).
+ * [test_text_transform: test_key_from_base64] */
 int dv_key_from_base64(const char *b64, size_t len, uint8_t out[DV_TEXT_KEY_MAX])
 {
     while (len > 0 && b64[len - 1] == '=')
         len--;
+    int url_safe = len > 0 && (memchr(b64, '-', len) != NULL || memchr(b64, '_', len) != NULL);
     if (len % 4 == 1)
         return -1;
     size_t n = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
@@ -52,7 +61,7 @@ int dv_key_from_base64(const char *b64, size_t len, uint8_t out[DV_TEXT_KEY_MAX]
     int bits = 0;
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
-        int v = b64_value(b64[i]);
+        int v = b64_value(b64[i], url_safe);
         if (v < 0)
             return -1;
         acc = (acc << 6) | (uint32_t)v;

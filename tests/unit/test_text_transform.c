@@ -869,6 +869,21 @@ static void test_key_from_base64(void **state)
     assert_int_equal(dv_key_from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", 44, k), 32);
     assert_int_equal(dv_key_from_base64("MDEy", 4, k), -1);              /* 3 bytes */
     assert_int_equal(dv_key_from_base64("MDEyMzQ1Njc4OWFiY2Rl!g==", 24, k), -1); /* not base64 */
+    /* proto3 JSON takes a bytes field in the URL-safe alphabet too (- and _ for + and /), padded or not, as
+     * Google's service does: the same 16 bytes 0xFB 0xFF ... in both alphabets. A string mixing the two is
+     * neither alphabet. */
+    static const uint8_t fbff[16] = {0xFB, 0xFF, 0xBF, 0xFB, 0xFF, 0xBF, 0xFB, 0xFF,
+                                     0xBF, 0xFB, 0xFF, 0xBF, 0xFB, 0xFF, 0xBF, 0xFB};
+    assert_int_equal(dv_key_from_base64("+/+/+/+/+/+/+/+/+/+/+w==", 24, k), 16);
+    assert_memory_equal(k, fbff, 16);
+    memset(k, 0, sizeof k);
+    assert_int_equal(dv_key_from_base64("-_-_-_-_-_-_-_-_-_-_-w==", 24, k), 16);
+    assert_memory_equal(k, fbff, 16);
+    memset(k, 0, sizeof k);
+    assert_int_equal(dv_key_from_base64("-_-_-_-_-_-_-_-_-_-_-w", 22, k), 16);
+    assert_memory_equal(k, fbff, 16);
+    assert_int_equal(dv_key_from_base64("+_-_-_-_-_-_-_-_-_-_-w==", 24, k), -1);
+    assert_int_equal(dv_key_from_base64("-/-_-_-_-_-_-_-_-_-_-w==", 24, k), -1);
 }
 
 /* Japanese era dates are shifted through the Gregorian date and written back in the era of the shifted date (元
