@@ -507,10 +507,9 @@ static int parse_actions(const json_t *v, const char *path, dv_config *cfg, dv_e
     return 0;
 }
 
-/* ImageConfig (cleanImageTag, options.cleanImage, top-level `image`). Burned-in text redaction is not built
- * yet, so a config that asks for it is refused after validation; but REDACT_NO_TEXT /
- * TEXT_REDACTION_MODE_UNSPECIFIED with no infoTypes asks for nothing (Google's own pathology pipeline sends
- * it), so it is accepted as a no-op. */
+/* ImageConfig (cleanImageTag, options.cleanImage, top-level `image`): burned-in text redaction (the pixel stage,
+ * src/engine/pixel_stage.c). REDACT_NO_TEXT / TEXT_REDACTION_MODE_UNSPECIFIED with no infoTypes asks for nothing
+ * (Google's own pathology pipeline sends it): accepted as a no-op. */
 static const enum_entry TEXT_REDACTION_MODES[] = {
     {"TEXT_REDACTION_MODE_UNSPECIFIED", DV_TEXT_REDACTION_UNSPECIFIED, NULL},
     {"REDACT_ALL_TEXT", DV_REDACT_ALL_TEXT, NULL},

@@ -3,7 +3,8 @@
  * PatientIdentityRemoved (0012,0062) = YES tells receivers the instance was de-identified;
  * DeidentificationMethod (0012,0063) says how, in words (tool, profile, options: nothing secret, nothing
  * from the instance); DeidentificationMethodCodeSequence (0012,0064) says the same with CID 7050 codes, which
- * only exist for the PS3.15 profiles, so it is written for the Basic profile only. Markers add, never erase
+ * only exist for the PS3.15 profiles, so it is written for the Basic profile only, with the codes of the options
+ * it was applied with. Markers add, never erase
  * provenance (issue 5 item 9): an input de-identified before (e.g. defaced: 113101/113102 codes) keeps its
  * earlier DeidentificationMethod values and code items, ours are appended after them, never twice. */
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "dicomveil/dicomveil.h"
+#include "engine/dv_pixel_stage.h"
 #include "engine/dv_plan.h"
 #include "dicom/dv_vr.h"
 #include "dict/dv_tags.h"
@@ -51,6 +53,12 @@ size_t dv_markers_method(const dv_plan *plan, char *buf, size_t cap)
     add_value(buf, cap, &len, v);
     snprintf(v, sizeof v, "%zu action%s", plan->nactions, plan->nactions == 1 ? "" : "s");
     add_value(buf, cap, &len, v);
+    /* The options DECISIONS 11 asks to be named: text cleaning of the descriptors, and burned-in text (whether
+     * options.cleanImage or a cleanImageTag action asks for it: the plan redacts pixels at all). */
+    if (plan->clean_descriptors)
+        add_value(buf, cap, &len, "cleanDescriptors");
+    if (plan->cleans_pixels)
+        add_value(buf, cap, &len, "burned-in text redaction");
     if (plan->legacy)
         add_value(buf, cap, &len, "legacy DicomConfig");
     return len;
@@ -189,7 +197,14 @@ int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err)
     dv_elem *seq = dv_ds_find(&inst->ds, DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQUENCE);
     if (!seq || !(seq->flags & DV_ELEM_SEQUENCE)) /* absent, or not a readable sequence: a new one */
         seq = dv_ds_put_sequence(inst, &inst->ds, DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQUENCE);
+    /* The PS3.15 options the Basic profile was applied with (CID 7050), as DECISIONS 11 asks: Retain UIDs
+     * (primaryIds KEEP), Clean Descriptors (options.cleanDescriptors cleans the descriptors E.1-1 codes C), and
+     * Clean Pixel Data when this instance's pixels go through the pixel stage's redaction (the stage runs after
+     * the attributes, on the pixels these markers are written with; an instance without pixel data, or whose
+     * ImageConfig asks for nothing, does not claim it). [test_engine: test_markers] */
     if (!seq || add_code(inst, seq, "113100", "Basic Application Confidentiality Profile") != 0 ||
+        (dv_pixel_config_for(plan, inst) && add_code(inst, seq, "113101", "Clean Pixel Data Option") != 0) ||
+        (plan->clean_descriptors && add_code(inst, seq, "113105", "Clean Descriptors Option") != 0) ||
         (plan->primary_ids == DV_PRIMARY_KEEP && add_code(inst, seq, "113110", "Retain UIDs Option") != 0))
         return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached writing (0012,0064)");
     return 0;
