@@ -17,6 +17,9 @@
 #include "dicom/dv_vr.h"
 #include "dict/dv_tags.h"
 
+/* DeidentificationMethod's value for an instance whose pixels go through burned-in text redaction. */
+#define PIXEL_METHOD "burned-in text redaction"
+
 /* An LO value with a 16-bit explicit VR length: the whole (0012,0063) value must stay below 64 KiB. */
 #define DV_MARKERS_METHOD_MAX 0xFFFEu
 
@@ -53,12 +56,11 @@ size_t dv_markers_method(const dv_plan *plan, char *buf, size_t cap)
     add_value(buf, cap, &len, v);
     snprintf(v, sizeof v, "%zu action%s", plan->nactions, plan->nactions == 1 ? "" : "s");
     add_value(buf, cap, &len, v);
-    /* The options DECISIONS 11 asks to be named: text cleaning of the descriptors, and burned-in text (whether
-     * options.cleanImage or a cleanImageTag action asks for it: the plan redacts pixels at all). */
+    /* The options DECISIONS 11 asks to be named: text cleaning of the descriptors here; burned-in text redaction
+     * is named per instance (write_method, PIXEL_METHOD), as its code 113101 is: only where the pixels go through
+     * it. */
     if (plan->clean_descriptors)
         add_value(buf, cap, &len, "cleanDescriptors");
-    if (plan->cleans_pixels)
-        add_value(buf, cap, &len, "burned-in text redaction");
     if (plan->legacy)
         add_value(buf, cap, &len, "legacy DicomConfig");
     return len;
@@ -110,6 +112,17 @@ static int write_method(const dv_plan *plan, dv_instance *inst, dv_error *err)
 {
     const char *ours = plan->method;
     size_t olen = plan->method_len;
+    /* The plan's values, and PIXEL_METHOD where this instance's pixels go through burned-in text redaction
+     * (whether options.cleanImage or a cleanImageTag action asks it: dv_pixel_config_for), as 113101 says. */
+    char with_px[sizeof plan->method + sizeof PIXEL_METHOD + 1];
+    if (dv_pixel_config_for(plan, inst) && olen + sizeof PIXEL_METHOD + 1 <= sizeof with_px) {
+        memcpy(with_px, ours, olen);
+        if (olen)
+            with_px[olen++] = '\\';
+        memcpy(with_px + olen, PIXEL_METHOD, sizeof PIXEL_METHOD - 1);
+        olen += sizeof PIXEL_METHOD - 1;
+        ours = with_px;
+    }
     dv_elem *old = dv_ds_find(&inst->ds, DV_TAG_DEIDENTIFICATION_METHOD);
     uint64_t have = old && !dv_elem_is_sequence(old) && !(old->flags & DV_ELEM_ENCAPSULATED) ? old->length : 0;
     if (have + olen + 2 > DV_MARKERS_METHOD_MAX)
