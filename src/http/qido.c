@@ -8,6 +8,7 @@
 #include "dict/dv_dict.h"
 #include "http/router.h"
 #include "text/checksums.h"
+#include "util/dv_utf8.h"
 
 int dvh_param_is_standard(const char *key)
 {
@@ -85,6 +86,11 @@ static int parse_match(const dvs_attr *a, const char *key, const char *v, dvs_ma
     }
     if (n > DVS_VALUE_MAX)
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: value longer than %d bytes", key, DVS_VALUE_MAX);
+    /* Query values are UTF-8 (PS3.18 8.3.4.1); the index holds UTF-8 (decoded from each instance's character set
+     * when stored), and PostgreSQL refuses other bytes (SQLSTATE 22021: a 500) where SQLite matched nothing: one
+     * answer on both backends. [test_server.py "not UTF-8"] */
+    if (!dv_utf8_valid((const uint8_t *)v, n))
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: value is not UTF-8", key);
     if (a->computed && a->tag != 0x00080061)
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: not a matching key", key);
     if (strcmp(a->vr, "UI") == 0) {

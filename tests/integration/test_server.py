@@ -464,6 +464,10 @@ def run(tmp, servers):
         st, _, b = curl(fz_web + "/studies?" + query)
         got = [x["00100020"]["Value"][0] for x in json.loads(b)] if st == 200 else None
         check(got == want, f"QIDO {query}: {want} ({st} {got})")
+    # A value that is not UTF-8 is 400 on every backend (PostgreSQL refused it with a 500, SQLite matched nothing).
+    for query in ("PatientName=%FF%C3%28&fuzzymatching=true", "PatientName=%FF%C3%28", "PatientID=ab%C3"):
+        st, _, b = curl(fz_web + "/studies?" + query)
+        check(st == 400 and b"not UTF-8" in b, f"QIDO {query}: 400 not UTF-8 ({st} {b[:200]})")
     st, _, _ = curl("-X", "DELETE", ds + "/dicomStores/fz")
     check(st == 200, f"the fuzzy matching store deleted ({st})")
     st, r = qido("/studies?StudyDate=20040101-20041231")
