@@ -1127,7 +1127,7 @@ static int parse_request(const json_t *v, dv_config *cfg, dv_error *err)
     return parse_deidentify_config(c, cfg, err);
 }
 
-static int is_request_body(const json_t *v)
+int dv_config_json_is_request_body(const json_t *v)
 {
     for (size_t i = 0; i < COUNT(REQUEST_KEYS); i++)
         if (json_object_get(v, REQUEST_KEYS[i]))
@@ -1172,7 +1172,7 @@ int dv_config_parse_all(const char *json, size_t len, dv_config *cfg, dv_error *
     if (!json_is_object(root))
         rc = cfail(err, "config",
                    "the top level must be a JSON object (a DeidentifyConfig, or a request body with \"config\")");
-    else if (is_request_body(root))
+    else if (dv_config_json_is_request_body(root))
         rc = parse_request(root, cfg, err);
     else
         rc = parse_deidentify_config(root, cfg, err);

@@ -135,4 +135,10 @@ int dv_config_parse_all(const char *json, size_t len, dv_config *cfg, dv_error *
  * cfg can be carried out. One home for "what is built": the parser and the plan compiler both call it. */
 int dv_config_refuse_unbuilt(const dv_config *cfg, dv_error *err);
 
+/* 1 when the parsed JSON object v is read as a request body (any of `config`, `destinationDataset`,
+ * `destinationStore`, `gcsConfigUri`, `filterConfig` present), 0 when as a DeidentifyConfig: the parser's rule,
+ * one home for the server's /v1/ check too (src/http/op_start.c). */
+struct json_t;
+int dv_config_json_is_request_body(const struct json_t *v);
+
 #endif

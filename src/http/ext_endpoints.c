@@ -65,11 +65,9 @@ static int validate_config(dvh_request *rq, struct MHD_Response **resp, int *sta
         json_decref(body);
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "config: must be an object");
     }
-    /* Wrapped as a request body, as :deidentify hands it to the parser (op_start.c config_text): `config` is a
-     * DeidentifyConfig, never itself read as a request body. */
-    json_t *wrapped = cfg ? json_pack("{s:O}", "config", cfg) : NULL;
-    char *text = wrapped ? json_dumps(wrapped, JSON_COMPACT) : cfg ? NULL : strdup("{}");
-    json_decref(wrapped);
+    /* As :deidentify hands it to the parser (dvh_config_as_request): `config` is a DeidentifyConfig, never itself
+     * read as a request body. */
+    char *text = cfg ? dvh_config_as_request(cfg) : strdup("{}");
     json_decref(body);
     if (text == NULL)
         return dvh_fail(e, DVH_INTERNAL, "out of memory");

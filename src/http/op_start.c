@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "config/dv_config_ir.h"
 #include "dicomveil/dicomveil.h"
 #include "http/filter_file.h"
 #include "http/server_internal.h"
@@ -68,14 +69,9 @@ static int v1_field(dvh_request *rq, const json_t *cfg, const char *where, dvh_e
 {
     if (strcmp(dvh_api_version(rq), "v1") != 0 || !json_is_object(cfg))
         return 0;
-    /* The parser's rule for a request body (config_json.c is_request_body): any request field present. */
-    static const char *const request_keys[] = {"config", "destinationDataset", "destinationStore", "gcsConfigUri",
-                                               "filterConfig"};
-    for (size_t i = 0; i < sizeof request_keys / sizeof request_keys[0]; i++)
-        if (json_object_get(cfg, request_keys[i])) {
-            cfg = json_object_get(cfg, "config");
-            break;
-        }
+    /* Read where the parser reads it: a request body's `config` (its rule, dv_config_json_is_request_body). */
+    if (dv_config_json_is_request_body(cfg))
+        cfg = json_object_get(cfg, "config");
     if (!json_is_object(cfg))
         return 0; /* the parser names what is wrong */
     /* v1beta1's fields that v1 lacks (the two discovery documents' difference), each in its parent object
@@ -103,6 +99,18 @@ static int v1_field(dvh_request *rq, const json_t *cfg, const char *where, dvh_e
                         "DESCRIPTORS is not a value of the v1 API (v1beta1 only): send it through /v1beta1/",
                         where);
     return 0;
+}
+
+/* The JSON text the config parser is handed for a request's `config` (a DeidentifyConfig object), wrapped as a
+ * request body: the parser also reads a whole request body, so a request field inside `config` (config.config,
+ * config.destinationDataset ...) is then an unknown field at its path, never read as a request. One home for
+ * :deidentify (config_text) and the dry run (ext_endpoints.c). NULL when out of memory. */
+char *dvh_config_as_request(const json_t *cfg)
+{
+    json_t *wrapped = json_pack("{s:O}", "config", (json_t *)cfg);
+    char *text = wrapped ? json_dumps(wrapped, JSON_COMPACT) : NULL;
+    json_decref(wrapped);
+    return text;
 }
 
 /* The DeidentifyConfig text of the request: `config` (re-serialised) or the file of `gcsConfigUri`, neither:
@@ -165,9 +173,7 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
          * `config` (config.config, config.destinationDataset ...) is then an unknown field at its path, never
          * read as a request (an inner config.config was carried out, config.destinationDataset ignored).
          * [test_server_ops.py "refused"; test_server_ops.py "the dry run: config is a DeidentifyConfig"] */
-        json_t *wrapped = json_pack("{s:O}", "config", cfg);
-        text = wrapped ? json_dumps(wrapped, JSON_COMPACT) : NULL;
-        json_decref(wrapped);
+        text = dvh_config_as_request(cfg);
     } else {
         text = strdup("{}");
     }

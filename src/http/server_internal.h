@@ -143,6 +143,9 @@ int dvh_handle_resource(dvh_request *rq, struct MHD_Response **resp, int *status
 json_t *dvh_body_object(dvh_request *rq, dvh_err *e);
 /* Why jansson refused a text, in words that quote none of it. */
 const char *dvh_json_error_reason(const json_error_t *je);
+/* A request's `config` object as the JSON text the config parser is handed (op_start.c): wrapped as a request
+ * body, so a request field inside it is an unknown field at its path. NULL when out of memory. */
+char *dvh_config_as_request(const json_t *cfg);
 /* -1 with e (400 naming the field) when o has a field outside allowed (NULL-terminated). */
 int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e);
 /* Remove a dataset: its index rows (its stores, instances and operations go with it), then its stores'
