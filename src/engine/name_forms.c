@@ -197,6 +197,13 @@ static int forms_of(dv_name_forms *nf, const uint8_t *v, size_t n, int original,
         size_t len = convert(nf->cd[i], v, n, out, sizeof out);
         if (len == 0 || (len == n && memcmp(out, v, n) == 0))
             continue;
+        /* ISO-2022-JP: without the return to ASCII that closes the converted part. A writer returns only where its
+         * text leaves JIS X 0208, so a family name is followed by the given name's kanji in the same run
+         * (`ESC $ B` 月森小百合), never by `ESC ( B` (the i18n audit: such a blob was kept). Found from the run's
+         * designation on; a longer name it begins is found too (an over-match deletes a blob, never keeps one). */
+        if (len > 6 && out[len - 3] == 0x1B && out[len - 2] == '(' && out[len - 1] == 'B' &&
+            strcmp(k_forms[i].name, "ISO-2022-JP") == 0)
+            len -= 3;
         rc = fn(ud, out, len, k_forms[i].kind);
     }
     return rc;

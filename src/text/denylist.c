@@ -105,18 +105,27 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
 {
     if (n == 0)
         return 0;
+    char *fk = dup_key(key, n); /* Greek and Cyrillic folded (dl_gc_fold), as the parts are */
+    if (!fk)
+        return dv_fail(err, DV_ERR_NOMEM, "deny-list entry");
+    dl_gc_fold(fk, n);
+    key = fk;
     for (size_t i = 0; i < dl->nph; i++) /* the same value twice (PatientID = StudyID) is one entry */
-        if (dl->ph[i].len == n && dl->ph[i].kind == kind && dl->ph[i].type == type && !memcmp(dl->ph[i].key, key, n))
+        if (dl->ph[i].len == n && dl->ph[i].kind == kind && dl->ph[i].type == type && !memcmp(dl->ph[i].key, key, n)) {
+            free(fk);
             return 1;
-    if (full(dl, err) < 0)
+        }
+    if (full(dl, err) < 0) {
+        free(fk);
         return -1;
-    if (dv_grow(&dl->ph, &dl->capph, dl->nph + 1, sizeof *dl->ph, 16) < 0)
+    }
+    if (dv_grow(&dl->ph, &dl->capph, dl->nph + 1, sizeof *dl->ph, 16) < 0) {
+        free(fk);
         return dv_fail(err, DV_ERR_NOMEM, "deny-list growth");
+    }
     dl_phrase *p = &dl->ph[dl->nph];
     memset(p, 0, sizeof *p);
-    p->key = dup_key(key, n);
-    if (!p->key)
-        return dv_fail(err, DV_ERR_NOMEM, "deny-list entry");
+    p->key = fk;
     p->len = (uint16_t)n;
     p->kind = (uint8_t)kind;
     p->type = (uint8_t)type;
@@ -155,20 +164,29 @@ static int add_part(dv_denylist *dl, const char *key, size_t n, int role, int sc
 {
     if ((dl->nkeys + 1) * 2 > dl->nslot && rehash(dl, dl->nslot ? dl->nslot * 2 : DL_HASH_MIN, err) < 0)
         return -1;
-    uint32_t h = key_hash(key, n);
-    size_t s = slot_of(dl, key, n, h);
+    /* stored (and hashed) with Greek and Cyrillic folded; the lexicon is asked about the key as the tokens gave it */
+    char *fk = dup_key(key, n);
+    if (!fk)
+        return dv_fail(err, DV_ERR_NOMEM, "deny-list entry");
+    dl_gc_fold(fk, n);
+    uint32_t h = key_hash(fk, n);
+    size_t s = slot_of(dl, fk, n, h);
     for (long i = (long)dl->slot[s] - 1; i >= 0; i = dl->parts[i].next)
-        if (dl->parts[i].name == dl->names)
+        if (dl->parts[i].name == dl->names) {
+            free(fk);
             return 0;
-    if (full(dl, err) < 0)
+        }
+    if (full(dl, err) < 0) {
+        free(fk);
         return -1;
-    if (dv_grow(&dl->parts, &dl->capparts, dl->nparts + 1, sizeof *dl->parts, 16) < 0)
+    }
+    if (dv_grow(&dl->parts, &dl->capparts, dl->nparts + 1, sizeof *dl->parts, 16) < 0) {
+        free(fk);
         return dv_fail(err, DV_ERR_NOMEM, "deny-list growth");
+    }
     dl_part *p = &dl->parts[dl->nparts];
     memset(p, 0, sizeof *p);
-    p->key = dup_key(key, n);
-    if (!p->key)
-        return dv_fail(err, DV_ERR_NOMEM, "deny-list entry");
+    p->key = fk;
     p->len = (uint16_t)n;
     p->name = dl->names;
     p->role = (uint8_t)role;
@@ -219,6 +237,60 @@ static size_t transliterate(const char *s, size_t len, char *out, size_t cap, in
     return n;
 }
 
+/* The name's kana in the other syllabary: hiragana as katakana and katakana (half-width too, its sound mark
+ * composed as the tokens' keys compose it) as hiragana. A phonetic PN group is written in either (`つきもり` or
+ * `ツキモリ`, `ﾂｷﾓﾘ`) and the text beside it in the other; the tokens' keys fold width, not syllabary. ヷ-ヺ, ー and
+ * the marks have no twin and stay. Every character is 3 UTF-8 bytes both ways, so out needs at most len bytes. */
+static size_t kana_twin(const char *s, size_t len, char *out, size_t cap, int *changed)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = 0;
+    *changed = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = 0;
+        size_t k = 1;
+        if (u[i] == 0xE3 || u[i] == 0xEF) {
+            if (i + 2 < len && (u[i + 1] & 0xC0) == 0x80 && (u[i + 2] & 0xC0) == 0x80) {
+                cp = (uint32_t)(u[i] & 0x0F) << 12 | (uint32_t)(u[i + 1] & 0x3F) << 6 | (u[i + 2] & 0x3F);
+                k = 3;
+            }
+        }
+        uint32_t t = 0;
+        if (cp >= 0x3041 && cp <= 0x3096)
+            t = cp + 0x60;
+        else if (cp >= 0x30A1 && cp <= 0x30F6)
+            t = cp - 0x60;
+        else if (cp >= DV_LEX_KANA_LO && cp <= DV_LEX_KANA_HI) {
+            const dv_lex_kana_entry *e = &dv_lex_kana_table[cp - DV_LEX_KANA_LO];
+            t = e->plain;
+            if (i + 5 < len && u[i + 3] == 0xEF && u[i + 4] == 0xBE) {
+                uint32_t c = u[i + 5] == 0x9E ? e->voiced : u[i + 5] == 0x9F ? e->semivoiced : 0;
+                if (c) {
+                    t = c;
+                    k = 6;
+                }
+            }
+            if (t >= 0x30A1 && t <= 0x30F6)
+                t -= 0x60;
+        }
+        if (t) {
+            if (n + 3 > cap)
+                return 0;
+            out[n++] = (char)(0xE0 | t >> 12);
+            out[n++] = (char)(0x80 | ((t >> 6) & 0x3F));
+            out[n++] = (char)(0x80 | (t & 0x3F));
+            *changed = 1;
+        } else {
+            if (n + k > cap)
+                return 0;
+            memcpy(out + n, s + i, k);
+            n += k;
+        }
+        i += k;
+    }
+    return n;
+}
+
 /* A name part with digits worth matching: letters and digits mixed, or at least four digits. */
 static int alnum_part_ok(const char *k, size_t n)
 {
@@ -236,15 +308,15 @@ static int alnum_part_ok(const char *k, size_t n)
 static int add_component(dv_denylist *dl, const char *s, size_t len, int role, dv_error *err)
 {
     int added = 0;
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0; pass < 3; pass++) {
         char alt[DV_DENYLIST_VALUE_MAX * 2];
         const char *src = s;
         size_t n = len;
-        if (pass == 1) {
+        if (pass > 0) {
             int changed;
-            n = transliterate(s, len, alt, sizeof alt, &changed);
+            n = pass == 1 ? transliterate(s, len, alt, sizeof alt, &changed) : kana_twin(s, len, alt, sizeof alt, &changed);
             if (!changed || n == 0)
-                break;
+                continue;
             src = alt;
         }
         dv_toks tk;

@@ -737,6 +737,25 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
         return 0;
     if (!utf8 || !out || !tk)
         return dv_fail(err, DV_ERR_USAGE, "dv_detect_denylist: NULL text, tokens or findings");
+    /* Greek and Cyrillic tokens are compared by their folded keys (dl_gc_fold), as the list stores them: a copy
+     * of the keys, only when one holds such a letter. A folded key has its token's length. */
+    size_t keys_end = 0;
+    for (size_t i = 0; i < tk->n; i++)
+        if (tk->t[i].key + tk->t[i].keylen > keys_end)
+            keys_end = tk->t[i].key + tk->t[i].keylen;
+    dv_toks folded;
+    char *fkeys = NULL;
+    if (dl_gc_maybe(tk->keys, keys_end)) {
+        fkeys = malloc(keys_end);
+        if (!fkeys)
+            return dv_fail(err, DV_ERR_NOMEM, "deny-list scratch for %zu bytes of keys", keys_end);
+        memcpy(fkeys, tk->keys, keys_end);
+        if (dl_gc_fold(fkeys, keys_end)) {
+            folded = *tk;
+            folded.keys = fkeys;
+            tk = &folded;
+        }
+    }
     uint32_t small_th[64];
     long small_head[64];
     uint32_t *th = small_th;
@@ -747,6 +766,7 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
         if (!th || !head) {
             free(th);
             free(head);
+            free(fkeys);
             return dv_fail(err, DV_ERR_NOMEM, "deny-list scratch for %zu tokens", tk->n);
         }
     }
@@ -771,6 +791,7 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
         free(th);
         free(head);
     }
+    free(fkeys);
     return rc;
 }
 
