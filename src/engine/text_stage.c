@@ -785,14 +785,20 @@ static int own_values_only(dv_text_worker *w, const char *utf8, size_t len, dv_i
  * minimum lengths keep `123` in free text from matching every number; they kept the PatientID `123` itself.
  * docs/decisions.md "An identifier attribute is replaced whole". [test_text_stage:
  * test_short_identifier_replaced_whole] */
+/* So is a telephone attribute (PatientTelephoneNumbers, ReferringPhysicianTelephoneNumbers,
+ * PersonTelephoneNumbers) a PHONE_NUMBER: the deny-list knows a number by its ASCII or full-width digits only, so
+ * one written in Arabic-Indic or Devanagari digits, or with fewer than 7 digits, was kept in the attribute itself
+ * (the i18n audit). Returns the infoType of the whole values, or -1. */
 static int identifier_whole(uint32_t tag, const dv_plan *plan)
 {
     const deny_source *src = DV_TAG_IS_PRIVATE(tag) ? NULL : deny_source_of(tag);
-    return src && src->how == DL_VALUE && src->type == DV_IT_MEDICAL_RECORD_NUMBER &&
-           (dv_text_plan_infotypes(plan) & DV_IT_BIT(DV_IT_MEDICAL_RECORD_NUMBER));
+    if (!src || src->how != DL_VALUE ||
+        (src->type != DV_IT_MEDICAL_RECORD_NUMBER && src->type != DV_IT_PHONE_NUMBER))
+        return -1;
+    return (dv_text_plan_infotypes(plan) & DV_IT_BIT(src->type)) ? (int)src->type : -1;
 }
 
-static int whole_values(dv_findings *f, const char *s, size_t n, dv_error *err)
+static int whole_values(dv_findings *f, const char *s, size_t n, dv_infotype type, dv_error *err)
 {
     dv_findings_clear(f);
     for (size_t a = 0, i = 0; i <= n; i++) {
@@ -803,7 +809,7 @@ static int whole_values(dv_findings *f, const char *s, size_t n, dv_error *err)
             x++;
         while (y > x && s[y - 1] == ' ')
             y--;
-        if (y > x && dv_findings_add(f, (uint32_t)x, (uint32_t)y, DV_IT_MEDICAL_RECORD_NUMBER, DV_DET_DENYLIST, 100))
+        if (y > x && dv_findings_add(f, (uint32_t)x, (uint32_t)y, type, DV_DET_DENYLIST, 100))
             return dv_fail(err, DV_ERR_LIMIT, "findings list full (%u) or out of memory", DV_FINDINGS_MAX);
         a = i + 1;
     }
@@ -1154,8 +1160,8 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     if (!whole && is_code_identifier(e->tag)) {
         if (own_values_only(w, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err))
             return -1;
-    } else if (!whole && identifier_whole(e->tag, plan)) {
-        if (whole_values(&w->f, w->dec, n, err))
+    } else if (!whole && identifier_whole(e->tag, plan) >= 0) {
+        if (whole_values(&w->f, w->dec, n, (dv_infotype)identifier_whole(e->tag, plan), err))
             return -1;
     } else if (!whole && detect_in(w, plan, e->tag, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err)) {
         return -1;
