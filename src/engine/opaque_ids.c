@@ -152,6 +152,22 @@ static int continues(const needle *nd, uint8_t b)
     return (nd->number && is_digit(b)) || (nd->word && is_alnum(b));
 }
 
+/* Does an ISO 2022 escape sequence (ESC, 1-3 intermediate bytes 0x20-0x2F, a final byte) end at b[i - 1]? Its
+ * final byte is often a letter (`ESC ) I` before half-width katakana, `ESC - A` before Latin-1, `ESC $ ) C`), and
+ * a name right after it starts a word: a JIS X 0201 or Latin-1 name in an ISO 2022 blob was kept (the i18n
+ * audit). Fewer than 3 known bytes before: not one (the piece before looked at that hit whole). */
+static int escape_ends_at(const uint8_t *b, size_t i)
+{
+    if (i < 3 || b[i - 1] < 0x30 || b[i - 1] > 0x7E)
+        return 0;
+    size_t j = i - 1, inter = 0;
+    while (j > 0 && inter < 3 && b[j - 1] >= 0x20 && b[j - 1] <= 0x2F) {
+        j--;
+        inter++;
+    }
+    return inter > 0 && j > 0 && b[j - 1] == 0x1B;
+}
+
 /* Does the byte before a hit at b + i continue it? A full stop does for a number when a digit stands before it
  * (1.2.3 inside 9.1.2.3). A later piece is scanned from its byte 2 (scan), so both bytes are known there; before
  * a value's first byte there are none. */
@@ -161,7 +177,7 @@ static int continued_before(const needle *nd, const uint8_t *b, size_t i)
         return 0;
     if (nd->number && b[i - 1] == '.')
         return i >= 2 && is_digit(b[i - 2]);
-    return continues(nd, b[i - 1]);
+    return continues(nd, b[i - 1]) && !escape_ends_at(b, i);
 }
 
 /* A full stop after a number ends it unless a digit follows (1.2.3.4, 20191019.5). */
