@@ -278,6 +278,8 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
             if (cp_is_word(c)) {
                 if (cps > 0 && script_of(c) != t->script)
                     break; /* 山田 + さん: two tokens with no gap */
+                if (t->script != DV_SCRIPT_OTHER && klen - k0 + 6 > DV_TOK_CJK_KEY_MAX)
+                    break; /* a CJK run this long goes on in the next token (no gap): never a key-less one */
                 if (cps > 0 && combining_mark(c)) { /* folds away (the token is Latin: marks are script OTHER) */
                     cur = end = cend;
                     continue;
@@ -350,7 +352,7 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
         t->end = (uint32_t)end;
         if (i < end)
             i = end;
-        if (klen - k0 > DV_TOK_KEY_MAX) {
+        if (klen - k0 > DV_TOK_KEY_MAX && t->script == DV_SCRIPT_OTHER) {
             klen = k0;
             t->keylen = 0;
         } else {

@@ -44,7 +44,8 @@ enum { DV_SCRIPT_OTHER = 0, DV_SCRIPT_HAN, DV_SCRIPT_KANA, DV_SCRIPT_HANGUL };
 typedef struct dv_tok {
     uint32_t start, end; /* byte span [start, end) in the text, on code point boundaries */
     uint32_t key;        /* offset of the folded key in dv_toks.keys (not NUL-terminated) */
-    uint16_t keylen;     /* key bytes (a token longer than DV_TOK_KEY_MAX is kept with keylen 0) */
+    uint16_t keylen;     /* key bytes (a token longer than DV_TOK_KEY_MAX is kept with keylen 0; a CJK one is never
+                          * longer than DV_TOK_CJK_KEY_MAX) */
     uint8_t shape;       /* DV_TOK_* */
     uint8_t script;      /* DV_SCRIPT_* */
     uint8_t gap;         /* dv_gap to the next token */
@@ -52,6 +53,10 @@ typedef struct dv_tok {
 } dv_tok;
 
 #define DV_TOK_KEY_MAX 64u
+/* Han, kana and Hangul runs have no spaces: a sentence of 22 characters is over DV_TOK_KEY_MAX bytes, and a token
+ * without a key was searched by nothing (the i18n audit: `患者邱雨婷女士因头痛三天于今日来我院门诊就诊` kept the
+ * name). Their keys may be this long; a longer run is cut into tokens of at most this many key bytes, with no gap. */
+#define DV_TOK_CJK_KEY_MAX 4096u
 /* Text longer than this is refused (DV_ERR_LIMIT): DICOM text values are at most 4 GiB (UT), but the
  * detectors' per-call scratch is proportional to the text. */
 #define DV_TOK_TEXT_MAX (16u << 20)
