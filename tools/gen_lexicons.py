@@ -158,6 +158,21 @@ def kana_entry(cp):
 KANA = {cp: kana_entry(cp) for cp in range(KANA_LO, KANA_HI + 1)}
 
 
+# Decimal digits of other scripts fold to ASCII digits (must agree with native_digit() in src/text/tokens.c):
+# Arabic-Indic, Extended Arabic-Indic (Persian, Urdu), NKo, the Brahmic scripts Devanagari to Sinhala, Thai, Lao,
+# Tibetan, Myanmar, Khmer, Mongolian. A birth date or phone number written in them is the same number.
+NATIVE_DIGIT_ZEROS = (0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
+                      0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x17E0, 0x1810)
+
+
+def native_digit(cp):
+    for z in NATIVE_DIGIT_ZEROS:
+        if z <= cp <= z + 9:
+            assert unicodedata.decimal(chr(cp)) == cp - z
+            return cp - z
+    return -1
+
+
 def fullwidth_alnum(cp):
     return 0xFF10 <= cp <= 0xFF19 or 0xFF21 <= cp <= 0xFF3A or 0xFF41 <= cp <= 0xFF5A
 
@@ -204,6 +219,8 @@ def fold_word(w):
             out.append(FOLD[cp][0])
         elif fullwidth_alnum(cp):
             out.append(chr(cp - 0xFEE0).upper())
+        elif native_digit(cp) >= 0:
+            out.append(chr(0x30 + native_digit(cp)))
         elif cp in KANA:
             plain, voiced, semi = KANA[cp]
             nxt = ord(w[i]) if i < len(w) else 0

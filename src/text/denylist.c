@@ -444,6 +444,11 @@ int dv_denylist_add_date(dv_denylist *dl, dv_infotype type, const char *da, size
         FORM("%d SEPT %04d", d, y);
         FORM("SEPT %d %04d", d, y);
     }
+    /* the Thai solar calendar's Buddhist era (year + 543), which Thai records write birth dates in: 23/04/2504
+     * for 1961-04-23 (the i18n audit: kept) */
+    FORM("%02d %02d %04d", d, m, y + 543);
+    FORM("%d %d %04d", d, m, y + 543);
+    FORM("%04d %02d %02d", y + 543, m, d);
 #undef FORM
     int added = 0;
     for (int i = 0; i < nf; i++) {
@@ -497,10 +502,27 @@ static int add_words(dv_denylist *dl, dv_infotype type, const char *utf8, size_t
 static size_t phone_digits(const char *utf8, size_t len, char *out)
 {
     size_t n = 0;
+    const unsigned char *u = (const unsigned char *)utf8;
     for (size_t i = 0; i < len; i++) {
         char c = utf8[i];
-        if ((unsigned char)c == 0xEF && (c = dv_width_ascii((const unsigned char *)utf8 + i, len - i)) != 0)
+        if (u[i] == 0xEF && (c = dv_width_ascii(u + i, len - i)) != 0) {
             i += 2;
+        } else if (u[i] >= 0xD9 && u[i] <= 0xE1) { /* a digit of another script (dv_native_digit): ٠١١ ٥٥٥ */
+            int32_t cp = -1;
+            size_t k = 0;
+            if (u[i] < 0xE0 && i + 1 < len && (u[i + 1] & 0xC0) == 0x80) {
+                cp = (int32_t)((u[i] & 0x1F) << 6 | (u[i + 1] & 0x3F));
+                k = 1;
+            } else if (u[i] >= 0xE0 && i + 2 < len && (u[i + 1] & 0xC0) == 0x80 && (u[i + 2] & 0xC0) == 0x80) {
+                cp = (int32_t)((u[i] & 0x0F) << 12 | (u[i + 1] & 0x3F) << 6 | (u[i + 2] & 0x3F));
+                k = 2;
+            }
+            int d = cp >= 0 ? dv_native_digit(cp) : -1;
+            if (d >= 0) {
+                c = (char)('0' + d);
+                i += k;
+            }
+        }
         if (c >= '0' && c <= '9')
             out[n++] = c;
     }

@@ -120,6 +120,27 @@ static size_t fold_halfwidth_kana(int32_t cp, const uint8_t *s, size_t len, size
     return klen;
 }
 
+/* The value of a decimal digit of another script (Arabic-Indic, Extended Arabic-Indic, NKo, Devanagari to Sinhala,
+ * Thai, Lao, Tibetan, Myanmar, Khmer, Mongolian), or -1: folded to the ASCII digit, as a full-width one is, so a
+ * birth date, phone number or ID written in them is the same number to the deny-list (the i18n audit:
+ * `٢٣/٠٤/١٩٦١` kept the birth date). Must agree with native_digit() in tools/gen_lexicons.py. */
+static int native_digit(int32_t cp)
+{
+    static const uint16_t zeros[] = {0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66,
+                                     0x0CE6, 0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x17E0, 0x1810};
+    if (cp < 0x0660 || cp > 0x1819)
+        return -1;
+    for (size_t i = 0; i < sizeof zeros / sizeof zeros[0]; i++)
+        if (cp >= zeros[i] && cp <= zeros[i] + 9)
+            return (int)(cp - zeros[i]);
+    return -1;
+}
+
+int dv_native_digit(int32_t cp)
+{
+    return native_digit(cp);
+}
+
 /* An ASCII letter or digit upper-cased into key; the case of the letter in *cased (1 upper, -1 lower, 0 digit). */
 static inline size_t fold_ascii(int32_t cp, char *key, size_t klen, int *cased)
 {
@@ -148,6 +169,9 @@ static size_t fold_cp(int32_t cp, const uint8_t *s, size_t at, size_t *end, size
         return fold_ascii(cp - 0xFEE0, key, klen, cased); /* the ASCII letter or digit, 3 bytes to 1 */
     if (cp >= DV_LEX_KANA_LO && cp <= DV_LEX_KANA_HI)
         return fold_halfwidth_kana(cp, s, len, end, key, klen);
+    int d = native_digit(cp);
+    if (d >= 0)
+        return fold_ascii('0' + d, key, klen, cased); /* 2 or 3 bytes to 1 */
     const dv_lex_fold_entry *e = NULL;
     if (cp >= DV_LEX_FOLD_LO && cp <= DV_LEX_FOLD_HI)
         e = &dv_lex_fold_table[cp - DV_LEX_FOLD_LO];

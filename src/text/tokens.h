@@ -71,6 +71,10 @@ typedef struct dv_toks {
     int heap;
 } dv_toks;
 
+/* The value of a decimal digit of another script than ASCII and full width (Arabic-Indic, Devanagari, Thai ...:
+ * the tokens' keys fold them to ASCII digits), or -1. */
+int dv_native_digit(int32_t cp);
+
 /* Tokenise utf8[0, len). Invalid UTF-8 bytes separate tokens (never inside one). 0, or -1 with err
  * (DV_ERR_LIMIT over DV_TOK_TEXT_MAX, DV_ERR_NOMEM). The caller frees with dv_toks_free (also after failure). */
 int dv_toks_init(dv_toks *tk, const char *utf8, size_t len, dv_error *err);

@@ -99,6 +99,9 @@ static void test_fold_matches_generator(void **state)
         {"ＺＱ４４７１３３９", "ZQ4471339"},
         {"ＡＢ＿ＣＤ［ＥＦ］", "AB CD EF"},
         {"Aｶｷ1", "A カキ 1"}, /* half-width kana are kana: never in a token with Latin letters or digits */
+        {"٢٣/٠٤/١٩٦١", "23 04 1961"}, /* digits of other scripts are ASCII digits (native_digit) */
+        {"२३ ๒๓", "23 23"},
+        {"AN-٧٧١٢٠٤", "AN 771204"},
     };
     for (size_t i = 0; i < sizeof width / sizeof width[0]; i++) {
         n = dv_fold_phrase(width[i].text, strlen(width[i].text), k, sizeof k);
