@@ -340,6 +340,14 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
                 return -1;
             }
             added |= r;
+            /* An Arabic name with the article (الزهراني, al-Zahrani) is written without it too (زهراني): the part
+             * without ال is a part as well, when 3 letters or more are left (the i18n audit: kept). */
+            const char *k = dv_tok_key(&tk, i);
+            if (t->keylen >= 4 + 6 && memcmp(k, "\xD8\xA7\xD9\x84", 4) == 0 &&
+                add_part(dl, k + 4, t->keylen - 4u, role, t->script, err) < 0) {
+                dv_toks_free(&tk);
+                return -1;
+            }
         }
         dv_toks_free(&tk);
     }
