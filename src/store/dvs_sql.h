@@ -84,6 +84,10 @@ typedef struct dvs_fold_fill {
 
 /* The level's folded attributes into f; their number (0: the level has none, nothing to fill). */
 size_t dvs_fold_fill_init(dvs_fold_fill *f, dvs_level level);
+/* "CREATE INDEX IF NOT EXISTS <level>_fold_missing ON <level>(id) WHERE (<a column's twin is missing>)": a
+ * partial index of the rows the back-fill looks for (normally none), so that the look every open takes, under
+ * the schema lock that holds other servers' inserts, reads that index, not the whole table. No parameters. */
+void dvs_sql_fold_missing_index(dvs_sql *b, const dvs_fold_fill *f);
 /* "SELECT id, <the columns> FROM <level> WHERE id > after AND (<a column's twin is missing>) ORDER BY id LIMIT
  * DVS_FOLD_BATCH". */
 void dvs_sql_fold_select(dvs_sql *b, const dvs_fold_fill *f);

@@ -35,6 +35,14 @@ int dvs_pg_fold_fill(PGconn *c, dv_error *err, PGresult **failed)
     for (int level = DVS_STUDY; rc == 0 && level <= DVS_INSTANCE; level++) {
         if (dvs_fold_fill_init(f, (dvs_level)level) == 0)
             continue;
+        dvs_sql_init(b, DVS_DIALECT_PG);
+        dvs_sql_fold_missing_index(b, f);
+        PGresult *ix = dvs_pg_run_built(c, b, "schema upgrade", err, failed);
+        if (ix == NULL) {
+            rc = -1;
+            break;
+        }
+        PQclear(ix);
         for (;;) {
             rc = read_batch(c, b, f, err, failed);
             if (rc == 0 && f->n > 0) {

@@ -76,6 +76,12 @@ int dvs_sx_fold_fill(dvs_sx_conn *s, dv_error *err)
     for (int level = DVS_STUDY; rc == 0 && level <= DVS_INSTANCE; level++) {
         if (dvs_fold_fill_init(f, (dvs_level)level) == 0)
             continue;
+        dvs_sql_init(b, DVS_DIALECT_SQLITE);
+        dvs_sql_fold_missing_index(b, f);
+        if (b->overflow || dvs_sx_exec(s, b->text, err)) {
+            rc = b->overflow ? dv_fail(err, DV_ERR_LIMIT, "index: schema upgrade: statement too large") : -1;
+            break;
+        }
         for (;;) {
             rc = read_batch(s, b, f, err);
             if (rc == 0 && f->n > 0)
