@@ -140,16 +140,18 @@ static void hex(const unsigned char *b, size_t n, char *out)
         snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-/* The whole file, at most cap bytes: malloc'd (NUL-terminated), *len set; NULL with errno. */
-/* The journal's limit in words: "4 GiB", or a lower DICOMVEIL_JOURNAL_MAX in bytes. */
+/* The journal's limit in words: "4 GiB (a job of more than about 8 million inputs)", or a lower
+ * DICOMVEIL_JOURNAL_MAX in bytes. */
 static const char *limit_text(uint64_t max, char *out, size_t cap)
 {
     if (max == JOURNAL_MAX)
-        snprintf(out, cap, "4 GiB");
+        snprintf(out, cap, "4 GiB (a job of more than about 8 million inputs)");
     else
         snprintf(out, cap, "%llu bytes", (unsigned long long)max);
     return out;
 }
+
+/* The whole file, at most cap bytes: malloc'd (NUL-terminated), *len set; NULL with errno. */
 
 static char *slurp(const char *path, size_t cap, size_t *len)
 {
@@ -329,9 +331,9 @@ dvc_journal *dvc_journal_open(const char *report, const char *config, const dv_k
     }
     j->text = slurp(j->path, j->max, &j->text_len);
     if (!j->text && errno == EFBIG) {
-        char lim[48];
-        dvc_errorf("--resume: the journal is over %s (a job of more than about 8 million inputs), more than a "
-                   "resume reads: start over without --resume, or split the sources into smaller jobs",
+        char lim[64];
+        dvc_errorf("--resume: the journal is over %s, more than a resume reads: start over without --resume, or "
+                   "split the sources into smaller jobs",
                    limit_text(j->max, lim, sizeof lim));
         dvc_journal_close(j);
         return NULL;
@@ -401,7 +403,7 @@ static void journal_write(dvc_journal *j, const char *line, size_t len)
     } else if (j->fd >= 0 && (j->written += len) > j->max && !j->past_max) {
         /* Said when it happens, once, not only by the resume that would be refused hours later: the run goes on
          * (its outputs are fine), but if it is stopped now, it cannot be resumed. */
-        char lim[48];
+        char lim[64];
         j->past_max = 1;
         dvc_errorf("warning: the journal has passed %s, more than a --resume reads: if this run stops before its "
                    "end it must start over; split the sources into smaller jobs (docs/SCALING.md)",
