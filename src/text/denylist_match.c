@@ -668,8 +668,10 @@ static int match_glued_to_name(dm *m, dv_error *err)
 static int one_ascii_letter(const dv_toks *tk, size_t i)
 {
     const dv_tok *t = &tk->t[i];
+    if (t->keylen != 1) /* before reading the key: an empty one has no byte to read */
+        return 0;
     const char c = dv_tok_key(tk, i)[0];
-    return t->keylen == 1 && t->end - t->start == 1 && t->script == DV_SCRIPT_OTHER && c >= 'A' && c <= 'Z';
+    return t->end - t->start == 1 && t->script == DV_SCRIPT_OTHER && c >= 'A' && c <= 'Z';
 }
 
 /* Do two parts of one name, run together, occur in the letters k[0, n) ("DOEJOHN", "JOHNDOE")? Parts of three
@@ -746,10 +748,13 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
     dv_toks folded;
     char *fkeys = NULL;
     if (dl_gc_maybe(tk->keys, keys_end)) {
-        fkeys = malloc(keys_end);
+        /* one byte past the last key, as the tokens' own buffer has room past its keys: the last token's key
+         * may be empty and start at keys_end (found by fuzz_text_lexicon) */
+        fkeys = malloc(keys_end + 1);
         if (!fkeys)
             return dv_fail(err, DV_ERR_NOMEM, "deny-list scratch for %zu bytes of keys", keys_end);
         memcpy(fkeys, tk->keys, keys_end);
+        fkeys[keys_end] = '\0';
         if (dl_gc_fold(fkeys, keys_end)) {
             folded = *tk;
             folded.keys = fkeys;
