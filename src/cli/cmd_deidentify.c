@@ -134,6 +134,8 @@ void dvc_deidentify_usage(FILE *f)
           "  TESSDATA_PREFIX          Where the OCR model eng.traineddata is (burned-in text); when set, only\n"
           "                           there. Unset: /usr/share/tesseract-ocr/{5,4.00}/tessdata and the like.\n"
           "  DICOMVEIL_MPI_CHUNK=N    --mpi: inputs dealt per message (1-4096; default 512).\n"
+          "  DICOMVEIL_JOURNAL_MAX=N  --resume: the journal bytes a resume reads (1 to 4294967296, the default);\n"
+          "                           a run warns once its journal passes it (lowered by tests).\n"
           "\n"
           "Exit status: 0 every instance succeeded (skipped non-DICOM files, skipped DICOMDIRs and duplicates\n"
           "               included),\n"
