@@ -412,9 +412,10 @@ static int rule_pair_inverted(lx *c, dv_error *err)
     return 0;
 }
 
-/* CJK: a Han or Hangul run (without a trailing honorific) of 2-5 code points that starts with a known
- * family name of 1-2 code points, when the rest is a known given name, the family name has two code
- * points (Japanese style), or a trigger comes before / an honorific after it. */
+/* Where the first max code points of s[0, len) start, in offs[0, n), and in offs[n] where the last of them ends:
+ * len when they are all of s, less when s goes on (offs has room for max + 1). Returns n. offs[n] is always set:
+ * han_places reads it for a run of max code points or more, which Han keys hold since they may be longer than
+ * DV_TOK_KEY_MAX (it was left unset there, and read uninitialised). */
 static size_t cp_offsets(const char *s, size_t len, size_t *offs, size_t max)
 {
     size_t n = 0, i = 0;
@@ -424,11 +425,13 @@ static size_t cp_offsets(const char *s, size_t len, size_t *offs, size_t max)
         while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
             i++;
     }
-    if (n < max)
-        offs[n] = len;
+    offs[n] = i;
     return n;
 }
 
+/* CJK: a Han or Hangul run (without a trailing honorific) of 2-5 code points that starts with a known
+ * family name of 1-2 code points, when the rest is a known given name, the family name has two code
+ * points (Japanese style), or a trigger comes before / an honorific after it. */
 static int rule_cjk(lx *c, dv_error *err)
 {
     static const char *const honorifics[] = {"様", "先生", "氏", "君", "님", "씨", "선생님"};
