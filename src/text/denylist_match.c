@@ -438,6 +438,7 @@ static int match_names(dm *m, dv_error *err)
         const char *k = dv_tok_key(tk, i);
         uint32_t s0 = 0, e0 = 0;
         int strong = 0, have = 0;
+        dv_tok_cursor cur = {0, 0, 0}; /* the offsets asked only increase: one walk of the token's text */
         for (size_t off = 0; off < t->keylen;) {
             size_t best = 0;
             int best_strong = 0;
@@ -450,7 +451,8 @@ static int match_names(dm *m, dv_error *err)
             }
             if (best) {
                 /* the key is shorter than the text where half-width kana composed (ﾀﾞ -> ダ): map back */
-                uint32_t from = dv_tok_text_off(tk, m->text, i, off), to = dv_tok_text_off(tk, m->text, i, off + best);
+                uint32_t from = dv_tok_text_off_at(tk, m->text, i, off, &cur);
+                uint32_t to = dv_tok_text_off_at(tk, m->text, i, off + best, &cur);
                 if (have && e0 == from) {
                     e0 = to;
                     strong = 1; /* two parts side by side */

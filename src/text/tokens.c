@@ -458,6 +458,12 @@ void dv_toks_free(dv_toks *tk)
 
 uint32_t dv_tok_text_off(const dv_toks *tk, const char *text, size_t i, size_t keyoff)
 {
+    dv_tok_cursor c = {0, 0, 0};
+    return dv_tok_text_off_at(tk, text, i, keyoff, &c);
+}
+
+uint32_t dv_tok_text_off_at(const dv_toks *tk, const char *text, size_t i, size_t keyoff, dv_tok_cursor *c)
+{
     const dv_tok *t = &tk->t[i];
     /* Han, Hangul and kana keys are byte copies of the text, or same-length code point for code point
      * (half-width katakana), unless a sound mark composed: then the key is shorter. */
@@ -465,6 +471,11 @@ uint32_t dv_tok_text_off(const dv_toks *tk, const char *text, size_t i, size_t k
         return t->start + (uint32_t)keyoff;
     const uint8_t *s = (const uint8_t *)text;
     size_t pos = t->start, k = 0;
+    /* from where the last call on this token stopped: the walk is the same one, so it passes there too */
+    if (c->token == i + 1 && c->k <= keyoff && c->pos >= t->start && c->pos <= t->end) {
+        pos = c->pos;
+        k = c->k;
+    }
     while (pos < t->end && k < keyoff) {
         size_t next = pos;
         int32_t cp = next_cp(s, t->end, &next);
@@ -476,6 +487,9 @@ uint32_t dv_tok_text_off(const dv_toks *tk, const char *text, size_t i, size_t k
         }
         pos = next;
     }
+    c->token = i + 1;
+    c->pos = pos;
+    c->k = k;
     return (uint32_t)pos;
 }
 

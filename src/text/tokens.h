@@ -90,6 +90,16 @@ static inline const char *dv_tok_key(const dv_toks *tk, size_t i)
  * a key is not always a byte copy of its text (ﾀﾞ, 6 bytes, folds to ダ, 3). keyoff must be on a code point
  * boundary of the key; one inside a folded unit (the second S of ß) maps to the unit's end. */
 uint32_t dv_tok_text_off(const dv_toks *tk, const char *text, size_t i, size_t keyoff);
+/* The same, resumed from *c (where an earlier call on the same token stopped) when keyoff is not before it, so
+ * that a caller asking for increasing offsets of one token walks its text once, not once per offset (a 4,096-byte
+ * CJK key of composed half-width kana was walked from its start for every part found: quadratic). Start with
+ * c zeroed; it is updated. */
+typedef struct dv_tok_cursor {
+    size_t token; /* the token it was on, +1 (0: none) */
+    size_t pos;   /* text offset reached */
+    size_t k;     /* key bytes before pos */
+} dv_tok_cursor;
+uint32_t dv_tok_text_off_at(const dv_toks *tk, const char *text, size_t i, size_t keyoff, dv_tok_cursor *c);
 
 /* Fold utf8[0, len) into out (at most cap bytes) like a token key, words joined by one space.
  * Returns the key length, or 0 when it is empty or does not fit. Used for deny-list values. */

@@ -133,6 +133,13 @@ static void test_tokens_width_forms(void **state)
     /* タ (key offset 9) starts after ﾀﾞ in the text (offset 12): the key is shorter than the text */
     assert_int_equal(dv_tok_text_off(&tk, s, 1, 9), kana->start + strlen("ﾔﾏﾀﾞ"));
     assert_int_equal(dv_tok_text_off(&tk, s, 1, kana->keylen), kana->end);
+    /* Resumed from a cursor, increasing offsets give what a walk from the start gives (each code point of the
+     * key: 3 bytes), and an offset before the cursor falls back to the start; another token resets it. */
+    dv_tok_cursor cur = {0, 0, 0};
+    for (size_t off = 0; off <= kana->keylen; off += 3)
+        assert_int_equal(dv_tok_text_off_at(&tk, s, 1, off, &cur), dv_tok_text_off(&tk, s, 1, off));
+    assert_int_equal(dv_tok_text_off_at(&tk, s, 1, 3, &cur), dv_tok_text_off(&tk, s, 1, 3));
+    assert_int_equal(dv_tok_text_off_at(&tk, s, 0, 2, &cur), dv_tok_text_off(&tk, s, 0, 2));
     assert_int_equal(tk.t[2].shape & (DV_TOK_CAP | DV_TOK_UPPER | DV_TOK_ALPHA), DV_TOK_CAP | DV_TOK_UPPER | DV_TOK_ALPHA);
     assert_memory_equal(dv_tok_key(&tk, 2), "SMITH", 5);
     dv_toks_free(&tk);
