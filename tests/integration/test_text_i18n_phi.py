@@ -347,7 +347,7 @@ def build(key, d, sr, path):
 
 def tokens_of(d):
     _, fam, giv, pid, addr, city, phone, dobt, _, ideo, phon, extra = d
-    t = {"fam": fam, "pid": pid, "addr": addr, "city": city, "dob_text": dobt}
+    t = {"fam": fam, "pid": pid, "addr": addr, "city": city, "dob_text": dobt, "phone": phone}
     for i, w in enumerate(giv.split()):
         t[f"giv{i}"] = w
     for i, p in enumerate(ideo or ()):
