@@ -136,11 +136,18 @@ static int write_in_place(const char *path, const char *text, size_t len, const 
 
 int dvc_side_path_kind(const char *path)
 {
+    /* The name itself first, then (a link only) what it points to: a file another process creates between the two
+     * looks is then new or regular, never "a symbolic link to nothing" (stat first, then lstat, read a REPORT.lock
+     * that rank 0 created in between as one: an --mpi run refused itself once in CI). */
     struct stat st, lst;
-    if (stat(path, &st) != 0)
-        return errno == ENOENT && lstat(path, &lst) == 0 ? DVC_SIDE_DANGLING : DVC_SIDE_NEW;
+    if (lstat(path, &lst) != 0)
+        return DVC_SIDE_NEW;
+    if (!S_ISLNK(lst.st_mode))
+        st = lst;
+    else if (stat(path, &st) != 0)
+        return errno == ENOENT ? DVC_SIDE_DANGLING : DVC_SIDE_NEW;
     if (S_ISREG(st.st_mode))
-        return lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) ? DVC_SIDE_LINKED : DVC_SIDE_REGULAR;
+        return S_ISLNK(lst.st_mode) ? DVC_SIDE_LINKED : DVC_SIDE_REGULAR;
     if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))
         return DVC_SIDE_STREAM;
     return S_ISDIR(st.st_mode) ? DVC_SIDE_DIRECTORY : DVC_SIDE_OTHER;
