@@ -99,7 +99,7 @@
  * measured in stop 45), so docs/SCALING.md sizes jobs below that. */
 #define JOURNAL_MAX (4ull * 1024 * 1024 * 1024)
 /* DICOMVEIL_JOURNAL_MAX (a whole number of bytes, 1 to JOURNAL_MAX) lowers it, so that a test can take a run past
- * it without writing gigabytes (test_cli_resume.sh "journal passes its limit"), as DICOMVEIL_NO_O_TMPFILE lets a
+ * it without writing gigabytes (test_cli_resume.sh "journal past its limit"), as DICOMVEIL_NO_O_TMPFILE lets a
  * test take the temp-name path. */
 #define JOURNAL_MAX_ENV "DICOMVEIL_JOURNAL_MAX"
 

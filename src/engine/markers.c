@@ -108,14 +108,14 @@ static int list_has(const char *list, size_t len, const char *v, size_t vlen)
 /* DeidentificationMethod (0012,0063), LO, VM 1-n: the earlier values as they were (an earlier tool's
  * provenance, e.g. a defacer's), then each of our values that is not already there (a second pass with the
  * same plan adds nothing). Issue 5 item 9 [test_engine: test_markers, test_markers_keep_provenance]. */
-static int write_method(const dv_plan *plan, dv_instance *inst, dv_error *err)
+static int write_method(const dv_plan *plan, dv_instance *inst, int pixels, dv_error *err)
 {
     const char *ours = plan->method;
     size_t olen = plan->method_len;
     /* The plan's values, and PIXEL_METHOD where this instance's pixels go through burned-in text redaction
-     * (whether options.cleanImage or a cleanImageTag action asks it: dv_pixel_config_for), as 113101 says. */
+     * (pixels: whether options.cleanImage or a cleanImageTag action asks it, dv_pixel_config_for), as 113101 says. */
     char with_px[sizeof plan->method + sizeof PIXEL_METHOD + 1];
-    if (dv_pixel_config_for(plan, inst) && olen + sizeof PIXEL_METHOD + 1 <= sizeof with_px) {
+    if (pixels && olen + sizeof PIXEL_METHOD + 1 <= sizeof with_px) {
         memcpy(with_px, ours, olen);
         if (olen)
             with_px[olen++] = '\\';
@@ -203,7 +203,9 @@ int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err)
 {
     if (put_text(inst, &inst->ds, DV_TAG_PATIENT_IDENTITY_REMOVED, DV_VR_CS, "YES") != 0)
         return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached writing (0012,0062)");
-    if (write_method(plan, inst, err) != 0)
+    /* one look for both markers: this instance's pixels go through burned-in text redaction */
+    int pixels = dv_pixel_config_for(plan, inst) != NULL;
+    if (write_method(plan, inst, pixels, err) != 0)
         return -1;
     if (plan->profile != DV_PROFILE_BASIC)
         return 0; /* CID 7050 names the PS3.15 profiles only; earlier items stay */
@@ -216,7 +218,7 @@ int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err)
      * the attributes, on the pixels these markers are written with; an instance without pixel data, or whose
      * ImageConfig asks for nothing, does not claim it). [test_engine: test_markers] */
     if (!seq || add_code(inst, seq, "113100", "Basic Application Confidentiality Profile") != 0 ||
-        (dv_pixel_config_for(plan, inst) && add_code(inst, seq, "113101", "Clean Pixel Data Option") != 0) ||
+        (pixels && add_code(inst, seq, "113101", "Clean Pixel Data Option") != 0) ||
         (plan->clean_descriptors && add_code(inst, seq, "113105", "Clean Descriptors Option") != 0) ||
         (plan->primary_ids == DV_PRIMARY_KEEP && add_code(inst, seq, "113110", "Retain UIDs Option") != 0))
         return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached writing (0012,0064)");

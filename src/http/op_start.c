@@ -113,7 +113,8 @@ char *dvh_config_as_request(const json_t *cfg)
     return text;
 }
 
-/* The DeidentifyConfig text of the request: `config` (re-serialised) or the file of `gcsConfigUri`, neither:
+/* The DeidentifyConfig text of the request: `config` (re-serialised as a request body) or the file of
+ * `gcsConfigUri`, neither:
  * "{}" (the API's default). Compiled once here so a bad config is a 400 naming its JSON path. */
 static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
 {
@@ -168,11 +169,8 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
         }
         if (v1_field(rq, cfg, "", e))
             return NULL;
-        /* `config` is a DeidentifyConfig. The parser also takes a whole request body (the CLI's --config rule,
-         * which a gcsConfigUri file keeps), so the object is handed to it wrapped as one: a request field inside
-         * `config` (config.config, config.destinationDataset ...) is then an unknown field at its path, never
-         * read as a request (an inner config.config was carried out, config.destinationDataset ignored).
-         * [test_server_ops.py "refused"; test_server_ops.py "the dry run: config is a DeidentifyConfig"] */
+        /* wrapped (dvh_config_as_request): an inner config.config was carried out, config.destinationDataset
+         * ignored. [test_server_ops.py "refused"; test_server_ops.py "the dry run: config is a DeidentifyConfig"] */
         text = dvh_config_as_request(cfg);
     } else {
         text = strdup("{}");
