@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -255,8 +256,6 @@ static uint64_t body_cap(const dvh_request *rq)
     return is_stow(rq) ? rq->srv->cfg.max_body : rq->srv->cfg.max_json;
 }
 
-/* The first call for a request: everything decided from the request line and headers alone. Returns 1 when
- * a response was queued (an error), 0 to go on reading the body. */
 static enum MHD_Result add_value_bytes(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
@@ -284,11 +283,47 @@ static int query_once(dvh_request *rq, dvh_err *e)
     return dvh_query_once(p, n, e);
 }
 
+/* A refusal decided from the request line and headers alone. Queued at once, libmicrohttpd sends it and closes
+ * with the client's body still arriving: the kernel answers the unread bytes with a reset, and a client still
+ * writing (curl in a loaded CI run) fails on its next write without ever reading the status. So the body is
+ * read and discarded first (on_request, up to DRAIN_MAX), then the refusal is sent. Answered at once: a
+ * request without a body, one that asked `Expect: 100-continue` (it sends nothing before an answer), one whose
+ * declared body is over DRAIN_MAX or over its byte cap (413: not worth reading). [test_server_strict.py
+ * "early answers"] */
+#define DRAIN_MAX (16ull << 20)
+
+static int body_follows(dvh_request *rq)
+{
+    const char *expect = dvh_header(rq, MHD_HTTP_HEADER_EXPECT);
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        return 0;
+    if (dvh_header(rq, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return 1;
+    const char *cl = dvh_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl == NULL)
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return *end == '\0' && n > 0 && n <= DRAIN_MAX;
+}
+
+static enum MHD_Result refuse(dvh_request *rq, const dvh_err *e)
+{
+    if (e->status == DVH_TOO_LARGE || !body_follows(rq))
+        return queue_error(rq, e);
+    rq->body_failed = 1;
+    rq->body_err = *e;
+    rq->draining = 1;
+    return MHD_YES;
+}
+
+/* The first call for a request: everything decided from the request line and headers alone. Returns 1 when
+ * it answered (a response queued, or a refusal waiting for the body: refuse), 0 to go on reading the body. */
 static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
 {
     dvh_err e = {0};
     if (dvh_guard_check(rq, &e) != 0) {
-        *res = queue_error(rq, &e);
+        *res = refuse(rq, &e);
         return 1;
     }
     /* MHD's own cap is its connection memory (CONNECTION_MEMORY), larger than the header limit: checked here.
@@ -296,7 +331,7 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
     if (header_bytes(rq->conn, url) > rq->srv->cfg.header_limit) {
         dvh_fail(&e, DVH_HEADERS_TOO_LARGE, "request line and headers over the %zu-byte limit",
                  rq->srv->cfg.header_limit);
-        *res = queue_error(rq, &e);
+        *res = refuse(rq, &e);
         return 1;
     }
     /* The console's static files are the one thing served without the token: they are the same for everyone
@@ -306,12 +341,12 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
         rq->routed = 1;
         struct MHD_Response *resp = NULL;
         int status = 200;
-        *res = dvh_handle_console(rq, url, &resp, &status, &e) ? queue_error(rq, &e) : queue(rq, resp, status);
+        *res = dvh_handle_console(rq, url, &resp, &status, &e) ? refuse(rq, &e) : queue(rq, resp, status);
         return 1;
     }
     if (!authorized(rq)) {
         dvh_fail(&e, DVH_UNAUTHENTICATED, "missing or invalid bearer token");
-        *res = queue_error(rq, &e);
+        *res = refuse(rq, &e);
         return 1;
     }
     rq->ext = (int)dvh_ext_match(url, strlen(url));
@@ -322,23 +357,23 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
         rq->routed = 1;
         if ((rq->route.allow & (rq->method == DVH_HEAD ? DVH_GET : rq->method)) == 0) {
             dvh_fail(&e, DVH_METHOD, "method not allowed on %s", rq->route.name);
-            *res = queue_error(rq, &e);
+            *res = refuse(rq, &e);
             return 1;
         }
     } else if (dvh_route_match(rq->method, url, strlen(url), &rq->route, &e) != 0) {
         rq->routed = rq->route.name != NULL;
-        *res = queue_error(rq, &e);
+        *res = refuse(rq, &e);
         return 1;
     }
     rq->routed = 1;
     /* Routed on the decoded path: the path as sent must spell the same names (router.h dvh_path_spelled_plainly).
      * [test_server_strict.py "aliases"] */
     if (dvh_guard_spelling(rq, &e) != 0) {
-        *res = queue_error(rq, &e);
+        *res = refuse(rq, &e);
         return 1;
     }
     if (query_once(rq, &e) != 0) {
-        *res = queue_error(rq, &e);
+        *res = refuse(rq, &e);
         return 1;
     }
     const char *cl = dvh_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -348,7 +383,7 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
         unsigned long long n = strtoull(cl, &end, 10);
         if (*end == '\0' && n > limit) {
             dvh_fail(&e, DVH_TOO_LARGE, "request body over the %llu-byte limit", (unsigned long long)limit);
-            *res = queue_error(rq, &e);
+            *res = refuse(rq, &e);
             return 1;
         }
         if (*end == '\0')
@@ -359,7 +394,7 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
      * disk floor"] */
     if (is_stow(rq)) {
         if (dvh_resolve(rq, &e) || dvh_disk_room(rq->srv, declared, &e) || dvh_stow_begin(rq, &e)) {
-            *res = queue_error(rq, &e);
+            *res = refuse(rq, &e);
             return 1;
         }
     }
@@ -457,9 +492,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (rq->body_failed) { /* discarded up to the body's byte cap, then answered (below) */
+        if (rq->body_failed) { /* discarded up to the body's byte cap (a refusal's: DRAIN_MAX), then answered */
             rq->bytes_in += n;
-            return rq->bytes_in > body_cap(rq) ? queue_error(rq, &rq->body_err) : MHD_YES;
+            if (rq->draining && ms_since(&rq->t0) > (double)s->cfg.request_timeout_s * 1e3)
+                return queue_error(rq, &rq->body_err);
+            return rq->bytes_in > (rq->draining ? DRAIN_MAX : body_cap(rq)) ? queue_error(rq, &rq->body_err) : MHD_YES;
         }
         dvh_err e = {0};
         if (ms_since(&rq->t0) > (double)s->cfg.request_timeout_s * 1e3) {

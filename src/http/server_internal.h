@@ -84,7 +84,8 @@ typedef struct dvh_request {
     int ext;              /* dvh_ext_kind of an extension endpoint (ext_endpoints.h), 0 for API routes */
     dvh_err body_err;     /* a failure while receiving the body, answered at the end */
     int body_failed;
-    /* Resources resolved before the body is read (404s answer early). */
+    int draining;         /* body_err was decided before the body: the body is read and discarded (server.c) */
+    /* Resources resolved before the body is read (a 404 is decided before the body, server.c refuse). */
     dvs_dataset dataset;
     dvs_store store;
     int have_store;

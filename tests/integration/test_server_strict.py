@@ -20,6 +20,11 @@
 * "includefield": a QIDO includefield that is neither a PS3.6 keyword nor a tag is 400 (PS3.18 8.3), a real
   attribute the index does not keep is still accepted; `all` beside another item (in one value or another
   occurrence) is 400, since "all" and "only these" are two readings of it.
+* "early answers": an answer decided from the request line and headers (400, 401, 404, 405, 406, 415) to a
+  request whose body is still arriving is sent once that body is in, so the client can send it whole and read
+  the answer: sent before, the server closed with unread bytes, the kernel reset the connection and a client
+  still writing (curl, in a loaded CI run) failed with "connection reset" and never saw the status. With
+  `Expect: 100-continue` the answer comes at once (no 100), and a body declared over 16 MiB is not waited for;
 A few seconds; the servers started here are stopped here.
 """
 import http.client
@@ -30,6 +35,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -241,6 +247,70 @@ def includefield(port):
               f"includefield: {qs} is 400 ({st} {b[:160]})")
 
 
+def slow_upload(port, head, body, chunked=False):
+    """(status or the error, the seconds the answer took after the last byte) of one request whose body is sent
+    in 8 KiB pieces 2 ms apart, as a client on a loaded machine would: every piece must be accepted and the
+    answer read whole."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        framing = "Transfer-Encoding: chunked\r\n" if chunked else "Content-Length: %d\r\n" % len(body)
+        s.sendall(head.encode() + framing.encode() + b"Connection: close\r\n\r\n")
+        for i in range(0, len(body), 8192):
+            piece = body[i:i + 8192]
+            s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            time.sleep(0.002)
+        if chunked:
+            s.sendall(b"0\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError as e:
+        return "%s" % type(e).__name__, b""
+    finally:
+        s.close()
+    top, _, rest = data.partition(b"\r\n\r\n")
+    return int(top.split()[1]) if top.startswith(b"HTTP/") else repr(top[:40]), rest
+
+
+def early_answers(port, auth):
+    """Answers decided before the body, to a body still arriving: the client sends it all and reads the answer."""
+    for path in ("/datasets?datasetId=early", "/datasets/early/dicomStores?dicomStoreId=st"):
+        st, _, _ = call(port, "POST", BASE + path, b"{}", {"Authorization": "Bearer " + TOKEN})
+        check(st == 200, f"early answers: POST {path} ({st})")
+    web = BASE + "/datasets/early/dicomStores/st/dicomWeb/studies"
+    body = ts.tiny_instance("1.2.826.0.1.3680043.9.7433.92.", 1, 1, 1, "Early^Answer", "EARLY") + bytes(400 << 10)
+    dicom = "Content-Type: application/dicom\r\n"
+    cases = [("406 (Accept: XML)", "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%sAccept: application/dicom+xml\r\n"
+              % (web, port, auth, dicom), 406),
+             ("401 (no token)", "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s" % (web, port, dicom), 401),
+             ("400 (two Host lines)", "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nHost: 127.0.0.1:%d\r\n%s%s"
+              % (web, port, port, auth, dicom), 400),
+             ("404 (no such store)", "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s"
+              % (web.replace("/st/", "/nost/"), port, auth, dicom), 404),
+             ("405 (PUT)", "PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s" % (web, port, auth, dicom), 405),
+             ("415 (text/plain)", "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Type: text/plain\r\n"
+              % (web, port, auth), 415)]
+    for name, head, want in cases:
+        for chunked in (False, True):
+            st, b = slow_upload(port, head, body, chunked)
+            check(st == want and b.startswith(b"{"), f"early answers: {name}{', chunked' if chunked else ''}: "
+                  f"the whole body sent, {want} read ({st} {b[:80]!r})")
+    # Expect: 100-continue: the answer comes without a 100 and before any body byte is sent
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%sAccept: application/dicom+xml\r\n"
+               "Content-Length: %d\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+               % (web, port, auth, dicom, len(body))).encode())
+    first = s.recv(64)
+    s.close()
+    check(first.startswith(b"HTTP/1.1 406"), f"early answers: with Expect: 100-continue, 406 at once ({first!r})")
+    st, _, b = call(port, "GET", BASE + "/datasets/early/dicomStores/st/dicomWeb/instances", None,
+                    {"Authorization": "Bearer " + TOKEN})
+    check(st == 200 and json.loads(b) == [], f"early answers: nothing was stored ({st} {b[:80]!r})")
+
+
 def dcm_files(data):
     return [f for _, _, names in os.walk(data) for f in names if f.endswith(".dcm")]
 
@@ -333,6 +403,7 @@ def main():
         duplicate_headers(srv.port, "Authorization: Bearer %s\r\n" % TOKEN)
         duplicate_decision_headers(srv.port, "Authorization: Bearer %s\r\n" % TOKEN)
         filter_quota(srv.port, data)
+        early_answers(srv.port, "Authorization: Bearer %s\r\n" % TOKEN)
         disk_floor(tmp)
     finally:
         for s in servers:
