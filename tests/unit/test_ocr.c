@@ -538,15 +538,27 @@ static void test_deadline_interrupts(void **state)
     dv_error err = {0};
     char *t = NULL;
     size_t len;
-    double t0 = thread_cpu_ms();
-    assert_int_equal(dv_ocr_read(s->ocr, &g, &all, 0, &t, &len, &err), 0);
-    double unbounded = thread_cpu_ms() - t0;
-    free(t);
-    t0 = thread_cpu_ms();
-    assert_int_equal(dv_ocr_read(s->ocr, &g, &all, 40, &t, &len, &err), -1);
-    double bounded = thread_cpu_ms() - t0;
-    assert_int_equal(err.code, DV_ERR_LIMIT);
-    fprintf(stderr, "page of %zu lines: %.0f ms CPU unbounded, %.0f ms CPU with a 40 ms deadline\n", n, unbounded, bounded);
+    /* The least CPU time of three rounds of each, interleaved: contention (cache, memory bandwidth, a sibling
+     * ASan test) only adds to a run's CPU time, and in a loaded clean-clone run one bounded read once took
+     * 355 ms against 535 unbounded (94 against 349 alone). The bound itself is unchanged. */
+    double unbounded = 1e12, bounded = 1e12;
+    for (int round = 0; round < 3; round++) {
+        double t0 = thread_cpu_ms();
+        assert_int_equal(dv_ocr_read(s->ocr, &g, &all, 0, &t, &len, &err), 0);
+        double u = thread_cpu_ms() - t0;
+        free(t);
+        t = NULL;
+        t0 = thread_cpu_ms();
+        assert_int_equal(dv_ocr_read(s->ocr, &g, &all, 40, &t, &len, &err), -1);
+        double b = thread_cpu_ms() - t0;
+        assert_int_equal(err.code, DV_ERR_LIMIT);
+        assert_null(t);
+        err.code = DV_OK;
+        unbounded = u < unbounded ? u : unbounded;
+        bounded = b < bounded ? b : bounded;
+    }
+    fprintf(stderr, "page of %zu lines: %.0f ms CPU unbounded, %.0f ms CPU with a 40 ms deadline (least of 3)\n", n,
+            unbounded, bounded);
     assert_true(bounded < unbounded / 2);
     free(g.px);
 }
