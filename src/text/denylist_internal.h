@@ -9,6 +9,7 @@
 #include "text/denylist.h"
 #include "text/lexicon.h"
 #include "text/lexicon_data.h"
+#include "text/pn_fold.h"
 
 enum { PH_WORDS = 0, PH_DIGITS, PH_ORG };
 enum { ROLE_FAMILY = 0, ROLE_GIVEN, ROLE_MIDDLE, ROLE_PREFIX, ROLE_SUFFIX };
@@ -99,46 +100,27 @@ static inline int common_word(const char *k, size_t n)
                  DV_LEX_TITLE | DV_LEX_TRIGGER)) != 0;
 }
 
-/* Greek and Cyrillic compared without case, and Greek without its accents: the tokens' keys keep both scripts as
- * written (the lexicons' keys are generated that way), so `ЗАМЯТИНА` in a description was not the PatientName
- * `Замятина`, nor `ΠΑΠΑΔΟΠΟΥΛΟΣ` / `Παπαδοπουλος` the name `Παπαδόπουλος`. The deny-list folds its parts' and
- * phrases' keys, and a copy of a text's token keys, to capitals (Cyrillic ё/Ё as Е, Greek final ς as Σ, tonos and
- * dialytika dropped; the Cyrillic pairs of Ukrainian, Belarusian and the Turkic alphabets too). Every mapping is
- * 2 UTF-8 bytes to 2, so a folded key keeps its length and every offset into it. */
+/* Greek and Cyrillic compared without case or accents: the tokens' keys keep both scripts as written (the
+ * lexicons' keys are generated that way), so `ЗАМЯТИНА` in a description was not the PatientName `Замятина`, nor
+ * `ΠΑΠΑΔΟΠΟΥΛΟΣ` / `Παπαδοπουλος` the name `Παπαδόπουλος`. The deny-list folds its parts' and phrases' keys, and a
+ * copy of a text's token keys, by fuzzy PN matching's fold of the two scripts (text/pn_fold.h dv_pn_fold_gc, its
+ * one home: lower case, Greek tonos and dialytika dropped and final ς as σ, Cyrillic precomposed letters to
+ * their base letters, Ё as е and Й as и). Every mapping is 2 UTF-8 bytes to 2, so a folded key keeps its length
+ * and every offset into it. */
 static inline uint32_t dl_gc_fold_cp(uint32_t cp)
 {
-    if (cp >= 0x430 && cp <= 0x44F)
-        cp -= 0x20;
-    else if (cp >= 0x450 && cp <= 0x45F)
-        cp -= 0x50;
-    else if ((cp >= 0x460 && cp <= 0x481) || (cp >= 0x48A && cp <= 0x4BF) || (cp >= 0x4D0 && cp <= 0x4FF))
-        cp &= ~1u;
-    if (cp == 0x400 || cp == 0x401) /* Ѐ, Ё */
-        return 0x415;
-    if (cp == 0x3C2) /* ς */
-        return 0x3A3;
-    if (cp >= 0x3B1 && cp <= 0x3C9)
-        return cp - 0x20;
-    switch (cp) {
-    case 0x386: case 0x3AC: return 0x391;
-    case 0x388: case 0x3AD: return 0x395;
-    case 0x389: case 0x3AE: return 0x397;
-    case 0x38A: case 0x3AF: case 0x390: case 0x3AA: case 0x3CA: return 0x399;
-    case 0x38C: case 0x3CC: return 0x39F;
-    case 0x38E: case 0x3CD: case 0x3B0: case 0x3AB: case 0x3CB: return 0x3A5;
-    case 0x38F: case 0x3CE: return 0x3A9;
-    default: return cp;
-    }
+    int32_t f = dv_pn_fold_gc((int32_t)cp);
+    return f ? (uint32_t)f : cp;
 }
 
-/* k[0, n) folded in place (dl_gc_fold_cp); 1 when a byte changed. Only 2-byte sequences with lead bytes CE-D3 are
- * looked at (U+0380-U+04FF); anything else, invalid UTF-8 too, stays as it is. */
+/* k[0, n) folded in place (dl_gc_fold_cp); 1 when a byte changed. Only 2-byte sequences with lead bytes CE-D4 are
+ * looked at (U+0380-U+053F); anything else, invalid UTF-8 too, stays as it is. */
 static inline int dl_gc_fold(char *k, size_t n)
 {
     int changed = 0;
     for (size_t i = 0; i + 1 < n; i++) {
         unsigned char a = (unsigned char)k[i], b = (unsigned char)k[i + 1];
-        if (a < 0xCE || a > 0xD3 || (b & 0xC0) != 0x80)
+        if (a < 0xCE || a > 0xD4 || (b & 0xC0) != 0x80)
             continue;
         uint32_t cp = (uint32_t)(a & 0x1F) << 6 | (b & 0x3F);
         uint32_t f = dl_gc_fold_cp(cp);
@@ -152,11 +134,11 @@ static inline int dl_gc_fold(char *k, size_t n)
     return changed;
 }
 
-/* Might k[0, n) hold a character dl_gc_fold changes? (a lead byte CE-D3) */
+/* Might k[0, n) hold a character dl_gc_fold changes? (a lead byte CE-D4) */
 static inline int dl_gc_maybe(const char *k, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)k[i] >= 0xCE && (unsigned char)k[i] <= 0xD3)
+        if ((unsigned char)k[i] >= 0xCE && (unsigned char)k[i] <= 0xD4)
             return 1;
     return 0;
 }

@@ -133,6 +133,12 @@ static int32_t cyrillic(int32_t cp)
     return 0;
 }
 
+int32_t dv_pn_fold_gc(int32_t cp)
+{
+    int32_t f = greek(cp);
+    return f ? f : cyrillic(cp);
+}
+
 static size_t put_utf8(int32_t cp, char *o)
 {
     if (cp < 0x80) {
@@ -184,9 +190,7 @@ static size_t fold_cp(int32_t cp, char *o)
     const struct latin_extra *x = latin_extra_of(cp);
     if (x)
         return x->ascii[0] ? put_ascii_lower(x->ascii, o) : put_utf8(x->lower, o);
-    int32_t f = greek(cp);
-    if (f == 0)
-        f = cyrillic(cp);
+    int32_t f = dv_pn_fold_gc(cp);
     return put_utf8(f ? f : cp, o);
 }
 

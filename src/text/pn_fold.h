@@ -19,10 +19,17 @@
 #define DV_TEXT_PN_FOLD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Fold utf8[0, len) into out (cap bytes, NUL-terminated when cap > 0) and return the folded length. cap >= len + 1
  * always holds the whole fold; with less room the fold stops before the first folded character that does not fit
  * whole (never half a UTF-8 sequence), so the result is a prefix of the whole fold. No allocation. */
 size_t dv_pn_fold(const char *utf8, size_t len, char *out, size_t cap);
+
+/* One Greek or Cyrillic letter's fold, as dv_pn_fold folds it: a letter of U+0386-U+052F to another of that
+ * range (2 UTF-8 bytes to 2), MICRO SIGN to mu; 0 when cp is not a letter this folds (a lower-case base letter
+ * included). The one home of the two scripts' fold: the deny-list compares Greek and Cyrillic words by it too
+ * (text/denylist_internal.h dl_gc_fold). [test_pn_fold; test_denylist: test_greek_cyrillic_case] */
+int32_t dv_pn_fold_gc(int32_t cp);
 
 #endif
