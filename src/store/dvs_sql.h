@@ -99,6 +99,20 @@ void dvs_sql_fold_update(dvs_sql *b, const dvs_fold_fill *f);
 /* The batch's folds freed, for the next batch (also after a failure). */
 void dvs_fold_fill_clear(dvs_fold_fill *f);
 
+/* What a backend gives the back-fill: its dialect and two ways to run a built statement on its connection
+ * (ctx), each 0 or -1 with err set. exec runs one that returns no rows; read runs dvs_sql_fold_select's and hands
+ * each row to dvs_fold_fill_row. */
+typedef struct dvs_fold_driver {
+    dvs_dialect dialect;
+    void *ctx;
+    int (*exec)(void *ctx, const dvs_sql *b, dv_error *err);
+    int (*read)(void *ctx, const dvs_sql *b, dvs_fold_fill *f, dv_error *err);
+} dvs_fold_driver;
+
+/* The whole back-fill, level by level: the partial index of the rows missing their folds, then batches read,
+ * folded and written until a batch comes back short. The one loop both backends run (sqlite_fold.c, pg_fold.c). */
+int dvs_fold_fill_all(const dvs_fold_driver *d, dv_error *err);
+
 /* "INSERT INTO studies|series(parent, uid, attrs...) VALUES(...) ON CONFLICT DO NOTHING": the first
  * instance of a study or series decides its attributes. */
 void dvs_sql_level_insert(dvs_sql *b, dvs_level level, int64_t parent, const char *uid, const dvs_instance_rec *rec);

@@ -7,12 +7,16 @@
 #include "store/dvs_sql.h"
 #include "store/pg_internal.h"
 
-/* One batch of level f->level read into f. */
-static int read_batch(PGconn *c, dvs_sql *b, dvs_fold_fill *f, dv_error *err, PGresult **failed)
+typedef struct pg_ctx {
+    PGconn *c;
+    PGresult **failed;
+} pg_ctx;
+
+/* The select's rows into f. */
+static int read_rows(void *ctx, const dvs_sql *b, dvs_fold_fill *f, dv_error *err)
 {
-    dvs_sql_init(b, DVS_DIALECT_PG);
-    dvs_sql_fold_select(b, f);
-    PGresult *r = dvs_pg_run_built(c, b, "schema upgrade", err, failed);
+    pg_ctx *p = ctx;
+    PGresult *r = dvs_pg_run_built(p->c, b, "schema upgrade", err, p->failed);
     if (r == NULL)
         return -1;
     int rc = 0;
@@ -27,38 +31,17 @@ static int read_batch(PGconn *c, dvs_sql *b, dvs_fold_fill *f, dv_error *err, PG
     return rc;
 }
 
+static int exec_built(void *ctx, const dvs_sql *b, dv_error *err)
+{
+    pg_ctx *p = ctx;
+    PGresult *r = dvs_pg_run_built(p->c, b, "schema upgrade", err, p->failed);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
 int dvs_pg_fold_fill(PGconn *c, dv_error *err, PGresult **failed)
 {
-    dvs_sql *b = malloc(sizeof *b);
-    dvs_fold_fill *f = malloc(sizeof *f);
-    int rc = b && f ? 0 : dv_fail(err, DV_ERR_NOMEM, "index: schema upgrade");
-    for (int level = DVS_STUDY; rc == 0 && level <= DVS_INSTANCE; level++) {
-        if (dvs_fold_fill_init(f, (dvs_level)level) == 0)
-            continue;
-        dvs_sql_init(b, DVS_DIALECT_PG);
-        dvs_sql_fold_missing_index(b, f);
-        PGresult *ix = dvs_pg_run_built(c, b, "schema upgrade", err, failed);
-        if (ix == NULL) {
-            rc = -1;
-            break;
-        }
-        PQclear(ix);
-        for (;;) {
-            rc = read_batch(c, b, f, err, failed);
-            if (rc == 0 && f->n > 0) {
-                dvs_sql_init(b, DVS_DIALECT_PG);
-                dvs_sql_fold_update(b, f);
-                PGresult *r = dvs_pg_run_built(c, b, "schema upgrade", err, failed);
-                rc = r ? 0 : -1;
-                PQclear(r);
-            }
-            size_t n = f->n;
-            dvs_fold_fill_clear(f);
-            if (rc || n < DVS_FOLD_BATCH)
-                break;
-        }
-    }
-    free(b);
-    free(f);
-    return rc;
+    pg_ctx p = {c, failed};
+    dvs_fold_driver d = {DVS_DIALECT_PG, &p, exec_built, read_rows};
+    return dvs_fold_fill_all(&d, err);
 }

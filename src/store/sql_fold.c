@@ -115,3 +115,35 @@ void dvs_fold_fill_clear(dvs_fold_fill *f)
         }
     f->n = 0;
 }
+
+int dvs_fold_fill_all(const dvs_fold_driver *d, dv_error *err)
+{
+    dvs_sql *b = malloc(sizeof *b);
+    dvs_fold_fill *f = malloc(sizeof *f);
+    int rc = b && f ? 0 : dv_fail(err, DV_ERR_NOMEM, "index: schema upgrade");
+    for (int level = DVS_STUDY; rc == 0 && level <= DVS_INSTANCE; level++) {
+        if (dvs_fold_fill_init(f, (dvs_level)level) == 0)
+            continue;
+        dvs_sql_init(b, d->dialect);
+        dvs_sql_fold_missing_index(b, f);
+        if ((rc = d->exec(d->ctx, b, err)) != 0)
+            break;
+        for (;;) {
+            dvs_sql_init(b, d->dialect);
+            dvs_sql_fold_select(b, f);
+            rc = d->read(d->ctx, b, f, err);
+            if (rc == 0 && f->n > 0) {
+                dvs_sql_init(b, d->dialect);
+                dvs_sql_fold_update(b, f);
+                rc = d->exec(d->ctx, b, err);
+            }
+            size_t n = f->n;
+            dvs_fold_fill_clear(f);
+            if (rc || n < DVS_FOLD_BATCH)
+                break;
+        }
+    }
+    free(b);
+    free(f);
+    return rc;
+}

@@ -34,11 +34,10 @@ static sqlite3_stmt *prepare(dvs_sx_conn *s, const dvs_sql *b, dv_error *err)
     return st;
 }
 
-/* One batch of level f->level read into f. */
-static int read_batch(dvs_sx_conn *s, dvs_sql *b, dvs_fold_fill *f, dv_error *err)
+/* The select's rows into f. */
+static int read_rows(void *ctx, const dvs_sql *b, dvs_fold_fill *f, dv_error *err)
 {
-    dvs_sql_init(b, DVS_DIALECT_SQLITE);
-    dvs_sql_fold_select(b, f);
+    dvs_sx_conn *s = ctx;
     sqlite3_stmt *st = prepare(s, b, err);
     if (st == NULL)
         return -1;
@@ -56,10 +55,9 @@ static int read_batch(dvs_sx_conn *s, dvs_sql *b, dvs_fold_fill *f, dv_error *er
     return rc;
 }
 
-static int write_batch(dvs_sx_conn *s, dvs_sql *b, const dvs_fold_fill *f, dv_error *err)
+static int exec_built(void *ctx, const dvs_sql *b, dv_error *err)
 {
-    dvs_sql_init(b, DVS_DIALECT_SQLITE);
-    dvs_sql_fold_update(b, f);
+    dvs_sx_conn *s = ctx;
     sqlite3_stmt *st = prepare(s, b, err);
     if (st == NULL)
         return -1;
@@ -70,29 +68,6 @@ static int write_batch(dvs_sx_conn *s, dvs_sql *b, const dvs_fold_fill *f, dv_er
 
 int dvs_sx_fold_fill(dvs_sx_conn *s, dv_error *err)
 {
-    dvs_sql *b = malloc(sizeof *b);
-    dvs_fold_fill *f = malloc(sizeof *f);
-    int rc = b && f ? 0 : dv_fail(err, DV_ERR_NOMEM, "index: schema upgrade");
-    for (int level = DVS_STUDY; rc == 0 && level <= DVS_INSTANCE; level++) {
-        if (dvs_fold_fill_init(f, (dvs_level)level) == 0)
-            continue;
-        dvs_sql_init(b, DVS_DIALECT_SQLITE);
-        dvs_sql_fold_missing_index(b, f);
-        if (b->overflow || dvs_sx_exec(s, b->text, err)) {
-            rc = b->overflow ? dv_fail(err, DV_ERR_LIMIT, "index: schema upgrade: statement too large") : -1;
-            break;
-        }
-        for (;;) {
-            rc = read_batch(s, b, f, err);
-            if (rc == 0 && f->n > 0)
-                rc = write_batch(s, b, f, err);
-            size_t n = f->n;
-            dvs_fold_fill_clear(f);
-            if (rc || n < DVS_FOLD_BATCH)
-                break;
-        }
-    }
-    free(b);
-    free(f);
-    return rc;
+    dvs_fold_driver d = {DVS_DIALECT_SQLITE, s, exec_built, read_rows};
+    return dvs_fold_fill_all(&d, err);
 }
