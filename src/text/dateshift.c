@@ -561,17 +561,19 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
     return (int)o;
 }
 
-/* Which ASCII characters of a date were written full width in orig: each run of digits by itself (２０１９年10月19日
- * keeps its year wide and its month and day ASCII; runs are matched from the end, as the shifted date has the same
- * day and month runs), letters as a class (the shifted date has other month letters), punctuation and the space
- * one by one, each with the code point it was written as: full width (－ U+FF0D), a small form (﹣ U+FE63: written
- * back full width before, 2019﹣10﹣19 came back 2019－10－29) or the ideographic space. */
+/* Which ASCII characters of a date were written otherwise in orig: each run of digits by itself, in the script its
+ * first digit was written in (２０１９年10月19日 keeps its year full width and its month and day ASCII; ٢٣/٠٤/٢٠٢٠
+ * stays Arabic-Indic; runs are matched from the end, as the shifted date has the same day and month runs), letters
+ * as a class (the shifted date has other month letters), punctuation and the space one by one, each with the code
+ * point it was written as: full width (－ U+FF0D), a small form (﹣ U+FE63: written back full width before,
+ * 2019﹣10﹣19 came back 2019－10－29) or the ideographic space. */
 #define WIDE_RUNS 8
 typedef struct wide_set {
-    int digits, letters;
+    uint32_t digits;   /* the zero of the last digit written other than ASCII (U+FF10, U+0660, ...); 0: none */
+    int letters;
     uint16_t punct[128]; /* the code point ASCII punctuation or space c was written as; 0: as itself */
-    uint8_t run_wide[WIDE_RUNS];
-    size_t nruns;      /* digit runs seen (run_wide holds the last WIDE_RUNS of them) */
+    uint32_t run_zero[WIDE_RUNS]; /* per digit run, the zero of its script; 0: ASCII */
+    size_t nruns;      /* digit runs seen (run_zero holds the last WIDE_RUNS of them) */
 } wide_set;
 
 static void wide_of(const char *orig, size_t len, wide_set *w)
@@ -580,45 +582,52 @@ static void wide_of(const char *orig, size_t len, wide_set *w)
     memset(w, 0, sizeof *w);
     int in_run = 0;
     for (size_t i = 0; i < len; i++) {
-        char a = i + 2 < len ? dv_width_ascii(u + i, len - i) : 0;
+        size_t clen = 1;
+        uint32_t zero = 0;
+        char a = u[i] >= 0xD9 ? dv_width_fold_char(u + i, len - i, &clen) : 0;
+        if (a >= '0' && a <= '9' && clen == 3 && u[i] == 0xEF)
+            zero = 0xFF10;
+        else if (a >= '0' && a <= '9')
+            dv_native_digit_ascii(u + i, len - i, NULL, &zero);
         int digit = (a >= '0' && a <= '9') || (!a && orig[i] >= '0' && orig[i] <= '9');
         if (digit && !in_run)
-            w->run_wide[w->nruns++ % WIDE_RUNS] = a != 0;
+            w->run_zero[w->nruns++ % WIDE_RUNS] = zero;
         in_run = digit;
         if (!a)
             continue;
-        if (a >= '0' && a <= '9')
-            w->digits = 1;
+        if (zero)
+            w->digits = zero;
         else if (isalpha((unsigned char)a))
             w->letters = 1;
-        else /* every folded character is 3 bytes of UTF-8 (widthfold.h) */
+        else /* full-width punctuation, a small form or U+3000: 3 bytes of UTF-8 (widthfold.h) */
             w->punct[(unsigned char)a] =
                 (uint16_t)(((u[i] & 0x0Fu) << 12) | ((u[i + 1] & 0x3Fu) << 6) | (u[i + 2] & 0x3Fu));
-        i += 2;
+        i += clen - 1;
     }
 }
 
-/* Was the digit run of a that ends k runs before a's last (0: the last) written wide? */
-static int run_was_wide(const wide_set *w, size_t from_end)
+/* The zero of the script the digit run of a that ends k runs before a's last (0: the last) was written in. */
+static uint32_t run_zero(const wide_set *w, size_t from_end)
 {
     if (from_end >= w->nruns || from_end >= WIDE_RUNS)
         return w->digits;
-    return w->run_wide[(w->nruns - 1 - from_end) % WIDE_RUNS];
+    return w->run_zero[(w->nruns - 1 - from_end) % WIDE_RUNS];
 }
 
-/* Write the ASCII date a[0, n) into out with the characters orig had full width (or small) written so again. */
+/* Write the ASCII date a[0, n) into out with the characters orig wrote otherwise (full width, small, another
+ * script's digits) written so again. */
 static int rewiden(const wide_set *w, const char *a, size_t n, char *out, size_t cap)
 {
     size_t o = 0, runs = 0, run = 0;
     for (size_t i = 0; i < n; i++)
         runs += a[i] >= '0' && a[i] <= '9' && (i == 0 || a[i - 1] < '0' || a[i - 1] > '9');
-    int run_wide = 0;
+    uint32_t zero = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)a[i];
         if (c >= '0' && c <= '9' && (i == 0 || a[i - 1] < '0' || a[i - 1] > '9'))
-            run_wide = run_was_wide(w, runs - 1 - run++);
-        unsigned cp = c >= 0x80                 ? 0
-                      : (c >= '0' && c <= '9') ? (run_wide ? c + 0xFEE0u : 0)
+            zero = run_zero(w, runs - 1 - run++);
+        uint32_t cp = c >= 0x80                 ? 0
+                      : (c >= '0' && c <= '9') ? (zero ? zero + (c - '0') : 0)
                       : isalpha(c)             ? (w->letters ? c + 0xFEE0u : 0)
                                                : w->punct[c];
         if (!cp) {
@@ -626,8 +635,18 @@ static int rewiden(const wide_set *w, const char *a, size_t n, char *out, size_t
                 return -1;
             continue;
         }
-        char u[3] = {(char)(0xE0 | (cp >> 12)), (char)(0x80 | ((cp >> 6) & 0x3F)), (char)(0x80 | (cp & 0x3F))};
-        if (put(out, cap, &o, u, 3))
+        char u[3];
+        size_t ul = 3;
+        if (cp < 0x800) { /* Arabic-Indic and NKo digits: 2 bytes */
+            u[0] = (char)(0xC0 | (cp >> 6));
+            u[1] = (char)(0x80 | (cp & 0x3F));
+            ul = 2;
+        } else {
+            u[0] = (char)(0xE0 | (cp >> 12));
+            u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            u[2] = (char)(0x80 | (cp & 0x3F));
+        }
+        if (put(out, cap, &o, u, ul))
             return -1;
     }
     return (int)o;
@@ -647,13 +666,14 @@ int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_
     return shift_written_date(out, (size_t)n, -days, back, sizeof back) < 0 ? -1 : n;
 }
 
-/* Dates written full width (２０２０／０３／０５, ２０２０年３月５日) or with small form punctuation (2019﹣10﹣19) are
- * shifted on their folded copy and written back in the same width, character class by character class (wide_of). */
+/* Dates written full width (２０２０／０３／０５, ２０２０年３月５日), with small form punctuation (2019﹣10﹣19) or in
+ * another script's digits (٢٣/٠٤/٢٠٢٠, २३/०४/२०२०) are shifted on their folded copy and written back as they were
+ * written, character class by character class (wide_of). */
 static int shift_written_date(const char *in, size_t len, int days, char *out, size_t cap)
 {
     enum { MAX_IN = 64 * 3 };
     char folded[MAX_IN], shifted[80];
-    uint32_t at[MAX_IN / 3];
+    uint32_t at[MAX_IN / 2], cum[MAX_IN / 2];
     size_t nat = 0;
     if (!in || len == 0 || len > MAX_IN)
         return -1;
@@ -673,7 +693,7 @@ static int shift_written_date(const char *in, size_t len, int days, char *out, s
         int n = dv_shift_written_date(folded, (size_t)a, days, shifted, sizeof shifted);
         return n < 0 ? -1 : dv_kanji_date_from_ascii(shifted, (size_t)n, st, nst, out, cap);
     }
-    size_t flen = dv_width_fold_into(in, len, folded, at, &nat);
+    size_t flen = dv_width_fold_into(in, len, folded, at, cum, &nat);
     if (nat == 0)
         return shift_written(in, len, days, out, cap);
     int n = shift_written(folded, flen, days, shifted, sizeof shifted);

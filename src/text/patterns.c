@@ -22,7 +22,8 @@
 
 /* Text profile bits: a detector runs only when the text has what it needs. */
 enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32, P_ALPHA = 64, P_SLASH = 128, P_H = 256,
-       P_WIDE = 512 /* a full-width ASCII character or U+3000: the patterns run on a folded copy (widthfold.h) */,
+       P_WIDE = 512 /* a full-width ASCII character, U+3000 or another script's digit: the patterns run on a folded
+                       copy (widthfold.h) */,
        P_KMONTH = 1024 /* the month mark 月: a date in kanji numerals can be there (kanjinum.h) */ };
 
 /* Boundaries: WB/WE = not inside an ASCII word; NB/NE also refuse to continue a number chain (so a date is
@@ -946,8 +947,10 @@ static text_profile profile_of(const char *t, size_t len)
             p |= P_ALPHA;
         else if (c >= 0x80) {
             p |= P_ALPHA;
-            /* only lead bytes 0xEF / 0xE3 are looked at twice: ASCII text pays nothing for this */
-            if ((c == 0xEF || c == 0xE3) && dv_width_ascii((const unsigned char *)t + i, len - i))
+            /* only lead bytes 0xEF / 0xE3 (full width) and D9, DB, DF, E0, E1 (other scripts' digits) are looked
+             * at twice: ASCII text pays nothing for this */
+            size_t clen;
+            if (c >= 0xD9 && dv_width_fold_char((const unsigned char *)t + i, len - i, &clen))
                 p |= P_WIDE;
             else if (c == 0xE6 && i + 2 < len && (unsigned char)t[i + 1] == 0x9C && (unsigned char)t[i + 2] == 0x88)
                 p |= P_KMONTH;
@@ -1105,8 +1108,8 @@ int dv_detect_patterns(const dv_patterns *p, dv_text_scratch *s, const char *utf
     if (t != utf8) {
         const dv_width_buf *b = &s->wide;
         for (size_t i = first; i < out->n; i++) {
-            out->v[i].start = (uint32_t)dv_width_orig(b->at, b->nat, out->v[i].start);
-            out->v[i].end = (uint32_t)dv_width_orig(b->at, b->nat, out->v[i].end);
+            out->v[i].start = (uint32_t)dv_width_orig(b, out->v[i].start);
+            out->v[i].end = (uint32_t)dv_width_orig(b, out->v[i].end);
         }
         dv_width_buf_trim(&s->wide, WIDE_KEEP);
     }

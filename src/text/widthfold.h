@@ -2,10 +2,11 @@
  * (dateshift.c) and the deny-list's phone digits (denylist.c) know ASCII digits and punctuation only, while
  * Japanese, Chinese and Korean text writes the same characters full width (２０２０／０３／０５, ０３－１２３４).
  * This file folds U+FF01-U+FF5E to their ASCII counterparts (U+FF01 - 0xFEE0 = '!'), the ideographic space
- * U+3000 to a space, and the small form variants of ASCII punctuation (U+FE50-U+FE6B: ﹣ U+FE63 is '-', ﹕ ':',
- * ﹒ '.', as an ID or a date can be written in CJK text) to the same ASCII, and maps offsets of the folded copy
- * back to the original. Every folded character is 3 bytes of UTF-8 that become 1, so the map is the list of
- * folded characters' positions. The lexicons' folding (tokens.c, docs/text-lexicons.md "Tokens and folding")
+ * U+3000 to a space, the small form variants of ASCII punctuation (U+FE50-U+FE6B: ﹣ U+FE63 is '-', ﹕ ':',
+ * ﹒ '.', as an ID or a date can be written in CJK text) to the same ASCII, and the decimal digits of other
+ * scripts (Arabic-Indic ٢٣, Devanagari २३, Thai ๒๓, ...) to ASCII digits, and maps offsets of the folded copy
+ * back to the original. A folded character is 3 or 2 bytes of UTF-8 that become 1, so the map is the list of
+ * folded characters' positions with the bytes saved so far. The lexicons' folding (tokens.c, docs/text-lexicons.md "Tokens and folding")
  * agrees with it on letters and digits, and dv_text_sep_ascii on punctuation.
  * docs/text.md "Full-width text"; tests: test_patterns (test_full_width, test_small_form_variants),
  * test_text_transform. */
@@ -42,6 +43,28 @@ static inline char dv_width_ascii(const unsigned char *s, size_t n)
     return s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80 ? ' ' : 0;
 }
 
+/* A decimal digit of another script at s (n bytes readable; the scripts of tokens.h dv_native_digit: Arabic-Indic
+ * and its Extended and NKo forms, 2 bytes of UTF-8; Devanagari to Sinhala, Thai, Lao, Tibetan, Myanmar, Khmer and
+ * Mongolian, 3 bytes): its ASCII digit, with its length in *clen and the code point of its script's zero in *zero
+ * (either may be NULL); 0 when s starts none. Only lead bytes D9, DB, DF, E0 and E1 can start one. */
+char dv_native_digit_ascii(const unsigned char *s, size_t n, size_t *clen, uint32_t *zero);
+
+/* What the character at s (n bytes readable) folds to for the ASCII-only detectors: a full-width character, a
+ * small form or the ideographic space (dv_width_ascii, 3 bytes), or a digit of another script (2 or 3 bytes; a
+ * date, phone number or ID written `٢٣/٠٤/٢٠٢٠` was no number to the patterns or the date shifter, the i18n
+ * audit); its length in *clen. 0 when it folds to nothing (*clen then unset). */
+static inline char dv_width_fold_char(const unsigned char *s, size_t n, size_t *clen)
+{
+    unsigned char c = s[0];
+    if (c == 0xEF || c == 0xE3) {
+        *clen = 3;
+        return dv_width_ascii(s, n);
+    }
+    if (c == 0xD9 || c == 0xDB || c == 0xDF || c == 0xE0 || c == 0xE1)
+        return dv_native_digit_ascii(s, n, clen, NULL);
+    return 0;
+}
+
 /* A PersonName delimiter at s (n bytes readable): '^' or '=' as DICOM writes them, or typed full width as a
  * Japanese input method writes them in a PatientName (＾ U+FF3E, ＝ U+FF1D); its length in bytes in *len.
  * 0 for anything else. The one reading of PN delimiters for the deny-list and [CTX] phrases. */
@@ -57,29 +80,31 @@ static inline char dv_pn_delim(const unsigned char *s, size_t n, size_t *len)
     return c == '^' || c == '=' ? c : 0;
 }
 
-/* Fold in[0, len) into out (room for len bytes); at (room for len / 3 entries) receives the offsets IN out of
- * the folded characters, ascending, and *nat their count. Returns the folded length. No allocation. */
-size_t dv_width_fold_into(const char *in, size_t len, char *out, uint32_t *at, size_t *nat);
+/* Fold in[0, len) into out (room for len bytes), each character dv_width_fold_char folds to its ASCII one; at and
+ * cum (room for len / 2 entries each) receive, per folded character in order, its offset IN out and the bytes
+ * the fold saved up to and including it (1 or 2 each), and *nat their count. Returns the folded length. No
+ * allocation. */
+size_t dv_width_fold_into(const char *in, size_t len, char *out, uint32_t *at, uint32_t *cum, size_t *nat);
 
 /* The folding of phrase matching ([CTX], ctx.c): dv_width_fold_into's (full-width ASCII to ASCII, U+3000 to a
- * space) and half-width katakana to full width with their sound marks composed, as the tokens' keys fold them
+ * space, other scripts' digits to ASCII) and half-width katakana to full width with their sound marks composed, as the tokens' keys fold them
  * (tokens.h dv_fold_halfwidth_kana_at), so a phrase meets its other widths. Folds in[0, len) into out (room for
  * len bytes: nothing grows); when orig is not NULL (room for len + 1 entries), orig[k] is the offset in `in` of
  * the character that gave byte k of out, and orig[n] = len, so a span [s, e) of out maps to [orig[s], orig[e]).
  * Returns n, the folded length. No allocation. */
 size_t dv_width_fold_map(const char *in, size_t len, char *out, uint32_t *orig);
 
-/* The original offset of offset k of a folded copy (at[0, nat) as dv_width_fold_into gave): k plus 2 per folded
- * character before k. A span [s, e) of the copy maps to [orig(s), orig(e)): from the start of its first original
- * character to the end of its last. */
-size_t dv_width_orig(const uint32_t *at, size_t nat, size_t k);
-
 /* A worker's reusable folded copy (patterns.c keeps one in its scratch). */
 typedef struct dv_width_buf {
     char *text;
-    uint32_t *at;
+    uint32_t *at, *cum; /* dv_width_fold_into's */
     size_t cap, len, nat;
 } dv_width_buf;
+
+/* The original offset of offset k of b's folded copy: k plus the bytes saved by the folded characters before k.
+ * A span [s, e) of the copy maps to [orig(s), orig(e)): from the start of its first original character to the end
+ * of its last. */
+size_t dv_width_orig(const dv_width_buf *b, size_t k);
 
 /* Fold utf8[0, len) into b, growing its buffers only when a longer text comes (no allocation per call
  * otherwise). Returns the number of folded characters (0: nothing to fold, b->text is a copy anyway), or -1

@@ -8,7 +8,8 @@ its alphabetic, ideographic and phonetic groups where they apply, PatientID, bir
 number, and the same name, ID, birth date and address in StudyDescription, SeriesDescription,
 RequestedProcedureDescription, ImageComments, AdditionalPatientHistory, an SR TextValue and private LO / OB / UN
 values, in the spellings the audit found kept: Greek and Cyrillic in capitals or without accents, a kana name in the
-other syllabary or half width, a name inside a long CJK run, digits of other scripts, a Thai Buddhist-era birth
+other syllabary or half width, a name inside a long CJK run, digits of other scripts (a study date in Arabic-Indic
+and Devanagari digits too), a Thai Buddhist-era birth
 date, an Arabic name without its article, a name after an ISO 2022 escape in a private blob. Every value is
 encoded here, escape sequences and all (pydicom 2.3 writes IR 58 without its designation and does not designate G1
 again after a line break).
@@ -94,9 +95,10 @@ IDS = {
                 "03-5550-0190", "1961年4月23日", "患者", ("月森", "小百合"), ("つきもり", "さゆり"),
                 [("ﾂｷﾓﾘ ｻﾕﾘ", "ﾂｷﾓﾘ"), ("つきもりさゆりさまはきのうからずつうをうったえてらいいんしました", "つきもり")]),
     "utf8_ar": ("ISO_IR 192", "العتيبي", "نورة", "AN-٧٧١٢٠٤", "شارع العليا ١٢", "الرياض", "٠١١ ٥٥٥ ٠١٨٧",
-                "٢٣/٠٤/١٩٦١", "المريضة", None, None, [("ID 771204", "771204")]),
+                "٢٣/٠٤/١٩٦١", "المريضة", None, None,
+                [("ID 771204", "771204"), ("أجريت الأشعة بتاريخ ١٧/٠٣/٢٠١٩ في الرياض", "١٧/٠٣/٢٠١٩")]),
     "utf8_hi": ("ISO_IR 192", "श्रीवास्तव", "अनन्या", "SA-558201", "१२ महात्मा गांधी मार्ग", "लखनऊ",
-                "0522 555 0187", "२३/०४/१९६१", "रोगी", None, None, []),
+                "0522 555 0187", "२३/०४/१९६१", "रोगी", None, None, [("जांच १७/०३/२०१९ को हुई", "१७/०३/२०१९")]),
 }
 DOB = "19610423"
 TEXT_VRS = {"SH", "LO", "ST", "LT", "UC", "UT", "PN"}

@@ -551,6 +551,30 @@ static void test_full_width(void **state)
     one("Call 555-123-4567", DV_IT_PHONE_NUMBER, "555-123-4567");
 }
 
+/* Digits of other scripts (Arabic-Indic, Extended Arabic-Indic as Persian and Urdu write them, Devanagari, Thai)
+ * fold to ASCII digits for the patterns as full-width ones do (widthfold.h), and each span covers exactly the
+ * original 2- or 3-byte digits. Before (the i18n audit), a date, phone number or ID written in them was no number
+ * to the patterns: a study date `٢٣/٠٤/٢٠٢٠` in a comment was neither found nor shifted. */
+static void test_other_script_digits(void **state)
+{
+    (void)state;
+    one("تاريخ الفحص ٢٣/٠٤/٢٠٢٠ في المستشفى", DV_IT_DATE, "٢٣/٠٤/٢٠٢٠");
+    one("تاریخ ۲۳/۰۴/۲۰۲۰", DV_IT_DATE, "۲۳/۰۴/۲۰۲۰");
+    one("जांच २०२०-०४-२३ को हुई", DV_IT_DATE, "२०२०-०४-२३");
+    one("ตรวจวันที่ ๒๓/๐๔/๒๐๒๐ ที่", DV_IT_DATE, "๒๓/๐๔/๒๐๒๐");
+    one("هاتف ٥٥٥-١٢٣-٤٥٦٧", DV_IT_PHONE_NUMBER, "٥٥٥-١٢٣-٤٥٦٧");
+    one("SSN ١٢٣-٤٥-٦٧٨٩", DV_IT_US_SOCIAL_SECURITY_NUMBER, "١٢٣-٤٥-٦٧٨٩");
+    /* 2- and 3-byte digits and full-width ones in one text: every span maps back to its own bytes */
+    char got[1024];
+    detect("a ٢٣/٠٤/٢٠٢٠ b २०२०-०४-२३ c ２０２０／０３／０５ d 2019-03-14", got, sizeof got);
+    assert_string_equal(got, "DATE[٢٣/٠٤/٢٠٢٠] DATE[२०२०-०४-२३] DATE[２０２０／０３／０５] DATE[2019-03-14]");
+    /* validated as the same text in ASCII digits is */
+    none("تاريخ ٢٣/٤٠/٢٠٢٠");
+    none("١٨٥٠-٠٣-٠٥");
+    /* a text of the script without digits takes the folding path for nothing and finds nothing */
+    none("مريض في المستشفى");
+}
+
 /* The small form variants of ASCII punctuation (U+FE50-U+FE6B: ﹣ U+FE63, ﹕ U+FE55, ﹒ U+FE52, ...) fold to ASCII
  * as the full-width forms do (widthfold.h), so an ID, date, phone or address written with them is found as the
  * same text with '-' (or full-width －) is, over the same characters. Before, ﹣ was no '-' to the patterns:
@@ -930,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_us_city_state_zip),
         cmocka_unit_test(test_spans_exact_in_utf8),
         cmocka_unit_test(test_full_width),
+        cmocka_unit_test(test_other_script_digits),
         cmocka_unit_test(test_small_form_variants),
         cmocka_unit_test(test_cjk_eras_and_year_less),
         cmocka_unit_test(test_kanji_numeral_dates),

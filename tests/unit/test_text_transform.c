@@ -831,6 +831,25 @@ static void test_written_date_small_forms(void **state)
         expect_written_shift(cases[i].in, 10, cases[i].out);
 }
 
+/* A date written in another script's digits is shifted on its ASCII twin and written back in those digits, run by
+ * run (before, the i18n audit: no such date was a date to the shifter, and a dateShift erased it). */
+static void test_written_date_other_script_digits(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"١٥/٠٤/٢٠٢٠", "٢٥/٠٤/٢٠٢٠"},   /* Arabic-Indic, 2 bytes a digit (day first: 15 is no month) */
+        {"۲۰۲۰/۰۳/۰۵", "۲۰۲۰/۰۳/۱۵"},   /* Extended Arabic-Indic (Persian, Urdu) */
+        {"२०२०-०३-०५", "२०२०-०३-१५"},   /* Devanagari, 3 bytes */
+        {"๑๕/๐๔/๒๐๒๐", "๒๕/๐๔/๒๐๒๐"},   /* Thai */
+        {"٢٠٢٠年٣月٥日", "٢٠٢٠年٣月١٥日"}, /* the day grew a digit, in its own script */
+        {"٢٠٢٠-03-05", "٢٠٢٠-03-15"},   /* each run keeps its own script */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_written_shift(cases[i].in, 10, cases[i].out);
+}
+
 /* A compact date-time as DICOM's DT and HL7's TS write it (a CDA's effectiveTime="20130815120000-0500") has its date
  * shifted and its time, fraction and UTC offset kept, as a DT attribute's; before, the shifter refused it and the
  * caller erased the whole value. Shapes that are no DT (an odd count of time digits, an hour 24, a fraction after
@@ -946,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_written_date_kanji_numerals),
         cmocka_unit_test(test_written_date_width_exact_bytes),
         cmocka_unit_test(test_written_date_small_forms),
+        cmocka_unit_test(test_written_date_other_script_digits),
         cmocka_unit_test(test_written_date_compact_date_time),
         cmocka_unit_test(test_written_date_japanese_era), cmocka_unit_test(test_key_from_base64),
     };
