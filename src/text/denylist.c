@@ -305,6 +305,25 @@ static int alnum_part_ok(const char *k, size_t n)
     return letters ? 1 : digits >= 4;
 }
 
+
+/* The longest Arabic part given its article twin (bytes; a name's part is far shorter). */
+#define ARABIC_PART_MAX 128
+
+/* Is k[0, n) Arabic letters only (U+0620-U+064A, U+066E-U+06D3: 2 bytes each)? Digits, marks and punctuation of
+ * the block are not letters of a name. */
+static int arabic_letters(const char *k, size_t n)
+{
+    if (n % 2)
+        return 0;
+    for (size_t i = 0; i < n; i += 2) {
+        unsigned cp = ((unsigned)(unsigned char)k[i] & 0x1Fu) << 6 | ((unsigned char)k[i + 1] & 0x3Fu);
+        if (((unsigned char)k[i] & 0xE0) != 0xC0 || ((unsigned char)k[i + 1] & 0xC0) != 0x80 ||
+            !((cp >= 0x620 && cp <= 0x64A) || (cp >= 0x66E && cp <= 0x6D3)))
+            return 0;
+    }
+    return 1;
+}
+
 static int add_component(dv_denylist *dl, const char *s, size_t len, int role, dv_error *err)
 {
     int added = 0;
@@ -341,10 +360,20 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
             }
             added |= r;
             /* An Arabic name with the article (الزهراني, al-Zahrani) is written without it too (زهراني): the part
-             * without ال is a part as well, when 3 letters or more are left (the i18n audit: kept). */
+             * without ال is a part as well, when 3 letters or more are left (the i18n audit: kept); and one
+             * stored without it is written with it (الزهراني in a text for PatientName زهراني, kept before stop
+             * 48): the part with ال is a part as well. */
             const char *k = dv_tok_key(&tk, i);
-            if (t->keylen >= 4 + 6 && memcmp(k, "\xD8\xA7\xD9\x84", 4) == 0 &&
-                add_part(dl, k + 4, t->keylen - 4u, role, t->script, err) < 0) {
+            int r2 = 0;
+            if (t->keylen >= 4 + 6 && memcmp(k, "\xD8\xA7\xD9\x84", 4) == 0) {
+                r2 = add_part(dl, k + 4, t->keylen - 4u, role, t->script, err);
+            } else if (t->keylen >= 6 && t->keylen <= ARABIC_PART_MAX && arabic_letters(k, t->keylen)) {
+                char with[4 + ARABIC_PART_MAX];
+                memcpy(with, "\xD8\xA7\xD9\x84", 4);
+                memcpy(with + 4, k, t->keylen);
+                r2 = add_part(dl, with, t->keylen + 4u, role, t->script, err);
+            }
+            if (r2 < 0) {
                 dv_toks_free(&tk);
                 return -1;
             }
