@@ -195,13 +195,15 @@ def cp_is_word(cp):
 
 
 def script_of(cp):
-    """Must agree with dv_lex_script() in src/text/tokens.c: a token never spans two of these."""
+    """Must agree with script_of() in src/text/tokens.c: a token never spans two of these."""
     if 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0xF900 <= cp <= 0xFAFF:
         return 1  # Han
     if 0x3040 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF or KANA_LO <= cp <= KANA_HI:
         return 2  # kana (half-width katakana too)
     if 0xAC00 <= cp <= 0xD7AF or 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F:
         return 3  # Hangul
+    if 0x0E00 <= cp <= 0x0EFF or 0x1000 <= cp <= 0x109F or 0x1780 <= cp <= 0x17FF:
+        return 4  # Thai, Lao, Myanmar, Khmer
     return 0
 
 

@@ -81,6 +81,9 @@ static int script_of(int32_t cp)
         return DV_SCRIPT_KANA;
     if ((cp >= 0xAC00 && cp <= 0xD7AF) || (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F))
         return DV_SCRIPT_HANGUL;
+    /* Thai, Lao, Myanmar, Khmer (their digits too: a digit run inside their text stays in its token) */
+    if ((cp >= 0x0E00 && cp <= 0x0EFF) || (cp >= 0x1000 && cp <= 0x109F) || (cp >= 0x1780 && cp <= 0x17FF))
+        return DV_SCRIPT_SEA;
     return DV_SCRIPT_OTHER;
 }
 

@@ -38,8 +38,11 @@ typedef enum dv_gap {
                         * across it (denylist.c gap_joins, split_gap) */
 } dv_gap;
 
-/* Scripts a token never mixes. */
-enum { DV_SCRIPT_OTHER = 0, DV_SCRIPT_HAN, DV_SCRIPT_KANA, DV_SCRIPT_HANGUL };
+/* Scripts a token never mixes. DV_SCRIPT_SEA: Thai, Lao, Myanmar and Khmer, written without spaces between words
+ * as Han and kana are: searched inside like them (a name glued to the words around it, `นายวิชัยสมบูรณ์ชัยมาตรวจ`,
+ * kept the name before stop 48), keys up to DV_TOK_CJK_KEY_MAX. Every script but OTHER is "CJK" to the code that
+ * says so: no case, no apostrophes, substrings searched. */
+enum { DV_SCRIPT_OTHER = 0, DV_SCRIPT_HAN, DV_SCRIPT_KANA, DV_SCRIPT_HANGUL, DV_SCRIPT_SEA };
 
 typedef struct dv_tok {
     uint32_t start, end; /* byte span [start, end) in the text, on code point boundaries */
@@ -53,7 +56,7 @@ typedef struct dv_tok {
 } dv_tok;
 
 #define DV_TOK_KEY_MAX 64u
-/* Han, kana and Hangul runs have no spaces: a sentence of 22 characters is over DV_TOK_KEY_MAX bytes, and a token
+/* Han, kana, Hangul and Thai-like runs have no spaces: a sentence of 22 characters is over DV_TOK_KEY_MAX bytes, and a token
  * without a key was searched by nothing (the i18n audit: `患者邱雨婷女士因头痛三天于今日来我院门诊就诊` kept the
  * name). Their keys may be this long; a longer run is cut into tokens of at most this many key bytes, with no gap. */
 #define DV_TOK_CJK_KEY_MAX 4096u
