@@ -202,8 +202,7 @@ def script_of(cp):
         return 2  # kana (half-width katakana too)
     if 0xAC00 <= cp <= 0xD7AF or 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F:
         return 3  # Hangul
-    if 0x0E00 <= cp <= 0x0EFF or 0x1000 <= cp <= 0x109F or 0x1780 <= cp <= 0x17FF:
-        return 4  # Thai, Lao, Myanmar, Khmer
+    # Thai, Lao, Myanmar and Khmer (DV_SCRIPT_SEA) never split from script 0: the same word here
     return 0
 
 

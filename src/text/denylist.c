@@ -190,7 +190,8 @@ static int add_part(dv_denylist *dl, const char *key, size_t n, int role, int sc
     p->len = (uint16_t)n;
     p->name = dl->names;
     p->role = (uint8_t)role;
-    p->cjk = script != DV_SCRIPT_OTHER;
+    p->cjk = !dv_script_whole_words((unsigned)script);
+    p->inner = script != DV_SCRIPT_OTHER;
     p->ncp = (uint8_t)(count_cps(key, n) > 255 ? 255 : count_cps(key, n));
     /* minimum lengths: 2-letter parts (Ng, Li) only next to another part; common words need context */
     p->common = (uint8_t)(p->cjk ? p->ncp < 2 : (n < 3 || common_word(key, n)));

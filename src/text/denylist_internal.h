@@ -33,8 +33,10 @@ typedef struct dl_part {
     uint16_t name; /* which PN value */
     uint8_t role;
     uint8_t common; /* may not match alone without context */
-    uint8_t cjk;
-    uint8_t ncp;    /* code points (CJK) */
+    uint8_t cjk;    /* Han, kana or Hangul: matched only inside runs of its script, never as a whole word */
+    uint8_t inner;  /* looked for inside runs of its script: cjk, and Thai-like parts (DV_SCRIPT_SEA), which are
+                     * whole words too */
+    uint8_t ncp;    /* code points */
     uint8_t particle; /* dv_lex_lookup(key) & DV_LEX_PARTICLE, looked up once when added */
     int32_t next;     /* next part (in insertion order) with the same key, or -1: the index chain */
 } dl_part;

@@ -242,7 +242,7 @@ static int match_digits(dm *m, dv_error *err)
 static long part_of(const dm *m, size_t i, int want_name)
 {
     const dv_tok *t = &m->tk->t[i];
-    if (t->keylen == 0 || t->script != DV_SCRIPT_OTHER)
+    if (t->keylen == 0 || !dv_script_whole_words(t->script))
         return -1;
     int lower = m->mixed && !(t->shape & DV_TOK_CAP);
     for (long p = m->head[i]; p >= 0; p = m->dl->parts[p].next) { /* the parts with the token's key */
@@ -264,7 +264,7 @@ static long part_of(const dm *m, size_t i, int want_name)
 static long part_any_case(const dm *m, size_t i, int want_name)
 {
     const dv_tok *t = &m->tk->t[i];
-    if (t->keylen == 0 || t->script != DV_SCRIPT_OTHER)
+    if (t->keylen == 0 || !dv_script_whole_words(t->script))
         return -1;
     for (long p = m->head[i]; p >= 0; p = m->dl->parts[p].next) {
         const dl_part *pt = &m->dl->parts[p];
@@ -430,10 +430,13 @@ static int match_names(dm *m, dv_error *err)
             i = b;
         }
     }
-    /* CJK parts: substrings of CJK runs; a 1-code-point part only next to another part */
+    /* CJK and Thai-like parts: substrings of runs of their scripts; a 1-code-point part only next to another part */
     for (size_t i = 0; i < tk->n; i++) {
         const dv_tok *t = &tk->t[i];
         if (t->script == DV_SCRIPT_OTHER || t->keylen == 0)
+            continue;
+        /* a Thai-like token the whole-word rules above found as (part of) a name is not searched again */
+        if (t->script == DV_SCRIPT_SEA && name_found(m->out, t->start, t->end))
             continue;
         const char *k = dv_tok_key(tk, i);
         uint32_t s0 = 0, e0 = 0;
@@ -444,9 +447,9 @@ static int match_names(dm *m, dv_error *err)
             int best_strong = 0;
             for (size_t p = 0; p < m->dl->nparts; p++) {
                 const dl_part *pt = &m->dl->parts[p];
-                if (pt->cjk && pt->len <= t->keylen - off && pt->len > best && !memcmp(k + off, pt->key, pt->len)) {
+                if (pt->inner && pt->len <= t->keylen - off && pt->len > best && !memcmp(k + off, pt->key, pt->len)) {
                     best = pt->len;
-                    best_strong = !pt->common;
+                    best_strong = pt->ncp >= 2; /* a CJK part's !common; a Thai-like one's common is the Latin rule */
                 }
             }
             if (best) {
@@ -521,7 +524,7 @@ static int match_glued(dm *m, dv_error *err)
     for (size_t i = 0; i < tk->n; i++) {
         const dv_tok *t = &tk->t[i];
         size_t n = t->keylen;
-        if (n < 5 || n != t->end - t->start || t->script != DV_SCRIPT_OTHER || covered(m->out, t->start, t->end))
+        if (n < 5 || n != t->end - t->start || !dv_script_whole_words(t->script) || covered(m->out, t->start, t->end))
             continue;
         const char *s = m->text + t->start, *k = dv_tok_key(tk, i);
         int ascii = 1, cuts = 0;
@@ -567,7 +570,7 @@ static int match_inside_tokens(dm *m, dv_error *err)
     for (size_t i = 0; i < tk->n; i++) {
         const dv_tok *t = &tk->t[i];
         size_t n = t->keylen;
-        if (!(t->shape & DV_TOK_DIGIT) || n <= 4 || t->script != DV_SCRIPT_OTHER || covered(m->out, t->start, t->end))
+        if (!(t->shape & DV_TOK_DIGIT) || n <= 4 || !dv_script_whole_words(t->script) || covered(m->out, t->start, t->end))
             continue;
         const char *k = dv_tok_key(tk, i);
         for (size_t p = 0; p < m->dl->nph; p++) {
@@ -610,7 +613,7 @@ static int match_split_identifier(dm *m, dv_error *err)
         return 0;
     for (size_t i = 0; i + 1 < tk->n; i++) {
         const dv_tok *t = &tk->t[i];
-        if (t->keylen == 0 || t->script != DV_SCRIPT_OTHER || !split_gap(t->gap) ||
+        if (t->keylen == 0 || !dv_script_whole_words(t->script) || !split_gap(t->gap) ||
             covered(m->out, t->start, t->end))
             continue;
         for (size_t p = 0; p < m->dl->nph; p++) {
@@ -621,7 +624,7 @@ static int match_split_identifier(dm *m, dv_error *err)
             size_t at = t->keylen, j = i;
             while (at < ph->len && j + 1 < tk->n && split_gap(tk->t[j].gap)) {
                 const dv_tok *u = &tk->t[j + 1];
-                if (u->keylen == 0 || u->script != DV_SCRIPT_OTHER || u->keylen > ph->len - at ||
+                if (u->keylen == 0 || !dv_script_whole_words(u->script) || u->keylen > ph->len - at ||
                     memcmp(dv_tok_key(tk, j + 1), ph->key + at, u->keylen) != 0)
                     break;
                 at += u->keylen;
@@ -786,7 +789,7 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
         th[i] = key_hash(dv_tok_key(tk, i), t->keylen);
         unsigned b = bloom_bit(th[i]);
         m.bloom[b >> 6] |= (uint64_t)1 << (b & 63);
-        head[i] = t->keylen && t->script == DV_SCRIPT_OTHER ? first_part(dl, dv_tok_key(tk, i), t->keylen, th[i]) : -1;
+        head[i] = t->keylen && dv_script_whole_words(t->script) ? first_part(dl, dv_tok_key(tk, i), t->keylen, th[i]) : -1;
     }
     int rc = 0;
     if (match_names(&m, err) < 0 || match_phrases(&m, err) < 0 || match_digits(&m, err) < 0 ||

@@ -87,7 +87,7 @@ static int capital(const lx *c, size_t i)
     uint8_t s = T(c, i)->shape;
     if (!(s & DV_TOK_ALPHA))
         return 0;
-    if (T(c, i)->script != DV_SCRIPT_OTHER)
+    if (!dv_script_whole_words(T(c, i)->script))
         return 1; /* uncased scripts */
     return (s & DV_TOK_CAP) != 0;
 }
@@ -100,7 +100,7 @@ static int namey(const lx *c, size_t i)
 static int initial(const lx *c, size_t i)
 {
     uint8_t s = T(c, i)->shape;
-    return (s & DV_TOK_ALPHA) && (s & DV_TOK_ONECP) && (s & DV_TOK_CAP) && T(c, i)->script == DV_SCRIPT_OTHER;
+    return (s & DV_TOK_ALPHA) && (s & DV_TOK_ONECP) && (s & DV_TOK_CAP) && dv_script_whole_words(T(c, i)->script);
 }
 
 static int is_roman_or_grade(const lx *c, size_t i)
@@ -257,7 +257,7 @@ static int rule_pn(lx *c, dv_error *err)
                 ok = 0;
             if (namey(c, k) && !(c->info[k] & DV_LEX_CLINICAL))
                 names++;
-            if (T(c, k)->script != DV_SCRIPT_OTHER)
+            if (!dv_script_whole_words(T(c, k)->script))
                 names++;
             if (k < b && T(c, k)->gap == DV_GAP_EQUALS)
                 equals++;
@@ -279,7 +279,7 @@ static int rule_title_trigger(lx *c, dv_error *err)
     const size_t n = c->tk->n;
     for (size_t i = 0; i + 1 < n; i++) {
         uint32_t f = c->info[i];
-        if (!(f & (DV_LEX_TITLE | DV_LEX_TRIGGER)) || T(c, i)->script != DV_SCRIPT_OTHER)
+        if (!(f & (DV_LEX_TITLE | DV_LEX_TRIGGER)) || !dv_script_whole_words(T(c, i)->script))
             continue;
         size_t j = i;
         /* titles in a row: Frau Dr. Björk */
@@ -297,7 +297,7 @@ static int rule_title_trigger(lx *c, dv_error *err)
         uint32_t fa = c->info[a];
         if (fa & (DV_LEX_TITLE | DV_LEX_TRIGGER | DV_LEX_NOTNAME | DV_LEX_ORGHEAD | DV_LEX_LOCTRIGGER))
             continue;
-        if (T(c, a)->script != DV_SCRIPT_OTHER)
+        if (!dv_script_whole_words(T(c, a)->script))
             continue; /* CJK after a Latin trigger: rule_cjk */
         if (title) {
             /* Dr. Hand is a name; MR BRAIN (modality) and MS LESION are not: a clinical word after an
@@ -331,7 +331,7 @@ static int rule_pair(lx *c, dv_error *err)
         if (!free_tok(c, i) || !(f & DV_LEX_FIRST) || (f & (DV_LEX_NOTNAME | DV_LEX_CLINICAL | DV_LEX_EPONYM |
                                                              DV_LEX_TITLE | DV_LEX_TRIGGER | DV_LEX_ORGHEAD)))
             continue;
-        if (!capital(c, i) || T(c, i)->script != DV_SCRIPT_OTHER || T(c, i)->keylen < 2)
+        if (!capital(c, i) || !dv_script_whole_words(T(c, i)->script) || T(c, i)->keylen < 2)
             continue;
         if (i > 0 && T(c, i - 1)->gap == DV_GAP_HYPHEN)
             continue;
@@ -396,7 +396,7 @@ static int rule_pair_inverted(lx *c, dv_error *err)
         if (T(c, i)->gap != DV_GAP_COMMA || (i > 0 && T(c, i - 1)->gap == DV_GAP_HYPHEN))
             continue;
         if (!capital(c, i) || !capital(c, k) || !alpha(c, i) || !alpha(c, k) || T(c, i)->keylen < 2 ||
-            T(c, k)->keylen < 2 || T(c, i)->script != DV_SCRIPT_OTHER || T(c, k)->script != DV_SCRIPT_OTHER)
+            T(c, k)->keylen < 2 || !dv_script_whole_words(T(c, i)->script) || !dv_script_whole_words(T(c, k)->script))
             continue;
         if (!top && (f & DV_LEX_ENG) && (g & DV_LEX_ENG))
             continue;
@@ -487,7 +487,7 @@ static int rule_alone(lx *c, dv_error *err)
     const size_t n = c->tk->n;
     for (size_t i = 0; i < n; i++) {
         uint32_t f = c->info[i];
-        if (!free_tok(c, i) || !namey(c, i) || !capital(c, i) || T(c, i)->script != DV_SCRIPT_OTHER)
+        if (!free_tok(c, i) || !namey(c, i) || !capital(c, i) || !dv_script_whole_words(T(c, i)->script))
             continue;
         if (f & (DV_LEX_ENG | DV_LEX_CLINICAL | DV_LEX_EPONYM | DV_LEX_TITLE | DV_LEX_TRIGGER | DV_LEX_ORGHEAD |
                  DV_LEX_ORGWORD | DV_LEX_PARTICLE | DV_LEX_LOCTRIGGER | PLACE))

@@ -87,6 +87,14 @@ static int script_of(int32_t cp)
     return DV_SCRIPT_OTHER;
 }
 
+/* Does a word code point of script sc go on a token of script ts? Its own script does; Latin-like (OTHER) and
+ * Thai-like (SEA) letters, both matched as whole words, stay one token too, as they were before Thai-like
+ * scripts had a script of their own (a PN `Test-ћ๛` is one word to the deny-list). */
+static int joins_script(int sc, unsigned ts)
+{
+    return (unsigned)sc == ts || (dv_script_whole_words((unsigned)sc) && dv_script_whole_words(ts));
+}
+
 static int is_apostrophe(const uint8_t *s, size_t len, size_t i, size_t *next)
 {
     if (s[i] == '\'') {
@@ -303,7 +311,7 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
             if (c < 0)
                 break;
             if (cp_is_word(c)) {
-                if (cps > 0 && script_of(c) != t->script)
+                if (cps > 0 && !joins_script(script_of(c), t->script))
                     break; /* 山田 + さん: two tokens with no gap */
                 if (t->script != DV_SCRIPT_OTHER && klen - k0 + 6 > DV_TOK_CJK_KEY_MAX)
                     break; /* a CJK run this long goes on in the next token (no gap): never a key-less one */
@@ -332,7 +340,7 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
                 cur = end = cend;
                 continue;
             }
-            if (cps > 0 && t->script == DV_SCRIPT_OTHER && invisible(c)) {
+            if (cps > 0 && dv_script_whole_words(t->script) && invisible(c)) {
                 /* joins the word when a letter of it follows the invisible run; adds no key bytes */
                 size_t look = cend;
                 int32_t n1;
@@ -343,7 +351,7 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
                         break;
                     look = l2;
                 }
-                if (n1 >= 0 && cp_is_word(n1) && !combining_mark(n1) && script_of(n1) == t->script) {
+                if (n1 >= 0 && cp_is_word(n1) && !combining_mark(n1) && joins_script(script_of(n1), t->script)) {
                     cur = look;
                     continue;
                 }

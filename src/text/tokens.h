@@ -40,9 +40,17 @@ typedef enum dv_gap {
 
 /* Scripts a token never mixes. DV_SCRIPT_SEA: Thai, Lao, Myanmar and Khmer, written without spaces between words
  * as Han and kana are: searched inside like them (a name glued to the words around it, `นายวิชัยสมบูรณ์ชัยมาตรวจ`,
- * kept the name before stop 48), keys up to DV_TOK_CJK_KEY_MAX. Every script but OTHER is "CJK" to the code that
- * says so: no case, no apostrophes, substrings searched. */
+ * kept the name before stop 48), keys up to DV_TOK_CJK_KEY_MAX, no apostrophes or invisible characters joined;
+ * and matched as whole words too (dv_script_whole_words). */
 enum { DV_SCRIPT_OTHER = 0, DV_SCRIPT_HAN, DV_SCRIPT_KANA, DV_SCRIPT_HANGUL, DV_SCRIPT_SEA };
+
+/* Are a token of script s, and a name part of it, matched as whole words (the Latin-script rules of the lexicons
+ * and the deny-list)? OTHER, and DV_SCRIPT_SEA too: a Thai word is matched whole as it was before it had a script
+ * of its own, and searched inside besides. */
+static inline int dv_script_whole_words(unsigned s)
+{
+    return s == DV_SCRIPT_OTHER || s == DV_SCRIPT_SEA;
+}
 
 typedef struct dv_tok {
     uint32_t start, end; /* byte span [start, end) in the text, on code point boundaries */
