@@ -49,17 +49,22 @@ TOKEN = "strict-token-0123456789abcdef"
 BASE = "/v1beta1/projects/p/locations/l"
 
 
+def read_to_close(s):
+    """Every byte the server sends on socket s until it closes."""
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def raw(port, head, body=b""):
     """(status, body) of one request sent as the bytes given (head: request line and header lines, no blank
     line; then body), read until the server closes."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(head.encode() + b"Connection: close\r\n\r\n" + body)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = read_to_close(s)
     s.close()
     top, _, body = data.partition(b"\r\n\r\n")
     return int(top.split()[1]), body
@@ -261,12 +266,7 @@ def slow_upload(port, head, body, chunked=False):
             time.sleep(0.002)
         if chunked:
             s.sendall(b"0\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_close(s)
     except OSError as e:
         return "%s" % type(e).__name__, b""
     finally:
