@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text/clitics.h"
 #include "text/denylist_internal.h"
 #include "text/id_number.h"
 #include "text/months.h"
@@ -307,22 +308,17 @@ static int alnum_part_ok(const char *k, size_t n)
 }
 
 
-/* The longest Arabic part given its article twin (bytes; a name's part is far shorter). */
-#define ARABIC_PART_MAX 128
+/* add_component's clitic forms of one part (clitics.h): each a part of the same name, in the same role. */
+typedef struct clitic_ctx {
+    dv_denylist *dl;
+    int role, script;
+    dv_error *err;
+} clitic_ctx;
 
-/* Is k[0, n) Arabic letters only (U+0620-U+064A, U+066E-U+06D3: 2 bytes each)? Digits, marks and punctuation of
- * the block are not letters of a name. */
-static int arabic_letters(const char *k, size_t n)
+static int add_clitic_form(void *ud, const char *form, size_t len)
 {
-    if (n % 2)
-        return 0;
-    for (size_t i = 0; i < n; i += 2) {
-        unsigned cp = ((unsigned)(unsigned char)k[i] & 0x1Fu) << 6 | ((unsigned char)k[i + 1] & 0x3Fu);
-        if (((unsigned char)k[i] & 0xE0) != 0xC0 || ((unsigned char)k[i + 1] & 0xC0) != 0x80 ||
-            !((cp >= 0x620 && cp <= 0x64A) || (cp >= 0x66E && cp <= 0x6D3)))
-            return 0;
-    }
-    return 1;
+    clitic_ctx *c = ud;
+    return add_part(c->dl, form, len, c->role, c->script, c->err) < 0 ? -1 : 0;
 }
 
 static int add_component(dv_denylist *dl, const char *s, size_t len, int role, dv_error *err)
@@ -360,20 +356,10 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
                 return -1;
             }
             added |= r;
-            /* An Arabic name with the article (الزهراني, al-Zahrani) is written without it too (زهراني): the part
-             * without ال is a part as well, when 3 letters or more are left (the i18n audit: kept); and one
-             * stored without it is written with it (الزهراني in a text for PatientName زهراني, kept before stop
-             * 48): the part with ال is a part as well. */
-            const char *k = dv_tok_key(&tk, i);
-            int r2 = 0;
-            if (t->keylen >= 4 + 6 && memcmp(k, "\xD8\xA7\xD9\x84", 4) == 0) {
-                r2 = add_part(dl, k + 4, t->keylen - 4u, role, t->script, err);
-            } else if (t->keylen >= 6 && t->keylen <= ARABIC_PART_MAX && arabic_letters(k, t->keylen)) {
-                char with[4 + ARABIC_PART_MAX];
-                memcpy(with, "\xD8\xA7\xD9\x84", 4);
-                memcpy(with + 4, k, t->keylen);
-                r2 = add_part(dl, with, t->keylen + 4u, role, t->script, err);
-            }
+            /* the part with the one-letter words glued to it, and an Arabic one with or without its article
+             * (clitics.h; the i18n audit: `زهراني` for PatientName `الزهراني`, and `לרוזנבלום`, kept) */
+            clitic_ctx cc = {dl, role, t->script, err};
+            int r2 = dv_clitic_forms(dv_tok_key(&tk, i), t->keylen, add_clitic_form, &cc);
             if (r2 < 0) {
                 dv_toks_free(&tk);
                 return -1;

@@ -10,7 +10,8 @@ RequestedProcedureDescription, ImageComments, AdditionalPatientHistory, an SR Te
 values, in the spellings the audit found kept: Greek and Cyrillic in capitals or without accents, a kana name in the
 other syllabary or half width, a name inside a long CJK run, digits of other scripts (a study date in Arabic-Indic
 and Devanagari digits too), a Thai Buddhist-era birth
-date, an Arabic name without its article, a name after an ISO 2022 escape in a private blob. Every value is
+date, an Arabic name without its article, Hebrew and Arabic names with a one-letter word glued before them, a name
+after an ISO 2022 escape in a private blob. Every value is
 encoded here, escape sequences and all (pydicom 2.3 writes IR 58 without its designation and does not designate G1
 again after a line break).
 
@@ -63,7 +64,7 @@ IDS = {
     "arabic": ("ISO_IR 127", "الزهراني", "خالد", "ZK-338120", "شارع التحلية 12", "جدة", "012 555 0187",
                "23/04/1961", "المريض", None, None, [("خالد زهراني", "زهراني")]),
     "hebrew": ("ISO_IR 138", "רוזנבלום", "אביגיל", "RA-440917", "רחוב הרצל 15", "חדרה", "04 555 0187",
-               "23/04/1961", "מטופלת", None, None, []),
+               "23/04/1961", "מטופלת", None, None, [("התוצאות נשלחו לרוזנבלום אביגיל", "רוזנבלום")]),
     "cyrillic": ("ISO_IR 144", "Замятина", "Ксения", "ЗК-771204", "ул. Садовая 17", "Новосибирск",
                  "+7 383 555 01 87", "23.04.1961", "Пациентка", None, None,
                  [("ЗАМЯТИНА КСЕНИЯ", "ЗАМЯТИНА"), ("замятина", None)]),
@@ -98,7 +99,8 @@ IDS = {
                 [("ﾂｷﾓﾘ ｻﾕﾘ", "ﾂｷﾓﾘ"), ("つきもりさゆりさまはきのうからずつうをうったえてらいいんしました", "つきもり")]),
     "utf8_ar": ("ISO_IR 192", "العتيبي", "نورة", "AN-٧٧١٢٠٤", "شارع العليا ١٢", "الرياض", "٠١١ ٥٥٥ ٠١٨٧",
                 "٢٣/٠٤/١٩٦١", "المريضة", None, None,
-                [("ID 771204", "771204"), ("أجريت الأشعة بتاريخ ١٧/٠٣/٢٠١٩ في الرياض", "١٧/٠٣/٢٠١٩")]),
+                [("ID 771204", "771204"), ("أجريت الأشعة بتاريخ ١٧/٠٣/٢٠١٩ في الرياض", "١٧/٠٣/٢٠١٩"),
+                 ("أرسل التقرير للعتيبي اليوم", "عتيبي")]),
     "utf8_hi": ("ISO_IR 192", "श्रीवास्तव", "अनन्या", "SA-558201", "१२ महात्मा गांधी मार्ग", "लखनऊ",
                 "0522 555 0187", "२३/०४/१९६१", "रोगी", None, None, [("जांच १७/०३/२०१९ को हुई", "१७/०३/२०१९")]),
 }
