@@ -221,6 +221,10 @@ static enum MHD_Result queue_error(dvh_request *rq, const dvh_err *e)
     struct MHD_Response *resp = dvh_response_error(e);
     if (resp && e->status == DVH_UNAUTHENTICATED)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    /* a refusal sent after its body was read and discarded (refuse) ends the connection, as one sent at once did:
+     * nothing more is read from a client that was refused */
+    if (resp && rq->draining)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     return queue(rq, resp, dvh_status_http(e->status));
 }
 
@@ -286,16 +290,34 @@ static int query_once(dvh_request *rq, dvh_err *e)
 /* A refusal decided from the request line and headers alone. Queued at once, libmicrohttpd sends it and closes
  * with the client's body still arriving: the kernel answers the unread bytes with a reset, and a client still
  * writing (curl in a loaded CI run) fails on its next write without ever reading the status. So the body is
- * read and discarded first (on_request, up to DRAIN_MAX), then the refusal is sent. Answered at once: a
- * request without a body, one that asked `Expect: 100-continue` (it sends nothing before an answer), one whose
- * declared body is over DRAIN_MAX or over its byte cap (413: not worth reading). [test_server_strict.py
- * "early answers"] */
+ * read and discarded first (on_request, up to DRAIN_MAX), then the refusal is sent and the connection closed.
+ * Answered at once: a request without a body, one that asked `Expect: 100-continue` (it sends nothing before an
+ * answer), one whose declared body is over DRAIN_MAX or over its byte cap (413: not worth reading), one whose
+ * framing is ambiguous (body_follows). A client trickling its body is bounded as any upload is: the
+ * --request-timeout check on each piece and the connection's idle timeout. [test_server_strict.py "early
+ * answers"] */
 #define DRAIN_MAX (16ull << 20)
 
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0 || strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        (*(unsigned *)cls)++;
+    return MHD_YES;
+}
+
+/* Is a body coming, framed one way only? A request with Content-Length and Transfer-Encoding, or either twice
+ * (request_guard.c refuses them), is answered at once and its connection closed: reading "its body" by one
+ * framing would read the rest as a next request on the same connection (request smuggling; RFC 9112 6.1). */
 static int body_follows(dvh_request *rq)
 {
     const char *expect = dvh_header(rq, MHD_HTTP_HEADER_EXPECT);
     if (expect && strcasecmp(expect, "100-continue") == 0)
+        return 0;
+    unsigned framing = 0;
+    MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_framing, &framing);
+    if (framing != 1)
         return 0;
     if (dvh_header(rq, MHD_HTTP_HEADER_TRANSFER_ENCODING))
         return 1;
@@ -520,7 +542,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     dvh_err e = {0};
     struct MHD_Response *resp = NULL;
     int status = 200;
-    if (rq->body_failed && rq->stow) /* parts stored before the failure are answered for (stow.c) */
+    if (rq->body_failed && rq->stow && !rq->draining) /* parts stored before the failure are answered for (stow.c) */
         return dvh_stow_finish(rq, &rq->body_err, &resp, &status, &e) ? queue_error(rq, &e) : queue(rq, resp, status);
     if (rq->body_failed)
         return queue_error(rq, &rq->body_err);
