@@ -65,14 +65,18 @@ static int is_word(unsigned char c)
 static int add_key(dv_ctx_list *l, const char *s, size_t n, dv_error *err);
 
 /* Might utf8 hold a character dv_width_fold_map folds: a full-width or small form, or half-width katakana (0xEF
- * lead bytes), or the ideographic space? */
+ * lead bytes), the ideographic space, or another script's digit (widthfold.h dv_width_fold_char)? The phrase and
+ * the text must agree: a phrase `رقم ٢` kept its digit while a text with a full-width character beside it was
+ * folded to `رقم 2` (the reviewer of stop 48's digit folding). */
 static int has_wide(const unsigned char *u, size_t len)
 {
     if (memchr(u, 0xEF, len))
         return 1;
-    for (const unsigned char *p = u, *end = u + len; (p = memchr(p, 0xE3, (size_t)(end - p))) != NULL; p++)
-        if (dv_width_ascii(p, (size_t)(end - p)))
+    for (size_t i = 0; i < len; i++) {
+        size_t clen;
+        if (u[i] >= 0xD9 && u[i] != 0xEF && dv_width_fold_char(u + i, len - i, &clen))
             return 1;
+    }
     return 0;
 }
 
