@@ -360,6 +360,17 @@ static int cjk_run_found(const dm *m, size_t i, uint32_t s0, uint32_t e0, int st
            name_found(m->out, tk->t[i + 1].start, tk->t[i + 1].end);
 }
 
+/* Is token i cut from token i + 1 (a run of one script longer than a token's key, tokens.h DV_TOK_CJK_KEY_MAX):
+ * the same script, no gap, the keys one after the other? */
+static int is_cut(const dv_toks *tk, size_t i)
+{
+    if (i + 1 >= tk->n)
+        return 0;
+    const dv_tok *t = &tk->t[i], *u = &tk->t[i + 1];
+    return t->gap == DV_GAP_NONE && u->script == t->script && u->start == t->end && u->key == t->key + t->keylen &&
+           u->keylen > 0;
+}
+
 static int match_names(dm *m, dv_error *err)
 {
     const dv_toks *tk = m->tk;
@@ -430,24 +441,36 @@ static int match_names(dm *m, dv_error *err)
             i = b;
         }
     }
-    /* CJK and Thai-like parts: substrings of runs of their scripts; a 1-code-point part only next to another part */
+    /* CJK and Thai-like parts: substrings of runs of their scripts; a 1-code-point part only next to another part.
+     * A run longer than a token's key is cut into tokens with no gap (tokens.h DV_TOK_CJK_KEY_MAX), their keys one
+     * after the other: a part may go on across the cut (is_cut), and a run of parts with it. */
+    uint32_t s0 = 0, e0 = 0;
+    int strong = 0, have = 0;
+    size_t carry = 0; /* key bytes of token i already matched by a part that began in token i - 1 */
     for (size_t i = 0; i < tk->n; i++) {
         const dv_tok *t = &tk->t[i];
-        if (t->script == DV_SCRIPT_OTHER || t->keylen == 0)
+        size_t from_off = carry;
+        carry = 0;
+        if (t->script == DV_SCRIPT_OTHER || t->keylen == 0 ||
+            /* a Thai-like token the whole-word rules above found as (part of) a name is not searched again */
+            (t->script == DV_SCRIPT_SEA && name_found(m->out, t->start, t->end))) {
+            /* a run that went on across a cut ends where this token begins */
+            if (have && cjk_run_found(m, i - 1, s0, e0, strong) &&
+                (strong ? emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) : emit_glued(m, s0, e0, err)) < 0)
+                return -1;
+            have = 0;
             continue;
-        /* a Thai-like token the whole-word rules above found as (part of) a name is not searched again */
-        if (t->script == DV_SCRIPT_SEA && name_found(m->out, t->start, t->end))
-            continue;
+        }
         const char *k = dv_tok_key(tk, i);
-        uint32_t s0 = 0, e0 = 0;
-        int strong = 0, have = 0;
-        dv_tok_cursor cur = {0, 0, 0}; /* the offsets asked only increase: one walk of the token's text */
-        for (size_t off = 0; off < t->keylen;) {
+        const dv_tok *next = is_cut(tk, i) ? &tk->t[i + 1] : NULL;
+        size_t reach = t->keylen + (next ? next->keylen : 0); /* the keys are contiguous across a cut */
+        dv_tok_cursor cur = {0, 0, 0}, cur_next = {0, 0, 0}; /* offsets asked only increase: one walk each */
+        for (size_t off = from_off; off < t->keylen;) {
             size_t best = 0;
             int best_strong = 0;
             for (size_t p = 0; p < m->dl->nparts; p++) {
                 const dl_part *pt = &m->dl->parts[p];
-                if (pt->inner && pt->len <= t->keylen - off && pt->len > best && !memcmp(k + off, pt->key, pt->len)) {
+                if (pt->inner && pt->len <= reach - off && pt->len > best && !memcmp(k + off, pt->key, pt->len)) {
                     best = pt->len;
                     best_strong = pt->ncp >= 2; /* a CJK part's !common; a Thai-like one's common is the Latin rule */
                 }
@@ -455,7 +478,9 @@ static int match_names(dm *m, dv_error *err)
             if (best) {
                 /* the key is shorter than the text where half-width kana composed (ﾀﾞ -> ダ): map back */
                 uint32_t from = dv_tok_text_off_at(tk, m->text, i, off, &cur);
-                uint32_t to = dv_tok_text_off_at(tk, m->text, i, off + best, &cur);
+                uint32_t to = off + best <= t->keylen ? dv_tok_text_off_at(tk, m->text, i, off + best, &cur)
+                                                      : dv_tok_text_off_at(tk, m->text, i + 1, off + best - t->keylen,
+                                                                           &cur_next);
                 if (have && e0 == from) {
                     e0 = to;
                     strong = 1; /* two parts side by side */
@@ -469,15 +494,20 @@ static int match_names(dm *m, dv_error *err)
                     have = 1;
                 }
                 off += best;
+                if (off > t->keylen)
+                    carry = off - t->keylen;
             } else {
                 off++;
                 while (off < t->keylen && ((unsigned char)k[off] & 0xC0) == 0x80)
                     off++;
             }
         }
+        if (next && have && e0 >= t->end)
+            continue; /* the run goes on in the next token */
         if (have && cjk_run_found(m, i, s0, e0, strong) &&
             (strong ? emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) : emit_glued(m, s0, e0, err)) < 0)
             return -1;
+        have = 0;
     }
     return 0;
 }
