@@ -311,8 +311,13 @@ static void scan(dv_toks *tk, const uint8_t *s, size_t len)
             if (c < 0)
                 break;
             if (cp_is_word(c)) {
-                if (cps > 0 && !joins_script(script_of(c), t->script))
+                int sc = script_of(c);
+                if (cps > 0 && !joins_script(sc, t->script))
                     break; /* 山田 + さん: two tokens with no gap */
+                /* a Latin-script token a Thai-like letter joins (`CTนายวิชัย...`, `3นาย...`) is searched inside
+                 * as a Thai-like one is; its whole-word rules are the same (the second reviewer of stop 48) */
+                if (sc == DV_SCRIPT_SEA && t->script == DV_SCRIPT_OTHER)
+                    t->script = DV_SCRIPT_SEA;
                 if (t->script != DV_SCRIPT_OTHER && klen - k0 + 6 > DV_TOK_CJK_KEY_MAX)
                     break; /* a CJK run this long goes on in the next token (no gap): never a key-less one */
                 if (cps > 0 && combining_mark(c)) { /* folds away (the token is Latin: marks are script OTHER) */
