@@ -290,13 +290,22 @@ static int query_once(dvh_request *rq, dvh_err *e)
 /* A refusal decided from the request line and headers alone. Queued at once, libmicrohttpd sends it and closes
  * with the client's body still arriving: the kernel answers the unread bytes with a reset, and a client still
  * writing (curl in a loaded CI run) fails on its next write without ever reading the status. So the body is
- * read and discarded first (on_request, up to DRAIN_MAX), then the refusal is sent and the connection closed.
+ * read and discarded first (on_request, up to drain_cap), then the refusal is sent and the connection closed.
  * Answered at once: a request without a body, one that asked `Expect: 100-continue` (it sends nothing before an
- * answer), one whose declared body is over DRAIN_MAX or over its byte cap (413: not worth reading), one whose
+ * answer), one whose declared body is over drain_cap or over its byte cap (413: not worth reading), one whose
  * framing is ambiguous (body_follows). A client trickling its body is bounded as any upload is: the
  * --request-timeout check on each piece and the connection's idle timeout. [test_server_strict.py "early
  * answers"] */
 #define DRAIN_MAX (16ull << 20)
+/* What a client not yet known to hold the token (refused by the request guard, the header limit or the token check
+ * itself) gets read: the JSON body cap's 1 MiB, so an anonymous client cannot make the server read more for a
+ * refusal than for any JSON request. */
+#define DRAIN_ANON (1ull << 20)
+
+static uint64_t drain_cap(const dvh_request *rq)
+{
+    return rq->authorized ? DRAIN_MAX : DRAIN_ANON;
+}
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
@@ -326,7 +335,7 @@ static int body_follows(dvh_request *rq)
         return 0;
     char *end;
     unsigned long long n = strtoull(cl, &end, 10);
-    return *end == '\0' && n > 0 && n <= DRAIN_MAX;
+    return *end == '\0' && n > 0 && n <= drain_cap(rq);
 }
 
 static enum MHD_Result refuse(dvh_request *rq, const dvh_err *e)
@@ -371,6 +380,7 @@ static int first_call(dvh_request *rq, const char *url, enum MHD_Result *res)
         *res = refuse(rq, &e);
         return 1;
     }
+    rq->authorized = 1;
     rq->ext = (int)dvh_ext_match(url, strlen(url));
     if (rq->ext != DVH_EXT_NONE) {
         /* An extension endpoint (ext_endpoints.h): a POST's JSON/text body is read like any JSON body. */
@@ -514,11 +524,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (rq->body_failed) { /* discarded up to the body's byte cap (a refusal's: DRAIN_MAX), then answered */
+        if (rq->body_failed) { /* discarded up to the body's byte cap (a refusal's: drain_cap), then answered */
             rq->bytes_in += n;
             if (rq->draining && ms_since(&rq->t0) > (double)s->cfg.request_timeout_s * 1e3)
                 return queue_error(rq, &rq->body_err);
-            return rq->bytes_in > (rq->draining ? DRAIN_MAX : body_cap(rq)) ? queue_error(rq, &rq->body_err) : MHD_YES;
+            return rq->bytes_in > (rq->draining ? drain_cap(rq) : body_cap(rq)) ? queue_error(rq, &rq->body_err) : MHD_YES;
         }
         dvh_err e = {0};
         if (ms_since(&rq->t0) > (double)s->cfg.request_timeout_s * 1e3) {

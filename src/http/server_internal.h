@@ -85,6 +85,7 @@ typedef struct dvh_request {
     dvh_err body_err;     /* a failure while receiving the body, answered at the end */
     int body_failed;
     int draining;         /* body_err was decided before the body: the body is read and discarded (server.c) */
+    int authorized;       /* the token check passed (or no token is configured) */
     /* Resources resolved before the body is read (a 404 is decided before the body, server.c refuse). */
     dvs_dataset dataset;
     dvs_store store;

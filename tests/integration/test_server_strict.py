@@ -26,7 +26,7 @@
   still writing (curl, in a loaded CI run) failed with "connection reset" and never saw the status; the refusal
   then closes the connection (a request pipelined after it, or smuggled in a body framed both by Content-Length
   and chunked, is never answered). With `Expect: 100-continue` the answer comes at once (no 100), and so does
-  one to a body declared over 16 MiB or framed ambiguously;
+  one to a body declared over 16 MiB (1 MiB before the token check passed) or framed ambiguously;
 A few seconds; the servers started here are stopped here.
 """
 import http.client
@@ -327,6 +327,21 @@ def early_answers(port, auth):
         answers = data.count(b"HTTP/1.1 ")
         check(data.startswith(b"HTTP/1.1 4") and answers == 1,
               f"early answers: {name}: one refusal, the connection closed ({answers} answers: {data[:60]!r})")
+    # how much is read for a refusal: 1 MiB before the token check passed (no more than any JSON body), 16 MiB
+    # after; a body declared over that is answered at once. Here 2 MiB declared, nothing sent: the anonymous
+    # client's 401 comes at once, the token holder's 406 waits for the body
+    for name, extra, want in [("without the token", "", 401), ("with the token", auth, None)]:
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%sAccept: application/dicom+xml\r\n"
+                   "Content-Length: %d\r\n\r\n" % (web, port, extra, dicom, 2 << 20)).encode())
+        s.settimeout(1.5)
+        try:
+            first = s.recv(64)
+        except socket.timeout:
+            first = b""
+        s.close()
+        got = int(first.split()[1]) if first.startswith(b"HTTP/") else None
+        check(got == want, f"early answers: 2 MiB declared, {name}: {want or 'no answer before the body'} ({first!r})")
     # Expect: 100-continue: the answer comes without a 100 and before any body byte is sent
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%sAccept: application/dicom+xml\r\n"
