@@ -73,6 +73,8 @@ static inline int invisible(int32_t cp)
 
 static int script_of(int32_t cp)
 {
+    if (cp < 0x0E00) /* ASCII, Latin, Greek, Cyrillic, Arabic, Hebrew, Indic...: most text, one comparison */
+        return DV_SCRIPT_OTHER;
     if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0xF900 && cp <= 0xFAFF))
         return DV_SCRIPT_HAN;
     /* half-width katakana are kana: folded to full-width they must never share a token with Latin letters */
