@@ -360,6 +360,15 @@ static int cjk_run_found(const dm *m, size_t i, uint32_t s0, uint32_t e0, int st
            name_found(m->out, tk->t[i + 1].start, tk->t[i + 1].end);
 }
 
+/* A run of CJK or Thai-like parts [s0, e0) that ended in token i: a finding when cjk_run_found says so, a strong
+ * one of its own, a weak one glued to the name beside it. 0, or -1 with err set. */
+static int flush_run(dm *m, size_t i, uint32_t s0, uint32_t e0, int strong, dv_error *err)
+{
+    if (!cjk_run_found(m, i, s0, e0, strong))
+        return 0;
+    return (strong ? emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) : emit_glued(m, s0, e0, err)) < 0 ? -1 : 0;
+}
+
 /* Is token i cut from token i + 1 (a run of one script longer than a token's key, tokens.h DV_TOK_CJK_KEY_MAX):
  * the same script, no gap, the keys one after the other? */
 static int is_cut(const dv_toks *tk, size_t i)
@@ -455,8 +464,7 @@ static int match_names(dm *m, dv_error *err)
             /* a Thai-like token the whole-word rules above found as (part of) a name is not searched again */
             (t->script == DV_SCRIPT_SEA && name_found(m->out, t->start, t->end))) {
             /* a run that went on across a cut ends where this token begins */
-            if (have && cjk_run_found(m, i - 1, s0, e0, strong) &&
-                (strong ? emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) : emit_glued(m, s0, e0, err)) < 0)
+            if (have && flush_run(m, i - 1, s0, e0, strong, err) < 0)
                 return -1;
             have = 0;
             continue;
@@ -485,8 +493,7 @@ static int match_names(dm *m, dv_error *err)
                     e0 = to;
                     strong = 1; /* two parts side by side */
                 } else {
-                    if (have && cjk_run_found(m, i, s0, e0, strong) &&
-                        (strong ? emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) : emit_glued(m, s0, e0, err)) < 0)
+                    if (have && flush_run(m, i, s0, e0, strong, err) < 0)
                         return -1;
                     s0 = from;
                     e0 = to;
@@ -504,8 +511,7 @@ static int match_names(dm *m, dv_error *err)
         }
         if (next && have && e0 >= t->end)
             continue; /* the run goes on in the next token */
-        if (have && cjk_run_found(m, i, s0, e0, strong) &&
-            (strong ? emit(m, s0, e0, DV_IT_PERSON_NAME, 95, err) : emit_glued(m, s0, e0, err)) < 0)
+        if (have && flush_run(m, i, s0, e0, strong, err) < 0)
             return -1;
         have = 0;
     }
