@@ -74,7 +74,7 @@ static int has_wide(const unsigned char *u, size_t len)
         return 1;
     for (size_t i = 0; i < len; i++) {
         size_t clen;
-        if (u[i] >= 0xD9 && u[i] != 0xEF && dv_width_fold_char(u + i, len - i, &clen))
+        if (dv_width_fold_char(u + i, len - i, &clen))
             return 1;
     }
     return 0;

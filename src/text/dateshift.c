@@ -584,7 +584,7 @@ static void wide_of(const char *orig, size_t len, wide_set *w)
     for (size_t i = 0; i < len; i++) {
         size_t clen = 1;
         uint32_t zero = 0;
-        char a = u[i] >= 0xD9 ? dv_width_fold_char(u + i, len - i, &clen) : 0;
+        char a = dv_width_fold_char(u + i, len - i, &clen);
         if (a >= '0' && a <= '9' && clen == 3 && u[i] == 0xEF)
             zero = 0xFF10;
         else if (a >= '0' && a <= '9')

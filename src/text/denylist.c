@@ -521,31 +521,20 @@ static int add_words(dv_denylist *dl, dv_infotype type, const char *utf8, size_t
     return r;
 }
 
-/* The digits of a phone value into out (room for len bytes), full-width digits (０３－１２３４) folded first
- * (widthfold.h): a number typed with a Japanese input method is the same number. Returns the count. */
+/* The digits of a phone value into out (room for len bytes), full-width digits (０３－１２３４) and other scripts'
+ * folded first (widthfold.h dv_width_fold_char): a number typed with a Japanese input method, or in Arabic-Indic
+ * digits, is the same number. Returns the count. */
 static size_t phone_digits(const char *utf8, size_t len, char *out)
 {
     size_t n = 0;
     const unsigned char *u = (const unsigned char *)utf8;
     for (size_t i = 0; i < len; i++) {
         char c = utf8[i];
-        if (u[i] == 0xEF && (c = dv_width_ascii(u + i, len - i)) != 0) {
-            i += 2;
-        } else if (u[i] >= 0xD9 && u[i] <= 0xE1) { /* a digit of another script (dv_native_digit): ٠١١ ٥٥٥ */
-            int32_t cp = -1;
-            size_t k = 0;
-            if (u[i] < 0xE0 && i + 1 < len && (u[i + 1] & 0xC0) == 0x80) {
-                cp = (int32_t)((u[i] & 0x1F) << 6 | (u[i + 1] & 0x3F));
-                k = 1;
-            } else if (u[i] >= 0xE0 && i + 2 < len && (u[i + 1] & 0xC0) == 0x80 && (u[i + 2] & 0xC0) == 0x80) {
-                cp = (int32_t)((u[i] & 0x0F) << 12 | (u[i + 1] & 0x3F) << 6 | (u[i + 2] & 0x3F));
-                k = 2;
-            }
-            int d = cp >= 0 ? dv_native_digit(cp) : -1;
-            if (d >= 0) {
-                c = (char)('0' + d);
-                i += k;
-            }
+        size_t clen = 1; /* a full-width digit (widthfold.h) or another script's (٠١١ ٥٥٥) is the digit */
+        char a = dv_width_fold_char(u + i, len - i, &clen);
+        if (a) {
+            c = a;
+            i += clen - 1;
         }
         if (c >= '0' && c <= '9')
             out[n++] = c;

@@ -950,7 +950,7 @@ static text_profile profile_of(const char *t, size_t len)
             /* only lead bytes 0xEF / 0xE3 (full width) and D9, DB, DF, E0, E1 (other scripts' digits) are looked
              * at twice: ASCII text pays nothing for this */
             size_t clen;
-            if (c >= 0xD9 && dv_width_fold_char((const unsigned char *)t + i, len - i, &clen))
+            if (dv_width_fold_char((const unsigned char *)t + i, len - i, &clen))
                 p |= P_WIDE;
             else if (c == 0xE6 && i + 2 < len && (unsigned char)t[i + 1] == 0x9C && (unsigned char)t[i + 2] == 0x88)
                 p |= P_KMONTH;

@@ -35,7 +35,7 @@ size_t dv_width_fold_into(const char *in, size_t len, char *out, uint32_t *at, u
     const unsigned char *s = (const unsigned char *)in;
     size_t o = 0, n = 0, saved = 0, k = 0;
     for (size_t i = 0; i < len;) {
-        char a = s[i] >= 0xD9 ? dv_width_fold_char(s + i, len - i, &k) : 0;
+        char a = dv_width_fold_char(s + i, len - i, &k);
         if (a) {
             saved += k - 1;
             at[n] = (uint32_t)o;
@@ -56,7 +56,7 @@ size_t dv_width_fold_map(const char *in, size_t len, char *out, uint32_t *orig)
     size_t o = 0;
     for (size_t i = 0; i < len;) {
         size_t at = i, k = 1, clen = 0;
-        char a = s[i] >= 0xD9 ? dv_width_fold_char(s + i, len - i, &clen) : 0;
+        char a = dv_width_fold_char(s + i, len - i, &clen);
         if (a) {
             out[o] = a;
             i += clen;

@@ -56,6 +56,8 @@ char dv_native_digit_ascii(const unsigned char *s, size_t n, size_t *clen, uint3
 static inline char dv_width_fold_char(const unsigned char *s, size_t n, size_t *clen)
 {
     unsigned char c = s[0];
+    if (c < 0xD9) /* ASCII and most letters: one comparison */
+        return 0;
     if (c == 0xEF || c == 0xE3) {
         *clen = 3;
         return dv_width_ascii(s, n);
