@@ -199,6 +199,39 @@ typedef struct tok {
 #define MAX_TOKS 16
 #define GAN "\xe5\x85\x83" /* 元 */
 
+/* Thai words of a date (months.c, eras.h) at s (n readable), the longest: a month name (TK_MONTH, its month in
+ * num; an abbreviation without its final stop, which the separator after it reads), or the word เดือน (month) or
+ * an era mark พ.ศ / ค.ศ (TK_SEP, num 1: Buddhist era, 2: Common Era, 0: neither). Returns its length, or 0. */
+#define TH_MONTH_WORD "\xe0\xb9\x80\xe0\xb8\x94\xe0\xb8\xb7\xe0\xb8\xad\xe0\xb8\x99" /* เดือน */
+#define TH_BE "\xe0\xb8\x9e.\xe0\xb8\xa8"                                       /* พ.ศ */
+#define TH_CE "\xe0\xb8\x84.\xe0\xb8\xa8"                                       /* ค.ศ */
+static size_t thai_word(const char *s, size_t n, tok *t)
+{
+    size_t best = 0;
+    if (n < 3 || (unsigned char)s[0] != 0xE0)
+        return 0;
+    for (size_t k = 0; k < dv_month_words_n; k++) {
+        const dv_month_word *e = &dv_month_words[k];
+        size_t l = strlen(e->word);
+        if (e->lang == DV_MONTH_TH && l > best && l <= n && !memcmp(s, e->word, l)) {
+            best = l;
+            t->kind = TK_MONTH;
+            t->num = e->month;
+        }
+    }
+    static const struct {
+        const char *w;
+        long num;
+    } seps[] = {{TH_MONTH_WORD, 0}, {TH_BE, 1}, {TH_CE, 2}};
+    for (size_t k = 0; !best && k < sizeof seps / sizeof seps[0]; k++)
+        if (strlen(seps[k].w) <= n && !memcmp(s, seps[k].w, strlen(seps[k].w))) {
+            best = strlen(seps[k].w);
+            t->kind = TK_SEP;
+            t->num = seps[k].num;
+        }
+    return best;
+}
+
 static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
 {
     size_t k = 0;
@@ -225,13 +258,17 @@ static int tokenize(const char *s, size_t n, tok *t, size_t *nt)
             } else {
                 return -1;
             }
+        } else if ((mark = thai_word(s + i, n - i, &t[k])) != 0) {
+            j = i + mark;
         } else if (strchr(" ,-/.'", s[i]) && s[i]) { /* the apostrophe: only before a year (apostrophe_ok) */
             while (j < n && strchr(" ,-/.'", s[j]) && s[j])
                 j++;
             t[k].kind = TK_SEP;
+            t[k].num = 0;
         } else if ((mark = cjk_mark(s + i, n - i)) != 0) {
             j = i + mark;
             t[k].kind = TK_SEP;
+            t[k].num = 0;
         } else if (k == 0 && (t[k].num = dv_era_of(s + i, n - i, 1, &mark)) >= 0) {
             j = i + mark; /* 令和, or 令 alone */
             t[k].kind = TK_ERA;
@@ -417,7 +454,7 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
 {
     tok t[MAX_TOKS];
     size_t nt = 0;
-    if (!in || len == 0 || len > 64)
+    if (!in || len == 0 || len > 96)
         return -1;
     /* A compact date-time (20130815120000-0500, as a CDA's effectiveTime writes it): its date is shifted, its time
      * and UTC offset stay, as a DT attribute's do (a time of day names no one; HIPAA's Safe Harbor removes dates). */
@@ -474,11 +511,14 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
         yi = f[2];
         long a = t[f[0]].num, b = t[f[1]].num;
         char sep = in[t[f[0]].off + t[f[0]].len];
-        if (a > 12 || (b <= 12 && sep == '.'))
-            di = f[0], mi = f[1]; /* 25/12/2020, 05.03.2020: day first */
+        long ce;
+        /* a Buddhist-era year (eras.h) is Thai, and Thai writes the day first */
+        int day_first = sep == '.' || (t[f[2]].len == 4 && dv_be_to_ce(t[f[2]].num, &ce) == 0);
+        if (a > 12 || (b <= 12 && day_first))
+            di = f[0], mi = f[1]; /* 25/12/2020, 05.03.2020, 05/03/2563: day first */
         else
             mi = f[0], di = f[1]; /* 03/05/2020: US order when ambiguous (docs/text.md) */
-        day_first_by_value = a > 12 && !(b <= 12 && sep == '.');
+        day_first_by_value = a > 12 && !(b <= 12 && day_first);
     }
     if (!apostrophe_ok(in, t, nt, yi, era < 0 ? month_word : -1))
         return -1;
@@ -489,9 +529,23 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
     unsigned m = (unsigned)t[mi].num, d = (unsigned)t[di].num;
     if (era >= 0 && dv_era_to_gregorian(era, (int)t[yi].num, (int)m, (int)d, &y) != 0)
         return -1; /* 平成32年: no such year */
+    /* Thai: a Buddhist-era year (eras.h) is shifted as its Gregorian year and written back in its era, read as the
+     * patterns read it (patterns.c thai_year): four digits of 2443-2642, or two after a Thai month (25xx), unless
+     * ค.ศ. marks the Common Era; after พ.ศ. nothing else */
+    int thai_era = 0, be = 0;
+    for (size_t i = 0; i < nt; i++)
+        if (t[i].kind == TK_SEP && t[i].num)
+            thai_era = (int)t[i].num;
+    int thai_month = t[mi].kind == TK_MONTH && (unsigned char)in[t[mi].off] == 0xE0;
+    if (era < 0 && thai_era != 2 && t[yi].len == 4 && dv_be_to_ce(t[yi].num, &y) == 0)
+        be = 1;
+    else if (era < 0 && thai_era != 2 && t[yi].len == 2 && thai_month)
+        be = 1, y = 2500 + t[yi].num - DV_BE_OFFSET;
+    else if (thai_era == 1)
+        return -1;
     if (!valid_date(y, m, d) || shift(&y, &m, &d, days))
         return -1;
-    if (era < 0 && t[yi].len == 2 && (y < 1950 || y > 2049))
+    if (era < 0 && t[yi].len == 2 && (be ? y < 2500 - DV_BE_OFFSET || y > 2599 - DV_BE_OFFSET : y < 1950 || y > 2049))
         return -1; /* would not read back as the same century */
     /* 25/06/50 + 37 days is 1 August 1950, but 01/08/50 reads back month first (8 January 1950), and that date,
      * shifted again, leaves the century a two-digit year can say: such a date is not rewritten (erased) rather
@@ -509,7 +563,7 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
         cjk |= t[i].kind == TK_SEP && cjk_mark(in + t[i].off, t[i].len) != 0;
     size_t o = 0;
     for (size_t i = 0; i < nt; i++) {
-        char buf[16];
+        char buf[DV_MONTH_WORD_MAX];
         int n;
         if (t[i].kind == TK_ERA) { /* abbreviated as it was: 平31年 -> 令元年 */
             if (put(out, cap, &o, dv_era_name(new_era), t[i].len))
@@ -517,14 +571,21 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
             continue;
         } else if ((int)i == yi && era >= 0)
             n = era_year == 1 ? snprintf(buf, sizeof buf, GAN) : snprintf(buf, sizeof buf, "%d", era_year);
-        else if ((int)i == yi)
-            n = t[yi].len == 2 ? snprintf(buf, sizeof buf, "%02ld", y % 100) : snprintf(buf, sizeof buf, "%04ld", y);
+        else if ((int)i == yi) {
+            long wy = be ? y + DV_BE_OFFSET : y;
+            n = t[yi].len == 2 ? snprintf(buf, sizeof buf, "%02ld", wy % 100) : snprintf(buf, sizeof buf, "%04ld", wy);
+        }
         else if ((int)i == di) /* two digits stay two when zero-padded or all-numeric ("05", "12/25/2020") */
             n = snprintf(buf, sizeof buf,
                          t[i].len == 2 && (in[t[i].off] == '0' || (t[mi].kind == TK_NUM && !cjk)) ? "%02u" : "%u", d);
         else if ((int)i == mi && t[i].kind == TK_NUM)
             n = snprintf(buf, sizeof buf, t[i].len == 2 && (!cjk || in[t[i].off] == '0') ? "%02u" : "%u", m);
-        else if ((int)i == mi) { /* a month name: its language, full or abbreviated as written, its letter case */
+        else if ((int)i == mi && thai_month) { /* full or abbreviated as written (no letter case) */
+            int abbr = dv_month_find(in + t[i].off, t[i].len, DV_MONTH_TH, DV_MONTH_ABBR) != NULL;
+            const char *w = dv_month_name(DV_MONTH_TH, abbr ? DV_MONTH_ABBR : DV_MONTH_FULL, (int)m);
+            n = (int)strlen(w);
+            memcpy(buf, w, (size_t)n);
+        } else if ((int)i == mi) { /* a month name: its language, full or abbreviated as written, its letter case */
             int abbr, lang = month_lang(in, t, nt, mi, di, &abbr);
             size_t wl;
             if (lang == LANG_EN) {
@@ -672,7 +733,7 @@ int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_
 static int shift_written_date(const char *in, size_t len, int days, char *out, size_t cap)
 {
     enum { MAX_IN = 64 * 3 };
-    char folded[MAX_IN], shifted[80];
+    char folded[MAX_IN], shifted[160]; /* a Thai month's name may be 12 bytes longer than the one it replaces */
     uint32_t at[MAX_IN / 2], cum[MAX_IN / 2];
     size_t nat = 0;
     if (!in || len == 0 || len > MAX_IN)

@@ -19,6 +19,7 @@
 
 #include "text/clitics.h"
 #include "text/denylist_internal.h"
+#include "text/eras.h"
 #include "text/id_number.h"
 #include "text/months.h"
 #include "text/tokens.h"
@@ -468,11 +469,11 @@ int dv_denylist_add_date(dv_denylist *dl, dv_infotype type, const char *da, size
         FORM("%d SEPT %04d", d, y);
         FORM("SEPT %d %04d", d, y);
     }
-    /* the Thai solar calendar's Buddhist era (year + 543), which Thai records write birth dates in: 23/04/2504
-     * for 1961-04-23 (the i18n audit: kept) */
-    FORM("%02d %02d %04d", d, m, y + 543);
-    FORM("%d %d %04d", d, m, y + 543);
-    FORM("%04d %02d %02d", y + 543, m, d);
+    /* the Thai solar calendar's Buddhist era (eras.h), which Thai records write birth dates in: 23/04/2504 for
+     * 1961-04-23 (the i18n audit: kept) */
+    FORM("%02d %02d %04d", d, m, y + DV_BE_OFFSET);
+    FORM("%d %d %04d", d, m, y + DV_BE_OFFSET);
+    FORM("%04d %02d %02d", y + DV_BE_OFFSET, m, d);
 #undef FORM
     int added = 0;
     for (int i = 0; i < nf; i++) {

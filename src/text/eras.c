@@ -1,6 +1,7 @@
-/* Japanese eras (src/text/eras.h). Their first days in the Gregorian calendar; an era ends the day before the
- * next one begins. 明治's years count from 1868, but Japan took the Gregorian calendar on 明治6年1月1日
- * (1873-01-01): an earlier 明治 date is lunisolar, so no day before 1873 converts either way. */
+/* Japanese eras and the Thai Buddhist era (src/text/eras.h). The Japanese eras' first days in the Gregorian
+ * calendar; an era ends the day before the next one begins. 明治's years count from 1868, but Japan took the
+ * Gregorian calendar on 明治6年1月1日 (1873-01-01): an earlier 明治 date is lunisolar, so no day before 1873 converts
+ * either way. */
 #include "text/eras.h"
 
 #include <string.h>
@@ -80,4 +81,12 @@ int dv_era_at(long y, int m, int d, int *era, int *n)
             return 0;
         }
     return -1;
+}
+
+int dv_be_to_ce(long be, long *ce)
+{
+    if (be < 1900 + DV_BE_OFFSET || be > 2099 + DV_BE_OFFSET)
+        return -1;
+    *ce = be - DV_BE_OFFSET;
+    return 0;
 }

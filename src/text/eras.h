@@ -20,4 +20,11 @@ int dv_era_to_gregorian(int era, int n, int m, int d, long *y);
 /* The era of Gregorian date y-m-d and its year in that era (*n, 1 = 元年): 0, or -1 before 1873. */
 int dv_era_at(long y, int m, int d, int *era, int *n);
 
+/* The Thai solar calendar counts years in the Buddhist era (BE = Gregorian + 543: 2563 is 2020), and Thai records
+ * write dates so (23/04/2563, 23 เม.ย. 2563). A four-digit year is read as BE when it is one of the years of
+ * 1900-2099 in BE (2443-2642; the detectors' Gregorian years are 1900-2099 too): its Gregorian year in *ce, 0;
+ * -1 for any other year. [test_patterns: test_thai_dates; test_text_transform: test_written_date_thai] */
+#define DV_BE_OFFSET 543
+int dv_be_to_ce(long be, long *ce);
+
 #endif

@@ -1,8 +1,8 @@
 /* Month names (months.h): the one table the date detectors, the date shifter and the deny-list read. Two
- * derived spellings remain: the MON pattern in patterns.c (a regular expression, each word before its prefixes,
- * as PCRE2 tries them in order) and the 3-letter month prefixes of prefilter.c (W_MONTH);
- * test_patterns: test_month_words_are_dates finds a date with every word of this table, with and without the
- * pre-filters, so a word added here and not there fails. */
+ * derived spellings remain: the MON, TH_FULL and TH_ABBR patterns of patterns.c (regular expressions, each word
+ * before its prefixes, as PCRE2 tries them in order) and the 3-letter month prefixes of prefilter.c (W_MONTH; Thai
+ * words are PRE_THAI's); test_patterns: test_month_words_are_dates finds a date with every word of this table, with and
+ * without the pre-filters, so a word added here and not there fails. */
 #include "text/months.h"
 
 #include <string.h>
@@ -10,6 +10,7 @@
 #define EN DV_MONTH_EN
 #define DE DV_MONTH_DE
 #define FR DV_MONTH_FR
+#define TH DV_MONTH_TH
 #define FULL DV_MONTH_FULL
 #define ABBR DV_MONTH_ABBR
 #define VARIANT DV_MONTH_VARIANT
@@ -40,6 +41,34 @@ const dv_month_word dv_month_words[] = {
     {"mai", FR, 5, ABBR}, {"juin", FR, 6, ABBR}, {"juil", FR, 7, ABBR}, {"ao\xc3\xbbt", FR, 8, ABBR},
     {"sept", FR, 9, ABBR}, {"oct", FR, 10, ABBR}, {"nov", FR, 11, ABBR}, {"d\xc3\xa9" "c", FR, 12, ABBR},
     {"fevrier", FR, 2, VARIANT}, {"aout", FR, 8, VARIANT}, {"decembre", FR, 12, VARIANT},
+    /* Thai (no letter case): the full names and the usual abbreviations, the latter without their final stop */
+    {"\xe0\xb8\xa1\xe0\xb8\x81\xe0\xb8\xa3\xe0\xb8\xb2\xe0\xb8\x84\xe0\xb8\xa1", TH, 1, FULL}, /* มกราคม */
+    {"\xe0\xb8\x81\xe0\xb8\xb8\xe0\xb8\xa1\xe0\xb8\xa0\xe0\xb8\xb2\xe0\xb8\x9e\xe0\xb8\xb1\xe0\xb8\x99\xe0\xb8\x98"
+     "\xe0\xb9\x8c", TH, 2, FULL}, /* กุมภาพันธ์ */
+    {"\xe0\xb8\xa1\xe0\xb8\xb5\xe0\xb8\x99\xe0\xb8\xb2\xe0\xb8\x84\xe0\xb8\xa1", TH, 3, FULL}, /* มีนาคม */
+    {"\xe0\xb9\x80\xe0\xb8\xa1\xe0\xb8\xa9\xe0\xb8\xb2\xe0\xb8\xa2\xe0\xb8\x99", TH, 4, FULL}, /* เมษายน */
+    {"\xe0\xb8\x9e\xe0\xb8\xa4\xe0\xb8\xa9\xe0\xb8\xa0\xe0\xb8\xb2\xe0\xb8\x84\xe0\xb8\xa1", TH, 5, FULL}, /* พฤษภาคม */
+    {"\xe0\xb8\xa1\xe0\xb8\xb4\xe0\xb8\x96\xe0\xb8\xb8\xe0\xb8\x99\xe0\xb8\xb2\xe0\xb8\xa2\xe0\xb8\x99", TH, 6,
+     FULL}, /* มิถุนายน */
+    {"\xe0\xb8\x81\xe0\xb8\xa3\xe0\xb8\x81\xe0\xb8\x8e\xe0\xb8\xb2\xe0\xb8\x84\xe0\xb8\xa1", TH, 7, FULL}, /* กรกฎาคม */
+    {"\xe0\xb8\xaa\xe0\xb8\xb4\xe0\xb8\x87\xe0\xb8\xab\xe0\xb8\xb2\xe0\xb8\x84\xe0\xb8\xa1", TH, 8, FULL}, /* สิงหาคม */
+    {"\xe0\xb8\x81\xe0\xb8\xb1\xe0\xb8\x99\xe0\xb8\xa2\xe0\xb8\xb2\xe0\xb8\xa2\xe0\xb8\x99", TH, 9, FULL}, /* กันยายน */
+    {"\xe0\xb8\x95\xe0\xb8\xb8\xe0\xb8\xa5\xe0\xb8\xb2\xe0\xb8\x84\xe0\xb8\xa1", TH, 10, FULL}, /* ตุลาคม */
+    {"\xe0\xb8\x9e\xe0\xb8\xa4\xe0\xb8\xa8\xe0\xb8\x88\xe0\xb8\xb4\xe0\xb8\x81\xe0\xb8\xb2\xe0\xb8\xa2\xe0\xb8\x99",
+     TH, 11, FULL}, /* พฤศจิกายน */
+    {"\xe0\xb8\x98\xe0\xb8\xb1\xe0\xb8\x99\xe0\xb8\xa7\xe0\xb8\xb2\xe0\xb8\x84\xe0\xb8\xa1", TH, 12, FULL}, /* ธันวาคม */
+    {"\xe0\xb8\xa1.\xe0\xb8\x84", TH, 1, ABBR},             /* ม.ค. */
+    {"\xe0\xb8\x81.\xe0\xb8\x9e", TH, 2, ABBR},             /* ก.พ. */
+    {"\xe0\xb8\xa1\xe0\xb8\xb5.\xe0\xb8\x84", TH, 3, ABBR}, /* มี.ค. */
+    {"\xe0\xb9\x80\xe0\xb8\xa1.\xe0\xb8\xa2", TH, 4, ABBR}, /* เม.ย. */
+    {"\xe0\xb8\x9e.\xe0\xb8\x84", TH, 5, ABBR},             /* พ.ค. */
+    {"\xe0\xb8\xa1\xe0\xb8\xb4.\xe0\xb8\xa2", TH, 6, ABBR}, /* มิ.ย. */
+    {"\xe0\xb8\x81.\xe0\xb8\x84", TH, 7, ABBR},             /* ก.ค. */
+    {"\xe0\xb8\xaa.\xe0\xb8\x84", TH, 8, ABBR},             /* ส.ค. */
+    {"\xe0\xb8\x81.\xe0\xb8\xa2", TH, 9, ABBR},             /* ก.ย. */
+    {"\xe0\xb8\x95.\xe0\xb8\x84", TH, 10, ABBR},            /* ต.ค. */
+    {"\xe0\xb8\x9e.\xe0\xb8\xa2", TH, 11, ABBR},            /* พ.ย. */
+    {"\xe0\xb8\x98.\xe0\xb8\x84", TH, 12, ABBR},            /* ธ.ค. */
 };
 const size_t dv_month_words_n = sizeof dv_month_words / sizeof dv_month_words[0];
 

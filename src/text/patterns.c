@@ -63,6 +63,30 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 /* A year after a month name and a day: four digits (group n), or two after an apostrophe (group n + 1, `'20`). */
 #define YEAR_APOS "(?:((?:19|20)[0-9]{2})|'([0-9]{2}))"
 #define SEP_OPT "\\s*[:#=.-]?\\s*"
+/* Thai dates (months.c's Thai words; eras.h for the Buddhist era): the full month names, each before its prefixes,
+ * and the abbreviations, written without their final stop (read by the \\.? after them); the word เดือน (month)
+ * may come before a name, the era marks พ.ศ. (Buddhist era) and ค.ศ. (Common Era) before the year. */
+#define TH_FULL "(?:" /* กุมภาพันธ์ พฤศจิกายน มิถุนายน พฤษภาคม กรกฎาคม สิงหาคม กันยายน ธันวาคม มกราคม มีนาคม เมษายน ตุลาคม */ \
+    "\\x{0e01}\\x{0e38}\\x{0e21}\\x{0e20}\\x{0e32}\\x{0e1e}\\x{0e31}\\x{0e19}\\x{0e18}\\x{0e4c}|" \
+    "\\x{0e1e}\\x{0e24}\\x{0e28}\\x{0e08}\\x{0e34}\\x{0e01}\\x{0e32}\\x{0e22}\\x{0e19}|" \
+    "\\x{0e21}\\x{0e34}\\x{0e16}\\x{0e38}\\x{0e19}\\x{0e32}\\x{0e22}\\x{0e19}|" \
+    "\\x{0e1e}\\x{0e24}\\x{0e29}\\x{0e20}\\x{0e32}\\x{0e04}\\x{0e21}|" \
+    "\\x{0e01}\\x{0e23}\\x{0e01}\\x{0e0e}\\x{0e32}\\x{0e04}\\x{0e21}|" \
+    "\\x{0e2a}\\x{0e34}\\x{0e07}\\x{0e2b}\\x{0e32}\\x{0e04}\\x{0e21}|" \
+    "\\x{0e01}\\x{0e31}\\x{0e19}\\x{0e22}\\x{0e32}\\x{0e22}\\x{0e19}|" \
+    "\\x{0e18}\\x{0e31}\\x{0e19}\\x{0e27}\\x{0e32}\\x{0e04}\\x{0e21}|" \
+    "\\x{0e21}\\x{0e01}\\x{0e23}\\x{0e32}\\x{0e04}\\x{0e21}|" \
+    "\\x{0e21}\\x{0e35}\\x{0e19}\\x{0e32}\\x{0e04}\\x{0e21}|" \
+    "\\x{0e40}\\x{0e21}\\x{0e29}\\x{0e32}\\x{0e22}\\x{0e19}|" \
+    "\\x{0e15}\\x{0e38}\\x{0e25}\\x{0e32}\\x{0e04}\\x{0e21}" \
+    ")"
+#define TH_ABBR "(?:" /* มี.ค เม.ย มิ.ย ม.ค ก.พ พ.ค ก.ค ส.ค ก.ย ต.ค พ.ย ธ.ค */ \
+    "\\x{0e21}\\x{0e35}\\.\\x{0e04}|\\x{0e40}\\x{0e21}\\.\\x{0e22}|\\x{0e21}\\x{0e34}\\.\\x{0e22}|\\x{0e21}\\.\\x{0e04}|" \
+    "\\x{0e01}\\.\\x{0e1e}|\\x{0e1e}\\.\\x{0e04}|\\x{0e01}\\.\\x{0e04}|\\x{0e2a}\\.\\x{0e04}|" \
+    "\\x{0e01}\\.\\x{0e22}|\\x{0e15}\\.\\x{0e04}|\\x{0e1e}\\.\\x{0e22}|\\x{0e18}\\.\\x{0e04}" \
+    ")"
+#define TH_MONTH_WORD "(?:\\x{0e40}\\x{0e14}\\x{0e37}\\x{0e2d}\\x{0e19}\\s*)?" /* เดือน */
+#define TH_ERA "(?:(\\x{0e1e}\\.\\x{0e28}|\\x{0e04}\\.\\x{0e28})\\.?\\s*)?" /* พ.ศ. or ค.ศ. */
 
 typedef struct match_ctx match_ctx;
 typedef int (*check_fn)(const match_ctx *m, dv_finding *c);
@@ -83,7 +107,9 @@ enum { CTX_DOB, CTX_VERSION, CTX_TIME, CTX_RATIO, CTX_SSN, CTX_NPI, CTX_NHS, CTX
 static const char *const ctx_re[CTX_COUNT] = {
     [CTX_DOB] = "(?:\\bD\\.?O\\.?B\\.?|\\bdate of birth|\\bbirth ?date|\\bbirthday|\\bborn(?: on)?|\\bgeb\\.?|"
                 "\\bgeboren(?: am)?|\\bgeburtsdatum|\\bn\\x{e9}e?(?: le)?|\\bdate de naissance|\\bd\\.?d\\.?n\\.?|"
-                "\\x{751f}\\x{5e74}\\x{6708}\\x{65e5}|\\x{c0dd}\\x{b144}\\x{c6d4}\\x{c77c})"
+                "\\x{751f}\\x{5e74}\\x{6708}\\x{65e5}|\\x{c0dd}\\x{b144}\\x{c6d4}\\x{c77c}|"
+                /* Thai วันเกิด, ปีเกิด */
+                "(?:\\x{0e27}\\x{0e31}\\x{0e19}|\\x{0e1b}\\x{0e35})\\x{0e40}\\x{0e01}\\x{0e34}\\x{0e14})"
                 SEP_OPT "(?:on\\s+|am\\s+|le\\s+)?\\z",
     [CTX_VERSION] = "(?:\\bv|\\bver|\\bversion|\\brelease|\\brel|\\bbuild|\\bsoftware|\\bsw|\\bfirmware|\\bfw|"
                     "\\bsyngo|\\bupdate|\\bpatch)\\.?\\s*[:=]?\\s*\\z",
@@ -200,6 +226,16 @@ static int year4(int y, size_t ylen)
     return dv_two_digit_year(y); /* the shifter's reading too (one rule) */
 }
 
+/* A four-digit year as the numeric dates read it: 1900-2099, or a Buddhist-era year of that span as Thai records
+ * write it (23/04/2563; eras.h). -1: neither. */
+static int gregorian_year(int y)
+{
+    long ce;
+    if (y >= 1900 && y <= 2099)
+        return y;
+    return dv_be_to_ce(y, &ce) == 0 ? (int)ce : -1;
+}
+
 /* A valid date becomes DATE_OF_BIRTH when a birth context word precedes it. */
 static int date_result(const match_ctx *m, dv_finding *c, int y, int mo, int d)
 {
@@ -245,7 +281,8 @@ static int chk_dmy(const match_ctx *m, dv_finding *c)
     }
     if (sep == '.' && ctx_before(m, CTX_VERSION, c->start))
         return 0;
-    int a = grp_int(m, 1), b = grp_int(m, 3), y = year4(grp_int(m, 4), ylen);
+    int a = grp_int(m, 1), b = grp_int(m, 3);
+    int y = ylen == 4 ? gregorian_year(grp_int(m, 4)) : year4(grp_int(m, 4), ylen);
     if (!dv_date_ok(y, b, a) && !dv_date_ok(y, a, b))
         return 0;
     return date_result(m, c, y, dv_date_ok(y, b, a) ? b : a, dv_date_ok(y, b, a) ? a : b);
@@ -293,6 +330,60 @@ static int chk_mon_y(const match_ctx *m, dv_finding *c)
 static int chk_cjk_ym(const match_ctx *m, dv_finding *c)
 {
     return date_result(m, c, grp_int(m, 1), grp_int(m, 2), 1);
+}
+
+static size_t skip_space_back(const char *t, size_t at)
+{
+    while (at > 0 && (t[at - 1] == ' ' || (t[at - 1] >= '\t' && t[at - 1] <= '\r'))) /* PCRE2's \s */
+        at--;
+    return at;
+}
+
+/* The year of a Thai date (TH_ERA's mark in group era_g, the year in y_g): four digits Gregorian or Buddhist era
+ * (gregorian_year), only the marked era's after พ.ศ. or ค.ศ.; two digits the Buddhist era's 25xx (`5 ม.ค. 63` is
+ * 2020), as Thai writes a short year, or after ค.ศ. a Gregorian one as year4 reads it (scored as chk_dmy's). -1: no
+ * year of a date. */
+static int thai_year(const match_ctx *m, dv_finding *c, int era_g, int y_g)
+{
+    size_t s = 0, e = 0;
+    int be = 0, ce = 0;
+    if (grp(m, era_g, &s, &e) && e > s) { /* พ (U+0E1E) or ค (U+0E04) */
+        be = (unsigned char)m->t[s + 2] == 0x9e;
+        ce = !be;
+    }
+    int y = grp_int(m, y_g);
+    if (grp_len(m, y_g) == 2) {
+        c->score = 75;
+        return ce ? year4(y, 2) : 2500 + y - DV_BE_OFFSET;
+    }
+    int g = gregorian_year(y);
+    if ((be && g == y) || (ce && g != y))
+        return -1;
+    return g;
+}
+
+/* 23 เม.ย. 2563, 23 เมษายน พ.ศ. 2563, 5 ม.ค. 63: a day, a Thai month, a year */
+static int chk_th_dmy(const match_ctx *m, dv_finding *c)
+{
+    int y = thai_year(m, c, 3, 4);
+    return y > 0 && date_result(m, c, y, month_group(m, 2), grp_int(m, 1));
+}
+
+/* เมษายน 2563, เดือนเม.ย. พ.ศ. 2563: a month and a four-digit year; not after a day (30 ก.พ. 2563 is no date,
+ * and its month is not taken out of it, as the CJK month form is not) */
+static int chk_th_my(const match_ctx *m, dv_finding *c)
+{
+    size_t at = skip_space_back(m->t, c->start);
+    if (at > 0 && m->t[at - 1] >= '0' && m->t[at - 1] <= '9')
+        return 0;
+    int y = thai_year(m, c, 2, 3);
+    return y > 0 && date_result(m, c, y, month_group(m, 1), 1);
+}
+
+/* 23 เมษายน: a day and a month, no year (valid in a leap year, as `March 5`) */
+static int chk_th_dm(const match_ctx *m, dv_finding *c)
+{
+    return date_result(m, c, 2000, month_group(m, 2), grp_int(m, 1));
 }
 
 /* Group g as a kanji number written whole in one of its two styles (kanjinum.h), or -1. */
@@ -355,13 +446,6 @@ static int chk_era_ymd(const match_ctx *m, dv_finding *c)
 static int chk_era_ym(const match_ctx *m, dv_finding *c)
 {
     return era_date(m, c, 0);
-}
-
-static size_t skip_space_back(const char *t, size_t at)
-{
-    while (at > 0 && (t[at - 1] == ' ' || (t[at - 1] >= '\t' && t[at - 1] <= '\r'))) /* PCRE2's \s */
-        at--;
-    return at;
 }
 
 /* Does a year the dated patterns read end at t[at] (before spaces): 2021年, 2021년, 平成32年, 平32年, 令和元年? Then
@@ -688,7 +772,7 @@ static const spec specs[] = {
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_ymd, 6, 4,
      NB "((?:19|20)[0-9]{2})([-/.])(0?[1-9]|1[0-2])\\2(0?[1-9]|[12][0-9]|3[01])(?!(?!T[0-9])[A-Za-z0-9_]|[.,:/-][0-9])", PRE_NB_RUN4},
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_dmy, 4, 2,
-     NB "([0-9]{1,2})([-/.])([0-9]{1,2})\\2((?:19|20)[0-9]{2}|[0-9]{2})" NE, PRE_DSEP2},
+     NB "([0-9]{1,2})([-/.])([0-9]{1,2})\\2((?:19|20)[0-9]{2}|2[4-6][0-9]{2}|[0-9]{2})" NE, PRE_DSEP2}, /* 2563: BE */
     /* a month name and a day: the year four digits, or two after an apostrophe (`5 Mar '20`, `Mar. 5, '20`) */
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon_y, 3, 2,
      WB "([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?[ -]?(" MON ")\\.?,?[ -]?" YEAR_APOS WE, PRE_MONTH},
@@ -724,6 +808,15 @@ static const spec specs[] = {
      ERA "\\s*((?:" KD "|\\x{5341}){1,3}|\\x{5143})\\s*\\x{5e74}\\s*" KN "\\s*" CJK_M "\\s*" KN "\\s*" CJK_D, PRE_CJK_ERA},
     {DV_IT_DATE, 65, P_KMONTH, 0, 0, chk_kanji_md, 0, 0,
      "(?<!" KD "|\\x{5341}|\\x{5e74})" KN "\\s*" CJK_M "\\s*" KN "\\s*" CJK_D, PRE_CJK_MONTH},
+    /* Thai: 23 เม.ย. 2563, 23 เมษายน พ.ศ. 2563, 5 ม.ค. 63; เมษายน 2563 (an abbreviation not inside a word);
+     * 23 เมษายน (no year: not before a year or an era mark, so an invalid date is not cut down to its day and month) */
+    {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, 0, chk_th_dmy, 3, 2,
+     NB "([0-9]{1,2})\\s*" TH_MONTH_WORD "(" TH_FULL "|" TH_ABBR ")\\.?\\s*" TH_ERA "([0-9]{4}|[0-9]{2})" NE, PRE_THAI},
+    {DV_IT_DATE, 70, P_DIGIT | P_ALPHA, 0, 0, chk_th_my, 4, 4,
+     TH_MONTH_WORD "(" TH_FULL "|(?<![.\\x{0e01}-\\x{0e4e}])" TH_ABBR ")\\.?\\s*" TH_ERA "([0-9]{4})" NE, PRE_THAI},
+    {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, 0, chk_th_dm, 1, 1,
+     NB "([0-9]{1,2})\\s*" TH_MONTH_WORD "(" TH_FULL "|" TH_ABBR ")"
+     "(?!\\.?\\s*(?:[0-9]|[\\x{0e1e}\\x{0e04}]\\.\\x{0e28}))", PRE_THAI},
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon, 1, 1,
      WB "(?:([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?(?: of)? (" FULLMON ")|(" FULLMON ") ([0-9]{1,2})(?:st|nd|rd|th)?)" WE, PRE_MONTH},
     /* AGE */

@@ -295,6 +295,13 @@ static int test(dv_prescan *ps, dv_prefilter k)
     case PRE_CJK_MONTH:
         return ps->nonascii &&
                (memmem(ps->t, n, "\xe6\x9c\x88", 3) != NULL || memmem(ps->t, n, "\xec\x9b\x94", 3) != NULL);
+    case PRE_THAI: /* TH_FULL, TH_ABBR: UTF-8 E0 B8 xx or E0 B9 xx */
+        if (!ps->nonascii)
+            return 0;
+        for (const char *q = ps->t; (q = memchr(q, 0xE0, n - (size_t)(q - ps->t))) != NULL && q + 1 < ps->t + n; q++)
+            if ((unsigned char)q[1] == 0xB8 || (unsigned char)q[1] == 0xB9)
+                return 1;
+        return 0;
     default: break; /* the pass's tests never get here (known) */
     }
     return 1;

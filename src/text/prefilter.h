@@ -51,6 +51,7 @@ typedef enum {
     PRE_CJK_YEAR,   /* a digit run of >= 4 at a number boundary, and a year mark (U+5E74 or U+B144) */
     PRE_CJK_ERA,    /* a year mark U+5E74 and a Japanese era name or its first kanji (明治 明, 大正 大, ...) */
     PRE_CJK_MONTH,  /* a month mark (U+6708 or U+C6D4) */
+    PRE_THAI,       /* a Thai character (U+0E00-U+0E7F: a month name is Thai letters) */
     PRE_COUNT
 } dv_prefilter;
 

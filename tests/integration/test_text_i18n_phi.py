@@ -9,8 +9,7 @@ number, and the same name, ID, birth date and address in StudyDescription, Serie
 RequestedProcedureDescription, ImageComments, AdditionalPatientHistory, an SR TextValue and private LO / OB / UN
 values, in the spellings the audit found kept: Greek and Cyrillic in capitals or without accents, a kana name in the
 other syllabary or half width, a name inside a long CJK run, digits of other scripts (a study date in Arabic-Indic
-and Devanagari digits too), a Thai Buddhist-era birth
-date, an Arabic name without its article, Hebrew and Arabic names with a one-letter word glued before them, a name
+and Devanagari digits too), Thai Buddhist-era dates in digits and with Thai month names, an Arabic name without its article, Hebrew and Arabic names with a one-letter word glued before them, a name
 after an ISO 2022 escape in a private blob. Every value is
 encoded here, escape sequences and all (pydicom 2.3 writes IR 58 without its designation and does not designate G1
 again after a line break).
@@ -73,7 +72,8 @@ IDS = {
     "thai": ("ISO_IR 166", "สมบูรณ์ชัย", "วิชัย", "SW-992013", "ถนนสุขุมวิท 55", "เชียงใหม่", "053 555 0187",
              "23/04/2504", "ผู้ป่วย", None, None,
              [("๒๓/๐๔/๑๙๖๑", None), ("นายวิชัยสมบูรณ์ชัยมาตรวจตามนัด", "สมบูรณ์ชัย"),
-              ("ผู้ป่วยชื่อวิชัยอายุหกสิบปี", "วิชัย")]),
+              ("ผู้ป่วยชื่อวิชัยอายุหกสิบปี", "วิชัย"), ("ตรวจเมื่อ ๑๗/๐๓/๒๕๖๒ ที่โรงพยาบาล", "๑๗/๐๓/๒๕๖๒"),
+              ("วันเกิด 23 เม.ย. 2504", "23 เม.ย. 2504"), ("นัดครั้งต่อไปวันที่ 17 มีนาคม พ.ศ. 2562", "17 มีนาคม พ.ศ. 2562")]),
     "jp87": ("\\ISO 2022 IR 87", "Tsukimori", "Sayuri", "TS-204718", "東京都世田谷区桜丘3丁目", "世田谷区",
              "03-5550-0187", "1961年4月23日", "患者", ("月森", "小百合"), ("つきもり", "さゆり"),
              [("ツキモリ サユリ", "ツキモリ"), ("ＴＳＵＫＩＭＯＲＩ", None), ("月森小百合様頭部単純撮影依頼書記載内容確認済放射線科医師読影予定", "月森")]),

@@ -575,6 +575,35 @@ static void test_other_script_digits(void **state)
     none("مريض في المستشفى");
 }
 
+/* Thai dates: the Buddhist-era year Thai records write (2563 = 2020; eras.h) in a numeric date, and the Thai month
+ * names (months.c) in full or abbreviated (`เม.ย.`), with the word เดือน (month) and the era marks พ.ศ. / ค.ศ.,
+ * in ASCII or Thai digits. Before, none was a date (the i18n audit's backlog: the years the patterns read were
+ * 1900-2099 and no Thai word was a month), so `๒๓/๐๔/๒๕๖๓` or `23 เม.ย. 2504` in a comment stayed. */
+static void test_thai_dates(void **state)
+{
+    (void)state;
+    one("ตรวจวันที่ 23/04/2563 ที่", DV_IT_DATE, "23/04/2563");
+    one("ตรวจวันที่ ๒๓/๐๔/๒๕๖๓ ที่", DV_IT_DATE, "๒๓/๐๔/๒๕๖๓");
+    one("นัดวันที่ 23 เม.ย. 2563 เวลา", DV_IT_DATE, "23 เม.ย. 2563");
+    one("นัดวันที่ 23 เมษายน พ.ศ. 2563 ที่", DV_IT_DATE, "23 เมษายน พ.ศ. 2563");
+    one("วันที่23เดือนเมษายนพ.ศ.2563", DV_IT_DATE, "23เดือนเมษายนพ.ศ.2563");
+    one("วันที่ ๒๓ ก.พ. ๒๕๖๓", DV_IT_DATE, "๒๓ ก.พ. ๒๕๖๓");
+    one("วันที่ 5 ม.ค. 63 ตรวจ", DV_IT_DATE, "5 ม.ค. 63");
+    one("on 29 ก.พ. 63", DV_IT_DATE, "29 ก.พ. 63"); /* BE 2563 = 2020, a leap year */
+    one("วันที่ 23 เม.ย. ค.ศ. 2020", DV_IT_DATE, "23 เม.ย. ค.ศ. 2020");
+    one("ผ่าตัดเมื่อเดือนธันวาคม 2562", DV_IT_DATE, "เดือนธันวาคม 2562");
+    one("นัดครั้งต่อไป 23 เมษายน ที่", DV_IT_DATE, "23 เมษายน");
+    one("วันเกิด 23 เม.ย. 2504", DV_IT_DATE_OF_BIRTH, "23 เม.ย. 2504");
+    one("ปีเกิด: 23/04/2504", DV_IT_DATE_OF_BIRTH, "23/04/2504");
+    /* not dates: a year outside 1900-2099 in either era, the marked era's other years, no such day */
+    none("ครั้งที่ 23/04/2700");
+    none("วันที่ 23 เม.ย. พ.ศ. 2020");
+    none("วันที่ 23 เม.ย. ค.ศ. 2563");
+    none("วันที่ 30 ก.พ. 2563");
+    none("วันที่ 29 ก.พ. 2562"); /* 2019: no 29 February, and the day and month alone are not taken out of it */
+    none("ผู้ป่วยมาตรวจ 3 ครั้ง");
+}
+
 /* The small form variants of ASCII punctuation (U+FE50-U+FE6B: ﹣ U+FE63, ﹕ U+FE55, ﹒ U+FE52, ...) fold to ASCII
  * as the full-width forms do (widthfold.h), so an ID, date, phone or address written with them is found as the
  * same text with '-' (or full-width －) is, over the same characters. Before, ﹣ was no '-' to the patterns:
@@ -955,6 +984,7 @@ int main(void)
         cmocka_unit_test(test_spans_exact_in_utf8),
         cmocka_unit_test(test_full_width),
         cmocka_unit_test(test_other_script_digits),
+        cmocka_unit_test(test_thai_dates),
         cmocka_unit_test(test_small_form_variants),
         cmocka_unit_test(test_cjk_eras_and_year_less),
         cmocka_unit_test(test_kanji_numeral_dates),

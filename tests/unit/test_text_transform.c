@@ -850,6 +850,41 @@ static void test_written_date_other_script_digits(void **state)
         expect_written_shift(cases[i].in, 10, cases[i].out);
 }
 
+/* Thai dates: a Buddhist-era year is shifted as its Gregorian year (2563 - 543 = 2020) and written back in the
+ * Buddhist era; a Thai month name is written back full or abbreviated as found; the word เดือน and the era marks
+ * stay; Thai digits stay Thai. Before (the i18n audit's backlog), `29/02/2563` was read as the year 2563, no leap
+ * year, so no date (erased), `28/02/2563` + 10 days came out `10/03/2563` (2020 is a leap year: 09/03), and no
+ * Thai month name was read. */
+static void test_written_date_thai(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+        int days;
+    } cases[] = {
+        {"28/02/2563", "09/03/2563", 10},
+        {"29/02/2563", "10/03/2563", 10},
+        {"๒๘/๐๒/๒๕๖๓", "๐๙/๐๓/๒๕๖๓", 10},
+        {"23 เม.ย. 2504", "3 พ.ค. 2504", 10},
+        {"23 เมษายน พ.ศ. 2563", "3 พฤษภาคม พ.ศ. 2563", 10},
+        {"23เดือนเมษายนพ.ศ.2563", "3เดือนพฤษภาคมพ.ศ.2563", 10},
+        {"25 ธ.ค. 2562", "4 ม.ค. 2563", 10},
+        {"5 ม.ค. 63", "26 ธ.ค. 62", -10},
+        {"23 เม.ย. ค.ศ. 2020", "3 พ.ค. ค.ศ. 2020", 10},
+        {"๒๓ ก.พ. ๒๕๖๓", "๔ มี.ค. ๒๕๖๓", 10},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_written_shift(cases[i].in, cases[i].days, cases[i].out);
+    /* not rewritten (the caller erases them): a year of the other era than its mark, no such day, a month and a year
+     * without a day (as `March 2020`) */
+    static const char *const no[] = {"23 เม.ย. พ.ศ. 2020", "30 ก.พ. 2563", "เดือนธันวาคม 2562"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        char out[128];
+        if (dv_shift_written_date(no[i], strlen(no[i]), 10, out, sizeof out) >= 0)
+            fail_msg("\"%s\" rewritten as %.*s", no[i], 64, out);
+    }
+}
+
 /* A compact date-time as DICOM's DT and HL7's TS write it (a CDA's effectiveTime="20130815120000-0500") has its date
  * shifted and its time, fraction and UTC offset kept, as a DT attribute's; before, the shifter refused it and the
  * caller erased the whole value. Shapes that are no DT (an odd count of time digits, an hour 24, a fraction after
@@ -966,6 +1001,7 @@ int main(void)
         cmocka_unit_test(test_written_date_width_exact_bytes),
         cmocka_unit_test(test_written_date_small_forms),
         cmocka_unit_test(test_written_date_other_script_digits),
+        cmocka_unit_test(test_written_date_thai),
         cmocka_unit_test(test_written_date_compact_date_time),
         cmocka_unit_test(test_written_date_japanese_era), cmocka_unit_test(test_key_from_base64),
     };
