@@ -993,6 +993,12 @@ static int kept_ui_holds_patient(apply_ctx *c, const uint8_t *v, size_t len)
     return 0;
 }
 
+/* Has the instance own values (primary UIDs, dates, names or IDs) that a kept value could hold? */
+static int has_own_values(const apply_ctx *c)
+{
+    return c->nown || c->ndates || c->nwordtags || c->ncut || c->cut_more;
+}
+
 /* 1 when e, a kept private value other than UI (an OB or UN blob, a text) or a kept address (UR), holds one of the
  * instance's own primary UIDs that the plan regenerates, or one of its dates, names or IDs the plan changes
  * (own_values; opaque_ids.c says how a value must stand): kept, it would name the source study, series, instance
@@ -1004,14 +1010,18 @@ static int kept_ui_holds_patient(apply_ctx *c, const uint8_t *v, size_t len)
  * holding the instance's own primary ID is deleted"; test_engine: test_private_blob_naming_own_primary_id,
  * test_private_blob_holding_own_date, test_private_blob_naming_own_patient, test_private_blob_review_cases,
  * test_unlisted_names_and_addresses) */
-static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv_decision d)
+static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv_decision d, int text)
 {
     if (DV_TAG_IS_PRIVATE_CREATOR(e->tag) || kept_by_keep_tag(m))
         return 0;
     if (d == DV_DEC_KEEP && !c->held_decided && decide_held(c) != 0)
         return -1;
     int held = d == DV_DEC_KEEP, n = held ? c->nheld : c->nown;
-    int std = held && !DV_TAG_IS_PRIVATE(e->tag) && dv_plan_effective_vr(e) != DV_VR_UR;
+    /* A standard text value the profile keeps (text: profile_kept_text) is text, not megabytes of samples: every
+     * held name part is looked for in it, as in a private value; but it is not emptied for what could not be held
+     * (Modality, ImageType: that would break every output of a record of many names), as a known standard value
+     * is not. */
+    int std = held && !text && !DV_TAG_IS_PRIVATE(e->tag) && dv_plan_effective_vr(e) != DV_VR_UR;
     /* Some date, name or ID the plan changes could not be held: a kept private value (or address) cannot be
      * cleared of it, so it goes; so does a standard value read as UN, one the dictionary does not know and the
      * trailing padding (stop 37's leaks were there; emptied, nothing is lost). A known standard value (a waveform,
@@ -1019,7 +1029,7 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
      * (stop 43's review). */
     int unknown = e->vr == DV_VR_UN || dv_plan_effective_vr(e) == DV_VR_UN || e->tag == 0xFFFCFFFCu ||
                   dv_dict_lookup(e->tag) == NULL;
-    if (held && c->held_overflow && (!std || unknown))
+    if (held && c->held_overflow && !text && (!std || unknown))
         return 1;
     if (n == 0)
         return 0;
@@ -1141,6 +1151,50 @@ static int scanned_for_own(uint32_t tag, uint16_t vr, dv_decision d)
     default:
         return dv_dict_lookup(tag) == NULL;
     }
+}
+
+/* A standard attribute people write free text in: its PS3.6 keyword names a description, comment, title, label,
+ * note, remark, reason, purpose, annotation or text (DocumentTitle, SegmentDescription, ContentDescription,
+ * ContentLabel, UnformattedTextValue), or ReferencedFileID (file and folder names). Not the codes, the things'
+ * names and the addresses devices fill in (Manufacturer, CodingSchemeDesignator, UniversalEntityID, ImageType): a
+ * patient called Test or Perfusion, as phantoms and test data are, would empty them (the shared corpus did). */
+static int free_text_field(uint32_t tag)
+{
+    static const char *const words[] = {"Description", "Comment", "Title", "Label", "Note",
+                                        "Remark", "Reason", "Purpose", "Annotation", "Text"};
+    if (tag == DV_TAG_REFERENCED_FILE_ID)
+        return 1;
+    const dv_dict_entry *de = dv_dict_lookup(tag);
+    for (size_t i = 0; de && de->keyword && i < sizeof words / sizeof words[0]; i++)
+        if (strstr(de->keyword, words[i]))
+            return 1;
+    return 0;
+}
+
+/* Is e (tag, its effective VR, match m and decision d) a standard free-text value (free_text_field) the profile
+ * keeps as it is? The Basic profile keeps every attribute its table has no row for (DECISIONS 3: DocumentTitle,
+ * SegmentDescription, ContentDescription, ContentLabel, ReferencedFileID), and DEIDENTIFY_TAG_CONTENTS every code
+ * (CS: it cleans the other text VRs). Stop 49's red team found the patient's name kept in each of those: such a
+ * value is looked at for the instance's own names, IDs and dates as a private one is (keeps_own_value), and emptied
+ * on a hit (own_hit). A keepTag's value, and every value of the other profiles, stay as they are. */
+static int profile_kept_text(const apply_ctx *c, uint32_t tag, uint16_t vr, const dv_match *m, dv_decision d)
+{
+    if (d != DV_DEC_KEEP || m->source != DV_MATCH_PROFILE || DV_TAG_IS_PRIVATE(tag))
+        return 0;
+    int text = c->plan->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS
+                   ? vr == DV_VR_CS
+                   : c->plan->profile == DV_PROFILE_BASIC &&
+                         (vr == DV_VR_LO || vr == DV_VR_LT || vr == DV_VR_SH || vr == DV_VR_ST || vr == DV_VR_UC ||
+                          vr == DV_VR_UT || vr == DV_VR_CS);
+    return text && free_text_field(tag);
+}
+
+/* What a profile-kept text value (profile_kept_text) holding one of the instance's own values becomes: emptied,
+ * or where its IOD requires a value (Type 1) the placeholder, so the output stays valid (DECISIONS 4). */
+static dv_decision own_hit(dv_iod_ctx ctx, uint32_t tag)
+{
+    dv_attr_type t = dv_iod_type(ctx, tag);
+    return t == DV_ATTR_1 || t == DV_ATTR_1C ? DV_DEC_DUMMY : DV_DEC_EMPTY;
 }
 
 /* How a value read so far looks as text (private_un_text): its values (at each backslash), the longest of them, and
@@ -1287,7 +1341,8 @@ static int is_coded_elem(const dv_elem *e, uint16_t vr)
  *   - Type 2 / 2C: emptied;
  *   - otherwise (Type 1 / 1C, or not in the tables): a code or count (is_coded_vr) that the profile itself
  *     keeps here stays -- PLACEHOLDER is never a valid GraphicAnnotationUnits or ShadowStyle, 0 never a valid
- *     GraphicDimensions, and a code holds no free text; anything else gets its dummy (DECISIONS 4).
+ *     GraphicDimensions, and a code holds no free text -- unless it is a CS holding the instance's own name, ID
+ *     or date (keeps_own_value); anything else gets its dummy (DECISIONS 4).
  * Returns 1 when e was removed, 0, or -1.
  * [test_engine.c test_reset_conform, test_corpus.py step 4] */
 static int reset_conform(apply_ctx *c, dv_ds *ds, dv_elem *prev, dv_elem *e, uint32_t parent, dv_iod_ctx ctx)
@@ -1309,8 +1364,15 @@ static int reset_conform(apply_ctx *c, dv_ds *ds, dv_elem *prev, dv_elem *e, uin
     }
     dv_match m;
     if (is_coded_elem(e, vr) &&
-        dv_plan_match_memo(c->plan, c->matches, parent, ctx, e->tag, vr, 0, &m) == DV_DEC_KEEP)
-        return 0;
+        dv_plan_match_memo(c->plan, c->matches, parent, ctx, e->tag, vr, 0, &m) == DV_DEC_KEEP) {
+        /* a code holds no free text, but a CS may hold names all the same (ReferencedFileID's file names: stop
+         * 49's red team): one holding the instance's own name, ID or date gets its dummy (profile_kept_text) */
+        int names = vr == DV_VR_CS && has_own_values(c) && free_text_field(e->tag)
+                        ? keeps_own_value(c, e, &m, DV_DEC_KEEP, 1)
+                        : 0;
+        if (names <= 0)
+            return names;
+    }
     return set_dummy(c, e);
 }
 
@@ -1393,14 +1455,16 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
          * name or ID, or one cleaned as text that holds such a UID (the text stage knows no UIDs; it shifts the
          * dates of a text as the attributes' own), is deleted instead (keeps_own_value); a kept address (UR: a
          * RetrieveURL naming the source study), an opaque standard value or an attribute the dictionary does not
-         * know (scanned_for_own) is emptied, its place in the IOD kept. */
-        if ((c->nown || c->ndates || c->nwordtags || c->ncut || c->cut_more) && !is_seq && vr != DV_VR_UI &&
-            (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT) && scanned_for_own(tag, vr, d)) {
-            int names = keeps_own_value(c, e, &m, d);
+         * know (scanned_for_own) is emptied, its place in the IOD kept; so is a standard text value or code the
+         * profile keeps (profile_kept_text), or given its placeholder where the IOD requires a value (own_hit). */
+        if (has_own_values(c) && !is_seq && vr != DV_VR_UI &&
+            (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
+            int text = profile_kept_text(c, tag, vr, &m, d);
+            int names = text || scanned_for_own(tag, vr, d) ? keeps_own_value(c, e, &m, d, text) : 0;
             if (names < 0)
                 return -1;
             if (names)
-                d = DV_TAG_IS_PRIVATE(tag) ? DV_DEC_DELETE : DV_DEC_EMPTY;
+                d = DV_TAG_IS_PRIVATE(tag) ? DV_DEC_DELETE : text ? own_hit(ctx, tag) : DV_DEC_EMPTY;
         }
         uint16_t as_vr = 0;
         if (d == DV_DEC_KEEP && !is_seq && (as_vr = private_un_text(c, e, parent, ctx, vr)) != 0)
