@@ -1153,40 +1153,14 @@ static int scanned_for_own(uint32_t tag, uint16_t vr, dv_decision d)
     }
 }
 
-/* A standard attribute people write free text in: its PS3.6 keyword names a description, comment, title, label,
- * note, remark, reason, purpose, annotation or text (DocumentTitle, SegmentDescription, ContentDescription,
- * ContentLabel, UnformattedTextValue), or ReferencedFileID (file and folder names). Not the codes, the things'
- * names and the addresses devices fill in (Manufacturer, CodingSchemeDesignator, UniversalEntityID, ImageType): a
- * patient called Test or Perfusion, as phantoms and test data are, would empty them (the shared corpus did). */
-static int free_text_field(uint32_t tag)
+/* Is e (its match m and decision d) a standard free-text value the profile keeps as it is (plan.c kept_free_text:
+ * the Basic profile's attributes without a row, DEIDENTIFY_TAG_CONTENTS's codes)? Such a value is looked at for the
+ * instance's own names, IDs and dates as a private one is (keeps_own_value), and emptied on a hit (own_hit). Stop
+ * 49's red team found the patient's name kept in DocumentTitle, SegmentDescription, ContentDescription,
+ * ContentLabel and ReferencedFileID under Basic. A keepTag's value, and every value of the other profiles, stay. */
+static int profile_kept_text(const dv_match *m, dv_decision d)
 {
-    static const char *const words[] = {"Description", "Comment", "Title", "Label", "Note",
-                                        "Remark", "Reason", "Purpose", "Annotation", "Text"};
-    if (tag == DV_TAG_REFERENCED_FILE_ID)
-        return 1;
-    const dv_dict_entry *de = dv_dict_lookup(tag);
-    for (size_t i = 0; de && de->keyword && i < sizeof words / sizeof words[0]; i++)
-        if (strstr(de->keyword, words[i]))
-            return 1;
-    return 0;
-}
-
-/* Is e (tag, its effective VR, match m and decision d) a standard free-text value (free_text_field) the profile
- * keeps as it is? The Basic profile keeps every attribute its table has no row for (DECISIONS 3: DocumentTitle,
- * SegmentDescription, ContentDescription, ContentLabel, ReferencedFileID), and DEIDENTIFY_TAG_CONTENTS every code
- * (CS: it cleans the other text VRs). Stop 49's red team found the patient's name kept in each of those: such a
- * value is looked at for the instance's own names, IDs and dates as a private one is (keeps_own_value), and emptied
- * on a hit (own_hit). A keepTag's value, and every value of the other profiles, stay as they are. */
-static int profile_kept_text(const apply_ctx *c, uint32_t tag, uint16_t vr, const dv_match *m, dv_decision d)
-{
-    if (d != DV_DEC_KEEP || m->source != DV_MATCH_PROFILE || DV_TAG_IS_PRIVATE(tag))
-        return 0;
-    int text = c->plan->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS
-                   ? vr == DV_VR_CS
-                   : c->plan->profile == DV_PROFILE_BASIC &&
-                         (vr == DV_VR_LO || vr == DV_VR_LT || vr == DV_VR_SH || vr == DV_VR_ST || vr == DV_VR_UC ||
-                          vr == DV_VR_UT || vr == DV_VR_CS);
-    return text && free_text_field(tag);
+    return d == DV_DEC_KEEP && m->source == DV_MATCH_PROFILE && m->free_text;
 }
 
 /* What a profile-kept text value (profile_kept_text) holding one of the instance's own values becomes: emptied,
@@ -1367,9 +1341,7 @@ static int reset_conform(apply_ctx *c, dv_ds *ds, dv_elem *prev, dv_elem *e, uin
         dv_plan_match_memo(c->plan, c->matches, parent, ctx, e->tag, vr, 0, &m) == DV_DEC_KEEP) {
         /* a code holds no free text, but a CS may hold names all the same (ReferencedFileID's file names: stop
          * 49's red team): one holding the instance's own name, ID or date gets its dummy (profile_kept_text) */
-        int names = vr == DV_VR_CS && has_own_values(c) && free_text_field(e->tag)
-                        ? keeps_own_value(c, e, &m, DV_DEC_KEEP, 1)
-                        : 0;
+        int names = m.free_text && has_own_values(c) ? keeps_own_value(c, e, &m, DV_DEC_KEEP, 1) : 0;
         if (names <= 0)
             return names;
     }
@@ -1459,7 +1431,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
          * profile keeps (profile_kept_text), or given its placeholder where the IOD requires a value (own_hit). */
         if (has_own_values(c) && !is_seq && vr != DV_VR_UI &&
             (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
-            int text = profile_kept_text(c, tag, vr, &m, d);
+            int text = profile_kept_text(&m, d);
             int names = text || scanned_for_own(tag, vr, d) ? keeps_own_value(c, e, &m, d, text) : 0;
             if (names < 0)
                 return -1;
@@ -1618,6 +1590,28 @@ static int declares_burned_in(const dv_instance *inst)
     return strcasecmp(p, "YES") == 0;
 }
 
+/* A private transfer syntax UID (not under the DICOM root) names the encoding of the pixel data: it cannot be
+ * regenerated as other UIDs are, and the writer puts it in the output's file meta as read. One holding a date the
+ * plan changes in UIDs (dv_ui_value_holds_date), or one of the patient's IDs the plan changes as a component
+ * (kept_ui_holds_patient), would publish it: the instance is refused, alone (stop 49's red team:
+ * 1.2.826.0.1.3680043.9.5555.4471902.19610423 kept an MRN and the birth date under every profile, MINIMAL too).
+ * The message names neither the UID nor the value. [test_engine: test_private_ts_naming_patient] */
+static int check_private_ts(apply_ctx *c)
+{
+    const char *ts = dv_instance_transfer_syntax(c->inst);
+    if (!ts || !strncmp(ts, "1.2.840.10008.", 14))
+        return 0;
+    size_t n = strlen(ts);
+    int holds = c->plan->regen_dated_uids && dv_ui_value_holds_date((const uint8_t *)ts, n);
+    if (!holds && (holds = kept_ui_holds_patient(c, (const uint8_t *)ts, n)) < 0)
+        return -1;
+    if (holds)
+        return dv_fail(c->err, DV_ERR_UNSUPPORTED,
+                       "the private transfer syntax UID (0002,0010) holds a date or one of the patient's IDs; it "
+                       "names the pixel data's encoding and cannot be changed, so the instance is not written");
+    return 0;
+}
+
 _Static_assert(DV_IT_COUNT <= DV_RESULT_TEXT_TYPES, "dv_result.text_findings must hold every infoType");
 
 int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_result *res, dv_text_worker *w,
@@ -1641,6 +1635,8 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     own_primary_ids(&c);
     c.ictx = instance_iod_ctx(inst);
     own_values(&c);
+    if (check_private_ts(&c) != 0)
+        return -1;
     dv_text_worker *own_worker = NULL;
     const dv_charset *cs = NULL;
     dv_charset top;

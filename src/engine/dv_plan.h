@@ -166,6 +166,9 @@ typedef struct dv_match {
     dv_action_kind kind;            /* the action's kind, 0 unless source == DV_MATCH_ACTION */
     const dv_action_params *params; /* the action's parameters (owned by the plan), NULL unless an action */
     uint32_t decided_tag;           /* the element's tag, or the UID family head whose decision it took */
+    /* The profile keeps, as it is, a standard value people write free text in (plan.c kept_free_text): apply.c
+     * looks at it for the instance's own names, IDs and dates. Decided with the rest, so memoised with it. */
+    uint8_t free_text;
 } dv_match;
 
 /* The decision for one element (tag, effective VR, sequence or not), with the matched action. Pure function

@@ -722,6 +722,54 @@ static int cleans_descriptor(const dv_plan *p, const dv_plan_slot *s, uint16_t v
 }
 
 /* Step 3 of the precedence: the profile's decision for a tag no action or option decided, at IOD context ctx. */
+/* A standard attribute people write free text in: its PS3.6 keyword names a description, comment, title, label,
+ * note, remark, reason, purpose, annotation or text (DocumentTitle, SegmentDescription, ContentDescription,
+ * ContentLabel, UnformattedTextValue), or ReferencedFileID (file and folder names). Not the codes, the things'
+ * names and the addresses devices fill in (Manufacturer, CodingSchemeDesignator, UniversalEntityID, ImageType): a
+ * patient called Test or Perfusion, as phantoms and test data are, would empty them (the shared corpus did). */
+static int free_text_word_at(const char *k)
+{
+    switch (*k) { /* keywords are CamelCase: each word starts with its capital */
+    case 'A': return !strncmp(k, "Annotation", 10);
+    case 'C': return !strncmp(k, "Comment", 7);
+    case 'D': return !strncmp(k, "Description", 11);
+    case 'L': return !strncmp(k, "Label", 5);
+    case 'N': return !strncmp(k, "Note", 4);
+    case 'P': return !strncmp(k, "Purpose", 7);
+    case 'R': return !strncmp(k, "Remark", 6) || !strncmp(k, "Reason", 6);
+    case 'T': return !strncmp(k, "Title", 5) || !strncmp(k, "Text", 4);
+    default: return 0;
+    }
+}
+
+static int free_text_field(uint32_t tag)
+{
+    if (tag == DV_TAG_REFERENCED_FILE_ID)
+        return 1;
+    const dv_dict_entry *de = dv_dict_lookup(tag);
+    for (const char *k = de ? de->keyword : NULL; k && *k; k++)
+        if (*k >= 'A' && *k <= 'Z' && free_text_word_at(k))
+            return 1;
+    return 0;
+}
+
+/* Does the profile, keeping tag (VR vr) as it is, keep a free-text value (free_text_field) that a de-identified
+ * instance should not hold the patient's own values in? The Basic profile keeps every attribute its table has no
+ * row for (DECISIONS 3: DocumentTitle, SegmentDescription, ContentDescription, ContentLabel, ReferencedFileID),
+ * and DEIDENTIFY_TAG_CONTENTS every code (CS: it cleans the other text VRs); a code in a sequence the profile
+ * resets (reset_conform) is asked the same. Stop 49's red team found the patient's name kept in each of those. */
+static int kept_free_text(const dv_plan *p, uint32_t tag, uint16_t vr)
+{
+    if (DV_TAG_IS_PRIVATE(tag))
+        return 0;
+    int text = p->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS
+                   ? vr == DV_VR_CS
+                   : p->profile == DV_PROFILE_BASIC &&
+                         (vr == DV_VR_LO || vr == DV_VR_LT || vr == DV_VR_SH || vr == DV_VR_ST || vr == DV_VR_UC ||
+                          vr == DV_VR_UT || vr == DV_VR_CS);
+    return text && free_text_field(tag);
+}
+
 static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uint32_t parent, uint32_t tag,
                                     uint16_t vr, int is_seq, dv_iod_ctx ctx)
 {
@@ -791,6 +839,7 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, 
 {
     m->action = DV_PLAN_NO_ACTION;
     m->kind = 0;
+    m->free_text = 0;
     m->params = NULL;
     m->decided_tag = tag;
     /* Group lengths would be wrong after editing; the writer does not need them. */
@@ -852,6 +901,7 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, 
             }
         }
     }
+    m->free_text = d == DV_DEC_KEEP && kept_free_text(p, tag, vr);
     return matched(m, DV_MATCH_PROFILE, d);
 }
 

@@ -19,6 +19,7 @@ struct dvb {
     int depth;
     char meta_sop[80];
     int meta_sop_set;
+    char meta_ts[80]; /* "" : the syntax's own UID */
     char sop_class[80], sop_inst[80];
 };
 
@@ -230,6 +231,11 @@ void dvb_set_meta_sop_instance(dvb *b, const char *uid)
     b->meta_sop_set = 1;
 }
 
+void dvb_set_meta_ts(dvb *b, const char *uid)
+{
+    snprintf(b->meta_ts, sizeof b->meta_ts, "%s", uid);
+}
+
 static const char *ts_uid(dvb_ts ts)
 {
     switch (ts) {
@@ -313,7 +319,7 @@ uint8_t *dvb_finish(dvb *b, size_t *len)
         mlen = 14;
         meta_str(&m, &mlen, 0x00020002, "UI", b->sop_class);
         meta_str(&m, &mlen, 0x00020003, "UI", b->meta_sop_set ? b->meta_sop : b->sop_inst);
-        meta_str(&m, &mlen, 0x00020010, "UI", ts_uid(b->ts));
+        meta_str(&m, &mlen, 0x00020010, "UI", b->meta_ts[0] ? b->meta_ts : ts_uid(b->ts));
         meta_str(&m, &mlen, 0x00020012, "UI", "1.2.3.4.5.6.7");
         out_len = 132 + 12 + mlen + body_len;
         out = calloc(1, out_len);

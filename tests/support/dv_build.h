@@ -48,6 +48,8 @@ void dvb_encapsulated_bot(dvb *b, const void *const *frags, const uint32_t *lens
                           size_t nbot);
 /* Override the file meta MediaStorageSOPInstanceUID (default: the dataset's SOPInstanceUID). */
 void dvb_set_meta_sop_instance(dvb *b, const char *uid);
+/* Override the file meta TransferSyntaxUID (a private syntax; the dataset stays encoded as the dvb_ts says). */
+void dvb_set_meta_ts(dvb *b, const char *uid);
 /* Finish and hand over the encoded bytes (malloc'd; caller frees). Frees the builder. */
 uint8_t *dvb_finish(dvb *b, size_t *len);
 
