@@ -81,6 +81,7 @@ endif
 #   chromium / chromium-driver / python3-selenium: the web console's browser test (test_console.py).
 #   bash-completion / dpkg-dev / lintian / man-db: packaging (completion test, make deb, man -l).
 #   gnuplot-nox: the benchmark plots bench/img/peers_*.png (bench/peers_report.py, test_bench_scripts.sh).
+#   unicode-data: UnicodeData.txt, which test_patterns reads to check the mathematical letters' fold.
 DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libjansson-dev libcmocka-dev libpcre2-dev \
 	libjpeg62-turbo-dev libcharls-dev libopenjp2-7-dev \
 	curl libgnutls28-dev libmicrohttpd-dev libpq-dev libsqlite3-dev openssl orthanc orthanc-dicomweb postgresql python3-googleapi python3-httplib2 \
@@ -91,7 +92,7 @@ DEB_PACKAGES := build-essential cmake pkg-config git zlib1g-dev libssl-dev libja
 	time hyperfine bc strace \
 	libopenmpi-dev openmpi-bin \
 	chromium chromium-driver python3-selenium \
-	bash-completion dpkg-dev lintian man-db
+	bash-completion dpkg-dev lintian man-db unicode-data
 
 .PHONY: all deps build build-asan build-fuzz tables test ctest ctest-asan fuzz-smoke fuzz demo bench clean \
 	distclean help install uninstall deb test-deb screenshots

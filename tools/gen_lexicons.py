@@ -177,6 +177,29 @@ def fullwidth_alnum(cp):
     return 0xFF10 <= cp <= 0xFF19 or 0xFF21 <= cp <= 0xFF3A or 0xFF41 <= cp <= 0xFF5A
 
 
+def math_ascii(cp):
+    """Must agree with dv_math_ascii() in src/text/widthfold.c: the ASCII letter or digit a mathematical
+    alphanumeric symbol (U+1D400-U+1D7FF, the Letterlike holes included), a parenthesized, circled or squared
+    letter or a negative circled / squared capital stands for; '' for anything else (Greek math letters, circled
+    and parenthesized numbers: widthfold.h says why)."""
+    ch = chr(cp)
+    d = unicodedata.decomposition(ch).split()
+    name = unicodedata.name(ch, "")
+    if 0x1D400 <= cp <= 0x1D7FF or 0x2100 <= cp <= 0x214F:
+        if d[:1] == ["<font>"] and len(d) == 2 and chr(int(d[1], 16)).isascii() and chr(int(d[1], 16)).isalnum():
+            holes = ("SCRIPT", "BLACK-LETTER", "DOUBLE-STRUCK", "PLANCK CONSTANT")
+            if 0x2100 <= cp <= 0x214F and (not any(k in name for k in holes) or "ITALIC" in name
+                                           or name == "SCRIPT SMALL L"):
+                return ""  # no hole of a math alphabet: INFORMATION SOURCE, the double-struck italics, the litre
+            return chr(int(d[1], 16))
+        return ""
+    if 0x249C <= cp <= 0x24E9 or 0x1F110 <= cp <= 0x1F189:
+        kinds = ("PARENTHESIZED", "CIRCLED", "SQUARED", "NEGATIVE CIRCLED", "NEGATIVE SQUARED")
+        if any(name.startswith(k + " LATIN ") for k in kinds):
+            return name.split()[-1] if "CAPITAL" in name else name.split()[-1].lower()
+    return ""
+
+
 def cp_is_word(cp):
     """Must agree with dv_lex_cp_is_word() in src/text/tokens.c."""
     if cp < 0x80:
@@ -185,6 +208,8 @@ def cp_is_word(cp):
         return FOLD[cp][2]
     if cp < FOLD_LO:
         return cp in (0xAA, 0xB5, 0xBA)
+    if 0x2100 <= cp <= 0x24FF and math_ascii(cp):  # ℯ, Ⓠ, ⒬: letters; circled digits separate
+        return True
     if 0x2000 <= cp <= 0x2BFF or 0x3000 <= cp <= 0x303F or 0xFE30 <= cp <= 0xFE6F:  # CJK compat, small forms
         return False
     if 0xFF00 <= cp <= 0xFF65:  # full-width punctuation (and the half-width middle dot U+FF65) separates
@@ -222,6 +247,8 @@ def fold_word(w):
             out.append(chr(cp - 0xFEE0).upper())
         elif native_digit(cp) >= 0:
             out.append(chr(0x30 + native_digit(cp)))
+        elif math_ascii(cp):
+            out.append(math_ascii(cp).upper())
         elif cp in KANA:
             plain, voiced, semi = KANA[cp]
             nxt = ord(w[i]) if i < len(w) else 0

@@ -65,7 +65,8 @@ static int is_word(unsigned char c)
 static int add_key(dv_ctx_list *l, const char *s, size_t n, dv_error *err);
 
 /* Might utf8 hold a character dv_width_fold_map folds: a full-width or small form, or half-width katakana (0xEF
- * lead bytes), the ideographic space, or another script's digit (widthfold.h dv_width_fold_char)? The phrase and
+ * lead bytes), the ideographic space, another script's digit, or a mathematical or enclosed letter or digit
+ * (widthfold.h dv_width_fold_char)? The phrase and
  * the text must agree: a phrase `رقم ٢` kept its digit while a text with a full-width character beside it was
  * folded to `رقم 2` (the reviewer of stop 48's digit folding). */
 static int has_wide(const unsigned char *u, size_t len)
@@ -74,7 +75,7 @@ static int has_wide(const unsigned char *u, size_t len)
         return 1;
     for (size_t i = 0; i < len; i++) {
         size_t clen;
-        if (dv_width_fold_char(u + i, len - i, &clen))
+        if (dv_width_fold_char(u, i, len, &clen))
             return 1;
     }
     return 0;

@@ -631,7 +631,8 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
 #define WIDE_RUNS 8
 typedef struct wide_set {
     uint32_t digits;   /* the zero of the last digit written other than ASCII (U+FF10, U+0660, ...); 0: none */
-    int letters;
+    int letters;       /* full-width letters seen */
+    int math_letters;  /* mathematical or enclosed letters seen (widthfold.h dv_math_ascii) */
     uint16_t punct[128]; /* the code point ASCII punctuation or space c was written as; 0: as itself */
     uint32_t run_zero[WIDE_RUNS]; /* per digit run, the zero of its script; 0: ASCII */
     size_t nruns;      /* digit runs seen (run_zero holds the last WIDE_RUNS of them) */
@@ -644,12 +645,8 @@ static void wide_of(const char *orig, size_t len, wide_set *w)
     int in_run = 0;
     for (size_t i = 0; i < len; i++) {
         size_t clen = 1;
-        uint32_t zero = 0;
-        char a = dv_width_fold_char(u + i, len - i, &clen);
-        if (a >= '0' && a <= '9' && clen == 3 && u[i] == 0xEF)
-            zero = 0xFF10;
-        else if (a >= '0' && a <= '9')
-            dv_native_digit_ascii(u + i, len - i, NULL, &zero);
+        char a = dv_width_fold_char(u, i, len, &clen);
+        uint32_t zero = a >= '0' && a <= '9' ? dv_width_digit_zero(u, i, len) : 0;
         int digit = (a >= '0' && a <= '9') || (!a && orig[i] >= '0' && orig[i] <= '9');
         if (digit && !in_run)
             w->run_zero[w->nruns++ % WIDE_RUNS] = zero;
@@ -658,6 +655,8 @@ static void wide_of(const char *orig, size_t len, wide_set *w)
             continue;
         if (zero)
             w->digits = zero;
+        else if (isalpha((unsigned char)a) && u[i] != 0xEF)
+            w->math_letters = 1;
         else if (isalpha((unsigned char)a))
             w->letters = 1;
         else /* full-width punctuation, a small form or U+3000: 3 bytes of UTF-8 (widthfold.h) */
@@ -675,10 +674,35 @@ static uint32_t run_zero(const wide_set *w, size_t from_end)
     return w->run_zero[(w->nruns - 1 - from_end) % WIDE_RUNS];
 }
 
+/* cp as UTF-8 into u (room for 4 bytes): its length. */
+static size_t utf8_of(uint32_t cp, char *u)
+{
+    if (cp < 0x800) { /* Arabic-Indic and NKo digits: 2 bytes */
+        u[0] = (char)(0xC0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    u[0] = (char)(0xF0 | (cp >> 18)); /* mathematical digits */
+    u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    u[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 /* Write the ASCII date a[0, n) into out with the characters orig wrote otherwise (full width, small, another
- * script's digits) written so again. */
+ * script's digits, mathematical or circled digits) written so again. A date with mathematical or enclosed letters
+ * (a month name `𝐌𝐚𝐫𝐜𝐡`) is not written back (-1: the caller erases it, never keeps it): the month of the shifted
+ * date would need its letters in that alphabet, holes included, for a form no clinical writer uses. */
 static int rewiden(const wide_set *w, const char *a, size_t n, char *out, size_t cap)
 {
+    if (w->math_letters)
+        return -1;
     size_t o = 0, runs = 0, run = 0;
     for (size_t i = 0; i < n; i++)
         runs += a[i] >= '0' && a[i] <= '9' && (i == 0 || a[i - 1] < '0' || a[i - 1] > '9');
@@ -688,7 +712,7 @@ static int rewiden(const wide_set *w, const char *a, size_t n, char *out, size_t
         if (c >= '0' && c <= '9' && (i == 0 || a[i - 1] < '0' || a[i - 1] > '9'))
             zero = run_zero(w, runs - 1 - run++);
         uint32_t cp = c >= 0x80                 ? 0
-                      : (c >= '0' && c <= '9') ? (zero ? zero + (c - '0') : 0)
+                      : (c >= '0' && c <= '9') ? (zero ? dv_width_digit_cp(zero, c - '0') : 0)
                       : isalpha(c)             ? (w->letters ? c + 0xFEE0u : 0)
                                                : w->punct[c];
         if (!cp) {
@@ -696,18 +720,8 @@ static int rewiden(const wide_set *w, const char *a, size_t n, char *out, size_t
                 return -1;
             continue;
         }
-        char u[3];
-        size_t ul = 3;
-        if (cp < 0x800) { /* Arabic-Indic and NKo digits: 2 bytes */
-            u[0] = (char)(0xC0 | (cp >> 6));
-            u[1] = (char)(0x80 | (cp & 0x3F));
-            ul = 2;
-        } else {
-            u[0] = (char)(0xE0 | (cp >> 12));
-            u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            u[2] = (char)(0x80 | (cp & 0x3F));
-        }
-        if (put(out, cap, &o, u, ul))
+        char u[4];
+        if (put(out, cap, &o, u, utf8_of(cp, u)))
             return -1;
     }
     return (int)o;
@@ -732,7 +746,7 @@ int dv_shift_written_date(const char *in, size_t len, int days, char *out, size_
  * written, character class by character class (wide_of). */
 static int shift_written_date(const char *in, size_t len, int days, char *out, size_t cap)
 {
-    enum { MAX_IN = 64 * 3 };
+    enum { MAX_IN = 64 * 4 }; /* 64 characters of up to 4 bytes (mathematical digits) */
     char folded[MAX_IN], shifted[160]; /* a Thai month's name may be 12 bytes longer than the one it replaces */
     uint32_t at[MAX_IN / 2], cum[MAX_IN / 2];
     size_t nat = 0;

@@ -522,9 +522,9 @@ static int add_words(dv_denylist *dl, dv_infotype type, const char *utf8, size_t
     return r;
 }
 
-/* The digits of a phone value into out (room for len bytes), full-width digits (０３－１２３４) and other scripts'
- * folded first (widthfold.h dv_width_fold_char): a number typed with a Japanese input method, or in Arabic-Indic
- * digits, is the same number. Returns the count. */
+/* The digits of a phone value into out (room for len bytes), full-width digits (０３－１２３４), other scripts' and
+ * mathematical ones folded first (widthfold.h dv_width_fold_char): a number typed with a Japanese input method, or
+ * in Arabic-Indic digits, is the same number. Returns the count. */
 static size_t phone_digits(const char *utf8, size_t len, char *out)
 {
     size_t n = 0;
@@ -532,7 +532,7 @@ static size_t phone_digits(const char *utf8, size_t len, char *out)
     for (size_t i = 0; i < len; i++) {
         char c = utf8[i];
         size_t clen = 1; /* a full-width digit (widthfold.h) or another script's (٠١١ ٥٥٥) is the digit */
-        char a = dv_width_fold_char(u + i, len - i, &clen);
+        char a = dv_width_fold_char(u, i, len, &clen);
         if (a) {
             c = a;
             i += clen - 1;

@@ -1040,10 +1040,11 @@ static text_profile profile_of(const char *t, size_t len)
             p |= P_ALPHA;
         else if (c >= 0x80) {
             p |= P_ALPHA;
-            /* only lead bytes 0xEF / 0xE3 (full width) and D9, DB, DF, E0, E1 (other scripts' digits) are looked
-             * at twice: ASCII text pays nothing for this */
+            /* only lead bytes 0xEF / 0xE3 (full width), D9, DB, DF, E0, E1 (other scripts' digits) and E2, F0
+             * (mathematical and enclosed letters and digits) are looked at twice: ASCII text pays nothing for
+             * this */
             size_t clen;
-            if (dv_width_fold_char((const unsigned char *)t + i, len - i, &clen))
+            if (dv_width_fold_char((const unsigned char *)t, i, len, &clen))
                 p |= P_WIDE;
             else if (c == 0xE6 && i + 2 < len && (unsigned char)t[i + 1] == 0x9C && (unsigned char)t[i + 2] == 0x88)
                 p |= P_KMONTH;

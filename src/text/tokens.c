@@ -7,7 +7,7 @@
 #include "dicom/charset_internal.h" /* cs_utf8_next: util/dv_utf8.h, the one strict UTF-8 decoder */
 #include "text/lexicon_data.h"
 #include "text/tokens.h"
-#include "text/widthfold.h" /* dv_small_form_ascii */
+#include "text/widthfold.h" /* dv_small_form_ascii, dv_math_ascii */
 #include "util/dv_hex.h"
 
 int32_t dv_text_utf8_next(const uint8_t *s, size_t len, size_t *i)
@@ -43,6 +43,11 @@ static int cp_is_word(int32_t cp)
     /* full-width punctuation separates like its ASCII form; so does the half-width middle dot U+FF65 */
     if (cp >= 0xFF00 && cp <= 0xFF65)
         return fullwidth_alnum(cp);
+    /* the Letterlike Symbols a math alphabet borrows (ℯ U+212F is script e) and the enclosed letters (Ⓠ ⓤ ⒬) are
+     * letters (widthfold.h dv_math_ascii); the other symbols of U+2000-U+2BFF separate. The circled digits stay
+     * separators here: a list number glued to a word, `①Quixote`, must not make it `1QUIXOTE`. */
+    if (cp >= 0x2100 && cp <= 0x24FF && dv_math_ascii((uint32_t)cp))
+        return 1;
     /* the CJK compatibility forms and the small form variants (U+FE30-U+FE6F: a small hyphen-minus U+FE63 or em
      * dash U+FE58 between an ID's parts) are punctuation */
     if ((cp >= 0x2000 && cp <= 0x2BFF) || (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFE30 && cp <= 0xFE6F) ||
@@ -185,6 +190,9 @@ static size_t fold_cp(int32_t cp, const uint8_t *s, size_t at, size_t *end, size
     int d = native_digit(cp);
     if (d >= 0)
         return fold_ascii('0' + d, key, klen, cased); /* 2 or 3 bytes to 1 */
+    char m = cp >= 0x2100 ? dv_math_ascii((uint32_t)cp) : 0;
+    if (m) /* 𝐐 ⓤ 🄸 ℯ: the letter or digit, 3 or 4 bytes to 1, with its case */
+        return fold_ascii(m, key, klen, cased);
     const dv_lex_fold_entry *e = NULL;
     if (cp >= DV_LEX_FOLD_LO && cp <= DV_LEX_FOLD_HI)
         e = &dv_lex_fold_table[cp - DV_LEX_FOLD_LO];
@@ -447,7 +455,8 @@ int dv_toks_init(dv_toks *tk, const char *utf8, size_t len, dv_error *err)
         return dv_fail(err, DV_ERR_LIMIT, "text of %zu bytes is over the detectors' limit of %u", len,
                        DV_TOK_TEXT_MAX);
     /* Bounds: every token takes at least one byte; a folded key is never longer than its text
-     * (ASCII 1:1, a 2-byte Latin letter folds to at most 2 letters, a 3-byte full-width letter or digit to 1,
+     * (ASCII 1:1, a 2-byte Latin letter folds to at most 2 letters, a 3-byte full-width letter or digit to 1, a
+     * 3- or 4-byte mathematical or enclosed one to 1,
      * a 3-byte half-width katakana to a 3-byte one (with its 3-byte sound mark: still 3), other code points
      * are copied). */
     size_t max_toks = len + 1;

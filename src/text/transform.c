@@ -146,7 +146,8 @@ static int apply_piece(const dv_xform *x, dv_infotype type, const dv_text_instan
         return 0;
     }
     case DV_XF_DATE_SHIFT: {
-        char buf[256]; /* a full-width date is written back full width: up to 3 bytes per character */
+        char buf[320]; /* a full-width or mathematical date is written back so: up to 4 bytes per character of the
+                        * at most 80 the shifter writes */
         int days = dv_text_shift_days(x, ti);
         int w = days ? dv_shift_written_date(s, n, days, buf, sizeof buf) : -1;
         return w < 0 ? 0 : sb_put(out, buf, (size_t)w, err); /* not a date: erased, never left */

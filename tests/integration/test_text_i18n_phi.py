@@ -9,8 +9,10 @@ number, and the same name, ID, birth date and address in StudyDescription, Serie
 RequestedProcedureDescription, ImageComments, AdditionalPatientHistory, an SR TextValue and private LO / OB / UN
 values, in the spellings the audit found kept: Greek and Cyrillic in capitals or without accents, a kana name in the
 other syllabary or half width, a name inside a long CJK run, digits of other scripts (a study date in Arabic-Indic
-and Devanagari digits too), Thai Buddhist-era dates in digits and with Thai month names, an Arabic name without its article, Hebrew and Arabic names with a one-letter word glued before them, a name
-after an ISO 2022 escape in a private blob. Every value is
+and Devanagari digits too), Thai Buddhist-era dates in digits and with Thai month names, an Arabic name without
+its article, Hebrew and Arabic names with a one-letter word glued before them, a name after an ISO 2022 escape in a
+private blob, a name, birth date and phone number in mathematical and enclosed letters and digits (`𝐐𝐮𝐢𝐱𝐨𝐭𝐞`,
+`Ⓠⓤⓘⓧⓞⓣⓔ`, `𝟏𝟒/𝟎𝟑/𝟏𝟗𝟔𝟏`). Every value is
 encoded here, escape sequences and all (pydicom 2.3 writes IR 58 without its designation and does not designate G1
 again after a line break).
 
@@ -103,6 +105,15 @@ IDS = {
                  ("أرسل التقرير للعتيبي اليوم", "عتيبي")]),
     "utf8_hi": ("ISO_IR 192", "श्रीवास्तव", "अनन्या", "SA-558201", "१२ महात्मा गांधी मार्ग", "लखनऊ",
                 "0522 555 0187", "२३/०४/१९६१", "रोगी", None, None, [("जांच १७/०३/२०१९ को हुई", "१७/०३/२०१९")]),
+    # mathematical and enclosed letters and digits (NFKC folds them; the text detectors read them since stop 49)
+    "utf8_math": ("ISO_IR 192", "Quixote", "Maria", "QM-310361", "Calle Mayor 17", "Albacete", "967 555 0187",
+                  "14/03/1961", "Paciente", None, None,
+                  [("Vista hoy 𝐐𝐮𝐢𝐱𝐨𝐭𝐞 𝐌𝐚𝐫𝐢𝐚, control", "𝐐𝐮𝐢𝐱𝐨𝐭𝐞 𝐌𝐚𝐫𝐢𝐚"),
+                   ("Informe para 𝙌𝙪𝙞𝙭𝙤𝙩𝙚 𝙈𝙖𝙧𝙞𝙖", "𝙌𝙪𝙞𝙭𝙤𝙩𝙚 𝙈𝙖𝙧𝙞𝙖"),
+                   ("control de Ⓠⓤⓘⓧⓞⓣⓔ Ⓜⓐⓡⓘⓐ hoy", "Ⓠⓤⓘⓧⓞⓣⓔ Ⓜⓐⓡⓘⓐ"),
+                   ("paciente 🅀🅄🄸🅇🄾🅃🄴 🄼🄰🅁🄸🄰", "🅀🅄🄸🅇🄾🅃🄴 🄼🄰🅁🄸🄰"),
+                   ("nacida el 𝟏𝟒/𝟎𝟑/𝟏𝟗𝟔𝟏 en Albacete", "𝟏𝟒/𝟎𝟑/𝟏𝟗𝟔𝟏"),
+                   ("tel 𝟵𝟲𝟳 𝟱𝟱𝟱 𝟬𝟭𝟴𝟳", "𝟵𝟲𝟳 𝟱𝟱𝟱 𝟬𝟭𝟴𝟳")]),
 }
 DOB = "19610423"
 TEXT_VRS = {"SH", "LO", "ST", "LT", "UC", "UT", "PN"}

@@ -102,6 +102,11 @@ static void test_fold_matches_generator(void **state)
         {"٢٣/٠٤/١٩٦١", "23 04 1961"}, /* digits of other scripts are ASCII digits (native_digit) */
         {"२३ ๒๓", "23 23"},
         {"AN-٧٧١٢٠٤", "AN 771204"},
+        /* mathematical and enclosed letters and digits are ASCII (widthfold.h dv_math_ascii); circled digits
+         * separate (a list number glued to a word) */
+        {"𝐒𝐌𝐈𝐓𝐇 ⓙⓞⓗⓝ", "SMITH JOHN"},
+        {"𝒮𝓂𝒾𝓉𝒽 🄹🄾🄷🄽 𝟒𝟒𝟕", "SMITH JOHN 447"},
+        {"①Smith②", "SMITH"},
     };
     for (size_t i = 0; i < sizeof width / sizeof width[0]; i++) {
         n = dv_fold_phrase(width[i].text, strlen(width[i].text), k, sizeof k);
@@ -180,6 +185,9 @@ static void test_title_makes_name(void **state)
     /* MR is a modality and MS a disease before a clinical word in capitals */
     assert_string_equal(names("MR BRAIN WO CONTRAST"), "");
     assert_string_equal(names("MS LESION LOAD"), "");
+    /* written in mathematical or enclosed letters, the name is found over its original bytes (before: kept) */
+    assert_string_equal(names("Mrs 𝐑𝐨𝐬𝐞 𝐘𝐨𝐮𝐧𝐠 declined sedation."), "𝐑𝐨𝐬𝐞 𝐘𝐨𝐮𝐧𝐠");
+    assert_string_equal(names("Tech: Ⓜⓐⓡⓘⓐ 𝙻𝚘𝚙𝚎𝚣"), "Ⓜⓐⓡⓘⓐ 𝙻𝚘𝚙𝚎𝚣");
 }
 
 static void test_trigger_makes_name(void **state)

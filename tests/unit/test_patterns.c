@@ -1,6 +1,7 @@
 /* The pattern detectors (src/text/patterns.c, checksums.c; issue 6 item 2; docs/text-detectors.md):
  * per infoType positives and negatives, check digits, exact byte spans in UTF-8 text, the non-PHI clinical
  * phrases, and two threads sharing one dv_patterns with their own scratch. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include "text/checksums.h"
 #include "text/months.h"
 #include "text/patterns.h"
+#include "text/widthfold.h"
 
 static dv_patterns *P;
 static dv_text_scratch *S;
@@ -604,6 +606,199 @@ static void test_thai_dates(void **state)
     none("ผู้ป่วยมาตรวจ 3 ครั้ง");
 }
 
+/* Mathematical alphanumeric symbols (U+1D400-U+1D7FF) and enclosed alphanumerics fold to ASCII letters and digits
+ * for the patterns as full-width ones do (widthfold.h dv_math_ascii), and each span covers exactly the original 3-
+ * or 4-byte characters. Before, a birth date or phone number written `𝟏𝟗𝟔𝟏-𝟎𝟑-𝟏𝟒` or `𝟻𝟻𝟻-𝟷𝟸𝟹-𝟺𝟻𝟼𝟽` was no number
+ * to the patterns and was kept. Circled digits read as digits (NFKC) except beside other digits, where they
+ * number a list (widthfold.h dv_circled_digit_ascii). */
+static void test_math_letters(void **state)
+{
+    (void)state;
+    one("DOB: 𝟏𝟗𝟔𝟏-𝟎𝟑-𝟏𝟒 (bold)", DV_IT_DATE_OF_BIRTH, "𝟏𝟗𝟔𝟏-𝟎𝟑-𝟏𝟒");
+    one("DOB 𝟘𝟛/𝟙𝟜/𝟙𝟡𝟞𝟙", DV_IT_DATE_OF_BIRTH, "𝟘𝟛/𝟙𝟜/𝟙𝟡𝟞𝟙"); /* double-struck */
+    one("Call 𝟻𝟻𝟻-𝟷𝟸𝟹-𝟺𝟻𝟼𝟽 today", DV_IT_PHONE_NUMBER, "𝟻𝟻𝟻-𝟷𝟸𝟹-𝟺𝟻𝟼𝟽"); /* monospace */
+    one("Call 𝟓𝟓𝟓-𝟙𝟐𝟯-𝟦𝟱𝟼𝟳", DV_IT_PHONE_NUMBER, "𝟓𝟓𝟓-𝟙𝟐𝟯-𝟦𝟱𝟼𝟳"); /* five digit sets mixed */
+    one("mail 𝐣𝐚𝐧𝐞@𝐞𝐱𝐚𝐦𝐩𝐥𝐞.𝐜𝐨𝐦 ok", DV_IT_EMAIL_ADDRESS, "𝐣𝐚𝐧𝐞@𝐞𝐱𝐚𝐦𝐩𝐥𝐞.𝐜𝐨𝐦");
+    one("DOB ①⑨⑥①-⓪③-①④", DV_IT_DATE_OF_BIRTH, "①⑨⑥①-⓪③-①④"); /* circled digits, away from others */
+    /* a circled digit glued to a number is a list number: the true dates stay dates (12020/3/5 would be none) */
+    char got[512];
+    detect("①2020-03-05 CT②2021-04-06③", got, sizeof got);
+    assert_string_equal(got, "DATE[2020-03-05] DATE[2021-04-06]");
+    none("①②③ ⑩⑪⑫ ⑴⑵ ⒈⒉"); /* list numbers: ⑩-⑳, ⑴ and ⒈ never fold */
+    none("𝛼𝛽 𝚨𝚩 𝟏𝟐𝟑"); /* Greek math letters stay; three digits are no pattern */
+    /* validated as the ASCII text is */
+    none("DOB 𝟏𝟗𝟔𝟏-𝟏𝟑-𝟒𝟎");
+    /* exact byte spans over 4-byte characters */
+    const char *text = "DOB \xF0\x9D\x9F\x8F\xF0\x9D\x9F\x97\xF0\x9D\x9F\x94\xF0\x9D\x9F\x8F-03-14.";
+    dv_findings f = {0};
+    dv_error err;
+    assert_int_equal(dv_detect_patterns(P, S, text, strlen(text), ~(dv_infotype_set)0, &f, &err), 0);
+    dv_findings_normalise(&f);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.v[0].start, 4);
+    assert_int_equal(f.v[0].end, 4 + 4 * 4 + 6);
+    dv_findings_free(&f);
+}
+
+/* The offset map of a folded copy with 2-, 3- and 4-byte folds mixed (Arabic-Indic ٢, full-width ２, circled ②,
+ * mathematical 𝟐 and 𝐐): every folded offset maps to the start of its original character, and the end of the
+ * copy to the end of the text. dv_width_fold_into's at/cum hold at most len / 2 entries: a fold takes 2 bytes at
+ * least, so 4-byte folds need no more room. */
+static void test_fold_map_mixed_widths(void **state)
+{
+    (void)state;
+    const char *in = "a\xD9\xA2" "b\xEF\xBC\x92" "c\xE2\x91\xA1" "d\xF0\x9D\x9F\x90" "e\xF0\x9D\x90\x90"
+                     "\xE2\x92\xB6" "f";
+    /* a ٢ b ２ c ② d 𝟐 e 𝐐 Ⓐ f: original offsets of each character */
+    static const size_t orig[] = {0, 1, 3, 4, 7, 8, 11, 12, 16, 17, 21, 24, 25};
+    dv_width_buf b = {0};
+    dv_error err;
+    assert_int_equal(dv_width_fold(&b, in, strlen(in), &err), 6);
+    assert_int_equal(b.len, 12);
+    assert_memory_equal(b.text, "a2b2c2d2eQAf", 12);
+    for (size_t k = 0; k <= b.len; k++)
+        assert_int_equal(dv_width_orig(&b, k), orig[k]);
+    /* a text of 4-byte folds only: len / 4 folds, within the len / 2 the map has room for */
+    const char *math = "\xF0\x9D\x90\x90\xF0\x9D\x90\xAE\xF0\x9D\x90\xA2"; /* 𝐐𝐮𝐢 */
+    assert_int_equal(dv_width_fold(&b, math, strlen(math), &err), 3);
+    assert_memory_equal(b.text, "Qui", 3);
+    assert_int_equal(dv_width_orig(&b, 1), 4);
+    assert_int_equal(dv_width_orig(&b, 3), 12);
+    dv_width_buf_free(&b);
+    /* dv_width_fold_map (the [CTX] phrases' fold) gives the same copy */
+    char out[32];
+    uint32_t om[33];
+    assert_int_equal(dv_width_fold_map(in, strlen(in), out, om), 12);
+    assert_memory_equal(out, "a2b2c2d2eQAf", 12);
+    for (size_t k = 0; k <= 12; k++)
+        assert_int_equal(om[k], orig[k]);
+}
+
+/* cp as UTF-8 into u: its length. */
+static size_t utf8_put(uint32_t cp, unsigned char *u)
+{
+    if (cp < 0x10000) {
+        u[0] = (unsigned char)(0xE0 | cp >> 12);
+        u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+        u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    u[0] = (unsigned char)(0xF0 | cp >> 18);
+    u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+    u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+    u[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* What UnicodeData.txt says cp (named name, decomposition dec) stands for, by the rules of widthfold.h
+ * dv_math_ascii: a math letter or digit's <font> ASCII twin; a parenthesized, circled or squared Latin letter's
+ * ASCII letter (from its decomposition), a negative circled / squared one's (from its name: no decomposition).
+ * The Letterlike fillers are found apart (holes). */
+static char unicode_ascii(uint32_t cp, const char *name, const char *dec)
+{
+    unsigned a = 0, b = 0, c = 0;
+    if (cp >= 0x1D400 && cp <= 0x1D7FF)
+        return sscanf(dec, "<font> %4x", &a) == 1 && a < 0x80 && isalnum((int)a) ? (char)a : 0;
+    if ((cp >= 0x2460 && cp <= 0x24FF) || (cp >= 0x1F100 && cp <= 0x1F1FF)) {
+        /* the circled italic C and R (U+1F12B, U+1F12C) are signs like © and ®, no letters of a word */
+        if ((sscanf(dec, "<circle> %4x", &a) == 1 || sscanf(dec, "<square> %4x", &a) == 1) && strlen(dec) == 13)
+            return isalpha((int)a) && !strstr(name, "ITALIC") ? (char)a : 0; /* digits: dv_circled_digit_ascii */
+        if (sscanf(dec, "<compat> %4x %4x %4x", &a, &b, &c) == 3 && a == '(' && c == ')' && isalpha((int)b))
+            return (char)b;
+        const char *neg[] = {"NEGATIVE CIRCLED LATIN CAPITAL LETTER ", "NEGATIVE SQUARED LATIN CAPITAL LETTER "};
+        for (size_t k = 0; k < 2; k++)
+            if (strncmp(name, neg[k], strlen(neg[k])) == 0 && strlen(name) == strlen(neg[k]) + 1)
+                return name[strlen(neg[k])];
+    }
+    return 0;
+}
+
+/* The fold read from Debian's UnicodeData.txt (package unicode-data), not from the code's own arithmetic: every
+ * code point of U+2100-U+214F, U+2460-U+24FF, U+1D400-U+1D7FF and U+1F100-U+1F1FF folds (dv_math_ascii, and
+ * dv_width_fold_char on its UTF-8, as long as its UTF-8) to what unicode_ascii says, the math alphabets' 24 holes
+ * to the Letterlike letter of their style that Unicode puts there, and nothing else folds. */
+static void test_math_fold_matches_unicode_data(void **state)
+{
+    (void)state;
+    FILE *fp = fopen("/usr/share/unicode/UnicodeData.txt", "r");
+    if (!fp) /* a dependency (Makefile DEB_PACKAGES): missing, the check fails rather than skips */
+        fail_msg("/usr/share/unicode/UnicodeData.txt missing: `make deps` installs unicode-data");
+    static char want[0x1F200];
+    static unsigned char assigned[0x1F200];
+    static char names[0x50][96];
+    char line[512];
+    while (fgets(line, sizeof line, fp)) {
+        char *f[7]; /* code point; name; category; combining class; bidi class; decomposition; ... */
+        size_t nf = 0;
+        for (char *p = line; nf < 7 && p; nf++) {
+            f[nf] = p;
+            p = strchr(p, ';');
+            if (p)
+                *p++ = '\0';
+        }
+        unsigned cp = (unsigned)strtoul(f[0], NULL, 16);
+        if (nf < 7 || cp >= sizeof want)
+            continue;
+        assigned[cp] = 1;
+        want[cp] = unicode_ascii(cp, f[1], f[5]);
+        if (cp >= 0x2100 && cp < 0x2150)
+            snprintf(names[cp - 0x2100], sizeof names[0], "%s;%s", f[1], f[5]);
+    }
+    fclose(fp);
+    /* the holes: alphabet a, letter k unassigned; the filler is the Letterlike <font> letter of a's style */
+    static const char *const style[13] = {[1] = "PLANCK CONSTANT;", [3] = "SCRIPT ", [5] = "BLACK-LETTER ",
+                                          [6] = "DOUBLE-STRUCK "};
+    int holes = 0;
+    for (unsigned a = 0; a < 13; a++) {
+        for (unsigned k = 0; k < 52; k++) {
+            if (assigned[0x1D400 + a * 52 + k])
+                continue;
+            char letter = (char)(k < 26 ? 'A' + k : 'a' + k - 26), font[16];
+            snprintf(font, sizeof font, "<font> %04X", (unsigned)letter);
+            int fillers = 0;
+            for (unsigned l = 0; l < 0x50; l++) {
+                const char *dec = strchr(names[l], ';');
+                if (style[a] && dec && strcmp(dec + 1, font) == 0 && strstr(names[l], style[a]) == names[l] &&
+                    !strstr(names[l], "ITALIC")) {
+                    want[0x2100 + l] = letter;
+                    fillers++;
+                }
+            }
+            assert_int_equal(fillers, 1);
+            holes++;
+        }
+    }
+    assert_int_equal(holes, 24);
+    static const uint32_t ranges[][2] = {{0x2100, 0x214F}, {0x2460, 0x24FF}, {0x1D400, 0x1D7FF}, {0x1F100, 0x1F1FF}};
+    int folds = 0;
+    for (size_t r = 0; r < 4; r++) {
+        for (uint32_t cp = ranges[r][0]; cp <= ranges[r][1]; cp++) {
+            unsigned char u[8] = {0};
+            size_t n = utf8_put(cp, u), clen = 0;
+            if (dv_math_ascii(cp) != want[cp])
+                fail_msg("U+%04X folds to '%c', UnicodeData.txt says '%c'", cp, dv_math_ascii(cp) ?: '0',
+                         want[cp] ?: '0');
+            char got = dv_width_fold_char(u, 0, n, &clen);
+            if (cp >= 0x2460 && cp <= 0x24FF && assigned[cp] && isdigit((int)got))
+                continue; /* a circled digit alone: dv_circled_digit_ascii, below */
+            assert_int_equal(got, want[cp]);
+            assert_true(!got || clen == n);
+            folds += want[cp] != 0;
+        }
+    }
+    assert_int_equal(folds, 13 * 52 - 24 + 50 + 24 + 3 * 26 + 4 * 26);
+    /* circled digits: ⓪ and ①-⑨ alone are their digits, as their <circle> decomposition says; ⑩-⑳ are not */
+    for (uint32_t cp = 0x2460; cp <= 0x2473; cp++) {
+        unsigned char u[4];
+        size_t clen = 0;
+        utf8_put(cp, u);
+        assert_int_equal(dv_width_fold_char(u, 0, 3, &clen), cp <= 0x2468 ? (char)('1' + (cp - 0x2460)) : 0);
+    }
+    const unsigned char zero[] = {0xE2, 0x93, 0xAA};
+    size_t clen;
+    assert_int_equal(dv_width_fold_char(zero, 0, 3, &clen), '0');
+}
+
 /* The small form variants of ASCII punctuation (U+FE50-U+FE6B: ﹣ U+FE63, ﹕ U+FE55, ﹒ U+FE52, ...) fold to ASCII
  * as the full-width forms do (widthfold.h), so an ID, date, phone or address written with them is found as the
  * same text with '-' (or full-width －) is, over the same characters. Before, ﹣ was no '-' to the patterns:
@@ -986,6 +1181,9 @@ int main(void)
         cmocka_unit_test(test_other_script_digits),
         cmocka_unit_test(test_thai_dates),
         cmocka_unit_test(test_small_form_variants),
+        cmocka_unit_test(test_math_letters),
+        cmocka_unit_test(test_fold_map_mixed_widths),
+        cmocka_unit_test(test_math_fold_matches_unicode_data),
         cmocka_unit_test(test_cjk_eras_and_year_less),
         cmocka_unit_test(test_kanji_numeral_dates),
         cmocka_unit_test(test_japanese_era),

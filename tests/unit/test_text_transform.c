@@ -687,6 +687,10 @@ static void test_written_date_cjk_and_full_width(void **state)
         /* a full-width year beside ASCII month and day: each run keeps its width (they became full width) */
         {"２０２０年3月5日", "２０２０年3月15日"},
         {"2020年３月５日", "2020年３月１５日"},
+        /* mathematical and circled digits are written back in their own digits (widthfold.h dv_width_digit_cp) */
+        {"𝟐𝟎𝟐𝟎-𝟎𝟑-𝟎𝟓", "𝟐𝟎𝟐𝟎-𝟎𝟑-𝟏𝟓"},
+        {"𝟘𝟝.𝟘𝟛.𝟚𝟘𝟚𝟘", "𝟙𝟝.𝟘𝟛.𝟚𝟘𝟚𝟘"},
+        {"②⓪②⓪/⓪③/⓪⑤", "②⓪②⓪/⓪③/①⑤"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[256];
