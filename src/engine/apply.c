@@ -1020,8 +1020,10 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
     /* A standard text value the profile keeps (text: profile_kept_text) is text, not megabytes of samples: every
      * held name part is looked for in it, as in a private value; but it is not emptied for what could not be held
      * (Modality, ImageType: that would break every output of a record of many names), as a known standard value
-     * is not. */
-    int std = held && !text && !DV_TAG_IS_PRIVATE(e->tag) && dv_plan_effective_vr(e) != DV_VR_UR;
+     * is not. So is a value of a text VR the dictionary does not know (`Pt: Jane Smith` in an LO of the patient's
+     * group: stop 49's red team), which still fails closed as an unknown value does. */
+    uint16_t evr = dv_plan_effective_vr(e);
+    int std = held && !text && !DV_TAG_IS_PRIVATE(e->tag) && evr != DV_VR_UR && !dv_vr_is_text(evr);
     /* Some date, name or ID the plan changes could not be held: a kept private value (or address) cannot be
      * cleared of it, so it goes; so does a standard value read as UN, one the dictionary does not know and the
      * trailing padding (stop 37's leaks were there; emptied, nothing is lost). A known standard value (a waveform,
