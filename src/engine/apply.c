@@ -4,12 +4,14 @@
  * with one key to different instances. The walk recurses into sequence items; the reader already capped the
  * nesting depth, so the recursion is bounded. Error messages name tags, never values. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
+#include "text/months.h"
 #include "text/dv_transform.h"
 #include "engine/match_memo.h"
 #include "engine/name_forms.h"
@@ -81,6 +83,8 @@ typedef struct apply_ctx {
     dv_own_scanner *scan_foreign, *scan_foreign_std; /* foreign[0, nforeign), as scan_held and scan_std */
     int nforeign;
     int blob_days; /* the shift for dates inside the UIDs of kept private values (blob_shift_days); 0 not yet */
+    int have_dob;  /* decide_held held the patient's birth date (dob, YYYYMMDD): hold_birth_date_forms */
+    char dob[8];
     dv_text_worker *forms_worker; /* whose converters make foreign[] (any text worker given, cleaning or not) */
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
@@ -811,6 +815,39 @@ static void hold_date_forms(apply_ctx *c, const char *d)
         hold_form(c, (const uint8_t *)forms[f], 10, DV_OWN_NUMBER);
 }
 
+/* The patient's birth date in the other forms records write it (stop 49's red team: `23-04-1961`, `04-23-1961`,
+ * `23041961`, `23.4.1961`, `23 APR 1961`, `23-APR-1961`, `April 23, 1961` stayed in an unknown element under
+ * Basic beside the changed PatientBirthDate): dashes, compact, the day and month without their zeros, and the month
+ * by its English name or abbreviation (words: compared without case). Only the birth date: every date's forms
+ * would fill the held values (and a full list deletes every kept private value); the others are shifted
+ * attributes, the birth date identifies. No room: fail closed (hold_form). */
+static void hold_birth_date_forms(apply_ctx *c, const char *d)
+{
+    int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
+    int m = (d[4] - '0') * 10 + (d[5] - '0'), day = (d[6] - '0') * 10 + (d[7] - '0');
+    const char *name = dv_month_name(DV_MONTH_EN, DV_MONTH_FULL, m);
+    if (!name || day < 1 || day > 31)
+        return;
+    char f[32];
+#define NUMBER_FORM(...) hold_form(c, (const uint8_t *)f, (size_t)snprintf(f, sizeof f, __VA_ARGS__), DV_OWN_NUMBER)
+#define WORD_FORM(...) hold_form(c, (const uint8_t *)f, (size_t)snprintf(f, sizeof f, __VA_ARGS__), DV_OWN_WORD)
+    NUMBER_FORM("%02d-%02d-%04d", day, m, y);
+    NUMBER_FORM("%02d-%02d-%04d", m, day, y);
+    NUMBER_FORM("%02d%02d%04d", day, m, y);
+    if (day < 10 || m < 10) {
+        NUMBER_FORM("%d.%d.%04d", day, m, y);
+        NUMBER_FORM("%d/%d/%04d", day, m, y);
+        NUMBER_FORM("%d/%d/%04d", m, day, y);
+    }
+    WORD_FORM("%d %.3s %04d", day, name, y);
+    WORD_FORM("%02d-%.3s-%04d", day, name, y);
+    WORD_FORM("%.3s %d, %04d", name, day, y);
+    WORD_FORM("%s %d, %04d", name, day, y);
+    WORD_FORM("%d %s %04d", day, name, y);
+#undef NUMBER_FORM
+#undef WORD_FORM
+}
+
 /* A held name part or ID (UTF-8) in UTF-16, little and big endian, as software on Windows writes its headers
  * (stop 43's red team: "Patient: ZORBAFIELD, QUILLON" in UTF-16LE stayed in a blob). ASCII compares without case
  * (a WORD: the zero bytes compare as they are), anything else exactly. An ASCII word's big-endian form is its
@@ -867,6 +904,10 @@ static int decide_held(apply_ctx *c)
                 held = c->own_len[k] == 8 && c->own_kind[k] == DV_OWN_DATE && memcmp(c->own[k], d, 8) == 0;
             c->held_overflow |= !held;
             continue;
+        }
+        if (c->date_tag[i] == DV_TAG_PATIENT_BIRTH_DATE && !c->have_dob) {
+            memcpy(c->dob, d, 8);
+            c->have_dob = 1;
         }
         if (!hold(c, (const uint8_t *)d, 8, DV_OWN_DATE))
             continue;
@@ -930,6 +971,8 @@ static int decide_held(apply_ctx *c)
     for (int k = c->nown; k < nvalues; k++)
         if (c->own_kind[k] == DV_OWN_DATE)
             hold_date_forms(c, c->own[k]);
+    if (c->have_dob)
+        hold_birth_date_forms(c, c->dob);
     for (int k = c->nown; k < nvalues; k++)
         if (c->own_kind[k] == DV_OWN_WORD)
             hold_utf16_forms(c, (const uint8_t *)c->own[k], c->own_len[k]);
