@@ -1183,12 +1183,15 @@ static int is_pixel_data(uint32_t tag)
  * DataSetTrailingPadding copying the header, a retired CurveData, an attribute written as UN) and an attribute
  * PS3.6 does not list (a bogus or newer tag in the patient's group), which stop 37's red team found keeping the
  * patient's name, ID and true study date beside the changed ones. Not the pixel data (is_pixel_data: the pixel
- * stage's) nor an EncapsulatedDocument (the text stage regenerates the UIDs it names). */
-static int scanned_for_own(uint32_t tag, uint16_t vr, dv_decision d)
+ * stage's) nor an EncapsulatedDocument (the text stage regenerates the UIDs it names); but pixel data nested in a
+ * sequence (depth > 0: an icon, or bytes a sequence the profile keeps carries) is no frame the pixel stage redacts,
+ * and is looked at as any opaque value (stop 49's red team: `Smithson^Harriet 19610423` as a PixelData in an
+ * AnatomicRegionSequence item stayed under Basic). */
+static int scanned_for_own(uint32_t tag, uint16_t vr, dv_decision d, uint32_t depth)
 {
     if (DV_TAG_IS_PRIVATE(tag) || vr == DV_VR_UR)
         return 1;
-    if (d != DV_DEC_KEEP || is_pixel_data(tag) || tag == DV_TAG_ENCAPSULATED_DOCUMENT)
+    if (d != DV_DEC_KEEP || (is_pixel_data(tag) && depth == 0) || tag == DV_TAG_ENCAPSULATED_DOCUMENT)
         return 0;
     switch (vr) {
     case DV_VR_OB: case DV_VR_OW: case DV_VR_OD: case DV_VR_OF: case DV_VR_OL: case DV_VR_OV: case DV_VR_UN:
@@ -1477,7 +1480,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         if (has_own_values(c) && !is_seq && vr != DV_VR_UI &&
             (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
             int text = profile_kept_text(&m, d);
-            int names = text || scanned_for_own(tag, vr, d) ? keeps_own_value(c, e, &m, d, text) : 0;
+            int names = text || scanned_for_own(tag, vr, d, depth) ? keeps_own_value(c, e, &m, d, text) : 0;
             if (names < 0)
                 return -1;
             if (names)
