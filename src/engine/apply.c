@@ -1638,20 +1638,42 @@ static int declares_burned_in(const dv_instance *inst)
     return strcasecmp(p, "YES") == 0;
 }
 
+/* 1 when a component of the UI value v[0, len) starts with one of the instance's own dates the plan changes
+ * (own[nown, nheld) of kind DATE, YYYYMMDD; a time may follow it in the component), 0 not. Held first. */
+static int ui_holds_own_date(apply_ctx *c, const uint8_t *v, size_t len)
+{
+    if (!c->held_decided && decide_held(c) != 0)
+        return -1;
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && is_digit_byte(v[j]))
+            j++;
+        for (int k = c->nown; k < c->nheld && j - i >= 8; k++)
+            if (c->own_kind[k] == DV_OWN_DATE && memcmp(c->own[k], v + i, 8) == 0)
+                return 1;
+        i = j + 1;
+    }
+    return 0;
+}
+
 /* A private transfer syntax UID (not under the DICOM root) names the encoding of the pixel data: it cannot be
- * regenerated as other UIDs are, and the writer puts it in the output's file meta as read. One holding a date the
- * plan changes in UIDs (dv_ui_value_holds_date), or one of the patient's IDs the plan changes as a component
- * (kept_ui_holds_patient), would publish it: the instance is refused, alone (stop 49's red team:
+ * regenerated as other UIDs are, and the writer puts it in the output's file meta as read. One holding one of the
+ * instance's own dates (ui_holds_own_date) or of the patient's IDs (kept_ui_holds_patient) the plan changes, as a
+ * component, would publish it: the instance is refused, alone (stop 49's red team:
  * 1.2.826.0.1.3680043.9.5555.4471902.19610423 kept an MRN and the birth date under every profile, MINIMAL too).
- * The message names neither the UID nor the value. [test_engine: test_private_ts_naming_patient] */
+ * Any other date-shaped component (a vendor's release date, 1.2.276.0.7230010.3.1.4.20120301.1) stays: refusing
+ * it would lose every instance of that vendor (the review). The message names neither the UID nor the value.
+ * [test_engine: test_private_ts_naming_patient] */
 static int check_private_ts(apply_ctx *c)
 {
     const char *ts = dv_instance_transfer_syntax(c->inst);
-    if (!ts || !strncmp(ts, "1.2.840.10008.", 14))
+    if (!ts || !strncmp(ts, "1.2.840.10008.", 14) || !has_own_values(c))
         return 0;
     size_t n = strlen(ts);
-    int holds = c->plan->regen_dated_uids && dv_ui_value_holds_date((const uint8_t *)ts, n);
-    if (!holds && (holds = kept_ui_holds_patient(c, (const uint8_t *)ts, n)) < 0)
+    int holds = ui_holds_own_date(c, (const uint8_t *)ts, n);
+    if (holds == 0)
+        holds = kept_ui_holds_patient(c, (const uint8_t *)ts, n);
+    if (holds < 0)
         return -1;
     if (holds)
         return dv_fail(c->err, DV_ERR_UNSUPPORTED,

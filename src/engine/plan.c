@@ -724,9 +724,9 @@ static int cleans_descriptor(const dv_plan *p, const dv_plan_slot *s, uint16_t v
 /* Step 3 of the precedence: the profile's decision for a tag no action or option decided, at IOD context ctx. */
 /* A standard attribute people write free text in: its PS3.6 keyword names a description, comment, title, label,
  * note, remark, reason, purpose, annotation or text (DocumentTitle, SegmentDescription, ContentDescription,
- * ContentLabel, UnformattedTextValue), or ReferencedFileID (file and folder names). Not the codes, the things'
- * names and the addresses devices fill in (Manufacturer, CodingSchemeDesignator, UniversalEntityID, ImageType): a
- * patient called Test or Perfusion, as phantoms and test data are, would empty them (the shared corpus did). */
+ * UnformattedTextValue). Not the things' names and the addresses devices fill in (Manufacturer,
+ * CodingSchemeDesignator, UniversalEntityID): a patient called Test, as test data are, emptied them in the shared
+ * corpus. */
 static int free_text_word_at(const char *k)
 {
     switch (*k) { /* keywords are CamelCase: each word starts with its capital */
@@ -744,8 +744,6 @@ static int free_text_word_at(const char *k)
 
 static int free_text_field(uint32_t tag)
 {
-    if (tag == DV_TAG_REFERENCED_FILE_ID)
-        return 1;
     const dv_dict_entry *de = dv_dict_lookup(tag);
     for (const char *k = de ? de->keyword : NULL; k && *k; k++)
         if (*k >= 'A' && *k <= 'Z' && free_text_word_at(k))
@@ -753,21 +751,26 @@ static int free_text_field(uint32_t tag)
     return 0;
 }
 
-/* Does the profile, keeping tag (VR vr) as it is, keep a free-text value (free_text_field) that a de-identified
- * instance should not hold the patient's own values in? The Basic profile keeps every attribute its table has no
- * row for (DECISIONS 3: DocumentTitle, SegmentDescription, ContentDescription, ContentLabel, ReferencedFileID),
- * and DEIDENTIFY_TAG_CONTENTS every code (CS: it cleans the other text VRs); a code in a sequence the profile
- * resets (reset_conform) is asked the same. Stop 49's red team found the patient's name kept in each of those. */
+/* Does the profile, keeping tag (VR vr) as it is, keep a free-text value that a de-identified instance should not
+ * hold the patient's own values in? The Basic profile keeps every attribute its table has no row for (DECISIONS 3):
+ * a text (free_text_field: DocumentTitle, SegmentDescription, ContentDescription) or the codes that are chosen
+ * names (ContentLabel, ReferencedFileID's file and folder names); DEIDENTIFY_TAG_CONTENTS keeps codes as they are
+ * (it cleans the other text VRs): those two. A code in a sequence the profile resets (reset_conform) is asked the
+ * same. Stop 49's red team found the patient's name kept in each of those. */
 static int kept_free_text(const dv_plan *p, uint32_t tag, uint16_t vr)
 {
     if (DV_TAG_IS_PRIVATE(tag))
         return 0;
-    int text = p->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS
-                   ? vr == DV_VR_CS
-                   : p->profile == DV_PROFILE_BASIC &&
-                         (vr == DV_VR_LO || vr == DV_VR_LT || vr == DV_VR_SH || vr == DV_VR_ST || vr == DV_VR_UC ||
-                          vr == DV_VR_UT || vr == DV_VR_CS);
-    return text && free_text_field(tag);
+    /* A code (CS) only where its values are names people choose: most CS attributes whose keyword reads as free
+     * text are enumerated (GraphicAnnotationUnits PIXEL, BoundingBoxTextHorizontalJustification LEFT), and
+     * PLACEHOLDER is none of their values (the review: a patient called Pixel made three invalid) */
+    if (vr == DV_VR_CS)
+        return (p->profile == DV_PROFILE_BASIC || p->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS) &&
+               (tag == DV_TAG_CONTENT_LABEL || tag == DV_TAG_REFERENCED_FILE_ID);
+    return p->profile == DV_PROFILE_BASIC &&
+           (vr == DV_VR_LO || vr == DV_VR_LT || vr == DV_VR_SH || vr == DV_VR_ST || vr == DV_VR_UC ||
+            vr == DV_VR_UT) &&
+           free_text_field(tag);
 }
 
 static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uint32_t parent, uint32_t tag,

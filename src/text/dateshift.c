@@ -547,6 +547,9 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
         return -1;
     if (era < 0 && t[yi].len == 2 && (be ? y < 2500 - DV_BE_OFFSET || y > 2599 - DV_BE_OFFSET : y < 1950 || y > 2049))
         return -1; /* would not read back as the same century */
+    long ce;
+    if (be && t[yi].len == 4 && dv_be_to_ce(y + DV_BE_OFFSET, &ce) != 0)
+        return -1; /* shifted out of the Buddhist-era years read (31/12/2642 + 10 days): would read back Gregorian */
     /* 25/06/50 + 37 days is 1 August 1950, but 01/08/50 reads back month first (8 January 1950), and that date,
      * shifted again, leaves the century a two-digit year can say: such a date is not rewritten (erased) rather
      * than written in a form that reads as another date (fuzz_text_transform). A four-digit year reads back as a

@@ -84,7 +84,7 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
     "\\x{0e21}\\x{0e35}\\.\\x{0e04}|\\x{0e40}\\x{0e21}\\.\\x{0e22}|\\x{0e21}\\x{0e34}\\.\\x{0e22}|\\x{0e21}\\.\\x{0e04}|" \
     "\\x{0e01}\\.\\x{0e1e}|\\x{0e1e}\\.\\x{0e04}|\\x{0e01}\\.\\x{0e04}|\\x{0e2a}\\.\\x{0e04}|" \
     "\\x{0e01}\\.\\x{0e22}|\\x{0e15}\\.\\x{0e04}|\\x{0e1e}\\.\\x{0e22}|\\x{0e18}\\.\\x{0e04}" \
-    ")"
+    ")(?![\\x{0e01}-\\x{0e4e}])" /* not a word's start: ต.คลองหนึ่ง is a subdistrict (ต.), not ต.ค (the review) */
 #define TH_MONTH_WORD "(?:\\x{0e40}\\x{0e14}\\x{0e37}\\x{0e2d}\\x{0e19}\\s*)?" /* เดือน */
 #define TH_ERA "(?:(\\x{0e1e}\\.\\x{0e28}|\\x{0e04}\\.\\x{0e28})\\.?\\s*)?" /* พ.ศ. or ค.ศ. */
 
@@ -283,6 +283,10 @@ static int chk_dmy(const match_ctx *m, dv_finding *c)
         return 0;
     int a = grp_int(m, 1), b = grp_int(m, 3);
     int y = ylen == 4 ? gregorian_year(grp_int(m, 4)) : year4(grp_int(m, 4), ylen);
+    /* a short year no Gregorian reading makes a date (only 29 February: 29/02/63) may be a Thai one, the Buddhist
+     * era's 25xx (2563 = 2020, a leap year; the review) */
+    if (ylen == 2 && !dv_date_ok(y, b, a) && !dv_date_ok(y, a, b))
+        y = 2500 + grp_int(m, 4) - DV_BE_OFFSET;
     if (!dv_date_ok(y, b, a) && !dv_date_ok(y, a, b))
         return 0;
     return date_result(m, c, y, dv_date_ok(y, b, a) ? b : a, dv_date_ok(y, b, a) ? a : b);
@@ -809,14 +813,15 @@ static const spec specs[] = {
     {DV_IT_DATE, 65, P_KMONTH, 0, 0, chk_kanji_md, 0, 0,
      "(?<!" KD "|\\x{5341}|\\x{5e74})" KN "\\s*" CJK_M "\\s*" KN "\\s*" CJK_D, PRE_CJK_MONTH},
     /* Thai: 23 เม.ย. 2563, 23 เมษายน พ.ศ. 2563, 5 ม.ค. 63; เมษายน 2563 (an abbreviation not inside a word);
-     * 23 เมษายน (no year: not before a year or an era mark, so an invalid date is not cut down to its day and month) */
+     * 23 เมษายน (no year: not before a year or an era mark, so an invalid date is not cut down to its day and month;
+     * a time or a count after it is no year: 5 ม.ค. 10.00 น., 23 เม.ย. 3 ครั้ง) */
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, 0, chk_th_dmy, 3, 2,
      NB "([0-9]{1,2})\\s*" TH_MONTH_WORD "(" TH_FULL "|" TH_ABBR ")\\.?\\s*" TH_ERA "([0-9]{4}|[0-9]{2})" NE, PRE_THAI},
     {DV_IT_DATE, 70, P_DIGIT | P_ALPHA, 0, 0, chk_th_my, 4, 4,
      TH_MONTH_WORD "(" TH_FULL "|(?<![.\\x{0e01}-\\x{0e4e}])" TH_ABBR ")\\.?\\s*" TH_ERA "([0-9]{4})" NE, PRE_THAI},
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, 0, chk_th_dm, 1, 1,
      NB "([0-9]{1,2})\\s*" TH_MONTH_WORD "(" TH_FULL "|" TH_ABBR ")"
-     "(?!\\.?\\s*(?:[0-9]|[\\x{0e1e}\\x{0e04}]\\.\\x{0e28}))", PRE_THAI},
+     "(?!\\.?\\s*(?:[0-9]{2}(?:[0-9]{2})?(?![0-9.:])|[\\x{0e1e}\\x{0e04}]\\.\\x{0e28}))", PRE_THAI},
     {DV_IT_DATE, 65, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon, 1, 1,
      WB "(?:([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?(?: of)? (" FULLMON ")|(" FULLMON ") ([0-9]{1,2})(?:st|nd|rd|th)?)" WE, PRE_MONTH},
     /* AGE */

@@ -604,6 +604,13 @@ static void test_thai_dates(void **state)
     none("วันที่ 30 ก.พ. 2563");
     none("วันที่ 29 ก.พ. 2562"); /* 2019: no 29 February, and the day and month alone are not taken out of it */
     none("ผู้ป่วยมาตรวจ 3 ครั้ง");
+    /* the review: a time or a count after a day and month leaves them a date; a subdistrict (ต.) before a place
+     * name starting with ค is no October; a Thai short year's 29 February */
+    one("นัดวันที่ 5 ม.ค. 10.00 น.", DV_IT_DATE, "5 ม.ค");
+    one("ตรวจ 23 เม.ย. 3 ครั้ง", DV_IT_DATE, "23 เม.ย");
+    none("99 ม.4 ต.คลองหนึ่ง อ.คลองหลวง");
+    none("12/3 ม.2 ต.คูคต");
+    one("ตรวจวันที่ 29/02/63", DV_IT_DATE, "29/02/63");
 }
 
 /* Mathematical alphanumeric symbols (U+1D400-U+1D7FF) and enclosed alphanumerics fold to ASCII letters and digits

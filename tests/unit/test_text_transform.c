@@ -881,7 +881,8 @@ static void test_written_date_thai(void **state)
         expect_written_shift(cases[i].in, cases[i].days, cases[i].out);
     /* not rewritten (the caller erases them): a year of the other era than its mark, no such day, a month and a year
      * without a day (as `March 2020`) */
-    static const char *const no[] = {"23 เม.ย. พ.ศ. 2020", "30 ก.พ. 2563", "เดือนธันวาคม 2562"};
+    static const char *const no[] = {"23 เม.ย. พ.ศ. 2020", "30 ก.พ. 2563", "เดือนธันวาคม 2562",
+                                     "31/12/2642"}; /* + 10 days: out of the Buddhist-era years read (the review) */
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
         char out[128];
         if (dv_shift_written_date(no[i], strlen(no[i]), 10, out, sizeof out) >= 0)
