@@ -20,6 +20,7 @@
 #include "text/clitics.h"
 #include "text/denylist_internal.h"
 #include "text/eras.h"
+#include "text/han_variants.h"
 #include "text/id_number.h"
 #include "text/months.h"
 #include "text/tokens.h"
@@ -294,6 +295,78 @@ static size_t kana_twin(const char *s, size_t len, char *out, size_t cap, int *c
     return n;
 }
 
+/* The name in the other Han writing: each character with a simplified (dir DV_HAN_SIMPLIFIED) or traditional
+ * variant (han_variants.h) replaced by it. A PN group in simplified characters (欧阳^明轩) is written in traditional
+ * ones in the text beside it (歐陽明軒) or the reverse; the tokens' keys fold neither. Form 0 takes every
+ * character's first variant other than itself (Unihan's usual one); a character with several (发 -> 發 髮, 钟 -> 鐘 鍾,
+ * 范 -> 範 范, 乔 -> 乔 喬) gives form k >= 1: the k-th of all such characters' other variants in order (itself
+ * included), the other characters at their first. add_component asks for at most
+ * DL_HAN_FORMS forms per component. Returns the form's length, 0 when there is no form k, no variant or no room
+ * (a BMP character's variant may be in Extension B: 3 UTF-8 bytes become 4, so the twin may be longer). */
+#define DL_HAN_FORMS 8
+static size_t han_twin(const char *s, size_t len, int dir, int k, char *out, size_t cap, int *changed)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = 0;
+    int alt = 0; /* alternatives seen so far (form k is the k-th) */
+    *changed = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = 0;
+        size_t m = 1;
+        /* Han characters are 3 (U+3400-U+FFFF) or 4 (U+20000-) UTF-8 bytes; anything else is copied as it is */
+        if (u[i] >= 0xE3 && u[i] <= 0xEF && i + 2 < len && (u[i + 1] & 0xC0) == 0x80 && (u[i + 2] & 0xC0) == 0x80) {
+            cp = (uint32_t)(u[i] & 0x0F) << 12 | (uint32_t)(u[i + 1] & 0x3F) << 6 | (u[i + 2] & 0x3F);
+            m = 3;
+        } else if (u[i] == 0xF0 && i + 3 < len && (u[i + 1] & 0xC0) == 0x80 && (u[i + 2] & 0xC0) == 0x80 &&
+                   (u[i + 3] & 0xC0) == 0x80) {
+            cp = (uint32_t)(u[i + 1] & 0x3F) << 12 | (uint32_t)(u[i + 2] & 0x3F) << 6 | (u[i + 3] & 0x3F);
+            m = 4;
+            if (cp < 0x10000) /* overlong: not a character, copied as it is */
+                cp = 0;
+        }
+        const uint32_t *v = NULL;
+        size_t nv = cp ? dv_han_variants(cp, dir, &v) : 0;
+        uint32_t t = 0;
+        if (nv) {
+            /* the first variant other than the character itself (Unihan lists 乔 -> 乔 喬: the twin is 喬), then
+             * the others, itself included (范 -> 範 范: 范 is a traditional surname too) */
+            size_t first = 0;
+            while (first < nv && v[first] == cp)
+                first++;
+            if (first < nv) {
+                t = v[first];
+                for (size_t j = 0; j < nv; j++)
+                    if (j != first && ++alt == k)
+                        t = v[j];
+            }
+        }
+        if (t && t != cp) {
+            size_t w = t < 0x800 ? 2 : t < 0x10000 ? 3 : 4;
+            if (n + w > cap)
+                return 0;
+            if (w == 2) {
+                out[n++] = (char)(0xC0 | t >> 6);
+            } else if (w == 3) {
+                out[n++] = (char)(0xE0 | t >> 12);
+                out[n++] = (char)(0x80 | ((t >> 6) & 0x3F));
+            } else {
+                out[n++] = (char)(0xF0 | t >> 18);
+                out[n++] = (char)(0x80 | ((t >> 12) & 0x3F));
+                out[n++] = (char)(0x80 | ((t >> 6) & 0x3F));
+            }
+            out[n++] = (char)(0x80 | (t & 0x3F));
+            *changed = 1;
+        } else {
+            if (n + m > cap)
+                return 0;
+            memcpy(out + n, s + i, m);
+            n += m;
+        }
+        i += m;
+    }
+    return k > alt ? 0 : n;
+}
+
 /* A name part with digits worth matching: letters and digits mixed, or at least four digits. */
 static int alnum_part_ok(const char *k, size_t n)
 {
@@ -325,13 +398,33 @@ static int add_clitic_form(void *ud, const char *form, size_t len)
 static int add_component(dv_denylist *dl, const char *s, size_t len, int role, dv_error *err)
 {
     int added = 0;
-    for (int pass = 0; pass < 3; pass++) {
-        char alt[DV_DENYLIST_VALUE_MAX * 2];
+    /* Han twins only for a component with a character of U+3400 or above (a lead byte E3-EF or F0): others have none */
+    int han = 0;
+    for (size_t i = 0; i < len && !han; i++)
+        han = (unsigned char)s[i] >= 0xE3 && (unsigned char)s[i] <= 0xF0;
+    /* pass 0: as written; 1: transliterated; 2: the kana twin; 3..: the Han twins, simplified and traditional form 0
+     * first, then their alternatives in turn (form k of each direction), DL_HAN_FORMS in all at most: a name of
+     * many one-to-many characters (发 后 干 钟 ...) would otherwise give their product. */
+    int nhan = 0, hanmore[2] = {1, 1};
+    for (int pass = 0; pass < 3 + 2 * (han ? DL_HAN_FORMS : 0) && nhan < DL_HAN_FORMS; pass++) {
+        char alt[DV_DENYLIST_VALUE_MAX * 2]; /* a Han twin may be longer (3-byte characters with 4-byte variants) */
         const char *src = s;
         size_t n = len;
         if (pass > 0) {
             int changed;
-            n = pass == 1 ? transliterate(s, len, alt, sizeof alt, &changed) : kana_twin(s, len, alt, sizeof alt, &changed);
+            if (pass < 3) {
+                n = pass == 1 ? transliterate(s, len, alt, sizeof alt, &changed) : kana_twin(s, len, alt, sizeof alt, &changed);
+            } else {
+                int dir = (pass - 3) & 1, k = (pass - 3) >> 1;
+                if (!hanmore[dir])
+                    continue;
+                n = han_twin(s, len, dir, k, alt, sizeof alt, &changed);
+                if (n == 0 && k > 0)
+                    hanmore[dir] = 0; /* no form k: none after it either */
+                if (n == 0 || !changed)
+                    continue;
+                nhan++;
+            }
             if (!changed || n == 0)
                 continue;
             src = alt;

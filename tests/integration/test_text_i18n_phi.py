@@ -11,8 +11,9 @@ values, in the spellings the audit found kept: Greek and Cyrillic in capitals or
 other syllabary or half width, a name inside a long CJK run, digits of other scripts (a study date in Arabic-Indic
 and Devanagari digits too), Thai Buddhist-era dates in digits and with Thai month names, an Arabic name without
 its article, Hebrew and Arabic names with a one-letter word glued before them, a name after an ISO 2022 escape in a
-private blob, a name, birth date and phone number in mathematical and enclosed letters and digits (`𝐐𝐮𝐢𝐱𝐨𝐭𝐞`,
-`Ⓠⓤⓘⓧⓞⓣⓔ`, `𝟏𝟒/𝟎𝟑/𝟏𝟗𝟔𝟏`). Every value is
+private blob, a simplified-character name written in traditional characters (`歐陽明龑` for `欧阳^明䶮`), a name,
+birth date and phone number in mathematical and enclosed letters and digits (`𝐐𝐮𝐢𝐱𝐨𝐭𝐞`, `Ⓠⓤⓘⓧⓞⓣⓔ`,
+`𝟏𝟒/𝟎𝟑/𝟏𝟗𝟔𝟏`). Every value is
 encoded here, escape sequences and all (pydicom 2.3 writes IR 58 without its designation and does not designate G1
 again after a line break).
 
@@ -91,7 +92,8 @@ IDS = {
                   "010-5550-0187", "1961年4月23日", "患者", ("邱", "雨婷"), None,
                   [("患者邱雨婷女士因反复头痛三天伴恶心呕吐于今日上午来我院神经内科门诊就诊", "邱雨婷")]),
     "gb18030": ("GB18030", "Ouyang", "Mingyan", "OM-420991", "上海市徐汇区漕溪北路88号", "徐汇区", "021-5550-0187",
-                "1961年4月23日", "患者", ("欧阳", "明䶮"), None, [("欧阳明䶮", None)]),
+                "1961年4月23日", "患者", ("欧阳", "明䶮"), None,
+                [("欧阳明䶮", None), ("患者歐陽明龑先生今日來院複診", "歐陽明龑")]),
     "gbk": ("GBK", "Situ", "Jiahui", "SJ-420992", "广州市天河区体育西路12号", "天河区", "020-5550-0187",
             "1961年4月23日", "患者", ("司徒", "嘉慧"), None, [("司徒嘉慧", None)]),
     "utf8_vi": ("ISO_IR 192", "Trịnh", "Quỳnh Như", "TQ-600213", "Số 12 Phố Hàng Bạc", "Hoàn Kiếm",
