@@ -1002,6 +1002,27 @@ static int holds_any(apply_ctx *c, const dv_elem *e, dv_own_scanner **sc, const 
     return dv_value_holds_own(c->inst, e, *sc, c->err);
 }
 
+/* 1 when a run of digits of the UI value v[0, len) (a component, or a part of one a full stop or backslash ends)
+ * is one of own[nown, nheld) of kind: an ID (WORD) whole, a date (DATE, YYYYMMDD) at its start, a time may follow
+ * it. 0 not. The caller has held them (decide_held). */
+static int ui_component_held(const apply_ctx *c, const uint8_t *v, size_t len, dv_own_kind kind)
+{
+    for (size_t i = 0; i < len;) {
+        size_t j = i;
+        while (j < len && is_digit_byte(v[j]))
+            j++;
+        for (int k = c->nown; k < c->nheld && j > i; k++) {
+            if (c->own_kind[k] != kind)
+                continue;
+            if (kind == DV_OWN_DATE ? j - i >= 8 && memcmp(c->own[k], v + i, 8) == 0
+                                    : c->own_len[k] == j - i && memcmp(c->own[k], v + i, j - i) == 0)
+                return 1;
+        }
+        i = j + 1; /* past the full stop, backslash or padding */
+    }
+    return 0;
+}
+
 /* 1 when the UI value v[0, len), which the plan keeps, holds as a component one of the patient's IDs that the plan
  * changes (1.2.3.4471902.1: an MRN; all digits, as a UID's component must be). A UID cannot be cleared of it, only
  * regenerated. Dates are found by their shape (dv_ui_value_holds_date); an ID standing in a UID is not found by
@@ -1024,16 +1045,7 @@ static int kept_ui_holds_patient(apply_ctx *c, const uint8_t *v, size_t len)
         return 0;
     if (!c->held_decided && decide_held(c) != 0)
         return -1;
-    for (size_t i = 0; i < len;) {
-        size_t j = i;
-        while (j < len && is_digit_byte(v[j]))
-            j++;
-        for (int k = c->nown; k < c->nheld && j > i; k++)
-            if (c->own_kind[k] == DV_OWN_WORD && c->own_len[k] == j - i && memcmp(c->own[k], v + i, j - i) == 0)
-                return 1;
-        i = j + 1; /* past the full stop, backslash or padding */
-    }
-    return 0;
+    return ui_component_held(c, v, len, DV_OWN_WORD);
 }
 
 /* Has the instance own values (primary UIDs, dates, names or IDs) that a kept value could hold? */
@@ -1644,16 +1656,7 @@ static int ui_holds_own_date(apply_ctx *c, const uint8_t *v, size_t len)
 {
     if (!c->held_decided && decide_held(c) != 0)
         return -1;
-    for (size_t i = 0; i < len;) {
-        size_t j = i;
-        while (j < len && is_digit_byte(v[j]))
-            j++;
-        for (int k = c->nown; k < c->nheld && j - i >= 8; k++)
-            if (c->own_kind[k] == DV_OWN_DATE && memcmp(c->own[k], v + i, 8) == 0)
-                return 1;
-        i = j + 1;
-    }
-    return 0;
+    return ui_component_held(c, v, len, DV_OWN_DATE);
 }
 
 /* A private transfer syntax UID (not under the DICOM root) names the encoding of the pixel data: it cannot be
