@@ -1,6 +1,7 @@
 /* Clitic prefixes of Hebrew and Arabic names (clitics.h says which and why). */
 #include "text/clitics.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define ALEF_LAM "\xD8\xA7\xD9\x84" /* ال */
@@ -51,22 +52,30 @@ static int arabic_forms(const char *k, size_t n, int (*fn)(void *ud, const char 
     return rc;
 }
 
+/* Hebrew proclitics stack in one order: the conjunction ו, then the relative ש or כש, then one of the
+ * prepositions ב כ ל מ or the article ה (וכשלרוזנבלום "and when to Rosenblum"). Every form of one letter, and ו with
+ * one more, for a part of 3 letters or more; the forms with ש or כש, or of three letters, for a part of 4 or more
+ * (a 3-letter part with them is too often a word: ש + ב + רון is שברון). */
 static int hebrew_forms(const char *k, size_t n, int (*fn)(void *ud, const char *form, size_t len), void *ud)
 {
     if (n < 3 * 2)
         return 0;
-    /* ו ה ב כ ל מ ש, then ו before each of the others */
-    static const char *const one[] = {"\xD7\x95", "\xD7\x94", "\xD7\x91", "\xD7\x9B", "\xD7\x9C", "\xD7\x9E", "\xD7\xA9"};
+    static const char *const conj[] = {"", "\xD7\x95"};                          /* ו */
+    static const char *const rel[] = {"", "\xD7\xA9", "\xD7\x9B\xD7\xA9"};           /* ש כש */
+    static const char *const prep[] = {"", "\xD7\x91", "\xD7\x9B", "\xD7\x9C", "\xD7\x9E", "\xD7\x94"}; /* ב כ ל מ ה */
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof one / sizeof one[0]; i++)
-        rc = with_prefix(one[i], k, n, fn, ud);
-    for (size_t i = 1; rc == 0 && i < sizeof one / sizeof one[0]; i++) {
-        char two[5];
-        memcpy(two, one[0], 2);
-        memcpy(two + 2, one[i], 2);
-        two[4] = '\0';
-        rc = with_prefix(two, k, n, fn, ud);
-    }
+    for (size_t c = 0; c < 2; c++)
+        for (size_t r = 0; r < 3; r++)
+            for (size_t p = 0; rc == 0 && p < 6; p++) {
+                char prefix[12];
+                size_t letters = (c > 0) + (r > 0) + (r == 2) + (p > 0);
+                /* the one-letter forms and ו + one (ש as the relative counts as one letter here too) */
+                int short_form = letters == 1 || (letters == 2 && c > 0 && r < 2 && !(r && p));
+                if (letters == 0 || (!short_form && n < 4 * 2))
+                    continue;
+                snprintf(prefix, sizeof prefix, "%s%s%s", conj[c], rel[r], prep[p]);
+                rc = with_prefix(prefix, k, n, fn, ud);
+            }
     return rc;
 }
 

@@ -8,7 +8,8 @@
  *   و ف ب ك + ال + base, and لل + base and و + لل + base (ل + ال is written لل), likewise;
  *   و ف ب ل ك + base, when the base has 4 letters or more (a 3-letter base with one letter glued is too often
  *   a word: ل + علي is لعلي "perhaps I").
- * Hebrew (a part of Hebrew letters only, 3 or more): ו ה ב כ ל מ ש + part, and ו + ה ב כ ל מ ש + part.
+ * Hebrew (a part of Hebrew letters only, 3 or more): ו ה ב כ ל מ ש + part, and ו + ה ב כ ל מ ש + part; for a part of
+ *   4 or more every stack of [ו] [ש or כש] [ב כ ל מ or ה] in that order (כשלרוזנבלום, וכשלרוזנבלום, שברוזנבלום).
  * Anything else has no forms. [test_denylist: test_arabic_article, test_clitic_prefixes] */
 #ifndef DV_TEXT_CLITICS_H
 #define DV_TEXT_CLITICS_H
