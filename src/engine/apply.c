@@ -84,6 +84,10 @@ typedef struct apply_ctx {
     int nforeign;
     int blob_days; /* the shift for dates inside the UIDs of kept private values (blob_shift_days); 0 not yet */
     int have_dob;  /* decide_held held the patient's birth date (dob, YYYYMMDD): hold_birth_date_forms */
+    /* Walking the items of a sequence a keepTag keeps (walk_kept_sequence): the actions alone decide (keep_action:
+     * that keepTag's index, for what no action names) */
+    int under_keep;
+    uint32_t keep_action;
     char dob[8];
     dv_text_worker *forms_worker; /* whose converters make foreign[] (any text worker given, cleaning or not) */
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
@@ -1465,6 +1469,44 @@ static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform)
 /* parent: the tag of the sequence whose item ds is (0 at the top level); ctx: the IOD context of ds
  * (DV_IOD_CTX_UNKNOWN when the IOD or this place is not in the tables); cs: ds's character set (inherited;
  * NULL when the plan cleans no text). */
+static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv_iod_ctx ctx, const dv_charset *cs);
+
+/* The match of an element inside a sequence a keepTag keeps that no action names: kept as that keepTag keeps
+ * (kept_by_keep_tag: its own values, UIDs and private blobs stay as they are). */
+static dv_decision kept_as_by(const apply_ctx *c, uint32_t tag, dv_match *m)
+{
+    *m = (dv_match){.decision = DV_DEC_KEEP, .source = DV_MATCH_ACTION, .action = c->keep_action,
+                    .kind = DV_ACTION_KEEP, .params = &c->plan->actions[c->keep_action].params, .decided_tag = tag};
+    return DV_DEC_KEEP;
+}
+
+/* A keepTag keeps a sequence as it is, but the first action whose queries match an element decides it (DECISIONS
+ * 1), inside the sequence too: `removeTag PN` then `keepTag AnatomicRegionSequence` kept a name in the sequence's
+ * items (stop 49's config audit). So where the plan has another action, the items are walked with the actions
+ * alone deciding (under_keep); what none names stays as it is, as before. */
+static int walk_kept_sequence(apply_ctx *c, dv_elem *e, uint32_t depth, dv_iod_ctx ctx, const dv_charset *cs,
+                              const dv_match *m)
+{
+    int under = c->under_keep;
+    uint32_t action = c->keep_action;
+    c->under_keep = 1;
+    c->keep_action = m->action;
+    const dv_text_path *up = c->path;
+    uint32_t index = 0;
+    int rc = 0;
+    for (dv_item *it = e->items; it && rc == 0; it = it->next, index++) {
+        dv_charset own;
+        dv_text_path here = {up, e->tag, index, up ? up->depth + 1 : 1};
+        c->path = &here;
+        rc = apply_ds(c, &it->ds, depth + 1, e->tag, dv_iod_item_ctx(ctx, e->tag),
+                      c->tw ? dv_charset_for_item(cs, it, &own) : NULL);
+    }
+    c->path = up;
+    c->under_keep = under;
+    c->keep_action = action;
+    return rc;
+}
+
 static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv_iod_ctx ctx, const dv_charset *cs)
 {
     dv_elem *prev = NULL, *e = ds->first;
@@ -1482,7 +1524,11 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         int is_seq = dv_elem_is_sequence(e);
         uint16_t vr = dv_plan_effective_vr(e);
         dv_match m; /* m.kind / m.params: where the pixel and text stages will read their settings */
-        dv_decision d = dv_plan_match_memo(c->plan, c->matches, parent, ctx, tag, vr, is_seq, &m);
+        dv_decision d;
+        if (!c->under_keep)
+            d = dv_plan_match_memo(c->plan, c->matches, parent, ctx, tag, vr, is_seq, &m);
+        else if (!dv_plan_match_action(c->plan, parent, tag, vr, is_seq, &m, &d))
+            d = kept_as_by(c, tag, &m); /* inside a kept sequence: what no action names stays as it is */
         /* A private value kept as it is that holds the instance's own regenerated primary UID or changed date,
          * name or ID, or one cleaned as text that holds such a UID (the text stage knows no UIDs; it shifts the
          * dates of a text as the attributes' own), is deleted instead (keeps_own_value); a kept address (UR: a
@@ -1504,7 +1550,9 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
         int rc = 0;
         switch (d) {
         case DV_DEC_KEEP:
-            if (vr == DV_VR_UI)
+            if (is_seq)
+                rc = kept_by_keep_tag(&m) && c->plan->nactions > 1 ? walk_kept_sequence(c, e, depth, ctx, cs, &m) : 0;
+            else if (vr == DV_VR_UI)
                 rc = keep_ui(c, e, &m);
             else if (e->length >= c->own_min && !is_seq && !DV_TAG_IS_PRIVATE(tag) && holds_free_text(vr, tag) &&
                      (rc = keep_text(c, e, &m, vr)) > 0)

@@ -181,6 +181,11 @@ typedef struct dv_match {
 dv_decision dv_plan_match_in(const dv_plan *plan, uint32_t parent, dv_iod_ctx ctx, uint32_t tag, uint16_t vr,
                              int is_seq, dv_match *m);
 dv_decision dv_plan_match(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq, dv_match *m);
+/* The actions alone (dv_plan_match_in's first step, a UID family's reference decided as its head): 1 when an
+ * action's queries match the element (m and *d set), 0 when none does. For the elements inside a sequence a keepTag
+ * keeps: an action naming them decides them, nothing else does (apply.c). */
+int dv_plan_match_action(const dv_plan *plan, uint32_t parent, uint32_t tag, uint16_t vr, int is_seq, dv_match *m,
+                         dv_decision *d);
 /* dv_plan_match without the details. */
 dv_decision dv_plan_decide(const dv_plan *plan, uint32_t tag, uint16_t vr, int is_seq);
 
