@@ -1471,6 +1471,25 @@ static int reset_tree(apply_ctx *c, dv_elem *e, dv_iod_ctx items, int conform)
  * NULL when the plan cleans no text). */
 static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv_iod_ctx ctx, const dv_charset *cs);
 
+/* Does an action keep an element of the private block the creator (gggg,00xx) names, in its dataset (after it: a
+ * dataset is in tag order)? Then the creator stays, or the kept element would have no owner, which PS3.5 7.8.1 does
+ * not allow and readers cannot interpret (stop 49's config audit: keepTag (0011,1001) under Basic wrote it without
+ * (0011,0010)). Asked only for a creator the plan deletes, in a plan with actions. */
+static int block_kept(apply_ctx *c, const dv_elem *creator, uint32_t parent, dv_iod_ctx ctx)
+{
+    uint32_t group = creator->tag & 0xFFFF0000u, block = DV_TAG_ELEMENT(creator->tag);
+    for (const dv_elem *x = creator->next; x && (x->tag & 0xFFFF0000u) == group; x = x->next) {
+        if ((DV_TAG_ELEMENT(x->tag) >> 8) != block)
+            continue;
+        dv_match m;
+        if (dv_plan_match_memo(c->plan, c->matches, parent, ctx, x->tag, dv_plan_effective_vr(x),
+                               dv_elem_is_sequence(x), &m) != DV_DEC_DELETE &&
+            m.source == DV_MATCH_ACTION)
+            return 1;
+    }
+    return 0;
+}
+
 /* The match of an element inside a sequence a keepTag keeps that no action names: kept as that keepTag keeps
  * (kept_by_keep_tag: its own values, UIDs and private blobs stay as they are). */
 static dv_decision kept_as_by(const apply_ctx *c, uint32_t tag, dv_match *m)
@@ -1529,6 +1548,8 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
             d = dv_plan_match_memo(c->plan, c->matches, parent, ctx, tag, vr, is_seq, &m);
         else if (!dv_plan_match_action(c->plan, parent, tag, vr, is_seq, &m, &d))
             d = kept_as_by(c, tag, &m); /* inside a kept sequence: what no action names stays as it is */
+        if (d == DV_DEC_DELETE && DV_TAG_IS_PRIVATE_CREATOR(tag) && c->plan->nactions && block_kept(c, e, parent, ctx))
+            d = DV_DEC_KEEP;
         /* A private value kept as it is that holds the instance's own regenerated primary UID or changed date,
          * name or ID, or one cleaned as text that holds such a UID (the text stage knows no UIDs; it shifts the
          * dates of a text as the attributes' own), is deleted instead (keeps_own_value); a kept address (UR: a
