@@ -1499,17 +1499,9 @@ static dv_decision kept_as_by(const apply_ctx *c, uint32_t tag, dv_match *m)
     return DV_DEC_KEEP;
 }
 
-/* A keepTag keeps a sequence as it is, but the first action whose queries match an element decides it (DECISIONS
- * 1), inside the sequence too: `removeTag PN` then `keepTag AnatomicRegionSequence` kept a name in the sequence's
- * items (stop 49's config audit). So where the plan has another action, the items are walked with the actions
- * alone deciding (under_keep); what none names stays as it is, as before. */
-static int walk_kept_sequence(apply_ctx *c, dv_elem *e, uint32_t depth, dv_iod_ctx ctx, const dv_charset *cs,
-                              const dv_match *m)
+/* Every item of the sequence e (at depth, IOD context ctx, character set cs) through apply_ds, its path noted. */
+static int walk_items(apply_ctx *c, dv_elem *e, uint32_t depth, dv_iod_ctx ctx, const dv_charset *cs)
 {
-    int under = c->under_keep;
-    uint32_t action = c->keep_action;
-    c->under_keep = 1;
-    c->keep_action = m->action;
     const dv_text_path *up = c->path;
     uint32_t index = 0;
     int rc = 0;
@@ -1521,6 +1513,21 @@ static int walk_kept_sequence(apply_ctx *c, dv_elem *e, uint32_t depth, dv_iod_c
                       c->tw ? dv_charset_for_item(cs, it, &own) : NULL);
     }
     c->path = up;
+    return rc;
+}
+
+/* A keepTag keeps a sequence as it is, but the first action whose queries match an element decides it (DECISIONS
+ * 1), inside the sequence too: `removeTag PN` then `keepTag AnatomicRegionSequence` kept a name in the sequence's
+ * items (stop 49's config audit). So where the plan has another action, the items are walked with the actions
+ * alone deciding (under_keep); what none names stays as it is, as before. */
+static int walk_kept_sequence(apply_ctx *c, dv_elem *e, uint32_t depth, dv_iod_ctx ctx, const dv_charset *cs,
+                              const dv_match *m)
+{
+    int under = c->under_keep;
+    uint32_t action = c->keep_action;
+    c->under_keep = 1;
+    c->keep_action = m->action;
+    int rc = walk_items(c, e, depth, ctx, cs);
     c->under_keep = under;
     c->keep_action = action;
     return rc;
@@ -1582,19 +1589,9 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
                      !is_seq && !kept_by_keep_tag(&m))
                 rc = blob_uid_dates(c, e);
             break;
-        case DV_DEC_KEEP_RECURSE: {
-            const dv_text_path *up = c->path;
-            uint32_t index = 0;
-            for (dv_item *it = e->items; it && rc == 0; it = it->next, index++) {
-                dv_charset own;
-                dv_text_path here = {up, tag, index, up ? up->depth + 1 : 1};
-                c->path = &here;
-                rc = apply_ds(c, &it->ds, depth + 1, tag, dv_iod_item_ctx(ctx, tag),
-                              c->tw ? dv_charset_for_item(cs, it, &own) : NULL);
-            }
-            c->path = up;
+        case DV_DEC_KEEP_RECURSE:
+            rc = walk_items(c, e, depth, ctx, cs);
             break;
-        }
         case DV_DEC_CLEAN_TEXT: {
             int ch = 0, sw = 0;
             if (tag == DV_TAG_ENCAPSULATED_DOCUMENT) {
