@@ -7,6 +7,7 @@
 #include "text/kanjinum.h"
 #include "text/months.h"
 #include "text/checksums.h"
+#include "util/dv_utf8.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -677,27 +678,6 @@ static uint32_t run_zero(const wide_set *w, size_t from_end)
     return w->run_zero[(w->nruns - 1 - from_end) % WIDE_RUNS];
 }
 
-/* cp as UTF-8 into u (room for 4 bytes): its length. */
-static size_t utf8_of(uint32_t cp, char *u)
-{
-    if (cp < 0x800) { /* Arabic-Indic and NKo digits: 2 bytes */
-        u[0] = (char)(0xC0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    u[0] = (char)(0xF0 | (cp >> 18)); /* mathematical digits */
-    u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    u[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* Write the ASCII date a[0, n) into out with the characters orig wrote otherwise (full width, small, another
  * script's digits, mathematical or circled digits) written so again. A date with mathematical or enclosed letters
  * (a month name `𝐌𝐚𝐫𝐜𝐡`) is not written back (-1: the caller erases it, never keeps it): the month of the shifted
@@ -724,7 +704,7 @@ static int rewiden(const wide_set *w, const char *a, size_t n, char *out, size_t
             continue;
         }
         char u[4];
-        if (put(out, cap, &o, u, utf8_of(cp, u)))
+        if (put(out, cap, &o, u, dv_utf8_put(cp, u)))
             return -1;
     }
     return (int)o;

@@ -25,6 +25,7 @@
 #include "text/months.h"
 #include "text/tokens.h"
 #include "text/widthfold.h"
+#include "util/dv_utf8.h"
 #include "util/dv_grow.h"
 
 static int rehash(dv_denylist *dl, size_t nslot, dv_error *err)
@@ -280,9 +281,7 @@ static size_t kana_twin(const char *s, size_t len, char *out, size_t cap, int *c
         if (t) {
             if (n + 3 > cap)
                 return 0;
-            out[n++] = (char)(0xE0 | t >> 12);
-            out[n++] = (char)(0x80 | ((t >> 6) & 0x3F));
-            out[n++] = (char)(0x80 | (t & 0x3F));
+            n += dv_utf8_put(t, out + n); /* kana: 3 bytes */
             *changed = 1;
         } else {
             if (n + k > cap)
@@ -341,20 +340,12 @@ static size_t han_twin(const char *s, size_t len, int dir, int k, char *out, siz
             }
         }
         if (t && t != cp) {
-            size_t w = t < 0x800 ? 2 : t < 0x10000 ? 3 : 4;
+            char u[4];
+            size_t w = dv_utf8_put(t, u);
             if (n + w > cap)
                 return 0;
-            if (w == 2) {
-                out[n++] = (char)(0xC0 | t >> 6);
-            } else if (w == 3) {
-                out[n++] = (char)(0xE0 | t >> 12);
-                out[n++] = (char)(0x80 | ((t >> 6) & 0x3F));
-            } else {
-                out[n++] = (char)(0xF0 | t >> 18);
-                out[n++] = (char)(0x80 | ((t >> 12) & 0x3F));
-                out[n++] = (char)(0x80 | ((t >> 6) & 0x3F));
-            }
-            out[n++] = (char)(0x80 | (t & 0x3F));
+            memcpy(out + n, u, w);
+            n += w;
             *changed = 1;
         } else {
             if (n + m > cap)

@@ -139,30 +139,6 @@ int32_t dv_pn_fold_gc(int32_t cp)
     return f ? f : cyrillic(cp);
 }
 
-static size_t put_utf8(int32_t cp, char *o)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 static size_t put_ascii_lower(const char *a, char *o)
 {
     size_t n = 0;
@@ -189,9 +165,9 @@ static size_t fold_cp(int32_t cp, char *o)
         return put_ascii_lower(e->ascii, o);
     const struct latin_extra *x = latin_extra_of(cp);
     if (x)
-        return x->ascii[0] ? put_ascii_lower(x->ascii, o) : put_utf8(x->lower, o);
+        return x->ascii[0] ? put_ascii_lower(x->ascii, o) : dv_utf8_put((uint32_t)x->lower, o);
     int32_t f = dv_pn_fold_gc(cp);
-    return put_utf8(f ? f : cp, o);
+    return dv_utf8_put((uint32_t)(f ? f : cp), o);
 }
 
 size_t dv_pn_fold(const char *utf8, size_t len, char *out, size_t cap)

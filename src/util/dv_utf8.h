@@ -1,4 +1,4 @@
-/* The project's one strict UTF-8 decoder, for the library (dicom/charset_*: cs_utf8_next; text/tokens.c) and for
+/* The project's one strict UTF-8 decoder (and its encoder, dv_utf8_put), for the library (dicom/charset_*: cs_utf8_next; text/tokens.c) and for
  * the server's index (store/pg_ops.c: a path PostgreSQL's text type would refuse is stored in hex), which is
  * built apart from the library's internals: header-only, like dv_hex.h. */
 #ifndef DV_UTF8_H
@@ -45,6 +45,31 @@ static inline int32_t dv_utf8_next(const uint8_t *s, size_t len, size_t *i)
         return -1;
     *i = k + n + 1;
     return (int32_t)cp;
+}
+
+/* Code point cp (at most U+10FFFF, no surrogate) as UTF-8 into out (room for 4 bytes): its length, 1 to 4. */
+static inline size_t dv_utf8_put(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
 }
 
 /* 1 when s[0, len) is UTF-8 throughout. */
