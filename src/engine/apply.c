@@ -84,11 +84,11 @@ typedef struct apply_ctx {
     int nforeign;
     int blob_days; /* the shift for dates inside the UIDs of kept private values (blob_shift_days); 0 not yet */
     int have_dob;  /* decide_held held the patient's birth date (dob, YYYYMMDD): hold_birth_date_forms */
+    char dob[8];
     /* Walking the items of a sequence a keepTag keeps (walk_kept_sequence): the actions alone decide (keep_action:
      * that keepTag's index, for what no action names) */
     int under_keep;
     uint32_t keep_action;
-    char dob[8];
     dv_text_worker *forms_worker; /* whose converters make foreign[] (any text worker given, cleaning or not) */
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
@@ -1088,7 +1088,7 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
      * trailing padding (stop 37's leaks were there; emptied, nothing is lost). A known standard value (a waveform,
      * a LUT) is still looked at for what is held: emptying it would break the output for a record of many names
      * (stop 43's review). */
-    int unknown = e->vr == DV_VR_UN || dv_plan_effective_vr(e) == DV_VR_UN || e->tag == 0xFFFCFFFCu ||
+    int unknown = e->vr == DV_VR_UN || evr == DV_VR_UN || e->tag == 0xFFFCFFFCu ||
                   dv_dict_lookup(e->tag) == NULL;
     if (held && c->held_overflow && !text && (!std || unknown))
         return 1;
@@ -1582,11 +1582,11 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
                 rc = kept_by_keep_tag(&m) && c->plan->nactions > 1 ? walk_kept_sequence(c, e, depth, ctx, cs, &m) : 0;
             else if (vr == DV_VR_UI)
                 rc = keep_ui(c, e, &m);
-            else if (e->length >= c->own_min && !is_seq && !DV_TAG_IS_PRIVATE(tag) && holds_free_text(vr, tag) &&
+            else if (e->length >= c->own_min && !DV_TAG_IS_PRIVATE(tag) && holds_free_text(vr, tag) &&
                      (rc = keep_text(c, e, &m, vr)) > 0)
                 rc = tag == DV_TAG_ENCAPSULATED_DOCUMENT ? finish_document(c, ds, e, 1) : 0;
             else if (c->plan->regen_dated_uids && DV_TAG_IS_PRIVATE(tag) && !DV_TAG_IS_PRIVATE_CREATOR(tag) &&
-                     !is_seq && !kept_by_keep_tag(&m))
+                     !kept_by_keep_tag(&m))
                 rc = blob_uid_dates(c, e);
             break;
         case DV_DEC_KEEP_RECURSE:
@@ -1716,20 +1716,11 @@ static int declares_burned_in(const dv_instance *inst)
     return strcasecmp(p, "YES") == 0;
 }
 
-/* 1 when a component of the UI value v[0, len) starts with one of the instance's own dates the plan changes
- * (own[nown, nheld) of kind DATE, YYYYMMDD; a time may follow it in the component), 0 not. Held first. */
-static int ui_holds_own_date(apply_ctx *c, const uint8_t *v, size_t len)
-{
-    if (!c->held_decided && decide_held(c) != 0)
-        return -1;
-    return ui_component_held(c, v, len, DV_OWN_DATE);
-}
-
 /* A private transfer syntax UID (not under the DICOM root) names the encoding of the pixel data: it cannot be
  * regenerated as other UIDs are, and the writer puts it in the output's file meta as read. One holding one of the
- * instance's own dates (ui_holds_own_date) or of the patient's IDs (kept_ui_holds_patient) the plan changes, as a
- * component, would publish it: the instance is refused, alone (stop 49's red team:
- * 1.2.826.0.1.3680043.9.5555.4471902.19610423 kept an MRN and the birth date under every profile, MINIMAL too).
+ * instance's own dates or of the patient's IDs the plan changes as a component (ui_component_held) would publish
+ * it: the instance is refused, alone (stop 49's red team: 1.2.826.0.1.3680043.9.5555.4471902.19610423 kept an MRN
+ * and the birth date under every profile, MINIMAL too).
  * Any other date-shaped component (a vendor's release date, 1.2.276.0.7230010.3.1.4.20120301.1) stays: refusing
  * it would lose every instance of that vendor (the review). The message names neither the UID nor the value.
  * [test_engine: test_private_ts_naming_patient] */
@@ -1738,13 +1729,11 @@ static int check_private_ts(apply_ctx *c)
     const char *ts = dv_instance_transfer_syntax(c->inst);
     if (!ts || !strncmp(ts, "1.2.840.10008.", 14) || !has_own_values(c))
         return 0;
-    size_t n = strlen(ts);
-    int holds = ui_holds_own_date(c, (const uint8_t *)ts, n);
-    if (holds == 0)
-        holds = kept_ui_holds_patient(c, (const uint8_t *)ts, n);
-    if (holds < 0)
+    if (!c->held_decided && decide_held(c) != 0)
         return -1;
-    if (holds)
+    const uint8_t *v = (const uint8_t *)ts;
+    size_t n = strlen(ts);
+    if (ui_component_held(c, v, n, DV_OWN_DATE) || ui_component_held(c, v, n, DV_OWN_WORD))
         return dv_fail(c->err, DV_ERR_UNSUPPORTED,
                        "the private transfer syntax UID (0002,0010) holds a date or one of the patient's IDs; it "
                        "names the pixel data's encoding and cannot be changed, so the instance is not written");
