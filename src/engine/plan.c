@@ -721,7 +721,6 @@ static int cleans_descriptor(const dv_plan *p, const dv_plan_slot *s, uint16_t v
     return p->clean_descriptors && s && s->cdcode == DV_PC_C && !is_seq && dv_clean_text_vr(vr);
 }
 
-/* Step 3 of the precedence: the profile's decision for a tag no action or option decided, at IOD context ctx. */
 /* A standard attribute people write free text in: its PS3.6 keyword names a description, comment, title, label,
  * note, remark, reason, purpose, annotation or text (DocumentTitle, SegmentDescription, ContentDescription,
  * UnformattedTextValue). Not the things' names and the addresses devices fill in (Manufacturer,
@@ -773,6 +772,7 @@ static int kept_free_text(const dv_plan *p, uint32_t tag, uint16_t vr)
            free_text_field(tag);
 }
 
+/* Step 3 of the precedence: the profile's decision for a tag no action or option decided, at IOD context ctx. */
 static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uint32_t parent, uint32_t tag,
                                     uint16_t vr, int is_seq, dv_iod_ctx ctx)
 {
@@ -840,16 +840,48 @@ static dv_decision matched(dv_match *m, dv_match_source src, dv_decision d)
 /* Step 1 of dv_plan_match_in (after the UID family's head is found): the first action (lowest index) whose queries
  * match tag (the head), VR vr; 1 with m and *d set, 0 when none does. */
 static int match_action(const dv_plan *p, const dv_plan_slot *s, uint32_t tag, uint16_t vr, int is_seq, dv_match *m,
-                        dv_decision *d);
+                        dv_decision *d)
+{
+    /* 1. actions: the first action (lowest index) whose queries match. */
+    uint32_t first = s ? s->action : DV_PLAN_NO_ACTION;
+    int vi = vr_index(vr);
+    if (vi >= 0 && p->vr_first[vi] < first)
+        first = p->vr_first[vi];
+    /* A VR query also matches a standard element by its dictionary VR: PatientName written as UT is a PN, and
+     * a "PN" query meant to reach every name (it reached PatientName as UN, not as UT or LO). [test_engine:
+     * test_vr_query_matches_dictionary_vr] */
+    if (p->has_vr_queries && !DV_TAG_IS_PRIVATE(tag)) {
+        const dv_dict_entry *de = dv_dict_lookup(tag);
+        int dvi = de && de->vr && de->vr != vr ? vr_index(de->vr) : -1;
+        if (dvi >= 0 && p->vr_first[dvi] < first)
+            first = p->vr_first[dvi];
+    }
+    for (size_t i = 0; i < p->nmqueries; i++)
+        if ((tag & p->mqueries[i].mask) == p->mqueries[i].tag && p->mqueries[i].value < first)
+            first = p->mqueries[i].value;
+    if (first != DV_PLAN_NO_ACTION) {
+        m->action = first;
+        m->kind = p->actions[first].kind;
+        m->params = &p->actions[first].params;
+        *d = matched(m, DV_MATCH_ACTION, action_decision(m->kind, tag, vr, is_seq));
+        return 1;
+    }
+    return 0;
+}
 
-/* The start of a match: m cleared, and the slot of tag or of the UID its family follows (m->decided_tag, *tag). */
-static const dv_plan_slot *match_start(const dv_plan *p, uint32_t parent, uint32_t *tag, dv_match *m)
+static void match_clear(dv_match *m, uint32_t tag)
 {
     m->action = DV_PLAN_NO_ACTION;
     m->kind = 0;
     m->free_text = 0;
     m->params = NULL;
-    m->decided_tag = *tag;
+    m->decided_tag = tag;
+}
+
+/* The start of a match: m cleared, and the slot of tag or of the UID its family follows (m->decided_tag, *tag). */
+static const dv_plan_slot *match_start(const dv_plan *p, uint32_t parent, uint32_t *tag, dv_match *m)
+{
+    match_clear(m, *tag);
     const dv_plan_slot *s = slot_find(p, *tag);
     /* UID families: a reference not named by a TAG query is decided as the UID it references. */
     if (s && s->follow) {
@@ -878,7 +910,7 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, 
 {
     /* Group lengths would be wrong after editing; the writer does not need them. */
     if (dv_tag_is_group_length(tag)) {
-        match_start(p, parent, &tag, m);
+        match_clear(m, tag);
         return matched(m, DV_MATCH_RULE, DV_DEC_DELETE);
     }
     const dv_plan_slot *s = match_start(p, parent, &tag, m);
@@ -909,35 +941,6 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, 
     return matched(m, DV_MATCH_PROFILE, d);
 }
 
-static int match_action(const dv_plan *p, const dv_plan_slot *s, uint32_t tag, uint16_t vr, int is_seq, dv_match *m,
-                        dv_decision *d)
-{
-    /* 1. actions: the first action (lowest index) whose queries match. */
-    uint32_t first = s ? s->action : DV_PLAN_NO_ACTION;
-    int vi = vr_index(vr);
-    if (vi >= 0 && p->vr_first[vi] < first)
-        first = p->vr_first[vi];
-    /* A VR query also matches a standard element by its dictionary VR: PatientName written as UT is a PN, and
-     * a "PN" query meant to reach every name (it reached PatientName as UN, not as UT or LO). [test_engine:
-     * test_vr_query_matches_dictionary_vr] */
-    if (p->has_vr_queries && !DV_TAG_IS_PRIVATE(tag)) {
-        const dv_dict_entry *de = dv_dict_lookup(tag);
-        int dvi = de && de->vr && de->vr != vr ? vr_index(de->vr) : -1;
-        if (dvi >= 0 && p->vr_first[dvi] < first)
-            first = p->vr_first[dvi];
-    }
-    for (size_t i = 0; i < p->nmqueries; i++)
-        if ((tag & p->mqueries[i].mask) == p->mqueries[i].tag && p->mqueries[i].value < first)
-            first = p->mqueries[i].value;
-    if (first != DV_PLAN_NO_ACTION) {
-        m->action = first;
-        m->kind = p->actions[first].kind;
-        m->params = &p->actions[first].params;
-        *d = matched(m, DV_MATCH_ACTION, action_decision(m->kind, tag, vr, is_seq));
-        return 1;
-    }
-    return 0;
-}
 
 dv_decision dv_plan_match(const dv_plan *p, uint32_t tag, uint16_t vr, int is_seq, dv_match *m)
 {
