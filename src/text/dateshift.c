@@ -541,12 +541,13 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
     if (era < 0 && thai_era != 2 && t[yi].len == 4 && dv_be_to_ce(t[yi].num, &y) == 0)
         be = 1;
     else if (era < 0 && thai_era != 2 && t[yi].len == 2 && thai_month)
-        be = 1, y = 2500 + t[yi].num - DV_BE_OFFSET;
+        be = 1, y = dv_be_short_to_ce((int)t[yi].num);
     else if (thai_era == 1)
         return -1;
     if (!valid_date(y, m, d) || shift(&y, &m, &d, days))
         return -1;
-    if (era < 0 && t[yi].len == 2 && (be ? y < 2500 - DV_BE_OFFSET || y > 2599 - DV_BE_OFFSET : y < 1950 || y > 2049))
+    if (era < 0 && t[yi].len == 2 &&
+        (be ? y < dv_be_short_to_ce(0) || y > dv_be_short_to_ce(99) : y < 1950 || y > 2049))
         return -1; /* would not read back as the same century */
     long ce;
     if (be && t[yi].len == 4 && dv_be_to_ce(y + DV_BE_OFFSET, &ce) != 0)

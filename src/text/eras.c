@@ -90,3 +90,8 @@ int dv_be_to_ce(long be, long *ce)
     *ce = be - DV_BE_OFFSET;
     return 0;
 }
+
+long dv_be_short_to_ce(int yy)
+{
+    return 2500L + yy - DV_BE_OFFSET;
+}

@@ -26,5 +26,7 @@ int dv_era_at(long y, int m, int d, int *era, int *n);
  * -1 for any other year. [test_patterns: test_thai_dates; test_text_transform: test_written_date_thai] */
 #define DV_BE_OFFSET 543
 int dv_be_to_ce(long be, long *ce);
+/* A short year yy (0-99) as Thai writes one, the Buddhist era's 25yy: its Gregorian year (`63` is 2020). */
+long dv_be_short_to_ce(int yy);
 
 #endif

@@ -286,7 +286,7 @@ static int chk_dmy(const match_ctx *m, dv_finding *c)
     /* a short year no Gregorian reading makes a date (only 29 February: 29/02/63) may be a Thai one, the Buddhist
      * era's 25xx (2563 = 2020, a leap year; the review) */
     if (ylen == 2 && !dv_date_ok(y, b, a) && !dv_date_ok(y, a, b))
-        y = 2500 + grp_int(m, 4) - DV_BE_OFFSET;
+        y = (int)dv_be_short_to_ce(grp_int(m, 4));
     if (!dv_date_ok(y, b, a) && !dv_date_ok(y, a, b))
         return 0;
     return date_result(m, c, y, dv_date_ok(y, b, a) ? b : a, dv_date_ok(y, b, a) ? a : b);
@@ -358,7 +358,7 @@ static int thai_year(const match_ctx *m, dv_finding *c, int era_g, int y_g)
     int y = grp_int(m, y_g);
     if (grp_len(m, y_g) == 2) {
         c->score = 75;
-        return ce ? year4(y, 2) : 2500 + y - DV_BE_OFFSET;
+        return ce ? year4(y, 2) : (int)dv_be_short_to_ce(y);
     }
     int g = gregorian_year(y);
     if ((be && g == y) || (ce && g != y))
