@@ -57,6 +57,9 @@ typedef struct apply_ctx {
     dv_instance *inst;
     dv_error *err;
     int changed;
+    /* A UID was given another value (regenerated, or a dummy): the output does not retain the instance's UIDs,
+     * so the markers do not claim the Retain UIDs Option (113110) even with primaryIds KEEP (markers.c). */
+    int uid_replaced;
     dv_text_worker *tw;  /* the text stage's worker (DV_DEC_CLEAN_TEXT), NULL when the plan cleans no text */
     int cs_utf8;         /* the instance was switched to ISO_IR 192 by the text stage */
     dv_charset utf8;
@@ -194,7 +197,9 @@ static int rewrite_uids(apply_ctx *c, dv_elem *e, const uint8_t *old, size_t len
     size_t nlen = n > 0 ? (size_t)n : 0;
     if (n < 0 && dv_uid_regenerate_value(c->key, c->uid_memo, old, len, mode, &nv, &nlen) != 0)
         return dv_fail(c->err, DV_ERR_NOMEM, "out of memory regenerating " TAGF, TAGA(e->tag));
-    int rc = replace_value(c, e, DV_VR_UI, n < 0 ? nv : stack, nlen);
+    const uint8_t *regen = n < 0 ? nv : stack;
+    c->uid_replaced |= !dv_elem_value_equals(e, DV_VR_UI, regen, nlen);
+    int rc = replace_value(c, e, DV_VR_UI, regen, nlen);
     free(nv);
     return rc;
 }
@@ -1175,8 +1180,10 @@ static int blob_uid_dates(apply_ctx *c, dv_elem *e)
             rc = dv_fail(c->err, DV_ERR_NOMEM, "out of memory regenerating " TAGF, TAGA(e->tag));
         else if (nlen > 0 && nv[nlen - 1] == '\0' && e->vr != DV_VR_UI && e->vr != DV_VR_UN && e->vr != DV_VR_OB)
             nv[nlen - 1] = ' '; /* a text VR's padding */
-        if (rc == 0 && (nlen != n || memcmp(nv, b, n) != 0))
+        if (rc == 0 && (nlen != n || memcmp(nv, b, n) != 0)) {
+            c->uid_replaced = 1;
             rc = replace_value(c, e, e->vr, nv, nlen);
+        }
         free(nv);
     } else if (dv_uid_dates_shift(b, n, blob_shift_days(c))) {
         rc = replace_value(c, e, e->vr, b, n);
@@ -1793,7 +1800,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     dv_text_worker_free(own_worker);
     if (rc != 0)
         return -1;
-    if (c.changed && dv_markers_write(plan, inst, err) != 0)
+    if (c.changed && dv_markers_write(plan, inst, !c.uid_replaced, err) != 0)
         return -1;
     if (res) {
         res->changed = c.changed;

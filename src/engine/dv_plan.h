@@ -366,8 +366,9 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
                   dv_text_worker *w, dv_uid_memo *memo, dv_match_memo *matches, dv_error *err);
 
 /* --- markers.c --- */
-/* Write (0012,0062) YES and add this plan's values to (0012,0063) and codes to (0012,0064), keeping earlier ones. */
-int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err);
+/* Write (0012,0062) YES and add this plan's values to (0012,0063) and codes to (0012,0064), keeping earlier ones.
+ * uids_retained: no UID of the instance was given another value (the Retain UIDs Option's code depends on it). */
+int dv_markers_write(const dv_plan *plan, dv_instance *inst, int uids_retained, dv_error *err);
 /* The DeidentificationMethod values, backslash-separated (no padding). Returns the length. */
 size_t dv_markers_method(const dv_plan *plan, char *buf, size_t cap);
 

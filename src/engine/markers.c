@@ -199,7 +199,7 @@ static int add_code(dv_instance *inst, dv_elem *seq, const char *value, const ch
     return 0;
 }
 
-int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err)
+int dv_markers_write(const dv_plan *plan, dv_instance *inst, int uids_retained, dv_error *err)
 {
     if (put_text(inst, &inst->ds, DV_TAG_PATIENT_IDENTITY_REMOVED, DV_VR_CS, "YES") != 0)
         return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached writing (0012,0062)");
@@ -213,14 +213,16 @@ int dv_markers_write(const dv_plan *plan, dv_instance *inst, dv_error *err)
     if (!seq || !(seq->flags & DV_ELEM_SEQUENCE)) /* absent, or not a readable sequence: a new one */
         seq = dv_ds_put_sequence(inst, &inst->ds, DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQUENCE);
     /* The PS3.15 options the Basic profile was applied with (CID 7050), as DECISIONS 11 asks: Retain UIDs
-     * (primaryIds KEEP), Clean Descriptors (options.cleanDescriptors cleans the descriptors E.1-1 codes C), and
+     * (primaryIds KEEP, where no UID of this instance was given another value: primaryIds keeps the four primary
+     * IDs only, and the option, PS3.15 E.3.9, retains every UID the profile would replace; a FrameOfReferenceUID
+     * regenerated beside it would be claimed as the source's), Clean Descriptors (options.cleanDescriptors cleans the descriptors E.1-1 codes C), and
      * Clean Pixel Data when this instance's pixels go through the pixel stage's redaction (the stage runs after
      * the attributes, on the pixels these markers are written with; an instance without pixel data, or whose
      * ImageConfig asks for nothing, does not claim it). [test_engine: test_markers] */
     if (!seq || add_code(inst, seq, "113100", "Basic Application Confidentiality Profile") != 0 ||
         (pixels && add_code(inst, seq, "113101", "Clean Pixel Data Option") != 0) ||
         (plan->clean_descriptors && add_code(inst, seq, "113105", "Clean Descriptors Option") != 0) ||
-        (plan->primary_ids == DV_PRIMARY_KEEP && add_code(inst, seq, "113110", "Retain UIDs Option") != 0))
+        (plan->primary_ids == DV_PRIMARY_KEEP && uids_retained && add_code(inst, seq, "113110", "Retain UIDs Option") != 0))
         return dv_fail(err, DV_ERR_LIMIT, "metadata memory limit reached writing (0012,0064)");
     return 0;
 }
