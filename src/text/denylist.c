@@ -294,15 +294,17 @@ static size_t kana_twin(const char *s, size_t len, char *out, size_t cap, int *c
     return n;
 }
 
-/* The name in the other Han writing: each character with a simplified (dir DV_HAN_SIMPLIFIED) or traditional
- * variant (han_variants.h) replaced by it. A PN group in simplified characters (欧阳^明轩) is written in traditional
- * ones in the text beside it (歐陽明軒) or the reverse; the tokens' keys fold neither. Form 0 takes every
+/* The name in the other Han writing: each character with a simplified (dir DV_HAN_SIMPLIFIED), traditional
+ * (DV_HAN_TRADITIONAL) or Japanese (DV_HAN_JAPANESE: 邉 -> 辺 邊, 髙 -> 高) variant (han_variants.h) replaced by it.
+ * A PN group in simplified characters (欧阳^明轩) is written in traditional ones in the text beside it (歐陽明軒) or
+ * the reverse, a Japanese name in its old or new forms (渡邉 / 渡辺); the tokens' keys fold none of them. Form 0 takes every
  * character's first variant other than itself (Unihan's usual one); a character with several (发 -> 發 髮, 钟 -> 鐘 鍾,
  * 范 -> 範 范, 乔 -> 乔 喬) gives form k >= 1: the k-th of all such characters' other variants in order (itself
  * included), the other characters at their first. add_component asks for at most
  * DL_HAN_FORMS forms per component. Returns the form's length, 0 when there is no form k, no variant or no room
  * (a BMP character's variant may be in Extension B: 3 UTF-8 bytes become 4, so the twin may be longer). */
 #define DL_HAN_FORMS 8
+#define DL_HAN_DIRS 3 /* DV_HAN_SIMPLIFIED, DV_HAN_TRADITIONAL, DV_HAN_JAPANESE */
 static size_t han_twin(const char *s, size_t len, int dir, int k, char *out, size_t cap, int *changed)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -393,11 +395,11 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
     int han = 0;
     for (size_t i = 0; i < len && !han; i++)
         han = (unsigned char)s[i] >= 0xE3 && (unsigned char)s[i] <= 0xF0;
-    /* pass 0: as written; 1: transliterated; 2: the kana twin; 3..: the Han twins, simplified and traditional form 0
-     * first, then their alternatives in turn (form k of each direction), DL_HAN_FORMS in all at most: a name of
-     * many one-to-many characters (发 后 干 钟 ...) would otherwise give their product. */
-    int nhan = 0, hanmore[2] = {1, 1};
-    for (int pass = 0; pass < 3 + 2 * (han ? DL_HAN_FORMS : 0) && nhan < DL_HAN_FORMS; pass++) {
+    /* pass 0: as written; 1: transliterated; 2: the kana twin; 3..: the Han twins, simplified, traditional and
+     * Japanese form 0 first, then their alternatives in turn (form k of each direction), DL_HAN_FORMS in all at
+     * most: a name of many one-to-many characters (发 后 干 钟 ...) would otherwise give their product. */
+    int nhan = 0, hanmore[DL_HAN_DIRS] = {1, 1, 1};
+    for (int pass = 0; pass < 3 + DL_HAN_DIRS * (han ? DL_HAN_FORMS : 0) && nhan < DL_HAN_FORMS; pass++) {
         char alt[DV_DENYLIST_VALUE_MAX * 2]; /* a Han twin may be longer (3-byte characters with 4-byte variants) */
         const char *src = s;
         size_t n = len;
@@ -406,7 +408,7 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
             if (pass < 3) {
                 n = pass == 1 ? transliterate(s, len, alt, sizeof alt, &changed) : kana_twin(s, len, alt, sizeof alt, &changed);
             } else {
-                int dir = (pass - 3) & 1, k = (pass - 3) >> 1;
+                int dir = (pass - 3) % DL_HAN_DIRS, k = (pass - 3) / DL_HAN_DIRS;
                 if (!hanmore[dir])
                     continue;
                 n = han_twin(s, len, dir, k, alt, sizeof alt, &changed);

@@ -11,7 +11,8 @@ values, in the spellings the audit found kept: Greek and Cyrillic in capitals or
 other syllabary or half width, a name inside a long CJK run, digits of other scripts (a study date in Arabic-Indic
 and Devanagari digits too), Thai Buddhist-era dates in digits and with Thai month names, an Arabic name without
 its article, Hebrew and Arabic names with a one-letter word glued before them, a name after an ISO 2022 escape in a
-private blob, a simplified-character name written in traditional characters (`歐陽明龑` for `欧阳^明䶮`), a name,
+private blob, a simplified-character name written in traditional characters (`歐陽明龑` for `欧阳^明䶮`), a Japanese
+name in other character forms (`渡辺` for `渡邉`), a name,
 birth date and phone number in mathematical and enclosed letters and digits (`𝐐𝐮𝐢𝐱𝐨𝐭𝐞`, `Ⓠⓤⓘⓧⓞⓣⓔ`,
 `𝟏𝟒/𝟎𝟑/𝟏𝟗𝟔𝟏`). Every value is
 encoded here, escape sequences and all (pydicom 2.3 writes IR 58 without its designation and does not designate G1
@@ -108,6 +109,10 @@ IDS = {
                  ("أرسل التقرير للعتيبي اليوم", "عتيبي")]),
     "utf8_hi": ("ISO_IR 192", "श्रीवास्तव", "अनन्या", "SA-558201", "१२ महात्मा गांधी मार्ग", "लखनऊ",
                 "0522 555 0187", "२३/०४/१९६१", "रोगी", None, None, [("जांच १७/०३/२०१९ को हुई", "१७/०३/२०१९")]),
+    # a Japanese name in its family register's old forms (渡邉), written in the new ones in a report (渡辺; stop 50)
+    "utf8_jp_forms": ("ISO_IR 192", "Watanabe", "Misaki", "WM-204722", "東京都世田谷区桜丘3丁目", "世田谷区",
+                      "03-5550-0191", "1961年4月23日", "患者", ("渡邉", "美咲"), ("わたなべ", "みさき"),
+                      [("渡辺美咲さんの頭部単純撮影", "渡辺"), ("紹介状：渡邊美咲", "渡邊"), ("髙橋医師より渡辺様へ", "渡辺")]),
     # mathematical and enclosed letters and digits (NFKC folds them; the text detectors read them since stop 49)
     "utf8_math": ("ISO_IR 192", "Quixote", "Maria", "QM-310361", "Calle Mayor 17", "Albacete", "967 555 0187",
                   "14/03/1961", "Paciente", None, None,
