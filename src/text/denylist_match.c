@@ -677,11 +677,20 @@ static int match_split_identifier(dm *m, dv_error *err)
     return 0;
 }
 
+/* One hiragana code point (U+3041-U+309F: E3 81 81 - E3 82 9F), the token's whole text. */
+static int one_hiragana(const dm *m, const dv_tok *t)
+{
+    const unsigned char *u = (const unsigned char *)m->text + t->start;
+    return t->end - t->start == 3 && u[0] == 0xE3 && (u[1] == 0x81 ? u[2] >= 0x81 : u[1] == 0x82 && u[2] <= 0x9F);
+}
+
 /* A piece glued with no gap to a name already found (DV_GAP_NONE: a change of script inside one run of letters,
  * `Test-...๛ﾈİ` of PatientName `Test-éüäöòДΘĝדصķћ๛ﾈİ`) is the same word: when it is a part of a deny-listed
  * name, or one code point, it is a finding too. Since half-width kana became their own script, the `İ` after
- * `ﾈ` was left behind. Repeated until nothing changes, so a chain of glued pieces goes whole; each round claims
- * a token or ends, so at most n rounds. */
+ * `ﾈ` was left behind. Not one hiragana that is no part: Japanese writes its particles glued to the name before
+ * them (`渡辺美咲が来院`, `渡辺様の`), and a name's own hiragana is a part (stop 50: `[PERSON_NAME]来院`).
+ * Repeated until nothing changes, so a chain of glued pieces goes whole; each round claims a token or ends, so
+ * at most n rounds. [test_denylist: test_japanese_particles_after_name] */
 static int match_glued_to_name(dm *m, dv_error *err)
 {
     const dv_toks *tk = m->tk;
@@ -689,7 +698,8 @@ static int match_glued_to_name(dm *m, dv_error *err)
         changed = 0;
         for (size_t i = 0; i < tk->n; i++) {
             const dv_tok *t = &tk->t[i];
-            if ((m->head[i] < 0 && !(t->shape & DV_TOK_ONECP)) || covered(m->out, t->start, t->end))
+            if ((m->head[i] < 0 && (!(t->shape & DV_TOK_ONECP) || one_hiragana(m, t))) ||
+                covered(m->out, t->start, t->end))
                 continue;
             int glued = (i > 0 && tk->t[i - 1].gap == DV_GAP_NONE &&
                          name_found(m->out, tk->t[i - 1].start, tk->t[i - 1].end)) ||
