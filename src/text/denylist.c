@@ -23,6 +23,7 @@
 #include "text/han_variants.h"
 #include "text/id_number.h"
 #include "text/months.h"
+#include "text/romaji.h"
 #include "text/tokens.h"
 #include "text/widthfold.h"
 #include "util/dv_utf8.h"
@@ -388,6 +389,18 @@ static int add_clitic_form(void *ud, const char *form, size_t len)
     return add_part(c->dl, form, len, c->role, c->script, c->err) < 0 ? -1 : 0;
 }
 
+/* The romaji of a kana component (romaji.h) in form: read from its full-width twin, which dv_romaji reads whether
+ * hiragana or katakana (a half-width PN group, `ﾂｷﾓﾘ`, has no other full-width form). 0 when it is not all kana. */
+static size_t romaji_twin(const char *s, size_t len, int form, char *out, size_t cap, int *changed)
+{
+    char full[DV_DENYLIST_VALUE_MAX];
+    int twin;
+    size_t n = kana_twin(s, len, full, sizeof full, &twin);
+    n = twin && n ? dv_romaji(full, n, form, out, cap) : 0;
+    *changed = n > 0;
+    return n;
+}
+
 static int add_component(dv_denylist *dl, const char *s, size_t len, int role, dv_error *err)
 {
     int added = 0;
@@ -395,20 +408,28 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
     int han = 0;
     for (size_t i = 0; i < len && !han; i++)
         han = (unsigned char)s[i] >= 0xE3 && (unsigned char)s[i] <= 0xF0;
-    /* pass 0: as written; 1: transliterated; 2: the kana twin; 3..: the Han twins, simplified, traditional and
-     * Japanese form 0 first, then their alternatives in turn (form k of each direction), DL_HAN_FORMS in all at
-     * most: a name of many one-to-many characters (发 后 干 钟 ...) would otherwise give their product. */
+    /* pass 0: as written; PASS_TRANSLIT; PASS_KANA: the kana twin; PASS_ROMAJI..: a kana component's romaji forms;
+     * PASS_HAN..: the Han twins, simplified, traditional and Japanese form 0 first, then their alternatives in turn
+     * (form k of each direction), DL_HAN_FORMS in all at most: a name of many one-to-many characters (发 后 干 钟
+     * ...) would otherwise give their product. */
+    enum { PASS_TRANSLIT = 1, PASS_KANA, PASS_ROMAJI, PASS_HAN = PASS_ROMAJI + DV_ROMAJI_FORMS };
     int nhan = 0, hanmore[DL_HAN_DIRS] = {1, 1, 1};
-    for (int pass = 0; pass < 3 + DL_HAN_DIRS * (han ? DL_HAN_FORMS : 0) && nhan < DL_HAN_FORMS; pass++) {
+    for (int pass = 0; pass < PASS_HAN + DL_HAN_DIRS * (han ? DL_HAN_FORMS : 0) && nhan < DL_HAN_FORMS; pass++) {
         char alt[DV_DENYLIST_VALUE_MAX * 2]; /* a Han twin may be longer (3-byte characters with 4-byte variants) */
         const char *src = s;
         size_t n = len;
         if (pass > 0) {
             int changed;
-            if (pass < 3) {
-                n = pass == 1 ? transliterate(s, len, alt, sizeof alt, &changed) : kana_twin(s, len, alt, sizeof alt, &changed);
+            if (pass == PASS_TRANSLIT) {
+                n = transliterate(s, len, alt, sizeof alt, &changed);
+            } else if (pass == PASS_KANA) {
+                n = kana_twin(s, len, alt, sizeof alt, &changed);
+            } else if (pass < PASS_HAN) {
+                if (!han)
+                    continue; /* kana are 3-byte characters too */
+                n = romaji_twin(s, len, pass - PASS_ROMAJI, alt, sizeof alt, &changed);
             } else {
-                int dir = (pass - 3) % DL_HAN_DIRS, k = (pass - 3) / DL_HAN_DIRS;
+                int dir = (pass - PASS_HAN) % DL_HAN_DIRS, k = (pass - PASS_HAN) / DL_HAN_DIRS;
                 if (!hanmore[dir])
                     continue;
                 n = han_twin(s, len, dir, k, alt, sizeof alt, &changed);
