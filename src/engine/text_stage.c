@@ -1011,11 +1011,14 @@ static int substitute_refs(dv_text_worker *w, const dv_plan *plan, size_t *n, dv
     dv_esc_widen(&w->refs, &w->f);
     if (grow((void **)&w->subst, &w->substcap, *n + 1, err))
         return -1;
-    dv_infotype_set as_written = 0;
-    for (int t = 0; t < DV_IT_COUNT; t++)
+    dv_infotype_set as_written = 0, writes_back = 0;
+    for (int t = 0; t < DV_IT_COUNT; t++) {
         if (plan->text_xf[t].kind == DV_XF_NONE)
             as_written |= DV_IT_BIT(t);
-    size_t sn = dv_esc_substitute(&w->refs, w->dec, *n, as_written, &w->f, w->subst);
+        else if (plan->text_xf[t].kind == DV_XF_DATE_SHIFT)
+            writes_back |= DV_IT_BIT(t);
+    }
+    size_t sn = dv_esc_substitute(&w->refs, w->dec, *n, as_written, writes_back, &w->f, w->subst);
     char *d = w->dec;
     size_t cap = w->deccap;
     w->dec = w->subst, w->deccap = w->substcap;
@@ -1186,6 +1189,9 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
             return -1;
     } else if (!whole && identifier_whole(e->tag, plan) >= 0) {
         if (whole_values(&w->f, w->dec, n, (dv_infotype)identifier_whole(e->tag, plan), err))
+            return -1;
+    } else if (!whole && !dv_esc_possible(w->dec, n)) { /* the common value: no escape to read */
+        if (detect_in(w, plan, e->tag, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err))
             return -1;
     } else if (!whole) {
         dv_charset def;

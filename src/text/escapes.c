@@ -230,6 +230,19 @@ static void query_step(query_state *q, const char *t, size_t i)
     }
 }
 
+/* The structure code point cp is where an escape stands (dv_esc.keep): ref, a character reference (else a
+ * %-escape or a query's `+`). */
+static uint8_t keep_of(uint32_t cp, int ref, unsigned flags)
+{
+    if (cp >= 0x80)
+        return 0;
+    if (!(flags & DV_ESC_MARKUP) && (cp == '\\' || cp == '^' || cp == '='))
+        return DV_ESC_KEEP_ALWAYS;
+    if (ref)
+        return cp && strchr("<>&\"'", (int)cp) ? DV_ESC_KEEP_WRITTEN : 0;
+    return url_reserved(cp) ? DV_ESC_KEEP_WRITTEN : 0;
+}
+
 /* The escape at t[i], or olen 0. */
 static dv_esc esc_at(const char *t, size_t n, size_t i, unsigned flags, const query_state *q, dv_esc_byte_fn byte_fn,
                      void *user, uint32_t *cp)
@@ -237,15 +250,14 @@ static dv_esc esc_at(const char *t, size_t n, size_t i, unsigned flags, const qu
     dv_esc x = {(uint32_t)i, 0, 0, 0, 0};
     if (t[i] == '&') {
         x.olen = (uint32_t)ref_at(t, n, i, cp);
-        x.keep = x.olen && *cp < 0x80 && strchr((flags & DV_ESC_MARKUP) ? "<>&\"'" : "<>&\"'\\^=", (int)*cp);
     } else if (t[i] == '%') {
         x.olen = (uint32_t)pct_at(t, n, i, byte_fn, user, cp);
-        x.keep = (uint8_t)url_reserved(*cp);
     } else if (t[i] == '+' && q->in && q->eq) {
         x.olen = 1;
-        x.keep = 1;
         *cp = ' ';
     }
+    if (x.olen)
+        x.keep = t[i] == '+' ? DV_ESC_KEEP_WRITTEN : keep_of(*cp, t[i] == '&', flags);
     return x;
 }
 
@@ -253,7 +265,7 @@ int dv_esc_decode(const char *t, size_t n, unsigned flags, dv_esc_byte_fn byte_f
                   dv_error *err)
 {
     r->dn = r->n = 0;
-    if (n == 0 || (!memchr(t, '&', n) && !memchr(t, '%', n)))
+    if (!dv_esc_possible(t, n))
         return 0;
     if (esc_reserve(r, n, err))
         return -1;
@@ -331,8 +343,8 @@ void dv_esc_widen(const dv_escapes *r, dv_findings *f)
     f->n = w;
 }
 
-size_t dv_esc_substitute(const dv_escapes *r, const char *t, size_t n, dv_infotype_set as_written, dv_findings *f,
-                         char *out)
+size_t dv_esc_substitute(const dv_escapes *r, const char *t, size_t n, dv_infotype_set as_written,
+                         dv_infotype_set writes_back, dv_findings *f, char *out)
 {
     size_t o = 0, at = 0, k = 0;
     for (size_t i = 0; i < f->n; i++) {
@@ -345,15 +357,18 @@ size_t dv_esc_substitute(const dv_escapes *r, const char *t, size_t n, dv_infoty
         o += x->start - at;
         size_t p = x->start, start = o;
         if (x->type < DV_IT_COUNT && !(as_written & DV_IT_BIT(x->type))) {
+            int back = (writes_back & DV_IT_BIT(x->type)) != 0;
             while (k < r->n && r->v[k].opos < x->start)
                 k++;
             for (; k < r->n && r->v[k].opos + r->v[k].olen <= x->end; k++) {
                 const dv_esc *e = &r->v[k];
                 memcpy(out + o, t + p, e->opos - p);
                 o += e->opos - p;
-                /* structure stays as written: a raw markup character would be markup, a raw `\` a new value */
-                const char *src = e->keep ? t + e->opos : r->dec + e->dpos;
-                size_t len = e->keep ? e->olen : e->dlen;
+                /* structure stays as written: a raw `\` would be a new value, and in a shifted date a raw
+                 * markup character markup, a raw `/` a new URL path segment */
+                int keep = e->keep == DV_ESC_KEEP_ALWAYS || (e->keep && back);
+                const char *src = keep ? t + e->opos : r->dec + e->dpos;
+                size_t len = keep ? e->olen : e->dlen;
                 memcpy(out + o, src, len);
                 o += len;
                 p = e->opos + e->olen;
