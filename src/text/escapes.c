@@ -161,8 +161,8 @@ static size_t pct_at(const char *t, size_t n, size_t i, dv_esc_byte_fn byte_fn, 
     if (b < 0xC0 && i >= 3 && pct_byte(t, n, i - 3) >= 0x80)
         return 0; /* a continuation byte of a sequence left as written (`%C0%AF`): left with it */
     int32_t c = byte_fn ? byte_fn(user, (uint8_t)b) : -1;
-    if (c < 0xA0) /* a C1 control, or no character of the set */
-        return 0;
+    if (c < 0xA0 || c > 0xFFFF || (c >= 0xD800 && c <= 0xDFFF)) /* a C1 control, no character of the set, or */
+        return 0; /* more UTF-8 than its 3 bytes: the copy must stay no longer than the text (esc_reserve) */
     *cp = (uint32_t)c;
     return 3;
 }
