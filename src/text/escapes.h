@@ -5,7 +5,7 @@
  * moves each finding onto whole escapes of the original, so nothing is cut in half and no `&#` debris remains.
  * The one home of escape decoding: markup documents (document_text.c's callers) and element values both use it.
  * docs/text.md "Character escapes"; docs/decisions.md "Escaped text is read decoded". [test_text_stage:
- * test_escapes_in_values, test_document_character_references; test_text_transform: test_escape_decoding] */
+ * test_escapes_in_values, test_escape_decoding, test_document_character_references; fuzz_document_text] */
 #ifndef DV_TEXT_ESCAPES_H
 #define DV_TEXT_ESCAPES_H
 
