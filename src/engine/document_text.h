@@ -47,45 +47,6 @@ int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f,
 /* 1 when MIMETypeOfEncapsulatedDocument (m, n bytes as written) names markup: an XML type or text/html. */
 int dv_doc_mime_is_markup(const uint8_t *m, size_t n);
 
-/* --- character references (docs/decisions.md "Encapsulated documents under DEIDENTIFY_TAG_CONTENTS") --- */
-
-/* One character reference of a markup document: the original bytes [opos, opos + olen) (`&#252;`, `&uuml;`) stand
- * for the dlen UTF-8 bytes at dpos of the decoded copy; markup when that character is one of < > & " '. */
-typedef struct dv_doc_ref {
-    uint32_t opos, olen, dpos;
-    uint8_t dlen, markup;
-} dv_doc_ref;
-
-/* A markup document's decoded copy (dec[0, dn): every reference replaced by the character it stands for) and its
- * references in document order (v[0, n)); the buffers are kept across documents. */
-typedef struct dv_doc_refs {
-    char *dec;
-    size_t dn, deccap;
-    dv_doc_ref *v;
-    size_t n, cap;
-} dv_doc_refs;
-
-void dv_doc_refs_free(dv_doc_refs *r);
-
-/* Decode the character references of t[0, n) into r: numeric (`&#NNN;`, `&#xHH;`) of any valid code point, XML's
- * five predefined entities, and HTML's names of the Latin-1 letters (`&uuml;`, `&szlig;`...), `&nbsp;` and the
- * Latin-extended letters HTML 4 names. Anything else (`&` alone, an unknown name, an invalid code point) is copied
- * as written. Linear in n; r->n == 0 when no reference stands in t. 0, or -1 (DV_ERR_NOMEM). */
-int dv_doc_decode_refs(const char *t, size_t n, dv_doc_refs *r, dv_error *err);
-
-/* The original position of position p of the decoded copy: a finding's start (end = 0) or end (end = 1) inside a
- * reference's character is widened to the whole reference. */
-size_t dv_doc_refs_to_original(const dv_doc_refs *r, size_t p, int end);
-
-/* Findings in original positions (sorted, disjoint) that cut a reference are widened to the whole reference; two
- * that then overlap become one (the first's type). */
-void dv_doc_refs_widen(const dv_doc_refs *r, dv_findings *f);
-
-/* The text a transformation reads: t[0, n) with, inside each finding whose type is not in as_written, every
- * reference replaced by its character (but the five markup characters, which stay references), into out (at
- * least n bytes); the findings are moved onto out. Text outside the findings is copied byte for byte. Returns the
- * length written. */
-size_t dv_doc_refs_substitute(const dv_doc_refs *r, const char *t, size_t n, dv_infotype_set as_written,
-                              dv_findings *f, char *out);
+/* A markup document's character references are decoded by text/escapes.h (one home for text and documents). */
 
 #endif

@@ -21,10 +21,12 @@
 #include "engine/name_forms.h"
 #include "engine/text_memo.h"
 #include "text/denylist.h"
+#include "text/escapes.h"
 #include "text/dv_ctx.h"
 #include "text/lexicon.h"
 #include "text/patterns.h"
 #include "text/tokens.h"
+#include "util/dv_utf8.h"
 
 #define DV_TAG_SPECIFIC_CHARACTER_SET_ 0x00080005u
 #define DV_TAG_PATIENT_ID_ 0x00100020u
@@ -74,8 +76,8 @@ struct dv_text_worker {
     size_t own_uid_len[DV_PLAN_OWN_IDS];
     int nown_uid;
     dv_strbuf uidbuf; /* a text with its UIDs replaced */
-    dv_doc_refs refs; /* a markup document's decoded copy and its character references (document_text.h) */
-    char *subst;      /* the document a transformation reads (dv_doc_refs_substitute) */
+    dv_escapes refs; /* a value's or document's decoded copy and its escapes (text/escapes.h) */
+    char *subst;     /* the text a transformation reads (dv_esc_substitute) */
     size_t substcap;
 };
 
@@ -114,7 +116,7 @@ void dv_text_worker_free(dv_text_worker *w)
     dv_findings_free(&w->f);
     dv_strbuf_free(&w->out);
     dv_strbuf_free(&w->uidbuf);
-    dv_doc_refs_free(&w->refs);
+    dv_escapes_free(&w->refs);
     free(w->subst);
     free(w->dec);
     free(w->raw);
@@ -958,41 +960,65 @@ static int mime_says_markup(const dv_ds *ds)
     return v && dv_doc_mime_is_markup(v, n);
 }
 
-/* The detectors over the document w->dec[0, n), into w->f. A markup document is read as its reader reads it: with
- * its character references decoded (`M&#252;ller`, `M&uuml;ller` name Müller), the findings moved back onto the
- * references they cover; w->refs.n is 0 when it has none. docs/decisions.md "Encapsulated documents under
- * DEIDENTIFY_TAG_CONTENTS". [test_text_stage: test_document_character_references] */
-static int detect_document(dv_text_worker *w, const dv_plan *plan, uint32_t tag, int markup, size_t n,
-                           dv_infotype_set want, dv_error *err)
+/* A lone byte of a %-escape (dv_esc_byte_fn) read in the value's character set: `Jos%E9` in a Latin-1 value. */
+typedef struct byte_reader {
+    dv_text_worker *w;
+    const dv_charset *cs;
+} byte_reader;
+
+static int32_t byte_in_set(void *user, uint8_t b)
 {
-    w->refs.n = 0;
-    if (markup && dv_doc_decode_refs(w->dec, n, &w->refs, err))
+    const byte_reader *br = user;
+    char out[8];
+    dv_cs_decoded d;
+    dv_error e;
+    if (dv_charset_decode(br->w->cs, br->cs, DV_VR_LT, &b, 1, out, sizeof out, &d, &e) || d.flags || d.len == 0)
+        return -1;
+    size_t i = 0;
+    int32_t cp = dv_utf8_next((const uint8_t *)out, d.len, &i);
+    return i == d.len ? cp : -1;
+}
+
+/* The detectors over the text w->dec[0, n) (a value, or a document), into w->f. Escaped text is read as its
+ * reader reads it: with its character references and %-escapes decoded (`M&#252;ller`, `M&uuml;ller`,
+ * `M%C3%BCller` name Müller; text/escapes.h), the findings moved back onto the escapes they cover; w->refs.n is 0
+ * when it has none (a text without `&` or `%` is not read twice). cs: the character set a lone %-escaped byte is
+ * read in. docs/decisions.md "Escaped text is read decoded". [test_text_stage: test_document_character_references,
+ * test_escapes_in_values] */
+static int detect_decoded(dv_text_worker *w, const dv_plan *plan, uint32_t tag, int markup, const dv_charset *cs,
+                          size_t n, dv_infotype_set want, dv_error *err)
+{
+    byte_reader br = {w, cs};
+    if (dv_esc_decode(w->dec, n, markup ? DV_ESC_MARKUP : 0, byte_in_set, &br, &w->refs, err))
         return -1;
     if (w->refs.n == 0)
         return detect_in(w, plan, tag, w->dec, n, want, &w->f, err);
     if (detect_in(w, plan, tag, w->refs.dec, w->refs.dn, want, &w->f, err))
         return -1;
     for (size_t i = 0; i < w->f.n; i++) {
-        w->f.v[i].start = (uint32_t)dv_doc_refs_to_original(&w->refs, w->f.v[i].start, 0);
-        w->f.v[i].end = (uint32_t)dv_doc_refs_to_original(&w->refs, w->f.v[i].end, 1);
+        w->f.v[i].start = (uint32_t)dv_esc_to_original(&w->refs, w->f.v[i].start, 0);
+        w->f.v[i].end = (uint32_t)dv_esc_to_original(&w->refs, w->f.v[i].end, 1);
     }
     return 0;
 }
 
-/* A finding that covers references is transformed as the characters they stand for (a mask per character, a date
- * shifted, a hash of the name as a reader reads it): w->dec becomes the document with those references decoded
- * (dv_doc_refs_substitute; the original is kept in w->subst), *n its length, w->f moved onto it. A finding left as
- * it is (DV_XF_NONE) keeps its references. */
+/* A finding that covers escapes is transformed as the characters they stand for (a mask per character, a date
+ * shifted, a hash of the name as a reader reads it): w->dec becomes the text with those escapes decoded
+ * (dv_esc_substitute; the original is kept in w->subst), *n its length, w->f moved onto it. A finding left as it
+ * is (DV_XF_NONE) keeps its escapes. */
 static int substitute_refs(dv_text_worker *w, const dv_plan *plan, size_t *n, dv_error *err)
 {
-    dv_doc_refs_widen(&w->refs, &w->f);
+    dv_esc_widen(&w->refs, &w->f);
     if (grow((void **)&w->subst, &w->substcap, *n + 1, err))
         return -1;
-    dv_infotype_set as_written = 0;
-    for (int t = 0; t < DV_IT_COUNT; t++)
+    dv_infotype_set as_written = 0, writes_back = 0;
+    for (int t = 0; t < DV_IT_COUNT; t++) {
         if (plan->text_xf[t].kind == DV_XF_NONE)
             as_written |= DV_IT_BIT(t);
-    size_t sn = dv_doc_refs_substitute(&w->refs, w->dec, *n, as_written, &w->f, w->subst);
+        else if (plan->text_xf[t].kind == DV_XF_DATE_SHIFT)
+            writes_back |= DV_IT_BIT(t);
+    }
+    size_t sn = dv_esc_substitute(&w->refs, w->dec, *n, as_written, writes_back, &w->f, w->subst);
     char *d = w->dec;
     size_t cap = w->deccap;
     w->dec = w->subst, w->deccap = w->substcap;
@@ -1035,7 +1061,7 @@ static int escape_beyond_latin1(dv_text_worker *w, dv_error *err)
  * like text, and MIMETypeOfEncapsulatedDocument in ds, when present, names text) is cleaned as a UT value, read as
  * UTF-8 when its bytes are UTF-8 and as ISO 8859-1 otherwise (an XML document names its encoding; these two are
  * what CDA and report writers use), its base64 payloads removed and its structure read (document_text.c), its UIDs
- * regenerated (swap_uids), its character references read as the characters they stand for (detect_document),
+ * regenerated (swap_uids), its escapes read as the characters they stand for (detect_decoded),
  * and written back in the same encoding; any other document is emptied. The caller
  * (apply.c) sets its length. docs/decisions.md "Encapsulated documents under DEIDENTIFY_TAG_CONTENTS".
  * [test_text_stage: test_encapsulated_document, test_document_structure] */
@@ -1084,7 +1110,7 @@ static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *i
     int dropped = dv_doc_drop_base64(w->dec, &n), swapped;
     dv_infotype_set want = dv_text_plan_infotypes(plan);
     int markup = dv_doc_is_markup(w->dec, n) || mime_says_markup(ds);
-    if (swap_uids(w, DV_VR_UT, &n, &swapped, err) || detect_document(w, plan, e->tag, markup, n, want, err) ||
+    if (swap_uids(w, DV_VR_UT, &n, &swapped, err) || detect_decoded(w, plan, e->tag, markup, &cs, n, want, err) ||
         dv_doc_fields(w->dec, n, want & ~DV_IT_BIT(DV_IT_CTX), &w->f, err))
         return -1;
     dv_findings_normalise_text(&w->f, w->dec, n);
@@ -1153,6 +1179,7 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
         n--;
     dv_findings_clear(&w->f);
+    w->refs.n = 0; /* no escapes read yet (detect_decoded) */
     int whole = vr == DV_VR_DA || vr == DV_VR_DT || vr == DV_VR_AS, swapped = 0;
     /* a private creator names a vendor's block (its OID is no instance's), a name holds no UID */
     if (!whole && vr != DV_VR_PN && !DV_TAG_IS_PRIVATE_CREATOR(e->tag) && swap_uids(w, vr, &n, &swapped, err))
@@ -1163,11 +1190,27 @@ int dv_text_clean_elem(dv_text_worker *w, const dv_plan *plan, dv_instance *inst
     } else if (!whole && identifier_whole(e->tag, plan) >= 0) {
         if (whole_values(&w->f, w->dec, n, (dv_infotype)identifier_whole(e->tag, plan), err))
             return -1;
-    } else if (!whole && detect_in(w, plan, e->tag, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err)) {
-        return -1;
+    } else if (!whole && !dv_esc_possible(w->dec, n)) { /* the common value: no escape to read */
+        if (detect_in(w, plan, e->tag, w->dec, n, dv_text_plan_infotypes(plan), &w->f, err))
+            return -1;
+    } else if (!whole) {
+        dv_charset def;
+        if (!dv_charset_vr_applies(vr))
+            dv_charset_default(&def); /* as decode read it */
+        if (detect_decoded(w, plan, e->tag, 0, dv_charset_vr_applies(vr) ? cs : &def, n,
+                           dv_text_plan_infotypes(plan), err))
+            return -1;
+        if (w->refs.n) /* moved onto the value as written: sorted, but two may now meet in one escape */
+            dv_findings_normalise_text(&w->f, w->dec, n);
     }
+    size_t on = n; /* the value's length before substitute_refs */
+    int escaped = !whole && w->refs.n && w->f.n;
+    if (escaped && substitute_refs(w, plan, &n, err))
+        return -1;
     if (dv_text_transform_value(plan->text_xf, &w->ti, vr, w->dec, n, w->f.v, w->f.n, &w->out, changed, err))
         return -1;
+    if (escaped) /* changed from the value as written, not from its substituted copy */
+        *changed = w->out.n != on || memcmp(w->out.v, w->subst, on) != 0;
     *changed |= swapped;
     if (!*changed)
         return 0; /* the original bytes stay exactly */
