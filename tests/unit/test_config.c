@@ -797,7 +797,8 @@ static const char SNAKE_FULL[] =
     " \"clean_descriptors\": {}, \"clean_image\": {\"text_redaction_mode\": \"REDACT_SENSITIVE_TEXT\","
     " \"additional_info_types\": [\"PERSON_NAME\"], \"exclude_info_types\": [\"DATE\"]}},"
     " \"actions\": [{\"queries\": [\"PatientID\"], \"keep_tag\": {}}, {\"queries\": [\"PN\"], \"remove_tag\": {}},"
-    " {\"queries\": [\"OtherPatientIDs\"], \"delete_tag\": {}}, {\"queries\": [\"InstitutionName\"], \"reset_tag\": {}},"
+    " {\"queries\": [\"OtherPatientIDs\"], \"delete_tag\": {}},"
+    " {\"queries\": [\"InstitutionName\"], \"reset_tag\": {}},"
     " {\"queries\": [\"StudyInstanceUID\"], \"regen_uid_tag\": {}},"
     " {\"queries\": [\"ReferencedSeriesSequence\"], \"recurse_tag\": {}},"
     " {\"queries\": [\"StudyDescription\"], \"clean_text_tag\": {}},"
@@ -820,10 +821,10 @@ static void test_proto_field_names(void **state)
                        " \"StudyDate\"]}, \"skipIdRedaction\": true}, \"image\": {\"textRedactionMode\": "
                        "\"REDACT_SENSITIVE_TEXT\", \"additionalInfoTypes\": [\"PERSON_NAME\"], \"excludeInfoTypes\": "
                        "[\"DATE\"]}}}",
-                       "{\"destination_store\": \"s\", \"config\": {\"dicom\": {\"keep_list\": {\"tags\": [\"PatientID\","
-                       " \"StudyDate\"]}, \"skip_id_redaction\": true}, \"image\": {\"text_redaction_mode\": "
-                       "\"REDACT_SENSITIVE_TEXT\", \"additional_info_types\": [\"PERSON_NAME\"], \"exclude_info_types\": "
-                       "[\"DATE\"]}}}");
+                       "{\"destination_store\": \"s\", \"config\": {\"dicom\": {\"keep_list\": {\"tags\": "
+                       "[\"PatientID\", \"StudyDate\"]}, \"skip_id_redaction\": true}, \"image\": "
+                       "{\"text_redaction_mode\": \"REDACT_SENSITIVE_TEXT\", \"additional_info_types\": "
+                       "[\"PERSON_NAME\"], \"exclude_info_types\": [\"DATE\"]}}}");
     assert_same_effect("{\"dicom\": {\"removeList\": {\"tags\": [\"PatientName\"]}}}",
                        "{\"dicom\": {\"remove_list\": {\"tags\": [\"PatientName\"]}}}");
     assert_same_effect("{\"dicom\": {\"filterProfile\": \"MINIMAL_KEEP_LIST_PROFILE\"}}",
@@ -900,7 +901,8 @@ static void test_proto_field_names_refused(void **state)
     expect_exact_error("{\"image\": {}, \"dicom_tag_config\": {\"options\": {}}}",
                        "config.image: cannot be combined with config.dicom_tag_config (use "
                        "config.dicom_tag_config.options.cleanImage instead)");
-    expect_exact_error("{\"use_regional_data_processing\": 1}", "config.use_regional_data_processing: must be a boolean");
+    expect_exact_error("{\"use_regional_data_processing\": 1}",
+                       "config.use_regional_data_processing: must be a boolean");
     expect_exact_error("{\"destination_dataset\": 1}", "destination_dataset: must be a string");
     expect_exact_error("{\"gcs_config_uri\": \"gs://b/c.json\"}",
                        "gcs_config_uri: not supported; pass the config inline as \"config\"");
