@@ -30,6 +30,7 @@
 #include "dict/dv_dict.h"
 #include "text/dv_text.h"
 #include "text/dv_transform.h"
+#include "util/dv_json_names.h"
 
 /* A configuration larger than 1 MiB is refused before parsing: real configs are a few KiB, and the cap bounds
  * the memory and time a hostile or mistaken input (e.g. a DICOM file passed as --config) can cost. */
@@ -146,35 +147,46 @@ static void path_index(char *out, const char *parent, size_t i)
 /* ------------------------------------------------------------------------------------------------------ */
 /* JSON helpers                                                                                            */
 
-/* The member, or NULL when absent or JSON null (proto3: null = absent). */
+/* The member for field `key` (its JSON name) under either of its names, the JSON name or the proto name
+ * (proto3 JSON, util/dv_json_names.h), or NULL when absent or JSON null (proto3: null = absent). check_keys has
+ * refused an object that gives one field under both names before any member of it is read. */
 static json_t *get(const json_t *obj, const char *key)
 {
-    json_t *v = json_object_get(obj, key);
+    json_t *v = dv_json_field(obj, key, NULL);
     return (v && !json_is_null(v)) ? v : NULL;
 }
 
-static int in_list(const char *key, const char *const *list, size_t n)
+/* parent.<field `key` as the client wrote it in obj> (its JSON name when absent): every path names a field by
+ * the key the input used, so `dicom_tag_config` is reported as such. */
+static void path_field(char *out, const char *parent, const json_t *obj, const char *key)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(key, list[i]) == 0)
-            return 1;
-    return 0;
+    const char *written;
+    dv_json_field(obj, key, &written);
+    path_key(out, parent, written);
 }
 
-/* Every key of obj must be one of list[]; the first that is not is an "unknown field" error. */
+/* The key field `key` was written under in obj (its JSON name when absent), for messages naming two fields. */
+static const char *written_as(const json_t *obj, const char *key)
+{
+    const char *written;
+    dv_json_field(obj, key, &written);
+    return written;
+}
+
+/* Every key of obj must name one of the fields list[] (by its JSON or proto name), and no field may be given under
+ * both names; the first key that breaks either is an error at its path. [test_config: test_unknown_fields,
+ * test_proto_field_names] */
 static int check_keys(const json_t *obj, const char *path, const char *const *list, size_t n, dv_error *err)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        (void)v;
-        if (!in_list(key, list, n)) {
-            char p[PATH_MAX_LEN];
-            path_key(p, path, key);
-            return cfail(err, p, "unknown field");
-        }
-    }
-    return 0;
+    const char *key = NULL, *other = NULL;
+    dv_json_names_result r = dv_json_names_check(obj, list, n, &key, &other);
+    if (r == DV_JSON_NAMES_OK)
+        return 0;
+    char p[PATH_MAX_LEN];
+    path_key(p, path, key);
+    if (r == DV_JSON_NAMES_TWICE)
+        return cfail(err, p, "the same field as %s (a field is given once, by its JSON or its proto name)", other);
+    return cfail(err, p, "unknown field");
 }
 
 typedef struct enum_entry {
@@ -453,14 +465,14 @@ static int parse_action(const json_t *a, const char *path, dv_config_action *act
     if (found == 0)
         return cfail(err, path, "no action; set exactly one of %s", ACTION_LIST);
     if (found > 1)
-        return cfail(err, path, "more than one action (%s and %s); set exactly one of %s", ACTION_FIELDS[first].key,
-                     ACTION_FIELDS[second].key, ACTION_LIST);
+        return cfail(err, path, "more than one action (%s and %s); set exactly one of %s",
+                     written_as(a, ACTION_FIELDS[first].key), written_as(a, ACTION_FIELDS[second].key), ACTION_LIST);
 
     const char *name = ACTION_FIELDS[first].key;
     dv_action_kind kind = ACTION_FIELDS[first].kind;
     const json_t *body = get(a, name);
     char p[PATH_MAX_LEN];
-    path_key(p, path, name);
+    path_field(p, path, a, name);
     if (!json_is_object(body))
         return cfail(err, p, "must be an object");
     act->kind = kind;
@@ -479,7 +491,7 @@ static int parse_action(const json_t *a, const char *path, dv_config_action *act
                     : kind == DV_ACTION_CLEAN_IMAGE ? NEED_PIXEL_DATA
                                                    : 0;
     const json_t *queries = get(a, "queries");
-    path_key(p, path, "queries");
+    path_field(p, path, a, "queries");
     if (!queries)
         return cfail(err, p, "required: a non-empty array of tag IDs, keywords or VRs");
     return parse_queries(queries, p, QUERIES_ACTION, need, name, 0, &act->queries, &act->nqueries, err);
@@ -563,7 +575,7 @@ static int parse_image_config(const json_t *v, const char *path, dv_image_config
     int mode = 0;
     const json_t *x;
     if ((x = get(v, "textRedactionMode"))) {
-        path_key(p, path, "textRedactionMode");
+        path_field(p, path, v, "textRedactionMode");
         const enum_entry *e = parse_enum(x, p, TEXT_REDACTION_MODES, COUNT(TEXT_REDACTION_MODES), err);
         if (!e)
             return -1;
@@ -572,7 +584,7 @@ static int parse_image_config(const json_t *v, const char *path, dv_image_config
     out->mode = (dv_text_redaction_mode)mode;
     size_t nadd = 0, nexcl = 0;
     if ((x = get(v, "additionalInfoTypes"))) {
-        path_key(p, path, "additionalInfoTypes");
+        path_field(p, path, v, "additionalInfoTypes");
         int rc = parse_info_type_list(x, p, &out->additional_info_types, &nadd, err);
         out->nadditional = nadd;
         if (rc)
@@ -597,7 +609,7 @@ static int parse_image_config(const json_t *v, const char *path, dv_image_config
                                  "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS or TEXT_REDACTION_MODE_UNSPECIFIED");
     }
     if ((x = get(v, "excludeInfoTypes"))) {
-        path_key(p, path, "excludeInfoTypes");
+        path_field(p, path, v, "excludeInfoTypes");
         int rc = parse_info_type_list(x, p, &out->exclude_info_types, &nexcl, err);
         out->nexclude = nexcl;
         if (rc)
@@ -644,7 +656,7 @@ static int check_string_member(const json_t *obj, const char *key, const char *p
     const json_t *x = get(obj, key);
     if (x && !json_is_string(x)) {
         char p[PATH_MAX_LEN];
-        path_key(p, path, key);
+        path_field(p, path, obj, key);
         return cfail(err, p, "must be a string");
     }
     return 0;
@@ -662,11 +674,11 @@ static int parse_key_config(const json_t *v, const char *path, dv_xform *xf, dv_
         return -1;
     const json_t *kms = get(v, "kmsWrapped");
     if (kms) {
-        path_key(p, path, "kmsWrapped");
+        path_field(p, path, v, "kmsWrapped");
         if (!json_is_object(kms))
             return cfail(err, p, "must be an object");
         if (get(v, "cryptoKey"))
-            return cfail(err, p, "must not be set together with cryptoKey");
+            return cfail(err, p, "must not be set together with %s", written_as(v, "cryptoKey"));
         if (check_keys(kms, p, kms_keys, COUNT(kms_keys), err) || check_string_member(kms, "cryptoKey", p, err) ||
             check_string_member(kms, "wrappedKey", p, err))
             return -1;
@@ -676,7 +688,7 @@ static int parse_key_config(const json_t *v, const char *path, dv_xform *xf, dv_
     }
     const json_t *k = get(v, "cryptoKey");
     if (k) {
-        path_key(p, path, "cryptoKey");
+        path_field(p, path, v, "cryptoKey");
         int n = dv_key_from_base64(json_string_value(k), json_string_length(k), xf->key);
         if (n < 0)
             return cfail(err, p, "must be the base64 of a 16-, 24- or 32-byte key (AES 128/192/256)");
@@ -719,7 +731,7 @@ static int parse_info_type_transformation(const json_t *v, const char *path, dv_
         return -1;
     const json_t *x;
     if ((x = get(v, "infoTypes"))) {
-        path_key(p, path, "infoTypes");
+        path_field(p, path, v, "infoTypes");
         if (parse_info_type_set(x, p, &out->types, err))
             return -1;
     }
@@ -728,10 +740,11 @@ static int parse_info_type_transformation(const json_t *v, const char *path, dv_
         if (!(x = get(v, configs[i])))
             continue;
         if (set)
-            return cfail(err, path, "more than one transformation (%s and %s); set exactly one", set, configs[i]);
-        set = configs[i];
+            return cfail(err, path, "more than one transformation (%s and %s); set exactly one", set,
+                         written_as(v, configs[i]));
+        set = written_as(v, configs[i]);
         out->xf.kind = kinds[i];
-        path_key(p, path, configs[i]);
+        path_field(p, path, v, configs[i]);
         if (!json_is_object(x))
             return cfail(err, p, "must be an object");
         if (i == 0 || i == 2) {
@@ -745,7 +758,7 @@ static int parse_info_type_transformation(const json_t *v, const char *path, dv_
             out->xf.mask_len = 1;
             const json_t *mc = get(x, "maskingCharacter");
             char q[PATH_MAX_LEN];
-            path_key(q, p, "maskingCharacter");
+            path_field(q, p, x, "maskingCharacter");
             if (mc && parse_mask_char(mc, q, &out->xf, err))
                 return -1;
         } else if (parse_key_config(x, p, &out->xf, err)) {
@@ -771,14 +784,14 @@ static int parse_text_config(const json_t *v, const char *path, dv_text_config *
         return -1;
     const json_t *x;
     if ((x = get(v, "profileType"))) {
-        path_key(p, path, "profileType");
+        path_field(p, path, v, "profileType");
         const enum_entry *e = parse_enum(x, p, TEXT_PROFILES, COUNT(TEXT_PROFILES), err);
         if (!e)
             return -1;
         tc->profile = (dv_text_profile)e->value;
     }
     if ((x = get(v, "excludeInfoTypes"))) {
-        path_key(p, path, "excludeInfoTypes");
+        path_field(p, path, v, "excludeInfoTypes");
         if (parse_info_type_set(x, p, &tc->exclude, err))
             return -1;
     }
@@ -788,7 +801,7 @@ static int parse_text_config(const json_t *v, const char *path, dv_text_config *
     for (size_t l = 0; l < COUNT(lists); l++) {
         if (!(x = get(v, lists[l])))
             continue;
-        path_key(p, path, lists[l]);
+        path_field(p, path, v, lists[l]);
         if (!json_is_array(x))
             return cfail(err, p, "must be an array of InfoTypeTransformation objects");
         if (tc->nxf + json_array_size(x) > DV_TEXT_MAX_XFORMS)
@@ -815,14 +828,14 @@ static int parse_options(const json_t *v, const char *path, dv_config *cfg, dv_e
         return -1;
     const json_t *x;
     if ((x = get(v, "primaryIds"))) {
-        path_key(p, path, "primaryIds");
+        path_field(p, path, v, "primaryIds");
         const enum_entry *e = parse_enum(x, p, PRIMARY_IDS, COUNT(PRIMARY_IDS), err);
         if (!e)
             return -1;
         cfg->primary_ids = (dv_primary_ids)e->value;
     }
     if ((x = get(v, "cleanDescriptors"))) {
-        path_key(p, path, "cleanDescriptors");
+        path_field(p, path, v, "cleanDescriptors");
         if (!json_is_object(x))
             return cfail(err, p, "must be an object");
         if (json_object_size(x) != 0)
@@ -830,7 +843,7 @@ static int parse_options(const json_t *v, const char *path, dv_config *cfg, dv_e
         cfg->clean_descriptors = 1; /* Clean Descriptors Option (text_stage.c [CTX], plan.c C rows) */
     }
     if ((x = get(v, "cleanImage"))) {
-        path_key(p, path, "cleanImage");
+        path_field(p, path, v, "cleanImage");
         cfg->has_clean_image = 1;
         if (parse_image_config(x, p, &cfg->clean_image, err))
             return -1;
@@ -877,19 +890,19 @@ static int parse_tag_config(const json_t *v, const char *path, dv_config *cfg, d
     set_profile(cfg, &PROFILE_TYPES[0]); /* unspecified = Basic */
     const json_t *x;
     if ((x = get(v, "profileType"))) {
-        path_key(p, path, "profileType");
+        path_field(p, path, v, "profileType");
         const enum_entry *e = parse_enum(x, p, PROFILE_TYPES, COUNT(PROFILE_TYPES), err);
         if (!e)
             return -1;
         set_profile(cfg, e);
     }
     if ((x = get(v, "options"))) {
-        path_key(p, path, "options");
+        path_field(p, path, v, "options");
         if (parse_options(x, p, cfg, err))
             return -1;
     }
     if ((x = get(v, "actions"))) {
-        path_key(p, path, "actions");
+        path_field(p, path, v, "actions");
         if (parse_actions(x, p, cfg, err))
             return -1;
         warn_kept_pixels(cfg, p);
@@ -913,7 +926,7 @@ static int parse_tag_filter_list(const json_t *v, const char *path, size_t extra
         return -1;
     const json_t *tags = get(v, "tags");
     char p[PATH_MAX_LEN];
-    path_key(p, path, "tags");
+    path_field(p, path, v, "tags");
     if (!tags) {
         if (extra == 0)
             return 0;
@@ -951,18 +964,18 @@ static int parse_legacy(const json_t *v, const char *path, dv_config *cfg, dv_er
     const char *set[3];
     size_t nset = 0;
     if (fp)
-        set[nset++] = "filterProfile";
+        set[nset++] = written_as(v, "filterProfile");
     if (kl)
-        set[nset++] = "keepList";
+        set[nset++] = written_as(v, "keepList");
     if (rl)
-        set[nset++] = "removeList";
+        set[nset++] = written_as(v, "removeList");
     if (nset > 1)
         return cfail(err, path, "only one of filterProfile, keepList and removeList may be set (got %s and %s)",
                      set[0], set[1]);
 
     const json_t *skip = get(v, "skipIdRedaction");
     if (skip) {
-        path_key(p, path, "skipIdRedaction");
+        path_field(p, path, v, "skipIdRedaction");
         if (!json_is_boolean(skip))
             return cfail(err, p, "must be a boolean");
         cfg->primary_ids = json_is_true(skip) ? DV_PRIMARY_KEEP : DV_PRIMARY_UNSPECIFIED;
@@ -971,7 +984,7 @@ static int parse_legacy(const json_t *v, const char *path, dv_config *cfg, dv_er
     /* No filter field at all = TAG_FILTER_PROFILE_UNSPECIFIED = KEEP_ALL. */
     set_profile(cfg, &TAG_FILTER_PROFILES[0]);
     if (fp) {
-        path_key(p, path, "filterProfile");
+        path_field(p, path, v, "filterProfile");
         const enum_entry *e = parse_enum(fp, p, TAG_FILTER_PROFILES, COUNT(TAG_FILTER_PROFILES), err);
         if (!e)
             return -1;
@@ -981,7 +994,7 @@ static int parse_legacy(const json_t *v, const char *path, dv_config *cfg, dv_er
          * for a valid instance). An empty list adds no action: every action has at least one query. */
         dv_query *qs;
         size_t n;
-        path_key(p, path, "keepList");
+        path_field(p, path, v, "keepList");
         if (parse_tag_filter_list(kl, p, 0, &qs, &n, err)) {
             free(qs);
             return -1;
@@ -1005,7 +1018,7 @@ static int parse_legacy(const json_t *v, const char *path, dv_config *cfg, dv_er
         /* removeList = KEEP_ALL_PROFILE + removeTag on the list plus OverlayData (60xx,3000). */
         dv_query *qs;
         size_t n;
-        path_key(p, path, "removeList");
+        path_field(p, path, v, "removeList");
         if (parse_tag_filter_list(rl, p, 1, &qs, &n, err)) {
             free(qs);
             return -1;
@@ -1029,28 +1042,33 @@ static const char *const CONFIG_KEYS[] = {"dicomTagConfig", "dicom", "image", "t
 static int parse_deidentify_config(const json_t *v, dv_config *cfg, dv_error *err)
 {
     const char *path = "config";
+    char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
     if (check_keys(v, path, CONFIG_KEYS, COUNT(CONFIG_KEYS), err))
         return -1;
 
     const json_t *urdp = get(v, "useRegionalDataProcessing");
     /* Accepted without effect: all dicomveil processing is local. */
+    path_field(p, path, v, "useRegionalDataProcessing");
     if (urdp && !json_is_boolean(urdp))
-        return cfail(err, "config.useRegionalDataProcessing", "must be a boolean");
+        return cfail(err, p, "must be a boolean");
 
-    const json_t *tag_cfg = get(v, "dicomTagConfig"), *legacy = get(v, "dicom");
+    const json_t *tag_cfg = get(v, "dicomTagConfig"), *legacy = get(v, "dicom"), *image = get(v, "image");
+    char tag_path[PATH_MAX_LEN];
+    path_field(tag_path, path, v, "dicomTagConfig");
     /* Conflicts first, so that the user learns the combination is wrong before anything is refused. */
     if (legacy && tag_cfg)
         return cfail(err, "config.dicom",
-                     "cannot be combined with config.dicomTagConfig (dicom is the deprecated DicomConfig; use "
-                     "dicomTagConfig alone)");
-    if (get(v, "image") && tag_cfg)
-        return cfail(err, "config.image",
-                     "cannot be combined with config.dicomTagConfig (use "
-                     "config.dicomTagConfig.options.cleanImage instead)");
+                     "cannot be combined with %s (dicom is the deprecated DicomConfig; use %s alone)", tag_path,
+                     written_as(v, "dicomTagConfig"));
+    if (image && tag_cfg) {
+        path_field(q, tag_path, tag_cfg, "options");
+        path_key(p, q, "cleanImage");
+        return cfail(err, "config.image", "cannot be combined with %s (use %s instead)", tag_path, p);
+    }
 
-    if (get(v, "image")) {
+    if (image) {
         cfg->has_image = 1;
-        if (parse_image_config(get(v, "image"), "config.image", &cfg->image, err))
+        if (parse_image_config(image, "config.image", &cfg->image, err))
             return -1;
     }
     if (get(v, "text")) {
@@ -1066,8 +1084,7 @@ static int parse_deidentify_config(const json_t *v, dv_config *cfg, dv_error *er
         const json_t *x = get(v, fhir_keys[i]);
         if (!x)
             continue;
-        char p[PATH_MAX_LEN];
-        path_key(p, path, fhir_keys[i]);
+        path_field(p, path, v, fhir_keys[i]);
         if (!json_is_object(x))
             return cfail(err, p, "must be an object");
         add_warning(cfg, "%s: ignored: FHIR-only setting (dicomveil de-identifies DICOM only)", p);
@@ -1076,7 +1093,7 @@ static int parse_deidentify_config(const json_t *v, dv_config *cfg, dv_error *er
         return cfail(err, "config.annotation", "not implemented: AnnotationConfig was removed from the Healthcare API");
 
     if (tag_cfg)
-        return parse_tag_config(tag_cfg, "config.dicomTagConfig", cfg, err);
+        return parse_tag_config(tag_cfg, tag_path, cfg, err);
     if (legacy)
         return parse_legacy(legacy, "config.dicom", cfg, err);
     /* Neither dicom nor dicomTagConfig: the DicomTagConfig defaults, i.e. the Attribute Confidentiality
@@ -1088,29 +1105,36 @@ static int parse_deidentify_config(const json_t *v, dv_config *cfg, dv_error *er
 static const char *const REQUEST_KEYS[] = {"config", "destinationDataset", "destinationStore", "gcsConfigUri",
                                            "filterConfig"};
 
+/* A request body's own field that is a string, or absent; else an error at its path (the key as written). */
+static int check_request_string(const json_t *v, const char *key, dv_error *err)
+{
+    const json_t *x = get(v, key);
+    return x && !json_is_string(x) ? cfail(err, written_as(v, key), "must be a string") : 0;
+}
+
 static int parse_request(const json_t *v, dv_config *cfg, dv_error *err)
 {
-    const char *key;
-    json_t *x;
-    json_object_foreach((json_t *)v, key, x) {
-        (void)x;
-        if (in_list(key, REQUEST_KEYS, COUNT(REQUEST_KEYS)))
-            continue;
+    const char *key = NULL, *other = NULL;
+    dv_json_names_result r = dv_json_names_check(v, REQUEST_KEYS, COUNT(REQUEST_KEYS), &key, &other);
+    if (r != DV_JSON_NAMES_OK) {
         char k[SHOW_MAX * 4 + 8];
         show(k, sizeof k, key);
-        if (in_list(key, CONFIG_KEYS, COUNT(CONFIG_KEYS)))
-            return cfail(err, k, "unknown field in a request body (DeidentifyConfig fields go inside \"config\")");
+        if (r == DV_JSON_NAMES_TWICE)
+            return cfail(err, k, "the same field as %s (a field is given once, by its JSON or its proto name)",
+                         other);
+        for (size_t i = 0; i < COUNT(CONFIG_KEYS); i++)
+            if (dv_json_name_matches(key, CONFIG_KEYS[i]))
+                return cfail(err, k,
+                             "unknown field in a request body (DeidentifyConfig fields go inside \"config\")");
         return cfail(err, k, "unknown field");
     }
     /* The destination names mean nothing locally, but they must still be well-formed. */
-    if ((x = get(v, "destinationDataset")) && !json_is_string(x))
-        return cfail(err, "destinationDataset", "must be a string");
-    if ((x = get(v, "destinationStore")) && !json_is_string(x))
-        return cfail(err, "destinationStore", "must be a string");
+    if (check_request_string(v, "destinationDataset", err) || check_request_string(v, "destinationStore", err))
+        return -1;
     if (get(v, "gcsConfigUri"))
-        return cfail(err, "gcsConfigUri", "not supported; pass the config inline as \"config\"");
+        return cfail(err, written_as(v, "gcsConfigUri"), "not supported; pass the config inline as \"config\"");
     if (get(v, "filterConfig"))
-        return cfail(err, "filterConfig",
+        return cfail(err, written_as(v, "filterConfig"),
                      "DicomFilterConfig (resourcePathsGcsUri) is not supported yet; select the input instances "
                      "directly");
     const json_t *c = get(v, "config");
@@ -1127,10 +1151,11 @@ static int parse_request(const json_t *v, dv_config *cfg, dv_error *err)
     return parse_deidentify_config(c, cfg, err);
 }
 
+/* By either name of each field (dv_json_names.h): a request body written with proto names is one too. */
 int dv_config_json_is_request_body(const json_t *v)
 {
     for (size_t i = 0; i < COUNT(REQUEST_KEYS); i++)
-        if (json_object_get(v, REQUEST_KEYS[i]))
+        if (dv_json_field(v, REQUEST_KEYS[i], NULL))
             return 1;
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "dicomveil/dv_engine.h"
 #include "http/filter_file.h"
 #include "http/server_internal.h"
+#include "util/dv_json_names.h"
 
 dvh_ext_kind dvh_ext_match(const char *path, size_t len)
 {
@@ -377,11 +378,12 @@ static int review_marks(dvh_request *rq, struct MHD_Response **resp, int *status
         return -1;
     }
     const char *inst = json_string_value(json_object_get(body, "instance"));
-    json_t *flag = json_object_get(body, "needsAttention");
+    const char *flag_key = NULL; /* needsAttention or needs_attention, as written (dvh_only_fields) */
+    json_t *flag = dv_json_field(body, "needsAttention", &flag_key);
     int bad = dvh_ext_operation(rq, json_string_value(json_object_get(body, "operation")), &op_id, e) ||
               marks_path(s, op_id, path, sizeof path);
     if (!bad && !json_is_boolean(flag))
-        bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "needsAttention: must be true or false");
+        bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: must be true or false", flag_key);
     char key[DVH_EXT_INSTANCE_KEY_MAX];
     if (!bad)
         bad = dvh_ext_instance_key(inst, "instance", key, e);

@@ -20,6 +20,7 @@
 #include "http/filter_file.h"
 #include "http/server_internal.h"
 #include "store/dvs_keys.h"
+#include "util/dv_json_names.h"
 
 #define API_DEID_DATASET "google.cloud.healthcare.v1beta1.dataset.DatasetService.DeidentifyDataset"
 #define API_DEID_STORE "google.cloud.healthcare.v1beta1.deidentify.DeidentifyService.DeidentifyDicomStore"
@@ -84,20 +85,24 @@ static int v1_field(dvh_request *rq, const json_t *cfg, const char *where, dvh_e
         {"image", "ImageConfig", "additionalInfoTypes"}, {"image", "ImageConfig", "excludeInfoTypes"},
         {"text", "TextConfig", "profileType"},
     };
+    /* Each field by either of its names (proto3 JSON, util/dv_json_names.h), named as written: a v1beta1-only
+     * field written as its proto name (dicom_tag_config) is refused too. [test_server_ops.py "v1 refuses
+     * dicom_tag_config"] */
     for (size_t i = 0; i < sizeof beta_only / sizeof beta_only[0]; i++) {
-        const char *parent = beta_only[i].parent;
+        const char *parent = beta_only[i].parent, *field = NULL;
         const json_t *obj = parent ? json_object_get(cfg, parent) : cfg;
-        if (json_is_object(obj) && json_object_get(obj, beta_only[i].field))
+        if (json_is_object(obj) && dv_json_field(obj, beta_only[i].field, &field))
             return dvh_fail(e, DVH_INVALID_ARGUMENT, "%sconfig.%s%s%s: not a field of the v1 API's %s "
                             "(v1beta1 only): send it through /v1beta1/, or use the v1 fields", where,
-                            parent ? parent : "", parent ? "." : "", beta_only[i].field, beta_only[i].type);
+                            parent ? parent : "", parent ? "." : "", field, beta_only[i].type);
     }
     const json_t *image = json_object_get(cfg, "image");
-    const json_t *mode = json_is_object(image) ? json_object_get(image, "textRedactionMode") : NULL;
+    const char *mode_key = NULL;
+    const json_t *mode = json_is_object(image) ? dv_json_field(image, "textRedactionMode", &mode_key) : NULL;
     if (json_is_string(mode) && strcmp(json_string_value(mode), "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS") == 0)
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%sconfig.image.textRedactionMode: REDACT_SENSITIVE_TEXT_CLEAN_"
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%sconfig.image.%s: REDACT_SENSITIVE_TEXT_CLEAN_"
                         "DESCRIPTORS is not a value of the v1 API (v1beta1 only): send it through /v1beta1/",
-                        where);
+                        where, mode_key);
     return 0;
 }
 
@@ -118,14 +123,15 @@ char *dvh_config_as_request(const json_t *cfg)
  * "{}" (the API's default). Compiled once here so a bad config is a 400 naming its JSON path. */
 static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
 {
+    const char *uri_key = NULL; /* gcsConfigUri as written (or gcs_config_uri): every message's path */
     json_t *cfg = json_object_get(body, "config");
-    json_t *uri = json_object_get(body, "gcsConfigUri");
+    json_t *uri = dv_json_field(body, "gcsConfigUri", &uri_key);
     if (cfg && json_is_null(cfg))
         cfg = NULL;
     if (uri && json_is_null(uri))
         uri = NULL;
     if (cfg && uri) {
-        dvh_fail(e, DVH_INVALID_ARGUMENT, "config: only one of config and gcsConfigUri can be specified");
+        dvh_fail(e, DVH_INVALID_ARGUMENT, "config: only one of config and %s can be specified", uri_key);
         return NULL;
     }
     char *text = NULL;
@@ -133,12 +139,12 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
     if (uri) {
         char *path = NULL;
         if (!json_is_string(uri)) {
-            dvh_fail(e, DVH_INVALID_ARGUMENT, "gcsConfigUri: must be a string");
+            dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: must be a string", uri_key);
             return NULL;
         }
-        if (dvh_root_resolve(rq->srv, json_string_value(uri), "gcsConfigUri", 0, &path, e))
+        if (dvh_root_resolve(rq->srv, json_string_value(uri), uri_key, 0, &path, e))
             return NULL;
-        text = read_file(path, DV_CONFIG_MAX_BYTES, &len, "gcsConfigUri", e);
+        text = read_file(path, DV_CONFIG_MAX_BYTES, &len, uri_key, e);
         free(path);
         if (text == NULL)
             return NULL;
@@ -152,11 +158,13 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
             if (json_error_code(&je) == json_error_out_of_memory)
                 dvh_fail(e, DVH_INTERNAL, "out of memory");
             else
-                dvh_fail(e, DVH_INVALID_ARGUMENT, "gcsConfigUri: invalid JSON at line %d column %d: %s", je.line,
+                dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: invalid JSON at line %d column %d: %s", uri_key, je.line,
                          je.column, dvh_json_error_reason(&je));
             return NULL;
         }
-        int refused = v1_field(rq, parsed, "gcsConfigUri: ", e);
+        char where[32];
+        snprintf(where, sizeof where, "%s: ", uri_key);
+        int refused = v1_field(rq, parsed, where, e);
         json_decref(parsed);
         if (refused) {
             free(text);
@@ -186,7 +194,7 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
         free(text);
         /* The parser's message names the JSON path from "config." on; a file's gets its field first. */
         if (uri)
-            dvh_fail(e, DVH_INVALID_ARGUMENT, "gcsConfigUri: %s", err.message[0] ? err.message : "invalid");
+            dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: %s", uri_key, err.message[0] ? err.message : "invalid");
         else
             dvh_fail(e, DVH_INVALID_ARGUMENT, "%s", err.message[0] ? err.message : "config: invalid");
         return NULL;
@@ -199,21 +207,23 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
 static int filter_paths(dvh_request *rq, json_t *body, json_t **out, dvh_err *e)
 {
     *out = NULL;
-    json_t *fc = json_object_get(body, "filterConfig");
+    const char *fc_key = NULL, *uri_key = NULL; /* as written: the messages' paths */
+    json_t *fc = dv_json_field(body, "filterConfig", &fc_key);
     if (fc == NULL || json_is_null(fc))
         return 0;
     static const char *const allowed[] = {"resourcePathsGcsUri", NULL};
     if (!json_is_object(fc))
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "filterConfig: must be an object");
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: must be an object", fc_key);
     if (dvh_only_fields(fc, allowed, e)) {
         char m[DVH_MESSAGE_MAX];
-        snprintf(m, sizeof m, "filterConfig.%s", e->message);
+        snprintf(m, sizeof m, "%s.%s", fc_key, e->message);
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s", m);
     }
-    json_t *uri = json_object_get(fc, "resourcePathsGcsUri");
+    json_t *uri = dv_json_field(fc, "resourcePathsGcsUri", &uri_key);
     if (uri == NULL || json_is_null(uri))
         return 0;
-    const char *field = "filterConfig.resourcePathsGcsUri";
+    char field[64];
+    snprintf(field, sizeof field, "%s.%s", fc_key, uri_key);
     if (!json_is_string(uri))
         return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: must be a string", field);
     char *path = NULL;
@@ -307,8 +317,9 @@ static int deidentify_dataset(dvh_request *rq, json_t *body, struct MHD_Response
     if (dvh_only_fields(body, allowed, e))
         return -1;
     char dst[DVH_ID_MAX + 1];
-    if (parse_name(rq, json_string_value(json_object_get(body, "destinationDataset")), 0, dst, NULL,
-                   "destinationDataset", e))
+    const char *dst_key = NULL;
+    json_t *dst_name = dv_json_field(body, "destinationDataset", &dst_key);
+    if (parse_name(rq, json_string_value(dst_name), 0, dst, NULL, dst_key, e))
         return -1;
     char *cfg = config_text(rq, body, e);
     if (cfg == NULL)
@@ -329,7 +340,7 @@ static int deidentify_dataset(dvh_request *rq, json_t *body, struct MHD_Response
     int rc = s->ix->ops->dataset_create(s->ix, &d, &err);
     if (rc != DVS_OK) {
         free(cfg);
-        return rc == DVS_EXISTS ? dvh_fail(e, DVH_ALREADY_EXISTS, "destinationDataset: already exists")
+        return rc == DVS_EXISTS ? dvh_fail(e, DVH_ALREADY_EXISTS, "%s: already exists", dst_key)
                                 : dvh_index_fail(&err, e);
     }
     /* Every store of the source, recreated with the same ID (and labels) under the new dataset. */
@@ -389,8 +400,9 @@ static int deidentify_store(dvh_request *rq, json_t *body, struct MHD_Response *
     if (dvh_only_fields(body, allowed, e))
         return -1;
     char dds[DVH_ID_MAX + 1], dst[DVH_ID_MAX + 1];
-    if (parse_name(rq, json_string_value(json_object_get(body, "destinationStore")), 1, dds, dst,
-                   "destinationStore", e))
+    const char *dst_key = NULL;
+    json_t *dst_name = dv_json_field(body, "destinationStore", &dst_key);
+    if (parse_name(rq, json_string_value(dst_name), 1, dds, dst, dst_key, e))
         return -1;
     dv_error err = {0};
     dvs_dataset d;
@@ -403,11 +415,11 @@ static int deidentify_store(dvh_request *rq, json_t *body, struct MHD_Response *
     if (rc < 0)
         return dvh_index_fail(&err, e);
     if (rc == DVS_NOT_FOUND)
-        return dvh_fail(e, DVH_NOT_FOUND, "destinationStore: not found (the destination store must exist)");
+        return dvh_fail(e, DVH_NOT_FOUND, "%s: not found (the destination store must exist)", dst_key);
     int64_t dst_id = ds.id;
     dvs_store_clear(&ds);
     if (dst_id == rq->store.id)
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "destinationStore: must not be the source store");
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: must not be the source store", dst_key);
     /* One de-identification per destination store at a time (op_guard.c): a second one would find every output
      * stored by the first and count it too. [test_server_op_races.py "two store de-identifications into one
      * store"] */
@@ -416,8 +428,8 @@ static int deidentify_store(dvh_request *rq, json_t *body, struct MHD_Response *
         return dvh_index_fail(&err, e);
     if (writer)
         return dvh_fail(e, DVH_FAILED_PRECONDITION,
-                        "destinationStore: operation %lld is de-identifying into this store; wait until it is done "
-                        "(or cancel it)", (long long)writer);
+                        "%s: operation %lld is de-identifying into this store; wait until it is done "
+                        "(or cancel it)", dst_key, (long long)writer);
     char *cfg = config_text(rq, body, e);
     if (cfg == NULL)
         return -1;
@@ -471,9 +483,11 @@ static int import_data(dvh_request *rq, json_t *body, struct MHD_Response **resp
     static const char *const allowed[] = {"gcsSource", "blobStorageSettings", NULL};
     if (dvh_only_fields(body, allowed, e))
         return -1;
-    char *dir = NULL;
-    json_t *src = json_object_get(body, "gcsSource");
-    if (folder(rq, json_is_object(src) ? json_object_get(src, "uri") : NULL, "gcsSource.uri", &dir, e))
+    char *dir = NULL, field[64];
+    const char *src_key = NULL;
+    json_t *src = dv_json_field(body, "gcsSource", &src_key);
+    snprintf(field, sizeof field, "%s.uri", src_key);
+    if (folder(rq, json_is_object(src) ? json_object_get(src, "uri") : NULL, field, &dir, e))
         return -1;
     json_t *req = json_pack("{s:s, s:I, s:s}", "kind", "import", "dst", (json_int_t)rq->store.id, "folder", dir);
     free(dir);
@@ -489,15 +503,18 @@ static int export_data(dvh_request *rq, json_t *body, struct MHD_Response **resp
     static const char *const allowed[] = {"gcsDestination", "filterConfig", "bigqueryDestination", NULL};
     if (dvh_only_fields(body, allowed, e))
         return -1;
-    if (json_object_get(body, "bigqueryDestination"))
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "bigqueryDestination: not supported (use gcsDestination)");
-    json_t *dst = json_object_get(body, "gcsDestination");
-    json_t *mime = json_is_object(dst) ? json_object_get(dst, "mimeType") : NULL;
+    const char *bq_key = NULL, *dst_key = NULL, *mime_key = NULL, *prefix_key = NULL; /* as written: paths */
+    if (dv_json_field(body, "bigqueryDestination", &bq_key))
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: not supported (use gcsDestination)", bq_key);
+    json_t *dst = dv_json_field(body, "gcsDestination", &dst_key);
+    json_t *mime = dv_json_field(dst, "mimeType", &mime_key); /* NULL when dst is no object */
     if (mime && !json_is_null(mime) && !(json_is_string(mime) && (strcmp(json_string_value(mime), "") == 0 ||
                                                                      strcmp(json_string_value(mime), "application/dicom") == 0)))
-        return dvh_fail(e, DVH_INVALID_ARGUMENT, "gcsDestination.mimeType: only application/dicom is supported");
-    char *dir = NULL;
-    if (folder(rq, json_is_object(dst) ? json_object_get(dst, "uriPrefix") : NULL, "gcsDestination.uriPrefix", &dir, e))
+        return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s.%s: only application/dicom is supported", dst_key, mime_key);
+    char *dir = NULL, field[64];
+    json_t *prefix = dv_json_field(dst, "uriPrefix", &prefix_key);
+    snprintf(field, sizeof field, "%s.%s", dst_key, prefix_key);
+    if (folder(rq, prefix, field, &dir, e))
         return -1;
     json_t *filter = NULL;
     if (filter_paths(rq, body, &filter, e)) {

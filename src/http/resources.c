@@ -8,6 +8,7 @@
 #include "http/server_internal.h"
 #include "store/dvs_blobs.h"
 #include "store/dvs_keys.h"
+#include "util/dv_json_names.h"
 
 int dvh_resolve(dvh_request *rq, dvh_err *e)
 {
@@ -72,28 +73,34 @@ json_t *dvh_body_object(dvh_request *rq, dvh_err *e)
     return o;
 }
 
-/* Refuse fields outside allowed (a NULL-terminated list): every error names its JSON path. */
+/* A key for a message: printable ASCII only, cut to 64 characters (a field name, not a value). */
+static void shown_key(char name[65], const char *k)
+{
+    size_t n = 0;
+    for (const char *c = k; *c && n < 64; c++)
+        name[n++] = (*c >= 0x20 && *c < 0x7f && *c != '"') ? *c : '?';
+    name[n] = '\0';
+}
+
+/* Refuse fields outside allowed (a NULL-terminated list of JSON names), each accepted by its JSON or its proto
+ * name (proto3 JSON, util/dv_json_names.h) but not by both at once: every error names its JSON path, with the
+ * key as the client wrote it, as the config parser does. The callers read the fields with dv_json_field.
+ * [test_server_ops.py "proto field names"] */
 int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e)
 {
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v) {
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++)
-            if (strcmp(k, *a) == 0)
-                ok = 1;
-        if (!ok) {
-            /* Named by its JSON path as the config parser does (a field name, not a value), printable ASCII
-             * only and cut to 64 characters. */
-            char name[65];
-            size_t n = 0;
-            for (const char *c = k; *c && n < 64; c++)
-                name[n++] = (*c >= 0x20 && *c < 0x7f && *c != '"') ? *c : '?';
-            name[n] = '\0';
-            return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: unknown field", name);
-        }
-    }
-    return 0;
+    size_t n = 0;
+    while (allowed[n])
+        n++;
+    const char *key = NULL, *other = NULL;
+    dv_json_names_result r = dv_json_names_check(o, allowed, n, &key, &other);
+    if (r == DV_JSON_NAMES_OK)
+        return 0;
+    char name[65];
+    shown_key(name, key);
+    if (r == DV_JSON_NAMES_TWICE)
+        return dvh_fail(e, DVH_INVALID_ARGUMENT,
+                        "%s: the same field as %s (a field is given once, by its JSON or its proto name)", name, other);
+    return dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: unknown field", name);
 }
 
 static const char *param(dvh_request *rq, const char *key)
@@ -155,14 +162,15 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
     static const char *const allowed[] = {"name", "timeZone", NULL};
     dvs_dataset d;
     memset(&d, 0, sizeof d);
-    json_t *tz = json_object_get(body, "timeZone");
+    const char *tz_key = NULL; /* timeZone or time_zone, as written */
+    json_t *tz = dv_json_field(body, "timeZone", &tz_key);
     int bad = dvh_only_fields(body, allowed, e);
     if (!bad && tz && !json_is_null(tz)) {
         const char *t = json_string_value(tz);
         if (t == NULL || strlen(t) >= sizeof d.time_zone ||
             strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") != strlen(t) ||
             !tz_known(t))
-            bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "timeZone: must be an IANA time zone name");
+            bad = dvh_fail(e, DVH_INVALID_ARGUMENT, "%s: must be an IANA time zone name", tz_key);
         else
             snprintf(d.time_zone, sizeof d.time_zone, "%s", t);
     }

@@ -148,7 +148,9 @@ const char *dvh_json_error_reason(const json_error_t *je);
 /* A request's `config` object as the JSON text the config parser is handed (op_start.c): wrapped as a request
  * body, so a request field inside it is an unknown field at its path. NULL when out of memory. */
 char *dvh_config_as_request(const json_t *cfg);
-/* -1 with e (400 naming the field) when o has a field outside allowed (NULL-terminated). */
+/* -1 with e (400 naming the field as written) when o has a field outside allowed (NULL-terminated JSON names),
+ * or one field under both its JSON and its proto name; each is accepted by either name (proto3 JSON,
+ * util/dv_json_names.h), so the caller reads it with dv_json_field, never json_object_get. */
 int dvh_only_fields(json_t *o, const char *const *allowed, dvh_err *e);
 /* Remove a dataset: its index rows (its stores, instances and operations go with it), then its stores'
  * directories and its key, rows and files under the blob lock held exclusive. DVS_OK, DVS_NOT_FOUND, or < 0

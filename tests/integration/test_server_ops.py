@@ -402,6 +402,8 @@ def run(tmp, servers):
     st, _ = jreq("GET", base + "/datasets/x1")
     check(st == 404, "a refused dataset de-identification creates nothing")
 
+    proto_field_names(srv, base, loc, configs, n_src)
+
     # ---- the googleapi client: datasets.deidentify, operations.get / list, searchForInstances ----
     googleapi(root, loc, configs, root_dir)
 
@@ -445,6 +447,80 @@ def run(tmp, servers):
     check(st == 400, f"import outside the roots: 400 ({st})")
 
     crash(tmp, servers, srv, data, root_dir)
+
+
+def proto_names(v):
+    """v with every object key written as its proto field name (proto3 JSON: each capital X as `_x`)."""
+    if isinstance(v, dict):
+        return {re.sub(r"[A-Z]", lambda m: "_" + m.group().lower(), k): proto_names(x) for k, x in v.items()}
+    return [proto_names(x) for x in v] if isinstance(v, list) else v
+
+
+def proto_field_names(srv, base, loc, configs, n_src):
+    """proto3 JSON: a request body's and its config's fields by their proto names (`destination_dataset`,
+    `dicom_tag_config`) as by their JSON names; both names of one field refused; errors name the path as written;
+    map keys (labels) are data, never renamed; responses keep the JSON names ("proto field names")."""
+    root = f"http://127.0.0.1:{srv.port}"
+    camel = lambda c: sum(bool(re.search("[A-Z]", k)) for k in re.findall(r'"(\w+)":', json.dumps(c)))  # noqa: E731
+    i = max(range(len(configs)), key=lambda j: camel(configs[j]))
+    st, op = jreq("POST", base + "/datasets/src:deidentify",
+                  {"destination_dataset": loc + "/datasets/proto%d" % i, "config": proto_names(configs[i])})
+    op = poll(root, op.get("name", "")) if st == 200 else op
+    got, want = {}, {}
+    for s in ("a", "b"):
+        got.update(retrieve_store(srv.port, loc + "/datasets/proto%d/dicomStores/%s" % (i, s))[0])
+        want.update(retrieve_store(srv.port, loc + "/datasets/out%d/dicomStores/%s" % (i, s))[0])
+    check(camel(configs[i]) > 2 and op.get("done") and counter(op)[0] + counter(op)[1] == n_src and got == want
+          and len(got) == counter(op)[0] > 0, f"proto field names: config {i} with proto names de-identifies as its "
+          f"JSON-named twin ({len(got)} instances, {sum(1 for k in got if got[k] == want.get(k))} equal)")
+    dst = loc + "/datasets/sink/dicomStores/dst"
+    for url, body, code, text in [
+            ("/datasets/src/dicomStores/a:deidentify", {"destinationStore": dst, "destination_store": dst}, 400,
+             "destination_store: the same field as destinationStore"),
+            ("/datasets/src/dicomStores/a:deidentify",
+             {"destination_store": dst, "config": {"dicom_tag_config": {"profile_typ": "KEEP_ALL_PROFILE"}}}, 400,
+             "config.dicom_tag_config.profile_typ: unknown field"),
+            ("/datasets/src/dicomStores/a:deidentify",
+             {"destination_store": dst, "config": {"dicom_tag_config": {"profile_type": 2}}}, 400,
+             "config.dicom_tag_config.profile_type: must be a string"),
+            ("/datasets/src/dicomStores/a:deidentify", {"destination_store": loc + "/datasets/sink/dicomStores/nope"},
+             404, "destination_store: not found"),
+            ("/datasets/src/dicomStores/a:deidentify", {"destination_store": dst, "gcs_config_uri": "gs://b/c.json"},
+             400, "gcs_config_uri: "),
+            ("/datasets/src/dicomStores/a:deidentify",
+             {"destination_store": dst, "filter_config": {"resource_paths_gcs_uri": "file:///etc/hosts"}}, 400,
+             "filter_config.resource_paths_gcs_uri: not under an allowed root"),
+            ("/datasets/src/dicomStores/a:deidentify",
+             {"destination_store": dst, "filter_config": {"resourcePathsGcsUri": "x", "resource_paths_gcs_uri": "x"}},
+             400, "filter_config.resource_paths_gcs_uri: the same field as resourcePathsGcsUri"),
+            ("/datasets/src/dicomStores/a:export", {"gcs_destination": {"uri_prefix": "file:///etc"}}, 400,
+             "gcs_destination.uri_prefix: not under an allowed root"),
+            ("/datasets/src/dicomStores/a:import", {"gcs_source": {"uri": "file:///etc"}}, 400,
+             "gcs_source.uri: not under an allowed root"),
+            ("/datasets?datasetId=tz1", {"time_zone": "Not a zone!"}, 400, "time_zone: must be an IANA time zone name"),
+            ("/datasets?datasetId=tz2", {"timeZone": "UTC", "time_zone": "UTC"}, 400,
+             "time_zone: the same field as timeZone"),
+            # a label's key is data: written as given, matched as given (an upper-case one is refused, not renamed)
+            ("/datasets/src/dicomStores?dicomStoreId=lab1", {"labels": {"sourceSystem": "pacs"}}, 400, "labels: "),
+            ("/dicomveil/v1/deidentifyConfig:validate", {"config": {"dicom_tag_config": {"keep_tag": {}}}}, 400,
+             "config: config.dicom_tag_config.keep_tag: unknown field")]:
+        st, r = jreq("POST", (root if url.startswith("/dicomveil") else base) + url, body)
+        msg = r.get("error", {}).get("message", "")
+        check(st == code and msg.startswith(text), f"proto field names: {url} {str(body)[:80]}: {st} {msg}")
+    st, r = jreq("POST", base + "/datasets?datasetId=tz3", {"time_zone": "UTC"})
+    st2, d = jreq("GET", base + "/datasets/tz3")
+    check(st == 200 and st2 == 200 and d.get("timeZone") == "UTC" and "time_zone" not in d,
+          f"proto field names: datasets.create takes time_zone, answers timeZone: {st} {st2} {d}")
+    labels = {"source_system": "pacs-1", "time_zone": "utc", "dicom_tag_config": "x"}
+    st, r = jreq("POST", base + "/datasets/src/dicomStores?dicomStoreId=lab2", {"labels": labels})
+    st2, g = jreq("GET", base + "/datasets/src/dicomStores/lab2")
+    check(st == 200 and st2 == 200 and r.get("labels") == labels and g.get("labels") == labels,
+          f"proto field names: labels' keys are kept as written: {st} {st2} {g}")
+    st, r = jreq("POST", root + "/dicomveil/v1/deidentifyConfig:validate",
+                 {"config": {"dicom_tag_config": {"profile_type": "KEEP_ALL_PROFILE"}, "text": {}}})
+    check(st == 200 and r.get("valid") is True and r.get("warnings", [""])[0].startswith("config.text: no effect"),
+          f"proto field names: the dry run takes them: {st} {r}")
+    jreq("DELETE", base + "/datasets/src/dicomStores/lab2")
 
 
 def googleapi(root, loc, configs, root_dir):
@@ -510,7 +586,13 @@ def googleapi(root, loc, configs, root_dir):
              "config.image.textRedactionMode: "),
             ({"config": {"dicom": {"filterProfile": "DEIDENTIFY_TAG_CONTENTS"}, "text": {"profileType": "EMPTY"}}},
              "config.text.profileType: "),
-            ({"gcsConfigUri": "file://" + v1cfg}, "gcsConfigUri: config.dicomTagConfig: ")]:
+            ({"gcsConfigUri": "file://" + v1cfg}, "gcsConfigUri: config.dicomTagConfig: "),
+            # by their proto names too ("v1 refuses dicom_tag_config"): one rule, either name
+            ({"config": {"dicom_tag_config": {"profile_type": "KEEP_ALL_PROFILE"}}}, "config.dicom_tag_config: "),
+            ({"config": {"image": {"additional_info_types": ["PERSON_NAME"]}}}, "config.image.additional_info_types: "),
+            ({"config": {"image": {"text_redaction_mode": "REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS"}}},
+             "config.image.text_redaction_mode: "),
+            ({"gcs_config_uri": "file://" + v1cfg}, "gcs_config_uri: config.dicomTagConfig: ")]:
         st, r = jreq("POST", root + "/v1/" + loc + "/datasets/src/dicomStores/b:deidentify",
                      {"destinationStore": loc + "/datasets/sink/dicomStores/dst1", **body})
         msg = r.get("error", {}).get("message", "")

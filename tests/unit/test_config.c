@@ -691,6 +691,267 @@ static void test_duplicate_keys(void **state)
     expect_error_with("{\"dicom\": {}, \"dicom\": {}}", "config: invalid JSON", "duplicate");
 }
 
+/* ---------------------------------------------------------------------------------------------------- */
+/* proto field names (proto3 JSON: a field by its JSON name or its proto name; util/dv_json_names.h)      */
+
+static void assert_image_configs_equal(const dv_image_config *a, const dv_image_config *b)
+{
+    assert_int_equal(a->mode, b->mode);
+    assert_int_equal(a->nadditional, b->nadditional);
+    assert_int_equal(a->nexclude, b->nexclude);
+    for (size_t i = 0; i < a->nadditional; i++)
+        assert_string_equal(a->additional_info_types[i], b->additional_info_types[i]);
+    for (size_t i = 0; i < a->nexclude; i++)
+        assert_string_equal(a->exclude_info_types[i], b->exclude_info_types[i]);
+}
+
+/* Everything a plan is compiled from is equal (the warnings name paths as written, so only their count). */
+static void assert_configs_equal(const dv_config *a, const dv_config *b)
+{
+    assert_int_equal(a->profile, b->profile);
+    assert_string_equal(a->profile_name, b->profile_name);
+    assert_int_equal(a->primary_ids, b->primary_ids);
+    assert_int_equal(a->legacy, b->legacy);
+    assert_int_equal(a->nactions, b->nactions);
+    for (size_t i = 0; i < a->nactions; i++) {
+        assert_int_equal(a->actions[i].kind, b->actions[i].kind);
+        assert_int_equal(a->actions[i].nqueries, b->actions[i].nqueries);
+        for (size_t j = 0; j < a->actions[i].nqueries; j++) {
+            const dv_query *p = &a->actions[i].queries[j], *q = &b->actions[i].queries[j];
+            assert_int_equal(p->kind, q->kind);
+            assert_int_equal(p->tag, q->tag);
+            assert_int_equal(p->mask, q->mask);
+            assert_int_equal(p->vr, q->vr);
+        }
+        assert_image_configs_equal(&a->actions[i].params.image, &b->actions[i].params.image);
+    }
+    assert_int_equal(a->clean_descriptors, b->clean_descriptors);
+    assert_int_equal(a->has_clean_image, b->has_clean_image);
+    assert_image_configs_equal(&a->clean_image, &b->clean_image);
+    assert_int_equal(a->has_image, b->has_image);
+    assert_image_configs_equal(&a->image, &b->image);
+    assert_int_equal(a->has_text, b->has_text);
+    assert_memory_equal(&a->text, &b->text, sizeof a->text); /* zeroed by the parser, then filled */
+    assert_int_equal(a->nwarnings, b->nwarnings);
+}
+
+/* Both texts parse to equal configs, and the plans compiled from them say and decide the same. */
+static void assert_same_effect(const char *camel, const char *other)
+{
+    dv_config a, b;
+    parse_ok(camel, &a);
+    parse_ok(other, &b);
+    assert_configs_equal(&a, &b);
+    dv_error err;
+    dv_plan *pa = dv_plan_compile(&a, &err), *pb = dv_plan_compile(&b, &err);
+    assert_non_null(pa);
+    assert_non_null(pb);
+    assert_string_equal(dv_plan_summary(pa), dv_plan_summary(pb));
+    static const struct {
+        uint32_t tag;
+        uint16_t vr;
+    } probes[] = {{0x00100010u, DV_VR_PN}, {0x00100020u, DV_VR_LO}, {0x00101000u, DV_VR_LO},
+                  {0x00080080u, DV_VR_LO}, {0x0020000Du, DV_VR_UI}, {0x00081115u, DV_VR_SQ},
+                  {0x00081030u, DV_VR_LO}, {0x7FE00010u, DV_VR_OW}, {0x00080020u, DV_VR_DA},
+                  {0x00091008u, DV_VR_LO}, {0x60003000u, DV_VR_OW}};
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+        dv_match ma, mb;
+        memset(&ma, 0, sizeof ma);
+        memset(&mb, 0, sizeof mb);
+        assert_int_equal(dv_plan_match(pa, probes[i].tag, probes[i].vr, 0, &ma),
+                         dv_plan_match(pb, probes[i].tag, probes[i].vr, 0, &mb));
+        assert_int_equal(ma.kind, mb.kind);
+        assert_int_equal(ma.action, mb.action);
+    }
+    dv_plan_free(pa);
+    dv_plan_free(pb);
+    dv_config_clear(&a);
+    dv_config_clear(&b);
+}
+
+#define KEY16 "AAECAwQFBgcICQoLDA0ODw=="
+
+/* Every field name the parser knows that has a capital, once by its JSON name and once by its proto name, in one
+ * request body: the configs, the plans' summaries and their decisions are equal. */
+static const char CAMEL_FULL[] =
+    "{\"destinationDataset\": \"projects/p/locations/l/datasets/d\", \"config\": {"
+    "\"dicomTagConfig\": {\"profileType\": \"DEIDENTIFY_TAG_CONTENTS\", \"options\": {\"primaryIds\": \"KEEP\","
+    " \"cleanDescriptors\": {}, \"cleanImage\": {\"textRedactionMode\": \"REDACT_SENSITIVE_TEXT\","
+    " \"additionalInfoTypes\": [\"PERSON_NAME\"], \"excludeInfoTypes\": [\"DATE\"]}},"
+    " \"actions\": [{\"queries\": [\"PatientID\"], \"keepTag\": {}}, {\"queries\": [\"PN\"], \"removeTag\": {}},"
+    " {\"queries\": [\"OtherPatientIDs\"], \"deleteTag\": {}}, {\"queries\": [\"InstitutionName\"], \"resetTag\": {}},"
+    " {\"queries\": [\"StudyInstanceUID\"], \"regenUidTag\": {}},"
+    " {\"queries\": [\"ReferencedSeriesSequence\"], \"recurseTag\": {}},"
+    " {\"queries\": [\"StudyDescription\"], \"cleanTextTag\": {}},"
+    " {\"queries\": [\"PixelData\"], \"cleanImageTag\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]},"
+    "\"text\": {\"profileType\": \"BASIC\", \"excludeInfoTypes\": [\"AGE\"], \"additionalTransformations\": ["
+    " {\"infoTypes\": [\"PERSON_NAME\"], \"characterMaskConfig\": {\"maskingCharacter\": \"#\"}},"
+    " {\"infoTypes\": [\"DATE\"], \"dateShiftConfig\": {\"cryptoKey\": \"" KEY16 "\"}},"
+    " {\"infoTypes\": [\"PHONE_NUMBER\"], \"cryptoHashConfig\": {\"cryptoKey\": \"" KEY16 "\"}},"
+    " {\"infoTypes\": [\"EMAIL_ADDRESS\"], \"replaceWithInfoTypeConfig\": {}}],"
+    " \"transformations\": [{\"infoTypes\": [\"LOCATION\"], \"redactConfig\": {}}]},"
+    "\"useRegionalDataProcessing\": true, \"fhirFieldConfig\": {}, \"operationMetadata\": {}}}";
+static const char SNAKE_FULL[] =
+    "{\"destination_dataset\": \"projects/p/locations/l/datasets/d\", \"config\": {"
+    "\"dicom_tag_config\": {\"profile_type\": \"DEIDENTIFY_TAG_CONTENTS\", \"options\": {\"primary_ids\": \"KEEP\","
+    " \"clean_descriptors\": {}, \"clean_image\": {\"text_redaction_mode\": \"REDACT_SENSITIVE_TEXT\","
+    " \"additional_info_types\": [\"PERSON_NAME\"], \"exclude_info_types\": [\"DATE\"]}},"
+    " \"actions\": [{\"queries\": [\"PatientID\"], \"keep_tag\": {}}, {\"queries\": [\"PN\"], \"remove_tag\": {}},"
+    " {\"queries\": [\"OtherPatientIDs\"], \"delete_tag\": {}},"
+    " {\"queries\": [\"InstitutionName\"], \"reset_tag\": {}},"
+    " {\"queries\": [\"StudyInstanceUID\"], \"regen_uid_tag\": {}},"
+    " {\"queries\": [\"ReferencedSeriesSequence\"], \"recurse_tag\": {}},"
+    " {\"queries\": [\"StudyDescription\"], \"clean_text_tag\": {}},"
+    " {\"queries\": [\"PixelData\"], \"clean_image_tag\": {\"text_redaction_mode\": \"REDACT_ALL_TEXT\"}}]},"
+    "\"text\": {\"profile_type\": \"BASIC\", \"exclude_info_types\": [\"AGE\"], \"additional_transformations\": ["
+    " {\"info_types\": [\"PERSON_NAME\"], \"character_mask_config\": {\"masking_character\": \"#\"}},"
+    " {\"info_types\": [\"DATE\"], \"date_shift_config\": {\"crypto_key\": \"" KEY16 "\"}},"
+    " {\"info_types\": [\"PHONE_NUMBER\"], \"crypto_hash_config\": {\"crypto_key\": \"" KEY16 "\"}},"
+    " {\"info_types\": [\"EMAIL_ADDRESS\"], \"replace_with_info_type_config\": {}}],"
+    " \"transformations\": [{\"info_types\": [\"LOCATION\"], \"redact_config\": {}}]},"
+    "\"use_regional_data_processing\": true, \"fhir_field_config\": {}, \"operation_metadata\": {}}}";
+
+/* [test_config: test_proto_field_names] */
+static void test_proto_field_names(void **state)
+{
+    (void)state;
+    assert_same_effect(CAMEL_FULL, SNAKE_FULL);
+    /* The legacy DicomConfig and the top-level ImageConfig, in a DeidentifyDicomStoreRequest. */
+    assert_same_effect("{\"destinationStore\": \"s\", \"config\": {\"dicom\": {\"keepList\": {\"tags\": [\"PatientID\","
+                       " \"StudyDate\"]}, \"skipIdRedaction\": true}, \"image\": {\"textRedactionMode\": "
+                       "\"REDACT_SENSITIVE_TEXT\", \"additionalInfoTypes\": [\"PERSON_NAME\"], \"excludeInfoTypes\": "
+                       "[\"DATE\"]}}}",
+                       "{\"destination_store\": \"s\", \"config\": {\"dicom\": {\"keep_list\": {\"tags\": "
+                       "[\"PatientID\", \"StudyDate\"]}, \"skip_id_redaction\": true}, \"image\": "
+                       "{\"text_redaction_mode\": \"REDACT_SENSITIVE_TEXT\", \"additional_info_types\": "
+                       "[\"PERSON_NAME\"], \"exclude_info_types\": [\"DATE\"]}}}");
+    assert_same_effect("{\"dicom\": {\"removeList\": {\"tags\": [\"PatientName\"]}}}",
+                       "{\"dicom\": {\"remove_list\": {\"tags\": [\"PatientName\"]}}}");
+    assert_same_effect("{\"dicom\": {\"filterProfile\": \"MINIMAL_KEEP_LIST_PROFILE\"}}",
+                       "{\"dicom\": {\"filter_profile\": \"MINIMAL_KEEP_LIST_PROFILE\"}}");
+    /* Mixed: each object may use either name for each of its fields, the request's and the config's alike. */
+    assert_same_effect(CAMEL_FULL,
+                       "{\"destinationDataset\": \"projects/p/locations/l/datasets/d\", \"config\": {"
+                       "\"dicom_tag_config\": {\"profileType\": \"DEIDENTIFY_TAG_CONTENTS\", \"options\": "
+                       "{\"primary_ids\": \"KEEP\", \"cleanDescriptors\": {}, \"clean_image\": {\"textRedactionMode\":"
+                       " \"REDACT_SENSITIVE_TEXT\", \"additional_info_types\": [\"PERSON_NAME\"], \"excludeInfoTypes\":"
+                       " [\"DATE\"]}}, \"actions\": [{\"queries\": [\"PatientID\"], \"keepTag\": {}}, {\"queries\": "
+                       "[\"PN\"], \"remove_tag\": {}}, {\"queries\": [\"OtherPatientIDs\"], \"deleteTag\": {}}, "
+                       "{\"queries\": [\"InstitutionName\"], \"reset_tag\": {}}, {\"queries\": [\"StudyInstanceUID\"], "
+                       "\"regenUidTag\": {}}, {\"queries\": [\"ReferencedSeriesSequence\"], \"recurse_tag\": {}}, "
+                       "{\"queries\": [\"StudyDescription\"], \"cleanTextTag\": {}}, {\"queries\": [\"PixelData\"], "
+                       "\"clean_image_tag\": {\"textRedactionMode\": \"REDACT_ALL_TEXT\"}}]},"
+                       "\"text\": {\"profile_type\": \"BASIC\", \"excludeInfoTypes\": [\"AGE\"], "
+                       "\"additional_transformations\": [{\"infoTypes\": [\"PERSON_NAME\"], \"character_mask_config\": "
+                       "{\"maskingCharacter\": \"#\"}}, {\"info_types\": [\"DATE\"], \"dateShiftConfig\": "
+                       "{\"crypto_key\": \"" KEY16 "\"}}, {\"infoTypes\": [\"PHONE_NUMBER\"], \"crypto_hash_config\": "
+                       "{\"cryptoKey\": \"" KEY16 "\"}}, {\"info_types\": [\"EMAIL_ADDRESS\"], "
+                       "\"replaceWithInfoTypeConfig\": {}}], \"transformations\": [{\"info_types\": [\"LOCATION\"], "
+                       "\"redactConfig\": {}}]}, \"useRegionalDataProcessing\": true, \"fhir_field_config\": {}, "
+                       "\"operationMetadata\": {}}}");
+    /* A bare DeidentifyConfig written with proto names is not mistaken for a request body, nor is a request body
+     * written with them for a DeidentifyConfig. */
+    dv_config cfg;
+    parse_ok("{\"dicom_tag_config\": {\"profile_type\": \"KEEP_ALL_PROFILE\"}}", &cfg);
+    assert_profile(&cfg, DV_PROFILE_KEEP_ALL, "KEEP_ALL_PROFILE");
+    dv_config_clear(&cfg);
+    parse_ok("{\"destination_dataset\": \"d\"}", &cfg);
+    assert_profile(&cfg, DV_PROFILE_BASIC, "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE");
+    dv_config_clear(&cfg);
+    /* The FHIR warning names the field as written. */
+    parse_ok("{\"fhir_field_config\": {}}", &cfg);
+    assert_int_equal(cfg.nwarnings, 1);
+    assert_string_equal(cfg.warnings[0],
+                        "config.fhir_field_config: ignored: FHIR-only setting (dicomveil de-identifies DICOM only)");
+    dv_config_clear(&cfg);
+}
+
+/* Errors name the path with each key as the client wrote it; a misspelt proto name is an unknown field; only the
+ * exact proto name (each capital as `_` + lower case) is the field's other name. [test_config:
+ * test_proto_field_names_refused] */
+static void test_proto_field_names_refused(void **state)
+{
+    (void)state;
+    expect_exact_error("{\"dicom_tag_config\": {\"options\": {\"primary_id\": \"KEEP\"}}}",
+                       "config.dicom_tag_config.options.primary_id: unknown field");
+    expect_exact_error("{\"dicom_tag_confg\": {}}", "config.dicom_tag_confg: unknown field");
+    expect_error_with("{\"dicom_tag_config\": {\"actions\": [{\"queries\": [\"PatentName\"], \"keep_tag\": {}}]}}",
+                      "config.dicom_tag_config.actions[0].queries[0]: unknown DICOM keyword or tag ID \"PatentName\"",
+                      "PatentName");
+    expect_exact_error("{\"dicom_tag_config\": {\"actions\": [{\"queries\": [\"PN\"], \"keep_tag\": {\"x\": 1}}]}}",
+                       "config.dicom_tag_config.actions[0].keep_tag: must be an empty object {}");
+    expect_error_with("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PN\"], \"keep_tag\": {}, "
+                      "\"removeTag\": {}}]}}",
+                      "config.dicomTagConfig.actions[0]: more than one action (keep_tag and removeTag)", "keepTag");
+    expect_exact_error("{\"text\": {\"additional_transformations\": [{\"date_shift_config\": {\"kms_wrapped\": "
+                       "{\"crypto_key\": \"k\", \"wrapped_key\": \"w\"}}}]}}",
+                       "config.text.additional_transformations[0].date_shift_config.kms_wrapped: not supported: "
+                       "dicomveil has no Cloud KMS to unwrap the key; give cryptoKey (base64) or neither (the run's "
+                       "key is used)");
+    expect_exact_error("{\"text\": {\"transformations\": [{\"character_mask_config\": {\"masking_character\": "
+                       "\"^\"}}]}}",
+                       "config.text.transformations[0].character_mask_config.masking_character: must be exactly one "
+                       "printable character other than \\, ^ and =");
+    expect_error_with("{\"dicom\": {\"keep_list\": {\"tags\": []}, \"removeList\": {}}}",
+                      "config.dicom: only one of filterProfile, keepList and removeList may be set",
+                      "(got keep_list and removeList)");
+    expect_exact_error("{\"dicom\": {}, \"dicom_tag_config\": {}}",
+                       "config.dicom: cannot be combined with config.dicom_tag_config (dicom is the deprecated "
+                       "DicomConfig; use dicom_tag_config alone)");
+    expect_exact_error("{\"image\": {}, \"dicom_tag_config\": {\"options\": {}}}",
+                       "config.image: cannot be combined with config.dicom_tag_config (use "
+                       "config.dicom_tag_config.options.cleanImage instead)");
+    expect_exact_error("{\"use_regional_data_processing\": 1}",
+                       "config.use_regional_data_processing: must be a boolean");
+    expect_exact_error("{\"destination_dataset\": 1}", "destination_dataset: must be a string");
+    expect_exact_error("{\"gcs_config_uri\": \"gs://b/c.json\"}",
+                       "gcs_config_uri: not supported; pass the config inline as \"config\"");
+    expect_error("{\"filter_config\": {}}", "filter_config: DicomFilterConfig (resourcePathsGcsUri) is not supported");
+    expect_error_with("{\"destination_dataset\": \"d\", \"dicom_tag_config\": {}}",
+                      "dicom_tag_config: unknown field", "\"config\"");
+    /* Near misses are no name of the field: a capital left, an underscore too many, a capitalised first letter. */
+    expect_exact_error("{\"dicom_tagConfig\": {}}", "config.dicom_tagConfig: unknown field");
+    expect_exact_error("{\"dicomTag_config\": {}}", "config.dicomTag_config: unknown field");
+    expect_exact_error("{\"dicom__tag_config\": {}}", "config.dicom__tag_config: unknown field");
+    expect_exact_error("{\"DicomTagConfig\": {}}", "config.DicomTagConfig: unknown field");
+    expect_exact_error("{\"dicom_tag_config\": {\"profile_Type\": \"KEEP_ALL_PROFILE\"}}",
+                       "config.dicom_tag_config.profile_Type: unknown field");
+
+    /* One field under both its names is refused at the path of the proto-named key, in every object, whatever
+     * the order, null or not (a proto3 parser refuses it as it refuses a repeated key). */
+    expect_exact_error("{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"profile_type\": "
+                       "\"KEEP_ALL_PROFILE\"}}",
+                       "config.dicomTagConfig.profile_type: the same field as profileType (a field is given once, "
+                       "by its JSON or its proto name)");
+    expect_error("{\"dicom_tag_config\": {}, \"dicomTagConfig\": {}}",
+                 "config.dicom_tag_config: the same field as dicomTagConfig");
+    expect_error("{\"dicomTagConfig\": {\"options\": {\"primary_ids\": null, \"primaryIds\": \"KEEP\"}}}",
+                 "config.dicomTagConfig.options.primary_ids: the same field as primaryIds");
+    expect_error("{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PN\"], \"keepTag\": {}, \"keep_tag\": {}}]}}",
+                 "config.dicomTagConfig.actions[0].keep_tag: the same field as keepTag");
+    expect_error("{\"text\": {\"transformations\": [{\"infoTypes\": [], \"info_types\": [], \"redactConfig\": {}}]}}",
+                 "config.text.transformations[0].info_types: the same field as infoTypes");
+    expect_error("{\"dicom\": {\"skip_id_redaction\": true, \"skipIdRedaction\": true}}",
+                 "config.dicom.skip_id_redaction: the same field as skipIdRedaction");
+    expect_error("{\"destinationDataset\": \"d\", \"destination_dataset\": \"d\"}",
+                 "destination_dataset: the same field as destinationDataset");
+
+    /* Enum values and DICOM keywords are values: matched as written, never renamed. An integer enum value stays
+     * refused (the numbers are not published; guessing one could select the wrong profile). */
+    expect_error_with("{\"dicom_tag_config\": {\"profile_type\": \"keep_all_profile\"}}",
+                      "config.dicom_tag_config.profile_type: unknown value \"keep_all_profile\"", "KEEP_ALL_PROFILE");
+    expect_error_with("{\"dicom_tag_config\": {\"profile_type\": 2}}",
+                      "config.dicom_tag_config.profile_type: must be a string", "KEEP_ALL_PROFILE");
+    expect_error_with("{\"dicom_tag_config\": {\"options\": {\"primary_ids\": 1}}}",
+                      "config.dicom_tag_config.options.primary_ids: must be a string", "KEEP, REGEN");
+    expect_error("{\"dicom_tag_config\": {\"actions\": [{\"queries\": [\"patient_name\"], \"keep_tag\": {}}]}}",
+                 "config.dicom_tag_config.actions[0].queries[0]: unknown DICOM keyword or tag ID \"patient_name\"");
+    expect_error("{\"image\": {\"text_redaction_mode\": \"redact_all_text\"}}",
+                 "config.image.text_redaction_mode: unknown value \"redact_all_text\"");
+    expect_error("{\"text\": {\"exclude_info_types\": [\"person_name\"]}}",
+                 "config.text.exclude_info_types[0]: unknown infoType \"person_name\"");
+}
+
 static void test_size_limit(void **state)
 {
     (void)state;
@@ -1193,6 +1454,8 @@ int main(void)
         cmocka_unit_test(test_legacy_tag_list_rules),
         cmocka_unit_test(test_invalid_json),
         cmocka_unit_test(test_duplicate_keys),
+        cmocka_unit_test(test_proto_field_names),
+        cmocka_unit_test(test_proto_field_names_refused),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_garbage),
