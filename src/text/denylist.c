@@ -165,6 +165,25 @@ static size_t count_cps(const char *k, size_t n)
     return c;
 }
 
+static int ascii_letters(const char *k, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((k[i] >= 'A' && k[i] <= 'Z') || (k[i] >= 'a' && k[i] <= 'z')))
+            return 0;
+    return 1;
+}
+
+/* prefix_bloom (denylist_internal.h): k's prefixes of 2 to n - 2 letters, hashed as a token's key is */
+static void note_prefixes(dv_denylist *dl, const char *k, size_t n)
+{
+    uint32_t h = key_hash(k, 1);
+    for (size_t len = 2; len + 2 <= n; len++) {
+        h = (h ^ (unsigned char)k[len - 1]) * 16777619u; /* key_hash(k, len), FNV-1a one byte on */
+        unsigned b = dl_bloom_bit(h);
+        dl->prefix_bloom[b >> 6] |= (uint64_t)1 << (b & 63);
+    }
+}
+
 static int add_part(dv_denylist *dl, const char *key, size_t n, int role, int script, dv_error *err)
 {
     if ((dl->nkeys + 1) * 2 > dl->nslot && rehash(dl, dl->nslot ? dl->nslot * 2 : DL_HASH_MIN, err) < 0)
@@ -202,6 +221,8 @@ static int add_part(dv_denylist *dl, const char *key, size_t n, int role, int sc
     p->common = (uint8_t)(p->cjk ? p->ncp < 2 : (n < 3 || common_word(key, n)));
     p->particle = (dv_lex_lookup(key, n) & DV_LEX_PARTICLE) != 0;
     p->next = -1;
+    if (script == DV_SCRIPT_OTHER && n >= 4 && ascii_letters(fk, n))
+        note_prefixes(dl, fk, n);
     int32_t idx = (int32_t)dl->nparts;
     if (dl->slot[s]) {
         dl->parts[dl->tail[s]].next = idx;
@@ -389,6 +410,29 @@ static int add_clitic_form(void *ud, const char *form, size_t len)
     return add_part(c->dl, form, len, c->role, c->script, c->err) < 0 ? -1 : 0;
 }
 
+/* A component's Latin words joined by a hyphen or a space, each pair run together, as a part too: a PN's `Seo-yun`
+ * or `Ming Xuan` is written `Seoyun`, `Mingxuan` as often (denylist_match.c match_split_syllables, the other
+ * way). 1 when one was added, 0, or -1. */
+static int add_joined_syllables(dv_denylist *dl, const dv_toks *tk, int role, dv_error *err)
+{
+    int added = 0;
+    for (size_t i = 0; i + 1 < tk->n; i++) {
+        const dv_tok *t = &tk->t[i], *u = &tk->t[i + 1];
+        if ((t->gap != DV_GAP_SPACE && t->gap != DV_GAP_HYPHEN) || t->script != DV_SCRIPT_OTHER ||
+            u->script != DV_SCRIPT_OTHER || !(t->shape & DV_TOK_ALPHA) || !(u->shape & DV_TOK_ALPHA) ||
+            t->keylen < 2 || u->keylen < 2 || t->keylen + u->keylen > DV_DENYLIST_VALUE_MAX)
+            continue;
+        char k[DV_DENYLIST_VALUE_MAX];
+        memcpy(k, dv_tok_key(tk, i), t->keylen);
+        memcpy(k + t->keylen, dv_tok_key(tk, i + 1), u->keylen);
+        int r = add_part(dl, k, t->keylen + u->keylen, role, DV_SCRIPT_OTHER, err);
+        if (r < 0)
+            return -1;
+        added |= r;
+    }
+    return added;
+}
+
 /* The romaji of a kana component (romaji.h) in form: read from its full-width twin, which dv_romaji reads whether
  * hiragana or katakana (a half-width PN group, `ﾂｷﾓﾘ`, has no other full-width form). 0 when it is not all kana. */
 static size_t romaji_twin(const char *s, size_t len, int form, char *out, size_t cap, int *changed)
@@ -473,7 +517,11 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
                 return -1;
             }
         }
+        int r3 = add_joined_syllables(dl, &tk, role, err);
         dv_toks_free(&tk);
+        if (r3 < 0)
+            return -1;
+        added |= r3;
     }
     return added;
 }

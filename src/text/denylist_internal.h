@@ -47,6 +47,10 @@ typedef struct dl_part {
 #define DL_HASH_MIN 64u
 
 struct dv_denylist {
+    /* The key hashes (bloom_bit of key_hash) of every proper prefix of 2 letters or more of the Latin parts of 4
+     * letters or more: a text token that starts no part is not joined with the next one (denylist_match.c
+     * match_split_syllables) at the cost of one bit test. */
+    uint64_t prefix_bloom[16];
     dl_phrase *ph;
     size_t nph, capph;
     size_t ninside; /* phrases with .inside set */
@@ -69,6 +73,12 @@ static inline uint32_t key_hash(const char *k, size_t n)
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)k[i]) * 16777619u;
     return h;
+}
+
+/* The bit of a 1024-bit bloom filter a key hash sets (the text's tokens, the parts' prefixes). */
+static inline unsigned dl_bloom_bit(uint32_t h)
+{
+    return (h ^ (h >> 16)) & 1023u;
 }
 
 /* The slot of key k (its chain, or the empty slot where it would go). */

@@ -18,14 +18,9 @@ typedef struct dm {
     uint64_t bloom[16]; /* the tokens' key hashes (bloom_bit): a phrase none of whose words is here is skipped */
 } dm;
 
-static unsigned bloom_bit(uint32_t h)
-{
-    return (h ^ (h >> 16)) & 1023u;
-}
-
 static int bloom_has(const dm *m, uint32_t h)
 {
-    unsigned b = bloom_bit(h);
+    unsigned b = dl_bloom_bit(h);
     return (m->bloom[b >> 6] >> (b & 63)) & 1;
 }
 
@@ -677,6 +672,44 @@ static int match_split_identifier(dm *m, dv_error *err)
     return 0;
 }
 
+/* A name part written as syllables apart: the PatientName's `Seoyun`, `Mingxuan` or `Ouyang` written `Seo-yun`,
+ * `Ming Xuan`, `Ou-yang` (Korean and Chinese given names and compound surnames are romanised joined, hyphenated or
+ * spaced, by whoever types them; stop 50: the given name stayed beside the redacted surname). Two Latin tokens of
+ * letters joined by a space or a hyphen whose keys together are a part of 4 letters or more that is no common
+ * word are one finding. The first must start a part (prefix_bloom: one bit test for most pairs). The reverse,
+ * a PN's `Seo-yun` written `Seoyun`, is a part of its own (denylist.c add_component). [test_denylist:
+ * test_syllables_apart] */
+#define SYLLABLES_MAX 64u
+static int match_split_syllables(dm *m, dv_error *err)
+{
+    const dv_toks *tk = m->tk;
+    for (size_t i = 0; i + 1 < tk->n; i++) {
+        const dv_tok *t = &tk->t[i], *u = &tk->t[i + 1];
+        if ((t->gap != DV_GAP_SPACE && t->gap != DV_GAP_HYPHEN) || t->keylen < 2 || t->script != DV_SCRIPT_OTHER ||
+            !(t->shape & DV_TOK_ALPHA))
+            continue;
+        unsigned b = dl_bloom_bit(m->th[i]);
+        if (!((m->dl->prefix_bloom[b >> 6] >> (b & 63)) & 1))
+            continue;
+        if (u->keylen < 2 || u->script != DV_SCRIPT_OTHER || !(u->shape & DV_TOK_ALPHA) ||
+            t->keylen + u->keylen > SYLLABLES_MAX || covered(m->out, t->start, u->end))
+            continue;
+        char k[SYLLABLES_MAX];
+        memcpy(k, dv_tok_key(tk, i), t->keylen);
+        memcpy(k + t->keylen, dv_tok_key(tk, i + 1), u->keylen);
+        size_t n = t->keylen + u->keylen;
+        for (long p = first_part(m->dl, k, n, key_hash(k, n)); p >= 0; p = m->dl->parts[p].next) {
+            if (m->dl->parts[p].common)
+                continue;
+            if (emit(m, t->start, u->end, DV_IT_PERSON_NAME, 90, err) < 0)
+                return -1;
+            i++; /* u is taken */
+            break;
+        }
+    }
+    return 0;
+}
+
 /* One hiragana code point (U+3041-U+309F: E3 81 81 - E3 82 9F), the token's whole text. */
 static int one_hiragana(const dm *m, const dv_tok *t)
 {
@@ -833,14 +866,14 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
         if ((s & DV_TOK_LOWER) || ((s & DV_TOK_CAP) && !(s & DV_TOK_UPPER)))
             m.mixed = 1;
         th[i] = key_hash(dv_tok_key(tk, i), t->keylen);
-        unsigned b = bloom_bit(th[i]);
+        unsigned b = dl_bloom_bit(th[i]);
         m.bloom[b >> 6] |= (uint64_t)1 << (b & 63);
         head[i] = t->keylen && dv_script_whole_words(t->script) ? first_part(dl, dv_tok_key(tk, i), t->keylen, th[i]) : -1;
     }
     int rc = 0;
     if (match_names(&m, err) < 0 || match_phrases(&m, err) < 0 || match_digits(&m, err) < 0 ||
         match_glued(&m, err) < 0 || match_spaced(&m, err) < 0 || match_inside_tokens(&m, err) < 0 ||
-        match_split_identifier(&m, err) < 0 ||
+        match_split_identifier(&m, err) < 0 || match_split_syllables(&m, err) < 0 ||
         match_glued_to_name(&m, err) < 0)
         rc = -1;
     if (th != small_th) {
