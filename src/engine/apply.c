@@ -67,6 +67,8 @@ typedef struct apply_ctx {
     dv_iod_ctx ictx;
     int nown, nheld;
     int ndates, held_decided;
+    int values_decided;    /* decide_values ran (held_decided: decide_held, the values' other forms too) */
+    int nvalues, recoded;  /* own[nown, nvalues) are the values as held; recoded: a name or ID with a high byte */
     int nwordtags;
     int nheld_dates, nheld_words; /* distinct dates and words in own[nown, nheld) */
     /* A date, name or ID the plan changes that own[] had no room for (or a value cut short): a kept private value
@@ -85,6 +87,8 @@ typedef struct apply_ctx {
     dv_own_scanner *scan_std; /* own[0, nheld) for a standard value (keeps_own_value): no name part under 6 bytes */
     dv_own_scanner *scan_foreign, *scan_foreign_std; /* foreign[0, nforeign), as scan_held and scan_std */
     int nforeign;
+    dv_own_scanner *scan_enc; /* enc[0, nenc) (hold_encoded_forms) */
+    int nenc;
     int blob_days; /* the shift for dates inside the UIDs of kept private values (blob_shift_days); 0 not yet */
     int have_dob;  /* decide_held held the patient's birth date (dob, YYYYMMDD): hold_birth_date_forms */
     char dob[8];
@@ -108,6 +112,11 @@ typedef struct apply_ctx {
     char foreign[DV_OWN_SCAN_MAX][DV_UID_MAX + 1];
     size_t foreign_len[DV_OWN_SCAN_MAX];
     unsigned char foreign_kind[DV_OWN_SCAN_MAX];
+    /* The held values' encoded forms (base64, hex: hold_encoded_forms), decided with them: a list and scanner of
+     * their own, so a value the text stage cleans is looked at for them alone (cleaned_text_encodes_own). */
+    char enc[DV_OWN_SCAN_MAX][DV_UID_MAX + 1];
+    size_t enc_len[DV_OWN_SCAN_MAX];
+    unsigned char enc_kind[DV_OWN_SCAN_MAX];
     /* The dates, names and IDs as read, before the walk changes them (own_values); which of them the plan changes
      * is asked once, when the walk first meets a private value it keeps (held_decided), so a plan that deletes
      * private elements never asks. */
@@ -585,7 +594,7 @@ static void note_own_words(apply_ctx *c, const dv_elem *e)
 static void own_values(apply_ctx *c)
 {
     c->nheld = c->nown;
-    c->ndates = c->nwordtags = c->held_decided = c->nheld_dates = c->nheld_words = 0;
+    c->ndates = c->nwordtags = c->held_decided = c->values_decided = c->nheld_dates = c->nheld_words = 0;
     c->held_overflow = c->ncut = c->cut_more = 0;
     for (const dv_elem *e = c->inst->ds.first; e; e = e->next) {
         if (dv_elem_is_sequence(e))
@@ -857,6 +866,53 @@ static void hold_birth_date_forms(apply_ctx *c, const char *d)
 #undef WORD_FORM
 }
 
+/* The held values given encoded forms (hold_encoded_forms): the first dates and names and IDs. At most 4 forms
+ * each (dv_own_encoded_each): all fit in enc[], one scanner. */
+#define DV_ENCODED_DATES 4
+#define DV_ENCODED_WORDS 10
+_Static_assert(4 * (DV_ENCODED_DATES + DV_ENCODED_WORDS) <= DV_OWN_SCAN_MAX, "enc[] holds every encoded form");
+
+/* dv_own_encoded_each's callback: one encoded form into enc[] (room for all: the bound above). A form two values
+ * share (a date's last digit lies in bits base64 leaves out) is held twice, harmlessly. Never stops the walk. */
+static int hold_encoded(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
+{
+    apply_ctx *c = ud;
+    if (n == 0 || n > DV_UID_MAX || c->nenc == DV_OWN_SCAN_MAX)
+        return 0;
+    memcpy(c->enc[c->nenc], v, n);
+    c->enc[c->nenc][n] = '\0';
+    c->enc_kind[c->nenc] = (unsigned char)kind;
+    c->enc_len[c->nenc++] = n;
+    return 0;
+}
+
+/* Held values as vendors' software serializes what it stores in a private blob (XML or JSON configuration, a
+ * dataset or protocol object, a hex dump): base64 at each of its three alignments and hex (dv_own_encoded_each;
+ * stop 49's red team: `Smithson^Harriet 19610423` in base64 stayed in an unknown LO under Basic, and
+ * `patient=...;dob=...` in base64 in a kept private OB under DEIDENTIFY_TAG_CONTENTS). The values of own[nown,
+ * nvalues) as held, in their case as written: a vendor's copy copies the attribute's bytes, and the other cases
+ * would triple the forms. Bounded: the birth date first, then up to DV_ENCODED_DATES dates in all and
+ * DV_ENCODED_WORDS name parts and IDs in decide_held's order (the patient's own name and ID first): at most 56
+ * forms, the rest not encoded (a vendor serializes the patient's own name, ID and dates). */
+static void hold_encoded_forms(apply_ctx *c, int nvalues)
+{
+    int dates = 0, words = 0;
+    if (c->have_dob) {
+        dv_own_encoded_each((const uint8_t *)c->dob, 8, hold_encoded, c);
+        dates++;
+    }
+    for (int k = c->nown; k < nvalues; k++) {
+        const uint8_t *v = (const uint8_t *)c->own[k];
+        int date = c->own_kind[k] == DV_OWN_DATE, word = c->own_kind[k] == DV_OWN_WORD;
+        if ((date && (dates == DV_ENCODED_DATES || (c->have_dob && memcmp(v, c->dob, 8) == 0))) ||
+            (word && words == DV_ENCODED_WORDS) || !(date || word))
+            continue;
+        dates += date;
+        words += word;
+        dv_own_encoded_each(v, c->own_len[k], hold_encoded, c);
+    }
+}
+
 /* A held name part or ID (UTF-8) in UTF-16, little and big endian, as software on Windows writes its headers
  * (stop 43's red team: "Patient: ZORBAFIELD, QUILLON" in UTF-16LE stayed in a blob). ASCII compares without case
  * (a WORD: the zero bytes compare as they are), anything else exactly. An ASCII word's big-endian form is its
@@ -896,11 +952,13 @@ static void hold_utf16_forms(apply_ctx *c, const uint8_t *v, size_t n)
  * own[]: at most DV_OWN_DATES_MAX distinct dates (each in two forms) and DV_OWN_WORDS_MAX names and IDs. A name
  * with a character outside ASCII is also held in its other written form (hold_recoded), after every name as
  * written: a vendor's XML or a percent-encoded address writes M\xfcller of an ISO_IR 100 instance as UTF-8
- * (M%C3%BCller), and a blob kept from before an instance was switched to UTF-8 holds its Latin-1. -1 out of
- * memory. */
-static int decide_held(apply_ctx *c)
+ * (M%C3%BCller), and a blob kept from before an instance was switched to UTF-8 holds its Latin-1. Then their
+ * encoded forms (enc[]: hold_encoded_forms), all a value the text stage cleans is looked at for
+ * (cleaned_text_encodes_own), so it does not pay for the other forms (decide_held). -1 out of memory. */
+static int decide_values(apply_ctx *c)
 {
-    c->held_decided = 1;
+    c->values_decided = 1;
+    c->nenc = 0;
     for (int i = 0; i < c->ndates; i++) {
         dv_match m;
         if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->date_tag[i], c->date_vr[i], 0, &m) ==
@@ -961,15 +1019,28 @@ static int decide_held(apply_ctx *c)
     }
     if (rc != 0)
         return rc;
-    /* The other forms of the values (own[] grows meanwhile: the values are own[nown, nvalues)), each failing
-     * closed with no room (hold_form), but the Greek accent guesses, last and best effort. First each name part
-     * held in UTF-8 with a character outside ASCII in the encodings vendors write their blobs in (name_forms.h;
-     * stop 37's review: only the Latin-1 form was looked for; a part that is not UTF-8, the instance's own
-     * single-byte form, gives none); stop 43's review: held after the date and UTF-16 forms, they could be
-     * dropped without a word. Then each date as headers write it, each name part and ID in UTF-16. */
-    int nvalues = c->nheld;
+    c->nvalues = c->nheld;
+    c->recoded = nrecode > 0;
+    hold_encoded_forms(c, c->nvalues);
+    return 0;
+}
+
+/* The held values (decide_values) and their other forms (own[] grows meanwhile: the values are own[nown,
+ * nvalues)), after them in own[], then in foreign[]. -1 out of memory. */
+static int decide_held(apply_ctx *c)
+{
+    c->held_decided = 1;
+    if (!c->values_decided && decide_values(c) != 0)
+        return -1;
+    int nvalues = c->nvalues, rc = 0;
+    /* The other forms, each failing closed with no room (hold_form), but the Greek accent guesses, last and best
+     * effort. First each name part held in UTF-8 with a character outside ASCII in the encodings vendors write
+     * their blobs in (name_forms.h; stop 37's review: only the Latin-1 form was looked for; a part that is not
+     * UTF-8, the instance's own single-byte form, gives none); stop 43's review: held after the date and UTF-16
+     * forms, they could be dropped without a word. Then each date as headers write it, each name part and ID in
+     * UTF-16. */
     dv_name_forms *made = NULL, *nf = NULL;
-    if (nrecode) {
+    if (c->recoded) {
         nf = c->forms_worker ? dv_text_worker_name_forms(c->forms_worker) : NULL;
         if (!nf && !(nf = made = dv_name_forms_new()))
             return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading the patient's names");
@@ -1104,10 +1175,31 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
      * 16-bit samples): for it, name parts and IDs under 6 bytes are not looked for. */
     int rc = holds_any(c, e, std ? &c->scan_std : held ? &c->scan_held : &c->scan_own, c->own, c->own_len,
                        c->own_kind, n, std);
-    if (rc != 0 || !held || c->nforeign == 0)
+    if (rc != 0 || !held)
         return rc;
-    return holds_any(c, e, std ? &c->scan_foreign_std : &c->scan_foreign, c->foreign, c->foreign_len,
-                     c->foreign_kind, c->nforeign, std);
+    if (c->nforeign)
+        rc = holds_any(c, e, std ? &c->scan_foreign_std : &c->scan_foreign, c->foreign, c->foreign_len,
+                       c->foreign_kind, c->nforeign, std);
+    if (rc != 0 || c->nenc == 0)
+        return rc;
+    /* one scanner for standard values and others: no encoded form is left out of a standard value's */
+    return holds_any(c, e, &c->scan_enc, c->enc, c->enc_len, c->enc_kind, c->nenc, std);
+}
+
+/* The shortest encoded form (dv_own_encoded_each): base64 of DV_OWN_BASE64_MIN bytes from offset 1 or 2. */
+#define DV_ENCODED_FORM_MIN 7
+
+/* 1 when e, a value the text stage cleans, holds one of the held values' encoded forms (enc[]): the text stage
+ * reads words and knows no encoding, so base64 or hex of the patient's name in a text it cleans stayed (stop 49's
+ * red team: unknown LOs of the patient's group under DEIDENTIFY_TAG_CONTENTS). The held values themselves are the
+ * text stage's to find. 0 not, -1 out of memory or unreadable. */
+static int cleaned_text_encodes_own(apply_ctx *c, const dv_elem *e)
+{
+    if (e->length < DV_ENCODED_FORM_MIN || !(c->ndates || c->nwordtags))
+        return 0;
+    if (!c->values_decided && decide_values(c) != 0)
+        return -1;
+    return c->nenc ? holds_any(c, e, &c->scan_enc, c->enc, c->enc_len, c->enc_kind, c->nenc, 0) : 0;
 }
 
 /* The days blob_uid_dates shifts by, once an instance: the run's date shift (DECISIONS 12: HMAC of the key and the
@@ -1574,6 +1666,8 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
             (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
             int text = profile_kept_text(&m, d);
             int names = text || scanned_for_own(tag, vr, d, depth) ? keeps_own_value(c, e, &m, d, text) : 0;
+            if (d == DV_DEC_CLEAN_TEXT && names == 0 && (names = cleaned_text_encodes_own(c, e)) > 0)
+                text = 1; /* a standard text: emptied, or its placeholder where the IOD requires a value */
             if (names < 0)
                 return -1;
             if (names)
@@ -1795,6 +1889,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     dv_own_scanner_free(c.scan_std);
     dv_own_scanner_free(c.scan_foreign);
     dv_own_scanner_free(c.scan_foreign_std);
+    dv_own_scanner_free(c.scan_enc);
     if (rc == 0 && res && w && DV_RESULT_HAS(res, text_findings))
         memcpy(res->text_findings, dv_text_worker_counts(w), sizeof(uint32_t) * DV_IT_COUNT);
     dv_text_worker_free(own_worker);

@@ -26,7 +26,7 @@ void dv_name_forms_free(dv_name_forms *nf);
 /* Called for each form of a name part: its bytes and how they must stand (DV_OWN_WORD for a single-byte
  * encoding, whose ASCII letters keep their case rules and word boundaries; DV_OWN_EXACT for a multi-byte one).
  * Nonzero stops the walk. */
-typedef int (*dv_name_form_fn)(void *ud, const uint8_t *form, size_t n, dv_own_kind kind);
+typedef dv_own_form_fn dv_name_form_fn;
 
 /* The forms of utf8[0, n), a name part with a character outside ASCII, in each encoding of its scripts
  * (Latin, Greek, Cyrillic, Hebrew, Arabic, Thai, or Chinese, Japanese and Korean) that has all its characters;

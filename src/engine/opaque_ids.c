@@ -16,6 +16,49 @@
 #include "engine/opaque_ids.h"
 #include "util/dv_hex.h"
 
+/* The smallest value given a hex form: 4 bytes, 8 hex digits (32 bits), as a name part is looked for raw. */
+#define HEX_MIN 4
+
+/* The base64 characters of v[0, n) encoded after k bytes (k = 0, 1, 2: where the encoding starts modulo 3) that
+ * v's bits alone decide, into out (cap bytes at most: a longer value's head, found wherever the whole is).
+ * Character j of the encoding stands for bits [6j, 6j + 6) of the k bytes and v; the first wholly in v's starts
+ * 0, 4 or 2 bits into v (k = 0, 1, 2), and the last ends where the bits left are fewer than 6. Their count: 4n/3 or
+ * a character or two fewer. */
+static size_t base64_inner(const uint8_t *v, size_t n, size_t k, uint8_t *out, size_t cap)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned skip = (unsigned)(2 * ((3 - k) % 3)), have = 0;
+    uint32_t acc = 0; /* the bits read and not yet written: have of them, at most 13 */
+    size_t o = 0;
+    for (size_t i = 0; i < n && o < cap; i++) {
+        acc = acc << 8 | v[i];
+        have += i == 0 ? 8 - skip : 8;
+        while (have >= 6 && o < cap) {
+            have -= 6;
+            out[o++] = (uint8_t)b64[(acc >> have) & 63];
+        }
+        acc &= (1u << have) - 1;
+    }
+    return o;
+}
+
+int dv_own_encoded_each(const uint8_t *v, size_t n, dv_own_form_fn fn, void *ud)
+{
+    uint8_t out[DV_UID_MAX];
+    int rc = 0;
+    for (size_t k = 0; k < 3 && n >= DV_OWN_BASE64_MIN && rc == 0; k++)
+        rc = fn(ud, out, base64_inner(v, n, k, out, sizeof out), DV_OWN_BASE64);
+    if (rc != 0 || n < HEX_MIN)
+        return rc;
+    static const char digits[] = "0123456789abcdef";
+    size_t len = 0;
+    for (size_t i = 0; i < n && len + 2 <= sizeof out; i++) {
+        out[len++] = (uint8_t)digits[v[i] >> 4];
+        out[len++] = (uint8_t)digits[v[i] & 15];
+    }
+    return fn(ud, out, len, DV_OWN_HEX);
+}
+
 /* A bulk value is read in pieces this big, each after the last SCAN_CARRY bytes of the one before: a value of up
  * to DV_UID_MAX bytes with the two bytes before it (a full stop and what precedes it) and the two after it, so one
  * across a piece boundary is found whole with what tells where it starts and ends. A later piece is scanned from
@@ -55,12 +98,27 @@ static uint8_t case_fold(uint8_t b)
     return has_case(b) ? (uint8_t)(b & ~0x20u) : b;
 }
 
+/* b in the standard base64 alphabet: the URL-safe one's - and _ are its + and /. */
+static uint8_t b64_fold(uint8_t b)
+{
+    return b == '-' ? '+' : b == '_' ? '/' : b;
+}
+
+/* How a kind's bytes compare: as they are, without case (case_fold), or across base64's alphabets (b64_fold). */
+enum { FOLD_NONE, FOLD_CASE, FOLD_B64 };
+
+static int fold_of(dv_own_kind kind)
+{
+    return kind == DV_OWN_WORD || kind == DV_OWN_HEX ? FOLD_CASE : kind == DV_OWN_BASE64 ? FOLD_B64 : FOLD_NONE;
+}
+
 int dv_own_same(const uint8_t *a, const uint8_t *b, size_t n, dv_own_kind kind)
 {
-    if (kind != DV_OWN_WORD)
+    int fold = fold_of(kind);
+    if (fold == FOLD_NONE)
         return memcmp(a, b, n) == 0;
     for (size_t i = 0; i < n; i++)
-        if (case_fold(a[i]) != case_fold(b[i]))
+        if (fold == FOLD_CASE ? case_fold(a[i]) != case_fold(b[i]) : b64_fold(a[i]) != b64_fold(b[i]))
             return 0;
     return 1;
 }
@@ -79,7 +137,7 @@ static int is_alnum(uint8_t b)
 typedef struct needle {
     const uint8_t *s;
     size_t len;
-    int fold;   /* letters compared without case (case_fold) */
+    int fold;   /* FOLD_CASE: letters compared without case (case_fold); FOLD_B64: across base64's alphabets */
     int number; /* digits continue it, and a full stop with a digit beyond it */
     int word;   /* letters and digits continue it */
     int date;   /* a time (2, 4 or 6 digits) may follow it: YYYYMMDD inside a DT */
@@ -98,9 +156,10 @@ typedef dv_own_scanner scanner;
 
 static needle needle_of(const char *v, size_t len, unsigned char kind)
 {
-    int exact = kind == DV_OWN_EXACT;
-    needle nd = {(const uint8_t *)v, len, kind == DV_OWN_WORD, kind != DV_OWN_WORD && !exact, kind == DV_OWN_WORD,
-                 kind == DV_OWN_DATE, kind == DV_OWN_PREFIX || exact};
+    /* found whatever stands around it: a multi-byte encoding's name, or an encoded value inside the longer text */
+    int exact = kind == DV_OWN_EXACT || kind == DV_OWN_BASE64 || kind == DV_OWN_HEX;
+    needle nd = {(const uint8_t *)v, len, fold_of((dv_own_kind)kind), kind != DV_OWN_WORD && !exact,
+                 kind == DV_OWN_WORD, kind == DV_OWN_DATE, kind == DV_OWN_PREFIX || exact};
     if (nd.word) {
         int digits = 1;
         for (size_t i = 0; i < len && digits; i++)
@@ -119,8 +178,10 @@ static void mark(uint64_t *table, const needle *nd, size_t at, uint64_t bit)
     }
     uint8_t c = nd->s[at];
     table[c] |= bit;
-    if (nd->fold && has_case(c))
+    if (nd->fold == FOLD_CASE && has_case(c))
         table[c ^ 0x20u] |= bit;
+    else if (nd->fold == FOLD_B64 && (c == '+' || c == '/'))
+        table[c == '+' ? '-' : '_'] |= bit;
 }
 
 dv_own_scanner *dv_own_scanner_new(const char (*vals)[DV_UID_MAX + 1], const size_t *lens,
@@ -213,13 +274,16 @@ static int ends_at(const needle *nd, const uint8_t *p, size_t m, int last)
 static size_t matched(const needle *nd, const uint8_t *p)
 {
     size_t i = 0;
-    if (!nd->fold) {
+    if (nd->fold == FOLD_NONE) {
         while (i < nd->len && p[i] == nd->s[i])
             i++;
-        return i;
+    } else if (nd->fold == FOLD_CASE) {
+        while (i < nd->len && case_fold(p[i]) == case_fold(nd->s[i]))
+            i++;
+    } else {
+        while (i < nd->len && b64_fold(p[i]) == nd->s[i]) /* held in the standard alphabet */
+            i++;
     }
-    while (i < nd->len && case_fold(p[i]) == case_fold(nd->s[i]))
-        i++;
     return i;
 }
 

@@ -3,6 +3,7 @@
 #define DV_ENGINE_OPAQUE_IDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dicomveil/dicomveil.h"
 #include "dicom/dv_ds.h"
@@ -27,11 +28,33 @@ typedef enum dv_own_kind {
     DV_OWN_PREFIX = 3,
     /* A name in a multi-byte encoding (Shift-JIS, EUC-KR, GB18030 ...: name_forms.h), compared exactly, whatever
      * stands around it: a trail byte of the character before or after it may be any ASCII letter or digit. */
-    DV_OWN_EXACT = 4
+    DV_OWN_EXACT = 4,
+    /* A value's bytes written base64 (dv_own_encoded_each: the characters its bytes alone decide), compared exactly
+     * but for the URL-safe alphabet's - and _, which stand for + and /; whatever stands around it (the rest of the
+     * encoded text). */
+    DV_OWN_BASE64 = 5,
+    /* A value's bytes written as hex digits (dv_own_encoded_each), compared without case, whatever stands around
+     * it (the rest of a hex dump). */
+    DV_OWN_HEX = 6
 } dv_own_kind;
 
+/* Called for each form of a value: its bytes and how they must stand. Nonzero stops the walk. */
+typedef int (*dv_own_form_fn)(void *ud, const uint8_t *form, size_t n, dv_own_kind kind);
+
+/* The shortest value given base64 forms (dv_own_encoded_each): 6 bytes, whose forms are 7 characters or more (42
+ * bits). A shorter one's (a 4-letter name part: 4 or 5 characters) turn up in any base64 text by chance. */
+#define DV_OWN_BASE64_MIN 6
+
+/* The forms of v[0, n) (a held name part, ID or date) as vendors encode what they serialize: base64 at each of the
+ * three places it can start from modulo 3 (DV_OWN_BASE64: the characters v's bytes alone decide, those that mix in a
+ * neighbour's bits left out; from DV_OWN_BASE64_MIN bytes), then hex digits (DV_OWN_HEX, from 4 bytes). A form over
+ * DV_UID_MAX bytes is cut to its head (found wherever the whole is). 0 when every form was given, else what fn returned.
+ * [test_engine: test_encoded_own_values] */
+int dv_own_encoded_each(const uint8_t *v, size_t n, dv_own_form_fn fn, void *ud);
+
 /* 1 when a scanner finds a value of kind where it finds b[0, n), a value of the same length: the same bytes, or
- * for DV_OWN_WORD the same under its case fold. The caller holds each value once. */
+ * for DV_OWN_WORD and DV_OWN_HEX the same under their case fold, for DV_OWN_BASE64 under its alphabets'. The
+ * caller holds each value once. */
 int dv_own_same(const uint8_t *a, const uint8_t *b, size_t n, dv_own_kind kind);
 
 /* The values looked for (vals[k], lens[k] bytes, 1 to DV_UID_MAX of them; at most DV_OWN_SCAN_MAX are taken), made
