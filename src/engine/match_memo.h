@@ -4,8 +4,8 @@
  * probes, VR and masked queries, the masked profile entries, IOD type searches), about a tenth of its work, and
  * a lookup here ~30 (bench/RESULTS.md "Per-core rate against cp, eighth pass"). Every key field and the plan are
  * compared exactly, so a memo never answers for another element or plan. Holds no value of any instance (tags and
- * decisions only). Bounded: DV_MATCH_MEMO_SLOTS entries (a new decision replaces the one in its slot), ~64 KB per
- * worker. Per worker, never shared (dv_run's pool). docs/decisions.md "Decisions are memoised per worker".
+ * decisions only). Bounded: DV_MATCH_MEMO_SLOTS entries in sets of two (a new decision replaces the older of its set's
+ * two), ~64 KB per worker. Per worker, never shared (dv_run's pool). docs/decisions.md "Decisions are memoised per worker".
  * [test_engine: test_match_memo_same_decisions] */
 #ifndef DV_ENGINE_MATCH_MEMO_H
 #define DV_ENGINE_MATCH_MEMO_H

@@ -839,7 +839,7 @@ static dv_decision matched(dv_match *m, dv_match_source src, dv_decision d)
 
 /* Step 1 of dv_plan_match_in (after the UID family's head is found): the first action (lowest index) whose queries
  * match tag (the head), VR vr; 1 with m and *d set, 0 when none does. */
-static int match_action(const dv_plan *p, const dv_plan_slot *s, uint32_t tag, uint16_t vr, int is_seq, dv_match *m,
+static inline int match_action(const dv_plan *p, const dv_plan_slot *s, uint32_t tag, uint16_t vr, int is_seq, dv_match *m,
                         dv_decision *d)
 {
     /* 1. actions: the first action (lowest index) whose queries match. */
@@ -879,7 +879,7 @@ static void match_clear(dv_match *m, uint32_t tag)
 }
 
 /* The start of a match: m cleared, and the slot of tag or of the UID its family follows (m->decided_tag, *tag). */
-static const dv_plan_slot *match_start(const dv_plan *p, uint32_t parent, uint32_t *tag, dv_match *m)
+static inline const dv_plan_slot *match_start(const dv_plan *p, uint32_t parent, uint32_t *tag, dv_match *m)
 {
     match_clear(m, *tag);
     const dv_plan_slot *s = slot_find(p, *tag);
