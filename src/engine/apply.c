@@ -609,6 +609,17 @@ static void own_values(apply_ctx *c)
     dv_charset_for_ds(NULL, &c->inst->ds, &c->word_cs); /* before the text stage may switch it to UTF-8 */
 }
 
+/* Append v (n <= DV_UID_MAX bytes, NUL-terminated) as kind at the end of one of the looked-for lists (own[],
+ * foreign[], enc[]: their values, lengths and kinds side by side; *count entries, the caller checked room). */
+static void list_append(char (*vals)[DV_UID_MAX + 1], size_t *lens, unsigned char *kinds, int *count,
+                        const uint8_t *v, size_t n, dv_own_kind kind)
+{
+    memcpy(vals[*count], v, n);
+    vals[*count][n] = '\0';
+    kinds[*count] = (unsigned char)kind;
+    lens[(*count)++] = n;
+}
+
 /* Append v (n bytes) to own[] as kind, unless there already or no room: 1 when appended. */
 static int hold(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind)
 {
@@ -617,10 +628,7 @@ static int hold(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind)
     for (int k = c->nown; k < c->nheld; k++)
         if (c->own_len[k] == n && c->own_kind[k] == kind && memcmp(c->own[k], v, n) == 0)
             return 0;
-    memcpy(c->own[c->nheld], v, n);
-    c->own[c->nheld][n] = '\0';
-    c->own_kind[c->nheld] = (unsigned char)kind;
-    c->own_len[c->nheld++] = n;
+    list_append(c->own, c->own_len, c->own_kind, &c->nheld, v, n, kind);
     return 1;
 }
 
@@ -653,10 +661,7 @@ static int hold_foreign(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
     if (held_in(c->own, c->own_len, c->own_kind, c->nown, c->nheld, v, n, kind) ||
         held_in(c->foreign, c->foreign_len, c->foreign_kind, 0, c->nforeign, v, n, kind))
         return 0;
-    memcpy(c->foreign[c->nforeign], v, n);
-    c->foreign[c->nforeign][n] = '\0';
-    c->foreign_kind[c->nforeign] = (unsigned char)kind;
-    c->foreign_len[c->nforeign++] = n;
+    list_append(c->foreign, c->foreign_len, c->foreign_kind, &c->nforeign, v, n, kind);
     return 0;
 }
 
@@ -879,10 +884,7 @@ static int hold_encoded(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
     apply_ctx *c = ud;
     if (n == 0 || n > DV_UID_MAX || c->nenc == DV_OWN_SCAN_MAX)
         return 0;
-    memcpy(c->enc[c->nenc], v, n);
-    c->enc[c->nenc][n] = '\0';
-    c->enc_kind[c->nenc] = (unsigned char)kind;
-    c->enc_len[c->nenc++] = n;
+    list_append(c->enc, c->enc_len, c->enc_kind, &c->nenc, v, n, kind);
     return 0;
 }
 
