@@ -251,6 +251,14 @@ static int rule_pn(lx *c, dv_error *err)
                 (T(c, b)->gap == DV_GAP_PERIOD && T(c, b + 1)->shape & DV_TOK_ALPHA && T(c, b)->keylen <= 3) ||
                 (T(c, b)->gap == DV_GAP_SPACE && (namey(c, b + 1) || initial(c, b + 1)))))
             b++;
+        /* A trigger or title before `=` is a key, not a name's other form (`pt=Smithson`, `patient=O'Brien`,
+         * `name=...` in a query or a parameter list became `[PERSON_NAME]=[PERSON_NAME]`; stop 50): the name, if
+         * any, starts after it. [test_lexicon: test_key_before_equals_not_a_name] */
+        int keyed = 0; /* the value of such a key: a name as `=` made it one before (privacy first) */
+        while (a < b && T(c, a)->gap == DV_GAP_EQUALS && (c->info[a] & (DV_LEX_TRIGGER | DV_LEX_TITLE))) {
+            a++;
+            keyed = 1;
+        }
         int names = 0, equals = 0, ok = 1;
         for (size_t k = a; k <= b; k++) {
             if (!alpha(c, k))
@@ -264,8 +272,9 @@ static int rule_pn(lx *c, dv_error *err)
         }
         /* A key and a one-letter value (a GE parameter list's `FA=C`, `Fa` being a family name; stop 37) is no
          * name's representations; a name's other form is a word (Xqzt=Vrbnik, Zembla=Зембла). */
-        int key_value = b == a + 1 && T(c, a)->gap == DV_GAP_EQUALS && (T(c, b)->shape & DV_TOK_ONECP);
-        if (ok && (names > 0 || equals > 0) && !key_value) {
+        int key_value = (b == a + 1 && T(c, a)->gap == DV_GAP_EQUALS && (T(c, b)->shape & DV_TOK_ONECP)) ||
+                        (keyed && a == b && (T(c, b)->shape & DV_TOK_ONECP));
+        if (ok && (names > 0 || equals > 0 || keyed) && !key_value) {
             if (emit_name(c, a, b, 85, 1, err) < 0)
                 return -1;
         }

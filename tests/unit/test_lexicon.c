@@ -266,6 +266,18 @@ static void test_pn_in_text(void **state)
                         "Zembla=\xD0\x97\xD0\xB5\xD0\xBC\xD0\xB1\xD0\xBB\xD0\xB0");
 }
 
+/* A trigger or title before `=` is a key of a query or a parameter list, not a name's other form: `pt=Smithson`
+ * became `[PERSON_NAME]=[PERSON_NAME]` (stop 50); its value is still a name, even one no lexicon knows. */
+static void test_key_before_equals_not_a_name(void **state)
+{
+    (void)state;
+    assert_string_equal(names("pt=Qzxwv"), "Qzxwv");
+    assert_string_equal(names("?patient=Vrbnik&x=1"), "Vrbnik");
+    assert_string_equal(names("Dr=Qzx^Vrb today"), "Qzx^Vrb");
+    assert_string_equal(names("name=Q"), ""); /* a one-letter value: a parameter, as FA=C */
+    assert_string_equal(names("with Xqzt=Vrbnik today"), "Xqzt=Vrbnik"); /* no key: both forms */
+}
+
 static void test_eponyms_stay(void **state)
 {
     (void)state;
@@ -355,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_lookup_tables),      cmocka_unit_test(test_fold_matches_generator),
         cmocka_unit_test(test_tokens_shapes_and_gaps), cmocka_unit_test(test_tokens_width_forms),
         cmocka_unit_test(test_title_makes_name),
+        cmocka_unit_test(test_key_before_equals_not_a_name),
         cmocka_unit_test(test_trigger_makes_name), cmocka_unit_test(test_pair_makes_name),
         cmocka_unit_test(test_top_pair_makes_name),
         cmocka_unit_test(test_inverted_pair_makes_name),
