@@ -893,15 +893,19 @@ static int hold_encoded(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
  * stop 49's red team: `Smithson^Harriet 19610423` in base64 stayed in an unknown LO under Basic, and
  * `patient=...;dob=...` in base64 in a kept private OB under DEIDENTIFY_TAG_CONTENTS). The values of own[nown,
  * nvalues) as held, in their case as written: a vendor's copy copies the attribute's bytes, and the other cases
- * would triple the forms. Bounded: the birth date first, then up to DV_ENCODED_DATES dates in all and
+ * would triple the forms. Bounded: the birth date first (also as YYYY-MM-DD), then up to DV_ENCODED_DATES dates in all and
  * DV_ENCODED_WORDS name parts and IDs in decide_held's order (the patient's own name and ID first): at most 56
  * forms, the rest not encoded (a vendor serializes the patient's own name, ID and dates). */
 static void hold_encoded_forms(apply_ctx *c, int nvalues)
 {
     int dates = 0, words = 0;
     if (c->have_dob) {
+        /* as held, and as XML's xs:date and JSON write it (stop 50's review: {"dob":"1961-04-23"} in base64 in a
+         * kept private OB and an unknown LO was kept); two of the dates' room */
+        char iso[10] = {c->dob[0], c->dob[1], c->dob[2], c->dob[3], '-', c->dob[4], c->dob[5], '-', c->dob[6], c->dob[7]};
         dv_own_encoded_each((const uint8_t *)c->dob, 8, hold_encoded, c);
-        dates++;
+        dv_own_encoded_each((const uint8_t *)iso, sizeof iso, hold_encoded, c);
+        dates += 2;
     }
     for (int k = c->nown; k < nvalues; k++) {
         const uint8_t *v = (const uint8_t *)c->own[k];

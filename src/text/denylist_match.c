@@ -672,6 +672,25 @@ static int match_split_identifier(dm *m, dv_error *err)
     return 0;
 }
 
+/* Two words of a pair that are ordinary words, not a name's syllables: `go to`, `no one`, `oh no`, `new man` are
+ * Goto, Noone, Ohno, Newman run together (stop 50's review: the patient Goto's `advised to go to the ED` lost
+ * `go to`). Only when one of them is a common word (common_word): then in mixed-case text a name's syllables are
+ * capitalised, the first always and the second after a space (a hyphen's may be lower case: Seo-yun), and in text
+ * that capitalises no word (all lower case, all capitals) both being common words says they are words. */
+static int plain_word_pair(const dm *m, size_t i)
+{
+    const dv_tok *t = &m->tk->t[i], *u = &m->tk->t[i + 1];
+    int ct = common_word(dv_tok_key(m->tk, i), t->keylen), cu = common_word(dv_tok_key(m->tk, i + 1), u->keylen);
+    if (!ct && !cu)
+        return 0;
+    int capitalised = 0; /* a word capitalised, not in capitals: the text writes names so (m->mixed is any lower) */
+    for (size_t j = 0; j < m->tk->n && !capitalised; j++)
+        capitalised = (m->tk->t[j].shape & (DV_TOK_CAP | DV_TOK_UPPER)) == DV_TOK_CAP;
+    if (!capitalised)
+        return ct && cu;
+    return !(t->shape & DV_TOK_CAP) || (t->gap == DV_GAP_SPACE && !(u->shape & DV_TOK_CAP));
+}
+
 /* A name part written as syllables apart: the PatientName's `Seoyun`, `Mingxuan` or `Ouyang` written `Seo-yun`,
  * `Ming Xuan`, `Ou-yang` (Korean and Chinese given names and compound surnames are romanised joined, hyphenated or
  * spaced, by whoever types them; stop 50: the given name stayed beside the redacted surname). Two Latin tokens of
@@ -680,6 +699,7 @@ static int match_split_identifier(dm *m, dv_error *err)
  * a PN's `Seo-yun` written `Seoyun`, is a part of its own (denylist.c add_component). [test_denylist:
  * test_syllables_apart] */
 #define SYLLABLES_MAX 64u
+
 static int match_split_syllables(dm *m, dv_error *err)
 {
     const dv_toks *tk = m->tk;
@@ -701,6 +721,8 @@ static int match_split_syllables(dm *m, dv_error *err)
         for (long p = first_part(m->dl, k, n, key_hash(k, n)); p >= 0; p = m->dl->parts[p].next) {
             if (m->dl->parts[p].common)
                 continue;
+            if (plain_word_pair(m, i)) /* asked only of a pair that makes a part: two lexicon look-ups */
+                break;
             if (emit(m, t->start, u->end, DV_IT_PERSON_NAME, 90, err) < 0)
                 return -1;
             i++; /* u is taken */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/dv_hex.h"
 #include "util/dv_utf8.h"
 
 /* The named references decoded, sorted by name (byte order) for a binary search: XML's five predefined entities,
@@ -82,11 +83,9 @@ static uint32_t named_ref(const char *s, size_t k)
 
 static int digit_of(char c, int hex)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (hex && lower(c) >= 'a' && lower(c) <= 'f')
-        return lower(c) - 'a' + 10;
-    return -1;
+    if (hex)
+        return dv_hex_value((uint8_t)c); /* util/dv_hex.h: the one reader of a hex digit */
+    return c >= '0' && c <= '9' ? c - '0' : -1;
 }
 
 /* A code point a numeric reference may stand for: no NUL, no surrogate, no control character but TAB, LF and CR

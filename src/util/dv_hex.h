@@ -1,5 +1,6 @@
-/* The value of one hexadecimal digit, for the readers of %XX escapes (text/tokens.c: a URL's escapes between a name's
- * parts; engine/opaque_ids.c: a kept value's escapes decoded before it is searched). */
+/* The value of one hexadecimal digit, for the readers of %XX escapes and hex references (text/escapes.c: a text's
+ * escapes decoded before detection; text/tokens.c: a URL's escapes between a name's parts; engine/opaque_ids.c: a
+ * kept value's escapes decoded before it is searched). */
 #ifndef DV_HEX_H
 #define DV_HEX_H
 
