@@ -97,7 +97,8 @@ static int ref_cp_ok(uint32_t v)
     return !(v >= 0x7F && v < 0xA0) && v <= 0x10FFFFu && !(v >= 0xD800u && v <= 0xDFFFu);
 }
 
-/* The reference at t[i] ('&'): its length (';' included) and its code point in *cp; 0 when none stands there.
+/* The reference at t[i] ('&'): its length (';' included, a numeric one's optional) and its code point in *cp; 0
+ * when none stands there.
  * Digits are read however many (leading zeros), the value saturating past U+10FFFF: the run read holds no other
  * '&', so the scan of a text stays linear. */
 static size_t ref_at(const char *t, size_t n, size_t i, uint32_t *cp)
@@ -110,8 +111,14 @@ static size_t ref_at(const char *t, size_t n, size_t i, uint32_t *cp)
         size_t s = j;
         for (int d; j < n && (d = digit_of(t[j], hex)) >= 0; j++)
             v = v > 0x10FFFFu ? v : v * (hex ? 16u : 10u) + (uint32_t)d;
-        if (j == s || j >= n || t[j] != ';' || !ref_cp_ok(v))
+        if (j == s || !ref_cp_ok(v))
             return 0;
+        /* without its ';' too, as HTML reads a numeric reference the next character ends (`Smi&#116hson`; the
+         * second review: browsers show Smithson, and it was kept) */
+        if (j == n || t[j] != ';') {
+            *cp = v;
+            return j - i;
+        }
     } else {
         size_t s = j;
         while (j < n && j - s <= REF_NAME_MAX && (digit_of(t[j], 0) >= 0 || (lower(t[j]) >= 'a' && lower(t[j]) <= 'z')))

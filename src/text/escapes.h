@@ -57,7 +57,8 @@ static inline int dv_esc_possible(const char *t, size_t n)
 
 /* Decode the escapes of t[0, n) (UTF-8) into r. Only a text holding `&` or `%` is read (dv_esc_possible);
  * r->n == 0 when no escape stands in it. Decoded, and nothing else:
- *  - numeric character references `&#NNN;` and `&#xHH;` (any case, leading zeros) of a code point that is no NUL,
+ *  - numeric character references `&#NNN;` and `&#xHH;` (any case, leading zeros; the `;` optional, as HTML reads
+ *    `&#116hson`) of a code point that is no NUL,
  *    surrogate or control character (but TAB, LF, CR) and at most U+10FFFF;
  *  - XML's five predefined entities, HTML's `&nbsp;`, `&times;`, `&divide;`, and HTML's names of the letters
  *    U+00C0-U+017F (Latin-1 Supplement and Latin Extended-A: `&eacute;`, `&ntilde;`, `&Lstrok;`, `&ccaron;`);
