@@ -21,6 +21,17 @@ static const char *const hira[HIRA_HI - HIRA_LO + 1] = {
     "wa", "wa", "i", "e", "o", "n", "vu", "ka", "ke",                                  /* ゎ-ゖ */
 };
 
+/* A Hepburn syllable's Kunrei-shiki spelling (the others are the same): si ti tu hu zi; yōon follows (sya, tya,
+ * zya: the i dropped before ya yu yo, as for kya). */
+static const char *kunrei(const char *r)
+{
+    static const char *const pairs[][2] = {{"shi", "si"}, {"chi", "ti"}, {"tsu", "tu"}, {"fu", "hu"}, {"ji", "zi"}};
+    for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++)
+        if (strcmp(r, pairs[k][0]) == 0)
+            return pairs[k][1];
+    return r;
+}
+
 static int small_kana(uint32_t h)
 {
     return h == 0x3041 || h == 0x3043 || h == 0x3045 || h == 0x3047 || h == 0x3049 || h == 0x3083 ||
@@ -95,7 +106,7 @@ size_t dv_romaji(const char *s, size_t len, int form, char *out, size_t cap)
             static const char *const va[4] = {"va", "vi", "ve", "vo"};
             r = va[h - 0x30F7];
         } else {
-            r = hira[h - HIRA_LO];
+            r = form == DV_ROMAJI_KUNREI ? kunrei(hira[h - HIRA_LO]) : hira[h - HIRA_LO];
         }
         size_t rn = strlen(r);
         if (h == 0x3063) { /* っ */
