@@ -6,6 +6,7 @@
 #include "text/denylist_internal.h"
 #include "text/tokens.h"
 #include "text/widthfold.h"
+#include "util/dv_utf8.h"
 
 typedef struct dm {
     const dv_denylist *dl;
@@ -732,11 +733,12 @@ static int match_split_syllables(dm *m, dv_error *err)
     return 0;
 }
 
-/* One hiragana code point (U+3041-U+309F: E3 81 81 - E3 82 9F), the token's whole text. */
+/* One hiragana code point (U+3041-U+309F), the token's whole text. */
 static int one_hiragana(const dm *m, const dv_tok *t)
 {
-    const unsigned char *u = (const unsigned char *)m->text + t->start;
-    return t->end - t->start == 3 && u[0] == 0xE3 && (u[1] == 0x81 ? u[2] >= 0x81 : u[1] == 0x82 && u[2] <= 0x9F);
+    size_t j = t->start;
+    int32_t cp = dv_utf8_next((const uint8_t *)m->text, t->end, &j);
+    return j == t->end && cp >= 0x3041 && cp <= 0x309F;
 }
 
 /* A piece glued with no gap to a name already found (DV_GAP_NONE: a change of script inside one run of letters,

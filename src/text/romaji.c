@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/dv_utf8.h"
+
 /* The hiragana U+3041-U+3096 (katakana are read 0x60 lower): each its romaji; "" for the sokuon っ, whose sound is
  * the next consonant's; small kana (ぁ ゃ ゎ ...) are marked by SMALL. */
 #define HIRA_LO 0x3041u
@@ -63,10 +65,12 @@ static void put(rbuf *b, const char *s, size_t k)
  * its byte count in *k; 0 for anything else. */
 static uint32_t next_kana(const unsigned char *u, size_t i, size_t len, size_t *k)
 {
-    if (i + 2 >= len || u[i] != 0xE3 || (u[i + 1] & 0xC0) != 0x80 || (u[i + 2] & 0xC0) != 0x80)
+    size_t j = i;
+    int32_t c = dv_utf8_next(u, len, &j);
+    if (c < 0)
         return 0;
-    uint32_t cp = (uint32_t)(u[i] & 0x0F) << 12 | (uint32_t)(u[i + 1] & 0x3F) << 6 | (u[i + 2] & 0x3F);
-    *k = 3;
+    *k = j - i;
+    uint32_t cp = (uint32_t)c;
     if (cp >= 0x30A1 && cp <= 0x30F6)
         cp -= 0x60;
     if ((cp >= HIRA_LO && cp <= HIRA_HI) || (cp >= 0x30F7 && cp <= 0x30FC))
