@@ -893,16 +893,17 @@ static int hold_encoded(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
  * stop 49's red team: `Smithson^Harriet 19610423` in base64 stayed in an unknown LO under Basic, and
  * `patient=...;dob=...` in base64 in a kept private OB under DEIDENTIFY_TAG_CONTENTS). The values of own[nown,
  * nvalues) as held, in their case as written: a vendor's copy copies the attribute's bytes, and the other cases
- * would triple the forms. Bounded: the birth date first (also as YYYY-MM-DD), then up to DV_ENCODED_DATES dates in all and
- * DV_ENCODED_WORDS name parts and IDs in decide_held's order (the patient's own name and ID first): at most 56
- * forms, the rest not encoded (a vendor serializes the patient's own name, ID and dates). */
+ * would triple the forms. Bounded: the birth date first (also as YYYY-MM-DD), then up to DV_ENCODED_DATES dates
+ * in all and DV_ENCODED_WORDS name parts and IDs in decide_held's order (the patient's own name and ID first): at
+ * most 56 forms, the rest not encoded (a vendor serializes the patient's own name, ID and dates). */
 static void hold_encoded_forms(apply_ctx *c, int nvalues)
 {
     int dates = 0, words = 0;
     if (c->have_dob) {
         /* as held, and as XML's xs:date and JSON write it (stop 50's review: {"dob":"1961-04-23"} in base64 in a
          * kept private OB and an unknown LO was kept); two of the dates' room */
-        char iso[10] = {c->dob[0], c->dob[1], c->dob[2], c->dob[3], '-', c->dob[4], c->dob[5], '-', c->dob[6], c->dob[7]};
+        char iso[10] = {c->dob[0], c->dob[1], c->dob[2], c->dob[3], '-',
+                        c->dob[4], c->dob[5], '-', c->dob[6], c->dob[7]};
         dv_own_encoded_each((const uint8_t *)c->dob, 8, hold_encoded, c);
         dv_own_encoded_each((const uint8_t *)iso, sizeof iso, hold_encoded, c);
         dates += 2;
@@ -958,9 +959,9 @@ static void hold_utf16_forms(apply_ctx *c, const uint8_t *v, size_t n)
  * own[]: at most DV_OWN_DATES_MAX distinct dates (each in two forms) and DV_OWN_WORDS_MAX names and IDs. A name
  * with a character outside ASCII is also held in its other written form (hold_recoded), after every name as
  * written: a vendor's XML or a percent-encoded address writes M\xfcller of an ISO_IR 100 instance as UTF-8
- * (M%C3%BCller), and a blob kept from before an instance was switched to UTF-8 holds its Latin-1. Then their
- * encoded forms (enc[]: hold_encoded_forms), all a value the text stage cleans is looked at for
- * (cleaned_text_encodes_own), so it does not pay for the other forms (decide_held). -1 out of memory. */
+ * (M%C3%BCller), and a blob kept from before an instance was switched to UTF-8 holds its Latin-1. The values
+ * alone: their encoded forms are built when a value first asks (encoded_held), their other forms by decide_held,
+ * so a value the text stage cleans (cleaned_text_encodes_own) pays for neither. -1 out of memory. */
 static int decide_values(apply_ctx *c)
 {
     c->values_decided = 1;
@@ -1029,7 +1030,6 @@ static int decide_values(apply_ctx *c)
     c->recoded = nrecode > 0;
     return 0;
 }
-
 
 /* The held values (decide_values) and their other forms (own[] grows meanwhile: the values are own[nown,
  * nvalues)), after them in own[], then in foreign[]. -1 out of memory. */
@@ -1219,7 +1219,6 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
     /* one scanner for standard values and others: no encoded form is left out of a standard value's */
     return encoded_held(c, e, std);
 }
-
 
 /* 1 when e, a value the text stage cleans, holds one of the held values' encoded forms (enc[]): the text stage
  * reads words and knows no encoding, so base64 or hex of the patient's name in a text it cleans stayed (stop 49's

@@ -422,8 +422,6 @@ static int has_escape(const uint8_t *b, size_t n, int last)
     return 0;
 }
 
-/* Look for the values in an inline value v[0, n), then, when it has %XX escapes, in a decoded copy of it (with what
- * is left of the budget). 1 found, 0 not, -1 out of memory (err set). */
 /* Is the head of a value (its first TEXT_HEAD bytes) text: at least 7 in 8 of them printable ASCII, tab or line
  * breaks? A base64 or hex serialization is (a config `\x01cfg=...\x00` too); a vendor's binary header is not. */
 #define TEXT_HEAD 4096u
@@ -437,6 +435,9 @@ static int mostly_text(const uint8_t *b, size_t n)
     return text * 8 >= n * 7;
 }
 
+/* Look for the values in an inline value v[0, n), then, when it has %XX escapes, in a decoded copy of it (with what
+ * is left of the budget; a scanner of encoded forms alone, text_only, neither in a value that is not text nor in a
+ * decoded copy). 1 found, 0 not, -1 out of memory (err set). */
 static int scan_inline(scanner *sc, const uint8_t *v, size_t n, const dv_elem *e, dv_error *err)
 {
     if (sc->text_only && !mostly_text(v, n))
