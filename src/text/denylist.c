@@ -178,9 +178,8 @@ static void note_prefixes(dv_denylist *dl, const char *k, size_t n)
 {
     uint32_t h = key_hash(k, 1);
     for (size_t len = 2; len + 2 <= n; len++) {
-        h = (h ^ (unsigned char)k[len - 1]) * 16777619u; /* key_hash(k, len), FNV-1a one byte on */
-        unsigned b = dl_bloom_bit(h);
-        dl->prefix_bloom[b >> 6] |= (uint64_t)1 << (b & 63);
+        h = key_hash_on(h, k + len - 1, 1); /* key_hash(k, len) */
+        dl_bloom_set(dl->prefix_bloom, h);
     }
 }
 
@@ -433,18 +432,6 @@ static int add_joined_syllables(dv_denylist *dl, const dv_toks *tk, int role, dv
     return added;
 }
 
-/* The romaji of a kana component (romaji.h) in form: read from its full-width twin, which dv_romaji reads whether
- * hiragana or katakana (a half-width PN group, `ﾂｷﾓﾘ`, has no other full-width form). 0 when it is not all kana. */
-static size_t romaji_twin(const char *s, size_t len, int form, char *out, size_t cap, int *changed)
-{
-    char full[DV_DENYLIST_VALUE_MAX];
-    int twin;
-    size_t n = kana_twin(s, len, full, sizeof full, &twin);
-    n = twin && n ? dv_romaji(full, n, form, out, cap) : 0;
-    *changed = n > 0;
-    return n;
-}
-
 static int add_component(dv_denylist *dl, const char *s, size_t len, int role, dv_error *err)
 {
     int added = 0;
@@ -458,6 +445,10 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
      * ...) would otherwise give their product. */
     enum { PASS_TRANSLIT = 1, PASS_KANA, PASS_ROMAJI, PASS_HAN = PASS_ROMAJI + DV_ROMAJI_FORMS };
     int nhan = 0, hanmore[DL_HAN_DIRS] = {1, 1, 1};
+    /* The kana twin (PASS_KANA), kept for the romaji forms: dv_romaji reads full-width hiragana or katakana, and a
+     * half-width PN group (`ﾂｷﾓﾘ`) has no other full-width form; 0 bytes when the component has no kana. */
+    char kana[DV_DENYLIST_VALUE_MAX];
+    size_t nkana = 0;
     for (int pass = 0; pass < PASS_HAN + DL_HAN_DIRS * (han ? DL_HAN_FORMS : 0) && nhan < DL_HAN_FORMS; pass++) {
         char alt[DV_DENYLIST_VALUE_MAX * 2]; /* a Han twin may be longer (3-byte characters with 4-byte variants) */
         const char *src = s;
@@ -468,10 +459,14 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
                 n = transliterate(s, len, alt, sizeof alt, &changed);
             } else if (pass == PASS_KANA) {
                 n = kana_twin(s, len, alt, sizeof alt, &changed);
+                if (changed && n <= sizeof kana) {
+                    memcpy(kana, alt, n);
+                    nkana = n;
+                }
             } else if (pass < PASS_HAN) {
-                if (!han)
-                    continue; /* kana are 3-byte characters too */
-                n = romaji_twin(s, len, pass - PASS_ROMAJI, alt, sizeof alt, &changed);
+                /* the romaji of a component all kana (romaji.h), in form pass - PASS_ROMAJI; 0 for any other */
+                n = nkana ? dv_romaji(kana, nkana, pass - PASS_ROMAJI, alt, sizeof alt) : 0;
+                changed = n > 0;
             } else {
                 int dir = (pass - PASS_HAN) % DL_HAN_DIRS, k = (pass - PASS_HAN) / DL_HAN_DIRS;
                 if (!hanmore[dir])

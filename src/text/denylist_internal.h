@@ -47,7 +47,7 @@ typedef struct dl_part {
 #define DL_HASH_MIN 64u
 
 struct dv_denylist {
-    /* The key hashes (bloom_bit of key_hash) of every proper prefix of 2 letters or more of the Latin parts of 4
+    /* The key hashes (dl_bloom_set of key_hash) of every proper prefix of 2 letters or more of the Latin parts of 4
      * letters or more: a text token that starts no part is not joined with the next one (denylist_match.c
      * match_split_syllables) at the cost of one bit test. */
     uint64_t prefix_bloom[16];
@@ -67,18 +67,35 @@ struct dv_denylist {
     size_t ndate_seen;
 };
 
-static inline uint32_t key_hash(const char *k, size_t n)
+/* FNV-1a of k[0, n) continued from h: key_hash(k, n + m) is key_hash_on(key_hash(k, n), k + n, m). */
+static inline uint32_t key_hash_on(uint32_t h, const char *k, size_t n)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)k[i]) * 16777619u;
     return h;
 }
 
-/* The bit of a 1024-bit bloom filter a key hash sets (the text's tokens, the parts' prefixes). */
+static inline uint32_t key_hash(const char *k, size_t n)
+{
+    return key_hash_on(2166136261u, k, n); /* FNV-1a */
+}
+
+/* A 1024-bit bloom filter of key hashes (the text's tokens, the parts' prefixes): the bit h sets, and its test. */
 static inline unsigned dl_bloom_bit(uint32_t h)
 {
     return (h ^ (h >> 16)) & 1023u;
+}
+
+static inline void dl_bloom_set(uint64_t bloom[16], uint32_t h)
+{
+    unsigned b = dl_bloom_bit(h);
+    bloom[b >> 6] |= (uint64_t)1 << (b & 63);
+}
+
+static inline int dl_bloom_has(const uint64_t bloom[16], uint32_t h)
+{
+    unsigned b = dl_bloom_bit(h);
+    return (bloom[b >> 6] >> (b & 63)) & 1;
 }
 
 /* The slot of key k (its chain, or the empty slot where it would go). */

@@ -14,16 +14,12 @@ typedef struct dm {
     const char *text;
     dv_findings *out;
     int mixed;
+    int capitalised; /* a word capitalised, not in capitals: the text writes names so (mixed: any lower case) */
     const uint32_t *th; /* per token: key_hash of its key */
     const long *head;   /* per token: the first part with its key, or -1 */
-    uint64_t bloom[16]; /* the tokens' key hashes (bloom_bit): a phrase none of whose words is here is skipped */
+    uint64_t bloom[16]; /* the tokens' key hashes (dl_bloom_set): a phrase none of whose words is here is skipped */
 } dm;
 
-static int bloom_has(const dm *m, uint32_t h)
-{
-    unsigned b = dl_bloom_bit(h);
-    return (m->bloom[b >> 6] >> (b & 63)) & 1;
-}
 
 /* The parts of a deny-listed value joined by this gap are still that value. An underscore joins too: an ID
  * written PAT_0042_B is its three words joined by it, and a name in a file-name style (ZELDA_QUIXLINGTON) is
@@ -130,9 +126,9 @@ static int match_phrases(dm *m, dv_error *err)
         if (ph->kind == PH_DIGITS)
             continue;
         /* a match starts at the phrase's first word (an institution's, street's or place's: at any word) */
-        int maybe = bloom_has(m, ph->whash[0]);
+        int maybe = dl_bloom_has(m->bloom, ph->whash[0]);
         for (size_t w = 1; w < ph->nwords && !maybe && place_like(ph); w++)
-            maybe = bloom_has(m, ph->whash[w]);
+            maybe = dl_bloom_has(m->bloom, ph->whash[w]);
         if (!maybe)
             continue;
         for (size_t i = 0; i < tk->n; i++) {
@@ -684,10 +680,7 @@ static int plain_word_pair(const dm *m, size_t i)
     int ct = common_word(dv_tok_key(m->tk, i), t->keylen), cu = common_word(dv_tok_key(m->tk, i + 1), u->keylen);
     if (!ct && !cu)
         return 0;
-    int capitalised = 0; /* a word capitalised, not in capitals: the text writes names so (m->mixed is any lower) */
-    for (size_t j = 0; j < m->tk->n && !capitalised; j++)
-        capitalised = (m->tk->t[j].shape & (DV_TOK_CAP | DV_TOK_UPPER)) == DV_TOK_CAP;
-    if (!capitalised)
+    if (!m->capitalised)
         return ct && cu;
     return !(t->shape & DV_TOK_CAP) || (t->gap == DV_GAP_SPACE && !(u->shape & DV_TOK_CAP));
 }
@@ -709,8 +702,7 @@ static int match_split_syllables(dm *m, dv_error *err)
         if ((t->gap != DV_GAP_SPACE && t->gap != DV_GAP_HYPHEN) || t->keylen < 2 || t->script != DV_SCRIPT_OTHER ||
             !(t->shape & DV_TOK_ALPHA))
             continue;
-        unsigned b = dl_bloom_bit(m->th[i]);
-        if (!((m->dl->prefix_bloom[b >> 6] >> (b & 63)) & 1))
+        if (!dl_bloom_has(m->dl->prefix_bloom, m->th[i]))
             continue;
         if (u->keylen < 2 || u->script != DV_SCRIPT_OTHER || !(u->shape & DV_TOK_ALPHA) ||
             t->keylen + u->keylen > SYLLABLES_MAX || covered(m->out, t->start, u->end))
@@ -883,15 +875,16 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
             return dv_fail(err, DV_ERR_NOMEM, "deny-list scratch for %zu tokens", tk->n);
         }
     }
-    dm m = {.dl = dl, .tk = tk, .text = utf8, .out = out, .mixed = 0, .th = th, .head = head};
+    dm m = {.dl = dl, .tk = tk, .text = utf8, .out = out, .mixed = 0, .capitalised = 0, .th = th, .head = head};
     for (size_t i = 0; i < tk->n; i++) {
         const dv_tok *t = &tk->t[i];
         uint8_t s = t->shape;
         if ((s & DV_TOK_LOWER) || ((s & DV_TOK_CAP) && !(s & DV_TOK_UPPER)))
             m.mixed = 1;
+        if ((s & (DV_TOK_CAP | DV_TOK_UPPER)) == DV_TOK_CAP)
+            m.capitalised = 1;
         th[i] = key_hash(dv_tok_key(tk, i), t->keylen);
-        unsigned b = dl_bloom_bit(th[i]);
-        m.bloom[b >> 6] |= (uint64_t)1 << (b & 63);
+        dl_bloom_set(m.bloom, th[i]);
         head[i] = t->keylen && dv_script_whole_words(t->script) ? first_part(dl, dv_tok_key(tk, i), t->keylen, th[i]) : -1;
     }
     int rc = 0;
