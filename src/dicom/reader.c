@@ -833,7 +833,10 @@ static const ts_info *ts_lookup(const char *uid)
 
 static void set_ts(dv_instance *inst, const char *uid)
 {
-    snprintf(inst->ts_uid, sizeof inst->ts_uid, "%s", uid);
+    /* a bounded copy, as snprintf's "%s" made it, without its ~600 instructions an instance */
+    size_t n = strnlen(uid, sizeof inst->ts_uid - 1);
+    memcpy(inst->ts_uid, uid, n);
+    inst->ts_uid[n] = '\0';
     const ts_info *t = ts_lookup(uid);
     inst->ts_kind = t ? (dv_ts_kind)t->kind : DV_TS_EXPLICIT_LE;
 }

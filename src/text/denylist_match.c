@@ -195,6 +195,10 @@ static int match_digits(dm *m, dv_error *err)
         if (ph->kind != PH_DIGITS)
             continue;
         for (size_t i = 0; i < tk->n; i++) {
+            /* a run starts with the value's first digit: most tokens are ruled out by one byte, before the
+             * loop below reads each of their bytes */
+            if (tk->t[i].keylen == 0 || dv_tok_key(tk, i)[0] != ph->key[0])
+                continue;
             size_t got = 0, j = i;
             int ok = 0;
             while (j < tk->n) {
