@@ -19,10 +19,8 @@
 
 #include "text/clitics.h"
 #include "text/denylist_internal.h"
-#include "text/eras.h"
 #include "text/han_variants.h"
 #include "text/id_number.h"
-#include "text/months.h"
 #include "text/romaji.h"
 #include "text/tokens.h"
 #include "text/widthfold.h"
@@ -569,64 +567,10 @@ int dv_denylist_add_date(dv_denylist *dl, dv_infotype type, const char *da, size
     for (size_t i = 0; i < dl->ndate_seen; i++)
         if (dl->date_seen[i] == seen)
             return 1; /* as add_phrase answers for a value already there */
-    /* the English name (months.c) in the upper case of the deny-list's keys */
-    const char *name = dv_month_name(DV_MONTH_EN, DV_MONTH_FULL, m);
-    char mon[DV_MONTH_WORD_MAX], mon3[5];
-    size_t ml = strlen(name);
-    for (size_t i = 0; i <= ml; i++)
-        mon[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 0x20 : name[i]);
-    memcpy(mon3, mon, 3);
-    mon3[3] = 0;
-    const char *sfx = (d % 10 == 1 && d != 11) ? "ST" : (d % 10 == 2 && d != 12) ? "ND"
-                      : (d % 10 == 3 && d != 13) ? "RD" : "TH";
-    char forms[40][48];
-    int nf = 0;
-#define FORM(...) snprintf(forms[nf++], sizeof forms[0], __VA_ARGS__)
-    FORM("%04d%02d%02d", y, m, d);
-    FORM("%04d %02d %02d", y, m, d);
-    FORM("%04d %d %d", y, m, d);
-    FORM("%02d %02d %04d", d, m, y);
-    FORM("%d %d %04d", d, m, y);
-    FORM("%02d %02d %04d", m, d, y);
-    FORM("%d %d %04d", m, d, y);
-    FORM("%02d %02d %02d", d, m, y % 100);
-    FORM("%02d %02d %02d", m, d, y % 100);
-    FORM("%02d%02d%04d", d, m, y);
-    FORM("%02d%02d%04d", m, d, y);
-    FORM("%d %s %04d", d, mon3, y);
-    FORM("%02d %s %04d", d, mon3, y);
-    FORM("%d %s %04d", d, mon, y);
-    FORM("%02d %s %04d", d, mon, y);
-    FORM("%d%s %s %04d", d, sfx, mon, y);
-    FORM("%d%s %s %04d", d, sfx, mon3, y);
-    FORM("%s %d %04d", mon, d, y);
-    FORM("%s %02d %04d", mon, d, y);
-    FORM("%s %d %04d", mon3, d, y);
-    FORM("%s %d%s %04d", mon, d, sfx, y);
-    FORM("%s %d%s %04d", mon3, d, sfx, y);
-    FORM("%d %s %02d", d, mon3, y % 100);
-    /* two-digit years: year first (61-03-14), compact (610314, 140361, 031461), without zero padding
-     * (3/14/61, 14/3/61, 61/3/14) */
-    FORM("%02d %02d %02d", y % 100, m, d);
-    FORM("%02d%02d%02d", y % 100, m, d);
-    FORM("%02d%02d%02d", d, m, y % 100);
-    FORM("%02d%02d%02d", m, d, y % 100);
-    FORM("%d %d %02d", m, d, y % 100);
-    FORM("%d %d %02d", d, m, y % 100);
-    FORM("%02d %d %d", y % 100, m, d);
-    FORM("%04d %s %02d", y, mon3, d);
-    if (m == 9) {
-        FORM("%d SEPT %04d", d, y);
-        FORM("SEPT %d %04d", d, y);
-    }
-    /* the Thai solar calendar's Buddhist era (eras.h), which Thai records write birth dates in: 23/04/2504 for
-     * 1961-04-23 (the i18n audit: kept) */
-    FORM("%02d %02d %04d", d, m, y + DV_BE_OFFSET);
-    FORM("%d %d %04d", d, m, y + DV_BE_OFFSET);
-    FORM("%04d %02d %02d", y + DV_BE_OFFSET, m, d);
-#undef FORM
+    char forms[DL_DATE_FORMS_MAX][DL_DATE_FORM_BYTES];
+    size_t nf = dl_date_forms(y, m, d, forms);
     int added = 0;
-    for (int i = 0; i < nf; i++) {
+    for (size_t i = 0; i < nf; i++) {
         int r = add_phrase(dl, PH_WORDS, type, forms[i], strlen(forms[i]), err);
         if (r < 0)
             return -1;

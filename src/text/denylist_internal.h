@@ -172,4 +172,14 @@ static inline int dl_gc_maybe(const char *k, size_t n)
     return 0;
 }
 
+/* The written forms of the date y-m-d the deny-list holds (denylist_dates.c), as folded keys (words joined by one
+ * space; digits and upper-case letters): 20190314, 2019 03 14, 14 03 2019, 14 3 2019, 03 14 2019, 14 03 19,
+ * 14032019, 14 MAR 2019, 14 MARCH 2019, 14TH MARCH 2019, MARCH 14 2019, 190314, 140319, 031419, 19 3 14,
+ * 2019 MAR 14, 14 SEPT 2019 for a September date, 14 03 2562 (the Thai Buddhist era) ... Their count (at most
+ * DL_DATE_FORMS_MAX, each shorter than DL_DATE_FORM_BYTES); 0 for a month or day out of range.
+ * [test_denylist: test_date_forms_written] */
+#define DL_DATE_FORMS_MAX 40
+#define DL_DATE_FORM_BYTES 48
+size_t dl_date_forms(int y, int m, int d, char forms[DL_DATE_FORMS_MAX][DL_DATE_FORM_BYTES]);
+
 #endif
