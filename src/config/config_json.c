@@ -156,6 +156,16 @@ static json_t *get(const json_t *obj, const char *key)
     return (v && !json_is_null(v)) ? v : NULL;
 }
 
+/* A string field without presence (proto3 `string` or `bytes`: maskingCharacter, cryptoKey) as get finds it, or
+ * NULL when it holds "" too: proto3 JSON reads its default value, the empty string, as the field not set, so
+ * Google's API defaults `maskingCharacter: ""` to "*" and `cryptoKey: ""` to a generated key (here the run's
+ * key, DECISIONS 7). A member of another type is returned for check_string_member to refuse. */
+static json_t *get_scalar(const json_t *obj, const char *key)
+{
+    json_t *v = get(obj, key);
+    return v && json_is_string(v) && json_string_length(v) == 0 ? NULL : v;
+}
+
 /* parent.<field `key` as the client wrote it in obj> (its JSON name when absent): every path names a field by
  * the key the input used, so `dicom_tag_config` is reported as such. */
 static void path_field(char *out, const char *parent, const json_t *obj, const char *key)
@@ -677,7 +687,7 @@ static int parse_key_config(const json_t *v, const char *path, dv_xform *xf, dv_
         path_field(p, path, v, "kmsWrapped");
         if (!json_is_object(kms))
             return cfail(err, p, "must be an object");
-        if (get(v, "cryptoKey"))
+        if (get_scalar(v, "cryptoKey"))
             return cfail(err, p, "must not be set together with %s", written_as(v, "cryptoKey"));
         if (check_keys(kms, p, kms_keys, COUNT(kms_keys), err) || check_string_member(kms, "cryptoKey", p, err) ||
             check_string_member(kms, "wrappedKey", p, err))
@@ -686,7 +696,7 @@ static int parse_key_config(const json_t *v, const char *path, dv_xform *xf, dv_
                      "not supported: dicomveil has no Cloud KMS to unwrap the key; give cryptoKey (base64) or "
                      "neither (the run's key is used)");
     }
-    const json_t *k = get(v, "cryptoKey");
+    const json_t *k = get_scalar(v, "cryptoKey");
     if (k) {
         path_field(p, path, v, "cryptoKey");
         int n = dv_key_from_base64(json_string_value(k), json_string_length(k), xf->key);
@@ -756,7 +766,7 @@ static int parse_info_type_transformation(const json_t *v, const char *path, dv_
                 return -1;
             out->xf.mask[0] = '*'; /* the API's default */
             out->xf.mask_len = 1;
-            const json_t *mc = get(x, "maskingCharacter");
+            const json_t *mc = get_scalar(x, "maskingCharacter");
             char q[PATH_MAX_LEN];
             path_field(q, p, x, "maskingCharacter");
             if (mc && parse_mask_char(mc, q, &out->xf, err))

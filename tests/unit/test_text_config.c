@@ -87,6 +87,45 @@ static void test_text_config_parsed(void **state)
     dv_config_clear(&cfg);
 }
 
+/* proto3 JSON reads a string or bytes field's default value, "", as the field not set, and so does Google's API:
+ * `maskingCharacter: ""` masks with the default `*`, `cryptoKey: ""` uses the generated (here: the run's) key, as
+ * when they are absent. Before, both were refused. A value of another type is still refused. */
+static void test_empty_string_is_default(void **state)
+{
+    (void)state;
+    dv_config a, b;
+    parse_ok("{\"text\": {\"additionalTransformations\": [{\"infoTypes\": [\"PERSON_NAME\"], \"characterMaskConfig\": "
+             "{\"maskingCharacter\": \"\"}}, {\"infoTypes\": [\"DATE\"], \"dateShiftConfig\": {\"cryptoKey\": \"\"}}, "
+             "{\"infoTypes\": [\"PHONE_NUMBER\"], \"cryptoHashConfig\": {\"crypto_key\": \"\"}}]}}",
+             &a);
+    parse_ok("{\"text\": {\"additionalTransformations\": [{\"infoTypes\": [\"PERSON_NAME\"], \"characterMaskConfig\": "
+             "{}}, {\"infoTypes\": [\"DATE\"], \"dateShiftConfig\": {}}, {\"infoTypes\": [\"PHONE_NUMBER\"], "
+             "\"cryptoHashConfig\": {}}]}}",
+             &b);
+    assert_int_equal(a.text.nxf, 3);
+    assert_int_equal(b.text.nxf, 3);
+    for (size_t i = 0; i < 3; i++) {
+        const dv_xform *x = &a.text.xf[i].xf, *y = &b.text.xf[i].xf;
+        assert_int_equal(x->kind, y->kind);
+        assert_int_equal(x->mask_len, y->mask_len);
+        assert_memory_equal(x->mask, y->mask, x->mask_len);
+        assert_int_equal(x->key_len, 0);
+        assert_int_equal(y->key_len, 0);
+    }
+    assert_int_equal(a.text.xf[0].xf.kind, DV_XF_MASK);
+    assert_int_equal(a.text.xf[0].xf.mask_len, 1);
+    assert_int_equal(a.text.xf[0].xf.mask[0], '*');
+    dv_config_clear(&a);
+    dv_config_clear(&b);
+    /* another type, and "" beside kmsWrapped (which is refused for itself), are not the default */
+    parse_err("{\"text\": {\"additionalTransformations\": [{\"characterMaskConfig\": {\"maskingCharacter\": 0}}]}}",
+              "maskingCharacter: must be a string");
+    parse_err("{\"text\": {\"transformations\": [{\"infoTypes\": [\"DATE\"], \"dateShiftConfig\": {\"cryptoKey\": \"\", "
+              "\"kmsWrapped\": {\"cryptoKey\": \"projects/p/locations/l/keyRings/r/cryptoKeys/k\", \"wrappedKey\": "
+              "\"AA==\"}}}]}}",
+              "config.text.transformations[0].dateShiftConfig.kmsWrapped: not supported");
+}
+
 static void test_text_config_errors(void **state)
 {
     (void)state;
@@ -104,8 +143,6 @@ static void test_text_config_errors(void **state)
               "config.text.additionalTransformations[0].characterMaskConfig.maskingCharacter: must be exactly one");
     parse_err("{\"text\": {\"additionalTransformations\": [{\"characterMaskConfig\": {\"maskingCharacter\": \"^\"}}]}}",
               "maskingCharacter: must be exactly one printable character other than");
-    parse_err("{\"text\": {\"additionalTransformations\": [{\"characterMaskConfig\": {\"maskingCharacter\": \"\"}}]}}",
-              "maskingCharacter: must be exactly one");
     parse_err("{\"text\": {\"additionalTransformations\": [{\"infoTypes\": [\"DATE\"]}]}}",
               "config.text.additionalTransformations[0]: no transformation");
     parse_err("{\"text\": {\"profileType\": \"FULL\"}}", "config.text.profileType");
@@ -169,6 +206,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_config_parsed),
         cmocka_unit_test(test_text_config_errors),
+        cmocka_unit_test(test_empty_string_is_default),
         cmocka_unit_test(test_text_accepted_by_deidentify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
