@@ -108,6 +108,8 @@ int dv_charset_decode(dv_charset_ctx *ctx, const dv_charset *cs, uint16_t vr, co
         decode_utf8(in, len, &o, &res->flags);
     } else if (first == DV_CST_GB18030 || first == DV_CST_GBK) {
         rc = decode_iconv(ctx, first, in, len, &o, &res->flags, err);
+    } else if (cs_plain_ascii(in, len, cs->iso2022)) {
+        cs_put_bytes(&o, in, len); /* what cs_decode_iso2022 would give, flags and style none */
     } else {
         rc = cs_decode_iso2022(ctx, cs, vr, in, len, &o, &res->flags, &res->style, err);
     }
@@ -156,6 +158,9 @@ int dv_charset_encode(dv_charset_ctx *ctx, const dv_charset *cs, uint16_t vr, co
         rc = DV_CHARSET_OK;
     } else if (first == DV_CST_GB18030 || first == DV_CST_GBK) {
         rc = encode_iconv(ctx, first, s, len, &o, &bad, err);
+    } else if (!cs->iso2022 && cs_plain_ascii(s, len, 0)) {
+        cs_put_bytes(&o, s, len); /* what cs_encode_iso2022 would give outside ISO 2022 */
+        rc = DV_CHARSET_OK;
     } else {
         rc = cs_encode_iso2022(ctx, cs, vr, s, len, style, &o, &bad, err);
     }

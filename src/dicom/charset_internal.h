@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "dv_charset.h"
 
 /* Graphic character sets that ISO 2022 designates to G0 or G1 (PS3.3 Tables C.12-3 and C.12-4). */
@@ -68,6 +69,30 @@ static inline void cs_put(cs_out *o, uint8_t b)
     else
         o->overflow = 1;
 }
+/* n bytes at once, as n cs_put calls would put them (those that fit, then overflow). */
+static inline void cs_put_bytes(cs_out *o, const uint8_t *b, size_t n)
+{
+    size_t room = o->cap - o->len, k = n < room ? n : room;
+    if (k > 0) {
+        memcpy(o->p + o->len, b, k);
+        o->len += k;
+    }
+    if (k < n)
+        o->overflow = 1;
+}
+
+/* 1 when every byte of s[0, n) is below 0x80 and, where the set is ISO 2022 (esc_matters), none is ESC: then the
+ * ISO 2022 decoder and (outside ISO 2022) encoder give each byte back as it is (the initial G0 is ASCII or JIS X
+ * 0201 Romaji, read as ASCII; no escape changes it; delimiters and controls only reset that state), so the caller
+ * copies it instead: most values of most instances are such text. [test_charset: test_plain_ascii_as_written] */
+static inline int cs_plain_ascii(const uint8_t *s, size_t n, int esc_matters)
+{
+    uint8_t any = 0;
+    for (size_t i = 0; i < n; i++)
+        any |= s[i];
+    return !(any & 0x80) && !(esc_matters && n && memchr(s, 0x1B, n));
+}
+
 static inline void cs_put_cp(cs_out *o, uint32_t cp)
 {
     if (cp < 0x80) {

@@ -14,6 +14,7 @@
 
 #include "dicomveil/dicomveil.h"
 #include "dicom/dv_charset.h"
+#include "dicom/charset_internal.h"
 #include "dicom/dv_ds.h"
 #include "dicom/dv_vr.h"
 #include "dv_build.h"
@@ -221,6 +222,66 @@ static void test_delimiters(void **state)
     decode_ok(ctx, "\\ISO 2022 IR 149", "LT", "\x1b$)C\xfb\xf3^\xd1\xce", 9, "\xe6\xb4\xaa^\xe5\x90\x89", 0);
     /* JIS X 0201 Romaji is read as ASCII: 0x5C is the value delimiter, 0x7E a tilde (as pydicom does). */
     decode_ok(ctx, "ISO_IR 13", "LO", "A\\~", 3, "A\\~", 0);
+    dv_charset_ctx_free(ctx);
+}
+
+/* Text of bytes below 0x80 (and no ESC where ISO 2022 applies) is copied by dv_charset_decode and, outside ISO 2022,
+ * dv_charset_encode, without the ISO 2022 codec (charset_codec.c, cs_plain_ascii): the copy must be what the codec
+ * gives, flags and style included. Every such byte, in random strings from a fixed seed, under sets with each
+ * initial G0 (ASCII, JIS X 0201 Romaji) and with ISO 2022 or not, in VRs with and without delimiters; and output
+ * buffers too small (the same bytes fit, then overflow). Strings with ESC under ISO 2022 must not be copied. */
+static void test_plain_ascii_as_written(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {"", "ISO_IR 100", "ISO_IR 13", "ISO_IR 144", "ISO_IR 166",
+                                       "\\ISO 2022 IR 87", "ISO 2022 IR 6\\ISO 2022 IR 100", "ISO 2022 IR 13\\ISO 2022 IR 87"};
+    static const char *const vrs[] = {"PN", "LO", "LT", "UT", "SH"};
+    dv_charset_ctx *ctx = dv_charset_ctx_new();
+    uint32_t x = 12345u;
+    uint8_t in[300], fast[300], slow[300];
+    for (size_t si = 0; si < sizeof sets / sizeof sets[0]; si++) {
+        dv_charset cs = cs_of(sets[si]);
+        for (size_t vi = 0; vi < sizeof vrs / sizeof vrs[0]; vi++) {
+            uint16_t vr = vr_of(vrs[vi]);
+            for (int round = 0; round < 300; round++) {
+                x = x * 1664525u + 1013904223u;
+                size_t n = (x >> 8) % 200, cap = round % 7 == 0 ? n / 2 : sizeof fast;
+                for (size_t k = 0; k < n; k++) {
+                    x = x * 1664525u + 1013904223u;
+                    in[k] = (uint8_t)((x >> 24) & 0x7F);
+                    if (round % 2 && in[k] == 0x1B)
+                        in[k] = '\\'; /* half the strings without ESC: the copy's case under ISO 2022 too */
+                }
+                int copied = !(cs.iso2022 && memchr(in, 0x1B, n));
+                dv_cs_decoded d;
+                dv_error err = {0};
+                int rf = dv_charset_decode(ctx, &cs, vr, in, n, (char *)fast, cap, &d, &err);
+                cs_out o = {slow, cap, 0, 0};
+                unsigned flags = 0, style = 0;
+                assert_int_equal(cs_decode_iso2022(ctx, &cs, vr, in, n, &o, &flags, &style, &err), 0);
+                assert_int_equal(rf == 0, !o.overflow);
+                if (rf == 0) {
+                    assert_int_equal(d.len, o.len);
+                    assert_memory_equal(fast, slow, o.len);
+                    assert_int_equal(d.flags, flags);
+                    assert_int_equal(d.style, style);
+                    if (copied)
+                        assert_int_equal(d.len, n);
+                }
+                size_t fl = 0, bad = 0, sbad = 0;
+                int ef = dv_charset_encode(ctx, &cs, vr, (const char *)in, n, 0, fast, cap, &fl, &bad, &err);
+                cs_out e = {slow, cap, 0, 0};
+                int es = cs_encode_iso2022(ctx, &cs, vr, in, n, 0, &e, &sbad, &err);
+                if (es == DV_CHARSET_OK && !e.overflow) {
+                    assert_int_equal(ef, DV_CHARSET_OK);
+                    assert_int_equal(fl, e.len);
+                    assert_memory_equal(fast, slow, e.len);
+                } else {
+                    assert_int_not_equal(ef, DV_CHARSET_OK);
+                }
+            }
+        }
+    }
     dv_charset_ctx_free(ctx);
 }
 
@@ -512,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_parse_terms),
         cmocka_unit_test(test_annex_round_trips),
         cmocka_unit_test(test_delimiters),
+        cmocka_unit_test(test_plain_ascii_as_written),
         cmocka_unit_test(test_invalid_bytes),
         cmocka_unit_test(test_unencodable),
         cmocka_unit_test(test_encode_choices),
