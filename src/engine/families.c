@@ -15,10 +15,19 @@ static const uint32_t sop_members[] = {
     DV_TAG_REFERENCED_SOP_INSTANCE_UID_IN_FILE, /* (DICOMDIR records; DICOMDIRs are refused, listed for truth) */
     DV_TAG_MEDIA_STORAGE_SOP_INSTANCE_UID, /* (file meta; the writer derives it from the output SOPInstanceUID) */
     DV_TAG_FAILED_SOP_INSTANCE_UID_LIST,   /* (retired; SOP instances a transfer failed on) */
+    /* The instance a concatenation or a converted multi-frame was made from (no PS3.15 row, so a profile kept the
+     * source's UID beside the instance's new one: stop 51's red team F25) */
+    DV_TAG_SOP_INSTANCE_UID_OF_CONCATENATION_SOURCE,
+    DV_TAG_MULTI_FRAME_SOURCE_SOP_INSTANCE_UID,
 };
 static const uint32_t for_members[] = {
     DV_TAG_REFERENCED_FRAME_OF_REFERENCE_UID,
     DV_TAG_RELATED_FRAME_OF_REFERENCE_UID,
+    /* frames of reference without a PS3.15 row (stop 51's red team F25: kept as written) */
+    DV_TAG_VOLUME_FRAME_OF_REFERENCE_UID,
+    DV_TAG_TABLE_FRAME_OF_REFERENCE_UID,
+    DV_TAG_TARGET_FRAME_OF_REFERENCE_UID,
+    DV_TAG_EQUIPMENT_FRAME_OF_REFERENCE_UID,
 };
 
 static const dv_uid_family families[] = {
