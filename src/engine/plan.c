@@ -704,9 +704,29 @@ static int is_unlisted_record(uint32_t tag, uint32_t parent)
     case 0x0040A160u: /* TextValue */
     case 0x00700006u: /* UnformattedTextValue */
         return parent == 0;
+    /* The issuers of the patient's ID, the accession number and the orders, as sequences (stop 51's red team F14:
+     * the institution's name and OID kept in them beside the removed IssuerOfPatientID and InstitutionName; the
+     * table's rows remove the other issuer sequences, IssuerOfAdmissionIDSequence's X). */
+    case 0x00100024u: /* IssuerOfPatientIDQualifiersSequence */
+    case 0x00080051u: /* IssuerOfAccessionNumberSequence */
+    case 0x00400026u: /* OrderPlacerIdentifierSequence */
+    case 0x00400027u: /* OrderFillerIdentifierSequence */
+        return 1;
     default:
         return 0;
     }
+}
+
+/* A date or date-time, as written or as the dictionary gives the attribute: with no row of its own
+ * (StudyUpdateDateTime, ProcedureCreationDate, ExpiryDate, ItemInventoryDateTime: attributes newer than the table's
+ * edition) it goes as an X row would (stop 51's red team F15: the true study date kept in them beside the emptied
+ * StudyDate). docs/decisions.md "Names and addresses the table does not list". */
+static int is_date(uint32_t tag, uint16_t vr)
+{
+    if (vr == DV_VR_DA || vr == DV_VR_DT)
+        return 1;
+    const dv_dict_entry *de = dv_dict_lookup(tag);
+    return de && !de->multi_vr && (de->vr == DV_VR_DA || de->vr == DV_VR_DT);
 }
 
 /* options.cleanDescriptors: an attribute coded C in PS3.15 Table E.1-1's Clean Descriptors column, of a text
@@ -805,10 +825,12 @@ static dv_decision profile_decision(const dv_plan *p, const dv_plan_slot *s, uin
                     break;
                 }
         /* A person's name or an address with no row of its own (an attribute newer than the table's edition,
-         * DICONDE's EvaluatorName, RetrieveURL naming the source server and study) goes as an X row would: the
-         * table lists what it knows, and these VRs say what they hold. docs/decisions.md "Names and addresses
+         * DICONDE's EvaluatorName, RetrieveURL naming the source server and study), a date (is_date) and the
+         * unlisted records (is_unlisted_record) go as an X row would: the table lists what it knows, and these VRs
+         * say what they hold. docs/decisions.md "Names and addresses
          * the table does not list". */
-        if (pcode == DV_PC_NONE && !is_seq && (is_name_or_address(tag, vr) || is_unlisted_record(tag, parent)))
+        if (pcode == DV_PC_NONE &&
+            ((!is_seq && (is_name_or_address(tag, vr) || is_date(tag, vr))) || is_unlisted_record(tag, parent)))
             pcode = DV_PC_X;
         /* options.cleanDescriptors: rows coded C in the PS3.15 Clean Descriptors column are cleaned instead
          * of what the Basic column says (issue 6; test_text_stage: test_clean_descriptors_wall). */
