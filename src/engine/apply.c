@@ -693,7 +693,9 @@ static void hold_own_word(apply_ctx *c, const uint8_t *v, size_t n)
  * middle... of each representation), each long enough on its own; a vendor writes "SMITH^JOHN" as "Smith, John"
  * or "JOHN SMITH" as often as whole. A component of several words (VAN DER BERG, ANNE MARIE) also by each word
  * long enough: a vendor writes one of them (stop 43's red team: "ZORBAFIELD, QUILLON" of VAN DER
- * ZORBAFIELD^ANNE QUILLON stayed in a blob). A name with no such component is looked for whole. */
+ * ZORBAFIELD^ANNE QUILLON stayed in a blob), and a hyphenated one by each half (stop 51's red team: `Ravel` of
+ * Smithson-Ravel stayed in a kept title and a kept private blob). A name with no such component is looked for
+ * whole. */
 static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
 {
     v = trim(v, &n);
@@ -708,9 +710,10 @@ static void hold_word(apply_ctx *c, const uint8_t *v, size_t n, uint16_t vr)
             if (word_long_enough(part, m)) {
                 hold_own_word(c, part, m);
                 any = 1;
-                for (size_t a = 0, multi = memchr(part, ' ', m) != NULL; multi && a < m;) { /* its words */
+                int multi = memchr(part, ' ', m) != NULL || memchr(part, '-', m) != NULL;
+                for (size_t a = 0; multi && a < m;) { /* its words, and a double-barrelled name's halves */
                     size_t b = a;
-                    while (b < m && part[b] != ' ')
+                    while (b < m && part[b] != ' ' && part[b] != '-')
                         b++;
                     if (b - a < m && word_long_enough(part + a, b - a))
                         hold_own_word(c, part + a, b - a);
