@@ -25,17 +25,34 @@ static int date_shaped(const char *d)
     return century >= 18 && century <= 20 && month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
+/* GE's root: its UIDs carry the time they were made in Unix seconds (`...3.604688119.971.1583404200.96`:
+ * 2020-03-05 10:30 UTC), the study's true date under a shifted StudyDate (stop 51's red team F17). */
+#define GE_ROOT "1.2.840.113619."
+
+/* A component of exactly 10 digits that reads as Unix seconds from 1990 to 2037: 631152000 (1990-01-01) <= v <
+ * 2145916800 (2038-01-01). */
+static int epoch_seconds(const char *d, size_t n)
+{
+    if (n != 10)
+        return 0;
+    long long v = 0;
+    for (size_t k = 0; k < n; k++)
+        v = v * 10 + (d[k] - '0');
+    return v >= 631152000LL && v < 2145916800LL;
+}
+
 int dv_uid_holds_date(const char *uid, size_t n)
 {
     while (n > 0 && (uid[0] == ' ' || uid[0] == '\0'))
         uid++, n--;
     while (n > 0 && (uid[n - 1] == ' ' || uid[n - 1] == '\0'))
         n--;
+    int ge = n > sizeof GE_ROOT - 1 && memcmp(uid, GE_ROOT, sizeof GE_ROOT - 1) == 0;
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && is_digit(uid[j]))
             j++;
-        if (j - i >= 8 && date_shaped(uid + i))
+        if ((j - i >= 8 && date_shaped(uid + i)) || (ge && epoch_seconds(uid + i, j - i)))
             return 1;
         i = j + 1; /* past the full stop (or whatever is not a digit) */
     }
