@@ -213,6 +213,30 @@ static size_t family_tag_count(void)
     return n + na;
 }
 
+/* Text dates shifted while the plan keeps the instance's own dates as written (KEEP_ALL with cleanTextTag): an
+ * output then holds a date beside its shifted copy, so the patient's shift can be read off it, and with it every
+ * date shifted for that patient under the same key, in this release or another (stop 51's red team F23). Said,
+ * not refused: the config is valid, and a user may mean it. [test_engine: test_warn_shift_beside_kept_dates] */
+static void warn_shift_beside_kept_dates(dv_plan *p)
+{
+    static const uint32_t dates[] = {DV_TAG_STUDY_DATE, 0x00080021u /* SeriesDate */,
+                                     0x00080022u /* AcquisitionDate */, 0x00080023u /* ContentDate */,
+                                     0x00100030u /* PatientBirthDate */};
+    if (!p->cleans_text || p->text_xf[DV_IT_DATE].kind != DV_XF_DATE_SHIFT || p->nwarnings >= DV_CONFIG_MAX_WARNINGS)
+        return;
+    for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+        dv_match m;
+        if (dv_plan_match(p, dates[i], DV_VR_DA, 0, &m) != DV_DEC_KEEP)
+            continue;
+        const dv_dict_entry *de = dv_dict_lookup(dates[i]);
+        snprintf(p->warnings[p->nwarnings++], DV_CONFIG_WARNING_MAX,
+                 "config: text dates are shifted but %s is kept: the two give the patient's shift away; shift or "
+                 "remove DA/DT too, or give DATE another transformation",
+                 de ? de->keyword : "a date");
+        return;
+    }
+}
+
 dv_plan *dv_plan_compile(const dv_config *cfg, dv_error *err)
 {
     if (!cfg) {
@@ -465,6 +489,7 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
         snprintf(p->warnings[p->nwarnings++], DV_CONFIG_WARNING_MAX,
                  "config.text: no effect: nothing in this config cleans text (that takes a cleanTextTag action, "
                  "the DEIDENTIFY_TAG_CONTENTS profile or the cleanDescriptors option)");
+    warn_shift_beside_kept_dates(p);
 
     snprintf(p->summary, sizeof p->summary, "profile=%s primaryIds=%s actions=%zu ps3.15=%s%s", p->profile_name,
              primary_name(p->primary_ids), p->nactions, p->table ? p->table->edition : "none",
