@@ -665,6 +665,18 @@ static int hold_foreign(void *ud, const uint8_t *v, size_t n, dv_own_kind kind)
     return 0;
 }
 
+/* A best-effort word form: into own[] while it has room (one scan), else foreign[] (hold_foreign), else dropped
+ * (never held_overflow). Not when held already. */
+static void hold_foreign_or_own(apply_ctx *c, const uint8_t *v, size_t n)
+{
+    if (held_in(c->own, c->own_len, c->own_kind, c->nown, c->nheld, v, n, DV_OWN_WORD))
+        return;
+    if (c->nheld < DV_OWN_MAX && n <= DV_UID_MAX)
+        hold(c, v, n, DV_OWN_WORD);
+    else
+        hold_foreign(c, v, n, DV_OWN_WORD);
+}
+
 /* Long enough to be the patient's rather than chance: 4 bytes, or 6 digits (an all-digit value shorter than
  * that turns up in any numeric text: sizes, counts, the parts of a date). */
 static int word_long_enough(const uint8_t *v, size_t n)
@@ -1034,6 +1046,62 @@ static int decide_values(apply_ctx *c)
     return 0;
 }
 
+/* 1 when v[0, n) is ASCII letters only. */
+static int ascii_letters(const uint8_t *v, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!((v[k] | 0x20) >= 'a' && (v[k] | 0x20) <= 'z'))
+            return 0;
+    return n > 0;
+}
+
+/* The patient's family and given name run together as user names, e-mail addresses and CamelCase identifiers
+ * write them (stop 51's red team F13: `hsmithson@mailhost.org` in a DocumentTitle and `SmithsonHarriet` in a
+ * SegmentLabel stayed under Basic): family+given, given+family, the given name's initial before or after the
+ * family name, from the first group of each PatientName value the plan changes, when both components are one
+ * ASCII word and the family name has 4 letters or more. Words (DV_OWN_WORD): found standing alone, without case.
+ * Best effort, after every other form (into own[] while it has room, then foreign[]): they never make the list
+ * overflow and fail closed. */
+static void hold_joined_names(apply_ctx *c)
+{
+    for (int i = 0; i < c->nwordtags; i++) {
+        dv_match m;
+        if (c->word_tag[i] != DV_TAG_PATIENT_NAME ||
+            dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->word_tag[i], c->word_vr[i], 0, &m) == DV_DEC_KEEP)
+            continue;
+        const uint8_t *v = c->word_raw[i], *end = v + c->word_len[i];
+        while (v < end) { /* value by value */
+            const uint8_t *q = memchr(v, '\\', (size_t)(end - v)), *ve = q ? q : end;
+            const uint8_t *g = memchr(v, '^', (size_t)(ve - v));
+            const uint8_t *eq = memchr(v, '=', (size_t)(ve - v));
+            if (g && (!eq || g < eq)) {
+                size_t fn = (size_t)(g - v), gn = 0;
+                const uint8_t *f = trim(v, &fn), *gv = g + 1;
+                while (gv + gn < ve && gv[gn] != '^' && gv[gn] != '=')
+                    gn++;
+                gv = trim(gv, &gn);
+                if (fn >= 4 && ascii_letters(f, fn) && ascii_letters(gv, gn) && fn + gn <= DV_UID_MAX) {
+                    uint8_t j[DV_UID_MAX];
+                    memcpy(j, f, fn); /* family + given, family + initial */
+                    memcpy(j + fn, gv, gn);
+                    if (gn >= 2)
+                        hold_foreign_or_own(c, j, fn + gn);
+                    hold_foreign_or_own(c, j, fn + 1);
+                    j[0] = gv[0]; /* initial + family, given + family */
+                    memcpy(j + 1, f, fn);
+                    hold_foreign_or_own(c, j, fn + 1);
+                    if (gn >= 2) {
+                        memcpy(j, gv, gn);
+                        memcpy(j + gn, f, fn);
+                        hold_foreign_or_own(c, j, gn + fn);
+                    }
+                }
+            }
+            v = q ? q + 1 : end;
+        }
+    }
+}
+
 /* The held values (decide_values) and their other forms (own[] grows meanwhile: the values are own[nown,
  * nvalues)), after them in own[], then in foreign[]. -1 out of memory. */
 static int decide_held(apply_ctx *c)
@@ -1068,6 +1136,7 @@ static int decide_held(apply_ctx *c)
     for (int k = c->nown; nf && k < nvalues; k++) /* then the accents a Greek name in capitals lost */
         if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
             dv_name_forms_accented_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_foreign, c);
+    hold_joined_names(c);
     dv_name_forms_free(made);
     return rc;
 }
