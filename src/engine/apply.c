@@ -86,6 +86,7 @@ typedef struct apply_ctx {
     dv_own_scanner *scan_own, *scan_held;
     dv_own_scanner *scan_std; /* own[0, nheld) for a standard value (keeps_own_value): no name part under 6 bytes */
     dv_own_scanner *scan_foreign, *scan_foreign_std; /* foreign[0, nforeign), as scan_held and scan_std */
+    dv_own_scanner *scan_words; /* own[nown, nheld): the held values without the UIDs (kept_document_holds_own) */
     int nforeign;
     dv_own_scanner *scan_enc; /* enc[0, nenc) (hold_encoded_forms) */
     int nenc, enc_built;      /* enc_built: hold_encoded_forms ran (when a value first needs them: encoded_held) */
@@ -1292,6 +1293,30 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
     return encoded_held(c, e, std);
 }
 
+/* An EncapsulatedDocument the plan keeps as it is (KEEP_ALL; not a keepTag's) while it changes some of the patient's
+ * names, IDs or dates: a report or CDA naming them gives back what the plan removed (stop 51's red team F19: the
+ * removed PatientName and PatientID in a kept PDF's text and in a CDA). Looked at for the held values but the
+ * instance's own UIDs (a text document's are rewritten: keep_text); a hit, or a value that could not be held,
+ * refuses the instance, alone: a kept document is not cleaned (a PDF's compressed streams are not even read), and
+ * emptying a Type 1 document would write a report without its report. 0 kept, -1 refused or error (err set). */
+static int kept_document_holds_own(apply_ctx *c, const dv_elem *e, const dv_match *m)
+{
+    if (kept_by_keep_tag(m))
+        return 0;
+    if (!c->held_decided && decide_held(c) != 0)
+        return -1;
+    int n = c->nheld - c->nown, rc = c->held_overflow && n > 0;
+    if (!rc && n > 0)
+        rc = holds_any(c, e, &c->scan_words, c->own + c->nown, c->own_len + c->nown, c->own_kind + c->nown, n, 0);
+    if (rc == 0 && n > 0 && c->nforeign)
+        rc = holds_any(c, e, &c->scan_foreign, c->foreign, c->foreign_len, c->foreign_kind, c->nforeign, 0);
+    if (rc > 0)
+        return dv_fail(c->err, DV_ERR_UNSUPPORTED,
+                       "EncapsulatedDocument (0042,0011) may hold a name, ID or date the config removes, and a kept "
+                       "document is not cleaned: use DEIDENTIFY_TAG_CONTENTS, or removeTag it");
+    return rc < 0 ? -1 : 0;
+}
+
 /* 1 when e, a value the text stage cleans, holds one of the held values' encoded forms (enc[]): the text stage
  * reads words and knows no encoding, so base64 or hex of the patient's name in a text it cleans stayed (stop 49's
  * red team: unknown LOs of the patient's group under DEIDENTIFY_TAG_CONTENTS). The held values themselves are the
@@ -1777,6 +1802,8 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
             if (names)
                 d = DV_TAG_IS_PRIVATE(tag) ? DV_DEC_DELETE : text ? own_hit(ctx, tag) : DV_DEC_EMPTY;
         }
+        if (d == DV_DEC_KEEP && tag == DV_TAG_ENCAPSULATED_DOCUMENT && kept_document_holds_own(c, e, &m) != 0)
+            return -1;
         uint16_t as_vr = 0;
         if (d == DV_DEC_KEEP && !is_seq && (as_vr = private_un_text(c, e, parent, ctx, vr)) != 0)
             d = DV_DEC_CLEAN_TEXT;
@@ -1993,6 +2020,7 @@ int dv_apply_text(const dv_plan *plan, const dv_key *key, dv_instance *inst, dv_
     dv_own_scanner_free(c.scan_std);
     dv_own_scanner_free(c.scan_foreign);
     dv_own_scanner_free(c.scan_foreign_std);
+    dv_own_scanner_free(c.scan_words);
     dv_own_scanner_free(c.scan_enc);
     if (rc == 0 && res && w && DV_RESULT_HAS(res, text_findings))
         memcpy(res->text_findings, dv_text_worker_counts(w), sizeof(uint32_t) * DV_IT_COUNT);
