@@ -20,6 +20,7 @@
 #include "text/clitics.h"
 #include "text/denylist_internal.h"
 #include "text/han_variants.h"
+#include "text/hangul_latin.h"
 #include "text/id_number.h"
 #include "text/romaji.h"
 #include "text/tokens.h"
@@ -434,14 +435,24 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
 {
     int added = 0;
     /* Han twins only for a component with a character of U+3400 or above (a lead byte E3-EF or F0): others have none */
-    int han = 0;
-    for (size_t i = 0; i < len && !han; i++)
-        han = (unsigned char)s[i] >= 0xE3 && (unsigned char)s[i] <= 0xF0;
+    int han = 0, hangul = 0; /* Hangul syllables U+AC00-U+D7A3: lead bytes EA-ED */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        han |= c >= 0xE3 && c <= 0xF0;
+        hangul |= c >= 0xEA && c <= 0xED;
+    }
     /* pass 0: as written; PASS_TRANSLIT; PASS_KANA: the kana twin; PASS_ROMAJI..: a kana component's romaji forms;
-     * PASS_HAN..: the Han twins, simplified, traditional and Japanese form 0 first, then their alternatives in turn
-     * (form k of each direction), DL_HAN_FORMS in all at most: a name of many one-to-many characters (发 后 干 钟
-     * ...) would otherwise give their product. */
-    enum { PASS_TRANSLIT = 1, PASS_KANA, PASS_ROMAJI, PASS_HAN = PASS_ROMAJI + DV_ROMAJI_FORMS };
+     * PASS_HANGUL..: a Hangul component's Latin forms (hangul_latin.h), DV_HANGUL_FORMS at most; PASS_HAN..: the
+     * Han twins, simplified, traditional and Japanese form 0 first, then their alternatives in turn (form k of
+     * each direction), DL_HAN_FORMS in all at most: a name of many one-to-many characters (发 后 干 钟 ...) would
+     * otherwise give their product. */
+    enum {
+        PASS_TRANSLIT = 1,
+        PASS_KANA,
+        PASS_ROMAJI,
+        PASS_HANGUL = PASS_ROMAJI + DV_ROMAJI_FORMS,
+        PASS_HAN = PASS_HANGUL + DV_HANGUL_FORMS
+    };
     int nhan = 0, hanmore[DL_HAN_DIRS] = {1, 1, 1};
     /* The kana twin (PASS_KANA), kept for the romaji forms: dv_romaji reads full-width hiragana or katakana, and a
      * half-width PN group (`ﾂｷﾓﾘ`) has no other full-width form; 0 bytes when the component has no kana. */
@@ -461,10 +472,20 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
                     memcpy(kana, alt, n);
                     nkana = n;
                 }
-            } else if (pass < PASS_HAN) {
+            } else if (pass < PASS_HANGUL) {
                 /* the romaji of a component all kana (romaji.h), in form pass - PASS_ROMAJI; 0 for any other */
                 n = nkana ? dv_romaji(kana, nkana, pass - PASS_ROMAJI, alt, sizeof alt) : 0;
                 changed = n > 0;
+            } else if (pass < PASS_HAN) {
+                /* a Hangul component's Latin forms (hangul_latin.h) until there is no next one; none without Hangul */
+                n = hangul ? dv_hangul_latin(s, len, role == ROLE_FAMILY, (unsigned)(pass - PASS_HANGUL), alt,
+                                             DV_DENYLIST_VALUE_MAX)
+                           : 0;
+                if (n == 0) {
+                    pass = PASS_HAN - 1;
+                    continue;
+                }
+                changed = 1;
             } else {
                 int dir = (pass - PASS_HAN) % DL_HAN_DIRS, k = (pass - PASS_HAN) / DL_HAN_DIRS;
                 if (!hanmore[dir])

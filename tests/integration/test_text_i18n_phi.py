@@ -90,6 +90,13 @@ IDS = {
     "korean": ("\\ISO 2022 IR 149", "Gwak", "Seoyun", "GS-880412", "서울특별시 마포구 월드컵로 12", "마포구",
                "02-555-0187", "1961년 4월 23일", "환자", ("郭", "瑞允"), ("곽", "서윤"),
                [("곽서윤", None), ("곽서윤환자는어제부터두통을호소하여오늘오전신경과외래를방문하였음", "곽서윤")]),
+    # a Korean name in Hangul only (no alphabetic group, as Korean sites write it), in Latin letters in English text:
+    # Revised Romanization, McCune-Reischauer and the customary spellings (hangul_latin.h; stop 51)
+    "korean_hangul": ("\\ISO 2022 IR 149", "홍", "길동", "HG-880413", "서울특별시 종로구 세종대로 1", "종로구",
+                      "02-555-0188", "1961년 4월 23일", "환자", None, None,
+                      [("Hong Gildong tolerated the contrast", "Hong Gildong"), ("HONG GIL DONG CT CHEST", "GIL DONG"),
+                       ("Gil-dong Hong called back", "Gil-dong"), ("Kil-tong Hong seen again", "Kil-tong"),
+                       ("Gildong stable", "Gildong")]),
     "chinese58": ("\\ISO 2022 IR 58", "Qiu", "Yuting", "QY-310547", "北京市海淀区中关村南大街5号", "海淀区",
                   "010-5550-0187", "1961年4月23日", "患者", ("邱", "雨婷"), None,
                   [("患者邱雨婷女士因反复头痛三天伴恶心呕吐于今日上午来我院神经内科门诊就诊", "邱雨婷")]),
