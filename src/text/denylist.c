@@ -432,22 +432,29 @@ static int add_joined_syllables(dv_denylist *dl, const dv_toks *tk, int role, dv
     return added;
 }
 
-/* add_component's pinyin forms of a Han component (pinyin.h): only for a PN that is neither Japanese nor Korean */
-#define DL_PINYIN 1u
+/* The PN a component belongs to, for what its script says of the component's Han characters: read in pinyin only
+ * when the PN is neither Japanese nor Korean (pinyin_pn), asked once, when a component first has Han characters. */
+typedef struct pn_script {
+    const char *pn;
+    size_t len;
+    unsigned cs_hint; /* DV_DL_PN_* */
+    int pinyin;       /* pinyin_pn's answer; -1: not asked yet */
+} pn_script;
 
-static int add_component(dv_denylist *dl, const char *s, size_t len, int role, unsigned flags, dv_error *err)
+static int pinyin_pn(const char *pn, size_t len, unsigned cs_hint);
+
+static int add_component(dv_denylist *dl, const char *s, size_t len, int role, pn_script *ps, dv_error *err)
 {
     int added = 0;
     /* Han twins only for a component with a character of U+3400 or above (a lead byte E3-EF or F0): others have none */
-    int han = 0, hangul = 0; /* Hangul syllables U+AC00-U+D7A3: lead bytes EA-ED */
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        han |= c >= 0xE3 && c <= 0xF0;
-        hangul |= c >= 0xEA && c <= 0xED;
-    }
+    int han = 0, hangul = 0;
+    for (size_t i = 0; i < len && !han; i++)
+        han = (unsigned char)s[i] >= 0xE3 && (unsigned char)s[i] <= 0xF0;
+    for (size_t i = 0; han && i < len && !hangul; i++) /* Hangul syllables U+AC00-U+D7A3: lead bytes EA-ED */
+        hangul = (unsigned char)s[i] >= 0xEA && (unsigned char)s[i] <= 0xED;
     /* pass 0: as written; PASS_TRANSLIT; PASS_KANA: the kana twin; PASS_ROMAJI..: a kana component's romaji forms;
      * PASS_HANGUL..: a Hangul component's Latin forms (hangul_latin.h), DV_HANGUL_FORMS at most; PASS_PINYIN..: a
-     * Han component's pinyin forms (pinyin.h) when flags has DL_PINYIN, DV_PINYIN_FORMS at most; PASS_HAN..: the
+     * Han component's pinyin forms (pinyin.h) when its PN is Chinese, DV_PINYIN_FORMS at most; PASS_HAN..: the
      * Han twins, simplified, traditional and Japanese form 0 first, then their alternatives in turn (form k of
      * each direction), DL_HAN_FORMS in all at most: a name of many one-to-many characters (发 后 干 钟 ...) would
      * otherwise give their product. */
@@ -494,7 +501,9 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, u
                 changed = 1;
             } else if (pass < PASS_HAN) {
                 /* a Han component's pinyin forms (pinyin.h); a form that repeats an earlier one is 0 */
-                if (!han || !(flags & DL_PINYIN)) {
+                if (han && ps->pinyin < 0)
+                    ps->pinyin = pinyin_pn(ps->pn, ps->len, ps->cs_hint);
+                if (!han || !ps->pinyin) {
                     pass = PASS_HAN - 1;
                     continue;
                 }
@@ -556,16 +565,11 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, u
 
 /* Is the PN Chinese enough for pinyin (pinyin.h)? Not when the instance's character set is Japanese or Korean
  * (cs_hint), nor when the PN holds kana (a Japanese name: its Han characters are read in Japanese, and its kana
- * give romaji) or Hangul (a Korean name: its Hanja are read in Korean). Only a PN with a character of U+3400 or
- * above (a lead byte E3-F0) is looked at: a Latin PN costs one pass over its bytes. */
+ * give romaji) or Hangul (a Korean name: its Hanja are read in Korean). Asked only of a PN with a Han component:
+ * a Latin PN never pays for it. */
 static int pinyin_pn(const char *pn, size_t len, unsigned cs_hint)
 {
     if (cs_hint & (DV_DL_PN_JAPANESE | DV_DL_PN_KOREAN))
-        return 0;
-    int han = 0;
-    for (size_t i = 0; i < len; i++)
-        han |= (unsigned char)pn[i] >= 0xE3 && (unsigned char)pn[i] <= 0xF0;
-    if (!han)
         return 0;
     const uint8_t *u = (const uint8_t *)pn;
     for (size_t i = 0; i < len;) {
@@ -588,7 +592,7 @@ int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn, size_t len, 
         return 0;
     if (len > DV_DENYLIST_VALUE_MAX)
         len = DV_DENYLIST_VALUE_MAX;
-    unsigned flags = pinyin_pn(pn, len, cs_hint) ? DL_PINYIN : 0;
+    pn_script ps = {pn, len, cs_hint, -1};
     int added = 0;
     int role = ROLE_FAMILY;
     size_t start = 0;
@@ -598,7 +602,7 @@ int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn, size_t len, 
         if (i < len && !sep)
             continue;
         if (i > start && role <= ROLE_SUFFIX) {
-            int r = add_component(dl, pn + start, i - start, role, flags, err);
+            int r = add_component(dl, pn + start, i - start, role, &ps, err);
             if (r < 0)
                 return -1;
             added |= r;

@@ -182,7 +182,8 @@ static void put(obuf *b, const char *s, size_t k)
     b->n += k;
 }
 
-/* The spelling of one unit in form k: k < K_KINDS, the unit's spelling of that kind; after them, the mixed-radix digit of *rest (consumed). */
+/* The spelling of one unit in form k: k < K_KINDS, the unit's spelling of that kind; after them, the mixed-radix
+ * digit of *rest (consumed). */
 static const char *pick(const spellings *sp, unsigned k, unsigned long *rest)
 {
     if (k < K_KINDS)

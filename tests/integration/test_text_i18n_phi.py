@@ -108,7 +108,8 @@ IDS = {
     # a Chinese name in Han only, in toneless pinyin in English text (pinyin.h; stop 51)
     "chinese_han": ("GB18030", "王", "小明", "WX-420993", "北京市朝阳区建国路8号", "朝阳区", "010-5550-0188",
                     "1961年4月23日", "患者", None, None,
-                    [("Wang Xiaoming tolerated the contrast", "Wang Xiaoming"), ("WANG XIAO MING CT CHEST", "XIAO MING"),
+                    [("Wang Xiaoming tolerated the contrast", "Wang Xiaoming"),
+                     ("WANG XIAO MING CT CHEST", "XIAO MING"),
                      ("Xiao-Ming Wang called back", "Xiao-Ming"), ("Xiaoming stable", "Xiaoming")]),
     "chinese_han_lv": ("ISO_IR 192", "吕", "志强", "LZ-420994", "上海市徐汇区漕溪北路88号", "徐汇区", "021-5550-0189",
                        "1961年4月23日", "患者", None, None,
