@@ -471,7 +471,10 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, p
      * half-width PN group (`ﾂｷﾓﾘ`) has no other full-width form; 0 bytes when the component has no kana. */
     char kana[DV_DENYLIST_VALUE_MAX];
     size_t nkana = 0;
-    for (int pass = 0; pass < PASS_HAN + DL_HAN_DIRS * (han ? DL_HAN_FORMS : 0) && nhan < DL_HAN_FORMS; pass++) {
+    /* a component without a character of U+3400 or above ends after the romaji: the passes after them are Hangul's
+     * and Han's */
+    int npass = han ? PASS_HAN + DL_HAN_DIRS * DL_HAN_FORMS : PASS_HANGUL;
+    for (int pass = 0; pass < npass && nhan < DL_HAN_FORMS; pass++) {
         char alt[DV_DENYLIST_VALUE_MAX * 2]; /* a Han twin may be longer (3-byte characters with 4-byte variants) */
         const char *src = s;
         size_t n = len;
