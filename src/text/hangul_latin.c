@@ -193,6 +193,15 @@ static const char *pick(const spellings *sp, unsigned k, unsigned long *rest)
     return sp->s[d];
 }
 
+/* The Hangul syllables in s[0, len) (their lead bytes EA-ED: a count, not a check; dv_hangul_latin checks) */
+static size_t syllables(const uint8_t *u, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += u[i] >= 0xEA && u[i] <= 0xED;
+    return n;
+}
+
 size_t dv_hangul_latin(const char *s, size_t len, int family, unsigned k, char *out, size_t cap)
 {
     if (len == 0 || k >= DV_HANGUL_FORMS)
@@ -207,6 +216,8 @@ size_t dv_hangul_latin(const char *s, size_t len, int family, unsigned k, char *
         put(&b, w, strlen(w));
     } else {
         const uint8_t *u = (const uint8_t *)s;
+        if (k >= K_KINDS && syllables(u, len) > DV_HANGUL_MIX_SYLLABLES)
+            return 0; /* no mixes for a long component */
         for (size_t i = 0; i < len;) {
             int32_t cp = dv_utf8_next(u, len, &i);
             if (cp == ' ' || cp == '-') {

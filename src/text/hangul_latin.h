@@ -21,10 +21,12 @@
 #include <stddef.h>
 
 /* Forms asked of one component at most: the four uniform ones (every syllable in RR, in MR ...) first, then the
- * syllables' spellings mixed (`Gil-tong`), in order, until this many. A two-syllable given name has 16 mixed
- * forms at most, so all of them are held when its syllables have 4 spellings each only if they repeat the
- * uniform ones; a longer name keeps its uniform forms and the first mixed ones. */
+ * syllables' spellings mixed (`Gil-tong`), in order, until this many: a two-syllable given name has at most 16
+ * mixes, all held but those that repeat a uniform form; a three-syllable one its first 20. A component of more
+ * than DV_HANGUL_MIX_SYLLABLES syllables (no name: a whole sentence typed into PatientName) has its four uniform
+ * forms only, so its parts stay within what a Latin or kana component of that length gives. */
 #define DV_HANGUL_FORMS 24
+#define DV_HANGUL_MIX_SYLLABLES 4
 
 /* Form k (0 <= k < DV_HANGUL_FORMS) of s[0, len), lower case, into out (cap bytes). s must be Hangul syllables,
  * with a space or hyphen between them if any (copied as they are); family: the PN's family-name component (the
