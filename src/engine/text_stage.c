@@ -263,8 +263,10 @@ static const deny_source *deny_source_of(uint32_t tag)
     return NULL;
 }
 
-/* Add each value (`\` separates them) of one source element to the deny-list. */
-static int deny_values(dv_denylist *dl, uint16_t vr, const deny_source *src, const char *s, size_t n, dv_error *err)
+/* Add each value (`\` separates them) of one source element to the deny-list; cs_hint: the PN's character set's
+ * (pn_cs_hint). */
+static int deny_values(dv_denylist *dl, uint16_t vr, const deny_source *src, const char *s, size_t n, unsigned cs_hint,
+                       dv_error *err)
 {
     for (size_t a = 0, i = 0; i <= n; i++) {
         if (i < n && s[i] != '\\')
@@ -272,7 +274,7 @@ static int deny_values(dv_denylist *dl, uint16_t vr, const deny_source *src, con
         int rc = 0;
         size_t vl = i - a;
         if (vr == DV_VR_PN)
-            rc = dv_denylist_add_person_name(dl, s + a, vl, err);
+            rc = dv_denylist_add_person_name_cs(dl, s + a, vl, cs_hint, err);
         else if (src->how == DL_DATE)
             rc = dv_denylist_add_date(dl, (dv_infotype)src->type, s + a, vl, err);
         else if (src->how == DL_ADDRESS)
@@ -286,13 +288,28 @@ static int deny_values(dv_denylist *dl, uint16_t vr, const deny_source *src, con
     return 0;
 }
 
-/* One deny-list source value, recorded: [PN flag][source index][length, 4 bytes][bytes]. */
-static int deny_record(dv_text_worker *w, uint16_t vr, const deny_source *src, const char *s, size_t n, dv_error *err)
+/* What the value's character set says of a PN's Han characters (denylist.h DV_DL_PN_*): Japanese or Korean, never
+ * read in pinyin. */
+static unsigned pn_cs_hint(const dv_charset *cs)
+{
+    unsigned h = 0;
+    for (size_t i = 0; cs && i < cs->nterms && i < DV_CHARSET_MAX_TERMS; i++) {
+        if (cs->terms[i] == DV_CST_IR13 || cs->terms[i] == DV_CST_IR87 || cs->terms[i] == DV_CST_IR159)
+            h |= DV_DL_PN_JAPANESE;
+        else if (cs->terms[i] == DV_CST_IR149)
+            h |= DV_DL_PN_KOREAN;
+    }
+    return h;
+}
+
+/* One deny-list source value, recorded: [PN flag | character set hint << 1][source index][length, 4 bytes][bytes]. */
+static int deny_record(dv_text_worker *w, uint16_t vr, const deny_source *src, const char *s, size_t n,
+                       const dv_charset *cs, dv_error *err)
 {
     if (grow((void **)&w->src, &w->src_cap, w->src_n + n + 6, err))
         return -1;
     uint8_t *r = w->src + w->src_n;
-    r[0] = vr == DV_VR_PN;
+    r[0] = vr == DV_VR_PN ? (uint8_t)(1u | pn_cs_hint(cs) << 1) : 0;
     r[1] = src ? (uint8_t)(src - DENY_SOURCES) : 0xFF;
     uint32_t l = (uint32_t)n;
     memcpy(r + 2, &l, 4);
@@ -309,7 +326,7 @@ static int deny_build(dv_text_worker *w, dv_error *err)
         uint32_t l;
         memcpy(&l, r + 2, 4);
         const deny_source *src = r[1] == 0xFF ? NULL : &DENY_SOURCES[r[1]];
-        if (deny_values(w->dl, r[0] ? DV_VR_PN : 0, src, (const char *)r + 6, l, err))
+        if (deny_values(w->dl, r[0] & 1 ? DV_VR_PN : 0, src, (const char *)r + 6, l, r[0] >> 1, err))
             return -1;
         at += 6 + (size_t)l;
     }
@@ -359,7 +376,7 @@ static int gather_identity(dv_text_worker *w, const dv_plan *plan, const dv_inst
             return -1;
         while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
             n--;
-        if ((deny && deny_record(w, name_vr, src, w->dec, n, err)) ||
+        if ((deny && deny_record(w, name_vr, src, w->dec, n, cs, err)) ||
             (ctx && dv_ctx_list_add_value(w->ctx, name_vr == DV_VR_PN, w->dec, n, err)))
             return -1;
     }

@@ -20,7 +20,9 @@
 #include "text/clitics.h"
 #include "text/denylist_internal.h"
 #include "text/han_variants.h"
+#include "text/hangul_latin.h"
 #include "text/id_number.h"
+#include "text/pinyin.h"
 #include "text/romaji.h"
 #include "text/tokens.h"
 #include "text/widthfold.h"
@@ -430,24 +432,49 @@ static int add_joined_syllables(dv_denylist *dl, const dv_toks *tk, int role, dv
     return added;
 }
 
-static int add_component(dv_denylist *dl, const char *s, size_t len, int role, dv_error *err)
+/* The PN a component belongs to, for what its script says of the component's Han characters: read in pinyin only
+ * when the PN is neither Japanese nor Korean (pinyin_pn), asked once, when a component first has Han characters. */
+typedef struct pn_script {
+    const char *pn;
+    size_t len;
+    unsigned cs_hint; /* DV_DL_PN_* */
+    int pinyin;       /* pinyin_pn's answer; -1: not asked yet */
+} pn_script;
+
+static int pinyin_pn(const char *pn, size_t len, unsigned cs_hint);
+
+static int add_component(dv_denylist *dl, const char *s, size_t len, int role, pn_script *ps, dv_error *err)
 {
     int added = 0;
     /* Han twins only for a component with a character of U+3400 or above (a lead byte E3-EF or F0): others have none */
-    int han = 0;
+    int han = 0, hangul = 0;
     for (size_t i = 0; i < len && !han; i++)
         han = (unsigned char)s[i] >= 0xE3 && (unsigned char)s[i] <= 0xF0;
+    for (size_t i = 0; han && i < len && !hangul; i++) /* Hangul syllables U+AC00-U+D7A3: lead bytes EA-ED */
+        hangul = (unsigned char)s[i] >= 0xEA && (unsigned char)s[i] <= 0xED;
     /* pass 0: as written; PASS_TRANSLIT; PASS_KANA: the kana twin; PASS_ROMAJI..: a kana component's romaji forms;
-     * PASS_HAN..: the Han twins, simplified, traditional and Japanese form 0 first, then their alternatives in turn
-     * (form k of each direction), DL_HAN_FORMS in all at most: a name of many one-to-many characters (发 后 干 钟
-     * ...) would otherwise give their product. */
-    enum { PASS_TRANSLIT = 1, PASS_KANA, PASS_ROMAJI, PASS_HAN = PASS_ROMAJI + DV_ROMAJI_FORMS };
+     * PASS_HANGUL..: a Hangul component's Latin forms (hangul_latin.h), DV_HANGUL_FORMS at most; PASS_PINYIN..: a
+     * Han component's pinyin forms (pinyin.h) when its PN is Chinese, DV_PINYIN_FORMS at most; PASS_HAN..: the
+     * Han twins, simplified, traditional and Japanese form 0 first, then their alternatives in turn (form k of
+     * each direction), DL_HAN_FORMS in all at most: a name of many one-to-many characters (发 后 干 钟 ...) would
+     * otherwise give their product. */
+    enum {
+        PASS_TRANSLIT = 1,
+        PASS_KANA,
+        PASS_ROMAJI,
+        PASS_HANGUL = PASS_ROMAJI + DV_ROMAJI_FORMS,
+        PASS_PINYIN = PASS_HANGUL + DV_HANGUL_FORMS,
+        PASS_HAN = PASS_PINYIN + DV_PINYIN_FORMS
+    };
     int nhan = 0, hanmore[DL_HAN_DIRS] = {1, 1, 1};
     /* The kana twin (PASS_KANA), kept for the romaji forms: dv_romaji reads full-width hiragana or katakana, and a
      * half-width PN group (`ﾂｷﾓﾘ`) has no other full-width form; 0 bytes when the component has no kana. */
     char kana[DV_DENYLIST_VALUE_MAX];
     size_t nkana = 0;
-    for (int pass = 0; pass < PASS_HAN + DL_HAN_DIRS * (han ? DL_HAN_FORMS : 0) && nhan < DL_HAN_FORMS; pass++) {
+    /* a component without a character of U+3400 or above ends after the romaji: the passes after them are Hangul's
+     * and Han's */
+    int npass = han ? PASS_HAN + DL_HAN_DIRS * DL_HAN_FORMS : PASS_HANGUL;
+    for (int pass = 0; pass < npass && nhan < DL_HAN_FORMS; pass++) {
         char alt[DV_DENYLIST_VALUE_MAX * 2]; /* a Han twin may be longer (3-byte characters with 4-byte variants) */
         const char *src = s;
         size_t n = len;
@@ -461,9 +488,29 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
                     memcpy(kana, alt, n);
                     nkana = n;
                 }
-            } else if (pass < PASS_HAN) {
+            } else if (pass < PASS_HANGUL) {
                 /* the romaji of a component all kana (romaji.h), in form pass - PASS_ROMAJI; 0 for any other */
                 n = nkana ? dv_romaji(kana, nkana, pass - PASS_ROMAJI, alt, sizeof alt) : 0;
+                changed = n > 0;
+            } else if (pass < PASS_PINYIN) {
+                /* a Hangul component's Latin forms (hangul_latin.h) until there is no next one; none without Hangul */
+                n = hangul ? dv_hangul_latin(s, len, role == ROLE_FAMILY, (unsigned)(pass - PASS_HANGUL), alt,
+                                             DV_DENYLIST_VALUE_MAX)
+                           : 0;
+                if (n == 0) {
+                    pass = PASS_PINYIN - 1;
+                    continue;
+                }
+                changed = 1;
+            } else if (pass < PASS_HAN) {
+                /* a Han component's pinyin forms (pinyin.h); a form that repeats an earlier one is 0 */
+                if (han && ps->pinyin < 0)
+                    ps->pinyin = pinyin_pn(ps->pn, ps->len, ps->cs_hint);
+                if (!han || !ps->pinyin) {
+                    pass = PASS_HAN - 1;
+                    continue;
+                }
+                n = dv_pinyin(s, len, role == ROLE_FAMILY, (unsigned)(pass - PASS_PINYIN), alt, DV_DENYLIST_VALUE_MAX);
                 changed = n > 0;
             } else {
                 int dir = (pass - PASS_HAN) % DL_HAN_DIRS, k = (pass - PASS_HAN) / DL_HAN_DIRS;
@@ -519,12 +566,36 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, d
     return added;
 }
 
+/* Is the PN Chinese enough for pinyin (pinyin.h)? Not when the instance's character set is Japanese or Korean
+ * (cs_hint), nor when the PN holds kana (a Japanese name: its Han characters are read in Japanese, and its kana
+ * give romaji) or Hangul (a Korean name: its Hanja are read in Korean). Asked only of a PN with a Han component:
+ * a Latin PN never pays for it. */
+static int pinyin_pn(const char *pn, size_t len, unsigned cs_hint)
+{
+    if (cs_hint & (DV_DL_PN_JAPANESE | DV_DL_PN_KOREAN))
+        return 0;
+    const uint8_t *u = (const uint8_t *)pn;
+    for (size_t i = 0; i < len;) {
+        int32_t cp = dv_utf8_next(u, len, &i);
+        if ((cp >= 0x3041 && cp <= 0x30FF) || (cp >= 0xFF66 && cp <= 0xFF9F) || (cp >= 0x31F0 && cp <= 0x31FF) ||
+            (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0x3130 && cp <= 0x318F))
+            return 0; /* kana (full and half width), Hangul syllables and jamo */
+    }
+    return 1;
+}
+
 int dv_denylist_add_person_name(dv_denylist *dl, const char *pn, size_t len, dv_error *err)
+{
+    return dv_denylist_add_person_name_cs(dl, pn, len, 0, err);
+}
+
+int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn, size_t len, unsigned cs_hint, dv_error *err)
 {
     if (!dl || !pn || len == 0)
         return 0;
     if (len > DV_DENYLIST_VALUE_MAX)
         len = DV_DENYLIST_VALUE_MAX;
+    pn_script ps = {pn, len, cs_hint, -1};
     int added = 0;
     int role = ROLE_FAMILY;
     size_t start = 0;
@@ -534,7 +605,7 @@ int dv_denylist_add_person_name(dv_denylist *dl, const char *pn, size_t len, dv_
         if (i < len && !sep)
             continue;
         if (i > start && role <= ROLE_SUFFIX) {
-            int r = add_component(dl, pn + start, i - start, role, err);
+            int r = add_component(dl, pn + start, i - start, role, &ps, err);
             if (r < 0)
                 return -1;
             added |= r;

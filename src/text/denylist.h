@@ -38,6 +38,16 @@ int dv_denylist_add(dv_denylist *dl, dv_infotype type, const char *utf8, size_t 
  * Returns 1 / 0 / -1 as dv_denylist_add. */
 int dv_denylist_add_person_name(dv_denylist *dl, const char *pn_utf8, size_t len, dv_error *err);
 
+/* What the instance's SpecificCharacterSet says of a PN's Han characters (dv_denylist_add_person_name_cs): read in
+ * Japanese (ISO 2022 IR 13, 87, 159) or Korean (IR 149), so never in pinyin (pinyin.h). */
+#define DV_DL_PN_JAPANESE 1u
+#define DV_DL_PN_KOREAN 2u
+
+/* dv_denylist_add_person_name with the character set's hint (DV_DL_PN_*; 0: none, the PN's own characters
+ * decide). */
+int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn_utf8, size_t len, unsigned cs_hint,
+                                   dv_error *err);
+
 /* A date (DA "YYYYMMDD", or the first 8 characters of a DT) and its written forms: 19610314,
  * 1961-03-14, 14/03/1961, 03/14/1961, 14.3.1961, 14 Mar 1961, 14th March 1961, March 14, 1961, ...
  * (any of / - . space as separator; two-digit years with day and month). type is DATE_OF_BIRTH or DATE.
