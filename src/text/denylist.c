@@ -584,6 +584,53 @@ static int pinyin_pn(const char *pn, size_t len, unsigned cs_hint)
     return 1;
 }
 
+/* The one key of s[0, n) when it is one word of ASCII letters (as the tokens of a text key it), at least min
+ * long; else 0. key holds DV_DENYLIST_VALUE_MAX bytes. -1 out of memory. */
+static int one_ascii_word(const char *s, size_t n, size_t min, char *key, size_t *klen, dv_error *err)
+{
+    dv_toks tk;
+    if (dv_toks_init(&tk, s, n, err) < 0) {
+        dv_toks_free(&tk);
+        return -1;
+    }
+    const dv_tok *t = tk.n == 1 ? &tk.t[0] : NULL;
+    int ok = t && t->script == DV_SCRIPT_OTHER && t->keylen >= min && t->keylen <= DV_DENYLIST_VALUE_MAX / 2 &&
+             ascii_letters(dv_tok_key(&tk, 0), t->keylen);
+    if (ok) {
+        memcpy(key, dv_tok_key(&tk, 0), t->keylen);
+        *klen = t->keylen;
+    }
+    dv_toks_free(&tk);
+    return ok;
+}
+
+/* The family and given name of a PN's first group run together, as user names, e-mail addresses and identifiers
+ * write them (stop 51's red team F13: `hsmithson` and `SMITHSONH` stayed in an SR TextValue and a ContentLabel
+ * under DEIDENTIFY_TAG_CONTENTS for Smithson^Harriet): family+given, given+family, and the given name's initial
+ * before or after the family name, each a part of the name (matched as one word), when both components are one
+ * ASCII word and the family name has 4 letters or more. 1 added, 0 not, -1 error. */
+static int add_joined_names(dv_denylist *dl, const char *fam, size_t fn, const char *giv, size_t gn, dv_error *err)
+{
+    char f[DV_DENYLIST_VALUE_MAX], g[DV_DENYLIST_VALUE_MAX], k[DV_DENYLIST_VALUE_MAX];
+    size_t fl = 0, gl = 0;
+    int r = one_ascii_word(fam, fn, 4, f, &fl, err);
+    if (r > 0)
+        r = one_ascii_word(giv, gn, 1, g, &gl, err);
+    if (r <= 0)
+        return r;
+    int added = 0;
+    const struct { const char *a; size_t al; const char *b; size_t bl; } joins[] = {
+        {f, fl, g, gl}, {g, gl, f, fl}, {g, 1, f, fl}, {f, fl, g, 1}};
+    for (size_t j = 0; j < sizeof joins / sizeof joins[0]; j++) { /* add_part takes a repeated key once */
+        memcpy(k, joins[j].a, joins[j].al);
+        memcpy(k + joins[j].al, joins[j].b, joins[j].bl);
+        if ((r = add_part(dl, k, joins[j].al + joins[j].bl, ROLE_FAMILY, DV_SCRIPT_OTHER, err)) < 0)
+            return -1;
+        added |= r;
+    }
+    return added;
+}
+
 int dv_denylist_add_person_name(dv_denylist *dl, const char *pn, size_t len, dv_error *err)
 {
     return dv_denylist_add_person_name_cs(dl, pn, len, 0, err);
@@ -597,8 +644,8 @@ int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn, size_t len, 
         len = DV_DENYLIST_VALUE_MAX;
     pn_script ps = {pn, len, cs_hint, -1};
     int added = 0;
-    int role = ROLE_FAMILY;
-    size_t start = 0;
+    int role = ROLE_FAMILY, group = 0;
+    size_t start = 0, fam = 0, fn = 0, giv = 0, gn = 0;
     for (size_t i = 0; i <= len; i++) {
         size_t sep_len = 1;
         char sep = i < len ? dv_pn_delim((const unsigned char *)pn + i, len - i, &sep_len) : 0;
@@ -609,11 +656,23 @@ int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn, size_t len, 
             if (r < 0)
                 return -1;
             added |= r;
+            if (group == 0 && role == ROLE_FAMILY)
+                fam = start, fn = i - start;
+            else if (group == 0 && role == ROLE_GIVEN)
+                giv = start, gn = i - start;
         }
-        if (i < len)
+        if (i < len) {
+            group += sep == '=';
             role = sep == '=' ? ROLE_FAMILY : role + 1;
+        }
         start = i + sep_len;
         i = start - 1;
+    }
+    if (fn && gn) {
+        int r = add_joined_names(dl, pn + fam, fn, pn + giv, gn, err);
+        if (r < 0)
+            return -1;
+        added |= r;
     }
     if (added && dl->names < UINT16_MAX)
         dl->names++;
