@@ -45,6 +45,10 @@
 /* Each held date is looked for in two forms (YYYYMMDD, YYYY-MM-DD). */
 #define DV_OWN_VALUES_MAX (DV_PLAN_OWN_IDS + 2 * DV_OWN_DATES_MAX + DV_OWN_WORDS_MAX)
 _Static_assert(DV_OWN_VALUES_MAX <= DV_OWN_SCAN_MAX, "opaque_ids.c scans at most DV_OWN_SCAN_MAX values at once");
+/* The 4-byte pieces of the patient's own values a name field is first looked at for (name_field_may_hold): a bit
+ * set of their hashes, and the pieces, at most this many (an instance's names, IDs and dates make 10 to 30). */
+#define DV_GRAM_BITS 1024
+#define DV_GRAMS_MAX 256
 /* own[] has room for one scanner's worth: what the values leave is filled with their other forms (hold_form),
  * so that most instances scan a kept value once. */
 #define DV_OWN_MAX DV_OWN_SCAN_MAX
@@ -97,6 +101,10 @@ typedef struct apply_ctx {
     int under_keep;
     uint32_t keep_action;
     dv_text_worker *forms_worker; /* whose converters make foreign[] (any text worker given, cleaning or not) */
+    /* The 4-byte pieces of the patient's own values (name_field_may_hold): 0 not gathered yet, 1 gathered in
+     * gram_bits and grams[0, ngrams), -1 not usable (a value outside ASCII, too many pieces: every value is looked
+     * at) */
+    int grams_state, ngrams;
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
     /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
@@ -128,6 +136,8 @@ typedef struct apply_ctx {
     uint16_t word_len[DV_OWN_WORD_TAGS];
     uint8_t word_raw[DV_OWN_WORD_TAGS][DV_OWN_WORD_RAW];
     unsigned char word_cut[DV_OWN_WORD_TAGS]; /* values past DV_OWN_WORD_RAW not read */
+    uint64_t gram_bits[DV_GRAM_BITS / 64];
+    uint32_t grams[DV_GRAMS_MAX];
     dv_charset word_cs; /* the set word_raw is written in: the top-level dataset's as read */
 } apply_ctx;
 #define APPLY_CTX_CLEARED offsetof(apply_ctx, own)
@@ -1168,6 +1178,131 @@ static int encoded_held(apply_ctx *c, const dv_elem *e, int std)
     return c->nenc ? holds_any(c, e, &c->scan_enc, c->enc, c->enc_len, c->enc_kind, c->nenc, std) : 0;
 }
 
+/* Bytes p[0, 4) as one number, ASCII letters without case (| 0x20: two pieces equal without case stay equal; it
+ * merges a few other bytes too, which can only make name_field_may_hold look further). */
+static uint32_t gram_at(const uint8_t *p)
+{
+    uint32_t g;
+    memcpy(&g, p, 4);
+    return g | 0x20202020u;
+}
+
+static unsigned gram_hash(uint32_t g)
+{
+    return (unsigned)((g * 2654435761u) >> (32 - 10)); /* 10 bits: DV_GRAM_BITS */
+}
+
+/* Note piece g (gather_grams); 0 when there is no room. */
+static int add_gram(apply_ctx *c, uint32_t g)
+{
+    if (c->ngrams == DV_GRAMS_MAX)
+        return 0;
+    c->grams[c->ngrams++] = g;
+    unsigned h = gram_hash(g);
+    c->gram_bits[h / 64] |= (uint64_t)1 << (h % 64);
+    return 1;
+}
+
+/* What a byte is to gather_grams and name_field_may_hold: a letter or a digit (a held value starts after a byte that
+ * is neither); one outside ASCII or ESC (a held name's other encodings are not runs of its bytes: RAW_HIGH); one a
+ * held form may hold that no piece shows (control bytes, UTF-16's zeros, bytes outside ASCII; `%` and `&`, as the
+ * scanner reads escapes: RAW_LOOK). A table: one load a byte. */
+enum { RAW_LETTER = 1, RAW_DIGIT = 2, RAW_HIGH = 4, RAW_LOOK = 8 };
+#define RAW_X4(x) x, x, x, x
+#define RAW_X16(x) RAW_X4(x), RAW_X4(x), RAW_X4(x), RAW_X4(x)
+#define RAW_X64(x) RAW_X16(x), RAW_X16(x), RAW_X16(x), RAW_X16(x)
+#define RAW_LETTERS RAW_X16(RAW_LETTER), RAW_X4(RAW_LETTER), RAW_X4(RAW_LETTER), RAW_LETTER, RAW_LETTER /* 26 */
+static const uint8_t raw_class[] = {
+    RAW_X16(RAW_LOOK), RAW_X4(RAW_LOOK), RAW_X4(RAW_LOOK), RAW_LOOK, RAW_LOOK, RAW_LOOK, RAW_HIGH | RAW_LOOK,
+    RAW_X4(RAW_LOOK),                                        /* 0x00-0x1F, ESC 0x1B */
+    0, 0, 0, 0, 0, RAW_LOOK, RAW_LOOK, 0, RAW_X4(0), RAW_X4(0), /* 0x20-0x2F: % & */
+    RAW_X4(RAW_DIGIT), RAW_X4(RAW_DIGIT), RAW_DIGIT, RAW_DIGIT, 0, 0, 0, 0, 0, 0, /* 0x30-0x3F */
+    0, RAW_LETTERS, 0, 0, 0, 0, 0,                           /* 0x40-0x5F */
+    0, RAW_LETTERS, 0, 0, 0, 0, RAW_LOOK,                    /* 0x60-0x7F */
+    RAW_X64(RAW_HIGH | RAW_LOOK), RAW_X64(RAW_HIGH | RAW_LOOK) /* 0x80-0xFF */
+};
+_Static_assert(sizeof raw_class == 256, "one class a byte");
+
+/* The pieces the values a name field is looked for start with: the first 4 bytes at each place a held name part,
+ * word or ID can start in the patient's names and IDs as read (word_raw; hold_word splits them at `^`, `=`, spaces
+ * and other punctuation and trims them, so a held value starts at the start or after a byte that is no letter or
+ * digit, or an ID's number after a letter: MRN4471902's 4471902; a form in another case folds to the same piece),
+ * the year of each date (every form of a date held writes its 4-digit year), the first 4 bytes of each primary
+ * UID. Not usable (grams_state -1) when a name holds a byte outside ASCII, a primary UID is shorter than 4 bytes,
+ * or the pieces do not fit. A held value that is not such a run (a form made up of other bytes) must add its
+ * piece here. */
+static void gather_grams(apply_ctx *c)
+{
+    c->grams_state = -1;
+    c->ngrams = 0;
+    memset(c->gram_bits, 0, sizeof c->gram_bits);
+    for (int k = 0; k < c->nown; k++)
+        if (c->own_len[k] < 4 || !add_gram(c, gram_at((const uint8_t *)c->own[k])))
+            return;
+    for (int i = 0; i < c->ndates; i++) /* most dates of an instance share their year */
+        if ((i == 0 || memcmp(c->date_val[i], c->date_val[i - 1], 4) != 0) &&
+            !add_gram(c, gram_at((const uint8_t *)c->date_val[i])))
+            return;
+    unsigned seen = 0; /* every byte's class */
+    for (int i = 0; i < c->nwordtags; i++) {
+        if (word_rank(c->word_tag[i]) != 0)
+            continue; /* the patient's name and ID: the others' pieces cost as much again (see above) */
+        const uint8_t *r = c->word_raw[i];
+        size_t n = c->word_len[i];
+        unsigned prev = 0;
+        for (size_t p = 0; p + 4 <= n; p++) {
+            unsigned cl = raw_class[r[p]];
+            seen |= cl;
+            /* after a byte that is no letter or digit, or a digit after a letter (and a letter after a digit) */
+            if ((!(prev & (RAW_LETTER | RAW_DIGIT)) || (cl & ~prev & (RAW_LETTER | RAW_DIGIT))) &&
+                !add_gram(c, gram_at(r + p)))
+                return;
+            prev = cl;
+        }
+        for (size_t p = n >= 3 ? n - 3 : 0; p < n; p++) /* the last 3: no piece starts there */
+            seen |= raw_class[r[p]];
+    }
+    c->grams_state = seen & RAW_HIGH ? -1 : 1;
+}
+
+static int has_gram(const apply_ctx *c, uint32_t g)
+{
+    unsigned h = gram_hash(g);
+    if (!(c->gram_bits[h / 64] & ((uint64_t)1 << (h % 64))))
+        return 0;
+    for (int k = 0; k < c->ngrams; k++)
+        if (c->grams[k] == g)
+            return 1;
+    return 0;
+}
+
+/* Could e, a name field the profile keeps (DV_FREE_NAME: SequenceName, CodeMeaning, BeamName), hold one of the
+ * patient's own values? Most instances carry a few (a CT's codes: `Chest`, `T-D3000`), and none of them does:
+ * gathering every held value and its forms and making their scanner cost 83 k instructions a CT instance under
+ * Basic (+23 % of the run), so a value is first looked at for a 4-byte piece of them (gather_grams), a few
+ * instructions a byte. 1 (look further) as well when that cannot tell: a value not in memory, one with a byte a
+ * held form may hold that no piece shows (outside printable ASCII: UTF-16 and other encodings; `%` and `&`: the
+ * scanner reads escapes), or no usable pieces. The other persons' and places' values (hold_others) are looked for
+ * in a name field only once this found the patient's. */
+static int name_field_may_hold(apply_ctx *c, const dv_elem *e)
+{
+    const uint8_t *v = dv_elem_inline_value(e);
+    if (!v)
+        return 1;
+    if (!c->grams_state)
+        gather_grams(c);
+    if (c->grams_state < 0)
+        return 1;
+    size_t n = (size_t)e->length, i = 0;
+    for (; i + 4 <= n; i++)
+        if ((raw_class[v[i]] & RAW_LOOK) || has_gram(c, gram_at(v + i)))
+            return 1;
+    for (; i < n; i++)
+        if (raw_class[v[i]] & RAW_LOOK)
+            return 1;
+    return 0;
+}
+
 /* 1 when e, a kept private value other than UI (an OB or UN blob, a text) or a kept address (UR), holds one of the
  * instance's own primary UIDs that the plan regenerates, or one of its dates, names or IDs the plan changes
  * (own_values; opaque_ids.c says how a value must stand): kept, it would name the source study, series, instance
@@ -1182,6 +1317,8 @@ static int encoded_held(apply_ctx *c, const dv_elem *e, int std)
 static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv_decision d, int text)
 {
     if (DV_TAG_IS_PRIVATE_CREATOR(e->tag) || kept_by_keep_tag(m))
+        return 0;
+    if (text && m->free_text == DV_FREE_NAME && !c->held_decided && !name_field_may_hold(c, e))
         return 0;
     if (d == DV_DEC_KEEP && !c->held_decided && decide_held(c) != 0)
         return -1;
@@ -1357,10 +1494,38 @@ static int profile_kept_text(const dv_match *m, dv_decision d)
     return d == DV_DEC_KEEP && m->source == DV_MATCH_PROFILE && m->free_text;
 }
 
+/* Is tag, a name field the profile keeps (DV_FREE_NAME) in item ds of sequence parent, the value or meaning of a
+ * code of a coding scheme PS3.16 defines (DCM, SCT, SRT, LN, UCUM, FMA, NCIt)? Its meaning is the scheme's
+ * (`Chest`, `Localizer`), no name anyone chose: not looked at (every CT carries a few). A local scheme's code
+ * (99ACME, 99LOCAL: stop 51's red team, `Harriet Smithson MRN4471902 cohort`) is, and so is every code of an
+ * earlier DeidentificationMethodCodeSequence (its tool wrote `Basic for Smithson` as a DCM code's meaning). */
+static int standard_code(const dv_ds *ds, uint32_t parent, uint32_t tag)
+{
+    if ((tag != DV_TAG_CODE_VALUE && tag != DV_TAG_CODE_MEANING && tag != DV_TAG_LONG_CODE_VALUE) ||
+        parent == DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        return 0;
+    const dv_elem *s = dv_ds_find(ds, DV_TAG_CODING_SCHEME_DESIGNATOR);
+    const uint8_t *v = s && s->length >= 2 && s->length <= 4 ? dv_elem_inline_value(s) : NULL;
+    if (!v)
+        return 0;
+    char d[5] = {0};
+    memcpy(d, v, (size_t)s->length);
+    if (d[s->length - 1] == ' ')
+        d[s->length - 1] = '\0';
+    static const char schemes[][5] = {"DCM", "SCT", "SRT", "LN", "UCUM", "FMA", "NCIt"};
+    for (size_t k = 0; k < sizeof schemes / sizeof schemes[0]; k++)
+        if (!memcmp(d, schemes[k], sizeof d))
+            return 1;
+    return 0;
+}
+
 /* What a profile-kept text value (profile_kept_text) holding one of the instance's own values becomes: emptied,
- * or where its IOD requires a value (Type 1) the placeholder, so the output stays valid (DECISIONS 4). */
+ * or where its IOD requires a value (Type 1) the placeholder, so the output stays valid (DECISIONS 4). An earlier
+ * DeidentificationMethod is emptied: the markers write the plan's values into it (markers.c), so it has one. */
 static dv_decision own_hit(dv_iod_ctx ctx, uint32_t tag)
 {
+    if (tag == DV_TAG_DEIDENTIFICATION_METHOD)
+        return DV_DEC_EMPTY;
     dv_attr_type t = dv_iod_type(ctx, tag);
     return t == DV_ATTR_1 || t == DV_ATTR_1C ? DV_DEC_DUMMY : DV_DEC_EMPTY;
 }
@@ -1695,7 +1860,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
          * profile keeps (profile_kept_text), or given its placeholder where the IOD requires a value (own_hit). */
         if (has_own_values(c) && !is_seq && vr != DV_VR_UI &&
             (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
-            int text = profile_kept_text(&m, d);
+            int text = profile_kept_text(&m, d) && !(m.free_text == DV_FREE_NAME && standard_code(ds, parent, tag));
             int names = text || scanned_for_own(tag, vr, d, depth) ? keeps_own_value(c, e, &m, d, text) : 0;
             if (d == DV_DEC_CLEAN_TEXT && names == 0 && may_hold_serialized(tag) &&
                 (names = cleaned_text_encodes_own(c, e)) > 0)
