@@ -726,9 +726,10 @@ static int cleans_descriptor(const dv_plan *p, const dv_plan_slot *s, uint16_t v
  * UnformattedTextValue): DV_FREE_TEXT. Or one they write a chosen name in: its keyword names a name, a meaning, a
  * value or a method (stop 51's red team: the patient's name and ID kept whole in AcquisitionProtocolName,
  * SequenceName, BeamName, RTImageName, ContactDisplayName, HangingProtocolName, a local code's CodeMeaning,
- * LongCodeValue, an earlier DeidentificationMethod): DV_FREE_NAME. Not the vendor's names for itself and its models
- * and the addresses devices fill in (Manufacturer, ManufacturerModelName, CodingSchemeDesignator,
- * UniversalEntityID): a patient called Test, as test data are, emptied them in the shared corpus. */
+ * LongCodeValue, an earlier DeidentificationMethod): DV_FREE_NAME. Not the vendor's names for itself, its models and
+ * its software and the addresses devices fill in (Manufacturer, ManufacturerModelName, AlgorithmName,
+ * CodingSchemeDesignator, UniversalEntityID): a patient called Test, as test data are, emptied them in the shared
+ * corpus. */
 static int free_text_word_at(const char *k)
 {
     switch (*k) { /* keywords are CamelCase: each word starts with its capital */
@@ -751,7 +752,9 @@ static int free_text_field(uint32_t tag)
 {
     const dv_dict_entry *de = dv_dict_lookup(tag);
     const char *k = de ? de->keyword : NULL;
-    if (k && !strncmp(k, "Manufacturer", 12)) /* the vendor's names for itself and its models */
+    /* the vendor's names for itself, its models and its software (AlgorithmName, SegmentAlgorithmName `test` in
+     * a shared-corpus segmentation whose patient is called Test) */
+    if (k && (!strncmp(k, "Manufacturer", 12) || strstr(k, "Algorithm")))
         return 0;
     int kind = 0;
     for (; k && *k && kind != DV_FREE_TEXT; k++)
