@@ -37,11 +37,16 @@
 #define DV_OWN_DATE_VALUES 64
 #define DV_OWN_DATES_MAX 16
 #define DV_OWN_CUT_MAX 8
-/* The patient's names and IDs looked for there: the attributes (is_own_word_tag), and at most this many values
+/* The patient's names and IDs looked for there: the attributes (own_tag_kind), and at most this many values
  * taken from them (a name's components, each ID). */
 #define DV_OWN_WORD_TAGS 7
 #define DV_OWN_WORD_RAW 256
 #define DV_OWN_WORDS_MAX 24
+/* The other persons' and places' values held after the patient's (hold_others): the attributes (own_tag_kind), the
+ * bytes read of one held outside the instance's memory (a bulk value). */
+#define DV_OTHER_TAGS 16
+#define DV_OTHER_RAW 256
+#define DV_OTHER_INLINE_MAX 4096
 /* Each held date is looked for in two forms (YYYYMMDD, YYYY-MM-DD). */
 #define DV_OWN_VALUES_MAX (DV_PLAN_OWN_IDS + 2 * DV_OWN_DATES_MAX + DV_OWN_WORDS_MAX)
 _Static_assert(DV_OWN_VALUES_MAX <= DV_OWN_SCAN_MAX, "opaque_ids.c scans at most DV_OWN_SCAN_MAX values at once");
@@ -105,6 +110,8 @@ typedef struct apply_ctx {
      * gram_bits and grams[0, ngrams), -1 not usable (a value outside ASCII, too many pieces: every value is looked
      * at) */
     int grams_state, ngrams;
+    int nothers;     /* other persons' and places' attributes noted (own_values) */
+    int hold_others; /* hold_own_word holds as hold_form does (hold_others) */
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
     /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
@@ -137,6 +144,15 @@ typedef struct apply_ctx {
     uint8_t word_raw[DV_OWN_WORD_TAGS][DV_OWN_WORD_RAW];
     unsigned char word_cut[DV_OWN_WORD_TAGS]; /* values past DV_OWN_WORD_RAW not read */
     uint64_t gram_bits[DV_GRAM_BITS / 64];
+    /* The other persons' and places' values as read (own_values): tag, VR, kind (own_tag_kind), the value's bytes
+     * (where the instance holds them, which the walk never writes over: it gives an element new bytes; a bulk
+     * value's first DV_OTHER_RAW bytes in other_raw) */
+    uint32_t other_tag[DV_OTHER_TAGS];
+    uint16_t other_vr[DV_OTHER_TAGS];
+    unsigned char other_kind[DV_OTHER_TAGS];
+    const uint8_t *other_v[DV_OTHER_TAGS];
+    size_t other_len[DV_OTHER_TAGS];
+    uint8_t other_raw[DV_OTHER_TAGS][DV_OTHER_RAW];
     uint32_t grams[DV_GRAMS_MAX];
     dv_charset word_cs; /* the set word_raw is written in: the top-level dataset's as read */
 } apply_ctx;
@@ -504,10 +520,27 @@ static int keep_text(apply_ctx *c, dv_elem *e, const dv_match *m, uint16_t vr)
     return rc;
 }
 
+/* The order decide_held holds the name and ID attributes in: the patient's name and ID (0), the other names and
+ * the accession number (1), the other IDs (2). */
+static int word_rank(uint32_t tag)
+{
+    return tag == 0x00100010u || tag == 0x00100020u ? 0 : tag == 0x00101000u ? 2 : 1;
+}
+
+/* The other persons and places an instance names at its top level, whose attributes PS3.15's Basic profile removes
+ * or replaces (X, Z, D): a person's name (PN: the referring, performing, reading and requesting physicians, the
+ * physicians of record, the operators, the responsible person, the reviewer), a place (an institution, an address,
+ * a residence) or a telephone number. Stop 51's red team: kept text (DocumentTitle, ContentDescription) repeated
+ * the patient's telephone and address, the referring physician and the institution, and a Siemens CSA header the
+ * operator's and the referring physician's names, beside the removed attributes. Not a department (RADIOLOGY) or a
+ * station: words any text uses. 0 for another tag. */
+enum { OTHER_PERSON = 1, OTHER_PLACE, OTHER_PHONE, OWN_WORDS };
+
 /* The patient's names and IDs (top level) looked for in kept private values: a vendor's header copy that names
  * the patient beside the emptied or cleaned PatientName (Philips' (7053,1006) in the shared corpus holds a whole
- * dataset with it). At most DV_OWN_WORD_TAGS of them. */
-static int is_own_word_tag(uint32_t tag)
+ * dataset with it): OWN_WORDS, at most DV_OWN_WORD_TAGS of them. Else the other persons and places above, or 0.
+ * One switch for both: own_values asks it of every top-level element. */
+static int own_tag_kind(uint32_t tag)
 {
     switch (tag) {
     case 0x00080050u: /* AccessionNumber */
@@ -517,17 +550,53 @@ static int is_own_word_tag(uint32_t tag)
     case 0x00101001u: /* OtherPatientNames */
     case 0x00101005u: /* PatientBirthName */
     case 0x00101060u: /* PatientMotherBirthName */
-        return 1;
+        return OWN_WORDS;
+    case 0x00080090u: /* ReferringPhysicianName */
+    case 0x00081048u: /* PhysiciansOfRecord */
+    case 0x00081050u: /* PerformingPhysicianName */
+    case 0x00081060u: /* NameOfPhysiciansReadingStudy */
+    case 0x00081070u: /* OperatorsName */
+    case 0x00102297u: /* ResponsiblePerson */
+    case 0x00321032u: /* RequestingPhysician */
+    case 0x300E0008u: /* ReviewerName */
+        return OTHER_PERSON;
+    case 0x00080080u: /* InstitutionName */
+    case 0x00080081u: /* InstitutionAddress */
+    case 0x00080092u: /* ReferringPhysicianAddress */
+    case 0x00101040u: /* PatientAddress */
+    case 0x00380400u: /* PatientInstitutionResidence */
+        return OTHER_PLACE;
+    case 0x00080094u: /* ReferringPhysicianTelephoneNumbers */
+    case 0x00102154u: /* PatientTelephoneNumbers */
+        return OTHER_PHONE;
     default:
         return 0;
     }
 }
 
-/* The order decide_held holds the name and ID attributes in: the patient's name and ID (0), the other names and
- * the accession number (1), the other IDs (2). */
-static int word_rank(uint32_t tag)
+/* e, a person's or place's attribute (kind), noted for hold_others: where its bytes are, or its first bytes read. */
+static void note_other(apply_ctx *c, const dv_elem *e, int kind)
 {
-    return tag == 0x00100010u || tag == 0x00100020u ? 0 : tag == 0x00101000u ? 2 : 1;
+    if (c->nothers == DV_OTHER_TAGS || e->length == 0)
+        return;
+    int i = c->nothers;
+    const uint8_t *v = dv_elem_inline_value(e);
+    size_t n = (size_t)e->length, cap = v ? DV_OTHER_INLINE_MAX : DV_OTHER_RAW;
+    if (!v)
+        v = value_head(c, e, c->other_raw[i], DV_OTHER_RAW, &n);
+    if (!v || n == 0 || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
+        return;
+    if (e->length > cap) { /* read in part: the values that fit whole */
+        n = cap;
+        while (n > 0 && v[n - 1] != '\\')
+            n--;
+    }
+    c->other_tag[i] = e->tag;
+    c->other_vr[i] = e->vr == DV_VR_UN ? dv_plan_effective_vr(e) : e->vr;
+    c->other_kind[i] = (unsigned char)kind;
+    c->other_v[i] = v;
+    c->other_len[i] = n;
+    c->nothers += n > 0;
 }
 
 /* The dates of e's values (a DA's YYYYMMDD, the date of each DT), read as vr, into date_val, while there is room
@@ -596,7 +665,7 @@ static void note_own_words(apply_ctx *c, const dv_elem *e)
 }
 
 /* The instance's top-level dates (DA and DT, as written or, written as UN, as PS3.6 gives them), and the patient's
- * names and IDs (is_own_word_tag), whose attribute the plan does not keep as it is: shifted, cleaned, emptied,
+ * names and IDs (own_tag_kind), whose attribute the plan does not keep as it is: shifted, cleaned, emptied,
  * replaced or deleted, the source value is what de-identification hides. A date found in a vendor's private blob
  * beside the shifted attribute (a Hitachi (0009,1100) header copy in the shared corpus) gives the shift away, and
  * with it every shifted date of the patient; a name or ID names the patient. Read before the walk (a compare or
@@ -605,7 +674,8 @@ static void own_values(apply_ctx *c)
 {
     c->nheld = c->nown;
     c->ndates = c->nwordtags = c->held_decided = c->values_decided = c->nheld_dates = c->nheld_words = 0;
-    c->held_overflow = c->ncut = c->cut_more = 0;
+    c->held_overflow = c->ncut = c->cut_more = c->nothers = 0;
+    int kind;
     for (const dv_elem *e = c->inst->ds.first; e; e = e->next) {
         if (dv_elem_is_sequence(e))
             continue;
@@ -613,8 +683,10 @@ static void own_values(apply_ctx *c)
         /* the standard attributes' dates: a private one cannot crowd them out of the slots */
         if ((vr == DV_VR_DA || vr == DV_VR_DT) && !DV_TAG_IS_PRIVATE(e->tag))
             note_own_dates(c, e, vr);
-        else if (is_own_word_tag(e->tag))
+        else if ((kind = own_tag_kind(e->tag)) == OWN_WORDS)
             note_own_words(c, e);
+        else if (kind)
+            note_other(c, e, kind);
     }
     dv_charset_for_ds(NULL, &c->inst->ds, &c->word_cs); /* before the text stage may switch it to UTF-8 */
 }
@@ -687,8 +759,17 @@ static int word_long_enough(const uint8_t *v, size_t n)
 
 /* One name part or ID (long enough) into own[] among the words; with no room for it (and not held already) the
  * kept private values cannot be cleared of it: held_overflow, and keeps_own_value fails closed. */
+static void hold_form(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind);
+
 static void hold_own_word(apply_ctx *c, const uint8_t *v, size_t n)
 {
+    if (c->hold_others) { /* after the patient's values and their forms, failing closed with no room */
+        if (n <= DV_UID_MAX)
+            hold_form(c, v, n, DV_OWN_WORD);
+        else
+            c->held_overflow = 1;
+        return;
+    }
     if (n <= DV_UID_MAX && c->nheld_words < DV_OWN_WORDS_MAX && c->nheld < DV_OWN_MAX) {
         c->nheld_words += hold(c, v, n, DV_OWN_WORD);
         return;
@@ -1041,6 +1122,58 @@ static int decide_values(apply_ctx *c)
     return 0;
 }
 
+/* A telephone number's digits as numbers are written without their punctuation: all of them (7 or more), and of 10
+ * or more the last 7, the local number, also as NNN-NNNN (617-555-0143 as `6175550143`, `5550143`, `555-0143`),
+ * as the text stage's deny-list holds a phone number (denylist.c). The value as written is held by hold_word. */
+static void hold_phone_digits(apply_ctx *c, const uint8_t *v, size_t n)
+{
+    char d[DV_UID_MAX];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < sizeof d; i++)
+        if (v[i] >= '0' && v[i] <= '9')
+            d[k++] = (char)v[i];
+    if (k < 7)
+        return;
+    hold_form(c, (const uint8_t *)d, k, DV_OWN_NUMBER);
+    if (k < 10)
+        return;
+    const char *l = d + k - 7;
+    char dash[8] = {l[0], l[1], l[2], '-', l[3], l[4], l[5], l[6]};
+    hold_form(c, (const uint8_t *)l, 7, DV_OWN_NUMBER);
+    hold_form(c, (const uint8_t *)dash, sizeof dash, DV_OWN_NUMBER);
+}
+
+/* The other persons' and places' values (own_tag_kind) whose attribute the plan does not keep, held after the
+ * patient's values and all their forms (hold_form: own[] while it has room, then foreign[], failing closed with
+ * none: the patient's own come first), as words: a name by its components and their words as the patient's
+ * (hold_word), an address by its lines and comma-separated parts (`42 Larkspur Lane`), an institution whole, a
+ * telephone number as written and by its digits (hold_phone_digits). An attribute the plan keeps (a keepTag, a
+ * profile keeping InstitutionName) is not held: what names a kept institution is kept too. */
+static void hold_others(apply_ctx *c)
+{
+    c->hold_others = 1;
+    for (int i = 0; i < c->nothers; i++) {
+        dv_match m;
+        if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->other_tag[i], c->other_vr[i], 0, &m) ==
+            DV_DEC_KEEP)
+            continue;
+        const uint8_t *v = c->other_v[i];
+        size_t n = c->other_len[i];
+        int kind = c->other_kind[i];
+        for (size_t a = 0; a < n;) { /* value by value; an address also part by part */
+            size_t b = a;
+            while (b < n && v[b] != '\\' &&
+                   !(kind == OTHER_PLACE && (v[b] == ',' || v[b] == ';' || v[b] == '\n' || v[b] == '\r' || v[b] == '^')))
+                b++;
+            hold_word(c, v + a, b - a, kind == OTHER_PERSON ? DV_VR_PN : DV_VR_LO);
+            if (kind == OTHER_PHONE)
+                hold_phone_digits(c, v + a, b - a);
+            a = b + 1;
+        }
+    }
+    c->hold_others = 0;
+}
+
 /* The held values (decide_values) and their other forms (own[] grows meanwhile: the values are own[nown,
  * nvalues)), after them in own[], then in foreign[]. -1 out of memory. */
 static int decide_held(apply_ctx *c)
@@ -1072,6 +1205,7 @@ static int decide_held(apply_ctx *c)
     for (int k = c->nown; k < nvalues; k++)
         if (c->own_kind[k] == DV_OWN_WORD)
             hold_utf16_forms(c, (const uint8_t *)c->own[k], c->own_len[k]);
+    hold_others(c);
     for (int k = c->nown; nf && k < nvalues; k++) /* then the accents a Greek name in capitals lost */
         if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
             dv_name_forms_accented_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_foreign, c);
@@ -1147,7 +1281,7 @@ static int kept_ui_holds_patient(apply_ctx *c, const uint8_t *v, size_t len)
 /* Has the instance own values (primary UIDs, dates, names or IDs) that a kept value could hold? */
 static int has_own_values(const apply_ctx *c)
 {
-    return c->nown || c->ndates || c->nwordtags || c->ncut || c->cut_more;
+    return c->nown || c->ndates || c->nwordtags || c->ncut || c->cut_more || c->nothers;
 }
 
 /* The shortest encoded form (dv_own_encoded_each): base64 of DV_OWN_BASE64_MIN bytes from offset 1 or 2. */
