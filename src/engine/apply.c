@@ -894,13 +894,16 @@ static int word_has_high_byte(const apply_ctx *c, int i)
  * private values cannot be cleared of it: held_overflow (fail closed). */
 static void hold_form(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind)
 {
-    if (held_in(c->own, c->own_len, c->own_kind, c->nown, c->nheld, v, n, kind))
+    if (n == 0 || n > DV_UID_MAX || held_in(c->own, c->own_len, c->own_kind, c->nown, c->nheld, v, n, kind))
         return;
+    /* appended as hold and hold_foreign would, without their second look through own[] */
     if (c->nheld < DV_OWN_MAX)
-        hold(c, v, n, kind);
+        list_append(c->own, c->own_len, c->own_kind, &c->nheld, v, n, kind);
+    else if (held_in(c->foreign, c->foreign_len, c->foreign_kind, 0, c->nforeign, v, n, kind))
+        return;
     else if (c->nforeign < DV_OWN_SCAN_MAX)
-        hold_foreign(c, v, n, kind); /* which looks in foreign[] itself */
-    else if (!held_in(c->foreign, c->foreign_len, c->foreign_kind, 0, c->nforeign, v, n, kind))
+        n >= 4 ? list_append(c->foreign, c->foreign_len, c->foreign_kind, &c->nforeign, v, n, kind) : (void)0;
+    else
         c->held_overflow = 1;
 }
 
