@@ -37,14 +37,23 @@
 #define DV_OWN_DATE_VALUES 64
 #define DV_OWN_DATES_MAX 16
 #define DV_OWN_CUT_MAX 8
-/* The patient's names and IDs looked for there: the attributes (is_own_word_tag), and at most this many values
+/* The patient's names and IDs looked for there: the attributes (own_tag_kind), and at most this many values
  * taken from them (a name's components, each ID). */
 #define DV_OWN_WORD_TAGS 7
 #define DV_OWN_WORD_RAW 256
 #define DV_OWN_WORDS_MAX 24
+/* The other persons' and places' values held after the patient's (hold_others): the attributes (own_tag_kind), the
+ * bytes read of one held outside the instance's memory (a bulk value). */
+#define DV_OTHER_TAGS 16
+#define DV_OTHER_RAW 256
+#define DV_OTHER_INLINE_MAX 4096
 /* Each held date is looked for in two forms (YYYYMMDD, YYYY-MM-DD). */
 #define DV_OWN_VALUES_MAX (DV_PLAN_OWN_IDS + 2 * DV_OWN_DATES_MAX + DV_OWN_WORDS_MAX)
 _Static_assert(DV_OWN_VALUES_MAX <= DV_OWN_SCAN_MAX, "opaque_ids.c scans at most DV_OWN_SCAN_MAX values at once");
+/* The 4-byte pieces of the patient's own values a name field is first looked at for (name_field_may_hold): a bit
+ * set of their hashes, and the pieces, at most this many (an instance's names, IDs and dates make 10 to 30). */
+#define DV_GRAM_BITS 1024
+#define DV_GRAMS_MAX 256
 /* own[] has room for one scanner's worth: what the values leave is filled with their other forms (hold_form),
  * so that most instances scan a kept value once. */
 #define DV_OWN_MAX DV_OWN_SCAN_MAX
@@ -98,6 +107,12 @@ typedef struct apply_ctx {
     int under_keep;
     uint32_t keep_action;
     dv_text_worker *forms_worker; /* whose converters make foreign[] (any text worker given, cleaning or not) */
+    /* The 4-byte pieces of the patient's own values (name_field_may_hold): 0 not gathered yet, 1 gathered in
+     * gram_bits and grams[0, ngrams), -1 not usable (a value outside ASCII, too many pieces: every value is looked
+     * at) */
+    int grams_state, ngrams;
+    int nothers;     /* other persons' and places' attributes noted (own_values) */
+    int hold_others; /* hold_own_word holds as hold_form does (hold_others) */
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
     /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
@@ -129,6 +144,17 @@ typedef struct apply_ctx {
     uint16_t word_len[DV_OWN_WORD_TAGS];
     uint8_t word_raw[DV_OWN_WORD_TAGS][DV_OWN_WORD_RAW];
     unsigned char word_cut[DV_OWN_WORD_TAGS]; /* values past DV_OWN_WORD_RAW not read */
+    uint64_t gram_bits[DV_GRAM_BITS / 64];
+    /* The other persons' and places' values as read (own_values): tag, VR, kind (own_tag_kind), the value's bytes
+     * (where the instance holds them, which the walk never writes over: it gives an element new bytes; a bulk
+     * value's first DV_OTHER_RAW bytes in other_raw) */
+    uint32_t other_tag[DV_OTHER_TAGS];
+    uint16_t other_vr[DV_OTHER_TAGS];
+    unsigned char other_kind[DV_OTHER_TAGS];
+    const uint8_t *other_v[DV_OTHER_TAGS];
+    size_t other_len[DV_OTHER_TAGS];
+    uint8_t other_raw[DV_OTHER_TAGS][DV_OTHER_RAW];
+    uint32_t grams[DV_GRAMS_MAX];
     dv_charset word_cs; /* the set word_raw is written in: the top-level dataset's as read */
 } apply_ctx;
 #define APPLY_CTX_CLEARED offsetof(apply_ctx, own)
@@ -495,30 +521,108 @@ static int keep_text(apply_ctx *c, dv_elem *e, const dv_match *m, uint16_t vr)
     return rc;
 }
 
-/* The patient's names and IDs (top level) looked for in kept private values: a vendor's header copy that names
- * the patient beside the emptied or cleaned PatientName (Philips' (7053,1006) in the shared corpus holds a whole
- * dataset with it). At most DV_OWN_WORD_TAGS of them. */
-static int is_own_word_tag(uint32_t tag)
-{
-    switch (tag) {
-    case 0x00080050u: /* AccessionNumber */
-    case 0x00100010u: /* PatientName */
-    case 0x00100020u: /* PatientID */
-    case 0x00101000u: /* OtherPatientIDs */
-    case 0x00101001u: /* OtherPatientNames */
-    case 0x00101005u: /* PatientBirthName */
-    case 0x00101060u: /* PatientMotherBirthName */
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* The order decide_held holds the name and ID attributes in: the patient's name and ID (0), the other names and
  * the accession number (1), the other IDs (2). */
 static int word_rank(uint32_t tag)
 {
     return tag == 0x00100010u || tag == 0x00100020u ? 0 : tag == 0x00101000u ? 2 : 1;
+}
+
+/* The other persons and places an instance names at its top level, whose attributes PS3.15's Basic profile removes
+ * or replaces (X, Z, D): a person's name (PN: the referring, performing, reading and requesting physicians, the
+ * physicians of record, the operators, the responsible person, the reviewer), a place (an institution, an address,
+ * a residence) or a telephone number. Stop 51's red team: kept text (DocumentTitle, ContentDescription) repeated
+ * the patient's telephone and address, the referring physician and the institution, and a Siemens CSA header the
+ * operator's and the referring physician's names, beside the removed attributes. Not a department (RADIOLOGY) or a
+ * station: words any text uses. 0 for another tag. */
+enum { OTHER_PERSON = 1, OTHER_PLACE, OTHER_PHONE, OWN_WORDS };
+#define OWN_TAG_HASH(t) ((uint32_t)((uint32_t)(t) * 0xF6DC0817u) >> 27)
+
+/* The patient's names and IDs (top level) looked for in kept private values: a vendor's header copy that names
+ * the patient beside the emptied or cleaned PatientName (Philips' (7053,1006) in the shared corpus holds a whole
+ * dataset with it): OWN_WORDS, at most DV_OWN_WORD_TAGS of them. Else the other persons and places above, or 0.
+ * One look for both: own_values asks it of every top-level element. */
+static int own_tag_kind(uint32_t tag)
+{
+    /* A table a multiply hashes every listed tag to a slot of its own (checked: OWN_TAG_HASH): one load and compare
+     * for each element (a switch over the 22 tags cost twice the 7 of before, 12 instructions an element) */
+    static const struct {
+        uint32_t tag;
+        unsigned char kind;
+    } listed[32] = {
+        [0] = {0x00081070u, OTHER_PERSON}, /* OperatorsName */
+        [1] = {0x00080092u, OTHER_PLACE}, /* ReferringPhysicianAddress */
+        [2] = {0x00101005u, OWN_WORDS}, /* PatientBirthName */
+        [3] = {0x00080090u, OTHER_PERSON}, /* ReferringPhysicianName */
+        [4] = {0x00081050u, OTHER_PERSON}, /* PerformingPhysicianName */
+        [6] = {0x00380400u, OTHER_PLACE}, /* PatientInstitutionResidence */
+        [7] = {0x00101001u, OWN_WORDS}, /* OtherPatientNames */
+        [8] = {0x00101000u, OWN_WORDS}, /* OtherPatientIDs */
+        [10] = {0x00102297u, OTHER_PERSON}, /* ResponsiblePerson */
+        [11] = {0x00100020u, OWN_WORDS}, /* PatientID */
+        [12] = {0x00080050u, OWN_WORDS}, /* AccessionNumber */
+        [13] = {0x00081048u, OTHER_PERSON}, /* PhysiciansOfRecord */
+        [15] = {0x300E0008u, OTHER_PERSON}, /* ReviewerName */
+        [17] = {0x00321032u, OTHER_PERSON}, /* RequestingPhysician */
+        [18] = {0x00081060u, OTHER_PERSON}, /* NameOfPhysiciansReadingStudy */
+        [20] = {0x00080081u, OTHER_PLACE}, /* InstitutionAddress */
+        [21] = {0x00080080u, OTHER_PLACE}, /* InstitutionName */
+        [26] = {0x00101060u, OWN_WORDS}, /* PatientMotherBirthName */
+        [27] = {0x00102154u, OTHER_PHONE}, /* PatientTelephoneNumbers */
+        [29] = {0x00100010u, OWN_WORDS}, /* PatientName */
+        [30] = {0x00080094u, OTHER_PHONE}, /* ReferringPhysicianTelephoneNumbers */
+        [31] = {0x00101040u, OTHER_PLACE}, /* PatientAddress */
+    };
+    const unsigned h = OWN_TAG_HASH(tag);
+    return listed[h].tag == tag ? listed[h].kind : 0;
+}
+_Static_assert(OWN_TAG_HASH(0x00081070u) == 0 &&
+                   OWN_TAG_HASH(0x00080092u) == 1 &&
+                   OWN_TAG_HASH(0x00101005u) == 2 &&
+                   OWN_TAG_HASH(0x00080090u) == 3 &&
+                   OWN_TAG_HASH(0x00081050u) == 4 &&
+                   OWN_TAG_HASH(0x00380400u) == 6 &&
+                   OWN_TAG_HASH(0x00101001u) == 7 &&
+                   OWN_TAG_HASH(0x00101000u) == 8 &&
+                   OWN_TAG_HASH(0x00102297u) == 10 &&
+                   OWN_TAG_HASH(0x00100020u) == 11 &&
+                   OWN_TAG_HASH(0x00080050u) == 12 &&
+                   OWN_TAG_HASH(0x00081048u) == 13 &&
+                   OWN_TAG_HASH(0x300E0008u) == 15 &&
+                   OWN_TAG_HASH(0x00321032u) == 17 &&
+                   OWN_TAG_HASH(0x00081060u) == 18 &&
+                   OWN_TAG_HASH(0x00080081u) == 20 &&
+                   OWN_TAG_HASH(0x00080080u) == 21 &&
+                   OWN_TAG_HASH(0x00101060u) == 26 &&
+                   OWN_TAG_HASH(0x00102154u) == 27 &&
+                   OWN_TAG_HASH(0x00100010u) == 29 &&
+                   OWN_TAG_HASH(0x00080094u) == 30 &&
+                   OWN_TAG_HASH(0x00101040u) == 31,
+               "each listed tag in its own slot");
+
+/* e, a person's or place's attribute (kind), noted for hold_others: where its bytes are, or its first bytes read. */
+static void note_other(apply_ctx *c, const dv_elem *e, int kind)
+{
+    if (c->nothers == DV_OTHER_TAGS || e->length == 0)
+        return;
+    int i = c->nothers;
+    const uint8_t *v = dv_elem_inline_value(e);
+    size_t n = (size_t)e->length, cap = v ? DV_OTHER_INLINE_MAX : DV_OTHER_RAW;
+    if (!v)
+        v = value_head(c, e, c->other_raw[i], DV_OTHER_RAW, &n);
+    if (!v || n == 0 || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)))
+        return;
+    if (e->length > cap) { /* read in part: the values that fit whole */
+        n = cap;
+        while (n > 0 && v[n - 1] != '\\')
+            n--;
+    }
+    c->other_tag[i] = e->tag;
+    c->other_vr[i] = e->vr == DV_VR_UN ? dv_plan_effective_vr(e) : e->vr;
+    c->other_kind[i] = (unsigned char)kind;
+    c->other_v[i] = v;
+    c->other_len[i] = n;
+    c->nothers += n > 0;
 }
 
 /* The dates of e's values (a DA's YYYYMMDD, the date of each DT), read as vr, into date_val, while there is room
@@ -587,7 +691,7 @@ static void note_own_words(apply_ctx *c, const dv_elem *e)
 }
 
 /* The instance's top-level dates (DA and DT, as written or, written as UN, as PS3.6 gives them), and the patient's
- * names and IDs (is_own_word_tag), whose attribute the plan does not keep as it is: shifted, cleaned, emptied,
+ * names and IDs (own_tag_kind), whose attribute the plan does not keep as it is: shifted, cleaned, emptied,
  * replaced or deleted, the source value is what de-identification hides. A date found in a vendor's private blob
  * beside the shifted attribute (a Hitachi (0009,1100) header copy in the shared corpus) gives the shift away, and
  * with it every shifted date of the patient; a name or ID names the patient. Read before the walk (a compare or
@@ -596,7 +700,8 @@ static void own_values(apply_ctx *c)
 {
     c->nheld = c->nown;
     c->ndates = c->nwordtags = c->held_decided = c->values_decided = c->nheld_dates = c->nheld_words = 0;
-    c->held_overflow = c->ncut = c->cut_more = 0;
+    c->held_overflow = c->ncut = c->cut_more = c->nothers = 0;
+    int kind;
     for (const dv_elem *e = c->inst->ds.first; e; e = e->next) {
         if (dv_elem_is_sequence(e))
             continue;
@@ -604,8 +709,10 @@ static void own_values(apply_ctx *c)
         /* the standard attributes' dates: a private one cannot crowd them out of the slots */
         if ((vr == DV_VR_DA || vr == DV_VR_DT) && !DV_TAG_IS_PRIVATE(e->tag))
             note_own_dates(c, e, vr);
-        else if (is_own_word_tag(e->tag))
+        else if ((kind = own_tag_kind(e->tag)) == OWN_WORDS)
             note_own_words(c, e);
+        else if (kind)
+            note_other(c, e, kind);
     }
     dv_charset_for_ds(NULL, &c->inst->ds, &c->word_cs); /* before the text stage may switch it to UTF-8 */
 }
@@ -690,8 +797,17 @@ static int word_long_enough(const uint8_t *v, size_t n)
 
 /* One name part or ID (long enough) into own[] among the words; with no room for it (and not held already) the
  * kept private values cannot be cleared of it: held_overflow, and keeps_own_value fails closed. */
+static void hold_form(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind);
+
 static void hold_own_word(apply_ctx *c, const uint8_t *v, size_t n)
 {
+    if (c->hold_others) { /* after the patient's values and their forms, failing closed with no room */
+        if (n <= DV_UID_MAX)
+            hold_form(c, v, n, DV_OWN_WORD);
+        else
+            c->held_overflow = 1;
+        return;
+    }
     if (n <= DV_UID_MAX && c->nheld_words < DV_OWN_WORDS_MAX && c->nheld < DV_OWN_MAX) {
         c->nheld_words += hold(c, v, n, DV_OWN_WORD);
         return;
@@ -819,13 +935,16 @@ static int word_has_high_byte(const apply_ctx *c, int i)
  * private values cannot be cleared of it: held_overflow (fail closed). */
 static void hold_form(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind)
 {
-    if (held_in(c->own, c->own_len, c->own_kind, c->nown, c->nheld, v, n, kind))
+    if (n == 0 || n > DV_UID_MAX || held_in(c->own, c->own_len, c->own_kind, c->nown, c->nheld, v, n, kind))
         return;
+    /* appended as hold and hold_foreign would, without their second look through own[] */
     if (c->nheld < DV_OWN_MAX)
-        hold(c, v, n, kind);
+        list_append(c->own, c->own_len, c->own_kind, &c->nheld, v, n, kind);
+    else if (held_in(c->foreign, c->foreign_len, c->foreign_kind, 0, c->nforeign, v, n, kind))
+        return;
     else if (c->nforeign < DV_OWN_SCAN_MAX)
-        hold_foreign(c, v, n, kind); /* which looks in foreign[] itself */
-    else if (!held_in(c->foreign, c->foreign_len, c->foreign_kind, 0, c->nforeign, v, n, kind))
+        n >= 4 ? list_append(c->foreign, c->foreign_len, c->foreign_kind, &c->nforeign, v, n, kind) : (void)0;
+    else
         c->held_overflow = 1;
 }
 
@@ -1056,6 +1175,27 @@ static int ascii_letters(const uint8_t *v, size_t n)
     return n > 0;
 }
 
+/* The family and given components of the first group of the PN value v[0, ve - v) when both are one ASCII word,
+ * the family name of 4 letters or more, and they fit a held value together: the names hold_joined_names runs
+ * together (each holds the family name whole, so gather_grams' pieces of it find them too). 1 and *f, *fn, *g,
+ * *gn set, or 0. */
+static int family_given(const uint8_t *v, const uint8_t *ve, const uint8_t **f, size_t *fn, const uint8_t **g,
+                        size_t *gn)
+{
+    const uint8_t *hat = memchr(v, '^', (size_t)(ve - v)), *eq = memchr(v, '=', (size_t)(ve - v));
+    if (!hat || (eq && eq < hat))
+        return 0;
+    *fn = (size_t)(hat - v);
+    *f = trim(v, fn);
+    const uint8_t *gv = hat + 1;
+    size_t n = 0;
+    while (gv + n < ve && gv[n] != '^' && gv[n] != '=')
+        n++;
+    *g = trim(gv, &n);
+    *gn = n;
+    return *fn >= 4 && ascii_letters(*f, *fn) && ascii_letters(*g, *gn) && *fn + *gn <= DV_UID_MAX;
+}
+
 /* The patient's family and given name run together as user names, e-mail addresses and CamelCase identifiers
  * write them (stop 51's red team F13: `hsmithson@mailhost.org` in a DocumentTitle and `SmithsonHarriet` in a
  * SegmentLabel stayed under Basic): family+given, given+family, the given name's initial before or after the
@@ -1072,35 +1212,79 @@ static void hold_joined_names(apply_ctx *c)
             continue;
         const uint8_t *v = c->word_raw[i], *end = v + c->word_len[i];
         while (v < end) { /* value by value */
-            const uint8_t *q = memchr(v, '\\', (size_t)(end - v)), *ve = q ? q : end;
-            const uint8_t *g = memchr(v, '^', (size_t)(ve - v));
-            const uint8_t *eq = memchr(v, '=', (size_t)(ve - v));
-            if (g && (!eq || g < eq)) {
-                size_t fn = (size_t)(g - v), gn = 0;
-                const uint8_t *f = trim(v, &fn), *gv = g + 1;
-                while (gv + gn < ve && gv[gn] != '^' && gv[gn] != '=')
-                    gn++;
-                gv = trim(gv, &gn);
-                if (fn >= 4 && ascii_letters(f, fn) && ascii_letters(gv, gn) && fn + gn <= DV_UID_MAX) {
-                    uint8_t j[DV_UID_MAX];
-                    memcpy(j, f, fn); /* family + given, family + initial */
-                    memcpy(j + fn, gv, gn);
-                    if (gn >= 2)
-                        hold_foreign_or_own(c, j, fn + gn);
-                    hold_foreign_or_own(c, j, fn + 1);
-                    j[0] = gv[0]; /* initial + family, given + family */
-                    memcpy(j + 1, f, fn);
-                    hold_foreign_or_own(c, j, fn + 1);
-                    if (gn >= 2) {
-                        memcpy(j, gv, gn);
-                        memcpy(j + gn, f, fn);
-                        hold_foreign_or_own(c, j, gn + fn);
-                    }
+            const uint8_t *q = memchr(v, '\\', (size_t)(end - v)), *f, *gv;
+            size_t fn, gn;
+            if (family_given(v, q ? q : end, &f, &fn, &gv, &gn)) {
+                uint8_t j[DV_UID_MAX];
+                memcpy(j, f, fn); /* family + given, family + initial */
+                memcpy(j + fn, gv, gn);
+                if (gn >= 2)
+                    hold_foreign_or_own(c, j, fn + gn);
+                hold_foreign_or_own(c, j, fn + 1);
+                j[0] = gv[0]; /* initial + family, given + family */
+                memcpy(j + 1, f, fn);
+                hold_foreign_or_own(c, j, fn + 1);
+                if (gn >= 2) {
+                    memcpy(j, gv, gn);
+                    memcpy(j + gn, f, fn);
+                    hold_foreign_or_own(c, j, gn + fn);
                 }
             }
             v = q ? q + 1 : end;
         }
     }
+}
+
+/* A telephone number's digits as numbers are written without their punctuation: all of them (7 or more), and of 10
+ * or more the last 7, the local number, also as NNN-NNNN (617-555-0143 as `6175550143`, `5550143`, `555-0143`),
+ * as the text stage's deny-list holds a phone number (denylist.c). The value as written is held by hold_word. */
+static void hold_phone_digits(apply_ctx *c, const uint8_t *v, size_t n)
+{
+    char d[DV_UID_MAX];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < sizeof d; i++)
+        if (v[i] >= '0' && v[i] <= '9')
+            d[k++] = (char)v[i];
+    if (k < 7)
+        return;
+    hold_form(c, (const uint8_t *)d, k, DV_OWN_NUMBER);
+    if (k < 10)
+        return;
+    const char *l = d + k - 7;
+    char dash[8] = {l[0], l[1], l[2], '-', l[3], l[4], l[5], l[6]};
+    hold_form(c, (const uint8_t *)l, 7, DV_OWN_NUMBER);
+    hold_form(c, (const uint8_t *)dash, sizeof dash, DV_OWN_NUMBER);
+}
+
+/* The other persons' and places' values (own_tag_kind) whose attribute the plan does not keep, held after the
+ * patient's values and all their forms (hold_form: own[] while it has room, then foreign[], failing closed with
+ * none: the patient's own come first), as words: a name by its components and their words as the patient's
+ * (hold_word), an address by its lines and comma-separated parts (`42 Larkspur Lane`), an institution whole, a
+ * telephone number as written and by its digits (hold_phone_digits). An attribute the plan keeps (a keepTag, a
+ * profile keeping InstitutionName) is not held: what names a kept institution is kept too. */
+static void hold_others(apply_ctx *c)
+{
+    c->hold_others = 1;
+    for (int i = 0; i < c->nothers; i++) {
+        dv_match m;
+        if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->other_tag[i], c->other_vr[i], 0, &m) ==
+            DV_DEC_KEEP)
+            continue;
+        const uint8_t *v = c->other_v[i];
+        size_t n = c->other_len[i];
+        int kind = c->other_kind[i];
+        for (size_t a = 0; a < n;) { /* value by value; an address also part by part */
+            size_t b = a;
+            while (b < n && v[b] != '\\' &&
+                   !(kind == OTHER_PLACE && (v[b] == ',' || v[b] == ';' || v[b] == '\n' || v[b] == '\r' || v[b] == '^')))
+                b++;
+            hold_word(c, v + a, b - a, kind == OTHER_PERSON ? DV_VR_PN : DV_VR_LO);
+            if (kind == OTHER_PHONE)
+                hold_phone_digits(c, v + a, b - a);
+            a = b + 1;
+        }
+    }
+    c->hold_others = 0;
 }
 
 /* The held values (decide_values) and their other forms (own[] grows meanwhile: the values are own[nown,
@@ -1134,6 +1318,7 @@ static int decide_held(apply_ctx *c)
     for (int k = c->nown; k < nvalues; k++)
         if (c->own_kind[k] == DV_OWN_WORD)
             hold_utf16_forms(c, (const uint8_t *)c->own[k], c->own_len[k]);
+    hold_others(c);
     for (int k = c->nown; nf && k < nvalues; k++) /* then the accents a Greek name in capitals lost */
         if (c->own_kind[k] == DV_OWN_WORD && has_high_byte((const uint8_t *)c->own[k], c->own_len[k]))
             dv_name_forms_accented_each(nf, (const uint8_t *)c->own[k], c->own_len[k], hold_foreign, c);
@@ -1210,7 +1395,7 @@ static int kept_ui_holds_patient(apply_ctx *c, const uint8_t *v, size_t len)
 /* Has the instance own values (primary UIDs, dates, names or IDs) that a kept value could hold? */
 static int has_own_values(const apply_ctx *c)
 {
-    return c->nown || c->ndates || c->nwordtags || c->ncut || c->cut_more;
+    return c->nown || c->ndates || c->nwordtags || c->ncut || c->cut_more || c->nothers;
 }
 
 /* The shortest encoded form (dv_own_encoded_each): base64 of DV_OWN_BASE64_MIN bytes from offset 1 or 2. */
@@ -1241,6 +1426,132 @@ static int encoded_held(apply_ctx *c, const dv_elem *e, int std)
     return c->nenc ? holds_any(c, e, &c->scan_enc, c->enc, c->enc_len, c->enc_kind, c->nenc, std) : 0;
 }
 
+/* Bytes p[0, 4) as one number, ASCII letters without case (| 0x20: two pieces equal without case stay equal; it
+ * merges a few other bytes too, which can only make name_field_may_hold look further). */
+static uint32_t gram_at(const uint8_t *p)
+{
+    uint32_t g;
+    memcpy(&g, p, 4);
+    return g | 0x20202020u;
+}
+
+static unsigned gram_hash(uint32_t g)
+{
+    return (unsigned)((g * 2654435761u) >> (32 - 10)); /* 10 bits: DV_GRAM_BITS */
+}
+
+/* Note the piece at p (gather_grams); 0 when there is no room. */
+static int add_gram(apply_ctx *c, const uint8_t *p)
+{
+    if (c->ngrams == DV_GRAMS_MAX)
+        return 0;
+    uint32_t g = gram_at(p);
+    c->grams[c->ngrams++] = g;
+    unsigned h = gram_hash(g);
+    c->gram_bits[h / 64] |= (uint64_t)1 << (h % 64);
+    return 1;
+}
+
+/* What a byte is to gather_grams and name_field_may_hold: a letter or a digit (a held value starts after a byte that
+ * is neither); one outside ASCII or ESC (a held name's other encodings are not runs of its bytes: RAW_HIGH); one a
+ * held form may hold that no piece shows (control bytes, UTF-16's zeros, bytes outside ASCII; `%` and `&`, as the
+ * scanner reads escapes: RAW_LOOK). A table: one load a byte. */
+enum { RAW_LETTER = 1, RAW_DIGIT = 2, RAW_HIGH = 4, RAW_LOOK = 8 };
+#define RAW_X4(x) x, x, x, x
+#define RAW_X16(x) RAW_X4(x), RAW_X4(x), RAW_X4(x), RAW_X4(x)
+#define RAW_X64(x) RAW_X16(x), RAW_X16(x), RAW_X16(x), RAW_X16(x)
+#define RAW_LETTERS RAW_X16(RAW_LETTER), RAW_X4(RAW_LETTER), RAW_X4(RAW_LETTER), RAW_LETTER, RAW_LETTER /* 26 */
+static const uint8_t raw_class[] = {
+    RAW_X16(RAW_LOOK), RAW_X4(RAW_LOOK), RAW_X4(RAW_LOOK), RAW_LOOK, RAW_LOOK, RAW_LOOK, RAW_HIGH | RAW_LOOK,
+    RAW_X4(RAW_LOOK),                                        /* 0x00-0x1F, ESC 0x1B */
+    0, 0, 0, 0, 0, RAW_LOOK, RAW_LOOK, 0, RAW_X4(0), RAW_X4(0), /* 0x20-0x2F: % & */
+    RAW_X4(RAW_DIGIT), RAW_X4(RAW_DIGIT), RAW_DIGIT, RAW_DIGIT, 0, 0, 0, 0, 0, 0, /* 0x30-0x3F */
+    0, RAW_LETTERS, 0, 0, 0, 0, 0,                           /* 0x40-0x5F */
+    0, RAW_LETTERS, 0, 0, 0, 0, RAW_LOOK,                    /* 0x60-0x7F */
+    RAW_X64(RAW_HIGH | RAW_LOOK), RAW_X64(RAW_HIGH | RAW_LOOK) /* 0x80-0xFF */
+};
+_Static_assert(sizeof raw_class == 256, "one class a byte");
+
+/* The pieces the values a name field is looked for start with: the first 4 bytes at each place a held name part,
+ * word or ID can start in the patient's names and IDs as read (word_raw; hold_word splits them at `^`, `=`, spaces
+ * and other punctuation and trims them, so a held value starts at the start or after a byte that is no letter or
+ * digit, or an ID's number after a letter: MRN4471902's 4471902; a form in another case folds to the same piece),
+ * the year of each date (every form of a date held writes its 4-digit year), the first 4 bytes of each primary
+ * UID. Not usable (grams_state -1) when a name holds a byte outside ASCII, a primary UID is shorter than 4 bytes,
+ * or the pieces do not fit. A held value that is not such a run (a form made up of other bytes) must add its
+ * piece here. */
+static void gather_grams(apply_ctx *c)
+{
+    c->grams_state = -1;
+    c->ngrams = 0;
+    memset(c->gram_bits, 0, sizeof c->gram_bits);
+    for (int k = 0; k < c->nown; k++)
+        if (c->own_len[k] < 4 || !add_gram(c, (const uint8_t *)c->own[k]))
+            return;
+    for (int i = 0; i < c->ndates; i++) /* most dates of an instance share their year */
+        if ((i == 0 || memcmp(c->date_val[i], c->date_val[i - 1], 4) != 0) &&
+            !add_gram(c, (const uint8_t *)c->date_val[i]))
+            return;
+    unsigned seen = 0; /* every byte's class */
+    for (int i = 0; i < c->nwordtags; i++) {
+        if (word_rank(c->word_tag[i]) != 0)
+            continue; /* the patient's name and ID: the others' pieces cost as much again (see above) */
+        const uint8_t *r = c->word_raw[i];
+        size_t n = c->word_len[i];
+        unsigned prev = 0;
+        for (size_t p = 0; p + 4 <= n; p++) {
+            unsigned cl = raw_class[r[p]];
+            seen |= cl;
+            /* after a byte that is no letter or digit, or a digit after a letter (and a letter after a digit) */
+            if ((!(prev & (RAW_LETTER | RAW_DIGIT)) || (cl & ~prev & (RAW_LETTER | RAW_DIGIT))) &&
+                !add_gram(c, r + p))
+                return;
+            prev = cl;
+        }
+        for (size_t p = n >= 3 ? n - 3 : 0; p < n; p++) /* the last 3: no piece starts there */
+            seen |= raw_class[r[p]];
+    }
+    c->grams_state = seen & RAW_HIGH ? -1 : 1;
+}
+
+static int has_gram(const apply_ctx *c, uint32_t g)
+{
+    unsigned h = gram_hash(g);
+    if (!(c->gram_bits[h / 64] & ((uint64_t)1 << (h % 64))))
+        return 0;
+    for (int k = 0; k < c->ngrams; k++)
+        if (c->grams[k] == g)
+            return 1;
+    return 0;
+}
+
+/* Could e, a name field the profile keeps (DV_FREE_NAME: SequenceName, CodeMeaning, BeamName), hold one of the
+ * patient's own values? Most instances carry a few (a CT's codes: `Chest`, `T-D3000`), and none of them does:
+ * gathering every held value and its forms and making their scanner cost 83 k instructions a CT instance under
+ * Basic (+23 % of the run), so a value is first looked at for a 4-byte piece of them (gather_grams), a few
+ * instructions a byte. 1 (look further) as well when that cannot tell: a value not in memory, one with a byte a
+ * held form may hold that no piece shows (outside printable ASCII: UTF-16 and other encodings; `%` and `&`: the
+ * scanner reads escapes), or no usable pieces. The other persons' and places' values (hold_others) are looked for
+ * in a name field only once this found the patient's. */
+static int name_field_may_hold(apply_ctx *c, const dv_elem *e)
+{
+    const uint8_t *v = dv_elem_inline_value(e);
+    if (!v)
+        return 1;
+    if (!c->grams_state)
+        gather_grams(c);
+    if (c->grams_state < 0)
+        return 1;
+    size_t n = (size_t)e->length, i = 0;
+    for (; i + 4 <= n; i++)
+        if ((raw_class[v[i]] & RAW_LOOK) || has_gram(c, gram_at(v + i)))
+            return 1;
+    for (; i < n; i++)
+        if (raw_class[v[i]] & RAW_LOOK)
+            return 1;
+    return 0;
+}
+
 /* 1 when e, a kept private value other than UI (an OB or UN blob, a text) or a kept address (UR), holds one of the
  * instance's own primary UIDs that the plan regenerates, or one of its dates, names or IDs the plan changes
  * (own_values; opaque_ids.c says how a value must stand): kept, it would name the source study, series, instance
@@ -1255,6 +1566,8 @@ static int encoded_held(apply_ctx *c, const dv_elem *e, int std)
 static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv_decision d, int text)
 {
     if (DV_TAG_IS_PRIVATE_CREATOR(e->tag) || kept_by_keep_tag(m))
+        return 0;
+    if (text && m->free_text == DV_FREE_NAME && !c->held_decided && !name_field_may_hold(c, e))
         return 0;
     if (d == DV_DEC_KEEP && !c->held_decided && decide_held(c) != 0)
         return -1;
@@ -1454,10 +1767,38 @@ static int profile_kept_text(const dv_match *m, dv_decision d)
     return d == DV_DEC_KEEP && m->source == DV_MATCH_PROFILE && m->free_text;
 }
 
+/* Is tag, a name field the profile keeps (DV_FREE_NAME) in item ds of sequence parent, the value or meaning of a
+ * code of a coding scheme PS3.16 defines (DCM, SCT, SRT, LN, UCUM, FMA, NCIt)? Its meaning is the scheme's
+ * (`Chest`, `Localizer`), no name anyone chose: not looked at (every CT carries a few). A local scheme's code
+ * (99ACME, 99LOCAL: stop 51's red team, `Harriet Smithson MRN4471902 cohort`) is, and so is every code of an
+ * earlier DeidentificationMethodCodeSequence (its tool wrote `Basic for Smithson` as a DCM code's meaning). */
+static int standard_code(const dv_ds *ds, uint32_t parent, uint32_t tag)
+{
+    if ((tag != DV_TAG_CODE_VALUE && tag != DV_TAG_CODE_MEANING && tag != DV_TAG_LONG_CODE_VALUE) ||
+        parent == DV_TAG_DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        return 0;
+    const dv_elem *s = dv_ds_find(ds, DV_TAG_CODING_SCHEME_DESIGNATOR);
+    const uint8_t *v = s && s->length >= 2 && s->length <= 4 ? dv_elem_inline_value(s) : NULL;
+    if (!v)
+        return 0;
+    char d[5] = {0};
+    memcpy(d, v, (size_t)s->length);
+    if (d[s->length - 1] == ' ')
+        d[s->length - 1] = '\0';
+    static const char schemes[][5] = {"DCM", "SCT", "SRT", "LN", "UCUM", "FMA", "NCIt"};
+    for (size_t k = 0; k < sizeof schemes / sizeof schemes[0]; k++)
+        if (!memcmp(d, schemes[k], sizeof d))
+            return 1;
+    return 0;
+}
+
 /* What a profile-kept text value (profile_kept_text) holding one of the instance's own values becomes: emptied,
- * or where its IOD requires a value (Type 1) the placeholder, so the output stays valid (DECISIONS 4). */
+ * or where its IOD requires a value (Type 1) the placeholder, so the output stays valid (DECISIONS 4). An earlier
+ * DeidentificationMethod is emptied: the markers write the plan's values into it (markers.c), so it has one. */
 static dv_decision own_hit(dv_iod_ctx ctx, uint32_t tag)
 {
+    if (tag == DV_TAG_DEIDENTIFICATION_METHOD)
+        return DV_DEC_EMPTY;
     dv_attr_type t = dv_iod_type(ctx, tag);
     return t == DV_ATTR_1 || t == DV_ATTR_1C ? DV_DEC_DUMMY : DV_DEC_EMPTY;
 }
@@ -1792,7 +2133,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
          * profile keeps (profile_kept_text), or given its placeholder where the IOD requires a value (own_hit). */
         if (has_own_values(c) && !is_seq && vr != DV_VR_UI &&
             (d == DV_DEC_KEEP || d == DV_DEC_CLEAN_TEXT)) {
-            int text = profile_kept_text(&m, d);
+            int text = profile_kept_text(&m, d) && !(m.free_text == DV_FREE_NAME && standard_code(ds, parent, tag));
             int names = text || scanned_for_own(tag, vr, d, depth) ? keeps_own_value(c, e, &m, d, text) : 0;
             if (d == DV_DEC_CLEAN_TEXT && names == 0 && may_hold_serialized(tag) &&
                 (names = cleaned_text_encodes_own(c, e)) > 0)

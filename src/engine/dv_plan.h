@@ -149,6 +149,10 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err);
 uint16_t dv_plan_effective_vr(const dv_elem *e);
 int dv_elem_is_sequence(const dv_elem *e);
 
+/* dv_match.free_text: a description, comment, title... (looked at for every held value), or a name, meaning,
+ * value or method (looked at once a cheap look finds a piece of the patient's own values in it: apply.c). */
+enum { DV_FREE_TEXT = 1, DV_FREE_NAME = 2 };
+
 /* Which rule decided (dv_match.source). */
 typedef enum dv_match_source {
     DV_MATCH_RULE = 0,    /* a fixed rule: group lengths are always deleted */
@@ -166,8 +170,9 @@ typedef struct dv_match {
     dv_action_kind kind;            /* the action's kind, 0 unless source == DV_MATCH_ACTION */
     const dv_action_params *params; /* the action's parameters (owned by the plan), NULL unless an action */
     uint32_t decided_tag;           /* the element's tag, or the UID family head whose decision it took */
-    /* The profile keeps, as it is, a standard value people write free text in (plan.c kept_free_text): apply.c
-     * looks at it for the instance's own names, IDs and dates. Decided with the rest, so memoised with it. */
+    /* The profile keeps, as it is, a standard value people write free text in (DV_FREE_TEXT) or a chosen name in
+     * (DV_FREE_NAME; plan.c kept_free_text): apply.c looks at it for the instance's own names, IDs and dates.
+     * Decided with the rest, so memoised with it. */
     uint8_t free_text;
 } dv_match;
 

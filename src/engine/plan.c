@@ -768,31 +768,46 @@ static int cleans_descriptor(const dv_plan *p, const dv_plan_slot *s, uint16_t v
 
 /* A standard attribute people write free text in: its PS3.6 keyword names a description, comment, title, label,
  * note, remark, reason, purpose, annotation or text (DocumentTitle, SegmentDescription, ContentDescription,
- * UnformattedTextValue). Not the things' names and the addresses devices fill in (Manufacturer,
+ * UnformattedTextValue): DV_FREE_TEXT. Or one they write a chosen name in: its keyword names a name, a meaning, a
+ * value or a method (stop 51's red team: the patient's name and ID kept whole in AcquisitionProtocolName,
+ * SequenceName, BeamName, RTImageName, ContactDisplayName, HangingProtocolName, a local code's CodeMeaning,
+ * LongCodeValue, an earlier DeidentificationMethod): DV_FREE_NAME. Not the vendor's names for itself, its models and
+ * its software and the addresses devices fill in (Manufacturer, ManufacturerModelName, AlgorithmName,
  * CodingSchemeDesignator, UniversalEntityID): a patient called Test, as test data are, emptied them in the shared
  * corpus. */
 static int free_text_word_at(const char *k)
 {
     switch (*k) { /* keywords are CamelCase: each word starts with its capital */
-    case 'A': return !strncmp(k, "Annotation", 10);
-    case 'C': return !strncmp(k, "Comment", 7);
-    case 'D': return !strncmp(k, "Description", 11);
-    case 'L': return !strncmp(k, "Label", 5);
-    case 'N': return !strncmp(k, "Note", 4);
-    case 'P': return !strncmp(k, "Purpose", 7);
-    case 'R': return !strncmp(k, "Remark", 6) || !strncmp(k, "Reason", 6);
-    case 'T': return !strncmp(k, "Title", 5) || !strncmp(k, "Text", 4);
+    case 'A': return !strncmp(k, "Annotation", 10) ? DV_FREE_TEXT : 0;
+    case 'C': return !strncmp(k, "Comment", 7) ? DV_FREE_TEXT : 0;
+    case 'D': return !strncmp(k, "Description", 11) ? DV_FREE_TEXT : 0;
+    case 'L': return !strncmp(k, "Label", 5) ? DV_FREE_TEXT : 0;
+    case 'M': return !strncmp(k, "Meaning", 7) || !strncmp(k, "Method", 6) ? DV_FREE_NAME : 0;
+    case 'N': return !strncmp(k, "Note", 4) ? DV_FREE_TEXT : !strncmp(k, "Name", 4) ? DV_FREE_NAME : 0;
+    case 'P': return !strncmp(k, "Purpose", 7) ? DV_FREE_TEXT : 0;
+    case 'R': return !strncmp(k, "Remark", 6) || !strncmp(k, "Reason", 6) ? DV_FREE_TEXT : 0;
+    case 'T': return !strncmp(k, "Title", 5) || !strncmp(k, "Text", 4) ? DV_FREE_TEXT : 0;
+    case 'V': return !strncmp(k, "Value", 5) ? DV_FREE_NAME : 0;
     default: return 0;
     }
 }
 
+/* The keyword's words decide (free_text_word_at): a free-text word wins over a name's (TextValue). */
 static int free_text_field(uint32_t tag)
 {
     const dv_dict_entry *de = dv_dict_lookup(tag);
-    for (const char *k = de ? de->keyword : NULL; k && *k; k++)
-        if (*k >= 'A' && *k <= 'Z' && free_text_word_at(k))
-            return 1;
-    return 0;
+    const char *k = de ? de->keyword : NULL;
+    /* the vendor's names for itself, its models and its software (AlgorithmName, SegmentAlgorithmName `test` in
+     * a shared-corpus segmentation whose patient is called Test) */
+    if (k && (!strncmp(k, "Manufacturer", 12) || strstr(k, "Algorithm")))
+        return 0;
+    int kind = 0;
+    for (; k && *k && kind != DV_FREE_TEXT; k++)
+        if (*k >= 'A' && *k <= 'Z') {
+            int w = free_text_word_at(k);
+            kind = w > kind ? w : kind;
+        }
+    return kind;
 }
 
 /* Does the profile, keeping tag (VR vr) as it is, keep a free-text value that a de-identified instance should not
@@ -810,11 +825,14 @@ static int kept_free_text(const dv_plan *p, uint32_t tag, uint16_t vr)
      * PLACEHOLDER is none of their values (the review: a patient called Pixel made three invalid) */
     if (vr == DV_VR_CS)
         return (p->profile == DV_PROFILE_BASIC || p->profile == DV_PROFILE_DEIDENTIFY_TAG_CONTENTS) &&
-               (tag == DV_TAG_CONTENT_LABEL || tag == DV_TAG_REFERENCED_FILE_ID);
+                       (tag == DV_TAG_CONTENT_LABEL || tag == DV_TAG_REFERENCED_FILE_ID)
+                   ? DV_FREE_TEXT
+                   : 0;
     return p->profile == DV_PROFILE_BASIC &&
-           (vr == DV_VR_LO || vr == DV_VR_LT || vr == DV_VR_SH || vr == DV_VR_ST || vr == DV_VR_UC ||
-            vr == DV_VR_UT) &&
-           free_text_field(tag);
+                   (vr == DV_VR_LO || vr == DV_VR_LT || vr == DV_VR_SH || vr == DV_VR_ST || vr == DV_VR_UC ||
+                    vr == DV_VR_UT)
+               ? free_text_field(tag)
+               : 0;
 }
 
 /* Step 3 of the precedence: the profile's decision for a tag no action or option decided, at IOD context ctx. */
@@ -984,7 +1002,7 @@ dv_decision dv_plan_match_in(const dv_plan *p, uint32_t parent, dv_iod_ctx ctx, 
             }
         }
     }
-    m->free_text = d == DV_DEC_KEEP && kept_free_text(p, tag, vr);
+    m->free_text = d == DV_DEC_KEEP ? (uint8_t)kept_free_text(p, tag, vr) : 0;
     return matched(m, DV_MATCH_PROFILE, d);
 }
 
