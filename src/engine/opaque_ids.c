@@ -15,6 +15,7 @@
 
 #include "dicom/dv_vr.h"
 #include "engine/opaque_ids.h"
+#include "text/id_number.h"
 #include "util/dv_hex.h"
 
 /* The smallest value given a hex form: 4 bytes, 8 hex digits (32 bits), as a name part is looked for raw. */
@@ -143,6 +144,8 @@ typedef struct needle {
     int word;   /* letters and digits continue it */
     int date;   /* a time (2, 4 or 6 digits) may follow it: YYYYMMDD inside a DT */
     int prefix; /* whatever follows it: the head of a longer UID, a name in a multi-byte encoding */
+    int glued;  /* a word that is an ID distinctive enough to be found glued to letters (id_number.h dv_id_glues):
+                   only a digit beside a digit of its edge continues it (dv_id_glue_edge) */
 } needle;
 
 struct dv_own_scanner {
@@ -168,12 +171,13 @@ static needle needle_of(const char *v, size_t len, unsigned char kind)
     /* found whatever stands around it: a multi-byte encoding's name, or an encoded value inside the longer text */
     int exact = kind == DV_OWN_EXACT || kind == DV_OWN_BASE64 || kind == DV_OWN_HEX;
     needle nd = {(const uint8_t *)v, len, fold_of((dv_own_kind)kind), kind != DV_OWN_WORD && !exact,
-                 kind == DV_OWN_WORD, kind == DV_OWN_DATE, kind == DV_OWN_PREFIX || exact};
+                 kind == DV_OWN_WORD, kind == DV_OWN_DATE, kind == DV_OWN_PREFIX || exact, 0};
     if (nd.word) {
         int digits = 1;
         for (size_t i = 0; i < len && digits; i++)
             digits = is_digit(nd.s[i]);
         nd.number = digits; /* an all-digit ID: 4471 is not found in 1.4471 */
+        nd.glued = dv_id_glues(v, len); /* GPIIBBQ47 holds the ID IBBQ47 (red team 51, F16) */
     }
     return nd;
 }
@@ -251,6 +255,8 @@ static int continued_before(const needle *nd, const uint8_t *b, size_t i)
         return 0;
     if (nd->number && b[i - 1] == '.')
         return i >= 2 && is_digit(b[i - 2]);
+    if (nd->glued)
+        return !dv_id_glue_edge((char)nd->s[0], (char)b[i - 1]);
     return continues(nd, b[i - 1]) && !escape_ends_at(b, i);
 }
 
@@ -289,6 +295,8 @@ static int ends_at(const needle *nd, const uint8_t *p, size_t m, int last, int d
         return decimal_date_ends(p, m, last);
     if (nd->number && p[0] == '.')
         return dot_ends(p, m, last);
+    if (nd->glued)
+        return dv_id_glue_edge((char)nd->s[nd->len - 1], (char)p[0]);
     if (!nd->date)
         return !continues(nd, p[0]);
     size_t k = 0;
