@@ -463,9 +463,11 @@ static int shift_ordinal(const char *in, size_t len, int days, char *out, size_t
     civil_from_days(z, &ny, &m, &d);
     if (ny < 1 || ny > 9999 || cap < 8)
         return -1;
-    char tmp[24];
-    snprintf(tmp, sizeof tmp, "%04ld-%03ld", ny, z - days_from_civil(ny, 1, 1) + 1);
-    memcpy(out, tmp, 8);
+    unsigned yy = (unsigned)ny, dd = (unsigned)(z - days_from_civil(ny, 1, 1) + 1); /* 1..9999, 1..366 */
+    const char w[8] = {(char)('0' + yy / 1000), (char)('0' + yy / 100 % 10), (char)('0' + yy / 10 % 10),
+                       (char)('0' + yy % 10),   '-',                         (char)('0' + dd / 100),
+                       (char)('0' + dd / 10 % 10), (char)('0' + dd % 10)};
+    memcpy(out, w, 8);
     return 8;
 }
 

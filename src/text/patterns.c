@@ -808,7 +808,7 @@ static const spec specs[] = {
      NB "((?:19|20)[0-9]{2})([-/.])(0?[1-9]|1[0-2])\\2(0?[1-9]|[12][0-9]|3[01])(?!(?!T[0-9])[A-Za-z0-9_]|[.,:/-][0-9])", PRE_NB_RUN4},
     /* ISO 8601 ordinal: YYYY-DDD, not a piece of a longer code (`ISO-2020-065`, `2020-065-A`, `2020-0651`) */
     {DV_IT_DATE, 75, P_DIGIT | P_DASH, 0, 0, chk_ordinal, 7, 4,
-     NB "(?<![A-Za-z0-9_]-)((?:19|20)[0-9]{2})-([0-9]{3})(?![A-Za-z0-9_]|[.,:/][0-9]|-[A-Za-z0-9])", PRE_NB_RUN4},
+     NB "(?<![A-Za-z0-9_]-)((?:19|20)[0-9]{2})-([0-9]{3})(?![A-Za-z0-9_]|[.,:/][0-9]|-[A-Za-z0-9])", PRE_ORDINAL},
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_dmy, 4, 2,
      NB "([0-9]{1,2})([-/.])([0-9]{1,2})\\2((?:19|20)[0-9]{2}|2[4-6][0-9]{2}|[0-9]{2})" NE, PRE_DSEP2}, /* 2563: BE */
     /* a month name and a day: the year four digits, or two after an apostrophe (`5 Mar '20`, `Mar. 5, '20`) */
@@ -817,7 +817,7 @@ static const spec specs[] = {
     /* the year two bare digits (`5 Mar 20`, `05-MAR-20`): one space or one hyphen between day, month and year, and
      * no more digits (`5 Mar 20.5`, `5 Mar 20-25`) or a unit (`5 Mar 20 mg`) after them */
     {DV_IT_DATE, 75, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon_yy, 3, 2,
-     NB "([0-9]{1,2})([ -])(" MON ")\\2([0-9]{2})(?![A-Za-z0-9_]|[.,:/-][0-9]|\\s*" UNIT ")", PRE_MONTH},
+     NB "([0-9]{1,2})([ -])(" MON ")\\2([0-9]{2})(?![A-Za-z0-9_]|[.,:/-][0-9]|\\s*" UNIT ")", PRE_DAY_MONTH},
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_d_y, 3, 2,
      WB "(" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?,?[ -]" YEAR_APOS WE, PRE_MONTH},
     /* year first, as viewers print it (`1988 Jun 09`, `2019-MAR-14`; JSL's burned-in study dates) */
