@@ -30,9 +30,9 @@ static inline size_t dv_id_number(const char *v, size_t n, size_t *at)
 /* Is an ID distinctive enough to be found glued to letters, a prefix or suffix written onto it (Agfa/MITRA's Global
  * Patient ID `GPI` + PatientID, `MRNZQ778812`, `4471902b`)? Letters and digits only, with a digit: 5 characters or
  * more holding letters too, or DV_ID_NUMBER_MIN digits or more. Never an all-letter value (a name part, `SMITH` in
- * `SMITHSON`), nor a short one (`A12` in `XA12`). What stands beside it is told by dv_id_glue_edge. One rule for the kept-value search (opaque_ids.c, DV_OWN_WORD) and the text stage's
- * deny-list (denylist.c, which keeps its earlier wider rule of 4 digits beside it: a token is replaced there, not
- * a value deleted). [test_engine: test_private_id_glued_to_letters; test_denylist: test_identifier_inside_token] */
+ * `SMITHSON`), nor a short one (`A12` in `XA12`). What stands beside it is told by dv_id_glue_edge. One rule
+ * for the kept-value search (opaque_ids.c, DV_OWN_WORD) and the text stage's deny-list (denylist.c, which keeps
+ * its earlier wider rule of 4 digits beside it: a token is replaced there, not a value deleted). [test_engine: test_private_id_glued_to_letters; test_denylist: test_identifier_inside_token] */
 static inline int dv_id_glues(const char *v, size_t n)
 {
     size_t digits = 0, letters = 0;

@@ -1058,7 +1058,8 @@ static void test_prefilter_same_findings(void **state)
     check_file_lines(DV_SOURCE_DIR "/tests/text/corpus/patterns.tsv");
     check_file_lines(DV_SOURCE_DIR "/tests/text/corpus/names.tsv");
     static const char *const pieces[] = {
-        "0", "1", "2", "9", "00", "07", "12", "19", "20", "31", "123", "065", "555", "1234", "2019", "1961", "0171", "99999",
+        "0", "1", "2", "9", "00", "07", "12", "19", "20", "31", "123", "065", "555", "1234", "2019", "1961", "0171",
+        "99999",
         "4111", "12345", "1234567890", "0.0007475704769603908", " ", "  ", "-", "/", ".", ":", ",", ", ", "; ", "+",
         "(", ")", "#", "@", "h", "\t", "\n", "Jan", "march", "MAY", "mai", "Sept", "okt", "ao\xc3\xbbt", "M\xc3\xa4rz",
         "of ", "th", "y", "yo", " years", " y/o", "months old", "age", "Alter ", "am", "PM", "p.m.", "tel", "Phone:",
