@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dicom/dv_vr.h"
 #include "engine/opaque_ids.h"
+#include "text/id_number.h"
 #include "util/dv_hex.h"
 
 /* The smallest value given a hex form: 4 bytes, 8 hex digits (32 bits), as a name part is looked for raw. */
@@ -142,6 +144,8 @@ typedef struct needle {
     int word;   /* letters and digits continue it */
     int date;   /* a time (2, 4 or 6 digits) may follow it: YYYYMMDD inside a DT */
     int prefix; /* whatever follows it: the head of a longer UID, a name in a multi-byte encoding */
+    int glued;  /* a word that is an ID distinctive enough to be found glued to letters (id_number.h dv_id_glues):
+                   only a digit beside a digit of its edge continues it (dv_id_glue_edge) */
 } needle;
 
 struct dv_own_scanner {
@@ -156,6 +160,9 @@ struct dv_own_scanner {
      * decoded from %-escapes (stop 50: looking at every kept private blob cost the shared corpus +11 %
      * instructions under DEIDENTIFY_TAG_CONTENTS, 2.9 MB of binary OB in 56 values). */
     int text_only;
+    /* The value being looked at is a number written as text (DS, IS): a date followed by a full stop and zeros only
+     * is the date (decimal_date_ends). */
+    int decimal;
 };
 typedef dv_own_scanner scanner;
 
@@ -164,12 +171,13 @@ static needle needle_of(const char *v, size_t len, unsigned char kind)
     /* found whatever stands around it: a multi-byte encoding's name, or an encoded value inside the longer text */
     int exact = kind == DV_OWN_EXACT || kind == DV_OWN_BASE64 || kind == DV_OWN_HEX;
     needle nd = {(const uint8_t *)v, len, fold_of((dv_own_kind)kind), kind != DV_OWN_WORD && !exact,
-                 kind == DV_OWN_WORD, kind == DV_OWN_DATE, kind == DV_OWN_PREFIX || exact};
+                 kind == DV_OWN_WORD, kind == DV_OWN_DATE, kind == DV_OWN_PREFIX || exact, 0};
     if (nd.word) {
         int digits = 1;
         for (size_t i = 0; i < len && digits; i++)
             digits = is_digit(nd.s[i]);
         nd.number = digits; /* an all-digit ID: 4471 is not found in 1.4471 */
+        nd.glued = dv_id_glues(v, len); /* GPIIBBQ47 holds the ID IBBQ47 (red team 51, F16) */
     }
     return nd;
 }
@@ -247,6 +255,8 @@ static int continued_before(const needle *nd, const uint8_t *b, size_t i)
         return 0;
     if (nd->number && b[i - 1] == '.')
         return i >= 2 && is_digit(b[i - 2]);
+    if (nd->glued)
+        return !dv_id_glue_edge((char)nd->s[0], (char)b[i - 1]);
     return continues(nd, b[i - 1]) && !escape_ends_at(b, i);
 }
 
@@ -258,17 +268,35 @@ static int dot_ends(const uint8_t *p, size_t m, int last)
     return !is_digit(p[1]);
 }
 
+/* In a DS or IS value, a date written as a decimal number (`20200305.0`, `20200305.000`: red team 51, F20): a full
+ * stop and zeros only, then the value's or a value's end (`\`, or the space padding a value to even length). Any
+ * other digit makes another number (`20200305.5`), as dot_ends reads it. 1 yes, 0 no, -1 not known yet. */
+static int decimal_date_ends(const uint8_t *p, size_t m, int last)
+{
+    size_t k = 1;
+    while (k < m && p[k] == '0')
+        k++;
+    if (k == m)
+        return last ? 1 : -1;
+    return p[k] == '\\' || p[k] == ' ';
+}
+
 /* Does a hit end at p, with m bytes known after it (last: they are all the value has)? 1 yes, 0 no, -1 when the
  * bytes to tell are not known yet (the next piece has them). A date may be followed by HH, HHMM or HHMMSS (and a
- * fraction, a time zone): 7 bytes tell, so a hit's needle and tail fit in the carry (SCAN_CARRY). */
-static int ends_at(const needle *nd, const uint8_t *p, size_t m, int last)
+ * fraction, a time zone): 7 bytes tell, so a hit's needle and tail fit in the carry (SCAN_CARRY). decimal: the value
+ * is a DS or IS (decimal_date_ends). */
+static int ends_at(const needle *nd, const uint8_t *p, size_t m, int last, int decimal)
 {
     if (nd->prefix)
         return 1;
     if (m == 0)
         return last ? 1 : -1;
+    if (decimal && nd->date && p[0] == '.' && m > 1 && p[1] == '0')
+        return decimal_date_ends(p, m, last);
     if (nd->number && p[0] == '.')
         return dot_ends(p, m, last);
+    if (nd->glued)
+        return dv_id_glue_edge((char)nd->s[nd->len - 1], (char)p[0]);
     if (!nd->date)
         return !continues(nd, p[0]);
     size_t k = 0;
@@ -323,7 +351,7 @@ static int scan(scanner *sc, const uint8_t *b, size_t n, int first, int last)
             sc->budget -= cost;
             if (got < nd->len || continued_before(nd, b, i))
                 continue;
-            if (ends_at(nd, b + i + nd->len, n - i - nd->len, last) > 0)
+            if (ends_at(nd, b + i + nd->len, n - i - nd->len, last, sc->decimal) > 0)
                 return 1;
         }
     }
@@ -503,6 +531,7 @@ int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, dv_own_scanner
     if (budget < SCAN_BUDGET_MIN || budget / SCAN_BUDGET_PER_BYTE != e->length)
         budget = SCAN_BUDGET_MIN;
     sc->budget = budget;
+    sc->decimal = e->vr == DV_VR_DS || e->vr == DV_VR_IS;
     const uint8_t *v = dv_elem_inline_value(e);
     if (v)
         return scan_inline(sc, v, (size_t)e->length, e, err);

@@ -450,6 +450,27 @@ static int compact_dt(const char *in, size_t len)
     return i == len;
 }
 
+/* An ISO 8601 ordinal date, YYYY-DDD (`2020-065`), as the detector reads it (patterns.c chk_ordinal): shifted and
+ * written back as an ordinal of the shifted date's year (`2020-075`). -1: not one, or its day is not in its year. */
+static int shift_ordinal(const char *in, size_t len, int days, char *out, size_t cap)
+{
+    long y, doy;
+    if (len != 8 || in[4] != '-' || digits(in, 4, &y) || digits(in + 5, 3, &doy) || y < 1900 || y > 2099 || doy < 1 ||
+        doy > (dv_date_ok((int)y, 2, 29) ? 366 : 365))
+        return -1;
+    long z = days_from_civil(y, 1, 1) + doy - 1 + days, ny;
+    unsigned m, d;
+    civil_from_days(z, &ny, &m, &d);
+    if (ny < 1 || ny > 9999 || cap < 8)
+        return -1;
+    unsigned yy = (unsigned)ny, dd = (unsigned)(z - days_from_civil(ny, 1, 1) + 1); /* 1..9999, 1..366 */
+    const char w[8] = {(char)('0' + yy / 1000), (char)('0' + yy / 100 % 10), (char)('0' + yy / 10 % 10),
+                       (char)('0' + yy % 10),   '-',                         (char)('0' + dd / 100),
+                       (char)('0' + dd / 10 % 10), (char)('0' + dd % 10)};
+    memcpy(out, w, 8);
+    return 8;
+}
+
 /* The date shifter on text without full-width characters. */
 static int shift_written(const char *in, size_t len, int days, char *out, size_t cap)
 {
@@ -465,6 +486,9 @@ static int shift_written(const char *in, size_t len, int days, char *out, size_t
         memcpy(out + 8, in + 8, len - 8);
         return (int)len;
     }
+    if (len == 8 && in[4] == '-' && isdigit((unsigned char)in[5]) && isdigit((unsigned char)in[6]) &&
+        isdigit((unsigned char)in[7])) /* not 2020-3-5 */
+        return shift_ordinal(in, len, days, out, cap);
     if (tokenize(in, len, t, &nt))
         return -1;
     /* A compact YYYYMMDD block is a DA. */

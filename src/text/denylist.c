@@ -148,7 +148,7 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
     if (kind == PH_WORDS && w == 1) {
         size_t digits, other;
         count_alnum(key, n, &digits, &other);
-        p->inside = digits >= 4;
+        p->inside = digits >= 4 || dv_id_glues(key, n); /* id_number.h; `IBBQ47` in `GPIIBBQ47` */
         dl->ninside += p->inside;
     }
     dl->nph++;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text/id_number.h"
 #include "text/denylist_internal.h"
 #include "text/tokens.h"
 #include "text/widthfold.h"
@@ -585,15 +586,11 @@ static int match_glued(dm *m, dv_error *err)
     return 0;
 }
 
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* Identifiers inside longer tokens: an MRN or other ID of one word with >= 4 digits (`ZQ4471339`, `990124471`)
- * written with a suffix or prefix glued to it (`ZQ4471339A`, `MRNZQ4471339`, `4471339b`) is the same identifier;
- * the whole token is the finding. Its digit runs must end where the identifier's do: `44713391` or `14471339`
- * is another number (a count, a dose, an accession), not this one with a letter added. */
+/* Identifiers inside longer tokens: an MRN or other ID of one word with >= 4 digits (`ZQ4471339`, `990124471`), or
+ * one id_number.h's dv_id_glues finds glued (`IBBQ47` in Agfa/MITRA's `GPIIBBQ47`), written with a suffix or prefix
+ * glued to it (`ZQ4471339A`, `MRNZQ4471339`, `4471339b`) is the same identifier; the whole token is the finding. Its
+ * digit runs must end where the identifier's do (dv_id_glue_edge, the kept-value search's rule too): `44713391` or
+ * `14471339` is another number (a count, a dose, an accession), not this one with a letter added. */
 static int match_inside_tokens(dm *m, dv_error *err)
 {
     const dv_toks *tk = m->tk;
@@ -612,8 +609,8 @@ static int match_inside_tokens(dm *m, dv_error *err)
             size_t a = 0;
             for (; a + ph->len <= n; a++) {
                 size_t b = a + ph->len;
-                if (memcmp(k + a, ph->key, ph->len) == 0 && !(a > 0 && is_digit(k[a - 1]) && is_digit(k[a])) &&
-                    !(b < n && is_digit(k[b - 1]) && is_digit(k[b])))
+                if (memcmp(k + a, ph->key, ph->len) == 0 && (a == 0 || dv_id_glue_edge(k[a], k[a - 1])) &&
+                    (b == n || dv_id_glue_edge(k[b - 1], k[b])))
                     break;
             }
             if (a + ph->len <= n) {

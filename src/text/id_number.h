@@ -27,4 +27,33 @@ static inline size_t dv_id_number(const char *v, size_t n, size_t *at)
     return best >= DV_ID_NUMBER_MIN && best < n ? best : 0;
 }
 
+/* Is an ID distinctive enough to be found glued to letters, a prefix or suffix written onto it (Agfa/MITRA's Global
+ * Patient ID `GPI` + PatientID, `MRNZQ778812`, `4471902b`)? Letters and digits only, with a digit: 5 characters or
+ * more holding letters too, or DV_ID_NUMBER_MIN digits or more. Never an all-letter value (a name part, `SMITH` in
+ * `SMITHSON`), nor a short one (`A12` in `XA12`). What stands beside it is told by dv_id_glue_edge. One rule
+ * for the kept-value search (opaque_ids.c, DV_OWN_WORD) and the text stage's deny-list (denylist.c, which keeps
+ * its earlier wider rule of 4 digits beside it: a token is replaced there, not a value deleted). [test_engine: test_private_id_glued_to_letters; test_denylist: test_identifier_inside_token] */
+static inline int dv_id_glues(const char *v, size_t n)
+{
+    size_t digits = 0, letters = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        if (c >= '0' && c <= '9')
+            digits++;
+        else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
+            letters++;
+        else
+            return 0;
+    }
+    return digits > 0 && ((letters > 0 && n >= 5) || digits >= DV_ID_NUMBER_MIN);
+}
+
+/* May the byte beside stand next to an ID's first or last byte edge in a longer run (dv_id_glues)? A digit beside a
+ * digit continues the number, so it is another one (4471902 is not in 44719020, nor ZQ778812 in ZQ7788123); any
+ * other byte (a letter: `GPIIBBQ47`, `ZQ778812A`; a digit beside a letter: `9IBBQ47`) leaves the ID whole. */
+static inline int dv_id_glue_edge(char edge, char beside)
+{
+    return !(edge >= '0' && edge <= '9' && beside >= '0' && beside <= '9');
+}
+
 #endif

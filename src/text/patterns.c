@@ -62,6 +62,10 @@ enum { P_DIGIT = 1, P_AT = 2, P_COLON = 4, P_DOT = 8, P_DASH = 16, P_UPPER = 32,
 #define KN "((?:" KD "|\\x{5341}){1,3})"
 /* A year after a month name and a day: four digits (group n), or two after an apostrophe (group n + 1, `'20`). */
 #define YEAR_APOS "(?:((?:19|20)[0-9]{2})|'([0-9]{2}))"
+/* A unit or count word after a number: `20 mg` is a dose, not a year (the bare two-digit year form). */
+#define UNIT "(?:%|(?:mg|mcg|ug|g|kg|ml|l|cc|mm|cm|m|mmol|mol|meq|iu|u|units?|gy|mgy|cgy|sv|msv|mbq|bq|mci|kv|kvp|" \
+    "ma|mas|s|secs?|mins?|h|hrs?|hours?|days?|d|wks?|weeks?|mo|months?|y|yrs?|years?|x|times|patients|pts|cases|" \
+    "slices|images|frames|bpm|hz|t)(?![A-Za-z]))"
 #define SEP_OPT "\\s*[:#=.-]?\\s*"
 /* Thai dates (months.c's Thai words; eras.h for the Buddhist era): the full month names, each before its prefixes,
  * and the abbreviations, written without their final stop (read by the \\.? after them); the word เดือน (month)
@@ -318,6 +322,33 @@ static int chk_d_mon_y(const match_ctx *m, dv_finding *c)
 static int chk_mon_d_y(const match_ctx *m, dv_finding *c)
 {
     return date_result(m, c, year_of(m, c, 3), month_group(m, 1), grp_int(m, 2));
+}
+
+/* A bare two-digit year after a day and a month name (`5 Mar 20`, `05-MAR-20`, Oracle's DD-MON-YY): read as the
+ * apostrophe year is (year_of). The pattern wants the three standing together; lower-case `may` is the verb
+ * (`5 may 20`), as FULLMON's comment says. */
+static int chk_d_mon_yy(const match_ctx *m, dv_finding *c)
+{
+    size_t s = 0, e = 0;
+    grp(m, 3, &s, &e);
+    if (e - s == 3 && memcmp(m->t + s, "may", 3) == 0)
+        return 0;
+    c->score = 75;
+    return date_result(m, c, year4(grp_int(m, 4), 2), month_group(m, 3), grp_int(m, 1));
+}
+
+/* An ISO 8601 ordinal date, YYYY-DDD (`2020-065`: the 65th day of 2020): the day 001 to 365, 366 in a leap year;
+ * not after a version word (`v2020-100`, as chk_ymd). */
+static int chk_ordinal(const match_ctx *m, dv_finding *c)
+{
+    int y = grp_int(m, 1), d = grp_int(m, 2);
+    if (d < 1 || d > (dv_date_ok(y, 2, 29) ? 366 : 365) || ctx_before(m, CTX_VERSION, c->start))
+        return 0;
+    static const int before[13] = {0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    int leap = dv_date_ok(y, 2, 29), mo = 1;
+    while (mo < 12 && d > before[mo + 1] + (leap && mo + 1 > 2))
+        mo++;
+    return date_result(m, c, y, mo, d - before[mo] - (leap && mo > 2));
 }
 
 static int chk_y_mon_d(const match_ctx *m, dv_finding *c)
@@ -775,11 +806,18 @@ static const spec specs[] = {
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_da, 8, 8, "(?<=[A-Za-z_])" DA_DT DA_END, PRE_ALPHA_RUN8},
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_ymd, 6, 4,
      NB "((?:19|20)[0-9]{2})([-/.])(0?[1-9]|1[0-2])\\2(0?[1-9]|[12][0-9]|3[01])(?!(?!T[0-9])[A-Za-z0-9_]|[.,:/-][0-9])", PRE_NB_RUN4},
+    /* ISO 8601 ordinal: YYYY-DDD, not a piece of a longer code (`ISO-2020-065`, `2020-065-A`, `2020-0651`) */
+    {DV_IT_DATE, 75, P_DIGIT | P_DASH, 0, 0, chk_ordinal, 7, 4,
+     NB "(?<![A-Za-z0-9_]-)((?:19|20)[0-9]{2})-([0-9]{3})(?![A-Za-z0-9_]|[.,:/][0-9]|-[A-Za-z0-9])", PRE_ORDINAL},
     {DV_IT_DATE, 85, P_DIGIT, 0, 0, chk_dmy, 4, 2,
      NB "([0-9]{1,2})([-/.])([0-9]{1,2})\\2((?:19|20)[0-9]{2}|2[4-6][0-9]{2}|[0-9]{2})" NE, PRE_DSEP2}, /* 2563: BE */
     /* a month name and a day: the year four digits, or two after an apostrophe (`5 Mar '20`, `Mar. 5, '20`) */
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon_y, 3, 2,
      WB "([0-9]{1,2})(?:st|nd|rd|th|er|\\.)?[ -]?(" MON ")\\.?,?[ -]?" YEAR_APOS WE, PRE_MONTH},
+    /* the year two bare digits (`5 Mar 20`, `05-MAR-20`): one space or one hyphen between day, month and year, and
+     * no more digits (`5 Mar 20.5`, `5 Mar 20-25`) or a unit (`5 Mar 20 mg`) after them */
+    {DV_IT_DATE, 75, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_d_mon_yy, 3, 2,
+     NB "([0-9]{1,2})([ -])(" MON ")\\2([0-9]{2})(?![A-Za-z0-9_]|[.,:/-][0-9]|\\s*" UNIT ")", PRE_DAY_MONTH},
     {DV_IT_DATE, 85, P_DIGIT | P_ALPHA, 0, PCRE2_CASELESS, chk_mon_d_y, 3, 2,
      WB "(" MON ")\\.?[ -]([0-9]{1,2})(?:st|nd|rd|th)?,?[ -]" YEAR_APOS WE, PRE_MONTH},
     /* year first, as viewers print it (`1988 Jun 09`, `2019-MAR-14`; JSL's burned-in study dates) */

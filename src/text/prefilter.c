@@ -50,6 +50,8 @@ static void run_end(dv_prescan *ps, size_t s, size_t e)
         ps->yes |= BIT(PRE_PHONE_NANP);
     if ((sep == ' ' || sep == '.') && L1 >= 2 && u[ps->r1e - 2] == '0' && u[ps->r1e - 1] >= '1' && L >= 2)
         ps->yes |= BIT(PRE_PHONE_FR); /* 0[1-9]([ .])[0-9]{2} */
+    if (sep == '-' && L1 == 4 && L == 3) /* ((?:19|20)[0-9]{2})-([0-9]{3}) then no digit */
+        ps->yes |= BIT(PRE_ORDINAL);
     if ((sep == '-' || sep == '/' || sep == '.') && ps->join1 == sep && L1 >= 1 && L1 <= 2)
         ps->yes |= BIT(PRE_DSEP2); /* ([0-9]{1,2})([-/.])([0-9]{1,2})\2 + a digit */
     /* (?<![A-Za-z0-9_.])(?:d{1,3}\.){3}d: runs of 1-3 digits chained by '.' from an allowed start */
@@ -119,7 +121,7 @@ static void run_end(dv_prescan *ps, size_t s, size_t e)
 /* The tests computed by the pass (the others are lazy). */
 #define PASS_TESTS (BIT(PRE_TIME) | BIT(PRE_PHONE_NANP) | BIT(PRE_PHONE_FR) | BIT(PRE_DSEP2) | BIT(PRE_IPV4) | \
                     BIT(PRE_CARD) | BIT(PRE_PHONE_NAT) | BIT(PRE_PHONE_INTL) | BIT(PRE_IBAN) | BIT(PRE_POST_UK) | \
-                    BIT(PRE_POST_CA) | BIT(PRE_STREET) | BIT(PRE_PLZ) | BIT(PRE_ZIP_STATE))
+                    BIT(PRE_POST_CA) | BIT(PRE_STREET) | BIT(PRE_PLZ) | BIT(PRE_ZIP_STATE) | BIT(PRE_ORDINAL))
 
 void dv_prescan_init(dv_prescan *ps, const char *t, size_t len)
 {
@@ -243,6 +245,11 @@ static int test(dv_prescan *ps, dv_prefilter k)
     case PRE_NB_RUN10: return ps->nb_run >= 10; /* NPI: NB [12][0-9]{9} */
     case PRE_ALPHA_RUN8: return ps->alpha_run >= 8; /* (?<=[A-Za-z_])((?:19|20)[0-9]{2})(0[1-9]|1[0-2])(...) */
     case PRE_MONTH: return word_test(ps, W_MONTH, 1);
+    case PRE_DAY_MONTH: /* ([0-9]{1,2})([ -])(MON): the month's first letter after the day and its separator */
+        return (ps->nonascii || (ps->after_digit & (1u << ('j' - 'a') | 1u << ('f' - 'a') | 1u << ('m' - 'a') |
+                                                    1u << ('a' - 'a') | 1u << ('s' - 'a') | 1u << ('o' - 'a') |
+                                                    1u << ('n' - 'a') | 1u << ('d' - 'a')))) &&
+               word_test(ps, W_MONTH, 1);
     case PRE_AGE_OLD: /* ([0-9]{1,3})[ -]?(?:years?|yrs?|y|months?|mos?|weeks?|days?|y/o|j\.? alt|jahre? alt|ans) */
         return (ps->after_digit & (1u << ('y' - 'a') | 1u << ('m' - 'a') | 1u << ('w' - 'a') | 1u << ('d' - 'a') |
                                    1u << ('j' - 'a') | 1u << ('a' - 'a'))) != 0;

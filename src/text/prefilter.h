@@ -52,6 +52,9 @@ typedef enum {
     PRE_CJK_ERA,    /* a year mark U+5E74 and a Japanese era name or its first kanji (明治 明, 大正 大, ...) */
     PRE_CJK_MONTH,  /* a month mark (U+6708 or U+C6D4) */
     PRE_THAI,       /* a Thai character (U+0E00-U+0E7F: a month name is Thai letters) */
+    PRE_ORDINAL,    /* a run of 4 digits, '-', a run of 3 digits (YYYY-DDD) */
+    PRE_DAY_MONTH,  /* a month name's first three letters, and a digit then (one separator) a month's first
+                       letter j f m a s o n d, or any non-ASCII byte */
     PRE_COUNT
 } dv_prefilter;
 

@@ -185,6 +185,36 @@ static void test_date_apostrophe_year(void **state)
     none("Mar 5 '20s");
 }
 
+/* F22 (red team 51): a bare two-digit year after a day and a month name (`5 Mar 20`, Oracle's `05-MAR-20`) and an
+ * ISO 8601 ordinal date (`2020-065`) are DATEs; a dose, a range, a split number or a longer code is not. Before,
+ * neither form was found (the text kept the true date beside the shifted ones). */
+static void test_date_bare_two_digit_year_and_ordinal(void **state)
+{
+    (void)state;
+    one("Exam done 5 Mar 20.", DV_IT_DATE, "5 Mar 20");
+    one("CT chest 05 Mar 20", DV_IT_DATE, "05 Mar 20");
+    one("seen 05-MAR-20", DV_IT_DATE, "05-MAR-20");
+    one("on 29 Feb 20, stable", DV_IT_DATE, "29 Feb 20");
+    one("DOB: 4 Mar 61", DV_IT_DATE_OF_BIRTH, "4 Mar 61");
+    one("CT chest 2020-065", DV_IT_DATE, "2020-065");
+    one("day 2020-366.", DV_IT_DATE, "2020-366");
+    none("given 5 Mar 20 mg daily");
+    none("Mar 20 mg");
+    none("5 Mar 2 0");
+    none("29 Feb 21");
+    none("5 Mar 20.5");
+    none("5 Mar-20");
+    none("5 Mar 20-25");
+    none("we 5 may 20");
+    none("ISO 2020-065-A");
+    none("ISO-2020-065");
+    none("2020-400");
+    none("2019-366");
+    none("2020-000");
+    none("lot 2020-0651");
+    none("v2020-100");
+}
+
 static void test_date_of_birth(void **state)
 {
     (void)state;
@@ -1028,7 +1058,8 @@ static void test_prefilter_same_findings(void **state)
     check_file_lines(DV_SOURCE_DIR "/tests/text/corpus/patterns.tsv");
     check_file_lines(DV_SOURCE_DIR "/tests/text/corpus/names.tsv");
     static const char *const pieces[] = {
-        "0", "1", "2", "9", "00", "07", "12", "19", "20", "31", "123", "555", "1234", "2019", "1961", "0171", "99999",
+        "0", "1", "2", "9", "00", "07", "12", "19", "20", "31", "123", "065", "555", "1234", "2019", "1961", "0171",
+        "99999",
         "4111", "12345", "1234567890", "0.0007475704769603908", " ", "  ", "-", "/", ".", ":", ",", ", ", "; ", "+",
         "(", ")", "#", "@", "h", "\t", "\n", "Jan", "march", "MAY", "mai", "Sept", "okt", "ao\xc3\xbbt", "M\xc3\xa4rz",
         "of ", "th", "y", "yo", " years", " y/o", "months old", "age", "Alter ", "am", "PM", "p.m.", "tel", "Phone:",
@@ -1172,6 +1203,7 @@ int main(void)
         cmocka_unit_test(test_date),
         cmocka_unit_test(test_month_words_are_dates),
         cmocka_unit_test(test_date_apostrophe_year),
+        cmocka_unit_test(test_date_bare_two_digit_year_and_ordinal),
         cmocka_unit_test(test_date_of_birth),
         cmocka_unit_test(test_age),
         cmocka_unit_test(test_time),

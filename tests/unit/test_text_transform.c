@@ -505,6 +505,32 @@ static void test_written_date_apostrophe_year(void **state)
             fail_msg("\"%s\" shifted", bad[i]);
 }
 
+/* F22 (red team 51): a bare two-digit year (`5 Mar 20`, `05-MAR-20`) is shifted and written back as two digits, an
+ * ISO ordinal date (`2020-065`) as an ordinal of the shifted date's year; both shift back to the text they came
+ * from. Before, the ordinal was no date to the shifter (-1: erased). */
+static void test_written_date_bare_year_and_ordinal(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int days;
+        const char *out;
+    } cases[] = {
+        {"5 Mar 20", 10, "15 Mar 20"}, {"01-MAR-20", 5, "06-MAR-20"}, {"28 Dec 99", 10, "7 Jan 00"},
+        {"2020-065", 10, "2020-075"},  {"2020-065", -70, "2019-360"},   {"2019-360", 70, "2020-065"},
+        {"2020-366", 1, "2021-001"},   {"2021-001", -1, "2020-366"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_written_shift(cases[i].in, cases[i].days, cases[i].out);
+    char out[80];
+    static const char *const bad[] = {"2019-366", "2020-000", "2020-400", "1899-100", "2020-3-5x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (dv_shift_written_date(bad[i], strlen(bad[i]), 10, out, sizeof out) != -1)
+            fail_msg("\"%s\" shifted", bad[i]);
+    /* 2020-3-5 (eight bytes, a hyphen fifth) is still the Y-M-D date it was */
+    assert_int_equal(dv_shift_written_date("2020-3-5", 8, 10, out, sizeof out), 9);
+}
+
 /* German and French month names are shifted in their own language, form (full or abbreviated) and letter case;
  * a word both languages (or English) share is read by the day's mark (`25.` German, `1er` French) and a lower-case
  * month as French. Before: every one of these was erased. */
@@ -1001,6 +1027,7 @@ int main(void)
         cmocka_unit_test(test_default_infotype_set),   cmocka_unit_test(test_da_dt_as_valid),
         cmocka_unit_test(test_written_date_formats), cmocka_unit_test(test_written_date_german_french),
         cmocka_unit_test(test_written_date_apostrophe_year),
+        cmocka_unit_test(test_written_date_bare_year_and_ordinal),
         cmocka_unit_test(test_written_date_cjk_and_full_width),
         cmocka_unit_test(test_written_date_kanji_numerals),
         cmocka_unit_test(test_written_date_width_exact_bytes),
