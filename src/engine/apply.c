@@ -101,6 +101,8 @@ typedef struct apply_ctx {
     int nenc, enc_built;      /* enc_built: hold_encoded_forms ran (when a value first needs them: encoded_held) */
     int blob_days; /* the shift for dates inside the UIDs of kept private values (blob_shift_days); 0 not yet */
     int have_dob;  /* decide_held held the patient's birth date (dob, YYYYMMDD): hold_birth_date_forms */
+    int have_study; /* ... and the study date (study_da): hold_study_date_words */
+    char study_da[8];
     char dob[8];
     /* Walking the items of a sequence a keepTag keeps (walk_kept_sequence): the actions alone decide (keep_action:
      * that keepTag's index, for what no action names) */
@@ -1006,6 +1008,28 @@ static void hold_birth_date_forms(apply_ctx *c, const char *d)
 #undef WORD_FORM
 }
 
+/* The study date by its English month, as reports and labels write it (stop 51's red team F15: `5 March 2020` in a
+ * SegmentLabel stayed under Basic beside the emptied StudyDate, and with it the date shift): `5 March 2020`,
+ * `5 Mar 2020`, `05-Mar-2020`, `March 5, 2020`, `Mar 5, 2020` (words: without case). The study date alone of the
+ * other dates (the shift's anchor; every date's forms would fill the list), best effort (hold_foreign_or_own: they
+ * never make it fail closed). */
+static void hold_study_date_words(apply_ctx *c, const char *d)
+{
+    int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
+    int m = (d[4] - '0') * 10 + (d[5] - '0'), day = (d[6] - '0') * 10 + (d[7] - '0');
+    const char *name = dv_month_name(DV_MONTH_EN, DV_MONTH_FULL, m);
+    if (!name || day < 1 || day > 31)
+        return;
+    char f[32];
+#define STUDY_FORM(...) hold_foreign_or_own(c, (const uint8_t *)f, (size_t)snprintf(f, sizeof f, __VA_ARGS__))
+    STUDY_FORM("%d %s %04d", day, name, y);
+    STUDY_FORM("%d %.3s %04d", day, name, y);
+    STUDY_FORM("%02d-%.3s-%04d", day, name, y);
+    STUDY_FORM("%s %d, %04d", name, day, y);
+    STUDY_FORM("%.3s %d, %04d", name, day, y);
+#undef STUDY_FORM
+}
+
 /* The held values given encoded forms (hold_encoded_forms): the first dates and names and IDs. At most 4 forms
  * each (dv_own_encoded_each): all fit in enc[], one scanner. */
 #define DV_ENCODED_DATES 4
@@ -1117,6 +1141,10 @@ static int decide_values(apply_ctx *c)
         if (c->date_tag[i] == DV_TAG_PATIENT_BIRTH_DATE && !c->have_dob) {
             memcpy(c->dob, d, 8);
             c->have_dob = 1;
+        }
+        if (c->date_tag[i] == DV_TAG_STUDY_DATE && !c->have_study) {
+            memcpy(c->study_da, d, 8);
+            c->have_study = 1;
         }
         if (!hold(c, (const uint8_t *)d, 8, DV_OWN_DATE))
             continue;
@@ -1315,6 +1343,8 @@ static int decide_held(apply_ctx *c)
             hold_date_forms(c, c->own[k]);
     if (c->have_dob)
         hold_birth_date_forms(c, c->dob);
+    if (c->have_study && !(c->have_dob && memcmp(c->study_da, c->dob, 8) == 0))
+        hold_study_date_words(c, c->study_da);
     for (int k = c->nown; k < nvalues; k++)
         if (c->own_kind[k] == DV_OWN_WORD)
             hold_utf16_forms(c, (const uint8_t *)c->own[k], c->own_len[k]);
