@@ -304,12 +304,12 @@ static unsigned pn_cs_hint(const dv_charset *cs)
 
 /* One deny-list source value, recorded: [PN flag | character set hint << 1][source index][length, 4 bytes][bytes]. */
 static int deny_record(dv_text_worker *w, uint16_t vr, const deny_source *src, const char *s, size_t n,
-                       const dv_charset *cs, dv_error *err)
+                       const dv_charset *cs, int patient, dv_error *err)
 {
     if (grow((void **)&w->src, &w->src_cap, w->src_n + n + 6, err))
         return -1;
     uint8_t *r = w->src + w->src_n;
-    r[0] = vr == DV_VR_PN ? (uint8_t)(1u | pn_cs_hint(cs) << 1) : 0;
+    r[0] = vr == DV_VR_PN ? (uint8_t)(1u | (pn_cs_hint(cs) | (patient ? DV_DL_PN_PATIENT : 0u)) << 1) : 0;
     r[1] = src ? (uint8_t)(src - DENY_SOURCES) : 0xFF;
     uint32_t l = (uint32_t)n;
     memcpy(r + 2, &l, 4);
@@ -376,7 +376,7 @@ static int gather_identity(dv_text_worker *w, const dv_plan *plan, const dv_inst
             return -1;
         while (n > 0 && (w->dec[n - 1] == ' ' || w->dec[n - 1] == '\0'))
             n--;
-        if ((deny && deny_record(w, name_vr, src, w->dec, n, cs, err)) ||
+        if ((deny && deny_record(w, name_vr, src, w->dec, n, cs, e->tag == DV_TAG_PATIENT_NAME && depth == 0, err)) ||
             (ctx && dv_ctx_list_add_value(w->ctx, name_vr == DV_VR_PN, w->dec, n, err)))
             return -1;
     }

@@ -668,7 +668,7 @@ int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn, size_t len, 
         start = i + sep_len;
         i = start - 1;
     }
-    if (fn && gn) {
+    if (fn && gn && (cs_hint & DV_DL_PN_PATIENT)) {
         int r = add_joined_names(dl, pn + fam, fn, pn + giv, gn, err);
         if (r < 0)
             return -1;

@@ -42,6 +42,9 @@ int dv_denylist_add_person_name(dv_denylist *dl, const char *pn_utf8, size_t len
  * Japanese (ISO 2022 IR 13, 87, 159) or Korean (IR 149), so never in pinyin (pinyin.h). */
 #define DV_DL_PN_JAPANESE 1u
 #define DV_DL_PN_KOREAN 2u
+/* The PN is the patient's own name (PatientName): its family and given name are also held run together, as user
+ * names and e-mail addresses write them (denylist.c add_joined_names). */
+#define DV_DL_PN_PATIENT 4u
 
 /* dv_denylist_add_person_name with the character set's hint (DV_DL_PN_*; 0: none, the PN's own characters
  * decide). */
