@@ -101,7 +101,7 @@ typedef struct apply_ctx {
     int nenc, enc_built;      /* enc_built: hold_encoded_forms ran (when a value first needs them: encoded_held) */
     int blob_days; /* the shift for dates inside the UIDs of kept private values (blob_shift_days); 0 not yet */
     int have_dob;  /* decide_held held the patient's birth date (dob, YYYYMMDD): hold_birth_date_forms */
-    int have_study; /* ... and the study date (study_da): hold_study_date_words */
+    int have_study; /* ... and the study date (study_da): its month words (decide_held) */
     char study_da[8];
     char dob[8];
     /* Walking the items of a sequence a keepTag keeps (walk_kept_sequence): the actions alone decide (keep_action:
@@ -975,22 +975,54 @@ static void hold_date_forms(apply_ctx *c, const char *d)
         hold_form(c, (const uint8_t *)forms[f], 10, DV_OWN_NUMBER);
 }
 
+/* A held date (YYYYMMDD) read: its year, month, day and the month's English name; 0 when no such date. */
+static int read_held_date(const char *d, int *y, int *m, int *day, const char **name)
+{
+    *y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
+    *m = (d[4] - '0') * 10 + (d[5] - '0');
+    *day = (d[6] - '0') * 10 + (d[7] - '0');
+    *name = dv_month_name(DV_MONTH_EN, DV_MONTH_FULL, *m);
+    return *name && *day >= 1 && *day <= 31;
+}
+
+/* hold_form of a word form (the month names: compared without case), failing closed with no room. */
+static void hold_word_form(apply_ctx *c, const uint8_t *v, size_t n)
+{
+    hold_form(c, v, n, DV_OWN_WORD);
+}
+
+/* A date by its English month, as records, reports and labels write it: `23 Apr 1961`, `23-Apr-1961`,
+ * `Apr 23, 1961`, `April 23, 1961`, `23 April 1961` (words: compared without case), each given to put. */
+static void hold_month_words(apply_ctx *c, const char *d, void (*put)(apply_ctx *, const uint8_t *, size_t))
+{
+    int y, m, day;
+    const char *name;
+    if (!read_held_date(d, &y, &m, &day, &name))
+        return;
+    char f[32];
+#define MONTH_FORM(...) put(c, (const uint8_t *)f, (size_t)snprintf(f, sizeof f, __VA_ARGS__))
+    MONTH_FORM("%d %.3s %04d", day, name, y);
+    MONTH_FORM("%02d-%.3s-%04d", day, name, y);
+    MONTH_FORM("%.3s %d, %04d", name, day, y);
+    MONTH_FORM("%s %d, %04d", name, day, y);
+    MONTH_FORM("%d %s %04d", day, name, y);
+#undef MONTH_FORM
+}
+
 /* The patient's birth date in the other forms records write it (stop 49's red team: `23-04-1961`, `04-23-1961`,
  * `23041961`, `23.4.1961`, `23 APR 1961`, `23-APR-1961`, `April 23, 1961` stayed in an unknown element under
  * Basic beside the changed PatientBirthDate): dashes, compact, the day and month without their zeros, and the month
- * by its English name or abbreviation (words: compared without case). Only the birth date: every date's forms
- * would fill the held values (and a full list deletes every kept private value); the others are shifted
- * attributes, the birth date identifies. No room: fail closed (hold_form). */
+ * by its English name or abbreviation (hold_month_words). Only the birth date: every date's forms would fill the
+ * held values (and a full list deletes every kept private value); the others are shifted attributes, the birth date
+ * identifies. No room: fail closed (hold_form). */
 static void hold_birth_date_forms(apply_ctx *c, const char *d)
 {
-    int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
-    int m = (d[4] - '0') * 10 + (d[5] - '0'), day = (d[6] - '0') * 10 + (d[7] - '0');
-    const char *name = dv_month_name(DV_MONTH_EN, DV_MONTH_FULL, m);
-    if (!name || day < 1 || day > 31)
+    int y, m, day;
+    const char *name;
+    if (!read_held_date(d, &y, &m, &day, &name))
         return;
     char f[32];
 #define NUMBER_FORM(...) hold_form(c, (const uint8_t *)f, (size_t)snprintf(f, sizeof f, __VA_ARGS__), DV_OWN_NUMBER)
-#define WORD_FORM(...) hold_form(c, (const uint8_t *)f, (size_t)snprintf(f, sizeof f, __VA_ARGS__), DV_OWN_WORD)
     NUMBER_FORM("%02d-%02d-%04d", day, m, y);
     NUMBER_FORM("%02d-%02d-%04d", m, day, y);
     NUMBER_FORM("%02d%02d%04d", day, m, y);
@@ -999,35 +1031,8 @@ static void hold_birth_date_forms(apply_ctx *c, const char *d)
         NUMBER_FORM("%d/%d/%04d", day, m, y);
         NUMBER_FORM("%d/%d/%04d", m, day, y);
     }
-    WORD_FORM("%d %.3s %04d", day, name, y);
-    WORD_FORM("%02d-%.3s-%04d", day, name, y);
-    WORD_FORM("%.3s %d, %04d", name, day, y);
-    WORD_FORM("%s %d, %04d", name, day, y);
-    WORD_FORM("%d %s %04d", day, name, y);
 #undef NUMBER_FORM
-#undef WORD_FORM
-}
-
-/* The study date by its English month, as reports and labels write it (stop 51's red team F15: `5 March 2020` in a
- * SegmentLabel stayed under Basic beside the emptied StudyDate, and with it the date shift): `5 March 2020`,
- * `5 Mar 2020`, `05-Mar-2020`, `March 5, 2020`, `Mar 5, 2020` (words: without case). The study date alone of the
- * other dates (the shift's anchor; every date's forms would fill the list), best effort (hold_foreign_or_own: they
- * never make it fail closed). */
-static void hold_study_date_words(apply_ctx *c, const char *d)
-{
-    int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
-    int m = (d[4] - '0') * 10 + (d[5] - '0'), day = (d[6] - '0') * 10 + (d[7] - '0');
-    const char *name = dv_month_name(DV_MONTH_EN, DV_MONTH_FULL, m);
-    if (!name || day < 1 || day > 31)
-        return;
-    char f[32];
-#define STUDY_FORM(...) hold_foreign_or_own(c, (const uint8_t *)f, (size_t)snprintf(f, sizeof f, __VA_ARGS__))
-    STUDY_FORM("%d %s %04d", day, name, y);
-    STUDY_FORM("%d %.3s %04d", day, name, y);
-    STUDY_FORM("%02d-%.3s-%04d", day, name, y);
-    STUDY_FORM("%s %d, %04d", name, day, y);
-    STUDY_FORM("%.3s %d, %04d", name, day, y);
-#undef STUDY_FORM
+    hold_month_words(c, d, hold_word_form);
 }
 
 /* The held values given encoded forms (hold_encoded_forms): the first dates and names and IDs. At most 4 forms
@@ -1343,8 +1348,11 @@ static int decide_held(apply_ctx *c)
             hold_date_forms(c, c->own[k]);
     if (c->have_dob)
         hold_birth_date_forms(c, c->dob);
+    /* the study date, the date shift's anchor, by its English month too (stop 51's red team F15: `5 March 2020` in
+     * a SegmentLabel stayed under Basic beside the emptied StudyDate), best effort: the other dates' forms would
+     * fill the list, and these never make it fail closed */
     if (c->have_study && !(c->have_dob && memcmp(c->study_da, c->dob, 8) == 0))
-        hold_study_date_words(c, c->study_da);
+        hold_month_words(c, c->study_da, hold_foreign_or_own);
     for (int k = c->nown; k < nvalues; k++)
         if (c->own_kind[k] == DV_OWN_WORD)
             hold_utf16_forms(c, (const uint8_t *)c->own[k], c->own_len[k]);

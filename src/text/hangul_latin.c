@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "text/spell_buf.h"
 #include "util/dv_utf8.h"
 
 #define SYL_LO 0xAC00u
@@ -166,22 +167,6 @@ static long surname_at(const char *s, size_t len)
     return -1;
 }
 
-typedef struct {
-    char *out;
-    size_t n, cap;
-    int ok;
-} obuf;
-
-static void put(obuf *b, const char *s, size_t k)
-{
-    if (!b->ok || b->n + k > b->cap) {
-        b->ok = 0;
-        return;
-    }
-    memcpy(b->out + b->n, s, k);
-    b->n += k;
-}
-
 /* The spelling of one unit in form k: k < K_KINDS, the unit's spelling of that kind; after them, the mixed-radix
  * digit of *rest (consumed). */
 static const char *pick(const spellings *sp, unsigned k, unsigned long *rest)
@@ -206,14 +191,14 @@ size_t dv_hangul_latin(const char *s, size_t len, int family, unsigned k, char *
 {
     if (len == 0 || k >= DV_HANGUL_FORMS)
         return 0;
-    obuf b = {out, 0, cap, 1};
+    dv_spell_buf b = {out, 0, cap, 1};
     unsigned long rest = k >= K_KINDS ? k - K_KINDS : 0; /* form k's mixed combination, digit by digit */
     long sur = family ? surname_at(s, len) : -1;
     spellings sp;
     if (sur >= 0) {
         surname_spellings((size_t)sur, s, len, &sp);
         const char *w = pick(&sp, k, &rest);
-        put(&b, w, strlen(w));
+        dv_spell_put(&b, w, strlen(w));
     } else {
         const uint8_t *u = (const uint8_t *)s;
         if (k >= K_KINDS && syllables(u, len) > DV_HANGUL_MIX_SYLLABLES)
@@ -222,14 +207,14 @@ size_t dv_hangul_latin(const char *s, size_t len, int family, unsigned k, char *
             int32_t cp = dv_utf8_next(u, len, &i);
             if (cp == ' ' || cp == '-') {
                 char c = (char)cp;
-                put(&b, &c, 1);
+                dv_spell_put(&b, &c, 1);
                 continue;
             }
             if (cp < (int32_t)SYL_LO || cp > (int32_t)SYL_HI)
                 return 0; /* jamo, another script, invalid UTF-8 */
             syllable_spellings((uint32_t)cp, &sp);
             const char *w = pick(&sp, k, &rest);
-            put(&b, w, strlen(w));
+            dv_spell_put(&b, w, strlen(w));
         }
     }
     if (rest > 0) /* every combination was given before form k */

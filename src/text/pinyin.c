@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "text/spell_buf.h"
 #include "util/dv_utf8.h"
 
 /* Surnames read otherwise than their characters' commonest reading (kMandarin's first), simplified and
@@ -35,32 +36,16 @@ static long surname_at(const char *s, size_t len, size_t *n)
     return best;
 }
 
-typedef struct {
-    char *out;
-    size_t n, cap;
-    int ok, umlaut; /* umlaut: a ü was written */
-} obuf;
-
-static void put(obuf *b, const char *s, size_t k)
-{
-    if (!b->ok || b->n + k > b->cap) {
-        b->ok = 0;
-        return;
-    }
-    memcpy(b->out + b->n, s, k);
-    b->n += k;
-}
-
 /* A syllable with ü (the table's v) spelled u, v or yu (uform 0, 1, 2). */
-static void put_syllable(obuf *b, const char *syl, unsigned uform)
+static void put_syllable(dv_spell_buf *b, int *umlaut, const char *syl, unsigned uform)
 {
     static const char *const u[3] = {"u", "v", "yu"};
     for (const char *p = syl; *p; p++) {
         if (*p == 'v') {
-            put(b, u[uform], strlen(u[uform]));
-            b->umlaut = 1;
+            dv_spell_put(b, u[uform], strlen(u[uform]));
+            *umlaut = 1;
         } else {
-            put(b, p, 1);
+            dv_spell_put(b, p, 1);
         }
     }
 }
@@ -71,13 +56,14 @@ size_t dv_pinyin(const char *s, size_t len, int family, unsigned k, char *out, s
         return 0;
     unsigned uform = k % 3;
     int commonest = k >= 3; /* the surname read by its characters' commonest reading */
-    obuf b = {out, 0, cap, 1, 0};
+    dv_spell_buf b = {out, 0, cap, 1};
+    int umlaut = 0; /* a ü was written */
     size_t i = 0, sn = 0;
     long sur = family ? surname_at(s, len, &sn) : -1;
     if (commonest && sur < 0)
         return 0; /* form k - 3 again */
     if (sur >= 0 && !commonest) {
-        put_syllable(&b, surnames[sur].pinyin, uform);
+        put_syllable(&b, &umlaut, surnames[sur].pinyin, uform);
         i = sn;
     }
     while (i < len) {
@@ -87,9 +73,9 @@ size_t dv_pinyin(const char *s, size_t len, int family, unsigned k, char *out, s
         uint16_t syl = dv_pinyin_of[cp - DV_PINYIN_LO];
         if (syl == 0 || syl > DV_PINYIN_SYLLABLES)
             return 0; /* no reading */
-        put_syllable(&b, dv_pinyin_syllables[syl - 1], uform);
+        put_syllable(&b, &umlaut, dv_pinyin_syllables[syl - 1], uform);
     }
-    if (uform && !b.umlaut)
+    if (uform && !umlaut)
         return 0; /* no ü: the same as form k - uform */
     return b.ok ? b.n : 0;
 }

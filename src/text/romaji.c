@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "text/spell_buf.h"
 #include "util/dv_utf8.h"
 
 /* The hiragana U+3041-U+3096 (katakana are read 0x60 lower): each its romaji; "" for the sokuon っ, whose sound is
@@ -45,22 +46,6 @@ static int is_vowel(char c)
     return c == 'a' || c == 'i' || c == 'u' || c == 'e' || c == 'o';
 }
 
-typedef struct {
-    char *out;
-    size_t n, cap;
-    int ok;
-} rbuf;
-
-static void put(rbuf *b, const char *s, size_t k)
-{
-    if (!b->ok || b->n + k > b->cap) {
-        b->ok = 0;
-        return;
-    }
-    memcpy(b->out + b->n, s, k);
-    b->n += k;
-}
-
 /* The next kana of s[i, len) as a hiragana code point (ー U+30FC and ・ U+30FB as they are, ヷ-ヺ as U+30F7-U+30FA),
  * its byte count in *k; 0 for anything else. */
 static uint32_t next_kana(const unsigned char *u, size_t i, size_t len, size_t *k)
@@ -81,7 +66,7 @@ static uint32_t next_kana(const unsigned char *u, size_t i, size_t len, size_t *
 size_t dv_romaji(const char *s, size_t len, int form, char *out, size_t cap)
 {
     const unsigned char *u = (const unsigned char *)s;
-    rbuf b = {out, 0, cap, 1};
+    dv_spell_buf b = {out, 0, cap, 1};
     int sokuon = 0;
     size_t syl = 0; /* where the last syllable's romaji starts in out (long vowels and yōon look at it) */
     for (size_t i = 0; i < len;) {
@@ -92,16 +77,16 @@ size_t dv_romaji(const char *s, size_t len, int form, char *out, size_t cap)
         i += k;
         char last = b.n > 0 ? out[b.n - 1] : 0;
         if (h == 0x30FB) { /* ・ between the words of a foreign name */
-            put(&b, " ", 1);
+            dv_spell_put(&b, " ", 1);
             sokuon = 0;
             syl = b.n;
             continue;
         }
         if (h == 0x30FC) { /* ー: the previous vowel long (KANA: written twice; PASSPORT: o as oh) */
             if (is_vowel(last) && form == DV_ROMAJI_KANA)
-                put(&b, &last, 1);
+                dv_spell_put(&b, &last, 1);
             else if (last == 'o' && form == DV_ROMAJI_PASSPORT)
-                put(&b, "h", 1);
+                dv_spell_put(&b, "h", 1);
             continue;
         }
         const char *r;
@@ -122,7 +107,7 @@ size_t dv_romaji(const char *s, size_t len, int form, char *out, size_t cap)
             if (last == 'i' && b.n - syl >= 2) {
                 b.n--;
                 int palatal = out[b.n - 1] == 'h' || out[b.n - 1] == 'j'; /* sh(i), ch(i), j(i) */
-                put(&b, palatal ? r + 1 : r, palatal ? 1 : 2);
+                dv_spell_put(&b, palatal ? r + 1 : r, palatal ? 1 : 2);
                 continue;
             }
         } else if (small_kana(h) && rn == 1 && b.n > syl) {
@@ -131,22 +116,22 @@ size_t dv_romaji(const char *s, size_t len, int form, char *out, size_t cap)
                 out[b.n - 1] = last == 'u' ? 'w' : 'y';
             else if (is_vowel(last))
                 b.n--;
-            put(&b, r, 1);
+            dv_spell_put(&b, r, 1);
             continue;
         }
         /* a long vowel written with a kana: おう おお (o), うう (u) */
         if (!small_kana(h) && ((last == 'o' && (h == 0x3046 || h == 0x304A)) || (last == 'u' && h == 0x3046)) &&
             b.n > syl) {
             if (form == DV_ROMAJI_KANA)
-                put(&b, r, 1);
+                dv_spell_put(&b, r, 1);
             else if (form == DV_ROMAJI_PASSPORT && last == 'o')
-                put(&b, "h", 1);
+                dv_spell_put(&b, "h", 1);
             syl = b.n;
             continue;
         }
         if (sokuon && rn >= 2 && !is_vowel(r[0])) {
             v[0] = r[0] == 'c' ? 't' : r[0];
-            put(&b, v, 1);
+            dv_spell_put(&b, v, 1);
         }
         sokuon = 0;
         syl = b.n;
@@ -157,7 +142,7 @@ size_t dv_romaji(const char *s, size_t len, int form, char *out, size_t cap)
             if (nr[0] == 'b' || nr[0] == 'm' || nr[0] == 'p')
                 r = "m";
         }
-        put(&b, r, rn);
+        dv_spell_put(&b, r, rn);
     }
     return b.ok ? b.n : 0;
 }
