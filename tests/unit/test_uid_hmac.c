@@ -328,6 +328,20 @@ static void test_regenerate_not_uids(void **state)
     dv_key_free(k);
 }
 
+/* Review of stop 51 (rev51): epoch_seconds says "Unix seconds from 1990 to 2037" but reads only 10 (or 13) digit
+ * components, and Unix seconds are 10 digits only from 2001-09-09 (1000000000): a GE UID made in 1990-2001 writes
+ * 9 digits (946729800: 2000-01-01 12:30 UTC; 12 digits in milliseconds) and is kept with its true date. The test
+ * above passes 1990 only as `0631152000`, a zero-padded component no UID may hold (PS3.5 9.1). */
+static void test_uid_holds_date_ge_before_2001(void **state)
+{
+    (void)state;
+    static const char *const dated[] = {"1.2.840.113619.2.55.3.604688119.868.946729800.96",
+                                        "1.2.840.113619.2.55.3.604688119.868.946729800123.7"};
+    for (size_t i = 0; i < sizeof dated / sizeof dated[0]; i++)
+        if (!dv_uid_holds_date(dated[i], strlen(dated[i])))
+            fail_msg("no date found in %s", dated[i]);
+}
+
 /* The shape of a date in a UID (dv_uid_holds_date): a component of 8 digits or more that begins with a year
  * 1800-2099, a month and a day; and DV_UID_REGEN_DATED regenerates those values and the values that are not UIDs,
  * keeping the others. (docs/decisions.md "A kept UID holding a date or the patient's ID is regenerated") */
@@ -408,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_uid_syntax),
         cmocka_unit_test(test_regenerate_not_uids),
         cmocka_unit_test(test_uid_holds_date),
+        cmocka_unit_test(test_uid_holds_date_ge_before_2001),
         cmocka_unit_test(test_uid_dates_shift),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
