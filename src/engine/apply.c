@@ -25,6 +25,8 @@
 #include "dict/dv_tags.h"
 #include "dicom/dv_charset.h"
 #include "text/id_number.h"
+#include "text/lexicon.h"
+#include "text/lexicon_data.h"
 #include "util/dv_utf8.h"
 
 /* A UI value bigger than this is not a list of UIDs but an attack or a corruption: refuse the instance
@@ -114,7 +116,11 @@ typedef struct apply_ctx {
      * at) */
     int grams_state, ngrams;
     int nothers;     /* other persons' and places' attributes noted (own_values) */
+    uint32_t other_cut_tag; /* one of them with no value short enough to hold (note_other), 0 none */
+    uint16_t other_cut_vr;
     int hold_others; /* hold_own_word holds as hold_form does (hold_others) */
+    char manufacturer[DV_UID_MAX + 1]; /* the top-level Manufacturer (hold_others: other_is_generic) */
+    size_t manufacturer_len;
     /* The arrays below are filled before they are read (the counts above say how far), so dv_apply clears only
      * the fields above them (APPLY_CTX_CLEARED). */
     /* The instance's top-level Study, Series and SOP Instance UIDs as read, those the plan regenerates
@@ -619,12 +625,17 @@ static void note_other(apply_ctx *c, const dv_elem *e, int kind)
         while (n > 0 && v[n - 1] != '\\')
             n--;
     }
+    if (n == 0) { /* no value fits (a length no conforming value has): hold_others fails closed if it is changed */
+        c->other_cut_tag = e->tag;
+        c->other_cut_vr = e->vr == DV_VR_UN ? dv_plan_effective_vr(e) : e->vr;
+        return;
+    }
     c->other_tag[i] = e->tag;
     c->other_vr[i] = e->vr == DV_VR_UN ? dv_plan_effective_vr(e) : e->vr;
     c->other_kind[i] = (unsigned char)kind;
     c->other_v[i] = v;
     c->other_len[i] = n;
-    c->nothers += n > 0;
+    c->nothers++;
 }
 
 /* The dates of e's values (a DA's YYYYMMDD, the date of each DT), read as vr, into date_val, while there is room
@@ -801,9 +812,56 @@ static int word_long_enough(const uint8_t *v, size_t n)
  * kept private values cannot be cleared of it: held_overflow, and keeps_own_value fails closed. */
 static void hold_form(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind);
 
+/* Is v[0, n), a word or value of the other persons' and places' attributes (hold_others), no one's own: a
+ * placeholder (`Anonymized`, `Last Name^First Name`, `Test^Physician`), a common or generic word (`operator`,
+ * `General`), a country or a first-order division (Safe Harbor keeps a state: `..., Wien, Austria`), or the
+ * instance's Manufacturer written as its institution (`TOSHIBA`)? Holding it emptied or deleted every kept value
+ * that says it (stop 51's review: `TOSHIBA contour export`, `Test contour`, `Austria multicentre trial` emptied
+ * under Basic). ASCII words only. */
+static int generic_word(const uint8_t *v, size_t n);
+
+static int other_is_generic(const apply_ctx *c, const uint8_t *v, size_t n)
+{
+    if (c->manufacturer_len && n == c->manufacturer_len && strncasecmp((const char *)v, c->manufacturer, n) == 0)
+        return 1;
+    for (size_t a = 0; a < n;) { /* every word of it generic (`Last Name`) */
+        size_t b = a;
+        while (b < n && v[b] != ' ')
+            b++;
+        if (b > a && !generic_word(v + a, b - a))
+            return 0;
+        a = b + 1;
+    }
+    return n > 0;
+}
+
+/* One ASCII word other_is_generic reads: a placeholder, or a word the lexicon says is common, generic or a
+ * country or region. */
+static int generic_word(const uint8_t *v, size_t n)
+{
+    char k[DV_UID_MAX];
+    if (n == 0 || n > sizeof k)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] >= 0x80)
+            return 0;
+        k[i] = (char)(v[i] >= 'a' && v[i] <= 'z' ? v[i] - 0x20 : v[i]);
+    }
+    static const char *const placeholders[] = {"ANONYMIZED", "ANONYMISED", "ANONYMOUS", "ANON", "UNKNOWN", "NONE",
+                                               "OPERATOR", "REMOVED", "DELETED", "REDACTED", "PLACEHOLDER", "TEST"};
+    for (size_t i = 0; i < sizeof placeholders / sizeof placeholders[0]; i++)
+        if (strlen(placeholders[i]) == n && memcmp(placeholders[i], k, n) == 0)
+            return 1;
+    uint32_t f = dv_lex_lookup(k, n);
+    return (f & (DV_LEX_ENG | DV_LEX_CLINICAL | DV_LEX_NOTNAME | DV_LEX_TITLE | DV_LEX_TRIGGER | DV_LEX_ORGGENERIC |
+                 DV_LEX_ORGHEAD | DV_LEX_COUNTRY | DV_LEX_REGION | DV_LEX_STATECODE)) != 0;
+}
+
 static void hold_own_word(apply_ctx *c, const uint8_t *v, size_t n)
 {
     if (c->hold_others) { /* after the patient's values and their forms, failing closed with no room */
+        if (other_is_generic(c, v, n))
+            return;
         if (n <= DV_UID_MAX)
             hold_form(c, v, n, DV_OWN_WORD);
         else
@@ -1297,7 +1355,15 @@ static void hold_phone_digits(apply_ctx *c, const uint8_t *v, size_t n)
  * profile keeping InstitutionName) is not held: what names a kept institution is kept too. */
 static void hold_others(apply_ctx *c)
 {
+    dv_match cm;
+    if (c->other_cut_tag && dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->other_cut_tag, c->other_cut_vr,
+                                               0, &cm) != DV_DEC_KEEP)
+        c->held_overflow = 1; /* a value changed that could not be held (stop 51's review: it was skipped) */
     c->hold_others = 1;
+    int mn = dv_instance_get_string(c->inst, 0x00080070u /* Manufacturer */, c->manufacturer, sizeof c->manufacturer);
+    c->manufacturer_len = mn > 0 ? strlen(c->manufacturer) : 0;
+    while (c->manufacturer_len && c->manufacturer[c->manufacturer_len - 1] == ' ')
+        c->manufacturer_len--;
     for (int i = 0; i < c->nothers; i++) {
         dv_match m;
         if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->other_tag[i], c->other_vr[i], 0, &m) ==
@@ -1532,8 +1598,6 @@ static void gather_grams(apply_ctx *c)
             return;
     unsigned seen = 0; /* every byte's class */
     for (int i = 0; i < c->nwordtags; i++) {
-        if (word_rank(c->word_tag[i]) != 0)
-            continue; /* the patient's name and ID: the others' pieces cost as much again (see above) */
         const uint8_t *r = c->word_raw[i];
         size_t n = c->word_len[i];
         unsigned prev = 0;
@@ -1663,8 +1727,8 @@ static int kept_document_holds_own(apply_ctx *c, const dv_elem *e, const dv_matc
         rc = holds_any(c, e, &c->scan_foreign, c->foreign, c->foreign_len, c->foreign_kind, c->nforeign, 0);
     if (rc > 0)
         return dv_fail(c->err, DV_ERR_UNSUPPORTED,
-                       "EncapsulatedDocument (0042,0011) may hold a name, ID or date the config removes, and a kept "
-                       "document is not cleaned: use DEIDENTIFY_TAG_CONTENTS, or removeTag it");
+                       "EncapsulatedDocument (0042,0011) may hold a name, ID, date, place or number the config removes, "
+                       "and a kept document is not cleaned: use DEIDENTIFY_TAG_CONTENTS, or removeTag it");
     return rc < 0 ? -1 : 0;
 }
 

@@ -29,14 +29,16 @@ static int date_shaped(const char *d)
  * 2020-03-05 10:30 UTC), the study's true date under a shifted StudyDate (stop 51's red team F17). */
 #define GE_ROOT "1.2.840.113619."
 
-/* A component of exactly 10 digits that reads as Unix seconds from 1990 to 2037 (631152000, 1990-01-01, <= v <
- * 2145916800, 2038-01-01), or of 13 that reads as such milliseconds (GE writes both). */
+/* A component that reads as Unix seconds from 1990 to 2037 (631152000, 1990-01-01, <= v < 2145916800, 2038-01-01):
+ * 9 digits (before 2001-09-09) or 10, or as such milliseconds, 12 or 13 (GE writes both). Not zero-padded: a
+ * component's first digit is never 0 in a valid UID. */
 static int epoch_seconds(const char *d, size_t n)
 {
-    if (n != 10 && n != 13)
+    if (n < 9 || n > 13 || n == 11 || d[0] == '0')
         return 0;
+    size_t secs = n >= 12 ? n - 3 : n; /* the seconds' digits */
     long long v = 0;
-    for (size_t k = 0; k < 10; k++)
+    for (size_t k = 0; k < secs; k++)
         v = v * 10 + (d[k] - '0');
     return v >= 631152000LL && v < 2145916800LL;
 }

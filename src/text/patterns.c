@@ -107,7 +107,7 @@ typedef struct spec {
 } spec;
 
 /* Context patterns: matched against the bytes just before a candidate, anchored at its start (\z). */
-enum { CTX_DOB, CTX_VERSION, CTX_TIME, CTX_RATIO, CTX_SSN, CTX_NPI, CTX_NHS, CTX_DURATION, CTX_COUNT };
+enum { CTX_DOB, CTX_VERSION, CTX_TIME, CTX_RATIO, CTX_SSN, CTX_NPI, CTX_NHS, CTX_DURATION, CTX_CODE, CTX_COUNT };
 static const char *const ctx_re[CTX_COUNT] = {
     [CTX_DOB] = "(?:\\bD\\.?O\\.?B\\.?|\\bdate of birth|\\bbirth ?date|\\bbirthday|\\bborn(?: on)?|\\bgeb\\.?|"
                 "\\bgeboren(?: am)?|\\bgeburtsdatum|\\bn\\x{e9}e?(?: le)?|\\bdate de naissance|\\bd\\.?d\\.?n\\.?|"
@@ -126,6 +126,10 @@ static const char *const ctx_re[CTX_COUNT] = {
     [CTX_NHS] = "\\bNHS\\s*(?:no\\.?|number|#)?" SEP_OPT "\\z",
     [CTX_DURATION] = "(?:\\bfor|\\bsince|\\bover|\\bafter|\\bpast|\\blast|\\bwithin|\\bin|\\bevery|\\bx|\\bthan|"
                      "\\bprior|\\bduring|\\bof|\\bnext|\\bapprox\\.?|\\babout|\\bq)\\s+(?:the\\s+)?(?:past\\s+|last\\s+)?\\z",
+    /* a number that names a protocol, trial, case or project (`IRB 2019-012`, `Protocol 2021-104`): a
+     * YYYY-NNN there is its number, not an ordinal date (stop 51's review) */
+    [CTX_CODE] = "(?:\\bprotocol|\\bIRB|\\btrial|\\bstudy|\\bcase|\\bproject|\\bgrant|\\bcohort|\\bref|"
+                 "\\bno|\\bnr|\\bnumber|\\bid|#)\\.?\\s*[:=#]?\\s*(?:no\\.?\\s*|#\\s*)?\\z",
 };
 
 struct dv_patterns {
@@ -338,11 +342,13 @@ static int chk_d_mon_yy(const match_ctx *m, dv_finding *c)
 }
 
 /* An ISO 8601 ordinal date, YYYY-DDD (`2020-065`: the 65th day of 2020): the day 001 to 365, 366 in a leap year;
- * not after a version word (`v2020-100`, as chk_ymd). */
+ * not after a version word (`v2020-100`, as chk_ymd), nor after a word that names a protocol, trial, case or
+ * project (`IRB 2019-012`: its number; shifted per patient it would split one protocol into as many). */
 static int chk_ordinal(const match_ctx *m, dv_finding *c)
 {
     int y = grp_int(m, 1), d = grp_int(m, 2);
-    if (d < 1 || d > (dv_date_ok(y, 2, 29) ? 366 : 365) || ctx_before(m, CTX_VERSION, c->start))
+    if (d < 1 || d > (dv_date_ok(y, 2, 29) ? 366 : 365) || ctx_before(m, CTX_VERSION, c->start) ||
+        ctx_before(m, CTX_CODE, c->start))
         return 0;
     static const int before[13] = {0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
     int leap = dv_date_ok(y, 2, 29), mo = 1;

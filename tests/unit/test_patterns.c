@@ -213,6 +213,13 @@ static void test_date_bare_two_digit_year_and_ordinal(void **state)
     none("2020-000");
     none("lot 2020-0651");
     none("v2020-100");
+    /* a protocol's, trial's or case's number of that shape (stop 51's review: shifted per patient, one protocol
+     * became as many) */
+    none("IRB 2019-012 approved");
+    none("Protocol 2021-104");
+    none("trial 2020-065 arm B");
+    none("cohort 2020-065 enrolled");
+    one("scanned 2020-065 per protocol", DV_IT_DATE, "2020-065");
 }
 
 static void test_date_of_birth(void **state)

@@ -330,8 +330,8 @@ static void test_regenerate_not_uids(void **state)
 
 /* Review of stop 51 (rev51): epoch_seconds says "Unix seconds from 1990 to 2037" but reads only 10 (or 13) digit
  * components, and Unix seconds are 10 digits only from 2001-09-09 (1000000000): a GE UID made in 1990-2001 writes
- * 9 digits (946729800: 2000-01-01 12:30 UTC; 12 digits in milliseconds) and is kept with its true date. The test
- * above passes 1990 only as `0631152000`, a zero-padded component no UID may hold (PS3.5 9.1). */
+ * 9 digits (946729800: 2000-01-01 12:30 UTC; 12 digits in milliseconds) and was kept with its true date (the test
+ * above passed 1990 only as `0631152000`, a zero-padded component no UID may hold, PS3.5 9.1; now 631152000). */
 static void test_uid_holds_date_ge_before_2001(void **state)
 {
     (void)state;
@@ -353,7 +353,7 @@ static void test_uid_holds_date(void **state)
         "1.2.3.20240530", "1.2.3.18000101.1", "20991231.1", "1.2.3.19961231 ",
         /* GE writes Unix seconds (stop 51's red team F17): 2020-03-05 10:30 UTC, 2009-02-13, 1990-01-01 */
         "1.2.840.113619.2.55.3.604688119.868.1583404200.96", "1.2.840.113619.2.55.3.2831164355.851.1234567890.123",
-        "1.2.840.113619.2.1.0631152000", "1.2.840.113619.2.55.3.604688119.868.1583404200123.7" /* milliseconds */};
+        "1.2.840.113619.2.1.631152000", "1.2.840.113619.2.55.3.604688119.868.1583404200123.7" /* milliseconds */};
     static const char *const undated[] = {
         "1.2.3.2004082",   /* 7 digits */
         "1.2.3.20041326",  /* month 13 */
@@ -362,9 +362,9 @@ static void test_uid_holds_date(void **state)
         "1.2.3.17991231",  /* year 1799 */
         "1.2.3.920040826", /* not at the component's start */
         "1.2.840.113619.2.55.3.2831164355.851.123.1", /* 2831164355: 2059, past the range */
-        "1.2.840.113619.2.55.3.0631151999.1",          /* 1989-12-31 23:59:59 */
+        "1.2.840.113619.2.55.3.631151999.1",           /* 1989-12-31 23:59:59 */
         "1.2.840.113619.2.55.3.12345678901.1",         /* 11 digits */
-        "1.2.840.113619.2.55.3.6311519990000.1",       /* milliseconds before 1990 */
+        "1.2.840.113619.2.55.3.631151999000.1",        /* milliseconds before 1990 */
         "1.2.3.4.1583404200.96",                       /* not GE's: 10 digits are no date elsewhere */
         "1.2.840.10008.5.1.4.1.1.2", ""};
     for (size_t i = 0; i < sizeof dated / sizeof dated[0]; i++)
