@@ -1,8 +1,9 @@
 /* libFuzzer target: the dictionary detectors and the per-instance deny-list (src/text/lexicon.c,
  * denylist.c, tokens.c) over arbitrary bytes, and the deny-list's OCR-tolerant match (dv_denylist_match_ocr).
  *
- * Input: deny-list values up to the first NUL, one per line as "<kind><value>" (kind P = PN, D = date,
- * I = identifier, T = telephone, O = institution, A = address, L = location), then the text (any bytes,
+ * Input: deny-list values up to the first NUL, one per line as "<kind><value>" (kind P = PN, Q = PN whose first
+ * byte is the character set and patient hint (DV_DL_PN_*, its low 3 bits), D = date, I = identifier, T =
+ * telephone, O = institution, A = address, L = location), then the text (any bytes,
  * valid UTF-8 or not). Byte 0 of the text also picks the wanted infoTypes. Invariants (abort on violation):
  *   - both detectors succeed (the text is under the size limit) and every finding's span is non-empty,
  *     inside the text and on code point boundaries (decoding from the start of the text, an invalid byte
@@ -84,6 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int r;
             switch (data[i]) {
             case 'P': r = dv_denylist_add_person_name(dl, v, n, &err); break;
+            case 'Q': /* the hints: Japanese and Korean character sets, the patient's own name (joined forms) */
+                r = n ? dv_denylist_add_person_name_cs(dl, v + 1, n - 1, (unsigned char)v[0] & 7u, &err) : 0;
+                break;
             case 'D': r = dv_denylist_add_date(dl, DV_IT_DATE_OF_BIRTH, v, n, &err); break;
             case 'T': r = dv_denylist_add(dl, DV_IT_PHONE_NUMBER, v, n, &err); break;
             case 'O': r = dv_denylist_add(dl, DV_IT_ORGANIZATION_NAME, v, n, &err); break;
