@@ -1177,6 +1177,14 @@ static void hold_utf16_forms(apply_ctx *c, const uint8_t *v, size_t n)
     hold_form(c, be, len, ascii ? DV_OWN_WORD : DV_OWN_EXACT);
 }
 
+/* Does the plan keep the top-level attribute tag (VR vr) as it is? What it keeps is not held: text naming a kept
+ * value is kept with it. */
+static int plan_keeps(apply_ctx *c, uint32_t tag, uint16_t vr)
+{
+    dv_match m;
+    return dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, tag, vr, 0, &m) == DV_DEC_KEEP;
+}
+
 /* The dates, names and IDs of own_values whose attribute the plan does not keep, each once, after the UIDs in
  * own[]: at most DV_OWN_DATES_MAX distinct dates (each in two forms) and DV_OWN_WORDS_MAX names and IDs. A name
  * with a character outside ASCII is also held in its other written form (hold_recoded), after every name as
@@ -1189,9 +1197,7 @@ static int decide_values(apply_ctx *c)
     c->values_decided = 1;
     c->nenc = c->enc_built = 0;
     for (int i = 0; i < c->ndates; i++) {
-        dv_match m;
-        if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->date_tag[i], c->date_vr[i], 0, &m) ==
-            DV_DEC_KEEP)
+        if (plan_keeps(c, c->date_tag[i], c->date_vr[i]))
             continue;
         const char *d = c->date_val[i];
         if (c->nheld_dates == DV_OWN_DATES_MAX) { /* no room: fail closed unless held already */
@@ -1218,9 +1224,7 @@ static int decide_values(apply_ctx *c)
     }
     c->held_overflow |= c->cut_more;
     for (int k = 0; k < c->ncut; k++) {
-        dv_match m;
-        c->held_overflow |=
-            dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->cut_tag[k], c->cut_vr[k], 0, &m) != DV_DEC_KEEP;
+        c->held_overflow |= !plan_keeps(c, c->cut_tag[k], c->cut_vr[k]);
     }
     /* The patient's own name and ID first, the other IDs (often many, each two words) last: when own[] is full
      * it is full of the values most likely written elsewhere (and held_overflow says it is full). */
@@ -1232,9 +1236,7 @@ static int decide_values(apply_ctx *c)
     int recode[DV_OWN_WORD_TAGS], nrecode = 0;
     for (int o = 0; o < norder; o++) {
         int i = order[o];
-        dv_match m;
-        if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->word_tag[i], c->word_vr[i], 0, &m) ==
-            DV_DEC_KEEP)
+        if (plan_keeps(c, c->word_tag[i], c->word_vr[i]))
             continue;
         c->held_overflow |= c->word_cut[i];
         hold_values(c, i, NULL);
@@ -1297,9 +1299,7 @@ static int family_given(const uint8_t *v, const uint8_t *ve, const uint8_t **f, 
 static void hold_joined_names(apply_ctx *c)
 {
     for (int i = 0; i < c->nwordtags; i++) {
-        dv_match m;
-        if (c->word_tag[i] != DV_TAG_PATIENT_NAME ||
-            dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->word_tag[i], c->word_vr[i], 0, &m) == DV_DEC_KEEP)
+        if (c->word_tag[i] != DV_TAG_PATIENT_NAME || plan_keeps(c, c->word_tag[i], c->word_vr[i]))
             continue;
         const uint8_t *v = c->word_raw[i], *end = v + c->word_len[i];
         while (v < end) { /* value by value */
@@ -1355,19 +1355,15 @@ static void hold_phone_digits(apply_ctx *c, const uint8_t *v, size_t n)
  * profile keeping InstitutionName) is not held: what names a kept institution is kept too. */
 static void hold_others(apply_ctx *c)
 {
-    dv_match cm;
-    if (c->other_cut_tag && dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->other_cut_tag, c->other_cut_vr,
-                                               0, &cm) != DV_DEC_KEEP)
+    if (c->other_cut_tag && !plan_keeps(c, c->other_cut_tag, c->other_cut_vr))
         c->held_overflow = 1; /* a value changed that could not be held (stop 51's review: it was skipped) */
     c->hold_others = 1;
-    int mn = dv_instance_get_string(c->inst, 0x00080070u /* Manufacturer */, c->manufacturer, sizeof c->manufacturer);
+    int mn = dv_instance_get_string(c->inst, DV_TAG_MANUFACTURER, c->manufacturer, sizeof c->manufacturer);
     c->manufacturer_len = mn > 0 ? strlen(c->manufacturer) : 0;
     while (c->manufacturer_len && c->manufacturer[c->manufacturer_len - 1] == ' ')
         c->manufacturer_len--;
     for (int i = 0; i < c->nothers; i++) {
-        dv_match m;
-        if (dv_plan_match_memo(c->plan, c->matches, 0, c->ictx, c->other_tag[i], c->other_vr[i], 0, &m) ==
-            DV_DEC_KEEP)
+        if (plan_keeps(c, c->other_tag[i], c->other_vr[i]))
             continue;
         const uint8_t *v = c->other_v[i];
         size_t n = c->other_len[i];
