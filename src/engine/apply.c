@@ -1704,21 +1704,57 @@ static int keeps_own_value(apply_ctx *c, const dv_elem *e, const dv_match *m, dv
     return encoded_held(c, e, std);
 }
 
+/* 1 when the text of a kept EncapsulatedDocument can be read whole from its bytes: a text document (no MIME type
+ * naming another format, no control byte, no PDF header in its first DV_DOC_HEAD bytes: dv_doc_is_text, as the text
+ * stage decides); 0 a PDF or any other format, whose text may be compressed, drawn glyph by glyph or an image;
+ * -1 unreadable (err set). */
+#define DV_DOC_HEAD 4096u
+static int kept_document_readable(apply_ctx *c, const dv_ds *ds, const dv_elem *e)
+{
+    if (e->length == DV_UNDEFINED_LENGTH || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)) ||
+        dv_doc_mime_says_binary(ds))
+        return 0;
+    if (e->length == 0)
+        return 1;
+    uint8_t head[DV_DOC_HEAD];
+    size_t n = e->length < sizeof head ? (size_t)e->length : sizeof head;
+    const uint8_t *v = dv_elem_inline_value(e);
+    if (!v) {
+        uint64_t off;
+        const dv_source *src = dv_elem_source(c->inst, e, &off);
+        if (!src || src->read_at(src->ctx, off, head, n) != 0)
+            return dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
+        v = head;
+    }
+    return dv_doc_is_text(v, n);
+}
+
 /* An EncapsulatedDocument the plan keeps as it is (KEEP_ALL; not a keepTag's) while it changes some of the patient's
  * names, IDs or dates: a report or CDA naming them gives back what the plan removed (stop 51's red team F19: the
- * removed PatientName and PatientID in a kept PDF's text and in a CDA). Looked at for the held values but the
- * instance's own UIDs (a text document's are rewritten: keep_text); a hit, or a value that could not be held,
- * refuses the instance, alone: a kept document is not cleaned (a PDF's compressed streams are not even read), and
- * emptying a Type 1 document would write a report without its report. 0 kept, -1 refused or error (err set). */
-static int kept_document_holds_own(apply_ctx *c, const dv_elem *e, const dv_match *m)
+ * removed PatientName and PatientID in a kept PDF's text and in a CDA). A text document is looked at for the held
+ * values but the instance's own UIDs (its UIDs are rewritten: keep_text); a hit, or a value that could not be held,
+ * refuses the instance, alone: a kept document is not cleaned, and emptying a Type 1 document would write a report
+ * without its report. A PDF or any other format is refused whatever its bytes show (stop 52): its text is in
+ * compressed streams, glyph codes of its fonts or an image, so no byte search can say it names nobody; a keepTag
+ * on it keeps it as it is. 0 kept, -1 refused or error (err set). */
+static int kept_document_holds_own(apply_ctx *c, const dv_ds *ds, const dv_elem *e, const dv_match *m)
 {
     if (kept_by_keep_tag(m))
         return 0;
     if (!c->held_decided && decide_held(c) != 0)
         return -1;
     int n = c->nheld - c->nown, rc = c->held_overflow && n > 0;
-    if (!rc && n > 0)
+    if (!rc && n > 0) {
+        int readable = kept_document_readable(c, ds, e);
+        if (readable < 0)
+            return -1;
+        if (!readable)
+            return dv_fail(c->err, DV_ERR_UNSUPPORTED,
+                           "EncapsulatedDocument (0042,0011) is a PDF or another format whose text cannot be read "
+                           "whole, kept while the config removes the patient's name, ID or dates: use "
+                           "DEIDENTIFY_TAG_CONTENTS (which empties it), removeTag it, or keepTag it to keep it as it is");
         rc = holds_any(c, e, &c->scan_words, c->own + c->nown, c->own_len + c->nown, c->own_kind + c->nown, n, 0);
+    }
     if (rc == 0 && n > 0 && c->nforeign)
         rc = holds_any(c, e, &c->scan_foreign, c->foreign, c->foreign_len, c->foreign_kind, c->nforeign, 0);
     if (rc > 0)
@@ -2241,7 +2277,7 @@ static int apply_ds(apply_ctx *c, dv_ds *ds, uint32_t depth, uint32_t parent, dv
             if (names)
                 d = DV_TAG_IS_PRIVATE(tag) ? DV_DEC_DELETE : text ? own_hit(ctx, tag) : DV_DEC_EMPTY;
         }
-        if (d == DV_DEC_KEEP && tag == DV_TAG_ENCAPSULATED_DOCUMENT && kept_document_holds_own(c, e, &m) != 0)
+        if (d == DV_DEC_KEEP && tag == DV_TAG_ENCAPSULATED_DOCUMENT && kept_document_holds_own(c, ds, e, &m) != 0)
             return -1;
         uint16_t as_vr = 0;
         if (d == DV_DEC_KEEP && !is_seq && (as_vr = private_un_text(c, e, parent, ctx, vr)) != 0)

@@ -673,3 +673,29 @@ int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f,
     }
     return 0;
 }
+
+/* MIMETypeOfEncapsulatedDocument (0042,0012) beside the document in ds, its padding off (*n bytes); NULL when
+ * absent or empty. */
+static const uint8_t *mime_of(const dv_ds *ds, size_t *n)
+{
+    const dv_elem *m = ds ? dv_ds_find(ds, 0x00420012u) : NULL;
+    const uint8_t *v = m ? dv_elem_inline_value(m) : NULL;
+    *n = v ? (size_t)m->length : 0;
+    while (*n > 0 && (v[*n - 1] == ' ' || v[*n - 1] == '\0'))
+        (*n)--;
+    return *n ? v : NULL;
+}
+
+int dv_doc_mime_says_binary(const dv_ds *ds)
+{
+    size_t n;
+    const uint8_t *v = mime_of(ds, &n);
+    return v && !dv_doc_mime_is_text(v, n);
+}
+
+int dv_doc_mime_says_markup(const dv_ds *ds)
+{
+    size_t n;
+    const uint8_t *v = mime_of(ds, &n);
+    return v && dv_doc_mime_is_markup(v, n);
+}

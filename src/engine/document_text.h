@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dicom/dv_ds.h"
 #include "text/dv_text.h"
 
 /* 1 when MIMETypeOfEncapsulatedDocument (m, n bytes as written, padding included) names a text format the stage
@@ -46,6 +47,14 @@ int dv_doc_fields(const char *t, size_t n, dv_infotype_set want, dv_findings *f,
 
 /* 1 when MIMETypeOfEncapsulatedDocument (m, n bytes as written) names markup: an XML type or text/html. */
 int dv_doc_mime_is_markup(const uint8_t *m, size_t n);
+
+/* MIMETypeOfEncapsulatedDocument (0042,0012) of ds (the dataset holding the document), when present and not empty,
+ * names a format that is not text (application/pdf, model/stl, image/...): 1 whatever the document's bytes look
+ * like; 0 when it names text or is absent (the bytes decide: dv_doc_is_text). */
+int dv_doc_mime_says_binary(const dv_ds *ds);
+
+/* ... names markup (an XML type, text/html): an HTML fragment need not start with '<'. */
+int dv_doc_mime_says_markup(const dv_ds *ds);
 
 /* A markup document's character references are decoded by text/escapes.h (one home for text and documents). */
 

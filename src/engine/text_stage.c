@@ -948,35 +948,6 @@ static int empty_document(dv_elem *e, int *changed)
     return 0;
 }
 
-/* MIMETypeOfEncapsulatedDocument (0042,0012) beside the document in ds, its padding off (*n bytes); NULL when
- * absent or empty. */
-static const uint8_t *mime_of(const dv_ds *ds, size_t *n)
-{
-    const dv_elem *m = ds ? dv_ds_find(ds, 0x00420012u) : NULL;
-    const uint8_t *v = m ? dv_elem_inline_value(m) : NULL;
-    *n = v ? (size_t)m->length : 0;
-    while (*n > 0 && (v[*n - 1] == ' ' || v[*n - 1] == '\0'))
-        (*n)--;
-    return *n ? v : NULL;
-}
-
-/* The MIME type names a format that is not text (application/pdf, model/stl, image/...): 1 whatever the bytes
- * look like; 0 when it names text or is absent (the bytes decide). */
-static int mime_says_binary(const dv_ds *ds)
-{
-    size_t n;
-    const uint8_t *v = mime_of(ds, &n);
-    return v && !dv_doc_mime_is_text(v, n);
-}
-
-/* The MIME type names markup (XML, HTML): an HTML fragment need not start with '<'. */
-static int mime_says_markup(const dv_ds *ds)
-{
-    size_t n;
-    const uint8_t *v = mime_of(ds, &n);
-    return v && dv_doc_mime_is_markup(v, n);
-}
-
 /* A lone byte of a %-escape (dv_esc_byte_fn) read in the value's character set: `Jos%E9` in a Latin-1 value. */
 typedef struct byte_reader {
     dv_text_worker *w;
@@ -1086,7 +1057,7 @@ static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *i
                           const dv_text_path *path, int *changed, dv_error *err)
 {
     if (e->length == DV_UNDEFINED_LENGTH || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)) ||
-        mime_says_binary(ds))
+        dv_doc_mime_says_binary(ds))
         return empty_document(e, changed);
     if (e->length > DV_TEXT_VALUE_MAX) {
         uint8_t head[DV_DOC_SNIFF];
@@ -1126,7 +1097,7 @@ static int clean_document(dv_text_worker *w, const dv_plan *plan, dv_instance *i
     dv_findings_clear(&w->f);
     int dropped = dv_doc_drop_base64(w->dec, &n), swapped;
     dv_infotype_set want = dv_text_plan_infotypes(plan);
-    int markup = dv_doc_is_markup(w->dec, n) || mime_says_markup(ds);
+    int markup = dv_doc_is_markup(w->dec, n) || dv_doc_mime_says_markup(ds);
     if (swap_uids(w, DV_VR_UT, &n, &swapped, err) || detect_decoded(w, plan, e->tag, markup, &cs, n, want, err) ||
         dv_doc_fields(w->dec, n, want & ~DV_IT_BIT(DV_IT_CTX), &w->f, err))
         return -1;
