@@ -1752,7 +1752,8 @@ static int kept_document_holds_own(apply_ctx *c, const dv_ds *ds, const dv_elem 
             return dv_fail(c->err, DV_ERR_UNSUPPORTED,
                            "EncapsulatedDocument (0042,0011) is a PDF or another format whose text cannot be read "
                            "whole, kept while the config removes the patient's name, ID or dates: use "
-                           "DEIDENTIFY_TAG_CONTENTS (which empties it), removeTag it, or keepTag it to keep it as it is");
+                           "DEIDENTIFY_TAG_CONTENTS (which empties it), removeTag it, or keepTag it to keep it as "
+                           "it is");
         rc = holds_any(c, e, &c->scan_words, c->own + c->nown, c->own_len + c->nown, c->own_kind + c->nown, n, 0);
     }
     if (rc == 0 && n > 0 && c->nforeign)

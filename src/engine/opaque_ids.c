@@ -531,7 +531,8 @@ int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, dv_own_scanner
     if (budget < SCAN_BUDGET_MIN || budget / SCAN_BUDGET_PER_BYTE != e->length)
         budget = SCAN_BUDGET_MIN;
     sc->budget = budget;
-    sc->decimal = e->vr == DV_VR_DS || e->vr == DV_VR_IS;
+    /* UN too: a private DS of an implicit VR file reads as UN (its VR unknown, it may be a number) */
+    sc->decimal = e->vr == DV_VR_DS || e->vr == DV_VR_IS || e->vr == DV_VR_UN;
     const uint8_t *v = dv_elem_inline_value(e);
     if (v)
         return scan_inline(sc, v, (size_t)e->length, e, err);

@@ -13,8 +13,8 @@
 
 /* How a looked-for value must stand in the bytes to count as found. A full stop continues a UID, a date or an
  * all-digit ID only when a digit follows it (or precedes it, before the value): "Exam 20191019." and "UID
- * 1.2.3." name them, 1.2.3.4 and 20191019.5 do not. In a DS or IS value a date followed by a full stop and zeros
- * only is the date written as a decimal (`20191019.0`; opaque_ids.c decimal_date_ends). */
+ * 1.2.3." name them, 1.2.3.4 and 20191019.5 do not. In a DS, IS or UN value a date followed by a full stop and
+ * zeros only is the date written as a decimal (`20191019.0`; opaque_ids.c decimal_date_ends). */
 typedef enum dv_own_kind {
     /* A UID or a date, compared exactly: no digit right before or after it, so 1.2.3 is not found inside 1.2.3.4
      * or 11.2.3, nor the date 20191019 inside 201910191030. */
