@@ -79,3 +79,26 @@ size_t dv_pinyin(const char *s, size_t len, int family, unsigned k, char *out, s
         return 0; /* no ü: the same as form k - uform */
     return b.ok ? b.n : 0;
 }
+
+/* Two-character surnames (百家姓's compound ones still common; the Korean four of hangul_latin.c's table in Hanja,
+ * 諸葛 and 皇甫 being shared), simplified and traditional. */
+static const char *const compound_surnames[] = {
+    "欧阳", "歐陽", "司马", "司馬", "上官", "诸葛", "諸葛", "东方", "東方", "皇甫", "尉迟", "尉遲", "公孙", "公孫",
+    "慕容", "夏侯", "司徒", "澹台", "万俟", "萬俟", "长孙", "長孫", "南宮", "鮮于", "獨孤", "司空",
+};
+
+size_t dv_han_surname_len(const char *s, size_t len, int *compound)
+{
+    *compound = 0;
+    size_t i = 0;
+    if (!dv_han_char(dv_utf8_next((const uint8_t *)s, len, &i)))
+        return 0;
+    for (size_t c = 0; c < sizeof compound_surnames / sizeof compound_surnames[0]; c++) {
+        size_t m = strlen(compound_surnames[c]);
+        if (m <= len && memcmp(compound_surnames[c], s, m) == 0) {
+            *compound = 1;
+            return m;
+        }
+    }
+    return i;
+}
