@@ -21,6 +21,7 @@
 #include "text/denylist_internal.h"
 #include "text/han_variants.h"
 #include "text/hangul_latin.h"
+#include "text/hanja.h"
 #include "text/id_number.h"
 #include "text/pinyin.h"
 #include "text/romaji.h"
@@ -443,6 +444,7 @@ typedef struct pn_script {
 } pn_script;
 
 static int pinyin_pn(const char *pn, size_t len, unsigned cs_hint);
+static int korean_pn(pn_script *ps);
 
 static int add_component(dv_denylist *dl, const char *s, size_t len, int role, pn_script *ps, dv_error *err)
 {
@@ -563,6 +565,16 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, p
         if (r3 < 0)
             return -1;
         added |= r3;
+    }
+    /* a Korean PN's Han component also in Hangul (hanja.h): each form a component of the same name in the same role,
+     * which adds its Hangul part and romanisations; a Hangul form has no Han character, so this goes one level deep */
+    for (unsigned k = 0; han && !hangul && k < DV_HANJA_FORMS && korean_pn(ps); k++) {
+        char hg[DV_DENYLIST_VALUE_MAX];
+        size_t n = dv_hanja_hangul(s, len, role == ROLE_FAMILY, k, hg, sizeof hg);
+        int r = n ? add_component(dl, hg, n, role, ps, err) : 0;
+        if (r < 0)
+            return -1;
+        added |= r;
     }
     return added;
 }
