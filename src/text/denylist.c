@@ -705,6 +705,22 @@ static int add_joined_names(dv_denylist *dl, const char *fam, size_t fn, const c
     return added;
 }
 
+/* Does the group whose family component ends at pn[i] have no other component? Only `^` separators (empty
+ * components: `홍길동^^^`) before its end or the next group's `=`. */
+static int group_alone(const char *pn, size_t i, size_t len)
+{
+    for (; i < len; i++) {
+        size_t sep_len = 1;
+        char sep = dv_pn_delim((const unsigned char *)pn + i, len - i, &sep_len);
+        if (sep == '=')
+            return 1;
+        if (sep != '^')
+            return 0;
+        i += sep_len - 1;
+    }
+    return 1;
+}
+
 int dv_denylist_add_person_name(dv_denylist *dl, const char *pn, size_t len, dv_error *err)
 {
     return dv_denylist_add_person_name_cs(dl, pn, len, 0, err);
@@ -720,8 +736,6 @@ int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn, size_t len, 
     int added = 0;
     int role = ROLE_FAMILY, group = 0;
     size_t start = 0, fam = 0, fn = 0, giv = 0, gn = 0;
-    size_t gfam = 0, gfn = 0; /* this group's family component, */
-    int gother = 0;           /* and whether it has another */
     for (size_t i = 0; i <= len; i++) {
         size_t sep_len = 1;
         char sep = i < len ? dv_pn_delim((const unsigned char *)pn + i, len - i, &sep_len) : 0;
@@ -736,19 +750,14 @@ int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn, size_t len, 
                 fam = start, fn = i - start;
             else if (group == 0 && role == ROLE_GIVEN)
                 giv = start, gn = i - start;
-            if (role == ROLE_FAMILY)
-                gfam = start, gfn = i - start;
-            else
-                gother = 1;
+            /* a CJK family component alone in its group (`홍길동`, `王小明`): a Latin one pays the byte test */
+            if (role == ROLE_FAMILY && (unsigned char)pn[start] >= 0xE3 && i - start > 3 && group_alone(pn, i, len)) {
+                int r2 = add_whole_name(dl, pn + start, i - start, &ps, err);
+                if (r2 < 0)
+                    return -1;
+                added |= r2;
+            }
         }
-        if ((i == len || sep == '=') && gfn && !gother) { /* a group of one component: `홍길동`, `王小明` */
-            int r = gfn > 3 && (unsigned char)pn[gfam] >= 0xE3 ? add_whole_name(dl, pn + gfam, gfn, &ps, err) : 0;
-            if (r < 0)
-                return -1;
-            added |= r;
-        }
-        if (i == len || sep == '=')
-            gfn = 0, gother = 0;
         if (i < len) {
             group += sep == '=';
             role = sep == '=' ? ROLE_FAMILY : role + 1;
