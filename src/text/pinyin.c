@@ -21,19 +21,21 @@ static const struct {
     {"折", "she"},   {"贲", "ben"},       {"賁", "ben"},
 };
 
-/* The commonest Chinese surnames in the other spellings passports and records of Hong Kong, Macau, Taiwan, Singapore,
- * Malaysia and the diaspora write them, besides pinyin (forms 0-5 make that): Cantonese (Hong Kong government
- * romanisation: Chan, Wong, Cheung, Tsang), Wade-Giles as Taiwan's passports wrote it (Chang, Hsu, Tseng, Hsieh, without
- * apostrophes), Hokkien and Teochew (Tan, Ng, Ong, Lim, Koh, Quek, Chua, Teo, Tay, Png, Phua), Hakka (Foo, Phang,
- * Yap, Liew). Simplified and traditional characters share an entry. Hand-checked against the surnames' entries in
- * the Hong Kong, Taiwan and Singapore lists of common surnames; stop 52's brief listed 許 Khoo and 羅 Lok, which are
- * 邱's and 駱's: 許 is Koh/Khor, 羅 Loh. The spellings that are common words to the deny-list (denylist_internal.h
- * common_word: chew chin chow foo hoe hung lam law lee lei pang see sim soon tam tan tang tee tong tse wan wee woo yap
- * yen yip), and every 2-letter one (ng so to oh ho lo au ee ko tu wu), get its treatment of a Latin surname that is
- * one (denylist.c add_part: a common
- * part matches alone only in capitals, after a title or trigger word, or capitalised next to another part), as a
- * Latin PN `Tan^Ming` would: the PHI-free-line scorers' lines stay. Given names in Cantonese or Hokkien are not
- * made (no reliable reading without the dialect's dictionary). [test_denylist: test_chinese_surname_spellings] */
+/* The commonest Chinese surnames in the other spellings passports and records of Hong Kong, Macau, Taiwan,
+ * Singapore, Malaysia and the diaspora write them, besides pinyin (forms 0-5 make that): Cantonese (Hong Kong
+ * government romanisation: Chan, Wong, Cheung, Tsang), Wade-Giles as Taiwan's passports wrote it (Chang, Hsu,
+ * Tseng, Hsieh, without apostrophes), Hokkien and Teochew (Tan, Ng, Ong, Lim, Koh, Quek, Chua, Teo, Tay, Png,
+ * Phua), Hakka (Foo, Phang, Yap, Liew). Simplified and traditional characters share an entry. Hand-checked, each
+ * spelling against the surname's reading in that dialect (Cantonese Jyutping, Hokkien Pe̍h-ōe-jī); stop 52's brief
+ * listed 許 Khoo and 羅 Lok, which are 邱's (Khu) and 駱's: 許 (Khó·) is Koh/Khor here, 羅 (Lô) Loh. The spellings
+ * that are common words to the deny-list (denylist_internal.h common_word: chew chin chow foo hoe hung lam law lee
+ * lei pang see sim soon tam tan tang tee tong tse wan wee woo yap yen yip), and every 2-letter one (ng so to oh ho
+ * lo au ee ko tu wu), get its treatment of a Latin surname that is one (denylist.c add_part: a common part matches
+ * alone only in capitals, after a title or trigger word, or capitalised next to another part), as a Latin PN
+ * `Tan^Ming` would: the PHI-free-line scorers' lines stay. Given names in Cantonese or Hokkien are not made (each
+ * dialect's reading of every character would need its own dictionary). At most DV_PINYIN_CUSTOMARY (4) spellings
+ * an entry (dv_pinyin_customary_most, held to it by the test). [test_denylist:
+ * test_chinese_surname_spellings] */
 static const struct {
     const char *han, *forms; /* han: the surname's characters, simplified and traditional; forms: a space between */
 } customary[] = {
@@ -106,6 +108,18 @@ static void put_syllable(dv_spell_buf *b, int *umlaut, const char *syl, unsigned
             dv_spell_put(b, p, 1);
         }
     }
+}
+
+unsigned dv_pinyin_customary_most(void)
+{
+    unsigned most = 0;
+    for (size_t e = 0; e < sizeof customary / sizeof customary[0]; e++) {
+        unsigned n = 1;
+        for (const char *f = customary[e].forms; *f; f++)
+            n += *f == ' ';
+        most = n > most ? n : most;
+    }
+    return most;
 }
 
 /* Form DV_PINYIN_READINGS + j: the surname's customary spelling j, the rest of the component in pinyin. */

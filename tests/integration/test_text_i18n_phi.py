@@ -128,8 +128,8 @@ IDS = {
     # a Korean name in Hanja only, read to Hangul and romanised (stop 52, hanja.h)
     "korean_hanja": ("\\ISO 2022 IR 149", "洪", "吉洞", "HG-880415", "서울특별시 종로구 세종대로 1", "종로구",
                      "02-555-0190", "1961년 4월 23일", "환자", None, None,
-                     [("Hong Gildong tolerated the contrast", "Hong Gildong"), ("Gil-dong Hong called back", "Gil-dong"),
-                      ("길동 씨 내원", "길동")]),
+                     [("Hong Gildong tolerated the contrast", "Hong Gildong"),
+                      ("Gil-dong Hong called back", "Gil-dong"), ("길동 씨 내원", "길동")]),
     # a Chinese surname in its Cantonese and Hokkien spellings (stop 52, pinyin.c customary[])
     "chinese_cantonese": ("GB18030", "郭", "大文", "KD-420996", "香港九龙弥敦道88号", "九龙", "852-5550-0191",
                           "1961年4月23日", "患者", None, None,
