@@ -5,7 +5,7 @@
 #   make build-asan   ASan+UBSan build into build-asan/           (-DDV_SANITIZE=ON)
 #   make build-fuzz   clang libFuzzer targets into build-fuzz/    (-DDV_FUZZ=ON)
 #   make tables       regenerate the PS3.6 / PS3.15 / PS3.3 tables (tools/gen_tables.py, tools/gen_iod_tables.py)
-#                     the Han variants (tools/gen_han_variants.py) and readings (tools/gen_pinyin.py)
+#                     the Han variants (tools/gen_han_variants.py) and readings (tools/gen_pinyin.py, gen_hanja.py)
 #   make test         deps + build + ctest + ASan/UBSan ctest (unit + integration) + fuzz-smoke + test-deb
 #                     (build-asan / build-fuzz compile at idle priority beside the ctest phase before theirs)
 #   make fuzz-smoke   each fuzz target ~4 s over its committed corpus + every crash regression once, JOBS at a time
@@ -152,6 +152,7 @@ tables:
 	$(PYTHON) tools/gen_iod_tables.py
 	$(PYTHON) tools/gen_han_variants.py
 	$(PYTHON) tools/gen_pinyin.py
+	$(PYTHON) tools/gen_hanja.py
 
 # ---------------------------------------------------------------------------------------------------------
 # Tests. ctest's own summary lines are printed (and kept in <dir>/ctest.log for the final summary).

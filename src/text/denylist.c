@@ -21,6 +21,7 @@
 #include "text/denylist_internal.h"
 #include "text/han_variants.h"
 #include "text/hangul_latin.h"
+#include "text/hanja.h"
 #include "text/id_number.h"
 #include "text/pinyin.h"
 #include "text/romaji.h"
@@ -439,9 +440,11 @@ typedef struct pn_script {
     size_t len;
     unsigned cs_hint; /* DV_DL_PN_* */
     int pinyin;       /* pinyin_pn's answer; -1: not asked yet */
+    int korean;       /* korean_pn's answer; -1: not asked yet */
 } pn_script;
 
 static int pinyin_pn(const char *pn, size_t len, unsigned cs_hint);
+static int korean_pn(pn_script *ps);
 
 static int add_component(dv_denylist *dl, const char *s, size_t len, int role, pn_script *ps, dv_error *err)
 {
@@ -563,6 +566,16 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, p
             return -1;
         added |= r3;
     }
+    /* a Korean PN's Han component also in Hangul (hanja.h): each form a component of the same name in the same role,
+     * which adds its Hangul part and romanisations; a Hangul form has no Han character, so this goes one level deep */
+    for (unsigned k = 0; han && !hangul && k < DV_HANJA_FORMS && korean_pn(ps); k++) {
+        char hg[DV_DENYLIST_VALUE_MAX];
+        size_t n = dv_hanja_hangul(s, len, role == ROLE_FAMILY, k, hg, sizeof hg);
+        int r = n ? add_component(dl, hg, n, role, ps, err) : 0;
+        if (r < 0)
+            return -1;
+        added |= r;
+    }
     return added;
 }
 
@@ -582,6 +595,67 @@ static int pinyin_pn(const char *pn, size_t len, unsigned cs_hint)
             return 0; /* kana (full and half width), Hangul syllables and jamo */
     }
     return 1;
+}
+
+/* Does the PN read its Han characters in Korean (Hanja)? The character set says so (ISO 2022 IR 149), or another
+ * group of the PN is Hangul. Asked only of a PN with a Han component, once. */
+static int korean_pn(pn_script *ps)
+{
+    if (ps->korean < 0) {
+        ps->korean = (ps->cs_hint & DV_DL_PN_KOREAN) != 0;
+        const uint8_t *u = (const uint8_t *)ps->pn;
+        for (size_t i = 0; i < ps->len && !ps->korean;) {
+            int32_t cp = dv_utf8_next(u, ps->len, &i);
+            ps->korean = cp >= 0xAC00 && cp <= 0xD7A3;
+        }
+    }
+    return ps->korean;
+}
+
+/* A whole Korean or Chinese name written in one component, no `^` in its group (`홍길동`, `王小明`: many sites write
+ * it so): the byte length of its surname when it is also read as family + given, 0 when it is not. Hangul of 2-4
+ * syllables (the surname one syllable, or two when they are a two-syllable surname of hangul_latin's table); Han of
+ * 2-3 characters, or 4 with a compound surname (pinyin.h dv_han_surname_len), in a PN read in Chinese (pinyin_pn)
+ * or Korean (korean_pn). A Japanese PN (kana in it, a Japanese character set) is never split: a Japanese family
+ * name has one to three characters and nothing says where it ends; four Han characters without a compound
+ * surname are most often a Japanese name (山田太郎), so they are not split either. */
+static size_t whole_name_surname(const char *s, size_t len, pn_script *ps)
+{
+    size_t n = 0, nhangul = 0;
+    for (size_t i = 0; i < len;) {
+        int32_t cp = dv_utf8_next((const uint8_t *)s, len, &i);
+        if (++n > 4)
+            return 0;
+        if (cp >= 0xAC00 && cp <= 0xD7A3)
+            nhangul++;
+        else if (!dv_han_char(cp))
+            return 0; /* Latin, kana, a space, invalid UTF-8 */
+    }
+    if (n < 2)
+        return 0;
+    if (nhangul == n)
+        return dv_hangul_surname_len(s, len);
+    if (nhangul)
+        return 0;
+    if (ps->pinyin < 0)
+        ps->pinyin = pinyin_pn(ps->pn, ps->len, ps->cs_hint);
+    if (!ps->pinyin && !korean_pn(ps))
+        return 0;
+    int compound;
+    size_t sur = dv_han_surname_len(s, len, &compound);
+    return sur >= len || (n == 4 && !compound) ? 0 : sur;
+}
+
+/* A group's one component read as family + given (whole_name_surname), each added as a split PN's would be: the
+ * given name alone and both romanised. 1 added, 0 not, -1 error. */
+static int add_whole_name(dv_denylist *dl, const char *s, size_t len, pn_script *ps, dv_error *err)
+{
+    size_t sur = whole_name_surname(s, len, ps);
+    if (sur == 0)
+        return 0;
+    int r = add_component(dl, s, sur, ROLE_FAMILY, ps, err);
+    int r2 = r < 0 ? -1 : add_component(dl, s + sur, len - sur, ROLE_GIVEN, ps, err);
+    return r2 < 0 ? -1 : (r | r2);
 }
 
 /* The one key of s[0, n) when it is one word of ASCII letters (as the tokens of a text key it), at least min
@@ -631,6 +705,22 @@ static int add_joined_names(dv_denylist *dl, const char *fam, size_t fn, const c
     return added;
 }
 
+/* Does the group whose family component ends at pn[i] have no other component? Only `^` separators (empty
+ * components: `홍길동^^^`) before its end or the next group's `=`. */
+static int group_alone(const char *pn, size_t i, size_t len)
+{
+    for (; i < len; i++) {
+        size_t sep_len = 1;
+        char sep = dv_pn_delim((const unsigned char *)pn + i, len - i, &sep_len);
+        if (sep == '=')
+            return 1;
+        if (sep != '^')
+            return 0;
+        i += sep_len - 1;
+    }
+    return 1;
+}
+
 int dv_denylist_add_person_name(dv_denylist *dl, const char *pn, size_t len, dv_error *err)
 {
     return dv_denylist_add_person_name_cs(dl, pn, len, 0, err);
@@ -642,7 +732,7 @@ int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn, size_t len, 
         return 0;
     if (len > DV_DENYLIST_VALUE_MAX)
         len = DV_DENYLIST_VALUE_MAX;
-    pn_script ps = {pn, len, cs_hint, -1};
+    pn_script ps = {pn, len, cs_hint, -1, -1};
     int added = 0;
     int role = ROLE_FAMILY, group = 0;
     size_t start = 0, fam = 0, fn = 0, giv = 0, gn = 0;
@@ -660,6 +750,13 @@ int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn, size_t len, 
                 fam = start, fn = i - start;
             else if (group == 0 && role == ROLE_GIVEN)
                 giv = start, gn = i - start;
+            /* a CJK family component alone in its group (`홍길동`, `王小明`): a Latin one pays the byte test */
+            if (role == ROLE_FAMILY && (unsigned char)pn[start] >= 0xE3 && i - start > 3 && group_alone(pn, i, len)) {
+                int r2 = add_whole_name(dl, pn + start, i - start, &ps, err);
+                if (r2 < 0)
+                    return -1;
+                added |= r2;
+            }
         }
         if (i < len) {
             group += sep == '=';

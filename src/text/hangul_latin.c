@@ -221,3 +221,18 @@ size_t dv_hangul_latin(const char *s, size_t len, int family, unsigned k, char *
         return 0;
     return b.ok ? b.n : 0;
 }
+
+size_t dv_hangul_surname_len(const char *s, size_t len)
+{
+    size_t i = 0;
+    int32_t cp = dv_utf8_next((const uint8_t *)s, len, &i);
+    if (cp < (int32_t)SYL_LO || cp > (int32_t)SYL_HI)
+        return 0;
+    /* a two-syllable surname (6 bytes) is one only with a given name after it: 남궁 alone is 남 + 궁 */
+    if (len > 6) {
+        long sur = surname_at(s, 6);
+        if (sur >= 0)
+            return 6;
+    }
+    return i;
+}

@@ -34,4 +34,10 @@
  * anything else (jamo, Han, Latin, invalid UTF-8), is empty, has no form k, or out is too small. */
 size_t dv_hangul_latin(const char *s, size_t len, int family, unsigned k, char *out, size_t cap);
 
+/* The byte length of the surname a whole Korean name written in one component (`홍길동`, `남궁민수`) starts with:
+ * the first two syllables when they are one of the surname table's two-syllable surnames (남궁 황보 제갈 선우 독고
+ * 사공) and a syllable follows them, else the first syllable's 3 bytes; 0 when s does not start with a Hangul
+ * syllable. [test_denylist: test_whole_name_one_component] */
+size_t dv_hangul_surname_len(const char *s, size_t len);
+
 #endif

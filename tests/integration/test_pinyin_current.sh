@@ -1,7 +1,8 @@
 #!/bin/bash
-# The committed pinyin table (src/text/pinyin_data.c) is exactly what tools/gen_pinyin.py produces from
-# Unihan_Readings.txt (Debian package unicode-data): nobody edited it by hand and nobody forgot to regenerate after
-# changing the generator; the hand-written pinyin.h's constants are the table's.
+# The committed pinyin and Hanja tables (src/text/pinyin_data.c, hanja_data.c) are exactly what tools/gen_pinyin.py
+# and tools/gen_hanja.py produce from Unihan_Readings.txt (Debian package unicode-data): nobody edited them by hand
+# and nobody forgot to regenerate after changing a generator; the hand-written pinyin.h's and hanja.h's constants
+# are the tables'.
 set -euo pipefail
 SRC=${DV_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 UNIHAN=${DV_UNIHAN_READINGS:-/usr/share/unicode/Unihan_Readings.txt.bz2}
@@ -14,5 +15,10 @@ if ! /usr/bin/python3 tools/gen_pinyin.py --unihan "$UNIHAN" --out src/text --ch
     echo "FAIL: src/text/pinyin_data.c is stale or edited by hand; run 'python3 tools/gen_pinyin.py'" >&2
     exit 1
 fi
+if ! /usr/bin/python3 tools/gen_hanja.py --unihan "$UNIHAN" --out src/text --check; then
+    echo "FAIL: src/text/hanja_data.c is stale or edited by hand; run 'python3 tools/gen_hanja.py'" >&2
+    exit 1
+fi
 size=$(stat -c %s src/text/pinyin_data.c)
-echo "pinyin: 1 passed, 0 failed (generated source $size bytes)"
+hsize=$(stat -c %s src/text/hanja_data.c)
+echo "pinyin: 2 passed, 0 failed (generated sources $size and $hsize bytes)"

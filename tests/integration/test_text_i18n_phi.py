@@ -115,6 +115,26 @@ IDS = {
                        "1961年4月23日", "患者", None, None,
                        [("LYU ZHIQIANG CT CHEST", "LYU ZHIQIANG"), ("Zhiqiang Lv called back", "Zhiqiang Lv"),
                         ("Zhi-Qiang stable", "Zhi-Qiang")]),
+    # a whole name in one component, no '^' (many Korean and Chinese sites write it so), read as family + given
+    # (stop 52, denylist.c whole_name_surname)
+    "korean_whole": ("\\ISO 2022 IR 149", "홍길동", "", "HG-880414", "서울특별시 종로구 세종대로 1", "종로구",
+                     "02-555-0189", "1961년 4월 23일", "환자", None, None,
+                     [("Hong Gildong tolerated the contrast", "Gildong"), ("Gil-dong Hong called back", "Gil-dong"),
+                      ("Kil-tong Hong seen again", "Kil-tong"), ("길동 씨 내원", "길동")]),
+    "chinese_whole": ("GB18030", "王小明", "", "WX-420995", "北京市朝阳区建国路8号", "朝阳区", "010-5550-0190",
+                      "1961年4月23日", "患者", None, None,
+                      [("Xiao-Ming Wang called back", "Xiao-Ming"), ("Xiaoming stable", "Xiaoming"),
+                       ("小明今天复诊", "小明")]),
+    # a Korean name in Hanja only, read to Hangul and romanised (stop 52, hanja.h)
+    "korean_hanja": ("\\ISO 2022 IR 149", "洪", "吉洞", "HG-880415", "서울특별시 종로구 세종대로 1", "종로구",
+                     "02-555-0190", "1961년 4월 23일", "환자", None, None,
+                     [("Hong Gildong tolerated the contrast", "Hong Gildong"),
+                      ("Gil-dong Hong called back", "Gil-dong"), ("길동 씨 내원", "길동")]),
+    # a Chinese surname in its Cantonese and Hokkien spellings (stop 52, pinyin.c customary[])
+    "chinese_cantonese": ("GB18030", "郭", "大文", "KD-420996", "香港九龙弥敦道88号", "九龙", "852-5550-0191",
+                          "1961年4月23日", "患者", None, None,
+                          [("Referral: Kwok Dawen, 61M", "Kwok"), ("QUEK DAWEN CT CHEST", "QUEK"),
+                           ("Dawen Kuo called back", "Kuo"), ("Mr Kwek seen again", "Kwek")]),
     "utf8_vi": ("ISO_IR 192", "Trịnh", "Quỳnh Như", "TQ-600213", "Số 12 Phố Hàng Bạc", "Hoàn Kiếm",
                 "024 5550 0187", "23/04/1961", "Bệnh nhân", None, None, [("TRINH QUYNH NHU", "TRINH")]),
     "utf8_jp": ("ISO_IR 192", "Tsukimori", "Sayuri", "TS-204721", "東京都世田谷区桜丘3丁目", "世田谷区",
@@ -308,7 +328,7 @@ def decode(raw, terms, vr):
 # ------------------------------------------------------------------------------------------------- instances
 
 def pn_of(d):
-    v = f"{d[1]}^{d[2]}"
+    v = f"{d[1]}^{d[2]}" if d[2] else d[1]  # no given name: the whole name in one component
     if d[9] or d[10]:
         v += "=" + ("^".join(d[9]) if d[9] else "")
         if d[10]:
