@@ -34,13 +34,12 @@ Python 3 standard library only.
 """
 
 import argparse
-import bz2
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from genlib import write_if_changed  # noqa: E402
+from genlib import read_unihan_fields, unihan_cp, write_if_changed  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNIHAN = "/usr/share/unicode/Unihan_Variants.txt.bz2"
@@ -59,7 +58,6 @@ UNIHAN_FIELDS = FIELDS[:2]
 # not a character: not listed), 柳沢, 富沢 ... Adding a group makes a PN in one form match text in the others.
 JP_NAME_VARIANTS = ["辺邊邉", "沢澤", "斎齋齊斉", "高髙", "崎﨑嵜", "吉𠮷", "浜濱濵", "島嶋嶌"]
 MAX_VARIANTS = 7  # 3 bits of a row
-CP_RE = re.compile(r"^U\+([0-9A-F]{4,6})$")
 
 
 def die(msg):
@@ -68,39 +66,15 @@ def die(msg):
 
 
 def parse_cp(text, lineno):
-    m = CP_RE.match(text)
-    if not m:
-        die("line %d: %r is not a code point (U+XXXX)" % (lineno, text))
-    cp = int(m.group(1), 16)
-    if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
-        die("line %d: %r is no Unicode scalar value" % (lineno, text))
-    return cp
+    return unihan_cp(TOOL, text, lineno)
 
 
 def read_unihan(path):
     """{field: {cp: [variants]}} and the Unicode version named in the file's header."""
-    opener = bz2.open if path.endswith(".bz2") else open
+    rows, version = read_unihan_fields(TOOL, path, [f for f, _ in UNIHAN_FIELDS])
     tables = {f: {} for f, _ in UNIHAN_FIELDS}
-    version = None
-    with opener(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if line.startswith("#"):
-                m = re.match(r"#\s*Unicode version:\s*(\S+)", line)
-                if m:
-                    version = m.group(1)
-                continue
-            if not line.strip():
-                continue
-            cols = line.split("\t")
-            if len(cols) != 3:
-                die("line %d: expected 3 tab-separated columns" % lineno)
-            cp_text, field, value = cols
-            if field not in tables:
-                continue
-            cp = parse_cp(cp_text, lineno)
-            if cp in tables[field]:
-                die("line %d: U+%04X %s given twice" % (lineno, cp, field))
+    for field, entries in rows.items():
+        for lineno, cp, value in entries:
             # a value may carry a source tag (U+XXXX<kSource); these two fields have none today, but drop it
             variants = []
             for v in value.split():
@@ -112,30 +86,20 @@ def read_unihan(path):
             if len(variants) > MAX_VARIANTS:
                 die("line %d: U+%04X has %d %s values, over %d" % (lineno, cp, len(variants), field, MAX_VARIANTS))
             tables[field][cp] = variants
-    if version is None:
-        die("%s: no '# Unicode version:' line" % path)
     return tables, version
 
 
 def read_jinmeiyo(path):
     """[(traditional form, standard form)] from kJinmeiyoKanji's `YEAR:U+XXXX` values."""
-    opener = bz2.open if path.endswith(".bz2") else open
+    rows, _ = read_unihan_fields(TOOL, path, ["kJinmeiyoKanji"])
     pairs = []
-    with opener(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.startswith("#") or not line.strip():
-                continue
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) != 3:
-                die("%s line %d: expected 3 tab-separated columns" % (path, lineno))
-            if cols[1] != "kJinmeiyoKanji":
-                continue
-            for v in cols[2].split():
-                year, _, target = v.partition(":")
-                if not re.match(r"^[0-9]{4}$", year):
-                    die("%s line %d: %r is not YEAR[:U+XXXX]" % (path, lineno, v))
-                if target:
-                    pairs.append((parse_cp(cols[0], lineno), parse_cp(target, lineno)))
+    for lineno, cp, value in rows["kJinmeiyoKanji"]:
+        for v in value.split():
+            year, _, target = v.partition(":")
+            if not re.match(r"^[0-9]{4}$", year):
+                die("%s line %d: %r is not YEAR[:U+XXXX]" % (path, lineno, v))
+            if target:
+                pairs.append((cp, parse_cp(target, lineno)))
     if not pairs:
         die("%s: no kJinmeiyoKanji variant mappings" % path)
     return pairs

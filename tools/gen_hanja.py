@@ -24,18 +24,16 @@ Python 3 standard library only.
 """
 
 import argparse
-import bz2
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from genlib import write_if_changed  # noqa: E402
+from genlib import check_header_defines, read_unihan_fields, write_if_changed  # noqa: E402
 
 UNIHAN = "/usr/share/unicode/Unihan_Readings.txt.bz2"
 TOOL = "gen_hanja.py"
 READINGS = 2
-CP_RE = re.compile(r"^U\+([0-9A-F]{4,6})$")
 READ_RE = re.compile(r"^([\uAC00-\uD7A3]):[0-9A-Z]*$")
 
 
@@ -45,39 +43,18 @@ def die(msg):
 
 
 def read_unihan(path):
-    opener = bz2.open if path.endswith(".bz2") else open
-    readings, version, over = {}, None, 0
-    with opener(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.startswith("#"):
-                m = re.match(r"^# Unicode version: (\S+)", line)
-                if m:
-                    version = m.group(1)
-                continue
-            if not line.strip():
-                continue
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) != 3:
-                die("line %d: expected 3 tab-separated columns" % lineno)
-            if cols[1] != "kHangul":
-                continue
-            m = CP_RE.match(cols[0])
-            if not m:
-                die("line %d: %r is not a code point (U+XXXX)" % (lineno, cols[0]))
-            cp = int(m.group(1), 16)
-            if cp in readings:
-                die("line %d: U+%04X kHangul given twice" % (lineno, cp))
-            syl = []
-            for r in cols[2].split():
-                mr = READ_RE.match(r)
-                if not mr:
-                    die("line %d: %r is no Hangul reading" % (lineno, r))
-                if mr.group(1) not in syl:
-                    syl.append(mr.group(1))
-            over += len(syl) > READINGS
-            readings[cp] = syl[:READINGS]
-    if version is None:
-        die("%s: no '# Unicode version:' line" % path)
+    rows, version = read_unihan_fields(TOOL, path, ["kHangul"])
+    readings, over = {}, 0
+    for lineno, cp, value in rows["kHangul"]:
+        syl = []
+        for r in value.split():
+            mr = READ_RE.match(r)
+            if not mr:
+                die("line %d: %r is no Hangul reading" % (lineno, r))
+            if mr.group(1) not in syl:
+                syl.append(mr.group(1))
+        over += len(syl) > READINGS
+        readings[cp] = syl[:READINGS]
     if not readings:
         die("%s: no kHangul readings" % path)
     return readings, version, over
@@ -111,15 +88,6 @@ def emit(readings, version, over):
     return "\n".join(out), len(cps)
 
 
-def check_header(path, n):
-    with open(path, encoding="utf-8") as f:
-        h = f.read()
-    for name, want in (("DV_HANJA_CHARS", n), ("DV_HANJA_READINGS", READINGS)):
-        m = re.search(r"#define %s ([0-9]+)u" % name, h)
-        if not m or int(m.group(1)) != want:
-            die("%s: %s is not %d (the table's); update the header" % (path, name, want))
-
-
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -129,7 +97,8 @@ def main():
     args = ap.parse_args()
     readings, version, over = read_unihan(args.unihan)
     text, n = emit(readings, version, over)
-    check_header(os.path.join(args.out, "hanja.h"), n)
+    check_header_defines(TOOL, os.path.join(args.out, "hanja.h"),
+                         (("DV_HANJA_CHARS", n), ("DV_HANJA_READINGS", READINGS)))
     changed = write_if_changed(TOOL, os.path.join(args.out, "hanja_data.c"), text + "\n", args.check)
     sys.exit(1 if args.check and changed else 0)
 

@@ -24,19 +24,17 @@ Python 3 standard library only.
 """
 
 import argparse
-import bz2
 import os
 import re
 import sys
 import unicodedata
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from genlib import write_if_changed  # noqa: E402
+from genlib import check_header_defines, read_unihan_fields, write_if_changed  # noqa: E402
 
 UNIHAN = "/usr/share/unicode/Unihan_Readings.txt.bz2"
 TOOL = "gen_pinyin.py"
 LO, HI = 0x3400, 0x9FFF
-CP_RE = re.compile(r"^U\+([0-9A-F]{4,6})$")
 SYL_RE = re.compile(r"^[a-z]{1,6}$")
 
 
@@ -64,33 +62,8 @@ def toneless(reading, lineno):
 
 
 def read_unihan(path):
-    opener = bz2.open if path.endswith(".bz2") else open
-    readings, version = {}, None
-    with opener(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.startswith("#"):
-                m = re.match(r"^# Unicode version: (\S+)", line)
-                if m:
-                    version = m.group(1)
-                continue
-            if not line.strip():
-                continue
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) != 3:
-                die("line %d: expected 3 tab-separated columns" % lineno)
-            if cols[1] != "kMandarin":
-                continue
-            m = CP_RE.match(cols[0])
-            if not m:
-                die("line %d: %r is not a code point (U+XXXX)" % (lineno, cols[0]))
-            cp = int(m.group(1), 16)
-            if not LO <= cp <= HI:
-                continue
-            if cp in readings:
-                die("line %d: U+%04X kMandarin given twice" % (lineno, cp))
-            readings[cp] = toneless(cols[2].split()[0], lineno)
-    if version is None:
-        die("%s: no '# Unicode version:' line" % path)
+    rows, version = read_unihan_fields(TOOL, path, ["kMandarin"])
+    readings = {cp: toneless(value.split()[0], lineno) for lineno, cp, value in rows["kMandarin"] if LO <= cp <= HI}
     if not readings:
         die("%s: no kMandarin readings" % path)
     return readings, version
@@ -130,15 +103,6 @@ def emit(readings, version):
     return "\n".join(out), len(syl)
 
 
-def check_header(path, nsyl):
-    with open(path, encoding="utf-8") as f:
-        h = f.read()
-    for name, want in (("DV_PINYIN_SYLLABLES", nsyl), ("DV_PINYIN_LO", LO), ("DV_PINYIN_HI", HI)):
-        m = re.search(r"#define %s (0x[0-9A-Fa-f]+|[0-9]+)u" % name, h)
-        if not m or int(m.group(1), 0) != want:
-            die("%s: %s is not %d (the table's); update the header" % (path, name, want))
-
-
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -148,7 +112,8 @@ def main():
     args = ap.parse_args()
     readings, version = read_unihan(args.unihan)
     text, nsyl = emit(readings, version)
-    check_header(os.path.join(args.out, "pinyin.h"), nsyl)
+    check_header_defines(TOOL, os.path.join(args.out, "pinyin.h"),
+                         (("DV_PINYIN_SYLLABLES", nsyl), ("DV_PINYIN_LO", LO), ("DV_PINYIN_HI", HI)))
     changed = write_if_changed(TOOL, os.path.join(args.out, "pinyin_data.c"), text + "\n", args.check)
     sys.exit(1 if args.check and changed else 0)
 

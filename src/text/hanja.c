@@ -1,5 +1,6 @@
 /* Hanja to Hangul for the deny-list (hanja.h). */
 #include "text/hanja.h"
+#include "text/surname_table.h"
 
 #include <string.h>
 
@@ -12,10 +13,8 @@
  * rule applied (李 리 이 -> 이, 林 임, 梁 양, 盧 노, 羅 나, 廉 염, 呂 여, 陸 육, 龍 용), the other reading dropped where
  * it is no surname's (金 금, 車 거, 愼 진, 沈 침); 柳 and 劉 keep both 유 and 류 (류 is allowed since 2007). Each
  * reading was checked against Unihan_Readings.txt (Unicode 15.0) kHangul, the rule undone: all 106 agree. 曺 and 曹
- * are both 조 (曺 the Korean form), 裵 and 裴 배. */
-static const struct {
-    const char *hanja, *hangul; /* the readings, a space between */
-} surnames[] = {
+ * are both 조 (曺 the Korean form), 裵 and 裴 배. `read`: the readings, a space between. */
+static const dv_surname surnames[] = {
     {"金", "김"}, {"李", "이"}, {"朴", "박"}, {"崔", "최"}, {"鄭", "정"}, {"姜", "강"}, {"趙", "조"}, {"曺", "조"}, {"尹", "윤"},
     {"張", "장"}, {"林", "임"}, {"任", "임"}, {"韓", "한"}, {"吳", "오"}, {"徐", "서"}, {"申", "신"}, {"辛", "신"}, {"權", "권"},
     {"黃", "황"}, {"安", "안"}, {"宋", "송"}, {"柳", "유 류"}, {"劉", "유 류"}, {"兪", "유"}, {"全", "전"}, {"洪", "홍"}, {"高", "고"},
@@ -33,16 +32,7 @@ static const struct {
 /* The table's longest surname that s[0, len) starts with: its index, its byte length in *n; -1 for none. */
 static long surname_at(const char *s, size_t len, size_t *n)
 {
-    long best = -1;
-    *n = 0;
-    for (size_t i = 0; i < sizeof surnames / sizeof surnames[0]; i++) {
-        size_t m = strlen(surnames[i].hanja);
-        if (m <= len && m > *n && memcmp(surnames[i].hanja, s, m) == 0) {
-            best = (long)i;
-            *n = m;
-        }
-    }
-    return best;
+    return dv_surname_longest(surnames, sizeof surnames / sizeof surnames[0], s, len, n);
 }
 
 /* cp's readings in the generated table, NULL for none. */
@@ -77,8 +67,8 @@ size_t dv_hanja_hangul(const char *s, size_t len, int family, unsigned k, char *
     size_t i = 0;
     long sur = family ? surname_at(s, len, &i) : -1;
     if (sur >= 0) {
-        unsigned nr = strchr(surnames[sur].hangul, ' ') ? 2 : 1;
-        put_surname(&b, surnames[sur].hangul, (unsigned)(rest % nr));
+        unsigned nr = strchr(surnames[sur].read, ' ') ? 2 : 1;
+        put_surname(&b, surnames[sur].read, (unsigned)(rest % nr));
         rest /= nr;
     }
     while (i < len) {

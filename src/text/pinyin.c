@@ -1,5 +1,6 @@
 /* Han characters to toneless pinyin for the deny-list (pinyin.h). */
 #include "text/pinyin.h"
+#include "text/surname_table.h"
 
 #include <string.h>
 
@@ -8,9 +9,7 @@
 
 /* Surnames read otherwise than their characters' commonest reading (kMandarin's first), simplified and
  * traditional; hand-checked against the lists of Chinese surnames (百家姓 and the census's commonest). */
-static const struct {
-    const char *han, *pinyin;
-} surnames[] = {
+static const dv_surname surnames[] = {
     {"单", "shan"},  {"單", "shan"},      {"曾", "zeng"},     {"仇", "qiu"},     {"区", "ou"},       {"區", "ou"},
     {"解", "xie"},   {"查", "zha"},       {"朴", "piao"},     {"覃", "qin"},     {"尉迟", "yuchi"},  {"尉遲", "yuchi"},
     {"乐", "yue"},   {"樂", "yue"},       {"盖", "ge"},       {"蓋", "ge"},      {"缪", "miao"},     {"繆", "miao"},
@@ -84,16 +83,7 @@ static long customary_at(const char *s, size_t len, size_t *n)
 /* The list's longest surname that s[0, len) starts with: its entry, its byte length in *n; -1 for none. */
 static long surname_at(const char *s, size_t len, size_t *n)
 {
-    long best = -1;
-    *n = 0;
-    for (size_t i = 0; i < sizeof surnames / sizeof surnames[0]; i++) {
-        size_t m = strlen(surnames[i].han);
-        if (m <= len && m > *n && memcmp(surnames[i].han, s, m) == 0) {
-            best = (long)i;
-            *n = m;
-        }
-    }
-    return best;
+    return dv_surname_longest(surnames, sizeof surnames / sizeof surnames[0], s, len, n);
 }
 
 /* A syllable with ü (the table's v) spelled u, v or yu (uform 0, 1, 2). */
@@ -166,7 +156,7 @@ size_t dv_pinyin(const char *s, size_t len, int family, unsigned k, char *out, s
     if (commonest && sur < 0)
         return 0; /* form k - 3 again */
     if (sur >= 0 && !commonest) {
-        put_syllable(&b, &umlaut, surnames[sur].pinyin, uform);
+        put_syllable(&b, &umlaut, surnames[sur].read, uform);
         i = sn;
     }
     while (i < len) {
