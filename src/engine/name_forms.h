@@ -1,6 +1,6 @@
 /* The byte forms a name part takes in the encodings vendors write their private blobs in (name_forms.c).
  *
- * A kept private or opaque value that holds the patient's name is deleted (apply.c keeps_own_value), but a
+ * A kept private or opaque value that holds the patient's name is deleted (kept_own.c dv_kept_holds_own), but a
  * vendor writes the name in its own encoding whatever the instance declares: Shift-JIS in a Japanese
  * scanner's private block of an ISO 2022 IR 87 or UTF-8 instance, Windows-1251 beside an ISO_IR 144 header,
  * EUC-KR, GB18030 or Big5 beside a UTF-8 one. The instance's own form and its UTF-8 (or Latin-1) form are

@@ -1,6 +1,6 @@
 /* An identifier's number: the longest run of ASCII digits in an ID value (`4471902` of `MRN4471902`), which a
  * writer often gives alone (`chart 4471902`). One rule for the two places that look for it: the text stage's
- * deny-list (denylist.c add_words) and the search of kept values for the instance's own IDs (apply.c hold_word).
+ * deny-list (denylist.c add_words) and the search of kept values for the instance's own IDs (held_values.c hold_word).
  * [test_denylist: test_identifier_number_alone; test_engine: test_private_blob_naming_own_patient] */
 #ifndef DV_TEXT_ID_NUMBER_H
 #define DV_TEXT_ID_NUMBER_H
