@@ -37,7 +37,6 @@ static int word_rank(uint32_t tag)
  * the patient's telephone and address, the referring physician and the institution, and a Siemens CSA header the
  * operator's and the referring physician's names, beside the removed attributes. Not a department (RADIOLOGY) or a
  * station: words any text uses. 0 for another tag. */
-enum { OTHER_PERSON = 1, OTHER_PLACE, OTHER_PHONE, OWN_WORDS };
 #define OWN_TAG_HASH(t) ((uint32_t)((uint32_t)(t) * 0xF6DC0817u) >> 27)
 
 /* The patient's names and IDs (top level) looked for in kept private values: a vendor's header copy that names
@@ -823,13 +822,19 @@ static void hold_joined_names(apply_ctx *c)
 /* A telephone number's digits as numbers are written without their punctuation: all of them (7 or more), and of 10
  * or more the last 7, the local number, also as NNN-NNNN (617-555-0143 as `6175550143`, `5550143`, `555-0143`),
  * as the text stage's deny-list holds a phone number (denylist.c). The value as written is held by hold_word. */
+size_t dv_held_phone_digits(const uint8_t *v, size_t n, char d[DV_UID_MAX])
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < DV_UID_MAX; i++)
+        if (v[i] >= '0' && v[i] <= '9')
+            d[k++] = (char)v[i];
+    return k;
+}
+
 static void hold_phone_digits(apply_ctx *c, const uint8_t *v, size_t n)
 {
     char d[DV_UID_MAX];
-    size_t k = 0;
-    for (size_t i = 0; i < n && k < sizeof d; i++)
-        if (v[i] >= '0' && v[i] <= '9')
-            d[k++] = (char)v[i];
+    size_t k = dv_held_phone_digits(v, n, d);
     if (k < 7)
         return;
     hold_form(c, (const uint8_t *)d, k, DV_OWN_NUMBER);
