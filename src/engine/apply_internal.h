@@ -192,9 +192,6 @@ int dv_held_decide_values(apply_ctx *c);
 int dv_held_decide(apply_ctx *c);
 /* The held values' base64 and hex forms into enc[] (the first nvalues of own[] are the values). */
 void dv_held_encoded_forms(apply_ctx *c, int nvalues);
-/* A telephone number's digits, v[0, n) without its punctuation, into d (at most DV_UID_MAX): how many. Its forms
- * (held_values.c hold_phone_digits): all of them from 7, and of 10 or more the last 7, also as NNN-NNNN. */
-size_t dv_held_phone_digits(const uint8_t *v, size_t n, char d[DV_UID_MAX]);
 /* Long enough to be the patient's rather than chance: 4 bytes, or 6 digits. */
 int dv_held_word_long_enough(const uint8_t *v, size_t n);
 

@@ -822,7 +822,8 @@ static void hold_joined_names(apply_ctx *c)
 /* A telephone number's digits as numbers are written without their punctuation: all of them (7 or more), and of 10
  * or more the last 7, the local number, also as NNN-NNNN (617-555-0143 as `6175550143`, `5550143`, `555-0143`),
  * as the text stage's deny-list holds a phone number (denylist.c). The value as written is held by hold_word. */
-size_t dv_held_phone_digits(const uint8_t *v, size_t n, char d[DV_UID_MAX])
+/* A telephone number's digits, v[0, n) without its punctuation, into d (at most DV_UID_MAX): how many. */
+static size_t phone_digits(const uint8_t *v, size_t n, char d[DV_UID_MAX])
 {
     size_t k = 0;
     for (size_t i = 0; i < n && k < DV_UID_MAX; i++)
@@ -834,7 +835,7 @@ size_t dv_held_phone_digits(const uint8_t *v, size_t n, char d[DV_UID_MAX])
 static void hold_phone_digits(apply_ctx *c, const uint8_t *v, size_t n)
 {
     char d[DV_UID_MAX];
-    size_t k = dv_held_phone_digits(v, n, d);
+    size_t k = phone_digits(v, n, d);
     if (k < 7)
         return;
     hold_form(c, (const uint8_t *)d, k, DV_OWN_NUMBER);
