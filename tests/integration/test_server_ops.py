@@ -373,9 +373,9 @@ def run(tmp, servers):
     # The same in the request body is the client's own text: quoted as before.
     bad.append(({**dst, "config": {"dicomTagConfig": {"profileType": "PHIMARKZZ"}}}, 400,
                 'config.dicomTagConfig.profileType: unknown value "PHIMARKZZ"'))
-    # One answer for a path outside every root (existing or not: nothing outside is looked up), an absent one
-    # inside, a link out and a file of the wrong type (a folder named as a file): no existence oracle (red team
-    # round 4, finding 04). [docs/decisions.md "Allowed roots"]
+    # one answer for absent, outside and wrong type: a path outside every root (existing or not: nothing outside
+    # is looked up), an absent one inside, a link out and a folder named as a file: no existence oracle (red team
+    # round 4, finding 04). [docs/decisions.md "One answer for a file URI that names nothing usable"]
     outside = os.path.join(tmp, "share-ZZPHIMARK")
     os.makedirs(outside, exist_ok=True)
     open(os.path.join(outside, "report.txt"), "w").write("x")
