@@ -6,8 +6,8 @@
  * A path outside every root, an absent one and one of the wrong type get the same 400 INVALID_ARGUMENT, naming
  * the field, never the path: a client cannot learn whether a file exists outside the roots (nothing there is
  * even looked up), nor inside them short of naming a file that is then read (red team round 4, finding 04).
- * [docs/decisions.md "Allowed roots"; test_server_ops.py "file URI outside the roots", "one answer for
- * absent, outside and wrong type"] */
+ * [docs/decisions.md "Allowed roots", "One answer for a file URI that names nothing usable"; test_server_ops.py
+ * "refused", "one answer for absent"] */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
