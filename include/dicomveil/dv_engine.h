@@ -23,6 +23,11 @@ typedef struct dv_key dv_key;
 /* Parse, validate and compile a DeidentifyConfig JSON (the `config` object, or a whole request body with a
  * `config` key). Returns NULL with err->code = DV_ERR_CONFIG and a message naming the JSON path. */
 dv_plan *dv_plan_from_json(const char *json, size_t len, dv_error *err);
+/* dv_plan_from_json's flag for a config that is not the caller's own text (the server's gcsConfigUri reads any
+ * file under an allowed root): no message quotes a value or a key the schema does not know; an unknown key is
+ * named by its position (`config.<key 1>: unknown field`). */
+#define DV_CONFIG_VALUE_FREE 1u
+dv_plan *dv_plan_from_json_flags(const char *json, size_t len, unsigned flags, dv_error *err);
 void dv_plan_free(dv_plan *plan);
 /* Human-readable one-line summary of the plan (no secrets). */
 const char *dv_plan_summary(const dv_plan *plan);

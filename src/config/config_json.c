@@ -13,6 +13,12 @@
  * Request-body fields are named without a prefix (`gcsConfigUri: ...`). Configuration strings are not PHI, so
  * they are quoted, sanitised to printable ASCII and shortened.
  *
+ * Except under DV_CONFIG_VALUE_FREE (a config the server read from a file the client named, gcsConfigUri: any
+ * file under an allowed root, e.g. a pseudonym map, is not the client's own text): then no message quotes a value
+ * or a key the schema does not know. A path names schema fields by their key and an unknown key by its position
+ * (`config.dicomTagConfig.<key 3>: unknown field`); a bad value gets a fixed text (`unknown value; expected one
+ * of ...`). [test_config.c: test_value_free_errors]
+ *
  * proto3 JSON: `null` for any field means the field is absent. Enums are accepted by name only.
  *
  * The input never needs a terminating NUL: json_loadb() reads exactly len bytes, rejects invalid UTF-8 and
@@ -57,6 +63,16 @@ static const char ACTION_LIST[] =
 /* ------------------------------------------------------------------------------------------------------ */
 /* Messages                                                                                                */
 
+/* The flags of the parse under way on this thread (DV_CONFIG_VALUE_FREE): set and cleared by
+ * dv_config_parse_flags only. A thread-local rather than a parameter of every parse_* function: the flag only
+ * changes what the message builders below write, and they are the only readers. */
+static _Thread_local unsigned parse_flags;
+
+static int value_free(void)
+{
+    return (parse_flags & DV_CONFIG_VALUE_FREE) != 0;
+}
+
 /* Copy s into out as printable ASCII: bytes outside 0x20..0x7E as \xNN, '"' and '\\' escaped when
  * escape_quotes, at most max input bytes, "..." when shortened. Every user-supplied string that reaches a
  * message goes through here. */
@@ -94,8 +110,14 @@ static const char *show_n(char *out, size_t cap, const char *s, size_t max, int 
     return out;
 }
 
+/* A value of the input, for a message. Under value_free the sites that would quote one use cfail_value; this
+ * is the backstop should one be missed. */
 static const char *show(char *out, size_t cap, const char *s)
 {
+    if (value_free()) {
+        snprintf(out, cap, "(not shown)");
+        return out;
+    }
     return show_n(out, cap, s, SHOW_MAX, 1);
 }
 
@@ -103,6 +125,21 @@ static const char *show(char *out, size_t cap, const char *s)
 static int cfail(dv_error *err, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int cfail(dv_error *err, const char *path, const char *fmt, ...)
 {
+    char msg[DV_ERROR_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return dv_fail(err, DV_ERR_CONFIG, "%s: %s", path, msg);
+}
+
+/* cfail for a message that quotes a value of the input (fmt); under value_free the fixed text quiet instead. */
+static int cfail_value(dv_error *err, const char *path, const char *quiet, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int cfail_value(dv_error *err, const char *path, const char *quiet, const char *fmt, ...)
+{
+    if (value_free())
+        return dv_fail(err, DV_ERR_CONFIG, "%s: %s", path, quiet);
     char msg[DV_ERROR_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
@@ -129,13 +166,45 @@ static int nomem(dv_error *err)
     return dv_fail(err, DV_ERR_NOMEM, "config: out of memory while parsing the configuration");
 }
 
-/* parent.key, with the key sanitised (keys come from the input). */
+/* parent.key, with the key sanitised (keys come from the input). key is a schema field's name as written (its
+ * JSON or proto name), or an unknown key outside value_free; an unknown key goes through path_unknown_key. */
 static void path_key(char *out, const char *parent, const char *key)
 {
     char k[SHOW_MAX * 4 + 8];
-    show(k, sizeof k, key);
+    show_n(k, sizeof k, key, SHOW_MAX, 1);
     if (snprintf(out, PATH_MAX_LEN, "%s.%s", parent, k) >= PATH_MAX_LEN)
         memcpy(out + PATH_MAX_LEN - 4, "...", 4); /* only reachable with absurd keys */
+}
+
+/* The 1-based position of key among obj's keys (in the order written: jansson keeps it), 0 if absent. */
+static size_t key_position(const json_t *obj, const char *key)
+{
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        (void)v;
+        i++;
+        if (k == key || strcmp(k, key) == 0)
+            return i;
+    }
+    return 0;
+}
+
+/* The path of a key of obj the schema does not know: parent.key, or parent.<key N> under value_free (the key
+ * may be a value of the file: a pseudonym map's patient name). */
+static void path_unknown_key(char *out, const char *parent, const json_t *obj, const char *key)
+{
+    if (!value_free()) {
+        if (parent[0])
+            path_key(out, parent, key);
+        else
+            show_n(out, PATH_MAX_LEN, key, SHOW_MAX, 1);
+        return;
+    }
+    if (snprintf(out, PATH_MAX_LEN, "%s%s<key %zu>", parent, parent[0] ? "." : "", key_position(obj, key)) >=
+        PATH_MAX_LEN)
+        memcpy(out + PATH_MAX_LEN - 4, "...", 4);
 }
 
 static void path_index(char *out, const char *parent, size_t i)
@@ -193,9 +262,11 @@ static int check_keys(const json_t *obj, const char *path, const char *const *li
     if (r == DV_JSON_NAMES_OK)
         return 0;
     char p[PATH_MAX_LEN];
-    path_key(p, path, key);
-    if (r == DV_JSON_NAMES_TWICE)
+    if (r == DV_JSON_NAMES_TWICE) { /* key and other both name a field of list[] */
+        path_key(p, path, key);
         return cfail(err, p, "the same field as %s (a field is given once, by its JSON or its proto name)", other);
+    }
+    path_unknown_key(p, path, obj, key);
     return cfail(err, p, "unknown field");
 }
 
@@ -232,8 +303,9 @@ static const enum_entry *parse_enum(const json_t *v, const char *path, const enu
         if (strcmp(s, tab[i].name) == 0)
             return &tab[i]; /* values not built yet are refused after validation (dv_config_refuse_unbuilt) */
     }
-    char q[SHOW_MAX * 4 + 8];
-    cfail(err, path, "unknown value \"%s\"; expected one of %s", show(q, sizeof q, s), names);
+    char q[SHOW_MAX * 4 + 8], quiet[sizeof names + 64];
+    snprintf(quiet, sizeof quiet, "unknown value; expected one of %s", names);
+    cfail_value(err, path, quiet, "unknown value \"%s\"; expected one of %s", show(q, sizeof q, s), names);
     return NULL;
 }
 
@@ -299,8 +371,9 @@ typedef enum query_mode {
     QUERIES_TAG_FILTER  /* legacy TagFilterList.tags: keyword or tag ID only */
 } query_mode;
 
-/* Resolve one query string. need_vr: 0, or DV_VR_UI / DV_VR_SQ for regenUidTag / recurseTag. */
-static int resolve_query(const char *s, size_t slen, query_mode mode, uint16_t need_vr, const char *action,
+/* Resolve one query string. need_vr: 0, or DV_VR_UI / DV_VR_SQ for regenUidTag / recurseTag. Every message
+ * quotes the query (or its tag number); resolve_query replaces them under value_free. */
+static int resolve_query_quoting(const char *s, size_t slen, query_mode mode, uint16_t need_vr, const char *action,
                          const char *path, dv_query *q, dv_error *err)
 {
     char shown[SHOW_MAX * 4 + 8];
@@ -401,6 +474,20 @@ static int resolve_query(const char *s, size_t slen, query_mode mode, uint16_t n
         }
     }
     return 0;
+}
+
+/* resolve_query_quoting, whose message under value_free is a fixed text: the query of a file may be a patient
+ * ID, and even its tag number (8 hex digits) would repeat it. */
+static int resolve_query(const char *s, size_t slen, query_mode mode, uint16_t need_vr, const char *action,
+                         const char *path, dv_query *q, dv_error *err)
+{
+    if (resolve_query_quoting(s, slen, mode, need_vr, action, path, q, err) == 0)
+        return 0;
+    if (value_free() && (!err || err->code == DV_ERR_CONFIG))
+        return cfail(err, path, mode == QUERIES_TAG_FILTER
+                                    ? "not a DICOM keyword or tag ID this list accepts"
+                                    : "not a tag ID, DICOM keyword or VR this action accepts");
+    return -1;
 }
 
 /* Parse a JSON array of query strings into a fresh array (extra = spare slots left zeroed at the end).
@@ -540,6 +627,8 @@ static const enum_entry TEXT_REDACTION_MODES[] = {
     {"REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS", DV_REDACT_SENSITIVE_TEXT_CLEAN_DESCRIPTORS, NULL},
 };
 
+#define UNKNOWN_INFOTYPE "unknown infoType (docs/text.md lists the infoTypes dicomveil detects)"
+
 /* An array of infoType names, copied into *names (owned by the caller as soon as it is set, even on error).
  * The names are not checked against a list: the DLP infoType catalogue is open-ended. */
 static int parse_info_type_list(const json_t *x, const char *path, char ***names, size_t *count, dv_error *err)
@@ -610,8 +699,9 @@ static int parse_image_config(const json_t *v, const char *path, dv_image_config
                 char q[PATH_MAX_LEN], shown[SHOW_MAX * 4 + 8];
                 path_index(q, p, i);
                 show(shown, sizeof shown, s);
-                return cfail(err, q, "unknown infoType \"%s\" (docs/text.md lists the infoTypes dicomveil detects)",
-                             shown);
+                return cfail_value(err, q, UNKNOWN_INFOTYPE,
+                                   "unknown infoType \"%s\" (docs/text.md lists the infoTypes dicomveil detects)",
+                                   shown);
             }
         }
         if (nadd && (mode == DV_REDACT_ALL_TEXT || mode == DV_REDACT_NO_TEXT))
@@ -650,8 +740,8 @@ static int parse_info_type_set(const json_t *x, const char *path, dv_infotype_se
             char p[PATH_MAX_LEN], shown[SHOW_MAX * 4 + 8];
             path_index(p, path, i);
             show(shown, sizeof shown, names[i]);
-            rc = cfail(err, p, "unknown infoType \"%s\" (docs/text.md lists the infoTypes dicomveil detects)",
-                       shown);
+            rc = cfail_value(err, p, UNKNOWN_INFOTYPE,
+                             "unknown infoType \"%s\" (docs/text.md lists the infoTypes dicomveil detects)", shown);
         } else if (rc == 0) {
             *set |= DV_IT_BIT(t);
         }
@@ -1127,8 +1217,8 @@ static int parse_request(const json_t *v, dv_config *cfg, dv_error *err)
     const char *key = NULL, *other = NULL;
     dv_json_names_result r = dv_json_names_check(v, REQUEST_KEYS, COUNT(REQUEST_KEYS), &key, &other);
     if (r != DV_JSON_NAMES_OK) {
-        char k[SHOW_MAX * 4 + 8];
-        show(k, sizeof k, key);
+        char k[PATH_MAX_LEN];
+        show_n(k, sizeof k, key, SHOW_MAX, 1); /* a field's name in the first two cases */
         if (r == DV_JSON_NAMES_TWICE)
             return cfail(err, k, "the same field as %s (a field is given once, by its JSON or its proto name)",
                          other);
@@ -1136,6 +1226,7 @@ static int parse_request(const json_t *v, dv_config *cfg, dv_error *err)
             if (dv_json_name_matches(key, CONFIG_KEYS[i]))
                 return cfail(err, k,
                              "unknown field in a request body (DeidentifyConfig fields go inside \"config\")");
+        path_unknown_key(k, "", v, key);
         return cfail(err, k, "unknown field");
     }
     /* The destination names mean nothing locally, but they must still be well-formed. */
@@ -1172,7 +1263,15 @@ int dv_config_json_is_request_body(const json_t *v)
 
 int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err)
 {
-    if (dv_config_parse_all(json, len, cfg, err))
+    return dv_config_parse_flags(json, len, 0, cfg, err);
+}
+
+int dv_config_parse_flags(const char *json, size_t len, unsigned flags, dv_config *cfg, dv_error *err)
+{
+    parse_flags = flags;
+    int rc = dv_config_parse_all(json, len, cfg, err);
+    parse_flags = 0;
+    if (rc)
         return -1;
     if (dv_config_refuse_unbuilt(cfg, err)) {
         dv_config_clear(cfg);
@@ -1199,6 +1298,8 @@ int dv_config_parse_all(const char *json, size_t len, dv_config *cfg, dv_error *
         if (json_error_code(&jerr) == json_error_out_of_memory)
             return nomem(err);
         char text[sizeof jerr.text * 4];
+        if (value_free()) /* jansson's text quotes the input ("near '...'") */
+            return dv_fail(err, DV_ERR_CONFIG, "config: invalid JSON at line %d, column %d", jerr.line, jerr.column);
         return dv_fail(err, DV_ERR_CONFIG, "config: invalid JSON at line %d, column %d: %s", jerr.line,
                        jerr.column, show_n(text, sizeof text, jerr.text, sizeof jerr.text, 0));
     }

@@ -126,6 +126,8 @@ typedef struct dv_config {
  * order, then the others). The FHIR-only fields (fhir, fhirFieldConfig, operationMetadata) are accepted with
  * a warning in cfg->warnings. Returns 0, or -1 with err set (cfg is left cleared). */
 int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err);
+/* dv_config_parse with flags: DV_CONFIG_VALUE_FREE (dicomveil/dv_engine.h) or 0. */
+int dv_config_parse_flags(const char *json, size_t len, unsigned flags, dv_config *cfg, dv_error *err);
 void dv_config_clear(dv_config *cfg);
 /* dv_config_parse without the refusal of unbuilt parts: the whole config parsed and validated into cfg (for
  * tests and tools that must read a config whose image part is not built yet). Returns 0, or -1 with err set (cfg is left cleared). */

@@ -525,13 +525,18 @@ dv_plan *dv_plan_compile_all(const dv_config *cfg, dv_error *err)
 
 dv_plan *dv_plan_from_json(const char *json, size_t len, dv_error *err)
 {
+    return dv_plan_from_json_flags(json, len, 0, err);
+}
+
+dv_plan *dv_plan_from_json_flags(const char *json, size_t len, unsigned flags, dv_error *err)
+{
     if (!json) {
         dv_fail(err, DV_ERR_USAGE, "dv_plan_from_json: no JSON");
         return NULL;
     }
     dv_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    if (dv_config_parse(json, len, &cfg, err) != 0)
+    if (dv_config_parse_flags(json, len, flags, &cfg, err) != 0)
         return NULL;
     dv_plan *p = dv_plan_compile(&cfg, err);
     dv_config_clear(&cfg);

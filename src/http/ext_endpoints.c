@@ -474,13 +474,7 @@ int dvh_ext_filters_init(dvh_server *s, const char *data_dir, dv_error *err)
     /* filters/ and marks/ are created on first use: a server nobody used holds only its index. */
     /* filters/ is an allowed root of its own: filterConfig.resourcePathsGcsUri may name what was handed over
      * here, and nothing else of the data directory. */
-    char **r = realloc(s->roots, (s->nroots + 1) * sizeof *r);
-    if (r == NULL)
+    if (dvh_roots_append(s, s->filters_dir, NULL) != 0)
         return dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
-    s->roots = r;
-    s->roots[s->nroots] = strdup(s->filters_dir);
-    if (s->roots[s->nroots] == NULL)
-        return dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
-    s->nroots++;
     return 0;
 }

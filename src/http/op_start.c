@@ -189,7 +189,8 @@ static char *config_text(dvh_request *rq, json_t *body, dvh_err *e)
     }
     len = strlen(text);
     dv_error err = {0};
-    dv_plan *plan = dv_plan_from_json(text, len, &err);
+    /* A file's config: no message quotes its text (keys by position, no value; DV_CONFIG_VALUE_FREE). */
+    dv_plan *plan = dv_plan_from_json_flags(text, len, uri ? DV_CONFIG_VALUE_FREE : 0, &err);
     if (plan == NULL) {
         free(text);
         /* The parser's message names the JSON path from "config." on; a file's gets its field first. */

@@ -669,19 +669,19 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         goto fail;
     }
     /* Allowed roots, resolved once: a file URI must resolve inside one of them (roots.c). */
-    if (cfg->nallow_roots) {
-        s->roots = calloc(cfg->nallow_roots, sizeof *s->roots);
-        if (s->roots == NULL) {
-            dv_fail(err, DV_ERR_NOMEM, "server: out of memory");
+    for (size_t i = 0; i < cfg->nallow_roots; i++) {
+        struct stat rst;
+        char *real = realpath(cfg->allow_roots[i], NULL);
+        if (real == NULL || stat(real, &rst) != 0 || !S_ISDIR(rst.st_mode)) {
+            free(real);
+            dv_fail(err, DV_ERR_USAGE, "--allow-root %zu: not an existing folder", i + 1);
             goto fail;
         }
-        for (size_t i = 0; i < cfg->nallow_roots; i++) {
-            struct stat rst;
-            s->roots[s->nroots++] = realpath(cfg->allow_roots[i], NULL);
-            if (s->roots[i] == NULL || stat(s->roots[i], &rst) != 0 || !S_ISDIR(rst.st_mode)) {
-                dv_fail(err, DV_ERR_USAGE, "--allow-root %zu: not an existing folder", i + 1);
-                goto fail;
-            }
+        int bad = dvh_roots_append(s, real, cfg->allow_roots[i]);
+        free(real);
+        if (bad) {
+            dv_fail(err, DV_ERR_NOMEM, "--allow-root %zu: out of memory or too long", i + 1);
+            goto fail;
         }
     }
     s->cfg.allow_roots = NULL; /* not kept: the resolved copies are */
@@ -752,9 +752,12 @@ void dvh_server_stop(dvh_server *s)
     dvh_guard_stop(s); /* no connection is left */
     /* After the requests (none can start an operation now), before the index closes. */
     dvh_ops_stop(s);
-    for (size_t i = 0; i < s->nroots; i++)
+    for (size_t i = 0; i < s->nroots; i++) {
         free(s->roots[i]);
+        free(s->roots_lex[i]);
+    }
     free(s->roots);
+    free(s->roots_lex);
     free(s->filters_dir);
     free(s->marks_dir);
     pthread_mutex_destroy(&s->marks_mu);

@@ -32,6 +32,7 @@ struct dvh_server {
     char *tls_cert, *tls_key; /* owned copies (MHD keeps pointers) */
     pthread_mutex_t log_mu;
     char **roots;             /* --allow-root folders, resolved (realpath), owned */
+    char **roots_lex;         /* the same as given, made absolute and folded lexically (roots.c), owned */
     size_t nroots;
     char *filters_dir;        /* DATA/filters (ext_endpoints.c): an allowed root for handed-over filter files */
     char *marks_dir;          /* DATA/marks (ext_endpoints.c): review marks, one file per operation */
@@ -225,6 +226,9 @@ void dvh_prepared_free(dvh_prepared *pp);
 /* Resolve ref (an absolute path or file:// URI) to a real path inside an allowed root that is a folder
  * (want_dir) or a regular file; 0 with *out (malloc'd, caller frees), or -1 with e (400 naming field). */
 int dvh_root_resolve(const dvh_server *s, const char *ref, const char *field, int want_dir, char **out, dvh_err *e);
+/* Add a root: real (its realpath) and given (as the operator wrote it, relative to the working directory, or
+ * NULL: real). -1 when out of memory or too long. */
+int dvh_roots_append(dvh_server *s, const char *real, const char *given);
 
 /* --- op_runner.c: running operations on the operation pool --- */
 /* Start the pool and resume every unfinished operation of the index. */

@@ -151,6 +151,13 @@ void dvs_rfc3339_now(char out[32]);
     "SELECT " DVS_SQL_DATASET_COLS " FROM datasets WHERE project=$1 AND location=$2 AND id>$3 ORDER BY id LIMIT $4"
 #define DVS_SQL_DATASET_STORES "SELECT id FROM stores WHERE dataset_id=$1 ORDER BY id"
 #define DVS_SQL_DATASET_DELETE "DELETE FROM datasets WHERE id=$1"
+/* An operation's finish: its request (JSON text, op_start.c) forgets the import or export folder, which only a
+ * resume reads (op_request.c). Each dialect's JSON functions; a request without a folder is left alone. */
+#define DVS_SQL_OP_FORGET_FOLDER_SQLITE                                                                          \
+    "UPDATE operations SET request=json_remove(request, '$.folder') WHERE id=?1 AND json_valid(request) AND "   \
+    "json_type(request, '$.folder') IS NOT NULL"
+#define DVS_SQL_OP_FORGET_FOLDER_PG                                                                              \
+    "UPDATE operations SET request=(request::jsonb - 'folder')::text WHERE id=$1 AND request::jsonb ? 'folder'"
 #define DVS_SQL_STORE_COLS "id, dataset_id, name, labels"
 #define DVS_SQL_STORE_INSERT                                                                                      \
     "INSERT INTO stores(dataset_id, name, labels) VALUES($1,$2,$3) ON CONFLICT DO NOTHING RETURNING id"

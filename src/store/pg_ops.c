@@ -145,10 +145,13 @@ int dvs_pg_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
     int ok = changed(r);
     PQclear(r);
     if (ok) {
-        /* An import's file names are needed only to resume it (as dvs_sx_op_finish) */
+        /* An import's file names and an import's or export's folder are needed only to resume it (as
+         * dvs_sx_op_finish). Their dead tuples stay until a VACUUM (docs/server.md "What the index forgets"). */
         dv_error ignored = {0};
         if ((r = dvs_pg_one(PX(ix), "UPDATE op_items SET path='' WHERE op_id=$1 AND path<>''", 1, v + 2,
                             "operation finish", &ignored)) != NULL)
+            PQclear(r);
+        if ((r = dvs_pg_one(PX(ix), DVS_SQL_OP_FORGET_FOLDER_PG, 1, v + 2, "operation finish", &ignored)) != NULL)
             PQclear(r);
         return DVS_OK;
     }

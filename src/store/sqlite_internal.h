@@ -56,6 +56,8 @@ typedef struct sqlite_index {
 int dvs_sx_fail(dvs_sx_conn *s, dv_error *err, const char *what);
 int dvs_sx_exec(dvs_sx_conn *s, const char *sql, dv_error *err);
 void dvs_sx_now(char out[32]); /* RFC 3339 UTC, microseconds */
+/* After a write that forgot PHI, writer's mutex held: checkpoint the WAL and truncate it (sqlite_index.c). */
+void dvs_sx_forget_flush(dvs_sx_conn *s);
 void dvs_sx_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col); /* "" for NULL */
 /* The prepared statement for sql (written with $k placeholders, dvs_sql.h), from the connection's cache or
  * prepared now; reset, with its bindings cleared. Never finalize it. The caller holds the connection (s->mu, or a reader it got) and resets it

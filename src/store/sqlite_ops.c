@@ -219,12 +219,17 @@ int dvs_sx_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
         }
         sqlite3_reset(st);
     }
-    /* An import's file names (PHI-bearing: the error log says "file #n" for them) are needed only to resume it:
-     * gone once it is done. A failure here leaves them as the source data they came with; the finish stands. */
+    /* An import's file names (PHI-bearing: the error log says "file #n" for them) and an import's or export's
+     * folder (often one per patient) are needed only to resume it: gone once it is done (no API answer shows
+     * them: Google's OperationMetadata names no URI), and out of the WAL too (dvs_sx_forget_flush). A failure
+     * here leaves them as the source data they came with; the finish stands. [test_store.c:
+     * test_op_finish_forgets_paths] */
     if (rc == DVS_OK) {
         dv_error ignored = {0};
         (void)update_id(s, "UPDATE op_items SET path='' WHERE op_id=? AND path<>''", id, "operation finish",
                         &ignored);
+        (void)update_id(s, DVS_SQL_OP_FORGET_FOLDER_SQLITE, id, "operation finish", &ignored);
+        dvs_sx_forget_flush(s);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

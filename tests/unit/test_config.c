@@ -536,6 +536,63 @@ static void test_unknown_fields(void **state)
     expect_error("{\"bad\\nkey\\\"\": 1}", "config.bad\\x0Akey\\\": unknown field");
 }
 
+/* A config read from a server file (gcsConfigUri) under DV_CONFIG_VALUE_FREE: no message quotes a value or a key
+ * the schema does not know (red team round 4, finding 02: a pseudonym map named as gcsConfigUri was quoted in the
+ * 400); schema field names and positions only. The same texts without the flag keep quoting (the client's own
+ * text). [docs/decisions.md "A config file's errors quote nothing of it"] */
+static void expect_value_free(const char *json, const char *want)
+{
+    dv_config cfg;
+    dv_error err;
+    dv_error_clear(&err);
+    int rc = dv_config_parse_flags(json, strlen(json), DV_CONFIG_VALUE_FREE, &cfg, &err);
+    if (rc != -1 || strncmp(err.message, want, strlen(want)) != 0 || strstr(err.message, "Zwanenburg") ||
+        strstr(err.message, "778812") || strstr(err.message, "1234"))
+        print_error("input:    %s\nexpected: %s...\ngot (rc %d): %s\n", json, want, rc, err.message);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err.code, DV_ERR_CONFIG);
+    assert_true(strncmp(err.message, want, strlen(want)) == 0);
+    assert_null(strstr(err.message, "Zwanenburg"));
+    assert_null(strstr(err.message, "778812"));
+    assert_null(strstr(err.message, "1234"));
+    assert_cleared(&cfg);
+}
+
+static void test_value_free_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *value_free, *quoting;
+    } cases[] = {
+        {"{\"Zwanenburg^Hieronymus\": \"RES-001\"}", "config.<key 1>: unknown field",
+         "config.Zwanenburg^Hieronymus: unknown field"},
+        {"{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"PID778812\": 1}}",
+         "config.dicomTagConfig.<key 2>: unknown field", "config.dicomTagConfig.PID778812: unknown field"},
+        {"{\"destinationDataset\": \"d\", \"PID778812\": 1}", "<key 2>: unknown field", "PID778812: unknown field"},
+        {"{\"dicomTagConfig\": {\"profileType\": \"Zwanenburg\"}}",
+         "config.dicomTagConfig.profileType: unknown value; expected one of PROFILE_TYPE_UNSPECIFIED",
+         "config.dicomTagConfig.profileType: unknown value \"Zwanenburg\""},
+        {"{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"Zwanenburg\"], \"removeTag\": {}}]}}",
+         "config.dicomTagConfig.actions[0].queries[0]: not a tag ID, DICOM keyword or VR",
+         "config.dicomTagConfig.actions[0].queries[0]: unknown DICOM keyword or tag ID \"Zwanenburg\""},
+        /* 8 hex digits (a patient ID?) are a tag: its number would repeat them */
+        {"{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"12345678\"], \"regenUidTag\": {}}]}}",
+         "config.dicomTagConfig.actions[0].queries[0]: not a tag ID", "config.dicomTagConfig.actions[0].queries[0]: "},
+        {"{\"dicom\": {\"keepList\": {\"tags\": [\"Zwanenburg\"]}}}", "config.dicom.keepList.tags[0]: not a DICOM",
+         "config.dicom.keepList.tags[0]: unknown DICOM keyword or tag ID \"Zwanenburg\""},
+        {"{\"text\": {\"transformations\": [{\"infoTypes\": [\"PID778812\"], \"redactConfig\": {}}]}}",
+         "config.text.transformations[0].infoTypes[0]: unknown infoType (docs/text.md",
+         "config.text.transformations[0].infoTypes[0]: unknown infoType \"PID778812\""},
+        {"{\"image\": {\"additionalInfoTypes\": [\"Zwanenburg\"]}}", "config.image.additionalInfoTypes[0]: unknown "
+         "infoType (docs/text.md", "config.image.additionalInfoTypes[0]: unknown infoType \"Zwanenburg\""},
+        {"{\"Zwanenburg\" 1}", "config: invalid JSON at line 1, column ", "config: invalid JSON at line 1, column "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        expect_value_free(cases[i].json, cases[i].value_free);
+        expect_error(cases[i].json, cases[i].quoting); /* the client's own text: quoted as before */
+    }
+}
+
 static void test_wrong_types_and_enums(void **state)
 {
     (void)state;
@@ -1447,6 +1504,7 @@ int main(void)
         cmocka_unit_test(test_clean_image_tag_pixel_data_only),
         cmocka_unit_test(test_conflicts),
         cmocka_unit_test(test_unknown_fields),
+        cmocka_unit_test(test_value_free_errors),
         cmocka_unit_test(test_wrong_types_and_enums),
         cmocka_unit_test(test_legacy_keep_list),
         cmocka_unit_test(test_legacy_remove_list),

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <openssl/evp.h>
@@ -1972,6 +1973,170 @@ static void test_instances_delete_postgresql(void **state)
     instances_delete_checks(open_pg());
 }
 
+/* An operation's finish forgets what only a resume needs: an import's file names (op_items.path) and an
+ * import's or export's folder in its stored request; the rest of the request (kind, stores) stays; a request
+ * without a folder is untouched. Both backends. (Red team round 4, finding 06: folders named after patients
+ * stayed in operations.request for good.) [docs/decisions.md "What the index forgets"] */
+static void op_finish_forget_checks(dvs_index *ix)
+{
+    dv_error err;
+    int64_t ds = new_dataset(ix, "d");
+    dvs_operation op;
+    memset(&op, 0, sizeof op);
+    op.dataset_id = ds;
+    snprintf(op.api_method, sizeof op.api_method, "import");
+    op.request_json = (char *)"{\"kind\":\"import\",\"dst\":3,\"folder\":\"/r/Zwanenburg_Hieronymus_PID778812\"}";
+    assert_int_equal(ix->ops->op_create(ix, &op, &err), DVS_OK);
+    int64_t other = new_op(ix, ds, "deid"); /* no request at all */
+    dvs_operation keep;
+    memset(&keep, 0, sizeof keep);
+    keep.dataset_id = ds;
+    snprintf(keep.api_method, sizeof keep.api_method, "deid");
+    keep.request_json = (char *)"{\"kind\":\"deidentify\",\"stores\":[{\"src\":1,\"dst\":2}]}";
+    assert_int_equal(ix->ops->op_create(ix, &keep, &err), DVS_OK);
+    dvs_op_item it;
+    memset(&it, 0, sizeof it);
+    it.seq = 1;
+    it.dst_store_id = 3;
+    snprintf(it.path, sizeof it.path, "Zwanenburg_Hieronymus.dcm");
+    assert_int_equal(ix->ops->op_items_add(ix, op.id, &it, 1, &err), DVS_OK);
+    assert_int_equal(ix->ops->op_planned(ix, op.id, &err), DVS_OK);
+    dvs_operation got;
+    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
+    assert_non_null(strstr(got.request_json, "Zwanenburg")); /* kept while it may be resumed */
+    dvs_operation_clear(&got);
+    assert_int_equal(ix->ops->op_finish(ix, op.id, "{\"response\":{}}", &err), DVS_OK);
+    assert_int_equal(ix->ops->op_finish(ix, other, "{\"response\":{}}", &err), DVS_OK);
+    assert_int_equal(ix->ops->op_finish(ix, keep.id, "{\"response\":{}}", &err), DVS_OK);
+    assert_int_equal(ix->ops->op_get(ix, ds, op.id, &got, &err), DVS_OK);
+    assert_null(strstr(got.request_json, "Zwanenburg"));
+    json_error_t je;
+    json_t *req = json_loads(got.request_json, 0, &je);
+    assert_non_null(req);
+    assert_string_equal(json_string_value(json_object_get(req, "kind")), "import");
+    assert_int_equal(json_integer_value(json_object_get(req, "dst")), 3);
+    assert_null(json_object_get(req, "folder"));
+    json_decref(req);
+    dvs_operation_clear(&got);
+    assert_int_equal(ix->ops->op_get(ix, ds, keep.id, &got, &err), DVS_OK);
+    assert_string_equal(got.request_json, keep.request_json);
+    dvs_operation_clear(&got);
+    assert_int_equal(ix->ops->op_get(ix, ds, other, &got, &err), DVS_OK);
+    assert_null(got.request_json);
+    dvs_operation_clear(&got);
+    dvs_op_item v[2];
+    size_t n = 0;
+    int64_t next = 0;
+    assert_int_equal(ix->ops->op_item_finish(ix, op.id, 1, DVS_ITEM_FAILED, "not_dicom", &err), DVS_OK);
+    assert_true(ix->ops->op_errors(ix, op.id, 0, 2, v, &n, &next, &err) >= 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].path, "");
+    ix->ops->close(ix);
+}
+
+static void test_op_finish_forgets_paths(void **state)
+{
+    (void)state;
+    op_finish_forget_checks(open_sqlite("index-forget.sqlite"));
+}
+
+static void test_op_finish_forgets_paths_postgresql(void **state)
+{
+    (void)state;
+    op_finish_forget_checks(open_pg());
+}
+
+/* 1 when the file tmpdir/NAME holds text (0 when absent). */
+static int file_holds(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return 0;
+    size_t cap = 1 << 20, len = 0, k;
+    char *b = malloc(cap);
+    assert_non_null(b);
+    while ((k = fread(b + len, 1, cap - len, f)) > 0) {
+        len += k;
+        if (len == cap) {
+            char *nb = realloc(b, cap *= 2);
+            assert_non_null(nb);
+            b = nb;
+        }
+    }
+    fclose(f);
+    int hit = memmem(b, len, text, strlen(text)) != NULL;
+    free(b);
+    return hit;
+}
+
+/* The size of tmpdir/NAME, 0 when absent. */
+static long file_size(const char *name)
+{
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* What SQLite forgets leaves neither the database file nor its WAL, with the index still open (a copy of DATA
+ * taken while the server runs): an operation's finish (file names, folder), a DICOMweb delete (the QIDO row's
+ * PatientName and PatientID), a store delete, a dataset delete each checkpoint and truncate the WAL, and
+ * secure_delete zeroes the old cells. A STOW forgets nothing: its WAL is not truncated. (Red team round 4,
+ * finding 03.) [docs/decisions.md "What the index forgets"] */
+static void test_sqlite_forget_leaves_no_wal(void **state)
+{
+    (void)state;
+    dv_error err;
+    dvs_index *ix = open_sqlite("index-wal.sqlite");
+    int64_t sid = new_store(ix, "d", "s");
+    put_named(ix, sid, "1.1", "1.1.1", "1.1.1.1", "PID778812", "Zwanenburg^Hieronymus", "20200101", "CT", DVS_OK);
+    put(ix, sid, "1.9", "1.9.1", "1.9.1.1", "Q", "20200101", "CT", DVS_OK); /* another study stays */
+    assert_true(file_size("index-wal.sqlite-wal") > 0);
+    assert_true(file_holds("index-wal.sqlite-wal", "Zwanenburg^Hieronymus"));
+    int n = 0;
+    assert_int_equal(ix->ops->instances_delete(ix, sid, "1.1", "1.1.1", "1.1.1.1", count_ref, &n, &err), DVS_OK);
+    assert_int_equal(file_size("index-wal.sqlite-wal"), 0);
+    assert_false(file_holds("index-wal.sqlite", "Zwanenburg^Hieronymus"));
+    assert_false(file_holds("index-wal.sqlite", "PID778812"));
+    /* an import's folder and file name */
+    dvs_operation op;
+    memset(&op, 0, sizeof op);
+    op.dataset_id = 1;
+    snprintf(op.api_method, sizeof op.api_method, "import");
+    op.request_json = (char *)"{\"kind\":\"import\",\"dst\":1,\"folder\":\"/r/Quackenbush_Ottoline\"}";
+    assert_int_equal(ix->ops->op_create(ix, &op, &err), DVS_OK);
+    dvs_op_item it;
+    memset(&it, 0, sizeof it);
+    it.seq = 1;
+    it.dst_store_id = sid;
+    snprintf(it.path, sizeof it.path, "Quackenbush_Ottoline_PID000002.dcm");
+    assert_int_equal(ix->ops->op_items_add(ix, op.id, &it, 1, &err), DVS_OK);
+    assert_true(file_holds("index-wal.sqlite-wal", "Quackenbush_Ottoline"));
+    assert_int_equal(ix->ops->op_finish(ix, op.id, "{\"response\":{}}", &err), DVS_OK);
+    assert_int_equal(file_size("index-wal.sqlite-wal"), 0);
+    assert_false(file_holds("index-wal.sqlite", "Quackenbush_Ottoline"));
+    /* a store delete and a dataset delete */
+    put_named(ix, sid, "1.2", "1.2.1", "1.2.1.1", "PID000003", "Nachtegaal^Ida", "20200101", "CT", DVS_OK);
+    assert_true(file_size("index-wal.sqlite-wal") > 0);
+    assert_int_equal(ix->ops->store_delete(ix, sid, &err), DVS_OK);
+    assert_int_equal(file_size("index-wal.sqlite-wal"), 0);
+    assert_false(file_holds("index-wal.sqlite", "Nachtegaal^Ida"));
+    int64_t sid2 = new_store(ix, "d2", "s");
+    put_named(ix, sid2, "1.3", "1.3.1", "1.3.1.1", "PID000004", "Oosterhuis^Bram", "20200101", "CT", DVS_OK);
+    dvs_dataset d;
+    assert_int_equal(ix->ops->dataset_get(ix, "p", "l", "d2", &d, &err), DVS_OK);
+    int64_t *stores = NULL;
+    size_t nstores = 0;
+    assert_int_equal(ix->ops->dataset_delete(ix, d.id, &stores, &nstores, &err), DVS_OK);
+    free(stores);
+    assert_int_equal(file_size("index-wal.sqlite-wal"), 0);
+    assert_false(file_holds("index-wal.sqlite", "Oosterhuis^Bram"));
+    assert_false(file_holds("index-wal.sqlite", "PID000004"));
+    ix->ops->close(ix);
+}
+
 /* A dataset's key: created once (0600 in a 0700 DATA/keys), the same key at every later use (same UIDs),
  * one per dataset, gone with its dataset. [docs/server.md "The dataset key"] */
 static void test_dataset_key(void **state)
@@ -2124,6 +2289,9 @@ int main(void)
         cmocka_unit_test(test_qido_plans_sqlite),
         cmocka_unit_test(test_instances_delete_sqlite),
         cmocka_unit_test(test_instances_delete_postgresql),
+        cmocka_unit_test(test_op_finish_forgets_paths),
+        cmocka_unit_test(test_op_finish_forgets_paths_postgresql),
+        cmocka_unit_test(test_sqlite_forget_leaves_no_wal),
         cmocka_unit_test(test_operations_sqlite),
         cmocka_unit_test(test_operations_postgresql),
         cmocka_unit_test(test_operation_items_sqlite),
