@@ -63,14 +63,17 @@ static const char ACTION_LIST[] =
 /* ------------------------------------------------------------------------------------------------------ */
 /* Messages                                                                                                */
 
-/* The flags of the parse under way on this thread (DV_CONFIG_VALUE_FREE): set and cleared by
- * dv_config_parse_flags only. A thread-local rather than a parameter of every parse_* function: the flag only
- * changes what the message builders below write, and they are the only readers. */
-static _Thread_local unsigned parse_flags;
+/* The error a parse fills and its flags (DV_CONFIG_VALUE_FREE: a config read from a file the client only named,
+ * whose text no message may quote), passed down every parse_* function: only the message builders below read the
+ * flags. */
+typedef struct cerr {
+    dv_error *e;
+    unsigned flags;
+} cerr;
 
-static int value_free(void)
+static int value_free(const cerr *err)
 {
-    return (parse_flags & DV_CONFIG_VALUE_FREE) != 0;
+    return (err->flags & DV_CONFIG_VALUE_FREE) != 0;
 }
 
 /* Copy s into out as printable ASCII: bytes outside 0x20..0x7E as \xNN, '"' and '\\' escaped when
@@ -112,9 +115,9 @@ static const char *show_n(char *out, size_t cap, const char *s, size_t max, int 
 
 /* A value of the input, for a message. Under value_free the sites that would quote one use cfail_value; this
  * is the backstop should one be missed. */
-static const char *show(char *out, size_t cap, const char *s)
+static const char *show(const cerr *err, char *out, size_t cap, const char *s)
 {
-    if (value_free()) {
+    if (value_free(err)) {
         snprintf(out, cap, "(not shown)");
         return out;
     }
@@ -122,30 +125,30 @@ static const char *show(char *out, size_t cap, const char *s)
 }
 
 /* DV_ERR_CONFIG with "<path>: <message>". */
-static int cfail(dv_error *err, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int cfail(dv_error *err, const char *path, const char *fmt, ...)
+static int cfail(cerr *err, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int cfail(cerr *err, const char *path, const char *fmt, ...)
 {
     char msg[DV_ERROR_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return dv_fail(err, DV_ERR_CONFIG, "%s: %s", path, msg);
+    return dv_fail(err->e, DV_ERR_CONFIG, "%s: %s", path, msg);
 }
 
 /* cfail for a message that quotes a value of the input (fmt); under value_free the fixed text quiet instead. */
-static int cfail_value(dv_error *err, const char *path, const char *quiet, const char *fmt, ...)
+static int cfail_value(cerr *err, const char *path, const char *quiet, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static int cfail_value(dv_error *err, const char *path, const char *quiet, const char *fmt, ...)
+static int cfail_value(cerr *err, const char *path, const char *quiet, const char *fmt, ...)
 {
-    if (value_free())
-        return dv_fail(err, DV_ERR_CONFIG, "%s: %s", path, quiet);
+    if (value_free(err))
+        return dv_fail(err->e, DV_ERR_CONFIG, "%s: %s", path, quiet);
     char msg[DV_ERROR_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return dv_fail(err, DV_ERR_CONFIG, "%s: %s", path, msg);
+    return dv_fail(err->e, DV_ERR_CONFIG, "%s: %s", path, msg);
 }
 
 /* A warning: a fixed text naming a JSON path (never a value). Warnings past DV_CONFIG_MAX_WARNINGS are
@@ -161,9 +164,9 @@ static void add_warning(dv_config *cfg, const char *fmt, ...)
     va_end(ap);
 }
 
-static int nomem(dv_error *err)
+static int nomem(cerr *err)
 {
-    return dv_fail(err, DV_ERR_NOMEM, "config: out of memory while parsing the configuration");
+    return dv_fail(err->e, DV_ERR_NOMEM, "config: out of memory while parsing the configuration");
 }
 
 /* parent.key, with the key sanitised (keys come from the input). key is a schema field's name as written (its
@@ -193,9 +196,9 @@ static size_t key_position(const json_t *obj, const char *key)
 
 /* The path of a key of obj the schema does not know: parent.key, or parent.<key N> under value_free (the key
  * may be a value of the file: a pseudonym map's patient name). */
-static void path_unknown_key(char *out, const char *parent, const json_t *obj, const char *key)
+static void path_unknown_key(const cerr *err, char *out, const char *parent, const json_t *obj, const char *key)
 {
-    if (!value_free()) {
+    if (!value_free(err)) {
         if (parent[0])
             path_key(out, parent, key);
         else
@@ -255,7 +258,7 @@ static const char *written_as(const json_t *obj, const char *key)
 /* Every key of obj must name one of the fields list[] (by its JSON or proto name), and no field may be given under
  * both names; the first key that breaks either is an error at its path. [test_config: test_unknown_fields,
  * test_proto_field_names] */
-static int check_keys(const json_t *obj, const char *path, const char *const *list, size_t n, dv_error *err)
+static int check_keys(const json_t *obj, const char *path, const char *const *list, size_t n, cerr *err)
 {
     const char *key = NULL, *other = NULL;
     dv_json_names_result r = dv_json_names_check(obj, list, n, &key, &other);
@@ -266,7 +269,7 @@ static int check_keys(const json_t *obj, const char *path, const char *const *li
         path_key(p, path, key);
         return cfail(err, p, "the same field as %s (a field is given once, by its JSON or its proto name)", other);
     }
-    path_unknown_key(p, path, obj, key);
+    path_unknown_key(err, p, path, obj, key);
     return cfail(err, p, "unknown field");
 }
 
@@ -290,7 +293,7 @@ static void enum_names(char *out, size_t cap, const enum_entry *tab, size_t n)
 
 /* v is non-NULL. Returns the entry, or NULL with err set. */
 static const enum_entry *parse_enum(const json_t *v, const char *path, const enum_entry *tab, size_t n,
-                                    dv_error *err)
+                                    cerr *err)
 {
     char names[400];
     enum_names(names, sizeof names, tab, n);
@@ -305,7 +308,7 @@ static const enum_entry *parse_enum(const json_t *v, const char *path, const enu
     }
     char q[SHOW_MAX * 4 + 8], quiet[sizeof names + 64];
     snprintf(quiet, sizeof quiet, "unknown value; expected one of %s", names);
-    cfail_value(err, path, quiet, "unknown value \"%s\"; expected one of %s", show(q, sizeof q, s), names);
+    cfail_value(err, path, quiet, "unknown value \"%s\"; expected one of %s", show(err, q, sizeof q, s), names);
     return NULL;
 }
 
@@ -374,12 +377,12 @@ typedef enum query_mode {
 /* Resolve one query string. need_vr: 0, or DV_VR_UI / DV_VR_SQ for regenUidTag / recurseTag. Every message
  * quotes the query (or its tag number); resolve_query replaces them under value_free. */
 static int resolve_query_quoting(const char *s, size_t slen, query_mode mode, uint16_t need_vr, const char *action,
-                         const char *path, dv_query *q, dv_error *err)
+                         const char *path, dv_query *q, cerr *err)
 {
     char shown[SHOW_MAX * 4 + 8];
     const dv_dict_entry *entry = NULL;
 
-    show(shown, sizeof shown, s);
+    show(err, shown, sizeof shown, s);
     memset(q, 0, sizeof *q);
     if (strlen(s) != slen) /* cannot happen without JSON_ALLOW_NUL; kept as a guard */
         return cfail(err, path, "query contains a NUL character");
@@ -479,11 +482,11 @@ static int resolve_query_quoting(const char *s, size_t slen, query_mode mode, ui
 /* resolve_query_quoting, whose message under value_free is a fixed text: the query of a file may be a patient
  * ID, and even its tag number (8 hex digits) would repeat it. */
 static int resolve_query(const char *s, size_t slen, query_mode mode, uint16_t need_vr, const char *action,
-                         const char *path, dv_query *q, dv_error *err)
+                         const char *path, dv_query *q, cerr *err)
 {
     if (resolve_query_quoting(s, slen, mode, need_vr, action, path, q, err) == 0)
         return 0;
-    if (value_free() && (!err || err->code == DV_ERR_CONFIG))
+    if (value_free(err) && (!err->e || err->e->code == DV_ERR_CONFIG))
         return cfail(err, path, mode == QUERIES_TAG_FILTER
                                     ? "not a DICOM keyword or tag ID this list accepts"
                                     : "not a tag ID, DICOM keyword or VR this action accepts");
@@ -493,7 +496,7 @@ static int resolve_query(const char *s, size_t slen, query_mode mode, uint16_t n
 /* Parse a JSON array of query strings into a fresh array (extra = spare slots left zeroed at the end).
  * *out is owned by the caller as soon as it is set, even on error. */
 static int parse_queries(const json_t *v, const char *path, query_mode mode, uint16_t need_vr, const char *action,
-                         size_t extra, dv_query **out, size_t *nout, dv_error *err)
+                         size_t extra, dv_query **out, size_t *nout, cerr *err)
 {
     *out = NULL;
     *nout = 0;
@@ -538,9 +541,9 @@ static const struct {
     {"cleanTextTag", DV_ACTION_CLEAN_TEXT}, {"cleanImageTag", DV_ACTION_CLEAN_IMAGE},
 };
 
-static int parse_image_config(const json_t *v, const char *path, dv_image_config *out, dv_error *err);
+static int parse_image_config(const json_t *v, const char *path, dv_image_config *out, cerr *err);
 
-static int parse_action(const json_t *a, const char *path, dv_config_action *act, dv_error *err)
+static int parse_action(const json_t *a, const char *path, dv_config_action *act, cerr *err)
 {
     static const char *const keys[] = {"queries",     "keepTag",    "removeTag",    "deleteTag",    "resetTag",
                                        "regenUidTag", "recurseTag", "cleanTextTag", "cleanImageTag"};
@@ -594,7 +597,7 @@ static int parse_action(const json_t *a, const char *path, dv_config_action *act
     return parse_queries(queries, p, QUERIES_ACTION, need, name, 0, &act->queries, &act->nqueries, err);
 }
 
-static int parse_actions(const json_t *v, const char *path, dv_config *cfg, dv_error *err)
+static int parse_actions(const json_t *v, const char *path, dv_config *cfg, cerr *err)
 {
     if (!json_is_array(v))
         return cfail(err, path, "must be an array of Action objects");
@@ -631,7 +634,7 @@ static const enum_entry TEXT_REDACTION_MODES[] = {
 
 /* An array of infoType names, copied into *names (owned by the caller as soon as it is set, even on error).
  * The names are not checked against a list: the DLP infoType catalogue is open-ended. */
-static int parse_info_type_list(const json_t *x, const char *path, char ***names, size_t *count, dv_error *err)
+static int parse_info_type_list(const json_t *x, const char *path, char ***names, size_t *count, cerr *err)
 {
     *names = NULL;
     *count = 0;
@@ -662,7 +665,7 @@ static int parse_info_type_list(const json_t *x, const char *path, char ***names
 
 /* Validate an ImageConfig (gcp-api.md 5 and 10) into *out (owned by the caller even on error). Whether it can
  * be carried out is decided later (dv_image_config_is_noop, dv_config_refuse_unbuilt). */
-static int parse_image_config(const json_t *v, const char *path, dv_image_config *out, dv_error *err)
+static int parse_image_config(const json_t *v, const char *path, dv_image_config *out, cerr *err)
 {
     static const char *const keys[] = {"textRedactionMode", "additionalInfoTypes", "excludeInfoTypes"};
     char p[PATH_MAX_LEN];
@@ -698,7 +701,7 @@ static int parse_image_config(const json_t *v, const char *path, dv_image_config
             if (t < 0 || t == DV_IT_CTX) {
                 char q[PATH_MAX_LEN], shown[SHOW_MAX * 4 + 8];
                 path_index(q, p, i);
-                show(shown, sizeof shown, s);
+                show(err, shown, sizeof shown, s);
                 return cfail_value(err, q, UNKNOWN_INFOTYPE,
                                    "unknown infoType \"%s\" (docs/text.md lists the infoTypes dicomveil detects)",
                                    shown);
@@ -729,7 +732,7 @@ static const enum_entry TEXT_PROFILES[] = {
 };
 
 /* An array of infoType names -> a set; an unknown name is an error naming its path. */
-static int parse_info_type_set(const json_t *x, const char *path, dv_infotype_set *set, dv_error *err)
+static int parse_info_type_set(const json_t *x, const char *path, dv_infotype_set *set, cerr *err)
 {
     char **names;
     size_t n;
@@ -739,7 +742,7 @@ static int parse_info_type_set(const json_t *x, const char *path, dv_infotype_se
         if (rc == 0 && (t < 0 || t == DV_IT_CTX)) {
             char p[PATH_MAX_LEN], shown[SHOW_MAX * 4 + 8];
             path_index(p, path, i);
-            show(shown, sizeof shown, names[i]);
+            show(err, shown, sizeof shown, names[i]);
             rc = cfail_value(err, p, UNKNOWN_INFOTYPE,
                              "unknown infoType \"%s\" (docs/text.md lists the infoTypes dicomveil detects)", shown);
         } else if (rc == 0) {
@@ -751,7 +754,7 @@ static int parse_info_type_set(const json_t *x, const char *path, dv_infotype_se
     return rc;
 }
 
-static int check_string_member(const json_t *obj, const char *key, const char *path, dv_error *err)
+static int check_string_member(const json_t *obj, const char *key, const char *path, cerr *err)
 {
     const json_t *x = get(obj, key);
     if (x && !json_is_string(x)) {
@@ -765,7 +768,7 @@ static int check_string_member(const json_t *obj, const char *key, const char *p
 /* DateShiftConfig / CryptoHashConfig: {cryptoKey, kmsWrapped {cryptoKey, wrappedKey}}, not both. cryptoKey is
  * the base64 of a 16-, 24- or 32-byte key; without it the run's key is used (DECISIONS 7). kmsWrapped needs a
  * Cloud KMS, which an offline tool does not have: refused at its path. */
-static int parse_key_config(const json_t *v, const char *path, dv_xform *xf, dv_error *err)
+static int parse_key_config(const json_t *v, const char *path, dv_xform *xf, cerr *err)
 {
     static const char *const keys[] = {"cryptoKey", "kmsWrapped"};
     static const char *const kms_keys[] = {"cryptoKey", "wrappedKey"};
@@ -799,7 +802,7 @@ static int parse_key_config(const json_t *v, const char *path, dv_xform *xf, dv_
 
 /* maskingCharacter: exactly one character (code point), printable, and not a DICOM delimiter (\ ^ =), so a
  * masked value stays valid in every text VR (docs/text.md). */
-static int parse_mask_char(const json_t *x, const char *path, dv_xform *xf, dv_error *err)
+static int parse_mask_char(const json_t *x, const char *path, dv_xform *xf, cerr *err)
 {
     const unsigned char *s = (const unsigned char *)json_string_value(x);
     size_t n = json_string_length(x);
@@ -814,7 +817,7 @@ static int parse_mask_char(const json_t *x, const char *path, dv_xform *xf, dv_e
 }
 
 static int parse_info_type_transformation(const json_t *v, const char *path, dv_text_xform_cfg *out,
-                                          dv_error *err)
+                                          cerr *err)
 {
     static const char *const configs[] = {"redactConfig", "characterMaskConfig", "replaceWithInfoTypeConfig",
                                           "dateShiftConfig", "cryptoHashConfig"};
@@ -872,7 +875,7 @@ static int parse_info_type_transformation(const json_t *v, const char *path, dv_
     return 0;
 }
 
-static int parse_text_config(const json_t *v, const char *path, dv_text_config *tc, dv_error *err)
+static int parse_text_config(const json_t *v, const char *path, dv_text_config *tc, cerr *err)
 {
     static const char *const keys[] = {"profileType", "additionalTransformations", "excludeInfoTypes",
                                        "transformations"};
@@ -918,7 +921,7 @@ static int parse_text_config(const json_t *v, const char *path, dv_text_config *
     return 0;
 }
 
-static int parse_options(const json_t *v, const char *path, dv_config *cfg, dv_error *err)
+static int parse_options(const json_t *v, const char *path, dv_config *cfg, cerr *err)
 {
     static const char *const keys[] = {"primaryIds", "cleanDescriptors", "cleanImage"};
     char p[PATH_MAX_LEN];
@@ -978,7 +981,7 @@ static void warn_kept_pixels(dv_config *cfg, const char *actions_path)
         }
 }
 
-static int parse_tag_config(const json_t *v, const char *path, dv_config *cfg, dv_error *err)
+static int parse_tag_config(const json_t *v, const char *path, dv_config *cfg, cerr *err)
 {
     static const char *const keys[] = {"profileType", "options", "actions"};
     char p[PATH_MAX_LEN];
@@ -1015,7 +1018,7 @@ static int parse_tag_config(const json_t *v, const char *path, dv_config *cfg, d
 
 /* TagFilterList {tags: [...]}: keywords or tag IDs (no VRs); an empty or absent list is allowed. */
 static int parse_tag_filter_list(const json_t *v, const char *path, size_t extra, dv_query **out, size_t *nout,
-                                 dv_error *err)
+                                 cerr *err)
 {
     static const char *const keys[] = {"tags"};
     *out = NULL;
@@ -1036,7 +1039,7 @@ static int parse_tag_filter_list(const json_t *v, const char *path, size_t extra
     return parse_queries(tags, p, QUERIES_TAG_FILTER, 0, NULL, extra, out, nout, err);
 }
 
-static int add_action(dv_config *cfg, dv_action_kind kind, dv_query *qs, size_t n, dv_error *err)
+static int add_action(dv_config *cfg, dv_action_kind kind, dv_query *qs, size_t n, cerr *err)
 {
     cfg->actions = calloc(1, sizeof *cfg->actions);
     if (!cfg->actions) {
@@ -1050,7 +1053,7 @@ static int add_action(dv_config *cfg, dv_action_kind kind, dv_query *qs, size_t 
     return 0;
 }
 
-static int parse_legacy(const json_t *v, const char *path, dv_config *cfg, dv_error *err)
+static int parse_legacy(const json_t *v, const char *path, dv_config *cfg, cerr *err)
 {
     static const char *const keys[] = {"filterProfile", "keepList", "removeList", "skipIdRedaction"};
     char p[PATH_MAX_LEN];
@@ -1139,7 +1142,7 @@ static int parse_legacy(const json_t *v, const char *path, dv_config *cfg, dv_er
 static const char *const CONFIG_KEYS[] = {"dicomTagConfig", "dicom", "image", "text", "fhir", "fhirFieldConfig",
                                           "operationMetadata", "annotation", "useRegionalDataProcessing"};
 
-static int parse_deidentify_config(const json_t *v, dv_config *cfg, dv_error *err)
+static int parse_deidentify_config(const json_t *v, dv_config *cfg, cerr *err)
 {
     const char *path = "config";
     char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
@@ -1206,13 +1209,13 @@ static const char *const REQUEST_KEYS[] = {"config", "destinationDataset", "dest
                                            "filterConfig"};
 
 /* A request body's own field that is a string, or absent; else an error at its path (the key as written). */
-static int check_request_string(const json_t *v, const char *key, dv_error *err)
+static int check_request_string(const json_t *v, const char *key, cerr *err)
 {
     const json_t *x = get(v, key);
     return x && !json_is_string(x) ? cfail(err, written_as(v, key), "must be a string") : 0;
 }
 
-static int parse_request(const json_t *v, dv_config *cfg, dv_error *err)
+static int parse_request(const json_t *v, dv_config *cfg, cerr *err)
 {
     const char *key = NULL, *other = NULL;
     dv_json_names_result r = dv_json_names_check(v, REQUEST_KEYS, COUNT(REQUEST_KEYS), &key, &other);
@@ -1226,7 +1229,7 @@ static int parse_request(const json_t *v, dv_config *cfg, dv_error *err)
             if (dv_json_name_matches(key, CONFIG_KEYS[i]))
                 return cfail(err, k,
                              "unknown field in a request body (DeidentifyConfig fields go inside \"config\")");
-        path_unknown_key(k, "", v, key);
+        path_unknown_key(err, k, "", v, key);
         return cfail(err, k, "unknown field");
     }
     /* The destination names mean nothing locally, but they must still be well-formed. */
@@ -1266,29 +1269,16 @@ int dv_config_parse(const char *json, size_t len, dv_config *cfg, dv_error *err)
     return dv_config_parse_flags(json, len, 0, cfg, err);
 }
 
-int dv_config_parse_flags(const char *json, size_t len, unsigned flags, dv_config *cfg, dv_error *err)
-{
-    parse_flags = flags;
-    int rc = dv_config_parse_all(json, len, cfg, err);
-    parse_flags = 0;
-    if (rc)
-        return -1;
-    if (dv_config_refuse_unbuilt(cfg, err)) {
-        dv_config_clear(cfg);
-        return -1;
-    }
-    return 0;
-}
-
-int dv_config_parse_all(const char *json, size_t len, dv_config *cfg, dv_error *err)
+/* dv_config_parse_all with the parse's error and flags (cerr). */
+static int parse_all(const char *json, size_t len, dv_config *cfg, cerr *err)
 {
     if (!cfg)
-        return dv_fail(err, DV_ERR_USAGE, "dv_config_parse: cfg is NULL");
+        return dv_fail(err->e, DV_ERR_USAGE, "dv_config_parse: cfg is NULL");
     memset(cfg, 0, sizeof *cfg);
     if (!json && len)
-        return dv_fail(err, DV_ERR_USAGE, "dv_config_parse: json is NULL");
+        return dv_fail(err->e, DV_ERR_USAGE, "dv_config_parse: json is NULL");
     if (len > DV_CONFIG_MAX_BYTES)
-        return dv_fail(err, DV_ERR_CONFIG, "config: the configuration is %zu bytes; the limit is 1 MiB (%zu bytes)",
+        return dv_fail(err->e, DV_ERR_CONFIG, "config: the configuration is %zu bytes; the limit is 1 MiB (%zu bytes)",
                        len, DV_CONFIG_MAX_BYTES);
 
     json_error_t jerr;
@@ -1298,9 +1288,9 @@ int dv_config_parse_all(const char *json, size_t len, dv_config *cfg, dv_error *
         if (json_error_code(&jerr) == json_error_out_of_memory)
             return nomem(err);
         char text[sizeof jerr.text * 4];
-        if (value_free()) /* jansson's text quotes the input ("near '...'") */
-            return dv_fail(err, DV_ERR_CONFIG, "config: invalid JSON at line %d, column %d", jerr.line, jerr.column);
-        return dv_fail(err, DV_ERR_CONFIG, "config: invalid JSON at line %d, column %d: %s", jerr.line,
+        if (value_free(err)) /* jansson's text quotes the input ("near '...'") */
+            return dv_fail(err->e, DV_ERR_CONFIG, "config: invalid JSON at line %d, column %d", jerr.line, jerr.column);
+        return dv_fail(err->e, DV_ERR_CONFIG, "config: invalid JSON at line %d, column %d: %s", jerr.line,
                        jerr.column, show_n(text, sizeof text, jerr.text, sizeof jerr.text, 0));
     }
 
@@ -1317,9 +1307,27 @@ int dv_config_parse_all(const char *json, size_t len, dv_config *cfg, dv_error *
         dv_config_clear(cfg);
         return -1;
     }
-    if (err)
-        dv_error_clear(err);
+    if (err->e)
+        dv_error_clear(err->e);
     return 0;
+}
+
+int dv_config_parse_flags(const char *json, size_t len, unsigned flags, dv_config *cfg, dv_error *err)
+{
+    cerr c = {err, flags};
+    if (parse_all(json, len, cfg, &c))
+        return -1;
+    if (dv_config_refuse_unbuilt(cfg, err)) {
+        dv_config_clear(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+int dv_config_parse_all(const char *json, size_t len, dv_config *cfg, dv_error *err)
+{
+    cerr c = {err, 0};
+    return parse_all(json, len, cfg, &c);
 }
 
 void dv_config_clear(dv_config *cfg)
