@@ -6,7 +6,8 @@
  * an error message must be a NUL-terminated string; dv_config_parse failing must leave the config cleared
  * (dv_config_clear on it stays safe, and is called); and a config that parses must compile: every refusal
  * belongs to the parser, whose message names the JSON path, so dv_plan_from_json may fail after a successful
- * parse only for lack of memory (a parse/compile disagreement would reach users as a late, vaguer error). */
+ * parse only for lack of memory (a parse/compile disagreement would reach users as a late, vaguer error). The bytes
+ * are also parsed as a file-read config (DV_CONFIG_VALUE_FREE), whose verdict must be the same. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_error(&err);
     if (rc != 0 && (cfg.actions != NULL || cfg.nactions != 0))
         fuzz_fail("dv_config_parse failed but left actions in the config");
+    dv_config_clear(&cfg);
+
+    /* The same bytes as a file the client only named (the server's gcsConfigUri): the same verdict, messages
+     * that quote nothing of the input. */
+    dv_error verr;
+    memset(&cfg, 0, sizeof cfg);
+    memset(&verr, 0, sizeof verr);
+    int vrc = dv_config_parse_flags(json, size, DV_CONFIG_VALUE_FREE, &cfg, &verr);
+    check_error(&verr);
+    if ((vrc == 0) != (rc == 0) && verr.code != DV_ERR_NOMEM && err.code != DV_ERR_NOMEM)
+        fuzz_fail("DV_CONFIG_VALUE_FREE changed whether a config parses");
     dv_config_clear(&cfg);
 
     if (rc == 0) {
