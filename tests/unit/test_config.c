@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "config/dv_config_ir.h"
+#include "dicomveil/dicomveil.h"
 #include "dicom/dv_vr.h"
 #include "engine/dv_plan.h"
 #include "dv_testkit.h"
@@ -591,6 +592,83 @@ static void test_value_free_errors(void **state)
         expect_value_free(cases[i].json, cases[i].value_free);
         expect_error(cases[i].json, cases[i].quoting); /* the client's own text: quoted as before */
     }
+}
+
+
+/* rev52: hostile file configs under DV_CONFIG_VALUE_FREE: a marker in keys and values at every level, wrong types,
+ * bad enums, duplicate keys, non-UTF-8, deep nesting, long strings. No message may show the marker. */
+static void test_rev52_value_free_hostile(void **state)
+{
+    (void)state;
+    static const char *const inputs[] = {
+        "{\"dicomTagConfig\": {\"options\": {\"QXZSEC\": 1}}}",
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"removeTag\": {\"QXZSEC\": 1}}]}}",
+        "{\"dicomTagConfig\": {\"actions\": [{\"QXZSEC\": 1}]}}",
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"cleanTextTag\": {\"QXZSEC\": 1}}]}}",
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"removeTag\": {}, \"keepTag\": {}, \"QXZSEC\": 1}]}}",
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"QXZSEC\"], \"regenUidTag\": {}}]}}",
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PatientName\"], \"regenUidTag\": {}}]}}",
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"PN\"], \"recurseTag\": {}}]}}",
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"7FE00010\"], \"cleanTextTag\": {}}]}}",
+        "{\"dicomTagConfig\": {\"actions\": [{\"queries\": [\"QXZSEC\"]}]}}",
+        "{\"dicomTagConfig\": {\"profileType\": [\"QXZSEC\"]}}",
+        "{\"dicomTagConfig\": {\"profileType\": {\"QXZSEC\": 1}}}",
+        "{\"dicomTagConfig\": {\"options\": {\"primaryIds\": \"QXZSEC\"}}}",
+        "{\"dicomTagConfig\": {\"options\": {\"cleanImage\": {\"textRedactionMode\": \"QXZSEC\"}}}}",
+        "{\"text\": {\"transformations\": [{\"infoTypes\": [\"PERSON_NAME\"], \"characterMaskConfig\": "
+        "{\"maskingCharacter\": \"QXZSEC\"}}]}}",
+        "{\"text\": {\"transformations\": [{\"infoTypes\": [\"PERSON_NAME\"], \"QXZSEC\": {}}]}}",
+        "{\"text\": {\"transformations\": [{\"infoTypes\": [\"PERSON_NAME\"], \"dateShiftConfig\": {\"cryptoKey\": "
+        "\"QXZSEC!!\"}}]}}",
+        "{\"text\": {\"transformations\": [{\"infoTypes\": [\"PERSON_NAME\"], \"cryptoHashConfig\": {\"cryptoKey\": "
+        "\"QXZSECQXZSECQXZSEC\"}}]}}",
+        "{\"text\": {\"transformations\": [{\"infoTypes\": [\"PERSON_NAME\"], \"dateShiftConfig\": {\"kmsWrapped\": "
+        "{\"QXZSEC\": 1}}}]}}",
+        "{\"text\": {\"transformations\": [{\"infoTypes\": [{\"QXZSEC\": 1}], \"redactConfig\": {}}]}}",
+        "{\"text\": {\"additionalTransformations\": [{\"QXZSEC\": 1}]}}",
+        "{\"text\": {\"QXZSEC\": 1}}",
+        "{\"image\": {\"textRedactionMode\": \"QXZSEC\"}}",
+        "{\"image\": {\"QXZSEC\": 1}}",
+        "{\"dicom\": {\"QXZSEC\": 1}}",
+        "{\"dicom\": {\"filterProfile\": \"QXZSEC\"}}",
+        "{\"dicom\": {\"keepList\": {\"QXZSEC\": 1}}}",
+        "{\"dicom\": {\"keepList\": {\"tags\": [\"PatientName\"]}, \"removeList\": {\"tags\": [\"QXZSEC\"]}}}",
+        "{\"fhir\": {\"QXZSEC\": 1}, \"QXZSEC\": 2}",
+        "{\"config\": {\"QXZSEC\": 1}, \"destinationDataset\": \"d\"}",
+        "{\"config\": {}, \"destinationDataset\": [\"QXZSEC\"]}",
+        "{\"config\": {}, \"destinationDataset\": \"QXZSEC\"}",
+        "{\"config\": {}, \"destinationStore\": \"QXZSEC/../x\"}",
+        "{\"config\": {}, \"gcsConfigUri\": \"QXZSEC\"}",
+        "{\"config\": {}, \"filterConfig\": {\"QXZSEC\": 1}}",
+        "{\"config\": {}, \"filterConfig\": {\"resourcePathsGcsUri\": 5}}",
+        "{\"QXZSEC\": 1, \"QXZSEC\": 2}",
+        "{\"dicomTagConfig\": {\"profileType\": \"KEEP_ALL_PROFILE\", \"profileType\": \"QXZSEC\"}}",
+        "{\"dicomTagConfig\": {\"profile_type\": \"KEEP_ALL_PROFILE\", \"profileType\": \"QXZSEC\"}}",
+        "{\"QXZSEC\xff\": 1}",
+        "{\"a\": \"QXZSEC\xc3\"}",
+        "{\"QXZSEC\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+        "\"QXZSEC\"",
+        "[\"QXZSEC\"]",
+        "{\"dicomTagConfig\": QXZSEC}",
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        dv_error err;
+        dv_error_clear(&err);
+        dv_plan *p = dv_plan_from_json_flags(inputs[i], strlen(inputs[i]), DV_CONFIG_VALUE_FREE, &err);
+        if (p) {
+            const char *sum = dv_plan_summary(p);
+            if (sum && strstr(sum, "QXZ"))
+                print_message("case %zu: summary shows it: %s\n", i, sum), bad++;
+            dv_plan_free(p);
+            continue;
+        }
+        if (strstr(err.message, "QXZ") || strstr(err.message, "515") || strstr(err.message, "585A"))
+            print_message("case %zu: %s\n", i, err.message), bad++;
+        else
+            print_message("ok %zu: %s\n", i, err.message);
+    }
+    assert_int_equal(bad, 0);
 }
 
 static void test_wrong_types_and_enums(void **state)
@@ -1505,6 +1583,7 @@ int main(void)
         cmocka_unit_test(test_conflicts),
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_value_free_errors),
+        cmocka_unit_test(test_rev52_value_free_hostile),
         cmocka_unit_test(test_wrong_types_and_enums),
         cmocka_unit_test(test_legacy_keep_list),
         cmocka_unit_test(test_legacy_remove_list),
