@@ -550,6 +550,8 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, p
                 dv_toks_free(&tk);
                 return -1;
             }
+            if (r > 0 && pass >= PASS_PINYIN + DV_PINYIN_READINGS && pass < PASS_HAN)
+                dl->parts[dl->nparts - 1].guess = 1; /* a customary spelling, not one of the name's readings */
             added |= r;
             /* the part with the one-letter words glued to it, and an Arabic one with or without its article
              * (clitics.h; the i18n audit: `زهراني` for PatientName `الزهراني`, and `לרוזנבלום`, kept) */

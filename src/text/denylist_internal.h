@@ -33,6 +33,8 @@ typedef struct dl_part {
     uint16_t name; /* which PN value */
     uint8_t role;
     uint8_t common; /* may not match alone without context */
+    uint8_t guess;  /* a customary spelling of a Han surname (pinyin.c: Cantonese, Hokkien...), no reading of the
+                     * name as written: a common word (Tan, Lee, Chin, Law) matches alone only after a title */
     uint8_t cjk;    /* Han, kana or Hangul: matched only inside runs of its script, never as a whole word */
     uint8_t inner;  /* looked for inside runs of its script: cjk, and Thai-like parts (DV_SCRIPT_SEA), which are
                      * whole words too */
