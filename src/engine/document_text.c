@@ -74,7 +74,7 @@ int dv_doc_mime_is_text(const uint8_t *m, size_t n)
 
 int dv_doc_has_pdf_header(const uint8_t *v, size_t n)
 {
-    return memmem(v, n < 1024 ? n : 1024, "%PDF-", 5) != NULL;
+    return memmem(v, n, "%PDF-", 5) != NULL;
 }
 
 int dv_doc_is_text(const uint8_t *v, size_t n)

@@ -14,8 +14,9 @@
  * can read: text/..., an XML or JSON type, model/obj or model/mtl. Case is ignored. */
 int dv_doc_mime_is_text(const uint8_t *m, size_t n);
 
-/* 1 when the first bytes (n of them) hold a PDF header (`%PDF-`) within the first 1024 bytes, where PDF readers
- * look for it. */
+/* 1 when v[0, n) holds a PDF header (`%PDF-`) anywhere: readers look for it in the first 1024 bytes, and some go on
+ * without one there (stop 52's review: a header past 1 KiB with ASCII85 streams, every byte printable, passed as
+ * text and was kept whole under DEIDENTIFY_TAG_CONTENTS). */
 int dv_doc_has_pdf_header(const uint8_t *v, size_t n);
 
 /* Is the document (its first n bytes) text a person could have typed (a CDA, an XML property list, a plain report)?

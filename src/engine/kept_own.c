@@ -272,6 +272,17 @@ int dv_kept_holds_own(apply_ctx *c, const dv_elem *e, const dv_match *m, dv_deci
         return 1;
     if (n == 0)
         return 0;
+    /* A private PDF (a vendor's report block) while the plan changes the patient's values: its text is in compressed
+     * streams no byte search reads, and a private value is never required: it goes, as a kept EncapsulatedDocument
+     * is refused (stop 52's review: a FlateDecode PDF naming the patient stayed in (0019,1010) under KEEP_ALL +
+     * removeTag). */
+    if (held && DV_TAG_IS_PRIVATE(e->tag) && c->nheld > c->nown) {
+        uint8_t head[1024];
+        size_t hn;
+        const uint8_t *h = dv_apply_value_head(c, e, head, sizeof head, &hn);
+        if (h && dv_doc_has_pdf_header(h, hn))
+            return 1;
+    }
     /* A standard value (scanned_for_own: waveform data, a LUT, an ICC profile, often Type 1) is emptied on a
      * hit, and its megabytes of binary meet a 4-letter name part by chance (the review: ~2 % per 10 MB of random 16-bit
      * samples): for it, name parts and IDs under 6 bytes are not looked for. */
@@ -288,29 +299,31 @@ int dv_kept_holds_own(apply_ctx *c, const dv_elem *e, const dv_match *m, dv_deci
     return encoded_held(c, e, std);
 }
 
-/* 1 when the text of a kept EncapsulatedDocument can be read whole from its bytes: a text document (no MIME type
- * naming another format, no control byte, no PDF header in its first DV_DOC_HEAD bytes: dv_doc_is_text, as the text
- * stage decides); 0 a PDF or any other format, whose text may be compressed, drawn glyph by glyph or an image;
- * -1 unreadable (err set). */
-#define DV_DOC_HEAD 4096u
+/* 1 when the text of a kept EncapsulatedDocument can be read whole from its bytes: a text document as the text
+ * stage reads one (no MIME type naming another format; no control byte and no PDF header anywhere in the whole
+ * value: dv_doc_is_text) that holds no run of base64 (dv_doc_drop_base64: a CDA's nonXMLBody PDF, an attachment);
+ * 0 a PDF or any other format, whose text may be compressed, drawn glyph by glyph, an image or encoded; -1
+ * unreadable (err set). Stop 52's review: the first 4 KiB decided, so a PDF whose header stood past 1 KiB with
+ * ASCII85 streams (every byte printable), a report with the name in base64 and a CDA's base64 PDF passed as text.
+ * A document over DV_TEXT_VALUE_MAX is not read: refused as unreadable. */
 static int kept_document_readable(apply_ctx *c, const dv_ds *ds, const dv_elem *e)
 {
     if (e->length == DV_UNDEFINED_LENGTH || (e->flags & (DV_ELEM_SEQUENCE | DV_ELEM_ENCAPSULATED)) ||
-        dv_doc_mime_says_binary(ds))
+        dv_doc_mime_says_binary(ds) || e->length > DV_TEXT_VALUE_MAX)
         return 0;
     if (e->length == 0)
         return 1;
-    uint8_t head[DV_DOC_HEAD];
-    size_t n = e->length < sizeof head ? (size_t)e->length : sizeof head;
-    const uint8_t *v = dv_elem_inline_value(e);
-    if (!v) {
-        uint64_t off;
-        const dv_source *src = dv_elem_source(c->inst, e, &off);
-        if (!src || src->read_at(src->ctx, off, head, n) != 0)
-            return dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
-        v = head;
+    size_t n = (size_t)e->length;
+    char *v = malloc(n);
+    if (!v)
+        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    if (dv_elem_read_value(c->inst, e, v, n) != 0) {
+        free(v);
+        return dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
     }
-    return dv_doc_is_text(v, n);
+    int readable = dv_doc_is_text((const uint8_t *)v, n) && !dv_doc_drop_base64(v, &n);
+    free(v);
+    return readable;
 }
 
 /* An EncapsulatedDocument the plan keeps as it is (KEEP_ALL; not a keepTag's) while it changes some of the patient's
@@ -318,9 +331,9 @@ static int kept_document_readable(apply_ctx *c, const dv_ds *ds, const dv_elem *
  * removed PatientName and PatientID in a kept PDF's text and in a CDA). A text document is looked at for the held
  * values but the instance's own UIDs (its UIDs are rewritten: keep_text); a hit, or a value that could not be held,
  * refuses the instance, alone: a kept document is not cleaned, and emptying a Type 1 document would write a report
- * without its report. A PDF or any other format is refused whatever its bytes show (stop 52): its text is in
- * compressed streams, glyph codes of its fonts or an image, so no byte search can say it names nobody; a keepTag
- * on it keeps it as it is. 0 kept, -1 refused or error (err set). */
+ * without its report. A PDF or any other format, or a text holding base64, is refused whatever its bytes show
+ * (stop 52): its text is in compressed streams, glyph codes of its fonts, an image or an encoding, so no byte search
+ * can say it names nobody; a keepTag on it keeps it as it is. 0 kept, -1 refused or error (err set). */
 int dv_kept_document_holds_own(apply_ctx *c, const dv_ds *ds, const dv_elem *e, const dv_match *m)
 {
     if (dv_apply_kept_by_keep_tag(m))
@@ -342,6 +355,8 @@ int dv_kept_document_holds_own(apply_ctx *c, const dv_ds *ds, const dv_elem *e, 
     }
     if (rc == 0 && n > 0 && c->nforeign)
         rc = holds_any(c, e, &c->scan_foreign, c->foreign, c->foreign_len, c->foreign_kind, c->nforeign, 0);
+    if (rc == 0 && n > 0) /* the held values base64- or hex-encoded, too short for a base64 run (the review) */
+        rc = encoded_held(c, e, 0);
     if (rc > 0)
         return dv_fail(c->err, DV_ERR_UNSUPPORTED,
                        "EncapsulatedDocument (0042,0011) may hold a name, ID, date, place or number the config removes, "

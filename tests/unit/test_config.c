@@ -595,9 +595,9 @@ static void test_value_free_errors(void **state)
 }
 
 
-/* rev52: hostile file configs under DV_CONFIG_VALUE_FREE: a marker in keys and values at every level, wrong types,
+/* Stop 52's review: hostile file configs under DV_CONFIG_VALUE_FREE: a marker in keys and values at every level, wrong types,
  * bad enums, duplicate keys, non-UTF-8, deep nesting, long strings. No message may show the marker. */
-static void test_rev52_value_free_hostile(void **state)
+static void test_value_free_hostile(void **state)
 {
     (void)state;
     static const char *const inputs[] = {
@@ -1583,7 +1583,7 @@ int main(void)
         cmocka_unit_test(test_conflicts),
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_value_free_errors),
-        cmocka_unit_test(test_rev52_value_free_hostile),
+        cmocka_unit_test(test_value_free_hostile),
         cmocka_unit_test(test_wrong_types_and_enums),
         cmocka_unit_test(test_legacy_keep_list),
         cmocka_unit_test(test_legacy_remove_list),
