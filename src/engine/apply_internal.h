@@ -64,7 +64,7 @@ typedef struct apply_ctx {
     int nwordtags;
     int nheld_dates, nheld_words; /* distinct dates and words in own[nown, nheld) */
     /* A date, name or ID the plan changes that own[] had no room for (or a value cut short): a kept private value
-     * cannot be cleared of it, so keeps_own_value deletes every one (fail closed; stop 43's red team: past 24
+     * cannot be cleared of it, so dv_kept_holds_own deletes every one (fail closed; stop 43's red team: past 24
      * words the mother's birth name was never looked for, and her name stayed in a vendor's blob). */
     int held_overflow;
     /* The date attributes note_own_dates could not read whole (tag, VR as read); past DV_OWN_CUT_MAX of them
@@ -73,12 +73,12 @@ typedef struct apply_ctx {
     uint32_t cut_tag[DV_OWN_CUT_MAX];
     uint16_t cut_vr[DV_OWN_CUT_MAX];
     size_t own_min;               /* the shortest of own[0, nown) (SIZE_MAX: none): a shorter text holds none */
-    /* own[0, nown) and own[0, nheld) made ready to be looked for (keeps_own_value), each when first needed, once
+    /* own[0, nown) and own[0, nheld) made ready to be looked for (dv_kept_holds_own), each when first needed, once
      * an instance; freed by dv_apply_text. */
     dv_own_scanner *scan_own, *scan_held;
-    dv_own_scanner *scan_std; /* own[0, nheld) for a standard value (keeps_own_value): no name part under 6 bytes */
+    dv_own_scanner *scan_std; /* own[0, nheld) for a standard value (dv_kept_holds_own): no name part under 6 bytes */
     dv_own_scanner *scan_foreign, *scan_foreign_std; /* foreign[0, nforeign), as scan_held and scan_std */
-    dv_own_scanner *scan_words; /* own[nown, nheld): the held values without the UIDs (kept_document_holds_own) */
+    dv_own_scanner *scan_words; /* own[nown, nheld): the held values without the UIDs (dv_kept_document_holds_own) */
     int nforeign;
     dv_own_scanner *scan_enc; /* enc[0, nenc) (dv_held_encoded_forms) */
     int nenc, enc_built;      /* enc_built: dv_held_encoded_forms ran (when a value first needs them: encoded_held) */
@@ -108,7 +108,7 @@ typedef struct apply_ctx {
      * (own_primary_ids): own[0, nown); a kept UI value naming one is regenerated too (keep_ui).
      * After them, the instance's top-level dates (DA, DT) and the patient's names and IDs that the plan changes
      * (dv_held_note_values): own[nown, nheld). A private value holding any of own[0, nheld) is deleted
-     * (keeps_own_value). own_kind: how each must stand to be found (dv_own_kind). */
+     * (dv_kept_holds_own). own_kind: how each must stand to be found (dv_own_kind). */
     char own[DV_OWN_MAX][DV_UID_MAX + 1];
     size_t own_len[DV_OWN_MAX];
     unsigned char own_kind[DV_OWN_MAX];
@@ -118,7 +118,7 @@ typedef struct apply_ctx {
     size_t foreign_len[DV_OWN_SCAN_MAX];
     unsigned char foreign_kind[DV_OWN_SCAN_MAX];
     /* The held values' encoded forms (base64, hex: dv_held_encoded_forms), decided with them: a list and scanner of
-     * their own, so a value the text stage cleans is looked at for them alone (cleaned_text_encodes_own). */
+     * their own, so a value the text stage cleans is looked at for them alone (dv_kept_cleaned_text_encodes_own). */
     char enc[DV_OWN_SCAN_MAX][DV_UID_MAX + 1];
     size_t enc_len[DV_OWN_SCAN_MAX];
     unsigned char enc_kind[DV_OWN_SCAN_MAX];

@@ -302,7 +302,7 @@ int dv_held_word_long_enough(const uint8_t *v, size_t n)
 }
 
 /* One name part or ID (long enough) into own[] among the words; with no room for it (and not held already) the
- * kept private values cannot be cleared of it: held_overflow, and keeps_own_value fails closed. */
+ * kept private values cannot be cleared of it: held_overflow, and dv_kept_holds_own fails closed. */
 static void hold_form(apply_ctx *c, const uint8_t *v, size_t n, dv_own_kind kind);
 
 /* Is v[0, n), a word or value of the other persons' and places' attributes (hold_others), no one's own: a
@@ -684,7 +684,7 @@ static int plan_keeps(apply_ctx *c, uint32_t tag, uint16_t vr)
  * written: a vendor's XML or a percent-encoded address writes M\xfcller of an ISO_IR 100 instance as UTF-8
  * (M%C3%BCller), and a blob kept from before an instance was switched to UTF-8 holds its Latin-1. The values
  * alone: their encoded forms are built when a value first asks (encoded_held), their other forms by dv_held_decide,
- * so a value the text stage cleans (cleaned_text_encodes_own) pays for neither. -1 out of memory. */
+ * so a value the text stage cleans (dv_kept_cleaned_text_encodes_own) pays for neither. -1 out of memory. */
 int dv_held_decide_values(apply_ctx *c)
 {
     c->values_decided = 1;
@@ -819,9 +819,6 @@ static void hold_joined_names(apply_ctx *c)
     }
 }
 
-/* A telephone number's digits as numbers are written without their punctuation: all of them (7 or more), and of 10
- * or more the last 7, the local number, also as NNN-NNNN (617-555-0143 as `6175550143`, `5550143`, `555-0143`),
- * as the text stage's deny-list holds a phone number (denylist.c). The value as written is held by hold_word. */
 /* A telephone number's digits, v[0, n) without its punctuation, into d (at most DV_UID_MAX): how many. */
 static size_t phone_digits(const uint8_t *v, size_t n, char d[DV_UID_MAX])
 {
@@ -832,6 +829,9 @@ static size_t phone_digits(const uint8_t *v, size_t n, char d[DV_UID_MAX])
     return k;
 }
 
+/* A telephone number's digits as numbers are written without their punctuation: all of them (7 or more), and of 10
+ * or more the last 7, the local number, also as NNN-NNNN (617-555-0143 as `6175550143`, `5550143`, `555-0143`),
+ * as the text stage's deny-list holds a phone number (denylist.c). The value as written is held by hold_word. */
 static void hold_phone_digits(apply_ctx *c, const uint8_t *v, size_t n)
 {
     char d[DV_UID_MAX];
