@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "dicom/dv_vr.h"
 #include "engine/opaque_ids.h"
@@ -548,5 +549,61 @@ int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, dv_own_scanner
     free(buf);
     if (found < 0)
         return dv_fail(err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
+    return found;
+}
+
+int dv_own_compressed(const uint8_t *v, size_t n)
+{
+    if (n >= 3 && v[0] == 0x1F && v[1] == 0x8B && v[2] == 8)
+        return 1;
+    return n >= 2 && (v[0] & 0x0F) == 8 && (v[0] >> 4) <= 7 && ((unsigned)v[0] << 8 | v[1]) % 31 == 0 &&
+           !(v[1] & 0x20);
+}
+
+int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t cap, uint32_t tag,
+                          dv_error *err)
+{
+    if (!sc || sc->n == 0 || zn == 0)
+        return 0;
+    uint8_t *buf = malloc(SCAN_CARRY + SCAN_PIECE);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (!buf || inflateInit2(&zs, 15 + 32) != Z_OK) { /* 15 + 32: zlib or gzip, told by the header */
+        free(buf);
+        return dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(tag));
+    }
+    sc->budget = cap * SCAN_BUDGET_PER_BYTE;
+    sc->decimal = 0;
+    zs.next_in = (Bytef *)z;
+    zs.avail_in = (uInt)(zn > UINT32_MAX ? UINT32_MAX : zn);
+    uint64_t out = 0;
+    size_t carry = 0;
+    int found = 0, first = 1;
+    for (;;) {
+        zs.next_out = buf + carry;
+        zs.avail_out = SCAN_PIECE;
+        int rc = inflate(&zs, Z_NO_FLUSH);
+        size_t fresh = SCAN_PIECE - zs.avail_out;
+        if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && fresh > 0)) {
+            found = rc == Z_MEM_ERROR ? dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(tag)) : 0;
+            break; /* not a stream after all (or cut short): its bytes as they are were looked at */
+        }
+        out += fresh;
+        int last = rc == Z_STREAM_END;
+        size_t have = carry + fresh;
+        if (first && sc->text_only && !mostly_text(buf, have))
+            break;
+        if ((found = scan(sc, buf, have, first, last)) != 0 || last)
+            break;
+        if (out > cap || (fresh == 0 && zs.avail_in == 0)) {
+            found = out > cap; /* longer than cap: not all looked at; else the stream ends early (truncated) */
+            break;
+        }
+        first = 0;
+        carry = have < SCAN_CARRY ? have : SCAN_CARRY;
+        memmove(buf, buf + have - carry, carry);
+    }
+    inflateEnd(&zs);
+    free(buf);
     return found;
 }

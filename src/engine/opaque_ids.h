@@ -75,4 +75,15 @@ void dv_own_scanner_free(dv_own_scanner *sc);
  * naming the tag) when its bytes cannot be read. */
 int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, dv_own_scanner *sc, dv_error *err);
 
+/* 1 when v[0, n) starts as a zlib or gzip stream: gzip's 1F 8B 08, or zlib's CM 8 with a window of at most 32 KiB,
+ * a valid FCHECK and no preset dictionary (a vendor's compressed block: GE's protocol data, a zipped XML). */
+int dv_own_compressed(const uint8_t *v, size_t n);
+
+/* Does the zlib or gzip stream z[0, zn) inflate to bytes holding one of sc's values (as dv_value_holds_own looks)?
+ * Inflated a piece at a time, at most cap bytes: 1 found, or the stream longer than cap or the look's budget spent
+ * (not all of it looked at: the safe answer); 0 none, or not a stream after all (an inflate error: the caller
+ * looked at its bytes as they are); -1 out of memory (err set, naming tag). */
+int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t cap, uint32_t tag,
+                          dv_error *err);
+
 #endif

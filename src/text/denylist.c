@@ -550,8 +550,9 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, p
                 dv_toks_free(&tk);
                 return -1;
             }
-            if (r > 0 && pass >= PASS_PINYIN + DV_PINYIN_READINGS && pass < PASS_HAN)
-                dl->parts[dl->nparts - 1].guess = 1; /* a customary spelling, not one of the name's readings */
+            dl_part *added_part = r > 0 ? &dl->parts[dl->nparts - 1] : NULL;
+            if (added_part && added_part->common && pass >= PASS_PINYIN + DV_PINYIN_READINGS && pass < PASS_HAN)
+                added_part->common = DL_COMMON_GUESS; /* a customary spelling, no reading of the name */
             added |= r;
             /* the part with the one-letter words glued to it, and an Arabic one with or without its article
              * (clitics.h; the i18n audit: `زهراني` for PatientName `الزهراني`, and `לרוזנבלום`, kept) */

@@ -13,6 +13,7 @@
 
 enum { PH_WORDS = 0, PH_DIGITS, PH_ORG };
 enum { ROLE_FAMILY = 0, ROLE_GIVEN, ROLE_MIDDLE, ROLE_PREFIX, ROLE_SUFFIX };
+enum { DL_COMMON_GUESS = 2 }; /* dl_part.common */
 
 #define DL_MAX_WORDS 16
 
@@ -32,9 +33,10 @@ typedef struct dl_part {
     uint16_t len;
     uint16_t name; /* which PN value */
     uint8_t role;
-    uint8_t common; /* may not match alone without context */
-    uint8_t guess;  /* a customary spelling of a Han surname (pinyin.c: Cantonese, Hokkien...), no reading of the
-                     * name as written: a common word (Tan, Lee, Chin, Law) matches alone only after a title */
+    /* may not match alone without context: 1; DL_COMMON_GUESS a common word (Tan, Lee, Chin, Law) that is a
+     * customary spelling of a Han surname (pinyin.c: Cantonese, Hokkien...), no reading of the name as written:
+     * alone only after a title */
+    uint8_t common;
     uint8_t cjk;    /* Han, kana or Hangul: matched only inside runs of its script, never as a whole word */
     uint8_t inner;  /* looked for inside runs of its script: cjk, and Thai-like parts (DV_SCRIPT_SEA), which are
                      * whole words too */

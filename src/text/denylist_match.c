@@ -436,7 +436,9 @@ static int match_names(dm *m, dv_error *err)
                  ((tk->t[at].shape & DV_TOK_CAP) && pt->len >= 3 && !clinical_next_to(m, at) &&
                   !((tk->t[at].shape & DV_TOK_POSS) && at + 1 < tk->n) &&
                   !(dv_lex_lookup(pt->key, pt->len) & (DV_LEX_EPONYM | DV_LEX_PARTICLE | DV_LEX_CLINICAL)));
-            if ((pt->len < 3 || (pt->guess && pt->common)) && !context_before(m, a))
+            if (pt->len < 3 && !context_before(m, a))
+                ok = 0;
+            if (__builtin_expect(pt->common == DL_COMMON_GUESS, 0) && !context_before(m, a))
                 ok = 0; /* a guessed spelling that is a word (`TEE`, `the CHIN`) alone: only after a title */
         }
         if (fulls == 0)
