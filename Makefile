@@ -49,7 +49,7 @@ FUZZ_INVARIANTS ?= 1
 BUILD_DIR  := build
 ASAN_DIR   := build-asan
 FUZZ_DIR   := build-fuzz
-FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_rle fuzz_jpeg_lossless fuzz_image_decode fuzz_text_detect fuzz_text_lexicon fuzz_text_transform fuzz_text_stage fuzz_router fuzz_multipart fuzz_qido fuzz_filter_file fuzz_textdetect fuzz_jpeg_dct fuzz_pixel_classify fuzz_wado_params fuzz_console_path fuzz_mpi_wire fuzz_codestream fuzz_journal_line fuzz_render fuzz_document_text
+FUZZ_TARGETS := fuzz_reader fuzz_deidentify fuzz_config fuzz_charset fuzz_rle fuzz_jpeg_lossless fuzz_image_decode fuzz_text_detect fuzz_text_lexicon fuzz_text_transform fuzz_text_stage fuzz_router fuzz_multipart fuzz_qido fuzz_filter_file fuzz_textdetect fuzz_jpeg_dct fuzz_pixel_classify fuzz_wado_params fuzz_console_path fuzz_mpi_wire fuzz_codestream fuzz_journal_line fuzz_render fuzz_document_text fuzz_inflated
 TIMES_FILE := $(BUILD_DIR)/make-test-times.txt
 
 # Sanitizer settings for every sanitized run (ctest under build-asan/, the fuzzers).
