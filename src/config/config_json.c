@@ -125,15 +125,22 @@ static const char *show(const cerr *err, char *out, size_t cap, const char *s)
 }
 
 /* DV_ERR_CONFIG with "<path>: <message>". */
+static int vcfail(cerr *err, const char *path, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static int vcfail(cerr *err, const char *path, const char *fmt, va_list ap)
+{
+    char msg[DV_ERROR_MESSAGE_MAX];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return dv_fail(err->e, DV_ERR_CONFIG, "%s: %s", path, msg);
+}
+
 static int cfail(cerr *err, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int cfail(cerr *err, const char *path, const char *fmt, ...)
 {
-    char msg[DV_ERROR_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int rc = vcfail(err, path, fmt, ap);
     va_end(ap);
-    return dv_fail(err->e, DV_ERR_CONFIG, "%s: %s", path, msg);
+    return rc;
 }
 
 /* cfail for a message that quotes a value of the input (fmt); under value_free the fixed text quiet instead. */
@@ -143,12 +150,11 @@ static int cfail_value(cerr *err, const char *path, const char *quiet, const cha
 {
     if (value_free(err))
         return dv_fail(err->e, DV_ERR_CONFIG, "%s: %s", path, quiet);
-    char msg[DV_ERROR_MESSAGE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int rc = vcfail(err, path, fmt, ap);
     va_end(ap);
-    return dv_fail(err->e, DV_ERR_CONFIG, "%s: %s", path, msg);
+    return rc;
 }
 
 /* A warning: a fixed text naming a JSON path (never a value). Warnings past DV_CONFIG_MAX_WARNINGS are
