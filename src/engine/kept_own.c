@@ -274,6 +274,23 @@ static int name_field_may_hold(apply_ctx *c, const dv_elem *e)
     return 0;
 }
 
+/* A kept private value whose bytes hide what they hold, while the plan changes the patient's values: a PDF (a
+ * vendor's report block: its text in compressed streams no byte search reads) goes, as a kept EncapsulatedDocument
+ * is refused (stop 52's review: a FlateDecode PDF naming the patient stayed in (0019,1010) under KEEP_ALL +
+ * removeTag); a zlib or gzip stream is inflated and looked at (inflated_holds). Judged by its first KiB. 1 it goes,
+ * 0 its bytes decide as any value's, -1 error. */
+static int private_container_holds(apply_ctx *c, const dv_elem *e)
+{
+    uint8_t head[1024];
+    size_t hn;
+    const uint8_t *h = dv_apply_value_head(c, e, head, sizeof head, &hn);
+    if (!h)
+        return 0;
+    if (dv_doc_has_pdf_header(h, hn))
+        return 1;
+    return dv_own_compressed(h, hn) ? inflated_holds(c, e) : 0;
+}
+
 /* 1 when e, a kept private value other than UI (an OB or UN blob, a text) or a kept address (UR), holds one of the
  * instance's own primary UIDs that the plan regenerates, or one of its dates, names or IDs the plan changes
  * (dv_held_note_values; opaque_ids.c says how a value must stand): kept, it would name the source study, series,
@@ -312,21 +329,10 @@ int dv_kept_holds_own(apply_ctx *c, const dv_elem *e, const dv_match *m, dv_deci
         return 1;
     if (n == 0)
         return 0;
-    /* A private PDF (a vendor's report block) while the plan changes the patient's values: its text is in compressed
-     * streams no byte search reads, and a private value is never required: it goes, as a kept EncapsulatedDocument
-     * is refused (stop 52's review: a FlateDecode PDF naming the patient stayed in (0019,1010) under KEEP_ALL +
-     * removeTag). */
     if (held && DV_TAG_IS_PRIVATE(e->tag) && c->nheld > c->nown) {
-        uint8_t head[1024];
-        size_t hn;
-        const uint8_t *h = dv_apply_value_head(c, e, head, sizeof head, &hn);
-        if (h && dv_doc_has_pdf_header(h, hn))
-            return 1;
-        if (h && dv_own_compressed(h, hn)) {
-            int z = inflated_holds(c, e);
-            if (z != 0)
-                return z;
-        }
+        int z = private_container_holds(c, e);
+        if (z != 0)
+            return z;
     }
     /* A standard value (scanned_for_own: waveform data, a LUT, an ICC profile, often Type 1) is emptied on a
      * hit, and its megabytes of binary meet a 4-letter name part by chance (the review: ~2 % per 10 MB of random 16-bit

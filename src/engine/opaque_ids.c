@@ -485,6 +485,15 @@ static int scan_inline(scanner *sc, const uint8_t *v, size_t n, const dv_elem *e
     return found;
 }
 
+/* After a piece of have bytes at buf is looked at, its last SCAN_CARRY bytes (or all it has) moved to buf's start,
+ * where the next piece follows them: how many. */
+static size_t carry_tail(uint8_t *buf, size_t have)
+{
+    size_t carry = have < SCAN_CARRY ? have : SCAN_CARRY;
+    memmove(buf, buf + have - carry, carry);
+    return carry;
+}
+
 /* Look for the values in a bulk value, read in pieces (SCAN_PIECE after a carry of SCAN_CARRY bytes); with decode,
  * in its bytes with their %XX escapes decoded (a name in an address: Homer%20Simpson), an escape cut by a piece's
  * end decoded with the next piece. *escapes: whether any %XX escape was seen (asked for by the caller, to know
@@ -518,8 +527,7 @@ static int scan_bulk(scanner *sc, const dv_instance *inst, const dv_elem *e, uin
         if (last)
             break;
         first = 0;
-        carry = have < SCAN_CARRY ? have : SCAN_CARRY;
-        memmove(buf, buf + have - carry, carry);
+        carry = carry_tail(buf, have);
     }
     return found;
 }
@@ -584,7 +592,7 @@ int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint6
         zs.avail_out = SCAN_PIECE;
         int rc = inflate(&zs, Z_NO_FLUSH);
         size_t fresh = SCAN_PIECE - zs.avail_out;
-        if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && fresh > 0)) {
+        if (rc != Z_OK && rc != Z_STREAM_END) {
             found = rc == Z_MEM_ERROR ? dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(tag)) : 0;
             break; /* not a stream after all (or cut short): its bytes as they are were looked at */
         }
@@ -600,8 +608,7 @@ int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint6
             break;
         }
         first = 0;
-        carry = have < SCAN_CARRY ? have : SCAN_CARRY;
-        memmove(buf, buf + have - carry, carry);
+        carry = carry_tail(buf, have);
     }
     inflateEnd(&zs);
     free(buf);
