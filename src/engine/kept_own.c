@@ -11,6 +11,7 @@
 #include "dicomveil/dicomveil.h"
 #include "engine/dv_plan.h"
 #include "engine/opaque_ids.h"
+#include "engine/packed_values.h"
 #include "engine/document_text.h"
 #include "dicom/dv_vr.h"
 #include "dict/dv_dict.h"
@@ -45,13 +46,14 @@ static int holds_any(apply_ctx *c, const dv_elem *e, dv_own_scanner **sc, const 
     return dv_value_holds_own(c->inst, e, *sc, c->err);
 }
 
-/* A kept private value that is a zlib or gzip stream (dv_own_compressed: GE's protocol data block, a vendor's
- * zipped XML), inflated and looked at for the held values, its own and the others' forms: its bytes as they are
- * show nothing of what it holds (stop 52, after the review's private PDF). At most DV_INFLATED_MAX bytes inflated,
- * from at most DV_TEXT_VALUE_MAX compressed: past either, not all could be looked at, and it goes (a private value
- * is never required). 1 holds one (or too big), 0 not (or no stream after all), -1 error. */
+/* A kept private value that is a zlib or gzip stream (GE's protocol data block, a vendor's zipped XML) or a ZIP
+ * archive (dv_packed_kind_of), inflated and looked at for the held values, its own and the others' forms: its bytes
+ * as they are show nothing of what it holds (stop 52, after the review's private PDF; ZIP at stop 53). At most
+ * DV_INFLATED_MAX bytes inflated, from at most DV_TEXT_VALUE_MAX packed: past either, not all could be looked at,
+ * and it goes (a private value is never required). 1 holds one (or too big, or an archive not all read), 0 not (or
+ * no stream after all), -1 error. */
 #define DV_INFLATED_MAX (64u << 20)
-static int inflated_holds(apply_ctx *c, const dv_elem *e)
+static int inflated_holds(apply_ctx *c, const dv_elem *e, dv_packed_kind kind)
 {
     if (e->length > DV_TEXT_VALUE_MAX)
         return 1;
@@ -67,12 +69,14 @@ static int inflated_holds(apply_ctx *c, const dv_elem *e)
         }
         z = loaded;
     }
+    int (*look)(dv_own_scanner *, const uint8_t *, size_t, uint64_t, uint32_t, dv_error *) =
+        kind == DV_PACKED_ZIP ? dv_zip_holds_own : dv_inflated_holds_own;
     int rc = scanner_ready(c, e, &c->scan_held, c->own, c->own_len, c->own_kind, c->nheld, 0);
     if (rc == 0)
-        rc = dv_inflated_holds_own(c->scan_held, z, zn, DV_INFLATED_MAX, e->tag, c->err);
+        rc = look(c->scan_held, z, zn, DV_INFLATED_MAX, e->tag, c->err);
     if (rc == 0 && c->nforeign &&
         (rc = scanner_ready(c, e, &c->scan_foreign, c->foreign, c->foreign_len, c->foreign_kind, c->nforeign, 0)) == 0)
-        rc = dv_inflated_holds_own(c->scan_foreign, z, zn, DV_INFLATED_MAX, e->tag, c->err);
+        rc = look(c->scan_foreign, z, zn, DV_INFLATED_MAX, e->tag, c->err);
     free(loaded);
     return rc;
 }
@@ -277,8 +281,9 @@ static int name_field_may_hold(apply_ctx *c, const dv_elem *e)
 /* A kept private value whose bytes hide what they hold, while the plan changes the patient's values: a PDF (a
  * vendor's report block: its text in compressed streams no byte search reads) goes, as a kept EncapsulatedDocument
  * is refused (stop 52's review: a FlateDecode PDF naming the patient stayed in (0019,1010) under KEEP_ALL +
- * removeTag); a zlib or gzip stream is inflated and looked at (inflated_holds). Judged by its first KiB. 1 it goes,
- * 0 its bytes decide as any value's, -1 error. */
+ * removeTag); a zlib or gzip stream or a ZIP archive is inflated and looked at (inflated_holds); a packed form not
+ * read here (bzip2, xz, zstd, 7-Zip, RAR...: dv_packed_kind_of) goes, as a PDF does. Judged by its first KiB. 1 it
+ * goes, 0 its bytes decide as any value's, -1 error. */
 static int private_container_holds(apply_ctx *c, const dv_elem *e)
 {
     uint8_t head[1024];
@@ -288,7 +293,10 @@ static int private_container_holds(apply_ctx *c, const dv_elem *e)
         return 0;
     if (dv_doc_has_pdf_header(h, hn))
         return 1;
-    return dv_own_compressed(h, hn) ? inflated_holds(c, e) : 0;
+    dv_packed_kind kind = dv_packed_kind_of(h, hn);
+    if (kind == DV_PACKED_UNREADABLE)
+        return 1;
+    return kind == DV_PACKED_NONE ? 0 : inflated_holds(c, e, kind);
 }
 
 /* 1 when e, a kept private value other than UI (an OB or UN blob, a text) or a kept address (UR), holds one of the

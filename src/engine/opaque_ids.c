@@ -15,7 +15,9 @@
 #include <zlib.h>
 
 #include "dicom/dv_vr.h"
+#include "engine/document_text.h"
 #include "engine/opaque_ids.h"
+#include "engine/packed_values.h"
 #include "text/id_number.h"
 #include "util/dv_hex.h"
 
@@ -560,27 +562,29 @@ int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, dv_own_scanner
     return found;
 }
 
-int dv_own_compressed(const uint8_t *v, size_t n)
+void dv_own_scanner_budget(dv_own_scanner *sc, uint64_t bytes)
 {
-    if (n >= 3 && v[0] == 0x1F && v[1] == 0x8B && v[2] == 8)
-        return 1;
-    return n >= 2 && (v[0] & 0x0F) == 8 && (v[0] >> 4) <= 7 && ((unsigned)v[0] << 8 | v[1]) % 31 == 0 &&
-           !(v[1] & 0x20);
+    sc->budget = bytes * SCAN_BUDGET_PER_BYTE;
 }
 
-int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t cap, uint32_t tag,
-                          dv_error *err)
+/* One inflation of z[0, zn) (window_bits 15 + 32: zlib or gzip, told by the header; -15: raw deflate, a ZIP entry's
+ * data), a piece at a time, each looked at after the carry of the one before, at most *left bytes out (*left is
+ * decremented by what came out). A first piece that is itself packed (dv_packed_kind_of: a ZIP in a gzip) or a PDF
+ * is taken as found: what it holds is not read here, and a private value is never required. *used: the input bytes
+ * taken; *ended: the stream ended. 1 found (or past *left, or the budget spent), 0 not (an inflate error or a cut
+ * stream: *ended 0), -1 out of memory (err set). */
+static int inflate_look(scanner *sc, const uint8_t *z, size_t zn, int window_bits, uint64_t *left, size_t *used,
+                        int *ended, uint32_t tag, dv_error *err)
 {
-    if (!sc || sc->n == 0 || zn == 0)
-        return 0;
+    *used = 0;
+    *ended = 0;
     uint8_t *buf = malloc(SCAN_CARRY + SCAN_PIECE);
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    if (!buf || inflateInit2(&zs, 15 + 32) != Z_OK) { /* 15 + 32: zlib or gzip, told by the header */
+    if (!buf || inflateInit2(&zs, window_bits) != Z_OK) {
         free(buf);
         return dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(tag));
     }
-    sc->budget = cap * SCAN_BUDGET_PER_BYTE;
     sc->decimal = 0;
     zs.next_in = (Bytef *)z;
     zs.avail_in = (uInt)(zn > UINT32_MAX ? UINT32_MAX : zn);
@@ -594,23 +598,46 @@ int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint6
         size_t fresh = SCAN_PIECE - zs.avail_out;
         if (rc != Z_OK && rc != Z_STREAM_END) {
             found = rc == Z_MEM_ERROR ? dv_fail(err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(tag)) : 0;
-            break; /* not a stream after all (or cut short): its bytes as they are were looked at */
+            break; /* not a stream after all (or cut short) */
         }
         out += fresh;
-        int last = rc == Z_STREAM_END;
+        *ended = rc == Z_STREAM_END;
         size_t have = carry + fresh;
+        if (first && (dv_packed_kind_of(buf, have) != DV_PACKED_NONE || dv_doc_has_pdf_header(buf, have))) {
+            found = 1;
+            break;
+        }
         if (first && sc->text_only && !mostly_text(buf, have))
             break;
-        if ((found = scan(sc, buf, have, first, last)) != 0 || last)
+        if ((found = scan(sc, buf, have, first, *ended)) != 0 || *ended)
             break;
-        if (out > cap || (fresh == 0 && zs.avail_in == 0)) {
-            found = out > cap; /* longer than cap: not all looked at; else the stream ends early (truncated) */
+        if (out > *left || (fresh == 0 && zs.avail_in == 0)) {
+            found = out > *left; /* longer than allowed: not all looked at; else the stream ends early (cut) */
             break;
         }
         first = 0;
         carry = carry_tail(buf, have);
     }
+    *used = zs.total_in;
+    *left = out > *left ? 0 : *left - out;
     inflateEnd(&zs);
     free(buf);
     return found;
+}
+
+int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t cap, uint32_t tag,
+                          dv_error *err)
+{
+    if (!sc || sc->n == 0 || zn == 0)
+        return 0;
+    dv_own_scanner_budget(sc, cap);
+    size_t used;
+    int ended;
+    return inflate_look(sc, z, zn, 15 + 32, &cap, &used, &ended, tag, err);
+}
+
+int dv_deflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *left, size_t *used,
+                          int *ended, uint32_t tag, dv_error *err)
+{
+    return inflate_look(sc, z, zn, -15, left, used, ended, tag, err);
 }

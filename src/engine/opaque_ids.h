@@ -75,15 +75,23 @@ void dv_own_scanner_free(dv_own_scanner *sc);
  * naming the tag) when its bytes cannot be read. */
 int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, dv_own_scanner *sc, dv_error *err);
 
-/* 1 when v[0, n) starts as a zlib or gzip stream: gzip's 1F 8B 08, or zlib's CM 8 with a window of at most 32 KiB,
- * a valid FCHECK and no preset dictionary (a vendor's compressed block: GE's protocol data, a zipped XML). */
-int dv_own_compressed(const uint8_t *v, size_t n);
-
 /* Does the zlib or gzip stream z[0, zn) inflate to bytes holding one of sc's values (as dv_value_holds_own looks)?
  * Inflated a piece at a time, at most cap bytes: 1 found, or the stream longer than cap or the look's budget spent
- * (not all of it looked at: the safe answer); 0 none, or not a stream after all (an inflate error: the caller
+ * (not all of it looked at: the safe answer), or inflating to a packed form again or a PDF (dv_packed_kind_of: not
+ * read twice over); 0 none, or not a stream after all (an inflate error: the caller
  * looked at its bytes as they are); -1 out of memory (err set, naming tag). */
 int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t cap, uint32_t tag,
                           dv_error *err);
+
+/* The look's budget (compares allowed) for bytes bytes of values: set once for the entries of one archive, which
+ * dv_deflated_holds_own share. */
+void dv_own_scanner_budget(dv_own_scanner *sc, uint64_t bytes);
+
+/* One raw deflate stream at z[0, zn) (a ZIP entry's data, whose end only the stream tells), inflated and looked at as
+ * dv_inflated_holds_own does, at most *left bytes out (decremented: an archive's entries share it) within the
+ * budget dv_own_scanner_budget set. *used: the input bytes the stream took; *ended: whether it ended (0: an inflate
+ * error or a cut stream). 1 found (or past *left, or the budget spent), 0 not, -1 out of memory (err set). */
+int dv_deflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *left, size_t *used,
+                          int *ended, uint32_t tag, dv_error *err);
 
 #endif

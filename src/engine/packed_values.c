@@ -1,0 +1,107 @@
+/* The packed forms of a kept private value (packed_values.h): which one a value starts as, and the walk of a ZIP
+ * archive's local headers to inflate each deflated entry (APPNOTE.TXT 4.3.7: local file header, data, optional data
+ * descriptor, repeated; then the central directory, whose names the caller reads as the archive's bytes). */
+#include <string.h>
+
+#include "engine/packed_values.h"
+
+/* An archive of more entries than this is not all looked at: deleted (the safe answer), not walked for minutes. */
+#define ZIP_ENTRIES_MAX 4096u
+
+#define ZIP_LOCAL_HEADER 30u
+#define ZIP_FLAG_ENCRYPTED 0x0001u
+#define ZIP_FLAG_DESCRIPTOR 0x0008u /* sizes follow the data, the header's are 0 */
+#define ZIP_STORED 0u
+#define ZIP_DEFLATED 8u
+
+static int starts(const uint8_t *v, size_t n, const char *sig, size_t k)
+{
+    return n >= k && memcmp(v, sig, k) == 0;
+}
+
+static uint32_t le16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return le16(p) | le16(p + 2) << 16;
+}
+
+/* zlib (RFC 1950: CM 8, a window of at most 32 KiB, a valid FCHECK, no preset dictionary) or gzip (1F 8B 08) */
+static int zlib_or_gzip(const uint8_t *v, size_t n)
+{
+    if (n >= 3 && v[0] == 0x1F && v[1] == 0x8B && v[2] == 8)
+        return 1;
+    return n >= 2 && (v[0] & 0x0F) == 8 && (v[0] >> 4) <= 7 && ((unsigned)v[0] << 8 | v[1]) % 31 == 0 &&
+           !(v[1] & 0x20);
+}
+
+/* bzip2 (`BZh` and a level, then a block's or the end's 48-bit magic), xz, zstd, LZ4 frames, 7-Zip, RAR, lzip,
+ * and Unix compress (1F 9D, flags with bits 5 and 6 clear and 9 to 16 bits a code) */
+static int other_packed(const uint8_t *v, size_t n)
+{
+    if (n >= 10 && v[0] == 'B' && v[1] == 'Z' && v[2] == 'h' && v[3] >= '1' && v[3] <= '9' &&
+        (memcmp(v + 4, "\x31\x41\x59\x26\x53\x59", 6) == 0 || memcmp(v + 4, "\x17\x72\x45\x38\x50\x90", 6) == 0))
+        return 1;
+    if (n >= 3 && v[0] == 0x1F && v[1] == 0x9D && !(v[2] & 0x60) && (v[2] & 0x1F) >= 9 && (v[2] & 0x1F) <= 16)
+        return 1;
+    return starts(v, n, "\xFD" "7zXZ\x00", 6) || starts(v, n, "\x28\xB5\x2F\xFD", 4) ||
+           starts(v, n, "\x04\x22\x4D\x18", 4) || starts(v, n, "7z\xBC\xAF\x27\x1C", 6) ||
+           starts(v, n, "Rar!\x1A\x07", 6) || starts(v, n, "LZIP\x01", 5);
+}
+
+dv_packed_kind dv_packed_kind_of(const uint8_t *v, size_t n)
+{
+    if (zlib_or_gzip(v, n))
+        return DV_PACKED_STREAM;
+    if (starts(v, n, "PK\x03\x04", 4))
+        return DV_PACKED_ZIP;
+    return other_packed(v, n) ? DV_PACKED_UNREADABLE : DV_PACKED_NONE;
+}
+
+/* A stored entry's first bytes: packed again, or a PDF, it is not read here (found); else its bytes are the
+ * archive's, which the caller looks at as they are. */
+static int stored_entry_holds(const uint8_t *v, size_t n)
+{
+    return dv_packed_kind_of(v, n) != DV_PACKED_NONE || (n >= 5 && memcmp(v, "%PDF-", 5) == 0);
+}
+
+int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t cap, uint32_t tag, dv_error *err)
+{
+    dv_own_scanner_budget(sc, cap);
+    uint64_t left = cap;
+    size_t off = 0;
+    for (unsigned entries = 0; zn - off >= 4 && memcmp(z + off, "PK\x03\x04", 4) == 0; entries++) {
+        if (entries == ZIP_ENTRIES_MAX || zn - off < ZIP_LOCAL_HEADER)
+            return 1;
+        const uint8_t *h = z + off;
+        uint32_t flags = le16(h + 6), method = le16(h + 8), csize = le32(h + 18), usize = le32(h + 22);
+        size_t data = off + ZIP_LOCAL_HEADER + le16(h + 26) + le16(h + 28);
+        if ((flags & ZIP_FLAG_ENCRYPTED) || csize == UINT32_MAX || usize == UINT32_MAX || data > zn)
+            return 1;
+        int descriptor = (flags & ZIP_FLAG_DESCRIPTOR) != 0;
+        size_t avail = zn - data;
+        if (method == ZIP_STORED) {
+            if (descriptor || csize > avail || stored_entry_holds(z + data, csize))
+                return 1;
+            off = data + csize;
+            continue;
+        }
+        if (method != ZIP_DEFLATED)
+            return 1;
+        size_t used;
+        int ended;
+        int rc = dv_deflated_holds_own(sc, z + data, descriptor ? avail : (csize < avail ? csize : avail), &left,
+                                       &used, &ended, tag, err);
+        if (rc != 0 || !ended)
+            return rc != 0 ? rc : 1;
+        off = data + (descriptor ? used : csize);
+        if (descriptor) /* CRC-32 and the two sizes, after an optional signature */
+            off += zn - off >= 4 && memcmp(z + off, "PK\x07\x08", 4) == 0 ? 16 : 12;
+        if (off > zn)
+            return 1;
+    }
+    return 0;
+}

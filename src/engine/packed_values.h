@@ -1,0 +1,32 @@
+/* What a kept private value packs: a zlib or gzip stream, a ZIP archive, or a packed form dicomveil does not read
+ * (bzip2, xz, zstd, LZ4, 7-Zip, RAR, Unix compress). Its bytes as they are show nothing of what it holds, so
+ * kept_own.c inflates what it can read and deletes what it cannot while the patient's values are held
+ * (docs/decisions.md "A kept private value holding the instance's own primary ID is deleted"). */
+#ifndef DV_ENGINE_PACKED_VALUES_H
+#define DV_ENGINE_PACKED_VALUES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dicomveil/dv_error.h"
+#include "engine/opaque_ids.h"
+
+typedef enum {
+    DV_PACKED_NONE,       /* bytes as they are */
+    DV_PACKED_STREAM,     /* zlib or gzip: dv_inflated_holds_own */
+    DV_PACKED_ZIP,        /* a ZIP archive's first local header: dv_zip_holds_own */
+    DV_PACKED_UNREADABLE, /* a packed form with a signature of its own that is not inflated here */
+} dv_packed_kind;
+
+/* What v[0, n), a value's first bytes, starts as. Only signatures of 4 bytes or more are taken (Unix compress's
+ * 1F 9D with a valid flags byte aside): a vendor's binary header meets a shorter one by chance. */
+dv_packed_kind dv_packed_kind_of(const uint8_t *v, size_t n);
+
+/* Does the ZIP archive z[0, zn) hold one of sc's values in an entry? Stored entries and the names are in the
+ * archive's bytes (the caller looks at those as they are); each deflated entry is inflated and looked at, at most
+ * cap bytes out over all of them. 1 found, or not all could be read (an encrypted entry, another method, ZIP64, a
+ * stored entry of unknown length, a deflate stream that does not end, too many entries, past cap): the safe
+ * answer; 0 every entry read and none found; -1 out of memory (err set, naming tag). */
+int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t cap, uint32_t tag, dv_error *err);
+
+#endif
