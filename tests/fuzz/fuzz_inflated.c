@@ -3,8 +3,8 @@
  * a vendor's compressed block, whose bytes are the file's, hostile.
  *
  * The input is the value. When it starts like a stream or an archive it is inflated (at most 1 MiB here: the
- * product's cap is 64 MiB, the loop is the same) and looked at for a few held values of every kind. Checks (abort, so libFuzzer
- * keeps the input):
+ * product's cap is 64 MiB, the loop is the same) and looked at for a few held values of every kind. Checks
+ * (abort, so libFuzzer keeps the input):
  *   1. the answer is 0 or 1 (never an error: the only error is out of memory);
  *   2. a value that inflates to bytes holding one of the values as a word is found: the input's own inflation
  *      (zlib's uncompress into a bounded buffer) is compared with the answer when it fits. */
