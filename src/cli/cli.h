@@ -53,6 +53,11 @@ void dvc_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * failures then read as one: test_cli_mpi). Cut at 4,000 bytes, under PIPE_BUF. */
 void dvc_vline(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/* ---- no_core.c ---- */
+/* Core dumps off for this process and its children (core size 0, not dumpable: a crash writes no copy of the
+ * PHI in memory), unless DV_CORE_DUMPS=1. 0 done or left as asked, -1 either call refused (the caller warns). */
+int dvc_no_core_dumps(void);
+
 /* ---- plan_load.c ---- */
 /* Read CFG (at most DV_CONFIG_MAX_BYTES) and compile it; prints its warnings. NULL after printing why (the
  * caller exits 2). The config path is not PHI and is named in messages. */

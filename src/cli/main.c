@@ -50,6 +50,10 @@ int main(int argc, char **argv)
         return DVC_EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    /* Every command may hold PHI in memory: no core file copies it (no_core.c). */
+    if (dvc_no_core_dumps() != 0)
+        dvc_errorf("warning: core dumps could not be turned off; a crash may write this process's memory to a "
+                   "core file");
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return DVC_EXIT_OK;
