@@ -11,7 +11,7 @@ also). Its first line is a directive naming the help text the page is built arou
 The line `@HELP@` is replaced by that help text turned into roff; `@VERSION@` and `@DATE@` (the date of the
 newest release in CHANGELOG.md, so a page is the same whenever it is built) are substituted anywhere.
 
-The conversion keeps every word of the help text in order (tests/integration/test_man_pages.sh checks that,
+The conversion keeps every word of the help text in order (tests/integration/test_man_pages.py checks that,
 and that every option a page names exists in --help): "Usage:" lines become SYNOPSIS; a line at column 0 like
 "Options (...):" or "Exit status: ..." starts a section; text at column 0 is filled, indented text (option
 tables) is kept as it is laid out.
