@@ -235,6 +235,11 @@ int dvc_output_stale(void *run, const char *name);
  * SIGKILLed attempt left in DST's study/series folders, and the folders that leaves empty. The number removed;
  * *failed: how many could not be (the last errno in *failed_errno). Only once no worker names a file. */
 size_t dvc_output_sweep_temps(int dst_fd, size_t *failed, int *failed_errno);
+/* At the end of a run without --resume, whose own temp names are all gone: warn (a count, no name) when DST holds
+ * temp names dvc_output_sweep_temps would remove, which an earlier run killed with SIGKILL left (stop 53's red
+ * team: they stayed in a release folder while the re-run exited 0). Nothing is removed: without a journal there is
+ * no record that DST is this run's (another run may be writing into it). */
+void dvc_output_note_temps(int dst_fd);
 struct dvc_claim;
 typedef struct dvc_put {
     /* in */

@@ -734,6 +734,8 @@ int dvc_cmd_deidentify(int argc, char **argv)
             run.stale_removed = dvc_journal_sweep(journal, out.dst_fd, dvc_output_stale, &run, &not_removed);
             if (not_removed)
                 rc = DVC_EXIT_FAILED;
+        } else {
+            dvc_output_note_temps(out.dst_fd);
         }
         if (o.report && dvc_report_write(o.report, &run, elapsed) < 0)
             rc = DVC_EXIT_FAILED;

@@ -322,6 +322,8 @@ static int rank0_finish(const dvm_args *a, dvm_coord *coord, dv_run *tally, dvc_
         rep.stale_removed = dvc_journal_sweep(a->journal, dst_fd, dvm_coord_stale, coord, &not_removed);
         if (not_removed)
             rc = DVC_EXIT_FAILED;
+    } else {
+        dvc_output_note_temps(dst_fd);
     }
     if (a->report && dvc_report_write(a->report, &rep, elapsed) < 0)
         rc = DVC_EXIT_FAILED;

@@ -419,8 +419,9 @@ static DIR *open_folder(int parent, const char *name)
     return d;
 }
 
-/* Remove the temp names in one series folder; the number removed, failures counted in *failed. */
-static size_t sweep_series(DIR *d, uid_t me, size_t *failed, int *failed_errno)
+/* Remove (with remove; else only count) the temp names in one series folder; the number removed or counted,
+ * failures to remove counted in *failed. */
+static size_t sweep_series(DIR *d, uid_t me, int remove, size_t *failed, int *failed_errno)
 {
     size_t removed = 0;
     int fd = dirfd(d);
@@ -431,7 +432,7 @@ static size_t sweep_series(DIR *d, uid_t me, size_t *failed, int *failed_errno)
         /* Regular and ours only: a link, a folder or another user's file of that name is not a temp we made. */
         if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_uid != me)
             continue;
-        if (unlinkat(fd, e->d_name, 0) == 0) {
+        if (!remove || unlinkat(fd, e->d_name, 0) == 0) {
             removed++;
         } else if (errno != ENOENT) {
             (*failed)++;
@@ -441,7 +442,9 @@ static size_t sweep_series(DIR *d, uid_t me, size_t *failed, int *failed_errno)
     return removed;
 }
 
-size_t dvc_output_sweep_temps(int dst_fd, size_t *failed, int *failed_errno)
+/* The walk of dvc_output_sweep_temps and dvc_output_note_temps: with remove, the temp names and the folders that
+ * held only them go; without, they are counted. */
+static size_t walk_temps(int dst_fd, int remove, size_t *failed, int *failed_errno)
 {
     size_t removed = 0;
     uid_t me = geteuid();
@@ -466,21 +469,36 @@ size_t dvc_output_sweep_temps(int dst_fd, size_t *failed, int *failed_errno)
             DIR *series = open_folder(dirfd(study), r->d_name);
             if (!series)
                 continue;
-            size_t n = sweep_series(series, me, failed, failed_errno);
+            size_t n = sweep_series(series, me, remove, failed, failed_errno);
             closedir(series);
             /* A folder a killed attempt made for that file alone goes too, as remove_stale does (ENOTEMPTY
              * decides): one uninterrupted run makes no folder without an output in it. */
-            if (n)
+            if (n && remove)
                 unlinkat(dirfd(study), r->d_name, AT_REMOVEDIR);
             in_study += n;
         }
         closedir(study);
-        if (in_study)
+        if (in_study && remove)
             unlinkat(dirfd(top), s->d_name, AT_REMOVEDIR);
         removed += in_study;
     }
     closedir(top);
     return removed;
+}
+
+size_t dvc_output_sweep_temps(int dst_fd, size_t *failed, int *failed_errno)
+{
+    return walk_temps(dst_fd, 1, failed, failed_errno);
+}
+
+void dvc_output_note_temps(int dst_fd)
+{
+    size_t failed = 0;
+    int failed_errno = 0;
+    size_t left = walk_temps(dst_fd, 0, &failed, &failed_errno);
+    if (left) /* a count, never a name (the names are new UIDs) */
+        dvc_errorf("warning: %zu hidden unfinished temporary file(s) (.dvtmp-*) of an earlier run killed with "
+                   "SIGKILL are in the destination; a --resume of that run removes them", left);
 }
 
 const char *dvc_put_name(const dvc_put *p)

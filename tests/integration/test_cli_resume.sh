@@ -37,6 +37,7 @@ run 1 reference deidentify -q --jobs 2 --config "$T/cfg.json" --key-file "$T/key
     "$T/src" "$T/ref"
 [ "$(json "$T/ref.json" 'd["counts"]["duplicate"] > 40 and d["counts"]["failed"] >= 5 and d["counts"]["skipped"] >= 1')" = True ] ||
     fail "reference: the corpus lacks duplicates or broken files: $(counts "$T/ref.json")"
+grep -q "unfinished temporary" "$T/err" && fail "reference: warned of temp files in a fresh DST: $(cat "$T/err")"
 
 # ---- killed with SIGKILL three times, then resumed to the end ----
 # kill_three REPORT DST [ENV]: three attempts, each SIGKILLed once DST holds a quarter more outputs.
@@ -82,6 +83,18 @@ if [ -z "$(find "$T/dst_named" -name '.dvtmp-*' -print -quit)" ]; then
 fi
 # Not a temp name of ours (another pattern, or a link): never removed.
 mkdir -p "$T/dst_named/.keep" && echo x >"$T/dst_named/.keep/.dvtmp-0123456789ab"
+# A plain re-run (no --resume: no record that DST is its own) removes none of them but says how many there are
+# (a count, no name), on a copy so the resume below still meets them (stop 53's red team: before, it exited as
+# an uninterrupted run does, the hidden partial files left in the release folder).
+cp -a "$T/dst_named" "$T/dst_plain"
+temps=$(find "$T/dst_plain" -path "$T/dst_plain/.keep" -prune -o -name '.dvtmp-*' -type f -print | wc -l)
+DICOMVEIL_NO_O_TMPFILE=1 run 1 "plain re-run after kills" deidentify -q --jobs 2 --config "$T/cfg.json" \
+    --key-file "$T/key" "$T/src" "$T/dst_plain"
+grep -q "warning: $temps hidden unfinished temporary file(s) (.dvtmp-\*) of an earlier run killed" "$T/err" ||
+    fail "plain re-run after kills: no warning of its $temps temp files: $(head -c 400 "$T/err")"
+[ "$(find "$T/dst_plain" -name '.dvtmp-*' -type f | wc -l)" -eq $((temps + 1)) ] ||
+    fail "plain re-run after kills: removed temp files it has no record of"
+rm -rf "$T/dst_plain"
 DICOMVEIL_NO_O_TMPFILE=1 run 1 "resume after kills without O_TMPFILE" deidentify -q --jobs 2 \
     --resume --config "$T/cfg.json" --key-file "$T/key" --report "$T/kn.json" "$T/src" "$T/dst_named"
 grep -qE "resume: [1-9][0-9]* unfinished temporary file\(s\) of killed attempts removed" "$T/err" ||
