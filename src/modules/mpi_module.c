@@ -28,6 +28,13 @@ static void mca_defaults(void)
     setenv("OMPI_MCA_btl_vader_eager_limit", "32768", 0);
     setenv("OMPI_MCA_btl_sm_eager_limit", "32768", 0);
     setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
+    /* No single-copy kernel mechanism: CMA (process_vm_readv of the peer rank) needs ptrace rights over it, and
+     * every rank makes itself not dumpable (src/cli/no_core.c: no core holds PHI), which takes them away from a
+     * rank that is not root. A batch over the eager limit then failed its read ("Read -1, expected N, errno =
+     * 1" on stderr, one line a batch) before Open MPI fell back. The batches are small: copied through the
+     * shared segment, they cost nothing measurable (test_no_core.py). */
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
+    setenv("OMPI_MCA_btl_sm_single_copy_mechanism", "none", 0);
 }
 
 /* Open MPI applies yield_when_idle to every call that finds nothing to do, so each empty MPI_Improbe or MPI_Test

@@ -11,9 +11,16 @@
 3. Where core_pattern writes a plain file and the build has no ASan (which turns core dumps off by itself): a
    SIGSEGV of `serve` leaves no core in its working directory; with DV_CORE_DUMPS=1 it leaves one (so this check
    can fail). Elsewhere this part says why it did not run.
+4. MPI ranks that are not dumpable lose the ptrace rights Open MPI's single-copy mechanism (CMA) needs over each
+   other when they are not root: `mpirun -np 2 ... deidentify --mpi` as nobody, with the eager limit at 1 KB and
+   input paths of ~420 bytes so that batches go over it, prints no failed read ("Read -1 ... errno = 1", one a
+   batch, before the MPI module turned CMA off) and writes what one process writes. Not under ASan (test_cli_mpi
+   runs MPI there, with the suppressions Open MPI needs) nor without mpirun or the MPI module.
 """
+import filecmp
 import os
 import pwd
+import shutil
 import resource
 import signal
 import subprocess
@@ -22,6 +29,7 @@ import tempfile
 import time
 
 BIN = os.environ["DV_BIN"]
+SHARED = os.environ["DV_SHARED_DATA"]
 fails = []
 
 
@@ -84,6 +92,55 @@ def core_limit(pid):
     return None
 
 
+def same_tree(a, b):
+    """The files of a and b (relative names and bytes) are the same."""
+    def files(root):
+        return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
+    fa, fb = files(a), files(b)
+    return fa == fb and all(filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False) for f in fa)
+
+
+def mpi_not_dumpable(tmp, asan):
+    module = os.path.join(os.path.dirname(BIN), "lib", "dicomveil", "mpi.so")
+    if asan or not shutil.which("mpirun") or not os.path.exists(module):
+        print("test_no_core: MPI part not run: %s" % ("ASan build" if asan else "no mpirun or no MPI module"))
+        return
+    root = os.path.join(tmp, "mpi")
+    long = "x" * 200
+    src = os.path.join(root, "src")
+    qa = os.path.join(SHARED, "dicom", "dcm_qa_ts")
+    for k in range(12):
+        d = os.path.join(src, "%02d%s" % (k, long), long)
+        os.makedirs(d)
+        for f in sorted(os.listdir(qa)):
+            shutil.copy(os.path.join(qa, f), d)
+    with open(os.path.join(root, "key"), "wb") as f:
+        f.write(b"k" * 32)
+    os.chmod(os.path.join(root, "key"), 0o600)
+    with open(os.path.join(root, "cfg.json"), "w") as f:
+        f.write("{}")
+    nobody = pwd.getpwnam("nobody")
+    for d, dirs, fs in os.walk(root):
+        for n in [d] + [os.path.join(d, x) for x in fs]:
+            os.chown(n, nobody.pw_uid, nobody.pw_gid)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMPI_")}
+    env.pop("DV_CORE_DUMPS", None)
+    env.update(HOME=root, OMPI_MCA_btl_vader_eager_limit="1024", OMPI_MCA_btl="self,vader", OMPI_MCA_plm="isolated",
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_btl_base_warn_component_unused="0")
+    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+    args = ["deidentify", "-q", "--config", "cfg.json", "--key-file", "key", "src"]
+    one = subprocess.run(as_nobody + [BIN] + args + ["one"], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=120)
+    mpi = subprocess.run(as_nobody + ["mpirun", "-np", "2", BIN] + args[:1] + ["--mpi"] + args[1:] + ["mpi"],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    check(one.returncode == 0, "one process as nobody: exit %d: %s" % (one.returncode, one.stderr[-300:]))
+    check(mpi.returncode == 0, "mpirun as nobody: exit %d: %s" % (mpi.returncode, mpi.stderr[-300:]))
+    check("Read -1" not in mpi.stderr, "mpirun as nobody: failed single-copy reads between ranks: %s"
+          % mpi.stderr[:300])
+    check(mpi.returncode == 0 and same_tree(os.path.join(root, "one"), os.path.join(root, "mpi")),
+          "mpirun as nobody: DST differs from one process's")
+
+
 def main():
     asan = sanitized()
     parent_hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
@@ -139,6 +196,7 @@ def main():
                           % pattern)
                 else:
                     check(cores == [], "a SIGSEGV of serve left a core file: %s" % cores)
+        mpi_not_dumpable(tmp, asan)
     if fails:
         print("test_no_core: %d failure(s)" % len(fails), file=sys.stderr)
         return 1
