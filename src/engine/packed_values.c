@@ -68,6 +68,15 @@ static int stored_entry_holds(const uint8_t *v, size_t n)
     return dv_packed_kind_of(v, n) != DV_PACKED_NONE || (n >= 5 && memcmp(v, "%PDF-", 5) == 0);
 }
 
+/* Did the walk of the local headers end where the central directory (or, with no entry read, the end record)
+ * starts? Anything else there (a byte between two entries, a ZIP64 data descriptor of 8-byte sizes read as one of
+ * 4-byte sizes, a cut archive) may be followed by entries a reader finds through the central directory, which the
+ * walk never inflated: the archive was not all read. */
+static int walk_ended_at_directory(const uint8_t *z, size_t zn, size_t off)
+{
+    return zn - off >= 4 && (memcmp(z + off, "PK\x01\x02", 4) == 0 || memcmp(z + off, "PK\x05\x06", 4) == 0);
+}
+
 int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t cap, uint32_t tag, dv_error *err)
 {
     dv_own_scanner_budget(sc, cap);
@@ -97,11 +106,13 @@ int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t c
                                        &used, &ended, tag, err);
         if (rc != 0 || !ended)
             return rc != 0 ? rc : 1;
+        if (!descriptor && used != csize) /* bytes after the stream within the entry: what they hold is unread */
+            return 1;
         off = data + (descriptor ? used : csize);
         if (descriptor) /* CRC-32 and the two sizes, after an optional signature */
             off += zn - off >= 4 && memcmp(z + off, "PK\x07\x08", 4) == 0 ? 16 : 12;
         if (off > zn)
             return 1;
     }
-    return 0;
+    return walk_ended_at_directory(z, zn, off) ? 0 : 1;
 }
