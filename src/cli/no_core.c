@@ -4,7 +4,8 @@
  * 91 MB core of `serve` and a 22 MB core of `deidentify`, both naming the patient). So every command turns core
  * dumps off before it reads anything: the core size limit to 0 (soft and hard: a child cannot raise it again) and
  * the process not dumpable (PR_SET_DUMPABLE 0: no core even where core_pattern pipes to a collector that ignores
- * the limit, and no ptrace attach by another process of the same user, which could read the same memory).
+ * the limit, unless fs.suid_dumpable is 2, which dumps it to root anyway; and no ptrace attach by another process
+ * of the same user, which could read the same memory).
  * DV_CORE_DUMPS=1 (read with secure_getenv) leaves both as they are, for debugging on data without PHI. */
 #include <stdlib.h>
 #include <string.h>
