@@ -590,7 +590,7 @@ static int inflate_look(scanner *sc, const uint8_t *z, size_t zn, int window_bit
     zs.avail_in = (uInt)(zn > UINT32_MAX ? UINT32_MAX : zn);
     uint64_t out = 0;
     size_t carry = 0;
-    int found = 0, first = 1;
+    int found = 0, first = 1, look = 1;
     for (;;) {
         zs.next_out = buf + carry;
         zs.avail_out = SCAN_PIECE;
@@ -607,9 +607,14 @@ static int inflate_look(scanner *sc, const uint8_t *z, size_t zn, int window_bit
             found = 1;
             break;
         }
-        if (first && sc->text_only && !mostly_text(buf, have))
-            break;
-        if ((found = scan(sc, buf, have, first, *ended)) != 0 || *ended)
+        /* A scanner of encoded forms alone does not look in bytes that are not text. A ZIP entry's stream is still
+         * inflated to its end, unlooked at: the walk needs where it ends, and an entry cut short is not all read. */
+        if (first && sc->text_only && !mostly_text(buf, have)) {
+            if (window_bits > 0)
+                break;
+            look = 0;
+        }
+        if ((look && (found = scan(sc, buf, have, first, *ended)) != 0) || *ended)
             break;
         if (out > *left || (fresh == 0 && zs.avail_in == 0)) {
             found = out > *left; /* longer than allowed: not all looked at; else the stream ends early (cut) */
