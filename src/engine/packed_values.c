@@ -3,6 +3,7 @@
  * descriptor, repeated; then the central directory, whose names the caller reads as the archive's bytes). */
 #include <string.h>
 
+#include "engine/document_text.h"
 #include "engine/packed_values.h"
 
 /* An archive of more entries than this is not all looked at: deleted (the safe answer), not walked for minutes. */
@@ -61,11 +62,12 @@ dv_packed_kind dv_packed_kind_of(const uint8_t *v, size_t n)
     return other_packed(v, n) ? DV_PACKED_UNREADABLE : DV_PACKED_NONE;
 }
 
-/* A stored entry's first bytes: packed again, or a PDF, it is not read here (found); else its bytes are the
- * archive's, which the caller looks at as they are. */
+/* A stored entry's first bytes: packed again, or a PDF (a header in its first KiB, where readers look for it, as
+ * the value's own first KiB is judged), it is not read here (found); else its bytes are the archive's, which the
+ * caller looks at as they are. */
 static int stored_entry_holds(const uint8_t *v, size_t n)
 {
-    return dv_packed_kind_of(v, n) != DV_PACKED_NONE || (n >= 5 && memcmp(v, "%PDF-", 5) == 0);
+    return dv_packed_kind_of(v, n) != DV_PACKED_NONE || dv_doc_has_pdf_header(v, n < 1024 ? n : 1024);
 }
 
 /* Did the walk of the local headers end where the central directory (or, with no entry read, the end record)
