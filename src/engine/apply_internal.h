@@ -97,6 +97,7 @@ typedef struct apply_ctx {
      * at) */
     int grams_state, ngrams;
     int nothers;     /* other persons' and places' attributes noted (dv_held_note_values) */
+    uint64_t inflated; /* bytes the kept private values' packed forms inflated to so far (kept_own.c inflated_holds) */
     uint32_t other_cut_tag; /* one of them with no value short enough to hold (note_other), 0 none */
     uint16_t other_cut_vr;
     int hold_others; /* hold_own_word holds as hold_form does (hold_others) */

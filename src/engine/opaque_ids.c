@@ -630,15 +630,15 @@ static int inflate_look(scanner *sc, const uint8_t *z, size_t zn, int window_bit
     return found;
 }
 
-int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t cap, uint32_t tag,
+int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *left, uint32_t tag,
                           dv_error *err)
 {
     if (!sc || sc->n == 0 || zn == 0)
         return 0;
-    dv_own_scanner_budget(sc, cap);
+    dv_own_scanner_budget(sc, *left);
     size_t used;
     int ended;
-    return inflate_look(sc, z, zn, 15 + 32, &cap, &used, &ended, tag, err);
+    return inflate_look(sc, z, zn, 15 + 32, left, &used, &ended, tag, err);
 }
 
 int dv_deflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *left, size_t *used,

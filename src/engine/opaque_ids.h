@@ -76,11 +76,12 @@ void dv_own_scanner_free(dv_own_scanner *sc);
 int dv_value_holds_own(const dv_instance *inst, const dv_elem *e, dv_own_scanner *sc, dv_error *err);
 
 /* Does the zlib or gzip stream z[0, zn) inflate to bytes holding one of sc's values (as dv_value_holds_own looks)?
- * Inflated a piece at a time, at most cap bytes: 1 found, or the stream longer than cap or the look's budget spent
+ * Inflated a piece at a time, at most *left bytes (decremented by what came out: the caller's instance-wide
+ * allowance): 1 found, or the stream longer than *left or the look's budget spent
  * (not all of it looked at: the safe answer), or inflating to a packed form again or a PDF (dv_packed_kind_of: not
  * read twice over); 0 none, or not a stream after all (an inflate error: the caller
  * looked at its bytes as they are); -1 out of memory (err set, naming tag). */
-int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t cap, uint32_t tag,
+int dv_inflated_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *left, uint32_t tag,
                           dv_error *err);
 
 /* The look's budget (compares allowed) for bytes bytes of values: set once for the entries of one archive, which

@@ -79,10 +79,9 @@ static int walk_ended_at_directory(const uint8_t *z, size_t zn, size_t off)
     return zn - off >= 4 && (memcmp(z + off, "PK\x01\x02", 4) == 0 || memcmp(z + off, "PK\x05\x06", 4) == 0);
 }
 
-int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t cap, uint32_t tag, dv_error *err)
+int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *left, uint32_t tag, dv_error *err)
 {
-    dv_own_scanner_budget(sc, cap);
-    uint64_t left = cap;
+    dv_own_scanner_budget(sc, *left);
     size_t off = 0;
     for (unsigned entries = 0; zn - off >= 4 && memcmp(z + off, "PK\x03\x04", 4) == 0; entries++) {
         if (entries == ZIP_ENTRIES_MAX || zn - off < ZIP_LOCAL_HEADER)
@@ -104,7 +103,7 @@ int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t c
             return 1;
         size_t used;
         int ended;
-        int rc = dv_deflated_holds_own(sc, z + data, descriptor ? avail : (csize < avail ? csize : avail), &left,
+        int rc = dv_deflated_holds_own(sc, z + data, descriptor ? avail : (csize < avail ? csize : avail), left,
                                        &used, &ended, tag, err);
         if (rc != 0 || !ended)
             return rc != 0 ? rc : 1;

@@ -107,7 +107,8 @@ static void check_zip_of_input(dv_own_scanner *sc, const uint8_t *data, size_t s
             return;
         dv_error err;
         memset(&err, 0, sizeof err);
-        int rc = dv_zip_holds_own(sc, z, zn, CAP, 0x0025101Bu, &err);
+        uint64_t left = CAP;
+        int rc = dv_zip_holds_own(sc, z, zn, &left, 0x0025101Bu, &err);
         if (rc < 0 && err.code != DV_ERR_NOMEM)
             fuzz_fail("the harness's ZIP: an error other than out of memory");
         if (packed && rc == 0 && holds_word(data, size))
@@ -129,8 +130,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     dv_error err;
     memset(&err, 0, sizeof err);
-    int rc = kind == DV_PACKED_ZIP ? dv_zip_holds_own(sc, data, size, CAP, 0x0025101Bu, &err)
-                                   : dv_inflated_holds_own(sc, data, size, CAP, 0x0025101Bu, &err);
+    uint64_t left = CAP;
+    int rc = kind == DV_PACKED_ZIP ? dv_zip_holds_own(sc, data, size, &left, 0x0025101Bu, &err)
+                                   : dv_inflated_holds_own(sc, data, size, &left, 0x0025101Bu, &err);
     if (rc < 0 && err.code != DV_ERR_NOMEM)
         fuzz_fail("an error other than out of memory");
     if (rc > 1)
