@@ -76,13 +76,14 @@ static long sweep_store(dvh_server *s, int64_t store_id, int dir_fd)
         free(set.names);
         return -1;
     }
-    qsort(set.names, set.n, sizeof *set.names, by_name);
+    if (set.n) /* no rows: names is NULL, which qsort and bsearch must not be given */
+        qsort(set.names, set.n, sizeof *set.names, by_name);
     long removed = 0;
     DIR *d = fdopendir(dup(dir_fd));
     struct dirent *de;
     char hex[65];
     while (d && (de = readdir(d)) != NULL)
-        if (instance_name(de->d_name, hex) && !bsearch(hex, set.names, set.n, sizeof *set.names, by_name) &&
+        if (instance_name(de->d_name, hex) && !(set.n && bsearch(hex, set.names, set.n, sizeof *set.names, by_name)) &&
             unlinkat(dir_fd, de->d_name, 0) == 0)
             removed++;
     if (d)
