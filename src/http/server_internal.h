@@ -303,6 +303,10 @@ void dvh_blob_lock(dvh_server *s);
 void dvh_blob_unlock(dvh_server *s);
 void dvh_blob_lock_shared(dvh_server *s);
 void dvh_blob_unlock_shared(dvh_server *s);
+/* At start, before requests and resumed operations: unlink the instance files no index row names (a kill between
+ * a put's name and its row leaves them), under the blob lock exclusive; one log line with the counts
+ * (blob_sweep.c). */
+void dvh_blob_sweep(dvh_server *s);
 /* flock(fd, op) again after EINTR; fd < 0 (no lock file) is a no-op: the in-process order alone. */
 void dvh_flock(int fd, int op);
 

@@ -30,6 +30,7 @@ typedef struct dvs_sx_conn {
     pthread_mutex_t mu;
     dvs_sx_cached_stmt cache[DVS_SX_STMT_CACHE];
     uint64_t tick;
+    int rebuild_due; /* a forgetting write since the last VACUUM: the close rebuilds (dvs_sx_forget_rebuild) */
 } dvs_sx_conn;
 
 /* Read connections opened on demand, at most DVS_SX_READERS (sqlite_index.c says why). */
@@ -58,6 +59,7 @@ int dvs_sx_exec(dvs_sx_conn *s, const char *sql, dv_error *err);
 void dvs_sx_now(char out[32]); /* RFC 3339 UTC, microseconds */
 /* After a write that forgot PHI, writer's mutex held: checkpoint the WAL and truncate it (sqlite_index.c). */
 void dvs_sx_forget_flush(dvs_sx_conn *s);
+void dvs_sx_forget_rebuild(dvs_sx_conn *s); /* VACUUM, then dvs_sx_forget_flush: after a store or dataset delete */
 void dvs_sx_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col); /* "" for NULL */
 /* The prepared statement for sql (written with $k placeholders, dvs_sql.h), from the connection's cache or
  * prepared now; reset, with its bindings cleared. Never finalize it. The caller holds the connection (s->mu, or a reader it got) and resets it

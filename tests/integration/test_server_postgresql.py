@@ -13,7 +13,8 @@ them):
   duplicate failure (409, FailureReason 0x0111), repeated for several instances; one file per instance;
 * a dicomStores:deidentify operation started through A, polled through B to done, its output QIDOed
   through B; the operations are listed by both;
-* the index really is PostgreSQL: DATA holds no index.sqlite, and psql sees the rows.
+* the index really is PostgreSQL: DATA holds no index.sqlite, and psql sees the rows;
+* a file with an instance name and no row (what a kill between name and row leaves) is swept at the next start.
 """
 import json
 import os
@@ -236,6 +237,20 @@ def run(tmp, pg, servers):
     check(pg["PGDIR"] not in logs and study not in logs, "the access logs name neither the index URL nor a UID")
     for s in (a, b):
         check(s.stop() == 0 and '"event":"stopped"' in "".join(s.lines), "SIGTERM: graceful stop with a PostgreSQL index")
+
+    # ---- a file a kill left under an instance name with no row is swept at the next start, the indexed ones
+    # stay (src/http/blob_sweep.c; test_server_names.py tests the lock guard) ----
+    sdirs = [os.path.join(data, "stores", d) for d in os.listdir(os.path.join(data, "stores"))]
+    before = {d: sorted(os.listdir(d)) for d in sdirs}
+    some = next(d for d in sdirs if before[d])
+    orphan = os.path.join(some, "%064x.dcm" % 0x5eed)
+    with open(os.path.join(some, before[some][0]), "rb") as f, open(orphan, "wb") as g:
+        g.write(f.read())
+    c = ts.Server(data, "--index", url, "--allow-root", allow)
+    servers.append(c)
+    check(not os.path.exists(orphan) and {d: sorted(os.listdir(d)) for d in sdirs} == before,
+          "PostgreSQL: an unindexed file is swept at start, the indexed ones stay")
+    check(any('"unindexed files removed","files":1,' in line for line in c.lines), "PostgreSQL: the sweep is logged")
 
 
 if __name__ == "__main__":

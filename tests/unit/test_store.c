@@ -2138,6 +2138,115 @@ static void test_sqlite_forget_leaves_no_wal(void **state)
     ix->ops->close(ix);
 }
 
+/* Instances k in [from, to) of store `store`, ten to a study and series, every UID under root (fixed-width
+ * numbers), put 50 to a transaction (instance_put_batch): thousands in a second. */
+static void put_many(dvs_index *ix, int64_t store, const char *root, int from, int to)
+{
+    enum { PER = 50 };
+    static dvs_instance_rec recs[PER];
+    const dvs_instance_rec *rp[PER];
+    int64_t ids[PER];
+    char existing[PER][65];
+    int rcs[PER];
+    dv_error err;
+    for (int k = from; k < to;) {
+        size_t n = 0;
+        for (; n < PER && k < to; n++, k++) {
+            dvs_instance_rec *r = &recs[n];
+            memset(r, 0, sizeof *r);
+            /* scattered, as a de-identified copy's UIDs are: inserts split pages in the middle */
+            int x = (int)((k * 7919L) % 100003);
+            snprintf(r->study_uid, sizeof r->study_uid, "%s.1.%06d", root, x / 10);
+            snprintf(r->series_uid, sizeof r->series_uid, "%s.2.%06d", root, x / 10);
+            snprintf(r->sop_uid, sizeof r->sop_uid, "%s.3.%06d", root, x);
+            snprintf(r->sop_class_uid, sizeof r->sop_class_uid, "1.2.840.10008.5.1.4.1.1.2");
+            snprintf(r->transfer_syntax, sizeof r->transfer_syntax, "1.2.840.10008.1.2.1");
+            snprintf(r->blob, sizeof r->blob, "%064d", k);
+            r->size = 100;
+            for (size_t i = 0; i < dvs_nattrs; i++)
+                if (dvs_attrs[i].tag == 0x00080016)
+                    r->attr[i] = r->sop_class_uid;
+            rp[n] = r;
+            ids[n] = store;
+        }
+        assert_int_equal(ix->ops->instance_put_batch(ix, n, ids, rp, existing, rcs, &err), 0);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(rcs[i], DVS_OK);
+    }
+}
+
+/* Occurrences of text in tmpdir/NAME. */
+static int file_count(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long len = ftell(f);
+    assert_true(len >= 0);
+    rewind(f);
+    char *b = malloc((size_t)len + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    int hits = 0;
+    size_t tl = strlen(text);
+    for (const char *p = b, *end = b + len; (p = memmem(p, (size_t)(end - p), text, tl)) != NULL; p += tl)
+        hits++;
+    free(b);
+    return hits;
+}
+
+#define GONE_ROOT "1.2.826.0.1.3680043.9.7741"  /* the deleted store's UIDs */
+#define KEPT_ROOT "1.2.826.0.1.3680043.9.5552"  /* the other store's */
+
+/* Red team round 5, finding 05: secure_delete zeroes a deleted cell, not the copy a b-tree rebalance left in a
+ * page's unused area, so a deleted store's UIDs stayed in index.sqlite after the delete and a clean close. Two
+ * stores' rows interleaved on the same pages (the reproducer's shape: a store and its de-identified copy),
+ * then the one store deleted: no byte of any of its UIDs is left in the file, the other store's are all there.
+ * [docs/decisions.md "What the index forgets"] */
+static void test_sqlite_store_delete_leaves_no_uid(void **state)
+{
+    (void)state;
+    dv_error err;
+    dvs_index *ix = open_sqlite("index-gone.sqlite");
+    int64_t gone = new_store(ix, "d1", "s"), kept = new_store(ix, "d2", "s");
+    for (int k = 0; k < 3000; k += 100) {
+        put_many(ix, gone, GONE_ROOT, k, k + 100);
+        put_many(ix, kept, KEPT_ROOT, k, k + 100);
+    }
+    assert_int_equal(ix->ops->store_delete(ix, gone, &err), DVS_OK);
+    ix->ops->close(ix);
+    assert_int_equal(file_count("index-gone.sqlite", GONE_ROOT), 0);
+    assert_true(file_count("index-gone.sqlite", KEPT_ROOT) >= 3000);
+}
+
+/* The same for DICOMweb DELETEs (a study at a time): too frequent to rebuild the file each, they leave it to the
+ * close, which rebuilds it when anything was forgotten since the last rebuild. */
+static void test_sqlite_study_delete_leaves_no_uid_after_close(void **state)
+{
+    (void)state;
+    dv_error err;
+    dvs_index *ix = open_sqlite("index-gone2.sqlite");
+    int64_t gone = new_store(ix, "d1", "s"), kept = new_store(ix, "d2", "s");
+    for (int k = 0; k < 1000; k += 100) {
+        put_many(ix, gone, GONE_ROOT, k, k + 100);
+        put_many(ix, kept, KEPT_ROOT, 3 * k, 3 * k + 300);
+    }
+    char study[80];
+    int n = 0;
+    for (int k = 0; k < 1000; k++) { /* each instance's study (put_many's scattered numbering: one apiece) */
+        snprintf(study, sizeof study, "%s.1.%06d", GONE_ROOT, (int)((k * 7919L) % 100003) / 10);
+        int rc = ix->ops->instances_delete(ix, gone, study, NULL, NULL, count_ref, &n, &err);
+        assert_true(rc == DVS_OK || rc == DVS_NOT_FOUND);
+    }
+    assert_int_equal(n, 1000);
+    ix->ops->close(ix);
+    assert_int_equal(file_count("index-gone2.sqlite", GONE_ROOT), 0);
+    assert_true(file_count("index-gone2.sqlite", KEPT_ROOT) >= 3000);
+}
+
 /* Stop 52's review: the checkpoint after a forgetting write waited out a reader on an older snapshot with every
  * statement's ~5 s busy handler, the writer's mutex held (every STOW stalled). It now gives up after ~100 ms; the
  * next forgetting write, once the reader is gone, truncates the WAL. */
@@ -2327,6 +2436,8 @@ int main(void)
         cmocka_unit_test(test_op_finish_forgets_paths_postgresql),
         cmocka_unit_test(test_sqlite_forget_leaves_no_wal),
         cmocka_unit_test(test_sqlite_forget_reader_brief),
+        cmocka_unit_test(test_sqlite_store_delete_leaves_no_uid),
+        cmocka_unit_test(test_sqlite_study_delete_leaves_no_uid_after_close),
         cmocka_unit_test(test_operations_sqlite),
         cmocka_unit_test(test_operations_postgresql),
         cmocka_unit_test(test_operation_items_sqlite),
