@@ -497,8 +497,8 @@ void dvc_output_note_temps(int dst_fd)
     int failed_errno = 0;
     size_t left = walk_temps(dst_fd, 0, &failed, &failed_errno);
     if (left) /* a count, never a name (the names are new UIDs) */
-        dvc_errorf("warning: %zu hidden unfinished temporary file(s) (.dvtmp-*) of an earlier run killed with "
-                   "SIGKILL are in the destination; a --resume of that run removes them", left);
+        dvc_errorf("warning: %zu hidden unfinished temporary file(s) (.dvtmp-*) in the destination: left by a run "
+                   "killed with SIGKILL (a --resume of it removes them), or another run's still writing", left);
 }
 
 const char *dvc_put_name(const dvc_put *p)
