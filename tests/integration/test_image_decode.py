@@ -32,8 +32,6 @@ must report and why; any other failure, and any listed file that decodes, fails 
 Env (set by ctest): DV_BUILD_DIR, DV_SHARED_DATA. Run with /usr/bin/python3.
 """
 import os
-import select
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -43,11 +41,13 @@ import numpy as np
 import pydicom
 from pydicom.encaps import generate_pixel_data_frame
 
+from dvdecode import DecodeFrame
+
 warnings.simplefilter("ignore")
 
 SRC_DIR = os.environ.get("DV_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("DV_BUILD_DIR") or os.path.join(SRC_DIR, "build")
-HELPER = os.path.join(BUILD, "tests", "dv_decode_frame")
+HELPER = os.path.join(BUILD, "tests", "dv_decode_frame")  # run through dvdecode.DecodeFrame
 SHARED = os.path.abspath(os.environ.get("DV_SHARED_DATA") or os.path.join(SRC_DIR, "..", "shared", "data"))
 CORPUS = os.path.join(SHARED, "dicom")
 
@@ -87,50 +87,6 @@ def normalise(arr, bits_stored, signed, container_bits):
     return a
 
 
-class Helper:
-    """One dv_decode_frame process in its batch mode ("dv_decode_frame -") serving every frame of the run: an
-    ASan build pays the helper's start-up once, not once per frame (each job still runs as the one-frame form
-    runs it, with a context of its own). A helper that dies (a sanitizer report, a crash) or does not answer
-    within 120 s fails the job it was running, with its stderr, and the next job starts a new one."""
-
-    def __init__(self, tmp):
-        self.tmp, self.proc, self.err = tmp, None, None
-
-    def ask(self, line):
-        """(returncode, answer) for one job line; returncode -1 when the helper died or hung."""
-        if self.proc is None:
-            self.err = open(os.path.join(self.tmp, "helper.err"), "w+")
-            self.proc = subprocess.Popen([HELPER, "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=self.err, text=True)
-        try:
-            self.proc.stdin.write(line + "\n")
-            self.proc.stdin.flush()
-            ready, _, _ = select.select([self.proc.stdout], [], [], 120)
-            answer = self.proc.stdout.readline() if ready else ""
-        except BrokenPipeError:
-            answer = ""
-        if answer:
-            rc, _, msg = answer.rstrip("\n").partition(" ")
-            return int(rc), msg
-        return -1, "helper died or hung: " + self.close()[-2000:]
-
-    def close(self):
-        """Ends the helper; returns what it wrote on stderr (a sanitizer's report)."""
-        if self.proc is None:
-            return ""
-        self.proc.stdin.close()
-        try:
-            rc = self.proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.err.seek(0)
-        text = self.err.read()
-        self.err.close()
-        self.proc = None
-        return text + ("" if rc == 0 else f" (helper exit {rc})")
-
-
 def run_helper(helper, path, frame, tmp, rle=True):
     raw = os.path.join(tmp, "f.raw")
     jls = os.path.join(tmp, "f.jls")
@@ -141,7 +97,7 @@ def run_helper(helper, path, frame, tmp, rle=True):
     if os.path.exists(raw + ".lut"):
         os.unlink(raw + ".lut")
     rle_out = os.path.join(tmp, "f.rle")
-    rc, msg = helper.ask("\t".join([path, str(frame), raw, rle_out if rle else "", jls, j2k]))
+    rc, msg = helper.decode(path, frame, raw, rle_out if rle else "", jls, j2k)
     if rc != 0:
         return None, rc, msg
     rows, cols, spp, sb, signed, nframes, calls, photo = msg.split(" ", 7)
@@ -254,7 +210,7 @@ def main():
     failures, checked, per_ts, rle_checked, palettes, jls_checked = [], 0, {}, 0, 0, 0
     j2k_checked = 0
     tmp = tempfile.mkdtemp(prefix="dv-img-")
-    helper = Helper(tmp)
+    helper = DecodeFrame(BUILD, tmp)
     seen_expected = set()
     for root, _, files in os.walk(CORPUS):
         for fn in sorted(files):
