@@ -9,7 +9,16 @@
  * round trip of test_image_decode). DV_DECODE_REPEAT=N times N further decodes (CPU ms per frame on stderr);
  * DV_ENCODE_JPEGLS=PATH also encodes the frame as lossless JPEG-LS into PATH and checks our re-decode (exit 3);
  * DV_ENCODE_J2K=PATH the same with lossless JPEG 2000 (the decoded photometric: YBR_RCT frames come out RGB).
- * Exit 2 with "error <class>: <message>" on stderr when decoding fails. */
+ * Exit 2 with "error <class>: <message>" on stderr when decoding fails.
+ *
+ *   dv_decode_frame -
+ *
+ * Batch mode, for a caller with many frames (test_image_decode): one process serves them all, so an ASan
+ * build pays its start-up (~0.1 s CPU) once instead of once per frame. Each stdin line is one job,
+ * "FILE<TAB>FRAME<TAB>OUT.raw<TAB>OUT.rle<TAB>JPEGLS<TAB>J2K" (an empty field: not asked; the last three are the
+ * optional argument and the two environment variables above), run exactly as the single form runs it, with
+ * a context of its own; its answer is one stdout line, flushed before the next job is read: "0 " and the line
+ * above, or the exit status (2, 3) and the "error ..." line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,17 +28,20 @@
 #include "dv_build.h"
 #include "dv_testkit.h"
 
-int main(int argc, char **argv)
+/* One frame's work (the files a job asks for). rle, jls, j2k: NULL when not asked. */
+typedef struct {
+    const char *file, *frame, *raw, *rle, *jls, *j2k;
+} job;
+
+/* Runs one job. Returns 0 with the "rows ... photometric" line in msg, 2 (decode or I/O failure) or 3 (a
+ * re-decode differs) with the "error <class>: <message>" line in msg. msg never holds a newline. */
+static int decode_job(const job *jb, char *msg, size_t msgcap)
 {
-    if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: dv_decode_frame FILE FRAME OUT.raw [OUT.rle]\n");
-        return 64;
-    }
     dv_error err = {0};
     size_t flen = 0;
-    uint8_t *file = dvt_slurp(argv[1], &flen);
+    uint8_t *file = dvt_slurp(jb->file, &flen);
     if (!file) {
-        fprintf(stderr, "error io: cannot read input\n");
+        snprintf(msg, msgcap, "error io: cannot read input");
         return 2;
     }
     dv_mem_source ms;
@@ -43,7 +55,7 @@ int main(int argc, char **argv)
     dv_pixel_attrs pa;
     if (!inst || !ctx || dv_pixel_attrs_read(inst, NULL, &pa, &err))
         goto fail;
-    uint32_t frame = (uint32_t)strtoul(argv[2], NULL, 10);
+    uint32_t frame = (uint32_t)strtoul(jb->frame, NULL, 10);
     if (frame >= pa.number_of_frames) {
         dv_fail(&err, DV_ERR_USAGE, "frame %u of %u", frame, pa.number_of_frames);
         goto fail;
@@ -69,14 +81,14 @@ int main(int argc, char **argv)
         double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / n;
         fprintf(stderr, "decode: %.2f ms CPU per frame (%d runs)\n", ms, n);
     }
-    if (dvb_write_file(argv[3], pix, dv_frame_bytes(&f))) {
+    if (dvb_write_file(jb->raw, pix, dv_frame_bytes(&f))) {
         dv_fail(&err, DV_ERR_IO, "cannot write output");
         goto fail;
     }
     if (f.photometric == DV_PHOTO_PALETTE_COLOR) { /* OUT.raw.lut: red, green, blue uint16 tables */
         dv_palette pal;
         char lut_path[4096];
-        snprintf(lut_path, sizeof lut_path, "%s.lut", argv[3]);
+        snprintf(lut_path, sizeof lut_path, "%s.lut", jb->raw);
         dv_error perr = {0};
         int w = 0;
         if (dv_palette_read(inst, &pal, &perr) == 0) { /* segmented tables: unsupported, no file */
@@ -91,8 +103,8 @@ int main(int argc, char **argv)
             goto fail;
         }
     }
-    if (argc == 5) {
-        if (dv_image_encode_rle(ctx, &pa, &f, &rle, &rlelen, &err) || dvb_write_file(argv[4], rle, rlelen))
+    if (jb->rle) {
+        if (dv_image_encode_rle(ctx, &pa, &f, &rle, &rlelen, &err) || dvb_write_file(jb->rle, rle, rlelen))
             goto fail;
         pix2 = malloc(cap);
         dv_pixel_attrs pr = pa;
@@ -104,12 +116,12 @@ int main(int argc, char **argv)
         if (!pix2 || dv_image_decode_frame(ctx, "1.2.840.10008.1.2.5", &pr, 0, rle, rlelen, &g, &err))
             goto fail;
         if (memcmp(pix, pix2, dv_frame_bytes(&f)) != 0) {
-            fprintf(stderr, "error roundtrip: RLE re-decode differs\n");
+            snprintf(msg, msgcap, "error roundtrip: RLE re-decode differs");
             rc = 3;
             goto out;
         }
     }
-    const char *jls_path = getenv("DV_ENCODE_JPEGLS"); /* lossless JPEG-LS encode + our re-decode */
+    const char *jls_path = jb->jls; /* lossless JPEG-LS encode + our re-decode */
     if (jls_path && f.sample_bytes <= 2 && pa.bits_stored >= 2) {
         uint8_t *jls = NULL, *pix3 = NULL;
         size_t jlen = 0;
@@ -125,12 +137,12 @@ int main(int argc, char **argv)
         if (!ok)
             goto fail;
         if (!same) {
-            fprintf(stderr, "error roundtrip: JPEG-LS re-decode differs\n");
+            snprintf(msg, msgcap, "error roundtrip: JPEG-LS re-decode differs");
             rc = 3;
             goto out;
         }
     }
-    const char *j2k_path = getenv("DV_ENCODE_J2K"); /* lossless JPEG 2000 encode + our re-decode */
+    const char *j2k_path = jb->j2k; /* lossless JPEG 2000 encode + our re-decode */
     if (j2k_path && (pa.bits_allocated == 8 || pa.bits_allocated == 16)) {
         uint8_t *j2k = NULL, *pix4 = NULL;
         size_t jlen = 0;
@@ -146,18 +158,18 @@ int main(int argc, char **argv)
         if (!ok)
             goto fail;
         if (!same) {
-            fprintf(stderr, "error roundtrip: JPEG 2000 re-decode differs\n");
+            snprintf(msg, msgcap, "error roundtrip: JPEG 2000 re-decode differs");
             rc = 3;
             goto out;
         }
     }
-    printf("%u %u %u %u %d %u %llu %s\n", f.height, f.width, f.samples, f.sample_bytes, f.is_signed,
-           pa.number_of_frames, (unsigned long long)dv_image_ctx_decode_calls(ctx),
-           dv_photometric_name(f.photometric));
+    snprintf(msg, msgcap, "%u %u %u %u %d %u %llu %s", f.height, f.width, f.samples, f.sample_bytes, f.is_signed,
+             pa.number_of_frames, (unsigned long long)dv_image_ctx_decode_calls(ctx),
+             dv_photometric_name(f.photometric));
     rc = 0;
     goto out;
 fail:
-    fprintf(stderr, "error %s: %s\n", dv_code_name(err.code), err.message);
+    snprintf(msg, msgcap, "error %s: %s", dv_code_name(err.code), err.message);
 out:
     free(pix2);
     free(rle);
@@ -166,5 +178,65 @@ out:
     dv_image_ctx_free(ctx);
     dv_instance_free(inst);
     free(file);
+    return rc;
+}
+
+/* Splits a batch line at its tabs into the job's six fields; an empty optional field is NULL. Returns 0, or -1
+ * when the line does not have six fields or a required one is empty. */
+static int parse_job(char *line, job *jb)
+{
+    const char *f[6];
+    size_t n = 0;
+    line[strcspn(line, "\n")] = '\0';
+    for (char *p = line; p && n < 6; n++) {
+        f[n] = p;
+        char *tab = strchr(p, '\t');
+        if (tab)
+            *tab++ = '\0';
+        p = tab;
+        if (n == 5 && tab) /* a seventh field */
+            return -1;
+    }
+    if (n != 6 || !*f[0] || !*f[1] || !*f[2])
+        return -1;
+    *jb = (job){f[0], f[1], f[2], *f[3] ? f[3] : NULL, *f[4] ? f[4] : NULL, *f[5] ? f[5] : NULL};
+    return 0;
+}
+
+/* The batch mode: a job per stdin line, an answer per stdout line. Returns 0 at end of input, 64 on a line
+ * that is not a job. */
+static int run_batch(void)
+{
+    char *line = NULL, msg[1024];
+    size_t cap = 0;
+    int rc = 0;
+    while (getline(&line, &cap, stdin) > 0) {
+        job jb;
+        if (parse_job(line, &jb)) {
+            fprintf(stderr, "dv_decode_frame -: expected six tab-separated fields\n");
+            rc = 64;
+            break;
+        }
+        int jrc = decode_job(&jb, msg, sizeof msg);
+        printf("%d %s\n", jrc, msg);
+        fflush(stdout);
+    }
+    free(line);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "-") == 0)
+        return run_batch();
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: dv_decode_frame FILE FRAME OUT.raw [OUT.rle] | dv_decode_frame -\n");
+        return 64;
+    }
+    job jb = {argv[1], argv[2], argv[3], argc == 5 ? argv[4] : NULL, getenv("DV_ENCODE_JPEGLS"),
+              getenv("DV_ENCODE_J2K")};
+    char msg[1024];
+    int rc = decode_job(&jb, msg, sizeof msg);
+    fprintf(rc ? stderr : stdout, "%s\n", msg);
     return rc;
 }

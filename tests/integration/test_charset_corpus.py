@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Character sets over the real corpus: every text value (SH, LO, ST, LT, UC, UT, PN) of every shared corpus file
 that has a SpecificCharacterSet (0008,0005) at any level decodes (src/dicom/charset_*.c, through the test helper
-tests/helpers/dv_charset_dump.c, with inheritance into sequence items) to the text pydicom decodes, and encodes
-back to its original bytes.
+tests/helpers/dv_charset_dump.c, one process for every file, with inheritance into sequence items) to the text
+pydicom decodes, and encodes back to its original bytes.
 
 Checks:
   decode-equals-pydicom   each value our helper and pydicom both see, compared after the padding rules below;
@@ -90,6 +90,29 @@ def has_charset(ds):
     return False
 
 
+def helper_dumps(root, rels):
+    """(rel -> (exit status, stderr line, value objects), trouble) of dv_charset_dump for each file, from one
+    helper process (its --batch form: an ASan build starts once, not once per file). A file the helper never
+    finished (it died) is missing; trouble is its own exit status and stderr (a sanitizer report) when either
+    is not clean, else None."""
+    r = subprocess.run([HELPER, "--batch"] + [os.path.join(root, rel) for rel in rels], capture_output=True)
+    out, lines = {}, []
+    for line in r.stdout.decode().splitlines():
+        try:
+            o = json.loads(line)
+        except ValueError:  # a line cut short by a crash
+            break
+        if "done" not in o:
+            lines.append(o)
+            continue
+        out[rels[o["done"]]] = (o["rc"], bytes.fromhex(o["error"]).decode(errors="replace"), lines)
+        lines = []
+    trouble = None
+    if r.returncode != 0 or r.stderr:
+        trouble = f"exit {r.returncode}: {r.stderr.decode(errors='replace')[-2000:]}"
+    return out, trouble
+
+
 def main():
     if not os.access(HELPER, os.X_OK):
         print(f"test_charset_corpus: helper {HELPER} not built")
@@ -112,6 +135,7 @@ def main():
                  "orthanc-tests/Encodings_Lena-tis-620.dcm", "fo-dicom/chrGB2312.dcm"):
         c.expect("files-with-charset", must in names, f"{must} not found or without (0008,0005)")
 
+    wants = {}
     for rel, ds in files:
         want = {}
         try:
@@ -119,15 +143,18 @@ def main():
         except Exception as e:  # pydicom cannot decode: nothing to compare with
             c.info["pydicom-unreadable"].append(f"{rel}: {type(e).__name__}")
             continue
-        r = subprocess.run([HELPER, os.path.join(root, rel)], capture_output=True)
-        if r.returncode != 0:
-            if r.returncode == 1 and b"read failed" in r.stderr:
+        wants[rel] = want
+    dumps, trouble = helper_dumps(root, list(wants))
+    c.expect("decode-equals-pydicom", trouble is None, f"the helper: {trouble}")
+    for rel, want in wants.items():
+        rc, err, lines = dumps.get(rel, (None, "no answer (the helper died)", []))
+        if rc != 0:
+            if rc == 1 and err.startswith("read failed"):
                 continue  # dicomveil refuses the file (test_corpus.py pins those)
-            c.bad("decode-equals-pydicom", f"{rel}: helper exit {r.returncode}: {r.stderr[:200]!r}")
+            c.bad("decode-equals-pydicom", f"{rel}: helper exit {rc}: {err[:200]!r}")
             continue
         ours = {}
-        for line in r.stdout.decode().splitlines():
-            o = json.loads(line)
+        for o in lines:
             ours[o["path"]] = o
         for path, (vr, s, must) in want.items():
             if must:

@@ -26,6 +26,7 @@ with its FHIR operationMetadata): DEIDENTIFY_TAG_CONTENTS; actions keepTag / rem
                      too (recurseTag SQ).
 Env (set by ctest): DV_BIN, DV_SHARED_DATA, DV_SOURCE_DIR, DV_BUILD_DIR."""
 import copy
+import functools
 import json
 import os
 import random
@@ -137,6 +138,30 @@ def check_planted(r, rel):
              and str(ds.StudyInstanceUID).startswith("2.25."), "UIDs not regenerated")
 
 
+# What check_sweep reads of an input is the same for both runs it sweeps (stripped, full): read once.
+@functools.lru_cache(maxsize=None)
+def input_dcmdump(path):
+    return test_corpus.dcmdump_check(path)
+
+
+@functools.lru_cache(maxsize=None)
+def input_text_elements(path):
+    """raw_text_elements of the input, or None when pydicom cannot read it."""
+    try:
+        return dvtext.raw_text_elements(pydicom.dcmread(path, force=True, stop_before_pixels=True))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def vr_errs(path, tmp):
+    return {VALUE_IN_LINE.sub("] = <value> - ", x) for x in test_corpus.dciodvfy_errors(path, tmp) if VR_ERROR.search(x)}
+
+
+@functools.lru_cache(maxsize=None)
+def input_vr_errs(path, tmp):
+    return frozenset(vr_errs(path, tmp))
+
+
 def check_sweep(tmp, name, r, basic, root, planted_rel):
     san = dvtext.sanitizer_report(r.proc.stderr)
     C.expect("stripped.no-sanitizer-report", not san, f"{name}: {san[:8]}")
@@ -159,15 +184,14 @@ def check_sweep(tmp, name, r, basic, root, planted_rel):
             C.ok("stripped.dcmdump-clean")
             continue
         rc, errs = test_corpus.dcmdump_check(r.outputs[rel])
-        rc_in, errs_in = test_corpus.dcmdump_check(os.path.join(root, rel))
+        rc_in, errs_in = input_dcmdump(os.path.join(root, rel))
         if rc_in != 0 or errs_in:
             continue
         C.expect("stripped.dcmdump-clean", rc == 0 and not errs, f"{name} {rel}: dcmdump exit {rc} {errs[:3]}")
     nchanged = 0
     for rel in outs:
-        try:
-            a = dvtext.raw_text_elements(pydicom.dcmread(os.path.join(root, rel), force=True, stop_before_pixels=True))
-        except Exception:  # noqa: BLE001
+        a = input_text_elements(os.path.join(root, rel))
+        if a is None:
             continue
         b = dvtext.raw_text_elements(pydicom.dcmread(r.outputs[rel], stop_before_pixels=True))
         for path, (vr, raw, cs) in b.items():
@@ -187,10 +211,7 @@ def check_sweep(tmp, name, r, basic, root, planted_rel):
     sample = sorted(outs)
     random.Random(6).shuffle(sample)
     for rel in sample[:SAMPLE]:
-        def vr_errs(p):
-            return {VALUE_IN_LINE.sub("] = <value> - ", x) for x in test_corpus.dciodvfy_errors(p, tmp)
-                    if VR_ERROR.search(x)}
-        new = sorted(vr_errs(r.outputs[rel]) - vr_errs(os.path.join(root, rel)))
+        new = sorted(vr_errs(r.outputs[rel], tmp) - input_vr_errs(os.path.join(root, rel), tmp))
         C.expect("stripped.dciodvfy-no-new-vr-error", not new, f"{name} {rel}: {new[:4]}")
 
 
