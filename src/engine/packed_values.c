@@ -79,13 +79,66 @@ static int walk_ended_at_directory(const uint8_t *z, size_t zn, size_t off)
     return zn - off >= 4 && (memcmp(z + off, "PK\x01\x02", 4) == 0 || memcmp(z + off, "PK\x05\x06", 4) == 0);
 }
 
+/* The end record's offset in z[0, zn): the last `PK 5 6` with its 22 bytes, within the 64 KiB of comment it may be
+ * followed by (and a DICOM value's padding byte); SIZE_MAX when there is none. */
+static size_t end_record(const uint8_t *z, size_t zn)
+{
+    if (zn < 22)
+        return SIZE_MAX;
+    size_t lo = zn - 22 > 65536 ? zn - 22 - 65536 : 0;
+    for (size_t e = zn - 22 + 1; e-- > lo;)
+        if (memcmp(z + e, "PK\x05\x06", 4) == 0)
+            return e;
+    return SIZE_MAX;
+}
+
+/* Does every entry the central directory names start where the walk read a local header (walked[0, n),
+ * ascending)? A reader extracts what the directory names: one pointing into another entry's data (an entry hidden
+ * in a stored entry's bytes, deflated, which the walk looked at only as those bytes) or past the walk gives it an
+ * entry the walk never inflated (stop 53's second review). No end record, ZIP64's, or a directory that is not
+ * one: not all read. */
+static int directory_names_walked(const uint8_t *z, size_t zn, const uint32_t *walked, unsigned n)
+{
+    size_t e = end_record(z, zn);
+    if (e == SIZE_MAX)
+        return 0;
+    uint32_t count = le16(z + e + 10), size = le32(z + e + 12), at = le32(z + e + 16);
+    if (count == 0xFFFFu || at == UINT32_MAX || at > e || size > e - at)
+        return 0;
+    for (size_t p = at, end = at + size; count > 0; count--) {
+        if (end - p < 46 || memcmp(z + p, "PK\x01\x02", 4) != 0)
+            return 0;
+        uint32_t local = le32(z + p + 42);
+        unsigned lo = 0, hi = n; /* binary search: the walk read its headers in ascending order */
+        while (lo < hi) {
+            unsigned mid = lo + (hi - lo) / 2;
+            if (walked[mid] < local)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == n || walked[lo] != local)
+            return 0;
+        size_t len = 46u + le16(z + p + 28) + le16(z + p + 30) + le16(z + p + 32);
+        if (len > end - p)
+            return 0;
+        p += len;
+    }
+    return 1;
+}
+
 int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *left, uint32_t tag, dv_error *err)
 {
     dv_own_scanner_budget(sc, *left);
+    if (zn > UINT32_MAX)
+        return 1; /* ZIP's offsets are 32 bits: a longer value is ZIP64's */
+    uint32_t walked[ZIP_ENTRIES_MAX];
     size_t off = 0;
-    for (unsigned entries = 0; zn - off >= 4 && memcmp(z + off, "PK\x03\x04", 4) == 0; entries++) {
+    unsigned entries = 0;
+    for (; zn - off >= 4 && memcmp(z + off, "PK\x03\x04", 4) == 0; entries++) {
         if (entries == ZIP_ENTRIES_MAX || zn - off < ZIP_LOCAL_HEADER)
             return 1;
+        walked[entries] = (uint32_t)off;
         const uint8_t *h = z + off;
         uint32_t flags = le16(h + 6), method = le16(h + 8), csize = le32(h + 18), usize = le32(h + 22);
         size_t data = off + ZIP_LOCAL_HEADER + le16(h + 26) + le16(h + 28);
@@ -115,5 +168,5 @@ int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *
         if (off > zn)
             return 1;
     }
-    return walk_ended_at_directory(z, zn, off) ? 0 : 1;
+    return walk_ended_at_directory(z, zn, off) && directory_names_walked(z, zn, walked, entries) ? 0 : 1;
 }
