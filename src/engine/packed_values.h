@@ -26,11 +26,11 @@ dv_packed_kind dv_packed_kind_of(const uint8_t *v, size_t n);
 
 /* Does the ZIP archive z[0, zn) hold one of sc's values in an entry? Stored entries and the names are in the
  * archive's bytes (the caller looks at those as they are); each deflated entry is inflated and looked at, at most
- * *left bytes out over all of them (decremented by what came out). 1 found, or not all could be read (an encrypted entry, another method, ZIP64, a
- * stored entry of unknown length, a deflate stream that does not end or does not fill its entry, the walk not
- * ending where the central directory starts, a directory entry the walk did not read, too many entries, past
- * *left): the safe answer; 0 every entry read and
- * none found; -1 out of memory (err set, naming tag). */
+ * *left bytes out over all of them (decremented by what came out). 1 found, or not all could be read (an encrypted
+ * entry, another method, ZIP64, a stored entry of unknown length, a deflate stream that does not end or does not
+ * fill its entry, the walk not ending where the central directory starts, a directory entry the walk did not read,
+ * too many entries, past *left): the safe answer; 0 every entry read and none found; -1 out of memory (err set,
+ * naming tag). */
 int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *left, uint32_t tag, dv_error *err);
 
 #endif
