@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/file.h>
+#include <time.h>
 
 #include "http/server_internal.h"
 
@@ -47,6 +48,22 @@ void dvh_blob_lock(dvh_server *s)
 {
     pthread_rwlock_wrlock(&s->blob_rw);
     dvh_flock(s->blob_lock_fd, LOCK_EX);
+}
+
+int dvh_blob_lock_within(dvh_server *s, int wait_ms)
+{
+    pthread_rwlock_wrlock(&s->blob_rw);
+    for (int waited = 0;; waited += 50) {
+        if (flock(s->blob_lock_fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        int busy = errno == EWOULDBLOCK || errno == EINTR;
+        if (!busy || waited >= wait_ms) {
+            pthread_rwlock_unlock(&s->blob_rw);
+            return busy ? 1 : -1;
+        }
+        struct timespec ts = {0, 50000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 void dvh_blob_unlock(dvh_server *s)

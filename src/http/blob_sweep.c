@@ -18,11 +18,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "http/server_internal.h"
@@ -94,30 +91,13 @@ static long sweep_store(dvh_server *s, int64_t store_id, int dir_fd)
     return removed;
 }
 
-/* flock(LOCK_EX) on DATA/blob.lock within SWEEP_WAIT_MS: 0 taken, 1 busy, -1 no flock here. */
-static int lock_data(int fd)
-{
-    for (int waited = 0;; waited += 50) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            return 0;
-        if (errno != EWOULDBLOCK && errno != EINTR)
-            return -1;
-        if (waited >= SWEEP_WAIT_MS)
-            return 1;
-        struct timespec ts = {0, 50000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
 void dvh_blob_sweep(dvh_server *s)
 {
     int sfd = openat(s->data_fd, "stores", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (sfd < 0)
         return; /* no store was ever written */
-    pthread_rwlock_wrlock(&s->blob_rw);
-    int locked = lock_data(s->blob_lock_fd);
+    int locked = dvh_blob_lock_within(s, SWEEP_WAIT_MS);
     if (locked != 0) {
-        pthread_rwlock_unlock(&s->blob_rw);
         close(sfd);
         dvh_logf(s, "{\"event\":\"unindexed file sweep skipped\",\"reason\":\"%s\"}\n",
                  locked > 0 ? "DATA/blob.lock held by another server" : "no flock on DATA");

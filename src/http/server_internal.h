@@ -300,6 +300,9 @@ int dvh_handle_delete(dvh_request *rq, struct MHD_Response **resp, int *status, 
 int dvh_blob_lock_init(dvh_server *s); /* 0 or -1 */
 void dvh_blob_lock_destroy(dvh_server *s);
 void dvh_blob_lock(dvh_server *s);
+/* dvh_blob_lock, giving up after about wait_ms while another server holds DATA/blob.lock: 0 held (release with
+ * dvh_blob_unlock), 1 still busy, -1 no flock here (no lock file, or a file system without it); not held then. */
+int dvh_blob_lock_within(dvh_server *s, int wait_ms);
 void dvh_blob_unlock(dvh_server *s);
 void dvh_blob_lock_shared(dvh_server *s);
 void dvh_blob_unlock_shared(dvh_server *s);
