@@ -15,7 +15,6 @@
 #include <zlib.h>
 
 #include "dicom/dv_vr.h"
-#include "engine/document_text.h"
 #include "engine/opaque_ids.h"
 #include "engine/packed_values.h"
 #include "text/id_number.h"
@@ -603,7 +602,7 @@ static int inflate_look(scanner *sc, const uint8_t *z, size_t zn, int window_bit
         out += fresh;
         *ended = rc == Z_STREAM_END;
         size_t have = carry + fresh;
-        if (first && (dv_packed_kind_of(buf, have) != DV_PACKED_NONE || dv_doc_has_pdf_header(buf, have))) {
+        if (first && dv_packed_nested(buf, have)) {
             found = 1;
             break;
         }

@@ -62,12 +62,17 @@ dv_packed_kind dv_packed_kind_of(const uint8_t *v, size_t n)
     return other_packed(v, n) ? DV_PACKED_UNREADABLE : DV_PACKED_NONE;
 }
 
+int dv_packed_nested(const uint8_t *v, size_t n)
+{
+    return dv_packed_kind_of(v, n) != DV_PACKED_NONE || dv_doc_has_pdf_header(v, n);
+}
+
 /* A stored entry's first bytes: packed again, or a PDF (a header in its first KiB, where readers look for it, as
  * the value's own first KiB is judged), it is not read here (found); else its bytes are the archive's, which the
  * caller looks at as they are. */
 static int stored_entry_holds(const uint8_t *v, size_t n)
 {
-    return dv_packed_kind_of(v, n) != DV_PACKED_NONE || dv_doc_has_pdf_header(v, n < 1024 ? n : 1024);
+    return dv_packed_nested(v, n < 1024 ? n : 1024);
 }
 
 /* Did the walk of the local headers end where the central directory (or, with no entry read, the end record)

@@ -24,6 +24,11 @@ typedef enum {
  * byte; every other signature is 4 bytes or more: a vendor's binary header meets a shorter one by chance. */
 dv_packed_kind dv_packed_kind_of(const uint8_t *v, size_t n);
 
+/* Is v[0, n), the first bytes of what a stream inflated to or of a stored entry, packed again (dv_packed_kind_of)
+ * or a PDF (a header anywhere in them)? What it holds is not read here: the caller takes it as found (a private
+ * value is never required). */
+int dv_packed_nested(const uint8_t *v, size_t n);
+
 /* Does the ZIP archive z[0, zn) hold one of sc's values in an entry? Stored entries and the names are in the
  * archive's bytes (the caller looks at those as they are); each deflated entry is inflated and looked at, at most
  * *left bytes out over all of them (decremented by what came out). 1 found, or not all could be read (an encrypted
