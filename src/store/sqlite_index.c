@@ -70,14 +70,14 @@ void dvs_sx_forget_flush(dvs_sx_conn *s)
     sqlite3_busy_handler(s->db, sx_busy, NULL);
 }
 
-/* After a store or dataset delete (rare; the writer's mutex held), and at the close when any write forgot
- * something since the last rebuild (a DICOMweb DELETE, an operation's finish: too frequent to pay it each):
- * rebuild the file from the live rows, then truncate the WAL (dvs_sx_forget_flush). secure_delete zeroes a freed cell, not the copy of a cell a b-tree
- * rebalance leaves in a page's unused area: a deleted store's UIDs stayed in a page now holding other rows
- * (red team round 5, finding 05). VACUUM writes every page anew; its working copy stays in memory
+/* After a store or dataset delete (rare; the writer's mutex held), and at the close when any write forgot something
+ * since the last rebuild (a DICOMweb DELETE, an operation's finish: too frequent to pay it each): rebuild the file
+ * from the live rows, then truncate the WAL (dvs_sx_forget_flush). secure_delete zeroes a freed cell, not the copy
+ * of a cell a b-tree rebalance leaves in a page's unused area: a deleted store's UIDs stayed in a page now holding
+ * other rows (red team round 5, finding 05). VACUUM writes every page anew; its working copy stays in memory
  * (temp_store=MEMORY), never in a temporary file. It costs a rewrite of the whole index while every STOW waits
- * (docs/server.md "What the index forgets" gives the figures); a DICOMweb DELETE does not pay it. Best effort:
- * a failure (a full disk) leaves the index as the delete left it. [test_store.c:
+ * (docs/server.md "What the index forgets" gives the figures); a DICOMweb DELETE does not pay it. Best effort: a
+ * failure (a full disk) leaves the index as the delete left it. [test_store.c:
  * test_sqlite_store_delete_leaves_no_uid] */
 void dvs_sx_forget_rebuild(dvs_sx_conn *s)
 {

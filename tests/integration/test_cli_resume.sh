@@ -90,7 +90,8 @@ cp -a "$T/dst_named" "$T/dst_plain"
 temps=$(find "$T/dst_plain" -path "$T/dst_plain/.keep" -prune -o -name '.dvtmp-*' -type f -print | wc -l)
 DICOMVEIL_NO_O_TMPFILE=1 run 1 "plain re-run after kills" deidentify -q --jobs 2 --config "$T/cfg.json" \
     --key-file "$T/key" "$T/src" "$T/dst_plain"
-grep -q "warning: $temps hidden unfinished temporary file(s) (.dvtmp-\*) in the destination: left by a run killed" "$T/err" ||
+want="warning: $temps hidden unfinished temporary file(s) (.dvtmp-\*) in the destination: left by a run killed"
+grep -q "$want" "$T/err" ||
     fail "plain re-run after kills: no warning of its $temps temp files: $(head -c 400 "$T/err")"
 [ "$(find "$T/dst_plain" -name '.dvtmp-*' -type f | wc -l)" -eq $((temps + 1)) ] ||
     fail "plain re-run after kills: removed temp files it has no record of"

@@ -65,19 +65,28 @@ def retrieve(web, n):
     return b if st == 200 else None
 
 
+def dataset_and_store(srv):
+    """Dataset ds and its store st on srv: (the API's base URL, the store's STOW path)."""
+    base = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l"
+    curl("-X", "POST", base + "/datasets?datasetId=ds", "-d", "{}")
+    curl("-X", "POST", base + "/datasets/ds/dicomStores?dicomStoreId=st", "-d", "{}")
+    return base, "/v1beta1/projects/p/locations/l/datasets/ds/dicomStores/st/dicomWeb/studies"
+
+
+def store_folder(data):
+    """The one store's id (its folder's name), its folder under DATA and the key that names its files."""
+    sid = os.listdir(os.path.join(data, "stores"))[0]
+    return sid, os.path.join(data, "stores", sid), open(os.path.join(data, "keys", "naming.key"), "rb").read()
+
+
 def run(tmp):
     data = os.path.join(tmp, "data")
     srv = ts.Server(data)
     try:
-        base = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l"
-        curl("-X", "POST", base + "/datasets?datasetId=ds", "-d", "{}")
-        curl("-X", "POST", base + "/datasets/ds/dicomStores?dicomStoreId=st", "-d", "{}")
-        path = "/v1beta1/projects/p/locations/l/datasets/ds/dicomStores/st/dicomWeb/studies"
+        base, path = dataset_and_store(srv)
         web = base + "/datasets/ds/dicomStores/st/dicomWeb"
         check(stow(srv.port, path, instance(0))[0] == 200, "STOW of a first instance")
-        sid = os.listdir(os.path.join(data, "stores"))[0]
-        sdir = os.path.join(data, "stores", sid)
-        key = open(os.path.join(data, "keys", "naming.key"), "rb").read()
+        sid, sdir, key = store_folder(data)
 
         def file_of(n):
             p = os.path.join(sdir, ts.instance_name(key, sid, ROOT + "3.%d" % n))
@@ -186,17 +195,12 @@ def sweep(tmp):
     data = os.path.join(tmp, "sweep")
     srv = ts.Server(data)
     try:
-        base = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l"
-        curl("-X", "POST", base + "/datasets?datasetId=ds", "-d", "{}")
-        curl("-X", "POST", base + "/datasets/ds/dicomStores?dicomStoreId=st", "-d", "{}")
-        path = "/v1beta1/projects/p/locations/l/datasets/ds/dicomStores/st/dicomWeb/studies"
+        base, path = dataset_and_store(srv)
         kept = {n: instance(n) for n in range(3)}
         check(all(stow(srv.port, path, b)[0] == 200 for b in kept.values()), "sweep: STOW of three instances")
     finally:
         check(srv.stop() == 0, "sweep: first server exits 0")
-    sid = os.listdir(os.path.join(data, "stores"))[0]
-    sdir = os.path.join(data, "stores", sid)
-    key = open(os.path.join(data, "keys", "naming.key"), "rb").read()
+    sid, sdir, key = store_folder(data)
     indexed = sorted(os.listdir(sdir))
     # The state a kill leaves: whole instances linked under their names, no row (in a live store, and in the folder
     # of a store whose row is gone); beside them a hidden temporary name of a put not yet named.
