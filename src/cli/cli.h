@@ -232,13 +232,14 @@ int dvc_output_seed(dvc_output *o, const char *name, size_t index);
  * there, dvm_coord_stale). user: the dvc_run whose items say which inputs ended ok. */
 int dvc_output_stale(void *run, const char *name);
 /* --resume (dvc_journal_sweep): remove the temp names (".dvtmp-" + 12 hex, regular, owned by this user) that a
- * SIGKILLed attempt left in DST's study/series folders, and the folders that leaves empty. The number removed;
- * *failed: how many could not be (the last errno in *failed_errno). Only once no worker names a file. */
+ * SIGKILLed attempt left in DST's study/series folders, and the folders that leaves empty; a temp name whose
+ * writer still holds its flock (another run writing into DST) stays. The number removed; *failed: how many could
+ * not be (the last errno in *failed_errno). Only once no worker names a file. */
 size_t dvc_output_sweep_temps(int dst_fd, size_t *failed, int *failed_errno);
-/* At the end of a run without --resume, whose own temp names are all gone: warn (a count, no name) when DST holds
- * temp names dvc_output_sweep_temps would remove, which an earlier run killed with SIGKILL left (stop 53's red
- * team: they stayed in a release folder while the re-run exited 0). Nothing is removed: without a journal there is
- * no record that DST is this run's (another run may be writing into it). */
+/* At the end of a run without --resume, whose own temp names are all gone: remove the temp names no process holds
+ * that are over a minute old (a run killed with SIGKILL left them: stop 53's red team found them in a release
+ * folder after a re-run exited 0), saying how many (a count, no name); warn of the ones it cannot decide (younger,
+ * or no flock on this file system). A name another live run holds is never touched. */
 void dvc_output_note_temps(int dst_fd);
 struct dvc_claim;
 typedef struct dvc_put {

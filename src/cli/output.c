@@ -11,8 +11,9 @@
  * killed run (even SIGKILL) never leaves a partial .dcm. Where O_TMPFILE is unsupported, a hidden
  * ".dvtmp-<hex>" name in the same directory + link() + unlink() does the same; those temp names are registered
  * per worker so a terminating signal that can be caught (dvc_cleanup_signals) can unlink them before the process
- * dies. SIGKILL cannot be caught: only the O_TMPFILE path is immune to it, and what it leaves is removed by the
- * next --resume of the run (dvc_output_sweep_temps).
+ * dies. SIGKILL cannot be caught: only the O_TMPFILE path is immune to it. What it leaves is removed by the next
+ * --resume of the run (dvc_output_sweep_temps), or by any later run into DST once a minute old: a writer holds an
+ * flock on its temp name, so a temp name no process holds is a dead writer's (dvc_output_note_temps).
  *
  * Same instance twice (DECISIONS.md item 15): the inputs are sorted, and among this run's inputs with the same
  * output name the LOWEST INDEX that is written successfully keeps it, whatever --jobs and the thread timing,
@@ -45,8 +46,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -172,6 +175,17 @@ static int slot_begin(tmp_slot *slot, int dirfd)
 static void slot_created(tmp_slot *slot, int created)
 {
     atomic_store(&slot->state, created ? SLOT_CREATED : SLOT_IDLE);
+}
+
+/* A temp name's writer holds an flock on it until the name is gone (the lock goes with the file's last
+ * descriptor, however the process ends), so a later run tells a killed writer's leftover from a file another
+ * live run is writing into the same DST (temp_holder). Where the file system has no flock nothing is held, and
+ * the sweeps keep their older rules (see walk_temps). */
+static void hold_temp(int fd)
+{
+    if (fd >= 0)
+        while (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EINTR)
+            ;
 }
 
 /* ---- claims: which input of this run holds each output name (see the top of this file) ---- */
@@ -419,11 +433,63 @@ static DIR *open_folder(int parent, const char *name)
     return d;
 }
 
-/* Remove (with remove; else only count) the temp names in one series folder; the number removed or counted,
- * failures to remove counted in *failed. */
-static size_t sweep_series(DIR *d, uid_t me, int remove, size_t *failed, int *failed_errno)
+/* A temp name older than this with no writer holding it is a leftover to a plain run. A writer takes its lock
+ * microseconds after creating the name (hold_temp), so a younger unheld one may be another run's, just made. */
+#define TEMP_SETTLE_S 60
+
+typedef enum {
+    SWEEP_RESUME, /* remove every temp name no live writer holds (or any, where flock is not supported) */
+    SWEEP_PLAIN   /* remove those no writer holds that are older than TEMP_SETTLE_S; count the undecided */
+} sweep_mode;
+
+typedef struct {
+    size_t removed, undecided, failed;
+    int failed_errno;
+} sweep_counts;
+
+/* Decide one temp name of a series folder and, when it is a leftover, unlink it while its lock is held (so no
+ * writer can take the name meanwhile: a new temp name is made with O_EXCL). */
+static void sweep_one(int fd, const char *name, sweep_mode mode, sweep_counts *k)
 {
-    size_t removed = 0;
+    int t = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (t < 0 && errno == ENOENT)
+        return; /* gone: its writer linked it */
+    if (t < 0 && mode == SWEEP_PLAIN) {
+        k->undecided++; /* not readable (mode 000 for a user not root): who holds it is not known */
+        return;
+    }
+    if (t < 0) { /* a resume removes it unheld-or-not-known, as where flock is not supported */
+        if (unlinkat(fd, name, 0) == 0)
+            k->removed++;
+        else if (errno != ENOENT) {
+            k->failed++;
+            k->failed_errno = errno;
+        }
+        return;
+    }
+    struct stat st;
+    int r;
+    while ((r = flock(t, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
+        ;
+    int held = r != 0 && errno == EWOULDBLOCK, unsupported = r != 0 && !held;
+    time_t now = time(NULL);
+    int leftover = !held && (mode == SWEEP_RESUME ||
+                             (!unsupported && fstat(t, &st) == 0 && now - st.st_mtime >= TEMP_SETTLE_S));
+    if (leftover && unlinkat(fd, name, 0) == 0) {
+        k->removed++;
+    } else if (leftover && errno != ENOENT) {
+        k->failed++;
+        k->failed_errno = errno;
+    } else if (!leftover && !held) {
+        k->undecided++;
+    }
+    close(t);
+}
+
+/* The temp names of one series folder; the number removed. */
+static size_t sweep_series(DIR *d, uid_t me, sweep_mode mode, sweep_counts *k)
+{
+    size_t before = k->removed;
     int fd = dirfd(d);
     for (struct dirent *e; (e = readdir(d));) {
         if (!temp_name(e->d_name))
@@ -432,29 +498,23 @@ static size_t sweep_series(DIR *d, uid_t me, int remove, size_t *failed, int *fa
         /* Regular and ours only: a link, a folder or another user's file of that name is not a temp we made. */
         if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_uid != me)
             continue;
-        if (!remove || unlinkat(fd, e->d_name, 0) == 0) {
-            removed++;
-        } else if (errno != ENOENT) {
-            (*failed)++;
-            *failed_errno = errno;
-        }
+        sweep_one(fd, e->d_name, mode, k);
     }
-    return removed;
+    return k->removed - before;
 }
 
-/* The walk of dvc_output_sweep_temps and dvc_output_note_temps: with remove, the temp names and the folders that
- * held only them go; without, they are counted. */
-static size_t walk_temps(int dst_fd, int remove, size_t *failed, int *failed_errno)
+/* The walk of dvc_output_sweep_temps and dvc_output_note_temps: the temp names sweep_one finds left over go, and
+ * the folders that held only them. A temp name a live writer holds (another run writing into the same DST) is
+ * never touched. */
+static void walk_temps(int dst_fd, sweep_mode mode, sweep_counts *k)
 {
-    size_t removed = 0;
     uid_t me = geteuid();
-    *failed = 0;
-    *failed_errno = 0;
+    *k = (sweep_counts){0};
     DIR *top = open_folder(dst_fd, ".");
     if (!top) {
-        *failed = 1;
-        *failed_errno = errno;
-        return 0;
+        k->failed = 1;
+        k->failed_errno = errno;
+        return;
     }
     for (struct dirent *s; (s = readdir(top));) {
         if (!component_name(s->d_name) || (s->d_type != DT_DIR && s->d_type != DT_UNKNOWN))
@@ -469,36 +529,45 @@ static size_t walk_temps(int dst_fd, int remove, size_t *failed, int *failed_err
             DIR *series = open_folder(dirfd(study), r->d_name);
             if (!series)
                 continue;
-            size_t n = sweep_series(series, me, remove, failed, failed_errno);
+            size_t n = sweep_series(series, me, mode, k);
             closedir(series);
             /* A folder a killed attempt made for that file alone goes too, as remove_stale does (ENOTEMPTY
              * decides): one uninterrupted run makes no folder without an output in it. */
-            if (n && remove)
+            if (n)
                 unlinkat(dirfd(study), r->d_name, AT_REMOVEDIR);
             in_study += n;
         }
         closedir(study);
-        if (in_study && remove)
+        if (in_study)
             unlinkat(dirfd(top), s->d_name, AT_REMOVEDIR);
-        removed += in_study;
     }
     closedir(top);
-    return removed;
 }
 
 size_t dvc_output_sweep_temps(int dst_fd, size_t *failed, int *failed_errno)
 {
-    return walk_temps(dst_fd, 1, failed, failed_errno);
+    sweep_counts k;
+    walk_temps(dst_fd, SWEEP_RESUME, &k);
+    *failed = k.failed;
+    *failed_errno = k.failed_errno;
+    return k.removed;
 }
 
 void dvc_output_note_temps(int dst_fd)
 {
-    size_t failed = 0;
-    int failed_errno = 0;
-    size_t left = walk_temps(dst_fd, 0, &failed, &failed_errno);
-    if (left) /* a count, never a name (the names are new UIDs) */
+    sweep_counts k;
+    walk_temps(dst_fd, SWEEP_PLAIN, &k);
+    /* counts, never a name (the names are new UIDs) */
+    if (k.removed)
+        dvc_errorf("%zu hidden unfinished temporary file(s) (.dvtmp-*) of killed runs removed from the "
+                   "destination", k.removed);
+    if (k.undecided)
         dvc_errorf("warning: %zu hidden unfinished temporary file(s) (.dvtmp-*) in the destination: left by a run "
-                   "killed with SIGKILL (a --resume of it removes them), or another run's still writing", left);
+                   "killed with SIGKILL under %d s ago or where locks are not supported (a --resume of it removes "
+                   "them), or another run's just made", k.undecided, TEMP_SETTLE_S);
+    if (k.failed)
+        dvc_errorf("warning: %zu hidden unfinished temporary file(s) (.dvtmp-*) of killed runs could not be "
+                   "removed from the destination: %s", k.failed, strerror(k.failed_errno));
 }
 
 const char *dvc_put_name(const dvc_put *p)
@@ -589,6 +658,7 @@ static int link_fd(dvc_output *o, int fd, int dirfd, const char *name)
 static int replace_fd(dvc_output *o, tmp_slot *slot, int fd, int dirfd, const char *final)
 {
     int rc = -1;
+    hold_temp(fd); /* before it has a name: no sweep can ever find it unheld */
     for (int attempt = 0; attempt < 16 && rc != 0; attempt++) {
         if (slot_begin(slot, dirfd) < 0)
             return -1;
@@ -757,6 +827,7 @@ static int open_named_temp(dvc_put *p, dv_error *err)
             return dv_fail(err, DV_ERR_IO, "no random bytes for a temp name: %s", strerror(errno));
         p->fd = openat(p->series_fd, slot->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         int e = errno;
+        hold_temp(p->fd);
         slot_created(slot, p->fd >= 0);
         if (p->fd < 0 && e != EEXIST)
             return dv_fail(err, DV_ERR_IO, "creating a temp output file failed: %s", strerror(e));

@@ -83,19 +83,44 @@ if [ -z "$(find "$T/dst_named" -name '.dvtmp-*' -print -quit)" ]; then
 fi
 # Not a temp name of ours (another pattern, or a link): never removed.
 mkdir -p "$T/dst_named/.keep" && echo x >"$T/dst_named/.keep/.dvtmp-0123456789ab"
-# A plain re-run (no --resume: no record that DST is its own) removes none of them but says how many there are
-# (a count, no name), on a copy so the resume below still meets them (stop 53's red team: before, it exited as
-# an uninterrupted run does, the hidden partial files left in the release folder).
+# A plain re-run (no --resume) removes the ones no process holds that are over a minute old (a writer holds an
+# flock on its temp name: one no process holds is a killed writer's), says how many (a count, no name), and leaves
+# a younger one (perhaps another run's, just made: warned of) and one a live writer holds (another run writing into
+# the same DST); on a copy, so the resume below still meets them (stop 53's red team: before, the hidden partial
+# files stayed in the release folder while the re-run exited 0; stop 53 only warned).
 cp -a "$T/dst_named" "$T/dst_plain"
 temps=$(find "$T/dst_plain" -path "$T/dst_plain/.keep" -prune -o -name '.dvtmp-*' -type f -print | wc -l)
+find "$T/dst_plain" -path "$T/dst_plain/.keep" -prune -o -name '.dvtmp-*' -type f -exec touch -d '2 minutes ago' {} +
+series=$(dirname "$(find "$T/dst_plain" -name '*.dcm' -print -quit)")
+echo young >"$series/.dvtmp-00000000000a"
+echo held >"$series/.dvtmp-00000000000b" && touch -d '2 minutes ago' "$series/.dvtmp-00000000000b"
+# (the interpreter itself in the background, not cli_lib's python3 function, so $! is the process to kill)
+/usr/bin/python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); print("held", flush=True); time.sleep(120)' \
+    "$series/.dvtmp-00000000000b" >"$T/holder.out" &
+holder=$!
+for _ in $(seq 100); do grep -q held "$T/holder.out" 2>/dev/null && break; sleep 0.05; done
 DICOMVEIL_NO_O_TMPFILE=1 run 1 "plain re-run after kills" deidentify -q --jobs 2 --config "$T/cfg.json" \
     --key-file "$T/key" "$T/src" "$T/dst_plain"
-want="warning: $temps hidden unfinished temporary file(s) (.dvtmp-\*) in the destination: left by a run killed"
-grep -q "$want" "$T/err" ||
-    fail "plain re-run after kills: no warning of its $temps temp files: $(head -c 400 "$T/err")"
-[ "$(find "$T/dst_plain" -name '.dvtmp-*' -type f | wc -l)" -eq $((temps + 1)) ] ||
-    fail "plain re-run after kills: removed temp files it has no record of"
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+grep -q "^dicomveil: $temps hidden unfinished temporary file(s) (.dvtmp-\*) of killed runs removed" "$T/err" ||
+    fail "plain re-run after kills: its $temps dead temp files not reported removed: $(head -c 400 "$T/err")"
+grep -q "warning: 1 hidden unfinished temporary file(s) (.dvtmp-\*) in the destination: left by a run killed" \
+    "$T/err" || fail "plain re-run after kills: no warning of the young temp file: $(head -c 400 "$T/err")"
+left=$(find "$T/dst_plain" -name '.dvtmp-*' -type f | sort | tr '\n' ' ')
+want=$(printf '%s\n' "$T/dst_plain/.keep/.dvtmp-0123456789ab" "$series/.dvtmp-00000000000a" \
+    "$series/.dvtmp-00000000000b" | sort | tr '\n' ' ')
+[ "$left" = "$want" ] || fail "plain re-run after kills: left $left"
 rm -rf "$T/dst_plain"
+# ... which holds because every writer of a temp name holds its flock until the name is gone: traced, each output
+# of a run on the named-temp path takes one (strace: a make deps package).
+ndcm=$(find "$T/ref" -name '*.dcm' | wc -l)
+DICOMVEIL_NO_O_TMPFILE=1 strace -f -qq -e trace=flock -o "$T/flock.trace" "$DV_BIN" deidentify -q --jobs 2 \
+    --config "$T/cfg.json" --key-file "$T/key" "$T/src" "$T/dst_traced" 2>/dev/null || true
+held=$(grep -c 'flock([0-9]*, LOCK_EX|LOCK_NB' "$T/flock.trace" || true) # a call, resumed or not
+[ "$held" -eq "$ndcm" ] || fail "temp names held: $held flocks taken for $ndcm outputs"
+rm -rf "$T/dst_traced"
 DICOMVEIL_NO_O_TMPFILE=1 run 1 "resume after kills without O_TMPFILE" deidentify -q --jobs 2 \
     --resume --config "$T/cfg.json" --key-file "$T/key" --report "$T/kn.json" "$T/src" "$T/dst_named"
 grep -qE "resume: [1-9][0-9]* unfinished temporary file\(s\) of killed attempts removed" "$T/err" ||
