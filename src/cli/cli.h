@@ -58,6 +58,11 @@ void dvc_vline(const char *prefix, const char *fmt, va_list ap) __attribute__((f
  * PHI in memory), unless DV_CORE_DUMPS=1. 0 done or left as asked, -1 either call refused (the caller warns). */
 int dvc_no_core_dumps(void);
 
+/* ---- crash_report.c ---- */
+/* On a fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS): the signal, the version and the call stack's
+ * addresses on stderr (no memory: nothing of an instance), then the default action. Nothing in a sanitizer build. */
+void dvc_crash_report_install(void);
+
 /* ---- plan_load.c ---- */
 /* Read CFG (at most DV_CONFIG_MAX_BYTES) and compile it; prints its warnings. NULL after printing why (the
  * caller exits 2). The config path is not PHI and is named in messages. */

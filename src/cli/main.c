@@ -54,6 +54,7 @@ int main(int argc, char **argv)
     if (dvc_no_core_dumps() != 0)
         dvc_errorf("warning: core dumps could not be turned off; a crash may write this process's memory to a "
                    "core file");
+    dvc_crash_report_install();
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return DVC_EXIT_OK;

@@ -20,6 +20,7 @@
 import filecmp
 import os
 import pwd
+import re
 import shutil
 import resource
 import signal
@@ -141,6 +142,25 @@ def mpi_not_dumpable(tmp, asan):
           "mpirun as nobody: DST differs from one process's")
 
 
+def crash_report(tmp, asan):
+    """4 ("crash report"): without a core, a crash still says where it happened: the signal, the version and the call stack as
+    module(+offset) addresses on stderr (src/cli/crash_report.c), then death by that signal as before."""
+    if asan:
+        print("test_no_core: crash report part not run: ASan and UBSan print their own reports")
+        return
+    cwd = os.path.join(tmp, "report")
+    os.mkdir(cwd)
+    p = start_serve(os.path.join(cwd, "data"), cwd, False)
+    os.kill(p.pid, signal.SIGSEGV)
+    said = p.stderr.read()
+    rc = p.wait(30)
+    check(rc == -signal.SIGSEGV, "a SIGSEGV of serve: exit %s, want death by SIGSEGV" % rc)
+    check("dicomveil: fatal signal SIGSEGV in dicomveil " in said, "a SIGSEGV of serve said no crash report: %r"
+          % said[-400:])
+    frames = re.findall(r"^\S*dicomveil\S*\(\S*\+0x[0-9a-f]+\)\[0x[0-9a-f]+\]$", said, re.M)
+    check(len(frames) >= 2, "the crash report holds %d frames of dicomveil's own code: %r" % (len(frames), said[-400:]))
+
+
 def main():
     asan = sanitized()
     parent_hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
@@ -196,6 +216,7 @@ def main():
                           % pattern)
                 else:
                     check(cores == [], "a SIGSEGV of serve left a core file: %s" % cores)
+        crash_report(tmp, asan)
         mpi_not_dumpable(tmp, asan)
     if fails:
         print("test_no_core: %d failure(s)" % len(fails), file=sys.stderr)

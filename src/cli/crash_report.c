@@ -1,0 +1,83 @@
+/* A crash's report, now that no core file is written (no_core.c: a core copies the patient's values). On a fault
+ * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT from a failed check, SIGSYS) stderr gets one line naming the signal
+ * and the version, then the call stack as module(+offset) addresses (backtrace_symbols_fd), which addr2line or
+ * gdb on the same build turns into source lines: addresses only, no memory, so nothing of an instance and no
+ * path but the program's own. Then the signal is raised again with its default action: the exit status still
+ * says which signal, and where DV_CORE_DUMPS=1 allowed a core it is still written.
+ * A sanitizer build installs nothing: ASan and UBSan print their own, fuller reports. */
+#include <execinfo.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dicomveil/dicomveil.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+#define DV_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define DV_SANITIZED 1
+#endif
+#endif
+
+#define FRAMES_MAX 64
+/* The handler's own stack, so an overflowed stack (deep recursion on the main thread) still gets its report. */
+#define ALT_STACK_SIZE (64 * 1024)
+
+static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS};
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    case SIGABRT: return "SIGABRT";
+    default: return "SIGSYS";
+    }
+}
+
+static void say(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void on_fault(int sig)
+{
+    /* Only async-signal-safe calls (write; backtrace once its library is loaded, which install did). */
+    say("dicomveil: fatal signal ");
+    say(signal_name(sig));
+    say(" in dicomveil " DICOMVEIL_VERSION " (a bug: please report it with these lines). Call stack:\n");
+    void *frames[FRAMES_MAX];
+    int n = backtrace(frames, FRAMES_MAX);
+    backtrace_symbols_fd(frames, n, STDERR_FILENO);
+    raise(sig); /* SA_RESETHAND restored the default action: it ends the process once this returns */
+}
+
+void dvc_crash_report_install(void)
+{
+#ifndef DV_SANITIZED
+    void *warm[1];
+    (void)backtrace(warm, 1); /* loads libgcc's unwinder now: inside the handler it would allocate */
+    stack_t alt = {.ss_sp = malloc(ALT_STACK_SIZE), .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
+    if (alt.ss_sp && sigaltstack(&alt, NULL) != 0) /* kept for the process's life: the handler may need it */
+        free(alt.ss_sp);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fault;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND | SA_ONSTACK | SA_NODEFER;
+    for (size_t i = 0; i < sizeof fault_signals / sizeof fault_signals[0]; i++)
+        (void)sigaction(fault_signals[i], &sa, NULL);
+#endif
+}
