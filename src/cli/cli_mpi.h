@@ -44,6 +44,18 @@ static inline uint8_t *dvm_put_u64(uint8_t *p, uint64_t v)
     return p + 8;
 }
 
+/* ---- mpi_seal.c: every batch between ranks sealed (AES-256-GCM under a key derived from the run's key file),
+ * so source paths are not in the clear on the network or in Open MPI's /dev/shm segments ---- */
+typedef struct dvm_seal dvm_seal;
+/* NULL when out of memory or without random bytes. */
+dvm_seal *dvm_seal_new(const dv_key *key, int me, int nranks);
+void dvm_seal_free(dvm_seal *s);
+/* Replace b's bytes by their sealed form for rank `to` under tag (the plain bytes wiped). 0, or -1 (b unchanged). */
+int dvm_seal_wrap(dvm_seal *s, dvm_buf *b, int to, int tag);
+/* Open, in place, a batch of rank `from` under tag: *plain (inside buf), *plain_n. -1 when it fails its check
+ * (another key, forged, replayed, reordered or addressed to another rank). */
+int dvm_seal_open(dvm_seal *s, uint8_t *buf, size_t n, int from, int tag, const uint8_t **plain, size_t *plain_n);
+
 typedef struct dvm_rd {
     const uint8_t *p;
     size_t len, off;

@@ -108,10 +108,10 @@ typedef struct sends {
 } sends;
 
 
-/* Send b's bytes to rank `to`, taking its memory (b is left empty). -1 on ENOMEM. */
-static int send_buf(sends *s, int to, int tag, dvm_buf *b)
+/* Seal b's bytes (mpi_seal.c) and send them to rank `to`, taking its memory (b is left empty). -1 on ENOMEM. */
+static int send_buf(sends *s, dvm_seal *seal, int to, int tag, dvm_buf *b)
 {
-    if (dv_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v, 16) < 0)
+    if (dv_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v, 16) < 0 || dvm_seal_wrap(seal, b, to, tag) < 0)
         return -1;
     send *e = &s->v[s->n];
     if (mpi->isend(b->p, (int)b->len, to, tag, &e->req) != 0)
@@ -154,6 +154,8 @@ typedef struct recvs {
 typedef struct sink_ctx {
     dvm_coord *coord;
     dvm_rank *rank;
+    dvm_seal *seal;
+    int refused; /* a batch failed its seal's check: the rank it came from, else -1 */
 } sink_ctx;
 
 /* Post a receive for every message waiting from src, then handle, in order per sender, every batch that has
@@ -189,8 +191,15 @@ static int recv_all(recvs *q, int src, int nranks, sink_ctx *k)
             q->v[keep++] = *r;
             continue;
         }
-        rc = q->tag == TAG_UP ? dvm_coord_handle(k->coord, r->from, r->buf, (size_t)r->n)
-                              : dvm_rank_deliver(k->rank, r->buf, (size_t)r->n);
+        const uint8_t *plain = NULL;
+        size_t plain_n = 0;
+        if (dvm_seal_open(k->seal, r->buf, (size_t)r->n, r->from, q->tag, &plain, &plain_n) < 0) {
+            k->refused = r->from;
+            rc = -1;
+        } else {
+            rc = q->tag == TAG_UP ? dvm_coord_handle(k->coord, r->from, plain, plain_n)
+                                  : dvm_rank_deliver(k->rank, plain, plain_n);
+        }
         free(r->buf);
     }
     q->n = keep;
@@ -382,7 +391,8 @@ int dvc_mpi_deidentify(const dvm_args *a)
     dvc_run run = {.lib = a->lib, .plan = a->plan, .out = &out, .progress = &quiet, .jobs = a->jobs};
     pthread_mutex_init(&run.status_lock, NULL);
     dvm_rank *rk = dvm_rank_new(&run, chunk_max, DVM_STORE, coord);
-    ok = rk && (me != 0 || coord);
+    dvm_seal *seal = dvm_seal_new(a->key, me, size);
+    ok = rk && seal && (me != 0 || coord);
     if (!ok)
         dvc_errorf("out of memory");
     double t0 = dvc_now(), cpu0 = process_cpu(), main0 = thread_cpu();
@@ -404,7 +414,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
         }
         sends s = {0};
         dvm_buf up = {0};
-        sink_ctx k = {coord, rk};
+        sink_ctx k = {coord, rk, seal, -1};
         recvs rq = {.tag = me == 0 ? TAG_UP : TAG_DOWN, .stalled = calloc((size_t)size, sizeof(int))};
         int final_sent = 0, broken = !rq.stalled;
         double coord_seconds = 0, turns = 0, short_turns = 0, report_seconds = 0;
@@ -418,7 +428,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
                 broken |= dvm_coord_handle(coord, 0, up.p, up.len) < 0;
                 up.len = 0;
             } else if (up.len) {
-                broken |= send_buf(&s, 0, TAG_UP, &up) < 0;
+                broken |= send_buf(&s, seal, 0, TAG_UP, &up) < 0;
             }
             if (me == 0) {
                 broken |= recv_all(&rq, DV_MPI_ANY_SOURCE, size, &k) < 0;
@@ -443,7 +453,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
                         broken |= dvm_rank_deliver(rk, b->p, b->len) < 0;
                         b->len = 0;
                     } else if (b->len) {
-                        broken |= send_buf(&s, r, TAG_DOWN, b) < 0;
+                        broken |= send_buf(&s, seal, r, TAG_DOWN, b) < 0;
                     }
                 }
                 dvc_progress_update(&bar, tally);
@@ -463,7 +473,11 @@ int dvc_mpi_deidentify(const dvm_args *a)
             short_turns += turn < TURN;
             dvm_rank_wait(rk, turn);
         }
-        if (broken) {
+        if (broken && k.refused >= 0) {
+            dvc_errorf("mpi: a batch from rank %d failed its check (was that rank given another --key-file?); "
+                       "aborting the job", k.refused);
+            mpi->abort(DVC_EXIT_FAILED);
+        } else if (broken) {
             dvc_errorf("mpi: a message between ranks was malformed or memory ran out; aborting the job");
             mpi->abort(DVC_EXIT_FAILED);
         }
@@ -487,6 +501,7 @@ int dvc_mpi_deidentify(const dvm_args *a)
         free(rq.stalled);
     }
     dvm_rank_free(rk);
+    dvm_seal_free(seal);
     dvm_coord_free(coord);
     dv_run_free(tally);
     dvc_progress_destroy(&bar);

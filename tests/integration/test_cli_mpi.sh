@@ -269,6 +269,10 @@ fi
 
 # The whole job (mpirun and both ranks) killed with SIGKILL, twice, then resumed to the end. As above, a job that
 # ended before rank 1 could be stopped proves nothing: the two kills are then made again on a fresh DST (at most 3).
+# Every batch between ranks is sealed (src/cli/mpi_seal.c): the shared-memory segments such a kill leaves in
+# /dev/shm (Open MPI removes them only at a job's end) hold no source path (stop 53's red team found the last dealt
+# paths there; test_mpi_seal takes the sealing apart). The segments these kills leave are removed afterwards.
+shm_before=$(ls /dev/shm)
 killed=0
 for series in 1 2 3; do
     rm -rf "$T/all" "$T/all.json" "$T/all.json.journal"
@@ -286,11 +290,29 @@ for series in 1 2 3; do
     if [ "$raced" -eq 0 ] || [ "$killed" -eq 2 ]; then break; fi
 done
 [ "$killed" -eq 2 ] || fail "job kill: only $killed of 2 attempts were killed mid-way: the check proves little"
+segments=$(find /dev/shm -maxdepth 1 -type f -user "$(id -u)" -name 'vader_segment.*' | sort)
+[ -n "$segments" ] || fail "job kill: no Open MPI segment left in /dev/shm: the check below proves nothing"
+# shellcheck disable=SC2086
+leaked=$(grep -lF -- "$T/src" $segments 2>/dev/null | wc -l || true)
+[ "$leaked" -eq 0 ] || fail "job kill: $leaked shared-memory segment(s) in /dev/shm hold source paths"
+for f in $segments; do
+    grep -qxF -- "$(basename "$f")" <<<"$shm_before" || rm -f "$f"
+done
 run 1 "resume after job kills" deidentify --mpi -q --jobs 1 --resume --config "$T/cfg.json" \
     --key-file "$T/key" --report "$T/all.json" "$T/src" "$T/all"
 same "job kill" "$T/all" "$T/all.json" "$T/ref" "$T/ref.json"
 reports_equal "$T/all.json" "$T/ref.json" resumed || fail "job kill: the report differs from the uninterrupted one"
 grep -qF -- "$T/src" "$T/all.json.journal" && fail "journal: holds a source path"
+
+# ---- ranks given different key files would write different UIDs into one DST: the first sealed batch between
+# them fails its check and the job is aborted ----
+head -c 32 /dev/urandom >"$T/key2" && chmod 600 "$T/key2"
+rc=0
+mpirun -np 1 "$DV_BIN" deidentify --mpi -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key" "$T/src" "$T/k2" : \
+    -np 1 "$DV_BIN" deidentify --mpi -q --jobs 1 --config "$T/cfg.json" --key-file "$T/key2" "$T/src" "$T/k2" \
+    >/dev/null 2>"$T/k2.err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "mpi: a batch from rank [01] failed its check (was that rank given another --key-file?)" \
+    "$T/k2.err" || fail "ranks with different key files: exit $rc, $(grep -v '^\s*$' "$T/k2.err" | head -c 400)"
 
 # ---- an input withdrawn from SRC between two attempts takes its output with it (docs/decisions.md "Withdrawn
 # inputs"): rank 0 holds the names and the journal, and removes what no input holds at the end ----

@@ -1,0 +1,108 @@
+/* deidentify --mpi seals every batch between ranks (src/cli/mpi_seal.c): a batch opens only at the rank it was
+ * sealed for, under the tag it was sealed with, from the rank that sealed it, in order, once, and under the same
+ * key file; sealed, it shows nothing of what it holds (a source path). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli/cli_mpi.h"
+#include "dicomveil/dv_engine.h"
+
+#define PATH "/data/Smithson_Harriet/ct0001.dcm"
+
+static dv_key *key_of(unsigned char fill)
+{
+    unsigned char b[32];
+    memset(b, fill, sizeof b);
+    dv_error err;
+    dv_error_clear(&err);
+    dv_key *k = dv_key_new(b, sizeof b, &err);
+    assert_non_null(k);
+    return k;
+}
+
+/* A sealed copy of PATH from `from` to `to` under tag, in freshly allocated memory of *n bytes. */
+static uint8_t *sealed(dvm_seal *s, int to, int tag, size_t *n)
+{
+    dvm_buf b = {0};
+    dvm_raw(&b, PATH, sizeof PATH);
+    assert_int_equal(dvm_seal_wrap(s, &b, to, tag), 0);
+    *n = b.len;
+    return b.p;
+}
+
+static int opens(dvm_seal *s, const uint8_t *batch, size_t n, int from, int tag)
+{
+    uint8_t *copy = malloc(n);
+    assert_non_null(copy);
+    memcpy(copy, batch, n);
+    const uint8_t *plain = NULL;
+    size_t plain_n = 0;
+    int rc = dvm_seal_open(s, copy, n, from, tag, &plain, &plain_n);
+    if (rc == 0) {
+        assert_int_equal(plain_n, sizeof PATH);
+        assert_memory_equal(plain, PATH, sizeof PATH);
+    }
+    free(copy);
+    return rc;
+}
+
+static int holds(const uint8_t *p, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(p + i, s, k) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_seal_round_trip_and_refusals(void **state)
+{
+    (void)state;
+    dv_key *k = key_of(7), *other = key_of(8);
+    dvm_seal *r1 = dvm_seal_new(k, 1, 3), *r0 = dvm_seal_new(k, 0, 3), *r2 = dvm_seal_new(k, 2, 3);
+    dvm_seal *stranger = dvm_seal_new(other, 0, 3);
+    assert_non_null(r1);
+    assert_non_null(r0);
+    assert_non_null(r2);
+    assert_non_null(stranger);
+    size_t n0, n1, n2;
+    uint8_t *a = sealed(r1, 0, 1, &n0), *b = sealed(r1, 0, 1, &n1), *c = sealed(r1, 0, 1, &n2);
+    assert_false(holds(a, n0, "Smithson"));
+    assert_int_equal(opens(stranger, a, n0, 1, 1), -1); /* another key file */
+    assert_int_equal(opens(r2, a, n0, 1, 1), -1);       /* sealed for rank 0, opened by rank 2 */
+    assert_int_equal(opens(r0, a, n0, 1, 2), -1);       /* another tag */
+    assert_int_equal(opens(r0, a, n0, 2, 1), -1);       /* said to come from rank 2 */
+    assert_int_equal(opens(r0, b, n1, 1, 1), -1);       /* the second before the first */
+    a[n0 / 2] ^= 1;
+    assert_int_equal(opens(r0, a, n0, 1, 1), -1); /* one bit changed */
+    a[n0 / 2] ^= 1;
+    assert_int_equal(opens(r0, a, n0, 1, 1), 0);
+    assert_int_equal(opens(r0, a, n0, 1, 1), -1); /* replayed */
+    assert_int_equal(opens(r0, b, n1, 1, 1), 0);
+    assert_int_equal(opens(r0, b, 12, 1, 1), -1); /* cut */
+    assert_int_equal(opens(r0, c, n2, 1, 1), 0);
+    free(a);
+    free(b);
+    free(c);
+    dvm_seal_free(r0);
+    dvm_seal_free(r1);
+    dvm_seal_free(r2);
+    dvm_seal_free(stranger);
+    dv_key_free(k);
+    dv_key_free(other);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_seal_round_trip_and_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
