@@ -10,6 +10,7 @@
  * for "which attributes the index keeps". */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1128,6 +1129,12 @@ dvs_index *dvs_sqlite_open(const char *path, dv_error *err)
         sx_close(&s->base);
         return NULL;
     }
+    /* A WAL file beside the database: the last process did not close it (a kill -9, a crash: the last connection's
+     * clean close removes it), so what it forgot since its last rebuild may still be in free parts of pages; the
+     * index's first idle moment rebuilds (sx_idle). */
+    char wal[PATH_MAX];
+    struct stat wst;
+    s->w.rebuild_due = (size_t)snprintf(wal, sizeof wal, "%s-wal", path) < sizeof wal && stat(wal, &wst) == 0;
     if (sqlite3_open_v2(path, &s->w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         dv_fail(err, DV_ERR_IO, "index: cannot open the database");
