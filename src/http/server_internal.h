@@ -308,8 +308,8 @@ void dvh_blob_unlock(dvh_server *s);
 void dvh_blob_lock_shared(dvh_server *s);
 void dvh_blob_unlock_shared(dvh_server *s);
 /* At start, before requests and resumed operations: unlink the instance files no index row names (a kill between
- * a put's name and its row leaves them), under the blob lock exclusive; one log line with the counts
- * (blob_sweep.c). */
+ * a put's name and its row leaves them), under the blob lock exclusive, and the hidden temporary files whose
+ * writer's flock is gone (a kill mid-put without O_TMPFILE); a log line with the counts of each (blob_sweep.c). */
 void dvh_blob_sweep(dvh_server *s);
 /* The idle rebuild of the index (index_idle.c): its settle time, read at start, and the call the header sweeper
  * (request_guard.c) makes once a second, outside guard_mu. */
