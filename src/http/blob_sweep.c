@@ -11,10 +11,14 @@
  * (dvh_store_commit), and the sweep holds it exclusive, flock on DATA/blob.lock included. So while the sweep runs
  * no put is between "named" and "indexed": a named file with no row is a leftover. Files not yet named (unnamed
  * O_TMPFILEs, or the hidden ".tmp-*" names of a file system without O_TMPFILE, written before the lock is taken)
- * are never touched. When flock is not available (an NFS mount without locking) there is no such order between
- * servers and the sweep does not run; when another server holds the lock past SWEEP_WAIT_MS (a stream of STOWs
- * keeps LOCK_SH held), it does not run either: the start does not wait for an idle DATA. Both say so in the log.
- * [test_server_names.py "unindexed files are swept at start"] */
+ * are not the blob lock's: a ".tmp-*" file is removed only when its own flock can be taken, which its writer holds
+ * from creation until the file is linked or removed (dvs_tmp_open), so only a dead writer's goes, whatever the blob
+ * lock (one "unfinished temporary files removed" count line). When flock is not available (an NFS mount without
+ * locking) there is no such order between servers and the sweep of instance files does not run; when another
+ * server holds the lock past SWEEP_WAIT_MS (a stream of STOWs keeps LOCK_SH held), it does not run either: the
+ * start does not wait for an idle DATA. Both say so in the log.
+ * [test_server_names.py "unindexed files are swept at start"; test_server_names.py "a killed put's temporary
+ * file is swept at start"] */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -62,33 +66,36 @@ static int instance_name(const char *name, char hex[65])
     return 1;
 }
 
-/* Unlinks the instance files of stores/<store_id> that no row names; their number, or -1 when the index could
- * not be read (then nothing of that store is touched). */
-static long sweep_store(dvh_server *s, int64_t store_id, int dir_fd)
+/* Unlinks the hidden temporary files of stores/<store_id> no live writer holds (dvs_tmp_remove_if_dead) and,
+ * when unindexed, the instance files that no row names; *temps receives the first number. The second, or -1
+ * when the index could not be read (then no instance file of that store is touched). */
+static long sweep_store(dvh_server *s, int64_t store_id, int dir_fd, int unindexed, long *temps)
 {
     name_set set = {0};
     dv_error err = {0};
-    int rc = s->ix->ops->blobs(s->ix, store_id, NULL, NULL, NULL, collect_name, &set, &err);
-    if (rc != DVS_OK && rc != DVS_NOT_FOUND) { /* a deleted store's rows are gone: NOT_FOUND, all unindexed */
-        free(set.names);
-        return -1;
-    }
+    int rc = unindexed ? s->ix->ops->blobs(s->ix, store_id, NULL, NULL, NULL, collect_name, &set, &err) : DVS_OK;
+    int index_ok = rc == DVS_OK || rc == DVS_NOT_FOUND; /* a deleted store's rows are gone: NOT_FOUND */
     if (set.n) /* no rows: names is NULL, which qsort and bsearch must not be given */
         qsort(set.names, set.n, sizeof *set.names, by_name);
     long removed = 0;
+    *temps = 0;
     DIR *d = fdopendir(dup(dir_fd));
     struct dirent *de;
     char hex[65];
-    while (d && (de = readdir(d)) != NULL)
-        if (instance_name(de->d_name, hex) && !(set.n && bsearch(hex, set.names, set.n, sizeof *set.names, by_name)) &&
-            unlinkat(dir_fd, de->d_name, 0) == 0)
+    while (d && (de = readdir(d)) != NULL) {
+        if (dvs_blob_tmp_name_is(de->d_name))
+            *temps += dvs_tmp_remove_if_dead(dir_fd, de->d_name);
+        else if (unindexed && index_ok && instance_name(de->d_name, hex) &&
+                 !(set.n && bsearch(hex, set.names, set.n, sizeof *set.names, by_name)) &&
+                 unlinkat(dir_fd, de->d_name, 0) == 0)
             removed++;
+    }
     if (d)
         closedir(d);
-    if (removed)
+    if (removed || *temps)
         (void)fsync(dir_fd); /* the unlinks survive a power cut */
     free(set.names);
-    return removed;
+    return index_ok ? removed : -1;
 }
 
 void dvh_blob_sweep(dvh_server *s)
@@ -96,14 +103,12 @@ void dvh_blob_sweep(dvh_server *s)
     int sfd = openat(s->data_fd, "stores", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (sfd < 0)
         return; /* no store was ever written */
+    /* Temporary files are swept whatever the blob lock: their own lock tells a dead writer's (dvs_blobs.h). */
     int locked = dvh_blob_lock_within(s, SWEEP_WAIT_MS);
-    if (locked != 0) {
-        close(sfd);
+    if (locked != 0)
         dvh_logf(s, "{\"event\":\"unindexed file sweep skipped\",\"reason\":\"%s\"}\n",
                  locked > 0 ? "DATA/blob.lock held by another server" : "no flock on DATA");
-        return;
-    }
-    long removed = 0, stores = 0, unread = 0;
+    long removed = 0, stores = 0, unread = 0, temps = 0;
     DIR *d = fdopendir(sfd);
     struct dirent *de;
     while (d && (de = readdir(d)) != NULL) {
@@ -115,8 +120,9 @@ void dvh_blob_sweep(dvh_server *s)
         int fd = openat(sfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
             continue;
-        long r = sweep_store(s, (int64_t)id, fd);
+        long t = 0, r = sweep_store(s, (int64_t)id, fd, locked == 0, &t);
         close(fd);
+        temps += t;
         if (r < 0)
             unread++;
         else if (r > 0) {
@@ -128,8 +134,11 @@ void dvh_blob_sweep(dvh_server *s)
         closedir(d);
     else
         close(sfd);
-    dvh_blob_unlock(s);
+    if (locked == 0)
+        dvh_blob_unlock(s);
     if (removed || unread)
         dvh_logf(s, "{\"event\":\"unindexed files removed\",\"files\":%ld,\"stores\":%ld,\"stores_unread\":%ld}\n",
                  removed, stores, unread);
+    if (temps)
+        dvh_logf(s, "{\"event\":\"unfinished temporary files removed\",\"files\":%ld}\n", temps);
 }

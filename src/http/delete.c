@@ -45,7 +45,7 @@ static int collect(const dvs_blob_ref *r, void *user)
 }
 
 /* The Operation of a DeleteStudy / DeleteSeries: done (the delete above was synchronous), persisted like
- * every other (op_record.c) so operations.get / list find it, one item per instance removed. */
+ * every other (op_record.c) so operations.get / list find it, one item per instance removed (its count only). */
 static int delete_operation(dvh_request *rq, const char *method, const removed *rm, struct MHD_Response **resp,
                             dvh_err *e)
 {
@@ -53,7 +53,7 @@ static int delete_operation(dvh_request *rq, const char *method, const removed *
     dvs_operation op;
     dv_error err = {0};
     char *result = dvh_operation_response("type.googleapis.com/google.protobuf.Empty", NULL);
-    int rc = result ? dvh_op_record_done(s, rq->dataset.id, method, rq->store.id, rm->v, rm->n, result, &op, &err)
+    int rc = result ? dvh_op_record_done(s, rq->dataset.id, method, rq->store.id, rm->n, result, &op, &err)
                     : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
     free(result);
     if (rc != 0)

@@ -96,7 +96,9 @@ int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *
     if (sd >= 0) {
         snprintf(tmp, sizeof tmp, ".tmp-%lld-%lld", (long long)c->id, (long long)it->seq);
         snprintf(name, sizeof name, "%s.dcm", it->sop_uid);
-        out = openat(sd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+        /* Locked while written (dvs_tmp_open): a kill leaves it unlocked, and the item's redo at resume truncates
+         * and renames it (the same name) */
+        out = dvs_tmp_open(sd, tmp, 0, 0640);
         if (out >= 0 && fmode)
             (void)fchmod(out, fmode);
     }
@@ -116,10 +118,10 @@ int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *
             }
         }
         ok = fsync(out) == 0 && ok;
-        ok = close(out) == 0 && ok;
-        ok = ok && renameat(sd, tmp, sd, name) == 0;
+        ok = ok && renameat(sd, tmp, sd, name) == 0; /* still locked: renamed or removed before the lock goes */
         if (!ok)
             unlinkat(sd, tmp, 0);
+        ok = close(out) == 0 && ok;
     }
     if (sd >= 0)
         close(sd);

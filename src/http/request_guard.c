@@ -173,6 +173,11 @@ static void *sweeper(void *arg)
                 st->cut = 1;
             }
         }
+        /* This thread's second use: the index's idle rebuild (index_idle.c), outside guard_mu (a VACUUM takes a
+         * second, and connections come and go meanwhile). */
+        pthread_mutex_unlock(&s->guard_mu);
+        dvh_index_idle(s);
+        pthread_mutex_lock(&s->guard_mu);
     }
     pthread_mutex_unlock(&s->guard_mu);
     return NULL;

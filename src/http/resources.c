@@ -198,7 +198,7 @@ static int dataset_create(dvh_request *rq, struct MHD_Response **resp, dvh_err *
                          : NULL;
     dvs_operation op;
     rc = text ? dvh_op_record_done(s, d.id, "google.cloud.healthcare.v1beta1.dataset.DatasetService.CreateDataset", 0,
-                                   NULL, 0, text, &op, &err)
+                                   0, text, &op, &err)
               : dv_fail(&err, DV_ERR_NOMEM, "out of memory");
     dvh_op_guard_unlock(s);
     free(text);

@@ -664,6 +664,7 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
     if (s->ix == NULL)
         goto fail;
     dvh_blob_sweep(s); /* what a kill between a put's name and its row left (blob_sweep.c) */
+    dvh_index_idle_init(s);
     s->batch = dvh_batcher_new();
     if (s->batch == NULL) {
         dv_fail(err, DV_ERR_NOMEM, "server: out of memory");

@@ -64,6 +64,7 @@ struct dvh_server {
     void *guard_conns; /* conn_state list, under guard_mu */
     pthread_t guard_thread;
     int guard_running, guard_stop;
+    unsigned index_settle_ms; /* index_idle.c: how long the index stays unwritten before its idle rebuild */
 };
 
 typedef struct dvh_stow dvh_stow; /* stow.c */
@@ -249,11 +250,11 @@ char *dvh_operation_response(const char *type, json_t *fields);
 int dvh_handle_operation(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
 
 /* --- op_record.c: operations a request carries out itself (datasets.create, DeleteStudy, DeleteSeries) --- */
-/* Persist under dataset_id a done operation: api_method, one item per instance handled (refs[0..n) of
- * store_id, each counted in counter.success; n may be 0) and result_json ({"response": {...}}). 0 with *out
- * the stored row (dvs_operation_clear), or -1 with err (an unfinished row is left to the runner). */
-int dvh_op_record_done(dvh_server *s, int64_t dataset_id, const char *api_method, int64_t store_id,
-                       const dvs_blob_ref *refs, size_t n, const char *result_json, dvs_operation *out, dv_error *err);
+/* Persist under dataset_id a done operation: api_method, one item per instance handled (n of store_id, each
+ * counted in counter.success, none naming its instance; n may be 0) and result_json ({"response": {...}}). 0
+ * with *out the stored row (dvs_operation_clear), or -1 with err (an unfinished row is left to the runner). */
+int dvh_op_record_done(dvh_server *s, int64_t dataset_id, const char *api_method, int64_t store_id, size_t n,
+                       const char *result_json, dvs_operation *out, dv_error *err);
 
 /* --- op_start.c: :deidentify (dataset and store), :import, :export --- */
 int dvh_handle_op_start(dvh_request *rq, struct MHD_Response **resp, int *status, dvh_err *e);
@@ -307,9 +308,13 @@ void dvh_blob_unlock(dvh_server *s);
 void dvh_blob_lock_shared(dvh_server *s);
 void dvh_blob_unlock_shared(dvh_server *s);
 /* At start, before requests and resumed operations: unlink the instance files no index row names (a kill between
- * a put's name and its row leaves them), under the blob lock exclusive; one log line with the counts
- * (blob_sweep.c). */
+ * a put's name and its row leaves them), under the blob lock exclusive, and the hidden temporary files whose
+ * writer's flock is gone (a kill mid-put without O_TMPFILE); a log line with the counts of each (blob_sweep.c). */
 void dvh_blob_sweep(dvh_server *s);
+/* The idle rebuild of the index (index_idle.c): its settle time, read at start, and the call the header sweeper
+ * (request_guard.c) makes once a second, outside guard_mu. */
+void dvh_index_idle_init(dvh_server *s);
+void dvh_index_idle(dvh_server *s);
 /* flock(fd, op) again after EINTR; fd < 0 (no lock file) is a no-op: the in-process order alone. */
 void dvh_flock(int fd, int op);
 

@@ -209,6 +209,11 @@ typedef struct dvs_index_ops {
      * [test_store: test_op_items_finish_batch, test_op_items_finish_batch_postgresql] */
     int (*op_items_finish)(dvs_index *ix, int64_t op_id, size_t n, const int64_t *seqs, const int *states,
                            const char *const *classes, int *rcs, dv_error *err);
+    /* Called now and then (about once a second) by one thread (optional: NULL in a backend with nothing to do).
+     * SQLite: when a write forgot something since the last rebuild and the index has seen no write for settle_ms,
+     * rebuild it (VACUUM) now rather than at the next store delete or the close; never while a write is in
+     * progress. 1 when it rebuilt, else 0. [test_store: test_sqlite_study_delete_leaves_no_uid_when_idle] */
+    int (*idle)(dvs_index *ix, unsigned settle_ms);
 } dvs_index_ops;
 
 struct dvs_index {

@@ -10,6 +10,7 @@
  * for "which attributes the index keeps". */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,15 +71,15 @@ void dvs_sx_forget_flush(dvs_sx_conn *s)
     sqlite3_busy_handler(s->db, sx_busy, NULL);
 }
 
-/* After a store or dataset delete (rare; the writer's mutex held), and at the close when any write forgot something
- * since the last rebuild (a DICOMweb DELETE, an operation's finish: too frequent to pay it each): rebuild the file
- * from the live rows, then truncate the WAL (dvs_sx_forget_flush). secure_delete zeroes a freed cell, not the copy
- * of a cell a b-tree rebalance leaves in a page's unused area: a deleted store's UIDs stayed in a page now holding
- * other rows (red team round 5, finding 05). VACUUM writes every page anew; its working copy stays in memory
- * (temp_store=MEMORY), never in a temporary file. It costs a rewrite of the whole index while every STOW waits
- * (docs/server.md "What the index forgets" gives the figures); a DICOMweb DELETE does not pay it. Best effort: a
- * failure (a full disk) leaves the index as the delete left it. [test_store.c:
- * test_sqlite_store_delete_leaves_no_uid] */
+/* After a store or dataset delete (rare; the writer's mutex held), and when any write forgot something since the
+ * last rebuild (a DICOMweb DELETE, an operation's finish: too frequent to pay it each) once the index is idle
+ * (sx_idle) or at the close: rebuild the file from the live rows, then truncate the WAL (dvs_sx_forget_flush).
+ * secure_delete zeroes a freed cell, not the copy of a cell a b-tree rebalance leaves in a page's unused area: a
+ * deleted store's UIDs stayed in a page now holding other rows (red team round 5, finding 05). VACUUM writes every
+ * page anew; its working copy stays in memory (temp_store=MEMORY), never in a temporary file. It costs a rewrite
+ * of the whole index while every STOW waits (docs/server.md "What the index forgets" gives the figures); a
+ * DICOMweb DELETE does not wait for it. Best effort: a failure (a full disk) leaves the index as the delete left
+ * it. [test_store.c: test_sqlite_store_delete_leaves_no_uid] */
 void dvs_sx_forget_rebuild(dvs_sx_conn *s)
 {
     int ok = sqlite3_exec(s->db, "VACUUM", NULL, NULL, NULL) == SQLITE_OK;
@@ -272,6 +273,39 @@ static void sx_close(dvs_index *ix)
     pthread_cond_destroy(&s->rfree);
     free(s->path);
     free(s);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A DICOMweb DELETE or an operation's finish leaves what a b-tree rebalance copied of the forgotten rows in free
+ * parts of live pages (dvs_sx_forget_rebuild): a VACUUM each would cost ~1 s on 100,000 instances, so it waits for
+ * a quiet index instead, settle_ms with no change through the writer (sqlite3_total_changes, which VACUUM itself
+ * does not move). A write in progress (the writer's mutex taken, or a transaction open) restarts the wait and is
+ * never waited for; a STOW arriving during the rebuild waits for it (docs/server.md "What the index forgets").
+ * After a rebuild, failed or not, the wait starts again: a full disk does not make it retry every second. */
+static int sx_idle(dvs_index *ix, unsigned settle_ms)
+{
+    sqlite_index *s = SX(ix);
+    int64_t now = mono_ms();
+    if (pthread_mutex_trylock(&s->w.mu) != 0)
+        return 0; /* a write in progress: idle_since moves when its changes are seen */
+    int rebuilt = 0;
+    int64_t changes = sqlite3_total_changes64(s->w.db);
+    if (changes != s->idle_changes || !sqlite3_get_autocommit(s->w.db)) {
+        s->idle_changes = changes;
+        s->idle_since_ms = now;
+    } else if (s->w.rebuild_due && now - s->idle_since_ms >= (int64_t)settle_ms) {
+        dvs_sx_forget_rebuild(&s->w);
+        s->idle_since_ms = mono_ms();
+        rebuilt = 1;
+    }
+    pthread_mutex_unlock(&s->w.mu);
+    return rebuilt;
 }
 
 /* Busy handler of every connection: SQLite's own (sqlite3_busy_timeout) sleeps 1, 2, 5, 10, 15, 20... ms, and
@@ -1049,6 +1083,7 @@ static const dvs_index_ops sqlite_ops = {
     .op_items_pending = dvs_sx_op_items_pending,
     .op_item_finish = dvs_sx_op_item_finish,
     .op_errors = dvs_sx_op_errors,
+    .idle = sx_idle,
 };
 
 /* The index holds source PHI (patient names and IDs of every stored instance). A new index is made private by
@@ -1094,6 +1129,12 @@ dvs_index *dvs_sqlite_open(const char *path, dv_error *err)
         sx_close(&s->base);
         return NULL;
     }
+    /* A WAL file beside the database: the last process did not close it (a kill -9, a crash: the last connection's
+     * clean close removes it), so what it forgot since its last rebuild may still be in free parts of pages; the
+     * index's first idle moment rebuilds (sx_idle). */
+    char wal[PATH_MAX];
+    struct stat wst;
+    s->w.rebuild_due = (size_t)snprintf(wal, sizeof wal, "%s-wal", path) < sizeof wal && stat(wal, &wst) == 0;
     if (sqlite3_open_v2(path, &s->w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         dv_fail(err, DV_ERR_IO, "index: cannot open the database");

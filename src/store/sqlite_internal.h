@@ -30,7 +30,7 @@ typedef struct dvs_sx_conn {
     pthread_mutex_t mu;
     dvs_sx_cached_stmt cache[DVS_SX_STMT_CACHE];
     uint64_t tick;
-    int rebuild_due; /* a forgetting write since the last VACUUM: the close rebuilds (dvs_sx_forget_rebuild) */
+    int rebuild_due; /* a forgetting write since the last VACUUM: an idle index (sx_idle) or the close rebuilds */
 } dvs_sx_conn;
 
 /* Read connections opened on demand, at most DVS_SX_READERS (sqlite_index.c says why). */
@@ -49,6 +49,9 @@ typedef struct sqlite_index {
     dvs_sx_conn *readers[DVS_SX_READERS];
     int rbusy[DVS_SX_READERS];
     size_t nreaders;
+    /* The idle rebuild's view (sx_idle, under w.mu): the writer's change count when last seen, and when it last
+     * moved (or a rebuild ran), CLOCK_MONOTONIC milliseconds. */
+    int64_t idle_changes, idle_since_ms;
 } sqlite_index;
 
 #define SX(ix) ((sqlite_index *)(ix))

@@ -13,7 +13,10 @@ by something else. The cases that brings, each seen from a client and from the d
 * a store deleted while STOWs into it run leaves no instance file behind (docs/decisions.md "Deleting a store
   or dataset").
 * a file a kill left under an instance's name with no row is removed at the next start (not while another
-  server holds DATA/blob.lock).
+  server holds DATA/blob.lock);
+* a hidden temporary file of a put killed on the named-temp path (no O_TMPFILE) is removed at the next start,
+  one whose writer still holds its flock is not;
+* what DICOMweb DELETEs forgot leaves the running server's index files once the index has been idle.
 (A DELETE then a re-STOW of the same instance: test_server_web.py "re-STOW after DELETE"; the operation redone
 after kill -9: test_server_ops.py "kill -9".) The instances are built here (pydicom, 8x8 pixels); a few seconds.
 """
@@ -22,7 +25,9 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -190,8 +195,8 @@ def run(tmp):
 def sweep(tmp):
     """A server killed between a put's name and its row leaves a whole instance under its name with no row (red
     team round 5, finding 04a): the next start removes every such file (src/http/blob_sweep.c), not the indexed
-    ones nor a hidden temporary file (a put in flight on a file system without O_TMPFILE), and not while another
-    server holds DATA/blob.lock (a put of its own between name and row)."""
+    ones nor a hidden temporary file its writer holds locked (a put in flight on a file system without O_TMPFILE),
+    and not while another server holds DATA/blob.lock (a put of its own between name and row)."""
     data = os.path.join(tmp, "sweep")
     srv = ts.Server(data)
     try:
@@ -210,9 +215,9 @@ def sweep(tmp):
     for n, p in enumerate(orphans):
         with open(p, "wb") as f:
             f.write(instance(50 + n))
+    # A put of another server in flight on a file system without O_TMPFILE: its hidden name, locked by its writer.
     tmpname = os.path.join(sdir, ".tmp-0123456789abcdef")
-    with open(tmpname, "wb") as f:
-        f.write(instance(60))
+    writer = hold_locked(tmpname, instance(60))
     # Another server's put between name and row holds DATA/blob.lock shared: no sweep then.
     import fcntl
     lk = os.open(os.path.join(data, "blob.lock"), os.O_RDWR)
@@ -226,7 +231,7 @@ def sweep(tmp):
     try:
         web = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets/ds/dicomStores/st/dicomWeb"
         check(not any(os.path.exists(p) for p in orphans), "unindexed files are swept at start")
-        check(os.path.exists(tmpname), "sweep: a hidden temporary file (a put not yet named) is left alone")
+        check(os.path.exists(tmpname), "sweep: a hidden temporary file its live writer holds locked is left alone")
         check(sorted(f for f in os.listdir(sdir) if f.endswith(".dcm")) == indexed
               and all(retrieve(web, n) == b for n, b in kept.items()), "sweep: the indexed instances are untouched")
         logged = [json.loads(line) for line in srv.lines if '"unindexed files removed"' in line]
@@ -235,6 +240,143 @@ def sweep(tmp):
         check(not any(ROOT in line or sdir in line for line in srv.lines), "sweep: the log names no UID nor path")
     finally:
         check(srv.stop() == 0, "sweep: last server exits 0")
+        writer.kill()
+        writer.wait()
+
+
+def hold_locked(path, body):
+    """A live writer of a hidden temporary file (another server's put): a python3 process that creates path, takes
+    flock LOCK_EX on it as dvs_tmp_open does, writes body and holds the lock until killed."""
+    code = ("import fcntl, os, sys, time\n"
+            "fd = os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "os.write(fd, sys.stdin.buffer.read())\n"
+            "print('held', flush=True)\n"
+            "time.sleep(3600)\n")
+    p = subprocess.Popen([sys.executable, "-c", code, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    p.stdin.write(body)
+    p.stdin.close()
+    check(p.stdout.readline().strip() == b"held", "a live writer holds its temporary file locked")
+    return p
+
+
+def killed_put(tmp):
+    """A server killed -9 mid-STOW on a file system without O_TMPFILE (DICOMVEIL_NO_O_TMPFILE=1, what NFS gives)
+    leaves the part it was receiving under a hidden ".tmp-*" name: a partial source instance no API reaches. Its
+    writer held flock on it, which the kill released, so the next start removes it (one count line, no name), and
+    leaves a temporary file whose writer is alive (a python3 process holding the lock, as another server sharing
+    DATA would). (Red team round 5, finding 04a's temporary-name half.)"""
+    data = os.path.join(tmp, "killed")
+    os.environ["DICOMVEIL_NO_O_TMPFILE"] = "1"
+    try:
+        srv = ts.Server(data)
+        try:
+            base, path = dataset_and_store(srv)
+            check(stow(srv.port, path, instance(70))[0] == 200, "killed put: a first STOW on the named-temp path")
+            _, sdir, _ = store_folder(data)
+            check(not [f for f in os.listdir(sdir) if f.startswith(".tmp-")], "killed put: a whole put leaves no temp")
+            body = instance(71)
+            c = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+            c.sendall(("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/dicom\r\n"
+                       "Content-Length: %d\r\n\r\n" % (path, len(body) + 100000)).encode() + body + b"\0" * 50000)
+            temps = []
+            for _ in range(200):
+                temps = [f for f in os.listdir(sdir) if f.startswith(".tmp-")]
+                if temps:
+                    break
+                time.sleep(0.02)
+            check(len(temps) == 1, f"killed put: the STOW in flight writes a hidden temporary file ({temps})")
+        finally:
+            srv.proc.kill()  # SIGKILL: no handler runs, the writer's descriptors (and its flock) go with it
+            srv.proc.wait()
+            c.close()
+        check(all(os.path.exists(os.path.join(sdir, f)) for f in temps), "killed put: the kill leaves it")
+        # Another writer killed -9 (the python3 stand-in of another server's put): its file stays, unlocked.
+        dead = hold_locked(os.path.join(sdir, ".tmp-00000000deadbeef"), instance(73))
+        dead.kill()
+        dead.wait()
+        temps.append(".tmp-00000000deadbeef")
+        live = os.path.join(sdir, ".tmp-fedcba9876543210")
+        writer = hold_locked(live, instance(72))
+        srv = ts.Server(data)
+        try:
+            check(not any(os.path.exists(os.path.join(sdir, f)) for f in temps),
+                  "a killed put's temporary file is swept at start")
+            check(os.path.exists(live), "killed put: a temporary file its live writer holds locked stays")
+            logged = [json.loads(line) for line in srv.lines if '"unfinished temporary files removed"' in line]
+            check(len(logged) == 1 and logged[0].get("files") == 2, f"killed put: one count line ({logged})")
+            check(not any(ROOT in line or sdir in line or ".tmp-" in line for line in srv.lines),
+                  "killed put: the log names no UID, path nor file")
+        finally:
+            check(srv.stop() == 0, "killed put: the restarted server exits 0")
+            writer.kill()
+            writer.wait()
+    finally:
+        del os.environ["DICOMVEIL_NO_O_TMPFILE"]
+
+
+def idle_rebuild(tmp):
+    """What DICOMweb DELETEs forgot leaves the running server's index files once the index has been idle for the
+    settle time (DICOMVEIL_INDEX_SETTLE_MS, 30 s by default, 5 s here; src/http/index_idle.c): a rebuild (VACUUM),
+    logged with its time only, not before the settle time (red team round 5, finding 05, without a store delete or
+    a stop); after a kill -9, at the next start's first idle moment. test_store's
+    test_sqlite_study_delete_leaves_no_uid_when_idle is the index-level version."""
+    data = os.path.join(tmp, "idle")
+    gone_root, gone_id = "1.2.826.0.1.3680043.9.7433.79.", "PIDIDLE5519"
+    os.environ["DICOMVEIL_INDEX_SETTLE_MS"] = "5000"  # longer than any pause between the DELETEs on a loaded machine
+    try:
+        srv = ts.Server(data)
+    finally:
+        del os.environ["DICOMVEIL_INDEX_SETTLE_MS"]
+    try:
+        _, path = dataset_and_store(srv)
+        boundary = b"dv-idle-5a1e"
+        parts = []
+        for n in range(300):  # interleaved: the deleted rows share pages with the kept ones
+            parts.append(ts.tiny_instance(gone_root, n, n // 10, n // 10, "Zwanenburg^Idle", gone_id))
+            parts.append(ts.tiny_instance(ROOT, 5000 + n, 500 + n // 10, 500 + n // 10, "Kept^Idle", "PIDKEPT"))
+        body = b"".join(b"--" + boundary + b"\r\nContent-Type: application/dicom\r\n\r\n" + x + b"\r\n"
+                        for x in parts) + b"--" + boundary + b"--\r\n"
+        c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+        c.request("POST", path, body=body, headers={
+            "Content-Type": 'multipart/related; type="application/dicom"; boundary=dv-idle-5a1e'})
+        check(c.getresponse().status == 200, "idle rebuild: STOW of 600 instances")
+        c.close()
+        web = f"{srv.url}{path}"
+        codes = [curl("-X", "DELETE", f"{web}/{gone_root}1.{k}")[0] for k in range(30)]
+        check(codes == [200] * 30, f"idle rebuild: DELETE of 30 studies ({set(codes)})")
+        check(not any('"index rebuilt"' in line for line in srv.lines), "idle rebuild: not before the settle time")
+        deadline = time.time() + 30
+        while time.time() < deadline and not any('"index rebuilt"' in line for line in srv.lines):
+            time.sleep(0.2)
+        logged = [json.loads(line) for line in srv.lines if '"index rebuilt"' in line]
+        check(len(logged) == 1 and isinstance(logged[0].get("ms"), int), f"idle rebuild: one log line ({logged})")
+        held = b""
+        for name in ("index.sqlite", "index.sqlite-wal"):
+            if os.path.exists(os.path.join(data, name)):
+                held += open(os.path.join(data, name), "rb").read()
+        check(gone_root.encode() not in held and gone_id.encode() not in held and ROOT.encode() in held,
+              "the index is rebuilt once idle: no deleted UID nor PatientID in index.sqlite(-wal), the server running")
+        # Killed -9 after a forgetting write, before its settle time: the next start finds the WAL file and rebuilds
+        # at its first idle moment.
+        st, _, _ = curl("-X", "DELETE", f"{web}/{ROOT}1.500")
+        check(st == 200, f"idle rebuild: a DELETE before the kill ({st})")
+    finally:
+        srv.proc.kill()
+        srv.proc.wait()
+    os.environ["DICOMVEIL_INDEX_SETTLE_MS"] = "1500"
+    try:
+        srv = ts.Server(data)
+    finally:
+        del os.environ["DICOMVEIL_INDEX_SETTLE_MS"]
+    try:
+        deadline = time.time() + 15
+        while time.time() < deadline and not any('"index rebuilt"' in line for line in srv.lines):
+            time.sleep(0.2)
+        check(any('"index rebuilt"' in line for line in srv.lines),
+              "idle rebuild: after a kill -9, the next start rebuilds once idle")
+    finally:
+        check(srv.stop() == 0, "idle rebuild: server exits 0")
 
 
 def main():
@@ -242,6 +384,8 @@ def main():
     try:
         run(tmp)
         sweep(tmp)
+        killed_put(tmp)
+        idle_rebuild(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if ts.fails:

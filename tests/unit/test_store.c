@@ -2247,6 +2247,97 @@ static void test_sqlite_study_delete_leaves_no_uid_after_close(void **state)
     assert_true(file_count("index-gone2.sqlite", KEPT_ROOT) >= 3000);
 }
 
+/* Red team round 5, finding 05, without waiting for a store delete or the close: a DICOMweb DELETE's residue in free
+ * parts of live pages is rebuilt away once the index has seen no write for the settle time, the index still open
+ * (a copy of DATA taken while the server runs). Not before the settle time, and not again with nothing forgotten
+ * since. [docs/decisions.md "What the index forgets"] */
+static void test_sqlite_study_delete_leaves_no_uid_when_idle(void **state)
+{
+    (void)state;
+    dv_error err;
+    dvs_index *ix = open_sqlite("index-gone3.sqlite");
+    int64_t gone = new_store(ix, "d1", "s"), kept = new_store(ix, "d2", "s");
+    for (int k = 0; k < 1000; k += 100) {
+        put_many(ix, gone, GONE_ROOT, k, k + 100);
+        put_many(ix, kept, KEPT_ROOT, 3 * k, 3 * k + 300);
+    }
+    char study[80];
+    int n = 0;
+    for (int k = 0; k < 1000; k++) { /* as test_sqlite_study_delete_leaves_no_uid_after_close */
+        snprintf(study, sizeof study, "%s.1.%06d", GONE_ROOT, (int)((k * 7919L) % 100003) / 10);
+        int rc = ix->ops->instances_delete(ix, gone, study, NULL, NULL, count_ref, &n, &err);
+        assert_true(rc == DVS_OK || rc == DVS_NOT_FOUND);
+    }
+    assert_int_equal(n, 1000);
+    assert_non_null(ix->ops->idle);
+    assert_int_equal(ix->ops->idle(ix, 300), 0); /* the deletes were just seen: the settle time starts now */
+    struct timespec ts = {0, 100000000L};
+    nanosleep(&ts, NULL);
+    assert_int_equal(ix->ops->idle(ix, 300), 0);
+    ts.tv_nsec = 300000000L;
+    nanosleep(&ts, NULL);
+    assert_int_equal(ix->ops->idle(ix, 300), 1);
+    assert_int_equal(file_count("index-gone3.sqlite", GONE_ROOT), 0);
+    assert_int_equal(file_size("index-gone3.sqlite-wal"), 0);
+    assert_true(file_count("index-gone3.sqlite", KEPT_ROOT) >= 3000);
+    assert_int_equal(ix->ops->idle(ix, 0), 0); /* nothing forgotten since */
+    put_many(ix, kept, KEPT_ROOT, 5000, 5001); /* a STOW forgets nothing: still nothing to rebuild */
+    assert_int_equal(ix->ops->idle(ix, 0), 0);
+    assert_int_equal(ix->ops->idle(ix, 0), 0);
+    ix->ops->close(ix);
+    /* Reopened after a clean close: nothing to rebuild. After a kill (its WAL file left beside the database; an
+     * empty one is a valid WAL): what the killed process forgot may be in free space, the first idle moment
+     * rebuilds. */
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s/index-gone3.sqlite-wal", tmpdir);
+    assert_int_equal(access(wal, F_OK), -1); /* the clean close removed it */
+    ix = reopen_sqlite_at("index-gone3.sqlite");
+    assert_int_equal(ix->ops->idle(ix, 0), 0);
+    assert_int_equal(ix->ops->idle(ix, 0), 0);
+    ix->ops->close(ix);
+    FILE *f = fopen(wal, "wb");
+    assert_non_null(f);
+    fclose(f);
+    ix = reopen_sqlite_at("index-gone3.sqlite");
+    assert_int_equal(ix->ops->idle(ix, 0), 1);
+    assert_int_equal(ix->ops->idle(ix, 0), 0);
+    ix->ops->close(ix);
+}
+
+/* The hidden temporary file's lock (dvs_tmp_open): while its writer holds it (another open file description, as
+ * another server's would be), a sweep leaves it; once the writer's descriptor is gone (a kill closes it), a sweep
+ * removes it. A redo's name (excl 0) is truncated. [docs/decisions.md "Temporary files a kill left"] */
+static void test_tmp_lock(void **state)
+{
+    (void)state;
+    int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    const char *name = ".tmp-0123456789abcdef";
+    assert_true(dvs_blob_tmp_name_is(name));
+    assert_false(dvs_blob_tmp_name_is(".tmp-0123456789abcdeg"));
+    assert_false(dvs_blob_tmp_name_is(".tmp-7-12"));
+    int fd = dvs_tmp_open(dfd, name, 1, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "partial", 7), 7);
+    assert_int_equal(dvs_tmp_remove_if_dead(dfd, name), 0);
+    assert_int_equal(faccessat(dfd, name, F_OK, 0), 0);
+    assert_int_equal(dvs_tmp_open(dfd, name, 1, 0600), -1); /* O_EXCL: a random name is never shared */
+    close(fd);
+    assert_int_equal(dvs_tmp_remove_if_dead(dfd, name), 1);
+    assert_int_equal(faccessat(dfd, name, F_OK, 0), -1);
+    fd = dvs_tmp_open(dfd, ".tmp-7-12", 0, 0640);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "old bytes", 9), 9);
+    close(fd);
+    fd = dvs_tmp_open(dfd, ".tmp-7-12", 0, 0640);
+    struct stat st;
+    assert_true(fd >= 0 && fstat(fd, &st) == 0);
+    assert_int_equal(st.st_size, 0);
+    close(fd);
+    assert_int_equal(unlinkat(dfd, ".tmp-7-12", 0), 0);
+    close(dfd);
+}
+
 /* Stop 52's review: the checkpoint after a forgetting write waited out a reader on an older snapshot with every
  * statement's ~5 s busy handler, the writer's mutex held (every STOW stalled). It now gives up after ~100 ms; the
  * next forgetting write, once the reader is gone, truncates the WAL. */
@@ -2438,6 +2529,8 @@ int main(void)
         cmocka_unit_test(test_sqlite_forget_reader_brief),
         cmocka_unit_test(test_sqlite_store_delete_leaves_no_uid),
         cmocka_unit_test(test_sqlite_study_delete_leaves_no_uid_after_close),
+        cmocka_unit_test(test_sqlite_study_delete_leaves_no_uid_when_idle),
+        cmocka_unit_test(test_tmp_lock),
         cmocka_unit_test(test_operations_sqlite),
         cmocka_unit_test(test_operations_postgresql),
         cmocka_unit_test(test_operation_items_sqlite),
