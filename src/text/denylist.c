@@ -116,8 +116,10 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
         return dv_fail(err, DV_ERR_NOMEM, "deny-list entry");
     dl_gc_fold(fk, n);
     key = fk;
+    uint32_t h = key_hash(key, n);
     for (size_t i = 0; i < dl->nph; i++) /* the same value twice (PatientID = StudyID) is one entry */
-        if (dl->ph[i].len == n && dl->ph[i].kind == kind && dl->ph[i].type == type && !memcmp(dl->ph[i].key, key, n)) {
+        if (dl->ph[i].hash == h && dl->ph[i].len == n && dl->ph[i].kind == kind && dl->ph[i].type == type &&
+            !memcmp(dl->ph[i].key, key, n)) {
             free(fk);
             return 1;
         }
@@ -135,6 +137,8 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
     p->len = (uint16_t)n;
     p->kind = (uint8_t)kind;
     p->type = (uint8_t)type;
+    p->hash = h;
+    p->place = (uint8_t)dl_place_like(kind, type);
     size_t w = 0, start = 0;
     for (size_t i = 0; i <= n && w < DL_MAX_WORDS; i++) {
         if (i == n || key[i] == ' ') {
@@ -151,7 +155,15 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
         count_alnum(key, n, &digits, &other);
         p->inside = digits >= 4 || dv_id_glues(key, n); /* id_number.h; `IBBQ47` in `GPIIBBQ47` */
         dl->ninside += p->inside;
+        if (p->inside && n >= DL_SPLIT_ID_MIN)
+            dl_byte_set(dl->split_first, (unsigned char)key[0]);
     }
+    /* the prefilters of denylist_internal.h: the words a match may start at, the digits' first byte */
+    if (kind == PH_DIGITS)
+        dl_byte_set(dl->digits_first, (unsigned char)key[0]);
+    else
+        for (size_t i = 0; i < w && (i == 0 || p->place); i++)
+            dl_bloom_set(dl->phrase_bloom, p->whash[i]);
     dl->nph++;
     return 1;
 }
@@ -218,8 +230,9 @@ static int add_part(dv_denylist *dl, const char *key, size_t n, int role, int sc
     p->inner = script != DV_SCRIPT_OTHER;
     p->ncp = (uint8_t)(count_cps(key, n) > 255 ? 255 : count_cps(key, n));
     /* minimum lengths: 2-letter parts (Ng, Li) only next to another part; common words need context */
-    p->common = (uint8_t)(p->cjk ? p->ncp < 2 : (n < 3 || common_word(key, n)));
-    p->particle = (dv_lex_lookup(key, n) & DV_LEX_PARTICLE) != 0;
+    uint32_t lex = dv_lex_lookup(key, n); /* once for both questions (common_word's flags, a particle) */
+    p->common = (uint8_t)(p->cjk ? p->ncp < 2 : (n < 3 || (lex & DL_COMMON_FLAGS) != 0));
+    p->particle = (lex & DV_LEX_PARTICLE) != 0;
     p->next = -1;
     if (script == DV_SCRIPT_OTHER && n >= 4 && ascii_letters(fk, n))
         note_prefixes(dl, fk, n);
