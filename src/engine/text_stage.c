@@ -735,8 +735,10 @@ static int detect_in(dv_text_worker *w, const dv_plan *plan, uint32_t tag, const
     /* A value this worker met before with the same patterns, infoTypes (and deny-list) gets the findings it got
      * then (text_memo.h). */
     dv_memo_key mk = {pats ? (const void *)plan->patterns : NULL, it, w->deny_gen};
-    int deny_hit = 0, hit = 0;
-    if ((pats || lex || deny) && (hit = dv_text_memo_get(w->memo, &mk, utf8, len, out, &deny_hit, err)) < 0)
+    int deny_hit = 0, hit = 0, have_tk = 0;
+    dv_toks tk; /* the value's tokens: the memo's (have_tk), else made below when a detector reads them */
+    if ((pats || lex || deny) &&
+        (hit = dv_text_memo_get(w->memo, &mk, utf8, len, out, &deny_hit, &tk, &have_tk, err)) < 0)
         return -1;
     if (!hit && pats) {
         if (!w->scratch && !(w->scratch = dv_text_scratch_new(err)))
@@ -746,9 +748,10 @@ static int detect_in(dv_text_worker *w, const dv_plan *plan, uint32_t tag, const
     }
     /* The dictionaries and the deny-list read the same word tokens: tokenise the value once for both. */
     size_t nbase = hit && deny_hit ? 0 : out->n; /* on a full hit, out already holds the deny-list's findings */
+    int toks = 0; /* tk holds the value's tokens */
     if ((!hit && lex) || (deny && !deny_hit)) {
-        dv_toks tk;
-        int rc = dv_toks_init(&tk, utf8, len, err);
+        int rc = have_tk ? 0 : dv_toks_init(&tk, utf8, len, err);
+        toks = 1;
         if (rc == 0 && lex && !hit)
             rc = dv_detect_names_toks(&tk, utf8, len, it & DV_LEX_INFOTYPES, out, err);
         nbase = out->n;
@@ -757,12 +760,15 @@ static int detect_in(dv_text_worker *w, const dv_plan *plan, uint32_t tag, const
             if (rc == 0)
                 keep_wanted(out, nbase, it);
         }
-        dv_toks_free(&tk);
-        if (rc)
+        if (rc) {
+            dv_toks_free(&tk);
             return -1;
+        }
     }
     if ((pats || lex || deny) && !(hit && deny_hit))
-        dv_text_memo_put(w->memo, &mk, utf8, len, out, nbase);
+        dv_text_memo_put(w->memo, &mk, utf8, len, out, nbase, toks ? &tk : NULL);
+    if (toks)
+        dv_toks_free(&tk);
     if ((it & DV_IT_BIT(DV_IT_IP_ADDRESS)) && tag && is_version_attribute(tag))
         drop_ipv4(out, 0, utf8);
     if (it && w->fn && w->fn(w->user, utf8, len, it, out, err))

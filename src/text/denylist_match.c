@@ -193,6 +193,11 @@ static int phone_punct(const char *s, uint32_t from, uint32_t to)
 static int match_digits(dm *m, dv_error *err)
 {
     const dv_toks *tk = m->tk;
+    uint64_t any = 0; /* a token starting with a value's first digit: else no phrase below is looked at */
+    for (size_t b = 0; b < 4; b++)
+        any |= m->first[b] & m->dl->digits_first[b];
+    if (!any)
+        return 0;
     for (size_t p = 0; p < m->dl->nph; p++) {
         const dl_phrase *ph = &m->dl->ph[p];
         if (ph->kind != PH_DIGITS || !dl_byte_has(m->first, (unsigned char)ph->key[0]))
