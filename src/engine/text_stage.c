@@ -44,6 +44,7 @@ struct dv_text_worker {
     dv_ctx_list *ctx;
     dv_text_scratch *scratch; /* the pattern detectors' per-worker state (made on first use) */
     dv_denylist *dl;          /* the instance's own identifying values (PHI: memory only, never written) */
+    dv_pn_memo *pn_memo;      /* the parts of PNs met before (denylist.h; NULL: none, same list, slower) */
     /* The deny-list's source values of this and of the previous instance (records of deny_record): a list
      * built from byte-identical sources is the same list, so it is kept (DECISIONS: docs/decisions.md "The
      * deny-list is rebuilt only when its sources change"). deny_gen changes whenever the list is rebuilt. */
@@ -89,6 +90,7 @@ dv_text_worker *dv_text_worker_new(void)
     w->cs = dv_charset_ctx_new();
     w->ctx = dv_ctx_list_new();
     w->memo = dv_text_memo_new(); /* without it nothing is memoised: same results, slower */
+    w->pn_memo = dv_pn_memo_new(); /* likewise */
     if (!w->cs || !w->ctx) {
         dv_text_worker_free(w);
         return NULL;
@@ -106,6 +108,7 @@ void dv_text_worker_free(dv_text_worker *w)
     dv_text_scratch_free(w->scratch);
     dv_denylist_free(w->dl);
     dv_text_memo_free(w->memo);
+    dv_pn_memo_free(w->pn_memo);
     if (w->src)
         memset(w->src, 0, w->src_cap); /* PHI: not left behind in freed memory */
     if (w->prev_src)
@@ -265,8 +268,8 @@ static const deny_source *deny_source_of(uint32_t tag)
 
 /* Add each value (`\` separates them) of one source element to the deny-list; cs_hint: the PN's character set's
  * (pn_cs_hint). */
-static int deny_values(dv_denylist *dl, uint16_t vr, const deny_source *src, const char *s, size_t n, unsigned cs_hint,
-                       dv_error *err)
+static int deny_values(dv_denylist *dl, dv_pn_memo *pm, uint16_t vr, const deny_source *src, const char *s, size_t n,
+                       unsigned cs_hint, dv_error *err)
 {
     for (size_t a = 0, i = 0; i <= n; i++) {
         if (i < n && s[i] != '\\')
@@ -274,7 +277,7 @@ static int deny_values(dv_denylist *dl, uint16_t vr, const deny_source *src, con
         int rc = 0;
         size_t vl = i - a;
         if (vr == DV_VR_PN)
-            rc = dv_denylist_add_person_name_cs(dl, s + a, vl, cs_hint, err);
+            rc = dv_denylist_add_person_name_memo(dl, pm, s + a, vl, cs_hint, err);
         else if (src->how == DL_DATE)
             rc = dv_denylist_add_date(dl, (dv_infotype)src->type, s + a, vl, err);
         else if (src->how == DL_ADDRESS)
@@ -326,7 +329,7 @@ static int deny_build(dv_text_worker *w, dv_error *err)
         uint32_t l;
         memcpy(&l, r + 2, 4);
         const deny_source *src = r[1] == 0xFF ? NULL : &DENY_SOURCES[r[1]];
-        if (deny_values(w->dl, r[0] & 1 ? DV_VR_PN : 0, src, (const char *)r + 6, l, r[0] >> 1, err))
+        if (deny_values(w->dl, w->pn_memo, r[0] & 1 ? DV_VR_PN : 0, src, (const char *)r + 6, l, r[0] >> 1, err))
             return -1;
         at += 6 + (size_t)l;
     }

@@ -97,6 +97,7 @@ struct dv_denylist {
      * date, and writing its ~25 forms again only to find each a duplicate cost more than the rest */
     uint32_t date_seen[16];
     size_t ndate_seen;
+    struct pn_memo_entry *rec; /* the PN whose add_part calls are being recorded (dv_pn_memo), or NULL */
 };
 
 /* FNV-1a of k[0, n) continued from h: key_hash(k, n + m) is key_hash_on(key_hash(k, n), k + n, m). */
