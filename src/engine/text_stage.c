@@ -44,7 +44,7 @@ struct dv_text_worker {
     dv_ctx_list *ctx;
     dv_text_scratch *scratch; /* the pattern detectors' per-worker state (made on first use) */
     dv_denylist *dl;          /* the instance's own identifying values (PHI: memory only, never written) */
-    dv_pn_memo *pn_memo;      /* the parts of PNs met before (denylist.h; NULL: none, same list, slower) */
+    dv_pn_memo *pn_memo;      /* the parts of PNs met before (denylist.h; NULL: none yet, or no memory: same list) */
     /* The deny-list's source values of this and of the previous instance (records of deny_record): a list
      * built from byte-identical sources is the same list, so it is kept (DECISIONS: docs/decisions.md "The
      * deny-list is rebuilt only when its sources change"). deny_gen changes whenever the list is rebuilt. */
@@ -90,7 +90,6 @@ dv_text_worker *dv_text_worker_new(void)
     w->cs = dv_charset_ctx_new();
     w->ctx = dv_ctx_list_new();
     w->memo = dv_text_memo_new(); /* without it nothing is memoised: same results, slower */
-    w->pn_memo = dv_pn_memo_new(); /* likewise */
     if (!w->cs || !w->ctx) {
         dv_text_worker_free(w);
         return NULL;
@@ -324,6 +323,8 @@ static int deny_record(dv_text_worker *w, uint16_t vr, const deny_source *src, c
 /* Build the deny-list from the recorded sources (in walk order, as the values were met). */
 static int deny_build(dv_text_worker *w, dv_error *err)
 {
+    if (!w->pn_memo)
+        w->pn_memo = dv_pn_memo_new(); /* on first use (a plan that cleans no text pays nothing); NULL: none */
     for (size_t at = 0; at < w->src_n;) {
         const uint8_t *r = w->src + at;
         uint32_t l;
