@@ -39,13 +39,9 @@ void dv_text_memo_free(dv_text_memo *m)
     if (!m)
         return;
     for (size_t i = 0; i < DV_TEXT_MEMO_SLOTS; i++) {
-        if (m->slot[i]) {
-            volatile char *t = m->slot[i]->text; /* PHI: not left behind in freed memory */
-            for (size_t k = 0; k < sizeof m->slot[i]->text; k++)
-                t[k] = 0;
-            volatile char *keys = m->slot[i]->keys; /* the text's words, folded */
-            for (size_t k = 0; k < sizeof m->slot[i]->keys; k++)
-                keys[k] = 0;
+        if (m->slot[i]) { /* PHI: the text and its words (keys, folded) not left behind in freed memory */
+            explicit_bzero(m->slot[i]->text, sizeof m->slot[i]->text);
+            explicit_bzero(m->slot[i]->keys, sizeof m->slot[i]->keys);
         }
         free(m->slot[i]);
     }

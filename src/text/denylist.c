@@ -841,9 +841,7 @@ void dv_pn_memo_free(dv_pn_memo *m)
 {
     if (!m)
         return;
-    volatile unsigned char *p = (volatile unsigned char *)m; /* PHI: names not left behind in freed memory */
-    for (size_t i = 0; i < sizeof *m; i++)
-        p[i] = 0;
+    explicit_bzero(m, sizeof *m); /* PHI: names not left behind in freed memory */
     free(m);
 }
 
