@@ -138,6 +138,8 @@ static int match_phrases(dm *m, dv_error *err)
             for (size_t w0 = 0; w0 < ph->nwords; w0++) {
                 if (ph->kind != PH_ORG && w0 > 0 && !ph->place)
                     break;
+                if (m->th[i] != ph->whash[w0])
+                    continue; /* the run below would end at its first word (k = 0): nothing to emit */
                 size_t k = 0;
                 while (w0 + k < ph->nwords && i + k < tk->n &&
                        tok_eq(m, i + k, ph->key + ph->woff[w0 + k], ph->wlen[w0 + k], ph->whash[w0 + k]) &&
