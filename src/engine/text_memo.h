@@ -7,8 +7,8 @@
  * for byte (no hash is trusted alone). PHI: the texts live in worker memory only (like the deny-list), are never
  * logged or written, and are wiped when the worker is freed. Bounded: DV_TEXT_MEMO_SLOTS entries of values up to
  * DV_TEXT_MEMO_MAX_TEXT bytes with up to DV_TEXT_MEMO_MAX_FINDINGS findings (a new value replaces the one in its
- * slot): at most ~2.4 MB per worker, tokens included. Per worker, never shared. docs/decisions.md "Detection is memoised per
- * worker". [test_text_stage: test_memo_same_findings] */
+ * slot): at most ~2.4 MB per worker, tokens included. Per worker, never shared. docs/decisions.md "Detection is
+ * memoised per worker". [test_text_stage: test_memo_same_findings, test_memo_keeps_tokens] */
 #ifndef DV_ENGINE_TEXT_MEMO_H
 #define DV_ENGINE_TEXT_MEMO_H
 

@@ -55,7 +55,8 @@ int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn_utf8, size_t 
  * only on the PN and its hint (its dedup is within the name), so the calls it made are recorded, and a PN met again
  * (the next instance of a series names the same patient and physicians; its list is rebuilt because its
  * AccessionNumber differs) replays them instead of tokenising, transliterating and romanising again: the same parts
- * in the same order. PHI: names in worker memory only, wiped when freed. NULL from new when out of memory. */
+ * in the same order. PHI: names in worker memory only, wiped when freed. NULL from new when out of memory.
+ * [test_denylist: test_pn_memo_same_list] */
 typedef struct dv_pn_memo dv_pn_memo;
 dv_pn_memo *dv_pn_memo_new(void);
 void dv_pn_memo_free(dv_pn_memo *m);
