@@ -44,6 +44,7 @@ struct dv_text_worker {
     dv_ctx_list *ctx;
     dv_text_scratch *scratch; /* the pattern detectors' per-worker state (made on first use) */
     dv_denylist *dl;          /* the instance's own identifying values (PHI: memory only, never written) */
+    dv_pn_memo *pn_memo;      /* the parts of PNs met before (denylist.h; NULL: none yet, or no memory: same list) */
     /* The deny-list's source values of this and of the previous instance (records of deny_record): a list
      * built from byte-identical sources is the same list, so it is kept (DECISIONS: docs/decisions.md "The
      * deny-list is rebuilt only when its sources change"). deny_gen changes whenever the list is rebuilt. */
@@ -106,6 +107,7 @@ void dv_text_worker_free(dv_text_worker *w)
     dv_text_scratch_free(w->scratch);
     dv_denylist_free(w->dl);
     dv_text_memo_free(w->memo);
+    dv_pn_memo_free(w->pn_memo);
     if (w->src)
         memset(w->src, 0, w->src_cap); /* PHI: not left behind in freed memory */
     if (w->prev_src)
@@ -265,8 +267,8 @@ static const deny_source *deny_source_of(uint32_t tag)
 
 /* Add each value (`\` separates them) of one source element to the deny-list; cs_hint: the PN's character set's
  * (pn_cs_hint). */
-static int deny_values(dv_denylist *dl, uint16_t vr, const deny_source *src, const char *s, size_t n, unsigned cs_hint,
-                       dv_error *err)
+static int deny_values(dv_denylist *dl, dv_pn_memo *pm, uint16_t vr, const deny_source *src, const char *s, size_t n,
+                       unsigned cs_hint, dv_error *err)
 {
     for (size_t a = 0, i = 0; i <= n; i++) {
         if (i < n && s[i] != '\\')
@@ -274,7 +276,7 @@ static int deny_values(dv_denylist *dl, uint16_t vr, const deny_source *src, con
         int rc = 0;
         size_t vl = i - a;
         if (vr == DV_VR_PN)
-            rc = dv_denylist_add_person_name_cs(dl, s + a, vl, cs_hint, err);
+            rc = dv_denylist_add_person_name_memo(dl, pm, s + a, vl, cs_hint, err);
         else if (src->how == DL_DATE)
             rc = dv_denylist_add_date(dl, (dv_infotype)src->type, s + a, vl, err);
         else if (src->how == DL_ADDRESS)
@@ -321,12 +323,14 @@ static int deny_record(dv_text_worker *w, uint16_t vr, const deny_source *src, c
 /* Build the deny-list from the recorded sources (in walk order, as the values were met). */
 static int deny_build(dv_text_worker *w, dv_error *err)
 {
+    if (!w->pn_memo)
+        w->pn_memo = dv_pn_memo_new(); /* on first use (a plan that cleans no text pays nothing); NULL: none */
     for (size_t at = 0; at < w->src_n;) {
         const uint8_t *r = w->src + at;
         uint32_t l;
         memcpy(&l, r + 2, 4);
         const deny_source *src = r[1] == 0xFF ? NULL : &DENY_SOURCES[r[1]];
-        if (deny_values(w->dl, r[0] & 1 ? DV_VR_PN : 0, src, (const char *)r + 6, l, r[0] >> 1, err))
+        if (deny_values(w->dl, w->pn_memo, r[0] & 1 ? DV_VR_PN : 0, src, (const char *)r + 6, l, r[0] >> 1, err))
             return -1;
         at += 6 + (size_t)l;
     }
@@ -735,8 +739,10 @@ static int detect_in(dv_text_worker *w, const dv_plan *plan, uint32_t tag, const
     /* A value this worker met before with the same patterns, infoTypes (and deny-list) gets the findings it got
      * then (text_memo.h). */
     dv_memo_key mk = {pats ? (const void *)plan->patterns : NULL, it, w->deny_gen};
-    int deny_hit = 0, hit = 0;
-    if ((pats || lex || deny) && (hit = dv_text_memo_get(w->memo, &mk, utf8, len, out, &deny_hit, err)) < 0)
+    int deny_hit = 0, hit = 0, have_tk = 0;
+    dv_toks tk; /* the value's tokens: the memo's (have_tk), else made below when a detector reads them */
+    if ((pats || lex || deny) &&
+        (hit = dv_text_memo_get(w->memo, &mk, utf8, len, out, &deny_hit, &tk, &have_tk, err)) < 0)
         return -1;
     if (!hit && pats) {
         if (!w->scratch && !(w->scratch = dv_text_scratch_new(err)))
@@ -746,9 +752,10 @@ static int detect_in(dv_text_worker *w, const dv_plan *plan, uint32_t tag, const
     }
     /* The dictionaries and the deny-list read the same word tokens: tokenise the value once for both. */
     size_t nbase = hit && deny_hit ? 0 : out->n; /* on a full hit, out already holds the deny-list's findings */
+    int toks = 0; /* tk holds the value's tokens */
     if ((!hit && lex) || (deny && !deny_hit)) {
-        dv_toks tk;
-        int rc = dv_toks_init(&tk, utf8, len, err);
+        int rc = have_tk ? 0 : dv_toks_init(&tk, utf8, len, err);
+        toks = 1;
         if (rc == 0 && lex && !hit)
             rc = dv_detect_names_toks(&tk, utf8, len, it & DV_LEX_INFOTYPES, out, err);
         nbase = out->n;
@@ -757,12 +764,15 @@ static int detect_in(dv_text_worker *w, const dv_plan *plan, uint32_t tag, const
             if (rc == 0)
                 keep_wanted(out, nbase, it);
         }
-        dv_toks_free(&tk);
-        if (rc)
+        if (rc) {
+            dv_toks_free(&tk);
             return -1;
+        }
     }
     if ((pats || lex || deny) && !(hit && deny_hit))
-        dv_text_memo_put(w->memo, &mk, utf8, len, out, nbase);
+        dv_text_memo_put(w->memo, &mk, utf8, len, out, nbase, toks ? &tk : NULL);
+    if (toks)
+        dv_toks_free(&tk);
     if ((it & DV_IT_BIT(DV_IT_IP_ADDRESS)) && tag && is_version_attribute(tag))
         drop_ipv4(out, 0, utf8);
     if (it && w->fn && w->fn(w->user, utf8, len, it, out, err))

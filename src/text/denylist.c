@@ -116,8 +116,10 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
         return dv_fail(err, DV_ERR_NOMEM, "deny-list entry");
     dl_gc_fold(fk, n);
     key = fk;
+    uint32_t h = key_hash(key, n);
     for (size_t i = 0; i < dl->nph; i++) /* the same value twice (PatientID = StudyID) is one entry */
-        if (dl->ph[i].len == n && dl->ph[i].kind == kind && dl->ph[i].type == type && !memcmp(dl->ph[i].key, key, n)) {
+        if (dl->ph[i].hash == h && dl->ph[i].len == n && dl->ph[i].kind == kind && dl->ph[i].type == type &&
+            !memcmp(dl->ph[i].key, key, n)) {
             free(fk);
             return 1;
         }
@@ -135,6 +137,8 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
     p->len = (uint16_t)n;
     p->kind = (uint8_t)kind;
     p->type = (uint8_t)type;
+    p->hash = h;
+    p->place = (uint8_t)dl_place_like(kind, type);
     size_t w = 0, start = 0;
     for (size_t i = 0; i <= n && w < DL_MAX_WORDS; i++) {
         if (i == n || key[i] == ' ') {
@@ -151,7 +155,15 @@ static int add_phrase(dv_denylist *dl, int kind, dv_infotype type, const char *k
         count_alnum(key, n, &digits, &other);
         p->inside = digits >= 4 || dv_id_glues(key, n); /* id_number.h; `IBBQ47` in `GPIIBBQ47` */
         dl->ninside += p->inside;
+        if (p->inside && n >= DL_SPLIT_ID_MIN)
+            dl_byte_set(dl->split_first, (unsigned char)key[0]);
     }
+    /* the prefilters of denylist_internal.h: the words a match may start at, the digits' first byte */
+    if (kind == PH_DIGITS)
+        dl_byte_set(dl->digits_first, (unsigned char)key[0]);
+    else
+        for (size_t i = 0; i < w && (i == 0 || p->place); i++)
+            dl_bloom_set(dl->phrase_bloom, p->whash[i]);
     dl->nph++;
     return 1;
 }
@@ -184,8 +196,12 @@ static void note_prefixes(dv_denylist *dl, const char *k, size_t n)
     }
 }
 
+static void pn_record(struct pn_memo_entry *e, const char *key, size_t n, int role, int script);
+
 static int add_part(dv_denylist *dl, const char *key, size_t n, int role, int script, dv_error *err)
 {
+    if (dl->rec)
+        pn_record(dl->rec, key, n, role, script);
     if ((dl->nkeys + 1) * 2 > dl->nslot && rehash(dl, dl->nslot ? dl->nslot * 2 : DL_HASH_MIN, err) < 0)
         return -1;
     /* stored (and hashed) with Greek and Cyrillic folded; the lexicon is asked about the key as the tokens gave it */
@@ -218,8 +234,9 @@ static int add_part(dv_denylist *dl, const char *key, size_t n, int role, int sc
     p->inner = script != DV_SCRIPT_OTHER;
     p->ncp = (uint8_t)(count_cps(key, n) > 255 ? 255 : count_cps(key, n));
     /* minimum lengths: 2-letter parts (Ng, Li) only next to another part; common words need context */
-    p->common = (uint8_t)(p->cjk ? p->ncp < 2 : (n < 3 || common_word(key, n)));
-    p->particle = (dv_lex_lookup(key, n) & DV_LEX_PARTICLE) != 0;
+    uint32_t lex = dv_lex_lookup(key, n); /* once for both questions (common_word's flags, a particle) */
+    p->common = (uint8_t)(p->cjk ? p->ncp < 2 : (n < 3 || (lex & DL_COMMON_FLAGS) != 0));
+    p->particle = (lex & DV_LEX_PARTICLE) != 0;
     p->next = -1;
     if (script == DV_SCRIPT_OTHER && n >= 4 && ascii_letters(fk, n))
         note_prefixes(dl, fk, n);
@@ -404,10 +421,15 @@ typedef struct clitic_ctx {
     dv_error *err;
 } clitic_ctx;
 
+static void pn_record_mark(struct pn_memo_entry *e, int guess, int counts);
+
 static int add_clitic_form(void *ud, const char *form, size_t len)
 {
     clitic_ctx *c = ud;
-    return add_part(c->dl, form, len, c->role, c->script, c->err) < 0 ? -1 : 0;
+    int r = add_part(c->dl, form, len, c->role, c->script, c->err);
+    if (c->dl->rec)
+        pn_record_mark(c->dl->rec, 0, 0); /* a clitic form's answer is not the component's */
+    return r < 0 ? -1 : 0;
 }
 
 /* A component's Latin words joined by a hyphen or a space, each pair run together, as a part too: a PN's `Seo-yun`
@@ -551,8 +573,11 @@ static int add_component(dv_denylist *dl, const char *s, size_t len, int role, p
                 return -1;
             }
             dl_part *added_part = r > 0 ? &dl->parts[dl->nparts - 1] : NULL;
-            if (added_part && added_part->common && pass >= PASS_PINYIN + DV_PINYIN_READINGS && pass < PASS_HAN)
+            if (added_part && added_part->common && pass >= PASS_PINYIN + DV_PINYIN_READINGS && pass < PASS_HAN) {
                 added_part->common = DL_COMMON_GUESS; /* a customary spelling, no reading of the name */
+                if (dl->rec)
+                    pn_record_mark(dl->rec, 1, 1);
+            }
             added |= r;
             /* the part with the one-letter words glued to it, and an Arabic one with or without its article
              * (clitics.h; the i18n audit: `زهراني` for PatientName `الزهراني`, and `לרוזנבלום`, kept) */
@@ -777,6 +802,119 @@ int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn, size_t len, 
     if (added && dl->names < UINT16_MAX)
         dl->names++;
     return added;
+}
+
+/* ------------------------------------------------------------------------------------------ the PN memo */
+
+/* One PN's recorded add_part calls (dv_pn_memo): key bytes in bytes[], in call order. A PN that needs more is not
+ * memoised (overflow). */
+#define PN_MEMO_NAMES 16
+#define PN_MEMO_CALLS 256
+#define PN_MEMO_BYTES 4096
+typedef struct pn_call {
+    uint16_t off, n;
+    uint8_t role, script;
+    uint8_t guess;  /* add_component set the part's common to DL_COMMON_GUESS */
+    uint8_t counts; /* its answer is ORed into the PN's (not a clitic form's) */
+} pn_call;
+
+struct pn_memo_entry {
+    int used, overflow;
+    unsigned cs_hint;
+    size_t len, ncall, nbytes;
+    char pn[DV_DENYLIST_VALUE_MAX];
+    pn_call call[PN_MEMO_CALLS];
+    char bytes[PN_MEMO_BYTES];
+};
+
+struct dv_pn_memo {
+    struct pn_memo_entry e[PN_MEMO_NAMES];
+    unsigned next; /* the entry a new PN replaces (round robin) */
+};
+
+dv_pn_memo *dv_pn_memo_new(void)
+{
+    return calloc(1, sizeof(dv_pn_memo));
+}
+
+void dv_pn_memo_free(dv_pn_memo *m)
+{
+    if (!m)
+        return;
+    explicit_bzero(m, sizeof *m); /* PHI: names not left behind in freed memory */
+    free(m);
+}
+
+static void pn_record(struct pn_memo_entry *e, const char *key, size_t n, int role, int script)
+{
+    if (e->overflow || e->ncall == PN_MEMO_CALLS || n > PN_MEMO_BYTES - e->nbytes) {
+        e->overflow = 1;
+        return;
+    }
+    pn_call *c = &e->call[e->ncall++];
+    c->off = (uint16_t)e->nbytes;
+    c->n = (uint16_t)n;
+    c->role = (uint8_t)role;
+    c->script = (uint8_t)script;
+    c->guess = 0;
+    c->counts = 1;
+    memcpy(e->bytes + e->nbytes, key, n);
+    e->nbytes += n;
+}
+
+/* What followed the last recorded call. */
+static void pn_record_mark(struct pn_memo_entry *e, int guess, int counts)
+{
+    if (e->overflow || e->ncall == 0)
+        return;
+    e->call[e->ncall - 1].guess |= (uint8_t)guess;
+    e->call[e->ncall - 1].counts = (uint8_t)counts;
+}
+
+/* The recorded calls again, with what followed each, and the name's count as dv_denylist_add_person_name_cs ends. */
+static int pn_replay(dv_denylist *dl, const struct pn_memo_entry *e, dv_error *err)
+{
+    int added = 0;
+    for (size_t i = 0; i < e->ncall; i++) {
+        const pn_call *c = &e->call[i];
+        int r = add_part(dl, e->bytes + c->off, c->n, c->role, c->script, err);
+        if (r < 0)
+            return -1;
+        if (r > 0 && c->guess && dl->parts[dl->nparts - 1].common)
+            dl->parts[dl->nparts - 1].common = DL_COMMON_GUESS;
+        if (c->counts)
+            added |= r;
+    }
+    if (added && dl->names < UINT16_MAX)
+        dl->names++;
+    return added;
+}
+
+int dv_denylist_add_person_name_memo(dv_denylist *dl, dv_pn_memo *m, const char *pn, size_t len, unsigned cs_hint,
+                                     dv_error *err)
+{
+    if (!m || !dl || !pn || len == 0 || dl->rec)
+        return dv_denylist_add_person_name_cs(dl, pn, len, cs_hint, err);
+    if (len > DV_DENYLIST_VALUE_MAX)
+        len = DV_DENYLIST_VALUE_MAX; /* as dv_denylist_add_person_name_cs reads it */
+    for (size_t i = 0; i < PN_MEMO_NAMES; i++) {
+        const struct pn_memo_entry *e = &m->e[i];
+        if (e->used && e->len == len && e->cs_hint == cs_hint && memcmp(e->pn, pn, len) == 0)
+            return pn_replay(dl, e, err);
+    }
+    struct pn_memo_entry *e = &m->e[m->next++ % PN_MEMO_NAMES];
+    e->used = e->overflow = 0;
+    e->ncall = e->nbytes = 0;
+    dl->rec = e;
+    int r = dv_denylist_add_person_name_cs(dl, pn, len, cs_hint, err);
+    dl->rec = NULL;
+    if (r >= 0 && !e->overflow) {
+        e->used = 1;
+        e->len = len;
+        e->cs_hint = cs_hint;
+        memcpy(e->pn, pn, len);
+    }
+    return r;
 }
 
 /* ------------------------------------------------------------------------------------------ dates */

@@ -51,6 +51,19 @@ int dv_denylist_add_person_name(dv_denylist *dl, const char *pn_utf8, size_t len
 int dv_denylist_add_person_name_cs(dv_denylist *dl, const char *pn_utf8, size_t len, unsigned cs_hint,
                                    dv_error *err);
 
+/* A worker's memo of person names' parts (stop 54): the parts dv_denylist_add_person_name_cs adds for a PN depend
+ * only on the PN and its hint (its dedup is within the name), so the calls it made are recorded, and a PN met again
+ * (the next instance of a series names the same patient and physicians; its list is rebuilt because its
+ * AccessionNumber differs) replays them instead of tokenising, transliterating and romanising again: the same parts
+ * in the same order. PHI: names in worker memory only, wiped when freed. NULL from new when out of memory.
+ * [test_denylist: test_pn_memo_same_list] */
+typedef struct dv_pn_memo dv_pn_memo;
+dv_pn_memo *dv_pn_memo_new(void);
+void dv_pn_memo_free(dv_pn_memo *m);
+/* dv_denylist_add_person_name_cs through memo m (NULL: none): the same list, the same answer. */
+int dv_denylist_add_person_name_memo(dv_denylist *dl, dv_pn_memo *m, const char *pn_utf8, size_t len,
+                                     unsigned cs_hint, dv_error *err);
+
 /* A date (DA "YYYYMMDD", or the first 8 characters of a DT) and its written forms: 19610314,
  * 1961-03-14, 14/03/1961, 03/14/1961, 14.3.1961, 14 Mar 1961, 14th March 1961, March 14, 1961, ...
  * (any of / - . space as separator; two-digit years with day and month). type is DATE_OF_BIRTH or DATE.

@@ -16,6 +16,25 @@ enum { ROLE_FAMILY = 0, ROLE_GIVEN, ROLE_MIDDLE, ROLE_PREFIX, ROLE_SUFFIX };
 enum { DL_COMMON_GUESS = 2 }; /* dl_part.common */
 
 #define DL_MAX_WORDS 16
+/* match_split_identifier assembles identifiers of at least this many bytes from pieces (denylist_match.c) */
+#define DL_SPLIT_ID_MIN 6u
+
+/* An institution, street or place: a word of it may identify alone, and a match may start at any of its words. */
+static inline int dl_place_like(int kind, int type)
+{
+    return kind == PH_ORG || type == DV_IT_LOCATION || type == DV_IT_STREET_ADDRESS;
+}
+
+/* A set of bytes (256 bits): the bit of byte c, and its test. */
+static inline void dl_byte_set(uint64_t set[4], unsigned char c)
+{
+    set[c >> 6] |= (uint64_t)1 << (c & 63);
+}
+
+static inline int dl_byte_has(const uint64_t set[4], unsigned char c)
+{
+    return (set[c >> 6] >> (c & 63)) & 1;
+}
 
 typedef struct dl_phrase {
     char *key;        /* folded words joined by one space (PH_DIGITS: the digits) */
@@ -24,6 +43,8 @@ typedef struct dl_phrase {
     uint8_t kind;     /* PH_* */
     uint8_t type;     /* dv_infotype */
     uint8_t inside;   /* an identifier found inside longer tokens (match_inside_tokens) */
+    uint8_t place;    /* dl_place_like: a match may start at any word, not only the first */
+    uint32_t hash;    /* key_hash of the whole key: add_phrase's duplicate check compares it first */
     uint16_t woff[DL_MAX_WORDS], wlen[DL_MAX_WORDS];
     uint32_t whash[DL_MAX_WORDS]; /* key_hash of each word: most token comparisons end at one integer */
 } dl_phrase;
@@ -55,6 +76,13 @@ struct dv_denylist {
      * letters or more: a text token that starts no part is not joined with the next one (denylist_match.c
      * match_split_syllables) at the cost of one bit test. */
     uint64_t prefix_bloom[16];
+    /* The key hashes (dl_bloom_set) of the words a word phrase's match may start at (its first; any word of an
+     * institution, street or place): text none of whose tokens sets one of these bits starts no phrase, and
+     * match_phrases skips its loop over every phrase (stop 54: most values of an instance hold none). */
+    uint64_t phrase_bloom[16];
+    /* The first bytes of the PH_DIGITS phrases' keys (match_digits), and of the identifiers match_split_identifier
+     * assembles from pieces (.inside, >= DL_SPLIT_ID_MIN bytes): a token starting with no such byte starts no match. */
+    uint64_t digits_first[4], split_first[4];
     dl_phrase *ph;
     size_t nph, capph;
     size_t ninside; /* phrases with .inside set */
@@ -69,6 +97,7 @@ struct dv_denylist {
      * date, and writing its ~25 forms again only to find each a duplicate cost more than the rest */
     uint32_t date_seen[16];
     size_t ndate_seen;
+    struct pn_memo_entry *rec; /* the PN whose add_part calls are being recorded (dv_pn_memo), or NULL */
 };
 
 /* FNV-1a of k[0, n) continued from h: key_hash(k, n + m) is key_hash_on(key_hash(k, n), k + n, m). */
@@ -126,11 +155,11 @@ static inline long first_part(const dv_denylist *dl, const char *k, size_t n, ui
 
 /* A word that alone may be no name: a common English, clinical or eponym word, a particle, a title or a
  * trigger. */
+#define DL_COMMON_FLAGS                                                                                                \
+    (DV_LEX_ENG | DV_LEX_CLINICAL | DV_LEX_EPONYM | DV_LEX_PARTICLE | DV_LEX_NOTNAME | DV_LEX_TITLE | DV_LEX_TRIGGER)
 static inline int common_word(const char *k, size_t n)
 {
-    uint32_t f = dv_lex_lookup(k, n);
-    return (f & (DV_LEX_ENG | DV_LEX_CLINICAL | DV_LEX_EPONYM | DV_LEX_PARTICLE | DV_LEX_NOTNAME |
-                 DV_LEX_TITLE | DV_LEX_TRIGGER)) != 0;
+    return (dv_lex_lookup(k, n) & DL_COMMON_FLAGS) != 0;
 }
 
 /* Greek and Cyrillic compared without case or accents: the tokens' keys keep both scripts as written (the

@@ -19,6 +19,7 @@ typedef struct dm {
     const uint32_t *th; /* per token: key_hash of its key */
     const long *head;   /* per token: the first part with its key, or -1 */
     uint64_t bloom[16]; /* the tokens' key hashes (dl_bloom_set): a phrase none of whose words is here is skipped */
+    uint64_t first[4];  /* the tokens' keys' first bytes (dl_byte_set) */
 } dm;
 
 
@@ -99,11 +100,6 @@ static int tok_eq(const dm *m, size_t i, const char *k, size_t n, uint32_t h)
     return m->th[i] == h && m->tk->t[i].keylen == n && memcmp(dv_tok_key(m->tk, i), k, n) == 0;
 }
 
-/* An institution, street or place: a word of it may identify alone. */
-static int place_like(const dl_phrase *ph)
-{
-    return ph->kind == PH_ORG || ph->type == DV_IT_LOCATION || ph->type == DV_IT_STREET_ADDRESS;
-}
 
 /* A word specific enough to stand for its value alone: at least 5 letters, no digit, and no English,
  * clinical, eponym, title or generic institution word ("Clinic", "Lane", "General", "Imaging"). */
@@ -114,7 +110,7 @@ static int distinctive(const char *k, size_t n)
     for (size_t i = 0; i < n; i++)
         if (k[i] >= '0' && k[i] <= '9')
             return 0;
-    return !common_word(k, n) && !(dv_lex_lookup(k, n) & (DV_LEX_ORGGENERIC | DV_LEX_ORGHEAD));
+    return !(dv_lex_lookup(k, n) & (DL_COMMON_FLAGS | DV_LEX_ORGGENERIC | DV_LEX_ORGHEAD)); /* one look-up */
 }
 
 /* Phrases: every word in order (or, for PH_ORG, >= 2 consecutive words with a specific one; for an
@@ -122,20 +118,28 @@ static int distinctive(const char *k, size_t n)
 static int match_phrases(dm *m, dv_error *err)
 {
     const dv_toks *tk = m->tk;
+    /* no token sets a bit of a word a phrase may start at: every phrase would be skipped below */
+    uint64_t any = 0;
+    for (size_t b = 0; b < 16; b++)
+        any |= m->bloom[b] & m->dl->phrase_bloom[b];
+    if (!any)
+        return 0;
     for (size_t p = 0; p < m->dl->nph; p++) {
         const dl_phrase *ph = &m->dl->ph[p];
         if (ph->kind == PH_DIGITS)
             continue;
         /* a match starts at the phrase's first word (an institution's, street's or place's: at any word) */
         int maybe = dl_bloom_has(m->bloom, ph->whash[0]);
-        for (size_t w = 1; w < ph->nwords && !maybe && place_like(ph); w++)
+        for (size_t w = 1; w < ph->nwords && !maybe && ph->place; w++)
             maybe = dl_bloom_has(m->bloom, ph->whash[w]);
         if (!maybe)
             continue;
         for (size_t i = 0; i < tk->n; i++) {
             for (size_t w0 = 0; w0 < ph->nwords; w0++) {
-                if (ph->kind != PH_ORG && w0 > 0 && !place_like(ph))
+                if (ph->kind != PH_ORG && w0 > 0 && !ph->place)
                     break;
+                if (m->th[i] != ph->whash[w0])
+                    continue; /* the run below would end at its first word (k = 0): nothing to emit */
                 size_t k = 0;
                 while (w0 + k < ph->nwords && i + k < tk->n &&
                        tok_eq(m, i + k, ph->key + ph->woff[w0 + k], ph->wlen[w0 + k], ph->whash[w0 + k]) &&
@@ -144,7 +148,7 @@ static int match_phrases(dm *m, dv_error *err)
                 int ok = k == ph->nwords;
                 /* part of an institution, street or place with a distinctive word: "Wobblecombe" of
                  * "Wobblecombe Clinic", "Harrowgate Lane" of "17 Harrowgate Lane" */
-                for (size_t j = 0; j < k && !ok && place_like(ph); j++)
+                for (size_t j = 0; j < k && !ok && ph->place; j++)
                     ok = distinctive(ph->key + ph->woff[w0 + j], ph->wlen[w0 + j]);
                 if (!ok && ph->kind == PH_ORG && k >= 2) {
                     for (size_t j = 0; j < k && !ok; j++) {
@@ -191,10 +195,15 @@ static int phone_punct(const char *s, uint32_t from, uint32_t to)
 static int match_digits(dm *m, dv_error *err)
 {
     const dv_toks *tk = m->tk;
+    uint64_t any = 0; /* a token starting with a value's first digit: else no phrase below is looked at */
+    for (size_t b = 0; b < 4; b++)
+        any |= m->first[b] & m->dl->digits_first[b];
+    if (!any)
+        return 0;
     for (size_t p = 0; p < m->dl->nph; p++) {
         const dl_phrase *ph = &m->dl->ph[p];
-        if (ph->kind != PH_DIGITS)
-            continue;
+        if (ph->kind != PH_DIGITS || !dl_byte_has(m->first, (unsigned char)ph->key[0]))
+            continue; /* no token starts with the value's first digit */
         for (size_t i = 0; i < tk->n; i++) {
             /* a run starts with the value's first digit: most tokens are ruled out by one byte, before the
              * loop below reads each of their bytes */
@@ -531,7 +540,7 @@ static int piece_identifies(const dm *m, const char *k, size_t n, dv_infotype *t
         return 0;
     for (size_t i = 0; i < m->dl->nph; i++) {
         const dl_phrase *ph = &m->dl->ph[i];
-        if (ph->kind == PH_DIGITS || !place_like(ph))
+        if (ph->kind == PH_DIGITS || !ph->place)
             continue;
         for (size_t w = 0; w < ph->nwords; w++)
             if (ph->wlen[w] == n && !memcmp(ph->key + ph->woff[w], k, n)) {
@@ -630,7 +639,6 @@ static int match_inside_tokens(dm *m, dv_error *err)
  * `990 124 471`) is the same identifier. A run of tokens joined by one space, hyphen, period or slash whose keys
  * spell the identifier exactly is the finding: a piece that runs on (`ZQ 44713391`) or a run that stops short
  * is another number. Shorter identifiers (`AB 12`) are not assembled: pieces of them are everyday tokens. */
-#define SPLIT_ID_MIN 6u
 static int split_gap(uint8_t gap)
 {
     return gap == DV_GAP_SPACE || gap == DV_GAP_HYPHEN || gap == DV_GAP_PERIOD || gap == DV_GAP_SLASH ||
@@ -644,12 +652,13 @@ static int match_split_identifier(dm *m, dv_error *err)
         return 0;
     for (size_t i = 0; i + 1 < tk->n; i++) {
         const dv_tok *t = &tk->t[i];
-        if (t->keylen == 0 || !dv_script_whole_words(t->script) || !split_gap(t->gap) ||
-            covered(m->out, t->start, t->end))
+        /* a piece starts its identifier: a token whose first byte starts none is ruled out by one bit test */
+        if (t->keylen == 0 || !dl_byte_has(m->dl->split_first, (unsigned char)dv_tok_key(tk, i)[0]) ||
+            !dv_script_whole_words(t->script) || !split_gap(t->gap) || covered(m->out, t->start, t->end))
             continue;
         for (size_t p = 0; p < m->dl->nph; p++) {
             const dl_phrase *ph = &m->dl->ph[p];
-            if (!ph->inside || ph->len < SPLIT_ID_MIN || t->keylen >= ph->len ||
+            if (!ph->inside || ph->len < DL_SPLIT_ID_MIN || t->keylen >= ph->len ||
                 memcmp(dv_tok_key(tk, i), ph->key, t->keylen) != 0)
                 continue;
             size_t at = t->keylen, j = i;
@@ -888,6 +897,8 @@ int dv_detect_denylist_toks(const dv_denylist *dl, const dv_toks *tk, const char
             m.capitalised = 1;
         th[i] = key_hash(dv_tok_key(tk, i), t->keylen);
         dl_bloom_set(m.bloom, th[i]);
+        if (t->keylen)
+            dl_byte_set(m.first, (unsigned char)dv_tok_key(tk, i)[0]);
         head[i] = t->keylen && dv_script_whole_words(t->script) ? first_part(dl, dv_tok_key(tk, i), t->keylen, th[i]) : -1;
     }
     int rc = 0;
