@@ -242,9 +242,9 @@ int dvc_output_stale(void *run, const char *name);
  * not be (the last errno in *failed_errno). Only once no worker names a file. */
 size_t dvc_output_sweep_temps(int dst_fd, size_t *failed, int *failed_errno);
 /* At the end of a run without --resume, whose own temp names are all gone: remove the temp names no process holds
- * that are over a minute old (a run killed with SIGKILL left them: stop 53's red team found them in a release
- * folder after a re-run exited 0), saying how many (a count, no name); warn of the ones it cannot decide (younger,
- * or no flock on this file system). A name another live run holds is never touched. */
+ * (a run killed with SIGKILL left them: stop 53's red team found them in a release folder after a re-run exited
+ * 0), saying how many (a count, no name); warn of the ones it cannot decide (no flock on this file system). A name
+ * another live run holds is never touched. */
 void dvc_output_note_temps(int dst_fd);
 struct dvc_claim;
 typedef struct dvc_put {

@@ -12,8 +12,8 @@
  * ".dvtmp-<hex>" name in the same directory + link() + unlink() does the same; those temp names are registered
  * per worker so a terminating signal that can be caught (dvc_cleanup_signals) can unlink them before the process
  * dies. SIGKILL cannot be caught: only the O_TMPFILE path is immune to it. What it leaves is removed by the next
- * --resume of the run (dvc_output_sweep_temps), or by any later run into DST once a minute old: a writer holds an
- * flock on its temp name, so a temp name no process holds is a dead writer's (dvc_output_note_temps).
+ * --resume of the run (dvc_output_sweep_temps) or any later run into DST (dvc_output_note_temps): a writer holds
+ * an flock on its temp name (util/dv_locked_tmp.h), so a temp name no process holds is a dead writer's.
  *
  * Same instance twice (DECISIONS.md item 15): the inputs are sorted, and among this run's inputs with the same
  * output name the LOWEST INDEX that is written successfully keeps it, whatever --jobs and the thread timing,
@@ -46,16 +46,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "cli.h"
 #include "dicom/dv_uid_syntax.h"
+#include "util/dv_locked_tmp.h"
 
 _Static_assert(DV_UID_SYNTAX_MAX < DVC_COMPONENT_MAX, "a UID must fit an output name component");
 
@@ -175,17 +174,6 @@ static int slot_begin(tmp_slot *slot, int dirfd)
 static void slot_created(tmp_slot *slot, int created)
 {
     atomic_store(&slot->state, created ? SLOT_CREATED : SLOT_IDLE);
-}
-
-/* A temp name's writer holds an flock on it until the name is gone (the lock goes with the file's last
- * descriptor, however the process ends), so a later run tells a killed writer's leftover from a file another
- * live run is writing into the same DST (temp_holder). Where the file system has no flock nothing is held, and
- * the sweeps keep their older rules (see walk_temps). */
-static void hold_temp(int fd)
-{
-    if (fd >= 0)
-        while (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EINTR)
-            ;
 }
 
 /* ---- claims: which input of this run holds each output name (see the top of this file) ---- */
@@ -433,61 +421,32 @@ static DIR *open_folder(int parent, const char *name)
     return d;
 }
 
-/* A temp name older than this with no writer holding it is a leftover to a plain run. A writer takes its lock
- * microseconds after creating the name (hold_temp), so a younger unheld one may be another run's, just made. */
-#define TEMP_SETTLE_S 60
-
-typedef enum {
-    SWEEP_RESUME, /* remove every temp name no live writer holds (or any, where flock is not supported) */
-    SWEEP_PLAIN   /* remove those no writer holds that are older than TEMP_SETTLE_S; count the undecided */
-} sweep_mode;
-
 typedef struct {
     size_t removed, undecided, failed;
     int failed_errno;
 } sweep_counts;
 
-/* Decide one temp name of a series folder and, when it is a leftover, unlink it while its lock is held (so no
- * writer can take the name meanwhile: a new temp name is made with O_EXCL). */
-static void sweep_one(int fd, const char *name, sweep_mode mode, sweep_counts *k)
+/* One temp name: removed when no writer holds it (util/dv_locked_tmp.h: every writer holds its temp name's flock
+ * from creation until the name is gone, so an unheld one is a killed writer's); one a live writer holds (another
+ * run writing into the same DST) stays. Where flock is not supported nothing is held: a resume (REPORT.lock keeps
+ * its run's other attempts away) removes it, a plain run counts it as undecided. */
+static void sweep_one(int fd, const char *name, int resume, sweep_counts *k)
 {
-    int t = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (t < 0 && errno == ENOENT)
-        return; /* gone: its writer linked it */
-    if (t < 0 && mode == SWEEP_PLAIN) {
-        k->undecided++; /* not readable (mode 000 for a user not root): who holds it is not known */
-        return;
-    }
-    if (t < 0) { /* a resume removes it unheld-or-not-known, as where flock is not supported */
-        if (unlinkat(fd, name, 0) == 0)
-            k->removed++;
-        else if (errno != ENOENT) {
-            k->failed++;
-            k->failed_errno = errno;
-        }
-        return;
-    }
-    struct stat st;
-    int r;
-    while ((r = flock(t, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
-        ;
-    int held = r != 0 && errno == EWOULDBLOCK, unsupported = r != 0 && !held;
-    time_t now = time(NULL);
-    int leftover = !held && (mode == SWEEP_RESUME ||
-                             (!unsupported && fstat(t, &st) == 0 && now - st.st_mtime >= TEMP_SETTLE_S));
-    if (leftover && unlinkat(fd, name, 0) == 0) {
+    dv_tmp_reap r = dv_locked_tmp_reap(fd, name);
+    if (r == DV_TMP_UNLOCKABLE && resume)
+        r = unlinkat(fd, name, 0) == 0 ? DV_TMP_REAPED : errno == ENOENT ? DV_TMP_GONE : DV_TMP_FAILED;
+    if (r == DV_TMP_REAPED) {
         k->removed++;
-    } else if (leftover && errno != ENOENT) {
+    } else if (r == DV_TMP_FAILED) {
         k->failed++;
         k->failed_errno = errno;
-    } else if (!leftover && !held) {
+    } else if (r == DV_TMP_UNLOCKABLE) {
         k->undecided++;
     }
-    close(t);
 }
 
 /* The temp names of one series folder; the number removed. */
-static size_t sweep_series(DIR *d, uid_t me, sweep_mode mode, sweep_counts *k)
+static size_t sweep_series(DIR *d, uid_t me, int resume, sweep_counts *k)
 {
     size_t before = k->removed;
     int fd = dirfd(d);
@@ -498,7 +457,7 @@ static size_t sweep_series(DIR *d, uid_t me, sweep_mode mode, sweep_counts *k)
         /* Regular and ours only: a link, a folder or another user's file of that name is not a temp we made. */
         if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_uid != me)
             continue;
-        sweep_one(fd, e->d_name, mode, k);
+        sweep_one(fd, e->d_name, resume, k);
     }
     return k->removed - before;
 }
@@ -506,7 +465,7 @@ static size_t sweep_series(DIR *d, uid_t me, sweep_mode mode, sweep_counts *k)
 /* The walk of dvc_output_sweep_temps and dvc_output_note_temps: the temp names sweep_one finds left over go, and
  * the folders that held only them. A temp name a live writer holds (another run writing into the same DST) is
  * never touched. */
-static void walk_temps(int dst_fd, sweep_mode mode, sweep_counts *k)
+static void walk_temps(int dst_fd, int resume, sweep_counts *k)
 {
     uid_t me = geteuid();
     *k = (sweep_counts){0};
@@ -529,7 +488,7 @@ static void walk_temps(int dst_fd, sweep_mode mode, sweep_counts *k)
             DIR *series = open_folder(dirfd(study), r->d_name);
             if (!series)
                 continue;
-            size_t n = sweep_series(series, me, mode, k);
+            size_t n = sweep_series(series, me, resume, k);
             closedir(series);
             /* A folder a killed attempt made for that file alone goes too, as remove_stale does (ENOTEMPTY
              * decides): one uninterrupted run makes no folder without an output in it. */
@@ -547,7 +506,7 @@ static void walk_temps(int dst_fd, sweep_mode mode, sweep_counts *k)
 size_t dvc_output_sweep_temps(int dst_fd, size_t *failed, int *failed_errno)
 {
     sweep_counts k;
-    walk_temps(dst_fd, SWEEP_RESUME, &k);
+    walk_temps(dst_fd, 1, &k);
     *failed = k.failed;
     *failed_errno = k.failed_errno;
     return k.removed;
@@ -556,15 +515,15 @@ size_t dvc_output_sweep_temps(int dst_fd, size_t *failed, int *failed_errno)
 void dvc_output_note_temps(int dst_fd)
 {
     sweep_counts k;
-    walk_temps(dst_fd, SWEEP_PLAIN, &k);
+    walk_temps(dst_fd, 0, &k);
     /* counts, never a name (the names are new UIDs) */
     if (k.removed)
         dvc_errorf("%zu hidden unfinished temporary file(s) (.dvtmp-*) of killed runs removed from the "
                    "destination", k.removed);
     if (k.undecided)
         dvc_errorf("warning: %zu hidden unfinished temporary file(s) (.dvtmp-*) in the destination: left by a run "
-                   "killed with SIGKILL under %d s ago or where locks are not supported (a --resume of it removes "
-                   "them), or another run's just made", k.undecided, TEMP_SETTLE_S);
+                   "killed with SIGKILL (a --resume of it removes them) or another run's still writing; this file "
+                   "system has no locks to tell them apart", k.undecided);
     if (k.failed)
         dvc_errorf("warning: %zu hidden unfinished temporary file(s) (.dvtmp-*) of killed runs could not be "
                    "removed from the destination: %s", k.failed, strerror(k.failed_errno));
@@ -658,7 +617,7 @@ static int link_fd(dvc_output *o, int fd, int dirfd, const char *name)
 static int replace_fd(dvc_output *o, tmp_slot *slot, int fd, int dirfd, const char *final)
 {
     int rc = -1;
-    hold_temp(fd); /* before it has a name: no sweep can ever find it unheld */
+    (void)dv_locked_tmp_hold(fd); /* before it has a name: no sweep can ever find it unheld */
     for (int attempt = 0; attempt < 16 && rc != 0; attempt++) {
         if (slot_begin(slot, dirfd) < 0)
             return -1;
@@ -825,9 +784,8 @@ static int open_named_temp(dvc_put *p, dv_error *err)
     for (int attempt = 0; attempt < 16 && p->fd < 0; attempt++) {
         if (slot_begin(slot, p->series_fd) < 0)
             return dv_fail(err, DV_ERR_IO, "no random bytes for a temp name: %s", strerror(errno));
-        p->fd = openat(p->series_fd, slot->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        p->fd = dv_locked_tmp_open(p->series_fd, slot->name, 1, 0644); /* held until the name is gone */
         int e = errno;
-        hold_temp(p->fd);
         slot_created(slot, p->fd >= 0);
         if (p->fd < 0 && e != EEXIST)
             return dv_fail(err, DV_ERR_IO, "creating a temp output file failed: %s", strerror(e));

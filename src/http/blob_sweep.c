@@ -12,7 +12,7 @@
  * no put is between "named" and "indexed": a named file with no row is a leftover. Files not yet named (unnamed
  * O_TMPFILEs, or the hidden ".tmp-*" names of a file system without O_TMPFILE, written before the lock is taken)
  * are not the blob lock's: a ".tmp-*" file is removed only when its own flock can be taken, which its writer holds
- * from creation until the file is linked or removed (dvs_tmp_open), so only a dead writer's goes, whatever the blob
+ * from creation until the file is linked or removed (dv_locked_tmp_open), so only a dead writer's goes, whatever the blob
  * lock (one "unfinished temporary files removed" count line). When flock is not available (an NFS mount without
  * locking) there is no such order between servers and the sweep of instance files does not run; when another
  * server holds the lock past SWEEP_WAIT_MS (a stream of STOWs keeps LOCK_SH held), it does not run either: the
@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "http/server_internal.h"
+#include "util/dv_locked_tmp.h"
 #include "store/dvs_blobs.h"
 
 #define SWEEP_WAIT_MS 5000
@@ -66,7 +67,7 @@ static int instance_name(const char *name, char hex[65])
     return 1;
 }
 
-/* Unlinks the hidden temporary files of stores/<store_id> no live writer holds (dvs_tmp_remove_if_dead) and,
+/* Unlinks the hidden temporary files of stores/<store_id> no live writer holds (dv_locked_tmp_reap) and,
  * when unindexed, the instance files that no row names; *temps receives the first number. The second, or -1
  * when the index could not be read (then no instance file of that store is touched). */
 static long sweep_store(dvh_server *s, int64_t store_id, int dir_fd, int unindexed, long *temps)
@@ -84,7 +85,7 @@ static long sweep_store(dvh_server *s, int64_t store_id, int dir_fd, int unindex
     char hex[65];
     while (d && (de = readdir(d)) != NULL) {
         if (dvs_blob_tmp_name_is(de->d_name))
-            *temps += dvs_tmp_remove_if_dead(dir_fd, de->d_name);
+            *temps += dv_locked_tmp_reap(dir_fd, de->d_name) == DV_TMP_REAPED;
         else if (unindexed && index_ok && instance_name(de->d_name, hex) &&
                  !(set.n && bsearch(hex, set.names, set.n, sizeof *set.names, by_name)) &&
                  unlinkat(dir_fd, de->d_name, 0) == 0)

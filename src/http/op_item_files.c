@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "http/op_internal.h"
+#include "util/dv_locked_tmp.h"
 
 /* Copy fd's bytes into a blob writer (import). */
 static int file_to_blob(int fd, dvs_blob_writer *w, uint8_t *buf)
@@ -96,9 +97,9 @@ int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *
     if (sd >= 0) {
         snprintf(tmp, sizeof tmp, ".tmp-%lld-%lld", (long long)c->id, (long long)it->seq);
         snprintf(name, sizeof name, "%s.dcm", it->sop_uid);
-        /* Locked while written (dvs_tmp_open): a kill leaves it unlocked, and the item's redo at resume truncates
+        /* Locked while written (dv_locked_tmp_open): a kill leaves it unlocked, and the item's redo at resume truncates
          * and renames it (the same name) */
-        out = dvs_tmp_open(sd, tmp, 0, 0640);
+        out = dv_locked_tmp_open(sd, tmp, 0, 0640);
         if (out >= 0 && fmode)
             (void)fchmod(out, fmode);
     }

@@ -1,5 +1,6 @@
 /* Instance files (see dvs_blobs.h). */
 #include "store/dvs_blobs.h"
+#include "util/dv_locked_tmp.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -66,54 +67,6 @@ int dvs_blob_tmp_name_is(const char *name)
     return strlen(name) == 21 && strncmp(name, ".tmp-", 5) == 0 && strspn(name + 5, "0123456789abcdef") == 16;
 }
 
-/* flock LOCK_EX (waiting), EINTR retried. 0, or -1 (no flock on this file system: the caller goes on unlocked,
- * and a sweep, which only removes what it could lock, never removes the file). */
-static int lock_ex(int fd)
-{
-    while (flock(fd, LOCK_EX) != 0)
-        if (errno != EINTR)
-            return -1;
-    return 0;
-}
-
-int dvs_tmp_open(int dir_fd, const char *name, int excl, unsigned mode)
-{
-    /* Created, then locked: a start's sweep (dvs_tmp_remove_if_dead) may open and lock the new file between the
-     * two and unlink it. It unlinks only while it holds the lock, so once ours is granted the name either still
-     * is this file (ours from now on) or no longer is (made again). Bounded: a sweep removes a name once. */
-    for (int tries = 0; tries < 4; tries++) {
-        int fd = openat(dir_fd, name, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW | (excl ? O_EXCL : 0), (mode_t)mode);
-        if (fd < 0)
-            return -1;
-        struct stat mine, named;
-        if (lock_ex(fd) != 0 || (fstat(fd, &mine) == 0 && fstatat(dir_fd, name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
-                                 mine.st_dev == named.st_dev && mine.st_ino == named.st_ino)) {
-            if (!excl && ftruncate(fd, 0) != 0) { /* a redo's name: its old bytes go */
-                int e = errno;
-                close(fd);
-                errno = e;
-                return -1;
-            }
-            return fd;
-        }
-        close(fd);
-    }
-    errno = EAGAIN;
-    return -1;
-}
-
-int dvs_tmp_remove_if_dead(int dir_fd, const char *name)
-{
-    int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0)
-        return 0;
-    struct stat st;
-    int gone = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
-               unlinkat(dir_fd, name, 0) == 0; /* unlinked while locked: see dvs_tmp_open */
-    close(fd);
-    return gone;
-}
-
 /* DICOMVEIL_NO_O_TMPFILE (the CLI's switch, src/cli/output.c): the hidden-name path on any file system, so tests
  * exercise what NFS gives. Read once. */
 static int no_tmpfile;
@@ -143,11 +96,11 @@ dvs_blob_writer *dvs_blob_begin(int data_fd, int64_t store_id, uint64_t max, dv_
     w->fd = no_tmpfile ? -1 : openat(w->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (w->fd < 0) {
         /* No O_TMPFILE here (some file systems): a hidden temporary name, removed on abort, locked while w lives
-         * (dvs_tmp_open), so a kill's leftover is told from a live put's by the lock alone. */
+         * (dv_locked_tmp_open), so a kill's leftover is told from a live put's by the lock alone. */
         for (int tries = 0; tries < 16 && w->fd < 0; tries++) {
             if (tmp_name(w->tmpname, sizeof w->tmpname) != 0)
                 break;
-            w->fd = dvs_tmp_open(w->dir_fd, w->tmpname, 1, 0600);
+            w->fd = dv_locked_tmp_open(w->dir_fd, w->tmpname, 1, 0600);
         }
         if (w->fd < 0) {
             w->tmpname[0] = '\0';
@@ -338,7 +291,7 @@ static int link_as(dvs_blob_writer *w, const char *name, int replace)
         if (tmp_name(tmp, sizeof tmp) != 0)
             return -1;
         if (w->tmpname[0] == '\0')
-            (void)lock_ex(w->fd); /* no flock here: the name stays unsweepable, as before */
+            (void)dv_locked_tmp_hold(w->fd); /* no flock here: the name stays unsweepable, as before */
         to = tmp;
     }
     int rc;

@@ -83,16 +83,9 @@ int dvs_blob_same(const dvs_blob_writer *w, const char *hex);
 /* Free w (NULL is a no-op); bytes never named are discarded. */
 void dvs_blob_abort(dvs_blob_writer *w);
 
-/* Hidden temporary files, the one home of their lock rule (red team round 5, finding 04a): the writer holds flock
- * LOCK_EX on its descriptor from creation until the file is linked, renamed or removed (until its last descriptor
- * closes), so a file whose lock can be taken has no live writer, in this process or any other sharing DATA, and
- * is a leftover of a kill. dvs_tmp_open creates dir_fd/name (excl: O_EXCL; else an existing file is truncated:
- * a redone operation item's name) read-write with mode, locked: the descriptor, or -1 with errno. Where the file
- * system has no flock it is returned unlocked (and then never removed by a sweep). [test_server_names.py "a
- * killed put's temporary file is swept at start"] */
-int dvs_tmp_open(int dir_fd, const char *name, int excl, unsigned mode);
-/* 1 when dir_fd/name is a regular file nobody holds locked, unlinked here (under its lock); else 0. */
-int dvs_tmp_remove_if_dead(int dir_fd, const char *name);
+/* Hidden temporary files: their writer holds a lock (util/dv_locked_tmp.h, the one home of that rule), so the
+ * start's sweep removes only a dead writer's. [test_server_names.py "a killed put's temporary file is swept at
+ * start"] */
 /* 1 when name has the shape of a writer's hidden temporary name (".tmp-" and 16 lower-case hex digits). */
 int dvs_blob_tmp_name_is(const char *name);
 

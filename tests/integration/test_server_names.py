@@ -246,7 +246,7 @@ def sweep(tmp):
 
 def hold_locked(path, body):
     """A live writer of a hidden temporary file (another server's put): a python3 process that creates path, takes
-    flock LOCK_EX on it as dvs_tmp_open does, writes body and holds the lock until killed."""
+    flock LOCK_EX on it as dv_locked_tmp_open does, writes body and holds the lock until killed."""
     code = ("import fcntl, os, sys, time\n"
             "fd = os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)\n"
             "fcntl.flock(fd, fcntl.LOCK_EX)\n"

@@ -25,6 +25,7 @@
 #include <openssl/hmac.h>
 
 #include "dicomveil/dv_engine.h"
+#include "util/dv_locked_tmp.h"
 #include "store/dvs_blobs.h"
 #include "store/dvs_index.h"
 #include "store/dvs_keys.h"
@@ -2304,7 +2305,7 @@ static void test_sqlite_study_delete_leaves_no_uid_when_idle(void **state)
     ix->ops->close(ix);
 }
 
-/* The hidden temporary file's lock (dvs_tmp_open): while its writer holds it (another open file description, as
+/* The hidden temporary file's lock (dv_locked_tmp_open): while its writer holds it (another open file description, as
  * another server's would be), a sweep leaves it; once the writer's descriptor is gone (a kill closes it), a sweep
  * removes it. A redo's name (excl 0) is truncated. [docs/decisions.md "Temporary files a kill left"] */
 static void test_tmp_lock(void **state)
@@ -2316,20 +2317,21 @@ static void test_tmp_lock(void **state)
     assert_true(dvs_blob_tmp_name_is(name));
     assert_false(dvs_blob_tmp_name_is(".tmp-0123456789abcdeg"));
     assert_false(dvs_blob_tmp_name_is(".tmp-7-12"));
-    int fd = dvs_tmp_open(dfd, name, 1, 0600);
+    int fd = dv_locked_tmp_open(dfd, name, 1, 0600);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "partial", 7), 7);
-    assert_int_equal(dvs_tmp_remove_if_dead(dfd, name), 0);
+    assert_int_equal(dv_locked_tmp_reap(dfd, name), DV_TMP_HELD);
     assert_int_equal(faccessat(dfd, name, F_OK, 0), 0);
-    assert_int_equal(dvs_tmp_open(dfd, name, 1, 0600), -1); /* O_EXCL: a random name is never shared */
+    assert_int_equal(dv_locked_tmp_open(dfd, name, 1, 0600), -1); /* O_EXCL: a random name is never shared */
     close(fd);
-    assert_int_equal(dvs_tmp_remove_if_dead(dfd, name), 1);
+    assert_int_equal(dv_locked_tmp_reap(dfd, name), DV_TMP_REAPED);
     assert_int_equal(faccessat(dfd, name, F_OK, 0), -1);
-    fd = dvs_tmp_open(dfd, ".tmp-7-12", 0, 0640);
+    assert_int_equal(dv_locked_tmp_reap(dfd, name), DV_TMP_GONE);
+    fd = dv_locked_tmp_open(dfd, ".tmp-7-12", 0, 0640);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "old bytes", 9), 9);
     close(fd);
-    fd = dvs_tmp_open(dfd, ".tmp-7-12", 0, 0640);
+    fd = dv_locked_tmp_open(dfd, ".tmp-7-12", 0, 0640);
     struct stat st;
     assert_true(fd >= 0 && fstat(fd, &st) == 0);
     assert_int_equal(st.st_size, 0);
