@@ -2,6 +2,7 @@
  * archive's local headers to inflate each deflated entry (APPNOTE.TXT 4.3.7: local file header, data, optional data
  * descriptor, repeated; then the central directory, whose names the caller reads as the archive's bytes). */
 #include <string.h>
+#include <zlib.h>
 
 #include "engine/document_text.h"
 #include "engine/packed_values.h"
@@ -62,9 +63,40 @@ dv_packed_kind dv_packed_kind_of(const uint8_t *v, size_t n)
     return other_packed(v, n) ? DV_PACKED_UNREADABLE : DV_PACKED_NONE;
 }
 
+/* Output a trial inflate may make before the bytes are taken as a stream: past it they are one (fail closed). */
+#define TRIAL_OUT_MAX (64u * 1024u)
+
+/* Do v[0, n), which start with a valid zlib header (2 bytes: about 1 in 1,000 random starts pass, more for text
+ * starting `x^` or `H`), inflate without an error? A trial inflate: one that ends, runs out of input, or makes
+ * TRIAL_OUT_MAX bytes is a stream (or may be one: what follows is not at hand); one zlib calls data in error
+ * within them (an invalid block type, code lengths or distance: text fails in its first bytes) is not, and its
+ * bytes are looked at as they are (stop 53's reviewer: such text inflated from a stream was deleted as packed
+ * twice). Out of memory: taken as a stream. */
+static int zlib_inflates(const uint8_t *v, size_t n)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit(&zs) != Z_OK)
+        return 1;
+    uint8_t out[4096];
+    zs.next_in = (Bytef *)v;
+    zs.avail_in = (uInt)(n > UINT32_MAX ? UINT32_MAX : n);
+    int rc;
+    do {
+        zs.next_out = out;
+        zs.avail_out = sizeof out;
+        rc = inflate(&zs, Z_NO_FLUSH);
+    } while (rc == Z_OK && zs.avail_in > 0 && zs.total_out < TRIAL_OUT_MAX);
+    inflateEnd(&zs);
+    return rc != Z_DATA_ERROR && rc != Z_NEED_DICT;
+}
+
 int dv_packed_nested(const uint8_t *v, size_t n)
 {
-    return dv_packed_kind_of(v, n) != DV_PACKED_NONE || dv_doc_has_pdf_header(v, n);
+    dv_packed_kind kind = dv_packed_kind_of(v, n);
+    if (kind == DV_PACKED_STREAM && v[0] != 0x1F && !zlib_inflates(v, n))
+        kind = other_packed(v, n) ? DV_PACKED_UNREADABLE : DV_PACKED_NONE; /* zlib's 2 bytes by chance */
+    return kind != DV_PACKED_NONE || dv_doc_has_pdf_header(v, n);
 }
 
 /* A stored entry's first bytes: packed again, or a PDF (a header in its first KiB, where readers look for it, as
@@ -95,6 +127,29 @@ static size_t end_record(const uint8_t *z, size_t zn)
         if (memcmp(z + e, "PK\x05\x06", 4) == 0)
             return e;
     return SIZE_MAX;
+}
+
+/* Is there a 4-byte signature sig at the value's offset at, which t[0, tn), the value's last tn bytes of n, may
+ * hold? 1 when it is there or lies before t (not read: taken as there, fail closed), 0 when t shows another. */
+static int tail_sig_at(const uint8_t *t, size_t tn, uint64_t n, uint64_t at, const char *sig)
+{
+    uint64_t base = n - tn;
+    return at < base || (at - base <= tn - 4 && memcmp(t + (at - base), sig, 4) == 0);
+}
+
+int dv_zip_ends_value(const uint8_t *t, size_t tn, uint64_t n)
+{
+    size_t e = end_record(t, tn);
+    if (e == SIZE_MAX)
+        return 0;
+    uint64_t at_e = n - tn + e; /* the end record's offset in the value */
+    uint32_t count = le16(t + e + 10), size = le32(t + e + 12), at = le32(t + e + 16);
+    if (count == 0xFFFFu || size == UINT32_MAX || at == UINT32_MAX) /* ZIP64's: its locator 20 bytes before */
+        return at_e >= 20 && tail_sig_at(t, tn, n, at_e - 20, "PK\x06\x07");
+    /* no directory (an empty archive) or one that does not fit before the record: nothing a reader extracts */
+    if (size == 0 || size > at_e || at > at_e - size)
+        return 0;
+    return tail_sig_at(t, tn, n, at_e - size, "PK\x01\x02");
 }
 
 /* Does every entry the central directory names start where the walk read a local header (walked[0, n),

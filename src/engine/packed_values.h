@@ -29,6 +29,19 @@ dv_packed_kind dv_packed_kind_of(const uint8_t *v, size_t n);
  * value is never required). */
 int dv_packed_nested(const uint8_t *v, size_t n);
 
+/* The bytes at a value's end that dv_zip_ends_value reads: the end record and the 64 KiB of comment it may be
+ * followed by, as zip readers look for it. */
+#define DV_ZIP_TAIL_MAX (65536u + 22u)
+
+/* Does a value of n bytes, whose last tn (min(n, DV_ZIP_TAIL_MAX)) are t[0, tn), end as a ZIP archive a reader
+ * (Python's zipfile, Info-ZIP's unzip) extracts, wherever it starts (a self-extracting archive: a program, then
+ * the archive)? Its last end record (`PK 5 6`) in t, naming a central directory that lies before it in the value
+ * and starts with `PK 1 2` (ZIP64's: its locator `PK 6 7` 20 bytes before); a signature before t is not read and
+ * taken as there. Random bytes pass by chance about once in 2^33 values of 16 MiB, 2^40 of 1 MiB, 2^80 of 64 KiB:
+ * 65,559 places for the record's 32-bit signature (2^-16), a directory size and offset (32 bits each) that fit in
+ * the value before it, and the directory's 32-bit signature where t holds it. */
+int dv_zip_ends_value(const uint8_t *t, size_t tn, uint64_t n);
+
 /* Does the ZIP archive z[0, zn) hold one of sc's values in an entry? Stored entries and the names are in the
  * archive's bytes (the caller looks at those as they are); each deflated entry is inflated and looked at, at most
  * *left bytes out over all of them (decremented by what came out). 1 found, or not all could be read (an encrypted
