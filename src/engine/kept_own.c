@@ -294,11 +294,9 @@ static int name_field_may_hold(apply_ctx *c, const dv_elem *e)
 }
 
 /* Does e, a kept private value that is no ZIP from its first byte, end as a ZIP archive a reader extracts behind
- * a prefix (a self-extracting archive: a program, then the archive; dv_zip_ends_value)? Such an archive is not
- * walked here: not all read, it goes as a packed form not read here does (the review after stop 53: a deflated
- * entry naming the patient behind a prefix stayed). Its last DV_ZIP_TAIL_MAX bytes are read (a value held in the
- * file: one read). 1, 0, or -1 unreadable. */
-static int zip_behind_prefix(apply_ctx *c, const dv_elem *e)
+ * a prefix (a self-extracting archive: a program, then the archive; dv_zip_ends_value)? Its last DV_ZIP_TAIL_MAX
+ * bytes are read (a value held in the file: one read). 1, 0, or -1 unreadable. */
+static int ends_as_zip(apply_ctx *c, const dv_elem *e)
 {
     uint64_t n = e->length;
     size_t tn = n < DV_ZIP_TAIL_MAX ? (size_t)n : DV_ZIP_TAIL_MAX;
@@ -322,7 +320,7 @@ static int zip_behind_prefix(apply_ctx *c, const dv_elem *e)
  * is refused (stop 52's review: a FlateDecode PDF naming the patient stayed in (0019,1010) under KEEP_ALL +
  * removeTag); a zlib or gzip stream or a ZIP archive is inflated and looked at (inflated_holds); a packed form not
  * read here (bzip2, xz, zstd, 7-Zip, RAR...: dv_packed_kind_of) goes, as a PDF does. Judged by its first KiB, and
- * by its end for a ZIP archive behind a prefix (zip_behind_prefix). 1 it goes, 0 its bytes decide as any value's,
+ * by its end for a ZIP archive behind a prefix (ends_as_zip). 1 it goes, 0 its bytes decide as any value's,
  * -1 error. */
 static int private_container_holds(apply_ctx *c, const dv_elem *e)
 {
@@ -337,8 +335,12 @@ static int private_container_holds(apply_ctx *c, const dv_elem *e)
     if (kind == DV_PACKED_UNREADABLE)
         return 1;
     int rc = kind == DV_PACKED_NONE ? 0 : inflated_holds(c, e, kind);
-    /* a ZIP read from its first byte was judged whole; a value only starting like a stream may still be one */
-    return rc != 0 || kind == DV_PACKED_ZIP ? rc : zip_behind_prefix(c, e);
+    if (rc != 0 || kind == DV_PACKED_ZIP)
+        return rc;
+    /* A ZIP behind a prefix (the review after stop 53: judged by its first KiB, a deflated entry naming the patient
+     * stayed) is walked from the first entry its directory names; a value only starting like a stream may be one. */
+    rc = ends_as_zip(c, e);
+    return rc > 0 ? inflated_holds(c, e, DV_PACKED_ZIP) : rc;
 }
 
 /* 1 when e, a kept private value other than UI (an OB or UN blob, a text) or a kept address (UR), holds one of the

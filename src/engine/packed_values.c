@@ -129,6 +129,39 @@ static size_t end_record(const uint8_t *z, size_t zn)
     return SIZE_MAX;
 }
 
+/* A ZIP archive's central directory where readers find it: its size's bytes before the end record, every offset it
+ * names `concat` bytes further on (Python's zipfile and unzip: the bytes before the archive of a self-extracting
+ * one, whose offsets count from the archive's start; 0 for an archive starting at the value's first byte). */
+typedef struct zip_dir {
+    size_t at, end;  /* the directory's bytes */
+    size_t concat;   /* added to every offset it names */
+    uint32_t count;  /* its entries */
+} zip_dir;
+
+/* The directory that the end record rec, at offset e of its value, places: 1, -1 ZIP64's (its sizes and offsets
+ * elsewhere), 0 one that does not fit in the value before the record. */
+static int directory_placed(const uint8_t *rec, size_t e, zip_dir *d)
+{
+    uint32_t count = le16(rec + 10), size = le32(rec + 12), at = le32(rec + 16);
+    if (count == 0xFFFFu || size == UINT32_MAX || at == UINT32_MAX)
+        return -1;
+    if (size > e || at > e - size)
+        return 0;
+    d->at = e - size;
+    d->end = e;
+    d->concat = e - size - at;
+    d->count = count;
+    return 1;
+}
+
+/* The directory the last end record of z[0, zn) places; 0 when there is none (no end record, ZIP64's, a directory
+ * that does not fit before the record). */
+static int zip_directory(const uint8_t *z, size_t zn, zip_dir *d)
+{
+    size_t e = end_record(z, zn);
+    return e != SIZE_MAX && directory_placed(z + e, e, d) > 0;
+}
+
 /* Is there a 4-byte signature sig at the value's offset at, which t[0, tn), the value's last tn bytes of n, may
  * hold? 1 when it is there or lies before t (not read: taken as there, fail closed), 0 when t shows another. */
 static int tail_sig_at(const uint8_t *t, size_t tn, uint64_t n, uint64_t at, const char *sig)
@@ -140,35 +173,28 @@ static int tail_sig_at(const uint8_t *t, size_t tn, uint64_t n, uint64_t at, con
 int dv_zip_ends_value(const uint8_t *t, size_t tn, uint64_t n)
 {
     size_t e = end_record(t, tn);
-    if (e == SIZE_MAX)
+    if (e == SIZE_MAX || n > SIZE_MAX)
         return 0;
-    uint64_t at_e = n - tn + e; /* the end record's offset in the value */
-    uint32_t count = le16(t + e + 10), size = le32(t + e + 12), at = le32(t + e + 16);
-    if (count == 0xFFFFu || size == UINT32_MAX || at == UINT32_MAX) /* ZIP64's: its locator 20 bytes before */
+    size_t at_e = (size_t)(n - tn) + e; /* the end record's offset in the value */
+    zip_dir d;
+    int placed = directory_placed(t + e, at_e, &d);
+    if (placed < 0) /* ZIP64's: its locator 20 bytes before */
         return at_e >= 20 && tail_sig_at(t, tn, n, at_e - 20, "PK\x06\x07");
     /* no directory (an empty archive) or one that does not fit before the record: nothing a reader extracts */
-    if (size == 0 || size > at_e || at > at_e - size)
-        return 0;
-    return tail_sig_at(t, tn, n, at_e - size, "PK\x01\x02");
+    return placed > 0 && d.end > d.at && tail_sig_at(t, tn, n, d.at, "PK\x01\x02");
 }
 
-/* Does every entry the central directory names start where the walk read a local header (walked[0, n),
+/* Does every entry the central directory d names start where the walk read a local header (walked[0, n),
  * ascending)? A reader extracts what the directory names: one pointing into another entry's data (an entry hidden
  * in a stored entry's bytes, deflated, which the walk looked at only as those bytes) or past the walk gives it an
- * entry the walk never inflated (stop 53's second review). No end record, ZIP64's, or a directory that is not
- * one: not all read. */
-static int directory_names_walked(const uint8_t *z, size_t zn, const uint32_t *walked, unsigned n)
+ * entry the walk never inflated (stop 53's second review). A directory that is not one: not all read. */
+static int directory_names_walked(const uint8_t *z, const zip_dir *d, const uint32_t *walked, unsigned n)
 {
-    size_t e = end_record(z, zn);
-    if (e == SIZE_MAX)
-        return 0;
-    uint32_t count = le16(z + e + 10), size = le32(z + e + 12), at = le32(z + e + 16);
-    if (count == 0xFFFFu || at == UINT32_MAX || at > e || size > e - at)
-        return 0;
-    for (size_t p = at, end = at + size; count > 0; count--) {
+    uint32_t count = d->count;
+    for (size_t p = d->at, end = d->end; count > 0; count--) {
         if (end - p < 46 || memcmp(z + p, "PK\x01\x02", 4) != 0)
             return 0;
-        uint32_t local = le32(z + p + 42);
+        uint64_t local = (uint64_t)le32(z + p + 42) + d->concat;
         unsigned lo = 0, hi = n; /* binary search: the walk read its headers in ascending order */
         while (lo < hi) {
             unsigned mid = lo + (hi - lo) / 2;
@@ -187,13 +213,29 @@ static int directory_names_walked(const uint8_t *z, size_t zn, const uint32_t *w
     return 1;
 }
 
+/* Where the walk of z[0, zn)'s local headers starts: its first byte for an archive starting there, else (behind a
+ * prefix) the first entry its directory names; SIZE_MAX when there is none to walk (not all read). */
+static size_t walk_start(const uint8_t *z, size_t zn, const zip_dir *d, int dir)
+{
+    if (zn >= 4 && memcmp(z, "PK\x03\x04", 4) == 0)
+        return 0;
+    if (!dir || d->end - d->at < 46 || memcmp(z + d->at, "PK\x01\x02", 4) != 0)
+        return SIZE_MAX;
+    uint64_t first = (uint64_t)le32(z + d->at + 42) + d->concat;
+    return first < zn ? (size_t)first : SIZE_MAX;
+}
+
 int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *left, uint32_t tag, dv_error *err)
 {
     dv_own_scanner_budget(sc, *left);
     if (zn > UINT32_MAX)
         return 1; /* ZIP's offsets are 32 bits: a longer value is ZIP64's */
+    zip_dir d;
+    int dir = zip_directory(z, zn, &d);
+    size_t off = walk_start(z, zn, &d, dir);
+    if (off == SIZE_MAX)
+        return 1;
     uint32_t walked[ZIP_ENTRIES_MAX];
-    size_t off = 0;
     unsigned entries = 0;
     for (; zn - off >= 4 && memcmp(z + off, "PK\x03\x04", 4) == 0; entries++) {
         if (entries == ZIP_ENTRIES_MAX || zn - off < ZIP_LOCAL_HEADER)
@@ -228,5 +270,5 @@ int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *
         if (off > zn)
             return 1;
     }
-    return walk_ended_at_directory(z, zn, off) && directory_names_walked(z, zn, walked, entries) ? 0 : 1;
+    return walk_ended_at_directory(z, zn, off) && dir && directory_names_walked(z, &d, walked, entries) ? 0 : 1;
 }
