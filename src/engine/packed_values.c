@@ -187,11 +187,13 @@ int dv_zip_ends_value(const uint8_t *t, size_t tn, uint64_t n)
 /* Does every entry the central directory d names start where the walk read a local header (walked[0, n),
  * ascending)? A reader extracts what the directory names: one pointing into another entry's data (an entry hidden
  * in a stored entry's bytes, deflated, which the walk looked at only as those bytes) or past the walk gives it an
- * entry the walk never inflated (stop 53's second review). A directory that is not one: not all read. */
+ * entry the walk never inflated (stop 53's second review). A directory that is not one, or holds bytes past its
+ * entries: not all read. */
 static int directory_names_walked(const uint8_t *z, const zip_dir *d, const uint32_t *walked, unsigned n)
 {
     uint32_t count = d->count;
-    for (size_t p = d->at, end = d->end; count > 0; count--) {
+    /* the entries the end record counts (unzip's) and every one the directory's size holds (zipfile's) */
+    for (size_t p = d->at, end = d->end; count > 0 || p < end; count -= count > 0) {
         if (end - p < 46 || memcmp(z + p, "PK\x01\x02", 4) != 0)
             return 0;
         uint64_t local = (uint64_t)le32(z + p + 42) + d->concat;
