@@ -117,16 +117,19 @@ static int walk_ended_at_directory(const uint8_t *z, size_t zn, size_t off)
 }
 
 /* The end record's offset in z[0, zn): the last `PK 5 6` with its 22 bytes, within the 64 KiB of comment it may be
- * followed by (and a DICOM value's padding byte); SIZE_MAX when there is none. */
+ * followed by (and a DICOM value's padding byte); SIZE_MAX when there is none. Found forward by memchr of its `P`
+ * (vectorized): every kept private value's end is looked at (dv_zip_ends_value), and a byte-by-byte compare cost
+ * the shared corpus 1.2 % instructions under DEIDENTIFY_TAG_CONTENTS. */
 static size_t end_record(const uint8_t *z, size_t zn)
 {
     if (zn < 22)
         return SIZE_MAX;
-    size_t lo = zn - 22 > 65536 ? zn - 22 - 65536 : 0;
-    for (size_t e = zn - 22 + 1; e-- > lo;)
-        if (memcmp(z + e, "PK\x05\x06", 4) == 0)
-            return e;
-    return SIZE_MAX;
+    size_t lo = zn - 22 > 65536 ? zn - 22 - 65536 : 0, last = SIZE_MAX;
+    const uint8_t *end = z + zn - 22 + 4; /* a signature's bytes lie before it */
+    for (const uint8_t *p = z + lo; (p = memchr(p, 'P', (size_t)(end - p))) != NULL; p++)
+        if (end - p >= 4 && memcmp(p, "PK\x05\x06", 4) == 0)
+            last = (size_t)(p - z);
+    return last;
 }
 
 /* A ZIP archive's central directory where readers find it: its size's bytes before the end record, every offset it
