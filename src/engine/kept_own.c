@@ -293,12 +293,35 @@ static int name_field_may_hold(apply_ctx *c, const dv_elem *e)
     return 0;
 }
 
+/* Does e, a kept private value that is no ZIP from its first byte, end as a ZIP archive a reader extracts behind
+ * a prefix (a self-extracting archive: a program, then the archive; dv_zip_ends_value)? Its last DV_ZIP_TAIL_MAX
+ * bytes are read (a value held in the file: one read). 1, 0, or -1 unreadable. */
+static int ends_as_zip(apply_ctx *c, const dv_elem *e)
+{
+    uint64_t n = e->length;
+    size_t tn = n < DV_ZIP_TAIL_MAX ? (size_t)n : DV_ZIP_TAIL_MAX;
+    const uint8_t *v = dv_elem_inline_value(e);
+    if (v)
+        return dv_zip_ends_value(v + (n - tn), tn, n);
+    uint64_t off;
+    const dv_source *src = dv_elem_source(c->inst, e, &off);
+    uint8_t *t = malloc(tn);
+    if (!t)
+        return dv_fail(c->err, DV_ERR_NOMEM, "out of memory reading " TAGF, TAGA(e->tag));
+    int rc = src && src->read_at(src->ctx, off + (n - tn), t, tn) == 0
+                 ? dv_zip_ends_value(t, tn, n)
+                 : dv_fail(c->err, DV_ERR_IO, "cannot read the value of " TAGF, TAGA(e->tag));
+    free(t);
+    return rc;
+}
+
 /* A kept private value whose bytes hide what they hold, while the plan changes the patient's values: a PDF (a
  * vendor's report block: its text in compressed streams no byte search reads) goes, as a kept EncapsulatedDocument
  * is refused (stop 52's review: a FlateDecode PDF naming the patient stayed in (0019,1010) under KEEP_ALL +
  * removeTag); a zlib or gzip stream or a ZIP archive is inflated and looked at (inflated_holds); a packed form not
- * read here (bzip2, xz, zstd, 7-Zip, RAR...: dv_packed_kind_of) goes, as a PDF does. Judged by its first KiB. 1 it
- * goes, 0 its bytes decide as any value's, -1 error. */
+ * read here (bzip2, xz, zstd, 7-Zip, RAR...: dv_packed_kind_of) goes, as a PDF does. Judged by its first KiB, and
+ * by its end for a ZIP archive behind a prefix (ends_as_zip). 1 it goes, 0 its bytes decide as any value's,
+ * -1 error. */
 static int private_container_holds(apply_ctx *c, const dv_elem *e)
 {
     uint8_t head[1024];
@@ -311,7 +334,13 @@ static int private_container_holds(apply_ctx *c, const dv_elem *e)
     dv_packed_kind kind = dv_packed_kind_of(h, hn);
     if (kind == DV_PACKED_UNREADABLE)
         return 1;
-    return kind == DV_PACKED_NONE ? 0 : inflated_holds(c, e, kind);
+    int rc = kind == DV_PACKED_NONE ? 0 : inflated_holds(c, e, kind);
+    if (rc != 0 || kind == DV_PACKED_ZIP)
+        return rc;
+    /* A ZIP behind a prefix (the review after stop 53: judged by its first KiB, a deflated entry naming the patient
+     * stayed) is walked from the first entry its directory names; a value only starting like a stream may be one. */
+    rc = ends_as_zip(c, e);
+    return rc > 0 ? inflated_holds(c, e, DV_PACKED_ZIP) : rc;
 }
 
 /* 1 when e, a kept private value other than UI (an OB or UN blob, a text) or a kept address (UR), holds one of the

@@ -10,7 +10,11 @@
  *      (zlib's uncompress into a bounded buffer) is compared with the answer when it fits;
  *   3. the input deflated as the one entry of a ZIP archive the harness writes (local header, data, central
  *      directory, end record, as zip(1) does) is found when the input holds SMITHSON as a word, and the same
- *      archive with the input stored is read without error. */
+ *      archive with the input stored is read without error;
+ *   4. the input then that archive ends as a ZIP behind a prefix (dv_zip_ends_value), told from its last
+ *      DV_ZIP_TAIL_MAX bytes as from the whole, and is walked from there: found when the input holds SMITHSON as
+ *      a word; the input itself, told from its tail, is never "no" where the whole says "yes" (a signature before
+ *      the tail is taken as there: fail closed), and one that ends as an archive is walked as the product does. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +101,39 @@ static uint8_t *zip_of(const uint8_t *v, size_t n, int packed, size_t *out)
     return z;
 }
 
+/* dv_zip_ends_value of v[0, n) from its last DV_ZIP_TAIL_MAX bytes and from the whole (the signatures the tail
+ * does not hold then read): the first never 0 where the second is 1 */
+static int zip_ends(const uint8_t *v, size_t n)
+{
+    size_t tn = n < DV_ZIP_TAIL_MAX ? n : DV_ZIP_TAIL_MAX;
+    int tail = dv_zip_ends_value(v + (n - tn), tn, n), whole = dv_zip_ends_value(v, n, n);
+    if (whole && !tail)
+        fuzz_fail("an archive's end told from the whole value but not from its tail");
+    return tail;
+}
+
+/* Invariant 4 (see the top): the input, then z[0, zn), the harness's archive of it (deflated) */
+static void check_zip_behind_input(dv_own_scanner *sc, const uint8_t *data, size_t size, const uint8_t *z,
+                                   size_t zn)
+{
+    uint8_t *v = malloc(size + zn);
+    if (!v)
+        return;
+    memcpy(v, data, size);
+    memcpy(v + size, z, zn);
+    if (!zip_ends(v, size + zn))
+        fuzz_fail("an archive behind the input was not told by its end");
+    dv_error err;
+    memset(&err, 0, sizeof err);
+    uint64_t left = CAP;
+    int rc = dv_zip_holds_own(sc, v, size + zn, &left, 0x0025101Bu, &err);
+    if (rc < 0 && err.code != DV_ERR_NOMEM)
+        fuzz_fail("an archive behind the input: an error other than out of memory");
+    if (rc == 0 && holds_word(data, size))
+        fuzz_fail("an archive behind the input whose deflated entry holds a held word was not found");
+    free(v);
+}
+
 /* Invariant 3 (see the top) */
 static void check_zip_of_input(dv_own_scanner *sc, const uint8_t *data, size_t size)
 {
@@ -113,6 +150,8 @@ static void check_zip_of_input(dv_own_scanner *sc, const uint8_t *data, size_t s
             fuzz_fail("the harness's ZIP: an error other than out of memory");
         if (packed && rc == 0 && holds_word(data, size))
             fuzz_fail("a ZIP whose deflated entry holds a held word was not found");
+        if (packed)
+            check_zip_behind_input(sc, data, size, z, zn);
         free(z);
     }
 }
@@ -124,6 +163,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     check_zip_of_input(sc, data, size);
     dv_packed_kind kind = dv_packed_kind_of(data, size);
+    if (kind == DV_PACKED_NONE && zip_ends(data, size)) /* a ZIP behind a prefix, as kept_own.c reads one */
+        kind = DV_PACKED_ZIP;
     if (kind != DV_PACKED_STREAM && kind != DV_PACKED_ZIP) {
         dv_own_scanner_free(sc);
         return 0;
