@@ -22,6 +22,7 @@
 #endif
 #endif
 
+#ifndef DV_SANITIZED
 #define FRAMES_MAX 64
 /* The handler's own stack, so an overflowed stack (deep recursion on the main thread) still gets its report. */
 #define ALT_STACK_SIZE (64 * 1024)
@@ -66,7 +67,6 @@ static void on_fault(int sig)
 
 void dvc_crash_report_install(void)
 {
-#ifndef DV_SANITIZED
     void *warm[1];
     (void)backtrace(warm, 1); /* loads libgcc's unwinder now: inside the handler it would allocate */
     stack_t alt = {.ss_sp = malloc(ALT_STACK_SIZE), .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
@@ -79,5 +79,9 @@ void dvc_crash_report_install(void)
     sa.sa_flags = SA_RESETHAND | SA_ONSTACK | SA_NODEFER;
     for (size_t i = 0; i < sizeof fault_signals / sizeof fault_signals[0]; i++)
         (void)sigaction(fault_signals[i], &sa, NULL);
-#endif
 }
+#else
+void dvc_crash_report_install(void)
+{
+}
+#endif
