@@ -78,3 +78,12 @@ uint8_t *dvt_write_mem(const dv_instance *inst, size_t *len, dv_error *err)
     *len = ms.len;
     return ms.data;
 }
+
+dv_key *dvt_key_filled(unsigned char fill)
+{
+    unsigned char b[32];
+    memset(b, fill, sizeof b);
+    dv_error err;
+    dv_error_clear(&err);
+    return dv_key_new(b, sizeof b, &err);
+}

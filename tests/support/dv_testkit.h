@@ -29,5 +29,7 @@ void dvt_output_free(output *o);
 uint8_t *dvt_write_mem(const dv_instance *inst, size_t *len, dv_error *err);
 /* The whole file at path, malloc'd (the caller frees), its size in *len; NULL when it cannot be read. */
 uint8_t *dvt_slurp(const char *path, size_t *len);
+/* A 32-byte key of one repeated byte (distinct fills: distinct keys); NULL when it cannot be made. */
+dv_key *dvt_key_filled(unsigned char fill);
 
 #endif

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "dv_testkit.h"
+
 #include "cli/cli.h"
 
 #define PID "fa695493a6d8ca9aabf9f36ecc5786ad"
@@ -20,11 +22,7 @@
 
 static dv_key *test_key(unsigned char fill)
 {
-    unsigned char b[32];
-    memset(b, fill, sizeof b);
-    dv_error err;
-    dv_error_clear(&err);
-    dv_key *k = dv_key_new(b, sizeof b, &err);
+    dv_key *k = dvt_key_filled(fill);
     assert_non_null(k);
     return k;
 }

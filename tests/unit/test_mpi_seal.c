@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "dv_testkit.h"
+
 #include "cli/cli_mpi.h"
 #include "dicomveil/dv_engine.h"
 
@@ -18,11 +20,7 @@
 
 static dv_key *key_of(unsigned char fill)
 {
-    unsigned char b[32];
-    memset(b, fill, sizeof b);
-    dv_error err;
-    dv_error_clear(&err);
-    dv_key *k = dv_key_new(b, sizeof b, &err);
+    dv_key *k = dvt_key_filled(fill);
     assert_non_null(k);
     return k;
 }

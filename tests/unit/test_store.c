@@ -2223,26 +2223,33 @@ static void test_sqlite_store_delete_leaves_no_uid(void **state)
     assert_true(file_count("index-gone.sqlite", KEPT_ROOT) >= 3000);
 }
 
-/* The same for DICOMweb DELETEs (a study at a time): too frequent to rebuild the file each, they leave it to the
- * close, which rebuilds it when anything was forgotten since the last rebuild. */
-static void test_sqlite_study_delete_leaves_no_uid_after_close(void **state)
+/* 1,000 instances of store gone and 3,000 of store kept, interleaved so that pages hold both, then every study of
+ * gone deleted as DICOMweb DELETEs do (one at a time; put_many's scattered numbering: one instance a study). */
+static void put_then_delete_studies(dvs_index *ix, int64_t gone, int64_t kept)
 {
-    (void)state;
     dv_error err;
-    dvs_index *ix = open_sqlite("index-gone2.sqlite");
-    int64_t gone = new_store(ix, "d1", "s"), kept = new_store(ix, "d2", "s");
     for (int k = 0; k < 1000; k += 100) {
         put_many(ix, gone, GONE_ROOT, k, k + 100);
         put_many(ix, kept, KEPT_ROOT, 3 * k, 3 * k + 300);
     }
     char study[80];
     int n = 0;
-    for (int k = 0; k < 1000; k++) { /* each instance's study (put_many's scattered numbering: one apiece) */
+    for (int k = 0; k < 1000; k++) {
         snprintf(study, sizeof study, "%s.1.%06d", GONE_ROOT, (int)((k * 7919L) % 100003) / 10);
         int rc = ix->ops->instances_delete(ix, gone, study, NULL, NULL, count_ref, &n, &err);
         assert_true(rc == DVS_OK || rc == DVS_NOT_FOUND);
     }
     assert_int_equal(n, 1000);
+}
+
+/* The same for DICOMweb DELETEs (a study at a time): too frequent to rebuild the file each, they leave it to the
+ * close, which rebuilds it when anything was forgotten since the last rebuild. */
+static void test_sqlite_study_delete_leaves_no_uid_after_close(void **state)
+{
+    (void)state;
+    dvs_index *ix = open_sqlite("index-gone2.sqlite");
+    int64_t gone = new_store(ix, "d1", "s"), kept = new_store(ix, "d2", "s");
+    put_then_delete_studies(ix, gone, kept);
     ix->ops->close(ix);
     assert_int_equal(file_count("index-gone2.sqlite", GONE_ROOT), 0);
     assert_true(file_count("index-gone2.sqlite", KEPT_ROOT) >= 3000);
@@ -2255,21 +2262,9 @@ static void test_sqlite_study_delete_leaves_no_uid_after_close(void **state)
 static void test_sqlite_study_delete_leaves_no_uid_when_idle(void **state)
 {
     (void)state;
-    dv_error err;
     dvs_index *ix = open_sqlite("index-gone3.sqlite");
     int64_t gone = new_store(ix, "d1", "s"), kept = new_store(ix, "d2", "s");
-    for (int k = 0; k < 1000; k += 100) {
-        put_many(ix, gone, GONE_ROOT, k, k + 100);
-        put_many(ix, kept, KEPT_ROOT, 3 * k, 3 * k + 300);
-    }
-    char study[80];
-    int n = 0;
-    for (int k = 0; k < 1000; k++) { /* as test_sqlite_study_delete_leaves_no_uid_after_close */
-        snprintf(study, sizeof study, "%s.1.%06d", GONE_ROOT, (int)((k * 7919L) % 100003) / 10);
-        int rc = ix->ops->instances_delete(ix, gone, study, NULL, NULL, count_ref, &n, &err);
-        assert_true(rc == DVS_OK || rc == DVS_NOT_FOUND);
-    }
-    assert_int_equal(n, 1000);
+    put_then_delete_studies(ix, gone, kept);
     assert_non_null(ix->ops->idle);
     assert_int_equal(ix->ops->idle(ix, 300), 0); /* the deletes were just seen: the settle time starts now */
     struct timespec ts = {0, 100000000L};
