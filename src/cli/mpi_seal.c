@@ -6,20 +6,23 @@
  * a batch on the wire or left in /dev/shm shows its length only; and a rank given another key file is refused at
  * its first batch instead of writing other UIDs.
  *
- * Nonce: 8 random bytes a rank draws at start, then a 32-bit count per destination, so no two batches under one
- * key share a nonce (two jobs or ranks drawing the same 64 bits: ~n^2/2^65). The associated data binds the
- * batch to its tag, sender and receiver; the receiver wants each sender's count in order from 0 (MPI keeps one
- * sender's batches of one tag in order) and the same prefix throughout, so a batch replayed, dropped, reordered
- * or sent to another rank is refused. */
+ * Nonce: 8 random bytes a rank draws at start, then a 32-bit count of every batch the rank has sealed, whatever
+ * its destination, so no two batches under one key share a nonce (two jobs or ranks drawing the same 64 bits:
+ * ~n^2/2^65). A count per destination would not do: rank 0's first batch to rank 1 and its first to rank 2 would
+ * share one, and GCM under a repeated nonce gives away the XOR of the two plain batches and its MAC key. The
+ * associated data binds the batch to its tag, sender, receiver and its number among the sender's batches to this
+ * receiver, counted from 0 on both sides (MPI keeps one sender's batches of one tag in order); with the prefix
+ * the same throughout, a batch replayed, dropped, reordered or sent to another rank is refused. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "cli_mpi.h"
-#include "engine/dv_plan.h" /* dv_key_hmac: the key's pre-keyed HMAC-SHA256 */
+#include "engine/dv_plan.h" /* dv_key_bytes */
 
 #define WIRE_LABEL "dicomveil-mpi-wire-1"
 #define PREFIX_LEN 8
@@ -30,11 +33,27 @@ struct dvm_seal {
     unsigned char key[32];
     unsigned char prefix[PREFIX_LEN];  /* this rank's */
     int me, nranks;
-    uint32_t *sent;                    /* per destination: batches sealed so far */
+    uint32_t sealed;                   /* batches sealed so far, to any rank: the nonce's count */
+    uint32_t *sent;                    /* per destination: batches sealed so far (the associated data) */
     uint32_t *seen;                    /* per sender: batches opened so far */
     unsigned char (*peer)[PREFIX_LEN]; /* per sender: its prefix, from its first batch */
     EVP_CIPHER_CTX *ctx;
 };
+
+/* The wire key: HMAC-SHA256 keyed by the label, of the run key's bytes (HKDF's extract step, the label its salt).
+ * Not HMAC(run key, label): cryptoHashConfig without a cryptoKey writes base64(HMAC(run key, value)) into the
+ * output, so an instance holding the label as a value handed its reader the wire key (what crossed the wire or
+ * stayed in /dev/shm then opened); this one would take an instance holding the run key itself. 0, or -1. */
+static int wire_key(const dv_key *key, unsigned char out[32])
+{
+    size_t n = 0;
+    const uint8_t *k = dv_key_bytes(key, &n);
+    unsigned int m = 0;
+    return k && n && n <= INT32_MAX &&
+                   HMAC(EVP_sha256(), WIRE_LABEL, (int)strlen(WIRE_LABEL), k, n, out, &m) && m == 32
+               ? 0
+               : -1;
+}
 
 dvm_seal *dvm_seal_new(const dv_key *key, int me, int nranks)
 {
@@ -47,7 +66,7 @@ dvm_seal *dvm_seal_new(const dv_key *key, int me, int nranks)
     s->seen = calloc((size_t)nranks, sizeof *s->seen);
     s->peer = calloc((size_t)nranks, sizeof *s->peer);
     s->ctx = EVP_CIPHER_CTX_new();
-    if (!s->sent || !s->seen || !s->peer || !s->ctx || dv_key_hmac(key, WIRE_LABEL, strlen(WIRE_LABEL), s->key) != 0 ||
+    if (!s->sent || !s->seen || !s->peer || !s->ctx || wire_key(key, s->key) != 0 ||
         getrandom(s->prefix, sizeof s->prefix, 0) != (ssize_t)sizeof s->prefix)
         goto fail;
     return s;
@@ -68,24 +87,26 @@ void dvm_seal_free(dvm_seal *s)
     free(s);
 }
 
-/* The associated data: tag, sender, receiver (4 bytes each, little-endian). */
-static void aad_of(unsigned char aad[12], int tag, int from, int to)
+/* The associated data: tag, sender, receiver, the batch's number from sender to receiver (4 bytes each,
+ * little-endian). */
+#define AAD_LEN 16
+static void aad_of(unsigned char aad[AAD_LEN], int tag, int from, int to, uint32_t seq)
 {
-    dvm_put_u32(dvm_put_u32(dvm_put_u32(aad, (uint32_t)tag), (uint32_t)from), (uint32_t)to);
+    dvm_put_u32(dvm_put_u32(dvm_put_u32(dvm_put_u32(aad, (uint32_t)tag), (uint32_t)from), (uint32_t)to), seq);
 }
 
 int dvm_seal_wrap(dvm_seal *s, dvm_buf *b, int to, int tag)
 {
     if (b->oom || to < 0 || to >= s->nranks || b->len > (size_t)INT32_MAX - NONCE_LEN - TAG_LEN ||
-        s->sent[to] == UINT32_MAX)
+        s->sent[to] == UINT32_MAX || s->sealed == UINT32_MAX)
         return -1;
     size_t n = NONCE_LEN + b->len + TAG_LEN;
-    unsigned char *out = malloc(n), aad[12];
+    unsigned char *out = malloc(n), aad[AAD_LEN];
     if (!out)
         return -1;
     memcpy(out, s->prefix, PREFIX_LEN);
-    dvm_put_u32(out + PREFIX_LEN, s->sent[to]);
-    aad_of(aad, tag, s->me, to);
+    dvm_put_u32(out + PREFIX_LEN, s->sealed);
+    aad_of(aad, tag, s->me, to, s->sent[to]);
     int len = 0, fin = 0;
     int ok = EVP_EncryptInit_ex(s->ctx, EVP_aes_256_gcm(), NULL, s->key, out) == 1 &&
              EVP_EncryptUpdate(s->ctx, NULL, &len, aad, sizeof aad) == 1 &&
@@ -97,6 +118,7 @@ int dvm_seal_wrap(dvm_seal *s, dvm_buf *b, int to, int tag)
         return -1;
     }
     s->sent[to]++;
+    s->sealed++;
     OPENSSL_cleanse(b->p, b->len); /* the plain batch goes; the sealed one takes its place */
     free(b->p);
     b->p = out;
@@ -108,12 +130,11 @@ int dvm_seal_open(dvm_seal *s, uint8_t *buf, size_t n, int from, int tag, const 
 {
     if (from < 0 || from >= s->nranks || n < NONCE_LEN + TAG_LEN || n > (size_t)INT32_MAX)
         return -1;
-    uint32_t count = (uint32_t)buf[8] | (uint32_t)buf[9] << 8 | (uint32_t)buf[10] << 16 | (uint32_t)buf[11] << 24;
-    if (count != s->seen[from] || (count > 0 && memcmp(s->peer[from], buf, PREFIX_LEN) != 0))
+    if (s->seen[from] == UINT32_MAX || (s->seen[from] > 0 && memcmp(s->peer[from], buf, PREFIX_LEN) != 0))
         return -1;
     size_t len = n - NONCE_LEN - TAG_LEN;
-    unsigned char aad[12];
-    aad_of(aad, tag, from, s->me);
+    unsigned char aad[AAD_LEN];
+    aad_of(aad, tag, from, s->me, s->seen[from]); /* a batch out of its place fails the tag check */
     int out = 0, fin = 0;
     int ok = EVP_DecryptInit_ex(s->ctx, EVP_aes_256_gcm(), NULL, s->key, buf) == 1 &&
              EVP_DecryptUpdate(s->ctx, NULL, &out, aad, sizeof aad) == 1 &&
@@ -124,7 +145,7 @@ int dvm_seal_open(dvm_seal *s, uint8_t *buf, size_t n, int from, int tag, const 
         OPENSSL_cleanse(buf + NONCE_LEN, len); /* what a failed check decrypted is not trusted, nor kept */
         return -1;
     }
-    if (count == 0)
+    if (s->seen[from] == 0)
         memcpy(s->peer[from], buf, PREFIX_LEN);
     s->seen[from]++;
     *plain = buf + NONCE_LEN;

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "dv_testkit.h"
 
@@ -97,10 +99,71 @@ static void test_seal_round_trip_and_refusals(void **state)
     dv_key_free(other);
 }
 
+/* Rank 0 deals to every rank: its batches to rank 1 and to rank 2 must not share a nonce (a count per
+ * destination gave both first batches prefix + 0: GCM under one key and one nonce gives away the XOR of the two
+ * plain batches), and each receiver still opens its own in order although the nonce's count skips the others'. */
+static void test_seal_nonce_unique_across_destinations(void **state)
+{
+    (void)state;
+    dv_key *k = key_of(7);
+    dvm_seal *r0 = dvm_seal_new(k, 0, 3), *r1 = dvm_seal_new(k, 1, 3), *r2 = dvm_seal_new(k, 2, 3);
+    assert_non_null(r0);
+    assert_non_null(r1);
+    assert_non_null(r2);
+    size_t na, nb, nc;
+    uint8_t *a = sealed(r0, 1, 64, &na), *b = sealed(r0, 2, 64, &nb), *c = sealed(r0, 1, 64, &nc);
+    assert_memory_not_equal(a, b, 12); /* the nonces */
+    assert_memory_not_equal(a, c, 12);
+    assert_memory_not_equal(b, c, 12);
+    assert_int_equal(opens(r1, a, na, 0, 64), 0);
+    assert_int_equal(opens(r2, b, nb, 0, 64), 0);
+    assert_int_equal(opens(r1, c, nc, 0, 64), 0);
+    assert_int_equal(opens(r2, c, nc, 0, 64), -1); /* rank 1's, not rank 2's */
+    free(a);
+    free(b);
+    free(c);
+    dvm_seal_free(r0);
+    dvm_seal_free(r1);
+    dvm_seal_free(r2);
+    dv_key_free(k);
+}
+
+/* The wire key is not HMAC-SHA256(run key, label): cryptoHashConfig without a cryptoKey writes exactly that,
+ * base64, into an output whose value was the label, so an output's reader could open what crossed the wire or stayed
+ * in /dev/shm. GCM's cipher is CTR under the nonce, so a try without the tag shows whether a candidate key opens. */
+static void test_seal_key_not_a_crypto_hash(void **state)
+{
+    (void)state;
+    unsigned char kb[32], cand[32];
+    memset(kb, 7, sizeof kb);
+    dv_key *k = key_of(7);
+    dvm_seal *r1 = dvm_seal_new(k, 1, 2);
+    assert_non_null(r1);
+    unsigned int m = 0;
+    const char *label = "dicomveil-mpi-wire-1";
+    assert_non_null(HMAC(EVP_sha256(), kb, sizeof kb, (const unsigned char *)label, strlen(label), cand, &m));
+    size_t n;
+    uint8_t *a = sealed(r1, 0, 1, &n);
+    unsigned char plain[sizeof PATH];
+    int len = 0;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    assert_non_null(c);
+    assert_int_equal(EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, cand, a), 1);
+    assert_int_equal(EVP_DecryptUpdate(c, plain, &len, a + 12, (int)sizeof PATH), 1);
+    assert_int_equal(len, (int)sizeof PATH);
+    assert_memory_not_equal(plain, PATH, sizeof PATH);
+    EVP_CIPHER_CTX_free(c);
+    free(a);
+    dvm_seal_free(r1);
+    dv_key_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seal_round_trip_and_refusals),
+        cmocka_unit_test(test_seal_nonce_unique_across_destinations),
+        cmocka_unit_test(test_seal_key_not_a_crypto_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
