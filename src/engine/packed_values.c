@@ -219,7 +219,9 @@ static int directory_names_walked(const uint8_t *z, const zip_dir *d, const uint
 }
 
 /* Where the walk of z[0, zn)'s local headers starts: its first byte for an archive starting there, else (behind a
- * prefix) the first entry its directory names; SIZE_MAX when there is none to walk (not all read). */
+ * prefix) the first entry its directory names; SIZE_MAX when there is none to walk (not all read), or when the
+ * prefix holds a local header: an entry there (another archive in a stub) is never walked, and a reader scanning
+ * for local headers (7-Zip, `zip -FF`) extracts it (stop 54's second review). */
 static size_t walk_start(const uint8_t *z, size_t zn, const zip_dir *d, int dir)
 {
     if (zn >= 4 && memcmp(z, "PK\x03\x04", 4) == 0)
@@ -227,7 +229,7 @@ static size_t walk_start(const uint8_t *z, size_t zn, const zip_dir *d, int dir)
     if (!dir || d->end - d->at < 46 || memcmp(z + d->at, "PK\x01\x02", 4) != 0)
         return SIZE_MAX;
     uint64_t first = (uint64_t)le32(z + d->at + 42) + d->concat;
-    return first < zn ? (size_t)first : SIZE_MAX;
+    return first < zn && !memmem(z, (size_t)first, "PK\x03\x04", 4) ? (size_t)first : SIZE_MAX;
 }
 
 int dv_zip_holds_own(dv_own_scanner *sc, const uint8_t *z, size_t zn, uint64_t *left, uint32_t tag, dv_error *err)
