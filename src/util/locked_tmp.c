@@ -58,8 +58,14 @@ dv_tmp_reap dv_locked_tmp_reap(int dir_fd, const char *name)
         int l;
         while ((l = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
             ;
+        struct stat named;
         if (l != 0)
             r = errno == EWOULDBLOCK ? DV_TMP_HELD : DV_TMP_UNLOCKABLE;
+        else if (fstatat(dir_fd, name, &named, AT_SYMLINK_NOFOLLOW) != 0 || named.st_dev != st.st_dev ||
+                 named.st_ino != st.st_ino)
+            /* Another reaper removed the file we locked and the name is a new file's now, perhaps a live writer's
+             * (which holds it locked, so until we let go of ours the name cannot change again): not ours to judge. */
+            r = DV_TMP_GONE;
         else if (unlinkat(dir_fd, name, 0) == 0) /* unlinked while locked: see dv_locked_tmp_open */
             r = DV_TMP_REAPED;
         else

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -2335,6 +2336,78 @@ static void test_tmp_lock(void **state)
     close(dfd);
 }
 
+/* Stop 54's second review: two reapers and a writer of one name (an item's redo name, excl 0). Reaper A opened a
+ * killed writer's file; reaper B took its lock and removed it; the writer made the name again and locked it; A then
+ * got the old file's lock and unlinked the name, the live writer's file. A reap now unlinks only while the name is
+ * still the file it locked. Threads (flock is per open file description): a killed writer's file made again and
+ * again, two reapers, one writer checking its name while it holds it, for about 2 s; before, ~50 losses. */
+static int race_dfd;
+static atomic_int race_stop;
+static atomic_long race_lost, race_held;
+
+static void *race_reaper(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_stop))
+        (void)dv_locked_tmp_reap(race_dfd, ".tmp-7-13");
+    return NULL;
+}
+
+static void *race_leftover(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_stop)) {
+        int fd = openat(race_dfd, ".tmp-7-13", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd); /* unlocked: a killed writer's */
+    }
+    return NULL;
+}
+
+static void *race_writer(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_stop)) {
+        int fd = dv_locked_tmp_open(race_dfd, ".tmp-7-13", 0, 0600);
+        if (fd < 0)
+            continue;
+        atomic_fetch_add(&race_held, 1);
+        for (int i = 0; i < 50; i++) {
+            struct stat mine, named;
+            if (fstat(fd, &mine) != 0 || fstatat(race_dfd, ".tmp-7-13", &named, AT_SYMLINK_NOFOLLOW) != 0 ||
+                mine.st_ino != named.st_ino) {
+                atomic_fetch_add(&race_lost, 1);
+                break;
+            }
+        }
+        unlinkat(race_dfd, ".tmp-7-13", 0);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void test_tmp_reap_races_writer(void **state)
+{
+    (void)state;
+    race_dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+    assert_true(race_dfd >= 0);
+    pthread_t t[4];
+    void *(*fn[4])(void *) = {race_reaper, race_reaper, race_writer, race_leftover};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, fn[i], NULL), 0);
+    struct timespec two = {2, 0};
+    nanosleep(&two, NULL);
+    atomic_store(&race_stop, 1);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    unlinkat(race_dfd, ".tmp-7-13", 0);
+    close(race_dfd);
+    assert_true(atomic_load(&race_held) > 0);
+    if (atomic_load(&race_lost) != 0)
+        fail_msg("a live writer's temporary name was reaped %ld times of %ld", atomic_load(&race_lost),
+                 atomic_load(&race_held));
+}
+
 /* Stop 52's review: the checkpoint after a forgetting write waited out a reader on an older snapshot with every
  * statement's ~5 s busy handler, the writer's mutex held (every STOW stalled). It now gives up after ~100 ms; the
  * next forgetting write, once the reader is gone, truncates the WAL. */
@@ -2528,6 +2601,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_study_delete_leaves_no_uid_after_close),
         cmocka_unit_test(test_sqlite_study_delete_leaves_no_uid_when_idle),
         cmocka_unit_test(test_tmp_lock),
+        cmocka_unit_test(test_tmp_reap_races_writer),
         cmocka_unit_test(test_operations_sqlite),
         cmocka_unit_test(test_operations_postgresql),
         cmocka_unit_test(test_operation_items_sqlite),
