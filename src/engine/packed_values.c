@@ -69,7 +69,7 @@ dv_packed_kind dv_packed_kind_of(const uint8_t *v, size_t n)
 /* Do v[0, n), which start with a valid zlib header (2 bytes: about 1 in 1,000 random starts pass, more for text
  * starting `x^` or `H`), inflate without an error? A trial inflate: one that ends, runs out of input, or makes
  * TRIAL_OUT_MAX bytes is a stream (or may be one: what follows is not at hand); one zlib calls data in error
- * within them (an invalid block type, code lengths or distance: text fails in its first bytes) is not, and its
+ * within its first block (an invalid block type, code lengths or distance: text fails in its first bytes) is not, and its
  * bytes are looked at as they are (stop 53's reviewer: such text inflated from a stream was deleted as packed
  * twice). Out of memory: taken as a stream. */
 static int zlib_inflates(const uint8_t *v, size_t n)
@@ -81,14 +81,18 @@ static int zlib_inflates(const uint8_t *v, size_t n)
     uint8_t out[4096];
     zs.next_in = (Bytef *)v;
     zs.avail_in = (uInt)(n > UINT32_MAX ? UINT32_MAX : n);
-    int rc;
+    int rc, blocks = 0;
     do {
         zs.next_out = out;
         zs.avail_out = sizeof out;
-        rc = inflate(&zs, Z_NO_FLUSH);
+        rc = inflate(&zs, Z_BLOCK); /* returns at each block's end: bit 128 of data_type */
+        blocks += rc == Z_OK && (zs.data_type & 128) && zs.total_in > 2; /* past the header: a block ended */
     } while (rc == Z_OK && zs.avail_in > 0 && zs.total_out < TRIAL_OUT_MAX);
     inflateEnd(&zs);
-    return rc != Z_DATA_ERROR && rc != Z_NEED_DICT;
+    /* A whole block inflated before the error is a reader's too (a streaming inflate hands it out before it meets
+     * the error): a stream (stop 54's second review: a name in a block, then an invalid one, was looked at as its
+     * compressed bytes and kept). Text read as deflate fails within its first block. */
+    return (rc != Z_DATA_ERROR && rc != Z_NEED_DICT) || blocks > 0;
 }
 
 int dv_packed_nested(const uint8_t *v, size_t n)
