@@ -21,7 +21,7 @@
  *                                         output bytes; findings and pixels: the report's counts and pixel
  *                                         entry. The grammar's one home: journal_line.c.
  * Every C and D line ends in " <mac>": the first 16 bytes of HMAC-SHA256(MAC key, the line before it), MAC key
- * = HMAC-SHA256(run key, "dicomveil-journal-mac <run id>") (journal_line.c seals and checks). The journal is a
+ * = dv_key_derive(run key, "dicomveil-journal-mac <run id>") (journal_line.c seals and checks). The journal is a
  * file beside the report, writable by whoever can write there, and a resume acts on its word: a forged C line
  * had a foreign file in DST removed, a forged D hash had a swapped output (the original PHI file) "restored".
  * A line without its MAC is refused: its input is redone as if never journaled, its name is neither seeded nor
@@ -31,8 +31,9 @@
  * the report (source paths) this file links no source to an output by name, only by a KEYED path id. An
  * unkeyed hash (format 1) let anyone holding the journal confirm a guessed path such as
  * phi/DOE^JOHN_12345/x.dcm against a line naming an output; without the key a path id tells nothing. The
- * path-id key is HMAC-SHA256(run key, "dicomveil-journal-path-id"): a sub-key of its own, so neither the key
- * nor anything the key computes elsewhere (new UIDs) is in the journal. Failed and skipped inputs get no line:
+ * path-id key is dv_key_derive(run key, "dicomveil-journal-path-id") (HMAC keyed by the label, of the run key):
+ * a sub-key of its own, so neither the key nor anything the key computes elsewhere (new UIDs, crypto hashes) is
+ * in the journal or gives its sub-keys away. Failed and skipped inputs get no line:
  * redone.
  *
  * One run at a time (REPORT.lock): two --resume runs sharing a report would each compact the journal by
@@ -89,9 +90,11 @@
 #include "engine/dv_plan.h" /* dv_key_hmac: the key's pre-keyed HMAC-SHA256 */
 #include "util/dv_grow.h"
 
-/* Format 4: every C and D line ends in its MAC. A format other than this one is refused (journal_open), never
- * misread: an older journal's lines have no MAC, so none of them could be trusted anyway. */
-#define JOURNAL_MAGIC "dicomveil-journal 4 "
+/* Format 5: every C and D line ends in its MAC; the path-id and MAC sub-keys are dv_key_derive's (format 4 took
+ * them as HMAC(run key, label), which a crypto-hashed value equal to the label printed into an output: stop 54's
+ * review). A format other than this one is refused (journal_open), never misread: an older journal's ids and MACs
+ * would never match. */
+#define JOURNAL_MAGIC "dicomveil-journal 5 "
 #define JOURNAL_PREFIX "dicomveil-journal "
 #define PATH_ID_LABEL "dicomveil-journal-path-id"
 #define MAC_LABEL "dicomveil-journal-mac "
@@ -277,7 +280,7 @@ static dv_key *sub_key(const dv_key *key, const char *label)
     unsigned char sub[32];
     dv_error err;
     dv_error_clear(&err);
-    dv_key *k = dv_key_hmac(key, label, strlen(label), sub) == 0 ? dv_key_new(sub, sizeof sub, &err) : NULL;
+    dv_key *k = dv_key_derive(key, label, sub) == 0 ? dv_key_new(sub, sizeof sub, &err) : NULL;
     OPENSSL_cleanse(sub, sizeof sub);
     return k;
 }

@@ -19,10 +19,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "cli_mpi.h"
-#include "engine/dv_plan.h" /* dv_key_bytes */
+#include "engine/dv_plan.h" /* dv_key_derive */
 
 #define WIRE_LABEL "dicomveil-mpi-wire-1"
 #define PREFIX_LEN 8
@@ -40,21 +39,6 @@ struct dvm_seal {
     EVP_CIPHER_CTX *ctx;
 };
 
-/* The wire key: HMAC-SHA256 keyed by the label, of the run key's bytes (HKDF's extract step, the label its salt).
- * Not HMAC(run key, label): cryptoHashConfig without a cryptoKey writes base64(HMAC(run key, value)) into the
- * output, so an instance holding the label as a value handed its reader the wire key (what crossed the wire or
- * stayed in /dev/shm then opened); this one would take an instance holding the run key itself. 0, or -1. */
-static int wire_key(const dv_key *key, unsigned char out[32])
-{
-    size_t n = 0;
-    const uint8_t *k = dv_key_bytes(key, &n);
-    unsigned int m = 0;
-    return k && n && n <= INT32_MAX &&
-                   HMAC(EVP_sha256(), WIRE_LABEL, (int)strlen(WIRE_LABEL), k, n, out, &m) && m == 32
-               ? 0
-               : -1;
-}
-
 dvm_seal *dvm_seal_new(const dv_key *key, int me, int nranks)
 {
     dvm_seal *s = calloc(1, sizeof *s);
@@ -66,7 +50,7 @@ dvm_seal *dvm_seal_new(const dv_key *key, int me, int nranks)
     s->seen = calloc((size_t)nranks, sizeof *s->seen);
     s->peer = calloc((size_t)nranks, sizeof *s->peer);
     s->ctx = EVP_CIPHER_CTX_new();
-    if (!s->sent || !s->seen || !s->peer || !s->ctx || wire_key(key, s->key) != 0 ||
+    if (!s->sent || !s->seen || !s->peer || !s->ctx || dv_key_derive(key, WIRE_LABEL, s->key) != 0 ||
         getrandom(s->prefix, sizeof s->prefix, 0) != (ssize_t)sizeof s->prefix)
         goto fail;
     return s;

@@ -48,6 +48,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -426,12 +427,24 @@ typedef struct {
     int failed_errno;
 } sweep_counts;
 
-/* One temp name: removed when no writer holds it (util/dv_locked_tmp.h: every writer holds its temp name's flock
- * from creation until the name is gone, so an unheld one is a killed writer's); one a live writer holds (another
- * run writing into the same DST) stays. Where flock is not supported nothing is held: a resume (REPORT.lock keeps
- * its run's other attempts away) removes it, a plain run counts it as undecided. */
-static void sweep_one(int fd, const char *name, int resume, sweep_counts *k)
+/* A plain run removes an unheld temp name only once it is this old. flock is local to one host on some shared
+ * file systems (NFS mounted with local_lock=flock or nolock, Lustre's localflock: stop 54's review), where another
+ * host's live writer holds its lock only there; a writer writes its temp file within moments of making it, so one
+ * untouched for this long has no writer on any host. A resume needs no age: its DST is its run's. */
+#define TEMP_SETTLE_S 600
+
+/* One temp name (mtime: its last write): removed when no writer holds it (util/dv_locked_tmp.h: every writer holds
+ * its temp name's flock from creation until the name is gone, so an unheld one is a killed writer's) and, in a plain
+ * run, when older than TEMP_SETTLE_S; one a live writer holds (another run writing into the same DST) stays. Where
+ * flock is not supported nothing is held: a resume (REPORT.lock keeps its run's other attempts away) removes it, a
+ * plain run counts it as undecided, as it does a younger unheld one. */
+static void sweep_one(int fd, const char *name, time_t mtime, int resume, sweep_counts *k)
 {
+    if (!resume && time(NULL) - mtime < TEMP_SETTLE_S) {
+        if (!dv_locked_tmp_held(fd, name))
+            k->undecided++;
+        return;
+    }
     dv_tmp_reap r = dv_locked_tmp_reap(fd, name);
     if (r == DV_TMP_UNLOCKABLE && resume)
         r = unlinkat(fd, name, 0) == 0 ? DV_TMP_REAPED : errno == ENOENT ? DV_TMP_GONE : DV_TMP_FAILED;
@@ -457,7 +470,7 @@ static size_t sweep_series(DIR *d, uid_t me, int resume, sweep_counts *k)
         /* Regular and ours only: a link, a folder or another user's file of that name is not a temp we made. */
         if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_uid != me)
             continue;
-        sweep_one(fd, e->d_name, resume, k);
+        sweep_one(fd, e->d_name, st.st_mtime, resume, k);
     }
     return k->removed - before;
 }
@@ -522,8 +535,8 @@ void dvc_output_note_temps(int dst_fd)
                    "destination", k.removed);
     if (k.undecided)
         dvc_errorf("warning: %zu hidden unfinished temporary file(s) (.dvtmp-*) in the destination: left by a run "
-                   "killed with SIGKILL (a --resume of it removes them) or another run's still writing; this file "
-                   "system has no locks to tell them apart", k.undecided);
+                   "killed with SIGKILL (a --resume of it removes them; a later run once %d minutes old), or "
+                   "another host's run still writing them", k.undecided, TEMP_SETTLE_S / 60);
     if (k.failed)
         dvc_errorf("warning: %zu hidden unfinished temporary file(s) (.dvtmp-*) of killed runs could not be "
                    "removed from the destination: %s", k.failed, strerror(k.failed_errno));

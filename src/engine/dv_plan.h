@@ -285,6 +285,12 @@ const uint8_t *dv_key_bytes(const dv_key *key, size_t *len);
  * server's instance file names, src/store/blobs.c). Thread-safe on a shared key. 0, or -1 (out of memory,
  * or the digest failed). */
 int dv_key_hmac(const dv_key *key, const void *msg, size_t len, unsigned char md[32]);
+/* A sub-key for label (the journal's path ids and MACs, the MPI wire): HMAC-SHA256 keyed by the label, of the
+ * key's bytes (HKDF's extract step, the label its salt). Not dv_key_hmac(key, label): cryptoHashConfig without a
+ * cryptoKey writes base64(HMAC(run key, value)) into outputs, so an instance holding a label as a value handed
+ * its output's reader that sub-key (stop 54's review); this one would take an instance holding the run key
+ * itself. 0, or -1. [test_mpi_seal: test_seal_key_not_a_crypto_hash] */
+int dv_key_derive(const dv_key *key, const char *label, unsigned char out[32]);
 
 /* --- text_stage.c (issue 6: the text stage, run where the plan decided DV_DEC_CLEAN_TEXT) --- */
 typedef struct dv_text_worker dv_text_worker;

@@ -57,6 +57,16 @@ static int key_contexts(dv_key *k)
     return ok ? 0 : -1;
 }
 
+int dv_key_derive(const dv_key *key, const char *label, unsigned char out[32])
+{
+    unsigned int m = 0;
+    size_t ll = strlen(label);
+    return key->len && key->len <= INT32_MAX && ll <= INT32_MAX &&
+                   HMAC(EVP_sha256(), label, (int)ll, key->bytes, key->len, out, &m) && m == 32
+               ? 0
+               : -1;
+}
+
 int dv_key_hmac(const dv_key *key, const void *msg, size_t len, unsigned char md[32])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();

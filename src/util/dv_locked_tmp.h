@@ -23,6 +23,9 @@ typedef enum {
     DV_TMP_FAILED      /* unheld, but unlinking it failed (errno) */
 } dv_tmp_reap;
 
+/* 1 when a live writer holds dir_fd/name's lock, else 0 (unheld, gone, or no flock here). Nothing is removed. */
+int dv_locked_tmp_held(int dir_fd, const char *name);
+
 /* Remove dir_fd/name when no writer holds it. */
 dv_tmp_reap dv_locked_tmp_reap(int dir_fd, const char *name);
 

@@ -76,3 +76,16 @@ dv_tmp_reap dv_locked_tmp_reap(int dir_fd, const char *name)
     errno = e;
     return r;
 }
+
+int dv_locked_tmp_held(int dir_fd, const char *name)
+{
+    int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return 0;
+    int l;
+    while ((l = flock(fd, LOCK_SH | LOCK_NB)) != 0 && errno == EINTR)
+        ;
+    int held = l != 0 && errno == EWOULDBLOCK;
+    close(fd); /* a shared lock taken here goes with it */
+    return held;
+}
