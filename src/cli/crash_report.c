@@ -4,6 +4,9 @@
  * gdb on the same build turns into source lines: addresses only, no memory, so nothing of an instance and no
  * path but the program's own. Then the signal is raised again with its default action: the exit status still
  * says which signal, and where DV_CORE_DUMPS=1 allowed a core it is still written.
+ * Limits (stop 54's review): only the main thread has the alternate stack, so a worker thread that overflows its
+ * stack dies without the report; a fault while the dynamic loader holds its lock (inside dlopen) may hang in
+ * backtrace instead of reporting. Neither can print anything of an instance.
  * A sanitizer build installs nothing: ASan and UBSan print their own, fuller reports. */
 #include <execinfo.h>
 #include <signal.h>
