@@ -6,7 +6,8 @@
  * says which signal, and where DV_CORE_DUMPS=1 allowed a core it is still written.
  * Limits (stop 54's review): only the main thread has the alternate stack, so a worker thread that overflows its
  * stack dies without the report; a fault while the dynamic loader holds its lock (inside dlopen) may hang in
- * backtrace instead of reporting. Neither can print anything of an instance.
+ * backtrace, which an alarm set first then ends (the process dies by SIGALRM, after 10 s). Neither can print
+ * anything of an instance.
  * A sanitizer build installs nothing: ASan and UBSan print their own, fuller reports. */
 #include <execinfo.h>
 #include <signal.h>
@@ -58,7 +59,8 @@ static void say(const char *s)
 
 static void on_fault(int sig)
 {
-    /* Only async-signal-safe calls (write; backtrace once its library is loaded, which install did). */
+    /* Only async-signal-safe calls (write, alarm; backtrace once its library is loaded, which install did). */
+    alarm(10); /* should backtrace hang (a fault inside the loader's lock), SIGALRM ends the process anyway */
     say("dicomveil: fatal signal ");
     say(signal_name(sig));
     say(" in dicomveil " DICOMVEIL_VERSION " (a bug: please report it with these lines). Call stack:\n");
