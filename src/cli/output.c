@@ -311,8 +311,7 @@ int dvc_output_init(dvc_output *o, const char *dst, size_t nworkers, int do_fsyn
     for (size_t i = 0; i < nworkers; i++)
         o->slots[i].study_fd = o->slots[i].series_fd = -1;
     /* Lets tests (and users on odd file systems) exercise the temp-name path on any file system. */
-    const char *force = getenv("DICOMVEIL_NO_O_TMPFILE");
-    if (force && *force && strcmp(force, "0") != 0)
+    if (dv_locked_tmp_named_only())
         atomic_store(&o->tmpfile_unsupported, 1);
     /* ... and the /proc/self/fd naming of the unnamed files, taken where AT_EMPTY_PATH is refused (link_fd). */
     const char *via_proc = getenv("DICOMVEIL_LINK_VIA_PROC");

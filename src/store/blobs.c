@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,17 +65,6 @@ int dvs_blob_tmp_name_is(const char *name)
     return strlen(name) == 21 && strncmp(name, ".tmp-", 5) == 0 && strspn(name + 5, "0123456789abcdef") == 16;
 }
 
-/* DICOMVEIL_NO_O_TMPFILE (the CLI's switch, src/cli/output.c): the hidden-name path on any file system, so tests
- * exercise what NFS gives. Read once. */
-static int no_tmpfile;
-static pthread_once_t no_tmpfile_once = PTHREAD_ONCE_INIT;
-
-static void read_no_tmpfile(void)
-{
-    const char *force = getenv("DICOMVEIL_NO_O_TMPFILE");
-    no_tmpfile = force && *force && strcmp(force, "0") != 0;
-}
-
 dvs_blob_writer *dvs_blob_begin(int data_fd, int64_t store_id, uint64_t max, dv_error *err)
 {
     dvs_blob_writer *w = calloc(1, sizeof *w);
@@ -92,8 +79,7 @@ dvs_blob_writer *dvs_blob_begin(int data_fd, int64_t store_id, uint64_t max, dv_
         free(w);
         return NULL;
     }
-    pthread_once(&no_tmpfile_once, read_no_tmpfile);
-    w->fd = no_tmpfile ? -1 : openat(w->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    w->fd = dv_locked_tmp_named_only() ? -1 : openat(w->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (w->fd < 0) {
         /* No O_TMPFILE here (some file systems): a hidden temporary name, removed on abort, locked while w lives
          * (dv_locked_tmp_open), so a kill's leftover is told from a live put's by the lock alone. */

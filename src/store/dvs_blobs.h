@@ -83,10 +83,9 @@ int dvs_blob_same(const dvs_blob_writer *w, const char *hex);
 /* Free w (NULL is a no-op); bytes never named are discarded. */
 void dvs_blob_abort(dvs_blob_writer *w);
 
-/* Hidden temporary files: their writer holds a lock (util/dv_locked_tmp.h, the one home of that rule), so the
- * start's sweep removes only a dead writer's. [test_server_names.py "a killed put's temporary file is swept at
- * start"] */
-/* 1 when name has the shape of a writer's hidden temporary name (".tmp-" and 16 lower-case hex digits). */
+/* 1 when name has the shape of a writer's hidden temporary name (".tmp-" and 16 lower-case hex digits). Their
+ * writer holds a lock (util/dv_locked_tmp.h, the one home of that rule), so the start's sweep removes only a dead
+ * writer's. [test_server_names.py "a killed put's temporary file is swept at start"] */
 int dvs_blob_tmp_name_is(const char *name);
 
 /* fsync a store's directory: the names dvs_blob_link linked in it become durable (the group commit does

@@ -6,6 +6,10 @@
 #ifndef DV_LOCKED_TMP_H
 #define DV_LOCKED_TMP_H
 
+/* DICOMVEIL_NO_O_TMPFILE set (not "0"): the hidden-name path taken on any file system, so tests exercise what
+ * NFS gives (the CLI's outputs, the server's puts). Read once. */
+int dv_locked_tmp_named_only(void);
+
 /* Create dir_fd/name (excl: O_EXCL; else an existing file is truncated: a redone item's name) read-write with
  * mode, locked: the descriptor, or -1 with errno. Where the file system has no flock it is returned unlocked (and
  * then never reaped). */

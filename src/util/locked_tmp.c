@@ -1,11 +1,29 @@
 /* Hidden temporary files whose writer holds a lock (dv_locked_tmp.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/dv_locked_tmp.h"
+
+static int named_only;
+static pthread_once_t named_only_once = PTHREAD_ONCE_INIT;
+
+static void read_named_only(void)
+{
+    const char *force = getenv("DICOMVEIL_NO_O_TMPFILE");
+    named_only = force && *force && strcmp(force, "0") != 0;
+}
+
+int dv_locked_tmp_named_only(void)
+{
+    pthread_once(&named_only_once, read_named_only);
+    return named_only;
+}
 
 /* flock LOCK_EX (waiting: a new file's only contender is a reaper holding it for an unlink), EINTR retried. */
 static int lock_ex(int fd)
