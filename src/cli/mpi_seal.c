@@ -95,7 +95,7 @@ int dvm_seal_wrap(dvm_seal *s, dvm_buf *b, int to, int tag)
     int ok = EVP_EncryptInit_ex(s->ctx, EVP_aes_256_gcm(), NULL, s->key, out) == 1 &&
              EVP_EncryptUpdate(s->ctx, NULL, &len, aad, sizeof aad) == 1 &&
              (b->len == 0 || EVP_EncryptUpdate(s->ctx, out + NONCE_LEN, &len, b->p, (int)b->len) == 1) &&
-             EVP_EncryptFinal_ex(s->ctx, out + NONCE_LEN + len, &fin) == 1 &&
+             EVP_EncryptFinal_ex(s->ctx, out + NONCE_LEN + b->len, &fin) == 1 && /* GCM: nothing more */
              EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, out + NONCE_LEN + b->len) == 1;
     if (!ok) {
         free(out);

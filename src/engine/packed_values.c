@@ -66,12 +66,12 @@ dv_packed_kind dv_packed_kind_of(const uint8_t *v, size_t n)
 /* Output a trial inflate may make before the bytes are taken as a stream: past it they are one (fail closed). */
 #define TRIAL_OUT_MAX (64u * 1024u)
 
-/* Do v[0, n), which start with a valid zlib header (2 bytes: about 1 in 1,000 random starts pass, more for text
+/* Do v[0, n), which start with a valid zlib header (2 bytes: about 1 in 2,000 random starts pass, more for text
  * starting `x^` or `H`), inflate without an error? A trial inflate: one that ends, runs out of input, or makes
  * TRIAL_OUT_MAX bytes is a stream (or may be one: what follows is not at hand); one zlib calls data in error
- * within its first block (an invalid block type, code lengths or distance: text fails in its first bytes) is not, and its
- * bytes are looked at as they are (stop 53's reviewer: such text inflated from a stream was deleted as packed
- * twice). Out of memory: taken as a stream. */
+ * within its first block (an invalid block type, code lengths or distance: text fails in its first bytes) is not,
+ * and its bytes are looked at as they are (stop 53's reviewer: such text inflated from a stream was deleted as
+ * packed twice). Out of memory: taken as a stream. */
 static int zlib_inflates(const uint8_t *v, size_t n)
 {
     z_stream zs;
