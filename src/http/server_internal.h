@@ -65,6 +65,7 @@ struct dvh_server {
     pthread_t guard_thread;
     int guard_running, guard_stop;
     unsigned index_settle_ms; /* index_idle.c: how long the index stays unwritten before its idle rebuild */
+    unsigned index_due_max_ms; /* index_idle.c: how long a due rebuild waits for that under unceasing writes */
 };
 
 typedef struct dvh_stow dvh_stow; /* stow.c */

@@ -211,9 +211,11 @@ typedef struct dvs_index_ops {
                            const char *const *classes, int *rcs, dv_error *err);
     /* Called now and then (about once a second) by one thread (optional: NULL in a backend with nothing to do).
      * SQLite: when a write forgot something since the last rebuild and the index has seen no write for settle_ms,
+     * or the rebuild has been due for due_max_ms however busy the index (writes that never pause for settle_ms),
      * rebuild it (VACUUM) now rather than at the next store delete or the close; never while a write is in
-     * progress. 1 when it rebuilt, else 0. [test_store: test_sqlite_study_delete_leaves_no_uid_when_idle] */
-    int (*idle)(dvs_index *ix, unsigned settle_ms);
+     * progress. 1 when it rebuilt, else 0. [test_store: test_sqlite_study_delete_leaves_no_uid_when_idle,
+     * test_sqlite_rebuild_overdue_under_writes] */
+    int (*idle)(dvs_index *ix, unsigned settle_ms, unsigned due_max_ms);
 } dvs_index_ops;
 
 struct dvs_index {

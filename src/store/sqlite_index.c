@@ -287,8 +287,11 @@ static int64_t mono_ms(void)
  * a quiet index instead, settle_ms with no change through the writer (sqlite3_total_changes, which VACUUM itself
  * does not move). A write in progress (the writer's mutex taken, or a transaction open) restarts the wait and is
  * never waited for; a STOW arriving during the rebuild waits for it (docs/server.md "What the index forgets").
- * After a rebuild, failed or not, the wait starts again: a full disk does not make it retry every second. */
-static int sx_idle(dvs_index *ix, unsigned settle_ms)
+ * Writes that never pause for settle_ms (a long import beside DELETEs) would put the rebuild off for as long as
+ * they last, so once due_max_ms have passed since it became due it runs at the next moment no write is in
+ * progress: one wait of the rebuild's length for a STOW, at most once per due_max_ms. After a rebuild, failed or
+ * not, both waits start again: a full disk does not make it retry every second. */
+static int sx_idle(dvs_index *ix, unsigned settle_ms, unsigned due_max_ms)
 {
     sqlite_index *s = SX(ix);
     int64_t now = mono_ms();
@@ -296,12 +299,20 @@ static int sx_idle(dvs_index *ix, unsigned settle_ms)
         return 0; /* a write in progress: idle_since moves when its changes are seen */
     int rebuilt = 0;
     int64_t changes = sqlite3_total_changes64(s->w.db);
-    if (changes != s->idle_changes || !sqlite3_get_autocommit(s->w.db)) {
+    int autocommit = sqlite3_get_autocommit(s->w.db);
+    int quiet = changes == s->idle_changes && autocommit;
+    if (!quiet) {
         s->idle_changes = changes;
         s->idle_since_ms = now;
-    } else if (s->w.rebuild_due && now - s->idle_since_ms >= (int64_t)settle_ms) {
+    }
+    if (!s->w.rebuild_due)
+        s->due_since_ms = now; /* a forgetting write after this look made it due at most one look later */
+    int settled = quiet && now - s->idle_since_ms >= (int64_t)settle_ms;
+    int overdue = autocommit && now - s->due_since_ms >= (int64_t)due_max_ms;
+    if (s->w.rebuild_due && (settled || overdue)) {
         dvs_sx_forget_rebuild(&s->w);
-        s->idle_since_ms = mono_ms();
+        s->idle_changes = sqlite3_total_changes64(s->w.db);
+        s->idle_since_ms = s->due_since_ms = mono_ms();
         rebuilt = 1;
     }
     pthread_mutex_unlock(&s->w.mu);
@@ -1135,6 +1146,7 @@ dvs_index *dvs_sqlite_open(const char *path, dv_error *err)
     char wal[PATH_MAX];
     struct stat wst;
     s->w.rebuild_due = (size_t)snprintf(wal, sizeof wal, "%s-wal", path) < sizeof wal && stat(wal, &wst) == 0;
+    s->idle_since_ms = s->due_since_ms = mono_ms();
     if (sqlite3_open_v2(path, &s->w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         dv_fail(err, DV_ERR_IO, "index: cannot open the database");

@@ -49,9 +49,10 @@ typedef struct sqlite_index {
     dvs_sx_conn *readers[DVS_SX_READERS];
     int rbusy[DVS_SX_READERS];
     size_t nreaders;
-    /* The idle rebuild's view (sx_idle, under w.mu): the writer's change count when last seen, and when it last
-     * moved (or a rebuild ran), CLOCK_MONOTONIC milliseconds. */
-    int64_t idle_changes, idle_since_ms;
+    /* The idle rebuild's view (sx_idle, under w.mu): the writer's change count when last seen, when it last
+     * moved (or a rebuild ran), and since when a rebuild is due (or the last look that found none due, or the
+     * last rebuild), CLOCK_MONOTONIC milliseconds. */
+    int64_t idle_changes, idle_since_ms, due_since_ms;
 } sqlite_index;
 
 #define SX(ix) ((sqlite_index *)(ix))
