@@ -90,37 +90,56 @@ static int uid_run(const char *v, size_t n)
     return dots >= 5;
 }
 
-/* dv_uid_dates_shift; with w NULL, only counted. */
+/* The dates in one run v[i, j) of digits and full stops that starts with a digit, shifted into w (w NULL: only
+ * counted): how many. */
+static size_t shift_run(const uint8_t *v, uint8_t *w, size_t i, size_t j, int days)
+{
+    size_t end = j, found = 0;
+    while (end > i && v[end - 1] == '.') /* a full stop after it ends a sentence */
+        end--;
+    if (!uid_run((const char *)v + i, end - i))
+        return 0;
+    for (size_t a = i; a < end;) {
+        size_t b = a;
+        while (b < end && is_digit((char)v[b]))
+            b++;
+        char out[8];
+        if (b - a >= 8 && date_shaped((const char *)v + a) &&
+            dv_shift_da((const char *)v + a, 8, days ? days : 1, out) == 0) {
+            if (w)
+                memcpy(w + a, out, 8);
+            found++;
+        }
+        a = b + 1;
+    }
+    return found;
+}
+
+static int run_byte(uint8_t c)
+{
+    return is_digit((char)c) || c == '.';
+}
+
+/* dv_uid_dates_shift; with w NULL, only counted. A date is 8 digits in a row, and any 8 bytes in a row hold one
+ * whose offset is 7 modulo 8, so only those are looked at first; where one is a digit, the whole run of digits and
+ * full stops around it (its leading full stops left out) is the run a walk over every byte would have cut there.
+ * A run without 8 digits in a row counts nothing either way. (Kept private values up to BLOB_DATES_MAX are
+ * counted here: every byte looked at cost 4 % of the shared corpus's instructions under DEIDENTIFY_TAG_CONTENTS.) */
 static size_t shift_dates(const uint8_t *v, uint8_t *w, size_t n, int days)
 {
     size_t found = 0;
-    for (size_t i = 0; i < n;) {
-        if (!is_digit((char)v[i])) {
-            i++;
+    for (size_t p = 7; p < n; p += 8) {
+        if (!is_digit((char)v[p]))
             continue;
-        }
-        size_t j = i;
-        while (j < n && (is_digit((char)v[j]) || v[j] == '.'))
+        size_t i = p, j = p + 1;
+        while (i > 0 && run_byte(v[i - 1]))
+            i--;
+        while (v[i] == '.') /* stops at p at the latest: a digit */
+            i++;
+        while (j < n && run_byte(v[j]))
             j++;
-        size_t end = j;
-        while (end > i && v[end - 1] == '.') /* a full stop after it ends a sentence */
-            end--;
-        if (uid_run((const char *)v + i, end - i)) {
-            for (size_t a = i; a < end;) {
-                size_t b = a;
-                while (b < end && is_digit((char)v[b]))
-                    b++;
-                char out[8];
-                if (b - a >= 8 && date_shaped((const char *)v + a) &&
-                    dv_shift_da((const char *)v + a, 8, days ? days : 1, out) == 0) {
-                    if (w)
-                        memcpy(w + a, out, 8);
-                    found++;
-                }
-                a = b + 1;
-            }
-        }
-        i = j;
+        found += shift_run(v, w, i, j, days);
+        p = (j & ~(size_t)7) - 1; /* the next offset 7 modulo 8 at or after j, once the loop adds 8 */
     }
     return found;
 }

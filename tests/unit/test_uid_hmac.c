@@ -20,6 +20,7 @@
 #include "dict/dv_dict.h"
 #include "engine/dv_plan.h"
 #include "engine/uid_memo.h"
+#include "text/dv_transform.h"
 
 /* "2.25." + the decimal of the first 128 bits of OpenSSL's HMAC(), the mapping uid.c documents. */
 static void reference_uid(const unsigned char *key, size_t klen, const char *uid, char out[DV_UID_MAX + 1])
@@ -410,6 +411,87 @@ static void test_uid_dates_shift(void **state)
     assert_int_equal(dv_uid_dates_count((const uint8_t *)v, sizeof v - 1), 3); /* still dates, shifted */
 }
 
+/* The oracle for the next test: the byte-by-byte walk dv_uid_dates_shift was before stop 55 looked at every 8th
+ * byte first (a run of digits and full stops cut at each non-run byte; UIDs of 24 bytes, 6 components, no empty
+ * component; each component starting with 8 digits of a calendar date shifted). */
+static int walk_date_shaped(const uint8_t *d)
+{
+    int century = (d[0] - '0') * 10 + d[1] - '0', month = (d[4] - '0') * 10 + d[5] - '0';
+    int day = (d[6] - '0') * 10 + d[7] - '0';
+    return century >= 18 && century <= 20 && month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+static size_t walk_dates(uint8_t *v, size_t n, int days)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < n;) {
+        if (v[i] < '0' || v[i] > '9') {
+            i++;
+            continue;
+        }
+        size_t j = i, dots = 0, bad = 0;
+        while (j < n && ((v[j] >= '0' && v[j] <= '9') || v[j] == '.'))
+            j++;
+        size_t end = j;
+        while (end > i && v[end - 1] == '.')
+            end--;
+        for (size_t k = i; k < end; k++) {
+            dots += v[k] == '.';
+            bad |= v[k] == '.' && k + 1 < end && v[k + 1] == '.';
+        }
+        if (end - i >= 24 && dots >= 5 && !bad)
+            for (size_t a = i; a < end;) {
+                size_t b = a;
+                while (b < end && v[b] >= '0' && v[b] <= '9')
+                    b++;
+                char out[8];
+                if (b - a >= 8 && walk_date_shaped(v + a) && dv_shift_da((const char *)v + a, 8, days, out) == 0) {
+                    memcpy(v + a, out, 8);
+                    found++;
+                }
+                a = b + 1;
+            }
+        i = j;
+    }
+    return found;
+}
+
+/* dv_uid_dates_shift finds what a walk over every byte finds, wherever a run starts or ends against the 8-byte
+ * stride it looks at first: 20,000 random texts of digits, full stops and other bytes, UIDs with dates put in at
+ * random offsets (the value's start and end among them), counted and shifted alike, byte for byte. */
+static void test_uid_dates_shift_matches_walk(void **state)
+{
+    (void)state;
+    static const char *pieces[] = {"1.3.12.2.1107.5.2.32.35131.2014031012405855226785388", "1.2.20140310",
+                                   "1.2.840.114340.03.000008251017118051.3.20160503.121539.0016117.",
+                                   "1.2.3.4.5.6.7.8.9.20140310", "1.2.3.4.5.6.7.8.9..20140310", "20140310",
+                                   "1.2.3.4.5.6.7.8.9.10.11.12.13.20140231", "..1.2.3.4.5.6.7.19991231.1", "."};
+    static const char filler[] = "0123456789....ab \\";
+    unsigned seed = 55;
+    size_t total = 0;
+    for (int round = 0; round < 20000; round++) {
+        uint8_t a[400], b[400];
+        size_t n = (size_t)(rand_r(&seed) % 300);
+        for (size_t k = 0; k < n; k++)
+            a[k] = (uint8_t)filler[rand_r(&seed) % (sizeof filler - 1)];
+        for (int put = rand_r(&seed) % 4; put > 0; put--) {
+            const char *pc = pieces[rand_r(&seed) % (sizeof pieces / sizeof pieces[0])];
+            size_t len = strlen(pc);
+            if (len > n)
+                continue;
+            size_t at = rand_r(&seed) % 3 == 0 ? (rand_r(&seed) % 2 ? 0 : n - len) : rand_r(&seed) % (n - len + 1);
+            memcpy(a + at, pc, len);
+        }
+        memcpy(b, a, n);
+        size_t want = walk_dates(b, n, 5);
+        assert_int_equal(dv_uid_dates_count(a, n), want);
+        assert_int_equal(dv_uid_dates_shift(a, n, 5), want);
+        assert_memory_equal(a, b, n);
+        total += want;
+    }
+    assert_true(total > 1000); /* the texts held dates to find */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_uid_holds_date),
         cmocka_unit_test(test_uid_holds_date_ge_before_2001),
         cmocka_unit_test(test_uid_dates_shift),
+        cmocka_unit_test(test_uid_dates_shift_matches_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
