@@ -1,28 +1,41 @@
-/* The per-worker converter context: code tables for the ISO 2022 graphic sets, derived on first use from
- * glibc's iconv, and cached iconv converters for GB18030 and GBK.
+/* Code tables for the ISO 2022 graphic sets, derived on first use from glibc's iconv, and the per-worker converter
+ * context: cached iconv converters for GB18030 and GBK.
  *
  * Why iconv (docs/decisions.md "Character sets"): glibc's converters are part of the C library on Debian
  * (package libc6, /usr/lib/x86_64-linux-gnu/gconv), maintained against the national standards, and cover every
  * set DICOM names, including the large CJK sets. We do not commit generated copies of those tables; instead
- * each 94x94 set is read out of iconv once per context (8836 single-character conversions, a few ms) into a
- * flat table plus a sorted reverse index, so the hot paths are table lookups. The DICOM-specific parts (terms,
+ * each 94x94 set is read out of iconv once per process (8836 single-character conversions, a few ms) into a
+ * flat table plus a sorted reverse index, so the hot paths are table lookups. Once per process, not per context:
+ * the tables depend on the set alone and never change once made, and a context per instance (held_values.c
+ * recodes the patient's names with one) rebuilt them for every instance whose names have a byte over 0x7F,
+ * ~9 M instructions a 94x94 set (stop 55: 12 builds in one run over the shared corpus, 9 % of its cost under
+ * DEIDENTIFY_TAG_CONTENTS). They are published once whole (an atomic pointer, made under a mutex) and kept for
+ * the process's life; a failed build (no memory, no converter) is not kept, so the next use tries again. The DICOM-specific parts (terms,
  * ISO 2022 designations per value, delimiters, JIS X 0201, PN groups) are ours (charset_iso2022.c).
  * iconv_open is not free and an iconv_t is not thread-safe: both are cached here, per context. */
 #include "charset_internal.h"
 
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DB94_SIZE (94 * 94)
 
-struct dv_charset_ctx {
-    uint16_t *sb96[GS_COUNT];   /* 96 entries, bytes 0xA0..0xFF */
-    uint16_t *db94[GS_COUNT];   /* DB94_SIZE entries */
-    uint32_t *db94_rev[GS_COUNT]; /* sorted (cp << 16 | code) */
+/* The process's tables: a set's reverse index is written before its table is published (release), and read only
+ * after the table was seen (acquire). */
+static struct {
+    pthread_mutex_t mu;                   /* one build at a time */
+    _Atomic(uint16_t *) sb96[GS_COUNT];   /* 96 entries, bytes 0xA0..0xFF */
+    _Atomic(uint16_t *) db94[GS_COUNT];   /* DB94_SIZE entries */
+    uint32_t *db94_rev[GS_COUNT];         /* sorted (cp << 16 | code) */
     size_t db94_nrev[GS_COUNT];
-    iconv_t cv[2][2];           /* [0 GB18030, 1 GBK][0 decode, 1 encode] */
+} tables = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+struct dv_charset_ctx {
+    iconv_t cv[2][2]; /* [0 GB18030, 1 GBK][0 decode, 1 encode] */
     uint8_t cv_open[2][2];
 };
 
@@ -35,11 +48,6 @@ void dv_charset_ctx_free(dv_charset_ctx *ctx)
 {
     if (!ctx)
         return;
-    for (int g = 0; g < GS_COUNT; g++) {
-        free(ctx->sb96[g]);
-        free(ctx->db94[g]);
-        free(ctx->db94_rev[g]);
-    }
     for (int i = 0; i < 2; i++) {
         for (int j = 0; j < 2; j++) {
             if (ctx->cv_open[i][j])
@@ -95,10 +103,8 @@ static iconv_t open_to_ucs4(cs_gset g, dv_error *err)
     return cd;
 }
 
-const uint16_t *cs_sb96_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
+static uint16_t *build_sb96(cs_gset g, dv_error *err)
 {
-    if (ctx->sb96[g])
-        return ctx->sb96[g];
     uint16_t *t = calloc(96, sizeof *t);
     if (!t) {
         dv_fail(err, DV_ERR_NOMEM, "character set table");
@@ -119,7 +125,20 @@ const uint16_t *cs_sb96_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
         }
         iconv_close(cd);
     }
-    ctx->sb96[g] = t;
+    return t;
+}
+
+const uint16_t *cs_sb96_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
+{
+    (void)ctx;
+    uint16_t *t = atomic_load_explicit(&tables.sb96[g], memory_order_acquire);
+    if (t)
+        return t;
+    pthread_mutex_lock(&tables.mu);
+    t = atomic_load_explicit(&tables.sb96[g], memory_order_relaxed);
+    if (!t && (t = build_sb96(g, err)) != NULL)
+        atomic_store_explicit(&tables.sb96[g], t, memory_order_release);
+    pthread_mutex_unlock(&tables.mu);
     return t;
 }
 
@@ -129,10 +148,9 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-const uint16_t *cs_db94_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
+/* Under tables.mu: the set's table and reverse index, published; NULL with err when either cannot be made. */
+static uint16_t *build_db94(cs_gset g, dv_error *err)
 {
-    if (ctx->db94[g])
-        return ctx->db94[g];
     uint16_t *t = calloc(DB94_SIZE, sizeof *t);
     uint32_t *rev = calloc(DB94_SIZE, sizeof *rev);
     if (!t || !rev) {
@@ -166,9 +184,23 @@ const uint16_t *cs_db94_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
     }
     iconv_close(cd);
     qsort(rev, nrev, sizeof *rev, cmp_u32); /* equal code points: the lowest code first */
-    ctx->db94[g] = t;
-    ctx->db94_rev[g] = rev;
-    ctx->db94_nrev[g] = nrev;
+    tables.db94_rev[g] = rev;
+    tables.db94_nrev[g] = nrev;
+    atomic_store_explicit(&tables.db94[g], t, memory_order_release);
+    return t;
+}
+
+const uint16_t *cs_db94_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
+{
+    (void)ctx;
+    uint16_t *t = atomic_load_explicit(&tables.db94[g], memory_order_acquire);
+    if (t)
+        return t;
+    pthread_mutex_lock(&tables.mu);
+    t = atomic_load_explicit(&tables.db94[g], memory_order_relaxed);
+    if (!t)
+        t = build_db94(g, err);
+    pthread_mutex_unlock(&tables.mu);
     return t;
 }
 
@@ -178,8 +210,8 @@ int cs_db94_encode(dv_charset_ctx *ctx, cs_gset g, uint32_t cp, uint16_t *code, 
         return -1;
     if (cp == 0 || cp > 0xFFFF)
         return 0;
-    const uint32_t *rev = ctx->db94_rev[g];
-    size_t lo = 0, hi = ctx->db94_nrev[g];
+    const uint32_t *rev = tables.db94_rev[g];
+    size_t lo = 0, hi = tables.db94_nrev[g];
     uint32_t key = cp << 16;
     while (lo < hi) { /* lower bound of key */
         size_t mid = lo + (hi - lo) / 2;
@@ -188,7 +220,7 @@ int cs_db94_encode(dv_charset_ctx *ctx, cs_gset g, uint32_t cp, uint16_t *code, 
         else
             hi = mid;
     }
-    if (lo < ctx->db94_nrev[g] && (rev[lo] >> 16) == cp) {
+    if (lo < tables.db94_nrev[g] && (rev[lo] >> 16) == cp) {
         *code = (uint16_t)(rev[lo] & 0xFFFF);
         return 1;
     }
