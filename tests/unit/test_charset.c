@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <iconv.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -567,6 +568,64 @@ static void test_contexts_per_worker(void **state)
     assert_true(ok[1]);
 }
 
+/* The 94x94 tables (charset_tables.c: a row converted in as few iconv calls as it allows) hold for each character
+ * what converting it alone with iconv gives (0: unassigned, or not one BMP code point), in every set; the reverse
+ * index gives back, for each code point, the lowest code holding it; and the tables are the process's, one for
+ * every context. */
+static uint16_t alone(iconv_t cd, int g, int r, int c)
+{
+    uint8_t b[3], o[16];
+    size_t n = 0;
+    if (g == GS_JISX0212)
+        b[n++] = 0x8F;
+    b[n++] = (uint8_t)(r | 0x80);
+    b[n++] = (uint8_t)(c | 0x80);
+    char *ip = (char *)b, *op = (char *)o;
+    size_t il = n, ol = sizeof o;
+    iconv(cd, NULL, NULL, NULL, NULL);
+    if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0 || sizeof o - ol != 4)
+        return 0;
+    uint32_t cp = (uint32_t)o[0] | (uint32_t)o[1] << 8 | (uint32_t)o[2] << 16 | (uint32_t)o[3] << 24;
+    return cp > 0 && cp < 0x10000 ? (uint16_t)cp : 0;
+}
+
+static void test_db94_tables_match_iconv(void **state)
+{
+    (void)state;
+    static const struct { int g; const char *name; int at_least; } sets[] = {
+        {GS_JISX0208, "EUC-JP", 6000}, {GS_JISX0212, "EUC-JP", 5000}, {GS_KSX1001, "EUC-KR", 8000},
+        {GS_GB2312, "EUC-CN", 7000}};
+    dv_charset_ctx *a = dv_charset_ctx_new(), *b = dv_charset_ctx_new();
+    assert_non_null(a);
+    assert_non_null(b);
+    for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
+        dv_error err;
+        const uint16_t *t = cs_db94_table(a, (cs_gset)sets[s].g, &err);
+        assert_non_null(t);
+        assert_ptr_equal(cs_db94_table(b, (cs_gset)sets[s].g, &err), t); /* the process's, not a context's */
+        iconv_t cd = iconv_open("UTF-32LE", sets[s].name);
+        assert_true(cd != (iconv_t)-1);
+        int assigned = 0;
+        for (int r = 0x21; r <= 0x7E; r++)
+            for (int c = 0x21; c <= 0x7E; c++) {
+                uint16_t want = alone(cd, sets[s].g, r, c), got = t[(r - 0x21) * 94 + (c - 0x21)];
+                if (got != want)
+                    fail_msg("%s row %02X cell %02X: table U+%04X, iconv alone U+%04X", sets[s].name, r, c, got, want);
+                assigned += want != 0;
+                if (!want)
+                    continue;
+                uint16_t code = 0;
+                assert_int_equal(cs_db94_encode(b, (cs_gset)sets[s].g, want, &code, &err), 1);
+                assert_int_equal(t[((code >> 8) - 0x21) * 94 + ((code & 0xFF) - 0x21)], want);
+                assert_true(code <= (r << 8 | c)); /* the lowest code holding it */
+            }
+        iconv_close(cd);
+        assert_true(assigned >= sets[s].at_least);
+    }
+    dv_charset_ctx_free(a);
+    dv_charset_ctx_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_inheritance_corpus),
         cmocka_unit_test(test_inheritance_unreadable),
         cmocka_unit_test(test_contexts_per_worker),
+        cmocka_unit_test(test_db94_tables_match_iconv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
