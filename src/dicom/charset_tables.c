@@ -142,10 +142,21 @@ const uint16_t *cs_sb96_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
     return t;
 }
 
-static int cmp_u32(const void *a, const void *b)
+/* rev[0, n) (cp << 16 | code, in rising code order) sorted by code point, equal code points keeping their rising
+ * codes: a stable counting sort on each of the code point's two bytes, low then high, through tmp (n entries).
+ * qsort cost ~2.6 M instructions a set. */
+static void sort_by_code_point(uint32_t *rev, uint32_t *tmp, size_t n)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
+    for (int shift = 16; shift <= 24; shift += 8) {
+        size_t at[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            at[((rev[i] >> shift) & 0xFF) + 1]++;
+        for (int d = 0; d < 256; d++)
+            at[d + 1] += at[d];
+        for (size_t i = 0; i < n; i++)
+            tmp[at[(rev[i] >> shift) & 0xFF]++] = rev[i];
+        memcpy(rev, tmp, n * sizeof *rev);
+    }
 }
 
 /* A character's bytes in the EUC form iconv reads: GL bytes with the high bit set; JIS X 0212 behind EUC-JP's SS3
@@ -200,10 +211,11 @@ static void db94_row(iconv_t cd, cs_gset g, int r, uint16_t *row)
 static uint16_t *build_db94(cs_gset g, dv_error *err)
 {
     uint16_t *t = calloc(DB94_SIZE, sizeof *t);
-    uint32_t *rev = calloc(DB94_SIZE, sizeof *rev);
-    if (!t || !rev) {
+    uint32_t *rev = calloc(DB94_SIZE, sizeof *rev), *tmp = malloc(DB94_SIZE * sizeof *tmp);
+    if (!t || !rev || !tmp) {
         free(t);
         free(rev);
+        free(tmp);
         dv_fail(err, DV_ERR_NOMEM, "character set table");
         return NULL;
     }
@@ -211,6 +223,7 @@ static uint16_t *build_db94(cs_gset g, dv_error *err)
     if (cd == (iconv_t)-1) {
         free(t);
         free(rev);
+        free(tmp);
         return NULL;
     }
     size_t nrev = 0;
@@ -222,7 +235,8 @@ static uint16_t *build_db94(cs_gset g, dv_error *err)
                 rev[nrev++] = (uint32_t)row[c - 0x21] << 16 | (uint32_t)(r << 8 | c);
     }
     iconv_close(cd);
-    qsort(rev, nrev, sizeof *rev, cmp_u32); /* equal code points: the lowest code first */
+    sort_by_code_point(rev, tmp, nrev); /* equal code points: the lowest code first */
+    free(tmp);
     tables.db94_rev[g] = rev;
     tables.db94_nrev[g] = nrev;
     atomic_store_explicit(&tables.db94[g], t, memory_order_release);
