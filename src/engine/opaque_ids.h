@@ -58,6 +58,13 @@ int dv_own_encoded_each(const uint8_t *v, size_t n, dv_own_form_fn fn, void *ud)
  * caller holds each value once. */
 int dv_own_same(const uint8_t *a, const uint8_t *b, size_t n, dv_own_kind kind);
 
+/* Decode the %XX escapes of b[0, *n) in place (the decoded bytes are never more); an escape cut by b's end (a '%'
+ * or '%X' in its last two bytes, when more follow: !last) is not decoded but moved to pend (*npend bytes), to go
+ * before the next piece's bytes. 1 when anything was decoded. The runs between escapes are moved whole (memchr,
+ * memmove): a kept blob of random bytes holds a %XX by chance every ~30 KiB. [test_engine:
+ * test_own_unescape_matches_bytewise] */
+int dv_own_unescape(uint8_t *b, size_t *n, int last, uint8_t pend[2], size_t *npend);
+
 /* The values looked for (vals[k], lens[k] bytes, 1 to DV_UID_MAX of them; at most DV_OWN_SCAN_MAX are taken), made
  * ready once for all the values of an instance they are looked for in: each value's first three bytes in tables.
  * The scanner points into vals, which must outlive it. NULL out of memory. */
