@@ -128,18 +128,26 @@ static uint16_t *build_sb96(cs_gset g, dv_error *err)
     return t;
 }
 
-const uint16_t *cs_sb96_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
+/* The table in *slot, made by build (under tables.mu, once) on the process's first use and published whole; NULL
+ * with err when it cannot be made (nothing kept: the next use tries again). */
+static uint16_t *table_once(_Atomic(uint16_t *) *slot, uint16_t *(*build)(cs_gset, dv_error *), cs_gset g,
+                            dv_error *err)
 {
-    (void)ctx;
-    uint16_t *t = atomic_load_explicit(&tables.sb96[g], memory_order_acquire);
+    uint16_t *t = atomic_load_explicit(slot, memory_order_acquire);
     if (t)
         return t;
     pthread_mutex_lock(&tables.mu);
-    t = atomic_load_explicit(&tables.sb96[g], memory_order_relaxed);
-    if (!t && (t = build_sb96(g, err)) != NULL)
-        atomic_store_explicit(&tables.sb96[g], t, memory_order_release);
+    t = atomic_load_explicit(slot, memory_order_relaxed);
+    if (!t && (t = build(g, err)) != NULL)
+        atomic_store_explicit(slot, t, memory_order_release);
     pthread_mutex_unlock(&tables.mu);
     return t;
+}
+
+const uint16_t *cs_sb96_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
+{
+    (void)ctx;
+    return table_once(&tables.sb96[g], build_sb96, g, err);
 }
 
 /* rev[0, n) (cp << 16 | code, in rising code order) sorted by code point, equal code points keeping their rising
@@ -207,7 +215,8 @@ static void db94_row(iconv_t cd, cs_gset g, int r, uint16_t *row)
     }
 }
 
-/* Under tables.mu: the set's table and reverse index, published; NULL with err when either cannot be made. */
+/* Under tables.mu: the set's table, its reverse index set beside it (published with the table); NULL with err when
+ * either cannot be made. */
 static uint16_t *build_db94(cs_gset g, dv_error *err)
 {
     uint16_t *t = calloc(DB94_SIZE, sizeof *t);
@@ -239,22 +248,13 @@ static uint16_t *build_db94(cs_gset g, dv_error *err)
     free(tmp);
     tables.db94_rev[g] = rev;
     tables.db94_nrev[g] = nrev;
-    atomic_store_explicit(&tables.db94[g], t, memory_order_release);
     return t;
 }
 
 const uint16_t *cs_db94_table(dv_charset_ctx *ctx, cs_gset g, dv_error *err)
 {
     (void)ctx;
-    uint16_t *t = atomic_load_explicit(&tables.db94[g], memory_order_acquire);
-    if (t)
-        return t;
-    pthread_mutex_lock(&tables.mu);
-    t = atomic_load_explicit(&tables.db94[g], memory_order_relaxed);
-    if (!t)
-        t = build_db94(g, err);
-    pthread_mutex_unlock(&tables.mu);
-    return t;
+    return table_once(&tables.db94[g], build_db94, g, err);
 }
 
 int cs_db94_encode(dv_charset_ctx *ctx, cs_gset g, uint32_t cp, uint16_t *code, dv_error *err)
