@@ -4,32 +4,23 @@
  * gdb on the same build turns into source lines: addresses only, no memory, so nothing of an instance and no
  * path but the program's own. Then the signal is raised again with its default action: the exit status still
  * says which signal, and where DV_CORE_DUMPS=1 allowed a core it is still written.
- * Limits (stop 54's review): only the main thread has the alternate stack, so a worker thread that overflows its
- * stack dies without the report; a fault while the dynamic loader holds its lock (inside dlopen) may hang in
- * backtrace, which an alarm set first then ends (the process dies by SIGALRM, after 10 s). Neither can print
- * anything of an instance.
+ * Limits (stop 54's review): each thread dicomveil starts has an alternate stack (dv_thread_altstack.h, stop 55),
+ * but libmicrohttpd's own threads have none, so one of those that overflows its stack dies without the report; a
+ * fault while the dynamic loader holds its lock (inside dlopen) may hang in backtrace, which an alarm set first
+ * then ends (the process dies by SIGALRM, after 10 s). Neither can print anything of an instance.
  * A sanitizer build installs nothing: ASan and UBSan print their own, fuller reports. */
 #include <execinfo.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "dicomveil/dicomveil.h"
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
-#define DV_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-#define DV_SANITIZED 1
-#endif
-#endif
+#include "util/dv_sanitized.h"
+#include "util/dv_thread_altstack.h"
 
 #ifndef DV_SANITIZED
 #define FRAMES_MAX 64
-/* The handler's own stack, so an overflowed stack (deep recursion on the main thread) still gets its report. */
-#define ALT_STACK_SIZE (64 * 1024)
 
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS};
 
@@ -74,9 +65,9 @@ void dvc_crash_report_install(void)
 {
     void *warm[1];
     (void)backtrace(warm, 1); /* loads libgcc's unwinder now: inside the handler it would allocate */
-    stack_t alt = {.ss_sp = malloc(ALT_STACK_SIZE), .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
-    if (alt.ss_sp && sigaltstack(&alt, NULL) != 0) /* kept for the process's life: the handler may need it */
-        free(alt.ss_sp);
+    /* The main thread's own stack for the handler, so an overflowed stack still gets its report; kept for the
+     * process's life. The threads dicomveil starts set theirs (dv_thread_altstack.h). */
+    (void)dv_thread_altstack_enter();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fault;

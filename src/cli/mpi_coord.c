@@ -31,6 +31,7 @@
 #include "cli_mpi.h"
 #include "util/dv_bigvec.h"
 #include "util/dv_grow.h"
+#include "util/dv_thread_altstack.h"
 
 typedef struct waiter {
     struct waiter *next;
@@ -454,6 +455,7 @@ static int emit(void *user, char *path, int walk_err)
 static void *lister_main(void *arg)
 {
     dvm_coord *c = arg;
+    void *alt = dv_thread_altstack_enter(); /* a crash report even for a stack overflow */
     int failed = 0;
     for (size_t i = 0; i < c->nsrc && !failed; i++) {
         dvc_inputs in = {.emit = emit, .emit_user = c};
@@ -470,6 +472,7 @@ static void *lister_main(void *arg)
     c->list_cpu = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
     pthread_cond_broadcast(&c->list_cond);
     pthread_mutex_unlock(&c->list_lock);
+    dv_thread_altstack_leave(alt);
     return NULL;
 }
 

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "dicom/dv_charset.h"
+#include "util/dv_thread_altstack.h"
 
 const char *dvc_status_name(dvc_status st)
 {
@@ -284,6 +285,7 @@ static void *worker_main(void *arg)
 {
     pool_worker *pw = arg;
     dvc_run *run = pw->w.run;
+    void *alt = dv_thread_altstack_enter(); /* a crash report even for a stack overflow */
     for (;;) {
         size_t slot, index;
         if (run->hooks) { /* --mpi: items come in chunks from rank 0 (mpi_rank.c) */
@@ -308,6 +310,7 @@ static void *worker_main(void *arg)
     pw->done->finished++;
     pthread_cond_signal(&pw->done->cond);
     pthread_mutex_unlock(&pw->done->lock);
+    dv_thread_altstack_leave(alt);
     return NULL;
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/dv_thread_altstack.h"
+
 struct dvj_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -19,12 +21,14 @@ struct dvj_pool {
 static void *worker(void *arg)
 {
     dvj_pool *p = arg;
+    void *alt = dv_thread_altstack_enter(); /* a crash report even for a stack overflow */
     for (;;) {
         pthread_mutex_lock(&p->mu);
         while (p->count == 0 && !atomic_load(&p->stopping))
             pthread_cond_wait(&p->cv, &p->mu);
         if (atomic_load(&p->stopping)) {
             pthread_mutex_unlock(&p->mu);
+            dv_thread_altstack_leave(alt);
             return NULL;
         }
         dvj_job job = p->ring[p->head];

@@ -16,6 +16,11 @@
    input paths of ~420 bytes so that batches go over it, prints no failed read ("Read -1 ... errno = 1", one a
    batch, before the MPI module turned CMA off) and writes what one process writes. Not under ASan (test_cli_mpi
    runs MPI there, with the suppressions Open MPI needs) nor without mpirun or the MPI module.
+5. ("crash report" and "worker stack overflow") A crash report names the signal and the call stack: a SIGSEGV
+   sent to serve's main thread; and a worker thread that overflows its stack (zlib's inflate, replaced through
+   LD_PRELOAD by a recursion without end, on a deflated instance under `deidentify --jobs 1`) still prints it,
+   from the thread's own alternate stack (src/util/thread_altstack.c; before stop 55 only the main thread had one
+   and such a worker died by SIGSEGV without a word). Not under ASan, nor without a C compiler for the shim.
 """
 import ctypes
 import filecmp
@@ -101,6 +106,52 @@ def same_tree(a, b):
         return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
     fa, fb = files(a), files(b)
     return fa == fb and all(filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False) for f in fa)
+
+
+SHIM = r"""
+#include <zlib.h>
+static volatile int sink;
+__attribute__((noinline)) static int down(int n) /* 1 KiB a frame, without end: the thread's stack overflows */
+{
+    volatile char frame[1024];
+    frame[n & 1023] = (char)n;
+    return down(n + 1) + frame[(n * 7) & 1023] + sink;
+}
+int inflate(z_streamp strm, int flush)
+{
+    (void)strm;
+    (void)flush;
+    return down(0);
+}
+"""
+
+
+def worker_stack_overflow(tmp, asan):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if asan or not cc:
+        print("test_no_core: worker stack overflow part not run: %s" % ("ASan build" if asan else "no C compiler"))
+        return
+    d = os.path.join(tmp, "overflow")
+    os.makedirs(os.path.join(d, "src"))
+    with open(os.path.join(d, "shim.c"), "w") as f:
+        f.write(SHIM)
+    subprocess.run([cc, "-O0", "-shared", "-fPIC", "-o", os.path.join(d, "shim.so"), os.path.join(d, "shim.c")],
+                   check=True)
+    shutil.copy(os.path.join(SHARED, "dicom", "dicognito", "CT_small_deflated.dcm"), os.path.join(d, "src"))
+    with open(os.path.join(d, "c.json"), "w") as f:
+        f.write("{}")
+    with open(os.path.join(d, "key"), "wb") as f:
+        f.write(bytes(range(32)))
+    os.chmod(os.path.join(d, "key"), 0o600)
+    env = dict(os.environ, LD_PRELOAD=os.path.join(d, "shim.so"))
+    r = subprocess.run([BIN, "deidentify", "--jobs", "1", "--config", os.path.join(d, "c.json"), "--key-file",
+                        os.path.join(d, "key"), os.path.join(d, "src"), os.path.join(d, "out")],
+                       cwd=d, env=env, capture_output=True, text=True, timeout=60)
+    check(r.returncode == -signal.SIGSEGV, "a worker's stack overflow: exit %s, want death by SIGSEGV" % r.returncode)
+    check("dicomveil: fatal signal SIGSEGV in dicomveil " in r.stderr,
+          "a worker's stack overflow said no crash report: %r" % r.stderr[-400:])
+    check(re.search(r"^\S*shim\.so\(\+0x[0-9a-f]+\)\[0x[0-9a-f]+\]$", r.stderr, re.M) is not None,
+          "the overflow's report does not show the overflowing frames: %r" % r.stderr[:600])
 
 
 def mpi_not_dumpable(tmp, asan):
@@ -226,6 +277,7 @@ def main():
                 else:
                     check(cores == [], "a SIGSEGV of serve left a core file: %s" % cores)
         crash_report(tmp, asan)
+        worker_stack_overflow(tmp, asan)
         mpi_not_dumpable(tmp, asan)
     if fails:
         print("test_no_core: %d failure(s)" % len(fails), file=sys.stderr)
