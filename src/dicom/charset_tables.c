@@ -4,15 +4,16 @@
  * Why iconv (docs/decisions.md "Character sets"): glibc's converters are part of the C library on Debian
  * (package libc6, /usr/lib/x86_64-linux-gnu/gconv), maintained against the national standards, and cover every
  * set DICOM names, including the large CJK sets. We do not commit generated copies of those tables; instead
- * each 94x94 set is read out of iconv once per process (8836 single-character conversions, a few ms) into a
- * flat table plus a sorted reverse index, so the hot paths are table lookups. Once per process, not per context:
- * the tables depend on the set alone and never change once made, and a context per instance (held_values.c
- * recodes the patient's names with one) rebuilt them for every instance whose names have a byte over 0x7F,
- * ~9 M instructions a 94x94 set (stop 55: 12 builds in one run over the shared corpus, 9 % of its cost under
- * DEIDENTIFY_TAG_CONTENTS). They are published once whole (an atomic pointer, made under a mutex) and kept for
- * the process's life; a failed build (no memory, no converter) is not kept, so the next use tries again. The DICOM-specific parts (terms,
- * ISO 2022 designations per value, delimiters, JIS X 0201, PN groups) are ours (charset_iso2022.c).
- * iconv_open is not free and an iconv_t is not thread-safe: both are cached here, per context. */
+ * each 94x94 set is read out of iconv once per process (a row of 94 characters a call, db94_row: ~2.8 M
+ * instructions a set) into a flat table plus a reverse index sorted by code point, so the hot paths are table
+ * lookups. Once per process, not per context: the tables depend on the set alone and never change once made, and
+ * a context per instance (held_values.c recodes the patient's names with one) rebuilt them for every instance
+ * whose names have a byte over 0x7F, ~9 M instructions a 94x94 set as then made (stop 55: 12 builds in one run
+ * over the shared corpus, 9 % of its cost under DEIDENTIFY_TAG_CONTENTS). They are published once whole (an
+ * atomic pointer, made under a mutex: table_once) and kept for the process's life; a failed build (no memory, no
+ * converter) is not kept, so the next use tries again. The DICOM-specific parts (terms, ISO 2022 designations per
+ * value, delimiters, JIS X 0201, PN groups) are ours (charset_iso2022.c). iconv_open is not free and an iconv_t
+ * is not thread-safe: the GB18030 and GBK converters are cached per context. */
 #include "charset_internal.h"
 
 #include <errno.h>

@@ -63,8 +63,12 @@ static int sx_busy_brief(void *arg, int n)
     return 1;
 }
 
+static int64_t mono_ms(void);
+
 void dvs_sx_forget_flush(dvs_sx_conn *s)
 {
+    if (!s->rebuild_due)
+        s->due_since_ms = mono_ms();
     s->rebuild_due = 1;
     sqlite3_busy_handler(s->db, sx_busy_brief, NULL);
     (void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -85,6 +89,17 @@ void dvs_sx_forget_rebuild(dvs_sx_conn *s)
     int ok = sqlite3_exec(s->db, "VACUUM", NULL, NULL, NULL) == SQLITE_OK;
     dvs_sx_forget_flush(s);
     s->rebuild_due = !ok;
+    s->due_since_ms = ok ? 0 : mono_ms(); /* a failure (a full disk) waits its due_max_ms again */
+}
+
+void dvs_sx_unlock(dvs_sx_conn *s)
+{
+    if (s->rebuild_due) {
+        unsigned max = atomic_load_explicit(&s->due_max_ms, memory_order_relaxed);
+        if (max && mono_ms() - s->due_since_ms >= (int64_t)max && sqlite3_get_autocommit(s->db))
+            dvs_sx_forget_rebuild(s);
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
 void dvs_sx_now(char out[32])
@@ -288,15 +303,18 @@ static int64_t mono_ms(void)
  * does not move). A write in progress (the writer's mutex taken, or a transaction open) restarts the wait and is
  * never waited for; a STOW arriving during the rebuild waits for it (docs/server.md "What the index forgets").
  * Writes that never pause for settle_ms (a long import beside DELETEs) would put the rebuild off for as long as
- * they last, so once due_max_ms have passed since it became due it runs at the next moment no write is in
- * progress: one wait of the rebuild's length for a STOW, at most once per due_max_ms. After a rebuild, failed or
- * not, both waits start again: a full disk does not make it retry every second. */
+ * they last, so once due_max_ms have passed since it became due it runs here if the writer's mutex is free, and
+ * otherwise at the end of the write that holds it (dvs_sx_unlock: a writer that takes the mutex back at once
+ * leaves a look like this one no moment to take it, stop 55's review): one wait of the rebuild's length for a
+ * STOW, at most once per due_max_ms. This look hands due_max_ms to the writer. After a rebuild, failed or not,
+ * both waits start again: a full disk does not make it retry every second. */
 static int sx_idle(dvs_index *ix, unsigned settle_ms, unsigned due_max_ms)
 {
     sqlite_index *s = SX(ix);
     int64_t now = mono_ms();
+    atomic_store_explicit(&s->w.due_max_ms, due_max_ms ? due_max_ms : 1, memory_order_relaxed);
     if (pthread_mutex_trylock(&s->w.mu) != 0)
-        return 0; /* a write in progress: idle_since moves when its changes are seen */
+        return 0; /* a write in progress: idle_since moves when its changes are seen (the write ends an overdue wait) */
     int rebuilt = 0;
     int64_t changes = sqlite3_total_changes64(s->w.db);
     int autocommit = sqlite3_get_autocommit(s->w.db);
@@ -305,14 +323,12 @@ static int sx_idle(dvs_index *ix, unsigned settle_ms, unsigned due_max_ms)
         s->idle_changes = changes;
         s->idle_since_ms = now;
     }
-    if (!s->w.rebuild_due)
-        s->due_since_ms = now; /* a forgetting write after this look made it due at most one look later */
     int settled = quiet && now - s->idle_since_ms >= (int64_t)settle_ms;
-    int overdue = autocommit && now - s->due_since_ms >= (int64_t)due_max_ms;
+    int overdue = autocommit && now - s->w.due_since_ms >= (int64_t)due_max_ms;
     if (s->w.rebuild_due && (settled || overdue)) {
         dvs_sx_forget_rebuild(&s->w);
         s->idle_changes = sqlite3_total_changes64(s->w.db);
-        s->idle_since_ms = s->due_since_ms = mono_ms();
+        s->idle_since_ms = mono_ms();
         rebuilt = 1;
     }
     pthread_mutex_unlock(&s->w.mu);
@@ -449,7 +465,7 @@ static int sx_dataset_create(dvs_index *ix, dvs_dataset *d, dv_error *err)
     }
     sqlite3_reset(st);
 out:
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
@@ -574,7 +590,7 @@ rollback:
     *store_ids = NULL;
     *nstores = 0;
 out:
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
@@ -622,7 +638,7 @@ static int sx_store_create(dvs_index *ix, int64_t dataset_id, const char *name, 
     }
     sqlite3_reset(st);
 out:
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
@@ -716,7 +732,7 @@ static int sx_store_delete(dvs_index *ix, int64_t store_id, dv_error *err)
 undo:
     run(s, "ROLLBACK", NULL);
 out:
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
@@ -858,7 +874,7 @@ static int sx_instance_put_batch(dvs_index *ix, size_t n, const int64_t *store_i
     }
     rc = 0;
 out:
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     free(b);
     return rc;
 }
@@ -890,7 +906,7 @@ static int sx_blob_refs(dvs_index *ix, int64_t store_id, const char *blob, uint6
         }
         sqlite3_reset(st);
     }
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
@@ -1056,7 +1072,7 @@ static int sx_instances_delete(dvs_index *ix, int64_t store_id, const char *stud
 rollback:
     dvs_sx_exec(s, "ROLLBACK", NULL);
 out:
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     free(b);
     for (size_t k = 0; rc == DVS_OK && k < n; k++)
         if (fn(&refs[k], user))
@@ -1146,7 +1162,8 @@ dvs_index *dvs_sqlite_open(const char *path, dv_error *err)
     char wal[PATH_MAX];
     struct stat wst;
     s->w.rebuild_due = (size_t)snprintf(wal, sizeof wal, "%s-wal", path) < sizeof wal && stat(wal, &wst) == 0;
-    s->idle_since_ms = s->due_since_ms = mono_ms();
+    s->idle_since_ms = mono_ms();
+    s->w.due_since_ms = s->w.rebuild_due ? s->idle_since_ms : 0;
     if (sqlite3_open_v2(path, &s->w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         dv_fail(err, DV_ERR_IO, "index: cannot open the database");

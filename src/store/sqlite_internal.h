@@ -4,6 +4,7 @@
 #define DVS_SQLITE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <sqlite3.h>
 
@@ -31,6 +32,11 @@ typedef struct dvs_sx_conn {
     dvs_sx_cached_stmt cache[DVS_SX_STMT_CACHE];
     uint64_t tick;
     int rebuild_due; /* a forgetting write since the last VACUUM: an idle index (sx_idle) or the close rebuilds */
+    /* Since when the rebuild is due (CLOCK_MONOTONIC ms; 0: not due), and how long it may wait for an idle index
+     * under writes that never pause (0 until sx_idle, the server's once-a-second look, first says): once that has
+     * passed, the write that ends then runs it (dvs_sx_unlock). */
+    int64_t due_since_ms;
+    _Atomic unsigned due_max_ms; /* stored by sx_idle's thread, read by writers */
 } dvs_sx_conn;
 
 /* Read connections opened on demand, at most DVS_SX_READERS (sqlite_index.c says why). */
@@ -49,13 +55,17 @@ typedef struct sqlite_index {
     dvs_sx_conn *readers[DVS_SX_READERS];
     int rbusy[DVS_SX_READERS];
     size_t nreaders;
-    /* The idle rebuild's view (sx_idle, under w.mu): the writer's change count when last seen, when it last
-     * moved (or a rebuild ran), and since when a rebuild is due (or the last look that found none due, or the
-     * last rebuild), CLOCK_MONOTONIC milliseconds. */
-    int64_t idle_changes, idle_since_ms, due_since_ms;
+    /* The idle rebuild's view (sx_idle, under w.mu): the writer's change count when last seen, and when it last
+     * moved (or a rebuild ran), CLOCK_MONOTONIC milliseconds. */
+    int64_t idle_changes, idle_since_ms;
 } sqlite_index;
 
 #define SX(ix) ((sqlite_index *)(ix))
+
+/* Ends a use of s taken with pthread_mutex_lock(&s->mu): first, where a rebuild has been due for due_max_ms and no
+ * transaction is open, runs it (dvs_sx_forget_rebuild), so writes that never leave the writer's mutex free for
+ * the idle look (a STOW after a STOW) still let it run within due_max_ms; then unlocks. */
+void dvs_sx_unlock(dvs_sx_conn *s);
 
 /* -1 with err DV_ERR_IO naming what failed and SQLite's class of failure (never a bound value). */
 int dvs_sx_fail(dvs_sx_conn *s, dv_error *err, const char *what);

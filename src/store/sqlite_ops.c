@@ -83,7 +83,7 @@ int dvs_sx_op_create(dvs_index *ix, dvs_operation *op, dv_error *err)
     rc = DVS_OK;
 out:
     sqlite3_reset(st);
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
@@ -186,7 +186,7 @@ int dvs_sx_op_cancel(dvs_index *ix, int64_t id, dv_error *err)
         rc = update_id(s, "UPDATE operations SET cancel_requested=1 WHERE id=?1 AND done=0", id, "operation cancel", err);
     if (rc == DVS_NOT_FOUND && done) /* finished in between: nothing to cancel */
         rc = DVS_OK;
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
@@ -231,7 +231,7 @@ int dvs_sx_op_finish(dvs_index *ix, int64_t id, const char *result_json, dv_erro
         (void)update_id(s, DVS_SQL_OP_FORGET_FOLDER_SQLITE, id, "operation finish", &ignored);
         dvs_sx_forget_flush(s);
     }
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
@@ -302,7 +302,7 @@ rollback:
     dvs_sx_exec(s, "ROLLBACK", NULL);
 out:
     unsynced_end(s);
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
@@ -314,7 +314,7 @@ int dvs_sx_op_planned(dvs_index *ix, int64_t op_id, dv_error *err)
                        "UPDATE operations SET planned=1, pending=(SELECT COUNT(*) FROM op_items WHERE op_id=?1 AND"
                        " state=0) WHERE id=?1",
                        op_id, "operation planned", err);
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
@@ -335,7 +335,7 @@ int dvs_sx_op_items_reset(dvs_index *ix, int64_t op_id, dv_error *err)
     }
 out:
     unsynced_end(s);
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
@@ -474,7 +474,7 @@ rollback:
     dvs_sx_exec(s, "ROLLBACK", NULL);
 out:
     unsynced_end(s);
-    pthread_mutex_unlock(&s->mu);
+    dvs_sx_unlock(s);
     return rc;
 }
 
