@@ -4,10 +4,10 @@
  * gdb on the same build turns into source lines: addresses only, no memory, so nothing of an instance and no
  * path but the program's own. Then the signal is raised again with its default action: the exit status still
  * says which signal, and where DV_CORE_DUMPS=1 allowed a core it is still written.
- * Limits (stop 54's review): each thread dicomveil starts has an alternate stack (dv_thread_altstack.h, stop 55),
- * but libmicrohttpd's own threads have none, so one of those that overflows its stack dies without the report; a
- * fault while the dynamic loader holds its lock (inside dlopen) may hang in backtrace, which an alarm set first
- * then ends (the process dies by SIGALRM, after 10 s). Neither can print anything of an instance.
+ * Every thread has an alternate stack for it (dv_thread_altstack.h, stop 55): the threads dicomveil starts set
+ * theirs, serve's connection threads get theirs on their first request. Limit (stop 54's review): a fault while
+ * the dynamic loader holds its lock (inside dlopen) may hang in backtrace, which an alarm set first
+ * then ends (the process dies by SIGALRM, after 10 s), printing nothing of an instance either.
  * A sanitizer build installs nothing: ASan and UBSan print their own, fuller reports. */
 #include <execinfo.h>
 #include <signal.h>

@@ -1,11 +1,12 @@
 /* The idle rebuild of the index (dvs_index_ops.idle; docs/server.md "What the index forgets"): what a DICOMweb
  * DELETE or an operation's finish forgot leaves copies in free parts of live SQLite pages until a VACUUM, which
  * costs about a second on 100,000 instances while every write waits: too much per DELETE, so it runs once the
- * index has seen no write for INDEX_SETTLE_MS, or at the latest INDEX_DUE_MAX_MS after it became due, should writes
- * never pause that long (then by this look or by the write that ends then: dvs_sx_unlock). The header sweeper's thread (request_guard.c), which wakes once a
- * second for the life of the server, makes the call: no thread of its own. [test_store:
- * test_sqlite_study_delete_leaves_no_uid_when_idle, test_sqlite_rebuild_overdue_under_writes; test_server_names.py
- * "the index is rebuilt once idle"] */
+ * index has seen no write for INDEX_SETTLE_MS, or at the latest INDEX_DUE_MAX_MS after it became due, should
+ * writes never pause that long (then by this look or by the write that ends then: dvs_sx_unlock). The header
+ * sweeper's thread (request_guard.c), which wakes once a second for the life of the server, makes the call: no
+ * thread of its own. [test_store: test_sqlite_study_delete_leaves_no_uid_when_idle,
+ * test_sqlite_rebuild_overdue_under_writes, test_sqlite_overdue_rebuild_by_back_to_back_writes;
+ * test_server_names.py "the index is rebuilt once idle"] */
 #include <stdlib.h>
 #include <time.h>
 

@@ -23,6 +23,7 @@
 #include "http/request_guard.h"
 #include "http/server_internal.h"
 #include "store/dvs_keys.h"
+#include "util/dv_thread_altstack.h"
 
 #define DEFAULT_MAX_BODY (1ull << 30)
 #define DEFAULT_MAX_JSON (1ull << 20)
@@ -503,6 +504,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     dvh_server *s = cls;
     dvh_request *rq = *con_cls;
+    if (s->altstack_key_ok) /* a crash report even for this connection thread's stack overflow */
+        dv_thread_altstack_ensure(s->altstack_key);
     if (rq == NULL) {
         rq = calloc(1, sizeof *rq);
         if (rq == NULL)
@@ -709,6 +712,7 @@ dvh_server *dvh_server_start(const dvh_server_config *cfg, dv_error *err)
         {MHD_OPTION_END, 0, NULL},
     };
     unsigned per_ip = s->cfg.max_connections / 4 ? s->cfg.max_connections / 4 : 1;
+    s->altstack_key_ok = dv_thread_altstack_key_create(&s->altstack_key) == 0; /* before any connection thread */
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_LIMIT,
@@ -751,6 +755,8 @@ void dvh_server_stop(dvh_server *s)
         return;
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    if (s->altstack_key_ok) /* every connection thread has ended, its stack freed by the key's destructor */
+        pthread_key_delete(s->altstack_key);
     dvh_guard_stop(s); /* no connection is left */
     /* After the requests (none can start an operation now), before the index closes. */
     dvh_ops_stop(s);

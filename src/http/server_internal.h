@@ -66,6 +66,10 @@ struct dvh_server {
     int guard_running, guard_stop;
     unsigned index_settle_ms; /* index_idle.c: how long the index stays unwritten before its idle rebuild */
     unsigned index_due_max_ms; /* index_idle.c: how long a due rebuild waits for that under unceasing writes */
+    /* The connection threads' alternate signal stacks (dv_thread_altstack.h): set on a thread's first request,
+     * freed by the key's destructor when libmicrohttpd ends the thread. altstack_key_ok: the key exists. */
+    pthread_key_t altstack_key;
+    int altstack_key_ok;
 };
 
 typedef struct dvh_stow dvh_stow; /* stow.c */

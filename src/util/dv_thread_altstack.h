@@ -2,11 +2,14 @@
  * installed with SA_ONSTACK). A thread that overflows its stack faults with no stack left to run a handler on:
  * without one of these it died without the report (stop 54's review). The main thread's is set by the report's
  * install; every thread dicomveil starts to do an instance's work or to walk folders sets its own first
- * (dv_thread_altstack_enter) and frees it last (dv_thread_altstack_leave). libmicrohttpd's own threads have none:
- * no hook runs at their start. Sanitizer builds set nothing: ASan and UBSan keep their own per thread. */
+ * (dv_thread_altstack_enter) and frees it last (dv_thread_altstack_leave). A thread a library starts
+ * (libmicrohttpd's, one per connection) gets one on its first call into dicomveil (dv_thread_altstack_ensure),
+ * freed when it exits (a thread-specific key's destructor). Sanitizer builds set nothing: ASan and UBSan keep
+ * their own per thread. */
 #ifndef DV_THREAD_ALTSTACK_H
 #define DV_THREAD_ALTSTACK_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 /* The stack's size: room for the report (backtrace and a few writes), as the main thread's. */
@@ -19,5 +22,11 @@ void *dv_thread_altstack_enter(void);
 /* Takes this thread's alternate stack down (disabled first: never freed while it is the thread's) and frees it.
  * NULL: nothing. */
 void dv_thread_altstack_leave(void *stack);
+
+/* For threads a library starts: a key whose destructor takes a thread's stack down when it exits (create it
+ * before the library starts any, delete it once all have ended); 0, or an errno. */
+int dv_thread_altstack_key_create(pthread_key_t *key);
+/* Gives the calling thread its stack once (the key holds it, or a mark where none could be set). */
+void dv_thread_altstack_ensure(pthread_key_t key);
 
 #endif

@@ -28,3 +28,26 @@ void dv_thread_altstack_leave(void *stack)
     if (sigaltstack(&off, NULL) == 0) /* else (on it: only inside a handler, which never returns here) kept */
         free(stack);
 }
+
+/* The key's value for a thread that could get no stack: not NULL, so it is not tried again each call. */
+static const char no_stack;
+
+static void leave_at_exit(void *value)
+{
+    if (value != &no_stack)
+        dv_thread_altstack_leave(value);
+}
+
+int dv_thread_altstack_key_create(pthread_key_t *key)
+{
+    return pthread_key_create(key, leave_at_exit);
+}
+
+void dv_thread_altstack_ensure(pthread_key_t key)
+{
+    if (pthread_getspecific(key) != NULL)
+        return;
+    void *stack = dv_thread_altstack_enter();
+    if (pthread_setspecific(key, stack ? stack : (void *)&no_stack) != 0)
+        dv_thread_altstack_leave(stack);
+}

@@ -20,10 +20,14 @@
    sent to serve's main thread; and a worker thread that overflows its stack (zlib's inflate, replaced through
    LD_PRELOAD by a recursion without end, on a deflated instance under `deidentify --jobs 1`) still prints it,
    from the thread's own alternate stack (src/util/thread_altstack.c; before stop 55 only the main thread had one
-   and such a worker died by SIGSEGV without a word). Not under ASan, nor without a C compiler for the shim.
+   and such a worker died by SIGSEGV without a word); so does a connection thread of `serve` (libmicrohttpd's,
+   given its stack on its first request): jansson's json_loadb, replaced so that a body holding `dv-overflow`
+   recurses without end, under a create-dataset request. Not under ASan, nor without a C compiler for the shims.
 """
 import ctypes
 import filecmp
+import http.client
+import json
 import os
 import pwd
 import re
@@ -73,6 +77,7 @@ def start_serve(data, cwd, allow, as_nobody=False):
     said = []
     for line in p.stderr:
         if '"event":"listening"' in line:
+            p.listening = json.loads(line)
             return p
         said.append(line)
         if time.time() > deadline:
@@ -152,6 +157,67 @@ def worker_stack_overflow(tmp, asan):
           "a worker's stack overflow said no crash report: %r" % r.stderr[-400:])
     check(re.search(r"^\S*shim\.so\(\+0x[0-9a-f]+\)\[0x[0-9a-f]+\]$", r.stderr, re.M) is not None,
           "the overflow's report does not show the overflowing frames: %r" % r.stderr[:600])
+
+
+JSON_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <string.h>
+typedef void *(*loadb_fn)(const char *, size_t, size_t, void *);
+static volatile int sink;
+__attribute__((noinline)) static int down(int n)
+{
+    volatile char frame[1024];
+    frame[n & 1023] = (char)n;
+    return down(n + 1) + frame[(n * 7) & 1023] + sink;
+}
+/* jansson's json_loadb: a body holding the mark overflows the calling thread's stack; any other goes on */
+void *json_loadb(const char *buf, size_t len, size_t flags, void *error)
+{
+    if (memmem(buf, len, "dv-overflow", 11))
+        sink = down(0);
+    loadb_fn real = (loadb_fn)dlsym(RTLD_NEXT, "json_loadb");
+    return real(buf, len, flags, error);
+}
+"""
+
+
+def connection_stack_overflow(tmp, asan):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if asan or not cc:
+        print("test_no_core: connection stack overflow part not run: %s" % ("ASan build" if asan else "no C compiler"))
+        return
+    d = os.path.join(tmp, "conn-overflow")
+    os.makedirs(d)
+    with open(os.path.join(d, "shim.c"), "w") as f:
+        f.write(JSON_SHIM)
+    shim = os.path.join(d, "shim.so")
+    subprocess.run([cc, "-O0", "-shared", "-fPIC", "-o", shim, os.path.join(d, "shim.c"), "-ldl"], check=True)
+    os.environ["LD_PRELOAD"] = shim
+    try:
+        p = start_serve(os.path.join(d, "data"), d, False)
+    finally:
+        del os.environ["LD_PRELOAD"]
+    port = p.listening.get("port")
+    if not check(isinstance(port, int) and port > 0, "serve's listening line names no port: %r" % p.listening):
+        p.kill()
+        p.wait()
+        return
+    body = b'{"labels": {"a": "dv-overflow"}}'
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        conn.request("POST", "/v1/projects/p/locations/l/datasets?datasetId=d1", body,
+                     {"Content-Type": "application/json"})
+        conn.getresponse()
+    except (OSError, http.client.HTTPException):
+        pass  # the server died mid-request, as it should
+    said = p.stderr.read()
+    rc = p.wait(30)
+    check(rc == -signal.SIGSEGV, "a connection thread's stack overflow: exit %s, want death by SIGSEGV" % rc)
+    check("dicomveil: fatal signal SIGSEGV in dicomveil " in said,
+          "a connection thread's stack overflow said no crash report: %r" % said[-400:])
+    check(re.search(r"^\S*shim\.so\(\+0x[0-9a-f]+\)\[0x[0-9a-f]+\]$", said, re.M) is not None,
+          "the connection thread's report does not show the overflowing frames: %r" % said[:600])
 
 
 def mpi_not_dumpable(tmp, asan):
@@ -278,6 +344,7 @@ def main():
                     check(cores == [], "a SIGSEGV of serve left a core file: %s" % cores)
         crash_report(tmp, asan)
         worker_stack_overflow(tmp, asan)
+        connection_stack_overflow(tmp, asan)
         mpi_not_dumpable(tmp, asan)
     if fails:
         print("test_no_core: %d failure(s)" % len(fails), file=sys.stderr)
