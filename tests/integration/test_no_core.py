@@ -113,57 +113,8 @@ def same_tree(a, b):
     return fa == fb and all(filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False) for f in fa)
 
 
-SHIM = r"""
-int inflate(void *strm, int flush); /* zlib's, declared here: no zlib headers needed to build the shim */
-static volatile int sink;
-__attribute__((noinline)) static int down(int n) /* 1 KiB a frame, without end: the thread's stack overflows */
-{
-    volatile char frame[1024];
-    frame[n & 1023] = (char)n;
-    return down(n + 1) + frame[(n * 7) & 1023] + sink;
-}
-int inflate(void *strm, int flush)
-{
-    (void)strm;
-    (void)flush;
-    return down(0);
-}
-"""
-
-
-def worker_stack_overflow(tmp, asan):
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if asan or not cc:
-        print("test_no_core: worker stack overflow part not run: %s" % ("ASan build" if asan else "no C compiler"))
-        return
-    d = os.path.join(tmp, "overflow")
-    os.makedirs(os.path.join(d, "src"))
-    with open(os.path.join(d, "shim.c"), "w") as f:
-        f.write(SHIM)
-    subprocess.run([cc, "-O0", "-shared", "-fPIC", "-o", os.path.join(d, "shim.so"), os.path.join(d, "shim.c")],
-                   check=True)
-    shutil.copy(os.path.join(SHARED, "dicom", "dicognito", "CT_small_deflated.dcm"), os.path.join(d, "src"))
-    with open(os.path.join(d, "c.json"), "w") as f:
-        f.write("{}")
-    with open(os.path.join(d, "key"), "wb") as f:
-        f.write(bytes(range(32)))
-    os.chmod(os.path.join(d, "key"), 0o600)
-    env = dict(os.environ, LD_PRELOAD=os.path.join(d, "shim.so"))
-    r = subprocess.run([BIN, "deidentify", "--jobs", "1", "--config", os.path.join(d, "c.json"), "--key-file",
-                        os.path.join(d, "key"), os.path.join(d, "src"), os.path.join(d, "out")],
-                       cwd=d, env=env, capture_output=True, text=True, timeout=60)
-    check(r.returncode == -signal.SIGSEGV, "a worker's stack overflow: exit %s, want death by SIGSEGV" % r.returncode)
-    check("dicomveil: fatal signal SIGSEGV in dicomveil " in r.stderr,
-          "a worker's stack overflow said no crash report: %r" % r.stderr[-400:])
-    check(re.search(r"^\S*shim\.so\(\+0x[0-9a-f]+\)\[0x[0-9a-f]+\]$", r.stderr, re.M) is not None,
-          "the overflow's report does not show the overflowing frames: %r" % r.stderr[:600])
-
-
-JSON_SHIM = r"""
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <string.h>
-typedef void *(*loadb_fn)(const char *, size_t, size_t, void *);
+# The two shims' recursion: 1 KiB a frame, without end, so the calling thread's stack overflows.
+DOWN = r"""
 static volatile int sink;
 __attribute__((noinline)) static int down(int n)
 {
@@ -171,6 +122,17 @@ __attribute__((noinline)) static int down(int n)
     frame[n & 1023] = (char)n;
     return down(n + 1) + frame[(n * 7) & 1023] + sink;
 }
+"""
+INFLATE_SHIM = DOWN + r"""
+int inflate(void *strm, int flush) /* zlib's, declared here: no zlib headers needed to build the shim */
+{
+    (void)strm;
+    (void)flush;
+    return down(0);
+}
+"""
+JSON_SHIM = "#define _GNU_SOURCE\n#include <dlfcn.h>\n#include <string.h>\n" + DOWN + r"""
+typedef void *(*loadb_fn)(const char *, size_t, size_t, void *);
 /* jansson's json_loadb: a body holding the mark overflows the calling thread's stack; any other goes on */
 void *json_loadb(const char *buf, size_t len, size_t flags, void *error)
 {
@@ -182,17 +144,51 @@ void *json_loadb(const char *buf, size_t len, size_t flags, void *error)
 """
 
 
-def connection_stack_overflow(tmp, asan):
+def build_shim(d, part, source, asan):
+    """The shim built in d (its path), or None where this part cannot run (said why)."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if asan or not cc:
-        print("test_no_core: connection stack overflow part not run: %s" % ("ASan build" if asan else "no C compiler"))
-        return
-    d = os.path.join(tmp, "conn-overflow")
+        print("test_no_core: %s part not run: %s" % (part, "ASan build" if asan else "no C compiler"))
+        return None
     os.makedirs(d)
     with open(os.path.join(d, "shim.c"), "w") as f:
-        f.write(JSON_SHIM)
+        f.write(source)
     shim = os.path.join(d, "shim.so")
     subprocess.run([cc, "-O0", "-shared", "-fPIC", "-o", shim, os.path.join(d, "shim.c"), "-ldl"], check=True)
+    return shim
+
+
+def check_overflow_report(what, rc, said):
+    check(rc == -signal.SIGSEGV, "%s's stack overflow: exit %s, want death by SIGSEGV" % (what, rc))
+    check("dicomveil: fatal signal SIGSEGV in dicomveil " in said,
+          "%s's stack overflow said no crash report: %r" % (what, said[-400:]))
+    check(re.search(r"^\S*shim\.so\(\+0x[0-9a-f]+\)\[0x[0-9a-f]+\]$", said, re.M) is not None,
+          "%s's report does not show the overflowing frames: %r" % (what, said[:600]))
+
+
+def worker_stack_overflow(tmp, asan):
+    d = os.path.join(tmp, "overflow")
+    shim = build_shim(d, "worker stack overflow", INFLATE_SHIM, asan)
+    if shim is None:
+        return
+    os.makedirs(os.path.join(d, "src"))
+    shutil.copy(os.path.join(SHARED, "dicom", "dicognito", "CT_small_deflated.dcm"), os.path.join(d, "src"))
+    with open(os.path.join(d, "c.json"), "w") as f:
+        f.write("{}")
+    with open(os.path.join(d, "key"), "wb") as f:
+        f.write(bytes(range(32)))
+    os.chmod(os.path.join(d, "key"), 0o600)
+    r = subprocess.run([BIN, "deidentify", "--jobs", "1", "--config", os.path.join(d, "c.json"), "--key-file",
+                        os.path.join(d, "key"), os.path.join(d, "src"), os.path.join(d, "out")],
+                       cwd=d, env=dict(os.environ, LD_PRELOAD=shim), capture_output=True, text=True, timeout=60)
+    check_overflow_report("a worker", r.returncode, r.stderr)
+
+
+def connection_stack_overflow(tmp, asan):
+    d = os.path.join(tmp, "conn-overflow")
+    shim = build_shim(d, "connection stack overflow", JSON_SHIM, asan)
+    if shim is None:
+        return
     os.environ["LD_PRELOAD"] = shim
     try:
         p = start_serve(os.path.join(d, "data"), d, False)
@@ -203,21 +199,15 @@ def connection_stack_overflow(tmp, asan):
         p.kill()
         p.wait()
         return
-    body = b'{"labels": {"a": "dv-overflow"}}'
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-        conn.request("POST", "/v1/projects/p/locations/l/datasets?datasetId=d1", body,
+        conn.request("POST", "/v1/projects/p/locations/l/datasets?datasetId=d1", b'{"labels": {"a": "dv-overflow"}}',
                      {"Content-Type": "application/json"})
         conn.getresponse()
     except (OSError, http.client.HTTPException):
         pass  # the server died mid-request, as it should
     said = p.stderr.read()
-    rc = p.wait(30)
-    check(rc == -signal.SIGSEGV, "a connection thread's stack overflow: exit %s, want death by SIGSEGV" % rc)
-    check("dicomveil: fatal signal SIGSEGV in dicomveil " in said,
-          "a connection thread's stack overflow said no crash report: %r" % said[-400:])
-    check(re.search(r"^\S*shim\.so\(\+0x[0-9a-f]+\)\[0x[0-9a-f]+\]$", said, re.M) is not None,
-          "the connection thread's report does not show the overflowing frames: %r" % said[:600])
+    check_overflow_report("a connection thread", p.wait(30), said)
 
 
 def mpi_not_dumpable(tmp, asan):
@@ -262,8 +252,8 @@ def mpi_not_dumpable(tmp, asan):
 
 
 def crash_report(tmp, asan):
-    """4 ("crash report"): without a core, a crash still says where it happened: the signal, the version and the call stack as
-    module(+offset) addresses on stderr (src/cli/crash_report.c), then death by that signal as before."""
+    """5 ("crash report"): without a core, a crash still says where it happened: the signal, the version and the
+    call stack as module(+offset) addresses on stderr (src/cli/crash_report.c), then death by that signal."""
     if asan:
         print("test_no_core: crash report part not run: ASan and UBSan print their own reports")
         return
