@@ -53,6 +53,21 @@ static int opens(dvm_seal *s, const uint8_t *batch, size_t n, int from, int tag)
     return rc;
 }
 
+/* Ranks 0, 1 and 2 of one job under k, each made (r[i] is rank i), and their end. */
+static void three_ranks(const dv_key *k, dvm_seal *r[3])
+{
+    for (int i = 0; i < 3; i++) {
+        r[i] = dvm_seal_new(k, i, 3);
+        assert_non_null(r[i]);
+    }
+}
+
+static void three_ranks_free(dvm_seal *r[3])
+{
+    for (int i = 0; i < 3; i++)
+        dvm_seal_free(r[i]);
+}
+
 static int holds(const uint8_t *p, size_t n, const char *s)
 {
     size_t k = strlen(s);
@@ -66,11 +81,9 @@ static void test_seal_round_trip_and_refusals(void **state)
 {
     (void)state;
     dv_key *k = key_of(7), *other = key_of(8);
-    dvm_seal *r1 = dvm_seal_new(k, 1, 3), *r0 = dvm_seal_new(k, 0, 3), *r2 = dvm_seal_new(k, 2, 3);
-    dvm_seal *stranger = dvm_seal_new(other, 0, 3);
-    assert_non_null(r1);
-    assert_non_null(r0);
-    assert_non_null(r2);
+    dvm_seal *r[3], *stranger = dvm_seal_new(other, 0, 3), *r0, *r1, *r2;
+    three_ranks(k, r);
+    r0 = r[0], r1 = r[1], r2 = r[2];
     assert_non_null(stranger);
     size_t n0, n1, n2;
     uint8_t *a = sealed(r1, 0, 1, &n0), *b = sealed(r1, 0, 1, &n1), *c = sealed(r1, 0, 1, &n2);
@@ -91,9 +104,7 @@ static void test_seal_round_trip_and_refusals(void **state)
     free(a);
     free(b);
     free(c);
-    dvm_seal_free(r0);
-    dvm_seal_free(r1);
-    dvm_seal_free(r2);
+    three_ranks_free(r);
     dvm_seal_free(stranger);
     dv_key_free(k);
     dv_key_free(other);
@@ -106,10 +117,9 @@ static void test_seal_nonce_unique_across_destinations(void **state)
 {
     (void)state;
     dv_key *k = key_of(7);
-    dvm_seal *r0 = dvm_seal_new(k, 0, 3), *r1 = dvm_seal_new(k, 1, 3), *r2 = dvm_seal_new(k, 2, 3);
-    assert_non_null(r0);
-    assert_non_null(r1);
-    assert_non_null(r2);
+    dvm_seal *r[3], *r0, *r1, *r2;
+    three_ranks(k, r);
+    r0 = r[0], r1 = r[1], r2 = r[2];
     size_t na, nb, nc;
     uint8_t *a = sealed(r0, 1, 64, &na), *b = sealed(r0, 2, 64, &nb), *c = sealed(r0, 1, 64, &nc);
     assert_memory_not_equal(a, b, 12); /* the nonces */
@@ -122,9 +132,7 @@ static void test_seal_nonce_unique_across_destinations(void **state)
     free(a);
     free(b);
     free(c);
-    dvm_seal_free(r0);
-    dvm_seal_free(r1);
-    dvm_seal_free(r2);
+    three_ranks_free(r);
     dv_key_free(k);
 }
 
