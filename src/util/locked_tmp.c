@@ -65,17 +65,30 @@ int dv_locked_tmp_open(int dir_fd, const char *name, int excl, unsigned mode)
     return -1;
 }
 
+/* Someone else's temporary file opened to ask for its lock: never following a link, never blocking on a FIFO. */
+static int open_other(int dir_fd, const char *name)
+{
+    return openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+}
+
+/* flock(fd, op | LOCK_NB), EINTR retried: 0 taken, else -1 with errno (EWOULDBLOCK: a writer holds it). */
+static int try_lock(int fd, int op)
+{
+    int l;
+    while ((l = flock(fd, op | LOCK_NB)) != 0 && errno == EINTR)
+        ;
+    return l;
+}
+
 dv_tmp_reap dv_locked_tmp_reap(int dir_fd, const char *name)
 {
-    int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    int fd = open_other(dir_fd, name);
     if (fd < 0)
         return errno == ENOENT ? DV_TMP_GONE : DV_TMP_UNLOCKABLE;
     struct stat st;
     dv_tmp_reap r = DV_TMP_UNLOCKABLE;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        int l;
-        while ((l = flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR)
-            ;
+        int l = try_lock(fd, LOCK_EX);
         struct stat named;
         if (l != 0)
             r = errno == EWOULDBLOCK ? DV_TMP_HELD : DV_TMP_UNLOCKABLE;
@@ -97,13 +110,10 @@ dv_tmp_reap dv_locked_tmp_reap(int dir_fd, const char *name)
 
 int dv_locked_tmp_held(int dir_fd, const char *name)
 {
-    int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    int fd = open_other(dir_fd, name);
     if (fd < 0)
         return 0;
-    int l;
-    while ((l = flock(fd, LOCK_SH | LOCK_NB)) != 0 && errno == EINTR)
-        ;
-    int held = l != 0 && errno == EWOULDBLOCK;
+    int held = try_lock(fd, LOCK_SH) != 0 && errno == EWOULDBLOCK;
     close(fd); /* a shared lock taken here goes with it */
     return held;
 }
