@@ -213,8 +213,9 @@ typedef struct dvs_index_ops {
      * SQLite: when a write forgot something since the last rebuild and the index has seen no write for settle_ms,
      * or the rebuild has been due for due_max_ms however busy the index (writes that never pause for settle_ms),
      * rebuild it (VACUUM) now rather than at the next store delete or the close; never while a write is in
-     * progress. 1 when it rebuilt, else 0. [test_store: test_sqlite_study_delete_leaves_no_uid_when_idle,
-     * test_sqlite_rebuild_overdue_under_writes] */
+     * progress (an overdue one is then run by that write as it ends: sqlite_internal.h dvs_sx_unlock). 1 when it
+     * rebuilt, else 0. [test_store: test_sqlite_study_delete_leaves_no_uid_when_idle,
+     * test_sqlite_rebuild_overdue_under_writes, test_sqlite_overdue_rebuild_by_back_to_back_writes] */
     int (*idle)(dvs_index *ix, unsigned settle_ms, unsigned due_max_ms);
 } dvs_index_ops;
 
