@@ -92,6 +92,10 @@ static void finalise(dvh_op_ctx *c)
     dvh_ops *o = c->ops;
     dvh_op_timing_log(c);
     if (atomic_load(&c->cancel)) {
+        size_t swept = c->kind == DVH_OP_EXPORT ? dvh_op_export_sweep(c) : 0;
+        if (swept)
+            dvh_logf(o->srv, "{\"event\":\"unfinished export copies removed\",\"operation\":%lld,\"files\":%zu}\n",
+                     (long long)c->id, swept);
         dvh_op_finish_error(c, 1, "CANCELLED", "Operation cancelled: instances already stored stay, the rest stays pending");
     } else if (atomic_load(&c->incomplete)) {
         dvh_op_log(o, atomic_load(&o->stopping) ? "operation checkpointed" : "operation interrupted", c->id);

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +66,13 @@ int dvh_op_item_import(dvh_op_ctx *c, dvh_putter *put, uint8_t *buf, const dvs_o
     return DVH_ITEM_DONE;
 }
 
+/* An export item's temporary copy, in its series folder: named by the operation and the item, so a redone item
+ * (resume) writes the same name again and a cancelled operation's sweep finds what a kill left. */
+static void export_tmp_name(char *tmp, size_t cap, int64_t op_id, int64_t seq)
+{
+    snprintf(tmp, cap, ".tmp-%lld-%lld", (long long)op_id, (long long)seq);
+}
+
 /* Export: DIR/<study>/<series>/<sop>.dcm (UIDs are digits and dots: validated when stored), written to a
  * temporary name and renamed over, so a file is whole or absent and a redone item just writes it again. */
 int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *state, const char **cls)
@@ -95,7 +104,7 @@ int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *
         }
     }
     if (sd >= 0) {
-        snprintf(tmp, sizeof tmp, ".tmp-%lld-%lld", (long long)c->id, (long long)it->seq);
+        export_tmp_name(tmp, sizeof tmp, c->id, it->seq);
         snprintf(name, sizeof name, "%s.dcm", it->sop_uid);
         /* Locked while written (dv_locked_tmp_open): a kill leaves it unlocked, and the item's redo at resume truncates
          * and renames it (the same name) */
@@ -132,4 +141,59 @@ int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *
     if (ok)
         *state = DVS_ITEM_OK;
     return DVH_ITEM_DONE;
+}
+
+/* Items listed a page at a time by the sweep (a dvs_op_item holds a 1 KiB path: 256 of them ~330 KiB). */
+#define SWEEP_PAGE 256
+
+/* The series folder of an item under the export folder when it exists (nothing is made): a descriptor or -1. */
+static int series_dir_open(int dir, const dvs_op_item *it)
+{
+    int std = openat(dir, it->study_uid, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (std < 0)
+        return -1;
+    int sd = openat(std, it->series_uid, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(std);
+    return sd;
+}
+
+size_t dvh_op_export_sweep(dvh_op_ctx *c)
+{
+    dvs_index *ix = c->ops->srv->ix;
+    int dir = c->folder ? open(c->folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    dvs_op_item *items = dir >= 0 ? calloc(SWEEP_PAGE, sizeof *items) : NULL;
+    size_t removed = 0;
+    int sd = -1, have = 0;
+    char study[sizeof items->study_uid], series[sizeof items->series_uid]; /* sd's, once have */
+    for (int64_t after = 0; items != NULL;) {
+        size_t n = 0;
+        dv_error err = {0};
+        if (ix->ops->op_items_pending(ix, c->id, after, SWEEP_PAGE, items, &n, &err) < 0 || n == 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            const dvs_op_item *it = &items[i];
+            /* Items are planned series by series: one folder open per series, not per item. */
+            if (!have || strcmp(study, it->study_uid) || strcmp(series, it->series_uid)) {
+                if (sd >= 0)
+                    close(sd);
+                sd = series_dir_open(dir, it);
+                memcpy(study, it->study_uid, sizeof study);
+                memcpy(series, it->series_uid, sizeof series);
+                have = 1;
+            }
+            char tmp[64];
+            export_tmp_name(tmp, sizeof tmp, c->id, it->seq);
+            if (sd >= 0 && dv_locked_tmp_reap(sd, tmp) == DV_TMP_REAPED)
+                removed++;
+        }
+        after = items[n - 1].seq;
+        if (n < SWEEP_PAGE)
+            break;
+    }
+    if (sd >= 0)
+        close(sd);
+    free(items);
+    if (dir >= 0)
+        close(dir);
+    return removed;
 }

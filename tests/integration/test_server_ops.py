@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -757,8 +758,55 @@ def crash(tmp, servers, srv, data, root_dir):
     pipeline_phases(log, name, CRASH_N)
     for secret in ["Doe^", "1.2.826.0.1.3680043.10.1187.9", "Ann Johnson"]:
         check(secret not in log, f"the server's log holds '{secret}'")
+    srv = export_cancelled_after_kill(servers, srv, data, root_dir)
     rc = srv.stop()  # (under ASan a leak makes the exit status non-zero)
     check(rc == 0 and "Sanitizer" not in "".join(srv.lines), f"the last server stops cleanly ({rc})")
+
+
+def export_cancelled_after_kill(servers, srv, data, root_dir):
+    """A cancelled export leaves no temporary copy: an export killed while it writes leaves an item's
+    `.tmp-<operation>-<item>` copy in the export folder; a resume redoes the item under that name, but a cancel
+    recorded before the restart (by another server sharing the index, or just before the kill) ends the operation
+    without redoing it, and the copies of its pending items must go then. The copies are planted for three pending
+    items (which item a kill catches mid-write is chance), with the cancel written into the index as op_cancel
+    writes it. The one server of a test answers with the returned server."""
+    port = srv.port
+    base = f"http://127.0.0.1:{port}/v1beta1/projects/p/locations/l/datasets/big"
+    exp = os.path.join(root_dir, "export-killed")
+    os.makedirs(exp)
+    st, op = jreq("POST", base + "/dicomStores/s:export", {"gcsDestination": {"uriPrefix": "file://" + exp}})
+    name = op.get("name", "")
+    t0 = time.time()
+    while time.time() - t0 < 30:
+        st, op = jreq("GET", f"http://127.0.0.1:{port}/v1beta1/" + name)
+        if counter(op)[0] >= 20 or op.get("done"):
+            break
+        time.sleep(0.005)
+    srv.proc.send_signal(signal.SIGKILL)
+    srv.proc.wait()
+    check(not op.get("done"), f"the kill arrives during the export ({counter(op)[0]} of {CRASH_N} done)")
+    op_id = int(name.rsplit("/", 1)[-1])
+    db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+    pending = db.execute("SELECT seq, study_uid, series_uid FROM op_items WHERE op_id=? AND state=0 ORDER BY seq",
+                         (op_id,)).fetchall()
+    db.execute("UPDATE operations SET cancel_requested=1 WHERE id=?", (op_id,))
+    db.commit()
+    db.close()
+    check(len(pending) >= 3, f"the killed export has pending items ({len(pending)})")
+    for seq, study, series in pending[:2] + pending[-1:]:  # the last in a page of its own (the sweep pages)
+        d = os.path.join(exp, study, series)
+        os.makedirs(d, exist_ok=True)
+        open(os.path.join(d, ".tmp-%d-%d" % (op_id, seq)), "wb").write(b"DICM half an instance")
+    srv = Server(data, "--allow-root", root_dir, "--op-workers", "2")
+    servers.append(srv)
+    op = poll(f"http://127.0.0.1:{srv.port}", name, timeout=120)
+    left = [f for dp, _, fs in os.walk(exp) for f in fs if f.startswith(".tmp-")]
+    log = "".join(srv.lines)
+    m = re.search(r'"event":"unfinished export copies removed","operation":%d,"files":(\d+)' % op_id, log)
+    check(op.get("error", {}).get("code") == 1 and left == [] and m is not None and int(m.group(1)) >= 3,
+          f"a cancelled export leaves no temporary copy: error {op.get('error', {}).get('code')}, {len(left)} left, "
+          f"{m.group(1) if m else 'no'} removed")
+    return srv
 
 
 if __name__ == "__main__":
