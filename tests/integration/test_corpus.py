@@ -24,6 +24,12 @@ $DV_SHARED_DATA/dicom folder, then:
      baseline and is listed).
      Strict, with no exception list: the engine keeps the IOD valid (composite codes by IOD type, resets that
      keep codes, the Overlay Plane module removed with its data; docs/decisions.md).
+  5. utility (the brief: research-relevant attributes and the pixels must survive, measured): every standard
+     attribute PS3.15 Table E.1-1 has no row for, at every depth of the sequences that stay, is in the output
+     with the same value, but for the decisions pinned in KEPT_EXCEPTIONS (each must still occur: a stale entry
+     fails); every output whose PixelData bytes differ from its input's (a codestream's metadata scrubbed) decodes
+     to the same pixels (pydicom; `dicomveil render` of every frame where pydicom cannot decode), but for
+     PIXEL_EXCEPTIONS.
 
 Env (set by ctest): DV_BIN, DV_SHARED_DATA, DV_SOURCE_DIR, DV_BUILD_DIR. Run with /usr/bin/python3.
 """
@@ -96,6 +102,25 @@ ALLOWED_FAILURES = {
         "pydicom test fragment (nested private sequences only) without SOPInstanceUID"),
     "pydicom-data/JLSL_RGB_ILV0.dcm": ("failed", "invalid",
         "no SOPInstanceUID in dataset or file meta (codec test file)"),
+}
+
+# Utility: what the Basic profile (config `{}`) drops or changes beyond Table E.1-1's rows, each a decision of
+# docs/decisions.md. name -> (matches a data element's tag and keyword, the decision that drops it).
+KEPT_EXCEPTIONS = {
+    "group lengths": (lambda tag, kw: tag & 0xFFFF == 0, '"Group lengths": dropped, they would be wrong after editing'),
+    "overlay plane module": (lambda tag, kw: tag >> 16 & 0xFF01 == 0x6000,
+                             '"Overlays": OverlayData is X and Type 1, so its module goes with it'),
+    "dates in another calendar": (lambda tag, kw: kw in ("PatientBirthDateInAlternativeCalendar",
+                                                         "PatientDeathDateInAlternativeCalendar",
+                                                         "PatientAlternativeCalendar"),
+                                  "is_unlisted_record: the birth and death dates in another calendar (stop 37)"),
+    "issuer sequences": (lambda tag, kw: kw in ("IssuerOfPatientIDQualifiersSequence",
+                                                "IssuerOfAccessionNumberSequence"),
+                         "is_unlisted_record: the institution's name and OID beside the removed issuers (stop 51)"),
+}
+# rel -> why its decoded pixels differ.
+PIXEL_EXCEPTIONS = {
+    "dcm4che/ovly_p01.dcm": '"Overlays embedded in pixel data": the two overlay planes in bits 15 and 14 cleared',
 }
 
 # dciodvfy: normalisation applied to every "Error" line before the input/output sets are compared.
@@ -225,6 +250,88 @@ def embedded_planes(ds):
         if p < ba and not (hb - bs + 1 <= p <= hb):
             planes.add(p)
     return planes
+
+
+def table_rows():
+    """Tags (as 8 hex digits, x for a repeating digit) that PS3.15 Table E.1-1 has a row for."""
+    import csv
+    with open(os.path.join(SHARED, "ps315", "bsc_2025c_dicom_part15_table_E1-1.csv"), newline="") as f:
+        rows = {r["Tag"].strip('"() ').replace(",", "").upper() for r in csv.DictReader(f)}
+    exact = {r for r in rows if "X" not in r}
+    patterns = [r for r in rows if "X" in r]
+    return lambda h: h in exact or any(all(a == b or a == "X" for a, b in zip(p, h)) for p in patterns)
+
+
+def kept_differences(a, b, listed, seen, path=""):
+    """(path, keyword, 'lost' | 'changed') for each standard attribute of dataset a without a Table E.1-1 row that
+    dataset b lacks or holds with another value, items of kept sequences compared pairwise; seen counts those
+    found equal."""
+    out = []
+    for el in a:
+        t = el.tag
+        if t.is_private or t.group in (0x0002, 0x0012) or t == 0x7FE00010 or listed("%08X" % int(t)):
+            continue
+        kw = el.keyword or "%08X" % int(t)
+        if t not in b:
+            out.append((path, int(t), kw, "lost"))
+        elif el.VR == "SQ":
+            if len(el.value) != len(b[t].value):
+                out.append((path, int(t), kw, "items"))
+                continue
+            seen[0] += 1
+            for i, (x, y) in enumerate(zip(el.value, b[t].value)):
+                out += kept_differences(x, y, listed, seen, f"{path}{kw}[{i}]/")
+        elif el.value != b[t].value:
+            out.append((path, int(t), kw, "changed"))
+        else:
+            seen[0] += 1
+    return out
+
+
+def rendered_frames(path, n, tmp):
+    """The PNG bytes of every frame `dicomveil render` makes of path (our decoder, where pydicom has none)."""
+    frames = []
+    for k in range(n):
+        png = os.path.join(tmp, "frame.png")
+        p = subprocess.run([DV_BIN, "render", "--frame", str(k), path, png], capture_output=True, timeout=120)
+        frames.append(open(png, "rb").read() if p.returncode == 0 else None)
+    return frames
+
+
+def check_utility(src_info, outs, tmp):
+    """Item 5 of the docstring: the kept attributes and the pixels survive under `{}`."""
+    import numpy as np
+    listed = table_rows()
+    seen, hits, compared = [0], Counter(), set()
+    for rel, (_, o) in sorted(src_info.items()):
+        a = pydicom.dcmread(os.path.join(CORPUS, rel), force=True)
+        b = pydicom.dcmread(outs[o], force=True)
+        for path, tag, kw, how in kept_differences(a, b, listed, seen):
+            why = [name for name, (match, _) in KEPT_EXCEPTIONS.items() if how == "lost" and match(tag, kw)]
+            hits.update(why)
+            C.expect("utility.kept-unchanged", bool(why), f"{rel}: {path}{kw} {how} (no decision drops it)")
+        if "PixelData" not in a or ("PixelData" in b and a.PixelData == b.PixelData):
+            continue
+        try:
+            same = np.array_equal(a.pixel_array, b.pixel_array)
+            how = "pydicom"
+        except Exception:  # noqa: BLE001  (no pydicom decoder here for this syntax: HTJ2K)
+            n = int(a.get("NumberOfFrames", 1) or 1)
+            ra, rb = rendered_frames(os.path.join(CORPUS, rel), n, tmp), rendered_frames(outs[o], n, tmp)
+            same, how = None not in ra and ra == rb, "render"
+        C.count["utility.pixels-compared"] += 1
+        compared.add(rel)
+        if rel in PIXEL_EXCEPTIONS:
+            C.expect("utility.pixel-exceptions-pinned", not same, f"{rel}: decodes equal now: stale exception")
+        else:
+            C.expect("utility.pixels-decode-equal", same, f"{rel}: PixelData changed and decodes otherwise ({how})")
+    C.expect("utility.pixel-exceptions-pinned", set(PIXEL_EXCEPTIONS) <= compared,
+             f"pixel exceptions whose PixelData no longer changes: {sorted(set(PIXEL_EXCEPTIONS) - compared)}")
+    stale = sorted(set(KEPT_EXCEPTIONS) - set(hits))
+    C.expect("utility.kept-exceptions-pinned", not stale, f"exceptions the corpus no longer shows: {stale}")
+    C.expect("utility.kept-unchanged", seen[0] > 0, "no kept attribute compared")
+    print(f"  utility: {seen[0]} kept attributes unchanged at every depth; dropped by decision: {dict(hits)}; "
+          f"{C.count['utility.pixels-compared']} changed PixelData values decoded and compared")
 
 
 def check_embedded_overlays(src_info, outs):
@@ -408,6 +515,7 @@ def run(tmp, t0):
     print(f"  re-read {len(outs)} outputs ({nel} elements) with dcmdump and pydicom")
 
     check_embedded_overlays(src_info, outs)
+    check_utility(src_info, outs, tmp)
 
     # dciodvfy on every output whose input names its IOD (DV_DCIODVFY_SAMPLE=N: a fixed-seed sample of N spread
     # over the transfer syntaxes, for quick runs)
@@ -457,7 +565,8 @@ def summary(t0):
     required = ["run.exit-code-1-iff-failures", "report.dicom-ok-or-allowed", "report.allow-list-pinned",
                 "report.status-valid",
                 "outputs.one-per-ok", "outputs.layout", "outputs.dcmdump-clean", "outputs.pydicom-reads",
-                "outputs.sanity", "outputs.embedded-overlays-cleared", "dciodvfy.no-new-errors"]
+                "outputs.sanity", "outputs.embedded-overlays-cleared", "dciodvfy.no-new-errors",
+                "utility.kept-unchanged", "utility.kept-exceptions-pinned", "utility.pixels-decode-equal"]
     return C.report("test_corpus", required, 20, f" in {time.time() - t0:.0f} s")
 
 
