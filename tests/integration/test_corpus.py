@@ -262,13 +262,25 @@ def table_rows():
     return lambda h: h in exact or any(all(a == b or a == "X" for a, b in zip(p, h)) for p in patterns)
 
 
-def kept_differences(a, b, listed, seen, path=""):
+def uid_rows():
+    """Tags (8 hex digits) whose Table E.1-1 Basic action is U (the UIDs the profile replaces consistently)."""
+    import csv
+    with open(os.path.join(SHARED, "ps315", "bsc_2025c_dicom_part15_table_E1-1.csv"), newline="") as f:
+        return {r["Tag"].strip('"() ').replace(",", "").upper() for r in csv.DictReader(f)
+                if r["Basic Prof."].startswith("U")}
+
+
+def kept_differences(a, b, listed, seen, uids, path=""):
     """(path, keyword, 'lost' | 'changed') for each standard attribute of dataset a without a Table E.1-1 row that
     dataset b lacks or holds with another value, items of kept sequences compared pairwise; seen counts those
-    found equal."""
+    found equal. uids: (rows with action U, list) receives each (input, output) value pair of such a UID."""
     out = []
     for el in a:
         t = el.tag
+        if el.VR == "UI" and "%08X" % int(t) in uids[0] and t in b:
+            ins, outs = el.value, b[t].value
+            ins, outs = (ins, outs) if isinstance(ins, pydicom.multival.MultiValue) else ([ins], [outs])
+            uids[1].extend((str(x), str(y)) for x, y in zip(ins, outs) if str(x).strip())
         if t.is_private or t.group in (0x0002, 0x0012) or t == 0x7FE00010 or listed("%08X" % int(t)):
             continue
         kw = el.keyword or "%08X" % int(t)
@@ -280,7 +292,7 @@ def kept_differences(a, b, listed, seen, path=""):
                 continue
             seen[0] += 1
             for i, (x, y) in enumerate(zip(el.value, b[t].value)):
-                out += kept_differences(x, y, listed, seen, f"{path}{kw}[{i}]/")
+                out += kept_differences(x, y, listed, seen, uids, f"{path}{kw}[{i}]/")
         elif el.value != b[t].value:
             out.append((path, int(t), kw, "changed"))
         else:
@@ -303,10 +315,11 @@ def check_utility(src_info, outs, tmp):
     import numpy as np
     listed = table_rows()
     seen, hits, compared = [0], Counter(), set()
+    uids = (uid_rows(), [])
     for rel, (_, o) in sorted(src_info.items()):
         a = pydicom.dcmread(os.path.join(CORPUS, rel), force=True)
         b = pydicom.dcmread(outs[o], force=True)
-        for path, tag, kw, how in kept_differences(a, b, listed, seen):
+        for path, tag, kw, how in kept_differences(a, b, listed, seen, uids):
             why = [name for name, (match, _) in KEPT_EXCEPTIONS.items() if how == "lost" and match(tag, kw)]
             hits.update(why)
             C.expect("utility.kept-unchanged", bool(why), f"{rel}: {path}{kw} {how} (no decision drops it)")
@@ -327,10 +340,17 @@ def check_utility(src_info, outs, tmp):
             C.expect("utility.pixels-decode-equal", same, f"{rel}: PixelData changed and decodes otherwise ({how})")
     C.expect("utility.pixel-exceptions-pinned", set(PIXEL_EXCEPTIONS) <= compared,
              f"pixel exceptions whose PixelData no longer changes: {sorted(set(PIXEL_EXCEPTIONS) - compared)}")
+    # UID relationships: every replaced UID, wherever it stands (an instance's own, a reference to another, a frame
+    # of reference shared by a series), becomes the keyed formula's value, so equal inputs stay equal outputs and
+    # distinct ones distinct, across instances.
+    wrong = sorted({(x, y) for x, y in uids[1] if y != hmac_uid(x)})
+    C.expect("utility.uid-relationships", uids[1] and not wrong,
+             f"{len(wrong)} of {len(uids[1])} replaced UIDs are not the keyed formula's value: {wrong[:3]}")
     stale = sorted(set(KEPT_EXCEPTIONS) - set(hits))
     C.expect("utility.kept-exceptions-pinned", not stale, f"exceptions the corpus no longer shows: {stale}")
     C.expect("utility.kept-unchanged", seen[0] > 0, "no kept attribute compared")
-    print(f"  utility: {seen[0]} kept attributes unchanged at every depth; dropped by decision: {dict(hits)}; "
+    print(f"  utility: {len(uids[1])} replaced UIDs ({len(set(uids[1]))} distinct) are the keyed formula's; "
+          f"{seen[0]} kept attributes unchanged at every depth; dropped by decision: {dict(hits)}; "
           f"{C.count['utility.pixels-compared']} changed PixelData values decoded and compared")
 
 
@@ -566,7 +586,8 @@ def summary(t0):
                 "report.status-valid",
                 "outputs.one-per-ok", "outputs.layout", "outputs.dcmdump-clean", "outputs.pydicom-reads",
                 "outputs.sanity", "outputs.embedded-overlays-cleared", "dciodvfy.no-new-errors",
-                "utility.kept-unchanged", "utility.kept-exceptions-pinned", "utility.pixels-decode-equal"]
+                "utility.kept-unchanged", "utility.kept-exceptions-pinned", "utility.pixels-decode-equal",
+                "utility.uid-relationships"]
     return C.report("test_corpus", required, 20, f" in {time.time() - t0:.0f} s")
 
 
