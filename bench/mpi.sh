@@ -378,7 +378,8 @@ p("")
 p(f"dcmodify ({dcmodify}) is given the Basic profile as bench/peers.py gives it (bench/basic_args.py: every X "
   "attribute erased, every Z/D/U one blanked, new study/series/instance UIDs, private data erased; it cannot "
   "make dummies, HMAC UIDs or recurse into sequences conditionally, so it still does less than dicomveil). ")
-p("The full peer comparison (wall clock, every peer) is bench/RESULTS.md (bench/run.sh).")
+p("The full peer comparison (wall clock, every peer) is bench/RESULTS.md 'Side by side with every peer' "
+  "(bench/peers.sh).")
 p("")
 p("## Seconds per part of this benchmark")
 p("")
