@@ -5,7 +5,7 @@
    dataset inflates to ~60 MB (a 60,000,000-byte PixelData of zeros), built here with zlib. Before the budget,
    16 workers held 16 inflate buffers at once (~1 GB peak RSS). With --memory-budget 256M, GNU time's peak RSS
    must stay under the budget plus a stated fixed overhead (FIXED_OVERHEAD_MIB: the binary, libraries, and per
-   worker its thread stack, 64 KiB reader window, 256 KiB sink buffer, deflate state and first 256 KiB inflate
+   worker its thread stack, 64 KiB reader window, 1 MiB input and 1 MiB sink buffers, deflate state and first 256 KiB inflate
    buffer), and EVERY bomb must still succeed: waiting for the budget never fails an instance.
 2. --max-depth / --max-metadata set dv_limits: a nesting deeper than --max-depth and metadata larger than
    --max-metadata fail as "limit"; the defaults accept both; out-of-range values exit 2.
