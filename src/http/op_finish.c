@@ -86,16 +86,28 @@ static const char *response_type(dvh_op_kind k, int dataset_level)
     return "";
 }
 
+/* An export ending (cancelled: pending set; completed): its unfinished temporary copies go (dvh_op_export_sweep),
+ * before its result is recorded, so a kill during the sweep leaves it to the resumed operation's end. */
+static void export_sweep(dvh_op_ctx *c, int pending)
+{
+    if (c->kind != DVH_OP_EXPORT)
+        return;
+    int broken = 0;
+    size_t swept = dvh_op_export_sweep(c, pending, &broken);
+    if (swept)
+        dvh_logf(c->ops->srv, "{\"event\":\"unfinished export copies removed\",\"operation\":%lld,\"files\":%zu}\n",
+                 (long long)c->id, swept);
+    if (broken)
+        dvh_op_log(c->ops, "unfinished export copies not all looked for: folder or index unreadable", c->id);
+}
+
 /* The last job of an operation ended. */
 static void finalise(dvh_op_ctx *c)
 {
     dvh_ops *o = c->ops;
     dvh_op_timing_log(c);
     if (atomic_load(&c->cancel)) {
-        size_t swept = c->kind == DVH_OP_EXPORT ? dvh_op_export_sweep(c) : 0;
-        if (swept)
-            dvh_logf(o->srv, "{\"event\":\"unfinished export copies removed\",\"operation\":%lld,\"files\":%zu}\n",
-                     (long long)c->id, swept);
+        export_sweep(c, 1);
         dvh_op_finish_error(c, 1, "CANCELLED", "Operation cancelled: instances already stored stay, the rest stays pending");
     } else if (atomic_load(&c->incomplete)) {
         dvh_op_log(o, atomic_load(&o->stopping) ? "operation checkpointed" : "operation interrupted", c->id);
@@ -111,6 +123,7 @@ static void finalise(dvh_op_ctx *c)
             dataset_level = strstr(op.api_method, "DeidentifyDataset") != NULL;
             dvs_operation_clear(&op);
         }
+        export_sweep(c, 0);
         char *t = dvh_operation_response(response_type(c->kind, dataset_level), NULL);
         if (t)
             finish(c, t);

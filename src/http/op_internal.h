@@ -144,11 +144,13 @@ void dvh_op_item_deid_watch_boxes(dv_run *run);
 int dvh_op_item_import(dvh_op_ctx *c, dvh_putter *put, uint8_t *buf, const dvs_op_item *it, int *state,
                        const char **cls);
 int dvh_op_item_export(dvh_op_ctx *c, uint8_t *buf, const dvs_op_item *it, int *state, const char **cls);
-/* A cancelled export's sweep: the temporary copies of its pending items that no writer holds are removed from the
- * export folder (what a kill left while an item was written: a resume redoes the item under the same name, but a
- * cancelled operation never does). The count removed. [test_server_ops.py "a cancelled export leaves no
- * temporary copy"] */
-size_t dvh_op_export_sweep(dvh_op_ctx *c);
+/* An ending export's sweep: the temporary copies that no writer holds are removed from the export folder, of its
+ * failed items (never redone: a copy a kill left stays when the redo failed before reaching it) and, pending
+ * set (a cancelled operation), of its pending items (what a kill left while an item was written: a resume redoes
+ * the item under the same name, but a cancelled operation never does). The count removed; *broken set when the
+ * folder or the index could not be read (some copies may remain). [test_server_ops.py "a cancelled export
+ * leaves no temporary copy", "a completed export leaves no temporary copy"] */
+size_t dvh_op_export_sweep(dvh_op_ctx *c, int pending, int *broken);
 
 /* --- op_batch.c: one durability point for de-identified outputs --- */
 /* A chunk job's staged outputs as handed to the durability stage: st[0..n) of operation c (n <= DVH_OP_CHUNK). */

@@ -157,18 +157,24 @@ static int series_dir_open(int dir, const dvs_op_item *it)
     return sd;
 }
 
-size_t dvh_op_export_sweep(dvh_op_ctx *c)
+/* One pass of the sweep over the items of c in state (pending or failed), a page at a time: the copies no writer
+ * holds are removed. The count removed; *broken set when the index could not list a page. */
+static size_t sweep_state(dvh_op_ctx *c, int dir, dvs_op_item *items, int state, int *broken)
 {
     dvs_index *ix = c->ops->srv->ix;
-    int dir = c->folder ? open(c->folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    dvs_op_item *items = dir >= 0 ? calloc(SWEEP_PAGE, sizeof *items) : NULL;
     size_t removed = 0;
     int sd = -1, have = 0;
     char study[sizeof items->study_uid], series[sizeof items->series_uid]; /* sd's, once have */
-    for (int64_t after = 0; items != NULL;) {
+    for (int64_t after = 0;;) {
         size_t n = 0;
+        int64_t next = 0;
         dv_error err = {0};
-        if (ix->ops->op_items_pending(ix, c->id, after, SWEEP_PAGE, items, &n, &err) < 0 || n == 0)
+        int rc = state == DVS_ITEM_PENDING
+                     ? ix->ops->op_items_pending(ix, c->id, after, SWEEP_PAGE, items, &n, &err)
+                     : ix->ops->op_errors(ix, c->id, after, SWEEP_PAGE, items, &n, &next, &err);
+        if (rc < 0)
+            *broken = 1;
+        if (rc < 0 || n == 0)
             break;
         for (size_t i = 0; i < n; i++) {
             const dvs_op_item *it = &items[i];
@@ -192,6 +198,25 @@ size_t dvh_op_export_sweep(dvh_op_ctx *c)
     }
     if (sd >= 0)
         close(sd);
+    return removed;
+}
+
+size_t dvh_op_export_sweep(dvh_op_ctx *c, int pending, int *broken)
+{
+    int dir = c->folder ? open(c->folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    *broken = c->folder && dir < 0 && errno != ENOENT; /* a folder that is gone holds no copy */
+    dvs_op_item *items = dir >= 0 ? calloc(SWEEP_PAGE, sizeof *items) : NULL;
+    size_t removed = 0;
+    if (items == NULL) {
+        *broken |= dir >= 0;
+    } else {
+        /* A failed item is never redone, whether the operation completes or is cancelled: a copy a kill left of
+         * it stays unless removed here (its redo failed before it reached the copy: the instance's file, the
+         * folder, or the copy itself could not be opened). */
+        removed += sweep_state(c, dir, items, DVS_ITEM_FAILED, broken);
+        if (pending)
+            removed += sweep_state(c, dir, items, DVS_ITEM_PENDING, broken);
+    }
     free(items);
     if (dir >= 0)
         close(dir);

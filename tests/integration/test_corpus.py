@@ -28,7 +28,8 @@ $DV_SHARED_DATA/dicom folder, then:
      attribute PS3.15 Table E.1-1 has no row for, at every depth of the sequences that stay, is in the output
      with the same value, but for the decisions pinned in KEPT_EXCEPTIONS (each must still occur: a stale entry
      fails); every output whose PixelData bytes differ from its input's (a codestream's metadata scrubbed) decodes
-     to the same pixels (pydicom; `dicomveil render` of every frame where pydicom cannot decode), but for
+     to the same pixels (pydicom; our decoder's raw samples of every frame, build/tests/dv_decode_frame, where
+     pydicom cannot decode), but for
      PIXEL_EXCEPTIONS.
 
 Env (set by ctest): DV_BIN, DV_SHARED_DATA, DV_SOURCE_DIR, DV_BUILD_DIR. Run with /usr/bin/python3.
@@ -270,18 +271,34 @@ def uid_rows():
                 if r["Basic Prof."].startswith("U")}
 
 
-def kept_differences(a, b, listed, seen, uids, path=""):
+def uid_pairs(ins, outs, pairs):
+    """(input, output) for each non-empty value of a UI element the table replaces; a value count that changed
+    pairs the whole values (no value may be lost or added: it fails the formula)."""
+    ins = list(ins) if isinstance(ins, pydicom.multival.MultiValue) else [ins]
+    outs = list(outs) if isinstance(outs, pydicom.multival.MultiValue) else [outs]
+    if len(ins) != len(outs):
+        pairs.append(("\\".join(map(str, ins)), "\\".join(map(str, outs))))
+    else:
+        pairs.extend((str(x), str(y)) for x, y in zip(ins, outs) if str(x).strip())
+
+
+def kept_differences(a, b, listed, seen, uids, path="", compare=True):
     """(path, keyword, 'lost' | 'changed') for each standard attribute of dataset a without a Table E.1-1 row that
     dataset b lacks or holds with another value, items of kept sequences compared pairwise; seen counts those
-    found equal. uids: (rows with action U, list) receives each (input, output) value pair of such a UID."""
+    found equal. uids: (rows with action U, list) receives each (input, output) value pair of such a UID, also
+    inside a sequence the table has a row for (Referenced Image Sequence, Source Image Sequence: X/Z/U*) when the
+    output keeps its items (compare False there: its other attributes are the row's to decide)."""
     out = []
     for el in a:
         t = el.tag
         if el.VR == "UI" and "%08X" % int(t) in uids[0] and t in b:
-            ins, outs = el.value, b[t].value
-            ins, outs = (ins, outs) if isinstance(ins, pydicom.multival.MultiValue) else ([ins], [outs])
-            uids[1].extend((str(x), str(y)) for x, y in zip(ins, outs) if str(x).strip())
-        if t.is_private or t.group in (0x0002, 0x0012) or t == 0x7FE00010 or listed("%08X" % int(t)):
+            uid_pairs(el.value, b[t].value, uids[1])
+        if t.is_private or t.group in (0x0002, 0x0012) or t == 0x7FE00010:
+            continue
+        if not compare or listed("%08X" % int(t)):
+            if el.VR == "SQ" and t in b and b[t].VR == "SQ" and len(el.value) == len(b[t].value):
+                for x, y in zip(el.value, b[t].value):
+                    kept_differences(x, y, listed, seen, uids, path, compare=False)
             continue
         kw = el.keyword or "%08X" % int(t)
         if t not in b:
@@ -300,19 +317,24 @@ def kept_differences(a, b, listed, seen, uids, path=""):
     return out
 
 
-def rendered_frames(path, n, tmp):
-    """The PNG bytes of every frame `dicomveil render` makes of path (our decoder, where pydicom has none)."""
+def decoded_frames(helper, path, n, tmp):
+    """Every frame of path as our decoder gives it (build/tests/dv_decode_frame: the raw samples and their
+    geometry, not a windowed 8-bit picture, which would hide a change in the low bits), where pydicom has no
+    decoder; None for a frame that does not decode."""
     frames = []
     for k in range(n):
-        png = os.path.join(tmp, "frame.png")
-        p = subprocess.run([DV_BIN, "render", "--frame", str(k), path, png], capture_output=True, timeout=120)
-        frames.append(open(png, "rb").read() if p.returncode == 0 else None)
+        raw = os.path.join(tmp, "frame.raw")
+        rc, msg = helper.decode(path, k, raw)
+        fields = msg.split()
+        frames.append((fields[:6] + fields[7:], open(raw, "rb").read()) if rc == 0 else None)
     return frames
 
 
 def check_utility(src_info, outs, tmp):
     """Item 5 of the docstring: the kept attributes and the pixels survive under `{}`."""
     import numpy as np
+    from dvdecode import DecodeFrame
+    helper = DecodeFrame(os.environ.get("DV_BUILD_DIR") or os.path.dirname(DV_BIN), tmp)
     listed = table_rows()
     seen, hits, compared = [0], Counter(), set()
     uids = (uid_rows(), [])
@@ -330,14 +352,16 @@ def check_utility(src_info, outs, tmp):
             how = "pydicom"
         except Exception:  # noqa: BLE001  (no pydicom decoder here for this syntax: HTJ2K)
             n = int(a.get("NumberOfFrames", 1) or 1)
-            ra, rb = rendered_frames(os.path.join(CORPUS, rel), n, tmp), rendered_frames(outs[o], n, tmp)
-            same, how = None not in ra and ra == rb, "render"
+            ra, rb = decoded_frames(helper, os.path.join(CORPUS, rel), n, tmp), decoded_frames(helper, outs[o], n, tmp)
+            same, how = None not in ra and ra == rb, "dv_decode_frame"
         C.count["utility.pixels-compared"] += 1
         compared.add(rel)
         if rel in PIXEL_EXCEPTIONS:
             C.expect("utility.pixel-exceptions-pinned", not same, f"{rel}: decodes equal now: stale exception")
         else:
             C.expect("utility.pixels-decode-equal", same, f"{rel}: PixelData changed and decodes otherwise ({how})")
+    left = helper.close()
+    C.expect("utility.pixels-decode-equal", "Sanitizer" not in left, f"the frame decoder's stderr: {left[-2000:]}")
     C.expect("utility.pixel-exceptions-pinned", set(PIXEL_EXCEPTIONS) <= compared,
              f"pixel exceptions whose PixelData no longer changes: {sorted(set(PIXEL_EXCEPTIONS) - compared)}")
     # UID relationships: every replaced UID, wherever it stands (an instance's own, a reference to another, a frame

@@ -758,54 +758,124 @@ def crash(tmp, servers, srv, data, root_dir):
     pipeline_phases(log, name, CRASH_N)
     for secret in ["Doe^", "1.2.826.0.1.3680043.10.1187.9", "Ann Johnson"]:
         check(secret not in log, f"the server's log holds '{secret}'")
-    srv = export_cancelled_after_kill(servers, srv, data, root_dir)
+    srv = export_sweeps_after_kill(servers, srv, data, root_dir)
     rc = srv.stop()  # (under ASan a leak makes the exit status non-zero)
     check(rc == 0 and "Sanitizer" not in "".join(srv.lines), f"the last server stops cleanly ({rc})")
 
 
-def export_cancelled_after_kill(servers, srv, data, root_dir):
-    """A cancelled export leaves no temporary copy: an export killed while it writes leaves an item's
-    `.tmp-<operation>-<item>` copy in the export folder; a resume redoes the item under that name, but a cancel
-    recorded before the restart (by another server sharing the index, or just before the kill) ends the operation
-    without redoing it, and the copies of its pending items must go then. The copies are planted for three pending
-    items (which item a kill catches mid-write is chance), with the cancel written into the index as op_cancel
-    writes it. The one server of a test answers with the returned server."""
-    port = srv.port
-    base = f"http://127.0.0.1:{port}/v1beta1/projects/p/locations/l/datasets/big"
-    exp = os.path.join(root_dir, "export-killed")
-    os.makedirs(exp)
-    st, op = jreq("POST", base + "/dicomStores/s:export", {"gcsDestination": {"uriPrefix": "file://" + exp}})
-    name = op.get("name", "")
+def export_killed(servers, srv, data, root_dir, tag):
+    """An export killed once planned, before it ends: (folder, operation name, id, pending rows), no server
+    running (None when every try ended before its kill; the server in servers[-1] then). The kill waits for the
+    plan only (the copies the sweep must find are planted by the caller), not for items done: an export item is a
+    file copy, and with 2,000 of them a loaded machine could still see it end between the poll and the kill; then
+    it is tried again (a new export, a new folder)."""
+    for attempt in range(3):
+        base = f"http://127.0.0.1:{srv.port}/v1beta1/projects/p/locations/l/datasets/big"
+        exp = os.path.join(root_dir, f"export-{tag}-{attempt}")
+        os.makedirs(exp)
+        st, op = jreq("POST", base + "/dicomStores/s:export", {"gcsDestination": {"uriPrefix": "file://" + exp}})
+        name = op.get("name", "")
+        t0 = time.time()
+        while time.time() - t0 < 30:
+            st, op = jreq("GET", f"http://127.0.0.1:{srv.port}/v1beta1/" + name)
+            if sum(counter(op)) == CRASH_N or op.get("done"):
+                break
+            time.sleep(0.002)
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait()
+        op_id = int(name.rsplit("/", 1)[-1])
+        db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+        pending = db.execute("SELECT seq, study_uid, series_uid FROM op_items WHERE op_id=? AND state=0 ORDER BY seq",
+                             (op_id,)).fetchall()
+        db.close()
+        if len(pending) >= 300:  # more than a sweep page (256)
+            return exp, name, op_id, pending
+        print(f"export ({tag}): the kill came after {CRASH_N - len(pending)} of {CRASH_N} items: again")
+        srv = Server(data, "--allow-root", root_dir, "--op-workers", "2")
+        servers.append(srv)
+        poll(f"http://127.0.0.1:{srv.port}", name, timeout=120)
+    check(False, f"an export killed while it runs ({tag}): it ended before the kill three times")
+    return None
+
+
+def plant(exp, op_id, seq, study, series):
+    """A temporary copy as a kill leaves it, for item seq of operation op_id: its path."""
+    d = os.path.join(exp, study, series)
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, ".tmp-%d-%d" % (op_id, seq))
+    open(path, "wb").write(b"DICM half an instance")
+    return path
+
+
+def sweep_log(srv, op_id):
+    """The count of the sweep's log line for op_id, waited for (the server's stderr is read by a thread that a
+    loaded machine may run after the poll saw the operation done); None without the line."""
+    pat = r'"event":"unfinished export copies removed","operation":%d,"files":(\d+)' % op_id
     t0 = time.time()
-    while time.time() - t0 < 30:
-        st, op = jreq("GET", f"http://127.0.0.1:{port}/v1beta1/" + name)
-        if counter(op)[0] >= 20 or op.get("done"):
-            break
-        time.sleep(0.005)
-    srv.proc.send_signal(signal.SIGKILL)
-    srv.proc.wait()
-    check(not op.get("done"), f"the kill arrives during the export ({counter(op)[0]} of {CRASH_N} done)")
-    op_id = int(name.rsplit("/", 1)[-1])
-    db = sqlite3.connect(os.path.join(data, "index.sqlite"))
-    pending = db.execute("SELECT seq, study_uid, series_uid FROM op_items WHERE op_id=? AND state=0 ORDER BY seq",
-                         (op_id,)).fetchall()
-    db.execute("UPDATE operations SET cancel_requested=1 WHERE id=?", (op_id,))
-    db.commit()
-    db.close()
-    check(len(pending) >= 3, f"the killed export has pending items ({len(pending)})")
-    for seq, study, series in pending[:2] + pending[-1:]:  # the last in a page of its own (the sweep pages)
-        d = os.path.join(exp, study, series)
-        os.makedirs(d, exist_ok=True)
-        open(os.path.join(d, ".tmp-%d-%d" % (op_id, seq)), "wb").write(b"DICM half an instance")
-    srv = Server(data, "--allow-root", root_dir, "--op-workers", "2")
-    servers.append(srv)
-    op = poll(f"http://127.0.0.1:{srv.port}", name, timeout=120)
-    left = [f for dp, _, fs in os.walk(exp) for f in fs if f.startswith(".tmp-")]
-    log = "".join(srv.lines)
-    m = re.search(r'"event":"unfinished export copies removed","operation":%d,"files":(\d+)' % op_id, log)
-    check(op.get("error", {}).get("code") == 1 and left == [] and m is not None and int(m.group(1)) >= 3,
-          f"a cancelled export leaves no temporary copy: error {op.get('error', {}).get('code')}, {len(left)} left, "
-          f"{m.group(1) if m else 'no'} removed")
+    while time.time() - t0 < 10:
+        m = re.search(pat, "".join(srv.lines))
+        if m:
+            return int(m.group(1))
+        time.sleep(0.05)
+    return None
+
+
+def export_sweeps_after_kill(servers, srv, data, root_dir):
+    """The copies a kill leaves in the export folder. A cancelled export leaves no temporary copy: a resume redoes
+    a pending item under its `.tmp-<operation>-<item>` name, but a cancel recorded before the restart (by another
+    server sharing the index, or just before the kill) ends the operation without redoing it, and the copies of
+    its pending items must go then; a completed export leaves no temporary copy either: an item whose redo failed
+    (recorded failed here, as a redo that cannot open the instance's file records it) is never redone, and its
+    copy must go as the operation ends. Neither removes a copy a writer holds (locked here by the test), another
+    operation's copy, or an exported instance. The copies are planted (which item a kill catches mid-write is
+    chance), with the index written as op_cancel / op_item_finish write it. The one server of a test answers with
+    the returned server."""
+    import fcntl
+    for cancel in (True, False):
+        tag = "cancelled" if cancel else "completed"
+        what = "a cancelled export leaves no temporary copy" if cancel else "a completed export leaves no temporary copy"
+        killed = export_killed(servers, srv, data, root_dir, tag)
+        if killed is None:
+            return servers[-1]
+        exp, name, op_id, pending = killed
+        db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+        failed = pending[2]
+        db.execute("UPDATE op_items SET state=2, error_class='io' WHERE op_id=? AND seq=?", (op_id, failed[0]))
+        db.execute("UPDATE operations SET failure=failure+1, pending=pending-1 WHERE id=?", (op_id,))
+        if cancel:
+            db.execute("UPDATE operations SET cancel_requested=1 WHERE id=?", (op_id,))
+        db.commit()
+        db.close()
+        for seq, study, series in pending[:3] + pending[-1:]:  # the last in a page of its own (the sweep pages)
+            plant(exp, op_id, seq, study, series)
+        seq, study, series = pending[0]
+        other = plant(exp, op_id + 1000, seq, study, series)  # another operation's
+        held = plant(exp, op_id, *pending[3]) if cancel else None  # a live writer's (a resume would wait for it)
+        lock = open(held, "rb") if held else None
+        if lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        dcm = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(exp) for f in fs if f.endswith(".dcm"))
+        srv = Server(data, "--allow-root", root_dir, "--op-workers", "2")
+        servers.append(srv)
+        op = poll(f"http://127.0.0.1:{srv.port}", name, timeout=120)
+        left = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(exp) for f in fs if f.startswith(".tmp-"))
+        dcm_after = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(exp) for f in fs if f.endswith(".dcm"))
+        if lock:
+            lock.close()
+        n = sweep_log(srv, op_id)
+        expect_left = sorted(p for p in (other, held) if p)
+        if cancel:
+            ended = op.get("error", {}).get("code") == 1 and dcm_after == dcm
+            removed = n is not None and n >= 4  # three pending copies, one failed item's
+        else:
+            ended = "response" in op and counter(op) == (CRASH_N - 1, 1, 0) and set(dcm) <= set(dcm_after)
+            removed = n is not None and n >= 1  # the failed item's (the pending ones' copies are redone)
+        check(ended and left == expect_left and removed,
+              f"{what}: {op.get('error', {}).get('code')} {counter(op)}, "
+              f"{len(left)} left ({len(expect_left)} expected: a held one, another operation's), "
+              f"{n} removed, {len(dcm)} -> {len(dcm_after)} exported")
+        for secret in ["Doe^", "1.2.826.0.1.3680043.10.1187.9"]:
+            check(secret not in "".join(srv.lines), f"the server's log holds '{secret}' ({tag} export)")
     return srv
 
 
