@@ -67,7 +67,7 @@ int dvh_op_item_import(dvh_op_ctx *c, dvh_putter *put, uint8_t *buf, const dvs_o
 }
 
 /* An export item's temporary copy, in its series folder: named by the operation and the item, so a redone item
- * (resume) writes the same name again and a cancelled operation's sweep finds what a kill left. */
+ * (resume) writes the same name again and the sweep of an ending operation finds what a kill left. */
 static void export_tmp_name(char *tmp, size_t cap, int64_t op_id, int64_t seq)
 {
     snprintf(tmp, cap, ".tmp-%lld-%lld", (long long)op_id, (long long)seq);
