@@ -133,8 +133,7 @@ static void fold_case2(char *s, size_t n)
 /* A phrase's key, and the text's, as compared: full-width Latin letters, digits and punctuation and the
  * ideographic space read as ASCII, half-width katakana as full width (a value typed with a Japanese input
  * method is the same value: dv_width_fold_map), ASCII letters in lower case and so are the 2-byte letters
- * fold_case2 folds. out has room for n bytes; returns
- * the key's length. */
+ * fold_case2 folds. out has room for n bytes; returns the key's length. */
 static size_t fold_key(const char *s, size_t n, char *out)
 {
     const unsigned char *u = (const unsigned char *)s;
