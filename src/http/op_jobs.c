@@ -122,6 +122,18 @@ static void chunk_discard(void *arg)
     dvh_op_release(c);
 }
 
+/* An import's or export's folder, checked against the roots this server allows now, not only against those of
+ * the server that started the operation: a restart with a narrower --allow-root must not resume reading or writing
+ * (nor the export's sweep removing) outside it. [test_server_ops.py "a resumed export outside the allowed roots"] */
+static int folder_allowed(dvh_op_ctx *c)
+{
+    char *real = NULL;
+    dvh_err e;
+    int ok = dvh_root_resolve(c->ops->srv, c->folder, "folder", 1, &real, &e) == 0;
+    free(real);
+    return ok;
+}
+
 void dvh_op_main_run(dvj_pool *pool, void *arg)
 {
     dvh_op_ctx *c = arg;
@@ -146,6 +158,16 @@ void dvh_op_main_run(dvj_pool *pool, void *arg)
         atomic_store(&c->incomplete, 1);
     } else if (op.cancel_requested) {
         atomic_store(&c->cancel, 1);
+    }
+    if (!bad && c->folder && !folder_allowed(c)) {
+        free(c->folder);
+        c->folder = NULL; /* nothing of it is touched, a cancelled export's sweep included */
+        if (!atomic_load(&c->cancel)) {
+            dvh_op_finish_error(c, 9, "FAILED_PRECONDITION",
+                                "the operation's folder is no longer under an allowed root (serve --allow-root)");
+            atomic_store(&c->incomplete, 1);
+            bad = 1;
+        }
     }
     if (!bad && !atomic_load(&c->cancel) && c->kind == DVH_OP_DEIDENTIFY) {
         c->plan = dv_plan_from_json(config, strlen(config), &err);

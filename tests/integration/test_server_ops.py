@@ -759,6 +759,7 @@ def crash(tmp, servers, srv, data, root_dir):
     for secret in ["Doe^", "1.2.826.0.1.3680043.10.1187.9", "Ann Johnson"]:
         check(secret not in log, f"the server's log holds '{secret}'")
     srv = export_sweeps_after_kill(servers, srv, data, root_dir)
+    srv = export_outside_roots(servers, srv, data, root_dir)
     rc = srv.stop()  # (under ASan a leak makes the exit status non-zero)
     check(rc == 0 and "Sanitizer" not in "".join(srv.lines), f"the last server stops cleanly ({rc})")
 
@@ -876,6 +877,30 @@ def export_sweeps_after_kill(servers, srv, data, root_dir):
               f"{n} removed, {len(dcm)} -> {len(dcm_after)} exported")
         for secret in ["Doe^", "1.2.826.0.1.3680043.10.1187.9"]:
             check(secret not in "".join(srv.lines), f"the server's log holds '{secret}' ({tag} export)")
+    return srv
+
+
+def export_outside_roots(servers, srv, data, root_dir):
+    """A resumed export outside the allowed roots: an export killed while it runs, its server restarted with
+    another --allow-root (the operator narrowed it), must end FAILED_PRECONDITION without writing another file into
+    its folder; before, it resumed and wrote there whatever the new roots said. The one server of a test answers
+    with the returned server (it allows only the other root)."""
+    killed = export_killed(servers, srv, data, root_dir, "moved")
+    if killed is None:
+        return servers[-1]
+    exp, name, op_id, pending = killed
+    files = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(exp) for f in fs)
+    other = os.path.join(os.path.dirname(root_dir), "other-root")
+    os.makedirs(other, exist_ok=True)
+    srv = Server(data, "--allow-root", other, "--op-workers", "2")
+    servers.append(srv)
+    op = poll(f"http://127.0.0.1:{srv.port}", name, timeout=120)
+    after = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(exp) for f in fs)
+    err = op.get("error", {})
+    check(op.get("done") and err.get("code") == 9 and "no longer under an allowed root" in err.get("message", "")
+          and after == files and counter(op)[2] == len(pending),
+          f"a resumed export outside the allowed roots: error {err.get('code')} {err.get('message', '')!r}, "
+          f"{len(files)} -> {len(after)} files in its folder, counter {counter(op)} ({len(pending)} pending)")
     return srv
 
 
