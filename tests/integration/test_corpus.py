@@ -253,22 +253,24 @@ def embedded_planes(ds):
     return planes
 
 
-def table_rows():
-    """Tags (as 8 hex digits, x for a repeating digit) that PS3.15 Table E.1-1 has a row for."""
+def table_actions():
+    """PS3.15 Table E.1-1 as {tag: Basic profile action}, each tag as 8 upper-case hex digits (X for a repeating
+    digit: 50XX0000)."""
     import csv
     with open(os.path.join(SHARED, "ps315", "bsc_2025c_dicom_part15_table_E1-1.csv"), newline="") as f:
-        rows = {r["Tag"].strip('"() ').replace(",", "").upper() for r in csv.DictReader(f)}
-    exact = {r for r in rows if "X" not in r}
-    patterns = [r for r in rows if "X" in r]
+        return {r["Tag"].strip('"() ').replace(",", "").upper(): r["Basic Prof."] for r in csv.DictReader(f)}
+
+
+def table_rows(actions):
+    """Whether the table has a row for a tag (8 hex digits): exactly, or through a repeating group's pattern."""
+    exact = {r for r in actions if "X" not in r}
+    patterns = [r for r in actions if "X" in r]
     return lambda h: h in exact or any(all(a == b or a == "X" for a, b in zip(p, h)) for p in patterns)
 
 
-def uid_rows():
-    """Tags (8 hex digits) whose Table E.1-1 Basic action is U (the UIDs the profile replaces consistently)."""
-    import csv
-    with open(os.path.join(SHARED, "ps315", "bsc_2025c_dicom_part15_table_E1-1.csv"), newline="") as f:
-        return {r["Tag"].strip('"() ').replace(",", "").upper() for r in csv.DictReader(f)
-                if r["Basic Prof."].startswith("U")}
+def uid_rows(actions):
+    """Tags whose Basic action is U (the UIDs the profile replaces consistently)."""
+    return {t for t, a in actions.items() if a.startswith("U")}
 
 
 def uid_pairs(ins, outs, pairs):
@@ -335,9 +337,10 @@ def check_utility(src_info, outs, tmp):
     import numpy as np
     from dvdecode import DecodeFrame
     helper = DecodeFrame(os.environ.get("DV_BUILD_DIR") or os.path.dirname(DV_BIN), tmp)
-    listed = table_rows()
+    actions = table_actions()
+    listed = table_rows(actions)
     seen, hits, compared = [0], Counter(), set()
-    uids = (uid_rows(), [])
+    uids = (uid_rows(actions), [])
     for rel, (_, o) in sorted(src_info.items()):
         a = pydicom.dcmread(os.path.join(CORPUS, rel), force=True)
         b = pydicom.dcmread(outs[o], force=True)
