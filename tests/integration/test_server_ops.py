@@ -799,6 +799,11 @@ def export_killed(servers, srv, data, root_dir, tag):
     return None
 
 
+def files_under(folder, keep=lambda name: True):
+    """The paths of the files under folder whose names keep accepts, sorted."""
+    return sorted(os.path.join(dp, f) for dp, _, fs in os.walk(folder) for f in fs if keep(f))
+
+
 def plant(exp, op_id, seq, study, series):
     """A temporary copy as a kill leaves it, for item seq of operation op_id: its path."""
     d = os.path.join(exp, study, series)
@@ -855,12 +860,12 @@ def export_sweeps_after_kill(servers, srv, data, root_dir):
         lock = open(held, "rb") if held else None
         if lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-        dcm = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(exp) for f in fs if f.endswith(".dcm"))
+        dcm = files_under(exp, lambda f: f.endswith(".dcm"))
         srv = Server(data, "--allow-root", root_dir, "--op-workers", "2")
         servers.append(srv)
         op = poll(f"http://127.0.0.1:{srv.port}", name, timeout=120)
-        left = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(exp) for f in fs if f.startswith(".tmp-"))
-        dcm_after = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(exp) for f in fs if f.endswith(".dcm"))
+        left = files_under(exp, lambda f: f.startswith(".tmp-"))
+        dcm_after = files_under(exp, lambda f: f.endswith(".dcm"))
         if lock:
             lock.close()
         n = sweep_log(srv, op_id)
@@ -889,13 +894,13 @@ def export_outside_roots(servers, srv, data, root_dir):
     if killed is None:
         return servers[-1]
     exp, name, op_id, pending = killed
-    files = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(exp) for f in fs)
+    files = files_under(exp)
     other = os.path.join(os.path.dirname(root_dir), "other-root")
     os.makedirs(other, exist_ok=True)
     srv = Server(data, "--allow-root", other, "--op-workers", "2")
     servers.append(srv)
     op = poll(f"http://127.0.0.1:{srv.port}", name, timeout=120)
-    after = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(exp) for f in fs)
+    after = files_under(exp)
     err = op.get("error", {})
     check(op.get("done") and err.get("code") == 9 and "no longer under an allowed root" in err.get("message", "")
           and after == files and counter(op)[2] == len(pending),
